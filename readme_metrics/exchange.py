@@ -1,0 +1,74 @@
+"""The plain-data record of one request/response exchange (SPEC section 3).
+
+Adapters (WSGI, Flask, Django) only ever produce an :class:`Exchange`; everything after
+that (HAR building, redaction, delivery) is shared, framework-free and works on this
+record alone. It holds raw material, not HAR: bytes as received, headers as sent, so the
+expensive shaping can happen later on the worker thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Protocol
+
+
+@dataclass
+class Group:
+    """The caller, as returned by the grouping function (``id`` is not yet masked)."""
+
+    id: str
+    label: Optional[str] = None
+    email: Optional[str] = None
+
+
+@dataclass
+class Exchange:
+    """One request and its response, as captured.
+
+    Times are seconds: ``started`` is the epoch time the request arrived, ``wait`` the time
+    until the app started its response, ``duration`` the time until the response was
+    closed. Body fields hold at most ``max_body_bytes`` bytes; the ``*_size`` fields are
+    the real sizes (-1 when unknown), so truncation is visible.
+    """
+
+    id: str
+    started: float
+    method: str
+    url: str
+    http_version: str
+    request_headers: list[tuple[str, str]]
+    client_ip: str
+    group: Group
+    request_body: bytes = b""
+    request_body_size: int = 0
+    status: int = 500
+    status_text: str = "Internal Server Error"
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
+    response_body: bytes = b""
+    response_body_size: int = 0
+    # True when the body was not captured on purpose (a wsgi.file_wrapper response): the
+    # size is known from Content-Length, the content is not recorded.
+    response_body_omitted: bool = False
+    wait: float = 0.0
+    duration: float = 0.0
+
+    def to_exchange(self) -> Exchange:
+        """Queue items are turned into exchanges on the worker; an Exchange already is one."""
+        return self
+
+    @property
+    def nbytes(self) -> int:
+        """Captured bytes this exchange holds, for the queue's memory bound."""
+        return len(self.request_body) + len(self.response_body)
+
+
+class PendingExchange(Protocol):
+    """What the delivery queue holds: anything that becomes an Exchange on the worker.
+
+    The WSGI capture enqueues a light object that keeps the raw environ pieces and builds
+    the :class:`Exchange` only when the worker asks, so the request thread does no parsing.
+    """
+
+    nbytes: int
+
+    def to_exchange(self) -> Exchange: ...

@@ -1,0 +1,56 @@
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+VERSION = re.search(
+    r'__version__ = "([^"]+)"', (HERE / "readme_metrics" / "version.py").read_text()
+).group(1)
+
+setup(
+    name="readme-metrics",
+    version=VERSION,
+    description="Send every call to your WSGI API to ReadMe's API Metrics dashboard",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    packages=find_packages(exclude=["tests", "tests.*", "benchmarks", "examples"]),
+    package_data={"readme_metrics": ["dashboard/*", "py.typed"]},
+    include_package_data=True,
+    python_requires=">=3.9",
+    install_requires=["requests>=2.25", "webob>=1.8", "environs>=9.0"],
+    extras_require={
+        "flask": ["flask>=2.0"],
+        "django": ["django>=3.2"],
+        "test": [
+            "pytest>=7",
+            "hypothesis>=6",
+            "jsonschema>=4",
+            "flask>=2.0",
+            "django>=3.2",
+            "werkzeug>=2.0",
+            "waitress>=2.1",
+            "gunicorn>=21",
+            "bottle>=0.12",
+            "playwright>=1.40",
+            "ruff",
+            "mypy",
+            "types-requests",
+        ],
+    },
+    entry_points={"console_scripts": ["readme-metrics=readme_metrics.cli:main"]},
+    classifiers=[
+        "License :: OSI Approved :: MIT License",
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3 :: Only",
+        "Programming Language :: Python :: 3.9",
+        "Programming Language :: Python :: 3.10",
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+        "Programming Language :: Python :: 3.13",
+        "Framework :: Django",
+        "Framework :: Flask",
+        "Topic :: Internet :: WWW/HTTP :: WSGI :: Middleware",
+    ],
+)
