@@ -1,0 +1,179 @@
+"""Verify that a webhook call really comes from ReadMe (SPEC section 6).
+
+ReadMe signs each webhook call with the project's API key (the webhook secret) and sends
+``readme-signature: t=<unix ms>,v0=<hex HMAC-SHA256 of "<t>.<body>">``. Verification
+needs the body exactly as it was signed, so the raw request bytes are the right input.
+Code ported from the official package passes the parsed JSON instead; that works as long
+as it serialises back to the same text, which this module does the way JavaScript's
+``JSON.stringify`` does (compact separators, non-ASCII characters left unescaped).
+
+.. code-block:: python
+
+    from readme_metrics.webhooks import VerificationError, VerifyWebhook
+
+    try:
+        VerifyWebhook(request.get_data(), request.headers.get("readme-signature"), secret)
+    except VerificationError as error:
+        return {"error": str(error)}, 401
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+import re
+import time
+from typing import Any, Optional, TypeVar, Union
+
+__all__ = ["EXPIRY_SECONDS", "VerificationError", "VerifyWebhook"]
+
+# ReadMe's documented window: older signatures are refused, which bounds replay attacks.
+EXPIRY_SECONDS = 30 * 60
+
+Body = TypeVar("Body")
+
+_DIGITS = re.compile(r"[0-9]{1,20}")
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+class VerificationError(Exception):
+    """The webhook signature is missing, expired or invalid; ``str(error)`` says which."""
+
+
+def _js_number(value: float) -> str:
+    """Format a float as JavaScript's Number.prototype.toString does.
+
+    Both languages print the shortest digits that round-trip, so only the layout differs:
+    JavaScript writes 1.0 as "1", 1e-05 as "0.00001" and uses "e+"/"e-" exponents only
+    below 1e-6 and from 1e21 on.
+    """
+    if value != value or value in (math.inf, -math.inf):
+        return "null"  # JSON.stringify(NaN) and Infinity
+    if value == 0:
+        return "0"  # -0 too
+    sign = "-" if value < 0 else ""
+    mantissa, _, exponent = repr(abs(value)).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    all_digits = whole + fraction
+    digits = all_digits.lstrip("0")
+    # n: where the decimal point sits relative to the first significant digit.
+    n = len(whole) + int(exponent or 0) - (len(all_digits) - len(digits))
+    digits = digits.rstrip("0")
+    k = len(digits)
+    if k <= n <= 21:
+        text = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        text = digits[:n] + "." + digits[n:]
+    elif -6 < n <= 0:
+        text = "0." + "0" * -n + digits
+    else:
+        power = n - 1
+        head = digits[0] + ("." + digits[1:] if k > 1 else "")
+        text = f"{head}e{'+' if power > 0 else '-'}{abs(power)}"
+    return sign + text
+
+
+def _js_string(text: str) -> str:
+    # Well-formed JSON.stringify escapes lone surrogates as lower-case \uXXXX; Python
+    # would keep them raw and then fail to encode them as UTF-8.
+    return _LONE_SURROGATE.sub(
+        lambda found: f"\\u{ord(found.group()):04x}", json.dumps(text, ensure_ascii=False)
+    )
+
+
+def _stringify(value: Any) -> str:
+    """``JSON.stringify(value)`` for parsed JSON: compact, non-ASCII unescaped."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        return _js_string(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _js_number(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(
+            _js_string(key if isinstance(key, str) else _stringify(key).strip('"'))
+            + ":" + _stringify(item)
+            for key, item in value.items()
+        ) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_stringify(item) for item in value) + "]"
+    raise TypeError(f"cannot serialise {type(value).__name__} as JSON")
+
+
+def _signed_bytes(body: Any) -> bytes:
+    """The body as ReadMe signed it: raw bytes/str unchanged, anything else as JSON."""
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return bytes(body)
+    if isinstance(body, str):
+        return body.encode("utf-8", "surrogatepass")
+    return _stringify(body).encode("utf-8")
+
+
+def _parse(signature: str) -> tuple[int, list[str]]:
+    """Split ``t=...,v0=...[,v0=...]``; raise ValueError when the header is malformed."""
+    timestamp: Optional[int] = None
+    candidates: list[str] = []
+    for part in signature.split(","):
+        name, sep, value = part.strip().partition("=")
+        if not sep:
+            continue
+        name, value = name.strip(), value.strip()
+        if name == "t":
+            # Digits only: int() would also take "+1", "1_000" or non-ASCII digits.
+            if not _DIGITS.fullmatch(value):
+                raise ValueError("bad timestamp")
+            timestamp = int(value)
+        elif name == "v0" and value:
+            candidates.append(value)
+    if timestamp is None or not candidates:
+        raise ValueError("incomplete signature")
+    return timestamp, candidates
+
+
+def VerifyWebhook(  # noqa: N802 - the official package's public name
+    body: Body,
+    signature: Optional[str],
+    secret: Union[str, bytes],
+) -> Body:
+    """Check ReadMe's ``readme-signature`` header for ``body``; return ``body`` if valid.
+
+    ``body`` is the raw request body (bytes or str, preferred because it is exact) or the
+    parsed JSON (serialised like ``JSON.stringify``). ``secret`` is the project's API key.
+    Raises :class:`VerificationError` with "Missing Signature", "Expired Signature"
+    (outside the 30 minute window, in either direction so a future timestamp cannot be
+    replayed for longer) or "Invalid Signature" (malformed header or no matching ``v0``).
+    """
+    if not signature:
+        raise VerificationError("Missing Signature")
+    try:
+        timestamp, candidates = _parse(signature)
+    except ValueError:
+        raise VerificationError("Invalid Signature") from None
+
+    if abs(time.time() * 1000 - timestamp) > EXPIRY_SECONDS * 1000:
+        raise VerificationError("Expired Signature")
+
+    key = secret if isinstance(secret, bytes) else str(secret).encode("utf-8")
+    try:
+        unsigned = str(timestamp).encode("ascii") + b"." + _signed_bytes(body)
+    except (TypeError, ValueError, RecursionError):
+        # Not something ReadMe could have signed (e.g. a set or an object).
+        raise VerificationError("Invalid Signature") from None
+    expected = hmac.new(key, unsigned, hashlib.sha256).hexdigest().encode("ascii")
+    # Compare against every v0 (ReadMe may send several during key rotation) without
+    # stopping early, so timing says nothing about which one matched.
+    matched = False
+    for candidate in candidates:
+        given = candidate.lower().encode("ascii", "replace")
+        matched |= hmac.compare_digest(expected, given)
+    if not matched:
+        raise VerificationError("Invalid Signature")
+    return body
