@@ -10,7 +10,22 @@
     ))
 """
 
+from typing import TYPE_CHECKING, Any
+
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.version import __version__
 
+if TYPE_CHECKING:
+    from readme_metrics.middleware import MetricsMiddleware
+
 __all__ = ["MetricsApiConfig", "MetricsMiddleware", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use so that the companion middlewares and the command line do
+    # not pay for requests and webob unless the metrics middleware is used.
+    if name == "MetricsMiddleware":
+        from readme_metrics.middleware import MetricsMiddleware
+
+        return MetricsMiddleware
+    raise AttributeError(f"module 'readme_metrics' has no attribute {name!r}")

@@ -1,0 +1,100 @@
+"""What every adapter shares: skip rules, identification, ids, delivery (SPEC section 3).
+
+An adapter (the WSGI middleware, Flask, Django) only captures an exchange and hands it
+here. One :class:`MetricsPipeline` per middleware instance owns the delivery worker, the
+redactor and the documentation URL lookup; all the per-request decisions are plain set
+and dict lookups prepared once at construction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Optional
+
+from readme_metrics.config import MetricsApiConfig
+from readme_metrics.delivery import Delivery
+from readme_metrics.docs_url import DocsUrl
+from readme_metrics.exchange import Group, PendingExchange
+from readme_metrics.grouping import Identifier
+from readme_metrics.har import build_log
+from readme_metrics.redaction import Redactor
+
+
+class MetricsPipeline:
+    """Capture-independent half of the middleware: decide, identify, enqueue, deliver."""
+
+    def __init__(self, config: MetricsApiConfig) -> None:
+        self.config = config
+        self._skip_methods = frozenset(config.skip_methods)
+        self._hosts = frozenset(config.allowed_http_hosts)
+        self._identify = Identifier(config.grouping_function, config.logger)
+        self.redactor = Redactor(config.denylist, config.allowlist)
+        self.delivery = Delivery(config, self.build_log)
+        self.docs = DocsUrl(config)
+
+    # -- request thread ----------------------------------------------------------------
+
+    def wants(self, method: str, host: str) -> bool:
+        """False for a skipped method or a Host outside ``allowed_http_hosts``."""
+        if method in self._skip_methods:
+            return False
+        if self._hosts:
+            host = host.lower()
+            if host not in self._hosts and host.rpartition(":")[0] not in self._hosts:
+                return False
+        return True
+
+    def identify(self, request: Any) -> Optional[Group]:
+        """The caller per the grouping function; None means "do not log". Never raises."""
+        return self._identify(request)
+
+    @staticmethod
+    def new_id() -> str:
+        """A fresh log ``_id`` (uuid4), also the tail of the x-documentation-url."""
+        return str(uuid.uuid4())
+
+    def documentation_url(self, log_id: str) -> Optional[str]:
+        """``{base}/logs/{id}`` once the docs base URL is known, else None (never blocks)."""
+        try:
+            base = self.docs.base()
+        except Exception:  # a lookup problem must never reach the app
+            return None
+        return None if base is None else f"{base}/logs/{log_id}"
+
+    def submit(self, item: PendingExchange) -> bool:
+        """Queue one captured exchange (in inline mode, may send a full batch now)."""
+        try:
+            return self.delivery.submit(item)
+        except Exception:  # pragma: no cover - Delivery.submit is written not to raise
+            self.config.logger.exception("readme_metrics: could not queue a log")
+            return False
+
+    def skip(self) -> None:
+        """Count an exchange that is seen but, by the rules, not logged."""
+        self.delivery.count_skipped()
+
+    # -- worker side -------------------------------------------------------------------
+
+    def build_log(self, item: PendingExchange) -> dict[str, Any]:
+        """Turn a queued item into the log object of SPEC section 4 (HAR + redaction)."""
+        return build_log(
+            item.to_exchange(),
+            development=self.config.development_mode,
+            redactor=self.redactor,
+            max_body_bytes=self.config.max_body_bytes,
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def flush(self, timeout: Optional[float] = None) -> bool:
+        """Send everything queued now; True when all of it was delivered."""
+        return self.delivery.flush(timeout)
+
+    def close(self) -> None:
+        """Flush (within shutdown_timeout) and stop the worker. Idempotent."""
+        self.delivery.close()
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Delivery counters: captured, skipped, queued, sent, dropped, failed_batches, ..."""
+        return dict(self.delivery.stats)
