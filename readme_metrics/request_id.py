@@ -1,0 +1,225 @@
+"""One id per request: in the environ, in every log line, on the response, downstream.
+
+A request id lets you find every log line, metrics log and downstream call belonging to
+one request. This middleware takes the id a proxy or client sent in the request header
+(``X-Request-Id`` by default), or makes a uuid4, and makes it visible everywhere:
+
+- ``environ["readme_metrics.request_id"]``, and the request header itself rewritten in the
+  environ, so a :class:`readme_metrics.MetricsMiddleware` wrapped inside logs it among the
+  request headers;
+- :func:`current_request_id`, a context variable, right for threads and nested calls;
+- :class:`RequestIdFilter`, which puts it on every log record as ``%(request_id)s``;
+- the response header of the same name.
+
+What it trusts: an incoming id only when it is a sane token (1 to 200 printable ASCII
+characters, no spaces), since it ends up in log files and headers; anything else is
+replaced. The ``Authorization`` header is kept in a context variable so the filter can
+log the caller's token masked (``readme_metrics.masking.mask``), never in clear.
+
+.. autoclass:: RequestIdMiddleware
+.. autoclass:: RequestIdFilter
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import typing as t
+import uuid
+from contextvars import ContextVar
+
+from environs import Env, EnvError
+
+from readme_metrics.config import _load_env
+from readme_metrics.masking import mask
+
+if t.TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+ENVIRON_KEY = "readme_metrics.request_id"
+DEFAULT_HEADER = "X-Request-Id"
+
+_SANE_ID = re.compile(r"[\x21-\x7e]{1,200}\Z")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+
+_request_id: ContextVar[t.Optional[str]] = ContextVar("readme_metrics.request_id", default=None)
+# The raw Authorization header of the current request: only the filter reads it, and only
+# its mask ever leaves this module.
+_authorization: ContextVar[t.Optional[str]] = ContextVar(
+    "readme_metrics.authorization", default=None
+)
+
+
+def current_request_id() -> str | None:
+    """The id of the request being handled in this thread or context, None outside one."""
+    return _request_id.get()
+
+
+def _setting(env: Env, option: str, variable: str, given: t.Any, parse: str) -> t.Any:
+    """The argument if given, else the environment variable (None when unset or empty)."""
+    if given is not None:
+        return given
+    try:
+        value = getattr(env, parse)(variable, default=None)
+    except EnvError as exc:
+        raise ValueError(
+            f"readme_metrics: {option} ({variable}) has an invalid value "
+            f"{os.environ.get(variable)!r}"
+        ) from exc
+    return None if value == "" else value
+
+
+class _Scope:
+    """Set both context variables for one stretch of app code, then restore them."""
+
+    def __init__(self, request_id: str, authorization: str | None) -> None:
+        self.values = (request_id, authorization)
+
+    def run(self, function: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
+        id_token = _request_id.set(self.values[0])
+        auth_token = _authorization.set(self.values[1])
+        try:
+            return function(*args)
+        finally:
+            _authorization.reset(auth_token)
+            _request_id.reset(id_token)
+
+
+class _ScopedIterable:
+    """The app's response, iterated and closed with the request's context set.
+
+    Setting the variables around each step (rather than from the call until close) keeps
+    them right when a server interleaves several responses in one thread.
+    """
+
+    def __init__(self, iterable: t.Iterable[bytes], scope: _Scope) -> None:
+        self._iterable = iterable
+        self._iterator = iter(iterable)
+        self._scope = scope
+
+    def __iter__(self) -> _ScopedIterable:
+        return self
+
+    def __next__(self) -> bytes:
+        return t.cast(bytes, self._scope.run(next, self._iterator))
+
+    def close(self) -> None:
+        close = getattr(self._iterable, "close", None)
+        if close is not None:
+            self._scope.run(close)
+
+
+class RequestIdMiddleware:
+    """Give every request an id, exposed to the app, the logs and the client.
+
+    .. code-block:: python
+
+        from readme_metrics.request_id import RequestIdMiddleware, current_request_id
+
+        app = RequestIdMiddleware(app)              # header from REQUEST_ID_HEADER
+        app = RequestIdMiddleware(app, header="X-Correlation-Id")
+
+    :param header: request and response header carrying the id; default from the
+        ``REQUEST_ID_HEADER`` environment variable, else ``X-Request-Id``.
+
+    The response carries exactly one such header, with the id of this request: a value
+    the app set itself is replaced, because two ids for one request would defeat the
+    point. A response that is a ``wsgi.file_wrapper`` or a list is returned as is (no app
+    code runs while it is sent, and the server keeps its fast path).
+    """
+
+    def __init__(self, app: WSGIApplication, header: t.Optional[str] = None) -> None:
+        self.app = app
+        name = _setting(_load_env(), "header", "REQUEST_ID_HEADER", header, "str")
+        name = DEFAULT_HEADER if name is None else name
+        if not isinstance(name, str) or not _TOKEN.match(name):
+            raise ValueError(
+                f"readme_metrics: header (REQUEST_ID_HEADER) must be a header name, "
+                f"got {name!r}"
+            )
+        self.header: str = name
+        self.environ_key: str = "HTTP_" + name.upper().replace("-", "_")
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> t.Iterable[bytes]:
+        request_id = self._request_id(environ.get(self.environ_key))
+        environ[ENVIRON_KEY] = request_id
+        environ[self.environ_key] = request_id
+        scope = _Scope(request_id, environ.get("HTTP_AUTHORIZATION"))
+
+        def id_start_response(
+            status: str, headers: t.List[t.Tuple[str, str]], exc_info: t.Any = None
+        ) -> t.Callable[[bytes], object]:
+            wanted = self.header.lower()
+            headers = [item for item in headers if item[0].lower() != wanted]
+            headers.append((self.header, request_id))
+            if exc_info is None:
+                return start_response(status, headers)
+            return start_response(status, headers, exc_info)
+
+        result = scope.run(self.app, environ, id_start_response)
+        if isinstance(result, (list, tuple)) or _is_file_wrapper(environ, result):
+            return t.cast("t.Iterable[bytes]", result)
+        return _ScopedIterable(result, scope)
+
+    @staticmethod
+    def _request_id(incoming: str | None) -> str:
+        if incoming is not None and _SANE_ID.match(incoming):
+            return incoming
+        return str(uuid.uuid4())
+
+
+def _is_file_wrapper(environ: WSGIEnvironment, result: object) -> bool:
+    wrapper = environ.get("wsgi.file_wrapper")
+    return isinstance(wrapper, type) and isinstance(result, wrapper)
+
+
+def _bearer(authorization: str) -> str:
+    """The credentials of an Authorization value: the token after ``Bearer``, or all."""
+    scheme, _, credentials = authorization.strip().partition(" ")
+    if scheme.lower() == "bearer":
+        return credentials.strip()
+    return authorization.strip()
+
+
+class RequestIdFilter(logging.Filter):
+    """Put the current request's id (and masked token) on every log record.
+
+    Sets ``record.request_id`` (``"-"`` outside a request) and ``record.auth_token``: the
+    :func:`~readme_metrics.masking.mask` of the request's bearer token (of the whole
+    ``Authorization`` value for other schemes) when ``log_tokens`` is true, else ``"-"``.
+    The raw token is never put on a record. The filter never drops a record.
+
+    .. code-block:: python
+
+        logging.config.dictConfig({
+            "version": 1,
+            "filters": {"request_id": {"()": "readme_metrics.request_id.RequestIdFilter"}},
+            "formatters": {"plain": {"format": "%(request_id)s %(auth_token)s %(message)s"}},
+            "handlers": {"console": {"class": "logging.StreamHandler",
+                                     "formatter": "plain", "filters": ["request_id"]}},
+            "root": {"handlers": ["console"], "level": "INFO"},
+        })
+
+    :param log_tokens: default from the ``LOG_TOKENS`` environment variable, else True.
+    """
+
+    def __init__(self, name: str = "", log_tokens: t.Optional[bool] = None) -> None:
+        super().__init__(name)
+        value = _setting(_load_env(), "log_tokens", "LOG_TOKENS", log_tokens, "bool")
+        value = True if value is None else value
+        if not isinstance(value, bool):
+            raise ValueError(
+                f"readme_metrics: log_tokens (LOG_TOKENS) must be true or false, got {value!r}"
+            )
+        self.log_tokens: bool = value
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Add ``request_id`` and ``auth_token`` to ``record``; always keep it."""
+        record.request_id = _request_id.get() or "-"
+        token = _authorization.get() if self.log_tokens else None
+        credentials = _bearer(token) if token else ""
+        record.auth_token = mask(credentials) if credentials else "-"
+        return True
