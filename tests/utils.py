@@ -318,3 +318,37 @@ def assert_valid_log(log: dict) -> None:
     )
     assert response["redirectURL"] == location, "redirectURL is not the Location header"
     assert 100 <= response["status"] <= 999, f"status {response['status']}"
+
+
+class ThreadedWSGIServer:
+    """A real threaded wsgiref server on 127.0.0.1 for end-to-end tests (context manager).
+
+    .. code-block:: python
+
+        with ThreadedWSGIServer(app) as server:
+            requests.get(server.url + "/path")
+    """
+
+    def __init__(self, app: Any) -> None:
+        import socketserver
+        from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+
+        class Quiet(WSGIRequestHandler):
+            def log_message(self, *args: Any) -> None:  # keep test output clean
+                pass
+
+        class Server(socketserver.ThreadingMixIn, WSGIServer):
+            daemon_threads = True
+
+        self.server = Server(("127.0.0.1", 0), Quiet)
+        self.server.set_app(app)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> ThreadedWSGIServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
