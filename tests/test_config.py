@@ -1,0 +1,189 @@
+"""MetricsApiConfig (SPEC section 2): argument > environment (.env too) > default."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any
+
+import pytest
+
+from readme_metrics import MetricsApiConfig
+
+
+def grouping(req: Any) -> dict[str, str]:
+    return {"api_key": "k"}
+
+
+DEFAULTS = [
+    ("buffer_length", 10),
+    ("flush_interval", 5.0),
+    ("development_mode", False),
+    ("background_worker_mode", True),
+    ("denylist", []),
+    ("allowlist", []),
+    ("allowed_http_hosts", []),
+    ("timeout", 3.0),
+    ("base_log_url", None),
+    ("metrics_api", "https://metrics.readme.io"),
+    ("readme_api_url", "https://dash.readme.com/api"),
+    ("max_body_bytes", 262144),
+    ("max_queue_size", 10000),
+    ("max_queue_bytes", 67108864),
+    ("trusted_proxies", 0),
+    ("skip_methods", ["OPTIONS"]),
+    ("shutdown_timeout", 5.0),
+]
+
+
+@pytest.mark.parametrize("option, default", [pytest.param(o, d, id=o) for o, d in DEFAULTS])
+def test_defaults(option: str, default: Any) -> None:
+    config = MetricsApiConfig(api_key="rdme_key", grouping_function=grouping)
+    assert getattr(config, option) == default
+    assert config.logger is logging.getLogger("readme_metrics")
+
+
+ENVIRONMENT = [
+    ("README_BUFFER_LENGTH", "25", "buffer_length", 25),
+    ("README_FLUSH_INTERVAL", "0.5", "flush_interval", 0.5),
+    ("README_DEVELOPMENT_MODE", "true", "development_mode", True),
+    ("README_BACKGROUND_WORKER_MODE", "false", "background_worker_mode", False),
+    ("README_DENYLIST", "password, token,,", "denylist", ["password", "token"]),
+    ("README_ALLOWLIST", "id,name", "allowlist", ["id", "name"]),
+    ("README_ALLOWED_HTTP_HOSTS", "API.example.com", "allowed_http_hosts", ["api.example.com"]),
+    ("README_TIMEOUT", "1.5", "timeout", 1.5),
+    ("README_BASE_LOG_URL", "https://docs.example.com/", "base_log_url",
+     "https://docs.example.com"),
+    ("README_METRICS_SERVER", "http://127.0.0.1:8001", "metrics_api", "http://127.0.0.1:8001"),
+    ("README_API_URL", "http://127.0.0.1:9/api", "readme_api_url", "http://127.0.0.1:9/api"),
+    ("README_MAX_BODY_BYTES", "1024", "max_body_bytes", 1024),
+    ("README_MAX_QUEUE_SIZE", "50", "max_queue_size", 50),
+    ("README_MAX_QUEUE_BYTES", "4096", "max_queue_bytes", 4096),
+    ("README_TRUSTED_PROXIES", "2", "trusted_proxies", 2),
+    ("README_SKIP_METHODS", "options,head", "skip_methods", ["OPTIONS", "HEAD"]),
+    ("README_SHUTDOWN_TIMEOUT", "2", "shutdown_timeout", 2.0),
+]
+
+
+@pytest.mark.parametrize("variable, raw, option, expected",
+                         [pytest.param(*row, id=row[0]) for row in ENVIRONMENT])
+def test_environment_is_read(monkeypatch, variable, raw, option, expected) -> None:
+    monkeypatch.setenv(variable, raw)
+    config = MetricsApiConfig(api_key="rdme_key", grouping_function=grouping)
+    assert getattr(config, option) == expected
+
+
+def test_argument_wins_over_environment(monkeypatch) -> None:
+    monkeypatch.setenv("README_BUFFER_LENGTH", "25")
+    monkeypatch.setenv("README_API_KEY", "from-env")
+    monkeypatch.setenv("README_DENYLIST", "a,b")
+    config = MetricsApiConfig(api_key="from-arg", grouping_function=grouping, buffer_length=3,
+                              denylist=[])
+    assert (config.api_key, config.buffer_length, config.denylist) == ("from-arg", 3, [])
+
+
+def test_everything_from_the_environment(monkeypatch) -> None:
+    monkeypatch.setenv("README_API_KEY", "rdme_env")
+    monkeypatch.setenv("README_GROUPING_FUNCTION", "tests.test_config.grouping")
+    config = MetricsApiConfig()
+    assert config.api_key == "rdme_env"
+    assert config.grouping_function is grouping
+
+
+def test_dotenv_file_in_working_directory_is_read(tmp_path, monkeypatch) -> None:
+    (tmp_path / ".env").write_text(
+        "README_API_KEY=rdme_dotenv\nREADME_GROUPING_FUNCTION=tests.test_config:grouping\n"
+        "README_BUFFER_LENGTH=7\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    for name in ("README_API_KEY", "README_GROUPING_FUNCTION", "README_BUFFER_LENGTH"):
+        monkeypatch.delenv(name, raising=False)
+    try:
+        config = MetricsApiConfig()
+        assert (config.api_key, config.buffer_length) == ("rdme_dotenv", 7)
+        assert config.grouping_function is grouping
+    finally:  # read_env exports into os.environ; do not leak into other tests
+        for name in ("README_API_KEY", "README_GROUPING_FUNCTION", "README_BUFFER_LENGTH"):
+            monkeypatch.delenv(name, raising=False)
+
+
+INVALID = [
+    pytest.param({"buffer_length": -1}, {}, "buffer_length", "README_BUFFER_LENGTH",
+                 id="negative-buffer"),
+    pytest.param({"buffer_length": 0}, {}, "buffer_length", "README_BUFFER_LENGTH",
+                 id="zero-buffer"),
+    pytest.param({}, {"README_BUFFER_LENGTH": "ten"}, "buffer_length", "README_BUFFER_LENGTH",
+                 id="unparsable-env-number"),
+    pytest.param({}, {"README_TIMEOUT": "soon"}, "timeout", "README_TIMEOUT",
+                 id="unparsable-env-float"),
+    pytest.param({"timeout": 0}, {}, "timeout", "README_TIMEOUT", id="zero-timeout"),
+    pytest.param({"metrics_api": "not a url"}, {}, "metrics_api", "README_METRICS_SERVER",
+                 id="non-url-server"),
+    pytest.param({}, {"README_METRICS_SERVER": "ftp://x"}, "metrics_api",
+                 "README_METRICS_SERVER", id="non-http-server-env"),
+    pytest.param({"base_log_url": "docs.example.com"}, {}, "base_log_url",
+                 "README_BASE_LOG_URL", id="base-log-url-without-scheme"),
+    pytest.param({"readme_api_url": "javascript:alert(1)"}, {}, "readme_api_url",
+                 "README_API_URL", id="readme-api-url"),
+    pytest.param({}, {"README_DEVELOPMENT_MODE": "maybe"}, "development_mode",
+                 "README_DEVELOPMENT_MODE", id="unparsable-bool"),
+    pytest.param({"max_queue_size": 0}, {}, "max_queue_size", "README_MAX_QUEUE_SIZE",
+                 id="zero-queue"),
+    pytest.param({"trusted_proxies": -1}, {}, "trusted_proxies", "README_TRUSTED_PROXIES",
+                 id="negative-proxies"),
+    pytest.param({"flush_interval": -2}, {}, "flush_interval", "README_FLUSH_INTERVAL",
+                 id="negative-interval"),
+    pytest.param({"grouping_function": "no.such.module.fn"}, {}, "grouping_function",
+                 "README_GROUPING_FUNCTION", id="unimportable-grouping"),
+    pytest.param({"grouping_function": 42}, {}, "grouping_function",
+                 "README_GROUPING_FUNCTION", id="non-callable-grouping"),
+]
+
+
+@pytest.mark.parametrize("arguments, environment, option, variable", INVALID)
+def test_invalid_values_raise_naming_option_and_variable(
+    monkeypatch, arguments, environment, option, variable
+) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    arguments.setdefault("grouping_function", grouping)
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(api_key="rdme_key", **arguments)
+    assert option in str(raised.value)
+    assert variable in str(raised.value)
+
+
+def test_missing_api_key_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="api_key.*README_API_KEY"):
+        MetricsApiConfig(grouping_function=grouping)
+
+
+def test_missing_grouping_function_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="grouping_function.*README_GROUPING_FUNCTION"):
+        MetricsApiConfig(api_key="rdme_key")
+
+
+@pytest.mark.parametrize("alias, option", [("blacklist", "denylist"), ("whitelist", "allowlist")])
+def test_deprecated_aliases_warn_and_apply(alias: str, option: str) -> None:
+    with pytest.warns(DeprecationWarning, match=alias):
+        config = MetricsApiConfig(api_key="k", grouping_function=grouping, **{alias: ["pw"]})
+    assert getattr(config, option) == ["pw"]
+
+
+def test_no_warning_without_aliases() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        MetricsApiConfig(api_key="k", grouping_function=grouping)
+
+
+def test_positional_order_of_the_official_package() -> None:
+    config = MetricsApiConfig("rdme_key", grouping, 3, True, False, ["a"], ["b"])
+    assert (config.buffer_length, config.development_mode, config.background_worker_mode,
+            config.denylist, config.allowlist) == (3, True, False, ["a"], ["b"])
+    assert (config.README_API_KEY, config.BUFFER_LENGTH, config.IS_BACKGROUND_MODE) == (
+        "rdme_key", 3, False)
+
+
+def test_repr_never_shows_the_api_key() -> None:
+    config = MetricsApiConfig(api_key="rdme_supersecretvalue", grouping_function=grouping)
+    assert "supersecret" not in repr(config)
