@@ -315,6 +315,12 @@ def _multipart_params(
     for name, field in items:
         name = name if isinstance(name, str) else str(name)
         hidden = redactor is not None and redactor.redacts(name)
+        if isinstance(field, bytes):
+            # A part with an empty filename (a file input left empty) comes as bytes.
+            try:
+                field = field.decode("utf-8")
+            except UnicodeDecodeError:
+                field = field.decode("latin-1")
         if isinstance(field, str):
             params.append({"name": name, "value": redacted(field) if hidden else field})
             continue

@@ -1,0 +1,385 @@
+"""readme_metrics.redaction: denylist/allowlist over flat names, query strings and JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from readme_metrics.redaction import Redactor, decode_component, redacted
+
+# -- redacted() and decode_component() ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("hunter2", "[REDACTED 7]", id="string"),
+        pytest.param("", "[REDACTED 0]", id="empty-string"),
+        pytest.param("é€", "[REDACTED 2]", id="non-ascii-counts-characters"),
+        pytest.param(42, "[REDACTED]", id="int"),
+        pytest.param(1.5, "[REDACTED]", id="float"),
+        pytest.param(True, "[REDACTED]", id="bool"),
+        pytest.param(None, "[REDACTED]", id="null"),
+        pytest.param({"a": 1}, "[REDACTED]", id="object"),
+        pytest.param([1, 2], "[REDACTED]", id="array"),
+        pytest.param(b"bytes", "[REDACTED]", id="bytes"),
+    ],
+)
+def test_redacted(value: object, expected: str) -> None:
+    assert redacted(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param("plain", "plain", id="plain"),
+        pytest.param("a+b", "a b", id="plus-is-space"),
+        pytest.param("a%2Bb", "a+b", id="encoded-plus"),
+        pytest.param("%C3%A9t%C3%A9", "été", id="utf8"),
+        pytest.param("%e2%82%ac", "€", id="lower-case-hex"),
+        pytest.param("%20", " ", id="space"),
+        pytest.param("%FF", "%FF", id="invalid-utf8-kept"),
+        pytest.param("%ff%41", "%ffA", id="invalid-then-valid"),
+        pytest.param("%C3%A9%FF%41", "é%FFA", id="valid-invalid-valid"),
+        pytest.param("%E2%82", "%E2%82", id="incomplete-sequence-kept"),
+        pytest.param("%zz", "%zz", id="broken-escape-kept"),
+        pytest.param("%", "%", id="lone-percent"),
+        pytest.param("100%", "100%", id="trailing-percent"),
+        pytest.param("%4", "%4", id="short-escape"),
+        pytest.param("é", "é", id="raw-non-ascii"),
+        pytest.param("", "", id="empty"),
+    ],
+)
+def test_decode_component(raw: str, expected: str) -> None:
+    assert decode_component(raw) == expected
+
+
+# -- construction ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("deny", "allow", "active"),
+    [
+        pytest.param((), (), False, id="empty"),
+        pytest.param(None, None, False, id="none"),
+        pytest.param(["", "  "], [], False, id="blank-entries-ignored"),
+        pytest.param(["password"], (), True, id="denylist"),
+        pytest.param((), ["name"], True, id="allowlist"),
+        pytest.param("password,token", (), True, id="comma-string"),
+    ],
+)
+def test_active(deny: Any, allow: Any, active: bool) -> None:
+    assert Redactor(deny, allow).active is active
+
+
+def test_inactive_does_nothing() -> None:
+    redactor = Redactor()
+    pairs = [("password", "x")]
+    assert redactor.pairs(pairs) is pairs
+    assert redactor.query_string("password=x") == "password=x"
+    assert not redactor.redacts("password")
+    assert not redactor.mentions_key('{"password"')
+    text = '{ "password" : "x" }'
+    assert redactor.json_text(text) is text
+
+
+# -- flat names -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("deny", "allow", "pairs", "expected"),
+    [
+        pytest.param(
+            ["password"], [], [("password", "abc"), ("user", "u")],
+            [("password", "[REDACTED 3]"), ("user", "u")], id="deny",
+        ),
+        pytest.param(
+            ["PassWord"], [], [("PASSWORD", "abc")], [("PASSWORD", "[REDACTED 3]")],
+            id="case-insensitive-name-case-kept",
+        ),
+        pytest.param(
+            ["token"], [], [("token", "a"), ("token", "bb")],
+            [("token", "[REDACTED 1]"), ("token", "[REDACTED 2]")], id="repeated",
+        ),
+        pytest.param(
+            [], ["user"], [("password", "abc"), ("User", "u")],
+            [("password", "[REDACTED 3]"), ("User", "u")], id="allow",
+        ),
+        pytest.param(
+            ["user"], ["user"], [("user", "u")], [("user", "[REDACTED 1]")],
+            id="deny-wins",
+        ),
+        pytest.param(
+            ["user.password"], [], [("user.password", "p"), ("password", "q")],
+            [("user.password", "[REDACTED 1]"), ("password", "q")],
+            id="dotted-entry-matches-whole-flat-name",
+        ),
+        pytest.param(
+            [" x-api-key "], [], [("X-Api-Key", "k")], [("X-Api-Key", "[REDACTED 1]")],
+            id="entries-stripped",
+        ),
+        pytest.param(["a"], [], [("b", "1")], [("b", "1")], id="nothing-listed"),
+    ],
+)
+def test_pairs(
+    deny: list[str], allow: list[str], pairs: list[tuple[str, str]],
+    expected: list[tuple[str, str]],
+) -> None:
+    assert Redactor(deny, allow).pairs(pairs) == expected
+
+
+def test_pairs_returns_same_list_when_unchanged() -> None:
+    pairs = [("a", "1")]
+    assert Redactor(["b"]).pairs(pairs) is pairs
+
+
+@pytest.mark.parametrize(
+    ("deny", "allow", "raw", "expected"),
+    [
+        pytest.param(["password"], [], "a=1&password=se%20cret&b=2",
+                     "a=1&password=%5BREDACTED%207%5D&b=2", id="decoded-length"),
+        pytest.param(["password"], [], "a=1&b=2", "a=1&b=2", id="untouched"),
+        pytest.param(["p"], [], "p=1&p=22", "p=%5BREDACTED%201%5D&p=%5BREDACTED%202%5D",
+                     id="repeated"),
+        pytest.param(["p"], [], "p&q=%zz", "p=%5BREDACTED%200%5D&q=%zz",
+                     id="no-equals-rest-byte-exact"),
+        pytest.param(["p"], [], "p=&&q=1", "p=%5BREDACTED%200%5D&&q=1", id="blank-kept"),
+        pytest.param(["pass word"], [], "pass+word=x", "pass+word=%5BREDACTED%201%5D",
+                     id="encoded-name"),
+        pytest.param(["p"], [], "P=a+b", "P=%5BREDACTED%203%5D", id="plus-in-value"),
+        pytest.param([], ["keep"], "keep=1&drop=2", "keep=1&drop=%5BREDACTED%201%5D",
+                     id="allowlist"),
+        pytest.param(["x"], [], "", "", id="empty"),
+    ],
+)
+def test_query_string(deny: list[str], allow: list[str], raw: str, expected: str) -> None:
+    assert Redactor(deny, allow).query_string(raw) == expected
+
+
+# -- JSON -------------------------------------------------------------------------------
+
+JSON_CASES = [
+    pytest.param(
+        ["password"], [], {"a": {"password": "x", "b": 1}},
+        {"a": {"password": "[REDACTED 1]", "b": 1}}, id="bare-key-nested",
+    ),
+    pytest.param(
+        ["password"], [], {"PassWord": "abc"}, {"PassWord": "[REDACTED 3]"},
+        id="case-insensitive",
+    ),
+    pytest.param(
+        ["secret"], [], {"secret": {"a": [1, 2]}, "n": 1, "b": True, "z": None},
+        {"secret": "[REDACTED]", "n": 1, "b": True, "z": None}, id="object-value-whole",
+    ),
+    pytest.param(
+        ["n", "b", "z"], [], {"n": 1, "b": False, "z": None},
+        {"n": "[REDACTED]", "b": "[REDACTED]", "z": "[REDACTED]"}, id="non-string-values",
+    ),
+    pytest.param(
+        ["user.password"], [],
+        {"user": {"password": "x"}, "password": "y", "other": {"user": {"password": "z"}}},
+        {"user": {"password": "[REDACTED 1]"}, "password": "y",
+         "other": {"user": {"password": "z"}}},
+        id="dotted-path-from-root-only",
+    ),
+    pytest.param(
+        ["users.password"], [],
+        {"users": [{"password": "a"}, {"password": "bb", "name": "n"}, 3]},
+        {"users": [{"password": "[REDACTED 1]"},
+                   {"password": "[REDACTED 2]", "name": "n"}, 3]},
+        id="arrays-transparent-in-paths",
+    ),
+    pytest.param(
+        ["a.b.c"], [], {"A": {"B": {"C": 1, "d": 2}}}, {"A": {"B": {"C": "[REDACTED]", "d": 2}}},
+        id="path-case-insensitive",
+    ),
+    pytest.param(
+        ["a.b"], [], {"a.b": "x", "a": {"b": "y"}},
+        {"a.b": "[REDACTED 1]", "a": {"b": "[REDACTED 1]"}},
+        id="key-containing-dot",
+    ),
+    pytest.param(
+        ["password"], [], [{"password": "x"}, [{"password": "y"}]],
+        [{"password": "[REDACTED 1]"}, [{"password": "[REDACTED 1]"}]], id="root-array",
+    ),
+    pytest.param(
+        [], ["name", "user"],
+        {"name": "x", "secret": "y", "nested": {"name": "z", "other": 1},
+         "user": {"a": 1, "b": [1]}},
+        {"name": "x", "secret": "[REDACTED 1]",
+         "nested": {"name": "z", "other": "[REDACTED]"}, "user": {"a": 1, "b": [1]}},
+        id="allowlist-descends-and-keeps-allowed-objects",
+    ),
+    pytest.param(
+        [], ["user.name"], {"user": {"name": "a", "email": "b"}, "name": "c"},
+        {"user": {"name": "a", "email": "[REDACTED 1]"}, "name": "[REDACTED 1]"},
+        id="allowlist-dotted-path",
+    ),
+    pytest.param(
+        [], ["id"], {"tags": ["a", 1, {"id": 2, "x": "y"}]},
+        {"tags": ["[REDACTED 1]", "[REDACTED]", {"id": 2, "x": "[REDACTED 1]"}]},
+        id="allowlist-array-leaves-belong-to-key",
+    ),
+    pytest.param(
+        [], ["id"], [1, "two", {"id": 3, "x": 4}], [1, "two", {"id": 3, "x": "[REDACTED]"}],
+        id="allowlist-keyless-root-array-leaves-kept",
+    ),
+    pytest.param(
+        ["password"], ["user"], {"user": {"password": "p", "name": "n"}, "other": 1},
+        {"user": {"password": "[REDACTED 1]", "name": "n"}, "other": "[REDACTED]"},
+        id="denylist-wins-inside-allowed-object",
+    ),
+    pytest.param(
+        ["user"], ["user"], {"user": {"name": "n"}}, {"user": "[REDACTED]"},
+        id="denylist-wins-same-key",
+    ),
+    pytest.param(["x"], [], {}, {}, id="empty-object"),
+    pytest.param([], ["x"], "scalar", "scalar", id="allowlist-root-scalar-kept"),
+]
+
+
+@pytest.mark.parametrize(("deny", "allow", "document", "expected"), JSON_CASES)
+def test_json_text(deny: list[str], allow: list[str], document: Any, expected: Any) -> None:
+    out = Redactor(deny, allow).json_text(json.dumps(document))
+    assert out is not None
+    assert json.loads(out) == expected
+
+
+@pytest.mark.parametrize(
+    ("deny", "allow", "text", "expected"),
+    [
+        pytest.param(["password"], [], '{ "a" : 1,\n "b": [ 2 ] }',
+                     '{ "a" : 1,\n "b": [ 2 ] }', id="unchanged-byte-exact"),
+        pytest.param(["password"], [], '{"name": "é", "password": "ü"}',
+                     '{"name":"é","password":"[REDACTED 1]"}', id="compact-non-ascii-kept"),
+        pytest.param(["password"], [], '{"n": "\\u00e9", "password": "x"}',
+                     '{"n":"é","password":"[REDACTED 1]"}', id="escapes-decoded"),
+        pytest.param(["password"], [], '{"n": "\\ud800", "password": "x"}',
+                     '{"n":"\\ud800","password":"[REDACTED 1]"}', id="lone-surrogate-escaped"),
+        pytest.param(["password"], [], '"password"', '"password"', id="scalar-document"),
+        pytest.param(["password"], [], "not json", None, id="not-json"),
+        pytest.param(["password"], [], '{"password": "x"', None, id="truncated"),
+        pytest.param(["password"], [], '{"password": NaN}', None, id="nan-is-not-json"),
+        pytest.param(["password"], [], "", None, id="empty"),
+        pytest.param([], [], '{"password": "x"}', '{"password": "x"}', id="inactive"),
+        pytest.param([], [], "nope", None, id="inactive-not-json"),
+    ],
+)
+def test_json_text_exact(
+    deny: list[str], allow: list[str], text: str, expected: str | None
+) -> None:
+    out = Redactor(deny, allow).json_text(text)
+    assert out == expected
+    if out is not None:
+        out.encode("utf-8")  # must be sendable
+
+
+def test_json_text_deep_nesting_does_not_raise() -> None:
+    depth = 900  # below the JSON parser's recursion limit, deep for a recursive walker
+    text = '{"a":' * depth + '{"password":"x"}' + "}" * depth
+    out = Redactor(["password"]).json_text(text)
+    assert out is not None and "[REDACTED 1]" in out and '"x"' not in out
+    too_deep = "[" * 100000 + "]" * 100000
+    assert Redactor(["password"]).json_text(too_deep) is None
+
+
+@pytest.mark.parametrize(
+    ("deny", "allow", "text", "expected"),
+    [
+        pytest.param(["password"], [], '{"PASSWORD": "x', True, id="contains-key"),
+        pytest.param(["user.password"], [], '{"user": {"password"', True, id="path-last-part"),
+        pytest.param(["password"], [], '{"name": "x', False, id="absent"),
+        pytest.param([], ["name"], '{"name": "x', True, id="allowlist-always"),
+    ],
+)
+def test_mentions_key(deny: list[str], allow: list[str], text: str, expected: bool) -> None:
+    assert Redactor(deny, allow).mentions_key(text) is expected
+
+
+# -- properties -----------------------------------------------------------------------
+
+KEYS = st.sampled_from(["password", "Password", "user", "name", "token", "a", "b", "id"])
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(KEYS | st.text(max_size=5), children, max_size=4),
+    max_leaves=25,
+)
+LISTS = st.lists(st.sampled_from(["password", "user.name", "token", "users.id", "a.b"]),
+                 max_size=3)
+
+
+def _leaves_of_denied(node: Any, deny: set[str], path: str = "") -> list[Any]:
+    """Values still present under denied keys/paths (should all be redaction strings)."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = f"{path}.{key.lower()}" if path else key.lower()
+            if key.lower() in deny or here in deny:
+                found.append(value)
+            else:
+                found.extend(_leaves_of_denied(value, deny, here))
+    elif isinstance(node, list):
+        for value in node:
+            found.extend(_leaves_of_denied(value, deny, path))
+    return found
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=JSON_VALUES, deny=LISTS, allow=LISTS, indent=st.sampled_from([None, 2]))
+def test_json_property(document: Any, deny: list[str], allow: list[str], indent: Any) -> None:
+    text = json.dumps(document, indent=indent, ensure_ascii=bool(indent))
+    out = Redactor(deny, allow).json_text(text)
+    assert out is not None
+    parsed = json.loads(out)
+    for value in _leaves_of_denied(parsed, {d.lower() for d in deny}):
+        assert isinstance(value, str) and value.startswith("[REDACTED")
+    if not _leaves_of_denied(document, {d.lower() for d in deny}) and not allow:
+        assert out == text  # nothing to redact: byte-exact
+
+
+@settings(max_examples=100, deadline=None)
+@given(document=JSON_VALUES, allow=st.lists(KEYS, min_size=1, max_size=3))
+def test_allowlist_property(document: Any, allow: list[str]) -> None:
+    """With an allowlist only, every keyed leaf is redacted unless under an allowed key."""
+    out = Redactor((), allow).json_text(json.dumps(document))
+    assert out is not None
+    allowed = {a.lower() for a in allow}
+
+    def check(node: Any, keyed: bool) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key.lower() not in allowed:
+                    check(value, True)
+        elif isinstance(node, list):
+            for value in node:
+                check(value, keyed)
+        elif keyed:
+            assert isinstance(node, str) and node.startswith("[REDACTED")
+
+    check(json.loads(out), False)
+
+
+QUERY_CHARS = st.sampled_from(list("abpP=&%+.;é 2F") + ["%2", "%41", "%FF", "%C3%A9"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(raw=st.lists(QUERY_CHARS, max_size=30).map("".join), deny=st.sampled_from(["p", "a"]))
+def test_query_string_property(raw: str, deny: str) -> None:
+    out = Redactor([deny]).query_string(raw)
+    before, after = raw.split("&"), out.split("&")
+    assert len(before) == len(after)
+    for old, new in zip(before, after):
+        name = old.partition("=")[0]
+        if old and decode_component(name).lower() == deny:
+            value = decode_component(old.partition("=")[2])
+            assert new == f"{name}={'%5BREDACTED%20'}{len(value)}%5D"
+            assert unquote(new.partition("=")[2]) == redacted(value)
+        else:
+            assert new == old
