@@ -1,0 +1,220 @@
+"""The ``readme-metrics`` command (SPEC section 9): ``collect`` and ``demo``.
+
+Both run on your machine only, with no ReadMe account and no network:
+
+- ``readme-metrics collect`` is a local stand-in for the Metrics API: point
+  ``README_METRICS_SERVER`` at it to see exactly what the middleware sends, in a HAR file,
+  on the console and on a live dashboard.
+- ``readme-metrics demo`` serves a small example API wrapped with the middleware and
+  sending to an embedded collector, so one command shows the whole flow.
+
+Ctrl-C and SIGTERM stop either one cleanly: queued logs are flushed and the HAR file is
+left complete (it is a valid HAR document at every moment anyway).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Optional, Sequence
+
+from readme_metrics.version import __version__
+
+DEFAULT_COLLECT_HAR = "readme-metrics.har"
+DEFAULT_DEMO_HAR = "readme-metrics-demo.har"
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Keep the hand-made line breaks of descriptions and show every default."""
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0-65535 (0 = any free port), got {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``readme-metrics`` command."""
+    parser = argparse.ArgumentParser(
+        prog="readme-metrics",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "See what readme-metrics sends to ReadMe's API Metrics, on your own machine.\n"
+            "Nothing leaves 127.0.0.1 and no ReadMe account is needed."
+        ),
+        epilog=(
+            "examples:\n"
+            "  readme-metrics demo --requests 20    run the example API once, write a HAR file\n"
+            "  readme-metrics demo                  serve the example API until Ctrl-C\n"
+            "  readme-metrics collect               receive logs from your own app:\n"
+            "      README_METRICS_SERVER=http://127.0.0.1:8001 python your_app.py\n\n"
+            "Run 'readme-metrics COMMAND --help' for the options of a command."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    collect = commands.add_parser(
+        "collect",
+        help="run a local stand-in for the Metrics API, with a HAR file and a dashboard",
+        formatter_class=_Formatter,
+        description=(
+            "Receive logs exactly as ReadMe's Metrics API would (POST /v1/request), check\n"
+            "each one against the payload contract, and show them: one line per API call on\n"
+            "the console, every entry appended to a HAR 1.2 file (importable in browser\n"
+            "devtools), and a live dashboard at http://HOST:PORT/.\n\n"
+            "Point your app at it with README_METRICS_SERVER=http://127.0.0.1:8001 (or\n"
+            "metrics_api=...). A batch holding an invalid log is refused with 400 and the\n"
+            "reasons, which are also printed to stderr."
+        ),
+    )
+    collect.add_argument("--host", default="127.0.0.1",
+                         help="address to listen on; keep the loopback default unless you "
+                              "must reach it from a container")
+    collect.add_argument("--port", type=_port, default=8001,
+                         help="port to listen on (0 picks a free one)")
+    collect.add_argument("--har", metavar="FILE", default=DEFAULT_COLLECT_HAR,
+                         help="HAR file to append the entries to (an existing HAR file is "
+                              "continued, anything else is never overwritten)")
+    collect.add_argument("--api-key", metavar="KEY", default=None,
+                         help="accept only this ReadMe API key (Basic auth); by default any "
+                              "key is accepted")
+    collect.add_argument("--keep", metavar="N", type=_positive, default=1000,
+                         help="calls kept in memory for the dashboard (the file keeps all)")
+
+    demo = commands.add_parser(
+        "demo",
+        help="serve an example API wrapped with the middleware, sending to a local collector",
+        formatter_class=_Formatter,
+        description=(
+            "Start a local collector and a small example API (JSON endpoints, a form login,\n"
+            "a file upload and one failing endpoint) wrapped with MetricsMiddleware, which\n"
+            "sends its logs to that collector. Then either serve until Ctrl-C, printing the\n"
+            "URLs of the API and of the dashboard, or, with --requests N, call the API N\n"
+            "times, flush the middleware, print a summary and exit."
+        ),
+    )
+    demo.add_argument("--port", type=_port, default=None,
+                      help="port of the example API (default 8000; with --requests, a free "
+                           "one)")
+    demo.add_argument("--collector-port", type=_port, default=None,
+                      help="port of the embedded collector and dashboard (default 8001; with "
+                           "--requests, a free one)")
+    demo.add_argument("--requests", metavar="N", type=_positive, default=None,
+                      help="call the API N times, print a summary and exit")
+    demo.add_argument("--har", metavar="FILE", default=DEFAULT_DEMO_HAR,
+                      help="HAR file written by this run (replaced if it exists)")
+    return parser
+
+
+class Stop(Exception):
+    """Raised in the main thread by SIGTERM, so every shutdown takes the same path."""
+
+
+@contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Stop` (and Ctrl-C stays KeyboardInterrupt) for the block."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Stop()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def wait_forever() -> None:
+    """Sleep in the main thread until a signal handler raises."""
+    forever = threading.Event()
+    while not forever.wait(3600):
+        pass
+
+
+def _say(*parts: Any) -> None:
+    print(*parts, flush=True)
+
+
+def run_collect(args: argparse.Namespace) -> int:
+    """``readme-metrics collect``: serve until Ctrl-C or SIGTERM."""
+    from readme_metrics.collector import LocalCollector
+
+    har_path = os.path.abspath(args.har)
+    try:
+        collector = LocalCollector(
+            args.host, args.port, har_path=har_path, fresh_har=False, api_key=args.api_key,
+            keep=args.keep, out=sys.stdout, err=sys.stderr,
+        )
+    except ValueError as exc:
+        print(f"readme-metrics collect: {exc}; choose another file with --har", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"readme-metrics collect: cannot start: {exc}", file=sys.stderr)
+        return 2
+    assert collector.har is not None
+    already = collector.har.count
+    _say(f"readme-metrics collector listening on {collector.url}")
+    _say(f"  dashboard:  {collector.url}/")
+    _say(f"  HAR file:   {har_path}"
+         + (f" (continuing, {already} entries so far)" if already else ""))
+    _say(f"  send logs:  README_METRICS_SERVER={collector.url}")
+    if args.api_key is None:
+        _say("  any API key is accepted (use --api-key KEY to check it)")
+    if not collector._loopback_only:
+        _say(f"  WARNING: listening on {args.host}: other machines can read the captured calls")
+    _say("Press Ctrl-C to stop.")
+    with stop_on_sigterm():
+        collector.start()
+        try:
+            wait_forever()
+        except (KeyboardInterrupt, Stop):
+            pass
+        finally:
+            collector.stop()
+    store = collector.store
+    _say(f"stopped: {store.accepted} logs received, {store.rejected} refused; "
+         f"{collector.har.count} entries in {har_path}")
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of ``readme-metrics`` and ``python -m readme_metrics``; returns the exit code."""
+    # Labels and paths may be any Unicode; a console that cannot show them must not crash us.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "collect":
+        return run_collect(args)
+    if args.command == "demo":
+        from readme_metrics.demo import run_demo
+
+        return run_demo(args)
+    parser.print_help()
+    return 2
