@@ -1,0 +1,177 @@
+"""The base of the ``x-documentation-url`` response header (SPEC section 7).
+
+Each logged response can point at its log on the project's docs site:
+``{base}/logs/{_id}``. The base is ``base_log_url`` when configured; otherwise it is the
+project's ``baseUrl`` from ``GET {readme_api_url}/v1`` (Basic auth with the API key).
+
+That lookup is network I/O, so it never happens on the request path: :meth:`DocsUrl.base`
+only reads a process-wide cache and, when the base is not known yet, starts one lookup
+on a daemon thread and answers None (the response simply goes out without the header).
+The cache is shared by every middleware with the same API key, so a process looks a key
+up once. A failed lookup is logged (without the key) and retried on a later request, no
+sooner than ``RETRY_AFTER`` seconds and backing off exponentially, so a wrong key or an
+unreachable ReadMe is neither cached forever nor hammered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
+
+import requests
+
+from readme_metrics.config import MetricsApiConfig
+from readme_metrics.version import __version__
+
+__all__ = ["DocsUrl", "MAX_RETRY_AFTER", "RETRY_AFTER"]
+
+# First wait after a failure; doubled per consecutive failure up to MAX_RETRY_AFTER. A
+# minute keeps a misconfigured fleet from flooding ReadMe while recovering soon enough.
+RETRY_AFTER = 60.0
+MAX_RETRY_AFTER = 3600.0
+
+# Indirection so tests can move time forward instead of sleeping through the back-off.
+_clock: Callable[[], float] = time.monotonic
+
+
+@dataclass
+class _State:
+    """What this process knows about one (API URL, API key) pair."""
+
+    base: Optional[str] = None
+    running: bool = False
+    failures: int = 0
+    retry_at: float = 0.0
+
+
+_states: dict[tuple[str, str], _State] = {}
+_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    # A lookup thread running in the parent does not exist in the child; without this
+    # reset its "running" flag would block every later lookup there. The lock may have
+    # been held by a parent thread at fork time, so the child gets a fresh one.
+    global _lock
+    _lock = threading.Lock()
+    for state in _states.values():
+        state.running = False
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _cache_key(config: MetricsApiConfig) -> tuple[str, str]:
+    # A digest, not the key itself, so the cache never holds the secret in clear.
+    digest = hashlib.sha256(config.api_key.encode("utf-8", "surrogateescape")).hexdigest()
+    return (config.readme_api_url, digest)
+
+
+def _valid_base(value: Any) -> Optional[str]:
+    if not isinstance(value, str):
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return value.strip().rstrip("/")
+
+
+class DocsUrl:
+    """Answers the docs site base URL for one configuration, without ever blocking.
+
+    .. code-block:: python
+
+        docs = DocsUrl(config)
+        base = docs.base()          # None until known; the lookup runs off-thread
+        if base is not None:
+            headers.append(("x-documentation-url", f"{base}/logs/{log_id}"))
+    """
+
+    def __init__(
+        self, config: MetricsApiConfig, session: Optional[requests.Session] = None
+    ) -> None:
+        self.config = config
+        self._session = session
+        self._fixed = config.base_log_url
+        self._key = _cache_key(config)
+
+    def base(self) -> Optional[str]:
+        """The base URL if known; otherwise start the lookup in the background, return None."""
+        if self._fixed:
+            return self._fixed
+        try:
+            state = _states.get(self._key)
+            if state is not None and state.base is not None:
+                return state.base  # the hot path: one dict lookup, no lock
+            self._maybe_start()
+        except Exception:  # never let a header cost the request
+            self.config.logger.debug("readme_metrics: docs URL lookup not started",
+                                     exc_info=True)
+        return None
+
+    def _maybe_start(self) -> None:
+        with _lock:
+            state = _states.setdefault(self._key, _State())
+            if state.base is not None or state.running or _clock() < state.retry_at:
+                return
+            state.running = True
+        thread = threading.Thread(
+            target=self._lookup, args=(state,), name="readme-metrics-docs-url", daemon=True
+        )
+        try:
+            thread.start()
+        except RuntimeError:  # e.g. interpreter shutting down: try again later
+            self._failed(state, "could not start the lookup thread")
+
+    def _lookup(self, state: _State) -> None:
+        url = f"{self.config.readme_api_url}/v1"
+        session = self._session or requests.Session()
+        try:
+            response = session.get(
+                url,
+                auth=(self.config.api_key, ""),
+                timeout=self.config.timeout,
+                headers={"User-Agent": f"readme-metrics-python@{__version__}",
+                         "Accept": "application/json"},
+            )
+            if response.status_code != 200:
+                self._failed(state, f"{url} answered HTTP {response.status_code}")
+                return
+            try:
+                base = _valid_base(response.json().get("baseUrl"))
+            except (ValueError, AttributeError):
+                base = None
+            if base is None:
+                self._failed(state, f"{url} did not answer a JSON baseUrl http(s) URL")
+                return
+            with _lock:
+                state.base = base
+                state.failures = 0
+                state.running = False
+        except requests.RequestException as exc:
+            # The exception text carries the URL but never the key (sent in a header).
+            self._failed(state, f"{url}: {type(exc).__name__}")
+        except Exception as exc:  # a daemon thread must not die with a traceback
+            self._failed(state, f"{url}: unexpected {type(exc).__name__}")
+        finally:
+            if self._session is None:
+                session.close()
+
+    def _failed(self, state: _State, reason: str) -> None:
+        with _lock:
+            state.failures += 1
+            delay = min(RETRY_AFTER * 2 ** min(state.failures - 1, 16), MAX_RETRY_AFTER)
+            state.retry_at = _clock() + delay
+            state.running = False
+        self.config.logger.warning(
+            "readme_metrics: could not look up the documentation URL (%s); "
+            "x-documentation-url is left out, next try in %d s at the earliest. "
+            "Set base_log_url (README_BASE_LOG_URL) to skip this lookup.",
+            reason, delay,
+        )

@@ -1,0 +1,255 @@
+"""The x-documentation-url base: configured, or looked up once off the request path."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any, Callable, Optional
+
+import pytest
+import requests
+
+from readme_metrics import docs_url
+from readme_metrics.config import MetricsApiConfig
+from readme_metrics.docs_url import DocsUrl
+from tests.utils import Collector, Received, Reply, basic_auth, free_port
+
+DOCS = b'{"baseUrl": "https://docs.example.com/"}'
+
+
+class Records(logging.Handler):
+    """Collects a logger's records and lets a test wait for the next one."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        super().__init__(logging.DEBUG)
+        self.logger = logger
+        self.records: list[logging.LogRecord] = []
+        self.cond = threading.Condition()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self.cond:
+            self.records.append(record)
+            self.cond.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[logging.LogRecord]:
+        with self.cond:
+            if not self.cond.wait_for(lambda: len(self.records) >= count, timeout):
+                raise AssertionError(f"expected {count} log records, got {self.records}")
+            return list(self.records)
+
+    def text(self) -> str:
+        return "\n".join(self.format(r) + repr(r.args) for r in self.records)
+
+
+@pytest.fixture
+def records() -> Iterator[Records]:
+    logger = logging.getLogger(f"readme_metrics.test.{uuid.uuid4().hex}")
+    handler = Records(logger)
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+    """Move the back-off clock forward without sleeping."""
+    offset = [0.0]
+    real = time.monotonic
+    monkeypatch.setattr(docs_url, "_clock", lambda: real() + offset[0])
+
+    def advance(seconds: float) -> None:
+        offset[0] += seconds
+
+    return advance
+
+
+def make_config(api_url: str, records: Optional[Records] = None, **options: Any
+                ) -> MetricsApiConfig:
+    logger = records.logger if records is not None else None
+    return MetricsApiConfig(
+        api_key=options.pop("api_key", f"rdme_{uuid.uuid4().hex}"),
+        grouping_function=lambda req: {"api_key": "x"},
+        readme_api_url=api_url,
+        logger=logger,
+        **options,
+    )
+
+
+def wait_for_base(docs: DocsUrl, timeout: float = 10.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        base = docs.base()
+        if base is not None:
+            return base
+        time.sleep(0.01)
+    raise AssertionError("the docs URL was never looked up")
+
+
+def test_base_log_url_is_used_without_any_lookup(collector: Collector) -> None:
+    config = make_config(collector.url, base_log_url="https://docs.example.com/")
+    assert DocsUrl(config).base() == "https://docs.example.com"
+    assert collector.gets == []
+
+
+def test_lookup_runs_once_with_basic_auth_and_is_shared(collector: Collector) -> None:
+    collector.get_v1 = lambda received: Reply(200, DOCS)
+    config = make_config(collector.url)
+    docs = DocsUrl(config)
+
+    assert docs.base() is None  # not known yet: the caller is never made to wait
+    assert wait_for_base(docs) == "https://docs.example.com"
+    assert [(g.path, g.headers.get("Authorization")) for g in collector.gets] == [
+        ("/v1", basic_auth(config.api_key))
+    ]
+    assert "readme-metrics-python@" in collector.gets[0].headers["User-Agent"]
+
+    # Another middleware with the same key (another config object) shares the answer.
+    again = DocsUrl(make_config(collector.url, api_key=config.api_key))
+    assert again.base() == "https://docs.example.com"
+    for _ in range(50):
+        docs.base()
+    assert len(collector.gets) == 1
+
+    # A different key is a different project: its own lookup.
+    other = DocsUrl(make_config(collector.url))
+    assert wait_for_base(other) == "https://docs.example.com"
+    assert len(collector.gets) == 2
+
+
+def test_concurrent_callers_start_one_lookup_and_never_block(collector: Collector) -> None:
+    release = threading.Event()
+
+    def slow(received: Received) -> Reply:
+        release.wait(10)
+        return Reply(200, DOCS)
+
+    collector.get_v1 = slow
+    docs = DocsUrl(make_config(collector.url))
+    answers: list[Optional[str]] = []
+
+    def call() -> None:
+        for _ in range(20):
+            answers.append(docs.base())
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    # Every call returned while the lookup was still hanging on the server.
+    assert answers == [None] * 160
+    release.set()
+    assert wait_for_base(docs) == "https://docs.example.com"
+    assert len(collector.gets) == 1
+
+
+def test_the_given_session_is_used(collector: Collector) -> None:
+    collector.get_v1 = lambda received: Reply(200, DOCS)
+    session = requests.Session()
+    session.headers["X-Probe"] = "from-session"
+    docs = DocsUrl(make_config(collector.url), session=session)
+    wait_for_base(docs)
+    assert collector.gets[0].headers.get("X-Probe") == "from-session"
+    session.close()
+
+
+FAILURES = [
+    pytest.param(lambda r: Reply(500, b"oops"), "HTTP 500", id="server-error"),
+    pytest.param(lambda r: Reply(401, b'{"error":"APIKEY_NOTFOUND"}'), "HTTP 401",
+                 id="unauthorized"),
+    pytest.param(lambda r: Reply(200, b"<html>"), "baseUrl", id="not-json"),
+    pytest.param(lambda r: Reply(200, b'["https://x.example"]'), "baseUrl", id="json-list"),
+    pytest.param(lambda r: Reply(200, b'{"name": "x"}'), "baseUrl", id="no-base-url"),
+    pytest.param(lambda r: Reply(200, b'{"baseUrl": "javascript:alert(1)"}'), "baseUrl",
+                 id="base-url-not-http"),
+    pytest.param(lambda r: Reply(200, b'{"baseUrl": 42}'), "baseUrl", id="base-url-number"),
+    pytest.param(lambda r: Reply(200, DOCS, hang=2.0), "Timeout", id="timeout"),
+    pytest.param(lambda r: Reply(drop=True), "ConnectionError", id="connection-dropped"),
+    pytest.param(None, "ConnectionError", id="connection-refused"),
+]
+
+
+@pytest.mark.parametrize(("reply", "reason"), FAILURES)
+def test_failures_are_logged_retried_later_then_succeed(
+    collector: Collector,
+    records: Records,
+    clock: Callable[[float], None],
+    reply: Optional[Callable[[Received], Reply]],
+    reason: str,
+) -> None:
+    url = collector.url if reply is not None else f"http://127.0.0.1:{free_port()}"
+    collector.get_v1 = reply
+    config = make_config(url, records, timeout=0.3)
+    docs = DocsUrl(config)
+
+    assert docs.base() is None
+    [warning] = records.wait_for(1)
+    assert warning.levelno == logging.WARNING
+    assert reason in records.text()
+    assert config.api_key not in records.text()
+
+    # Not hammered: more requests before the back-off has passed start no lookup.
+    clock(30)
+    for _ in range(20):
+        assert docs.base() is None
+    assert len(records.records) == 1
+    lookups = len(collector.gets)
+    assert lookups == (1 if reply is not None else 0)
+
+    # Not cached forever: after the back-off the next request tries again.
+    collector.get_v1 = lambda received: Reply(200, DOCS)
+    clock(31)
+    if reply is None:  # nothing listens there: the retry is a second failed attempt
+        assert docs.base() is None
+        records.wait_for(2)
+        assert "next try in 120 s" in records.text()
+        return
+    assert wait_for_base(docs) == "https://docs.example.com"
+    assert len(collector.gets) == lookups + 1
+
+
+def test_back_off_doubles_per_consecutive_failure(
+    collector: Collector, records: Records, clock: Callable[[float], None]
+) -> None:
+    collector.get_v1 = lambda received: Reply(503)
+    docs = DocsUrl(make_config(collector.url, records))
+
+    docs.base()
+    records.wait_for(1)
+    clock(61)
+    docs.base()
+    records.wait_for(2)
+    assert len(collector.gets) == 2
+
+    clock(61)  # the second wait is 120 s
+    docs.base()
+    assert len(collector.gets) == 2 and len(records.records) == 2
+    clock(60)
+    docs.base()
+    records.wait_for(3)
+    assert len(collector.gets) == 3
+    assert "next try in 240 s" in records.text()
+
+
+def test_a_forked_child_does_not_inherit_a_running_lookup(collector: Collector) -> None:
+    release = threading.Event()
+
+    def slow(received: Received) -> Reply:
+        release.wait(10)
+        return Reply(200, DOCS)
+
+    collector.get_v1 = slow
+    docs = DocsUrl(make_config(collector.url))
+    docs.base()
+    # What os.fork runs in the child: the parent's lookup thread does not exist there.
+    docs_url._after_fork_in_child()
+    collector.get_v1 = lambda received: Reply(200, DOCS)
+    assert wait_for_base(docs) == "https://docs.example.com"
+    release.set()
