@@ -71,15 +71,15 @@ class _InputTee:
                 return b""
             if size is None or size < 0 or size > remaining:
                 size = remaining
-        if size is None or size < 0:
+        if size is None:  # called without a size (chunked input): pass the call as is
             data = getattr(self._input, method)()
-            self.eof = True  # read()/readline() without a size read to the end
-            if method == "readline" and data.endswith(b"\n"):
-                self.eof = False
         else:
             data = getattr(self._input, method)(size)
-            if not data and size > 0:
-                self.eof = True
+        if size is None or size < 0:
+            # read()/readline() without a limit read to the end (or to the end of a line)
+            self.eof = method == "read" or not data.endswith(b"\n")
+        elif not data and size > 0:
+            self.eof = True
         n = len(data)
         if n:
             self.size += n

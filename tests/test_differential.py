@@ -76,7 +76,7 @@ def make_app(spec: dict[str, Any], seen: list[bytes]) -> Any:
         terminated = environ.get("wsgi.input_terminated")
         if reads != "none" and (length or terminated):
             if reads == "read":
-                seen.append(stream.read(int(length)) if length else stream.read())
+                seen.append(stream.read(int(length)) if length else stream.read(-1))
             elif reads == "read-sized":
                 parts = []
                 while True:
