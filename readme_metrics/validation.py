@@ -27,6 +27,7 @@ from readme_metrics.masking import is_masked
 __all__ = ["validate_batch", "validate_log"]
 
 _STARTED = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+_HAR_DATE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)")
 _REDACTED = re.compile(r"\[REDACTED( \d+)?\]")
 # Header values that must never leave the building in clear (SPEC section 4).
 _MASKED_REQUEST_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
@@ -95,9 +96,12 @@ class _Checker:
         return float(value)
 
     def members(self, value: dict[str, Any], path: str, allowed: frozenset[str]) -> None:
+        """Only HAR members (and ``_``-prefixed custom ones); ``comment`` is a string."""
         for key in value:
             if key not in allowed and not str(key).startswith("_"):
                 self.add(f"{path}.{key}", "is not a HAR 1.2 member (custom ones start with _)")
+        if "comment" in allowed and "comment" in value:
+            self.string(value["comment"], f"{path}.comment")
 
     def records(self, value: Any, path: str, allowed: frozenset[str] = _RECORD_KEYS,
                 value_required: bool = True) -> list[dict[str, Any]]:
@@ -114,6 +118,17 @@ class _Checker:
             self.members(record, item_path, allowed)
             name = self.field(record, "name", item_path, self.string)
             self.field(record, "value", item_path, self.string, required=value_required)
+            for key in ("path", "domain", "fileName", "contentType"):
+                if key in allowed:
+                    self.field(record, key, item_path, self.string, required=False)
+            for key in ("httpOnly", "secure"):
+                if key in allowed:
+                    self.field(record, key, item_path, self.boolean, required=False)
+            expires = record.get("expires") if "expires" in allowed else None
+            if "expires" in record and "expires" in allowed and not (
+                isinstance(expires, str) and _HAR_DATE.fullmatch(expires)
+            ):
+                self.add(f"{item_path}.expires", f"must be an ISO 8601 date, got {_kind(expires)}")
             if name is not None:
                 good.append(record)
         return good
@@ -252,6 +267,7 @@ def _check_response(c: _Checker, value: Any, path: str) -> None:
             {"size", "compression", "mimeType", "text", "encoding", "comment"}
         ))
         c.field(content, "size", content_path, c.integer)
+        c.field(content, "compression", content_path, c.integer, required=False)
         mime = c.field(content, "mimeType", content_path, c.string)
         content_type = _header(headers, "content-type") or ""
         if mime is not None and mime != content_type:
@@ -276,6 +292,31 @@ def _check_response(c: _Checker, value: Any, path: str) -> None:
     c.field(response, "bodySize", path, c.integer)
 
 
+def _check_pages(c: _Checker, value: Any, path: str) -> None:
+    if not isinstance(value, list):
+        c.add(path, f"must be an array, got {_kind(value)}")
+        return
+    for index, item in enumerate(value):
+        page_path = f"{path}[{index}]"
+        page = c.obj(item, page_path)
+        if page is None:
+            continue
+        c.members(page, page_path,
+                  frozenset({"startedDateTime", "id", "title", "pageTimings", "comment"}))
+        started = c.field(page, "startedDateTime", page_path, c.string)
+        if started is not None and not _HAR_DATE.fullmatch(started):
+            c.add(f"{page_path}.startedDateTime", f"must be an ISO 8601 date, got {started!r}")
+        c.field(page, "id", page_path, c.string)
+        c.field(page, "title", page_path, c.string)
+        timings = c.field(page, "pageTimings", page_path, c.obj)
+        if timings is not None:
+            timings_path = f"{page_path}.pageTimings"
+            c.members(timings, timings_path, frozenset({"onContentLoad", "onLoad", "comment"}))
+            for key in ("onContentLoad", "onLoad"):
+                c.field(timings, key, timings_path, lambda v, p: c.number(v, p, minimum=-1),
+                        required=False)
+
+
 def _check_entry(c: _Checker, value: Any, path: str) -> None:
     entry = c.obj(value, path)
     if entry is None:
@@ -285,6 +326,8 @@ def _check_entry(c: _Checker, value: Any, path: str) -> None:
         "serverIPAddress", "connection", "comment",
     }))
     c.field(entry, "pageref", path, c.string, required=False)
+    c.field(entry, "serverIPAddress", path, c.string, required=False)
+    c.field(entry, "connection", path, c.string, required=False)
     started = c.field(entry, "startedDateTime", path, c.string)
     if started is not None and not _STARTED.fullmatch(started):
         c.add(f"{path}.startedDateTime",
@@ -296,8 +339,8 @@ def _check_entry(c: _Checker, value: Any, path: str) -> None:
         else:
             c.add(f"{path}.{key}", "missing")
     cache = c.field(entry, "cache", path, c.obj)
-    if cache is not None:
-        c.members(cache, f"{path}.cache", frozenset({"beforeRequest", "afterRequest", "comment"}))
+    if cache is not None and any(not str(key).startswith("_") for key in cache):
+        c.add(f"{path}.cache", "must be {} (the middleware sees no cache)")
     timings = c.field(entry, "timings", path, c.obj)
     if timings is None:
         return
@@ -361,15 +404,17 @@ def validate_log(log: Any) -> list[str]:
         return c.problems
     c.members(har, "request.log",
               frozenset({"version", "creator", "browser", "pages", "entries", "comment"}))
+    # A server never sends browser or pages, but HAR allows them: check their shape only.
+    c.field(har, "pages", "request.log", lambda v, p: _check_pages(c, v, p), required=False)
     version = c.field(har, "version", "request.log", c.string)
     if version is not None and version != "1.2":
         c.add("request.log.version", f"must be '1.2', got {version!r}")
-    creator = c.field(har, "creator", "request.log", c.obj)
-    if creator is not None:
-        c.members(creator, "request.log.creator", frozenset({"name", "version", "comment"}))
-        c.field(creator, "name", "request.log.creator", c.string)
-        c.field(creator, "version", "request.log.creator", c.string)
-        c.field(creator, "comment", "request.log.creator", c.string, required=False)
+    for key in ("creator", "browser"):
+        creator = c.field(har, key, "request.log", c.obj, required=key == "creator")
+        if creator is not None:
+            c.members(creator, f"request.log.{key}", frozenset({"name", "version", "comment"}))
+            c.field(creator, "name", f"request.log.{key}", c.string)
+            c.field(creator, "version", f"request.log.{key}", c.string)
     entries = c.field(har, "entries", "request.log", lambda v, p: v)
     if "entries" not in har:
         return c.problems

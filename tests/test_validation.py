@@ -1,0 +1,268 @@
+"""readme_metrics.validation: the collector's stdlib check of a log (SPEC section 4).
+
+Valid logs come from the real HAR builder; the check must accept every one of them (and
+agree with the strict jsonschema check in tests/utils.py), name the problem for each
+broken variant, never raise on garbage, and never accept a HAR that the HAR 1.2 JSON
+schema rejects.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+import uuid
+from typing import Any, Callable
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from readme_metrics.exchange import Exchange, Group
+from readme_metrics.har import build_log
+from readme_metrics.redaction import Redactor
+from readme_metrics.validation import validate_batch, validate_log
+from tests.utils import assert_valid_log, har_validator
+
+
+def make_exchange(**changes: Any) -> Exchange:
+    """A plausible captured exchange; keyword arguments replace fields."""
+    fields: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "started": time.time(),
+        "method": "GET",
+        "url": "http://api.example.com/items?limit=2&q=a+b",
+        "http_version": "HTTP/1.1",
+        "request_headers": [("Host", "api.example.com"), ("Accept", "application/json")],
+        "client_ip": "203.0.113.7",
+        "group": Group("key-alice", "Alice", "alice@example.com"),
+        "status": 200,
+        "status_text": "OK",
+        "response_headers": [("Content-Type", "application/json")],
+        "response_body": b'{"items": []}',
+        "response_body_size": 13,
+        "wait": 0.004,
+        "duration": 0.006,
+    }
+    fields.update(changes)
+    return Exchange(**fields)
+
+
+def _post(content_type: str, body: bytes, **changes: Any) -> Exchange:
+    headers = [("Host", "api.example.com"), ("Content-Type", content_type),
+               ("Content-Length", str(len(body)))]
+    return make_exchange(method="POST", url="http://api.example.com/items",
+                         request_headers=headers, request_body=body,
+                         request_body_size=len(body), **changes)
+
+
+MULTIPART = (
+    b"--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n"
+    b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n"
+    b"Content-Type: text/csv\r\n\r\nid,qty\n1,2\n\r\n--XyZ--\r\n"
+)
+
+VALID_EXCHANGES = [
+    pytest.param(make_exchange(), id="get-json"),
+    pytest.param(_post("application/json", b'{"name": "x", "password": "p"}'), id="post-json"),
+    pytest.param(_post("application/x-www-form-urlencoded", b"user=a&password=b"), id="form"),
+    pytest.param(_post("multipart/form-data; boundary=XyZ", MULTIPART), id="multipart"),
+    pytest.param(_post("application/octet-stream", bytes(range(256))), id="binary"),
+    pytest.param(make_exchange(
+        request_headers=[("Host", "h"), ("Authorization", "Bearer secret-token"),
+                         ("Cookie", "session=abc; theme=dark")],
+        status=302, status_text="Found",
+        response_headers=[("Location", "/login"), ("Set-Cookie", "s=1; Path=/; HttpOnly")],
+        response_body=b"", response_body_size=0,
+    ), id="credentials-redirect-cookies"),
+    pytest.param(make_exchange(response_headers=[("Content-Type", "image/png")],
+                               response_body=b"\x89PNG\r\n\x1a\n\x00\xff",
+                               response_body_size=10), id="binary-response"),
+    pytest.param(make_exchange(status=204, status_text="No Content", response_headers=[],
+                               response_body=b"", response_body_size=0), id="no-content"),
+    pytest.param(_post("application/json", b'{"a": "' + b"x" * 5000 + b'"}'),
+                 id="truncated-body"),
+]
+
+
+@pytest.mark.parametrize("exchange", VALID_EXCHANGES)
+@pytest.mark.parametrize("redactor", [
+    pytest.param(None, id="plain"),
+    pytest.param(Redactor(denylist=["password", "q", "session"]), id="redacted"),
+])
+def test_real_logs_are_valid(exchange: Exchange, redactor: Redactor | None) -> None:
+    log = build_log(exchange, development=True, redactor=redactor, max_body_bytes=1024)
+    assert_valid_log(log)  # the reference check agrees that these are good
+    assert validate_log(log) == []
+    assert validate_log(json.loads(json.dumps(log))) == []  # as received over the wire
+
+
+def _valid_log() -> dict[str, Any]:
+    return build_log(_post("application/json", b'{"name": "x"}'))
+
+
+def _entry(log: dict[str, Any]) -> dict[str, Any]:
+    return log["request"]["log"]["entries"][0]
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(log: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node: Any = log
+        for key in parents:
+            node = node[int(key)] if key.isdigit() else node[key]
+        if value is _DELETE:
+            del node[last]
+        else:
+            node[int(last) if last.isdigit() else last] = value
+    return change
+
+
+_DELETE = object()
+E = "request.log.entries.0"
+
+BROKEN = [
+    pytest.param(_set("_id", "not-a-uuid"), "_id: must be a uuid4", id="bad-id"),
+    pytest.param(_set("_id", str(uuid.uuid1())), "_id: must be a uuid4", id="uuid1-id"),
+    pytest.param(_set("group.id", "rdme_raw_key"), "group.id: must be masked", id="raw-group-id"),
+    pytest.param(_set("group", _DELETE), "group: missing", id="no-group"),
+    pytest.param(_set("group.label", 7), "group.label: must be a string", id="label-number"),
+    pytest.param(_set("group.extra", "x"), "group.extra: is not a group member", id="group-extra"),
+    pytest.param(_set("development", "yes"), "development: must be true or false",
+                 id="development-string"),
+    pytest.param(_set("clientIPAddress", None), "clientIPAddress: must be a string", id="no-ip"),
+    pytest.param(_set("surprise", 1), "surprise: is not a log member", id="extra-top-level"),
+    pytest.param(_set("request.log.version", "1.1"), "request.log.version: must be '1.2'",
+                 id="har-1.1"),
+    pytest.param(_set("request.log.creator", _DELETE), "request.log.creator: missing",
+                 id="no-creator"),
+    pytest.param(_set("request.log.entries", []), "must hold exactly one entry", id="no-entries"),
+    pytest.param(_set("request.log.pages", [{"id": "p"}]),
+                 "request.log.pages[0].startedDateTime: missing", id="pages"),
+    pytest.param(_set(f"{E}.startedDateTime", "2026-11-21 10:31:43"),
+                 "startedDateTime: must be ISO 8601 UTC", id="date-format"),
+    pytest.param(_set(f"{E}.time", 999.0), "time: must be the sum of the timings", id="time-sum"),
+    pytest.param(_set(f"{E}.timings.wait", -1), "timings.wait: must be a finite number >= 0",
+                 id="negative-wait"),
+    pytest.param(_set(f"{E}.timings.send", _DELETE), "timings.send: missing", id="no-send"),
+    pytest.param(_set(f"{E}.cache", {"beforeRequest": None}), "cache: must be {}", id="cache"),
+    pytest.param(_set(f"{E}.request.url", "/items"), "must be an absolute http(s) URL",
+                 id="relative-url"),
+    pytest.param(_set(f"{E}.request.url", "http://h/a b"), "must not contain blanks",
+                 id="url-blank"),
+    pytest.param(_set(f"{E}.request.method", ""), "request.method: must not be empty",
+                 id="empty-method"),
+    pytest.param(_set(f"{E}.request.headers", {"Host": "h"}), "request.headers: must be an array",
+                 id="headers-object"),
+    pytest.param(_set(f"{E}.request.headers.0", {"name": "Host"}), "headers[0].value: missing",
+                 id="header-no-value"),
+    pytest.param(_set(f"{E}.request.headers.0.x", 1), "headers[0].x: is not a HAR 1.2 member",
+                 id="header-extra"),
+    pytest.param(_set(f"{E}.request.headers", [{"name": "Authorization", "value": "Basic eDp5"}]),
+                 "the Authorization value must be masked", id="authorization-clear"),
+    pytest.param(_set(f"{E}.request.cookies", [{"name": "sid", "value": "abc"}]),
+                 "cookie 'sid' must be masked", id="cookie-clear"),
+    pytest.param(_set(f"{E}.request.queryString", [{"name": "a", "value": "1"}]),
+                 "queryString: has 1 pairs but the url query has 0", id="query-mismatch"),
+    pytest.param(_set(f"{E}.request.headersSize", 120), "request.headersSize: must be -1",
+                 id="headers-size"),
+    pytest.param(_set(f"{E}.request.bodySize", 1.5), "request.bodySize: must be an integer",
+                 id="body-size-float"),
+    pytest.param(_set(f"{E}.request.postData", _DELETE), "but no postData", id="no-post-data"),
+    pytest.param(_set(f"{E}.request.postData.params", []), "either params or text",
+                 id="params-and-text"),
+    pytest.param(_set(f"{E}.request.postData.mimeType", "text/plain"),
+                 "postData.mimeType: must be the request's Content-Type", id="post-mime"),
+    pytest.param(_set(f"{E}.response.status", "200"), "response.status: must be an integer",
+                 id="status-string"),
+    pytest.param(_set(f"{E}.response.status", 42), "must be a 3-digit HTTP status",
+                 id="status-range"),
+    pytest.param(_set(f"{E}.response.content.mimeType", "text/html"),
+                 "content.mimeType: must be the response's Content-Type", id="content-mime"),
+    pytest.param(_set(f"{E}.response.content.encoding", "gzip"), "must be 'base64'",
+                 id="content-encoding"),
+    pytest.param(_set(f"{E}.response.redirectURL", "/elsewhere"),
+                 "redirectURL: must be the Location header", id="redirect"),
+    pytest.param(_set(f"{E}.response.content", _DELETE), "response.content: missing",
+                 id="no-content"),
+    pytest.param(_set(f"{E}.response.comment", 5), "response.comment: must be a string",
+                 id="comment-number"),
+    pytest.param(_set(f"{E}.request", []), "request: must be an object", id="request-array"),
+]
+
+
+@pytest.mark.parametrize(("change", "expected"), BROKEN)
+def test_broken_logs_are_named(change: Callable[[dict[str, Any]], None], expected: str) -> None:
+    log = _valid_log()
+    change(log)
+    problems = validate_log(log)
+    assert any(expected in problem for problem in problems), problems
+    # The reference check agrees that the log is broken (it may trip on the bad value).
+    with pytest.raises((AssertionError, ValueError, KeyError, TypeError)):
+        assert_valid_log(log)
+
+
+@pytest.mark.parametrize(("payload", "expected"), [
+    pytest.param({"a": 1}, {-1: ["body: must be a JSON array of logs, got an object"]},
+                 id="object"),
+    pytest.param([], {-1: ["body: must hold at least one log, got an empty array"]}, id="empty"),
+    pytest.param([1], {0: ["log: must be an object, got the number 1"]}, id="number"),
+])
+def test_batch_shape(payload: Any, expected: dict[int, list[str]]) -> None:
+    assert validate_batch(payload) == expected
+
+
+def test_batch_reports_only_the_invalid_logs() -> None:
+    good, bad = _valid_log(), _valid_log()
+    bad["development"] = None
+    assert list(validate_batch([good, bad, good])) == [1]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
+                                                                max_size=4),
+    max_leaves=20,
+)
+
+
+@given(json_values)
+def test_any_json_gives_problems_never_an_exception(value: Any) -> None:
+    problems = validate_log(value)
+    assert problems and all(isinstance(p, str) for p in problems)
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for key, child in node.items():
+            found += _paths(child, prefix + (key,))
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            found += _paths(child, prefix + (index,))
+    return found
+
+
+LOGS_TO_MUTATE = [build_log(p.values[0], redactor=Redactor(denylist=["password"]))
+                  for p in VALID_EXCHANGES]
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_never_accepts_what_the_har_schema_rejects(data: st.DataObject) -> None:
+    """Differential: mutate a real log anywhere; if we say valid, the schema must agree."""
+    log = copy.deepcopy(data.draw(st.sampled_from(LOGS_TO_MUTATE)))
+    for _ in range(data.draw(st.integers(1, 3))):
+        paths = _paths(log)
+        path = data.draw(st.sampled_from(paths))
+        parent = log
+        for key in path[:-1]:
+            parent = parent[key]
+        if isinstance(parent, dict) and data.draw(st.booleans()):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = data.draw(json_values)
+    if validate_log(log) == []:
+        har = log["request"]
+        assert har_validator().is_valid(har), list(har_validator().iter_errors(har))[:3]
