@@ -57,7 +57,7 @@ class Identifier:
         return self._normalise(result)
 
     def _normalise(self, result: Any) -> Optional[Group]:
-        if not isinstance(result, Mapping):
+        if result.__class__ is not dict and not isinstance(result, Mapping):
             self._report(
                 logging.ERROR,
                 "readme_metrics: the grouping function must return a mapping or None, "
@@ -74,8 +74,8 @@ class Identifier:
                 "the request is not logged",
             )
             return None
-        extra = sorted(str(name) for name in result if name not in _KNOWN_KEYS)
-        if extra:
+        if not _KNOWN_KEYS.issuperset(result):
+            extra = sorted(str(name) for name in result if name not in _KNOWN_KEYS)
             self._report(
                 logging.WARNING,
                 "readme_metrics: the grouping function returned unknown keys "
@@ -84,7 +84,7 @@ class Identifier:
         label = result.get("label")
         email = result.get("email")
         return Group(
-            id=str(key),
-            label=None if label is None else str(label),
-            email=None if email is None else str(email),
+            key if key.__class__ is str else str(key),
+            label if label is None or label.__class__ is str else str(label),
+            email if email is None or email.__class__ is str else str(email),
         )

@@ -90,7 +90,7 @@ class _InputTee:
             room = self._limit - len(self.captured)
             if room > 0:
                 self.captured += data[:room] if n > room else data
-        return data  # type: ignore[no-any-return]
+        return data  # type: ignore[no-any-return,unused-ignore]
 
     def _take_pending(self, size: Optional[int]) -> bytes:
         data = self._pending
@@ -110,14 +110,14 @@ class _InputTee:
         size = args[0] if args else None
         if self._pending:
             pending = self._pending
-            bounded = size is not None and size >= 0
-            end = pending.find(b"\n", 0, size if bounded else len(pending))
+            limit = size if size is not None and size >= 0 else -1
+            end = pending.find(b"\n", 0, limit if limit >= 0 else len(pending))
             if end >= 0:
                 return self._take_pending(end + 1)
-            if bounded and size <= len(pending):
-                return self._take_pending(size)
+            if 0 <= limit <= len(pending):
+                return self._take_pending(limit)
             head = self._take_pending(None)
-            return head + self.readline(size - len(head) if bounded else -1)
+            return head + self.readline(limit - len(head) if limit >= 0 else -1)
         return self._source("readline", size)
 
     def readlines(self, hint: int = -1) -> list[bytes]:
@@ -182,6 +182,33 @@ class _ReplayInput(io.RawIOBase):
         self._pos += len(chunk)
         buffer[: len(chunk)] = chunk
         return len(chunk)
+
+
+class _LazyReplay:
+    """``wsgi.input`` of the grouping request: the replay reader is built on first read."""
+
+    __slots__ = ("_tee", "_reader")
+
+    def __init__(self, tee: _InputTee) -> None:
+        self._tee = tee
+        self._reader: Optional[io.BufferedReader] = None
+
+    def _get(self) -> io.BufferedReader:
+        if self._reader is None:
+            self._reader = io.BufferedReader(_ReplayInput(self._tee))
+        return self._reader
+
+    def read(self, *args: Any) -> bytes:
+        return self._get().read(*args)
+
+    def readline(self, *args: Any) -> bytes:
+        return self._get().readline(*args)
+
+    def readlines(self, *args: Any) -> list[bytes]:
+        return self._get().readlines(*args)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._get())
 
 
 def _status_parts(status: str) -> tuple[int, str]:
@@ -378,7 +405,7 @@ class _Capture:
                 self.group = self.pipeline.identify(request)
             except Exception:
                 self.group = None
-        return self.group  # type: ignore[no-any-return]
+        return self.group  # type: ignore[no-any-return,unused-ignore]
 
     # -- the app's side ----------------------------------------------------------------
 
@@ -561,7 +588,7 @@ class MetricsMiddleware:
         """What the grouping function receives: a webob.Request whose body can be read."""
         request_environ = dict(environ)
         if body is not None:
-            request_environ["wsgi.input"] = io.BufferedReader(_ReplayInput(body))
+            request_environ["wsgi.input"] = _LazyReplay(body)
             request_environ.pop("webob.is_body_seekable", None)
         return webob.Request(request_environ)
 

@@ -8,7 +8,7 @@ and dict lookups prepared once at construction.
 
 from __future__ import annotations
 
-import uuid
+from random import getrandbits
 from typing import Any, Optional
 
 from readme_metrics.config import MetricsApiConfig
@@ -18,6 +18,10 @@ from readme_metrics.exchange import Group, PendingExchange
 from readme_metrics.grouping import Identifier
 from readme_metrics.har import build_log
 from readme_metrics.redaction import Redactor
+
+# RFC 4122 version 4 (bits 76-79 = 0100) and variant (bits 62-63 = 10).
+_UUID_CLEAR = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)
+_UUID_SET = (0x4 << 76) | (0x2 << 62)
 
 
 class MetricsPipeline:
@@ -51,7 +55,13 @@ class MetricsPipeline:
     @staticmethod
     def new_id() -> str:
         """A fresh log ``_id`` (uuid4), also the tail of the x-documentation-url."""
-        return str(uuid.uuid4())
+        # uuid.uuid4() spelled out without its os.urandom system call (several
+        # microseconds on some kernels): random's global generator is seeded from
+        # os.urandom and re-seeded in forked children, and the id is not a secret (it is
+        # sent to the client in x-documentation-url anyway).
+        n = getrandbits(128) & _UUID_CLEAR | _UUID_SET
+        h = f"{n:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def documentation_url(self, log_id: str) -> Optional[str]:
         """``{base}/logs/{id}`` once the docs base URL is known, else None (never blocks)."""

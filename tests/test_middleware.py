@@ -358,7 +358,7 @@ def test_file_wrapper_is_returned_as_the_same_object(wrap, collector, tmp_path) 
     def app(environ, start_response):
         start_response("200 OK", [("Content-Type", "application/octet-stream"),
                                   ("Content-Length", "1000")])
-        wrapper = environ["wsgi.file_wrapper"](open(path, "rb"))
+        wrapper = environ["wsgi.file_wrapper"](open(path, "rb"))  # noqa: SIM115
         returned.append(wrapper)
         return wrapper
 
