@@ -130,9 +130,15 @@ def _decode(body: bytes, charset: Optional[str], truncated: bool) -> Optional[st
     codec = _text_codec(charset)
     try:
         if truncated:
-            return codecs.getincrementaldecoder(codec)().decode(body, final=False)
-        return body.decode(codec)
-    except (UnicodeDecodeError, LookupError, ValueError, TypeError):
+            text = codecs.getincrementaldecoder(codec)().decode(body, final=False)
+        else:
+            text = body.decode(codec)
+        if codec != "utf-8":
+            # utf-7, unicode_escape and friends can yield lone surrogates, which could
+            # not be sent as UTF-8 JSON: such a body is not text we can record.
+            text.encode("utf-8")
+        return text
+    except (UnicodeError, LookupError, ValueError, TypeError):
         if codec != "utf-8":
             return _decode(body, None, truncated)
         return None
@@ -276,11 +282,10 @@ def _clip(body: bytes, size: int, max_body_bytes: int) -> tuple[bytes, Optional[
     return body, None, False
 
 
-def _form_params(
-    body: bytes, charset: Optional[str], redactor: Optional[Redactor]
-) -> list[dict[str, str]]:
-    text = body.decode(_text_codec(charset), "replace")
-    pairs = _parse_query(text)
+def _form_params(body: bytes, redactor: Optional[Redactor]) -> list[dict[str, str]]:
+    # Form data is percent-encoded ASCII; raw bytes beyond that are taken as UTF-8
+    # (a declared charset is ignored: exotic codecs could yield unsendable surrogates).
+    pairs = _parse_query(body.decode("utf-8", "replace"))
     if redactor is not None:
         pairs = redactor.pairs(pairs)
     return _records(pairs)
@@ -374,7 +379,7 @@ def _post_data(
 ) -> Optional[dict[str, Any]]:
     """HAR ``postData`` for the request body, or None when there is no body."""
     raw = exchange.request_body
-    if not raw:
+    if not raw and exchange.request_body_size <= 0:
         return None
     body, note, truncated = _clip(
         raw, _body_size(exchange.request_body_size, raw), max_body_bytes
@@ -383,7 +388,7 @@ def _post_data(
     essence, charset = _content_type(content_type)
     post: dict[str, Any]
     if essence == _FORM:
-        post = {"mimeType": content_type_out, "params": _form_params(body, charset, redactor)}
+        post = {"mimeType": content_type_out, "params": _form_params(body, redactor)}
         if note:
             post["comment"] = note
         return post
@@ -402,7 +407,11 @@ def _post_data(
                 "comment": _join(_UNREDACTABLE_COMMENT, note),
             }
     text, is_base64, comment = _text_or_base64(body, essence, charset, truncated, redactor)
-    post = {"mimeType": content_type_out if content_type is not None else "text/plain"}
+    if content_type is not None:
+        post = {"mimeType": content_type_out}
+    else:
+        # RFC 9110 8.3: without a Content-Type, text is text/plain, bytes are octets.
+        post = {"mimeType": "application/octet-stream" if is_base64 else "text/plain"}
     post["text"] = text
     if is_base64:
         post["comment"] = _join("base64", note)
@@ -497,7 +506,8 @@ def build_entry(
         "headersSize": -1,
         "bodySize": _body_size(exchange.request_body_size, exchange.request_body),
     }
-    if exchange.request_body:
+    # A body too large to record at all (max_body_bytes=0) still shows, as truncated.
+    if exchange.request_body or exchange.request_body_size > 0:
         post = _safely(_post_data, exchange, request_type, active, max_body_bytes)
         if post is None:
             post = {

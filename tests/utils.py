@@ -111,7 +111,7 @@ class Collector:
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     def start(self) -> Collector:
         self._thread.start()
@@ -294,11 +294,14 @@ def assert_valid_log(log: dict) -> None:
             (h["value"] for h in request["headers"] if h["name"].lower() == "content-type"),
             None,
         )
+        is_base64 = post.get("comment", "").startswith("base64")
         if "params" not in post:
-            assert post["mimeType"] == (content_type or "text/plain"), (
+            default = "application/octet-stream" if is_base64 else "text/plain"
+            expected = content_type if content_type is not None else default
+            assert post["mimeType"] == expected, (
                 f"postData.mimeType {post['mimeType']!r} is not Content-Type {content_type!r}"
             )
-        if post.get("comment", "").startswith("base64"):
+        if is_base64:
             base64.b64decode(post["text"], validate=True)
     else:
         assert request["bodySize"] in (0, -1), "a request with a body has no postData"

@@ -1,0 +1,765 @@
+"""readme_metrics.har: the log object and its HAR 1.2 entry (SPEC section 4).
+
+Every table case goes through ``json.dumps``/``json.loads`` (what is actually sent) and
+:func:`tests.utils.assert_valid_log` (the strict HAR 1.2 schema plus the SPEC contract).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import platform
+import uuid
+from typing import Any, Callable, Optional
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from readme_metrics.exchange import Exchange, Group
+from readme_metrics.har import CREATOR, build_entry, build_log
+from readme_metrics.masking import mask
+from readme_metrics.redaction import Redactor
+from readme_metrics.version import __version__
+from tests.utils import assert_valid_log
+
+LOG_ID = "0b5c6f5e-4a7e-4c1e-9a43-2f4e8f6b9d21"
+STARTED = 1795257103.123456  # 2026-11-21T10:31:43.123Z
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00"
+PNG_B64 = "iVBORw0KGgoAAA=="
+MULTIPART_CT = "multipart/form-data; boundary=XyZ"
+MULTIPART = (
+    b'--XyZ\r\nContent-Disposition: form-data; name="title"\r\n\r\nh\xc3\xa9llo\r\n'
+    b'--XyZ\r\nContent-Disposition: form-data; name="avatar"; filename="me.png"\r\n'
+    b"Content-Type: image/png\r\n\r\n" + PNG + b"\r\n"
+    b'--XyZ\r\nContent-Disposition: form-data; name="empty"; filename=""\r\n\r\n\r\n'
+    b"--XyZ--\r\n"
+)
+MULTIPART_PARAMS = [
+    {"name": "title", "value": "héllo"},
+    {"name": "avatar", "fileName": "me.png", "contentType": "image/png",
+     "value": f"data:image/png;name=me.png;base64,{PNG_B64}"},
+    {"name": "empty", "value": ""},
+]
+
+
+def make_exchange(**changes: Any) -> Exchange:
+    """A plain GET answered with JSON; ``changes`` override any field."""
+    fields: dict[str, Any] = {
+        "id": LOG_ID,
+        "started": STARTED,
+        "method": "GET",
+        "url": "http://api.example.com/v1/things?x=1",
+        "http_version": "HTTP/1.1",
+        "request_headers": [("Host", "api.example.com")],
+        "client_ip": "10.0.0.1",
+        "group": Group("rdme_key_1234", "Owl", "owl@example.com"),
+        "status": 200,
+        "status_text": "OK",
+        "response_headers": [("Content-Type", "application/json")],
+        "response_body": b'{"ok":true}',
+        "response_body_size": 11,
+        "wait": 0.010,
+        "duration": 0.025,
+    }
+    fields.update(changes)
+    return Exchange(**fields)
+
+
+def post(content_type: Optional[str], body: bytes, size: Optional[int] = None,
+         **changes: Any) -> Exchange:
+    headers = [("Host", "api.example.com")]
+    if content_type is not None:
+        headers.append(("Content-Type", content_type))
+    headers.append(("Content-Length", str(len(body) if size is None else size)))
+    return make_exchange(
+        method="POST", request_headers=headers, request_body=body,
+        request_body_size=len(body) if size is None else size, **changes,
+    )
+
+
+def sent_log(exchange: Exchange, **options: Any) -> dict[str, Any]:
+    """build_log as it travels (through JSON), checked against the contract."""
+    log = json.loads(json.dumps(build_log(exchange, **options), ensure_ascii=False))
+    assert_valid_log(log)
+    return log
+
+
+def entry_of(exchange: Exchange, **options: Any) -> dict[str, Any]:
+    return sent_log(exchange, **options)["request"]["log"]["entries"][0]
+
+
+# -- the log object -----------------------------------------------------------------
+
+
+def test_log_envelope() -> None:
+    log = sent_log(make_exchange(), development=True)
+    assert log["_id"] == LOG_ID
+    assert log["group"] == {"id": mask("rdme_key_1234"), "label": "Owl",
+                            "email": "owl@example.com"}
+    assert log["group"]["id"].endswith("?1234")
+    assert log["clientIPAddress"] == "10.0.0.1"
+    assert log["development"] is True
+    har_log = log["request"]["log"]
+    assert har_log["version"] == "1.2"
+    assert har_log["creator"] == CREATOR == {
+        "name": "readme-metrics (python)",
+        "version": __version__,
+        "comment": f"{platform.machine()}-{platform.system()}{platform.release()}"
+                   f"/{platform.python_version()}",
+    }
+    assert sent_log(make_exchange())["development"] is False
+
+
+@pytest.mark.parametrize(
+    ("group", "expected"),
+    [
+        pytest.param(Group("key", "L", "e@x"), {"id": mask("key"), "label": "L", "email": "e@x"},
+                     id="full"),
+        pytest.param(Group("key"), {"id": mask("key")}, id="id-only"),
+        pytest.param(Group("key", email="e@x"), {"id": mask("key"), "email": "e@x"},
+                     id="no-label"),
+        pytest.param(Group("k", "", ""), {"id": mask("k"), "label": "", "email": ""},
+                     id="blank-kept"),
+    ],
+)
+def test_group(group: Group, expected: dict[str, str]) -> None:
+    assert sent_log(make_exchange(group=group))["group"] == expected
+
+
+def test_creator_is_not_shared_between_logs() -> None:
+    log = build_log(make_exchange())
+    log["request"]["log"]["creator"]["name"] = "changed"
+    assert CREATOR["name"] == "readme-metrics (python)"
+
+
+def test_build_entry_matches_build_log() -> None:
+    exchange = post("application/json", b'{"password": "x"}')
+    redactor = Redactor(["password"])
+    log = build_log(exchange, redactor=redactor)
+    assert build_entry(exchange, redactor) == log["request"]["log"]["entries"][0]
+
+
+# -- dates and timings -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("started", "expected"),
+    [
+        pytest.param(STARTED, "2026-11-21T10:31:43.123Z", id="milliseconds-floored"),
+        pytest.param(0, "1970-01-01T00:00:00.000Z", id="epoch"),
+        pytest.param(1.9999, "1970-01-01T00:00:01.999Z", id="never-rounds-up-a-second"),
+        pytest.param(1795257103, "2026-11-21T10:31:43.000Z", id="int"),
+    ],
+)
+def test_started_date_time(started: float, expected: str) -> None:
+    assert entry_of(make_exchange(started=started))["startedDateTime"] == expected
+
+
+@pytest.mark.parametrize(
+    "started",
+    [
+        pytest.param(float("nan"), id="nan"),
+        pytest.param(float("inf"), id="inf"),
+        pytest.param(-5.0, id="negative"),
+        pytest.param(1e20, id="year-beyond-9999"),
+    ],
+)
+def test_impossible_start_still_gives_a_valid_date(started: float) -> None:
+    entry_of(make_exchange(started=started))  # assert_valid_log checks the shape
+
+
+@pytest.mark.parametrize(
+    ("wait", "duration", "expected_wait", "expected_receive"),
+    [
+        pytest.param(0.010, 0.025, 10.0, 15.0, id="plain"),
+        pytest.param(0.0123456, 0.05, 12.346, 37.654, id="rounded-to-3-decimals"),
+        pytest.param(0.0, 0.0, 0.0, 0.0, id="zero"),
+        pytest.param(0.02, 0.01, 20.0, 0.0, id="duration-below-wait"),
+        pytest.param(-1.0, 0.5, 0.0, 1500.0, id="negative-wait"),
+        pytest.param(float("nan"), 0.5, 0.0, 0.0, id="nan"),
+        pytest.param(0.1, float("inf"), 100.0, 0.0, id="infinite"),
+        pytest.param(1 / 3, 2 / 3, 333.333, 333.333, id="time-is-exact-sum"),
+    ],
+)
+def test_timings(wait: float, duration: float, expected_wait: float,
+                 expected_receive: float) -> None:
+    entry = entry_of(make_exchange(wait=wait, duration=duration))
+    timings = entry["timings"]
+    assert timings == {"send": 0, "wait": expected_wait, "receive": expected_receive}
+    assert entry["time"] == timings["send"] + timings["wait"] + timings["receive"]
+    assert entry["cache"] == {}
+
+
+# -- url and query string --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        pytest.param("", [], id="none"),
+        pytest.param("a=1&b=2", [("a", "1"), ("b", "2")], id="plain"),
+        pytest.param("a=1&a=2", [("a", "1"), ("a", "2")], id="repeated"),
+        pytest.param("a=&b", [("a", ""), ("b", "")], id="blank-values"),
+        pytest.param("a=1&&b=2&", [("a", "1"), ("b", "2")], id="empty-chunks-skipped"),
+        pytest.param("q=caf%C3%A9+au+lait", [("q", "café au lait")], id="utf8-and-plus"),
+        pytest.param("q=a%2Bb", [("q", "a+b")], id="encoded-plus"),
+        pytest.param("q=%FF%zz%", [("q", "%FF%zz%")], id="invalid-percent-kept"),
+        pytest.param("a%20b=c=d", [("a b", "c=d")], id="first-equals-splits"),
+        pytest.param("x=1;y=2", [("x", "1;y=2")], id="semicolon-is-not-a-separator"),
+    ],
+)
+def test_query_string(query: str, expected: list[tuple[str, str]]) -> None:
+    url = "http://api.example.com:8080/v1/things" + (f"?{query}" if query else "")
+    entry = entry_of(make_exchange(url=url))
+    assert entry["request"]["url"] == url  # exactly as received
+    assert entry["pageref"] == url
+    assert [(q["name"], q["value"]) for q in entry["request"]["queryString"]] == expected
+
+
+@pytest.mark.parametrize(
+    ("deny", "allow", "url", "expected_url", "expected_query"),
+    [
+        pytest.param(
+            ["api_key"], [], "https://h/p?page=2&API_KEY=s%3Dcret&x=%zz",
+            "https://h/p?page=2&API_KEY=%5BREDACTED%206%5D&x=%zz",
+            [("page", "2"), ("API_KEY", "[REDACTED 6]"), ("x", "%zz")], id="denylist",
+        ),
+        pytest.param(
+            [], ["page"], "http://h/p?page=2&token=abc",
+            "http://h/p?page=2&token=%5BREDACTED%203%5D",
+            [("page", "2"), ("token", "[REDACTED 3]")], id="allowlist",
+        ),
+        pytest.param(["a"], [], "http://h/p?", "http://h/p?", [], id="empty-query"),
+    ],
+)
+def test_query_redaction(deny: list[str], allow: list[str], url: str, expected_url: str,
+                         expected_query: list[tuple[str, str]]) -> None:
+    entry = entry_of(make_exchange(url=url), redactor=Redactor(deny, allow))
+    assert entry["request"]["url"] == expected_url
+    assert entry["pageref"] == expected_url
+    assert [(q["name"], q["value"]) for q in entry["request"]["queryString"]] == expected_query
+
+
+# -- headers, masking and cookies -----------------------------------------------------------
+
+CREDENTIALS = [
+    ("Host", "h"),
+    ("Content-Type", "application/json"),
+    ("Content-Length", "2"),
+    ("authorization", "Bearer abcd1234"),
+    ("Proxy-Authorization", "Basic eHl6"),
+    ("Cookie", "sid=s3cr3t; theme=dark"),
+    ("X-Api-Key", "key-5678"),
+]
+
+
+@pytest.mark.parametrize(
+    ("redactor", "expected"),
+    [
+        pytest.param(None, [
+            ("Host", "h"), ("Content-Type", "application/json"), ("Content-Length", "2"),
+            ("authorization", mask("Bearer abcd1234")),
+            ("Proxy-Authorization", mask("Basic eHl6")),
+            ("Cookie", mask("sid=s3cr3t; theme=dark")), ("X-Api-Key", "key-5678"),
+        ], id="credentials-masked-case-kept"),
+        pytest.param(Redactor(["x-api-key", "AUTHORIZATION"]), [
+            ("Host", "h"), ("Content-Type", "application/json"), ("Content-Length", "2"),
+            ("authorization", "[REDACTED 15]"), ("Proxy-Authorization", mask("Basic eHl6")),
+            ("Cookie", mask("sid=s3cr3t; theme=dark")), ("X-Api-Key", "[REDACTED 8]"),
+        ], id="redacted-not-masked-again"),
+        pytest.param(Redactor((), ["host", "cookie"]), [
+            ("Host", "h"), ("Content-Type", "[REDACTED 16]"), ("Content-Length", "[REDACTED 1]"),
+            ("authorization", "[REDACTED 15]"), ("Proxy-Authorization", "[REDACTED 10]"),
+            ("Cookie", mask("sid=s3cr3t; theme=dark")), ("X-Api-Key", "[REDACTED 8]"),
+        ], id="allowlist"),
+    ],
+)
+def test_request_headers(redactor: Optional[Redactor],
+                         expected: list[tuple[str, str]]) -> None:
+    exchange = make_exchange(
+        method="POST", request_headers=CREDENTIALS, request_body=b"{}", request_body_size=2,
+    )
+    entry = entry_of(exchange, redactor=redactor)
+    assert [(h["name"], h["value"]) for h in entry["request"]["headers"]] == expected
+
+
+@pytest.mark.parametrize(
+    ("headers", "redactor", "expected"),
+    [
+        pytest.param([("Cookie", "a=1; b=2")], None,
+                     [("a", mask("1")), ("b", mask("2"))], id="plain"),
+        pytest.param([("Cookie", "a=1"), ("cookie", "b=2")], None,
+                     [("a", mask("1")), ("b", mask("2"))], id="several-headers"),
+        pytest.param([("Cookie", ' a = "q v" ;;b=x=y; flag')], None,
+                     [("a", mask('"q v"')), ("b", mask("x=y")), ("flag", mask(""))],
+                     id="lenient"),
+        pytest.param([("Cookie", "=; ; =v")], None, [("", mask("v"))], id="malformed"),
+        pytest.param([("Cookie", "sid=abc; theme=dark")], Redactor(["SID"]),
+                     [("sid", "[REDACTED 3]"), ("theme", mask("dark"))], id="denylisted"),
+        pytest.param([], None, [], id="none"),
+    ],
+)
+def test_request_cookies(headers: list[tuple[str, str]], redactor: Optional[Redactor],
+                         expected: list[tuple[str, str]]) -> None:
+    entry = entry_of(make_exchange(request_headers=headers), redactor=redactor)
+    assert [(c["name"], c["value"]) for c in entry["request"]["cookies"]] == expected
+
+
+@pytest.mark.parametrize(
+    ("set_cookies", "redactor", "expected"),
+    [
+        pytest.param(
+            ["sid=abc; Path=/; Domain=example.com; Expires=Wed, 21 Oct 2026 07:28:00 GMT; "
+             "HttpOnly; Secure; SameSite=Lax; Max-Age=60"], None,
+            [{"name": "sid", "value": mask("abc"), "path": "/", "domain": "example.com",
+              "expires": "2026-10-21T07:28:00.000Z", "httpOnly": True, "secure": True}],
+            id="all-attributes",
+        ),
+        pytest.param(["a=1", "b=2; path=/x; secure"], None,
+                     [{"name": "a", "value": mask("1")},
+                      {"name": "b", "value": mask("2"), "path": "/x", "secure": True}],
+                     id="every-header"),
+        pytest.param(["a=1; Expires=not a date; HttpOnly"], None,
+                     [{"name": "a", "value": mask("1"), "httpOnly": True}],
+                     id="bad-expires-dropped"),
+        pytest.param(["a=1; Expires=Wednesday, 21-Oct-26 07:28:00 GMT"], None,
+                     [{"name": "a", "value": mask("1"), "expires": "2026-10-21T07:28:00.000Z"}],
+                     id="netscape-date"),
+        pytest.param([";;", "novalue"], None, [{"name": "novalue", "value": mask("")}],
+                     id="malformed"),
+        pytest.param(["token=xyz; Path=/"], Redactor(["token"]),
+                     [{"name": "token", "value": "[REDACTED 3]", "path": "/"}],
+                     id="denylisted"),
+    ],
+)
+def test_response_cookies(set_cookies: list[str], redactor: Optional[Redactor],
+                          expected: list[dict[str, Any]]) -> None:
+    headers = [("Content-Type", "text/plain")] + [("Set-Cookie", c) for c in set_cookies]
+    entry = entry_of(make_exchange(response_headers=headers, response_body=b"ok",
+                                   response_body_size=2), redactor=redactor)
+    assert entry["response"]["cookies"] == expected
+    for header in entry["response"]["headers"][1:]:
+        assert header["name"] == "Set-Cookie"
+        assert header["value"].startswith(("sha512-", "[REDACTED"))
+
+
+# -- request body -----------------------------------------------------------------------
+
+DENY = Redactor(["password", "avatar"])
+
+POST_DATA_CASES = [
+    pytest.param(post("application/json", b'{ "a": 1 }'),
+                 None, {"mimeType": "application/json", "text": '{ "a": 1 }'}, id="json"),
+    pytest.param(post("application/vnd.api+json; charset=utf-8", b"[1]"), None,
+                 {"mimeType": "application/vnd.api+json; charset=utf-8", "text": "[1]"},
+                 id="plus-json"),
+    pytest.param(post("application/xml", b"<a>\xc3\xa9</a>"), None,
+                 {"mimeType": "application/xml", "text": "<a>é</a>"}, id="xml"),
+    pytest.param(post("text/plain; charset=latin-1", b"caf\xe9"), None,
+                 {"mimeType": "text/plain; charset=latin-1", "text": "café"},
+                 id="declared-charset"),
+    pytest.param(post("text/plain; charset=utf-16", "hé".encode("utf-16")), None,
+                 {"mimeType": "text/plain; charset=utf-16", "text": "hé"}, id="utf-16"),
+    pytest.param(post("text/plain; charset=x-bogus", b"hi"), None,
+                 {"mimeType": "text/plain; charset=x-bogus", "text": "hi"},
+                 id="unknown-charset-utf8"),
+    pytest.param(post("text/plain; charset=base64", b"hi"), None,
+                 {"mimeType": "text/plain; charset=base64", "text": "hi"},
+                 id="non-text-codec-utf8"),
+    pytest.param(post("text/plain; charset=utf-7", b"+2AA-"), None,
+                 {"mimeType": "text/plain; charset=utf-7", "text": "+2AA-"},
+                 id="codec-yielding-surrogates-utf8"),
+    pytest.param(post("text/plain; charset=unicode_escape", b"\\ud800\xff"), None,
+                 {"mimeType": "text/plain; charset=unicode_escape", "text": "XHVkODAw/w==",
+                  "comment": "base64"}, id="codec-yielding-surrogates-binary"),
+    pytest.param(post(None, b"hello"), None, {"mimeType": "text/plain", "text": "hello"},
+                 id="no-content-type-text"),
+    pytest.param(post(None, PNG), None,
+                 {"mimeType": "application/octet-stream", "text": PNG_B64, "comment": "base64"},
+                 id="no-content-type-binary"),
+    pytest.param(post("application/octet-stream", b"plain ascii"), None,
+                 {"mimeType": "application/octet-stream", "text": "plain ascii"},
+                 id="octet-stream-decoding-as-text"),
+    pytest.param(post("image/png", PNG), None,
+                 {"mimeType": "image/png", "text": PNG_B64, "comment": "base64"}, id="binary"),
+    pytest.param(post("image/png", PNG[:4], size=100), None,
+                 {"mimeType": "image/png", "text": "iVBORw==",
+                  "comment": "base64; truncated to 4 of 100 bytes"}, id="binary-truncated"),
+    pytest.param(post("text/plain", b"abcd", size=10), None,
+                 {"mimeType": "text/plain", "text": "abcd",
+                  "comment": "truncated to 4 of 10 bytes"}, id="text-truncated"),
+    pytest.param(post("text/plain", "aé".encode()[:2], size=3), None,
+                 {"mimeType": "text/plain", "text": "a",
+                  "comment": "truncated to 2 of 3 bytes"}, id="truncated-mid-character"),
+    pytest.param(post("text/plain", b"", size=500), None,
+                 {"mimeType": "text/plain", "text": "",
+                  "comment": "truncated to 0 of 500 bytes"}, id="nothing-recorded"),
+    pytest.param(post("text/plain", b"abc", size=-1), None,
+                 {"mimeType": "text/plain", "text": "abc"}, id="unknown-size"),
+    pytest.param(post("application/x-www-form-urlencoded", b"a=1&b=caf%C3%A9+x&a=&c"), None,
+                 {"mimeType": "application/x-www-form-urlencoded",
+                  "params": [{"name": "a", "value": "1"}, {"name": "b", "value": "café x"},
+                             {"name": "a", "value": ""}, {"name": "c", "value": ""}]},
+                 id="urlencoded"),
+    pytest.param(post("application/x-www-form-urlencoded; charset=UTF-8", b"a=1&b=2",
+                      size=20), None,
+                 {"mimeType": "application/x-www-form-urlencoded; charset=UTF-8",
+                  "params": [{"name": "a", "value": "1"}, {"name": "b", "value": "2"}],
+                  "comment": "truncated to 7 of 20 bytes"}, id="urlencoded-truncated"),
+    pytest.param(post("application/x-www-form-urlencoded", b"x=%FF\xff"), None,
+                 {"mimeType": "application/x-www-form-urlencoded",
+                  "params": [{"name": "x", "value": "%FF\ufffd"}]}, id="urlencoded-garbage"),
+    pytest.param(post(MULTIPART_CT, MULTIPART), None,
+                 {"mimeType": MULTIPART_CT, "params": MULTIPART_PARAMS}, id="multipart"),
+    pytest.param(post("multipart/form-data", b"--x\r\nbroken"), None,
+                 {"mimeType": "multipart/form-data", "text": "--x\r\nbroken"},
+                 id="multipart-without-boundary"),
+    pytest.param(post(MULTIPART_CT, PNG), None,
+                 {"mimeType": MULTIPART_CT, "text": PNG_B64, "comment": "base64"},
+                 id="multipart-garbage"),
+    pytest.param(post("application/json", b'{"user": {"Password": "pw"}, "n": "\xc3\xa9"}'),
+                 DENY, {"mimeType": "application/json",
+                        "text": '{"user":{"Password":"[REDACTED 2]"},"n":"é"}'},
+                 id="json-redacted"),
+    pytest.param(post("application/json", b'{ "ok" : 1 }'), DENY,
+                 {"mimeType": "application/json", "text": '{ "ok" : 1 }'},
+                 id="json-nothing-to-redact-byte-exact"),
+    pytest.param(post("application/json", b'{"a": 1, "password": "se', size=400), DENY,
+                 {"mimeType": "application/json", "text": "[REDACTED 24]",
+                  "comment": "body could not be parsed to redact it field by field, so it was "
+                             "redacted whole; truncated to 24 of 400 bytes"},
+                 id="truncated-json-with-denied-key-redacted-whole"),
+    pytest.param(post("application/json", b'{"a": 1, "b": "se', size=400), DENY,
+                 {"mimeType": "application/json", "text": '{"a": 1, "b": "se',
+                  "comment": "truncated to 17 of 400 bytes"},
+                 id="truncated-json-without-denied-key-kept"),
+    pytest.param(post("text/plain", b"password=x"), DENY,
+                 {"mimeType": "text/plain", "text": "password=x"}, id="plain-text-not-json"),
+    pytest.param(post("application/x-www-form-urlencoded", b"user=a&PASSWORD=b%20c"), DENY,
+                 {"mimeType": "application/x-www-form-urlencoded",
+                  "params": [{"name": "user", "value": "a"},
+                             {"name": "PASSWORD", "value": "[REDACTED 3]"}]},
+                 id="urlencoded-redacted"),
+    pytest.param(post(MULTIPART_CT, MULTIPART), DENY,
+                 {"mimeType": MULTIPART_CT, "params": [
+                     MULTIPART_PARAMS[0],
+                     {"name": "avatar", "fileName": "me.png", "contentType": "image/png",
+                      "value": "[REDACTED]"},
+                     MULTIPART_PARAMS[2]]},
+                 id="multipart-file-redacted"),
+    pytest.param(post(MULTIPART_CT, MULTIPART), Redactor((), ["title"]),
+                 {"mimeType": "[REDACTED 33]", "params": [
+                     MULTIPART_PARAMS[0],
+                     {"name": "avatar", "fileName": "me.png", "contentType": "image/png",
+                      "value": "[REDACTED]"},
+                     {"name": "empty", "value": "[REDACTED 0]"}]},
+                 id="multipart-allowlist"),
+    pytest.param(post("multipart/form-data", b"password=1"), DENY,
+                 {"mimeType": "multipart/form-data", "text": "[REDACTED]",
+                  "comment": "body could not be parsed to redact it field by field, so it was "
+                             "redacted whole"},
+                 id="unparsable-multipart-with-denied-key"),
+    pytest.param(post("text/plain", b"abcdefgh"), None,
+                 {"mimeType": "text/plain", "text": "abcd",
+                  "comment": "truncated to 4 of 8 bytes"}, id="max-body-bytes-guard"),
+]
+
+
+@pytest.mark.parametrize(("exchange", "redactor", "expected"), POST_DATA_CASES)
+def test_post_data(exchange: Exchange, redactor: Optional[Redactor],
+                   expected: dict[str, Any], request: pytest.FixtureRequest) -> None:
+    limit = 4 if request.node.callspec.id == "max-body-bytes-guard" else 262144
+    entry = entry_of(exchange, redactor=redactor, max_body_bytes=limit)
+    assert entry["request"]["postData"] == expected
+    size = exchange.request_body_size
+    assert entry["request"]["bodySize"] == size
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "size"),
+    [
+        pytest.param("GET", b"", 0, id="get"),
+        pytest.param("DELETE", b"", 0, id="delete-no-body"),
+        pytest.param("POST", b"", 0, id="empty-post"),
+        pytest.param("GET", b"", -1, id="unknown-size"),
+    ],
+)
+def test_no_body_no_post_data(method: str, body: bytes, size: int) -> None:
+    entry = entry_of(make_exchange(method=method, request_body=body, request_body_size=size))
+    assert "postData" not in entry["request"]
+    assert entry["request"]["bodySize"] == size
+    assert entry["request"]["method"] == method
+
+
+# -- response ---------------------------------------------------------------------------
+
+CONTENT_CASES = [
+    pytest.param({"response_headers": [("Content-Type", "application/json")],
+                  "response_body": b'{"a": [1, 2]}', "response_body_size": 13}, None,
+                 {"size": 13, "mimeType": "application/json", "text": '{"a": [1, 2]}'},
+                 id="json"),
+    pytest.param({"response_headers": [("Content-Type", "text/html; charset=iso-8859-1")],
+                  "response_body": b"<p>\xe9</p>", "response_body_size": 8}, None,
+                 {"size": 8, "mimeType": "text/html; charset=iso-8859-1", "text": "<p>é</p>"},
+                 id="html-charset"),
+    pytest.param({"response_headers": [], "response_body": b"hi", "response_body_size": 2},
+                 None, {"size": 2, "mimeType": "", "text": "hi"}, id="no-content-type"),
+    pytest.param({"response_headers": [("Content-Type", "image/png")], "response_body": PNG,
+                  "response_body_size": len(PNG)}, None,
+                 {"size": 10, "mimeType": "image/png", "text": PNG_B64, "encoding": "base64"},
+                 id="binary"),
+    pytest.param({"response_headers": [("Content-Type", "image/png")],
+                  "response_body": PNG[:4], "response_body_size": 5000}, None,
+                 {"size": 5000, "mimeType": "image/png", "text": "iVBORw==",
+                  "encoding": "base64", "comment": "truncated to 4 of 5000 bytes"},
+                 id="binary-truncated"),
+    pytest.param({"response_headers": [("Content-Type", "text/csv"),
+                                       ("Content-Length", "123456")],
+                  "response_body": b"", "response_body_size": 123456,
+                  "response_body_omitted": True}, None,
+                 {"size": 123456, "mimeType": "text/csv",
+                  "comment": "body streamed with wsgi.file_wrapper (sendfile) and not recorded"},
+                 id="file-wrapper-omitted"),
+    pytest.param({"status": 204, "status_text": "No Content", "response_headers": [],
+                  "response_body": b"", "response_body_size": 0}, None,
+                 {"size": 0, "mimeType": "", "text": ""}, id="no-content"),
+    pytest.param({"response_headers": [("Content-Type", "application/json")],
+                  "response_body": b'{"token": "abc", "id": 1}', "response_body_size": 25},
+                 Redactor(["token"]),
+                 {"size": 25, "mimeType": "application/json",
+                  "text": '{"token":"[REDACTED 3]","id":1}'}, id="json-redacted"),
+    pytest.param({"response_headers": [("Content-Type", "application/json")],
+                  "response_body": b'[{"token": "abc"', "response_body_size": 999},
+                 Redactor(["token"]),
+                 {"size": 999, "mimeType": "application/json", "text": "[REDACTED 16]",
+                  "comment": "body could not be parsed to redact it field by field, so it was "
+                             "redacted whole; truncated to 16 of 999 bytes"},
+                 id="truncated-json-redacted-whole"),
+]
+
+
+@pytest.mark.parametrize(("changes", "redactor", "expected"), CONTENT_CASES)
+def test_response_content(changes: dict[str, Any], redactor: Optional[Redactor],
+                          expected: dict[str, Any]) -> None:
+    entry = entry_of(make_exchange(**changes), redactor=redactor)
+    assert entry["response"]["content"] == expected
+    assert entry["response"]["bodySize"] == changes["response_body_size"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        pytest.param({}, {"status": 200, "statusText": "OK", "redirectURL": ""}, id="ok"),
+        pytest.param({"status": 302, "status_text": "Found",
+                      "response_headers": [("Location", "/next?a=1")]},
+                     {"status": 302, "statusText": "Found", "redirectURL": "/next?a=1"},
+                     id="redirect"),
+        pytest.param({"status": 500, "status_text": "Internal Server Error",
+                      "http_version": "HTTP/1.0"},
+                     {"status": 500, "statusText": "Internal Server Error", "redirectURL": "",
+                      "httpVersion": "HTTP/1.0"}, id="error-http10"),
+        pytest.param({"status": 599, "status_text": "Custom Thing"},
+                     {"status": 599, "statusText": "Custom Thing", "redirectURL": ""},
+                     id="custom-status"),
+    ],
+)
+def test_response_status(changes: dict[str, Any], expected: dict[str, Any]) -> None:
+    response = entry_of(make_exchange(**changes))["response"]
+    for key, value in expected.items():
+        assert response[key] == value
+    assert response["headersSize"] == -1
+
+
+def test_response_headers_as_sent() -> None:
+    headers = [("Content-Type", "application/json"), ("X-Thing", "a"), ("x-thing", "b"),
+               ("x-documentation-url", "https://docs/logs/1")]
+    entry = entry_of(make_exchange(response_headers=headers))
+    assert [(h["name"], h["value"]) for h in entry["response"]["headers"]] == headers
+
+
+# -- redaction everywhere ------------------------------------------------------------------
+
+SECRET = "s3cr3t-VALUE"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        pytest.param({"url": f"http://h/p?secret={SECRET}"}, id="query"),
+        pytest.param({"request_headers": [("Secret", SECRET)]}, id="request-header"),
+        pytest.param({"response_headers": [("SECRET", SECRET)]}, id="response-header"),
+        pytest.param({"request_headers": [("Cookie", f"secret={SECRET}")]}, id="cookie"),
+        pytest.param({"response_headers": [("Set-Cookie", f"Secret={SECRET}; Path=/")]},
+                     id="set-cookie"),
+        pytest.param({"request_headers": [("Content-Type", "application/x-www-form-urlencoded")],
+                      "request_body": f"secret={SECRET}".encode(), "request_body_size": 19},
+                     id="form"),
+        pytest.param({"request_headers": [("Content-Type", "application/json")],
+                      "request_body": json.dumps({"a": [{"SECRET": SECRET}]}).encode(),
+                      "request_body_size": 30}, id="json-request"),
+        pytest.param({"response_headers": [("Content-Type", "application/json")],
+                      "response_body": json.dumps({"secret": {"k": SECRET}}).encode(),
+                      "response_body_size": 30}, id="json-response"),
+        pytest.param({"response_body": json.dumps({"secret": SECRET}).encode()[:-4],
+                      "response_body_size": 30}, id="truncated-json"),
+    ],
+)
+def test_denylisted_value_never_sent(changes: dict[str, Any]) -> None:
+    exchange = make_exchange(**changes)
+    if exchange.request_body:
+        exchange.method = "POST"
+        exchange.request_body_size = max(exchange.request_body_size, len(exchange.request_body))
+    sent = json.dumps(sent_log(exchange, redactor=Redactor(["secret"])), ensure_ascii=False)
+    assert SECRET not in sent
+    assert "[REDACTED" in sent
+
+
+# -- assert_valid_log can fail -------------------------------------------------------------
+
+
+def _entry(log: dict[str, Any]) -> dict[str, Any]:
+    return log["request"]["log"]["entries"][0]
+
+
+MUTATIONS: list[Any] = [
+    pytest.param(lambda log: log.update(_id=str(uuid.uuid1())), id="id-not-uuid4"),
+    pytest.param(lambda log: log["group"].update(id="rdme_key_1234"), id="group-not-masked"),
+    pytest.param(lambda log: log.update(extra=1), id="unknown-top-level-key"),
+    pytest.param(lambda log: log["request"]["log"]["creator"].update(name="x"), id="creator"),
+    pytest.param(lambda log: _entry(log).update(startedDateTime="2026-11-21T10:31:43Z"),
+                 id="date-without-ms"),
+    pytest.param(lambda log: _entry(log).update(time=1.0), id="time-not-sum"),
+    pytest.param(lambda log: _entry(log)["timings"].update(wait=-1), id="negative-timing"),
+    pytest.param(lambda log: _entry(log)["request"].update(headersSize=0), id="headers-size"),
+    pytest.param(lambda log: _entry(log)["request"]["headers"].append(
+        {"name": "Authorization", "value": "Bearer x"}), id="authorization-in-clear"),
+    pytest.param(lambda log: _entry(log)["request"]["cookies"].append(
+        {"name": "sid", "value": "x"}), id="cookie-in-clear"),
+    pytest.param(lambda log: _entry(log).update(extra=1), id="schema-extra-field"),
+    pytest.param(lambda log: _entry(log)["request"].pop("method"), id="schema-missing-field"),
+    pytest.param(lambda log: _entry(log)["response"].update(status="200"), id="schema-type"),
+    pytest.param(lambda log: _entry(log).update(cache={"comment": "x"}), id="cache-not-empty"),
+    pytest.param(lambda log: _entry(log)["request"].update(
+        postData={"mimeType": "text/plain", "text": "x"}), id="post-data-without-body"),
+    pytest.param(lambda log: _entry(log)["response"]["content"].update(mimeType="text/xml"),
+                 id="content-mime-type"),
+    pytest.param(lambda log: _entry(log)["response"].update(redirectURL="/x"),
+                 id="redirect-without-location"),
+    pytest.param(lambda log: log["request"]["log"]["entries"].append(
+        copy.deepcopy(_entry(log))), id="two-entries"),
+]
+
+
+@pytest.mark.parametrize("mutate", MUTATIONS)
+def test_assert_valid_log_rejects(mutate: Callable[[dict[str, Any]], Any]) -> None:
+    log = sent_log(make_exchange())
+    mutate(log)
+    with pytest.raises(AssertionError):
+        assert_valid_log(log)
+
+
+def test_assert_valid_log_accepts_custom_fields() -> None:
+    log = sent_log(make_exchange())
+    log["_requestId"] = "abc"
+    _entry(log)["_custom"] = {"any": "thing"}
+    _entry(log)["comment"] = "fine"
+    assert_valid_log(log)
+
+
+# -- properties ---------------------------------------------------------------------------
+
+HEADER_NAMES = st.sampled_from(
+    ["Content-Type", "Cookie", "Set-Cookie", "Authorization", "X-Api-Key", "Location",
+     "Accept", "password"]
+) | st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,12}", fullmatch=True)
+LATIN1 = st.text(st.characters(min_codepoint=32, max_codepoint=255), max_size=40)
+CONTENT_TYPES = st.sampled_from(
+    ["application/json", "application/x-www-form-urlencoded", MULTIPART_CT,
+     "multipart/form-data", "text/plain; charset=utf-16", "text/html; charset=bogus",
+     "text/plain; charset=utf-7", "text/plain; charset=unicode_escape",
+     "image/png", "application/problem+json", ""]
+) | LATIN1
+QUERY = st.lists(st.sampled_from(list("ab=&%+;/?é") + ["%2", "%41", "%FF", "%C3%A9"]),
+                 max_size=20).map("".join)
+REDACTORS = st.sampled_from(
+    [None, Redactor(), Redactor(["password", "a", "x-api-key"]), Redactor((), ["b", "id"]),
+     Redactor(["a.b", "cookie"], ["password"])]
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    body=st.binary(max_size=200) | st.sampled_from([MULTIPART, b'{"password": "x"}']),
+    extra=st.sampled_from([0, 0, 5, -1]),
+    request_type=st.none() | CONTENT_TYPES,
+    response_type=st.none() | CONTENT_TYPES,
+    response_body=st.binary(max_size=100),
+    headers=st.lists(st.tuples(HEADER_NAMES, LATIN1), max_size=6),
+    query=QUERY,
+    omitted=st.booleans(),
+    redactor=REDACTORS,
+    max_body_bytes=st.sampled_from([0, 16, 262144]),
+)
+def test_any_input_gives_a_valid_log(
+    body: bytes, extra: int, request_type: Optional[str], response_type: Optional[str],
+    response_body: bytes, headers: list[tuple[str, str]], query: str, omitted: bool,
+    redactor: Optional[Redactor], max_body_bytes: int,
+) -> None:
+    request_headers = list(headers)
+    if request_type is not None:
+        request_headers.append(("Content-Type", request_type))
+    response_headers = list(headers)
+    if response_type is not None:
+        response_headers.append(("Content-Type", response_type))
+    size = -1 if extra == -1 else len(body) + extra
+    exchange = make_exchange(
+        method="POST", url=f"http://h:1/p?{query}", request_headers=request_headers,
+        request_body=body, request_body_size=size, response_headers=response_headers,
+        response_body=response_body, response_body_size=len(response_body),
+        response_body_omitted=omitted,
+    )
+    log = build_log(exchange, redactor=redactor, max_body_bytes=max_body_bytes)
+    wire = json.dumps(log, ensure_ascii=False).encode("utf-8")  # must be sendable
+    assert_valid_log(json.loads(wire))
+
+
+JSON_DOCS = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=10),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.sampled_from(["password", "PASSWORD", "user", "a", "b", "list"])
+                      | st.text(max_size=4), children, max_size=4),
+    max_leaves=30,
+)
+
+
+def _under_denied(node: Any, deny: set[str]) -> list[Any]:
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key.lower() in deny:
+                found.append(value)
+            else:
+                found.extend(_under_denied(value, deny))
+    elif isinstance(node, list):
+        for value in node:
+            found.extend(_under_denied(value, deny))
+    return found
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(request_doc=JSON_DOCS, response_doc=JSON_DOCS,
+       content_type=st.sampled_from(["application/json", "text/plain", None]))
+def test_json_bodies_never_leak_denied_keys(request_doc: Any, response_doc: Any,
+                                            content_type: Optional[str]) -> None:
+    request_body = json.dumps(request_doc).encode()
+    response_body = json.dumps(response_doc, ensure_ascii=False).encode()
+    exchange = post(content_type, request_body, response_body=response_body,
+                    response_body_size=len(response_body),
+                    response_headers=[("Content-Type", "application/json")])
+    entry = entry_of(exchange, redactor=Redactor(["password"]))
+    texts = [entry["request"]["postData"]["text"], entry["response"]["content"]["text"]]
+    for text in texts:
+        for value in _under_denied(json.loads(text), {"password"}):
+            assert isinstance(value, str) and value.startswith("[REDACTED")
