@@ -133,6 +133,7 @@ class RequestIdMiddleware:
         self.app = app
         name = _setting(_load_env(), "header", "REQUEST_ID_HEADER", header, "str")
         name = DEFAULT_HEADER if name is None else name
+        name = name.strip() if isinstance(name, str) else name
         if not isinstance(name, str) or not _TOKEN.match(name):
             raise ValueError(
                 f"readme_metrics: header (REQUEST_ID_HEADER) must be a header name, "

@@ -477,3 +477,64 @@ def _result_id(result: WSGIResult) -> str:
 def test_uuid_ids_are_version_4() -> None:
     request_id = _result_id(run_wsgi(checked(plain_app()), wsgi_environ()))
     assert uuid.UUID(request_id).version == 4
+
+
+# -- stacked with MetricsMiddleware and CORSMiddleware -----------------------------------
+
+
+def test_full_stack_metrics_log_carries_the_id_and_no_raw_token(
+    collector: Any, dict_config_logging: list[str]
+) -> None:
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+    from readme_metrics.cors import CORSMiddleware
+
+    log = logging.getLogger("tests.app")
+
+    def api(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        log.info("serving %s", environ["PATH_INFO"])
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps({"id": current_request_id()}).encode()]
+
+    config = MetricsApiConfig(
+        api_key="rdme_abcdefghijklmnopqrstuvwxyz", metrics_api=collector.url,
+        grouping_function=lambda req: {"api_key": "owlbert-key", "label": "Owlbert"},
+        buffer_length=1, background_worker_mode=False,
+        base_log_url="https://docs.example.com",  # no docs URL lookup off loopback
+    )
+    metrics = MetricsMiddleware(CORSMiddleware(api, ["https://app.example"]), config)
+    stack = RequestIdMiddleware(metrics)
+    auth = {"Authorization": f"Bearer {TOKEN}", "Origin": "https://app.example"}
+    try:
+        with ThreadedWSGIServer(stack) as server, requests.Session() as session:
+            kept = session.get(server.url + "/kept", timeout=30,
+                               headers={"X-Request-Id": "stack-1", **auth})
+            made = session.get(server.url + "/made", timeout=30,
+                               headers={"X-Request-Id": "bad id", **auth})
+            preflight = session.options(server.url + "/kept", timeout=30, headers={
+                "Origin": "https://app.example", "Access-Control-Request-Method": "PUT"})
+            assert metrics.flush(10)
+    finally:
+        metrics.close()
+    made_id = made.headers["X-Request-Id"]
+    assert UUID4.match(made_id)
+    assert (kept.json()["id"], made.json()["id"]) == ("stack-1", made_id)
+    assert preflight.status_code == 204 and UUID4.match(preflight.headers["X-Request-Id"])
+    logs = collector.logs
+    assert len(logs) == 2  # the preflight is not logged (skip_methods: OPTIONS)
+    by_path: dict[str, dict[str, Any]] = {}
+    for item in logs:
+        entry = item["request"]["log"]["entries"][0]
+        by_path[entry["request"]["url"].rsplit("/", 1)[1]] = entry
+    for path, request_id in (("kept", "stack-1"), ("made", made_id)):
+        request_headers = {h["name"].lower(): h["value"]
+                           for h in by_path[path]["request"]["headers"]}
+        assert request_headers["x-request-id"] == request_id
+        assert request_headers["authorization"] != f"Bearer {TOKEN}"
+        # CORS sits inside metrics, so the log shows the CORS headers the client got.
+        response_headers = {h["name"].lower(): h["value"]
+                            for h in by_path[path]["response"]["headers"]}
+        assert response_headers["access-control-allow-origin"] == "https://app.example"
+    assert TOKEN not in json.dumps(logs)
+    assert f"INFO [stack-1] [{mask(TOKEN)}] tests.app: serving /kept" in dict_config_logging
+    assert f"INFO [{made_id}] [{mask(TOKEN)}] tests.app: serving /made" in dict_config_logging
+    assert not any(TOKEN in line for line in dict_config_logging)
