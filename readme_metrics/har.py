@@ -160,12 +160,13 @@ def _redact_text(
     text: str, essence: str, redactor: Optional[Redactor]
 ) -> tuple[str, Optional[str]]:
     """Redact a text body if it is JSON; (text, comment)."""
-    if redactor is None:
+    if redactor is None or not redactor.mentions_key(text):
+        # A denylisted key cannot be in there: spare parsing and re-serialising it.
         return text, None
     result = redactor.json_text(text)
     if result is not None:
         return result, None
-    if _looks_like_json(essence, text) and redactor.mentions_key(text):
+    if _looks_like_json(essence, text):
         # Truncated or broken JSON cannot be redacted key by key: never leak it.
         return redacted(text), _UNREDACTABLE_COMMENT
     return text, None

@@ -262,12 +262,13 @@ class Redactor:
         """Whether unparsable ``text`` could hold a value that must be redacted.
 
         Used for bodies that should be structured (JSON, forms) but do not parse, e.g.
-        truncated: with an allowlist anything could be sensitive; with a denylist only
-        text that contains a denied key name (case-insensitively) is.
+        truncated, and to skip parsing JSON that cannot contain a denied key: with an
+        allowlist anything could be sensitive; with a denylist only text that contains a
+        denied key name (case-insensitively) or a backslash-u escape (which could spell one).
         """
         if not self.active:
             return False
-        if self._has_allow:
+        if self._has_allow or "\\u" in text:
             return True
         lowered = text.lower()
         return any(needle in lowered for needle in self._needles)

@@ -294,6 +294,7 @@ def test_json_text_deep_nesting_does_not_raise() -> None:
         pytest.param(["password"], [], '{"PASSWORD": "x', True, id="contains-key"),
         pytest.param(["user.password"], [], '{"user": {"password"', True, id="path-last-part"),
         pytest.param(["password"], [], '{"name": "x', False, id="absent"),
+        pytest.param(["password"], [], '{"pass\\u0077ord": 1', True, id="escape-could-spell-it"),
         pytest.param([], ["name"], '{"name": "x', True, id="allowlist-always"),
     ],
 )
