@@ -276,7 +276,8 @@ class CORSMiddleware:
             return [body]
         headers = self._origin_headers(origin)
         methods = [method] if "*" in self.allow_methods else self.allow_methods
-        headers.append(("Access-Control-Allow-Methods", ", ".join(methods)))
+        if methods:
+            headers.append(("Access-Control-Allow-Methods", ", ".join(methods)))
         # "*" means "whatever was asked": echoing works with credentials too, where a
         # literal "*" would be taken as a header name by browsers.
         allowed = requested if "*" in self.allow_headers else self.allow_headers
