@@ -538,3 +538,38 @@ def test_full_stack_metrics_log_carries_the_id_and_no_raw_token(
     assert f"INFO [stack-1] [{mask(TOKEN)}] tests.app: serving /kept" in dict_config_logging
     assert f"INFO [{made_id}] [{mask(TOKEN)}] tests.app: serving /made" in dict_config_logging
     assert not any(TOKEN in line for line in dict_config_logging)
+
+
+# -- the README recipe for forwarding the id on outgoing requests ------------------------
+
+
+class RequestIdSession(requests.Session):
+    """A Session that forwards the current request id on every outgoing call (README)."""
+
+    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
+        request_id = current_request_id()
+        if request_id is not None:
+            headers = requests.structures.CaseInsensitiveDict(kwargs.pop("headers", None) or {})
+            headers.setdefault("X-Request-Id", request_id)
+            kwargs["headers"] = headers
+        return super().request(method, url, *args, **kwargs)
+
+
+def test_forwarding_recipe_sends_the_id_downstream() -> None:
+    def downstream(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [environ.get("HTTP_X_REQUEST_ID", "none").encode()]
+
+    with ThreadedWSGIServer(downstream) as billing, RequestIdSession() as session:
+        def api(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+            forwarded = session.get(billing.url, timeout=30).text
+            explicit = session.get(billing.url, headers={"x-request-id": "mine"},
+                                   timeout=30).text
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [f"{forwarded} {explicit}".encode()]
+
+        with ThreadedWSGIServer(RequestIdMiddleware(api)) as server:
+            response = requests.get(server.url, headers={"X-Request-Id": "fwd-1"}, timeout=30)
+        outside = session.get(billing.url, timeout=30).text
+    assert response.text == "fwd-1 mine"
+    assert outside == "none"
