@@ -292,12 +292,19 @@ def _form_params(body: bytes, redactor: Optional[Redactor]) -> list[dict[str, st
     return _records(pairs)
 
 
+def _sendable(text: str) -> str:
+    """``text`` without lone surrogates (a part's charset=utf-7 can make them)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
 def _multipart_params(
     body: bytes, content_type: str, redactor: Optional[Redactor]
 ) -> Optional[list[dict[str, str]]]:
     """Fields and files of a multipart/form-data body via webob; None if it won't parse."""
-    import webob  # the runtime dependency that reads forms; imported on first use
-
     environ = {
         "REQUEST_METHOD": "POST",
         "CONTENT_TYPE": content_type,
@@ -311,6 +318,8 @@ def _multipart_params(
         "PATH_INFO": "/",
     }
     try:
+        import webob  # the runtime dependency that reads forms; imported on first use
+
         fields = webob.Request(environ).POST
         items = list(fields.items())
     except Exception:  # noqa: BLE001 - malformed multipart: recorded another way
@@ -319,7 +328,7 @@ def _multipart_params(
         return None
     params: list[dict[str, str]] = []
     for name, field in items:
-        name = name if isinstance(name, str) else str(name)
+        name = _sendable(name if isinstance(name, str) else str(name))
         hidden = redactor is not None and redactor.redacts(name)
         if isinstance(field, bytes):
             # A part with an empty filename (a file input left empty) comes as bytes.
@@ -328,7 +337,7 @@ def _multipart_params(
             except UnicodeDecodeError:
                 field = field.decode("latin-1")
         if isinstance(field, str):
-            params.append({"name": name, "value": redacted(field) if hidden else field})
+            params.append({"name": name, "value": redacted(field) if hidden else _sendable(field)})
             continue
         filename = getattr(field, "filename", None)
         if filename is None:
@@ -336,14 +345,14 @@ def _multipart_params(
         try:
             data = field.value
             headers = getattr(field, "headers", None) or {}
-            part_type = headers.get("content-type") or "application/octet-stream"
+            part_type = _sendable(str(headers.get("content-type") or "application/octet-stream"))
         except Exception:  # noqa: BLE001
             return None
         if isinstance(data, str):
             data = data.encode("utf-8", "replace")
         if not isinstance(data, bytes):
             return None
-        filename = str(filename)
+        filename = _sendable(str(filename))
         if hidden:
             value = redacted(data)
         else:

@@ -412,6 +412,10 @@ POST_DATA_CASES = [
                   "params": [{"name": "x", "value": "%FF\ufffd"}]}, id="urlencoded-garbage"),
     pytest.param(post(MULTIPART_CT, MULTIPART), None,
                  {"mimeType": MULTIPART_CT, "params": MULTIPART_PARAMS}, id="multipart"),
+    pytest.param(post(MULTIPART_CT, b'--XyZ\r\nContent-Disposition: form-data; name="t"\r\n'
+                      b"Content-Type: text/plain; charset=utf-7\r\n\r\n+2AA-\r\n--XyZ--\r\n"),
+                 None, {"mimeType": MULTIPART_CT, "params": [{"name": "t", "value": "?"}]},
+                 id="multipart-part-charset-yielding-surrogates"),
     pytest.param(post("multipart/form-data", b"--x\r\nbroken"), None,
                  {"mimeType": "multipart/form-data", "text": "--x\r\nbroken"},
                  id="multipart-without-boundary"),
@@ -771,3 +775,33 @@ def test_json_bodies_never_leak_denied_keys(request_doc: Any, response_doc: Any,
     for text in texts:
         for value in _under_denied(json.loads(text), {"password"}):
             assert isinstance(value, str) and value.startswith("[REDACTED")
+
+
+@st.composite
+def multipart_bodies(draw: st.DrawFn) -> bytes:
+    """Well-formed and broken multipart bodies with random names, charsets and files."""
+    parts = []
+    for _ in range(draw(st.integers(1, 4))):
+        name = draw(st.text(st.characters(min_codepoint=32, max_codepoint=0x2FF,
+                                          exclude_characters='"\\'), max_size=8))
+        head = f'Content-Disposition: form-data; name="{name}"'
+        if draw(st.booleans()):
+            head += f'; filename="{draw(st.text(max_size=6))}"'
+        charset = draw(st.sampled_from([None, None, "utf-7", "utf-7", "utf-8", "latin-1",
+                                        "bogus"]))
+        if charset is not None:
+            head += f"\r\nContent-Type: text/plain; charset={charset}"
+        value = draw(st.sampled_from([b"+2AA-", b"password", b"\xff"]) | st.binary(max_size=20))
+        parts.append(b"--XyZ\r\n" + head.encode("utf-8", "surrogatepass") + b"\r\n\r\n"
+                     + value + b"\r\n")
+    body = b"".join(parts) + (b"--XyZ--\r\n" if draw(st.booleans()) else b"")
+    truncate = draw(st.sampled_from([False, False, True]))
+    return body[:draw(st.integers(0, len(body)))] if truncate else body
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=multipart_bodies(), redactor=REDACTORS)
+def test_any_multipart_gives_a_valid_log(body: bytes, redactor: Optional[Redactor]) -> None:
+    exchange = post(MULTIPART_CT, body, size=len(body) + 1)
+    log = build_log(exchange, redactor=redactor)
+    assert_valid_log(json.loads(json.dumps(log, ensure_ascii=False).encode("utf-8")))
