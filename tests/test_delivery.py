@@ -1,0 +1,634 @@
+"""Delivery (SPEC section 7) against a real, programmable collector on loopback.
+
+Items are plain :class:`Exchange` objects and ``build`` a small function, so these tests
+pin the queue, batching, retry and accounting rules independently of HAR building; the
+middleware-level versions (threads, fork, gunicorn) are in test_fork.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import gc
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import weakref
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from readme_metrics.config import MetricsApiConfig
+from readme_metrics.delivery import (
+    PAUSE,
+    REJECT,
+    RETRY,
+    RETRY_AFTER_CAP,
+    SENT,
+    Delivery,
+    backoff_delay,
+    classify,
+    parse_retry_after,
+)
+from readme_metrics.exchange import Exchange, Group
+from tests.utils import Collector, Reply, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+API_KEY = "rdme_delivery_SECRET_key_31337"
+TOKEN = base64.b64encode(f"{API_KEY}:".encode()).decode()
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+
+def item(name: str, body: bytes = b"") -> Exchange:
+    return Exchange(id=name, started=0.0, method="GET", url="http://api.test/x",
+                    http_version="HTTP/1.1", request_headers=[], client_ip="127.0.0.1",
+                    group=Group("caller"), response_body=body, response_body_size=len(body))
+
+
+def build_id(pending: Any) -> dict:
+    exchange = pending.to_exchange()
+    return {"_id": exchange.id, "size": exchange.response_body_size}
+
+
+def ids(logs: list[dict]) -> list[str]:
+    return [log["_id"] for log in logs]
+
+
+def adds_up(stats: dict[str, int]) -> bool:
+    reasons = sum(value for key, value in stats.items() if key.startswith("dropped_"))
+    return (stats["captured"] == stats["sent"] + stats["dropped"] + stats["queued"]
+            + stats["skipped"] and reasons == stats["dropped"])
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.01)
+
+
+def worker_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "readme-metrics-worker"]
+
+
+MakeDelivery = Callable[..., Delivery]
+
+
+@pytest.fixture
+def make_delivery() -> Iterator[MakeDelivery]:
+    """Delivery factory with test-sized retry timings; closes them all afterwards."""
+    made: list[Delivery] = []
+
+    def make(metrics_api: str, build: Callable[[Any], dict] = build_id, *,
+             max_attempts: int = 5, backoff_base: float = 0.01, backoff_cap: float = 0.05,
+             auth_pause: float = 60.0, **options: Any) -> Delivery:
+        options.setdefault("flush_interval", 0)
+        options.setdefault("shutdown_timeout", 2.0)
+        config = MetricsApiConfig(api_key=API_KEY, grouping_function=lambda req: None,
+                                  metrics_api=metrics_api, **options)
+        delivery = Delivery(config, build, max_attempts=max_attempts,
+                            backoff_base=backoff_base, backoff_cap=backoff_cap,
+                            auth_pause=auth_pause)
+        made.append(delivery)
+        return delivery
+
+    yield make
+    for delivery in made:
+        delivery.close()
+
+
+@pytest.fixture(autouse=True)
+def _api_key_never_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Whatever happens in a test, no log record (any logger, DEBUG up) shows the key."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    formatter = logging.Formatter("%(message)s")
+    for record in caplog.get_records("call"):
+        text = formatter.format(record)
+        assert API_KEY not in text and TOKEN not in text, text
+
+
+def messages(caplog: pytest.LogCaptureFixture, level: int, needle: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.levelno == level and r.name == "readme_metrics" and needle in r.getMessage()]
+
+
+# -- pure decisions -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("status", "verdict"), [
+    pytest.param(200, SENT, id="200"),
+    pytest.param(202, SENT, id="202"),
+    pytest.param(204, SENT, id="204"),
+    pytest.param(301, REJECT, id="301-not-followed"),
+    pytest.param(400, REJECT, id="400"),
+    pytest.param(404, REJECT, id="404"),
+    pytest.param(413, REJECT, id="413"),
+    pytest.param(422, REJECT, id="422"),
+    pytest.param(401, PAUSE, id="401"),
+    pytest.param(403, PAUSE, id="403"),
+    pytest.param(408, RETRY, id="408"),
+    pytest.param(429, RETRY, id="429"),
+    pytest.param(500, RETRY, id="500"),
+    pytest.param(502, RETRY, id="502"),
+    pytest.param(503, RETRY, id="503"),
+    pytest.param(504, RETRY, id="504"),
+    pytest.param(599, RETRY, id="599"),
+])
+def test_classify(status: int, verdict: str) -> None:
+    assert classify(status) == verdict
+
+
+NOW = 1_800_000_000.0
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    pytest.param(None, None, id="absent"),
+    pytest.param("", None, id="empty"),
+    pytest.param("3", 3.0, id="seconds"),
+    pytest.param(" 2 ", 2.0, id="blanks"),
+    pytest.param("1.5", 1.5, id="fraction"),
+    pytest.param("0", 0.0, id="zero"),
+    pytest.param("-4", 0.0, id="negative"),
+    pytest.param("100000", RETRY_AFTER_CAP, id="capped"),
+    pytest.param("soon", None, id="garbage"),
+    pytest.param("nan", None, id="nan"),
+    pytest.param(email.utils.formatdate(NOW + 10, usegmt=True), 10.0, id="http-date"),
+    pytest.param(email.utils.formatdate(NOW - 10, usegmt=True), 0.0, id="http-date-past"),
+])
+def test_parse_retry_after(value: Optional[str], expected: Optional[float]) -> None:
+    assert parse_retry_after(value, now=NOW) == expected
+
+
+@given(st.text(max_size=40))
+def test_parse_retry_after_never_raises(value: str) -> None:
+    seconds = parse_retry_after(value)
+    assert seconds is None or 0.0 <= seconds <= RETRY_AFTER_CAP
+
+
+@given(attempt=st.integers(1, 200), retry_after=st.none() | st.floats(0, 1e6),
+       jitter=st.floats(0, 1, exclude_max=True))
+def test_backoff_is_jittered_exponential_bounded_and_honours_retry_after(
+        attempt: int, retry_after: Optional[float], jitter: float) -> None:
+    delay = backoff_delay(attempt, retry_after, base=0.5, cap=30.0, rand=lambda: jitter)
+    ceiling = min(30.0, 0.5 * 2 ** (attempt - 1))
+    assert delay >= 0
+    if retry_after is None:
+        assert delay == pytest.approx(ceiling * jitter)
+    else:
+        assert delay >= min(retry_after, RETRY_AFTER_CAP)
+        assert delay <= max(ceiling, RETRY_AFTER_CAP)
+
+
+# -- batching -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("buffer_length", "count"), [
+    pytest.param(1, 3, id="buffer-1"),
+    pytest.param(3, 7, id="partial-tail"),
+    pytest.param(5, 5, id="exactly-one-batch"),
+    pytest.param(10, 25, id="default-buffer"),
+])
+def test_batches_hold_at_most_buffer_length_and_flush_sends_the_rest(
+        collector: Collector, make_delivery: MakeDelivery, buffer_length: int,
+        count: int) -> None:
+    delivery = make_delivery(collector.url, buffer_length=buffer_length)
+    names = [f"log-{n}" for n in range(count)]
+    assert all(delivery.submit(item(name)) for name in names)
+    assert delivery.flush(5.0) is True
+
+    assert sorted(ids(collector.logs)) == sorted(names)
+    assert all(1 <= len(batch) <= buffer_length for batch in collector.batches)
+    assert len(collector.batches) == -(-count // buffer_length)
+    stats = delivery.stats
+    assert (stats["captured"], stats["sent"], stats["queued"], stats["dropped"]) == (
+        count, count, 0, 0)
+    assert adds_up(stats)
+
+
+def test_a_full_batch_is_sent_without_flush(collector: Collector,
+                                            make_delivery: MakeDelivery) -> None:
+    delivery = make_delivery(collector.url, buffer_length=3, flush_interval=0)
+    for n in range(6):
+        delivery.submit(item(f"log-{n}"))
+    assert sorted(ids(collector.wait_for_logs(6))) == [f"log-{n}" for n in range(6)]
+    assert [len(batch) for batch in collector.batches] == [3, 3]
+
+
+def test_flush_interval_sends_a_partial_batch(collector: Collector,
+                                              make_delivery: MakeDelivery) -> None:
+    delivery = make_delivery(collector.url, buffer_length=10, flush_interval=0.2)
+    for n in range(3):
+        delivery.submit(item(f"log-{n}"))
+    logs = collector.wait_for_logs(3, timeout=10)  # no flush() call: the timer sends them
+    assert ids(logs) == ["log-0", "log-1", "log-2"]
+    assert len(collector.batches) == 1
+
+
+def test_flush_interval_zero_waits_for_a_full_batch_or_flush(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    delivery = make_delivery(collector.url, buffer_length=10, flush_interval=0)
+    for n in range(3):
+        delivery.submit(item(f"log-{n}"))
+    time.sleep(0.5)
+    assert collector.received == []
+    assert delivery.stats["queued"] == 3
+    assert delivery.flush(5.0) is True
+    assert ids(collector.logs) == ["log-0", "log-1", "log-2"]
+
+
+# -- failures -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("failures", "timeout"), [
+    pytest.param([Reply(500)], 3.0, id="500"),
+    pytest.param([Reply(502), Reply(503), Reply(504)], 3.0, id="5xx-thrice"),
+    pytest.param([Reply(408)], 3.0, id="408"),
+    pytest.param([Reply(429)], 3.0, id="429"),
+    pytest.param([Reply(drop=True)], 3.0, id="connection-dropped"),
+    pytest.param([Reply(hang=1.0)], 0.2, id="timeout"),
+    pytest.param([Reply(500), Reply(drop=True), Reply(hang=1.0), Reply(429)], 0.2,
+                 id="mixed"),
+])
+def test_transient_failures_are_retried_then_delivered_exactly_once(
+        collector: Collector, make_delivery: MakeDelivery, failures: list[Reply],
+        timeout: float) -> None:
+    collector.replies.extend(failures)
+    delivery = make_delivery(collector.url, buffer_length=4, timeout=timeout)
+    names = [f"log-{n}" for n in range(4)]
+    for name in names:
+        delivery.submit(item(name))
+    assert delivery.flush(10.0) is True
+
+    assert ids(collector.logs) == names  # once each, in order
+    stats = delivery.stats
+    assert stats["retries"] == len(failures)
+    assert (stats["sent"], stats["dropped"], stats["failed_batches"]) == (4, 0, 0)
+    assert adds_up(stats)
+
+
+@pytest.mark.parametrize("retry_after", [
+    pytest.param(lambda: "1", id="seconds"),
+    pytest.param(lambda: email.utils.formatdate(time.time() + 2, usegmt=True), id="http-date"),
+])
+def test_429_retry_after_is_respected(collector: Collector, make_delivery: MakeDelivery,
+                                      retry_after: Callable[[], str]) -> None:
+    # Backoff alone would retry within 10 ms; the server asked for at least a second.
+    collector.replies.append(Reply(429, headers={"Retry-After": retry_after()}))
+    delivery = make_delivery(collector.url, buffer_length=2, backoff_base=0.01)
+    started = time.monotonic()
+    delivery.submit(item("a"))
+    delivery.submit(item("b"))
+    collector.wait_for_logs(2)
+    assert time.monotonic() - started >= 0.9
+    assert ids(collector.logs) == ["a", "b"]
+    assert delivery.stats["retries"] == 1
+
+
+def test_retries_are_bounded_then_the_batch_is_dropped(
+        collector: Collector, make_delivery: MakeDelivery,
+        caplog: pytest.LogCaptureFixture) -> None:
+    collector.default = Reply(503)
+    delivery = make_delivery(collector.url, buffer_length=2, max_attempts=3)
+    for n in range(6):
+        delivery.submit(item(f"log-{n}"))
+    assert delivery.flush(10.0) is False
+
+    assert collector.received == []
+    assert len(collector.failed) == 3 * 3  # three batches, three attempts each
+    stats = delivery.stats
+    assert stats["dropped_retries_exhausted"] == stats["dropped"] == 6
+    assert (stats["failed_batches"], stats["retries"], stats["queued"]) == (3, 6, 0)
+    assert adds_up(stats)
+    # Three batches dropped, one warning: warnings are rate-limited per kind.
+    assert len(messages(caplog, logging.WARNING, "after 3 attempts")) == 1
+
+
+@pytest.mark.parametrize("status", [pytest.param(401, id="401"), pytest.param(403, id="403")])
+def test_auth_failure_pauses_delivery_with_one_error_per_pause(
+        collector: Collector, make_delivery: MakeDelivery,
+        caplog: pytest.LogCaptureFixture, status: int) -> None:
+    collector.replies.append(Reply(status, b'{"error":"bad key"}'))
+    delivery = make_delivery(collector.url, buffer_length=2, auth_pause=0.6)
+    delivery.submit(item("a"))
+    delivery.submit(item("b"))
+    wait_until(lambda: delivery.stats["dropped_auth"] == 2)
+
+    # During the pause new logs are dropped and counted, and nothing is posted.
+    for n in range(5):
+        assert delivery.submit(item(f"paused-{n}")) is False
+    assert delivery.flush(0.5) is False
+    stats = delivery.stats
+    assert (stats["dropped_auth"], stats["queued"], stats["sent"]) == (7, 0, 0)
+    assert len(collector.failed) == 1 and collector.received == []
+    errors = messages(caplog, logging.ERROR, str(status))
+    assert len(errors) == 1
+    assert "API key" in errors[0] and "README_API_KEY" in errors[0]
+
+    # After the pause: a second refusal is a second pause with its own single error ...
+    time.sleep(0.7)
+    collector.replies.append(Reply(status))
+    delivery.submit(item("c"))
+    delivery.submit(item("d"))
+    wait_until(lambda: delivery.stats["dropped_auth"] == 9)
+    assert len(messages(caplog, logging.ERROR, str(status))) == 2
+
+    # ... and once the key is accepted again, delivery resumes.
+    time.sleep(0.7)
+    delivery.submit(item("e"))
+    delivery.submit(item("f"))
+    assert delivery.flush(5.0) is True
+    assert ids(collector.logs) == ["e", "f"]
+    assert adds_up(delivery.stats)
+    assert len(messages(caplog, logging.ERROR, str(status))) == 2
+
+
+@pytest.mark.parametrize("reply", [
+    pytest.param(Reply(400, b'{"error":"bad log XYZ"}'), id="400"),
+    pytest.param(Reply(404, b"no such route XYZ"), id="404"),
+    pytest.param(Reply(413, b"too large XYZ"), id="413"),
+    pytest.param(Reply(422, b'{"errors":["XYZ"]}'), id="422"),
+    pytest.param(Reply(400, f'{{"error":"key {API_KEY} XYZ"}}'.encode()), id="body-echoes-key"),
+])
+def test_other_4xx_drop_the_batch_and_log_the_body_at_debug(
+        collector: Collector, make_delivery: MakeDelivery,
+        caplog: pytest.LogCaptureFixture, reply: Reply) -> None:
+    collector.replies.append(reply)
+    delivery = make_delivery(collector.url, buffer_length=3)
+    for name in ("a", "b", "c", "d", "e", "f"):
+        delivery.submit(item(name))
+    assert delivery.flush(5.0) is False  # the first batch was dropped
+
+    assert len(collector.failed) == 1  # not retried
+    assert ids(collector.logs) == ["d", "e", "f"]
+    stats = delivery.stats
+    assert (stats["dropped_rejected"], stats["failed_batches"], stats["retries"]) == (3, 1, 0)
+    assert adds_up(stats)
+    debug = messages(caplog, logging.DEBUG, "XYZ")
+    assert len(debug) == 1 and str(reply.status) in debug[0]
+    assert len(messages(caplog, logging.WARNING, "rejected")) == 1
+
+
+@pytest.mark.parametrize(("options", "body", "bound"), [
+    pytest.param({"max_queue_size": 20}, b"", ("queued", 20), id="by-count"),
+    pytest.param({"max_queue_bytes": 10_000}, b"x" * 1000, ("queued_bytes", 10_000),
+                 id="by-bytes"),
+])
+def test_queue_stays_bounded_under_a_dead_collector(
+        make_delivery: MakeDelivery, caplog: pytest.LogCaptureFixture,
+        options: dict[str, int], body: bytes, bound: tuple[str, int]) -> None:
+    delivery = make_delivery(f"http://127.0.0.1:{free_port()}", buffer_length=5,
+                             max_attempts=3, backoff_base=0.2, backoff_cap=0.2,
+                             shutdown_timeout=0.5, **options)
+    key, limit = bound
+    accepted = 0
+    for n in range(500):
+        accepted += delivery.submit(item(f"log-{n}", body))
+        stats = delivery.stats
+        assert stats[key] <= limit
+        assert adds_up(stats)
+    stats = delivery.stats
+    assert stats["captured"] == 500
+    assert stats["dropped_queue_full"] == 500 - accepted > 0
+    assert len(messages(caplog, logging.WARNING, "queue is full")) == 1
+
+    delivery.close()
+    wait_until(lambda: delivery.stats["queued"] == 0)
+    stats = delivery.stats
+    assert stats["sent"] == 0 and stats["dropped"] == 500
+    assert adds_up(stats)
+
+
+def test_hanging_collector_never_blocks_submit_and_close_is_bounded(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    collector.default = Reply(hang=5.0)
+    delivery = make_delivery(collector.url, buffer_length=10, timeout=30.0,
+                             shutdown_timeout=0.5)
+    results = [delivery.submit(item(f"log-{n}")) for n in range(35)]
+    assert all(results)  # queued while the worker is stuck on the first batch
+    started = time.monotonic()
+    delivery.close()
+    assert time.monotonic() - started < 0.5 + 1.0
+    stats = delivery.stats
+    assert stats["sent"] == 0 and stats["dropped_shutdown"] >= 25
+    assert adds_up(stats)  # the batch still in flight counts as queued
+
+
+EXIT_SCRIPT = textwrap.dedent("""
+    import sys, time
+    from readme_metrics.config import MetricsApiConfig
+    from readme_metrics.delivery import Delivery
+    from readme_metrics.exchange import Exchange, Group
+
+    url, background, backoff = sys.argv[1], sys.argv[2] == "1", float(sys.argv[3])
+    config = MetricsApiConfig(api_key="k", grouping_function=lambda req: None,
+                              metrics_api=url, buffer_length=10, timeout=30.0,
+                              shutdown_timeout=1.0, background_worker_mode=background)
+    delivery = Delivery(config, lambda item: {"_id": item.to_exchange().id},
+                        backoff_base=backoff, backoff_cap=backoff)
+    for n in range(25 if background else 9):
+        delivery.submit(Exchange(str(n), 0.0, "GET", "http://a/", "HTTP/1.1", [], "1",
+                                 Group("g")))
+    print(time.time(), flush=True)  # exit starts now: atexit must not take > 1 s + 1 s
+""")
+
+
+@pytest.mark.parametrize(("background", "reply", "backoff"), [
+    pytest.param(True, Reply(hang=30.0), 0.01, id="background-hanging"),
+    pytest.param(False, Reply(hang=30.0), 0.01, id="inline-hanging"),
+    pytest.param(True, Reply(500), 30.0, id="background-long-backoff"),
+    pytest.param(False, Reply(500), 30.0, id="inline-long-backoff"),
+])
+def test_interpreter_exit_within_shutdown_timeout(collector: Collector, background: bool,
+                                                  reply: Reply, backoff: float) -> None:
+    collector.default = reply
+    process = subprocess.Popen(
+        [sys.executable, "-c", EXIT_SCRIPT, collector.url, "1" if background else "0",
+         str(backoff)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    ended = time.time()
+    assert process.returncode == 0, err
+    assert ended - float(out.split()[0]) < 1.0 + 1.0
+    assert len(collector.failed) >= 1  # it did try
+
+
+# -- accounting and threads -------------------------------------------------------------------
+
+
+def test_eight_threads_deliver_every_log_once_and_count_exactly(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    delivery = make_delivery(collector.url, buffer_length=10, flush_interval=0.05)
+    barrier = threading.Barrier(8)
+
+    def run(thread: int) -> None:
+        barrier.wait()
+        for n in range(200):
+            delivery.submit(item(f"t{thread}-{n}"))
+            if n % 4 == 0:
+                delivery.count_skipped()
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert delivery.flush(10.0) is True
+
+    delivered = ids(collector.logs)
+    assert len(delivered) == len(set(delivered)) == 1600
+    stats = delivery.stats
+    assert (stats["captured"], stats["sent"], stats["skipped"], stats["queued"]) == (
+        1600 + 400, 1600, 400, 0)
+    assert adds_up(stats)
+
+
+def test_build_errors_drop_only_that_log_and_are_logged_once_per_message(
+        collector: Collector, make_delivery: MakeDelivery,
+        caplog: pytest.LogCaptureFixture) -> None:
+    def build(pending: Any) -> dict:
+        name = pending.to_exchange().id
+        if name.startswith("bad"):
+            raise ValueError("cannot build this one")
+        if name.startswith("weird"):
+            return {"_id": name, "value": {1, 2}}  # not JSON-serialisable
+        return build_id(pending)
+
+    delivery = make_delivery(collector.url, build, buffer_length=4)
+    names = ["ok-1", "bad-1", "ok-2", "weird-1", "bad-2", "ok-3", "bad-3", "ok-4", "ok-5"]
+    for name in names:
+        delivery.submit(item(name))
+    assert delivery.flush(5.0) is False
+
+    assert ids(collector.logs) == ["ok-1", "ok-2", "ok-3", "ok-4", "ok-5"]
+    stats = delivery.stats
+    assert stats["dropped_build_error"] == 4 and stats["sent"] == 5
+    assert stats["queued_bytes"] == 0
+    assert adds_up(stats)
+    assert len(messages(caplog, logging.ERROR, "cannot build this one")) == 1
+    assert len(messages(caplog, logging.ERROR, "not JSON serializable")) == 1
+    # The worker survived: later logs still go out.
+    delivery.submit(item("ok-6"))
+    assert delivery.flush(5.0) is True
+
+
+def test_one_lazily_started_named_daemon_worker(collector: Collector,
+                                                make_delivery: MakeDelivery) -> None:
+    before = set(worker_threads())
+    delivery = make_delivery(collector.url, buffer_length=2)
+    assert set(worker_threads()) == before  # lazy: nothing before the first log
+    for n in range(60):  # 30 batches
+        delivery.submit(item(f"log-{n}"))
+    assert delivery.flush(5.0) is True
+    new = set(worker_threads()) - before
+    assert len(new) == 1
+    [worker] = new
+    assert worker.daemon
+    delivery.close()
+    worker.join(5.0)
+    assert not worker.is_alive()
+
+
+def test_inline_mode_sends_in_the_calling_thread(collector: Collector,
+                                                 make_delivery: MakeDelivery) -> None:
+    before = set(worker_threads())
+    delivery = make_delivery(collector.url, buffer_length=3, background_worker_mode=False)
+    delivery.submit(item("a"))
+    delivery.submit(item("b"))
+    assert collector.received == []
+    delivery.submit(item("c"))  # fills the batch: posted before submit returns
+    assert ids(collector.logs) == ["a", "b", "c"]
+    delivery.submit(item("d"))
+    assert delivery.flush(5.0) is True
+    assert ids(collector.logs) == ["a", "b", "c", "d"]
+    assert set(worker_threads()) == before
+    assert adds_up(delivery.stats)
+
+
+def test_inline_mode_never_raises_and_retries_on_flush(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    collector.replies.extend([Reply(500), Reply(503)])
+    delivery = make_delivery(collector.url, buffer_length=2, background_worker_mode=False)
+    assert delivery.submit(item("a")) is True
+    assert delivery.submit(item("b")) is True  # first attempt fails: kept for a retry
+    assert collector.received == []
+    assert delivery.stats["queued"] == 2
+    assert delivery.flush(5.0) is True
+    assert ids(collector.logs) == ["a", "b"]
+    assert delivery.stats["retries"] == 2
+
+
+def test_close_is_idempotent_and_later_logs_are_counted(collector: Collector,
+                                                        make_delivery: MakeDelivery) -> None:
+    delivery = make_delivery(collector.url, buffer_length=10)
+    delivery.submit(item("a"))
+    delivery.close()
+    delivery.close()
+    assert ids(collector.logs) == ["a"]  # close flushed the partial batch
+    assert delivery.submit(item("late")) is False
+    stats = delivery.stats
+    assert (stats["sent"], stats["dropped_shutdown"]) == (1, 1)
+    assert adds_up(stats)
+
+
+def test_a_closed_delivery_can_be_garbage_collected(collector: Collector) -> None:
+    config = MetricsApiConfig(api_key=API_KEY, grouping_function=lambda req: None,
+                              metrics_api=collector.url, buffer_length=2)
+    delivery = Delivery(config, build_id)
+    delivery.submit(item("a"))
+    delivery.submit(item("b"))
+    collector.wait_for_logs(2)
+    delivery.close()
+    ref = weakref.ref(delivery)
+    del delivery
+    gc.collect()
+    assert ref() is None  # atexit and fork hooks hold it weakly
+
+
+# -- random failure scripts -------------------------------------------------------------------
+
+REPLIES = st.sampled_from([Reply(202), Reply(500), Reply(429), Reply(400), Reply(408),
+                           Reply(drop=True)])
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(script=st.lists(REPLIES, max_size=8), count=st.integers(1, 12),
+       buffer_length=st.integers(1, 4))
+def test_any_reply_script_delivers_at_most_once_and_adds_up(
+        collector: Collector, script: list[Reply], count: int, buffer_length: int) -> None:
+    collector.received.clear()
+    collector.failed.clear()
+    collector.replies.clear()
+    collector.replies.extend(script)
+    config = MetricsApiConfig(api_key=API_KEY, grouping_function=lambda req: None,
+                              metrics_api=collector.url, buffer_length=buffer_length,
+                              flush_interval=0)
+    delivery = Delivery(config, build_id, max_attempts=3, backoff_base=0.001,
+                        backoff_cap=0.002)
+    try:
+        for n in range(count):
+            delivery.submit(item(f"log-{n}"))
+        complete = delivery.flush(10.0)
+        delivered = ids(collector.logs)
+        stats = delivery.stats
+        assert len(delivered) == len(set(delivered)) == stats["sent"]
+        assert stats["queued"] == 0 and adds_up(stats)
+        assert complete == (stats["sent"] == count)
+        assert stats["dropped"] == stats["dropped_rejected"] + stats[
+            "dropped_retries_exhausted"]
+    finally:
+        delivery.close()
