@@ -29,8 +29,14 @@ DEFAULT_COLLECT_HAR = "readme-metrics.har"
 DEFAULT_DEMO_HAR = "readme-metrics-demo.har"
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Keep the hand-made line breaks of descriptions and show every default."""
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keep the hand-made line breaks of descriptions; show the defaults that exist."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.option_strings and action.default not in (None, False, argparse.SUPPRESS):
+            text += " (default: %(default)s)"
+        return text
 
 
 def _port(text: str) -> int:
@@ -92,10 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="address to listen on; keep the loopback default unless you "
                               "must reach it from a container")
     collect.add_argument("--port", type=_port, default=8001,
-                         help="port to listen on (0 picks a free one)")
+                         help="port to listen on; 0 picks a free one")
     collect.add_argument("--har", metavar="FILE", default=DEFAULT_COLLECT_HAR,
-                         help="HAR file to append the entries to (an existing HAR file is "
-                              "continued, anything else is never overwritten)")
+                         help="HAR file to append the entries to; an existing HAR file is "
+                              "continued, any other file is never overwritten")
     collect.add_argument("--api-key", metavar="KEY", default=None,
                          help="accept only this ReadMe API key (Basic auth); by default any "
                               "key is accepted")
@@ -115,11 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     demo.add_argument("--port", type=_port, default=None,
-                      help="port of the example API (default 8000; with --requests, a free "
+                      help="port of the example API (default: 8000; with --requests: a free "
                            "one)")
-    demo.add_argument("--collector-port", type=_port, default=None,
-                      help="port of the embedded collector and dashboard (default 8001; with "
-                           "--requests, a free one)")
+    demo.add_argument("--collector-port", metavar="PORT", type=_port, default=None,
+                      help="port of the embedded collector and its dashboard (default: 8001; "
+                           "with --requests: a free one)")
     demo.add_argument("--requests", metavar="N", type=_positive, default=None,
                       help="call the API N times, print a summary and exit")
     demo.add_argument("--har", metavar="FILE", default=DEFAULT_DEMO_HAR,

@@ -322,8 +322,10 @@ def format_line(row: dict[str, Any]) -> str:
     moment = datetime.fromtimestamp(row["startedMs"] / 1000).strftime("%H:%M:%S")
     # Without a label, the key's last four characters (kept by the mask) tell callers apart.
     caller = row["caller"] or (f"key *{row['groupId'][-4:]}" if row["groupId"] else "-")
-    return (f"{moment}  {caller[:20]:<20}  {row['method']:<7} {row['path']}  "
-            f"{row['status']}  {row['duration']:.0f} ms")
+    duration = row["duration"]
+    took = f"{duration:.1f} ms" if duration < 10 else f"{duration:.0f} ms"
+    return (f"{moment}  {caller[:20]:<20}  {row['method']:<7} {row['path']:<30} "
+            f"{row['status']}  {took:>8}")
 
 
 def _dashboard_file(name: str) -> bytes:

@@ -182,7 +182,7 @@ class _QuietHandler(WSGIRequestHandler):
         pass  # the collector prints one line per call already
 
 
-def _requests_plan(base: str) -> list[tuple[str, str, dict[str, Any]]]:
+def _requests_plan() -> list[tuple[str, str, dict[str, Any]]]:
     """The calls the demo makes, in order, cycled: every kind of body and outcome."""
     return [
         ("GET", "/api/items", {}),
@@ -207,7 +207,7 @@ def fire_requests(base: str, count: int) -> Counter[str]:
     """Make ``count`` varied calls to the example API at ``base``; count the status classes."""
     import requests  # the runtime dependency; only the demo driver needs it here
 
-    plan = _requests_plan(base)
+    plan = _requests_plan()
     keys = list(DEMO_CALLERS)
     statuses: Counter[str] = Counter()
     with requests.Session() as session:

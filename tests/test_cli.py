@@ -1,0 +1,134 @@
+"""The ``readme-metrics`` command line: help, argument errors, and ``demo`` end to end."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+import requests
+
+from readme_metrics.cli import main
+from tests.utils import CommandProcess, assert_valid_log, har_file_logs
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    pytest.param(["--help"], ["collect", "demo", "README_METRICS_SERVER",
+                              "readme-metrics demo --requests 20"], id="command"),
+    pytest.param(["collect", "--help"], ["POST /v1/request", "--api-key KEY", "--keep N",
+                                         "(default: 8001)", "(default: 127.0.0.1)",
+                                         "HAR 1.2"], id="collect"),
+    pytest.param(["demo", "--help"], ["--requests N", "--har FILE", "Ctrl-C",
+                                      "(default: readme-metrics-demo.har)"], id="demo"),
+])
+def test_help_reads_well(capsys: pytest.CaptureFixture[str], argv: list[str],
+                         expected: list[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for text in expected:
+        assert text in out, f"{text!r} not in help:\n{out}"
+    assert max(len(line) for line in out.splitlines()) <= 100  # fits a terminal
+
+
+def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "usage: readme-metrics" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    pytest.param(["collect", "--port", "70000"], "port must be 0-65535", id="port-range"),
+    pytest.param(["collect", "--port", "http"], "not a port number", id="port-text"),
+    pytest.param(["collect", "--keep", "0"], "must be at least 1", id="keep-zero"),
+    pytest.param(["demo", "--requests", "-3"], "must be at least 1", id="requests-negative"),
+    pytest.param(["serve"], "invalid choice", id="unknown-command"),
+])
+def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str],
+                              message: str) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_version(tmp_path: Path) -> None:
+    from readme_metrics.version import __version__
+
+    with CommandProcess("--version", cwd=tmp_path) as proc:
+        assert proc.wait(60) == 0
+    assert proc.stdout.strip() == f"readme-metrics {__version__}"
+
+
+def test_demo_requests_writes_a_valid_har_file(tmp_path: Path) -> None:
+    """README's first command: 20 calls, 20 valid HAR 1.2 entries, exit 0."""
+    with CommandProcess("demo", "--requests", "20", cwd=tmp_path) as proc:
+        assert proc.wait(120) == 0, proc.stdout + proc.stderr
+    har = tmp_path / "readme-metrics-demo.har"
+    assert f"HAR file:    {har} (20 entries" in proc.stdout
+    logs = har_file_logs(har)
+    assert len(logs) == 20
+    for log in logs:
+        assert_valid_log(log)
+    methods = {log["request"]["log"]["entries"][0]["request"]["method"] for log in logs}
+    statuses = {log["request"]["log"]["entries"][0]["response"]["status"] // 100
+                for log in logs}
+    assert methods >= {"GET", "POST", "DELETE"} and statuses >= {2, 4, 5}
+    mime_types = {log["request"]["log"]["entries"][0]["request"].get("postData", {})
+                  .get("mimeType", "").split(";")[0] for log in logs}
+    assert mime_types >= {"application/json", "application/x-www-form-urlencoded",
+                          "multipart/form-data"}
+    passwords = [param["value"] for log in logs
+                 for param in log["request"]["log"]["entries"][0]["request"]
+                 .get("postData", {}).get("params", []) if param["name"] == "password"]
+    assert passwords and all(p.startswith("[REDACTED") for p in passwords)  # the denylist
+    assert "middleware:  captured 20, skipped 0, sent 20, dropped 0" in proc.stdout
+    assert "collector:   20 logs accepted, 0 refused" in proc.stdout
+    assert len([line for line in proc.lines if " ms" in line and ":" in line[:3]]) == 20
+
+
+def test_demo_har_option_and_fresh_file(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "run.har"
+    target.parent.mkdir()
+    for _ in range(2):  # a second run replaces the file: it holds this run only
+        with CommandProcess("demo", "--requests", "3", "--har", str(target),
+                            cwd=tmp_path) as proc:
+            assert proc.wait(120) == 0, proc.stderr
+    assert len(har_file_logs(target)) == 3
+    assert not (tmp_path / "readme-metrics-demo.har").exists()
+
+
+@pytest.mark.parametrize("sig", [
+    pytest.param(signal.SIGTERM, id="sigterm"),
+    pytest.param(signal.SIGINT, id="ctrl-c"),
+])
+def test_demo_serves_until_stopped_and_flushes(tmp_path: Path, sig: int) -> None:
+    with CommandProcess("demo", "--port", "0", "--collector-port", "0", cwd=tmp_path) as proc:
+        api = proc.wait_for(r"example API: (http://127\.0\.0\.1:\d+)/").group(1)
+        dashboard = proc.wait_for(r"dashboard:   (http://127\.0\.0\.1:\d+)/").group(1)
+        proc.wait_for("Press Ctrl-C to stop.")
+        response = requests.post(api + "/api/items", json={"name": "last call"},
+                                 headers={"X-Api-Key": "demo-key-bob"}, timeout=10)
+        assert response.status_code == 201
+        # Queued in the middleware (batches of 5, or 0.5 s): the stop must flush it.
+        assert proc.stop(sig) == 0, proc.stderr
+    assert "collector:   1 logs accepted, 0 refused" in proc.stdout
+    logs = har_file_logs(tmp_path / "readme-metrics-demo.har")
+    assert [log["group"]["label"] for log in logs] == ["Bob (Globex)"]
+    assert_valid_log(logs[0])
+    assert logs[0]["development"] is True
+    assert dashboard.startswith("http://127.0.0.1:")
+
+
+def test_demo_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        with CommandProcess("demo", "--port", port, "--collector-port", "0",
+                            cwd=tmp_path) as proc:
+            assert proc.wait(60) == 2
+    assert f"cannot serve the example API on port {port}" in proc.stderr
+    assert "--port 0" in proc.stderr

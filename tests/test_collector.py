@@ -1,0 +1,436 @@
+"""``readme-metrics collect``: the local Metrics API stand-in (SPEC section 9).
+
+The collector runs as a real subprocess (``python -m readme_metrics collect --port 0``) and
+receives logs from a real MetricsMiddleware over loopback HTTP; the tests read its HAR
+file, its console lines, its stderr and its JSON API. The HAR file writer and the bounded
+store are also checked in-process.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics.collector import HarFile, LogStore, endpoint_of, format_line
+from readme_metrics.exchange import Exchange, Group
+from readme_metrics.har import build_log
+from tests.utils import (
+    CommandProcess,
+    ThreadedWSGIServer,
+    assert_valid_log,
+    basic_auth,
+    har_file_logs,
+    har_validator,
+)
+
+LISTENING = r"listening on (http://127\.0\.0\.1:\d+)"
+
+
+def example_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """A tiny API: echoes what it received as JSON; /boom fails with 500."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    path = environ["PATH_INFO"]
+    status = "500 Internal Server Error" if path == "/boom" else (
+        "201 Created" if environ["REQUEST_METHOD"] == "POST" and path == "/items" else "200 OK"
+    )
+    answer = json.dumps({"path": path, "received": len(body), "ok": status[0] == "2"})
+    start_response(status, [("Content-Type", "application/json")])
+    return [answer.encode()]
+
+
+def grouping(request: Any) -> dict[str, str]:
+    label = request.headers.get("X-Caller", "nobody")
+    return {"api_key": f"key-of-{label}", "label": label, "email": f"{label}@example.com"}
+
+
+def metrics(url: str, api_key: str = "rdme_test_key_1234") -> MetricsMiddleware:
+    """The real middleware, sending each log at once to the collector at ``url``."""
+    return MetricsMiddleware(example_app, MetricsApiConfig(
+        api_key=api_key,
+        grouping_function=grouping,
+        metrics_api=url,
+        base_log_url=url,  # x-documentation-url is then known at once: it names the log
+        background_worker_mode=False,
+        buffer_length=1,
+        flush_interval=0,
+        timeout=10,
+    ))
+
+
+@pytest.fixture(scope="module")
+def collect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CommandProcess, str,
+                                                                        Path]]:
+    """One collector for the module (no --api-key): (process, url, HAR path)."""
+    home = tmp_path_factory.mktemp("collect")
+    har = home / "calls.har"
+    proc = CommandProcess("collect", "--port", "0", "--har", str(har), cwd=home)
+    try:
+        url = proc.wait_for(LISTENING).group(1)
+        yield proc, url, har
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CommandProcess, str,
+                                                                        Path]]:
+    """A collector that accepts only the key ``rdme_right``: (process, url, HAR path)."""
+    home = tmp_path_factory.mktemp("guarded")
+    har = home / "guarded.har"
+    proc = CommandProcess("collect", "--port", "0", "--har", str(har), "--api-key",
+                          "rdme_right", cwd=home)
+    try:
+        url = proc.wait_for(LISTENING).group(1)
+        yield proc, url, har
+    finally:
+        proc.stop()
+
+
+CALLS = [
+    pytest.param("GET", "/items?limit=2&q=a+b", {}, 200, id="get-query"),
+    pytest.param("POST", "/items", {"json": {"name": "anvil", "tags": ["heavy"]}}, 201,
+                 id="post-json"),
+    pytest.param("POST", "/login", {"data": {"user": "wile", "password": "carrot"}}, 200,
+                 id="post-form"),
+    pytest.param("POST", "/upload", {"files": {"file": ("a.csv", b"id\n1\n", "text/csv")}},
+                 200, id="multipart-upload"),
+    pytest.param("PUT", "/items/7", {"data": b"\x00\xff\x10", "headers": {
+        "Content-Type": "application/octet-stream"}}, 200, id="binary"),
+    pytest.param("GET", "/boom", {"headers": {"Authorization": "Bearer t0k3n",
+                                              "Cookie": "sid=abc"}}, 500, id="error"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "options", "status"), CALLS)
+def test_middleware_log_reaches_file_console_and_api(
+    collect: tuple[CommandProcess, str, Path], request: pytest.FixtureRequest,
+    method: str, path: str, options: dict[str, Any], status: int,
+) -> None:
+    proc, url, har = collect
+    caller = request.node.callspec.id
+    middleware = metrics(url)
+    headers = {"X-Caller": caller, **options.get("headers", {})}
+    kwargs = {k: v for k, v in options.items() if k != "headers"}
+    with ThreadedWSGIServer(middleware) as server:
+        response = requests.request(method, server.url + path, headers=headers, timeout=10,
+                                    **kwargs)
+    assert response.status_code == status
+    assert middleware.flush(timeout=10) is True
+    assert middleware.stats["sent"] == 1 and middleware.stats["failed_batches"] == 0
+    middleware.close()
+    log_id = response.headers["x-documentation-url"].rsplit("/", 1)[1]
+
+    # One console line: time, caller, method, path (without the query), status, duration.
+    plain_path = path.split("?")[0]
+    line = proc.wait_for(
+        rf"^\d\d:\d\d:\d\d  {caller}\s+{method}\s+{plain_path}\s+{status}\s+[\d.]+ ms$"
+    ).group(0)
+    assert "password" not in line
+
+    # The HAR file: one valid document, this call in it, as a valid log of SPEC 4.
+    logs = {log["_id"]: log for log in har_file_logs(har)}
+    log = logs[log_id]
+    assert_valid_log(log)
+    entry = log["request"]["log"]["entries"][0]
+    assert entry["request"]["method"] == method
+    assert entry["request"]["url"] == server.url + path
+    assert entry["response"]["status"] == status
+    assert log["group"]["label"] == caller
+
+    # The dashboard's JSON and the page x-documentation-url points at.
+    detail = requests.get(f"{url}/api/logs/{log_id}", timeout=5).json()
+    assert detail["entry"] == entry and detail["caller"] == caller
+    page = requests.get(response.headers["x-documentation-url"], timeout=5)
+    assert page.status_code == 200 and 'src="/app.js"' in page.text
+
+
+def test_summary_counts_endpoints_and_errors(collect: tuple[CommandProcess, str, Path]) -> None:
+    proc, url, _ = collect
+    middleware = metrics(url)
+    with ThreadedWSGIServer(middleware) as server:
+        for path in ("/things/1", "/things/2", "/things/3", "/boom"):
+            requests.get(server.url + path, headers={"X-Caller": "summary"}, timeout=10)
+    assert middleware.flush(timeout=10)
+    middleware.close()
+    summary = requests.get(url + "/api/summary", timeout=5).json()
+    by_endpoint = {item["endpoint"]: item for item in summary["endpoints"]}
+    assert by_endpoint["GET /things/{id}"]["count"] == 3
+    assert by_endpoint["GET /boom"]["errors"] >= 1
+    assert summary["errors"] >= 1 and 0 < summary["errorRate"] < 1
+    newest = requests.get(url + "/api/logs", timeout=5).json()["logs"]
+    assert [row["path"] for row in newest[:4]] == ["/boom", "/things/3", "/things/2",
+                                                   "/things/1"]  # newest first
+
+
+def _valid_log(label: str = "alice") -> dict[str, Any]:
+    exchange = Exchange(
+        id=str(uuid.uuid4()), started=time.time(), method="GET",
+        url="http://api.example.com/items", http_version="HTTP/1.1",
+        request_headers=[("Host", "api.example.com")], client_ip="127.0.0.1",
+        group=Group(f"key-{label}", label, None), status=200, status_text="OK",
+        response_headers=[("Content-Type", "application/json")], response_body=b"[]",
+        response_body_size=2, wait=0.001, duration=0.002,
+    )
+    return build_log(exchange)
+
+
+def _entries(har: Path) -> int:
+    return len(json.loads(har.read_text())["log"]["entries"])
+
+
+@pytest.mark.parametrize(("authorization", "status"), [
+    pytest.param(None, 401, id="missing"),
+    pytest.param("Bearer rdme_right", 401, id="not-basic"),
+    pytest.param(basic_auth("rdme_wrong"), 401, id="wrong-key"),
+    pytest.param("Basic !!!notbase64", 401, id="garbage"),
+    pytest.param("Basic " + base64.b64encode(b"rdme_right").decode(), 401, id="no-colon"),
+    pytest.param(basic_auth("rdme_right"), 202, id="right-key"),
+])
+def test_basic_auth_is_checked(guarded: tuple[CommandProcess, str, Path],
+                               authorization: str | None, status: int) -> None:
+    _, url, har = guarded
+    before = _entries(har)
+    headers = {"Authorization": authorization} if authorization else {}
+    response = requests.post(url + "/v1/request", json=[_valid_log()], headers=headers,
+                             timeout=5)
+    assert response.status_code == status
+    if status == 401:
+        assert response.headers["WWW-Authenticate"].startswith("Basic")
+        assert _entries(har) == before
+    else:
+        assert response.json() == {"accepted": 1}
+        assert _entries(har) == before + 1
+
+
+def test_wrong_key_from_the_middleware_is_refused(
+        guarded: tuple[CommandProcess, str, Path]) -> None:
+    proc, url, har = guarded
+    before = _entries(har)
+    middleware = metrics(url, api_key="rdme_wrong_key")
+    with ThreadedWSGIServer(middleware) as server:
+        requests.get(server.url + "/denied", headers={"X-Caller": "intruder"}, timeout=10)
+    assert middleware.flush(timeout=10) is False
+    middleware.close()
+    assert _entries(har) == before
+    assert "intruder" not in proc.stdout
+
+
+def _raw_group_id() -> list[dict[str, Any]]:
+    bad = _valid_log("mallory")
+    bad["group"]["id"] = "rdme_raw_api_key"
+    return [_valid_log("fine"), bad]
+
+
+@pytest.mark.parametrize(("body", "content_type", "reason"), [
+    pytest.param(b"{not json", "application/json", "body: not JSON", id="not-json"),
+    pytest.param(b'{"a": 1}', "application/json", "body: must be a JSON array", id="object"),
+    pytest.param(b"[]", "application/json", "must hold at least one log", id="empty-array"),
+    pytest.param(json.dumps([_valid_log()]).encode(), "text/plain",
+                 "Content-Type must be application/json", id="content-type"),
+    pytest.param(json.dumps(_raw_group_id()).encode(), "application/json",
+                 "group.id: must be masked", id="raw-group-id"),
+])
+def test_invalid_batches_get_400_with_reasons(
+    guarded: tuple[CommandProcess, str, Path], body: bytes, content_type: str, reason: str,
+) -> None:
+    proc, url, har = guarded
+    before = _entries(har)
+    response = requests.post(url + "/v1/request", data=body, timeout=5, headers={
+        "Authorization": basic_auth("rdme_right"), "Content-Type": content_type})
+    assert response.status_code == 400
+    answer = response.json()
+    reasons = [p for item in answer["invalid"] for p in item["problems"]]
+    assert any(reason in p for p in reasons), answer
+    assert _entries(har) == before  # a batch with an invalid log is refused whole
+    deadline = time.monotonic() + 10
+    while reason not in proc.stderr and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert reason in proc.stderr
+
+
+def test_other_routes(guarded: tuple[CommandProcess, str, Path]) -> None:
+    _, url, _ = guarded
+    port = url.rsplit(":", 1)[1]
+    auth = {"Authorization": basic_auth("rdme_right")}
+    assert requests.get(url + "/v1", headers=auth, timeout=5).json() == {"baseUrl": url}
+    assert requests.get(url + "/v1", timeout=5).status_code == 401
+    assert requests.post(url + "/v2/request", json=[], headers=auth, timeout=5).status_code \
+        == 404
+    assert requests.get(url + "/api/logs/no-such-id", timeout=5).status_code == 404
+    assert requests.get(url + "/api/logs?after=x", timeout=5).status_code == 400
+    # DNS rebinding: a page from another site must not read the captured calls.
+    assert requests.get(url + "/api/logs", headers={"Host": f"evil.example:{port}"},
+                        timeout=5).status_code == 403
+    assert requests.get(url + "/api/logs", headers={"Host": f"localhost:{port}"},
+                        timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize(("path", "kind"), [
+    pytest.param("/", "text/html", id="index"),
+    pytest.param("/logs/some-id", "text/html", id="focused-log"),
+    pytest.param("/app.js", "text/javascript", id="script"),
+    pytest.param("/style.css", "text/css", id="style"),
+])
+def test_dashboard_files_load_nothing_from_outside(
+        collect: tuple[CommandProcess, str, Path], path: str, kind: str) -> None:
+    _, url, _ = collect
+    response = requests.get(url + path, timeout=5)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith(kind)
+    assert "default-src 'none'" in response.headers.get("Content-Security-Policy", "") \
+        or kind != "text/html"
+    text = response.text.replace("http://www.w3.org/2000/svg", "")  # a name, not a fetch
+    assert "http://" not in text and "https://" not in text and "//cdn" not in text
+
+
+@pytest.mark.parametrize("sig", [
+    pytest.param(signal.SIGTERM, id="sigterm"),
+    pytest.param(signal.SIGINT, id="ctrl-c"),
+])
+def test_signals_stop_cleanly(tmp_path: Path, sig: int) -> None:
+    har = tmp_path / "stop.har"
+    with CommandProcess("collect", "--port", "0", "--har", str(har), cwd=tmp_path) as proc:
+        url = proc.wait_for(LISTENING).group(1)
+        answer = requests.post(url + "/v1/request", json=[_valid_log("last")], timeout=5,
+                               headers={"Authorization": basic_auth("k")})
+        assert answer.status_code == 202
+        proc.wait_for(r"last\s+GET\s+/items\s+200")
+        assert proc.stop(sig) == 0
+        proc.wait_for(rf"stopped: 1 logs received, 0 refused; 1 entries in {har}")
+    assert len(har_file_logs(har)) == 1
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
+
+
+def test_restart_continues_the_har_file(tmp_path: Path) -> None:
+    har = tmp_path / "kept.har"
+    for label in ("first", "second"):
+        with CommandProcess("collect", "--port", "0", "--har", str(har), cwd=tmp_path) as proc:
+            url = proc.wait_for(LISTENING).group(1)
+            if label == "second":
+                proc.wait_for(r"HAR file: .*\(continuing, 1 entries so far\)")
+                rows = requests.get(url + "/api/logs", timeout=5).json()["logs"]
+                assert [row["caller"] for row in rows] == ["first"]  # history is shown
+            requests.post(url + "/v1/request", json=[_valid_log(label)], timeout=5,
+                          headers={"Authorization": basic_auth("k")})
+            proc.wait_for(label)
+    assert [log["group"]["label"] for log in har_file_logs(har)] == ["first", "second"]
+
+
+@pytest.mark.parametrize("content", [
+    pytest.param(b"my notes, not a HAR file", id="text"),
+    pytest.param(b'{"log": {"entries": 3}}', id="json-not-har"),
+])
+def test_refuses_to_overwrite_a_file_that_is_not_har(tmp_path: Path, content: bytes) -> None:
+    target = tmp_path / "precious.har"
+    target.write_bytes(content)
+    with CommandProcess("collect", "--port", "0", "--har", str(target), cwd=tmp_path) as proc:
+        assert proc.wait(60) == 2
+    assert "is not a HAR file" in proc.stderr
+    assert target.read_bytes() == content
+
+
+# -- in-process: the HAR file writer, the store ------------------------------------------
+
+
+def test_har_file_is_valid_at_every_moment(tmp_path: Path) -> None:
+    """A reader parsing the file in a loop while batches are appended never sees half."""
+    path = tmp_path / "live.har"
+    har = HarFile(path)
+    entry = _valid_log()["request"]["log"]["entries"][0]
+    stop = threading.Event()
+    reads: list[int] = []
+    failures: list[str] = []
+
+    def reader() -> None:
+        while not stop.is_set():
+            try:
+                reads.append(len(json.loads(path.read_bytes())["log"]["entries"]))
+            except (ValueError, KeyError) as exc:
+                failures.append(repr(exc))
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for batch in range(150):
+            har.append([entry] * (1 + batch % 3))
+    finally:
+        stop.set()
+        thread.join()
+    assert failures == []
+    assert reads and reads == sorted(reads)  # never goes back, never half a batch
+    assert har.count == _entries(path) == sum(1 + b % 3 for b in range(150))
+    har_validator().validate(json.loads(path.read_bytes()))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["live.har"]  # no temp file left
+
+
+def test_har_file_fresh_replaces_and_continue_keeps(tmp_path: Path) -> None:
+    path = tmp_path / "x.har"
+    entry = _valid_log()["request"]["log"]["entries"][0]
+    HarFile(path).append([entry, entry])
+    assert HarFile(path, fresh=False).count == 2
+    assert HarFile(path, fresh=True).count == 0
+    assert _entries(path) == 0
+
+
+def _rows(store: LogStore, count: int, **changes: Any) -> list[dict[str, Any]]:
+    logs = []
+    for index in range(count):
+        log = _valid_log(f"caller{index}")
+        entry = log["request"]["log"]["entries"][0]
+        entry.update(changes)
+        logs.append(log)
+    return store.add(logs)
+
+
+def test_store_keeps_only_the_last_n() -> None:
+    store = LogStore(keep=5)
+    rows = _rows(store, 12)
+    assert [row["seq"] for row in store.rows()] == list(range(12, 7, -1))
+    assert store.detail(rows[0]["id"]) is None and store.detail(rows[-1]["id"]) is not None
+    assert store.rows(after=10) == [rows[-1], rows[-2]]
+    summary = store.summary()
+    assert (summary["accepted"], summary["kept"]) == (12, 5)
+
+
+@pytest.mark.parametrize(("durations", "p50", "p95"), [
+    pytest.param([5.0], 5.0, 5.0, id="one"),
+    pytest.param([1.0, 2.0, 3.0, 4.0], 2.0, 4.0, id="four"),
+    pytest.param([float(d) for d in range(1, 101)], 50.0, 95.0, id="hundred"),
+])
+def test_summary_percentiles(durations: list[float], p50: float, p95: float) -> None:
+    store = LogStore(keep=1000)
+    for duration in durations:
+        _rows(store, 1, time=duration, timings={"send": 0, "wait": duration, "receive": 0})
+    summary = store.summary()
+    assert (summary["p50"], summary["p95"]) == (p50, p95)
+
+
+@pytest.mark.parametrize(("method", "path", "endpoint"), [
+    pytest.param("GET", "/items/42", "GET /items/{id}", id="number"),
+    pytest.param("GET", "/u/3f2504e0-4f89-41d3-9a0c-0305e82c3301/x", "GET /u/{id}/x", id="uuid"),
+    pytest.param("POST", "/items", "POST /items", id="plain"),
+    pytest.param("GET", "/", "GET /", id="root"),
+    pytest.param("GET", "/v2/items", "GET /v2/items", id="version-kept"),
+])
+def test_endpoint_groups_ids(method: str, path: str, endpoint: str) -> None:
+    assert endpoint_of(method, path) == endpoint
+
+
+def test_console_line_without_label_shows_the_key_tail() -> None:
+    store = LogStore()
+    log = _valid_log("x")
+    del log["group"]["label"]
+    row = store.add([log])[0]
+    assert " key *ey-x " in format_line(row)
