@@ -1,0 +1,238 @@
+"""The middleware's delivery across threads and processes (SPEC section 7).
+
+Real parts only: the WSGI middleware called from 8 threads, a child forked with
+multiprocessing's fork start method, and gunicorn ``--preload`` with two sync workers in
+a subprocess on a free port, all posting to the loopback collector.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from tests.utils import Collector, free_port, wsgi_environ
+
+ROOT = Path(__file__).resolve().parents[1]
+API_KEY = "rdme_fork_SECRET_key_2718"
+
+
+def pid_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """Answers which process served it, so each log tells where it was captured."""
+    body = json.dumps({"pid": os.getpid(), "path": environ["PATH_INFO"]}).encode()
+    start_response("200 OK", [("Content-Type", "application/json"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def make_middleware(collector: Collector, **options: Any) -> MetricsMiddleware:
+    config = MetricsApiConfig(api_key=API_KEY, metrics_api=collector.url,
+                              base_log_url="http://docs.example",
+                              grouping_function=lambda req: {"api_key": "caller-1"},
+                              **options)
+    return MetricsMiddleware(pid_app, config)
+
+
+def call(app: Any, path: str) -> bytes:
+    statuses: list[str] = []
+    result = app(wsgi_environ("GET", path), lambda status, headers, exc=None: statuses.append(
+        status))
+    try:
+        return b"".join(result)
+    finally:
+        if hasattr(result, "close"):
+            result.close()
+
+
+def served_by(log: dict) -> tuple[int, str]:
+    """(pid, path) from a log's recorded response body."""
+    content = log["request"]["log"]["entries"][0]["response"]["content"]
+    answer = json.loads(content["text"])
+    return answer["pid"], answer["path"]
+
+
+def test_eight_threads_times_200_requests_deliver_1600_distinct_ids(
+        collector: Collector) -> None:
+    middleware = make_middleware(collector, buffer_length=10, flush_interval=0.1)
+    barrier = threading.Barrier(8)
+
+    def run(thread: int) -> None:
+        barrier.wait()
+        for n in range(200):
+            call(middleware, f"/t{thread}/{n}")
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in range(8)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert middleware.flush(20.0) is True
+        logs = collector.logs
+        assert len({log["_id"] for log in logs}) == len(logs) == 1600
+        assert {path for _, path in map(served_by, logs)} == {
+            f"/t{t}/{n}" for t in range(8) for n in range(200)}
+        stats = middleware.stats
+        assert (stats["captured"], stats["sent"], stats["queued"], stats["dropped"]) == (
+            1600, 1600, 0, 0)
+    finally:
+        middleware.close()
+
+
+def _child(middleware: MetricsMiddleware, results: Any) -> None:
+    for n in range(4):
+        call(middleware, f"/child/{n}")
+    results.put(middleware.stats)
+    # No flush or close: the exit of a multiprocessing child must deliver its logs.
+
+
+def test_forked_child_delivers_its_own_logs_and_parent_keeps_working(
+        collector: Collector) -> None:
+    middleware = make_middleware(collector, buffer_length=50, flush_interval=0)
+    try:
+        for n in range(3):  # still queued in the parent when the child is forked
+            call(middleware, f"/parent/{n}")
+        context = multiprocessing.get_context("fork")
+        results = context.Queue()
+        child = context.Process(target=_child, args=(middleware, results))
+        child.start()
+        child_stats = results.get(timeout=30)
+        child.join(30)
+        assert child.exitcode == 0
+
+        for n in range(3, 5):
+            call(middleware, f"/parent/{n}")
+        assert middleware.flush(10.0) is True
+
+        logs = collector.logs
+        assert len({log["_id"] for log in logs}) == len(logs) == 9  # nothing sent twice
+        by_pid: dict[int, set[str]] = {}
+        for pid, path in map(served_by, logs):
+            by_pid.setdefault(pid, set()).add(path)
+        assert by_pid == {
+            os.getpid(): {f"/parent/{n}" for n in range(5)},
+            child.pid: {f"/child/{n}" for n in range(4)},
+        }
+        # The child counted only its own exchanges; the parent's stats are untouched.
+        assert (child_stats["captured"], child_stats["queued"]) == (4, 4)
+        stats = middleware.stats
+        assert (stats["captured"], stats["sent"], stats["queued"]) == (5, 5, 0)
+    finally:
+        middleware.close()
+
+
+GUNICORN_APP = textwrap.dedent("""
+    import json, os
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    def app(environ, start_response):
+        body = json.dumps({"pid": os.getpid(), "path": environ["PATH_INFO"]}).encode()
+        start_response("200 OK", [("Content-Type", "application/json"),
+                                  ("Content-Length", str(len(body)))])
+        return [body]
+
+    # Created once in the master (--preload), before gunicorn forks the workers.
+    application = MetricsMiddleware(app, MetricsApiConfig(
+        api_key="rdme_gunicorn_key", metrics_api=os.environ["METRICS_URL"],
+        base_log_url="http://docs.example", buffer_length=100, flush_interval=0.2,
+        grouping_function=lambda req: {"api_key": "caller-1"}))
+""")
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        try:
+            requests.get(f"http://127.0.0.1:{port}/ready", timeout=2)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError("gunicorn did not start")
+
+
+@pytest.mark.e2e
+def test_gunicorn_preload_two_workers_both_deliver(collector: Collector,
+                                                   tmp_path: Path) -> None:
+    (tmp_path / "metrics_app.py").write_text(GUNICORN_APP)
+    port = free_port()
+    env = {**os.environ, "METRICS_URL": collector.url,
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--preload", "--workers", "2",
+         "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "10", "metrics_app:application"],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_for_port(port, process)
+        served: set[int] = set()
+        requests_made = 1  # the readiness probe
+        lock = threading.Lock()
+
+        def hammer(thread: int) -> None:
+            nonlocal requests_made
+            for n in range(100):
+                with lock:
+                    if len(served) == 2 and requests_made >= 40:
+                        return
+                answer = requests.get(f"http://127.0.0.1:{port}/r/{thread}/{n}", timeout=10)
+                with lock:
+                    served.add(answer.json()["pid"])
+                    requests_made += 1
+
+        threads = [threading.Thread(target=hammer, args=(t,)) for t in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(served) == 2, "both workers should have served requests"
+
+        # Logs arrive from both workers while they run (the flush_interval timer) ...
+        collector.wait_for_logs(requests_made, timeout=20)
+        logs = collector.logs
+        assert {pid for pid, _ in map(served_by, logs)} == served
+        assert len({log["_id"] for log in logs}) == len(logs) == requests_made
+    finally:
+        process.terminate()  # by PID: graceful stop; workers flush at exit
+        try:
+            process.wait(timeout=20)
+        finally:
+            process.kill()
+    assert process.returncode == 0
+
+
+@pytest.mark.e2e
+def test_gunicorn_worker_exit_flushes_queued_logs(collector: Collector,
+                                                  tmp_path: Path) -> None:
+    # A long flush_interval: only the workers' exit flush can deliver these.
+    (tmp_path / "metrics_app.py").write_text(
+        GUNICORN_APP.replace("flush_interval=0.2", "flush_interval=600"))
+    port = free_port()
+    env = {**os.environ, "METRICS_URL": collector.url,
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--preload", "--workers", "2",
+         "--bind", f"127.0.0.1:{port}", "metrics_app:application"],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_for_port(port, process)
+        for n in range(20):
+            requests.get(f"http://127.0.0.1:{port}/r/{n}", timeout=10)
+        assert collector.received == []
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        finally:
+            process.kill()
+    assert len(collector.logs) == 21  # the readiness probe and the 20 requests
