@@ -210,14 +210,20 @@ def fire_requests(base: str, count: int) -> Counter[str]:
     plan = _requests_plan()
     keys = list(DEMO_CALLERS)
     statuses: Counter[str] = Counter()
-    with requests.Session() as session:
+    # One session per caller, as separate clients would have (the login cookie stays theirs).
+    sessions = {key: requests.Session() for key in keys}
+    try:
         for index in range(count):
             method, path, options = plan[index % len(plan)]
             kwargs = dict(options)
-            headers = {"X-Api-Key": keys[index % len(keys)], **kwargs.pop("headers", {})}
-            response = session.request(method, base + path, headers=headers, timeout=10,
-                                       **kwargs)
+            key = keys[index % len(keys)]
+            headers = {"X-Api-Key": key, **kwargs.pop("headers", {})}
+            response = sessions[key].request(method, base + path, headers=headers, timeout=10,
+                                             **kwargs)
             statuses[f"{response.status_code // 100}xx"] += 1
+    finally:
+        for session in sessions.values():
+            session.close()
     return statuses
 
 

@@ -118,7 +118,7 @@
     const labelW = 260;
     const statsW = 150;
     const width = Math.max(chart.clientWidth || 600, labelW + statsW + 120);
-    const barW = width - labelW - statsW - 10;
+    const barW = width - labelW - statsW - 50; // room for the count after the longest bar
     const max = Math.max(1, ...top.map((e) => e.count));
     chart.setAttribute("viewBox", "0 0 " + width + " " + Math.max(rowH, top.length * rowH));
     chart.setAttribute("height", String(Math.max(rowH, top.length * rowH)));
