@@ -417,12 +417,9 @@ def _post_data(
                 "comment": _join(_UNREDACTABLE_COMMENT, note),
             }
     text, is_base64, comment = _text_or_base64(body, essence, charset, truncated, redactor)
-    if content_type is not None:
-        post = {"mimeType": content_type_out}
-    else:
-        # RFC 9110 8.3: without a Content-Type, text is text/plain, bytes are octets.
-        post = {"mimeType": "application/octet-stream" if is_base64 else "text/plain"}
-    post["text"] = text
+    # SPEC 4: the Content-Type as sent, or text/plain when there is none (even for
+    # base64: the comment says how to read the text).
+    post = {"mimeType": content_type_out or "text/plain", "text": text}
     if is_base64:
         post["comment"] = _join("base64", note)
     else:
@@ -521,7 +518,7 @@ def build_entry(
         post = _safely(_post_data, exchange, request_type, active, max_body_bytes)
         if post is None:
             post = {
-                "mimeType": request_type if request_type is not None else "text/plain",
+                "mimeType": request_type or "text/plain",
                 "text": "",
                 "comment": _UNRECORDABLE_COMMENT,
             }
