@@ -17,6 +17,7 @@ import codecs
 import io
 import math
 import platform
+import re
 import time
 from email.utils import mktime_tz, parsedate_tz
 from functools import lru_cache
@@ -46,16 +47,15 @@ _MASKED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "
 
 _FORM = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
-_OMITTED_COMMENT = (
-    "body streamed with wsgi.file_wrapper (sendfile) and not recorded"
-)
+_OMITTED_COMMENT = "body streamed with wsgi.file_wrapper (sendfile) and not recorded"
 _UNREDACTABLE_COMMENT = (
     "body could not be parsed to redact it field by field, so it was redacted whole"
 )
 _UNRECORDABLE_COMMENT = "body could not be recorded"
 
-# time.gmtime() and a 4-digit year in the HAR date: 0001-01-01 .. 9999-12-31.
+# Last second of 9999-12-31: later dates would not have the 4-digit year HAR expects.
 _MAX_EPOCH = 253402300799
+_JSON_START = re.compile(r"\s*[\[{]")
 
 
 # -- small pure helpers -------------------------------------------------------------
@@ -150,10 +150,7 @@ def _join(*comments: Optional[str]) -> Optional[str]:
 
 
 def _looks_like_json(essence: str, text: str) -> bool:
-    if "json" in essence:
-        return True
-    stripped = text.lstrip()[:1]
-    return stripped in ("{", "[")
+    return "json" in essence or _JSON_START.match(text) is not None
 
 
 def _redact_text(
