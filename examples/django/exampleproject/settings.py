@@ -1,0 +1,50 @@
+"""Settings of the minimal Django example: the metrics middleware first in MIDDLEWARE.
+
+    cd examples/django
+    README_API_KEY=rdme_... python manage.py runserver
+    curl -H "X-Api-Key: owlbert-key" http://127.0.0.1:8000/pets
+
+Serve it with any WSGI server (``gunicorn exampleproject.wsgi``) or ASGI server
+(``exampleproject.asgi:application``); the middleware works in both.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from readme_metrics import MetricsApiConfig
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-only-not-secret")
+DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+ROOT_URLCONF = "exampleproject.urls"
+WSGI_APPLICATION = "exampleproject.wsgi.application"
+USE_TZ = True
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+]
+
+MIDDLEWARE = [
+    # First, so it sees the final response and request.user is set by the time the
+    # grouping function runs (it runs after the view).
+    "readme_metrics.django.MetricsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
+
+DATABASES = {
+    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
+}
+
+# Everything left out here is read from README_* environment variables (README_API_KEY,
+# README_METRICS_SERVER, ...). Without this setting at all, the middleware builds the
+# whole config from the environment, README_GROUPING_FUNCTION included.
+README_METRICS_CONFIG = MetricsApiConfig(
+    grouping_function="exampleproject.metrics.grouping",
+    denylist=["password"],
+)

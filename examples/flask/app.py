@@ -1,0 +1,76 @@
+"""A Flask app with the metrics extension (application factory + ``init_app``).
+
+    README_API_KEY=rdme_... flask --app examples/flask/app.py run
+    curl -H "Authorization: Bearer owlbert-key" http://127.0.0.1:5000/pets
+
+The grouping function receives Flask's ``request`` and runs inside the request
+context, so whatever your authentication put in ``flask.g`` (or
+``flask_login.current_user``) is there.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Iterator, Optional
+
+from flask import Flask, Response, g, jsonify, request, stream_with_context
+
+from readme_metrics import MetricsApiConfig
+from readme_metrics.flask_readme import ReadMeMetrics
+
+PETS = [{"id": 1, "name": "Owlbert"}, {"id": 2, "name": "Bowsy"}]
+
+
+def grouping(req: Any) -> Optional[dict[str, str]]:
+    """Who is calling, from what the auth hook stored in ``g``. None = do not log."""
+    caller = g.get("caller")
+    if caller is None:
+        return None
+    return {"api_key": caller, "label": req.endpoint or req.path,
+            "email": req.headers.get("X-User-Email", "")}
+
+
+metrics = ReadMeMetrics(MetricsApiConfig(grouping_function=grouping))
+
+
+def create_app() -> Flask:
+    """The application factory: ``flask --app examples/flask/app.py run`` finds it."""
+    app = Flask(__name__)
+
+    @app.before_request
+    def authenticate() -> None:
+        # Stand-in for real authentication (flask-login, a JWT check, ...).
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        g.caller = token if scheme.lower() == "bearer" and token else None
+
+    @app.get("/pets")
+    def list_pets() -> Any:
+        return jsonify(pets=PETS)
+
+    @app.post("/pets")
+    def add_pet() -> Any:
+        body = request.get_json(silent=True) or {}
+        if not isinstance(body.get("name"), str):
+            return jsonify(error='send {"name": ...}'), 400
+        pet = {"id": len(PETS) + 1, "name": body["name"]}
+        PETS.append(pet)
+        return jsonify(pet), 201
+
+    @app.get("/events")
+    def events() -> Response:
+        count = min(int(request.args.get("count", "3")), 100)
+
+        def generate() -> Iterator[str]:
+            # Sent to the client as produced; the log records the whole stream.
+            for number in range(count):
+                yield f"data: event {number} for {g.caller}\n\n"
+                time.sleep(0.01)
+
+        return Response(stream_with_context(generate()), mimetype="text/event-stream")
+
+    metrics.init_app(app)
+    return app
+
+
+if __name__ == "__main__":
+    create_app().run(port=5000)

@@ -1,0 +1,70 @@
+"""A plain PEP 3333 app wrapped in the metrics middleware: no framework at all.
+
+    README_API_KEY=rdme_... python examples/wsgi_app.py
+    curl -H "X-Api-Key: owlbert-key" http://127.0.0.1:8000/pets
+
+Every option not passed to MetricsApiConfig is read from the README_* environment
+variables (or a .env file); see the README for the list. With
+``README_METRICS_SERVER=http://127.0.0.1:8787`` and ``readme-metrics collect`` running,
+the logs go to the local collector instead of ReadMe.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TYPE_CHECKING, Any, Iterable, Optional
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+PETS: list[dict[str, Any]] = [{"id": 1, "name": "Owlbert"}, {"id": 2, "name": "Bowsy"}]
+
+
+def grouping(request: Any) -> Optional[dict[str, str]]:
+    """Who is calling: ``request`` is a webob.Request. None = do not log this call."""
+    api_key = request.headers.get("X-Api-Key")
+    if not api_key:
+        return None
+    return {"api_key": api_key, "label": f"key ending {api_key[-4:]}",
+            "email": request.headers.get("X-User-Email", "")}
+
+
+def pets_api(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+    """GET /pets lists the pets; POST /pets adds the JSON pet in the body."""
+    method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/")
+    answer: Any
+    if path != "/pets":
+        status, answer = "404 Not Found", {"error": "not found"}
+    elif method == "GET":
+        status, answer = "200 OK", {"pets": PETS}
+    elif method == "POST":
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        try:
+            pet = json.loads(environ["wsgi.input"].read(size) or b"null")
+        except ValueError:
+            pet = None
+        if isinstance(pet, dict) and isinstance(pet.get("name"), str):
+            pet = {"id": len(PETS) + 1, "name": pet["name"]}
+            PETS.append(pet)
+            status, answer = "201 Created", pet
+        else:
+            status, answer = "400 Bad Request", {"error": "send {\"name\": ...}"}
+    else:
+        status, answer = "405 Method Not Allowed", {"error": "GET or POST"}
+    body = json.dumps(answer).encode()
+    start_response(status, [("Content-Type", "application/json"),
+                            ("Content-Length", str(len(body)))])
+    return [body]
+
+
+app = MetricsMiddleware(pets_api, MetricsApiConfig(grouping_function=grouping))
+
+if __name__ == "__main__":
+    from wsgiref.simple_server import make_server
+
+    port = int(os.environ.get("PORT", "8000"))
+    with make_server("127.0.0.1", port, app) as server:
+        server.serve_forever()

@@ -1,0 +1,98 @@
+"""Flask extension: the shared WSGI capture, with Flask's ``request`` for grouping.
+
+The capture is exactly :class:`readme_metrics.middleware.MetricsMiddleware` wrapped
+around ``app.wsgi_app`` (same HAR, redaction and delivery, streaming passed through
+chunk by chunk). The only Flask-specific part is what the grouping function receives:
+Flask calls ``start_response`` from inside its request context, and that is where the
+middleware identifies the caller, so the function gets Flask's real ``request`` and
+``flask.g``, ``flask_login.current_user`` and the like work as in a view.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional
+
+from readme_metrics.config import MetricsApiConfig
+from readme_metrics.middleware import MetricsMiddleware
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+    from flask import Flask
+
+__all__ = ["FlaskMetricsMiddleware", "ReadMeMetrics"]
+
+_EXTENSION_KEY = "readme_metrics"
+
+
+class FlaskMetricsMiddleware(MetricsMiddleware):
+    """The WSGI middleware, handing the grouping function Flask's current request."""
+
+    def grouping_request(self, environ: WSGIEnvironment, body: Any) -> Any:
+        """Flask's ``request`` inside the request context; a webob.Request outside it.
+
+        Outside happens only when the app raised out of Flask (PROPAGATE_EXCEPTIONS)
+        before starting a response: the context is gone by the time the log is closed.
+        """
+        from flask import has_request_context, request
+
+        if has_request_context():
+            # The object itself, not the proxy: it stays usable if the function keeps it.
+            return request._get_current_object()  # type: ignore[attr-defined]
+        return super().grouping_request(environ, body)
+
+
+class ReadMeMetrics:
+    """Log every call to a Flask app to ReadMe's Metrics API (a Flask extension).
+
+    .. code-block:: python
+
+        from readme_metrics import MetricsApiConfig
+        from readme_metrics.flask_readme import ReadMeMetrics
+
+        metrics = ReadMeMetrics(MetricsApiConfig(
+            api_key="rdme_...",
+            grouping_function=lambda request: {"api_key": request.headers["X-Api-Key"]},
+        ))
+        metrics.init_app(app)  # or ReadMeMetrics(config, app)
+
+    The grouping function receives Flask's ``request``.
+    """
+
+    def __init__(self, config: MetricsApiConfig, app: Optional[Flask] = None) -> None:
+        self.config = config
+        self.middlewares: list[FlaskMetricsMiddleware] = []
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Wrap ``app.wsgi_app`` (once per app; calling it again is a no-op)."""
+        if _EXTENSION_KEY in app.extensions:
+            return
+        middleware = FlaskMetricsMiddleware(app.wsgi_app, self.config)
+        app.wsgi_app = middleware  # type: ignore[method-assign]
+        app.extensions[_EXTENSION_KEY] = middleware
+        self.middlewares.append(middleware)
+
+    @property
+    def middleware(self) -> Optional[FlaskMetricsMiddleware]:
+        """The middleware of the (last) app this extension was initialised with."""
+        return self.middlewares[-1] if self.middlewares else None
+
+    def flush(self, timeout: Optional[float] = None) -> bool:
+        """Send every queued log now; True when all of them were delivered."""
+        return all([middleware.flush(timeout) for middleware in self.middlewares])
+
+    def close(self) -> None:
+        """Flush within shutdown_timeout and stop the delivery worker(s)."""
+        for middleware in self.middlewares:
+            middleware.close()
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Delivery counters summed over the apps this extension wraps."""
+        total: dict[str, int] = {}
+        for middleware in self.middlewares:
+            for name, value in middleware.stats.items():
+                total[name] = total.get(name, 0) + value
+        return total
+

@@ -1,0 +1,268 @@
+"""The same small API in four shapes, served by real WSGI servers in test_e2e_servers.py.
+
+``plain_app`` (PEP 3333 callable), ``bottle_app`` (both wrapped in the WSGI middleware),
+``flask_app`` (the Flask extension) and ``django_app`` (the Django middleware; this module
+is also its settings module and URLconf). Configuration comes from the ``README_*``
+environment the test sets, so the servers are started exactly as in production.
+
+Endpoints, identical in every framework:
+
+- ``GET /hello?name=...``: JSON greeting, sets a cookie.
+- ``POST /echo``: answers the request body as received, with its Content-Type.
+- ``POST /upload``: multipart form; answers the field and the file's name, size, sha256.
+- ``GET /stream?barrier=<path>``: yields ``first``, waits until the file ``barrier``
+  exists (the client creates it after receiving ``first``, so a buffered response would
+  time out), then ``second`` and ``third``.
+- ``GET /nolog``: the grouping function returns None for it.
+
+The grouping function takes the caller from the ``X-Api-Key`` header and puts in the
+label what kind of request object it received, so the test can check each adapter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+BARRIER_WAIT = 10.0
+
+
+def _wait_for(barrier: str) -> bytes:
+    deadline = time.monotonic() + BARRIER_WAIT
+    while time.monotonic() < deadline:
+        if barrier and os.path.exists(barrier):
+            return b"second\n"
+        time.sleep(0.01)
+    return b"timeout\n"
+
+
+def stream_chunks(barrier: str) -> Iterator[bytes]:
+    yield b"first\n"
+    yield _wait_for(barrier)
+    yield b"third\n"
+
+
+def upload_answer(field: Optional[str], name: Optional[str], data: bytes) -> bytes:
+    return json.dumps({
+        "field": field, "name": name, "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }).encode()
+
+
+def group(api_key: Optional[str], path: str, kind: str) -> Optional[dict[str, str]]:
+    if path.endswith("/nolog") or not api_key:
+        return None
+    return {"api_key": api_key, "label": kind, "email": f"{api_key}@example.com"}
+
+
+def webob_grouping(request: Any) -> Optional[dict[str, str]]:
+    return group(request.headers.get("X-Api-Key"), request.path,
+                 f"{type(request).__module__}.{type(request).__name__}")
+
+
+# -- plain PEP 3333 --------------------------------------------------------------------
+
+
+def _plain(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[bytes]:
+    from urllib.parse import parse_qs
+
+    path = environ.get("PATH_INFO", "")
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    if path == "/hello":
+        body = json.dumps({"hello": query.get("name", [""])[0]}).encode()
+        start_response("200 OK", [("Content-Type", "application/json"),
+                                  ("Content-Length", str(len(body))),
+                                  ("Set-Cookie", "session=s3cr3t; Path=/")])
+        return iter([body])
+    if path == "/echo":
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        data = environ["wsgi.input"].read(length)
+        start_response("200 OK", [("Content-Type", environ.get("CONTENT_TYPE", "")),
+                                  ("Content-Length", str(len(data)))])
+        return iter([data])
+    if path == "/upload":
+        import webob
+
+        request = webob.Request(environ)
+        upload = request.POST["file"]
+        body = upload_answer(request.POST.get("field"), upload.filename, upload.file.read())
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return iter([body])
+    if path == "/stream":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return stream_chunks(query.get("barrier", [""])[0])
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return iter([b"ok"])
+
+
+def _build_plain() -> Any:
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    return MetricsMiddleware(_plain, MetricsApiConfig(grouping_function=webob_grouping))
+
+
+# -- Bottle ----------------------------------------------------------------------------
+
+
+def _build_bottle() -> Any:
+    import bottle
+
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    app = bottle.Bottle()
+
+    @app.get("/hello")
+    def hello() -> Any:
+        bottle.response.set_cookie("session", "s3cr3t", path="/")
+        return {"hello": bottle.request.query.getunicode("name", default="")}
+
+    @app.post("/echo")
+    def echo() -> bytes:
+        bottle.response.content_type = bottle.request.content_type
+        return bottle.request.body.read()
+
+    @app.post("/upload")
+    def upload() -> bytes:
+        upload = bottle.request.files.get("file")
+        bottle.response.content_type = "application/json"
+        return upload_answer(bottle.request.forms.getunicode("field"), upload.raw_filename,
+                             upload.file.read())
+
+    @app.get("/stream")
+    def stream() -> Iterator[bytes]:
+        bottle.response.content_type = "text/plain"
+        return stream_chunks(bottle.request.query.get("barrier", ""))
+
+    @app.route("/nolog", method=["GET", "OPTIONS"])
+    def nolog() -> str:
+        return "ok"
+
+    return MetricsMiddleware(app, MetricsApiConfig(grouping_function=webob_grouping))
+
+
+# -- Flask -----------------------------------------------------------------------------
+
+
+def _build_flask() -> Any:
+    from flask import Flask, Response, g, jsonify, request, stream_with_context
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    app = Flask(__name__)
+
+    @app.before_request
+    def who() -> None:
+        g.caller = request.headers.get("X-Api-Key")  # what a login extension would do
+
+    @app.get("/hello")
+    def hello() -> Any:
+        response = jsonify(hello=request.args.get("name", ""))
+        response.set_cookie("session", "s3cr3t")
+        return response
+
+    @app.post("/echo")
+    def echo() -> Any:
+        return Response(request.get_data(), content_type=request.content_type)
+
+    @app.post("/upload")
+    def upload() -> Any:
+        upload = request.files["file"]
+        return Response(upload_answer(request.form.get("field"), upload.filename,
+                                      upload.read()), content_type="application/json")
+
+    @app.get("/stream")
+    def stream() -> Any:
+        def chunks() -> Iterator[bytes]:
+            # request is still usable here: the context stays with the generator.
+            yield from stream_chunks(request.args.get("barrier", ""))
+
+        return Response(stream_with_context(chunks()), content_type="text/plain")
+
+    @app.get("/nolog")
+    def nolog() -> str:
+        return "ok"
+
+    def flask_grouping(req: Any) -> Optional[dict[str, str]]:
+        # flask.g only exists inside Flask's request context: this proves we are in it.
+        return group(g.caller, req.path, f"{type(req).__module__}.{type(req).__name__}")
+
+    ReadMeMetrics(MetricsApiConfig(grouping_function=flask_grouping)).init_app(app)
+    return app
+
+
+# -- Django (this module is also the settings module and the URLconf) ------------------
+
+SECRET_KEY = "e2e-not-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+ROOT_URLCONF = __name__
+USE_TZ = True
+MIDDLEWARE = ["readme_metrics.django.MetricsMiddleware"]
+# README_METRICS_CONFIG is left out on purpose: the middleware reads README_* variables
+# (README_GROUPING_FUNCTION=tests.e2e_apps.django_grouping).
+
+
+def django_grouping(request: Any) -> Optional[dict[str, str]]:
+    return group(request.headers.get("X-Api-Key"), request.path,
+                 f"{type(request).__module__}.{type(request).__name__}")
+
+
+def _django_views() -> list[Any]:
+    from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+    from django.urls import path
+    from django.views.decorators.csrf import csrf_exempt
+
+    def hello(request: Any) -> Any:
+        response = JsonResponse({"hello": request.GET.get("name", "")})
+        response.set_cookie("session", "s3cr3t")
+        return response
+
+    @csrf_exempt
+    def echo(request: Any) -> Any:
+        return HttpResponse(request.body, content_type=request.content_type)
+
+    @csrf_exempt
+    def upload(request: Any) -> Any:
+        upload = request.FILES["file"]
+        return HttpResponse(upload_answer(request.POST.get("field"), upload.name,
+                                          upload.read()), content_type="application/json")
+
+    def stream(request: Any) -> Any:
+        return StreamingHttpResponse(stream_chunks(request.GET.get("barrier", "")),
+                                     content_type="text/plain")
+
+    def nolog(request: Any) -> Any:
+        return HttpResponse(b"ok")
+
+    return [path("hello", hello), path("echo", echo), path("upload", upload),
+            path("stream", stream), path("nolog", nolog)]
+
+
+_BUILDERS: dict[str, Callable[[], Any]] = {
+    "plain_app": _build_plain,
+    "bottle_app": _build_bottle,
+    "flask_app": _build_flask,
+}
+def __getattr__(name: str) -> Any:
+    # Built on first access, so each server process only imports its own framework;
+    # stored as a module global so later lookups do not come back here.
+    if name == "urlpatterns":
+        value: Any = _django_views()
+    elif name == "django_app":
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", __name__)
+        from django.core.wsgi import get_wsgi_application
+
+        value = get_wsgi_application()
+    elif name in _BUILDERS:
+        value = _BUILDERS[name]()
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value

@@ -1,0 +1,390 @@
+"""End to end: real frameworks under real WSGI servers, real HTTP, the real collector.
+
+Each case starts a server process on a free 127.0.0.1 port (waitress, gunicorn with a
+sync worker, gunicorn with a threaded worker) serving one of the apps of
+tests/e2e_apps.py (plain PEP 3333, Bottle, Flask, Django), configured only through the
+README_* environment, and talks to it with ``requests``. Logs are delivered inline
+(``README_BACKGROUND_WORKER_MODE=false``, one per batch), so each one is at the
+collector soon after its response; every check waits for the log by the ``_id`` in the
+response's x-documentation-url. The process is always terminated by its PID.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+import requests
+
+from readme_metrics.masking import mask
+from tests.utils import Collector, Reply, assert_valid_log, basic_auth, free_port
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = "https://docs.example.test"
+API_KEY = "rdme_e2e_project_key_1234"
+CALLER = "caller-key-9876"
+MAX_BODY = 4096
+
+SERVERS = {
+    "waitress": lambda port, target: [
+        sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}", "--threads=4",
+        target,
+    ],
+    "gunicorn-sync": lambda port, target: [
+        sys.executable, "-m", "gunicorn", "--workers=1", "--worker-class=sync",
+        f"--bind=127.0.0.1:{port}", "--graceful-timeout=5", target,
+    ],
+    "gunicorn-gthread": lambda port, target: [
+        sys.executable, "-m", "gunicorn", "--workers=1", "--worker-class=gthread",
+        "--threads=4", f"--bind=127.0.0.1:{port}", "--graceful-timeout=5", target,
+    ],
+}
+
+# app attribute in tests.e2e_apps -> the type the grouping function must have received
+APPS = {
+    "plain": ("plain_app", "webob.request.Request"),
+    "bottle": ("bottle_app", "webob.request.Request"),
+    "flask": ("flask_app", "flask.wrappers.Request"),
+    "django": ("django_app", "django.core.handlers.wsgi.WSGIRequest"),
+}
+
+
+def server_env(collector: Collector, **extra: str) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("README_")}
+    env.update(
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+        PYTHONUNBUFFERED="1",
+        README_API_KEY=API_KEY,
+        README_METRICS_SERVER=collector.url,
+        README_API_URL=collector.url,
+        README_BACKGROUND_WORKER_MODE="false",
+        README_BUFFER_LENGTH="1",
+        README_MAX_BODY_BYTES=str(MAX_BODY),
+        README_TIMEOUT="5",
+    )
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def serve(argv: list[str], env: dict[str, str], cwd: Path, port: int) -> Iterator[str]:
+    """Run a server process until the block ends; yields its base URL once it answers."""
+    output = cwd / f"server-{port}.log"
+    with output.open("wb") as log:
+        process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log,
+                                   stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                if process.poll() is not None:
+                    pytest.fail(f"server exited with {process.returncode}:\n"
+                                + output.read_text(errors="replace"))
+                try:
+                    # OPTIONS is in skip_methods: probing leaves no log behind.
+                    requests.options(f"{url}/nolog", timeout=2)
+                    break
+                except requests.ConnectionError:
+                    if time.monotonic() > deadline:
+                        pytest.fail("server never answered:\n"
+                                    + output.read_text(errors="replace"))
+                    time.sleep(0.05)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def log_for(collector: Collector, response: requests.Response) -> dict[str, Any]:
+    """The one log the collector received for ``response`` (found by its _id)."""
+    header = response.headers.get("x-documentation-url", "")
+    assert header.startswith(f"{DOCS}/logs/"), f"no x-documentation-url: {response.headers}"
+    log_id = header.rsplit("/", 1)[1]
+    deadline = time.monotonic() + 10
+    while True:
+        found = [log for log in collector.logs if log["_id"] == log_id]
+        if found:
+            break
+        assert time.monotonic() < deadline, f"no log with _id {log_id}"
+        time.sleep(0.01)
+    assert len(found) == 1, f"{len(found)} logs for one request"
+    log = found[0]
+    assert_valid_log(log)
+    entry = log["request"]["log"]["entries"][0]
+    logged_headers = {h["name"].lower(): h["value"] for h in entry["response"]["headers"]}
+    assert logged_headers.get("x-documentation-url") == header
+    return log
+
+
+def entry_of(log: dict[str, Any]) -> dict[str, Any]:
+    entry: dict[str, Any] = log["request"]["log"]["entries"][0]
+    return entry
+
+
+class Client:
+    """A keep-alive session calling the app as one caller, counting logged requests."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.session = requests.Session()
+        self.session.headers["X-Api-Key"] = CALLER
+        self.logged = 0
+
+    def call(self, method: str, path: str, logged: bool = True, **kwargs: Any
+             ) -> requests.Response:
+        response = self.session.request(method, self.base + path, timeout=30, **kwargs)
+        self.logged += logged
+        return response
+
+
+def check_group(log: dict[str, Any], kind: str) -> None:
+    assert log["group"] == {"id": mask(CALLER), "label": kind,
+                            "email": f"{CALLER}@example.com"}
+    assert log["clientIPAddress"] == "127.0.0.1"
+    assert log["development"] is False
+
+
+def check_hello(client: Client, collector: Collector, kind: str) -> None:
+    query = "name=J%C3%BCrgen+M&empty="
+    response = client.call("GET", f"/hello?{query}")
+    assert response.status_code == 200
+    assert response.json() == {"hello": "Jürgen M"}
+    log = log_for(collector, response)
+    check_group(log, kind)
+    entry = entry_of(log)
+    request = entry["request"]
+    assert request["method"] == "GET"
+    assert request["url"] == f"{client.base}/hello?{query}"
+    assert request["httpVersion"] == "HTTP/1.1"
+    assert request["queryString"] == [{"name": "name", "value": "Jürgen M"},
+                                      {"name": "empty", "value": ""}]
+    assert "postData" not in request
+    headers = {h["name"].lower(): h["value"] for h in request["headers"]}
+    assert headers["x-api-key"] == CALLER and headers["host"] == client.base[7:]
+    answer = entry["response"]
+    assert (answer["status"], answer["statusText"]) == (200, "OK")
+    assert answer["content"]["text"] == response.content.decode()
+    assert answer["content"]["size"] == len(response.content)
+    assert any(h["name"].lower() == "set-cookie" for h in answer["headers"])
+    assert "s3cr3t" not in json.dumps(log)  # cookies leave masked
+
+
+def check_echo(client: Client, collector: Collector, kind: str) -> None:
+    body = json.dumps({"name": "Zoë", "tags": ["a", "b"], "n": 1}).encode()
+    response = client.call("POST", "/echo", data=body,
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 200 and response.content == body
+    log = log_for(collector, response)
+    check_group(log, kind)
+    entry = entry_of(log)
+    assert entry["request"]["postData"] == {"mimeType": "application/json",
+                                            "text": body.decode()}
+    assert entry["request"]["bodySize"] == len(body)
+    assert entry["response"]["content"]["text"] == body.decode()
+
+
+def check_big_body(client: Client, collector: Collector, kind: str) -> None:
+    body = b"0123456789abcdef" * 6250  # 100 000 bytes, well over max_body_bytes
+    response = client.call("POST", "/echo", data=body,
+                           headers={"Content-Type": "text/plain"})
+    assert response.status_code == 200
+    assert response.content == body  # the app read all of it, untouched
+    entry = entry_of(log_for(collector, response))
+    assert entry["request"]["bodySize"] == len(body)
+    text = entry["request"]["postData"]["text"]
+    assert len(text) <= MAX_BODY and body.decode().startswith(text)
+    content = entry["response"]["content"]
+    assert content["size"] == len(body)
+    assert len(content["text"]) <= MAX_BODY and body.decode().startswith(content["text"])
+
+
+def check_upload(client: Client, collector: Collector, kind: str) -> None:
+    data = bytes(range(256)) * 8
+    response = client.call(
+        "POST", "/upload", data={"field": "välue"},
+        files={"file": ("data.bin", data, "application/octet-stream")},
+    )
+    assert response.status_code == 200
+    assert response.json() == {"field": "välue", "name": "data.bin", "size": len(data),
+                               "sha256": hashlib.sha256(data).hexdigest()}
+    entry = entry_of(log_for(collector, response))
+    post = entry["request"]["postData"]
+    assert post["mimeType"].startswith("multipart/form-data; boundary=")
+    params = {p["name"]: p for p in post["params"]}
+    assert params["field"]["value"] == "välue"
+    assert params["file"]["fileName"] == "data.bin"
+    assert params["file"]["contentType"] == "application/octet-stream"
+
+
+def check_stream(client: Client, collector: Collector, kind: str, tmp_path: Path) -> None:
+    barrier = tmp_path / f"barrier-{time.monotonic_ns()}"
+    response = client.call("GET", "/stream", params={"barrier": str(barrier)}, stream=True)
+    received = b""
+    chunks = response.iter_content(chunk_size=None)
+    for chunk in chunks:
+        received += chunk
+        if b"first\n" in received:
+            break
+    # The app is now waiting for the barrier: had anything buffered the response, the
+    # first chunk could not have arrived before it (the app would answer "timeout").
+    barrier.touch()
+    for chunk in chunks:
+        received += chunk
+    assert received == b"first\nsecond\nthird\n"
+    content = entry_of(log_for(collector, response))["response"]["content"]
+    assert content["text"] == received.decode() and content["size"] == len(received)
+
+
+@pytest.mark.parametrize("server", list(SERVERS))
+@pytest.mark.parametrize("app", list(APPS))
+def test_framework_under_server(
+    collector: Collector, tmp_path: Path, app: str, server: str
+) -> None:
+    attribute, kind = APPS[app]
+    collector.get_v1 = lambda received: Reply(200, json.dumps({"baseUrl": DOCS}).encode())
+    port = free_port()
+    env = server_env(
+        collector,
+        DJANGO_SETTINGS_MODULE="tests.e2e_apps",
+        README_GROUPING_FUNCTION="tests.e2e_apps.django_grouping",
+    )
+    argv = SERVERS[server](port, f"tests.e2e_apps:{attribute}")
+    with serve(argv, env, tmp_path, port) as base:
+        client = Client(base)
+
+        # Not logged (the grouping function says None): no header, and no log below.
+        response = client.call("GET", "/nolog", logged=False)
+        assert response.status_code == 200
+        assert "x-documentation-url" not in response.headers
+
+        # The docs URL is looked up off the request path: until it is known, responses
+        # simply go out without the header.
+        deadline = time.monotonic() + 10
+        while "x-documentation-url" not in client.call("GET", "/hello").headers:
+            assert time.monotonic() < deadline, "the docs URL was never looked up"
+            time.sleep(0.02)
+
+        check_hello(client, collector, kind)
+        check_echo(client, collector, kind)
+        check_big_body(client, collector, kind)
+        check_upload(client, collector, kind)
+        check_stream(client, collector, kind, tmp_path)
+
+        # One log per logged request, none for the rest.
+        logs = collector.wait_for_logs(client.logged)
+        assert len(logs) == client.logged
+        assert len({log["_id"] for log in logs}) == client.logged
+        # Looked up once for the worker process, with the API key as Basic auth.
+        lookups = [g for g in collector.gets if g.path == "/v1"]
+        assert [g.headers.get("Authorization") for g in lookups] == [basic_auth(API_KEY)]
+        client.session.close()
+
+
+# -- the examples, run as documented -------------------------------------------------
+
+
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.mark.parametrize(
+    ("cwd", "target", "headers", "paths"),
+    [
+        pytest.param(EXAMPLES, "wsgi_app:app", {"X-Api-Key": CALLER}, ["/pets"],
+                     id="wsgi"),
+        pytest.param(EXAMPLES / "flask", "app:create_app()",
+                     {"Authorization": f"Bearer {CALLER}"}, ["/pets", "/events?count=3"],
+                     id="flask"),
+        pytest.param(EXAMPLES / "django", "exampleproject.wsgi:application",
+                     {"X-Api-Key": CALLER}, ["/pets", "/pets.csv"], id="django"),
+    ],
+)
+def test_examples_log_with_documentation_url(
+    collector: Collector, tmp_path: Path, cwd: Path, target: str,
+    headers: dict[str, str], paths: list[str],
+) -> None:
+    port = free_port()
+    env = server_env(collector, README_BASE_LOG_URL=DOCS)
+    env["PYTHONPATH"] = os.pathsep.join([str(cwd), env["PYTHONPATH"]])
+    argv = [sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}"]
+    if target.endswith("()"):
+        argv += ["--call", target[:-2]]
+    else:
+        argv.append(target)
+    with serve(argv, env, tmp_path, port) as base:
+        # Not identified: not logged.
+        assert "x-documentation-url" not in requests.get(f"{base}{paths[0]}").headers
+        answers = []
+        for path in paths:
+            response = requests.get(f"{base}{path}", headers=headers, timeout=30)
+            assert response.status_code == 200
+            answers.append(response)
+        created = requests.post(f"{base}/pets", json={"name": "Nova"}, headers=headers)
+        assert created.status_code == 201
+        for response in [*answers, created]:
+            log = log_for(collector, response)
+            assert log["group"]["id"] == mask(CALLER)
+            content = entry_of(log)["response"]["content"]
+            assert content["text"] == response.text
+        assert len(collector.wait_for_logs(len(paths) + 1)) == len(paths) + 1
+
+
+def sign(body: bytes, secret: str, t: int) -> str:
+    digest = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v0={digest}"
+
+
+@pytest.mark.parametrize(
+    ("signature", "status", "error"),
+    [
+        pytest.param(None, 401, "Missing Signature", id="missing"),
+        pytest.param(lambda body, now: sign(body, API_KEY, now - 40 * 60 * 1000), 401,
+                     "Expired Signature", id="expired-40-minutes"),
+        pytest.param(lambda body, now: sign(body, "rdme_wrong", now), 401,
+                     "Invalid Signature", id="wrong-secret"),
+        pytest.param(lambda body, now: sign(body, API_KEY, now), 200, None, id="valid"),
+    ],
+)
+def test_webhook_example_over_http(
+    webhook_server: str, signature: Any, status: int, error: Optional[str]
+) -> None:
+    body = json.dumps({"email": "ana@example.com"}).encode()
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["readme-signature"] = signature(body, int(time.time() * 1000))
+    response = requests.post(f"{webhook_server}/webhook", data=body, headers=headers,
+                             timeout=30)
+    assert response.status_code == status
+    if error is not None:
+        assert response.json() == {"error": error}
+    else:
+        assert response.json()["email"] == "ana@example.com"
+
+
+@pytest.fixture(scope="module")
+def webhook_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("README_")}
+    env.update(README_API_KEY=API_KEY,
+               PYTHONPATH=os.pathsep.join([str(EXAMPLES / "flask"), str(ROOT)]))
+    argv = [sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}", "--call",
+            "webhooks:create_app"]
+    with serve(argv, env, tmp_path_factory.mktemp("webhooks"), port) as base:
+        yield base
