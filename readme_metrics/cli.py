@@ -155,9 +155,14 @@ def stop_on_sigterm() -> Iterator[None]:
 
 
 def wait_forever() -> None:
-    """Sleep in the main thread until a signal handler raises."""
+    """Sleep in the main thread until a signal handler raises.
+
+    The kernel may deliver the signal to any thread (the servers have theirs), while
+    Python runs handlers only in the main thread between bytecodes: a long blocking wait
+    would not notice until it timed out, so wake up often.
+    """
     forever = threading.Event()
-    while not forever.wait(3600):
+    while not forever.wait(0.2):
         pass
 
 
