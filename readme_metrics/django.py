@@ -257,13 +257,13 @@ class _Capture:
             return None
         return length if length >= 0 else None
 
-    def settle_request_body(self) -> None:
+    def settle_request_body(self, streaming: bool) -> None:
         """After the view: make the body recorded, and readable by the grouping function."""
         request = self.request
         if hasattr(request, "_body") or self.tee is None:
             return
-        declared = self._declared_length()
         if not getattr(request, "_read_started", False):
+            declared = self._declared_length()
             if declared is not None and declared <= self.limit:
                 # The view did not read it: read it the way Django does, so it stays
                 # readable (request.body, a streaming view reading later) and is recorded.
@@ -272,6 +272,10 @@ class _Capture:
                     request.body  # noqa: B018
             return
         tee = self.tee
+        if not tee.eof and not streaming:
+            # The view read part of it and is done (a streaming body may still read on).
+            with contextlib.suppress(Exception):
+                tee.drain()
         if tee.eof and tee.size <= self.limit:
             # The view consumed the stream (request.POST for multipart, read()): give
             # request.body back to the grouping function from the copy.
@@ -378,7 +382,7 @@ class MetricsMiddleware:
             self._failed(capture)
             raise
         capture.responded = time.perf_counter()
-        group = self._identify(capture)
+        group = self._identify(capture, response)
         return self._complete(capture, response, group)
 
     async def __acall__(self, request: HttpRequest) -> Any:
@@ -393,7 +397,7 @@ class MetricsMiddleware:
             raise
         capture.responded = time.perf_counter()
         # Sync user code (request.user hits the database), so not on the event loop.
-        group = await sync_to_async(self._identify)(capture)
+        group = await sync_to_async(self._identify)(capture, response)
         return self._complete(capture, response, group)
 
     # -- steps ---------------------------------------------------------------------------
@@ -410,9 +414,9 @@ class MetricsMiddleware:
             self.config.logger.exception("readme_metrics: could not start capturing")
             return None
 
-    def _identify(self, capture: _Capture) -> Optional[Group]:
+    def _identify(self, capture: _Capture, response: Any = None) -> Optional[Group]:
         try:
-            capture.settle_request_body()
+            capture.settle_request_body(bool(getattr(response, "streaming", False)))
         except Exception:
             self.config.logger.debug("readme_metrics: request body not settled",
                                      exc_info=True)

@@ -1,9 +1,10 @@
 """The same small API in four shapes, served by real WSGI servers in test_e2e_servers.py.
 
 ``plain_app`` (PEP 3333 callable), ``bottle_app`` (both wrapped in the WSGI middleware),
-``flask_app`` (the Flask extension) and ``django_app`` (the Django middleware; this module
-is also its settings module and URLconf). Configuration comes from the ``README_*``
-environment the test sets, so the servers are started exactly as in production.
+``flask_app`` (the Flask extension) and ``django_app`` / ``django_asgi_app`` (the Django
+middleware under WSGI and ASGI; this module is also its settings module and URLconf).
+Configuration comes from the ``README_*`` environment the test sets, so the servers are
+started exactly as in production.
 
 Endpoints, identical in every framework:
 
@@ -25,7 +26,7 @@ import hashlib
 import json
 import os
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, Optional
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -45,6 +46,17 @@ def _wait_for(barrier: str) -> bytes:
 def stream_chunks(barrier: str) -> Iterator[bytes]:
     yield b"first\n"
     yield _wait_for(barrier)
+    yield b"third\n"
+
+
+async def async_stream_chunks(barrier: str) -> AsyncIterator[bytes]:
+    import asyncio
+
+    yield b"first\n"
+    deadline = time.monotonic() + BARRIER_WAIT
+    while not (barrier and os.path.exists(barrier)) and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    yield b"second\n" if barrier and os.path.exists(barrier) else b"timeout\n"
     yield b"third\n"
 
 
@@ -235,8 +247,11 @@ def _django_views() -> list[Any]:
                                           upload.read()), content_type="application/json")
 
     def stream(request: Any) -> Any:
-        return StreamingHttpResponse(stream_chunks(request.GET.get("barrier", "")),
-                                     content_type="text/plain")
+        barrier = request.GET.get("barrier", "")
+        if hasattr(request, "scope"):  # ASGI: Django streams async iterators only
+            return StreamingHttpResponse(async_stream_chunks(barrier),
+                                         content_type="text/plain")
+        return StreamingHttpResponse(stream_chunks(barrier), content_type="text/plain")
 
     def nolog(request: Any) -> Any:
         return HttpResponse(b"ok")
@@ -260,6 +275,11 @@ def __getattr__(name: str) -> Any:
         from django.core.wsgi import get_wsgi_application
 
         value = get_wsgi_application()
+    elif name == "django_asgi_app":
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", __name__)
+        from django.core.asgi import get_asgi_application
+
+        value = get_asgi_application()
     elif name in _BUILDERS:
         value = _BUILDERS[name]()
     else:

@@ -37,18 +37,43 @@ API_KEY = "rdme_e2e_project_key_1234"
 CALLER = "caller-key-9876"
 MAX_BODY = 4096
 
+def _gunicorn_has(flag: str) -> bool:
+    try:
+        from gunicorn.config import KNOWN_SETTINGS
+    except ImportError:
+        return False
+    return any(flag in (setting.cli or ()) for setting in KNOWN_SETTINGS)
+
+
+def _gunicorn_has_asgi() -> bool:
+    try:
+        from gunicorn.workers import SUPPORTED_WORKERS
+    except ImportError:
+        return False
+    return "asgi" in SUPPORTED_WORKERS
+
+
+# gunicorn >= 27 opens a control socket at one fixed path in $HOME: parallel servers (and
+# other people's) would fight over it.
+GUNICORN = ["-m", "gunicorn", "--workers=1", "--graceful-timeout=5"] + (
+    ["--no-control-socket"] if _gunicorn_has("--no-control-socket") else []
+)
+
 SERVERS = {
     "waitress": lambda port, target: [
         sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}", "--threads=4",
         target,
     ],
     "gunicorn-sync": lambda port, target: [
-        sys.executable, "-m", "gunicorn", "--workers=1", "--worker-class=sync",
-        f"--bind=127.0.0.1:{port}", "--graceful-timeout=5", target,
+        sys.executable, *GUNICORN, "--worker-class=sync", f"--bind=127.0.0.1:{port}", target,
     ],
     "gunicorn-gthread": lambda port, target: [
-        sys.executable, "-m", "gunicorn", "--workers=1", "--worker-class=gthread",
-        "--threads=4", f"--bind=127.0.0.1:{port}", "--graceful-timeout=5", target,
+        sys.executable, *GUNICORN, "--worker-class=gthread", "--threads=4",
+        f"--bind=127.0.0.1:{port}", target,
+    ],
+    # gunicorn's native ASGI worker (gunicorn >= 27), for Django's async path.
+    "gunicorn-asgi": lambda port, target: [
+        sys.executable, *GUNICORN, "--worker-class=asgi", f"--bind=127.0.0.1:{port}", target,
     ],
 }
 
@@ -58,7 +83,18 @@ APPS = {
     "bottle": ("bottle_app", "webob.request.Request"),
     "flask": ("flask_app", "flask.wrappers.Request"),
     "django": ("django_app", "django.core.handlers.wsgi.WSGIRequest"),
+    "django-asgi": ("django_asgi_app", "django.core.handlers.asgi.ASGIRequest"),
 }
+
+COMBINATIONS = [
+    pytest.param(app, server, id=f"{app}-{server}")
+    for app in ("plain", "bottle", "flask", "django")
+    for server in ("waitress", "gunicorn-sync", "gunicorn-gthread")
+] + [
+    pytest.param("django-asgi", "gunicorn-asgi", id="django-asgi-gunicorn-asgi",
+                 marks=pytest.mark.skipif(not _gunicorn_has_asgi(),
+                                          reason="this gunicorn has no ASGI worker")),
+]
 
 
 def server_env(collector: Collector, **extra: str) -> dict[str, str]:
@@ -252,8 +288,7 @@ def check_stream(client: Client, collector: Collector, kind: str, tmp_path: Path
     assert content["text"] == received.decode() and content["size"] == len(received)
 
 
-@pytest.mark.parametrize("server", list(SERVERS))
-@pytest.mark.parametrize("app", list(APPS))
+@pytest.mark.parametrize(("app", "server"), COMBINATIONS)
 def test_framework_under_server(
     collector: Collector, tmp_path: Path, app: str, server: str
 ) -> None:

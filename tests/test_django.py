@@ -1,0 +1,568 @@
+"""The Django middleware: real Django (test client, WSGIHandler, ASGIHandler), real collector.
+
+This module is also the test project's URLconf; Django is configured once at import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Optional
+from wsgiref.util import FileWrapper, setup_testing_defaults
+from wsgiref.validate import validator
+
+import django
+import pytest
+from django.conf import settings
+
+if not settings.configured:
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="tests-not-secret",
+        ALLOWED_HOSTS=["*"],
+        ROOT_URLCONF=__name__,
+        USE_TZ=True,
+        INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes",
+                        "django.contrib.sessions"],
+        MIDDLEWARE=[
+            "readme_metrics.django.MetricsMiddleware",
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+        ],
+        DATABASES={"default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.path.join(tempfile.mkdtemp(prefix="rm-django-"), "db.sqlite3"),
+        }},
+    )
+    django.setup()
+
+from asgiref.sync import iscoroutinefunction  # noqa: E402
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+from django.core.handlers.asgi import ASGIHandler  # noqa: E402
+from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
+from django.http import (  # noqa: E402
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.test import Client, override_settings  # noqa: E402
+from django.urls import path  # noqa: E402
+from django.views.decorators.csrf import csrf_exempt  # noqa: E402
+
+import readme_metrics.django as adapter  # noqa: E402
+from readme_metrics import MetricsApiConfig  # noqa: E402
+from readme_metrics.masking import mask  # noqa: E402
+from tests.utils import Collector, assert_valid_log  # noqa: E402
+
+DOCS = "https://docs.example.com"
+MAX_BODY = 2048
+
+# -- the test project ------------------------------------------------------------------
+
+SEEN: list[dict[str, Any]] = []  # what the grouping function received, per call
+PRODUCED: list[str] = []  # what streaming views generated so far
+
+
+def grouping(request: Any) -> Optional[dict[str, str]]:
+    seen: dict[str, Any] = {"type": type(request).__name__}
+    SEEN.append(seen)
+    if request.headers.get("X-Grouping-Raises"):
+        raise RuntimeError("grouping bug")
+    if request.headers.get("X-Read-Body"):
+        seen["body"] = request.body
+    user = request.user
+    if user.is_authenticated:
+        return {"api_key": f"user-{user.pk}", "label": user.get_username(),
+                "email": user.email}
+    key = request.headers.get("X-Api-Key")
+    if not key:
+        return None
+    return {"api_key": key, "label": request.path, "email": f"{key}@example.com"}
+
+
+def hello(request: HttpRequest) -> HttpResponse:
+    response = JsonResponse({"hello": request.GET.get("name", "")})
+    response.set_cookie("session-token", "s3cr3t")
+    return response
+
+
+@csrf_exempt
+def body(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(request.body, content_type=request.content_type)
+
+
+@csrf_exempt
+def form(request: HttpRequest) -> HttpResponse:
+    files = {name: {"name": f.name, "sha256": hashlib.sha256(f.read()).hexdigest()}
+             for name, f in request.FILES.items()}
+    return JsonResponse({"post": {k: request.POST.getlist(k) for k in request.POST},
+                         "files": files})
+
+
+@csrf_exempt
+def read(request: HttpRequest) -> HttpResponse:
+    size = int(request.GET.get("size", "-1"))
+    return HttpResponse(request.read(size) if size >= 0 else request.read())
+
+
+@csrf_exempt
+def ignore(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(b"ignored")
+
+
+def stream(request: HttpRequest) -> StreamingHttpResponse:
+    def chunks() -> Iterator[bytes]:
+        for number in range(3):
+            PRODUCED.append(f"chunk {number}")
+            yield f"{number}\n".encode()
+
+    return StreamingHttpResponse(chunks(), content_type="text/plain")
+
+
+async def astream(request: HttpRequest) -> StreamingHttpResponse:
+    async def chunks() -> AsyncIterator[bytes]:
+        for number in range(3):
+            PRODUCED.append(f"chunk {number}")
+            yield f"{number}\n".encode()
+
+    return StreamingHttpResponse(chunks(), content_type="text/plain")
+
+
+def file(request: HttpRequest) -> FileResponse:
+    return FileResponse(io.BytesIO(b"file contents\n" * 10), content_type="text/plain")
+
+
+def boom(request: HttpRequest) -> HttpResponse:
+    raise RuntimeError("kaboom")
+
+
+urlpatterns = [
+    path("hello", hello), path("body", body), path("form", form), path("read", read),
+    path("ignore", ignore), path("stream", stream), path("astream", astream),
+    path("file", file), path("boom", boom),
+]
+
+# -- fixtures ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def database() -> None:
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    User.objects.get_or_create(username="ana", defaults={"email": "ana@example.com"})
+
+
+@pytest.fixture
+def config(collector: Collector) -> Iterator[MetricsApiConfig]:
+    SEEN.clear()
+    PRODUCED.clear()
+    config = MetricsApiConfig(
+        api_key="rdme_django_test_key", grouping_function=grouping,
+        metrics_api=collector.url, base_log_url=DOCS, background_worker_mode=False,
+        buffer_length=1, max_body_bytes=MAX_BODY,
+    )
+    with override_settings(README_METRICS_CONFIG=config):
+        yield config
+
+
+def entry(log: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = log["request"]["log"]["entries"][0]
+    return result
+
+
+def only_log(collector: Collector, response: Any) -> dict[str, Any]:
+    [log] = collector.wait_for_logs(1)
+    assert_valid_log(log)
+    assert response["x-documentation-url"] == f"{DOCS}/logs/{log['_id']}"
+    return log
+
+
+# -- sync (WSGI) -----------------------------------------------------------------------
+
+
+def test_get_is_logged_with_documentation_url(collector: Collector,
+                                              config: MetricsApiConfig) -> None:
+    response = Client().get("/hello?name=J%C3%BCrgen&x=a+b", HTTP_X_API_KEY="owl-1234")
+    assert response.json() == {"hello": "Jürgen"}
+    log = only_log(collector, response)
+    assert log["group"] == {"id": mask("owl-1234"), "label": "/hello",
+                            "email": "owl-1234@example.com"}
+    assert SEEN[0]["type"] == "WSGIRequest"
+    har = entry(log)
+    assert har["request"]["url"] == "http://testserver/hello?name=J%C3%BCrgen&x=a+b"
+    assert har["request"]["queryString"] == [{"name": "name", "value": "Jürgen"},
+                                             {"name": "x", "value": "a b"}]
+    assert har["response"]["status"] == 200
+    assert har["response"]["content"]["text"] == response.content.decode()
+    names = [h["name"].lower() for h in har["response"]["headers"]]
+    assert "set-cookie" in names and "x-documentation-url" in names
+    assert "s3cr3t" not in json.dumps(log)
+
+
+def test_non_ascii_path_is_logged_percent_encoded(collector: Collector,
+                                                  config: MetricsApiConfig) -> None:
+    response = Client().get("/caf%C3%A9/%E6%97%A5", HTTP_X_API_KEY="k1")
+    assert response.status_code == 404
+    log = only_log(collector, response)
+    assert entry(log)["request"]["url"] == "http://testserver/caf%C3%A9/%E6%97%A5"
+
+
+def upload_body(size: int) -> dict[str, Any]:
+    return {"field": "välue", "file": io.BytesIO(bytes(range(256)) * (size // 256))}
+
+
+BODY_CASES = [
+    pytest.param("/body", {"data": b'{"a": "Zo\xc3\xab"}', "content_type": "application/json"},
+                 b'{"a": "Zo\xc3\xab"}', id="view-reads-body"),
+    pytest.param("/form", {"data": "a=1&a=2&b=%C3%A9",
+                           "content_type": "application/x-www-form-urlencoded"},
+                 {"post": {"a": ["1", "2"], "b": ["é"]}, "files": {}}, id="view-reads-POST"),
+    pytest.param("/form", {"data": upload_body(1024)},
+                 {"post": {"field": ["välue"]}, "files": {"file": {
+                     "name": "file", "sha256": hashlib.sha256(bytes(range(256)) * 4).hexdigest()
+                 }}}, id="view-reads-upload"),
+    pytest.param("/read", {"data": b"0123456789", "content_type": "text/plain"},
+                 b"0123456789", id="view-reads-stream"),
+    pytest.param("/read?size=4", {"data": b"0123456789", "content_type": "text/plain"},
+                 b"0123", id="view-reads-part"),
+    pytest.param("/ignore", {"data": b"0123456789", "content_type": "text/plain"},
+                 b"ignored", id="view-ignores-body"),
+]
+
+
+@pytest.mark.parametrize(("url", "send", "answer"), BODY_CASES)
+def test_request_bodies_stay_readable_and_are_logged(
+    collector: Collector, config: MetricsApiConfig, url: str, send: dict[str, Any],
+    answer: Any,
+) -> None:
+    response = Client().post(url, HTTP_X_API_KEY="k1", HTTP_X_READ_BODY="1", **send)
+    assert response.status_code == 200
+    if isinstance(answer, bytes):
+        assert response.content == answer
+    else:
+        assert response.json() == answer
+    log = only_log(collector, response)
+    request = entry(log)["request"]
+    received = SEEN[0]["body"]  # what request.body gave the grouping function
+    assert request["bodySize"] == len(received) > 0
+    post = request["postData"]
+    if "params" in post:
+        assert post["mimeType"].split(";")[0] in ("multipart/form-data",
+                                                  "application/x-www-form-urlencoded")
+    else:
+        assert post["text"].encode() == received
+    if isinstance(send["data"], bytes):
+        assert received == send["data"]
+
+
+@pytest.mark.parametrize(
+    ("url", "send"),
+    [
+        pytest.param("/form", {"data": upload_body(50 * 1024)}, id="big-upload"),
+        pytest.param("/ignore", {"data": b"x" * 50_000, "content_type": "text/plain"},
+                     id="big-body-ignored"),
+        pytest.param("/body", {"data": b"y" * 50_000, "content_type": "text/plain"},
+                     id="big-body-read"),
+    ],
+)
+def test_big_bodies_pass_whole_and_are_logged_truncated(
+    collector: Collector, config: MetricsApiConfig, url: str, send: dict[str, Any]
+) -> None:
+    response = Client().post(url, HTTP_X_API_KEY="k1", **send)
+    assert response.status_code == 200
+    if url == "/form":
+        digest = hashlib.sha256(bytes(range(256)) * 200).hexdigest()
+        assert response.json()["files"]["file"]["sha256"] == digest
+    if url == "/body":
+        assert response.content == send["data"]
+    request = entry(only_log(collector, response))["request"]
+    assert request["bodySize"] > 50_000 - 1
+    assert "postData" in request
+
+
+def test_streaming_response_stays_streamed(collector: Collector,
+                                           config: MetricsApiConfig) -> None:
+    response = Client().get("/stream", HTTP_X_API_KEY="k1")
+    assert response.streaming
+    chunks = iter(response.streaming_content)
+    assert next(chunks) == b"0\n"
+    assert PRODUCED == ["chunk 0"]  # nothing was read ahead
+    assert b"".join(chunks) == b"1\n2\n"
+    response.close()
+    log = only_log(collector, response)
+    assert entry(log)["response"]["content"] == {
+        "size": 6, "mimeType": "text/plain", "text": "0\n1\n2\n"}
+
+
+def test_file_response_is_streamed_and_logged(collector: Collector,
+                                              config: MetricsApiConfig) -> None:
+    response = Client().get("/file", HTTP_X_API_KEY="k1")
+    assert b"".join(response.streaming_content) == b"file contents\n" * 10
+    response.close()
+    content = entry(only_log(collector, response))["response"]["content"]
+    assert content["text"] == "file contents\n" * 10
+
+
+def run_wsgi(path: str, **environ: Any) -> tuple[str, dict[str, str], bytes]:
+    """Django's real WSGIHandler under wsgiref.validate, as a server would drive it."""
+    env: dict[str, Any] = {"SCRIPT_NAME": "", "PATH_INFO": path, "QUERY_STRING": "",
+                           "HTTP_X_API_KEY": "k1",
+                           **environ}
+    setup_testing_defaults(env)
+    started: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None
+                       ) -> Any:
+        started.update(status=status, headers=dict(headers))
+        return lambda data: None
+
+    result: Any = validator(WSGIHandler())(env, start_response)
+    try:
+        body = b"".join(result)
+    finally:
+        result.close()
+    return started["status"], started["headers"], body
+
+
+def test_file_response_keeps_the_servers_file_wrapper(collector: Collector,
+                                                      config: MetricsApiConfig) -> None:
+    status, headers, body = run_wsgi("/file", **{"wsgi.file_wrapper": FileWrapper})
+    assert status == "200 OK" and body == b"file contents\n" * 10
+    [log] = collector.wait_for_logs(1)
+    assert_valid_log(log)
+    assert headers["x-documentation-url"] == f"{DOCS}/logs/{log['_id']}"
+    content = entry(log)["response"]["content"]
+    assert content["size"] == 140 and not content.get("text")
+
+
+def test_streaming_under_the_wsgi_handler(collector: Collector,
+                                          config: MetricsApiConfig) -> None:
+    status, headers, body = run_wsgi("/stream")
+    assert (status, body) == ("200 OK", b"0\n1\n2\n")
+    [log] = collector.wait_for_logs(1)
+    assert_valid_log(log)
+    assert entry(log)["response"]["content"]["text"] == "0\n1\n2\n"
+
+
+def test_request_user_reaches_the_grouping_function(
+    collector: Collector, config: MetricsApiConfig, database: None
+) -> None:
+    from django.contrib.auth.models import User
+
+    user = User.objects.get(username="ana")
+    client = Client()
+    client.force_login(user)
+    response = client.get("/hello")
+    log = only_log(collector, response)
+    assert log["group"] == {"id": mask(f"user-{user.pk}"), "label": "ana",
+                            "email": "ana@example.com"}
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "options"),
+    [
+        pytest.param("GET", {}, {}, id="grouping-returns-none"),
+        pytest.param("GET", {"HTTP_X_API_KEY": "k1", "HTTP_X_GROUPING_RAISES": "1"}, {},
+                     id="grouping-raises"),
+        pytest.param("OPTIONS", {"HTTP_X_API_KEY": "k1"}, {}, id="skipped-method"),
+        pytest.param("GET", {"HTTP_X_API_KEY": "k1"}, {"allowed_http_hosts": ["api.test"]},
+                     id="host-not-allowed"),
+    ],
+)
+def test_not_logged_means_no_header_and_no_log(
+    collector: Collector, method: str, headers: dict[str, str], options: dict[str, Any],
+) -> None:
+    config = MetricsApiConfig(
+        api_key="rdme_django_test_key", grouping_function=grouping,
+        metrics_api=collector.url, base_log_url=DOCS, background_worker_mode=False,
+        buffer_length=1, **options,
+    )
+    with override_settings(README_METRICS_CONFIG=config):
+        response = Client().generic(method, "/hello", **headers)
+    assert response.status_code == 200
+    assert "x-documentation-url" not in response
+    assert adapter._pipeline_for(config).stats["skipped"] == 1
+    assert collector.logs == []
+
+
+def test_view_errors_are_logged_as_500(collector: Collector,
+                                       config: MetricsApiConfig) -> None:
+    response = Client(raise_request_exception=False).get("/boom", HTTP_X_API_KEY="k1")
+    assert response.status_code == 500
+    assert entry(only_log(collector, response))["response"]["status"] == 500
+
+
+def test_one_pipeline_per_config_whatever_the_number_of_handlers(
+    config: MetricsApiConfig,
+) -> None:
+    first = adapter.MetricsMiddleware(lambda request: HttpResponse())
+    second = adapter.MetricsMiddleware(lambda request: HttpResponse())
+    assert first.pipeline is second.pipeline is adapter._pipeline_for(config)
+
+
+def test_sync_and_async_capable() -> None:
+    async def async_view(request: HttpRequest) -> HttpResponse:
+        return HttpResponse()
+
+    with override_settings(README_METRICS_CONFIG=MetricsApiConfig(
+            api_key="k", grouping_function=grouping, base_log_url=DOCS)):
+        assert iscoroutinefunction(adapter.MetricsMiddleware(async_view))
+        assert not iscoroutinefunction(adapter.MetricsMiddleware(lambda r: HttpResponse()))
+    assert adapter.MetricsMiddleware.sync_capable and adapter.MetricsMiddleware.async_capable
+
+
+def test_configuration_from_the_environment(
+    collector: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(adapter, "_default_config", [])
+    monkeypatch.setenv("README_API_KEY", "rdme_from_env")
+    monkeypatch.setenv("README_GROUPING_FUNCTION", f"{__name__}.grouping")
+    monkeypatch.setenv("README_METRICS_SERVER", collector.url)
+    monkeypatch.setenv("README_BASE_LOG_URL", DOCS)
+    monkeypatch.setenv("README_BACKGROUND_WORKER_MODE", "false")
+    monkeypatch.setenv("README_BUFFER_LENGTH", "1")
+    assert not hasattr(settings, "README_METRICS_CONFIG")
+    response = Client().get("/hello", HTTP_X_API_KEY="k1")
+    only_log(collector, response)
+    assert collector.received[0].headers["Authorization"].startswith("Basic ")
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        pytest.param({"api_key": "k"}, "must be a MetricsApiConfig", id="wrong-type"),
+        pytest.param(None, "api_key is required", id="no-key-anywhere"),
+    ],
+)
+def test_misconfiguration_is_reported_at_start(
+    monkeypatch: pytest.MonkeyPatch, setting: Any, message: str
+) -> None:
+    monkeypatch.setattr(adapter, "_default_config", [])
+    with override_settings(README_METRICS_CONFIG=setting), \
+            pytest.raises(ImproperlyConfigured, match=message):
+        adapter.MetricsMiddleware(lambda request: HttpResponse())
+
+
+# -- async (ASGI) ----------------------------------------------------------------------
+
+
+class ASGIResult:
+    def __init__(self) -> None:
+        self.status = 0
+        self.headers: dict[str, str] = {}
+        self.chunks: list[bytes] = []
+        self.produced_at_first_chunk: Optional[list[str]] = None
+
+
+def run_asgi(method: str, path: str, query: bytes = b"", body: bytes = b"",
+             headers: Optional[dict[str, str]] = None) -> ASGIResult:
+    """Drive Django's ASGIHandler as an ASGI server would, on a fresh event loop."""
+    result = ASGIResult()
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+        "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+        "query_string": query, "root_path": "", "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                    for k, v in {"host": "testserver", **(headers or {})}.items()],
+    }
+
+    async def main() -> None:
+        request_sent = False
+        disconnected = asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            nonlocal request_sent
+            if not request_sent:
+                request_sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await disconnected.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                result.status = message["status"]
+                result.headers = {k.decode(): v.decode() for k, v in message["headers"]}
+            elif message["type"] == "http.response.body" and message.get("body"):
+                if result.produced_at_first_chunk is None:
+                    result.produced_at_first_chunk = list(PRODUCED)
+                result.chunks.append(message["body"])
+
+        await ASGIHandler()(scope, receive, send)
+        disconnected.set()
+
+    asyncio.run(main())
+    return result
+
+
+def test_asgi_get_is_logged_with_documentation_url(collector: Collector,
+                                                   config: MetricsApiConfig) -> None:
+    result = run_asgi("GET", "/hello", b"name=J%C3%BCrgen", headers={"X-Api-Key": "k1"})
+    assert result.status == 200
+    [log] = collector.wait_for_logs(1)
+    assert_valid_log(log)
+    assert result.headers["x-documentation-url"] == f"{DOCS}/logs/{log['_id']}"
+    assert SEEN[0]["type"] == "ASGIRequest"
+    request = entry(log)["request"]
+    assert request["url"] == "http://testserver/hello?name=J%C3%BCrgen"
+    assert request["httpVersion"] == "HTTP/1.1"
+    assert log["clientIPAddress"] == "127.0.0.1"
+
+
+def test_asgi_async_streaming_stays_streamed(collector: Collector,
+                                             config: MetricsApiConfig) -> None:
+    result = run_asgi("GET", "/astream", headers={"X-Api-Key": "k1"})
+    assert result.chunks == [b"0\n", b"1\n", b"2\n"]  # sent one by one, not joined
+    assert result.produced_at_first_chunk == ["chunk 0"]
+    [log] = collector.wait_for_logs(1)
+    assert_valid_log(log)
+    assert entry(log)["response"]["content"]["text"] == "0\n1\n2\n"
+
+
+def test_asgi_upload_reaches_view_and_log(collector: Collector,
+                                          config: MetricsApiConfig) -> None:
+    data = bytes(range(256))
+    boundary = "b0undary"
+    body = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"field\"\r\n\r\nv\r\n"
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+        f"filename=\"a.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    result = run_asgi("POST", "/form", body=body, headers={
+        "X-Api-Key": "k1", "X-Read-Body": "1",
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "Content-Length": str(len(body)),
+    })
+    assert result.status == 200
+    answer = json.loads(b"".join(result.chunks))
+    assert answer["files"]["file"]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert SEEN[0]["body"] == body  # request.body still works after request.FILES
+    [log] = collector.wait_for_logs(1)
+    assert_valid_log(log)
+    params = entry(log)["request"]["postData"]["params"]
+    assert [p["name"] for p in params] == ["field", "file"]
+
+
+def test_asgi_request_user_is_read_off_the_event_loop(
+    collector: Collector, config: MetricsApiConfig, database: None
+) -> None:
+    from django.contrib.auth.models import User
+
+    client = Client()
+    user = User.objects.get(username="ana")
+    client.force_login(user)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    # Evaluating request.user on the event loop would raise SynchronousOnlyOperation.
+    result = run_asgi("GET", "/hello", headers={"Cookie": cookie})
+    assert result.status == 200
+    [log] = collector.wait_for_logs(1)
+    assert log["group"]["label"] == "ana"
