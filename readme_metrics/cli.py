@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                               "key is accepted")
     collect.add_argument("--keep", metavar="N", type=_positive, default=1000,
                          help="calls kept in memory for the dashboard (the file keeps all)")
+    collect.add_argument("--summary-every", metavar="SECONDS", type=float, default=30.0,
+                         help="print a summary line (calls, error rate, p50/p95) at most "
+                              "this often while calls arrive; 0 = after every batch")
 
     demo = commands.add_parser(
         "demo",
@@ -179,6 +182,7 @@ def run_collect(args: argparse.Namespace) -> int:
         collector = LocalCollector(
             args.host, args.port, har_path=har_path, fresh_har=False, api_key=args.api_key,
             keep=args.keep, out=sys.stdout, err=sys.stderr,
+            summary_every=max(args.summary_every, 0.0),
         )
     except ValueError as exc:
         print(f"readme-metrics collect: {exc}; choose another file with --har", file=sys.stderr)

@@ -47,7 +47,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from readme_metrics.validation import validate_batch
 from readme_metrics.version import __version__
 
-__all__ = ["HarFile", "LocalCollector", "LogStore", "format_line"]
+__all__ = ["HarFile", "LocalCollector", "LogStore", "format_line", "summary_line"]
 
 # Bigger POST bodies are refused: with max_body_bytes of 256 KiB per body and batches of
 # tens of logs, a legitimate batch stays far below this.
@@ -253,12 +253,18 @@ class LogStore:
                 record = self.record_of(log, self.seq, now)
                 if len(self._records) == self._records.maxlen:
                     old = self._records[0]
-                    self._by_id.pop(old["row"]["id"], None)
+                    if self._by_id.get(old["row"]["id"]) is old:
+                        del self._by_id[old["row"]["id"]]
                 self._records.append(record)
                 self._by_id[record["row"]["id"]] = record
                 rows.append(record["row"])
             self.accepted += len(logs)
         return rows
+
+    def known(self, log_id: Any) -> bool:
+        """True when a kept log has this ``_id`` (a retried batch sends it again)."""
+        with self._lock:
+            return log_id in self._by_id
 
     def count_rejected(self, count: int) -> None:
         with self._lock:
@@ -328,6 +334,16 @@ def format_line(row: dict[str, Any]) -> str:
             f"{row['status']}  {took:>8}")
 
 
+def summary_line(summary: dict[str, Any]) -> str:
+    """The console's periodic summary: totals, error rate, p50/p95, busiest endpoint."""
+    window = "" if summary["kept"] == summary["accepted"] else f" (last {summary['kept']})"
+    busiest = summary["endpoints"][0] if summary["endpoints"] else None
+    top = f"; busiest {busiest['endpoint']} x{busiest['count']}" if busiest else ""
+    return (f"-- {summary['accepted']} calls{window}, {summary['errorRate'] * 100:.0f}% errors, "
+            f"p50 {summary['p50']:.1f} ms, p95 {summary['p95']:.1f} ms, "
+            f"{summary['rejected']} refused{top}")
+
+
 def _dashboard_file(name: str) -> bytes:
     return (resources.files("readme_metrics") / "dashboard" / name).read_bytes()
 
@@ -346,12 +362,15 @@ class LocalCollector:
         keep: int = 1000,
         out: Optional[IO[str]] = None,
         err: Optional[IO[str]] = None,
+        summary_every: Optional[float] = None,
     ) -> None:
         """Bind the server (``port`` 0 picks a free one) and open the HAR file, if any.
 
-        ``out`` gets one line per accepted log, ``err`` the reasons for refused ones;
-        None keeps the collector silent (for embedding). Raises OSError if the port or
-        the file cannot be used and ValueError if an existing HAR file is not one.
+        ``out`` gets one line per accepted log, and a summary line after a batch when
+        ``summary_every`` seconds passed since the last one (0: after every batch; None:
+        never); ``err`` gets the reasons for refused logs. None keeps a stream silent (for
+        embedding). Raises OSError if the port or the file cannot be used and ValueError
+        if an existing HAR file is not one.
         """
         self.store = LogStore(keep)
         self.har = HarFile(har_path, fresh=fresh_har) if har_path is not None else None
@@ -362,7 +381,12 @@ class LocalCollector:
         self.api_key = api_key
         self.out = out
         self.err = err
+        self.summary_every = summary_every
+        self._last_summary = time.monotonic()
+        self.duplicates = 0
         self._print_lock = threading.Lock()
+        # Check-then-append of a batch is one step, so a retried batch is never kept twice.
+        self._receive_lock = threading.Lock()
         self._dashboard: dict[str, bytes] = {}
         self.server = ThreadingHTTPServer((host, port), self._handler_class())
         self.server.daemon_threads = True
@@ -441,15 +465,41 @@ class LocalCollector:
         problems = validate_batch(payload)
         if problems:
             return self._refuse(problems, payload)
-        logs: list[dict[str, Any]] = payload
-        if self.har is not None:
-            self.har.append([self._har_entry(log) for log in logs])
-        rows = self.store.add(logs)
-        if self.out is not None:
-            with self._print_lock:
-                for row in rows:
-                    print(format_line(row), file=self.out, flush=True)
-        return 202, {"accepted": len(logs)}
+        with self._receive_lock:
+            # A batch whose 202 got lost is sent again: keep each _id once (within the
+            # kept window; the memory bound wins over remembering every id ever seen).
+            logs: list[dict[str, Any]] = []
+            seen: set[str] = set()
+            for log in payload:
+                if log["_id"] not in seen and not self.store.known(log["_id"]):
+                    seen.add(log["_id"])
+                    logs.append(log)
+            repeated = len(payload) - len(logs)
+            if logs and self.har is not None:
+                self.har.append([self._har_entry(log) for log in logs])
+            rows = self.store.add(logs) if logs else []
+            self._report(rows, repeated)
+        answer: dict[str, Any] = {"accepted": len(logs)}
+        if repeated:
+            answer["duplicates"] = repeated
+        return 202, answer
+
+    def _report(self, rows: list[dict[str, Any]], repeated: int) -> None:
+        with self._print_lock:
+            if repeated:
+                self.duplicates += repeated
+                if self.err is not None:
+                    print(f"ignored {repeated} log(s) received before (same _id: a retry)",
+                          file=self.err, flush=True)
+            if self.out is None:
+                return
+            for row in rows:
+                print(format_line(row), file=self.out, flush=True)
+            now = time.monotonic()
+            if rows and self.summary_every is not None \
+                    and now - self._last_summary >= self.summary_every:
+                self._last_summary = now
+                print(summary_line(self.store.summary()), file=self.out, flush=True)
 
     @staticmethod
     def _har_entry(log: dict[str, Any]) -> dict[str, Any]:

@@ -281,6 +281,7 @@ def run_demo(args: argparse.Namespace) -> int:
         collector = LocalCollector(
             "127.0.0.1", collector_port, har_path=har_path, fresh_har=True,
             api_key=DEMO_API_KEY, out=sys.stdout, err=sys.stderr,
+            summary_every=None if once else 30.0,  # --requests ends with a full summary
         )
     except (OSError, ValueError) as exc:
         print(f"readme-metrics demo: cannot start the collector on port {collector_port}: "

@@ -9,6 +9,7 @@ store are also checked in-process.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import signal
 import threading
@@ -22,7 +23,7 @@ import pytest
 import requests
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
-from readme_metrics.collector import HarFile, LogStore, endpoint_of, format_line
+from readme_metrics.collector import HarFile, LocalCollector, LogStore, endpoint_of, format_line
 from readme_metrics.exchange import Exchange, Group
 from readme_metrics.har import build_log
 from tests.utils import (
@@ -434,3 +435,46 @@ def test_console_line_without_label_shows_the_key_tail() -> None:
     del log["group"]["label"]
     row = store.add([log])[0]
     assert " key *ey-x " in format_line(row)
+
+
+@pytest.fixture
+def in_process(tmp_path: Path) -> Iterator[tuple[LocalCollector, io.StringIO, io.StringIO]]:
+    """An embedded collector (as the demo uses it) with captured console streams."""
+    out, err = io.StringIO(), io.StringIO()
+    collector = LocalCollector("127.0.0.1", 0, har_path=tmp_path / "in.har", out=out, err=err,
+                               summary_every=0).start()
+    try:
+        yield collector, out, err
+    finally:
+        collector.stop()
+
+
+def _post(url: str, logs: list[dict[str, Any]]) -> requests.Response:
+    return requests.post(url + "/v1/request", json=logs, timeout=5,
+                         headers={"Authorization": basic_auth("k")})
+
+
+def test_a_retried_batch_is_kept_once(
+        in_process: tuple[LocalCollector, io.StringIO, io.StringIO]) -> None:
+    collector, out, err = in_process
+    log = _valid_log("retry")
+    assert _post(collector.url, [log]).json() == {"accepted": 1}
+    assert _post(collector.url, [log]).json() == {"accepted": 0, "duplicates": 1}
+    other = _valid_log("twice")
+    assert _post(collector.url, [other, other]).json() == {"accepted": 1, "duplicates": 1}
+    assert collector.har is not None and _entries(collector.har.path) == 2
+    assert collector.store.accepted == 2 and collector.duplicates == 2
+    assert "ignored 1 log(s) received before" in err.getvalue()
+    assert len([line for line in out.getvalue().splitlines() if "  GET  " in line]) == 2
+
+
+def test_summary_line_follows_the_batches(
+        in_process: tuple[LocalCollector, io.StringIO, io.StringIO]) -> None:
+    collector, out, _ = in_process
+    failed = _valid_log("err")
+    failed["request"]["log"]["entries"][0]["response"]["status"] = 503
+    _post(collector.url, [_valid_log("ok")])
+    _post(collector.url, [failed])
+    summaries = [line for line in out.getvalue().splitlines() if line.startswith("-- ")]
+    assert summaries[-1].startswith("-- 2 calls, 50% errors, p50 ")
+    assert summaries[-1].endswith("0 refused; busiest GET /items x2")
