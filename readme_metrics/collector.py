@@ -34,6 +34,7 @@ import math
 import os
 import re
 import shutil
+import socket
 import threading
 import time
 from collections import Counter, deque
@@ -334,6 +335,10 @@ def format_line(row: dict[str, Any]) -> str:
             f"{row['status']}  {took:>8}")
 
 
+class _ThreadingHTTPServer6(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
 def summary_line(summary: dict[str, Any]) -> str:
     """The console's periodic summary: totals, error rate, p50/p95, busiest endpoint."""
     window = "" if summary["kept"] == summary["accepted"] else f" (last {summary['kept']})"
@@ -388,7 +393,8 @@ class LocalCollector:
         # Check-then-append of a batch is one step, so a retried batch is never kept twice.
         self._receive_lock = threading.Lock()
         self._dashboard: dict[str, bytes] = {}
-        self.server = ThreadingHTTPServer((host, port), self._handler_class())
+        server_class = _ThreadingHTTPServer6 if ":" in host else ThreadingHTTPServer
+        self.server = server_class((host, port), self._handler_class())
         self.server.daemon_threads = True
         self.host = host
         self.port = int(self.server.server_address[1])

@@ -9,7 +9,10 @@
   const MAX_ROWS = 5000; // the collector keeps a bounded window; so does the page
   const SVG = "http://www.w3.org/2000/svg";
 
-  const state = { rows: [], last: 0, selected: null, filters: { path: "", status: "", caller: "" } };
+  const state = {
+    rows: [], last: 0, keep: MAX_ROWS, selected: null,
+    filters: { path: "", status: "", caller: "" },
+  };
   const $ = (id) => document.getElementById(id);
 
   function el(tag, attrs, text) {
@@ -90,12 +93,12 @@
 
   async function poll() {
     try {
-      const data = await getJSON("/api/logs?after=" + state.last);
+      const data = await getJSON("/api/logs?limit=" + MAX_ROWS + "&after=" + state.last);
       setLive(true);
       if (data.logs.length) {
         const before = state.last;
         // Newest first from the server; keep the page's list newest first too.
-        state.rows = data.logs.concat(state.rows).slice(0, MAX_ROWS);
+        state.rows = data.logs.concat(state.rows).slice(0, state.keep);
         state.last = data.last;
         renderList(before === 0 ? Infinity : before);
         refreshSummary();
@@ -152,6 +155,7 @@
     clearTimeout(summaryTimer);
     try {
       const s = await getJSON("/api/summary");
+      state.keep = Math.min(s.keep, MAX_ROWS); // the collector forgets older calls anyway
       $("sum-calls").textContent = s.accepted;
       $("sum-errors").textContent = (s.errorRate * 100).toFixed(1) + "%";
       $("sum-p50").textContent = ms(s.p50);
