@@ -142,6 +142,8 @@ class _BodyTee:
         self._stream.close()
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # e.g. copy() probing before __init__ ran: no recursion
+            raise AttributeError(name)
         return getattr(self._stream, name)
 
     def drain(self) -> None:
@@ -362,9 +364,11 @@ class MetricsMiddleware:
     sync_capable = True
     async_capable = True
 
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], Any],
+                 config: Optional[MetricsApiConfig] = None) -> None:
+        # ``config`` as in the official package, for code that builds the chain itself.
         self.get_response = get_response
-        self.config = _configured()
+        self.config = config if config is not None else _configured()
         self.pipeline = _pipeline_for(self.config)
         self._async = iscoroutinefunction(get_response)
         if self._async:

@@ -409,6 +409,12 @@ def test_one_pipeline_per_config_whatever_the_number_of_handlers(
     assert first.pipeline is second.pipeline is adapter._pipeline_for(config)
 
 
+def test_explicit_config_wins_over_settings(config: MetricsApiConfig) -> None:
+    other = MetricsApiConfig(api_key="k", grouping_function=grouping, base_log_url=DOCS)
+    middleware = adapter.MetricsMiddleware(lambda request: HttpResponse(), other)
+    assert middleware.config is other and middleware.pipeline is adapter._pipeline_for(other)
+
+
 def test_sync_and_async_capable() -> None:
     async def async_view(request: HttpRequest) -> HttpResponse:
         return HttpResponse()
