@@ -199,7 +199,7 @@ def run_collect(args: argparse.Namespace) -> int:
     _say(f"  send logs:  README_METRICS_SERVER={collector.url}")
     if args.api_key is None:
         _say("  any API key is accepted (use --api-key KEY to check it)")
-    if not collector._loopback_only:
+    if not collector.loopback_only:
         _say(f"  WARNING: listening on {args.host}: other machines can read the captured calls")
     _say("Press Ctrl-C to stop.")
     with stop_on_sigterm():

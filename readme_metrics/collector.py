@@ -400,7 +400,8 @@ class LocalCollector:
         self.port = int(self.server.server_address[1])
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{self.port}"
-        self._loopback_only = host in _LOOPBACK_NAMES or host.startswith("127.")
+        # Only then is the Host header checked (see the module doc).
+        self.loopback_only = host in _LOOPBACK_NAMES or host.startswith("127.")
         self._thread: Optional[threading.Thread] = None
         self._stopped = False
 
@@ -427,10 +428,6 @@ class LocalCollector:
         )
         self._thread.start()
         return self
-
-    def serve_forever(self) -> None:
-        """Serve on the calling thread until :meth:`stop` is called from another one."""
-        self.server.serve_forever()
 
     def stop(self) -> None:
         """Stop serving and release the port; idempotent. The HAR file is always complete."""
@@ -566,7 +563,7 @@ class LocalCollector:
                 self._send(status, body, "application/json; charset=utf-8", extra)
 
             def _host_ok(self) -> bool:
-                if not collector._loopback_only:
+                if not collector.loopback_only:
                     return True
                 host = (self.headers.get("Host") or "").strip().lower()
                 name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
