@@ -400,7 +400,7 @@ class LocalCollector:
         self.port = int(self.server.server_address[1])
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{self.port}"
-        # Only then is the Host header checked (see the module doc).
+        # On loopback, only loopback Host names are answered (DNS rebinding: module doc).
         self.loopback_only = host in _LOOPBACK_NAMES or host.startswith("127.")
         self._thread: Optional[threading.Thread] = None
         self._stopped = False
