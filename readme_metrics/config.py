@@ -36,13 +36,32 @@ def _import_dotted(path: str) -> Any:
     return obj
 
 
-def _load_env() -> Env:
+def load_env() -> Env:
+    """An environs ``Env`` that has also read ``.env`` from the working directory."""
     env = Env()
     dotenv = os.path.join(os.getcwd(), ".env")
     if os.path.isfile(dotenv):
         # Never overrides variables already set in the real environment.
         env.read_env(dotenv, recurse=False, override=False)
     return env
+
+
+def env_setting(env: Env, option: str, variable: str, given: Any, parse: str) -> Any:
+    """The argument if given, else the environment variable (None when unset or empty).
+
+    ``parse`` names the environs parser (``"int"``, ``"bool"`` ...); an unparsable value
+    raises ``ValueError`` naming both the option and the variable.
+    """
+    if given is not None and given is not _UNSET:
+        return given
+    try:
+        value = getattr(env, parse)(variable, default=None)
+    except EnvError as exc:
+        raise ValueError(
+            f"readme_metrics: {option} ({variable}) has an invalid value "
+            f"{os.environ.get(variable)!r}"
+        ) from exc
+    return None if value == "" else value
 
 
 def _split_list(value: Union[str, Iterable[str]]) -> list[str]:
@@ -101,21 +120,11 @@ class MetricsApiConfig:
         skip_methods: Optional[Sequence[str]] = None,
         shutdown_timeout: Optional[float] = None,
     ) -> None:
-        env = _load_env()
+        env = load_env()
 
         def pick(option: str, variable: str, given: Any, parse: str, default: Any) -> Any:
-            if given is not None and given is not _UNSET:
-                return given
-            try:
-                value = getattr(env, parse)(variable, default=None)
-            except EnvError as exc:
-                raw = os.environ.get(variable)
-                raise ValueError(
-                    f"readme_metrics: {option} ({variable}) has an invalid value {raw!r}"
-                ) from exc
-            if value is None or value == "":
-                return default
-            return value
+            value = env_setting(env, option, variable, given, parse)
+            return default if value is None else value
 
         api_key = pick("api_key", "README_API_KEY", api_key, "str", None)
         if not api_key or not isinstance(api_key, str):

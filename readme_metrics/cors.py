@@ -19,13 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import re
 import typing as t
 
-from environs import Env, EnvError
-
-from readme_metrics.config import _load_env
+from readme_metrics.config import env_setting, load_env
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -63,20 +60,6 @@ def normalise_origin(origin: str) -> str | None:
         if number != _DEFAULT_PORTS.get(scheme):
             return f"{scheme}://{host}:{number}"
     return f"{scheme}://{host}"
-
-
-def _setting(env: Env, option: str, variable: str, given: t.Any, parse: str) -> t.Any:
-    """The argument if given, else the environment variable (None when unset or empty)."""
-    if given is not None:
-        return given
-    try:
-        value = getattr(env, parse)(variable, default=None)
-    except EnvError as exc:
-        raise ValueError(
-            f"readme_metrics: {option} ({variable}) has an invalid value "
-            f"{os.environ.get(variable)!r}"
-        ) from exc
-    return None if value == "" else value
 
 
 def _names(option: str, variable: str, value: t.Any) -> list[str]:
@@ -167,16 +150,16 @@ class CORSMiddleware:
         max_age: t.Optional[int] = None,
     ) -> None:
         self.app = app
-        env = _load_env()
+        env = load_env()
         origins = _names(
             "allowed_origins", "CORS_ALLOWED",
-            _setting(env, "allowed_origins", "CORS_ALLOWED", allowed_origins, "str") or (),
+            env_setting(env, "allowed_origins", "CORS_ALLOWED", allowed_origins, "str") or (),
         )
         self.allow_any: bool = "*" in origins
         self.allowed_origins: frozenset[str] = frozenset(
             _configured_origin(origin) for origin in origins if origin != "*"
         )
-        credentials = _setting(
+        credentials = env_setting(
             env, "allow_credentials", "CORS_ALLOW_CREDENTIALS", allow_credentials, "bool"
         )
         if credentials is not None and not isinstance(credentials, bool):
@@ -185,7 +168,7 @@ class CORSMiddleware:
                 f"or false, got {credentials!r}"
             )
         self.allow_credentials: bool = bool(credentials)
-        methods = _setting(env, "allow_methods", "CORS_ALLOW_METHODS", allow_methods, "str")
+        methods = env_setting(env, "allow_methods", "CORS_ALLOW_METHODS", allow_methods, "str")
         self.allow_methods: list[str] = [
             method.upper()
             for method in _tokens(
@@ -193,15 +176,15 @@ class CORSMiddleware:
                 _DEFAULT_METHODS if methods is None else methods,
             )
         ]
-        headers = _setting(env, "allow_headers", "CORS_ALLOW_HEADERS", allow_headers, "str")
+        headers = env_setting(env, "allow_headers", "CORS_ALLOW_HEADERS", allow_headers, "str")
         self.allow_headers: list[str] = _tokens(
             "allow_headers", "CORS_ALLOW_HEADERS", "*" if headers is None else headers
         )
-        exposed = _setting(env, "expose_headers", "CORS_EXPOSE_HEADERS", expose_headers, "str")
+        exposed = env_setting(env, "expose_headers", "CORS_EXPOSE_HEADERS", expose_headers, "str")
         self.expose_headers: list[str] = _tokens(
             "expose_headers", "CORS_EXPOSE_HEADERS", exposed or ()
         )
-        age = _setting(env, "max_age", "CORS_MAX_AGE", max_age, "int")
+        age = env_setting(env, "max_age", "CORS_MAX_AGE", max_age, "int")
         age = _DEFAULT_MAX_AGE if age is None else age
         if isinstance(age, bool) or not isinstance(age, int) or age < 0:
             raise ValueError(

@@ -23,15 +23,12 @@ log the caller's token masked (``readme_metrics.masking.mask``), never in clear.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import typing as t
 import uuid
 from contextvars import ContextVar
 
-from environs import Env, EnvError
-
-from readme_metrics.config import _load_env
+from readme_metrics.config import env_setting, load_env
 from readme_metrics.masking import mask
 
 if t.TYPE_CHECKING:
@@ -54,20 +51,6 @@ _authorization: ContextVar[t.Optional[str]] = ContextVar(
 def current_request_id() -> str | None:
     """The id of the request being handled in this thread or context, None outside one."""
     return _request_id.get()
-
-
-def _setting(env: Env, option: str, variable: str, given: t.Any, parse: str) -> t.Any:
-    """The argument if given, else the environment variable (None when unset or empty)."""
-    if given is not None:
-        return given
-    try:
-        value = getattr(env, parse)(variable, default=None)
-    except EnvError as exc:
-        raise ValueError(
-            f"readme_metrics: {option} ({variable}) has an invalid value "
-            f"{os.environ.get(variable)!r}"
-        ) from exc
-    return None if value == "" else value
 
 
 class _Scope:
@@ -131,7 +114,7 @@ class RequestIdMiddleware:
 
     def __init__(self, app: WSGIApplication, header: t.Optional[str] = None) -> None:
         self.app = app
-        name = _setting(_load_env(), "header", "REQUEST_ID_HEADER", header, "str")
+        name = env_setting(load_env(), "header", "REQUEST_ID_HEADER", header, "str")
         name = DEFAULT_HEADER if name is None else name
         name = name.strip() if isinstance(name, str) else name
         if not isinstance(name, str) or not _TOKEN.match(name):
@@ -209,7 +192,7 @@ class RequestIdFilter(logging.Filter):
 
     def __init__(self, name: str = "", log_tokens: t.Optional[bool] = None) -> None:
         super().__init__(name)
-        value = _setting(_load_env(), "log_tokens", "LOG_TOKENS", log_tokens, "bool")
+        value = env_setting(load_env(), "log_tokens", "LOG_TOKENS", log_tokens, "bool")
         value = True if value is None else value
         if not isinstance(value, bool):
             raise ValueError(
