@@ -285,8 +285,15 @@ def request_headers(environ: dict[str, str]) -> list[tuple[str, str]]:
     for key, value in environ.items():
         if key.startswith("HTTP_"):
             headers.append((_header_name(key), _latin1_to_text(value)))
-    if environ.get("CONTENT_TYPE"):
-        headers.append(("Content-Type", _latin1_to_text(environ["CONTENT_TYPE"])))
+    content_type = environ.get("CONTENT_TYPE")
+    if content_type and not (
+        # wsgiref's server invents "text/plain" when a request has no Content-Type;
+        # a body-less request with exactly that is its default, not what was sent.
+        content_type == "text/plain"
+        and not environ.get("CONTENT_LENGTH")
+        and environ.get("SERVER_SOFTWARE", "").startswith("WSGIServer/")
+    ):
+        headers.append(("Content-Type", _latin1_to_text(content_type)))
     if environ.get("CONTENT_LENGTH"):
         headers.append(("Content-Length", environ["CONTENT_LENGTH"]))
     return headers
