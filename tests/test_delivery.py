@@ -632,3 +632,19 @@ def test_any_reply_script_delivers_at_most_once_and_adds_up(
             "dropped_retries_exhausted"]
     finally:
         delivery.close()
+
+
+@pytest.mark.parametrize(("log", "expected"), [
+    pytest.param({"_id": "a", "text": "café ☕"}, '[{"_id":"a","text":"café ☕"}]'.encode(),
+                 id="utf8-compact"),
+    pytest.param({"_id": "a", "n": [1, 2.5, None, True]}, b'[{"_id":"a","n":[1,2.5,null,true]}]',
+                 id="values"),
+    pytest.param({"_id": "a", "text": "bad \ud800 surrogate"},
+                 b'[{"_id":"a","text":"bad \\ud800 surrogate"}]', id="lone-surrogate-escaped"),
+])
+def test_batches_are_compact_utf8_json(collector: Collector, make_delivery: MakeDelivery,
+                                       log: dict, expected: bytes) -> None:
+    delivery = make_delivery(collector.url, lambda pending: log, buffer_length=1)
+    delivery.submit(item("a"))
+    assert delivery.flush(5.0) is True
+    assert collector.received[0].body == expected
