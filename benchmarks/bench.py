@@ -1,0 +1,573 @@
+"""What readme-metrics costs a WSGI app, measured: prints one JSON document.
+
+.. code-block:: sh
+
+    python benchmarks/bench.py                 # everything (about 3 minutes)
+    python benchmarks/bench.py --only inprocess --repeat 3
+
+Three parts, each bare app vs wrapped app, interleaved, the median of ``--repeat`` runs:
+
+``inprocess``
+    A trivial GET app (13 request headers, a bearer token and a cookie among them, a
+    62-byte JSON answer) and a POST app (reads a 2 KB JSON body, answers ~100 KB of
+    JSON), called directly in a loop, posting to a loopback collector in another process.
+    Request path: mean/p50/p99 microseconds per call. End to end: wall microseconds per
+    request from the first call until the collector has every log (``flush()``). CPU:
+    process CPU (all threads: request path, worker, JSON, HTTP) per request.
+``server``
+    The GET app under gunicorn (2 sync workers) driven by ``wrk`` on 127.0.0.1 for
+    ``--seconds``; requests per second and the wrapped/bare ratio.
+``memory``
+    A fresh interpreter serves 50,000 GET requests while the Metrics API answers 500,
+    refuses connections, or accepts and never answers: RSS and thread count before and
+    after, the delivery stats, and how long the interpreter takes to exit afterwards.
+
+Only the standard library and the project are needed (plus gunicorn and wrk for
+``server``). Progress goes to stderr, the JSON to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+API_KEY = "rdme_benchmark_key_0000"
+TOKEN = "sk_live_4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c"
+
+# -- the apps ------------------------------------------------------------------------------
+
+GET_HEADERS = {  # 13 request headers, as a browser or SDK would send them
+    "Host": "api.example.com",
+    "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) bench/1.0",
+    "Accept": "application/json",
+    "Accept-Encoding": "gzip, deflate, br",
+    "Accept-Language": "en-US,en;q=0.9",
+    "Authorization": f"Bearer {TOKEN}",
+    "Cookie": "session=8c1f0e2d9b7a4c3e; theme=dark; _ga=GA1.2.1234567890.1700000000",
+    "Connection": "keep-alive",
+    "Cache-Control": "no-cache",
+    "Referer": "https://docs.example.com/reference/get-widgets",
+    "X-Request-Id": "0f8e2a3c-5b6d-4e7f-8a9b-0c1d2e3f4a5b",
+    "X-Api-Version": "2024-06-01",
+    "X-Forwarded-For": "203.0.113.7",
+}
+GET_BODY = json.dumps({"id": 12345, "name": "widget", "tags": ["a", "b"], "ok": True},
+                      separators=(",", ":")).encode()
+GET_BODY = GET_BODY + b" " * (62 - len(GET_BODY))  # exactly 62 bytes of JSON
+POST_BODY = json.dumps({"items": [{"sku": f"SKU-{n:05d}", "qty": n % 7, "note": "x" * 20}
+                                  for n in range(40)]}).encode()[:2048]
+POST_BODY = POST_BODY[:POST_BODY.rfind(b"}") + 1] + b"]}"
+POST_BODY = POST_BODY + b" " * (2048 - len(POST_BODY))
+POST_ANSWER = json.dumps([{"id": n, "sku": f"SKU-{n:05d}", "price": n * 1.25,
+                           "description": "lorem ipsum dolor sit amet " * 2}
+                          for n in range(830)]).encode()
+
+
+def get_app(environ: dict, start_response: Callable) -> Iterable[bytes]:
+    start_response("200 OK", [("Content-Type", "application/json"),
+                              ("Content-Length", str(len(GET_BODY)))])
+    return [GET_BODY]
+
+
+def post_app(environ: dict, start_response: Callable) -> Iterable[bytes]:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    json.loads(environ["wsgi.input"].read(length))
+    start_response("200 OK", [("Content-Type", "application/json"),
+                              ("Content-Length", str(len(POST_ANSWER)))])
+    return [POST_ANSWER]
+
+
+def grouping(request: Any) -> dict:
+    """A typical grouping function: the caller is the bearer token."""
+    auth = request.headers.get("Authorization", "")
+    return {"api_key": auth[7:], "label": "Bench User", "email": "bench@example.com"}
+
+
+def environ_for(method: str, body: bytes = b"") -> dict:
+    environ = {
+        "REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": "/v1/widgets/12345",
+        "QUERY_STRING": "expand=owner&limit=10", "SERVER_NAME": "api.example.com",
+        "SERVER_PORT": "443", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "10.0.0.12",
+        "wsgi.version": (1, 0), "wsgi.url_scheme": "https", "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
+    }
+    for name, value in GET_HEADERS.items():
+        environ["HTTP_" + name.upper().replace("-", "_")] = value
+    if body:
+        environ["CONTENT_TYPE"] = "application/json"
+        environ["CONTENT_LENGTH"] = str(len(body))
+    return environ
+
+
+def wrap(app: Callable, metrics_url: str, **options: Any) -> Any:
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    config = MetricsApiConfig(api_key=API_KEY, grouping_function=grouping,
+                              metrics_api=metrics_url,
+                              base_log_url="https://docs.example.com", **options)
+    return MetricsMiddleware(app, config)
+
+
+# -- a loopback collector in its own process --------------------------------------------------
+
+
+def serve_collector(mode: str) -> None:
+    """Minimal Metrics API: counts logs; ``mode`` ok (202), 500, or hang (never answers)."""
+    count = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal count
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                match = re.search(rb"(?i)content-length:\s*(\d+)", head)
+                body = await reader.readexactly(int(match.group(1))) if match else b""
+                if head.startswith(b"GET /count"):
+                    answer = str(count).encode()
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s"
+                                 % (len(answer), answer))
+                elif mode == "hang":
+                    await asyncio.sleep(3600)
+                elif mode == "500":
+                    writer.write(b"HTTP/1.1 500 Internal Server Error\r\n"
+                                 b"Content-Length: 0\r\n\r\n")
+                else:
+                    count += body.count(b'"_id":')
+                    writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=512)
+        print(server.sockets[0].getsockname()[1], flush=True)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+class Collector:
+    def __init__(self, mode: str = "ok") -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "collector", mode], stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        self.port = int(self.process.stdout.readline())
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def count(self) -> int:
+        with socket.create_connection(("127.0.0.1", self.port)) as sock:
+            sock.sendall(b"GET /count HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = b""
+            while b"\r\n\r\n" not in data or not data.split(b"\r\n\r\n", 1)[1]:
+                data += sock.recv(4096)
+            return int(data.split(b"\r\n\r\n", 1)[1])
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# -- in-process --------------------------------------------------------------------------------
+
+
+def run_inprocess(app: Callable, method: str, body: bytes, requests: int,
+                  wrapped: Any) -> dict[str, float]:
+    """Call ``app`` directly ``requests`` times; time each call and the whole delivery."""
+    template = environ_for(method, body)
+
+    def start_response(status: str, headers: list, exc_info: Any = None) -> Callable:
+        return lambda data: None
+
+    def one() -> None:
+        environ = dict(template)
+        environ["wsgi.input"] = io.BytesIO(body)
+        result = app(environ, start_response)
+        for _ in result:
+            pass
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+
+    for _ in range(200):  # warm-up (not timed); flushed below
+        one()
+    if wrapped is not None:
+        wrapped.flush(60)
+        before = dict(wrapped.stats)
+    samples = []
+    clock = time.perf_counter_ns
+    cpu0 = time.process_time()
+    wall0 = time.perf_counter()
+    for _ in range(requests):
+        environ = dict(template)
+        environ["wsgi.input"] = io.BytesIO(body)
+        t0 = clock()
+        result = app(environ, start_response)
+        for _ in result:
+            pass
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+        samples.append(clock() - t0)
+    loop_end = time.perf_counter()
+    complete = True
+    if wrapped is not None:
+        complete = wrapped.flush(120)
+    wall = time.perf_counter() - wall0
+    cpu = time.process_time() - cpu0
+    samples.sort()
+    figures: dict[str, float] = {
+        "mean_us": statistics.fmean(samples) / 1000,
+        "p50_us": samples[len(samples) // 2] / 1000,
+        "p99_us": samples[int(len(samples) * 0.99)] / 1000,
+        "loop_us_per_request": (loop_end - wall0) / requests * 1e6,
+        "end_to_end_us_per_request": wall / requests * 1e6,
+        "cpu_us_per_request": cpu / requests * 1e6,
+    }
+    if wrapped is not None:
+        after = wrapped.stats
+        figures["delivered"] = after["sent"] - before["sent"]
+        figures["dropped"] = after["dropped"] - before["dropped"]
+        figures["complete"] = float(complete)
+    return figures
+
+
+def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: round(statistics.median(run[key] for run in runs), 2) for key in runs[0]}
+
+
+def bench_inprocess(repeat: int, get_requests: int, post_requests: int) -> dict[str, Any]:
+    collector = Collector("ok")
+    results: dict[str, Any] = {}
+    try:
+        for name, app, method, body, count in (
+                ("small_get", get_app, "GET", b"", get_requests),
+                ("post_100kb", post_app, "POST", POST_BODY, post_requests)):
+            runs: dict[str, list[dict[str, float]]] = {"bare": [], "wrapped": []}
+            for rep in range(repeat):
+                order = ("bare", "wrapped") if rep % 2 == 0 else ("wrapped", "bare")
+                for variant in order:
+                    if variant == "bare":
+                        runs["bare"].append(run_inprocess(app, method, body, count, None))
+                    else:
+                        wrapped = wrap(app, collector.url)
+                        try:
+                            runs["wrapped"].append(
+                                run_inprocess(wrapped, method, body, count, wrapped))
+                        finally:
+                            wrapped.close()
+                log(f"inprocess {name} rep {rep + 1}/{repeat}: "
+                    f"bare {runs['bare'][-1]['mean_us']:.1f} us, "
+                    f"wrapped {runs['wrapped'][-1]['mean_us']:.1f} us mean, "
+                    f"{runs['wrapped'][-1]['cpu_us_per_request']:.1f} us CPU/request")
+            bare, wrapped_median = median_of(runs["bare"]), median_of(runs["wrapped"])
+            results[name] = {
+                "requests": count,
+                "bare": bare,
+                "wrapped": wrapped_median,
+                "added": {
+                    key: round(wrapped_median[key] - bare[key], 2)
+                    for key in ("mean_us", "p50_us", "p99_us", "end_to_end_us_per_request",
+                                "cpu_us_per_request")
+                },
+                "ratio_to_bare": {
+                    key: round(wrapped_median[key] / bare[key], 2)
+                    for key in ("mean_us", "p50_us", "p99_us", "end_to_end_us_per_request",
+                                "cpu_us_per_request")
+                },
+            }
+        results["collector_logs"] = collector.count()
+    finally:
+        collector.stop()
+    return results
+
+
+# -- under gunicorn + wrk ------------------------------------------------------------------------
+
+GUNICORN_APP = textwrap.dedent("""
+    import os, sys
+    sys.path.insert(0, os.environ["BENCH_DIR"])
+    import bench
+
+    bare = bench.get_app
+    wrapped = bench.wrap(bench.get_app, os.environ["METRICS_URL"])
+""")
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def child_pids(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return [int(child) for child in children.read().split()]
+    except OSError:
+        return []
+
+
+def run_wrk(app_name: str, directory: str, collector: Collector,
+            seconds: float) -> dict[str, float]:
+    port = free_port()
+    env = {**os.environ, "METRICS_URL": collector.url, "BENCH_DIR": str(Path(__file__).parent),
+           "PYTHONPATH": os.pathsep.join([directory, str(ROOT)])}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync",
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", f"bench_app:{app_name}"],
+        cwd=directory, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("gunicorn did not start") from None
+                time.sleep(0.1)
+        headers = []
+        for name, value in GET_HEADERS.items():
+            if name not in ("Host", "Connection"):
+                headers += ["-H", f"{name}: {value}"]
+        url = f"http://127.0.0.1:{port}/v1/widgets/12345?expand=owner&limit=10"
+        subprocess.run(["wrk", "-t1", "-c2", "-d1s", *headers, url],  # warm-up
+                       capture_output=True, check=True)
+        workers = child_pids(server.pid)
+        cpu_before = [process_cpu(pid) for pid in workers]
+        collector_before = process_cpu(collector.process.pid)
+        out = subprocess.run(["wrk", "-t2", "-c4", f"-d{seconds:g}s", *headers, url],
+                             capture_output=True, text=True, check=True).stdout
+        match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+        total = re.search(r"(\d+) requests in", out)
+        if match is None or total is None:
+            raise RuntimeError(f"unexpected wrk output: {out}")
+        served = int(total.group(1))
+        workers_cpu = sum(process_cpu(pid) for pid in workers) - sum(cpu_before)
+        return {
+            "rps": float(match.group(1)),
+            "worker_cpu_us_per_request": workers_cpu / served * 1e6,
+            "collector_cpu_us_per_request": (process_cpu(collector.process.pid)
+                                             - collector_before) / served * 1e6,
+        }
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def bench_server(repeat: int, seconds: float) -> dict[str, Any]:
+    if shutil.which("wrk") is None:
+        return {"skipped": "wrk not installed (apt-get install wrk)"}
+    collector = Collector("ok")
+    runs: dict[str, list[dict[str, float]]] = {"bare": [], "wrapped": []}
+    try:
+        with tempfile.TemporaryDirectory() as directory:
+            Path(directory, "bench_app.py").write_text(GUNICORN_APP)
+            for rep in range(repeat):
+                order = ("bare", "wrapped") if rep % 2 == 0 else ("wrapped", "bare")
+                for variant in order:
+                    runs[variant].append(run_wrk(variant, directory, collector, seconds))
+                log(f"server rep {rep + 1}/{repeat}: bare {runs['bare'][-1]['rps']:.0f} req/s, "
+                    f"wrapped {runs['wrapped'][-1]['rps']:.0f} req/s")
+        logged = collector.count()
+    finally:
+        collector.stop()
+    bare, wrapped = median_of(runs["bare"]), median_of(runs["wrapped"])
+    return {
+        "seconds": seconds, "gunicorn_workers": 2, "wrk": "-t2 -c4",
+        "bare_rps": round(bare["rps"]), "wrapped_rps": round(wrapped["rps"]),
+        "ratio": round(wrapped["rps"] / bare["rps"], 3),
+        # CPU of the gunicorn worker processes per request served (all their threads),
+        # and of the stand-in collector, which shares the machine's two cores.
+        "bare_worker_cpu_us_per_request": round(bare["worker_cpu_us_per_request"], 1),
+        "wrapped_worker_cpu_us_per_request": round(wrapped["worker_cpu_us_per_request"], 1),
+        "collector_cpu_us_per_request": round(wrapped["collector_cpu_us_per_request"], 1),
+        "rps_runs": {variant: [round(run["rps"]) for run in values]
+                     for variant, values in runs.items()},
+        "collector_logs": logged,
+    }
+
+
+# -- memory under a failing Metrics API ------------------------------------------------------------
+
+
+def memory_child(metrics_url: str, requests: int) -> None:
+    """Runs in a fresh interpreter: serve ``requests`` GETs, report, then exit."""
+    import threading
+
+    def rss_mb() -> float:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    wrapped = wrap(get_app, metrics_url)
+    template = environ_for("GET")
+
+    def start_response(status: str, headers: list, exc_info: Any = None) -> Callable:
+        return lambda data: None
+
+    before = {"rss_mb": rss_mb(), "threads": threading.active_count()}
+    started = time.perf_counter()
+    for _ in range(requests):
+        environ = dict(template)
+        environ["wsgi.input"] = io.BytesIO(b"")
+        result = wrapped(environ, start_response)
+        for _ in result:
+            pass
+        if hasattr(result, "close"):
+            result.close()
+    elapsed = time.perf_counter() - started
+    time.sleep(1.0)  # let the worker run into the failure
+    after = {"rss_mb": rss_mb(), "threads": threading.active_count()}
+    print(json.dumps({"before": before, "after": after, "stats": wrapped.stats,
+                      "loop_us_per_request": elapsed / requests * 1e6,
+                      "exit_started": time.time()}), flush=True)
+    # No close(): the interpreter's exit (atexit) must flush within shutdown_timeout.
+
+
+def bench_memory(requests: int) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for mode in ("500", "refused", "hang"):
+        collector = None if mode == "refused" else Collector(mode)
+        url = collector.url if collector else f"http://127.0.0.1:{free_port()}"
+        try:
+            process = subprocess.run(
+                [sys.executable, __file__, "memory-child", url, str(requests)],
+                capture_output=True, text=True, timeout=300)
+            ended = time.time()
+        finally:
+            if collector:
+                collector.stop()
+        if process.returncode != 0:
+            raise RuntimeError(process.stderr)
+        report = json.loads(process.stdout.strip().splitlines()[-1])
+        stats = report["stats"]
+        results[mode] = {
+            "requests": requests,
+            "rss_before_mb": round(report["before"]["rss_mb"], 1),
+            "rss_after_mb": round(report["after"]["rss_mb"], 1),
+            "rss_growth_mb": round(report["after"]["rss_mb"] - report["before"]["rss_mb"], 1),
+            "threads_before": report["before"]["threads"],
+            "threads_after": report["after"]["threads"],
+            "exit_seconds": round(ended - report["exit_started"], 2),
+            "shutdown_timeout": 5.0,
+            "loop_us_per_request": round(report["loop_us_per_request"], 1),
+            "stats": stats,
+            "stats_add_up": stats["captured"] == stats["sent"] + stats["dropped"]
+            + stats["queued"] + stats["skipped"],
+        }
+        log(f"memory {mode}: {results[mode]['rss_growth_mb']} MB, threads "
+            f"{results[mode]['threads_before']} -> {results[mode]['threads_after']}, exit "
+            f"{results[mode]['exit_seconds']} s")
+    return results
+
+
+# -- main ------------------------------------------------------------------------------------------
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="inprocess,server,memory",
+                        help="comma-separated parts: inprocess, server, memory")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=10.0, help="wrk duration")
+    parser.add_argument("--get-requests", type=int, default=5000)
+    parser.add_argument("--post-requests", type=int, default=500)
+    parser.add_argument("--memory-requests", type=int, default=50_000)
+    args = parser.parse_args(argv)
+    parts = set(args.only.split(","))
+
+    from readme_metrics.version import __version__
+
+    report: dict[str, Any] = {
+        "readme_metrics": __version__,
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()} {platform.system()} {platform.release()}",
+        "cpus": os.cpu_count(),
+        "repeat": args.repeat,
+    }
+    if "inprocess" in parts:
+        report["inprocess"] = bench_inprocess(args.repeat, args.get_requests,
+                                              args.post_requests)
+    if "server" in parts:
+        report["server"] = bench_server(args.repeat, args.seconds)
+    if "memory" in parts:
+        report["memory"] = bench_memory(args.memory_requests)
+    report["targets"] = targets(report)
+    print(json.dumps(report, indent=2))
+
+
+def targets(report: dict[str, Any]) -> dict[str, Any]:
+    """The issue's targets next to the figures of this run."""
+    checks: dict[str, Any] = {}
+
+    def check(name: str, value: float, limit: float, at_least: bool = False) -> None:
+        met = value >= limit if at_least else value <= limit
+        checks[name] = {"value": value, "target": (">= " if at_least else "<= ") + str(limit),
+                        "met": met}
+
+    inprocess = report.get("inprocess")
+    if inprocess:
+        get, post = inprocess["small_get"]["added"], inprocess["post_100kb"]["added"]
+        check("small_get_request_path_mean_added_us", get["mean_us"], 15)
+        check("small_get_request_path_p99_added_us", get["p99_us"], 100)
+        check("small_get_end_to_end_cpu_added_us", get["cpu_us_per_request"], 60)
+        check("post_end_to_end_cpu_added_us", post["cpu_us_per_request"], 400)
+    server = report.get("server")
+    if server and "ratio" in server:
+        check("gunicorn_wrk_ratio", server["ratio"], 0.85, at_least=True)
+    for mode, result in (report.get("memory") or {}).items():
+        check(f"memory_{mode}_rss_growth_mb", result["rss_growth_mb"], 50)
+        check(f"memory_{mode}_threads_added", result["threads_after"]
+              - result["threads_before"], 2)
+        check(f"memory_{mode}_exit_seconds", result["exit_seconds"],
+              result["shutdown_timeout"] + 1)
+        checks[f"memory_{mode}_stats_add_up"] = {"value": result["stats_add_up"],
+                                                 "met": result["stats_add_up"]}
+    return checks
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "collector":
+        serve_collector(sys.argv[2])
+    elif len(sys.argv) > 1 and sys.argv[1] == "memory-child":
+        memory_child(sys.argv[2], int(sys.argv[3]))
+    else:
+        main()
