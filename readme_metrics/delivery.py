@@ -236,28 +236,41 @@ class Delivery:
         try:
             if self._pid != os.getpid():
                 self._after_fork_in_child()
+            if not self._finalizer_registered:
+                self._register_child_finalizer()
             nbytes = item.nbytes
+            dropped = ""
             with self._lock:
                 self._counts["captured"] += 1
-                if self._closed:
-                    return self._drop_new_locked("shutdown")
-                if self._paused_until and time.monotonic() < self._paused_until:
-                    return self._drop_new_locked("auth")
                 queue = self._queue
-                if (self._accepted - self._resolved >= self._max_size
+                if self._closed:
+                    dropped = "shutdown"
+                elif self._paused_until and self._paused_locked():
+                    dropped = "auth"
+                elif (self._accepted - self._resolved >= self._max_size
                         or self._queued_bytes + nbytes > self._max_bytes):
-                    return self._drop_new_locked("queue_full")
-                if len(queue) % self._batch_size == 0:
-                    self._starts.append(time.monotonic())
-                queue.append(item)
-                self._accepted += 1
-                self._queued_bytes += nbytes
-                if self._idle:
-                    waiting = len(queue)
-                    if waiting >= self._batch_size or (waiting == 1 and self._interval > 0):
-                        self._idle = False
-                        self._wake.notify()
+                    dropped = "queue_full"
+                else:
+                    if len(queue) % self._batch_size == 0:
+                        self._starts.append(time.monotonic())
+                    queue.append(item)
+                    self._accepted += 1
+                    self._queued_bytes += nbytes
+                    if self._idle:
+                        waiting = len(queue)
+                        if waiting >= self._batch_size or (waiting == 1
+                                                           and self._interval > 0):
+                            self._idle = False
+                            self._wake.notify()
                 full = len(queue) >= self._batch_size
+                if dropped:
+                    so_far = self._count_drop_locked(dropped)
+            if dropped:
+                if dropped == "queue_full":
+                    self._warn("queue_full", "readme_metrics: the delivery queue is full "
+                               "(max_queue_size=%d, max_queue_bytes=%d): new logs are "
+                               "dropped (%d so far)", self._max_size, self._max_bytes, so_far)
+                return False
             if self._background:
                 if not self._running:
                     self._start_worker()
@@ -274,18 +287,13 @@ class Delivery:
             self._counts["captured"] += 1
             self._counts["skipped"] += 1
 
-    def _drop_new_locked(self, reason: str) -> bool:
+    def _count_drop_locked(self, reason: str) -> int:
+        """Count one new log dropped for ``reason``; returns that reason's total."""
         counts = self._counts
         counts["dropped"] += 1
         key = "dropped_" + reason
         counts[key] += 1
-        if reason == "queue_full":
-            # Logging under the lock is safe here: the warning is rate-limited to a
-            # handful per hour, and the lock guards no I/O of ours.
-            self._warn("queue_full", "readme_metrics: the delivery queue is full "
-                       "(max_queue_size=%d, max_queue_bytes=%d): new logs are dropped "
-                       "(%d so far)", self._max_size, self._max_bytes, counts[key])
-        return False
+        return counts[key]
 
     # -- public control -------------------------------------------------------------
 
@@ -321,8 +329,8 @@ class Delivery:
     def close(self) -> None:
         """Flush within ``shutdown_timeout``, then stop the worker. Idempotent."""
         try:
-            self._begin_close(time.monotonic() + self.config.shutdown_timeout)
-            self._finish_close()
+            if self._begin_close(time.monotonic() + self.config.shutdown_timeout):
+                self._finish_close()
         except Exception:
             self._logger.debug("readme_metrics: close failed", exc_info=True)
 
@@ -414,8 +422,8 @@ class Delivery:
             still_running = self._running
         if leftover or pending:
             self._logger.warning(
-                "readme_metrics: exit flush gave up after shutdown_timeout=%ss: %d logs "
-                "not delivered", self.config.shutdown_timeout, len(leftover) + pending)
+                "readme_metrics: closing gave up after shutdown_timeout=%ss: %d logs not "
+                "delivered", self.config.shutdown_timeout, len(leftover) + pending)
         if not still_running and not self._transport_given:
             self._transport.close()
 
@@ -441,7 +449,6 @@ class Delivery:
                 self._running = False
                 return False
             self._thread = thread
-            self._register_child_finalizer()
             return True
 
     def _run(self) -> None:
@@ -453,7 +460,7 @@ class Delivery:
                 try:
                     with self._send_lock:
                         self._process(batch, self._close_deadline if self._closing else None)
-                except Exception:  # the worker never dies
+                except BaseException:  # the worker never dies, whatever build() raises
                     self._logger.exception("readme_metrics: unexpected delivery error")
                     self._settle(batch, "error")
         finally:
@@ -500,7 +507,7 @@ class Delivery:
         if self._taken < self._flush_target or self._closing:
             return self._cut_locked(waiting), None
         if self._interval > 0:
-            due = self._starts[0] + self._interval - now
+            due = (self._starts[0] if self._starts else now) + self._interval - now
             if due <= 0:
                 return self._cut_locked(waiting), None
             return None, due
@@ -598,14 +605,14 @@ class Delivery:
         for item in items:
             try:
                 parts.append(_dumps(self._build(item)))
-            except Exception as exc:
+            except BaseException as exc:  # even SystemExit from build() drops one log only
                 self._build_failed(batch, exc)
         if not parts:
             self._settle(batch, None)  # every log failed: release what is left
             return None
         return b"[" + b",".join(parts) + b"]"
 
-    def _build_failed(self, batch: _Batch, exc: Exception) -> None:
+    def _build_failed(self, batch: _Batch, exc: BaseException) -> None:
         message = self._scrub(f"{type(exc).__name__}: {exc}")
         with self._lock:
             share = batch.nbytes // max(batch.count, 1)
@@ -673,7 +680,9 @@ class Delivery:
             cause, self._auth_pause)
 
     def _paused_locked(self) -> bool:
-        return bool(self._paused_until) and time.monotonic() < self._paused_until
+        if self._paused_until and time.monotonic() >= self._paused_until:
+            self._paused_until = 0.0  # over: the hot path stops reading the clock
+        return bool(self._paused_until)
 
     # -- inline mode ------------------------------------------------------------------
 
