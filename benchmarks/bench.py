@@ -120,6 +120,9 @@ def environ_for(method: str, body: bytes = b"") -> dict:
 def wrap(app: Callable, metrics_url: str, **options: Any) -> Any:
     from readme_metrics import MetricsApiConfig, MetricsMiddleware
 
+    if os.environ.get("BENCH_BUFFER_LENGTH"):  # --buffer-length, else the default (10)
+        options.setdefault("buffer_length", int(os.environ["BENCH_BUFFER_LENGTH"]))
+
     config = MetricsApiConfig(api_key=API_KEY, grouping_function=grouping,
                               metrics_api=metrics_url,
                               base_log_url="https://docs.example.com", **options)
@@ -511,7 +514,11 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--get-requests", type=int, default=5000)
     parser.add_argument("--post-requests", type=int, default=500)
     parser.add_argument("--memory-requests", type=int, default=50_000)
+    parser.add_argument("--buffer-length", type=int, default=None,
+                        help="buffer_length of the wrapped apps (default: the library's)")
     args = parser.parse_args(argv)
+    if args.buffer_length:
+        os.environ["BENCH_BUFFER_LENGTH"] = str(args.buffer_length)  # children inherit it
     parts = set(args.only.split(","))
 
     from readme_metrics.version import __version__
@@ -522,6 +529,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         "machine": f"{platform.machine()} {platform.system()} {platform.release()}",
         "cpus": os.cpu_count(),
         "repeat": args.repeat,
+        "buffer_length": args.buffer_length or 10,
     }
     if "inprocess" in parts:
         report["inprocess"] = bench_inprocess(args.repeat, args.get_requests,
