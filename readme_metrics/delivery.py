@@ -22,10 +22,12 @@ import atexit
 import contextlib
 import email.utils
 import json
+import logging
 import os
 import random
 import threading
 import time
+import traceback
 import weakref
 from collections import deque
 from json.encoder import c_encode_basestring, c_make_encoder  # type: ignore[attr-defined]
@@ -460,8 +462,8 @@ class Delivery:
                 try:
                     with self._send_lock:
                         self._process(batch, self._close_deadline if self._closing else None)
-                except BaseException:  # the worker never dies, whatever build() raises
-                    self._logger.exception("readme_metrics: unexpected delivery error")
+                except BaseException as exc:  # the worker never dies, whatever happens
+                    self._log_exception("readme_metrics: unexpected delivery error", exc)
                     self._settle(batch, "error")
         finally:
             self._running = False
@@ -623,8 +625,8 @@ class Delivery:
             if first_time and len(self._build_errors_seen) < 100:
                 self._build_errors_seen.add(message)
         if first_time:
-            self._logger.error("readme_metrics: could not build a log, dropping it: %s",
-                               message, exc_info=exc)
+            self._log_exception(f"readme_metrics: could not build a log, dropping it: "
+                                f"{message}", exc)
 
     def _settle(self, batch: _Batch, reason: Optional[str]) -> None:
         """The batch is done: delivered (``reason`` None) or dropped for ``reason``."""
@@ -731,6 +733,16 @@ class Delivery:
             return
         self._warned_at[kind] = now
         self._logger.warning(message, *args)
+
+    def _log_exception(self, message: str, exc: BaseException) -> None:
+        """An error line, and the traceback at debug, both scrubbed of the API key.
+
+        Not ``exc_info=``: a handler would format that traceback itself, unscrubbed.
+        """
+        self._logger.error("%s", message)
+        if self._logger.isEnabledFor(logging.DEBUG):
+            trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            self._logger.debug("readme_metrics: traceback:\n%s", self._scrub(trace))
 
     def _scrub(self, text: str) -> str:
         for secret in self._secrets:

@@ -507,23 +507,28 @@ def test_build_errors_drop_only_that_log_and_are_logged_once_per_message(
             return {"_id": name, "value": {1, 2}}  # not JSON-serialisable
         if name.startswith("exit"):
             raise SystemExit("build called sys.exit")
+        if name.startswith("leaky"):
+            raise RuntimeError(f"an error quoting the key {API_KEY}")
         return build_id(pending)
 
     delivery = make_delivery(collector.url, build, buffer_length=4)
     names = ["ok-1", "bad-1", "ok-2", "weird-1", "bad-2", "ok-3", "bad-3", "ok-4", "exit-1",
-             "ok-5"]
+             "leaky-1", "ok-5"]
     for name in names:
         delivery.submit(item(name))
     assert delivery.flush(5.0) is False
 
     assert ids(collector.logs) == ["ok-1", "ok-2", "ok-3", "ok-4", "ok-5"]
     stats = delivery.stats
-    assert stats["dropped_build_error"] == 5 and stats["sent"] == 5
+    assert stats["dropped_build_error"] == 6 and stats["sent"] == 5
     assert stats["queued_bytes"] == 0
     assert adds_up(stats)
     assert len(messages(caplog, logging.ERROR, "cannot build this one")) == 1
     assert len(messages(caplog, logging.ERROR, "not JSON serializable")) == 1
     assert len(messages(caplog, logging.ERROR, "sys.exit")) == 1
+    # The key is scrubbed from the message and from the traceback logged at debug.
+    assert len(messages(caplog, logging.ERROR, "quoting the key [REDACTED]")) == 1
+    assert messages(caplog, logging.DEBUG, "Traceback")
     # The worker survived: later logs still go out.
     delivery.submit(item("ok-6"))
     assert delivery.flush(5.0) is True
