@@ -70,6 +70,19 @@ def _split_list(value: Union[str, Iterable[str]]) -> list[str]:
     return [str(item).strip() for item in value if str(item).strip()]
 
 
+def _merge_alias(option: str, given: Any, alias: str, alias_given: Any) -> list[str]:
+    """``given`` plus the deprecated alias's entries, each a list or a comma-separated str.
+
+    list() of a str would split it into characters: "password" must stay one key.
+    """
+    for name, value in ((option, given), (alias, alias_given)):
+        if value is not None and not isinstance(value, (str, list, tuple, set, frozenset)):
+            raise ValueError(
+                f"readme_metrics: {name} must be a list of strings, got {value!r}"
+            )
+    return _split_list(given or []) + _split_list(alias_given)
+
+
 def _check_url(option: str, variable: str, value: Any) -> str:
     parts = urlsplit(value) if isinstance(value, str) else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
@@ -218,13 +231,13 @@ class MetricsApiConfig:
                 "readme_metrics: blacklist is deprecated, use denylist",
                 DeprecationWarning, stacklevel=2,
             )
-            denylist = list(denylist or []) + list(blacklist)
+            denylist = _merge_alias("denylist", denylist, "blacklist", blacklist)
         if whitelist is not None:
             warnings.warn(
                 "readme_metrics: whitelist is deprecated, use allowlist",
                 DeprecationWarning, stacklevel=2,
             )
-            allowlist = list(allowlist or []) + list(whitelist)
+            allowlist = _merge_alias("allowlist", allowlist, "whitelist", whitelist)
 
         def str_list(option: str, variable: str, given: Any, default: list[str]) -> list[str]:
             value = pick(option, variable, given, "str", None)
