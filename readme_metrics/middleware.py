@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 
 _UNKNOWN: Any = object()  # the grouping function has not run yet
 _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"  # keep what a valid request target may hold, escapes too
+# What a path segment may hold literally (RFC 3986 pchar and "/"; brackets because clients
+# send them raw). "%", "?" and "#" are not in it: in a decoded PATH_INFO they can only
+# have arrived percent-encoded, and left bare they would end the path or start an escape.
+_PATH_SAFE = "/!$&'()*+,;=:@[]~"
 
 
 class _InputTee:
@@ -239,6 +243,14 @@ def _latin1_to_text(value: str) -> str:
         return value
 
 
+def _wsgi_bytes(value: str) -> bytes:
+    """The bytes behind a WSGI string (latin-1 by PEP 3333; UTF-8 if a server broke it)."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "replace")
+
+
 def _forwarded(environ: dict[str, str], key: str, trusted: int) -> Optional[str]:
     """The value a trusted proxy set, counting ``trusted`` hops from the right."""
     raw = environ.get(key)
@@ -269,13 +281,15 @@ def request_url(environ: dict[str, str], trusted_proxies: int = 0) -> str:
         slash = after.find("/")
         target = after[slash:] if slash >= 0 else "/"
     else:
+        # No raw request target (wsgiref, direct calls): PATH_INFO is decoded, so encode
+        # it again. QUERY_STRING is raw (PEP 3333) and stays as received.
         path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-        target = path or "/"
+        target = quote(_wsgi_bytes(path), safe=_PATH_SAFE) or "/"
         query = environ.get("QUERY_STRING", "")
         if query:
             target = f"{target}?{query}"
     if not target.isascii() or " " in target or not target.isprintable():
-        target = quote(target.encode("latin-1", "replace"), safe=_URL_SAFE)
+        target = quote(_wsgi_bytes(target), safe=_URL_SAFE)
     return f"{scheme}://{host}{target}"
 
 
