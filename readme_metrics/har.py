@@ -183,6 +183,33 @@ def _records(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
     return [{"name": name, "value": value} for name, value in pairs]
 
 
+def _without_redacted_cookies(name: str, value: str, redactor: Optional[Redactor]) -> str:
+    """A Cookie/Set-Cookie value with the denylisted cookies' values replaced.
+
+    Applied before masking: the mask ends with the value's last four characters, which
+    would otherwise show (part of) a denylisted cookie's value whenever it comes last.
+    A header the allowlist lets through is masked as it is, as any allowed credential.
+    """
+    if redactor is None:
+        return value
+    lower = name.lower()
+    if lower == "cookie":
+        parts = value.split(";")
+        count = len(parts)
+    elif lower == "set-cookie":
+        parts = value.split(";")
+        count = 1  # the attributes after the first ";" are not cookies
+    else:
+        return value
+    changed = False
+    for index in range(count):
+        cookie, equals, cookie_value = parts[index].partition("=")
+        if equals and redactor.denies(cookie.strip()):
+            parts[index] = f"{cookie}={redacted(cookie_value.strip())}"
+            changed = True
+    return ";".join(parts) if changed else value
+
+
 def _headers(
     headers: list[tuple[str, str]], redactor: Optional[Redactor]
 ) -> list[dict[str, str]]:
@@ -192,7 +219,7 @@ def _headers(
         if redactor is not None and redactor.redacts(name):
             value = redacted(value)
         elif name.lower() in _MASKED_HEADERS:
-            value = mask(value)
+            value = mask(_without_redacted_cookies(name, value, redactor))
         out.append({"name": name, "value": value})
     return out
 

@@ -150,6 +150,10 @@ class Redactor:
             return True
         return self._has_allow and key not in self._allow_flat
 
+    def denies(self, name: str) -> bool:
+        """True when the flat key ``name`` is on the denylist (whatever the allowlist)."""
+        return self._has_deny and name.lower() in self._deny_flat
+
     def pairs(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Redact the values of (name, value) pairs: headers, query, cookies, fields.
 
