@@ -46,11 +46,15 @@ class _InputTee:
     """
 
     __slots__ = ("_input", "declared", "_remaining", "_limit", "captured", "size",
-                 "_pending", "eof")
+                 "_pending", "eof", "terminated")
 
-    def __init__(self, wsgi_input: Any, length: Optional[int], limit: int) -> None:
+    def __init__(self, wsgi_input: Any, length: Optional[int], limit: int,
+                 terminated: bool = False) -> None:
         self._input = wsgi_input
         self.declared = length  # None: unknown length (chunked or not given)
+        # A chunked body on a server that ends wsgi.input at the body's end: reading it
+        # to the end is safe even without a length.
+        self.terminated = terminated
         self._remaining = length
         self._limit = limit
         self.captured = bytearray()
@@ -154,10 +158,11 @@ class _InputTee:
     def drain(self) -> None:
         """After the response: read what the app left unread, up to the capture limit.
 
-        Only with a declared length (an unknown-length read could block on a live
-        connection) and never past it; the server would discard these bytes anyway.
+        Only with a declared length or a terminated chunked input (any other read
+        without a length could block on a live connection) and never past the body; the
+        server would discard these bytes anyway.
         """
-        if self.declared is None:
+        if self.declared is None and not self.terminated:
             return
         while not self.eof and len(self.captured) < self._limit:
             if not self._source("read", min(65536, self._limit - len(self.captured))):
@@ -414,7 +419,9 @@ class _Capture:
                 length = None
             if length is not None and length < 0:
                 length = None
-            self.tee = _InputTee(wsgi_input, length, self.limit)
+            terminated = (length is None and bool(environ.get("HTTP_TRANSFER_ENCODING"))
+                          and environ.get("wsgi.input_terminated") is True)
+            self.tee = _InputTee(wsgi_input, length, self.limit, terminated)
             environ["wsgi.input"] = self.tee
 
     # -- identification ----------------------------------------------------------------
