@@ -423,6 +423,9 @@ class _Capture:
                           and environ.get("wsgi.input_terminated") is True)
             self.tee = _InputTee(wsgi_input, length, self.limit, terminated)
             environ["wsgi.input"] = self.tee
+            # An outer webob layer may have marked the input seekable; the tee is not, and
+            # webob in the app would call seek() on it. Unmarked, webob copies the body.
+            environ.pop("webob.is_body_seekable", None)
 
     # -- identification ----------------------------------------------------------------
 
