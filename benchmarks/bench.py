@@ -431,6 +431,7 @@ def bench_server(repeat: int, seconds: float) -> dict[str, Any]:
 
 def memory_child(metrics_url: str, requests: int) -> None:
     """Runs in a fresh interpreter: serve ``requests`` GETs, report, then exit."""
+    import atexit
     import threading
 
     def rss_mb() -> float:
@@ -440,6 +441,11 @@ def memory_child(metrics_url: str, requests: int) -> None:
                     return int(line.split()[1]) / 1024
         return float("nan")
 
+    def final() -> None:
+        # Registered before readme_metrics is imported, so it runs after its exit flush.
+        print(json.dumps({"final_stats": wrapped.stats}), flush=True)
+
+    atexit.register(final)
     wrapped = wrap(get_app, metrics_url)
     template = environ_for("GET")
 
@@ -480,7 +486,9 @@ def bench_memory(requests: int) -> dict[str, Any]:
                 collector.stop()
         if process.returncode != 0:
             raise RuntimeError(process.stderr)
-        report = json.loads(process.stdout.strip().splitlines()[-1])
+        lines = process.stdout.strip().splitlines()
+        report = json.loads(lines[-2])
+        final = json.loads(lines[-1])["final_stats"]
         stats = report["stats"]
         results[mode] = {
             "requests": requests,
@@ -493,8 +501,10 @@ def bench_memory(requests: int) -> dict[str, Any]:
             "shutdown_timeout": 5.0,
             "loop_us_per_request": round(report["loop_us_per_request"], 1),
             "stats": stats,
-            "stats_add_up": stats["captured"] == stats["sent"] + stats["dropped"]
-            + stats["queued"] + stats["skipped"],
+            "stats_after_exit": final,
+            "stats_add_up": all(
+                s["captured"] == s["sent"] + s["dropped"] + s["queued"] + s["skipped"]
+                for s in (stats, final)),
         }
         log(f"memory {mode}: {results[mode]['rss_growth_mb']} MB, threads "
             f"{results[mode]['threads_before']} -> {results[mode]['threads_after']}, exit "
