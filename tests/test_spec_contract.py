@@ -1,0 +1,1416 @@
+"""Acceptance audit of SPEC sections 1-6, as an outside tester: public API only.
+
+Every test here goes through the documented import paths (``readme_metrics``,
+``readme_metrics.flask_readme``, ``readme_metrics.django``, ``readme_metrics.VerifyWebhook``,
+``readme_metrics.webhooks``) and the real collector of tests/utils.py. Expected values are
+computed from the SPEC's words (the mask from hashlib, the creator from platform), never
+from the library's helpers, so a drift in the library cannot hide in the test.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import io
+import json
+import logging
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
+from wsgiref.util import FileWrapper
+
+import pytest
+import requests
+import webob
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from tests.utils import (
+    Collector,
+    Reply,
+    ThreadedWSGIServer,
+    assert_valid_log,
+    basic_auth,
+    run_wsgi,
+    wsgi_environ,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+API_KEY = "rdme_contract_audit_key_9876"
+DOCS = "https://docs.example.com"
+CALLER = {"api_key": "caller-key-0042", "label": "Owlbert", "email": "owlbert@example.com"}
+
+
+def spec_mask(value: str) -> str:
+    """SPEC 4: "sha512-" + base64(sha512(value)) + "?" + value[-4:]."""
+    digest = hashlib.sha512(value.encode("utf-8")).digest()
+    return "sha512-" + base64.b64encode(digest).decode("ascii") + "?" + value[-4:]
+
+
+def caller(req: Any) -> dict[str, str]:
+    return dict(CALLER)
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def wrap(collector: Collector) -> Iterator[Callable[..., MetricsMiddleware]]:
+    """MetricsMiddleware(app, config) sending each log at once (inline, batches of 1)."""
+    made: list[MetricsMiddleware] = []
+
+    def make(app: Any, **options: Any) -> MetricsMiddleware:
+        options.setdefault("grouping_function", caller)
+        options.setdefault("buffer_length", 1)
+        options.setdefault("background_worker_mode", False)
+        options.setdefault("base_log_url", DOCS)
+        middleware = MetricsMiddleware(
+            app, MetricsApiConfig(api_key=API_KEY, metrics_api=collector.url, **options)
+        )
+        made.append(middleware)
+        return middleware
+
+    yield make
+    for middleware in made:
+        middleware.close()
+
+
+def reading_app(status: str = "200 OK", headers: Optional[list[tuple[str, str]]] = None,
+                body: Optional[list[bytes]] = None) -> Any:
+    """An app that reads its whole body (as PEP 3333 allows) and answers as told."""
+    seen: dict[str, Any] = {}
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        length = environ.get("CONTENT_LENGTH")
+        stream = environ["wsgi.input"]
+        seen["body"] = stream.read(int(length)) if length else stream.read()
+        start_response(status, list(headers if headers is not None else
+                                    [("Content-Type", "text/plain")]))
+        return list(body if body is not None else [b"ok"])
+
+    app.seen = seen  # type: ignore[attr-defined]  # what the app read, for assertions
+    return app
+
+
+def exchange(middleware: MetricsMiddleware, collector: Collector, **request: Any
+             ) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """Send one request straight through the middleware; (result, log, HAR entry)."""
+    before = len(collector.logs)
+    result = run_wsgi(middleware, wsgi_environ(**request))
+    assert middleware.flush(5.0) is True
+    logs = collector.wait_for_logs(before + 1)
+    assert len(logs) == before + 1, "one exchange must give exactly one log"
+    log = logs[-1]
+    assert_valid_log(log)
+    return result, log, log["request"]["log"]["entries"][0]
+
+
+def no_log_sent(middleware: MetricsMiddleware, collector: Collector) -> None:
+    middleware.flush(2.0)
+    assert collector.logs == []
+
+
+# == SPEC 1: what it is ====================================================================
+
+
+def test_runtime_dependencies_are_requests_webob_environs_only() -> None:
+    setup = (ROOT / "setup.py").read_text(encoding="utf-8")
+    requires = re.search(r"install_requires=\[([^\]]*)\]", setup)
+    assert requires is not None
+    names = {re.split(r"[<>=!~ ]", item.strip().strip("\"'"))[0].lower()
+             for item in requires.group(1).split(",") if item.strip()}
+    assert names == {"requests", "webob", "environs"}
+
+
+def test_framework_packages_are_imported_only_by_their_adapter() -> None:
+    script = (
+        "import sys\n"
+        "from readme_metrics import MetricsApiConfig, MetricsMiddleware\n"
+        "import readme_metrics.flask_readme, readme_metrics.webhooks\n"
+        "from readme_metrics.VerifyWebhook import VerifyWebhook\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('flask', 'django', 'werkzeug', 'asgiref')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         cwd=str(ROOT), timeout=60, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_wrapped_app_behaves_exactly_as_before(wrap: Any, collector: Collector) -> None:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        start_response("207 Multi-Status", [("Content-Type", "application/json"),
+                                            ("X-Seen", str(len(body)))])
+        yield b'{"a":'
+        yield body or b"null"
+        yield b"}"
+
+    request: dict[str, Any] = dict(method="PATCH", body=b'{"x": [1, 2]}',
+                                   headers={"Content-Type": "application/json"})
+    bare = run_wsgi(app, wsgi_environ(**request))
+    wrapped, _, _ = exchange(wrap(app), collector, **request)
+    assert wrapped.status == bare.status
+    assert [h for h in wrapped.headers if h[0].lower() != "x-documentation-url"] == bare.headers
+    assert wrapped.body == bare.body and wrapped.error is None
+
+
+def test_app_behind_a_webob_layer_that_made_the_body_seekable(wrap: Any,
+                                                               collector: Collector) -> None:
+    """Pyramid-style stacks: an outer webob layer read the body and marked it seekable."""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [webob.Request(environ).body]
+
+    middleware = wrap(app)
+
+    def outer(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        request = webob.Request(environ)
+        request.make_body_seekable()
+        assert request.body == b"a=1&b=2"
+        return middleware(environ, start_response)
+
+    result = run_wsgi(outer, wsgi_environ(method="POST", body=b"a=1&b=2", headers={
+        "Content-Type": "application/x-www-form-urlencoded"}))
+    assert (result.status, result.body, result.error) == ("200 OK", b"a=1&b=2", None)
+    middleware.flush(5.0)
+    [log] = collector.wait_for_logs(1)
+    assert log["request"]["log"]["entries"][0]["request"]["postData"]["params"] == [
+        {"name": "a", "value": "1"}, {"name": "b", "value": "2"}]
+
+
+# == SPEC 2: public API ====================================================================
+
+
+def test_documented_import_paths() -> None:
+    import readme_metrics
+    import readme_metrics.django as django_adapter
+    import readme_metrics.flask_readme as flask_adapter
+    from readme_metrics.VerifyWebhook import VerifyWebhook
+    from readme_metrics.webhooks import VerificationError
+    from readme_metrics.webhooks import VerifyWebhook as verify_in_webhooks
+
+    assert readme_metrics.MetricsApiConfig is MetricsApiConfig
+    assert readme_metrics.MetricsMiddleware is MetricsMiddleware
+    assert callable(flask_adapter.ReadMeMetrics.init_app)
+    assert callable(django_adapter.MetricsMiddleware)
+    assert VerifyWebhook is verify_in_webhooks
+    assert issubclass(VerificationError, Exception)
+
+
+# -- MetricsApiConfig ------------------------------------------------------------------------
+
+# (argument, environment variable, raw environment value, parsed value, default)
+OPTIONS = [
+    ("buffer_length", "README_BUFFER_LENGTH", "7", 7, 10),
+    ("flush_interval", "README_FLUSH_INTERVAL", "0", 0.0, 5.0),
+    ("development_mode", "README_DEVELOPMENT_MODE", "true", True, False),
+    ("background_worker_mode", "README_BACKGROUND_WORKER_MODE", "false", False, True),
+    ("denylist", "README_DENYLIST", "password, token", ["password", "token"], []),
+    ("allowlist", "README_ALLOWLIST", "name,email", ["name", "email"], []),
+    ("allowed_http_hosts", "README_ALLOWED_HTTP_HOSTS", "api.example.com",
+     ["api.example.com"], []),
+    ("timeout", "README_TIMEOUT", "1.5", 1.5, 3),
+    ("base_log_url", "README_BASE_LOG_URL", "https://docs.example.com",
+     "https://docs.example.com", None),
+    ("metrics_api", "README_METRICS_SERVER", "http://127.0.0.1:9", "http://127.0.0.1:9",
+     "https://metrics.readme.io"),
+    ("readme_api_url", "README_API_URL", "http://127.0.0.1:9/api", "http://127.0.0.1:9/api",
+     "https://dash.readme.com/api"),
+    ("max_body_bytes", "README_MAX_BODY_BYTES", "1024", 1024, 262144),
+    ("max_queue_size", "README_MAX_QUEUE_SIZE", "50", 50, 10000),
+    ("max_queue_bytes", "README_MAX_QUEUE_BYTES", "4096", 4096, 67108864),
+    ("trusted_proxies", "README_TRUSTED_PROXIES", "2", 2, 0),
+    ("skip_methods", "README_SKIP_METHODS", "HEAD,OPTIONS", ["HEAD", "OPTIONS"], ["OPTIONS"]),
+    ("shutdown_timeout", "README_SHUTDOWN_TIMEOUT", "2", 2.0, 5),
+]
+# An argument value different from both the environment value and the default.
+ARGUMENTS = {
+    "buffer_length": 3, "flush_interval": 1.0, "development_mode": False,
+    "background_worker_mode": True, "denylist": ["ssn"], "allowlist": ["id"],
+    "allowed_http_hosts": ["other.example.com"], "timeout": 9.0,
+    "base_log_url": "https://argument.example.com", "metrics_api": "http://127.0.0.1:8",
+    "readme_api_url": "http://127.0.0.1:8/api", "max_body_bytes": 10, "max_queue_size": 9,
+    "max_queue_bytes": 99, "trusted_proxies": 1, "skip_methods": ["TRACE"],
+    "shutdown_timeout": 0.5,
+}
+
+
+def config(**options: Any) -> MetricsApiConfig:
+    options.setdefault("api_key", API_KEY)
+    options.setdefault("grouping_function", caller)
+    return MetricsApiConfig(**options)
+
+
+@pytest.mark.parametrize("option, variable, raw, parsed, default",
+                         [pytest.param(*row, id=row[0]) for row in OPTIONS])
+def test_option_default_environment_and_argument_precedence(
+        monkeypatch: pytest.MonkeyPatch, option: str, variable: str, raw: str, parsed: Any,
+        default: Any) -> None:
+    assert getattr(config(), option) == default
+    monkeypatch.setenv(variable, raw)
+    assert getattr(config(), option) == parsed
+    assert getattr(config(**{option: ARGUMENTS[option]}), option) == ARGUMENTS[option]
+
+
+def test_api_key_and_grouping_function_from_the_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("README_API_KEY", "rdme_from_env")
+    monkeypatch.setenv("README_GROUPING_FUNCTION", "tests.test_spec_contract.caller")
+    from_env = MetricsApiConfig()
+    assert from_env.api_key == "rdme_from_env"
+    assert from_env.grouping_function is caller
+    assert MetricsApiConfig(api_key="rdme_argument").api_key == "rdme_argument"
+
+
+def test_grouping_function_as_a_dotted_path_argument() -> None:
+    assert config(grouping_function="tests.test_spec_contract.caller").grouping_function \
+        is caller
+    with pytest.raises(ValueError, match="grouping_function.*README_GROUPING_FUNCTION"):
+        config(grouping_function="tests.test_spec_contract.no_such_function")
+
+
+def test_dotenv_file_in_the_working_directory_is_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text(
+        "README_API_KEY=rdme_dotenv\nREADME_BUFFER_LENGTH=4\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    loaded = MetricsApiConfig(grouping_function=caller)
+    assert (loaded.api_key, loaded.buffer_length) == ("rdme_dotenv", 4)
+    monkeypatch.setenv("README_BUFFER_LENGTH", "6")  # the real environment wins over .env
+    assert MetricsApiConfig(grouping_function=caller).buffer_length == 6
+    assert MetricsApiConfig(grouping_function=caller, buffer_length=2).buffer_length == 2
+
+
+@pytest.mark.parametrize("arguments, environment, option, variable", [
+    pytest.param({"buffer_length": -1}, {}, "buffer_length", "README_BUFFER_LENGTH",
+                 id="negative-buffer"),
+    pytest.param({}, {"README_BUFFER_LENGTH": "-5"}, "buffer_length", "README_BUFFER_LENGTH",
+                 id="negative-buffer-env"),
+    pytest.param({"metrics_api": "not a url"}, {}, "metrics_api", "README_METRICS_SERVER",
+                 id="non-url-server"),
+    pytest.param({}, {"README_METRICS_SERVER": "metrics.readme.io"}, "metrics_api",
+                 "README_METRICS_SERVER", id="non-url-server-env"),
+    pytest.param({}, {"README_BUFFER_LENGTH": "ten"}, "buffer_length",
+                 "README_BUFFER_LENGTH", id="unparsable-int-env"),
+    pytest.param({}, {"README_FLUSH_INTERVAL": "soon"}, "flush_interval",
+                 "README_FLUSH_INTERVAL", id="unparsable-float-env"),
+    pytest.param({}, {"README_TIMEOUT": "3s"}, "timeout", "README_TIMEOUT",
+                 id="unparsable-timeout-env"),
+    pytest.param({}, {"README_MAX_BODY_BYTES": "1e"}, "max_body_bytes",
+                 "README_MAX_BODY_BYTES", id="unparsable-max-body-env"),
+    pytest.param({}, {"README_DEVELOPMENT_MODE": "perhaps"}, "development_mode",
+                 "README_DEVELOPMENT_MODE", id="unparsable-bool-env"),
+    pytest.param({"base_log_url": "docs.example.com"}, {}, "base_log_url",
+                 "README_BASE_LOG_URL", id="non-url-base-log-url"),
+    pytest.param({"readme_api_url": "ftp://dash.readme.com"}, {}, "readme_api_url",
+                 "README_API_URL", id="non-http-readme-api-url"),
+])
+def test_invalid_values_raise_value_error_naming_option_and_variable(
+        monkeypatch: pytest.MonkeyPatch, arguments: dict[str, Any],
+        environment: dict[str, str], option: str, variable: str) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError) as raised:
+        config(**arguments)
+    assert option in str(raised.value) and variable in str(raised.value)
+
+
+def test_missing_api_key_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="api_key.*README_API_KEY"):
+        MetricsApiConfig(grouping_function=caller)
+
+
+@pytest.mark.parametrize("alias, option, given, expected", [
+    pytest.param("blacklist", "denylist", ["password"], ["password"], id="blacklist"),
+    pytest.param("whitelist", "allowlist", ["name"], ["name"], id="whitelist"),
+    pytest.param("blacklist", "denylist", "password,token", ["password", "token"],
+                 id="blacklist-as-string"),
+])
+def test_deprecated_aliases_warn_and_apply(alias: str, option: str, given: Any,
+                                           expected: list[str]) -> None:
+    with pytest.warns(DeprecationWarning, match=alias):
+        made = config(**{alias: given})
+    assert getattr(made, option) == expected
+
+
+def test_library_logger_has_no_handlers_and_basic_config_is_not_called(
+        wrap: Any, collector: Collector) -> None:
+    root_handlers = list(logging.getLogger().handlers)
+    middleware = wrap(reading_app())
+    assert middleware.config.logger is logging.getLogger("readme_metrics")
+    exchange(middleware, collector)
+    assert logging.getLogger("readme_metrics").handlers == []
+    assert logging.getLogger().handlers == root_handlers
+
+
+# -- MetricsMiddleware -------------------------------------------------------------------------
+
+STATS_KEYS = {"captured", "skipped", "queued", "sent", "dropped", "failed_batches", "retries"}
+
+
+def test_flush_sends_now_and_returns_true_close_is_idempotent(
+        wrap: Any, collector: Collector) -> None:
+    # Background mode, a batch far from full and no flush interval: only flush() sends.
+    middleware = wrap(reading_app(), background_worker_mode=True, buffer_length=100,
+                      flush_interval=0)
+    for _ in range(3):
+        run_wsgi(middleware, wsgi_environ())
+    stats = middleware.stats
+    assert set(stats) >= STATS_KEYS
+    assert stats["captured"] == 3 and stats["queued"] == 3 and stats["sent"] == 0
+    assert middleware.flush() is True
+    assert len(collector.logs) == 3
+    stats = middleware.stats
+    assert (stats["sent"], stats["queued"], stats["dropped"]) == (3, 0, 0)
+    middleware.close()
+    middleware.close()  # idempotent: no error, no hang
+    assert middleware.flush(0.5) is True  # nothing left to send
+
+
+def test_flush_returns_false_when_a_log_was_not_delivered(wrap: Any,
+                                                        collector: Collector) -> None:
+    collector.default = Reply(400, b'{"error": "bad log"}')  # rejected, not retried
+    middleware = wrap(reading_app(), background_worker_mode=True, buffer_length=100,
+                      flush_interval=0)
+    run_wsgi(middleware, wsgi_environ())
+    assert middleware.flush(5.0) is False
+    assert middleware.stats["dropped"] == 1
+
+
+def test_middleware_is_a_pep3333_application(wrap: Any, collector: Collector) -> None:
+    from wsgiref.validate import validator
+
+    app = reading_app(body=[b"a", b"b"])
+    checked = validator(wrap(validator(app)))
+    result = run_wsgi(checked, wsgi_environ(method="POST", body=b"x=1", headers={
+        "Content-Type": "application/x-www-form-urlencoded"}))
+    assert (result.status, result.body, result.error) == ("200 OK", b"ab", None)
+    assert len(collector.wait_for_logs(1)) == 1
+
+
+def test_stats_count_skipped_exchanges(wrap: Any, collector: Collector) -> None:
+    middleware = wrap(reading_app(), grouping_function=lambda req: None)
+    run_wsgi(middleware, wsgi_environ())
+    run_wsgi(middleware, wsgi_environ(method="OPTIONS"))
+    stats = middleware.stats
+    assert (stats["captured"], stats["skipped"], stats["sent"]) == (2, 2, 0)
+
+
+EXIT_SCRIPT = """
+import sys
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from tests.utils import run_wsgi, wsgi_environ
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"bye"]
+
+middleware = MetricsMiddleware(app, MetricsApiConfig(
+    api_key="rdme_exit", grouping_function=lambda req: {"api_key": "exit-caller"},
+    metrics_api=sys.argv[1], base_log_url="https://docs.example.com",
+    buffer_length=100, flush_interval=0))
+run_wsgi(middleware, wsgi_environ())
+# no close(): the interpreter exit must send the queued log
+"""
+
+
+def test_close_runs_at_interpreter_exit(collector: Collector) -> None:
+    done = subprocess.run([sys.executable, "-c", EXIT_SCRIPT, collector.url],
+                          capture_output=True, text=True, cwd=str(ROOT), timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""  # never prints
+    assert len(collector.wait_for_logs(1)) == 1
+
+
+# == SPEC 4: the payload contract ============================================================
+
+
+def test_post_path_and_headers(wrap: Any, collector: Collector) -> None:
+    from readme_metrics import __version__
+
+    exchange(wrap(reading_app()), collector)
+    [post] = collector.received
+    assert post.method == "POST" and post.path == "/v1/request"
+    headers = {name.lower(): value for name, value in post.headers.items()}
+    assert headers["authorization"] == basic_auth(API_KEY)
+    assert headers["authorization"] == "Basic " + base64.b64encode(
+        f"{API_KEY}:".encode()).decode()
+    assert headers["content-type"].split(";")[0].strip() == "application/json"
+    assert headers["user-agent"] == f"readme-metrics-python@{__version__}"
+    assert isinstance(json.loads(post.body), list)
+
+
+def test_log_envelope(wrap: Any, collector: Collector) -> None:
+    from readme_metrics import __version__
+
+    result, log, _ = exchange(wrap(reading_app(), development_mode=True), collector)
+    assert set(log) == {"_id", "group", "clientIPAddress", "development", "request"}
+    parsed = uuid.UUID(log["_id"])
+    assert parsed.version == 4 and str(parsed) == log["_id"]
+    assert result.header("x-documentation-url") == [f"{DOCS}/logs/{log['_id']}"]
+    assert log["group"] == {"id": spec_mask(CALLER["api_key"]), "label": CALLER["label"],
+                            "email": CALLER["email"]}
+    assert log["development"] is True
+    har = log["request"]
+    assert set(har) == {"log"} and har["log"]["version"] == "1.2"
+    assert har["log"]["creator"] == {
+        "name": "readme-metrics (python)",
+        "version": __version__,
+        "comment": f"{platform.machine()}-{platform.system()}{platform.release()}"
+                   f"/{platform.python_version()}",
+    }
+    assert len(har["log"]["entries"]) == 1
+
+
+def test_development_false_by_default(wrap: Any, collector: Collector) -> None:
+    _, log, _ = exchange(wrap(reading_app()), collector)
+    assert log["development"] is False
+
+
+@pytest.mark.parametrize("trusted, forwarded, expected_ip, expected_url", [
+    pytest.param(0, {}, "203.0.113.9", "http://api.example.com/p", id="remote-addr"),
+    pytest.param(0, {"X-Forwarded-For": "198.51.100.1", "X-Forwarded-Proto": "https",
+                     "X-Forwarded-Host": "evil.example"}, "203.0.113.9",
+                 "http://api.example.com/p", id="untrusted-forwarded-ignored"),
+    pytest.param(1, {"X-Forwarded-For": "198.51.100.1, 192.0.2.7",
+                     "X-Forwarded-Proto": "https", "X-Forwarded-Host": "public.example"},
+                 "192.0.2.7", "https://public.example/p", id="one-trusted-proxy"),
+    pytest.param(2, {"X-Forwarded-For": "198.51.100.1, 192.0.2.7"}, "198.51.100.1",
+                 "http://api.example.com/p", id="two-trusted-proxies"),
+])
+def test_client_ip_and_url_with_trusted_proxies(wrap: Any, collector: Collector,
+                                                trusted: int, forwarded: dict[str, str],
+                                                expected_ip: str, expected_url: str) -> None:
+    middleware = wrap(reading_app(), trusted_proxies=trusted)
+    environ = wsgi_environ(path="/p", headers={"Host": "api.example.com", **forwarded})
+    environ["REMOTE_ADDR"] = "203.0.113.9"
+    run_wsgi(middleware, environ)
+    middleware.flush(5.0)
+    [log] = collector.wait_for_logs(1)
+    assert log["clientIPAddress"] == expected_ip
+    assert log["request"]["log"]["entries"][0]["request"]["url"] == expected_url
+
+
+def test_entry_timing_and_fixed_fields(wrap: Any, collector: Collector) -> None:
+    def slow(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        time.sleep(0.02)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        time.sleep(0.02)
+        yield b"slow"
+
+    before = time.time()
+    _, _, entry = exchange(wrap(slow), collector)
+    after = time.time()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", entry["startedDateTime"])
+    started = time.mktime(time.strptime(entry["startedDateTime"][:19], "%Y-%m-%dT%H:%M:%S"))
+    started = started - time.timezone + int(entry["startedDateTime"][20:23]) / 1000
+    assert before - 1 <= started <= after  # UTC, the moment the request arrived
+    timings = entry["timings"]
+    assert set(timings) >= {"send", "wait", "receive"}
+    assert all(timings[name] >= 0 for name in ("send", "wait", "receive"))
+    assert entry["time"] == pytest.approx(timings["send"] + timings["wait"] + timings["receive"],
+                                          abs=1e-9)
+    assert timings["wait"] >= 15 and entry["time"] >= 30  # milliseconds, not seconds
+    assert entry["cache"] == {}
+    assert "pageref" in entry
+    assert entry["request"]["headersSize"] == -1 and entry["response"]["headersSize"] == -1
+
+
+# -- request -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path, query, expected", [
+    pytest.param("/v1/items", "", "/v1/items", id="no-query"),
+    pytest.param("/search", "q=caf%C3%A9&tag=a%2Bb&sp=a+b&x=%20",
+                 "/search?q=caf%C3%A9&tag=a%2Bb&sp=a+b&x=%20", id="query-stays-encoded"),
+    pytest.param("/a b", "", "/a%20b", id="space-in-path"),
+    pytest.param("/caf\xc3\xa9", "", "/caf%C3%A9", id="utf8-path"),
+    pytest.param("/100%", "x=1", "/100%25?x=1", id="percent-in-path"),
+    pytest.param("/what?", "x=1", "/what%3F?x=1", id="question-mark-in-path"),
+    pytest.param("/tag#1", "", "/tag%231", id="hash-in-path"),
+    pytest.param("/a:b@c;d=e,f!$&'()*+", "", "/a:b@c;d=e,f!$&'()*+", id="pchars-kept"),
+])
+def test_request_url_as_received(wrap: Any, collector: Collector, path: str, query: str,
+                                 expected: str) -> None:
+    """wsgiref and direct calls give a decoded PATH_INFO and no raw URI: the url must
+    still be a valid URL with the query string as received."""
+    _, _, entry = exchange(wrap(reading_app()), collector, path=path, query=query,
+                           headers={"Host": "api.example.com:8080"})
+    url = entry["request"]["url"]
+    assert url == "http://api.example.com:8080" + expected
+    parts = urlsplit(url)
+    assert parts.query == query and parts.fragment == ""
+
+
+def test_request_url_from_the_raw_uri_when_the_server_gives_it(
+        wrap: Any, collector: Collector) -> None:
+    middleware = wrap(reading_app())
+    environ = wsgi_environ(path="/a/b", query="q=%2F", headers={"Host": "api.example.com"})
+    environ["RAW_URI"] = "/a%2Fb?q=%2F"  # gunicorn; the path had an encoded slash
+    run_wsgi(middleware, environ)
+    middleware.flush(5.0)
+    [log] = collector.wait_for_logs(1)
+    assert log["request"]["log"]["entries"][0]["request"]["url"] == \
+        "http://api.example.com/a%2Fb?q=%2F"
+
+
+@pytest.mark.parametrize("query, expected", [
+    pytest.param("a=1&b=2", [("a", "1"), ("b", "2")], id="simple"),
+    pytest.param("q=hello+world&r=caf%C3%A9", [("q", "hello world"), ("r", "café")],
+                 id="plus-is-space-percent-decoded"),
+    pytest.param("plus=%2B", [("plus", "+")], id="encoded-plus"),
+    pytest.param("a=1&a=2&a=", [("a", "1"), ("a", "2"), ("a", "")], id="repeats-and-blank"),
+    pytest.param("flag&x=", [("flag", ""), ("x", "")], id="no-equals"),
+    pytest.param("z=1&y=2&x=3", [("z", "1"), ("y", "2"), ("x", "3")], id="order-kept"),
+    pytest.param("na+me=v", [("na me", "v")], id="plus-in-name"),
+])
+def test_query_string_decoded_pairs(wrap: Any, collector: Collector, query: str,
+                                    expected: list[tuple[str, str]]) -> None:
+    _, _, entry = exchange(wrap(reading_app()), collector, query=query)
+    assert [(p["name"], p["value"]) for p in entry["request"]["queryString"]] == expected
+
+
+def test_request_headers_cookies_and_http_version(wrap: Any, collector: Collector) -> None:
+    _, _, entry = exchange(
+        wrap(reading_app()), collector, method="POST", body=b'{"a": 1}',
+        headers={"Content-Type": "application/json", "X-Api-Key": "visible",
+                 "Cookie": "theme=dark; session=abcdef123456", "Host": "api.example.com"})
+    request = entry["request"]
+    assert request["method"] == "POST"
+    assert request["httpVersion"] == "HTTP/1.0"  # SERVER_PROTOCOL of the environ
+    headers = {h["name"].lower(): h["value"] for h in request["headers"]}
+    assert headers["content-type"] == "application/json"
+    assert headers["content-length"] == "8"
+    assert headers["x-api-key"] == "visible"
+    assert headers["host"] == "api.example.com"
+    assert headers["cookie"] == spec_mask("theme=dark; session=abcdef123456")
+    assert [c["name"] for c in request["cookies"]] == ["theme", "session"]
+    # Cookie values are credentials too: never in clear (masked like the header).
+    assert [c["value"] for c in request["cookies"]] == [spec_mask("dark"),
+                                                       spec_mask("abcdef123456")]
+    assert request["bodySize"] == 8
+
+
+MULTIPART = (
+    b"--XyZ\r\nContent-Disposition: form-data; name=\"field\"\r\n\r\nvalue 1\r\n"
+    b"--XyZ\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"pic.png\"\r\n"
+    b"Content-Type: image/png\r\n\r\n\x89PNG\r\n\x00\xff\r\n--XyZ--\r\n"
+)
+
+
+@pytest.mark.parametrize("content_type, body, expected", [
+    pytest.param("application/x-www-form-urlencoded", b"a=1+2&b=&a=%26",
+                 {"mimeType": "application/x-www-form-urlencoded",
+                  "params": [{"name": "a", "value": "1 2"}, {"name": "b", "value": ""},
+                             {"name": "a", "value": "&"}]}, id="form"),
+    pytest.param("multipart/form-data; boundary=XyZ", MULTIPART,
+                 {"mimeType": "multipart/form-data; boundary=XyZ",
+                  "params": [{"name": "field", "value": "value 1"},
+                             {"name": "upload", "fileName": "pic.png",
+                              "contentType": "image/png",
+                              "value": "data:image/png;name=pic.png;base64,"
+                                       + base64.b64encode(b"\x89PNG\r\n\x00\xff").decode()}]},
+                 id="multipart"),
+    pytest.param("application/json", b'{"b": 1,  "a": [true]}',
+                 {"mimeType": "application/json", "text": '{"b": 1,  "a": [true]}'},
+                 id="json-exact"),
+    pytest.param("application/vnd.api+json; charset=utf-8", b'{"x": "\xc3\xa9"}',
+                 {"mimeType": "application/vnd.api+json; charset=utf-8",
+                  "text": '{"x": "é"}'}, id="plus-json"),
+    pytest.param("application/xml", b"<a><b>1</b></a>",
+                 {"mimeType": "application/xml", "text": "<a><b>1</b></a>"}, id="xml"),
+    pytest.param("text/csv", b"a,b\n1,2\n", {"mimeType": "text/csv", "text": "a,b\n1,2\n"},
+                 id="text-star"),
+    pytest.param(None, b"no type given", {"mimeType": "text/plain", "text": "no type given"},
+                 id="no-content-type"),
+    pytest.param("image/png", b"\x89PNG\r\n\x1a\n\x00\xff\xfe",
+                 {"mimeType": "image/png",
+                  "text": base64.b64encode(b"\x89PNG\r\n\x1a\n\x00\xff\xfe").decode(),
+                  "comment": "base64"}, id="binary"),
+])
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_post_data_shapes(wrap: Any, collector: Collector, method: str,
+                          content_type: Optional[str], body: bytes,
+                          expected: dict[str, Any]) -> None:
+    app = reading_app()
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    _, _, entry = exchange(wrap(app), collector, method=method, body=body, headers=headers)
+    assert app.seen["body"] == body
+    assert entry["request"]["postData"] == expected
+    assert entry["request"]["bodySize"] == len(body)
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "DELETE"])
+def test_no_body_no_post_data(wrap: Any, collector: Collector, method: str) -> None:
+    _, _, entry = exchange(wrap(reading_app()), collector, method=method)
+    assert "postData" not in entry["request"]
+    assert entry["request"]["bodySize"] == 0
+
+
+# -- response ------------------------------------------------------------------------------
+
+
+def test_response_fields(wrap: Any, collector: Collector) -> None:
+    headers = [("Content-Type", "text/plain; charset=utf-8"), ("X-Custom", "1"),
+               ("Location", "https://elsewhere.example/x?y=1")]
+    result, log, entry = exchange(
+        wrap(reading_app("302 Found It", headers, [b"caf\xc3\xa9", b" ", b"au lait"])),
+        collector)
+    response = entry["response"]
+    assert response["status"] == 302
+    assert response["statusText"] == "Found It"
+    assert response["httpVersion"] == "HTTP/1.0"
+    assert [(h["name"], h["value"]) for h in response["headers"]] == [
+        *headers, ("x-documentation-url", f"{DOCS}/logs/{log['_id']}")]
+    assert result.headers == [(h["name"], h["value"]) for h in response["headers"]]
+    assert response["content"] == {"size": len("café au lait".encode()),
+                                   "mimeType": "text/plain; charset=utf-8",
+                                   "text": "café au lait"}
+    assert response["bodySize"] == 13
+    assert response["redirectURL"] == "https://elsewhere.example/x?y=1"
+    assert response["headersSize"] == -1
+    assert response["cookies"] == []
+
+
+@pytest.mark.parametrize("status, code, text", [
+    pytest.param("200 OK", 200, "OK", id="ok"),
+    pytest.param("404 Nothing Here", 404, "Nothing Here", id="custom-reason"),
+    pytest.param("599 Custom Reason Phrase", 599, "Custom Reason Phrase", id="unknown-code"),
+    pytest.param("418 I'm a teapot", 418, "I'm a teapot", id="teapot"),
+])
+def test_status_text_from_the_status_line(wrap: Any, collector: Collector, status: str,
+                                          code: int, text: str) -> None:
+    _, _, entry = exchange(wrap(reading_app(status)), collector)
+    assert (entry["response"]["status"], entry["response"]["statusText"]) == (code, text)
+    assert entry["response"]["redirectURL"] == ""
+
+
+def test_binary_response_is_base64(wrap: Any, collector: Collector) -> None:
+    data = bytes(range(256))
+    _, _, entry = exchange(
+        wrap(reading_app(headers=[("Content-Type", "application/octet-stream")],
+                         body=[data[:100], data[100:]])), collector)
+    content = entry["response"]["content"]
+    assert content["encoding"] == "base64"
+    assert base64.b64decode(content["text"]) == data
+    assert content["size"] == 256 and content["mimeType"] == "application/octet-stream"
+
+
+@pytest.mark.parametrize("name", ["Set-Cookie", "set-cookie", "SET-COOKIE"])
+def test_set_cookie_masked_and_parsed_header_name_case_kept(
+        wrap: Any, collector: Collector, name: str) -> None:
+    value = "session=s3cr3t-token-value; Path=/; HttpOnly"
+    _, _, entry = exchange(
+        wrap(reading_app(headers=[("Content-Type", "text/plain"), (name, value)])), collector)
+    response = entry["response"]
+    assert {"name": name, "value": spec_mask(value)} in response["headers"]
+    [cookie] = response["cookies"]
+    assert cookie["name"] == "session" and cookie["value"] == spec_mask("s3cr3t-token-value")
+    assert "s3cr3t-token-value" not in json.dumps(entry)
+
+
+@pytest.mark.parametrize("header", ["Authorization", "Proxy-Authorization", "Cookie"])
+def test_request_credentials_are_masked(wrap: Any, collector: Collector, header: str) -> None:
+    value = "Bearer sk_live_0123456789abcdef" if header != "Cookie" else "sid=0123456789"
+    _, _, entry = exchange(wrap(reading_app()), collector, headers={header: value})
+    assert {"name": header, "value": spec_mask(value)} in entry["request"]["headers"]
+    assert value not in json.dumps(entry)
+
+
+@pytest.mark.parametrize("header", ["authorization", "PROXY-AUTHORIZATION", "X-Other"])
+def test_response_credential_headers_masked_with_their_case(
+        wrap: Any, collector: Collector, header: str) -> None:
+    value = "Basic dXNlcjpwYXNzd29yZA=="
+    _, _, entry = exchange(
+        wrap(reading_app(headers=[("Content-Type", "text/plain"), (header, value)])),
+        collector)
+    expected = value if header == "X-Other" else spec_mask(value)
+    assert {"name": header, "value": expected} in entry["response"]["headers"]
+
+
+@pytest.mark.parametrize("returned, expected", [
+    pytest.param({"api_key": "k-1234567"}, {"id": spec_mask("k-1234567")}, id="api-key-only"),
+    pytest.param({"id": "legacy-9876", "label": "Old", "email": "old@example.com"},
+                 {"id": spec_mask("legacy-9876"), "label": "Old", "email": "old@example.com"},
+                 id="legacy-id-key"),
+    pytest.param({"api_key": "k-1", "label": "L", "email": "e@example.com", "plan": "pro",
+                  "extra": 1},
+                 {"id": spec_mask("k-1"), "label": "L", "email": "e@example.com"},
+                 id="extra-keys-dropped"),
+])
+def test_group_is_masked_with_known_keys_only(wrap: Any, collector: Collector,
+                                              returned: dict[str, Any],
+                                              expected: dict[str, str],
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    _, log, _ = exchange(wrap(reading_app(), grouping_function=lambda req: dict(returned)),
+                         collector)
+    assert log["group"] == expected
+    extra = sorted(set(returned) - {"api_key", "id", "label", "email"})
+    warned = [r for r in caplog.records if r.levelno == logging.WARNING]
+    if extra:
+        assert len(warned) == 1 and all(key in warned[0].getMessage() for key in extra)
+    else:
+        assert warned == []
+
+
+# == SPEC 5: capture rules ==================================================================
+
+
+class CountingInput:
+    """A wsgi.input that counts what was read from it; ``extra`` bytes follow the body."""
+
+    def __init__(self, body: bytes, extra: bytes = b"") -> None:
+        self._stream = io.BytesIO(body + extra)
+        self.consumed = 0
+
+    def read(self, *args: Any) -> bytes:
+        data = self._stream.read(*args)
+        self.consumed += len(data)
+        return data
+
+    def readline(self, *args: Any) -> bytes:
+        data = self._stream.readline(*args)
+        self.consumed += len(data)
+        return data
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "GET"])
+@pytest.mark.parametrize("length", ["declared", "chunked"])
+def test_app_reads_the_whole_body_whatever_the_method(wrap: Any, collector: Collector,
+                                                      method: str, length: str) -> None:
+    body = b"line one\nline two\n" * 50
+    app = reading_app()
+    environ = wsgi_environ(method=method, body=body, headers={"Content-Type": "text/plain"})
+    stream = CountingInput(body, extra=b"NEXT REQUEST BYTES")
+    if length == "chunked":
+        stream = CountingInput(body)
+        environ.pop("CONTENT_LENGTH")
+        environ["wsgi.input_terminated"] = True
+        environ["HTTP_TRANSFER_ENCODING"] = "chunked"
+    environ["wsgi.input"] = stream
+    middleware = wrap(app)
+    run_wsgi(middleware, environ)
+    assert app.seen["body"] == body
+    assert stream.consumed == len(body)  # never past CONTENT_LENGTH
+    middleware.flush(5.0)
+    [log] = collector.wait_for_logs(1)
+    request = log["request"]["log"]["entries"][0]["request"]
+    assert request["postData"]["text"] == body.decode()
+    assert request["bodySize"] == len(body)
+
+
+def test_body_the_app_ignores_is_recorded_without_reading_past_content_length(
+        wrap: Any, collector: Collector) -> None:
+    def ignoring(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        start_response("204 No Content", [])
+        return []
+
+    body = b'{"ignored": true}'
+    environ = wsgi_environ(method="POST", body=body, headers={"Content-Type": "application/json"})
+    environ["wsgi.input"] = stream = CountingInput(body, extra=b"GET / HTTP/1.1\r\n")
+    middleware = wrap(ignoring)
+    run_wsgi(middleware, environ)
+    assert stream.consumed <= len(body)
+    middleware.flush(5.0)
+    [log] = collector.wait_for_logs(1)
+    request = log["request"]["log"]["entries"][0]["request"]
+    assert request["bodySize"] == len(body)
+    assert request["postData"] == {"mimeType": "application/json", "text": body.decode()}
+
+
+def test_chunked_body_the_app_ignores_is_still_recorded(wrap: Any, collector: Collector) -> None:
+    def ignoring(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        start_response("202 Accepted", [("Content-Type", "text/plain")])
+        return [b"later"]
+
+    body = b"chunked payload"
+    environ = wsgi_environ(method="POST", body=body, headers={"Content-Type": "text/plain",
+                                                              "Transfer-Encoding": "chunked"})
+    environ.pop("CONTENT_LENGTH")
+    environ["wsgi.input_terminated"] = True  # the server ends the stream: safe to read
+    middleware = wrap(ignoring)
+    run_wsgi(middleware, environ)
+    middleware.flush(5.0)
+    [log] = collector.wait_for_logs(1)
+    request = log["request"]["log"]["entries"][0]["request"]
+    assert request["postData"] == {"mimeType": "text/plain", "text": "chunked payload"}
+    assert request["bodySize"] == len(body)
+
+
+def test_large_bodies_stream_through_and_are_recorded_truncated(
+        wrap: Any, collector: Collector) -> None:
+    request_body = b"r" * 5000
+    response_chunks = [b"s" * 1000] * 7
+    app = reading_app(body=response_chunks)
+    result, _, entry = exchange(wrap(app, max_body_bytes=1024), collector, method="POST",
+                                body=request_body, headers={"Content-Type": "text/plain"})
+    assert app.seen["body"] == request_body
+    assert result.body == b"".join(response_chunks)
+    request, content = entry["request"], entry["response"]["content"]
+    assert request["bodySize"] == 5000
+    assert request["postData"]["text"] == "r" * 1024
+    assert "truncated" in request["postData"]["comment"]
+    assert content["size"] == 7000 and content["text"] == "s" * 1024
+    assert "truncated" in content["comment"]
+    assert entry["response"]["bodySize"] == 7000
+
+
+def test_bodies_up_to_max_body_bytes_are_recorded_in_full(wrap: Any,
+                                                         collector: Collector) -> None:
+    body = b"q" * 1024
+    _, _, entry = exchange(wrap(reading_app(body=[body[:500], body[500:]]), max_body_bytes=1024),
+                           collector, method="PUT", body=body,
+                           headers={"Content-Type": "text/plain"})
+    assert entry["request"]["postData"] == {"mimeType": "text/plain", "text": body.decode()}
+    content = entry["response"]["content"]
+    assert content == {"size": 1024, "mimeType": "text/plain", "text": body.decode()}
+
+
+def test_response_is_passed_chunk_by_chunk_and_closed_once(wrap: Any,
+                                                            collector: Collector) -> None:
+    produced: list[str] = []
+    closed: list[int] = []
+
+    class Body:
+        def __iter__(self) -> Iterator[bytes]:
+            for number in range(3):
+                produced.append(f"chunk {number}")
+                yield f"{number}".encode()
+
+        def close(self) -> None:
+            closed.append(1)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Body:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return Body()
+
+    middleware = wrap(app)
+    result: Any = middleware(wsgi_environ(), lambda status, headers, exc_info=None: None)
+    iterator = iter(result)
+    assert next(iterator) == b"0"
+    assert produced == ["chunk 0"]  # the second chunk is not made before the first is out
+    assert next(iterator) == b"1" and produced == ["chunk 0", "chunk 1"]
+    assert list(iterator) == [b"2"]
+    assert collector.logs == []  # the log is finished when the response is closed
+    result.close()
+    result.close()
+    assert closed == [1]
+    middleware.flush(5.0)
+    [log] = collector.wait_for_logs(1)
+    assert log["request"]["log"]["entries"][0]["response"]["content"]["text"] == "012"
+
+
+def test_write_callable_is_captured(wrap: Any, collector: Collector) -> None:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"written ")
+        return [b"returned"]
+
+    result, _, entry = exchange(wrap(app), collector)
+    assert result.body == b"written returned"
+    assert entry["response"]["content"]["text"] == "written returned"
+    assert entry["response"]["content"]["size"] == 16
+
+
+def test_file_wrapper_is_returned_as_the_same_object(wrap: Any, collector: Collector) -> None:
+    returned: list[Any] = []
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        start_response("200 OK", [("Content-Type", "application/pdf"), ("Content-Length", "11")])
+        returned.append(environ["wsgi.file_wrapper"](io.BytesIO(b"%PDF-1.7 ..."), 4096))
+        return returned[0]
+
+    middleware = wrap(app)
+    environ = wsgi_environ()
+    environ["wsgi.file_wrapper"] = FileWrapper
+    result = middleware(environ, lambda status, headers, exc_info=None: None)
+    assert result is returned[0]
+    middleware.flush(5.0)
+    [log] = collector.wait_for_logs(1)  # logged when returned, before being sent
+    assert_valid_log(log)
+    response = log["request"]["log"]["entries"][0]["response"]
+    assert response["content"]["size"] == 11 and "text" not in response["content"]
+    assert {"name": "Content-Length", "value": "11"} in response["headers"]
+
+
+@pytest.mark.parametrize("mode", ["before-start", "while-iterating", "after-start"])
+def test_app_exceptions_propagate_unchanged_and_are_logged(wrap: Any, collector: Collector,
+                                                           mode: str) -> None:
+    class Boom(Exception):
+        pass
+
+    error = Boom("the app failed")
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        if mode == "before-start":
+            raise error
+        start_response("201 Created", [("Content-Type", "text/plain")])
+        if mode == "after-start":
+            raise error
+        return fail_later()
+
+    def fail_later() -> Iterator[bytes]:
+        yield b"partial"
+        raise error
+
+    middleware = wrap(app)
+    result = run_wsgi(middleware, wsgi_environ())
+    assert result.error is error
+    middleware.flush(5.0)
+    [log] = collector.wait_for_logs(1)
+    assert_valid_log(log)
+    expected = 500 if mode == "before-start" else 201
+    assert log["request"]["log"]["entries"][0]["response"]["status"] == expected
+
+
+@pytest.mark.parametrize("options, method, host", [
+    pytest.param({}, "OPTIONS", "api.example.com", id="options-by-default"),
+    pytest.param({"skip_methods": ["HEAD", "TRACE"]}, "HEAD", "api.example.com",
+                 id="listed-method"),
+    pytest.param({"allowed_http_hosts": ["api.example.com"]}, "GET", "other.example.com",
+                 id="host-not-allowed"),
+    pytest.param({"grouping_function": lambda req: None}, "GET", "api.example.com",
+                 id="grouping-none"),
+])
+def test_not_logged_and_no_documentation_url(wrap: Any, collector: Collector,
+                                             options: dict[str, Any], method: str,
+                                             host: str) -> None:
+    middleware = wrap(reading_app(), **options)
+    result = run_wsgi(middleware, wsgi_environ(method=method, headers={"Host": host}))
+    assert result.status == "200 OK" and result.body == b"ok"
+    assert result.header("x-documentation-url") == []
+    no_log_sent(middleware, collector)
+
+
+def test_given_skip_methods_replace_the_default(wrap: Any, collector: Collector) -> None:
+    middleware = wrap(reading_app(), skip_methods=["HEAD"])
+    result, _, entry = exchange(middleware, collector, method="OPTIONS")
+    assert entry["request"]["method"] == "OPTIONS" and result.header("x-documentation-url")
+
+
+def test_allowed_host_is_logged(wrap: Any, collector: Collector) -> None:
+    middleware = wrap(reading_app(), allowed_http_hosts=["api.example.com"])
+    _, _, entry = exchange(middleware, collector, headers={"Host": "api.example.com"})
+    assert entry["request"]["url"].startswith("http://api.example.com/")
+
+
+# == SPEC 6: identification ================================================================
+
+
+FORM = ("application/x-www-form-urlencoded", b"user=ana&x=1")
+JSON = ("application/json", b'{"user": "ana"}')
+
+
+@pytest.mark.parametrize("read, request_body, key", [
+    pytest.param(lambda req: req.body.decode(), JSON, '{"user": "ana"}', id="req.body"),
+    pytest.param(lambda req: req.json["user"], JSON, "ana", id="req.json"),
+    pytest.param(lambda req: req.POST["user"], FORM, "ana", id="req.POST"),
+])
+@pytest.mark.parametrize("app_reads", [True, False], ids=["app-read-first", "app-ignores"])
+def test_grouping_function_gets_a_webob_request_with_a_readable_body(
+        wrap: Any, collector: Collector, read: Callable[[Any], Any],
+        request_body: tuple[str, bytes], key: str, app_reads: bool) -> None:
+    content_type, body = request_body
+    calls: list[Any] = []
+
+    def grouping(req: Any) -> dict[str, str]:
+        calls.append(req)
+        return {"api_key": str(read(req))}
+
+    def ignoring(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        start_response("202 Accepted", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    app: Any = reading_app() if app_reads else ignoring
+    _, log, entry = exchange(wrap(app, grouping_function=grouping), collector, method="POST",
+                             body=body, headers={"Content-Type": content_type})
+    assert len(calls) == 1 and isinstance(calls[0], webob.Request)
+    if app_reads:
+        assert app.seen["body"] == body
+    assert log["group"]["id"] == spec_mask(key)
+    post = entry["request"]["postData"]
+    if content_type == FORM[0]:
+        assert post["params"] == [{"name": "user", "value": "ana"}, {"name": "x", "value": "1"}]
+    else:
+        assert post["text"] == body.decode()
+
+
+def test_grouping_function_reading_the_body_before_the_app(wrap: Any,
+                                                           collector: Collector) -> None:
+    """A webob.Request read ahead (e.g. the app starts its response before reading):
+    the app still gets every byte."""
+    body = b'{"user": "bo"}'
+    got: dict[str, bytes] = {}
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        got["body"] = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        yield b"ok"
+
+    _, log, _ = exchange(wrap(app, grouping_function=lambda req: {"api_key": req.json["user"]}),
+                         collector, method="POST", body=body,
+                         headers={"Content-Type": "application/json"})
+    assert got["body"] == body
+    assert log["group"]["id"] == spec_mask("bo")
+
+
+def test_grouping_function_called_once_per_exchange(wrap: Any, collector: Collector) -> None:
+    calls: list[Any] = []
+
+    def grouping(req: Any) -> dict[str, str]:
+        calls.append(req)
+        return {"api_key": "once"}
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"a")
+        yield b"b"
+        yield b"c"
+
+    exchange(wrap(app, grouping_function=grouping), collector)
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("grouping, message", [
+    pytest.param(lambda req: 1 / 0, "ZeroDivisionError", id="raises"),
+    pytest.param(lambda req: "caller", "str", id="returns-a-string"),
+    pytest.param(lambda req: ["api_key", "x"], "list", id="returns-a-list"),
+    pytest.param(lambda req: {"label": "no key"}, "api_key", id="no-api-key"),
+])
+def test_bad_grouping_function_is_contained_and_reported_once(
+        wrap: Any, collector: Collector, caplog: pytest.LogCaptureFixture,
+        grouping: Callable[[Any], Any], message: str) -> None:
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    middleware = wrap(reading_app(), grouping_function=grouping)
+    for _ in range(3):
+        result = run_wsgi(middleware, wsgi_environ())
+        assert (result.status, result.body, result.error) == ("200 OK", b"ok", None)
+        assert result.header("x-documentation-url") == []
+    no_log_sent(middleware, collector)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and message in errors[0].getMessage()
+
+
+def test_distinct_grouping_errors_are_each_reported_once(
+        wrap: Any, collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    def grouping(req: Any) -> dict[str, str]:
+        raise LookupError(req.path)
+
+    middleware = wrap(reading_app(), grouping_function=grouping)
+    for path in ["/a", "/b", "/a", "/b", "/a"]:
+        run_wsgi(middleware, wsgi_environ(path=path))
+    messages = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(messages) == 2 and len(set(messages)) == 2
+
+
+def test_api_key_is_never_logged(wrap: Any, collector: Collector,
+                                 caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    collector.default = Reply(401, b'{"error": "bad key"}')
+    middleware = wrap(reading_app(), grouping_function=lambda req: 1 / 0)
+    run_wsgi(middleware, wsgi_environ())
+    middleware2 = wrap(reading_app())
+    run_wsgi(middleware2, wsgi_environ())
+    middleware2.flush(2.0)
+    token = base64.b64encode(f"{API_KEY}:".encode()).decode()
+    assert caplog.records
+    for record in caplog.records:
+        text = record.getMessage() + str(record.args)
+        assert API_KEY not in text and token not in text
+    assert API_KEY not in repr(middleware2.config)
+
+
+# -- redaction -------------------------------------------------------------------------------
+
+SECRET = "Zq9"  # short: a mask's 4-character tail would show it whole
+
+
+def redaction_exchange(wrap: Any, collector: Collector, **options: Any) -> dict[str, Any]:
+    response_body = json.dumps({"password": "hunter22", "user": {"password": "pw", "name": "n"},
+                                "items": [{"Password": 1}, {"token": None}]}).encode()
+    app = reading_app(headers=[("Content-Type", "application/json"), ("X-Secret", "topsecret"),
+                               ("Set-Cookie", f"sid={SECRET}")], body=[response_body])
+    _, _, entry = exchange(
+        wrap(app, **options), collector, method="POST",
+        path="/login", query="password=p%40ss+word&user=ana&Password=again",
+        body=json.dumps({"PASSWORD": "abc", "user": {"password": "xy", "name": "ana",
+                                                     "tags": ["a", "b"]}}).encode(),
+        headers={"Content-Type": "application/json", "X-Secret": "hello",
+                 "Cookie": f"theme=dark; sid={SECRET}"})
+    return entry
+
+
+def pairs(items: list[dict[str, str]]) -> dict[str, str]:
+    return {item["name"]: item["value"] for item in items}
+
+
+def test_denylist_bare_key_everywhere_case_insensitively(wrap: Any,
+                                                         collector: Collector) -> None:
+    entry = redaction_exchange(wrap, collector, denylist=["password", "x-secret", "SID"])
+    request, response = entry["request"], entry["response"]
+    assert request["queryString"] == [
+        {"name": "password", "value": "[REDACTED 9]"}, {"name": "user", "value": "ana"},
+        {"name": "Password", "value": "[REDACTED 5]"}]
+    url = urlsplit(request["url"])
+    assert url.path == "/login" and "p%40ss" not in request["url"] and "again" not in url.query
+    assert "user=ana" in url.query
+    assert [pair.split("=")[0] for pair in url.query.split("&")] == ["password", "user",
+                                                                     "Password"]
+    assert pairs(request["headers"])["X-Secret"] == "[REDACTED 5]"
+    assert pairs(response["headers"])["X-Secret"] == "[REDACTED 9]"
+    assert pairs(request["cookies"])["sid"] == "[REDACTED 3]"
+    assert pairs(request["cookies"])["theme"] == spec_mask("dark")
+    assert pairs(response["cookies"])["sid"] == "[REDACTED 3]"
+    assert json.loads(request["postData"]["text"]) == {
+        "PASSWORD": "[REDACTED 3]", "user": {"password": "[REDACTED 2]", "name": "ana",
+                                             "tags": ["a", "b"]}}
+    assert json.loads(response["content"]["text"]) == {
+        "password": "[REDACTED 8]", "user": {"password": "[REDACTED 2]", "name": "n"},
+        "items": [{"Password": "[REDACTED]"}, {"token": None}]}
+    sent = json.dumps(entry)
+    for secret in ("hunter22", "topsecret", "hello", "p@ss", "again", SECRET):
+        assert secret not in sent
+    # The Cookie/Set-Cookie headers are still masked, their 4-character tail included.
+    assert pairs(request["headers"])["Cookie"].startswith("sha512-")
+    assert pairs(response["headers"])["Set-Cookie"].startswith("sha512-")
+
+
+def test_denylist_dotted_path_matches_that_path_only(wrap: Any, collector: Collector) -> None:
+    entry = redaction_exchange(wrap, collector, denylist=["user.password"])
+    assert json.loads(entry["request"]["postData"]["text"]) == {
+        "PASSWORD": "abc", "user": {"password": "[REDACTED 2]", "name": "ana",
+                                    "tags": ["a", "b"]}}
+    assert json.loads(entry["response"]["content"]["text"])["password"] == "hunter22"
+    assert pairs(entry["request"]["queryString"])["password"] == "p@ss word"
+
+
+def test_denylist_whole_object_and_non_strings(wrap: Any, collector: Collector) -> None:
+    entry = redaction_exchange(wrap, collector, denylist=["user", "items"])
+    assert json.loads(entry["request"]["postData"]["text"])["user"] == "[REDACTED]"
+    document = json.loads(entry["response"]["content"]["text"])
+    assert document["items"] == "[REDACTED]" and document["user"] == "[REDACTED]"
+    assert pairs(entry["request"]["queryString"])["user"] == "[REDACTED 3]"
+
+
+def test_allowlist_only_keeps_listed_keys(wrap: Any, collector: Collector) -> None:
+    entry = redaction_exchange(wrap, collector, allowlist=["user", "Content-Type"])
+    request, response = entry["request"], entry["response"]
+    assert pairs(request["queryString"]) == {"password": "[REDACTED 9]", "user": "ana",
+                                             "Password": "[REDACTED 5]"}
+    assert pairs(request["headers"])["X-Secret"] == "[REDACTED 5]"
+    assert pairs(request["headers"])["Content-Type"] == "application/json"
+    # A nested object is kept whole when its key is allowed.
+    assert json.loads(request["postData"]["text"]) == {
+        "PASSWORD": "[REDACTED 3]", "user": {"password": "xy", "name": "ana",
+                                            "tags": ["a", "b"]}}
+    document = json.loads(response["content"]["text"])
+    assert document["password"] == "[REDACTED 8]" and document["user"]["password"] == "pw"
+    assert document["items"] == [{"Password": "[REDACTED]"}, {"token": "[REDACTED]"}]
+    assert all(c["value"].startswith("[REDACTED") for c in request["cookies"])
+
+
+def test_denylist_wins_over_allowlist(wrap: Any, collector: Collector) -> None:
+    entry = redaction_exchange(wrap, collector, allowlist=["user", "password"],
+                               denylist=["user.password", "password"])
+    assert json.loads(entry["request"]["postData"]["text"])["user"] == {
+        "password": "[REDACTED 2]", "name": "ana", "tags": ["a", "b"]}
+    assert pairs(entry["request"]["queryString"])["password"] == "[REDACTED 9]"
+
+
+@pytest.mark.parametrize("content_type, body, field", [
+    pytest.param("application/x-www-form-urlencoded", b"Card=4111111111111111&name=ana",
+                 "Card", id="form"),
+    pytest.param("multipart/form-data; boundary=XyZ",
+                 b"--XyZ\r\nContent-Disposition: form-data; name=\"CARD\"\r\n\r\n"
+                 b"4111111111111111\r\n--XyZ\r\nContent-Disposition: form-data; "
+                 b"name=\"name\"\r\n\r\nana\r\n--XyZ--\r\n", "CARD", id="multipart"),
+])
+def test_denylist_redacts_form_and_multipart_fields(wrap: Any, collector: Collector,
+                                                    content_type: str, body: bytes,
+                                                    field: str) -> None:
+    _, _, entry = exchange(wrap(reading_app(), denylist=["card"]), collector, method="POST",
+                           body=body, headers={"Content-Type": content_type})
+    params = pairs(entry["request"]["postData"]["params"])
+    assert params == {field: "[REDACTED 16]", "name": "ana"}
+    assert "4111111111111111" not in json.dumps(entry)
+
+
+def test_redacted_json_is_still_valid_json(wrap: Any, collector: Collector) -> None:
+    body = b'[{"secret": "a\\"b\\u00e9", "n": [1, {"Secret": {"deep": true}}]}, "x"]'
+    _, _, entry = exchange(wrap(reading_app(), denylist=["secret"]), collector,
+                           method="POST", body=body, headers={"Content-Type": "application/json"})
+    assert json.loads(entry["request"]["postData"]["text"]) == [
+        {"secret": "[REDACTED 4]", "n": [1, {"Secret": "[REDACTED]"}]}, "x"]
+
+
+# -- webhooks ---------------------------------------------------------------------------------
+
+
+def sign(body: bytes, secret: str, at_ms: Optional[int] = None) -> str:
+    at_ms = int(time.time() * 1000) if at_ms is None else at_ms
+    digest = hmac.new(secret.encode(), f"{at_ms}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={at_ms},v0={digest}"
+
+
+@pytest.mark.parametrize("body, signed", [
+    pytest.param(b'{"event": "login", "email": "ana@example.com"}',
+                 b'{"event": "login", "email": "ana@example.com"}', id="raw-bytes"),
+    pytest.param('{"a": 1}', b'{"a": 1}', id="raw-str"),
+    pytest.param({"name": "José", "n": [1, 2.5, True, None]},
+                 '{"name":"José","n":[1,2.5,true,null]}'.encode(), id="dict-json-stringify"),
+])
+def test_verify_webhook_accepts_a_valid_signature(body: Any, signed: bytes) -> None:
+    from readme_metrics.VerifyWebhook import VerifyWebhook
+
+    VerifyWebhook(body, sign(signed, "whsec"), "whsec")  # no exception
+
+
+@pytest.mark.parametrize("signature, message", [
+    pytest.param(None, "Missing Signature", id="none"),
+    pytest.param("", "Missing Signature", id="empty"),
+    pytest.param(lambda: sign(b"{}", "whsec", int(time.time() * 1000) - 31 * 60 * 1000),
+                 "Expired Signature", id="older-than-30-minutes"),
+    pytest.param(lambda: sign(b"{}", "other-secret"), "Invalid Signature", id="wrong-secret"),
+    pytest.param(lambda: sign(b'{"x":1}', "whsec"), "Invalid Signature", id="other-body"),
+    pytest.param("t=abc,v0=00", "Invalid Signature", id="malformed"),
+])
+def test_verify_webhook_raises_the_spec_messages(signature: Any, message: str) -> None:
+    from readme_metrics.VerifyWebhook import VerifyWebhook
+    from readme_metrics.webhooks import VerificationError
+
+    value = signature() if callable(signature) else signature
+    with pytest.raises(VerificationError) as raised:
+        VerifyWebhook(b"{}", value, "whsec")
+    assert str(raised.value) == message
+
+
+def test_verify_webhook_accepts_within_30_minutes() -> None:
+    from readme_metrics.VerifyWebhook import VerifyWebhook
+
+    VerifyWebhook(b"{}", sign(b"{}", "whsec", int(time.time() * 1000) - 29 * 60 * 1000), "whsec")
+
+
+# == adapters: Flask and Django ================================================================
+
+
+def test_flask_extension_hands_flask_request_to_grouping(collector: Collector) -> None:
+    flask = pytest.importorskip("flask")
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    seen: list[Any] = []
+
+    def grouping(req: Any) -> dict[str, str]:
+        seen.append((req, req.get_json()))
+        return {"api_key": req.headers["X-Api-Key"]}
+
+    app = flask.Flask(__name__)
+
+    @app.post("/echo")
+    def echo() -> Any:
+        return {"got": flask.request.get_json()}
+
+    metrics = ReadMeMetrics(MetricsApiConfig(
+        api_key=API_KEY, grouping_function=grouping, metrics_api=collector.url,
+        base_log_url=DOCS, background_worker_mode=False, buffer_length=1))
+    metrics.init_app(app)
+    try:
+        # Closed as a server would: the log is finished when the response is closed.
+        with app.test_client().post("/echo", json={"n": 1},
+                                    headers={"X-Api-Key": "flask-key"}) as response:
+            assert response.get_json() == {"got": {"n": 1}}
+        [log] = collector.wait_for_logs(1)
+        assert_valid_log(log)
+        assert response.headers["x-documentation-url"] == f"{DOCS}/logs/{log['_id']}"
+        assert len(seen) == 1 and isinstance(seen[0][0], flask.Request)
+        assert seen[0][1] == {"n": 1}
+        assert log["group"] == {"id": spec_mask("flask-key")}
+        assert log["request"]["log"]["entries"][0]["request"]["postData"] == {
+            "mimeType": "application/json", "text": '{"n": 1}'}
+    finally:
+        metrics.close()
+
+
+def test_django_middleware_reads_settings_and_hands_http_request(collector: Collector) -> None:
+    pytest.importorskip("django")
+    import types
+
+    from django.http import HttpRequest, HttpResponse
+    from django.test import Client, override_settings
+    from django.urls import path
+    from django.views.decorators.csrf import csrf_exempt
+
+    import tests.test_django  # noqa: F401 - configures Django once for the whole session
+
+    seen: list[Any] = []
+
+    def grouping(req: Any) -> dict[str, str]:
+        seen.append((req, req.body))
+        return {"api_key": req.headers["X-Api-Key"], "label": "django"}
+
+    @csrf_exempt
+    def echo(request: HttpRequest) -> HttpResponse:
+        return HttpResponse(request.body, content_type="application/json")
+
+    urls = types.ModuleType("spec_contract_urls")
+    urls.urlpatterns = [path("echo", echo)]  # type: ignore[attr-defined]
+    settings_config = MetricsApiConfig(
+        api_key=API_KEY, grouping_function=grouping, metrics_api=collector.url,
+        base_log_url=DOCS, background_worker_mode=False, buffer_length=1)
+    with override_settings(ROOT_URLCONF=urls, README_METRICS_CONFIG=settings_config,
+                           MIDDLEWARE=["readme_metrics.django.MetricsMiddleware"]):
+        response = Client().post("/echo", data=b'{"d": 1}', content_type="application/json",
+                                 HTTP_X_API_KEY="django-key")
+    assert response.content == b'{"d": 1}'
+    [log] = collector.wait_for_logs(1)
+    assert_valid_log(log)
+    assert response["x-documentation-url"] == f"{DOCS}/logs/{log['_id']}"
+    assert len(seen) == 1 and isinstance(seen[0][0], HttpRequest)
+    assert seen[0][1] == b'{"d": 1}'
+    assert log["group"] == {"id": spec_mask("django-key"), "label": "django"}
+    entry = log["request"]["log"]["entries"][0]
+    assert entry["request"]["postData"] == {"mimeType": "application/json", "text": '{"d": 1}'}
+
+
+# == end to end: a real server ===================================================================
+
+
+def test_real_server_round_trip(collector: Collector) -> None:
+    """wsgiref's server (decoded PATH_INFO, no raw URI) with a real HTTP client."""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps({"len": len(body)}).encode()]
+
+    middleware = MetricsMiddleware(app, MetricsApiConfig(
+        api_key=API_KEY, grouping_function=caller, metrics_api=collector.url,
+        base_log_url=DOCS, background_worker_mode=True, buffer_length=2, flush_interval=0))
+    try:
+        with ThreadedWSGIServer(middleware) as server:
+            first = requests.get(server.url + "/files/100%25/a%3Fb?q=a+b&q=%26&e=",
+                                 timeout=10)
+            second = requests.post(server.url + "/items", json={"name": "ä"}, timeout=10)
+        assert first.json() == {"len": 0} and second.json() == {"len": 18}
+        logs = collector.wait_for_logs(2)
+    finally:
+        middleware.close()
+    for log in logs:
+        assert_valid_log(log)
+    get, post = (log["request"]["log"]["entries"][0]["request"] for log in logs)
+    host = urlsplit(server.url).netloc
+    assert get["url"] == f"http://{host}/files/100%25/a%3Fb?q=a+b&q=%26&e="
+    assert pairs(get["queryString"]) == {"q": "&", "e": ""}
+    assert [p["value"] for p in get["queryString"]] == ["a b", "&", ""]
+    assert post["postData"] == {"mimeType": "application/json", "text": '{"name": "\\u00e4"}'}
+    assert first.headers["x-documentation-url"] == f"{DOCS}/logs/{logs[0]['_id']}"
