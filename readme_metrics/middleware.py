@@ -616,11 +616,20 @@ class MetricsMiddleware:
         return capture.wrap(result)
 
     def grouping_request(self, environ: WSGIEnvironment, body: Optional[_InputTee]) -> Any:
-        """What the grouping function receives: a webob.Request whose body can be read."""
+        """What the grouping function receives: a webob.Request whose body can be read.
+
+        A body the app already read past ``max_body_bytes`` was streamed, not kept: the
+        request then holds the kept prefix as its whole body (webob would otherwise
+        raise DisconnectionError for the missing bytes and the exchange would be lost).
+        """
         request_environ = dict(environ)
         if body is not None:
-            request_environ["wsgi.input"] = _LazyReplay(body)
             request_environ.pop("webob.is_body_seekable", None)
+            if body.size > len(body.captured):
+                request_environ["wsgi.input"] = io.BytesIO(bytes(body.captured))
+                request_environ["CONTENT_LENGTH"] = str(len(body.captured))
+            else:
+                request_environ["wsgi.input"] = _LazyReplay(body)
         return webob.Request(request_environ)
 
     def flush(self, timeout: Optional[float] = None) -> bool:
