@@ -1065,6 +1065,26 @@ def test_grouping_function_reading_the_body_before_the_app(wrap: Any,
     assert log["group"]["id"] == spec_mask("bo")
 
 
+@pytest.mark.parametrize("read", [
+    pytest.param(lambda req: req.POST["key"], id="req.POST"),
+    pytest.param(lambda req: req.body[4:7].decode(), id="req.body"),
+])
+def test_grouping_function_reading_a_body_larger_than_max_body_bytes(
+        wrap: Any, collector: Collector, read: Callable[[Any], str]) -> None:
+    """The app streamed a large body through; the grouping function still gets a request
+    (the kept part) rather than an error that would lose the exchange."""
+    body = b"key=abc&data=" + b"x" * 5000
+    app = reading_app()
+    result, log, entry = exchange(
+        wrap(app, max_body_bytes=100, grouping_function=lambda req: {"api_key": read(req)}),
+        collector, method="POST", body=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert app.seen["body"] == body
+    assert log["group"]["id"] == spec_mask("abc")
+    assert entry["request"]["bodySize"] == len(body)
+    assert result.header("x-documentation-url") == [f"{DOCS}/logs/{log['_id']}"]
+
+
 def test_grouping_function_called_once_per_exchange(wrap: Any, collector: Collector) -> None:
     calls: list[Any] = []
 
