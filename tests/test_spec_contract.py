@@ -25,12 +25,14 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable, Optional
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlencode, urlsplit
 from wsgiref.util import FileWrapper
 
 import pytest
 import requests
 import webob
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from tests.utils import (
@@ -578,6 +580,22 @@ def test_query_string_decoded_pairs(wrap: Any, collector: Collector, query: str,
                                     expected: list[tuple[str, str]]) -> None:
     _, _, entry = exchange(wrap(reading_app()), collector, query=query)
     assert [(p["name"], p["value"]) for p in entry["request"]["queryString"]] == expected
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.text(max_size=8), st.text(max_size=8)), max_size=5),
+       st.booleans())
+def test_any_query_round_trips(wrap: Any, collector: Collector,
+                               query_pairs: list[tuple[str, str]], plus: bool) -> None:
+    """Whatever a client encodes (quote or quote_plus), the url keeps it as sent and
+    queryString decodes it back to the pairs, in order."""
+    query = urlencode(query_pairs, quote_via=quote_plus if plus else quote)
+    collector.received.clear()
+    _, _, entry = exchange(wrap(reading_app()), collector, query=query)
+    request = entry["request"]
+    assert urlsplit(request["url"]).query == query
+    assert [(p["name"], p["value"]) for p in request["queryString"]] == query_pairs
 
 
 def test_request_headers_cookies_and_http_version(wrap: Any, collector: Collector) -> None:
