@@ -258,12 +258,9 @@ class Delivery:
                     queue.append(item)
                     self._accepted += 1
                     self._queued_bytes += nbytes
-                    if self._idle:
-                        waiting = len(queue)
-                        if waiting >= self._batch_size or (waiting == 1
-                                                           and self._interval > 0):
-                            self._idle = False
-                            self._wake.notify()
+                    if self._idle and len(queue) >= self._batch_size:
+                        self._idle = False
+                        self._wake.notify()
                 full = len(queue) >= self._batch_size
                 if dropped:
                     so_far = self._count_drop_locked(dropped)
@@ -488,6 +485,12 @@ class Delivery:
                         # more can be delivered, so do not hold the exit for nothing.
                         return None
                     wait = left if wait is None else min(wait, left)
+                if wait is None and self._interval > 0:
+                    # Idle: look again within flush_interval instead of being woken by
+                    # each batch's first log (a thread switch per batch under load).
+                    # A log that came meanwhile is still sent flush_interval after its
+                    # arrival: the next pass waits exactly for its due time.
+                    wait = self._interval
                 self._idle = self._retry is None
                 self._wake.wait(wait)
                 self._idle = False
