@@ -44,9 +44,10 @@ MAX_ATTEMPTS = 5
 #: First backoff ceiling in seconds; it doubles per attempt (full jitter) up to the cap.
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
-#: A Retry-After longer than this is shortened: a batch held for an hour only blocks the
-#: queue, and the attempts stay bounded anyway.
-RETRY_AFTER_CAP = 60.0
+#: Retry-After is honoured: no retry comes earlier than the server asked. Only an absurd
+#: value (a date far in the future) is cut to this, so a mistake there cannot stall
+#: delivery for days; meanwhile the queue stays bounded and new logs are counted as drops.
+RETRY_AFTER_CAP = 3600.0
 #: How long a 401/403 stops delivery; a wrong key does not fix itself within seconds.
 AUTH_PAUSE = 60.0
 #: At most one warning of each kind per this many seconds.
@@ -345,6 +346,8 @@ class Delivery:
         with self._lock:
             target = self._accepted
             if self._resolved >= target:
+                # Nothing waiting; during a 401/403 pause logs are being dropped, so
+                # "everything was delivered" would not be true of the caller's logs.
                 return not self._paused_locked()
             waiter = _FlushWaiter(self._resolved, target)
             self._waiters.append(waiter)
