@@ -103,8 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="HAR file to append the entries to; an existing HAR file is "
                               "continued, any other file is never overwritten")
     collect.add_argument("--api-key", metavar="KEY", default=None,
-                         help="accept only this ReadMe API key (Basic auth); by default any "
-                              "key is accepted")
+                         help="accept only this ReadMe API key (Basic auth); by default the "
+                              "Authorization header is not checked")
     collect.add_argument("--keep", metavar="N", type=_positive, default=1000,
                          help="calls kept in memory for the dashboard (the file keeps all)")
     collect.add_argument("--summary-every", metavar="SECONDS", type=float, default=30.0,
