@@ -978,6 +978,26 @@ def test_collect_is_a_validating_stand_in_for_the_metrics_api(
         assert_valid_log(log)
 
 
+def test_collect_without_api_key_checks_the_logs_not_the_key(
+        tmp_path: Path, collector: Collector, make: Callable[..., MetricsMiddleware]) -> None:
+    """Issue 6: "Basic auth checked if --api-key is given: 401 otherwise": without
+    --api-key a POST is judged on its logs alone (400 with reasons, or 202)."""
+    good = _one_valid_log(collector, make)
+    bad = json.loads(json.dumps(good))
+    bad["request"]["log"]["version"] = "1.1"
+    with CommandProcess("collect", "--port", "0", "--har", "open.har", cwd=tmp_path) as proc:
+        url = proc.wait_for(r"listening on (http://127\.0\.0\.1:\d+)").group(1)
+        post = f"{url}/v1/request"
+        answer = requests.post(post, json=[bad], timeout=10)
+        assert answer.status_code == 400, answer.text
+        assert "version" in answer.text
+        assert requests.post(post, json=[good], timeout=10).status_code == 202
+        assert requests.post(post, json=[good], timeout=10, headers={
+            "Authorization": basic_auth("rdme_any_key")}).json() == {
+            "accepted": 0, "duplicates": 1}
+    assert len(har_file_logs(tmp_path / "open.har")) == 1
+
+
 def test_demo_requests_exits_0_with_a_valid_har_file(tmp_path: Path) -> None:
     """SPEC 9: `demo` shows the whole flow with one command; --requests N exits 0."""
     with CommandProcess("demo", "--requests", "8", "--har", "out.har", cwd=tmp_path) as proc:
