@@ -85,10 +85,30 @@ def _ms(seconds: Any) -> float:
     return round(value, 3)
 
 
+# Header name -> its lower-case form. Every log compares a dozen or two header names
+# against a few known ones, several times over (masking, cookies, content types): the
+# names repeat from one log to the next, so each distinct one is lowered once. Bounded:
+# random names cannot grow it; past the bound they are simply lowered every time.
+_LOWER: dict[str, str] = {}
+_LOWER_MAX = 2048
+
+
+def _lower(name: str) -> str:
+    lower = _LOWER.get(name)
+    if lower is None:
+        lower = name.lower()
+        if len(_LOWER) < _LOWER_MAX:
+            _LOWER[name] = lower
+    return lower
+
+
 def _header(headers: list[tuple[str, str]], name: str) -> Optional[str]:
     """First value of header ``name`` (lower-case), or None."""
+    lowered = _LOWER.get
     for key, value in headers:
-        if key.lower() == name:
+        # The cache lookup is inlined in the loops over headers: a call per header costs
+        # more than the lookup itself.
+        if (lowered(key) or _lower(key)) == name:
             return value
     return None
 
@@ -192,7 +212,7 @@ def _without_redacted_cookies(name: str, value: str, redactor: Optional[Redactor
     """
     if redactor is None:
         return value
-    lower = name.lower()
+    lower = _lower(name)
     if lower == "cookie":
         parts = value.split(";")
         count = len(parts)
@@ -210,18 +230,32 @@ def _without_redacted_cookies(name: str, value: str, redactor: Optional[Redactor
     return ";".join(parts) if changed else value
 
 
+# Headers whose first HAR value build_entry needs (mimeType, redirectURL) or whose
+# presence it checks (cookies), noted while the headers are built: one pass, not four.
+_NOTED_HEADERS = frozenset({"content-type", "location", "cookie", "set-cookie"})
+
+
 def _headers(
     headers: list[tuple[str, str]], redactor: Optional[Redactor]
-) -> list[dict[str, str]]:
-    """HAR headers: redacted first, then credentials masked (a redaction stays)."""
+) -> tuple[list[dict[str, str]], dict[str, str]]:
+    """HAR headers: redacted first, then credentials masked (a redaction stays).
+
+    Also returns the first HAR value of each header of ``_NOTED_HEADERS`` present, by
+    lower-case name.
+    """
     out = []
+    noted: dict[str, str] = {}
+    lowered = _LOWER.get
     for name, value in headers:
+        lower = lowered(name) or _lower(name)
         if redactor is not None and redactor.redacts(name):
             value = redacted(value)
-        elif name.lower() in _MASKED_HEADERS:
+        elif lower in _MASKED_HEADERS:
             value = mask(_without_redacted_cookies(name, value, redactor))
+        if lower in _NOTED_HEADERS and lower not in noted:
+            noted[lower] = value
         out.append({"name": name, "value": value})
-    return out
+    return out, noted
 
 
 def _cookie_value(name: str, value: str, redactor: Optional[Redactor]) -> str:
@@ -235,8 +269,9 @@ def _request_cookies(
 ) -> list[dict[str, str]]:
     """Cookies of every Cookie header (``a=1; b=2``), lenient: never raises."""
     out = []
+    lowered = _LOWER.get
     for key, header in headers:
-        if key.lower() != "cookie":
+        if (lowered(key) or _lower(key)) != "cookie":
             continue
         for part in header.split(";"):
             name, _, value = part.partition("=")
@@ -264,8 +299,9 @@ def _response_cookies(
 ) -> list[dict[str, Any]]:
     """One HAR cookie per Set-Cookie header, with the attributes HAR knows."""
     out = []
+    lowered = _LOWER.get
     for key, header in headers:
-        if key.lower() != "set-cookie":
+        if (lowered(key) or _lower(key)) != "set-cookie":
             continue
         first, *attributes = header.split(";")
         name, _, value = first.partition("=")
@@ -514,18 +550,12 @@ def build_entry(
         if raw_query:
             url = base + question + active.query_string(raw_query)
 
-    request_headers = _headers(exchange.request_headers, active)
-    response_headers = _headers(exchange.response_headers, active)
+    request_headers, request_noted = _headers(exchange.request_headers, active)
+    response_headers, response_noted = _headers(exchange.response_headers, active)
     # mimeTypes are the Content-Type as it appears in the HAR (so redacted if listed).
-    request_type = next(
-        (h["value"] for h in request_headers if h["name"].lower() == "content-type"), None
-    )
-    response_type = next(
-        (h["value"] for h in response_headers if h["name"].lower() == "content-type"), None
-    )
-    location = next(
-        (h["value"] for h in response_headers if h["name"].lower() == "location"), ""
-    )
+    request_type = request_noted.get("content-type")
+    response_type = response_noted.get("content-type")
+    location = response_noted.get("location", "")
 
     request: dict[str, Any] = {
         "method": exchange.method,
@@ -533,7 +563,9 @@ def build_entry(
         "httpVersion": exchange.http_version,
         "headers": request_headers,
         "queryString": _records(query),
-        "cookies": _safely(_request_cookies, exchange.request_headers, active) or [],
+        # Most requests carry no Cookie header: spare the parser its pass then.
+        "cookies": (_safely(_request_cookies, exchange.request_headers, active) or []
+                    if "cookie" in request_noted else []),
         "headersSize": -1,
         "bodySize": _body_size(exchange.request_body_size, exchange.request_body),
     }
@@ -561,7 +593,8 @@ def build_entry(
         "statusText": exchange.status_text,
         "httpVersion": exchange.http_version,
         "headers": response_headers,
-        "cookies": _safely(_response_cookies, exchange.response_headers, active) or [],
+        "cookies": (_safely(_response_cookies, exchange.response_headers, active) or []
+                    if "set-cookie" in response_noted else []),
         "content": content,
         "redirectURL": location,
         "headersSize": -1,

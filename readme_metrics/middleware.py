@@ -234,8 +234,25 @@ def _status_parts(status: str) -> tuple[int, str]:
     return code, reason
 
 
+# environ key -> header name ("HTTP_X_API_KEY" -> "X-Api-Key"), or "" for a key that is
+# not a header. The same few dozen keys come with every request and translating one costs
+# a split, a join and a capitalize per part (most of what building the headers cost, 1 us
+# each on a slow core), so each is translated once. Bounded: a client sending random
+# header names cannot grow it; past the bound names are simply translated every time.
+_HEADER_NAMES: dict[str, str] = {}
+_HEADER_NAMES_MAX = 2048
+
+
 def _header_name(key: str) -> str:
-    return "-".join(part.capitalize() for part in key[5:].split("_"))
+    name = _HEADER_NAMES.get(key)
+    if name is None:
+        if key.startswith("HTTP_"):
+            name = "-".join(part.capitalize() for part in key[5:].split("_"))
+        else:
+            name = ""
+        if len(_HEADER_NAMES) < _HEADER_NAMES_MAX:
+            _HEADER_NAMES[key] = name
+    return name
 
 
 def _latin1_to_text(value: str) -> str:
@@ -301,9 +318,13 @@ def request_url(environ: dict[str, str], trusted_proxies: int = 0) -> str:
 def request_headers(environ: dict[str, str]) -> list[tuple[str, str]]:
     """Every HTTP header of the request, Content-Type and Content-Length included."""
     headers: list[tuple[str, str]] = []
+    names = _HEADER_NAMES
     for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            headers.append((_header_name(key), _latin1_to_text(value)))
+        name = names.get(key)  # inlined cache lookup: this loop runs for every log
+        if name is None:
+            name = _header_name(key)
+        if name:
+            headers.append((name, value if value.isascii() else _latin1_to_text(value)))
     content_type = environ.get("CONTENT_TYPE")
     if content_type and not (
         # wsgiref's server invents "text/plain" when a request has no Content-Type;
@@ -344,7 +365,9 @@ class _WSGIPending:
         self.request_body_size = tee.body_size if tee is not None else 0
         self.status = capture.status or "500 Internal Server Error"
         self.response_headers = capture.headers_out
-        self.response_body = bytes(capture.body)
+        # One kept chunk (the usual case) is handed over as is: joining a single bytes
+        # object returns that very object, no copy.
+        self.response_body = b"".join(capture.body)
         self.response_body_size = capture.body_size
         self.response_body_omitted = capture.omitted
         begin = capture.begin
@@ -383,7 +406,7 @@ class _Capture:
 
     __slots__ = (
         "middleware", "pipeline", "environ", "snapshot", "tee", "log_id", "started",
-        "begin", "responded", "status", "headers_out", "body", "body_size", "limit",
+        "begin", "responded", "status", "headers_out", "body", "kept", "body_size", "limit",
         "omitted", "group", "done", "_start_response",
     )
 
@@ -402,7 +425,11 @@ class _Capture:
         self.responded = 0.0
         self.status = ""
         self.headers_out: list[tuple[str, str]] = []
-        self.body = bytearray()
+        # The kept response chunks (at most ``limit`` bytes in all), by reference: copying
+        # a 100 KB body into a buffer and out again cost more than the rest of the request
+        # path (fresh large allocations fault their pages in).
+        self.body: list[bytes] = []
+        self.kept = 0
         self.body_size = 0
         self.omitted = False
         self.group: Any = _UNKNOWN
@@ -464,12 +491,16 @@ class _Capture:
     def record(self, chunk: bytes) -> None:
         n = len(chunk)
         self.body_size += n
-        room = self.limit - len(self.body)
+        room = self.limit - self.kept
         if room > 0 and n:
-            try:
-                self.body += chunk[:room] if n > room else chunk
-            except TypeError:  # not bytes: the server will complain to the app, not us
-                pass
+            part = chunk[:room] if n > room else chunk
+            if part.__class__ is not bytes:
+                try:  # a mutable buffer (bytearray, memoryview) could change later: copy
+                    part = bytes(memoryview(part))
+                except TypeError:  # not bytes: the server will complain to the app, not us
+                    return
+            self.body.append(part)
+            self.kept += len(part)
 
     def finish(self) -> None:
         """Turn the exchange into one queued log (exactly once). Never raises."""
