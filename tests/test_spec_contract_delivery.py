@@ -500,6 +500,8 @@ EXIT_SCRIPT = textwrap.dedent("""
     pytest.param(True, 7, Reply(202), 7, id="background-partial-batch"),
     pytest.param(True, 25, Reply(202), 25, id="background-batches-and-tail"),
     pytest.param(False, 7, Reply(202), 7, id="inline-partial-batch"),
+    pytest.param(True, 7, [Reply(503)], 7, id="background-retried-at-exit"),
+    pytest.param(False, 7, [Reply(503)], 7, id="inline-retried-at-exit"),
     pytest.param(True, 25, Reply(hang=60.0), 0, id="background-hanging-api"),
     pytest.param(False, 9, Reply(hang=60.0), 0, id="inline-hanging-api"),
     pytest.param(True, 25, Reply(500), 0, id="background-always-500"),
@@ -507,12 +509,14 @@ EXIT_SCRIPT = textwrap.dedent("""
     pytest.param(True, 25, Reply(401), 0, id="background-401"),
 ])
 def test_interpreter_exit_sends_everything_within_shutdown_timeout(
-        collector: Collector, background: bool, count: int, reply: Optional[Reply],
-        delivered: int) -> None:
+        collector: Collector, background: bool, count: int,
+        reply: Optional[Reply | list[Reply]], delivered: int) -> None:
     """SPEC 7: at interpreter exit (atexit) everything queued is sent, within
     shutdown_timeout; never a hang. Also: no output on stdout, the key never shown."""
     url = collector.url if reply is not None else f"http://127.0.0.1:{free_port()}"
-    if reply is not None:
+    if isinstance(reply, list):  # a failure first, then 202: retried within the bound
+        collector.replies.extend(reply)
+    elif reply is not None:
         collector.default = reply
     process = subprocess.Popen(
         [sys.executable, "-c", EXIT_SCRIPT, url, "1" if background else "0", str(count)],
@@ -532,7 +536,7 @@ def test_interpreter_exit_sends_everything_within_shutdown_timeout(
     assert "rdme_exit_SECRET_key_5150" not in err
     assert base64.b64encode(b"rdme_exit_SECRET_key_5150:").decode() not in err
     assert len(collector.logs) == delivered
-    if reply is not None and reply.status == 401:
+    if isinstance(reply, Reply) and reply.status == 401:
         # The last-resort handler shows the library's one error for the pause.
         assert err.count("401") == 1, err
 
@@ -897,6 +901,46 @@ def test_request_id_filter_from_dict_config(log_tokens: Optional[str],
     masked = spec_mask(token) if token_shown else "-"
     assert done.stdout.splitlines() == ["-|-|before", f"rid-777|{masked}|inside", "-|-|after"]
     assert token not in done.stdout + done.stderr
+
+
+DOTENV_SCRIPT = textwrap.dedent("""
+    import logging
+    from wsgiref.util import setup_testing_defaults
+    from readme_metrics.cors import CORSMiddleware
+    from readme_metrics.request_id import RequestIdFilter, RequestIdMiddleware
+
+    records = []
+
+    def app(environ, start_response):
+        record = logging.LogRecord("x", logging.INFO, "app.py", 1, "m", None, None)
+        RequestIdFilter().filter(record)
+        records.append(record)
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    seen = {}
+    environ = {"HTTP_ORIGIN": "https://dotenv.example", "HTTP_X_TRACE": "trace-1",
+               "HTTP_AUTHORIZATION": "Bearer secret-token"}
+    setup_testing_defaults(environ)
+    stack = RequestIdMiddleware(CORSMiddleware(app))
+    b"".join(stack(environ, lambda status, headers, exc_info=None: seen.update(headers)))
+    [record] = records
+    print(seen.get("Access-Control-Allow-Origin"), seen.get("X-Trace"), record.request_id,
+          record.auth_token)
+""")
+
+
+def test_companions_read_a_dotenv_file(tmp_path: Path) -> None:
+    """SPEC 8: configured from the environment with environs (which reads .env too)."""
+    (tmp_path / ".env").write_text("CORS_ALLOWED=https://dotenv.example\n"
+                                   "REQUEST_ID_HEADER=X-Trace\nLOG_TOKENS=false\n")
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("CORS_ALLOWED", "REQUEST_ID_HEADER", "LOG_TOKENS")}
+    done = subprocess.run([sys.executable, "-c", DOTENV_SCRIPT], capture_output=True,
+                          text=True, timeout=60, cwd=str(tmp_path), stdin=subprocess.DEVNULL,
+                          env={**environment, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["https://dotenv.example", "trace-1", "trace-1", "-"]
 
 
 # == SPEC 9: command line ===================================================================
