@@ -258,14 +258,24 @@ def _wrap(collector: LocalCollector) -> MetricsMiddleware:
         readme_api_url=collector.url,
         development_mode=True,
         denylist=["password"],
-        # Explicit values, so README_* variables of the machine cannot change the demo.
+        # Explicit values for every option, so README_* variables of the machine (or a
+        # project's .env in the working directory) cannot change the demo.
         allowlist=[],
         allowed_http_hosts=[],
         skip_methods=["OPTIONS"],
         background_worker_mode=True,
         buffer_length=5,
         flush_interval=0.5,
+        timeout=3.0,
+        max_body_bytes=262144,
+        max_queue_size=10000,
+        max_queue_bytes=64 * 1024 * 1024,
+        trusted_proxies=0,
+        shutdown_timeout=5.0,
     )
+    # base_log_url=None would fall back to README_BASE_LOG_URL; the demo always looks the
+    # base up from its own collector, so its links open the local dashboard.
+    config.base_log_url = None
     return MetricsMiddleware(DemoApp(), config)
 
 
