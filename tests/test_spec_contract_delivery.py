@@ -1052,6 +1052,27 @@ def test_demo_requests_exits_0_with_a_valid_har_file(tmp_path: Path) -> None:
         assert_valid_log(log)
 
 
+def test_demo_is_not_changed_by_readme_variables_of_the_machine(tmp_path: Path) -> None:
+    """SPEC 9: one command shows the whole flow on a fresh machine; a machine whose
+    shell already configures its own app (README_BASE_LOG_URL, README_MAX_BODY_BYTES ...)
+    must still see the demo's calls, bodies and dashboard links, not its own settings."""
+    env = {"README_BASE_LOG_URL": "https://docs.elsewhere.example",
+           "README_MAX_BODY_BYTES": "4", "README_TIMEOUT": "0.001",
+           "README_MAX_QUEUE_SIZE": "1", "README_SHUTDOWN_TIMEOUT": "0"}
+    with CommandProcess("demo", "--requests", "12", "--har", "env.har", cwd=tmp_path,
+                        env=env) as proc:
+        assert proc.wait(120) == 0, proc.stdout + proc.stderr
+    logs = har_file_logs(tmp_path / "env.har")
+    assert len(logs) == 12
+    links = [h["value"] for log in logs
+             for h in log["request"]["log"]["entries"][0]["response"]["headers"]
+             if h["name"].lower() == "x-documentation-url"]
+    assert links and all(link.startswith("http://127.0.0.1:") for link in links), links
+    texts = [log["request"]["log"]["entries"][0]["response"]["content"].get("text", "")
+             for log in logs]
+    assert any(len(text) > 4 for text in texts), "bodies cut to README_MAX_BODY_BYTES"
+
+
 # == SPEC 10: how it is checked =============================================================
 
 
