@@ -234,7 +234,8 @@ class Delivery:
         """Queue one exchange for delivery; False if it was dropped. Never blocks or raises.
 
         In background mode the worker is started here on first use. In inline mode a
-        full batch is built and sent in this thread.
+        full batch, or a partial one older than ``flush_interval``, is built and sent in
+        this thread.
         """
         try:
             if self._pid != os.getpid():
@@ -263,6 +264,10 @@ class Delivery:
                         self._idle = False
                         self._wake.notify()
                 full = len(queue) >= self._batch_size
+                if not (full or self._background) and self._interval > 0 and self._starts:
+                    # Inline mode has no timer: a partial batch older than flush_interval
+                    # goes with the next request instead of waiting for a full batch.
+                    full = time.monotonic() - self._starts[0] >= self._interval
                 if dropped:
                     so_far = self._count_drop_locked(dropped)
             if dropped:

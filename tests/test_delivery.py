@@ -567,6 +567,20 @@ def test_inline_mode_sends_in_the_calling_thread(collector: Collector,
     assert adds_up(delivery.stats)
 
 
+def test_inline_mode_sends_a_partial_batch_older_than_flush_interval_with_the_next_request(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    delivery = make_delivery(collector.url, buffer_length=10, background_worker_mode=False,
+                             flush_interval=0.2)
+    delivery.submit(item("a"))
+    assert collector.received == []  # no timer thread in inline mode
+    time.sleep(0.3)
+    delivery.submit(item("b"))  # the partial batch is now overdue: it goes, with this one
+    assert ids(collector.logs) == ["a", "b"]
+    delivery.submit(item("c"))  # a fresh partial batch waits again
+    assert ids(collector.logs) == ["a", "b"]
+    assert adds_up(delivery.stats)
+
+
 def test_inline_mode_never_raises_and_retries_on_flush(
         collector: Collector, make_delivery: MakeDelivery) -> None:
     collector.replies.extend([Reply(500), Reply(503)])
