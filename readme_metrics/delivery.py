@@ -35,7 +35,7 @@ from typing import Any, Callable, Optional
 
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.exchange import PendingExchange
-from readme_metrics.transport import Transport
+from readme_metrics.transport import Transport, basic_token
 
 Build = Callable[[PendingExchange], dict]
 
@@ -180,20 +180,13 @@ class Delivery:
         self._transport_given = transport is not None
         self._transport = transport or Transport(config)
         # Strings scrubbed from anything logged (response bodies, exception texts).
-        self._secrets = [s for s in (config.api_key,
-                                     self._basic_token(config.api_key)) if s]
+        self._secrets = [s for s in (config.api_key, basic_token(config.api_key)) if s]
         self._warned_at: dict[str, float] = {}
         self._build_errors_seen: set[str] = set()
         self._closed = False
         self._reset_state()
         with _live_lock:
             _live.add(self)
-
-    @staticmethod
-    def _basic_token(api_key: str) -> str:
-        import base64
-
-        return base64.b64encode(f"{api_key}:".encode()).decode("ascii")
 
     def _reset_state(self) -> None:
         """(Re)initialise everything that belongs to one process."""

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import requests
 
 from readme_metrics.config import MetricsApiConfig
-from readme_metrics.version import __version__
+from readme_metrics.transport import USER_AGENT
 
 __all__ = ["DocsUrl", "MAX_RETRY_AFTER", "RETRY_AFTER"]
 
@@ -137,8 +137,7 @@ class DocsUrl:
                 url,
                 auth=(self.config.api_key, ""),
                 timeout=self.config.timeout,
-                headers={"User-Agent": f"readme-metrics-python@{__version__}",
-                         "Accept": "application/json"},
+                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             )
             if response.status_code != 200:
                 self._failed(state, f"{url} answered HTTP {response.status_code}")

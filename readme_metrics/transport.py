@@ -28,6 +28,11 @@ from readme_metrics.version import __version__
 USER_AGENT = f"readme-metrics-python@{__version__}"
 
 
+def basic_token(api_key: str) -> str:
+    """The Basic credentials ReadMe expects: base64 of ``"{api_key}:"`` (empty password)."""
+    return base64.b64encode(f"{api_key}:".encode()).decode("ascii")
+
+
 class Transport:
     """POSTs JSON bodies to ``{metrics_api}/v1/request`` over one keep-alive session.
 
@@ -51,12 +56,11 @@ class Transport:
     def __init__(self, config: MetricsApiConfig) -> None:
         self.url = config.metrics_api + "/v1/request"
         self.timeout = config.timeout
-        token = base64.b64encode(f"{config.api_key}:".encode()).decode("ascii")
         # Host, Content-Length and Accept-Encoding: identity are added per request below
         # us; HTTP/1.1 keeps the connection alive without saying so.
         self._headers = {
             "User-Agent": USER_AGENT,
-            "Authorization": f"Basic {token}",
+            "Authorization": f"Basic {basic_token(config.api_key)}",
             "Content-Type": "application/json",
         }
         self.session = requests.Session()
