@@ -401,29 +401,20 @@ class Delivery:
         elif thread is not current:
             self._send_inline(force=True, deadline=deadline)
         with self._lock:
-            leftover = list(self._queue)
-            self._queue.clear()
-            self._starts.clear()
-            self._taken += len(leftover)
-            nbytes = sum(item.nbytes for item in leftover)
-            first = self._taken - len(leftover) + 1
-            if leftover:
-                self._resolve_locked(first, first + len(leftover) - 1, len(leftover),
-                                     nbytes, "shutdown")
+            dropped = self._drop_queue_locked("shutdown")
             retry = self._retry
             if retry is not None:
                 self._retry = None
-                self._resolve_locked(retry.first, retry.last, retry.count, retry.nbytes,
-                                     "shutdown")
-                self._counts["failed_batches"] += 1
+                dropped += retry.count
+                self._settle_locked(retry, "shutdown")
             self._closing = False  # a worker still stuck in I/O exits when it returns
             self._done.notify_all()
             pending = self._accepted - self._resolved
             still_running = self._running
-        if leftover or pending:
+        if dropped or pending:
             self._logger.warning(
                 "readme_metrics: closing gave up after shutdown_timeout=%ss: %d logs not "
-                "delivered", self.config.shutdown_timeout, len(leftover) + pending)
+                "delivered", self.config.shutdown_timeout, dropped + pending)
         if not still_running and not self._transport_given:
             self._transport.close()
 
@@ -678,18 +669,23 @@ class Delivery:
         with self._lock:
             self._paused_until = time.monotonic() + self._auth_pause
             self._settle_locked(batch, "auth")
-            leftover = list(self._queue)
-            self._queue.clear()
-            self._starts.clear()
-            if leftover:
-                first = self._taken + 1
-                self._taken += len(leftover)
-                self._resolve_locked(first, self._taken, len(leftover),
-                                     sum(item.nbytes for item in leftover), "auth")
+            self._drop_queue_locked("auth")
         self._logger.error(
             "readme_metrics: the Metrics API refused the API key (%s): the api_key "
             "(README_API_KEY) is wrong or revoked. Logs are dropped for the next %ss.",
             cause, self._auth_pause)
+
+    def _drop_queue_locked(self, reason: str) -> int:
+        """Take everything still queued off the queue as dropped; returns how many."""
+        leftover = list(self._queue)
+        self._queue.clear()
+        self._starts.clear()
+        if leftover:
+            first = self._taken + 1
+            self._taken += len(leftover)
+            self._resolve_locked(first, self._taken, len(leftover),
+                                 sum(item.nbytes for item in leftover), reason)
+        return len(leftover)
 
     def _paused_locked(self) -> bool:
         if self._paused_until and time.monotonic() >= self._paused_until:
