@@ -41,7 +41,7 @@ from django.http import HttpRequest, HttpResponseBase
 
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.exchange import Exchange, Group
-from readme_metrics.middleware import client_ip, request_headers, request_url
+from readme_metrics.middleware import client_ip, content_length, request_headers, request_url
 from readme_metrics.pipeline import MetricsPipeline
 
 try:  # asgiref >= 3.6 (Django >= 4.2)
@@ -247,17 +247,10 @@ class _Capture:
         if stream is not None and not hasattr(request, "_body") and not getattr(
             request, "_read_started", False
         ):
-            self.tee = _BodyTee(stream, self.limit, self._declared_length())
+            self.tee = _BodyTee(stream, self.limit, content_length(self.meta))
             request._stream = self.tee
 
     # -- request body --------------------------------------------------------------------
-
-    def _declared_length(self) -> Optional[int]:
-        try:
-            length = int(self.meta.get("CONTENT_LENGTH") or "")
-        except ValueError:
-            return None
-        return length if length >= 0 else None
 
     def settle_request_body(self, streaming: bool) -> None:
         """After the view: make the body recorded, and readable by the grouping function."""
@@ -265,7 +258,7 @@ class _Capture:
         if hasattr(request, "_body") or self.tee is None:
             return
         if not getattr(request, "_read_started", False):
-            declared = self._declared_length()
+            declared = content_length(self.meta)
             if declared is not None and declared <= self.limit:
                 # The view did not read it: read it the way Django does, so it stays
                 # readable (request.body, a streaming view reading later) and is recorded.
@@ -295,7 +288,7 @@ class _Capture:
             # have closed the body file already, then there is nothing more to have.
             with contextlib.suppress(Exception):
                 tee.drain()
-        declared = self._declared_length()
+        declared = content_length(self.meta)
         if tee.eof:
             return bytes(tee.captured), tee.size
         return bytes(tee.captured), declared if declared is not None else -1

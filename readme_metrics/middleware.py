@@ -339,6 +339,16 @@ def request_headers(environ: dict[str, str]) -> list[tuple[str, str]]:
     return headers
 
 
+def content_length(environ: dict[str, str]) -> Optional[int]:
+    """The declared request body length (CONTENT_LENGTH), None when absent or invalid."""
+    raw = environ.get("CONTENT_LENGTH")
+    try:
+        length = int(raw) if raw else None
+    except ValueError:
+        return None
+    return length if length is None or length >= 0 else None
+
+
 def client_ip(environ: dict[str, str], trusted_proxies: int = 0) -> str:
     """REMOTE_ADDR, or the X-Forwarded-For hop set by the outermost trusted proxy."""
     forwarded = _forwarded(environ, "HTTP_X_FORWARDED_FOR", trusted_proxies)
@@ -438,14 +448,7 @@ class _Capture:
         self.tee: Optional[_InputTee] = None
         wsgi_input = environ.get("wsgi.input")
         if wsgi_input is not None:
-            length: Optional[int]
-            raw_length = environ.get("CONTENT_LENGTH")
-            try:
-                length = int(raw_length) if raw_length else None
-            except ValueError:
-                length = None
-            if length is not None and length < 0:
-                length = None
+            length = content_length(environ)
             terminated = (length is None and bool(environ.get("HTTP_TRANSFER_ENCODING"))
                           and environ.get("wsgi.input_terminated") is True)
             self.tee = _InputTee(wsgi_input, length, self.limit, terminated)
@@ -531,7 +534,7 @@ class _Capture:
                 and isinstance(result, file_wrapper)):
             # Same object back, so the server keeps its sendfile fast path.
             self.omitted = True
-            self.body_size = self._content_length()
+            self.body_size = self._response_content_length()
             self.finish()
             return result
         if type(result) in (list, tuple) and self.status:
@@ -543,7 +546,7 @@ class _Capture:
             return _SizedResponse(self, result)
         return _Response(self, result)
 
-    def _content_length(self) -> int:
+    def _response_content_length(self) -> int:
         for name, value in self.headers_out:
             if name.lower() == "content-length":
                 try:
