@@ -2,10 +2,12 @@
 
 The request thread only calls :meth:`Delivery.submit`, which appends to a deque under a
 lock held for a few attribute updates: no I/O, no waiting, no allocation beyond the deque
-slot. One named daemon thread per :class:`Delivery` per process (started on the first log,
-started again in a forked child) turns queued items into log objects with the ``build``
-function (HAR building and redaction), JSON-encodes them in batches of at most
-``buffer_length`` and posts them through :class:`~readme_metrics.transport.Transport`.
+slot (in background mode; with ``background_worker_mode=False`` there is no worker and a
+due batch is sent from the request thread instead). One named daemon thread per
+:class:`Delivery` per process (started on the first log, started again in a forked
+child) turns queued items into log objects with the ``build`` function (HAR building and
+redaction), JSON-encodes them in batches of at most ``buffer_length`` and posts them
+through :class:`~readme_metrics.transport.Transport`.
 
 What it trusts: nothing about the Metrics API. It may be down, slow, hanging or answering
 errors for hours; memory stays bounded (``max_queue_size`` logs and ``max_queue_bytes``
