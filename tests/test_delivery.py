@@ -7,7 +7,6 @@ middleware-level versions (threads, fork, gunicorn) are in test_fork.py.
 
 from __future__ import annotations
 
-import base64
 import email.utils
 import gc
 import logging
@@ -38,11 +37,10 @@ from readme_metrics.delivery import (
     parse_retry_after,
 )
 from readme_metrics.exchange import Exchange, Group
-from tests.utils import Collector, Reply, free_port
+from tests.utils import Collector, Reply, assert_api_key_not_logged, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 API_KEY = "rdme_delivery_SECRET_key_31337"
-TOKEN = base64.b64encode(f"{API_KEY}:".encode()).decode()
 
 
 # -- helpers ----------------------------------------------------------------------------
@@ -112,10 +110,7 @@ def _api_key_never_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     """Whatever happens in a test, no log record (any logger, DEBUG up) shows the key."""
     caplog.set_level(logging.DEBUG)
     yield
-    formatter = logging.Formatter("%(message)s")
-    for record in caplog.get_records("call"):
-        text = formatter.format(record)
-        assert API_KEY not in text and TOKEN not in text, text
+    assert_api_key_not_logged(caplog.get_records("call"), API_KEY)
 
 
 def messages(caplog: pytest.LogCaptureFixture, level: int, needle: str) -> list[str]:

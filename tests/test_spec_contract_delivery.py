@@ -44,6 +44,7 @@ from tests.utils import (
     Collector,
     CommandProcess,
     Reply,
+    assert_api_key_not_logged,
     assert_valid_log,
     basic_auth,
     free_port,
@@ -54,7 +55,6 @@ from tests.utils import (
 
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "rdme_audit_delivery_SECRET_7a7a"
-TOKEN = base64.b64encode(f"{API_KEY}:".encode()).decode()
 CALLER = {"api_key": "caller-key-0099", "label": "Owlbert", "email": "owlbert@example.com"}
 DOCS = "https://docs.example.com"
 # Slack on top of the SPEC's own time bounds: a loaded 2-core machine starts a Python
@@ -118,10 +118,7 @@ def _api_key_never_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     """SPEC 7: nothing the library does may log the API key (any logger, DEBUG up)."""
     caplog.set_level(logging.DEBUG)
     yield
-    formatter = logging.Formatter("%(message)s")
-    for record in caplog.get_records("call"):
-        text = formatter.format(record)
-        assert API_KEY not in text and TOKEN not in text, text
+    assert_api_key_not_logged(caplog.get_records("call"), API_KEY)
 
 
 @pytest.fixture
