@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import platform
 import uuid
 from typing import Any, Callable, Optional
@@ -180,6 +181,7 @@ def test_impossible_start_still_gives_a_valid_date(started: float) -> None:
         pytest.param(float("nan"), 0.5, 0.0, 0.0, id="nan"),
         pytest.param(0.1, float("inf"), 100.0, 0.0, id="infinite"),
         pytest.param(1 / 3, 2 / 3, 333.333, 333.333, id="time-is-exact-sum"),
+        pytest.param(0.001001, 0.002051, 1.001, 1.05, id="sum-without-float-noise"),
     ],
 )
 def test_timings(wait: float, duration: float, expected_wait: float,
@@ -187,8 +189,20 @@ def test_timings(wait: float, duration: float, expected_wait: float,
     entry = entry_of(make_exchange(wait=wait, duration=duration))
     timings = entry["timings"]
     assert timings == {"send": 0, "wait": expected_wait, "receive": expected_receive}
-    assert entry["time"] == timings["send"] + timings["wait"] + timings["receive"]
+    assert math.isclose(entry["time"], expected_wait + expected_receive, abs_tol=1e-9)
     assert entry["cache"] == {}
+
+
+@settings(max_examples=300, deadline=None)
+@given(wait=st.floats(0, 100), duration=st.floats(0, 100))
+def test_timings_have_no_float_noise(wait: float, duration: float) -> None:
+    """Every figure as sent has at most 3 decimals, ``time`` included (issue 12.9)."""
+    entry = build_entry(make_exchange(wait=wait, duration=duration))
+    figures = [entry["time"], entry["timings"]["wait"], entry["timings"]["receive"]]
+    for figure in figures:
+        text = json.dumps(figure)
+        assert len(text.partition(".")[2]) <= 3, text
+    assert entry["time"] == round(figures[1] + figures[2], 3)
 
 
 # -- url and query string --------------------------------------------------------------

@@ -1,0 +1,29 @@
+"""HAR 1.2 logs of captured exchanges, redacted and masked (SPEC sections 4 and 6).
+
+The pipeline stage after capture: :func:`build_log` turns one
+:class:`~readme_metrics.exchange.Exchange` into the log object posted to the Metrics API.
+
+- :mod:`~readme_metrics.har.build`: the log object and its HAR entry (pure functions)
+- :mod:`~readme_metrics.har.headers`: headers and cookies, credentials masked
+- :mod:`~readme_metrics.har.bodies`: ``postData`` and ``content``
+- :mod:`~readme_metrics.har.multipart`, :mod:`~readme_metrics.har.text`: body parsing
+- :mod:`~readme_metrics.har.redaction`: the denylist/allowlist :class:`Redactor`
+"""
+
+from readme_metrics.har.build import (
+    CREATOR,
+    DEFAULT_MAX_BODY_BYTES,
+    build_entry,
+    build_log,
+)
+from readme_metrics.har.redaction import Redactor, decode_component, redacted
+
+__all__ = [
+    "CREATOR",
+    "DEFAULT_MAX_BODY_BYTES",
+    "Redactor",
+    "build_entry",
+    "build_log",
+    "decode_component",
+    "redacted",
+]

@@ -1,0 +1,201 @@
+"""Build the log object ReadMe's Metrics API receives, a HAR 1.2 entry inside (SPEC 4).
+
+Pure functions over an :class:`~readme_metrics.exchange.Exchange`: no I/O, no clock
+except as a fallback for an impossible start time, nothing kept between calls except
+small caches keyed on header values. They run on the delivery worker for every log, so
+the common path (a small JSON or form body, no redaction) is a handful of dict builds;
+redaction (:mod:`readme_metrics.har.redaction`) is applied to the raw values first, then
+the credentials and cookies are masked (:func:`readme_metrics.masking.mask`) so that
+secrets never leave the process in clear. Nothing here raises, whatever the exchange
+holds: a body that cannot be parsed is recorded as text or base64, a malformed cookie is
+skipped.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import time
+from typing import Any, Optional
+
+from readme_metrics.exchange import Exchange
+from readme_metrics.har import bodies
+from readme_metrics.har.headers import MAX_EPOCH, headers, request_cookies, response_cookies
+from readme_metrics.har.redaction import Redactor
+from readme_metrics.har.text import parse_query
+from readme_metrics.masking import mask
+from readme_metrics.version import __version__
+
+__all__ = ["CREATOR", "DEFAULT_MAX_BODY_BYTES", "build_entry", "build_log", "timings"]
+
+#: The HAR ``creator``: computed once, it cannot change while the process runs.
+CREATOR: dict[str, str] = {
+    "name": "readme-metrics (python)",
+    "version": __version__,
+    "comment": (
+        f"{platform.machine()}-{platform.system()}{platform.release()}"
+        f"/{platform.python_version()}"
+    ),
+}
+
+DEFAULT_MAX_BODY_BYTES = 262144
+
+
+def _started(epoch: float) -> str:
+    """ISO 8601 UTC with milliseconds and ``Z``, e.g. ``2026-11-21T10:31:43.123Z``."""
+    try:
+        total_ms = math.floor(float(epoch) * 1000)
+        seconds, millis = divmod(total_ms, 1000)
+        if not 0 <= seconds <= MAX_EPOCH:
+            raise ValueError(epoch)
+    except (TypeError, ValueError, OverflowError):
+        # An impossible start time must not lose the log: record when it was built.
+        seconds, millis = divmod(math.floor(time.time() * 1000), 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+def _microseconds(seconds: Any) -> int:
+    """Seconds as whole microseconds: non-negative, 0 for anything not a finite number."""
+    try:
+        value = float(seconds) * 1e6
+    except (TypeError, ValueError, OverflowError):
+        return 0
+    if not math.isfinite(value) or value <= 0.0:
+        return 0
+    return round(value)
+
+
+def timings(wait: Any, duration: Any) -> tuple[float, float, float]:
+    """HAR (time, wait, receive) in milliseconds with 3 decimals, from seconds.
+
+    Computed in whole microseconds and divided once, so each figure is the float closest
+    to its 3-decimal value (``2.051``, never ``2.0509999999999997``) and ``time`` is the
+    sum of the timings rounded the same way.
+    """
+    wait_us = _microseconds(wait)
+    try:
+        receive_us = _microseconds(duration - wait)
+    except TypeError:
+        receive_us = 0
+    return (wait_us + receive_us) / 1000, wait_us / 1000, receive_us / 1000
+
+
+def _request(
+    exchange: Exchange, url: str, query: list[tuple[str, str]],
+    active: Optional[Redactor], max_body_bytes: int,
+) -> dict[str, Any]:
+    """The HAR ``request`` object."""
+    request_headers, noted = headers(exchange.request_headers, active)
+    request: dict[str, Any] = {
+        "method": exchange.method,
+        "url": url,
+        "httpVersion": exchange.http_version,
+        "headers": request_headers,
+        "queryString": bodies.records(query),
+        # Most requests carry no Cookie header: spare the parser its pass then.
+        "cookies": (bodies.safely(request_cookies, exchange.request_headers, active) or []
+                    if "cookie" in noted else []),
+        "headersSize": -1,
+        "bodySize": bodies.body_size(exchange.request_body_size, exchange.request_body),
+    }
+    # A body too large to record at all (max_body_bytes=0) still shows, as truncated.
+    if exchange.request_body or exchange.request_body_size > 0:
+        # mimeTypes are the Content-Type as it appears in the HAR (so redacted if listed).
+        request_type = noted.get("content-type")
+        post = bodies.safely(bodies.post_data, exchange, request_type, active, max_body_bytes)
+        if post is None:
+            post = {
+                "mimeType": request_type or "text/plain",
+                "text": "",
+                "comment": bodies.UNRECORDABLE_COMMENT,
+            }
+        request["postData"] = post
+    return request
+
+
+def _response(
+    exchange: Exchange, active: Optional[Redactor], max_body_bytes: int
+) -> dict[str, Any]:
+    """The HAR ``response`` object."""
+    response_headers, noted = headers(exchange.response_headers, active)
+    response_type = noted.get("content-type")
+    size = bodies.body_size(exchange.response_body_size, exchange.response_body)
+    content = bodies.safely(
+        bodies.content, exchange, response_type, size, active, max_body_bytes
+    )
+    if content is None:
+        content = {
+            "size": size,
+            "mimeType": response_type if response_type is not None else "",
+            "comment": bodies.UNRECORDABLE_COMMENT,
+        }
+    return {
+        "status": exchange.status,
+        "statusText": exchange.status_text,
+        "httpVersion": exchange.http_version,
+        "headers": response_headers,
+        "cookies": (bodies.safely(response_cookies, exchange.response_headers, active) or []
+                    if "set-cookie" in noted else []),
+        "content": content,
+        "redirectURL": noted.get("location", ""),
+        "headersSize": -1,
+        "bodySize": size,
+    }
+
+
+def build_entry(
+    exchange: Exchange,
+    redactor: Optional[Redactor] = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> dict[str, Any]:
+    """The HAR 1.2 entry of one exchange, redacted and masked (SPEC section 4)."""
+    active = redactor if redactor is not None and redactor.active else None
+
+    base, question, raw_query = exchange.url.partition("?")
+    url = exchange.url
+    query = parse_query(raw_query) if raw_query else []
+    if active is not None:
+        query = active.pairs(query)
+        if raw_query:
+            url = base + question + active.query_string(raw_query)
+
+    total, wait, receive = timings(exchange.wait, exchange.duration)
+    return {
+        "pageref": url,
+        "startedDateTime": _started(exchange.started),
+        "time": total,
+        "request": _request(exchange, url, query, active, max_body_bytes),
+        "response": _response(exchange, active, max_body_bytes),
+        "cache": {},
+        "timings": {"send": 0, "wait": wait, "receive": receive},
+    }
+
+
+def build_log(
+    exchange: Exchange,
+    *,
+    development: bool = False,
+    redactor: Optional[Redactor] = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> dict[str, Any]:
+    """The log object posted to the Metrics API for one exchange (SPEC section 4)."""
+    group_info = exchange.group
+    group: dict[str, str] = {"id": mask(str(group_info.id))}
+    if group_info.label is not None:
+        group["label"] = str(group_info.label)
+    if group_info.email is not None:
+        group["email"] = str(group_info.email)
+    return {
+        "_id": exchange.id,
+        "group": group,
+        "clientIPAddress": exchange.client_ip,
+        "development": bool(development),
+        "request": {
+            "log": {
+                "version": "1.2",
+                # A copy, so that a consumer editing one log cannot change the others.
+                "creator": dict(CREATOR),
+                "entries": [build_entry(exchange, redactor, max_body_bytes)],
+            }
+        },
+    }

@@ -1,0 +1,179 @@
+"""HAR headers and cookies: redacted, then credentials masked (SPEC sections 4 and 6).
+
+Pure functions over header lists as captured (``[(name, value), ...]``). Redaction
+(denylist/allowlist) is applied to the raw values first, then credential headers and
+cookies are masked with :func:`readme_metrics.masking.mask`, so that a secret never
+leaves the process in clear and a redacted value is never masked again. Nothing here
+raises, whatever the headers hold: a malformed cookie or date is skipped.
+"""
+
+from __future__ import annotations
+
+import time
+from email.utils import mktime_tz, parsedate_tz
+from typing import Any, Optional
+
+from readme_metrics.har.redaction import Redactor, redacted
+from readme_metrics.masking import mask
+
+__all__ = [
+    "MASKED_HEADERS", "header", "headers", "lower", "request_cookies", "response_cookies",
+]
+
+#: Header values that are credentials: sent as mask(value), never in clear.
+MASKED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+
+# Headers whose first HAR value build_entry needs (mimeType, redirectURL) or whose
+# presence it checks (cookies), noted while the headers are built: one pass, not four.
+_NOTED_HEADERS = frozenset({"content-type", "location", "cookie", "set-cookie"})
+
+# Last second of 9999-12-31: later dates would not have the 4-digit year HAR expects.
+MAX_EPOCH = 253402300799
+
+# Header name -> its lower-case form. Every log compares a dozen or two header names
+# against a few known ones, several times over (masking, cookies, content types): the
+# names repeat from one log to the next, so each distinct one is lowered once. Bounded:
+# random names cannot grow it; past the bound they are simply lowered every time.
+_LOWER: dict[str, str] = {}
+_LOWER_MAX = 2048
+
+
+def lower(name: str) -> str:
+    """``name.lower()``, cached for the header names that repeat from log to log."""
+    lowered = _LOWER.get(name)
+    if lowered is None:
+        lowered = name.lower()
+        if len(_LOWER) < _LOWER_MAX:
+            _LOWER[name] = lowered
+    return lowered
+
+
+def header(pairs: list[tuple[str, str]], name: str) -> Optional[str]:
+    """First value of header ``name`` (lower-case), or None."""
+    lowered = _LOWER.get
+    for key, value in pairs:
+        # The cache lookup is inlined in the loops over headers: a call per header costs
+        # more than the lookup itself.
+        if (lowered(key) or lower(key)) == name:
+            return value
+    return None
+
+
+def _without_redacted_cookies(name: str, value: str, redactor: Optional[Redactor]) -> str:
+    """A Cookie/Set-Cookie value with the denylisted cookies' values replaced.
+
+    Applied before masking: the mask ends with the value's last four characters, which
+    would otherwise show (part of) a denylisted cookie's value whenever it comes last.
+    A header the allowlist lets through is masked as it is, as any allowed credential.
+    """
+    if redactor is None:
+        return value
+    lowered = lower(name)
+    if lowered == "cookie":
+        parts = value.split(";")
+        count = len(parts)
+    elif lowered == "set-cookie":
+        parts = value.split(";")
+        count = 1  # the attributes after the first ";" are not cookies
+    else:
+        return value
+    changed = False
+    for index in range(count):
+        cookie, equals, cookie_value = parts[index].partition("=")
+        if equals and redactor.denies(cookie.strip()):
+            parts[index] = f"{cookie}={redacted(cookie_value.strip())}"
+            changed = True
+    return ";".join(parts) if changed else value
+
+
+def headers(
+    pairs: list[tuple[str, str]], redactor: Optional[Redactor]
+) -> tuple[list[dict[str, str]], dict[str, str]]:
+    """HAR headers: redacted first, then credentials masked (a redaction stays).
+
+    Also returns the first HAR value of each header of ``_NOTED_HEADERS`` present, by
+    lower-case name.
+    """
+    out = []
+    noted: dict[str, str] = {}
+    lowered = _LOWER.get
+    for name, value in pairs:
+        low = lowered(name) or lower(name)
+        if redactor is not None and redactor.redacts(name):
+            value = redacted(value)
+        elif low in MASKED_HEADERS:
+            value = mask(_without_redacted_cookies(name, value, redactor))
+        if low in _NOTED_HEADERS and low not in noted:
+            noted[low] = value
+        out.append({"name": name, "value": value})
+    return out, noted
+
+
+def _cookie_value(name: str, value: str, redactor: Optional[Redactor]) -> str:
+    if redactor is not None and redactor.redacts(name):
+        return redacted(value)
+    return mask(value)
+
+
+def request_cookies(
+    pairs: list[tuple[str, str]], redactor: Optional[Redactor]
+) -> list[dict[str, str]]:
+    """Cookies of every Cookie header (``a=1; b=2``), lenient: never raises."""
+    out = []
+    lowered = _LOWER.get
+    for key, value_of_header in pairs:
+        if (lowered(key) or lower(key)) != "cookie":
+            continue
+        for part in value_of_header.split(";"):
+            name, _, value = part.partition("=")
+            name, value = name.strip(), value.strip()
+            if not name and not value:
+                continue
+            out.append({"name": name, "value": _cookie_value(name, value, redactor)})
+    return out
+
+
+def _expires(value: str) -> Optional[str]:
+    """A Set-Cookie Expires date as ISO 8601, or None when it cannot be read."""
+    try:
+        parsed = parsedate_tz(value)
+        epoch = None if parsed is None else mktime_tz(parsed)
+    except Exception:  # noqa: BLE001 - a hostile date must not cost the log
+        return None
+    if epoch is None or not 0 <= epoch <= MAX_EPOCH:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(epoch))
+
+
+def response_cookies(
+    pairs: list[tuple[str, str]], redactor: Optional[Redactor]
+) -> list[dict[str, Any]]:
+    """One HAR cookie per Set-Cookie header, with the attributes HAR knows."""
+    out = []
+    lowered = _LOWER.get
+    for key, value_of_header in pairs:
+        if (lowered(key) or lower(key)) != "set-cookie":
+            continue
+        first, *attributes = value_of_header.split(";")
+        name, _, value = first.partition("=")
+        name, value = name.strip(), value.strip()
+        if not name and not value:
+            continue
+        cookie: dict[str, Any] = {"name": name, "value": _cookie_value(name, value, redactor)}
+        for attribute in attributes:
+            attr, _, attr_value = attribute.partition("=")
+            attr, attr_value = attr.strip().lower(), attr_value.strip()
+            if attr == "path":
+                cookie["path"] = attr_value
+            elif attr == "domain":
+                cookie["domain"] = attr_value
+            elif attr == "expires":
+                expires = _expires(attr_value)
+                if expires is not None:
+                    cookie["expires"] = expires
+            elif attr == "httponly":
+                cookie["httpOnly"] = True
+            elif attr == "secure":
+                cookie["secure"] = True
+        out.append(cookie)
+    return out

@@ -1,0 +1,278 @@
+"""Redaction: keep what the user listed out of the logs (SPEC section 6).
+
+``denylist`` and ``allowlist`` entries match keys case-insensitively wherever a key
+exists in a log: header names, query parameters (``queryString`` and the query part of
+the ``url``), cookie names, form and multipart fields, and JSON bodies at any depth.
+
+* A bare entry (``password``) matches that key anywhere; a dotted entry
+  (``user.password``) matches that path from the JSON document root only, the path
+  running over object keys with arrays transparent (``users.password`` is the password
+  of every object in the ``users`` array). For flat names (headers, query, cookies,
+  form fields) an entry matches the whole name, dots included.
+* A redacted value becomes ``"[REDACTED n]"`` for a string of length n, ``"[REDACTED]"``
+  otherwise (numbers, booleans, null, objects, arrays, bytes).
+* The denylist wins over the allowlist. With an allowlist, every key not listed is
+  redacted; an allowed key keeps its whole value; a key that is not allowed but holds an
+  object or array is descended into, so allowed keys deeper down survive.
+
+Everything is precomputed when the :class:`Redactor` is built (lower-cased frozensets),
+so each log costs a few set lookups; with both lists empty ``active`` is False and
+callers skip redaction altogether (no JSON parsing, bodies left byte-exact). Nothing here
+raises on any input: these functions run on the delivery worker for every log.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from typing import Any, Iterable, Sequence
+from urllib.parse import quote
+
+__all__ = ["Redactor", "decode_component", "redacted"]
+
+_PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+
+
+def redacted(value: object) -> str:
+    """The replacement of a redacted value: ``"[REDACTED n]"`` for a str of length n."""
+    if isinstance(value, str):
+        return f"[REDACTED {len(value)}]"
+    return "[REDACTED]"
+
+
+def _decode_run(match: re.Match[str]) -> str:
+    """Decode one run of %XX escapes as UTF-8, keeping undecodable escapes as written."""
+    escapes = match.group(0)
+    data = bytes.fromhex(escapes.replace("%", ""))
+    out: list[str] = []
+    start = 0
+    while start < len(data):
+        try:
+            out.append(data[start:].decode("utf-8"))
+            break
+        except UnicodeDecodeError as exc:
+            # exc positions are relative to data[start:]; each byte is 3 escape characters.
+            bad_start, bad_end = start + exc.start, start + exc.end
+            out.append(data[start:bad_start].decode("utf-8"))
+            out.append(escapes[3 * bad_start:3 * bad_end])
+            start = bad_end
+    return "".join(out)
+
+
+def decode_component(text: str) -> str:
+    """Decode one query or form component as HTML forms do (``+`` is a space).
+
+    Unlike :func:`urllib.parse.unquote_plus`, escapes that do not form valid UTF-8
+    (``%FF``) and broken escapes (``%zz``) are kept exactly as written rather than
+    replaced, so nothing is lost and nothing raises.
+    """
+    if "+" in text:
+        text = text.replace("+", " ")
+    if "%" not in text:
+        return text
+    return _PERCENT_RUN.sub(_decode_run, text)
+
+
+# Parameter and cookie names repeat across requests: decode each distinct one once.
+_decode_name = lru_cache(maxsize=2048)(decode_component)
+
+
+def _normalise(entries: Iterable[Any] | None) -> frozenset[str]:
+    if not entries:
+        return frozenset()
+    if isinstance(entries, (str, bytes)):
+        entries = str(entries).split(",")
+    out = set()
+    for entry in entries:
+        key = str(entry).strip().lower()
+        if key:
+            out.add(key)
+    return frozenset(out)
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON; re-serialising them would produce invalid JSON.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class Redactor:
+    """Apply a denylist and/or allowlist to the keyed parts of a log.
+
+    .. code-block:: python
+
+        redactor = Redactor(denylist=["password", "user.token"])
+        redactor.pairs([("password", "hunter2")])   # [("password", "[REDACTED 7]")]
+        redactor.json_text('{"user": {"token": "abc"}}')
+        # '{"user":{"token":"[REDACTED 3]"}}'
+    """
+
+    __slots__ = (
+        "active", "_deny_flat", "_allow_flat", "_deny_keys", "_deny_paths",
+        "_allow_keys", "_allow_paths", "_has_allow", "_has_deny", "_track_paths",
+        "_needles",
+    )
+
+    def __init__(self, denylist: Sequence[str] = (), allowlist: Sequence[str] = ()) -> None:
+        deny = _normalise(denylist)
+        allow = _normalise(allowlist)
+        # Flat names (headers, query, cookies, form fields) match any entry as a whole.
+        self._deny_flat = deny
+        self._allow_flat = allow
+        # JSON: bare entries match a key anywhere, dotted entries a path from the root.
+        self._deny_keys = frozenset(k for k in deny if "." not in k)
+        self._deny_paths = frozenset(k for k in deny if "." in k)
+        self._allow_keys = frozenset(k for k in allow if "." not in k)
+        self._allow_paths = frozenset(k for k in allow if "." in k)
+        self._has_deny = bool(deny)
+        self._has_allow = bool(allow)
+        # Building "a.b.c" path strings costs an allocation per JSON key: only if needed.
+        self._track_paths = bool(self._deny_paths or self._allow_paths)
+        # What a denied key looks like inside text we cannot parse (see mentions_key).
+        self._needles = tuple(sorted({k.rsplit(".", 1)[-1] for k in deny}))
+        #: False when there is nothing to redact: callers then skip all redaction work.
+        self.active: bool = bool(deny or allow)
+
+    def __repr__(self) -> str:
+        return (
+            f"Redactor(denylist={sorted(self._deny_flat)!r}, "
+            f"allowlist={sorted(self._allow_flat)!r})"
+        )
+
+    # -- flat names ---------------------------------------------------------------
+
+    def redacts(self, name: str) -> bool:
+        """True when the value of the flat key ``name`` must be redacted."""
+        if not self.active:
+            return False
+        key = name.lower()
+        if key in self._deny_flat:
+            return True
+        return self._has_allow and key not in self._allow_flat
+
+    def denies(self, name: str) -> bool:
+        """True when the flat key ``name`` is on the denylist (whatever the allowlist)."""
+        return self._has_deny and name.lower() in self._deny_flat
+
+    def pairs(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Redact the values of (name, value) pairs: headers, query, cookies, fields.
+
+        Returns the very same list when nothing is redacted (no copy on the hot path).
+        """
+        if not self.active:
+            return pairs
+        out: list[tuple[str, str]] | None = None
+        for index, (name, value) in enumerate(pairs):
+            if self.redacts(name):
+                if out is None:
+                    out = list(pairs)
+                out[index] = (name, redacted(value))
+        return pairs if out is None else out
+
+    def query_string(self, raw_query: str) -> str:
+        """Redact parameter values inside a raw (percent-encoded) query string.
+
+        Only the value of a redacted parameter changes (to the percent-encoded
+        ``[REDACTED n]``, n the length of the decoded value); everything else stays byte
+        for byte, so the URL remains valid and matches ``queryString``.
+        """
+        if not self.active or not raw_query:
+            return raw_query
+        chunks = raw_query.split("&")
+        changed = False
+        for index, chunk in enumerate(chunks):
+            if not chunk:
+                continue
+            name, _, value = chunk.partition("=")
+            if self.redacts(_decode_name(name)):
+                chunks[index] = name + "=" + quote(redacted(decode_component(value)), safe="")
+                changed = True
+        return "&".join(chunks) if changed else raw_query
+
+    # -- JSON -----------------------------------------------------------------------
+
+    def json_text(self, text: str) -> str | None:
+        """Redact a JSON document; None when ``text`` is not JSON.
+
+        When nothing needs redacting the original text is returned unchanged (byte
+        exact); otherwise the document is re-serialised compactly with non-ASCII kept.
+        """
+        try:
+            document = json.loads(text, parse_constant=_reject_constant)
+        except (ValueError, TypeError, RecursionError):
+            return None
+        if not self.active or not isinstance(document, (dict, list)):
+            return text
+        try:
+            if not self._walk(document):
+                return text
+            out = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+            if "\\u" in text:
+                # "\ud800" escapes decode to lone surrogates, which cannot be sent as
+                # UTF-8: escape them again in that (rare) case.
+                try:
+                    out.encode("utf-8")
+                except UnicodeEncodeError:
+                    out = json.dumps(document, separators=(",", ":"))
+            return out
+        except Exception:  # noqa: BLE001 - never leak: hide the whole document instead
+            return json.dumps(redacted(text))
+
+    def _walk(self, root: dict[str, Any] | list[Any]) -> bool:
+        """Redact ``root`` in place; True when anything changed.
+
+        Iterative (an explicit stack) so that documents nested as deep as the JSON parser
+        accepts cannot exhaust the Python stack.
+        """
+        deny_keys, deny_paths = self._deny_keys, self._deny_paths
+        allow_keys, allow_paths = self._allow_keys, self._allow_paths
+        has_deny, track = self._has_deny, self._track_paths
+        changed = False
+        # (node, path of the key holding it, allowlist applies, has an owning key)
+        stack: list[tuple[Any, str, bool, bool]] = [(root, "", self._has_allow, False)]
+        while stack:
+            node, path, allow_mode, keyed = stack.pop()
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    lower = key.lower()
+                    here = (f"{path}.{lower}" if path else lower) if track else ""
+                    nested = isinstance(value, (dict, list))
+                    if lower in deny_keys or (track and here in deny_paths):
+                        node[key] = redacted(value)
+                        changed = True
+                    elif allow_mode:
+                        if lower in allow_keys or (track and here in allow_paths):
+                            # Kept whole, but the denylist still wins deeper down.
+                            if nested and has_deny:
+                                stack.append((value, here, False, True))
+                        elif nested:
+                            stack.append((value, here, True, True))
+                        else:
+                            node[key] = redacted(value)
+                            changed = True
+                    elif nested and has_deny:
+                        stack.append((value, here, False, True))
+            else:
+                for index, value in enumerate(node):
+                    if isinstance(value, (dict, list)):
+                        stack.append((value, path, allow_mode, keyed))
+                    elif allow_mode and keyed:
+                        # An array element belongs to the key holding the array.
+                        node[index] = redacted(value)
+                        changed = True
+        return changed
+
+    def mentions_key(self, text: str) -> bool:
+        """Whether unparsable ``text`` could hold a value that must be redacted.
+
+        Used for bodies that should be structured (JSON, forms) but do not parse, e.g.
+        truncated, and to skip parsing JSON that cannot contain a denied key: with an
+        allowlist anything could be sensitive; with a denylist only text that contains a
+        denied key name (case-insensitively) or a backslash-u escape (which could spell one).
+        """
+        if not self.active:
+            return False
+        if self._has_allow or "\\u" in text:
+            return True
+        lowered = text.lower()
+        return any(needle in lowered for needle in self._needles)
