@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import warnings
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 from urllib.parse import urlsplit
 
-from environs import Env, EnvError
+from readme_metrics import _env
 
 GroupingFunction = Callable[[Any], Optional[Mapping[str, Any]]]
 
@@ -36,32 +35,11 @@ def _import_dotted(path: str) -> Any:
     return obj
 
 
-def load_env() -> Env:
-    """An environs ``Env`` that has also read ``.env`` from the working directory."""
-    env = Env()
-    dotenv = os.path.join(os.getcwd(), ".env")
-    if os.path.isfile(dotenv):
-        # Never overrides variables already set in the real environment.
-        env.read_env(dotenv, recurse=False, override=False)
-    return env
-
-
-def env_setting(env: Env, option: str, variable: str, given: Any, parse: str) -> Any:
-    """The argument if given, else the environment variable (None when unset or empty).
-
-    ``parse`` names the environs parser (``"int"``, ``"bool"`` ...); an unparsable value
-    raises ``ValueError`` naming both the option and the variable.
-    """
+def env_setting(option: str, variable: str, given: Any, parse: str) -> Any:
+    """The argument if given, else the environment variable (None when unset or empty)."""
     if given is not None and given is not _UNSET:
         return given
-    try:
-        value = getattr(env, parse)(variable, default=None)
-    except EnvError as exc:
-        raise ValueError(
-            f"readme_metrics: {option} ({variable}) has an invalid value "
-            f"{os.environ.get(variable)!r}"
-        ) from exc
-    return None if value == "" else value
+    return _env.read(option, variable, parse)
 
 
 def _split_list(value: Union[str, Iterable[str]]) -> list[str]:
@@ -133,10 +111,8 @@ class MetricsApiConfig:
         skip_methods: Optional[Sequence[str]] = None,
         shutdown_timeout: Optional[float] = None,
     ) -> None:
-        env = load_env()
-
         def pick(option: str, variable: str, given: Any, parse: str, default: Any) -> Any:
-            value = env_setting(env, option, variable, given, parse)
+            value = env_setting(option, variable, given, parse)
             return default if value is None else value
 
         api_key = pick("api_key", "README_API_KEY", api_key, "str", None)

@@ -22,13 +22,12 @@ import logging
 import re
 import typing as t
 
-from readme_metrics.config import env_setting, load_env
+from readme_metrics._env import setting
+from readme_metrics._http import is_token
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-# RFC 9110 token: what a method or a header name may be made of.
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 # A serialised origin as browsers send it: scheme://host[:port], nothing else (no path,
 # no user info, no spaces). "null" (sandboxed frames, file:// pages) does not match.
 _ORIGIN = re.compile(
@@ -73,7 +72,7 @@ def _names(option: str, variable: str, value: t.Any) -> list[str]:
 def _tokens(option: str, variable: str, value: t.Any) -> list[str]:
     names = _names(option, variable, value)
     for name in names:
-        if name != "*" and not _TOKEN.match(name):
+        if name != "*" and not is_token(name):
             raise ValueError(
                 f"readme_metrics: {option} ({variable}) has an invalid name {name!r}"
             )
@@ -150,17 +149,16 @@ class CORSMiddleware:
         max_age: t.Optional[int] = None,
     ) -> None:
         self.app = app
-        env = load_env()
         origins = _names(
             "allowed_origins", "CORS_ALLOWED",
-            env_setting(env, "allowed_origins", "CORS_ALLOWED", allowed_origins, "str") or (),
+            setting("allowed_origins", "CORS_ALLOWED", allowed_origins, "str") or (),
         )
         self.allow_any: bool = "*" in origins
         self.allowed_origins: frozenset[str] = frozenset(
             _configured_origin(origin) for origin in origins if origin != "*"
         )
-        credentials = env_setting(
-            env, "allow_credentials", "CORS_ALLOW_CREDENTIALS", allow_credentials, "bool"
+        credentials = setting(
+            "allow_credentials", "CORS_ALLOW_CREDENTIALS", allow_credentials, "bool"
         )
         if credentials is not None and not isinstance(credentials, bool):
             raise ValueError(
@@ -168,7 +166,7 @@ class CORSMiddleware:
                 f"or false, got {credentials!r}"
             )
         self.allow_credentials: bool = bool(credentials)
-        methods = env_setting(env, "allow_methods", "CORS_ALLOW_METHODS", allow_methods, "str")
+        methods = setting("allow_methods", "CORS_ALLOW_METHODS", allow_methods, "str")
         self.allow_methods: list[str] = [
             method.upper()
             for method in _tokens(
@@ -176,15 +174,15 @@ class CORSMiddleware:
                 _DEFAULT_METHODS if methods is None else methods,
             )
         ]
-        headers = env_setting(env, "allow_headers", "CORS_ALLOW_HEADERS", allow_headers, "str")
+        headers = setting("allow_headers", "CORS_ALLOW_HEADERS", allow_headers, "str")
         self.allow_headers: list[str] = _tokens(
             "allow_headers", "CORS_ALLOW_HEADERS", "*" if headers is None else headers
         )
-        exposed = env_setting(env, "expose_headers", "CORS_EXPOSE_HEADERS", expose_headers, "str")
+        exposed = setting("expose_headers", "CORS_EXPOSE_HEADERS", expose_headers, "str")
         self.expose_headers: list[str] = _tokens(
             "expose_headers", "CORS_EXPOSE_HEADERS", exposed or ()
         )
-        age = env_setting(env, "max_age", "CORS_MAX_AGE", max_age, "int")
+        age = setting("max_age", "CORS_MAX_AGE", max_age, "int")
         age = _DEFAULT_MAX_AGE if age is None else age
         if isinstance(age, bool) or not isinstance(age, int) or age < 0:
             raise ValueError(
@@ -249,7 +247,7 @@ class CORSMiddleware:
             for name in environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "").split(",")
             if name.strip()
         ]
-        if not _TOKEN.match(method) or not all(_TOKEN.match(name) for name in requested):
+        if not is_token(method) or not all(is_token(name) for name in requested):
             body = b"Invalid CORS preflight request\n"
             start_response("400 Bad Request", [
                 ("Content-Type", "text/plain; charset=utf-8"),

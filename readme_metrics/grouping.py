@@ -3,36 +3,59 @@
 The grouping function is user code running inside the request, so everything it can do
 wrong (raise, return the wrong type, return extra keys) is contained here: the request is
 simply not logged, and the problem is reported once per distinct message instead of once
-per request.
+per request. What it raised is reported by type and place, never by value: exception
+messages are request data as often as not.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
+import traceback
 from collections.abc import Mapping
 from typing import Any, Callable, Optional
 
+from readme_metrics._logging import LogLimiter
 from readme_metrics.exchange import Group
 
 _KNOWN_KEYS = frozenset(("api_key", "id", "label", "email"))
+# The links Python's own tracebacks print between chained exceptions.
+_CAUSE = "The above exception was the direct cause of the following exception:"
+_CONTEXT = "During handling of the above exception, another exception occurred:"
 
 
-class _OncePerMessage:
-    """Logs each distinct message once (bounded, so a flood of distinct ones can't grow)."""
+def _where(exc: BaseException) -> str:
+    """``file:line in function`` of the innermost frame: where the exception was raised."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "an unknown place"
+    frame = frames[-1]
+    return f"{frame.filename}:{frame.lineno} in {frame.name}"
 
-    def __init__(self, logger: logging.Logger, limit: int = 256) -> None:
-        self._logger = logger
-        self._seen: set[str] = set()
-        self._limit = limit
-        self._lock = threading.Lock()
 
-    def __call__(self, level: int, message: str) -> None:
-        with self._lock:
-            if message in self._seen or len(self._seen) >= self._limit:
-                return
-            self._seen.add(message)
-        self._logger.log(level, message)
+def _scrubbed_traceback(exc: BaseException) -> str:
+    """The traceback with every exception's type and frames but none of its values.
+
+    An exception's message and notes are data (``KeyError('caller-secret-key')`` carries
+    the caller's key), so only its class is named; locals are never captured.
+    """
+    text = ""
+    seen: set[int] = set()
+    current: Optional[BaseException] = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        frames = traceback.format_list(traceback.extract_tb(current.__traceback__))
+        kind = type(current)
+        text = ("Traceback (most recent call last):\n" + "".join(frames)
+                + f"{kind.__module__}.{kind.__qualname__} (message withheld)\n" + text)
+        if current.__cause__ is not None:
+            current = current.__cause__
+            text = f"\n{_CAUSE}\n\n" + text
+        elif current.__context__ is not None and not current.__suppress_context__:
+            current = current.__context__
+            text = f"\n{_CONTEXT}\n\n" + text
+        else:
+            current = None
+    return text
 
 
 class Identifier:
@@ -40,27 +63,39 @@ class Identifier:
 
     def __init__(self, grouping_function: Callable[[Any], Any], logger: logging.Logger) -> None:
         self._function = grouping_function
-        self._report = _OncePerMessage(logger)
+        self._logger = logger
+        self._limiter = LogLimiter(logger, interval=None)
 
     def __call__(self, request: Any) -> Optional[Group]:
         try:
             result = self._function(request)
         except Exception as exc:  # user code: contain everything, the app must not notice
-            self._report(
-                logging.ERROR,
-                "readme_metrics: the grouping function raised "
-                f"{type(exc).__name__}: {exc}; the request is not logged",
-            )
+            self._report_raised(exc)
             return None
         if result is None:
             return None
         return self._normalise(result)
 
+    def _report(self, level: int, message: str) -> bool:
+        """Log ``message`` once per distinct text; True when it went out now."""
+        return self._limiter.log(level, message, "%s", message)
+
+    def _report_raised(self, exc: Exception) -> None:
+        # Type and place only: the exception's message may hold request data (a KeyError
+        # names the missing key, which may be the caller's own API key).
+        message = (
+            f"the grouping function raised {type(exc).__name__} at {_where(exc)}; "
+            "the request is not logged (traceback at DEBUG level)"
+        )
+        if self._report(logging.ERROR, message) and self._logger.isEnabledFor(logging.DEBUG):
+            self._logger.debug("grouping function traceback, values withheld:\n%s",
+                               _scrubbed_traceback(exc))
+
     def _normalise(self, result: Any) -> Optional[Group]:
         if result.__class__ is not dict and not isinstance(result, Mapping):
             self._report(
                 logging.ERROR,
-                "readme_metrics: the grouping function must return a mapping or None, "
+                "the grouping function must return a mapping or None, "
                 f"got {type(result).__name__}; the request is not logged",
             )
             return None
@@ -70,7 +105,7 @@ class Identifier:
         if key is None or key == "" or isinstance(key, bool):
             self._report(
                 logging.ERROR,
-                "readme_metrics: the grouping function returned no 'api_key'; "
+                "the grouping function returned no 'api_key'; "
                 "the request is not logged",
             )
             return None
@@ -78,7 +113,7 @@ class Identifier:
             extra = sorted(str(name) for name in result if name not in _KNOWN_KEYS)
             self._report(
                 logging.WARNING,
-                "readme_metrics: the grouping function returned unknown keys "
+                "the grouping function returned unknown keys "
                 f"{', '.join(extra)}; they are dropped (known: api_key, label, email)",
             )
         label = result.get("label")

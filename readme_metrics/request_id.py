@@ -28,7 +28,8 @@ import typing as t
 import uuid
 from contextvars import ContextVar
 
-from readme_metrics.config import env_setting, load_env
+from readme_metrics._env import setting
+from readme_metrics._http import is_token
 from readme_metrics.masking import mask
 
 if t.TYPE_CHECKING:
@@ -38,7 +39,6 @@ ENVIRON_KEY = "readme_metrics.request_id"
 DEFAULT_HEADER = "X-Request-Id"
 
 _SANE_ID = re.compile(r"[\x21-\x7e]{1,200}\Z")
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 
 _request_id: ContextVar[t.Optional[str]] = ContextVar("readme_metrics.request_id", default=None)
 # The raw Authorization header of the current request: only the filter reads it, and only
@@ -114,10 +114,10 @@ class RequestIdMiddleware:
 
     def __init__(self, app: WSGIApplication, header: t.Optional[str] = None) -> None:
         self.app = app
-        name = env_setting(load_env(), "header", "REQUEST_ID_HEADER", header, "str")
+        name = setting("header", "REQUEST_ID_HEADER", header, "str")
         name = DEFAULT_HEADER if name is None else name
         name = name.strip() if isinstance(name, str) else name
-        if not isinstance(name, str) or not _TOKEN.match(name):
+        if not isinstance(name, str) or not is_token(name):
             raise ValueError(
                 f"readme_metrics: header (REQUEST_ID_HEADER) must be a header name, "
                 f"got {name!r}"
@@ -192,7 +192,7 @@ class RequestIdFilter(logging.Filter):
 
     def __init__(self, name: str = "", log_tokens: t.Optional[bool] = None) -> None:
         super().__init__(name)
-        value = env_setting(load_env(), "log_tokens", "LOG_TOKENS", log_tokens, "bool")
+        value = setting("log_tokens", "LOG_TOKENS", log_tokens, "bool")
         value = True if value is None else value
         if not isinstance(value, bool):
             raise ValueError(

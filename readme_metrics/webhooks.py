@@ -138,30 +138,74 @@ def _parse(signature: str) -> tuple[int, list[str]]:
     return timestamp, candidates
 
 
+def _key(secret: Any) -> bytes:
+    """The HMAC key; a missing secret is a programming error, never a verification result.
+
+    Without this check ``None`` would become the key ``b"None"`` and ``""`` the empty key,
+    both of which anyone can sign with.
+    """
+    if isinstance(secret, (bytes, bytearray)):
+        key = bytes(secret)
+    elif isinstance(secret, str):
+        key = secret.encode("utf-8", "surrogatepass")
+    elif secret is None:
+        key = b""
+    else:
+        raise TypeError(
+            "readme_metrics: VerifyWebhook's secret must be a str or bytes (the project's "
+            f"API key), got {type(secret).__name__}"
+        )
+    if not key:
+        raise ValueError(
+            "readme_metrics: VerifyWebhook needs the webhook secret (the project's API "
+            "key); it got " + ("None" if secret is None else "an empty secret")
+        )
+    return key
+
+
+def _signature_text(signature: Any) -> Optional[str]:
+    """The header as text: bytes are decoded (ASCII), anything else not text is None."""
+    if isinstance(signature, str):
+        return signature
+    if isinstance(signature, (bytes, bytearray)):
+        try:
+            return bytes(signature).decode("ascii")
+        except UnicodeDecodeError:
+            return None
+    return None
+
+
 def VerifyWebhook(  # noqa: N802 - the official package's public name
     body: Body,
-    signature: Optional[str],
+    signature: Union[str, bytes, None],
     secret: Union[str, bytes],
 ) -> Body:
     """Check ReadMe's ``readme-signature`` header for ``body``; return ``body`` if valid.
 
     ``body`` is the raw request body (bytes or str, preferred because it is exact) or the
-    parsed JSON (serialised like ``JSON.stringify``). ``secret`` is the project's API key.
+    parsed JSON (serialised like ``JSON.stringify``). ``signature`` is the header value,
+    as str or bytes. ``secret`` is the project's API key.
     Raises :class:`VerificationError` with "Missing Signature", "Expired Signature"
     (outside the 30 minute window, in either direction so a future timestamp cannot be
     replayed for longer) or "Invalid Signature" (malformed header or no matching ``v0``).
+    A missing or empty ``secret`` raises ``ValueError`` (a secret that is neither str nor
+    bytes ``TypeError``) before the signature is looked at: it is a bug in the caller,
+    not a bad request, and must not be mistaken for one.
     """
-    if not signature:
+    key = _key(secret)
+    if signature is None or (isinstance(signature, (str, bytes, bytearray)) and not signature):
         raise VerificationError("Missing Signature")
+    text = _signature_text(signature)
+    if text is None:
+        raise VerificationError("Invalid Signature")
     try:
-        timestamp, candidates = _parse(signature)
+        timestamp, candidates = _parse(text)
     except ValueError:
         raise VerificationError("Invalid Signature") from None
 
     if abs(time.time() * 1000 - timestamp) > EXPIRY_SECONDS * 1000:
         raise VerificationError("Expired Signature")
 
-    key = secret if isinstance(secret, bytes) else str(secret).encode("utf-8")
     try:
         unsigned = str(timestamp).encode("ascii") + b"." + _signed_bytes(body)
     except (TypeError, ValueError, RecursionError):

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from readme_metrics import _env
 from tests.utils import Collector
 
 
@@ -16,6 +17,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> Non
                                                     "LOG_TOKENS"):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+    # The .env file is read once per process: each test starts as a fresh process would.
+    _env.reset()
 
 
 @pytest.fixture

@@ -187,3 +187,45 @@ def test_positional_order_of_the_official_package() -> None:
 def test_repr_never_shows_the_api_key() -> None:
     config = MetricsApiConfig(api_key="rdme_supersecretvalue", grouping_function=grouping)
     assert "supersecret" not in repr(config)
+
+
+def test_dotenv_is_read_once_per_process_for_config_cors_and_request_id(
+        tmp_path, monkeypatch) -> None:
+    from environs import Env
+
+    from readme_metrics.cors import CORSMiddleware
+    from readme_metrics.request_id import RequestIdFilter, RequestIdMiddleware
+
+    reads: list[str] = []
+    real_read_env = Env.read_env
+
+    def counting_read_env(self: Env, path: Any = None, **options: Any) -> Any:
+        reads.append(str(path))
+        return real_read_env(self, path, **options)
+
+    monkeypatch.setattr(Env, "read_env", counting_read_env)
+    (tmp_path / ".env").write_text("README_BUFFER_LENGTH=7\nCORS_ALLOWED=https://a.example\n")
+    monkeypatch.chdir(tmp_path)
+    try:
+        assert MetricsApiConfig(api_key="k", grouping_function=grouping).buffer_length == 7
+        # A .env written after the first read is not read again, by any component.
+        (tmp_path / ".env").write_text("REQUEST_ID_HEADER=X-Trace\nLOG_TOKENS=false\n")
+        assert CORSMiddleware(lambda e, s: []).allowed_origins == {"https://a.example"}
+        assert RequestIdMiddleware(lambda e, s: []).header == "X-Request-Id"
+        assert RequestIdFilter().log_tokens is True
+        MetricsApiConfig(api_key="k", grouping_function=grouping)
+        assert reads == [str(tmp_path / ".env")]
+    finally:  # read_env exports into os.environ; do not leak into other tests
+        for name in ("README_BUFFER_LENGTH", "CORS_ALLOWED"):
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize("variable, option, default", [
+    pytest.param(variable, option, dict(DEFAULTS)[option], id=variable)
+    for variable, _, option, _ in ENVIRONMENT
+])
+def test_an_empty_variable_means_unset(monkeypatch, variable, option, default) -> None:
+    for empty in ("", "  "):
+        monkeypatch.setenv(variable, empty)
+        config = MetricsApiConfig(api_key="rdme_key", grouping_function=grouping)
+        assert getattr(config, option) == default

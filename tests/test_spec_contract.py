@@ -1143,7 +1143,10 @@ def test_bad_grouping_function_is_contained_and_reported_once(
 def test_distinct_grouping_errors_are_each_reported_once(
         wrap: Any, collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
     def grouping(req: Any) -> dict[str, str]:
-        raise LookupError(req.path)
+        # Distinct errors are distinct types or places; messages are values, never logged.
+        if req.path == "/a":
+            raise LookupError(req.path)
+        raise ValueError(req.path)
 
     middleware = wrap(reading_app(), grouping_function=grouping)
     for path in ["/a", "/b", "/a", "/b", "/a"]:

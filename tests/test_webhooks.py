@@ -115,6 +115,48 @@ def test_bad_signatures_raise_the_spec_messages(
     assert str(caught.value) == message
 
 
+def sign_with_key(body: bytes, key: bytes) -> str:
+    t = now_ms()
+    return f"t={t},v0={hmac.new(key, f'{t}.'.encode() + body, hashlib.sha256).hexdigest()}"
+
+
+@pytest.mark.parametrize(("secret", "forged_key", "error"), [
+    # Without the check, None became the key b"None" and "" the empty key: anyone could
+    # sign with them, so a forged call was accepted.
+    pytest.param(None, b"None", ValueError, id="none"),
+    pytest.param("", b"", ValueError, id="empty-str"),
+    pytest.param(b"", b"", ValueError, id="empty-bytes"),
+    pytest.param(42, b"42", TypeError, id="not-text"),
+])
+def test_missing_secret_is_refused_before_any_signature(
+    secret: Any, forged_key: bytes, error: type
+) -> None:
+    for signature in (sign_with_key(RAW, forged_key), None, "garbage"):
+        with pytest.raises(error, match="secret"):
+            VerifyWebhook(RAW, signature, secret)
+
+
+@pytest.mark.parametrize(("signature", "outcome"), [
+    pytest.param(lambda: sign(RAW).encode("ascii"), None, id="valid-bytes"),
+    pytest.param(lambda: bytearray(sign(RAW).encode("ascii")), None, id="valid-bytearray"),
+    pytest.param(lambda: b"", "Missing Signature", id="empty-bytes"),
+    pytest.param(lambda: sign(RAW, secret="rdme_other").encode(), "Invalid Signature",
+                 id="wrong-secret-bytes"),
+    pytest.param(lambda: sign(RAW).encode() + b"\xff", "Invalid Signature",
+                 id="non-ascii-bytes"),
+    pytest.param(lambda: 12345, "Invalid Signature", id="an-int"),
+])
+def test_signature_as_bytes_is_decoded_never_a_type_error(
+    signature: Callable[[], Any], outcome: Optional[str]
+) -> None:
+    if outcome is None:
+        assert VerifyWebhook(RAW, signature(), SECRET) == RAW
+        return
+    with pytest.raises(VerificationError) as caught:
+        VerifyWebhook(RAW, signature(), SECRET)
+    assert str(caught.value) == outcome
+
+
 def test_alias_module_is_the_same_function() -> None:
     from readme_metrics import VerifyWebhook as alias_module
     from readme_metrics.VerifyWebhook import VerificationError as AliasError
@@ -128,7 +170,7 @@ def test_alias_module_is_the_same_function() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(body=st.one_of(st.binary(), st.text(), st.dictionaries(st.text(), st.integers())),
-       signature=st.one_of(st.none(), st.text(), st.binary().map(lambda b: b.hex())))
+       signature=st.one_of(st.none(), st.text(), st.binary(), st.binary().map(lambda b: b.hex())))
 def test_random_input_only_ever_raises_verification_error(body: Any, signature: Any) -> None:
     try:
         VerifyWebhook(body, signature, SECRET)

@@ -1,0 +1,80 @@
+"""The process environment, with the working directory's ``.env`` read once.
+
+Twelve-factor configuration: every option of :class:`readme_metrics.MetricsApiConfig`,
+:class:`readme_metrics.cors.CORSMiddleware` and :class:`readme_metrics.request_id.
+RequestIdMiddleware` can come from an environment variable, and a ``.env`` file in the
+working directory counts as environment (through environs). The file is read once per
+process, on first use, here, for all of them: constructing a middleware per worker or per
+test does not touch the disk again, and every component sees the same values. Variables
+already set in the real environment win over the file.
+
+An empty variable (``README_TIMEOUT=``) means "unset", for every option alike: an empty
+line in a ``.env`` or a deployment template must not be an error for one option and a
+value for another.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any, Optional
+
+from environs import Env, EnvError
+
+__all__ = ["environment", "raw", "read", "reset", "setting"]
+
+_lock = threading.Lock()
+_env: Optional[Env] = None
+
+
+def environment() -> Env:
+    """The shared environs ``Env``; the first call reads ``./.env`` if there is one."""
+    global _env
+    with _lock:
+        if _env is None:
+            env = Env()
+            dotenv = os.path.join(os.getcwd(), ".env")
+            if os.path.isfile(dotenv):
+                # The real environment wins over the file (override=False).
+                env.read_env(dotenv, recurse=False, override=False)
+            _env = env
+        return _env
+
+
+def reset() -> None:
+    """Forget that ``.env`` was read: the next use reads it again (tests act as new processes)."""
+    global _env
+    with _lock:
+        _env = None
+
+
+def raw(variable: str) -> Optional[str]:
+    """The variable's text, or None when it is unset or empty (blank)."""
+    # Through the Env: recent environs keep the file's values in the Env, not os.environ.
+    value = environment().str(variable, default=None)
+    if value is None or not value.strip():
+        return None
+    return value
+
+
+def read(option: str, variable: str, parse: str) -> Any:
+    """The variable parsed by environs' ``parse`` parser (``"int"``, ``"bool"`` ...).
+
+    None when unset or empty. A value the parser refuses raises ``ValueError`` naming the
+    option and the variable; callers that know more about the expected value (a range, a
+    format) catch it and say so.
+    """
+    text = raw(variable)
+    if text is None:
+        return None
+    try:
+        return getattr(environment(), parse)(variable)
+    except EnvError as exc:
+        raise ValueError(
+            f"readme_metrics: {option} ({variable}) has an invalid value {text!r}"
+        ) from exc
+
+
+def setting(option: str, variable: str, given: Any, parse: str) -> Any:
+    """``given`` unless it is None, else :func:`read` of the variable (the companions' rule)."""
+    return given if given is not None else read(option, variable, parse)
