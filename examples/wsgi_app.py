@@ -5,7 +5,7 @@
 
 Every option not passed to MetricsApiConfig is read from the README_* environment
 variables (or a .env file); see the README for the list. With
-``README_METRICS_SERVER=http://127.0.0.1:8787`` and ``readme-metrics collect`` running,
+``README_METRICS_SERVER=http://127.0.0.1:8001`` and ``readme-metrics collect`` running,
 the logs go to the local collector instead of ReadMe.
 """
 

@@ -1,3 +1,3 @@
 """The package version, kept in one place (setup.py reads it without importing)."""
 
-__version__ = "1.0.0"
+__version__ = "4.0.0"

@@ -1,0 +1,178 @@
+"""README.md as a user reads it: its quick starts, copied verbatim, log a call.
+
+Each quick start's code blocks are taken from README.md as they are, saved where the
+README says, and run the way it says (``python app.py``, ``flask --app app run``,
+``manage.py runserver``) in a subprocess, with the environment of README's "See it
+locally" section pointed at a real collector on 127.0.0.1. A call without ``X-Api-Key``
+must not be logged, the call with it must arrive as one valid log.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.utils import REPO_ROOT, Collector, assert_valid_log, free_port
+
+README = REPO_ROOT / "README.md"
+
+
+def readme_sections() -> dict[str, str]:
+    """README's level-2 sections by heading text."""
+    parts = re.split(r"^## (.+)$", README.read_text(encoding="utf-8"), flags=re.M)
+    return {parts[i].strip(): parts[i + 1] for i in range(1, len(parts), 2)}
+
+
+def code_blocks(section: str, language: str) -> list[str]:
+    """The fenced code blocks of ``language`` in ``section``, in order."""
+    return re.findall(rf"^```{language}\n(.*?)^```", section, flags=re.M | re.S)
+
+
+def test_the_first_two_commands_are_the_demo_and_the_tests() -> None:
+    """The top of README is what .ci/run runs, verbatim (and what a newcomer copies)."""
+    top = README.read_text(encoding="utf-8").split("\n## ", 1)[0]
+    first = code_blocks(top, "bash")[0]
+    commands = [line for line in first.splitlines() if line and not line.startswith("#")]
+    assert commands == [
+        "python3 -m venv .venv && .venv/bin/pip install -q -e . "
+        "&& .venv/bin/readme-metrics demo --requests 20",
+        "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' "
+        "&& .venv/bin/python -m pytest",
+    ]
+    ci_lines = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert commands[1] in ci_lines, ".ci/run no longer runs README's test command"
+
+
+def test_the_reading_order() -> None:
+    """Issue 12: what a user needs first comes first; internals and development last."""
+    headings = list(readme_sections())
+    wanted = ["Install", "Quick start: any WSGI app", "Quick start: Flask",
+              "Quick start: Django", "See it locally", "Configuration",
+              "What is sent, and how to keep secrets out", "Troubleshooting",
+              "How logs reach ReadMe", "Performance", "Development"]
+    positions = [headings.index(heading) for heading in wanted]
+    assert positions == sorted(positions), headings
+
+
+def test_every_linked_file_exists() -> None:
+    """Relative links and the files named in backticks ship with the repository."""
+    text = README.read_text(encoding="utf-8")
+    linked = re.findall(r"\]\((?!https?:|#)([^)#]+)", text)
+    named = re.findall(r"`((?:examples|docs|benchmarks)/[\w./-]+)`", text)
+    assert linked and named
+    for path in linked + named + ["CHANGELOG.md", "LICENSE"]:
+        assert (REPO_ROOT / path).exists(), f"README names {path}, which does not exist"
+
+
+def test_version_is_above_the_official_3x_line_and_install_says_how() -> None:
+    """Issue 12: ``pip install readme-metrics`` is the official package; say what works."""
+    from readme_metrics.version import __version__
+
+    assert int(__version__.split(".")[0]) >= 4, __version__
+    install = readme_sections()["Install"]
+    commands = "\n".join(code_blocks(install, "bash"))
+    assert "pip install .\n" in commands + "\n" or "pip install . " in commands
+    assert f"readme_metrics-{__version__}-py3-none-any.whl" in commands
+    assert "not on PyPI" in " ".join(install.split())
+
+
+def test_local_collector_addresses_use_collects_port(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Every README_METRICS_SERVER in the docs and examples is collect's default port."""
+    from readme_metrics.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["collect", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    port = int(re.search(r"--port PORT .*?\(default: (\d+)\)", help_text).group(1))  # type: ignore[union-attr]
+    files = [README, *REPO_ROOT.glob("docs/*.md"), *REPO_ROOT.glob("examples/**/*.py")]
+    found = [(path.name, int(match)) for path in files for match in re.findall(
+        r"README_METRICS_SERVER=http://(?:127\.0\.0\.1|localhost):(\d+)", path.read_text())]
+    assert found and all(number == port for _, number in found), (port, found)
+
+
+# -- the quick starts, run -----------------------------------------------------------
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"app exited {proc.returncode}:\n{log.read_text()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"app did not listen on {port}:\n{log.read_text()}")
+
+
+def _wsgi(tmp_path: Path, port: int) -> list[str]:
+    (code,) = code_blocks(readme_sections()["Quick start: any WSGI app"], "python")
+    assert '"127.0.0.1", 8000' in code
+    (tmp_path / "app.py").write_text(code.replace("8000", str(port)))
+    return [sys.executable, "app.py"]
+
+
+def _flask(tmp_path: Path, port: int) -> list[str]:
+    (code,) = code_blocks(readme_sections()["Quick start: Flask"], "python")
+    (tmp_path / "app.py").write_text(code)
+    return [sys.executable, "-m", "flask", "--app", "app", "run", "--port", str(port)]
+
+
+def _django(tmp_path: Path, port: int) -> list[str]:
+    settings_code, grouping_code = code_blocks(readme_sections()["Quick start: Django"],
+                                               "python")
+    subprocess.run([sys.executable, "-m", "django", "startproject", "mysite", "."],
+                   cwd=tmp_path, check=True)
+    settings = tmp_path / "mysite" / "settings.py"
+    settings.write_text(settings.read_text() + "\n" + settings_code)
+    (tmp_path / "myapp").mkdir()
+    (tmp_path / "myapp" / "__init__.py").write_text("")
+    (tmp_path / "myapp" / "metrics.py").write_text(grouping_code)
+    return [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("make_command", [
+    pytest.param(_wsgi, id="wsgi"), pytest.param(_flask, id="flask"),
+    pytest.param(_django, id="django"),
+])
+def test_quick_start_copied_verbatim_logs_a_call(tmp_path: Path, collector: Collector,
+                                                 make_command: Any) -> None:
+    port = free_port()
+    command = make_command(tmp_path, port)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
+    env.update({  # README's "See it locally", plus a short flush_interval to wait less
+        "README_API_KEY": "any-key", "README_METRICS_SERVER": collector.url,
+        "README_API_URL": collector.url, "README_FLUSH_INTERVAL": "0.2",
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO_ROOT)]),
+    })
+    log = tmp_path / "app-output.txt"
+    with open(log, "wb") as output:
+        proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
+                                stdout=output, stderr=subprocess.STDOUT)
+    try:
+        _wait_for_port(port, proc, log)
+        url = f"http://127.0.0.1:{port}/"
+        requests.get(url, timeout=10)  # no X-Api-Key: the grouping function says no
+        answer = requests.get(url, headers={"X-Api-Key": "owlbert-key"}, timeout=10)
+        logs = collector.wait_for_logs(1, timeout=30)
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    assert len(logs) == 1, logs
+    assert_valid_log(logs[0])
+    assert logs[0]["group"]["label"] == "Customer name"
+    entry = logs[0]["request"]["log"]["entries"][0]
+    assert entry["request"]["url"] == url
+    assert entry["response"]["status"] == answer.status_code
