@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import requests
 
 from readme_metrics.config import MetricsApiConfig
-from readme_metrics.transport import USER_AGENT
+from readme_metrics.delivery.transport import USER_AGENT
 
 __all__ = ["DocsUrl", "MAX_RETRY_AFTER", "RETRY_AFTER"]
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import email.utils
-import json
 import logging
 import os
 import random
@@ -32,12 +31,12 @@ import time
 import traceback
 import weakref
 from collections import deque
-from json.encoder import c_encode_basestring, c_make_encoder  # type: ignore[attr-defined]
 from typing import Any, Callable, Optional
 
 from readme_metrics.config import MetricsApiConfig
+from readme_metrics.delivery.encode import dumps as _dumps
+from readme_metrics.delivery.transport import Transport, basic_token
 from readme_metrics.exchange import PendingExchange
-from readme_metrics.transport import Transport, basic_token
 
 Build = Callable[[PendingExchange], dict]
 
@@ -787,30 +786,6 @@ class Delivery:
             mp_util.Finalize(None, _close_all, exitpriority=100)
         except Exception:
             pass
-
-
-# Compact JSON, non-ASCII as UTF-8. Logs are fresh trees built by ``build``, so the
-# circular-reference check (15% of the encoding time) is skipped: a cycle would still end
-# in a RecursionError, which drops that log like any other build error.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
-_ASCII_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
-_encode_text: Callable[[Any], str] = _ENCODER.encode
-if c_make_encoder is not None and c_encode_basestring is not None:
-    # The same C encoder JSONEncoder.encode builds on every call, built once (2 us a log).
-    _c_encoder = c_make_encoder(None, _ENCODER.default, c_encode_basestring, None, ":", ",",
-                                False, False, True)
-
-    def _encode_text(log: Any) -> str:
-        return "".join(_c_encoder(log, 0))
-
-
-def _dumps(log: dict) -> bytes:
-    try:
-        return _encode_text(log).encode()
-    except UnicodeEncodeError:
-        # A lone surrogate cannot be UTF-8: let json escape it instead.
-        return _ASCII_ENCODER.encode(log).encode()
-
 
 
 # -- process-wide registry: exit flush and fork handling --------------------------------
