@@ -23,7 +23,13 @@ import pytest
 import requests
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
-from readme_metrics.collector import HarFile, LocalCollector, LogStore, endpoint_of, format_line
+from readme_metrics.cli.collector import (
+    HarFile,
+    LocalCollector,
+    LogStore,
+    endpoint_of,
+    format_line,
+)
 from readme_metrics.exchange import Exchange, Group
 from readme_metrics.har import build_log
 from tests.utils import (
@@ -463,7 +469,7 @@ def test_a_retried_batch_is_kept_once(
     other = _valid_log("twice")
     assert _post(collector.url, [other, other]).json() == {"accepted": 1, "duplicates": 1}
     assert collector.har is not None and _entries(collector.har.path) == 2
-    assert collector.store.accepted == 2 and collector.duplicates == 2
+    assert collector.store.accepted == 2 and collector.receiver.duplicates == 2
     assert "ignored 1 log(s) received before" in err.getvalue()
     assert len([line for line in out.getvalue().splitlines() if "  GET  " in line]) == 2
 

@@ -18,10 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from readme_metrics.cli.collector.validation import validate_batch, validate_log
 from readme_metrics.exchange import Exchange, Group
 from readme_metrics.har import build_log
 from readme_metrics.redaction import Redactor
-from readme_metrics.validation import validate_batch, validate_log
 from tests.utils import assert_valid_log, har_validator
 
 

@@ -1,42 +1,24 @@
-"""``readme-metrics demo``: an example API, wrapped with the middleware, on your machine.
+"""The demo's example API and the calls ``demo --requests N`` makes to it.
 
-One command shows the whole flow with no ReadMe account and no network: a small JSON API
-(:class:`DemoApp`: list, read, create and delete items, a form login, a file upload and
-one endpoint that fails on purpose) is wrapped with :class:`MetricsMiddleware`, served by
-wsgiref on 127.0.0.1, and sends its logs to an embedded :class:`LocalCollector`, whose
-dashboard and HAR file show exactly what ReadMe would receive. The demo configuration
-shows the main options at work: a grouping function (callers are told apart by their
-``X-Api-Key`` header), a denylist (the login's ``password`` is redacted), development
-mode, and the docs URL lookup (responses carry an ``x-documentation-url`` pointing at
-the local dashboard).
+:class:`DemoApp` is a small JSON API (list, read, create and delete items, a form login, a
+file upload and one endpoint that fails on purpose) written as a plain PEP 3333 app over
+webob; :func:`demo_grouping` tells its callers apart by their ``X-Api-Key`` header;
+:func:`fire_requests` calls it with every kind of body and outcome.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import sys
 import threading
-import time
 from collections import Counter
-from socketserver import ThreadingMixIn
-from typing import TYPE_CHECKING, Any, Iterable, Optional
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from typing import TYPE_CHECKING, Any, Iterable
 
 import webob
-
-from readme_metrics.cli import Stop, stop_on_sigterm, wait_forever
-from readme_metrics.collector import LocalCollector
-from readme_metrics.config import MetricsApiConfig
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-    from readme_metrics.middleware import MetricsMiddleware
-
-#: Not a ReadMe key: the embedded collector accepts only this one, so auth is shown too.
-DEMO_API_KEY = "rdme_demo_local_only_not_a_real_key"
+__all__ = ["DEMO_CALLERS", "DemoApp", "demo_grouping", "fire_requests"]
 
 #: The example API's own keys (header ``X-Api-Key``) and who they belong to.
 DEMO_CALLERS: dict[str, dict[str, str]] = {
@@ -173,15 +155,6 @@ class DemoApp:
         return self._json({"received": files, "note": request.POST.get("note", "")}, 201)
 
 
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True  # a hung client must not keep the demo from exiting
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # the collector prints one line per call already
-
-
 def _requests_plan() -> list[tuple[str, str, dict[str, Any]]]:
     """The calls the demo makes, in order, cycled: every kind of body and outcome."""
     return [
@@ -203,17 +176,23 @@ def _requests_plan() -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
-def fire_requests(base: str, count: int) -> Counter[str]:
-    """Make ``count`` varied calls to the example API at ``base``; count the status classes."""
+def fire_requests(base: str, count: int, stop: threading.Event,
+                  statuses: Counter[str]) -> None:
+    """Make ``count`` varied calls to the API at ``base``, until ``stop`` is set.
+
+    Each answer's status class is counted in ``statuses`` as it comes (``{"2xx": n}``), so
+    the calls made are known even when one fails.
+    """
     import requests  # the runtime dependency; only the demo driver needs it here
 
     plan = _requests_plan()
     keys = list(DEMO_CALLERS)
-    statuses: Counter[str] = Counter()
     # One session per caller, as separate clients would have (the login cookie stays theirs).
     sessions = {key: requests.Session() for key in keys}
     try:
         for index in range(count):
+            if stop.is_set():
+                return
             method, path, options = plan[index % len(plan)]
             kwargs = dict(options)
             key = keys[index % len(keys)]
@@ -224,134 +203,3 @@ def fire_requests(base: str, count: int) -> Counter[str]:
     finally:
         for session in sessions.values():
             session.close()
-    return statuses
-
-
-def _print_summary(collector: LocalCollector, middleware: Optional[MetricsMiddleware],
-                   har_path: str) -> None:
-    summary = collector.store.summary()
-    if middleware is not None:
-        stats = middleware.stats
-        print("middleware:  " + ", ".join(
-            f"{name} {stats.get(name, 0)}"
-            for name in ("captured", "skipped", "sent", "dropped", "failed_batches", "retries")
-        ))
-    print(f"collector:   {summary['accepted']} logs accepted, {summary['rejected']} refused; "
-          f"error rate {summary['errorRate'] * 100:.0f}%, p50 {summary['p50']:.1f} ms, "
-          f"p95 {summary['p95']:.1f} ms")
-    for item in summary["endpoints"]:
-        print(f"   {item['count']:>4}  {item['endpoint']:<28} errors {item['errors']:<3} "
-              f"p50 {item['p50']:.1f} ms  p95 {item['p95']:.1f} ms")
-    count = collector.har.count if collector.har is not None else 0
-    print(f"HAR file:    {har_path} ({count} entries, HAR 1.2; open it in your browser's "
-          "devtools Network tab)", flush=True)
-
-
-def _wrap(collector: LocalCollector) -> MetricsMiddleware:
-    from readme_metrics.middleware import MetricsMiddleware
-
-    config = MetricsApiConfig(
-        api_key=DEMO_API_KEY,
-        grouping_function=demo_grouping,
-        metrics_api=collector.url,
-        # The docs URL lookup asks the collector, so x-documentation-url opens its dashboard.
-        readme_api_url=collector.url,
-        development_mode=True,
-        denylist=["password"],
-        # Explicit values for every option, so README_* variables of the machine (or a
-        # project's .env in the working directory) cannot change the demo.
-        allowlist=[],
-        allowed_http_hosts=[],
-        skip_methods=["OPTIONS"],
-        background_worker_mode=True,
-        buffer_length=5,
-        flush_interval=0.5,
-        timeout=3.0,
-        max_body_bytes=262144,
-        max_queue_size=10000,
-        max_queue_bytes=64 * 1024 * 1024,
-        trusted_proxies=0,
-        shutdown_timeout=5.0,
-    )
-    # base_log_url=None would fall back to README_BASE_LOG_URL; the demo always looks the
-    # base up from its own collector, so its links open the local dashboard.
-    config.base_log_url = None
-    return MetricsMiddleware(DemoApp(), config)
-
-
-def run_demo(args: argparse.Namespace) -> int:
-    """``readme-metrics demo``: serve until stopped, or make ``args.requests`` calls and exit."""
-    once = args.requests is not None
-    api_port = args.port if args.port is not None else (0 if once else 8000)
-    collector_port = (
-        args.collector_port if args.collector_port is not None else (0 if once else 8001)
-    )
-    har_path = os.path.abspath(args.har)
-    try:
-        collector = LocalCollector(
-            "127.0.0.1", collector_port, har_path=har_path, fresh_har=True,
-            api_key=DEMO_API_KEY, out=sys.stdout, err=sys.stderr,
-            summary_every=None if once else 30.0,  # --requests ends with a full summary
-        )
-    except (OSError, ValueError) as exc:
-        print(f"readme-metrics demo: cannot start the collector on port {collector_port}: "
-              f"{exc} (try --collector-port 0)", file=sys.stderr)
-        return 2
-    middleware: Optional[MetricsMiddleware] = None
-    server: Optional[WSGIServer] = None
-    done = 0
-    with stop_on_sigterm():
-        try:
-            collector.start()
-            middleware = _wrap(collector)
-            try:
-                server = make_server("127.0.0.1", api_port, middleware,
-                                     server_class=_ThreadingWSGIServer,
-                                     handler_class=_QuietHandler)
-            except OSError as exc:
-                print(f"readme-metrics demo: cannot serve the example API on port "
-                      f"{api_port}: {exc} (try --port 0)", file=sys.stderr)
-                return 2
-            api_url = f"http://127.0.0.1:{server.server_port}"
-            threading.Thread(target=server.serve_forever, name="readme-metrics-demo-api",
-                             daemon=True).start()
-            print(f"example API: {api_url}/", flush=True)
-            print(f"dashboard:   {collector.url}/", flush=True)
-            print(f"HAR file:    {har_path}", flush=True)
-            if not once:
-                print(f"try:         curl -H 'X-Api-Key: demo-key-alice' {api_url}/api/items",
-                      flush=True)
-                print("Press Ctrl-C to stop.", flush=True)
-                wait_forever()
-            statuses = fire_requests(api_url, args.requests)
-            done = args.requests
-            print("requests:    " + ", ".join(
-                f"{name} {statuses[name]}" for name in sorted(statuses)), flush=True)
-        except (KeyboardInterrupt, Stop):
-            if once:
-                print(f"interrupted after {done} of {args.requests} requests", flush=True)
-        finally:
-            if server is not None:
-                server.shutdown()
-                server.server_close()
-            delivered = True
-            if middleware is not None:
-                deadline = time.monotonic() + 10
-                delivered = middleware.flush(timeout=10)
-                middleware.close()
-                # flush() returns once the collector answered; be sure its lines are out.
-                while collector.store.accepted + collector.store.rejected < done \
-                        and time.monotonic() < deadline:
-                    time.sleep(0.05)
-            collector.stop()
-    _print_summary(collector, middleware, har_path)
-    if not once:
-        return 0
-    store = collector.store
-    if done != args.requests:
-        return 1
-    if not delivered or store.accepted != done or store.rejected:
-        print(f"readme-metrics demo: expected {done} valid logs, the collector accepted "
-              f"{store.accepted} and refused {store.rejected}", file=sys.stderr, flush=True)
-        return 1
-    return 0

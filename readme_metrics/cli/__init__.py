@@ -10,18 +10,17 @@ Both run on your machine only, with no ReadMe account and no network:
 
 Ctrl-C and SIGTERM stop either one cleanly: queued logs are flushed and the HAR file is
 left complete (it is a valid HAR document at every moment anyway).
+
+This module holds the parser and :func:`main`; each command is a module of its own
+(:mod:`.collect`, :mod:`.demo`, imported only when run), the collector is the
+:mod:`.collector` package and :mod:`.signals` turns Ctrl-C and SIGTERM into a stop request.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
 from readme_metrics.version import __version__
 
@@ -73,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
             "  readme-metrics demo --requests 20    run the example API once, write a HAR file\n"
             "  readme-metrics demo                  serve the example API until Ctrl-C\n"
             "  readme-metrics collect               receive logs from your own app:\n"
-            "      README_METRICS_SERVER=http://127.0.0.1:8001 python your_app.py\n\n"
+            "      export README_METRICS_SERVER=http://127.0.0.1:8001; python your_app.py\n\n"
             "Run 'readme-metrics COMMAND --help' for the options of a command."
         ),
     )
@@ -136,86 +135,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class Stop(Exception):
-    """Raised in the main thread by SIGTERM, so every shutdown takes the same path."""
-
-
-@contextmanager
-def stop_on_sigterm() -> Iterator[None]:
-    """Turn SIGTERM into :class:`Stop` (and Ctrl-C stays KeyboardInterrupt) for the block."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise Stop()
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def wait_forever() -> None:
-    """Sleep in the main thread until a signal handler raises.
-
-    The kernel may deliver the signal to any thread (the servers have theirs), while
-    Python runs handlers only in the main thread between bytecodes: a long blocking wait
-    would not notice until it timed out, so wake up often.
-    """
-    forever = threading.Event()
-    while not forever.wait(0.2):
-        pass
-
-
-def _say(*parts: Any) -> None:
-    print(*parts, flush=True)
-
-
-def run_collect(args: argparse.Namespace) -> int:
-    """``readme-metrics collect``: serve until Ctrl-C or SIGTERM."""
-    from readme_metrics.collector import LocalCollector
-
-    har_path = os.path.abspath(args.har)
-    try:
-        collector = LocalCollector(
-            args.host, args.port, har_path=har_path, fresh_har=False, api_key=args.api_key,
-            keep=args.keep, out=sys.stdout, err=sys.stderr,
-            summary_every=max(args.summary_every, 0.0),
-        )
-    except ValueError as exc:
-        print(f"readme-metrics collect: {exc}; choose another file with --har", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"readme-metrics collect: cannot start: {exc}", file=sys.stderr)
-        return 2
-    assert collector.har is not None
-    already = collector.har.count
-    _say(f"readme-metrics collector listening on {collector.url}")
-    _say(f"  dashboard:  {collector.url}/")
-    _say(f"  HAR file:   {har_path}"
-         + (f" (continuing, {already} entries so far)" if already else ""))
-    _say(f"  send logs:  README_METRICS_SERVER={collector.url}")
-    if args.api_key is None:
-        _say("  any API key is accepted (use --api-key KEY to check it)")
-    if not collector.loopback_only:
-        _say(f"  WARNING: listening on {args.host}: other machines can read the captured calls")
-    _say("Press Ctrl-C to stop.")
-    with stop_on_sigterm():
-        collector.start()
-        try:
-            wait_forever()
-        except (KeyboardInterrupt, Stop):
-            pass
-        finally:
-            collector.stop()
-    store = collector.store
-    _say(f"stopped: {store.accepted} logs received, {store.rejected} refused; "
-         f"{collector.har.count} entries in {har_path}")
-    return 0
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``readme-metrics`` and ``python -m readme_metrics``; returns the exit code."""
     # Labels and paths may be any Unicode; a console that cannot show them must not crash us.
@@ -226,9 +145,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "collect":
+        from readme_metrics.cli.collect import run_collect
+
         return run_collect(args)
     if args.command == "demo":
-        from readme_metrics.demo import run_demo
+        from readme_metrics.cli.demo import run_demo
 
         return run_demo(args)
     parser.print_help()

@@ -1,0 +1,86 @@
+"""``readme-metrics collect``: run the local Metrics API stand-in until Ctrl-C or SIGTERM.
+
+The banner prints the exact line to copy into the app's shell (or ``.env``): with
+``README_METRICS_SERVER`` pointing at a loopback collector, the app also asks it for the
+documentation URL, so one variable closes the local loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import sys
+from typing import Any
+
+from readme_metrics.cli.collector import LocalCollector
+from readme_metrics.cli.signals import StopSignals
+
+__all__ = ["run_collect"]
+
+_ANY_ADDRESS = ("0.0.0.0", "::", "")
+
+
+def _say(*parts: Any) -> None:
+    print(*parts, flush=True)
+
+
+def _open(args: argparse.Namespace, har_path: str) -> LocalCollector | int:
+    """The collector, or the exit code after a message that says what to do instead."""
+    try:
+        return LocalCollector(
+            args.host, args.port, har_path=har_path, fresh_har=False, api_key=args.api_key,
+            keep=args.keep, out=sys.stdout, err=sys.stderr,
+            summary_every=max(args.summary_every, 0.0),
+        )
+    except ValueError as exc:
+        print(f"readme-metrics collect: {exc}; choose another file with --har", file=sys.stderr)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            print(f"readme-metrics collect: port {args.port} on {args.host} is already in use "
+                  "(another collector or app?). Use --port 0 to pick any free port, or "
+                  "--port N for another one.", file=sys.stderr)
+        else:
+            print(f"readme-metrics collect: cannot start: {exc}", file=sys.stderr)
+    return 2
+
+
+def _banner(collector: LocalCollector, args: argparse.Namespace, har_path: str) -> None:
+    assert collector.har is not None
+    already = collector.har.count
+    # The app reaches a collector listening on every address through loopback.
+    reach = collector.url if args.host not in _ANY_ADDRESS \
+        else f"http://127.0.0.1:{collector.port}"
+    _say(f"readme-metrics collector listening on {collector.url}")
+    _say(f"  dashboard:  {reach}/")
+    _say(f"  HAR file:   {har_path}"
+         + (f" (continuing, {already} entries so far)" if already else ""))
+    for path in collector.har.removed_copies:
+        _say(f"  removed {path.name}, a copy left by a collector that was killed")
+    _say("Point your app at it: run this in the app's shell (or put it in its .env):")
+    _say(f"  export README_METRICS_SERVER={reach}")
+    if args.api_key is None:
+        _say("  any API key is accepted (use --api-key KEY to check it)")
+    else:
+        _say("  only the key given with --api-key is accepted: the app's README_API_KEY")
+    if not collector.loopback_only:
+        _say(f"  WARNING: listening on {args.host}: other machines can read the captured calls")
+    _say("Press Ctrl-C to stop.")
+
+
+def run_collect(args: argparse.Namespace) -> int:
+    """``readme-metrics collect``: serve until Ctrl-C or SIGTERM; returns the exit code."""
+    har_path = os.path.abspath(args.har)
+    collector = _open(args, har_path)
+    if isinstance(collector, int):
+        return collector
+    _banner(collector, args, har_path)
+    with StopSignals() as stop:
+        collector.start()
+        stop.wait()
+        collector.stop()
+    receiver = collector.receiver
+    count = collector.har.count if collector.har is not None else 0
+    _say(f"stopped: {receiver.received} logs received, {receiver.refused} refused; "
+         f"{count} entries in {har_path}")
+    return 0

@@ -1,0 +1,187 @@
+"""The collector's HAR 1.2 file: entries appended, a valid document at every moment.
+
+Layout: a fixed head, one entry per line, and the tail ``\\n]}}\\n``; the offset of the
+tail is remembered, so an append copies the file, writes the new entries and the tail
+over the old tail in the copy, syncs it and renames it over the original
+(``os.replace``). A reader, a crash or ``kill -9`` never sees half a write; the cost is one
+kernel-side copy of the file per batch, fine for a local debugging tool.
+
+The file holds request data (bodies, headers), so it and its copies are created readable
+by the owner only (0600). A copy left behind by a killed process (``.NAME.PID.tmp``, the
+PID no longer running) is removed when the file is opened again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+from readme_metrics.version import __version__
+
+__all__ = ["HarFile"]
+
+_MODE = 0o600
+_CREATOR = {
+    "name": "readme-metrics collect",
+    "version": __version__,
+    "comment": "API calls received by the local Metrics API stand-in",
+}
+
+
+def _pid_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but is someone else's (EPERM), or the platform cannot tell
+        return True
+    return True
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename durable; not possible on every platform (then skipped)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _copy(source: Any, out: Any) -> None:
+    """Copy a whole file into ``out``, in the kernel (sendfile) where the platform can."""
+    size = os.fstat(source.fileno()).st_size
+    done = 0
+    try:
+        while done < size:
+            sent = os.sendfile(out.fileno(), source.fileno(), done, size - done)
+            if not sent:
+                break
+            done += sent
+    except (AttributeError, OSError):
+        source.seek(done)
+        out.seek(done)
+        shutil.copyfileobj(source, out)
+
+
+def _private(path: Path) -> int:
+    """Open ``path`` for writing, created or truncated, readable by the owner only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, _MODE)
+    try:
+        os.fchmod(fd, _MODE)  # it may have existed with a wider mode
+    except (AttributeError, OSError):
+        pass  # not on this platform
+    return fd
+
+
+class HarFile:
+    """A HAR 1.2 file that entries are appended to, valid JSON after every append."""
+
+    _TAIL = b"\n]}}\n"
+
+    def __init__(self, path: str | os.PathLike[str], *, fresh: bool = True) -> None:
+        """Create ``path`` (``fresh``) or continue an existing HAR file there.
+
+        Continuing keeps everything the file's ``log`` had besides its entries (a
+        browser's ``pages``, ``browser``, ``creator`` and ``comment``). Raises
+        ``ValueError`` if the existing file is not a HAR document (it is never overwritten
+        then) and ``OSError`` if the file cannot be written.
+        """
+        self.path = Path(path).resolve()
+        self._lock = threading.Lock()
+        self.count = 0
+        self.existing: list[dict[str, Any]] = []
+        self.removed_copies = self._remove_stale_copies()
+        head: dict[str, Any] = {"version": "1.2", "creator": dict(_CREATOR)}
+        if not fresh and self.path.exists():
+            log = self._read_log(self.path)
+            self.existing = log.pop("entries")
+            head = {**head, **log}
+        self._head = (json.dumps({"log": head})[:-2] + ', "entries": [').encode()
+        self._end = len(self._head)
+        self._write_whole(self.existing)
+
+    @staticmethod
+    def _read_log(path: Path) -> dict[str, Any]:
+        try:
+            log = json.loads(path.read_bytes())["log"]
+            entries = log["entries"]
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
+            raise ValueError(f"{path} exists and is not a HAR file ({exc!r})") from exc
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise ValueError(f"{path} exists and is not a HAR file (bad log.entries)")
+        return dict(log)
+
+    def _remove_stale_copies(self) -> list[Path]:
+        """Delete copies of this file left by a process that was killed mid-append."""
+        removed: list[Path] = []
+        prefix = f".{self.path.name}."
+        try:
+            names = os.listdir(self.path.parent)
+        except OSError:
+            return removed
+        for name in names:
+            pid = name[len(prefix):-len(".tmp")] if name.startswith(prefix) else ""
+            if not (name.endswith(".tmp") and pid.isdigit()):
+                continue
+            if int(pid) != os.getpid() and _pid_running(int(pid)):
+                continue  # another collector is writing this file right now
+            try:
+                (self.path.parent / name).unlink()
+                removed.append(self.path.parent / name)
+            except OSError:
+                pass
+        return removed
+
+    @staticmethod
+    def _line(entry: dict[str, Any]) -> bytes:
+        return json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    def _tmp_path(self) -> Path:
+        return self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+
+    def _write_whole(self, entries: list[dict[str, Any]]) -> None:
+        body = b",".join(b"\n" + self._line(entry) for entry in entries)
+        tmp = self._tmp_path()
+        with os.fdopen(_private(tmp), "wb") as out:
+            out.write(self._head + body + self._TAIL)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, self.path)
+        _fsync_dir(self.path.parent)
+        self._end = len(self._head) + len(body)
+        self.count = len(entries)
+
+    def append(self, entries: list[dict[str, Any]]) -> None:
+        """Add ``entries`` at the end; the file on disk is replaced in one atomic step."""
+        if not entries:
+            return
+        with self._lock:
+            data = b"".join(
+                (b",\n" if self.count or index else b"\n") + self._line(entry)
+                for index, entry in enumerate(entries)
+            )
+            tmp = self._tmp_path()
+            try:
+                with open(self.path, "rb") as source, os.fdopen(_private(tmp), "r+b") as out:
+                    _copy(source, out)
+                    out.seek(self._end)
+                    out.truncate()
+                    out.write(data + self._TAIL)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(tmp, self.path)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            _fsync_dir(self.path.parent)
+            self._end += len(data)
+            self.count += len(entries)

@@ -1,0 +1,267 @@
+"""The collector's HTTP side: routes, the dashboard's files and JSON, the Host guard.
+
+Routes: ``POST /v1/request`` (the Metrics API), ``GET /v1`` (the docs-URL lookup: its
+``baseUrl`` is this dashboard, so ``x-documentation-url`` opens the call here), ``GET /``
+and ``GET /logs/<id>`` (the dashboard), ``GET /api/logs``, ``GET /api/logs/<id>``,
+``GET /api/summary`` (its JSON) and ``DELETE /api/logs`` (its clear button).
+
+On a loopback address only loopback Host names are answered (an IP literal such as
+``127.0.0.1`` or ``[::1]``, or ``localhost``, with this port), so a web page cannot read
+the captured traffic through DNS rebinding; ``DELETE`` also needs a same-origin
+``Origin``, so another site cannot clear the dashboard.
+
+Each answer goes out in one write (buffered ``wfile``, flushed once per request) on a
+socket without Nagle's algorithm: a client that pools connections would otherwise wait
+for a delayed ACK on every batch.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from typing import Any, Callable, Optional
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from readme_metrics.cli.collector.receiver import Receiver
+from readme_metrics.version import __version__
+
+__all__ = [
+    "MAX_POST_BYTES", "CollectorServer", "Handler", "is_loopback_name", "loopback_host",
+    "make_server",
+]
+
+# Bigger POST bodies are refused: with max_body_bytes of 256 KiB per body and batches of
+# tens of logs, a legitimate batch stays far below this.
+MAX_POST_BYTES = 64 * 1024 * 1024
+_DASHBOARD_FILES = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/index.html": ("index.html", "text/html; charset=utf-8"),
+    "/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/charts.js": ("charts.js", "text/javascript; charset=utf-8"),
+    "/style.css": ("style.css", "text/css; charset=utf-8"),
+}
+# The dashboard loads nothing from outside, and this makes the browser hold it to that.
+_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def is_loopback_name(name: str) -> bool:
+    """``localhost`` or a loopback IP literal (``127.0.0.0/8``, ``::1``), nothing else."""
+    name = name.strip().lower()
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def loopback_host(host_header: str, port: int) -> bool:
+    """True when a Host header names this server by a loopback name and its port."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        end = host.find("]")
+        if end < 0:
+            return False
+        name, rest = host[:end + 1], host[end + 1:]
+    else:
+        name, sep, port_text = host.partition(":")
+        rest = sep + port_text
+    if rest:
+        if rest != f":{port}":
+            return False
+    elif port != 80:  # the port is left out only when it is the default one
+        return False
+    return is_loopback_name(name)
+
+
+def _dashboard_file(name: str) -> bytes:
+    return (resources.files("readme_metrics") / "dashboard" / name).read_bytes()
+
+
+class CollectorServer(ThreadingHTTPServer):
+    """The HTTP server of one collector; handlers reach the receiver through it."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], receiver: Receiver, *,
+                 loopback_only: bool) -> None:
+        self.receiver = receiver
+        self.loopback_only = loopback_only
+        self._files: dict[str, bytes] = {}
+        super().__init__(address, Handler)
+
+    def dashboard_file(self, name: str) -> bytes:
+        """A dashboard file from the package data (read once, then kept)."""
+        if name not in self._files:
+            self._files[name] = _dashboard_file(name)
+        return self._files[name]
+
+
+class CollectorServer6(CollectorServer):
+    """The same on an IPv6 address."""
+
+    address_family = socket.AF_INET6
+
+
+def make_server(host: str, port: int, receiver: Receiver, *,
+                loopback_only: bool) -> CollectorServer:
+    """Bind ``host:port`` (0: any free port); raises OSError if it cannot."""
+    server_class = CollectorServer6 if ":" in host else CollectorServer
+    return server_class((host, port), receiver, loopback_only=loopback_only)
+
+
+class Handler(BaseHTTPRequestHandler):
+    """One connection to the collector (keep-alive: the middleware pools connections)."""
+
+    server: CollectorServer
+    protocol_version = "HTTP/1.1"
+    server_version = f"readme-metrics-collect/{__version__}"
+    disable_nagle_algorithm = True
+    wbufsize = -1  # answers are buffered and flushed once per request: one write
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # one line per log is printed instead; polling would drown it
+
+    # -- answers ----------------------------------------------------------------------
+
+    def _send(self, status: int, body: bytes, content_type: str,
+              extra: Optional[dict[str, str]] = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, data: Any, extra: Optional[dict[str, str]] = None) -> None:
+        body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        self._send(status, body, "application/json; charset=utf-8", extra)
+
+    # -- guards -----------------------------------------------------------------------
+
+    def _host_ok(self) -> bool:
+        if not self.server.loopback_only:
+            return True
+        host = self.headers.get("Host") or ""
+        if loopback_host(host, self.server.server_address[1]):
+            return True
+        self._json(403, {"error": f"Host {host!r} is not served here"})
+        return False
+
+    def _auth_ok(self, what: str, body: bytes = b"") -> bool:
+        receiver = self.server.receiver
+        header = self.headers.get("Authorization")
+        if receiver.authorized(header):
+            return True
+        receiver.unauthorized(what, header, body)
+        self._json(401, {"error": "missing or wrong API key (Basic auth)"},
+                   {"WWW-Authenticate": 'Basic realm="readme-metrics"'})
+        return False
+
+    def _read_body(self) -> Optional[bytes]:
+        length_header = self.headers.get("Content-Length")
+        try:
+            length = int(length_header) if length_header is not None else -1
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            self._json(411, {"error": "Content-Length required"})
+            return None
+        if length > MAX_POST_BYTES:
+            self.close_connection = True
+            self._json(413, {"error": f"body over {MAX_POST_BYTES} bytes"})
+            return None
+        return self.rfile.read(length)
+
+    # -- methods ----------------------------------------------------------------------
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self._read_body()
+        if body is None or not self._host_ok():
+            return
+        if urlsplit(self.path).path.rstrip("/") != "/v1/request":
+            self._json(404, {"error": "not found"})
+            return
+        if not self._auth_ok("POST /v1/request", body):
+            return
+        receiver = self.server.receiver
+        try:
+            status, answer = receiver.receive(body, self.headers.get("Content-Type") or "")
+        except OSError as exc:  # the HAR file could not be written: retry later
+            receiver.console.refused("har", 1, f"cannot write the HAR file: {exc}")
+            status, answer = 503, {"error": "cannot write the HAR file"}
+        self._json(status, answer)
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        body = self._read_body() if self.headers.get("Content-Length") else b""
+        if body is None or not self._host_ok():
+            return
+        origin = self.headers.get("Origin")
+        if origin is not None and origin != f"http://{self.headers.get('Host')}":
+            self._json(403, {"error": "cross-origin requests may not clear the dashboard"})
+        elif urlsplit(self.path).path == "/api/logs":
+            self.server.receiver.store.clear()
+            self._json(200, {"cleared": True, "generation": self.server.receiver.store.generation})
+        else:
+            self._json(404, {"error": "not found"})
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self.do_GET()
+
+    def do_GET(self) -> None:  # noqa: N802
+        if not self._host_ok():
+            return
+        parts = urlsplit(self.path)
+        path = parts.path
+        store = self.server.receiver.store
+        routes: dict[str, Callable[[], None]] = {
+            "/v1": self._v1,
+            "/api/logs": lambda: self._logs(parts.query),
+            "/api/summary": lambda: self._json(200, store.summary()),
+            "/favicon.ico": lambda: self._send(204, b"", "image/x-icon"),
+        }
+        if path in routes:
+            routes[path]()
+        elif path in _DASHBOARD_FILES or path.startswith("/logs/"):
+            name, content_type = _DASHBOARD_FILES.get(path, _DASHBOARD_FILES["/"])
+            self._send(200, self.server.dashboard_file(name), content_type,
+                       {"Content-Security-Policy": _CSP, "Referrer-Policy": "no-referrer"})
+        elif path.startswith("/api/logs/"):
+            found = store.detail(unquote(path[len("/api/logs/"):]))
+            if found is None:
+                self._json(404, {"error": f"no such log (kept: the last {store.keep})"})
+            else:
+                self._json(200, found)
+        else:
+            self._json(404, {"error": "not found"})
+
+    def _v1(self) -> None:
+        """The docs-URL lookup (``GET /v1``): this dashboard is the project's docs site."""
+        if self._auth_ok("GET /v1 (the documentation URL lookup)"):
+            host = self.headers.get("Host") or f"127.0.0.1:{self.server.server_address[1]}"
+            self._json(200, {"baseUrl": f"http://{host}"})
+
+    def _logs(self, query: str) -> None:
+        params = parse_qs(query)
+        try:
+            after = int(params.get("after", ["0"])[0])
+            limit = min(max(int(params.get("limit", ["500"])[0]), 1), 5000)
+        except ValueError:
+            self._json(400, {"error": "after and limit must be integers"})
+            return
+        store = self.server.receiver.store
+        self._json(200, {"logs": store.rows(after, limit), "last": store.seq,
+                         "generation": store.generation})

@@ -1,0 +1,205 @@
+"""``readme-metrics demo``: an example API, wrapped with the middleware, on your machine.
+
+One command shows the whole flow with no ReadMe account and no network: the example API
+(:mod:`.demo_app`) is wrapped with :class:`MetricsMiddleware`, served by wsgiref on
+127.0.0.1, and sends its logs to an embedded :class:`LocalCollector`, whose dashboard and
+HAR file show exactly what ReadMe would receive. The configuration shows the main options
+at work: a grouping function, a denylist (the login's ``password`` is redacted),
+development mode, and the docs URL lookup (responses carry an ``x-documentation-url``
+pointing at the local dashboard).
+
+The main thread waits in :meth:`StopSignals.wait` for the first of: a signal, or (with
+``--requests N``) the thread making the calls being done. Then one shutdown path runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+from collections import Counter
+from socketserver import ThreadingMixIn
+from typing import Any, Optional
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from readme_metrics.cli.collector import LocalCollector
+from readme_metrics.cli.demo_app import DemoApp, demo_grouping, fire_requests
+from readme_metrics.cli.signals import StopSignals
+from readme_metrics.config import MetricsApiConfig
+from readme_metrics.middleware import MetricsMiddleware
+
+__all__ = ["DEMO_API_KEY", "run_demo"]
+
+#: Not a ReadMe key: the embedded collector accepts only this one, so auth is shown too.
+DEMO_API_KEY = "rdme_demo_local_only_not_a_real_key"
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True  # a hung client must not keep the demo from exiting
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the collector prints one line per call already
+
+
+class _Calls(threading.Thread):
+    """``--requests N``: make the calls on a thread, then wake the main thread."""
+
+    def __init__(self, base: str, count: int, signals: StopSignals) -> None:
+        super().__init__(name="readme-metrics-demo-calls", daemon=True)
+        self.base, self.count, self.signals = base, count, signals
+        self.halt = threading.Event()
+        self.statuses: Counter[str] = Counter()
+        self.error: Optional[BaseException] = None
+
+    @property
+    def done(self) -> int:
+        return sum(self.statuses.values())
+
+    def run(self) -> None:
+        try:
+            fire_requests(self.base, self.count, self.halt, self.statuses)
+        except Exception as exc:  # reported by the main thread; the demo then exits 1
+            self.error = exc
+        finally:
+            self.signals.wake()
+
+
+def _wrap(collector: LocalCollector) -> MetricsMiddleware:
+    config = MetricsApiConfig(
+        api_key=DEMO_API_KEY,
+        grouping_function=demo_grouping,
+        metrics_api=collector.url,
+        # The docs URL lookup asks the collector, so x-documentation-url opens its dashboard.
+        readme_api_url=collector.url,
+        development_mode=True,
+        denylist=["password"],
+        # Explicit values for every option, so README_* variables of the machine (or a
+        # project's .env in the working directory) cannot change the demo.
+        allowlist=[],
+        allowed_http_hosts=[],
+        skip_methods=["OPTIONS"],
+        background_worker_mode=True,
+        buffer_length=5,
+        flush_interval=0.5,
+        timeout=3.0,
+        max_body_bytes=262144,
+        max_queue_size=10000,
+        max_queue_bytes=64 * 1024 * 1024,
+        trusted_proxies=0,
+        shutdown_timeout=5.0,
+    )
+    # base_log_url=None would fall back to README_BASE_LOG_URL; the demo always looks the
+    # base up from its own collector, so its links open the local dashboard.
+    config.base_log_url = None
+    return MetricsMiddleware(DemoApp(), config)
+
+
+def _print_summary(collector: LocalCollector, middleware: MetricsMiddleware,
+                   har_path: str) -> None:
+    summary = collector.store.summary()
+    stats = middleware.stats
+    print("middleware:  " + ", ".join(
+        f"{name} {stats.get(name, 0)}"
+        for name in ("captured", "skipped", "sent", "dropped", "failed_batches", "retries")
+    ))
+    print(f"collector:   {summary['accepted']} logs accepted, {summary['rejected']} refused; "
+          f"error rate {summary['errorRate'] * 100:.0f}%, p50 {summary['p50']:.1f} ms, "
+          f"p95 {summary['p95']:.1f} ms")
+    for item in summary["endpoints"]:
+        print(f"   {item['count']:>4}  {item['endpoint']:<28} errors {item['errors']:<3} "
+              f"p50 {item['p50']:.1f} ms  p95 {item['p95']:.1f} ms")
+    count = collector.har.count if collector.har is not None else 0
+    print(f"HAR file:    {har_path} ({count} entries, HAR 1.2; open it in your browser's "
+          "devtools Network tab)", flush=True)
+
+
+def _start(args: argparse.Namespace, once: bool,
+           har_path: str) -> tuple[LocalCollector, MetricsMiddleware, WSGIServer] | None:
+    """Bind the collector and the example API, or say which port to change and why."""
+    api_port = args.port if args.port is not None else (0 if once else 8000)
+    collector_port = (
+        args.collector_port if args.collector_port is not None else (0 if once else 8001)
+    )
+    try:
+        collector = LocalCollector(
+            "127.0.0.1", collector_port, har_path=har_path, fresh_har=True,
+            api_key=DEMO_API_KEY, out=sys.stdout, err=sys.stderr,
+            summary_every=None if once else 30.0,  # --requests ends with a full summary
+        )
+    except (OSError, ValueError) as exc:
+        print(f"readme-metrics demo: cannot start the collector on port {collector_port}: "
+              f"{exc} (try --collector-port 0)", file=sys.stderr)
+        return None
+    middleware = _wrap(collector)
+    try:
+        server = make_server("127.0.0.1", api_port, middleware,
+                             server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
+    except OSError as exc:
+        print(f"readme-metrics demo: cannot serve the example API on port {api_port}: "
+              f"{exc} (try --port 0)", file=sys.stderr)
+        middleware.close()
+        collector.stop()
+        return None
+    return collector, middleware, server
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """``readme-metrics demo``: serve until stopped, or make ``args.requests`` calls and exit."""
+    once = args.requests is not None
+    har_path = os.path.abspath(args.har)
+    started = _start(args, once, har_path)
+    if started is None:
+        return 2
+    collector, middleware, server = started
+    api_url = f"http://127.0.0.1:{server.server_port}"
+    calls: Optional[_Calls] = None
+    with StopSignals() as stop:
+        collector.start()
+        threading.Thread(target=server.serve_forever, name="readme-metrics-demo-api",
+                         daemon=True).start()
+        print(f"example API: {api_url}/", flush=True)
+        print(f"dashboard:   {collector.url}/", flush=True)
+        print(f"HAR file:    {har_path}", flush=True)
+        if once:
+            calls = _Calls(api_url, args.requests, stop)
+            calls.start()
+        else:
+            print(f"try:         curl -H 'X-Api-Key: demo-key-alice' {api_url}/api/items",
+                  flush=True)
+            print("Press Ctrl-C to stop.", flush=True)
+        stop.wait()
+        if calls is not None:
+            calls.halt.set()
+            calls.join(15)  # at most the call in flight (its timeout is 10 s)
+        server.shutdown()
+        server.server_close()
+        # flush() returns once the collector answered, and it prints before it answers.
+        delivered = middleware.flush(timeout=10)
+        middleware.close()
+        collector.stop()
+    return _finish(collector, middleware, har_path, calls, delivered)
+
+
+def _finish(collector: LocalCollector, middleware: MetricsMiddleware, har_path: str,
+            calls: Optional[_Calls], delivered: bool) -> int:
+    """Print what happened; the exit code of ``--requests N`` says whether all arrived."""
+    if calls is not None:
+        print("requests:    " + ", ".join(
+            f"{name} {calls.statuses[name]}" for name in sorted(calls.statuses)), flush=True)
+        if calls.done != calls.count:
+            why = f" ({calls.error})" if calls.error is not None else ""
+            print(f"interrupted after {calls.done} of {calls.count} requests{why}", flush=True)
+    _print_summary(collector, middleware, har_path)
+    if calls is None:
+        return 0
+    store = collector.store
+    if calls.done != calls.count:
+        return 1
+    if not delivered or store.accepted != calls.done or store.rejected:
+        print(f"readme-metrics demo: expected {calls.done} valid logs, the collector accepted "
+              f"{store.accepted} and refused {store.rejected}", file=sys.stderr, flush=True)
+        return 1
+    return 0
