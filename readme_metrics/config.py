@@ -1,73 +1,78 @@
 """Configuration: every option as an argument, from the environment, or a default.
 
 Precedence is argument > environment (read with environs, which also loads a ``.env``
-file from the working directory) > default, so the same code runs unchanged in
-development, CI and production (twelve-factor). Everything is validated once, here, so
-the request path never has to second-guess a value.
+file from the working directory, once per process: :mod:`readme_metrics._env`) > default,
+so the same code runs unchanged in development, CI and production (twelve-factor). An
+argument given explicitly wins even when it is ``None`` (``base_log_url=None`` means "no
+base URL", whatever ``README_BASE_LOG_URL`` says; ``None`` for any other option means its
+default). Everything is validated once, here, so the request path never has to
+second-guess a value. The options themselves, with their variables, defaults, checks and
+documentation, are the table in :mod:`readme_metrics.options`.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import warnings
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
-from urllib.parse import urlsplit
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from readme_metrics import _env
+from readme_metrics.options import BY_NAME, OPTIONS, Option, is_loopback_url
 
 GroupingFunction = Callable[[Any], Optional[Mapping[str, Any]]]
 
+# "Not passed": distinct from None, which is a value an argument can explicitly have.
 _UNSET: Any = object()
 
 
-def _import_dotted(path: str) -> Any:
-    """Import ``"package.module.attr"`` or ``"package.module:attr"``."""
-    if ":" in path:
-        module_name, _, attr = path.partition(":")
-    else:
-        module_name, _, attr = path.rpartition(".")
-    if not module_name or not attr:
-        raise ImportError(f"{path!r} is not a 'module.attribute' path")
-    obj: Any = importlib.import_module(module_name)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
+def _not_configured(request: Any) -> None:
+    """The grouping function of a disabled config: it identifies nobody."""
+    return None
 
 
-def env_setting(option: str, variable: str, given: Any, parse: str) -> Any:
-    """The argument if given, else the environment variable (None when unset or empty)."""
-    if given is not None and given is not _UNSET:
-        return given
-    return _env.read(option, variable, parse)
-
-
-def _split_list(value: Union[str, Iterable[str]]) -> list[str]:
+def _from_environment(option: Option) -> Any:
+    """The option's variable, parsed, or ``_UNSET`` when unset or empty."""
+    if option.variable is None:
+        return _UNSET
+    text = _env.raw(option.variable)
+    if text is None:
+        return _UNSET
+    try:
+        value = _env.read(option.name, option.variable, option.parse)
+    except ValueError:
+        raise option.invalid(text, " (from the environment)") from None
     if isinstance(value, str):
-        value = value.split(",")
-    return [str(item).strip() for item in value if str(item).strip()]
+        value = value.strip()
+    try:
+        return option.check(option, value)
+    except ValueError as exc:
+        raise ValueError(f"{exc} (from the environment)") from None
 
 
-def _merge_alias(option: str, given: Any, alias: str, alias_given: Any) -> list[str]:
-    """``given`` plus the deprecated alias's entries, each a list or a comma-separated str.
-
-    list() of a str would split it into characters: "password" must stay one key.
-    """
-    for name, value in ((option, given), (alias, alias_given)):
-        if value is not None and not isinstance(value, (str, list, tuple, set, frozenset)):
-            raise ValueError(
-                f"readme_metrics: {name} must be a list of strings, got {value!r}"
-            )
-    return _split_list(given or []) + _split_list(alias_given)
+def _resolve(option: Option, given: Mapping[str, Any]) -> Any:
+    """Argument (even None) > environment > default, checked and normalised."""
+    if option.name in given:
+        value = given[option.name]
+        return option.check(option, option.default if value is None else value)
+    value = _from_environment(option)
+    return option.check(option, option.default) if value is _UNSET else value
 
 
-def _check_url(option: str, variable: str, value: Any) -> str:
-    parts = urlsplit(value) if isinstance(value, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(
-            f"readme_metrics: {option} ({variable}) must be an http(s) URL, got {value!r}"
+def _with_aliases(given: dict[str, Any]) -> None:
+    """Fold the deprecated ``blacklist``/``whitelist`` into denylist/allowlist, warning."""
+    for option in OPTIONS:
+        if option.alias_of is None or given.get(option.name) is None:
+            continue
+        warnings.warn(
+            f"readme_metrics: {option.name} is deprecated, use {option.alias_of}",
+            DeprecationWarning, stacklevel=3,
         )
-    return value.rstrip("/")
+        target = BY_NAME[option.alias_of]
+        extra = option.check(option, given.pop(option.name))
+        current = given.get(target.name)
+        given[target.name] = (
+            [] if current is None else target.check(target, current)
+        ) + extra
 
 
 class MetricsApiConfig:
@@ -80,187 +85,94 @@ class MetricsApiConfig:
             grouping_function=lambda req: {"api_key": req.headers.get("X-Api-Key")},
         )
 
-    Arguments left out are read from ``README_*`` environment variables, then defaulted.
-    Invalid values raise ``ValueError`` naming the option and its variable.
+    Arguments left out are read from ``README_*`` environment variables, then defaulted
+    (the table in :mod:`readme_metrics.options`). Invalid values raise ``ValueError``
+    naming the option and its variable. With ``enabled=False``
+    (``README_METRICS_ENABLED=false``) ``api_key`` and ``grouping_function`` are neither
+    required nor checked, and the middlewares pass every request through untouched.
     """
 
+    enabled: bool
+    api_key: str
+    grouping_function: GroupingFunction
+    buffer_length: int
+    flush_interval: float
+    development_mode: bool
+    background_worker_mode: bool
+    denylist: list[str]
+    allowlist: list[str]
+    allowed_http_hosts: list[str]
+    timeout: float
+    base_log_url: Optional[str]
+    metrics_api: str
+    readme_api_url: str
+    max_body_bytes: int
+    max_queue_size: int
+    max_queue_bytes: int
+    trusted_proxies: int
+    skip_methods: list[str]
+    shutdown_timeout: float
+    logger: logging.Logger
+
     # The positional order is the official package's, so existing code keeps working.
+    # Every default is _UNSET, so that an explicit argument, None included, is told apart
+    # from one left out; the names and the table's are kept in step by a test.
     def __init__(
         self,
-        api_key: Optional[str] = None,
-        grouping_function: Union[GroupingFunction, str, None] = None,
-        buffer_length: Optional[int] = None,
-        development_mode: Optional[bool] = None,
-        background_worker_mode: Optional[bool] = None,
-        denylist: Optional[Sequence[str]] = None,
-        allowlist: Optional[Sequence[str]] = None,
-        blacklist: Optional[Sequence[str]] = None,
-        whitelist: Optional[Sequence[str]] = None,
-        allowed_http_hosts: Optional[Sequence[str]] = None,
-        timeout: Optional[float] = None,
-        logger: Optional[logging.Logger] = None,
+        api_key: Optional[str] = _UNSET,
+        grouping_function: Union[GroupingFunction, str, None] = _UNSET,
+        buffer_length: Optional[int] = _UNSET,
+        development_mode: Optional[bool] = _UNSET,
+        background_worker_mode: Optional[bool] = _UNSET,
+        denylist: Optional[Sequence[str]] = _UNSET,
+        allowlist: Optional[Sequence[str]] = _UNSET,
+        blacklist: Optional[Sequence[str]] = _UNSET,
+        whitelist: Optional[Sequence[str]] = _UNSET,
+        allowed_http_hosts: Optional[Sequence[str]] = _UNSET,
+        timeout: Optional[float] = _UNSET,
+        logger: Optional[logging.Logger] = _UNSET,
         *,
-        flush_interval: Optional[float] = None,
+        flush_interval: Optional[float] = _UNSET,
         base_log_url: Optional[str] = _UNSET,
-        metrics_api: Optional[str] = None,
-        readme_api_url: Optional[str] = None,
-        max_body_bytes: Optional[int] = None,
-        max_queue_size: Optional[int] = None,
-        max_queue_bytes: Optional[int] = None,
-        trusted_proxies: Optional[int] = None,
-        skip_methods: Optional[Sequence[str]] = None,
-        shutdown_timeout: Optional[float] = None,
+        metrics_api: Optional[str] = _UNSET,
+        readme_api_url: Optional[str] = _UNSET,
+        max_body_bytes: Optional[int] = _UNSET,
+        max_queue_size: Optional[int] = _UNSET,
+        max_queue_bytes: Optional[int] = _UNSET,
+        trusted_proxies: Optional[int] = _UNSET,
+        skip_methods: Optional[Sequence[str]] = _UNSET,
+        shutdown_timeout: Optional[float] = _UNSET,
+        enabled: Optional[bool] = _UNSET,
     ) -> None:
-        def pick(option: str, variable: str, given: Any, parse: str, default: Any) -> Any:
-            value = env_setting(option, variable, given, parse)
-            return default if value is None else value
+        given = {name: value for name, value in locals().items()
+                 if name != "self" and value is not _UNSET}
+        _with_aliases(given)
+        self.enabled = _resolve(BY_NAME["enabled"], given)
+        for option in OPTIONS:
+            if option.alias_of is not None or option.name == "enabled":
+                continue
+            if not self.enabled and option.name in ("api_key", "grouping_function"):
+                continue
+            setattr(self, option.name, _resolve(option, given))
+        if not self.enabled:
+            self._disabled_identity(given)
+        if (is_loopback_url(self.metrics_api) and given.get("readme_api_url") is None
+                and _env.raw("README_API_URL") is None):
+            # A local collector answers the docs URL lookup too: one variable is enough
+            # for the local loop, and nothing leaves the machine.
+            self.readme_api_url = self.metrics_api
 
-        api_key = pick("api_key", "README_API_KEY", api_key, "str", None)
-        if not api_key or not isinstance(api_key, str):
-            raise ValueError(
-                "readme_metrics: api_key is required: pass api_key=... or set README_API_KEY"
-            )
-        self.api_key: str = api_key
-
-        grouping = pick(
-            "grouping_function", "README_GROUPING_FUNCTION", grouping_function, "str", None
-        )
-        if isinstance(grouping, str):
-            try:
-                grouping = _import_dotted(grouping)
-            except (ImportError, AttributeError, ValueError) as exc:
-                raise ValueError(
-                    "readme_metrics: grouping_function (README_GROUPING_FUNCTION) "
-                    f"cannot import {grouping!r}: {exc}"
-                ) from exc
-        if not callable(grouping):
-            raise ValueError(
-                "readme_metrics: grouping_function (README_GROUPING_FUNCTION) is required "
-                "and must be a callable or a 'module.attribute' path"
-            )
-        self.grouping_function: GroupingFunction = grouping
-
-        def number(option: str, variable: str, given: Any, default: Any, kind: type,
-                   minimum: float, exclusive: bool = False) -> Any:
-            value = pick(option, variable, given, kind.__name__, default)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(
-                    f"readme_metrics: {option} ({variable}) must be a number, got {value!r}"
-                )
-            if kind is int and value != int(value):
-                raise ValueError(
-                    f"readme_metrics: {option} ({variable}) must be a whole number, "
-                    f"got {value!r}"
-                )
-            if value < minimum or (exclusive and value == minimum):
-                relation = ">" if exclusive else ">="
-                raise ValueError(
-                    f"readme_metrics: {option} ({variable}) must be {relation} {minimum}, "
-                    f"got {value!r}"
-                )
-            return kind(value)
-
-        self.buffer_length: int = number(
-            "buffer_length", "README_BUFFER_LENGTH", buffer_length, 10, int, 1
-        )
-        self.flush_interval: float = number(
-            "flush_interval", "README_FLUSH_INTERVAL", flush_interval, 5.0, float, 0
-        )
-        self.timeout: float = number("timeout", "README_TIMEOUT", timeout, 3.0, float, 0, True)
-        # 256 KiB covers practically every JSON API body while bounding memory per log.
-        self.max_body_bytes: int = number(
-            "max_body_bytes", "README_MAX_BODY_BYTES", max_body_bytes, 262144, int, 0
-        )
-        self.max_queue_size: int = number(
-            "max_queue_size", "README_MAX_QUEUE_SIZE", max_queue_size, 10000, int, 1
-        )
-        self.max_queue_bytes: int = number(
-            "max_queue_bytes", "README_MAX_QUEUE_BYTES", max_queue_bytes, 64 * 1024 * 1024,
-            int, 1,
-        )
-        self.trusted_proxies: int = number(
-            "trusted_proxies", "README_TRUSTED_PROXIES", trusted_proxies, 0, int, 0
-        )
-        self.shutdown_timeout: float = number(
-            "shutdown_timeout", "README_SHUTDOWN_TIMEOUT", shutdown_timeout, 5.0, float, 0
-        )
-
-        def flag(option: str, variable: str, given: Any, default: bool) -> bool:
-            value = pick(option, variable, given, "bool", default)
-            if not isinstance(value, bool):
-                raise ValueError(
-                    f"readme_metrics: {option} ({variable}) must be true or false, "
-                    f"got {value!r}"
-                )
-            return value
-
-        self.development_mode: bool = flag(
-            "development_mode", "README_DEVELOPMENT_MODE", development_mode, False
-        )
-        self.background_worker_mode: bool = flag(
-            "background_worker_mode", "README_BACKGROUND_WORKER_MODE",
-            background_worker_mode, True,
-        )
-
-        if blacklist is not None:
-            warnings.warn(
-                "readme_metrics: blacklist is deprecated, use denylist",
-                DeprecationWarning, stacklevel=2,
-            )
-            denylist = _merge_alias("denylist", denylist, "blacklist", blacklist)
-        if whitelist is not None:
-            warnings.warn(
-                "readme_metrics: whitelist is deprecated, use allowlist",
-                DeprecationWarning, stacklevel=2,
-            )
-            allowlist = _merge_alias("allowlist", allowlist, "whitelist", whitelist)
-
-        def str_list(option: str, variable: str, given: Any, default: list[str]) -> list[str]:
-            value = pick(option, variable, given, "str", None)
-            if value is None:
-                return list(default)
-            if not isinstance(value, (str, list, tuple, set, frozenset)):
-                raise ValueError(
-                    f"readme_metrics: {option} ({variable}) must be a list of strings, "
-                    f"got {value!r}"
-                )
-            return _split_list(value)
-
-        self.denylist: list[str] = str_list("denylist", "README_DENYLIST", denylist, [])
-        self.allowlist: list[str] = str_list("allowlist", "README_ALLOWLIST", allowlist, [])
-        self.allowed_http_hosts: list[str] = [
-            host.lower()
-            for host in str_list(
-                "allowed_http_hosts", "README_ALLOWED_HTTP_HOSTS", allowed_http_hosts, []
-            )
-        ]
-        self.skip_methods: list[str] = [
-            method.upper()
-            for method in str_list("skip_methods", "README_SKIP_METHODS", skip_methods,
-                                   ["OPTIONS"])
-        ]
-
-        self.metrics_api: str = _check_url(
-            "metrics_api", "README_METRICS_SERVER",
-            pick("metrics_api", "README_METRICS_SERVER", metrics_api, "str",
-                 "https://metrics.readme.io"),
-        )
-        self.readme_api_url: str = _check_url(
-            "readme_api_url", "README_API_URL",
-            pick("readme_api_url", "README_API_URL", readme_api_url, "str",
-                 "https://dash.readme.com/api"),
-        )
-        base = pick("base_log_url", "README_BASE_LOG_URL", base_log_url, "str", None)
-        self.base_log_url: Optional[str] = (
-            None if base is None else _check_url("base_log_url", "README_BASE_LOG_URL", base)
-        )
-
-        if logger is not None and not isinstance(logger, logging.Logger):
-            raise ValueError("readme_metrics: logger must be a logging.Logger")
-        self.logger: logging.Logger = logger or logging.getLogger("readme_metrics")
+    def _disabled_identity(self, given: Mapping[str, Any]) -> None:
+        """Disabled: keep what was given, unchecked; nothing will use it to send."""
+        key = given.get("api_key")
+        self.api_key = key if isinstance(key, str) else ""
+        function = given.get("grouping_function")
+        self.grouping_function = function if callable(function) else _not_configured
 
     def __repr__(self) -> str:
         # The API key is a secret: show only its mask-style tail, never the value.
+        if not self.enabled:
+            return "MetricsApiConfig(enabled=False)"
         return (
             f"MetricsApiConfig(api_key='...{self.api_key[-4:]}', "
             f"buffer_length={self.buffer_length}, metrics_api={self.metrics_api!r}, "

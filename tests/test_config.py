@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
+import string
 import warnings
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from readme_metrics import MetricsApiConfig
+from readme_metrics.options import OPTIONS, looks_like_a_placeholder, markdown_table
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def grouping(req: Any) -> dict[str, str]:
@@ -16,6 +24,7 @@ def grouping(req: Any) -> dict[str, str]:
 
 
 DEFAULTS = [
+    ("enabled", True),
     ("buffer_length", 10),
     ("flush_interval", 5.0),
     ("development_mode", False),
@@ -44,6 +53,7 @@ def test_defaults(option: str, default: Any) -> None:
 
 
 ENVIRONMENT = [
+    ("README_METRICS_ENABLED", "false", "enabled", False),
     ("README_BUFFER_LENGTH", "25", "buffer_length", 25),
     ("README_FLUSH_INTERVAL", "0.5", "flush_interval", 0.5),
     ("README_DEVELOPMENT_MODE", "true", "development_mode", True),
@@ -229,3 +239,164 @@ def test_an_empty_variable_means_unset(monkeypatch, variable, option, default) -
         monkeypatch.setenv(variable, empty)
         config = MetricsApiConfig(api_key="rdme_key", grouping_function=grouping)
         assert getattr(config, option) == default
+
+
+# -- the option table drives the constructor, the environment and README -------------------
+
+def test_the_constructor_takes_exactly_the_options_of_the_table() -> None:
+    parameters = list(inspect.signature(MetricsApiConfig).parameters)
+    assert sorted(parameters) == sorted(option.name for option in OPTIONS)
+    # The official package's positional order, then keyword-only options.
+    assert parameters[:12] == [
+        "api_key", "grouping_function", "buffer_length", "development_mode",
+        "background_worker_mode", "denylist", "allowlist", "blacklist", "whitelist",
+        "allowed_http_hosts", "timeout", "logger"]
+
+
+def test_every_variable_of_the_table_is_tested_here() -> None:
+    tested = {row[0] for row in ENVIRONMENT} | {"README_API_KEY", "README_GROUPING_FUNCTION"}
+    assert tested == {option.variable for option in OPTIONS if option.variable}
+    assert {name for name, _ in DEFAULTS} | {"api_key", "grouping_function", "logger"} == {
+        option.name for option in OPTIONS if option.alias_of is None}
+
+
+def test_readme_options_table_is_the_table() -> None:
+    """README's table is ``python -m readme_metrics.options`` output, verbatim."""
+    header = markdown_table().splitlines()[0]
+    documents = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
+    found = [path for path in documents if header in path.read_text(encoding="utf-8")]
+    assert found, f"no options table ({header}) in README.md or docs/"
+    text = found[0].read_text(encoding="utf-8")
+    lines = text[text.index(header):].splitlines()
+    table = lines[:next(i for i, line in enumerate(lines) if not line.startswith("|"))]
+    assert "\n".join(table) + "\n" == markdown_table()
+
+
+@pytest.mark.parametrize("variable, option", [
+    pytest.param(option.variable, option.name, id=option.name)
+    for option in OPTIONS if option.variable and option.parse != "str"])
+def test_explicit_none_wins_over_the_environment(monkeypatch, variable, option) -> None:
+    raw = next(row[1] for row in ENVIRONMENT if row[0] == variable)
+    monkeypatch.setenv(variable, raw)
+    config = MetricsApiConfig(api_key="rdme_key", grouping_function=grouping, **{option: None})
+    assert getattr(config, option) == dict(DEFAULTS)[option]
+
+
+def test_explicit_base_log_url_none_wins_over_the_environment(monkeypatch) -> None:
+    monkeypatch.setenv("README_BASE_LOG_URL", "https://docs.example.com")
+    monkeypatch.setenv("README_DENYLIST", "password")
+    config = MetricsApiConfig(api_key="k", grouping_function=grouping, base_log_url=None,
+                              denylist=None)
+    assert (config.base_log_url, config.denylist) == (None, [])
+    assert MetricsApiConfig(api_key="k", grouping_function=grouping).base_log_url == (
+        "https://docs.example.com")
+
+
+# -- messages -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("variable, raw, message", [
+    pytest.param("README_BUFFER_LENGTH", "abc", "buffer_length (README_BUFFER_LENGTH) must be "
+                 "an integer >= 1, got 'abc' (from the environment)", id="int-text"),
+    pytest.param("README_BUFFER_LENGTH", "0", "buffer_length (README_BUFFER_LENGTH) must be "
+                 "an integer >= 1, got 0 (from the environment)", id="int-range"),
+    pytest.param("README_MAX_BODY_BYTES", "1.5", "max_body_bytes (README_MAX_BODY_BYTES) must "
+                 "be an integer >= 0, got '1.5'", id="int-fraction"),
+    pytest.param("README_TIMEOUT", "soon", "timeout (README_TIMEOUT) must be a number of "
+                 "seconds > 0, got 'soon'", id="float"),
+    pytest.param("README_DEVELOPMENT_MODE", "maybe", "development_mode "
+                 "(README_DEVELOPMENT_MODE) must be true or false, got 'maybe'", id="bool"),
+    pytest.param("README_METRICS_ENABLED", "perhaps", "enabled (README_METRICS_ENABLED) "
+                 "must be true or false, got 'perhaps'", id="enabled"),
+    pytest.param("README_METRICS_SERVER", "ftp://x", "metrics_api (README_METRICS_SERVER) "
+                 "must be an http(s) URL, got 'ftp://x'", id="url"),
+])
+def test_a_bad_variable_says_what_is_expected(monkeypatch, variable, raw, message) -> None:
+    monkeypatch.setenv(variable, raw)
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(api_key="rdme_key", grouping_function=grouping)
+    assert message in str(raised.value)
+    assert str(raised.value).startswith("readme_metrics: ")
+
+
+PLACEHOLDERS = ["<your ReadMe API key>", "<YOUR_API_KEY>", "rdme_...", "rdme_xxxxxxxx",
+                "YOUR_API_KEY", "your-readme-api-key", "${README_API_KEY}",
+                "{{ readme_api_key }}", "changeme", "your api key", "rdme_…", " "]
+
+
+@pytest.mark.parametrize("placeholder", PLACEHOLDERS)
+def test_a_placeholder_api_key_is_refused(monkeypatch, placeholder: str) -> None:
+    with pytest.raises(ValueError, match="api_key .*looks like a placeholder") as raised:
+        MetricsApiConfig(api_key=placeholder, grouping_function=grouping)
+    assert "got" not in str(raised.value)  # the value itself is never echoed
+    if placeholder.strip():
+        monkeypatch.setenv("README_API_KEY", placeholder)
+        with pytest.raises(ValueError, match="README_API_KEY.*placeholder"):
+            MetricsApiConfig(grouping_function=grouping)
+
+
+@given(st.text(string.ascii_letters + string.digits, min_size=20, max_size=64))
+def test_a_real_looking_key_is_never_taken_for_a_placeholder(body: str) -> None:
+    assert not looks_like_a_placeholder("rdme_" + body)
+    assert not looks_like_a_placeholder(body)
+
+
+# -- enabled --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("how", ["argument", "environment"])
+def test_disabled_needs_no_api_key_nor_grouping_function(monkeypatch, how: str) -> None:
+    if how == "environment":
+        monkeypatch.setenv("README_METRICS_ENABLED", "false")
+        config = MetricsApiConfig()
+    else:
+        config = MetricsApiConfig(enabled=False)
+    assert config.enabled is False
+    assert config.api_key == ""
+    assert config.grouping_function(object()) is None
+    assert repr(config) == "MetricsApiConfig(enabled=False)"
+
+
+def test_disabled_keeps_what_was_given_and_still_checks_the_rest(monkeypatch) -> None:
+    monkeypatch.setenv("README_METRICS_ENABLED", "0")
+    config = MetricsApiConfig(api_key="<your ReadMe API key>", grouping_function=grouping)
+    assert (config.enabled, config.grouping_function) == (False, grouping)
+    with pytest.raises(ValueError, match="buffer_length"):
+        MetricsApiConfig(buffer_length=0)
+    # An explicit argument wins over the variable, here too.
+    with pytest.raises(ValueError, match="api_key is required"):
+        MetricsApiConfig(enabled=True, grouping_function=grouping)
+
+
+def test_enabled_is_the_default_and_still_needs_a_key(monkeypatch) -> None:
+    monkeypatch.setenv("README_METRICS_ENABLED", "true")
+    with pytest.raises(ValueError, match="README_METRICS_ENABLED=false"):
+        MetricsApiConfig(grouping_function=grouping)
+
+
+# -- the local loop: a loopback metrics server answers the docs URL lookup too -------------
+
+@pytest.mark.parametrize("server, follows", [
+    pytest.param("http://127.0.0.1:8001", True, id="127.0.0.1"),
+    pytest.param("http://127.9.8.7:8001/", True, id="127/8"),
+    pytest.param("http://localhost:8001", True, id="localhost"),
+    pytest.param("http://[::1]:8001", True, id="ipv6"),
+    pytest.param("https://metrics.readme.io", False, id="readme"),
+    pytest.param("http://10.0.0.5:8001", False, id="private-not-loopback"),
+    pytest.param("http://127.0.0.1.nip.io:8001", False, id="look-alike-name"),
+])
+def test_docs_lookup_follows_a_loopback_metrics_server(monkeypatch, server, follows) -> None:
+    monkeypatch.setenv("README_METRICS_SERVER", server)
+    config = MetricsApiConfig(api_key="rdme_key", grouping_function=grouping)
+    expected = server.rstrip("/") if follows else "https://dash.readme.com/api"
+    assert config.readme_api_url == expected
+    assert MetricsApiConfig(api_key="rdme_key", grouping_function=grouping,
+                            metrics_api=server).readme_api_url == expected
+
+
+def test_an_explicit_readme_api_url_is_kept_with_a_loopback_server(monkeypatch) -> None:
+    local = "http://127.0.0.1:8001"
+    config = MetricsApiConfig(api_key="k", grouping_function=grouping, metrics_api=local,
+                              readme_api_url="https://dash.readme.com/api")
+    assert config.readme_api_url == "https://dash.readme.com/api"
+    monkeypatch.setenv("README_API_URL", "http://127.0.0.1:9/api")
+    config = MetricsApiConfig(api_key="k", grouping_function=grouping, metrics_api=local)
+    assert config.readme_api_url == "http://127.0.0.1:9/api"

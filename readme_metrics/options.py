@@ -1,0 +1,294 @@
+"""The options of :class:`readme_metrics.MetricsApiConfig`, as one table.
+
+Each :class:`Option` row says everything about one option: its argument name, its
+environment variable, how the variable's text is parsed, its default, the check that
+validates and normalises a value (and words the error), and the line README shows. The
+constructor, the environment parsing, the error messages and README's options table
+(:func:`markdown_table`, checked against README by the tests) all come from :data:`OPTIONS`,
+so they cannot drift apart.
+
+Print the README table with ``python -m readme_metrics.options``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import ipaddress
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
+
+__all__ = ["OPTIONS", "Option", "is_loopback_url", "markdown_table"]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One row of the table: an argument of ``MetricsApiConfig`` and its variable."""
+
+    name: str
+    variable: Optional[str]
+    #: environs parser for the variable's text: "str", "int", "float" or "bool".
+    parse: str
+    default: Any
+    #: what a valid value is, for error messages ("an integer >= 1").
+    expects: str
+    #: validates a value (argument, parsed variable or default) and returns it normalised;
+    #: raises ``ValueError`` (through :meth:`invalid`) otherwise.
+    check: Callable[[Option, Any], Any]
+    doc: str
+    #: the default as README shows it.
+    shown_default: str
+    #: for deprecated aliases: the option whose list this one extends.
+    alias_of: Optional[str] = None
+
+    def label(self) -> str:
+        """``name (VARIABLE)``, the way every message names an option."""
+        return f"{self.name} ({self.variable})" if self.variable else self.name
+
+    def invalid(self, value: Any, source: str = "") -> ValueError:
+        """The error for a value that fails this option's check."""
+        return ValueError(
+            f"readme_metrics: {self.label()} must be {self.expects}, got {value!r}{source}"
+        )
+
+
+# -- checks ----------------------------------------------------------------------------
+
+
+def _whole(minimum: int) -> Callable[[Option, Any], int]:
+    def check(option: Option, value: Any) -> int:
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or value != int(value) or value < minimum):
+            raise option.invalid(value)
+        return int(value)
+    return check
+
+
+def _number(minimum: float, exclusive: bool = False) -> Callable[[Option, Any], float]:
+    def check(option: Option, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise option.invalid(value)
+        if value < minimum or (exclusive and value == minimum):
+            raise option.invalid(value)
+        return float(value)
+    return check
+
+
+def _flag(option: Option, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise option.invalid(value)
+    return value
+
+
+def _strings(normalise: Callable[[str], str] = str) -> Callable[[Option, Any], list[str]]:
+    def check(option: Option, value: Any) -> list[str]:
+        # list() of a str would split it into characters: "password" must stay one key.
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple, set, frozenset)) or not all(
+                isinstance(item, str) for item in items):
+            raise option.invalid(value)
+        return [normalise(item.strip()) for item in items if item.strip()]
+    return check
+
+
+def _url(option: Option, value: Any) -> Optional[str]:
+    if value is None and option.default is None:
+        return None
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise option.invalid(value)
+    return str(value).rstrip("/")
+
+
+# A whole key that is one of these (lower case, separators removed) was never replaced.
+_PLACEHOLDER_WORDS = frozenset((
+    "yourapikey", "yourreadmeapikey", "readmeapikey", "apikey", "yourkey", "key",
+    "yourapikeyhere", "apikeyhere", "changeme", "placeholder", "todo", "secret", "rdme",
+))
+_PLACEHOLDER_SHAPES = re.compile(r"(rdme_?)?(x{3,}|\.+|\*+)", re.IGNORECASE)
+
+
+def looks_like_a_placeholder(key: str) -> bool:
+    """True for keys copied from documentation: ``<your ReadMe API key>``, ``rdme_...``.
+
+    Only shapes no real key has (brackets, spaces, ellipses, a template variable, a whole
+    placeholder word): a real key must never be refused.
+    """
+    text = key.strip()
+    if not text or any(char.isspace() for char in text):
+        return True
+    if text[0] in "<{[$%" or text[-1] in ">}]" or "..." in text or "\u2026" in text:
+        return True
+    words = re.sub(r"[\s_\-.]", "", text.lower())
+    return words in _PLACEHOLDER_WORDS or _PLACEHOLDER_SHAPES.fullmatch(text) is not None
+
+
+def _api_key(option: Option, value: Any) -> str:
+    if value is None or value == "":
+        raise ValueError(
+            "readme_metrics: api_key is required: pass api_key=... or set README_API_KEY "
+            "(or set README_METRICS_ENABLED=false to turn metrics off)"
+        )
+    if not isinstance(value, str):
+        raise ValueError(f"readme_metrics: {option.label()} must be a string, got "
+                         f"{type(value).__name__}")
+    if looks_like_a_placeholder(value):
+        # The value is not echoed: were this check ever wrong, it would be a real key.
+        raise ValueError(
+            f"readme_metrics: {option.label()} looks like a placeholder (such as "
+            "'<your ReadMe API key>'), not a key: use your project's API key from the "
+            "ReadMe dashboard"
+        )
+    return value
+
+
+def _import_dotted(path: str) -> Any:
+    """Import ``"package.module.attr"`` or ``"package.module:attr"``."""
+    if ":" in path:
+        module_name, _, attr = path.partition(":")
+    else:
+        module_name, _, attr = path.rpartition(".")
+    if not module_name or not attr:
+        raise ImportError(f"{path!r} is not a 'module.attribute' path")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _grouping(option: Option, value: Any) -> Callable[[Any], Any]:
+    if isinstance(value, str):
+        try:
+            value = _import_dotted(value.strip())
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise ValueError(
+                f"readme_metrics: {option.label()} cannot import {value!r}: {exc}"
+            ) from exc
+    if not callable(value):
+        raise ValueError(
+            f"readme_metrics: {option.label()} is required and must be {option.expects} "
+            "(or set README_METRICS_ENABLED=false to turn metrics off)"
+        )
+    return value
+
+
+def _logger(option: Option, value: Any) -> logging.Logger:
+    if value is None:
+        return logging.getLogger("readme_metrics")
+    if not isinstance(value, logging.Logger):
+        raise option.invalid(value)
+    return value
+
+
+def is_loopback_url(url: str) -> bool:
+    """True when ``url``'s host is ``localhost``, 127.0.0.0/8 or ``::1``."""
+    host = (urlsplit(url).hostname or "").rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# -- the table -------------------------------------------------------------------------
+
+_WHOLE = "an integer >= {}"
+_LIST = "a list of strings (comma-separated in the environment)"
+_URL = "an http(s) URL"
+
+
+def _o(name: str, variable: Optional[str], parse: str, default: Any, expects: str,
+       check: Callable[[Option, Any], Any], shown: str, doc: str,
+       alias_of: Optional[str] = None) -> Option:
+    return Option(name, variable, parse, default, expects, check, doc, shown, alias_of)
+
+
+#: Every option, in README's order. The constructor's signature lists the same names
+#: (the official package's positional order first); a test keeps them in step.
+OPTIONS: tuple[Option, ...] = (
+    _o("enabled", "README_METRICS_ENABLED", "bool", True, "true or false", _flag, "`True`",
+       "`False` turns metrics off: the app is passed through untouched, no thread is "
+       "started, nothing is sent, and `api_key` and `grouping_function` are not needed "
+       "(tests, local runs)"),
+    _o("api_key", "README_API_KEY", "str", None, "your project's API key", _api_key,
+       "required", "your ReadMe project API key; never logged; a placeholder such as "
+       "`<your ReadMe API key>` is refused"),
+    _o("grouping_function", "README_GROUPING_FUNCTION", "str", None,
+       "a callable or a 'module.attribute' path", _grouping, "required",
+       "`callable(request) -> mapping or None`; in the environment a dotted path such as "
+       "`myapp.metrics.group` (or `myapp.metrics:group`)"),
+    _o("buffer_length", "README_BUFFER_LENGTH", "int", 10, _WHOLE.format(1), _whole(1),
+       "`10`", "logs per batch; a batch is sent as soon as this many are waiting"),
+    _o("flush_interval", "README_FLUSH_INTERVAL", "float", 5.0, "a number of seconds >= 0",
+       _number(0), "`5.0`", "seconds: a partial batch is sent at the latest this long "
+       "after its first log; `0` disables"),
+    _o("development_mode", "README_DEVELOPMENT_MODE", "bool", False, "true or false", _flag,
+       "`False`", "logs are marked `development: true` (ReadMe shows them apart)"),
+    _o("background_worker_mode", "README_BACKGROUND_WORKER_MODE", "bool", True,
+       "true or false", _flag, "`True`", "deliver from a background thread; `False` sends "
+       "in the request thread when a batch is full (tests, serverless)"),
+    _o("denylist", "README_DENYLIST", "str", (), _LIST, _strings(), "`[]`",
+       "keys to redact (comma-separated in the environment); wins over the allowlist"),
+    _o("allowlist", "README_ALLOWLIST", "str", (), _LIST, _strings(), "`[]`",
+       "if set, only these keys are kept"),
+    _o("blacklist", None, "str", None, _LIST, _strings(), "-",
+       "deprecated alias of `denylist` (DeprecationWarning)", alias_of="denylist"),
+    _o("whitelist", None, "str", None, _LIST, _strings(), "-",
+       "deprecated alias of `allowlist` (DeprecationWarning)", alias_of="allowlist"),
+    _o("allowed_http_hosts", "README_ALLOWED_HTTP_HOSTS", "str", (), _LIST,
+       _strings(str.lower), "`[]` (all)", "only requests whose Host is listed are logged "
+       "(with or without the port)"),
+    _o("timeout", "README_TIMEOUT", "float", 3.0, "a number of seconds > 0",
+       _number(0, exclusive=True), "`3`", "seconds per HTTP call to ReadMe"),
+    _o("base_log_url", "README_BASE_LOG_URL", "str", None, _URL, _url, "`None`",
+       "your docs site URL, for the `x-documentation-url` header (looked up from ReadMe "
+       "if not set)"),
+    _o("metrics_api", "README_METRICS_SERVER", "str", "https://metrics.readme.io", _URL,
+       _url, "`https://metrics.readme.io`", "base URL of the Metrics API (point it at "
+       "`readme-metrics collect` to see what would be sent)"),
+    _o("readme_api_url", "README_API_URL", "str", "https://dash.readme.com/api", _URL, _url,
+       "`https://dash.readme.com/api`, or `metrics_api` when that is a loopback address",
+       "base URL used to look up your docs URL; follows a local `metrics_api` "
+       "(`localhost`, `127.0.0.0/8`, `::1`) unless set, so `readme-metrics collect` "
+       "needs one variable"),
+    _o("max_body_bytes", "README_MAX_BODY_BYTES", "int", 262144, _WHOLE.format(0),
+       _whole(0), "`262144` (256 KiB)", "most bytes of one body recorded; larger bodies "
+       "pass through untouched and are logged truncated"),
+    _o("max_queue_size", "README_MAX_QUEUE_SIZE", "int", 10000, _WHOLE.format(1), _whole(1),
+       "`10000`", "logs waiting in memory before new ones are dropped (and counted)"),
+    _o("max_queue_bytes", "README_MAX_QUEUE_BYTES", "int", 64 * 1024 * 1024,
+       _WHOLE.format(1), _whole(1), "`67108864` (64 MiB)",
+       "captured bytes waiting in memory before new logs are dropped"),
+    _o("trusted_proxies", "README_TRUSTED_PROXIES", "int", 0, _WHOLE.format(0), _whole(0),
+       "`0`", "how many reverse proxies to trust for X-Forwarded-For/-Proto/-Host (as "
+       "werkzeug's ProxyFix); `0` uses REMOTE_ADDR, `wsgi.url_scheme` and Host only"),
+    _o("skip_methods", "README_SKIP_METHODS", "str", ("OPTIONS",), _LIST,
+       _strings(str.upper), "`OPTIONS`",
+       "methods never logged; a list you give replaces the default"),
+    _o("shutdown_timeout", "README_SHUTDOWN_TIMEOUT", "float", 5.0,
+       "a number of seconds >= 0", _number(0), "`5`",
+       "seconds the exit flush may take at most"),
+    _o("logger", None, "str", None, "a logging.Logger", _logger,
+       '`logging.getLogger("readme_metrics")`',
+       "the library's logger; it adds no handlers and never calls `basicConfig`"),
+)
+
+BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
+
+
+def markdown_table() -> str:
+    """README's options table, one row per option, from :data:`OPTIONS`."""
+    lines = ["| argument | environment variable | default | meaning |", "|---|---|---|---|"]
+    for option in OPTIONS:
+        variable = f"`{option.variable}`" if option.variable else "-"
+        lines.append(
+            f"| `{option.name}` | {variable} | {option.shown_default} | {option.doc} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover - a maintainer's helper for README
+    print(markdown_table(), end="")
