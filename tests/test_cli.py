@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from readme_metrics.cli import main
+from readme_metrics.cli.signals import WORK_DONE, StopSignals
 from tests.utils import CommandProcess, assert_valid_log, har_file_logs
 
 
@@ -133,3 +134,58 @@ def test_demo_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
             assert proc.wait(60) == 2
     assert f"cannot serve the example API on port {port}" in proc.stderr
     assert "--port 0" in proc.stderr
+
+
+def test_collect_port_in_use_suggests_port_0(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        with CommandProcess("collect", "--port", port, cwd=tmp_path) as proc:
+            assert proc.wait(60) == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in proc.stderr
+    assert "Use --port 0 to pick any free port" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "readme-metrics.har").exists()  # nothing left behind
+
+
+def test_collect_banner_prints_the_line_to_copy(tmp_path: Path) -> None:
+    with CommandProcess("collect", "--port", "0", cwd=tmp_path) as proc:
+        url = proc.wait_for(r"listening on (http://127\.0\.0\.1:\d+)").group(1)
+        line = proc.wait_for(r"^  export README_METRICS_SERVER=(\S+)$")
+        assert line.group(1) == url
+        proc.wait_for("Press Ctrl-C to stop.")
+        assert proc.stop() == 0
+
+
+def test_demo_requests_stopped_by_a_signal_says_how_far_it_got(tmp_path: Path) -> None:
+    with CommandProcess("demo", "--requests", "100000", cwd=tmp_path) as proc:
+        proc.wait_for(r"^\d\d:\d\d:\d\d  ", count=3)  # calls are arriving
+        assert proc.stop(signal.SIGINT) == 1, proc.stderr
+    made = int(proc.wait_for(r"interrupted after (\d+) of 100000 requests").group(1))
+    assert 3 <= made < 100000
+    # Every call made was flushed to the collector before the exit.
+    assert f"collector:   {made} logs accepted, 0 refused" in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_stop_signals_wake_the_waiting_main_thread(sig: int) -> None:
+    import os
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    with StopSignals() as stop:
+        os.kill(os.getpid(), sig)  # neither raises nor kills: it is a stop request
+        assert stop.wait() == sig and stop.signalled
+        assert stop.wait() == sig  # asked again while stopping: answered at once
+    assert {s: signal.getsignal(s) for s in before} == before
+
+
+def test_stop_signals_wake_from_a_worker_thread() -> None:
+    import threading
+
+    with StopSignals() as stop:
+        threading.Timer(0.05, stop.wake).start()
+        assert stop.wait() == WORK_DONE and not stop.signalled

@@ -30,6 +30,7 @@ from readme_metrics.cli.collector import (
     endpoint_of,
     format_line,
 )
+from readme_metrics.cli.collector.console import REFUSAL_INTERVAL, Console
 from readme_metrics.exchange import Exchange, Group
 from readme_metrics.har import build_log
 from tests.utils import (
@@ -232,6 +233,49 @@ def test_wrong_key_from_the_middleware_is_refused(
     middleware.close()
     assert _entries(har) == before
     assert "intruder" not in proc.stdout
+
+
+def test_a_wrong_key_shows_on_the_console_in_the_summary_and_on_the_dashboard(
+        tmp_path: Path) -> None:
+    """collect --api-key: a refused app is seen where the user looks (issue 12, item 4)."""
+    with CommandProcess("collect", "--port", "0", "--har", str(tmp_path / "k.har"),
+                        "--api-key", "rdme_right", "--summary-every", "0",
+                        cwd=tmp_path) as proc:
+        url = proc.wait_for(LISTENING).group(1)
+        middleware = metrics(url, api_key="rdme_wrong_key")
+        with ThreadedWSGIServer(middleware) as server:
+            requests.get(server.url + "/denied", headers={"X-Caller": "intruder"}, timeout=10)
+        assert middleware.flush(timeout=10) is False
+        middleware.close()
+        line = "refused POST /v1/request of 1 log(s) with 401: a wrong API key"
+        deadline = time.monotonic() + 10
+        while line not in proc.stderr and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert line in proc.stderr
+        summary = requests.get(url + "/api/summary", timeout=5).json()
+        assert summary["rejected"] >= 1 and summary["accepted"] == 0
+        no_auth = requests.post(url + "/v1/request", json=[_valid_log()], timeout=5)
+        assert no_auth.status_code == 401
+        refused = requests.get(url + "/api/summary", timeout=5).json()["rejected"]
+        assert refused == summary["rejected"] + 1
+        assert proc.stop() == 0
+    proc.wait_for(rf"stopped: 0 logs received, {refused} refused; 0 entries in ")
+    assert "rdme_wrong_key" not in proc.stdout + proc.stderr
+
+
+def test_refusal_lines_are_rate_limited_per_kind() -> None:
+    now = [100.0]
+    err = io.StringIO()
+    console = Console(None, err, None, clock=lambda: now[0])
+    assert console.refused("401 POST", 2, "refused A") is True
+    assert console.refused("401 POST", 3, "refused B") is False  # an app retrying
+    assert console.refused("401 GET", 1, "another kind") is True
+    now[0] += REFUSAL_INTERVAL
+    assert console.refused("401 POST", 1, "refused C") is True
+    assert err.getvalue().splitlines() == [
+        "refused A", "another kind",
+        "refused C (4 log(s) refused like this since the last such line)",
+    ]
 
 
 def _raw_group_id() -> list[dict[str, Any]]:

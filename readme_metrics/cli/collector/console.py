@@ -14,7 +14,7 @@ import threading
 import time
 from collections import Counter
 from datetime import datetime
-from typing import IO, Any, Optional
+from typing import IO, Any, Callable, Optional
 
 from readme_metrics._logging import LogLimiter
 
@@ -49,13 +49,14 @@ class Console:
     """Prints for the collector; every stream may be None (silent, when embedded)."""
 
     def __init__(self, out: Optional[IO[str]], err: Optional[IO[str]],
-                 summary_every: Optional[float]) -> None:
+                 summary_every: Optional[float], *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.out = out
         self.err = err
         self.summary_every = summary_every
         self._lock = threading.Lock()
         self._last_summary = time.monotonic()
-        self._limiter = LogLimiter(logging.getLogger(__name__), REFUSAL_INTERVAL)
+        self._limiter = LogLimiter(logging.getLogger(__name__), REFUSAL_INTERVAL, clock=clock)
         self._unshown: Counter[str] = Counter()
 
     def _print(self, stream: Optional[IO[str]], *lines: str) -> None:
