@@ -41,6 +41,9 @@ class Exchange:
     group: Group
     request_body: bytes = b""
     request_body_size: int = 0
+    # True when the body the app left unread could not all be had without waiting for
+    # the client: ``request_body`` is what had arrived, ``request_body_size`` the declared.
+    request_body_incomplete: bool = False
     status: int = 500
     status_text: str = "Internal Server Error"
     response_headers: list[tuple[str, str]] = field(default_factory=list)
@@ -58,15 +61,19 @@ class Exchange:
 
     @property
     def nbytes(self) -> int:
-        """Captured bytes this exchange holds, for the queue's memory bound."""
-        return len(self.request_body) + len(self.response_body)
+        """Bytes this exchange holds (url, headers, bodies), for the queue's memory bound."""
+        headers = sum(len(k) + len(v) for k, v in self.request_headers)
+        headers += sum(len(k) + len(v) for k, v in self.response_headers)
+        return (len(self.url) + headers + len(self.request_body)
+                + len(self.response_body))
 
 
 class PendingExchange(Protocol):
     """What the delivery queue holds: anything that becomes an Exchange on the worker.
 
-    The WSGI capture enqueues a light object that keeps the raw environ pieces and builds
-    the :class:`Exchange` only when the worker asks, so the request thread does no parsing.
+    The capture enqueues a light object (:class:`readme_metrics.capture.recorder.Pending`)
+    that keeps the raw request pieces and builds the :class:`Exchange` only when the worker
+    asks, so the request thread does no parsing. ``nbytes`` counts everything it holds.
     """
 
     nbytes: int

@@ -115,6 +115,8 @@ def post_data(
     body, note, truncated = _clip(
         raw, body_size(exchange.request_body_size, raw), max_body_bytes
     )
+    if exchange.request_body_incomplete:  # the client had not sent the rest (SPEC 5)
+        note = f"incomplete: {len(body)} of {exchange.request_body_size} bytes had arrived"
     declared = header(exchange.request_headers, "content-type")
     essence, charset = content_type(declared)
     post: dict[str, Any]

@@ -1,0 +1,10 @@
+"""The capture core every adapter shares (SPEC section 3).
+
+- ``request.py``: URL, headers, client IP and proxy trust, from plain values;
+- ``body.py``: bounded body recording; reading an unread rest without waiting;
+- ``recorder.py``: timing, response chunks, finish-once -> one ``Pending`` record;
+- ``wsgi_input.py``: the ``wsgi.input`` tee; ``wsgi.py``: the WSGI middleware.
+
+Adapters (WSGI, Flask, Django, ASGI) translate their framework's objects into these
+calls and hand the pending record to the shared pipeline.
+"""

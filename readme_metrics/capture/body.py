@@ -1,0 +1,243 @@
+"""Bounded body recording, and reading an unread request body without waiting (SPEC 5).
+
+API for every adapter (WSGI, Django, ASGI):
+
+- :class:`BodyRecord` ``(limit, declared)``: ``feed(chunk)`` for every chunk of the body as
+  it passes (bytes; at most ``limit`` bytes are kept, all are counted), ``end()`` when the
+  body is known to be over, ``give_up()`` when the rest could not be had without waiting
+  (the log then says the body is incomplete). ``content()``, ``body_size`` and
+  ``incomplete`` are what the log needs; ``nbytes`` what the queue counts.
+- :func:`record_rest` ``(record, wsgi_input, environ)``: feed a record what is left of a
+  WSGI request body the app did not read, as far as it can be had at once.
+
+Why "without waiting": a client may declare a long body and send part of it. A server that
+spools the whole body before calling the app (waitress) never lets that reach the app;
+the others hand the app a stream over the socket, and a read there waits for the client,
+which ties up the worker (gunicorn's sync worker is then killed by its timeout). So the
+unread rest is read only from where it already is:
+
+- an input that is memory or a regular file (waitress, test environs): read it;
+- gunicorn: what its reader has buffered plus what the socket has received (``MSG_PEEK``,
+  after a zero-timeout readiness check), copied without consuming it, so the server's own
+  bookkeeping of the connection is untouched;
+- a buffered reader over a socket (werkzeug's development server, wsgiref, Django's
+  runserver): one ``read1`` with the socket switched to non-blocking for that call; it
+  returns what is buffered or received, else nothing. Those servers close the connection
+  after the response and throw the rest away anyway.
+
+Anything else (a server this module does not know) is not read: recording a body must
+never cost the app its worker.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import select
+import socket
+import stat
+from typing import Any, Mapping, Optional, Union
+
+__all__ = ["BodyRecord", "record_rest"]
+
+
+class BodyRecord:
+    """A bounded copy of one body as it passes, with its real size."""
+
+    __slots__ = ("limit", "declared", "captured", "size", "eof", "incomplete")
+
+    def __init__(self, limit: int, declared: Optional[int] = None) -> None:
+        self.limit = limit
+        self.declared = declared  # None: unknown length (chunked, or not given)
+        self.captured = bytearray()
+        self.size = 0
+        self.eof = declared == 0
+        self.incomplete = False
+
+    def feed(self, data: Union[bytes, bytearray]) -> None:
+        """Count ``data`` and keep what fits under the limit."""
+        n = len(data)
+        if not n:
+            return
+        self.size += n
+        room = self.limit - len(self.captured)
+        if room > 0:
+            self.captured += data[:room] if n > room else data
+        if self.declared is not None and self.size >= self.declared:
+            self.eof = True
+
+    def end(self) -> None:
+        """The body is over (end of stream, or the last ASGI message)."""
+        self.eof = True
+
+    def give_up(self) -> None:
+        """The rest could not be had without waiting: the log says the body is incomplete."""
+        if not self.eof:
+            self.incomplete = True
+
+    def drop(self) -> None:
+        """Record no body at all (the input gave ``str``, not bytes: nothing to log)."""
+        self.captured.clear()
+        self.size = 0
+        self.declared = 0
+        self.eof = True
+        self.incomplete = False
+
+    @property
+    def room(self) -> int:
+        """How many more bytes would be kept."""
+        return self.limit - len(self.captured)
+
+    @property
+    def remaining(self) -> Optional[int]:
+        """Bytes of the declared body not seen yet (None when the length is unknown)."""
+        if self.declared is None:
+            return None
+        return max(0, self.declared - self.size)
+
+    @property
+    def body_size(self) -> int:
+        """Bytes of the body: read to the end, declared, or -1 if unknown."""
+        if self.eof:
+            return self.size
+        if self.declared is not None:
+            return self.declared
+        return -1 if self.size else 0
+
+    def content(self) -> bytes:
+        """The kept bytes (at most ``limit``)."""
+        return bytes(self.captured)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory the kept copy holds."""
+        return len(self.captured)
+
+
+# -- reading without waiting -----------------------------------------------------------
+
+
+def record_rest(record: BodyRecord, wsgi_input: Any, environ: Mapping[str, Any]) -> int:
+    """Feed ``record`` the unread rest of a WSGI body that is there now; never waits.
+
+    Stops at the record's limit and at the declared length. What could not be had is left
+    out and the record marked incomplete. Returns how many bytes were taken from the input
+    (0 when they were only copied, as under gunicorn). Never raises.
+    """
+    if record.eof:
+        return 0
+    remaining = record.remaining
+    want = record.room if remaining is None else min(record.room, remaining)
+    if want <= 0:
+        return 0  # all that is kept was kept: a longer body is simply truncated
+    taken = 0
+    try:
+        stream = _unwrap(wsgi_input)
+        if _is_buffered(stream):
+            return _read_buffered(record, stream, want)
+        if remaining is not None:  # without a length, where the body ends is unknown
+            data = _gunicorn_peek(stream, environ, want)
+            if data is None:
+                sock = _socket_of(stream)
+                data = _read_nonblocking(stream, sock, want) if sock is not None else b""
+                taken = len(data)
+            record.feed(data)
+    except Exception:  # noqa: BLE001 - a server we misjudged: record nothing more
+        pass
+    if not record.eof and record.room > 0:
+        record.give_up()
+    return taken
+
+
+def _read_buffered(record: BodyRecord, stream: Any, want: int) -> int:
+    """The whole rest is in memory or a file: read it (to the limit), an empty read ends it."""
+    taken = 0
+    while taken < want:
+        data = stream.read(min(65536, want - taken))
+        if not data:
+            record.end()
+            break
+        taken += len(data)
+        record.feed(data)
+    return taken
+
+
+def _unwrap(stream: Any) -> Any:
+    """The input under wsgiref.validate's checking wrapper (tests put it around apps)."""
+    from wsgiref.validate import InputWrapper
+
+    while isinstance(stream, InputWrapper):
+        stream = stream.input
+    return stream
+
+
+def _is_buffered(stream: Any) -> bool:
+    """True for memory and regular files: the whole body is there already."""
+    if isinstance(stream, io.BytesIO):
+        return True
+    raw = getattr(stream, "raw", stream)
+    if isinstance(stream, (io.BufferedReader, io.BufferedRandom, io.FileIO)) or (
+        isinstance(raw, io.FileIO)
+    ):
+        try:
+            return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+        except (OSError, ValueError, AttributeError):
+            return False
+    return False
+
+
+def _gunicorn_peek(stream: Any, environ: Mapping[str, Any], want: int) -> Optional[bytes]:
+    """gunicorn: copy what its reader buffered and the socket received, consuming nothing."""
+    if type(stream).__module__ != "gunicorn.http.body":
+        return None
+    from gunicorn.http.body import Body, LengthReader
+
+    sock = environ.get("gunicorn.socket")
+    if not isinstance(stream, Body) or not isinstance(stream.reader, LengthReader):
+        return b""  # a chunked body: its framing would have to be parsed, so leave it
+    # The stream in order: Body's own buffer, the unreader's, then the socket's.
+    data = stream.buf.getvalue() + stream.reader.unreader.buf.getvalue()
+    if len(data) < want and isinstance(sock, socket.socket):
+        data += _peek_socket(sock, want - len(data))
+    return data[:want]
+
+
+def _peek_socket(sock: socket.socket, want: int) -> bytes:
+    """What the socket has received, left in place; b"" when nothing has arrived."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    if not readable:
+        return b""
+    flags = socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0)
+    try:
+        return sock.recv(want, flags)
+    except (BlockingIOError, InterruptedError):
+        return b""
+
+
+def _socket_of(stream: Any) -> Optional[socket.socket]:
+    """The socket under a ``socket.makefile`` reader (werkzeug, wsgiref, runserver)."""
+    if not isinstance(stream, io.BufferedReader):
+        return None
+    sock = getattr(stream.raw, "_sock", None)  # socket.SocketIO keeps it there
+    return sock if isinstance(sock, socket.socket) else None
+
+
+def _read_nonblocking(stream: io.BufferedReader, sock: socket.socket, want: int) -> bytes:
+    """What is buffered or received, up to ``want``; stops as soon as nothing more is there."""
+    parts: list[bytes] = []
+    got = 0
+    timeout = sock.gettimeout()
+    sock.settimeout(0.0)
+    try:
+        while got < want:
+            try:
+                data = stream.read1(want - got)
+            except (BlockingIOError, InterruptedError):
+                break
+            if not data:
+                break
+            parts.append(data)
+            got += len(data)
+    finally:
+        sock.settimeout(timeout)
+    return b"".join(parts)

@@ -1,0 +1,200 @@
+"""One exchange while it happens: timing, response, finish-once; then one pending record.
+
+API for every adapter (WSGI, Django, ASGI), plain values only:
+
+.. code-block:: python
+
+    recorder = Recorder(pipeline.new_id(), config.max_body_bytes, BodyRecord(limit, length))
+    recorder.request_body.feed(chunk)            # request chunks as they pass (bytes)
+    recorder.respond(200, "OK", [("Content-Type", "text/plain")])  # response started
+    recorder.record(chunk)                       # each response chunk (bytes), bounded
+    recorder.omit_body(size)                     # or: body not recorded (sendfile)
+    if recorder.finish():                        # True once only, whatever the thread
+        pipeline.submit(recorder.pending(request_source, group))
+
+``Pending`` is the one type every adapter queues: it keeps the raw pieces and becomes an
+:class:`~readme_metrics.exchange.Exchange` only on the delivery worker; its ``nbytes``
+counts everything it holds (request pieces, headers, bodies) for ``max_queue_bytes``.
+Header strings are WSGI-style (bytes read as latin-1, or text); they are turned into
+text on the worker. A recorder whose response never started logs status 500.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from http import HTTPStatus
+from typing import Optional, Sequence
+
+from readme_metrics.capture.body import BodyRecord
+from readme_metrics.capture.request import RequestSource, header_text
+from readme_metrics.exchange import Exchange, Group
+
+__all__ = ["Pending", "Recorder", "status_parts"]
+
+
+def status_parts(status: str) -> tuple[int, str]:
+    """``"404 Not Found"`` -> ``(404, "Not Found")``; the standard phrase when none is given."""
+    code_text, _, reason = status.partition(" ")
+    try:
+        code = int(code_text)
+    except ValueError:
+        return 500, status
+    if not reason:
+        reason = reason_phrase(code)
+    return code, reason
+
+
+def reason_phrase(code: int) -> str:
+    """The standard reason phrase of a status code ("" for an unknown one)."""
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return ""
+
+
+class Recorder:
+    """Timing, response status/headers/body and finish-once of one exchange."""
+
+    __slots__ = (
+        "log_id", "started", "begin", "responded", "status", "reason", "headers",
+        "chunks", "kept", "body_size", "limit", "omitted", "request_body", "_done",
+        "_lock",
+    )
+
+    def __init__(self, log_id: str, limit: int,
+                 request_body: Optional[BodyRecord] = None) -> None:
+        self.log_id = log_id
+        self.begin = time.perf_counter()
+        self.started = time.time()
+        self.limit = limit
+        self.request_body = request_body
+        self.responded = 0.0
+        self.status = 0  # 0: no response started yet
+        self.reason = ""
+        self.headers: Sequence[tuple[str, str]] = ()
+        # The kept response chunks (at most ``limit`` bytes in all), by reference: copying
+        # a large body into a buffer and out again costs more than the rest of the path.
+        self.chunks: list[bytes] = []
+        self.kept = 0
+        self.body_size = 0
+        self.omitted = False
+        self._done = False
+        self._lock = threading.Lock()
+
+    @property
+    def started_response(self) -> bool:
+        """True once the response status is known."""
+        return self.status != 0
+
+    def respond(self, status: int, reason: str, headers: Sequence[tuple[str, str]]) -> None:
+        """The response started (or its status/headers changed before the body)."""
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        if not self.responded:
+            self.responded = time.perf_counter()
+
+    def record(self, chunk: bytes) -> None:
+        """Count one response chunk and keep what fits under the limit."""
+        n = len(chunk)
+        self.body_size += n
+        room = self.limit - self.kept
+        if room > 0 and n:
+            part = chunk[:room] if n > room else chunk
+            if part.__class__ is not bytes:
+                try:  # a mutable buffer (bytearray, memoryview) could change later: copy
+                    part = bytes(memoryview(part))
+                except TypeError:  # not bytes: the server will complain to the app, not us
+                    return
+            self.chunks.append(part)
+            self.kept += len(part)
+
+    def omit_body(self, size: int) -> None:
+        """The body goes out untouched by us (sendfile): log its size (-1 unknown), no text."""
+        self.omitted = True
+        self.body_size = size
+
+    def fail(self) -> None:
+        """The app raised: status 500 unless a response had started."""
+        if not self.status:
+            self.status, self.reason = 500, "Internal Server Error"
+
+    def finish(self) -> bool:
+        """True for the first call only (thread-safe): the caller then queues the log."""
+        with self._lock:
+            if self._done:
+                return False
+            self._done = True
+        return True
+
+    def pending(self, request: RequestSource, group: Group) -> Pending:
+        """The record to queue, timed now."""
+        return Pending(self, request, group, time.perf_counter())
+
+
+class Pending:
+    """What the request thread queues: raw pieces; the worker builds the Exchange."""
+
+    __slots__ = (
+        "request", "log_id", "started", "group", "request_body", "request_body_size",
+        "request_body_incomplete", "status", "reason", "response_headers",
+        "response_body", "response_body_size", "response_body_omitted", "wait",
+        "duration", "nbytes",
+    )
+
+    def __init__(self, recorder: Recorder, request: RequestSource, group: Group,
+                 finished: float) -> None:
+        self.request = request
+        self.log_id = recorder.log_id
+        self.started = recorder.started
+        self.group = group
+        body = recorder.request_body
+        self.request_body = body.content() if body is not None else b""
+        self.request_body_size = body.body_size if body is not None else 0
+        self.request_body_incomplete = body.incomplete if body is not None else False
+        self.status = recorder.status or 500
+        self.reason = recorder.reason if recorder.status else "Internal Server Error"
+        self.response_headers = list(recorder.headers)
+        # One kept chunk (the usual case) is handed over as is: joining a single bytes
+        # object returns that very object, no copy.
+        self.response_body = b"".join(recorder.chunks)
+        self.response_body_size = recorder.body_size
+        self.response_body_omitted = recorder.omitted
+        begin = recorder.begin
+        self.wait = max(0.0, (recorder.responded or finished) - begin)
+        self.duration = max(self.wait, finished - begin)
+        headers = 0
+        try:
+            for name, value in self.response_headers:
+                headers += len(name) + len(value)
+        except TypeError:  # not strings: the server refuses them; count nothing
+            pass
+        self.nbytes = (request.nbytes + headers + len(self.request_body)
+                       + len(self.response_body))
+
+    def to_exchange(self) -> Exchange:
+        """The plain-data record (on the worker: parsing happens here, not per request)."""
+        head = self.request.head()
+        return Exchange(
+            id=self.log_id,
+            started=self.started,
+            method=head.method,
+            url=head.url,
+            http_version=head.http_version,
+            request_headers=head.headers,
+            client_ip=head.client_ip,
+            group=self.group,
+            request_body=self.request_body,
+            request_body_size=self.request_body_size,
+            request_body_incomplete=self.request_body_incomplete,
+            status=self.status,
+            status_text=self.reason,
+            response_headers=[(str(k), header_text(str(v)))
+                              for k, v in self.response_headers],
+            response_body=self.response_body,
+            response_body_size=self.response_body_size,
+            response_body_omitted=self.response_body_omitted,
+            wait=self.wait,
+            duration=self.duration,
+        )

@@ -1,0 +1,224 @@
+"""The request line, headers and caller of one exchange: URL, headers, client IP, proxy trust.
+
+What it trusts: the server's own view (scheme, Host, remote address) and, only when
+``trusted_proxies`` says so, the last N hops of X-Forwarded-For/-Proto/-Host, as
+werkzeug's ProxyFix does.
+
+API for every adapter (plain values in, plain values out, so a WSGI environ and an ASGI
+scope both feed it):
+
+- :func:`build_url` ``(scheme, host, target, forwarded_proto, forwarded_host, trusted)``:
+  ``target`` is the raw request target (path and query as received, bytes read as
+  latin-1); characters a URL cannot hold are percent-encoded.
+- :func:`pick_client_ip` ``(remote_addr, forwarded_for, trusted)``.
+- :func:`header_text` turns a latin-1 header string back into UTF-8 text when it was.
+- :class:`RequestHead` is what the worker needs of a request; a :class:`RequestSource`
+  (``nbytes`` and ``head()``) is kept on the request thread and parsed only on the worker.
+  :class:`EnvironRequest` is the WSGI one; an ASGI adapter writes its own over the scope.
+
+The WSGI helpers :func:`request_url`, :func:`request_headers`, :func:`client_ip` and
+:func:`content_length` read an environ with these functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional, Protocol
+from urllib.parse import quote
+
+__all__ = [
+    "EnvironRequest", "RequestHead", "RequestSource", "build_url", "client_ip",
+    "content_length", "forwarded", "header_text", "pick_client_ip", "request_headers",
+    "request_url", "wsgi_bytes",
+]
+
+_URL_SAFE = "!#$%&'()*+,/:;=?@[]~"  # keep what a valid request target may hold, escapes too
+# What a path segment may hold literally (RFC 3986 pchar and "/"; brackets because clients
+# send them raw). "%", "?" and "#" are not in it: in a decoded PATH_INFO they can only
+# have arrived percent-encoded, and left bare they would end the path or start an escape.
+_PATH_SAFE = "/!$&'()*+,;=:@[]~"
+
+
+@dataclass
+class RequestHead:
+    """The request as the worker logs it (everything but the body)."""
+
+    method: str
+    url: str
+    http_version: str
+    headers: list[tuple[str, str]]
+    client_ip: str
+
+
+class RequestSource(Protocol):
+    """Raw request pieces kept on the request thread; ``head()`` parses them on the worker.
+
+    ``nbytes`` counts what the pieces hold (for the queue's memory bound).
+    """
+
+    nbytes: int
+
+    def head(self) -> RequestHead: ...
+
+
+def header_text(value: str) -> str:
+    """Header strings are latin-1 decoded bytes; recover UTF-8 text when that is what it was."""
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
+def wsgi_bytes(value: str) -> bytes:
+    """The bytes behind a WSGI string (latin-1 by PEP 3333; UTF-8 if a server broke it)."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "replace")
+
+
+def forwarded(raw: Optional[str], trusted: int) -> Optional[str]:
+    """The value a trusted proxy set in a comma-separated header, ``trusted`` hops from right."""
+    if not raw or trusted <= 0:
+        return None
+    values = [part.strip() for part in raw.split(",")]
+    return values[-trusted] if len(values) >= trusted else None
+
+
+def build_url(scheme: str, host: str, target: str, forwarded_proto: Optional[str] = None,
+              forwarded_host: Optional[str] = None, trusted_proxies: int = 0) -> str:
+    """``scheme://host/target``, the scheme and host from a trusted proxy when there is one."""
+    scheme = forwarded(forwarded_proto, trusted_proxies) or scheme
+    host = forwarded(forwarded_host, trusted_proxies) or host
+    if not target.isascii() or " " in target or not target.isprintable():
+        target = quote(wsgi_bytes(target), safe=_URL_SAFE)
+    return f"{scheme}://{host}{target}"
+
+
+def pick_client_ip(remote_addr: str, forwarded_for: Optional[str], trusted_proxies: int = 0
+                   ) -> str:
+    """The remote address, or the X-Forwarded-For hop set by the outermost trusted proxy."""
+    return forwarded(forwarded_for, trusted_proxies) or remote_addr
+
+
+# -- WSGI environ ----------------------------------------------------------------------
+
+
+def _environ_target(environ: Mapping[str, str], scheme: str) -> str:
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw and raw.startswith("/"):
+        return raw
+    if raw and "://" in raw:  # absolute-form request target (proxy style)
+        after = raw.split("://", 1)[1]
+        slash = after.find("/")
+        return after[slash:] if slash >= 0 else "/"
+    # No raw request target (wsgiref, direct calls): PATH_INFO is decoded, so encode it
+    # again. QUERY_STRING is raw (PEP 3333) and stays as received.
+    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    target = quote(wsgi_bytes(path), safe=_PATH_SAFE) or "/"
+    query = environ.get("QUERY_STRING", "")
+    return f"{target}?{query}" if query else target
+
+
+def request_url(environ: Mapping[str, str], trusted_proxies: int = 0) -> str:
+    """scheme://host[:port]/path?query as received (PEP 3333 reconstruction + raw URI)."""
+    scheme = environ.get("wsgi.url_scheme", "http")
+    host = environ.get("HTTP_HOST")
+    if not host:
+        host = environ.get("SERVER_NAME", "localhost")
+        port = environ.get("SERVER_PORT", "")
+        if port and (scheme, port) not in (("http", "80"), ("https", "443")):
+            host = f"{host}:{port}"
+    return build_url(scheme, host, _environ_target(environ, scheme),
+                     environ.get("HTTP_X_FORWARDED_PROTO"),
+                     environ.get("HTTP_X_FORWARDED_HOST"), trusted_proxies)
+
+
+# environ key -> header name ("HTTP_X_API_KEY" -> "X-Api-Key"), or "" for a key that is
+# not a header. The same few dozen keys come with every request, so each is translated
+# once. Bounded: a client sending random header names cannot grow it; past the bound
+# names are simply translated every time.
+_HEADER_NAMES: dict[str, str] = {}
+_HEADER_NAMES_MAX = 2048
+
+
+def _header_name(key: str) -> str:
+    name = _HEADER_NAMES.get(key)
+    if name is None:
+        if key.startswith("HTTP_"):
+            name = "-".join(part.capitalize() for part in key[5:].split("_"))
+        else:
+            name = ""
+        if len(_HEADER_NAMES) < _HEADER_NAMES_MAX:
+            _HEADER_NAMES[key] = name
+    return name
+
+
+def request_headers(environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Every HTTP header of the request, Content-Type and Content-Length included."""
+    headers: list[tuple[str, str]] = []
+    names = _HEADER_NAMES
+    for key, value in environ.items():
+        name = names.get(key)  # inlined cache lookup: this loop runs for every log
+        if name is None:
+            name = _header_name(key)
+        if name:
+            headers.append((name, value if value.isascii() else header_text(value)))
+    content_type = environ.get("CONTENT_TYPE")
+    if content_type and not (
+        # wsgiref's server invents "text/plain" when a request has no Content-Type;
+        # a body-less request with exactly that is its default, not what was sent.
+        content_type == "text/plain"
+        and not environ.get("CONTENT_LENGTH")
+        and environ.get("SERVER_SOFTWARE", "").startswith("WSGIServer/")
+    ):
+        headers.append(("Content-Type", header_text(content_type)))
+    if environ.get("CONTENT_LENGTH"):
+        headers.append(("Content-Length", environ["CONTENT_LENGTH"]))
+    return headers
+
+
+def content_length(environ: Mapping[str, object]) -> Optional[int]:
+    """The declared request body length (CONTENT_LENGTH), None when absent or invalid."""
+    raw = environ.get("CONTENT_LENGTH")
+    try:
+        length = int(raw) if raw else None  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+    return length if length is None or length >= 0 else None
+
+
+def client_ip(environ: Mapping[str, str], trusted_proxies: int = 0) -> str:
+    """REMOTE_ADDR, or the X-Forwarded-For hop set by the outermost trusted proxy."""
+    return pick_client_ip(environ.get("REMOTE_ADDR", ""),
+                          environ.get("HTTP_X_FORWARDED_FOR"), trusted_proxies)
+
+
+class EnvironRequest:
+    """A :class:`RequestSource` over a WSGI environ: its strings, copied, parsed later.
+
+    Strings only: the worker must not keep the server's socket objects alive, and a later
+    app or dispatcher rewriting PATH_INFO must not change what is logged.
+    """
+
+    __slots__ = ("environ", "trusted_proxies", "nbytes")
+
+    def __init__(self, environ: Mapping[str, object], trusted_proxies: int = 0) -> None:
+        snapshot = {k: v for k, v in environ.items() if v.__class__ is str}
+        self.environ: dict[str, str] = snapshot  # type: ignore[assignment,unused-ignore]
+        self.trusted_proxies = trusted_proxies
+        # Every string is held until the log is sent (headers can be large).
+        self.nbytes = sum(map(len, snapshot)) + sum(map(len, snapshot.values()))  # type: ignore[arg-type,unused-ignore]
+
+    def head(self) -> RequestHead:
+        """Method, URL, version, headers and client IP (on the worker)."""
+        environ = self.environ
+        return RequestHead(
+            method=environ.get("REQUEST_METHOD", "GET"),
+            url=request_url(environ, self.trusted_proxies),
+            http_version=environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+            headers=request_headers(environ),
+            client_ip=client_ip(environ, self.trusted_proxies),
+        )

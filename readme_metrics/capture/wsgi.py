@@ -1,0 +1,279 @@
+"""The WSGI middleware: wrap any PEP 3333 app and record each exchange (SPEC section 5).
+
+What it guarantees the app: the same request bytes, the same response bytes in the same
+chunks at the same moments, ``close()`` called exactly once, exceptions unchanged, and a
+``wsgi.file_wrapper`` response handed back as the very same object. A request body the
+app leaves unread is recorded from what has already arrived, never by waiting on the
+client, and before the server could throw it away: werkzeug's development server discards
+unread input once the response iterable is exhausted and before it calls ``close()``, so
+the rest is read when the iterable ends. The request thread only copies references,
+counts bytes and calls the grouping function; parsing and HAR building happen on the
+delivery worker. With ``enabled`` false the app is returned untouched (no worker, no I/O).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
+
+import webob
+
+from readme_metrics.capture.body import BodyRecord
+from readme_metrics.capture.recorder import Recorder, status_parts
+from readme_metrics.capture.request import EnvironRequest, content_length
+from readme_metrics.capture.wsgi_input import InputTee, replay_input
+from readme_metrics.config import MetricsApiConfig
+from readme_metrics.exchange import Group
+from readme_metrics.pipeline import MetricsPipeline
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = ["MetricsMiddleware"]
+
+_UNKNOWN: Any = object()  # the grouping function has not run yet
+
+
+class _Capture:
+    """One exchange while the app runs and its response is sent."""
+
+    __slots__ = ("middleware", "pipeline", "environ", "request", "recorder", "tee",
+                 "group", "_start_response")
+
+    def __init__(self, middleware: MetricsMiddleware, pipeline: MetricsPipeline,
+                 environ: WSGIEnvironment, start_response: StartResponse) -> None:
+        self.middleware = middleware
+        self.pipeline = pipeline
+        self.environ = environ
+        config = pipeline.config
+        self.request = EnvironRequest(environ, config.trusted_proxies)
+        self.group: Any = _UNKNOWN
+        self._start_response = start_response
+        self.tee: Optional[InputTee] = None
+        body = None
+        wsgi_input = environ.get("wsgi.input")
+        if wsgi_input is not None:
+            length = content_length(environ)
+            terminated = (length is None and bool(environ.get("HTTP_TRANSFER_ENCODING"))
+                          and environ.get("wsgi.input_terminated") is True)
+            body = BodyRecord(config.max_body_bytes, length)
+            self.tee = InputTee(wsgi_input, body, terminated)
+            environ["wsgi.input"] = self.tee
+            # An outer webob layer may have marked the input seekable; the tee is not, and
+            # webob in the app would call seek() on it. Unmarked, webob copies the body.
+            environ.pop("webob.is_body_seekable", None)
+        self.recorder = Recorder(pipeline.new_id(), config.max_body_bytes, body)
+
+    def _identify(self) -> Optional[Group]:
+        if self.group is _UNKNOWN:
+            try:
+                request = self.middleware.grouping_request(self.environ, self.tee)
+                self.group = self.pipeline.identify(request)
+            except Exception:
+                self.group = None
+        return self.group  # type: ignore[no-any-return,unused-ignore]
+
+    def start_response(self, status: str, headers: list[tuple[str, str]],
+                       exc_info: Optional[OptExcInfo] = None) -> Callable[[bytes], Any]:
+        code, reason = status_parts(status)
+        group = self._identify()
+        if group is not None:
+            url = self.pipeline.documentation_url(self.recorder.log_id)
+            if url is not None:
+                headers = [*headers, ("x-documentation-url", url)]
+        self.recorder.respond(code, reason, headers)
+        if exc_info is None:
+            write = self._start_response(status, headers)
+        else:
+            write = self._start_response(status, headers, exc_info)
+        record = self.recorder.record
+
+        def capture_write(data: bytes) -> Any:
+            record(data)
+            return write(data)
+
+        return capture_write
+
+    def settle_body(self) -> None:
+        """Record the unread rest of the request body that has arrived (never waits)."""
+        tee = self.tee
+        if tee is not None and not tee.settled:
+            try:
+                tee.record_rest(self.environ)
+            except Exception:  # pragma: no cover - record_rest is written not to raise
+                self.pipeline.config.logger.debug("readme_metrics: body rest not read",
+                                                  exc_info=True)
+
+    def finish(self) -> None:
+        """Turn the exchange into one queued log (exactly once). Never raises."""
+        if not self.recorder.finish():
+            return
+        try:
+            self.settle_body()
+            group = self._identify()
+            if group is None:
+                self.pipeline.skip()
+                return
+            self.pipeline.submit(self.recorder.pending(self.request, group))
+        except Exception:
+            self.pipeline.config.logger.exception("readme_metrics: could not record a request")
+
+    def fail(self) -> None:
+        """The app raised: log what we know (status 500 unless a response had started)."""
+        self.recorder.fail()
+        self.finish()
+
+    def wrap(self, result: Iterable[bytes]) -> Iterable[bytes]:
+        recorder = self.recorder
+        file_wrapper = self.environ.get("wsgi.file_wrapper")
+        if (file_wrapper is not None and isinstance(file_wrapper, type)
+                and isinstance(result, file_wrapper)):
+            # Same object back, so the server keeps its sendfile fast path.
+            recorder.omit_body(_response_content_length(recorder.headers))
+            self.finish()
+            return result
+        if type(result) in (list, tuple) and recorder.started_response:
+            for chunk in result:
+                recorder.record(chunk)
+            self.finish()
+            return result
+        if hasattr(result, "__len__"):
+            return _SizedResponse(self, result)
+        return _Response(self, result)
+
+
+def _response_content_length(headers: Iterable[tuple[str, str]]) -> int:
+    for name, value in headers:
+        if name.lower() == "content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return -1
+    return -1
+
+
+class _Response:
+    """The app's iterable, passed through chunk by chunk; closing it finishes the log."""
+
+    __slots__ = ("_capture", "_result", "_iterator", "_closed")
+
+    def __init__(self, capture: _Capture, result: Iterable[bytes]) -> None:
+        self._capture = capture
+        self._result = result
+        self._iterator: Optional[Iterator[bytes]] = None
+        self._closed = False
+
+    def __iter__(self) -> _Response:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._iterator is None:
+            self._iterator = iter(self._result)
+        try:
+            chunk = next(self._iterator)
+        except StopIteration:
+            # The server may discard unread input right now, before close(): read it first.
+            self._capture.settle_body()
+            raise
+        except BaseException:
+            self._capture.fail()
+            raise
+        self._capture.recorder.record(chunk)
+        return chunk
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            close = getattr(self._result, "close", None)
+            if close is not None:
+                close()
+        except BaseException:
+            self._capture.fail()
+            raise
+        finally:
+            self._capture.finish()
+
+
+class _SizedResponse(_Response):
+    """Same, for iterables with a length (servers use ``len() == 1`` for Content-Length)."""
+
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        return len(self._result)  # type: ignore[arg-type]
+
+
+class MetricsMiddleware:
+    """Log every request/response exchange of a WSGI app to ReadMe's Metrics API.
+
+    .. code-block:: python
+
+        from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+        app.wsgi_app = MetricsMiddleware(app.wsgi_app, MetricsApiConfig(
+            api_key="rdme_...",
+            grouping_function=lambda req: {"api_key": req.headers["X-Api-Key"]},
+        ))
+
+    The grouping function receives a :class:`webob.Request` whose body can be read.
+    With ``config.enabled`` false, calls go straight to the app and nothing is started.
+    """
+
+    def __init__(self, app: WSGIApplication, config: MetricsApiConfig) -> None:
+        self.app = app
+        self.config = config
+        self.enabled = bool(getattr(config, "enabled", True))
+        self.pipeline: Optional[MetricsPipeline] = (
+            MetricsPipeline(config) if self.enabled else None)
+
+    def __call__(self, environ: WSGIEnvironment,
+                 start_response: StartResponse) -> Iterable[bytes]:
+        pipeline = self.pipeline
+        if pipeline is None:
+            return self.app(environ, start_response)
+        try:
+            wanted = pipeline.wants(
+                environ.get("REQUEST_METHOD", "GET"),
+                environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""),
+            )
+            capture = _Capture(self, pipeline, environ, start_response) if wanted else None
+        except Exception:  # never let the library break a request
+            self.config.logger.exception("readme_metrics: could not start capturing")
+            wanted, capture = False, None
+        if capture is None:
+            if not wanted:
+                pipeline.skip()
+            return self.app(environ, start_response)
+        try:
+            result = self.app(environ, capture.start_response)
+        except BaseException:
+            capture.fail()
+            raise
+        return capture.wrap(result)
+
+    def grouping_request(self, environ: WSGIEnvironment, body: Optional[InputTee]) -> Any:
+        """What the grouping function receives: a webob.Request whose body can be read.
+
+        ``body`` is the request's :class:`~readme_metrics.capture.wsgi_input.InputTee`
+        (None without ``wsgi.input``); the request reads a copy, the app's input is kept.
+        """
+        request_environ = dict(environ)
+        if body is not None:
+            replay_input(body, request_environ)
+        return webob.Request(request_environ)
+
+    def flush(self, timeout: Optional[float] = None) -> bool:
+        """Send every queued log now; True when all of them were delivered."""
+        return True if self.pipeline is None else self.pipeline.flush(timeout)
+
+    def close(self) -> None:
+        """Flush within shutdown_timeout and stop the worker (idempotent; run at exit)."""
+        if self.pipeline is not None:
+            self.pipeline.close()
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters: captured, skipped, queued, sent, dropped, failed_batches, retries."""
+        return {} if self.pipeline is None else self.pipeline.stats

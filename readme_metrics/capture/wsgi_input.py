@@ -1,0 +1,215 @@
+"""``wsgi.input`` as the app sees it under the capture: the same bytes, a bounded copy kept.
+
+:class:`InputTee` replaces ``wsgi.input``: reads are clamped to CONTENT_LENGTH, so nothing
+ever reads past the body; without a length every call is passed through as is (chunked
+input, ``wsgi.input_terminated``). A body the app leaves unread is recorded by
+:meth:`InputTee.record_rest`, only as far as it is there already (see ``body.py``).
+:func:`replay_input` gives the grouping function a readable copy of the body.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any, Iterator, Mapping, Optional
+
+from readme_metrics.capture.body import BodyRecord, record_rest
+
+__all__ = ["InputTee", "replay_input"]
+
+
+class InputTee:
+    """``wsgi.input`` stand-in: the app reads exactly what it would, ``record`` keeps a copy.
+
+    ``pull`` lets the grouping function read ahead of the app: those bytes wait in
+    ``_pending`` and the app receives them next, in order. A ``wsgi.input`` that returns
+    ``str`` (a broken server or test) is passed through untouched and nothing is recorded.
+    """
+
+    __slots__ = ("_input", "record", "_left", "_pending", "terminated", "settled")
+
+    def __init__(self, wsgi_input: Any, record: BodyRecord, terminated: bool = False) -> None:
+        self._input = wsgi_input
+        self.record = record
+        self._left = record.declared  # bytes the app may still read (None: no length)
+        # A chunked body on a server that ends wsgi.input at the body's end.
+        self.terminated = terminated
+        self._pending = b""
+        # True once the rest was recorded: later reads pass through, unrecorded.
+        self.settled = False
+
+    def _source(self, method: str, size: Optional[int]) -> Any:
+        left = self._left
+        if left is not None:
+            if left <= 0:
+                if not self.settled:
+                    self.record.end()
+                return b""
+            if size is None or size < 0 or size > left:
+                size = left
+        data = getattr(self._input, method)() if size is None else getattr(
+            self._input, method)(size)
+        if data.__class__ is not bytes and not isinstance(data, (bytes, bytearray)):
+            self.settled = True  # not bytes (str): hand it over as is, record nothing
+            self.record.drop()
+            return data
+        n = len(data)
+        if left is not None:
+            self._left = left - n
+        if self.settled:
+            return data
+        record = self.record
+        if n:
+            record.feed(data)
+        if size is None or size < 0:
+            # read()/readline() without a limit read to the end (or to the end of a line)
+            if method == "read" or not data.endswith(b"\n"):
+                record.end()
+        elif (not n and size > 0) or self._left == 0:
+            record.end()
+        return data
+
+    def _take_pending(self, size: Optional[int]) -> bytes:
+        data = self._pending
+        if size is None or size < 0 or size >= len(data):
+            self._pending = b""
+            return data
+        self._pending = data[size:]
+        return data[:size]
+
+    def read(self, *args: Any) -> Any:
+        size = args[0] if args else None
+        if self._pending:
+            return self._take_pending(size)
+        return self._source("read", size)
+
+    def readline(self, *args: Any) -> Any:
+        size = args[0] if args else None
+        if self._pending:
+            pending = self._pending
+            limit = size if size is not None and size >= 0 else -1
+            end = pending.find(b"\n", 0, limit if limit >= 0 else len(pending))
+            if end >= 0:
+                return self._take_pending(end + 1)
+            if 0 <= limit <= len(pending):
+                return self._take_pending(limit)
+            head = self._take_pending(None)
+            return head + self.readline(limit - len(head) if limit >= 0 else -1)
+        return self._source("readline", size)
+
+    def readlines(self, hint: int = -1) -> list[Any]:
+        lines: list[Any] = []
+        total = 0
+        while True:
+            line = self.readline()
+            if not line:
+                return lines
+            lines.append(line)
+            total += len(line)
+            if 0 < hint <= total:
+                return lines
+
+    def __iter__(self) -> Iterator[Any]:
+        return self
+
+    def __next__(self) -> Any:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def pull(self, size: int) -> bytes:
+        """Read ahead for the grouping function; the app gets these bytes later."""
+        if self.settled:
+            return b""
+        data = self._source("read", size)
+        if not isinstance(data, bytes):
+            return b""
+        self._pending += data
+        return data
+
+    def record_rest(self, environ: Mapping[str, Any]) -> None:
+        """Record what the app left unread, as far as it is there now (once; never waits).
+
+        Not with ``Expect: 100-continue``: the client sends the body only when asked, and
+        the server asks when the app reads; unread, the client never sent it.
+        """
+        if self.settled:
+            return
+        self.settled = True
+        record = self.record
+        if record.eof or self._pending or environ.get("HTTP_EXPECT"):
+            return
+        if record.declared is None and not self.terminated:
+            return  # no length and no end marker: there may be no body at all
+        taken = record_rest(record, self._input, environ)
+        if self._left is not None:
+            self._left -= taken
+
+
+class _ReplayInput(io.RawIOBase):
+    """The body as the grouping function sees it: what was read so far, then the rest."""
+
+    def __init__(self, tee: InputTee) -> None:
+        self._tee = tee
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        tee = self._tee
+        record = tee.record
+        want = len(buffer)
+        if self._pos < len(record.captured):
+            chunk = bytes(record.captured[self._pos:self._pos + want])
+        elif self._pos == record.size and not record.eof:
+            chunk = tee.pull(want)
+        else:
+            return 0  # the end, or a middle part over max_body_bytes that was not kept
+        self._pos += len(chunk)
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+class _LazyReplay:
+    """``wsgi.input`` of the grouping request: the replay reader is built on first read."""
+
+    __slots__ = ("_tee", "_reader")
+
+    def __init__(self, tee: InputTee) -> None:
+        self._tee = tee
+        self._reader: Optional[io.BufferedReader] = None
+
+    def _get(self) -> io.BufferedReader:
+        if self._reader is None:
+            self._reader = io.BufferedReader(_ReplayInput(self._tee))
+        return self._reader
+
+    def read(self, *args: Any) -> bytes:
+        return self._get().read(*args)
+
+    def readline(self, *args: Any) -> bytes:
+        return self._get().readline(*args)
+
+    def readlines(self, *args: Any) -> list[bytes]:
+        return self._get().readlines(*args)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._get())
+
+
+def replay_input(tee: InputTee, environ: dict[str, Any]) -> None:
+    """Point ``environ`` (a copy for the grouping request) at a readable copy of the body.
+
+    A body not kept whole (read past ``max_body_bytes``, or recorded incomplete) is given
+    as the kept prefix with a matching CONTENT_LENGTH: webob would otherwise raise
+    DisconnectionError for the missing bytes and the exchange would be lost.
+    """
+    record = tee.record
+    environ.pop("webob.is_body_seekable", None)
+    if record.size > len(record.captured) or record.incomplete or (
+            tee.settled and not record.eof):
+        environ["wsgi.input"] = io.BytesIO(bytes(record.captured))
+        environ["CONTENT_LENGTH"] = str(len(record.captured))
+    else:
+        environ["wsgi.input"] = _LazyReplay(tee)
