@@ -1,7 +1,7 @@
 import re
 from pathlib import Path
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 HERE = Path(__file__).parent
 VERSION = re.search(
@@ -15,8 +15,12 @@ setup(
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="MIT",
-    packages=find_packages(exclude=["tests", "tests.*", "benchmarks", "examples"]),
-    package_data={"readme_metrics": ["dashboard/*", "py.typed"]},
+    # Every folder under readme_metrics/ is a package, code or data (dashboard/), so a new
+    # subpackage ships without an edit here; its data files come from MANIFEST.in.
+    packages=find_namespace_packages(
+        include=["readme_metrics", "readme_metrics.*"], exclude=["*.__pycache__"]
+    ),
+    package_data={"readme_metrics": ["py.typed"], "readme_metrics.dashboard": ["*"]},
     include_package_data=True,
     python_requires=">=3.9",
     install_requires=["requests>=2.25", "webob>=1.8", "environs>=9.0"],
@@ -37,11 +41,14 @@ setup(
             "ruff",
             "mypy",
             "types-requests",
+            # tests/test_sdist.py builds the sdist and wheel in this environment
+            "build>=1",
+            "setuptools>=70",
+            "wheel",
         ],
     },
     entry_points={"console_scripts": ["readme-metrics=readme_metrics.cli:main"]},
     classifiers=[
-        "License :: OSI Approved :: MIT License",
         "Programming Language :: Python :: 3",
         "Programming Language :: Python :: 3 :: Only",
         "Programming Language :: Python :: 3.9",

@@ -1,0 +1,118 @@
+"""The source distribution stands alone (issue 12): it builds a wheel, ships every file the
+tests, README and package need, and its own tests pass from the unpacked archive.
+
+The build runs in this environment (``build --no-isolation``; ``build``, ``setuptools``
+and ``wheel`` are in the ``test`` extra), on a copy of the source tree so that the
+checkout gets no ``build/`` or egg-info from it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from fnmatch import fnmatch
+from pathlib import Path
+
+import pytest
+
+from tests.utils import REPO_ROOT
+
+# A meaningful subset that runs in about 20 seconds: capture, HAR, redaction, config,
+# adapters, webhooks, validation, and README's quick starts served from the sdist.
+SUBSET = ["test_middleware.py", "test_har.py", "test_redaction.py", "test_config.py",
+          "test_flask.py", "test_django.py", "test_webhooks.py", "test_validation.py",
+          "test_readme.py"]
+# What a checkout holds but a distribution must not (the .gitignore entries, and .git).
+JUNK_PATTERNS = (".git", ".venv", ".tox", "build", "dist", "*.egg-info", "__pycache__",
+                 "*.pyc", ".*_cache", ".hypothesis", "*.har", ".env")
+JUNK = shutil.ignore_patterns(*JUNK_PATTERNS)
+
+
+def source_files(folder: str, suffixes: tuple[str, ...] = ()) -> list[str]:
+    """Files under ``folder`` of the checkout (junk aside), relative to the repo root."""
+    found = []
+    for path in sorted((REPO_ROOT / folder).rglob("*")):
+        parts = path.relative_to(REPO_ROOT).parts
+        junk = any(fnmatch(part, pattern) for part in parts for pattern in JUNK_PATTERNS)
+        if path.is_file() and not junk and (not suffixes or path.suffix in suffixes):
+            found.append("/".join(parts))
+    return found
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    """(sdist, wheel, build output): the sdist first, then the wheel built from it."""
+    base = tmp_path_factory.mktemp("build")
+    source = base / "source"
+    shutil.copytree(REPO_ROOT, source, ignore=JUNK)
+    result = subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "-o", str(base / "dist"),
+         str(source)],
+        capture_output=True, text=True, timeout=300,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    (sdist,) = (base / "dist").glob("*.tar.gz")
+    (wheel,) = (base / "dist").glob("*.whl")
+    return sdist, wheel, output
+
+
+@pytest.mark.e2e
+def test_the_build_does_not_warn_about_packages(built: tuple[Path, Path, str]) -> None:
+    """A data folder such as dashboard/ is part of the packages, not a stray directory."""
+    output = built[2]
+    for warning in ("absent from the `packages` configuration", "would be ignored"):
+        assert warning not in output, output
+
+
+@pytest.mark.e2e
+def test_the_sdist_and_wheel_ship_every_file(built: tuple[Path, Path, str]) -> None:
+    sdist, wheel, _ = built
+    from readme_metrics.version import __version__
+
+    with tarfile.open(sdist) as archive:
+        prefix = f"readme_metrics-{__version__}/"
+        shipped = {name[len(prefix):] for name in archive.getnames()}
+    wanted = (source_files("readme_metrics") + source_files("tests", (".py", ".json"))
+              + source_files("examples") + source_files("docs")
+              + ["README.md", "CHANGELOG.md", "LICENSE", "tox.ini", ".ci/run"])
+    assert {"tests/__init__.py", "tests/conftest.py", "tests/har-1.2.schema.json",
+            "docs/ARCHITECTURE.md", "readme_metrics/dashboard/index.html"} <= set(wanted)
+    missing = [name for name in wanted if name not in shipped]
+    assert not missing, f"the sdist lacks {missing}"
+    with zipfile.ZipFile(wheel) as archive:
+        in_wheel = set(archive.namelist())
+    missing = [name for name in source_files("readme_metrics") if name not in in_wheel]
+    assert not missing, f"the wheel lacks {missing}"
+    assert not [name for name in in_wheel if name.startswith(("tests/", "examples/"))]
+
+
+@pytest.mark.e2e
+def test_the_tests_pass_from_the_unpacked_sdist(built: tuple[Path, Path, str],
+                                                tmp_path: Path) -> None:
+    with tarfile.open(built[0]) as archive:
+        archive.extractall(tmp_path)  # noqa: S202 - our own archive, just built
+    (unpacked,) = tmp_path.iterdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    where = subprocess.run(
+        [sys.executable, "-c", "import readme_metrics, tests; "
+         "print(readme_metrics.__file__); print(tests.__file__)"],
+        cwd=unpacked, env=env, capture_output=True, text=True, timeout=60, check=True,
+    ).stdout.split()
+    assert all(Path(path).is_relative_to(unpacked) for path in where), where
+
+    subset = [f"tests/{name}" for name in SUBSET if (unpacked / "tests" / name).exists()]
+    assert len(subset) >= 6, subset
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *subset],
+        cwd=unpacked, env=env, capture_output=True, text=True, timeout=300,
+    )
+    summary = (result.stdout.strip().splitlines() or [""])[-1]
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " passed" in summary and "failed" not in summary, summary
+    assert int(summary.split(" passed")[0].split()[-1]) >= 300, summary
