@@ -400,3 +400,81 @@ def test_an_explicit_readme_api_url_is_kept_with_a_loopback_server(monkeypatch) 
     monkeypatch.setenv("README_API_URL", "http://127.0.0.1:9/api")
     config = MetricsApiConfig(api_key="k", grouping_function=grouping, metrics_api=local)
     assert config.readme_api_url == "http://127.0.0.1:9/api"
+
+
+# -- through the WSGI middleware -------------------------------------------------------------
+
+def hello_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b"hello"
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def test_disabled_middleware_starts_nothing_and_sends_nothing(monkeypatch, collector) -> None:
+    import socket
+    import threading
+
+    from werkzeug.middleware.lint import LintMiddleware
+    from wsgiref.validate import validator
+
+    from readme_metrics import MetricsMiddleware
+    from tests.utils import run_wsgi, validated_inside_lint, wsgi_environ
+
+    connects: list[Any] = []
+    real_connect = socket.socket.connect
+
+    def spy_connect(self: socket.socket, address: Any) -> Any:
+        connects.append(address)
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", spy_connect)
+    monkeypatch.setenv("README_METRICS_ENABLED", "false")
+    monkeypatch.setenv("README_METRICS_SERVER", collector.url)
+    threads = set(threading.enumerate())
+    # A key and a grouping function that identifies everyone: were the switch ignored,
+    # every request would be logged and sent.
+    config = MetricsApiConfig(api_key="rdme_key", grouping_function=lambda req: {
+        "api_key": "caller"}, buffer_length=1, flush_interval=0.01)
+    assert config.enabled is False
+    middleware = MetricsMiddleware(validated_inside_lint(hello_app), config)
+    app = validator(LintMiddleware(middleware))
+    for body in (b"", b"x" * 100, b'{"api_key": "k"}'):
+        wrapped = run_wsgi(app, wsgi_environ("POST", "/pets", body=body))
+        bare = run_wsgi(hello_app, wsgi_environ("POST", "/pets", body=body))
+        assert (wrapped.status, wrapped.headers, wrapped.body, wrapped.error) == (
+            bare.status, bare.headers, bare.body, None)
+    assert set(threading.enumerate()) == threads
+    middleware.flush(0.5)
+    middleware.close()
+    assert set(threading.enumerate()) == threads
+    assert connects == [] and collector.received == [] and collector.gets == []
+
+
+def test_the_local_loop_needs_one_variable(monkeypatch, collector, caplog) -> None:
+    """README_METRICS_SERVER alone: logs and the docs URL lookup both go to the collector."""
+    import time
+
+    from readme_metrics import MetricsMiddleware
+    from tests.utils import Reply, run_wsgi, wsgi_environ
+
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    collector.get_v1 = lambda received: Reply(200, b'{"baseUrl": "http://docs.local"}')
+    monkeypatch.setenv("README_API_KEY", "any-key")
+    monkeypatch.setenv("README_METRICS_SERVER", collector.url)
+    middleware = MetricsMiddleware(hello_app, MetricsApiConfig(
+        grouping_function=lambda req: {"api_key": "caller"}, buffer_length=1))
+    try:
+        links: list[str] = []
+        deadline = time.monotonic() + 10
+        while not links and time.monotonic() < deadline:
+            links = run_wsgi(middleware, wsgi_environ()).header("x-documentation-url")
+            time.sleep(0.02)  # the lookup runs on its own thread; ask again shortly
+        assert links and links[0].startswith("http://docs.local/logs/")
+        assert middleware.flush(5.0)
+    finally:
+        middleware.close()
+    assert [get.path for get in collector.gets][:1] == ["/v1"]
+    assert collector.logs
+    assert [r.getMessage() for r in caplog.records] == []
