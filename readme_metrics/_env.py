@@ -57,24 +57,25 @@ def raw(variable: str) -> Optional[str]:
     return value
 
 
-def read(option: str, variable: str, parse: str) -> Any:
+def read(option: str, variable: str, parse: str, expects: Optional[str] = None) -> Any:
     """The variable parsed by environs' ``parse`` parser (``"int"``, ``"bool"`` ...).
 
     None when unset or empty. A value the parser refuses raises ``ValueError`` naming the
-    option and the variable; callers that know more about the expected value (a range, a
-    format) catch it and say so.
+    option and the variable, and saying what is ``expects``-ed when given.
     """
     text = raw(variable)
     if text is None:
         return None
     try:
         return getattr(environment(), parse)(variable)
-    except EnvError as exc:
+    except EnvError:
+        problem = f"must be {expects}, got" if expects else "has an invalid value"
         raise ValueError(
-            f"readme_metrics: {option} ({variable}) has an invalid value {text!r}"
-        ) from exc
+            f"readme_metrics: {option} ({variable}) {problem} {text!r} (from the environment)"
+        ) from None
 
 
-def setting(option: str, variable: str, given: Any, parse: str) -> Any:
+def setting(option: str, variable: str, given: Any, parse: str,
+            expects: Optional[str] = None) -> Any:
     """``given`` unless it is None, else :func:`read` of the variable (the companions' rule)."""
-    return given if given is not None else read(option, variable, parse)
+    return given if given is not None else read(option, variable, parse, expects)

@@ -34,13 +34,9 @@ def _from_environment(option: Option) -> Any:
     """The option's variable, parsed, or ``_UNSET`` when unset or empty."""
     if option.variable is None:
         return _UNSET
-    text = _env.raw(option.variable)
-    if text is None:
+    if _env.raw(option.variable) is None:
         return _UNSET
-    try:
-        value = _env.read(option.name, option.variable, option.parse)
-    except ValueError:
-        raise option.invalid(text, " (from the environment)") from None
+    value = _env.read(option.name, option.variable, option.parse, option.expects)
     if isinstance(value, str):
         value = value.strip()
     try:

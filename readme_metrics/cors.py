@@ -97,6 +97,29 @@ def _configured_origin(value: str) -> str:
     return origin
 
 
+def _flag(option: str, variable: str, given: t.Any) -> bool:
+    value = setting(option, variable, given, "bool", "true or false")
+    if value is not None and not isinstance(value, bool):
+        raise ValueError(f"readme_metrics: {option} ({variable}) must be true or false, "
+                         f"got {value!r}")
+    return bool(value)
+
+
+def _token_list(option: str, variable: str, given: t.Any, default: t.Any) -> list[str]:
+    value = setting(option, variable, given, "str")
+    return _tokens(option, variable, default if value is None else value)
+
+
+def _seconds(option: str, variable: str, given: t.Any) -> int:
+    expects = "a whole number of seconds >= 0"
+    age = setting(option, variable, given, "int", expects)
+    age = _DEFAULT_MAX_AGE if age is None else age
+    if isinstance(age, bool) or not isinstance(age, int) or age < 0:
+        raise ValueError(f"readme_metrics: {option} ({variable}) must be {expects}, "
+                         f"got {age!r}")
+    return age
+
+
 class CORSMiddleware:
     """Answer CORS preflights and add ``Access-Control-*`` headers for allowed origins.
 
@@ -157,44 +180,22 @@ class CORSMiddleware:
         self.allowed_origins: frozenset[str] = frozenset(
             _configured_origin(origin) for origin in origins if origin != "*"
         )
-        credentials = setting(
-            "allow_credentials", "CORS_ALLOW_CREDENTIALS", allow_credentials, "bool"
-        )
-        if credentials is not None and not isinstance(credentials, bool):
-            raise ValueError(
-                "readme_metrics: allow_credentials (CORS_ALLOW_CREDENTIALS) must be true "
-                f"or false, got {credentials!r}"
-            )
-        self.allow_credentials: bool = bool(credentials)
-        methods = setting("allow_methods", "CORS_ALLOW_METHODS", allow_methods, "str")
+        self.allow_credentials: bool = _flag(
+            "allow_credentials", "CORS_ALLOW_CREDENTIALS", allow_credentials)
         self.allow_methods: list[str] = [
-            method.upper()
-            for method in _tokens(
-                "allow_methods", "CORS_ALLOW_METHODS",
-                _DEFAULT_METHODS if methods is None else methods,
-            )
+            method.upper() for method in _token_list(
+                "allow_methods", "CORS_ALLOW_METHODS", allow_methods, _DEFAULT_METHODS)
         ]
-        headers = setting("allow_headers", "CORS_ALLOW_HEADERS", allow_headers, "str")
-        self.allow_headers: list[str] = _tokens(
-            "allow_headers", "CORS_ALLOW_HEADERS", "*" if headers is None else headers
-        )
-        exposed = setting("expose_headers", "CORS_EXPOSE_HEADERS", expose_headers, "str")
-        self.expose_headers: list[str] = _tokens(
-            "expose_headers", "CORS_EXPOSE_HEADERS", exposed or ()
-        )
-        age = setting("max_age", "CORS_MAX_AGE", max_age, "int")
-        age = _DEFAULT_MAX_AGE if age is None else age
-        if isinstance(age, bool) or not isinstance(age, int) or age < 0:
-            raise ValueError(
-                f"readme_metrics: max_age (CORS_MAX_AGE) must be a whole number >= 0, "
-                f"got {age!r}"
-            )
-        self.max_age: int = age
+        self.allow_headers: list[str] = _token_list(
+            "allow_headers", "CORS_ALLOW_HEADERS", allow_headers, "*")
+        self.expose_headers: list[str] = _token_list(
+            "expose_headers", "CORS_EXPOSE_HEADERS", expose_headers, ())
+        self.max_age: int = _seconds("max_age", "CORS_MAX_AGE", max_age)
         if self.allow_any and self.allow_credentials:
             # Legal (the origin is echoed, never "*"), but it lets any site send
             # credentialed requests: say so once, where the operator will see it.
             logging.getLogger("readme_metrics").warning(
-                "readme_metrics: CORS allows any origin with credentials"
+                "CORS allows any origin with credentials"
             )
 
     def __call__(

@@ -192,7 +192,7 @@ class RequestIdFilter(logging.Filter):
 
     def __init__(self, name: str = "", log_tokens: t.Optional[bool] = None) -> None:
         super().__init__(name)
-        value = setting("log_tokens", "LOG_TOKENS", log_tokens, "bool")
+        value = setting("log_tokens", "LOG_TOKENS", log_tokens, "bool", "true or false")
         value = True if value is None else value
         if not isinstance(value, bool):
             raise ValueError(

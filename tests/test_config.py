@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import inspect
 import logging
+import socket
 import string
+import threading
+import time
 import warnings
 from pathlib import Path
 from typing import Any
+from wsgiref.validate import validator
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from werkzeug.middleware.lint import LintMiddleware
 
-from readme_metrics import MetricsApiConfig
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.options import OPTIONS, looks_like_a_placeholder, markdown_table
+from tests.utils import Reply, run_wsgi, validated_inside_lint, wsgi_environ
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -413,15 +419,6 @@ def hello_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 
 
 def test_disabled_middleware_starts_nothing_and_sends_nothing(monkeypatch, collector) -> None:
-    import socket
-    import threading
-
-    from werkzeug.middleware.lint import LintMiddleware
-    from wsgiref.validate import validator
-
-    from readme_metrics import MetricsMiddleware
-    from tests.utils import run_wsgi, validated_inside_lint, wsgi_environ
-
     connects: list[Any] = []
     real_connect = socket.socket.connect
 
@@ -454,11 +451,6 @@ def test_disabled_middleware_starts_nothing_and_sends_nothing(monkeypatch, colle
 
 def test_the_local_loop_needs_one_variable(monkeypatch, collector, caplog) -> None:
     """README_METRICS_SERVER alone: logs and the docs URL lookup both go to the collector."""
-    import time
-
-    from readme_metrics import MetricsMiddleware
-    from tests.utils import Reply, run_wsgi, wsgi_environ
-
     caplog.set_level(logging.WARNING, logger="readme_metrics")
     collector.get_v1 = lambda received: Reply(200, b'{"baseUrl": "http://docs.local"}')
     monkeypatch.setenv("README_API_KEY", "any-key")

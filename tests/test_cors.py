@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 from wsgiref.validate import validator
 
@@ -335,10 +336,22 @@ def test_empty_variable_means_none(monkeypatch: pytest.MonkeyPatch) -> None:
     assert CORSMiddleware(plain_app()).allowed_origins == frozenset()
 
 
+def test_every_empty_variable_means_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("CORS_ALLOW_CREDENTIALS", "CORS_ALLOW_METHODS", "CORS_ALLOW_HEADERS",
+                     "CORS_EXPOSE_HEADERS", "CORS_MAX_AGE"):
+        monkeypatch.setenv(variable, " ")
+    cors = CORSMiddleware(plain_app())
+    assert (cors.allow_credentials, cors.allow_methods, cors.allow_headers,
+            cors.expose_headers, cors.max_age) == (
+        False, ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"], ["*"], [], 600)
+
+
 def test_wildcard_with_credentials_is_warned(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, "readme_metrics"):
         CORSMiddleware(plain_app(), "*", allow_credentials=True)
-    assert "any origin with credentials" in caplog.text
+    [record] = caplog.records
+    # The logger's name says readme_metrics already: no doubled prefix in the message.
+    assert record.getMessage() == "CORS allows any origin with credentials"
 
 
 @pytest.mark.parametrize("variable, value, option", [
@@ -357,6 +370,20 @@ def test_invalid_configuration_names_option_and_variable(
 ) -> None:
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValueError, match=rf"{option} \({variable}\)"):
+        CORSMiddleware(plain_app())
+
+
+@pytest.mark.parametrize("variable, value, expected", [
+    pytest.param("CORS_MAX_AGE", "ten", "must be a whole number of seconds >= 0, got 'ten'",
+                 id="max-age"),
+    pytest.param("CORS_ALLOW_CREDENTIALS", "maybe", "must be true or false, got 'maybe'",
+                 id="credentials"),
+])
+def test_an_unparsable_variable_says_what_is_expected(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValueError, match=re.escape(expected)):
         CORSMiddleware(plain_app())
 
 
