@@ -74,9 +74,9 @@ def run_collect(args: argparse.Namespace) -> int:
     collector = _open(args, har_path)
     if isinstance(collector, int):
         return collector
-    _banner(collector, args, har_path)
-    with StopSignals() as stop:
+    with StopSignals() as stop:  # before the banner: "Ctrl-C to stop" must hold at once
         collector.start()
+        _banner(collector, args, har_path)
         stop.wait()
         collector.stop()
     receiver = collector.receiver
