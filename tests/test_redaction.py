@@ -239,7 +239,9 @@ JSON_CASES = [
         id="denylist-wins-same-key",
     ),
     pytest.param(["x"], [], {}, {}, id="empty-object"),
-    pytest.param([], ["x"], "scalar", "scalar", id="allowlist-root-scalar-kept"),
+    pytest.param([], ["x"], "scalar", "[REDACTED 6]", id="allowlist-root-scalar-redacted"),
+    pytest.param([], ["x"], 42, "[REDACTED]", id="allowlist-root-number-redacted"),
+    pytest.param(["x"], [], "scalar", "scalar", id="denylist-root-scalar-kept"),
 ]
 
 

@@ -11,13 +11,15 @@ import base64
 import re
 from typing import Any, Callable, Optional
 
-from readme_metrics.exchange import Exchange
-from readme_metrics.har.headers import header
+from readme_metrics.har.compression import decompress
+from readme_metrics.har.headers import RAW_CONTENT_ENCODING, RAW_CONTENT_TYPE
 from readme_metrics.har.multipart import multipart_params
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.text import content_type, decode, parse_query
 
-__all__ = ["UNRECORDABLE_COMMENT", "body_size", "content", "post_data", "records", "safely"]
+__all__ = [
+    "UNRECORDABLE_COMMENT", "body_size", "content", "omitted", "post_data", "records", "safely",
+]
 
 _FORM = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
@@ -25,6 +27,8 @@ _OMITTED_COMMENT = "body streamed with wsgi.file_wrapper (sendfile) and not reco
 _UNREDACTABLE_COMMENT = (
     "body could not be parsed to redact it field by field, so it was redacted whole"
 )
+_NOT_KEYED_COMMENT = "body is not key/value data, so the allowlist redacted it whole"
+_UNREADABLE_COMMENT = "body could not be decoded, so it was redacted whole"
 UNRECORDABLE_COMMENT = "body could not be recorded"
 _JSON_START = re.compile(r"\s*[\[{]")
 
@@ -43,19 +47,27 @@ def _looks_like_json(essence: str, text: str) -> bool:
     return "json" in essence or _JSON_START.match(text) is not None
 
 
+# Codecs under which a key's ASCII bytes read as the key itself: a text that does not
+# mention a denied key cannot hold one, so it need not be parsed.
+_ASCII_TRANSPARENT = frozenset({"utf-8", "utf-8-sig", "latin-1"})
+
+
 def _redact_text(
-    text: str, essence: str, redactor: Optional[Redactor]
+    text: str, essence: str, codec: str, redactor: Optional[Redactor]
 ) -> tuple[str, Optional[str]]:
-    """Redact a text body if it is JSON; (text, comment)."""
-    if redactor is None or not redactor.mentions_key(text):
-        # A denylisted key cannot be in there: spare parsing and re-serialising it.
+    """Redact a text body: JSON key by key, anything else whole under an allowlist."""
+    if redactor is None:
         return text, None
-    result = redactor.json_text(text)
-    if result is not None:
-        return result, None
     if _looks_like_json(essence, text):
-        # Truncated or broken JSON cannot be redacted key by key: never leak it.
+        if codec in _ASCII_TRANSPARENT and not redactor.mentions_key(text):
+            return text, None  # spare parsing and re-serialising it
+        result = redactor.json_text(text)
+        if result is not None:
+            return result, None
+        # Truncated, broken or mis-declared JSON cannot be redacted key by key.
         return redacted(text), _UNREDACTABLE_COMMENT
+    if redactor.allow_only:
+        return redacted(text), _NOT_KEYED_COMMENT
     return text, None
 
 
@@ -95,88 +107,141 @@ def _text_or_base64(
     redactor: Optional[Redactor],
 ) -> tuple[str, bool, Optional[str]]:
     """(text, is_base64, redaction comment) for a body that is not a form."""
-    text = decode(body, charset, truncated)
-    if text is None:
-        return base64.b64encode(body).decode("ascii"), True, None
-    text, comment = _redact_text(text, essence, redactor)
-    return text, False, comment
+    text, codec = decode(body, essence, charset, truncated)
+    if text is not None:
+        text, comment = _redact_text(text, essence, codec, redactor)
+        return text, False, comment
+    if redactor is not None:
+        # Binary data is not key/value data (allowlist), and may spell a denied key.
+        if redactor.allow_only:
+            return redacted(body), False, _NOT_KEYED_COMMENT
+        if redactor.mentions_key_in(body):
+            return redacted(body), False, _UNREDACTABLE_COMMENT
+    return base64.b64encode(body).decode("ascii"), True, None
+
+
+def _readable(
+    body: bytes, coding: Optional[str], truncated: bool, max_body_bytes: int
+) -> tuple[Optional[bytes], Optional[str], bool]:
+    """(body with its Content-Encoding undone or None if unreadable, comment, truncated)."""
+    if not coding:
+        return body, None, truncated
+    decoded = decompress(body, coding, max_body_bytes)
+    if decoded is None:
+        return None, None, truncated
+    if not decoded.codings:
+        return body, None, truncated
+    note = f"decompressed from Content-Encoding {decoded.codings}"
+    if decoded.truncated:
+        note += f", to the first {len(decoded.body)} bytes"
+    return decoded.body, note, truncated or decoded.truncated
+
+
+def _recorded(
+    readable: Optional[bytes], body: bytes, essence: str, charset: Optional[str],
+    truncated: bool, redactor: Optional[Redactor], note: Optional[str],
+) -> tuple[str, bool, Optional[str]]:
+    """(text, is_base64, comment) of a body recorded as text or base64."""
+    if readable is None:
+        # Its Content-Encoding cannot be undone (br, zstd, corrupt data).
+        if redactor is not None:
+            # Nothing in it can be checked, so nothing in it can be let through.
+            return redacted(body), False, _join(_UNREADABLE_COMMENT, note)
+        return base64.b64encode(body).decode("ascii"), True, note
+    text, is_base64, comment = _text_or_base64(readable, essence, charset, truncated, redactor)
+    return text, is_base64, _join(comment, note)
+
+
+def _params(
+    body: bytes, essence: str, declared: str, redactor: Optional[Redactor]
+) -> tuple[Optional[list[dict[str, str]]], Optional[str]]:
+    """(HAR params of a form or multipart body or None, comment when redacted whole)."""
+    if essence == _FORM:
+        return _form_params(body, redactor), None
+    params = multipart_params(body, declared, redactor)
+    if params is None and redactor is not None and redactor.mentions_key_in(body):
+        # Fields we could not parse could be sensitive: redact the whole body.
+        return None, _UNREDACTABLE_COMMENT
+    return params, None
 
 
 def post_data(
-    exchange: Exchange,
-    content_type_out: Optional[str],
+    body: bytes,
+    size: int,
+    head: dict[str, str],
     redactor: Optional[Redactor],
     max_body_bytes: int,
-) -> Optional[dict[str, Any]]:
-    """HAR ``postData`` for the request body, or None when there is no body."""
-    raw = exchange.request_body
-    if not raw and exchange.request_body_size <= 0:
-        return None
-    body, note, truncated = _clip(
-        raw, body_size(exchange.request_body_size, raw), max_body_bytes
-    )
-    if exchange.request_body_incomplete:  # the client had not sent the rest (SPEC 5)
-        note = f"incomplete: {len(body)} of {exchange.request_body_size} bytes had arrived"
-    declared = header(exchange.request_headers, "content-type")
+    incomplete: bool = False,
+) -> dict[str, Any]:
+    """HAR ``postData`` for a request body; ``head`` as noted by :func:`headers`.
+
+    ``incomplete``: the client had not sent the rest of a body the app left unread
+    (SPEC 5), so ``body`` is what had arrived and ``size`` the declared length.
+    """
+    body, note, truncated = _clip(body, size, max_body_bytes)
+    if incomplete:
+        note = f"incomplete: {len(body)} of {size} bytes had arrived"
+    declared = head.get(RAW_CONTENT_TYPE)
+    mime_type = head.get("content-type")
     essence, charset = content_type(declared)
+    readable, decoded, truncated = _readable(
+        body, head.get(RAW_CONTENT_ENCODING), truncated, max_body_bytes
+    )
+    note = _join(decoded, note)
     post: dict[str, Any]
-    if essence == _FORM:
-        post = {"mimeType": content_type_out, "params": _form_params(body, redactor)}
-        if note:
-            post["comment"] = note
-        return post
-    if essence == _MULTIPART and declared is not None:
-        params = multipart_params(body, declared, redactor)
+    if readable is not None and essence in (_FORM, _MULTIPART) and declared is not None:
+        params, whole = _params(readable, essence, declared, redactor)
         if params is not None:
-            post = {"mimeType": content_type_out, "params": params}
+            post = {"mimeType": mime_type, "params": params}
             if note:
                 post["comment"] = note
             return post
-        if redactor is not None and redactor.mentions_key(body.decode("latin-1")):
-            # Fields we could not parse could be sensitive: redact the whole body.
-            return {
-                "mimeType": content_type_out,
-                "text": redacted(body),
-                "comment": _join(_UNREDACTABLE_COMMENT, note),
-            }
-    text, is_base64, comment = _text_or_base64(body, essence, charset, truncated, redactor)
+        if whole is not None:
+            return {"mimeType": mime_type, "text": redacted(readable),
+                    "comment": _join(whole, note)}
+    text, is_base64, note = _recorded(
+        readable, body, essence, charset, truncated, redactor, note
+    )
     # SPEC 4: the Content-Type as sent, or text/plain when there is none (even for
     # base64: the comment says how to read the text).
-    post = {"mimeType": content_type_out or "text/plain", "text": text}
+    post = {"mimeType": mime_type or "text/plain", "text": text}
     if is_base64:
         post["comment"] = _join("base64", note)
-    else:
-        joined = _join(comment, note)
-        if joined:
-            post["comment"] = joined
+    elif note:
+        post["comment"] = note
     return post
 
 
 def content(
-    exchange: Exchange,
-    content_type_out: Optional[str],
+    body: bytes,
     size: int,
+    head: dict[str, str],
     redactor: Optional[Redactor],
     max_body_bytes: int,
 ) -> dict[str, Any]:
-    """HAR response ``content``."""
-    out: dict[str, Any] = {
-        "size": size,
-        "mimeType": content_type_out if content_type_out is not None else "",
-    }
-    if exchange.response_body_omitted:
-        out["comment"] = _OMITTED_COMMENT
-        return out
-    body, note, truncated = _clip(exchange.response_body, size, max_body_bytes)
-    essence, charset = content_type(header(exchange.response_headers, "content-type"))
-    text, is_base64, comment = _text_or_base64(body, essence, charset, truncated, redactor)
+    """HAR response ``content`` (without the file_wrapper case, see :func:`omitted`)."""
+    mime_type = head.get("content-type")
+    out: dict[str, Any] = {"size": size, "mimeType": mime_type if mime_type is not None else ""}
+    body, note, truncated = _clip(body, size, max_body_bytes)
+    essence, charset = content_type(head.get(RAW_CONTENT_TYPE))
+    readable, decoded, truncated = _readable(
+        body, head.get(RAW_CONTENT_ENCODING), truncated, max_body_bytes
+    )
+    text, is_base64, note = _recorded(
+        readable, body, essence, charset, truncated, redactor, _join(decoded, note)
+    )
     out["text"] = text
     if is_base64:
         out["encoding"] = "base64"
-    joined = _join(comment, note)
-    if joined:
-        out["comment"] = joined
+    if note:
+        out["comment"] = note
     return out
+
+
+def omitted(size: int, mime_type: Optional[str]) -> dict[str, Any]:
+    """HAR ``content`` of a wsgi.file_wrapper response: its size, no text."""
+    return {"size": size, "mimeType": mime_type if mime_type is not None else "",
+            "comment": _OMITTED_COMMENT}
 
 
 def safely(build: Callable[..., Any], *args: Any) -> Any:

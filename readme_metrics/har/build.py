@@ -101,11 +101,13 @@ def _request(
     # A body too large to record at all (max_body_bytes=0) still shows, as truncated.
     if exchange.request_body or exchange.request_body_size > 0:
         # mimeTypes are the Content-Type as it appears in the HAR (so redacted if listed).
-        request_type = noted.get("content-type")
-        post = bodies.safely(bodies.post_data, exchange, request_type, active, max_body_bytes)
+        post = bodies.safely(
+            bodies.post_data, exchange.request_body, request["bodySize"], noted, active,
+            max_body_bytes, exchange.request_body_incomplete,
+        )
         if post is None:
             post = {
-                "mimeType": request_type or "text/plain",
+                "mimeType": noted.get("content-type") or "text/plain",
                 "text": "",
                 "comment": bodies.UNRECORDABLE_COMMENT,
             }
@@ -120,9 +122,12 @@ def _response(
     response_headers, noted = headers(exchange.response_headers, active)
     response_type = noted.get("content-type")
     size = bodies.body_size(exchange.response_body_size, exchange.response_body)
-    content = bodies.safely(
-        bodies.content, exchange, response_type, size, active, max_body_bytes
-    )
+    if exchange.response_body_omitted:
+        content = bodies.omitted(size, response_type)
+    else:
+        content = bodies.safely(
+            bodies.content, exchange.response_body, size, noted, active, max_body_bytes
+        )
     if content is None:
         content = {
             "size": size,

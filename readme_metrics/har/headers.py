@@ -26,6 +26,12 @@ MASKED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "s
 # Headers whose first HAR value build_entry needs (mimeType, redirectURL) or whose
 # presence it checks (cookies), noted while the headers are built: one pass, not four.
 _NOTED_HEADERS = frozenset({"content-type", "location", "cookie", "set-cookie"})
+#: Keys under which :func:`headers` notes the raw (unredacted) values the bodies need.
+RAW_CONTENT_TYPE = "raw content-type"
+RAW_CONTENT_ENCODING = "raw content-encoding"
+_RAW_NOTED = {"content-type": RAW_CONTENT_TYPE, "content-encoding": RAW_CONTENT_ENCODING}
+# Headers holding a URL whose query string is redacted as the request's own (issue 14.7).
+_URL_HEADERS = frozenset({"referer", "location", "content-location"})
 
 # Last second of 9999-12-31: later dates would not have the 4-digit year HAR expects.
 MAX_EPOCH = 253402300799
@@ -92,17 +98,23 @@ def headers(
     """HAR headers: redacted first, then credentials masked (a redaction stays).
 
     Also returns the first HAR value of each header of ``_NOTED_HEADERS`` present, by
-    lower-case name.
+    lower-case name, and the first raw Content-Type and Content-Encoding under
+    ``RAW_CONTENT_TYPE`` and ``RAW_CONTENT_ENCODING``.
     """
     out = []
     noted: dict[str, str] = {}
     lowered = _LOWER.get
     for name, value in pairs:
         low = lowered(name) or lower(name)
+        raw_key = _RAW_NOTED.get(low)
+        if raw_key is not None and raw_key not in noted:
+            noted[raw_key] = value
         if redactor is not None and redactor.redacts(name):
             value = redacted(value)
         elif low in MASKED_HEADERS:
             value = mask(_without_redacted_cookies(name, value, redactor))
+        elif redactor is not None and low in _URL_HEADERS:
+            value = redactor.url(value)
         if low in _NOTED_HEADERS and low not in noted:
             noted[low] = value
         out.append({"name": name, "value": value})

@@ -189,6 +189,14 @@ class Redactor:
                 changed = True
         return "&".join(chunks) if changed else raw_query
 
+    def url(self, url: str) -> str:
+        """``url`` with its query string redacted by :meth:`query_string` (a fragment kept)."""
+        if not self.active or "?" not in url:
+            return url
+        base, _, rest = url.partition("?")
+        query, hash_mark, fragment = rest.partition("#")
+        return base + "?" + self.query_string(query) + hash_mark + fragment
+
     # -- JSON -----------------------------------------------------------------------
 
     def json_text(self, text: str) -> str | None:
@@ -201,8 +209,11 @@ class Redactor:
             document = json.loads(text, parse_constant=_reject_constant)
         except (ValueError, TypeError, RecursionError):
             return None
-        if not self.active or not isinstance(document, (dict, list)):
+        if not self.active:
             return text
+        if not isinstance(document, (dict, list)):
+            # A bare value has no key: with an allowlist, it is not listed.
+            return json.dumps(redacted(document)) if self._has_allow else text
         try:
             if not self._walk(document):
                 return text
@@ -275,4 +286,16 @@ class Redactor:
         if self._has_allow or "\\u" in text:
             return True
         lowered = text.lower()
+        if "\x00" in lowered:
+            # UTF-16/32 text read as UTF-8 or latin-1: its ASCII keys are NUL-spaced.
+            lowered = lowered.replace("\x00", "")
         return any(needle in lowered for needle in self._needles)
+
+    @property
+    def allow_only(self) -> bool:
+        """True when an allowlist is set: data that is not key/value is redacted whole."""
+        return self._has_allow
+
+    def mentions_key_in(self, data: bytes) -> bool:
+        """:meth:`mentions_key` for a body kept as bytes (recorded in base64)."""
+        return self.active and self.mentions_key(data.decode("latin-1"))

@@ -42,13 +42,48 @@ def _text_codec(charset: Optional[str]) -> str:
     return "utf-8"
 
 
-def decode(body: bytes, charset: Optional[str], truncated: bool) -> Optional[str]:
-    """Body as text, or None when it is binary.
+# Types whose bodies are text even when their charset is not declared or is wrong.
+_TEXT_PREFIXES = ("text/",)
+_TEXT_MARKERS = ("json", "xml", "javascript", "ecmascript", "yaml", "csv", "graphql")
 
-    A truncated body may end in the middle of a multi-byte character: the incremental
-    decoder then drops that partial tail instead of calling the whole body binary.
+# Byte order marks, longest first (the UTF-32-LE mark starts like the UTF-16-LE one).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+@lru_cache(maxsize=256)
+def is_textual(essence: str) -> bool:
+    """True for the types whose bodies are text (text/*, JSON, XML, JavaScript ...)."""
+    return essence.startswith(_TEXT_PREFIXES) or any(m in essence for m in _TEXT_MARKERS)
+
+
+def _bom(head: bytes) -> Optional[str]:
+    """The codec a byte order mark at the start of a body names (it wins over headers)."""
+    for bom, codec in _BOMS:
+        if head.startswith(bom):
+            return codec
+    return None
+
+
+def _nul_pattern(head: bytes) -> Optional[str]:
+    """UTF-16/32 without a mark, told apart by where ASCII text has NULs (as RFC 4627
+    tells JSON encodings apart; it holds for any text starting with two ASCII characters).
     """
-    codec = _text_codec(charset)
+    if len(head) < 4 or 0 not in head:
+        return None
+    return _NUL_PATTERNS.get(tuple(byte == 0 for byte in head[:4]))
+
+
+_NUL_PATTERNS: dict[tuple[bool, ...], str] = {
+    (True, True, True, False): "utf-32-be", (False, True, True, True): "utf-32-le",
+    (True, False, True, False): "utf-16-be", (False, True, False, True): "utf-16-le",
+}
+
+
+def _decode_with(body: bytes, codec: str, truncated: bool) -> Optional[str]:
     try:
         if truncated:
             text = codecs.getincrementaldecoder(codec)().decode(body, final=False)
@@ -56,13 +91,43 @@ def decode(body: bytes, charset: Optional[str], truncated: bool) -> Optional[str
             text = body.decode(codec)
         if codec != "utf-8":
             # utf-7, unicode_escape and friends can yield lone surrogates, which could
-            # not be sent as UTF-8 JSON: such a body is not text we can record.
+            # not be sent as UTF-8 JSON: such a decoding is not text we can record.
             text.encode("utf-8")
         return text
     except (UnicodeError, LookupError, ValueError, TypeError):
-        if codec != "utf-8":
-            return decode(body, None, truncated)
         return None
+
+
+def decode(
+    body: bytes, essence: str, charset: Optional[str], truncated: bool
+) -> tuple[Optional[str], str]:
+    """(body as text or None when it is binary, the codec that decoded it).
+
+    In order: a byte order mark; the declared charset; the NUL pattern of UTF-16/32 (how
+    RFC 4627 tells JSON encodings apart); UTF-8; and, for a textual type, ISO 8859-1,
+    HTTP's historical default for text, which decodes any bytes (a latin-1 JSON body
+    without a charset is read as such, so the deny list still finds its keys). A
+    truncated body may end in the middle of a multi-byte character: the incremental
+    decoder then drops that partial tail instead of calling the whole body binary.
+    """
+    head = body[:4]
+    textual = not essence or is_textual(essence)
+    candidates = (
+        _bom(head) if textual else None,
+        _text_codec(charset) if charset else None,
+        _nul_pattern(head) if textual else None,
+        "utf-8",
+    )
+    tried = []
+    for codec in candidates:
+        if codec is not None and codec not in tried:
+            tried.append(codec)
+            text = _decode_with(body, codec, truncated)
+            if text is not None:
+                return text, codec
+    if is_textual(essence):
+        return body.decode("latin-1"), "latin-1"
+    return None, ""
 
 
 def sendable(text: str) -> str:

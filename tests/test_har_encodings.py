@@ -1,0 +1,320 @@
+"""Redaction whatever a body's charset or Content-Encoding (issue 14 items 2, 3 and 7).
+
+A body that is not UTF-8, or is compressed, must not slip past the deny or allow list:
+it is decoded with its declared charset (or sniffed), decompressed (bounded), and when
+it still cannot be read while a list is set, redacted whole.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import json
+import zlib
+from typing import Any, Iterator, Optional
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from readme_metrics.har import Redactor, build_log
+from readme_metrics.har.compression import decompress
+from tests.test_har import entry_of, make_exchange
+
+SECRET = "hunter2-S3CRET"
+DENY = Redactor(["password"])
+ALLOW = Redactor((), ["id", "name"])
+DOC = {"id": 7, "name": "caf\u00e9", "password": SECRET}
+
+
+def raw_deflate(data: bytes) -> bytes:
+    engine = zlib.compressobj(wbits=-15)
+    return engine.compress(data) + engine.flush()
+
+
+def post(content_type: Optional[str], body: bytes, coding: Optional[str] = None) -> Any:
+    headers = [] if content_type is None else [("Content-Type", content_type)]
+    if coding is not None:
+        headers.append(("Content-Encoding", coding))
+    return make_exchange(method="POST", request_headers=headers, request_body=body,
+                         request_body_size=len(body))
+
+
+def respond(body: bytes, content_type: Optional[str], coding: Optional[str] = None,
+            size: Optional[int] = None, **changes: Any) -> Any:
+    headers = [] if content_type is None else [("Content-Type", content_type)]
+    if coding is not None:
+        headers.append(("Content-Encoding", coding))
+    return make_exchange(response_headers=headers, response_body=body,
+                         response_body_size=len(body) if size is None else size, **changes)
+
+
+def redacted_doc(text: str) -> dict[str, Any]:
+    doc = json.loads(text)
+    assert doc["password"] == f"[REDACTED {len(SECRET)}]"
+    return doc
+
+
+LATIN1_JSON = json.dumps(DOC, ensure_ascii=False).encode("latin-1")
+UTF8_JSON = json.dumps(DOC, ensure_ascii=False).encode("utf-8")
+
+# (exchange, where the body is recorded): each one carried the secret out before.
+DECODED_CASES = [
+    pytest.param(post("application/json", LATIN1_JSON), "request", id="latin-1-json-request"),
+    pytest.param(respond(LATIN1_JSON, "application/json"), "response",
+                 id="latin-1-json-response-no-charset"),
+    pytest.param(respond(json.dumps(DOC).encode("utf-16"), "application/json; charset=utf-16"),
+                 "response", id="utf-16-declared"),
+    pytest.param(respond(json.dumps(DOC).encode("utf-16-le"), "application/json"), "response",
+                 id="utf-16-le-sniffed"),
+    pytest.param(respond(json.dumps(DOC).encode("utf-32"), "application/json"), "response",
+                 id="utf-32-bom"),
+    pytest.param(respond(b"\xef\xbb\xbf" + UTF8_JSON, "application/json; charset=utf-8"),
+                 "response", id="utf-8-bom"),
+    pytest.param(respond(gzip.compress(UTF8_JSON), "application/json", "gzip"), "response",
+                 id="gzip"),
+    pytest.param(respond(zlib.compress(UTF8_JSON), "application/json", "deflate"), "response",
+                 id="deflate-zlib"),
+    pytest.param(respond(raw_deflate(UTF8_JSON), "application/json", "deflate"), "response",
+                 id="deflate-raw"),
+    pytest.param(respond(gzip.compress(gzip.compress(LATIN1_JSON)), "application/json",
+                         "gzip, x-gzip"), "response", id="gzip-twice-latin-1"),
+    pytest.param(post("application/json", gzip.compress(UTF8_JSON), coding="gzip"),
+                 "request", id="gzip-request"),
+]
+
+
+def body_text(entry: dict[str, Any], where: str) -> dict[str, Any]:
+    return entry["request"]["postData"] if where == "request" else entry["response"]["content"]
+
+
+@pytest.mark.parametrize(("exchange", "where"), DECODED_CASES)
+def test_bodies_in_other_encodings_are_redacted(exchange: Any, where: str) -> None:
+    recorded = body_text(entry_of(exchange, redactor=DENY), where)
+    assert "encoding" not in recorded and not recorded.get("comment", "").startswith("base64")
+    doc = redacted_doc(recorded["text"])
+    assert doc["name"] == "caf\u00e9" and doc["id"] == 7
+    assert SECRET not in json.dumps(build_log(exchange, redactor=DENY), ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    ("coding", "data", "comment"),
+    [
+        pytest.param("gzip", gzip.compress(b"hello"), "decompressed from Content-Encoding gzip",
+                     id="gzip"),
+        pytest.param("GZIP, identity", gzip.compress(b"hello"),
+                     "decompressed from Content-Encoding gzip", id="case-and-identity"),
+        pytest.param("deflate", zlib.compress(b"hello"),
+                     "decompressed from Content-Encoding deflate", id="deflate"),
+        pytest.param("gzip", gzip.compress(b"hel") + gzip.compress(b"lo"),
+                     "decompressed from Content-Encoding gzip", id="gzip-members"),
+        pytest.param("identity", b"hello", None, id="identity"),
+    ],
+)
+def test_compressed_text_recorded_decompressed(coding: str, data: bytes,
+                                               comment: Optional[str]) -> None:
+    content = entry_of(respond(data, "text/plain", coding))["response"]["content"]
+    assert content["text"] == "hello"
+    assert content.get("comment") == comment
+    assert content["size"] == len(data)  # SPEC 4: the bytes sent
+
+
+def test_truncated_gzip_stream_recorded_as_far_as_it_goes() -> None:
+    data = gzip.compress(b"0123456789" * 1000)
+    content = entry_of(respond(data[:60], "text/plain", "gzip", size=len(data)))[
+        "response"]["content"]
+    assert content["text"] and "0123456789".startswith(content["text"][:10])
+    assert "decompressed from Content-Encoding gzip" in content["comment"]
+    assert f"truncated to 60 of {len(data)} bytes" in content["comment"]
+
+
+def test_truncated_gzip_json_is_redacted_whole() -> None:
+    data = gzip.compress(json.dumps({"password": SECRET, "list": list(range(500))}).encode())
+    exchange = respond(data[:-30], "application/json", "gzip", size=len(data))
+    content = entry_of(exchange, redactor=DENY)["response"]["content"]
+    assert content["text"].startswith("[REDACTED")
+    assert "redacted whole" in content["comment"]
+
+
+def test_zip_bomb_is_bounded_by_max_body_bytes() -> None:
+    bomb = gzip.compress(b"\0" * (64 * 1024 * 1024), compresslevel=9)
+    assert len(bomb) < 100_000
+    decoded = decompress(bomb, "gzip", 1024)
+    assert decoded is not None and len(decoded.body) == 1024 and decoded.truncated
+    content = entry_of(respond(bomb, "text/plain", "gzip"), max_body_bytes=len(bomb))[
+        "response"]["content"]
+    assert len(content["text"]) == len(bomb)
+    assert f"to the first {len(bomb)} bytes" in content["comment"]
+
+
+@pytest.mark.parametrize(
+    ("coding", "data"),
+    [
+        pytest.param("br", b"\x1b\x03\x00\xf8" + UTF8_JSON, id="unknown-coding"),
+        pytest.param("gzip", b"not gzip at all " + UTF8_JSON, id="corrupt"),
+    ],
+)
+def test_unreadable_coding(coding: str, data: bytes) -> None:
+    exchange = respond(data, "application/json", coding)
+    plain = entry_of(exchange)["response"]["content"]
+    assert plain["encoding"] == "base64" and base64.b64decode(plain["text"]) == data
+    for redactor in (DENY, ALLOW):
+        content = entry_of(exchange, redactor=redactor)["response"]["content"]
+        assert content["text"] == "[REDACTED]" and "encoding" not in content
+        assert content["comment"] == "body could not be decoded, so it was redacted whole"
+
+
+# -- issue 14.3: an allowlist redacts whole what is not key/value data ------------------
+
+ALLOWLIST_CASES = [
+    pytest.param(post("text/plain", b"password is hunter2"), "request", id="text-plain"),
+    pytest.param(post("application/xml", b"<password>hunter2</password>"), "request",
+                 id="xml"),
+    pytest.param(post("application/octet-stream", b"\x00\xffhunter2\xfe"), "request",
+                 id="binary"),
+    pytest.param(respond(b"\x89PNG\r\n\x1a\nhunter2", "image/png"), "response", id="image"),
+    pytest.param(respond(b"\x00\xff" + UTF8_JSON.replace(b"password", b"pwd"),
+                         "application/octet-stream"), "response", id="binary-json"),
+    pytest.param(respond(b'"hunter2"', "application/json"), "response", id="json-scalar"),
+]
+
+
+@pytest.mark.parametrize(("exchange", "where"), ALLOWLIST_CASES)
+def test_allowlist_redacts_unkeyed_bodies_whole(exchange: Any, where: str) -> None:
+    recorded = body_text(entry_of(exchange, redactor=ALLOW), where)
+    assert recorded["text"].startswith(("[REDACTED", '"[REDACTED'))
+    assert "encoding" not in recorded
+    assert "hunter2" not in json.dumps(build_log(exchange, redactor=ALLOW))
+    # A denylist leaves them alone: they hold no key.
+    assert "[REDACTED" not in json.dumps(body_text(entry_of(exchange, redactor=DENY), where))
+
+
+def test_allowlist_keeps_listed_keys_of_latin1_json() -> None:
+    text = entry_of(respond(LATIN1_JSON, "application/json"), redactor=ALLOW)[
+        "response"]["content"]["text"]
+    assert json.loads(text) == {"id": 7, "name": "caf\u00e9",
+                                "password": f"[REDACTED {len(SECRET)}]"}
+
+
+def test_binary_body_spelling_a_denied_key_is_redacted_whole() -> None:
+    body = b"\x00\xff" + json.dumps({"password": SECRET}).encode("utf-16-le")
+    recorded = entry_of(post("application/octet-stream", body), redactor=DENY)[
+        "request"]["postData"]
+    assert recorded["text"] == "[REDACTED]"
+
+
+# -- issue 14.7: URLs in headers, bracket names --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        pytest.param("Referer", "https://app/x?password=abc&q=1#top",
+                     "https://app/x?password=%5BREDACTED%203%5D&q=1#top", id="referer"),
+        pytest.param("Location", "/next?PASSWORD=s%20t", "/next?PASSWORD=%5BREDACTED%203%5D",
+                     id="location"),
+        pytest.param("Referer", "https://app/x", "https://app/x", id="no-query"),
+        pytest.param("X-Other", "/next?password=abc", "/next?password=abc", id="other-header"),
+    ],
+)
+def test_urls_in_headers_are_redacted(name: str, value: str, expected: str) -> None:
+    exchange = make_exchange(request_headers=[(name, value)],
+                             response_headers=[(name, value)])
+    entry = entry_of(exchange, redactor=DENY)
+    assert entry["request"]["headers"] == [{"name": name, "value": expected}]
+    assert entry["response"]["headers"] == [{"name": name, "value": expected}]
+    if name == "Location":
+        assert entry["response"]["redirectURL"] == expected
+
+
+# -- property: the denied value never leaves, in any form ---------------------------------
+
+CODECS = ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "latin-1"]
+
+
+def _compress(coding: Optional[str], data: bytes) -> bytes:
+    if coding == "gzip":
+        return gzip.compress(data)
+    if coding == "deflate":
+        return zlib.compress(data)
+    return data
+
+
+def _strings(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
+
+
+def _byte_views(text: str) -> Iterator[bytes]:
+    """Every byte string ``text`` could stand for: itself encoded, base64, gzip inside."""
+    for codec in CODECS:
+        yield text.encode(codec, "ignore")
+    candidate = text.rpartition(";base64,")[2] if text.startswith("data:") else text
+    try:
+        data = base64.b64decode(candidate, validate=True)
+    except (binascii.Error, ValueError):
+        return
+    yield data
+    for wbits in (31, 15, -15):
+        try:
+            yield zlib.decompressobj(wbits).decompress(data)
+        except zlib.error:
+            pass
+
+
+def assert_secret_absent(log: dict[str, Any], secret: str) -> None:
+    needles = [secret.encode(codec) for codec in ("utf-8", "utf-16-le", "utf-16-be",
+                                                  "utf-32-le", "utf-32-be")]
+    for text in _strings(log):
+        assert secret not in text.replace("\x00", "")
+        for view in _byte_views(text):
+            assert not any(needle in view for needle in needles), text[:200]
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    secret=st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=8, max_size=14).map(
+        lambda tail: "Zq9" + tail),
+    other=st.text(st.characters(min_codepoint=32, max_codepoint=255), max_size=20),
+    codec=st.sampled_from(CODECS),
+    declare=st.sampled_from(["right", "none", "none", "wrong"]),
+    essence=st.sampled_from(["application/json", "application/problem+json", "text/plain"]),
+    coding=st.sampled_from([None, None, "gzip", "deflate"]),
+    cut=st.sampled_from([None, None, 5, 40]),
+    redactor=st.sampled_from([DENY, Redactor(["x", "password"], ["other"])]),
+    side=st.sampled_from(["request", "response"]),
+)
+def test_denied_value_never_sent_in_any_encoding(
+    secret: str, other: str, codec: str, declare: str, essence: str, coding: Optional[str],
+    cut: Optional[int], redactor: Redactor, side: str,
+) -> None:
+    assume(secret not in other)
+    document = {"other": other, "nested": [{"PassWord": secret}], "password": secret}
+    raw = json.dumps(document, ensure_ascii=False).encode(codec, "replace")
+    if declare == "wrong" and essence == "text/plain":
+        declare = "right"  # plain text is not parsed: only JSON can be mis-declared
+    charset = {"right": f"; charset={codec}", "none": "",
+               "wrong": "; charset=utf-16" if codec != "utf-16" else "; charset=latin-1"}
+    content_type = essence + charset[declare]
+    body = _compress(coding, raw)
+    size = len(body)
+    if cut is not None:
+        body = body[:-cut] if cut < len(body) else body[:1]
+    headers = [("Content-Type", content_type)]
+    if coding:
+        headers.append(("Content-Encoding", coding))
+    if side == "request":
+        exchange = make_exchange(method="POST", request_headers=headers, request_body=body,
+                                 request_body_size=size)
+    else:
+        exchange = make_exchange(response_headers=headers, response_body=body,
+                                 response_body_size=size)
+    log = json.loads(json.dumps(build_log(exchange, redactor=redactor), ensure_ascii=False))
+    assert_secret_absent(log, secret)
