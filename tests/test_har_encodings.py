@@ -318,3 +318,93 @@ def test_denied_value_never_sent_in_any_encoding(
                                  response_body_size=size)
     log = json.loads(json.dumps(build_log(exchange, redactor=redactor), ensure_ascii=False))
     assert_secret_absent(log, secret)
+
+
+# -- issue 14.7: multipart names and JSON parts, bracketed names ------------------------------
+
+MULTIPART_CT = "multipart/form-data; boundary=XyZ"
+
+
+def multipart(*parts: tuple[str, bytes]) -> bytes:
+    """A multipart body of (part headers, value) pairs."""
+    body = b"".join(b"--XyZ\r\n" + head.encode() + b"\r\n\r\n" + value + b"\r\n"
+                    for head, value in parts)
+    return body + b"--XyZ--\r\n"
+
+
+MULTIPART_CASES = [
+    pytest.param(
+        multipart(("Content-Disposition: form-data; name*=UTF-8''password", b"hunter2")),
+        DENY, [{"name": "password", "value": "[REDACTED 7]"}], id="rfc2231-name",
+    ),
+    pytest.param(
+        multipart(("Content-Disposition: form-data; name*=UTF-8''caf%C3%A9", b"x")),
+        None, [{"name": "caf\u00e9", "value": "x"}], id="rfc2231-name-utf8",
+    ),
+    pytest.param(
+        multipart(("Content-Disposition: form-data; name=\"meta\"",
+                   b'{"user": {"password": "hunter2"}, "n": 1}')),
+        DENY, [{"name": "meta", "value": '{"user":{"password":"[REDACTED 7]"},"n":1}'}],
+        id="json-field",
+    ),
+    pytest.param(
+        multipart(("Content-Disposition: form-data; name=\"meta\"",
+                   b'{"password": "hunter2", "n": 1')),
+        DENY, [{"name": "meta", "value": "[REDACTED 30]"}], id="broken-json-field",
+    ),
+    pytest.param(
+        multipart(("Content-Disposition: form-data; name=\"meta\"",
+                   b'{"id": 1, "password": "hunter2"}')),
+        Redactor((), ["id"]), [{"name": "meta", "value": '{"id":1,"password":"[REDACTED 7]"}'}],
+        id="json-field-allowlist-walked",
+    ),
+    pytest.param(
+        multipart(("Content-Disposition: form-data; name=\"doc\"; filename=\"d.json\"\r\n"
+                   "Content-Type: application/json", b'[{"password": "hunter2"}]')),
+        DENY, [{"name": "doc", "fileName": "d.json", "contentType": "application/json",
+                "value": "data:application/json;name=d.json;base64,"
+                + base64.b64encode(b'[{"password":"[REDACTED 7]"}]').decode()}],
+        id="json-file",
+    ),
+    pytest.param(
+        multipart(("Content-Disposition: form-data; name=\"password[]\"", b"a"),
+                  ("Content-Disposition: form-data; name=\"user[password]\"", b"b"),
+                  ("Content-Disposition: form-data; name=\"user[name]\"", b"c")),
+        DENY, [{"name": "password[]", "value": "[REDACTED 1]"},
+               {"name": "user[password]", "value": "[REDACTED 1]"},
+               {"name": "user[name]", "value": "c"}], id="bracket-names",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "redactor", "params"), MULTIPART_CASES)
+def test_multipart_redaction(body: bytes, redactor: Optional[Redactor],
+                             params: list[dict[str, str]]) -> None:
+    entry = entry_of(post(MULTIPART_CT, body), redactor=redactor)
+    assert entry["request"]["postData"]["params"] == params
+    assert "hunter2" not in json.dumps(entry)
+
+
+@pytest.mark.parametrize(
+    ("deny", "allow", "name", "redacted_"),
+    [
+        pytest.param(["password"], [], "password[]", True, id="array"),
+        pytest.param(["password"], [], "PASSWORD[0]", True, id="index-and-case"),
+        pytest.param(["password"], [], "user[password]", True, id="nested"),
+        pytest.param(["user.password"], [], "user[password]", True, id="dotted-path"),
+        pytest.param(["user.password"], [], "other[password]", False, id="other-path"),
+        pytest.param(["password[]"], [], "password[]", True, id="whole-name"),
+        pytest.param(["password"], [], "passwords[]", False, id="no-prefix-match"),
+        pytest.param([], ["tags"], "tags[]", False, id="allowlisted-array"),
+        pytest.param([], ["tags"], "other[]", True, id="not-allowlisted"),
+        pytest.param(["password"], ["user"], "user[password]", True, id="deny-wins"),
+    ],
+)
+def test_bracketed_names(deny: list[str], allow: list[str], name: str,
+                         redacted_: bool) -> None:
+    redactor = Redactor(deny, allow)
+    assert redactor.redacts(name) is redacted_
+    entry = entry_of(make_exchange(url=f"http://h/p?{name}=v1"), redactor=redactor)
+    value = entry["request"]["queryString"][0]["value"]
+    assert (value == "[REDACTED 2]") is redacted_
+    assert ("v1" in entry["request"]["url"]) is not redacted_

@@ -1,13 +1,18 @@
 """multipart/form-data bodies as HAR ``params`` (SPEC section 4), redacted field by field.
 
-Parsed with webob (the runtime dependency that reads forms), so the fields recorded are
-the fields the app saw.
+Parsed with webob's FieldStorage (the runtime dependency that reads forms), so the fields
+recorded are the fields the app saw; the part headers are read too, for what webob leaves
+out: an RFC 2231 field name (``name*=UTF-8''password``, which werkzeug reads as
+``password`` and webob as None) and the part's own Content-Type. A part holding JSON is
+redacted key by key, as a JSON body is.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+from email.message import Message
+from email.utils import collapse_rfc2231_value
 from typing import Any, Optional
 
 from readme_metrics.har.redaction import Redactor, redacted
@@ -16,43 +21,76 @@ from readme_metrics.har.text import sendable
 __all__ = ["multipart_params"]
 
 
-def multipart_params(
-    body: bytes, content_type: str, redactor: Optional[Redactor]
-) -> Optional[list[dict[str, str]]]:
-    """Fields and files of a multipart/form-data body via webob; None if it won't parse."""
+def _fields(body: bytes, content_type: str) -> list[tuple[Any, Any, Any]]:
+    """(part, name as webob gives it, value as webob gives it) for each part."""
+    from webob.compat import cgi_FieldStorage  # imported on first use: multipart is rare
+    from webob.multidict import MultiDict
+
     environ = {
         "REQUEST_METHOD": "POST",
         "CONTENT_TYPE": content_type,
         "CONTENT_LENGTH": str(len(body)),
-        "wsgi.input": io.BytesIO(body),
-        # A BytesIO already seeks: spare webob copying the body again.
-        "webob.is_body_seekable": True,
-        "SERVER_NAME": "localhost",
-        "SERVER_PORT": "80",
-        "wsgi.url_scheme": "http",
-        "PATH_INFO": "/",
+        "QUERY_STRING": "",
     }
-    try:
-        import webob  # imported on first use: most logs carry no multipart body
+    storage = cgi_FieldStorage(
+        fp=io.BytesIO(body), environ=environ, keep_blank_values=True, encoding="utf8"
+    )
+    parts = list(storage.list or ())
+    # from_fieldstorage adds exactly one item per part, in order (the values webob
+    # decodes: charsets, transfer encodings), so the parts line up with its items.
+    items = list(MultiDict.from_fieldstorage(storage).items())
+    return [(part, name, value) for part, (name, value) in zip(parts, items)]
 
-        fields = webob.Request(environ).POST
-        items = list(fields.items())
+
+def _name(part: Any, name: Any) -> str:
+    """The field name, from an RFC 2231 ``name*`` parameter when the part has one."""
+    disposition = getattr(part, "headers", {}).get("content-disposition")
+    if disposition and "name*" in disposition:
+        message = Message()
+        message["content-disposition"] = disposition
+        for key, value in message.get_params(header="content-disposition") or ():
+            if key == "name" and isinstance(value, tuple):
+                return str(collapse_rfc2231_value(value))
+    return "" if name is None else str(name)
+
+
+def multipart_params(
+    body: bytes, content_type: str, redactor: Optional[Redactor]
+) -> Optional[list[dict[str, str]]]:
+    """Fields and files of a multipart/form-data body; None if it won't parse."""
+    try:
+        fields = _fields(body, content_type)
     except Exception:  # noqa: BLE001 - malformed multipart: recorded another way
         return None
-    if not items and body.strip():
+    if not fields and body.strip():
         return None
     params: list[dict[str, str]] = []
-    for name, field in items:
-        param = _param(name if isinstance(name, str) else str(name), field, redactor)
+    for part, name, value in fields:
+        try:
+            param = _param(_name(part, name), part, value, redactor)
+        except Exception:  # noqa: BLE001 - a part webob could not flatten
+            return None
         if param is None:
             return None
         params.append(param)
     return params
 
 
-def _param(name: str, field: Any, redactor: Optional[Redactor]) -> Optional[dict[str, str]]:
-    """One HAR param of a parsed field; None when the field cannot be flattened."""
+def _json_part(text: str, name: str, redactor: Optional[Redactor]) -> tuple[Optional[str], bool]:
+    """(a part's JSON redacted key by key or None if it is not JSON, redact it whole?)."""
+    if redactor is None or not text.lstrip().startswith(("{", "[")):
+        return None, False
+    document = redactor.json_text(text, listed=redactor.allows(name))
+    # Broken JSON that could hold a denied key cannot be let through.
+    return document, document is None and redactor.mentions_key(text)
+
+
+def _param(
+    name: str, part: Any, field: Any, redactor: Optional[Redactor]
+) -> Optional[dict[str, str]]:
+    """One HAR param of a parsed part; None when the part cannot be flattened."""
     name = sendable(name)
+    denied = redactor is not None and redactor.denies(name)
     hidden = redactor is not None and redactor.redacts(name)
     if isinstance(field, bytes):
         # A part with an empty filename (a file input left empty) comes as bytes.
@@ -61,26 +99,36 @@ def _param(name: str, field: Any, redactor: Optional[Redactor]) -> Optional[dict
         except UnicodeDecodeError:
             field = field.decode("latin-1")
     if isinstance(field, str):
-        return {"name": name, "value": redacted(field) if hidden else sendable(field)}
+        field = sendable(field)
+        document, whole = (None, False) if denied else _json_part(field, name, redactor)
+        if document is not None:
+            return {"name": name, "value": document}
+        return {"name": name, "value": redacted(field) if hidden or whole else field}
     filename = getattr(field, "filename", None)
     if filename is None:
         return None  # nested multipart or something webob could not flatten
-    try:
-        data = field.value
-        headers = getattr(field, "headers", None) or {}
-        part_type = sendable(str(headers.get("content-type") or "application/octet-stream"))
-    except Exception:  # noqa: BLE001
-        return None
+    data = field.value
+    headers = getattr(part, "headers", None) or {}
+    part_type = sendable(str(headers.get("content-type") or "application/octet-stream"))
     if isinstance(data, str):
         data = data.encode("utf-8", "replace")
     if not isinstance(data, bytes):
         return None
     filename = sendable(str(filename))
-    if hidden:
-        value = redacted(data)
-    else:
-        value = (
-            f"data:{part_type};name={filename};base64,"
-            + base64.b64encode(data).decode("ascii")
-        )
+    value = _file_value(data, part_type, filename, name, hidden, denied, redactor)
     return {"name": name, "fileName": filename, "contentType": part_type, "value": value}
+
+
+def _file_value(
+    data: bytes, part_type: str, filename: str, name: str, hidden: bool, denied: bool,
+    redactor: Optional[Redactor],
+) -> str:
+    """A file part as a data URL, its JSON redacted key by key (redacted whole if hidden)."""
+    if not denied and "json" in part_type.lower():
+        document, whole = _json_part(data.decode("utf-8", "replace"), name, redactor)
+        if document is not None:
+            data, hidden = document.encode("utf-8"), False
+        hidden = hidden or whole
+    if hidden:
+        return redacted(data)
+    return f"data:{part_type};name={filename};base64," + base64.b64encode(data).decode("ascii")

@@ -29,9 +29,16 @@ from functools import lru_cache
 from typing import Any, Iterable, Sequence
 from urllib.parse import quote
 
+from readme_metrics.har.text import decode_component
+
 __all__ = ["Redactor", "decode_component", "redacted"]
 
-_PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+# Parameter and cookie names repeat across requests: decode each distinct one once.
+_decode_name = lru_cache(maxsize=2048)(decode_component)
+
+_BRACKETS = re.compile(r"[\[\]]+")
+# Distinct bracketed names remembered per redactor (names repeat from request to request).
+_BRACKETED_MAX = 1024
 
 
 def redacted(value: object) -> str:
@@ -39,43 +46,6 @@ def redacted(value: object) -> str:
     if isinstance(value, str):
         return f"[REDACTED {len(value)}]"
     return "[REDACTED]"
-
-
-def _decode_run(match: re.Match[str]) -> str:
-    """Decode one run of %XX escapes as UTF-8, keeping undecodable escapes as written."""
-    escapes = match.group(0)
-    data = bytes.fromhex(escapes.replace("%", ""))
-    out: list[str] = []
-    start = 0
-    while start < len(data):
-        try:
-            out.append(data[start:].decode("utf-8"))
-            break
-        except UnicodeDecodeError as exc:
-            # exc positions are relative to data[start:]; each byte is 3 escape characters.
-            bad_start, bad_end = start + exc.start, start + exc.end
-            out.append(data[start:bad_start].decode("utf-8"))
-            out.append(escapes[3 * bad_start:3 * bad_end])
-            start = bad_end
-    return "".join(out)
-
-
-def decode_component(text: str) -> str:
-    """Decode one query or form component as HTML forms do (``+`` is a space).
-
-    Unlike :func:`urllib.parse.unquote_plus`, escapes that do not form valid UTF-8
-    (``%FF``) and broken escapes (``%zz``) are kept exactly as written rather than
-    replaced, so nothing is lost and nothing raises.
-    """
-    if "+" in text:
-        text = text.replace("+", " ")
-    if "%" not in text:
-        return text
-    return _PERCENT_RUN.sub(_decode_run, text)
-
-
-# Parameter and cookie names repeat across requests: decode each distinct one once.
-_decode_name = lru_cache(maxsize=2048)(decode_component)
 
 
 def _normalise(entries: Iterable[Any] | None) -> frozenset[str]:
@@ -110,7 +80,7 @@ class Redactor:
     __slots__ = (
         "active", "_deny_flat", "_allow_flat", "_deny_keys", "_deny_paths",
         "_allow_keys", "_allow_paths", "_has_allow", "_has_deny", "_track_paths",
-        "_needles",
+        "_needles", "_bracketed",
     )
 
     def __init__(self, denylist: Sequence[str] = (), allowlist: Sequence[str] = ()) -> None:
@@ -132,6 +102,7 @@ class Redactor:
         self._needles = tuple(sorted({k.rsplit(".", 1)[-1] for k in deny}))
         #: False when there is nothing to redact: callers then skip all redaction work.
         self.active: bool = bool(deny or allow)
+        self._bracketed: dict[str, tuple[bool, bool]] = {}
 
     def __repr__(self) -> str:
         return (
@@ -141,18 +112,47 @@ class Redactor:
 
     # -- flat names ---------------------------------------------------------------
 
+    def _lists(self, key: str) -> tuple[bool, bool]:
+        """(denied, allowed) for a lower-case flat name.
+
+        A bracketed name (``password[]``, ``user[password]``, ``items[0][token]``, as
+        PHP, Rails and many form libraries write them) is also the path of its segments,
+        indexes left out, as a JSON document's keys would be: a bare entry matches any
+        segment, a dotted entry the whole path.
+        """
+        if "[" not in key:
+            return key in self._deny_flat, key in self._allow_flat
+        found = self._bracketed.get(key)
+        if found is None:
+            segments = [s for s in _BRACKETS.split(key) if s and not s.isdigit()]
+            path = ".".join(segments)
+            found = (
+                key in self._deny_flat or path in self._deny_flat
+                or any(s in self._deny_keys for s in segments),
+                key in self._allow_flat or path in self._allow_flat
+                or any(s in self._allow_keys for s in segments),
+            )
+            if len(self._bracketed) < _BRACKETED_MAX:
+                self._bracketed[key] = found
+        return found
+
     def redacts(self, name: str) -> bool:
         """True when the value of the flat key ``name`` must be redacted."""
         if not self.active:
             return False
-        key = name.lower()
-        if key in self._deny_flat:
-            return True
-        return self._has_allow and key not in self._allow_flat
+        denied, allowed = self._lists(name.lower())
+        return denied or (self._has_allow and not allowed)
 
     def denies(self, name: str) -> bool:
         """True when the flat key ``name`` is on the denylist (whatever the allowlist)."""
-        return self._has_deny and name.lower() in self._deny_flat
+        return self._has_deny and self._lists(name.lower())[0]
+
+    def allows(self, name: str) -> bool:
+        """True when the flat key ``name`` is on the allowlist (and not denied)."""
+        if not self._has_allow:
+            return False
+        denied, allowed = self._lists(name.lower())
+        return allowed and not denied
 
     def pairs(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Redact the values of (name, value) pairs: headers, query, cookies, fields.
@@ -199,11 +199,13 @@ class Redactor:
 
     # -- JSON -----------------------------------------------------------------------
 
-    def json_text(self, text: str) -> str | None:
+    def json_text(self, text: str, listed: bool = False) -> str | None:
         """Redact a JSON document; None when ``text`` is not JSON.
 
         When nothing needs redacting the original text is returned unchanged (byte
         exact); otherwise the document is re-serialised compactly with non-ASCII kept.
+        ``listed``: the document is the value of a key the allowlist lists (a JSON form
+        field), so only the denylist applies inside it.
         """
         try:
             document = json.loads(text, parse_constant=_reject_constant)
@@ -211,11 +213,12 @@ class Redactor:
             return None
         if not self.active:
             return text
+        allow_mode = self._has_allow and not listed
         if not isinstance(document, (dict, list)):
             # A bare value has no key: with an allowlist, it is not listed.
-            return json.dumps(redacted(document)) if self._has_allow else text
+            return json.dumps(redacted(document)) if allow_mode else text
         try:
-            if not self._walk(document):
+            if not self._walk(document, allow_mode):
                 return text
             out = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
             if "\\u" in text:
@@ -229,7 +232,7 @@ class Redactor:
         except Exception:  # noqa: BLE001 - never leak: hide the whole document instead
             return json.dumps(redacted(text))
 
-    def _walk(self, root: dict[str, Any] | list[Any]) -> bool:
+    def _walk(self, root: dict[str, Any] | list[Any], allow_root: bool) -> bool:
         """Redact ``root`` in place; True when anything changed.
 
         Iterative (an explicit stack) so that documents nested as deep as the JSON parser
@@ -240,7 +243,7 @@ class Redactor:
         has_deny, track = self._has_deny, self._track_paths
         changed = False
         # (node, path of the key holding it, allowlist applies, has an owning key)
-        stack: list[tuple[Any, str, bool, bool]] = [(root, "", self._has_allow, False)]
+        stack: list[tuple[Any, str, bool, bool]] = [(root, "", allow_root, False)]
         while stack:
             node, path, allow_mode, keyed = stack.pop()
             if isinstance(node, dict):

@@ -6,12 +6,15 @@ Pure functions, cached per distinct header value (the values repeat from log to 
 from __future__ import annotations
 
 import codecs
+import re
 from functools import lru_cache
 from typing import Optional
 
-from readme_metrics.har.redaction import decode_component
+__all__ = [
+    "content_type", "decode", "decode_component", "is_textual", "parse_query", "sendable",
+]
 
-__all__ = ["content_type", "decode", "parse_query", "sendable"]
+_PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 
 
 @lru_cache(maxsize=256)
@@ -147,3 +150,36 @@ def parse_query(raw: str) -> list[tuple[str, str]]:
             name, _, value = chunk.partition("=")
             pairs.append((decode_component(name), decode_component(value)))
     return pairs
+
+
+def _decode_run(match: re.Match[str]) -> str:
+    """Decode one run of %XX escapes as UTF-8, keeping undecodable escapes as written."""
+    escapes = match.group(0)
+    data = bytes.fromhex(escapes.replace("%", ""))
+    out: list[str] = []
+    start = 0
+    while start < len(data):
+        try:
+            out.append(data[start:].decode("utf-8"))
+            break
+        except UnicodeDecodeError as exc:
+            # exc positions are relative to data[start:]; each byte is 3 escape characters.
+            bad_start, bad_end = start + exc.start, start + exc.end
+            out.append(data[start:bad_start].decode("utf-8"))
+            out.append(escapes[3 * bad_start:3 * bad_end])
+            start = bad_end
+    return "".join(out)
+
+
+def decode_component(text: str) -> str:
+    """Decode one query or form component as HTML forms do (``+`` is a space).
+
+    Unlike :func:`urllib.parse.unquote_plus`, escapes that do not form valid UTF-8
+    (``%FF``) and broken escapes (``%zz``) are kept exactly as written rather than
+    replaced, so nothing is lost and nothing raises.
+    """
+    if "+" in text:
+        text = text.replace("+", " ")
+    if "%" not in text:
+        return text
+    return _PERCENT_RUN.sub(_decode_run, text)
