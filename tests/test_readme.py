@@ -21,7 +21,9 @@ from typing import Any
 import pytest
 import requests
 
-from tests.utils import REPO_ROOT, Collector, assert_valid_log, free_port
+from tests.support.command import REPO_ROOT
+from tests.support.fake_api import Collector, free_port
+from tests.support.har_check import assert_valid_log
 
 README = REPO_ROOT / "README.md"
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.utils import REPO_ROOT
+from tests.support.command import REPO_ROOT
 
 # A meaningful subset that runs in about 20 seconds: capture, HAR, redaction, config,
 # adapters, webhooks, validation, and README's quick starts served from the sdist.

@@ -1,0 +1,15 @@
+"""What the tests share, one concern per module.
+
+- ``fake_api``: a real, programmable Metrics API on 127.0.0.1 (``Collector``, ``Reply``,
+  ``Received``, ``basic_auth``, ``free_port``).
+- ``har_check``: ``assert_valid_log``, one log exactly as SPEC section 4 says, and
+  ``har_validator`` (the strict HAR 1.2 schema, tests/har-1.2.schema.json).
+- ``wsgi``: ``ThreadedWSGIServer``, and ``run_wsgi``/``wsgi_environ``/``WSGIResult`` for
+  direct calls made as a strict server would.
+- ``strategies``: hypothesis ``scripted_apps`` (``ScriptedApp``, ``ScriptedError``).
+- ``lint``: ``validated_inside_lint``, wsgiref.validate below werkzeug's LintMiddleware.
+- ``command``: ``CommandProcess``, the ``readme-metrics`` command in a subprocess, and
+  ``REPO_ROOT``.
+- ``har_file``: ``har_file_logs``, the logs behind a collector's HAR file.
+- ``logs``: ``assert_api_key_not_logged``.
+"""

@@ -1,0 +1,165 @@
+"""A real, programmable Metrics API stand-in on 127.0.0.1.
+
+Tests never mock ``requests``: the middleware posts over real TCP to this server, which
+records every request and answers as the test programs it (status codes, Retry-After,
+hanging, closing the connection).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Optional
+
+
+@dataclass
+class Received:
+    """One HTTP request the collector received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Reply:
+    """How the collector answers one request."""
+
+    status: int = 202
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    hang: float = 0.0  # seconds to sleep before answering
+    drop: bool = False  # close the connection without answering
+
+
+class Collector:
+    """A threaded HTTP server recording every request; programmable replies.
+
+    ``replies`` is a queue of :class:`Reply` consumed one per POST; when it is empty,
+    ``default`` answers. ``GET /v1`` (the docs URL lookup) answers ``get_v1`` if set.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.replies: deque[Reply] = deque()
+        self.default = Reply()
+        self.get_v1: Optional[Callable[[Received], Reply]] = None
+        self._cond = threading.Condition()
+        collector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # keep test output clean
+                pass
+
+            def _read(self) -> Received:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                return Received(self.command, self.path, dict(self.headers), body)
+
+            def _answer(self, reply: Reply) -> None:
+                if reply.hang:
+                    time.sleep(reply.hang)
+                if reply.drop:
+                    self.close_connection = True
+                    try:
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                    return
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body)
+
+            def do_POST(self) -> None:  # noqa: N802
+                received = self._read()
+                with collector._cond:
+                    reply = collector.replies.popleft() if collector.replies else collector.default
+                    if reply.status < 300 and not reply.drop and not reply.hang:
+                        collector.received.append(received)
+                        collector._cond.notify_all()
+                    else:
+                        collector.failed.append(received)
+                self._answer(reply)
+
+            def do_GET(self) -> None:  # noqa: N802
+                received = self._read()
+                with collector._cond:
+                    collector.gets.append(received)
+                if collector.get_v1 is not None and self.path.startswith("/v1"):
+                    self._answer(collector.get_v1(received))
+                else:
+                    self._answer(Reply(404, b'{"error": "not found"}'))
+
+        self.failed: list[Received] = []
+        self.gets: list[Received] = []
+        class QuietServer(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client that gave up (timeout tests) is expected, not noise
+
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+
+    def start(self) -> Collector:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # -- reading what arrived -------------------------------------------------------
+
+    @property
+    def batches(self) -> list[list[dict[str, Any]]]:
+        """Every accepted POST body, parsed."""
+        with self._cond:
+            return [r.json() for r in self.received if r.path == "/v1/request"]
+
+    @property
+    def logs(self) -> list[dict[str, Any]]:
+        """Every accepted log object, in arrival order."""
+        return [log for batch in self.batches for log in batch]
+
+    def wait_for_logs(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Block until ``count`` logs arrived (or raise), then return all of them."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                have = sum(
+                    len(json.loads(r.body)) for r in self.received if r.path == "/v1/request"
+                )
+                if have >= count:
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"collector got {have} logs, expected {count}")
+                self._cond.wait(left)
+        return self.logs
+
+
+def basic_auth(api_key: str) -> str:
+    return "Basic " + base64.b64encode(f"{api_key}:".encode()).decode()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
