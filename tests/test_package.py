@@ -1,0 +1,121 @@
+"""The package as users import it: every documented import path works, the runtime needs
+only requests, webob and environs, and framework packages load only with their adapter.
+
+The documented paths are SPEC section 2's list (written out here) plus every
+``readme_metrics.<name>`` and ``from readme_metrics... import ...`` that README.md and
+docs/*.md mention, found by reading them: a name moved without a thin module at the old
+place, or a doc naming something that does not exist, fails here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from tests.support.command import REPO_ROOT
+
+# SPEC section 2: the official package's documented paths, and the ASGI ones.
+SPEC_PATHS = [
+    "readme_metrics.MetricsApiConfig",
+    "readme_metrics.MetricsMiddleware",
+    "readme_metrics.flask_readme.ReadMeMetrics",
+    "readme_metrics.django.MetricsMiddleware",
+    "readme_metrics.VerifyWebhook.VerifyWebhook",
+    "readme_metrics.webhooks.VerifyWebhook",
+    "readme_metrics.webhooks.VerificationError",
+    # thin modules kept at the names earlier versions and the CHANGELOG used
+    "readme_metrics.middleware.MetricsMiddleware",
+    "readme_metrics.redaction",
+    "readme_metrics.transport",
+    "readme_metrics.collector",
+    "readme_metrics.validation",
+]
+DOCUMENTS = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+
+
+def documented_paths() -> list[str]:
+    """Every dotted ``readme_metrics`` name that README.md and docs/ mention."""
+    paths: set[str] = set()
+    for document in DOCUMENTS:
+        text = document.read_text(encoding="utf-8")
+        for module, wrapped, line in re.findall(
+                r"from (readme_metrics(?:\.\w+)*) import (?:\(([^)]*)\)|([\w, ]+))", text):
+            names = (wrapped or line).replace("\n", ",").split(",")
+            paths.update(f"{module}.{name.split()[0]}" for name in names if name.strip())
+        paths.update(re.findall(r"\breadme_metrics(?:\.[A-Za-z_]\w*)+", text))
+    return sorted(paths)
+
+
+def resolve(path: str) -> Any:
+    """Import the longest module prefix of ``path``, then get the rest as attributes."""
+    parts = path.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            target: Any = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError as error:
+            if error.name is None or not ".".join(parts[:cut]).startswith(error.name):
+                raise  # the module exists but one of its own imports is missing
+            continue
+        for attribute in parts[cut:]:
+            target = getattr(target, attribute)
+        return target
+    raise AssertionError(f"nothing of {path} can be imported")
+
+
+def test_the_documents_name_the_spec_paths() -> None:
+    found = documented_paths()
+    assert len(found) >= 15, found
+    assert {"readme_metrics.MetricsApiConfig", "readme_metrics.cors.CORSMiddleware",
+            "readme_metrics.request_id.RequestIdFilter"} <= set(found)
+
+
+@pytest.mark.parametrize("path", sorted(set(SPEC_PATHS) | set(documented_paths())))
+def test_every_documented_import_path_works(path: str) -> None:
+    assert resolve(path) is not None
+
+
+def test_the_aliases_are_the_same_objects() -> None:
+    """The thin modules at the old names hand out the very objects, not copies."""
+    import readme_metrics
+    from readme_metrics.VerifyWebhook import VerifyWebhook
+    from readme_metrics.webhooks import VerificationError
+    from readme_metrics.webhooks import VerifyWebhook as verify_in_webhooks
+
+    assert VerifyWebhook is verify_in_webhooks
+    assert issubclass(VerificationError, Exception)
+    assert readme_metrics.MetricsMiddleware is resolve("readme_metrics.middleware")\
+        .MetricsMiddleware
+    assert callable(resolve("readme_metrics.flask_readme.ReadMeMetrics").init_app)
+
+
+def test_runtime_dependencies_are_requests_webob_environs_only() -> None:
+    """SPEC 1; floors may change, the names may not."""
+    setup = (REPO_ROOT / "setup.py").read_text(encoding="utf-8")
+    requires = re.search(r"install_requires=\[([^\]]*)\]", setup)
+    assert requires is not None
+    names = {re.split(r"[<>=!~ \[]", item.strip().strip("\"'"))[0].lower()
+             for item in requires.group(1).split(",") if item.strip()}
+    assert names == {"requests", "webob", "environs"}
+
+
+def test_framework_packages_are_imported_only_by_their_adapter() -> None:
+    """Importing the core, the Flask adapter module and the companions loads no framework,
+    and none of the tools (the command line and its collector)."""
+    script = (
+        "import sys\n"
+        "from readme_metrics import MetricsApiConfig, MetricsMiddleware\n"
+        "import readme_metrics.flask_readme, readme_metrics.webhooks\n"
+        "import readme_metrics.cors, readme_metrics.request_id\n"
+        "from readme_metrics.VerifyWebhook import VerifyWebhook\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('flask', 'django', 'werkzeug', 'asgiref', 'starlette', 'fastapi')\n"
+        "            or m.startswith('readme_metrics.cli')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         cwd=str(REPO_ROOT), timeout=60, check=True)
+    assert out.stdout.strip() == "[]"
