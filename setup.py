@@ -27,6 +27,7 @@ setup(
     extras_require={
         "flask": ["flask>=2.0"],
         "django": ["django>=3.2"],
+        "fastapi": ["starlette>=0.20"],
         "test": [
             "pytest>=7",
             "hypothesis>=6",
@@ -37,6 +38,12 @@ setup(
             "waitress>=2.1",
             "gunicorn>=21",
             "bottle>=0.12",
+            "fastapi>=0.100",
+            "starlette>=0.20",
+            "uvicorn>=0.20",
+            "hypercorn>=0.14",
+            "httpx>=0.24",
+            "granian>=1.0; platform_python_implementation == 'CPython'",
             "playwright>=1.40",
             "ruff",
             "mypy",
@@ -58,6 +65,7 @@ setup(
         "Programming Language :: Python :: 3.13",
         "Framework :: Django",
         "Framework :: Flask",
+        "Framework :: FastAPI",
         "Topic :: Internet :: WWW/HTTP :: WSGI :: Middleware",
     ],
 )

@@ -3,7 +3,9 @@
 - ``request.py``: URL, headers, client IP and proxy trust, from plain values;
 - ``body.py``: bounded body recording; reading an unread rest without waiting;
 - ``recorder.py``: timing, response chunks, finish-once -> one ``Pending`` record;
-- ``wsgi_input.py``: the ``wsgi.input`` tee; ``wsgi.py``: the WSGI middleware.
+- ``wsgi_input.py``: the ``wsgi.input`` tee; ``wsgi.py``: the WSGI middleware;
+- ``asgi.py``: the ASGI middleware, over ``asgi_exchange.py`` (the wrapped ``receive``
+  and ``send`` of one exchange) and ``asgi_scope.py`` (reading an ASGI scope).
 
 Adapters (WSGI, Flask, Django, ASGI) translate their framework's objects into these
 calls and hand the pending record to the shared pipeline.

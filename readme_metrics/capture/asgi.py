@@ -1,0 +1,165 @@
+"""The ASGI capture: wrap any ASGI 3 app and log each HTTP exchange (SPEC sections 2, 5).
+
+A pure ASGI middleware, never Starlette's ``BaseHTTPMiddleware``: ``receive`` and ``send``
+are wrapped, not replaced by buffered copies (see :mod:`.asgi_exchange`), so streaming
+and server-sent events keep their timing and nothing is held whole in memory.
+``lifespan`` and ``websocket`` scopes pass through untouched, and so does every scope
+when the config says ``enabled=False``.
+
+What it trusts: the scope the server built and, only as far as ``trusted_proxies`` says,
+X-Forwarded-* headers. The event loop never waits on the network: in background mode a
+log is a queue put; with ``background_worker_mode=False`` the send that a full batch
+triggers runs in the loop's default executor, after the response has gone out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any, Awaitable, Callable, MutableMapping, Optional
+
+import webob
+
+from readme_metrics.capture import asgi_scope
+from readme_metrics.capture.asgi_exchange import Receive, Send, _Exchange
+from readme_metrics.config import MetricsApiConfig
+from readme_metrics.exchange import Group, PendingExchange
+from readme_metrics.grouping import Identifier
+from readme_metrics.pipeline import MetricsPipeline
+
+Scope = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class _Outcome:
+    """What the grouping function gave (or raised), replayed through ``Identifier``.
+
+    The function may be ``async``, which ``Identifier`` cannot await; awaiting it here and
+    replaying the outcome keeps one place that checks and reports what it returns.
+    """
+
+    __slots__ = ("value", "error")
+
+    def __init__(self, value: Any = None, error: Optional[Exception] = None) -> None:
+        self.value = value
+        self.error = error
+
+    def __call__(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+class MetricsMiddleware:
+    """Log every HTTP request/response exchange of an ASGI 3 app to ReadMe's Metrics API.
+
+    .. code-block:: python
+
+        from readme_metrics import MetricsApiConfig
+        from readme_metrics.asgi import MetricsMiddleware
+
+        app = MetricsMiddleware(app, MetricsApiConfig(
+            api_key="rdme_...",
+            grouping_function=lambda req: {"api_key": req.headers["X-Api-Key"]},
+        ))
+
+    The grouping function (plain or ``async``) runs once per exchange, when the app
+    starts its response. Here it receives a :class:`webob.Request` built from the scope,
+    the same type the WSGI middleware gives, with the request body as far as it has
+    arrived and the scope as ``req.environ["asgi.scope"]``;
+    :class:`readme_metrics.fastapi.ReadMeMetricsMiddleware` gives Starlette's ``Request``.
+    """
+
+    def __init__(self, app: ASGIApp, config: MetricsApiConfig) -> None:
+        self.app = app
+        self.config = config
+        self.logger = config.logger
+        self.enabled = bool(getattr(config, "enabled", True))
+        self.limit = config.max_body_bytes
+        self._background = config.background_worker_mode
+        self._grouping = config.grouping_function
+        self._identifier = Identifier(_Outcome.__call__, config.logger)
+        # Off means off: no worker thread, no docs URL lookup, no network.
+        self.pipeline: Optional[MetricsPipeline] = (
+            MetricsPipeline(config) if self.enabled else None)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        pipeline = self.pipeline
+        if scope["type"] != "http" or pipeline is None:
+            await self.app(scope, receive, send)
+            return
+        try:
+            host = asgi_scope.header(scope, b"host") or str((scope.get("server") or [""])[0])
+            wanted = pipeline.wants(scope.get("method", "GET"), host)
+            exchange = _Exchange(self, scope, receive, send) if wanted else None
+        except Exception:  # never let the library break a request
+            self.logger.exception("readme_metrics: could not start capturing")
+            wanted, exchange = False, None
+        if exchange is None:
+            if not wanted:
+                pipeline.skip()
+            await self.app(scope, receive, send)
+            return
+        try:
+            await self.app(scope, exchange.receive, exchange.send)
+        except BaseException:
+            await exchange.finish(failed=True)
+            raise
+        await exchange.finish(failed=False)
+
+    # -- what the exchange asks of the middleware --------------------------------------
+
+    def grouping_request(self, scope: Scope, body: bytes) -> Any:
+        """What the grouping function receives: a webob.Request over the scope and body."""
+        return webob.Request(asgi_scope.wsgi_environ(scope, body))
+
+    async def identify(self, request: Any) -> Optional[Group]:
+        """Run the grouping function (awaited if async); None means "do not log"."""
+        try:
+            result = self._grouping(request)
+            if inspect.isawaitable(result):
+                result = await result
+        except Exception as exc:  # user code: reported by the Identifier, contained
+            return self._identifier(_Outcome(error=exc))
+        return self._identifier(_Outcome(result))
+
+    def documentation_url(self, log_id: str) -> Optional[bytes]:
+        """The x-documentation-url header value, once the docs base is known."""
+        assert self.pipeline is not None
+        url = self.pipeline.documentation_url(log_id)
+        if url is None:
+            return None
+        try:
+            return url.encode("latin-1")
+        except UnicodeEncodeError:
+            return None
+
+    def skip(self) -> None:
+        """Count an exchange that is seen but not logged."""
+        if self.pipeline is not None:
+            self.pipeline.skip()
+
+    async def submit(self, pending: PendingExchange) -> None:
+        """Queue the log; an inline send (a full batch) runs off the event loop."""
+        assert self.pipeline is not None
+        if self._background:
+            self.pipeline.submit(pending)
+        else:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, self.pipeline.submit, pending)
+
+    # -- control -------------------------------------------------------------------------
+
+    def flush(self, timeout: Optional[float] = None) -> bool:
+        """Send every queued log now; True when all were delivered. Blocks: not on a loop."""
+        return True if self.pipeline is None else self.pipeline.flush(timeout)
+
+    def close(self) -> None:
+        """Flush within shutdown_timeout and stop the worker (idempotent; run at exit)."""
+        if self.pipeline is not None:
+            self.pipeline.close()
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters: captured, skipped, queued, sent, dropped, failed_batches, retries."""
+        return {} if self.pipeline is None else self.pipeline.stats

@@ -1,0 +1,62 @@
+"""FastAPI and Starlette: ``app.add_middleware(ReadMeMetricsMiddleware, config=config)``.
+
+The same pure ASGI middleware as :mod:`readme_metrics.asgi` (never Starlette's
+``BaseHTTPMiddleware``); the grouping function receives Starlette's ``Request``. This is
+the only module that imports Starlette (the ``fastapi`` extra).
+
+.. code-block:: python
+
+    from fastapi import FastAPI, Request
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+    async def grouping(request: Request):
+        return {"api_key": request.headers.get("x-api-key")}
+
+    app = FastAPI()
+    app.add_middleware(ReadMeMetricsMiddleware, config=MetricsApiConfig(
+        api_key="rdme_...", grouping_function=grouping))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:
+    from starlette.requests import Request
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "readme_metrics.fastapi needs Starlette: pip install 'readme-metrics[fastapi]'"
+    ) from exc
+
+from readme_metrics.capture.asgi import MetricsMiddleware, Scope
+from readme_metrics.capture.asgi_exchange import Message
+
+__all__ = ["ReadMeMetricsMiddleware"]
+
+
+def _replay(body: bytes) -> Any:
+    """A ``receive`` that gives ``body`` whole, then an empty end-of-body message."""
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> Message:
+        if messages:
+            return messages.pop()
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    return receive
+
+
+class ReadMeMetricsMiddleware(MetricsMiddleware):
+    """The ASGI metrics middleware for FastAPI/Starlette apps.
+
+    The grouping function (plain or ``async``) receives a ``starlette.requests.Request``
+    on the request's own scope, so ``request.state`` set by the app's dependencies is
+    there: it runs once, when the app starts its response. ``await request.body()``
+    (``json()``, ``form()``) gives the body as far as it has arrived, from the copy the
+    middleware kept (the app's own reads are not disturbed).
+    """
+
+    def grouping_request(self, scope: Scope, body: bytes) -> Any:
+        """Starlette's ``Request`` over the app's scope, reading the recorded body."""
+        return Request(scope, _replay(body))
