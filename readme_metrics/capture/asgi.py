@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import weakref
 from typing import Any, Awaitable, Callable, MutableMapping, Optional
 
 import webob
@@ -79,6 +80,9 @@ class MetricsMiddleware:
         self._background = config.background_worker_mode
         self._grouping = config.grouping_function
         self._identifier = Identifier(_Outcome.__call__, config.logger)
+        # One per event loop: an asyncio.Lock belongs to the loop it was first used on.
+        self._inline_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
+                                                      asyncio.Lock] = weakref.WeakKeyDictionary()
         # Off means off: no worker thread, no docs URL lookup, no network.
         self.pipeline: Optional[MetricsPipeline] = (
             MetricsPipeline(config) if self.enabled else None)
@@ -140,12 +144,21 @@ class MetricsMiddleware:
             self.pipeline.skip()
 
     async def submit(self, pending: PendingExchange) -> None:
-        """Queue the log; an inline send (a full batch) runs off the event loop."""
+        """Queue the log; an inline send (a full batch) runs off the event loop.
+
+        Inline sends take turns: a send started while another is running would leave
+        its batch queued until some later request (the delivery sends one batch per
+        request and never waits for a busy sender), so each waits here, on the loop.
+        """
         assert self.pipeline is not None
         if self._background:
             self.pipeline.submit(pending)
-        else:
-            loop = asyncio.get_running_loop()
+            return
+        loop = asyncio.get_running_loop()
+        lock = self._inline_turns.get(loop)
+        if lock is None:
+            lock = self._inline_turns[loop] = asyncio.Lock()
+        async with lock:
             await loop.run_in_executor(None, self.pipeline.submit, pending)
 
     # -- control -------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 ``receive`` hands the app the server's messages as they are (the same objects), copying
 request body chunks on the way; ``send`` records each response message and passes it on
 at once. A request body the app left unread is read only as far as it has already
-arrived (:func:`receive_now`), never waiting on the client, and is owed to the app if it
-asks later. The grouping function runs once, when the app starts its response.
+arrived (:func:`receive_within`, :data:`GRACE`), never waiting on the client, and is
+owed to the app if it asks later. The grouping function runs once, when the app starts
+its response.
 """
 
 from __future__ import annotations
@@ -27,22 +28,28 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _UNKNOWN: Any = object()  # the grouping function has not run yet
-# Event loop turns a read of the request body may take and still count as "already
-# arrived": bytes in the socket buffer reach the server's protocol within a turn or two.
-_ROUNDS = 4
+# How long an exchange may spend, in all, reading a request body the app left unread:
+# bytes the client already sent reach the app's receive() within this, even when the
+# client wrote head and body apart (urllib3 does) or the server hands them over from
+# another thread (granian). A client that declared more than it sends delays the end of
+# its response by at most this; nothing is ever waited for beyond it.
+GRACE = 0.005
+_TURNS = 2  # event loop turns given to a receive() even when the grace is used up
 
 
-async def receive_now(receive: Receive) -> Optional[Message]:
-    """One message from ``receive`` if it is available at once, else None (never waits).
+async def receive_within(receive: Receive, timeout: float) -> Optional[Message]:
+    """One message from ``receive`` if it comes within ``timeout`` seconds, else None.
 
     Cancelling a pending ``receive()`` is safe with the servers' implementations
     (uvicorn waits on an event, hypercorn and granian on a queue): nothing is consumed.
     """
     task = asyncio.ensure_future(receive())
-    for _ in range(_ROUNDS):
+    for _ in range(_TURNS):
         if task.done():
             break
         await asyncio.sleep(0)
+    if not task.done() and timeout > 0:
+        await asyncio.wait([task], timeout=timeout)
     if not task.done():
         task.cancel()
         await asyncio.wait([task])
@@ -58,7 +65,7 @@ class _Exchange:
         "middleware", "scope", "snapshot", "log_id", "started", "begin", "responded",
         "finished", "status", "headers_out", "chunks", "kept", "body_size", "omitted",
         "request_body", "group", "done", "_receive", "_send", "_pending", "_receiving",
-        "_disconnected", "_no_drain",
+        "_disconnected", "_no_drain", "_drain_until",
     )
 
     def __init__(self, middleware: MetricsMiddleware, scope: MutableMapping[str, Any],
@@ -91,6 +98,7 @@ class _Exchange:
         # "Expect: 100-continue": reading the body would make the server send 100
         # Continue, telling the client to send a body the app chose not to read.
         self._no_drain = header(scope, b"expect") is not None
+        self._drain_until = 0.0  # set by the first drain: GRACE for the whole exchange
 
     # -- the request side --------------------------------------------------------------
 
@@ -115,7 +123,7 @@ class _Exchange:
         return await self._pull()
 
     async def drain_now(self) -> None:
-        """Read the body the app has not received, as far as it has already arrived.
+        """Read the body the app has not received, as far as it has arrived (GRACE).
 
         Bounded by ``max_body_bytes``; the server never gives more than the body. What
         is read is owed to the app: its next ``receive()`` gets it. Skipped while the app
@@ -125,10 +133,13 @@ class _Exchange:
         body = self.request_body
         if self._no_drain:
             return
+        if not self._drain_until:
+            self._drain_until = time.perf_counter() + GRACE
         try:
             while (not body.eof and not self._disconnected and not self._receiving
                    and body.room > 0):
-                message = await receive_now(self._pull)
+                left = self._drain_until - time.perf_counter()
+                message = await receive_within(self._pull, left)
                 if message is None:
                     return
                 self._pending.append(message)

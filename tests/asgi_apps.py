@@ -1,0 +1,196 @@
+"""The end-to-end API of tests/e2e_apps.py as ASGI apps, served by real ASGI servers.
+
+``fastapi_app`` (``readme_metrics.fastapi.ReadMeMetricsMiddleware``, an ``async`` grouping
+function reading ``request.state`` set by a dependency), ``starlette_app`` (the same
+middleware, a plain grouping function) and ``django_asgi_app`` (Django's ASGI handler,
+the views of tests/e2e_apps.py, wrapped in ``readme_metrics.asgi.MetricsMiddleware``;
+this module is also its settings module). Configuration comes from the ``README_*``
+environment, so the servers start exactly as in production.
+
+Endpoints: those of tests/e2e_apps.py (``/hello``, ``/echo``, ``/upload``, ``/stream``,
+``/nolog``), and for FastAPI and Starlette also:
+
+- ``GET /sse?barrier=<path>``: server-sent events; ``first``, then waits until the
+  client has created ``barrier`` (it does so on receiving ``first``), then ``second``.
+- ``POST /noread``: answers without reading the request body.
+- ``GET /boom``: raises before starting a response.
+- ``GET /started``: 1 if the lifespan startup ran (lifespan passes through the middleware).
+"""
+
+
+import asyncio
+import os
+import time
+from typing import Any, AsyncIterator, Callable, Optional
+
+from tests.e2e_apps import BARRIER_WAIT, async_stream_chunks, group, upload_answer
+
+# -- Django (settings for django_asgi_app: the views and URLconf of tests/e2e_apps) -----
+
+SECRET_KEY = "e2e-not-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+ROOT_URLCONF = "tests.e2e_apps"
+USE_TZ = True
+MIDDLEWARE: list[str] = []  # the ASGI middleware wraps the handler instead
+
+
+def webob_grouping(request: Any) -> Optional[dict[str, str]]:
+    return group(request.headers.get("X-Api-Key"), request.path,
+                 f"{type(request).__module__}.{type(request).__name__}")
+
+
+def starlette_grouping(request: Any) -> Optional[dict[str, str]]:
+    return group(request.headers.get("x-api-key"), request.url.path,
+                 f"{type(request).__module__}.{type(request).__name__}")
+
+
+async def fastapi_grouping(request: Any) -> Optional[dict[str, str]]:
+    # request.state.caller is set by the app's dependency: the grouping function must run
+    # after it. The body is readable here too.
+    await request.body()
+    return group(getattr(request.state, "caller", None), request.url.path,
+                 f"{type(request).__module__}.{type(request).__name__}")
+
+
+class BoomError(Exception):
+    """What /boom raises."""
+
+
+async def wait_for(barrier: str) -> bool:
+    deadline = time.monotonic() + BARRIER_WAIT
+    while not (barrier and os.path.exists(barrier)):
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
+
+
+async def sse_events(barrier: str) -> AsyncIterator[bytes]:
+    yield b"data: first\n\n"
+    yield b"data: second\n\n" if await wait_for(barrier) else b"data: timeout\n\n"
+
+
+def _starlette_routes() -> list[Any]:
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response, StreamingResponse
+    from starlette.routing import Route
+
+    async def hello(request: Request) -> Response:
+        response = JSONResponse({"hello": request.query_params.get("name", "")})
+        response.set_cookie("session", "s3cr3t")
+        return response
+
+    async def echo(request: Request) -> Response:
+        return Response(await request.body(),
+                        headers={"content-type": request.headers.get("content-type", "")})
+
+    async def upload(request: Request) -> Response:
+        form = await request.form()
+        upload = form["file"]
+        return Response(upload_answer(form.get("field"), upload.filename,  # type: ignore
+                                      await upload.read()),  # type: ignore
+                        media_type="application/json")
+
+    async def stream(request: Request) -> Response:
+        return StreamingResponse(async_stream_chunks(request.query_params.get("barrier", "")),
+                                 media_type="text/plain")
+
+    async def sse(request: Request) -> Response:
+        return StreamingResponse(sse_events(request.query_params.get("barrier", "")),
+                                 media_type="text/event-stream")
+
+    async def noread(request: Request) -> Response:
+        return Response(b"not read", media_type="text/plain")
+
+    async def boom(request: Request) -> Response:
+        raise BoomError("boom")
+
+    async def started(request: Request) -> Response:
+        return Response(str(int(getattr(request.app.state, "started", 0))))
+
+    async def nolog(request: Request) -> Response:
+        return Response(b"ok")
+
+    return [Route("/hello", hello), Route("/echo", echo, methods=["POST"]),
+            Route("/upload", upload, methods=["POST"]), Route("/stream", stream),
+            Route("/sse", sse), Route("/noread", noread, methods=["POST"]),
+            Route("/boom", boom), Route("/started", started),
+            Route("/nolog", nolog, methods=["GET", "OPTIONS"])]
+
+
+def _lifespan(app: Any) -> Any:
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        app.state.started = True
+        yield
+
+    return lifespan
+
+
+def _build_starlette() -> Any:
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+    config = MetricsApiConfig(grouping_function=starlette_grouping)
+    return Starlette(routes=_starlette_routes(), lifespan=_lifespan(None),
+                     middleware=[Middleware(ReadMeMetricsMiddleware, config=config)])
+
+
+def _build_fastapi() -> Any:
+    from fastapi import Depends, FastAPI, Request
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+    async def caller(request: Request) -> None:
+        request.state.caller = request.headers.get("x-api-key")  # as an auth dependency
+
+    def view(endpoint: Any) -> Any:
+        async def fastapi_view(request: Request) -> Any:
+            return await endpoint(request)
+
+        return fastapi_view
+
+    app = FastAPI(dependencies=[Depends(caller)], lifespan=_lifespan(None))
+    for route in _starlette_routes():
+        app.api_route(route.path, methods=sorted(route.methods or ()))(view(route.endpoint))
+    app.add_middleware(ReadMeMetricsMiddleware,
+                       config=MetricsApiConfig(grouping_function=fastapi_grouping))
+    return app
+
+
+def _build_django() -> Any:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", __name__)
+    from django.core.asgi import get_asgi_application
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.asgi import MetricsMiddleware
+
+    return MetricsMiddleware(get_asgi_application(),
+                             MetricsApiConfig(grouping_function=webob_grouping))
+
+
+class _Lazy:
+    """An ASGI app built on its first call, so each server process imports only its own
+    framework (servers look the name up in the module's namespace: no module
+    ``__getattr__``)."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self._app is None:
+            self._app = self._build()
+        await self._app(scope, receive, send)
+
+
+fastapi_app = _Lazy(_build_fastapi)
+starlette_app = _Lazy(_build_starlette)
+django_asgi_app = _Lazy(_build_django)

@@ -1,0 +1,266 @@
+"""End to end for ASGI: FastAPI, Starlette and Django's ASGI handler under real servers.
+
+Each case starts uvicorn, hypercorn or granian in a subprocess on a free 127.0.0.1 port,
+serving an app of tests/asgi_apps.py configured only through the README_* environment,
+and runs the very cases of the WSGI end-to-end tests (tests/test_e2e_servers.py) against
+it, then the ASGI ones: server-sent events paced by the client, a body the app never
+reads (sent in full, and declared longer than sent on a connection held open), an app
+exception, lifespan, and the exit flush when the server is stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import requests
+
+from tests.test_e2e_servers import (
+    DOCS,
+    Client,
+    check_big_body,
+    check_echo,
+    check_group,
+    check_hello,
+    check_stream,
+    check_upload,
+    entry_of,
+    log_for,
+    serve,
+    server_env,
+)
+from tests.utils import Collector, Reply, basic_auth, free_port
+
+pytestmark = pytest.mark.e2e
+
+try:
+    import granian  # noqa: F401
+
+    HAVE_GRANIAN = True
+except ImportError:  # pragma: no cover - granian has no wheel for some platforms
+    HAVE_GRANIAN = False
+
+SERVERS: dict[str, Callable[[int, str], list[str]]] = {
+    "uvicorn": lambda port, target: [
+        sys.executable, "-m", "uvicorn", "--host=127.0.0.1", f"--port={port}",
+        "--no-access-log", target,
+    ],
+    "hypercorn": lambda port, target: [
+        sys.executable, "-m", "hypercorn", f"--bind=127.0.0.1:{port}", target,
+    ],
+    "granian": lambda port, target: [
+        sys.executable, "-m", "granian", "--interface=asgi", "--host=127.0.0.1",
+        f"--port={port}", "--workers=1", "--no-ws", target,
+    ],
+}
+SERVER_PARAMS = [
+    pytest.param(name, id=name, marks=[pytest.mark.skipif(
+        name == "granian" and not HAVE_GRANIAN, reason="granian is not installed")])
+    for name in SERVERS
+]
+
+# app attribute in tests.asgi_apps -> the type the grouping function must have received
+APPS = {
+    "fastapi": ("fastapi_app", "starlette.requests.Request"),
+    "starlette": ("starlette_app", "starlette.requests.Request"),
+    "django-asgi": ("django_asgi_app", "webob.request.Request"),
+}
+
+
+def _env(collector: Collector, **extra: str) -> dict[str, str]:
+    collector.get_v1 = lambda received: Reply(200, json.dumps({"baseUrl": DOCS}).encode())
+    return server_env(collector, DJANGO_SETTINGS_MODULE="tests.asgi_apps", **extra)
+
+
+def _wait_for_header(client: Client) -> None:
+    """The docs URL is looked up off the request path: wait until responses carry it."""
+    deadline = time.monotonic() + 10
+    while "x-documentation-url" not in client.call("GET", "/hello").headers:
+        assert time.monotonic() < deadline, "the docs URL was never looked up"
+        time.sleep(0.02)
+
+
+def check_sse(client: Client, collector: Collector, tmp_path: Path) -> None:
+    """The app sends its second event only once the client has received the first."""
+    barrier = tmp_path / f"sse-{time.monotonic_ns()}"
+    response = client.call("GET", "/sse", params={"barrier": str(barrier)}, stream=True)
+    assert response.headers["content-type"].startswith("text/event-stream")
+    received = b""
+    chunks = response.iter_content(chunk_size=None)
+    for chunk in chunks:
+        received += chunk
+        if b"data: first\n\n" in received:
+            break
+    barrier.touch()  # had the first event been held back, the app would say "timeout"
+    for chunk in chunks:
+        received += chunk
+    assert received == b"data: first\n\ndata: second\n\n"
+    content = entry_of(log_for(collector, response))["response"]["content"]
+    assert content == {"size": len(received), "mimeType": response.headers["content-type"],
+                       "text": received.decode()}
+
+
+def check_unread_body(client: Client, collector: Collector, port: int) -> None:
+    """A body that arrived with the request, which the app never receives, is recorded.
+
+    Sent in one write with the head, as most clients send a small body: what has
+    arrived is read, what is still on its way is not waited for (check_short_body).
+    """
+    body = json.dumps({"unread": True, "n": 7}).encode()
+    answer = _raw_request(port, _head(client, "application/json", len(body)) + body)
+    request = entry_of(log_for(collector, answer))["request"]
+    assert request["postData"] == {"mimeType": "application/json", "text": body.decode()}
+    assert request["bodySize"] == len(body)
+    client.logged += 1
+
+
+def check_exception(client: Client, collector: Collector) -> None:
+    """An app exception reaches the server unchanged (its 500) and is logged as 500."""
+    before = len(collector.logs)
+    # On its own connection: after an app error the server may close the one it used.
+    response = requests.get(f"{client.base}/boom", timeout=30, headers={
+        "X-Api-Key": str(client.session.headers["X-Api-Key"]), "X-Trace": "boom"})
+    assert response.status_code == 500
+    client.logged += 1
+    # The server answered, not the app: no x-documentation-url to find the log by.
+    deadline = time.monotonic() + 10
+    while True:
+        found = [log for log in collector.logs[before:]
+                 if any(h["value"] == "boom" for h in entry_of(log)["request"]["headers"])]
+        if found:
+            break
+        assert time.monotonic() < deadline, "the failed request was not logged"
+        time.sleep(0.02)
+    assert len(found) == 1 and entry_of(found[0])["response"]["status"] == 500
+
+
+def _head(client: Client, content_type: str, length: int) -> bytes:
+    caller = str(client.session.headers["X-Api-Key"])
+    return (f"POST /noread HTTP/1.1\r\nHost: {client.base[7:]}\r\nX-Api-Key: {caller}\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: {length}\r\n\r\n").encode()
+
+
+class _Answer:
+    """The parts of a raw HTTP answer that log_for and the checks read."""
+
+    def __init__(self, raw: bytes) -> None:
+        head, _, self.content = raw.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        self.status_code = int(lines[0].split()[1])
+        self.headers = dict(line.split(": ", 1) for line in lines[1:])
+        self.headers = {k.lower(): v for k, v in self.headers.items()}
+
+
+def _raw_request(port: int, data: bytes) -> Any:
+    """Send ``data`` in one write and read the answer of /noread, the connection held
+    open (a server waiting for the rest of a body would never answer: the timeout fails
+    the test)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(data)
+        answer = b""
+        while not answer.endswith(b"not read"):
+            chunk = sock.recv(65536)
+            assert chunk, f"connection closed after {answer!r}"
+            answer += chunk
+    response = _Answer(answer)
+    assert (response.status_code, response.content) == (200, b"not read")
+    return response
+
+
+def check_short_body(client: Client, collector: Collector, port: int) -> None:
+    """A client declaring more than it sends gets the answer at once; the log says so."""
+    answer = _raw_request(port, _head(client, "text/plain", 100000) + b"abc")
+    request = entry_of(log_for(collector, answer))["request"]
+    client.logged += 1
+    assert request["bodySize"] == 100000
+    assert request["postData"]["text"] == "abc"
+    assert "truncated to 3 of 100000 bytes" in request["postData"]["comment"]
+    # The server is free: the next request is answered.
+    assert client.call("GET", "/hello").status_code == 200
+
+
+@pytest.mark.parametrize("server", SERVER_PARAMS)
+@pytest.mark.parametrize("app", list(APPS))
+def test_framework_under_server(
+    collector: Collector, tmp_path: Path, app: str, server: str
+) -> None:
+    attribute, kind = APPS[app]
+    port = free_port()
+    argv = SERVERS[server](port, f"tests.asgi_apps:{attribute}")
+    with serve(argv, _env(collector), tmp_path, port) as base:
+        client = Client(base)
+        response = client.call("GET", "/nolog", logged=False)
+        assert response.status_code == 200
+        assert "x-documentation-url" not in response.headers
+        _wait_for_header(client)
+
+        check_hello(client, collector, kind)
+        check_group(log_for(collector, client.call("GET", "/hello")), kind)
+        check_echo(client, collector, kind)
+        check_big_body(client, collector, kind)
+        check_upload(client, collector, kind)
+        check_stream(client, collector, kind, tmp_path)
+        if app != "django-asgi":  # the ASGI-only endpoints of tests/asgi_apps.py
+            check_sse(client, collector, tmp_path)
+            check_unread_body(client, collector, port)
+            check_short_body(client, collector, port)
+            check_exception(client, collector)
+            assert client.call("GET", "/started").text == "1"
+
+        logs = collector.wait_for_logs(client.logged)
+        assert len(logs) == client.logged
+        assert len({log["_id"] for log in logs}) == client.logged
+        lookups = [g for g in collector.gets if g.path == "/v1"]
+        assert [g.headers.get("Authorization") for g in lookups] == [
+            basic_auth("rdme_e2e_project_key_1234")]
+        client.session.close()
+
+
+@pytest.mark.parametrize("server", SERVER_PARAMS)
+def test_exit_flush_when_the_server_stops(
+    collector: Collector, tmp_path: Path, server: str
+) -> None:
+    """Background mode, nothing due before exit: stopping the server delivers every log."""
+    port = free_port()
+    env = _env(collector, README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="100",
+               README_FLUSH_INTERVAL="600", README_BASE_LOG_URL=DOCS)
+    argv = SERVERS[server](port, "tests.asgi_apps:fastapi_app")
+    output = tmp_path / "server.log"
+    with output.open("wb") as log:
+        process = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=log,
+                                   stderr=subprocess.STDOUT)
+        try:
+            client = Client(_wait_ready(process, port, output))
+            for i in range(7):
+                assert client.call("GET", f"/hello?name={i}").status_code == 200
+            client.session.close()
+            assert collector.logs == []  # nothing was due before the exit
+            process.send_signal(signal.SIGINT)  # Ctrl-C, as a developer stops it
+            process.wait(30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    logs = collector.wait_for_logs(client.logged)
+    assert len(logs) == client.logged == 7, output.read_text(errors="replace")
+
+
+def _wait_ready(process: subprocess.Popen[bytes], port: int, output: Path) -> str:
+    """The server's base URL once it answers (fails with its output if it exits)."""
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, output.read_text(errors="replace")
+        try:
+            requests.options(f"{url}/nolog", timeout=2)  # OPTIONS is not logged
+            return url
+        except requests.ConnectionError:
+            assert time.monotonic() < deadline, output.read_text(errors="replace")
+            time.sleep(0.05)
