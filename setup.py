@@ -43,6 +43,8 @@ setup(
             "uvicorn>=0.20",
             "hypercorn>=0.14",
             "httpx>=0.24",
+            "python-multipart>=0.0.9",
+            "websockets>=10",
             "granian>=1.0; platform_python_implementation == 'CPython'",
             "playwright>=1.40",
             "ruff",

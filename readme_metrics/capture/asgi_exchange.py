@@ -15,8 +15,9 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping, Optional
 
-from readme_metrics.capture.asgi_pending import ASGIPending, RequestBody
-from readme_metrics.capture.asgi_scope import header, snapshot
+from readme_metrics.capture.asgi_scope import ScopeRequest, header
+from readme_metrics.capture.body import BodyRecord
+from readme_metrics.capture.recorder import Recorder, reason_phrase
 from readme_metrics.exchange import Group
 from readme_metrics.pipeline import MetricsPipeline
 
@@ -59,37 +60,21 @@ async def receive_within(receive: Receive, timeout: float) -> Optional[Message]:
 
 
 class _Exchange:
-    """One HTTP exchange: the wrapped ``receive``/``send`` and what they saw."""
+    """One HTTP exchange: the wrapped ``receive``/``send``, recorded by a ``Recorder``."""
 
     __slots__ = (
-        "middleware", "scope", "snapshot", "log_id", "started", "begin", "responded",
-        "finished", "status", "headers_out", "chunks", "kept", "body_size", "omitted",
-        "request_body", "group", "done", "_receive", "_send", "_pending", "_receiving",
-        "_disconnected", "_no_drain", "_drain_until",
+        "middleware", "scope", "request", "recorder", "group", "_receive", "_send",
+        "_pending", "_receiving", "_disconnected", "_no_drain", "_drain_until",
     )
 
     def __init__(self, middleware: MetricsMiddleware, scope: MutableMapping[str, Any],
                  receive: Receive, send: Send) -> None:
         self.middleware = middleware
-        self.begin = time.perf_counter()
-        self.started = time.time()
         self.scope = scope
-        self.snapshot = snapshot(scope)
-        self.log_id = MetricsPipeline.new_id()
-        self.responded = 0.0
-        self.finished = 0.0
-        self.status = 0
-        self.headers_out: Any = ()
-        self.chunks: list[bytes] = []  # kept response chunks, by reference
-        self.kept = 0
-        self.body_size = 0
-        self.omitted = False
-        length = header(scope, b"content-length")
-        chunked = header(scope, b"transfer-encoding") is not None
-        self.request_body = RequestBody(length, chunked, scope.get("http_version"),
-                                        middleware.limit)
+        self.request = ScopeRequest(scope, middleware.config.trusted_proxies)
+        self.recorder = Recorder(MetricsPipeline.new_id(), middleware.limit,
+                                 _body_record(scope, middleware.limit))
         self.group: Any = _UNKNOWN
-        self.done = False
         self._receive = receive
         self._send = send
         self._pending: deque[Message] = deque()  # read ahead by us, owed to the app
@@ -111,7 +96,13 @@ class _Exchange:
             self._receiving -= 1
         kind = message.get("type")
         if kind == "http.request":
-            self.request_body.add(message.get("body", b""), message.get("more_body", False))
+            body = self.recorder.request_body
+            assert body is not None
+            chunk = message.get("body")
+            if chunk:
+                body.feed(chunk)
+            if not message.get("more_body", False):
+                body.end()
         elif kind == "http.disconnect":
             self._disconnected = True
         return message
@@ -122,6 +113,10 @@ class _Exchange:
             return self._pending.popleft()
         return await self._pull()
 
+    def _body_over(self) -> bool:
+        body = self.recorder.request_body
+        return body is None or body.eof
+
     async def drain_now(self) -> None:
         """Read the body the app has not received, as far as it has arrived (GRACE).
 
@@ -130,8 +125,8 @@ class _Exchange:
         itself waits in ``receive()`` (a second reader would steal its messages) and
         after a disconnect.
         """
-        body = self.request_body
-        if self._no_drain:
+        body = self.recorder.request_body
+        if body is None or self._no_drain:
             return
         if not self._drain_until:
             self._drain_until = time.perf_counter() + GRACE
@@ -152,62 +147,43 @@ class _Exchange:
         """The app's ``send``: record, then pass the message on at once."""
         kind = message.get("type")
         if kind == "http.response.body":
-            self._record(message.get("body", b""))
-            if not message.get("more_body", False):
-                if not self.request_body.eof:
-                    await self.drain_now()  # servers drop the unread body after this
-                await self._send(message)
-                self.finished = time.perf_counter()
-                return
+            chunk = message.get("body")
+            if chunk:
+                self._record(chunk)
+            if not message.get("more_body", False) and not self._body_over():
+                await self.drain_now()  # servers drop the unread body after this
         elif kind == "http.response.start":
             message = await self._start(message)
         elif kind == "http.response.pathsend":
-            # The server sends the file itself: keep its fast path, log size only.
-            self.omitted = True
-            self.body_size = self._content_length()
-            await self._send(message)
-            self.finished = time.perf_counter()
-            return
+            # The server sends the file itself: keep its fast path, log the size only.
+            self.recorder.omit_body(_content_length(self.recorder.headers))
         await self._send(message)
 
     async def _start(self, message: Message) -> Message:
-        self.status = message.get("status", 200)
-        self.responded = time.perf_counter()
+        status = message.get("status", 200)
         headers = message.get("headers") or []
         if headers.__class__ is not list and headers.__class__ is not tuple:
             headers = list(headers)  # an iterator could be read only once: read it here
             message = {**message, "headers": headers}
         group = await self.identify()
         if group is not None:
-            url = self.middleware.documentation_url(self.log_id)
+            url = self.middleware.documentation_url(self.recorder.log_id)
             if url is not None:
                 headers = [*headers, (b"x-documentation-url", url)]
                 message = {**message, "headers": headers}
-        self.headers_out = headers
+        try:
+            self.recorder.respond(status, reason_phrase(status), [
+                (bytes(name).decode("latin-1"), bytes(value).decode("latin-1"))
+                for name, value in headers])
+        except Exception:  # not bytes: the server will tell the app, not us
+            self.recorder.respond(status, reason_phrase(status), ())
         return message
 
     def _record(self, chunk: Any) -> None:
         try:
-            n = len(chunk)
-            self.body_size += n
-            room = self.middleware.limit - self.kept
-            if room > 0 and n:
-                part = chunk[:room] if n > room else chunk
-                if part.__class__ is not bytes:  # a buffer the app may reuse: copy it
-                    part = bytes(part)
-                self.chunks.append(part)
-                self.kept += len(part)
+            self.recorder.record(chunk)
         except Exception:  # not bytes: the server will tell the app, not us
             pass
-
-    def _content_length(self) -> int:
-        for name, value in self.headers_out:
-            if bytes(name).lower() == b"content-length":
-                try:
-                    return int(value)
-                except ValueError:
-                    return -1
-        return -1
 
     # -- identification and the end ----------------------------------------------------
 
@@ -217,10 +193,11 @@ class _Exchange:
             return self.group  # type: ignore[no-any-return,unused-ignore]
         self.group = None  # once, even if what follows raises or is cancelled
         try:
-            if not self.request_body.eof:
+            if not self._body_over():
                 await self.drain_now()
-            request = self.middleware.grouping_request(self.scope,
-                                                       self.request_body.recorded())
+            body = self.recorder.request_body
+            request = self.middleware.grouping_request(
+                self.scope, body.content() if body is not None else b"")
             self.group = await self.middleware.identify(request)
         except Exception:
             self.middleware.logger.debug("readme_metrics: grouping failed", exc_info=True)
@@ -228,19 +205,49 @@ class _Exchange:
 
     async def finish(self, failed: bool) -> None:
         """Turn the exchange into one queued log (exactly once). Never raises."""
-        if self.done:
+        recorder = self.recorder
+        if failed:
+            recorder.fail()
+        if not recorder.finish():
             return
-        self.done = True
         try:
-            if failed and not self.status:
-                self.status = 500
-            finished = self.finished or time.perf_counter()
             group = await self.identify()
             if group is None:
                 self.middleware.skip()
                 return
-            if not self.request_body.eof:
+            body = recorder.request_body
+            if body is not None and not body.eof:
                 await self.drain_now()
-            await self.middleware.submit(ASGIPending(self, group, finished))
+                if not body.eof and body.room > 0:
+                    body.give_up()  # the log says the body is incomplete
+            await self.middleware.submit(recorder.pending(self.request, group))
         except Exception:
             self.middleware.logger.exception("readme_metrics: could not record a request")
+
+
+def _body_record(scope: MutableMapping[str, Any], limit: int) -> BodyRecord:
+    """The request body's record, ended at once when the request has no body."""
+    length = header(scope, b"content-length")
+    try:
+        declared: Optional[int] = int(length) if length is not None else None
+    except ValueError:
+        declared = None
+    if declared is not None and declared < 0:
+        declared = None
+    record = BodyRecord(limit, declared)
+    # HTTP/1.x without Content-Length and Transfer-Encoding has no body (RFC 9112);
+    # HTTP/2 and 3 may have one of unknown length.
+    if (declared is None and scope.get("http_version", "1.1") in ("1.0", "1.1")
+            and header(scope, b"transfer-encoding") is None):
+        record.end()
+    return record
+
+
+def _content_length(headers: Any) -> int:
+    for name, value in headers:
+        if name.lower() == "content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return -1
+    return -1

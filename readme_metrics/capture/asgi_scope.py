@@ -1,11 +1,13 @@
-"""Reading an ASGI ``http`` scope: url, headers, client IP and proxy trust (SPEC 4, 5).
+"""Reading an ASGI ``http`` scope: the ASGI side of :mod:`readme_metrics.capture.request`.
 
-The ASGI twin of the WSGI environ readers: the same url reconstruction (the request
-target as received, the query string left percent-encoded), the same header names (the
-WSGI server's ``X-Api-Key`` form, so one app logs the same under either protocol) and the
-same ``trusted_proxies`` rule (the last N hops of X-Forwarded-For/-Proto/-Host, as
-werkzeug's ProxyFix). Everything here runs on the delivery worker, from a
-:func:`snapshot` taken on the request path.
+:class:`ScopeRequest` is the :class:`~readme_metrics.capture.request.RequestSource` of the
+ASGI adapter: on the event loop it keeps references to the few scope pieces a log needs;
+on the delivery worker it gives the same URL (the request target as received, the query
+string left percent-encoded), header names (the ``X-Api-Key`` form a WSGI environ gives,
+so one app logs the same under either protocol) and client IP (``trusted_proxies`` hops of
+X-Forwarded-*) as the WSGI adapter, through the shared functions. :func:`wsgi_environ`
+builds the environ of the webob request the plain ASGI middleware's grouping function
+receives.
 """
 
 from __future__ import annotations
@@ -14,7 +16,15 @@ import io
 from typing import Any, MutableMapping, Optional
 from urllib.parse import quote
 
-from readme_metrics.middleware import _PATH_SAFE, _URL_SAFE, _latin1_to_text
+from readme_metrics.capture.request import (
+    _PATH_SAFE,
+    RequestHead,
+    build_url,
+    header_text,
+    pick_client_ip,
+)
+
+__all__ = ["ScopeRequest", "header", "wsgi_environ"]
 
 Scope = MutableMapping[str, Any]
 
@@ -27,11 +37,13 @@ _HEADER_NAMES: dict[bytes, str] = {}
 _HEADER_NAMES_MAX = 2048  # bounded: random header names from clients cannot grow it
 
 
-def snapshot(scope: Scope) -> dict[str, Any]:
-    """The pieces of ``scope`` a log needs, with the header list copied."""
-    taken = {key: scope[key] for key in _KEYS if key in scope}
-    taken["headers"] = tuple(scope.get("headers") or ())
-    return taken
+def header(scope: Scope, name: bytes) -> Optional[str]:
+    """The last value of header ``name`` (lower-case bytes), or None."""
+    found = None
+    for key, value in scope.get("headers") or ():
+        if bytes(key).lower() == name:
+            found = bytes(value).decode("latin-1")
+    return found
 
 
 def _name(raw: bytes) -> str:
@@ -44,49 +56,21 @@ def _name(raw: bytes) -> str:
     return name
 
 
-def _text(value: bytes) -> str:
-    return _latin1_to_text(value.decode("latin-1"))
-
-
-def request_headers(scope: Scope) -> list[tuple[str, str]]:
-    """Every request header, names in the WSGI form, values decoded as a WSGI server does."""
-    return [(_name(bytes(name)), _text(bytes(value))) for name, value in scope["headers"]]
-
-
-def header(scope: Scope, name: bytes) -> Optional[str]:
-    """The last value of header ``name`` (lower-case bytes), or None."""
-    found = None
-    for key, value in scope.get("headers") or ():
-        if bytes(key).lower() == name:
-            found = bytes(value).decode("latin-1")
-    return found
-
-
-def _forwarded(scope: Scope, name: bytes, trusted: int) -> Optional[str]:
-    """The value a trusted proxy set, counting ``trusted`` hops from the right."""
-    if trusted <= 0:
-        return None
-    raw = header(scope, name)
-    if not raw:
-        return None
-    values = [part.strip() for part in raw.split(",")]
-    return values[-trusted] if len(values) >= trusted else None
-
-
-def _host(scope: Scope, scheme: str, trusted: int) -> str:
-    host = _forwarded(scope, b"x-forwarded-host", trusted) or header(scope, b"host")
+def _host(scope: Scope) -> str:
+    host = header(scope, b"host")
     if host:
         return host
     server = scope.get("server")
     if not server:
         return "localhost"
     name, port = server[0], server[1]
-    if port is None or (scheme, port) in (("http", 80), ("https", 443)):
+    if port is None or (scope.get("scheme"), port) in (("http", 80), ("https", 443)):
         return str(name)
     return f"{name}:{port}"
 
 
 def _target(scope: Scope) -> str:
+    """The request target as received: ``raw_path`` when the server gives it."""
     raw = scope.get("raw_path")
     if raw:
         target = bytes(raw).decode("latin-1")
@@ -99,27 +83,41 @@ def _target(scope: Scope) -> str:
     if not target.startswith("/"):
         target = "/" + target  # "*" of OPTIONS *: the url still needs a path
     query = scope.get("query_string")
-    if query:
-        target = f"{target}?{bytes(query).decode('latin-1')}"
-    if not target.isascii() or " " in target or not target.isprintable():
-        target = quote(target.encode("latin-1"), safe=_URL_SAFE)
-    return target
+    return f"{target}?{bytes(query).decode('latin-1')}" if query else target
 
 
-def request_url(scope: Scope, trusted_proxies: int = 0) -> str:
-    """scheme://host[:port]/path?query as received (``raw_path`` when the server gives it)."""
-    scheme = (_forwarded(scope, b"x-forwarded-proto", trusted_proxies)
-              or scope.get("scheme") or "http")
-    return f"{scheme}://{_host(scope, scheme, trusted_proxies)}{_target(scope)}"
+class ScopeRequest:
+    """The request pieces of an ASGI scope, kept by reference, parsed on the worker."""
 
+    __slots__ = ("scope", "trusted_proxies", "nbytes")
 
-def client_ip(scope: Scope, trusted_proxies: int = 0) -> str:
-    """The peer address, or the X-Forwarded-For hop set by the outermost trusted proxy."""
-    forwarded = _forwarded(scope, b"x-forwarded-for", trusted_proxies)
-    if forwarded:
-        return forwarded
-    client = scope.get("client")
-    return str(client[0]) if client else ""
+    def __init__(self, scope: Scope, trusted_proxies: int = 0) -> None:
+        taken = {key: scope[key] for key in _KEYS if key in scope}
+        # A copy of the list: an inner middleware may change the scope's list in place.
+        headers = taken["headers"] = tuple(scope.get("headers") or ())
+        self.scope = taken
+        self.trusted_proxies = trusted_proxies
+        size = len(taken.get("path") or "") + len(taken.get("query_string") or b"")
+        for name, value in headers:
+            size += len(name) + len(value)
+        self.nbytes = size
+
+    def head(self) -> RequestHead:
+        """Method, URL, version, headers and client IP (on the worker)."""
+        scope = self.scope
+        trusted = self.trusted_proxies
+        client = scope.get("client")
+        return RequestHead(
+            method=scope.get("method", "GET"),
+            url=build_url(scope.get("scheme") or "http", _host(scope), _target(scope),
+                          header(scope, b"x-forwarded-proto"),
+                          header(scope, b"x-forwarded-host"), trusted),
+            http_version=http_version(scope),
+            headers=[(_name(bytes(name)), header_text(bytes(value).decode("latin-1")))
+                     for name, value in scope["headers"]],
+            client_ip=pick_client_ip(str(client[0]) if client else "",
+                                     header(scope, b"x-forwarded-for"), trusted),
+        )
 
 
 def http_version(scope: Scope) -> str:
@@ -146,7 +144,7 @@ def wsgi_environ(scope: Scope, body: bytes) -> dict[str, Any]:
         "SERVER_NAME": str(server[0]),
         "SERVER_PORT": str(server[1] if server[1] is not None else ""),
         "SERVER_PROTOCOL": http_version(scope),
-        "REMOTE_ADDR": client_ip(scope),
+        "REMOTE_ADDR": str((scope.get("client") or [""])[0]),
         "wsgi.url_scheme": scope.get("scheme") or "http",
         "wsgi.input": io.BytesIO(body),
         "asgi.scope": scope,
