@@ -11,18 +11,22 @@ exception, lifespan, and the exit flush when the server is stopped.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import pytest
 import requests
 
+from readme_metrics.masking import mask
 from tests.test_e2e_servers import (
+    API_KEY,
+    CALLER,
     DOCS,
     Client,
     check_big_body,
@@ -35,6 +39,7 @@ from tests.test_e2e_servers import (
     log_for,
     serve,
     server_env,
+    sign,
 )
 from tests.utils import Collector, Reply, basic_auth, free_port
 
@@ -219,7 +224,7 @@ def test_framework_under_server(
         assert len({log["_id"] for log in logs}) == client.logged
         lookups = [g for g in collector.gets if g.path == "/v1"]
         assert [g.headers.get("Authorization") for g in lookups] == [
-            basic_auth("rdme_e2e_project_key_1234")]
+            basic_auth(API_KEY)]
         client.session.close()
 
 
@@ -264,3 +269,57 @@ def _wait_ready(process: subprocess.Popen[bytes], port: int, output: Path) -> st
         except requests.ConnectionError:
             assert time.monotonic() < deadline, output.read_text(errors="replace")
             time.sleep(0.05)
+
+
+# -- the FastAPI examples, run as documented --------------------------------------------
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "fastapi"
+
+
+def test_fastapi_example_logs_with_documentation_url(collector: Collector,
+                                                     tmp_path: Path) -> None:
+    port = free_port()
+    env = _env(collector, README_BASE_LOG_URL=DOCS)
+    env["PYTHONPATH"] = os.pathsep.join([str(EXAMPLES), env["PYTHONPATH"]])
+    headers = {"Authorization": f"Bearer {CALLER}"}
+    with serve(SERVERS["uvicorn"](port, "app:app"), env, tmp_path, port) as base:
+        assert "x-documentation-url" not in requests.get(f"{base}/pets").headers
+        answers = [requests.get(f"{base}{path}", headers=headers, timeout=30)
+                   for path in ("/pets", "/events?count=3")]
+        answers.append(requests.post(f"{base}/pets", json={"name": "Nova"},
+                                     headers=headers, timeout=30))
+        assert [a.status_code for a in answers] == [200, 200, 201]
+        assert answers[1].text == "data: 0\n\ndata: 1\n\ndata: 2\n\n"
+        for response in answers:
+            log = log_for(collector, response)
+            assert log["group"]["id"] == mask(CALLER)
+            assert entry_of(log)["response"]["content"]["text"] == response.text
+        assert len(collector.wait_for_logs(3)) == 3
+
+
+def test_fastapi_webhook_example_over_http(tmp_path: Path) -> None:
+    port = free_port()
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("README_")}
+    env.update(README_API_KEY=API_KEY, PYTHONPATH=os.pathsep.join(
+        [str(EXAMPLES), str(EXAMPLES.parent.parent)]))
+    argv = SERVERS["uvicorn"](port, "webhooks:create_app") + ["--factory"]
+    body = json.dumps({"email": "ana@example.com"}).encode()
+    now = int(time.time() * 1000)
+    with serve(argv, env, tmp_path, port) as base:
+        def post(signature: Optional[str]) -> requests.Response:
+            headers = {"Content-Type": "application/json"}
+            if signature is not None:
+                headers["readme-signature"] = signature
+            return requests.post(f"{base}/webhook", data=body, headers=headers, timeout=30)
+
+        cases = [(None, "Missing Signature"),
+                 (sign(body, API_KEY, now - 40 * 60 * 1000), "Expired Signature"),
+                 (sign(body, "rdme_wrong", now), "Invalid Signature")]
+        for signature, error in cases:
+            response = post(signature)
+            assert (response.status_code, response.json()) == (401, {"error": error})
+        response = post(sign(body, API_KEY, now))
+        assert response.status_code == 200
+        assert response.json()["email"] == "ana@example.com"

@@ -1,0 +1,449 @@
+"""The ASGI capture at the protocol level (SPEC sections 5 to 7), in process.
+
+Apps are driven the way a server drives them (tests/asgi_support.py) and logs go over
+real HTTP to the collector of tests/utils.py; real FastAPI and Starlette apps run under
+Starlette's TestClient and httpx's ASGI transport. The servers themselves are in
+test_asgi_servers.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any, Callable
+
+import httpx
+import pytest
+
+# Module level: FastAPI reads the (string) annotations of its views in their globals.
+from fastapi import Depends, FastAPI, Request, WebSocket
+
+from readme_metrics import MetricsApiConfig
+from readme_metrics.asgi import MetricsMiddleware
+from tests.asgi_support import DOCS, GROUP, body_messages, http_scope, run
+from tests.utils import Collector, Reply, assert_valid_log
+
+API_KEY = "rdme_abcdefghijklmnopqrstuvwxyz"
+
+
+def owlbert(req: Any) -> dict[str, str]:
+    return dict(GROUP)
+
+
+@pytest.fixture
+def wrap(collector: Collector) -> Iterator[Callable[..., MetricsMiddleware]]:
+    """Wrap an ASGI app so that each log is sent to the collector before the call ends."""
+    made: list[MetricsMiddleware] = []
+
+    def make(app: Any, cls: type = MetricsMiddleware, **options: Any) -> Any:
+        options.setdefault("grouping_function", owlbert)
+        options.setdefault("buffer_length", 1)
+        options.setdefault("background_worker_mode", False)
+        options.setdefault("base_log_url", DOCS)
+        config = MetricsApiConfig(api_key=API_KEY, metrics_api=collector.url, **options)
+        middleware = cls(app, config)
+        made.append(middleware)
+        return middleware
+
+    yield make
+    for middleware in made:
+        middleware.close()
+
+
+def entry(log: dict[str, Any]) -> dict[str, Any]:
+    assert_valid_log(log)
+    return log["request"]["log"]["entries"][0]  # type: ignore[no-any-return]
+
+
+def echo_app(status: int = 200, content_type: bytes = b"application/json") -> Any:
+    """Reads the whole body, answers it in two chunks."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", content_type)]})
+        await send({"type": "http.response.body", "body": body[:3], "more_body": True})
+        await send({"type": "http.response.body", "body": body[3:]})
+
+    return app
+
+
+def noread_app(then_read: bool = False) -> Any:
+    """Answers without reading the body (and, with ``then_read``, reads it afterwards)."""
+    seen: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 202,
+                    "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"accepted"})
+        while then_read:
+            message = await receive()
+            seen.append(message)
+            if not message.get("more_body"):
+                break
+
+    app.seen = seen  # type: ignore[attr-defined]
+    return app
+
+
+# -- request and response as they pass -------------------------------------------------
+
+
+def test_body_in_chunks_is_passed_on_and_logged(wrap: Any, collector: Collector) -> None:
+    app = wrap(echo_app())
+    chunks = [b'{"name": ', b'"Zo\xc3\xab", ', b'"n": 1}']
+    headers = [(b"content-type", b"application/json"), (b"x-api-key", b"abc"),
+               (b"content-length", str(sum(map(len, chunks))).encode())]
+    done = asyncio.run(run(app, http_scope("PUT", "/pets/1", b"a=1&b=%20", headers),
+                           body_messages(*chunks)))
+    assert done.received == body_messages(*chunks)  # the very messages, in order
+    assert done.body == b"".join(chunks)
+    log_id = done.headers[b"x-documentation-url"].decode().rsplit("/", 1)[1]
+    (log,) = collector.logs
+    assert log["_id"] == log_id and log["clientIPAddress"] == "203.0.113.9"
+    request = entry(log)["request"]
+    assert request["url"] == "http://api.example.com/pets/1?a=1&b=%20"
+    assert request["method"] == "PUT" and request["httpVersion"] == "HTTP/1.1"
+    assert request["postData"] == {"mimeType": "application/json",
+                                   "text": b"".join(chunks).decode()}
+    assert {"name": "X-Api-Key", "value": "abc"} in request["headers"]
+    response = entry(log)["response"]
+    assert response["content"]["text"] == b"".join(chunks).decode()
+    assert response["status"] == 200 and response["statusText"] == "OK"
+
+
+def test_bodies_over_max_body_bytes_are_recorded_truncated(wrap: Any,
+                                                          collector: Collector) -> None:
+    app = wrap(echo_app(content_type=b"text/plain"), max_body_bytes=10)
+    chunks = [b"0123456789abcdef"] * 4
+    done = asyncio.run(run(app, http_scope("POST", headers=[
+        (b"content-type", b"text/plain"), (b"content-length", b"64")]),
+        body_messages(*chunks)))
+    assert done.body == b"".join(chunks)  # the app saw, and sent, all of it
+    (log,) = collector.logs
+    request, response = entry(log)["request"], entry(log)["response"]
+    assert request["bodySize"] == 64 and request["postData"]["text"] == "0123456789"
+    assert "truncated" in request["postData"]["comment"]
+    assert response["content"]["size"] == 64 and response["content"]["text"] == "0123456789"
+
+
+def test_unread_body_is_drained_after_the_response_and_still_given_to_the_app(
+        wrap: Any, collector: Collector) -> None:
+    bare = noread_app(then_read=True)
+    app = wrap(bare)
+    messages = body_messages(b"hello=", b"world")
+    done = asyncio.run(run(app, http_scope("POST", headers=[
+        (b"content-type", b"application/x-www-form-urlencoded"),
+        (b"content-length", b"11")]), messages))
+    assert done.body == b"accepted"
+    assert bare.seen == messages  # read ahead by the capture, then handed over in order
+    post = entry(collector.logs[0])["request"]["postData"]
+    assert post["params"] == [{"name": "hello", "value": "world"}]
+
+
+def test_client_declaring_more_than_it_sends_gets_the_answer(wrap: Any,
+                                                             collector: Collector) -> None:
+    """The connection stays open with no more bytes: the answer must not wait for them."""
+    app = wrap(noread_app())
+    messages = [{"type": "http.request", "body": b"abc", "more_body": True}]
+    scope = http_scope("POST", headers=[(b"content-type", b"text/plain"),
+                                        (b"content-length", b"100000")])
+    # A capture waiting for the rest would hang here for ever (the receive never ends).
+    done = asyncio.run(asyncio.wait_for(run(app, scope, messages), 30))
+    assert [m["type"] for m in done.sent] == ["http.response.start", "http.response.body"]
+    post = entry(collector.logs[0])["request"]["postData"]
+    assert post["text"] == "abc" and "incomplete" in post["comment"]
+
+
+def test_expect_100_continue_body_is_not_asked_for(wrap: Any, collector: Collector) -> None:
+    """Reading it would make the server send 100 Continue for a body the app refused."""
+    app = wrap(noread_app())
+    scope = http_scope("POST", headers=[(b"expect", b"100-continue"),
+                                        (b"content-length", b"5")])
+    done = asyncio.run(run(app, scope, body_messages(b"hello")))
+    assert done.received == []
+    assert entry(collector.logs[0])["request"]["postData"]["text"] == ""
+
+
+def test_http_disconnect_passes_through_untouched(wrap: Any, collector: Collector) -> None:
+    got: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        got.append(await receive())
+        got.append(await receive())
+        await send({"type": "http.response.start", "status": 499, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    messages = body_messages(b"")
+    done = asyncio.run(run(wrap(app), http_scope(), messages, then="disconnect"))
+    assert got[0] is messages[0] and got[1] == {"type": "http.disconnect"}
+    assert done.received[1] is got[1]  # the server's own object
+    assert entry(collector.logs[0])["response"]["status"] == 499
+
+
+def test_header_iterables_and_buffers_are_sent_as_given(wrap: Any,
+                                                        collector: Collector) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        headers = ((b"content-type", b"text/plain") for _ in range(1))  # read once only
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": bytearray(b"abc"),
+                    "more_body": True})
+        await send({"type": "http.response.body", "body": memoryview(b"def")})
+
+    done = asyncio.run(run(wrap(app), http_scope()))
+    assert done.headers[b"content-type"] == b"text/plain"
+    assert done.body == b"abcdef"
+    assert entry(collector.logs[0])["response"]["content"]["text"] == "abcdef"
+
+
+def test_pathsend_is_logged_with_its_size_and_no_text(wrap: Any, collector: Collector) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", b"1234")]})
+        await send({"type": "http.response.pathsend", "path": "/srv/file.bin"})
+
+    done = asyncio.run(run(wrap(app), http_scope()))
+    assert done.sent[1] == {"type": "http.response.pathsend", "path": "/srv/file.bin"}
+    content = entry(collector.logs[0])["response"]["content"]
+    assert content["size"] == 1234 and "text" not in content
+
+
+# -- what is not http, or not logged, passes through untouched ------------------------
+
+
+@pytest.mark.parametrize("scope_type", ["lifespan", "websocket"])
+def test_other_scopes_get_the_servers_objects(wrap: Any, collector: Collector,
+                                              scope_type: str) -> None:
+    seen: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.extend([scope, receive, send])
+
+    async def receive() -> Any:
+        return {}
+
+    async def send(message: Any) -> None:
+        pass
+
+    scope = {"type": scope_type, "asgi": {"version": "3.0"}}
+    asyncio.run(wrap(app)(scope, receive, send))
+    assert seen[0] is scope and seen[1] is receive and seen[2] is send
+    assert scope == {"type": scope_type, "asgi": {"version": "3.0"}}
+    assert collector.logs == []
+
+
+@pytest.mark.parametrize("how", ["skip_methods", "grouping_none", "disabled"])
+def test_not_logged_gets_no_header(wrap: Any, collector: Collector, how: str) -> None:
+    seen: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.extend([receive, send])
+        await echo_app()(scope, receive, send)
+
+    options: dict[str, Any] = {
+        "skip_methods": {"skip_methods": ["GET"]},
+        "grouping_none": {"grouping_function": lambda req: None},
+        "disabled": {"enabled": False},
+    }[how]
+    middleware = wrap(app, **options)
+    done = asyncio.run(run(middleware, http_scope()))
+    assert b"x-documentation-url" not in done.headers
+    assert done.body == b""
+    assert collector.logs == []
+    if how != "grouping_none":  # not wanted at all: the server's own callables
+        assert seen[0].__qualname__ == "run.<locals>.receive"
+    if how == "disabled":
+        assert middleware.pipeline is None and middleware.stats == {}
+    else:
+        assert middleware.stats["skipped"] == 1
+
+
+# -- errors ----------------------------------------------------------------------------
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.mark.parametrize(("started", "status"), [(False, 500), (True, 201)])
+def test_app_exception_propagates_unchanged_and_is_logged(
+        wrap: Any, collector: Collector, started: bool, status: int) -> None:
+    error = Boom("boom")
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if started:
+            await send({"type": "http.response.start", "status": 201, "headers": []})
+        raise error
+
+    done = asyncio.run(run(wrap(app), http_scope()))
+    assert done.error is error
+    assert entry(collector.logs[0])["response"]["status"] == status
+
+
+def test_grouping_errors_never_reach_the_app(wrap: Any, collector: Collector) -> None:
+    async def broken(req: Any) -> Any:
+        raise KeyError("nope")
+
+    done = asyncio.run(run(wrap(echo_app(), grouping_function=broken), http_scope()))
+    assert done.error is None and done.start["status"] == 200
+    assert b"x-documentation-url" not in done.headers
+    assert collector.logs == []
+
+
+# -- the grouping function -------------------------------------------------------------
+
+
+def test_async_grouping_runs_once_after_the_app_started_and_reads_the_body(
+        wrap: Any, collector: Collector) -> None:
+    calls: list[Any] = []
+    events: list[str] = []
+
+    async def grouping(req: Any) -> dict[str, str]:
+        calls.append(req)
+        events.append("grouping")
+        return {"api_key": json.loads(req.body)["key"]}
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        events.append("app started")
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        events.append("start sent")
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    body = b'{"key": "caller-1234"}'
+    asyncio.run(run(wrap(app, grouping_function=grouping), http_scope(
+        "POST", headers=[(b"content-length", str(len(body)).encode())]),
+        body_messages(body)))
+    assert events == ["app started", "grouping", "start sent"]
+    assert len(calls) == 1 and type(calls[0]).__module__ == "webob.request"
+    assert calls[0].environ["asgi.scope"]["path"] == "/"
+    assert collector.logs[0]["group"]["id"].endswith("1234")
+
+
+def fastapi_app() -> Any:
+    from fastapi.responses import StreamingResponse
+
+    async def auth(request: Request) -> None:
+        request.state.caller = request.headers.get("x-api-key")
+
+    app = FastAPI(dependencies=[Depends(auth)])
+
+    @app.post("/items")
+    async def items(request: Request) -> dict[str, Any]:
+        return {"got": await request.json()}
+
+    @app.get("/stream")
+    async def stream() -> Any:
+        async def chunks() -> Any:
+            for i in range(3):
+                yield f"data: {i}\n\n".encode()
+
+        return StreamingResponse(chunks(), media_type="text/event-stream")
+
+    return app
+
+
+def test_fastapi_grouping_gets_starlette_request_with_state_and_body(
+        wrap: Any, collector: Collector) -> None:
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+    seen: list[Any] = []
+
+    async def grouping(request: Any) -> dict[str, str]:
+        seen.append((type(request).__name__, request.state.caller, await request.json()))
+        return {"api_key": request.state.caller}
+
+    app = fastapi_app()
+    config_options = {"grouping_function": grouping, "buffer_length": 1,
+                      "background_worker_mode": False, "base_log_url": DOCS}
+    app.add_middleware(ReadMeMetricsMiddleware, config=MetricsApiConfig(
+        api_key=API_KEY, metrics_api=collector.url, **config_options))
+
+    async def call() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://api.example.com") as client:
+            return await client.post("/items", json={"a": [1, 2]},
+                                     headers={"x-api-key": "caller-5678"})
+
+    response = asyncio.run(call())
+    assert response.json() == {"got": {"a": [1, 2]}}
+    assert response.headers["x-documentation-url"].startswith(f"{DOCS}/logs/")
+    assert seen == [("Request", "caller-5678", {"a": [1, 2]})]
+    log = collector.logs[0]
+    assert log["group"]["id"].endswith("5678")
+    assert entry(log)["request"]["postData"]["text"] == '{"a":[1,2]}'
+
+
+def test_fastapi_under_starlette_testclient_lifespan_and_websocket(
+        wrap: Any, collector: Collector) -> None:
+    """A real app through Starlette's own test client: lifespan and websockets work."""
+    from contextlib import asynccontextmanager
+
+    from starlette.testclient import TestClient
+
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> Any:
+        app.state.ready = True
+        yield
+        app.state.ready = False
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/ready")
+    async def ready() -> dict[str, bool]:
+        return {"ready": app.state.ready}
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text("echo: " + await websocket.receive_text())
+        await websocket.close()
+
+    app.add_middleware(ReadMeMetricsMiddleware, config=MetricsApiConfig(
+        api_key=API_KEY, metrics_api=collector.url, grouping_function=owlbert,
+        buffer_length=1, background_worker_mode=False, base_log_url=DOCS))
+    with TestClient(app) as client:
+        assert client.get("/ready").json() == {"ready": True}
+        with client.websocket_connect("/ws") as websocket:
+            websocket.send_text("hi")
+            assert websocket.receive_text() == "echo: hi"
+    assert len(collector.logs) == 1  # the GET; websockets are not HTTP exchanges
+
+
+# -- delivery never blocks the event loop ----------------------------------------------
+
+
+@pytest.mark.parametrize("background", [True, False])
+def test_a_hanging_metrics_api_does_not_hold_other_requests(
+        wrap: Any, collector: Collector, background: bool) -> None:
+    """While the first log's POST hangs, a second request on the same loop is answered."""
+    collector.default = Reply(hang=3)  # every POST waits; the test checks order, not time
+    app = wrap(echo_app(), background_worker_mode=background, timeout=10)
+    when_answered: list[tuple[int, int]] = []
+
+    def answered(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            # (POSTs that reached the collector, logs whose POST got its answer)
+            when_answered.append((len(collector.failed), app.stats["sent"]))
+
+    async def both() -> None:
+        first = asyncio.ensure_future(run(app, http_scope()))
+        for _ in range(1000):  # until the first log's POST is at the collector
+            if collector.failed:
+                break
+            await asyncio.sleep(0.01)
+        await run(app, http_scope(), on_send=answered)
+        await first
+
+    asyncio.run(both())
+    app.flush(10)
+    assert when_answered == [(1, 0)]  # answered while the first POST was still hanging
+    assert app.stats["sent"] == 2
