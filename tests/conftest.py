@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any, Callable
 
 import pytest
 
-from readme_metrics import _env
+from readme_metrics import MetricsApiConfig, MetricsMiddleware, _env
+from tests.support.contract import API_KEY, inline_options
 from tests.utils import Collector
 
 
@@ -28,3 +30,20 @@ def collector() -> Iterator[Collector]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def wrap(collector: Collector) -> Iterator[Callable[..., MetricsMiddleware]]:
+    """``wrap(app, **options)``: MetricsMiddleware sending each log to ``collector`` at once
+    (inline, batches of 1; see tests.support.contract); closed after the test."""
+    made: list[MetricsMiddleware] = []
+
+    def make(app: Any, **options: Any) -> MetricsMiddleware:
+        middleware = MetricsMiddleware(app, MetricsApiConfig(
+            api_key=API_KEY, metrics_api=collector.url, **inline_options(options)))
+        made.append(middleware)
+        return middleware
+
+    yield make
+    for middleware in made:
+        middleware.close()

@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from werkzeug.middleware.lint import LintMiddleware
 
-from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics import MetricsApiConfig, MetricsMiddleware, _env
 from readme_metrics.options import OPTIONS, looks_like_a_placeholder, markdown_table
 from tests.utils import Reply, run_wsgi, validated_inside_lint, wsgi_environ
 
@@ -89,13 +89,26 @@ def test_environment_is_read(monkeypatch, variable, raw, option, expected) -> No
     assert getattr(config, option) == expected
 
 
-def test_argument_wins_over_environment(monkeypatch) -> None:
-    monkeypatch.setenv("README_BUFFER_LENGTH", "25")
+# An argument value different from both the ENVIRONMENT value and the default.
+ARGUMENTS = {
+    "enabled": True, "buffer_length": 3, "flush_interval": 1.0, "development_mode": False,
+    "background_worker_mode": True, "denylist": ["ssn"], "allowlist": ["id"],
+    "allowed_http_hosts": ["other.example.com"], "timeout": 9.0,
+    "base_log_url": "https://argument.example.com", "metrics_api": "http://127.0.0.1:8",
+    "readme_api_url": "http://127.0.0.1:8/api", "max_body_bytes": 10, "max_queue_size": 9,
+    "max_queue_bytes": 99, "trusted_proxies": 1, "skip_methods": ["TRACE"],
+    "shutdown_timeout": 0.5,
+}
+
+
+@pytest.mark.parametrize("variable, raw, option", [
+    pytest.param(variable, raw, option, id=option) for variable, raw, option, _ in ENVIRONMENT])
+def test_argument_wins_over_environment(monkeypatch, variable, raw, option) -> None:
+    monkeypatch.setenv(variable, raw)
     monkeypatch.setenv("README_API_KEY", "from-env")
-    monkeypatch.setenv("README_DENYLIST", "a,b")
-    config = MetricsApiConfig(api_key="from-arg", grouping_function=grouping, buffer_length=3,
-                              denylist=[])
-    assert (config.api_key, config.buffer_length, config.denylist) == ("from-arg", 3, [])
+    config = MetricsApiConfig(api_key="from-arg", grouping_function=grouping,
+                              **{option: ARGUMENTS[option]})
+    assert (config.api_key, getattr(config, option)) == ("from-arg", ARGUMENTS[option])
 
 
 def test_everything_from_the_environment(monkeypatch) -> None:
@@ -118,6 +131,10 @@ def test_dotenv_file_in_working_directory_is_read(tmp_path, monkeypatch) -> None
         config = MetricsApiConfig()
         assert (config.api_key, config.buffer_length) == ("rdme_dotenv", 7)
         assert config.grouping_function is grouping
+        _env.reset()
+        monkeypatch.setenv("README_BUFFER_LENGTH", "6")  # the real environment wins
+        assert MetricsApiConfig().buffer_length == 6
+        assert MetricsApiConfig(buffer_length=2).buffer_length == 2
     finally:  # read_env exports into os.environ; do not leak into other tests
         for name in ("README_API_KEY", "README_GROUPING_FUNCTION", "README_BUFFER_LENGTH"):
             monkeypatch.delenv(name, raising=False)
@@ -153,6 +170,16 @@ INVALID = [
                  "README_GROUPING_FUNCTION", id="unimportable-grouping"),
     pytest.param({"grouping_function": 42}, {}, "grouping_function",
                  "README_GROUPING_FUNCTION", id="non-callable-grouping"),
+    pytest.param({}, {"README_BUFFER_LENGTH": "-5"}, "buffer_length", "README_BUFFER_LENGTH",
+                 id="negative-buffer-env"),
+    pytest.param({}, {"README_METRICS_SERVER": "metrics.readme.io"}, "metrics_api",
+                 "README_METRICS_SERVER", id="schemeless-server-env"),
+    pytest.param({}, {"README_FLUSH_INTERVAL": "soon"}, "flush_interval",
+                 "README_FLUSH_INTERVAL", id="unparsable-interval-env"),
+    pytest.param({}, {"README_MAX_BODY_BYTES": "1e"}, "max_body_bytes",
+                 "README_MAX_BODY_BYTES", id="unparsable-max-body-env"),
+    pytest.param({"readme_api_url": "ftp://dash.readme.com"}, {}, "readme_api_url",
+                 "README_API_URL", id="non-http-readme-api-url"),
 ]
 
 
@@ -179,11 +206,16 @@ def test_missing_grouping_function_is_a_clear_error() -> None:
         MetricsApiConfig(api_key="rdme_key")
 
 
-@pytest.mark.parametrize("alias, option", [("blacklist", "denylist"), ("whitelist", "allowlist")])
-def test_deprecated_aliases_warn_and_apply(alias: str, option: str) -> None:
+@pytest.mark.parametrize("alias, option, given, expected", [
+    pytest.param("blacklist", "denylist", ["pw"], ["pw"], id="blacklist"),
+    pytest.param("whitelist", "allowlist", ["pw"], ["pw"], id="whitelist"),
+    pytest.param("blacklist", "denylist", "pw,token", ["pw", "token"], id="blacklist-string"),
+])
+def test_deprecated_aliases_warn_and_apply(alias: str, option: str, given: Any,
+                                           expected: list[str]) -> None:
     with pytest.warns(DeprecationWarning, match=alias):
-        config = MetricsApiConfig(api_key="k", grouping_function=grouping, **{alias: ["pw"]})
-    assert getattr(config, option) == ["pw"]
+        config = MetricsApiConfig(api_key="k", grouping_function=grouping, **{alias: given})
+    assert getattr(config, option) == expected
 
 
 def test_no_warning_without_aliases() -> None:
@@ -470,3 +502,22 @@ def test_the_local_loop_needs_one_variable(monkeypatch, collector, caplog) -> No
     assert [get.path for get in collector.gets][:1] == ["/v1"]
     assert collector.logs
     assert [r.getMessage() for r in caplog.records] == []
+
+
+def test_grouping_function_as_a_dotted_path_argument() -> None:
+    made = MetricsApiConfig(api_key="k", grouping_function="tests.test_config.grouping")
+    assert made.grouping_function is grouping
+    with pytest.raises(ValueError, match="grouping_function.*README_GROUPING_FUNCTION"):
+        MetricsApiConfig(api_key="k", grouping_function="tests.test_config.no_such_function")
+
+
+def test_library_logger_has_no_handlers_and_basic_config_is_not_called(
+        wrap: Any, collector: Any) -> None:
+    from tests.support.contract import exchange, reading_app
+
+    root_handlers = list(logging.getLogger().handlers)
+    middleware = wrap(reading_app())
+    assert middleware.config.logger is logging.getLogger("readme_metrics")
+    exchange(middleware, collector)
+    assert logging.getLogger("readme_metrics").handlers == []
+    assert logging.getLogger().handlers == root_handlers
