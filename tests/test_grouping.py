@@ -9,6 +9,9 @@ import pytest
 from webob import Request
 
 from readme_metrics.grouping import Identifier
+from tests.support.contract import no_log_sent, reading_app
+from tests.support.fake_api import Collector
+from tests.support.wsgi import run_wsgi, wsgi_environ
 
 SECRET = "caller-secret-key"
 LOGGER = logging.getLogger("readme_metrics")
@@ -117,3 +120,26 @@ def test_a_message_with_percent_signs_is_logged_as_is(caplog: pytest.LogCaptureF
     caplog.set_level(logging.DEBUG, logger="readme_metrics")
     Identifier(lambda req: {"api_key": "k", "100%s": 1}, LOGGER)(request())
     assert "unknown keys 100%s;" in caplog.records[0].getMessage()
+
+
+# -- through the middleware: the app never notices (SPEC 6, black box) ---------------------
+
+
+@pytest.mark.parametrize("grouping, message", [
+    pytest.param(lambda req: 1 / 0, "ZeroDivisionError", id="raises"),
+    pytest.param(lambda req: "caller", "str", id="returns-a-string"),
+    pytest.param(lambda req: ["api_key", "x"], "list", id="returns-a-list"),
+    pytest.param(lambda req: {"label": "no key"}, "api_key", id="no-api-key"),
+])
+def test_bad_grouping_function_is_contained_and_reported_once(
+        wrap: Any, collector: Collector, caplog: pytest.LogCaptureFixture,
+        grouping: Callable[[Any], Any], message: str) -> None:
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    middleware = wrap(reading_app(), grouping_function=grouping)
+    for _ in range(3):
+        result = run_wsgi(middleware, wsgi_environ())
+        assert (result.status, result.body, result.error) == ("200 OK", b"ok", None)
+        assert result.header("x-documentation-url") == []
+    no_log_sent(middleware, collector)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and message in errors[0].getMessage()

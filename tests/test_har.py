@@ -6,12 +6,18 @@ Every table case goes through ``json.dumps``/``json.loads`` (what is actually se
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
+import logging
 import math
 import platform
+import re
+import time
 import uuid
+from collections.abc import Iterator
 from typing import Any, Callable, Optional
+from urllib.parse import quote, quote_plus, urlencode, urlsplit
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,7 +27,8 @@ from readme_metrics.exchange import Exchange, Group
 from readme_metrics.har import CREATOR, build_entry, build_log
 from readme_metrics.masking import mask
 from readme_metrics.redaction import Redactor
-from readme_metrics.version import __version__
+from tests.support.contract import CALLER, DOCS, exchange, reading_app, spec_mask
+from tests.support.fake_api import Collector
 from tests.utils import assert_valid_log
 
 LOG_ID = "0b5c6f5e-4a7e-4c1e-9a43-2f4e8f6b9d21"
@@ -91,25 +98,6 @@ def entry_of(exchange: Exchange, **options: Any) -> dict[str, Any]:
 
 
 # -- the log object -----------------------------------------------------------------
-
-
-def test_log_envelope() -> None:
-    log = sent_log(make_exchange(), development=True)
-    assert log["_id"] == LOG_ID
-    assert log["group"] == {"id": mask("rdme_key_1234"), "label": "Owl",
-                            "email": "owl@example.com"}
-    assert log["group"]["id"].endswith("?1234")
-    assert log["clientIPAddress"] == "10.0.0.1"
-    assert log["development"] is True
-    har_log = log["request"]["log"]
-    assert har_log["version"] == "1.2"
-    assert har_log["creator"] == CREATOR == {
-        "name": "readme-metrics (python)",
-        "version": __version__,
-        "comment": f"{platform.machine()}-{platform.system()}{platform.release()}"
-                   f"/{platform.python_version()}",
-    }
-    assert sent_log(make_exchange())["development"] is False
 
 
 @pytest.mark.parametrize(
@@ -825,3 +813,264 @@ def test_any_multipart_gives_a_valid_log(body: bytes, redactor: Optional[Redacto
     exchange = post(MULTIPART_CT, body, size=len(body) + 1)
     log = build_log(exchange, redactor=redactor)
     assert_valid_log(json.loads(json.dumps(log, ensure_ascii=False).encode("utf-8")))
+
+
+# -- the log as the Metrics API gets it, through the middleware (SPEC 4, black box) --------
+
+
+def test_log_envelope(wrap: Any, collector: Collector) -> None:
+    from readme_metrics import __version__
+
+    result, log, _ = exchange(wrap(reading_app(), development_mode=True), collector)
+    assert set(log) == {"_id", "group", "clientIPAddress", "development", "request"}
+    parsed = uuid.UUID(log["_id"])
+    assert parsed.version == 4 and str(parsed) == log["_id"]
+    assert result.header("x-documentation-url") == [f"{DOCS}/logs/{log['_id']}"]
+    assert log["group"] == {"id": spec_mask(CALLER["api_key"]), "label": CALLER["label"],
+                            "email": CALLER["email"]}
+    assert log["development"] is True
+    har = log["request"]
+    assert set(har) == {"log"} and har["log"]["version"] == "1.2"
+    assert har["log"]["creator"] == {
+        "name": "readme-metrics (python)",
+        "version": __version__,
+        "comment": f"{platform.machine()}-{platform.system()}{platform.release()}"
+                   f"/{platform.python_version()}",
+    }
+    assert len(har["log"]["entries"]) == 1
+
+
+def test_development_false_by_default(wrap: Any, collector: Collector) -> None:
+    _, log, _ = exchange(wrap(reading_app()), collector)
+    assert log["development"] is False
+
+
+def test_entry_timing_and_fixed_fields(wrap: Any, collector: Collector) -> None:
+    def slow(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        time.sleep(0.02)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        time.sleep(0.02)
+        yield b"slow"
+
+    before = time.time()
+    _, _, entry = exchange(wrap(slow), collector)
+    after = time.time()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", entry["startedDateTime"])
+    started = time.mktime(time.strptime(entry["startedDateTime"][:19], "%Y-%m-%dT%H:%M:%S"))
+    started = started - time.timezone + int(entry["startedDateTime"][20:23]) / 1000
+    assert before - 1 <= started <= after  # UTC, the moment the request arrived
+    timings = entry["timings"]
+    assert set(timings) >= {"send", "wait", "receive"}
+    assert all(timings[name] >= 0 for name in ("send", "wait", "receive"))
+    assert entry["time"] == pytest.approx(timings["send"] + timings["wait"] + timings["receive"],
+                                          abs=1e-9)
+    assert timings["wait"] >= 15 and entry["time"] >= 30  # milliseconds, not seconds
+    assert entry["cache"] == {}
+    assert "pageref" in entry
+    assert entry["request"]["headersSize"] == -1 and entry["response"]["headersSize"] == -1
+
+
+@pytest.mark.parametrize("query, expected", [
+    pytest.param("a=1&b=2", [("a", "1"), ("b", "2")], id="simple"),
+    pytest.param("q=hello+world&r=caf%C3%A9", [("q", "hello world"), ("r", "café")],
+                 id="plus-is-space-percent-decoded"),
+    pytest.param("plus=%2B", [("plus", "+")], id="encoded-plus"),
+    pytest.param("a=1&a=2&a=", [("a", "1"), ("a", "2"), ("a", "")], id="repeats-and-blank"),
+    pytest.param("flag&x=", [("flag", ""), ("x", "")], id="no-equals"),
+    pytest.param("z=1&y=2&x=3", [("z", "1"), ("y", "2"), ("x", "3")], id="order-kept"),
+    pytest.param("na+me=v", [("na me", "v")], id="plus-in-name"),
+])
+def test_query_string_decoded_pairs(wrap: Any, collector: Collector, query: str,
+                                    expected: list[tuple[str, str]]) -> None:
+    _, _, entry = exchange(wrap(reading_app()), collector, query=query)
+    assert [(p["name"], p["value"]) for p in entry["request"]["queryString"]] == expected
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.text(max_size=8), st.text(max_size=8)), max_size=5),
+       st.booleans())
+def test_any_query_round_trips(wrap: Any, collector: Collector,
+                               query_pairs: list[tuple[str, str]], plus: bool) -> None:
+    """Whatever a client encodes (quote or quote_plus), the url keeps it as sent and
+    queryString decodes it back to the pairs, in order."""
+    query = urlencode(query_pairs, quote_via=quote_plus if plus else quote)
+    collector.received.clear()
+    _, _, entry = exchange(wrap(reading_app()), collector, query=query)
+    request = entry["request"]
+    assert urlsplit(request["url"]).query == query
+    assert [(p["name"], p["value"]) for p in request["queryString"]] == query_pairs
+
+
+def test_request_headers_cookies_and_http_version(wrap: Any, collector: Collector) -> None:
+    _, _, entry = exchange(
+        wrap(reading_app()), collector, method="POST", body=b'{"a": 1}',
+        headers={"Content-Type": "application/json", "X-Api-Key": "visible",
+                 "Cookie": "theme=dark; session=abcdef123456", "Host": "api.example.com"})
+    request = entry["request"]
+    assert request["method"] == "POST"
+    assert request["httpVersion"] == "HTTP/1.0"  # SERVER_PROTOCOL of the environ
+    headers = {h["name"].lower(): h["value"] for h in request["headers"]}
+    assert headers["content-type"] == "application/json"
+    assert headers["content-length"] == "8"
+    assert headers["x-api-key"] == "visible"
+    assert headers["host"] == "api.example.com"
+    assert headers["cookie"] == spec_mask("theme=dark; session=abcdef123456")
+    assert [c["name"] for c in request["cookies"]] == ["theme", "session"]
+    # Cookie values are credentials too: never in clear (masked like the header).
+    assert [c["value"] for c in request["cookies"]] == [spec_mask("dark"),
+                                                       spec_mask("abcdef123456")]
+    assert request["bodySize"] == 8
+
+
+MULTIPART = (
+    b"--XyZ\r\nContent-Disposition: form-data; name=\"field\"\r\n\r\nvalue 1\r\n"
+    b"--XyZ\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"pic.png\"\r\n"
+    b"Content-Type: image/png\r\n\r\n\x89PNG\r\n\x00\xff\r\n--XyZ--\r\n"
+)
+
+
+@pytest.mark.parametrize("content_type, body, expected", [
+    pytest.param("application/x-www-form-urlencoded", b"a=1+2&b=&a=%26",
+                 {"mimeType": "application/x-www-form-urlencoded",
+                  "params": [{"name": "a", "value": "1 2"}, {"name": "b", "value": ""},
+                             {"name": "a", "value": "&"}]}, id="form"),
+    pytest.param("multipart/form-data; boundary=XyZ", MULTIPART,
+                 {"mimeType": "multipart/form-data; boundary=XyZ",
+                  "params": [{"name": "field", "value": "value 1"},
+                             {"name": "upload", "fileName": "pic.png",
+                              "contentType": "image/png",
+                              "value": "data:image/png;name=pic.png;base64,"
+                                       + base64.b64encode(b"\x89PNG\r\n\x00\xff").decode()}]},
+                 id="multipart"),
+    pytest.param("application/json", b'{"b": 1,  "a": [true]}',
+                 {"mimeType": "application/json", "text": '{"b": 1,  "a": [true]}'},
+                 id="json-exact"),
+    pytest.param("application/vnd.api+json; charset=utf-8", b'{"x": "\xc3\xa9"}',
+                 {"mimeType": "application/vnd.api+json; charset=utf-8",
+                  "text": '{"x": "é"}'}, id="plus-json"),
+    pytest.param("application/xml", b"<a><b>1</b></a>",
+                 {"mimeType": "application/xml", "text": "<a><b>1</b></a>"}, id="xml"),
+    pytest.param("text/csv", b"a,b\n1,2\n", {"mimeType": "text/csv", "text": "a,b\n1,2\n"},
+                 id="text-star"),
+    pytest.param(None, b"no type given", {"mimeType": "text/plain", "text": "no type given"},
+                 id="no-content-type"),
+    pytest.param("image/png", b"\x89PNG\r\n\x1a\n\x00\xff\xfe",
+                 {"mimeType": "image/png",
+                  "text": base64.b64encode(b"\x89PNG\r\n\x1a\n\x00\xff\xfe").decode(),
+                  "comment": "base64"}, id="binary"),
+])
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_post_data_shapes(wrap: Any, collector: Collector, method: str,
+                          content_type: Optional[str], body: bytes,
+                          expected: dict[str, Any]) -> None:
+    app = reading_app()
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    _, _, entry = exchange(wrap(app), collector, method=method, body=body, headers=headers)
+    assert app.seen["body"] == body
+    assert entry["request"]["postData"] == expected
+    assert entry["request"]["bodySize"] == len(body)
+
+
+def test_response_fields(wrap: Any, collector: Collector) -> None:
+    headers = [("Content-Type", "text/plain; charset=utf-8"), ("X-Custom", "1"),
+               ("Location", "https://elsewhere.example/x?y=1")]
+    result, log, entry = exchange(
+        wrap(reading_app("302 Found It", headers, [b"caf\xc3\xa9", b" ", b"au lait"])),
+        collector)
+    response = entry["response"]
+    assert response["status"] == 302
+    assert response["statusText"] == "Found It"
+    assert response["httpVersion"] == "HTTP/1.0"
+    assert [(h["name"], h["value"]) for h in response["headers"]] == [
+        *headers, ("x-documentation-url", f"{DOCS}/logs/{log['_id']}")]
+    assert result.headers == [(h["name"], h["value"]) for h in response["headers"]]
+    assert response["content"] == {"size": len("café au lait".encode()),
+                                   "mimeType": "text/plain; charset=utf-8",
+                                   "text": "café au lait"}
+    assert response["bodySize"] == 13
+    assert response["redirectURL"] == "https://elsewhere.example/x?y=1"
+    assert response["headersSize"] == -1
+    assert response["cookies"] == []
+
+
+@pytest.mark.parametrize("status, code, text", [
+    pytest.param("200 OK", 200, "OK", id="ok"),
+    pytest.param("404 Nothing Here", 404, "Nothing Here", id="custom-reason"),
+    pytest.param("599 Custom Reason Phrase", 599, "Custom Reason Phrase", id="unknown-code"),
+    pytest.param("418 I'm a teapot", 418, "I'm a teapot", id="teapot"),
+])
+def test_status_text_from_the_status_line(wrap: Any, collector: Collector, status: str,
+                                          code: int, text: str) -> None:
+    _, _, entry = exchange(wrap(reading_app(status)), collector)
+    assert (entry["response"]["status"], entry["response"]["statusText"]) == (code, text)
+    assert entry["response"]["redirectURL"] == ""
+
+
+def test_binary_response_is_base64(wrap: Any, collector: Collector) -> None:
+    data = bytes(range(256))
+    _, _, entry = exchange(
+        wrap(reading_app(headers=[("Content-Type", "application/octet-stream")],
+                         body=[data[:100], data[100:]])), collector)
+    content = entry["response"]["content"]
+    assert content["encoding"] == "base64"
+    assert base64.b64decode(content["text"]) == data
+    assert content["size"] == 256 and content["mimeType"] == "application/octet-stream"
+
+
+@pytest.mark.parametrize("name", ["Set-Cookie", "set-cookie", "SET-COOKIE"])
+def test_set_cookie_masked_and_parsed_header_name_case_kept(
+        wrap: Any, collector: Collector, name: str) -> None:
+    value = "session=s3cr3t-token-value; Path=/; HttpOnly"
+    _, _, entry = exchange(
+        wrap(reading_app(headers=[("Content-Type", "text/plain"), (name, value)])), collector)
+    response = entry["response"]
+    assert {"name": name, "value": spec_mask(value)} in response["headers"]
+    [cookie] = response["cookies"]
+    assert cookie["name"] == "session" and cookie["value"] == spec_mask("s3cr3t-token-value")
+    assert "s3cr3t-token-value" not in json.dumps(entry)
+
+
+@pytest.mark.parametrize("header", ["Authorization", "Proxy-Authorization", "Cookie"])
+def test_request_credentials_are_masked(wrap: Any, collector: Collector, header: str) -> None:
+    value = "Bearer sk_live_0123456789abcdef" if header != "Cookie" else "sid=0123456789"
+    _, _, entry = exchange(wrap(reading_app()), collector, headers={header: value})
+    assert {"name": header, "value": spec_mask(value)} in entry["request"]["headers"]
+    assert value not in json.dumps(entry)
+
+
+@pytest.mark.parametrize("header", ["authorization", "PROXY-AUTHORIZATION", "X-Other"])
+def test_response_credential_headers_masked_with_their_case(
+        wrap: Any, collector: Collector, header: str) -> None:
+    value = "Basic dXNlcjpwYXNzd29yZA=="
+    _, _, entry = exchange(
+        wrap(reading_app(headers=[("Content-Type", "text/plain"), (header, value)])),
+        collector)
+    expected = value if header == "X-Other" else spec_mask(value)
+    assert {"name": header, "value": expected} in entry["response"]["headers"]
+
+
+@pytest.mark.parametrize("returned, expected", [
+    pytest.param({"api_key": "k-1234567"}, {"id": spec_mask("k-1234567")}, id="api-key-only"),
+    pytest.param({"id": "legacy-9876", "label": "Old", "email": "old@example.com"},
+                 {"id": spec_mask("legacy-9876"), "label": "Old", "email": "old@example.com"},
+                 id="legacy-id-key"),
+    pytest.param({"api_key": "k-1", "label": "L", "email": "e@example.com", "plan": "pro",
+                  "extra": 1},
+                 {"id": spec_mask("k-1"), "label": "L", "email": "e@example.com"},
+                 id="extra-keys-dropped"),
+])
+def test_group_is_masked_with_known_keys_only(wrap: Any, collector: Collector,
+                                              returned: dict[str, Any],
+                                              expected: dict[str, str],
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    _, log, _ = exchange(wrap(reading_app(), grouping_function=lambda req: dict(returned)),
+                         collector)
+    assert log["group"] == expected
+    extra = sorted(set(returned) - {"api_key", "id", "label", "email"})
+    warned = [r for r in caplog.records if r.levelno == logging.WARNING]
+    if extra:
+        assert len(warned) == 1 and all(key in warned[0].getMessage() for key in extra)
+    else:
+        assert warned == []

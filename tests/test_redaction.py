@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from readme_metrics.redaction import Redactor, decode_component, redacted
+from tests.support.contract import exchange, pairs, reading_app, spec_mask
+from tests.support.fake_api import Collector
 
 # -- redacted() and decode_component() ------------------------------------------------
 
@@ -386,3 +388,123 @@ def test_query_string_property(raw: str, deny: str) -> None:
             assert unquote(new.partition("=")[2]) == redacted(value)
         else:
             assert new == old
+
+
+# -- deny and allow lists through the middleware (SPEC 6, black box) -----------------------
+
+
+SECRET = "Zq9"  # short: a mask's 4-character tail would show it whole
+
+
+def redaction_exchange(wrap: Any, collector: Collector, **options: Any) -> dict[str, Any]:
+    response_body = json.dumps({"password": "hunter22", "user": {"password": "pw", "name": "n"},
+                                "items": [{"Password": 1}, {"token": None}]}).encode()
+    app = reading_app(headers=[("Content-Type", "application/json"), ("X-Secret", "topsecret"),
+                               ("Set-Cookie", f"sid={SECRET}")], body=[response_body])
+    _, _, entry = exchange(
+        wrap(app, **options), collector, method="POST",
+        path="/login", query="password=p%40ss+word&user=ana&Password=again",
+        body=json.dumps({"PASSWORD": "abc", "user": {"password": "xy", "name": "ana",
+                                                     "tags": ["a", "b"]}}).encode(),
+        headers={"Content-Type": "application/json", "X-Secret": "hello",
+                 "Cookie": f"theme=dark; sid={SECRET}"})
+    return entry
+
+
+def test_denylist_bare_key_everywhere_case_insensitively(wrap: Any,
+                                                         collector: Collector) -> None:
+    entry = redaction_exchange(wrap, collector, denylist=["password", "x-secret", "SID"])
+    request, response = entry["request"], entry["response"]
+    assert request["queryString"] == [
+        {"name": "password", "value": "[REDACTED 9]"}, {"name": "user", "value": "ana"},
+        {"name": "Password", "value": "[REDACTED 5]"}]
+    url = urlsplit(request["url"])
+    assert url.path == "/login" and "p%40ss" not in request["url"] and "again" not in url.query
+    assert "user=ana" in url.query
+    assert [pair.split("=")[0] for pair in url.query.split("&")] == ["password", "user",
+                                                                     "Password"]
+    assert pairs(request["headers"])["X-Secret"] == "[REDACTED 5]"
+    assert pairs(response["headers"])["X-Secret"] == "[REDACTED 9]"
+    assert pairs(request["cookies"])["sid"] == "[REDACTED 3]"
+    assert pairs(request["cookies"])["theme"] == spec_mask("dark")
+    assert pairs(response["cookies"])["sid"] == "[REDACTED 3]"
+    assert json.loads(request["postData"]["text"]) == {
+        "PASSWORD": "[REDACTED 3]", "user": {"password": "[REDACTED 2]", "name": "ana",
+                                             "tags": ["a", "b"]}}
+    assert json.loads(response["content"]["text"]) == {
+        "password": "[REDACTED 8]", "user": {"password": "[REDACTED 2]", "name": "n"},
+        "items": [{"Password": "[REDACTED]"}, {"token": None}]}
+    sent = json.dumps(entry)
+    for secret in ("hunter22", "topsecret", "hello", "p@ss", "again", SECRET):
+        assert secret not in sent
+    # The Cookie/Set-Cookie headers are still masked, their 4-character tail included.
+    assert pairs(request["headers"])["Cookie"].startswith("sha512-")
+    assert pairs(response["headers"])["Set-Cookie"].startswith("sha512-")
+
+
+def test_denylist_dotted_path_matches_that_path_only(wrap: Any, collector: Collector) -> None:
+    entry = redaction_exchange(wrap, collector, denylist=["user.password"])
+    assert json.loads(entry["request"]["postData"]["text"]) == {
+        "PASSWORD": "abc", "user": {"password": "[REDACTED 2]", "name": "ana",
+                                    "tags": ["a", "b"]}}
+    assert json.loads(entry["response"]["content"]["text"])["password"] == "hunter22"
+    assert pairs(entry["request"]["queryString"])["password"] == "p@ss word"
+
+
+def test_denylist_whole_object_and_non_strings(wrap: Any, collector: Collector) -> None:
+    entry = redaction_exchange(wrap, collector, denylist=["user", "items"])
+    assert json.loads(entry["request"]["postData"]["text"])["user"] == "[REDACTED]"
+    document = json.loads(entry["response"]["content"]["text"])
+    assert document["items"] == "[REDACTED]" and document["user"] == "[REDACTED]"
+    assert pairs(entry["request"]["queryString"])["user"] == "[REDACTED 3]"
+
+
+def test_allowlist_only_keeps_listed_keys(wrap: Any, collector: Collector) -> None:
+    entry = redaction_exchange(wrap, collector, allowlist=["user", "Content-Type"])
+    request, response = entry["request"], entry["response"]
+    assert pairs(request["queryString"]) == {"password": "[REDACTED 9]", "user": "ana",
+                                             "Password": "[REDACTED 5]"}
+    assert pairs(request["headers"])["X-Secret"] == "[REDACTED 5]"
+    assert pairs(request["headers"])["Content-Type"] == "application/json"
+    # A nested object is kept whole when its key is allowed.
+    assert json.loads(request["postData"]["text"]) == {
+        "PASSWORD": "[REDACTED 3]", "user": {"password": "xy", "name": "ana",
+                                            "tags": ["a", "b"]}}
+    document = json.loads(response["content"]["text"])
+    assert document["password"] == "[REDACTED 8]" and document["user"]["password"] == "pw"
+    assert document["items"] == [{"Password": "[REDACTED]"}, {"token": "[REDACTED]"}]
+    assert all(c["value"].startswith("[REDACTED") for c in request["cookies"])
+
+
+def test_denylist_wins_over_allowlist(wrap: Any, collector: Collector) -> None:
+    entry = redaction_exchange(wrap, collector, allowlist=["user", "password"],
+                               denylist=["user.password", "password"])
+    assert json.loads(entry["request"]["postData"]["text"])["user"] == {
+        "password": "[REDACTED 2]", "name": "ana", "tags": ["a", "b"]}
+    assert pairs(entry["request"]["queryString"])["password"] == "[REDACTED 9]"
+
+
+@pytest.mark.parametrize("content_type, body, field", [
+    pytest.param("application/x-www-form-urlencoded", b"Card=4111111111111111&name=ana",
+                 "Card", id="form"),
+    pytest.param("multipart/form-data; boundary=XyZ",
+                 b"--XyZ\r\nContent-Disposition: form-data; name=\"CARD\"\r\n\r\n"
+                 b"4111111111111111\r\n--XyZ\r\nContent-Disposition: form-data; "
+                 b"name=\"name\"\r\n\r\nana\r\n--XyZ--\r\n", "CARD", id="multipart"),
+])
+def test_denylist_redacts_form_and_multipart_fields(wrap: Any, collector: Collector,
+                                                    content_type: str, body: bytes,
+                                                    field: str) -> None:
+    _, _, entry = exchange(wrap(reading_app(), denylist=["card"]), collector, method="POST",
+                           body=body, headers={"Content-Type": content_type})
+    params = pairs(entry["request"]["postData"]["params"])
+    assert params == {field: "[REDACTED 16]", "name": "ana"}
+    assert "4111111111111111" not in json.dumps(entry)
+
+
+def test_redacted_json_is_still_valid_json(wrap: Any, collector: Collector) -> None:
+    body = b'[{"secret": "a\\"b\\u00e9", "n": [1, {"Secret": {"deep": true}}]}, "x"]'
+    _, _, entry = exchange(wrap(reading_app(), denylist=["secret"]), collector,
+                           method="POST", body=body, headers={"Content-Type": "application/json"})
+    assert json.loads(entry["request"]["postData"]["text"]) == [
+        {"secret": "[REDACTED 4]", "n": [1, {"Secret": "[REDACTED]"}]}, "x"]

@@ -32,6 +32,11 @@ def caller(req: Any) -> dict[str, str]:
     return dict(CALLER)
 
 
+def pairs(items: list[dict[str, str]]) -> dict[str, str]:
+    """HAR name/value pairs (headers, queryString, params) as a dict."""
+    return {item["name"]: item["value"] for item in items}
+
+
 def inline_options(options: dict[str, Any]) -> dict[str, Any]:
     """Each log sent at once (inline, batches of 1), the docs URL known, the caller set."""
     options.setdefault("grouping_function", caller)
