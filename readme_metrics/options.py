@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import ipaddress
 import logging
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -60,7 +61,7 @@ class Option:
 def _whole(minimum: int) -> Callable[[Option, Any], int]:
     def check(option: Option, value: Any) -> int:
         if (isinstance(value, bool) or not isinstance(value, (int, float))
-                or value != int(value) or value < minimum):
+                or not math.isfinite(value) or value != int(value) or value < minimum):
             raise option.invalid(value)
         return int(value)
     return check
@@ -68,7 +69,9 @@ def _whole(minimum: int) -> Callable[[Option, Any], int]:
 
 def _number(minimum: float, exclusive: bool = False) -> Callable[[Option, Any], float]:
     def check(option: Option, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        # NaN and infinity are floats but no duration: a socket timeout cannot be either.
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or not math.isfinite(value)):
             raise option.invalid(value)
         if value < minimum or (exclusive and value == minimum):
             raise option.invalid(value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import socket
 import string
 import threading
@@ -166,6 +167,11 @@ INVALID = [
                  id="negative-proxies"),
     pytest.param({"flush_interval": -2}, {}, "flush_interval", "README_FLUSH_INTERVAL",
                  id="negative-interval"),
+    pytest.param({"timeout": float("inf")}, {}, "timeout", "README_TIMEOUT", id="inf-timeout"),
+    pytest.param({"shutdown_timeout": float("nan")}, {}, "shutdown_timeout",
+                 "README_SHUTDOWN_TIMEOUT", id="nan-shutdown"),
+    pytest.param({"buffer_length": float("inf")}, {}, "buffer_length", "README_BUFFER_LENGTH",
+                 id="inf-buffer"),
     pytest.param({"grouping_function": "no.such.module.fn"}, {}, "grouping_function",
                  "README_GROUPING_FUNCTION", id="unimportable-grouping"),
     pytest.param({"grouping_function": 42}, {}, "grouping_function",
@@ -521,3 +527,27 @@ def test_library_logger_has_no_handlers_and_basic_config_is_not_called(
     exchange(middleware, collector)
     assert logging.getLogger("readme_metrics").handlers == []
     assert logging.getLogger().handlers == root_handlers
+
+
+@pytest.mark.parametrize("option", [
+    pytest.param(option, id=option.variable) for option in OPTIONS
+    if option.variable and option.name not in ("api_key", "grouping_function")])
+@given(text=st.text(max_size=30))
+def test_any_text_in_a_variable_is_a_value_or_a_clear_error(option: Any, text: str) -> None:
+    if "\x00" in text:
+        return  # the environment cannot hold NUL
+    saved = os.environ.get(option.variable)
+    os.environ[option.variable] = text
+    try:
+        config = MetricsApiConfig(api_key="rdme_key", grouping_function=grouping)
+    except ValueError as error:
+        assert f"{option.name} ({option.variable}) must be {option.expects}" in str(error)
+    else:
+        value = getattr(config, option.name)
+        if option.parse in ("int", "float"):
+            assert value == value and abs(value) != float("inf")
+    finally:
+        if saved is None:
+            os.environ.pop(option.variable, None)
+        else:
+            os.environ[option.variable] = saved
