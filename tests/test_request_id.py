@@ -402,7 +402,8 @@ def test_filter_masks_the_bearer_token(
 
 def test_invalid_log_tokens_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOG_TOKENS", "sometimes")
-    with pytest.raises(ValueError, match=r"log_tokens \(LOG_TOKENS\)"):
+    with pytest.raises(ValueError, match=r"log_tokens \(LOG_TOKENS\) must be true or false, "
+                       r"got .sometimes."):
         RequestIdFilter()
 
 
