@@ -7,7 +7,8 @@ constructor, the environment parsing, the error messages and README's options ta
 (:func:`markdown_table`, checked against README by the tests) all come from :data:`OPTIONS`,
 so they cannot drift apart.
 
-Print the README table with ``python -m readme_metrics.options``.
+Print README's table with
+``python -c "from readme_metrics.options import markdown_table; print(markdown_table())"``.
 """
 
 from __future__ import annotations
@@ -291,7 +292,3 @@ def markdown_table() -> str:
             f"| `{option.name}` | {variable} | {option.shown_default} | {option.doc} |"
         )
     return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":  # pragma: no cover - a maintainer's helper for README
-    print(markdown_table(), end="")

@@ -305,7 +305,7 @@ def test_every_variable_of_the_table_is_tested_here() -> None:
 
 
 def test_readme_options_table_is_the_table() -> None:
-    """README's table is ``python -m readme_metrics.options`` output, verbatim."""
+    """README's table is ``readme_metrics.options.markdown_table()``, verbatim."""
     header = markdown_table().splitlines()[0]
     documents = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
     found = [path for path in documents if header in path.read_text(encoding="utf-8")]
