@@ -332,6 +332,10 @@ def test_other_routes(guarded: tuple[CommandProcess, str, Path]) -> None:
     pytest.param("/", "text/html", id="index"),
     pytest.param("/logs/some-id", "text/html", id="focused-log"),
     pytest.param("/app.js", "text/javascript", id="script"),
+    pytest.param("/charts.js", "text/javascript", id="charts"),
+    pytest.param("/detail.js", "text/javascript", id="detail"),
+    pytest.param("/curl.js", "text/javascript", id="curl"),
+    pytest.param("/util.js", "text/javascript", id="util"),
     pytest.param("/style.css", "text/css", id="style"),
 ])
 def test_dashboard_files_load_nothing_from_outside(

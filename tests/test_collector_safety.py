@@ -286,3 +286,25 @@ def test_each_answer_is_one_write_on_a_socket_without_nagle(tmp_path: Path) -> N
     finally:
         connection.close()
         running.stop()
+
+
+# -- the dashboard's clear button ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("origin", "status"), [
+    pytest.param(None, 200, id="no-origin"),
+    pytest.param("http://127.0.0.1:{port}", 200, id="same-origin"),
+    pytest.param("http://evil.example", 403, id="other-site"),
+    pytest.param("http://localhost:{port}", 403, id="other-origin-same-machine"),
+])
+def test_only_the_dashboard_itself_can_clear_it(
+        collector: LocalCollector, origin: str | None, status: int) -> None:
+    assert requests.post(collector.url + "/v1/request", json=[_valid_log()],
+                         timeout=5).status_code == 202
+    headers = {"Origin": origin.format(port=collector.port)} if origin else {}
+    answer = requests.delete(collector.url + "/api/logs", headers=headers, timeout=5)
+    assert answer.status_code == status
+    kept = requests.get(collector.url + "/api/logs", timeout=5).json()
+    assert (len(kept["logs"]) == 0) is (status == 200)
+    assert kept["generation"] == (1 if status == 200 else 0)
+    assert collector.har is not None and collector.har.count == 1  # the file keeps all

@@ -41,6 +41,9 @@ _DASHBOARD_FILES = {
     "/index.html": ("index.html", "text/html; charset=utf-8"),
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/charts.js": ("charts.js", "text/javascript; charset=utf-8"),
+    "/curl.js": ("curl.js", "text/javascript; charset=utf-8"),
+    "/detail.js": ("detail.js", "text/javascript; charset=utf-8"),
+    "/util.js": ("util.js", "text/javascript; charset=utf-8"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),
 }
 # The dashboard loads nothing from outside, and this makes the browser hold it to that.
