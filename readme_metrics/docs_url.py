@@ -16,7 +16,6 @@ unreachable ReadMe is neither cached forever nor hammered.
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from urllib.parse import urlsplit
 import requests
 
 from readme_metrics.config import MetricsApiConfig
+from readme_metrics.delivery import process
 from readme_metrics.delivery.transport import USER_AGENT
 
 __all__ = ["DocsUrl", "MAX_RETRY_AFTER", "RETRY_AFTER"]
@@ -63,9 +63,6 @@ def _after_fork_in_child() -> None:
         state.running = False
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
 
 def _cache_key(config: MetricsApiConfig) -> tuple[str, str]:
     # A digest, not the key itself, so the cache never holds the secret in clear.
@@ -100,6 +97,8 @@ class DocsUrl:
         self._session = session
         self._fixed = config.base_log_url
         self._key = _cache_key(config)
+        if not self._fixed:
+            process.on_fork_in_child(_after_fork_in_child)
 
     def base(self) -> Optional[str]:
         """The base URL if known; otherwise start the lookup in the background, return None."""

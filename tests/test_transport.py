@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from typing import Callable
 
 import pytest
 import requests
@@ -10,6 +12,7 @@ import requests
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.transport import USER_AGENT, Transport
 from readme_metrics.version import __version__
+from tests.support.drip import DripServer
 from tests.utils import Collector, Reply, basic_auth, free_port
 
 API_KEY = "rdme_transport_SECRET_key_4242"
@@ -123,3 +126,47 @@ def test_repr_does_not_show_the_key(collector: Collector) -> None:
     assert API_KEY not in repr(transport)
     assert basic_auth(API_KEY).split()[1] not in repr(transport)
     transport.close()
+
+
+@pytest.mark.parametrize("timeout", [pytest.param(1.0, id="config-timeout"),
+                                     pytest.param(None, id="call-timeout")])
+def test_timeout_bounds_the_whole_post_against_a_dripping_server(
+        timeout: float | None) -> None:
+    # One byte every 0.4 s never trips a per-read timeout of 1 s: only a limit on the
+    # whole exchange stops it. Judged by how much of the answer the client waited for.
+    server = DripServer(interval=0.4, max_bytes=100)
+    transport = make_transport(server.url, timeout=timeout or 30.0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(requests.Timeout):
+            transport.post_logs(b"[]", timeout=None if timeout else 1.0)
+        elapsed = time.monotonic() - started
+        transport.close()
+        wait_for(lambda: server.sent)
+    finally:
+        server.close()
+    assert server.requests == 1
+    assert server.sent[0] < 10, server.sent  # a few bytes (about 1 s), not 100 (40 s)
+    assert elapsed < 10.0
+
+
+def test_posts_after_a_cut_post_use_a_fresh_connection(collector: Collector) -> None:
+    server = DripServer(interval=0.4, max_bytes=100)
+    transport = make_transport(server.url, timeout=0.5)
+    try:
+        with pytest.raises(requests.Timeout):
+            transport.post_logs(b"[]")
+    finally:
+        server.close()
+    # The same transport, pointed elsewhere, still works (nothing left armed).
+    transport.url = collector.url + "/v1/request"
+    for _ in range(3):
+        assert transport.post_logs(b"[]").status_code == 202
+    transport.close()
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.02)

@@ -1,21 +1,25 @@
 """Delivery of logs to ReadMe's Metrics API (SPEC section 7).
 
 ``from readme_metrics.delivery import Delivery`` is the entry point; the parts live in
-the submodules.
+the submodules (see :mod:`readme_metrics.delivery.core`).
 """
 
-from readme_metrics.delivery.core import (
+from readme_metrics.delivery.core import Delivery
+from readme_metrics.delivery.policy import (
     DROP_REASONS,
+    MAX_POST_BYTES,
+    MAX_POST_LOGS,
+    MAX_SENDERS,
     PAUSE,
     REJECT,
     RETRY,
     RETRY_AFTER_CAP,
     SENT,
-    Delivery,
     backoff_delay,
     classify,
     parse_retry_after,
 )
 
-__all__ = ["DROP_REASONS", "PAUSE", "REJECT", "RETRY", "RETRY_AFTER_CAP", "SENT", "Delivery",
-           "backoff_delay", "classify", "parse_retry_after"]
+__all__ = ["DROP_REASONS", "MAX_POST_BYTES", "MAX_POST_LOGS", "MAX_SENDERS", "PAUSE",
+           "REJECT", "RETRY", "RETRY_AFTER_CAP", "SENT", "Delivery", "backoff_delay",
+           "classify", "parse_retry_after"]

@@ -1,8 +1,14 @@
 """The I/O half of delivery: one pooled ``requests.Session`` posting batches to ReadMe.
 
 This module only sends. What to do with the answer (retry, pause, drop) is decided in
-:mod:`readme_metrics.delivery.core`, so the policy can be tested without sockets and the I/O
-without policy, as sentry-python splits its transport.
+:mod:`readme_metrics.delivery.policy`, so the policy can be tested without sockets and
+the I/O without policy, as sentry-python splits its transport.
+
+Public API of requests and urllib3 only: ``Session.post`` (which honours the
+environment's proxies and CA bundle), an ``HTTPAdapter`` subclass through its documented
+``init_poolmanager`` / ``proxy_manager_for`` hooks, and urllib3's connection and pool
+classes subclassed so that :mod:`readme_metrics.delivery.watchdog` can bound a whole POST
+(a server that answers one byte at a time cannot hold a sender past ``timeout``).
 
 It trusts ``config.metrics_api`` (validated as an http(s) URL by the config) and treats
 the API key as a secret: it only ever travels in the ``Authorization`` header and is never
@@ -15,14 +21,13 @@ import base64
 from typing import Any, Optional
 
 import requests
-import urllib3
 from requests.adapters import HTTPAdapter
-from requests.models import PreparedRequest
-from requests.structures import CaseInsensitiveDict
-from requests.utils import get_encoding_from_headers, get_environ_proxies
-from urllib3 import exceptions as u3
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from readme_metrics.config import MetricsApiConfig
+from readme_metrics.delivery import watchdog
+from readme_metrics.delivery.policy import MAX_SENDERS
 from readme_metrics.version import __version__
 
 USER_AGENT = f"readme-metrics-python@{__version__}"
@@ -33,113 +38,119 @@ def basic_token(api_key: str) -> str:
     return base64.b64encode(f"{api_key}:".encode()).decode("ascii")
 
 
+class _WatchedHTTPConnection(HTTPConnection):
+    """Joins the running watchdog limit whenever it connects or sends a request."""
+
+    def connect(self) -> None:
+        watchdog.watch(self)
+        super().connect()
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        watchdog.watch(self)
+        return super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        watchdog.watch(self)
+        super().connect()
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        watchdog.watch(self)
+        return super().request(*args, **kwargs)
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class _Adapter(HTTPAdapter):
+    """requests' adapter, whose pools make watched connections (direct or via a proxy)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = dict(_POOLS)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):  # SOCKS pools keep socket timeouts only
+            manager.pool_classes_by_scheme = dict(_POOLS)
+        return manager
+
+
+class _BasicToken(requests.auth.AuthBase):
+    """Sets our Authorization header (and keeps ~/.netrc from replacing it)."""
+
+    def __init__(self, token: str) -> None:
+        self._header = f"Basic {token}"
+
+    def __call__(self, request: Any) -> Any:
+        request.headers["Authorization"] = self._header
+        return request
+
+    def __repr__(self) -> str:
+        return "_BasicToken([REDACTED])"
+
+
 class Transport:
     """POSTs JSON bodies to ``{metrics_api}/v1/request`` over one keep-alive session.
 
     .. code-block:: python
 
         transport = Transport(config)
-        response = transport.post_logs(b'[{"_id": "..."}]')
+        response = transport.post_logs(b'[{"_id": "..."}]', timeout=3.0)
         transport.close()
 
-    One worker thread uses it at a time, so the pool keeps a single connection alive;
-    nothing is retried here (retry policy belongs to the caller).
-
-    The session's adapter resolves, once, which connection pool serves the Metrics API
-    (directly or through the environment's proxy, with its TLS settings) and the request
-    target; each call then goes straight to that pool. ``Session.request`` would redo
-    all of that per call, plus environment lookups, cookie jars, hooks and redirect
-    handling: together about two thirds of the CPU a batch costs, measured. Errors are
-    raised as the usual ``requests`` exceptions.
+    Thread-safe: up to ``MAX_SENDERS`` senders post at once, each on its own pooled
+    keep-alive connection. Nothing is retried here (retry policy belongs to the caller).
+    ``timeout`` bounds the whole POST, connecting and reading the answer included. Errors
+    are raised as the usual ``requests`` exceptions; a POST cut at its deadline raises
+    ``requests.Timeout``.
     """
 
     def __init__(self, config: MetricsApiConfig) -> None:
         self.url = config.metrics_api + "/v1/request"
         self.timeout = config.timeout
-        # Host, Content-Length and Accept-Encoding: identity are added per request below
-        # us; HTTP/1.1 keeps the connection alive without saying so.
-        self._headers = {
-            "User-Agent": USER_AGENT,
-            "Authorization": f"Basic {basic_token(config.api_key)}",
-            "Content-Type": "application/json",
-        }
         self.session = requests.Session()
-        self.session.headers.update(self._headers)
-        # Keep-alive with a small pool: the worker sends one batch at a time, inline mode
-        # may have a few request threads flushing at once.
-        self._adapter = HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0)
-        self.session.mount("http://", self._adapter)
-        self.session.mount("https://", self._adapter)
-        # Read the environment once (proxy variables, CA bundle): a running server's
-        # environment does not change, and .netrc must not override our Authorization.
-        self._proxies = get_environ_proxies(self.url)
-        self._verify: Any = True
-        if self.url.startswith("https://"):
-            self._verify = self.session.merge_environment_settings(
-                self.url, {}, None, None, None)["verify"]
-        self.session.trust_env = False
-        self._timeouts: dict[float, urllib3.Timeout] = {}
-        self._pool: Any = None
-        self._target = ""
-        self._resolve()
-
-    def _resolve(self) -> None:
-        """Find the pool and request target for ``self.url`` (again if it was closed)."""
-        request = PreparedRequest()
-        request.prepare(method="POST", url=self.url)
-        try:
-            pool = self._adapter.get_connection_with_tls_context(
-                request, self._verify, proxies=self._proxies)
-        except u3.LocationValueError as exc:
-            raise requests.exceptions.InvalidURL(exc) from None
-        self._adapter.cert_verify(pool, self.url, self._verify, None)
-        self._target = self._adapter.request_url(request, self._proxies)
-        self._pool = pool
-
-    def _timeout(self, seconds: float) -> urllib3.Timeout:
-        timeout = self._timeouts.get(seconds)
-        if timeout is None:
-            if len(self._timeouts) > 16:  # exit flushes use many odd values
-                self._timeouts.clear()
-            timeout = self._timeouts[seconds] = urllib3.Timeout(connect=seconds, read=seconds)
-        return timeout
+        self.session.headers.update({
+            "User-Agent": USER_AGENT,
+            "Content-Type": "application/json",
+            "Accept-Encoding": "identity",
+        })
+        self.session.auth = _BasicToken(basic_token(config.api_key))
+        adapter = _Adapter(pool_connections=1, pool_maxsize=MAX_SENDERS, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
 
     def post_logs(self, body: bytes, timeout: Optional[float] = None) -> requests.Response:
         """POST one JSON array of logs; raises ``requests.RequestException`` on I/O errors.
 
-        ``timeout`` overrides ``config.timeout`` for this call (used to keep the exit
-        flush within ``shutdown_timeout``).
+        ``timeout`` (default ``config.timeout``) bounds the whole call.
         """
-        if self._pool is None or self._pool.pool is None:  # closed (session.close())
-            self._resolve()
-        try:
-            raw = self._pool.urlopen(
-                "POST", self._target, body=body, headers=self._headers,
-                redirect=False, assert_same_host=False, preload_content=True,
-                decode_content=False, retries=False,
-                timeout=self._timeout(self.timeout if timeout is None else timeout),
-            )
-        except u3.NewConnectionError as exc:
-            raise requests.ConnectionError(exc) from None
-        except u3.ConnectTimeoutError as exc:
-            raise requests.ConnectTimeout(exc) from None
-        except u3.ReadTimeoutError as exc:
-            raise requests.ReadTimeout(exc) from None
-        except u3.SSLError as exc:
-            raise requests.exceptions.SSLError(exc) from None
-        except u3.ProxyError as exc:
-            raise requests.exceptions.ProxyError(exc) from None
-        except (u3.HTTPError, OSError) as exc:
-            raise requests.ConnectionError(exc) from None
-        response = requests.Response()
-        response.status_code = raw.status
-        response.reason = raw.reason
-        response.headers = CaseInsensitiveDict(raw.headers)
-        response.encoding = get_encoding_from_headers(response.headers)
-        response._content = raw.data
-        response.url = self.url
-        response.raw = raw
-        response.connection = self._adapter
+        seconds = self.timeout if timeout is None else max(timeout, 0.001)
+        with watchdog.limit(seconds) as limit:
+            try:
+                response = self.session.post(self.url, data=body, timeout=seconds,
+                                             allow_redirects=False, stream=True)
+                try:
+                    response.content  # read the answer inside the limit  # noqa: B018
+                finally:
+                    response.close()  # the connection goes back to the pool
+            except (requests.RequestException, OSError) as exc:
+                if limit.fired:
+                    raise requests.Timeout(
+                        f"no complete answer within {seconds:g}s") from None
+                if isinstance(exc, requests.RequestException):
+                    raise
+                # An I/O error that requests did not wrap.
+                raise requests.ConnectionError(exc) from None
         return response
 
     def close(self) -> None:

@@ -39,6 +39,7 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     hang: float = 0.0  # seconds to sleep before answering
+    delay: float = 0.0  # seconds to wait before a *successful* answer (a slow API)
     drop: bool = False  # close the connection without answering
 
 
@@ -69,8 +70,8 @@ class Collector:
                 return Received(self.command, self.path, dict(self.headers), body)
 
             def _answer(self, reply: Reply) -> None:
-                if reply.hang:
-                    time.sleep(reply.hang)
+                if reply.hang or reply.delay:
+                    time.sleep(reply.hang or reply.delay)
                 if reply.drop:
                     self.close_connection = True
                     try:

@@ -1,0 +1,188 @@
+"""Which batch goes next, and when: due rules, retries, backoff, the 401/403 pause, close.
+
+:class:`Batcher` wraps a :class:`~readme_metrics.delivery.queue.LogQueue` with the state
+that decides the next POST (under the queue's one lock), and the outcomes reported by
+senders. With several POSTs in flight the Metrics API is still treated as one server:
+
+- after a failure that is retried, delivery *holds* for one backoff (exponential in the
+  number of consecutive failures, jittered, never earlier than Retry-After) and then
+  sends one POST at a time until one succeeds: no retry storm;
+- a 401/403 pauses delivery once (what is queued, and what comes during the pause, is
+  dropped and counted), however many POSTs in flight were refused;
+- closing sends what is left until the deadline, never waiting past it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Optional
+
+from readme_metrics.delivery.policy import BACKOFF_BASE, BACKOFF_CAP, backoff_delay
+from readme_metrics.delivery.queue import Batch, LogQueue
+
+
+class Batcher:
+    """The scheduling half of delivery; every method takes the queue's lock itself."""
+
+    def __init__(self, queue: LogQueue, *, backoff_base: float = BACKOFF_BASE,
+                 backoff_cap: float = BACKOFF_CAP,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.queue = queue
+        self.lock = queue.lock
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._clock = clock
+        self.closed = False
+        self.closing = False  # close() is draining until ``deadline``
+        self.deadline = 0.0
+        self.paused_until = 0.0
+        self.failures = 0  # consecutive failed attempts, any batch
+        self.hold_until = 0.0
+
+    # -- request thread ---------------------------------------------------------------
+
+    def put(self, item: object, nbytes: int) -> tuple[str, bool, int]:
+        """Queue ``item``: (drop reason or "", a batch is due now, that reason's total)."""
+        queue = self.queue
+        with self.lock:
+            queue.counts["captured"] += 1
+            reason = ""
+            if self.closed:
+                reason = "shutdown"
+            elif self.paused_until and self.paused_locked():
+                reason = "auth"
+            elif not queue.put_locked(item, nbytes):
+                reason = "queue_full"
+            if reason:
+                return reason, False, queue.count_drop_locked(reason)
+            due, _ = queue.due_locked(self._clock(), False)
+            return "", due, 0
+
+    def paused_locked(self) -> bool:
+        """True during a 401/403 pause (clears the pause once it is over)."""
+        if self.paused_until and self._clock() >= self.paused_until:
+            self.paused_until = 0.0  # over: the hot path stops reading the clock
+        return bool(self.paused_until)
+
+    # -- senders ------------------------------------------------------------------------
+
+    def take_locked(self, force: bool = False) -> tuple[Optional[Batch], Optional[float]]:
+        """The next batch to post now, or how long until one may be (None: no timer).
+
+        ``force`` sends a partial batch at once (inline flush).
+        """
+        queue = self.queue
+        now = self._clock()
+        if self.paused_until and self.paused_locked():
+            return None, self.paused_until - now
+        if self.failures:
+            if queue.in_flight:
+                return None, None  # one probe at a time; woken when it settles
+            if now < self.hold_until:
+                return None, self.hold_until - now
+        batch, wait = queue.take_retry_locked(now)
+        if batch is not None:
+            return batch, None
+        due, due_in = queue.due_locked(now, force or self.closing)
+        if due:
+            return queue.cut_locked(), None
+        if wait is None or (due_in is not None and due_in < wait):
+            wait = due_in
+        return None, wait
+
+    def next_batch(self) -> Optional[Batch]:
+        """Block until a batch is due; None when closed and nothing more can be sent."""
+        queue = self.queue
+        with self.lock:
+            while True:
+                if self.closed and (not self.closing or self._clock() >= self.deadline):
+                    return None
+                batch, wait = self.take_locked()
+                if batch is not None:
+                    return batch
+                if self.closing:
+                    left = self.deadline - self._clock()
+                    if not (queue.items or queue.retries or queue.in_flight) or (
+                            wait is not None and wait >= left):
+                        # Drained, or the next retry is due after the deadline: do not
+                        # hold the exit for nothing.
+                        return None
+                    wait = left if wait is None else min(wait, left)
+                elif wait is None and queue.interval > 0:
+                    # Idle: look again within flush_interval instead of being woken by
+                    # each batch's first log; a log that came meanwhile still goes
+                    # flush_interval after its arrival (the next pass waits for it).
+                    wait = queue.interval
+                queue.idle += 1
+                if not queue.wake.wait(wait):
+                    queue.idle -= 1
+
+    def backlog(self) -> bool:
+        """True when the last POST had to leave a batch's worth behind (caps reached):
+        a reason for one more sender, unless the API is failing or a sender is idle."""
+        queue = self.queue
+        with self.lock:
+            return (not self.failures and not self.paused_until and not queue.idle
+                    and queue.left_behind >= queue.batch_size
+                    and len(queue.items) >= queue.batch_size)
+
+    # -- outcomes -----------------------------------------------------------------------
+
+    def settle(self, batch: Batch, reason: Optional[str]) -> None:
+        """Delivered (``reason`` None: the API works again) or dropped for ``reason``."""
+        with self.lock:
+            if reason in (None, "rejected"):  # the API answered: it works again
+                self.failures = 0
+            self.queue.settle_locked(batch, reason)
+            self.queue.wake.notify_all()
+
+    def retry_later(self, batch: Batch, retry_after: Optional[float]) -> Optional[float]:
+        """Keep the batch for another attempt after a backoff; None if closing gave up."""
+        queue = self.queue
+        with self.lock:
+            if self.closed and not self.closing:  # close() already gave up
+                queue.settle_locked(batch, "shutdown")
+                return None
+            self.failures += 1
+            delay = backoff_delay(self.failures, retry_after, self._backoff_base,
+                                  self._backoff_cap)
+            self.hold_until = max(self.hold_until, self._clock() + delay)
+            batch.not_before = self.hold_until
+            queue.requeue_locked(batch)
+            queue.wake.notify_all()
+            return delay
+
+    def pause(self, batch: Batch, seconds: float) -> bool:
+        """401/403: drop the batch and all that waits; True if this began a new pause."""
+        with self.lock:
+            fresh = not (self.paused_until and self.paused_locked())
+            if fresh:
+                self.paused_until = self._clock() + seconds
+            self.queue.settle_locked(batch, "auth")
+            self.queue.drop_waiting_locked("auth")
+            self.queue.wake.notify_all()
+            return fresh
+
+    # -- close ----------------------------------------------------------------------------
+
+    def begin_close(self, deadline: float) -> bool:
+        """Stop accepting logs, drain until ``deadline``; False if already closed."""
+        with self.lock:
+            if self.closed:
+                return False
+            self.closed = True
+            self.closing = True
+            self.deadline = deadline
+            self.queue.flush_target = self.queue.accepted
+            self.queue.wake.notify_all()
+        return True
+
+    def end_close(self) -> tuple[int, int]:
+        """Give up on what is left: (logs dropped now, logs still in flight)."""
+        queue = self.queue
+        with self.lock:
+            dropped = queue.drop_waiting_locked("shutdown")
+            self.closing = False  # a sender still stuck in I/O settles when it returns
+            queue.wake.notify_all()
+            queue.done.notify_all()
+            return dropped, queue.accepted - queue.resolved

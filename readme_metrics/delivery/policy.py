@@ -1,0 +1,156 @@
+"""Delivery decisions as pure functions: verdicts, backoff, Retry-After, POST size, drops.
+
+Nothing here does I/O, keeps state or reads a clock it was not given, so every rule of
+SPEC section 7 about *what to do* can be tested with a table; the parts that *do* it
+(queue, worker, sender) only apply these answers, as sentry-python's transport keeps its
+decisions apart from the I/O that sends.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+#: Attempts per batch (the first one included) before it is dropped.
+MAX_ATTEMPTS = 5
+#: First backoff ceiling in seconds; it doubles per consecutive failure (full jitter) up
+#: to the cap.
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 30.0
+#: Retry-After is honoured: no retry comes earlier than the server asked. Only an absurd
+#: value (a date far in the future) is cut to this, so a mistake there cannot stall
+#: delivery for days; meanwhile the queue stays bounded and new logs are counted as drops.
+RETRY_AFTER_CAP = 3600.0
+#: How long a 401/403 stops delivery; a wrong key does not fix itself within seconds.
+AUTH_PAUSE = 60.0
+#: At most one warning of each kind per this many seconds.
+WARN_INTERVAL = 60.0
+
+#: Most logs one POST carries. A POST goes as soon as buffer_length logs wait; when more
+#: wait (the API is slower than the traffic), one POST takes up to this many, so the
+#: delivery rate grows with the backlog instead of being buffer_length per round trip.
+MAX_POST_LOGS = 500
+#: Most captured bytes (bodies and headers, as counted for max_queue_bytes) one POST
+#: carries; a single log above it goes alone. Keeps one request to the Metrics API a few
+#: megabytes at most once encoded.
+MAX_POST_BYTES = 2 * 1024 * 1024
+#: Most sender threads per Delivery, hence most POSTs in flight at once. One thread runs
+#: while one POST at a time keeps up; another starts only when a POST had to leave logs
+#: behind because of the caps above.
+MAX_SENDERS = 4
+
+# Verdicts on one POST attempt.
+SENT = "sent"
+RETRY = "retry"
+PAUSE = "pause"
+REJECT = "reject"
+
+#: Drop reasons, each counted as ``dropped_<reason>`` in the stats.
+DROP_REASONS = ("queue_full", "auth", "rejected", "retries_exhausted", "build_error",
+                "shutdown", "error")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one POST attempt came to: a verdict, a cause for the logs, retry hints."""
+
+    verdict: str
+    cause: str
+    retry_after: Optional[float] = None
+    #: The response body of a rejected batch (logged at debug), scrubbed by the sender.
+    detail: str = ""
+
+
+def classify(status: int) -> str:
+    """What to do after the Metrics API answered ``status`` (SPEC section 7)."""
+    if 200 <= status < 300:
+        return SENT
+    if status in (408, 429) or status >= 500:
+        return RETRY
+    if status in (401, 403):
+        return PAUSE
+    return REJECT
+
+
+def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Optional[float]:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date).
+
+    Returns None when absent or unparsable, never a negative number.
+    """
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when is None:  # pragma: no cover - older Pythons returned None
+            return None
+        try:
+            seconds = when.timestamp() - (time.time() if now is None else now)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), RETRY_AFTER_CAP)
+
+
+def backoff_delay(attempt: int, retry_after: Optional[float] = None,
+                  base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP,
+                  rand: Callable[[], float] = random.random) -> float:
+    """Wait before the next attempt: exponential backoff with full jitter.
+
+    ``attempt`` counts the failures so far (>= 1). A server's Retry-After is a floor.
+    """
+    ceiling = min(cap, base * (2 ** min(attempt - 1, 32)))
+    delay = ceiling * rand()
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, RETRY_AFTER_CAP))
+    return delay
+
+
+def post_size(sizes: Iterable[int], max_logs: int = MAX_POST_LOGS,
+              max_bytes: int = MAX_POST_BYTES) -> int:
+    """How many of the waiting logs (their captured sizes, oldest first) the next POST takes.
+
+    As many as fit under both caps, and always at least one: a log larger than
+    ``max_bytes`` goes alone rather than never.
+    """
+    count = 0
+    total = 0
+    for size in sizes:
+        if count >= max_logs or (count and total + size > max_bytes):
+            break
+        count += 1
+        total += size
+    return count
+
+
+def outcome_of_status(status: int, reason: str, retry_after: Optional[str],
+                      text: str) -> Outcome:
+    """The outcome of an answered POST (``retry_after``: the header's raw value)."""
+    verdict = classify(status)
+    cause = f"HTTP {status} {reason or ''}".rstrip()
+    if verdict == RETRY:
+        return Outcome(verdict, cause, parse_retry_after(retry_after))
+    if verdict == REJECT:
+        return Outcome(verdict, cause, detail=text[:2000])
+    return Outcome(verdict, cause)
+
+
+def outcome_of_error(exc: BaseException) -> Outcome:
+    """A POST that got no answer (connection error, timeout) is retried."""
+    return Outcome(RETRY, f"{type(exc).__name__}: {exc}")
+
+
+def give_up(outcome: Outcome, attempts: int, max_attempts: int) -> bool:
+    """True when a batch that came to ``outcome`` after ``attempts`` tries is dropped."""
+    return outcome.verdict in (REJECT, PAUSE) or (
+        outcome.verdict == RETRY and attempts >= max_attempts)

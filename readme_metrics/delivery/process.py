@@ -1,0 +1,128 @@
+"""The one place where the library hooks process exit and fork.
+
+Objects that hold threads, locks or sockets register here (weakly, so a closed object
+can be garbage collected) and are told when the process forks and when it exits:
+
+- ``atexit`` (and, in a ``multiprocessing`` child, which leaves through ``os._exit``
+  without running atexit, a ``multiprocessing.util.Finalize``) closes every tracked
+  object of this process, all draining in parallel;
+- ``os.register_at_fork`` hands the child fresh state (its own threads, locks and
+  connections) and lets the parent keep its own.
+
+The interpreter hooks are installed once, on first use, not at import.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import sys
+import threading
+import weakref
+from typing import Callable, Protocol
+
+
+class ProcessBound(Protocol):
+    """What a tracked object offers (each hook must not raise; errors are ignored)."""
+
+    def begin_exit(self) -> bool: ...  # start draining; False if nothing to wait for
+    def finish_exit(self) -> None: ...  # wait (bounded) for the drain to end
+    def before_fork(self) -> None: ...
+    def after_fork_in_parent(self) -> None: ...
+    def after_fork_in_child(self) -> None: ...
+
+
+_tracked: weakref.WeakSet[ProcessBound] = weakref.WeakSet()
+_child_hooks: list[Callable[[], None]] = []
+_lock = threading.Lock()
+_installed = False
+_pid = os.getpid()
+_finalizer_pid = 0
+
+
+def track(obj: ProcessBound) -> None:
+    """Close ``obj`` at exit and tell it about forks, for as long as it lives."""
+    _install()
+    with _lock:
+        _tracked.add(obj)
+
+
+def on_fork_in_child(hook: Callable[[], None]) -> None:
+    """Run ``hook`` in every forked child (module-level state that must be reset)."""
+    _install()
+    with _lock:
+        if hook not in _child_hooks:
+            _child_hooks.append(hook)
+
+
+def ensure_exit_in_child() -> None:
+    """In a multiprocessing child, close tracked objects at its exit too (idempotent)."""
+    global _finalizer_pid
+    if _finalizer_pid == os.getpid():
+        return
+    _finalizer_pid = os.getpid()
+    mp_util = sys.modules.get("multiprocessing.util")
+    mp_process = sys.modules.get("multiprocessing.process")
+    if mp_util is None or mp_process is None:
+        return
+    try:
+        if mp_process.parent_process() is None:
+            return  # not a multiprocessing child: atexit covers it
+        mp_util.Finalize(None, close_all, exitpriority=100)
+    except Exception:
+        pass
+
+
+def close_all() -> None:
+    """Close every tracked object of this process, in parallel, each within its bound."""
+    started = [obj for obj in _snapshot() if _safe(obj.begin_exit)]
+    for obj in started:
+        _safe(obj.finish_exit)
+
+
+def _snapshot() -> list[ProcessBound]:
+    with _lock:
+        return list(_tracked)
+
+
+def _safe(call: Callable[[], object]) -> object:
+    try:
+        return call()
+    except Exception:
+        return None
+
+
+def _install() -> None:
+    global _installed
+    if _installed:
+        return
+    with _lock:
+        if _installed:
+            return
+        _installed = True
+    atexit.register(close_all)
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                            after_in_child=_after_fork_in_child)
+
+
+def _before_fork() -> None:
+    for obj in _snapshot():
+        _safe(obj.before_fork)
+
+
+def _after_fork_in_parent() -> None:
+    for obj in _snapshot():
+        _safe(obj.after_fork_in_parent)
+
+
+def _after_fork_in_child() -> None:
+    global _lock, _pid
+    _lock = threading.Lock()  # a parent thread may have held it at fork time
+    _pid = os.getpid()
+    for hook in list(_child_hooks):
+        with contextlib.suppress(Exception):
+            hook()
+    for obj in _snapshot():
+        _safe(obj.after_fork_in_child)

@@ -1,0 +1,273 @@
+"""The bounded queue of logs waiting for delivery: accounting, stats, flush waiters.
+
+One lock guards everything here. The request thread calls :meth:`LogQueue.put` (a few
+attribute updates, no I/O); senders take batches with :meth:`LogQueue.take` and report
+each one back exactly once (:meth:`settle`, :meth:`retry_later`, :meth:`pause`).
+
+Every log accepted gets a sequence number. It is *queued* (counted against
+``max_queue_size`` and ``max_queue_bytes``) from the moment it is accepted until it is
+settled, whether it is waiting, in a POST in flight or waiting for a retry, so memory is
+bounded by the options whatever the Metrics API does. Batches may settle out of order
+(several POSTs in flight), so a flush waits for the lowest unsettled sequence number to
+pass its target, not for a count.
+
+``captured == sent + dropped + queued + skipped`` holds in every :meth:`stats` snapshot.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from typing import Any, Optional
+
+from readme_metrics.delivery.policy import (
+    DROP_REASONS,
+    MAX_POST_BYTES,
+    MAX_POST_LOGS,
+    post_size,
+)
+
+
+class Batch:
+    """Logs taken off the queue together; kept (encoded) while they are retried."""
+
+    __slots__ = ("items", "first", "last", "count", "nbytes", "body", "attempts",
+                 "not_before")
+
+    def __init__(self, items: list[Any], first: int, nbytes: int) -> None:
+        self.items: Optional[list[Any]] = items
+        self.first = first  # sequence number of items[0] (1-based, per process)
+        self.last = first + len(items) - 1
+        self.count = len(items)  # logs still in this batch (build errors remove some)
+        self.nbytes = nbytes
+        self.body: Optional[bytes] = None
+        self.attempts = 0
+        self.not_before = 0.0
+
+
+class _FlushWaiter:
+    """One flush() call: waits for sequence numbers (base, target] to be settled."""
+
+    __slots__ = ("base", "target", "ok")
+
+    def __init__(self, base: int, target: int) -> None:
+        self.base = base
+        self.target = target
+        self.ok = True
+
+
+class LogQueue:
+    """Bounded accounting of the logs of one Delivery in one process."""
+
+    def __init__(self, *, batch_size: int, interval: float, max_size: int, max_bytes: int,
+                 max_post_logs: int = MAX_POST_LOGS,
+                 max_post_bytes: int = MAX_POST_BYTES) -> None:
+        self.batch_size = batch_size
+        self.interval = interval
+        self.max_size = max_size
+        self.max_bytes = max_bytes
+        self.max_post_logs = max_post_logs
+        self.max_post_bytes = max_post_bytes
+        self.lock = threading.Lock()
+        self.wake = threading.Condition(self.lock)  # senders wait here
+        self.done = threading.Condition(self.lock)  # flush() callers wait here
+        self.items: deque[Any] = deque()
+        self.first_at = 0.0  # arrival of the oldest waiting log (flush_interval timer)
+        self.accepted = 0  # sequence number of the last accepted log
+        self.taken = 0  # logs taken off ``items`` so far
+        self.resolved = 0  # logs settled (sent or dropped) after being accepted
+        self.queued_bytes = 0
+        self.in_flight: set[Batch] = set()
+        self.retries: list[Batch] = []  # oldest first
+        self.flush_target = 0
+        self.waiters: list[_FlushWaiter] = []
+        self.idle = 0  # senders waiting on ``wake`` with nothing to do
+        self.left_behind = 0  # logs the last cut had to leave waiting (caps reached)
+        self.counts: dict[str, int] = dict.fromkeys(
+            ("captured", "skipped", "sent", "dropped", "failed_batches", "retries",
+             "batches"), 0)
+        for reason in DROP_REASONS:
+            self.counts["dropped_" + reason] = 0
+
+    # -- request thread -------------------------------------------------------------
+
+    def put_locked(self, item: Any, nbytes: int) -> bool:
+        """Accept ``item`` if the bounds allow; False if full. Caller holds the lock."""
+        if (self.accepted - self.resolved >= self.max_size
+                or self.queued_bytes + nbytes > self.max_bytes):
+            return False
+        items = self.items
+        if not items:
+            self.first_at = time.monotonic()
+        items.append(item)
+        self.accepted += 1
+        self.queued_bytes += nbytes
+        if self.idle and len(items) >= self.batch_size:
+            self.idle -= 1
+            self.wake.notify()
+        return True
+
+    def count_drop_locked(self, reason: str, count: int = 1) -> int:
+        """Count ``count`` logs dropped for ``reason``; returns that reason's total."""
+        counts = self.counts
+        counts["dropped"] += count
+        key = "dropped_" + reason
+        counts[key] += count
+        return counts[key]
+
+    def skip(self) -> None:
+        """Count an exchange that was seen but, by configuration, not logged."""
+        with self.lock:
+            self.counts["captured"] += 1
+            self.counts["skipped"] += 1
+
+    def stats(self) -> dict[str, int]:
+        """A consistent snapshot of the counters, with ``queued`` and ``queued_bytes``."""
+        with self.lock:
+            snapshot = dict(self.counts)
+            snapshot["queued"] = self.accepted - self.resolved
+            snapshot["queued_bytes"] = self.queued_bytes
+        return snapshot
+
+    # -- taking batches ---------------------------------------------------------------
+
+    def due_locked(self, now: float, force: bool) -> tuple[bool, Optional[float]]:
+        """Whether the waiting logs should go now; else seconds until they are due."""
+        waiting = len(self.items)
+        if not waiting:
+            return False, None
+        if force or waiting >= self.batch_size or self.taken < self.flush_target:
+            return True, None
+        if self.interval > 0:
+            left = self.first_at + self.interval - now
+            return (True, None) if left <= 0 else (False, left)
+        return False, None
+
+    def cut_locked(self) -> Batch:
+        """Take the next POST's worth of waiting logs (see policy.post_size)."""
+        items = self.items
+        count = post_size((item.nbytes for item in items), self.max_post_logs,
+                          self.max_post_bytes)
+        taken = [items.popleft() for _ in range(count)]
+        # What is left (only after a capped cut) arrived after first_at: keeping first_at
+        # sends it early rather than late.
+        batch = Batch(taken, self.taken + 1, sum(item.nbytes for item in taken))
+        self.taken += count
+        self.left_behind = len(items)
+        self.in_flight.add(batch)
+        return batch
+
+    def take_retry_locked(self, now: float) -> tuple[Optional[Batch], Optional[float]]:
+        """The oldest batch waiting for a retry if its time has come, else the wait."""
+        if not self.retries:
+            return None, None
+        batch = self.retries[0]
+        if batch.not_before > now:
+            return None, batch.not_before - now
+        del self.retries[0]
+        self.in_flight.add(batch)
+        return batch, None
+
+    def requeue_locked(self, batch: Batch) -> None:
+        """A batch goes back to wait for its next attempt, in sequence order."""
+        self.in_flight.discard(batch)
+        retries = self.retries
+        index = len(retries)
+        while index and retries[index - 1].first > batch.first:
+            index -= 1
+        retries.insert(index, batch)
+
+    # -- settling ---------------------------------------------------------------------
+
+    def settle_locked(self, batch: Batch, reason: Optional[str]) -> None:
+        """The batch is done: delivered (``reason`` None) or dropped for ``reason``."""
+        self.in_flight.discard(batch)
+        if batch.count:
+            self.resolve_locked(batch.first, batch.last, batch.count, batch.nbytes, reason)
+            self.counts["batches" if reason is None else "failed_batches"] += 1
+        elif batch.nbytes:
+            self.queued_bytes -= batch.nbytes
+        batch.count = 0
+        batch.nbytes = 0
+        batch.body = None
+        batch.items = None
+
+    def drop_one_locked(self, batch: Batch, reason: str) -> None:
+        """One log of ``batch`` is dropped alone (it could not be built)."""
+        share = batch.nbytes // max(batch.count, 1)
+        batch.count -= 1
+        batch.nbytes -= share
+        self.resolve_locked(batch.first, batch.last, 1, share, reason)
+
+    def resolve_locked(self, first: int, last: int, count: int, nbytes: int,
+                       reason: Optional[str]) -> None:
+        """Mark ``count`` logs of sequence range [first, last] as sent or dropped."""
+        self.resolved += count
+        self.queued_bytes -= nbytes
+        if reason is None:
+            self.counts["sent"] += count
+        else:
+            self.count_drop_locked(reason, count)
+            for waiter in self.waiters:
+                if first <= waiter.target and last > waiter.base:
+                    waiter.ok = False
+        if self.waiters:
+            self.done.notify_all()
+
+    def drop_waiting_locked(self, reason: str) -> int:
+        """Drop everything waiting or waiting for a retry; returns how many logs."""
+        dropped = 0
+        items = self.items
+        if items:
+            first = self.taken + 1
+            count = len(items)
+            nbytes = sum(item.nbytes for item in items)
+            items.clear()
+            self.taken += count
+            self.resolve_locked(first, self.taken, count, nbytes, reason)
+            dropped += count
+        while self.retries:
+            batch = self.retries.pop()
+            dropped += batch.count
+            self.settle_locked(batch, reason)
+        return dropped
+
+    # -- flush waiters ----------------------------------------------------------------
+
+    def lowest_unsettled_locked(self) -> int:
+        """Sequence number of the oldest log not yet settled (accepted + 1 if none)."""
+        low = self.taken + 1 if self.items else self.accepted + 1
+        for batch in self.in_flight:
+            if batch.count and batch.first < low:
+                low = batch.first
+        for batch in self.retries:
+            if batch.first < low:
+                low = batch.first
+        return low
+
+    def add_waiter_locked(self) -> Optional[_FlushWaiter]:
+        """Register a flush of everything accepted so far; None if all is settled."""
+        target = self.accepted
+        if self.lowest_unsettled_locked() > target:
+            return None
+        waiter = _FlushWaiter(self.resolved, target)
+        # base: anything settled before now is not this flush's business. Sequence
+        # numbers below the lowest unsettled one are all settled.
+        waiter.base = self.lowest_unsettled_locked() - 1
+        self.waiters.append(waiter)
+        self.flush_target = max(self.flush_target, target)
+        return waiter
+
+    def settled_locked(self, waiter: _FlushWaiter) -> bool:
+        """True when every log the flush asked for is settled."""
+        return self.lowest_unsettled_locked() > waiter.target
+
+    def wait_locked(self, waiter: _FlushWaiter, deadline: float) -> bool:
+        """Wait (lock held) until the flush's logs are settled or ``deadline``."""
+        while not self.settled_locked(waiter):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self.done.wait(left)
+        return True

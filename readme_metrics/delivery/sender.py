@@ -1,0 +1,67 @@
+"""One POST of a batch: build and encode its logs, post them, judge the answer.
+
+Shared by the background senders and inline mode. It does not decide what happens to
+the batch after the verdict (that is :class:`~readme_metrics.delivery.batcher.Batcher`'s
+job) and it never raises: a log that cannot be built is reported to ``encode``'s
+``on_error`` and left out, an I/O failure is a RETRY outcome. Everything it puts into a
+message is scrubbed of the API key and its Basic token.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+from readme_metrics.delivery.encode import dumps, join_array
+from readme_metrics.delivery.policy import Outcome, outcome_of_error, outcome_of_status
+from readme_metrics.delivery.transport import Transport, basic_token
+
+Build = Callable[[Any], dict]
+
+
+class Sender:
+    """Encodes batches and posts them through ``transport``; never raises."""
+
+    def __init__(self, transport: Transport, build: Build, api_key: str) -> None:
+        self.transport = transport
+        self._build = build
+        self._secrets = [s for s in (api_key, basic_token(api_key)) if s]
+
+    def encode(self, items: list[Any],
+               on_error: Callable[[BaseException], None]) -> Optional[bytes]:
+        """The JSON array of the logs built from ``items``; None if none could be built.
+
+        Each log that fails is reported to ``on_error`` and left out.
+
+        One log at a time: a log that cannot be built or encoded is dropped alone, and no
+        single C call holds the GIL for a whole batch of large bodies (the interpreter
+        can hand the GIL to a request thread between two logs).
+        """
+        parts = []
+        for item in items:
+            try:
+                parts.append(dumps(self._build(item)))
+            except BaseException as exc:  # even SystemExit from build() drops one log only
+                on_error(exc)
+        return join_array(parts) if parts else None
+
+    def post(self, body: bytes, timeout: float) -> Outcome:
+        """One attempt; the outcome's texts are scrubbed of the key."""
+        try:
+            response = self.transport.post_logs(body, timeout=timeout)
+        except Exception as exc:
+            outcome = outcome_of_error(exc)
+            return Outcome(outcome.verdict, self.scrub(outcome.cause))
+        outcome = outcome_of_status(response.status_code, response.reason or "",
+                                    response.headers.get("Retry-After"),
+                                    response.text if response.status_code >= 400 else "")
+        if outcome.detail:
+            return Outcome(outcome.verdict, outcome.cause, outcome.retry_after,
+                           self.scrub(outcome.detail))
+        return outcome
+
+    def scrub(self, text: str) -> str:
+        """``text`` with the API key and its Basic token replaced by [REDACTED]."""
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, "[REDACTED]")
+        return text

@@ -1,0 +1,87 @@
+"""A Metrics API stand-in that drips its answer one byte at a time (a slow-read fault)."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+
+
+class DripServer:
+    """A Metrics API that answers one byte every ``interval`` seconds (slowloris in reverse).
+
+    Each connection's request is read in full, then ``HTTP/1.1 202 Accepted`` and an
+    endless header are sent a byte at a time until the client closes the connection or
+    ``max_bytes`` went out. ``sent`` lists, per connection, how many bytes the client took
+    before it hung up: a client that bounds the whole exchange stops it early.
+    """
+
+    def __init__(self, interval: float = 0.4, max_bytes: int = 200) -> None:
+        self.interval = interval
+        self.max_bytes = max_bytes
+        self.sent: list[int] = []
+        self.requests = 0
+        self._lock = threading.Lock()
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self._stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _read_request(self, conn: socket.socket) -> bool:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return False
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = re.search(rb"(?i)content-length:\s*(\d+)", head)
+        while length and len(body) < int(length.group(1)):
+            chunk = conn.recv(65536)
+            if not chunk:
+                return False
+            body += chunk
+        return True
+
+    def _client_left(self, conn: socket.socket) -> bool:
+        conn.settimeout(0.0)
+        try:
+            return conn.recv(1, socket.MSG_PEEK) == b""
+        except BlockingIOError:
+            return False
+        finally:
+            conn.settimeout(None)
+
+    def _serve(self, conn: socket.socket) -> None:
+        answer = b"HTTP/1.1 202 Accepted\r\nX-Drip: " + b"a" * self.max_bytes
+        sent = 0
+        try:
+            if not self._read_request(conn):
+                return
+            with self._lock:
+                self.requests += 1
+            for byte in answer[: self.max_bytes]:
+                conn.sendall(bytes([byte]))
+                sent += 1
+                if self._stop.wait(self.interval) or self._client_left(conn):
+                    break
+        except OSError:
+            pass
+        finally:
+            with self._lock:
+                self.sent.append(sent)
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._sock.close()
