@@ -5,7 +5,8 @@
     python benchmarks/bench.py                 # everything (about 3 minutes)
     python benchmarks/bench.py --only inprocess --repeat 3
 
-Three parts, each bare app vs wrapped app, interleaved, the median of ``--repeat`` runs:
+The first three parts compare bare app and wrapped app, interleaved, the median of
+``--repeat`` runs:
 
 ``inprocess``
     A trivial GET app (13 request headers, a bearer token and a cookie among them, a
@@ -21,6 +22,16 @@ Three parts, each bare app vs wrapped app, interleaved, the median of ``--repeat
     A fresh interpreter serves 50,000 GET requests while the Metrics API answers 500,
     refuses connections, or accepts and never answers: RSS and thread count before and
     after, the delivery stats, and how long the interpreter takes to exit afterwards.
+``sustained``
+    Default options, a fixed rate of GETs through the middleware for
+    ``--sustained-seconds`` against a loopback Metrics API that answers each POST after a
+    delay (``--sustained RATE@DELAY,...``; the targets are 2000@0.05 and 1000@0.25):
+    served, sent, dropped, distinct logs the API received, duplicates, and the time the
+    backlog took to clear once the load stopped.
+``slowapi``
+    A fault: the Metrics API drips its answers one byte every 0.4 s. The slowest request
+    (inline mode posts from it) and the exit time, against timeout=1 s and
+    shutdown_timeout=2 s, in inline and background mode.
 
 Only the standard library and the project are needed (plus gunicorn and wrk for
 ``server``). Progress goes to stderr, the JSON to stdout.
@@ -510,18 +521,193 @@ def bench_memory(requests: int) -> dict[str, Any]:
     return results
 
 
+# -- sustained load against a slow Metrics API -----------------------------------------------
+
+
+def serve_slow_collector(delay: float, drip: float) -> None:
+    """A Metrics API that answers each POST after ``delay`` s (or drips its answer one byte
+    every ``drip`` s); it counts logs and distinct ``_id`` values (GET /count)."""
+    ids: set[bytes] = set()
+    total = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal total
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                match = re.search(rb"(?i)content-length:\s*(\d+)", head)
+                body = await reader.readexactly(int(match.group(1))) if match else b""
+                if head.startswith(b"GET /count"):
+                    answer = json.dumps({"logs": total, "distinct": len(ids)}).encode()
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s"
+                                 % (len(answer), answer))
+                elif drip:
+                    for byte in b"HTTP/1.1 202 Accepted\r\nX-Drip: " + b"a" * 1000:
+                        writer.write(bytes([byte]))
+                        await writer.drain()
+                        await asyncio.sleep(drip)
+                else:
+                    await asyncio.sleep(delay)
+                    found = re.findall(rb'"_id":"([^"]+)"', body)
+                    total += len(found)
+                    ids.update(found)
+                    writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=512)
+        print(server.sockets[0].getsockname()[1], flush=True)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+class SlowCollector(Collector):
+    """The slow stand-in in its own process (``delay`` s per answer, or ``drip``)."""
+
+    def __init__(self, delay: float = 0.0, drip: float = 0.0) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "slow-collector", str(delay), str(drip)],
+            stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        self.port = int(self.process.stdout.readline())
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def counts(self) -> dict[str, int]:
+        with socket.create_connection(("127.0.0.1", self.port)) as sock:
+            sock.sendall(b"GET /count HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = b""
+            while b"\r\n\r\n" not in data or not data.split(b"\r\n\r\n", 1)[1].endswith(b"}"):
+                data += sock.recv(4096)
+            return dict(json.loads(data.split(b"\r\n\r\n", 1)[1]))
+
+
+def drive(app: Callable, rate: float, seconds: float) -> tuple[int, float]:
+    """Call ``app`` at ``rate`` GETs a second for ``seconds``; (served, wall seconds)."""
+    environ = environ_for("GET")
+    start_response: Callable = lambda status, headers, exc_info=None: None  # noqa: E731
+    total = int(rate * seconds)
+    started = time.perf_counter()
+    for n in range(total):
+        ahead = started + n / rate - time.perf_counter()
+        if ahead > 0:
+            time.sleep(ahead)
+        result = app(dict(environ), start_response)
+        for _ in result:
+            pass
+        if hasattr(result, "close"):
+            result.close()
+    return total, time.perf_counter() - started
+
+
+def bench_sustained(rate: float, delay: float, seconds: float) -> dict[str, Any]:
+    """Default options, ``rate`` requests/s for ``seconds`` against an API answering each
+    POST after ``delay`` s: served, delivered, dropped, and how long the backlog took to
+    clear after the load stopped (then close())."""
+    import threading
+
+    collector = SlowCollector(delay=delay)
+    try:
+        app = wrap(get_app, collector.url)
+        cpu = time.process_time()
+        served, wall = drive(app, rate, seconds)
+        stopped = time.perf_counter()
+        backlog_at_stop = app.stats["queued"]
+        threads = sum(t.name == "readme-metrics-worker" for t in threading.enumerate())
+        clear_s: Optional[float] = None
+        while time.perf_counter() - stopped < 60:
+            if collector.counts()["logs"] >= served:
+                clear_s = round(time.perf_counter() - stopped, 3)
+                break
+            time.sleep(0.02)
+        app.close()
+        cpu = time.process_time() - cpu
+        stats = app.stats
+        counts = collector.counts()
+    finally:
+        collector.stop()
+    result = {
+        "target_rate": rate, "api_delay_s": delay, "seconds": seconds,
+        "achieved_rate": round(served / wall, 1), "served": served,
+        "sent": stats["sent"], "dropped": stats["dropped"],
+        "delivered_distinct": counts["distinct"],
+        "duplicates": counts["logs"] - counts["distinct"],
+        "backlog_at_stop": backlog_at_stop, "backlog_clear_s": clear_s,
+        "sender_threads_at_stop": threads, "batches": stats["batches"],
+        "cpu_s": round(cpu, 2),
+        "load_avg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+    }
+    log(f"sustained {rate:g}/s, API {delay * 1000:g} ms: {result}")
+    return result
+
+
+def fault_child(metrics_url: str, background: bool) -> None:
+    """Serve 30 requests (timeout=1, shutdown_timeout=2) to a dripping API, then exit."""
+    app = wrap(get_app, metrics_url, timeout=1.0, shutdown_timeout=2.0,
+               background_worker_mode=background)
+    environ = environ_for("GET")
+    slowest = 0.0
+    for _ in range(30):
+        started = time.perf_counter()
+        result = app(dict(environ), lambda status, headers, exc_info=None: None)
+        for _ in result:
+            pass
+        if hasattr(result, "close"):
+            result.close()
+        slowest = max(slowest, time.perf_counter() - started)
+    print(json.dumps({"slowest_request_s": round(slowest, 3), "exit_started": time.time(),
+                      "stats": app.stats}), flush=True)
+
+
+def bench_fault_slow_api() -> dict[str, Any]:
+    """SPEC 7 under a Metrics API that drips its answers one byte every 0.4 s: the longest
+    request (inline mode sends from it) and the exit, against timeout=1 and
+    shutdown_timeout=2."""
+    results: dict[str, Any] = {}
+    collector = SlowCollector(drip=0.4)
+    try:
+        for mode in ("inline", "background"):
+            done = subprocess.run(
+                [sys.executable, __file__, "fault-child", collector.url,
+                 "1" if mode == "background" else "0"],
+                capture_output=True, text=True, timeout=300)
+            ended = time.time()
+            child = json.loads(done.stdout.strip().splitlines()[-1])
+            stats = child["stats"]
+            results[mode] = {
+                "timeout": 1.0, "shutdown_timeout": 2.0,
+                "slowest_request_s": child["slowest_request_s"],
+                "exit_s": round(ended - child["exit_started"], 3),
+                "served": stats["captured"], "sent": stats["sent"],
+                "queued_at_exit": stats["queued"], "dropped": stats["dropped"],
+            }
+            log(f"fault slow API, {mode}: {results[mode]}")
+    finally:
+        collector.stop()
+    return results
+
+
 # -- main ------------------------------------------------------------------------------------------
 
 
 def main(argv: Optional[list[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="inprocess,server,memory",
-                        help="comma-separated parts: inprocess, server, memory")
+    parser.add_argument("--only", default="inprocess,server,memory,sustained,slowapi",
+                        help="comma-separated parts: inprocess, server, memory, "
+                             "sustained, slowapi")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=10.0, help="wrk duration")
     parser.add_argument("--get-requests", type=int, default=5000)
     parser.add_argument("--post-requests", type=int, default=500)
     parser.add_argument("--memory-requests", type=int, default=50_000)
+    parser.add_argument("--sustained", default="2000@0.05,1000@0.25",
+                        help="sustained-load runs, RATE@API_DELAY_SECONDS, comma-separated")
+    parser.add_argument("--sustained-seconds", type=float, default=10.0)
     parser.add_argument("--buffer-length", type=int, default=None,
                         help="buffer_length of the wrapped apps (default: the library's)")
     args = parser.parse_args(argv)
@@ -546,6 +732,12 @@ def main(argv: Optional[list[str]] = None) -> None:
         report["server"] = bench_server(args.repeat, args.seconds)
     if "memory" in parts:
         report["memory"] = bench_memory(args.memory_requests)
+    if "sustained" in parts:
+        report["sustained"] = [
+            bench_sustained(float(rate), float(delay), args.sustained_seconds)
+            for rate, delay in (run.split("@") for run in args.sustained.split(","))]
+    if "slowapi" in parts:
+        report["fault_slow_api"] = bench_fault_slow_api()
     report["targets"] = targets(report)
     print(json.dumps(report, indent=2))
 
@@ -577,12 +769,24 @@ def targets(report: dict[str, Any]) -> dict[str, Any]:
               result["shutdown_timeout"] + 1)
         checks[f"memory_{mode}_stats_add_up"] = {"value": result["stats_add_up"],
                                                  "met": result["stats_add_up"]}
+    for run in report.get("sustained") or []:
+        name = f"sustained_{run['target_rate']:g}_per_s_api_{run['api_delay_s'] * 1000:g}ms"
+        checks[name + "_delivered"] = {
+            "value": f"{run['delivered_distinct']} of {run['served']} served",
+            "met": run["delivered_distinct"] == run["served"] and run["dropped"] == 0}
+    for mode, run in (report.get("fault_slow_api") or {}).items():
+        check(f"fault_slow_api_{mode}_exit_seconds", run["exit_s"],
+              run["shutdown_timeout"] + 1)
     return checks
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "collector":
         serve_collector(sys.argv[2])
+    elif len(sys.argv) > 1 and sys.argv[1] == "slow-collector":
+        serve_slow_collector(float(sys.argv[2]), float(sys.argv[3]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "fault-child":
+        fault_child(sys.argv[2], sys.argv[3] == "1")
     elif len(sys.argv) > 1 and sys.argv[1] == "memory-child":
         memory_child(sys.argv[2], int(sys.argv[3]))
     else:
