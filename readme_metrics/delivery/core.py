@@ -103,6 +103,7 @@ class Delivery:
         self._batcher.closed = closed
         self._pool = WorkerPool(self._run, name=WORKER_NAME, size=MAX_SENDERS)
         self._started = False
+        self._exit_hooked = False  # multiprocessing children need their own exit hook
         self._inline_lock = threading.Lock()  # one inline sender at a time
         self._sender = Sender(self._transport, self._build, config.api_key)
 
@@ -118,6 +119,9 @@ class Delivery:
         try:
             if self._pid != os.getpid():
                 self.after_fork_in_child()
+            if not self._exit_hooked:
+                self._exit_hooked = True
+                process.ensure_exit_in_child()
             reason, due, so_far = self._batcher.put(item, item.nbytes)
             if reason:
                 if reason == "queue_full":
@@ -246,7 +250,6 @@ class Delivery:
             self.after_fork_in_child()
         if self._batcher.closed and not self._batcher.closing:
             return False
-        process.ensure_exit_in_child()
         self._started = self._pool.start()
         return self._started
 
