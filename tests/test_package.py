@@ -28,6 +28,8 @@ SPEC_PATHS = [
     "readme_metrics.VerifyWebhook.VerifyWebhook",
     "readme_metrics.webhooks.VerifyWebhook",
     "readme_metrics.webhooks.VerificationError",
+    "readme_metrics.fastapi.ReadMeMetricsMiddleware",
+    "readme_metrics.asgi.MetricsMiddleware",
     # thin modules kept at the names earlier versions and the CHANGELOG used
     "readme_metrics.middleware.MetricsMiddleware",
     "readme_metrics.redaction",

@@ -156,7 +156,7 @@ def test_quick_start_copied_verbatim_logs_a_call(tmp_path: Path, collector: Coll
     env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
     env.update({  # README's "See it locally", plus a short flush_interval to wait less
         "README_API_KEY": "any-key", "README_METRICS_SERVER": collector.url,
-        "README_API_URL": collector.url, "README_FLUSH_INTERVAL": "0.2",
+        "README_FLUSH_INTERVAL": "0.2",
         "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO_ROOT)]),
     })
     log = tmp_path / "app-output.txt"
