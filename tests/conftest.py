@@ -33,8 +33,8 @@ def collector() -> Iterator[Collector]:
 
 
 @pytest.fixture
-def wrap(collector: Collector) -> Iterator[Callable[..., MetricsMiddleware]]:
-    """``wrap(app, **options)``: MetricsMiddleware sending each log to ``collector`` at once
+def inline_wrap(collector: Collector) -> Iterator[Callable[..., MetricsMiddleware]]:
+    """``inline_wrap(app, **options)``: MetricsMiddleware sending each log to ``collector`` at once
     (inline, batches of 1; see tests.support.contract); closed after the test."""
     made: list[MetricsMiddleware] = []
 

@@ -518,11 +518,11 @@ def test_grouping_function_as_a_dotted_path_argument() -> None:
 
 
 def test_library_logger_has_no_handlers_and_basic_config_is_not_called(
-        wrap: Any, collector: Any) -> None:
+        inline_wrap: Any, collector: Any) -> None:
     from tests.support.contract import exchange, reading_app
 
     root_handlers = list(logging.getLogger().handlers)
-    middleware = wrap(reading_app())
+    middleware = inline_wrap(reading_app())
     assert middleware.config.logger is logging.getLogger("readme_metrics")
     exchange(middleware, collector)
     assert logging.getLogger("readme_metrics").handlers == []

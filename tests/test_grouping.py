@@ -132,10 +132,10 @@ def test_a_message_with_percent_signs_is_logged_as_is(caplog: pytest.LogCaptureF
     pytest.param(lambda req: {"label": "no key"}, "api_key", id="no-api-key"),
 ])
 def test_bad_grouping_function_is_contained_and_reported_once(
-        wrap: Any, collector: Collector, caplog: pytest.LogCaptureFixture,
+        inline_wrap: Any, collector: Collector, caplog: pytest.LogCaptureFixture,
         grouping: Callable[[Any], Any], message: str) -> None:
     caplog.set_level(logging.DEBUG, logger="readme_metrics")
-    middleware = wrap(reading_app(), grouping_function=grouping)
+    middleware = inline_wrap(reading_app(), grouping_function=grouping)
     for _ in range(3):
         result = run_wsgi(middleware, wsgi_environ())
         assert (result.status, result.body, result.error) == ("200 OK", b"ok", None)

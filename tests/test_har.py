@@ -818,10 +818,10 @@ def test_any_multipart_gives_a_valid_log(body: bytes, redactor: Optional[Redacto
 # -- the log as the Metrics API gets it, through the middleware (SPEC 4, black box) --------
 
 
-def test_log_envelope(wrap: Any, collector: Collector) -> None:
+def test_log_envelope(inline_wrap: Any, collector: Collector) -> None:
     from readme_metrics import __version__
 
-    result, log, _ = exchange(wrap(reading_app(), development_mode=True), collector)
+    result, log, _ = exchange(inline_wrap(reading_app(), development_mode=True), collector)
     assert set(log) == {"_id", "group", "clientIPAddress", "development", "request"}
     parsed = uuid.UUID(log["_id"])
     assert parsed.version == 4 and str(parsed) == log["_id"]
@@ -840,12 +840,12 @@ def test_log_envelope(wrap: Any, collector: Collector) -> None:
     assert len(har["log"]["entries"]) == 1
 
 
-def test_development_false_by_default(wrap: Any, collector: Collector) -> None:
-    _, log, _ = exchange(wrap(reading_app()), collector)
+def test_development_false_by_default(inline_wrap: Any, collector: Collector) -> None:
+    _, log, _ = exchange(inline_wrap(reading_app()), collector)
     assert log["development"] is False
 
 
-def test_entry_timing_and_fixed_fields(wrap: Any, collector: Collector) -> None:
+def test_entry_timing_and_fixed_fields(inline_wrap: Any, collector: Collector) -> None:
     def slow(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
         time.sleep(0.02)
         start_response("200 OK", [("Content-Type", "text/plain")])
@@ -853,7 +853,7 @@ def test_entry_timing_and_fixed_fields(wrap: Any, collector: Collector) -> None:
         yield b"slow"
 
     before = time.time()
-    _, _, entry = exchange(wrap(slow), collector)
+    _, _, entry = exchange(inline_wrap(slow), collector)
     after = time.time()
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", entry["startedDateTime"])
     started = time.mktime(time.strptime(entry["startedDateTime"][:19], "%Y-%m-%dT%H:%M:%S"))
@@ -880,9 +880,9 @@ def test_entry_timing_and_fixed_fields(wrap: Any, collector: Collector) -> None:
     pytest.param("z=1&y=2&x=3", [("z", "1"), ("y", "2"), ("x", "3")], id="order-kept"),
     pytest.param("na+me=v", [("na me", "v")], id="plus-in-name"),
 ])
-def test_query_string_decoded_pairs(wrap: Any, collector: Collector, query: str,
+def test_query_string_decoded_pairs(inline_wrap: Any, collector: Collector, query: str,
                                     expected: list[tuple[str, str]]) -> None:
-    _, _, entry = exchange(wrap(reading_app()), collector, query=query)
+    _, _, entry = exchange(inline_wrap(reading_app()), collector, query=query)
     assert [(p["name"], p["value"]) for p in entry["request"]["queryString"]] == expected
 
 
@@ -890,21 +890,21 @@ def test_query_string_decoded_pairs(wrap: Any, collector: Collector, query: str,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.text(max_size=8), st.text(max_size=8)), max_size=5),
        st.booleans())
-def test_any_query_round_trips(wrap: Any, collector: Collector,
+def test_any_query_round_trips(inline_wrap: Any, collector: Collector,
                                query_pairs: list[tuple[str, str]], plus: bool) -> None:
     """Whatever a client encodes (quote or quote_plus), the url keeps it as sent and
     queryString decodes it back to the pairs, in order."""
     query = urlencode(query_pairs, quote_via=quote_plus if plus else quote)
     collector.received.clear()
-    _, _, entry = exchange(wrap(reading_app()), collector, query=query)
+    _, _, entry = exchange(inline_wrap(reading_app()), collector, query=query)
     request = entry["request"]
     assert urlsplit(request["url"]).query == query
     assert [(p["name"], p["value"]) for p in request["queryString"]] == query_pairs
 
 
-def test_request_headers_cookies_and_http_version(wrap: Any, collector: Collector) -> None:
+def test_request_headers_cookies_and_http_version(inline_wrap: Any, collector: Collector) -> None:
     _, _, entry = exchange(
-        wrap(reading_app()), collector, method="POST", body=b'{"a": 1}',
+        inline_wrap(reading_app()), collector, method="POST", body=b'{"a": 1}',
         headers={"Content-Type": "application/json", "X-Api-Key": "visible",
                  "Cookie": "theme=dark; session=abcdef123456", "Host": "api.example.com"})
     request = entry["request"]
@@ -961,22 +961,22 @@ MULTIPART = (
                   "comment": "base64"}, id="binary"),
 ])
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
-def test_post_data_shapes(wrap: Any, collector: Collector, method: str,
+def test_post_data_shapes(inline_wrap: Any, collector: Collector, method: str,
                           content_type: Optional[str], body: bytes,
                           expected: dict[str, Any]) -> None:
     app = reading_app()
     headers = {} if content_type is None else {"Content-Type": content_type}
-    _, _, entry = exchange(wrap(app), collector, method=method, body=body, headers=headers)
+    _, _, entry = exchange(inline_wrap(app), collector, method=method, body=body, headers=headers)
     assert app.seen["body"] == body
     assert entry["request"]["postData"] == expected
     assert entry["request"]["bodySize"] == len(body)
 
 
-def test_response_fields(wrap: Any, collector: Collector) -> None:
+def test_response_fields(inline_wrap: Any, collector: Collector) -> None:
     headers = [("Content-Type", "text/plain; charset=utf-8"), ("X-Custom", "1"),
                ("Location", "https://elsewhere.example/x?y=1")]
     result, log, entry = exchange(
-        wrap(reading_app("302 Found It", headers, [b"caf\xc3\xa9", b" ", b"au lait"])),
+        inline_wrap(reading_app("302 Found It", headers, [b"caf\xc3\xa9", b" ", b"au lait"])),
         collector)
     response = entry["response"]
     assert response["status"] == 302
@@ -1000,17 +1000,17 @@ def test_response_fields(wrap: Any, collector: Collector) -> None:
     pytest.param("599 Custom Reason Phrase", 599, "Custom Reason Phrase", id="unknown-code"),
     pytest.param("418 I'm a teapot", 418, "I'm a teapot", id="teapot"),
 ])
-def test_status_text_from_the_status_line(wrap: Any, collector: Collector, status: str,
+def test_status_text_from_the_status_line(inline_wrap: Any, collector: Collector, status: str,
                                           code: int, text: str) -> None:
-    _, _, entry = exchange(wrap(reading_app(status)), collector)
+    _, _, entry = exchange(inline_wrap(reading_app(status)), collector)
     assert (entry["response"]["status"], entry["response"]["statusText"]) == (code, text)
     assert entry["response"]["redirectURL"] == ""
 
 
-def test_binary_response_is_base64(wrap: Any, collector: Collector) -> None:
+def test_binary_response_is_base64(inline_wrap: Any, collector: Collector) -> None:
     data = bytes(range(256))
     _, _, entry = exchange(
-        wrap(reading_app(headers=[("Content-Type", "application/octet-stream")],
+        inline_wrap(reading_app(headers=[("Content-Type", "application/octet-stream")],
                          body=[data[:100], data[100:]])), collector)
     content = entry["response"]["content"]
     assert content["encoding"] == "base64"
@@ -1020,10 +1020,11 @@ def test_binary_response_is_base64(wrap: Any, collector: Collector) -> None:
 
 @pytest.mark.parametrize("name", ["Set-Cookie", "set-cookie", "SET-COOKIE"])
 def test_set_cookie_masked_and_parsed_header_name_case_kept(
-        wrap: Any, collector: Collector, name: str) -> None:
+        inline_wrap: Any, collector: Collector, name: str) -> None:
     value = "session=s3cr3t-token-value; Path=/; HttpOnly"
     _, _, entry = exchange(
-        wrap(reading_app(headers=[("Content-Type", "text/plain"), (name, value)])), collector)
+        inline_wrap(reading_app(headers=[("Content-Type", "text/plain"), (name, value)])),
+        collector)
     response = entry["response"]
     assert {"name": name, "value": spec_mask(value)} in response["headers"]
     [cookie] = response["cookies"]
@@ -1032,19 +1033,20 @@ def test_set_cookie_masked_and_parsed_header_name_case_kept(
 
 
 @pytest.mark.parametrize("header", ["Authorization", "Proxy-Authorization", "Cookie"])
-def test_request_credentials_are_masked(wrap: Any, collector: Collector, header: str) -> None:
+def test_request_credentials_are_masked(inline_wrap: Any, collector: Collector,
+                                        header: str) -> None:
     value = "Bearer sk_live_0123456789abcdef" if header != "Cookie" else "sid=0123456789"
-    _, _, entry = exchange(wrap(reading_app()), collector, headers={header: value})
+    _, _, entry = exchange(inline_wrap(reading_app()), collector, headers={header: value})
     assert {"name": header, "value": spec_mask(value)} in entry["request"]["headers"]
     assert value not in json.dumps(entry)
 
 
 @pytest.mark.parametrize("header", ["authorization", "PROXY-AUTHORIZATION", "X-Other"])
 def test_response_credential_headers_masked_with_their_case(
-        wrap: Any, collector: Collector, header: str) -> None:
+        inline_wrap: Any, collector: Collector, header: str) -> None:
     value = "Basic dXNlcjpwYXNzd29yZA=="
     _, _, entry = exchange(
-        wrap(reading_app(headers=[("Content-Type", "text/plain"), (header, value)])),
+        inline_wrap(reading_app(headers=[("Content-Type", "text/plain"), (header, value)])),
         collector)
     expected = value if header == "X-Other" else spec_mask(value)
     assert {"name": header, "value": expected} in entry["response"]["headers"]
@@ -1060,12 +1062,12 @@ def test_response_credential_headers_masked_with_their_case(
                  {"id": spec_mask("k-1"), "label": "L", "email": "e@example.com"},
                  id="extra-keys-dropped"),
 ])
-def test_group_is_masked_with_known_keys_only(wrap: Any, collector: Collector,
+def test_group_is_masked_with_known_keys_only(inline_wrap: Any, collector: Collector,
                                               returned: dict[str, Any],
                                               expected: dict[str, str],
                                               caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="readme_metrics")
-    _, log, _ = exchange(wrap(reading_app(), grouping_function=lambda req: dict(returned)),
+    _, log, _ = exchange(inline_wrap(reading_app(), grouping_function=lambda req: dict(returned)),
                          collector)
     assert log["group"] == expected
     extra = sorted(set(returned) - {"api_key", "id", "label", "email"})

@@ -396,13 +396,13 @@ def test_query_string_property(raw: str, deny: str) -> None:
 SECRET = "Zq9"  # short: a mask's 4-character tail would show it whole
 
 
-def redaction_exchange(wrap: Any, collector: Collector, **options: Any) -> dict[str, Any]:
+def redaction_exchange(inline_wrap: Any, collector: Collector, **options: Any) -> dict[str, Any]:
     response_body = json.dumps({"password": "hunter22", "user": {"password": "pw", "name": "n"},
                                 "items": [{"Password": 1}, {"token": None}]}).encode()
     app = reading_app(headers=[("Content-Type", "application/json"), ("X-Secret", "topsecret"),
                                ("Set-Cookie", f"sid={SECRET}")], body=[response_body])
     _, _, entry = exchange(
-        wrap(app, **options), collector, method="POST",
+        inline_wrap(app, **options), collector, method="POST",
         path="/login", query="password=p%40ss+word&user=ana&Password=again",
         body=json.dumps({"PASSWORD": "abc", "user": {"password": "xy", "name": "ana",
                                                      "tags": ["a", "b"]}}).encode(),
@@ -411,9 +411,9 @@ def redaction_exchange(wrap: Any, collector: Collector, **options: Any) -> dict[
     return entry
 
 
-def test_denylist_bare_key_everywhere_case_insensitively(wrap: Any,
+def test_denylist_bare_key_everywhere_case_insensitively(inline_wrap: Any,
                                                          collector: Collector) -> None:
-    entry = redaction_exchange(wrap, collector, denylist=["password", "x-secret", "SID"])
+    entry = redaction_exchange(inline_wrap, collector, denylist=["password", "x-secret", "SID"])
     request, response = entry["request"], entry["response"]
     assert request["queryString"] == [
         {"name": "password", "value": "[REDACTED 9]"}, {"name": "user", "value": "ana"},
@@ -442,8 +442,9 @@ def test_denylist_bare_key_everywhere_case_insensitively(wrap: Any,
     assert pairs(response["headers"])["Set-Cookie"].startswith("sha512-")
 
 
-def test_denylist_dotted_path_matches_that_path_only(wrap: Any, collector: Collector) -> None:
-    entry = redaction_exchange(wrap, collector, denylist=["user.password"])
+def test_denylist_dotted_path_matches_that_path_only(inline_wrap: Any,
+                                                     collector: Collector) -> None:
+    entry = redaction_exchange(inline_wrap, collector, denylist=["user.password"])
     assert json.loads(entry["request"]["postData"]["text"]) == {
         "PASSWORD": "abc", "user": {"password": "[REDACTED 2]", "name": "ana",
                                     "tags": ["a", "b"]}}
@@ -451,16 +452,16 @@ def test_denylist_dotted_path_matches_that_path_only(wrap: Any, collector: Colle
     assert pairs(entry["request"]["queryString"])["password"] == "p@ss word"
 
 
-def test_denylist_whole_object_and_non_strings(wrap: Any, collector: Collector) -> None:
-    entry = redaction_exchange(wrap, collector, denylist=["user", "items"])
+def test_denylist_whole_object_and_non_strings(inline_wrap: Any, collector: Collector) -> None:
+    entry = redaction_exchange(inline_wrap, collector, denylist=["user", "items"])
     assert json.loads(entry["request"]["postData"]["text"])["user"] == "[REDACTED]"
     document = json.loads(entry["response"]["content"]["text"])
     assert document["items"] == "[REDACTED]" and document["user"] == "[REDACTED]"
     assert pairs(entry["request"]["queryString"])["user"] == "[REDACTED 3]"
 
 
-def test_allowlist_only_keeps_listed_keys(wrap: Any, collector: Collector) -> None:
-    entry = redaction_exchange(wrap, collector, allowlist=["user", "Content-Type"])
+def test_allowlist_only_keeps_listed_keys(inline_wrap: Any, collector: Collector) -> None:
+    entry = redaction_exchange(inline_wrap, collector, allowlist=["user", "Content-Type"])
     request, response = entry["request"], entry["response"]
     assert pairs(request["queryString"]) == {"password": "[REDACTED 9]", "user": "ana",
                                              "Password": "[REDACTED 5]"}
@@ -476,8 +477,8 @@ def test_allowlist_only_keeps_listed_keys(wrap: Any, collector: Collector) -> No
     assert all(c["value"].startswith("[REDACTED") for c in request["cookies"])
 
 
-def test_denylist_wins_over_allowlist(wrap: Any, collector: Collector) -> None:
-    entry = redaction_exchange(wrap, collector, allowlist=["user", "password"],
+def test_denylist_wins_over_allowlist(inline_wrap: Any, collector: Collector) -> None:
+    entry = redaction_exchange(inline_wrap, collector, allowlist=["user", "password"],
                                denylist=["user.password", "password"])
     assert json.loads(entry["request"]["postData"]["text"])["user"] == {
         "password": "[REDACTED 2]", "name": "ana", "tags": ["a", "b"]}
@@ -492,19 +493,19 @@ def test_denylist_wins_over_allowlist(wrap: Any, collector: Collector) -> None:
                  b"4111111111111111\r\n--XyZ\r\nContent-Disposition: form-data; "
                  b"name=\"name\"\r\n\r\nana\r\n--XyZ--\r\n", "CARD", id="multipart"),
 ])
-def test_denylist_redacts_form_and_multipart_fields(wrap: Any, collector: Collector,
+def test_denylist_redacts_form_and_multipart_fields(inline_wrap: Any, collector: Collector,
                                                     content_type: str, body: bytes,
                                                     field: str) -> None:
-    _, _, entry = exchange(wrap(reading_app(), denylist=["card"]), collector, method="POST",
+    _, _, entry = exchange(inline_wrap(reading_app(), denylist=["card"]), collector, method="POST",
                            body=body, headers={"Content-Type": content_type})
     params = pairs(entry["request"]["postData"]["params"])
     assert params == {field: "[REDACTED 16]", "name": "ana"}
     assert "4111111111111111" not in json.dumps(entry)
 
 
-def test_redacted_json_is_still_valid_json(wrap: Any, collector: Collector) -> None:
+def test_redacted_json_is_still_valid_json(inline_wrap: Any, collector: Collector) -> None:
     body = b'[{"secret": "a\\"b\\u00e9", "n": [1, {"Secret": {"deep": true}}]}, "x"]'
-    _, _, entry = exchange(wrap(reading_app(), denylist=["secret"]), collector,
+    _, _, entry = exchange(inline_wrap(reading_app(), denylist=["secret"]), collector,
                            method="POST", body=body, headers={"Content-Type": "application/json"})
     assert json.loads(entry["request"]["postData"]["text"]) == [
         {"secret": "[REDACTED 4]", "n": [1, {"Secret": "[REDACTED]"}]}, "x"]

@@ -59,7 +59,7 @@ def caller(req: Any) -> dict[str, str]:
 
 
 @pytest.fixture
-def wrap(collector: Collector) -> Iterator[Callable[..., MetricsMiddleware]]:
+def inline_wrap(collector: Collector) -> Iterator[Callable[..., MetricsMiddleware]]:
     """MetricsMiddleware(app, config) sending each log at once (inline, batches of 1)."""
     made: list[MetricsMiddleware] = []
 
@@ -117,7 +117,7 @@ def no_log_sent(middleware: MetricsMiddleware, collector: Collector) -> None:
 # == SPEC 1: what it is ====================================================================
 
 
-def test_wrapped_app_behaves_exactly_as_before(wrap: Any, collector: Collector) -> None:
+def test_wrapped_app_behaves_exactly_as_before(inline_wrap: Any, collector: Collector) -> None:
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         start_response("207 Multi-Status", [("Content-Type", "application/json"),
@@ -129,13 +129,13 @@ def test_wrapped_app_behaves_exactly_as_before(wrap: Any, collector: Collector) 
     request: dict[str, Any] = dict(method="PATCH", body=b'{"x": [1, 2]}',
                                    headers={"Content-Type": "application/json"})
     bare = run_wsgi(app, wsgi_environ(**request))
-    wrapped, _, _ = exchange(wrap(app), collector, **request)
+    wrapped, _, _ = exchange(inline_wrap(app), collector, **request)
     assert wrapped.status == bare.status
     assert [h for h in wrapped.headers if h[0].lower() != "x-documentation-url"] == bare.headers
     assert wrapped.body == bare.body and wrapped.error is None
 
 
-def test_app_behind_a_webob_layer_that_made_the_body_seekable(wrap: Any,
+def test_app_behind_a_webob_layer_that_made_the_body_seekable(inline_wrap: Any,
                                                                collector: Collector) -> None:
     """Pyramid-style stacks: an outer webob layer read the body and marked it seekable."""
 
@@ -143,7 +143,7 @@ def test_app_behind_a_webob_layer_that_made_the_body_seekable(wrap: Any,
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [webob.Request(environ).body]
 
-    middleware = wrap(app)
+    middleware = inline_wrap(app)
 
     def outer(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = webob.Request(environ)
@@ -169,9 +169,9 @@ STATS_KEYS = {"captured", "skipped", "queued", "sent", "dropped", "failed_batche
 
 
 def test_flush_sends_now_and_returns_true_close_is_idempotent(
-        wrap: Any, collector: Collector) -> None:
+        inline_wrap: Any, collector: Collector) -> None:
     # Background mode, a batch far from full and no flush interval: only flush() sends.
-    middleware = wrap(reading_app(), background_worker_mode=True, buffer_length=100,
+    middleware = inline_wrap(reading_app(), background_worker_mode=True, buffer_length=100,
                       flush_interval=0)
     for _ in range(3):
         run_wsgi(middleware, wsgi_environ())
@@ -187,29 +187,29 @@ def test_flush_sends_now_and_returns_true_close_is_idempotent(
     assert middleware.flush(0.5) is True  # nothing left to send
 
 
-def test_flush_returns_false_when_a_log_was_not_delivered(wrap: Any,
+def test_flush_returns_false_when_a_log_was_not_delivered(inline_wrap: Any,
                                                         collector: Collector) -> None:
     collector.default = Reply(400, b'{"error": "bad log"}')  # rejected, not retried
-    middleware = wrap(reading_app(), background_worker_mode=True, buffer_length=100,
+    middleware = inline_wrap(reading_app(), background_worker_mode=True, buffer_length=100,
                       flush_interval=0)
     run_wsgi(middleware, wsgi_environ())
     assert middleware.flush(5.0) is False
     assert middleware.stats["dropped"] == 1
 
 
-def test_middleware_is_a_pep3333_application(wrap: Any, collector: Collector) -> None:
+def test_middleware_is_a_pep3333_application(inline_wrap: Any, collector: Collector) -> None:
     from wsgiref.validate import validator
 
     app = reading_app(body=[b"a", b"b"])
-    checked = validator(wrap(validator(app)))
+    checked = validator(inline_wrap(validator(app)))
     result = run_wsgi(checked, wsgi_environ(method="POST", body=b"x=1", headers={
         "Content-Type": "application/x-www-form-urlencoded"}))
     assert (result.status, result.body, result.error) == ("200 OK", b"ab", None)
     assert len(collector.wait_for_logs(1)) == 1
 
 
-def test_stats_count_skipped_exchanges(wrap: Any, collector: Collector) -> None:
-    middleware = wrap(reading_app(), grouping_function=lambda req: None)
+def test_stats_count_skipped_exchanges(inline_wrap: Any, collector: Collector) -> None:
+    middleware = inline_wrap(reading_app(), grouping_function=lambda req: None)
     run_wsgi(middleware, wsgi_environ())
     run_wsgi(middleware, wsgi_environ(method="OPTIONS"))
     stats = middleware.stats
@@ -246,10 +246,10 @@ def test_close_runs_at_interpreter_exit(collector: Collector) -> None:
 # == SPEC 4: the payload contract ============================================================
 
 
-def test_post_path_and_headers(wrap: Any, collector: Collector) -> None:
+def test_post_path_and_headers(inline_wrap: Any, collector: Collector) -> None:
     from readme_metrics import __version__
 
-    exchange(wrap(reading_app()), collector)
+    exchange(inline_wrap(reading_app()), collector)
     [post] = collector.received
     assert post.method == "POST" and post.path == "/v1/request"
     headers = {name.lower(): value for name, value in post.headers.items()}
@@ -272,10 +272,10 @@ def test_post_path_and_headers(wrap: Any, collector: Collector) -> None:
     pytest.param(2, {"X-Forwarded-For": "198.51.100.1, 192.0.2.7"}, "198.51.100.1",
                  "http://api.example.com/p", id="two-trusted-proxies"),
 ])
-def test_client_ip_and_url_with_trusted_proxies(wrap: Any, collector: Collector,
+def test_client_ip_and_url_with_trusted_proxies(inline_wrap: Any, collector: Collector,
                                                 trusted: int, forwarded: dict[str, str],
                                                 expected_ip: str, expected_url: str) -> None:
-    middleware = wrap(reading_app(), trusted_proxies=trusted)
+    middleware = inline_wrap(reading_app(), trusted_proxies=trusted)
     environ = wsgi_environ(path="/p", headers={"Host": "api.example.com", **forwarded})
     environ["REMOTE_ADDR"] = "203.0.113.9"
     run_wsgi(middleware, environ)
@@ -299,11 +299,11 @@ def test_client_ip_and_url_with_trusted_proxies(wrap: Any, collector: Collector,
     pytest.param("/tag#1", "", "/tag%231", id="hash-in-path"),
     pytest.param("/a:b@c;d=e,f!$&'()*+", "", "/a:b@c;d=e,f!$&'()*+", id="pchars-kept"),
 ])
-def test_request_url_as_received(wrap: Any, collector: Collector, path: str, query: str,
+def test_request_url_as_received(inline_wrap: Any, collector: Collector, path: str, query: str,
                                  expected: str) -> None:
     """wsgiref and direct calls give a decoded PATH_INFO and no raw URI: the url must
     still be a valid URL with the query string as received."""
-    _, _, entry = exchange(wrap(reading_app()), collector, path=path, query=query,
+    _, _, entry = exchange(inline_wrap(reading_app()), collector, path=path, query=query,
                            headers={"Host": "api.example.com:8080"})
     url = entry["request"]["url"]
     assert url == "http://api.example.com:8080" + expected
@@ -312,8 +312,8 @@ def test_request_url_as_received(wrap: Any, collector: Collector, path: str, que
 
 
 def test_request_url_from_the_raw_uri_when_the_server_gives_it(
-        wrap: Any, collector: Collector) -> None:
-    middleware = wrap(reading_app())
+        inline_wrap: Any, collector: Collector) -> None:
+    middleware = inline_wrap(reading_app())
     environ = wsgi_environ(path="/a/b", query="q=%2F", headers={"Host": "api.example.com"})
     environ["RAW_URI"] = "/a%2Fb?q=%2F"  # gunicorn; the path had an encoded slash
     run_wsgi(middleware, environ)
@@ -353,7 +353,7 @@ class CountingInput(io.BytesIO):
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "GET"])
 @pytest.mark.parametrize("length", ["declared", "chunked"])
-def test_app_reads_the_whole_body_whatever_the_method(wrap: Any, collector: Collector,
+def test_app_reads_the_whole_body_whatever_the_method(inline_wrap: Any, collector: Collector,
                                                       method: str, length: str) -> None:
     body = b"line one\nline two\n" * 50
     app = reading_app()
@@ -365,7 +365,7 @@ def test_app_reads_the_whole_body_whatever_the_method(wrap: Any, collector: Coll
         environ["wsgi.input_terminated"] = True
         environ["HTTP_TRANSFER_ENCODING"] = "chunked"
     environ["wsgi.input"] = stream
-    middleware = wrap(app)
+    middleware = inline_wrap(app)
     run_wsgi(middleware, environ)
     assert app.seen["body"] == body
     assert stream.consumed == len(body)  # never past CONTENT_LENGTH
@@ -377,7 +377,7 @@ def test_app_reads_the_whole_body_whatever_the_method(wrap: Any, collector: Coll
 
 
 def test_body_the_app_ignores_is_recorded_without_reading_past_content_length(
-        wrap: Any, collector: Collector) -> None:
+        inline_wrap: Any, collector: Collector) -> None:
     def ignoring(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         start_response("204 No Content", [])
         return []
@@ -385,7 +385,7 @@ def test_body_the_app_ignores_is_recorded_without_reading_past_content_length(
     body = b'{"ignored": true}'
     environ = wsgi_environ(method="POST", body=body, headers={"Content-Type": "application/json"})
     environ["wsgi.input"] = stream = CountingInput(body, extra=b"GET / HTTP/1.1\r\n")
-    middleware = wrap(ignoring)
+    middleware = inline_wrap(ignoring)
     run_wsgi(middleware, environ)
     assert stream.consumed <= len(body)
     middleware.flush(5.0)
@@ -395,7 +395,8 @@ def test_body_the_app_ignores_is_recorded_without_reading_past_content_length(
     assert request["postData"] == {"mimeType": "application/json", "text": body.decode()}
 
 
-def test_chunked_body_the_app_ignores_is_still_recorded(wrap: Any, collector: Collector) -> None:
+def test_chunked_body_the_app_ignores_is_still_recorded(inline_wrap: Any,
+                                                        collector: Collector) -> None:
     def ignoring(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         start_response("202 Accepted", [("Content-Type", "text/plain")])
         return [b"later"]
@@ -405,7 +406,7 @@ def test_chunked_body_the_app_ignores_is_still_recorded(wrap: Any, collector: Co
                                                               "Transfer-Encoding": "chunked"})
     environ.pop("CONTENT_LENGTH")
     environ["wsgi.input_terminated"] = True  # the server ends the stream: safe to read
-    middleware = wrap(ignoring)
+    middleware = inline_wrap(ignoring)
     run_wsgi(middleware, environ)
     middleware.flush(5.0)
     [log] = collector.wait_for_logs(1)
@@ -415,11 +416,11 @@ def test_chunked_body_the_app_ignores_is_still_recorded(wrap: Any, collector: Co
 
 
 def test_large_bodies_stream_through_and_are_recorded_truncated(
-        wrap: Any, collector: Collector) -> None:
+        inline_wrap: Any, collector: Collector) -> None:
     request_body = b"r" * 5000
     response_chunks = [b"s" * 1000] * 7
     app = reading_app(body=response_chunks)
-    result, _, entry = exchange(wrap(app, max_body_bytes=1024), collector, method="POST",
+    result, _, entry = exchange(inline_wrap(app, max_body_bytes=1024), collector, method="POST",
                                 body=request_body, headers={"Content-Type": "text/plain"})
     assert app.seen["body"] == request_body
     assert result.body == b"".join(response_chunks)
@@ -432,18 +433,18 @@ def test_large_bodies_stream_through_and_are_recorded_truncated(
     assert entry["response"]["bodySize"] == 7000
 
 
-def test_bodies_up_to_max_body_bytes_are_recorded_in_full(wrap: Any,
+def test_bodies_up_to_max_body_bytes_are_recorded_in_full(inline_wrap: Any,
                                                          collector: Collector) -> None:
     body = b"q" * 1024
-    _, _, entry = exchange(wrap(reading_app(body=[body[:500], body[500:]]), max_body_bytes=1024),
-                           collector, method="PUT", body=body,
-                           headers={"Content-Type": "text/plain"})
+    app = reading_app(body=[body[:500], body[500:]])
+    _, _, entry = exchange(inline_wrap(app, max_body_bytes=1024), collector, method="PUT",
+                           body=body, headers={"Content-Type": "text/plain"})
     assert entry["request"]["postData"] == {"mimeType": "text/plain", "text": body.decode()}
     content = entry["response"]["content"]
     assert content == {"size": 1024, "mimeType": "text/plain", "text": body.decode()}
 
 
-def test_response_is_passed_chunk_by_chunk_and_closed_once(wrap: Any,
+def test_response_is_passed_chunk_by_chunk_and_closed_once(inline_wrap: Any,
                                                             collector: Collector) -> None:
     produced: list[str] = []
     closed: list[int] = []
@@ -461,7 +462,7 @@ def test_response_is_passed_chunk_by_chunk_and_closed_once(wrap: Any,
         start_response("200 OK", [("Content-Type", "text/plain")])
         return Body()
 
-    middleware = wrap(app)
+    middleware = inline_wrap(app)
     result: Any = middleware(wsgi_environ(), lambda status, headers, exc_info=None: None)
     iterator = iter(result)
     assert next(iterator) == b"0"
@@ -477,19 +478,20 @@ def test_response_is_passed_chunk_by_chunk_and_closed_once(wrap: Any,
     assert log["request"]["log"]["entries"][0]["response"]["content"]["text"] == "012"
 
 
-def test_write_callable_is_captured(wrap: Any, collector: Collector) -> None:
+def test_write_callable_is_captured(inline_wrap: Any, collector: Collector) -> None:
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         write = start_response("200 OK", [("Content-Type", "text/plain")])
         write(b"written ")
         return [b"returned"]
 
-    result, _, entry = exchange(wrap(app), collector)
+    result, _, entry = exchange(inline_wrap(app), collector)
     assert result.body == b"written returned"
     assert entry["response"]["content"]["text"] == "written returned"
     assert entry["response"]["content"]["size"] == 16
 
 
-def test_file_wrapper_is_returned_as_the_same_object(wrap: Any, collector: Collector) -> None:
+def test_file_wrapper_is_returned_as_the_same_object(inline_wrap: Any,
+                                                     collector: Collector) -> None:
     returned: list[Any] = []
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -497,7 +499,7 @@ def test_file_wrapper_is_returned_as_the_same_object(wrap: Any, collector: Colle
         returned.append(environ["wsgi.file_wrapper"](io.BytesIO(b"%PDF-1.7 ..."), 4096))
         return returned[0]
 
-    middleware = wrap(app)
+    middleware = inline_wrap(app)
     environ = wsgi_environ()
     environ["wsgi.file_wrapper"] = FileWrapper
     result = middleware(environ, lambda status, headers, exc_info=None: None)
@@ -511,7 +513,7 @@ def test_file_wrapper_is_returned_as_the_same_object(wrap: Any, collector: Colle
 
 
 @pytest.mark.parametrize("mode", ["before-start", "while-iterating", "after-start"])
-def test_app_exceptions_propagate_unchanged_and_are_logged(wrap: Any, collector: Collector,
+def test_app_exceptions_propagate_unchanged_and_are_logged(inline_wrap: Any, collector: Collector,
                                                            mode: str) -> None:
     class Boom(Exception):
         pass
@@ -530,7 +532,7 @@ def test_app_exceptions_propagate_unchanged_and_are_logged(wrap: Any, collector:
         yield b"partial"
         raise error
 
-    middleware = wrap(app)
+    middleware = inline_wrap(app)
     result = run_wsgi(middleware, wsgi_environ())
     assert result.error is error
     middleware.flush(5.0)
@@ -549,24 +551,24 @@ def test_app_exceptions_propagate_unchanged_and_are_logged(wrap: Any, collector:
     pytest.param({"grouping_function": lambda req: None}, "GET", "api.example.com",
                  id="grouping-none"),
 ])
-def test_not_logged_and_no_documentation_url(wrap: Any, collector: Collector,
+def test_not_logged_and_no_documentation_url(inline_wrap: Any, collector: Collector,
                                              options: dict[str, Any], method: str,
                                              host: str) -> None:
-    middleware = wrap(reading_app(), **options)
+    middleware = inline_wrap(reading_app(), **options)
     result = run_wsgi(middleware, wsgi_environ(method=method, headers={"Host": host}))
     assert result.status == "200 OK" and result.body == b"ok"
     assert result.header("x-documentation-url") == []
     no_log_sent(middleware, collector)
 
 
-def test_given_skip_methods_replace_the_default(wrap: Any, collector: Collector) -> None:
-    middleware = wrap(reading_app(), skip_methods=["HEAD"])
+def test_given_skip_methods_replace_the_default(inline_wrap: Any, collector: Collector) -> None:
+    middleware = inline_wrap(reading_app(), skip_methods=["HEAD"])
     result, _, entry = exchange(middleware, collector, method="OPTIONS")
     assert entry["request"]["method"] == "OPTIONS" and result.header("x-documentation-url")
 
 
-def test_allowed_host_is_logged(wrap: Any, collector: Collector) -> None:
-    middleware = wrap(reading_app(), allowed_http_hosts=["api.example.com"])
+def test_allowed_host_is_logged(inline_wrap: Any, collector: Collector) -> None:
+    middleware = inline_wrap(reading_app(), allowed_http_hosts=["api.example.com"])
     _, _, entry = exchange(middleware, collector, headers={"Host": "api.example.com"})
     assert entry["request"]["url"].startswith("http://api.example.com/")
 
@@ -585,7 +587,7 @@ JSON = ("application/json", b'{"user": "ana"}')
 ])
 @pytest.mark.parametrize("app_reads", [True, False], ids=["app-read-first", "app-ignores"])
 def test_grouping_function_gets_a_webob_request_with_a_readable_body(
-        wrap: Any, collector: Collector, read: Callable[[Any], Any],
+        inline_wrap: Any, collector: Collector, read: Callable[[Any], Any],
         request_body: tuple[str, bytes], key: str, app_reads: bool) -> None:
     content_type, body = request_body
     calls: list[Any] = []
@@ -599,7 +601,7 @@ def test_grouping_function_gets_a_webob_request_with_a_readable_body(
         return [b"ok"]
 
     app: Any = reading_app() if app_reads else ignoring
-    _, log, entry = exchange(wrap(app, grouping_function=grouping), collector, method="POST",
+    _, log, entry = exchange(inline_wrap(app, grouping_function=grouping), collector, method="POST",
                              body=body, headers={"Content-Type": content_type})
     assert len(calls) == 1 and isinstance(calls[0], webob.Request)
     if app_reads:
@@ -612,7 +614,7 @@ def test_grouping_function_gets_a_webob_request_with_a_readable_body(
         assert post["text"] == body.decode()
 
 
-def test_grouping_function_reading_the_body_before_the_app(wrap: Any,
+def test_grouping_function_reading_the_body_before_the_app(inline_wrap: Any,
                                                            collector: Collector) -> None:
     """A webob.Request read ahead (e.g. the app starts its response before reading):
     the app still gets every byte."""
@@ -624,9 +626,9 @@ def test_grouping_function_reading_the_body_before_the_app(wrap: Any,
         got["body"] = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
         yield b"ok"
 
-    _, log, _ = exchange(wrap(app, grouping_function=lambda req: {"api_key": req.json["user"]}),
-                         collector, method="POST", body=body,
-                         headers={"Content-Type": "application/json"})
+    grouping = lambda req: {"api_key": req.json["user"]}  # noqa: E731
+    _, log, _ = exchange(inline_wrap(app, grouping_function=grouping), collector,
+                         method="POST", body=body, headers={"Content-Type": "application/json"})
     assert got["body"] == body
     assert log["group"]["id"] == spec_mask("bo")
 
@@ -636,13 +638,13 @@ def test_grouping_function_reading_the_body_before_the_app(wrap: Any,
     pytest.param(lambda req: req.body[4:7].decode(), id="req.body"),
 ])
 def test_grouping_function_reading_a_body_larger_than_max_body_bytes(
-        wrap: Any, collector: Collector, read: Callable[[Any], str]) -> None:
+        inline_wrap: Any, collector: Collector, read: Callable[[Any], str]) -> None:
     """The app streamed a large body through; the grouping function still gets a request
     (the kept part) rather than an error that would lose the exchange."""
     body = b"key=abc&data=" + b"x" * 5000
     app = reading_app()
     result, log, entry = exchange(
-        wrap(app, max_body_bytes=100, grouping_function=lambda req: {"api_key": read(req)}),
+        inline_wrap(app, max_body_bytes=100, grouping_function=lambda req: {"api_key": read(req)}),
         collector, method="POST", body=body,
         headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert app.seen["body"] == body
@@ -651,7 +653,7 @@ def test_grouping_function_reading_a_body_larger_than_max_body_bytes(
     assert result.header("x-documentation-url") == [f"{DOCS}/logs/{log['_id']}"]
 
 
-def test_grouping_function_called_once_per_exchange(wrap: Any, collector: Collector) -> None:
+def test_grouping_function_called_once_per_exchange(inline_wrap: Any, collector: Collector) -> None:
     calls: list[Any] = []
 
     def grouping(req: Any) -> dict[str, str]:
@@ -664,17 +666,17 @@ def test_grouping_function_called_once_per_exchange(wrap: Any, collector: Collec
         yield b"b"
         yield b"c"
 
-    exchange(wrap(app, grouping_function=grouping), collector)
+    exchange(inline_wrap(app, grouping_function=grouping), collector)
     assert len(calls) == 1
 
 
-def test_api_key_is_never_logged(wrap: Any, collector: Collector,
+def test_api_key_is_never_logged(inline_wrap: Any, collector: Collector,
                                  caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     collector.default = Reply(401, b'{"error": "bad key"}')
-    middleware = wrap(reading_app(), grouping_function=lambda req: 1 / 0)
+    middleware = inline_wrap(reading_app(), grouping_function=lambda req: 1 / 0)
     run_wsgi(middleware, wsgi_environ())
-    middleware2 = wrap(reading_app())
+    middleware2 = inline_wrap(reading_app())
     run_wsgi(middleware2, wsgi_environ())
     middleware2.flush(2.0)
     token = base64.b64encode(f"{API_KEY}:".encode()).decode()

@@ -2,7 +2,7 @@
 
 The tests that use these compute what they expect from the SPEC itself (the mask from
 hashlib, the creator from platform), never from the library's helpers, so a drift in the
-library cannot hide in the test. The ``wrap`` fixture (tests/conftest.py) builds the
+library cannot hide in the test. The ``inline_wrap`` fixture (tests/conftest.py) builds the
 middleware with :func:`inline_options`.
 """
 
