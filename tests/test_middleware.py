@@ -8,6 +8,8 @@ import threading
 import wsgiref.util
 from collections.abc import Iterator
 from typing import Any, Callable
+from urllib.parse import urlsplit
+from wsgiref.util import FileWrapper
 from wsgiref.validate import validator
 
 import pytest
@@ -16,6 +18,8 @@ from werkzeug.middleware.lint import LintMiddleware
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.masking import mask
+from tests.support.contract import DOCS, exchange, reading_app, spec_mask
+from tests.support.wsgi import run_wsgi, wsgi_environ
 from tests.utils import Collector, assert_valid_log
 
 GROUP = {"api_key": "owlbert-api-key", "label": "Owlbert", "email": "owlbert@example.com"}
@@ -282,30 +286,6 @@ def test_large_body_streams_through_and_is_logged_truncated(wrap, collector) -> 
 
 # -- responses ---------------------------------------------------------------------------
 
-def test_response_is_streamed_chunk_by_chunk(wrap, collector) -> None:
-    produced: list[str] = []
-
-    def app(environ, start_response):
-        start_response("200 OK", [("Content-Type", "text/plain")])
-
-        def body():
-            produced.append("first")
-            yield b"first "
-            produced.append("second")
-            yield b"second"
-
-        return body()
-
-    result = wrap(app)(environ_for(), lambda status, headers, exc_info=None: None)
-    iterator = iter(result)
-    assert next(iterator) == b"first "
-    assert produced == ["first"]  # the second chunk is not produced before it is asked for
-    assert next(iterator) == b"second"
-    result.close()
-    content = only_log(collector)["request"]["log"]["entries"][0]["response"]["content"]
-    assert content["text"] == "first second"
-    assert content["size"] == 12
-
 
 class ClosingBody:
     def __init__(self, chunks: list[bytes]) -> None:
@@ -351,27 +331,6 @@ def test_write_callable_is_captured(wrap, collector) -> None:
     assert content["size"] == len("written returned")
 
 
-def test_file_wrapper_is_returned_as_the_same_object(wrap, collector, tmp_path) -> None:
-    path = tmp_path / "report.bin"
-    path.write_bytes(b"\x00\x01" * 500)
-    returned = []
-
-    def app(environ, start_response):
-        start_response("200 OK", [("Content-Type", "application/octet-stream"),
-                                  ("Content-Length", "1000")])
-        wrapper = environ["wsgi.file_wrapper"](open(path, "rb"))  # noqa: SIM115
-        returned.append(wrapper)
-        return wrapper
-
-    environ = environ_for(**{"wsgi.file_wrapper": wsgiref.util.FileWrapper})
-    result = wrap(app)(environ, lambda *args: None)
-    assert result is returned[0]
-    result.close()
-    response = only_log(collector)["request"]["log"]["entries"][0]["response"]
-    assert response["content"]["size"] == 1000
-    assert "text" not in response["content"]
-
-
 def test_one_log_per_exchange_whatever_the_chunks(wrap, collector) -> None:
     def app(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/plain")])
@@ -386,18 +345,6 @@ def test_one_log_per_exchange_whatever_the_chunks(wrap, collector) -> None:
 
 class Boom(Exception):
     pass
-
-
-def test_exception_before_start_response_propagates_and_is_logged_as_500(wrap, collector):
-    error = Boom("broken")
-
-    def app(environ, start_response):
-        raise error
-
-    with pytest.raises(Boom) as raised:
-        wrap(app)(environ_for(), lambda *args: None)
-    assert raised.value is error
-    assert only_log(collector)["request"]["log"]["entries"][0]["response"]["status"] == 500
 
 
 def test_exception_while_iterating_keeps_the_started_status(wrap, collector) -> None:
@@ -503,37 +450,6 @@ def test_grouping_function_can_read_the_body(wrap, collector, app_reads, access)
     log = only_log(collector)
     assert log["group"]["id"] == mask("k-ada")
     assert log["group"]["label"] == "L"
-
-
-def test_grouping_function_can_read_form_fields(wrap, collector) -> None:
-    def grouping(req):
-        return {"api_key": req.POST["key"], "label": "form"}
-
-    def app(environ, start_response):
-        form = environ["wsgi.input"].read()
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [form]
-
-    result = call(wrap(app, grouping_function=grouping),
-                  environ_for("POST", body=b"key=secret-form-key&x=1",
-                              content_type="application/x-www-form-urlencoded"))
-    assert result.body == b"key=secret-form-key&x=1"
-    assert only_log(collector)["group"]["id"] == mask("secret-form-key")
-
-
-def test_grouping_function_called_once_per_exchange(wrap, collector) -> None:
-    calls = []
-
-    def grouping(req):
-        calls.append(1)
-        return GROUP
-
-    def app(environ, start_response):
-        start_response("200 OK", [])
-        return (chunk for chunk in [b"a", b"b"])
-
-    call(wrap(app, grouping_function=grouping), environ_for())
-    assert calls == [1]
 
 
 # -- bad input -----------------------------------------------------------------------------
@@ -666,3 +582,368 @@ def test_real_threaded_server_logs_every_kind_of_body(collector, monkeypatch) ->
     import base64
     assert avatar["value"] == "data:image/png;name=owl.png;base64," + base64.b64encode(
         png).decode()
+
+
+# -- through the public API, expected values from the SPEC words (SPEC 5 and 6, black box) ---
+
+
+def test_app_behind_a_webob_layer_that_made_the_body_seekable(inline_wrap: Any,
+                                                               collector: Collector) -> None:
+    """Pyramid-style stacks: an outer webob layer read the body and marked it seekable."""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [webob.Request(environ).body]
+
+    middleware = inline_wrap(app)
+
+    def outer(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        request = webob.Request(environ)
+        request.make_body_seekable()
+        assert request.body == b"a=1&b=2"
+        return middleware(environ, start_response)
+
+    result = run_wsgi(outer, wsgi_environ(method="POST", body=b"a=1&b=2", headers={
+        "Content-Type": "application/x-www-form-urlencoded"}))
+    assert (result.status, result.body, result.error) == ("200 OK", b"a=1&b=2", None)
+    middleware.flush(5.0)
+    [log] = collector.wait_for_logs(1)
+    assert log["request"]["log"]["entries"][0]["request"]["postData"]["params"] == [
+        {"name": "a", "value": "1"}, {"name": "b", "value": "2"}]
+
+
+@pytest.mark.parametrize("trusted, forwarded, expected_ip, expected_url", [
+    pytest.param(0, {}, "203.0.113.9", "http://api.example.com/p", id="remote-addr"),
+    pytest.param(0, {"X-Forwarded-For": "198.51.100.1", "X-Forwarded-Proto": "https",
+                     "X-Forwarded-Host": "evil.example"}, "203.0.113.9",
+                 "http://api.example.com/p", id="untrusted-forwarded-ignored"),
+    pytest.param(1, {"X-Forwarded-For": "198.51.100.1, 192.0.2.7",
+                     "X-Forwarded-Proto": "https", "X-Forwarded-Host": "public.example"},
+                 "192.0.2.7", "https://public.example/p", id="one-trusted-proxy"),
+    pytest.param(2, {"X-Forwarded-For": "198.51.100.1, 192.0.2.7"}, "198.51.100.1",
+                 "http://api.example.com/p", id="two-trusted-proxies"),
+])
+def test_client_ip_and_url_with_trusted_proxies(inline_wrap: Any, collector: Collector,
+                                                trusted: int, forwarded: dict[str, str],
+                                                expected_ip: str, expected_url: str) -> None:
+    middleware = inline_wrap(reading_app(), trusted_proxies=trusted)
+    environ = wsgi_environ(path="/p", headers={"Host": "api.example.com", **forwarded})
+    environ["REMOTE_ADDR"] = "203.0.113.9"
+    run_wsgi(middleware, environ)
+    middleware.flush(5.0)
+    [log] = collector.wait_for_logs(1)
+    assert log["clientIPAddress"] == expected_ip
+    assert log["request"]["log"]["entries"][0]["request"]["url"] == expected_url
+
+
+@pytest.mark.parametrize("path, query, expected", [
+    pytest.param("/v1/items", "", "/v1/items", id="no-query"),
+    pytest.param("/search", "q=caf%C3%A9&tag=a%2Bb&sp=a+b&x=%20",
+                 "/search?q=caf%C3%A9&tag=a%2Bb&sp=a+b&x=%20", id="query-stays-encoded"),
+    pytest.param("/a b", "", "/a%20b", id="space-in-path"),
+    pytest.param("/caf\xc3\xa9", "", "/caf%C3%A9", id="utf8-path"),
+    pytest.param("/100%", "x=1", "/100%25?x=1", id="percent-in-path"),
+    pytest.param("/what?", "x=1", "/what%3F?x=1", id="question-mark-in-path"),
+    pytest.param("/tag#1", "", "/tag%231", id="hash-in-path"),
+    pytest.param("/a:b@c;d=e,f!$&'()*+", "", "/a:b@c;d=e,f!$&'()*+", id="pchars-kept"),
+])
+def test_request_url_as_received(inline_wrap: Any, collector: Collector, path: str, query: str,
+                                 expected: str) -> None:
+    """wsgiref and direct calls give a decoded PATH_INFO and no raw URI: the url must
+    still be a valid URL with the query string as received."""
+    _, _, entry = exchange(inline_wrap(reading_app()), collector, path=path, query=query,
+                           headers={"Host": "api.example.com:8080"})
+    url = entry["request"]["url"]
+    assert url == "http://api.example.com:8080" + expected
+    parts = urlsplit(url)
+    assert parts.query == query and parts.fragment == ""
+
+
+def test_request_url_from_the_raw_uri_when_the_server_gives_it(
+        inline_wrap: Any, collector: Collector) -> None:
+    middleware = inline_wrap(reading_app())
+    environ = wsgi_environ(path="/a/b", query="q=%2F", headers={"Host": "api.example.com"})
+    environ["RAW_URI"] = "/a%2Fb?q=%2F"  # gunicorn; the path had an encoded slash
+    run_wsgi(middleware, environ)
+    middleware.flush(5.0)
+    [log] = collector.wait_for_logs(1)
+    assert log["request"]["log"]["entries"][0]["request"]["url"] == \
+        "http://api.example.com/a%2Fb?q=%2F"
+
+
+class BufferedCountingInput(io.BytesIO):
+    """A wsgi.input that counts what was read from it; ``extra`` bytes follow the body.
+
+    In memory (a BytesIO), like a server that buffered the body: the capture reads an
+    unread rest only where that cannot wait on the client (SPEC section 5).
+    """
+
+    def __init__(self, body: bytes, extra: bytes = b"") -> None:
+        super().__init__(body + extra)
+        self.consumed = 0
+
+    def read(self, *args: Any) -> bytes:
+        data = super().read(*args)
+        self.consumed += len(data)
+        return data
+
+    def readline(self, *args: Any) -> bytes:
+        data = super().readline(*args)
+        self.consumed += len(data)
+        return data
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "GET"])
+@pytest.mark.parametrize("length", ["declared", "chunked"])
+def test_app_reads_the_whole_body_whatever_the_method(inline_wrap: Any, collector: Collector,
+                                                      method: str, length: str) -> None:
+    body = b"line one\nline two\n" * 50
+    app = reading_app()
+    environ = wsgi_environ(method=method, body=body, headers={"Content-Type": "text/plain"})
+    stream = BufferedCountingInput(body, extra=b"NEXT REQUEST BYTES")
+    if length == "chunked":
+        stream = BufferedCountingInput(body)
+        environ.pop("CONTENT_LENGTH")
+        environ["wsgi.input_terminated"] = True
+        environ["HTTP_TRANSFER_ENCODING"] = "chunked"
+    environ["wsgi.input"] = stream
+    middleware = inline_wrap(app)
+    run_wsgi(middleware, environ)
+    assert app.seen["body"] == body
+    assert stream.consumed == len(body)  # never past CONTENT_LENGTH
+    middleware.flush(5.0)
+    [log] = collector.wait_for_logs(1)
+    request = log["request"]["log"]["entries"][0]["request"]
+    assert request["postData"]["text"] == body.decode()
+    assert request["bodySize"] == len(body)
+
+
+def test_chunked_body_the_app_ignores_is_still_recorded(inline_wrap: Any,
+                                                        collector: Collector) -> None:
+    def ignoring(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        start_response("202 Accepted", [("Content-Type", "text/plain")])
+        return [b"later"]
+
+    body = b"chunked payload"
+    environ = wsgi_environ(method="POST", body=body, headers={"Content-Type": "text/plain",
+                                                              "Transfer-Encoding": "chunked"})
+    environ.pop("CONTENT_LENGTH")
+    environ["wsgi.input_terminated"] = True  # the server ends the stream: safe to read
+    middleware = inline_wrap(ignoring)
+    run_wsgi(middleware, environ)
+    middleware.flush(5.0)
+    [log] = collector.wait_for_logs(1)
+    request = log["request"]["log"]["entries"][0]["request"]
+    assert request["postData"] == {"mimeType": "text/plain", "text": "chunked payload"}
+    assert request["bodySize"] == len(body)
+
+
+def test_large_bodies_stream_through_and_are_recorded_truncated(
+        inline_wrap: Any, collector: Collector) -> None:
+    request_body = b"r" * 5000
+    response_chunks = [b"s" * 1000] * 7
+    app = reading_app(body=response_chunks)
+    result, _, entry = exchange(inline_wrap(app, max_body_bytes=1024), collector, method="POST",
+                                body=request_body, headers={"Content-Type": "text/plain"})
+    assert app.seen["body"] == request_body
+    assert result.body == b"".join(response_chunks)
+    request, content = entry["request"], entry["response"]["content"]
+    assert request["bodySize"] == 5000
+    assert request["postData"]["text"] == "r" * 1024
+    assert "truncated" in request["postData"]["comment"]
+    assert content["size"] == 7000 and content["text"] == "s" * 1024
+    assert "truncated" in content["comment"]
+    assert entry["response"]["bodySize"] == 7000
+
+
+def test_bodies_up_to_max_body_bytes_are_recorded_in_full(inline_wrap: Any,
+                                                         collector: Collector) -> None:
+    body = b"q" * 1024
+    app = reading_app(body=[body[:500], body[500:]])
+    _, _, entry = exchange(inline_wrap(app, max_body_bytes=1024), collector, method="PUT",
+                           body=body, headers={"Content-Type": "text/plain"})
+    assert entry["request"]["postData"] == {"mimeType": "text/plain", "text": body.decode()}
+    content = entry["response"]["content"]
+    assert content == {"size": 1024, "mimeType": "text/plain", "text": body.decode()}
+
+
+def test_response_is_passed_chunk_by_chunk_and_closed_once(inline_wrap: Any,
+                                                            collector: Collector) -> None:
+    produced: list[str] = []
+    closed: list[int] = []
+
+    class Body:
+        def __iter__(self) -> Iterator[bytes]:
+            for number in range(3):
+                produced.append(f"chunk {number}")
+                yield f"{number}".encode()
+
+        def close(self) -> None:
+            closed.append(1)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Body:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return Body()
+
+    middleware = inline_wrap(app)
+    result: Any = middleware(wsgi_environ(), lambda status, headers, exc_info=None: None)
+    iterator = iter(result)
+    assert next(iterator) == b"0"
+    assert produced == ["chunk 0"]  # the second chunk is not made before the first is out
+    assert next(iterator) == b"1" and produced == ["chunk 0", "chunk 1"]
+    assert list(iterator) == [b"2"]
+    assert collector.logs == []  # the log is finished when the response is closed
+    result.close()
+    result.close()
+    assert closed == [1]
+    middleware.flush(5.0)
+    [log] = collector.wait_for_logs(1)
+    assert log["request"]["log"]["entries"][0]["response"]["content"]["text"] == "012"
+
+
+def test_file_wrapper_is_returned_as_the_same_object(inline_wrap: Any,
+                                                     collector: Collector) -> None:
+    returned: list[Any] = []
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        start_response("200 OK", [("Content-Type", "application/pdf"), ("Content-Length", "11")])
+        returned.append(environ["wsgi.file_wrapper"](io.BytesIO(b"%PDF-1.7 ..."), 4096))
+        return returned[0]
+
+    middleware = inline_wrap(app)
+    environ = wsgi_environ()
+    environ["wsgi.file_wrapper"] = FileWrapper
+    result = middleware(environ, lambda status, headers, exc_info=None: None)
+    assert result is returned[0]
+    middleware.flush(5.0)
+    [log] = collector.wait_for_logs(1)  # logged when returned, before being sent
+    assert_valid_log(log)
+    response = log["request"]["log"]["entries"][0]["response"]
+    assert response["content"]["size"] == 11 and "text" not in response["content"]
+    assert {"name": "Content-Length", "value": "11"} in response["headers"]
+
+
+@pytest.mark.parametrize("mode", ["before-start", "while-iterating", "after-start"])
+def test_app_exceptions_propagate_unchanged_and_are_logged(inline_wrap: Any, collector: Collector,
+                                                           mode: str) -> None:
+    class Boom(Exception):
+        pass
+
+    error = Boom("the app failed")
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        if mode == "before-start":
+            raise error
+        start_response("201 Created", [("Content-Type", "text/plain")])
+        if mode == "after-start":
+            raise error
+        return fail_later()
+
+    def fail_later() -> Iterator[bytes]:
+        yield b"partial"
+        raise error
+
+    middleware = inline_wrap(app)
+    result = run_wsgi(middleware, wsgi_environ())
+    assert result.error is error
+    middleware.flush(5.0)
+    [log] = collector.wait_for_logs(1)
+    assert_valid_log(log)
+    expected = 500 if mode == "before-start" else 201
+    assert log["request"]["log"]["entries"][0]["response"]["status"] == expected
+
+
+FORM = ("application/x-www-form-urlencoded", b"user=ana&x=1")
+
+
+JSON = ("application/json", b'{"user": "ana"}')
+
+
+@pytest.mark.parametrize("read, request_body, key", [
+    pytest.param(lambda req: req.body.decode(), JSON, '{"user": "ana"}', id="req.body"),
+    pytest.param(lambda req: req.json["user"], JSON, "ana", id="req.json"),
+    pytest.param(lambda req: req.POST["user"], FORM, "ana", id="req.POST"),
+])
+@pytest.mark.parametrize("app_reads", [True, False], ids=["app-read-first", "app-ignores"])
+def test_grouping_function_gets_a_webob_request_with_a_readable_body(
+        inline_wrap: Any, collector: Collector, read: Callable[[Any], Any],
+        request_body: tuple[str, bytes], key: str, app_reads: bool) -> None:
+    content_type, body = request_body
+    calls: list[Any] = []
+
+    def grouping(req: Any) -> dict[str, str]:
+        calls.append(req)
+        return {"api_key": str(read(req))}
+
+    def ignoring(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        start_response("202 Accepted", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    app: Any = reading_app() if app_reads else ignoring
+    _, log, entry = exchange(inline_wrap(app, grouping_function=grouping), collector, method="POST",
+                             body=body, headers={"Content-Type": content_type})
+    assert len(calls) == 1 and isinstance(calls[0], webob.Request)
+    if app_reads:
+        assert app.seen["body"] == body
+    assert log["group"]["id"] == spec_mask(key)
+    post = entry["request"]["postData"]
+    if content_type == FORM[0]:
+        assert post["params"] == [{"name": "user", "value": "ana"}, {"name": "x", "value": "1"}]
+    else:
+        assert post["text"] == body.decode()
+
+
+def test_grouping_function_reading_the_body_before_the_app(inline_wrap: Any,
+                                                           collector: Collector) -> None:
+    """A webob.Request read ahead (e.g. the app starts its response before reading):
+    the app still gets every byte."""
+    body = b'{"user": "bo"}'
+    got: dict[str, bytes] = {}
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        got["body"] = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        yield b"ok"
+
+    grouping = lambda req: {"api_key": req.json["user"]}  # noqa: E731
+    _, log, _ = exchange(inline_wrap(app, grouping_function=grouping), collector,
+                         method="POST", body=body, headers={"Content-Type": "application/json"})
+    assert got["body"] == body
+    assert log["group"]["id"] == spec_mask("bo")
+
+
+@pytest.mark.parametrize("read", [
+    pytest.param(lambda req: req.POST["key"], id="req.POST"),
+    pytest.param(lambda req: req.body[4:7].decode(), id="req.body"),
+])
+def test_grouping_function_reading_a_body_larger_than_max_body_bytes(
+        inline_wrap: Any, collector: Collector, read: Callable[[Any], str]) -> None:
+    """The app streamed a large body through; the grouping function still gets a request
+    (the kept part) rather than an error that would lose the exchange."""
+    body = b"key=abc&data=" + b"x" * 5000
+    app = reading_app()
+    result, log, entry = exchange(
+        inline_wrap(app, max_body_bytes=100, grouping_function=lambda req: {"api_key": read(req)}),
+        collector, method="POST", body=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert app.seen["body"] == body
+    assert log["group"]["id"] == spec_mask("abc")
+    assert entry["request"]["bodySize"] == len(body)
+    assert result.header("x-documentation-url") == [f"{DOCS}/logs/{log['_id']}"]
+
+
+def test_grouping_function_called_once_per_exchange(inline_wrap: Any, collector: Collector) -> None:
+    calls: list[Any] = []
+
+    def grouping(req: Any) -> dict[str, str]:
+        calls.append(req)
+        return {"api_key": "once"}
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"a")
+        yield b"b"
+        yield b"c"
+
+    exchange(inline_wrap(app, grouping_function=grouping), collector)
+    assert len(calls) == 1
