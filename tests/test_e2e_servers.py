@@ -21,12 +21,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.masking import mask
+from tests.support.contract import caller, pairs
+from tests.support.wsgi import ThreadedWSGIServer
 from tests.utils import Collector, Reply, assert_valid_log, basic_auth, free_port
 
 pytestmark = pytest.mark.e2e
@@ -423,3 +427,37 @@ def webhook_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "webhooks:create_app"]
     with serve(argv, env, tmp_path_factory.mktemp("webhooks"), port) as base:
         yield base
+
+
+# -- wsgiref with a real HTTP client: URL and query exactly as sent (SPEC 4, black box) ----
+
+
+def test_real_server_round_trip(collector: Collector) -> None:
+    """wsgiref's server (decoded PATH_INFO, no raw URI) with a real HTTP client."""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps({"len": len(body)}).encode()]
+
+    middleware = MetricsMiddleware(app, MetricsApiConfig(
+        api_key=API_KEY, grouping_function=caller, metrics_api=collector.url,
+        base_log_url=DOCS, background_worker_mode=True, buffer_length=2, flush_interval=0))
+    try:
+        with ThreadedWSGIServer(middleware) as server:
+            first = requests.get(server.url + "/files/100%25/a%3Fb?q=a+b&q=%26&e=",
+                                 timeout=10)
+            second = requests.post(server.url + "/items", json={"name": "ä"}, timeout=10)
+        assert first.json() == {"len": 0} and second.json() == {"len": 18}
+        logs = collector.wait_for_logs(2)
+    finally:
+        middleware.close()
+    for log in logs:
+        assert_valid_log(log)
+    get, post = (log["request"]["log"]["entries"][0]["request"] for log in logs)
+    host = urlsplit(server.url).netloc
+    assert get["url"] == f"http://{host}/files/100%25/a%3Fb?q=a+b&q=%26&e="
+    assert pairs(get["queryString"]) == {"q": "&", "e": ""}
+    assert [p["value"] for p in get["queryString"]] == ["a b", "&", ""]
+    assert post["postData"] == {"mimeType": "application/json", "text": '{"name": "\\u00e4"}'}
+    assert first.headers["x-documentation-url"] == f"{DOCS}/logs/{logs[0]['_id']}"
