@@ -39,9 +39,9 @@ class Option:
     #: validates a value (argument, parsed variable or default) and returns it normalised;
     #: raises ``ValueError`` (through :meth:`invalid`) otherwise.
     check: Callable[[Option, Any], Any]
-    doc: str
     #: the default as README shows it.
     shown_default: str
+    doc: str
     #: for deprecated aliases: the option whose list this one extends.
     alias_of: Optional[str] = None
 
@@ -204,80 +204,74 @@ _LIST = "a list of strings (comma-separated in the environment)"
 _URL = "an http(s) URL"
 
 
-def _o(name: str, variable: Optional[str], parse: str, default: Any, expects: str,
-       check: Callable[[Option, Any], Any], shown: str, doc: str,
-       alias_of: Optional[str] = None) -> Option:
-    return Option(name, variable, parse, default, expects, check, doc, shown, alias_of)
-
-
 #: Every option, in README's order. The constructor's signature lists the same names
 #: (the official package's positional order first); a test keeps them in step.
 OPTIONS: tuple[Option, ...] = (
-    _o("enabled", "README_METRICS_ENABLED", "bool", True, "true or false", _flag, "`True`",
-       "`False` turns metrics off: the app is passed through untouched, no thread is "
-       "started, nothing is sent, and `api_key` and `grouping_function` are not needed "
-       "(tests, local runs)"),
-    _o("api_key", "README_API_KEY", "str", None, "your project's API key", _api_key,
-       "required", "your ReadMe project API key; never logged; a placeholder such as "
-       "`<your ReadMe API key>` is refused"),
-    _o("grouping_function", "README_GROUPING_FUNCTION", "str", None,
-       "a callable or a 'module.attribute' path", _grouping, "required",
-       "`callable(request) -> mapping or None`; in the environment a dotted path such as "
-       "`myapp.metrics.group` (or `myapp.metrics:group`)"),
-    _o("buffer_length", "README_BUFFER_LENGTH", "int", 10, _WHOLE.format(1), _whole(1),
-       "`10`", "logs per batch; a batch is sent as soon as this many are waiting"),
-    _o("flush_interval", "README_FLUSH_INTERVAL", "float", 5.0, "a number of seconds >= 0",
-       _number(0), "`5.0`", "seconds: a partial batch is sent at the latest this long "
-       "after its first log; `0` disables"),
-    _o("development_mode", "README_DEVELOPMENT_MODE", "bool", False, "true or false", _flag,
-       "`False`", "logs are marked `development: true` (ReadMe shows them apart)"),
-    _o("background_worker_mode", "README_BACKGROUND_WORKER_MODE", "bool", True,
-       "true or false", _flag, "`True`", "deliver from a background thread; `False` sends "
-       "in the request thread when a batch is full (tests, serverless)"),
-    _o("denylist", "README_DENYLIST", "str", (), _LIST, _strings(), "`[]`",
-       "keys to redact (comma-separated in the environment); wins over the allowlist"),
-    _o("allowlist", "README_ALLOWLIST", "str", (), _LIST, _strings(), "`[]`",
-       "if set, only these keys are kept"),
-    _o("blacklist", None, "str", None, _LIST, _strings(), "-",
-       "deprecated alias of `denylist` (DeprecationWarning)", alias_of="denylist"),
-    _o("whitelist", None, "str", None, _LIST, _strings(), "-",
-       "deprecated alias of `allowlist` (DeprecationWarning)", alias_of="allowlist"),
-    _o("allowed_http_hosts", "README_ALLOWED_HTTP_HOSTS", "str", (), _LIST,
-       _strings(str.lower), "`[]` (all)", "only requests whose Host is listed are logged "
-       "(with or without the port)"),
-    _o("timeout", "README_TIMEOUT", "float", 3.0, "a number of seconds > 0",
-       _number(0, exclusive=True), "`3`", "seconds per HTTP call to ReadMe"),
-    _o("base_log_url", "README_BASE_LOG_URL", "str", None, _URL, _url, "`None`",
-       "your docs site URL, for the `x-documentation-url` header (looked up from ReadMe "
-       "if not set)"),
-    _o("metrics_api", "README_METRICS_SERVER", "str", "https://metrics.readme.io", _URL,
-       _url, "`https://metrics.readme.io`", "base URL of the Metrics API (point it at "
-       "`readme-metrics collect` to see what would be sent)"),
-    _o("readme_api_url", "README_API_URL", "str", "https://dash.readme.com/api", _URL, _url,
-       "`https://dash.readme.com/api`, or `metrics_api` when that is a loopback address",
-       "base URL used to look up your docs URL; follows a local `metrics_api` "
-       "(`localhost`, `127.0.0.0/8`, `::1`) unless set, so `readme-metrics collect` "
-       "needs one variable"),
-    _o("max_body_bytes", "README_MAX_BODY_BYTES", "int", 262144, _WHOLE.format(0),
-       _whole(0), "`262144` (256 KiB)", "most bytes of one body recorded; larger bodies "
-       "pass through untouched and are logged truncated"),
-    _o("max_queue_size", "README_MAX_QUEUE_SIZE", "int", 10000, _WHOLE.format(1), _whole(1),
-       "`10000`", "logs waiting in memory before new ones are dropped (and counted)"),
-    _o("max_queue_bytes", "README_MAX_QUEUE_BYTES", "int", 64 * 1024 * 1024,
-       _WHOLE.format(1), _whole(1), "`67108864` (64 MiB)",
-       "captured bytes waiting in memory before new logs are dropped"),
-    _o("trusted_proxies", "README_TRUSTED_PROXIES", "int", 0, _WHOLE.format(0), _whole(0),
-       "`0`", "how many reverse proxies to trust for X-Forwarded-For/-Proto/-Host (as "
-       "werkzeug's ProxyFix); `0` uses REMOTE_ADDR, `wsgi.url_scheme` and Host only"),
-    _o("skip_methods", "README_SKIP_METHODS", "str", ("OPTIONS",), _LIST,
-       _strings(str.upper), "`OPTIONS`",
-       "methods never logged; a list you give replaces the default"),
-    _o("shutdown_timeout", "README_SHUTDOWN_TIMEOUT", "float", 5.0,
-       "a number of seconds >= 0", _number(0), "`5`",
-       "seconds the exit flush may take at most"),
-    _o("logger", None, "str", None, "a logging.Logger", _logger,
-       '`logging.getLogger("readme_metrics")`',
-       "the library's logger; it adds no handlers and never calls `basicConfig`"),
+    Option("enabled", "README_METRICS_ENABLED", "bool", True, "true or false", _flag, "`True`",
+        "`False` turns metrics off: the app is passed through untouched, no thread is "
+        "started, nothing is sent, and `api_key` and `grouping_function` are not needed "
+        "(tests, local runs)"),
+    Option("api_key", "README_API_KEY", "str", None, "your project's API key", _api_key,
+        "required", "your ReadMe project API key; never logged; a placeholder such as "
+        "`<your ReadMe API key>` is refused"),
+    Option("grouping_function", "README_GROUPING_FUNCTION", "str", None,
+        "a callable or a 'module.attribute' path", _grouping, "required",
+        "`callable(request) -> mapping or None`; in the environment a dotted path such as "
+        "`myapp.metrics.group` (or `myapp.metrics:group`)"),
+    Option("buffer_length", "README_BUFFER_LENGTH", "int", 10, _WHOLE.format(1), _whole(1),
+        "`10`", "logs per batch; a batch is sent as soon as this many are waiting"),
+    Option("flush_interval", "README_FLUSH_INTERVAL", "float", 5.0, "a number of seconds >= 0",
+        _number(0), "`5.0`", "seconds: a partial batch is sent at the latest this long "
+        "after its first log; `0` disables"),
+    Option("development_mode", "README_DEVELOPMENT_MODE", "bool", False, "true or false", _flag,
+        "`False`", "logs are marked `development: true` (ReadMe shows them apart)"),
+    Option("background_worker_mode", "README_BACKGROUND_WORKER_MODE", "bool", True,
+        "true or false", _flag, "`True`", "deliver from a background thread; `False` sends "
+        "in the request thread when a batch is full (tests, serverless)"),
+    Option("denylist", "README_DENYLIST", "str", (), _LIST, _strings(), "`[]`",
+        "keys to redact (comma-separated in the environment); wins over the allowlist"),
+    Option("allowlist", "README_ALLOWLIST", "str", (), _LIST, _strings(), "`[]`",
+        "if set, only these keys are kept"),
+    Option("blacklist", None, "str", None, _LIST, _strings(), "-",
+        "deprecated alias of `denylist` (DeprecationWarning)", alias_of="denylist"),
+    Option("whitelist", None, "str", None, _LIST, _strings(), "-",
+        "deprecated alias of `allowlist` (DeprecationWarning)", alias_of="allowlist"),
+    Option("allowed_http_hosts", "README_ALLOWED_HTTP_HOSTS", "str", (), _LIST,
+        _strings(str.lower), "`[]` (all)", "only requests whose Host is listed are logged "
+        "(with or without the port)"),
+    Option("timeout", "README_TIMEOUT", "float", 3.0, "a number of seconds > 0",
+        _number(0, exclusive=True), "`3`", "seconds per HTTP call to ReadMe"),
+    Option("base_log_url", "README_BASE_LOG_URL", "str", None, _URL, _url, "`None`",
+        "your docs site URL, for the `x-documentation-url` header (looked up from ReadMe "
+        "if not set)"),
+    Option("metrics_api", "README_METRICS_SERVER", "str", "https://metrics.readme.io", _URL,
+        _url, "`https://metrics.readme.io`", "base URL of the Metrics API (point it at "
+        "`readme-metrics collect` to see what would be sent)"),
+    Option("readme_api_url", "README_API_URL", "str", "https://dash.readme.com/api", _URL, _url,
+        "`https://dash.readme.com/api`, or `metrics_api` when that is a loopback address",
+        "base URL used to look up your docs URL; follows a local `metrics_api` "
+        "(`localhost`, `127.0.0.0/8`, `::1`) unless set, so `readme-metrics collect` "
+        "needs one variable"),
+    Option("max_body_bytes", "README_MAX_BODY_BYTES", "int", 262144, _WHOLE.format(0),
+        _whole(0), "`262144` (256 KiB)", "most bytes of one body recorded; larger bodies "
+        "pass through untouched and are logged truncated"),
+    Option("max_queue_size", "README_MAX_QUEUE_SIZE", "int", 10000, _WHOLE.format(1), _whole(1),
+        "`10000`", "logs waiting in memory before new ones are dropped (and counted)"),
+    Option("max_queue_bytes", "README_MAX_QUEUE_BYTES", "int", 64 * 1024 * 1024,
+        _WHOLE.format(1), _whole(1), "`67108864` (64 MiB)",
+        "captured bytes waiting in memory before new logs are dropped"),
+    Option("trusted_proxies", "README_TRUSTED_PROXIES", "int", 0, _WHOLE.format(0), _whole(0),
+        "`0`", "how many reverse proxies to trust for X-Forwarded-For/-Proto/-Host (as "
+        "werkzeug's ProxyFix); `0` uses REMOTE_ADDR, `wsgi.url_scheme` and Host only"),
+    Option("skip_methods", "README_SKIP_METHODS", "str", ("OPTIONS",), _LIST,
+        _strings(str.upper), "`OPTIONS`",
+        "methods never logged; a list you give replaces the default"),
+    Option("shutdown_timeout", "README_SHUTDOWN_TIMEOUT", "float", 5.0,
+        "a number of seconds >= 0", _number(0), "`5`",
+        "seconds the exit flush may take at most"),
+    Option("logger", None, "str", None, "a logging.Logger", _logger,
+        '`logging.getLogger("readme_metrics")`',
+        "the library's logger; it adds no handlers and never calls `basicConfig`"),
 )
 
 BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
