@@ -10,7 +10,9 @@ import requests
 
 from readme_metrics.cli import main
 from readme_metrics.cli.signals import WORK_DONE, StopSignals
-from tests.utils import CommandProcess, assert_valid_log, har_file_logs
+from tests.support.command import CommandProcess
+from tests.support.har_check import assert_valid_log
+from tests.support.har_file import har_file_logs
 
 
 @pytest.mark.parametrize(("argv", "expected"), [

@@ -33,14 +33,11 @@ from readme_metrics.cli.collector import (
 from readme_metrics.cli.collector.console import REFUSAL_INTERVAL, Console
 from readme_metrics.exchange import Exchange, Group
 from readme_metrics.har import build_log
-from tests.utils import (
-    CommandProcess,
-    ThreadedWSGIServer,
-    assert_valid_log,
-    basic_auth,
-    har_file_logs,
-    har_validator,
-)
+from tests.support.command import CommandProcess
+from tests.support.fake_api import basic_auth
+from tests.support.har_check import assert_valid_log, har_validator
+from tests.support.har_file import har_file_logs
+from tests.support.wsgi import ThreadedWSGIServer
 
 LISTENING = r"listening on (http://127\.0\.0\.1:\d+)"
 
@@ -532,3 +529,30 @@ def test_summary_line_follows_the_batches(
     summaries = [line for line in out.getvalue().splitlines() if line.startswith("-- ")]
     assert summaries[-1].startswith("-- 2 calls, 50% errors, p50 ")
     assert summaries[-1].endswith("0 refused; busiest GET /items x2")
+
+
+def test_one_variable_closes_the_local_loop(guarded: tuple[CommandProcess, str, Path]) -> None:
+    """Only metrics_api (README_METRICS_SERVER) points at collect: the docs URL lookup
+    follows it, authenticated, and x-documentation-url opens the call on its dashboard."""
+    _, url, _ = guarded
+    config = MetricsApiConfig(api_key="rdme_right", grouping_function=grouping,
+                              metrics_api=url, background_worker_mode=False, buffer_length=1,
+                              timeout=10)
+    assert config.readme_api_url == url
+    middleware = MetricsMiddleware(example_app, config)
+    docs_url = None
+    with ThreadedWSGIServer(middleware) as server:
+        deadline = time.monotonic() + 20
+        while docs_url is None and time.monotonic() < deadline:
+            # The lookup runs on a thread after the first call; later calls carry the link.
+            response = requests.get(server.url + "/loop", headers={"X-Caller": "loop"},
+                                    timeout=10)
+            docs_url = response.headers.get("x-documentation-url")
+            time.sleep(0.05)
+    assert middleware.flush(timeout=10)
+    middleware.close()
+    assert docs_url is not None and docs_url.startswith(url + "/logs/")
+    log_id = docs_url.rsplit("/", 1)[1]
+    assert requests.get(f"{url}/api/logs/{log_id}", timeout=5).json()["caller"] == "loop"
+    page = requests.get(docs_url, timeout=5)
+    assert page.status_code == 200 and 'src="/app.js"' in page.text

@@ -23,8 +23,9 @@ import requests
 
 from readme_metrics.cli.collector import HarFile, LocalCollector
 from readme_metrics.cli.collector.server import loopback_host
+from tests.support.command import CommandProcess
+from tests.support.har_check import har_validator
 from tests.test_collector import LISTENING, _valid_log
-from tests.utils import CommandProcess, har_validator
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ import pytest
 import requests
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
-from tests.utils import CommandProcess, ThreadedWSGIServer
+from tests.support.command import CommandProcess
+from tests.support.wsgi import ThreadedWSGIServer
 
 pytestmark = pytest.mark.browser
 

@@ -1,7 +1,7 @@
 """readme_metrics.validation: the collector's stdlib check of a log (SPEC section 4).
 
 Valid logs come from the real HAR builder; the check must accept every one of them (and
-agree with the strict jsonschema check in tests/utils.py), name the problem for each
+agree with the strict jsonschema check in tests/support/har_check.py), name the problem for each
 broken variant, never raise on garbage, and never accept a HAR that the HAR 1.2 JSON
 schema rejects.
 """
@@ -22,7 +22,7 @@ from readme_metrics.cli.collector.validation import validate_batch, validate_log
 from readme_metrics.exchange import Exchange, Group
 from readme_metrics.har import build_log
 from readme_metrics.redaction import Redactor
-from tests.utils import assert_valid_log, har_validator
+from tests.support.har_check import assert_valid_log, har_validator
 
 
 def make_exchange(**changes: Any) -> Exchange:
