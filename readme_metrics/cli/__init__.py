@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from readme_metrics.version import __version__
 
@@ -78,7 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_collect(commands)
+    _add_demo(commands)
+    return parser
 
+
+def _add_collect(commands: Any) -> None:
     collect = commands.add_parser(
         "collect",
         help="run a local stand-in for the Metrics API, with a HAR file and a dashboard",
@@ -110,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="print a summary line (calls, error rate, p50/p95) at most "
                               "this often while calls arrive; 0 = after every batch")
 
+
+def _add_demo(commands: Any) -> None:
     demo = commands.add_parser(
         "demo",
         help="serve an example API wrapped with the middleware, sending to a local collector",
@@ -132,7 +139,6 @@ def build_parser() -> argparse.ArgumentParser:
                       help="call the API N times, print a summary and exit")
     demo.add_argument("--har", metavar="FILE", default=DEFAULT_DEMO_HAR,
                       help="HAR file written by this run (replaced if it exists)")
-    return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
