@@ -15,6 +15,11 @@ Endpoints, identical in every framework:
   exists (the client creates it after receiving ``first``, so a buffered response would
   time out), then ``second`` and ``third``.
 - ``GET /nolog``: the grouping function returns None for it.
+- ``POST /noread``: answers ``ok`` without touching the request body.
+
+``plain_bare`` is the plain app unwrapped, to compare the wrapped app with. Run as
+``python -m tests.e2e_apps SERVER ATTRIBUTE PORT`` it serves an app under werkzeug's
+development server (``threaded`` as ``flask run``, or ``werkzeug-single``) or wsgiref.
 
 The grouping function takes the caller from the ``X-Api-Key`` header and puts in the
 label what kind of request object it received, so the test can check each adapter.
@@ -155,6 +160,10 @@ def _build_bottle() -> Any:
     def nolog() -> str:
         return "ok"
 
+    @app.post("/noread")
+    def noread() -> str:
+        return "ok"
+
     return MetricsMiddleware(app, MetricsApiConfig(grouping_function=webob_grouping))
 
 
@@ -199,6 +208,10 @@ def _build_flask() -> Any:
 
     @app.get("/nolog")
     def nolog() -> str:
+        return "ok"
+
+    @app.post("/noread")
+    def noread() -> str:
         return "ok"
 
     def flask_grouping(req: Any) -> Optional[dict[str, str]]:
@@ -256,15 +269,22 @@ def _django_views() -> list[Any]:
     def nolog(request: Any) -> Any:
         return HttpResponse(b"ok")
 
+    @csrf_exempt
+    def noread(request: Any) -> Any:
+        return HttpResponse(b"ok")
+
     return [path("hello", hello), path("echo", echo), path("upload", upload),
-            path("stream", stream), path("nolog", nolog)]
+            path("stream", stream), path("nolog", nolog), path("noread", noread)]
 
 
 _BUILDERS: dict[str, Callable[[], Any]] = {
     "plain_app": _build_plain,
+    "plain_bare": lambda: _plain,
     "bottle_app": _build_bottle,
     "flask_app": _build_flask,
 }
+
+
 def __getattr__(name: str) -> Any:
     # Built on first access, so each server process only imports its own framework;
     # stored as a module global so later lookups do not come back here.
@@ -286,3 +306,24 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value
     return value
+
+
+def serve_forever(server: str, attribute: str, port: int) -> None:
+    """Serve ``attribute`` of this module on 127.0.0.1:``port`` under a stdlib-based server."""
+    app = __getattr__(attribute)
+    if server == "wsgiref":
+        from wsgiref.simple_server import make_server
+
+        make_server("127.0.0.1", port, app).serve_forever()
+    else:  # werkzeug's development server, threaded as ``flask run`` is, or not
+        from werkzeug.serving import run_simple
+
+        run_simple("127.0.0.1", port, app, threaded=server == "werkzeug")
+
+
+if __name__ == "__main__":
+    import sys
+
+    from tests import e2e_apps  # the module under its real name, not as __main__
+
+    e2e_apps.serve_forever(sys.argv[1], sys.argv[2], int(sys.argv[3]))

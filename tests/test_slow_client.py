@@ -1,0 +1,177 @@
+"""A client that declares a longer body than it sends must not stall the server (SPEC 5).
+
+Raw sockets against real servers, each with one worker and one thread, so a worker held
+by the capture would show as a next request never served: the slow client sends
+``Content-Length: 100000`` and only ``abc``, keeps the connection open, and calls a view
+that never reads the body. The answer it gets from the wrapped app must be the bare app's
+(apart from Date, Server and x-documentation-url), the log must hold the ``abc`` that
+arrived and say the body is incomplete, and a second client must be served while the
+first still holds its connection. Safety timeouts are generous; nothing is timed.
+A client that sends its body in full is recorded in full (no trade of one loss for another).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+import requests
+
+from tests.test_e2e_servers import GUNICORN, serve, server_env
+from tests.utils import Collector, Reply, free_port
+
+pytestmark = pytest.mark.e2e
+
+SAFETY = 30.0  # seconds: only ever reached when something is wrong
+QUIET = 2.0  # how long a server that answers nothing (waitress waits for the body) is given
+
+SINGLE = {
+    "gunicorn-sync": lambda port, target: [
+        sys.executable, *GUNICORN, "--worker-class=sync", "--timeout=120",
+        f"--bind=127.0.0.1:{port}", target,
+    ],
+    "gunicorn-gthread": lambda port, target: [
+        sys.executable, *GUNICORN, "--worker-class=gthread", "--threads=1", "--timeout=120",
+        f"--bind=127.0.0.1:{port}", target,
+    ],
+    "waitress": lambda port, target: [
+        sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}", "--threads=1", target,
+    ],
+    "werkzeug": lambda port, target: [
+        sys.executable, "-m", "tests.e2e_apps", "werkzeug-single", target.split(":")[1],
+        str(port),
+    ],
+    "wsgiref": lambda port, target: [
+        sys.executable, "-m", "tests.e2e_apps", "wsgiref", target.split(":")[1], str(port),
+    ],
+}
+
+IGNORED_HEADERS = (b"date:", b"server:", b"x-documentation-url:")
+
+
+def request_bytes(port: int, declared: int, sent: bytes, trace: str) -> bytes:
+    return (f"POST /noread HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {declared}\r\n"
+            f"X-Api-Key: slow-caller\r\nX-Trace: {trace}\r\n\r\n").encode() + sent
+
+
+def complete(data: bytes) -> bool:
+    """True once ``data`` holds a whole HTTP response (by Content-Length or chunks)."""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    for line in head.lower().split(b"\r\n"):
+        if line.startswith(b"content-length:"):
+            return len(body) >= int(line.split(b":", 1)[1])
+        if line.startswith(b"transfer-encoding:") and b"chunked" in line:
+            return body.endswith(b"0\r\n\r\n")
+    return False
+
+
+def read_answer(sock: socket.socket, wait: float) -> bytes:
+    """What the server answers within ``wait`` seconds, up to a complete response or close."""
+    sock.settimeout(wait)
+    data = b""
+    try:
+        while not complete(data):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except socket.timeout:
+        pass
+    return data
+
+
+def normalized(answer: bytes) -> list[bytes]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = [line for line in head.split(b"\r\n")
+             if not line.lower().startswith(IGNORED_HEADERS)]
+    return [*lines, body]
+
+
+def slow_exchange(base: str, port: int, declared: int, sent: bytes, trace: str,
+                  answers: bool) -> tuple[bytes, Optional[requests.Response]]:
+    """The slow client's answer, and a second client's, served while the first waits."""
+    slow = socket.create_connection(("127.0.0.1", port), timeout=SAFETY)
+    try:
+        slow.sendall(request_bytes(port, declared, sent, trace))
+        answer = read_answer(slow, SAFETY if answers else QUIET)
+        # The first client still holds its connection open, its body unfinished.
+        other = requests.get(f"{base}/hello", headers={"X-Api-Key": "other"}, timeout=SAFETY)
+    finally:
+        slow.close()
+    return answer, other
+
+
+def logged_body(collector: Collector, trace: str) -> dict[str, Any]:
+    """The logged request carrying the X-Trace header ``trace`` (waits for it)."""
+    deadline = time.monotonic() + SAFETY
+    while True:
+        found = [entry["request"] for log in collector.logs
+                 for entry in log["request"]["log"]["entries"]
+                 if any(h["value"] == trace for h in entry["request"]["headers"])]
+        if found:
+            assert len(found) == 1
+            request: dict[str, Any] = found[0]
+            return request
+        assert time.monotonic() < deadline, "the slow request was never logged"
+        time.sleep(0.02)
+
+
+def run_case(collector: Collector, tmp_path: Path, server: str, attribute: str,
+             declared: int, sent: bytes) -> tuple[bytes, str]:
+    port = free_port()
+    trace = uuid.uuid4().hex
+    env = server_env(collector, DJANGO_SETTINGS_MODULE="tests.e2e_apps",
+                     README_GROUPING_FUNCTION="tests.e2e_apps.django_grouping")
+    argv = SINGLE[server](port, f"tests.e2e_apps:{attribute}")
+    with serve(argv, env, tmp_path, port) as base:
+        answer, other = slow_exchange(base, port, declared, sent, trace,
+                                      answers=server != "waitress")
+        assert other is not None and other.status_code == 200, "next request not served"
+        assert other.content == json.dumps({"hello": ""}).encode()
+    log = (tmp_path / f"server-{port}.log").read_text(errors="replace")
+    assert "WORKER TIMEOUT" not in log
+    return answer, trace
+
+
+@pytest.fixture
+def docs_collector(collector: Collector) -> Collector:
+    collector.get_v1 = lambda received: Reply(
+        200, json.dumps({"baseUrl": "https://docs.example.test"}).encode())
+    return collector
+
+
+@pytest.mark.parametrize("server", list(SINGLE))
+def test_client_declaring_more_than_it_sends_gets_the_bare_answer(
+        docs_collector: Collector, tmp_path: Path, server: str) -> None:
+    bare, _ = run_case(docs_collector, tmp_path, server, "plain_bare", 100000, b"abc")
+    wrapped, trace = run_case(docs_collector, tmp_path, server, "plain_app", 100000, b"abc")
+    assert normalized(wrapped) == normalized(bare)
+    if server == "waitress":
+        # waitress waits for the whole body before calling the app, bare or wrapped.
+        assert wrapped == b""
+        return
+    assert wrapped.startswith(b"HTTP/1.") and b" 200 " in wrapped.split(b"\r\n")[0]
+    request = logged_body(docs_collector, trace)
+    assert request["bodySize"] == 100000
+    assert request["postData"]["text"] == "abc"
+    assert request["postData"]["comment"] == "incomplete: 3 of 100000 bytes had arrived"
+
+
+@pytest.mark.parametrize("server", list(SINGLE))
+def test_body_sent_in_full_is_recorded_though_the_view_never_reads_it(
+        docs_collector: Collector, tmp_path: Path, server: str) -> None:
+    body = json.dumps({"items": ["x" * 20] * 100}).encode()  # about 2.5 KB, under 4 KiB
+    answer, trace = run_case(docs_collector, tmp_path, server, "plain_app", len(body), body)
+    assert b" 200 " in answer.split(b"\r\n")[0]
+    request = logged_body(docs_collector, trace)
+    assert request["bodySize"] == len(body)
+    assert request["postData"] == {"mimeType": "application/json", "text": body.decode()}
