@@ -28,20 +28,27 @@ the response is closed. Works under WSGI and ASGI (sync and async middleware cha
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Callable, Optional
 
-from asgiref.sync import iscoroutinefunction, sync_to_async
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, HttpResponseBase
+try:
+    from asgiref.sync import iscoroutinefunction, sync_to_async
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
+    from django.http import HttpRequest, HttpResponseBase
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess without Django
+    raise ImportError(
+        'readme_metrics.django needs Django: pip install "readme-metrics[django]"'
+    ) from exc
 
+from readme_metrics.capture.body import GRACE, BodyRecord
+from readme_metrics.capture.recorder import Recorder
+from readme_metrics.capture.request import EnvironRequest, content_length
+from readme_metrics.capture.stream_tee import StreamTee
 from readme_metrics.config import MetricsApiConfig
-from readme_metrics.exchange import Exchange, Group
-from readme_metrics.middleware import client_ip, content_length, request_headers, request_url
+from readme_metrics.exchange import Group
 from readme_metrics.pipeline import MetricsPipeline
 
 try:  # asgiref >= 3.6 (Django >= 4.2)
@@ -90,120 +97,8 @@ def _pipeline_for(config: MetricsApiConfig) -> MetricsPipeline:
         return known[1]
 
 
-class _BodyTee:
-    """Stands in for ``request._stream``: the view reads as usual, a copy is kept.
-
-    ``seek`` is passed through (Django measures seekable ASGI bodies before reading
-    them); going back to the start restarts the copy so nothing is recorded twice.
-    """
-
-    def __init__(self, stream: Any, limit: int, declared: Optional[int]) -> None:
-        self._stream = stream
-        self._limit = limit
-        self._declared = declared  # Content-Length, None when unknown (chunked ASGI)
-        self.captured = bytearray()
-        self.size = 0
-        self.eof = declared == 0
-
-    def _keep(self, data: bytes, asked: Optional[int]) -> bytes:
-        n = len(data)
-        if asked is None or asked < 0 or (n == 0 and asked > 0):
-            self.eof = True
-        if n:
-            self.size += n
-            room = self._limit - len(self.captured)
-            if room > 0:
-                self.captured += data[:room] if n > room else data
-            if self._declared is not None and self.size >= self._declared:
-                self.eof = True
-        return data
-
-    def read(self, size: Optional[int] = -1, *args: Any) -> bytes:
-        return self._keep(self._stream.read(size, *args), size)
-
-    def readline(self, size: Optional[int] = -1, *args: Any) -> bytes:
-        line = self._stream.readline(size, *args)
-        if not line:
-            self.eof = True
-        return self._keep(line, 0)
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self.readline, b"")
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        position: int = self._stream.seek(offset, whence)
-        if position == 0:
-            self.captured.clear()
-            self.size = 0
-            self.eof = self._declared == 0
-        return position
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):  # e.g. copy() probing before __init__ ran: no recursion
-            raise AttributeError(name)
-        return getattr(self._stream, name)
-
-    def drain(self) -> None:
-        """Read what the view left unread, up to the capture limit (Django bounds it)."""
-        while not self.eof and len(self.captured) < self._limit:
-            if not self.read(min(65536, self._limit - len(self.captured))):
-                return
-
-
-class _DjangoPending:
-    """The queued item: raw pieces of one exchange; the worker builds the Exchange."""
-
-    __slots__ = ("meta", "trusted_proxies", "log_id", "started", "group", "request_body",
-                 "request_body_size", "status", "status_text", "response_headers",
-                 "response_body", "response_body_size", "response_body_omitted", "wait",
-                 "duration", "nbytes")
-
-    def __init__(self, capture: _Capture, group: Group, finished: float) -> None:
-        self.meta = capture.meta
-        self.trusted_proxies = capture.pipeline.config.trusted_proxies
-        self.log_id = capture.log_id
-        self.started = capture.started
-        self.group = group
-        self.request_body, self.request_body_size = capture.request_body()
-        self.status = capture.status
-        self.status_text = capture.status_text
-        self.response_headers = capture.response_headers
-        self.response_body = bytes(capture.body)
-        self.response_body_size = capture.body_size
-        self.response_body_omitted = capture.omitted
-        self.wait = max(0.0, (capture.responded or finished) - capture.begin)
-        self.duration = max(self.wait, finished - capture.begin)
-        self.nbytes = len(self.request_body) + len(self.response_body)
-
-    def to_exchange(self) -> Exchange:
-        meta = self.meta
-        return Exchange(
-            id=self.log_id,
-            started=self.started,
-            method=meta.get("REQUEST_METHOD", "GET"),
-            url=request_url(meta, self.trusted_proxies),
-            http_version=meta.get("SERVER_PROTOCOL", "HTTP/1.1"),
-            request_headers=request_headers(meta),
-            client_ip=client_ip(meta, self.trusted_proxies),
-            group=self.group,
-            request_body=self.request_body,
-            request_body_size=self.request_body_size,
-            status=self.status,
-            status_text=self.status_text,
-            response_headers=self.response_headers,
-            response_body=self.response_body,
-            response_body_size=self.response_body_size,
-            response_body_omitted=self.response_body_omitted,
-            wait=self.wait,
-            duration=self.duration,
-        )
-
-
 def _wsgi_meta(request: HttpRequest) -> dict[str, str]:
-    """META as WSGI strings, so the WSGI middleware's URL and header helpers apply."""
+    """META as WSGI strings, so the shared URL and header helpers apply."""
     meta = {k: v for k, v in request.META.items() if v.__class__ is str}
     # Django replaces PATH_INFO/SCRIPT_NAME by decoded text; WSGI strings are the raw
     # bytes read as latin-1, which request_url percent-encodes back exactly.
@@ -222,105 +117,72 @@ def _wsgi_meta(request: HttpRequest) -> dict[str, str]:
 
 
 class _Capture:
-    """One exchange seen by the Django middleware, from request to closed response."""
+    """One exchange seen by the Django middleware: Django's objects -> the shared core."""
 
     def __init__(self, pipeline: MetricsPipeline, request: HttpRequest) -> None:
         self.pipeline = pipeline
         self.request = request
-        self.begin = time.perf_counter()
-        self.started = time.time()
-        self.log_id = pipeline.new_id()
-        self.limit = pipeline.config.max_body_bytes
-        self.meta = _wsgi_meta(request)
-        self.responded = 0.0
-        self.status = 500
-        self.status_text = "Internal Server Error"
-        self.response_headers: list[tuple[str, str]] = []
-        self.body = bytearray()
-        self.body_size = 0
-        self.omitted = False
+        meta = _wsgi_meta(request)
+        self.source = EnvironRequest(meta, pipeline.config.trusted_proxies)
+        self.limit = limit = pipeline.config.max_body_bytes
+        self.declared = content_length(meta)
         self.group: Optional[Group] = None
-        self._done = False
-        self._lock = threading.Lock()
-        self.tee: Optional[_BodyTee] = None
+        self.tee: Optional[StreamTee] = None
+        record = BodyRecord(limit, self.declared)
         stream = getattr(request, "_stream", None)
         if stream is not None and not hasattr(request, "_body") and not getattr(
             request, "_read_started", False
         ):
-            self.tee = _BodyTee(stream, self.limit, content_length(self.meta))
+            self.tee = StreamTee(stream, record)
             request._stream = self.tee
-
-    # -- request body --------------------------------------------------------------------
+        self.recorder = Recorder(pipeline.new_id(), limit, record)
 
     def settle_request_body(self, streaming: bool) -> None:
-        """After the view: make the body recorded, and readable by the grouping function."""
-        request = self.request
-        if hasattr(request, "_body") or self.tee is None:
-            return
-        if not getattr(request, "_read_started", False):
-            declared = content_length(self.meta)
-            if declared is not None and declared <= self.limit:
-                # The view did not read it: read it the way Django does, so it stays
-                # readable (request.body, a streaming view reading later) and is recorded.
-                # Too big for Django's limits or the client went away: no body then.
-                with contextlib.suppress(Exception):
-                    request.body  # noqa: B018
-            return
-        tee = self.tee
-        if not tee.eof and not streaming:
-            # The view read part of it and is done (a streaming body may still read on).
-            with contextlib.suppress(Exception):
-                tee.drain()
-        if tee.eof and tee.size <= self.limit:
-            # The view consumed the stream (request.POST for multipart, read()): give
-            # request.body back to the grouping function from the copy.
-            request._body = bytes(tee.captured)
+        """After the view: record the body, and make it readable by the grouping function.
 
-    def request_body(self) -> tuple[bytes, int]:
+        An unread rest is read only as far as it has arrived, giving a body still in
+        flight ``GRACE`` at most (this runs before the response goes out: runserver
+        throws unread input away before the response is closed); a body the grouping
+        function could not have whole is given to it as what arrived.
+        """
+        request, tee = self.request, self.tee
+        if hasattr(request, "_body") or tee is None:
+            return
+        record = tee.record
+        unread = not getattr(request, "_read_started", False)
+        if not unread and (record.eof or streaming):
+            pass  # read to the end, or a streaming response that may read on
+        elif self.declared is not None and self.declared <= self.limit:
+            tee.read_rest(request.META, GRACE)
+        if (record.eof and record.size <= self.limit) or record.incomplete:
+            # Consumed (request.POST for multipart, read()) or read here: request.body
+            # comes back from the copy.
+            request._body = record.content()
+
+    def request_body(self) -> None:
+        """Before queueing: the body Django already held, or the start of a long one."""
+        record = self.recorder.request_body
         raw = getattr(self.request, "_body", None)
-        if isinstance(raw, bytes) and (self.tee is None or self.tee.size <= len(raw)):
-            return raw[: self.limit], len(raw)
-        tee = self.tee
-        if tee is None:
-            return b"", 0
-        if not tee.eof:
-            # Unread and larger than max_body_bytes: record the start. The handler may
-            # have closed the body file already, then there is nothing more to have.
-            with contextlib.suppress(Exception):
-                tee.drain()
-        declared = content_length(self.meta)
-        if tee.eof:
-            return bytes(tee.captured), tee.size
-        return bytes(tee.captured), declared if declared is not None else -1
-
-    # -- response ----------------------------------------------------------------------
+        if self.tee is None and isinstance(raw, bytes) and record is not None:
+            record.feed(raw)  # read before this middleware ran
+            record.end()
+        elif self.tee is not None and not record.eof:  # type: ignore[union-attr]
+            self.tee.read_rest(self.request.META)
 
     def respond(self, response: HttpResponseBase) -> None:
-        self.status = response.status_code
-        self.status_text = response.reason_phrase
-
-    def headers_of(self, response: HttpResponseBase) -> None:
         headers = [(str(name), str(value)) for name, value in response.items()]
         for cookie in response.cookies.values():
             headers.append(("Set-Cookie", cookie.output(header="").strip()))
-        self.response_headers = headers
-
-    def record(self, chunk: bytes) -> None:
-        n = len(chunk)
-        self.body_size += n
-        room = self.limit - len(self.body)
-        if room > 0 and n:
-            self.body += chunk[:room] if n > room else chunk
+        self.recorder.respond(response.status_code, response.reason_phrase, headers)
 
     def finish(self) -> None:
         """Queue the log, exactly once. Never raises."""
-        with self._lock:
-            if self._done:
-                return
-            self._done = True
+        if not self.recorder.finish():
+            return
         try:
             if self.group is not None:
-                self.pipeline.submit(_DjangoPending(self, self.group, time.perf_counter()))
+                self.request_body()
+                self.pipeline.submit(self.recorder.pending(self.source, self.group))
         except Exception:
             self.pipeline.config.logger.exception("readme_metrics: could not record a request")
 
@@ -328,7 +190,7 @@ class _Capture:
 def _sync_stream(capture: _Capture, chunks: Iterator[bytes]) -> Iterator[bytes]:
     try:
         for chunk in chunks:
-            capture.record(chunk)
+            capture.recorder.record(chunk)
             yield chunk
     finally:
         capture.finish()
@@ -338,7 +200,7 @@ async def _async_stream(capture: _Capture, chunks: AsyncIterator[bytes]
                         ) -> AsyncIterator[bytes]:
     try:
         async for chunk in chunks:
-            capture.record(chunk)
+            capture.recorder.record(chunk)
             yield chunk
     finally:
         capture.finish()
@@ -362,6 +224,9 @@ class MetricsMiddleware:
         # ``config`` as in the official package, for code that builds the chain itself.
         self.get_response = get_response
         self.config = config if config is not None else _configured()
+        if not getattr(self.config, "enabled", True):
+            # Django leaves this middleware out of the chain: no pipeline, no thread.
+            raise MiddlewareNotUsed("readme_metrics: metrics are turned off (enabled=False)")
         self.pipeline = _pipeline_for(self.config)
         self._async = iscoroutinefunction(get_response)
         if self._async:
@@ -378,7 +243,7 @@ class MetricsMiddleware:
         except BaseException:
             self._failed(capture)
             raise
-        capture.responded = time.perf_counter()
+        capture.recorder.responded = time.perf_counter()
         group = self._identify(capture, response)
         return self._complete(capture, response, group)
 
@@ -392,7 +257,7 @@ class MetricsMiddleware:
         except BaseException:
             await sync_to_async(self._failed)(capture)
             raise
-        capture.responded = time.perf_counter()
+        capture.recorder.responded = time.perf_counter()
         # Sync user code (request.user hits the database), so not on the event loop.
         group = await sync_to_async(self._identify)(capture, response)
         return self._complete(capture, response, group)
@@ -423,7 +288,8 @@ class MetricsMiddleware:
     def _failed(self, capture: _Capture) -> None:
         """Something below raised out of Django's own handling: still log a 500."""
         try:
-            capture.responded = time.perf_counter()
+            capture.recorder.responded = time.perf_counter()
+            capture.recorder.fail()
             if self._identify(capture) is None:
                 self.pipeline.skip()
                 return
@@ -436,15 +302,14 @@ class MetricsMiddleware:
             if group is None:
                 self.pipeline.skip()
                 return response
-            capture.respond(response)
-            url = self.pipeline.documentation_url(capture.log_id)
+            url = self.pipeline.documentation_url(capture.recorder.log_id)
             if url is not None:
                 response["x-documentation-url"] = url
-            capture.headers_of(response)
+            capture.respond(response)
             if getattr(response, "streaming", False):
                 self._stream(capture, response)
             else:
-                capture.record(bytes(response.content))
+                capture.recorder.record(bytes(response.content))
                 capture.finish()
         except Exception:
             self.config.logger.exception("readme_metrics: could not record a request")
@@ -460,11 +325,10 @@ class MetricsMiddleware:
         ):
             # Django hands the file itself to the server (sendfile): keep that fast path
             # and log the size from Content-Length, without the body.
-            capture.omitted = True
             try:
-                capture.body_size = int(response.get("Content-Length", -1))
+                capture.recorder.omit_body(int(response.get("Content-Length", -1)))
             except ValueError:
-                capture.body_size = -1
+                capture.recorder.omit_body(-1)
             return
         if getattr(response, "is_async", False):
             response.streaming_content = _async_stream(capture, response.streaming_content)

@@ -1,6 +1,6 @@
 """Flask extension: the shared WSGI capture, with Flask's ``request`` for grouping.
 
-The capture is exactly :class:`readme_metrics.middleware.MetricsMiddleware` wrapped
+The capture is exactly :class:`readme_metrics.MetricsMiddleware` wrapped
 around ``app.wsgi_app`` (same HAR, redaction and delivery, streaming passed through
 chunk by chunk). The only Flask-specific part is what the grouping function receives:
 Flask calls ``start_response`` from inside its request context, and that is where the
@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional
 
+from readme_metrics.capture.wsgi import MetricsMiddleware
+from readme_metrics.capture.wsgi_input import InputTee
 from readme_metrics.config import MetricsApiConfig
-from readme_metrics.middleware import MetricsMiddleware
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -27,7 +28,7 @@ _EXTENSION_KEY = "readme_metrics"
 class FlaskMetricsMiddleware(MetricsMiddleware):
     """The WSGI middleware, handing the grouping function Flask's current request."""
 
-    def grouping_request(self, environ: WSGIEnvironment, body: Any) -> Any:
+    def grouping_request(self, environ: WSGIEnvironment, body: Optional[InputTee]) -> Any:
         """Flask's ``request`` inside the request context; a webob.Request outside it.
 
         Outside happens only when the app raised out of Flask (PROPAGATE_EXCEPTIONS)
@@ -65,8 +66,11 @@ class ReadMeMetrics:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        """Wrap ``app.wsgi_app`` (once per app; calling it again is a no-op)."""
-        if _EXTENSION_KEY in app.extensions:
+        """Wrap ``app.wsgi_app`` (once per app; calling it again is a no-op).
+
+        With ``enabled`` false in the configuration the app is left untouched.
+        """
+        if _EXTENSION_KEY in app.extensions or not getattr(self.config, "enabled", True):
             return
         middleware = FlaskMetricsMiddleware(app.wsgi_app, self.config)
         app.wsgi_app = middleware  # type: ignore[method-assign]

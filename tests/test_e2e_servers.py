@@ -1,7 +1,8 @@
 """End to end: real frameworks under real WSGI servers, real HTTP, the real collector.
 
 Each case starts a server process on a free 127.0.0.1 port (waitress, gunicorn with a
-sync worker, gunicorn with a threaded worker) serving one of the apps of
+sync worker, gunicorn with a threaded worker, and the development servers: werkzeug's,
+wsgiref's, Django's runserver) serving one of the apps of
 tests/e2e_apps.py (plain PEP 3333, Bottle, Flask, Django), configured only through the
 README_* environment, and talks to it with ``requests``. Logs are delivered inline
 (``README_BACKGROUND_WORKER_MODE=false``, one per batch), so each one is at the
@@ -11,6 +12,7 @@ response's x-documentation-url. The process is always terminated by its PID.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -75,6 +77,18 @@ SERVERS = {
         sys.executable, *GUNICORN, "--worker-class=gthread", "--threads=4",
         f"--bind=127.0.0.1:{port}", target,
     ],
+    # The development servers: werkzeug's (what `flask run` and app.run() start),
+    # wsgiref's, and Django's runserver.
+    "werkzeug": lambda port, target: [
+        sys.executable, "-m", "tests.e2e_apps", "werkzeug", target.split(":")[1], str(port),
+    ],
+    "wsgiref": lambda port, target: [
+        sys.executable, "-m", "tests.e2e_apps", "wsgiref", target.split(":")[1], str(port),
+    ],
+    "runserver": lambda port, target: [
+        sys.executable, "-m", "django", "runserver", f"127.0.0.1:{port}", "--noreload",
+        "--skip-checks",
+    ],
     # gunicorn's native ASGI worker (gunicorn >= 27), for Django's async path.
     "gunicorn-asgi": lambda port, target: [
         sys.executable, *GUNICORN, "--worker-class=asgi", f"--bind=127.0.0.1:{port}", target,
@@ -94,6 +108,12 @@ COMBINATIONS = [
     pytest.param(app, server, id=f"{app}-{server}")
     for app in ("plain", "bottle", "flask", "django")
     for server in ("waitress", "gunicorn-sync", "gunicorn-gthread")
+] + [
+    pytest.param(app, server, id=f"{app}-{server}")
+    for app in ("plain", "flask")
+    for server in ("werkzeug", "wsgiref")
+] + [
+    pytest.param("django", "runserver", id="django-runserver"),
 ] + [
     pytest.param("django-asgi", "gunicorn-asgi", id="django-asgi-gunicorn-asgi",
                  marks=pytest.mark.skipif(not _gunicorn_has_asgi(),
@@ -277,10 +297,12 @@ def check_stream(client: Client, collector: Collector, kind: str, tmp_path: Path
     barrier = tmp_path / f"barrier-{time.monotonic_ns()}"
     response = client.call("GET", "/stream", params={"barrier": str(barrier)}, stream=True)
     received = b""
-    chunks = response.iter_content(chunk_size=None)
+    # One byte at a time: wsgiref answers HTTP/1.0 without chunks, and reading such a body
+    # "as it comes" (chunk_size=None) would read to its end.
+    chunks = response.iter_content(chunk_size=1)
     for chunk in chunks:
         received += chunk
-        if b"first\n" in received:
+        if received == b"first\n":
             break
     # The app is now waiting for the barrier: had anything buffered the response, the
     # first chunk could not have arrived before it (the app would answer "timeout").
@@ -290,6 +312,56 @@ def check_stream(client: Client, collector: Collector, kind: str, tmp_path: Path
     assert received == b"first\nsecond\nthird\n"
     content = entry_of(log_for(collector, response))["response"]["content"]
     assert content["text"] == received.decode() and content["size"] == len(received)
+
+
+OWLBERT = bytes(range(256)) * 4  # a small "image"
+
+# Bodies the view never reads, of every content type: (send, expected postData check)
+UNREAD: list[tuple[str, dict[str, Any]]] = [
+    ("json", {"data": b'{"name": "Zo\xc3\xab", "n": 1}',
+              "headers": {"Content-Type": "application/json"}}),
+    ("+json", {"data": b'{"data": {"type": "pets"}}',
+               "headers": {"Content-Type": "application/vnd.api+json"}}),
+    ("form", {"data": {"name": "Zoë", "tags": "a b"}}),
+    ("multipart", {"files": {"owlbert.png": (None, "a field, not a file"),
+                             "plain": (None, "välue")}}),
+    ("multipart-file", {"data": {"field": "value"},
+                        "files": {"image": ("owlbert.png", OWLBERT, "image/png")}}),
+    ("text", {"data": "just text, Zoë".encode(), "headers": {"Content-Type": "text/plain"}}),
+    ("no-content-type", {"data": b"bytes without a type"}),
+]
+
+
+def check_unread_bodies(client: Client, collector: Collector) -> None:
+    """Views that never read the body: each body is logged whole, as sent."""
+    for kind, send in UNREAD:
+        response = client.call("POST", "/noread", **send)
+        assert response.status_code == 200 and response.content == b"ok", kind
+        sent = response.request.body
+        sent = sent.encode() if isinstance(sent, str) else sent
+        request = entry_of(log_for(collector, response))["request"]
+        assert request["bodySize"] == len(sent), kind
+        post = request["postData"]
+        assert "comment" not in post, (kind, post)
+        if kind in ("json", "+json", "text", "no-content-type"):
+            assert post["text"] == sent.decode(), kind
+            assert post["mimeType"] == send.get("headers", {}).get(
+                "Content-Type", "text/plain"), kind
+            continue
+        params = {p["name"]: p for p in post["params"]}
+        if kind == "form":
+            assert post["mimeType"] == "application/x-www-form-urlencoded"
+            assert params["name"]["value"] == "Zoë" and params["tags"]["value"] == "a b"
+        elif kind == "multipart":
+            # The field name is kept as sent (no "owlbert_png").
+            assert params["owlbert.png"]["value"] == "a field, not a file"
+            assert params["plain"]["value"] == "välue"
+        else:
+            image = params["image"]
+            assert image["fileName"] == "owlbert.png"
+            assert image["contentType"] == "image/png"
+            assert image["value"].endswith(base64.b64encode(OWLBERT).decode())
+            assert params["field"]["value"] == "value"
 
 
 @pytest.mark.parametrize(("app", "server"), COMBINATIONS)
@@ -325,6 +397,7 @@ def test_framework_under_server(
         check_big_body(client, collector, kind)
         check_upload(client, collector, kind)
         check_stream(client, collector, kind, tmp_path)
+        check_unread_bodies(client, collector)
 
         # One log per logged request, none for the rest.
         logs = collector.wait_for_logs(client.logged)

@@ -7,8 +7,8 @@ API for every adapter (WSGI, Django, ASGI):
   body is known to be over, ``give_up()`` when the rest could not be had without waiting
   (the log then says the body is incomplete). ``content()``, ``body_size`` and
   ``incomplete`` are what the log needs; ``nbytes`` what the queue counts.
-- :func:`record_rest` ``(record, wsgi_input, environ)``: feed a record what is left of a
-  WSGI request body the app did not read, as far as it can be had at once.
+- :func:`record_rest` ``(record, stream, environ, grace)``: feed a record what is left of
+  a WSGI request body the app did not read, as far as it has arrived.
 
 Why "without waiting": a client may declare a long body and send part of it. A server that
 spools the whole body before calling the app (waitress) never lets that reach the app;
@@ -16,15 +16,19 @@ the others hand the app a stream over the socket, and a read there waits for the
 which ties up the worker (gunicorn's sync worker is then killed by its timeout). So the
 unread rest is read only from where it already is:
 
-- an input that is memory or a regular file (waitress, test environs): read it;
+- an input that is memory or a regular file (waitress, Django's ASGI handler and test
+  client, test environs): read it;
 - gunicorn: what its reader has buffered plus what the socket has received (``MSG_PEEK``,
   after a zero-timeout readiness check), copied without consuming it, so the server's own
   bookkeeping of the connection is untouched;
 - a buffered reader over a socket (werkzeug's development server, wsgiref, Django's
-  runserver): one ``read1`` with the socket switched to non-blocking for that call; it
-  returns what is buffered or received, else nothing. Those servers close the connection
+  runserver): reads with the socket switched to non-blocking for those calls only; they
+  return what is buffered or received, else nothing. Those servers close the connection
   after the response and throw the rest away anyway.
 
+A body sent in full can still be in flight when an app that does not read it has already
+answered. Once the response is out, the adapters give it ``GRACE`` (50 ms) at most; a
+client that declared more than it sends costs that much, never the server's timeout.
 Anything else (a server this module does not know) is not read: recording a body must
 never cost the app its worker.
 """
@@ -36,9 +40,17 @@ import os
 import select
 import socket
 import stat
+import tempfile
+import time
 from typing import Any, Mapping, Optional, Union
 
-__all__ = ["BodyRecord", "record_rest"]
+__all__ = ["GRACE", "BodyRecord", "record_rest"]
+
+# How long, at most, a body still in flight gets to arrive once the response has gone out:
+# clients send the body just after the headers, and an app that answers without reading
+# it can finish first. A client that declared more than it sends costs the worker this
+# much, after its response, instead of the server's whole timeout.
+GRACE = 0.05
 
 
 class BodyRecord:
@@ -74,6 +86,13 @@ class BodyRecord:
         """The rest could not be had without waiting: the log says the body is incomplete."""
         if not self.eof:
             self.incomplete = True
+
+    def restart(self) -> None:
+        """The body is read again from its start (a seekable body rewound): copy anew."""
+        self.captured.clear()
+        self.size = 0
+        self.eof = self.declared == 0
+        self.incomplete = False
 
     def drop(self) -> None:
         """Record no body at all (the input gave ``str``, not bytes: nothing to log)."""
@@ -117,12 +136,17 @@ class BodyRecord:
 # -- reading without waiting -----------------------------------------------------------
 
 
-def record_rest(record: BodyRecord, wsgi_input: Any, environ: Mapping[str, Any]) -> int:
-    """Feed ``record`` the unread rest of a WSGI body that is there now; never waits.
+def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
+                grace: float = 0.0) -> int:
+    """Feed ``record`` the unread rest of a WSGI body that is there now; never blocks.
 
-    Stops at the record's limit and at the declared length. What could not be had is left
-    out and the record marked incomplete. Returns how many bytes were taken from the input
-    (0 when they were only copied, as under gunicorn). Never raises.
+    ``stream`` is what the app reads the body from (``wsgi.input``, or a framework's
+    wrapper of it, read through so its own count stays right). Stops at the record's
+    limit and at the declared length. ``grace`` (seconds, at most) lets bytes still in
+    flight arrive; callers give it once the response has gone out (see ``GRACE``). What
+    could not be had is left out and the record marked incomplete. Returns how many
+    bytes were taken from ``stream`` (0 when they were only copied, as under gunicorn).
+    Never raises.
     """
     if record.eof:
         return 0
@@ -132,14 +156,16 @@ def record_rest(record: BodyRecord, wsgi_input: Any, environ: Mapping[str, Any])
         return 0  # all that is kept was kept: a longer body is simply truncated
     taken = 0
     try:
-        stream = _unwrap(wsgi_input)
-        if _is_buffered(stream):
+        base = _base(stream)
+        if _is_buffered(base):
             return _read_buffered(record, stream, want)
         if remaining is not None:  # without a length, where the body ends is unknown
-            data = _gunicorn_peek(stream, environ, want)
+            deadline = time.monotonic() + grace
+            data = _gunicorn_peek(base, environ, want, deadline)
             if data is None:
-                sock = _socket_of(stream)
-                data = _read_nonblocking(stream, sock, want) if sock is not None else b""
+                sock = _socket_of(base)
+                data = b"" if sock is None else _read_nonblocking(stream, sock, want,
+                                                                  deadline)
                 taken = len(data)
             record.feed(data)
     except Exception:  # noqa: BLE001 - a server we misjudged: record nothing more
@@ -162,18 +188,32 @@ def _read_buffered(record: BodyRecord, stream: Any, want: int) -> int:
     return taken
 
 
-def _unwrap(stream: Any) -> Any:
-    """The input under wsgiref.validate's checking wrapper (tests put it around apps)."""
+def _base(stream: Any) -> Any:
+    """The server's own stream under the wrappers that only count or check reads.
+
+    wsgiref.validate's checker (tests put it around apps) and Django's LimitedStream
+    (its runserver wraps the socket reader in one) are seen through.
+    """
     from wsgiref.validate import InputWrapper
 
-    while isinstance(stream, InputWrapper):
-        stream = stream.input
+    for _ in range(8):  # a few layers at most; never loop on a self-referencing wrapper
+        if isinstance(stream, InputWrapper):
+            stream = stream.input
+        elif type(stream).__name__ == "LimitedStream" and type(stream).__module__ == (
+                "django.core.handlers.wsgi"):
+            stream = getattr(stream._read, "__self__", None)
+        else:
+            break
     return stream
 
 
 def _is_buffered(stream: Any) -> bool:
     """True for memory and regular files: the whole body is there already."""
-    if isinstance(stream, io.BytesIO):
+    if isinstance(stream, tempfile.SpooledTemporaryFile):
+        stream = stream._file  # memory until it rolls over to a real file
+    if isinstance(stream, io.BytesIO) or (  # Django's test client keeps it in memory
+            type(stream).__name__ == "FakePayload"
+            and type(stream).__module__ == "django.test.client"):
         return True
     raw = getattr(stream, "raw", stream)
     if isinstance(stream, (io.BufferedReader, io.BufferedRandom, io.FileIO)) or (
@@ -186,8 +226,13 @@ def _is_buffered(stream: Any) -> bool:
     return False
 
 
-def _gunicorn_peek(stream: Any, environ: Mapping[str, Any], want: int) -> Optional[bytes]:
-    """gunicorn: copy what its reader buffered and the socket received, consuming nothing."""
+def _gunicorn_peek(stream: Any, environ: Mapping[str, Any], want: int, deadline: float
+                   ) -> Optional[bytes]:
+    """gunicorn: copy what its reader buffered and the socket received, consuming nothing.
+
+    Until ``deadline`` the copy is taken again every few milliseconds while it is short
+    (peeked bytes stay readable, so waiting for readability would not tell of new ones).
+    """
     if type(stream).__module__ != "gunicorn.http.body":
         return None
     from gunicorn.http.body import Body, LengthReader
@@ -196,9 +241,13 @@ def _gunicorn_peek(stream: Any, environ: Mapping[str, Any], want: int) -> Option
     if not isinstance(stream, Body) or not isinstance(stream.reader, LengthReader):
         return b""  # a chunked body: its framing would have to be parsed, so leave it
     # The stream in order: Body's own buffer, the unreader's, then the socket's.
-    data = stream.buf.getvalue() + stream.reader.unreader.buf.getvalue()
-    if len(data) < want and isinstance(sock, socket.socket):
-        data += _peek_socket(sock, want - len(data))
+    held = stream.buf.getvalue() + stream.reader.unreader.buf.getvalue()
+    data = held
+    while len(data) < want and isinstance(sock, socket.socket):
+        data = held + _peek_socket(sock, want - len(held))
+        if len(data) >= want or time.monotonic() >= deadline:
+            break
+        time.sleep(0.002)
     return data[:want]
 
 
@@ -222,8 +271,15 @@ def _socket_of(stream: Any) -> Optional[socket.socket]:
     return sock if isinstance(sock, socket.socket) else None
 
 
-def _read_nonblocking(stream: io.BufferedReader, sock: socket.socket, want: int) -> bytes:
-    """What is buffered or received, up to ``want``; stops as soon as nothing more is there."""
+def _read_nonblocking(stream: Any, sock: socket.socket, want: int, deadline: float
+                      ) -> bytes:
+    """What is buffered or received, up to ``want``; stops when nothing more comes by
+    ``deadline``.
+
+    The socket is switched to non-blocking for these reads only: a read that would wait
+    returns what it has (or None, or raises BlockingIOError) instead.
+    """
+    read = stream.read1 if isinstance(stream, io.BufferedReader) else stream.read
     parts: list[bytes] = []
     got = 0
     timeout = sock.gettimeout()
@@ -231,11 +287,14 @@ def _read_nonblocking(stream: io.BufferedReader, sock: socket.socket, want: int)
     try:
         while got < want:
             try:
-                data = stream.read1(want - got)
-            except (BlockingIOError, InterruptedError):
-                break
+                data = read(want - got)
+            except (BlockingIOError, InterruptedError, TypeError, AssertionError):
+                break  # TypeError, AssertionError: a wrapper choking on the None read
             if not data:
-                break
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([sock], [], [], left)[0]:
+                    break
+                continue
             parts.append(data)
             got += len(data)
     finally:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
 
 import webob
 
-from readme_metrics.capture.body import BodyRecord
+from readme_metrics.capture.body import GRACE, BodyRecord
 from readme_metrics.capture.recorder import Recorder, status_parts
 from readme_metrics.capture.request import EnvironRequest, content_length
 from readme_metrics.capture.wsgi_input import InputTee, replay_input
@@ -94,22 +94,25 @@ class _Capture:
 
         return capture_write
 
-    def settle_body(self) -> None:
-        """Record the unread rest of the request body that has arrived (never waits)."""
+    def settle_body(self, grace: float = 0.0) -> None:
+        """Record the unread rest of the request body that has arrived (never blocks).
+
+        ``grace`` only once the response is out: a body still in flight may arrive.
+        """
         tee = self.tee
         if tee is not None and not tee.settled:
             try:
-                tee.record_rest(self.environ)
+                tee.record_rest(self.environ, grace)
             except Exception:  # pragma: no cover - record_rest is written not to raise
                 self.pipeline.config.logger.debug("readme_metrics: body rest not read",
                                                   exc_info=True)
 
-    def finish(self) -> None:
+    def finish(self, grace: float = 0.0) -> None:
         """Turn the exchange into one queued log (exactly once). Never raises."""
         if not self.recorder.finish():
             return
         try:
-            self.settle_body()
+            self.settle_body(grace)
             group = self._identify()
             if group is None:
                 self.pipeline.skip()
@@ -132,7 +135,9 @@ class _Capture:
             recorder.omit_body(_response_content_length(recorder.headers))
             self.finish()
             return result
-        if type(result) in (list, tuple) and recorder.started_response:
+        if (type(result) in (list, tuple) and recorder.started_response
+                and not (self.tee is not None and self.tee.unread)):
+            # Nothing left to read after the response: no wrapper needed.
             for chunk in result:
                 recorder.record(chunk)
             self.finish()
@@ -172,8 +177,9 @@ class _Response:
         try:
             chunk = next(self._iterator)
         except StopIteration:
-            # The server may discard unread input right now, before close(): read it first.
-            self._capture.settle_body()
+            # The response is out, and the server may discard unread input right now,
+            # before close() (werkzeug does): record it first.
+            self._capture.settle_body(GRACE)
             raise
         except BaseException:
             self._capture.fail()
@@ -193,7 +199,7 @@ class _Response:
             self._capture.fail()
             raise
         finally:
-            self._capture.finish()
+            self._capture.finish(GRACE)
 
 
 class _SizedResponse(_Response):

@@ -117,6 +117,13 @@ class InputTee:
             raise StopIteration
         return line
 
+    @property
+    def unread(self) -> bool:
+        """True while part of a declared or terminated body is left to record."""
+        record = self.record
+        return not (self.settled or record.eof) and (
+            record.declared is not None or self.terminated)
+
     def pull(self, size: int) -> bytes:
         """Read ahead for the grouping function; the app gets these bytes later."""
         if self.settled:
@@ -127,8 +134,10 @@ class InputTee:
         self._pending += data
         return data
 
-    def record_rest(self, environ: Mapping[str, Any]) -> None:
-        """Record what the app left unread, as far as it is there now (once; never waits).
+    def record_rest(self, environ: Mapping[str, Any], grace: float = 0.0) -> None:
+        """Record what the app left unread, as far as it has arrived (once; never blocks).
+
+        ``grace``: how long bytes still in flight may take (only once the response is out).
 
         Not with ``Expect: 100-continue``: the client sends the body only when asked, and
         the server asks when the app reads; unread, the client never sent it.
@@ -141,7 +150,7 @@ class InputTee:
             return
         if record.declared is None and not self.terminated:
             return  # no length and no end marker: there may be no body at all
-        taken = record_rest(record, self._input, environ)
+        taken = record_rest(record, self._input, environ, grace)
         if self._left is not None:
             self._left -= taken
 

@@ -1,0 +1,64 @@
+"""A tee over a file-like request body stream (Django's ``request._stream``).
+
+The framework reads through :class:`StreamTee` exactly as through the stream it wraps
+(read, readline, iteration, seek, any other attribute); each chunk is fed to a
+:class:`~readme_metrics.capture.body.BodyRecord`. ``read_rest`` records what was left
+unread, only as far as it has arrived (see ``body.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Optional
+
+from readme_metrics.capture.body import BodyRecord, record_rest
+
+__all__ = ["StreamTee"]
+
+
+class StreamTee:
+    """Stands in for a file-like body stream: the reader reads as usual, ``record`` copies.
+
+    ``seek`` is passed through (Django measures seekable ASGI bodies before reading
+    them); going back to the start restarts the copy so nothing is recorded twice.
+    """
+
+    def __init__(self, stream: Any, record: BodyRecord) -> None:
+        self._stream = stream
+        self.record = record
+
+    def _keep(self, data: bytes, asked: Optional[int]) -> bytes:
+        if data:
+            self.record.feed(data)
+        if asked is None or asked < 0 or (not data and asked > 0):
+            self.record.end()
+        return data
+
+    def read(self, size: Optional[int] = -1, *args: Any) -> bytes:
+        return self._keep(self._stream.read(size, *args), size)
+
+    def readline(self, size: Optional[int] = -1, *args: Any) -> bytes:
+        line = self._stream.readline(size, *args)
+        if not line:
+            self.record.end()
+        return self._keep(line, 0)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.readline, b"")
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        position: int = self._stream.seek(offset, whence)
+        if position == 0:
+            self.record.restart()
+        return position
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # e.g. copy() probing before __init__ ran: no recursion
+            raise AttributeError(name)
+        return getattr(self._stream, name)
+
+    def read_rest(self, meta: Any, grace: float = 0.0) -> None:
+        """Record what was left unread, as far as it has arrived (``grace``: see body.py)."""
+        record_rest(self.record, self._stream, meta, grace)
