@@ -282,6 +282,7 @@ def _read_nonblocking(stream: Any, sock: socket.socket, want: int, deadline: flo
     read = stream.read1 if isinstance(stream, io.BufferedReader) else stream.read
     parts: list[bytes] = []
     got = 0
+    woke = False
     timeout = sock.gettimeout()
     sock.settimeout(0.0)
     try:
@@ -289,12 +290,15 @@ def _read_nonblocking(stream: Any, sock: socket.socket, want: int, deadline: flo
             try:
                 data = read(want - got)
             except (BlockingIOError, InterruptedError, TypeError, AssertionError):
-                break  # TypeError, AssertionError: a wrapper choking on the None read
+                data = b""  # TypeError, AssertionError: a wrapper choking on a None read
             if not data:
                 left = deadline - time.monotonic()
-                if left <= 0 or not select.select([sock], [], [], left)[0]:
+                # Readable yet nothing to read twice in a row: the client closed.
+                if woke or left <= 0 or not select.select([sock], [], [], left)[0]:
                     break
+                woke = True
                 continue
+            woke = False
             parts.append(data)
             got += len(data)
     finally:
