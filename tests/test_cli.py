@@ -191,3 +191,21 @@ def test_stop_signals_wake_from_a_worker_thread() -> None:
     with StopSignals() as stop:
         threading.Timer(0.05, stop.wake).start()
         assert stop.wait() == WORK_DONE and not stop.signalled
+
+
+def test_demo_ignores_the_machines_readme_variables(tmp_path: Path) -> None:
+    """README_* of the machine (or a project's .env) cannot change what the demo shows."""
+    env = {"README_BASE_LOG_URL": "https://docs.example.com", "README_API_URL":
+           "https://dash.example.com/api", "README_MAX_BODY_BYTES": "1",
+           "README_BUFFER_LENGTH": "100000", "README_METRICS_ENABLED": "false"}
+    (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    with CommandProcess("demo", "--requests", "12", cwd=tmp_path, env=env) as proc:
+        assert proc.wait(120) == 0, proc.stdout + proc.stderr
+    logs = har_file_logs(tmp_path / "readme-metrics-demo.har")
+    assert len(logs) == 12
+    links = [header["value"] for log in logs
+             for header in log["request"]["log"]["entries"][0]["response"]["headers"]
+             if header["name"].lower() == "x-documentation-url"]
+    assert links and all(link.startswith("http://127.0.0.1:") for link in links)
+    bodies = [log["request"]["log"]["entries"][0]["response"]["content"] for log in logs]
+    assert all(body["size"] == len(body.get("text", "").encode()) for body in bodies)

@@ -122,6 +122,11 @@ def test_continuing_a_browser_har_keeps_its_pages_browser_and_comment(tmp_path: 
     try:
         answer = requests.post(running.url + "/v1/request", json=[_valid_log("new")], timeout=5)
         assert answer.status_code == 202
+        # The browser's entry is on the dashboard too, with a link of its own.
+        rows = requests.get(running.url + "/api/logs", timeout=5).json()["logs"]
+        assert [row["caller"] for row in rows] == ["new", ""]
+        shown = requests.get(f"{running.url}/api/logs/{rows[1]['id']}", timeout=5).json()
+        assert shown["entry"]["request"]["url"] == entry["request"]["url"]
     finally:
         running.stop()
     document = json.loads(path.read_text())

@@ -78,6 +78,7 @@ def _wrap(collector: LocalCollector) -> MetricsMiddleware:
         denylist=["password"],
         # Explicit values for every option, so README_* variables of the machine (or a
         # project's .env in the working directory) cannot change the demo.
+        enabled=True,
         allowlist=[],
         allowed_http_hosts=[],
         skip_methods=["OPTIONS"],
@@ -90,10 +91,10 @@ def _wrap(collector: LocalCollector) -> MetricsMiddleware:
         max_queue_bytes=64 * 1024 * 1024,
         trusted_proxies=0,
         shutdown_timeout=5.0,
+        # Not README_BASE_LOG_URL: the base is looked up from the collector (readme_api_url),
+        # so the links open the local dashboard.
+        base_log_url=None,
     )
-    # base_log_url=None would fall back to README_BASE_LOG_URL; the demo always looks the
-    # base up from its own collector, so its links open the local dashboard.
-    config.base_log_url = None
     return MetricsMiddleware(DemoApp(), config)
 
 

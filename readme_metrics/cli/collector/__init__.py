@@ -27,7 +27,7 @@ from readme_metrics.cli.collector.console import Console, format_line, summary_l
 from readme_metrics.cli.collector.har_file import HarFile
 from readme_metrics.cli.collector.receiver import Receiver
 from readme_metrics.cli.collector.server import is_loopback_name, make_server
-from readme_metrics.cli.collector.store import LogStore, endpoint_of
+from readme_metrics.cli.collector.store import LogStore, endpoint_of, record_of
 
 __all__ = ["HarFile", "LocalCollector", "LogStore", "endpoint_of", "format_line",
            "summary_line"]
@@ -86,16 +86,17 @@ class LocalCollector:
 
     def _load(self, entries: list[dict[str, Any]]) -> None:
         logs = []
-        for entry in entries:
+        for index, entry in enumerate(entries):
             meta = entry.get("_readme")
             log = dict(meta) if isinstance(meta, dict) else {}
+            if not isinstance(log.get("_id"), str):
+                log["_id"] = f"file-entry-{index}"  # a browser's entry: still one link each
+            self.receiver.seen.add(log["_id"])  # a retry after a restart is one too
             log["request"] = {"log": {"entries": [
                 {k: v for k, v in entry.items() if k != "_readme"}
             ]}}
-            if isinstance(log.get("_id"), str):
-                self.receiver.seen.add(log["_id"])  # a retry after a restart is one too
             try:
-                LogStore.record_of(log, 0, time.time())
+                record_of(log, 0, time.time())
             except (KeyError, TypeError, AttributeError, ValueError):
                 continue  # a hand-edited entry stays in the file, off the dashboard
             logs.append(log)

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["LogStore", "endpoint_of", "percentile"]
+__all__ = ["LogStore", "endpoint_of", "percentile", "record_of"]
 
 _ID_SEGMENT = re.compile(
     r"\d+|[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
@@ -97,8 +97,6 @@ class LogStore:
         self.accepted = 0
         self.rejected = 0
         self.batches = 0
-
-    record_of = staticmethod(record_of)
 
     def add(self, logs: list[dict[str, Any]], received: Optional[float] = None) -> list[dict]:
         """Keep ``logs`` (oldest beyond ``keep`` are forgotten); return their rows."""
