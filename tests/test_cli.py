@@ -188,9 +188,17 @@ def test_stop_signals_wake_the_waiting_main_thread(sig: int) -> None:
 def test_stop_signals_wake_from_a_worker_thread() -> None:
     import threading
 
+    import os
+
     with StopSignals() as stop:
         threading.Timer(0.05, stop.wake).start()
-        assert stop.wait() == WORK_DONE and not stop.signalled
+        # Should wake() not wake it, a late SIGTERM ends the wait (and the test fails).
+        fallback = threading.Timer(20, os.kill, (os.getpid(), signal.SIGTERM))
+        fallback.start()
+        try:
+            assert stop.wait() == WORK_DONE and not stop.signalled
+        finally:
+            fallback.cancel()
 
 
 def test_demo_ignores_the_machines_readme_variables(tmp_path: Path) -> None:
