@@ -263,7 +263,7 @@ CREDENTIALS = [
             ("Host", "h"), ("Content-Type", "application/json"), ("Content-Length", "2"),
             ("authorization", mask("Bearer abcd1234")),
             ("Proxy-Authorization", mask("Basic eHl6")),
-            ("Cookie", mask("sid=s3cr3t; theme=dark")), ("X-Api-Key", "key-5678"),
+            ("Cookie", mask("sid=s3cr3t; theme=dark")), ("X-Api-Key", mask("key-5678")),
         ], id="credentials-masked-case-kept"),
         pytest.param(Redactor(["x-api-key", "AUTHORIZATION"]), [
             ("Host", "h"), ("Content-Type", "application/json"), ("Content-Length", "2"),

@@ -5,6 +5,7 @@ The pipeline stage after capture: :func:`build_log` turns one
 
 - :mod:`~readme_metrics.har.build`: the log object and its HAR entry (pure functions)
 - :mod:`~readme_metrics.har.headers`: headers and cookies, credentials masked
+- :mod:`~readme_metrics.har.credentials`: :data:`CREDENTIAL_HEADERS`, the caller's key
 - :mod:`~readme_metrics.har.bodies`: ``postData`` and ``content``
 - :mod:`~readme_metrics.har.multipart`, :mod:`~readme_metrics.har.text`: body parsing
 - :mod:`~readme_metrics.har.redaction`: the denylist/allowlist :class:`Redactor`
@@ -16,10 +17,12 @@ from readme_metrics.har.build import (
     build_entry,
     build_log,
 )
+from readme_metrics.har.credentials import CREDENTIAL_HEADERS
 from readme_metrics.har.redaction import Redactor, decode_component, redacted
 
 __all__ = [
     "CREATOR",
+    "CREDENTIAL_HEADERS",
     "DEFAULT_MAX_BODY_BYTES",
     "Redactor",
     "build_entry",

@@ -20,6 +20,7 @@ from typing import Any, Optional
 
 from readme_metrics.exchange import Exchange
 from readme_metrics.har import bodies
+from readme_metrics.har.credentials import scrub_entry
 from readme_metrics.har.headers import MAX_EPOCH, headers, request_cookies, response_cookies
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.text import parse_query
@@ -152,8 +153,13 @@ def build_entry(
     exchange: Exchange,
     redactor: Optional[Redactor] = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    caller_key: Optional[str] = None,
 ) -> dict[str, Any]:
-    """The HAR 1.2 entry of one exchange, redacted and masked (SPEC section 4)."""
+    """The HAR 1.2 entry of one exchange, redacted and masked (SPEC section 4).
+
+    ``caller_key``: the api_key the grouping function returned, replaced by its mask
+    wherever the exchange carried it (SPEC section 6).
+    """
     active = redactor if redactor is not None and redactor.active else None
 
     base, question, raw_query = exchange.url.partition("?")
@@ -165,7 +171,7 @@ def build_entry(
             url = base + question + active.query_string(raw_query)
 
     total, wait, receive = timings(exchange.wait, exchange.duration)
-    return {
+    entry = {
         "pageref": url,
         "startedDateTime": _started(exchange.started),
         "time": total,
@@ -174,6 +180,8 @@ def build_entry(
         "cache": {},
         "timings": {"send": 0, "wait": wait, "receive": receive},
     }
+    scrub_entry(entry, caller_key)
+    return entry
 
 
 def build_log(
@@ -185,7 +193,8 @@ def build_log(
 ) -> dict[str, Any]:
     """The log object posted to the Metrics API for one exchange (SPEC section 4)."""
     group_info = exchange.group
-    group: dict[str, str] = {"id": mask(str(group_info.id))}
+    key = str(group_info.id)
+    group: dict[str, str] = {"id": mask(key)}
     if group_info.label is not None:
         group["label"] = str(group_info.label)
     if group_info.email is not None:
@@ -200,7 +209,7 @@ def build_log(
                 "version": "1.2",
                 # A copy, so that a consumer editing one log cannot change the others.
                 "creator": dict(CREATOR),
-                "entries": [build_entry(exchange, redactor, max_body_bytes)],
+                "entries": [build_entry(exchange, redactor, max_body_bytes, key)],
             }
         },
     }

@@ -13,6 +13,7 @@ import time
 from email.utils import mktime_tz, parsedate_tz
 from typing import Any, Optional
 
+from readme_metrics.har.credentials import CREDENTIAL_HEADERS
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.masking import mask
 
@@ -21,7 +22,7 @@ __all__ = [
 ]
 
 #: Header values that are credentials: sent as mask(value), never in clear.
-MASKED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+MASKED_HEADERS = CREDENTIAL_HEADERS
 
 # Headers whose first HAR value build_entry needs (mimeType, redirectURL) or whose
 # presence it checks (cookies), noted while the headers are built: one pass, not four.

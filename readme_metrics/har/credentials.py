@@ -1,0 +1,164 @@
+"""Credentials never leave in clear: credential headers and the caller's key (SPEC 6).
+
+Two rules, applied after redaction:
+
+* The values of the headers in :data:`CREDENTIAL_HEADERS` are sent as
+  :func:`~readme_metrics.masking.mask` of the value, as Authorization always was.
+* The api_key the grouping function returned (the ``group.id`` before masking) is
+  replaced by its mask wherever the exchange carried it: any header, the url and its
+  query, form and multipart fields, JSON and text bodies, in the request and the
+  response. A key of :data:`MIN_SUBSTRING_KEY` characters or more is replaced wherever it
+  occurs inside a value; a shorter one (too short to tell from ordinary data: ``42``,
+  ``free``) only where a whole value equals it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+from urllib.parse import quote, quote_plus
+
+from readme_metrics.har.text import decode_component
+from readme_metrics.masking import mask
+
+__all__ = ["CREDENTIAL_HEADERS", "MIN_SUBSTRING_KEY", "CallerKey", "scrub_entry"]
+
+#: Lower-case names of the headers whose values are always masked.
+CREDENTIAL_HEADERS: frozenset[str] = frozenset({
+    "authorization", "proxy-authorization", "cookie", "set-cookie",
+    "x-api-key", "api-key", "apikey", "x-apikey", "x-api-token", "api-token",
+    "x-auth-token", "auth-token", "x-access-token", "access-token", "x-refresh-token",
+    "x-session-token", "x-csrf-token", "x-xsrf-token", "x-client-secret", "private-token",
+    "x-goog-api-key", "x-amz-security-token", "ocp-apim-subscription-key",
+    "x-rapidapi-key", "x-functions-key",
+})
+
+#: Keys this long or longer are replaced inside values, not only as whole values.
+MIN_SUBSTRING_KEY = 8
+
+_URL_FIELDS = frozenset({"referer", "location", "content-location"})
+
+
+class CallerKey:
+    """Replace one caller's key by its mask in the strings of a HAR entry."""
+
+    __slots__ = ("key", "masked", "inside", "_plain", "_spellings", "_quoted_mask", "_json_key")
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.masked = mask(key)
+        self.inside = len(key) >= MIN_SUBSTRING_KEY
+        # Printable ASCII without quote or backslash reads the same inside a JSON string,
+        # so it (and its mask) can be replaced in a JSON text as plain text.
+        self._plain = key.isascii() and key.isprintable() and not ('"' in key or "\\" in key)
+        # How the key can be written in a URL: as is, percent-encoded, or form-encoded.
+        self._spellings = tuple({key, quote(key, safe=""), quote_plus(key, safe="")})
+        self._quoted_mask = quote(self.masked, safe="")
+        self._json_key = json.dumps(key)
+
+    def text(self, value: str) -> str:
+        """A free-text value (header, field, cookie) with the key masked."""
+        if value == self.key:
+            return self.masked
+        if self.inside and self.key in value:
+            return value.replace(self.key, self.masked)
+        return value
+
+    def url(self, url: str) -> str:
+        """A URL with the key masked, percent-encoded so the URL stays valid."""
+        if self.inside:
+            for spelling in self._spellings:
+                if spelling in url:
+                    url = url.replace(spelling, self._quoted_mask)
+            return url
+        base, question, rest = url.partition("?")
+        query, hash_mark, fragment = rest.partition("#")
+        if not query:
+            return url
+        chunks = query.split("&")
+        for index, chunk in enumerate(chunks):
+            name, equals, value = chunk.partition("=")
+            if equals and decode_component(value) == self.key:
+                chunks[index] = name + "=" + self._quoted_mask
+        return base + question + "&".join(chunks) + hash_mark + fragment
+
+    def body(self, text: str) -> str:
+        """A body's text with the key masked; a JSON document stays valid JSON."""
+        if self.inside:
+            if self._plain:
+                return text.replace(self.key, self.masked) if self.key in text else text
+            scrubbed = self._json(text)
+            if scrubbed is None:  # not JSON: plain text
+                return text.replace(self.key, self.masked) if self.key in text else text
+            return scrubbed
+        if text == self.key:
+            return self.masked
+        if self._json_key in text:
+            return self._json(text) or text
+        return text
+
+    def _json(self, text: str) -> Optional[str]:
+        """Mask the key in the strings of a JSON document; None if ``text`` is not JSON."""
+        try:
+            document = json.loads(text)
+        except (ValueError, RecursionError):
+            return None
+        if isinstance(document, str):
+            scrubbed = self.text(document)
+            return None if scrubbed is document else json.dumps(scrubbed, ensure_ascii=False)
+        if not isinstance(document, (dict, list)):
+            return None
+        changed = False
+        stack = [document]
+        while stack:
+            node = stack.pop()
+            items = node.items() if isinstance(node, dict) else enumerate(node)
+            for slot, value in list(items):
+                if isinstance(value, (dict, list)):
+                    stack.append(value)
+                elif isinstance(value, str):
+                    scrubbed = self.text(value)
+                    if scrubbed is not value:
+                        node[slot] = scrubbed
+                        changed = True
+        if not changed:
+            return text
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+
+def _records(key: CallerKey, records: list[dict[str, Any]], field: str) -> None:
+    for record in records:
+        value = record.get(field)
+        if isinstance(value, str):
+            record[field] = key.text(value)
+
+
+def _headers(key: CallerKey, headers: list[dict[str, str]]) -> None:
+    for header in headers:
+        name = header["name"].lower()
+        if name in CREDENTIAL_HEADERS:
+            continue  # masked already
+        value = header["value"]
+        header["value"] = key.url(value) if name in _URL_FIELDS else key.text(value)
+
+
+def scrub_entry(entry: dict[str, Any], key: Optional[str]) -> None:
+    """Replace ``key`` by its mask in every field of ``entry`` the exchange fills (in place)."""
+    if not key:
+        return
+    caller = CallerKey(key)
+    request, response = entry["request"], entry["response"]
+    entry["pageref"] = request["url"] = caller.url(request["url"])
+    _headers(caller, request["headers"])
+    _records(caller, request["queryString"], "value")
+    post = request.get("postData")
+    if post is not None:
+        if "params" in post:
+            _records(caller, post["params"], "value")
+        elif "text" in post and not post.get("comment", "").startswith("base64"):
+            post["text"] = caller.body(post["text"])
+    _headers(caller, response["headers"])
+    response["redirectURL"] = caller.url(response["redirectURL"])
+    content = response["content"]
+    if "text" in content and "encoding" not in content:
+        content["text"] = caller.body(content["text"])

@@ -1,0 +1,226 @@
+"""The caller's key and credential headers never leave in clear (issue 12.1, SPEC 6).
+
+Table tests over :func:`readme_metrics.har.build_log`, and the README's own quick start
+(its grouping function reads ``X-Api-Key``) end to end: a real wsgiref server, the
+WSGI middleware under ``wsgiref.validate`` and werkzeug's LintMiddleware, and a real
+collector on 127.0.0.1 whose received bytes are searched for the key.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Iterable
+from urllib.parse import quote, quote_plus, unquote_plus
+
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from werkzeug.middleware.lint import LintMiddleware
+from wsgiref.validate import validator
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics.exchange import Group
+from readme_metrics.har import CREDENTIAL_HEADERS, Redactor, build_log
+from readme_metrics.masking import mask
+from tests.test_har import make_exchange
+from tests.test_readme import code_blocks, readme_sections
+from tests.utils import Collector, ThreadedWSGIServer, assert_valid_log
+
+KEY = "owlbert-key-0123"
+SHORT = "k42"
+MASKED = mask(KEY)
+
+
+def sent(exchange: Any, key: str = KEY, **options: Any) -> tuple[dict[str, Any], str]:
+    """(the log as sent, its JSON text) for an exchange of caller ``key``."""
+    exchange.group = Group(key, "Owlbert")
+    log = json.loads(json.dumps(build_log(exchange, **options), ensure_ascii=False))
+    assert_valid_log(log)
+    return log, json.dumps(log, ensure_ascii=False)
+
+
+def entry(log: dict[str, Any]) -> dict[str, Any]:
+    return log["request"]["log"]["entries"][0]
+
+
+def with_body(content_type: str, body: bytes, **changes: Any) -> Any:
+    return make_exchange(method="POST", request_headers=[("Content-Type", content_type)],
+                         request_body=body, request_body_size=len(body), **changes)
+
+
+WHERE_CASES = [
+    pytest.param(make_exchange(request_headers=[("X-Api-Key", KEY)]), id="x-api-key"),
+    pytest.param(make_exchange(request_headers=[("X-Custom-Caller", KEY)]), id="any-header"),
+    pytest.param(make_exchange(request_headers=[("X-Custom", f"key={KEY};v=1")]),
+                 id="inside-a-header"),
+    pytest.param(make_exchange(request_headers=[("Referer", f"http://h/p?k={KEY}")]),
+                 id="referer"),
+    pytest.param(make_exchange(url=f"http://h/p?api_key={KEY}&x=1"), id="query"),
+    pytest.param(make_exchange(url=f"http://h/keys/{KEY}/usage"), id="url-path"),
+    pytest.param(make_exchange(url=f"http://h/p?k={quote('owlbert key+é')}"),
+                 id="query-percent-encoded"),
+    pytest.param(make_exchange(url=f"http://h/p?k={quote_plus('owlbert key+é')}"),
+                 id="query-form-encoded"),
+    pytest.param(make_exchange(request_headers=[("Cookie", f"key={KEY}")]), id="cookie"),
+    pytest.param(with_body("application/x-www-form-urlencoded", f"api_key={KEY}".encode()),
+                 id="form"),
+    pytest.param(with_body("multipart/form-data; boundary=B", (
+        f'--B\r\nContent-Disposition: form-data; name="key"\r\n\r\n{KEY}\r\n--B--\r\n'
+    ).encode()), id="multipart"),
+    pytest.param(with_body("application/json", json.dumps({"a": [{"k": KEY}]}).encode()),
+                 id="json"),
+    pytest.param(with_body("text/plain", f"my key is {KEY}".encode()), id="text"),
+    pytest.param(make_exchange(response_headers=[("Content-Type", "application/json"),
+                                                 ("X-Echo", KEY)],
+                               response_body=json.dumps({"key": KEY}).encode(),
+                               response_body_size=40), id="response"),
+    pytest.param(make_exchange(status=302, response_headers=[("Location", f"/p?k={KEY}")]),
+                 id="location"),
+]
+
+
+@pytest.mark.parametrize("exchange", WHERE_CASES)
+def test_the_callers_key_is_masked_wherever_it_was(exchange: Any) -> None:
+    key = "owlbert key+é" if "owlbert" in exchange.url and "é" in unquote_plus(exchange.url) \
+        else KEY
+    log, text = sent(exchange, key)
+    assert key not in text and quote(key, safe="") not in text
+    assert quote_plus(key, safe="") not in text
+    assert log["group"]["id"] == mask(key)
+    assert mask(key) in text or quote(mask(key), safe="") in text
+
+
+@pytest.mark.parametrize(
+    ("exchange", "path", "expected"),
+    [
+        pytest.param(make_exchange(url=f"http://h/p?k={SHORT}&x={SHORT}x"),
+                     ("request", "queryString"),
+                     [{"name": "k", "value": mask(SHORT)}, {"name": "x", "value": "k42x"}],
+                     id="query-whole-value-only"),
+        pytest.param(make_exchange(request_headers=[("X-Id", SHORT), ("X-Note", "k42 apples")]),
+                     ("request", "headers"),
+                     [{"name": "X-Id", "value": mask(SHORT)},
+                      {"name": "X-Note", "value": "k42 apples"}], id="header-whole-value-only"),
+        pytest.param(with_body("application/json", b'{"id": "k42", "note": "k42 apples"}'),
+                     ("request", "postData", "text"),
+                     json.dumps({"id": mask(SHORT), "note": "k42 apples"},
+                                separators=(",", ":")), id="json-whole-value-only"),
+    ],
+)
+def test_a_short_key_is_masked_as_a_whole_value_only(exchange: Any, path: tuple[str, ...],
+                                                     expected: Any) -> None:
+    node: Any = entry(sent(exchange, SHORT)[0])
+    for step in path:
+        node = node[step]
+    assert node == expected
+
+
+def test_url_stays_valid_and_matches_query() -> None:
+    log, _ = sent(make_exchange(url=f"http://h/p?api_key={KEY}&x=1"))
+    request = entry(log)["request"]
+    assert request["url"] == f"http://h/p?api_key={quote(MASKED, safe='')}&x=1"
+    assert request["queryString"][0] == {"name": "api_key", "value": MASKED}
+
+
+def test_json_body_stays_byte_exact_without_the_key() -> None:
+    body = b'{ "a" : 1 }'
+    log, _ = sent(with_body("application/json", body))
+    assert entry(log)["request"]["postData"]["text"] == body.decode()
+
+
+@pytest.mark.parametrize("name", sorted(CREDENTIAL_HEADERS))
+def test_credential_headers_are_masked_by_default(name: str) -> None:
+    header = name.title()
+    log, _ = sent(make_exchange(request_headers=[(header, "s3cr3t-value")],
+                                response_headers=[(header, "s3cr3t-value")]), key="other")
+    for side in ("request", "response"):
+        assert entry(log)[side]["headers"][0] == {"name": header, "value": mask("s3cr3t-value")}
+
+
+def test_the_credential_list_names_the_usual_ones() -> None:
+    assert {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key",
+            "api-key", "x-auth-token", "x-access-token"} <= CREDENTIAL_HEADERS
+
+
+def test_redaction_still_wins_over_masking() -> None:
+    log, text = sent(make_exchange(request_headers=[("X-Api-Key", KEY)]),
+                     redactor=Redactor(["x-api-key"]))
+    assert entry(log)["request"]["headers"][0]["value"] == f"[REDACTED {len(KEY)}]"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(key=st.text(st.characters(min_codepoint=33, max_codepoint=0x2FF), min_size=8,
+                   max_size=20),
+       where=st.sampled_from(["header", "query", "json", "form", "text", "response"]))
+def test_any_long_key_never_appears(key: str, where: str) -> None:
+    body = {"json": json.dumps({"v": [key]}).encode(), "form": b"v=" + quote(key).encode(),
+            "text": key.encode()}.get(where, b"")
+    exchange = make_exchange(
+        url="http://h/p?v=" + quote(key, safe="") if where == "query" else "http://h/p",
+        request_headers=[("X-V", key)] if where == "header" else [
+            ("Content-Type", {"json": "application/json", "text": "text/plain"}.get(
+                where, "application/x-www-form-urlencoded"))],
+        method="POST" if body else "GET", request_body=body, request_body_size=len(body),
+        response_body=key.encode() if where == "response" else b"ok",
+        response_body_size=len(key.encode()) if where == "response" else 2,
+        response_headers=[("Content-Type", "text/plain; charset=utf-8")],
+    )
+    log, text = sent(exchange, key)
+    assert key not in text
+    assert key not in json.dumps(log)  # nor \u-escaped
+
+
+# -- end to end: the README's quick start -----------------------------------------------------
+
+
+def quick_start_grouping() -> Callable[[Any], Any]:
+    """The grouping function of README's WSGI quick start, as printed there."""
+    (code,) = code_blocks(readme_sections()["Quick start: any WSGI app"], "python")
+    start = code.index("def grouping_function")
+    namespace: dict[str, Any] = {}
+    exec(code[start:code.index("\n\n\n", start)], namespace)  # noqa: S102 - README's code
+    return namespace["grouping_function"]
+
+
+def echo_app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    """Reads the body and answers with what it got, the key in a header too."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    key = environ.get("HTTP_X_API_KEY", "")
+    start_response("200 OK", [("Content-Type", "application/json"), ("X-Caller", key)])
+    return [json.dumps({"caller": key, "got": body.decode("latin-1")}).encode()]
+
+
+def test_quick_start_never_sends_the_callers_key(collector: Collector) -> None:
+    config = MetricsApiConfig(
+        api_key="rdme_project_key", grouping_function=quick_start_grouping(),
+        metrics_api=collector.url, readme_api_url=collector.url, buffer_length=1,
+    )
+    middleware = MetricsMiddleware(echo_app, config)
+    app = validator(LintMiddleware(middleware))
+    headers = {"X-Api-Key": KEY}
+    with ThreadedWSGIServer(app) as server:
+        calls = [
+            requests.get(f"{server.url}/v1/things?api_key={KEY}", headers=headers,
+                         cookies={"key": KEY}, timeout=10),
+            requests.post(f"{server.url}/v1/things", json={"token": KEY, "n": 1},
+                          headers={**headers, "X-Forwarded-Key": KEY}, timeout=10),
+            requests.post(f"{server.url}/v1/form", data={"api_key": KEY}, headers=headers,
+                          timeout=10),
+            requests.post(f"{server.url}/v1/upload", files={"key": ("k.txt", b"x")},
+                          data={"api_key": KEY}, headers=headers, timeout=10),
+        ]
+        assert all(call.status_code == 200 for call in calls)
+        assert calls[0].json()["caller"] == KEY  # the app itself sees the key as sent
+        logs = collector.wait_for_logs(len(calls), timeout=30)
+    middleware.close()
+    assert len(logs) == len(calls)
+    raw = b"".join(r.body for r in collector.received if r.path == "/v1/request")
+    assert KEY.encode() not in raw
+    assert quote(KEY).encode() not in raw
+    for log in logs:
+        assert_valid_log(log)
+        assert log["group"]["id"] == MASKED
+        request = entry(log)["request"]
+        assert {"name": "X-Api-Key", "value": MASKED} in request["headers"]
