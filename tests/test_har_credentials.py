@@ -150,8 +150,8 @@ def test_redaction_still_wins_over_masking() -> None:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(key=st.text(st.characters(min_codepoint=33, max_codepoint=0x2FF), min_size=8,
-                   max_size=20),
+@given(key=st.text(st.characters(min_codepoint=33, max_codepoint=0x2FF), min_size=5,
+                   max_size=20).map(lambda tail: "Zq9" + tail),
        where=st.sampled_from(["header", "query", "json", "form", "text", "response"]))
 def test_any_long_key_never_appears(key: str, where: str) -> None:
     body = {"json": json.dumps({"v": [key]}).encode(), "form": b"v=" + quote(key).encode(),
