@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Iterable
 from urllib.parse import quote, quote_plus, unquote_plus
+from wsgiref.validate import validator
 
 import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.middleware.lint import LintMiddleware
-from wsgiref.validate import validator
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.exchange import Group
