@@ -913,7 +913,7 @@ def test_request_headers_cookies_and_http_version(inline_wrap: Any, collector: C
     headers = {h["name"].lower(): h["value"] for h in request["headers"]}
     assert headers["content-type"] == "application/json"
     assert headers["content-length"] == "8"
-    assert headers["x-api-key"] == "visible"
+    assert headers["x-api-key"] == spec_mask("visible")  # a credential header (SPEC 6)
     assert headers["host"] == "api.example.com"
     assert headers["cookie"] == spec_mask("theme=dark; session=abcdef123456")
     assert [c["name"] for c in request["cookies"]] == ["theme", "session"]

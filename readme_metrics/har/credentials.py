@@ -84,6 +84,8 @@ class CallerKey:
 
     def body(self, text: str) -> str:
         """A body's text with the key masked; a JSON document stays valid JSON."""
+        if text == self.key:
+            return self.masked
         if self.inside:
             if self._plain:
                 return text.replace(self.key, self.masked) if self.key in text else text
@@ -91,8 +93,6 @@ class CallerKey:
             if scrubbed is None:  # not JSON: plain text
                 return text.replace(self.key, self.masked) if self.key in text else text
             return scrubbed
-        if text == self.key:
-            return self.masked
         if self._json_key in text:
             return self._json(text) or text
         return text
