@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics.masking import mask
 from tests.support.command import CommandProcess
 from tests.support.wsgi import ThreadedWSGIServer
 
@@ -283,7 +284,8 @@ def test_dashboard_hosts_timeline_sorting_size_filters_curl_and_clear(
         command = page.evaluate("navigator.clipboard.readText()")
         assert command == page.locator("#curl-text").text_content()
         assert command.startswith(f"curl -X POST '{shop_api.url}/orders'")
-        assert "-H 'X-Api-Key: k-bob'" in command
+        # Copied as logged: X-Api-Key is a credential header, masked (SPEC 6).
+        assert f"-H 'X-Api-Key: {mask('k-bob')}'" in command
         again = _replay_curl(command)
         assert again.status_code == 201 and again.json() == {"accepted": ORDER, "id": "o-1"}
         page.screenshot(path=str(tmp_path / "dashboard-wide.png"), full_page=True)
