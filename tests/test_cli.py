@@ -186,9 +186,8 @@ def test_stop_signals_wake_the_waiting_main_thread(sig: int) -> None:
 
 
 def test_stop_signals_wake_from_a_worker_thread() -> None:
-    import threading
-
     import os
+    import threading
 
     with StopSignals() as stop:
         threading.Timer(0.05, stop.wake).start()
