@@ -2,19 +2,16 @@
 
 The collector runs as a real subprocess (``python -m readme_metrics collect --port 0``) and
 receives logs from a real MetricsMiddleware over loopback HTTP; the tests read its HAR
-file, its console lines, its stderr and its JSON API. The HAR file writer and the bounded
-store are also checked in-process.
+file, its console lines, its stderr and its JSON API. Its parts are checked in-process in
+test_collector_parts.py, its defences in test_collector_safety.py.
 """
 
 from __future__ import annotations
 
 import base64
-import io
 import json
 import signal
-import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,20 +20,11 @@ import pytest
 import requests
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
-from readme_metrics.cli.collector import (
-    HarFile,
-    LocalCollector,
-    LogStore,
-    endpoint_of,
-    format_line,
-)
-from readme_metrics.cli.collector.console import REFUSAL_INTERVAL, Console
-from readme_metrics.exchange import Exchange, Group
-from readme_metrics.har import build_log
 from tests.support.command import CommandProcess
 from tests.support.fake_api import basic_auth
-from tests.support.har_check import assert_valid_log, har_validator
+from tests.support.har_check import assert_valid_log
 from tests.support.har_file import har_file_logs
+from tests.support.sample_logs import entry_count, valid_log
 from tests.support.wsgi import ThreadedWSGIServer
 
 LISTENING = r"listening on (http://127\.0\.0\.1:\d+)"
@@ -179,22 +167,6 @@ def test_summary_counts_endpoints_and_errors(collect: tuple[CommandProcess, str,
                                                    "/things/1"]  # newest first
 
 
-def _valid_log(label: str = "alice") -> dict[str, Any]:
-    exchange = Exchange(
-        id=str(uuid.uuid4()), started=time.time(), method="GET",
-        url="http://api.example.com/items", http_version="HTTP/1.1",
-        request_headers=[("Host", "api.example.com")], client_ip="127.0.0.1",
-        group=Group(f"key-{label}", label, None), status=200, status_text="OK",
-        response_headers=[("Content-Type", "application/json")], response_body=b"[]",
-        response_body_size=2, wait=0.001, duration=0.002,
-    )
-    return build_log(exchange)
-
-
-def _entries(har: Path) -> int:
-    return len(json.loads(har.read_text())["log"]["entries"])
-
-
 @pytest.mark.parametrize(("authorization", "status"), [
     pytest.param(None, 401, id="missing"),
     pytest.param("Bearer rdme_right", 401, id="not-basic"),
@@ -206,29 +178,29 @@ def _entries(har: Path) -> int:
 def test_basic_auth_is_checked(guarded: tuple[CommandProcess, str, Path],
                                authorization: str | None, status: int) -> None:
     _, url, har = guarded
-    before = _entries(har)
+    before = entry_count(har)
     headers = {"Authorization": authorization} if authorization else {}
-    response = requests.post(url + "/v1/request", json=[_valid_log()], headers=headers,
+    response = requests.post(url + "/v1/request", json=[valid_log()], headers=headers,
                              timeout=5)
     assert response.status_code == status
     if status == 401:
         assert response.headers["WWW-Authenticate"].startswith("Basic")
-        assert _entries(har) == before
+        assert entry_count(har) == before
     else:
         assert response.json() == {"accepted": 1}
-        assert _entries(har) == before + 1
+        assert entry_count(har) == before + 1
 
 
 def test_wrong_key_from_the_middleware_is_refused(
         guarded: tuple[CommandProcess, str, Path]) -> None:
     proc, url, har = guarded
-    before = _entries(har)
+    before = entry_count(har)
     middleware = metrics(url, api_key="rdme_wrong_key")
     with ThreadedWSGIServer(middleware) as server:
         requests.get(server.url + "/denied", headers={"X-Caller": "intruder"}, timeout=10)
     assert middleware.flush(timeout=10) is False
     middleware.close()
-    assert _entries(har) == before
+    assert entry_count(har) == before
     assert "intruder" not in proc.stdout
 
 
@@ -251,7 +223,7 @@ def test_a_wrong_key_shows_on_the_console_in_the_summary_and_on_the_dashboard(
         assert line in proc.stderr
         summary = requests.get(url + "/api/summary", timeout=5).json()
         assert summary["rejected"] >= 1 and summary["accepted"] == 0
-        no_auth = requests.post(url + "/v1/request", json=[_valid_log()], timeout=5)
+        no_auth = requests.post(url + "/v1/request", json=[valid_log()], timeout=5)
         assert no_auth.status_code == 401
         refused = requests.get(url + "/api/summary", timeout=5).json()["rejected"]
         assert refused == summary["rejected"] + 1
@@ -260,32 +232,17 @@ def test_a_wrong_key_shows_on_the_console_in_the_summary_and_on_the_dashboard(
     assert "rdme_wrong_key" not in proc.stdout + proc.stderr
 
 
-def test_refusal_lines_are_rate_limited_per_kind() -> None:
-    now = [100.0]
-    err = io.StringIO()
-    console = Console(None, err, None, clock=lambda: now[0])
-    assert console.refused("401 POST", 2, "refused A") is True
-    assert console.refused("401 POST", 3, "refused B") is False  # an app retrying
-    assert console.refused("401 GET", 1, "another kind") is True
-    now[0] += REFUSAL_INTERVAL
-    assert console.refused("401 POST", 1, "refused C") is True
-    assert err.getvalue().splitlines() == [
-        "refused A", "another kind",
-        "refused C (4 log(s) refused like this since the last such line)",
-    ]
-
-
 def _raw_group_id() -> list[dict[str, Any]]:
-    bad = _valid_log("mallory")
+    bad = valid_log("mallory")
     bad["group"]["id"] = "rdme_raw_api_key"
-    return [_valid_log("fine"), bad]
+    return [valid_log("fine"), bad]
 
 
 @pytest.mark.parametrize(("body", "content_type", "reason"), [
     pytest.param(b"{not json", "application/json", "body: not JSON", id="not-json"),
     pytest.param(b'{"a": 1}', "application/json", "body: must be a JSON array", id="object"),
     pytest.param(b"[]", "application/json", "must hold at least one log", id="empty-array"),
-    pytest.param(json.dumps([_valid_log()]).encode(), "text/plain",
+    pytest.param(json.dumps([valid_log()]).encode(), "text/plain",
                  "Content-Type must be application/json", id="content-type"),
     pytest.param(json.dumps(_raw_group_id()).encode(), "application/json",
                  "group.id: must be masked", id="raw-group-id"),
@@ -294,14 +251,14 @@ def test_invalid_batches_get_400_with_reasons(
     guarded: tuple[CommandProcess, str, Path], body: bytes, content_type: str, reason: str,
 ) -> None:
     proc, url, har = guarded
-    before = _entries(har)
+    before = entry_count(har)
     response = requests.post(url + "/v1/request", data=body, timeout=5, headers={
         "Authorization": basic_auth("rdme_right"), "Content-Type": content_type})
     assert response.status_code == 400
     answer = response.json()
     reasons = [p for item in answer["invalid"] for p in item["problems"]]
     assert any(reason in p for p in reasons), answer
-    assert _entries(har) == before  # a batch with an invalid log is refused whole
+    assert entry_count(har) == before  # a batch with an invalid log is refused whole
     deadline = time.monotonic() + 10
     while reason not in proc.stderr and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -355,7 +312,7 @@ def test_signals_stop_cleanly(tmp_path: Path, sig: int) -> None:
     har = tmp_path / "stop.har"
     with CommandProcess("collect", "--port", "0", "--har", str(har), cwd=tmp_path) as proc:
         url = proc.wait_for(LISTENING).group(1)
-        answer = requests.post(url + "/v1/request", json=[_valid_log("last")], timeout=5,
+        answer = requests.post(url + "/v1/request", json=[valid_log("last")], timeout=5,
                                headers={"Authorization": basic_auth("k")})
         assert answer.status_code == 202
         proc.wait_for(r"last\s+GET\s+/items\s+200")
@@ -374,7 +331,7 @@ def test_restart_continues_the_har_file(tmp_path: Path) -> None:
                 proc.wait_for(r"HAR file: .*\(continuing, 1 entries so far\)")
                 rows = requests.get(url + "/api/logs", timeout=5).json()["logs"]
                 assert [row["caller"] for row in rows] == ["first"]  # history is shown
-            requests.post(url + "/v1/request", json=[_valid_log(label)], timeout=5,
+            requests.post(url + "/v1/request", json=[valid_log(label)], timeout=5,
                           headers={"Authorization": basic_auth("k")})
             proc.wait_for(label)
     assert [log["group"]["label"] for log in har_file_logs(har)] == ["first", "second"]
@@ -391,144 +348,6 @@ def test_refuses_to_overwrite_a_file_that_is_not_har(tmp_path: Path, content: by
         assert proc.wait(60) == 2
     assert "is not a HAR file" in proc.stderr
     assert target.read_bytes() == content
-
-
-# -- in-process: the HAR file writer, the store ------------------------------------------
-
-
-def test_har_file_is_valid_at_every_moment(tmp_path: Path) -> None:
-    """A reader parsing the file in a loop while batches are appended never sees half."""
-    path = tmp_path / "live.har"
-    har = HarFile(path)
-    entry = _valid_log()["request"]["log"]["entries"][0]
-    stop = threading.Event()
-    reads: list[int] = []
-    failures: list[str] = []
-
-    def reader() -> None:
-        while not stop.is_set():
-            try:
-                reads.append(len(json.loads(path.read_bytes())["log"]["entries"]))
-            except (ValueError, KeyError) as exc:
-                failures.append(repr(exc))
-
-    thread = threading.Thread(target=reader)
-    thread.start()
-    try:
-        for batch in range(150):
-            har.append([entry] * (1 + batch % 3))
-    finally:
-        stop.set()
-        thread.join()
-    assert failures == []
-    assert reads and reads == sorted(reads)  # never goes back, never half a batch
-    assert har.count == _entries(path) == sum(1 + b % 3 for b in range(150))
-    har_validator().validate(json.loads(path.read_bytes()))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["live.har"]  # no temp file left
-
-
-def test_har_file_fresh_replaces_and_continue_keeps(tmp_path: Path) -> None:
-    path = tmp_path / "x.har"
-    entry = _valid_log()["request"]["log"]["entries"][0]
-    HarFile(path).append([entry, entry])
-    assert HarFile(path, fresh=False).count == 2
-    assert HarFile(path, fresh=True).count == 0
-    assert _entries(path) == 0
-
-
-def _rows(store: LogStore, count: int, **changes: Any) -> list[dict[str, Any]]:
-    logs = []
-    for index in range(count):
-        log = _valid_log(f"caller{index}")
-        entry = log["request"]["log"]["entries"][0]
-        entry.update(changes)
-        logs.append(log)
-    return store.add(logs)
-
-
-def test_store_keeps_only_the_last_n() -> None:
-    store = LogStore(keep=5)
-    rows = _rows(store, 12)
-    assert [row["seq"] for row in store.rows()] == list(range(12, 7, -1))
-    assert store.detail(rows[0]["id"]) is None and store.detail(rows[-1]["id"]) is not None
-    assert store.rows(after=10) == [rows[-1], rows[-2]]
-    summary = store.summary()
-    assert (summary["accepted"], summary["kept"]) == (12, 5)
-
-
-@pytest.mark.parametrize(("durations", "p50", "p95"), [
-    pytest.param([5.0], 5.0, 5.0, id="one"),
-    pytest.param([1.0, 2.0, 3.0, 4.0], 2.0, 4.0, id="four"),
-    pytest.param([float(d) for d in range(1, 101)], 50.0, 95.0, id="hundred"),
-])
-def test_summary_percentiles(durations: list[float], p50: float, p95: float) -> None:
-    store = LogStore(keep=1000)
-    for duration in durations:
-        _rows(store, 1, time=duration, timings={"send": 0, "wait": duration, "receive": 0})
-    summary = store.summary()
-    assert (summary["p50"], summary["p95"]) == (p50, p95)
-
-
-@pytest.mark.parametrize(("method", "path", "endpoint"), [
-    pytest.param("GET", "/items/42", "GET /items/{id}", id="number"),
-    pytest.param("GET", "/u/3f2504e0-4f89-41d3-9a0c-0305e82c3301/x", "GET /u/{id}/x", id="uuid"),
-    pytest.param("POST", "/items", "POST /items", id="plain"),
-    pytest.param("GET", "/", "GET /", id="root"),
-    pytest.param("GET", "/v2/items", "GET /v2/items", id="version-kept"),
-])
-def test_endpoint_groups_ids(method: str, path: str, endpoint: str) -> None:
-    assert endpoint_of(method, path) == endpoint
-
-
-def test_console_line_without_label_shows_the_key_tail() -> None:
-    store = LogStore()
-    log = _valid_log("x")
-    del log["group"]["label"]
-    row = store.add([log])[0]
-    assert " key *ey-x " in format_line(row)
-
-
-@pytest.fixture
-def in_process(tmp_path: Path) -> Iterator[tuple[LocalCollector, io.StringIO, io.StringIO]]:
-    """An embedded collector (as the demo uses it) with captured console streams."""
-    out, err = io.StringIO(), io.StringIO()
-    collector = LocalCollector("127.0.0.1", 0, har_path=tmp_path / "in.har", out=out, err=err,
-                               summary_every=0).start()
-    try:
-        yield collector, out, err
-    finally:
-        collector.stop()
-
-
-def _post(url: str, logs: list[dict[str, Any]]) -> requests.Response:
-    return requests.post(url + "/v1/request", json=logs, timeout=5,
-                         headers={"Authorization": basic_auth("k")})
-
-
-def test_a_retried_batch_is_kept_once(
-        in_process: tuple[LocalCollector, io.StringIO, io.StringIO]) -> None:
-    collector, out, err = in_process
-    log = _valid_log("retry")
-    assert _post(collector.url, [log]).json() == {"accepted": 1}
-    assert _post(collector.url, [log]).json() == {"accepted": 0, "duplicates": 1}
-    other = _valid_log("twice")
-    assert _post(collector.url, [other, other]).json() == {"accepted": 1, "duplicates": 1}
-    assert collector.har is not None and _entries(collector.har.path) == 2
-    assert collector.store.accepted == 2 and collector.receiver.duplicates == 2
-    assert "ignored 1 log(s) received before" in err.getvalue()
-    assert len([line for line in out.getvalue().splitlines() if "  GET  " in line]) == 2
-
-
-def test_summary_line_follows_the_batches(
-        in_process: tuple[LocalCollector, io.StringIO, io.StringIO]) -> None:
-    collector, out, _ = in_process
-    failed = _valid_log("err")
-    failed["request"]["log"]["entries"][0]["response"]["status"] = 503
-    _post(collector.url, [_valid_log("ok")])
-    _post(collector.url, [failed])
-    summaries = [line for line in out.getvalue().splitlines() if line.startswith("-- ")]
-    assert summaries[-1].startswith("-- 2 calls, 50% errors, p50 ")
-    assert summaries[-1].endswith("0 refused; busiest GET /items x2")
 
 
 def test_one_variable_closes_the_local_loop(guarded: tuple[CommandProcess, str, Path]) -> None:

@@ -25,7 +25,9 @@ from readme_metrics.cli.collector import HarFile, LocalCollector
 from readme_metrics.cli.collector.server import loopback_host
 from tests.support.command import CommandProcess
 from tests.support.har_check import har_validator
-from tests.test_collector import LISTENING, _valid_log
+from tests.support.sample_logs import valid_log
+
+LISTENING = r"listening on (http://127\.0\.0\.1:\d+)"
 
 
 @pytest.fixture
@@ -95,7 +97,7 @@ def test_har_file_is_readable_by_the_owner_only(tmp_path: Path) -> None:
     fresh = tmp_path / "new.har"
     har = HarFile(fresh)
     assert _mode(fresh) == 0o600
-    har.append([_valid_log()["request"]["log"]["entries"][0]])
+    har.append([valid_log()["request"]["log"]["entries"][0]])
     assert _mode(fresh) == 0o600
     shared = tmp_path / "shared.har"
     shared.write_text('{"log": {"version": "1.2", "entries": []}}')
@@ -106,7 +108,7 @@ def test_har_file_is_readable_by_the_owner_only(tmp_path: Path) -> None:
 
 def test_continuing_a_browser_har_keeps_its_pages_browser_and_comment(tmp_path: Path) -> None:
     path = tmp_path / "devtools.har"
-    entry = _valid_log("from-the-browser")["request"]["log"]["entries"][0]
+    entry = valid_log("from-the-browser")["request"]["log"]["entries"][0]
     entry["pageref"] = "page_1"
     browser_log = {
         "version": "1.2",
@@ -120,7 +122,7 @@ def test_continuing_a_browser_har_keeps_its_pages_browser_and_comment(tmp_path: 
     path.write_text(json.dumps({"log": browser_log}))
     running = LocalCollector("127.0.0.1", 0, har_path=path, fresh_har=False).start()
     try:
-        answer = requests.post(running.url + "/v1/request", json=[_valid_log("new")], timeout=5)
+        answer = requests.post(running.url + "/v1/request", json=[valid_log("new")], timeout=5)
         assert answer.status_code == 202
         # The browser's entry is on the dashboard too, with a link of its own.
         rows = requests.get(running.url + "/api/logs", timeout=5).json()["logs"]
@@ -150,7 +152,7 @@ def _dead_pid() -> int:
 
 def test_copies_left_by_a_killed_collector_are_removed_at_start(tmp_path: Path) -> None:
     har = tmp_path / "calls.har"
-    HarFile(har).append([_valid_log()["request"]["log"]["entries"][0]])
+    HarFile(har).append([valid_log()["request"]["log"]["entries"][0]])
     left = tmp_path / f".calls.har.{_dead_pid()}.tmp"
     left.write_bytes(har.read_bytes() * 50)  # a full-size copy, as a SIGKILL leaves it
     live = tmp_path / f".calls.har.{os.getppid()}.tmp"  # a running process may be writing
@@ -182,7 +184,7 @@ def test_a_body_nested_100000_deep_gets_400_on_a_live_connection(
             assert response.status == 400
             assert answer["invalid"][0]["problems"] == ["body: nested too deeply to be a log"]
         # The same connection still serves: the handler thread did not die.
-        connection.request("POST", "/v1/request", body=json.dumps([_valid_log()]),
+        connection.request("POST", "/v1/request", body=json.dumps([valid_log()]),
                            headers={"Content-Type": "application/json"})
         response = connection.getresponse()
         assert response.status == 202 and json.loads(response.read()) == {"accepted": 1}
@@ -192,7 +194,7 @@ def test_a_body_nested_100000_deep_gets_400_on_a_live_connection(
 
 
 def _batch(count: int) -> list[dict[str, Any]]:
-    template = _valid_log("bulk")
+    template = valid_log("bulk")
     batch = []
     for _ in range(count):
         log = dict(template)
@@ -234,7 +236,7 @@ def _post_json(running: LocalCollector, logs: list[dict[str, Any]]) -> Any:
 
 def test_ids_in_a_continued_file_count_as_received(tmp_path: Path) -> None:
     path = tmp_path / "kept.har"
-    log = _valid_log("before-restart")
+    log = valid_log("before-restart")
     for expected in ({"accepted": 1}, {"accepted": 0, "duplicates": 1}):
         running = LocalCollector("127.0.0.1", 0, har_path=path, fresh_har=False).start()
         try:
@@ -282,7 +284,7 @@ def test_each_answer_is_one_write_on_a_socket_without_nagle(tmp_path: Path) -> N
     try:
         for batch in range(3):  # one pooled connection, as the middleware's
             writes.clear()
-            connection.request("POST", "/v1/request", body=json.dumps([_valid_log()]),
+            connection.request("POST", "/v1/request", body=json.dumps([valid_log()]),
                                headers={"Content-Type": "application/json"})
             response = connection.getresponse()
             assert response.status == 202 and response.read()
@@ -305,7 +307,7 @@ def test_each_answer_is_one_write_on_a_socket_without_nagle(tmp_path: Path) -> N
 ])
 def test_only_the_dashboard_itself_can_clear_it(
         collector: LocalCollector, origin: str | None, status: int) -> None:
-    assert requests.post(collector.url + "/v1/request", json=[_valid_log()],
+    assert requests.post(collector.url + "/v1/request", json=[valid_log()],
                          timeout=5).status_code == 202
     headers = {"Origin": origin.format(port=collector.port)} if origin else {}
     answer = requests.delete(collector.url + "/api/logs", headers=headers, timeout=5)
