@@ -175,5 +175,5 @@ def test_refusal_lines_are_rate_limited_per_kind() -> None:
     assert console.refused("401 POST", 1, "refused C") is True
     assert err.getvalue().splitlines() == [
         "refused A", "another kind",
-        "refused C (4 log(s) refused like this since the last such line)",
+        "refused C (4 refused like this since the last such line)",
     ]

@@ -100,7 +100,7 @@ class Console:
             if not self._limiter.due(kind):
                 return False
             total = self._unshown.pop(kind)
-        more = f" ({total} log(s) refused like this since the last such line)" \
+        more = f" ({total} refused like this since the last such line)" \
             if total != count else ""
         self._print(self.err, line + more)
         return True

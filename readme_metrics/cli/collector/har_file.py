@@ -171,7 +171,7 @@ class HarFile:
             )
             tmp = self._tmp_path()
             try:
-                with open(self.path, "rb") as source, os.fdopen(_private(tmp), "r+b") as out:
+                with open(self.path, "rb") as source, os.fdopen(_private(tmp), "wb") as out:
                     _copy(source, out)
                     out.seek(self._end)
                     out.truncate()
