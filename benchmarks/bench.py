@@ -18,6 +18,9 @@ The first three parts compare bare app and wrapped app, interleaved, the median 
 ``server``
     The GET app under gunicorn (2 sync workers) driven by ``wrk`` on 127.0.0.1 for
     ``--seconds``; requests per second and the wrapped/bare ratio.
+``asgi``
+    The same small GET as an ASGI app, in process and under uvicorn + ``wrk``, next to
+    the WSGI request path measured in the same run (benchmarks/bench_asgi.py).
 ``memory``
     A fresh interpreter serves 50,000 GET requests while the Metrics API answers 500,
     refuses connections, or accepts and never answers: RSS and thread count before and
@@ -34,7 +37,8 @@ The first three parts compare bare app and wrapped app, interleaved, the median 
     shutdown_timeout=2 s, in inline and background mode.
 
 Only the standard library and the project are needed (plus gunicorn and wrk for
-``server``). Progress goes to stderr, the JSON to stdout.
+``server``, uvicorn and wrk for the server half of ``asgi``). Progress goes to stderr,
+the JSON to stdout.
 """
 
 from __future__ import annotations
@@ -697,8 +701,8 @@ def bench_fault_slow_api() -> dict[str, Any]:
 
 def main(argv: Optional[list[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="inprocess,server,memory,sustained,slowapi",
-                        help="comma-separated parts: inprocess, server, memory, "
+    parser.add_argument("--only", default="inprocess,server,asgi,memory,sustained,slowapi",
+                        help="comma-separated parts: inprocess, server, asgi, memory, "
                              "sustained, slowapi")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=10.0, help="wrk duration")
@@ -730,6 +734,11 @@ def main(argv: Optional[list[str]] = None) -> None:
                                               args.post_requests)
     if "server" in parts:
         report["server"] = bench_server(args.repeat, args.seconds)
+    if "asgi" in parts:
+        from bench_asgi import bench_asgi
+
+        report["asgi"] = bench_asgi(args.repeat, args.get_requests,
+                                    args.seconds if shutil.which("wrk") else None)
     if "memory" in parts:
         report["memory"] = bench_memory(args.memory_requests)
     if "sustained" in parts:
@@ -758,6 +767,10 @@ def targets(report: dict[str, Any]) -> dict[str, Any]:
         check("small_get_request_path_p99_added_us", get["p99_us"], 100)
         check("small_get_end_to_end_cpu_added_us", get["cpu_us_per_request"], 60)
         check("post_end_to_end_cpu_added_us", post["cpu_us_per_request"], 400)
+    asgi = (report.get("asgi") or {}).get("inprocess")
+    if asgi:  # issue 10: the ASGI request path adds no more than the WSGI one
+        check("asgi_minus_wsgi_small_get_mean_added_us",
+              asgi["asgi_minus_wsgi_added_us"]["mean_us"], 0)
     server = report.get("server")
     if server and "ratio" in server:
         check("gunicorn_wrk_ratio", server["ratio"], 0.85, at_least=True)

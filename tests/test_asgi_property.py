@@ -32,7 +32,7 @@ class Recording(MetricsMiddleware):
         super().__init__(app, config)
         self.queued: list[PendingExchange] = []
 
-    async def submit(self, pending: PendingExchange) -> None:
+    def submit(self, pending: PendingExchange) -> None:
         self.queued.append(pending)
 
 

@@ -17,12 +17,13 @@ from __future__ import annotations
 import asyncio
 import inspect
 import weakref
-from typing import Any, Awaitable, Callable, MutableMapping, Optional
+from typing import Any, Awaitable, Callable, MutableMapping, Optional, Union
 
 import webob
 
 from readme_metrics.capture import asgi_scope
 from readme_metrics.capture.asgi_exchange import Receive, Send, _Exchange
+from readme_metrics.capture.asgi_scope import ScopeRequest
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.exchange import Group, PendingExchange
 from readme_metrics.grouping import Identifier
@@ -77,7 +78,7 @@ class MetricsMiddleware:
         self.logger = config.logger
         self.enabled = bool(getattr(config, "enabled", True))
         self.limit = config.max_body_bytes
-        self._background = config.background_worker_mode
+        self.background = config.background_worker_mode
         self._grouping = config.grouping_function
         self._identifier = Identifier(_Outcome.__call__, config.logger)
         # One per event loop: an asyncio.Lock belongs to the loop it was first used on.
@@ -93,9 +94,10 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            host = asgi_scope.header(scope, b"host") or str((scope.get("server") or [""])[0])
+            request = ScopeRequest(scope, self.config.trusted_proxies)
+            host = request.host or str((scope.get("server") or [""])[0])
             wanted = pipeline.wants(scope.get("method", "GET"), host)
-            exchange = _Exchange(self, scope, receive, send) if wanted else None
+            exchange = _Exchange(self, scope, request, receive, send) if wanted else None
         except Exception:  # never let the library break a request
             self.logger.exception("readme_metrics: could not start capturing")
             wanted, exchange = False, None
@@ -117,15 +119,23 @@ class MetricsMiddleware:
         """What the grouping function receives: a webob.Request over the scope and body."""
         return webob.Request(asgi_scope.wsgi_environ(scope, body))
 
-    async def identify(self, request: Any) -> Optional[Group]:
-        """Run the grouping function (awaited if async); None means "do not log"."""
+    def identify(self, request: Any) -> Union[Optional[Group], Awaitable[Optional[Group]]]:
+        """Run the grouping function: the Group (None: do not log), or, when the function
+        is ``async``, an awaitable of it."""
         try:
             result = self._grouping(request)
-            if inspect.isawaitable(result):
-                result = await result
         except Exception as exc:  # user code: reported by the Identifier, contained
             return self._identifier(_Outcome(error=exc))
+        if inspect.isawaitable(result):
+            return self._identify_later(result)
         return self._identifier(_Outcome(result))
+
+    async def _identify_later(self, result: Awaitable[Any]) -> Optional[Group]:
+        try:
+            value = await result
+        except Exception as exc:
+            return self._identifier(_Outcome(error=exc))
+        return self._identifier(_Outcome(value))
 
     def documentation_url(self, log_id: str) -> Optional[bytes]:
         """The x-documentation-url header value, once the docs base is known."""
@@ -143,17 +153,19 @@ class MetricsMiddleware:
         if self.pipeline is not None:
             self.pipeline.skip()
 
-    async def submit(self, pending: PendingExchange) -> None:
-        """Queue the log; an inline send (a full batch) runs off the event loop.
+    def submit(self, pending: PendingExchange) -> None:
+        """Queue the log (background mode: a queue put, no I/O)."""
+        assert self.pipeline is not None
+        self.pipeline.submit(pending)
+
+    async def submit_inline(self, pending: PendingExchange) -> None:
+        """Queue the log in inline mode: the send of a full batch runs off the event loop.
 
         Inline sends take turns: a send started while another is running would leave
         its batch queued until some later request (the delivery sends one batch per
         request and never waits for a busy sender), so each waits here, on the loop.
         """
         assert self.pipeline is not None
-        if self._background:
-            self.pipeline.submit(pending)
-            return
         loop = asyncio.get_running_loop()
         lock = self._inline_turns.get(loop)
         if lock is None:

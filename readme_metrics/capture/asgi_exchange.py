@@ -15,7 +15,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping, Optional
 
-from readme_metrics.capture.asgi_scope import ScopeRequest, header
+from readme_metrics.capture.asgi_scope import ScopeRequest
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.recorder import Recorder, reason_phrase
 from readme_metrics.exchange import Group
@@ -68,12 +68,12 @@ class _Exchange:
     )
 
     def __init__(self, middleware: MetricsMiddleware, scope: MutableMapping[str, Any],
-                 receive: Receive, send: Send) -> None:
+                 request: ScopeRequest, receive: Receive, send: Send) -> None:
         self.middleware = middleware
         self.scope = scope
-        self.request = ScopeRequest(scope, middleware.config.trusted_proxies)
+        self.request = request
         self.recorder = Recorder(MetricsPipeline.new_id(), middleware.limit,
-                                 _body_record(scope, middleware.limit))
+                                 _body_record(scope, request, middleware.limit))
         self.group: Any = _UNKNOWN
         self._receive = receive
         self._send = send
@@ -82,7 +82,7 @@ class _Exchange:
         self._disconnected = False
         # "Expect: 100-continue": reading the body would make the server send 100
         # Continue, telling the client to send a body the app chose not to read.
-        self._no_drain = header(scope, b"expect") is not None
+        self._no_drain = request.expect
         self._drain_until = 0.0  # set by the first drain: GRACE for the whole exchange
 
     # -- the request side --------------------------------------------------------------
@@ -151,32 +151,30 @@ class _Exchange:
             if chunk:
                 self._record(chunk)
             if not message.get("more_body", False) and not self._body_over():
-                await self.drain_now()  # servers drop the unread body after this
+                await self.drain_now()  # servers drop the unread body after the last
         elif kind == "http.response.start":
-            message = await self._start(message)
+            if self.group is _UNKNOWN:
+                await self.identify()
+            message = self._start(message)
         elif kind == "http.response.pathsend":
             # The server sends the file itself: keep its fast path, log the size only.
             self.recorder.omit_body(_content_length(self.recorder.headers))
         await self._send(message)
 
-    async def _start(self, message: Message) -> Message:
+    def _start(self, message: Message) -> Message:
+        """Record the response start; add x-documentation-url when the exchange is logged."""
         status = message.get("status", 200)
         headers = message.get("headers") or []
         if headers.__class__ is not list and headers.__class__ is not tuple:
             headers = list(headers)  # an iterator could be read only once: read it here
             message = {**message, "headers": headers}
-        group = await self.identify()
-        if group is not None:
+        if self.group is not None:
             url = self.middleware.documentation_url(self.recorder.log_id)
             if url is not None:
                 headers = [*headers, (b"x-documentation-url", url)]
                 message = {**message, "headers": headers}
-        try:
-            self.recorder.respond(status, reason_phrase(status), [
-                (bytes(name).decode("latin-1"), bytes(value).decode("latin-1"))
-                for name, value in headers])
-        except Exception:  # not bytes: the server will tell the app, not us
-            self.recorder.respond(status, reason_phrase(status), ())
+        # The raw byte pairs, decoded on the delivery worker.
+        self.recorder.respond(status, reason_phrase(status), headers)
         return message
 
     def _record(self, chunk: Any) -> None:
@@ -198,7 +196,11 @@ class _Exchange:
             body = self.recorder.request_body
             request = self.middleware.grouping_request(
                 self.scope, body.content() if body is not None else b"")
-            self.group = await self.middleware.identify(request)
+            group = self.middleware.identify(request)
+            if group is None or isinstance(group, Group):
+                self.group = group
+            else:
+                self.group = await group  # an async grouping function
         except Exception:
             self.middleware.logger.debug("readme_metrics: grouping failed", exc_info=True)
         return self.group  # type: ignore[no-any-return,unused-ignore]
@@ -220,14 +222,19 @@ class _Exchange:
                 await self.drain_now()
                 if not body.eof and body.room > 0:
                     body.give_up()  # the log says the body is incomplete
-            await self.middleware.submit(recorder.pending(self.request, group))
+            pending = recorder.pending(self.request, group)
+            if self.middleware.background:
+                self.middleware.submit(pending)
+            else:
+                await self.middleware.submit_inline(pending)
         except Exception:
             self.middleware.logger.exception("readme_metrics: could not record a request")
 
 
-def _body_record(scope: MutableMapping[str, Any], limit: int) -> BodyRecord:
+def _body_record(scope: MutableMapping[str, Any], request: ScopeRequest,
+                 limit: int) -> BodyRecord:
     """The request body's record, ended at once when the request has no body."""
-    length = header(scope, b"content-length")
+    length = request.length
     try:
         declared: Optional[int] = int(length) if length is not None else None
     except ValueError:
@@ -238,14 +245,14 @@ def _body_record(scope: MutableMapping[str, Any], limit: int) -> BodyRecord:
     # HTTP/1.x without Content-Length and Transfer-Encoding has no body (RFC 9112);
     # HTTP/2 and 3 may have one of unknown length.
     if (declared is None and scope.get("http_version", "1.1") in ("1.0", "1.1")
-            and header(scope, b"transfer-encoding") is None):
+            and not request.chunked):
         record.end()
     return record
 
 
 def _content_length(headers: Any) -> int:
     for name, value in headers:
-        if name.lower() == "content-length":
+        if bytes(name).lower() == b"content-length":
             try:
                 return int(value)
             except ValueError:

@@ -13,6 +13,8 @@ receives.
 from __future__ import annotations
 
 import io
+from itertools import chain
+from operator import itemgetter
 from typing import Any, MutableMapping, Optional
 from urllib.parse import quote
 
@@ -28,10 +30,10 @@ __all__ = ["ScopeRequest", "header", "wsgi_environ"]
 
 Scope = MutableMapping[str, Any]
 
-# The keys the log is built from. The scope also holds app objects (Starlette puts the
-# app, router, endpoint and state there): the worker must not keep those alive.
+# The keys the log is built from.
 _KEYS = ("method", "scheme", "server", "client", "root_path", "path", "raw_path",
          "query_string", "http_version")
+_TAKE = itemgetter(*_KEYS)
 
 _HEADER_NAMES: dict[bytes, str] = {}
 _HEADER_NAMES_MAX = 2048  # bounded: random header names from clients cannot grow it
@@ -87,28 +89,43 @@ def _target(scope: Scope) -> str:
 
 
 class ScopeRequest:
-    """The request pieces of an ASGI scope, kept by reference, parsed on the worker."""
+    """The request pieces of an ASGI scope, kept by reference, parsed on the worker.
 
-    __slots__ = ("scope", "trusted_proxies", "nbytes")
+    Also picks out what the capture decides with: Host, Content-Length,
+    Transfer-Encoding and Expect (header names are lower-case in ASGI; the last value of
+    a repeated header counts).
+    """
+
+    __slots__ = ("values", "trusted_proxies", "nbytes", "host", "length", "chunked",
+                 "expect")
 
     def __init__(self, scope: Scope, trusted_proxies: int = 0) -> None:
-        taken = {key: scope[key] for key in _KEYS if key in scope}
         # A copy of the list: an inner middleware may change the scope's list in place.
-        headers = taken["headers"] = tuple(scope.get("headers") or ())
-        self.scope = taken
+        headers = tuple(scope.get("headers") or ())
+        # Only these keys: the scope also holds app objects (Starlette puts the app,
+        # router and endpoint there) that the worker must not keep alive.
+        try:
+            values = _TAKE(scope)
+        except KeyError:  # a key the server may leave out (raw_path, root_path, ...)
+            values = tuple(map(scope.get, _KEYS))
+        self.values: tuple[Any, ...] = (*values, headers)
         self.trusted_proxies = trusted_proxies
-        size = len(taken.get("path") or "") + len(taken.get("query_string") or b"")
-        for name, value in headers:
-            size += len(name) + len(value)
-        self.nbytes = size
+        self.nbytes = len(b"".join(chain.from_iterable(headers)))
+        found = dict(headers)
+        host, length = found.get(b"host"), found.get(b"content-length")
+        self.host: Optional[str] = None if host is None else bytes(host).decode("latin-1")
+        self.length: Optional[str] = (None if length is None
+                                      else bytes(length).decode("latin-1"))
+        self.chunked = b"transfer-encoding" in found
+        self.expect = b"expect" in found
 
     def head(self) -> RequestHead:
         """Method, URL, version, headers and client IP (on the worker)."""
-        scope = self.scope
+        scope = dict(zip(_KEYS + ("headers",), self.values))
         trusted = self.trusted_proxies
         client = scope.get("client")
         return RequestHead(
-            method=scope.get("method", "GET"),
+            method=scope.get("method") or "GET",
             url=build_url(scope.get("scheme") or "http", _host(scope), _target(scope),
                           header(scope, b"x-forwarded-proto"),
                           header(scope, b"x-forwarded-host"), trusted),
@@ -123,6 +140,19 @@ class ScopeRequest:
 def http_version(scope: Scope) -> str:
     """``HTTP/1.1``, ``HTTP/2`` ... as the SERVER_PROTOCOL of a WSGI environ."""
     return f"HTTP/{scope.get('http_version') or '1.1'}"
+
+
+# header name -> environ key (b"x-api-key" -> "HTTP_X_API_KEY"), bounded as _HEADER_NAMES.
+_ENVIRON_KEYS: dict[bytes, str] = {}
+
+
+def _environ_key(name: bytes) -> str:
+    key = name.decode("latin-1").upper().replace("-", "_")
+    if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        key = "HTTP_" + key
+    if len(_ENVIRON_KEYS) < _HEADER_NAMES_MAX:
+        _ENVIRON_KEYS[name] = key
+    return key
 
 
 def wsgi_environ(scope: Scope, body: bytes) -> dict[str, Any]:
@@ -149,14 +179,14 @@ def wsgi_environ(scope: Scope, body: bytes) -> dict[str, Any]:
         "wsgi.input": io.BytesIO(body),
         "asgi.scope": scope,
     }
+    keys = _ENVIRON_KEYS
     for name, value in scope.get("headers") or ():
-        key = bytes(name).decode("latin-1").upper().replace("-", "_")
+        key = keys.get(name)  # inlined cache lookup: this loop runs for every request
+        if key is None:
+            key = _environ_key(bytes(name))
         text = bytes(value).decode("latin-1")
-        if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            environ[key] = text
-        else:
-            key = "HTTP_" + key
-            environ[key] = f"{environ[key]},{text}" if key in environ else text
+        # A repeated header is joined with commas, as PEP 3333 says.
+        environ[key] = f"{environ[key]},{text}" if key in environ else text
     if "CONTENT_LENGTH" in environ or body:
         environ["CONTENT_LENGTH"] = str(len(body))  # the body the request holds
     return environ

@@ -15,8 +15,9 @@ API for every adapter (WSGI, Django, ASGI), plain values only:
 ``Pending`` is the one type every adapter queues: it keeps the raw pieces and becomes an
 :class:`~readme_metrics.exchange.Exchange` only on the delivery worker; its ``nbytes``
 counts everything it holds (request pieces, headers, bodies) for ``max_queue_bytes``.
-Header strings are WSGI-style (bytes read as latin-1, or text); they are turned into
-text on the worker. A recorder whose response never started logs status 500.
+Header strings are WSGI-style (bytes read as latin-1, or text), or the raw bytes of an
+ASGI message; they are turned into text on the worker. A recorder whose response never
+started logs status 500.
 """
 
 from __future__ import annotations
@@ -133,6 +134,13 @@ class Recorder:
         return Pending(self, request, group, time.perf_counter())
 
 
+def _text(value: object) -> str:
+    """A header name or value as a WSGI-style string (ASGI gives bytes)."""
+    if isinstance(value, (bytes, bytearray)):
+        return value.decode("latin-1")
+    return str(value)
+
+
 class Pending:
     """What the request thread queues: raw pieces; the worker builds the Exchange."""
 
@@ -190,7 +198,7 @@ class Pending:
             request_body_incomplete=self.request_body_incomplete,
             status=self.status,
             status_text=self.reason,
-            response_headers=[(str(k), header_text(str(v)))
+            response_headers=[(_text(k), header_text(_text(v)))
                               for k, v in self.response_headers],
             response_body=self.response_body,
             response_body_size=self.response_body_size,
