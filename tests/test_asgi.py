@@ -448,3 +448,20 @@ def test_a_hanging_metrics_api_does_not_hold_other_requests(
     app.flush(10)
     assert when_answered == [(1, 0)]  # answered while the first POST was still hanging
     assert app.stats["sent"] == 2
+
+
+def test_only_the_fastapi_module_imports_starlette() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = ("import sys\n"
+              "import readme_metrics.asgi\n"
+              "before = sorted(m for m in sys.modules if m.split('.')[0] in "
+              "('starlette', 'fastapi'))\n"
+              "import readme_metrics.fastapi\n"
+              "print(before, 'starlette' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         cwd=str(Path(__file__).resolve().parent.parent), timeout=60,
+                         check=True)
+    assert out.stdout.strip() == "[] True"
