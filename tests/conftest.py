@@ -7,7 +7,7 @@ from typing import Any, Callable
 import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware, _env
-from tests.support.contract import API_KEY, inline_options
+from tests.support.contract import API_KEY, DOCS, caller, inline_options, json_app
 from tests.utils import Collector
 
 
@@ -45,5 +45,26 @@ def inline_wrap(collector: Collector) -> Iterator[Callable[..., MetricsMiddlewar
         return middleware
 
     yield make
+    for middleware in made:
+        middleware.close()
+
+
+@pytest.fixture
+def background_wrap(collector: Collector) -> Iterator[Callable[..., MetricsMiddleware]]:
+    """``background_wrap(app=json_app, **options)``: MetricsMiddleware in background mode
+    (the default) sending to ``collector``; closed after the test."""
+    made: list[MetricsMiddleware] = []
+
+    def build(app: Any = json_app, **options: Any) -> MetricsMiddleware:
+        options.setdefault("api_key", API_KEY)
+        options.setdefault("grouping_function", caller)
+        options.setdefault("metrics_api", collector.url)
+        options.setdefault("base_log_url", DOCS)
+        options.setdefault("shutdown_timeout", 2.0)
+        middleware = MetricsMiddleware(app, MetricsApiConfig(**options))
+        made.append(middleware)
+        return middleware
+
+    yield build
     for middleware in made:
         middleware.close()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +14,7 @@ import requests
 
 from readme_metrics.cli import main
 from readme_metrics.cli.signals import WORK_DONE, StopSignals
-from tests.support.command import CommandProcess
+from tests.support.command import REPO_ROOT, CommandProcess
 from tests.support.har_check import assert_valid_log
 from tests.support.har_file import har_file_logs
 
@@ -216,3 +220,29 @@ def test_demo_ignores_the_machines_readme_variables(tmp_path: Path) -> None:
     assert links and all(link.startswith("http://127.0.0.1:") for link in links)
     bodies = [log["request"]["log"]["entries"][0]["response"]["content"] for log in logs]
     assert all(body["size"] == len(body.get("text", "").encode()) for body in bodies)
+
+
+# -- the command as installed (SPEC 9) --------------
+
+
+@pytest.mark.parametrize("argv", [
+    pytest.param(["-m", "readme_metrics", "--help"], id="python-m"),
+    pytest.param(["-c", "import sys; from readme_metrics.cli import main; sys.exit(main())",
+                  "--help"], id="console-script-entry-point"),
+])
+def test_command_and_python_m_offer_collect_and_demo(argv: list[str]) -> None:
+    """SPEC 9: `readme-metrics` (also `python -m readme_metrics`) with collect and demo."""
+    done = subprocess.run([sys.executable, *argv], capture_output=True, text=True,
+                          timeout=60, cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL,
+                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert "collect" in done.stdout and "demo" in done.stdout
+    setup = (REPO_ROOT / "setup.py").read_text(encoding="utf-8")
+    assert re.search(r"""["']readme-metrics\s*=\s*readme_metrics\.cli:main["']""", setup)
+    script = Path(sys.executable).with_name("readme-metrics")
+    if script.exists():  # installed (pip install -e .): the real console script too
+        done = subprocess.run([str(script), "--help"], capture_output=True, text=True,
+                              timeout=60, stdin=subprocess.DEVNULL)
+        assert done.returncode == 0 and "collect" in done.stdout
+
+

@@ -14,14 +14,15 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 import requests
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from tests.support.command import CommandProcess
-from tests.support.fake_api import basic_auth
+from tests.support.contract import hit
+from tests.support.fake_api import Collector, basic_auth
 from tests.support.har_check import assert_valid_log
 from tests.support.har_file import har_file_logs
 from tests.support.sample_logs import entry_count, valid_log
@@ -375,3 +376,31 @@ def test_one_variable_closes_the_local_loop(guarded: tuple[CommandProcess, str, 
     assert requests.get(f"{url}/api/logs/{log_id}", timeout=5).json()["caller"] == "loop"
     page = requests.get(docs_url, timeout=5)
     assert page.status_code == 200 and 'src="/app.js"' in page.text
+# -- without --api-key a POST is judged on its logs alone (SPEC 9, issue 6) ----------------
+
+
+def _one_valid_log(collector: Collector, background_wrap: Callable[..., MetricsMiddleware]) -> dict:
+    middleware = background_wrap(buffer_length=1)
+    hit(middleware, "/sample")
+    assert middleware.flush(10.0) is True
+    return collector.logs[-1]
+
+
+def test_collect_without_api_key_checks_the_logs_not_the_key(
+        tmp_path: Path, collector: Collector, background_wrap: Any) -> None:
+    """Issue 6: "Basic auth checked if --api-key is given: 401 otherwise": without
+    --api-key a POST is judged on its logs alone (400 with reasons, or 202)."""
+    good = _one_valid_log(collector, background_wrap)
+    bad = json.loads(json.dumps(good))
+    bad["request"]["log"]["version"] = "1.1"
+    with CommandProcess("collect", "--port", "0", "--har", "open.har", cwd=tmp_path) as proc:
+        url = proc.wait_for(r"listening on (http://127\.0\.0\.1:\d+)").group(1)
+        post = f"{url}/v1/request"
+        answer = requests.post(post, json=[bad], timeout=10)
+        assert answer.status_code == 400, answer.text
+        assert "version" in answer.text
+        assert requests.post(post, json=[good], timeout=10).status_code == 202
+        assert requests.post(post, json=[good], timeout=10, headers={
+            "Authorization": basic_auth("rdme_any_key")}).json() == {
+            "accepted": 0, "duplicates": 1}
+    assert len(har_file_logs(tmp_path / "open.har")) == 1

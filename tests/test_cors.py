@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, Callable
 from wsgiref.validate import validator
 
 import pytest
@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from werkzeug.middleware.lint import LintMiddleware
 
 from readme_metrics.cors import CORSMiddleware, normalise_origin
+from tests.support.contract import documentation_url, hit
+from tests.support.fake_api import Collector
 from tests.utils import (
     ScriptedApp,
     ThreadedWSGIServer,
@@ -493,3 +495,43 @@ def test_wrapped_equals_bare(app: ScriptedApp, config: dict[str, Any], method: s
     tokens = _vary_tokens(wrapped.headers)
     assert "*" in tokens or tokens.count("origin") == max(1, _vary_tokens(bare.headers).count(
         "origin"))
+
+
+# -- stacked with the metrics middleware (SPEC 8, black box) -------------------------------
+
+
+
+
+def vary_app(headers: list[tuple[str, str]]) -> Any:
+    calls: list[str] = []
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        calls.append(environ["REQUEST_METHOD"])
+        start_response("200 OK", [("Content-Type", "text/plain"), *headers])
+        return [b"app"]
+
+    app.calls = calls  # type: ignore[attr-defined]
+    return app
+
+
+def test_cors_stacked_with_metrics_either_way(collector: Collector,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              background_wrap: Any) -> None:
+    """SPEC 8: usable alone or stacked with metrics: CORS headers and x-documentation-url
+    both reach the client, a preflight is not logged, Vary stays the app's plus Origin."""
+    monkeypatch.setenv("CORS_ALLOWED", SITE)
+    outer = CORSMiddleware(background_wrap(vary_app([("Vary", "Cookie")]), buffer_length=1))
+    inner = background_wrap(CORSMiddleware(vary_app([("Vary", "Cookie")])), buffer_length=1)
+    for stack in (outer, inner):
+        preflight = hit(stack, "/x", method="OPTIONS", headers={
+            "Origin": SITE, "Access-Control-Request-Method": "POST"})
+        assert preflight.header("Access-Control-Allow-Origin") == [SITE]
+        actual = hit(stack, "/x", headers={"Origin": SITE})
+        assert actual.header("Access-Control-Allow-Origin") == [SITE]
+        assert actual.header("Vary") == ["Cookie, Origin"]
+        assert documentation_url(actual) is not None
+    outer.app.flush(10.0)  # type: ignore[attr-defined]
+    inner.flush(10.0)
+    methods = [log["request"]["log"]["entries"][0]["request"]["method"]
+               for log in collector.logs]
+    assert methods == ["GET", "GET"], "preflights are not logged, actual requests are"

@@ -6,11 +6,16 @@ import io
 import json
 import logging
 import logging.config
+import os
 import re
+import subprocess
+import sys
+import textwrap
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any, Callable, Iterator
 from wsgiref.util import FileWrapper
 from wsgiref.validate import validator
 
@@ -20,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.middleware.lint import LintMiddleware
 
+from readme_metrics import MetricsMiddleware
 from readme_metrics.masking import mask
 from readme_metrics.request_id import (
     ENVIRON_KEY,
@@ -27,6 +33,10 @@ from readme_metrics.request_id import (
     RequestIdMiddleware,
     current_request_id,
 )
+from tests.support.command import REPO_ROOT
+from tests.support.contract import hit
+from tests.support.fake_api import Collector
+from tests.support.har_check import assert_valid_log
 from tests.utils import (
     ScriptedApp,
     ThreadedWSGIServer,
@@ -574,3 +584,79 @@ def test_forwarding_recipe_sends_the_id_downstream() -> None:
         outside = session.get(billing.url, timeout=30).text
     assert response.text == "fwd-1 mine"
     assert outside == "none"
+
+
+# -- with the metrics middleware, and a .env file (SPEC 8, black box) ----------------------
+
+
+def request_id_app(seen: list[dict[str, Any]]) -> Any:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        seen.append({"current": current_request_id(), "environ": dict(environ)})
+        logging.getLogger("audit.app").info("handling %s", environ["PATH_INFO"])
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    return app
+
+
+@pytest.mark.parametrize("order", ["request-id-outside", "metrics-outside"])
+def test_metrics_log_carries_the_request_id(collector: Collector,
+                                            background_wrap: Callable[..., MetricsMiddleware],
+                                            order: str) -> None:
+    """SPEC 8: ... echoes it on the response, and the metrics log carries it."""
+    seen: list[dict[str, Any]] = []
+    if order == "request-id-outside":
+        stack: Any = RequestIdMiddleware(background_wrap(request_id_app(seen), buffer_length=1))
+        metrics = stack.app
+    else:
+        metrics = stack = background_wrap(RequestIdMiddleware(request_id_app(seen)),
+                                          buffer_length=1)
+    result = hit(stack, "/rid")
+    [request_id] = result.header("X-Request-Id")
+    assert metrics.flush(10.0) is True
+    [log] = collector.logs
+    assert_valid_log(log)
+    entry = log["request"]["log"]["entries"][0]
+    carried = [h["value"] for part in ("request", "response")
+               for h in entry[part]["headers"] if h["name"].lower() == "x-request-id"]
+    assert request_id in carried
+
+
+DOTENV_SCRIPT = textwrap.dedent("""
+    import logging
+    from wsgiref.util import setup_testing_defaults
+    from readme_metrics.cors import CORSMiddleware
+    from readme_metrics.request_id import RequestIdFilter, RequestIdMiddleware
+
+    records = []
+
+    def app(environ, start_response):
+        record = logging.LogRecord("x", logging.INFO, "app.py", 1, "m", None, None)
+        RequestIdFilter().filter(record)
+        records.append(record)
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    seen = {}
+    environ = {"HTTP_ORIGIN": "https://dotenv.example", "HTTP_X_TRACE": "trace-1",
+               "HTTP_AUTHORIZATION": "Bearer secret-token"}
+    setup_testing_defaults(environ)
+    stack = RequestIdMiddleware(CORSMiddleware(app))
+    b"".join(stack(environ, lambda status, headers, exc_info=None: seen.update(headers)))
+    [record] = records
+    print(seen.get("Access-Control-Allow-Origin"), seen.get("X-Trace"), record.request_id,
+          record.auth_token)
+""")
+
+
+def test_companions_read_a_dotenv_file(tmp_path: Path) -> None:
+    """SPEC 8: configured from the environment with environs (which reads .env too)."""
+    (tmp_path / ".env").write_text("CORS_ALLOWED=https://dotenv.example\n"
+                                   "REQUEST_ID_HEADER=X-Trace\nLOG_TOKENS=false\n")
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("CORS_ALLOWED", "REQUEST_ID_HEADER", "LOG_TOKENS")}
+    done = subprocess.run([sys.executable, "-c", DOTENV_SCRIPT], capture_output=True,
+                          text=True, timeout=60, cwd=str(tmp_path), stdin=subprocess.DEVNULL,
+                          env={**environment, "PYTHONPATH": str(REPO_ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["https://dotenv.example", "trace-1", "trace-1", "-"]

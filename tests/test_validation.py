@@ -12,17 +12,22 @@ import copy
 import json
 import time
 import uuid
-from typing import Any, Callable
+from typing import Any, Callable, Optional
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.cli.collector.validation import validate_batch, validate_log
 from readme_metrics.exchange import Exchange, Group
 from readme_metrics.har import build_log
 from readme_metrics.redaction import Redactor
+from tests.support.contract import API_KEY, DOCS, caller
+from tests.support.fake_api import Collector
 from tests.support.har_check import assert_valid_log, har_validator
+from tests.support.wsgi import run_wsgi, wsgi_environ
 
 
 def make_exchange(**changes: Any) -> Exchange:
@@ -266,3 +271,96 @@ def test_never_accepts_what_the_har_schema_rejects(data: st.DataObject) -> None:
     if validate_log(log) == []:
         har = log["request"]
         assert har_validator().is_valid(har), list(har_validator().iter_errors(har))[:3]
+
+
+# -- every log the middleware sends passes the check (SPEC 9 x SPEC 4, hypothesis) ---------
+
+
+_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x2FF), max_size=12)
+
+
+_REQUEST_HEADERS = st.dictionaries(
+    st.sampled_from(["Authorization", "Cookie", "X-Api-Key", "Accept", "X-Empty",
+                     "Proxy-Authorization", "User-Agent"]),
+    st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=20), max_size=4)
+
+
+_BODIES = st.one_of(
+    st.just((None, b"")),
+    st.tuples(st.just("application/json"),
+              st.dictionaries(_TEXT, _TEXT, max_size=3).map(lambda d: json.dumps(d).encode())),
+    st.tuples(st.just("application/x-www-form-urlencoded"),
+              st.lists(st.tuples(_TEXT, _TEXT), max_size=3).map(
+                  lambda pairs: "&".join(f"{quote(k)}={quote(v)}"
+                                         for k, v in pairs).encode())),
+    st.tuples(st.sampled_from(["application/octet-stream", "image/png", "text/plain",
+                               "application/xml", "application/vnd.api+json"]),
+              st.binary(max_size=40)),
+    st.tuples(st.none(), st.binary(min_size=1, max_size=40)),
+)
+
+
+_STATUSES = st.sampled_from(["200 OK", "201 Created", "204 No Content", "302 Found",
+                             "304 Not Modified", "400 Bad Request", "404 Not Found",
+                             "500 Internal Server Error", "599 Whatever", "299 "])
+
+
+_RESPONSE_HEADERS = st.lists(st.one_of(
+    st.tuples(st.just("Content-Type"), st.sampled_from(
+        ["application/json", "text/html; charset=utf-8", "image/png", "", "text/plain"])),
+    st.tuples(st.just("Set-Cookie"), st.sampled_from(["sid=abc; HttpOnly", "a=b", "x"])),
+    st.tuples(st.just("Location"), st.sampled_from(["/next", "https://e.example/x"])),
+    st.tuples(st.just("X-Thing"), _TEXT.map(lambda t: t.encode("latin-1", "replace")
+                                            .decode("latin-1"))),
+), max_size=4)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(method=st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]),
+       path=st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=15),
+       query=st.lists(st.tuples(_TEXT, _TEXT), max_size=3),
+       headers=_REQUEST_HEADERS, body=_BODIES, status=_STATUSES,
+       response_headers=_RESPONSE_HEADERS, response_body=st.binary(max_size=40),
+       denylist=st.sampled_from([[], ["a", "password"], ["sid"]]))
+def test_collect_accepts_every_log_the_middleware_sends(
+        collector: Collector, method: str, path: str, query: list[tuple[str, str]],
+        headers: dict[str, str], body: tuple[Optional[str], bytes], status: str,
+        response_headers: list[tuple[str, str]], response_body: bytes,
+        denylist: list[str]) -> None:
+    """SPEC 9: collect validates each log against the contract, so every log the
+    middleware itself sends must pass that check (a strict stand-in that refuses real
+    logs would hide what ReadMe receives)."""
+    content_type, data = body
+    request_headers = dict(headers)
+    if content_type is not None:
+        request_headers["Content-Type"] = content_type
+    if status.startswith(("204", "304")) or method == "HEAD":
+        response_body = b""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        start_response(status, list(response_headers))
+        return [response_body]
+
+    middleware = MetricsMiddleware(app, MetricsApiConfig(
+        api_key=API_KEY, grouping_function=caller, metrics_api=collector.url,
+        base_log_url=DOCS, buffer_length=1, background_worker_mode=False,
+        denylist=denylist))
+    before = len(collector.logs)
+    try:
+        environ = wsgi_environ(method, "/" + quote(path, safe="/"),
+                               headers=request_headers, body=data,
+                               query="&".join(f"{quote(k)}="
+                                              f"{quote(v)}" for k, v in query))
+        if content_type is None and data:
+            environ.pop("CONTENT_TYPE", None)
+        result = run_wsgi(middleware, environ)
+        assert result.error is None
+        assert middleware.flush(5.0) is True
+    finally:
+        middleware.close()
+    logs = collector.logs[before:]
+    assert len(logs) == 1
+    assert validate_batch(logs) == {}, validate_batch(logs)
+    assert_valid_log(logs[0])

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import os
+import subprocess
+import sys
 from typing import Any, Callable, Optional
 
+from tests.support.command import REPO_ROOT
 from tests.support.fake_api import Collector
 from tests.support.har_check import assert_valid_log
 from tests.support.wsgi import run_wsgi, wsgi_environ
@@ -80,3 +85,34 @@ def no_log_sent(middleware: Any, collector: Collector) -> None:
     """Flush, then check that nothing at all reached the collector."""
     middleware.flush(2.0)
     assert collector.logs == []
+
+
+def json_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    """A small JSON API: echoes the path, so a log can be told apart by its URL."""
+    body = json.dumps({"path": environ["PATH_INFO"], "pid": os.getpid()}).encode()
+    start_response("200 OK", [("Content-Type", "application/json"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def hit(middleware: Any, path: str = "/", **request: Any) -> Any:
+    """One request straight through ``middleware`` (a :class:`WSGIResult`)."""
+    return run_wsgi(middleware, wsgi_environ(path=path, **request))
+
+
+def documentation_url(result: Any) -> Optional[str]:
+    """The response's one ``x-documentation-url`` header, or None."""
+    values = result.header("x-documentation-url")
+    assert len(values) <= 1, values
+    return values[0] if values else None
+
+
+def run_python(script: str, *args: str, timeout: float = 60.0,
+               env: Optional[dict[str, str]] = None) -> subprocess.CompletedProcess[str]:
+    """``python -c script args`` from the repository, without the machine's README_*."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
+    environment["PYTHONPATH"] = str(REPO_ROOT)
+    environment.update(env or {})
+    return subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
+                          text=True, timeout=timeout, env=environment, cwd=str(REPO_ROOT),
+                          stdin=subprocess.DEVNULL)
