@@ -21,6 +21,8 @@ from werkzeug.middleware.lint import LintMiddleware
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware, _env
 from readme_metrics.options import OPTIONS, looks_like_a_placeholder, markdown_table
+from tests.support.contract import API_KEY as CONTRACT_API_KEY
+from tests.support.contract import caller
 from tests.utils import Reply, run_wsgi, validated_inside_lint, wsgi_environ
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -551,3 +553,26 @@ def test_any_text_in_a_variable_is_a_value_or_a_clear_error(option: Any, text: s
             os.environ.pop(option.variable, None)
         else:
             os.environ[option.variable] = saved
+
+
+# -- documentation URLs are http(s) URLs, as an argument or a variable (SPEC 7) ------------
+
+
+@pytest.mark.parametrize(("option", "variable", "value"), [
+    pytest.param("base_log_url", "README_BASE_LOG_URL", "ftp://docs.example.com", id="base-ftp"),
+    pytest.param("base_log_url", "README_BASE_LOG_URL", "docs.example.com", id="base-no-scheme"),
+    pytest.param("base_log_url", "README_BASE_LOG_URL", "javascript:alert(1)", id="base-js"),
+    pytest.param("readme_api_url", "README_API_URL", "file:///etc/passwd", id="api-file"),
+    pytest.param("readme_api_url", "README_API_URL", "dash.readme.com/api", id="api-no-scheme"),
+])
+@pytest.mark.parametrize("source", ["argument", "environment"])
+def test_documentation_urls_must_be_http_urls(monkeypatch: pytest.MonkeyPatch, option: str,
+                                              variable: str, value: str, source: str) -> None:
+    """SPEC 7: base_log_url and readme_api_url must be http(s) URLs (else ValueError)."""
+    options: dict[str, Any] = {"api_key": CONTRACT_API_KEY, "grouping_function": caller}
+    if source == "argument":
+        options[option] = value
+    else:
+        monkeypatch.setenv(variable, value)
+    with pytest.raises(ValueError, match=option):
+        MetricsApiConfig(**options)

@@ -7,8 +7,10 @@ middleware-level versions (threads, fork, gunicorn) are in test_fork.py.
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import gc
+import json
 import logging
 import os
 import subprocess
@@ -24,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from readme_metrics import MetricsMiddleware
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import (
     MAX_POST_BYTES,
@@ -41,7 +44,11 @@ from readme_metrics.delivery import (
 )
 from readme_metrics.delivery.policy import post_size
 from readme_metrics.exchange import Exchange, Group
+from tests.support.command import REPO_ROOT
+from tests.support.contract import API_KEY as CONTRACT_API_KEY
+from tests.support.contract import CALLER, hit, reading_app
 from tests.support.drip import DripServer
+from tests.support.wsgi import run_wsgi, wsgi_environ
 from tests.utils import Collector, Reply, assert_api_key_not_logged, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,7 +122,8 @@ def _api_key_never_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     """Whatever happens in a test, no log record (any logger, DEBUG up) shows the key."""
     caplog.set_level(logging.DEBUG)
     yield
-    assert_api_key_not_logged(caplog.get_records("call"), API_KEY)
+    for key in (API_KEY, CONTRACT_API_KEY):  # the black-box tests' key too
+        assert_api_key_not_logged(caplog.get_records("call"), key)
 
 
 def messages(caplog: pytest.LogCaptureFixture, level: int, needle: str) -> list[str]:
@@ -225,8 +233,8 @@ def test_a_full_batch_goes_without_flush_and_a_partial_one_waits(
     wait_until(lambda: delivery.stats["sent"] == 3)
     delivery.submit(item("log-3"))
     delivery.submit(item("log-4"))
-    time.sleep(0.3)
-    assert len(collector.logs) == 3  # two waiting: not a batch yet, no timer
+    # The sentinel: the log that fills the batch. Had the two waiting logs gone alone (no
+    # timer, no flush), the POSTs would be 3, 2, 1; no sleep needed to see that they waited.
     delivery.submit(item("log-5"))
     assert ids(collector.wait_for_logs(6))[3:] == ["log-3", "log-4", "log-5"]
     assert [len(batch) for batch in collector.batches] == [3, 3]
@@ -295,11 +303,19 @@ def test_flush_interval_zero_waits_for_a_full_batch_or_flush(
     delivery = make_delivery(collector.url, buffer_length=10, flush_interval=0)
     for n in range(3):
         delivery.submit(item(f"log-{n}"))
-    time.sleep(0.5)
-    assert collector.received == []
-    assert delivery.stats["queued"] == 3
+    # The sentinel: seven more logs fill the batch. One POST of ten proves the first three
+    # waited for it (sent as due, they would have gone alone first), without sleeping.
+    for n in range(3, 10):
+        delivery.submit(item(f"log-{n}"))
+    collector.wait_for_logs(10)
+    assert [len(batch) for batch in collector.batches] == [10]
+    wait_until(lambda: delivery.stats["sent"] == 10)
+    for n in range(10, 13):
+        delivery.submit(item(f"log-{n}"))
+    assert delivery.stats["queued"] == 3  # a partial batch waits for flush()
     assert delivery.flush(5.0) is True
-    assert ids(collector.logs) == ["log-0", "log-1", "log-2"]
+    assert [len(batch) for batch in collector.batches] == [10, 3]
+    assert ids(collector.logs) == [f"log-{n}" for n in range(13)]
 
 
 # -- failures -------------------------------------------------------------------------------
@@ -393,7 +409,8 @@ def test_auth_failure_pauses_delivery_with_one_error_per_pause(
     assert "API key" in errors[0] and "README_API_KEY" in errors[0]
 
     # After the pause: a second refusal is a second pause with its own single error ...
-    time.sleep(0.7)
+    # (nothing waits, so flush() is True exactly when the pause is over: no fixed sleep)
+    wait_until(lambda: delivery.flush(0.05))
     collector.replies.append(Reply(status))
     delivery.submit(item("c"))
     delivery.submit(item("d"))
@@ -401,7 +418,7 @@ def test_auth_failure_pauses_delivery_with_one_error_per_pause(
     assert len(messages(caplog, logging.ERROR, str(status))) == 2
 
     # ... and once the key is accepted again, delivery resumes.
-    time.sleep(0.7)
+    wait_until(lambda: delivery.flush(0.05))
     delivery.submit(item("e"))
     delivery.submit(item("f"))
     assert delivery.flush(5.0) is True
@@ -506,8 +523,6 @@ EXIT_SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.parametrize(("background", "reply", "backoff"), [
-    pytest.param(True, Reply(hang=30.0), 0.01, id="background-hanging"),
-    pytest.param(False, Reply(hang=30.0), 0.01, id="inline-hanging"),
     pytest.param(True, Reply(500), 30.0, id="background-long-backoff"),
     pytest.param(False, Reply(500), 30.0, id="inline-long-backoff"),
     pytest.param(True, None, 0.01, id="background-dripping"),
@@ -852,3 +867,204 @@ def test_inline_mode_bounds_each_post_by_timeout_against_a_dripping_api(
         assert delivery.stats["dropped_shutdown"] == 2
     finally:
         server.close()
+
+
+# -- through the middleware: requests never wait, exit sends everything (SPEC 7, black box) ---
+
+
+SLACK = 2.5
+
+
+@pytest.mark.parametrize("stuck", [
+    pytest.param("metrics-api", id="metrics-api-hanging"),
+    pytest.param("docs-lookup", id="docs-url-lookup-hanging"),
+])
+def test_a_hanging_readme_never_slows_or_blocks_requests(
+        collector: Collector, background_wrap: Any, stuck: str) -> None:
+    """SPEC 7: the request thread only enqueues (no I/O, no lock held across I/O), and
+    the docs URL lookup runs off the request path: a ReadMe that accepts the connection
+    and never answers changes nothing for the app's clients."""
+    release = threading.Event()
+    if stuck == "metrics-api":
+        collector.default = Reply(hang=20.0)
+        middleware = background_wrap(buffer_length=1, timeout=30.0, shutdown_timeout=0.5)
+    else:
+        collector.get_v1 = lambda received: Reply(200, b'{"baseUrl": "https://x.test"}',
+                                                  hang=20.0)
+        middleware = background_wrap(buffer_length=1, base_log_url=None,
+                                     readme_api_url=collector.url, timeout=30.0,
+                                     shutdown_timeout=0.5)
+    assert hit(middleware, "/first").status == "200 OK"
+    # ReadMe now holds a connection open without answering.
+    wait_until(lambda: bool(collector.failed if stuck == "metrics-api" else collector.gets))
+
+    results: list[Any] = []
+    stats: list[dict[str, int]] = []
+
+    def clients() -> None:
+        for n in range(200):
+            results.append(hit(middleware, f"/during/{n}"))
+            if n % 50 == 0:
+                stats.append(middleware.stats)  # readable while the worker is stuck
+        release.set()
+
+    thread = threading.Thread(target=clients, daemon=True)
+    thread.start()
+    # Liveness, not speed: 200 requests finish while ReadMe is still hanging (20 s).
+    assert release.wait(15.0), "requests were held up by the hanging ReadMe endpoint"
+    assert [r.status for r in results] == ["200 OK"] * 200
+    assert all(json.loads(r.body)["path"] == f"/during/{n}" for n, r in enumerate(results))
+    assert all(adds_up(s) for s in stats)
+    if stuck == "docs-lookup":
+        # Until the base is known, no header (and no waiting for it).
+        assert all(not r.header("x-documentation-url") for r in results)
+        assert len(collector.gets) == 1, "one lookup, not one per request"
+    else:
+        started = time.monotonic()
+        middleware.close()  # bounded by shutdown_timeout (0.5 s) even now
+        assert time.monotonic() - started < 0.5 + SLACK
+        stats_after = middleware.stats
+        assert stats_after["sent"] == 0 and adds_up(stats_after)
+
+
+MIDDLEWARE_EXIT_SCRIPT = textwrap.dedent("""
+    import sys, time
+    from wsgiref.util import setup_testing_defaults
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    url, background, count = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3])
+    middleware = MetricsMiddleware(app, MetricsApiConfig(
+        api_key="rdme_exit_SECRET_key_5150", metrics_api=url, base_log_url="http://d.x",
+        buffer_length=10, flush_interval=600, timeout=30, shutdown_timeout=1.0,
+        background_worker_mode=background,
+        grouping_function=lambda req: {"api_key": "caller"}))
+    for n in range(count):
+        environ = {"PATH_INFO": f"/{n}"}
+        setup_testing_defaults(environ)
+        b"".join(middleware(environ, lambda status, headers, exc_info=None: None))
+    print(time.monotonic(), flush=True)  # no flush(), no close(): exit must do it
+""")
+
+
+@pytest.mark.parametrize(("background", "count", "reply", "delivered"), [
+    pytest.param(True, 7, Reply(202), 7, id="background-partial-batch"),
+    pytest.param(True, 25, Reply(202), 25, id="background-batches-and-tail"),
+    pytest.param(False, 7, Reply(202), 7, id="inline-partial-batch"),
+    pytest.param(True, 7, [Reply(503)], 7, id="background-retried-at-exit"),
+    pytest.param(False, 7, [Reply(503)], 7, id="inline-retried-at-exit"),
+    pytest.param(True, 25, Reply(hang=60.0), 0, id="background-hanging-api"),
+    pytest.param(False, 9, Reply(hang=60.0), 0, id="inline-hanging-api"),
+    pytest.param(True, 25, Reply(500), 0, id="background-always-500"),
+    pytest.param(True, 25, None, 0, id="background-connection-refused"),
+    pytest.param(True, 25, Reply(401), 0, id="background-401"),
+])
+def test_interpreter_exit_sends_everything_within_shutdown_timeout(
+        collector: Collector, background: bool, count: int,
+        reply: Optional[Reply | list[Reply]], delivered: int) -> None:
+    """SPEC 7: at interpreter exit (atexit) everything queued is sent, within
+    shutdown_timeout; never a hang. Also: no output on stdout, the key never shown."""
+    url = collector.url if reply is not None else f"http://127.0.0.1:{free_port()}"
+    if isinstance(reply, list):  # a failure first, then 202: retried within the bound
+        collector.replies.extend(reply)
+    elif reply is not None:
+        collector.default = reply
+    process = subprocess.Popen(
+        [sys.executable, "-c", MIDDLEWARE_EXIT_SCRIPT, url, "1" if background else "0", str(count)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(REPO_ROOT),
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, stdin=subprocess.DEVNULL)
+    assert process.stdout is not None
+    line = process.stdout.readline()  # the moment the script's own code ended
+    started = time.monotonic()
+    try:
+        rest, err = process.communicate(timeout=1.0 + 30)
+    finally:
+        process.kill()
+    ended = time.monotonic()
+    assert process.returncode == 0, err
+    assert ended - started < 1.0 + SLACK, f"exit took {ended - started:.1f} s"
+    assert float(line) > 0 and rest == "", "the library printed to stdout"
+    assert "rdme_exit_SECRET_key_5150" not in err
+    assert base64.b64encode(b"rdme_exit_SECRET_key_5150:").decode() not in err
+    assert len(collector.logs) == delivered
+    if isinstance(reply, Reply) and reply.status == 401:
+        # The last-resort handler shows the library's one error for the pause.
+        assert err.count("401") == 1, err
+
+
+def test_failures_never_reach_the_app_or_stdout(
+        collector: Collector, background_wrap: Callable[..., MetricsMiddleware],
+        capfd: pytest.CaptureFixture[str]) -> None:
+    """SPEC 7: nothing the library does may raise into the app or print to stdout."""
+    collector.default = Reply(500)
+    collector.get_v1 = lambda received: Reply(401, b'{"error":"APIKEY_NOTFOUND"}')
+
+    def grouping(req: Any) -> Any:
+        if req.path_info == "/bad-group":
+            raise RuntimeError(f"grouping failed for {CONTRACT_API_KEY[:4]}")
+        return {"api_key": CALLER["api_key"], "surprise": 1}
+
+    middleware = background_wrap(grouping_function=grouping, buffer_length=2, base_log_url=None,
+                      readme_api_url=collector.url, timeout=0.5, shutdown_timeout=0.5)
+    for path in ("/a", "/bad-group", "/b", "/c", "/d"):
+        result = hit(middleware, path)
+        assert result.error is None and result.status == "200 OK"
+    middleware.flush(1.0)
+    middleware.close()
+    out, _ = capfd.readouterr()
+    assert out == ""
+
+
+# -- flush, close and stats of the middleware, and the key never logged (SPEC 2, 7) --------
+
+
+STATS_KEYS = {"captured", "skipped", "queued", "sent", "dropped", "failed_batches", "retries"}
+
+
+def test_flush_sends_now_and_returns_true_close_is_idempotent(
+        inline_wrap: Any, collector: Collector) -> None:
+    # Background mode, a batch far from full and no flush interval: only flush() sends.
+    middleware = inline_wrap(reading_app(), background_worker_mode=True, buffer_length=100,
+                      flush_interval=0)
+    for _ in range(3):
+        run_wsgi(middleware, wsgi_environ())
+    stats = middleware.stats
+    assert set(stats) >= STATS_KEYS
+    assert stats["captured"] == 3 and stats["queued"] == 3 and stats["sent"] == 0
+    assert middleware.flush() is True
+    assert len(collector.logs) == 3
+    stats = middleware.stats
+    assert (stats["sent"], stats["queued"], stats["dropped"]) == (3, 0, 0)
+    middleware.close()
+    middleware.close()  # idempotent: no error, no hang
+    assert middleware.flush(0.5) is True  # nothing left to send
+
+
+def test_flush_returns_false_when_a_log_was_not_delivered(inline_wrap: Any,
+                                                        collector: Collector) -> None:
+    collector.default = Reply(400, b'{"error": "bad log"}')  # rejected, not retried
+    middleware = inline_wrap(reading_app(), background_worker_mode=True, buffer_length=100,
+                      flush_interval=0)
+    run_wsgi(middleware, wsgi_environ())
+    assert middleware.flush(5.0) is False
+    assert middleware.stats["dropped"] == 1
+
+
+def test_api_key_is_never_logged(inline_wrap: Any, collector: Collector,
+                                 caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    collector.default = Reply(401, b'{"error": "bad key"}')
+    middleware = inline_wrap(reading_app(), grouping_function=lambda req: 1 / 0)
+    run_wsgi(middleware, wsgi_environ())
+    middleware2 = inline_wrap(reading_app())
+    run_wsgi(middleware2, wsgi_environ())
+    middleware2.flush(2.0)
+    token = base64.b64encode(f"{CONTRACT_API_KEY}:".encode()).decode()
+    assert caplog.records
+    for record in caplog.records:
+        text = record.getMessage() + str(record.args)
+        assert CONTRACT_API_KEY not in text and token not in text
+    assert CONTRACT_API_KEY not in repr(middleware2.config)

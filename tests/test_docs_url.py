@@ -12,9 +12,11 @@ from typing import Any, Callable, Optional
 import pytest
 import requests
 
-from readme_metrics import docs_url
+from readme_metrics import MetricsMiddleware, docs_url
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.docs_url import DocsUrl
+from tests.support.contract import DOCS as CONTRACT_DOCS
+from tests.support.contract import documentation_url, hit, wait_until
 from tests.utils import Collector, Received, Reply, basic_auth, free_port
 
 DOCS = b'{"baseUrl": "https://docs.example.com/"}'
@@ -253,3 +255,29 @@ def test_a_forked_child_does_not_inherit_a_running_lookup(collector: Collector) 
     collector.get_v1 = lambda received: Reply(200, DOCS)
     assert wait_for_base(docs) == "https://docs.example.com"
     release.set()
+
+
+# -- the x-documentation-url header through the middleware (SPEC 7, black box) -------------
+
+
+def test_documentation_url_from_base_log_url_names_the_logs_id(
+        collector: Collector, background_wrap: Callable[..., MetricsMiddleware]) -> None:
+    """SPEC 7: x-documentation-url: {base}/logs/{_id}; base_log_url needs no lookup."""
+    middleware = background_wrap(buffer_length=1, base_log_url=CONTRACT_DOCS + "/")
+    result = hit(middleware, "/a")
+    assert middleware.flush(10.0) is True
+    [log] = collector.logs
+    assert documentation_url(result) == f"{CONTRACT_DOCS}/logs/{log['_id']}"
+    assert uuid.UUID(log["_id"]).version == 4
+    assert collector.gets == []
+
+
+def test_documentation_url_lookup_keeps_the_api_url_path(
+        collector: Collector, background_wrap: Callable[..., MetricsMiddleware]) -> None:
+    """The default readme_api_url is https://dash.readme.com/api: the lookup must go to
+    /api/v1 under it, not to the host's /v1."""
+    middleware = background_wrap(api_key=f"rdme_path_{uuid.uuid4().hex}", buffer_length=1,
+                      base_log_url=None, readme_api_url=collector.url + "/api")
+    assert documentation_url(hit(middleware, "/")) is None
+    wait_until(lambda: bool(collector.gets))
+    assert collector.gets[0].path == "/api/v1"

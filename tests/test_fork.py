@@ -22,6 +22,7 @@ import pytest
 import requests
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from tests.support.contract import run_python
 from tests.utils import Collector, free_port, wsgi_environ
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -236,3 +237,104 @@ def test_gunicorn_worker_exit_flushes_queued_logs(collector: Collector,
         finally:
             process.kill()
     assert len(collector.logs) == 21  # the readiness probe and the 20 requests
+
+
+# -- one long-lived worker per middleware, one more in a forked child (SPEC 7, black box) ---
+
+
+THREADS_SCRIPT = textwrap.dedent("""
+    import json, os, sys, threading
+    from wsgiref.util import setup_testing_defaults
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [environ["PATH_INFO"].encode()]
+
+    def call(middleware, path):
+        environ = {"PATH_INFO": path}
+        setup_testing_defaults(environ)
+        result = middleware(environ, lambda status, headers, exc_info=None: None)
+        b"".join(result)
+        result.close() if hasattr(result, "close") else None
+
+    def snapshot():
+        # The one process-wide watchdog that bounds each POST to `timeout` is not a
+        # delivery worker; it is counted apart below.
+        return sorted((t.ident, t.daemon) for t in threading.enumerate()
+                      if t.name != "readme-metrics-watchdog")
+
+    def make():
+        return MetricsMiddleware(app, MetricsApiConfig(
+            api_key="rdme_threads_key", metrics_api=sys.argv[1], base_log_url="http://d.x",
+            buffer_length=2, flush_interval=0.05,
+            grouping_function=lambda req: {"api_key": "caller"}))
+
+    report = {"start": snapshot()}
+    first, second = make(), make()
+    report["constructed"] = snapshot()
+    for n in range(100):  # 50 batches each
+        call(first, f"/first/{n}")
+        call(second, f"/second/{n}")
+    report["flushed"] = [first.flush(20), second.flush(20)]
+    report["after_100_batches"] = snapshot()
+    for n in range(100, 160):
+        call(first, f"/first/{n}")
+        call(second, f"/second/{n}")
+    report["flushed_again"] = [first.flush(20), second.flush(20)]
+    report["after_160_batches"] = snapshot()
+
+    # A forked child (gunicorn --preload does this) starts its own worker and delivers.
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        child = {"pid": os.getpid(), "start": snapshot()}
+        for n in range(6):
+            call(first, f"/child/{n}")
+        child["flushed"] = first.flush(20)
+        child["end"] = snapshot()
+        os.write(write, json.dumps(child).encode())
+        os._exit(0)
+    os.close(write)
+    chunks = []
+    while True:
+        chunk = os.read(read, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.waitpid(pid, 0)
+    report["child"] = json.loads(b"".join(chunks))
+    call(first, "/parent/after-fork")
+    report["parent_flushed_after_fork"] = first.flush(20)
+    report["parent_after_fork"] = snapshot()
+    print(json.dumps(report))
+""")
+
+
+def test_one_long_lived_daemon_worker_per_middleware_and_per_forked_child(
+        collector: Collector) -> None:
+    """SPEC 7: one long-lived daemon worker per middleware per process, started lazily,
+    restarted in a child after fork, never one thread per batch."""
+    done = run_python(THREADS_SCRIPT, collector.url)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    start = set(map(tuple, report["start"]))
+
+    assert set(map(tuple, report["constructed"])) == start, "started before the first log"
+    assert report["flushed"] == [True, True] and report["flushed_again"] == [True, True]
+    after_100 = set(map(tuple, report["after_100_batches"])) - start
+    after_160 = set(map(tuple, report["after_160_batches"])) - start
+    assert len(after_100) == 2, f"two middlewares, 100 batches: {len(after_100)} new threads"
+    assert after_160 == after_100, "the same two long-lived threads keep delivering"
+    assert all(daemon for _, daemon in after_100)
+
+    child = report["child"]
+    assert child["flushed"] is True
+    assert len(child["start"]) == 1, "a forked child starts with only its own main thread"
+    assert len(child["end"]) == 2, "the child runs exactly one worker of its own"
+    assert report["parent_flushed_after_fork"] is True
+    assert set(map(tuple, report["parent_after_fork"])) - start == after_100
+
+    paths = [log["request"]["log"]["entries"][0]["request"]["url"] for log in collector.logs]
+    assert len(paths) == len(set(paths)) == 2 * 160 + 6 + 1  # each log once, child's too
+    assert sum("/child/" in url for url in paths) == 6
