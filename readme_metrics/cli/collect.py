@@ -57,12 +57,12 @@ def _banner(collector: LocalCollector, args: argparse.Namespace, har_path: str) 
          + (f" (continuing, {already} entries so far)" if already else ""))
     for path in collector.har.removed_copies:
         _say(f"  removed {path.name}, a copy left by a collector that was killed")
-    _say("Point your app at it: run this in the app's shell (or put it in its .env):")
+    _say("Point your app at it: run this in the app's shell (in a .env file: without 'export'):")
     _say(f"  export README_METRICS_SERVER={reach}")
     if args.api_key is None:
         _say("  any API key is accepted (use --api-key KEY to check it)")
     else:
-        _say("  only the key given with --api-key is accepted: the app's README_API_KEY")
+        _say("  the app's README_API_KEY must be the key given with --api-key (others get 401)")
     if not collector.loopback_only:
         _say(f"  WARNING: listening on {args.host}: other machines can read the captured calls")
     _say("Press Ctrl-C to stop.")
