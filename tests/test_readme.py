@@ -58,7 +58,8 @@ def test_the_reading_order() -> None:
     """Issue 12: what a user needs first comes first; internals and development last."""
     headings = list(readme_sections())
     wanted = ["Install", "Quick start: any WSGI app", "Quick start: Flask",
-              "Quick start: Django", "See it locally", "Configuration",
+              "Quick start: Django", "Quick start: FastAPI (and any ASGI app)",
+              "See it locally", "Configuration",
               "What is sent, and how to keep secrets out", "Troubleshooting",
               "How logs reach ReadMe", "Performance", "Development"]
     positions = [headings.index(heading) for heading in wanted]
@@ -131,6 +132,13 @@ def _flask(tmp_path: Path, port: int) -> list[str]:
     return [sys.executable, "-m", "flask", "--app", "app", "run", "--port", str(port)]
 
 
+def _fastapi(tmp_path: Path, port: int) -> list[str]:
+    (code,) = code_blocks(readme_sections()["Quick start: FastAPI (and any ASGI app)"],
+                          "python")
+    (tmp_path / "app.py").write_text(code)
+    return [sys.executable, "-m", "uvicorn", "app:app", "--port", str(port)]
+
+
 def _django(tmp_path: Path, port: int) -> list[str]:
     settings_code, grouping_code = code_blocks(readme_sections()["Quick start: Django"],
                                                "python")
@@ -147,7 +155,7 @@ def _django(tmp_path: Path, port: int) -> list[str]:
 @pytest.mark.e2e
 @pytest.mark.parametrize("make_command", [
     pytest.param(_wsgi, id="wsgi"), pytest.param(_flask, id="flask"),
-    pytest.param(_django, id="django"),
+    pytest.param(_django, id="django"), pytest.param(_fastapi, id="fastapi"),
 ])
 def test_quick_start_copied_verbatim_logs_a_call(tmp_path: Path, collector: Collector,
                                                  make_command: Any) -> None:
