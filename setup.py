@@ -31,8 +31,11 @@ setup(
         "flask": ["flask>=2.0"],
         "django": ["django>=3.2"],
         "fastapi": ["starlette>=0.20"],
+        # A native JSON encoder, used automatically when installed (same JSON either way).
+        "fast": ["orjson>=3.6"],
         "test": [
             "pytest>=7",
+            "orjson>=3.6",
             "hypothesis>=6",
             "jsonschema>=4",
             "flask>=2.0",

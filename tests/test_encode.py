@@ -1,0 +1,128 @@
+"""readme_metrics.delivery.encode: the same JSON with or without orjson (issue 11).
+
+The ``fast`` extra (orjson) is optional: the stdlib path is tested directly and in a
+fresh interpreter where orjson cannot be imported; tests that need orjson skip without it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from readme_metrics.delivery import encode
+from tests.support.command import REPO_ROOT
+
+TEXT = st.text(st.characters(codec=None, min_codepoint=0, max_codepoint=0x10FFFF,
+                             categories=None), max_size=30)
+SCALARS = (
+    st.none() | st.booleans() | TEXT
+    | st.integers() | st.integers(min_value=2**63, max_value=2**200)
+    | st.integers(min_value=-(2**200), max_value=-(2**63))
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.sampled_from(["\ud800", "a\udfff", "\x00\x1f\x7f", "\u2028\u2029", "é€😀"])
+)
+DOCUMENTS = st.recursive(
+    SCALARS,
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(TEXT, children, max_size=4),
+    max_leaves=40,
+)
+
+
+def nested(depth: int) -> Any:
+    node: Any = {"leaf": "x"}
+    for index in range(depth):
+        node = [node] if index % 2 else {"k": node}
+    return node
+
+
+def finite(node: Any) -> Any:
+    """What a document reads back as: NaN and infinities are null."""
+    if isinstance(node, float) and not math.isfinite(node):
+        return None
+    if isinstance(node, dict):
+        return {key: finite(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [finite(value) for value in node]
+    return node
+
+
+def same(a: Any, b: Any) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=DOCUMENTS)
+def test_stdlib_path_gives_valid_json_of_the_document(document: Any) -> None:
+    data = encode.stdlib_dumps(document)
+    data.decode("utf-8")  # sendable as UTF-8
+    assert same(json.loads(data), finite(document))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=DOCUMENTS)
+def test_orjson_and_stdlib_give_the_same_documents(document: Any) -> None:
+    pytest.importorskip("orjson")
+    fast = encode._orjson_dumps(document)
+    fast.decode("utf-8")
+    assert same(json.loads(fast), json.loads(encode.stdlib_dumps(document)))
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param(nested(300), id="deeper-than-orjson-allows"),
+        pytest.param({"text": "é" * 3_000_000}, id="huge-string"),
+        pytest.param({"n": 2**64, "m": -(2**70)}, id="beyond-64-bits"),
+        pytest.param({"s": "lone \ud800 surrogate"}, id="lone-surrogate"),
+        pytest.param({"a": float("nan"), "b": [float("inf"), -float("inf")]}, id="nan-inf"),
+        pytest.param({"c": "\x00\x01\x1f\"\\\u2028"}, id="control-characters"),
+    ],
+)
+def test_what_orjson_refuses_falls_back(document: Any) -> None:
+    pytest.importorskip("orjson")
+    fast, slow = encode._orjson_dumps(document), encode.stdlib_dumps(document)
+    assert same(json.loads(fast), json.loads(slow))
+    assert same(json.loads(slow), finite(document))
+
+
+def test_a_log_encodes_the_same_either_way() -> None:
+    from readme_metrics.har import build_log
+    from tests.test_har import make_exchange
+
+    log = build_log(make_exchange(response_body="é\x00😀".encode(), response_body_size=9))
+    assert same(json.loads(encode.dumps(log)), json.loads(encode.stdlib_dumps(log)))
+    assert same(json.loads(encode.stdlib_dumps(log)), log)
+
+
+def test_the_encoder_is_orjson_when_installed() -> None:
+    orjson = pytest.importorskip("orjson")
+    assert f"orjson {orjson.__version__}" == encode.ENCODER
+    assert encode.dumps is encode._orjson_dumps
+
+
+CHILD = """
+import logging, sys
+sys.modules["orjson"] = None  # as if the fast extra were not installed
+logging.basicConfig(level=logging.DEBUG, format="%(name)s %(message)s", stream=sys.stdout)
+from readme_metrics.delivery import encode
+assert encode.dumps is encode.stdlib_dumps, encode.dumps
+print(encode.dumps({"a": float("nan"), "b": "\\ud800", "c": 2 ** 70}).decode())
+"""
+
+
+def test_without_orjson_the_stdlib_is_chosen_and_named_in_the_debug_log() -> None:
+    done = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True,
+                          cwd=str(REPO_ROOT), timeout=60,
+                          env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "readme_metrics readme_metrics: JSON encoder: json (standard library)" in lines
+    assert json.loads(lines[-1]) == {"a": None, "b": "\ud800", "c": 2 ** 70}
