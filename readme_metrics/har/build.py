@@ -20,7 +20,7 @@ from typing import Any, Optional
 
 from readme_metrics.exchange import Exchange
 from readme_metrics.har import bodies
-from readme_metrics.har.credentials import scrub_entry
+from readme_metrics.har.credentials import CallerKey, for_key, scrub_entry
 from readme_metrics.har.headers import MAX_EPOCH, headers, request_cookies, response_cookies
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.text import parse_query
@@ -83,10 +83,10 @@ def timings(wait: Any, duration: Any) -> tuple[float, float, float]:
 
 def _request(
     exchange: Exchange, url: str, query: list[tuple[str, str]],
-    active: Optional[Redactor], max_body_bytes: int,
+    active: Optional[Redactor], max_body_bytes: int, caller: Optional[CallerKey],
 ) -> dict[str, Any]:
     """The HAR ``request`` object."""
-    request_headers, noted = headers(exchange.request_headers, active)
+    request_headers, noted = headers(exchange.request_headers, active, caller)
     request: dict[str, Any] = {
         "method": exchange.method,
         "url": url,
@@ -117,10 +117,11 @@ def _request(
 
 
 def _response(
-    exchange: Exchange, active: Optional[Redactor], max_body_bytes: int
+    exchange: Exchange, active: Optional[Redactor], max_body_bytes: int,
+    caller: Optional[CallerKey],
 ) -> dict[str, Any]:
     """The HAR ``response`` object."""
-    response_headers, noted = headers(exchange.response_headers, active)
+    response_headers, noted = headers(exchange.response_headers, active, caller)
     response_type = noted.get("content-type")
     size = bodies.body_size(exchange.response_body_size, exchange.response_body)
     if exchange.response_body_omitted:
@@ -171,16 +172,17 @@ def build_entry(
             url = base + question + active.query_string(raw_query)
 
     total, wait, receive = timings(exchange.wait, exchange.duration)
+    caller = for_key(caller_key) if caller_key else None
     entry = {
         "pageref": url,
         "startedDateTime": _started(exchange.started),
         "time": total,
-        "request": _request(exchange, url, query, active, max_body_bytes),
-        "response": _response(exchange, active, max_body_bytes),
+        "request": _request(exchange, url, query, active, max_body_bytes, caller),
+        "response": _response(exchange, active, max_body_bytes, caller),
         "cache": {},
         "timings": {"send": 0, "wait": wait, "receive": receive},
     }
-    scrub_entry(entry, caller_key)
+    scrub_entry(entry, caller)
     return entry
 
 

@@ -15,13 +15,17 @@ Two rules, applied after redaction:
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any, Optional
 from urllib.parse import quote, quote_plus
 
 from readme_metrics.har.text import decode_component
 from readme_metrics.masking import mask
 
-__all__ = ["CREDENTIAL_HEADERS", "MIN_SUBSTRING_KEY", "CallerKey", "scrub_entry"]
+__all__ = [
+    "CREDENTIAL_HEADERS", "MIN_SUBSTRING_KEY", "URL_HEADERS", "CallerKey", "for_key",
+    "scrub_entry",
+]
 
 #: Lower-case names of the headers whose values are always masked.
 CREDENTIAL_HEADERS: frozenset[str] = frozenset({
@@ -36,7 +40,8 @@ CREDENTIAL_HEADERS: frozenset[str] = frozenset({
 #: Keys this long or longer are replaced inside values, not only as whole values.
 MIN_SUBSTRING_KEY = 8
 
-_URL_FIELDS = frozenset({"referer", "location", "content-location"})
+#: Headers holding a URL: redacted and scrubbed as the request URL is (stays valid).
+URL_HEADERS = frozenset({"referer", "location", "content-location"})
 
 
 class CallerKey:
@@ -133,23 +138,21 @@ def _records(key: CallerKey, records: list[dict[str, Any]], field: str) -> None:
             record[field] = key.text(value)
 
 
-def _headers(key: CallerKey, headers: list[dict[str, str]]) -> None:
-    for header in headers:
-        name = header["name"].lower()
-        if name in CREDENTIAL_HEADERS:
-            continue  # masked already
-        value = header["value"]
-        header["value"] = key.url(value) if name in _URL_FIELDS else key.text(value)
+@lru_cache(maxsize=256)
+def for_key(key: str) -> Optional[CallerKey]:
+    """The :class:`CallerKey` of ``key`` (None for an empty key); one per distinct key."""
+    return CallerKey(key) if key else None
 
 
-def scrub_entry(entry: dict[str, Any], key: Optional[str]) -> None:
-    """Replace ``key`` by its mask in every field of ``entry`` the exchange fills (in place)."""
-    if not key:
+def scrub_entry(entry: dict[str, Any], caller: Optional[CallerKey]) -> None:
+    """Mask the caller's key in the url, query and bodies of ``entry`` (in place).
+
+    Headers are done while they are built (:func:`readme_metrics.har.headers.headers`).
+    """
+    if caller is None:
         return
-    caller = CallerKey(key)
     request, response = entry["request"], entry["response"]
     entry["pageref"] = request["url"] = caller.url(request["url"])
-    _headers(caller, request["headers"])
     _records(caller, request["queryString"], "value")
     post = request.get("postData")
     if post is not None:
@@ -157,8 +160,6 @@ def scrub_entry(entry: dict[str, Any], key: Optional[str]) -> None:
             _records(caller, post["params"], "value")
         elif "text" in post and not post.get("comment", "").startswith("base64"):
             post["text"] = caller.body(post["text"])
-    _headers(caller, response["headers"])
-    response["redirectURL"] = caller.url(response["redirectURL"])
     content = response["content"]
     if "text" in content and "encoding" not in content:
         content["text"] = caller.body(content["text"])

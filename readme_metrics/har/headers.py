@@ -13,7 +13,7 @@ import time
 from email.utils import mktime_tz, parsedate_tz
 from typing import Any, Optional
 
-from readme_metrics.har.credentials import CREDENTIAL_HEADERS
+from readme_metrics.har.credentials import CREDENTIAL_HEADERS, URL_HEADERS, CallerKey
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.masking import mask
 
@@ -31,8 +31,6 @@ _NOTED_HEADERS = frozenset({"content-type", "location", "cookie", "set-cookie"})
 RAW_CONTENT_TYPE = "raw content-type"
 RAW_CONTENT_ENCODING = "raw content-encoding"
 _RAW_NOTED = {"content-type": RAW_CONTENT_TYPE, "content-encoding": RAW_CONTENT_ENCODING}
-# Headers holding a URL whose query string is redacted as the request's own (issue 14.7).
-_URL_HEADERS = frozenset({"referer", "location", "content-location"})
 
 # Last second of 9999-12-31: later dates would not have the 4-digit year HAR expects.
 MAX_EPOCH = 253402300799
@@ -94,9 +92,11 @@ def _without_redacted_cookies(name: str, value: str, redactor: Optional[Redactor
 
 
 def headers(
-    pairs: list[tuple[str, str]], redactor: Optional[Redactor]
+    pairs: list[tuple[str, str]], redactor: Optional[Redactor],
+    caller: Optional[CallerKey] = None,
 ) -> tuple[list[dict[str, str]], dict[str, str]]:
-    """HAR headers: redacted first, then credentials masked (a redaction stays).
+    """HAR headers: redacted first, then credentials masked (a redaction stays), then the
+    caller's key masked in the other values.
 
     Also returns the first HAR value of each header of ``_NOTED_HEADERS`` present, by
     lower-case name, and the first raw Content-Type and Content-Encoding under
@@ -105,17 +105,24 @@ def headers(
     out = []
     noted: dict[str, str] = {}
     lowered = _LOWER.get
+    # The caller's key test is inlined: a method call per header costs more than it.
+    key = caller.key if caller is not None else None
+    inside = caller is not None and caller.inside
     for name, value in pairs:
         low = lowered(name) or lower(name)
-        raw_key = _RAW_NOTED.get(low)
-        if raw_key is not None and raw_key not in noted:
-            noted[raw_key] = value
+        if low in _RAW_NOTED and _RAW_NOTED[low] not in noted:
+            noted[_RAW_NOTED[low]] = value
         if redactor is not None and redactor.redacts(name):
             value = redacted(value)
         elif low in MASKED_HEADERS:
             value = mask(_without_redacted_cookies(name, value, redactor))
-        elif redactor is not None and low in _URL_HEADERS:
-            value = redactor.url(value)
+        elif low in URL_HEADERS:
+            if redactor is not None:
+                value = redactor.url(value)
+            if caller is not None:
+                value = caller.url(value)
+        elif key is not None and (value == key or (inside and key in value)):
+            value = caller.text(value)  # type: ignore[union-attr]
         if low in _NOTED_HEADERS and low not in noted:
             noted[low] = value
         out.append({"name": name, "value": value})

@@ -55,6 +55,7 @@ _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+_BOM_STARTS = frozenset(bom[:1] for bom, _ in _BOMS)
 
 
 @lru_cache(maxsize=256)
@@ -65,6 +66,8 @@ def is_textual(essence: str) -> bool:
 
 def _bom(head: bytes) -> Optional[str]:
     """The codec a byte order mark at the start of a body names (it wins over headers)."""
+    if head[:1] not in _BOM_STARTS:
+        return None
     for bom, codec in _BOMS:
         if head.startswith(bom):
             return codec

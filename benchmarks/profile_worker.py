@@ -1,0 +1,102 @@
+"""Profile the delivery worker's own Python per log: build the HAR log, encode it.
+
+.. code-block:: sh
+
+    python benchmarks/profile_worker.py            # medians, microseconds per log
+    python benchmarks/profile_worker.py --profile  # plus the cProfile top functions
+    python benchmarks/profile_worker.py --stdlib   # as without the fast extra
+
+The two workloads of ``bench.py`` (small GET; POST 2 KB in / 100 KB JSON out) go through
+the real WSGI middleware once each; the queued items it captured are then turned into
+logs (``MetricsPipeline.build_log``) and encoded (``delivery.encode.dumps``) in a loop,
+as the worker does, without HTTP. Prints one JSON document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import pstats
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if "--stdlib" in sys.argv:
+    sys.modules["orjson"] = None  # type: ignore[assignment]  # as without the fast extra
+
+import bench  # noqa: E402
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware  # noqa: E402
+
+try:
+    from readme_metrics.delivery.encode import ENCODER, dumps  # noqa: E402
+except ImportError:  # before the fast extra: the standard library only
+    from readme_metrics.delivery.encode import dumps  # noqa: E402
+
+    ENCODER = "json (standard library)"
+
+
+def captured(app: Callable, method: str, body: bytes) -> tuple[Any, Any]:
+    """(pipeline, the pending item the middleware queued for one call)."""
+    config = MetricsApiConfig(api_key=bench.API_KEY, grouping_function=bench.grouping,
+                              metrics_api="http://127.0.0.1:9", base_log_url="https://d")
+    middleware = MetricsMiddleware(app, config)
+    pipeline = getattr(middleware, "pipeline", None) or middleware._pipeline
+    items: list[Any] = []
+    pipeline.submit = items.append  # type: ignore[method-assign]
+    environ = bench.environ_for(method, body)
+    environ["wsgi.input"] = io.BytesIO(body)
+    result = middleware(environ, lambda status, headers, exc_info=None: None)
+    for _chunk in result:
+        pass
+    if hasattr(result, "close"):
+        result.close()
+    return pipeline, items[0]
+
+
+def per_log(pipeline: Any, item: Any, count: int, encode: bool = True) -> float:
+    """Microseconds per log to build (and encode) the log of ``item``."""
+    build = pipeline.build_log
+    start = time.perf_counter()
+    for _ in range(count):
+        log = build(item)
+        if encode:
+            dumps(log)
+    return (time.perf_counter() - start) / count * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--stdlib", action="store_true", help="as without the fast extra")
+    args = parser.parse_args()
+    report: dict[str, Any] = {"encoder": ENCODER, "python": sys.version.split()[0]}
+    for name, app, method, body, count in (
+        ("small_get", bench.get_app, "GET", b"", 3000),
+        ("post_100kb", bench.post_app, "POST", bench.POST_BODY, 300),
+    ):
+        pipeline, item = captured(app, method, body)
+        per_log(pipeline, item, count // 10)  # warm caches
+        runs = [per_log(pipeline, item, count) for _ in range(args.repeat)]
+        build = statistics.median(
+            per_log(pipeline, item, count, encode=False) for _ in range(args.repeat)
+        )
+        report[name] = {"build_and_encode_us": round(statistics.median(runs), 1),
+                        "build_us": round(build, 1), "min_us": round(min(runs), 1)}
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.runcall(per_log, pipeline, item, count)
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(14)
+            print(out.getvalue(), file=sys.stderr)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
