@@ -9,6 +9,7 @@ collector on 127.0.0.1 whose received bytes are searched for the key.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Callable, Iterable
 from urllib.parse import quote, quote_plus, unquote_plus
 from wsgiref.validate import validator
@@ -226,3 +227,9 @@ def test_quick_start_never_sends_the_callers_key(collector: Collector) -> None:
         assert log["group"]["id"] == MASKED
         request = entry(log)["request"]
         assert {"name": "X-Api-Key", "value": MASKED} in request["headers"]
+
+
+def test_readme_lists_every_credential_header() -> None:
+    section = readme_sections()["What is sent, and how to keep secrets out"]
+    listed = {name.lower() for name in re.findall(r"`([A-Za-z-]+)`", section)}
+    assert listed >= CREDENTIAL_HEADERS, sorted(CREDENTIAL_HEADERS - listed)
