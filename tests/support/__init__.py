@@ -12,4 +12,9 @@
   ``REPO_ROOT``.
 - ``har_file``: ``har_file_logs``, the logs behind a collector's HAR file.
 - ``logs``: ``assert_api_key_not_logged``.
+- ``contract``: black-box helpers whose expected values come from SPEC words
+  (``spec_mask``, ``exchange``, ``reading_app``, ...); the ``inline_wrap`` and
+  ``background_wrap`` fixtures of tests/conftest.py build the middleware with them.
+- ``drip``: ``DripServer``, an API that answers one byte at a time.
+- ``sample_logs``: valid log objects for the collector's and the checker's tests.
 """
