@@ -19,13 +19,14 @@ from readme_metrics.cli.collector.checker import (
     kind,
     secret_shape,
 )
+from readme_metrics.har.credentials import CREDENTIAL_HEADERS
 
 __all__ = ["check_entry", "check_pages"]
 
 _STARTED = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
-# Header values that must never leave the building in clear (SPEC section 4).
-_MASKED_REQUEST_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
-_MASKED_RESPONSE_HEADERS = frozenset({"set-cookie"})
+# Header values that must never leave the building in clear (SPEC sections 4 and 6): the
+# very list the HAR builder masks, in requests and responses alike.
+_MASKED_HEADERS = CREDENTIAL_HEADERS
 _COOKIE_KEYS = frozenset(
     {"name", "value", "path", "domain", "expires", "httpOnly", "secure", "comment"}
 )
@@ -102,7 +103,7 @@ def _check_request(c: Checker, value: Any, path: str) -> None:
               f"has {len(query)} pairs but the url query has {query_pairs}")
     cookies = c.field(request, "cookies", path,
                       lambda v, p: c.records(v, p, _COOKIE_KEYS)) or []
-    _check_secrets(c, headers, cookies, path, _MASKED_REQUEST_HEADERS)
+    _check_secrets(c, headers, cookies, path, _MASKED_HEADERS)
     headers_size = c.field(request, "headersSize", path, c.integer)
     if headers_size is not None and headers_size != -1:
         c.add(f"{path}.headersSize", f"must be -1, got {headers_size}")
@@ -129,7 +130,7 @@ def _check_response(c: Checker, value: Any, path: str) -> None:
     headers = c.field(response, "headers", path, c.records) or []
     cookies = c.field(response, "cookies", path,
                       lambda v, p: c.records(v, p, _COOKIE_KEYS)) or []
-    _check_secrets(c, headers, cookies, path, _MASKED_RESPONSE_HEADERS)
+    _check_secrets(c, headers, cookies, path, _MASKED_HEADERS)
     content = c.field(response, "content", path, c.obj)
     if content is not None:
         content_path = f"{path}.content"
