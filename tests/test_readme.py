@@ -74,6 +74,9 @@ def test_every_linked_file_exists() -> None:
     assert linked and named
     for path in linked + named + ["CHANGELOG.md", "LICENSE"]:
         assert (REPO_ROOT / path).exists(), f"README names {path}, which does not exist"
+    for page in (REPO_ROOT / "docs").glob("*.md"):
+        for target in re.findall(r"\]\((?!https?:|#)([^)#]+)", page.read_text("utf-8")):
+            assert (page.parent / target).exists(), f"{page.name} links {target}"
 
 
 def test_version_is_above_the_official_3x_line_and_install_says_how() -> None:
