@@ -79,6 +79,22 @@ def test_every_linked_file_exists() -> None:
             assert (page.parent / target).exists(), f"{page.name} links {target}"
 
 
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, blanks to -."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_anchor_names_a_heading() -> None:
+    """README's contents line and the docs/ pages' links to README sections still land."""
+    anchors = {github_anchor(h) for h in re.findall(r"^#+ (.+)$", README.read_text("utf-8"),
+                                                       flags=re.M)}
+    links = re.findall(r"\]\(#([\w-]+)\)", README.read_text("utf-8"))
+    for page in (REPO_ROOT / "docs").glob("*.md"):
+        links += re.findall(r"\]\(\.\./README\.md#([\w-]+)\)", page.read_text("utf-8"))
+    assert len(links) >= 10
+    assert [link for link in links if link not in anchors] == []
+
+
 def test_version_is_above_the_official_3x_line_and_install_says_how() -> None:
     """Issue 12: ``pip install readme-metrics`` is the official package; say what works."""
     from readme_metrics.version import __version__
