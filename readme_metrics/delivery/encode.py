@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 orjson: Any
 try:
-    import orjson  # type: ignore[import-not-found,unused-ignore]
+    import orjson  # type: ignore[no-redef,import-not-found,unused-ignore]
 except ImportError:  # the fast extra is optional
     orjson = None
 
