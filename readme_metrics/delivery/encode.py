@@ -18,6 +18,8 @@ import math
 from json.encoder import c_encode_basestring, c_make_encoder  # type: ignore[attr-defined]
 from typing import Any, Callable
 
+from readme_metrics._logging import LogLimiter
+
 orjson: Any
 try:
     import orjson  # type: ignore[no-redef,import-not-found,unused-ignore]
@@ -78,9 +80,20 @@ def _orjson_dumps(log: Any) -> bytes:
 
 #: The encoder in use, for the debug log and bug reports.
 ENCODER = f"orjson {orjson.__version__}" if orjson is not None else "json (standard library)"
-dumps: Callable[[Any], bytes] = _orjson_dumps if orjson is not None else stdlib_dumps
-dumps.__doc__ = "``log`` as compact JSON, non-ASCII as UTF-8 (see the module docstring)."
-logging.getLogger("readme_metrics").debug("readme_metrics: JSON encoder: %s", ENCODER)
+_encode: Callable[[Any], bytes] = _orjson_dumps if orjson is not None else stdlib_dumps
+# Named at the first log encoded rather than at import, when logging is usually not yet
+# configured and a debug line would be lost.
+_ANNOUNCE = LogLimiter(logging.getLogger("readme_metrics"), interval=None)
+_announced = False
+
+
+def dumps(log: Any) -> bytes:
+    """``log`` as compact JSON, non-ASCII as UTF-8 (see the module docstring)."""
+    global _announced
+    if not _announced:
+        _announced = True
+        _ANNOUNCE.log(logging.DEBUG, "encoder", "readme_metrics: JSON encoder: %s", ENCODER)
+    return _encode(log)
 
 
 def join_array(parts: list[bytes]) -> bytes:
