@@ -95,7 +95,7 @@ def test_what_orjson_refuses_falls_back(document: Any) -> None:
 
 def test_a_log_encodes_the_same_either_way() -> None:
     from readme_metrics.har import build_log
-    from tests.test_har import make_exchange
+    from tests.support.exchanges import make_exchange
 
     log = build_log(make_exchange(response_body="é\x00😀".encode(), response_body_size=9))
     assert same(json.loads(encode.dumps(log)), json.loads(encode.stdlib_dumps(log)))

@@ -28,11 +28,16 @@ from readme_metrics.har import CREATOR, build_entry, build_log
 from readme_metrics.masking import mask
 from readme_metrics.redaction import Redactor
 from tests.support.contract import CALLER, DOCS, exchange, reading_app, spec_mask
+from tests.support.exchanges import (
+    STARTED,
+    entry_of,
+    make_exchange,
+    post,
+    sent_log,
+)
 from tests.support.fake_api import Collector
 from tests.utils import assert_valid_log
 
-LOG_ID = "0b5c6f5e-4a7e-4c1e-9a43-2f4e8f6b9d21"
-STARTED = 1795257103.123456  # 2026-11-21T10:31:43.123Z
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00"
 PNG_B64 = "iVBORw0KGgoAAA=="
 MULTIPART_CT = "multipart/form-data; boundary=XyZ"
@@ -49,52 +54,6 @@ MULTIPART_PARAMS = [
      "value": f"data:image/png;name=me.png;base64,{PNG_B64}"},
     {"name": "empty", "value": ""},
 ]
-
-
-def make_exchange(**changes: Any) -> Exchange:
-    """A plain GET answered with JSON; ``changes`` override any field."""
-    fields: dict[str, Any] = {
-        "id": LOG_ID,
-        "started": STARTED,
-        "method": "GET",
-        "url": "http://api.example.com/v1/things?x=1",
-        "http_version": "HTTP/1.1",
-        "request_headers": [("Host", "api.example.com")],
-        "client_ip": "10.0.0.1",
-        "group": Group("rdme_key_1234", "Owl", "owl@example.com"),
-        "status": 200,
-        "status_text": "OK",
-        "response_headers": [("Content-Type", "application/json")],
-        "response_body": b'{"ok":true}',
-        "response_body_size": 11,
-        "wait": 0.010,
-        "duration": 0.025,
-    }
-    fields.update(changes)
-    return Exchange(**fields)
-
-
-def post(content_type: Optional[str], body: bytes, size: Optional[int] = None,
-         **changes: Any) -> Exchange:
-    headers = [("Host", "api.example.com")]
-    if content_type is not None:
-        headers.append(("Content-Type", content_type))
-    headers.append(("Content-Length", str(len(body) if size is None else size)))
-    return make_exchange(
-        method="POST", request_headers=headers, request_body=body,
-        request_body_size=len(body) if size is None else size, **changes,
-    )
-
-
-def sent_log(exchange: Exchange, **options: Any) -> dict[str, Any]:
-    """build_log as it travels (through JSON), checked against the contract."""
-    log = json.loads(json.dumps(build_log(exchange, **options), ensure_ascii=False))
-    assert_valid_log(log)
-    return log
-
-
-def entry_of(exchange: Exchange, **options: Any) -> dict[str, Any]:
-    return sent_log(exchange, **options)["request"]["log"]["entries"][0]
 
 
 # -- the log object -----------------------------------------------------------------

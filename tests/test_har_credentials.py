@@ -24,10 +24,10 @@ from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.exchange import Group
 from readme_metrics.har import CREDENTIAL_HEADERS, Redactor, build_log
 from readme_metrics.masking import mask
+from tests.support.exchanges import make_exchange
 from tests.support.fake_api import Collector
 from tests.support.har_check import assert_valid_log
 from tests.support.wsgi import ThreadedWSGIServer
-from tests.test_har import make_exchange
 from tests.test_readme import code_blocks, readme_sections
 
 KEY = "owlbert-key-0123"

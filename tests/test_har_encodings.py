@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from readme_metrics.har import Redactor, build_log
 from readme_metrics.har.compression import decompress
-from tests.test_har import entry_of, make_exchange
+from tests.support.exchanges import entry_of, make_exchange
 
 SECRET = "hunter2-S3CRET"
 DENY = Redactor(["password"])
