@@ -96,12 +96,14 @@ def noread_app(then_read: bool = False) -> Any:
 # -- request and response as they pass -------------------------------------------------
 
 
-def test_body_in_chunks_is_passed_on_and_logged(wrap: Any, collector: Collector) -> None:
+@pytest.mark.parametrize("method", ["PUT", "POST", "PATCH", "DELETE"])
+def test_body_in_chunks_is_passed_on_and_logged(wrap: Any, collector: Collector,
+                                                method: str) -> None:
     app = wrap(echo_app())
     chunks = [b'{"name": ', b'"Zo\xc3\xab", ', b'"n": 1}']
     headers = [(b"content-type", b"application/json"), (b"x-api-key", b"abc"),
                (b"content-length", str(sum(map(len, chunks))).encode())]
-    done = asyncio.run(run(app, http_scope("PUT", "/pets/1", b"a=1&b=%20", headers),
+    done = asyncio.run(run(app, http_scope(method, "/pets/1", b"a=1&b=%20", headers),
                            body_messages(*chunks)))
     assert done.received == body_messages(*chunks)  # the very messages, in order
     assert done.body == b"".join(chunks)
@@ -110,7 +112,7 @@ def test_body_in_chunks_is_passed_on_and_logged(wrap: Any, collector: Collector)
     assert log["_id"] == log_id and log["clientIPAddress"] == "203.0.113.9"
     request = entry(log)["request"]
     assert request["url"] == "http://api.example.com/pets/1?a=1&b=%20"
-    assert request["method"] == "PUT" and request["httpVersion"] == "HTTP/1.1"
+    assert request["method"] == method and request["httpVersion"] == "HTTP/1.1"
     assert request["postData"] == {"mimeType": "application/json",
                                    "text": b"".join(chunks).decode()}
     assert {"name": "X-Api-Key", "value": mask("abc")} in request["headers"]  # SPEC 6
@@ -134,12 +136,13 @@ def test_bodies_over_max_body_bytes_are_recorded_truncated(wrap: Any,
     assert response["content"]["size"] == 64 and response["content"]["text"] == "0123456789"
 
 
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
 def test_unread_body_is_drained_after_the_response_and_still_given_to_the_app(
-        wrap: Any, collector: Collector) -> None:
+        wrap: Any, collector: Collector, method: str) -> None:
     bare = noread_app(then_read=True)
     app = wrap(bare)
     messages = body_messages(b"hello=", b"world")
-    done = asyncio.run(run(app, http_scope("POST", headers=[
+    done = asyncio.run(run(app, http_scope(method, headers=[
         (b"content-type", b"application/x-www-form-urlencoded"),
         (b"content-length", b"11")]), messages))
     assert done.body == b"accepted"

@@ -213,7 +213,9 @@ class _Exchange:
         if not recorder.finish():
             return
         try:
-            group = await self.identify()
+            group = self.group
+            if group is _UNKNOWN:  # no response was started: identify now
+                group = await self.identify()
             if group is None:
                 self.middleware.skip()
                 return

@@ -155,15 +155,21 @@ def _environ_key(name: bytes) -> str:
     return key
 
 
+def _wsgi_str(text: str) -> str:
+    """A decoded ASGI path as PEP 3333 wants it: its UTF-8 bytes read as latin-1."""
+    return text if text.isascii() else text.encode("utf-8", "surrogateescape").decode("latin-1")
+
+
 def wsgi_environ(scope: Scope, body: bytes) -> dict[str, Any]:
     """A PEP 3333 environ for ``scope`` with ``body`` as its input (for a webob.Request).
 
     Strings are latin-1 decoded bytes as PEP 3333 wants; the scope itself stays reachable
-    as ``environ["asgi.scope"]``.
+    as ``environ["asgi.scope"]``. Runs on the event loop for every logged request, so the
+    headers go in through comprehensions and one ``update``.
     """
     server = scope.get("server") or ("localhost", 80)
-    path = (scope.get("path") or "").encode("utf-8", "surrogateescape").decode("latin-1")
-    root = (scope.get("root_path") or "").encode("utf-8", "surrogateescape").decode("latin-1")
+    path = _wsgi_str(scope.get("path") or "")
+    root = _wsgi_str(scope.get("root_path") or "")
     if root and path.startswith(root):
         path = path[len(root):]
     environ: dict[str, Any] = {
@@ -179,14 +185,26 @@ def wsgi_environ(scope: Scope, body: bytes) -> dict[str, Any]:
         "wsgi.input": io.BytesIO(body),
         "asgi.scope": scope,
     }
+    headers = scope.get("headers") or ()
     keys = _ENVIRON_KEYS
-    for name, value in scope.get("headers") or ():
-        key = keys.get(name)  # inlined cache lookup: this loop runs for every request
-        if key is None:
-            key = _environ_key(bytes(name))
-        text = bytes(value).decode("latin-1")
-        # A repeated header is joined with commas, as PEP 3333 says.
-        environ[key] = f"{environ[key]},{text}" if key in environ else text
+    try:
+        names = [keys[name] for name, _ in headers]
+    except KeyError:  # a header name not seen before
+        names = [keys.get(name) or _environ_key(bytes(name)) for name, _ in headers]
+    size = len(environ)
+    # ASGI header values are bytes (or bytearray): decoded as they are, no copy first.
+    environ.update(zip(names, [value.decode("latin-1") for _, value in headers]))
+    if len(environ) - size != len(names):  # a repeated header
+        _join_repeated(environ, names, headers)
     if "CONTENT_LENGTH" in environ or body:
         environ["CONTENT_LENGTH"] = str(len(body))  # the body the request holds
     return environ
+
+
+def _join_repeated(environ: dict[str, Any], names: list[str], headers: Any) -> None:
+    """Put every value of a repeated header in, joined with commas as PEP 3333 says."""
+    values: dict[str, list[str]] = {}
+    for key, (_, value) in zip(names, headers):
+        values.setdefault(key, []).append(bytes(value).decode("latin-1"))
+    for key, parts in values.items():
+        environ[key] = ",".join(parts)
