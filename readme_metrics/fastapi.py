@@ -35,16 +35,17 @@ from readme_metrics.capture.asgi_exchange import Message
 __all__ = ["ReadMeMetricsMiddleware"]
 
 
-def _replay(body: bytes) -> Any:
-    """A ``receive`` that gives ``body`` whole, then an empty end-of-body message."""
-    messages = [{"type": "http.request", "body": body, "more_body": False}]
+class _Replay:
+    """A ``receive`` that gives ``body`` whole, then empty end-of-body messages."""
 
-    async def receive() -> Message:
-        if messages:
-            return messages.pop()
-        return {"type": "http.request", "body": b"", "more_body": False}
+    __slots__ = ("body",)
 
-    return receive
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    async def __call__(self) -> Message:
+        body, self.body = self.body, b""
+        return {"type": "http.request", "body": body, "more_body": False}
 
 
 class ReadMeMetricsMiddleware(MetricsMiddleware):
@@ -59,4 +60,4 @@ class ReadMeMetricsMiddleware(MetricsMiddleware):
 
     def grouping_request(self, scope: Scope, body: bytes) -> Any:
         """Starlette's ``Request`` over the app's scope, reading the recorded body."""
-        return Request(scope, _replay(body))
+        return Request(scope, _Replay(body))

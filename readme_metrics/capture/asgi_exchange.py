@@ -154,7 +154,12 @@ class _Exchange:
                 await self.drain_now()  # servers drop the unread body after the last
         elif kind == "http.response.start":
             if self.group is _UNKNOWN:
-                await self.identify()
+                if self._body_over():  # the usual case: no coroutine for a plain function
+                    pending = self._identify_now()
+                    if pending is not None:
+                        await self._settle(pending)
+                else:
+                    await self.identify()
             message = self._start(message)
         elif kind == "http.response.pathsend":
             # The server sends the file itself: keep its fast path, log the size only.
@@ -189,21 +194,35 @@ class _Exchange:
         """Run the grouping function, once, with the body as far as it has arrived."""
         if self.group is not _UNKNOWN:
             return self.group  # type: ignore[no-any-return,unused-ignore]
+        if not self._body_over():
+            await self.drain_now()
+        pending = self._identify_now()
+        if pending is not None:
+            await self._settle(pending)
+        return self.group  # type: ignore[no-any-return,unused-ignore]
+
+    def _identify_now(self) -> Optional[Awaitable[Optional[Group]]]:
+        """Call the grouping function; an awaitable is returned when it is ``async``."""
         self.group = None  # once, even if what follows raises or is cancelled
         try:
-            if not self._body_over():
-                await self.drain_now()
             body = self.recorder.request_body
             request = self.middleware.grouping_request(
                 self.scope, body.content() if body is not None else b"")
             group = self.middleware.identify(request)
-            if group is None or isinstance(group, Group):
-                self.group = group
-            else:
-                self.group = await group  # an async grouping function
         except Exception:
             self.middleware.logger.debug("readme_metrics: grouping failed", exc_info=True)
-        return self.group  # type: ignore[no-any-return,unused-ignore]
+            return None
+        if group is None or isinstance(group, Group):
+            self.group = group
+            return None
+        return group
+
+    async def _settle(self, pending: Awaitable[Optional[Group]]) -> None:
+        """Await an ``async`` grouping function's answer."""
+        try:
+            self.group = await pending
+        except Exception:  # pragma: no cover - middleware.identify contains user errors
+            self.middleware.logger.debug("readme_metrics: grouping failed", exc_info=True)
 
     async def finish(self, failed: bool) -> None:
         """Turn the exchange into one queued log (exactly once). Never raises."""
