@@ -468,3 +468,28 @@ def test_only_the_fastapi_module_imports_starlette() -> None:
                          cwd=str(Path(__file__).resolve().parent.parent), timeout=60,
                          check=True)
     assert out.stdout.strip() == "[] True"
+
+
+@pytest.mark.parametrize(("trusted", "url", "ip"), [
+    pytest.param(0, "http://api.example.com/p?q=1", "203.0.113.9", id="no-proxy-trusted"),
+    pytest.param(1, "https://public.example.com/p?q=1", "198.51.100.7", id="one-proxy"),
+    pytest.param(2, "http://api.example.com/p?q=1", "192.0.2.1", id="two-proxies"),
+])
+def test_proxy_headers_count_only_when_trusted(wrap: Any, collector: Collector,
+                                              trusted: int, url: str, ip: str) -> None:
+    headers = [(b"x-forwarded-for", b"192.0.2.1, 198.51.100.7"),
+               (b"x-forwarded-proto", b"https"), (b"x-forwarded-host", b"public.example.com")]
+    asyncio.run(run(wrap(echo_app(), trusted_proxies=trusted),
+                    http_scope(path="/p", query=b"q=1", headers=headers)))
+    log = collector.logs[0]
+    assert entry(log)["request"]["url"] == url
+    assert log["clientIPAddress"] == ip
+
+
+def test_url_without_host_header_or_raw_path(wrap: Any, collector: Collector) -> None:
+    scope = http_scope(path="/caf\u00e9 x", query=b"a=%20")
+    scope["headers"] = []  # HTTP/1.0 without Host
+    scope["server"] = ("10.0.0.5", 8080)
+    del scope["raw_path"]
+    asyncio.run(run(wrap(echo_app()), scope))
+    assert entry(collector.logs[0])["request"]["url"] == "http://10.0.0.5:8080/caf%C3%A9%20x?a=%20"

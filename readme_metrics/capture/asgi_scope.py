@@ -58,10 +58,8 @@ def _name(raw: bytes) -> str:
     return name
 
 
-def _host(scope: Scope) -> str:
-    host = header(scope, b"host")
-    if host:
-        return host
+def _server_host(scope: Scope) -> str:
+    """host[:port] from the scope's ``server``, for a request without a Host header."""
     server = scope.get("server")
     if not server:
         return "localhost"
@@ -123,17 +121,21 @@ class ScopeRequest:
         """Method, URL, version, headers and client IP (on the worker)."""
         scope = dict(zip(_KEYS + ("headers",), self.values))
         trusted = self.trusted_proxies
+        proto = forwarded_host = forwarded_for = None
+        if trusted > 0:  # X-Forwarded-* count only behind trusted proxies
+            proto = header(scope, b"x-forwarded-proto")
+            forwarded_host = header(scope, b"x-forwarded-host")
+            forwarded_for = header(scope, b"x-forwarded-for")
         client = scope.get("client")
         return RequestHead(
             method=scope.get("method") or "GET",
-            url=build_url(scope.get("scheme") or "http", _host(scope), _target(scope),
-                          header(scope, b"x-forwarded-proto"),
-                          header(scope, b"x-forwarded-host"), trusted),
+            url=build_url(scope.get("scheme") or "http", self.host or _server_host(scope),
+                          _target(scope), proto, forwarded_host, trusted),
             http_version=http_version(scope),
             headers=[(_name(bytes(name)), header_text(bytes(value).decode("latin-1")))
                      for name, value in scope["headers"]],
-            client_ip=pick_client_ip(str(client[0]) if client else "",
-                                     header(scope, b"x-forwarded-for"), trusted),
+            client_ip=pick_client_ip(str(client[0]) if client else "", forwarded_for,
+                                     trusted),
         )
 
 
