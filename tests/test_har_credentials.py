@@ -233,3 +233,18 @@ def test_readme_lists_every_credential_header() -> None:
     section = readme_sections()["What is sent, and how to keep secrets out"]
     listed = {name.lower() for name in re.findall(r"`([A-Za-z-]+)`", section)}
     assert listed >= CREDENTIAL_HEADERS, sorted(CREDENTIAL_HEADERS - listed)
+
+
+def test_a_scrub_failure_hides_the_bodies_and_keeps_the_log(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from readme_metrics.har import build
+
+    def broken(entry: Any, caller: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(build, "scrub_entry", broken)
+    log, text = sent(with_body("application/json", json.dumps({"k": KEY}).encode(),
+                               response_body=KEY.encode(), response_body_size=len(KEY)))
+    assert KEY not in text
+    assert entry(log)["request"]["postData"]["text"] == "[REDACTED]"
+    assert entry(log)["response"]["content"]["text"] == "[REDACTED]"

@@ -408,3 +408,9 @@ def test_bracketed_names(deny: list[str], allow: list[str], name: str,
     value = entry["request"]["queryString"][0]["value"]
     assert (value == "[REDACTED 2]") is redacted_
     assert ("v1" in entry["request"]["url"]) is not redacted_
+
+
+def test_gzip_with_trailing_garbage_keeps_the_member() -> None:
+    data = gzip.compress(b"hello") + b"\x00garbage"
+    content = entry_of(respond(data, "text/plain", "gzip"))["response"]["content"]
+    assert content["text"] == "hello"

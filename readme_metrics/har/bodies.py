@@ -18,7 +18,8 @@ from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.text import content_type, decode, parse_query
 
 __all__ = [
-    "UNRECORDABLE_COMMENT", "body_size", "content", "omitted", "post_data", "records", "safely",
+    "UNRECORDABLE_COMMENT", "body_size", "content", "hide_bodies", "omitted", "post_data",
+    "records", "safely",
 ]
 
 _FORM = "application/x-www-form-urlencoded"
@@ -242,6 +243,18 @@ def omitted(size: int, mime_type: Optional[str]) -> dict[str, Any]:
     """HAR ``content`` of a wsgi.file_wrapper response: its size, no text."""
     return {"size": size, "mimeType": mime_type if mime_type is not None else "",
             "comment": _OMITTED_COMMENT}
+
+
+def hide_bodies(entry: dict[str, Any]) -> None:
+    """Redact both bodies of ``entry`` whole (when they could not be checked)."""
+    post = entry["request"].get("postData")
+    if post is not None:
+        post.pop("params", None)
+        post["text"], post["comment"] = "[REDACTED]", UNRECORDABLE_COMMENT
+    content = entry["response"]["content"]
+    if "text" in content:
+        content.pop("encoding", None)
+        content["text"], content["comment"] = "[REDACTED]", UNRECORDABLE_COMMENT
 
 
 def safely(build: Callable[..., Any], *args: Any) -> Any:

@@ -182,7 +182,10 @@ def build_entry(
         "cache": {},
         "timings": {"send": 0, "wait": wait, "receive": receive},
     }
-    scrub_entry(entry, caller)
+    try:
+        scrub_entry(entry, caller)
+    except Exception:  # noqa: BLE001 - never the key in clear, never a lost log
+        bodies.hide_bodies(entry)
     return entry
 
 

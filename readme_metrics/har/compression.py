@@ -37,7 +37,13 @@ def _inflate(data: bytes, wbits: int, limit: int) -> tuple[bytes, bool]:
     left = limit
     while True:
         engine = zlib.decompressobj(wbits)
-        chunk = engine.decompress(data, left) if left > 0 else b""
+        try:
+            chunk = engine.decompress(data, left) if left > 0 else b""
+        except zlib.error:
+            if not out:
+                raise
+            return b"".join(out), False  # trailing garbage after a complete member
+
         out.append(chunk)
         left -= len(chunk)
         if not engine.eof:
