@@ -16,8 +16,10 @@ retry), each POST is bounded by ``timeout``, retries are bounded, every log that
 delivered is counted with its reason, and exit waits at most ``shutdown_timeout``.
 
 The parts: :mod:`.queue` (accounting), :mod:`.batcher` (what goes next), :mod:`.worker`
-(threads), :mod:`.sender` (encode, post, verdict), :mod:`.transport` (HTTP),
-:mod:`.policy` (pure decisions) and :mod:`.process` (exit and fork hooks).
+(threads), :mod:`.attempt` (one attempt and its consequences), :mod:`.sender` (encode,
+post, verdict), :mod:`.transport` (HTTP), :mod:`.watchdog` (a whole POST within
+``timeout``), :mod:`.encode` (JSON), :mod:`.policy` (pure decisions) and :mod:`.process`
+(exit and fork hooks).
 """
 
 from __future__ import annotations
@@ -26,12 +28,11 @@ import logging
 import os
 import threading
 import time
-import traceback
 from typing import Any, Callable, Optional
 
-from readme_metrics._logging import LogLimiter
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import process, watchdog
+from readme_metrics.delivery.attempt import Attempt
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.policy import (
     AUTH_PAUSE,
@@ -39,13 +40,8 @@ from readme_metrics.delivery.policy import (
     BACKOFF_CAP,
     MAX_ATTEMPTS,
     MAX_SENDERS,
-    PAUSE,
-    REJECT,
-    SENT,
-    WARN_INTERVAL,
-    Outcome,
 )
-from readme_metrics.delivery.queue import Batch, LogQueue
+from readme_metrics.delivery.queue import LogQueue
 from readme_metrics.delivery.sender import Sender
 from readme_metrics.delivery.transport import Transport
 from readme_metrics.delivery.worker import WorkerPool
@@ -85,8 +81,6 @@ class Delivery:
         self._auth_pause = auth_pause
         self._transport_given = transport is not None
         self._transport = transport or Transport(config)
-        self._warnings = LogLimiter(self._logger, WARN_INTERVAL)
-        self._build_errors = LogLimiter(self._logger, None, max_keys=100)
         self._reset_state(closed=False)
         process.track(self)
         process.on_fork_in_child(watchdog.after_fork_in_child)
@@ -106,6 +100,9 @@ class Delivery:
         self._exit_hooked = False  # multiprocessing children need their own exit hook
         self._inline_lock = threading.Lock()  # one inline sender at a time
         self._sender = Sender(self._transport, self._build, config.api_key)
+        self._attempt = Attempt(self._batcher, self._sender, self._logger,
+                                timeout=config.timeout, max_attempts=self._max_attempts,
+                                auth_pause=self._auth_pause)
 
     # -- request thread -------------------------------------------------------------
 
@@ -125,7 +122,7 @@ class Delivery:
             reason, due, so_far = self._batcher.put(item, item.nbytes)
             if reason:
                 if reason == "queue_full":
-                    self._warnings.log(
+                    self._attempt.warnings.log(
                         logging.WARNING, "queue_full", "readme_metrics: the delivery queue "
                         "is full (max_queue_size=%d, max_queue_bytes=%d): new logs are "
                         "dropped (%d so far)", self.config.max_queue_size,
@@ -263,9 +260,9 @@ class Delivery:
             if batcher.backlog():
                 self._pool.grow()  # more is due than this sender can take: one more
             try:
-                self._process(batch, batcher.deadline if batcher.closing else None)
+                self._attempt(batch, batcher.deadline if batcher.closing else None)
             except BaseException as exc:  # a sender never dies, whatever happens
-                self._log_exception("readme_metrics: unexpected delivery error", exc)
+                self._attempt.log_exception("readme_metrics: unexpected delivery error", exc)
                 batcher.settle(batch, "error")
 
     def _send_inline(self, force: bool, deadline: Optional[float]) -> None:
@@ -298,94 +295,11 @@ class Delivery:
                         return
                     time.sleep(wait)
                     continue
-                self._process(batch, deadline)
+                self._attempt(batch, deadline)
                 if not force:
                     return  # one batch per request: other requests take the next ones
         finally:
             lock.release()
-
-    # -- one batch ------------------------------------------------------------------
-
-    def _process(self, batch: Batch, deadline: Optional[float]) -> None:
-        """Encode (first time), make one attempt, and act on its outcome.
-
-        ``deadline`` (flush or close) caps the POST's timeout so that neither overruns.
-        """
-        batcher = self._batcher
-        if batch.body is None:
-            items, batch.items = batch.items or [], None  # free the raw captures early
-            batch.body = self._sender.encode(
-                items, lambda exc: self._log_build_error(batch, exc))
-            if batch.body is None:  # no log could be built: nothing left to send
-                batcher.settle(batch, "build_error")
-                return
-        timeout = self.config.timeout
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                if batcher.closing:
-                    batcher.settle(batch, "shutdown")
-                else:  # the flush ran out of time: the batch stays first in line
-                    with batcher.lock:
-                        self._queue.requeue_locked(batch)
-                return
-            timeout = min(timeout, left)
-        batch.attempts += 1
-        if batch.attempts > 1:
-            with batcher.lock:
-                self._queue.counts["retries"] += 1
-        self._apply(batch, self._sender.post(batch.body, timeout))
-
-    def _apply(self, batch: Batch, outcome: Outcome) -> None:
-        """Settle, pause or reschedule the batch per ``outcome`` (one log line at most)."""
-        batcher = self._batcher
-        verdict, cause = outcome.verdict, outcome.cause
-        if verdict == SENT:
-            batcher.settle(batch, None)
-        elif verdict == PAUSE:
-            if batcher.pause(batch, self._auth_pause):
-                self._logger.error(
-                    "readme_metrics: the Metrics API refused the API key (%s): the api_key "
-                    "(README_API_KEY) is wrong or revoked. Logs are dropped for the next "
-                    "%ss.", cause, self._auth_pause)
-        elif verdict == REJECT:
-            self._logger.debug("readme_metrics: the Metrics API answered %s: %s", cause,
-                               outcome.detail)
-            self._warnings.log(logging.WARNING, "rejected", "readme_metrics: the Metrics "
-                               "API rejected a batch of %d logs (%s); dropping it",
-                               batch.count, cause)
-            batcher.settle(batch, "rejected")
-        elif batch.attempts >= self._max_attempts:
-            self._warnings.log(logging.WARNING, "retries_exhausted", "readme_metrics: could "
-                               "not deliver a batch of %d logs after %d attempts (%s); "
-                               "dropping it", batch.count, batch.attempts, cause)
-            batcher.settle(batch, "retries_exhausted")
-        else:
-            delay = batcher.retry_later(batch, outcome.retry_after)
-            if delay is not None:
-                self._logger.debug("readme_metrics: delivery attempt %d failed (%s); "
-                                   "retrying in %.2fs", batch.attempts, cause, delay)
-
-    # -- logging ------------------------------------------------------------------------
-
-    def _log_build_error(self, batch: Batch, exc: BaseException) -> None:
-        """A log of ``batch`` could not be built: drop it alone, say so once per message."""
-        with self._batcher.lock:
-            self._queue.drop_one_locked(batch, "build_error")
-        message = self._sender.scrub(f"{type(exc).__name__}: {exc}")
-        if self._build_errors.due(message):
-            self._log_exception(f"readme_metrics: could not build a log, dropping it: "
-                                f"{message}", exc)
-
-    def _log_exception(self, message: str, exc: BaseException) -> None:
-        """An error line, and the traceback at debug, both scrubbed of the API key.
-
-        Not ``exc_info=``: a handler would format that traceback itself, unscrubbed.
-        """
-        self._logger.error("%s", message)
-        if self._logger.isEnabledFor(logging.DEBUG):
-            trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            self._logger.debug("readme_metrics: traceback:\n%s", self._sender.scrub(trace))
 
     # -- process hooks (see process.py) ---------------------------------------------------
 
@@ -400,5 +314,4 @@ class Delivery:
         if not self._transport_given:
             # The inherited pooled sockets are shared with the parent: never reuse them.
             self._transport = Transport(self.config)
-        self._warnings.reset()
         self._reset_state(closed=self._batcher.closed)

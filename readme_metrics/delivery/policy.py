@@ -149,8 +149,3 @@ def outcome_of_error(exc: BaseException) -> Outcome:
     """A POST that got no answer (connection error, timeout) is retried."""
     return Outcome(RETRY, f"{type(exc).__name__}: {exc}")
 
-
-def give_up(outcome: Outcome, attempts: int, max_attempts: int) -> bool:
-    """True when a batch that came to ``outcome`` after ``attempts`` tries is dropped."""
-    return outcome.verdict in (REJECT, PAUSE) or (
-        outcome.verdict == RETRY and attempts >= max_attempts)

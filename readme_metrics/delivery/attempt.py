@@ -1,0 +1,115 @@
+"""One attempt at one batch, and what follows from its outcome.
+
+:class:`Attempt` is what a sender thread (or an inline request thread) does with a batch
+the :class:`~readme_metrics.delivery.batcher.Batcher` handed it: encode it the first
+time, post it once through the :class:`~readme_metrics.delivery.sender.Sender`, then
+settle, pause or reschedule it per the verdict, with at most one (rate-limited) log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from typing import Optional
+
+from readme_metrics._logging import LogLimiter
+from readme_metrics.delivery.batcher import Batcher
+from readme_metrics.delivery.policy import PAUSE, REJECT, SENT, WARN_INTERVAL, Outcome
+from readme_metrics.delivery.queue import Batch
+from readme_metrics.delivery.sender import Sender
+
+
+class Attempt:
+    """Runs single attempts at batches for one Delivery in one process."""
+
+    def __init__(self, batcher: Batcher, sender: Sender, logger: logging.Logger, *,
+                 timeout: float, max_attempts: int, auth_pause: float) -> None:
+        self._batcher = batcher
+        self._queue = batcher.queue
+        self._sender = sender
+        self._logger = logger
+        self._timeout = timeout
+        self._max_attempts = max_attempts
+        self._auth_pause = auth_pause
+        self.warnings = LogLimiter(logger, WARN_INTERVAL)
+        self._build_errors = LogLimiter(logger, None, max_keys=100)
+
+    def __call__(self, batch: Batch, deadline: Optional[float]) -> None:
+        """Encode (first time), make one attempt, and act on its outcome.
+
+        ``deadline`` (flush or close) caps the POST's timeout so that neither overruns.
+        """
+        batcher = self._batcher
+        if batch.body is None:
+            items, batch.items = batch.items or [], None  # free the raw captures early
+            batch.body = self._sender.encode(
+                items, lambda exc: self._log_build_error(batch, exc))
+            if batch.body is None:  # no log could be built: nothing left to send
+                batcher.settle(batch, "build_error")
+                return
+        timeout = self._timeout
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                if batcher.closing:
+                    batcher.settle(batch, "shutdown")
+                else:  # the flush ran out of time: the batch stays first in line
+                    with batcher.lock:
+                        self._queue.requeue_locked(batch)
+                return
+            timeout = min(timeout, left)
+        batch.attempts += 1
+        if batch.attempts > 1:
+            with batcher.lock:
+                self._queue.counts["retries"] += 1
+        self._apply(batch, self._sender.post(batch.body, timeout))
+
+    def _apply(self, batch: Batch, outcome: Outcome) -> None:
+        """Settle, pause or reschedule the batch per ``outcome`` (one log line at most)."""
+        batcher = self._batcher
+        verdict, cause = outcome.verdict, outcome.cause
+        if verdict == SENT:
+            batcher.settle(batch, None)
+        elif verdict == PAUSE:
+            if batcher.pause(batch, self._auth_pause):
+                self._logger.error(
+                    "readme_metrics: the Metrics API refused the API key (%s): the api_key "
+                    "(README_API_KEY) is wrong or revoked. Logs are dropped for the next "
+                    "%ss.", cause, self._auth_pause)
+        elif verdict == REJECT:
+            self._logger.debug("readme_metrics: the Metrics API answered %s: %s", cause,
+                               outcome.detail)
+            self.warnings.log(logging.WARNING, "rejected", "readme_metrics: the Metrics "
+                              "API rejected a batch of %d logs (%s); dropping it",
+                              batch.count, cause)
+            batcher.settle(batch, "rejected")
+        elif batch.attempts >= self._max_attempts:
+            self.warnings.log(logging.WARNING, "retries_exhausted", "readme_metrics: could "
+                              "not deliver a batch of %d logs after %d attempts (%s); "
+                              "dropping it", batch.count, batch.attempts, cause)
+            batcher.settle(batch, "retries_exhausted")
+        else:
+            delay = batcher.retry_later(batch, outcome.retry_after)
+            if delay is not None:
+                self._logger.debug("readme_metrics: delivery attempt %d failed (%s); "
+                                   "retrying in %.2fs", batch.attempts, cause, delay)
+
+    def _log_build_error(self, batch: Batch, exc: BaseException) -> None:
+        """A log of ``batch`` could not be built: drop it alone, say so once per message."""
+        with self._batcher.lock:
+            self._queue.drop_one_locked(batch, "build_error")
+        message = self._sender.scrub(f"{type(exc).__name__}: {exc}")
+        if self._build_errors.due(message):
+            self.log_exception(f"readme_metrics: could not build a log, dropping it: "
+                               f"{message}", exc)
+
+    def log_exception(self, message: str, exc: BaseException) -> None:
+        """An error line, and the traceback at debug, both scrubbed of the API key.
+
+        Not ``exc_info=``: a handler would format that traceback itself, unscrubbed.
+        """
+        self._logger.error("%s", message)
+        if self._logger.isEnabledFor(logging.DEBUG):
+            trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            self._logger.debug("readme_metrics: traceback:\n%s", self._sender.scrub(trace))
