@@ -25,7 +25,7 @@ setup(
     python_requires=">=3.9",
     # Floors run by `tox -e min`; WebOb 1.8.9 is the first without the cgi module that
     # Python 3.13 removed.
-    install_requires=["requests>=2.25", "webob>=1.8.1", "environs>=9.0",
+    install_requires=["requests>=2.25", "webob>=1.8.3", "environs>=9.0",
                       "webob>=1.8.9; python_version >= '3.13'"],
     extras_require={
         "flask": ["flask>=2.0"],
