@@ -135,22 +135,26 @@ class Transport:
         ``timeout`` (default ``config.timeout``) bounds the whole call.
         """
         seconds = self.timeout if timeout is None else max(timeout, 0.001)
-        with watchdog.limit(seconds) as limit:
-            try:
-                response = self.session.post(self.url, data=body, timeout=seconds,
-                                             allow_redirects=False, stream=True)
+        response: Optional[requests.Response] = None
+        try:
+            with watchdog.limit(seconds) as limit:
                 try:
+                    response = self.session.post(self.url, data=body, timeout=seconds,
+                                                 allow_redirects=False, stream=True)
                     response.content  # read the answer inside the limit  # noqa: B018
-                finally:
-                    response.close()  # the connection goes back to the pool
-            except (requests.RequestException, OSError) as exc:
-                if limit.fired:
-                    raise requests.Timeout(
-                        f"no complete answer within {seconds:g}s") from None
-                if isinstance(exc, requests.RequestException):
-                    raise
-                # An I/O error that requests did not wrap.
-                raise requests.ConnectionError(exc) from None
+                except (requests.RequestException, OSError) as exc:
+                    if limit.fired:
+                        raise requests.Timeout(
+                            f"no complete answer within {seconds:g}s") from None
+                    if isinstance(exc, requests.RequestException):
+                        raise
+                    # An I/O error that requests did not wrap.
+                    raise requests.ConnectionError(exc) from None
+        finally:
+            # Only once the limit is over does the connection go back to the pool, so
+            # the watchdog can never cut it under the next POST.
+            if response is not None:
+                response.close()
         return response
 
     def close(self) -> None:
