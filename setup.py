@@ -23,9 +23,10 @@ setup(
     package_data={"readme_metrics": ["py.typed"], "readme_metrics.dashboard": ["*"]},
     include_package_data=True,
     python_requires=">=3.9",
-    # Floors run by `tox -e min`; WebOb 1.8.9 is the first without the cgi module that
+    # Floors run by `tox -e min`. environs before 11 fails to import with marshmallow 4,
+    # which pip picks for them; WebOb 1.8.9 is the first without the cgi module that
     # Python 3.13 removed.
-    install_requires=["requests>=2.25", "webob>=1.8.3", "environs>=9.0",
+    install_requires=["requests>=2.25", "webob>=1.8.3", "environs>=11.0",
                       "webob>=1.8.9; python_version >= '3.13'"],
     extras_require={
         "flask": ["flask>=2.0"],
