@@ -42,7 +42,9 @@ from readme_metrics.delivery import (
     classify,
     parse_retry_after,
 )
+from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.policy import post_size
+from readme_metrics.delivery.queue import LogQueue
 from readme_metrics.exchange import Exchange, Group
 from tests.support.command import REPO_ROOT
 from tests.support.contract import API_KEY as CONTRACT_API_KEY
@@ -1068,3 +1070,60 @@ def test_api_key_is_never_logged(inline_wrap: Any, collector: Collector,
         text = record.getMessage() + str(record.args)
         assert CONTRACT_API_KEY not in text and token not in text
     assert CONTRACT_API_KEY not in repr(middleware2.config)
+
+
+# -- the scheduling rules without sockets ------------------------------------------------------
+
+
+def _queue_and_batcher(clock: Callable[[], float] = time.monotonic, **options: Any
+                       ) -> tuple[LogQueue, Batcher]:
+    queue = LogQueue(**{"batch_size": 1, "interval": 0.0, "max_size": 100,
+                        "max_bytes": 10**6, "max_post_logs": 1, **options})
+    return queue, Batcher(queue, backoff_base=1.0, backoff_cap=1.0, clock=clock)
+
+
+def test_a_flush_waits_for_the_oldest_post_even_when_later_ones_settle_first() -> None:
+    queue, batcher = _queue_and_batcher(batch_size=2, max_post_logs=2)
+    for n in range(4):
+        assert batcher.put(item(f"log-{n}"), 0, inline=False)[0] == ""
+    with queue.lock:
+        first, _ = batcher.take_locked()
+        second, _ = batcher.take_locked()
+        waiter = queue.add_waiter_locked()
+    assert first is not None and second is not None and waiter is not None
+    batcher.settle(second, None)  # the later POST answers first
+    with queue.lock:
+        assert not queue.settled_locked(waiter)
+    assert queue.stats()["queued"] == 2
+    batcher.settle(first, None)
+    with queue.lock:
+        assert queue.settled_locked(waiter) and waiter.ok
+    assert adds_up(queue.stats())
+
+
+def test_after_a_failure_senders_hold_then_probe_with_one_post_at_a_time() -> None:
+    now = [100.0]
+    queue, batcher = _queue_and_batcher(clock=lambda: now[0])
+    for n in range(5):
+        batcher.put(item(f"log-{n}"), 0, inline=False)
+    with queue.lock:
+        a, _ = batcher.take_locked()
+        b, _ = batcher.take_locked()  # two POSTs in flight
+    assert a is not None and b is not None
+    batcher.retry_later(a, None)  # the first one fails
+    with queue.lock:
+        assert batcher.take_locked()[0] is None  # nothing new while failing
+    batcher.retry_later(b, None)  # so does the second
+    with queue.lock:
+        assert batcher.take_locked()[0] is None  # everyone holds for the backoff
+    now[0] += 2.0
+    with queue.lock:
+        probe, _ = batcher.take_locked()
+        assert probe is a  # the oldest retry probes the API ...
+        assert batcher.take_locked()[0] is None  # ... alone
+    batcher.settle(a, None)  # it works again: back to parallel POSTs
+    with queue.lock:
+        assert batcher.take_locked()[0] is b
+        assert batcher.take_locked()[0] is not None
+    stats = queue.stats()
+    assert stats["sent"] == 1 and adds_up(stats)

@@ -41,8 +41,12 @@ class Batcher:
 
     # -- request thread ---------------------------------------------------------------
 
-    def put(self, item: object, nbytes: int) -> tuple[str, bool, int]:
-        """Queue ``item``: (drop reason or "", a batch is due now, that reason's total)."""
+    def put(self, item: object, nbytes: int, inline: bool) -> tuple[str, bool, int]:
+        """Queue ``item``: (drop reason or "", a batch is due now, that reason's total).
+
+        Whether a batch is due is only worked out for ``inline`` senders (background
+        senders are woken by the queue instead).
+        """
         queue = self.queue
         with self.lock:
             queue.counts["captured"] += 1
@@ -55,6 +59,8 @@ class Batcher:
                 reason = "queue_full"
             if reason:
                 return reason, False, queue.count_drop_locked(reason)
+            if not inline:
+                return "", False, 0
             due, _ = queue.due_locked(self._clock(), False)
             return "", due, 0
 

@@ -119,7 +119,7 @@ class Delivery:
             if not self._exit_hooked:
                 self._exit_hooked = True
                 process.ensure_exit_in_child()
-            reason, due, so_far = self._batcher.put(item, item.nbytes)
+            reason, due, so_far = self._batcher.put(item, item.nbytes, not self._background)
             if reason:
                 if reason == "queue_full":
                     self._attempt.warnings.log(
