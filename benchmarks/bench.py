@@ -382,8 +382,9 @@ def run_wrk(app_name: str, directory: str, collector: Collector,
             if name not in ("Host", "Connection"):
                 headers += ["-H", f"{name}: {value}"]
         url = f"http://127.0.0.1:{port}/v1/widgets/12345?expand=owner&limit=10"
-        subprocess.run(["wrk", "-t1", "-c2", "-d1s", *headers, url],  # warm-up
-                       capture_output=True, check=True)
+        warm = subprocess.run(["wrk", "-t1", "-c2", "-d1s", *headers, url],  # warm-up
+                              capture_output=True, text=True, check=True).stdout
+        warm_total = re.search(r"(\d+) requests in", warm)
         workers = child_pids(server.pid)
         cpu_before = [process_cpu(pid) for pid in workers]
         collector_before = process_cpu(collector.process.pid)
@@ -397,6 +398,8 @@ def run_wrk(app_name: str, directory: str, collector: Collector,
         workers_cpu = sum(process_cpu(pid) for pid in workers) - sum(cpu_before)
         return {
             "rps": float(match.group(1)),
+            # Every request gunicorn served, warm-up included: each one is a log.
+            "served": served + (int(warm_total.group(1)) if warm_total else 0),
             "worker_cpu_us_per_request": workers_cpu / served * 1e6,
             "collector_cpu_us_per_request": (process_cpu(collector.process.pid)
                                              - collector_before) / served * 1e6,
@@ -436,6 +439,9 @@ def bench_server(repeat: int, seconds: float) -> dict[str, Any]:
         "rps_runs": {variant: [round(run["rps"]) for run in values]
                      for variant, values in runs.items()},
         "collector_logs": logged,
+        # The workers flush at their exit (server.terminate()), so every wrapped request
+        # served should be there.
+        "delivered": f"{logged} of {sum(run['served'] for run in runs['wrapped']):g} served",
     }
 
 
