@@ -253,13 +253,17 @@ def test_dotenv_is_read_once_per_process_for_config_cors_and_request_id(
     from readme_metrics.request_id import RequestIdFilter, RequestIdMiddleware
 
     reads: list[str] = []
+    # A static method in older environs releases, an instance method in newer: spy on either.
+    static = isinstance(inspect.getattr_static(Env, "read_env"), staticmethod)
     real_read_env = Env.read_env
 
-    def counting_read_env(self: Env, path: Any = None, **options: Any) -> Any:
-        reads.append(str(path))
-        return real_read_env(self, path, **options)
+    def counting_read_env(*args: Any, **options: Any) -> Any:
+        call = args if static else args[1:]
+        reads.append(str(call[0] if call else options.get("path")))
+        return real_read_env(*args, **options)
 
-    monkeypatch.setattr(Env, "read_env", counting_read_env)
+    monkeypatch.setattr(Env, "read_env",
+                        staticmethod(counting_read_env) if static else counting_read_env)
     (tmp_path / ".env").write_text("README_BUFFER_LENGTH=7\nCORS_ALLOWED=https://a.example\n")
     monkeypatch.chdir(tmp_path)
     try:
