@@ -668,6 +668,20 @@ def test_inline_mode_sends_a_partial_batch_older_than_flush_interval_with_the_ne
     assert adds_up(delivery.stats)
 
 
+def test_inline_mode_a_log_that_finds_the_sender_busy_is_not_stranded(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    collector.replies.append(Reply(delay=0.5))
+    delivery = make_delivery(collector.url, buffer_length=1, background_worker_mode=False)
+    first = threading.Thread(target=delivery.submit, args=(item("a"),))
+    first.start()
+    wait_until(lambda: len(collector.received) == 1)  # a's POST is being held
+    assert delivery.submit(item("b")) is True  # the inline sender is busy: b waits
+    first.join(10)
+    # a's request thread sent b as well: no later request or flush() was needed.
+    assert ids(collector.logs) == ["a", "b"]
+    assert delivery.stats["sent"] == 2
+
+
 def test_inline_mode_never_raises_and_retries_on_flush(
         collector: Collector, make_delivery: MakeDelivery) -> None:
     collector.replies.extend([Reply(500), Reply(503)])

@@ -48,6 +48,8 @@ from readme_metrics.delivery.worker import WorkerPool
 
 Build = Callable[[Any], dict]
 WORKER_NAME = "readme-metrics-worker"
+#: How many more batches an inline sender sends for requests that found it busy.
+INLINE_TAKEOVERS = 3
 
 
 class Delivery:
@@ -99,6 +101,7 @@ class Delivery:
         self._started = False
         self._exit_hooked = False  # multiprocessing children need their own exit hook
         self._inline_lock = threading.Lock()  # one inline sender at a time
+        self._inline_turned_away = False  # a request found the inline sender busy
         self._sender = Sender(self._transport, self._build, config.api_key)
         self._attempt = Attempt(self._batcher, self._sender, self._logger,
                                 timeout=config.timeout, max_attempts=self._max_attempts,
@@ -269,37 +272,52 @@ class Delivery:
         """Send due batches in the calling thread (inline mode, or no sender at exit).
 
         Without ``force`` one due batch is sent, one attempt, and nobody waits: a request
-        thread never sleeps for a backoff. With ``force`` (flush, close) partial batches
-        go too, and backoffs are waited out until ``deadline``.
+        thread never sleeps for a backoff. A request that finds another one sending leaves
+        a note instead; the sender then sends once more for it (at most
+        ``INLINE_TAKEOVERS`` times), so a log is not stranded until the next request.
+        With ``force`` (flush, close) partial batches go too, and backoffs are waited out
+        until ``deadline``.
         """
         lock = self._inline_lock
-        if deadline is None:
-            acquired = lock.acquire(blocking=False)
-        else:
-            acquired = lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
-        if not acquired:
-            return  # someone else is sending; the queue keeps the rest
-        try:
-            queue = self._queue
-            while True:
-                now = time.monotonic()
-                if deadline is not None and now >= deadline:
+        for _ in range(1 + (0 if force else INLINE_TAKEOVERS)):
+            if deadline is None:
+                acquired = lock.acquire(blocking=False)
+            else:
+                acquired = lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
+            if not acquired:
+                self._inline_turned_away = True  # the sender will look again
+                return
+            try:
+                self._inline_turned_away = False
+                if not self._send_due(force, deadline):
                     return
-                with queue.lock:
-                    if (force and not self._batcher.closing
-                            and queue.lowest_unsettled_locked() > queue.flush_target):
-                        return  # what the flushes asked for is done
-                    batch, wait = self._batcher.take_locked(force=force)
-                if batch is None:
-                    if not force or wait is None or deadline is None or now + wait >= deadline:
-                        return
-                    time.sleep(wait)
-                    continue
-                self._attempt(batch, deadline)
-                if not force:
-                    return  # one batch per request: other requests take the next ones
-        finally:
-            lock.release()
+            finally:
+                lock.release()
+            if not self._inline_turned_away:
+                return
+
+    def _send_due(self, force: bool, deadline: Optional[float]) -> bool:
+        """Send one due batch (all of them with ``force``); False if none was due."""
+        queue = self._queue
+        sent = False
+        while True:
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                return sent
+            with queue.lock:
+                if (force and not self._batcher.closing
+                        and queue.lowest_unsettled_locked() > queue.flush_target):
+                    return sent  # what the flushes asked for is done
+                batch, wait = self._batcher.take_locked(force=force)
+            if batch is None:
+                if not force or wait is None or deadline is None or now + wait >= deadline:
+                    return sent
+                time.sleep(wait)
+                continue
+            self._attempt(batch, deadline)
+            sent = True
+            if not force:
+                return sent  # one batch per request, but see _send_inline
 
     # -- process hooks (see process.py) ---------------------------------------------------
 
