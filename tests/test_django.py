@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
 import io
 import json
 import os
@@ -413,6 +414,19 @@ def test_explicit_config_wins_over_settings(config: MetricsApiConfig) -> None:
     other = MetricsApiConfig(api_key="k", grouping_function=grouping, base_log_url=DOCS)
     middleware = adapter.MetricsMiddleware(lambda request: HttpResponse(), other)
     assert middleware.config is other and middleware.pipeline is adapter._pipeline_for(other)
+
+
+def test_disabled_middleware_is_left_out_of_the_chain(collector: Collector) -> None:
+    off = MetricsApiConfig(api_key="rdme_django_test_key", grouping_function=grouping,
+                           metrics_api=collector.url, base_log_url=DOCS, enabled=False,
+                           background_worker_mode=False, buffer_length=1)
+    threads = set(threading.enumerate())
+    with override_settings(README_METRICS_CONFIG=off):
+        response = Client().get("/hello", HTTP_X_API_KEY="k1")
+    assert response.status_code == 200 and "x-documentation-url" not in response
+    assert id(off) not in adapter._pipelines  # no pipeline, so no worker, no network
+    assert set(threading.enumerate()) == threads
+    assert collector.received == []
 
 
 def test_sync_and_async_capable() -> None:

@@ -1,0 +1,261 @@
+"""The capture core (readme_metrics/capture/): request parsing, body recording, recorder.
+
+Plain-value tables for request.py and body.py, real sockets for reading an unread rest
+without waiting, and the adapters' edges: a ``wsgi.input`` giving ``str``, the queue's
+memory bound counting headers, ``enabled=False`` and importing the Django adapter
+without Django.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+from typing import Any, Callable, Optional
+
+import pytest
+from flask import Flask
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics.capture.body import BodyRecord, record_rest
+from readme_metrics.capture.recorder import Recorder
+from readme_metrics.capture.request import build_url, header_text, pick_client_ip
+from readme_metrics.exchange import Exchange, Group
+from readme_metrics.flask_readme import ReadMeMetrics
+from tests.support.fake_api import Collector
+from tests.support.wsgi import run_wsgi, wsgi_environ
+
+SAFETY = 10.0  # seconds; reached only when a read waits on the client
+
+
+def config_for(collector: Collector, **options: Any) -> MetricsApiConfig:
+    options.setdefault("grouping_function", lambda request: {"api_key": "caller"})
+    return MetricsApiConfig(api_key="rdme_abcdefghijklmnopqrstuvwxyz",
+                            metrics_api=collector.url, base_log_url="https://docs.test",
+                            **options)
+
+
+# -- request.py: plain values in, plain values out ------------------------------------
+
+
+@pytest.mark.parametrize(("args", "url"), [
+    pytest.param(("http", "api.test", "/a?b=1"), "http://api.test/a?b=1", id="plain"),
+    pytest.param(("http", "api.test", "/ä b"), "http://api.test/%C3%A4%20b", id="quoted"),
+    pytest.param(("http", "10.0.0.1:8000", "/", "https", "api.test", 1),
+                 "https://api.test/", id="trusted-proxy"),
+    pytest.param(("http", "10.0.0.1:8000", "/", "https", "api.test", 0),
+                 "http://10.0.0.1:8000/", id="untrusted-proxy"),
+    pytest.param(("http", "h", "/", "evil, https", "evil, api.test", 1),
+                 "https://api.test/", id="last-hop"),
+])
+def test_build_url(args: tuple[Any, ...], url: str) -> None:
+    target = args[2].encode().decode("latin-1")  # a raw target, as a server gives it
+    assert build_url(args[0], args[1], target, *args[3:]) == url
+
+
+@pytest.mark.parametrize(("remote", "forwarded", "trusted", "ip"), [
+    ("10.0.0.1", None, 1, "10.0.0.1"),
+    ("10.0.0.1", "203.0.113.9", 0, "10.0.0.1"),
+    ("10.0.0.1", "198.51.100.1, 203.0.113.9", 1, "203.0.113.9"),
+    ("10.0.0.1", "198.51.100.1, 203.0.113.9", 2, "198.51.100.1"),
+    ("10.0.0.1", "203.0.113.9", 2, "10.0.0.1"),
+])
+def test_pick_client_ip(remote: str, forwarded: Optional[str], trusted: int, ip: str) -> None:
+    assert pick_client_ip(remote, forwarded, trusted) == ip
+
+
+def test_header_text_recovers_utf8_from_latin1() -> None:
+    assert header_text("Zoë".encode().decode("latin-1")) == "Zoë"
+    assert header_text("caf\xe9") == "caf\xe9"  # latin-1 that is not UTF-8 stays
+
+
+# -- body.py ---------------------------------------------------------------------------
+
+
+def test_body_record_keeps_the_limit_and_counts_everything() -> None:
+    record = BodyRecord(limit=4, declared=10)
+    record.feed(b"abc")
+    record.feed(b"defghij")
+    assert (record.content(), record.size, record.eof, record.body_size) == (
+        b"abcd", 10, True, 10)
+    record.give_up()  # at the end: nothing is missing
+    assert not record.incomplete
+
+
+def test_body_record_incomplete_keeps_the_declared_size() -> None:
+    record = BodyRecord(limit=100, declared=100000)
+    record.feed(b"abc")
+    record.give_up()
+    assert (record.content(), record.body_size, record.incomplete) == (b"abc", 100000, True)
+
+
+def in_thread(call: Callable[[], Any]) -> Any:
+    """Run ``call`` in a thread; fail (instead of hanging) if it waits on the client."""
+    result: list[Any] = []
+    thread = threading.Thread(target=lambda: result.append(call()), daemon=True)
+    thread.start()
+    thread.join(SAFETY)
+    assert not thread.is_alive(), "the read waited on the client"
+    return result[0]
+
+
+@pytest.fixture
+def connection() -> Any:
+    server, client = socket.socketpair()
+    yield server, client
+    server.close()
+    client.close()
+
+
+@pytest.mark.parametrize(("declared", "sent", "complete"), [
+    pytest.param(100000, b"abc", False, id="client-sends-less"),
+    pytest.param(3, b"abc", True, id="sent-in-full"),
+])
+def test_socket_reader_is_read_without_waiting(connection: Any, declared: int, sent: bytes,
+                                               complete: bool) -> None:
+    server, client = connection
+    client.sendall(sent)
+    rfile = server.makefile("rb")  # what werkzeug's and wsgiref's servers hand the app
+    record = BodyRecord(limit=1024, declared=declared)
+    in_thread(lambda: record_rest(record, rfile, {}, grace=0.01))
+    assert record.content() == sent
+    assert record.incomplete is not complete
+    assert server.gettimeout() is None  # the socket is blocking again
+
+
+def test_gunicorn_body_is_copied_not_consumed(connection: Any) -> None:
+    from gunicorn.http.body import Body, LengthReader
+    from gunicorn.http.unreader import SocketUnreader
+
+    server, client = connection
+    unreader = SocketUnreader(server)
+    unreader.unread(b"ab")  # what came with the headers, buffered by gunicorn
+    client.sendall(b"c")
+    body = Body(LengthReader(unreader, 2048))
+    record = BodyRecord(limit=4096, declared=2048)
+    taken = in_thread(lambda: record_rest(record, body, {"gunicorn.socket": server},
+                                          grace=0.01))
+    assert (taken, record.content(), record.incomplete) == (0, b"abc", True)
+    client.sendall(b"x" * 2045)
+    # gunicorn still has them, in order, and its count of the body is right.
+    assert in_thread(lambda: body.read(4096)) == b"abc" + b"x" * 2045
+
+
+# -- recorder.py -----------------------------------------------------------------------
+
+
+def test_finish_is_true_once_whatever_the_threads() -> None:
+    recorder = Recorder("id", 1024)
+    barrier = threading.Barrier(8)
+    results: list[bool] = []
+
+    def finish() -> None:
+        barrier.wait()
+        results.append(recorder.finish())
+
+    threads = [threading.Thread(target=finish) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False] * 7 + [True]
+
+
+def test_exchange_nbytes_counts_url_headers_and_bodies() -> None:
+    exchange = Exchange(id="i", started=0.0, method="GET", url="http://h/" + "u" * 50,
+                        http_version="HTTP/1.1", request_headers=[("X-Big", "v" * 1000)],
+                        client_ip="", group=Group("g"), request_body=b"b" * 10,
+                        response_headers=[("Set-Cookie", "c" * 100)], response_body=b"r")
+    assert exchange.nbytes >= 59 + 1005 + 10 + 110 + 1
+
+
+# -- the adapters' edges ---------------------------------------------------------------
+
+
+class StrInput:
+    """A broken server's wsgi.input: it gives str."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def read(self, *args: Any) -> str:
+        text, self.text = self.text, ""
+        return text
+
+
+def reading_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    data = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [f"{type(data).__name__}:{data!r}".encode()]
+
+
+def test_wsgi_input_giving_str_passes_through_and_records_nothing(
+        collector: Collector) -> None:
+    def environ() -> dict[str, Any]:
+        env = wsgi_environ("POST", "/", headers={"Content-Type": "text/plain"})
+        env["CONTENT_LENGTH"] = "5"
+        env["wsgi.input"] = StrInput("hello")
+        return env
+
+    bare = run_wsgi(reading_app, environ())
+    middleware = MetricsMiddleware(reading_app, config_for(
+        collector, buffer_length=1, background_worker_mode=False))
+    wrapped = run_wsgi(middleware, environ())
+    assert wrapped.body == bare.body == b"str:'hello'"
+    [log] = collector.wait_for_logs(1)
+    request = log["request"]["log"]["entries"][0]["request"]
+    assert "postData" not in request and request["bodySize"] == 0
+    middleware.close()
+
+
+def test_queue_bound_counts_headers_not_only_bodies(collector: Collector) -> None:
+    # Nothing is sent (no full batch, no flush interval): logs wait in the queue.
+    middleware = MetricsMiddleware(reading_app, config_for(
+        collector, max_queue_bytes=1_000_000, buffer_length=1000, flush_interval=0,
+        shutdown_timeout=1))
+    for _ in range(10):
+        env = wsgi_environ("GET", "/", headers={"X-Big": "v" * 200_000})
+        assert run_wsgi(middleware, env).status.startswith("200")
+    stats = middleware.stats
+    assert stats["queued"] <= 5 and stats["dropped"] >= 5, stats
+    middleware.close()
+
+
+def test_disabled_wsgi_middleware_is_a_pass_through(collector: Collector) -> None:
+    result = [b"untouched"]
+    seen: list[Any] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(environ["wsgi.input"])
+        start_response("200 OK", [])
+        return result
+
+    before = set(threading.enumerate())
+    middleware = MetricsMiddleware(app, config_for(collector, enabled=False))
+    env = wsgi_environ("POST", "/", body=b"abc")
+    body = env["wsgi.input"]
+    assert middleware(env, lambda status, headers: None) is result
+    assert seen == [body]  # the server's own input, not a tee
+    assert middleware.pipeline is None and set(threading.enumerate()) == before
+    assert middleware.flush(1.0) is True
+    middleware.close()
+    assert collector.received == [] and collector.gets == []
+
+
+def test_disabled_flask_extension_leaves_the_app_alone(collector: Collector) -> None:
+    app = Flask(__name__)
+    original = app.wsgi_app
+    metrics = ReadMeMetrics(config_for(collector, enabled=False), app)
+    assert app.wsgi_app == original and metrics.middleware is None
+    assert "readme_metrics" not in app.extensions
+
+
+def test_django_adapter_without_django_says_what_to_install() -> None:
+    code = ("import sys; sys.modules['django'] = None\n"
+            "import readme_metrics.django\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode != 0
+    assert 'ImportError: readme_metrics.django needs Django: pip install ' \
+           '"readme-metrics[django]"' in done.stderr
