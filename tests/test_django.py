@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import threading
 import io
 import json
 import os
 import tempfile
+import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Optional
 from wsgiref.util import FileWrapper, setup_testing_defaults
