@@ -35,6 +35,11 @@ The first three parts compare bare app and wrapped app, interleaved, the median 
     A fault: the Metrics API drips its answers one byte every 0.4 s. The slowest request
     (inline mode posts from it) and the exit time, against timeout=1 s and
     shutdown_timeout=2 s, in inline and background mode.
+``slowclient``
+    A fault: 20 clients, one after the other, each declaring a 100,000-byte body, sending
+    3 bytes and holding the connection, to a view that never reads the body; gunicorn with
+    one sync worker and ``--timeout 6``, bare and wrapped: answers and seconds to them,
+    a second client served meanwhile, WORKER TIMEOUTs, logs delivered out of served.
 
 Only the standard library and the project are needed (plus gunicorn and wrk for
 ``server``, uvicorn and wrk for the server half of ``asgi``). Progress goes to stderr,
@@ -702,14 +707,104 @@ def bench_fault_slow_api() -> dict[str, Any]:
     return results
 
 
+def _answer_seconds(sock: socket.socket, started: float) -> Optional[float]:
+    """Seconds until a whole response (by Content-Length) arrived; None if none did."""
+    data = b""
+    try:
+        while True:
+            head, sep, body = data.partition(b"\r\n\r\n")
+            match = re.search(rb"(?i)content-length:\s*(\d+)", head) if sep else None
+            if match and len(body) >= int(match.group(1)):
+                return time.perf_counter() - started
+            chunk = sock.recv(65536)
+            if not chunk:
+                return None
+            data += chunk
+    except OSError:  # socket.timeout included
+        return None
+
+
+def _slow_client(port: int) -> tuple[Optional[float], bool]:
+    """One client declaring 100000 bytes, sending 3 and holding on: (seconds to its
+    answer, whether a second client was answered meanwhile)."""
+    head = (f"Host: api.example.com\r\nAuthorization: Bearer {TOKEN}\r\n").encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as slow:
+        started = time.perf_counter()
+        slow.sendall(b"POST /v1/widgets HTTP/1.1\r\n" + head + b"Content-Type: "
+                     b"application/json\r\nContent-Length: 100000\r\n\r\nabc")
+        answered = _answer_seconds(slow, started)
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as other:
+            other.sendall(b"GET /v1/widgets/1 HTTP/1.1\r\n" + head + b"\r\n")
+            served = _answer_seconds(other, time.perf_counter()) is not None
+    return answered, served
+
+
+def bench_fault_slow_client(clients: int = 20) -> dict[str, Any]:
+    """SPEC 5 under clients that declare a long body, send 3 bytes and hold the connection,
+    to a view that never reads the body: gunicorn, 1 sync worker, --timeout 6, bare and
+    wrapped. Answers, seconds to each answer, next requests served, WORKER TIMEOUTs, and
+    (wrapped) logs delivered out of requests served."""
+    results: dict[str, Any] = {}
+    collector = Collector("ok")
+    try:
+        with tempfile.TemporaryDirectory() as directory:
+            Path(directory, "bench_app.py").write_text(GUNICORN_APP)
+            for variant in ("bare", "wrapped"):
+                results[variant] = _slow_clients_under_gunicorn(variant, directory,
+                                                                collector, clients)
+                log(f"fault slow client, {variant}: {results[variant]}")
+    finally:
+        collector.stop()
+    return results
+
+
+def _slow_clients_under_gunicorn(variant: str, directory: str, collector: Collector,
+                                 clients: int) -> dict[str, Any]:
+    port = free_port()
+    env = {**os.environ, "METRICS_URL": collector.url, "BENCH_DIR": str(Path(__file__).parent),
+           "PYTHONPATH": os.pathsep.join([directory, str(ROOT)])}
+    before = collector.count()
+    errors = Path(directory, f"gunicorn-{variant}.log")
+    with errors.open("wb") as stderr:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", "1", "--worker-class", "sync",
+             "--timeout", "6", "--bind", f"127.0.0.1:{port}", f"bench_app:{variant}"],
+            cwd=directory, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("gunicorn did not start") from None
+                    time.sleep(0.1)
+            runs = [_slow_client(port) for _ in range(clients)]
+        finally:
+            server.terminate()  # the worker's exit flush sends what is queued
+            server.wait(30)
+    times = sorted(seconds for seconds, _ in runs if seconds is not None)
+    return {
+        "slow_clients": clients, "answered": len(times),
+        "answer_median_s": round(statistics.median(times), 4) if times else None,
+        "answer_max_s": round(times[-1], 4) if times else None,
+        "next_requests_served": sum(served for _, served in runs),
+        "worker_timeouts": errors.read_text(errors="replace").count("WORKER TIMEOUT"),
+        "requests_served": len(times) + sum(served for _, served in runs),
+        "logs_delivered": collector.count() - before,
+    }
+
+
 # -- main ------------------------------------------------------------------------------------------
 
 
 def main(argv: Optional[list[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="inprocess,server,asgi,memory,sustained,slowapi",
+    parser.add_argument("--only",
+                        default="inprocess,server,asgi,memory,sustained,slowapi,slowclient",
                         help="comma-separated parts: inprocess, server, asgi, memory, "
-                             "sustained, slowapi")
+                             "sustained, slowapi, slowclient")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=10.0, help="wrk duration")
     parser.add_argument("--get-requests", type=int, default=5000)
@@ -753,6 +848,8 @@ def main(argv: Optional[list[str]] = None) -> None:
             for rate, delay in (run.split("@") for run in args.sustained.split(","))]
     if "slowapi" in parts:
         report["fault_slow_api"] = bench_fault_slow_api()
+    if "slowclient" in parts:
+        report["fault_slow_client"] = bench_fault_slow_client()
     report["targets"] = targets(report)
     print(json.dumps(report, indent=2))
 
@@ -796,6 +893,16 @@ def targets(report: dict[str, Any]) -> dict[str, Any]:
     for mode, run in (report.get("fault_slow_api") or {}).items():
         check(f"fault_slow_api_{mode}_exit_seconds", run["exit_s"],
               run["shutdown_timeout"] + 1)
+    slow = (report.get("fault_slow_client") or {}).get("wrapped")
+    if slow:
+        checks["fault_slow_client_all_answered"] = {
+            "value": f"{slow['answered']} of {slow['slow_clients']}, next requests "
+                     f"{slow['next_requests_served']}, WORKER TIMEOUT {slow['worker_timeouts']}",
+            "met": slow["answered"] == slow["next_requests_served"] == slow["slow_clients"]
+            and slow["worker_timeouts"] == 0}
+        checks["fault_slow_client_logs_delivered"] = {
+            "value": f"{slow['logs_delivered']} of {slow['requests_served']} served",
+            "met": slow["logs_delivered"] == slow["requests_served"]}
     return checks
 
 
