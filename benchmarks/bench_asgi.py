@@ -18,9 +18,11 @@ the collector received out of the requests wrk completed.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -39,9 +41,13 @@ ANSWER_HEADERS = [(b"content-type", b"application/json"),
 
 
 async def get_app(scope: dict, receive: Any, send: Any) -> None:
-    """bench.get_app as an ASGI app."""
-    if scope["type"] != "http":  # lifespan under uvicorn: nothing to set up
-        return
+    """bench.get_app as an ASGI app (with a lifespan that has nothing to set up)."""
+    if scope["type"] == "lifespan":
+        while True:
+            kind = (await receive())["type"]
+            await send({"type": kind + ".complete"})
+            if kind == "lifespan.shutdown":
+                return
     await send({"type": "http.response.start", "status": 200, "headers": ANSWER_HEADERS})
     await send({"type": "http.response.body", "body": bench.GET_BODY})
 
@@ -188,20 +194,29 @@ def _one_run(variant: str, requests: int, metrics_url: str) -> dict[str, float]:
 # -- under uvicorn + wrk ------------------------------------------------------------------
 
 UVICORN_APP = textwrap.dedent("""
-    import os, sys
+    import atexit, json, os, sys
     sys.path.insert(0, os.environ["BENCH_DIR"])
     import bench_asgi
 
     bare = bench_asgi.get_app
     wrapped = bench_asgi.wrap(bench_asgi.get_app, os.environ["METRICS_URL"])
+
+    def write_stats():  # after the exit flush (close() is idempotent)
+        wrapped.close()
+        with open(os.environ["BENCH_STATS_FILE"], "w") as out:
+            json.dump(wrapped.stats, out)
+
+    atexit.register(write_stats)
 """)
 
 
 def run_wrk(app_name: str, directory: str, collector: Any, seconds: float
             ) -> dict[str, float]:
     port = bench.free_port()
+    stats_file = Path(directory, f"stats-{port}.json")
     env = {**os.environ, "METRICS_URL": collector.url, "BENCH_DIR": str(Path(__file__).parent),
-           "PYTHONPATH": os.pathsep.join([directory, str(bench.ROOT)])}
+           "PYTHONPATH": os.pathsep.join([directory, str(bench.ROOT)]),
+           "BENCH_STATS_FILE": str(stats_file)}
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
          "--no-access-log", "--log-level", "warning", f"bench_asgi_app:{app_name}"],
@@ -227,8 +242,16 @@ def run_wrk(app_name: str, directory: str, collector: Any, seconds: float
                 "server_cpu_us_per_request":
                     (bench.process_cpu(server.pid) - cpu_before) / served * 1e6}
     finally:
-        server.terminate()  # uvicorn's shutdown: the exit flush delivers what is queued
+        # Ctrl-C: uvicorn shuts down (the lifespan end flushes the queue) and the
+        # interpreter exits normally, so the stats are written (SIGTERM skips at-exit).
+        server.send_signal(signal.SIGINT)
         server.wait(30)
+        if stats_file.exists():
+            stats = json.loads(stats_file.read_text())
+            _SERVED_AND_SENT.append((stats["captured"] - stats["skipped"], stats["sent"]))
+
+
+_SERVED_AND_SENT: list[tuple[int, int]] = []  # (served, sent) of each wrapped server run
 
 
 def _wait_for_port(port: int) -> None:
@@ -250,7 +273,7 @@ def bench_server(repeat: int, seconds: float) -> dict[str, Any]:
         return {"skipped": "wrk not installed (apt-get install wrk)"}
     collector = bench.Collector("ok")
     runs: dict[str, list[dict[str, float]]] = {"bare": [], "wrapped": []}
-    served_wrapped = 0
+    _SERVED_AND_SENT.clear()
     try:
         with tempfile.TemporaryDirectory() as directory:
             Path(directory, "bench_asgi_app.py").write_text(UVICORN_APP)
@@ -258,7 +281,6 @@ def bench_server(repeat: int, seconds: float) -> dict[str, Any]:
                 order = ("bare", "wrapped") if rep % 2 == 0 else ("wrapped", "bare")
                 for variant in order:
                     runs[variant].append(run_wrk(variant, directory, collector, seconds))
-                served_wrapped += int(runs["wrapped"][-1]["served"])
                 bench.log(f"asgi server rep {rep + 1}/{repeat}: bare "
                           f"{runs['bare'][-1]['rps']:.0f} req/s, wrapped "
                           f"{runs['wrapped'][-1]['rps']:.0f} req/s")
@@ -274,8 +296,10 @@ def bench_server(repeat: int, seconds: float) -> dict[str, Any]:
         "wrapped_server_cpu_us_per_request": round(wrapped["server_cpu_us_per_request"], 1),
         "rps_runs": {variant: [round(run["rps"]) for run in values]
                      for variant, values in runs.items()},
-        # wrk's count excludes its warm-up second, whose requests are logged too.
-        "logs_delivered": logged, "wrapped_requests_counted_by_wrk": served_wrapped,
+        # From the wrapped server's own stats at exit (warm-up included), and the collector.
+        "wrapped_requests_served": sum(served for served, _ in _SERVED_AND_SENT),
+        "logs_sent": sum(sent for _, sent in _SERVED_AND_SENT),
+        "logs_received_by_collector": logged,
     }
 
 

@@ -222,24 +222,55 @@ def test_pathsend_is_logged_with_its_size_and_no_text(wrap: Any, collector: Coll
 
 
 @pytest.mark.parametrize("scope_type", ["lifespan", "websocket"])
-def test_other_scopes_get_the_servers_objects(wrap: Any, collector: Collector,
-                                              scope_type: str) -> None:
+def test_other_scopes_pass_through(wrap: Any, collector: Collector, scope_type: str) -> None:
+    """The server's scope and receive, every message as sent; nothing logged."""
     seen: list[Any] = []
+    messages = [{"type": f"{scope_type}.startup.complete"}, {"type": "websocket.send"}]
+    got: list[Any] = []
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         seen.extend([scope, receive, send])
+        for message in messages:
+            await send(message)
 
     async def receive() -> Any:
         return {}
 
     async def send(message: Any) -> None:
-        pass
+        got.append(message)
 
     scope = {"type": scope_type, "asgi": {"version": "3.0"}}
     asyncio.run(wrap(app)(scope, receive, send))
-    assert seen[0] is scope and seen[1] is receive and seen[2] is send
+    assert seen[0] is scope and seen[1] is receive
+    if scope_type == "websocket":
+        assert seen[2] is send
+    assert got == messages and all(a is b for a, b in zip(got, messages))
     assert scope == {"type": scope_type, "asgi": {"version": "3.0"}}
     assert collector.logs == []
+
+
+def test_queue_is_flushed_before_lifespan_shutdown_completes(wrap: Any,
+                                                            collector: Collector) -> None:
+    """uvicorn ends on SIGTERM without running exit hooks: the lifespan end is the flush."""
+    app = wrap(echo_app(), background_worker_mode=True, buffer_length=100,
+               flush_interval=600)
+    asyncio.run(run(app, http_scope()))
+    assert collector.logs == []  # nothing due yet
+    at_completion: list[int] = []
+
+    async def lifespan_app(scope: Any, receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "lifespan.shutdown"
+        await send({"type": "lifespan.shutdown.complete"})
+
+    async def receive() -> Any:
+        return {"type": "lifespan.shutdown"}
+
+    async def send(message: Any) -> None:
+        at_completion.append(len(collector.logs))
+
+    app.app = lifespan_app
+    asyncio.run(app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
+    assert at_completion == [1]
 
 
 @pytest.mark.parametrize("how", ["skip_methods", "grouping_none", "disabled"])

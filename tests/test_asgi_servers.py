@@ -228,9 +228,10 @@ def test_framework_under_server(
         client.session.close()
 
 
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize("server", SERVER_PARAMS)
 def test_exit_flush_when_the_server_stops(
-    collector: Collector, tmp_path: Path, server: str
+    collector: Collector, tmp_path: Path, server: str, stop: signal.Signals
 ) -> None:
     """Background mode, nothing due before exit: stopping the server delivers every log."""
     port = free_port()
@@ -247,7 +248,7 @@ def test_exit_flush_when_the_server_stops(
                 assert client.call("GET", f"/hello?name={i}").status_code == 200
             client.session.close()
             assert collector.logs == []  # nothing was due before the exit
-            process.send_signal(signal.SIGINT)  # Ctrl-C, as a developer stops it
+            process.send_signal(stop)  # Ctrl-C, or how Docker, systemd and Kubernetes stop it
             process.wait(30)
         finally:
             if process.poll() is None:

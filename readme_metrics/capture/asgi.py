@@ -3,8 +3,9 @@
 A pure ASGI middleware, never Starlette's ``BaseHTTPMiddleware``: ``receive`` and ``send``
 are wrapped, not replaced by buffered copies (see :mod:`.asgi_exchange`), so streaming
 and server-sent events keep their timing and nothing is held whole in memory.
-``lifespan`` and ``websocket`` scopes pass through untouched, and so does every scope
-when the config says ``enabled=False``.
+``lifespan`` and ``websocket`` scopes pass through untouched (their messages unchanged;
+the queue is flushed before ``lifespan.shutdown.complete`` goes to the server), and so
+does every scope when the config says ``enabled=False``.
 
 What it trusts: the scope the server built and, only as far as ``trusted_proxies`` says,
 X-Forwarded-* headers. The event loop never waits on the network: in background mode a
@@ -22,7 +23,7 @@ from typing import Any, Awaitable, Callable, MutableMapping, Optional, Union
 import webob
 
 from readme_metrics.capture import asgi_scope
-from readme_metrics.capture.asgi_exchange import Receive, Send, _Exchange
+from readme_metrics.capture.asgi_exchange import Message, Receive, Send, _Exchange
 from readme_metrics.capture.asgi_scope import ScopeRequest
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.exchange import Group, PendingExchange
@@ -91,6 +92,8 @@ class MetricsMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         pipeline = self.pipeline
         if scope["type"] != "http" or pipeline is None:
+            if scope["type"] == "lifespan" and pipeline is not None:
+                send = self._lifespan_send(send)
             await self.app(scope, receive, send)
             return
         try:
@@ -112,6 +115,30 @@ class MetricsMiddleware:
             await exchange.finish(failed=True)
             raise
         await exchange.finish(failed=False)
+
+    def _lifespan_send(self, send: Send) -> Send:
+        """The server's lifespan ``send``, flushing the queue before shutdown completes.
+
+        The messages pass unchanged. The flush cannot wait for interpreter exit: uvicorn
+        ends on SIGTERM (how Docker, systemd and Kubernetes stop it) by raising the signal
+        again once it has shut down, and at-exit hooks do not run then.
+        """
+
+        async def lifespan_send(message: Message) -> None:
+            if message.get("type") in ("lifespan.shutdown.complete",
+                                       "lifespan.shutdown.failed"):
+                await self._flush_off_loop()
+            await send(message)
+
+        return lifespan_send
+
+    async def _flush_off_loop(self) -> None:
+        """Send what is queued, within shutdown_timeout, from the loop's executor."""
+        try:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, self.flush, self.config.shutdown_timeout)
+        except Exception:  # never into the app's shutdown
+            self.logger.debug("readme_metrics: flush at shutdown failed", exc_info=True)
 
     # -- what the exchange asks of the middleware --------------------------------------
 
