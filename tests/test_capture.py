@@ -1,7 +1,7 @@
 """The capture core (readme_metrics/capture/): request parsing, body recording, recorder.
 
-Plain-value tables for request.py and body.py, real sockets for reading an unread rest
-without waiting, and the adapters' edges: a ``wsgi.input`` giving ``str``, the queue's
+Plain-value tables for request.py and body.py, real sockets for rest.py (reading an
+unread rest without waiting), and the adapters' edges: a ``wsgi.input`` giving ``str``, the queue's
 memory bound counting headers, ``enabled=False`` and importing the Django adapter
 without Django.
 """
@@ -18,9 +18,10 @@ import pytest
 from flask import Flask
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
-from readme_metrics.capture.body import BodyRecord, record_rest
+from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.recorder import Recorder
 from readme_metrics.capture.request import build_url, header_text, pick_client_ip
+from readme_metrics.capture.rest import record_rest
 from readme_metrics.exchange import Exchange, Group
 from readme_metrics.flask_readme import ReadMeMetrics
 from tests.support.fake_api import Collector

@@ -1,7 +1,8 @@
 """The capture core every adapter shares (SPEC section 3).
 
 - ``request.py``: URL, headers, client IP and proxy trust, from plain values;
-- ``body.py``: bounded body recording; reading an unread rest without waiting;
+- ``body.py``: bounded body recording; ``rest.py``: reading an unread rest without
+  waiting, server by server;
 - ``recorder.py``: timing, response chunks, finish-once -> one ``Pending`` record;
 - ``wsgi_input.py``: the ``wsgi.input`` tee; ``wsgi.py``: the WSGI middleware;
 - ``asgi.py``: the ASGI middleware, over ``asgi_exchange.py`` (the wrapped ``receive``

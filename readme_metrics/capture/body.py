@@ -1,4 +1,4 @@
-"""Bounded body recording, and reading an unread request body without waiting (SPEC 5).
+"""Bounded body recording (SPEC section 5).
 
 API for every adapter (WSGI, Django, ASGI):
 
@@ -7,44 +7,15 @@ API for every adapter (WSGI, Django, ASGI):
   body is known to be over, ``give_up()`` when the rest could not be had without waiting
   (the log then says the body is incomplete). ``content()``, ``body_size`` and
   ``incomplete`` are what the log needs; ``nbytes`` what the queue counts.
-- :func:`record_rest` ``(record, stream, environ, grace)``: feed a record what is left of
-  a WSGI request body the app did not read, as far as it has arrived.
-
-Why "without waiting": a client may declare a long body and send part of it. A server that
-spools the whole body before calling the app (waitress) never lets that reach the app;
-the others hand the app a stream over the socket, and a read there waits for the client,
-which ties up the worker (gunicorn's sync worker is then killed by its timeout). So the
-unread rest is read only from where it already is:
-
-- an input that is memory or a regular file (waitress, Django's ASGI handler and test
-  client, test environs): read it;
-- gunicorn: what its reader has buffered plus what the socket has received (``MSG_PEEK``,
-  after a zero-timeout readiness check), copied without consuming it, so the server's own
-  bookkeeping of the connection is untouched;
-- a buffered reader over a socket (werkzeug's development server, wsgiref, Django's
-  runserver): reads with the socket switched to non-blocking for those calls only; they
-  return what is buffered or received, else nothing. Those servers close the connection
-  after the response and throw the rest away anyway.
-
-A body sent in full can still be in flight when an app that does not read it has already
-answered. Once the response is out, the adapters give it ``GRACE`` (50 ms) at most; a
-client that declared more than it sends costs that much, never the server's timeout.
-Anything else (a server this module does not know) is not read: recording a body must
-never cost the app its worker.
+The unread rest of a WSGI body is read by :mod:`readme_metrics.capture.rest`, within
+``GRACE`` at most once the response is out.
 """
 
 from __future__ import annotations
 
-import io
-import os
-import select
-import socket
-import stat
-import tempfile
-import time
-from typing import Any, Mapping, Optional, Union
+from typing import Optional, Union
 
-__all__ = ["GRACE", "BodyRecord", "record_rest"]
+__all__ = ["GRACE", "BodyRecord"]
 
 # How long, at most, a body still in flight gets to arrive once the response has gone out:
 # clients send the body just after the headers, and an app that answers without reading
@@ -131,176 +102,3 @@ class BodyRecord:
     def nbytes(self) -> int:
         """Memory the kept copy holds."""
         return len(self.captured)
-
-
-# -- reading without waiting -----------------------------------------------------------
-
-
-def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
-                grace: float = 0.0) -> int:
-    """Feed ``record`` the unread rest of a WSGI body that is there now; never blocks.
-
-    ``stream`` is what the app reads the body from (``wsgi.input``, or a framework's
-    wrapper of it, read through so its own count stays right). Stops at the record's
-    limit and at the declared length. ``grace`` (seconds, at most) lets bytes still in
-    flight arrive; callers give it once the response has gone out (see ``GRACE``). What
-    could not be had is left out and the record marked incomplete. Returns how many
-    bytes were taken from ``stream`` (0 when they were only copied, as under gunicorn).
-    Never raises.
-    """
-    if record.eof:
-        return 0
-    remaining = record.remaining
-    want = record.room if remaining is None else min(record.room, remaining)
-    if want <= 0:
-        return 0  # all that is kept was kept: a longer body is simply truncated
-    taken = 0
-    try:
-        base = _base(stream)
-        if _is_buffered(base):
-            return _read_buffered(record, stream, want)
-        if remaining is not None:  # without a length, where the body ends is unknown
-            deadline = time.monotonic() + grace
-            data = _gunicorn_peek(base, environ, want, deadline)
-            if data is None:
-                sock = _socket_of(base)
-                data = b"" if sock is None else _read_nonblocking(stream, sock, want,
-                                                                  deadline)
-                taken = len(data)
-            record.feed(data)
-    except Exception:  # noqa: BLE001 - a server we misjudged: record nothing more
-        pass
-    if not record.eof and record.room > 0:
-        record.give_up()
-    return taken
-
-
-def _read_buffered(record: BodyRecord, stream: Any, want: int) -> int:
-    """The whole rest is in memory or a file: read it (to the limit), an empty read ends it."""
-    taken = 0
-    while taken < want:
-        data = stream.read(min(65536, want - taken))
-        if not data:
-            record.end()
-            break
-        taken += len(data)
-        record.feed(data)
-    return taken
-
-
-def _base(stream: Any) -> Any:
-    """The server's own stream under the wrappers that only count or check reads.
-
-    wsgiref.validate's checker (tests put it around apps) and Django's LimitedStream
-    (its runserver wraps the socket reader in one) are seen through.
-    """
-    from wsgiref.validate import InputWrapper
-
-    for _ in range(8):  # a few layers at most; never loop on a self-referencing wrapper
-        if isinstance(stream, InputWrapper):
-            stream = stream.input
-        elif type(stream).__name__ == "LimitedStream" and type(stream).__module__ == (
-                "django.core.handlers.wsgi"):
-            stream = getattr(stream._read, "__self__", None)
-        else:
-            break
-    return stream
-
-
-def _is_buffered(stream: Any) -> bool:
-    """True for memory and regular files: the whole body is there already."""
-    if isinstance(stream, tempfile.SpooledTemporaryFile):
-        stream = stream._file  # memory until it rolls over to a real file
-    if isinstance(stream, io.BytesIO) or (  # Django's test client keeps it in memory
-            type(stream).__name__ == "FakePayload"
-            and type(stream).__module__ == "django.test.client"):
-        return True
-    raw = getattr(stream, "raw", stream)
-    if isinstance(stream, (io.BufferedReader, io.BufferedRandom, io.FileIO)) or (
-        isinstance(raw, io.FileIO)
-    ):
-        try:
-            return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
-        except (OSError, ValueError, AttributeError):
-            return False
-    return False
-
-
-def _gunicorn_peek(stream: Any, environ: Mapping[str, Any], want: int, deadline: float
-                   ) -> Optional[bytes]:
-    """gunicorn: copy what its reader buffered and the socket received, consuming nothing.
-
-    Until ``deadline`` the copy is taken again every few milliseconds while it is short
-    (peeked bytes stay readable, so waiting for readability would not tell of new ones).
-    """
-    if type(stream).__module__ != "gunicorn.http.body":
-        return None
-    from gunicorn.http.body import Body, LengthReader
-
-    sock = environ.get("gunicorn.socket")
-    if not isinstance(stream, Body) or not isinstance(stream.reader, LengthReader):
-        return b""  # a chunked body: its framing would have to be parsed, so leave it
-    # The stream in order: Body's own buffer, the unreader's, then the socket's.
-    held = stream.buf.getvalue() + stream.reader.unreader.buf.getvalue()
-    data = held
-    while len(data) < want and isinstance(sock, socket.socket):
-        data = held + _peek_socket(sock, want - len(held))
-        if len(data) >= want or time.monotonic() >= deadline:
-            break
-        time.sleep(0.002)
-    return data[:want]
-
-
-def _peek_socket(sock: socket.socket, want: int) -> bytes:
-    """What the socket has received, left in place; b"" when nothing has arrived."""
-    readable, _, _ = select.select([sock], [], [], 0)
-    if not readable:
-        return b""
-    flags = socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0)
-    try:
-        return sock.recv(want, flags)
-    except (BlockingIOError, InterruptedError):
-        return b""
-
-
-def _socket_of(stream: Any) -> Optional[socket.socket]:
-    """The socket under a ``socket.makefile`` reader (werkzeug, wsgiref, runserver)."""
-    if not isinstance(stream, io.BufferedReader):
-        return None
-    sock = getattr(stream.raw, "_sock", None)  # socket.SocketIO keeps it there
-    return sock if isinstance(sock, socket.socket) else None
-
-
-def _read_nonblocking(stream: Any, sock: socket.socket, want: int, deadline: float
-                      ) -> bytes:
-    """What is buffered or received, up to ``want``; stops when nothing more comes by
-    ``deadline``.
-
-    The socket is switched to non-blocking for these reads only: a read that would wait
-    returns what it has (or None, or raises BlockingIOError) instead.
-    """
-    read = stream.read1 if isinstance(stream, io.BufferedReader) else stream.read
-    parts: list[bytes] = []
-    got = 0
-    woke = False
-    timeout = sock.gettimeout()
-    sock.settimeout(0.0)
-    try:
-        while got < want:
-            try:
-                data = read(want - got)
-            except (BlockingIOError, InterruptedError, TypeError, AssertionError):
-                data = b""  # TypeError, AssertionError: a wrapper choking on a None read
-            if not data:
-                left = deadline - time.monotonic()
-                # Readable yet nothing to read twice in a row: the client closed.
-                if woke or left <= 0 or not select.select([sock], [], [], left)[0]:
-                    break
-                woke = True
-                continue
-            woke = False
-            parts.append(data)
-            got += len(data)
-    finally:
-        sock.settimeout(timeout)
-    return b"".join(parts)

@@ -3,14 +3,15 @@
 The framework reads through :class:`StreamTee` exactly as through the stream it wraps
 (read, readline, iteration, seek, any other attribute); each chunk is fed to a
 :class:`~readme_metrics.capture.body.BodyRecord`. ``read_rest`` records what was left
-unread, only as far as it has arrived (see ``body.py``).
+unread, only as far as it has arrived (see ``rest.py``).
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterator, Optional
 
-from readme_metrics.capture.body import BodyRecord, record_rest
+from readme_metrics.capture.body import BodyRecord
+from readme_metrics.capture.rest import record_rest
 
 __all__ = ["StreamTee"]
 
@@ -60,5 +61,5 @@ class StreamTee:
         return getattr(self._stream, name)
 
     def read_rest(self, meta: Any, grace: float = 0.0) -> None:
-        """Record what was left unread, as far as it has arrived (``grace``: see body.py)."""
+        """Record what was left unread, as far as it has arrived (``grace``: see rest.py)."""
         record_rest(self.record, self._stream, meta, grace)

@@ -3,7 +3,7 @@
 :class:`InputTee` replaces ``wsgi.input``: reads are clamped to CONTENT_LENGTH, so nothing
 ever reads past the body; without a length every call is passed through as is (chunked
 input, ``wsgi.input_terminated``). A body the app leaves unread is recorded by
-:meth:`InputTee.record_rest`, only as far as it is there already (see ``body.py``).
+:meth:`InputTee.record_rest`, only as far as it is there already (see ``rest.py``).
 :func:`replay_input` gives the grouping function a readable copy of the body.
 """
 
@@ -12,7 +12,8 @@ from __future__ import annotations
 import io
 from typing import Any, Iterator, Mapping, Optional
 
-from readme_metrics.capture.body import BodyRecord, record_rest
+from readme_metrics.capture.body import BodyRecord
+from readme_metrics.capture.rest import record_rest
 
 __all__ = ["InputTee", "replay_input"]
 
