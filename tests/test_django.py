@@ -572,6 +572,18 @@ def test_asgi_upload_reaches_view_and_log(collector: Collector,
     assert [p["name"] for p in params] == ["field", "file"]
 
 
+def test_asgi_body_the_view_ignores_is_logged(collector: Collector,
+                                              config: MetricsApiConfig) -> None:
+    body = b'{"ignored": "by the view"}'
+    result = run_asgi("POST", "/ignore", body=body, headers={
+        "X-Api-Key": "k1", "Content-Type": "application/json",
+        "Content-Length": str(len(body))})
+    assert result.status == 200 and b"".join(result.chunks) == b"ignored"
+    [log] = collector.wait_for_logs(1)
+    post = entry(log)["request"]["postData"]
+    assert post == {"mimeType": "application/json", "text": body.decode()}
+
+
 def test_asgi_request_user_is_read_off_the_event_loop(
     collector: Collector, config: MetricsApiConfig, database: None
 ) -> None:
