@@ -9,6 +9,7 @@ test_asgi_servers.py.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Iterator
 from typing import Any, Callable
@@ -524,3 +525,24 @@ def test_url_without_host_header_or_raw_path(wrap: Any, collector: Collector) ->
     del scope["raw_path"]
     asyncio.run(run(wrap(echo_app()), scope))
     assert entry(collector.logs[0])["request"]["url"] == "http://10.0.0.5:8080/caf%C3%A9%20x?a=%20"
+
+
+class _AsyncCallable:
+    async def __call__(self, request: Any) -> dict[str, str]:
+        return dict(GROUP)
+
+
+async def _async_with_extra(request: Any, extra: str) -> dict[str, str]:
+    return {**GROUP, "label": extra}
+
+
+@pytest.mark.parametrize("grouping", [
+    pytest.param(owlbert, id="function"),
+    pytest.param(_AsyncCallable(), id="async-callable-object"),
+    pytest.param(functools.partial(_async_with_extra, extra="Owlbert"), id="async-partial"),
+])
+def test_every_kind_of_grouping_function_is_awaited_when_async(
+        wrap: Any, collector: Collector, grouping: Any) -> None:
+    done = asyncio.run(run(wrap(echo_app(), grouping_function=grouping), http_scope()))
+    assert b"x-documentation-url" in done.headers
+    assert collector.logs[0]["group"]["label"] == "Owlbert"

@@ -53,6 +53,12 @@ class _Outcome:
         return self.value
 
 
+def _is_async(function: Any) -> bool:
+    """True for an ``async def`` function (or a callable object whose ``__call__`` is)."""
+    return (inspect.iscoroutinefunction(function)
+            or inspect.iscoroutinefunction(type(function).__call__))
+
+
 class MetricsMiddleware:
     """Log every HTTP request/response exchange of an ASGI 3 app to ReadMe's Metrics API.
 
@@ -81,7 +87,11 @@ class MetricsMiddleware:
         self.limit = config.max_body_bytes
         self.background = config.background_worker_mode
         self._grouping = config.grouping_function
-        self._identifier = Identifier(_Outcome.__call__, config.logger)
+        # A plain function goes straight through the Identifier; an async one is awaited
+        # here and its outcome replayed through a second one (see _Outcome).
+        self._async_grouping = _is_async(self._grouping)
+        self._identifier = Identifier(
+            _Outcome.__call__ if self._async_grouping else self._grouping, config.logger)
         # One per event loop: an asyncio.Lock belongs to the loop it was first used on.
         self._inline_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
                                                       asyncio.Lock] = weakref.WeakKeyDictionary()
@@ -149,6 +159,8 @@ class MetricsMiddleware:
     def identify(self, request: Any) -> Union[Optional[Group], Awaitable[Optional[Group]]]:
         """Run the grouping function: the Group (None: do not log), or, when the function
         is ``async``, an awaitable of it."""
+        if not self._async_grouping:
+            return self._identifier(request)
         try:
             result = self._grouping(request)
         except Exception as exc:  # user code: reported by the Identifier, contained

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping, Optional
 
 from readme_metrics.capture.asgi_scope import ScopeRequest
@@ -29,6 +30,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _UNKNOWN: Any = object()  # the grouping function has not run yet
+# Status code -> reason phrase, looked up once: an HTTPStatus lookup per response costs
+# more than the rest of recording the response start.
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
 # How long an exchange may spend, in all, reading a request body the app left unread:
 # bytes the client already sent reach the app's receive() within this, even when the
 # client wrote head and body apart (urllib3 does) or the server hands them over from
@@ -179,7 +183,7 @@ class _Exchange:
                 headers = [*headers, (b"x-documentation-url", url)]
                 message = {**message, "headers": headers}
         # The raw byte pairs, decoded on the delivery worker.
-        self.recorder.respond(status, reason_phrase(status), headers)
+        self.recorder.respond(status, _REASONS.get(status) or reason_phrase(status), headers)
         return message
 
     def _record(self, chunk: Any) -> None:
