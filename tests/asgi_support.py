@@ -43,6 +43,9 @@ class Run:
     sent: list[dict[str, Any]] = field(default_factory=list)
     received: list[dict[str, Any]] = field(default_factory=list)
     error: Optional[BaseException] = None
+    # receive() calls made while another was still waiting (a second reader would take
+    # messages the first one is owed; servers do not support it)
+    overlapping_receives: int = 0
 
     @property
     def start(self) -> dict[str, Any]:
@@ -68,13 +71,21 @@ async def run(app: Any, scope: dict[str, Any], messages: Optional[list[dict[str,
     result = Run()
     forever = asyncio.Event()
 
+    waiting = 0
+
     async def receive() -> dict[str, Any]:
+        nonlocal waiting
         if queue:
             message = queue.pop(0)
         elif then == "disconnect":
             message = {"type": "http.disconnect"}
         else:
-            await forever.wait()
+            result.overlapping_receives += waiting > 0
+            waiting += 1
+            try:
+                await forever.wait()
+            finally:
+                waiting -= 1
             raise AssertionError("unreachable")
         result.received.append(message)
         return message

@@ -166,6 +166,31 @@ def test_client_declaring_more_than_it_sends_gets_the_answer(wrap: Any,
     assert post["text"] == "abc" and "incomplete" in post["comment"]
 
 
+def test_no_second_reader_while_the_app_waits_in_receive(wrap: Any,
+                                                         collector: Collector) -> None:
+    """Starlette streams with a task waiting in receive() for a disconnect: the capture
+    must not read the unread body beside it."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        async def listen() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        listener = asyncio.ensure_future(listen())
+        await asyncio.sleep(0)  # the listener takes the first chunk, then waits
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"streamed"})
+        listener.cancel()
+
+    messages = [{"type": "http.request", "body": b"abc", "more_body": True}]
+    scope = http_scope("POST", headers=[(b"content-length", b"10")])
+    done = asyncio.run(run(wrap(app), scope, messages))
+    assert done.overlapping_receives == 0
+    assert done.body == b"streamed"
+    post = entry(collector.logs[0])["request"]["postData"]
+    assert post["text"] == "abc" and "incomplete" in post["comment"]
+
+
 def test_expect_100_continue_body_is_not_asked_for(wrap: Any, collector: Collector) -> None:
     """Reading it would make the server send 100 Continue for a body the app refused."""
     app = wrap(noread_app())
