@@ -191,17 +191,30 @@ def reading_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     return [f"{type(data).__name__}:{data!r}".encode()]
 
 
+def late_reading_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])  # the grouping runs here
+    data = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    return [f"{type(data).__name__}:{data!r}".encode()]
+
+
+@pytest.mark.parametrize("grouping_reads_body", [False, True])
+@pytest.mark.parametrize("app", [reading_app, late_reading_app])
 def test_wsgi_input_giving_str_passes_through_and_records_nothing(
-        collector: Collector) -> None:
+        collector: Collector, grouping_reads_body: bool, app: Any) -> None:
+    def grouping(request: Any) -> dict[str, str]:
+        if grouping_reads_body:
+            request.body_file_raw.read(5)
+        return {"api_key": "caller"}
+
     def environ() -> dict[str, Any]:
         env = wsgi_environ("POST", "/", headers={"Content-Type": "text/plain"})
         env["CONTENT_LENGTH"] = "5"
         env["wsgi.input"] = StrInput("hello")
         return env
 
-    bare = run_wsgi(reading_app, environ())
-    middleware = MetricsMiddleware(reading_app, config_for(
-        collector, buffer_length=1, background_worker_mode=False))
+    bare = run_wsgi(app, environ())
+    middleware = MetricsMiddleware(app, config_for(
+        collector, buffer_length=1, background_worker_mode=False, grouping_function=grouping))
     wrapped = run_wsgi(middleware, environ())
     assert wrapped.body == bare.body == b"str:'hello'"
     [log] = collector.wait_for_logs(1)

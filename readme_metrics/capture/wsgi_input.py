@@ -26,7 +26,7 @@ class InputTee:
     ``str`` (a broken server or test) is passed through untouched and nothing is recorded.
     """
 
-    __slots__ = ("_input", "record", "_left", "_pending", "terminated", "settled")
+    __slots__ = ("_input", "record", "_left", "_pending", "_stray", "terminated", "settled")
 
     def __init__(self, wsgi_input: Any, record: BodyRecord, terminated: bool = False) -> None:
         self._input = wsgi_input
@@ -35,6 +35,7 @@ class InputTee:
         # A chunked body on a server that ends wsgi.input at the body's end.
         self.terminated = terminated
         self._pending = b""
+        self._stray: Any = None  # what a str-giving input gave the grouping function
         # True once the rest was recorded: later reads pass through, unrecorded.
         self.settled = False
 
@@ -77,13 +78,21 @@ class InputTee:
         self._pending = data[size:]
         return data[:size]
 
+    def _take_stray(self) -> Any:
+        data, self._stray = self._stray, None
+        return data
+
     def read(self, *args: Any) -> Any:
+        if self._stray is not None:
+            return self._take_stray()
         size = args[0] if args else None
         if self._pending:
             return self._take_pending(size)
         return self._source("read", size)
 
     def readline(self, *args: Any) -> Any:
+        if self._stray is not None:
+            return self._take_stray()
         size = args[0] if args else None
         if self._pending:
             pending = self._pending
@@ -131,6 +140,7 @@ class InputTee:
             return b""
         data = self._source("read", size)
         if not isinstance(data, bytes):
+            self._stray = data  # not bytes: the app gets it back, untouched, next
             return b""
         self._pending += data
         return data
