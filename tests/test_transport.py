@@ -57,6 +57,34 @@ def test_one_keep_alive_connection_for_many_posts(collector: Collector) -> None:
     transport.close()
 
 
+def test_each_post_carries_its_own_body_and_length(collector: Collector) -> None:
+    # Every POST copies one request prepared in advance: nothing of one body may leak
+    # into the next (a longer body first, then a shorter one, then an empty array).
+    transport = make_transport(collector.url)
+    bodies = [json.dumps([{"n": "x" * 300}]).encode(), b'[{"n":1}]', b"[]"]
+    for body in bodies:
+        assert transport.post_logs(body).status_code == 202
+    transport.close()
+    assert [received.body for received in collector.received] == bodies
+    for received, body in zip(collector.received, bodies):
+        headers = {name.lower(): value for name, value in received.headers.items()}
+        assert headers["content-length"] == str(len(body))
+        assert headers["authorization"] == basic_auth(API_KEY)
+
+
+def test_a_cookie_the_api_sets_is_sent_back(collector: Collector) -> None:
+    # As Session.post would: the request prepared in advance has no cookie jar.
+    collector.default = Reply(202, headers={"Set-Cookie": "lb=node-7; Path=/"})
+    transport = make_transport(collector.url)
+    for _ in range(2):
+        assert transport.post_logs(b"[]").status_code == 202
+    transport.close()
+    first, second = collector.received
+    assert "cookie" not in {name.lower() for name in first.headers}
+    assert {name.lower(): value for name, value in second.headers.items()}["cookie"] == (
+        "lb=node-7")
+
+
 @pytest.mark.parametrize("reply", [
     pytest.param(Reply(500, b"oops"), id="500"),
     pytest.param(Reply(429, headers={"Retry-After": "7"}), id="429"),

@@ -128,6 +128,21 @@ class Transport:
         adapter = _Adapter(pool_connections=1, pool_maxsize=MAX_SENDERS, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        # Session.post prepares the request (headers, auth, cookies) and reads the
+        # environment's proxy and CA bundle settings again on every call, a large share
+        # of the sender's CPU per POST: both are done once here, and each POST copies
+        # the prepared request and sets its body. The environment is thus read when the
+        # transport is made (at start-up, and again in a forked child).
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """The request every POST copies, and the environment's settings for ``url``."""
+        settings = self.session.merge_environment_settings(self.url, {}, None, None, None)
+        self._send_options: dict[str, Any] = {
+            key: settings[key] for key in ("proxies", "verify", "cert")}
+        self._template = self.session.prepare_request(
+            requests.Request("POST", self.url, data=b""))
+        self._prepared_url = self.url
 
     def post_logs(self, body: bytes, timeout: Optional[float] = None) -> requests.Response:
         """POST one JSON array of logs; raises ``requests.RequestException`` on I/O errors.
@@ -139,8 +154,7 @@ class Transport:
         try:
             with watchdog.limit(seconds) as limit:
                 try:
-                    response = self.session.post(self.url, data=body, timeout=seconds,
-                                                 allow_redirects=False, stream=True)
+                    response = self._post(body, seconds)
                     response.content  # read the answer inside the limit  # noqa: B018
                 except (requests.RequestException, OSError) as exc:
                     if limit.fired:
@@ -156,6 +170,20 @@ class Transport:
             if response is not None:
                 response.close()
         return response
+
+    def _post(self, body: bytes, seconds: float) -> requests.Response:
+        """``Session.post`` of ``body``, from the request prepared at construction."""
+        if self._prepared_url != self.url:  # pointed elsewhere since
+            self._prepare()
+        if self.session.cookies:
+            # The Metrics API set a cookie: prepare afresh so that it is sent back.
+            return self.session.post(self.url, data=body, timeout=seconds,
+                                     allow_redirects=False, stream=True,
+                                     **self._send_options)
+        prepared = self._template.copy()
+        prepared.prepare_body(body, None)
+        return self.session.send(prepared, timeout=seconds, allow_redirects=False,
+                                 stream=True, **self._send_options)
 
     def close(self) -> None:
         """Close the pooled connections."""
