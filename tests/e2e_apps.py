@@ -15,7 +15,8 @@ Endpoints, identical in every framework:
   exists (the client creates it after receiving ``first``, so a buffered response would
   time out), then ``second`` and ``third``.
 - ``GET /nolog``: the grouping function returns None for it.
-- ``POST /noread``: answers ``ok`` without touching the request body.
+- ``POST /noread``: answers ``ok`` without touching the request body (``/noread-list``:
+  the same as a list, in the plain app).
 
 ``plain_bare`` is the plain app unwrapped, to compare the wrapped app with. Run as
 ``python -m tests.e2e_apps SERVER ATTRIBUTE PORT`` it serves an app under werkzeug's
@@ -115,6 +116,8 @@ def _plain(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[
         start_response("200 OK", [("Content-Type", "text/plain")])
         return stream_chunks(query.get("barrier", [""])[0])
     start_response("200 OK", [("Content-Type", "text/plain")])
+    if path == "/noread-list":  # a list: servers send it without iterating an app object
+        return [b"ok"]
     return iter([b"ok"])
 
 

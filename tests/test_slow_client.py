@@ -60,8 +60,9 @@ SINGLE = {
 IGNORED_HEADERS = (b"date:", b"server:", b"x-documentation-url:")
 
 
-def request_bytes(port: int, declared: int, sent: bytes, trace: str) -> bytes:
-    return (f"POST /noread HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+def request_bytes(port: int, declared: int, sent: bytes, trace: str,
+                  path: str = "/noread") -> bytes:
+    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {declared}\r\n"
             f"X-Api-Key: slow-caller\r\nX-Trace: {trace}\r\n\r\n").encode() + sent
 
@@ -94,19 +95,21 @@ def read_answer(sock: socket.socket, wait: float) -> bytes:
     return data
 
 
-def normalized(answer: bytes) -> list[bytes]:
+def normalized(answer: bytes, server: str) -> list[bytes]:
+    # granian closes a connection with unread input or not, by timing: bare apps too.
+    ignored = IGNORED_HEADERS + ((b"connection:",) if server == "granian" else ())
     head, _, body = answer.partition(b"\r\n\r\n")
-    lines = [line for line in head.split(b"\r\n")
-             if not line.lower().startswith(IGNORED_HEADERS)]
+    lines = [line for line in head.split(b"\r\n") if not line.lower().startswith(ignored)]
     return [*lines, body]
 
 
 def slow_exchange(base: str, port: int, declared: int, sent: bytes, trace: str,
-                  answers: bool) -> tuple[bytes, Optional[requests.Response]]:
+                  answers: bool, path: str = "/noread"
+                  ) -> tuple[bytes, Optional[requests.Response]]:
     """The slow client's answer, and a second client's, served while the first waits."""
     slow = socket.create_connection(("127.0.0.1", port), timeout=SAFETY)
     try:
-        slow.sendall(request_bytes(port, declared, sent, trace))
+        slow.sendall(request_bytes(port, declared, sent, trace, path))
         answer = read_answer(slow, SAFETY if answers else QUIET)
         # The first client still holds its connection open, its body unfinished.
         other = requests.get(f"{base}/hello", headers={"X-Api-Key": "other"}, timeout=SAFETY)
@@ -142,7 +145,7 @@ def logged_body(collector: Collector, trace: str) -> dict[str, Any]:
 
 
 def run_case(collector: Collector, tmp_path: Path, server: str, attribute: str,
-             declared: int, sent: bytes) -> tuple[bytes, str]:
+             declared: int, sent: bytes, path: str = "/noread") -> tuple[bytes, str]:
     port = free_port()
     trace = uuid.uuid4().hex
     env = server_env(collector, DJANGO_SETTINGS_MODULE="tests.e2e_apps",
@@ -150,7 +153,7 @@ def run_case(collector: Collector, tmp_path: Path, server: str, attribute: str,
     argv = SINGLE[server](port, f"tests.e2e_apps:{attribute}")
     with serve(argv, env, tmp_path, port) as base:
         answer, other = slow_exchange(base, port, declared, sent, trace,
-                                      answers=server != "waitress")
+                                      answers=server != "waitress", path=path)
         assert other is not None and other.status_code == 200, "next request not served"
         assert other.content == json.dumps({"hello": ""}).encode()
     log = (tmp_path / f"server-{port}.log").read_text(errors="replace")
@@ -173,12 +176,14 @@ SERVER_PARAMS = [
 ]
 
 
+@pytest.mark.parametrize("path", ["/noread", "/noread-list"])
 @pytest.mark.parametrize("server", SERVER_PARAMS)
 def test_client_declaring_more_than_it_sends_gets_the_bare_answer(
-        docs_collector: Collector, tmp_path: Path, server: str) -> None:
-    bare, _ = run_case(docs_collector, tmp_path, server, "plain_bare", 100000, b"abc")
-    wrapped, trace = run_case(docs_collector, tmp_path, server, "plain_app", 100000, b"abc")
-    assert normalized(wrapped) == normalized(bare)
+        docs_collector: Collector, tmp_path: Path, server: str, path: str) -> None:
+    bare, _ = run_case(docs_collector, tmp_path, server, "plain_bare", 100000, b"abc", path)
+    wrapped, trace = run_case(docs_collector, tmp_path, server, "plain_app", 100000, b"abc",
+                              path)
+    assert normalized(wrapped, server) == normalized(bare, server)
     if server == "waitress":
         # waitress waits for the whole body before calling the app, bare or wrapped.
         assert wrapped == b""

@@ -42,7 +42,7 @@ from typing import Any, Mapping, Optional
 
 from readme_metrics.capture.body import BodyRecord
 
-__all__ = ["record_rest"]
+__all__ = ["arrives_later", "record_rest"]
 
 
 def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
@@ -82,6 +82,18 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
     if not record.eof and record.room > 0:
         record.give_up()
     return taken
+
+
+def arrives_later(stream: Any, environ: Mapping[str, Any]) -> bool:
+    """True when more of the body may arrive over a live connection this module can read
+    without waiting (gunicorn, a socket reader): worth reading after the response."""
+    try:
+        base = _base(stream)
+        return (type(base).__module__ == "gunicorn.http.body"
+                and isinstance(environ.get("gunicorn.socket"), socket.socket)
+                ) or _socket_of(base) is not None
+    except Exception:  # noqa: BLE001 - unknown: read what is there now
+        return False
 
 
 def _read_buffered(record: BodyRecord, stream: Any, want: int) -> int:

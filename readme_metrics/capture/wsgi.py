@@ -136,8 +136,9 @@ class _Capture:
             self.finish()
             return result
         if (type(result) in (list, tuple) and recorder.started_response
-                and not (self.tee is not None and self.tee.unread)):
-            # Nothing left to read after the response: no wrapper needed.
+                and not (self.tee is not None and self.tee.arrives_later(self.environ))):
+            # Nothing to wait for after the response: the list goes back as it is (some
+            # servers frame a list differently from other iterables).
             for chunk in result:
                 recorder.record(chunk)
             self.finish()

@@ -13,7 +13,7 @@ import io
 from typing import Any, Iterator, Mapping, Optional
 
 from readme_metrics.capture.body import BodyRecord
-from readme_metrics.capture.rest import record_rest
+from readme_metrics.capture.rest import arrives_later, record_rest
 
 __all__ = ["InputTee", "replay_input"]
 
@@ -127,12 +127,12 @@ class InputTee:
             raise StopIteration
         return line
 
-    @property
-    def unread(self) -> bool:
-        """True while part of a declared or terminated body is left to record."""
+    def arrives_later(self, environ: Mapping[str, Any]) -> bool:
+        """True when part of the body is unread and may still arrive over the connection
+        (so it is better read once the response is out)."""
         record = self.record
-        return not (self.settled or record.eof) and (
-            record.declared is not None or self.terminated)
+        return not (self.settled or record.eof) and record.declared is not None and (
+            arrives_later(self._input, environ))
 
     def pull(self, size: int) -> bytes:
         """Read ahead for the grouping function; the app gets these bytes later."""
