@@ -8,7 +8,7 @@ import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware, _env
 from tests.support.contract import API_KEY, DOCS, caller, inline_options, json_app
-from tests.utils import Collector
+from tests.support.fake_api import Collector
 
 
 @pytest.fixture(autouse=True)

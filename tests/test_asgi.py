@@ -1,7 +1,7 @@
 """The ASGI capture at the protocol level (SPEC sections 5 to 7), in process.
 
 Apps are driven the way a server drives them (tests/asgi_support.py) and logs go over
-real HTTP to the collector of tests/utils.py; real FastAPI and Starlette apps run under
+real HTTP to the collector of tests/support/fake_api.py; real FastAPI and Starlette apps run under
 Starlette's TestClient and httpx's ASGI transport. The servers themselves are in
 test_asgi_servers.py.
 """
@@ -24,7 +24,8 @@ from readme_metrics import MetricsApiConfig
 from readme_metrics.asgi import MetricsMiddleware
 from readme_metrics.masking import mask
 from tests.asgi_support import DOCS, GROUP, body_messages, http_scope, run
-from tests.utils import Collector, Reply, assert_valid_log
+from tests.support.fake_api import Collector, Reply
+from tests.support.har_check import assert_valid_log
 
 API_KEY = "rdme_abcdefghijklmnopqrstuvwxyz"
 

@@ -24,6 +24,7 @@ import pytest
 import requests
 
 from readme_metrics.masking import mask
+from tests.support.fake_api import Collector, Reply, basic_auth, free_port
 from tests.test_e2e_servers import (
     API_KEY,
     CALLER,
@@ -41,7 +42,6 @@ from tests.test_e2e_servers import (
     server_env,
     sign,
 )
-from tests.utils import Collector, Reply, basic_auth, free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -23,7 +23,9 @@ from readme_metrics import MetricsApiConfig, MetricsMiddleware, _env
 from readme_metrics.options import OPTIONS, looks_like_a_placeholder, markdown_table
 from tests.support.contract import API_KEY as CONTRACT_API_KEY
 from tests.support.contract import caller
-from tests.utils import Reply, run_wsgi, validated_inside_lint, wsgi_environ
+from tests.support.fake_api import Reply
+from tests.support.lint import validated_inside_lint
+from tests.support.wsgi import run_wsgi, wsgi_environ
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,15 +16,9 @@ from werkzeug.middleware.lint import LintMiddleware
 from readme_metrics.cors import CORSMiddleware, normalise_origin
 from tests.support.contract import documentation_url, hit
 from tests.support.fake_api import Collector
-from tests.utils import (
-    ScriptedApp,
-    ThreadedWSGIServer,
-    WSGIResult,
-    run_wsgi,
-    scripted_apps,
-    validated_inside_lint,
-    wsgi_environ,
-)
+from tests.support.lint import validated_inside_lint
+from tests.support.strategies import ScriptedApp, scripted_apps
+from tests.support.wsgi import ThreadedWSGIServer, WSGIResult, run_wsgi, wsgi_environ
 
 # Any WSGI or HTTP complaint from wsgiref.validate or werkzeug's lint fails the test.
 pytestmark = [

@@ -50,8 +50,9 @@ from tests.support.command import REPO_ROOT
 from tests.support.contract import API_KEY as CONTRACT_API_KEY
 from tests.support.contract import CALLER, hit, reading_app
 from tests.support.drip import DripServer
+from tests.support.fake_api import Collector, Reply, free_port
+from tests.support.logs import assert_api_key_not_logged
 from tests.support.wsgi import run_wsgi, wsgi_environ
-from tests.utils import Collector, Reply, assert_api_key_not_logged, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 API_KEY = "rdme_delivery_SECRET_key_31337"

@@ -60,7 +60,8 @@ from django.views.decorators.csrf import csrf_exempt  # noqa: E402
 import readme_metrics.django as adapter  # noqa: E402
 from readme_metrics import MetricsApiConfig  # noqa: E402
 from readme_metrics.masking import mask  # noqa: E402
-from tests.utils import Collector, assert_valid_log  # noqa: E402
+from tests.support.fake_api import Collector
+from tests.support.har_check import assert_valid_log
 
 DOCS = "https://docs.example.com"
 MAX_BODY = 2048

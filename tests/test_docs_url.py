@@ -17,7 +17,7 @@ from readme_metrics.config import MetricsApiConfig
 from readme_metrics.docs_url import DocsUrl
 from tests.support.contract import DOCS as CONTRACT_DOCS
 from tests.support.contract import documentation_url, hit, wait_until
-from tests.utils import Collector, Received, Reply, basic_auth, free_port
+from tests.support.fake_api import Collector, Received, Reply, basic_auth, free_port
 
 DOCS = b'{"baseUrl": "https://docs.example.com/"}'
 

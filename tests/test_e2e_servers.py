@@ -32,8 +32,9 @@ import requests
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.masking import mask
 from tests.support.contract import caller, pairs
+from tests.support.fake_api import Collector, Reply, basic_auth, free_port
+from tests.support.har_check import assert_valid_log
 from tests.support.wsgi import ThreadedWSGIServer
-from tests.utils import Collector, Reply, assert_valid_log, basic_auth, free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,8 @@ from flask import Flask, g, request, stream_with_context
 from readme_metrics import MetricsApiConfig
 from readme_metrics.flask_readme import FlaskMetricsMiddleware, ReadMeMetrics
 from readme_metrics.masking import mask
-from tests.utils import Collector, assert_valid_log
+from tests.support.fake_api import Collector
+from tests.support.har_check import assert_valid_log
 
 DOCS = "https://docs.example.com"
 

@@ -23,7 +23,8 @@ import requests
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from tests.support.contract import run_python
-from tests.utils import Collector, free_port, wsgi_environ
+from tests.support.fake_api import Collector, free_port
+from tests.support.wsgi import wsgi_environ
 
 ROOT = Path(__file__).resolve().parents[1]
 API_KEY = "rdme_fork_SECRET_key_2718"

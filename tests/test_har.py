@@ -1,7 +1,7 @@
 """readme_metrics.har: the log object and its HAR 1.2 entry (SPEC section 4).
 
 Every table case goes through ``json.dumps``/``json.loads`` (what is actually sent) and
-:func:`tests.utils.assert_valid_log` (the strict HAR 1.2 schema plus the SPEC contract).
+:func:`tests.support.har_check.assert_valid_log` (the strict HAR 1.2 schema plus the SPEC contract).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from tests.support.exchanges import (
     sent_log,
 )
 from tests.support.fake_api import Collector
-from tests.utils import assert_valid_log
+from tests.support.har_check import assert_valid_log
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00"
 PNG_B64 = "iVBORw0KGgoAAA=="

@@ -19,8 +19,9 @@ from werkzeug.middleware.lint import LintMiddleware
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.masking import mask
 from tests.support.contract import DOCS, exchange, reading_app, spec_mask
+from tests.support.fake_api import Collector
+from tests.support.har_check import assert_valid_log
 from tests.support.wsgi import run_wsgi, wsgi_environ
-from tests.utils import Collector, assert_valid_log
 
 GROUP = {"api_key": "owlbert-api-key", "label": "Owlbert", "email": "owlbert@example.com"}
 

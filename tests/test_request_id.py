@@ -37,15 +37,9 @@ from tests.support.command import REPO_ROOT
 from tests.support.contract import hit
 from tests.support.fake_api import Collector
 from tests.support.har_check import assert_valid_log
-from tests.utils import (
-    ScriptedApp,
-    ThreadedWSGIServer,
-    WSGIResult,
-    run_wsgi,
-    scripted_apps,
-    validated_inside_lint,
-    wsgi_environ,
-)
+from tests.support.lint import validated_inside_lint
+from tests.support.strategies import ScriptedApp, scripted_apps
+from tests.support.wsgi import ThreadedWSGIServer, WSGIResult, run_wsgi, wsgi_environ
 
 pytestmark = [
     pytest.mark.filterwarnings("error::wsgiref.validate.WSGIWarning"),

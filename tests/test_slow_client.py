@@ -24,8 +24,8 @@ from typing import Any, Optional
 import pytest
 import requests
 
+from tests.support.fake_api import Collector, Reply, free_port
 from tests.test_e2e_servers import GUNICORN, serve, server_env
-from tests.utils import Collector, Reply, free_port
 
 pytestmark = pytest.mark.e2e
 

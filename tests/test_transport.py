@@ -13,7 +13,7 @@ from readme_metrics.config import MetricsApiConfig
 from readme_metrics.transport import USER_AGENT, Transport
 from readme_metrics.version import __version__
 from tests.support.drip import DripServer
-from tests.utils import Collector, Reply, basic_auth, free_port
+from tests.support.fake_api import Collector, Reply, basic_auth, free_port
 
 API_KEY = "rdme_transport_SECRET_key_4242"
 
