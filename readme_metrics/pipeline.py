@@ -108,3 +108,27 @@ class MetricsPipeline:
     def stats(self) -> dict[str, int]:
         """Delivery counters: captured, skipped, queued, sent, dropped, failed_batches, ..."""
         return dict(self.delivery.stats)
+
+
+class PipelineControls:
+    """``flush``, ``close`` and ``stats`` of a middleware, shared by the WSGI and ASGI ones.
+
+    ``pipeline`` is None when metrics are turned off (``enabled=False``): nothing was
+    started, so there is nothing to flush or close and no counters.
+    """
+
+    pipeline: Optional[MetricsPipeline]
+
+    def flush(self, timeout: Optional[float] = None) -> bool:
+        """Send every queued log now; True when all were delivered. Blocks: not on a loop."""
+        return True if self.pipeline is None else self.pipeline.flush(timeout)
+
+    def close(self) -> None:
+        """Flush within shutdown_timeout and stop the worker (idempotent; run at exit)."""
+        if self.pipeline is not None:
+            self.pipeline.close()
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters: captured, skipped, queued, sent, dropped, failed_batches, retries."""
+        return {} if self.pipeline is None else self.pipeline.stats

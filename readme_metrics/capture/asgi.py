@@ -28,7 +28,7 @@ from readme_metrics.capture.asgi_scope import ScopeRequest
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.exchange import Group, PendingExchange
 from readme_metrics.grouping import Identifier
-from readme_metrics.pipeline import MetricsPipeline
+from readme_metrics.pipeline import MetricsPipeline, PipelineControls
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
@@ -59,7 +59,7 @@ def _is_async(function: Any) -> bool:
             or inspect.iscoroutinefunction(type(function).__call__))
 
 
-class MetricsMiddleware:
+class MetricsMiddleware(PipelineControls):
     """Log every HTTP request/response exchange of an ASGI 3 app to ReadMe's Metrics API.
 
     .. code-block:: python
@@ -212,18 +212,3 @@ class MetricsMiddleware:
         async with lock:
             await loop.run_in_executor(None, self.pipeline.submit, pending)
 
-    # -- control -------------------------------------------------------------------------
-
-    def flush(self, timeout: Optional[float] = None) -> bool:
-        """Send every queued log now; True when all were delivered. Blocks: not on a loop."""
-        return True if self.pipeline is None else self.pipeline.flush(timeout)
-
-    def close(self) -> None:
-        """Flush within shutdown_timeout and stop the worker (idempotent; run at exit)."""
-        if self.pipeline is not None:
-            self.pipeline.close()
-
-    @property
-    def stats(self) -> dict[str, int]:
-        """Counters: captured, skipped, queued, sent, dropped, failed_batches, retries."""
-        return {} if self.pipeline is None else self.pipeline.stats

@@ -23,7 +23,7 @@ from readme_metrics.capture.request import EnvironRequest, content_length
 from readme_metrics.capture.wsgi_input import InputTee, replay_input
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.exchange import Group
-from readme_metrics.pipeline import MetricsPipeline
+from readme_metrics.pipeline import MetricsPipeline, PipelineControls
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -212,7 +212,7 @@ class _SizedResponse(_Response):
         return len(self._result)  # type: ignore[arg-type]
 
 
-class MetricsMiddleware:
+class MetricsMiddleware(PipelineControls):
     """Log every request/response exchange of a WSGI app to ReadMe's Metrics API.
 
     .. code-block:: python
@@ -270,17 +270,3 @@ class MetricsMiddleware:
         if body is not None:
             replay_input(body, request_environ)
         return webob.Request(request_environ)
-
-    def flush(self, timeout: Optional[float] = None) -> bool:
-        """Send every queued log now; True when all of them were delivered."""
-        return True if self.pipeline is None else self.pipeline.flush(timeout)
-
-    def close(self) -> None:
-        """Flush within shutdown_timeout and stop the worker (idempotent; run at exit)."""
-        if self.pipeline is not None:
-            self.pipeline.close()
-
-    @property
-    def stats(self) -> dict[str, int]:
-        """Counters: captured, skipped, queued, sent, dropped, failed_batches, retries."""
-        return {} if self.pipeline is None else self.pipeline.stats
