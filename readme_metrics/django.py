@@ -23,6 +23,10 @@ keeps a copy (at most ``max_body_bytes``) while the view reads through ``request
 (``StreamingHttpResponse``, ``FileResponse``) stay streamed: their iterator is wrapped
 chunk by chunk, sync or async as Django gave it, and the log is finished when it ends or
 the response is closed. Works under WSGI and ASGI (sync and async middleware chains).
+
+It runs a little over 300 lines because Django gives it four entry points to translate
+(the sync and async middleware calls, sync and async streaming iterators); recording,
+timing, finish-once and request parsing are the shared capture core's.
 """
 
 from __future__ import annotations
