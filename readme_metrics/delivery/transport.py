@@ -38,8 +38,11 @@ def basic_token(api_key: str) -> str:
     return base64.b64encode(f"{api_key}:".encode()).decode("ascii")
 
 
-class _WatchedHTTPConnection(HTTPConnection):
-    """Joins the running watchdog limit whenever it connects or sends a request."""
+class _Watched(HTTPConnection):
+    """Joins the running watchdog limit whenever it connects or sends a request.
+
+    Mixed in before urllib3's HTTP or HTTPS connection class: ``super()`` is that class.
+    """
 
     def connect(self) -> None:
         watchdog.watch(self)
@@ -50,14 +53,12 @@ class _WatchedHTTPConnection(HTTPConnection):
         return super().request(*args, **kwargs)
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:
-        watchdog.watch(self)
-        super().connect()
+class _WatchedHTTPConnection(_Watched):
+    pass
 
-    def request(self, *args: Any, **kwargs: Any) -> Any:
-        watchdog.watch(self)
-        return super().request(*args, **kwargs)
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
 
 
 class _WatchedHTTPPool(HTTPConnectionPool):
