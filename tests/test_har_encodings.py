@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
+import io
 import json
 import zlib
 from typing import Any, Iterator, Optional
@@ -375,6 +376,34 @@ MULTIPART_CASES = [
                {"name": "user[name]", "value": "c"}], id="bracket-names",
     ),
 ]
+
+
+FILENAME_CASES = [
+    pytest.param("filename*=UTF-8''r%C3%A9sum%C3%A9.pdf", "r\u00e9sum\u00e9.pdf",
+                 id="extended-only"),
+    pytest.param("filename=\"plain.txt\"; filename*=UTF-8''%C3%A9.txt", "\u00e9.txt",
+                 id="extended-wins"),
+    pytest.param("filename=\"plain.txt\"", "plain.txt", id="plain"),
+]
+
+
+@pytest.mark.parametrize(("disposition", "filename"), FILENAME_CASES)
+def test_multipart_rfc2231_file_name_is_the_one_werkzeug_reads(
+    disposition: str, filename: str
+) -> None:
+    from werkzeug.formparser import parse_form_data
+
+    data = b"\x00\x01\xff binary"
+    body = multipart((f"Content-Disposition: form-data; name=\"f\"; {disposition}\r\n"
+                      "Content-Type: application/pdf", data))
+    environ = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": MULTIPART_CT,
+               "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
+    seen = parse_form_data(environ)[2]["f"]
+    assert (seen.filename, seen.read()) == (filename, data)  # what a Flask app sees
+    [param] = entry_of(post(MULTIPART_CT, body))["request"]["postData"]["params"]
+    assert param["fileName"] == filename
+    assert param["value"] == (f"data:application/pdf;name={filename};base64,"
+                              + base64.b64encode(data).decode())
 
 
 @pytest.mark.parametrize(("body", "redactor", "params"), MULTIPART_CASES)

@@ -3,8 +3,10 @@
 Parsed with webob's FieldStorage (the runtime dependency that reads forms), so the fields
 recorded are the fields the app saw; the part headers are read too, for what webob leaves
 out: an RFC 2231 field name (``name*=UTF-8''password``, which werkzeug reads as
-``password`` and webob as None) and the part's own Content-Type. A part holding JSON is
-redacted key by key, as a JSON body is.
+``password`` and webob as None) and the part's own Content-Type. An RFC 2231 file name
+(``filename*=UTF-8''r%C3%A9sum%C3%A9.pdf``) wins over a plain ``filename`` (RFC 7578,
+RFC 6266) and makes the part a file, as werkzeug does, so its bytes are kept. A part
+holding JSON is redacted key by key, as a JSON body is.
 """
 
 from __future__ import annotations
@@ -21,9 +23,42 @@ from readme_metrics.har.text import sendable
 __all__ = ["multipart_params"]
 
 
+def _extended(disposition: Any, key: str) -> Optional[str]:
+    """The RFC 2231 ``key*`` parameter of a Content-Disposition, decoded; None if absent."""
+    if not disposition or f"{key}*" not in disposition:
+        return None
+    message = Message()
+    message["content-disposition"] = disposition
+    for param, value in message.get_params(header="content-disposition") or ():
+        if param == key and isinstance(value, tuple):
+            return str(collapse_rfc2231_value(value))
+    return None
+
+
+_storage_class: Any = None
+
+
+def _storage() -> Any:
+    """webob's FieldStorage, made to read a part with an RFC 2231 ``filename*`` as a file."""
+    global _storage_class
+    if _storage_class is None:
+        from webob.compat import cgi_FieldStorage  # imported on first use: multipart is rare
+
+        class FieldStorage(cgi_FieldStorage):
+            def read_single(self) -> None:
+                headers = getattr(self, "headers", None) or {}
+                filename = _extended(headers.get("content-disposition"), "filename")
+                if filename is not None:
+                    # Before the part is read: a file keeps its bytes, a field is decoded.
+                    self.filename, self._binary_file = filename, True
+                super().read_single()
+
+        _storage_class = FieldStorage
+    return _storage_class
+
+
 def _fields(body: bytes, content_type: str) -> list[tuple[Any, Any, Any]]:
     """(part, name as webob gives it, value as webob gives it) for each part."""
-    from webob.compat import cgi_FieldStorage  # imported on first use: multipart is rare
     from webob.multidict import MultiDict
 
     environ = {
@@ -32,7 +67,7 @@ def _fields(body: bytes, content_type: str) -> list[tuple[Any, Any, Any]]:
         "CONTENT_LENGTH": str(len(body)),
         "QUERY_STRING": "",
     }
-    storage = cgi_FieldStorage(
+    storage = _storage()(
         fp=io.BytesIO(body), environ=environ, keep_blank_values=True, encoding="utf8"
     )
     parts = list(storage.list or ())
@@ -44,13 +79,9 @@ def _fields(body: bytes, content_type: str) -> list[tuple[Any, Any, Any]]:
 
 def _name(part: Any, name: Any) -> str:
     """The field name, from an RFC 2231 ``name*`` parameter when the part has one."""
-    disposition = getattr(part, "headers", {}).get("content-disposition")
-    if disposition and "name*" in disposition:
-        message = Message()
-        message["content-disposition"] = disposition
-        for key, value in message.get_params(header="content-disposition") or ():
-            if key == "name" and isinstance(value, tuple):
-                return str(collapse_rfc2231_value(value))
+    extended = _extended(getattr(part, "headers", {}).get("content-disposition"), "name")
+    if extended is not None:
+        return extended
     return "" if name is None else str(name)
 
 
