@@ -1,6 +1,6 @@
 """The ASGI capture at the protocol level (SPEC sections 5 to 7), in process.
 
-Apps are driven the way a server drives them (tests/asgi_support.py) and logs go over
+Apps are driven the way a server drives them (tests/support/asgi.py) and logs go over
 real HTTP to the collector of tests/support/fake_api.py; real FastAPI and Starlette apps run under
 Starlette's TestClient and httpx's ASGI transport. The servers themselves are in
 test_asgi_servers.py.
@@ -23,7 +23,7 @@ from fastapi import Depends, FastAPI, Request, WebSocket
 from readme_metrics import MetricsApiConfig
 from readme_metrics.asgi import MetricsMiddleware
 from readme_metrics.masking import mask
-from tests.asgi_support import DOCS, GROUP, body_messages, http_scope, run
+from tests.support.asgi import DOCS, GROUP, body_messages, http_scope, run
 from tests.support.fake_api import Collector, Reply
 from tests.support.har_check import assert_valid_log
 

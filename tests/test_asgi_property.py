@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from readme_metrics import MetricsApiConfig
 from readme_metrics.asgi import MetricsMiddleware
 from readme_metrics.exchange import PendingExchange
-from tests.asgi_support import DOCS, GROUP, body_messages, http_scope, run
+from tests.support.asgi import DOCS, GROUP, body_messages, http_scope, run
 
 LIMIT = 64
 
