@@ -104,6 +104,16 @@ def test_started_date_time(started: float, expected: str) -> None:
     assert entry_of(make_exchange(started=started))["startedDateTime"] == expected
 
 
+def test_started_date_time_of_consecutive_logs() -> None:
+    """Logs built one after another, within a second, across one, and back again: each
+    has its own time (the formatted second is reused only for the same second)."""
+    starts = [STARTED, STARTED + 0.5, STARTED + 1, 0.25, STARTED + 0.1, STARTED + 86400]
+    got = [entry_of(make_exchange(started=s))["startedDateTime"] for s in starts]
+    assert got == ["2026-11-21T10:31:43.123Z", "2026-11-21T10:31:43.623Z",
+                   "2026-11-21T10:31:44.123Z", "1970-01-01T00:00:00.250Z",
+                   "2026-11-21T10:31:43.223Z", "2026-11-22T10:31:43.123Z"]
+
+
 @pytest.mark.parametrize(
     "started",
     [

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from readme_metrics.har import Redactor, build_log
 from readme_metrics.har.compression import decompress
+from readme_metrics.har.text import decode
 from tests.support.exchanges import entry_of, make_exchange
 
 SECRET = "hunter2-S3CRET"
@@ -443,3 +444,36 @@ def test_gzip_with_trailing_garbage_keeps_the_member() -> None:
     data = gzip.compress(b"hello") + b"\x00garbage"
     content = entry_of(respond(data, "text/plain", "gzip"))["response"]["content"]
     assert content["text"] == "hello"
+
+
+@pytest.mark.parametrize(
+    ("body", "essence", "charset", "truncated", "expected"),
+    [
+        pytest.param(b'{"a":1}', "application/json", None, False, ('{"a":1}', "utf-8"),
+                     id="ascii-json"),
+        pytest.param(b"abc", "text/plain", "utf-8", True, ("abc", "utf-8"),
+                     id="ascii-declared-utf-8-truncated"),
+        pytest.param(b"abc", "text/plain", "us-ascii", False, ("abc", "ascii"),
+                     id="ascii-declared-ascii-names-its-codec"),
+        pytest.param(b"abcd", "text/plain", "utf-16", False, ("\u6261\u6463", "utf-16"),
+                     id="ascii-bytes-declared-utf-16-are-utf-16"),
+        pytest.param(b"a\x00b\x00", "application/json", None, False, ("ab", "utf-16-le"),
+                     id="nul-pattern-of-utf-16-le-without-mark"),
+        pytest.param(b"\x00\x00\x00a", "text/plain", None, False, ("a", "utf-32-be"),
+                     id="nul-pattern-of-utf-32-be"),
+        pytest.param(b"a\x00b\x00", "application/octet-stream", None, False,
+                     ("a\x00b\x00", "utf-8"), id="binary-type-ascii-with-nuls"),
+        pytest.param(b"abc", "text/plain", "base64", False, ("abc", "utf-8"),
+                     id="not-a-text-codec-is-utf-8"),
+        pytest.param(b"\xef\xbb\xbfabc", "text/plain", None, False, ("abc", "utf-8-sig"),
+                     id="byte-order-mark"),
+        pytest.param(b"caf\xe9", "text/plain", None, False, ("caf\u00e9", "latin-1"),
+                     id="latin-1-fallback-for-text"),
+        pytest.param(b"\xff\xfe\xfd", "image/png", None, False, (None, ""), id="binary"),
+    ],
+)
+def test_decode_order(body: bytes, essence: str, charset: Optional[str], truncated: bool,
+                      expected: tuple[Optional[str], str]) -> None:
+    """The codec tried first wins: mark, declared charset, NUL pattern, UTF-8, latin-1
+    (ASCII bodies take a short cut that must give the same answer)."""
+    assert decode(body, essence, charset, truncated) == expected

@@ -25,6 +25,7 @@ from __future__ import annotations
 import threading
 import time
 from http import HTTPStatus
+from itertools import chain
 from typing import Optional, Sequence
 
 from readme_metrics.capture.body import BodyRecord
@@ -141,6 +142,20 @@ def _text(value: object) -> str:
     return str(value)
 
 
+def response_header_text(pairs: Sequence[tuple[object, object]]) -> list[tuple[str, str]]:
+    """Response headers as text: names as WSGI-style strings, values as UTF-8 text when
+    that is what their bytes were (see :func:`header_text`)."""
+    out = []
+    for name, value in pairs:
+        # ASCII strings, the usual case, are already what the log shows.
+        if name.__class__ is not str:
+            name = _text(name)
+        if value.__class__ is not str or not value.isascii():
+            value = header_text(_text(value))
+        out.append((name, value))
+    return out
+
+
 class Pending:
     """What the request thread queues: raw pieces; the worker builds the Exchange."""
 
@@ -158,27 +173,32 @@ class Pending:
         self.started = recorder.started
         self.group = group
         body = recorder.request_body
-        self.request_body = body.content() if body is not None else b""
-        self.request_body_size = body.body_size if body is not None else 0
-        self.request_body_incomplete = body.incomplete if body is not None else False
-        self.status = recorder.status or 500
-        self.reason = recorder.reason if recorder.status else "Internal Server Error"
-        self.response_headers = list(recorder.headers)
+        if body is None:
+            self.request_body, self.request_body_size = b"", 0
+            self.request_body_incomplete = False
+        else:
+            self.request_body = body.content()
+            self.request_body_size = body.body_size
+            self.request_body_incomplete = body.incomplete
+        status = recorder.status
+        self.status = status or 500
+        self.reason = recorder.reason if status else "Internal Server Error"
+        headers = self.response_headers = list(recorder.headers)
         # One kept chunk (the usual case) is handed over as is: joining a single bytes
         # object returns that very object, no copy.
         self.response_body = b"".join(recorder.chunks)
         self.response_body_size = recorder.body_size
         self.response_body_omitted = recorder.omitted
         begin = recorder.begin
-        self.wait = max(0.0, (recorder.responded or finished) - begin)
-        self.duration = max(self.wait, finished - begin)
-        headers = 0
+        wait = (recorder.responded or finished) - begin
+        self.wait = wait = wait if wait > 0.0 else 0.0
+        duration = finished - begin
+        self.duration = duration if duration > wait else wait
         try:
-            for name, value in self.response_headers:
-                headers += len(name) + len(value)
+            header_bytes = sum(map(len, chain.from_iterable(headers)))
         except TypeError:  # not strings: the server refuses them; count nothing
-            pass
-        self.nbytes = (request.nbytes + headers + len(self.request_body)
+            header_bytes = 0
+        self.nbytes = (request.nbytes + header_bytes + len(self.request_body)
                        + len(self.response_body))
 
     def to_exchange(self) -> Exchange:
@@ -198,8 +218,7 @@ class Pending:
             request_body_incomplete=self.request_body_incomplete,
             status=self.status,
             status_text=self.reason,
-            response_headers=[(_text(k), header_text(_text(v)))
-                              for k, v in self.response_headers],
+            response_headers=response_header_text(self.response_headers),
             response_body=self.response_body,
             response_body_size=self.response_body_size,
             response_body_omitted=self.response_body_omitted,

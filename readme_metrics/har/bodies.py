@@ -39,9 +39,11 @@ def records(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
     return [{"name": name, "value": value} for name, value in pairs]
 
 
-def _join(*comments: Optional[str]) -> Optional[str]:
-    text = "; ".join(c for c in comments if c)
-    return text or None
+def _join(first: Optional[str], second: Optional[str]) -> Optional[str]:
+    """Two optional comments as one ("a; b"), None when neither is there."""
+    if not first:
+        return second or None
+    return f"{first}; {second}" if second else first
 
 
 def _looks_like_json(essence: str, text: str) -> bool:

@@ -21,7 +21,13 @@ from typing import Any, Optional
 from readme_metrics.exchange import Exchange
 from readme_metrics.har import bodies
 from readme_metrics.har.credentials import CallerKey, for_key, scrub_entry
-from readme_metrics.har.headers import MAX_EPOCH, headers, request_cookies, response_cookies
+from readme_metrics.har.headers import (
+    MAX_EPOCH,
+    RAW_COOKIE,
+    headers,
+    request_cookies,
+    response_cookies,
+)
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.text import parse_query
 from readme_metrics.masking import mask
@@ -42,8 +48,16 @@ CREATOR: dict[str, str] = {
 DEFAULT_MAX_BODY_BYTES = 262144
 
 
+# The last second formatted, as (seconds, "YYYY-MM-DDTHH:MM:SS"): logs built together
+# mostly started within the same second, and strftime costs more than the rest of the
+# entry's timing fields. One tuple, replaced whole, so concurrent senders never see a
+# torn pair.
+_LAST_SECOND: tuple[int, str] = (-1, "")
+
+
 def _started(epoch: float) -> str:
     """ISO 8601 UTC with milliseconds and ``Z``, e.g. ``2026-11-21T10:31:43.123Z``."""
+    global _LAST_SECOND
     try:
         total_ms = math.floor(float(epoch) * 1000)
         seconds, millis = divmod(total_ms, 1000)
@@ -52,7 +66,13 @@ def _started(epoch: float) -> str:
     except (TypeError, ValueError, OverflowError):
         # An impossible start time must not lose the log: record when it was built.
         seconds, millis = divmod(math.floor(time.time() * 1000), 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+    last = _LAST_SECOND
+    if last[0] == seconds:
+        prefix = last[1]
+    else:
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        _LAST_SECOND = (seconds, prefix)
+    return f"{prefix}.{millis:03d}Z"
 
 
 def _microseconds(seconds: Any) -> int:
@@ -94,8 +114,8 @@ def _request(
         "headers": request_headers,
         "queryString": bodies.records(query),
         # Most requests carry no Cookie header: spare the parser its pass then.
-        "cookies": (bodies.safely(request_cookies, exchange.request_headers, active) or []
-                    if "cookie" in noted else []),
+        "cookies": (bodies.safely(request_cookies, noted[RAW_COOKIE], active) or []
+                    if RAW_COOKIE in noted else []),
         "headersSize": -1,
         "bodySize": bodies.body_size(exchange.request_body_size, exchange.request_body),
     }

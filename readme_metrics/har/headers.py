@@ -30,6 +30,9 @@ _NOTED_HEADERS = frozenset({"content-type", "location", "cookie", "set-cookie"})
 #: Keys under which :func:`headers` notes the raw (unredacted) values the bodies need.
 RAW_CONTENT_TYPE = "raw content-type"
 RAW_CONTENT_ENCODING = "raw content-encoding"
+#: Key under which :func:`headers` notes the raw Cookie values, joined by ";" (several
+#: Cookie headers hold the same cookies as one holding them all).
+RAW_COOKIE = "raw cookie"
 _RAW_NOTED = {"content-type": RAW_CONTENT_TYPE, "content-encoding": RAW_CONTENT_ENCODING}
 
 # Last second of 9999-12-31: later dates would not have the 4-digit year HAR expects.
@@ -91,6 +94,23 @@ def _without_redacted_cookies(name: str, value: str, redactor: Optional[Redactor
     return ";".join(parts) if changed else value
 
 
+# What :func:`headers` does with a header, by name as sent: (lower-case name, kind,
+# note its HAR value?, key to note its raw value under or None). Decided once per
+# distinct name (bounded like ``_LOWER``), so each header costs one lookup instead of a
+# lower() and four set tests.
+_PLAIN, _MASKED, _URL = 0, 1, 2
+_ROLES: dict[str, tuple[str, int, bool, Optional[str]]] = {}
+
+
+def _role(name: str) -> tuple[str, int, bool, Optional[str]]:
+    low = lower(name)
+    kind = _MASKED if low in MASKED_HEADERS else _URL if low in URL_HEADERS else _PLAIN
+    role = (low, kind, low in _NOTED_HEADERS, _RAW_NOTED.get(low))
+    if len(_ROLES) < _LOWER_MAX:
+        _ROLES[name] = role
+    return role
+
+
 def headers(
     pairs: list[tuple[str, str]], redactor: Optional[Redactor],
     caller: Optional[CallerKey] = None,
@@ -99,31 +119,35 @@ def headers(
     caller's key masked in the other values.
 
     Also returns the first HAR value of each header of ``_NOTED_HEADERS`` present, by
-    lower-case name, and the first raw Content-Type and Content-Encoding under
-    ``RAW_CONTENT_TYPE`` and ``RAW_CONTENT_ENCODING``.
+    lower-case name, the first raw Content-Type and Content-Encoding under
+    ``RAW_CONTENT_TYPE`` and ``RAW_CONTENT_ENCODING``, and every raw Cookie value under
+    ``RAW_COOKIE``.
     """
     out = []
     noted: dict[str, str] = {}
-    lowered = _LOWER.get
+    roles = _ROLES.get
     # The caller's key test is inlined: a method call per header costs more than it.
     key = caller.key if caller is not None else None
     inside = caller is not None and caller.inside
     for name, value in pairs:
-        low = lowered(name) or lower(name)
-        if low in _RAW_NOTED and _RAW_NOTED[low] not in noted:
-            noted[_RAW_NOTED[low]] = value
+        low, kind, note, raw = roles(name) or _role(name)
+        if raw is not None and raw not in noted:
+            noted[raw] = value
+        elif low == "cookie":
+            noted[RAW_COOKIE] = (noted[RAW_COOKIE] + ";" + value if RAW_COOKIE in noted
+                                 else value)
         if redactor is not None and redactor.redacts(name):
             value = redacted(value)
-        elif low in MASKED_HEADERS:
+        elif kind == _MASKED:
             value = mask(_without_redacted_cookies(name, value, redactor))
-        elif low in URL_HEADERS:
+        elif kind == _URL:
             if redactor is not None:
                 value = redactor.url(value)
             if caller is not None:
                 value = caller.url(value)
         elif key is not None and (value == key or (inside and key in value)):
             value = caller.text(value)  # type: ignore[union-attr]
-        if low in _NOTED_HEADERS and low not in noted:
+        if note and low not in noted:
             noted[low] = value
         out.append({"name": name, "value": value})
     return out, noted
@@ -135,21 +159,16 @@ def _cookie_value(name: str, value: str, redactor: Optional[Redactor]) -> str:
     return mask(value)
 
 
-def request_cookies(
-    pairs: list[tuple[str, str]], redactor: Optional[Redactor]
-) -> list[dict[str, str]]:
-    """Cookies of every Cookie header (``a=1; b=2``), lenient: never raises."""
+def request_cookies(cookies: str, redactor: Optional[Redactor]) -> list[dict[str, str]]:
+    """Cookies of the Cookie header values ``cookies`` (``a=1; b=2``, several joined by
+    ";", as :func:`headers` notes them), lenient: never raises."""
     out = []
-    lowered = _LOWER.get
-    for key, value_of_header in pairs:
-        if (lowered(key) or lower(key)) != "cookie":
+    for part in cookies.split(";"):
+        name, _, value = part.partition("=")
+        name, value = name.strip(), value.strip()
+        if not name and not value:
             continue
-        for part in value_of_header.split(";"):
-            name, _, value = part.partition("=")
-            name, value = name.strip(), value.strip()
-            if not name and not value:
-                continue
-            out.append({"name": name, "value": _cookie_value(name, value, redactor)})
+        out.append({"name": name, "value": _cookie_value(name, value, redactor)})
     return out
 
 

@@ -117,6 +117,11 @@ def decode(
     decoder then drops that partial tail instead of calling the whole body binary.
     """
     head = body[:4]
+    if (body.isascii() and 0 not in head
+            and (not charset or _text_codec(charset) == "utf-8")):
+        # The common case, decided at C speed: ASCII starts with no byte order mark and
+        # no NUL pattern, so the first codec tried is UTF-8, and it reads any ASCII.
+        return body.decode("ascii"), "utf-8"
     textual = not essence or is_textual(essence)
     candidates = (
         _bom(head) if textual else None,
