@@ -1,35 +1,92 @@
-"""Transport: what goes over the wire to the Metrics API, against a real loopback server."""
+"""Transport: what goes over the wire to the Metrics API, against real loopback servers.
+
+Most tests run on both routes (``direct``: http.client; ``requests``: the session, as
+used for proxies), so the two are held to the same behaviour.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Callable
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from readme_metrics.config import MetricsApiConfig
+from readme_metrics.delivery import Delivery
 from readme_metrics.transport import USER_AGENT, Transport
 from readme_metrics.version import __version__
 from tests.support.drip import DripServer
 from tests.support.fake_api import Collector, Reply, basic_auth, free_port
+from tests.support.hangup import HangupServer
+from tests.support.proxy import Proxy
+from tests.support.tls import Certificates, TLSCollector, make_certificates
 
 API_KEY = "rdme_transport_SECRET_key_4242"
+ROUTES = [pytest.param(True, id="direct"), pytest.param(False, id="requests")]
+_ENVIRONMENT = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE",
+                "CURL_CA_BUNDLE")
 
 
-def make_transport(metrics_api: str, **options: object) -> Transport:
+@pytest.fixture(autouse=True)
+def _no_proxy_or_bundle_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _api_key_never_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    caplog.set_level(logging.DEBUG)
+    yield
+    for record in caplog.get_records("call"):
+        text = record.getMessage()
+        assert API_KEY not in text and basic_auth(API_KEY).split()[1] not in text
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    return make_certificates(tmp_path_factory.mktemp("certificates"))
+
+
+@pytest.fixture
+def tls_collector(certificates: Certificates) -> Iterator[TLSCollector]:
+    server = TLSCollector(certificates)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def make_transport(metrics_api: str, direct: bool = True, **options: object) -> Transport:
     config = MetricsApiConfig(api_key=API_KEY, grouping_function=lambda req: None,
                               metrics_api=metrics_api, **options)  # type: ignore[arg-type]
-    return Transport(config)
+    return Transport(config, direct=direct)
 
 
+def lower(headers: dict[str, str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
+
+
+# -- the request and the answer ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("direct", ROUTES)
 @pytest.mark.parametrize("suffix", [
     pytest.param("", id="bare-base"),
     pytest.param("/", id="trailing-slash"),
 ])
-def test_post_logs_sends_the_payload_contract(collector: Collector, suffix: str) -> None:
-    transport = make_transport(collector.url + suffix)
+def test_post_logs_sends_the_payload_contract(collector: Collector, suffix: str,
+                                              direct: bool) -> None:
+    transport = make_transport(collector.url + suffix, direct)
+    assert transport.route == ("direct" if direct else "requests")
     body = json.dumps([{"_id": "a", "text": "café"}], ensure_ascii=False).encode()
     response = transport.post_logs(body)
     transport.close()
@@ -38,71 +95,128 @@ def test_post_logs_sends_the_payload_contract(collector: Collector, suffix: str)
     [received] = collector.received
     assert (received.method, received.path) == ("POST", "/v1/request")
     assert received.body == body
-    headers = {name.lower(): value for name, value in received.headers.items()}
+    headers = lower(received.headers)
     assert headers["authorization"] == basic_auth(API_KEY)
     assert headers["content-type"] == "application/json"
     assert headers["user-agent"] == f"readme-metrics-python@{__version__}" == USER_AGENT
     assert headers["content-length"] == str(len(body))
 
 
-def test_one_keep_alive_connection_for_many_posts(collector: Collector) -> None:
-    transport = make_transport(collector.url)
+@pytest.mark.parametrize("reply", [
+    pytest.param(Reply(202), id="plain"),
+    pytest.param(Reply(202, headers={"Set-Cookie": "lb=a1"}), id="with-a-cookie"),
+])
+def test_both_routes_send_the_same_request(collector: Collector, reply: Reply) -> None:
+    # The direct path sends the headers requests prepared: same names, values, order
+    # (the second POST carries the cookie the first answer set, if any).
+    collector.default = reply
+    body = b'[{"_id": "same"}]'
+    for direct in (False, True):
+        transport = make_transport(collector.url, direct)
+        transport.post_logs(body)
+        transport.post_logs(body)
+        transport.close()
+    _, old, _, new = collector.received
+    assert (new.method, new.path, new.body) == (old.method, old.path, old.body)
+    assert list(new.headers.items()) == list(old.headers.items())
+
+
+@pytest.mark.parametrize("direct", ROUTES)
+def test_one_keep_alive_connection_for_many_posts(collector: Collector, direct: bool) -> None:
+    transport = make_transport(collector.url, direct)
     for n in range(5):
         assert transport.post_logs(json.dumps([{"n": n}]).encode()).status_code == 202
-    pools = transport.session.get_adapter(transport.url).poolmanager.pools
-    [key] = pools.keys()
-    pool = pools[key]
-    assert pool.num_connections == 1
-    assert pool.num_requests == 5
     transport.close()
+    assert len(collector.received) == 5
+    assert len({received.peer for received in collector.received}) == 1
 
 
-def test_each_post_carries_its_own_body_and_length(collector: Collector) -> None:
-    # Every POST copies one request prepared in advance: nothing of one body may leak
-    # into the next (a longer body first, then a shorter one, then an empty array).
-    transport = make_transport(collector.url)
+@pytest.mark.parametrize("direct", ROUTES)
+def test_each_post_carries_its_own_body_and_length(collector: Collector,
+                                                   direct: bool) -> None:
+    # Every POST reuses headers prepared in advance: nothing of one body may leak into
+    # the next (a longer body first, then a shorter one, then an empty array).
+    transport = make_transport(collector.url, direct)
     bodies = [json.dumps([{"n": "x" * 300}]).encode(), b'[{"n":1}]', b"[]"]
     for body in bodies:
         assert transport.post_logs(body).status_code == 202
     transport.close()
     assert [received.body for received in collector.received] == bodies
     for received, body in zip(collector.received, bodies):
-        headers = {name.lower(): value for name, value in received.headers.items()}
+        headers = lower(received.headers)
         assert headers["content-length"] == str(len(body))
         assert headers["authorization"] == basic_auth(API_KEY)
 
 
-def test_a_cookie_the_api_sets_is_sent_back(collector: Collector) -> None:
-    # As Session.post would: the request prepared in advance has no cookie jar.
+@pytest.mark.parametrize("direct", ROUTES)
+def test_a_cookie_the_api_sets_is_sent_back(collector: Collector, direct: bool) -> None:
+    # As Session.post would (a load balancer's sticky-session cookie).
     collector.default = Reply(202, headers={"Set-Cookie": "lb=node-7; Path=/"})
-    transport = make_transport(collector.url)
-    for _ in range(2):
+    transport = make_transport(collector.url, direct)
+    for _ in range(3):
         assert transport.post_logs(b"[]").status_code == 202
     transport.close()
-    first, second = collector.received
-    assert "cookie" not in {name.lower() for name in first.headers}
-    assert {name.lower(): value for name, value in second.headers.items()}["cookie"] == (
-        "lb=node-7")
+    first, *others = collector.received
+    assert "cookie" not in lower(first.headers)
+    assert [lower(other.headers)["cookie"] for other in others] == ["lb=node-7"] * 2
 
 
+@pytest.mark.parametrize("direct", ROUTES)
 @pytest.mark.parametrize("reply", [
     pytest.param(Reply(500, b"oops"), id="500"),
     pytest.param(Reply(429, headers={"Retry-After": "7"}), id="429"),
     pytest.param(Reply(401, b'{"error":"unauthorized"}'), id="401"),
-    pytest.param(Reply(400, b'{"error":"bad"}'), id="400"),
+    pytest.param(Reply(400, b'{"error":"bad"}',
+                       headers={"Content-Type": "application/json; charset=utf-8"}),
+                 id="400"),
+    pytest.param(Reply(302, headers={"Location": "http://elsewhere.invalid/"}),
+                 id="302-not-followed"),
 ])
-def test_error_statuses_are_returned_not_raised(collector: Collector, reply: Reply) -> None:
+def test_error_statuses_are_returned_not_raised(collector: Collector, reply: Reply,
+                                                direct: bool) -> None:
     # Deciding what a status means is delivery's job; the transport only reports it.
     collector.default = reply
-    transport = make_transport(collector.url)
+    transport = make_transport(collector.url, direct)
     response = transport.post_logs(b"[]")
     assert response.status_code == reply.status
     assert response.content == reply.body
+    assert response.text == reply.body.decode()
     for name, value in reply.headers.items():
         assert response.headers[name] == value
+        assert response.headers.get(name.upper()) == value
     transport.close()
 
 
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(answers=st.lists(st.tuples(
+    st.sampled_from([200, 201, 202, 400, 401, 404, 408, 429, 500, 503]),
+    st.binary(max_size=3000)), min_size=1, max_size=5),
+    bodies=st.lists(st.binary(max_size=5000), min_size=5, max_size=5))
+def test_any_bodies_and_answers_over_one_connection(answers: list[tuple[int, bytes]],
+                                                    bodies: list[bytes]) -> None:
+    # Whatever bytes go out and whatever the API answers (errors included), each POST
+    # gets its own answer in full and the connection stays usable for the next.
+    collector = Collector().start()
+    try:
+        collector.default = Reply(202)
+        collector.replies.extend(Reply(status, body) for status, body in answers)
+        transport = make_transport(collector.url)
+        got = [transport.post_logs(body) for body in bodies]
+        transport.close()
+        expected = answers + [(202, b"")] * (len(bodies) - len(answers))
+        assert [(answer.status_code, answer.content) for answer in got] == expected
+        arrived = collector.received + collector.failed
+        assert sorted(received.body for received in arrived) == sorted(bodies)
+        assert len({received.peer for received in arrived}) == 1
+    finally:
+        collector.stop()
+
+
+# -- failures ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("direct", ROUTES)
 @pytest.mark.parametrize(("reply", "timeout", "error"), [
     pytest.param(Reply(hang=2.0), 0.2, requests.Timeout, id="hang-config-timeout"),
     pytest.param(Reply(hang=2.0), None, requests.Timeout, id="hang-call-timeout"),
@@ -110,60 +224,79 @@ def test_error_statuses_are_returned_not_raised(collector: Collector, reply: Rep
 ])
 def test_io_failures_raise_requests_exceptions(collector: Collector, reply: Reply,
                                                timeout: float | None,
-                                               error: type[Exception]) -> None:
+                                               error: type[Exception], direct: bool) -> None:
     collector.default = reply
-    transport = make_transport(collector.url, timeout=timeout or 30.0)
+    transport = make_transport(collector.url, direct, timeout=timeout or 30.0)
     with pytest.raises(error):
         transport.post_logs(b"[]", timeout=None if timeout else 0.2)
+    collector.default = Reply()
+    assert transport.post_logs(b"[]").status_code == 202  # usable after a failure
     transport.close()
 
 
-def test_connection_refused_raises_connection_error() -> None:
-    transport = make_transport(f"http://127.0.0.1:{free_port()}")
+@pytest.mark.parametrize("direct", ROUTES)
+def test_connection_refused_raises_connection_error(direct: bool) -> None:
+    transport = make_transport(f"http://127.0.0.1:{free_port()}", direct)
     with pytest.raises(requests.ConnectionError) as info:
         transport.post_logs(b"[]")
     assert API_KEY not in str(info.value)
     transport.close()
 
 
-def test_environment_proxy_is_honoured(collector: Collector,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    # The proxy settings are read once at construction; they must still apply.
-    monkeypatch.setenv("HTTP_PROXY", collector.url)
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
-    transport = make_transport("http://metrics.example.invalid")
-    assert transport.post_logs(b"[]").status_code == 202
-    [received] = collector.received
-    assert received.path == "http://metrics.example.invalid/v1/request"
-    transport.close()
+@pytest.mark.parametrize("direct", ROUTES)
+@pytest.mark.parametrize("how", ["close", "reset"])
+def test_a_kept_alive_connection_the_server_ended_is_replaced(how: str,
+                                                              direct: bool) -> None:
+    # The server hangs up (FIN or RST) while the connection is idle, without a word in
+    # its answer: the next POST notices before sending, reconnects, and nothing fails.
+    server = HangupServer(how=how, after=1)
+    transport = make_transport(server.url, direct)
+    try:
+        for n in range(3):
+            assert transport.post_logs(b'[{"n": %d}]' % n).status_code == 202
+            server.wait_hangups(n + 1)
+        transport.close()
+    finally:
+        server.close()
+    assert server.bodies == [b'[{"n": %d}]' % n for n in range(3)]
+    assert len(server.peers) == 3
 
 
-def test_no_proxy_bypasses_the_proxy(collector: Collector,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")  # nothing there
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    transport = make_transport(collector.url)
-    assert transport.post_logs(b"[]").status_code == 202
-    assert collector.received[0].path == "/v1/request"
-    transport.close()
+def test_hangups_racing_posts_lose_nothing_and_duplicate_nothing() -> None:
+    # The server ends every connection right after its answer, so some POSTs start on a
+    # connection that is being closed: they fail before the server read them, and the
+    # delivery policy retries them. Every log arrives exactly once.
+    server = HangupServer(how="close", after=1)
+    config = MetricsApiConfig(api_key=API_KEY, grouping_function=lambda req: None,
+                              metrics_api=server.url, buffer_length=2, flush_interval=0,
+                              shutdown_timeout=10.0)
+    delivery = Delivery(config, lambda item: {"_id": item.to_exchange().id},
+                        max_attempts=50, backoff_base=0.001, backoff_cap=0.01)
+    from tests.test_delivery import item  # the delivery tests' minimal exchange
+    try:
+        for n in range(300):
+            assert delivery.submit(item(f"log-{n}"))
+        assert delivery.flush(60.0) is True
+        delivery.close()
+    finally:
+        server.close()
+    delivered = [log["_id"] for body in server.bodies for log in json.loads(body)]
+    assert sorted(delivered) == sorted(f"log-{n}" for n in range(300))
+    assert delivery.stats["sent"] == 300 and delivery.stats["dropped"] == 0
 
 
-def test_repr_does_not_show_the_key(collector: Collector) -> None:
-    transport = make_transport(collector.url)
-    assert API_KEY not in repr(transport)
-    assert basic_auth(API_KEY).split()[1] not in repr(transport)
-    transport.close()
+# -- the whole POST within timeout (a dripping API) -------------------------------------
 
 
+@pytest.mark.parametrize("direct", ROUTES)
 @pytest.mark.parametrize("timeout", [pytest.param(1.0, id="config-timeout"),
                                      pytest.param(None, id="call-timeout")])
 def test_timeout_bounds_the_whole_post_against_a_dripping_server(
-        timeout: float | None) -> None:
+        timeout: float | None, direct: bool) -> None:
     # One byte every 0.4 s never trips a per-read timeout of 1 s: only a limit on the
     # whole exchange stops it. Judged by how much of the answer the client waited for.
     server = DripServer(interval=0.4, max_bytes=100)
-    transport = make_transport(server.url, timeout=timeout or 30.0)
+    transport = make_transport(server.url, direct, timeout=timeout or 30.0)
     started = time.monotonic()
     try:
         with pytest.raises(requests.Timeout):
@@ -178,9 +311,11 @@ def test_timeout_bounds_the_whole_post_against_a_dripping_server(
     assert elapsed < 10.0
 
 
-def test_posts_after_a_cut_post_use_a_fresh_connection(collector: Collector) -> None:
+@pytest.mark.parametrize("direct", ROUTES)
+def test_posts_after_a_cut_post_use_a_fresh_connection(collector: Collector,
+                                                       direct: bool) -> None:
     server = DripServer(interval=0.4, max_bytes=100)
-    transport = make_transport(server.url, timeout=0.5)
+    transport = make_transport(server.url, direct, timeout=0.5)
     try:
         with pytest.raises(requests.Timeout):
             transport.post_logs(b"[]")
@@ -188,6 +323,7 @@ def test_posts_after_a_cut_post_use_a_fresh_connection(collector: Collector) -> 
         server.close()
     # The same transport, pointed elsewhere, still works (nothing left armed).
     transport.url = collector.url + "/v1/request"
+    assert transport.route == ("direct" if direct else "requests")
     for _ in range(3):
         assert transport.post_logs(b"[]").status_code == 202
     transport.close()
@@ -198,3 +334,146 @@ def wait_for(predicate: Callable[[], object], timeout: float = 10.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached in time"
         time.sleep(0.02)
+
+
+# -- which route: proxies ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("url", "environment", "route"), [
+    pytest.param("http://api.test", {}, "direct", id="no-proxy"),
+    pytest.param("https://api.test", {}, "direct", id="https-no-proxy"),
+    pytest.param("http://api.test", {"HTTP_PROXY": "http://p.test:3128"}, "requests",
+                 id="http-proxy"),
+    pytest.param("http://api.test", {"http_proxy": "http://p.test:3128"}, "requests",
+                 id="lower-case-http-proxy"),
+    pytest.param("http://api.test", {"HTTPS_PROXY": "http://p.test:3128"}, "direct",
+                 id="https-proxy-for-http-url"),
+    pytest.param("https://api.test", {"HTTPS_PROXY": "http://p.test:3128"}, "requests",
+                 id="https-proxy"),
+    pytest.param("https://api.test", {"ALL_PROXY": "socks5://p.test:1080"}, "requests",
+                 id="all-proxy"),
+    pytest.param("https://api.test", {"HTTPS_PROXY": "http://p.test:3128",
+                                      "NO_PROXY": "api.test"}, "direct", id="no-proxy-host"),
+    pytest.param("https://api.test", {"HTTPS_PROXY": "http://p.test:3128",
+                                      "NO_PROXY": "*"}, "direct", id="no-proxy-star"),
+    pytest.param("https://user:pw@api.test", {}, "requests", id="credentials-in-url"),
+])
+def test_route_follows_the_proxy_settings_requests_reads(
+        url: str, environment: dict[str, str], route: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    transport = make_transport(url)
+    assert transport.route == route
+    transport.close()
+
+
+def test_environment_proxy_is_honoured(collector: Collector,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    proxy = Proxy()
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    try:
+        transport = make_transport(collector.url)
+        assert transport.route == "requests"
+        for _ in range(2):
+            assert transport.post_logs(b"[]").status_code == 202
+        transport.close()
+    finally:
+        proxy.stop()
+    assert proxy.seen == [("POST", collector.url + "/v1/request")] * 2
+    assert [received.path for received in collector.received] == ["/v1/request"] * 2
+    assert lower(collector.received[0].headers)["authorization"] == basic_auth(API_KEY)
+
+
+def test_no_proxy_bypasses_the_proxy(collector: Collector,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    proxy = Proxy()
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    try:
+        transport = make_transport(collector.url)
+        assert transport.route == "direct"
+        assert transport.post_logs(b"[]").status_code == 202
+        transport.close()
+    finally:
+        proxy.stop()
+    assert proxy.seen == []
+    assert collector.received[0].path == "/v1/request"
+
+
+def test_https_through_a_proxy_tunnel_with_the_ca_bundle(
+        tls_collector: TLSCollector, certificates: Certificates,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    proxy = Proxy()
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificates.ca))
+    try:
+        transport = make_transport(tls_collector.url)
+        assert transport.route == "requests"
+        assert transport.post_logs(b"[]").status_code == 202
+        transport.close()
+    finally:
+        proxy.stop()
+    assert proxy.seen == [("CONNECT", f"localhost:{tls_collector.port}")]
+    assert len(tls_collector.received) == 1
+
+
+# -- HTTPS: certificates verified as requests does ----------------------------------------
+
+
+@pytest.mark.parametrize("direct", ROUTES)
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_https_with_the_ca_bundle_from_the_environment(
+        tls_collector: TLSCollector, certificates: Certificates, variable: str,
+        direct: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(variable, str(certificates.ca))
+    transport = make_transport(tls_collector.url, direct)
+    for _ in range(3):
+        assert transport.post_logs(b"[]").status_code == 202
+    transport.close()
+    assert len(tls_collector.received) == 3
+    assert len({received.peer for received in tls_collector.received}) == 1  # kept alive
+    assert tls_collector.server_names == ["localhost"]  # SNI, one handshake
+    assert lower(tls_collector.received[0].headers)["host"] == f"localhost:{tls_collector.port}"
+
+
+@pytest.mark.parametrize("direct", ROUTES)
+def test_https_refuses_a_certificate_no_trusted_ca_signed(tls_collector: TLSCollector,
+                                                          direct: bool) -> None:
+    # Without the test CA only certifi's bundle is trusted: the handshake must fail.
+    transport = make_transport(tls_collector.url, direct)
+    with pytest.raises(requests.exceptions.SSLError, match="CERTIFICATE_VERIFY_FAILED"):
+        transport.post_logs(b"[]")
+    transport.close()
+    assert tls_collector.received == []
+
+
+@pytest.mark.parametrize("direct", ROUTES)
+def test_https_refuses_a_host_name_the_certificate_does_not_name(
+        tls_collector: TLSCollector, certificates: Certificates, direct: bool,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificates.ca))
+    transport = make_transport(f"https://127.0.0.1:{tls_collector.port}", direct)
+    with pytest.raises(requests.exceptions.SSLError):
+        transport.post_logs(b"[]")
+    transport.close()
+    assert tls_collector.received == []
+
+
+@pytest.mark.parametrize("direct", ROUTES)
+def test_a_missing_ca_bundle_fails_each_post_not_the_app(
+        tls_collector: TLSCollector, tmp_path: Path, direct: bool,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "missing.pem"))
+    transport = make_transport(tls_collector.url, direct)  # constructing never raises
+    with pytest.raises(requests.ConnectionError):
+        transport.post_logs(b"[]")
+    transport.close()
+
+
+@pytest.mark.parametrize("direct", ROUTES)
+def test_repr_does_not_show_the_key(collector: Collector, direct: bool) -> None:
+    transport = make_transport(collector.url, direct)
+    assert API_KEY not in repr(transport)
+    assert basic_auth(API_KEY).split()[1] not in repr(transport)
+    transport.close()

@@ -1,14 +1,27 @@
-"""The I/O half of delivery: one pooled ``requests.Session`` posting batches to ReadMe.
+"""The I/O half of delivery: POST batches of logs to ReadMe, each POST as cheap as it can be.
 
 This module only sends. What to do with the answer (retry, pause, drop) is decided in
 :mod:`readme_metrics.delivery.policy`, so the policy can be tested without sockets and
 the I/O without policy, as sentry-python splits its transport.
 
-Public API of requests and urllib3 only: ``Session.post`` (which honours the
-environment's proxies and CA bundle), an ``HTTPAdapter`` subclass through its documented
-``init_poolmanager`` / ``proxy_manager_for`` hooks, and urllib3's connection and pool
-classes subclassed so that :mod:`readme_metrics.delivery.watchdog` can bound a whole POST
-(a server that answers one byte at a time cannot hold a sender past ``timeout``).
+Which HTTP client carries a POST (the rule, decided when the transport is made or its
+``url`` set, from the environment as requests reads it at that moment):
+
+- **requests** (:mod:`.session`) when requests would use a proxy for the Metrics API URL
+  (``HTTP_PROXY`` / ``HTTPS_PROXY`` / ``ALL_PROXY`` not excluded by ``NO_PROXY``, or the
+  system's proxy settings: ``requests.utils.get_environ_proxies``), or when the URL is
+  anything but a plain ``http(s)://host[:port]/path`` (user info in it): proxy users see
+  no change at all.
+- **direct** (:mod:`.direct`) otherwise: a kept-alive ``http.client`` connection per
+  sender, sending the same headers the session prepared, with TLS verified as requests
+  does (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, else certifi; :mod:`.tls`) and the
+  session's cookie jar. It skips requests' per-call machinery, most of the sender's CPU
+  per POST.
+
+Either way ``timeout`` bounds a whole POST (:mod:`readme_metrics.delivery.watchdog`),
+failures raise the same ``requests`` exceptions, and the answer is an
+:class:`~readme_metrics.delivery.answer.Answer`. requests stays in use for proxies and for
+the docs URL lookup.
 
 It trusts ``config.metrics_api`` (validated as an http(s) URL by the config) and treats
 the API key as a secret: it only ever travels in the ``Authorization`` header and is never
@@ -17,178 +30,95 @@ part of a URL, an exception message or a log line made here.
 
 from __future__ import annotations
 
-import base64
-from typing import Any, Optional
+from typing import Optional, Union
+from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.connection import HTTPConnection, HTTPSConnection
+from requests.utils import select_proxy
 
 from readme_metrics.config import MetricsApiConfig
-from readme_metrics.delivery import watchdog
-from readme_metrics.delivery.policy import MAX_SENDERS
-from readme_metrics.version import __version__
+from readme_metrics.delivery.answer import Answer
+from readme_metrics.delivery.direct import DirectPoster
+from readme_metrics.delivery.session import USER_AGENT, SessionPoster, basic_token, make_session
 
-USER_AGENT = f"readme-metrics-python@{__version__}"
+__all__ = ["USER_AGENT", "Answer", "Transport", "basic_token"]
 
-
-def basic_token(api_key: str) -> str:
-    """The Basic credentials ReadMe expects: base64 of ``"{api_key}:"`` (empty password)."""
-    return base64.b64encode(f"{api_key}:".encode()).decode("ascii")
-
-
-class _Watched(HTTPConnection):
-    """Joins the running watchdog limit whenever it connects or sends a request.
-
-    Mixed in before urllib3's HTTP or HTTPS connection class: ``super()`` is that class.
-    """
-
-    def connect(self) -> None:
-        watchdog.watch(self)
-        super().connect()
-
-    def request(self, *args: Any, **kwargs: Any) -> Any:
-        watchdog.watch(self)
-        return super().request(*args, **kwargs)
-
-
-class _WatchedHTTPConnection(_Watched):
-    pass
-
-
-class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
-    pass
-
-
-class _WatchedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
-_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
-
-
-class _Adapter(HTTPAdapter):
-    """requests' adapter, whose pools make watched connections (direct or via a proxy)."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = dict(_POOLS)
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if not proxy.lower().startswith("socks"):  # SOCKS pools keep socket timeouts only
-            manager.pool_classes_by_scheme = dict(_POOLS)
-        return manager
-
-
-class _BasicToken(requests.auth.AuthBase):
-    """Sets our Authorization header (and keeps ~/.netrc from replacing it)."""
-
-    def __init__(self, token: str) -> None:
-        self._header = f"Basic {token}"
-
-    def __call__(self, request: Any) -> Any:
-        request.headers["Authorization"] = self._header
-        return request
-
-    def __repr__(self) -> str:
-        return "_BasicToken([REDACTED])"
+Poster = Union[DirectPoster, SessionPoster]
 
 
 class Transport:
-    """POSTs JSON bodies to ``{metrics_api}/v1/request`` over one keep-alive session.
+    """POSTs JSON bodies to ``{metrics_api}/v1/request`` over kept-alive connections.
 
     .. code-block:: python
 
         transport = Transport(config)
-        response = transport.post_logs(b'[{"_id": "..."}]', timeout=3.0)
+        answer = transport.post_logs(b'[{"_id": "..."}]', timeout=3.0)
         transport.close()
 
-    Thread-safe: up to ``MAX_SENDERS`` senders post at once, each on its own pooled
-    keep-alive connection. Nothing is retried here (retry policy belongs to the caller).
+    Thread-safe: up to ``MAX_SENDERS`` senders post at once, each on its own keep-alive
+    connection. Nothing is retried here (retry policy belongs to the caller).
     ``timeout`` bounds the whole POST, connecting and reading the answer included. Errors
     are raised as the usual ``requests`` exceptions; a POST cut at its deadline raises
-    ``requests.Timeout``.
+    ``requests.Timeout``. ``route`` says which client carries the POSTs ("direct" or
+    "requests", see the module docstring). ``direct=False`` sends every POST with
+    requests (the transport before the direct path; benchmarks and tests compare both).
     """
 
-    def __init__(self, config: MetricsApiConfig) -> None:
-        self.url = config.metrics_api + "/v1/request"
+    def __init__(self, config: MetricsApiConfig, *, direct: bool = True) -> None:
         self.timeout = config.timeout
-        self.session = requests.Session()
-        self.session.headers.update({
-            "User-Agent": USER_AGENT,
-            "Content-Type": "application/json",
-            "Accept-Encoding": "identity",
-        })
-        self.session.auth = _BasicToken(basic_token(config.api_key))
-        adapter = _Adapter(pool_connections=1, pool_maxsize=MAX_SENDERS, max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        # Session.post prepares the request (headers, auth, cookies) and reads the
-        # environment's proxy and CA bundle settings again on every call, a large share
-        # of the sender's CPU per POST: both are done once here, and each POST copies
-        # the prepared request and sets its body. The environment is thus read when the
-        # transport is made (at start-up, and again in a forked child).
-        self._prepare()
+        self._direct = direct
+        self._logger = config.logger
+        self.session = make_session(config.api_key)
+        self._poster: Poster = self._poster_for(config.metrics_api + "/v1/request")
 
-    def _prepare(self) -> None:
-        """The request every POST copies, and the environment's settings for ``url``."""
-        settings = self.session.merge_environment_settings(self.url, {}, None, None, None)
-        self._send_options: dict[str, Any] = {
-            key: settings[key] for key in ("proxies", "verify", "cert")}
-        self._template = self.session.prepare_request(
-            requests.Request("POST", self.url, data=b""))
-        self._prepared_url = self.url
+    @property
+    def url(self) -> str:
+        """Where the logs are posted; setting it chooses the route afresh."""
+        return self._poster.url
 
-    def post_logs(self, body: bytes, timeout: Optional[float] = None) -> requests.Response:
+    @url.setter
+    def url(self, url: str) -> None:
+        old, self._poster = self._poster, self._poster_for(url)
+        old.close()
+
+    @property
+    def route(self) -> str:
+        """"direct" (http.client) or "requests" (a proxy applies, or an unusual URL)."""
+        return self._poster.route
+
+    def _poster_for(self, url: str) -> Poster:
+        """The poster for ``url`` under the rule of the module docstring."""
+        session = self.session
+        settings = session.merge_environment_settings(url, {}, None, None, None)
+        parts = urlsplit(url)
+        template = session.prepare_request(requests.Request("POST", url, data=b""))
+        verify = settings["verify"]
+        if (not self._direct or parts.scheme not in ("http", "https") or not parts.hostname
+                or "@" in parts.netloc or settings["cert"] is not None
+                or select_proxy(url, settings["proxies"]) is not None
+                or not (verify is True or isinstance(verify, str) and verify)):
+            self._logger.debug("readme_metrics: logs are posted to %s://%s with requests",
+                               parts.scheme, parts.hostname)
+            return SessionPoster(session, url, settings)
+        self._logger.debug("readme_metrics: logs are posted to %s://%s directly (http.client)",
+                           parts.scheme, parts.hostname)
+        headers = {name: value for name, value in template.headers.items()
+                   if name.lower() != "cookie"}
+        return DirectPoster(url, headers, verify if isinstance(verify, str) else True,
+                            session.cookies, template)
+
+    def post_logs(self, body: bytes, timeout: Optional[float] = None) -> Answer:
         """POST one JSON array of logs; raises ``requests.RequestException`` on I/O errors.
 
         ``timeout`` (default ``config.timeout``) bounds the whole call.
         """
         seconds = self.timeout if timeout is None else max(timeout, 0.001)
-        response: Optional[requests.Response] = None
-        try:
-            with watchdog.limit(seconds) as limit:
-                try:
-                    response = self._post(body, seconds)
-                    response.content  # read the answer inside the limit  # noqa: B018
-                except (requests.RequestException, OSError) as exc:
-                    if limit.fired:
-                        raise requests.Timeout(
-                            f"no complete answer within {seconds:g}s") from None
-                    if isinstance(exc, requests.RequestException):
-                        raise
-                    # An I/O error that requests did not wrap.
-                    raise requests.ConnectionError(exc) from None
-        finally:
-            # Only once the limit is over does the connection go back to the pool, so
-            # the watchdog can never cut it under the next POST.
-            if response is not None:
-                response.close()
-        return response
-
-    def _post(self, body: bytes, seconds: float) -> requests.Response:
-        """``Session.post`` of ``body``, from the request prepared at construction."""
-        if self._prepared_url != self.url:  # pointed elsewhere since
-            self._prepare()
-        if self.session.cookies:
-            # The Metrics API set a cookie: prepare afresh so that it is sent back.
-            return self.session.post(self.url, data=body, timeout=seconds,
-                                     allow_redirects=False, stream=True,
-                                     **self._send_options)
-        prepared = self._template.copy()
-        prepared.prepare_body(body, None)
-        return self.session.send(prepared, timeout=seconds, allow_redirects=False,
-                                 stream=True, **self._send_options)
+        return self._poster.post(body, seconds)
 
     def close(self) -> None:
-        """Close the pooled connections."""
+        """Close the kept-alive connections."""
+        self._poster.close()
         self.session.close()
 
     def __repr__(self) -> str:
-        return f"Transport(url={self.url!r})"
+        return f"Transport(url={self.url!r}, route={self.route!r})"

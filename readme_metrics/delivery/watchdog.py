@@ -10,19 +10,21 @@ at once with a connection error, and :func:`limit` reports that the deadline fir
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import itertools
 import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any, Optional
 
 
 class Limit:
-    """One exchange's deadline; ``fired`` tells whether the watchdog cut it short."""
+    """One exchange's deadline; ``fired`` tells whether the watchdog cut it short.
+
+    A context manager (see :func:`limit`): a class rather than a generator, as it runs
+    once per POST.
+    """
 
     __slots__ = ("deadline", "fired", "connections")
 
@@ -30,6 +32,21 @@ class Limit:
         self.deadline = deadline
         self.fired = False
         self.connections: list[Any] = []
+
+    def __enter__(self) -> Limit:
+        _local.limit = self
+        _arm(self)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        _local.limit = None
+        with _lock:
+            self.connections = []  # done: the watchdog leaves these alone now
+            self.deadline = 0.0
+            # Most limits end in the order they began: dropping the finished ones from
+            # the top here spares the watchdog thread a wake-up for each of them.
+            while _heap and not _heap[0][2].deadline:
+                heapq.heappop(_heap)
 
 
 _local = threading.local()
@@ -41,19 +58,16 @@ _thread: Optional[threading.Thread] = None
 _pid = os.getpid()
 
 
-@contextlib.contextmanager
-def limit(seconds: float) -> Iterator[Limit]:
-    """Bound everything the current thread's connections do inside to ``seconds``."""
-    current = Limit(time.monotonic() + seconds)
-    _local.limit = current
-    _arm(current)
-    try:
-        yield current
-    finally:
-        _local.limit = None
-        with _lock:
-            current.connections = []  # done: the watchdog leaves these alone now
-            current.deadline = 0.0
+def limit(seconds: float) -> Limit:
+    """Bound everything the current thread's connections do inside to ``seconds``.
+
+    .. code-block:: python
+
+        with watchdog.limit(3.0) as current:
+            ...  # connections call watch(self) as they connect or send
+        if current.fired: ...  # the deadline passed and their sockets were shut down
+    """
+    return Limit(time.monotonic() + seconds)
 
 
 def watch(connection: Any) -> None:

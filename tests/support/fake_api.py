@@ -26,6 +26,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    peer: tuple = ()  # the client's (address, port): one per TCP connection
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -67,7 +68,8 @@ class Collector:
             def _read(self) -> Received:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                return Received(self.command, self.path, dict(self.headers), body)
+                return Received(self.command, self.path, dict(self.headers), body,
+                                tuple(self.client_address))
 
             def _answer(self, reply: Reply) -> None:
                 if reply.hang or reply.delay:

@@ -1,0 +1,42 @@
+"""The Metrics API's answer to one POST, read in full, whichever HTTP client carried it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Answer:
+    """Status, reason, headers and body of an answered POST (the body read in full).
+
+    The names are those of ``requests.Response`` (``status_code``, ``reason``,
+    ``headers``, ``content``, ``text``), so the sender reads either transport the same way.
+    ``headers`` looks names up case-insensitively (requests' ``CaseInsensitiveDict`` or
+    ``http.client.HTTPMessage``: ``get(name)`` and ``[name]``).
+    """
+
+    __slots__ = ("status_code", "reason", "headers", "content")
+
+    def __init__(self, status_code: int, reason: str, headers: Any,
+                 content: bytes) -> None:
+        self.status_code = status_code
+        self.reason = reason
+        self.headers = headers
+        self.content = content
+
+    @property
+    def text(self) -> str:
+        """The body decoded with the charset the answer names (UTF-8 by default);
+        undecodable bytes are replaced, never raised about."""
+        charset = "utf-8"
+        content_type = self.headers.get("Content-Type") or ""
+        for parameter in content_type.split(";")[1:]:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "charset" and value.strip():
+                charset = value.strip().strip('"')
+        try:
+            return self.content.decode(charset, errors="replace")
+        except LookupError:  # a charset Python does not know
+            return self.content.decode("utf-8", errors="replace")
+
+    def __repr__(self) -> str:
+        return f"<Answer [{self.status_code}]>"

@@ -1,0 +1,251 @@
+"""POSTs to the Metrics API over kept-alive ``http.client`` connections (the direct path).
+
+requests spends several times the CPU of the HTTP exchange itself on each POST
+(preparing, hooks, adapters, urllib3's pool and response wrappers). Where no proxy is
+involved, a POST needs none of that: this module sends the very headers the transport's
+``requests.Session`` prepared (so the bytes on the wire are the same) over a plain
+``http.client`` connection, verifies TLS as requests does (:mod:`.tls`), sends back
+cookies the API sets through the session's own jar, and keeps each connection alive
+between POSTs, like requests' pool.
+
+What it does not trust: the server. Each POST is bounded as a whole by the watchdog
+(a server dripping its answer is cut at the deadline); a kept-alive connection the
+server closed or wrote to while idle is replaced before use; a connection is reused only
+after an answer read in full and never after an error. Nothing is retried here: a POST
+that fails raises the ``requests`` exception requests would have raised (``Timeout``,
+``ConnectionError``, ``SSLError``) and the delivery policy decides, as before.
+"""
+
+from __future__ import annotations
+
+import http.client
+import select
+import socket
+import ssl
+import threading
+from typing import Any, Optional
+from urllib.parse import urlsplit
+
+import requests
+from requests.cookies import MockRequest, MockResponse, get_cookie_header
+
+from readme_metrics.delivery import tls, watchdog
+from readme_metrics.delivery.answer import Answer
+from readme_metrics.delivery.policy import MAX_SENDERS
+
+#: The headers of a POST: those before ``Content-Length`` and those after it, encoded.
+Headers = tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]
+
+
+class _Line:
+    """What the watchdog cuts: the connection's socket, kept even after ``http.client``
+    hands it over to a response that reads until the server closes."""
+
+    __slots__ = ("sock",)
+
+    def __init__(self) -> None:
+        self.sock: Optional[socket.socket] = None
+
+
+class _Connection(http.client.HTTPConnection):
+    """``http.client``'s connection with TCP_NODELAY (as urllib3), optional TLS, and a
+    socket the watchdog can reach while it connects or reads."""
+
+    def __init__(self, host: str, port: int, poster: DirectPoster) -> None:
+        self.default_port = 443 if poster.tls else 80  # no ":443" in the Host header
+        super().__init__(host, port)
+        self.line = _Line()
+        self.connecting = False
+        self._poster = poster
+        self._held: Optional[bytes] = None
+
+    def connect(self) -> None:
+        """TCP (then TLS) connection to the Metrics API, each step within ``timeout``."""
+        self.connecting = True
+        self.line.sock = None
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:  # not TCP after all (some test doubles): no harm
+            pass
+        self.sock = self.line.sock = sock
+        if self._poster.tls:
+            self.sock = self._poster.context().wrap_socket(
+                sock, server_hostname=tls.server_name(self.host))
+        self.connecting = False
+
+    def post(self, path: str, headers: Headers, body: bytes) -> None:
+        """Send a POST of ``body`` with ``headers``, its ``Content-Length`` in between.
+
+        ``http.client`` writes the header block and the body with two ``send`` calls;
+        they go out as one here (see :meth:`send`), one system call and one TCP segment
+        fewer per POST.
+        """
+        self.putrequest("POST", path, skip_accept_encoding=True)
+        before, after = headers
+        for name, value in before:
+            self.putheader(name, value)
+        self.putheader(b"Content-Length", str(len(body)).encode("ascii"))
+        for name, value in after:
+            self.putheader(name, value)
+        self._held = body
+        try:
+            self.endheaders()
+        finally:
+            self._held = None
+
+    def send(self, data: Any) -> None:
+        """``http.client``'s send, with the held body appended to the header block."""
+        held = self._held
+        if held is not None:
+            self._held = None
+            data = data + held
+        super().send(data)
+
+
+def _dropped(sock: Any) -> bool:
+    """True when an idle kept-alive socket is readable: the server closed it (or sent
+    something unasked), so it must not carry the next request. As urllib3 checks."""
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
+    try:
+        poller = select.poll()
+    except AttributeError:  # Windows: no poll, and no fd limit on select there
+        return bool(select.select([sock], [], [], 0)[0])
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+def _encoded(headers: dict[str, str]) -> Headers:
+    """``headers`` as bytes (http.client sends bytes as they are), in their order, split
+    where their ``Content-Length`` is (the one of each body goes there)."""
+    before: list[tuple[bytes, bytes]] = []
+    after: list[tuple[bytes, bytes]] = []
+    current = before
+    for name, value in headers.items():
+        if name.lower() == "content-length":
+            current = after
+        else:
+            current.append((name.encode("ascii"), value.encode("latin-1")))
+    return before, after
+
+
+def _requests_error(exc: Exception, fired: bool, seconds: float,
+                    connecting: bool) -> Exception:
+    """The ``requests`` exception that requests would raise for ``exc``."""
+    if fired:
+        return requests.Timeout(f"no complete answer within {seconds:g}s")
+    detail = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, ssl.SSLError):
+        return requests.exceptions.SSLError(detail)
+    if isinstance(exc, TimeoutError):  # socket.timeout
+        if connecting:
+            return requests.exceptions.ConnectTimeout(detail)
+        return requests.exceptions.ReadTimeout(detail)
+    if isinstance(exc, (OSError, http.client.HTTPException)):
+        return requests.ConnectionError(detail)
+    return exc
+
+
+class DirectPoster:
+    """POSTs to one http(s) URL, reached without a proxy; thread-safe.
+
+    ``headers`` are sent with every POST, in their order (the ``Content-Length`` among
+    them is replaced by that of each body; a ``Cookie`` header comes from the jar);
+    ``cookies`` is the session's jar (cookies the API sets are kept there and sent back);
+    ``verify`` is requests' merged setting (True, or a CA bundle path).
+    """
+
+    route = "direct"
+
+    def __init__(self, url: str, headers: dict[str, str], verify: tls.Verify,
+                 cookies: requests.cookies.RequestsCookieJar,
+                 template: requests.PreparedRequest) -> None:
+        parts = urlsplit(url)
+        self.tls = parts.scheme == "https"
+        self.url = url
+        self._host = parts.hostname or ""
+        self._port = parts.port or (443 if self.tls else 80)
+        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._headers = _encoded(headers)
+        self._verify = verify
+        self._context: Optional[ssl.SSLContext] = None
+        self._cookies = cookies
+        self._has_cookies = bool(cookies)  # a jar is slow to ask, so the answer is kept
+        self._cookie_request = template  # what the jar matches cookies against
+        self._idle: list[_Connection] = []  # kept-alive connections, last used first
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def context(self) -> ssl.SSLContext:
+        """The TLS context, made on first use (a missing CA bundle fails that POST only)."""
+        if self._context is None:
+            self._context = tls.context_for(self._verify)
+        return self._context
+
+    def post(self, body: bytes, seconds: float) -> Answer:
+        """One POST of ``body``, its answer read in full, all within ``seconds``.
+
+        Raises ``requests.RequestException``; ``requests.Timeout`` when cut at the deadline.
+        """
+        try:
+            connection = self._idle.pop()
+        except IndexError:
+            connection = _Connection(self._host, self._port, self)
+        limit: Optional[watchdog.Limit] = None
+        try:
+            with watchdog.limit(seconds) as limit:
+                answer = self._exchange(connection, body, seconds)
+        except BaseException as exc:
+            connection.close()
+            if isinstance(exc, Exception):
+                fired = limit is not None and limit.fired
+                raise _requests_error(exc, fired, seconds, connection.connecting) from None
+            raise
+        if limit.fired:  # cut just after the answer came: the socket is shut down
+            connection.close()
+        self._keep(connection)
+        return answer
+
+    def _exchange(self, connection: _Connection, body: bytes, seconds: float) -> Answer:
+        """Send the request and read the whole answer on ``connection``."""
+        sock = connection.sock
+        if sock is not None:
+            if _dropped(sock):
+                connection.close()
+            else:
+                sock.settimeout(seconds)
+        watchdog.watch(connection.line)
+        connection.timeout = seconds  # each step of connecting, if it has to
+        headers = self._headers
+        if self._has_cookies:
+            cookie = get_cookie_header(self._cookies, self._cookie_request)
+            if cookie:
+                headers = ([*headers[0], (b"Cookie", cookie.encode("latin-1"))], headers[1])
+        connection.post(self._path, headers, body)
+        response = connection.getresponse()
+        content = response.read()
+        message = response.msg
+        if "Set-Cookie" in message or "Set-Cookie2" in message:
+            self._cookies.extract_cookies(
+                MockResponse(message),  # type: ignore[arg-type]
+                MockRequest(self._cookie_request))  # type: ignore[arg-type]
+            self._has_cookies = bool(self._cookies)
+        return Answer(response.status, response.reason, message, content)
+
+    def _keep(self, connection: _Connection) -> None:
+        """Keep ``connection`` for the next POST, or close it (transport closed, or as
+        many idle as senders already)."""
+        with self._lock:
+            if not self._closed and len(self._idle) < MAX_SENDERS:
+                self._idle.append(connection)
+                return
+        connection.close()
+
+    def close(self) -> None:
+        """Close the idle connections; one in use is closed when its POST ends."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()

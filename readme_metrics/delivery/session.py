@@ -1,0 +1,174 @@
+"""The ``requests.Session`` of a transport, and POSTs through it (the proxy path).
+
+The session is made for every transport: it holds the headers every POST carries
+(``User-Agent``, ``Content-Type``, Basic auth with the API key, requests' defaults) and
+the cookie jar, and it reads the environment's proxy and CA bundle settings, so both the
+direct path (:mod:`readme_metrics.delivery.direct`) and this one send the same request.
+:class:`SessionPoster` posts through it when the direct path does not apply (a proxy).
+
+Public API of requests and urllib3 only: ``Session.send`` of a request prepared once, an
+``HTTPAdapter`` subclass through its documented ``init_poolmanager`` /
+``proxy_manager_for`` hooks, and urllib3's connection and pool classes subclassed so that
+:mod:`readme_metrics.delivery.watchdog` can bound a whole POST.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any, Optional
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connection import HTTPConnection, HTTPSConnection
+
+from readme_metrics.delivery import watchdog
+from readme_metrics.delivery.answer import Answer
+from readme_metrics.delivery.policy import MAX_SENDERS
+from readme_metrics.version import __version__
+
+USER_AGENT = f"readme-metrics-python@{__version__}"
+
+
+def basic_token(api_key: str) -> str:
+    """The Basic credentials ReadMe expects: base64 of ``"{api_key}:"`` (empty password)."""
+    return base64.b64encode(f"{api_key}:".encode()).decode("ascii")
+
+
+class _BasicToken(requests.auth.AuthBase):
+    """Sets our Authorization header (and keeps ~/.netrc from replacing it)."""
+
+    def __init__(self, token: str) -> None:
+        self._header = f"Basic {token}"
+
+    def __call__(self, request: Any) -> Any:
+        request.headers["Authorization"] = self._header
+        return request
+
+    def __repr__(self) -> str:
+        return "_BasicToken([REDACTED])"
+
+
+def make_session(api_key: str) -> requests.Session:
+    """A session sending our headers and credentials, with watched pooled connections."""
+    session = requests.Session()
+    session.headers.update({
+        "User-Agent": USER_AGENT,
+        "Content-Type": "application/json",
+        "Accept-Encoding": "identity",
+    })
+    session.auth = _BasicToken(basic_token(api_key))
+    adapter = _Adapter(pool_connections=1, pool_maxsize=MAX_SENDERS, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+class _Watched(HTTPConnection):
+    """Joins the running watchdog limit whenever it connects or sends a request.
+
+    Mixed in before urllib3's HTTP or HTTPS connection class: ``super()`` is that class.
+    """
+
+    def connect(self) -> None:
+        watchdog.watch(self)
+        super().connect()
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        watchdog.watch(self)
+        return super().request(*args, **kwargs)
+
+
+class _WatchedHTTPConnection(_Watched):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class _Adapter(HTTPAdapter):
+    """requests' adapter, whose pools make watched connections (direct or via a proxy)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = dict(_POOLS)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):  # SOCKS pools keep socket timeouts only
+            manager.pool_classes_by_scheme = dict(_POOLS)
+        return manager
+
+
+class SessionPoster:
+    """POSTs to ``url`` with ``session.send``, the environment's settings read once.
+
+    ``settings`` is ``session.merge_environment_settings(url, ...)`` (proxies, verify,
+    cert), read by the transport when it chose this path. Thread-safe (requests' pool).
+    Raises the usual ``requests`` exceptions; the caller bounds the call with the watchdog.
+    """
+
+    route = "requests"
+
+    def __init__(self, session: requests.Session, url: str,
+                 settings: Mapping[str, Any]) -> None:
+        self.session = session
+        self.url = url
+        self._send_options = {key: settings[key] for key in ("proxies", "verify", "cert")}
+        # Preparing a request (headers, auth, cookies) is a large share of the CPU of
+        # Session.post: it is done once, and each POST copies it and sets its body.
+        self._template = session.prepare_request(requests.Request("POST", url, data=b""))
+
+    def post(self, body: bytes, seconds: float) -> Answer:
+        """One POST of ``body``, its answer read in full, all within ``seconds``.
+
+        Raises ``requests.RequestException``; ``requests.Timeout`` when cut at the deadline.
+        """
+        response: Optional[requests.Response] = None
+        try:
+            with watchdog.limit(seconds) as limit:
+                try:
+                    response = self._send(body, seconds)
+                    return Answer(response.status_code, response.reason or "",
+                                  response.headers, response.content)
+                except (requests.RequestException, OSError) as exc:
+                    if limit.fired:
+                        raise requests.Timeout(
+                            f"no complete answer within {seconds:g}s") from None
+                    if isinstance(exc, requests.RequestException):
+                        raise
+                    # An I/O error that requests did not wrap.
+                    raise requests.ConnectionError(exc) from None
+        finally:
+            # Only once the limit is over does the connection go back to the pool, so
+            # the watchdog can never cut it under the next POST.
+            if response is not None:
+                response.close()
+
+    def _send(self, body: bytes, seconds: float) -> requests.Response:
+        """``Session.post`` of ``body``, from the request prepared at construction."""
+        if self.session.cookies:
+            # The Metrics API set a cookie: prepare afresh so that it is sent back.
+            return self.session.post(self.url, data=body, timeout=seconds,
+                                     allow_redirects=False, stream=True,
+                                     **self._send_options)
+        prepared = self._template.copy()
+        prepared.prepare_body(body, None)
+        return self.session.send(prepared, timeout=seconds, allow_redirects=False,
+                                 stream=True, **self._send_options)
+
+    def close(self) -> None:
+        """Nothing of its own: the transport closes the session."""

@@ -1,0 +1,92 @@
+"""A Metrics API that answers, then hangs up a kept-alive connection without warning.
+
+Servers close idle keep-alive connections whenever they like (a timeout, a deploy, a load
+balancer), by a FIN or a RST, and say nothing beforehand: the answer carries no
+``Connection: close``. A client must notice before it sends on such a connection, or
+fail that POST so it is retried; never lose a log, never send one twice.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import struct
+import threading
+
+
+class HangupServer:
+    """Answers ``202`` to each request, then closes (``how="close"``: FIN) or resets
+    (``how="reset"``: RST) the connection after ``after`` answers on it.
+
+    ``bodies`` lists every request body answered; ``hangups`` counts connections it ended.
+    """
+
+    def __init__(self, how: str = "close", after: int = 1) -> None:
+        self.how = how
+        self.after = after
+        self.bodies: list[bytes] = []
+        self.hangups = 0
+        self.peers: set[tuple[str, int]] = set()
+        self._cond = threading.Condition()
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(64)
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, peer = self._sock.accept()
+            except OSError:
+                return
+            with self._cond:
+                self.peers.add(peer)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        buffered = b""
+        try:
+            for _ in range(self.after):
+                body, buffered = _read_request(conn, buffered)
+                if body is None:
+                    return
+                with self._cond:
+                    self.bodies.append(body)
+                conn.sendall(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+            if self.how == "reset":
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        finally:
+            conn.close()
+            with self._cond:
+                self.hangups += 1
+                self._cond.notify_all()
+
+    def wait_hangups(self, count: int, timeout: float = 10.0) -> None:
+        """Block until ``count`` connections were ended by the server."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.hangups >= count, timeout):
+                raise AssertionError(f"{self.hangups} hangups, expected {count}")
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+def _read_request(conn: socket.socket, data: bytes) -> tuple[bytes | None, bytes]:
+    """One request's body (None if the client went away first) and what follows it."""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None, b""
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    match = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
+    length = int(match.group(1)) if match else 0
+    while len(rest) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None, b""
+        rest += chunk
+    return rest[:length], rest[length:]
