@@ -35,6 +35,9 @@ The first three parts compare bare app and wrapped app, interleaved, the median 
     A fault: the Metrics API drips its answers one byte every 0.4 s. The slowest request
     (inline mode posts from it) and the exit time, against timeout=1 s and
     shutdown_timeout=2 s, in inline and background mode.
+``post``
+    CPU per POST and per log of the two transports, requests and the direct path, in the
+    same run (benchmarks/bench_post.py).
 ``slowclient``
     A fault: 20 clients, one after the other, each declaring a 100,000-byte body, sending
     3 bytes and holding the connection, to a view that never reads the body; gunicorn with
@@ -804,7 +807,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--only",
                         default="inprocess,server,asgi,memory,sustained,slowapi,slowclient",
                         help="comma-separated parts: inprocess, server, asgi, memory, "
-                             "sustained, slowapi, slowclient")
+                             "sustained, slowapi, slowclient, post")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=10.0, help="wrk duration")
     parser.add_argument("--get-requests", type=int, default=5000)
@@ -813,6 +816,8 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--sustained", default="2000@0.05,1000@0.25",
                         help="sustained-load runs, RATE@API_DELAY_SECONDS, comma-separated")
     parser.add_argument("--sustained-seconds", type=float, default=10.0)
+    parser.add_argument("--posts", type=int, default=2000, help="POSTs per run of 'post'")
+    parser.add_argument("--post-logs", type=int, default=10, help="logs per POST of 'post'")
     parser.add_argument("--buffer-length", type=int, default=None,
                         help="buffer_length of the wrapped apps (default: the library's)")
     args = parser.parse_args(argv)
@@ -850,6 +855,10 @@ def main(argv: Optional[list[str]] = None) -> None:
         report["fault_slow_api"] = bench_fault_slow_api()
     if "slowclient" in parts:
         report["fault_slow_client"] = bench_fault_slow_client()
+    if "post" in parts:
+        from bench_post import bench_post
+
+        report["post"] = bench_post(args.repeat, args.posts, args.post_logs)
     report["targets"] = targets(report)
     print(json.dumps(report, indent=2))
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from readme_metrics.config import MetricsApiConfig
-from readme_metrics.delivery import Delivery
+from readme_metrics.delivery import Delivery, watchdog
 from readme_metrics.transport import USER_AGENT, Transport
 from readme_metrics.version import __version__
 from tests.support.drip import DripServer
@@ -477,3 +479,43 @@ def test_repr_does_not_show_the_key(collector: Collector, direct: bool) -> None:
     assert API_KEY not in repr(transport)
     assert basic_auth(API_KEY).split()[1] not in repr(transport)
     transport.close()
+
+
+# -- the watchdog -------------------------------------------------------------------------
+
+
+class _Held:
+    """Something the watchdog can cut: it shuts down ``sock``."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+
+def test_a_short_limit_fires_while_a_long_one_is_waiting() -> None:
+    # The watchdog sleeps until the earliest deadline it knows of; a later, shorter
+    # limit must wake it, or that exchange would run until the long one's deadline.
+    long_pair, short_pair = socket.socketpair(), socket.socketpair()
+    for sock in (*long_pair, *short_pair):
+        sock.settimeout(20.0)  # the guard if the watchdog never cuts
+    long_limit: list[watchdog.Limit] = []
+
+    def long_exchange() -> None:
+        with watchdog.limit(30.0) as current:
+            long_limit.append(current)
+            watchdog.watch(_Held(long_pair[0]))
+            long_pair[0].recv(1)  # ended by the test below, not by the watchdog
+
+    thread = threading.Thread(target=long_exchange)
+    thread.start()
+    wait_for(lambda: long_limit)
+    try:
+        with watchdog.limit(0.3) as short:
+            watchdog.watch(_Held(short_pair[0]))
+            assert short_pair[0].recv(1) == b""  # shut down at 0.3 s, not at 30 s
+        assert short.fired
+    finally:
+        long_pair[1].sendall(b"x")
+        thread.join()
+        for sock in (*long_pair, *short_pair):
+            sock.close()
+    assert not long_limit[0].fired

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import os
 import socket
 import threading
@@ -56,6 +57,8 @@ _heap: list[tuple[float, int, Limit]] = []
 _order = itertools.count()
 _thread: Optional[threading.Thread] = None
 _pid = os.getpid()
+#: When the watchdog thread wakes up next by itself (it is told of earlier deadlines).
+_sleeping_until = math.inf
 
 
 def limit(seconds: float) -> Limit:
@@ -81,8 +84,9 @@ def watch(connection: Any) -> None:
 
 def after_fork_in_child() -> None:
     """The parent's watchdog thread does not exist in a child, and its lock may be held."""
-    global _lock, _wake, _thread, _pid
+    global _lock, _wake, _thread, _pid, _sleeping_until
     _lock = threading.Lock()
+    _sleeping_until = math.inf
     _wake = threading.Condition(_lock)
     _thread = None
     _pid = os.getpid()
@@ -102,11 +106,15 @@ def _arm(current: Limit) -> None:
                 _thread.start()
             except RuntimeError:  # interpreter exit: socket timeouts still apply
                 _thread = None
-        elif _heap[0][2] is current:
+        elif current.deadline < _sleeping_until:
+            # Only a deadline earlier than the watchdog's next wake-up needs it now: the
+            # others are looked at when it wakes (one wake-up per POST would cost more
+            # CPU than the POST's own HTTP).
             _wake.notify()
 
 
 def _run() -> None:
+    global _sleeping_until
     with _lock:
         while True:
             now = time.monotonic()
@@ -117,6 +125,7 @@ def _run() -> None:
                     for connection in due.connections:
                         _cut(connection)
                     due.connections = []
+            _sleeping_until = _heap[0][0] if _heap else math.inf
             _wake.wait(_heap[0][0] - now if _heap else None)
 
 
