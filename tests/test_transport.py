@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import Delivery, watchdog
+from readme_metrics.exchange import Exchange, Group
 from readme_metrics.transport import USER_AGENT, Transport
 from readme_metrics.version import __version__
 from tests.support.drip import DripServer
@@ -274,10 +275,12 @@ def test_hangups_racing_posts_lose_nothing_and_duplicate_nothing() -> None:
                               shutdown_timeout=10.0)
     delivery = Delivery(config, lambda item: {"_id": item.to_exchange().id},
                         max_attempts=50, backoff_base=0.001, backoff_cap=0.01)
-    from tests.test_delivery import item  # the delivery tests' minimal exchange
     try:
         for n in range(300):
-            assert delivery.submit(item(f"log-{n}"))
+            assert delivery.submit(Exchange(
+                id=f"log-{n}", started=0.0, method="GET", url="http://api.test/x",
+                http_version="HTTP/1.1", request_headers=[], client_ip="127.0.0.1",
+                group=Group("caller")))
         assert delivery.flush(60.0) is True
         delivery.close()
     finally:
