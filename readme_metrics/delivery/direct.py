@@ -37,6 +37,10 @@ from readme_metrics.delivery.policy import MAX_SENDERS
 Headers = tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]
 
 
+#: Largest body sent in one piece with the header block (larger ones are sent apart).
+_COALESCE_MAX = 64 * 1024
+
+
 class _Line:
     """What the watchdog cuts: the connection's socket, kept even after ``http.client``
     hands it over to a response that reads until the server closes."""
@@ -77,9 +81,9 @@ class _Connection(http.client.HTTPConnection):
     def post(self, path: str, headers: Headers, body: bytes) -> None:
         """Send a POST of ``body`` with ``headers``, its ``Content-Length`` in between.
 
-        ``http.client`` writes the header block and the body with two ``send`` calls;
-        they go out as one here (see :meth:`send`), one system call and one TCP segment
-        fewer per POST.
+        ``http.client`` writes the header block and the body with two ``send`` calls; for
+        a body of common size they go out as one here (see :meth:`send`), one system call
+        and one TCP segment fewer per POST.
         """
         self.putrequest("POST", path, skip_accept_encoding=True)
         before, after = headers
@@ -88,6 +92,9 @@ class _Connection(http.client.HTTPConnection):
         self.putheader(b"Content-Length", str(len(body)).encode("ascii"))
         for name, value in after:
             self.putheader(name, value)
+        if len(body) > _COALESCE_MAX:  # copying it would cost more than a system call
+            self.endheaders(body)
+            return
         self._held = body
         try:
             self.endheaders()
