@@ -138,9 +138,11 @@ def test_one_keep_alive_connection_for_many_posts(collector: Collector, direct: 
 def test_each_post_carries_its_own_body_and_length(collector: Collector,
                                                    direct: bool) -> None:
     # Every POST reuses headers prepared in advance: nothing of one body may leak into
-    # the next (a longer body first, then a shorter one, then an empty array).
+    # the next (a longer body first, then a shorter one, then an empty array; one large
+    # enough to go apart from the header block).
     transport = make_transport(collector.url, direct)
-    bodies = [json.dumps([{"n": "x" * 300}]).encode(), b'[{"n":1}]', b"[]"]
+    bodies = [json.dumps([{"n": "x" * 300}]).encode(), b'[{"n":1}]', b"[]",
+              json.dumps([{"n": "é" * 150_000}], ensure_ascii=False).encode(), b"[2]"]
     for body in bodies:
         assert transport.post_logs(body).status_code == 202
     transport.close()
