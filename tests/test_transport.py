@@ -468,6 +468,21 @@ def test_https_refuses_a_host_name_the_certificate_does_not_name(
 
 
 @pytest.mark.parametrize("direct", ROUTES)
+def test_a_silent_https_server_is_bounded_by_timeout(direct: bool) -> None:
+    # It accepts the connection and never says a word: the TLS handshake itself waits,
+    # and the POST still ends at its deadline (judged by the exception, not a clock).
+    listener = socket.create_server(("127.0.0.1", 0))
+    try:
+        port = listener.getsockname()[1]
+        transport = make_transport(f"https://localhost:{port}", direct, timeout=0.5)
+        with pytest.raises(requests.Timeout):
+            transport.post_logs(b"[]")
+        transport.close()
+    finally:
+        listener.close()
+
+
+@pytest.mark.parametrize("direct", ROUTES)
 def test_a_missing_ca_bundle_fails_each_post_not_the_app(
         tls_collector: TLSCollector, tmp_path: Path, direct: bool,
         monkeypatch: pytest.MonkeyPatch) -> None:
