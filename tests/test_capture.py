@@ -19,6 +19,7 @@ from flask import Flask
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.capture.body import BodyRecord
+from readme_metrics.capture.environ_strings import PLANS_MAX, environ_strings
 from readme_metrics.capture.recorder import Recorder
 from readme_metrics.capture.request import build_url, header_text, pick_client_ip
 from readme_metrics.capture.rest import record_rest
@@ -64,6 +65,55 @@ def test_build_url(args: tuple[Any, ...], url: str) -> None:
 ])
 def test_pick_client_ip(remote: str, forwarded: Optional[str], trusted: int, ip: str) -> None:
     assert pick_client_ip(remote, forwarded, trusted) == ip
+
+
+def _strings_of(environ: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...], int]:
+    """What environ_strings must give: every str value, in order, and their bytes."""
+    strings = {k: v for k, v in environ.items() if v.__class__ is str}
+    return (tuple(strings), tuple(strings.values()),
+            sum(len(k) + len(v) for k, v in strings.items()))
+
+
+def _shaped(tag: str, **values: Any) -> dict[str, Any]:
+    """An environ of a shape no other test uses (plans are kept per process)."""
+    environ: dict[str, Any] = {"REQUEST_METHOD": "GET", f"HTTP_X_{tag}": "1",
+                               "wsgi.input": object(), "wsgi.multithread": True}
+    environ.update(values)
+    return environ
+
+
+@pytest.mark.parametrize(("first", "then"), [
+    pytest.param({}, {"HTTP_X_OTHER": "long value " * 50}, id="same-shape-new-values"),
+    pytest.param({}, {"REQUEST_METHOD": b"GET"}, id="a-string-became-bytes"),
+    pytest.param({}, {"REQUEST_METHOD": None}, id="a-string-became-none"),
+    pytest.param({"HTTP_X_OTHER": "a"}, {"HTTP_X_OTHER": 5}, id="a-string-became-int"),
+    pytest.param({}, {"PATH_INFO": "/new"}, id="another-shape"),
+])
+def test_environ_strings_copy_the_strings_of_every_environ(
+        request: Any, first: dict[str, Any], then: dict[str, Any]) -> None:
+    """The first environ of a shape leaves a plan; the next ones, copied by it, give
+    exactly the strings they hold, whatever changed in between."""
+    tag = request.node.callspec.id.replace("-", "_").upper()
+    for environ in (_shaped(tag, **first), _shaped(tag, **first), _shaped(tag, **then),
+                    _shaped(tag, **first)):
+        assert environ_strings(environ) == _strings_of(environ)
+
+
+def test_environ_strings_without_plans_for_random_shapes() -> None:
+    """More shapes than plans (random header names): each is still copied exactly."""
+    for n in range(PLANS_MAX * 2):
+        environ = _shaped(f"RANDOM_{n}", **{f"HTTP_X_{n}_{m}": "v" * m for m in range(3)})
+        assert environ_strings(environ) == _strings_of(environ)
+        assert environ_strings(environ) == _strings_of(environ)
+
+
+def test_environ_strings_of_tiny_and_huge_environs() -> None:
+    """One string (itemgetter of one key gives no tuple), none, and header names past
+    the plan size bound."""
+    for environ in ({"ONLY": "x", "wsgi.input": object()}, {"wsgi.input": object()},
+                    {f"HTTP_{'N' * 3000}_{n}": "v" for n in range(3)}):
+        assert environ_strings(environ) == _strings_of(environ)
+        assert environ_strings(environ) == _strings_of(environ)
 
 
 def test_header_text_recovers_utf8_from_latin1() -> None:

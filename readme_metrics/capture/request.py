@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from typing import Mapping, Optional, Protocol
 from urllib.parse import quote
 
+from readme_metrics.capture.environ_strings import environ_strings
+
 __all__ = [
     "EnvironRequest", "RequestHead", "RequestSource", "build_url", "client_ip",
     "content_length", "forwarded", "header_text", "pick_client_ip", "request_headers",
@@ -199,18 +201,23 @@ def client_ip(environ: Mapping[str, str], trusted_proxies: int = 0) -> str:
 class EnvironRequest:
     """A :class:`RequestSource` over a WSGI environ: its strings, copied, parsed later.
 
-    Strings only: the worker must not keep the server's socket objects alive, and a later
-    app or dispatcher rewriting PATH_INFO must not change what is logged.
+    Strings only (see :mod:`~readme_metrics.capture.environ_strings`): the worker must
+    not keep the server's socket objects alive, and a later app or dispatcher rewriting
+    PATH_INFO must not change what is logged. The keys and values are kept as two
+    tuples; the dict is built on the worker.
     """
 
-    __slots__ = ("environ", "trusted_proxies", "nbytes")
+    __slots__ = ("keys", "values", "trusted_proxies", "nbytes")
 
     def __init__(self, environ: Mapping[str, object], trusted_proxies: int = 0) -> None:
-        snapshot = {k: v for k, v in environ.items() if v.__class__ is str}
-        self.environ: dict[str, str] = snapshot  # type: ignore[assignment,unused-ignore]
+        # Every string is held until the log is sent (headers can be large): counted.
+        self.keys, self.values, self.nbytes = environ_strings(environ)
         self.trusted_proxies = trusted_proxies
-        # Every string is held until the log is sent (headers can be large).
-        self.nbytes = sum(map(len, snapshot)) + sum(map(len, snapshot.values()))  # type: ignore[arg-type,unused-ignore]
+
+    @property
+    def environ(self) -> dict[str, str]:
+        """The copied strings as an environ (a new dict)."""
+        return dict(zip(self.keys, self.values))
 
     def head(self) -> RequestHead:
         """Method, URL, version, headers and client IP (on the worker)."""
