@@ -15,8 +15,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -66,6 +68,27 @@ GUNICORN = ["-m", "gunicorn", "--workers=1", "--graceful-timeout=5"] + (
     ["--no-control-socket"] if _gunicorn_has("--no-control-socket") else []
 )
 
+# uWSGI's command: the pyuwsgi wheel (test extra) installs it next to the interpreter.
+UWSGI = shutil.which("uwsgi", path=str(Path(sys.executable).parent)) or shutil.which("uwsgi")
+NO_UWSGI = pytest.mark.skipif(
+    UWSGI is None, reason="uWSGI is not installed (pip install pyuwsgi, in the test extra)")
+
+
+def uwsgi_argv(port: int, target: str, *options: str) -> list[str]:
+    """uWSGI serving ``target`` over HTTP on 127.0.0.1:``port``.
+
+    --http-socket closes each connection after the response without saying so; the
+    Connection header keeps clients from reusing one. --die-on-term: uWSGI's SIGTERM would
+    otherwise reload. --eval, not --module: uWSGI looks the app up in the module's dict,
+    and tests.e2e_apps builds its apps on first access (module ``__getattr__``).
+    """
+    module, attribute = target.split(":")
+    entry = f"import {module}; application = {module}.{attribute}"
+    return [str(UWSGI), "--http-socket", f"127.0.0.1:{port}", "--eval", entry,
+            "--add-header", "Connection: close", "--master", "--die-on-term",
+            "--need-app", "--processes=1", *options]
+
+
 SERVERS = {
     "waitress": lambda port, target: [
         sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}", "--threads=4",
@@ -90,6 +113,11 @@ SERVERS = {
         sys.executable, "-m", "django", "runserver", f"127.0.0.1:{port}", "--noreload",
         "--skip-checks",
     ],
+    "uwsgi": lambda port, target: uwsgi_argv(port, target, "--threads=4"),
+    "granian": lambda port, target: [
+        sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1",
+        "--port", str(port), "--workers", "1", "--blocking-threads", "4", target,
+    ],
     # gunicorn's native ASGI worker (gunicorn >= 27), for Django's async path.
     "gunicorn-asgi": lambda port, target: [
         sys.executable, *GUNICORN, "--worker-class=asgi", f"--bind=127.0.0.1:{port}", target,
@@ -113,6 +141,13 @@ COMBINATIONS = [
     pytest.param(app, server, id=f"{app}-{server}")
     for app in ("plain", "flask")
     for server in ("werkzeug", "wsgiref")
+] + [
+    pytest.param(app, "uwsgi", id=f"{app}-uwsgi", marks=NO_UWSGI)
+    for app in ("plain", "flask", "django")
+] + [
+    pytest.param(app, "granian", id=f"{app}-granian", marks=pytest.mark.skipif(
+        importlib.util.find_spec("granian") is None, reason="granian is not installed"))
+    for app in ("plain", "flask")
 ] + [
     pytest.param("django", "runserver", id="django-runserver"),
 ] + [
@@ -333,7 +368,12 @@ UNREAD: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-def check_unread_bodies(client: Client, collector: Collector) -> None:
+# Servers under which a body the view never reads cannot be read without waiting on the
+# client (readme_metrics/capture/rest.py says why): it is left out, and the log says so.
+UNREAD_LEFT_OUT = ("granian",)
+
+
+def check_unread_bodies(client: Client, collector: Collector, server: str) -> None:
     """Views that never read the body: each body is logged whole, as sent."""
     for kind, send in UNREAD:
         response = client.call("POST", "/noread", **send)
@@ -343,6 +383,10 @@ def check_unread_bodies(client: Client, collector: Collector) -> None:
         request = entry_of(log_for(collector, response))["request"]
         assert request["bodySize"] == len(sent), kind
         post = request["postData"]
+        if server in UNREAD_LEFT_OUT:
+            assert post["comment"] == f"incomplete: 0 of {len(sent)} bytes had arrived"
+            assert not post.get("text") and not post.get("params"), (kind, post)
+            continue
         assert "comment" not in post, (kind, post)
         if kind in ("json", "+json", "text", "no-content-type"):
             assert post["text"] == sent.decode(), kind
@@ -398,7 +442,7 @@ def test_framework_under_server(
         check_big_body(client, collector, kind)
         check_upload(client, collector, kind)
         check_stream(client, collector, kind, tmp_path)
-        check_unread_bodies(client, collector)
+        check_unread_bodies(client, collector, server)
 
         # One log per logged request, none for the rest.
         logs = collector.wait_for_logs(client.logged)

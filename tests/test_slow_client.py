@@ -25,7 +25,7 @@ import pytest
 import requests
 
 from tests.support.fake_api import Collector, Reply, free_port
-from tests.test_e2e_servers import GUNICORN, serve, server_env
+from tests.test_e2e_servers import GUNICORN, UWSGI, serve, server_env, uwsgi_argv
 
 pytestmark = pytest.mark.e2e
 
@@ -55,7 +55,17 @@ SINGLE = {
     "wsgiref": lambda port, target: [
         sys.executable, "-m", "tests.e2e_apps", "wsgiref", target.split(":")[1], str(port),
     ],
+    # A read waiting on the client would wait out --socket-timeout (4 s by default):
+    # longer than SAFETY, so such a wait shows as the next request never served.
+    "uwsgi": lambda port, target: uwsgi_argv(port, target, "--socket-timeout=120"),
+    # uWSGI reading every body before calling the app, as waitress does.
+    "uwsgi-post-buffering": lambda port, target: uwsgi_argv(
+        port, target, "--socket-timeout=120", "--post-buffering=4096"),
 }
+
+# Servers that read the whole body before calling the app, bare or wrapped: the slow
+# client gets no answer from either.
+WAIT_FOR_BODY = ("waitress", "uwsgi-post-buffering")
 
 IGNORED_HEADERS = (b"date:", b"server:", b"x-documentation-url:")
 
@@ -153,7 +163,7 @@ def run_case(collector: Collector, tmp_path: Path, server: str, attribute: str,
     argv = SINGLE[server](port, f"tests.e2e_apps:{attribute}")
     with serve(argv, env, tmp_path, port) as base:
         answer, other = slow_exchange(base, port, declared, sent, trace,
-                                      answers=server != "waitress", path=path)
+                                      answers=server not in WAIT_FOR_BODY, path=path)
         assert other is not None and other.status_code == 200, "next request not served"
         assert other.content == json.dumps({"hello": ""}).encode()
     log = (tmp_path / f"server-{port}.log").read_text(errors="replace")
@@ -168,10 +178,17 @@ def docs_collector(collector: Collector) -> Collector:
     return collector
 
 
+def _missing(server: str) -> Optional[str]:
+    if server == "granian" and importlib.util.find_spec("granian") is None:
+        return "granian is not installed"
+    if server.startswith("uwsgi") and UWSGI is None:
+        return "uWSGI is not installed (pip install pyuwsgi, in the test extra)"
+    return None
+
+
 SERVER_PARAMS = [
-    pytest.param(name, marks=pytest.mark.skipif(
-        name == "granian" and importlib.util.find_spec("granian") is None,
-        reason="granian is not installed"))
+    pytest.param(name, marks=pytest.mark.skipif(_missing(name) is not None,
+                                                 reason=str(_missing(name))))
     for name in SINGLE
 ]
 
@@ -184,8 +201,8 @@ def test_client_declaring_more_than_it_sends_gets_the_bare_answer(
     wrapped, trace = run_case(docs_collector, tmp_path, server, "plain_app", 100000, b"abc",
                               path)
     assert normalized(wrapped, server) == normalized(bare, server)
-    if server == "waitress":
-        # waitress waits for the whole body before calling the app, bare or wrapped.
+    if server in WAIT_FOR_BODY:
+        # The server waits for the whole body before calling the app, bare or wrapped.
         assert wrapped == b""
         return
     assert wrapped.startswith(b"HTTP/1.") and b" 200 " in wrapped.split(b"\r\n")[0]
@@ -198,7 +215,8 @@ def test_client_declaring_more_than_it_sends_gets_the_bare_answer(
         f"incomplete: {len(arrived)} of 100000 bytes had arrived")
 
 
-@pytest.mark.parametrize("server", [name for name in SINGLE if name != "granian"])
+@pytest.mark.parametrize("server", [param for param in SERVER_PARAMS
+                                    if param.values[0] != "granian"])
 def test_body_sent_in_full_is_recorded_though_the_view_never_reads_it(
         docs_collector: Collector, tmp_path: Path, server: str) -> None:
     body = json.dumps({"items": ["x" * 20] * 100}).encode()  # about 2.5 KB, under 4 KiB

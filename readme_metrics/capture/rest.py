@@ -18,15 +18,19 @@ unread rest is read only from where it already is:
 - a buffered reader over a socket (werkzeug's development server, wsgiref, Django's
   runserver): reads with the socket switched to non-blocking for those calls only; they
   return what is buffered or received, else nothing. Those servers close the connection
-  after the response and throw the rest away anyway.
+  after the response and throw the rest away anyway;
+- uWSGI: what it read with the request head, and what the socket holds, by reads that
+  cannot wait (``rest_uwsgi.py``); with ``post-buffering``, the whole body.
 
 A body sent in full can still be in flight when an app that does not read it has already
 answered. Once the response is out, the adapters give it ``GRACE`` (50 ms) at most; a
 client that declared more than it sends costs that much, never the server's timeout.
 Anything else is not read: recording a body must never cost the app its worker. That
-includes granian, whose body reads wait for the client and cannot be asked first; a read
-left waiting even in another thread stops the whole process until the client sends or
-closes, so an unread body is not recorded there (uWSGI, mod_wsgi, cheroot likewise).
+includes granian, whose ``wsgi.input`` only has reads that wait for the body (no size of
+what arrived, no socket, and the body stream is held by hyper, not the kernel); a read
+left waiting in another thread also stops granian's Python thread, which takes the
+body's lock when the app returns, until the client sends or closes. So an unread body is
+not recorded there (mod_wsgi, cheroot likewise).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ import time
 from typing import Any, Mapping, Optional
 
 from readme_metrics.capture.body import BodyRecord
+from readme_metrics.capture.rest_uwsgi import is_uwsgi_input, post_buffered, read_uwsgi
 
 __all__ = ["arrives_later", "record_rest"]
 
@@ -66,15 +71,19 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
     taken = 0
     try:
         base = _base(stream)
-        if _is_buffered(base):
+        uwsgi = is_uwsgi_input(base)
+        if _is_buffered(base) or (uwsgi and post_buffered()):
             return _read_buffered(record, stream, want)
         if remaining is not None:  # without a length, where the body ends is unknown
             deadline = time.monotonic() + grace
-            data = _gunicorn_peek(base, environ, want, deadline)
+            data = None if uwsgi else _gunicorn_peek(base, environ, want, deadline)
             if data is None:
-                sock = _socket_of(base)
-                data = b"" if sock is None else _read_nonblocking(stream, sock, want,
-                                                                  deadline)
+                if uwsgi:
+                    data = read_uwsgi(stream, base, want, deadline)
+                else:
+                    sock = _socket_of(base)
+                    data = b"" if sock is None else _read_nonblocking(stream, sock, want,
+                                                                      deadline)
                 taken = len(data)
             record.feed(data)
     except Exception:  # noqa: BLE001 - a server we misjudged: record nothing more
@@ -86,12 +95,13 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
 
 def arrives_later(stream: Any, environ: Mapping[str, Any]) -> bool:
     """True when more of the body may arrive over a live connection this module can read
-    without waiting (gunicorn, a socket reader): worth reading after the response."""
+    without waiting (gunicorn, a socket reader, uWSGI): worth reading after the response."""
     try:
         base = _base(stream)
         return (type(base).__module__ == "gunicorn.http.body"
                 and isinstance(environ.get("gunicorn.socket"), socket.socket)
-                ) or _socket_of(base) is not None
+                ) or _socket_of(base) is not None or (
+                    is_uwsgi_input(base) and not post_buffered())
     except Exception:  # noqa: BLE001 - unknown: read what is there now
         return False
 
