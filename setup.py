@@ -53,6 +53,9 @@ setup(
             "python-multipart>=0.0.9",
             "websockets>=10",
             "granian>=1.0; platform_python_implementation == 'CPython'",
+            # uWSGI as binary wheels (no compiler); uWSGI has no Windows build.
+            "pyuwsgi>=2.0.21; sys_platform != 'win32'"
+            " and platform_python_implementation == 'CPython'",
             "playwright>=1.40",
             "ruff",
             "mypy",

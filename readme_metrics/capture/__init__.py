@@ -2,7 +2,7 @@
 
 - ``request.py``: URL, headers, client IP and proxy trust, from plain values;
 - ``body.py``: bounded body recording; ``rest.py``: reading an unread rest without
-  waiting, server by server;
+  waiting, server by server (uWSGI's in ``rest_uwsgi.py``);
 - ``recorder.py``: timing, response chunks, finish-once -> one ``Pending`` record;
 - ``wsgi_input.py``: the ``wsgi.input`` tee; ``wsgi.py``: the WSGI middleware;
 - ``asgi.py``: the ASGI middleware, over ``asgi_exchange.py`` (the wrapped ``receive``
