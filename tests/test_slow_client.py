@@ -19,7 +19,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 import pytest
 import requests
@@ -58,14 +58,12 @@ SINGLE = {
     # A read waiting on the client would wait out --socket-timeout (4 s by default):
     # longer than SAFETY, so such a wait shows as the next request never served.
     "uwsgi": lambda port, target: uwsgi_argv(port, target, "--socket-timeout=120"),
-    # uWSGI reading every body before calling the app, as waitress does.
-    "uwsgi-post-buffering": lambda port, target: uwsgi_argv(
-        port, target, "--socket-timeout=120", "--post-buffering=4096"),
 }
 
-# Servers that read the whole body before calling the app, bare or wrapped: the slow
-# client gets no answer from either.
-WAIT_FOR_BODY = ("waitress", "uwsgi-post-buffering")
+# Also for a body sent in full: uWSGI reading every body before calling the app (in the
+# worker, so a slow client holds the worker there, bare or wrapped).
+FULL_BODY = {**SINGLE, "uwsgi-post-buffering": lambda port, target: uwsgi_argv(
+    port, target, "--post-buffering=4096")}
 
 IGNORED_HEADERS = (b"date:", b"server:", b"x-documentation-url:")
 
@@ -160,10 +158,10 @@ def run_case(collector: Collector, tmp_path: Path, server: str, attribute: str,
     trace = uuid.uuid4().hex
     env = server_env(collector, DJANGO_SETTINGS_MODULE="tests.e2e_apps",
                      README_GROUPING_FUNCTION="tests.e2e_apps.django_grouping")
-    argv = SINGLE[server](port, f"tests.e2e_apps:{attribute}")
+    argv = FULL_BODY[server](port, f"tests.e2e_apps:{attribute}")
     with serve(argv, env, tmp_path, port) as base:
         answer, other = slow_exchange(base, port, declared, sent, trace,
-                                      answers=server not in WAIT_FOR_BODY, path=path)
+                                      answers=server != "waitress", path=path)
         assert other is not None and other.status_code == 200, "next request not served"
         assert other.content == json.dumps({"hello": ""}).encode()
     log = (tmp_path / f"server-{port}.log").read_text(errors="replace")
@@ -186,11 +184,13 @@ def _missing(server: str) -> Optional[str]:
     return None
 
 
-SERVER_PARAMS = [
-    pytest.param(name, marks=pytest.mark.skipif(_missing(name) is not None,
-                                                 reason=str(_missing(name))))
-    for name in SINGLE
-]
+def server_params(names: Iterable[str]) -> list[Any]:
+    return [pytest.param(name, marks=pytest.mark.skipif(_missing(name) is not None,
+                                                        reason=str(_missing(name))))
+            for name in names]
+
+
+SERVER_PARAMS = server_params(SINGLE)
 
 
 @pytest.mark.parametrize("path", ["/noread", "/noread-list"])
@@ -201,8 +201,8 @@ def test_client_declaring_more_than_it_sends_gets_the_bare_answer(
     wrapped, trace = run_case(docs_collector, tmp_path, server, "plain_app", 100000, b"abc",
                               path)
     assert normalized(wrapped, server) == normalized(bare, server)
-    if server in WAIT_FOR_BODY:
-        # The server waits for the whole body before calling the app, bare or wrapped.
+    if server == "waitress":
+        # waitress waits for the whole body before calling the app, bare or wrapped.
         assert wrapped == b""
         return
     assert wrapped.startswith(b"HTTP/1.") and b" 200 " in wrapped.split(b"\r\n")[0]
@@ -215,8 +215,8 @@ def test_client_declaring_more_than_it_sends_gets_the_bare_answer(
         f"incomplete: {len(arrived)} of 100000 bytes had arrived")
 
 
-@pytest.mark.parametrize("server", [param for param in SERVER_PARAMS
-                                    if param.values[0] != "granian"])
+@pytest.mark.parametrize("server", server_params(name for name in FULL_BODY
+                                                if name != "granian"))
 def test_body_sent_in_full_is_recorded_though_the_view_never_reads_it(
         docs_collector: Collector, tmp_path: Path, server: str) -> None:
     body = json.dumps({"items": ["x" * 20] * 100}).encode()  # about 2.5 KB, under 4 KiB
