@@ -65,6 +65,16 @@ def make_session(api_key: str) -> requests.Session:
     return session
 
 
+class _Line:
+    """What the watchdog cuts once connected: the socket, kept even after ``http.client``
+    hands it over to an answer that lasts until the server closes."""
+
+    __slots__ = ("sock",)
+
+    def __init__(self, sock: Any) -> None:
+        self.sock = sock
+
+
 class _Watched(HTTPConnection):
     """Joins the running watchdog limit whenever it connects or sends a request.
 
@@ -72,12 +82,15 @@ class _Watched(HTTPConnection):
     """
 
     def connect(self) -> None:
-        watchdog.watch(self)
+        watchdog.watch(self)  # its ``sock`` is the socket being connected
         super().connect()
 
     def request(self, *args: Any, **kwargs: Any) -> Any:
-        watchdog.watch(self)
-        return super().request(*args, **kwargs)
+        watchdog.watch(self)  # connecting (if it must) and sending
+        result = super().request(*args, **kwargs)
+        if self.sock is not None:  # reading the answer, whoever holds the socket then
+            watchdog.watch(_Line(self.sock))
+        return result
 
 
 class _WatchedHTTPConnection(_Watched):

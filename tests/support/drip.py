@@ -13,12 +13,16 @@ class DripServer:
     Each connection's request is read in full, then ``HTTP/1.1 202 Accepted`` and an
     endless header are sent a byte at a time until the client closes the connection or
     ``max_bytes`` went out. ``sent`` lists, per connection, how many bytes the client took
-    before it hung up: a client that bounds the whole exchange stops it early.
+    before it hung up: a client that bounds the whole exchange stops it early. With a
+    ``prefix`` (say, a whole status line and headers), that goes at once and the dripping
+    answer is ``max_bytes`` of body after it.
     """
 
-    def __init__(self, interval: float = 0.4, max_bytes: int = 200) -> None:
+    def __init__(self, interval: float = 0.4, max_bytes: int = 200,
+                 prefix: bytes = b"") -> None:
         self.interval = interval
         self.max_bytes = max_bytes
+        self.prefix = prefix
         self.sent: list[int] = []
         self.requests = 0
         self._lock = threading.Lock()
@@ -63,13 +67,15 @@ class DripServer:
             conn.settimeout(None)
 
     def _serve(self, conn: socket.socket) -> None:
-        answer = b"HTTP/1.1 202 Accepted\r\nX-Drip: " + b"a" * self.max_bytes
+        answer = (b"a" * self.max_bytes if self.prefix
+                  else b"HTTP/1.1 202 Accepted\r\nX-Drip: " + b"a" * self.max_bytes)
         sent = 0
         try:
             if not self._read_request(conn):
                 return
             with self._lock:
                 self.requests += 1
+            conn.sendall(self.prefix)
             for byte in answer[: self.max_bytes]:
                 conn.sendall(bytes([byte]))
                 sent += 1

@@ -13,17 +13,21 @@ import socket
 import struct
 import threading
 
+_ACCEPTED = b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
+
 
 class HangupServer:
-    """Answers ``202`` to each request, then closes (``how="close"``: FIN) or resets
-    (``how="reset"``: RST) the connection after ``after`` answers on it.
+    """Answers each request with ``answer`` (raw bytes: ``202`` and no body by default),
+    then closes (``how="close"``: FIN) or resets (``how="reset"``: RST) the connection
+    after ``after`` answers on it.
 
     ``bodies`` lists every request body answered; ``hangups`` counts connections it ended.
     """
 
-    def __init__(self, how: str = "close", after: int = 1) -> None:
+    def __init__(self, how: str = "close", after: int = 1, answer: bytes = _ACCEPTED) -> None:
         self.how = how
         self.after = after
+        self.answer = answer
         self.bodies: list[bytes] = []
         self.hangups = 0
         self.peers: set[tuple[str, int]] = set()
@@ -53,7 +57,7 @@ class HangupServer:
                     return
                 with self._cond:
                     self.bodies.append(body)
-                conn.sendall(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+                conn.sendall(self.answer)
             if self.how == "reset":
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         except OSError:
