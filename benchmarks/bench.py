@@ -227,6 +227,9 @@ def log(message: str) -> None:
 # -- in-process --------------------------------------------------------------------------------
 
 
+WARM_UP = 200  # requests before each timed run
+
+
 def run_inprocess(app: Callable, method: str, body: bytes, requests: int,
                   wrapped: Any) -> dict[str, float]:
     """Call ``app`` directly ``requests`` times; time each call and the whole delivery."""
@@ -249,7 +252,7 @@ def run_inprocess(app: Callable, method: str, body: bytes, requests: int,
         if close is not None:
             close()
 
-    for _ in range(200):  # warm-up (not timed); flushed below
+    for _ in range(WARM_UP):  # not timed; flushed below
         serve(fresh_environ())
     if wrapped is not None:
         wrapped.flush(60)
@@ -331,6 +334,9 @@ def bench_inprocess(repeat: int, get_requests: int, post_requests: int) -> dict[
                 },
             }
         results["collector_logs"] = collector.count()
+        # Every wrapped request served (warm-ups included) is one log.
+        served = repeat * (2 * WARM_UP + get_requests + post_requests)
+        results["delivered"] = f"{results['collector_logs']} of {served} served"
     finally:
         collector.stop()
     return results
@@ -825,10 +831,13 @@ def main(argv: Optional[list[str]] = None) -> None:
         os.environ["BENCH_BUFFER_LENGTH"] = str(args.buffer_length)  # children inherit it
     parts = set(args.only.split(","))
 
+    from readme_metrics.delivery.encode import ENCODER
     from readme_metrics.version import __version__
 
     report: dict[str, Any] = {
         "readme_metrics": __version__,
+        "encoder": ENCODER,  # orjson with the fast extra, else the standard library
+        "load_average_at_start": [round(load, 2) for load in os.getloadavg()],
         "python": platform.python_version(),
         "machine": f"{platform.machine()} {platform.system()} {platform.release()}",
         "cpus": os.cpu_count(),
@@ -859,6 +868,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         from bench_post import bench_post
 
         report["post"] = bench_post(args.repeat, args.posts, args.post_logs)
+    report["load_average_at_end"] = [round(load, 2) for load in os.getloadavg()]
     report["targets"] = targets(report)
     print(json.dumps(report, indent=2))
 
