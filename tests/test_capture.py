@@ -20,7 +20,7 @@ from flask import Flask
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.environ_strings import PLANS_MAX, environ_strings
-from readme_metrics.capture.recorder import Recorder
+from readme_metrics.capture.recorder import Recorder, response_header_text
 from readme_metrics.capture.request import build_url, header_text, pick_client_ip
 from readme_metrics.capture.rest import record_rest
 from readme_metrics.exchange import Exchange, Group
@@ -114,6 +114,24 @@ def test_environ_strings_of_tiny_and_huge_environs() -> None:
                     {f"HTTP_{'N' * 3000}_{n}": "v" for n in range(3)}):
         assert environ_strings(environ) == _strings_of(environ)
         assert environ_strings(environ) == _strings_of(environ)
+
+
+@pytest.mark.parametrize(("pairs", "expected"), [
+    pytest.param([("Content-Type", "text/plain")], [("Content-Type", "text/plain")],
+                 id="ascii-strings-as-they-are"),
+    pytest.param([(b"X-Name", b"caf\xc3\xa9")], [("X-Name", "caf\u00e9")],
+                 id="asgi-bytes-utf-8"),
+    pytest.param([("X-Name", "caf\u00c3\u00a9")], [("X-Name", "caf\u00e9")],
+                 id="wsgi-latin-1-read-utf-8"),
+    pytest.param([("X-Name", "caf\u00e9")], [("X-Name", "caf\u00e9")],
+                 id="latin-1-that-is-not-utf-8-stays"),
+    pytest.param([(b"X-Raw", bytearray(b"\xff"))], [("X-Raw", "\u00ff")],
+                 id="bytearray-latin-1"),
+    pytest.param([("X-Count", 5)], [("X-Count", "5")], id="not-a-string"),
+])
+def test_response_header_text(pairs: list[tuple[Any, Any]],
+                              expected: list[tuple[str, str]]) -> None:
+    assert response_header_text(pairs) == expected
 
 
 def test_header_text_recovers_utf8_from_latin1() -> None:
