@@ -1,6 +1,7 @@
 """The capture core every adapter shares (SPEC section 3).
 
 - ``request.py``: URL, headers, client IP and proxy trust, from plain values;
+  ``environ_strings.py``: the strings of a WSGI environ, copied on the request thread;
 - ``body.py``: bounded body recording; ``rest.py``: reading an unread rest without
   waiting, server by server (uWSGI's in ``rest_uwsgi.py``);
 - ``recorder.py``: timing, response chunks, finish-once -> one ``Pending`` record;
