@@ -59,7 +59,9 @@ class Transport:
     connection. Nothing is retried here (retry policy belongs to the caller).
     ``timeout`` bounds the whole POST, connecting and reading the answer included. Errors
     are raised as the usual ``requests`` exceptions; a POST cut at its deadline raises
-    ``requests.Timeout``. ``route`` says which client carries the POSTs ("direct" or
+    ``requests.Timeout`` (unless the status had come and only a body lasting until the
+    server closes was cut: that answer is returned, so accepted logs are not sent
+    again). ``route`` says which client carries the POSTs ("direct" or
     "requests", see the module docstring). ``direct=False`` sends every POST with
     requests (the transport before the direct path; benchmarks and tests compare both).
     """
