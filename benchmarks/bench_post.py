@@ -6,18 +6,23 @@ logs shaped as the middleware builds them for the benchmark's small GET, to the 
 collector in another process, interleaved, ``--repeat`` runs of ``--posts`` POSTs each.
 Figures are medians: CPU of the posting thread (``time.thread_time``) and of the whole
 process (the watchdog thread included) per POST and per log, and the logs the collector
-counted out of the logs sent.
+counted out of the logs sent. ``http_client`` is the floor for reference: a bare
+kept-alive ``http.client`` connection posting the same body and headers, with no
+watchdog, no checks and no error handling.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import statistics
 import time
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
 import bench
+import requests
 
 
 def sample_body(logs: int) -> bytes:
@@ -49,6 +54,25 @@ def sample_body(logs: int) -> bytes:
     return json.dumps([one() for _ in range(logs)]).encode()
 
 
+class _BareHttpClient:
+    """The reference floor: one kept-alive http.client connection, nothing else."""
+
+    route = "http.client"
+
+    def __init__(self, port: int, headers: dict[str, str]) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", port)
+        self.headers = headers
+
+    def post_logs(self, body: bytes) -> Any:
+        self.connection.request("POST", "/v1/request", body, self.headers)
+        response = self.connection.getresponse()
+        response.read()
+        return SimpleNamespace(status_code=response.status)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
 def _run(transport: Any, body: bytes, posts: int) -> tuple[float, float, int]:
     """Thread CPU and process CPU (seconds) for ``posts`` POSTs, and how many got a 2xx."""
     accepted = 0
@@ -68,7 +92,13 @@ def bench_post(repeat: int, posts: int, logs: int) -> dict[str, Any]:
     body = sample_body(logs)
     config = MetricsApiConfig(api_key=bench.API_KEY, grouping_function=bench.grouping,
                               metrics_api=collector.url)
-    transports = {"requests": Transport(config, direct=False), "direct": Transport(config)}
+    transports: dict[str, Any] = {
+        "requests": Transport(config, direct=False), "direct": Transport(config)}
+    prepared = transports["requests"].session.prepare_request(
+        requests.Request("POST", collector.url, data=b""))
+    headers = {name: value for name, value in prepared.headers.items()
+               if name != "Content-Length"}  # http.client sets each body's own
+    transports["http_client"] = _BareHttpClient(collector.port, headers)
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in transports}
     sent = {name: 0 for name in transports}
     delivered = {name: 0 for name in transports}
