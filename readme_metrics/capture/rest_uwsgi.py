@@ -6,27 +6,25 @@ socket, and a read the socket cannot fill waits for the client, up to ``socket-t
 So a read is only ever asked for bytes that are known to be there:
 
 - with ``post-buffering`` uWSGI read the whole body before calling the app: read it;
-- otherwise, never more than the socket holds (``FIONREAD``): what uWSGI holds comes
-  first in the stream, so such a read is served from memory and then from the socket,
-  without waiting;
-- what uWSGI holds in memory, of unknown size, is read a byte at a time after the read
-  side of the socket was shut down (TCP only): a read that finds nothing then ends at
-  once (end of stream) instead of waiting. Shutting down the read side tells a TCP peer
-  nothing; the kernel still accepts and queues what the client sends, so bytes in flight
-  are read within ``deadline`` as they arrive. uWSGI closes such a connection after the
-  response, as it does anyway when the app leaves the body unread (its HTTP/1.1
-  keep-alive included: bare, the unread body makes it close).
+- otherwise the read side of the socket is shut down first: from then on a read that
+  finds nothing ends at once (end of stream) instead of waiting, while the kernel still
+  accepts and queues what the peer sends (bytes in flight are read, until ``deadline``,
+  as they arrive). Reads no longer than what the socket holds (``FIONREAD``) take what
+  uWSGI holds and then the socket's bytes; when the socket holds nothing, what uWSGI may
+  hold is read a byte at a time, up to the first read that finds the end (uWSGI logs that
+  read as an error, "Client closed connection": once per body that had not all arrived).
 
-Over a unix socket (behind nginx or another front end) the read side is not shut down: a
-unix socket tells its peer, which could then fail to send the rest of a body it is still
-sending. There only what the socket holds is read; with ``post-buffering`` all of it.
+Shutting down the read side tells a TCP peer nothing. A unix-socket peer (nginx's
+``uwsgi_pass unix:...``) can no longer send: only a peer still sending a body the app did
+not read notices, as it does when uWSGI closes the connection right after the response
+(uWSGI closes a connection whose body was not read to its end, bare too, and a
+keep-alive connection whose read side is shut down at its next read).
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-import select
 import socket
 import struct
 import sys
@@ -35,8 +33,6 @@ import time
 from typing import Any
 
 __all__ = ["is_uwsgi_input", "post_buffered", "read_uwsgi"]
-
-_TCP = (socket.AF_INET, socket.AF_INET6)
 
 
 def is_uwsgi_input(stream: Any) -> bool:
@@ -69,38 +65,30 @@ def read_uwsgi(stream: Any, base: Any, want: int, deadline: float) -> bytes:
 
     ``stream`` is read (the app's view of the input, wrappers included); ``base`` is
     uWSGI's input under it. Bytes still arriving are waited for until ``deadline`` at most.
-    Reading stops at the first read that finds the stream at its end.
     """
     with socket.socket(fileno=os.dup(base.fileno())) as sock:  # closes the copy only
         fd = sock.fileno()
-        tcp = sock.family in _TCP
-        if tcp:
-            sock.shutdown(socket.SHUT_RD)  # an empty read now ends at once: see above
+        sock.shutdown(socket.SHUT_RD)  # an empty read now ends at once: see above
         parts: list[bytes] = []
         got = 0
-        held = tcp  # uWSGI may hold bytes in memory; probed only once reads cannot wait
-        woke = False
+        held = True  # uWSGI may hold bytes in memory, until a byte read finds the end
         while got < want:
             queued = _queued(fd)
             if queued or held:
                 size = min(queued, want - got) if queued else 1
                 try:
                     data = stream.read(size)
-                except OSError:  # the stream's end, met by a read the socket could not fill
+                except OSError:  # the end, met by a read the socket could not fill
                     if size > 1:
                         break  # what it took is lost: what follows would leave a gap
                     data = b""
                 if data:
                     parts.append(data)
                     got += len(data)
-                    woke = False
                     continue
-                held = False  # a byte read found nothing: uWSGI holds nothing more
+                held = False
             left = deadline - time.monotonic()
-            if left <= 0 or woke:
-                break  # woke: readable with nothing to read, the peer closed
-            if tcp:  # a shut-down socket always polls readable: look again shortly
-                time.sleep(min(left, 0.002))
-            else:
-                woke = bool(select.select([fd], [], [], left)[0])
+            if left <= 0:
+                break
+            time.sleep(min(left, 0.002))  # a shut-down socket always polls readable
     return b"".join(parts)
