@@ -97,6 +97,29 @@ def test_both_routes_send_the_same_request(collector: Collector, reply: Reply) -
 
 
 @pytest.mark.parametrize("direct", ROUTES)
+@pytest.mark.parametrize(("base", "path"), [
+    pytest.param("/base path", "/base%20path/v1/request", id="space"),
+    pytest.param("/räume", "/r%C3%A4ume/v1/request", id="non-ascii"),
+    pytest.param("/a%20b", "/a%20b/v1/request", id="already-encoded"),
+])
+def test_a_base_path_is_sent_as_requests_encodes_it(collector: Collector, base: str,
+                                                    path: str, direct: bool) -> None:
+    transport = make_transport(collector.url + base, direct)
+    assert transport.post_logs(b"[]").status_code == 202
+    transport.close()
+    assert [received.path for received in collector.received] == [path]
+
+
+def test_an_international_host_name_is_connected_to_in_idna() -> None:
+    # No such host can be reached from a test; what the direct poster will connect to
+    # and name in Host and SNI must be the IDNA form, as requests sends it.
+    transport = make_transport("https://bücher.test")
+    assert transport.route == "direct"
+    assert transport._poster._host == "xn--bcher-kva.test"  # type: ignore[union-attr]
+    transport.close()
+
+
+@pytest.mark.parametrize("direct", ROUTES)
 def test_one_keep_alive_connection_for_many_posts(collector: Collector, direct: bool) -> None:
     transport = make_transport(collector.url, direct)
     for n in range(5):

@@ -160,7 +160,8 @@ class DirectPoster:
     ``headers`` are sent with every POST, in their order (the ``Content-Length`` among
     them is replaced by that of each body; a ``Cookie`` header comes from the jar);
     ``cookies`` is the session's jar (cookies the API sets are kept there and sent back);
-    ``verify`` is requests' merged setting (True, or a CA bundle path).
+    ``verify`` is requests' merged setting (True, or a CA bundle path); ``template`` is
+    the request the session prepared for ``url``.
     """
 
     route = "direct"
@@ -168,7 +169,10 @@ class DirectPoster:
     def __init__(self, url: str, headers: dict[str, str], verify: tls.Verify,
                  cookies: requests.cookies.RequestsCookieJar,
                  template: requests.PreparedRequest) -> None:
-        parts = urlsplit(url)
+        # Where to connect and what to ask for come from the URL as requests prepared it
+        # (an international host name in IDNA, the path percent-encoded), as it goes on
+        # the wire through requests.
+        parts = urlsplit(template.url or url)
         self.tls = parts.scheme == "https"
         self.url = url
         self._host = parts.hostname or ""
