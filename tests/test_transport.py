@@ -249,11 +249,12 @@ def test_a_kept_alive_connection_the_server_ended_is_replaced(how: str,
                                                               direct: bool) -> None:
     # The server hangs up (FIN or RST) while the connection is idle, without a word in
     # its answer: the next POST notices before sending, reconnects, and nothing fails.
-    server = HangupServer(how=how, after=1)
+    server = HangupServer(how=how, after=1, on_release=True)
     transport = make_transport(server.url, direct)
     try:
         for n in range(3):
             assert transport.post_logs(b'[{"n": %d}]' % n).status_code == 202
+            server.release()  # the answer is read: now the connection is idle
             server.wait_hangups(n + 1)
         transport.close()
     finally:

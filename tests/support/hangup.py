@@ -19,15 +19,20 @@ _ACCEPTED = b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
 class HangupServer:
     """Answers each request with ``answer`` (raw bytes: ``202`` and no body by default),
     then closes (``how="close"``: FIN) or resets (``how="reset"``: RST) the connection
-    after ``after`` answers on it.
+    after ``after`` answers on it; with ``on_release``, only once :meth:`release` was
+    called for it (a RST right after the answer may destroy the answer before the client
+    read it, so a test that wants an idle hangup says when the client is done).
 
     ``bodies`` lists every request body answered; ``hangups`` counts connections it ended.
     """
 
-    def __init__(self, how: str = "close", after: int = 1, answer: bytes = _ACCEPTED) -> None:
+    def __init__(self, how: str = "close", after: int = 1, answer: bytes = _ACCEPTED,
+                 on_release: bool = False) -> None:
         self.how = how
         self.after = after
         self.answer = answer
+        self.on_release = on_release
+        self.releases = 0
         self.bodies: list[bytes] = []
         self.hangups = 0
         self.peers: set[tuple[str, int]] = set()
@@ -58,6 +63,9 @@ class HangupServer:
                 with self._cond:
                     self.bodies.append(body)
                 conn.sendall(self.answer)
+            if self.on_release:
+                with self._cond:
+                    self._cond.wait_for(lambda: self.releases > self.hangups, 10.0)
             if self.how == "reset":
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         except OSError:
@@ -67,6 +75,12 @@ class HangupServer:
             with self._cond:
                 self.hangups += 1
                 self._cond.notify_all()
+
+    def release(self) -> None:
+        """Let the server hang up the connection it holds (``on_release``)."""
+        with self._cond:
+            self.releases += 1
+            self._cond.notify_all()
 
     def wait_hangups(self, count: int, timeout: float = 10.0) -> None:
         """Block until ``count`` connections were ended by the server."""
