@@ -10,9 +10,12 @@ So a read is only ever asked for bytes that are known to be there:
   finds nothing ends at once (end of stream) instead of waiting, while the kernel still
   accepts and queues what the peer sends (bytes in flight are read, until ``deadline``,
   as they arrive). Reads no longer than what the socket holds (``FIONREAD``) take what
-  uWSGI holds and then the socket's bytes; when the socket holds nothing, what uWSGI may
-  hold is read a byte at a time, up to the first read that finds the end (uWSGI logs that
-  read as an error, "Client closed connection": once per body that had not all arrived).
+  uWSGI holds and then the socket's bytes. When the socket holds nothing, what uWSGI may
+  hold is read in reads of 1, 2, 4 ... bytes: a body that has all arrived is read whole
+  that way (it is all held or queued, so no read asks for more than there is); for one
+  that has not, the first read that meets the end fails (uWSGI logs it, "Client closed
+  connection") and loses what it took, which ``tell()`` shows: the log keeps the bytes
+  read before it, at least half of what had arrived.
 
 Shutting down the read side tells a TCP peer nothing. A unix-socket peer (nginx's
 ``uwsgi_pass unix:...``) can no longer send: only a peer still sending a body the app did
@@ -71,20 +74,23 @@ def read_uwsgi(stream: Any, base: Any, want: int, deadline: float) -> bytes:
         sock.shutdown(socket.SHUT_RD)  # an empty read now ends at once: see above
         parts: list[bytes] = []
         got = 0
-        held = True  # uWSGI may hold bytes in memory, until a byte read finds the end
+        held = True  # uWSGI may hold bytes in memory, until a read finds the end
+        step = 1
         while got < want:
             queued = _queued(fd)
             if queued or held:
-                size = min(queued, want - got) if queued else 1
+                size = min(queued or step, want - got)
+                position = base.tell()
                 try:
                     data = stream.read(size)
                 except OSError:  # the end, met by a read the socket could not fill
-                    if size > 1:
-                        break  # what it took is lost: what follows would leave a gap
+                    if base.tell() != position:
+                        break  # it took bytes and lost them: what follows would leave a gap
                     data = b""
                 if data:
                     parts.append(data)
                     got += len(data)
+                    step = step * 2 if not queued else step
                     continue
                 held = False
             left = deadline - time.monotonic()
