@@ -10,15 +10,18 @@ import logging
 import shutil
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Callable
 
 import pytest
 import requests
 
+from tests.support.drip import DripServer
 from tests.support.fake_api import Collector, basic_auth
 from tests.support.proxy import Proxy
-from tests.support.tls import Certificates, TLSCollector, make_certificates
+from tests.support.tls import Certificates, TLSCollector, make_certificates, server_context
 from tests.support.transports import (
     API_KEY,
     ROUTES,
@@ -209,6 +212,41 @@ def test_a_silent_https_server_is_bounded_by_timeout(direct: bool) -> None:
         transport.close()
     finally:
         listener.close()
+
+
+@pytest.mark.parametrize("direct", ROUTES)
+@pytest.mark.parametrize("prefix", [
+    pytest.param(b"", id="headers-dripped"),
+    pytest.param(b"HTTP/1.1 202 Accepted\r\nContent-Length: 100\r\n\r\n", id="body-dripped"),
+])
+def test_timeout_bounds_the_whole_post_against_a_server_dripping_over_tls(
+        certificates: Certificates, prefix: bytes, direct: bool,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The default Metrics API URL is https: the deadline must reach the TLS socket, not
+    # the plain one it wrapped. Judged by how much of the answer the client waited for.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificates.ca))
+    server = DripServer(interval=0.4, max_bytes=100, prefix=prefix,
+                        context=server_context(certificates))
+    transport = make_transport(server.url, direct, timeout=1.0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(requests.Timeout):
+            transport.post_logs(b"[]")
+        elapsed = time.monotonic() - started
+        transport.close()
+        _wait_for(lambda: server.sent)
+    finally:
+        server.close()
+    assert server.requests == 1
+    assert server.sent[0] < 12, server.sent  # a few bytes (about 1 s), not 100 (40 s)
+    assert elapsed < 10.0
+
+
+def _wait_for(predicate: Callable[[], object], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.02)
 
 
 @pytest.mark.parametrize("direct", ROUTES)

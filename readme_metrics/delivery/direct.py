@@ -74,8 +74,15 @@ class _Connection(http.client.HTTPConnection):
             pass
         self.sock = self.line.sock = sock
         if self._poster.tls:
-            self.sock = self._poster.context().wrap_socket(
-                sock, server_hostname=tls.server_name(self.host))
+            # Wrapping detaches ``sock``: the watchdog must hold the TLS socket from then
+            # on, or a deadline would shut down a dead descriptor and leave a server
+            # dripping its answer over TLS unbounded. The handshake comes after, each
+            # read of it within ``timeout`` and all of it within the limit.
+            wrapped = self._poster.context().wrap_socket(
+                sock, server_hostname=tls.server_name(self.host),
+                do_handshake_on_connect=False)
+            self.sock = self.line.sock = wrapped
+            wrapped.do_handshake()
         self.connecting = False
 
     def post(self, path: str, headers: Headers, body: bytes) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import socket
+import ssl
 import threading
+from typing import Optional
 
 
 class DripServer:
@@ -15,12 +17,15 @@ class DripServer:
     ``max_bytes`` went out. ``sent`` lists, per connection, how many bytes the client took
     before it hung up: a client that bounds the whole exchange stops it early. With a
     ``prefix`` (say, a whole status line and headers), that goes at once and the dripping
-    answer is ``max_bytes`` of body after it.
+    answer is ``max_bytes`` of body after it. With a server ``context`` it speaks TLS and
+    its ``url`` names ``localhost`` (a client that left is then noticed when a byte can
+    no longer be sent, a byte or two later).
     """
 
     def __init__(self, interval: float = 0.4, max_bytes: int = 200,
-                 prefix: bytes = b"") -> None:
+                 prefix: bytes = b"", context: Optional[ssl.SSLContext] = None) -> None:
         self.interval = interval
+        self.context = context
         self.max_bytes = max_bytes
         self.prefix = prefix
         self.sent: list[int] = []
@@ -29,7 +34,8 @@ class DripServer:
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(16)
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        port = self._sock.getsockname()[1]
+        self.url = (f"https://localhost:{port}" if context else f"http://127.0.0.1:{port}")
         self._stop = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -58,6 +64,8 @@ class DripServer:
         return True
 
     def _client_left(self, conn: socket.socket) -> bool:
+        if self.context is not None:  # no peeking under TLS: a failed send tells
+            return False
         conn.settimeout(0.0)
         try:
             return conn.recv(1, socket.MSG_PEEK) == b""
@@ -71,6 +79,8 @@ class DripServer:
                   else b"HTTP/1.1 202 Accepted\r\nX-Drip: " + b"a" * self.max_bytes)
         sent = 0
         try:
+            if self.context is not None:
+                conn = self.context.wrap_socket(conn, server_side=True)
             if not self._read_request(conn):
                 return
             with self._lock:

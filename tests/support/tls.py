@@ -60,6 +60,13 @@ def make_certificates(directory: Path) -> Certificates:
                         directory / "server.key")
 
 
+def server_context(certificates: Certificates) -> ssl.SSLContext:
+    """A server-side TLS context presenting the ``localhost`` certificate."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certificates.cert, certificates.key)
+    return context
+
+
 class TLSCollector(Collector):
     """The recording collector behind TLS; ``url`` names ``localhost``.
 
@@ -69,8 +76,7 @@ class TLSCollector(Collector):
     def __init__(self, certificates: Certificates) -> None:
         super().__init__()
         self.server_names: list[str | None] = []
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(certificates.cert, certificates.key)
+        context = server_context(certificates)
         context.sni_callback = lambda sock, name, ctx: self.server_names.append(name)
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.url = f"https://localhost:{self.port}"
