@@ -18,6 +18,7 @@ that fails raises the ``requests`` exception requests would have raised (``Timeo
 
 from __future__ import annotations
 
+import errno
 import http.client
 import select
 import socket
@@ -60,6 +61,7 @@ class _Connection(http.client.HTTPConnection):
         super().__init__(host, port)
         self.line = _Line()
         self.connecting = False
+        self.reusable = True  # False once a POST on it ended with its body unsent
         self._poster = poster
         self._held: Optional[bytes] = None
 
@@ -115,6 +117,25 @@ class _Connection(http.client.HTTPConnection):
             self._held = None
             data = data + held
         super().send(data)
+
+
+def _send(connection: _Connection, path: str, headers: Headers,
+          body: bytes) -> Optional[OSError]:
+    """POST on ``connection``; the error if the server stopped reading, else None.
+
+    A server may answer before it read the whole body (``413`` and ``Connection:
+    close``, then it closes): sending then fails with a broken pipe or a reset, but the
+    answer may be there to read. As urllib3 does, the caller still reads it, and only
+    if there is none is the POST a connection error.
+    """
+    try:
+        connection.post(path, headers, body)
+    except OSError as exc:
+        if (isinstance(exc, ssl.SSLError)
+                or exc.errno not in (errno.EPIPE, errno.ECONNRESET, errno.EPROTOTYPE)):
+            raise
+        return exc
+    return None
 
 
 def _dropped(sock: Any) -> bool:
@@ -220,9 +241,12 @@ class DirectPoster:
                 fired = limit is not None and limit.fired
                 raise _requests_error(exc, fired, seconds, connection.connecting) from None
             raise
-        if limit.fired:  # cut just after the answer came: the socket is shut down
+        if limit.fired or not connection.reusable:
+            # Cut just after the answer came (the socket is shut down), or answered
+            # before the body was all sent: that connection carries nothing more.
             connection.close()
-        self._keep(connection)
+        else:
+            self._keep(connection)
         return answer
 
     def _exchange(self, connection: _Connection, body: bytes, seconds: float) -> Answer:
@@ -240,8 +264,15 @@ class DirectPoster:
             cookie = get_cookie_header(self._cookies, self._cookie_request)
             if cookie:
                 headers = ([*headers[0], (b"Cookie", cookie.encode("latin-1"))], headers[1])
-        connection.post(self._path, headers, body)
-        response = connection.getresponse()
+        failed = _send(connection, self._path, headers, body)
+        try:
+            response = connection.getresponse()
+        except Exception:
+            if failed is not None:  # no answer came: the send's error is the story
+                raise failed from None
+            raise
+        if failed is not None:  # part of the body is still unsent: never reuse the line
+            connection.reusable = False
         content = response.read()
         message = response.msg
         if "Set-Cookie" in message or "Set-Cookie2" in message:

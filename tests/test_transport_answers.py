@@ -1,0 +1,124 @@
+"""Answers the Metrics API may give that a POST must survive, on both routes.
+
+An answer sent before the body was read (``413``, then the server closes), an answer
+body without end, and repeated headers: real servers on 127.0.0.1 that speak raw bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Callable, Optional
+
+import pytest
+
+from tests.support.transports import (
+    ROUTES,
+    assert_key_not_logged,
+    clear_proxy_and_bundle,
+    make_transport,
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_or_bundle_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_proxy_and_bundle(monkeypatch)
+
+
+@pytest.fixture(autouse=True)
+def _api_key_never_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    caplog.set_level(logging.DEBUG)
+    yield
+    assert_key_not_logged(caplog.get_records("call"))
+
+
+class RawServer:
+    """Calls ``handler(conn)`` for each connection, in a thread; ``url`` to reach it.
+
+    ``connections`` counts the connections accepted.
+    """
+
+    def __init__(self, handler: Callable[[socket.socket], None]) -> None:
+        self.handler = handler
+        self.connections = 0
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        conn.settimeout(20.0)  # the guard should a client never come back
+        try:
+            self.handler(conn)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+def read_head(conn: socket.socket) -> Optional[bytes]:
+    """The request's header block (and whatever of the body came with it)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def read_request(conn: socket.socket) -> Optional[bytes]:
+    """The request's body, read in full (by its Content-Length); None if it ended."""
+    data = read_head(conn)
+    if data is None:
+        return None
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = re.search(rb"(?i)content-length:\s*(\d+)", head)
+    while length and len(body) < int(length.group(1)):
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        body += chunk
+    return body
+
+
+# -- an answer before the body was read ------------------------------------------------
+
+
+@pytest.mark.parametrize("direct", ROUTES)
+def test_an_early_error_answer_is_returned_not_a_connection_error(direct: bool) -> None:
+    # The server reads the headers, answers 413 and closes with the body unread: sending
+    # fails, but the answer is there. A connection error would have the policy send the
+    # whole batch again; the 413 tells it not to.
+    def early(conn: socket.socket) -> None:
+        if read_head(conn) is None:
+            return
+        conn.sendall(b"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n"
+                     b"Content-Length: 8\r\n\r\ntoo big!")
+        conn.shutdown(socket.SHUT_WR)
+        threading.Event().wait(0.3)
+
+    server = RawServer(early)
+    transport = make_transport(server.url, direct, timeout=10.0)
+    try:
+        for _ in range(2):  # and a fresh connection for the next POST
+            answer = transport.post_logs(b"[" + b"1," * 4_000_000 + b"1]")
+            assert (answer.status_code, answer.content) == (413, b"too big!")
+        transport.close()
+    finally:
+        server.close()
+    assert server.connections == 2
