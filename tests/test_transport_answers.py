@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Callable, Optional
 
 import pytest
+import requests
 
 from tests.support.transports import (
     ROUTES,
@@ -118,6 +119,67 @@ def test_an_early_error_answer_is_returned_not_a_connection_error(direct: bool) 
         for _ in range(2):  # and a fresh connection for the next POST
             answer = transport.post_logs(b"[" + b"1," * 4_000_000 + b"1]")
             assert (answer.status_code, answer.content) == (413, b"too big!")
+        transport.close()
+    finally:
+        server.close()
+    assert server.connections == 2
+
+
+# -- an answer body without end ----------------------------------------------------------
+
+
+_PIECE = b"x" * 65536
+
+
+@pytest.mark.parametrize("direct", ROUTES)
+@pytest.mark.parametrize("head", [
+    pytest.param(b"HTTP/1.1 500 Oops\r\n\r\n", id="until-closed"),
+    pytest.param(b"HTTP/1.1 500 Oops\r\nContent-Length: 100000000000\r\n\r\n",
+                 id="huge-length"),
+    pytest.param(b"HTTP/1.1 500 Oops\r\nTransfer-Encoding: chunked\r\n\r\n", id="chunked"),
+])
+def test_an_endless_answer_body_is_read_only_so_far(head: bytes, direct: bool) -> None:
+    # Memory stays bounded while ReadMe misbehaves (SPEC 7): the POST returns the status
+    # with the start of the body, and the connection, its body unread, is not reused.
+    # The server sends 4 MB (standing for endless), then waits for the client to leave:
+    # a client reading to the end would wait until its timeout.
+    def endless(conn: socket.socket) -> None:
+        if read_request(conn) is None:
+            return
+        conn.sendall(head)
+        piece = b"10000\r\n" + _PIECE + b"\r\n" if b"chunked" in head else _PIECE
+        for _ in range(64):
+            conn.sendall(piece)
+        conn.recv(1)  # until the client closes (or the guard)
+
+    server = RawServer(endless)
+    transport = make_transport(server.url, direct, timeout=3.0)
+    try:
+        answers = [transport.post_logs(b"[]") for _ in range(2)]
+        transport.close()
+    finally:
+        server.close()
+    for answer in answers:
+        assert answer.status_code == 500
+        assert answer.content == b"x" * 65536
+        assert answer.text.startswith("xxx")
+    assert server.connections == 2
+
+
+@pytest.mark.parametrize("direct", ROUTES)
+def test_an_answer_shorter_than_its_length_is_an_error(direct: bool) -> None:
+    # The server hangs up after 10 of the 100 bytes it announced: not an answer to act
+    # on (as requests has it), and the next POST goes out on a fresh connection.
+    def short(conn: socket.socket) -> None:
+        if read_request(conn) is not None:
+            conn.sendall(b"HTTP/1.1 202 Accepted\r\nContent-Length: 100\r\n\r\n" + b"a" * 10)
+
+    server = RawServer(short)
+    transport = make_transport(server.url, direct, timeout=10.0)
+    try:
+        for _ in range(2):
+            with pytest.raises(requests.RequestException):
+                transport.post_logs(b"[]")
         transport.close()
     finally:
         server.close()

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+#: The most of an answer's body that is read. The policy logs the start of an error's
+#: body and nothing reads more; a server sending an endless body (or announcing one of
+#: terabytes) must not grow the process's memory while ReadMe misbehaves (SPEC 7).
+MAX_CONTENT = 64 * 1024
+
 
 class Answer:
-    """Status, reason, headers and body of an answered POST (the body read in full).
+    """Status, reason, headers and body of an answered POST (the body read up to
+    :data:`MAX_CONTENT` bytes; the connection of a longer one is closed, not reused).
 
     The names are those of ``requests.Response`` (``status_code``, ``reason``,
     ``headers``, ``content``, ``text``), so the sender reads either transport the same way.

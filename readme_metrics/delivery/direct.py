@@ -31,7 +31,7 @@ import requests
 from requests.cookies import MockRequest, MockResponse, get_cookie_header
 
 from readme_metrics.delivery import tls, watchdog
-from readme_metrics.delivery.answer import Answer
+from readme_metrics.delivery.answer import MAX_CONTENT, Answer
 from readme_metrics.delivery.policy import MAX_SENDERS
 
 #: The headers of a POST: those before ``Content-Length`` and those after it, encoded.
@@ -273,7 +273,15 @@ class DirectPoster:
             raise
         if failed is not None:  # part of the body is still unsent: never reuse the line
             connection.reusable = False
-        content = response.read()
+        content = response.read(MAX_CONTENT + 1)
+        if len(content) <= MAX_CONTENT and response.length:
+            # Ended short of its Content-Length (cut, or the server hung up): an error,
+            # as requests has it (a read of a set size does not raise it by itself).
+            raise http.client.IncompleteRead(content, response.length)
+        if len(content) > MAX_CONTENT or not response.isclosed():
+            # More than anyone reads: the rest is left unread, so the line is closed.
+            content = content[:MAX_CONTENT]
+            connection.reusable = False
         message = response.msg
         if "Set-Cookie" in message or "Set-Cookie2" in message:
             self._cookies.extract_cookies(

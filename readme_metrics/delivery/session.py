@@ -24,7 +24,7 @@ from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from readme_metrics.delivery import watchdog
-from readme_metrics.delivery.answer import Answer
+from readme_metrics.delivery.answer import MAX_CONTENT, Answer
 from readme_metrics.delivery.policy import MAX_SENDERS
 from readme_metrics.version import __version__
 
@@ -126,6 +126,22 @@ class _Adapter(HTTPAdapter):
         return manager
 
 
+def _bounded_content(response: requests.Response) -> bytes:
+    """The answer's body up to :data:`MAX_CONTENT` bytes (see :mod:`.answer`).
+
+    Left unread past that, the response is not "consumed": ``Response.close`` then
+    closes its connection instead of pooling it.
+    """
+    pieces: list[bytes] = []
+    size = 0
+    for piece in response.iter_content(16 * 1024):
+        pieces.append(piece)
+        size += len(piece)
+        if size > MAX_CONTENT:
+            break
+    return b"".join(pieces)[:MAX_CONTENT]
+
+
 class SessionPoster:
     """POSTs to ``url`` with ``session.send``, the environment's settings read once.
 
@@ -156,7 +172,7 @@ class SessionPoster:
                 try:
                     response = self._send(body, seconds)
                     return Answer(response.status_code, response.reason or "",
-                                  response.headers, response.content)
+                                  response.headers, _bounded_content(response))
                 except (requests.RequestException, OSError) as exc:
                     if limit.fired:
                         raise requests.Timeout(
@@ -167,7 +183,8 @@ class SessionPoster:
                     raise requests.ConnectionError(exc) from None
         finally:
             # Only once the limit is over does the connection go back to the pool, so
-            # the watchdog can never cut it under the next POST.
+            # the watchdog can never cut it under the next POST (closed, not pooled,
+            # when its body was left unread).
             if response is not None:
                 response.close()
 
