@@ -16,7 +16,9 @@ from typing import Callable, Optional
 import pytest
 import requests
 
+from readme_metrics.delivery.sender import Sender
 from tests.support.transports import (
+    API_KEY,
     ROUTES,
     assert_key_not_logged,
     clear_proxy_and_bundle,
@@ -184,3 +186,45 @@ def test_an_answer_shorter_than_its_length_is_an_error(direct: bool) -> None:
     finally:
         server.close()
     assert server.connections == 2
+
+
+# -- repeated headers ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("direct", ROUTES)
+def test_a_repeated_retry_after_is_read_as_its_first_value(direct: bool) -> None:
+    # Both clients must give the policy the same delay: http.client's get() gives the
+    # first value, requests' headers the two joined ("5, 10", which no parser reads).
+    def twice(conn: socket.socket) -> None:
+        while read_request(conn) is not None:
+            conn.sendall(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 5\r\n"
+                         b"Retry-After: 10\r\nContent-Length: 0\r\n\r\n")
+
+    server = RawServer(twice)
+    transport = make_transport(server.url, direct)
+    try:
+        outcome = Sender(transport, lambda item: item, API_KEY).post(b"[]", 10.0)
+        transport.close()
+    finally:
+        server.close()
+    assert outcome.retry_after == 5.0
+
+
+@pytest.mark.parametrize("direct", ROUTES)
+def test_conflicting_content_lengths_are_refused(direct: bool) -> None:
+    # Which length is right cannot be known (a smuggling pattern): requests refuses
+    # such an answer, and so does the direct route, rather than trust the first.
+    def conflicting(conn: socket.socket) -> None:
+        if read_request(conn) is not None:
+            conn.sendall(b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n"
+                         b"Content-Length: 5\r\n\r\nokxyz")
+            conn.recv(1)
+
+    server = RawServer(conflicting)
+    transport = make_transport(server.url, direct)
+    try:
+        with pytest.raises(requests.RequestException):
+            transport.post_logs(b"[]")
+        transport.close()
+    finally:
+        server.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 #: The most of an answer's body that is read. The policy logs the start of an error's
 #: body and nothing reads more; a server sending an endless body (or announcing one of
@@ -16,8 +16,10 @@ class Answer:
 
     The names are those of ``requests.Response`` (``status_code``, ``reason``,
     ``headers``, ``content``, ``text``), so the sender reads either transport the same way.
-    ``headers`` looks names up case-insensitively (requests' ``CaseInsensitiveDict`` or
-    ``http.client.HTTPMessage``: ``get(name)`` and ``[name]``).
+    ``headers`` looks names up case-insensitively (urllib3's ``HTTPHeaderDict``, whose
+    repeated values are joined as in requests' ``Response.headers``, or
+    ``http.client.HTTPMessage``: ``get(name)`` and ``[name]``); :meth:`first` gives the
+    same first value of a repeated header on either.
     """
 
     __slots__ = ("status_code", "reason", "headers", "content")
@@ -28,6 +30,18 @@ class Answer:
         self.reason = reason
         self.headers = headers
         self.content = content
+
+    def first(self, name: str) -> Optional[str]:
+        """The first value of header ``name``, None if absent.
+
+        A header sent twice (``Retry-After: 5`` and ``Retry-After: 10``) is two values
+        to both clients; ``headers.get`` would give requests' joined ``"5, 10"`` but
+        ``http.client``'s first one, so the policy reads this instead.
+        """
+        headers = self.headers
+        values = (headers.getlist(name) if hasattr(headers, "getlist")
+                  else headers.get_all(name))
+        return values[0] if values else None
 
     @property
     def text(self) -> str:

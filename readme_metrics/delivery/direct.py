@@ -273,6 +273,9 @@ class DirectPoster:
             raise
         if failed is not None:  # part of the body is still unsent: never reuse the line
             connection.reusable = False
+        lengths = response.msg.get_all("Content-Length") or []
+        if len(set(lengths)) > 1:  # which is right? requests refuses the answer too
+            raise http.client.HTTPException(f"conflicting Content-Length: {lengths}")
         content = response.read(MAX_CONTENT + 1)
         if len(content) <= MAX_CONTENT and response.length:
             # Ended short of its Content-Length (cut, or the server hung up): an error,

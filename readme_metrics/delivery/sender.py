@@ -52,7 +52,7 @@ class Sender:
             outcome = outcome_of_error(exc)
             return Outcome(outcome.verdict, self.scrub(outcome.cause))
         outcome = outcome_of_status(response.status_code, response.reason or "",
-                                    response.headers.get("Retry-After"),
+                                    response.first("Retry-After"),
                                     response.text if response.status_code >= 400 else "")
         if outcome.detail:
             return Outcome(outcome.verdict, outcome.cause, outcome.retry_after,

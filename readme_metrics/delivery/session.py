@@ -171,8 +171,10 @@ class SessionPoster:
             with watchdog.limit(seconds) as limit:
                 try:
                     response = self._send(body, seconds)
+                    # urllib3's headers (those of response.headers), where a repeated
+                    # header's values can still be told apart (Answer.first).
                     return Answer(response.status_code, response.reason or "",
-                                  response.headers, _bounded_content(response))
+                                  response.raw.headers, _bounded_content(response))
                 except (requests.RequestException, OSError) as exc:
                     if limit.fired:
                         raise requests.Timeout(
