@@ -22,6 +22,7 @@ started logs status 500.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from http import HTTPStatus
@@ -55,13 +56,27 @@ def reason_phrase(code: int) -> str:
         return ""
 
 
+# One lock for every recorder's finish-once test: it is held for two attribute accesses,
+# so sharing it costs nothing, where a lock per exchange is one more object per request.
+_finishing = threading.Lock()
+
+
+def _after_fork() -> None:
+    """A thread of the parent may have held the lock at fork time: a fresh one."""
+    global _finishing
+    _finishing = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
 class Recorder:
     """Timing, response status/headers/body and finish-once of one exchange."""
 
     __slots__ = (
         "log_id", "started", "begin", "responded", "status", "reason", "headers",
         "chunks", "kept", "body_size", "limit", "omitted", "request_body", "_done",
-        "_lock",
     )
 
     def __init__(self, log_id: str, limit: int,
@@ -82,7 +97,6 @@ class Recorder:
         self.body_size = 0
         self.omitted = False
         self._done = False
-        self._lock = threading.Lock()
 
     @property
     def started_response(self) -> bool:
@@ -124,7 +138,7 @@ class Recorder:
 
     def finish(self) -> bool:
         """True for the first call only (thread-safe): the caller then queues the log."""
-        with self._lock:
+        with _finishing:
             if self._done:
                 return False
             self._done = True

@@ -34,11 +34,49 @@ __all__ = ["MetricsMiddleware"]
 _UNKNOWN: Any = object()  # the grouping function has not run yet
 
 
-class _Capture:
-    """One exchange while the app runs and its response is sent."""
+class _NoBody:
+    """``wsgi.input`` of the grouping request when the request declares no body."""
 
-    __slots__ = ("middleware", "pipeline", "environ", "request", "recorder", "tee",
-                 "group", "_start_response")
+    __slots__ = ()
+
+    def read(self, *args: Any) -> bytes:
+        return b""
+
+    def readline(self, *args: Any) -> bytes:
+        return b""
+
+    def readlines(self, *args: Any) -> list[bytes]:
+        return []
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(())
+
+
+_NO_BODY = _NoBody()
+
+
+def _may_have_body(environ: WSGIEnvironment) -> bool:
+    """False when an HTTP/1.x request has no body by its framing (RFC 9112 6.3): no
+    Transfer-Encoding and a CONTENT_LENGTH absent, empty or "0"."""
+    if environ.get("HTTP_TRANSFER_ENCODING"):
+        return True
+    length = environ.get("CONTENT_LENGTH")
+    if length and length != "0":
+        return True
+    protocol = environ.get("SERVER_PROTOCOL")
+    # Other protocols (HTTP/2 through a WSGI server) may carry a body without a length.
+    return not (protocol.__class__ is str and protocol.startswith("HTTP/1."))
+
+
+class _Capture(Recorder):
+    """One exchange while the app runs and its response is sent (its own recorder).
+
+    ``wsgi.input`` is replaced by an :class:`InputTee` only when the request may have a
+    body; without one the app keeps the server's input, untouched, and the log has none.
+    """
+
+    __slots__ = ("middleware", "pipeline", "environ", "request", "tee", "group",
+                 "_start_response", "_write")
 
     def __init__(self, middleware: MetricsMiddleware, pipeline: MetricsPipeline,
                  environ: WSGIEnvironment, start_response: StartResponse) -> None:
@@ -46,23 +84,26 @@ class _Capture:
         self.pipeline = pipeline
         self.environ = environ
         config = pipeline.config
+        limit = config.max_body_bytes
         self.request = EnvironRequest(environ, config.trusted_proxies)
         self.group: Any = _UNKNOWN
         self._start_response = start_response
         self.tee: Optional[InputTee] = None
         body = None
-        wsgi_input = environ.get("wsgi.input")
-        if wsgi_input is not None:
-            length = content_length(environ)
-            terminated = (length is None and bool(environ.get("HTTP_TRANSFER_ENCODING"))
-                          and environ.get("wsgi.input_terminated") is True)
-            body = BodyRecord(config.max_body_bytes, length)
-            self.tee = InputTee(wsgi_input, body, terminated)
-            environ["wsgi.input"] = self.tee
-            # An outer webob layer may have marked the input seekable; the tee is not, and
-            # webob in the app would call seek() on it. Unmarked, webob copies the body.
-            environ.pop("webob.is_body_seekable", None)
-        self.recorder = Recorder(pipeline.new_id(), config.max_body_bytes, body)
+        if _may_have_body(environ):
+            wsgi_input = environ.get("wsgi.input")
+            if wsgi_input is not None:
+                length = content_length(environ)
+                terminated = (length is None and bool(environ.get("HTTP_TRANSFER_ENCODING"))
+                              and environ.get("wsgi.input_terminated") is True)
+                body = BodyRecord(limit, length)
+                self.tee = InputTee(wsgi_input, body, terminated)
+                environ["wsgi.input"] = self.tee
+                # An outer webob layer may have marked the input seekable; the tee is
+                # not, and webob in the app would call seek() on it. Unmarked, webob
+                # copies the body.
+                environ.pop("webob.is_body_seekable", None)
+        Recorder.__init__(self, pipeline.new_id(), limit, body)
 
     def _identify(self) -> Optional[Group]:
         if self.group is _UNKNOWN:
@@ -76,23 +117,24 @@ class _Capture:
     def start_response(self, status: str, headers: list[tuple[str, str]],
                        exc_info: Optional[OptExcInfo] = None) -> Callable[[bytes], Any]:
         code, reason = status_parts(status)
-        group = self._identify()
+        group = self.group
+        if group is _UNKNOWN:
+            group = self._identify()
         if group is not None:
-            url = self.pipeline.documentation_url(self.recorder.log_id)
+            url = self.pipeline.documentation_url(self.log_id)
             if url is not None:
                 headers = [*headers, ("x-documentation-url", url)]
-        self.recorder.respond(code, reason, headers)
+        self.respond(code, reason, headers)
         if exc_info is None:
-            write = self._start_response(status, headers)
+            self._write = self._start_response(status, headers)
         else:
-            write = self._start_response(status, headers, exc_info)
-        record = self.recorder.record
+            self._write = self._start_response(status, headers, exc_info)
+        return self.write
 
-        def capture_write(data: bytes) -> Any:
-            record(data)
-            return write(data)
-
-        return capture_write
+    def write(self, data: bytes) -> Any:
+        """The ``write`` callable the app gets: recorded, then the server's."""
+        self.record(data)
+        return self._write(data)
 
     def settle_body(self, grace: float = 0.0) -> None:
         """Record the unread rest of the request body that has arrived (never blocks).
@@ -107,41 +149,44 @@ class _Capture:
                 self.pipeline.config.logger.debug("readme_metrics: body rest not read",
                                                   exc_info=True)
 
-    def finish(self, grace: float = 0.0) -> None:
+    def finish_log(self, grace: float = 0.0) -> None:
         """Turn the exchange into one queued log (exactly once). Never raises."""
-        if not self.recorder.finish():
+        if not self.finish():
             return
         try:
-            self.settle_body(grace)
-            group = self._identify()
+            if self.tee is not None:
+                self.settle_body(grace)
+            group = self.group
+            if group is _UNKNOWN:
+                group = self._identify()
             if group is None:
                 self.pipeline.skip()
                 return
-            self.pipeline.submit(self.recorder.pending(self.request, group))
+            self.pipeline.submit(self.pending(self.request, group))
         except Exception:
             self.pipeline.config.logger.exception("readme_metrics: could not record a request")
 
     def fail(self) -> None:
         """The app raised: log what we know (status 500 unless a response had started)."""
-        self.recorder.fail()
-        self.finish()
+        Recorder.fail(self)
+        self.finish_log()
 
     def wrap(self, result: Iterable[bytes]) -> Iterable[bytes]:
-        recorder = self.recorder
         file_wrapper = self.environ.get("wsgi.file_wrapper")
         if (file_wrapper is not None and isinstance(file_wrapper, type)
                 and isinstance(result, file_wrapper)):
             # Same object back, so the server keeps its sendfile fast path.
-            recorder.omit_body(_response_content_length(recorder.headers))
-            self.finish()
+            self.omit_body(_response_content_length(self.headers))
+            self.finish_log()
             return result
-        if (type(result) in (list, tuple) and recorder.started_response
+        if (type(result) in (list, tuple) and self.status
                 and not (self.tee is not None and self.tee.arrives_later(self.environ))):
             # Nothing to wait for after the response: the list goes back as it is (some
             # servers frame a list differently from other iterables).
+            record = self.record
             for chunk in result:
-                recorder.record(chunk)
-            self.finish()
+                record(chunk)
+            self.finish_log()
             return result
         if hasattr(result, "__len__"):
             return _SizedResponse(self, result)
@@ -180,12 +225,13 @@ class _Response:
         except StopIteration:
             # The response is out, and the server may discard unread input right now,
             # before close() (werkzeug does): record it first.
-            self._capture.settle_body(GRACE)
+            if self._capture.tee is not None:
+                self._capture.settle_body(GRACE)
             raise
         except BaseException:
             self._capture.fail()
             raise
-        self._capture.recorder.record(chunk)
+        self._capture.record(chunk)
         return chunk
 
     def close(self) -> None:
@@ -200,7 +246,7 @@ class _Response:
             self._capture.fail()
             raise
         finally:
-            self._capture.finish(GRACE)
+            self._capture.finish_log(GRACE)
 
 
 class _SizedResponse(_Response):
@@ -269,4 +315,7 @@ class MetricsMiddleware(PipelineControls):
         request_environ = dict(environ)
         if body is not None:
             replay_input(body, request_environ)
+        else:  # no body declared: the app's input stays the app's
+            request_environ["wsgi.input"] = _NO_BODY
+            request_environ.pop("webob.is_body_seekable", None)
         return webob.Request(request_environ)
