@@ -59,8 +59,8 @@ class MetricsPipeline:
         # microseconds on some kernels): random's global generator is seeded from
         # os.urandom and re-seeded in forked children, and the id is not a secret (it is
         # sent to the client in x-documentation-url anyway).
-        n = getrandbits(128) & _UUID_CLEAR | _UUID_SET
-        h = f"{n:032x}"
+        # to_bytes().hex() formats the 32 digits faster than a format spec does.
+        h = (getrandbits(128) & _UUID_CLEAR | _UUID_SET).to_bytes(16, "big").hex()
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def documentation_url(self, log_id: str) -> Optional[str]:

@@ -13,12 +13,13 @@ delivery worker. With ``enabled`` false the app is returned untouched (no worker
 
 from __future__ import annotations
 
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
 
 import webob
 
 from readme_metrics.capture.body import GRACE, BodyRecord
-from readme_metrics.capture.recorder import Recorder, status_parts
+from readme_metrics.capture.recorder import Pending, Recorder, status_parts
 from readme_metrics.capture.request import EnvironRequest, content_length
 from readme_metrics.capture.wsgi_input import InputTee, replay_input
 from readme_metrics.config import MetricsApiConfig
@@ -162,7 +163,7 @@ class _Capture(Recorder):
             if group is None:
                 self.pipeline.skip()
                 return
-            self.pipeline.submit(self.pending(self.request, group))
+            self.pipeline.submit(Pending(self, self.request, group, perf_counter()))
         except Exception:
             self.pipeline.config.logger.exception("readme_metrics: could not record a request")
 
