@@ -75,15 +75,15 @@ class Recorder:
     """Timing, response status/headers/body and finish-once of one exchange."""
 
     __slots__ = (
-        "log_id", "started", "begin", "responded", "status", "reason", "headers",
+        "log_id", "begin", "responded", "status", "reason", "headers",
         "chunks", "kept", "body_size", "limit", "omitted", "request_body", "_done",
     )
 
     def __init__(self, log_id: str, limit: int,
                  request_body: Optional[BodyRecord] = None) -> None:
         self.log_id = log_id
+        # One clock on the request thread: the wall-clock start is derived on the worker.
         self.begin = time.perf_counter()
-        self.started = time.time()
         self.limit = limit
         self.request_body = request_body
         self.responded = 0.0
@@ -174,7 +174,7 @@ class Pending:
     """What the request thread queues: raw pieces; the worker builds the Exchange."""
 
     __slots__ = (
-        "request", "log_id", "started", "group", "request_body", "request_body_size",
+        "request", "log_id", "begin", "group", "request_body", "request_body_size",
         "request_body_incomplete", "status", "reason", "response_headers",
         "response_body", "response_body_size", "response_body_omitted", "wait",
         "duration", "nbytes",
@@ -184,7 +184,7 @@ class Pending:
                  finished: float) -> None:
         self.request = request
         self.log_id = recorder.log_id
-        self.started = recorder.started
+        self.begin = recorder.begin
         self.group = group
         body = recorder.request_body
         if body is None:
@@ -220,7 +220,8 @@ class Pending:
         head = self.request.head()
         return Exchange(
             id=self.log_id,
-            started=self.started,
+            # The request's wall-clock start: now, less the time since it began.
+            started=time.time() - (time.perf_counter() - self.begin),
             method=head.method,
             url=head.url,
             http_version=head.http_version,
