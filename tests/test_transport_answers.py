@@ -1,4 +1,5 @@
-"""Answers the Metrics API may give that a POST must survive, on both routes.
+"""Answers the Metrics API may give that a POST must survive, on both routes, and
+failures as the requests exceptions the policy knows.
 
 An answer sent before the body was read (``413``, then the server closes), an answer
 body without end, and repeated headers: real servers on 127.0.0.1 that speak raw bytes.
@@ -16,6 +17,7 @@ from typing import Callable, Optional
 import pytest
 import requests
 
+from readme_metrics.delivery.errors import requests_error
 from readme_metrics.delivery.sender import Sender
 from tests.support.transports import (
     API_KEY,
@@ -228,3 +230,29 @@ def test_conflicting_content_lengths_are_refused(direct: bool) -> None:
         transport.close()
     finally:
         server.close()
+
+
+# -- failures as requests exceptions --------------------------------------------------------
+
+
+@pytest.mark.parametrize(("error", "fired", "expected"), [
+    pytest.param(UnicodeEncodeError("ascii", "é", 0, 1, "no"), False,
+                 requests.ConnectionError, id="unexpected"),
+    pytest.param(ValueError("odd"), False, requests.ConnectionError, id="value-error"),
+    pytest.param(ConnectionResetError(104, "reset"), False, requests.ConnectionError,
+                 id="reset"),
+    pytest.param(TimeoutError("slow"), False, requests.exceptions.ReadTimeout,
+                 id="read-timeout"),
+    pytest.param(ValueError("odd"), True, requests.Timeout, id="cut-at-deadline"),
+])
+def test_every_failure_is_a_requests_exception(error: Exception, fired: bool,
+                                               expected: type[Exception]) -> None:
+    # Both routes end a failed POST here: the policy knows requests' exceptions only.
+    translated = requests_error(error, fired, 1.0)
+    assert type(translated) is expected
+    assert type(error).__name__ in str(translated) or fired
+
+
+def test_a_requests_exception_is_kept_as_it_is() -> None:
+    error = requests.exceptions.InvalidHeader("bad")
+    assert requests_error(error, False, 1.0) is error

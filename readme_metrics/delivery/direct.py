@@ -32,6 +32,7 @@ from requests.cookies import MockRequest, MockResponse, get_cookie_header
 
 from readme_metrics.delivery import tls, watchdog
 from readme_metrics.delivery.answer import MAX_CONTENT, Answer
+from readme_metrics.delivery.errors import requests_error
 from readme_metrics.delivery.policy import MAX_SENDERS
 
 #: The headers of a POST: those before ``Content-Length`` and those after it, encoded.
@@ -42,16 +43,6 @@ Headers = tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]
 _COALESCE_MAX = 64 * 1024
 
 
-class _Line:
-    """What the watchdog cuts: the connection's socket, kept even after ``http.client``
-    hands it over to a response that reads until the server closes."""
-
-    __slots__ = ("sock",)
-
-    def __init__(self) -> None:
-        self.sock: Optional[socket.socket] = None
-
-
 class _Connection(http.client.HTTPConnection):
     """``http.client``'s connection with TCP_NODELAY (as urllib3), optional TLS, and a
     socket the watchdog can reach while it connects or reads."""
@@ -59,7 +50,7 @@ class _Connection(http.client.HTTPConnection):
     def __init__(self, host: str, port: int, poster: DirectPoster) -> None:
         self.default_port = 443 if poster.tls else 80  # no ":443" in the Host header
         super().__init__(host, port)
-        self.line = _Line()
+        self.line = watchdog.Line()
         self.connecting = False
         self.reusable = True  # False once a POST on it ended with its body unsent
         self._poster = poster
@@ -165,38 +156,21 @@ def _encoded(headers: dict[str, str]) -> Headers:
     return before, after
 
 
-def _requests_error(exc: Exception, fired: bool, seconds: float,
-                    connecting: bool) -> Exception:
-    """The ``requests`` exception that requests would raise for ``exc``."""
-    if fired:
-        return requests.Timeout(f"no complete answer within {seconds:g}s")
-    detail = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, ssl.SSLError):
-        return requests.exceptions.SSLError(detail)
-    if isinstance(exc, TimeoutError):  # socket.timeout
-        if connecting:
-            return requests.exceptions.ConnectTimeout(detail)
-        return requests.exceptions.ReadTimeout(detail)
-    if isinstance(exc, (OSError, http.client.HTTPException)):
-        return requests.ConnectionError(detail)
-    return exc
-
-
 class DirectPoster:
     """POSTs to one http(s) URL, reached without a proxy; thread-safe.
 
-    ``headers`` are sent with every POST, in their order (the ``Content-Length`` among
-    them is replaced by that of each body; a ``Cookie`` header comes from the jar);
-    ``cookies`` is the session's jar (cookies the API sets are kept there and sent back);
-    ``verify`` is requests' merged setting (True, or a CA bundle path); ``template`` is
-    the request the session prepared for ``url``.
+    ``template`` is the request the session prepared for ``url``: its headers are sent
+    with every POST, in their order (the ``Content-Length`` among them is replaced by
+    that of each body; the ``Cookie`` header comes from the jar at each POST), and its
+    URL says where to connect; ``cookies`` is the session's jar (cookies the API sets
+    are kept there and sent back); ``verify`` is requests' merged setting (True, or a CA
+    bundle path).
     """
 
     route = "direct"
 
-    def __init__(self, url: str, headers: dict[str, str], verify: tls.Verify,
-                 cookies: requests.cookies.RequestsCookieJar,
-                 template: requests.PreparedRequest) -> None:
+    def __init__(self, url: str, template: requests.PreparedRequest, verify: tls.Verify,
+                 cookies: requests.cookies.RequestsCookieJar) -> None:
         # Where to connect and what to ask for come from the URL as requests prepared it
         # (an international host name in IDNA, the path percent-encoded), as it goes on
         # the wire through requests.
@@ -206,7 +180,9 @@ class DirectPoster:
         self._host = parts.hostname or ""
         self._port = parts.port or (443 if self.tls else 80)
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        self._headers = _encoded(headers)
+        # The jar's Cookie header of the moment is added to each POST (see _exchange).
+        self._headers = _encoded({name: value for name, value in template.headers.items()
+                                  if name.lower() != "cookie"})
         self._verify = verify
         self._context: Optional[ssl.SSLContext] = None
         self._cookies = cookies
@@ -223,7 +199,7 @@ class DirectPoster:
         return self._context
 
     def post(self, body: bytes, seconds: float) -> Answer:
-        """One POST of ``body``, its answer read in full, all within ``seconds``.
+        """One POST of ``body`` and its answer (body up to ``MAX_CONTENT``), within ``seconds``.
 
         Raises ``requests.RequestException``; ``requests.Timeout`` when cut at the deadline.
         """
@@ -239,7 +215,7 @@ class DirectPoster:
             connection.close()
             if isinstance(exc, Exception):
                 fired = limit is not None and limit.fired
-                raise _requests_error(exc, fired, seconds, connection.connecting) from None
+                raise requests_error(exc, fired, seconds, connection.connecting) from None
             raise
         if limit.fired or not connection.reusable:
             # Cut just after the answer came (the socket is shut down), or answered

@@ -25,6 +25,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from readme_metrics.delivery import watchdog
 from readme_metrics.delivery.answer import MAX_CONTENT, Answer
+from readme_metrics.delivery.errors import requests_error
 from readme_metrics.delivery.policy import MAX_SENDERS
 from readme_metrics.version import __version__
 
@@ -65,16 +66,6 @@ def make_session(api_key: str) -> requests.Session:
     return session
 
 
-class _Line:
-    """What the watchdog cuts once connected: the socket, kept even after ``http.client``
-    hands it over to an answer that lasts until the server closes."""
-
-    __slots__ = ("sock",)
-
-    def __init__(self, sock: Any) -> None:
-        self.sock = sock
-
-
 class _Watched(HTTPConnection):
     """Joins the running watchdog limit whenever it connects or sends a request.
 
@@ -89,7 +80,7 @@ class _Watched(HTTPConnection):
         watchdog.watch(self)  # connecting (if it must) and sending
         result = super().request(*args, **kwargs)
         if self.sock is not None:  # reading the answer, whoever holds the socket then
-            watchdog.watch(_Line(self.sock))
+            watchdog.watch(watchdog.Line(self.sock))
         return result
 
 
@@ -146,23 +137,25 @@ class SessionPoster:
     """POSTs to ``url`` with ``session.send``, the environment's settings read once.
 
     ``settings`` is ``session.merge_environment_settings(url, ...)`` (proxies, verify,
-    cert), read by the transport when it chose this path. Thread-safe (requests' pool).
+    cert), read by the transport when it chose this path; ``template`` the request the
+    session prepared for ``url``. Thread-safe (requests' pool).
     Raises the usual ``requests`` exceptions; the caller bounds the call with the watchdog.
     """
 
     route = "requests"
 
-    def __init__(self, session: requests.Session, url: str,
-                 settings: Mapping[str, Any]) -> None:
+    def __init__(self, session: requests.Session, url: str, settings: Mapping[str, Any],
+                 template: requests.PreparedRequest) -> None:
         self.session = session
         self.url = url
         self._send_options = {key: settings[key] for key in ("proxies", "verify", "cert")}
         # Preparing a request (headers, auth, cookies) is a large share of the CPU of
-        # Session.post: it is done once, and each POST copies it and sets its body.
-        self._template = session.prepare_request(requests.Request("POST", url, data=b""))
+        # Session.post: the transport did it once (``template``, the session's request
+        # for ``url``), and each POST copies it and sets its body.
+        self._template = template
 
     def post(self, body: bytes, seconds: float) -> Answer:
-        """One POST of ``body``, its answer read in full, all within ``seconds``.
+        """One POST of ``body`` and its answer (body up to ``MAX_CONTENT``), within ``seconds``.
 
         Raises ``requests.RequestException``; ``requests.Timeout`` when cut at the deadline.
         """
@@ -175,14 +168,8 @@ class SessionPoster:
                     # header's values can still be told apart (Answer.first).
                     return Answer(response.status_code, response.reason or "",
                                   response.raw.headers, _bounded_content(response))
-                except (requests.RequestException, OSError) as exc:
-                    if limit.fired:
-                        raise requests.Timeout(
-                            f"no complete answer within {seconds:g}s") from None
-                    if isinstance(exc, requests.RequestException):
-                        raise
-                    # An I/O error that requests did not wrap.
-                    raise requests.ConnectionError(exc) from None
+                except Exception as exc:
+                    raise requests_error(exc, limit.fired, seconds) from None
         finally:
             # Only once the limit is over does the connection go back to the pool, so
             # the watchdog can never cut it under the next POST (closed, not pooled,

@@ -101,13 +101,11 @@ class Transport:
                 or not (verify is True or isinstance(verify, str) and verify)):
             self._logger.debug("readme_metrics: logs are posted to %s://%s with requests",
                                parts.scheme, parts.hostname)
-            return SessionPoster(session, url, settings)
+            return SessionPoster(session, url, settings, template)
         self._logger.debug("readme_metrics: logs are posted to %s://%s directly (http.client)",
                            parts.scheme, parts.hostname)
-        headers = {name: value for name, value in template.headers.items()
-                   if name.lower() != "cookie"}
-        return DirectPoster(url, headers, verify if isinstance(verify, str) else True,
-                            session.cookies, template)
+        return DirectPoster(url, template, verify if isinstance(verify, str) else True,
+                            session.cookies)
 
     def post_logs(self, body: bytes, timeout: Optional[float] = None) -> Answer:
         """POST one JSON array of logs; raises ``requests.RequestException`` on I/O errors.

@@ -50,6 +50,17 @@ class Limit:
                 heapq.heappop(_heap)
 
 
+class Line:
+    """What the watchdog cuts: a socket, held apart from the connection that made it
+    (``http.client`` hands its socket over to an answer that lasts until the server
+    closes, and TLS wrapping replaces it). ``sock`` is None until connected."""
+
+    __slots__ = ("sock",)
+
+    def __init__(self, sock: Any = None) -> None:
+        self.sock = sock
+
+
 _local = threading.local()
 _lock = threading.Lock()
 _wake = threading.Condition(_lock)
