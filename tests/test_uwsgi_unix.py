@@ -122,7 +122,7 @@ def test_client_declaring_more_than_it_sends(docs_collector: Collector,  # noqa:
     else:
         assert sent.decode().startswith(text) and len(text) >= len(sent) // 2
     assert request["postData"]["comment"] == (
-        f"incomplete: {len(text)} of 100000 bytes had arrived")
+        f"incomplete: {len(text)} of 100000 bytes could be read without waiting")
 
 
 @pytest.mark.parametrize("options", [(), ("--post-buffering=4096",)],

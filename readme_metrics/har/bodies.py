@@ -179,11 +179,12 @@ def post_data(
     """HAR ``postData`` for a request body; ``head`` as noted by :func:`headers`.
 
     ``incomplete``: the client had not sent the rest of a body the app left unread
-    (SPEC 5), so ``body`` is what had arrived and ``size`` the declared length.
+    (SPEC 5), so ``body`` is what could be read without waiting and ``size`` the declared
+    length.
     """
     body, note, truncated = _clip(body, size, max_body_bytes)
     if incomplete:
-        note = f"incomplete: {len(body)} of {size} bytes had arrived"
+        note = f"incomplete: {len(body)} of {size} bytes could be read without waiting"
     declared = head.get(RAW_CONTENT_TYPE)
     mime_type = head.get("content-type")
     essence, charset = content_type(declared)
