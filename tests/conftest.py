@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from typing import Any, Callable
@@ -9,6 +10,7 @@ import pytest
 from readme_metrics import MetricsApiConfig, MetricsMiddleware, _env
 from tests.support.contract import API_KEY, DOCS, caller, inline_options, json_app
 from tests.support.fake_api import Collector
+from tests.support.transports import assert_key_not_logged, clear_proxy_and_bundle
 
 
 @pytest.fixture(autouse=True)
@@ -21,6 +23,17 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> Non
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     # The .env file is read once per process: each test starts as a fresh process would.
     _env.reset()
+
+
+@pytest.fixture
+def transport_guards(monkeypatch: pytest.MonkeyPatch,
+                     caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """For the transport tests: no proxy or CA bundle from the machine, and the API key in
+    no log record of the test (logging at DEBUG)."""
+    clear_proxy_and_bundle(monkeypatch)
+    caplog.set_level(logging.DEBUG)
+    yield
+    assert_key_not_logged(caplog.get_records("call"))
 
 
 @pytest.fixture

@@ -8,11 +8,9 @@ HTTPS, are in test_transport_routes.py.
 from __future__ import annotations
 
 import json
-import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from typing import Callable
 
 import pytest
@@ -31,23 +29,12 @@ from tests.support.hangup import HangupServer
 from tests.support.transports import (
     API_KEY,
     ROUTES,
-    assert_key_not_logged,
-    clear_proxy_and_bundle,
     lower,
     make_transport,
 )
 
-
-@pytest.fixture(autouse=True)
-def _no_proxy_or_bundle_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
-    clear_proxy_and_bundle(monkeypatch)
-
-
-@pytest.fixture(autouse=True)
-def _api_key_never_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    caplog.set_level(logging.DEBUG)
-    yield
-    assert_key_not_logged(caplog.get_records("call"))
+# No proxy or CA bundle from the machine; the API key in no log record (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("transport_guards")
 
 
 # -- the request and the answer ---------------------------------------------------------

@@ -7,11 +7,9 @@ body without end, and repeated headers: real servers on 127.0.0.1 that speak raw
 
 from __future__ import annotations
 
-import logging
 import re
 import socket
 import threading
-from collections.abc import Iterator
 from typing import Callable, Optional
 
 import pytest
@@ -22,22 +20,11 @@ from readme_metrics.delivery.sender import Sender
 from tests.support.transports import (
     API_KEY,
     ROUTES,
-    assert_key_not_logged,
-    clear_proxy_and_bundle,
     make_transport,
 )
 
-
-@pytest.fixture(autouse=True)
-def _no_proxy_or_bundle_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
-    clear_proxy_and_bundle(monkeypatch)
-
-
-@pytest.fixture(autouse=True)
-def _api_key_never_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    caplog.set_level(logging.DEBUG)
-    yield
-    assert_key_not_logged(caplog.get_records("call"))
+# No proxy or CA bundle from the machine; the API key in no log record (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("transport_guards")
 
 
 class RawServer:

@@ -6,7 +6,6 @@ for the test by ``openssl``) and a tiny forward proxy that forwards and tunnels.
 
 from __future__ import annotations
 
-import logging
 import shutil
 import socket
 import subprocess
@@ -25,23 +24,12 @@ from tests.support.tls import Certificates, TLSCollector, make_certificates, ser
 from tests.support.transports import (
     API_KEY,
     ROUTES,
-    assert_key_not_logged,
-    clear_proxy_and_bundle,
     lower,
     make_transport,
 )
 
-
-@pytest.fixture(autouse=True)
-def _no_proxy_or_bundle_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
-    clear_proxy_and_bundle(monkeypatch)
-
-
-@pytest.fixture(autouse=True)
-def _api_key_never_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    caplog.set_level(logging.DEBUG)
-    yield
-    assert_key_not_logged(caplog.get_records("call"))
+# No proxy or CA bundle from the machine; the API key in no log record (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("transport_guards")
 
 
 @pytest.fixture(scope="module")
