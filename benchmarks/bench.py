@@ -220,6 +220,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_for_port(port: int, server: str) -> None:
+    """Wait until ``server`` accepts connections on 127.0.0.1:``port`` (30 s at most)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{server} did not start") from None
+            time.sleep(0.1)
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -382,15 +395,7 @@ def run_wrk(app_name: str, directory: str, collector: Collector,
          "--bind", f"127.0.0.1:{port}", "--log-level", "warning", f"bench_app:{app_name}"],
         cwd=directory, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not start") from None
-                time.sleep(0.1)
+        wait_for_port(port, "gunicorn")
         headers = []
         for name, value in GET_HEADERS.items():
             if name not in ("Host", "Connection"):
@@ -780,15 +785,7 @@ def _slow_clients_under_gunicorn(variant: str, directory: str, collector: Collec
              "--timeout", "6", "--bind", f"127.0.0.1:{port}", f"bench_app:{variant}"],
             cwd=directory, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("gunicorn did not start") from None
-                    time.sleep(0.1)
+            wait_for_port(port, "gunicorn")
             runs = [_slow_client(port) for _ in range(clients)]
         finally:
             server.terminate()  # the worker's exit flush sends what is queued

@@ -222,7 +222,7 @@ def run_wrk(app_name: str, directory: str, collector: Any, seconds: float
          "--no-access-log", "--log-level", "warning", f"bench_asgi_app:{app_name}"],
         cwd=directory, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for_port(port)
+        bench.wait_for_port(port, "uvicorn")
         headers = []
         for name, value in bench.GET_HEADERS.items():
             if name not in ("Host", "Connection"):
@@ -254,18 +254,6 @@ def run_wrk(app_name: str, directory: str, collector: Any, seconds: float
 _SERVED_AND_SENT: list[tuple[int, int]] = []  # (served, sent) of each wrapped server run
 
 
-def _wait_for_port(port: int) -> None:
-    import socket
-
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start") from None
-            time.sleep(0.1)
 
 
 def bench_server(repeat: int, seconds: float) -> dict[str, Any]:

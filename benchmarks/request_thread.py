@@ -23,12 +23,10 @@ import argparse
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -95,15 +93,7 @@ def run(variant: str, seconds: float, collector: bench.Collector) -> dict[str, A
              f"thread_app:{variant}"],
             cwd=directory, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("gunicorn did not start") from None
-                    time.sleep(0.1)
+            bench.wait_for_port(port, "gunicorn")
             headers = []
             for name, value in bench.GET_HEADERS.items():
                 if name not in ("Host", "Connection"):
