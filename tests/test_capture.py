@@ -16,12 +16,23 @@ from typing import Any, Callable, Optional
 
 import pytest
 from flask import Flask
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.environ_strings import PLANS_MAX, environ_strings
 from readme_metrics.capture.recorder import Recorder, response_header_text
-from readme_metrics.capture.request import build_url, header_text, pick_client_ip
+from readme_metrics.capture.request import (
+    EnvironRequest,
+    RequestHead,
+    build_url,
+    client_ip,
+    header_text,
+    pick_client_ip,
+    request_headers,
+    request_url,
+)
 from readme_metrics.capture.rest import record_rest
 from readme_metrics.exchange import Exchange, Group
 from readme_metrics.flask_readme import ReadMeMetrics
@@ -114,6 +125,57 @@ def test_environ_strings_of_tiny_and_huge_environs() -> None:
                     {f"HTTP_{'N' * 3000}_{n}": "v" for n in range(3)}):
         assert environ_strings(environ) == _strings_of(environ)
         assert environ_strings(environ) == _strings_of(environ)
+
+
+def _head_of(environ: dict[str, Any], trusted: int) -> RequestHead:
+    """What EnvironRequest.head must give: the environ's strings read as a dict."""
+    strings = {k: v for k, v in environ.items() if v.__class__ is str}
+    return RequestHead(method=strings.get("REQUEST_METHOD", "GET"),
+                       url=request_url(strings, trusted),
+                       http_version=strings.get("SERVER_PROTOCOL", "HTTP/1.1"),
+                       headers=request_headers(strings),
+                       client_ip=client_ip(strings, trusted))
+
+
+_HEAD_KEYS = ["REQUEST_METHOD", "SERVER_PROTOCOL", "CONTENT_TYPE", "CONTENT_LENGTH",
+              "SERVER_SOFTWARE", "wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT",
+              "RAW_URI", "REQUEST_URI", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING",
+              "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_FOR",
+              "REMOTE_ADDR", "HTTP_ACCEPT", "HTTP_COOKIE", "HTTP_X_API_KEY", "OTHER_CGI"]
+
+
+@given(keys=st.lists(st.sampled_from(_HEAD_KEYS), unique=True),
+       values=st.lists(st.sampled_from(["", "GET", "text/plain", "0", "12", "WSGIServer/0.2",
+                                        "/a b", "/x?y=1", "https", "10.0.0.1, 10.0.0.2",
+                                        "caf\u00c3\u00a9", "\u00ff"]), min_size=22,
+                       max_size=22),
+       trusted=st.integers(0, 2))
+@example(keys=_HEAD_KEYS, values=["POST", "HTTP/1.0", "text/plain", "12", "gunicorn/23",
+                                  "http", "h.test", "s.test", "8080", "/raw?a=1",
+                                  "/req?b=2", "/app", "/p", "c=3", "https, http",
+                                  "f.test, g.test", "10.0.0.1, 10.0.0.2", "127.0.0.1",
+                                  "*/*", "a=1", "caf\u00c3\u00a9", "x"], trusted=1)
+@example(keys=_HEAD_KEYS[:14], values=[""] * 22, trusted=0)
+def test_environ_request_head_reads_the_strings_as_a_dict_would(
+        keys: list[str], values: list[str], trusted: int) -> None:
+    """head() reads the copied strings through a per-shape plan: the same as reading them
+    as a dict, on the first environ of a shape and on the next ones."""
+    environ: dict[str, Any] = dict(zip(keys, values))
+    environ["wsgi.input"] = object()
+    for _ in range(2):
+        assert EnvironRequest(environ, trusted).head() == _head_of(environ, trusted)
+    environ = {key: f"{value}2" for key, value in environ.items() if key != "wsgi.input"}
+    assert EnvironRequest(environ, trusted).head() == _head_of(environ, trusted)
+
+
+def test_environ_request_head_past_the_plan_bounds() -> None:
+    """More shapes than plans, and header names too long to keep: each head is right."""
+    for n in range(PLANS_MAX * 2):
+        environ = _shaped(f"HEAD_{n}", PATH_INFO=f"/{n}", HTTP_HOST="api.test")
+        assert EnvironRequest(environ).head() == _head_of(environ, 0)
+    environ = {f"HTTP_{'N' * 3000}_{n}": "v" for n in range(3)}
+    for _ in range(2):
+        assert EnvironRequest(environ).head() == _head_of(environ, 0)
 
 
 @pytest.mark.parametrize(("pairs", "expected"), [

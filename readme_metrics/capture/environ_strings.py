@@ -22,7 +22,7 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import Any, Callable, Mapping
 
-__all__ = ["PLANS_MAX", "environ_strings"]
+__all__ = ["PLANS_MAX", "environ_strings", "small_shape"]
 
 #: Environ shapes remembered per process; further shapes are copied key by key.
 PLANS_MAX = 64
@@ -53,3 +53,8 @@ def environ_strings(environ: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[
         # itemgetter of two keys or more returns a tuple (of one key, the bare value).
         _PLANS[shape] = (keys, itemgetter(*keys), key_bytes)
     return keys, values, key_bytes + sum(map(len, values))
+
+
+def small_shape(keys: tuple[str, ...]) -> bool:
+    """True when a plan may hold ``keys`` (few and short enough to keep per process)."""
+    return len(keys) <= _PLAN_KEYS_MAX and sum(map(len, keys)) <= _PLAN_KEY_BYTES_MAX

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Mapping, Optional, Protocol
 from urllib.parse import quote
 
-from readme_metrics.capture.environ_strings import environ_strings
+from readme_metrics.capture.environ_strings import PLANS_MAX, environ_strings, small_shape
 
 __all__ = [
     "EnvironRequest", "RequestHead", "RequestSource", "build_url", "client_ip",
@@ -168,18 +168,24 @@ def request_headers(environ: Mapping[str, str]) -> list[tuple[str, str]]:
             name = _header_name(key)
         if name:
             headers.append((name, value if value.isascii() else header_text(value)))
-    content_type = environ.get("CONTENT_TYPE")
+    _add_content_headers(headers, environ.get("CONTENT_TYPE"), environ.get("CONTENT_LENGTH"),
+                         environ.get("SERVER_SOFTWARE"))
+    return headers
+
+
+def _add_content_headers(headers: list[tuple[str, str]], content_type: Optional[str],
+                         length: Optional[str], software: Optional[str]) -> None:
+    """Append Content-Type and Content-Length (CGI variables, not HTTP_ keys) if sent."""
     if content_type and not (
         # wsgiref's server invents "text/plain" when a request has no Content-Type;
         # a body-less request with exactly that is its default, not what was sent.
         content_type == "text/plain"
-        and not environ.get("CONTENT_LENGTH")
-        and environ.get("SERVER_SOFTWARE", "").startswith("WSGIServer/")
+        and not length
+        and (software or "").startswith("WSGIServer/")
     ):
         headers.append(("Content-Type", header_text(content_type)))
-    if environ.get("CONTENT_LENGTH"):
-        headers.append(("Content-Length", environ["CONTENT_LENGTH"]))
-    return headers
+    if length:
+        headers.append(("Content-Length", length))
 
 
 def content_length(environ: Mapping[str, object]) -> Optional[int]:
@@ -221,11 +227,61 @@ class EnvironRequest:
 
     def head(self) -> RequestHead:
         """Method, URL, version, headers and client IP (on the worker)."""
-        environ = self.environ
+        plan = _HEAD_PLANS.get(self.keys) or _head_plan(self.keys)
+        values = self.values
+        headers = []
+        for index, name in plan.headers:
+            value = values[index]
+            headers.append((name, value if value.isascii() else header_text(value)))
+        method, protocol, content_type, length, software = (
+            None if index is None else values[index] for index in plan.fixed)
+        _add_content_headers(headers, content_type, length, software)
+        # Only the few variables the URL and the client IP are made of.
+        environ = {key: values[index] for key, index in plan.url_keys}
         return RequestHead(
-            method=environ.get("REQUEST_METHOD", "GET"),
+            method="GET" if method is None else method,
             url=request_url(environ, self.trusted_proxies),
-            http_version=environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
-            headers=request_headers(environ),
+            http_version="HTTP/1.1" if protocol is None else protocol,
+            headers=headers,
             client_ip=client_ip(environ, self.trusted_proxies),
         )
+
+
+_FIXED_KEYS = ("REQUEST_METHOD", "SERVER_PROTOCOL", "CONTENT_TYPE", "CONTENT_LENGTH",
+               "SERVER_SOFTWARE")
+# What request_url and client_ip read of an environ.
+_URL_KEYS = frozenset({
+    "wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "RAW_URI", "REQUEST_URI",
+    "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_FORWARDED_HOST", "REMOTE_ADDR", "HTTP_X_FORWARDED_FOR",
+})
+
+
+class _HeadPlan:
+    """Where the pieces of a request's head are among the copied strings of one environ
+    shape (its keys, in order): the worker reads them by index instead of making a dict
+    of every key and translating each key again."""
+
+    __slots__ = ("headers", "fixed", "url_keys")
+
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        self.headers = tuple((index, name) for index, key in enumerate(keys)
+                             for name in (_header_name(key),) if name)
+        index = {key: position for position, key in enumerate(keys)}  # keys are unique
+        # Where REQUEST_METHOD, SERVER_PROTOCOL, CONTENT_TYPE, CONTENT_LENGTH and
+        # SERVER_SOFTWARE are (None: not in this shape).
+        self.fixed = tuple(index.get(key) for key in _FIXED_KEYS)
+        self.url_keys = tuple((key, position) for key, position in index.items()
+                              if key in _URL_KEYS)
+
+
+#: Head plans by environ shape (the keys environ_strings copied), bounded as its plans
+#: are: a client sending random header names cannot grow them.
+_HEAD_PLANS: dict[tuple[str, ...], _HeadPlan] = {}
+
+
+def _head_plan(keys: tuple[str, ...]) -> _HeadPlan:
+    plan = _HeadPlan(keys)
+    if len(_HEAD_PLANS) < PLANS_MAX and small_shape(keys):
+        _HEAD_PLANS[keys] = plan
+    return plan
