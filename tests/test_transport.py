@@ -83,6 +83,62 @@ def test_both_routes_send_the_same_request(collector: Collector, reply: Reply) -
     assert list(new.headers.items()) == list(old.headers.items())
 
 
+def _raw_requests(url: str, count: int) -> tuple[list[bytes], list[bytes]]:
+    """The exact bytes of ``count`` direct POSTs to a loopback server at ``url``, sent
+    with the header block made once, then by ``http.client`` for each POST."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    received: list[bytes] = []
+
+    def serve() -> None:
+        for _ in range(2):  # one connection per transport
+            connection, _ = listener.accept()
+            with connection:
+                data = b""
+                while True:
+                    head, separator, rest = data.partition(b"\r\n\r\n")
+                    if separator:
+                        length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+                        if len(rest) >= length:
+                            received.append(head + separator + rest[:length])
+                            data = rest[length:]
+                            connection.sendall(
+                                b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+                            continue
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    try:
+        for prepared in (True, False):
+            transport = make_transport(url.format(port=port))
+            if not prepared:
+                transport._poster._template = None  # type: ignore[union-attr]
+            for n in range(count):
+                answer = transport.post_logs(b'[{"_id": "%d"}]' % (10 ** n))
+                assert answer.status_code == 202
+            transport.close()
+    finally:
+        server.join(5)
+        listener.close()
+    return received[:count], received[count:]
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:{port}",
+    "http://localhost:{port}/base path/",
+])
+def test_the_prepared_header_block_is_what_http_client_sends(url: str) -> None:
+    """Most direct POSTs send a header block made once by http.client itself: byte for
+    byte what http.client sends when it builds it for each POST, bodies of any length."""
+    prepared, built = _raw_requests(url, 3)
+    assert len(prepared) == len(built) == 3
+    assert prepared == built
+
+
 @pytest.mark.parametrize("direct", ROUTES)
 @pytest.mark.parametrize(("base", "path"), [
     pytest.param("/base path", "/base%20path/v1/request", id="space"),

@@ -6,7 +6,9 @@ involved, a POST needs none of that: this module sends the very headers the tran
 ``requests.Session`` prepared (so the bytes on the wire are the same) over a plain
 ``http.client`` connection, verifies TLS as requests does (:mod:`.tls`), sends back
 cookies the API sets through the session's own jar, and keeps each connection alive
-between POSTs, like requests' pool.
+between POSTs, like requests' pool. The header block is made once, by ``http.client``
+itself, and each POST only adds its Content-Length (a POST carrying a cookie has its
+block built by ``http.client`` each time); the answer is read by ``http.client``.
 
 What it does not trust: the server. Each POST is bounded as a whole by the watchdog
 (a server dripping its answer is cut at the deadline); a kept-alive connection the
@@ -24,7 +26,7 @@ import select
 import socket
 import ssl
 import threading
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
 import requests
@@ -109,10 +111,68 @@ class _Connection(http.client.HTTPConnection):
             data = data + held
         super().send(data)
 
+    def post_prepared(self, head: bytes, body: bytes) -> None:
+        """Send a request whose header block ``head`` was made beforehand (see
+        :func:`_template`), then ``body``; connects first if needed."""
+        if self.sock is None:
+            self.connect()
+        sock = self.sock
+        if len(body) > _COALESCE_MAX:
+            sock.sendall(head)
+            sock.sendall(body)
+        else:
+            sock.sendall(head + body)
 
-def _send(connection: _Connection, path: str, headers: Headers,
-          body: bytes) -> Optional[OSError]:
-    """POST on ``connection``; the error if the server stopped reading, else None.
+    def read_answer(self) -> http.client.HTTPResponse:
+        """The answer to a request sent with :meth:`post_prepared`, status and headers
+        read, as ``getresponse`` reads them (the same parser; the connection is closed
+        when the answer says it will be, its socket kept by the answer until read)."""
+        response = self.response_class(self.sock, method="POST")
+        try:
+            try:
+                response.begin()
+            except ConnectionError:
+                self.close()
+                raise
+            if response.will_close:
+                self.close()
+            return response
+        except BaseException:
+            response.close()
+            raise
+
+
+def _template(host: str, port: int, default_port: int, path: str,
+              headers: Headers) -> Optional[tuple[bytes, bytes]]:
+    """The header block ``http.client`` sends for a POST with ``headers``, made once by
+    ``http.client`` itself: (what comes before the Content-Length value, what comes after
+    it). None if it cannot be made (each POST then goes through ``http.client``, which
+    raises the same error)."""
+    probe = http.client.HTTPConnection(host, port)
+    probe.default_port = default_port
+    sent: list[bytes] = []
+    probe.send = sent.append  # type: ignore[method-assign,assignment]  # nothing connects
+    try:
+        probe.putrequest("POST", path, skip_accept_encoding=True)
+        before, after = headers
+        for name, value in before:
+            probe.putheader(name, value)
+        probe.putheader(b"Content-Length", b"0")
+        for name, value in after:
+            probe.putheader(name, value)
+        probe.endheaders()
+    except (ValueError, http.client.HTTPException, UnicodeError):
+        return None
+    head = b"".join(sent)
+    marker = b"\r\nContent-Length: 0\r\n"
+    if head.count(marker) != 1:
+        return None
+    prefix, _, suffix = head.partition(marker)
+    return prefix + b"\r\nContent-Length: ", b"\r\n" + suffix
+
+
+def _send(post: Callable[[], None]) -> Optional[OSError]:
+    """``post()``; the error if the server stopped reading, else None.
 
     A server may answer before it read the whole body (``413`` and ``Connection:
     close``, then it closes): sending then fails with a broken pipe or a reset, but the
@@ -120,7 +180,7 @@ def _send(connection: _Connection, path: str, headers: Headers,
     if there is none is the POST a connection error.
     """
     try:
-        connection.post(path, headers, body)
+        post()
     except OSError as exc:
         if (isinstance(exc, ssl.SSLError)
                 or exc.errno not in (errno.EPIPE, errno.ECONNRESET, errno.EPROTOTYPE)):
@@ -183,6 +243,9 @@ class DirectPoster:
         # The jar's Cookie header of the moment is added to each POST (see _exchange).
         self._headers = _encoded({name: value for name, value in template.headers.items()
                                   if name.lower() != "cookie"})
+        # The whole header block, made once: most POSTs only add their Content-Length.
+        self._template = _template(self._host, self._port, 443 if self.tls else 80,
+                                   self._path, self._headers)
         self._verify = verify
         self._context: Optional[ssl.SSLContext] = None
         self._cookies = cookies
@@ -236,13 +299,22 @@ class DirectPoster:
         watchdog.watch(connection.line)
         connection.timeout = seconds  # each step of connecting, if it has to
         headers = self._headers
-        if self._has_cookies:
-            cookie = get_cookie_header(self._cookies, self._cookie_request)
+        cookie = (get_cookie_header(self._cookies, self._cookie_request)
+                  if self._has_cookies else None)
+        template = self._template
+        if template is not None and not cookie:
+            # The block http.client would send, with this body's length: the same bytes
+            # without building them again (its request steps cost more than the send).
+            head = template[0] + str(len(body)).encode("ascii") + template[1]
+            failed = _send(lambda: connection.post_prepared(head, body))
+            read: Callable[[], http.client.HTTPResponse] = connection.read_answer
+        else:
             if cookie:
                 headers = ([*headers[0], (b"Cookie", cookie.encode("latin-1"))], headers[1])
-        failed = _send(connection, self._path, headers, body)
+            failed = _send(lambda: connection.post(self._path, headers, body))
+            read = connection.getresponse
         try:
-            response = connection.getresponse()
+            response = read()
         except Exception:
             if failed is not None:  # no answer came: the send's error is the story
                 raise failed from None
