@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from tests.support.fake_api import Collector
 from tests.support.har_check import assert_valid_log
-from tests.test_middleware import call, environ_for
+from tests.support.minimal_server import call, environ_for
 
 TOKEN = st.from_regex(r"\A[A-Za-z][A-Za-z0-9-]{0,15}[A-Za-z0-9]\Z")
 HEADER_VALUE = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF,

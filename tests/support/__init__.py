@@ -17,4 +17,8 @@
   ``background_wrap`` fixtures of tests/conftest.py build the middleware with them.
 - ``drip``: ``DripServer``, an API that answers one byte at a time.
 - ``sample_logs``: valid log objects for the collector's and the checker's tests.
+- ``minimal_server``: ``environ_for`` and ``call`` (``Result``), a bare environ set to the
+  byte and a minimal server, for the capture tests and the differential property.
+- ``capture_wrap``: the ``wrap`` fixture of test_middleware_*.py (import ``wrap_fixture``),
+  Owlbert's ``GROUP``, and ``only_log``.
 """

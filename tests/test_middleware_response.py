@@ -1,0 +1,195 @@
+"""The WSGI capture of responses (SPEC section 5): the server gets exactly what the app
+returned, chunk by chunk, closed once, and one log each.
+
+close() under wsgiref.validate and werkzeug's LintMiddleware, write(), many chunks,
+wsgi.file_wrapper returned as the same object, and app exceptions that propagate unchanged
+and are still logged.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any, Callable
+from wsgiref.util import FileWrapper
+from wsgiref.validate import validator
+
+import pytest
+from werkzeug.middleware.lint import LintMiddleware
+
+from tests.support.capture_wrap import (
+    only_log,
+    wrap_fixture,  # noqa: F401 - the ``wrap`` fixture
+)
+from tests.support.fake_api import Collector
+from tests.support.har_check import assert_valid_log
+from tests.support.minimal_server import call, environ_for
+from tests.support.wsgi import run_wsgi, wsgi_environ
+
+# -- responses ---------------------------------------------------------------------------
+
+
+class ClosingBody:
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+        self.closed = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.chunks)
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+@pytest.mark.parametrize("lint", [
+    pytest.param(validator, id="wsgiref.validate"),
+    pytest.param(LintMiddleware, id="werkzeug-lint"),
+])
+def test_close_is_called_exactly_once_under_lint(wrap, collector, lint) -> None:
+    body = ClosingBody([b"a", b"b", b"c"])
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return body
+
+    wrapped = lint(wrap(lint(app)))
+    result = call(wrapped, environ_for())
+    assert result.body == b"abc"
+    assert body.closed == 1
+    logs = collector.wait_for_logs(1)
+    assert len(logs) == 1
+    assert logs[0]["request"]["log"]["entries"][0]["response"]["content"]["text"] == "abc"
+
+
+def test_write_callable_is_captured(wrap, collector) -> None:
+    def app(environ, start_response):
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"written ")
+        return [b"returned"]
+
+    assert call(wrap(app), environ_for()).body == b"written returned"
+    content = only_log(collector)["request"]["log"]["entries"][0]["response"]["content"]
+    assert content["text"] == "written returned"
+    assert content["size"] == len("written returned")
+
+
+def test_one_log_per_exchange_whatever_the_chunks(wrap, collector) -> None:
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return (b"%d," % i for i in range(500))
+
+    middleware = wrap(app)
+    for _ in range(3):
+        call(middleware, environ_for())
+    assert len(collector.wait_for_logs(3)) == 3
+    assert middleware.stats["captured"] == 3
+
+
+class Boom(Exception):
+    pass
+
+
+def test_exception_while_iterating_keeps_the_started_status(wrap, collector) -> None:
+    def app(environ, start_response):
+        start_response("201 Created", [("Content-Type", "text/plain")])
+
+        def body():
+            yield b"partial"
+            raise Boom("mid-stream")
+
+        return body()
+
+    with pytest.raises(Boom):
+        call(wrap(app), environ_for())
+    response = only_log(collector)["request"]["log"]["entries"][0]["response"]
+    assert response["status"] == 201
+    assert response["content"]["text"] == "partial"
+
+
+# -- through the public API, expected values from the SPEC words (SPEC 5 and 6, black box) ---
+
+
+def test_response_is_passed_chunk_by_chunk_and_closed_once(inline_wrap: Any,
+                                                            collector: Collector) -> None:
+    produced: list[str] = []
+    closed: list[int] = []
+
+    class Body:
+        def __iter__(self) -> Iterator[bytes]:
+            for number in range(3):
+                produced.append(f"chunk {number}")
+                yield f"{number}".encode()
+
+        def close(self) -> None:
+            closed.append(1)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Body:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return Body()
+
+    middleware = inline_wrap(app)
+    result: Any = middleware(wsgi_environ(), lambda status, headers, exc_info=None: None)
+    iterator = iter(result)
+    assert next(iterator) == b"0"
+    assert produced == ["chunk 0"]  # the second chunk is not made before the first is out
+    assert next(iterator) == b"1" and produced == ["chunk 0", "chunk 1"]
+    assert list(iterator) == [b"2"]
+    assert collector.logs == []  # the log is finished when the response is closed
+    result.close()
+    result.close()
+    assert closed == [1]
+    middleware.flush(5.0)
+    [log] = collector.wait_for_logs(1)
+    assert log["request"]["log"]["entries"][0]["response"]["content"]["text"] == "012"
+
+
+def test_file_wrapper_is_returned_as_the_same_object(inline_wrap: Any,
+                                                     collector: Collector) -> None:
+    returned: list[Any] = []
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        start_response("200 OK", [("Content-Type", "application/pdf"), ("Content-Length", "11")])
+        returned.append(environ["wsgi.file_wrapper"](io.BytesIO(b"%PDF-1.7 ..."), 4096))
+        return returned[0]
+
+    middleware = inline_wrap(app)
+    environ = wsgi_environ()
+    environ["wsgi.file_wrapper"] = FileWrapper
+    result = middleware(environ, lambda status, headers, exc_info=None: None)
+    assert result is returned[0]
+    middleware.flush(5.0)
+    [log] = collector.wait_for_logs(1)  # logged when returned, before being sent
+    assert_valid_log(log)
+    response = log["request"]["log"]["entries"][0]["response"]
+    assert response["content"]["size"] == 11 and "text" not in response["content"]
+    assert {"name": "Content-Length", "value": "11"} in response["headers"]
+
+
+@pytest.mark.parametrize("mode", ["before-start", "while-iterating", "after-start"])
+def test_app_exceptions_propagate_unchanged_and_are_logged(inline_wrap: Any, collector: Collector,
+                                                           mode: str) -> None:
+    class Boom(Exception):
+        pass
+
+    error = Boom("the app failed")
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        if mode == "before-start":
+            raise error
+        start_response("201 Created", [("Content-Type", "text/plain")])
+        if mode == "after-start":
+            raise error
+        return fail_later()
+
+    def fail_later() -> Iterator[bytes]:
+        yield b"partial"
+        raise error
+
+    middleware = inline_wrap(app)
+    result = run_wsgi(middleware, wsgi_environ())
+    assert result.error is error
+    middleware.flush(5.0)
+    [log] = collector.wait_for_logs(1)
+    assert_valid_log(log)
+    expected = 500 if mode == "before-start" else 201
+    assert log["request"]["log"]["entries"][0]["response"]["status"] == expected

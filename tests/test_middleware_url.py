@@ -1,0 +1,76 @@
+"""The request URL and client IP as the WSGI capture logs them (SPEC section 5): the URL
+as received (RAW_URI when the server gives it), forwarded headers from trusted proxies
+only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.support.contract import exchange, reading_app
+from tests.support.fake_api import Collector
+from tests.support.wsgi import run_wsgi, wsgi_environ
+
+# -- through the public API, expected values from the SPEC words (SPEC 5 and 6, black box) ---
+
+
+@pytest.mark.parametrize("trusted, forwarded, expected_ip, expected_url", [
+    pytest.param(0, {}, "203.0.113.9", "http://api.example.com/p", id="remote-addr"),
+    pytest.param(0, {"X-Forwarded-For": "198.51.100.1", "X-Forwarded-Proto": "https",
+                     "X-Forwarded-Host": "evil.example"}, "203.0.113.9",
+                 "http://api.example.com/p", id="untrusted-forwarded-ignored"),
+    pytest.param(1, {"X-Forwarded-For": "198.51.100.1, 192.0.2.7",
+                     "X-Forwarded-Proto": "https", "X-Forwarded-Host": "public.example"},
+                 "192.0.2.7", "https://public.example/p", id="one-trusted-proxy"),
+    pytest.param(2, {"X-Forwarded-For": "198.51.100.1, 192.0.2.7"}, "198.51.100.1",
+                 "http://api.example.com/p", id="two-trusted-proxies"),
+])
+def test_client_ip_and_url_with_trusted_proxies(inline_wrap: Any, collector: Collector,
+                                                trusted: int, forwarded: dict[str, str],
+                                                expected_ip: str, expected_url: str) -> None:
+    middleware = inline_wrap(reading_app(), trusted_proxies=trusted)
+    environ = wsgi_environ(path="/p", headers={"Host": "api.example.com", **forwarded})
+    environ["REMOTE_ADDR"] = "203.0.113.9"
+    run_wsgi(middleware, environ)
+    middleware.flush(5.0)
+    [log] = collector.wait_for_logs(1)
+    assert log["clientIPAddress"] == expected_ip
+    assert log["request"]["log"]["entries"][0]["request"]["url"] == expected_url
+
+
+@pytest.mark.parametrize("path, query, expected", [
+    pytest.param("/v1/items", "", "/v1/items", id="no-query"),
+    pytest.param("/search", "q=caf%C3%A9&tag=a%2Bb&sp=a+b&x=%20",
+                 "/search?q=caf%C3%A9&tag=a%2Bb&sp=a+b&x=%20", id="query-stays-encoded"),
+    pytest.param("/a b", "", "/a%20b", id="space-in-path"),
+    pytest.param("/caf\xc3\xa9", "", "/caf%C3%A9", id="utf8-path"),
+    pytest.param("/100%", "x=1", "/100%25?x=1", id="percent-in-path"),
+    pytest.param("/what?", "x=1", "/what%3F?x=1", id="question-mark-in-path"),
+    pytest.param("/tag#1", "", "/tag%231", id="hash-in-path"),
+    pytest.param("/a:b@c;d=e,f!$&'()*+", "", "/a:b@c;d=e,f!$&'()*+", id="pchars-kept"),
+])
+def test_request_url_as_received(inline_wrap: Any, collector: Collector, path: str, query: str,
+                                 expected: str) -> None:
+    """wsgiref and direct calls give a decoded PATH_INFO and no raw URI: the url must
+    still be a valid URL with the query string as received."""
+    _, _, entry = exchange(inline_wrap(reading_app()), collector, path=path, query=query,
+                           headers={"Host": "api.example.com:8080"})
+    url = entry["request"]["url"]
+    assert url == "http://api.example.com:8080" + expected
+    parts = urlsplit(url)
+    assert parts.query == query and parts.fragment == ""
+
+
+def test_request_url_from_the_raw_uri_when_the_server_gives_it(
+        inline_wrap: Any, collector: Collector) -> None:
+    middleware = inline_wrap(reading_app())
+    environ = wsgi_environ(path="/a/b", query="q=%2F", headers={"Host": "api.example.com"})
+    environ["RAW_URI"] = "/a%2Fb?q=%2F"  # gunicorn; the path had an encoded slash
+    run_wsgi(middleware, environ)
+    middleware.flush(5.0)
+    [log] = collector.wait_for_logs(1)
+    assert log["request"]["log"]["entries"][0]["request"]["url"] == \
+        "http://api.example.com/a%2Fb?q=%2F"
