@@ -25,8 +25,10 @@ from tests.support.command import REPO_ROOT
 # adapters, webhooks, validation, and README's quick starts served from the sdist.
 SUBSET = ["test_middleware_bodies.py", "test_middleware_response.py",
           "test_middleware_grouping.py", "test_middleware_url.py", "test_middleware_server.py",
-          "test_har_bodies.py", "test_redaction.py", "test_config.py", "test_flask.py",
-          "test_django.py", "test_webhooks.py", "test_validation.py", "test_readme.py"]
+          "test_har_entry.py", "test_har_url.py", "test_har_headers.py", "test_har_bodies.py",
+          "test_har_masking.py", "test_har_validity.py", "test_redaction.py", "test_config.py",
+          "test_flask.py", "test_django.py", "test_webhooks.py", "test_validation.py",
+          "test_readme.py"]
 # What a checkout holds but a distribution must not (the .gitignore entries, and .git).
 JUNK_PATTERNS = (".git", ".venv", ".tox", "build", "dist", "*.egg-info", "__pycache__",
                  "*.pyc", ".*_cache", ".hypothesis", "*.har", ".env")

@@ -1,4 +1,5 @@
-"""Exchanges for the HAR tests: a plain one to vary, and the log as it is sent."""
+"""Exchanges for the HAR tests: a plain one to vary, sample bodies (a PNG, a multipart
+form and the params it decodes to), and the log as it is sent."""
 
 from __future__ import annotations
 
@@ -11,6 +12,23 @@ from tests.support.har_check import assert_valid_log
 
 LOG_ID = "0b5c6f5e-4a7e-4c1e-9a43-2f4e8f6b9d21"
 STARTED = 1795257103.123456  # 2026-11-21T10:31:43.123Z
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00"
+PNG_B64 = "iVBORw0KGgoAAA=="
+MULTIPART_CT = "multipart/form-data; boundary=XyZ"
+MULTIPART = (
+    b'--XyZ\r\nContent-Disposition: form-data; name="title"\r\n\r\nh\xc3\xa9llo\r\n'
+    b'--XyZ\r\nContent-Disposition: form-data; name="avatar"; filename="me.png"\r\n'
+    b"Content-Type: image/png\r\n\r\n" + PNG + b"\r\n"
+    b'--XyZ\r\nContent-Disposition: form-data; name="empty"; filename=""\r\n\r\n\r\n'
+    b"--XyZ--\r\n"
+)
+MULTIPART_PARAMS = [
+    {"name": "title", "value": "héllo"},
+    {"name": "avatar", "fileName": "me.png", "contentType": "image/png",
+     "value": f"data:image/png;name=me.png;base64,{PNG_B64}"},
+    {"name": "empty", "value": ""},
+]
 
 
 def make_exchange(**changes: Any) -> Exchange:

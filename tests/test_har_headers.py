@@ -1,0 +1,170 @@
+"""readme_metrics.har: headers and cookies, request and response (SPEC section 4): names
+and their case as sent, Cookie and Set-Cookie parsed leniently, values masked or redacted.
+
+Every table case goes through ``json.dumps``/``json.loads`` (what is actually sent) and
+:func:`tests.support.har_check.assert_valid_log` (the strict HAR 1.2 schema plus the SPEC contract).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+import pytest
+
+from readme_metrics.masking import mask
+from readme_metrics.redaction import Redactor
+from tests.support.contract import exchange, reading_app, spec_mask
+from tests.support.exchanges import (
+    entry_of,
+    make_exchange,
+)
+from tests.support.fake_api import Collector
+
+# -- headers, masking and cookies -----------------------------------------------------------
+
+
+CREDENTIALS = [
+    ("Host", "h"),
+    ("Content-Type", "application/json"),
+    ("Content-Length", "2"),
+    ("authorization", "Bearer abcd1234"),
+    ("Proxy-Authorization", "Basic eHl6"),
+    ("Cookie", "sid=s3cr3t; theme=dark"),
+    ("X-Api-Key", "key-5678"),
+]
+
+
+@pytest.mark.parametrize(
+    ("redactor", "expected"),
+    [
+        pytest.param(None, [
+            ("Host", "h"), ("Content-Type", "application/json"), ("Content-Length", "2"),
+            ("authorization", mask("Bearer abcd1234")),
+            ("Proxy-Authorization", mask("Basic eHl6")),
+            ("Cookie", mask("sid=s3cr3t; theme=dark")), ("X-Api-Key", mask("key-5678")),
+        ], id="credentials-masked-case-kept"),
+        pytest.param(Redactor(["x-api-key", "AUTHORIZATION"]), [
+            ("Host", "h"), ("Content-Type", "application/json"), ("Content-Length", "2"),
+            ("authorization", "[REDACTED 15]"), ("Proxy-Authorization", mask("Basic eHl6")),
+            ("Cookie", mask("sid=s3cr3t; theme=dark")), ("X-Api-Key", "[REDACTED 8]"),
+        ], id="redacted-not-masked-again"),
+        pytest.param(Redactor((), ["host", "cookie"]), [
+            ("Host", "h"), ("Content-Type", "[REDACTED 16]"), ("Content-Length", "[REDACTED 1]"),
+            ("authorization", "[REDACTED 15]"), ("Proxy-Authorization", "[REDACTED 10]"),
+            ("Cookie", mask("sid=s3cr3t; theme=dark")), ("X-Api-Key", "[REDACTED 8]"),
+        ], id="allowlist"),
+    ],
+)
+def test_request_headers(redactor: Optional[Redactor],
+                         expected: list[tuple[str, str]]) -> None:
+    exchange = make_exchange(
+        method="POST", request_headers=CREDENTIALS, request_body=b"{}", request_body_size=2,
+    )
+    entry = entry_of(exchange, redactor=redactor)
+    assert [(h["name"], h["value"]) for h in entry["request"]["headers"]] == expected
+
+
+@pytest.mark.parametrize(
+    ("headers", "redactor", "expected"),
+    [
+        pytest.param([("Cookie", "a=1; b=2")], None,
+                     [("a", mask("1")), ("b", mask("2"))], id="plain"),
+        pytest.param([("Cookie", "a=1"), ("cookie", "b=2")], None,
+                     [("a", mask("1")), ("b", mask("2"))], id="several-headers"),
+        pytest.param([("Cookie", ' a = "q v" ;;b=x=y; flag')], None,
+                     [("a", mask('"q v"')), ("b", mask("x=y")), ("flag", mask(""))],
+                     id="lenient"),
+        pytest.param([("Cookie", "=; ; =v")], None, [("", mask("v"))], id="malformed"),
+        pytest.param([("Cookie", "sid=abc; theme=dark")], Redactor(["SID"]),
+                     [("sid", "[REDACTED 3]"), ("theme", mask("dark"))], id="denylisted"),
+        pytest.param([], None, [], id="none"),
+    ],
+)
+def test_request_cookies(headers: list[tuple[str, str]], redactor: Optional[Redactor],
+                         expected: list[tuple[str, str]]) -> None:
+    entry = entry_of(make_exchange(request_headers=headers), redactor=redactor)
+    assert [(c["name"], c["value"]) for c in entry["request"]["cookies"]] == expected
+
+
+@pytest.mark.parametrize(
+    ("set_cookies", "redactor", "expected"),
+    [
+        pytest.param(
+            ["sid=abc; Path=/; Domain=example.com; Expires=Wed, 21 Oct 2026 07:28:00 GMT; "
+             "HttpOnly; Secure; SameSite=Lax; Max-Age=60"], None,
+            [{"name": "sid", "value": mask("abc"), "path": "/", "domain": "example.com",
+              "expires": "2026-10-21T07:28:00.000Z", "httpOnly": True, "secure": True}],
+            id="all-attributes",
+        ),
+        pytest.param(["a=1", "b=2; path=/x; secure"], None,
+                     [{"name": "a", "value": mask("1")},
+                      {"name": "b", "value": mask("2"), "path": "/x", "secure": True}],
+                     id="every-header"),
+        pytest.param(["a=1; Expires=not a date; HttpOnly"], None,
+                     [{"name": "a", "value": mask("1"), "httpOnly": True}],
+                     id="bad-expires-dropped"),
+        pytest.param(["a=1; Expires=Wednesday, 21-Oct-26 07:28:00 GMT"], None,
+                     [{"name": "a", "value": mask("1"), "expires": "2026-10-21T07:28:00.000Z"}],
+                     id="netscape-date"),
+        pytest.param([";;", "novalue"], None, [{"name": "novalue", "value": mask("")}],
+                     id="malformed"),
+        pytest.param(["token=xyz; Path=/"], Redactor(["token"]),
+                     [{"name": "token", "value": "[REDACTED 3]", "path": "/"}],
+                     id="denylisted"),
+    ],
+)
+def test_response_cookies(set_cookies: list[str], redactor: Optional[Redactor],
+                          expected: list[dict[str, Any]]) -> None:
+    headers = [("Content-Type", "text/plain")] + [("Set-Cookie", c) for c in set_cookies]
+    entry = entry_of(make_exchange(response_headers=headers, response_body=b"ok",
+                                   response_body_size=2), redactor=redactor)
+    assert entry["response"]["cookies"] == expected
+    for header in entry["response"]["headers"][1:]:
+        assert header["name"] == "Set-Cookie"
+        assert header["value"].startswith(("sha512-", "[REDACTED"))
+
+
+def test_response_headers_as_sent() -> None:
+    headers = [("Content-Type", "application/json"), ("X-Thing", "a"), ("x-thing", "b"),
+               ("x-documentation-url", "https://docs/logs/1")]
+    entry = entry_of(make_exchange(response_headers=headers))
+    assert [(h["name"], h["value"]) for h in entry["response"]["headers"]] == headers
+
+
+# -- the log as the Metrics API gets it, through the middleware (SPEC 4, black box) --------
+
+
+def test_request_headers_cookies_and_http_version(inline_wrap: Any, collector: Collector) -> None:
+    _, _, entry = exchange(
+        inline_wrap(reading_app()), collector, method="POST", body=b'{"a": 1}',
+        headers={"Content-Type": "application/json", "X-Api-Key": "visible",
+                 "Cookie": "theme=dark; session=abcdef123456", "Host": "api.example.com"})
+    request = entry["request"]
+    assert request["method"] == "POST"
+    assert request["httpVersion"] == "HTTP/1.0"  # SERVER_PROTOCOL of the environ
+    headers = {h["name"].lower(): h["value"] for h in request["headers"]}
+    assert headers["content-type"] == "application/json"
+    assert headers["content-length"] == "8"
+    assert headers["x-api-key"] == spec_mask("visible")  # a credential header (SPEC 6)
+    assert headers["host"] == "api.example.com"
+    assert headers["cookie"] == spec_mask("theme=dark; session=abcdef123456")
+    assert [c["name"] for c in request["cookies"]] == ["theme", "session"]
+    # Cookie values are credentials too: never in clear (masked like the header).
+    assert [c["value"] for c in request["cookies"]] == [spec_mask("dark"),
+                                                       spec_mask("abcdef123456")]
+    assert request["bodySize"] == 8
+
+
+@pytest.mark.parametrize("name", ["Set-Cookie", "set-cookie", "SET-COOKIE"])
+def test_set_cookie_masked_and_parsed_header_name_case_kept(
+        inline_wrap: Any, collector: Collector, name: str) -> None:
+    value = "session=s3cr3t-token-value; Path=/; HttpOnly"
+    _, _, entry = exchange(
+        inline_wrap(reading_app(headers=[("Content-Type", "text/plain"), (name, value)])),
+        collector)
+    response = entry["response"]
+    assert {"name": name, "value": spec_mask(value)} in response["headers"]
+    [cookie] = response["cookies"]
+    assert cookie["name"] == "session" and cookie["value"] == spec_mask("s3cr3t-token-value")
+    assert "s3cr3t-token-value" not in json.dumps(entry)

@@ -1,0 +1,107 @@
+"""readme_metrics.har: the request url and queryString (SPEC section 4): the url exactly
+as received, the query decoded to pairs in order, redaction in both.
+
+Every table case goes through ``json.dumps``/``json.loads`` (what is actually sent) and
+:func:`tests.support.har_check.assert_valid_log` (the strict HAR 1.2 schema plus the SPEC contract).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, quote_plus, urlencode, urlsplit
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from readme_metrics.redaction import Redactor
+from tests.support.contract import exchange, reading_app
+from tests.support.exchanges import (
+    entry_of,
+    make_exchange,
+)
+from tests.support.fake_api import Collector
+
+# -- url and query string --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        pytest.param("", [], id="none"),
+        pytest.param("a=1&b=2", [("a", "1"), ("b", "2")], id="plain"),
+        pytest.param("a=1&a=2", [("a", "1"), ("a", "2")], id="repeated"),
+        pytest.param("a=&b", [("a", ""), ("b", "")], id="blank-values"),
+        pytest.param("a=1&&b=2&", [("a", "1"), ("b", "2")], id="empty-chunks-skipped"),
+        pytest.param("q=caf%C3%A9+au+lait", [("q", "café au lait")], id="utf8-and-plus"),
+        pytest.param("q=a%2Bb", [("q", "a+b")], id="encoded-plus"),
+        pytest.param("q=%FF%zz%", [("q", "%FF%zz%")], id="invalid-percent-kept"),
+        pytest.param("a%20b=c=d", [("a b", "c=d")], id="first-equals-splits"),
+        pytest.param("x=1;y=2", [("x", "1;y=2")], id="semicolon-is-not-a-separator"),
+    ],
+)
+def test_query_string(query: str, expected: list[tuple[str, str]]) -> None:
+    url = "http://api.example.com:8080/v1/things" + (f"?{query}" if query else "")
+    entry = entry_of(make_exchange(url=url))
+    assert entry["request"]["url"] == url  # exactly as received
+    assert entry["pageref"] == url
+    assert [(q["name"], q["value"]) for q in entry["request"]["queryString"]] == expected
+
+
+@pytest.mark.parametrize(
+    ("deny", "allow", "url", "expected_url", "expected_query"),
+    [
+        pytest.param(
+            ["api_key"], [], "https://h/p?page=2&API_KEY=s%3Dcret&x=%zz",
+            "https://h/p?page=2&API_KEY=%5BREDACTED%206%5D&x=%zz",
+            [("page", "2"), ("API_KEY", "[REDACTED 6]"), ("x", "%zz")], id="denylist",
+        ),
+        pytest.param(
+            [], ["page"], "http://h/p?page=2&token=abc",
+            "http://h/p?page=2&token=%5BREDACTED%203%5D",
+            [("page", "2"), ("token", "[REDACTED 3]")], id="allowlist",
+        ),
+        pytest.param(["a"], [], "http://h/p?", "http://h/p?", [], id="empty-query"),
+    ],
+)
+def test_query_redaction(deny: list[str], allow: list[str], url: str, expected_url: str,
+                         expected_query: list[tuple[str, str]]) -> None:
+    entry = entry_of(make_exchange(url=url), redactor=Redactor(deny, allow))
+    assert entry["request"]["url"] == expected_url
+    assert entry["pageref"] == expected_url
+    assert [(q["name"], q["value"]) for q in entry["request"]["queryString"]] == expected_query
+
+
+# -- the log as the Metrics API gets it, through the middleware (SPEC 4, black box) --------
+
+
+@pytest.mark.parametrize("query, expected", [
+    pytest.param("a=1&b=2", [("a", "1"), ("b", "2")], id="simple"),
+    pytest.param("q=hello+world&r=caf%C3%A9", [("q", "hello world"), ("r", "café")],
+                 id="plus-is-space-percent-decoded"),
+    pytest.param("plus=%2B", [("plus", "+")], id="encoded-plus"),
+    pytest.param("a=1&a=2&a=", [("a", "1"), ("a", "2"), ("a", "")], id="repeats-and-blank"),
+    pytest.param("flag&x=", [("flag", ""), ("x", "")], id="no-equals"),
+    pytest.param("z=1&y=2&x=3", [("z", "1"), ("y", "2"), ("x", "3")], id="order-kept"),
+    pytest.param("na+me=v", [("na me", "v")], id="plus-in-name"),
+])
+def test_query_string_decoded_pairs(inline_wrap: Any, collector: Collector, query: str,
+                                    expected: list[tuple[str, str]]) -> None:
+    _, _, entry = exchange(inline_wrap(reading_app()), collector, query=query)
+    assert [(p["name"], p["value"]) for p in entry["request"]["queryString"]] == expected
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.text(max_size=8), st.text(max_size=8)), max_size=5),
+       st.booleans())
+def test_any_query_round_trips(inline_wrap: Any, collector: Collector,
+                               query_pairs: list[tuple[str, str]], plus: bool) -> None:
+    """Whatever a client encodes (quote or quote_plus), the url keeps it as sent and
+    queryString decodes it back to the pairs, in order."""
+    query = urlencode(query_pairs, quote_via=quote_plus if plus else quote)
+    collector.received.clear()
+    _, _, entry = exchange(inline_wrap(reading_app()), collector, query=query)
+    request = entry["request"]
+    assert urlsplit(request["url"]).query == query
+    assert [(p["name"], p["value"]) for p in request["queryString"]] == query_pairs
