@@ -21,4 +21,7 @@
   byte and a minimal server, for the capture tests and the differential property.
 - ``capture_wrap``: the ``wrap`` fixture of test_middleware_*.py (import ``wrap_fixture``),
   Owlbert's ``GROUP``, and ``only_log``.
+- ``delivery``: the delivery tests' ``item``, ``build_id`` and counting helpers, the
+  ``make_delivery`` fixture and the autouse check that no log record shows the API key
+  (import ``make_delivery_fixture`` and ``api_key_never_logged_fixture``).
 """

@@ -1,0 +1,112 @@
+"""What the delivery tests share: plain items, a tiny build, and a Delivery to test.
+
+``item`` makes a plain :class:`Exchange` and ``build_id`` turns it into a small log, so the
+queue, batching, retry and accounting rules are pinned independently of HAR building.
+The ``make_delivery`` fixture (defined as ``make_delivery_fixture``) builds Deliveries with
+test-sized retry timings and closes them; ``api_key_never_logged_fixture`` is autouse: in
+every test of a module that imports it, no log record shows the API key. A test module
+imports these two names to have the fixtures.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from readme_metrics.config import MetricsApiConfig
+from readme_metrics.delivery import Delivery
+from readme_metrics.exchange import Exchange, Group
+from tests.support.contract import API_KEY as CONTRACT_API_KEY
+from tests.support.logs import assert_api_key_not_logged
+
+API_KEY = "rdme_delivery_SECRET_key_31337"
+
+
+def item(name: str, body: bytes = b"") -> Exchange:
+    """A plain GET exchange named ``name`` whose response body is ``body``."""
+    return Exchange(id=name, started=0.0, method="GET", url="http://api.test/x",
+                    http_version="HTTP/1.1", request_headers=[], client_ip="127.0.0.1",
+                    group=Group("caller"), response_body=body, response_body_size=len(body))
+
+
+def build_id(pending: Any) -> dict:
+    """The default build: the log is the exchange's id and response body size."""
+    exchange = pending.to_exchange()
+    return {"_id": exchange.id, "size": exchange.response_body_size}
+
+
+def ids(logs: list[dict]) -> list[str]:
+    """The ``_id`` of each log, in order."""
+    return [log["_id"] for log in logs]
+
+
+def adds_up(stats: dict[str, int]) -> bool:
+    """Every captured log is sent, dropped, queued or skipped, and the drop reasons sum
+    to ``dropped``."""
+    reasons = sum(value for key, value in stats.items() if key.startswith("dropped_"))
+    return (stats["captured"] == stats["sent"] + stats["dropped"] + stats["queued"]
+            + stats["skipped"] and reasons == stats["dropped"])
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Poll ``predicate`` every 10 ms; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.01)
+
+
+def worker_threads() -> list[threading.Thread]:
+    """The delivery threads alive now."""
+    return [t for t in threading.enumerate() if t.name == "readme-metrics-worker"]
+
+
+MakeDelivery = Callable[..., Delivery]
+
+
+@pytest.fixture(name="make_delivery")
+def make_delivery_fixture() -> Iterator[MakeDelivery]:
+    """Delivery factory with test-sized retry timings; closes them all afterwards."""
+    made: list[Delivery] = []
+
+    def make(metrics_api: str, build: Callable[[Any], dict] = build_id, *,
+             max_attempts: int = 5, backoff_base: float = 0.01, backoff_cap: float = 0.05,
+             auth_pause: float = 60.0, **options: Any) -> Delivery:
+        options.setdefault("flush_interval", 0)
+        options.setdefault("shutdown_timeout", 2.0)
+        config = MetricsApiConfig(api_key=API_KEY, grouping_function=lambda req: None,
+                                  metrics_api=metrics_api, **options)
+        delivery = Delivery(config, build, max_attempts=max_attempts,
+                            backoff_base=backoff_base, backoff_cap=backoff_cap,
+                            auth_pause=auth_pause)
+        made.append(delivery)
+        return delivery
+
+    yield make
+    for delivery in made:
+        delivery.close()
+
+
+@pytest.fixture(autouse=True, name="_api_key_never_logged")
+def api_key_never_logged_fixture(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Whatever happens in a test, no log record (any logger, DEBUG up) shows the key."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    for key in (API_KEY, CONTRACT_API_KEY):  # the black-box tests' key too
+        assert_api_key_not_logged(caplog.get_records("call"), key)
+
+
+def messages(caplog: pytest.LogCaptureFixture, level: int, needle: str) -> list[str]:
+    """The library's log messages at ``level`` that contain ``needle``."""
+    return [r.getMessage() for r in caplog.records
+            if r.levelno == level and r.name == "readme_metrics" and needle in r.getMessage()]
+
+
+# How much longer than its bound a close() or an exit may take before it counts as
+# a hang (seconds): the machine is shared and busy.
+SLACK = 2.5

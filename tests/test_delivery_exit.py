@@ -1,0 +1,228 @@
+"""Delivery (SPEC section 7): close() and interpreter exit, against a real, programmable
+collector on loopback.
+
+close() is bounded by shutdown_timeout even against a hanging collector, idempotent, and
+says what it gave up; a closed Delivery can be garbage collected; at interpreter exit
+everything queued is sent within shutdown_timeout, Delivery alone and through the
+middleware (black box), never a hang, nothing on stdout.
+
+Items and ``build`` are plain (tests.support.delivery); a gunicorn worker's exit and a
+forked child are in test_fork.py. In every test, no log record shows the API key.
+"""
+
+from __future__ import annotations
+
+import base64
+import gc
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+import time
+import weakref
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+from readme_metrics.config import MetricsApiConfig
+from readme_metrics.delivery import Delivery
+from tests.support.command import REPO_ROOT
+from tests.support.delivery import (
+    API_KEY,
+    SLACK,
+    MakeDelivery,
+    adds_up,
+    api_key_never_logged_fixture,  # noqa: F401 - autouse
+    build_id,
+    ids,
+    item,
+    make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    messages,
+    wait_until,
+)
+from tests.support.drip import DripServer
+from tests.support.fake_api import Collector, Reply, free_port
+
+
+def test_hanging_collector_never_blocks_submit_and_close_is_bounded(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    collector.default = Reply(hang=5.0)
+    delivery = make_delivery(collector.url, buffer_length=10, timeout=30.0,
+                             shutdown_timeout=0.5)
+    results = [delivery.submit(item(f"log-{n}")) for n in range(10)]
+    wait_until(lambda: len(collector.failed) == 1)  # the first POST is stuck
+    results += [delivery.submit(item(f"log-{n}")) for n in range(10, 35)]
+    assert all(results)  # queued while the worker is stuck on the first batch
+    started = time.monotonic()
+    delivery.close()
+    assert time.monotonic() - started < 0.5 + 1.0
+    stats = delivery.stats
+    assert stats["sent"] == 0 and stats["dropped_shutdown"] >= 25
+    assert adds_up(stats)  # the batch still in flight counts as queued
+
+
+def test_close_is_idempotent_and_later_logs_are_counted(collector: Collector,
+                                                        make_delivery: MakeDelivery) -> None:
+    delivery = make_delivery(collector.url, buffer_length=10)
+    delivery.submit(item("a"))
+    delivery.close()
+    delivery.close()
+    assert ids(collector.logs) == ["a"]  # close flushed the partial batch
+    assert delivery.submit(item("late")) is False
+    stats = delivery.stats
+    assert (stats["sent"], stats["dropped_shutdown"]) == (1, 1)
+    assert adds_up(stats)
+
+
+def test_close_warns_about_a_batch_still_waiting_for_its_retry(
+        collector: Collector, make_delivery: MakeDelivery,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # The retry is due long after shutdown_timeout: close gives the batch up, and says so.
+    collector.default = Reply(503, headers={"Retry-After": "30"})
+    delivery = make_delivery(collector.url, buffer_length=2, shutdown_timeout=0.5)
+    delivery.submit(item("a"))
+    delivery.submit(item("b"))
+    wait_until(lambda: len(collector.failed) == 1)
+    delivery.close()
+    stats = delivery.stats
+    assert (stats["dropped_shutdown"], stats["failed_batches"], stats["queued"]) == (2, 1, 0)
+    assert adds_up(stats)
+    assert messages(caplog, logging.WARNING, "2 logs not delivered")
+
+
+def test_a_closed_delivery_can_be_garbage_collected(collector: Collector) -> None:
+    config = MetricsApiConfig(api_key=API_KEY, grouping_function=lambda req: None,
+                              metrics_api=collector.url, buffer_length=2)
+    delivery = Delivery(config, build_id)
+    delivery.submit(item("a"))
+    delivery.submit(item("b"))
+    collector.wait_for_logs(2)
+    delivery.close()
+    ref = weakref.ref(delivery)
+    del delivery
+    gc.collect()
+    assert ref() is None  # atexit and fork hooks hold it weakly
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+EXIT_SCRIPT = textwrap.dedent("""
+    import sys, time
+    from readme_metrics.config import MetricsApiConfig
+    from readme_metrics.delivery import Delivery
+    from readme_metrics.exchange import Exchange, Group
+
+    url, background, backoff = sys.argv[1], sys.argv[2] == "1", float(sys.argv[3])
+    config = MetricsApiConfig(api_key="k", grouping_function=lambda req: None,
+                              metrics_api=url, buffer_length=10, timeout=30.0,
+                              shutdown_timeout=1.0, background_worker_mode=background)
+    delivery = Delivery(config, lambda item: {"_id": item.to_exchange().id},
+                        backoff_base=backoff, backoff_cap=backoff)
+    for n in range(25 if background else 9):
+        delivery.submit(Exchange(str(n), 0.0, "GET", "http://a/", "HTTP/1.1", [], "1",
+                                 Group("g")))
+    print(time.time(), flush=True)  # exit starts now: atexit must not take > 1 s + 1 s
+""")
+
+
+@pytest.mark.parametrize(("background", "reply", "backoff"), [
+    pytest.param(True, Reply(500), 30.0, id="background-long-backoff"),
+    pytest.param(False, Reply(500), 30.0, id="inline-long-backoff"),
+    pytest.param(True, None, 0.01, id="background-dripping"),
+    pytest.param(False, None, 0.01, id="inline-dripping"),
+])
+def test_interpreter_exit_within_shutdown_timeout(collector: Collector, background: bool,
+                                                  reply: Optional[Reply],
+                                                  backoff: float) -> None:
+    # reply None: an API that drips its answer one byte every 0.4 s (timeout is 30 s).
+    drip = DripServer(interval=0.4, max_bytes=200) if reply is None else None
+    if reply is not None:
+        collector.default = reply
+    process = subprocess.Popen(
+        [sys.executable, "-c", EXIT_SCRIPT, drip.url if drip else collector.url,
+         "1" if background else "0", str(backoff)], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    ended = time.time()
+    if drip is not None:
+        drip.close()
+    assert process.returncode == 0, err
+    assert ended - float(out.split()[0]) < 1.0 + 1.0
+    assert drip.requests >= 1 if drip else len(collector.failed) >= 1  # it did try
+
+
+# -- through the middleware: exit sends everything (SPEC 7, black box) ----------------------
+
+
+MIDDLEWARE_EXIT_SCRIPT = textwrap.dedent("""
+    import sys, time
+    from wsgiref.util import setup_testing_defaults
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    url, background, count = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3])
+    middleware = MetricsMiddleware(app, MetricsApiConfig(
+        api_key="rdme_exit_SECRET_key_5150", metrics_api=url, base_log_url="http://d.x",
+        buffer_length=10, flush_interval=600, timeout=30, shutdown_timeout=1.0,
+        background_worker_mode=background,
+        grouping_function=lambda req: {"api_key": "caller"}))
+    for n in range(count):
+        environ = {"PATH_INFO": f"/{n}"}
+        setup_testing_defaults(environ)
+        b"".join(middleware(environ, lambda status, headers, exc_info=None: None))
+    print(time.monotonic(), flush=True)  # no flush(), no close(): exit must do it
+""")
+
+
+@pytest.mark.parametrize(("background", "count", "reply", "delivered"), [
+    pytest.param(True, 7, Reply(202), 7, id="background-partial-batch"),
+    pytest.param(True, 25, Reply(202), 25, id="background-batches-and-tail"),
+    pytest.param(False, 7, Reply(202), 7, id="inline-partial-batch"),
+    pytest.param(True, 7, [Reply(503)], 7, id="background-retried-at-exit"),
+    pytest.param(False, 7, [Reply(503)], 7, id="inline-retried-at-exit"),
+    pytest.param(True, 25, Reply(hang=60.0), 0, id="background-hanging-api"),
+    pytest.param(False, 9, Reply(hang=60.0), 0, id="inline-hanging-api"),
+    pytest.param(True, 25, Reply(500), 0, id="background-always-500"),
+    pytest.param(True, 25, None, 0, id="background-connection-refused"),
+    pytest.param(True, 25, Reply(401), 0, id="background-401"),
+])
+def test_interpreter_exit_sends_everything_within_shutdown_timeout(
+        collector: Collector, background: bool, count: int,
+        reply: Optional[Reply | list[Reply]], delivered: int) -> None:
+    """SPEC 7: at interpreter exit (atexit) everything queued is sent, within
+    shutdown_timeout; never a hang. Also: no output on stdout, the key never shown."""
+    url = collector.url if reply is not None else f"http://127.0.0.1:{free_port()}"
+    if isinstance(reply, list):  # a failure first, then 202: retried within the bound
+        collector.replies.extend(reply)
+    elif reply is not None:
+        collector.default = reply
+    process = subprocess.Popen(
+        [sys.executable, "-c", MIDDLEWARE_EXIT_SCRIPT, url, "1" if background else "0", str(count)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(REPO_ROOT),
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, stdin=subprocess.DEVNULL)
+    assert process.stdout is not None
+    line = process.stdout.readline()  # the moment the script's own code ended
+    started = time.monotonic()
+    try:
+        rest, err = process.communicate(timeout=1.0 + 30)
+    finally:
+        process.kill()
+    ended = time.monotonic()
+    assert process.returncode == 0, err
+    assert ended - started < 1.0 + SLACK, f"exit took {ended - started:.1f} s"
+    assert float(line) > 0 and rest == "", "the library printed to stdout"
+    assert "rdme_exit_SECRET_key_5150" not in err
+    assert base64.b64encode(b"rdme_exit_SECRET_key_5150:").decode() not in err
+    assert len(collector.logs) == delivered
+    if isinstance(reply, Reply) and reply.status == 401:
+        # The last-resort handler shows the library's one error for the pause.
+        assert err.count("401") == 1, err

@@ -1,0 +1,105 @@
+"""Delivery (SPEC section 7): inline mode (background_worker_mode=False), against a real,
+programmable collector on loopback.
+
+Logs are posted in the calling thread when a batch fills or is overdue, a log that finds
+the sender busy is not stranded, failures never raise and are retried on flush(), and each
+POST is bounded by timeout even against a dripping API.
+
+Items and ``build`` are plain (tests.support.delivery), apart from HAR building. In every
+test, no log record shows the API key.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from tests.support.delivery import (
+    MakeDelivery,
+    adds_up,
+    api_key_never_logged_fixture,  # noqa: F401 - autouse
+    ids,
+    item,
+    make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    wait_until,
+    worker_threads,
+)
+from tests.support.drip import DripServer
+from tests.support.fake_api import Collector, Reply
+
+
+def test_inline_mode_sends_in_the_calling_thread(collector: Collector,
+                                                 make_delivery: MakeDelivery) -> None:
+    before = set(worker_threads())
+    delivery = make_delivery(collector.url, buffer_length=3, background_worker_mode=False)
+    delivery.submit(item("a"))
+    delivery.submit(item("b"))
+    assert collector.received == []
+    delivery.submit(item("c"))  # fills the batch: posted before submit returns
+    assert ids(collector.logs) == ["a", "b", "c"]
+    delivery.submit(item("d"))
+    assert delivery.flush(5.0) is True
+    assert ids(collector.logs) == ["a", "b", "c", "d"]
+    assert set(worker_threads()) == before
+    assert adds_up(delivery.stats)
+
+
+def test_inline_mode_sends_a_partial_batch_older_than_flush_interval_with_the_next_request(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    delivery = make_delivery(collector.url, buffer_length=10, background_worker_mode=False,
+                             flush_interval=0.2)
+    delivery.submit(item("a"))
+    assert collector.received == []  # no timer thread in inline mode
+    time.sleep(0.3)
+    delivery.submit(item("b"))  # the partial batch is now overdue: it goes, with this one
+    assert ids(collector.logs) == ["a", "b"]
+    delivery.submit(item("c"))  # a fresh partial batch waits again
+    assert ids(collector.logs) == ["a", "b"]
+    assert adds_up(delivery.stats)
+
+
+def test_inline_mode_a_log_that_finds_the_sender_busy_is_not_stranded(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    collector.replies.append(Reply(delay=0.5))
+    delivery = make_delivery(collector.url, buffer_length=1, background_worker_mode=False)
+    first = threading.Thread(target=delivery.submit, args=(item("a"),))
+    first.start()
+    wait_until(lambda: len(collector.received) == 1)  # a's POST is being held
+    assert delivery.submit(item("b")) is True  # the inline sender is busy: b waits
+    first.join(10)
+    # a's request thread sent b as well: no later request or flush() was needed.
+    assert ids(collector.logs) == ["a", "b"]
+    assert delivery.stats["sent"] == 2
+
+
+def test_inline_mode_never_raises_and_retries_on_flush(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    collector.replies.extend([Reply(500), Reply(503)])
+    delivery = make_delivery(collector.url, buffer_length=2, background_worker_mode=False)
+    assert delivery.submit(item("a")) is True
+    assert delivery.submit(item("b")) is True  # first attempt fails: kept for a retry
+    assert collector.received == []
+    assert delivery.stats["queued"] == 2
+    assert delivery.flush(5.0) is True
+    assert ids(collector.logs) == ["a", "b"]
+    assert delivery.stats["retries"] == 2
+
+
+def test_inline_mode_bounds_each_post_by_timeout_against_a_dripping_api(
+        make_delivery: MakeDelivery) -> None:
+    server = DripServer(interval=0.4, max_bytes=100)
+    try:
+        delivery = make_delivery(server.url, buffer_length=2, background_worker_mode=False,
+                                 timeout=1.0, shutdown_timeout=1.0)
+        delivery.submit(item("a"))
+        delivery.submit(item("b"))  # a full batch: posted in this thread, cut at 1 s
+        wait_until(lambda: server.sent)
+        assert server.sent[0] < 10, server.sent  # not the 100 bytes (40 s) it offered
+        stats = delivery.stats
+        assert stats["queued"] == 2 and adds_up(stats)  # kept for a retry
+        delivery.close()
+        wait_until(lambda: len(server.sent) == 2)
+        assert server.sent[1] < 10, server.sent
+        assert delivery.stats["dropped_shutdown"] == 2
+    finally:
+        server.close()

@@ -1,0 +1,188 @@
+"""Delivery (SPEC section 7): the worker and several senders posting at once, against a
+real, programmable collector on loopback.
+
+One lazily started daemon worker; thousands of logs to a slow API each delivered once by
+at most MAX_SENDERS senders; a refused key or failing API with several POSTs in flight is
+one pause or one shared backoff; and the same scheduling rules checked without sockets.
+
+Items and ``build`` are plain (tests.support.delivery); the middleware-level versions
+(threads, fork, gunicorn) are in test_fork.py. In every test, no log record shows the key.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable
+
+import pytest
+
+from readme_metrics.delivery import MAX_SENDERS, Delivery
+from readme_metrics.delivery.batcher import Batcher
+from readme_metrics.delivery.queue import LogQueue
+from tests.support.delivery import (
+    MakeDelivery,
+    adds_up,
+    api_key_never_logged_fixture,  # noqa: F401 - autouse
+    ids,
+    item,
+    make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    messages,
+    wait_until,
+    worker_threads,
+)
+from tests.support.fake_api import Collector, Reply
+
+
+def test_one_lazily_started_named_daemon_worker(collector: Collector,
+                                                make_delivery: MakeDelivery) -> None:
+    before = set(worker_threads())
+    delivery = make_delivery(collector.url, buffer_length=2)
+    assert set(worker_threads()) == before  # lazy: nothing before the first log
+    for n in range(60):  # 30 batches
+        delivery.submit(item(f"log-{n}"))
+    assert delivery.flush(5.0) is True
+    new = set(worker_threads()) - before
+    assert len(new) == 1
+    [worker] = new
+    assert worker.daemon
+    delivery.close()
+    worker.join(5.0)
+    assert not worker.is_alive()
+
+
+# -- slow, dripping and refusing APIs with several POSTs in flight ---------------------------
+
+
+@pytest.mark.parametrize("delay", [pytest.param(0.05, id="50ms"), pytest.param(0.25, id="250ms")])
+def test_thousands_of_logs_to_a_slow_api_are_each_delivered_exactly_once(
+        collector: Collector, make_delivery: MakeDelivery, delay: float) -> None:
+    # Default batching options; only the API is slow. Nothing may be lost or duplicated,
+    # however the logs are spread over POSTs and senders.
+    collector.default = Reply(delay=delay)
+    delivery = make_delivery(collector.url, flush_interval=5.0, shutdown_timeout=60.0)
+    names = [f"log-{n}" for n in range(4000)]
+    for name in names:
+        assert delivery.submit(item(name))
+    delivery.close()
+
+    delivered = ids(collector.logs)
+    assert len(delivered) == len(set(delivered)) == 4000
+    assert set(delivered) == set(names)
+    stats = delivery.stats
+    assert (stats["sent"], stats["dropped"], stats["queued"]) == (4000, 0, 0)
+    assert adds_up(stats)
+    assert len(worker_threads()) <= MAX_SENDERS
+
+
+def _backlog_with_senders(collector: Collector, delivery: Delivery, count: int) -> set:
+    """Submit ``count`` logs to a slow collector until several senders post at once."""
+    before = set(worker_threads())
+    collector.default = Reply(delay=0.3)
+    for n in range(count):
+        assert delivery.submit(item(f"log-{n}"))
+    seen: list[set] = []
+
+    def several() -> bool:
+        # One look, kept: a sender may end between two looks once the backlog is cut.
+        now = set(worker_threads()) - before
+        if len(now) >= 2:
+            seen.append(now)
+        return bool(seen)
+
+    wait_until(several)
+    return seen[0]
+
+
+def test_a_refused_key_with_several_posts_in_flight_is_one_pause_and_one_error(
+        collector: Collector, make_delivery: MakeDelivery,
+        caplog: pytest.LogCaptureFixture) -> None:
+    delivery = make_delivery(collector.url, buffer_length=10, flush_interval=0.05)
+    senders = _backlog_with_senders(collector, delivery, 2500)
+    assert 2 <= len(senders) <= MAX_SENDERS
+    collector.default = Reply(401, delay=0.1)
+    assert delivery.flush(20.0) is False
+
+    errors = messages(caplog, logging.ERROR, "401")
+    assert len(errors) == 1, errors
+    stats = delivery.stats
+    assert stats["queued"] == 0 and stats["dropped_auth"] > 0
+    assert stats["sent"] + stats["dropped_auth"] == 2500
+    assert adds_up(stats)
+    delivered = ids(collector.logs)
+    assert len(delivered) == len(set(delivered)) == stats["sent"]
+
+
+def test_failures_with_several_posts_in_flight_hold_every_sender(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    # Once the API fails, the senders wait out one shared backoff (here Retry-After) and
+    # then probe one POST at a time: the POSTs in flight when it began, and no storm.
+    delivery = make_delivery(collector.url, buffer_length=10, flush_interval=0.05,
+                             max_attempts=10)
+    _backlog_with_senders(collector, delivery, 2500)
+    collector.default = Reply(503, headers={"Retry-After": "3"})
+    wait_until(lambda: len(collector.failed) >= 1)
+    time.sleep(1.5)
+    assert len(collector.failed) <= MAX_SENDERS  # only those already in flight
+    collector.default = Reply()
+    assert delivery.flush(30.0) is True
+    delivered = ids(collector.logs)
+    assert len(delivered) == len(set(delivered)) == 2500
+    assert adds_up(delivery.stats)
+
+
+# -- the scheduling rules without sockets ------------------------------------------------------
+
+
+def _queue_and_batcher(clock: Callable[[], float] = time.monotonic, **options: Any
+                       ) -> tuple[LogQueue, Batcher]:
+    queue = LogQueue(**{"batch_size": 1, "interval": 0.0, "max_size": 100,
+                        "max_bytes": 10**6, "max_post_logs": 1, **options})
+    return queue, Batcher(queue, backoff_base=1.0, backoff_cap=1.0, clock=clock)
+
+
+def test_a_flush_waits_for_the_oldest_post_even_when_later_ones_settle_first() -> None:
+    queue, batcher = _queue_and_batcher(batch_size=2, max_post_logs=2)
+    for n in range(4):
+        assert batcher.put(item(f"log-{n}"), 0, inline=False)[0] == ""
+    with queue.lock:
+        first, _ = batcher.take_locked()
+        second, _ = batcher.take_locked()
+        waiter = queue.add_waiter_locked()
+    assert first is not None and second is not None and waiter is not None
+    batcher.settle(second, None)  # the later POST answers first
+    with queue.lock:
+        assert not queue.settled_locked(waiter)
+    assert queue.stats()["queued"] == 2
+    batcher.settle(first, None)
+    with queue.lock:
+        assert queue.settled_locked(waiter) and waiter.ok
+    assert adds_up(queue.stats())
+
+
+def test_after_a_failure_senders_hold_then_probe_with_one_post_at_a_time() -> None:
+    now = [100.0]
+    queue, batcher = _queue_and_batcher(clock=lambda: now[0])
+    for n in range(5):
+        batcher.put(item(f"log-{n}"), 0, inline=False)
+    with queue.lock:
+        a, _ = batcher.take_locked()
+        b, _ = batcher.take_locked()  # two POSTs in flight
+    assert a is not None and b is not None
+    batcher.retry_later(a, None)  # the first one fails
+    with queue.lock:
+        assert batcher.take_locked()[0] is None  # nothing new while failing
+    batcher.retry_later(b, None)  # so does the second
+    with queue.lock:
+        assert batcher.take_locked()[0] is None  # everyone holds for the backoff
+    now[0] += 2.0
+    with queue.lock:
+        probe, _ = batcher.take_locked()
+        assert probe is a  # the oldest retry probes the API ...
+        assert batcher.take_locked()[0] is None  # ... alone
+    batcher.settle(a, None)  # it works again: back to parallel POSTs
+    with queue.lock:
+        assert batcher.take_locked()[0] is b
+        assert batcher.take_locked()[0] is not None
+    stats = queue.stats()
+    assert stats["sent"] == 1 and adds_up(stats)
