@@ -26,13 +26,7 @@ from readme_metrics.har import CREATOR, build_entry, build_log
 from readme_metrics.masking import mask
 from readme_metrics.redaction import Redactor
 from tests.support.contract import CALLER, DOCS, exchange, reading_app, spec_mask
-from tests.support.exchanges import (
-    STARTED,
-    entry_of,
-    make_exchange,
-    post,
-    sent_log,
-)
+from tests.support.exchanges import STARTED, entry_of, make_exchange, post, sent_log
 from tests.support.fake_api import Collector
 
 # -- the log object -----------------------------------------------------------------

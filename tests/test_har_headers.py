@@ -15,10 +15,7 @@ import pytest
 from readme_metrics.masking import mask
 from readme_metrics.redaction import Redactor
 from tests.support.contract import exchange, reading_app, spec_mask
-from tests.support.exchanges import (
-    entry_of,
-    make_exchange,
-)
+from tests.support.exchanges import entry_of, make_exchange
 from tests.support.fake_api import Collector
 
 # -- headers, masking and cookies -----------------------------------------------------------

@@ -17,12 +17,7 @@ from hypothesis import strategies as st
 
 from readme_metrics.redaction import Redactor
 from tests.support.contract import exchange, reading_app, spec_mask
-from tests.support.exchanges import (
-    entry_of,
-    make_exchange,
-    post,
-    sent_log,
-)
+from tests.support.exchanges import entry_of, make_exchange, post, sent_log
 from tests.support.fake_api import Collector
 
 # -- redaction everywhere ------------------------------------------------------------------

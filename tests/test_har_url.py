@@ -16,10 +16,7 @@ from hypothesis import strategies as st
 
 from readme_metrics.redaction import Redactor
 from tests.support.contract import exchange, reading_app
-from tests.support.exchanges import (
-    entry_of,
-    make_exchange,
-)
+from tests.support.exchanges import entry_of, make_exchange
 from tests.support.fake_api import Collector
 
 # -- url and query string --------------------------------------------------------------

@@ -16,13 +16,7 @@ from hypothesis import strategies as st
 
 from readme_metrics.har import build_log
 from readme_metrics.redaction import Redactor
-from tests.support.exchanges import (
-    MULTIPART,
-    MULTIPART_CT,
-    make_exchange,
-    post,
-    sent_log,
-)
+from tests.support.exchanges import MULTIPART, MULTIPART_CT, make_exchange, post, sent_log
 from tests.support.har_check import assert_valid_log
 
 # -- assert_valid_log can fail -------------------------------------------------------------
