@@ -1,7 +1,7 @@
 """End to end for ASGI: FastAPI, Starlette and Django's ASGI handler under real servers.
 
 Each case starts uvicorn, hypercorn or granian in a subprocess on a free 127.0.0.1 port,
-serving an app of tests/asgi_apps.py configured only through the README_* environment,
+serving an app of tests/support/asgi_apps.py configured only through the README_* environment,
 and runs the very cases of the WSGI end-to-end tests (tests/test_e2e_servers.py) against
 it, then the ASGI ones: server-sent events paced by the client, a body the app never
 reads (sent in full, and declared longer than sent on a connection held open), an app
@@ -71,7 +71,7 @@ SERVER_PARAMS = [
     for name in SERVERS
 ]
 
-# app attribute in tests.asgi_apps -> the type the grouping function must have received
+# app attribute in tests.support.asgi_apps -> the type the grouping function must have received
 APPS = {
     "fastapi": ("fastapi_app", "starlette.requests.Request"),
     "starlette": ("starlette_app", "starlette.requests.Request"),
@@ -81,7 +81,7 @@ APPS = {
 
 def _env(collector: Collector, **extra: str) -> dict[str, str]:
     collector.get_v1 = lambda received: Reply(200, json.dumps({"baseUrl": DOCS}).encode())
-    return server_env(collector, DJANGO_SETTINGS_MODULE="tests.asgi_apps", **extra)
+    return server_env(collector, DJANGO_SETTINGS_MODULE="tests.support.asgi_apps", **extra)
 
 
 def _wait_for_header(client: Client) -> None:
@@ -198,7 +198,7 @@ def test_framework_under_server(
 ) -> None:
     attribute, kind = APPS[app]
     port = free_port()
-    argv = SERVERS[server](port, f"tests.asgi_apps:{attribute}")
+    argv = SERVERS[server](port, f"tests.support.asgi_apps:{attribute}")
     with serve(argv, _env(collector), tmp_path, port) as base:
         client = Client(base)
         response = client.call("GET", "/nolog", logged=False)
@@ -212,7 +212,7 @@ def test_framework_under_server(
         check_big_body(client, collector, kind)
         check_upload(client, collector, kind)
         check_stream(client, collector, kind, tmp_path)
-        if app != "django-asgi":  # the ASGI-only endpoints of tests/asgi_apps.py
+        if app != "django-asgi":  # the ASGI-only endpoints of tests/support/asgi_apps.py
             check_sse(client, collector, tmp_path)
             check_unread_body(client, collector, port)
             check_short_body(client, collector, port)
@@ -237,7 +237,7 @@ def test_exit_flush_when_the_server_stops(
     port = free_port()
     env = _env(collector, README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="100",
                README_FLUSH_INTERVAL="600", README_BASE_LOG_URL=DOCS)
-    argv = SERVERS[server](port, "tests.asgi_apps:fastapi_app")
+    argv = SERVERS[server](port, "tests.support.asgi_apps:fastapi_app")
     output = tmp_path / "server.log"
     with output.open("wb") as log:
         process = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=log,

@@ -3,7 +3,7 @@
 Each case starts a server process on a free 127.0.0.1 port (waitress, gunicorn with a
 sync worker, gunicorn with a threaded worker, and the development servers: werkzeug's,
 wsgiref's, Django's runserver) serving one of the apps of
-tests/e2e_apps.py (plain PEP 3333, Bottle, Flask, Django), configured only through the
+tests/support/e2e_apps.py (plain PEP 3333, Bottle, Flask, Django), configured only through the
 README_* environment, and talks to it with ``requests``. Logs are delivered inline
 (``README_BACKGROUND_WORKER_MODE=false``, one per batch), so each one is at the
 collector soon after its response; every check waits for the log by the ``_id`` in the
@@ -80,7 +80,7 @@ def uwsgi_argv(port: int, target: str, *options: str) -> list[str]:
     --http-socket closes each connection after the response without saying so; the
     Connection header keeps clients from reusing one. --die-on-term: uWSGI's SIGTERM would
     otherwise reload. --eval, not --module: uWSGI looks the app up in the module's dict,
-    and tests.e2e_apps builds its apps on first access (module ``__getattr__``).
+    and tests.support.e2e_apps builds its apps on first access (module ``__getattr__``).
     """
     module, attribute = target.split(":")
     entry = f"import {module}; application = {module}.{attribute}"
@@ -104,10 +104,10 @@ SERVERS = {
     # The development servers: werkzeug's (what `flask run` and app.run() start),
     # wsgiref's, and Django's runserver.
     "werkzeug": lambda port, target: [
-        sys.executable, "-m", "tests.e2e_apps", "werkzeug", target.split(":")[1], str(port),
+        sys.executable, "-m", "tests.support.e2e_apps", "werkzeug", target.split(":")[1], str(port),
     ],
     "wsgiref": lambda port, target: [
-        sys.executable, "-m", "tests.e2e_apps", "wsgiref", target.split(":")[1], str(port),
+        sys.executable, "-m", "tests.support.e2e_apps", "wsgiref", target.split(":")[1], str(port),
     ],
     "runserver": lambda port, target: [
         sys.executable, "-m", "django", "runserver", f"127.0.0.1:{port}", "--noreload",
@@ -124,7 +124,7 @@ SERVERS = {
     ],
 }
 
-# app attribute in tests.e2e_apps -> the type the grouping function must have received
+# app attribute in tests.support.e2e_apps -> the type the grouping function must have received
 APPS = {
     "plain": ("plain_app", "webob.request.Request"),
     "bottle": ("bottle_app", "webob.request.Request"),
@@ -439,10 +439,10 @@ def test_framework_under_server(
     port = free_port()
     env = server_env(
         collector,
-        DJANGO_SETTINGS_MODULE="tests.e2e_apps",
-        README_GROUPING_FUNCTION="tests.e2e_apps.django_grouping",
+        DJANGO_SETTINGS_MODULE="tests.support.e2e_apps",
+        README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping",
     )
-    argv = SERVERS[server](port, f"tests.e2e_apps:{attribute}")
+    argv = SERVERS[server](port, f"tests.support.e2e_apps:{attribute}")
     with serve(argv, env, tmp_path, port) as base:
         client = Client(base)
 

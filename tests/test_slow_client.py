@@ -52,7 +52,7 @@ SINGLE = {
         sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}", "--threads=1", target,
     ],
     "werkzeug": lambda port, target: [
-        sys.executable, "-m", "tests.e2e_apps", "werkzeug-single", target.split(":")[1],
+        sys.executable, "-m", "tests.support.e2e_apps", "werkzeug-single", target.split(":")[1],
         str(port),
     ],
     "granian": lambda port, target: [
@@ -60,7 +60,7 @@ SINGLE = {
         "--port", str(port), "--workers", "1", "--blocking-threads", "1", target,
     ],
     "wsgiref": lambda port, target: [
-        sys.executable, "-m", "tests.e2e_apps", "wsgiref", target.split(":")[1], str(port),
+        sys.executable, "-m", "tests.support.e2e_apps", "wsgiref", target.split(":")[1], str(port),
     ],
     # A read waiting on the client would wait out --socket-timeout (4 s by default):
     # longer than SAFETY, so such a wait shows as the next request never served.
@@ -163,9 +163,9 @@ def run_case(collector: Collector, tmp_path: Path, server: str, attribute: str,
              declared: int, sent: bytes, path: str = "/noread") -> tuple[bytes, str]:
     port = free_port()
     trace = uuid.uuid4().hex
-    env = server_env(collector, DJANGO_SETTINGS_MODULE="tests.e2e_apps",
-                     README_GROUPING_FUNCTION="tests.e2e_apps.django_grouping")
-    argv = FULL_BODY[server](port, f"tests.e2e_apps:{attribute}")
+    env = server_env(collector, DJANGO_SETTINGS_MODULE="tests.support.e2e_apps",
+                     README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping")
+    argv = FULL_BODY[server](port, f"tests.support.e2e_apps:{attribute}")
     with serve(argv, env, tmp_path, port) as base:
         answer, other = slow_exchange(base, port, declared, sent, trace,
                                       answers=server != "waitress", path=path)
@@ -245,7 +245,7 @@ def test_long_body_sent_in_full_is_kept_to_max_body_bytes(
     body = json.dumps({"items": ["x" * 20] * 2000}).encode()
     port = free_port()
     trace = uuid.uuid4().hex
-    argv = FULL_BODY[server](port, "tests.e2e_apps:plain_app")
+    argv = FULL_BODY[server](port, "tests.support.e2e_apps:plain_app")
     with serve(argv, server_env(docs_collector), tmp_path, port), socket.create_connection(
             ("127.0.0.1", port), timeout=SAFETY) as client:
         client.sendall(request_bytes(port, len(body), body, trace))

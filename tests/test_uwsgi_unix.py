@@ -58,9 +58,9 @@ def answer_of(sock: socket.socket) -> bytes:
 @contextmanager
 def uwsgi_unix(tmp_path: Path, collector: Collector, attribute: str, *options: str
                ) -> Iterator[str]:
-    """uWSGI serving tests.e2e_apps.``attribute`` on a unix socket; yields its path."""
+    """uWSGI serving tests.support.e2e_apps.``attribute`` on a unix socket; yields its path."""
     path = str(tmp_path / f"{attribute}-{uuid.uuid4().hex[:8]}.sock")
-    entry = f"import tests.e2e_apps; application = tests.e2e_apps.{attribute}"
+    entry = f"import tests.support.e2e_apps; application = tests.support.e2e_apps.{attribute}"
     argv = [str(UWSGI), "--socket", path, "--eval", entry, "--master", "--die-on-term",
             "--need-app", "--processes=1", *options]
     env = server_env(collector)

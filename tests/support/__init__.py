@@ -24,4 +24,9 @@
 - ``delivery``: the delivery tests' ``item``, ``build_id`` and counting helpers, the
   ``make_delivery`` fixture and the autouse check that no log record shows the API key
   (import ``make_delivery_fixture`` and ``api_key_never_logged_fixture``).
+- ``e2e_apps``: the end-to-end API as plain, Bottle, Flask and Django WSGI apps (also
+  the Django settings module and URLconf), imported by dotted name by the real
+  servers test_e2e_servers.py, test_slow_client.py and test_uwsgi_unix.py start.
+- ``asgi_apps``: the same API as FastAPI, Starlette and Django ASGI apps, for the
+  ASGI servers of test_asgi_servers.py.
 """

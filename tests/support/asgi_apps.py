@@ -1,13 +1,13 @@
-"""The end-to-end API of tests/e2e_apps.py as ASGI apps, served by real ASGI servers.
+"""The end-to-end API of tests/support/e2e_apps.py as ASGI apps, served by real ASGI servers.
 
 ``fastapi_app`` (``readme_metrics.fastapi.ReadMeMetricsMiddleware``, an ``async`` grouping
 function reading ``request.state`` set by a dependency), ``starlette_app`` (the same
 middleware, a plain grouping function) and ``django_asgi_app`` (Django's ASGI handler,
-the views of tests/e2e_apps.py, wrapped in ``readme_metrics.asgi.MetricsMiddleware``;
+the views of tests/support/e2e_apps.py, wrapped in ``readme_metrics.asgi.MetricsMiddleware``;
 this module is also its settings module). Configuration comes from the ``README_*``
 environment, so the servers start exactly as in production.
 
-Endpoints: those of tests/e2e_apps.py (``/hello``, ``/echo``, ``/upload``, ``/stream``,
+Endpoints: those of tests/support/e2e_apps.py (``/hello``, ``/echo``, ``/upload``, ``/stream``,
 ``/nolog``), and for FastAPI and Starlette also:
 
 - ``GET /sse?barrier=<path>``: server-sent events; ``first``, then waits until the
@@ -23,14 +23,14 @@ import os
 import time
 from typing import Any, AsyncIterator, Callable, Optional
 
-from tests.e2e_apps import BARRIER_WAIT, async_stream_chunks, group, upload_answer
+from tests.support.e2e_apps import BARRIER_WAIT, async_stream_chunks, group, upload_answer
 
-# -- Django (settings for django_asgi_app: the views and URLconf of tests/e2e_apps) -----
+# -- Django (settings for django_asgi_app; views and URLconf: tests/support/e2e_apps) --
 
 SECRET_KEY = "e2e-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
-ROOT_URLCONF = "tests.e2e_apps"
+ROOT_URLCONF = "tests.support.e2e_apps"
 USE_TZ = True
 MIDDLEWARE: list[str] = []  # the ASGI middleware wraps the handler instead
 

@@ -19,7 +19,7 @@ Endpoints, identical in every framework:
   the same as a list, in the plain app).
 
 ``plain_bare`` is the plain app unwrapped, to compare the wrapped app with. Run as
-``python -m tests.e2e_apps SERVER ATTRIBUTE PORT`` it serves an app under werkzeug's
+``python -m tests.support.e2e_apps SERVER ATTRIBUTE PORT`` it serves an app under werkzeug's
 development server (``threaded`` as ``flask run``, or ``werkzeug-single``) or wsgiref.
 
 The grouping function takes the caller from the ``X-Api-Key`` header and puts in the
@@ -234,7 +234,7 @@ ROOT_URLCONF = __name__
 USE_TZ = True
 MIDDLEWARE = ["readme_metrics.django.MetricsMiddleware"]
 # README_METRICS_CONFIG is left out on purpose: the middleware reads README_* variables
-# (README_GROUPING_FUNCTION=tests.e2e_apps.django_grouping).
+# (README_GROUPING_FUNCTION=tests.support.e2e_apps.django_grouping).
 
 
 def django_grouping(request: Any) -> Optional[dict[str, str]]:
@@ -327,6 +327,6 @@ def serve_forever(server: str, attribute: str, port: int) -> None:
 if __name__ == "__main__":
     import sys
 
-    from tests import e2e_apps  # the module under its real name, not as __main__
+    from tests.support import e2e_apps  # the module under its real name, not as __main__
 
     e2e_apps.serve_forever(sys.argv[1], sys.argv[2], int(sys.argv[3]))
