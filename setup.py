@@ -49,7 +49,10 @@ setup(
             "starlette>=0.20",
             "uvicorn>=0.20",
             "hypercorn>=0.14",
-            "httpx>=0.24",
+            "httpx>=0.24",  # tests/test_asgi.py drives apps through httpx.ASGITransport
+            # Starlette's TestClient is built on httpx2 when it is installed (on httpx it
+            # warns that httpx is deprecated there).
+            "httpx2>=2.0",
             "python-multipart>=0.0.9",
             "websockets>=10",
             "granian>=1.0; platform_python_implementation == 'CPython'",
