@@ -29,4 +29,15 @@
   servers test_e2e_servers.py, test_slow_client.py and test_uwsgi_unix.py start.
 - ``asgi_apps``: the same API as FastAPI, Starlette and Django ASGI apps, for the
   ASGI servers of test_asgi_servers.py.
+- ``asgi``: ``run``, a server's side of the ASGI protocol scripted, for the in-process
+  ASGI tests.
+- ``exchanges``: a plain exchange to vary, sample bodies (a PNG, a multipart form and the
+  params it decodes to) and the log as it is sent, for the HAR tests.
+- ``hangup``: ``HangupServer``, a Metrics API that answers, then drops a kept-alive
+  connection without warning.
+- ``proxy``: a forward HTTP proxy on 127.0.0.1 that records what went through it.
+- ``tls``: certificates made for a test by ``openssl`` (a private CA) and an HTTPS
+  collector.
+- ``transports``: the transport tests' key, both routes (``ROUTES``) and a clean
+  environment.
 """
