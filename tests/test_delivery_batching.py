@@ -22,9 +22,9 @@ from tests.support.delivery import (
     ids,
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
-    wait_until,
 )
 from tests.support.fake_api import Collector, Reply
+from tests.support.polling import wait_until
 
 # -- batching -------------------------------------------------------------------------------
 

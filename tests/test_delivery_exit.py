@@ -40,10 +40,10 @@ from tests.support.delivery import (
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     messages,
-    wait_until,
 )
 from tests.support.drip import DripServer
 from tests.support.fake_api import Collector, Reply, free_port
+from tests.support.polling import wait_until
 
 
 def test_hanging_collector_never_blocks_submit_and_close_is_bounded(

@@ -21,11 +21,11 @@ from tests.support.delivery import (
     ids,
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
-    wait_until,
     worker_threads,
 )
 from tests.support.drip import DripServer
 from tests.support.fake_api import Collector, Reply
+from tests.support.polling import wait_until
 
 
 def test_inline_mode_sends_in_the_calling_thread(collector: Collector,

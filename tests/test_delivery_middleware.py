@@ -24,9 +24,9 @@ from tests.support.delivery import (
     SLACK,
     adds_up,
     api_key_never_logged_fixture,  # noqa: F401 - autouse
-    wait_until,
 )
 from tests.support.fake_api import Collector, Reply
+from tests.support.polling import wait_until
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
 # -- through the middleware: requests never wait (SPEC 7, black box) ------------------------

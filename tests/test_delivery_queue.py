@@ -27,9 +27,9 @@ from tests.support.delivery import (
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     messages,
-    wait_until,
 )
 from tests.support.fake_api import Collector, free_port
+from tests.support.polling import wait_until
 
 
 @pytest.mark.parametrize(("options", "body", "bound"), [

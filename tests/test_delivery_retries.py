@@ -42,9 +42,9 @@ from tests.support.delivery import (
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     messages,
-    wait_until,
 )
 from tests.support.fake_api import Collector, Reply
+from tests.support.polling import wait_until
 
 # -- pure decisions -----------------------------------------------------------------------
 

@@ -28,10 +28,10 @@ from tests.support.delivery import (
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     messages,
-    wait_until,
     worker_threads,
 )
 from tests.support.fake_api import Collector, Reply
+from tests.support.polling import wait_until
 
 
 def test_one_lazily_started_named_daemon_worker(collector: Collector,

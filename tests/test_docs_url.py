@@ -16,8 +16,9 @@ from readme_metrics import MetricsMiddleware, docs_url
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.docs_url import DocsUrl
 from tests.support.contract import DOCS as CONTRACT_DOCS
-from tests.support.contract import documentation_url, hit, wait_until
+from tests.support.contract import documentation_url, hit
 from tests.support.fake_api import Collector, Received, Reply, basic_auth, free_port
+from tests.support.polling import wait_until
 
 DOCS = b'{"baseUrl": "https://docs.example.com/"}'
 
@@ -279,5 +280,5 @@ def test_documentation_url_lookup_keeps_the_api_url_path(
     middleware = background_wrap(api_key=f"rdme_path_{uuid.uuid4().hex}", buffer_length=1,
                       base_log_url=None, readme_api_url=collector.url + "/api")
     assert documentation_url(hit(middleware, "/")) is None
-    wait_until(lambda: bool(collector.gets))
+    wait_until(lambda: bool(collector.gets), timeout=15.0)
     assert collector.gets[0].path == "/api/v1"

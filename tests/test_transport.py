@@ -11,7 +11,6 @@ import json
 import socket
 import threading
 import time
-from typing import Callable
 
 import pytest
 import requests
@@ -26,6 +25,7 @@ from readme_metrics.version import __version__
 from tests.support.drip import DripServer
 from tests.support.fake_api import Collector, Reply, basic_auth, free_port
 from tests.support.hangup import HangupServer
+from tests.support.polling import wait_until
 from tests.support.transports import (
     API_KEY,
     ROUTES,
@@ -372,7 +372,7 @@ def test_timeout_bounds_the_whole_post_against_a_dripping_server(
             transport.post_logs(b"[]", timeout=None if timeout else 1.0)
         elapsed = time.monotonic() - started
         transport.close()
-        wait_for(lambda: server.sent)
+        wait_until(lambda: server.sent)
     finally:
         server.close()
     assert server.requests == 1
@@ -392,7 +392,7 @@ def test_timeout_bounds_a_body_dripped_until_the_server_closes(direct: bool) -> 
     try:
         answer = transport.post_logs(b"[]")
         transport.close()
-        wait_for(lambda: server.sent)
+        wait_until(lambda: server.sent)
     finally:
         server.close()
     assert answer.status_code == 200
@@ -416,13 +416,6 @@ def test_posts_after_a_cut_post_use_a_fresh_connection(collector: Collector,
     for _ in range(3):
         assert transport.post_logs(b"[]").status_code == 202
     transport.close()
-
-
-def wait_for(predicate: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
 
 
 # -- the watchdog -------------------------------------------------------------------------
@@ -451,7 +444,7 @@ def test_a_short_limit_fires_while_a_long_one_is_waiting() -> None:
 
     thread = threading.Thread(target=long_exchange)
     thread.start()
-    wait_for(lambda: long_limit)
+    wait_until(lambda: long_limit)
     try:
         with watchdog.limit(0.3) as short:
             watchdog.watch(_Held(short_pair[0]))

@@ -40,4 +40,5 @@
   collector.
 - ``transports``: the transport tests' key, both routes (``ROUTES``) and a clean
   environment.
+- ``polling``: ``wait_until``, waiting for what another thread or process does.
 """

@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from typing import Any, Callable, Optional
 
 from tests.support.command import REPO_ROOT
@@ -117,12 +116,3 @@ def run_python(script: str, *args: str, timeout: float = 60.0,
     return subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
                           text=True, timeout=timeout, env=environment, cwd=str(REPO_ROOT),
                           stdin=subprocess.DEVNULL)
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
-    """Poll ``predicate`` every 10 ms until it is true (or raise after ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)

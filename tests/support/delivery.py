@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -50,15 +49,6 @@ def adds_up(stats: dict[str, int]) -> bool:
     reasons = sum(value for key, value in stats.items() if key.startswith("dropped_"))
     return (stats["captured"] == stats["sent"] + stats["dropped"] + stats["queued"]
             + stats["skipped"] and reasons == stats["dropped"])
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Poll ``predicate`` every 10 ms; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
 
 
 def worker_threads() -> list[threading.Thread]:
