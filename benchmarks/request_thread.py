@@ -97,6 +97,12 @@ def _cpu(pid: int) -> tuple[float, float, int, float]:
     return int(fields[11]) / ticks, int(fields[12]) / ticks, switches, others / ticks
 
 
+def _machine() -> tuple[int, int]:
+    """(all ticks, idle ticks) of the whole machine so far, from /proc/stat's cpu line."""
+    ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(ticks), ticks[3] + ticks[4]  # idle + iowait
+
+
 #: What runs under gunicorn, in this order in each round ("wrapped" is the real thing).
 VARIANTS = ("bare", "delivery_off", "no_post", "no_build", "wrapped")
 
@@ -125,9 +131,11 @@ def run(variant: str, seconds: float, collector: bench.Collector) -> dict[str, A
                                   capture_output=True, text=True, check=True).stdout
             workers = bench.child_pids(server.pid)
             before = [_cpu(pid) for pid in workers]
+            machine_before = _machine()
             out = subprocess.run(["wrk", "-t2", "-c4", f"-d{seconds:g}s", *headers, url],
                                  capture_output=True, text=True, check=True).stdout
             after = [_cpu(pid) for pid in workers]
+            machine_after = _machine()
         finally:
             server.terminate()
             server.wait(30)
@@ -146,6 +154,9 @@ def run(variant: str, seconds: float, collector: bench.Collector) -> dict[str, A
                                        / served * 1e6, 1),
         "other_threads_us_per_request": round(sum(a[3] - b[3] for a, b in zip(after, before))
                                               / served * 1e6, 1),
+        "machine_idle_percent": round(
+            100 * (machine_after[1] - machine_before[1])
+            / max(1, machine_after[0] - machine_before[0]), 1),
         "context_switches_per_request": round(
             sum(a[2] - b[2] for a, b in zip(after, before)) / served, 2),
     }
@@ -155,10 +166,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--variants", default=",".join(VARIANTS),
+                        help="comma-separated subset of " + ", ".join(VARIANTS)
+                        + " (bare is always run)")
     args = parser.parse_args()
+    chosen = {"bare", *args.variants.split(",")}
+    unknown = chosen - set(VARIANTS)
+    if unknown:
+        parser.error(f"unknown variants: {', '.join(sorted(unknown))}")
     collector = bench.Collector("ok")
-    runs: dict[str, list[dict[str, Any]]] = {variant: [] for variant in VARIANTS}
-    logs = dict.fromkeys(VARIANTS, 0)  # received by the collector, per variant
+    variants = [variant for variant in VARIANTS if variant in chosen]
+    runs: dict[str, list[dict[str, Any]]] = {variant: [] for variant in variants}
+    logs = dict.fromkeys(variants, 0)  # received by the collector, per variant
     load = [round(value, 2) for value in os.getloadavg()]
     try:
         for _ in range(args.rounds):
@@ -178,14 +197,14 @@ def main() -> None:
                                                      for run in values)
     bare = report["bare"]["thread_cpu_us_per_call"]
     bare_rate = report["bare"]["requests_per_second"]
-    for variant in VARIANTS[1:]:
+    for variant in variants[1:]:
         report[variant]["middleware_thread_us_per_request"] = round(
             report[variant]["thread_cpu_us_per_call"] - bare, 1)
         report[variant]["ratio_to_bare"] = round(
             report[variant]["requests_per_second"] / bare_rate, 2)
     # Every request served by a variant that posts, warm-ups included, is a log; wrk does
     # not count the requests in flight when it stops, so the collector may hold a few more.
-    for variant in ("no_build", "wrapped"):
+    for variant in {"no_build", "wrapped"} & chosen:
         report[variant]["delivered"] = (
             f"{logs[variant]} of {report[variant]['served_with_warm_up']} served")
     report["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
