@@ -314,6 +314,15 @@ def test_a_kept_alive_connection_the_server_ended_is_replaced(how: str,
                  b"4\r\nabcd\r\n3\r\nefg\r\n0\r\n\r\n", 3, b"abcdefg", id="chunked"),
     pytest.param(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\n"
                  b"Content-Length: 2\r\n\r\nok", 3, b"ok", id="interim-100"),
+    # RFC 9110 15.2: a client passes over every interim answer (1xx but 101), headers and
+    # all. http.client passes over 100 only: it would take 103's headers for the answer.
+    pytest.param(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+                 b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\nok", 3, b"ok",
+                 id="interim-103"),
+    pytest.param(b"HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n"
+                 b"HTTP/1.1 199 Whatever\r\nX-A: 1\r\nX-B: 2\r\n\r\n"
+                 b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 3, b"ok",
+                 id="interim-several"),
 ])
 def test_answers_framed_every_way_http_allows(answer: bytes, after: int, content: bytes,
                                              direct: bool) -> None:

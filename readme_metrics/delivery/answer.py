@@ -2,12 +2,47 @@
 
 from __future__ import annotations
 
+import http.client
 from typing import Any, Optional
 
 #: The most of an answer's body that is read. The policy logs the start of an error's
 #: body and nothing reads more; a server sending an endless body (or announcing one of
 #: terabytes) must not grow the process's memory while ReadMe misbehaves (SPEC 7).
 MAX_CONTENT = 64 * 1024
+
+#: Limits on an interim answer's header lines, those http.client sets on an answer's.
+_MAX_LINE = 65536
+_MAX_FIELDS = 100
+
+
+class FinalResponse(http.client.HTTPResponse):
+    """``http.client``'s answer, read past every interim (1xx) answer before it.
+
+    RFC 9110 (15.2) has a client pass over interim answers it does not expect, whatever
+    their number; ``http.client`` passes over ``100 Continue`` only and would take a
+    ``103 Early Hints`` (or ``102 Processing``) for the answer, leaving the real one
+    unread on the line. ``101 Switching Protocols`` is final: it is never expected here
+    and is read as an answer the policy does not accept. Both routes use this class
+    (the direct connections and, through urllib3, the session's).
+    """
+
+    def _read_status(self) -> tuple[str, int, str]:
+        while True:
+            version, status, reason = super()._read_status()  # type: ignore[misc]
+            if not 102 <= status < 200:  # 100 is passed over by http.client itself
+                return version, status, reason
+            _skip_fields(self.fp)
+
+
+def _skip_fields(stream: Any) -> None:
+    """Read an interim answer's header lines up to the blank line that ends them."""
+    for _ in range(_MAX_FIELDS + 1):
+        line = stream.readline(_MAX_LINE + 1)
+        if len(line) > _MAX_LINE:
+            raise http.client.LineTooLong("header line")
+        if line in (b"\r\n", b"\n", b""):
+            return
+    raise http.client.HTTPException(f"got more than {_MAX_FIELDS} headers")
 
 
 class Answer:

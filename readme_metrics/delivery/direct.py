@@ -33,7 +33,7 @@ import requests
 from requests.cookies import MockRequest, MockResponse, get_cookie_header
 
 from readme_metrics.delivery import tls, watchdog
-from readme_metrics.delivery.answer import MAX_CONTENT, Answer
+from readme_metrics.delivery.answer import MAX_CONTENT, Answer, FinalResponse
 from readme_metrics.delivery.errors import requests_error
 from readme_metrics.delivery.policy import MAX_SENDERS
 
@@ -47,7 +47,9 @@ _COALESCE_MAX = 64 * 1024
 
 class _Connection(http.client.HTTPConnection):
     """``http.client``'s connection with TCP_NODELAY (as urllib3), optional TLS, and a
-    socket the watchdog can reach while it connects or reads."""
+    socket the watchdog can reach while it connects or reads; interim answers passed over."""
+
+    response_class = FinalResponse
 
     def __init__(self, host: str, port: int, poster: DirectPoster) -> None:
         self.default_port = 443 if poster.tls else 80  # no ":443" in the Host header

@@ -24,7 +24,7 @@ from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from readme_metrics.delivery import watchdog
-from readme_metrics.delivery.answer import MAX_CONTENT, Answer
+from readme_metrics.delivery.answer import MAX_CONTENT, Answer, FinalResponse
 from readme_metrics.delivery.errors import requests_error
 from readme_metrics.delivery.policy import MAX_SENDERS
 from readme_metrics.version import __version__
@@ -67,10 +67,13 @@ def make_session(api_key: str) -> requests.Session:
 
 
 class _Watched(HTTPConnection):
-    """Joins the running watchdog limit whenever it connects or sends a request.
+    """Joins the running watchdog limit whenever it connects or sends a request, and
+    reads answers past interim ones (:class:`.answer.FinalResponse`).
 
     Mixed in before urllib3's HTTP or HTTPS connection class: ``super()`` is that class.
     """
+
+    response_class = FinalResponse
 
     def connect(self) -> None:
         watchdog.watch(self)  # its ``sock`` is the socket being connected
