@@ -135,6 +135,16 @@ def test_timings_have_no_float_noise(wait: float, duration: float) -> None:
     assert entry["time"] == round(figures[1] + figures[2], 3)
 
 
+@settings(max_examples=300, deadline=None)
+@given(wait=st.floats(0, 100), duration=st.floats(0, 100))
+def test_time_is_exactly_the_sum_of_the_timings(wait: float, duration: float) -> None:
+    """SPEC 4: ``time`` is the sum of the timings, as whoever reads the JSON adds them."""
+    sent = json.loads(json.dumps(build_entry(make_exchange(wait=wait, duration=duration))))
+    timings = sent["timings"]
+    assert sent["time"] == timings["send"] + timings["wait"] + timings["receive"]
+    assert sent["time"] == sum(timings.values())
+
+
 # -- response ---------------------------------------------------------------------------
 
 

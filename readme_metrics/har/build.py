@@ -86,19 +86,32 @@ def _microseconds(seconds: Any) -> int:
     return round(value)
 
 
+# How far timings() looks for a receive time whose sum with wait is exact (1 ms).
+_MAX_SHIFT_US = 1000
+
+
 def timings(wait: Any, duration: Any) -> tuple[float, float, float]:
     """HAR (time, wait, receive) in milliseconds with 3 decimals, from seconds.
 
     Computed in whole microseconds and divided once, so each figure is the float closest
-    to its 3-decimal value (``2.051``, never ``2.0509999999999997``) and ``time`` is the
-    sum of the timings rounded the same way.
+    to its 3-decimal value (``2.051``, never ``2.0509999999999997``). ``time`` must also
+    be exactly what a reader gets by adding the timings (``send + wait + receive``), and
+    the float sum of two such figures is not always the float of their 3-decimal sum: in
+    that case ``receive`` moves by the fewest microseconds that make the two agree
+    (almost always one, a few dozen at most), far below any timing's accuracy.
     """
     wait_us = _microseconds(wait)
     try:
         receive_us = _microseconds(duration - wait)
     except TypeError:
         receive_us = 0
-    return (wait_us + receive_us) / 1000, wait_us / 1000, receive_us / 1000
+    wait_ms = wait_us / 1000
+    for shift in range(_MAX_SHIFT_US + 1):
+        for candidate in (receive_us + shift, receive_us - shift):
+            total = (wait_us + candidate) / 1000
+            if candidate >= 0 and wait_ms + candidate / 1000 == total:
+                return total, wait_ms, candidate / 1000
+    return (wait_us + receive_us) / 1000, wait_ms, receive_us / 1000
 
 
 def _request(
