@@ -1,12 +1,15 @@
 """A plain PEP 3333 app wrapped in the metrics middleware: no framework at all.
 
-    README_API_KEY=rdme_... python examples/wsgi_app.py
+    pip install .                  # from the repository root
+    readme-metrics collect         # in another terminal: the local Metrics API
+    export README_API_KEY=any-key README_METRICS_SERVER=http://127.0.0.1:8001
+    python examples/wsgi_app.py
     curl -H "X-Api-Key: owlbert-key" http://127.0.0.1:8000/pets
 
-Every option not passed to MetricsApiConfig is read from the README_* environment
-variables (or a .env file); see the README for the list. With
-``README_METRICS_SERVER=http://127.0.0.1:8001`` and ``readme-metrics collect`` running,
-the logs go to the local collector instead of ReadMe.
+The collector prints each call and keeps it in readme-metrics.har. To send to ReadMe
+instead, set README_API_KEY to your project's API key and leave README_METRICS_SERVER
+unset. Every option not passed to MetricsApiConfig is read from the README_* environment
+variables (or a .env file); see the README for the list.
 """
 
 from __future__ import annotations

@@ -205,3 +205,98 @@ def test_quick_start_copied_verbatim_logs_a_call(tmp_path: Path, collector: Coll
     entry = logs[0]["request"]["log"]["entries"][0]
     assert entry["request"]["url"] == url
     assert entry["response"]["status"] == answer.status_code
+
+
+# -- the examples, run as their docstrings say ------------------------------------------
+
+EXAMPLES = REPO_ROOT / "examples"
+#: The example modules whose docstring says how to run them against the local collector.
+RUNNABLE_EXAMPLES = ["wsgi_app.py", "flask/app.py", "fastapi/app.py",
+                     "django/exampleproject/settings.py"]
+
+
+def docstring_commands(path: Path) -> list[str]:
+    """The indented shell lines of a module docstring, comments stripped."""
+    import ast
+
+    doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    lines = [line.split("  #")[0].strip() for line in doc.splitlines()
+             if line.startswith("    ") and not line.strip().startswith("#")]
+    return [line for line in lines if line]
+
+
+@pytest.mark.parametrize("name", [*RUNNABLE_EXAMPLES, "flask/webhooks.py",
+                                  "fastapi/webhooks.py"])
+def test_example_docstrings_install_from_the_checkout_with_a_usable_key(name: str) -> None:
+    """A newcomer copies these lines: the key must not be refused as a placeholder, and
+    ``pip install readme-metrics`` would install the official package from PyPI."""
+    from readme_metrics.options import looks_like_a_placeholder
+
+    commands = docstring_commands(EXAMPLES / name)
+    (install,) = [line for line in commands if line.startswith("pip install")]
+    assert re.fullmatch(r"""pip install (\.|"\.\[\w+\]")( [\w-]+)*""", install), install
+    keys = [key for line in commands
+            for key in re.findall(r"README_API_KEY=(\S+)", line)]
+    assert keys and not [key for key in keys if looks_like_a_placeholder(key)], keys
+
+
+def _example_argv(command: str, port: int) -> tuple[list[str], dict[str, str]]:
+    """The documented command on ``port`` (tests use free ports), and its extra env."""
+    argv = command.split()
+    tool, rest = argv[0], argv[1:]
+    if tool == "python":
+        if rest[:2] == ["manage.py", "runserver"]:  # the reloader's child outlives terminate
+            return [sys.executable, *rest, f"127.0.0.1:{port}", "--noreload"], {}
+        return [sys.executable, *rest], {"PORT": str(port)}
+    if tool == "uvicorn":
+        assert rest[-2:] == ["--port", "8000"], command
+        rest = rest[:-1] + [str(port)]
+    else:
+        assert tool == "flask" and "--port" not in rest, command
+        rest = [*rest, "--port", str(port)]
+    return [sys.executable, "-m", tool, *rest], {}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("name", RUNNABLE_EXAMPLES)
+def test_example_runs_as_its_docstring_says(name: str, tmp_path: Path,
+                                            collector: Collector) -> None:
+    """The docstring's lines, in order, against a real collector: one call, one log."""
+    import shutil
+
+    commands = docstring_commands(EXAMPLES / name)
+    assert commands[:2] and commands[1] == "readme-metrics collect", commands
+    shutil.copytree(EXAMPLES, tmp_path / "examples")  # runserver writes db.sqlite3 beside
+    cwd = tmp_path
+    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    rest = commands[2:]
+    if rest[0].startswith("cd "):
+        cwd = tmp_path / rest.pop(0)[3:]
+    exported = dict(pair.split("=", 1) for pair in rest.pop(0).split()[1:])
+    assert exported == {"README_API_KEY": "any-key",
+                        "README_METRICS_SERVER": "http://127.0.0.1:8001"}, exported
+    env.update(exported, README_METRICS_SERVER=collector.url, README_FLUSH_INTERVAL="0.2")
+    run, curl = rest
+    header, url = re.fullmatch(r'curl -H "([^"]+)" (http://127\.0\.0\.1:\d+/\S*)',
+                               curl).groups()  # type: ignore[union-attr]
+    port = free_port()
+    argv, extra = _example_argv(run, port)
+    env.update(extra)
+    url = re.sub(r":\d+/", f":{port}/", url, count=1)
+    log = tmp_path / "app-output.txt"
+    with open(log, "wb") as output:
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                stdout=output, stderr=subprocess.STDOUT)
+    try:
+        _wait_for_port(port, proc, log)
+        name_, _, value = header.partition(": ")
+        answer = requests.get(url, headers={name_: value}, timeout=10)
+        logs = collector.wait_for_logs(1, timeout=30)
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    assert answer.status_code == 200, answer.text
+    assert len(logs) == 1, logs
+    assert_valid_log(logs[0])
+    assert logs[0]["request"]["log"]["entries"][0]["request"]["url"] == url

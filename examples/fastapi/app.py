@@ -1,8 +1,14 @@
 """A FastAPI app with the metrics middleware: ``app.add_middleware(ReadMeMetricsMiddleware)``.
 
-    pip install 'readme-metrics[fastapi]' uvicorn
-    README_API_KEY=rdme_... uvicorn app:app --port 8000      (from examples/fastapi)
+    pip install ".[fastapi]" fastapi uvicorn     # from the repository root
+    readme-metrics collect                       # in another terminal
+    cd examples/fastapi
+    export README_API_KEY=any-key README_METRICS_SERVER=http://127.0.0.1:8001
+    uvicorn app:app --port 8000
     curl -H "Authorization: Bearer owlbert-key" http://127.0.0.1:8000/pets
+
+(To send to ReadMe instead: your project's API key in README_API_KEY, no
+README_METRICS_SERVER.)
 
 The grouping function receives Starlette's ``Request`` and runs once, when the app
 starts its response: whatever the app's dependencies stored in ``request.state`` (here

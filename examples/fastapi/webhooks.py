@@ -2,10 +2,13 @@
 
 ReadMe calls this endpoint when a user logs in to your docs, to fill in their API keys
 (https://docs.readme.com/main/docs/personalized-docs-webhook). The secret is your ReadMe
-project's API key.
+project's API key (any key will do to try it).
 
-    README_API_KEY=rdme_... uvicorn webhooks:create_app --factory --port 4000
-    (from examples/fastapi)
+    pip install ".[fastapi]" fastapi uvicorn     # from the repository root
+    cd examples/fastapi
+    README_API_KEY=any-key uvicorn webhooks:create_app --factory --port 4000
+    curl -d '{"email": "ana@example.com"}' http://127.0.0.1:4000/webhook
+                                   # unsigned: 401 {"error": "Missing Signature"}
 """
 
 import json

@@ -1,7 +1,13 @@
 """A Flask app with the metrics extension (application factory + ``init_app``).
 
-    README_API_KEY=rdme_... flask --app examples/flask/app.py run
+    pip install ".[flask]"         # from the repository root
+    readme-metrics collect         # in another terminal: the local Metrics API
+    export README_API_KEY=any-key README_METRICS_SERVER=http://127.0.0.1:8001
+    flask --app examples/flask/app.py run
     curl -H "Authorization: Bearer owlbert-key" http://127.0.0.1:5000/pets
+
+(To send to ReadMe instead: your project's API key in README_API_KEY, no
+README_METRICS_SERVER.)
 
 The grouping function receives Flask's ``request`` and runs inside the request
 context, so whatever your authentication put in ``flask.g`` (or

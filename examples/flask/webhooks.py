@@ -2,9 +2,12 @@
 
 ReadMe calls this endpoint when a user logs in to your docs, to fill in their API keys
 (https://docs.readme.com/main/docs/personalized-docs-webhook). The secret is your ReadMe
-project's API key.
+project's API key (any key will do to try it).
 
-    README_API_KEY=rdme_... flask --app examples/flask/webhooks.py run --port 4000
+    pip install ".[flask]"         # from the repository root
+    README_API_KEY=any-key flask --app examples/flask/webhooks.py run --port 4000
+    curl -d '{"email": "ana@example.com"}' http://127.0.0.1:4000/webhook
+                                   # unsigned: 401 {"error": "Missing Signature"}
 """
 
 from __future__ import annotations

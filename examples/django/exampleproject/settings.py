@@ -1,8 +1,14 @@
 """Settings of the minimal Django example: the metrics middleware first in MIDDLEWARE.
 
+    pip install ".[django]"        # from the repository root
+    readme-metrics collect         # in another terminal: the local Metrics API
     cd examples/django
-    README_API_KEY=rdme_... python manage.py runserver
+    export README_API_KEY=any-key README_METRICS_SERVER=http://127.0.0.1:8001
+    python manage.py runserver
     curl -H "X-Api-Key: owlbert-key" http://127.0.0.1:8000/pets
+
+(To send to ReadMe instead: your project's API key in README_API_KEY, no
+README_METRICS_SERVER.)
 
 Serve it with any WSGI server (``gunicorn exampleproject.wsgi``) or ASGI server
 (``exampleproject.asgi:application``); the middleware works in both.
