@@ -300,3 +300,75 @@ def test_example_runs_as_its_docstring_says(name: str, tmp_path: Path,
     assert len(logs) == 1, logs
     assert_valid_log(logs[0])
     assert logs[0]["request"]["log"]["entries"][0]["request"]["url"] == url
+
+
+# -- Troubleshooting's advice, followed ---------------------------------------------------
+
+
+def troubleshooting_row(symptom: str) -> str:
+    """The Troubleshooting table's row whose symptom starts with ``symptom``."""
+    (row,) = [line for line in readme_sections()["Troubleshooting"].splitlines()
+              if line.startswith(f"| {symptom}")]
+    return row
+
+
+def test_a_test_clients_call_is_logged_once_buffered_or_closed(collector: Collector) -> None:
+    from flask import Flask
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    assert 'client.get("/", buffered=True)' in troubleshooting_row("in a test")
+    app = Flask(__name__)
+    app.add_url_rule("/", "hello", lambda: "hello")
+    metrics = ReadMeMetrics(MetricsApiConfig(
+        api_key="any-key", metrics_api=collector.url,
+        grouping_function=lambda request: {"api_key": "owlbert-key"}), app)
+    client = app.test_client()
+    left_open = client.get("/")
+    assert metrics.stats["captured"] == 0  # the symptom: the response is not closed yet
+    client.get("/", buffered=True)
+    assert metrics.stats["captured"] == 1
+    left_open.close()
+    assert metrics.stats["captured"] == 2
+    assert metrics.flush(10)
+    metrics.close()
+    assert len(collector.wait_for_logs(2)) == 2
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("handled", [False, True], ids=["sigterm", "sigterm-handled"])
+def test_sigterm_loses_the_last_logs_unless_the_app_makes_it_an_exit(
+        tmp_path: Path, collector: Collector, handled: bool) -> None:
+    """The WSGI quick start under wsgiref, stopped by SIGTERM within flush_interval."""
+    import signal
+
+    advice = re.search(r"`(signal\.signal\(signal\.SIGTERM, [^`]+)`",
+                       troubleshooting_row("the last logs before a stop"))
+    assert advice is not None
+    port = free_port()
+    command = _wsgi(tmp_path, port)
+    if handled:
+        app = tmp_path / "app.py"
+        main = 'if __name__ == "__main__":'
+        app.write_text(app.read_text().replace(
+            main, f"import signal, sys\n{advice.group(1)}\n\n{main}"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
+    env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
+               PYTHONPATH=str(REPO_ROOT))  # flush_interval stays 5 s: the log waits
+    log = tmp_path / "app-output.txt"
+    with open(log, "wb") as output:
+        proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
+                                stdout=output, stderr=subprocess.STDOUT)
+    try:
+        _wait_for_port(port, proc, log)
+        answer = requests.get(f"http://127.0.0.1:{port}/",
+                              headers={"X-Api-Key": "owlbert-key"}, timeout=10)
+        assert answer.status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+    if handled:
+        assert len(collector.wait_for_logs(1)) == 1  # sent by the exit flush
+    else:  # the process is gone: nothing can arrive any more
+        assert collector.wait_for_logs(0) == [], log.read_text()
