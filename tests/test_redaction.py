@@ -269,6 +269,10 @@ def test_json_text(deny: list[str], allow: list[str], document: Any, expected: A
         pytest.param(["password"], [], "not json", None, id="not-json"),
         pytest.param(["password"], [], '{"password": "x"', None, id="truncated"),
         pytest.param(["password"], [], '{"password": NaN}', None, id="nan-is-not-json"),
+        # Valid JSON, but beyond a double: re-serialised it would read "Infinity".
+        pytest.param(["password"], [], '{"password": "x", "n": 1e400}', None,
+                     id="overflowing-number"),
+        pytest.param([], ["a"], '[-1E999]', None, id="overflowing-number-allowlist"),
         pytest.param(["password"], [], "", None, id="empty"),
         pytest.param([], [], '{"password": "x"}', '{"password": "x"}', id="inactive"),
         pytest.param([], [], "nope", None, id="inactive-not-json"),
@@ -509,3 +513,15 @@ def test_redacted_json_is_still_valid_json(inline_wrap: Any, collector: Collecto
                            method="POST", body=body, headers={"Content-Type": "application/json"})
     assert json.loads(entry["request"]["postData"]["text"]) == [
         {"secret": "[REDACTED 4]", "n": [1, {"Secret": "[REDACTED]"}]}, "x"]
+
+
+def test_a_json_number_beyond_a_double_never_becomes_infinity(inline_wrap: Any,
+                                                               collector: Collector) -> None:
+    body = b'{"secret": "hunter2", "n": 1e400}'
+    _, _, entry = exchange(inline_wrap(reading_app(), denylist=["secret"]), collector,
+                           method="POST", body=body, headers={"Content-Type": "application/json"})
+    post = entry["request"]["postData"]
+    assert "hunter2" not in post["text"] and "Infinity" not in post["text"]
+    assert post == {"mimeType": "application/json", "text": f"[REDACTED {len(body)}]",
+                    "comment": "body could not be parsed to redact it field by field, so it "
+                               "was redacted whole"}

@@ -24,6 +24,7 @@ raises on any input: these functions run on the delivery worker for every log.
 from __future__ import annotations
 
 import json
+import math
 import re
 from functools import lru_cache
 from typing import Any, Iterable, Sequence
@@ -64,6 +65,15 @@ def _normalise(entries: Iterable[Any] | None) -> frozenset[str]:
 def _reject_constant(name: str) -> Any:
     # NaN and Infinity are not JSON; re-serialising them would produce invalid JSON.
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    # A number beyond a double (1e400) is valid JSON but parses to infinity, which would
+    # be re-serialised as "Infinity": such a document is refused like NaN.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:20]} does not fit a double")
+    return value
 
 
 class Redactor:
@@ -208,7 +218,8 @@ class Redactor:
         field), so only the denylist applies inside it.
         """
         try:
-            document = json.loads(text, parse_constant=_reject_constant)
+            document = json.loads(text, parse_constant=_reject_constant,
+                                  parse_float=_finite_float)
         except (ValueError, TypeError, RecursionError):
             return None
         if not self.active:
