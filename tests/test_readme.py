@@ -372,3 +372,41 @@ def test_sigterm_loses_the_last_logs_unless_the_app_makes_it_an_exit(
         assert len(collector.wait_for_logs(1)) == 1  # sent by the exit flush
     else:  # the process is gone: nothing can arrive any more
         assert collector.wait_for_logs(0) == [], log.read_text()
+
+
+def _quoted_pattern(symptom: str) -> re.Pattern[str]:
+    """The log message the row quotes, ``N`` standing for a number, ``...`` for anything."""
+    quoted = re.search(r'"([^"]+)"', troubleshooting_row(symptom))
+    assert quoted is not None, symptom
+    pattern = re.escape(quoted.group(1)).replace(r"\.\.\.", ".*")
+    return re.compile(re.sub(r"\bN\b", r"\\d+", pattern))
+
+
+@pytest.mark.parametrize("symptom", ['one error "the Metrics API refused', 'a warning "could not'])
+def test_troubleshooting_quotes_the_messages_the_library_logs(
+        collector: Collector, caplog: pytest.LogCaptureFixture, symptom: str) -> None:
+    """A newcomer searches the table for the line in their log: it must be that line."""
+    import logging
+
+    from werkzeug.test import Client
+
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+    from tests.support.fake_api import Reply
+
+    collector.default = Reply(401)
+    url = collector.url if "refused" in symptom else f"http://127.0.0.1:{free_port()}"
+
+    def hello(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"hello"]
+
+    app = MetricsMiddleware(hello, MetricsApiConfig(
+        api_key="any-key", metrics_api=url, base_log_url="https://docs.example.com",
+        grouping_function=lambda request: {"api_key": "owlbert-key"}))
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    assert Client(app).get("/", buffered=True).status_code == 200
+    assert not app.flush(30)
+    app.close()
+    pattern = _quoted_pattern(symptom)
+    messages = [record.getMessage() for record in caplog.records]
+    assert [m for m in messages if pattern.search(m)], (pattern.pattern, messages)
