@@ -74,3 +74,30 @@ def test_request_url_from_the_raw_uri_when_the_server_gives_it(
     [log] = collector.wait_for_logs(1)
     assert log["request"]["log"]["entries"][0]["request"]["url"] == \
         "http://api.example.com/a%2Fb?q=%2F"
+
+
+@pytest.mark.parametrize("host, expected", [
+    pytest.param("api.example.com:8080", "api.example.com:8080", id="plain-kept"),
+    pytest.param("[::1]:8080", "[::1]:8080", id="ipv6-kept"),
+    pytest.param("ex ample.com", "ex%20ample.com", id="blank"),
+    pytest.param("h/evil?x#y", "h%2Fevil%3Fx%23y", id="path-query-fragment"),
+    pytest.param("[::1", "%5B%3A%3A1", id="unclosed-bracket"),
+    pytest.param("user@h", "user%40h", id="userinfo"),
+    pytest.param("h:abc", "h%3Aabc", id="port-not-digits"),
+    pytest.param('<a"b>', "%3Ca%22b%3E", id="markup"),
+])
+def test_a_hostile_host_header_still_makes_a_valid_url(inline_wrap: Any, collector: Collector,
+                                                       host: str, expected: str) -> None:
+    """The Host header is client input: a value no URL can hold is percent-encoded, so the
+    log stays valid (a Metrics API refusing it would drop the whole batch with it)."""
+    from readme_metrics.cli.collector.validation import validate_log
+
+    middleware = inline_wrap(reading_app())
+    run_wsgi(middleware, wsgi_environ(path="/p", query="q=1", headers={"Host": host}))
+    [log] = collector.wait_for_logs(1)
+    url = log["request"]["log"]["entries"][0]["request"]["url"]
+    assert url == f"http://{expected}/p?q=1"
+    parts = urlsplit(url)
+    assert (parts.netloc, parts.path, parts.query, parts.fragment) == (expected, "/p", "q=1", "")
+    assert parts.port in (None, 8080)
+    assert validate_log(log) == []

@@ -155,6 +155,10 @@ BROKEN = [
                  id="relative-url"),
     pytest.param(_set(f"{E}.request.url", "http://h/a b"), "must not contain blanks",
                  id="url-blank"),
+    pytest.param(_set(f"{E}.request.url", "http://[::1/p"), "must be an absolute http(s) URL",
+                 id="url-unclosed-bracket"),
+    pytest.param(_set(f"{E}.request.url", "http://[zz]/p"), "must be an absolute http(s) URL",
+                 id="url-bad-ipv6"),
     pytest.param(_set(f"{E}.request.method", ""), "request.method: must not be empty",
                  id="empty-method"),
     pytest.param(_set(f"{E}.request.headers", {"Host": "h"}), "request.headers: must be an array",
@@ -326,17 +330,20 @@ _RESPONSE_HEADERS = st.lists(st.one_of(
        query=st.lists(st.tuples(_TEXT, _TEXT), max_size=3),
        headers=_REQUEST_HEADERS, body=_BODIES, status=_STATUSES,
        response_headers=_RESPONSE_HEADERS, response_body=st.binary(max_size=40),
-       denylist=st.sampled_from([[], ["a", "password"], ["sid"]]))
+       denylist=st.sampled_from([[], ["a", "password"], ["sid"]]),
+       host=st.one_of(st.just("api.example.com"),
+                      st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E),
+                              min_size=1, max_size=12)))
 def test_collect_accepts_every_log_the_middleware_sends(
         collector: Collector, method: str, path: str, query: list[tuple[str, str]],
         headers: dict[str, str], body: tuple[Optional[str], bytes], status: str,
         response_headers: list[tuple[str, str]], response_body: bytes,
-        denylist: list[str]) -> None:
+        denylist: list[str], host: str) -> None:
     """SPEC 9: collect validates each log against the contract, so every log the
     middleware itself sends must pass that check (a strict stand-in that refuses real
     logs would hide what ReadMe receives)."""
     content_type, data = body
-    request_headers = dict(headers)
+    request_headers = dict(headers, Host=host)  # client input, whatever it holds
     if content_type is not None:
         request_headers["Content-Type"] = content_type
     if status.startswith(("204", "304")) or method == "HEAD":

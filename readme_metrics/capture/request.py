@@ -22,7 +22,10 @@ The WSGI helpers :func:`request_url`, :func:`request_headers`, :func:`client_ip`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
+from ipaddress import IPv6Address
 from typing import Mapping, Optional, Protocol
 from urllib.parse import quote
 
@@ -31,7 +34,7 @@ from readme_metrics.capture.environ_strings import PLANS_MAX, environ_strings, s
 __all__ = [
     "EnvironRequest", "RequestHead", "RequestSource", "build_url", "client_ip",
     "content_length", "forwarded", "header_text", "pick_client_ip", "request_headers",
-    "request_url", "wsgi_bytes",
+    "request_url", "url_authority", "wsgi_bytes",
 ]
 
 _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"  # keep what a valid request target may hold, escapes too
@@ -39,6 +42,14 @@ _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"  # keep what a valid request target may hold,
 # send them raw). "%", "?" and "#" are not in it: in a decoded PATH_INFO they can only
 # have arrived percent-encoded, and left bare they would end the path or start an escape.
 _PATH_SAFE = "/!$&'()*+,;=:@[]~"
+# A URL authority without user info (RFC 3986), port in group 1: "ex ample.com", "h/x?y"
+# or "[::1" would make an invalid URL, or one that means something else.
+_AUTHORITY = re.compile(
+    r"(?:\[[0-9A-Fa-f:.]+\]|(?:[0-9A-Za-z._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*)"
+    r"(?::([0-9]{0,5}))?\Z"
+)
+# What a registered name may hold literally besides letters, digits and "_.-~".
+_HOST_SAFE = "!$&'()*+,;="
 
 
 @dataclass
@@ -89,11 +100,25 @@ def forwarded(raw: Optional[str], trusted: int) -> Optional[str]:
     return values[-trusted] if len(values) >= trusted else None
 
 
+@lru_cache(maxsize=256)
+def url_authority(host: str) -> str:
+    """A Host header (client input) as received if a URL can hold it, else percent-encoded."""
+    found = _AUTHORITY.match(host)
+    if found is not None and int(found.group(1) or 0) <= 65535:
+        try:
+            if host.startswith("["):
+                IPv6Address(host[1:host.find("]")])
+            return host
+        except ValueError:
+            pass
+    return quote(wsgi_bytes(host), safe=_HOST_SAFE)
+
+
 def build_url(scheme: str, host: str, target: str, forwarded_proto: Optional[str] = None,
               forwarded_host: Optional[str] = None, trusted_proxies: int = 0) -> str:
     """``scheme://host/target``, the scheme and host from a trusted proxy when there is one."""
     scheme = forwarded(forwarded_proto, trusted_proxies) or scheme
-    host = forwarded(forwarded_host, trusted_proxies) or host
+    host = url_authority(forwarded(forwarded_host, trusted_proxies) or host)
     if not target.isascii() or " " in target or not target.isprintable():
         target = quote(wsgi_bytes(target), safe=_URL_SAFE)
     return f"{scheme}://{host}{target}"

@@ -88,7 +88,11 @@ def _check_request(c: Checker, value: Any, path: str) -> None:
     url = c.field(request, "url", path, c.string)
     query_pairs: Optional[int] = None
     if url is not None:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port no URL can have
+        except ValueError:  # "http://[::1/p": an unclosed or invalid IP literal
+            parts = urlsplit("")
         if parts.scheme not in ("http", "https") or not parts.netloc:
             c.add(f"{path}.url", f"must be an absolute http(s) URL, got {url!r}")
         elif any(ch.isspace() for ch in url):
