@@ -124,7 +124,10 @@ def _bounded_content(response: requests.Response) -> bytes:
     """The answer's body up to :data:`MAX_CONTENT` bytes (see :mod:`.answer`).
 
     Left unread past that, the response is not "consumed": ``Response.close`` then
-    closes its connection instead of pooling it.
+    closes its connection instead of pooling it. A body that ends short of its
+    Content-Length is an error, as on the direct route: urllib3 2 raises it itself, but
+    urllib3 1.26 ends such a body without a word (a POST cut at its deadline would then
+    pass for answered).
     """
     pieces: list[bytes] = []
     size = 0
@@ -133,6 +136,11 @@ def _bounded_content(response: requests.Response) -> bytes:
         size += len(piece)
         if size > MAX_CONTENT:
             break
+    else:
+        if getattr(response.raw, "length_remaining", None):
+            raise requests.exceptions.ChunkedEncodingError(
+                f"Connection broken: IncompleteRead({size} bytes read, "
+                f"{response.raw.length_remaining} more expected)")
     return b"".join(pieces)[:MAX_CONTENT]
 
 
