@@ -553,6 +553,16 @@ def test_url_without_host_header_or_raw_path(wrap: Any, collector: Collector) ->
     assert entry(collector.logs[0])["request"]["url"] == "http://10.0.0.5:8080/caf%C3%A9%20x?a=%20"
 
 
+def test_a_raw_hash_in_the_request_target_is_no_fragment(wrap: Any, collector: Collector
+                                                       ) -> None:
+    """h11 servers split the target at "?" only: a raw "#" reaches raw_path or the query."""
+    scope = http_scope(path="/p#x", query=b"a=1#b&c=2")
+    asyncio.run(run(wrap(echo_app()), scope))
+    request = entry(collector.logs[0])["request"]
+    assert request["url"] == "http://api.example.com/p%23x?a=1%23b&c=2"
+    assert [pair["name"] for pair in request["queryString"]] == ["a", "c"]
+
+
 class _AsyncCallable:
     async def __call__(self, request: Any) -> dict[str, str]:
         return dict(GROUP)

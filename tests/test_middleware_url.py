@@ -101,3 +101,25 @@ def test_a_hostile_host_header_still_makes_a_valid_url(inline_wrap: Any, collect
     assert (parts.netloc, parts.path, parts.query, parts.fragment) == (expected, "/p", "q=1", "")
     assert parts.port in (None, 8080)
     assert validate_log(log) == []
+
+
+@pytest.mark.parametrize("environ_changes", [
+    pytest.param({"QUERY_STRING": "a=1#b&c=2"}, id="query-string-wsgiref"),
+    pytest.param({"QUERY_STRING": "a=1", "RAW_URI": "/p?a=1#b&c=2"}, id="raw-uri-gunicorn"),
+])
+def test_a_raw_hash_in_the_request_target_is_no_fragment(
+        inline_wrap: Any, collector: Collector, environ_changes: dict[str, str]) -> None:
+    """A request target has no fragment: a "#" a client sent raw (wsgiref and gunicorn
+    pass it on) stays in the query, encoded, so ``url`` and ``queryString`` agree."""
+    from readme_metrics.cli.collector.validation import validate_log
+
+    middleware = inline_wrap(reading_app())
+    environ = wsgi_environ(path="/p", headers={"Host": "h"})
+    environ.update(environ_changes)
+    run_wsgi(middleware, environ)
+    [log] = collector.wait_for_logs(1)
+    request = log["request"]["log"]["entries"][0]["request"]
+    assert request["url"] == "http://h/p?a=1%23b&c=2"
+    assert request["queryString"] == [{"name": "a", "value": "1#b"},
+                                      {"name": "c", "value": "2"}]
+    assert validate_log(log) == []

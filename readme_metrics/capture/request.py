@@ -37,7 +37,10 @@ __all__ = [
     "request_url", "url_authority", "wsgi_bytes",
 ]
 
-_URL_SAFE = "!#$%&'()*+,/:;=?@[]~"  # keep what a valid request target may hold, escapes too
+# Keep what a valid request target may hold, escapes too. Not "#": a target has no
+# fragment, so one a client sent raw (wsgiref, gunicorn's RAW_URI and h11 servers pass it
+# on) is data, and left bare it would cut the query short of what queryString shows.
+_URL_SAFE = "!$%&'()*+,/:;=?@[]~"
 # What a path segment may hold literally (RFC 3986 pchar and "/"; brackets because clients
 # send them raw). "%", "?" and "#" are not in it: in a decoded PATH_INFO they can only
 # have arrived percent-encoded, and left bare they would end the path or start an escape.
@@ -119,7 +122,8 @@ def build_url(scheme: str, host: str, target: str, forwarded_proto: Optional[str
     """``scheme://host/target``, the scheme and host from a trusted proxy when there is one."""
     scheme = forwarded(forwarded_proto, trusted_proxies) or scheme
     host = url_authority(forwarded(forwarded_host, trusted_proxies) or host)
-    if not target.isascii() or " " in target or not target.isprintable():
+    if (not target.isascii() or " " in target or "#" in target
+            or not target.isprintable()):
         target = quote(wsgi_bytes(target), safe=_URL_SAFE)
     return f"{scheme}://{host}{target}"
 
