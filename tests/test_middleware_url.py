@@ -123,3 +123,18 @@ def test_a_raw_hash_in_the_request_target_is_no_fragment(
     assert request["queryString"] == [{"name": "a", "value": "1#b"},
                                       {"name": "c", "value": "2"}]
     assert validate_log(log) == []
+
+
+@pytest.mark.parametrize("raw_uri", [None, "*"])
+def test_options_asterisk_keeps_the_host(inline_wrap: Any, collector: Collector,
+                                         raw_uri: Any) -> None:
+    """``OPTIONS * HTTP/1.1`` gives PATH_INFO "*": the url still needs its "/" (as ASGI)."""
+    middleware = inline_wrap(reading_app(), skip_methods=[])
+    environ = wsgi_environ(method="OPTIONS", path="*", headers={"Host": "api.example.com"})
+    if raw_uri is not None:
+        environ["RAW_URI"] = raw_uri
+    run_wsgi(middleware, environ)
+    [log] = collector.wait_for_logs(1)
+    url = log["request"]["log"]["entries"][0]["request"]["url"]
+    assert url == "http://api.example.com/*"
+    assert urlsplit(url).netloc == "api.example.com"

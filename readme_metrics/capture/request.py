@@ -148,7 +148,9 @@ def _environ_target(environ: Mapping[str, str], scheme: str) -> str:
     # No raw request target (wsgiref, direct calls): PATH_INFO is decoded, so encode it
     # again. QUERY_STRING is raw (PEP 3333) and stays as received.
     path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-    target = quote(wsgi_bytes(path), safe=_PATH_SAFE) or "/"
+    target = quote(wsgi_bytes(path), safe=_PATH_SAFE)
+    if not target.startswith("/"):
+        target = "/" + target  # "*" of OPTIONS *: the url still needs a path
     query = environ.get("QUERY_STRING", "")
     return f"{target}?{query}" if query else target
 
