@@ -27,6 +27,8 @@ class FinalResponse(http.client.HTTPResponse):
     """
 
     def _read_status(self) -> tuple[str, int, str]:
+        # http.client's status-line reader, which its begin() calls in a loop: private,
+        # but the same in every Python this package supports (3.9 on).
         while True:
             version, status, reason = super()._read_status()  # type: ignore[misc]
             if not 102 <= status < 200:  # 100 is passed over by http.client itself
