@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from readme_metrics.capture.wsgi import MetricsMiddleware
 from readme_metrics.capture.wsgi_input import InputTee
 from readme_metrics.config import MetricsApiConfig
+from readme_metrics.delivery import zero_stats
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -93,8 +94,8 @@ class ReadMeMetrics:
 
     @property
     def stats(self) -> dict[str, int]:
-        """Delivery counters summed over the apps this extension wraps."""
-        total: dict[str, int] = {}
+        """Delivery counters summed over the apps this extension wraps (all 0 if none)."""
+        total = zero_stats()
         for middleware in self.middlewares:
             for name, value in middleware.stats.items():
                 total[name] = total.get(name, 0) + value

@@ -24,11 +24,23 @@ _CONTEXT = "During handling of the above exception, another exception occurred:"
 
 
 def _where(exc: BaseException) -> str:
-    """``file:line in function`` of the innermost frame: where the exception was raised."""
+    """``file:line in function`` of the innermost frame, where the exception was raised,
+    and, when that is deeper (a library the grouping function called), of the grouping
+    function's own line that led there: the line the user has to look at.
+
+    ``exc`` was caught in :meth:`Identifier.__call__`, so its traceback's first frame is
+    that call and the second the grouping function's.
+    """
     frames = traceback.extract_tb(exc.__traceback__)
     if not frames:
         return "an unknown place"
-    frame = frames[-1]
+    place = _place(frames[-1])
+    if len(frames) > 2:
+        place += f", from {_place(frames[1])}"
+    return place
+
+
+def _place(frame: traceback.FrameSummary) -> str:
     return f"{frame.filename}:{frame.lineno} in {frame.name}"
 
 

@@ -12,7 +12,7 @@ from random import getrandbits
 from typing import Any, Optional
 
 from readme_metrics.config import MetricsApiConfig
-from readme_metrics.delivery import Delivery
+from readme_metrics.delivery import Delivery, zero_stats
 from readme_metrics.docs_url import DocsUrl
 from readme_metrics.exchange import Group, PendingExchange
 from readme_metrics.grouping import Identifier
@@ -114,7 +114,7 @@ class PipelineControls:
     """``flush``, ``close`` and ``stats`` of a middleware, shared by the WSGI and ASGI ones.
 
     ``pipeline`` is None when metrics are turned off (``enabled=False``): nothing was
-    started, so there is nothing to flush or close and no counters.
+    started, so there is nothing to flush or close, and every counter stays at 0.
     """
 
     pipeline: Optional[MetricsPipeline]
@@ -131,4 +131,4 @@ class PipelineControls:
     @property
     def stats(self) -> dict[str, int]:
         """Counters: captured, skipped, queued, sent, dropped, failed_batches, retries."""
-        return {} if self.pipeline is None else self.pipeline.stats
+        return zero_stats() if self.pipeline is None else self.pipeline.stats

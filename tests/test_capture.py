@@ -383,6 +383,13 @@ def test_disabled_wsgi_middleware_is_a_pass_through(collector: Collector) -> Non
     assert seen == [body]  # the server's own input, not a tee
     assert middleware.pipeline is None and set(threading.enumerate()) == before
     assert middleware.flush(1.0) is True
+    # The counters a running middleware has, all at 0: code reading them (a health check,
+    # a metrics exporter) works the same with metrics turned off.
+    running = MetricsMiddleware(app, config_for(collector))
+    try:
+        assert middleware.stats == dict.fromkeys(running.stats, 0)
+    finally:
+        running.close()
     middleware.close()
     assert collector.received == [] and collector.gets == []
 
@@ -393,6 +400,7 @@ def test_disabled_flask_extension_leaves_the_app_alone(collector: Collector) -> 
     metrics = ReadMeMetrics(config_for(collector, enabled=False), app)
     assert app.wsgi_app == original and metrics.middleware is None
     assert "readme_metrics" not in app.extensions
+    assert metrics.stats["captured"] == metrics.stats["sent"] == 0
 
 
 def test_django_adapter_without_django_says_what_to_install() -> None:

@@ -35,6 +35,10 @@ def raises_chained(req: Any) -> dict[str, str]:
     return {}
 
 
+def raises_in_a_library(req: Any) -> dict[str, str]:
+    return {"api_key": req.headers["X-Missing-Header"]}
+
+
 def line_of(function: Callable[..., Any], text: str) -> int:
     """The line number of the first line of ``function``'s file containing ``text``."""
     code = function.__code__
@@ -74,6 +78,19 @@ def test_a_raising_grouping_function_logs_type_and_place_never_values(
         assert "builtins.KeyError" in debug and "in raises_key_error" in debug
         assert "direct cause of the following" in debug
     assert SECRET not in everything_logged(caplog)
+
+
+def test_an_error_raised_in_a_library_names_the_grouping_functions_line_too(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # webob raises the KeyError; the line to fix is the grouping function's.
+    identify = Identifier(raises_in_a_library, LOGGER)
+    assert identify(request()) is None
+    [error] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    user = f"{__file__}:{line_of(raises_in_a_library, 'X-Missing-Header')} in raises_in_a_library"
+    assert error.startswith("the grouping function raised KeyError at ")
+    assert "webob" in error.split(", from ")[0]
+    assert error.endswith(f", from {user}; the request is not logged (traceback at DEBUG "
+                          "level)")
 
 
 def test_the_traceback_is_only_built_for_debug(caplog: pytest.LogCaptureFixture) -> None:

@@ -19,7 +19,8 @@ from readme_metrics.delivery.policy import (
     classify,
     parse_retry_after,
 )
+from readme_metrics.delivery.queue import zero_stats
 
 __all__ = ["DROP_REASONS", "MAX_POST_BYTES", "MAX_POST_LOGS", "MAX_SENDERS", "PAUSE",
            "REJECT", "RETRY", "RETRY_AFTER_CAP", "SENT", "Delivery", "backoff_delay",
-           "classify", "parse_retry_after"]
+           "classify", "parse_retry_after", "zero_stats"]

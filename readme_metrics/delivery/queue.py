@@ -28,6 +28,16 @@ from readme_metrics.delivery.policy import (
     post_size,
 )
 
+#: The counters of :meth:`LogQueue.stats` besides ``queued`` and ``queued_bytes``.
+COUNTERS = ("captured", "skipped", "sent", "dropped", "failed_batches", "retries", "batches",
+            *("dropped_" + reason for reason in DROP_REASONS))
+
+
+def zero_stats() -> dict[str, int]:
+    """What :meth:`LogQueue.stats` gives before any log: every counter at 0 (also the
+    stats of a middleware whose metrics are turned off)."""
+    return {**dict.fromkeys(COUNTERS, 0), "queued": 0, "queued_bytes": 0}
+
 
 class Batch:
     """Logs taken off the queue together; kept (encoded) while they are retried."""
@@ -84,11 +94,7 @@ class LogQueue:
         self.waiters: list[_FlushWaiter] = []
         self.idle = 0  # senders waiting on ``wake`` with nothing to do
         self.left_behind = 0  # logs the last cut had to leave waiting (caps reached)
-        self.counts: dict[str, int] = dict.fromkeys(
-            ("captured", "skipped", "sent", "dropped", "failed_batches", "retries",
-             "batches"), 0)
-        for reason in DROP_REASONS:
-            self.counts["dropped_" + reason] = 0
+        self.counts: dict[str, int] = dict.fromkeys(COUNTERS, 0)
 
     # -- request thread -------------------------------------------------------------
 
