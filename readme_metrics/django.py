@@ -44,7 +44,10 @@ try:
     from django.http import HttpRequest, HttpResponseBase
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess without Django
     raise ImportError(
-        'readme_metrics.django needs Django: pip install "readme-metrics[django]"'
+        # Django itself, not the extra by name: until this package is on PyPI, "pip
+        # install readme-metrics[django]" would fetch the official 3.x package instead.
+        'readme_metrics.django needs Django 3.2 or later (the "django" extra): '
+        'pip install "django>=3.2"'
     ) from exc
 
 from readme_metrics.capture.body import GRACE, BodyRecord

@@ -24,9 +24,12 @@ from typing import Any
 
 try:
     from starlette.requests import Request
-except ImportError as exc:  # pragma: no cover - depends on the environment
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess
     raise ImportError(
-        "readme_metrics.fastapi needs Starlette: pip install 'readme-metrics[fastapi]'"
+        # Starlette itself, not the extra by name: until this package is on PyPI, "pip
+        # install readme-metrics[fastapi]" would fetch the official 3.x package instead.
+        'readme_metrics.fastapi needs Starlette 0.20 or later (the "fastapi" extra; '
+        'FastAPI brings it): pip install "starlette>=0.20"'
     ) from exc
 
 from readme_metrics.capture.asgi import MetricsMiddleware, Scope

@@ -403,11 +403,19 @@ def test_disabled_flask_extension_leaves_the_app_alone(collector: Collector) -> 
     assert metrics.stats["captured"] == metrics.stats["sent"] == 0
 
 
-def test_django_adapter_without_django_says_what_to_install() -> None:
-    code = ("import sys; sys.modules['django'] = None\n"
-            "import readme_metrics.django\n")
+@pytest.mark.parametrize(("adapter", "missing", "hint"), [
+    ("django", "django", 'needs Django 3.2 or later (the "django" extra): '
+                         'pip install "django>=3.2"'),
+    ("fastapi", "starlette", 'needs Starlette 0.20 or later (the "fastapi" extra; FastAPI '
+                             'brings it): pip install "starlette>=0.20"'),
+])
+def test_an_adapter_without_its_framework_says_what_to_install(adapter: str, missing: str,
+                                                               hint: str) -> None:
+    # The framework itself, not "readme-metrics[...]": that name on PyPI is the official
+    # package, which would replace this one.
+    code = (f"import sys; sys.modules[{missing!r}] = None\n"
+            f"import readme_metrics.{adapter}\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode != 0
-    assert 'ImportError: readme_metrics.django needs Django: pip install ' \
-           '"readme-metrics[django]"' in done.stderr
+    assert f"ImportError: readme_metrics.{adapter} {hint}" in done.stderr
