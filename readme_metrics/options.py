@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import ipaddress
+import json
 import logging
 import math
 import re
@@ -90,11 +91,26 @@ def _strings(normalise: Callable[[str], str] = str) -> Callable[[Option, Any], l
     def check(option: Option, value: Any) -> list[str]:
         # list() of a str would split it into characters: "password" must stay one key.
         items = value.split(",") if isinstance(value, str) else value
+        if isinstance(value, str) and _json_list(value):
+            # JSON (["password"]) would be one key named '["password"]' that matches
+            # nothing: the denylist would silently redact nothing.
+            raise option.invalid(value)
         if not isinstance(items, (list, tuple, set, frozenset)) or not all(
                 isinstance(item, str) for item in items):
             raise option.invalid(value)
         return [normalise(item.strip()) for item in items if item.strip()]
     return check
+
+
+def _json_list(text: str) -> bool:
+    """True when ``text`` is a JSON array (``["a", "b"]``); ``[::1]``, an IPv6 host, is not."""
+    text = text.strip()
+    if not (text.startswith("[") and text.endswith("]")):
+        return False
+    try:
+        return isinstance(json.loads(text), list)
+    except ValueError:
+        return False
 
 
 def _url(option: Option, value: Any) -> Optional[str]:

@@ -70,6 +70,7 @@ ENVIRONMENT = [
     ("README_DEVELOPMENT_MODE", "true", "development_mode", True),
     ("README_BACKGROUND_WORKER_MODE", "false", "background_worker_mode", False),
     ("README_DENYLIST", "password, token,,", "denylist", ["password", "token"]),
+    ("README_ALLOWED_HTTP_HOSTS", "[::1]", "allowed_http_hosts", ["[::1]"]),
     ("README_ALLOWLIST", "id,name", "allowlist", ["id", "name"]),
     ("README_ALLOWED_HTTP_HOSTS", "API.example.com", "allowed_http_hosts", ["api.example.com"]),
     ("README_TIMEOUT", "1.5", "timeout", 1.5),
@@ -361,6 +362,9 @@ def test_explicit_base_log_url_none_wins_over_the_environment(monkeypatch) -> No
                  "must be true or false, got 'perhaps'", id="enabled"),
     pytest.param("README_METRICS_SERVER", "ftp://x", "metrics_api (README_METRICS_SERVER) "
                  "must be an http(s) URL, got 'ftp://x'", id="url"),
+    pytest.param("README_DENYLIST", '["password", "token"]', "denylist (README_DENYLIST) "
+                 "must be a list of strings (comma-separated in the environment), got "
+                 "'[\"password\", \"token\"]'", id="list-as-json"),
 ])
 def test_a_bad_variable_says_what_is_expected(monkeypatch, variable, raw, message) -> None:
     monkeypatch.setenv(variable, raw)
