@@ -138,3 +138,19 @@ def test_options_asterisk_keeps_the_host(inline_wrap: Any, collector: Collector,
     url = log["request"]["log"]["entries"][0]["request"]["url"]
     assert url == "http://api.example.com/*"
     assert urlsplit(url).netloc == "api.example.com"
+
+
+@pytest.mark.parametrize("proto, expected", [
+    pytest.param("HTTPS", "https", id="upper-case"),
+    pytest.param("javascript", "http", id="not-http"),
+    pytest.param("\x00", "http", id="control"),
+    pytest.param("", "http", id="empty"),
+])
+def test_a_forwarded_proto_is_http_or_https(inline_wrap: Any, collector: Collector,
+                                            proto: str, expected: str) -> None:
+    """Even from a trusted proxy, X-Forwarded-Proto only ever makes an http(s) url."""
+    middleware = inline_wrap(reading_app(), trusted_proxies=1)
+    run_wsgi(middleware, wsgi_environ(path="/p", headers={"Host": "h",
+                                                          "X-Forwarded-Proto": proto}))
+    [log] = collector.wait_for_logs(1)
+    assert log["request"]["log"]["entries"][0]["request"]["url"] == f"{expected}://h/p"

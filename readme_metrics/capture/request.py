@@ -120,7 +120,9 @@ def url_authority(host: str) -> str:
 def build_url(scheme: str, host: str, target: str, forwarded_proto: Optional[str] = None,
               forwarded_host: Optional[str] = None, trusted_proxies: int = 0) -> str:
     """``scheme://host/target``, the scheme and host from a trusted proxy when there is one."""
-    scheme = forwarded(forwarded_proto, trusted_proxies) or scheme
+    proto = (forwarded(forwarded_proto, trusted_proxies) or "").lower()
+    # Even a trusted proxy's value is a header: only a scheme the url can have counts.
+    scheme = proto if proto in ("http", "https") else scheme
     host = url_authority(forwarded(forwarded_host, trusted_proxies) or host)
     if (not target.isascii() or " " in target or "#" in target
             or not target.isprintable()):
