@@ -11,6 +11,8 @@ apart from HAR building. In every test, no log record shows the API key.
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from readme_metrics.delivery import MAX_POST_BYTES, MAX_POST_LOGS
@@ -22,6 +24,7 @@ from tests.support.delivery import (
     ids,
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    messages,
 )
 from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
@@ -50,6 +53,21 @@ def test_flush_sends_every_log_once_in_posts_within_the_cap(
         count, count, 0, 0)
     assert stats["batches"] == len(collector.batches)
     assert adds_up(stats)
+
+
+def test_each_delivered_batch_is_one_debug_line(
+        collector: Collector, make_delivery: MakeDelivery,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # Where no stats handle is at hand (Django, FastAPI), the debug log shows delivery.
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    delivery = make_delivery(collector.url, buffer_length=3)
+    for n in range(5):
+        delivery.submit(item(f"log-{n}"))
+    assert delivery.flush(5.0) is True
+    lines = messages(caplog, logging.DEBUG, "delivered")
+    assert lines == [f"readme_metrics: delivered {len(batch)} logs (HTTP 202 Accepted)"
+                     for batch in collector.batches]
+    assert sum(len(batch) for batch in collector.batches) == 5
 
 
 def test_a_full_batch_goes_without_flush_and_a_partial_one_waits(

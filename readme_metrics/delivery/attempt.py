@@ -70,6 +70,9 @@ class Attempt:
         batcher = self._batcher
         verdict, cause = outcome.verdict, outcome.cause
         if verdict == SENT:
+            if self._logger.isEnabledFor(logging.DEBUG):
+                # The one sign of delivery where no stats handle is at hand (Django, FastAPI).
+                self._logger.debug("readme_metrics: delivered %d logs (%s)", batch.count, cause)
             batcher.settle(batch, None)
         elif verdict == PAUSE:
             if batcher.pause(batch, self._auth_pause):
