@@ -120,7 +120,7 @@ def test_demo_serves_until_stopped_and_flushes(tmp_path: Path, sig: int) -> None
         assert response.status_code == 201
         # Queued in the middleware (batches of 5, or 0.5 s): the stop must flush it.
         assert proc.stop(sig) == 0, proc.stderr
-    assert "collector:   1 logs accepted, 0 refused" in proc.stdout
+    assert "collector:   1 log accepted, 0 refused" in proc.stdout
     logs = har_file_logs(tmp_path / "readme-metrics-demo.har")
     assert [log["group"]["label"] for log in logs] == ["Bob (Globex)"]
     assert_valid_log(logs[0])

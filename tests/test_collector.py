@@ -318,7 +318,7 @@ def test_signals_stop_cleanly(tmp_path: Path, sig: int) -> None:
         assert answer.status_code == 202
         proc.wait_for(r"last\s+GET\s+/items\s+200")
         assert proc.stop(sig) == 0
-        proc.wait_for(rf"stopped: 1 logs received, 0 refused; 1 entries in {har}")
+        proc.wait_for(rf"stopped: 1 log received, 0 refused; 1 entry in {har}")
     assert len(har_file_logs(har)) == 1
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
 
@@ -329,7 +329,7 @@ def test_restart_continues_the_har_file(tmp_path: Path) -> None:
         with CommandProcess("collect", "--port", "0", "--har", str(har), cwd=tmp_path) as proc:
             url = proc.wait_for(LISTENING).group(1)
             if label == "second":
-                proc.wait_for(r"HAR file: .*\(continuing, 1 entries so far\)")
+                proc.wait_for(r"HAR file: .*\(continuing, 1 entry so far\)")
                 rows = requests.get(url + "/api/logs", timeout=5).json()["logs"]
                 assert [row["caller"] for row in rows] == ["first"]  # history is shown
             requests.post(url + "/v1/request", json=[valid_log(label)], timeout=5,

@@ -15,6 +15,7 @@ from typing import Any
 
 from readme_metrics.cli.collector import LocalCollector
 from readme_metrics.cli.signals import StopSignals
+from readme_metrics.cli.text import counted
 
 __all__ = ["run_collect"]
 
@@ -54,7 +55,7 @@ def _banner(collector: LocalCollector, args: argparse.Namespace, har_path: str) 
     _say(f"readme-metrics collector listening on {collector.url}")
     _say(f"  dashboard:  {reach}/")
     _say(f"  HAR file:   {har_path}"
-         + (f" (continuing, {already} entries so far)" if already else ""))
+         + (f" (continuing, {counted(already, 'entry', 'entries')} so far)" if already else ""))
     for path in collector.har.removed_copies:
         _say(f"  removed {path.name}, a copy left by a collector that was killed")
     _say("Point your app at it: run this in the app's shell (in a .env file: without 'export'):")
@@ -81,6 +82,6 @@ def run_collect(args: argparse.Namespace) -> int:
         collector.stop()
     receiver = collector.receiver
     count = collector.har.count if collector.har is not None else 0
-    _say(f"stopped: {receiver.received} logs received, {receiver.refused} refused; "
-         f"{count} entries in {har_path}")
+    _say(f"stopped: {counted(receiver.received, 'log')} received, {receiver.refused} refused; "
+         f"{counted(count, 'entry', 'entries')} in {har_path}")
     return 0

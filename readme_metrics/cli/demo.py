@@ -26,6 +26,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from readme_metrics.cli.collector import LocalCollector
 from readme_metrics.cli.demo_app import DemoApp, demo_grouping, fire_requests
 from readme_metrics.cli.signals import StopSignals
+from readme_metrics.cli.text import counted
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.middleware import MetricsMiddleware
 
@@ -106,15 +107,16 @@ def _print_summary(collector: LocalCollector, middleware: MetricsMiddleware,
         f"{name} {stats.get(name, 0)}"
         for name in ("captured", "skipped", "sent", "dropped", "failed_batches", "retries")
     ))
-    print(f"collector:   {summary['accepted']} logs accepted, {summary['rejected']} refused; "
+    print(f"collector:   {counted(summary['accepted'], 'log')} accepted, "
+          f"{summary['rejected']} refused; "
           f"error rate {summary['errorRate'] * 100:.0f}%, p50 {summary['p50']:.1f} ms, "
           f"p95 {summary['p95']:.1f} ms")
     for item in summary["endpoints"]:
         print(f"   {item['count']:>4}  {item['endpoint']:<28} errors {item['errors']:<3} "
               f"p50 {item['p50']:.1f} ms  p95 {item['p95']:.1f} ms")
     count = collector.har.count if collector.har is not None else 0
-    print(f"HAR file:    {har_path} ({count} entries, HAR 1.2; open it in your browser's "
-          "devtools Network tab)", flush=True)
+    print(f"HAR file:    {har_path} ({counted(count, 'entry', 'entries')}, HAR 1.2; open it "
+          "in your browser's devtools Network tab)", flush=True)
 
 
 def _start(args: argparse.Namespace, once: bool,
