@@ -7,7 +7,8 @@ tests/support/e2e_apps.py (plain PEP 3333, Bottle, Flask, Django), configured on
 README_* environment, and talks to it with ``requests``. Logs are delivered inline
 (``README_BACKGROUND_WORKER_MODE=false``, one per batch), so each one is at the
 collector soon after its response; every check waits for the log by the ``_id`` in the
-response's x-documentation-url. The process is always terminated by its PID.
+response's x-documentation-url. The process is always terminated by its PID (what it
+leaves behind, by its process group).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -181,8 +183,10 @@ def serve(argv: list[str], env: dict[str, str], cwd: Path, port: int) -> Iterato
     """Run a server process until the block ends; yields its base URL once it answers."""
     output = cwd / f"server-{port}.log"
     with output.open("wb") as log:
+        # A session of its own, so that whatever it leaves behind (a worker of a master
+        # that was killed) can be found by its process group and ended.
         process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log,
-                                   stderr=subprocess.STDOUT)
+                                   stderr=subprocess.STDOUT, start_new_session=True)
         try:
             url = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 60
@@ -207,6 +211,10 @@ def serve(argv: list[str], env: dict[str, str], cwd: Path, port: int) -> Iterato
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            try:  # stragglers only: the server itself was ended by its PID above
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 def log_for(collector: Collector, response: requests.Response) -> dict[str, Any]:
