@@ -25,6 +25,7 @@ import requests
 
 from readme_metrics.masking import mask
 from tests.support.fake_api import Collector, Reply, basic_auth, free_port
+from tests.support.processes import OWN_GROUP, end_stragglers
 from tests.test_e2e_servers import (
     API_KEY,
     CALLER,
@@ -241,7 +242,7 @@ def test_exit_flush_when_the_server_stops(
     output = tmp_path / "server.log"
     with output.open("wb") as log:
         process = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=log,
-                                   stderr=subprocess.STDOUT)
+                                   stderr=subprocess.STDOUT, **OWN_GROUP)
         try:
             client = Client(_wait_ready(process, port, output))
             for i in range(7):
@@ -254,6 +255,7 @@ def test_exit_flush_when_the_server_stops(
             if process.poll() is None:
                 process.kill()
                 process.wait()
+            end_stragglers(process)
     logs = collector.wait_for_logs(client.logged)
     assert len(logs) == client.logged == 7, output.read_text(errors="replace")
 

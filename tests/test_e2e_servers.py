@@ -20,7 +20,6 @@ import importlib.util
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -39,6 +38,7 @@ from readme_metrics.masking import mask
 from tests.support.contract import caller, pairs
 from tests.support.fake_api import Collector, Reply, basic_auth, free_port
 from tests.support.har_check import assert_valid_log
+from tests.support.processes import OWN_GROUP, end_stragglers
 from tests.support.wsgi import ThreadedWSGIServer
 
 pytestmark = pytest.mark.e2e
@@ -183,10 +183,8 @@ def serve(argv: list[str], env: dict[str, str], cwd: Path, port: int) -> Iterato
     """Run a server process until the block ends; yields its base URL once it answers."""
     output = cwd / f"server-{port}.log"
     with output.open("wb") as log:
-        # A session of its own, so that whatever it leaves behind (a worker of a master
-        # that was killed) can be found by its process group and ended.
         process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+                                   stderr=subprocess.STDOUT, **OWN_GROUP)
         try:
             url = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 60
@@ -211,10 +209,7 @@ def serve(argv: list[str], env: dict[str, str], cwd: Path, port: int) -> Iterato
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-            try:  # stragglers only: the server itself was ended by its PID above
-                os.killpg(process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            end_stragglers(process)
 
 
 def log_for(collector: Collector, response: requests.Response) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from tests.support.fake_api import Collector
+from tests.support.processes import OWN_GROUP, end_stragglers
 from tests.test_e2e_servers import UWSGI, server_env
 from tests.test_slow_client import SAFETY, docs_collector, logged_body  # noqa: F401
 
@@ -66,7 +67,7 @@ def uwsgi_unix(tmp_path: Path, collector: Collector, attribute: str, *options: s
     env = server_env(collector)
     with (tmp_path / "uwsgi.log").open("ab") as log:
         process = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=log,
-                                   stderr=subprocess.STDOUT)
+                                   stderr=subprocess.STDOUT, **OWN_GROUP)
         try:
             deadline = time.monotonic() + 60
             while True:
@@ -86,6 +87,7 @@ def uwsgi_unix(tmp_path: Path, collector: Collector, attribute: str, *options: s
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            end_stragglers(process)
 
 
 def slow_then_other(path: str, trace: str, sent: bytes) -> tuple[bytes, bytes]:

@@ -1,0 +1,20 @@
+"""Server processes the tests start: whatever they leave behind is ended too."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+
+#: ``subprocess.Popen`` keyword arguments for a server: a session (and process group) of
+#: its own, so that :func:`end_stragglers` can find what it leaves behind.
+OWN_GROUP = {"start_new_session": True}
+
+
+def end_stragglers(process: subprocess.Popen[bytes]) -> None:
+    """Kill what is left of ``process``'s group (a worker orphaned when a master was
+    killed). The server itself is ended by its PID first, as its users would."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
