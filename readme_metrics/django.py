@@ -275,7 +275,8 @@ class MetricsMiddleware:
         try:
             meta = request.META
             host = meta.get("HTTP_HOST") or meta.get("SERVER_NAME", "")
-            if not self.pipeline.wants(request.method or "GET", str(host)):
+            if not self.pipeline.wants(request.method or "GET", str(host),
+                                       meta.get("HTTP_X_FORWARDED_HOST")):
                 self.pipeline.skip()
                 return None
             return _Capture(self.pipeline, request)

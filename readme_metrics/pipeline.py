@@ -11,6 +11,7 @@ from __future__ import annotations
 from random import getrandbits
 from typing import Any, Optional
 
+from readme_metrics.capture.request import forwarded
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import Delivery, zero_stats
 from readme_metrics.docs_url import DocsUrl
@@ -31,6 +32,9 @@ class MetricsPipeline:
         self.config = config
         self._skip_methods = frozenset(config.skip_methods)
         self._hosts = frozenset(config.allowed_http_hosts)
+        #: True when ``wants`` needs the X-Forwarded-Host header: behind trusted proxies
+        #: the Host that counts is the one they forwarded (as in the url, as ProxyFix).
+        self.forwarded_hosts = bool(self._hosts) and config.trusted_proxies > 0
         self._identify = Identifier(config.grouping_function, config.logger)
         self.redactor = Redactor(config.denylist, config.allowlist)
         self.delivery = Delivery(config, self.build_log)
@@ -38,11 +42,17 @@ class MetricsPipeline:
 
     # -- request thread ----------------------------------------------------------------
 
-    def wants(self, method: str, host: str) -> bool:
-        """False for a skipped method or a Host outside ``allowed_http_hosts``."""
+    def wants(self, method: str, host: str, forwarded_host: Optional[str] = None) -> bool:
+        """False for a skipped method or a Host outside ``allowed_http_hosts``.
+
+        ``forwarded_host``: the raw X-Forwarded-Host header, which counts only through
+        ``trusted_proxies`` (see ``forwarded_hosts``).
+        """
         if method in self._skip_methods:
             return False
         if self._hosts:
+            if self.forwarded_hosts:
+                host = forwarded(forwarded_host, self.config.trusted_proxies) or host
             host = host.lower()
             if host not in self._hosts and host.rpartition(":")[0] not in self._hosts:
                 return False

@@ -564,6 +564,21 @@ def test_a_raw_hash_in_the_request_target_is_no_fragment(wrap: Any, collector: C
     assert [pair["name"] for pair in request["queryString"]] == ["a", "c"]
 
 
+@pytest.mark.parametrize(("trusted", "logged"), [
+    pytest.param(1, True, id="trusted-proxy-forwarded-host"),
+    pytest.param(0, False, id="untrusted-forwarded-host"),
+])
+def test_allowed_hosts_check_the_host_a_trusted_proxy_forwarded(
+        wrap: Any, collector: Collector, trusted: int, logged: bool) -> None:
+    scope = http_scope(path="/p", headers=[(b"x-forwarded-host", b"public.example.com")])
+    scope["headers"][0] = (b"host", b"internal:8000")
+    middleware = wrap(echo_app(), trusted_proxies=trusted,
+                      allowed_http_hosts=["public.example.com"])
+    asyncio.run(run(middleware, scope))
+    assert middleware.flush(5)
+    assert len(collector.logs) == (1 if logged else 0)
+
+
 class _AsyncCallable:
     async def __call__(self, request: Any) -> dict[str, str]:
         return dict(GROUP)

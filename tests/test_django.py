@@ -396,6 +396,19 @@ def test_not_logged_means_no_header_and_no_log(
     assert collector.logs == []
 
 
+def test_allowed_hosts_check_the_host_a_trusted_proxy_forwarded(collector: Collector) -> None:
+    config = MetricsApiConfig(
+        api_key="rdme_django_test_key", grouping_function=grouping,
+        metrics_api=collector.url, base_log_url=DOCS, background_worker_mode=False,
+        buffer_length=1, allowed_http_hosts=["api.test"], trusted_proxies=1,
+    )
+    with override_settings(README_METRICS_CONFIG=config):
+        response = Client().get("/hello", HTTP_X_API_KEY="k1",
+                                HTTP_X_FORWARDED_HOST="api.test")
+    assert entry(only_log(collector, response))["request"]["url"].startswith(
+        "http://api.test/")
+
+
 def test_view_errors_are_logged_as_500(collector: Collector,
                                        config: MetricsApiConfig) -> None:
     response = Client(raise_request_exception=False).get("/boom", HTTP_X_API_KEY="k1")

@@ -43,6 +43,13 @@ def hello(environ, start_response):
                  False, id="host-not-allowed"),
     pytest.param({"allowed_http_hosts": ["API.example.com"]}, "GET", "api.example.com:8080",
                  True, id="host-allowed-with-port"),
+    # Behind a trusted proxy the Host that counts is the one it forwarded, as in the url.
+    pytest.param({"allowed_http_hosts": ["api.example.com"], "trusted_proxies": 1}, "GET",
+                 "internal:8000|api.example.com", True, id="forwarded-host-allowed"),
+    pytest.param({"allowed_http_hosts": ["internal"], "trusted_proxies": 1}, "GET",
+                 "internal:8000|api.example.com", False, id="forwarded-host-not-allowed"),
+    pytest.param({"allowed_http_hosts": ["api.example.com"]}, "GET",
+                 "internal:8000|api.example.com", False, id="untrusted-forwarded-host"),
     pytest.param({"grouping_function": lambda req: None}, "GET", "api.example.com", False,
                  id="grouping-none"),
     pytest.param({"grouping_function": lambda req: 1 / 0}, "GET", "api.example.com", False,
@@ -53,7 +60,9 @@ def hello(environ, start_response):
 def test_skip_rules(wrap, collector, options, method, host, logged) -> None:
     options.setdefault("base_log_url", "https://docs.example.com")
     middleware = wrap(hello, **options)
-    result = call(middleware, environ_for(method, HTTP_HOST=host))
+    host, _, forwarded_host = host.partition("|")
+    extra = {"HTTP_X_FORWARDED_HOST": forwarded_host} if forwarded_host else {}
+    result = call(middleware, environ_for(method, HTTP_HOST=host, **extra))
     assert result.body == b"hello"
     assert middleware.flush(5)
     assert len(collector.logs) == (1 if logged else 0)

@@ -24,7 +24,7 @@ import webob
 
 from readme_metrics.capture import asgi_scope
 from readme_metrics.capture.asgi_exchange import Message, Receive, Send, _Exchange
-from readme_metrics.capture.asgi_scope import ScopeRequest
+from readme_metrics.capture.asgi_scope import ScopeRequest, header
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.exchange import Group, PendingExchange
 from readme_metrics.grouping import Identifier
@@ -109,7 +109,9 @@ class MetricsMiddleware(PipelineControls):
         try:
             request = ScopeRequest(scope, self.config.trusted_proxies)
             host = request.host or str((scope.get("server") or [""])[0])
-            wanted = pipeline.wants(scope.get("method", "GET"), host)
+            wanted = pipeline.wants(
+                scope.get("method", "GET"), host,
+                header(scope, b"x-forwarded-host") if pipeline.forwarded_hosts else None)
             exchange = _Exchange(self, scope, request, receive, send) if wanted else None
         except Exception:  # never let the library break a request
             self.logger.exception("readme_metrics: could not start capturing")

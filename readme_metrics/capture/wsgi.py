@@ -291,6 +291,7 @@ class MetricsMiddleware(PipelineControls):
             wanted = pipeline.wants(
                 environ.get("REQUEST_METHOD", "GET"),
                 environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""),
+                environ.get("HTTP_X_FORWARDED_HOST"),
             )
             capture = _Capture(self, pipeline, environ, start_response) if wanted else None
         except Exception:  # never let the library break a request
