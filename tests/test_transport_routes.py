@@ -12,13 +12,13 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import requests
 
 from tests.support.drip import DripServer
 from tests.support.fake_api import Collector, basic_auth
+from tests.support.polling import wait_until
 from tests.support.proxy import Proxy
 from tests.support.tls import Certificates, TLSCollector, make_certificates, server_context
 from tests.support.transports import (
@@ -222,19 +222,12 @@ def test_timeout_bounds_the_whole_post_against_a_server_dripping_over_tls(
             transport.post_logs(b"[]")
         elapsed = time.monotonic() - started
         transport.close()
-        _wait_for(lambda: server.sent)
+        wait_until(lambda: server.sent)
     finally:
         server.close()
     assert server.requests == 1
     assert server.sent[0] < 12, server.sent  # a few bytes (about 1 s), not 100 (40 s)
     assert elapsed < 10.0
-
-
-def _wait_for(predicate: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
 
 
 @pytest.mark.parametrize("direct", ROUTES)
