@@ -248,3 +248,21 @@ def test_a_scrub_failure_hides_the_bodies_and_keeps_the_log(
     assert KEY not in text
     assert entry(log)["request"]["postData"]["text"] == "[REDACTED]"
     assert entry(log)["response"]["content"]["text"] == "[REDACTED]"
+
+
+@pytest.mark.parametrize(("key", "body"), [
+    pytest.param(SHORT, '{"id": "k42", "n": 1e400}', id="short-key-number-beyond-a-double"),
+    pytest.param("owl\u00e9-key-9876", '{"id": "owl\\u00e9-key-9876", "n": -1E999}',
+                 id="escaped-key-number-beyond-a-double"),
+])
+def test_a_json_body_stays_json_when_its_key_is_masked(key: str, body: str) -> None:
+    """A number beyond a double (valid JSON) reads as infinity: re-serialised it would be
+    ``Infinity``, not JSON. The key is masked all the same, and the body stays JSON."""
+    log, _ = sent(with_body("application/json", body.encode()), key)
+    text = entry(log)["request"]["postData"]["text"]
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(constant)
+
+    document = json.loads(text, parse_constant=refuse)
+    assert document["id"] == mask(key)

@@ -128,7 +128,23 @@ class CallerKey:
                         changed = True
         if not changed:
             return text
-        return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+        try:
+            return json.dumps(document, ensure_ascii=False, separators=(",", ":"),
+                              allow_nan=False)
+        except ValueError:
+            # A number beyond a double (1e400) was read as infinity, which is not JSON:
+            # mask the key's JSON spellings in the text instead, leaving the rest as sent.
+            return self._json_spellings(text)
+
+    def _json_spellings(self, text: str) -> str:
+        """``text`` with the key's JSON string spellings (escaped or not) masked."""
+        masked = json.dumps(self.masked, ensure_ascii=False)[1:-1]
+        for spelling in {self._json_key[1:-1], json.dumps(self.key, ensure_ascii=False)[1:-1]}:
+            if self.inside:
+                text = text.replace(spelling, masked)
+            else:  # a short key: only where a whole string equals it
+                text = text.replace(f'"{spelling}"', f'"{masked}"')
+        return text
 
 
 def _records(key: CallerKey, records: list[dict[str, Any]], field: str) -> None:
