@@ -138,6 +138,21 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
     raise AssertionError(f"app did not listen on {port}:\n{log.read_text()}")
 
 
+def _start_app(command: list[str], cwd: Path, env: dict[str, str], port: int,
+               log: Path) -> subprocess.Popen[bytes]:
+    """``command`` run in ``cwd``, its output in ``log``, once it listens on ``port``."""
+    with open(log, "wb") as output:
+        proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                stdout=output, stderr=subprocess.STDOUT)
+    try:
+        _wait_for_port(port, proc, log)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return proc
+
+
 def _wsgi(tmp_path: Path, port: int) -> list[str]:
     (code,) = code_blocks(readme_sections()["Quick start: any WSGI app"], "python")
     assert '"127.0.0.1", 8000' in code
@@ -187,11 +202,8 @@ def test_quick_start_copied_verbatim_logs_a_call(tmp_path: Path, collector: Coll
         "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO_ROOT)]),
     })
     log = tmp_path / "app-output.txt"
-    with open(log, "wb") as output:
-        proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
-                                stdout=output, stderr=subprocess.STDOUT)
+    proc = _start_app(command, tmp_path, env, port, log)
     try:
-        _wait_for_port(port, proc, log)
         url = f"http://127.0.0.1:{port}/"
         requests.get(url, timeout=10)  # no X-Api-Key: the grouping function says no
         answer = requests.get(url, headers={"X-Api-Key": "owlbert-key"}, timeout=10)
@@ -285,11 +297,8 @@ def test_example_runs_as_its_docstring_says(name: str, tmp_path: Path,
     env.update(extra)
     url = re.sub(r":\d+/", f":{port}/", url, count=1)
     log = tmp_path / "app-output.txt"
-    with open(log, "wb") as output:
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                stdout=output, stderr=subprocess.STDOUT)
+    proc = _start_app(argv, cwd, env, port, log)
     try:
-        _wait_for_port(port, proc, log)
         name_, _, value = header.partition(": ")
         answer = requests.get(url, headers={name_: value}, timeout=10)
         logs = collector.wait_for_logs(1, timeout=30)
@@ -357,11 +366,8 @@ def test_sigterm_loses_the_last_logs_unless_the_app_makes_it_an_exit(
     env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
                PYTHONPATH=str(REPO_ROOT))  # flush_interval stays 5 s: the log waits
     log = tmp_path / "app-output.txt"
-    with open(log, "wb") as output:
-        proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
-                                stdout=output, stderr=subprocess.STDOUT)
+    proc = _start_app(command, tmp_path, env, port, log)
     try:
-        _wait_for_port(port, proc, log)
         answer = requests.get(f"http://127.0.0.1:{port}/",
                               headers={"X-Api-Key": "owlbert-key"}, timeout=10)
         assert answer.status_code == 200
