@@ -254,7 +254,7 @@ OPTIONS: tuple[Option, ...] = (
         "deprecated alias of `allowlist` (DeprecationWarning)", alias_of="allowlist"),
     Option("allowed_http_hosts", "README_ALLOWED_HTTP_HOSTS", "str", (), _LIST,
         _strings(str.lower), "`[]` (all)", "only requests whose Host is listed are logged "
-        "(with or without the port)"),
+        "(with or without the port; behind `trusted_proxies`, the Host they forwarded)"),
     Option("timeout", "README_TIMEOUT", "float", 3.0, "a number of seconds > 0",
         _number(0, exclusive=True), "`3`", "seconds per HTTP call to ReadMe"),
     Option("base_log_url", "README_BASE_LOG_URL", "str", None, _URL, _url, "`None`",
