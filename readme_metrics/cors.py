@@ -268,8 +268,8 @@ class CORSMiddleware:
         headers += [
             ("Access-Control-Max-Age", str(self.max_age)),
             ("Vary", "Origin"),
-            ("Content-Length", "0"),
         ]
+        # No Content-Length: RFC 9110 (8.6) forbids it on a 204, which has no body.
         start_response("204 No Content", headers)
         return []
 
