@@ -205,7 +205,12 @@ def _response_content_length(headers: Iterable[tuple[str, str]]) -> int:
 
 
 class _Response:
-    """The app's iterable, passed through chunk by chunk; closing it finishes the log."""
+    """The app's iterable, passed through chunk by chunk; closing it finishes the log.
+
+    A caller that never closes it (PEP 3333 says the server must; werkzeug's and Flask's
+    test clients leave it open unless asked) gets the log finished when it drops the
+    response instead of never. The app's own ``close`` is still only the caller's to call.
+    """
 
     __slots__ = ("_capture", "_result", "_iterator", "_closed")
 
@@ -248,6 +253,13 @@ class _Response:
             raise
         finally:
             self._capture.finish_log(GRACE)
+
+    def __del__(self) -> None:
+        if not self._closed:
+            try:
+                self._capture.finish_log()  # no grace: nothing waits here for a client
+            except BaseException:  # at interpreter exit even logging may fail, and
+                pass  # Python would print what a finalizer raises
 
 
 class _SizedResponse(_Response):
