@@ -545,6 +545,19 @@ def test_proxy_headers_count_only_when_trusted(wrap: Any, collector: Collector,
     assert log["clientIPAddress"] == ip
 
 
+@pytest.mark.parametrize("trusted", [1, 2, 3])
+def test_repeated_proxy_header_lines_count_as_one_list(wrap: Any, collector: Collector,
+                                                       trusted: int) -> None:
+    # Each proxy may add its own line (RFC 9110 5.3: the lines combine, in order), as
+    # WSGI servers join them in the environ: both give the same hop.
+    lines = [(b"x-forwarded-for", b"192.0.2.1"), (b"x-forwarded-for", b"198.51.100.7"),
+             (b"x-forwarded-for", b"203.0.113.5")]
+    asyncio.run(run(wrap(echo_app(), trusted_proxies=trusted),
+                    http_scope(path="/p", headers=lines)))
+    hops = ["192.0.2.1", "198.51.100.7", "203.0.113.5"]
+    assert collector.logs[0]["clientIPAddress"] == hops[-trusted]
+
+
 def test_url_without_host_header_or_raw_path(wrap: Any, collector: Collector) -> None:
     scope = http_scope(path="/caf\u00e9 x", query=b"a=%20")
     scope["headers"] = []  # HTTP/1.0 without Host

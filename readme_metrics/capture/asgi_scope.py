@@ -40,12 +40,12 @@ _HEADER_NAMES_MAX = 2048  # bounded: random header names from clients cannot gro
 
 
 def header(scope: Scope, name: bytes) -> Optional[str]:
-    """The last value of header ``name`` (lower-case bytes), or None."""
-    found = None
-    for key, value in scope.get("headers") or ():
-        if bytes(key).lower() == name:
-            found = bytes(value).decode("latin-1")
-    return found
+    """The value of header ``name`` (lower-case bytes), or None; repeated lines are joined
+    with ", " in order, as RFC 9110 (5.3) combines them and WSGI servers do in the
+    environ (each proxy may add its own X-Forwarded-For line)."""
+    found = [bytes(value).decode("latin-1") for key, value in scope.get("headers") or ()
+             if bytes(key).lower() == name]
+    return ", ".join(found) if found else None
 
 
 def _name(raw: bytes) -> str:
