@@ -71,6 +71,23 @@ def _with_aliases(given: dict[str, Any]) -> None:
         ) + extra
 
 
+class _OfficialName:
+    """An official 3.x attribute name (``config.METRICS_API``) for option ``name``: reads
+    it, and sets it checked and normalised as the constructor would (``ValueError``
+    naming the option otherwise), so code written for the official package keeps working."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, config: Optional[MetricsApiConfig], owner: type) -> Any:
+        return self if config is None else getattr(config, self.name)
+
+    def __set__(self, config: MetricsApiConfig, value: Any) -> None:
+        option = BY_NAME[self.name]
+        setattr(config, self.name, option.check(option, option.default if value is None
+                                                else value))
+
+
 class MetricsApiConfig:
     """Options for :class:`readme_metrics.MetricsMiddleware` (SPEC section 2).
 
@@ -175,47 +192,16 @@ class MetricsApiConfig:
             f"background_worker_mode={self.background_worker_mode})"
         )
 
-    # Read-only upper-case names of the official package, for code that inspects them.
-    @property
-    def README_API_KEY(self) -> str:  # noqa: N802
-        return self.api_key
-
-    @property
-    def BUFFER_LENGTH(self) -> int:  # noqa: N802
-        return self.buffer_length
-
-    @property
-    def GROUPING_FUNCTION(self) -> GroupingFunction:  # noqa: N802
-        return self.grouping_function
-
-    @property
-    def IS_DEVELOPMENT_MODE(self) -> bool:  # noqa: N802
-        return self.development_mode
-
-    @property
-    def IS_BACKGROUND_MODE(self) -> bool:  # noqa: N802
-        return self.background_worker_mode
-
-    @property
-    def DENYLIST(self) -> list[str]:  # noqa: N802
-        return self.denylist
-
-    @property
-    def ALLOWLIST(self) -> list[str]:  # noqa: N802
-        return self.allowlist
-
-    @property
-    def ALLOWED_HTTP_HOSTS(self) -> list[str]:  # noqa: N802
-        return self.allowed_http_hosts
-
-    @property
-    def METRICS_API(self) -> str:  # noqa: N802
-        return self.metrics_api
-
-    @property
-    def METRICS_API_TIMEOUT(self) -> float:  # noqa: N802
-        return self.timeout
-
-    @property
-    def LOGGER(self) -> logging.Logger:  # noqa: N802
-        return self.logger
+    # The upper-case names of the official package, read and set as the options are
+    # (a value set is checked as the argument would be).
+    README_API_KEY = _OfficialName("api_key")
+    BUFFER_LENGTH = _OfficialName("buffer_length")
+    GROUPING_FUNCTION = _OfficialName("grouping_function")
+    IS_DEVELOPMENT_MODE = _OfficialName("development_mode")
+    IS_BACKGROUND_MODE = _OfficialName("background_worker_mode")
+    DENYLIST = _OfficialName("denylist")
+    ALLOWLIST = _OfficialName("allowlist")
+    ALLOWED_HTTP_HOSTS = _OfficialName("allowed_http_hosts")
+    METRICS_API = _OfficialName("metrics_api")
+    METRICS_API_TIMEOUT = _OfficialName("timeout")
+    LOGGER = _OfficialName("logger")

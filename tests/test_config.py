@@ -243,6 +243,41 @@ def test_positional_order_of_the_official_package() -> None:
         "rdme_key", 3, False)
 
 
+OFFICIAL_NAMES = [
+    ("README_API_KEY", "api_key", "other-key"), ("BUFFER_LENGTH", "buffer_length", 3),
+    ("GROUPING_FUNCTION", "grouping_function", len),
+    ("IS_DEVELOPMENT_MODE", "development_mode", True),
+    ("IS_BACKGROUND_MODE", "background_worker_mode", False),
+    ("DENYLIST", "denylist", ["password"]), ("ALLOWLIST", "allowlist", ["id"]),
+    ("ALLOWED_HTTP_HOSTS", "allowed_http_hosts", ["api.example.com"]),
+    ("METRICS_API", "metrics_api", "http://127.0.0.1:8001"),
+    ("METRICS_API_TIMEOUT", "timeout", 1.5),
+    ("LOGGER", "logger", logging.getLogger("app")),
+]
+
+
+@pytest.mark.parametrize(("official", "name", "value"), OFFICIAL_NAMES,
+                         ids=[row[0] for row in OFFICIAL_NAMES])
+def test_the_official_attribute_names_read_and_set_the_options(official: str, name: str,
+                                                                value: Any) -> None:
+    # Code written for the official package sets these after construction.
+    config = MetricsApiConfig(api_key="rdme_key", grouping_function=grouping)
+    assert getattr(config, official) == getattr(config, name)
+    setattr(config, official, value)
+    assert getattr(config, name) == value == getattr(config, official)
+
+
+def test_an_official_attribute_name_set_is_checked_as_the_argument() -> None:
+    config = MetricsApiConfig(api_key="rdme_key", grouping_function=grouping)
+    with pytest.raises(ValueError, match=r"buffer_length \(README_BUFFER_LENGTH\) must be"):
+        config.BUFFER_LENGTH = 0
+    with pytest.raises(ValueError, match="metrics_api"):
+        config.METRICS_API = "ftp://x"
+    config.METRICS_API = "http://127.0.0.1:8001/"
+    assert config.metrics_api == "http://127.0.0.1:8001"  # normalised as the argument is
+    assert config.buffer_length == 10
+
+
 def test_repr_never_shows_the_api_key() -> None:
     config = MetricsApiConfig(api_key="rdme_supersecretvalue", grouping_function=grouping)
     assert "supersecret" not in repr(config)
