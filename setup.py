@@ -49,6 +49,7 @@ setup(
             "starlette>=0.20",
             "uvicorn>=0.20",
             "hypercorn>=0.14",
+            "trio>=0.22",  # hypercorn --worker-class trio (tests/test_asgi_servers.py)
             "httpx>=0.24",  # tests/test_asgi.py drives apps through httpx.ASGITransport
             # Starlette's TestClient is built on httpx2 when it is installed (on httpx it
             # warns that httpx is deprecated there).

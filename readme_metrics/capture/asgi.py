@@ -11,13 +11,22 @@ What it trusts: the scope the server built and, only as far as ``trusted_proxies
 X-Forwarded-* headers. The event loop never waits on the network: in background mode a
 log is a queue put; with ``background_worker_mode=False`` the send that a full batch
 triggers runs in the loop's default executor, after the response has gone out.
+
+Under an event loop that is not asyncio's (trio: ``hypercorn --worker-class trio``) there
+is no framework-neutral way to await a thread, and the library depends on neither trio
+nor anyio: an inline send is handed, in order, to one thread of the middleware's own and
+not awaited, and the shutdown flush runs in the loop's thread (the server has stopped
+serving by then: ASGI sends ``lifespan.shutdown`` after closing every connection).
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import os
+import threading
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable, MutableMapping, Optional, Union
 
 import webob
@@ -51,6 +60,14 @@ class _Outcome:
         if self.error is not None:
             raise self.error
         return self.value
+
+
+def running_asyncio_loop() -> Optional[asyncio.AbstractEventLoop]:
+    """The running asyncio loop; None under another event loop (trio)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _is_async(function: Any) -> bool:
@@ -95,6 +112,9 @@ class MetricsMiddleware(PipelineControls):
         # One per event loop: an asyncio.Lock belongs to the loop it was first used on.
         self._inline_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
                                                       asyncio.Lock] = weakref.WeakKeyDictionary()
+        # Inline sends without an asyncio loop (trio): (pid, one thread, in order).
+        self._own_sender: Optional[tuple[int, ThreadPoolExecutor]] = None
+        self._own_sender_lock = threading.Lock()
         # Off means off: no worker thread, no docs URL lookup, no network.
         self.pipeline: Optional[MetricsPipeline] = (
             MetricsPipeline(config) if self.enabled else None)
@@ -145,9 +165,16 @@ class MetricsMiddleware(PipelineControls):
         return lifespan_send
 
     async def _flush_off_loop(self) -> None:
-        """Send what is queued, within shutdown_timeout, from the loop's executor."""
+        """Send what is queued, within shutdown_timeout, from the loop's executor.
+
+        Without an asyncio loop (trio) the flush runs here, in the loop's thread: nothing
+        is served any more when the server shuts the app down.
+        """
         try:
-            loop = asyncio.get_running_loop()
+            loop = running_asyncio_loop()
+            if loop is None:
+                self.flush(self.config.shutdown_timeout)
+                return
             await loop.run_in_executor(None, self.flush, self.config.shutdown_timeout)
         except Exception:  # never into the app's shutdown
             self.logger.debug("readme_metrics: flush at shutdown failed", exc_info=True)
@@ -207,10 +234,23 @@ class MetricsMiddleware(PipelineControls):
         request and never waits for a busy sender), so each waits here, on the loop.
         """
         assert self.pipeline is not None
-        loop = asyncio.get_running_loop()
+        loop = running_asyncio_loop()
+        if loop is None:  # trio: one thread of our own takes the sends in turn
+            self._sender().submit(self.pipeline.submit, pending)
+            return
         lock = self._inline_turns.get(loop)
         if lock is None:
             lock = self._inline_turns[loop] = asyncio.Lock()
         async with lock:
             await loop.run_in_executor(None, self.pipeline.submit, pending)
 
+    def _sender(self) -> ThreadPoolExecutor:
+        """The one thread that sends inline without an asyncio loop (new after a fork).
+
+        Its queued sends finish at interpreter exit, before the at-exit flush.
+        """
+        with self._own_sender_lock:
+            if self._own_sender is None or self._own_sender[0] != os.getpid():
+                executor = ThreadPoolExecutor(1, thread_name_prefix="readme-metrics-inline")
+                self._own_sender = (os.getpid(), executor)
+            return self._own_sender[1]

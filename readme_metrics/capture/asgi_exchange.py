@@ -47,7 +47,13 @@ async def receive_within(receive: Receive, timeout: float) -> Optional[Message]:
 
     Cancelling a pending ``receive()`` is safe with the servers' implementations
     (uvicorn waits on an event, hypercorn and granian on a queue): nothing is consumed.
+    Without a running asyncio loop (trio) there is no neutral way to stop waiting:
+    None at once (``ensure_future`` would park the task on a new, never-run loop).
     """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return None
     task = asyncio.ensure_future(receive())
     for _ in range(_TURNS):
         if task.done():

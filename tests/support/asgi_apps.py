@@ -4,7 +4,8 @@
 function reading ``request.state`` set by a dependency), ``starlette_app`` (the same
 middleware, a plain grouping function) and ``django_asgi_app`` (Django's ASGI handler,
 the views of tests/support/e2e_apps.py, wrapped in ``readme_metrics.asgi.MetricsMiddleware``;
-this module is also its settings module). Configuration comes from the ``README_*``
+this module is also its settings module); ``fastapi_bare`` and ``starlette_bare`` are the
+first two without the middleware. Configuration comes from the ``README_*``
 environment, so the servers start exactly as in production.
 
 Endpoints: those of tests/support/e2e_apps.py (``/hello``, ``/echo``, ``/upload``, ``/stream``,
@@ -18,10 +19,11 @@ Endpoints: those of tests/support/e2e_apps.py (``/hello``, ``/echo``, ``/upload`
 """
 
 
-import asyncio
 import os
 import time
 from typing import Any, AsyncIterator, Callable, Optional
+
+import anyio
 
 from tests.support.e2e_apps import BARRIER_WAIT, async_stream_chunks, group, upload_answer
 
@@ -62,7 +64,7 @@ async def wait_for(barrier: str) -> bool:
     while not (barrier and os.path.exists(barrier)):
         if time.monotonic() > deadline:
             return False
-        await asyncio.sleep(0.01)
+        await anyio.sleep(0.01)  # anyio: these apps also run under trio
     return True
 
 
@@ -130,19 +132,20 @@ def _lifespan(app: Any) -> Any:
     return lifespan
 
 
-def _build_starlette() -> Any:
+def _build_starlette(wrapped: bool = True) -> Any:
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
 
     from readme_metrics import MetricsApiConfig
     from readme_metrics.fastapi import ReadMeMetricsMiddleware
 
-    config = MetricsApiConfig(grouping_function=starlette_grouping)
+    middleware = [Middleware(ReadMeMetricsMiddleware, config=MetricsApiConfig(
+        grouping_function=starlette_grouping))] if wrapped else []
     return Starlette(routes=_starlette_routes(), lifespan=_lifespan(None),
-                     middleware=[Middleware(ReadMeMetricsMiddleware, config=config)])
+                     middleware=middleware)
 
 
-def _build_fastapi() -> Any:
+def _build_fastapi(wrapped: bool = True) -> Any:
     from fastapi import Depends, FastAPI, Request
 
     from readme_metrics import MetricsApiConfig
@@ -160,8 +163,9 @@ def _build_fastapi() -> Any:
     app = FastAPI(dependencies=[Depends(caller)], lifespan=_lifespan(None))
     for route in _starlette_routes():
         app.api_route(route.path, methods=sorted(route.methods or ()))(view(route.endpoint))
-    app.add_middleware(ReadMeMetricsMiddleware,
-                       config=MetricsApiConfig(grouping_function=fastapi_grouping))
+    if wrapped:
+        app.add_middleware(ReadMeMetricsMiddleware,
+                           config=MetricsApiConfig(grouping_function=fastapi_grouping))
     return app
 
 
@@ -193,4 +197,7 @@ class _Lazy:
 
 fastapi_app = _Lazy(_build_fastapi)
 starlette_app = _Lazy(_build_starlette)
+# The same apps without the middleware, to compare the wrapped ones with.
+fastapi_bare = _Lazy(lambda: _build_fastapi(wrapped=False))
+starlette_bare = _Lazy(lambda: _build_starlette(wrapped=False))
 django_asgi_app = _Lazy(_build_django)

@@ -56,12 +56,12 @@ def stream_chunks(barrier: str) -> Iterator[bytes]:
 
 
 async def async_stream_chunks(barrier: str) -> AsyncIterator[bytes]:
-    import asyncio
+    import anyio  # not asyncio: the ASGI apps also run under trio (hypercorn -k trio)
 
     yield b"first\n"
     deadline = time.monotonic() + BARRIER_WAIT
     while not (barrier and os.path.exists(barrier)) and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
+        await anyio.sleep(0.01)
     yield b"second\n" if barrier and os.path.exists(barrier) else b"timeout\n"
     yield b"third\n"
 
