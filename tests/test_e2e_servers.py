@@ -77,18 +77,23 @@ NO_UWSGI = pytest.mark.skipif(
     UWSGI is None, reason="uWSGI is not installed (pip install pyuwsgi, in the test extra)")
 
 
-def uwsgi_argv(port: int, target: str, *options: str) -> list[str]:
+def uwsgi_argv(port: int, target: str, *options: str, keep_alive: bool = False
+               ) -> list[str]:
     """uWSGI serving ``target`` over HTTP on 127.0.0.1:``port``.
 
     --http-socket closes each connection after the response without saying so; the
-    Connection header keeps clients from reusing one. --die-on-term: uWSGI's SIGTERM would
-    otherwise reload. --eval, not --module: uWSGI looks the app up in the module's dict,
-    and tests.support.e2e_apps builds its apps on first access (module ``__getattr__``).
+    Connection header keeps clients from reusing one. With ``keep_alive``,
+    --http11-socket instead: HTTP/1.1 keep-alive (an answer without Content-Length then
+    ends only when uWSGI closes the idle connection, after --socket-timeout, bare too).
+    --die-on-term: uWSGI's SIGTERM would otherwise reload. --eval, not --module: uWSGI
+    looks the app up in the module's dict, and tests.support.e2e_apps builds its apps on
+    first access (module ``__getattr__``).
     """
     module, attribute = target.split(":")
     entry = f"import {module}; application = {module}.{attribute}"
-    return [str(UWSGI), "--http-socket", f"127.0.0.1:{port}", "--eval", entry,
-            "--add-header", "Connection: close", "--master", "--die-on-term",
+    http = (["--http11-socket", f"127.0.0.1:{port}"] if keep_alive else
+            ["--http-socket", f"127.0.0.1:{port}", "--add-header", "Connection: close"])
+    return [str(UWSGI), *http, "--eval", entry, "--master", "--die-on-term",
             "--need-app", "--processes=1", *options]
 
 

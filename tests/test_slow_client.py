@@ -65,6 +65,8 @@ SINGLE = {
     # A read waiting on the client would wait out --socket-timeout (4 s by default):
     # longer than SAFETY, so such a wait shows as the next request never served.
     "uwsgi": lambda port, target: uwsgi_argv(port, target, "--socket-timeout=120"),
+    "uwsgi-http11": lambda port, target: uwsgi_argv(port, target, "--socket-timeout=120",
+                                                    keep_alive=True),
 }
 
 # Also for a body sent in full: uWSGI reading every body before calling the app (in the
@@ -231,6 +233,13 @@ def test_body_sent_in_full_is_recorded_though_the_view_never_reads_it(
     assert b" 200 " in answer.split(b"\r\n")[0]
     request = logged_body(docs_collector, trace)
     assert request["bodySize"] == len(body)
+    if server == "uwsgi-http11":
+        # Its last byte is left to uWSGI, which then closes the keep-alive connection
+        # as it does bare (readme_metrics/capture/rest_uwsgi.py).
+        assert request["postData"] == {"mimeType": "application/json",
+                                       "text": body[:-1].decode(), "comment": (
+            f"incomplete: {len(body) - 1} of {len(body)} bytes could be read without waiting")}
+        return
     assert request["postData"] == {"mimeType": "application/json", "text": body.decode()}
 
 

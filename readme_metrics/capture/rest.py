@@ -20,7 +20,8 @@ unread rest is read only from where it already is:
   return what is buffered or received, else nothing. Those servers close the connection
   after the response and throw the rest away anyway;
 - uWSGI: what it read with the request head, and what the socket holds, by reads that
-  cannot wait (``rest_uwsgi.py``); with ``post-buffering``, the whole body.
+  cannot wait (``rest_uwsgi.py``); with ``post-buffering``, the whole body; under
+  ``--http11-socket``, all but the body's last byte.
 
 A body sent in full can still be in flight when an app that does not read it has already
 answered. Once the response is out, the adapters give it ``GRACE`` (50 ms) at most; a
@@ -45,7 +46,12 @@ import time
 from typing import Any, Mapping, Optional
 
 from readme_metrics.capture.body import BodyRecord
-from readme_metrics.capture.rest_uwsgi import is_uwsgi_input, post_buffered, read_uwsgi
+from readme_metrics.capture.rest_uwsgi import (
+    is_uwsgi_input,
+    keeps_alive,
+    post_buffered,
+    read_uwsgi,
+)
 
 __all__ = ["arrives_later", "record_rest"]
 
@@ -79,7 +85,9 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
             data = None if uwsgi else _gunicorn_peek(base, environ, want, deadline)
             if data is None:
                 if uwsgi:
-                    data = read_uwsgi(stream, base, want, deadline)
+                    if keeps_alive():  # the last byte stays unread: see rest_uwsgi
+                        want = min(want, remaining - 1)
+                    data = read_uwsgi(stream, base, want, deadline) if want > 0 else b""
                 else:
                     sock = _socket_of(base)
                     data = b"" if sock is None else _read_nonblocking(stream, sock, want,

@@ -20,8 +20,13 @@ So a read is only ever asked for bytes that are known to be there:
 Shutting down the read side tells a TCP peer nothing. A unix-socket peer (nginx's
 ``uwsgi_pass unix:...``) can no longer send: only a peer still sending a body the app did
 not read notices, as it does when uWSGI closes the connection right after the response
-(uWSGI closes a connection whose body was not read to its end, bare too, and a
-keep-alive connection whose read side is shut down at its next read).
+(uWSGI closes a connection whose body was not read to its end, bare too).
+
+Under ``--http11-socket`` uWSGI keeps a connection open for the next request once the
+body was read to its end: with its read side shut down, a next request already waiting
+would be served with a body that ends where the bytes that had arrived end. So there
+(:func:`keeps_alive`) the last byte of the body is never read: uWSGI closes the
+connection after the response as it does bare, and the log keeps all but that byte.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import termios
 import time
 from typing import Any
 
-__all__ = ["is_uwsgi_input", "post_buffered", "read_uwsgi"]
+__all__ = ["is_uwsgi_input", "keeps_alive", "post_buffered", "read_uwsgi"]
 
 
 def is_uwsgi_input(stream: Any) -> bool:
@@ -56,6 +61,11 @@ def post_buffered() -> bool:
         return int(value) > 0  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return False  # unknown: read only what is known to be there
+
+
+def keeps_alive() -> bool:
+    """True when uWSGI may keep a connection for a next request (``--http11-socket``)."""
+    return "http11-socket" in getattr(sys.modules.get("uwsgi"), "opt", {})
 
 
 def _queued(fd: int) -> int:

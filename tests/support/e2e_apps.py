@@ -110,12 +110,15 @@ def _plain(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[
         request = webob.Request(environ)
         upload = request.POST["file"]
         body = upload_answer(request.POST.get("field"), upload.filename, upload.file.read())
-        start_response("200 OK", [("Content-Type", "application/json")])
+        start_response("200 OK", [("Content-Type", "application/json"),
+                                  ("Content-Length", str(len(body)))])
         return iter([body])
     if path == "/stream":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return stream_chunks(query.get("barrier", [""])[0])
-    start_response("200 OK", [("Content-Type", "text/plain")])
+    # With a length: a keep-alive server (uWSGI --http11-socket) can end the answer
+    # without closing the connection.
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
     if path == "/noread-list":  # a list: servers send it without iterating an app object
         return [b"ok"]
     return iter([b"ok"])
