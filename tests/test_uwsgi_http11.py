@@ -31,7 +31,13 @@ from tests.test_e2e_servers import (
     server_env,
     uwsgi_argv,
 )
-from tests.test_slow_client import SAFETY, logged_body, normalized, read_answer
+from tests.test_slow_client import (
+    SAFETY,
+    complete_logs,
+    logged_body,
+    normalized,
+    read_answer,
+)
 
 pytestmark = [pytest.mark.e2e, NO_UWSGI]
 
@@ -64,10 +70,10 @@ NO_ANSWER = normalized(b"", "uwsgi")
 
 
 def conversation(collector: Collector, tmp_path: Path, attribute: str,
-                 traces: dict[str, str], logged: int) -> dict[str, Any]:
+                 traces: dict[str, str], wrapped: bool) -> dict[str, Any]:
     """The keep-alive conversations of the test, under ``attribute``; what came back.
 
-    ``logged``: how many logs the four requests before the unread body give."""
+    ``wrapped``: the app logs (four logs before the unread body, six in all)."""
     port = free_port()
     env = server_env(collector, README_BASE_LOG_URL=DOCS)
     echo = json.dumps({"name": "Zoë", "n": [1, 2]}).encode()
@@ -86,7 +92,7 @@ def conversation(collector: Collector, tmp_path: Path, attribute: str,
             # answer. The inline send of its log holds the worker a while (the
             # collector answers slowly), so the next request is surely waiting by
             # the time uWSGI would read it: it must get no answer, as from the bare app.
-            wait_until(lambda: len(collector.logs) == logged)
+            wait_until(lambda: len(collector.logs) == (4 if wrapped else 0))
             collector.replies.append(Reply(delay=0.5))
             seen["noread"] = ask(sock, post("/noread", unread, traces["noread"]))
             seen["after-noread"] = ask(sock, get("/hello?name=c", traces["after-noread"]))
@@ -96,6 +102,8 @@ def conversation(collector: Collector, tmp_path: Path, attribute: str,
             seen["chunked"] = ask(sock, post(
                 "/echo", b"3\r\n{\"n\r\n5\r\n\": 1}\r\n0\r\n\r\n", traces["chunked"],
                 Transfer_Encoding="chunked"))
+        # Before the server stops: stopping it could cut the last inline send short.
+        wait_until(lambda: len(complete_logs(collector)) == (6 if wrapped else 0))
     return seen
 
 
@@ -103,11 +111,11 @@ def test_keep_alive_answers_are_the_bare_apps_and_each_is_logged(
         collector: Collector, tmp_path: Path) -> None:
     names = ["hello", "echo", "big", "hello-again", "noread", "after-noread", "chunked"]
     bare = conversation(collector, tmp_path, "plain_bare",
-                        {n: uuid.uuid4().hex for n in names}, logged=0)
+                        {n: uuid.uuid4().hex for n in names}, wrapped=False)
     assert collector.logs == []
     collector.replies.clear()
     traces = {n: uuid.uuid4().hex for n in names}
-    wrapped = conversation(collector, tmp_path, "plain_app", traces, logged=4)
+    wrapped = conversation(collector, tmp_path, "plain_app", traces, wrapped=True)
     assert wrapped == bare
     # The conversation went as described: keep-alive until the unread body.
     assert bare["hello"][0] == bare["noread"][0] == b"HTTP/1.1 200 OK"
