@@ -8,8 +8,9 @@ and dict lookups prepared once at construction.
 
 from __future__ import annotations
 
+from queue import Empty, SimpleQueue
 from random import getrandbits
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from readme_metrics.capture.request import forwarded
 from readme_metrics.config import MetricsApiConfig
@@ -39,6 +40,7 @@ class MetricsPipeline:
         self.redactor = Redactor(config.denylist, config.allowlist)
         self.delivery = Delivery(config, self.build_log)
         self.docs = DocsUrl(config)
+        self._handed_over: SimpleQueue[Callable[[], None]] = SimpleQueue()
 
     # -- request thread ----------------------------------------------------------------
 
@@ -93,6 +95,23 @@ class MetricsPipeline:
         """Count an exchange that is seen but, by the rules, not logged."""
         self.delivery.count_skipped()
 
+    def hand_over(self, finish: Callable[[], None]) -> None:
+        """Have ``finish`` (a log to queue) run later, from ordinary code: the next request,
+        ``stats``, ``flush`` or ``close``. For finalizers, which run wherever the cyclic GC
+        does, even in a thread holding the delivery queue's lock (a plain Lock) that
+        queueing the log takes again; ``SimpleQueue.put`` takes no such lock."""
+        self._handed_over.put(finish)
+
+    def run_handed_over(self) -> None:
+        """Run what :meth:`hand_over` received (each ``finish`` never raises)."""
+        handed_over = self._handed_over
+        while not handed_over.empty():
+            try:
+                finish = handed_over.get_nowait()
+            except Empty:  # another thread took it
+                return
+            finish()
+
     # -- worker side -------------------------------------------------------------------
 
     def build_log(self, item: PendingExchange) -> dict[str, Any]:
@@ -108,15 +127,18 @@ class MetricsPipeline:
 
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Send everything queued now; True when all of it was delivered."""
+        self.run_handed_over()
         return self.delivery.flush(timeout)
 
     def close(self) -> None:
         """Flush (within shutdown_timeout) and stop the worker. Idempotent."""
+        self.run_handed_over()
         self.delivery.close()
 
     @property
     def stats(self) -> dict[str, int]:
         """Delivery counters: captured, skipped, queued, sent, dropped, failed_batches, ..."""
+        self.run_handed_over()
         return dict(self.delivery.stats)
 
 

@@ -193,3 +193,57 @@ def test_app_exceptions_propagate_unchanged_and_are_logged(inline_wrap: Any, col
     assert_valid_log(log)
     expected = 500 if mode == "before-start" else 201
     assert log["request"]["log"]["entries"][0]["response"]["status"] == expected
+
+
+# -- a response never closed -------------------------------------------------------------
+
+_GC_UNDER_THE_QUEUE_LOCK = """
+import gc, io, sys, threading
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return iter([b"hi"])  # not a list: the middleware hands back its own iterable
+
+middleware = MetricsMiddleware(app, MetricsApiConfig(
+    api_key="any-key", grouping_function=lambda req: {"api_key": "owlbert-key"},
+    metrics_api=sys.argv[1], base_log_url="http://docs.example"))
+environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SERVER_NAME": "h",
+           "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
+           "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr, "HTTP_HOST": "h"}
+
+def run():
+    response = middleware(environ, lambda *args: None)
+    assert list(response) == [b"hi"]
+    cycle = [response]
+    cycle.append(cycle)  # only the cyclic GC frees it, at whatever allocation comes next
+    del response, cycle
+    # Any code holding the delivery queue's lock may allocate (stats() copies a dict),
+    # and an allocation may run the GC in this very thread.
+    with middleware.pipeline.delivery._queue.lock:
+        gc.collect()
+    print("captured", middleware.stats["captured"])
+    print("flushed", middleware.flush(10))
+
+thread = threading.Thread(target=run, daemon=True)
+thread.start()
+thread.join(10)
+print("hung" if thread.is_alive() else "done")
+sys.stdout.flush()
+import os; os._exit(0)  # a hung thread holds the lock close() at exit would need
+"""
+
+
+def test_a_response_the_gc_frees_unclosed_is_logged_without_a_deadlock(
+        collector: Collector) -> None:
+    """The finalizer of a response never closed runs wherever the cyclic GC does, even in
+    a thread holding the delivery queue's lock: queueing the log there (that lock again,
+    a plain Lock) would hang that thread, and with it every request. It only hands the
+    log over; the next request, stats, flush or close queue it."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _GC_UNDER_THE_QUEUE_LOCK, collector.url],
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.split("\n") == ["captured 1", "flushed True", "done", ""], out
+    assert len(collector.wait_for_logs(1)) == 1

@@ -256,9 +256,11 @@ class _Response:
 
     def __del__(self) -> None:
         if not self._closed:
+            # Only handed over: this may run inside any code, the delivery's included, in
+            # whatever thread the GC runs. No grace: nothing waits here for a client.
             try:
-                self._capture.finish_log()  # no grace: nothing waits here for a client
-            except BaseException:  # at interpreter exit even logging may fail, and
+                self._capture.pipeline.hand_over(self._capture.finish_log)
+            except BaseException:  # at interpreter exit anything may fail, and
                 pass  # Python would print what a finalizer raises
 
 
@@ -299,6 +301,7 @@ class MetricsMiddleware(PipelineControls):
         pipeline = self.pipeline
         if pipeline is None:
             return self.app(environ, start_response)
+        pipeline.run_handed_over()
         try:
             wanted = pipeline.wants(
                 environ.get("REQUEST_METHOD", "GET"),
