@@ -10,6 +10,7 @@ messages are request data as often as not.
 from __future__ import annotations
 
 import logging
+import os
 import traceback
 from collections.abc import Mapping
 from typing import Any, Callable, Optional
@@ -21,6 +22,7 @@ _KNOWN_KEYS = frozenset(("api_key", "id", "label", "email"))
 # The links Python's own tracebacks print between chained exceptions.
 _CAUSE = "The above exception was the direct cause of the following exception:"
 _CONTEXT = "During handling of the above exception, another exception occurred:"
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def _where(exc: BaseException) -> str:
@@ -28,15 +30,18 @@ def _where(exc: BaseException) -> str:
     and, when that is deeper (a library the grouping function called), of the grouping
     function's own line that led there: the line the user has to look at.
 
-    ``exc`` was caught in :meth:`Identifier.__call__`, so its traceback's first frame is
-    that call and the second the grouping function's.
+    The traceback starts in this package (:meth:`Identifier.__call__`; for an ``async``
+    grouping function also the replay of its awaited outcome): the grouping function's
+    frame is the first one outside it.
     """
     frames = traceback.extract_tb(exc.__traceback__)
     if not frames:
         return "an unknown place"
     place = _place(frames[-1])
-    if len(frames) > 2:
-        place += f", from {_place(frames[1])}"
+    own = next((frame for frame in frames[1:]
+                if not frame.filename.startswith(_PACKAGE_DIR)), None)
+    if own is not None and own is not frames[-1]:
+        place += f", from {_place(own)}"
     return place
 
 

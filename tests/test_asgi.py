@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Callable
 
 import httpx
@@ -20,6 +22,7 @@ import pytest
 # Module level: FastAPI reads the (string) annotations of its views in their globals.
 from fastapi import Depends, FastAPI, Request, WebSocket
 
+import readme_metrics
 from readme_metrics import MetricsApiConfig
 from readme_metrics.asgi import MetricsMiddleware
 from readme_metrics.masking import mask
@@ -357,6 +360,38 @@ def test_grouping_errors_never_reach_the_app(wrap: Any, collector: Collector) ->
     assert done.error is None and done.start["status"] == 200
     assert b"x-documentation-url" not in done.headers
     assert collector.logs == []
+
+
+
+async def async_grouping_raises(req: Any) -> Any:
+    raise KeyError("nope")
+
+
+async def async_grouping_raises_in_a_library(req: Any) -> Any:
+    return json.loads("{")
+
+
+@pytest.mark.parametrize("grouping, line, deeper", [
+    pytest.param(async_grouping_raises, 'raise KeyError("nope")', False, id="own-line"),
+    pytest.param(async_grouping_raises_in_a_library, 'json.loads("{")', True, id="in-a-library"),
+])
+def test_an_async_grouping_functions_error_names_its_lines_not_the_librarys(
+        wrap: Any, collector: Collector, caplog: pytest.LogCaptureFixture,
+        grouping: Any, line: str, deeper: bool) -> None:
+    """Awaited and replayed through the Identifier, the error must still point at the
+    user's lines (as for a plain function), never at the middleware's own."""
+    asyncio.run(run(wrap(echo_app(), grouping_function=grouping), http_scope()))
+    [error] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    source = Path(__file__).read_text().splitlines()
+    first = grouping.__code__.co_firstlineno
+    own = f"{__file__}:{next(n for n, text in enumerate(source, 1) if n > first and line in text)}"
+    place = error.split(" at ", 1)[1].split("; ")[0]
+    assert str(Path(readme_metrics.__file__).parent) not in place
+    if deeper:
+        assert place.startswith(json.decoder.__file__)
+        assert place.endswith(f", from {own} in {grouping.__name__}")
+    else:
+        assert place == f"{own} in {grouping.__name__}"
 
 
 # -- the grouping function -------------------------------------------------------------
