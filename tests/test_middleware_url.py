@@ -85,6 +85,8 @@ def test_request_url_from_the_raw_uri_when_the_server_gives_it(
     pytest.param("user@h", "user%40h", id="userinfo"),
     pytest.param("h:abc", "h%3Aabc", id="port-not-digits"),
     pytest.param('<a"b>', "%3Ca%22b%3E", id="markup"),
+    # RFC 9110 (4.2.1): an http URI must not have an empty host; a recipient rejects it.
+    pytest.param(":8080", "%3A8080", id="port-without-host"),
 ])
 def test_a_hostile_host_header_still_makes_a_valid_url(inline_wrap: Any, collector: Collector,
                                                        host: str, expected: str) -> None:

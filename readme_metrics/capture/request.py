@@ -46,9 +46,10 @@ _URL_SAFE = "!$%&'()*+,/:;=?@[]~"
 # have arrived percent-encoded, and left bare they would end the path or start an escape.
 _PATH_SAFE = "/!$&'()*+,;=:@[]~"
 # A URL authority without user info (RFC 3986), port in group 1: "ex ample.com", "h/x?y"
-# or "[::1" would make an invalid URL, or one that means something else.
+# or "[::1" would make an invalid URL, or one that means something else; so would ":80",
+# an empty host, which an http URI must not have (RFC 9110 4.2.1).
 _AUTHORITY = re.compile(
-    r"(?:\[[0-9A-Fa-f:.]+\]|(?:[0-9A-Za-z._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*)"
+    r"(?:\[[0-9A-Fa-f:.]+\]|(?:[0-9A-Za-z._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})+)"
     r"(?::([0-9]{0,5}))?\Z"
 )
 # What a registered name may hold literally besides letters, digits and "_.-~".
