@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from typing import Any, Callable, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Generic, Mapping, Optional, Sequence, TypeVar, Union, overload
 
 from readme_metrics import _env
 from readme_metrics.options import BY_NAME, OPTIONS, Option, is_loopback_url
@@ -22,6 +22,7 @@ from readme_metrics.options import BY_NAME, OPTIONS, Option, is_loopback_url
 GroupingFunction = Callable[[Any], Optional[Mapping[str, Any]]]
 
 # "Not passed": distinct from None, which is a value an argument can explicitly have.
+_T = TypeVar("_T")
 _UNSET: Any = object()
 
 
@@ -71,13 +72,20 @@ def _with_aliases(given: dict[str, Any]) -> None:
         ) + extra
 
 
-class _OfficialName:
+class _OfficialName(Generic[_T]):
     """An official 3.x attribute name (``config.METRICS_API``) for option ``name``: reads
     it, and sets it checked and normalised as the constructor would (``ValueError``
-    naming the option otherwise), so code written for the official package keeps working."""
+    naming the option otherwise), so code written for the official package keeps working.
+    Typed by the option's type (``_OfficialName[int]``), as the properties it replaced."""
 
     def __init__(self, name: str) -> None:
         self.name = name
+
+    @overload
+    def __get__(self, config: None, owner: type) -> _OfficialName[_T]: ...
+
+    @overload
+    def __get__(self, config: MetricsApiConfig, owner: type) -> _T: ...
 
     def __get__(self, config: Optional[MetricsApiConfig], owner: type) -> Any:
         return self if config is None else getattr(config, self.name)
@@ -86,6 +94,8 @@ class _OfficialName:
         option = BY_NAME[self.name]
         setattr(config, self.name, option.check(option, option.default if value is None
                                                 else value))
+        if self.name == "metrics_api":
+            config._follow_metrics_api()
 
 
 class MetricsApiConfig:
@@ -169,11 +179,18 @@ class MetricsApiConfig:
             setattr(self, option.name, _resolve(option, given))
         if not self.enabled:
             self._disabled_identity(given)
-        if (is_loopback_url(self.metrics_api) and given.get("readme_api_url") is None
-                and _env.raw("README_API_URL") is None):
-            # A local collector answers the docs URL lookup too: one variable is enough
-            # for the local loop, and nothing leaves the machine.
-            self.readme_api_url = self.metrics_api
+        self._readme_api_url_given = (given.get("readme_api_url") is not None
+                                      or _env.raw("README_API_URL") is not None)
+        self._follow_metrics_api()
+
+    def _follow_metrics_api(self) -> None:
+        """A local collector answers the docs URL lookup too (it carries the API key): one
+        setting is enough for the local loop, and nothing leaves the machine. Unless
+        readme_api_url was given (argument or environment); run again when METRICS_API is
+        set."""
+        if not self._readme_api_url_given:
+            self.readme_api_url = (self.metrics_api if is_loopback_url(self.metrics_api)
+                                   else BY_NAME["readme_api_url"].default)
 
     def _disabled_identity(self, given: Mapping[str, Any]) -> None:
         """Disabled: keep what was given, unchecked; nothing will use it to send."""
@@ -194,14 +211,14 @@ class MetricsApiConfig:
 
     # The upper-case names of the official package, read and set as the options are
     # (a value set is checked as the argument would be).
-    README_API_KEY = _OfficialName("api_key")
-    BUFFER_LENGTH = _OfficialName("buffer_length")
-    GROUPING_FUNCTION = _OfficialName("grouping_function")
-    IS_DEVELOPMENT_MODE = _OfficialName("development_mode")
-    IS_BACKGROUND_MODE = _OfficialName("background_worker_mode")
-    DENYLIST = _OfficialName("denylist")
-    ALLOWLIST = _OfficialName("allowlist")
-    ALLOWED_HTTP_HOSTS = _OfficialName("allowed_http_hosts")
-    METRICS_API = _OfficialName("metrics_api")
-    METRICS_API_TIMEOUT = _OfficialName("timeout")
-    LOGGER = _OfficialName("logger")
+    README_API_KEY: _OfficialName[str] = _OfficialName("api_key")
+    BUFFER_LENGTH: _OfficialName[int] = _OfficialName("buffer_length")
+    GROUPING_FUNCTION: _OfficialName[GroupingFunction] = _OfficialName("grouping_function")
+    IS_DEVELOPMENT_MODE: _OfficialName[bool] = _OfficialName("development_mode")
+    IS_BACKGROUND_MODE: _OfficialName[bool] = _OfficialName("background_worker_mode")
+    DENYLIST: _OfficialName[list[str]] = _OfficialName("denylist")
+    ALLOWLIST: _OfficialName[list[str]] = _OfficialName("allowlist")
+    ALLOWED_HTTP_HOSTS: _OfficialName[list[str]] = _OfficialName("allowed_http_hosts")
+    METRICS_API: _OfficialName[str] = _OfficialName("metrics_api")
+    METRICS_API_TIMEOUT: _OfficialName[float] = _OfficialName("timeout")
+    LOGGER: _OfficialName[logging.Logger] = _OfficialName("logger")

@@ -493,6 +493,51 @@ def test_an_explicit_readme_api_url_is_kept_with_a_loopback_server(monkeypatch) 
     assert config.readme_api_url == "http://127.0.0.1:9/api"
 
 
+
+def test_the_official_metrics_api_name_set_to_loopback_moves_the_docs_lookup_too(
+        monkeypatch) -> None:
+    """The official package's style (set METRICS_API after construction) gets the local
+    loop the argument gets: the docs URL lookup, which carries the API key, goes to the
+    loopback server as well, not to dash.readme.com; an explicit readme_api_url stays."""
+    monkeypatch.delenv("README_API_URL", raising=False)
+    config = MetricsApiConfig(api_key="rdme_key", grouping_function=grouping)
+    config.METRICS_API = "http://127.0.0.1:8001/"
+    assert config.readme_api_url == "http://127.0.0.1:8001"
+    config.METRICS_API = "https://metrics.readme.io"
+    assert config.readme_api_url == "https://dash.readme.com/api"
+    kept = MetricsApiConfig(api_key="rdme_key", grouping_function=grouping,
+                            readme_api_url="https://docs-lookup.example")
+    kept.METRICS_API = "http://127.0.0.1:8001"
+    assert kept.readme_api_url == "https://docs-lookup.example"
+
+
+def test_the_official_attribute_names_keep_their_types_for_mypy(tmp_path) -> None:
+    """They were typed properties; users' type checks must still see int, str, ..."""
+    import subprocess
+    import sys
+
+    user = tmp_path / "user.py"
+    user.write_text(
+        "from readme_metrics import MetricsApiConfig\n"
+        "config = MetricsApiConfig(api_key='k', grouping_function=lambda r: None)\n"
+        "reveal_type(config.BUFFER_LENGTH)\n"
+        "reveal_type(config.METRICS_API)\n"
+        "reveal_type(config.DENYLIST)\n"
+        "config.BUFFER_LENGTH = 5\n")
+    import readme_metrics
+
+    checkout = str(Path(readme_metrics.__file__).parent.parent)  # an editable install
+    out = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental",
+                          "--cache-dir", str(tmp_path / "cache"), str(user)],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                         env={**os.environ, "MYPYPATH": checkout})
+    mine = [line for line in out.stdout.splitlines() if line.startswith("user.py:")]
+    revealed = [line.split("Revealed type is ")[1].replace("builtins.", "")
+                for line in mine if "Revealed" in line]
+    assert revealed == ['"int"', '"str"', '"list[str]"'], out.stdout
+    assert not [line for line in mine if ": error:" in line], out.stdout
+
+
 # -- through the WSGI middleware -------------------------------------------------------------
 
 def hello_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
