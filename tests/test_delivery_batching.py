@@ -61,13 +61,16 @@ def test_each_delivered_batch_is_one_debug_line(
     # Where no stats handle is at hand (Django, FastAPI), the debug log shows delivery.
     caplog.set_level(logging.DEBUG, logger="readme_metrics")
     delivery = make_delivery(collector.url, buffer_length=3)
-    for n in range(5):
+    for n in range(4):
         delivery.submit(item(f"log-{n}"))
     assert delivery.flush(5.0) is True
+    delivery.submit(item("log-4"))
+    assert delivery.flush(5.0) is True
     lines = messages(caplog, logging.DEBUG, "delivered")
-    assert lines == [f"readme_metrics: delivered {len(batch)} logs (HTTP 202 Accepted)"
-                     for batch in collector.batches]
-    assert sum(len(batch) for batch in collector.batches) == 5
+    counts = [len(batch) for batch in collector.batches]
+    assert lines == [f"readme_metrics: delivered {count} log{'' if count == 1 else 's'} "
+                     "(HTTP 202 Accepted)" for count in counts]
+    assert sum(counts) == 5 and 1 in counts  # a POST of one log says "1 log"
 
 
 def test_a_full_batch_goes_without_flush_and_a_partial_one_waits(

@@ -72,7 +72,8 @@ class Attempt:
         if verdict == SENT:
             if self._logger.isEnabledFor(logging.DEBUG):
                 # The one sign of delivery where no stats handle is at hand (Django, FastAPI).
-                self._logger.debug("readme_metrics: delivered %d logs (%s)", batch.count, cause)
+                self._logger.debug("readme_metrics: delivered %d log%s (%s)", batch.count,
+                                   "" if batch.count == 1 else "s", cause)
             batcher.settle(batch, None)
         elif verdict == PAUSE:
             if batcher.pause(batch, self._auth_pause):
