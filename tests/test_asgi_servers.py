@@ -54,6 +54,12 @@ try:
     HAVE_GRANIAN = True
 except ImportError:  # pragma: no cover - granian has no wheel for some platforms
     HAVE_GRANIAN = False
+try:
+    import trio  # noqa: F401
+
+    HAVE_TRIO = True
+except ImportError:  # pragma: no cover - in the test extra
+    HAVE_TRIO = False
 
 SERVERS: dict[str, Callable[[int, str], list[str]]] = {
     "uvicorn": lambda port, target: [
@@ -73,9 +79,12 @@ SERVERS: dict[str, Callable[[int, str], list[str]]] = {
         f"--port={port}", "--workers=1", "--no-ws", target,
     ],
 }
+#: What a server needs beyond the test extra's core (both are in the test extra).
+_MISSING = {"granian": None if HAVE_GRANIAN else "granian is not installed",
+            "hypercorn-trio": None if HAVE_TRIO else "trio is not installed"}
 SERVER_PARAMS = [
     pytest.param(name, id=name, marks=[pytest.mark.skipif(
-        name == "granian" and not HAVE_GRANIAN, reason="granian is not installed")])
+        _MISSING.get(name) is not None, reason=_MISSING.get(name) or "")])
     for name in SERVERS
 ]
 # Servers on which no asyncio loop runs: an unread body cannot be read there without
@@ -301,7 +310,8 @@ def _answers(server: str, attribute: str, collector: Collector, tmp_path: Path
 
 
 @pytest.mark.parametrize("app", ["fastapi", "starlette"])
-@pytest.mark.parametrize("server", NOT_ASYNCIO)
+@pytest.mark.parametrize("server", [param for param in SERVER_PARAMS
+                                    if param.values[0] in NOT_ASYNCIO])
 def test_answers_are_the_bare_apps_byte_for_byte(
         collector: Collector, tmp_path: Path, server: str, app: str) -> None:
     """Under trio too: the wrapped app's answers are the bare app's, and each is logged."""
