@@ -26,7 +26,14 @@ import readme_metrics
 from readme_metrics import MetricsApiConfig
 from readme_metrics.asgi import MetricsMiddleware
 from readme_metrics.masking import mask
-from tests.support.asgi import DOCS, GROUP, body_messages, http_scope, run
+from tests.support.asgi import (
+    DOCS,
+    GROUP,
+    LifespanShutdown,
+    body_messages,
+    http_scope,
+    run,
+)
 from tests.support.fake_api import Collector, Reply
 from tests.support.har_check import assert_valid_log
 
@@ -286,21 +293,10 @@ def test_queue_is_flushed_before_lifespan_shutdown_completes(wrap: Any,
                flush_interval=600)
     asyncio.run(run(app, http_scope()))
     assert collector.logs == []  # nothing due yet
-    at_completion: list[int] = []
-
-    async def lifespan_app(scope: Any, receive: Any, send: Any) -> None:
-        assert (await receive())["type"] == "lifespan.shutdown"
-        await send({"type": "lifespan.shutdown.complete"})
-
-    async def receive() -> Any:
-        return {"type": "lifespan.shutdown"}
-
-    async def send(message: Any) -> None:
-        at_completion.append(len(collector.logs))
-
-    app.app = lifespan_app
-    asyncio.run(app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
-    assert at_completion == [1]
+    shutdown = LifespanShutdown(lambda: len(collector.logs))
+    app.app = shutdown.app
+    asyncio.run(app(shutdown.scope, shutdown.receive, shutdown.send))
+    assert shutdown.at_completion == [1]
 
 
 @pytest.mark.parametrize("how", ["skip_methods", "grouping_none", "disabled"])

@@ -17,7 +17,7 @@ import pytest
 
 from readme_metrics import MetricsApiConfig
 from readme_metrics.asgi import MetricsMiddleware
-from tests.support.asgi import DOCS, GROUP, body_messages, http_scope
+from tests.support.asgi import DOCS, GROUP, LifespanShutdown, body_messages, http_scope
 from tests.support.fake_api import Collector
 from tests.support.har_check import assert_valid_log
 
@@ -118,24 +118,13 @@ def test_queue_is_flushed_before_lifespan_shutdown_completes(collector: Collecto
     """The flush at the lifespan's end runs under trio too (not only at interpreter exit)."""
     app = middleware(noread, collector, background_worker_mode=True, buffer_length=100,
                      flush_interval=600)
-    at_completion: list[int] = []
-
-    async def lifespan_app(scope: Any, receive: Any, send: Any) -> None:
-        assert (await receive())["type"] == "lifespan.shutdown"
-        await send({"type": "lifespan.shutdown.complete"})
-
-    async def receive() -> Any:
-        return {"type": "lifespan.shutdown"}
-
-    async def send(message: Any) -> None:
-        at_completion.append(len(collector.logs))
-
+    shutdown = LifespanShutdown(lambda: len(collector.logs))
     try:
         for i in range(4):
             trio.run(serve, app, http_scope("GET", f"/n/{i}"), body_messages())
         assert collector.logs == []  # nothing due yet
-        app.app = lifespan_app
-        trio.run(app, {"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
+        app.app = shutdown.app
+        trio.run(app, shutdown.scope, shutdown.receive, shutdown.send)
     finally:
         app.close()
-    assert at_completion == [4]
+    assert shutdown.at_completion == [4]

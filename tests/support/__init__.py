@@ -29,8 +29,8 @@
   servers test_e2e_servers.py, test_slow_client.py and test_uwsgi_unix.py start.
 - ``asgi_apps``: the same API as FastAPI, Starlette and Django ASGI apps, for the
   ASGI servers of test_asgi_servers.py.
-- ``asgi``: ``run``, a server's side of the ASGI protocol scripted, for the in-process
-  ASGI tests.
+- ``asgi``: ``run``, a server's side of the ASGI protocol scripted, and
+  ``LifespanShutdown``, a lifespan shutdown scripted, for the in-process ASGI tests.
 - ``exchanges``: a plain exchange to vary, sample bodies (a PNG, a multipart form and the
   params it decodes to) and the log as it is sent, for the HAR tests.
 - ``hangup``: ``HangupServer``, a Metrics API that answers, then drops a kept-alive

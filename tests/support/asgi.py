@@ -37,6 +37,29 @@ def body_messages(*chunks: bytes) -> list[dict[str, Any]]:
 
 
 @dataclass
+class LifespanShutdown:
+    """A lifespan shutdown, scripted for both sides: :meth:`app` is an app that completes
+    it, :meth:`receive` the server's shutdown message, and :meth:`send` records ``probe()``
+    in ``at_completion`` when the completion reaches the server."""
+
+    probe: Callable[[], int]
+    at_completion: list[int] = field(default_factory=list)
+    scope: dict[str, Any] = field(
+        default_factory=lambda: {"type": "lifespan", "asgi": {"version": "3.0"}})
+
+    @staticmethod
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "lifespan.shutdown"
+        await send({"type": "lifespan.shutdown.complete"})
+
+    async def receive(self) -> dict[str, Any]:
+        return {"type": "lifespan.shutdown"}
+
+    async def send(self, message: Any) -> None:
+        self.at_completion.append(self.probe())
+
+
+@dataclass
 class Run:
     """What one run of an app did: the messages it sent and those it received."""
 
