@@ -32,7 +32,13 @@ from typing import Any, Awaitable, Callable, MutableMapping, Optional, Union
 import webob
 
 from readme_metrics.capture import asgi_scope
-from readme_metrics.capture.asgi_exchange import Message, Receive, Send, _Exchange
+from readme_metrics.capture.asgi_exchange import (
+    Message,
+    Receive,
+    Send,
+    _Exchange,
+    running_asyncio_loop,
+)
 from readme_metrics.capture.asgi_scope import ScopeRequest, header
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.exchange import Group, PendingExchange
@@ -60,14 +66,6 @@ class _Outcome:
         if self.error is not None:
             raise self.error
         return self.value
-
-
-def running_asyncio_loop() -> Optional[asyncio.AbstractEventLoop]:
-    """The running asyncio loop; None under another event loop (trio)."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 def _is_async(function: Any) -> bool:

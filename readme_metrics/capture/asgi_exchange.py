@@ -42,6 +42,14 @@ GRACE = 0.005
 _TURNS = 2  # event loop turns given to a receive() even when the grace is used up
 
 
+def running_asyncio_loop() -> Optional[asyncio.AbstractEventLoop]:
+    """The running asyncio loop; None under another event loop (trio)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 async def receive_within(receive: Receive, timeout: float) -> Optional[Message]:
     """One message from ``receive`` if it comes within ``timeout`` seconds, else None.
 
@@ -50,9 +58,7 @@ async def receive_within(receive: Receive, timeout: float) -> Optional[Message]:
     Without a running asyncio loop (trio) there is no neutral way to stop waiting:
     None at once (``ensure_future`` would park the task on a new, never-run loop).
     """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
+    if running_asyncio_loop() is None:
         return None
     task = asyncio.ensure_future(receive())
     for _ in range(_TURNS):
