@@ -89,13 +89,7 @@ class _Connection(http.client.HTTPConnection):
         a body of common size they go out as one here (see :meth:`send`), one system call
         and one TCP segment fewer per POST.
         """
-        self.putrequest("POST", path, skip_accept_encoding=True)
-        before, after = headers
-        for name, value in before:
-            self.putheader(name, value)
-        self.putheader(b"Content-Length", str(len(body)).encode("ascii"))
-        for name, value in after:
-            self.putheader(name, value)
+        _put_head(self, path, headers, str(len(body)).encode("ascii"))
         if len(body) > _COALESCE_MAX:  # copying it would cost more than a system call
             self.endheaders(body)
             return
@@ -144,6 +138,19 @@ class _Connection(http.client.HTTPConnection):
             raise
 
 
+def _put_head(connection: http.client.HTTPConnection, path: str, headers: Headers,
+              length: bytes) -> None:
+    """Start a POST of ``path`` on ``connection``: ``headers`` with Content-Length
+    ``length`` in its place among them (the block is sent by ``endheaders``)."""
+    connection.putrequest("POST", path, skip_accept_encoding=True)
+    before, after = headers
+    for name, value in before:
+        connection.putheader(name, value)
+    connection.putheader(b"Content-Length", length)
+    for name, value in after:
+        connection.putheader(name, value)
+
+
 def _template(host: str, port: int, default_port: int, path: str,
               headers: Headers) -> Optional[tuple[bytes, bytes]]:
     """The header block ``http.client`` sends for a POST with ``headers``, made once by
@@ -155,13 +162,7 @@ def _template(host: str, port: int, default_port: int, path: str,
     sent: list[bytes] = []
     probe.send = sent.append  # type: ignore[method-assign,assignment]  # nothing connects
     try:
-        probe.putrequest("POST", path, skip_accept_encoding=True)
-        before, after = headers
-        for name, value in before:
-            probe.putheader(name, value)
-        probe.putheader(b"Content-Length", b"0")
-        for name, value in after:
-            probe.putheader(name, value)
+        _put_head(probe, path, headers, b"0")
         probe.endheaders()
     except (ValueError, http.client.HTTPException, UnicodeError):
         return None
