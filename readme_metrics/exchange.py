@@ -11,6 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional, Protocol
 
+#: ``Exchange.status`` when the app's status cannot be read as an HTTP status code
+#: (``"abc"``, ``"2000 OK"``, ``""``): ``status_text`` then holds it as the app gave it.
+INVALID_STATUS = -1
+
 
 @dataclass
 class Group:
@@ -27,8 +31,10 @@ class Exchange:
 
     Times are seconds: ``started`` is the epoch time the request arrived, ``wait`` the time
     until the app started its response, ``duration`` the time until the response was
-    closed. Body fields hold at most ``max_body_bytes`` bytes; the ``*_size`` fields are
-    the real sizes (-1 when unknown), so truncation is visible.
+    closed. ``status`` is the code the app answered (:data:`INVALID_STATUS` when it gave
+    none a status line can carry, ``status_text`` then quoting what it gave). Body fields
+    hold at most ``max_body_bytes`` bytes; the ``*_size`` fields are the real sizes (-1
+    when unknown), so truncation is visible.
     """
 
     id: str

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping, Opti
 
 from readme_metrics.capture.asgi_scope import ScopeRequest
 from readme_metrics.capture.body import BodyRecord
-from readme_metrics.capture.recorder import Recorder, reason_phrase
-from readme_metrics.exchange import Group
+from readme_metrics.capture.recorder import Recorder
+from readme_metrics.exchange import INVALID_STATUS, Group
 from readme_metrics.pipeline import MetricsPipeline
 
 if TYPE_CHECKING:
@@ -176,15 +176,21 @@ class _Exchange:
                         await self._settle(pending)
                 else:
                     await self.identify()
-            message = self._start(message)
+            message, headers = self._start(message)
+            await self._send(message)
+            # Only once the server took it: a start it refuses (a status or header it
+            # cannot write) raises into the app, and the server answers 500.
+            code, reason = _status(message.get("status", 200))
+            self.recorder.respond(code, reason, headers)
+            return
         elif kind == "http.response.pathsend":
             # The server sends the file itself: keep its fast path, log the size only.
             self.recorder.omit_body(_content_length(self.recorder.headers))
         await self._send(message)
 
-    def _start(self, message: Message) -> Message:
-        """Record the response start; add x-documentation-url when the exchange is logged."""
-        status = message.get("status", 200)
+    def _start(self, message: Message) -> tuple[Message, Any]:
+        """The start to send (with x-documentation-url when the exchange is logged), and
+        its headers as raw byte pairs, decoded on the delivery worker."""
         headers = message.get("headers") or []
         if headers.__class__ is not list and headers.__class__ is not tuple:
             headers = list(headers)  # an iterator could be read only once: read it here
@@ -194,9 +200,7 @@ class _Exchange:
             if url is not None:
                 headers = [*headers, (b"x-documentation-url", url)]
                 message = {**message, "headers": headers}
-        # The raw byte pairs, decoded on the delivery worker.
-        self.recorder.respond(status, _REASONS.get(status) or reason_phrase(status), headers)
-        return message
+        return message, headers
 
     def _record(self, chunk: Any) -> None:
         try:
@@ -285,6 +289,17 @@ def _body_record(scope: MutableMapping[str, Any], request: ScopeRequest,
             and not request.chunked):
         record.end()
     return record
+
+
+def _status(status: Any) -> tuple[int, str]:
+    """The logged status and reason of an ``http.response.start``'s ``status``.
+
+    Anything but an int of three digits (2000, "200", None, True) is no status a status
+    line can carry: ``(INVALID_STATUS, repr)``, which the HAR builder logs as 500.
+    """
+    if status.__class__ is int and 100 <= status <= 999:
+        return status, _REASONS.get(status, "")
+    return INVALID_STATUS, repr(status)
 
 
 def _content_length(headers: Any) -> int:

@@ -23,6 +23,7 @@ started logs status 500.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from http import HTTPStatus
@@ -31,21 +32,30 @@ from typing import Optional, Sequence
 
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.request import RequestSource, header_text
-from readme_metrics.exchange import Exchange, Group
+from readme_metrics.exchange import INVALID_STATUS, Exchange, Group
 
 __all__ = ["Pending", "Recorder", "status_parts"]
 
 
-def status_parts(status: str) -> tuple[int, str]:
-    """``"404 Not Found"`` -> ``(404, "Not Found")``; the standard phrase when none is given."""
-    code_text, _, reason = status.partition(" ")
-    try:
-        code = int(code_text)
-    except ValueError:
-        return 500, status
-    if not reason:
-        reason = reason_phrase(code)
-    return code, reason
+# RFC 9112 4: three ASCII digits; PEP 3333: one space, then the reason phrase (HTAB, SP,
+# VCHAR, obs-text; a WSGI string holds bytes as latin-1). int() alone would read
+# "2_00", "+200" or Arabic-Indic digits as 200, which no client ever sees.
+_STATUS_LINE = re.compile(r"([1-9][0-9]{2})(?: ([\t\x20-\x7e\x80-\xff]*))?")
+
+
+def status_parts(status: object) -> tuple[int, str]:
+    """``"404 Not Found"`` -> ``(404, "Not Found")``; the standard phrase when none is given.
+
+    A status no status line can carry (``"abc"``, ``"2000 OK"``, ``""``, bytes) gives
+    ``(INVALID_STATUS, <the status as text>)``; the HAR builder logs that as 500 with a
+    comment. Never raises: the app's status goes on to the server to judge.
+    """
+    match = _STATUS_LINE.fullmatch(status) if status.__class__ is str else None
+    if match is None:
+        return INVALID_STATUS, status if status.__class__ is str else repr(status)
+    code_text, reason = match.groups()
+    code = int(code_text)
+    return code, reason or reason_phrase(code)
 
 
 def reason_phrase(code: int) -> str:

@@ -125,11 +125,13 @@ class _Capture(Recorder):
             url = self.pipeline.documentation_url(self.log_id)
             if url is not None:
                 headers = [*headers, ("x-documentation-url", url)]
-        self.respond(code, reason, headers)
         if exc_info is None:
             self._write = self._start_response(status, headers)
         else:
             self._write = self._start_response(status, headers, exc_info)
+        # Only once the server took it: a status or header it refuses (gunicorn raises
+        # for "2000 OK") is answered 500 by the server, and the log must say so.
+        self.respond(code, reason, headers)
         return self.write
 
     def write(self, data: bytes) -> Any:

@@ -18,7 +18,7 @@ import platform
 import time
 from typing import Any, Optional
 
-from readme_metrics.exchange import Exchange
+from readme_metrics.exchange import INVALID_STATUS, Exchange
 from readme_metrics.har import bodies
 from readme_metrics.har.credentials import CallerKey, for_key, scrub_entry
 from readme_metrics.har.headers import (
@@ -169,9 +169,10 @@ def _response(
             "mimeType": response_type if response_type is not None else "",
             "comment": bodies.UNRECORDABLE_COMMENT,
         }
-    return {
-        "status": exchange.status,
-        "statusText": exchange.status_text,
+    status, status_text, comment = _status(exchange.status, exchange.status_text)
+    response: dict[str, Any] = {
+        "status": status,
+        "statusText": status_text,
         "httpVersion": exchange.http_version,
         "headers": response_headers,
         "cookies": (bodies.safely(response_cookies, exchange.response_headers, active) or []
@@ -181,6 +182,24 @@ def _response(
         "headersSize": -1,
         "bodySize": size,
     }
+    if comment is not None:
+        response["comment"] = comment
+    return response
+
+
+def _status(status: Any, text: Any) -> tuple[int, str, Optional[str]]:
+    """HAR ``status``, ``statusText`` and a comment for a status no status line can carry.
+
+    The Metrics API refuses a whole batch for one log whose status is not 3 digits: such
+    an answer (``"2000 OK"``, ``"abc"``: no client got a valid HTTP answer) is logged as
+    500, the comment quoting what the app gave.
+    """
+    if status.__class__ is int and 100 <= status <= 999:
+        return status, text if text.__class__ is str else str(text), None
+    given = str(text) if status == INVALID_STATUS else f"{status} {text}".rstrip()
+    return 500, "Internal Server Error", (
+        f"the app's status {given!r} is no HTTP status (3 digits, a space, a reason): "
+        "logged as 500")
 
 
 def build_entry(

@@ -1,0 +1,203 @@
+"""Misbehaving apps, bare and wrapped side by side, for tests/test_hostile_servers.py.
+
+``wsgi_root`` and ``asgi_root`` serve the same app twice in one server process: under
+``/bare/...`` as it is, under ``/wrap/...`` inside the middleware (configured from the
+``README_*`` environment, every call logged), the prefix moved to SCRIPT_NAME /
+``root_path`` so the app sees the same path either way. Each wrapped call appends its
+``X-Trace`` header to the file named by ``HOSTILE_TRACES``, so the test knows which calls
+reached the app and must each show up as one log.
+
+What the app does is chosen by its path:
+
+- ``/status/<percent-encoded status>``: answers that status line as it stands.
+- ``/echo``: reads the whole body and answers it with the request's Content-Type.
+- ``/noread``: answers ``ok`` without reading the body.
+- ``/raise-mid``: sends ``a``, then raises.
+- ``/str-chunk``: yields (sends) a ``str`` instead of bytes.
+- ``/start-twice``: starts its response twice (no exc_info).
+- ``/write``: answers through the ``write()`` callable of start_response (WSGI).
+- ``/length-short`` / ``/length-long``: declares Content-Length 10 / 1, sends 3 / 5 bytes.
+- ``/body-always?status=N``: answers N with a body, whatever the method (HEAD, 204, 304).
+- ``/many-headers?n=N&size=M``: answers N headers with M-byte values.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
+from urllib.parse import parse_qs, unquote_to_bytes
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+_Behaviour = tuple[str, list[tuple[str, str]], list[Any], Optional[str]]
+
+
+def grouping(request: Any) -> dict[str, str]:
+    """Every call is logged, as one caller."""
+    return {"api_key": "hostile-caller-key", "label": "hostile"}
+
+
+def _trace(trace: Optional[str]) -> None:
+    path = os.environ.get("HOSTILE_TRACES")
+    if path and trace:
+        with open(path, "a", encoding="latin-1") as traces:
+            traces.write(trace + "\n")
+
+
+def _behaviour(path: str, query: str, method: str, body: bytes, content_type: str
+               ) -> _Behaviour:
+    """(status, headers, chunks, misbehaviour) of the app for one request."""
+    args = parse_qs(query)
+    text = [("Content-Type", "text/plain")]
+    if path.startswith("/status/"):
+        status = unquote_to_bytes(path[len("/status/"):]).decode("latin-1")
+        return status, text, [b"body"], None
+    if path == "/echo":
+        return "200 OK", [("Content-Type", content_type or "application/octet-stream"),
+                          ("Content-Length", str(len(body)))], [body], None
+    if path == "/body-always":
+        return f"{args.get('status', ['200'])[0]} Any", text, [b"body"], None
+    if path == "/many-headers":
+        count, size = int(args.get("n", ["100"])[0]), int(args.get("size", ["10"])[0])
+        headers = [(f"X-H{i}", "v" * size) for i in range(count)]
+        return "200 OK", [*text, *headers], [b"body"], None
+    if path == "/length-short":
+        return "200 OK", [*text, ("Content-Length", "10")], [b"abc"], None
+    if path == "/length-long":
+        return "200 OK", [*text, ("Content-Length", "1")], [b"abcde"], None
+    if path in ("/raise-mid", "/str-chunk", "/start-twice", "/write"):
+        chunks: list[Any] = ["text"] if path == "/str-chunk" else [b"a"]
+        return "200 OK", text, chunks, path[1:]
+    return "200 OK", [*text, ("Content-Length", "2")], [b"ok"], None
+
+
+# -- WSGI ------------------------------------------------------------------------------
+
+
+def _read_all(environ: WSGIEnvironment) -> bytes:
+    length = environ.get("CONTENT_LENGTH")
+    stream = environ["wsgi.input"]
+    if length:
+        return bytes(stream.read(int(length)))
+    if environ.get("wsgi.input_terminated"):
+        return bytes(stream.read())
+    return b""
+
+
+def wsgi_hostile(environ: WSGIEnvironment, start_response: StartResponse) -> Any:
+    path = environ.get("PATH_INFO", "")
+    body = _read_all(environ) if path == "/echo" else b""
+    status, headers, chunks, odd = _behaviour(
+        path, environ.get("QUERY_STRING", ""), environ["REQUEST_METHOD"], body,
+        environ.get("CONTENT_TYPE", ""))
+    write = start_response(status, headers)
+    if odd == "start-twice":
+        start_response(status, headers)
+    if odd == "write":
+        write(b"written-")
+
+    def answer() -> Iterator[Any]:
+        yield from chunks
+        if odd == "raise-mid":
+            raise RuntimeError("raised mid-stream")
+
+    return answer()
+
+
+def _build_wsgi_wrapped() -> Any:
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    return MetricsMiddleware(wsgi_hostile, MetricsApiConfig(grouping_function=grouping))
+
+
+_wsgi_wrapped: Any = None
+
+
+def wsgi_root(environ: WSGIEnvironment, start_response: StartResponse) -> Any:
+    global _wsgi_wrapped
+    prefix, _, rest = environ.get("PATH_INFO", "").lstrip("/").partition("/")
+    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + "/" + prefix
+    environ["PATH_INFO"] = "/" + rest
+    if prefix != "wrap":
+        return wsgi_hostile(environ, start_response)
+    if _wsgi_wrapped is None:
+        _wsgi_wrapped = _build_wsgi_wrapped()
+    _trace(environ.get("HTTP_X_TRACE"))
+    return _wsgi_wrapped(environ, start_response)
+
+
+# -- ASGI ------------------------------------------------------------------------------
+
+
+async def _receive_all(receive: Callable[[], Any]) -> bytes:
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body", False):
+            return body
+
+
+async def asgi_hostile(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    path = scope["path"][len(scope.get("root_path", "")):]
+    body = await _receive_all(receive) if path == "/echo" else b""
+    headers = {bytes(k).lower(): bytes(v) for k, v in scope["headers"]}
+    status, pairs, chunks, odd = _behaviour(
+        path, scope["query_string"].decode("latin-1"), scope["method"], body,
+        headers.get(b"content-type", b"").decode("latin-1"))
+    code_text = status.split(" ", 1)[0]
+    code: Any = int(code_text) if code_text.isascii() and code_text.isdigit() else status
+    start = {"type": "http.response.start", "status": code,
+             "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in pairs]}
+    await send(start)
+    if odd == "start-twice":
+        await send(start)
+    for chunk in chunks:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    if odd == "raise-mid":
+        raise RuntimeError("raised mid-stream")
+    await send({"type": "http.response.body", "body": b""})
+
+
+def _build_asgi_wrapped() -> Any:
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.asgi import MetricsMiddleware
+
+    return MetricsMiddleware(asgi_hostile, MetricsApiConfig(grouping_function=grouping))
+
+
+_asgi_wrapped: Any = None
+
+
+async def asgi_root(scope: Any, receive: Any, send: Any) -> None:
+    global _asgi_wrapped
+    if scope["type"] != "http":
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+        return
+    prefix = scope["path"].lstrip("/").partition("/")[0]
+    scope = {**scope, "root_path": scope.get("root_path", "") + "/" + prefix}
+    if prefix != "wrap":
+        await asgi_hostile(scope, receive, send)
+        return
+    if _asgi_wrapped is None:
+        _asgi_wrapped = _build_asgi_wrapped()
+    headers = {bytes(k).lower(): bytes(v) for k, v in scope["headers"]}
+    _trace(headers.get(b"x-trace", b"").decode("latin-1") or None)
+    await _asgi_wrapped(scope, receive, send)
+
+
+if __name__ == "__main__":
+    import sys
+
+    from werkzeug.serving import run_simple
+
+    from tests.support import hostile_apps  # under its real name, not as __main__
+
+    # werkzeug's development server, threaded as ``flask run`` starts it.
+    run_simple("127.0.0.1", int(sys.argv[1]), hostile_apps.wsgi_root, threaded=True)

@@ -1,0 +1,202 @@
+"""Hostile clients and misbehaving apps under real servers: same bytes, valid logs.
+
+Raw sockets against waitress, gunicorn (sync and gthread), werkzeug's development server,
+uvicorn and hypercorn, each serving tests/support/hostile_apps.py: the same app bare
+(``/bare/...``) and wrapped (``/wrap/...``) in one process. Each request goes to both;
+the two answers must be the same bytes (Date, Server and x-documentation-url aside), and
+every wrapped call that reached the app must show up as exactly one log the collector's
+own validator accepts (the Metrics API refuses a whole batch for one invalid log).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+import time
+import zlib
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from readme_metrics.cli.collector.validation import validate_batch
+from tests.support.fake_api import Collector, free_port
+from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
+from tests.test_e2e_servers import SERVERS as WSGI_SERVERS
+from tests.test_e2e_servers import serve, server_env
+from tests.test_slow_client import normalized, read_answer
+
+pytestmark = pytest.mark.e2e
+
+SAFETY = 20.0  # seconds: only reached when a server never answers nor closes
+
+WSGI = "tests.support.hostile_apps:wsgi_root"
+ASGI = "tests.support.hostile_apps:asgi_root"
+SERVERS: dict[str, Callable[[int], list[str]]] = {
+    "waitress": lambda port: WSGI_SERVERS["waitress"](port, WSGI),
+    "gunicorn-sync": lambda port: WSGI_SERVERS["gunicorn-sync"](port, WSGI),
+    "gunicorn-gthread": lambda port: WSGI_SERVERS["gunicorn-gthread"](port, WSGI),
+    "werkzeug": lambda port: [WSGI_SERVERS["werkzeug"](port, WSGI)[0],
+                              "-m", "tests.support.hostile_apps", str(port)],
+    "uvicorn": lambda port: ASGI_SERVERS["uvicorn"](port, ASGI),
+    "hypercorn": lambda port: ASGI_SERVERS["hypercorn"](port, ASGI),
+}
+
+GZIP_BOMB = gzip.compress(b"\0" * (20 << 20))
+DEEP_JSON = b"[" * 100000 + b"]" * 100000
+
+
+def _request(method: str, path: str, body: bytes = b"", headers: tuple[bytes, ...] = (),
+             length: bool = True) -> Callable[[int, str, str], bytes]:
+    """A raw request for ``path`` under ``prefix``, closing its connection."""
+    def make(port: int, prefix: str, trace: str) -> bytes:
+        lines = [f"{method} /{prefix}{path} HTTP/1.1".encode("latin-1"),
+                 f"Host: 127.0.0.1:{port}".encode(), f"X-Trace: {trace}".encode(),
+                 b"Connection: close", *headers]
+        if length and body:
+            lines.append(f"Content-Length: {len(body)}".encode())
+        return b"\r\n".join(lines) + b"\r\n\r\n" + body
+    return make
+
+
+def _post(path: str, body: bytes, *headers: bytes) -> Callable[[int, str, str], bytes]:
+    return _request("POST", path, body, headers)
+
+
+CASES: dict[str, Callable[[int, str, str], bytes]] = {
+    # statuses no status line can carry
+    "status-one-digit": _request("GET", "/status/1%20X"),
+    "status-letters": _request("GET", "/status/abc"),
+    "status-four-digits": _request("GET", "/status/2000%20OK"),
+    "status-empty": _request("GET", "/status/"),
+    # bytes that are not UTF-8, and percent-encoded garbage
+    "obs-text-header": _request("GET", "/noread", headers=(b"X-Odd: caf\xe9 \xff\x80",)),
+    "obs-text-path": _request("GET", "/noread/\xff\xfe\xe9"),
+    "obs-text-query": _request("GET", "/noread?a=\xff\xfe&b=\xe9"),
+    "percent-garbage-query": _request("GET", "/noread?%=%%&a=%zz&b=%E2%82&&=&c=%00"),
+    "percent-garbage-path": _request("GET", "/noread/%ff%fe/%zz/%"),
+    # content codings that do not decode, or decode to far too much
+    "gzip-garbage": _post("/echo", b"not gzip at all", b"Content-Encoding: gzip",
+                          b"Content-Type: application/json"),
+    "gzip-bomb": _post("/echo", GZIP_BOMB, b"Content-Encoding: gzip",
+                       b"Content-Type: application/json"),
+    "deflate-truncated": _post("/echo", zlib.compress(b'{"a": "b"}' * 50)[:20],
+                               b"Content-Encoding: deflate", b"Content-Type: text/plain"),
+    "br-garbage": _post("/echo", b"\xff\xfe\xfd" * 10, b"Content-Encoding: br",
+                        b"Content-Type: application/json"),
+    "codings-stacked": _post("/echo", gzip.compress(gzip.compress(b"{}")),
+                             b"Content-Encoding: gzip, gzip, identity, x-unknown",
+                             b"Content-Type: application/json"),
+    # charsets: unknown, lying, utf-16
+    "charset-unknown": _post("/echo", b"caf\xe9", b"Content-Type: text/plain; charset=x-nope"),
+    "charset-lying": _post("/echo", b"caf\xe9 \xff", b"Content-Type: text/plain; charset=utf-8"),
+    "charset-utf16-odd": _post("/echo", b"\xff\xfea\x00b", b"Content-Type: text/plain; "
+                               b"charset=utf-16"),
+    "charset-utf16-json": _post("/echo", '{"password": "x"}'.encode("utf-16"),
+                                b"Content-Type: application/json; charset=utf-16"),
+    "charset-quoted-odd": _post("/echo", b"x", b'Content-Type: text/plain; charset="\xff\\"'),
+    # forms
+    "multipart-no-boundary": _post("/echo", b"--x\r\n\r\n", b"Content-Type: multipart/form-data"),
+    "multipart-truncated": _post("/echo", b'--b\r\nContent-Disposition: form-data; name="a"\r'
+                                 b"\n\r\nvalue without end", b"Content-Type: multipart/form-data;"
+                                 b" boundary=b"),
+    "multipart-huge-part-header": _post(
+        "/echo", b"--b\r\nContent-Disposition: form-data; name=\"" + b"n" * 200000
+        + b'"\r\n\r\nv\r\n--b--\r\n', b"Content-Type: multipart/form-data; boundary=b"),
+    "multipart-odd-names": _post(
+        "/echo", b'--b\r\nContent-Disposition: form-data; name="\xff\xfe"; filename="\xe9\x00'
+        b'.txt"\r\nContent-Type: \xff/\xfe\r\n\r\n\x00\xff\r\n--b--\r\n',
+        b"Content-Type: multipart/form-data; boundary=b"),
+    "form-not-utf8": _post("/echo", b"a=%ff%fe&b=\xff\xe9&%zz=1&=&&c",
+                           b"Content-Type: application/x-www-form-urlencoded"),
+    # JSON that is not a plain object
+    "json-array": _post("/echo", b"[1, 2, 3]", b"Content-Type: application/json"),
+    "json-string": _post("/echo", b'"just a string"', b"Content-Type: application/json"),
+    "json-duplicate-keys": _post("/echo", b'{"a": 1, "a": 2}', b"Content-Type: application/json"),
+    "json-deep": _post("/echo", DEEP_JSON, b"Content-Type: application/json"),
+    "json-nan": _post("/echo", b'{"a": NaN, "b": -Infinity, "c": 1e999}',
+                      b"Content-Type: application/json"),
+    "json-lone-surrogate": _post("/echo", b'{"a": "\\ud800"}', b"Content-Type: application/json"),
+    # framing from the client
+    "length-and-chunked-trailers": _request(
+        "POST", "/echo", b"3\r\nabc\r\n0\r\nX-Trailer: t\r\n\r\n",
+        (b"Transfer-Encoding: chunked", b"Content-Type: text/plain"), length=False),
+    "chunk-extensions": _request(
+        "POST", "/echo", b"3;ext=1\r\nabc\r\n0\r\n\r\n",
+        (b"Transfer-Encoding: chunked", b"Content-Type: text/plain"), length=False),
+    "expect-continue": _post("/echo", b'{"a": 1}', b"Expect: 100-continue",
+                             b"Content-Type: application/json"),
+    "unread-body": _post("/noread", b"x" * 70000, b"Content-Type: application/octet-stream"),
+    # answers with bodies they must not carry, and lying lengths from the app
+    "head-with-body": _request("HEAD", "/body-always"),
+    "204-with-body": _request("GET", "/body-always?status=204"),
+    "304-with-body": _request("GET", "/body-always?status=304"),
+    "app-length-short": _request("GET", "/length-short"),
+    "app-length-long": _request("GET", "/length-long"),
+    # apps that break the protocol
+    "raise-mid-stream": _request("GET", "/raise-mid"),
+    "str-chunk": _request("GET", "/str-chunk"),
+    "start-twice": _request("GET", "/start-twice"),
+    "write-callable": _request("GET", "/write"),
+    # very many and very long headers, both ways
+    "many-request-headers": _request("GET", "/noread", headers=tuple(
+        f"X-Many-{i}: {i}".encode() for i in range(90))),
+    "long-request-header": _request("GET", "/noread", headers=(b"X-Long: " + b"v" * 7000,)),
+    "many-response-headers": _request("GET", "/many-headers?n=500&size=20"),
+    "long-response-header": _request("GET", "/many-headers?n=1&size=60000"),
+}
+
+
+def _answer(port: int, data: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+        try:
+            sock.sendall(data)
+        except OSError:  # the server answered and closed before taking the whole body
+            pass
+        return read_answer(sock, SAFETY)
+
+
+def _traces(path: Path) -> list[str]:
+    return path.read_text(encoding="latin-1").split() if path.exists() else []
+
+
+def _logs_for(collector: Collector, count: int) -> list[dict[str, Any]]:
+    """Every log posted, once ``count`` have arrived (or the wait is over)."""
+    deadline = time.monotonic() + SAFETY
+    while len(collector.logs) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return collector.logs
+
+
+def _trace_of(log: dict[str, Any]) -> str:
+    request = log["request"]["log"]["entries"][0]["request"]
+    return next(h["value"] for h in request["headers"] if h["name"].lower() == "x-trace")
+
+
+@pytest.mark.parametrize("server", list(SERVERS))
+def test_hostile_input_same_answer_and_valid_logs(collector: Collector, tmp_path: Path,
+                                                  server: str) -> None:
+    traces = tmp_path / "traces"
+    port = free_port()
+    env = server_env(collector, HOSTILE_TRACES=str(traces), README_MAX_BODY_BYTES="65536")
+    differ = {}
+    with serve(SERVERS[server](port), env, tmp_path, port):
+        for name, make in CASES.items():
+            bare = normalized(_answer(port, make(port, "bare", f"bare-{name}")), server)
+            # A server that quotes a request line it refuses quotes the prefix too.
+            wrapped = normalized(_answer(port, make(port, "wrap", name)).replace(
+                b"/wrap/", b"/bare/"), server)
+            if wrapped != bare:
+                differ[name] = (bare[:1], wrapped[:1])
+        reached = _traces(traces)
+        logs = _logs_for(collector, len(reached))
+    assert not differ, f"answers differ (bare, wrapped): {differ}"
+    invalid = {}
+    for batch in collector.batches:
+        for index, problems in validate_batch(batch).items():
+            invalid[_trace_of(batch[index]) if index >= 0 else "?"] = problems[:3]
+    assert not invalid, f"logs the Metrics API refuses: {json.dumps(invalid, indent=1)}"
+    logged = sorted(_trace_of(log) for log in logs)
+    assert logged == sorted(reached), "every call that reached the app is one log"
+    assert {"status-four-digits", "gzip-bomb", "json-deep"} <= set(reached)

@@ -1,0 +1,174 @@
+"""A status no HTTP status line can carry still gives one valid log (SPEC sections 4, 5).
+
+The Metrics API (and the local collector, whose validator is used here) refuses a whole
+batch when one log in it is invalid, so an app answering ``"2000 OK"``, ``"abc"`` or ``""``
+must not produce a log with such a status. The app's answer passes unchanged; the log
+says 500 (the client got no valid HTTP answer) and its comment quotes what the app gave.
+A status the server refuses (start_response or send raises) is logged as the 500 the
+server answers instead, never as the status it refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Callable
+
+import pytest
+
+from readme_metrics import MetricsApiConfig
+from readme_metrics.asgi import MetricsMiddleware as AsgiMiddleware
+from readme_metrics.cli.collector.validation import validate_log
+from readme_metrics.exchange import INVALID_STATUS
+from readme_metrics.har import build_log
+from tests.support.asgi import http_scope, run
+from tests.support.capture_wrap import owlbert, wrap_fixture  # noqa: F401 - the fixture
+from tests.support.exchanges import make_exchange
+from tests.support.fake_api import Collector
+from tests.support.minimal_server import call, environ_for
+
+BAD_STATUSES = [
+    pytest.param("1 X", id="one-digit"),
+    pytest.param("abc", id="letters"),
+    pytest.param("2000 OK", id="four-digits"),
+    pytest.param("", id="empty"),
+    pytest.param(" 200 OK", id="leading-space"),
+    pytest.param("2_00 OK", id="underscore"),  # int() reads it as 200
+    pytest.param("+200 OK", id="plus-sign"),  # int() reads it as 200
+    pytest.param("\u0662\u0660\u0660 OK", id="arabic-indic-digits"),  # int(): 200 too
+    pytest.param("099 Low", id="below-100"),
+    pytest.param("200\tOK", id="tab-not-space"),
+    pytest.param("200 OK\r\nX-Injected: 1", id="line-break"),
+]
+
+
+def _only_log(collector: Collector) -> dict[str, Any]:
+    logs = collector.wait_for_logs(1)
+    assert len(logs) == 1
+    assert validate_log(logs[0]) == []
+    return logs[0]
+
+
+def _response(log: dict[str, Any]) -> dict[str, Any]:
+    response: dict[str, Any] = log["request"]["log"]["entries"][0]["response"]
+    return response
+
+
+def _status_app(status: Any) -> Callable[..., list[bytes]]:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        start_response(status, [("Content-Type", "text/plain")])
+        return [b"body"]
+
+    return app
+
+
+@pytest.mark.parametrize("status", BAD_STATUSES)
+def test_wsgi_status_no_status_line_can_carry(wrap: Any, collector: Collector,
+                                              status: str) -> None:
+    bare = call(_status_app(status), environ_for())
+    wrapped = call(wrap(_status_app(status)), environ_for())
+    assert (wrapped.status, wrapped.body) == (bare.status, bare.body) == (status, b"body")
+    response = _response(_only_log(collector))
+    assert (response["status"], response["statusText"]) == (500, "Internal Server Error")
+    assert repr(status) in response["comment"]
+    assert response["content"]["text"] == "body"
+
+
+@pytest.mark.parametrize(("status", "code", "text"), [
+    pytest.param("200 OK", 200, "OK", id="plain"),
+    pytest.param("200", 200, "OK", id="no-reason"),  # gunicorn accepts it: standard phrase
+    pytest.param("404 Not  Found ", 404, "Not  Found ", id="reason-as-sent"),
+    pytest.param("999 Custom", 999, "Custom", id="highest"),
+    pytest.param("200 caf\xe9", 200, "caf\xe9", id="obs-text-reason"),
+])
+def test_wsgi_valid_status_is_logged_as_sent(wrap: Any, collector: Collector, status: str,
+                                             code: int, text: str) -> None:
+    call(wrap(_status_app(status)), environ_for())
+    response = _response(_only_log(collector))
+    assert (response["status"], response["statusText"]) == (code, text)
+    assert "comment" not in response
+
+
+def test_wsgi_status_not_a_string_reaches_the_server_unchanged(wrap: Any,
+                                                               collector: Collector) -> None:
+    """werkzeug's server accepts b"200 OK"; the middleware must not raise before it."""
+    wrapped = call(wrap(_status_app(b"200 OK")), environ_for())
+    assert wrapped.status == b"200 OK"
+    response = _response(_only_log(collector))
+    assert response["status"] == 500 and "b'200 OK'" in response["comment"]
+
+
+def test_wsgi_status_the_server_refuses_is_logged_as_its_500(wrap: Any,
+                                                             collector: Collector) -> None:
+    """gunicorn's start_response raises for "2000 OK"; the app's error propagates and the
+    server answers 500: the log says 500, not 2000."""
+    def refusing_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+        raise ValueError(f"Invalid status {status!r}")
+
+    with pytest.raises(ValueError, match="Invalid status"):
+        wrap(_status_app("2000 OK"))(environ_for(), refusing_start_response)
+    response = _response(_only_log(collector))
+    assert (response["status"], response["statusText"]) == (500, "Internal Server Error")
+    assert "comment" not in response
+
+
+@pytest.mark.parametrize("status", [
+    pytest.param(2000, id="four-digits"), pytest.param(1, id="one-digit"),
+    pytest.param(0, id="zero"), pytest.param(-200, id="negative"),
+    pytest.param("200", id="string"), pytest.param(None, id="none"),
+    pytest.param(True, id="bool"), pytest.param(200.0, id="float"),
+    pytest.param([200], id="unhashable"),
+])
+def test_asgi_status_no_status_line_can_carry(collector: Collector, status: Any) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"body"})
+
+    middleware = AsgiMiddleware(app, MetricsApiConfig(
+        api_key="rdme_status_key", metrics_api=collector.url, grouping_function=owlbert,
+        background_worker_mode=False, buffer_length=1))
+    try:
+        result = asyncio.run(run(middleware, http_scope()))
+    finally:
+        middleware.close()
+    assert result.error is None
+    assert result.start["status"] is status and result.body == b"body"
+    response = _response(_only_log(collector))
+    assert (response["status"], response["statusText"]) == (500, "Internal Server Error")
+    assert repr(status) in response["comment"]
+
+
+def test_asgi_start_the_server_refuses_is_logged_as_500(collector: Collector) -> None:
+    """uvicorn raises from send() for a start it cannot write: not logged as that start."""
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+
+    async def refusing_send(message: Any) -> None:
+        raise RuntimeError("invalid header")
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    middleware = AsgiMiddleware(app, MetricsApiConfig(
+        api_key="rdme_status_key", metrics_api=collector.url, grouping_function=owlbert,
+        background_worker_mode=False, buffer_length=1))
+    try:
+        with pytest.raises(RuntimeError, match="invalid header"):
+            asyncio.run(middleware(http_scope(), receive, refusing_send))
+    finally:
+        middleware.close()
+    assert _response(_only_log(collector))["status"] == 500
+
+
+@pytest.mark.parametrize(("status", "text", "quoted"), [
+    pytest.param(2000, "OK", "'2000 OK'", id="too-large"),
+    pytest.param(99, "", "'99'", id="too-small"),
+    pytest.param(INVALID_STATUS, "abc", "'abc'", id="unreadable"),
+])
+def test_har_builder_never_logs_an_impossible_status(status: int, text: str,
+                                                     quoted: str) -> None:
+    """Whatever adapter made the exchange (a Django view can set status_code = 2000)."""
+    log = build_log(make_exchange(status=status, status_text=text))
+    assert validate_log(log) == []
+    response = _response(log)
+    assert response["status"] == 500 and quoted in response["comment"]
