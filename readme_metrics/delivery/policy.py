@@ -41,7 +41,7 @@ MAX_POST_BYTES = 2 * 1024 * 1024
 #: Most sender threads per Delivery, hence most POSTs in flight at once. One thread runs
 #: while one POST at a time keeps up; another starts only when a POST had to leave logs
 #: behind because of the caps above.
-MAX_SENDERS = 4
+MAX_SENDERS = 8
 
 # Verdicts on one POST attempt.
 SENT = "sent"
