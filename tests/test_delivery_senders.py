@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import pytest
 
-from readme_metrics.delivery import MAX_SENDERS, Delivery
+from readme_metrics.delivery import MAX_POST_LOGS, MAX_SENDERS, Delivery
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.queue import LogQueue
 from tests.support.delivery import (
@@ -75,6 +75,28 @@ def test_thousands_of_logs_to_a_slow_api_are_each_delivered_exactly_once(
     assert len(worker_threads()) <= MAX_SENDERS
 
 
+def test_a_backlog_beyond_one_post_has_max_senders_posts_in_flight_at_once(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    # Throughput against a slow API is MAX_SENDERS x MAX_POST_LOGS logs per round trip:
+    # a backlog of more than that many logs must keep MAX_SENDERS POSTs in flight at once.
+    collector.default = Reply(delay=0.5)
+    delivery = make_delivery(collector.url, flush_interval=5.0, shutdown_timeout=60.0)
+    count = MAX_SENDERS * MAX_POST_LOGS + 100
+    for n in range(count):
+        assert delivery.submit(item(f"log-{n}"))
+    delivery.close()
+
+    delivered = ids(collector.logs)
+    assert len(delivered) == len(set(delivered)) == count
+    assert collector.peak_in_flight == MAX_SENDERS
+    assert all(len(batch) <= MAX_POST_LOGS for batch in collector.batches)
+
+
+#: More logs than every sender's first POST can take, so some are still waiting when the
+#: API changes its answer below.
+BACKLOG = (MAX_SENDERS + 1) * MAX_POST_LOGS
+
+
 def _backlog_with_senders(collector: Collector, delivery: Delivery, count: int) -> set:
     """Submit ``count`` logs to a slow collector until several senders post at once."""
     before = set(worker_threads())
@@ -98,7 +120,7 @@ def test_a_refused_key_with_several_posts_in_flight_is_one_pause_and_one_error(
         collector: Collector, make_delivery: MakeDelivery,
         caplog: pytest.LogCaptureFixture) -> None:
     delivery = make_delivery(collector.url, buffer_length=10, flush_interval=0.05)
-    senders = _backlog_with_senders(collector, delivery, 2500)
+    senders = _backlog_with_senders(collector, delivery, BACKLOG)
     assert 2 <= len(senders) <= MAX_SENDERS
     collector.default = Reply(401, delay=0.1)
     assert delivery.flush(20.0) is False
@@ -107,7 +129,7 @@ def test_a_refused_key_with_several_posts_in_flight_is_one_pause_and_one_error(
     assert len(errors) == 1, errors
     stats = delivery.stats
     assert stats["queued"] == 0 and stats["dropped_auth"] > 0
-    assert stats["sent"] + stats["dropped_auth"] == 2500
+    assert stats["sent"] + stats["dropped_auth"] == BACKLOG
     assert adds_up(stats)
     delivered = ids(collector.logs)
     assert len(delivered) == len(set(delivered)) == stats["sent"]
@@ -119,7 +141,7 @@ def test_failures_with_several_posts_in_flight_hold_every_sender(
     # then probe one POST at a time: the POSTs in flight when it began, and no storm.
     delivery = make_delivery(collector.url, buffer_length=10, flush_interval=0.05,
                              max_attempts=10)
-    _backlog_with_senders(collector, delivery, 2500)
+    _backlog_with_senders(collector, delivery, BACKLOG)
     collector.default = Reply(503, headers={"Retry-After": "3"})
     wait_until(lambda: len(collector.failed) >= 1)
     time.sleep(1.5)
@@ -127,7 +149,7 @@ def test_failures_with_several_posts_in_flight_hold_every_sender(
     collector.default = Reply()
     assert delivery.flush(30.0) is True
     delivered = ids(collector.logs)
-    assert len(delivered) == len(set(delivered)) == 2500
+    assert len(delivered) == len(set(delivered)) == BACKLOG
     assert adds_up(delivery.stats)
 
 

@@ -97,7 +97,14 @@ class Collector:
                         collector._cond.notify_all()
                     else:
                         collector.failed.append(received)
-                self._answer(reply)
+                    collector.in_flight += 1
+                    collector.peak_in_flight = max(collector.peak_in_flight,
+                                                   collector.in_flight)
+                try:
+                    self._answer(reply)
+                finally:
+                    with collector._cond:
+                        collector.in_flight -= 1
 
             def do_GET(self) -> None:  # noqa: N802
                 received = self._read()
@@ -109,6 +116,8 @@ class Collector:
                     self._answer(Reply(404, b'{"error": "not found"}'))
 
         self.failed: list[Received] = []
+        self.in_flight = 0  # POSTs read and not yet answered
+        self.peak_in_flight = 0  # the most POSTs ever in that state at once
         self.gets: list[Received] = []
         class QuietServer(ThreadingHTTPServer):
             def handle_error(self, request: Any, client_address: Any) -> None:
