@@ -122,17 +122,27 @@ class Recorder:
             self.responded = time.perf_counter()
 
     def record(self, chunk: bytes) -> None:
-        """Count one response chunk and keep what fits under the limit."""
-        n = len(chunk)
+        """Count one response chunk and keep what fits under the limit. Never raises.
+
+        A chunk that is not bytes (None, an int from ``return b"..."``, a str) is the
+        server's to judge: it must get it exactly as the app gave it, so nothing here
+        may raise before it does (gunicorn sends the headers first, waitress skips None).
+        """
+        if chunk.__class__ is bytes:
+            n = len(chunk)
+        else:
+            try:
+                view = memoryview(chunk).cast("B")
+            except (TypeError, ValueError):  # not a flat buffer: nothing to count
+                return
+            n = view.nbytes
         self.body_size += n
         room = self.limit - self.kept
         if room > 0 and n:
             part = chunk[:room] if n > room else chunk
             if part.__class__ is not bytes:
-                try:  # a mutable buffer (bytearray, memoryview) could change later: copy
-                    part = bytes(memoryview(part))
-                except TypeError:  # not bytes: the server will complain to the app, not us
-                    return
+                # A mutable buffer (bytearray, memoryview) could change later: copy it.
+                part = bytes(view[:room])
             self.chunks.append(part)
             self.kept += len(part)
 

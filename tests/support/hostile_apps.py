@@ -13,7 +13,8 @@ What the app does is chosen by its path:
 - ``/echo``: reads the whole body and answers it with the request's Content-Type.
 - ``/noread``: answers ``ok`` without reading the body.
 - ``/raise-mid``: sends ``a``, then raises.
-- ``/str-chunk``: yields (sends) a ``str`` instead of bytes.
+- ``/chunk/<kind>``: yields (sends) ``a``, then a str, int, None, bytearray or memoryview.
+- ``/return-bytes``, ``/return-str``: returns ``b"a"`` / ``"a"`` itself, not a list (WSGI).
 - ``/start-twice``: starts its response twice (no exc_info).
 - ``/write``: answers through the ``write()`` callable of start_response (WSGI).
 - ``/length-short`` / ``/length-long``: declares Content-Length 10 / 1, sends 3 / 5 bytes.
@@ -66,9 +67,12 @@ def _behaviour(path: str, query: str, method: str, body: bytes, content_type: st
         return "200 OK", [*text, ("Content-Length", "10")], [b"abc"], None
     if path == "/length-long":
         return "200 OK", [*text, ("Content-Length", "1")], [b"abcde"], None
-    if path in ("/raise-mid", "/str-chunk", "/start-twice", "/write"):
-        chunks: list[Any] = ["text"] if path == "/str-chunk" else [b"a"]
-        return "200 OK", text, chunks, path[1:]
+    if path in ("/raise-mid", "/start-twice", "/write", "/return-bytes", "/return-str"):
+        return "200 OK", text, [b"a"], path[1:]
+    if path.startswith("/chunk/"):  # a chunk that is not bytes: str, int, None, ...
+        chunk = {"str": "text", "int": 7, "none": None, "bytearray": bytearray(b"ba"),
+                 "memoryview": memoryview(b"mv")}[path[len("/chunk/"):]]
+        return "200 OK", text, [b"a", chunk], None
     return "200 OK", [*text, ("Content-Length", "2")], [b"ok"], None
 
 
@@ -96,6 +100,11 @@ def wsgi_hostile(environ: WSGIEnvironment, start_response: StartResponse) -> Any
         start_response(status, headers)
     if odd == "write":
         write(b"written-")
+
+    if odd == "return-bytes":
+        return b"a"
+    if odd == "return-str":
+        return "a"
 
     def answer() -> Iterator[Any]:
         yield from chunks
