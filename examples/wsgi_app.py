@@ -70,4 +70,9 @@ if __name__ == "__main__":
 
     port = int(os.environ.get("PORT", "8000"))
     with make_server("127.0.0.1", port, app) as server:
-        server.serve_forever()
+        print(f"serving on http://127.0.0.1:{port}/pets (Ctrl-C stops it; the logs still "
+              "queued are sent on the way out)", flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass  # Ctrl-C is the way to stop it, not an error

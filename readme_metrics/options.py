@@ -50,10 +50,11 @@ class Option:
         """``name (VARIABLE)``, the way every message names an option."""
         return f"{self.name} ({self.variable})" if self.variable else self.name
 
-    def invalid(self, value: Any, source: str = "") -> ValueError:
-        """The error for a value that fails this option's check."""
+    def invalid(self, value: Any, source: str = "", hint: str = "") -> ValueError:
+        """The error for a value that fails this option's check (``hint``: why, if known)."""
         return ValueError(
             f"readme_metrics: {self.label()} must be {self.expects}, got {value!r}{source}"
+            + (f": {hint}" if hint else "")
         )
 
 
@@ -113,13 +114,49 @@ def _json_list(text: str) -> bool:
         return False
 
 
+# The library appends these paths itself ({metrics_api}/v1/request, {readme_api_url}/v1):
+# a URL copied with them would be posted to .../v1/request/v1/request, which answers 404.
+_APPENDED_PATHS = {"metrics_api": ("/v1/request", "/v1"), "readme_api_url": ("/v1",)}
+
+
 def _url(option: Option, value: Any) -> Optional[str]:
     if value is None and option.default is None:
         return None
     parts = urlsplit(value) if isinstance(value, str) else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
         raise option.invalid(value)
-    return str(value).rstrip("/")
+    url = str(value).rstrip("/")
+    path = urlsplit(url).path.lower()
+    for appended in _APPENDED_PATHS.get(option.name, ()):
+        if path.endswith(appended):
+            raise option.invalid(value, hint=f"give the base URL, without {appended} "
+                                 "(the library adds it)")
+    return url
+
+
+# RFC 9110 5.6.2: a method is a token; "GET POST" (spaces) or "GET;POST" would be one
+# method that no request has, so nothing would ever be skipped.
+_METHOD = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# What a Host header holds: a name or address, maybe a port. A URL, a path or a wildcard
+# (Django's ".example.com", "*") would match no Host, and every call would be skipped.
+_HOST = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9_\-][a-z0-9_\-.]*)(:[0-9]+)?")
+
+
+def _methods(option: Option, value: Any) -> list[str]:
+    methods = _strings(str.upper)(option, value)
+    if not all(_METHOD.fullmatch(method) for method in methods):
+        raise option.invalid(value)
+    return methods
+
+
+def _hosts(option: Option, value: Any) -> list[str]:
+    hosts = _strings(str.lower)(option, value)
+    for host in hosts:
+        if not _HOST.fullmatch(host):
+            why = ("a wildcard never matches: list each host" if "*" in host
+                   or host.startswith(".") else None)
+            raise option.invalid(value, hint=why or "")
+    return hosts
 
 
 # A whole key that is one of these (lower case, separators removed) was never replaced.
@@ -252,9 +289,11 @@ OPTIONS: tuple[Option, ...] = (
         "deprecated alias of `denylist` (DeprecationWarning)", alias_of="denylist"),
     Option("whitelist", None, "str", None, _LIST, _strings(), "-",
         "deprecated alias of `allowlist` (DeprecationWarning)", alias_of="allowlist"),
-    Option("allowed_http_hosts", "README_ALLOWED_HTTP_HOSTS", "str", (), _LIST,
-        _strings(str.lower), "`[]` (all)", "only requests whose Host is listed are logged "
-        "(with or without the port; behind `trusted_proxies`, the Host they forwarded)"),
+    Option("allowed_http_hosts", "README_ALLOWED_HTTP_HOSTS", "str", (),
+        "a list of host names, each with or without a port (exact names: no URL or "
+        "wildcard; comma-separated in the environment)", _hosts, "`[]` (all)",
+        "only requests whose Host is listed are logged (exact names, no wildcards; with "
+        "or without the port; behind `trusted_proxies`, the Host they forwarded)"),
     Option("timeout", "README_TIMEOUT", "float", 3.0, "a number of seconds > 0",
         _number(0, exclusive=True), "`3`", "seconds per HTTP call to ReadMe"),
     Option("base_log_url", "README_BASE_LOG_URL", "str", None, _URL, _url, "`None`",
@@ -279,8 +318,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("trusted_proxies", "README_TRUSTED_PROXIES", "int", 0, _WHOLE.format(0), _whole(0),
         "`0`", "how many reverse proxies to trust for X-Forwarded-For/-Proto/-Host (as "
         "werkzeug's ProxyFix); `0` uses REMOTE_ADDR, `wsgi.url_scheme` and Host only"),
-    Option("skip_methods", "README_SKIP_METHODS", "str", ("OPTIONS",), _LIST,
-        _strings(str.upper), "`OPTIONS`",
+    Option("skip_methods", "README_SKIP_METHODS", "str", ("OPTIONS",),
+        "a list of HTTP methods such as OPTIONS,HEAD (comma-separated in the environment)",
+        _methods, "`OPTIONS`",
         "methods never logged; a list you give replaces the default"),
     Option("shutdown_timeout", "README_SHUTDOWN_TIMEOUT", "float", 5.0,
         "a number of seconds >= 0", _number(0), "`5`",

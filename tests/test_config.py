@@ -666,3 +666,73 @@ def test_documentation_urls_must_be_http_urls(monkeypatch: pytest.MonkeyPatch, o
         monkeypatch.setenv(variable, value)
     with pytest.raises(ValueError, match=option):
         MetricsApiConfig(**options)
+
+
+# -- values a newcomer writes that would silently match nothing, or post to the wrong URL --
+
+
+@pytest.mark.parametrize(("option", "variable", "raw", "hint"), [
+    pytest.param("skip_methods", "README_SKIP_METHODS", "GET POST", "HTTP methods",
+                 id="methods-space-separated"),
+    pytest.param("skip_methods", "README_SKIP_METHODS", "OPTIONS;HEAD", "HTTP methods",
+                 id="methods-semicolon"),
+    pytest.param("allowed_http_hosts", "README_ALLOWED_HTTP_HOSTS", "https://api.example.com",
+                 "no URL", id="host-as-url"),
+    pytest.param("allowed_http_hosts", "README_ALLOWED_HTTP_HOSTS", "api.example.com/v1",
+                 "no URL", id="host-with-path"),
+    pytest.param("allowed_http_hosts", "README_ALLOWED_HTTP_HOSTS", "*.example.com",
+                 "wildcard", id="host-wildcard"),
+    pytest.param("allowed_http_hosts", "README_ALLOWED_HTTP_HOSTS", ".example.com",
+                 "wildcard", id="host-django-subdomains"),
+    pytest.param("allowed_http_hosts", "README_ALLOWED_HTTP_HOSTS", "*", "wildcard",
+                 id="host-star"),
+    pytest.param("metrics_api", "README_METRICS_SERVER", "http://127.0.0.1:8001/v1/request",
+                 "without /v1/request", id="server-with-endpoint"),
+    pytest.param("metrics_api", "README_METRICS_SERVER", "https://metrics.readme.io/v1/",
+                 "without /v1", id="server-with-v1"),
+    pytest.param("readme_api_url", "README_API_URL", "https://dash.readme.com/api/v1",
+                 "without /v1", id="api-url-with-v1"),
+])
+@pytest.mark.parametrize("source", ["argument", "environment"])
+def test_a_value_that_would_silently_do_nothing_is_refused(
+        monkeypatch: pytest.MonkeyPatch, option: str, variable: str, raw: str, hint: str,
+        source: str) -> None:
+    """Each of these was accepted and then matched no request (every call skipped, or
+    none), or sent every batch to a URL that answers 404: the newcomer saw no error."""
+    options: dict[str, Any] = {"api_key": "rdme_key", "grouping_function": grouping}
+    if source == "argument":
+        options[option] = raw if option in ("metrics_api", "readme_api_url") else [raw]
+    else:
+        monkeypatch.setenv(variable, raw)
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(**options)
+    message = str(raised.value)
+    assert f"{option} ({variable}) must be" in message and hint in message, message
+    assert repr(raw) in message or repr([raw]) in message, message
+
+
+@pytest.mark.parametrize(("option", "raw", "expected"), [
+    pytest.param("skip_methods", "options, head", ["OPTIONS", "HEAD"], id="methods"),
+    pytest.param("skip_methods", "PROPFIND,M-SEARCH", ["PROPFIND", "M-SEARCH"],
+                 id="extension-methods"),
+    pytest.param("allowed_http_hosts", "API.example.com:8000, [::1]:8080,localhost,10.0.0.7",
+                 ["api.example.com:8000", "[::1]:8080", "localhost", "10.0.0.7"], id="hosts"),
+    pytest.param("metrics_api", "https://gateway.example.com/readme/",
+                 "https://gateway.example.com/readme", id="server-behind-a-path"),
+    pytest.param("readme_api_url", "https://dash.readme.com/api",
+                 "https://dash.readme.com/api", id="api-url"),
+])
+def test_the_values_such_checks_must_keep_accepting(option: str, raw: str,
+                                                    expected: Any) -> None:
+    variable = next(o.variable for o in OPTIONS if o.name == option)
+    assert variable is not None
+    saved = os.environ.get(variable)
+    os.environ[variable] = raw
+    try:
+        config = MetricsApiConfig(api_key="rdme_key", grouping_function=grouping)
+    finally:
+        if saved is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = saved
+    assert getattr(config, option) == expected

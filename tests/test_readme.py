@@ -309,6 +309,9 @@ def test_example_runs_as_its_docstring_says(name: str, tmp_path: Path,
     assert len(logs) == 1, logs
     assert_valid_log(logs[0])
     assert logs[0]["request"]["log"]["entries"][0]["request"]["url"] == url
+    # The label names the caller in ReadMe's dashboard (and collect's console), as the
+    # quick starts show: the Flask and FastAPI examples labelled calls with their path.
+    assert value[-4:] in logs[0]["group"]["label"], logs[0]["group"]
 
 
 # -- Troubleshooting's advice, followed ---------------------------------------------------
@@ -423,3 +426,53 @@ def test_troubleshooting_quotes_the_messages_the_library_logs(
     pattern = _quoted_pattern(symptom)
     messages = [record.getMessage() for record in caplog.records]
     assert [m for m in messages if pattern.search(m)], (pattern.pattern, messages)
+
+
+def test_observability_names_every_counter_and_what_metrics_off_gives() -> None:
+    """The counters README lists are ``stats``' keys; with metrics off, README's words hold
+    (they said ``{}`` while every counter was there at 0)."""
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    section = readme_sections()["How logs reach ReadMe"]
+    bullet = " ".join(section.split("**Observability.**", 1)[1].split("\n- ")[0].split())
+    named = set(re.findall(r"`(\w+)`", bullet))
+
+    def hello(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"hello"]
+
+    on = MetricsMiddleware(hello, MetricsApiConfig(
+        api_key="any-key", grouping_function=lambda request: None,
+        metrics_api=f"http://127.0.0.1:{free_port()}", base_log_url="https://docs.example.com"))
+    try:
+        assert named == set(on.stats), named ^ set(on.stats)
+    finally:
+        on.close()
+    off = MetricsMiddleware(hello, MetricsApiConfig(enabled=False))
+    assert "with metrics turned off every counter is 0" in bullet, bullet
+    assert off.stats == dict.fromkeys(named, 0)
+
+
+@pytest.mark.e2e
+def test_the_wsgi_example_stops_on_ctrl_c_without_a_traceback_and_sends_its_logs(
+        tmp_path: Path, collector: Collector) -> None:
+    """Ctrl-C is how a newcomer stops it: a KeyboardInterrupt traceback read as a crash."""
+    import signal
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
+    env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
+               PYTHONPATH=str(REPO_ROOT), PORT=str(port))  # flush_interval stays 5 s
+    log = tmp_path / "app-output.txt"
+    proc = _start_app([sys.executable, str(EXAMPLES / "wsgi_app.py")], tmp_path, env, port,
+                      log)
+    try:
+        answer = requests.get(f"http://127.0.0.1:{port}/pets",
+                              headers={"X-Api-Key": "owlbert-key"}, timeout=10)
+        assert answer.status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(20)
+    output = log.read_text()
+    assert proc.returncode == 0 and "Traceback" not in output, output
+    assert len(collector.wait_for_logs(1)) == 1  # sent by the exit flush
