@@ -196,7 +196,8 @@ def _api_key(option: Option, value: Any) -> str:
         raise ValueError(
             f"readme_metrics: {option.label()} looks like a placeholder (such as "
             "'<your ReadMe API key>'), not a key: use your project's API key from the "
-            "ReadMe dashboard"
+            "ReadMe dashboard (no key yet? any key works against the local collector: "
+            "`readme-metrics collect`, then README_METRICS_SERVER=http://127.0.0.1:8001)"
         )
     return value
 

@@ -476,3 +476,22 @@ def test_the_wsgi_example_stops_on_ctrl_c_without_a_traceback_and_sends_its_logs
     output = log.read_text()
     assert proc.returncode == 0 and "Traceback" not in output, output
     assert len(collector.wait_for_logs(1)) == 1  # sent by the exit flush
+
+
+def test_the_api_key_placeholder_survives_the_shell_and_is_refused_clearly() -> None:
+    """Pasted as written, ``README_API_KEY=<your ReadMe API key> python app.py`` made bash
+    read a file named ``your`` ("No such file or directory") before Python started: the
+    placeholder must reach the library, whose error says what to do instead."""
+    from readme_metrics import MetricsApiConfig
+
+    assignments = re.findall(r"`(README_API_KEY=(?:'[^']*'|\"[^\"]*\"|\S+)) ",
+                             README.read_text(encoding="utf-8"))
+    assert len(assignments) >= 4, assignments
+    for assignment in assignments:
+        shell = subprocess.run(["bash", "-c", f"{assignment} printenv README_API_KEY"],
+                               capture_output=True, text=True, timeout=10)
+        assert shell.returncode == 0 and not shell.stderr, (assignment, shell.stderr)
+        with pytest.raises(ValueError) as raised:
+            MetricsApiConfig(api_key=shell.stdout.strip(), grouping_function=print)
+        assert "placeholder" in str(raised.value)
+        assert "readme-metrics collect" in str(raised.value), "no key yet: say how to try"
