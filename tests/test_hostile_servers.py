@@ -136,6 +136,8 @@ CASES: dict[str, Callable[[int, str, str], bytes]] = {
         (b"Transfer-Encoding: chunked", b"Content-Type: text/plain"), length=False),
     "expect-continue": _post("/echo", b'{"a": 1}', b"Expect: 100-continue",
                              b"Content-Type: application/json"),
+    "expect-continue-unread": _post("/noread", b"hello", b"Expect: 100-continue",
+                                    b"Content-Type: text/plain"),
     "unread-body": _post("/noread", b"x" * 20000, b"Content-Type: application/octet-stream"),
     # pipelined: an unread body must not be taken from the next request
     "pipelined-unread": _pipelined(_post("/noread", b"x" * 5000), _post("/echo", b"second")),

@@ -23,6 +23,10 @@ unread rest is read only from where it already is:
   cannot wait (``rest_uwsgi.py``); with ``post-buffering``, the whole body; under
   ``--http11-socket``, all but the body's last byte.
 
+With ``Expect: 100-continue`` only what is there without reading the connection counts
+(a spooled body, gunicorn's copy): a read could make the server ask the client for the
+body after its answer; the rest is left out, and the log says the body is incomplete.
+
 A body sent in full can still be in flight when an app that does not read it has already
 answered. Once the response is out, the adapters give it ``GRACE`` (50 ms) at most; a
 client that declared more than it sends costs that much, never the server's timeout.
@@ -83,6 +87,10 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
         if remaining is not None:  # without a length, where the body ends is unknown
             deadline = time.monotonic() + grace
             data = None if uwsgi else _gunicorn_peek(base, environ, want, deadline)
+            if data is None and environ.get("HTTP_EXPECT"):
+                # The client sends that body only when asked, and a server may ask when
+                # the app reads (100 Continue after its answer): only copies are taken.
+                data = b""
             if data is None:
                 if uwsgi:
                     if keeps_alive():  # the last byte stays unread: see rest_uwsgi

@@ -149,15 +149,14 @@ class InputTee:
         """Record what the app left unread, as far as it has arrived (once; never blocks).
 
         ``grace``: how long bytes still in flight may take (only once the response is out).
-
-        Not with ``Expect: 100-continue``: the client sends the body only when asked, and
-        the server asks when the app reads; unread, the client never sent it.
+        With ``Expect: 100-continue`` only what the server already holds is taken (see
+        :func:`~readme_metrics.capture.rest.record_rest`).
         """
         if self.settled:
             return
         self.settled = True
         record = self.record
-        if record.eof or self._pending or environ.get("HTTP_EXPECT"):
+        if record.eof or self._pending:
             return
         if record.declared is None and not self.terminated:
             return  # no length and no end marker: there may be no body at all

@@ -1,0 +1,58 @@
+"""``Expect: 100-continue`` with a body the app leaves unread (SPEC section 5).
+
+The client sends such a body only once the server asks for it, and a server asks when the
+app reads (uvicorn, mod_wsgi): the capture must not read a live connection for it, or the
+server would ask after its answer. What the server already holds is another matter:
+waitress answers 100 Continue itself and spools the whole body before calling the app, so
+it is recorded like any unread body. When the body could not be had, the HAR comment
+says it is incomplete (as for a client that declares more than it sends), never that it
+was "truncated" to 0 bytes, which is what max_body_bytes does.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any, Callable
+
+from readme_metrics.cli.collector.validation import validate_log
+from tests.support.capture_wrap import only_log, wrap_fixture  # noqa: F401 - the fixture
+from tests.support.fake_api import Collector
+from tests.support.minimal_server import call, environ_for
+
+
+def _noread(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"refused"]
+
+
+def _post_data(collector: Collector) -> dict[str, Any]:
+    log = only_log(collector)
+    assert validate_log(log) == []
+    post: dict[str, Any] = log["request"]["log"]["entries"][0]["request"]["postData"]
+    return post
+
+
+def test_a_body_the_server_spooled_is_recorded(wrap: Any, collector: Collector) -> None:
+    environ = environ_for("POST", body=b"hello", content_type="text/plain",
+                          HTTP_EXPECT="100-continue")
+    assert call(wrap(_noread), environ).body == b"refused"
+    post = _post_data(collector)
+    assert post["text"] == "hello" and "comment" not in post
+
+
+def test_a_body_not_asked_for_is_incomplete_not_truncated(wrap: Any,
+                                                          collector: Collector) -> None:
+    """A socket-backed input (werkzeug, wsgiref): the sent bytes are not read."""
+    server, client = socket.socketpair()
+    try:
+        client.sendall(b"hello")
+        environ = environ_for("POST", content_type="text/plain", length="5",
+                              HTTP_EXPECT="100-continue", **{"wsgi.input": server.makefile("rb")})
+        assert call(wrap(_noread), environ).body == b"refused"
+        assert server.recv(5, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b"hello"  # unread
+    finally:
+        server.close()
+        client.close()
+    post = _post_data(collector)
+    assert post["text"] == ""
+    assert post["comment"].startswith("incomplete")
