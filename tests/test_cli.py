@@ -106,6 +106,25 @@ def test_demo_har_option_and_fresh_file(tmp_path: Path) -> None:
     assert not (tmp_path / "readme-metrics-demo.har").exists()
 
 
+@pytest.mark.parametrize("name, text", [
+    pytest.param("notes.txt", "my notes\n", id="text"),
+    pytest.param("app.py", "print('hello')\n", id="code"),
+    pytest.param("data.json", '{"log": "not a har"}', id="other-json"),
+])
+def test_demo_never_replaces_a_file_that_is_not_a_har_file(tmp_path: Path, name: str,
+                                                           text: str) -> None:
+    """``--har app.py`` (a slip) replaced the file with a HAR document, as collect never
+    does: the demo replaces only its own kind of file, and says which file to choose."""
+    target = tmp_path / name
+    target.write_text(text)
+    with CommandProcess("demo", "--requests", "2", "--har", str(target),
+                        cwd=tmp_path) as proc:
+        assert proc.wait(120) == 2
+    assert target.read_text() == text
+    assert "is not a HAR file" in proc.stderr and "--har" in proc.stderr, proc.stderr
+    assert "--collector-port" not in proc.stderr, proc.stderr  # not a port problem
+
+
 @pytest.mark.parametrize("sig", [
     pytest.param(signal.SIGTERM, id="sigterm"),
     pytest.param(signal.SIGINT, id="ctrl-c"),

@@ -138,7 +138,8 @@ def _add_demo(commands: Any) -> None:
     demo.add_argument("--requests", metavar="N", type=_positive, default=None,
                       help="call the API N times, print a summary and exit")
     demo.add_argument("--har", metavar="FILE", default=DEFAULT_DEMO_HAR,
-                      help="HAR file written by this run (replaced if it exists)")
+                      help="HAR file written by this run (a HAR file there is replaced; any "
+                      "other file is never overwritten)")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -132,7 +132,10 @@ def _start(args: argparse.Namespace, once: bool,
             api_key=DEMO_API_KEY, out=sys.stdout, err=sys.stderr,
             summary_every=None if once else 30.0,  # --requests ends with a full summary
         )
-    except (OSError, ValueError) as exc:
+    except ValueError as exc:  # --har names a file that is not a HAR file: kept as it is
+        print(f"readme-metrics demo: {exc}; choose another file with --har", file=sys.stderr)
+        return None
+    except OSError as exc:
         print(f"readme-metrics demo: cannot start the collector on port {collector_port}: "
               f"{exc} (try --collector-port 0)", file=sys.stderr)
         return None

@@ -88,12 +88,13 @@ class HarFile:
     _TAIL = b"\n]}}\n"
 
     def __init__(self, path: str | os.PathLike[str], *, fresh: bool = True) -> None:
-        """Create ``path`` (``fresh``) or continue an existing HAR file there.
+        """Create ``path`` or replace the HAR file there (``fresh``), or continue it.
 
         Continuing keeps everything the file's ``log`` had besides its entries (a
         browser's ``pages``, ``browser``, ``creator`` and ``comment``). Raises
-        ``ValueError`` if the existing file is not a HAR document (it is never overwritten
-        then) and ``OSError`` if the file cannot be written.
+        ``ValueError`` if an existing file is not a HAR document, fresh or not (it is never
+        overwritten: ``--har app.py`` is a slip, not a wish) and ``OSError`` if the file
+        cannot be written.
         """
         self.path = Path(path).resolve()
         self._lock = threading.Lock()
@@ -101,10 +102,11 @@ class HarFile:
         self.existing: list[dict[str, Any]] = []
         self.removed_copies = self._remove_stale_copies()
         head: dict[str, Any] = {"version": "1.2", "creator": dict(_CREATOR)}
-        if not fresh and self.path.exists():
+        if self.path.exists():
             log = self._read_log(self.path)
-            self.existing = log.pop("entries")
-            head = {**head, **log}
+            if not fresh:
+                self.existing = log.pop("entries")
+                head = {**head, **log}
         self._head = (json.dumps({"log": head})[:-2] + ', "entries": [').encode()
         self._end = len(self._head)
         self._write_whole(self.existing)
