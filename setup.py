@@ -45,6 +45,11 @@ setup(
             "waitress>=2.1",
             "gunicorn>=21",
             "bottle>=0.12",
+            # SPEC 1's other frameworks (tests/test_frameworks.py)
+            "pyramid>=2.0",
+            "falcon>=3.1",
+            "quart>=0.19",
+            "litestar>=2.0",
             "fastapi>=0.100",
             "starlette>=0.20",
             "uvicorn>=0.20",
