@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
+from readme_metrics._logging import LogLimiter
+
 __all__ = ["OPTIONS", "Option", "is_loopback_url", "markdown_table"]
 
 
@@ -165,21 +167,33 @@ _PLACEHOLDER_WORDS = frozenset((
     "yourapikeyhere", "apikeyhere", "changeme", "placeholder", "todo", "secret", "rdme",
 ))
 _PLACEHOLDER_SHAPES = re.compile(r"(rdme_?)?(x{3,}|\.+|\*+)", re.IGNORECASE)
+# Once per process: the key is the same in every worker and every config built from it.
+_PLACEHOLDER_WARNING = LogLimiter(logging.getLogger("readme_metrics"), interval=None)
 
 
 def looks_like_a_placeholder(key: str) -> bool:
     """True for keys copied from documentation: ``<your ReadMe API key>``, ``rdme_...``.
 
-    Only shapes no real key has (brackets, spaces, ellipses, a template variable, a whole
-    placeholder word): a real key must never be refused.
+    Only shapes no key has, real or a test's dummy (brackets, spaces, ellipses, a template
+    variable, a run of x): a real key must never be refused.
     """
     text = key.strip()
     if not text or any(char.isspace() for char in text):
         return True
     if text[0] in "<{[$%" or text[-1] in ">}]" or "..." in text or "\u2026" in text:
         return True
-    words = re.sub(r"[\s_\-.]", "", text.lower())
-    return words in _PLACEHOLDER_WORDS or _PLACEHOLDER_SHAPES.fullmatch(text) is not None
+    return _PLACEHOLDER_SHAPES.fullmatch(text) is not None
+
+
+def names_a_placeholder(key: str) -> bool:
+    """True for a whole placeholder word (``YOUR_API_KEY``, ``README_API_KEY``, ``secret``).
+
+    Not refused, only warned about: test suites written for the official package use such
+    words as dummy keys (its own build ``MetricsApiConfig("README_API_KEY", ...)``), and
+    they must keep running unchanged (SPEC 2). ReadMe refuses such a key with a 401, which
+    the delivery reports as well.
+    """
+    return re.sub(r"[\s_\-.]", "", key.strip().lower()) in _PLACEHOLDER_WORDS
 
 
 def _api_key(option: Option, value: Any) -> str:
@@ -199,6 +213,10 @@ def _api_key(option: Option, value: Any) -> str:
             "ReadMe dashboard (no key yet? any key works against the local collector: "
             "`readme-metrics collect`, then README_METRICS_SERVER=http://127.0.0.1:8001)"
         )
+    if names_a_placeholder(value) and _PLACEHOLDER_WARNING.due("api_key"):
+        _PLACEHOLDER_WARNING.logger.warning(
+            "readme_metrics: %s looks like a placeholder, not a key: ReadMe will refuse "
+            "it; use your project's API key from the ReadMe dashboard", option.label())
     return value
 
 

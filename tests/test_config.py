@@ -409,9 +409,15 @@ def test_a_bad_variable_says_what_is_expected(monkeypatch, variable, raw, messag
     assert str(raised.value).startswith("readme_metrics: ")
 
 
+# Shapes no key has, real or a test's dummy: refused.
 PLACEHOLDERS = ["<your ReadMe API key>", "<YOUR_API_KEY>", "rdme_...", "rdme_xxxxxxxx",
-                "YOUR_API_KEY", "your-readme-api-key", "${README_API_KEY}",
-                "{{ readme_api_key }}", "changeme", "your api key", "rdme_…", " "]
+                "${README_API_KEY}", "{{ readme_api_key }}", "your api key", "rdme_…", " ",
+                "<<user>>"]
+# Whole words that read as placeholders, but that test suites written for the official
+# package use as dummy keys (its own tests construct MetricsApiConfig("README_API_KEY",
+# ...)): accepted, so that they switch without edits (SPEC 2), with one warning.
+PLACEHOLDER_WORDS = ["README_API_KEY", "YOUR_API_KEY", "your-readme-api-key", "changeme",
+                     "secret", "api_key", "key"]
 
 
 @pytest.mark.parametrize("placeholder", PLACEHOLDERS)
@@ -423,6 +429,26 @@ def test_a_placeholder_api_key_is_refused(monkeypatch, placeholder: str) -> None
         monkeypatch.setenv("README_API_KEY", placeholder)
         with pytest.raises(ValueError, match="README_API_KEY.*placeholder"):
             MetricsApiConfig(grouping_function=grouping)
+
+
+@pytest.mark.parametrize("word", PLACEHOLDER_WORDS)
+def test_a_placeholder_word_is_accepted_with_one_warning(
+        monkeypatch, caplog: pytest.LogCaptureFixture, word: str) -> None:
+    """SPEC 2: code and tests written for the official package run without edits."""
+    from readme_metrics import options
+
+    monkeypatch.setattr(options, "_PLACEHOLDER_WARNING", options.LogLimiter(
+        logging.getLogger("readme_metrics"), interval=None))  # as in a new process
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    config = MetricsApiConfig(word, grouping)  # the official positional form
+    assert config.api_key == word
+    monkeypatch.setenv("README_API_KEY", word)
+    assert MetricsApiConfig(grouping_function=grouping).api_key == word
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    # The same words whatever the key: the value itself is never echoed.
+    assert warnings == ["readme_metrics: api_key (README_API_KEY) looks like a placeholder, "
+                        "not a key: ReadMe will refuse it; use your project's API key from "
+                        "the ReadMe dashboard"]
 
 
 @given(st.text(string.ascii_letters + string.digits, min_size=20, max_size=64))
