@@ -134,6 +134,18 @@ CASES: dict[str, Callable[[int, str, str], bytes]] = {
     "chunk-extensions": _request(
         "POST", "/echo", b"3;ext=1\r\nabc\r\n0\r\n\r\n",
         (b"Transfer-Encoding: chunked", b"Content-Type: text/plain"), length=False),
+    # Transfer-Encoding and Content-Length both: the length means nothing (RFC 9112 6.3)
+    "chunked-and-length-below": _request(
+        "POST", "/echo", b"5\r\nhello\r\n0\r\n\r\n",
+        (b"Content-Length: 3", b"Transfer-Encoding: chunked", b"Content-Type: text/plain"),
+        length=False),
+    "chunked-and-length-above": _request(
+        "POST", "/echo", b"5\r\nhello\r\n0\r\n\r\n",
+        (b"Transfer-Encoding: chunked", b"Content-Length: 30", b"Content-Type: text/plain"),
+        length=False),
+    "chunked-unread": _request(
+        "POST", "/noread", b"5\r\nhello\r\n0\r\n\r\n",
+        (b"Transfer-Encoding: chunked", b"Content-Type: text/plain"), length=False),
     "expect-continue": _post("/echo", b'{"a": 1}', b"Expect: 100-continue",
                              b"Content-Type: application/json"),
     "expect-continue-unread": _post("/noread", b"hello", b"Expect: 100-continue",
@@ -173,6 +185,14 @@ CASES: dict[str, Callable[[int, str, str], bytes]] = {
 # werkzeug reads an unread body to the client's end before it closes; uvicorn takes a
 # half-close for a disconnect and drops any answer not sent before it sees the FIN (the
 # bare app's too, once it awaits anything), so only werkzeug's client half-closes.
+# Logged request bodies that must be whole (no "incomplete" or "truncated" comment).
+WHOLE_BODIES = {"chunked-and-length-below": "hello", "chunked-and-length-above": "hello",
+                "expect-continue": '{"a": 1}', "json-nan": '{"a": NaN, "b": -Infinity, "c": 1e999}'}
+
+# Unread bodies: logged whole, or with a comment saying what is missing, never as none.
+SHOWN_BODIES = {"chunked-unread": "hello", "expect-continue-unread": "hello",
+                "unread-body": "x" * 20000}
+
 HALF_CLOSE = {("werkzeug", "unread-body")}
 
 
@@ -242,6 +262,16 @@ def test_hostile_input_same_answer_and_valid_logs(collector: Collector, tmp_path
         for index, problems in validate_batch(batch).items():
             invalid[_trace_of(batch[index]) if index >= 0 else "?"] = problems[:3]
     assert not invalid, f"logs the Metrics API refuses: {json.dumps(invalid, indent=1)}"
+    bodies = {_trace_of(log): log["request"]["log"]["entries"][0]["request"].get("postData")
+              for log in logs}
+    wrong = {name: bodies[name] for name, text in WHOLE_BODIES.items()
+             if name in bodies and bodies[name] != {"mimeType": "text/plain", "text": text}
+             and bodies[name] != {"mimeType": "application/json", "text": text}}
+    assert not wrong, f"bodies not logged whole: {wrong}"
+    hidden = {name: bodies[name] for name, text in SHOWN_BODIES.items() if name in bodies
+              and (bodies[name] or {}).get("text") != text
+              and not str((bodies[name] or {}).get("comment")).startswith("incomplete")}
+    assert not hidden, f"unread bodies neither logged nor said incomplete: {hidden}"
     logged = sorted(_trace_of(log) for log in logs)
     assert logged == sorted(reached), "every call that reached the app is one log"
     assert {"status-four-digits", "gzip-bomb", "json-deep"} <= set(reached)

@@ -280,8 +280,8 @@ def _body_record(scope: MutableMapping[str, Any], request: ScopeRequest,
         declared: Optional[int] = int(length) if length is not None else None
     except ValueError:
         declared = None
-    if declared is not None and declared < 0:
-        declared = None
+    if declared is not None and (declared < 0 or request.chunked):
+        declared = None  # a length sent with Transfer-Encoding means nothing (RFC 9112 6.3)
     record = BodyRecord(limit, declared)
     # HTTP/1.x without Content-Length and Transfer-Encoding has no body (RFC 9112);
     # HTTP/2 and 3 may have one of unknown length.

@@ -92,7 +92,9 @@ class BodyRecord:
             return self.size
         if self.declared is not None:
             return self.declared
-        return -1 if self.size else 0
+        # Unknown: a body that was there (bytes seen, or a chunked one given up on), not
+        # none at all, which is what 0 would tell.
+        return -1 if self.size or self.incomplete else 0
 
     def content(self) -> bytes:
         """The kept bytes (at most ``limit``)."""

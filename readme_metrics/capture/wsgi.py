@@ -94,9 +94,12 @@ class _Capture(Recorder):
         if _may_have_body(environ):
             wsgi_input = environ.get("wsgi.input")
             if wsgi_input is not None:
-                length = content_length(environ)
-                terminated = (length is None and bool(environ.get("HTTP_TRANSFER_ENCODING"))
+                # Chunked input the server ends (werkzeug): the Transfer-Encoding wins
+                # over a Content-Length sent with it (RFC 9112 6.3), and the app may read
+                # to the end, past that length, as it does bare.
+                terminated = (bool(environ.get("HTTP_TRANSFER_ENCODING"))
                               and environ.get("wsgi.input_terminated") is True)
+                length = None if terminated else content_length(environ)
                 body = BodyRecord(limit, length)
                 self.tee = InputTee(wsgi_input, body, terminated)
                 environ["wsgi.input"] = self.tee

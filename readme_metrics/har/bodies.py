@@ -184,7 +184,8 @@ def post_data(
     """
     body, note, truncated = _clip(body, size, max_body_bytes)
     if incomplete:
-        note = f"incomplete: {len(body)} of {size} bytes could be read without waiting"
+        of = f"{size} bytes" if size >= 0 else "a body of unknown length"
+        note = f"incomplete: {len(body)} of {of} could be read without waiting"
     declared = head.get(RAW_CONTENT_TYPE)
     mime_type = head.get("content-type")
     essence, charset = content_type(declared)

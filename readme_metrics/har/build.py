@@ -132,8 +132,10 @@ def _request(
         "headersSize": -1,
         "bodySize": bodies.body_size(exchange.request_body_size, exchange.request_body),
     }
-    # A body too large to record at all (max_body_bytes=0) still shows, as truncated.
-    if exchange.request_body or exchange.request_body_size > 0:
+    # A body too large to record at all (max_body_bytes=0) still shows, as truncated;
+    # one of unknown length that could not be read, as incomplete.
+    if (exchange.request_body or exchange.request_body_size > 0
+            or exchange.request_body_incomplete):
         # mimeTypes are the Content-Type as it appears in the HAR (so redacted if listed).
         post = bodies.safely(
             bodies.post_data, exchange.request_body, request["bodySize"], noted, active,

@@ -80,12 +80,13 @@ def _behaviour(path: str, query: str, method: str, body: bytes, content_type: st
 
 
 def _read_all(environ: WSGIEnvironment) -> bytes:
+    """The body as werkzeug reads it: to the end of a terminated input, else by length."""
     length = environ.get("CONTENT_LENGTH")
     stream = environ["wsgi.input"]
-    if length:
-        return bytes(stream.read(int(length)))
     if environ.get("wsgi.input_terminated"):
         return bytes(stream.read())
+    if length:
+        return bytes(stream.read(int(length)))
     return b""
 
 

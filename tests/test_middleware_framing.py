@@ -1,0 +1,110 @@
+"""A request with both Transfer-Encoding and Content-Length (RFC 9112 6.3: the
+Transfer-Encoding wins, the length means nothing).
+
+werkzeug's development server (``flask run``) passes such a request on with its
+CONTENT_LENGTH and a dechunked, terminated ``wsgi.input``; an app reading to the end of
+the input (as werkzeug's own request does) gets the whole body. Clamped to the length, the
+wrapped app got less than the bare one; a length above the body made the log call a
+complete body incomplete. ASGI servers dechunk too: the length must not end the recording
+before the last ``http.request`` message does. An unread chunked body that cannot be had
+without waiting (gunicorn, werkzeug; ASGI under trio) is logged as incomplete and of
+unknown size, never as no body at all. tests/test_hostile_servers.py sends the same
+requests to the real servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import socket
+from typing import Any, Callable
+
+import pytest
+
+from readme_metrics import MetricsApiConfig
+from readme_metrics.asgi import MetricsMiddleware as AsgiMiddleware
+from readme_metrics.cli.collector.validation import validate_log
+from tests.support.asgi import body_messages, http_scope, run
+from tests.support.capture_wrap import only_log, owlbert, wrap_fixture  # noqa: F401
+from tests.support.fake_api import Collector
+from tests.support.minimal_server import call, environ_for
+
+LENGTHS = [pytest.param("3", id="length-below-body"), pytest.param("30", id="length-above-body")]
+
+
+def _request(collector: Collector) -> dict[str, Any]:
+    log = only_log(collector)
+    assert validate_log(log) == []
+    request: dict[str, Any] = log["request"]["log"]["entries"][0]["request"]
+    return request
+
+
+def _reads_to_the_end(environ: dict[str, Any], start_response: Callable[..., Any]
+                      ) -> list[bytes]:
+    body = environ["wsgi.input"].read()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [body]
+
+
+def _chunked_environ(length: str) -> dict[str, Any]:
+    return environ_for("POST", content_type="text/plain", length=length,
+                       HTTP_TRANSFER_ENCODING="chunked",
+                       **{"wsgi.input": io.BytesIO(b"hello"), "wsgi.input_terminated": True})
+
+
+@pytest.mark.parametrize("length", LENGTHS)
+def test_wsgi_terminated_input_is_read_to_its_end(wrap: Any, collector: Collector,
+                                                  length: str) -> None:
+    bare = call(_reads_to_the_end, _chunked_environ(length))
+    wrapped = call(wrap(_reads_to_the_end), _chunked_environ(length))
+    assert wrapped.body == bare.body == b"hello"
+    request = _request(collector)
+    assert (request["postData"]["text"], request["bodySize"]) == ("hello", 5)
+    assert "comment" not in request["postData"]
+
+
+@pytest.mark.parametrize("length", LENGTHS)
+def test_asgi_chunked_body_is_recorded_to_its_last_message(collector: Collector,
+                                                           length: str) -> None:
+    async def noread(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    middleware = AsgiMiddleware(noread, MetricsApiConfig(
+        api_key="rdme_framing_key", metrics_api=collector.url, grouping_function=owlbert,
+        background_worker_mode=False, buffer_length=1))
+    scope = http_scope("POST", headers=[(b"content-type", b"text/plain"),
+                                        (b"content-length", length.encode()),
+                                        (b"transfer-encoding", b"chunked")])
+    try:
+        asyncio.run(run(middleware, scope, body_messages(b"hel", b"lo")))
+    finally:
+        middleware.close()
+    request = _request(collector)
+    assert (request["postData"]["text"], request["bodySize"]) == ("hello", 5)
+    assert "comment" not in request["postData"]
+
+
+def _noread(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+
+def test_wsgi_unread_chunked_body_is_logged_incomplete(wrap: Any, collector: Collector) -> None:
+    """A socket-backed, server-dechunked input (werkzeug): nothing is read from it."""
+    server, client = socket.socketpair()
+    try:
+        client.sendall(b"5\r\nhello\r\n0\r\n\r\n")
+        environ = environ_for("POST", content_type="text/plain", length=None,
+                              HTTP_TRANSFER_ENCODING="chunked",
+                              **{"wsgi.input": server.makefile("rb"),
+                                 "wsgi.input_terminated": True})
+        assert call(wrap(_noread), environ).body == b"ok"
+    finally:
+        server.close()
+        client.close()
+    request = _request(collector)
+    assert request["bodySize"] == -1
+    assert request["postData"]["text"] == ""
+    assert request["postData"]["comment"] == (
+        "incomplete: 0 of a body of unknown length could be read without waiting")
