@@ -282,7 +282,7 @@ def _body_record(scope: MutableMapping[str, Any], request: ScopeRequest,
         declared = None
     if declared is not None and (declared < 0 or request.chunked):
         declared = None  # a length sent with Transfer-Encoding means nothing (RFC 9112 6.3)
-    record = BodyRecord(limit, declared)
+    record = BodyRecord(limit, declared, request.chunked)
     # HTTP/1.x without Content-Length and Transfer-Encoding has no body (RFC 9112);
     # HTTP/2 and 3 may have one of unknown length.
     if (declared is None and scope.get("http_version", "1.1") in ("1.0", "1.1")

@@ -2,7 +2,7 @@
 
 API for every adapter (WSGI, Django, ASGI):
 
-- :class:`BodyRecord` ``(limit, declared)``: ``feed(chunk)`` for every chunk of the body as
+- :class:`BodyRecord` ``(limit, declared, chunked)``: ``feed(chunk)`` for every chunk of the body as
   it passes (bytes; at most ``limit`` bytes are kept, all are counted), ``end()`` when the
   body is known to be over, ``give_up()`` when the rest could not be had without waiting
   (the log then says the body is incomplete). ``content()``, ``body_size`` and
@@ -27,11 +27,13 @@ GRACE = 0.05
 class BodyRecord:
     """A bounded copy of one body as it passes, with its real size."""
 
-    __slots__ = ("limit", "declared", "captured", "size", "eof", "incomplete")
+    __slots__ = ("limit", "declared", "chunked", "captured", "size", "eof", "incomplete")
 
-    def __init__(self, limit: int, declared: Optional[int] = None) -> None:
+    def __init__(self, limit: int, declared: Optional[int] = None,
+                 chunked: bool = False) -> None:
         self.limit = limit
         self.declared = declared  # None: unknown length (chunked, or not given)
+        self.chunked = chunked  # True: Transfer-Encoding says there is a body
         self.captured = bytearray()
         self.size = 0
         self.eof = declared == 0
@@ -92,9 +94,9 @@ class BodyRecord:
             return self.size
         if self.declared is not None:
             return self.declared
-        # Unknown: a body that was there (bytes seen, or a chunked one given up on), not
-        # none at all, which is what 0 would tell.
-        return -1 if self.size or self.incomplete else 0
+        # Unknown: a body that was there (bytes seen, or a chunked one), not none at all,
+        # which is what 0 would tell.
+        return -1 if self.size or self.chunked else 0
 
     def content(self) -> bytes:
         """The kept bytes (at most ``limit``)."""

@@ -100,7 +100,7 @@ class _Capture(Recorder):
                 terminated = (bool(environ.get("HTTP_TRANSFER_ENCODING"))
                               and environ.get("wsgi.input_terminated") is True)
                 length = None if terminated else content_length(environ)
-                body = BodyRecord(limit, length)
+                body = BodyRecord(limit, length, terminated)
                 self.tee = InputTee(wsgi_input, body, terminated)
                 environ["wsgi.input"] = self.tee
                 # An outer webob layer may have marked the input seekable; the tee is

@@ -135,7 +135,7 @@ def _request(
     # A body too large to record at all (max_body_bytes=0) still shows, as truncated;
     # one of unknown length that could not be read, as incomplete.
     if (exchange.request_body or exchange.request_body_size > 0
-            or exchange.request_body_incomplete):
+            or (exchange.request_body_incomplete and exchange.request_body_size < 0)):
         # mimeTypes are the Content-Type as it appears in the HAR (so redacted if listed).
         post = bodies.safely(
             bodies.post_data, exchange.request_body, request["bodySize"], noted, active,
