@@ -174,6 +174,15 @@ CASES: dict[str, Callable[[int, str, str], bytes]] = {
     "return-str": _request("GET", "/return-str"),
     "start-twice": _request("GET", "/start-twice"),
     "write-callable": _request("GET", "/write"),
+    # the caller's key (the client's X-Api-Key here) spanning the url's structure
+    "key-spans-query": _request("GET", "/noread?a=1&b=22&c=3",
+                                headers=(b"X-Api-Key: 1&b=22&c",)),
+    "key-holds-the-scheme": lambda port, prefix, trace: _request(
+        "GET", "/noread?a=1", headers=(f"X-Api-Key: http://127.0.0.1:{port}/{prefix}".encode(),)
+    )(port, prefix, trace),
+    "key-spans-port": lambda port, prefix, trace: _request(
+        "GET", "/noread", headers=(f"X-Api-Key: {port}/{prefix}/noread".encode(),)
+    )(port, prefix, trace),
     # very many and very long headers, both ways
     "many-request-headers": _request("GET", "/noread", headers=tuple(
         f"X-Many-{i}: {i}".encode() for i in range(90))),

@@ -17,9 +17,9 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from typing import Any, Optional
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
 
-from readme_metrics.har.text import decode_component
+from readme_metrics.har.text import decode_component, parse_query
 from readme_metrics.masking import mask
 
 __all__ = [
@@ -70,12 +70,28 @@ class CallerKey:
         return value
 
     def url(self, url: str) -> str:
-        """A URL with the key masked, percent-encoded so the URL stays valid."""
+        """A URL with the key masked, percent-encoded so the URL stays valid.
+
+        The client may choose the key (the grouping function reads it from a header), so
+        it may span the url's structure: the scheme stays; a key holding it leaves only
+        the mask after it; an authority the mask left invalid (a port that is no port,
+        half an IP literal) is percent-encoded whole. The query may then hold other pairs:
+        :func:`scrub_entry` reads queryString from it again.
+        """
         if self.inside:
-            for spelling in self._spellings:
-                if spelling in url:
-                    url = url.replace(spelling, self._quoted_mask)
-            return url
+            spellings = [spelling for spelling in self._spellings if spelling in url]
+            if not spellings:
+                return url
+            scheme, sep, rest = url.partition("://")
+            if not sep:  # a relative URL (Location: /p?k=...): no scheme to keep
+                scheme, rest = "", url
+            for spelling in spellings:
+                rest = rest.replace(spelling, self._quoted_mask)
+            if not sep:
+                return rest
+            if any(spelling in scheme + sep + rest for spelling in spellings):
+                return f"{scheme}{sep}{self._quoted_mask}/"  # the key spans the scheme
+            return scheme + sep + _valid_authority(rest)
         base, question, rest = url.partition("?")
         query, hash_mark, fragment = rest.partition("#")
         if not query:
@@ -147,6 +163,25 @@ class CallerKey:
         return text
 
 
+# What an authority masked whole may hold: a reg-name (RFC 3986), escapes included.
+_REG_NAME_SAFE = "!$&'()*+,;=-._~%"
+
+
+def _valid_authority(rest: str) -> str:
+    """``rest`` (authority, path, query) with an authority that urlsplit reads whole."""
+    cut = [index for index in (rest.find("/"), rest.find("?"), rest.find("#")) if index >= 0]
+    end = min(cut) if cut else len(rest)
+    authority = rest[:end]
+    try:
+        parts = urlsplit("http://" + authority)
+        parts.port  # noqa: B018 - raises ValueError for a port no URL can have
+        if parts.netloc == authority and authority:
+            return rest
+    except ValueError:  # half an IP literal
+        pass
+    return quote(authority, safe=_REG_NAME_SAFE) + rest[end:]
+
+
 def _records(key: CallerKey, records: list[dict[str, Any]], field: str) -> None:
     for record in records:
         value = record.get(field)
@@ -168,7 +203,14 @@ def scrub_entry(entry: dict[str, Any], caller: Optional[CallerKey]) -> None:
     if caller is None:
         return
     request, response = entry["request"], entry["response"]
-    entry["pageref"] = request["url"] = caller.url(request["url"])
+    url = caller.url(request["url"])
+    if url != request["url"]:
+        entry["pageref"] = request["url"] = url
+        query = url.partition("?")[2]
+        if len([chunk for chunk in query.split("&") if chunk]) != len(request["queryString"]):
+            # The key spanned pairs: queryString is the masked url's, as SPEC 4 reads it.
+            request["queryString"] = [{"name": name, "value": value}
+                                      for name, value in parse_query(query)]
     _records(caller, request["queryString"], "value")
     post = request.get("postData")
     if post is not None:

@@ -35,8 +35,9 @@ _Behaviour = tuple[str, list[tuple[str, str]], list[Any], Optional[str]]
 
 
 def grouping(request: Any) -> dict[str, str]:
-    """Every call is logged, as one caller."""
-    return {"api_key": "hostile-caller-key", "label": "hostile"}
+    """Every call is logged, as the caller its X-Api-Key names (a client's choice)."""
+    return {"api_key": request.headers.get("X-Api-Key") or "hostile-caller-key",
+            "label": "hostile"}
 
 
 def _trace(trace: Optional[str]) -> None:
