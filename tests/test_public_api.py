@@ -12,7 +12,7 @@ import pytest
 
 from readme_metrics import MetricsApiConfig
 from tests.support.contract import API_KEY, caller
-from tests.support.fake_api import Collector
+from tests.support.fake_api import Collector, Reply
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
 SPEC_COUNTERS = {"captured", "skipped", "queued", "sent", "dropped", "failed_batches",
@@ -111,3 +111,40 @@ def test_counters_add_up_through_the_wsgi_middleware(collector: Collector) -> No
     assert {name: stats[name] for name in SPEC_COUNTERS} == {
         "captured": 5, "skipped": 2, "queued": 0, "sent": 3, "dropped": 0,
         "failed_batches": 0, "retries": 0}
+
+
+@pytest.mark.parametrize("background", [True, False], ids=["background", "inline"])
+@pytest.mark.parametrize("timeout", [float("inf"), 1e12, 3600], ids=["inf", "1e12", "hour"])
+def test_flush_with_a_long_timeout_waits_for_delivery(
+        collector: Collector, background: bool, timeout: float) -> None:
+    """``flush(float("inf"))`` or any long timeout means "as long as it takes": the log
+    is delivered and flush() says True (it returned False at once, sending nothing,
+    past the longest wait a lock accepts)."""
+    from readme_metrics import MetricsMiddleware
+
+    middleware = MetricsMiddleware(wsgi_app, MetricsApiConfig(
+        api_key=API_KEY, grouping_function=caller, metrics_api=collector.url,
+        base_log_url="https://docs.example.com", background_worker_mode=background))
+    try:
+        run_wsgi(middleware, wsgi_environ("GET", "/a"))
+        assert middleware.flush(timeout) is True
+        assert middleware.stats["sent"] == 1
+    finally:
+        middleware.close()
+    assert len(collector.logs) == 1
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), -1.0, 0.0], ids=["nan", "negative", "zero"])
+def test_flush_with_no_time_to_wait_never_hangs(collector: Collector, timeout: float) -> None:
+    """A timeout that allows no waiting answers at once (never a hang, never raises)."""
+    from readme_metrics import MetricsMiddleware
+
+    collector.default = Reply(hang=30.0)
+    middleware = MetricsMiddleware(wsgi_app, MetricsApiConfig(
+        api_key=API_KEY, grouping_function=caller, metrics_api=collector.url,
+        base_log_url="https://docs.example.com", shutdown_timeout=0.5))
+    try:
+        run_wsgi(middleware, wsgi_environ("GET", "/a"))
+        assert middleware.flush(timeout) is False
+    finally:
+        middleware.close()

@@ -172,7 +172,10 @@ class Delivery:
         if timeout is None:
             timeout = self.config.shutdown_timeout
         try:
-            return self._flush(time.monotonic() + max(0.0, timeout))
+            # Beyond TIMEOUT_MAX (float("inf") too) a lock's wait raises OverflowError,
+            # which gave up at once: "as long as it takes" is capped there. NaN waits not.
+            wait = min(timeout, threading.TIMEOUT_MAX) if timeout > 0 else 0.0
+            return self._flush(time.monotonic() + wait)
         except Exception:
             self._logger.debug("readme_metrics: flush failed", exc_info=True)
             return False
