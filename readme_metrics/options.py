@@ -72,13 +72,19 @@ def _whole(minimum: int) -> Callable[[Option, Any], int]:
     return check
 
 
+#: The longest duration any option accepts. Past about 292 years (threading.TIMEOUT_MAX)
+#: a thread's wait raises OverflowError, which killed the delivery thread; a day is far
+#: beyond any sensible batching interval, HTTP timeout or exit flush.
+MAX_SECONDS = 86400
+
+
 def _number(minimum: float, exclusive: bool = False) -> Callable[[Option, Any], float]:
     def check(option: Option, value: Any) -> float:
         # NaN and infinity are floats but no duration: a socket timeout cannot be either.
         if (isinstance(value, bool) or not isinstance(value, (int, float))
                 or not math.isfinite(value)):
             raise option.invalid(value)
-        if value < minimum or (exclusive and value == minimum):
+        if value < minimum or (exclusive and value == minimum) or value > MAX_SECONDS:
             raise option.invalid(value)
         return float(value)
     return check
@@ -292,8 +298,9 @@ OPTIONS: tuple[Option, ...] = (
         "`myapp.metrics.group` (or `myapp.metrics:group`)"),
     Option("buffer_length", "README_BUFFER_LENGTH", "int", 10, _WHOLE.format(1), _whole(1),
         "`10`", "logs per batch; a batch is sent as soon as this many are waiting"),
-    Option("flush_interval", "README_FLUSH_INTERVAL", "float", 5.0, "a number of seconds >= 0",
-        _number(0), "`5.0`", "seconds: a partial batch is sent at the latest this long "
+    Option("flush_interval", "README_FLUSH_INTERVAL", "float", 5.0,
+        f"a number of seconds from 0 to {MAX_SECONDS}", _number(0), "`5.0`",
+        "seconds: a partial batch is sent at the latest this long "
         "after its first log; `0` disables"),
     Option("development_mode", "README_DEVELOPMENT_MODE", "bool", False, "true or false", _flag,
         "`False`", "logs are marked `development: true` (ReadMe shows them apart)"),
@@ -313,8 +320,9 @@ OPTIONS: tuple[Option, ...] = (
         "wildcard; comma-separated in the environment)", _hosts, "`[]` (all)",
         "only requests whose Host is listed are logged (exact names, no wildcards; with "
         "or without the port; behind `trusted_proxies`, the Host they forwarded)"),
-    Option("timeout", "README_TIMEOUT", "float", 3.0, "a number of seconds > 0",
-        _number(0, exclusive=True), "`3`", "seconds per HTTP call to ReadMe"),
+    Option("timeout", "README_TIMEOUT", "float", 3.0,
+        f"a number of seconds > 0 and <= {MAX_SECONDS}", _number(0, exclusive=True), "`3`",
+        "seconds per HTTP call to ReadMe"),
     Option("base_log_url", "README_BASE_LOG_URL", "str", None, _URL, _url, "`None`",
         "your docs site URL, for the `x-documentation-url` header (looked up from ReadMe "
         "if not set)"),
@@ -342,7 +350,7 @@ OPTIONS: tuple[Option, ...] = (
         _methods, "`OPTIONS`",
         "methods never logged; a list you give replaces the default"),
     Option("shutdown_timeout", "README_SHUTDOWN_TIMEOUT", "float", 5.0,
-        "a number of seconds >= 0", _number(0), "`5`",
+        f"a number of seconds from 0 to {MAX_SECONDS}", _number(0), "`5`",
         "seconds the exit flush may take at most"),
     Option("logger", None, "str", None, "a logging.Logger", _logger,
         '`logging.getLogger("readme_metrics")`',

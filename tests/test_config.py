@@ -390,7 +390,7 @@ def test_explicit_base_log_url_none_wins_over_the_environment(monkeypatch) -> No
     pytest.param("README_MAX_BODY_BYTES", "1.5", "max_body_bytes (README_MAX_BODY_BYTES) must "
                  "be an integer >= 0, got '1.5'", id="int-fraction"),
     pytest.param("README_TIMEOUT", "soon", "timeout (README_TIMEOUT) must be a number of "
-                 "seconds > 0, got 'soon'", id="float"),
+                 "seconds > 0 and <= 86400, got 'soon'", id="float"),
     pytest.param("README_DEVELOPMENT_MODE", "maybe", "development_mode "
                  "(README_DEVELOPMENT_MODE) must be true or false, got 'maybe'", id="bool"),
     pytest.param("README_METRICS_ENABLED", "perhaps", "enabled (README_METRICS_ENABLED) "

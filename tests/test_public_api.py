@@ -148,3 +148,43 @@ def test_flush_with_no_time_to_wait_never_hangs(collector: Collector, timeout: f
         assert middleware.flush(timeout) is False
     finally:
         middleware.close()
+
+
+DURATIONS = [("flush_interval", "README_FLUSH_INTERVAL"), ("timeout", "README_TIMEOUT"),
+             ("shutdown_timeout", "README_SHUTDOWN_TIMEOUT")]
+
+
+@pytest.mark.parametrize(("option", "variable"), DURATIONS)
+@pytest.mark.parametrize("value", [86401, 1e12, 1e300])
+def test_a_duration_past_a_day_is_refused_naming_option_and_variable(
+        monkeypatch: pytest.MonkeyPatch, option: str, variable: str, value: float) -> None:
+    """Such a value was accepted, then killed the delivery thread on the first wait that
+    long ("Exception in thread readme-metrics-worker": OverflowError) or failed every
+    POST: refused at construction instead (SPEC 2: invalid values raise ValueError)."""
+    with pytest.raises(ValueError, match=rf"{option} \({variable}\) must be .*86400"):
+        MetricsApiConfig(api_key=API_KEY, grouping_function=caller, **{option: value})
+    monkeypatch.setenv(variable, str(value))
+    with pytest.raises(ValueError, match=rf"{option} \({variable}\) must be .*86400"):
+        MetricsApiConfig(api_key=API_KEY, grouping_function=caller)
+
+
+def test_durations_of_a_day_keep_the_worker_alive(collector: Collector,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """At the largest accepted values every wait works: delivered, flushed, closed, and no
+    thread died (threading.excepthook saw nothing)."""
+    from readme_metrics import MetricsMiddleware
+
+    died: list[Any] = []
+    monkeypatch.setattr("threading.excepthook", died.append)
+    middleware = MetricsMiddleware(wsgi_app, MetricsApiConfig(
+        api_key=API_KEY, grouping_function=caller, metrics_api=collector.url,
+        base_log_url="https://docs.example.com", buffer_length=2,
+        **{option: 86400 for option, _ in DURATIONS}))
+    try:
+        for path in ("/a", "/b", "/c"):
+            run_wsgi(middleware, wsgi_environ("GET", path))
+        collector.wait_for_logs(2)  # a full batch goes at once
+        assert middleware.flush(10.0) is True  # the partial one on flush
+    finally:
+        middleware.close()
+    assert len(collector.logs) == 3 and died == []
