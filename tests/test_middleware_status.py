@@ -11,6 +11,7 @@ server answers instead, never as the status it refused.
 from __future__ import annotations
 
 import asyncio
+from http import HTTPStatus
 from typing import Any, Callable
 
 import pytest
@@ -73,8 +74,13 @@ def test_wsgi_status_no_status_line_can_carry(wrap: Any, collector: Collector,
     assert response["content"]["text"] == "body"
 
 
+class _Status(str):
+    """A str subclass, as some frameworks hand over."""
+
+
 @pytest.mark.parametrize(("status", "code", "text"), [
     pytest.param("200 OK", 200, "OK", id="plain"),
+    pytest.param(_Status("201 Made"), 201, "Made", id="str-subclass"),
     pytest.param("200", 200, "OK", id="no-reason"),  # gunicorn accepts it: standard phrase
     pytest.param("404 Not  Found ", 404, "Not  Found ", id="reason-as-sent"),
     pytest.param("999 Custom", 999, "Custom", id="highest"),
@@ -138,6 +144,29 @@ def test_asgi_status_no_status_line_can_carry(collector: Collector, status: Any)
     assert repr(status) in response["comment"]
 
 
+@pytest.mark.parametrize(("status", "code", "text"), [
+    pytest.param(200, 200, "OK", id="int"),
+    pytest.param(HTTPStatus.CREATED, 201, "Created", id="http-status-enum"),
+    pytest.param(999, 999, "", id="highest"),
+])
+def test_asgi_valid_status_is_logged(collector: Collector, status: Any, code: int,
+                                     text: str) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    middleware = AsgiMiddleware(app, MetricsApiConfig(
+        api_key="rdme_status_key", metrics_api=collector.url, grouping_function=owlbert,
+        background_worker_mode=False, buffer_length=1))
+    try:
+        asyncio.run(run(middleware, http_scope()))
+    finally:
+        middleware.close()
+    response = _response(_only_log(collector))
+    assert (response["status"], response["statusText"]) == (code, text)
+    assert "comment" not in response
+
+
 def test_asgi_start_the_server_refuses_is_logged_as_500(collector: Collector) -> None:
     """uvicorn raises from send() for a start it cannot write: not logged as that start."""
     async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -158,6 +187,13 @@ def test_asgi_start_the_server_refuses_is_logged_as_500(collector: Collector) ->
     finally:
         middleware.close()
     assert _response(_only_log(collector))["status"] == 500
+
+
+def test_har_builder_logs_an_int_enum_status_as_its_number() -> None:
+    """A Django view may set ``response.status_code = HTTPStatus.CREATED``."""
+    log = build_log(make_exchange(status=HTTPStatus.CREATED, status_text="Created"))
+    assert validate_log(log) == []
+    assert _response(log)["status"] == 201 and "comment" not in _response(log)
 
 
 @pytest.mark.parametrize(("status", "text", "quoted"), [

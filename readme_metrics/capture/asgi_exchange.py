@@ -297,8 +297,9 @@ def _status(status: Any) -> tuple[int, str]:
     Anything but an int of three digits (2000, "200", None, True) is no status a status
     line can carry: ``(INVALID_STATUS, repr)``, which the HAR builder logs as 500.
     """
-    if status.__class__ is int and 100 <= status <= 999:
-        return status, _REASONS.get(status, "")
+    if isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 999:
+        code = int(status)  # HTTPStatus.OK is an int too, and servers take it
+        return code, _REASONS.get(code, "")
     return INVALID_STATUS, repr(status)
 
 

@@ -50,9 +50,11 @@ def status_parts(status: object) -> tuple[int, str]:
     ``(INVALID_STATUS, <the status as text>)``; the HAR builder logs that as 500 with a
     comment. Never raises: the app's status goes on to the server to judge.
     """
-    match = _STATUS_LINE.fullmatch(status) if status.__class__ is str else None
+    if not isinstance(status, str):
+        return INVALID_STATUS, repr(status)
+    match = _STATUS_LINE.fullmatch(status)
     if match is None:
-        return INVALID_STATUS, status if status.__class__ is str else repr(status)
+        return INVALID_STATUS, str(status)
     code_text, reason = match.groups()
     code = int(code_text)
     return code, reason or reason_phrase(code)

@@ -196,8 +196,9 @@ def _status(status: Any, text: Any) -> tuple[int, str, Optional[str]]:
     an answer (``"2000 OK"``, ``"abc"``: no client got a valid HTTP answer) is logged as
     500, the comment quoting what the app gave.
     """
-    if status.__class__ is int and 100 <= status <= 999:
-        return status, text if text.__class__ is str else str(text), None
+    if isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 999:
+        # int(): an IntEnum (a Django view's HTTPStatus.CREATED) is sent as its number.
+        return int(status), text if text.__class__ is str else str(text), None
     given = str(text) if status == INVALID_STATUS else f"{status} {text}".rstrip()
     return 500, "Internal Server Error", (
         f"the app's status {given!r} is no HTTP status (3 digits, a space, a reason): "
