@@ -304,10 +304,11 @@ def _status(status: Any) -> tuple[int, str]:
 
 
 def _content_length(headers: Any) -> int:
-    for name, value in headers:
-        if bytes(name).lower() == b"content-length":
-            try:
+    """The Content-Length the app declared; -1 when none can be read (never raises)."""
+    try:
+        for name, value in headers:
+            if bytes(name).lower() == b"content-length":
                 return int(value)
-            except ValueError:
-                return -1
+    except Exception:  # noqa: BLE001 - malformed headers are the server's to refuse
+        pass
     return -1

@@ -180,9 +180,15 @@ def _text(value: object) -> str:
 
 def response_header_text(pairs: Sequence[tuple[object, object]]) -> list[tuple[str, str]]:
     """Response headers as text: names as WSGI-style strings, values as UTF-8 text when
-    that is what their bytes were (see :func:`header_text`)."""
+    that is what their bytes were (see :func:`header_text`); what is no pair is left out."""
     out = []
-    for name, value in pairs:
+    for pair in pairs:
+        try:
+            name, value = pair
+        except (TypeError, ValueError):
+            # Not a (name, value) pair: no server sends it as a header (werkzeug's takes
+            # it and fails while writing), and the app's call still gets its log.
+            continue
         # ASCII strings, the usual case, are already what the log shows.
         if name.__class__ is not str:
             name = _text(name)

@@ -18,10 +18,16 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
 
 import webob
 
-from readme_metrics.capture.body import GRACE, BodyRecord
+from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.recorder import Pending, Recorder, status_parts
 from readme_metrics.capture.request import EnvironRequest, content_length
 from readme_metrics.capture.wsgi_input import InputTee, replay_input
+from readme_metrics.capture.wsgi_response import (
+    Response,
+    SizedResponse,
+    read_along,
+    response_content_length,
+)
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.exchange import Group
 from readme_metrics.pipeline import MetricsPipeline, PipelineControls
@@ -124,17 +130,27 @@ class _Capture(Recorder):
         group = self.group
         if group is _UNKNOWN:
             group = self._identify()
+        extra = None
         if group is not None:
             url = self.pipeline.documentation_url(self.log_id)
             if url is not None:
-                headers = [*headers, ("x-documentation-url", url)]
+                extra = ("x-documentation-url", url)
+        recorded: Any = headers
+        if hasattr(headers, "__next__"):
+            # An iterator (a generator), not the list PEP 3333 asks for: the server reads
+            # it as it does bare (waitress twice, the second time empty), and the log
+            # what the server read.
+            recorded = []
+            headers = read_along(headers, recorded, extra)  # type: ignore[assignment]
+        elif extra is not None:
+            headers = recorded = [*headers, extra]
         if exc_info is None:
             self._write = self._start_response(status, headers)
         else:
             self._write = self._start_response(status, headers, exc_info)
         # Only once the server took it: a status or header it refuses (gunicorn raises
         # for "2000 OK") is answered 500 by the server, and the log must say so.
-        self.respond(code, reason, headers)
+        self.respond(code, reason, recorded)
         return self.write
 
     def write(self, data: bytes) -> Any:
@@ -182,7 +198,7 @@ class _Capture(Recorder):
         if (file_wrapper is not None and isinstance(file_wrapper, type)
                 and isinstance(result, file_wrapper)):
             # Same object back, so the server keeps its sendfile fast path.
-            self.omit_body(_response_content_length(self.headers))
+            self.omit_body(response_content_length(self.headers))
             self.finish_log()
             return result
         if (type(result) in (list, tuple) and self.status
@@ -195,87 +211,8 @@ class _Capture(Recorder):
             self.finish_log()
             return result
         if hasattr(result, "__len__"):
-            return _SizedResponse(self, result)
-        return _Response(self, result)
-
-
-def _response_content_length(headers: Iterable[tuple[str, str]]) -> int:
-    for name, value in headers:
-        if name.lower() == "content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return -1
-    return -1
-
-
-class _Response:
-    """The app's iterable, passed through chunk by chunk; closing it finishes the log.
-
-    A caller that never closes it (PEP 3333 says the server must; werkzeug's and Flask's
-    test clients leave it open unless asked) gets the log finished when it drops the
-    response instead of never. The app's own ``close`` is still only the caller's to call.
-    """
-
-    __slots__ = ("_capture", "_result", "_iterator", "_closed")
-
-    def __init__(self, capture: _Capture, result: Iterable[bytes]) -> None:
-        self._capture = capture
-        self._result = result
-        self._iterator: Optional[Iterator[bytes]] = None
-        self._closed = False
-
-    def __iter__(self) -> _Response:
-        return self
-
-    def __next__(self) -> bytes:
-        if self._iterator is None:
-            self._iterator = iter(self._result)
-        try:
-            chunk = next(self._iterator)
-        except StopIteration:
-            # The response is out, and the server may discard unread input right now,
-            # before close() (werkzeug does): record it first.
-            if self._capture.tee is not None:
-                self._capture.settle_body(GRACE)
-            raise
-        except BaseException:
-            self._capture.fail()
-            raise
-        self._capture.record(chunk)
-        return chunk
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            close = getattr(self._result, "close", None)
-            if close is not None:
-                close()
-        except BaseException:
-            self._capture.fail()
-            raise
-        finally:
-            self._capture.finish_log(GRACE)
-
-    def __del__(self) -> None:
-        if not self._closed:
-            # Only handed over: this may run inside any code, the delivery's included, in
-            # whatever thread the GC runs. No grace: nothing waits here for a client.
-            try:
-                self._capture.pipeline.hand_over(self._capture.finish_log)
-            except BaseException:  # at interpreter exit anything may fail, and
-                pass  # Python would print what a finalizer raises
-
-
-class _SizedResponse(_Response):
-    """Same, for iterables with a length (servers use ``len() == 1`` for Content-Length)."""
-
-    __slots__ = ()
-
-    def __len__(self) -> int:
-        return len(self._result)  # type: ignore[arg-type]
+            return SizedResponse(self, result)
+        return Response(self, result)
 
 
 class MetricsMiddleware(PipelineControls):

@@ -20,6 +20,8 @@ What the app does is chosen by its path:
 - ``/length-short`` / ``/length-long``: declares Content-Length 10 / 1, sends 3 / 5 bytes.
 - ``/body-always?status=N``: answers N with a body, whatever the method (HEAD, 204, 304).
 - ``/many-headers?n=N&size=M``: answers N headers with M-byte values.
+- ``/headers/<shape>``: headers as a tuple, a generator, a 3-tuple, an int value, bytes,
+  a string (WSGI).
 """
 
 from __future__ import annotations
@@ -97,6 +99,14 @@ def wsgi_hostile(environ: WSGIEnvironment, start_response: StartResponse) -> Any
     status, headers, chunks, odd = _behaviour(
         path, environ.get("QUERY_STRING", ""), environ["REQUEST_METHOD"], body,
         environ.get("CONTENT_TYPE", ""))
+    if path.startswith("/headers/"):  # headers in shapes PEP 3333 does not allow
+        headers = {"tuple": lambda: tuple(headers),
+                   "generator": lambda: (pair for pair in headers),
+                   "three": lambda: [("Content-Type", "text/plain", "x")],
+                   "int-value": lambda: [("Content-Type", "text/plain"), ("X-N", 5)],
+                   "bytes-pair": lambda: [(b"Content-Type", b"text/plain")],
+                   "string": lambda: ["Content-Type: text/plain"],
+                   }[path[len("/headers/"):]]()
     write = start_response(status, headers)
     if odd == "start-twice":
         start_response(status, headers)

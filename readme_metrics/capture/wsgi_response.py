@@ -1,0 +1,109 @@
+"""The WSGI response on its way to the server: the app's iterable, and its headers.
+
+:class:`Response` passes the app's iterable through chunk by chunk (each recorded,
+bounded) and finishes the exchange's log when the server closes it, or, when nobody
+does, when it is dropped. :func:`read_along` hands the server headers an app gave as an
+iterator the way it gave them, keeping what the server read for the log.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
+
+from readme_metrics.capture.body import GRACE
+
+if TYPE_CHECKING:
+    from readme_metrics.capture.wsgi import _Capture
+
+__all__ = ["Response", "SizedResponse", "read_along", "response_content_length"]
+
+
+def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[str, str]]
+               ) -> Iterator[Any]:
+    """``headers`` (then ``extra``) as the server reads them, each kept in ``seen``."""
+    for pair in headers:
+        seen.append(pair)
+        yield pair
+    if extra is not None:
+        seen.append(extra)
+        yield extra
+
+
+def response_content_length(headers: Iterable[tuple[str, str]]) -> int:
+    """The Content-Length the app declared; -1 when none can be read (never raises)."""
+    try:
+        for name, value in headers:
+            if name.lower() == "content-length":
+                return int(value)
+    except Exception:  # noqa: BLE001 - malformed headers are the server's to refuse
+        pass
+    return -1
+
+
+class Response:
+    """The app's iterable, passed through chunk by chunk; closing it finishes the log.
+
+    A caller that never closes it (PEP 3333 says the server must; werkzeug's and Flask's
+    test clients leave it open unless asked) gets the log finished when it drops the
+    response instead of never. The app's own ``close`` is still only the caller's to call.
+    """
+
+    __slots__ = ("_capture", "_result", "_iterator", "_closed")
+
+    def __init__(self, capture: _Capture, result: Iterable[bytes]) -> None:
+        self._capture = capture
+        self._result = result
+        self._iterator: Optional[Iterator[bytes]] = None
+        self._closed = False
+
+    def __iter__(self) -> Response:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._iterator is None:
+            self._iterator = iter(self._result)
+        try:
+            chunk = next(self._iterator)
+        except StopIteration:
+            # The response is out, and the server may discard unread input right now,
+            # before close() (werkzeug does): record it first.
+            if self._capture.tee is not None:
+                self._capture.settle_body(GRACE)
+            raise
+        except BaseException:
+            self._capture.fail()
+            raise
+        self._capture.record(chunk)
+        return chunk
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            close = getattr(self._result, "close", None)
+            if close is not None:
+                close()
+        except BaseException:
+            self._capture.fail()
+            raise
+        finally:
+            self._capture.finish_log(GRACE)
+
+    def __del__(self) -> None:
+        if not self._closed:
+            # Only handed over: this may run inside any code, the delivery's included, in
+            # whatever thread the GC runs. No grace: nothing waits here for a client.
+            try:
+                self._capture.pipeline.hand_over(self._capture.finish_log)
+            except BaseException:  # at interpreter exit anything may fail, and
+                pass  # Python would print what a finalizer raises
+
+
+class SizedResponse(Response):
+    """Same, for iterables with a length (servers use ``len() == 1`` for Content-Length)."""
+
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        return len(self._result)  # type: ignore[arg-type]
