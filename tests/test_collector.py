@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -321,6 +322,42 @@ def test_signals_stop_cleanly(tmp_path: Path, sig: int) -> None:
         proc.wait_for(rf"stopped: 1 log received, 0 refused; 1 entry in {har}")
     assert len(har_file_logs(har)) == 1
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
+
+
+def test_piped_into_head_it_keeps_collecting_and_stops_without_a_traceback(
+        tmp_path: Path) -> None:
+    """``readme-metrics collect | head -1``: once head has exited, every console line
+    failed, was taken for a HAR write failure (503 to every POST, so the app retried) and
+    the exit line ended in a BrokenPipeError traceback."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.support.command import REPO_ROOT
+
+    har = tmp_path / "piped.har"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    errors = tmp_path / "stderr.txt"
+    with open(errors, "wb") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "readme_metrics", "collect", "--port", "0", "--har",
+             str(har)], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=stderr, text=True)
+    try:
+        assert proc.stdout is not None
+        url = re.search(LISTENING, proc.stdout.readline()).group(1)  # type: ignore[union-attr]
+        proc.stdout.close()  # what head does after its one line
+        for label in ("first", "second"):
+            answer = requests.post(url + "/v1/request", json=[valid_log(label)], timeout=5,
+                                   headers={"Authorization": basic_auth("k")})
+            assert answer.status_code == 202, (answer.text, errors.read_text())
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(20)
+    text = errors.read_text()
+    assert proc.returncode == 0 and "Traceback" not in text and "Exception" not in text, text
+    assert [log["group"]["label"] for log in har_file_logs(har)] == ["first", "second"]
 
 
 def test_restart_continues_the_har_file(tmp_path: Path) -> None:

@@ -177,3 +177,27 @@ def test_refusal_lines_are_rate_limited_per_kind() -> None:
         "refused A", "another kind",
         "refused C (4 refused like this since the last such line)",
     ]
+
+
+class _ClosedPipe(io.StringIO):
+    """stdout after ``readme-metrics collect | head -3`` has exited: every write fails."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_closed_console_never_fails_a_post_nor_the_har_file(tmp_path: Path) -> None:
+    """The console's BrokenPipeError was taken for a HAR write failure: every POST got 503
+    ("cannot write the HAR file"), so the app retried batches that had been kept."""
+    err = io.StringIO()
+    collector = LocalCollector("127.0.0.1", 0, har_path=tmp_path / "in.har", out=_ClosedPipe(),
+                               err=err, summary_every=0).start()
+    try:
+        for name in ("one", "two"):
+            answer = _post(collector.url, [valid_log(name)])
+            assert answer.status_code == 202, (answer.status_code, answer.text, err.getvalue())
+    finally:
+        collector.stop()
+    assert entry_count(tmp_path / "in.har") == 2
+    assert "cannot write" not in err.getvalue(), err.getvalue()
+    assert err.getvalue().count("console") == 1, err.getvalue()  # said once, where it can be

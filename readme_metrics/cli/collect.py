@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from readme_metrics.cli.collector import LocalCollector
+from readme_metrics.cli.collector.console import silence
 from readme_metrics.cli.signals import StopSignals
 from readme_metrics.cli.text import counted
 
@@ -23,7 +24,10 @@ _ANY_ADDRESS = ("0.0.0.0", "::", "")
 
 
 def _say(*parts: Any) -> None:
-    print(*parts, flush=True)
+    try:
+        print(*parts, flush=True)
+    except (OSError, ValueError):  # stdout closed (`collect | head`): collecting goes on
+        silence(sys.stdout)
 
 
 def _open(args: argparse.Namespace, har_path: str) -> LocalCollector | int:

@@ -10,6 +10,7 @@ the number refused since the last line.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -18,10 +19,25 @@ from typing import IO, Any, Callable, Optional
 
 from readme_metrics._logging import LogLimiter
 
-__all__ = ["Console", "format_line", "summary_line"]
+__all__ = ["Console", "format_line", "silence", "summary_line"]
 
 #: Seconds between two console lines about the same kind of refusal.
 REFUSAL_INTERVAL = 5.0
+
+
+def silence(stream: IO[str]) -> None:
+    """Send what is still written to a closed pipe (``collect | head`` after head exited)
+    to /dev/null, as the signal module's docs advise: Python's flush at exit would print
+    "Exception ignored ... BrokenPipeError" otherwise. A stream without a file is left."""
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError, AttributeError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 def format_line(row: dict[str, Any]) -> str:
@@ -63,9 +79,27 @@ class Console:
         if stream is None:
             return
         with self._lock:
-            for line in lines:
-                print(line, file=stream)
-            stream.flush()
+            try:
+                for line in lines:
+                    print(line, file=stream)
+                stream.flush()
+            except (OSError, ValueError):  # closed: `collect | head` after head exited
+                silence(stream)
+                self._lost(stream)
+
+    def _lost(self, stream: IO[str]) -> None:
+        """Stop writing to a stream that can no longer be written (held lock). Collecting
+        goes on: a console is no reason to refuse a POST or to stop the HAR file."""
+        if stream is self.out:
+            self.out = None
+            note = "the console's output is closed; calls still go to the HAR file and dashboard"
+            if self.err is not None:
+                try:
+                    print(note, file=self.err, flush=True)
+                except (OSError, ValueError):
+                    self.err = None
+        if stream is self.err:
+            self.err = None
 
     def calls(self, rows: list[dict[str, Any]], summary: Any) -> None:
         """One line per accepted call; a summary line when one is due.
