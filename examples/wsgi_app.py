@@ -66,13 +66,23 @@ def pets_api(environ: WSGIEnvironment, start_response: StartResponse) -> Iterabl
 app = MetricsMiddleware(pets_api, MetricsApiConfig(grouping_function=grouping))
 
 if __name__ == "__main__":
+    import signal
+    import sys
+    import threading
     from wsgiref.simple_server import make_server
 
+    # SIGTERM (kill, docker stop) as a normal exit, so that the logs still queued are sent:
+    # with wsgiref alone, Python would end without running its exit hooks (README,
+    # Troubleshooting).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     port = int(os.environ.get("PORT", "8000"))
     with make_server("127.0.0.1", port, app) as server:
+        # Requests are served on a thread, so that Ctrl-C reaches the main thread's wait:
+        # in the middle of a request, wsgiref would swallow it and keep serving.
+        threading.Thread(target=server.serve_forever, daemon=True).start()
         print(f"serving on http://127.0.0.1:{port}/pets (Ctrl-C stops it; the logs still "
               "queued are sent on the way out)", flush=True)
         try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass  # Ctrl-C is the way to stop it, not an error
+            threading.Event().wait()
+        except (KeyboardInterrupt, SystemExit):  # Ctrl-C or SIGTERM: a stop, not an error
+            server.shutdown()  # after the request in progress, if any

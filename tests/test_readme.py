@@ -458,9 +458,12 @@ def test_observability_names_every_counter_and_what_metrics_off_gives() -> None:
 
 
 @pytest.mark.e2e
-def test_the_wsgi_example_stops_on_ctrl_c_without_a_traceback_and_sends_its_logs(
-        tmp_path: Path, collector: Collector) -> None:
-    """Ctrl-C is how a newcomer stops it: a KeyboardInterrupt traceback read as a crash."""
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"], ids=["ctrl-c", "sigterm"])
+def test_the_wsgi_example_stops_without_a_traceback_and_sends_its_logs(
+        tmp_path: Path, collector: Collector, stop: str) -> None:
+    """Ctrl-C is how a newcomer stops it (a KeyboardInterrupt traceback read as a crash,
+    and one landing in a request was swallowed by wsgiref, which kept serving); SIGTERM is
+    how a deployment does, and lost the last logs."""
     import signal
 
     port = free_port()
@@ -468,6 +471,7 @@ def test_the_wsgi_example_stops_on_ctrl_c_without_a_traceback_and_sends_its_logs
     env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
                PYTHONPATH=str(REPO_ROOT), PORT=str(port))  # flush_interval stays 5 s
     log = tmp_path / "app-output.txt"
+    inherited = signal.getsignal(signal.SIGINT)
     proc = _start_app([sys.executable, str(EXAMPLES / "wsgi_app.py")], tmp_path, env, port,
                       log)
     try:
@@ -475,8 +479,14 @@ def test_the_wsgi_example_stops_on_ctrl_c_without_a_traceback_and_sends_its_logs
                               headers={"X-Api-Key": "owlbert-key"}, timeout=10)
         assert answer.status_code == 200
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(20)
+        proc.send_signal(getattr(signal, stop))
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise AssertionError(f"{stop} did not stop it (SIGINT here: {inherited!r}):\n"
+                                 f"{log.read_text()}") from None
     output = log.read_text()
     assert proc.returncode == 0 and "Traceback" not in output, output
     assert len(collector.wait_for_logs(1)) == 1  # sent by the exit flush
