@@ -509,3 +509,30 @@ def test_the_api_key_placeholder_survives_the_shell_and_is_refused_clearly() -> 
             MetricsApiConfig(api_key=shell.stdout.strip(), grouping_function=print)
         assert "placeholder" in str(raised.value)
         assert "readme-metrics collect" in str(raised.value), "no key yet: say how to try"
+
+
+def test_the_placeholders_configuration_names_are_refused_or_warned_as_it_says(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """README names which copied placeholders are refused at start-up and which are only
+    warned about (a whole word such as YOUR_API_KEY: the official package's tests use
+    such dummy keys); it said YOUR_API_KEY was refused after that had changed."""
+    import logging
+
+    from readme_metrics import MetricsApiConfig, options
+
+    text = " ".join(readme_sections()["Configuration"].split())
+    refused_part, found, warned_part = text.partition(" is refused as a key;")
+    assert found, "Configuration no longer says which placeholders are refused"
+    refused = re.findall(r"`([^`]+)`", refused_part.rsplit("The placeholder", 1)[1])
+    warned = re.findall(r"`([^`]+)`",
+                        warned_part.split(" is accepted with one warning", 1)[0])
+    assert refused and warned, (refused, warned)
+    for key in refused:
+        with pytest.raises(ValueError, match="placeholder"):
+            MetricsApiConfig(api_key=key, grouping_function=print)
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    for key in warned:
+        options._PLACEHOLDER_WARNING.reset()  # once per process: see it for each key
+        caplog.clear()
+        assert MetricsApiConfig(api_key=key, grouping_function=print).api_key == key
+        assert any("placeholder" in r.getMessage() for r in caplog.records), key
