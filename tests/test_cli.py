@@ -125,6 +125,22 @@ def test_demo_never_replaces_a_file_that_is_not_a_har_file(tmp_path: Path, name:
     assert "--collector-port" not in proc.stderr, proc.stderr  # not a port problem
 
 
+@pytest.mark.parametrize("command", ["collect", "demo"])
+@pytest.mark.parametrize("where", ["missing-folder", "a-folder"])
+def test_a_har_path_that_cannot_be_written_is_named_as_such(tmp_path: Path, command: str,
+                                                            where: str) -> None:
+    """It was reported as a port problem ("cannot start the collector on port 0 ... try
+    --collector-port 0") or by the name of a temporary file the user never chose."""
+    target = tmp_path / "no-such-folder" / "x.har" if where == "missing-folder" else tmp_path
+    args = ["--requests", "1"] if command == "demo" else ["--port", "0"]
+    with CommandProcess(command, *args, "--har", str(target), cwd=tmp_path) as proc:
+        assert proc.wait(60) == 2
+    message = proc.stderr
+    assert f"cannot write the HAR file {target}" in message, message
+    assert "choose another file with --har" in message, message
+    assert "port" not in message and ".tmp" not in message, message
+
+
 @pytest.mark.parametrize("sig", [
     pytest.param(signal.SIGTERM, id="sigterm"),
     pytest.param(signal.SIGINT, id="ctrl-c"),

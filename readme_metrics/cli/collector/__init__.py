@@ -54,8 +54,8 @@ class LocalCollector:
         ``out`` gets one line per accepted log, and a summary line after a batch when
         ``summary_every`` seconds passed since the last one (0: after every batch; None:
         never); ``err`` gets the reasons for refused logs. None keeps a stream silent (for
-        embedding). Raises OSError if the port or the file cannot be used and ValueError
-        if an existing HAR file is not one.
+        embedding). Raises OSError if the port cannot be used, and ValueError if the HAR
+        file cannot be written or an existing file there is not a HAR file.
         """
         self.store = LogStore(keep)
         self.receiver = Receiver(self.store, None, Console(out, err, summary_every), api_key)
@@ -65,6 +65,10 @@ class LocalCollector:
         self.server = make_server(host, port, self.receiver, loopback_only=self.loopback_only)
         try:  # after the bind: a busy port must not leave a new, empty HAR file behind
             self.har = HarFile(har_path, fresh=fresh_har) if har_path is not None else None
+        except OSError as exc:  # a folder, a missing folder: not a port problem
+            self.server.server_close()
+            raise ValueError(f"cannot write the HAR file {os.path.abspath(har_path or '')}: "
+                             f"{exc.strerror or exc}") from exc
         except BaseException:
             self.server.server_close()
             raise
