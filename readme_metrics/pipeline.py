@@ -8,6 +8,7 @@ and dict lookups prepared once at construction.
 
 from __future__ import annotations
 
+import os
 from queue import Empty, SimpleQueue
 from random import getrandbits
 from typing import Any, Callable, Optional
@@ -40,7 +41,8 @@ class MetricsPipeline:
         self.redactor = Redactor(config.denylist, config.allowlist)
         self.delivery = Delivery(config, self.build_log)
         self.docs = DocsUrl(config)
-        self._handed_over: SimpleQueue[Callable[[], None]] = SimpleQueue()
+        #: (pid, finish) pairs: a forked child's copy holds its parent's, not its own.
+        self._handed_over: SimpleQueue[tuple[int, Callable[[], None]]] = SimpleQueue()
 
     # -- request thread ----------------------------------------------------------------
 
@@ -100,17 +102,19 @@ class MetricsPipeline:
         ``stats``, ``flush`` or ``close``. For finalizers, which run wherever the cyclic GC
         does, even in a thread holding the delivery queue's lock (a plain Lock) that
         queueing the log takes again; ``SimpleQueue.put`` takes no such lock."""
-        self._handed_over.put(finish)
+        self._handed_over.put((os.getpid(), finish))
 
     def run_handed_over(self) -> None:
-        """Run what :meth:`hand_over` received (each ``finish`` never raises)."""
+        """Run what :meth:`hand_over` received in this process (each ``finish`` never
+        raises). What a forked child inherited is its parent's to log, not the child's."""
         handed_over = self._handed_over
         while not handed_over.empty():
             try:
-                finish = handed_over.get_nowait()
+                pid, finish = handed_over.get_nowait()
             except Empty:  # another thread took it
                 return
-            finish()
+            if pid == os.getpid():
+                finish()
 
     # -- worker side -------------------------------------------------------------------
 

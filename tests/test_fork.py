@@ -134,6 +134,44 @@ def test_forked_child_delivers_its_own_logs_and_parent_keeps_working(
         middleware.close()
 
 
+def _child_stats(middleware: MetricsMiddleware, results: Any) -> None:
+    results.put(middleware.stats)
+
+
+def test_a_log_handed_over_before_a_fork_is_the_parents_alone(collector: Collector) -> None:
+    """A response dropped unclosed hands its log over, to be queued at the next request,
+    stats, flush or close; a child forked meanwhile has a copy of that hand-over and
+    must not queue it too (the parent does), or the log would be delivered twice."""
+
+    def streaming_app(environ: dict[str, Any], start_response: Any) -> Any:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return iter([b"streamed"])  # not a list: the log waits for close (or the GC)
+
+    middleware = MetricsMiddleware(streaming_app, MetricsApiConfig(
+        api_key=API_KEY, metrics_api=collector.url, base_log_url="http://docs.example",
+        grouping_function=lambda req: {"api_key": "caller-1"}))
+    try:
+        response = middleware(wsgi_environ("GET", "/dropped"), lambda *args: None)
+        assert b"".join(response) == b"streamed"
+        del response  # never closed: its finalizer hands the log over
+        context = multiprocessing.get_context("fork")
+        results = context.Queue()
+        child = context.Process(target=_child_stats, args=(middleware, results))
+        child.start()
+        child_stats = results.get(timeout=30)
+        child.join(30)
+        assert child.exitcode == 0
+        assert child_stats["captured"] == 0
+
+        assert middleware.flush(10.0) is True
+        assert middleware.stats["captured"] == 1
+        paths = [log["request"]["log"]["entries"][0]["request"]["url"]
+                 for log in collector.logs]
+        assert paths == ["http://127.0.0.1/dropped"]  # once, from the parent
+    finally:
+        middleware.close()
+
+
 GUNICORN_APP = textwrap.dedent("""
     import json, os
     from readme_metrics import MetricsApiConfig, MetricsMiddleware
