@@ -113,6 +113,8 @@ class MetricsMiddleware(PipelineControls):
         # Inline sends without an asyncio loop (trio): (pid, one thread, in order).
         self._own_sender: Optional[tuple[int, ThreadPoolExecutor]] = None
         self._own_sender_lock = threading.Lock()
+        # Finishes of cancelled exchanges running in tasks of their own (held until done).
+        self._finishing: set[asyncio.Task[None]] = set()
         # Off means off: no worker thread, no docs URL lookup, no network.
         self.pipeline: Optional[MetricsPipeline] = (
             MetricsPipeline(config) if self.enabled else None)
@@ -141,10 +143,34 @@ class MetricsMiddleware(PipelineControls):
             return
         try:
             await self.app(scope, exchange.receive, exchange.send)
+        except asyncio.CancelledError:
+            await self._finish_cancelled(exchange)
+            raise
         except BaseException:
             await exchange.finish(failed=True)
             raise
         await exchange.finish(failed=False)
+
+    async def _finish_cancelled(self, exchange: _Exchange) -> None:
+        """Finish a cancelled exchange in a task of its own, so that it is logged.
+
+        anyio's cancel scopes on asyncio (Starlette's BaseHTTPMiddleware around this one,
+        task groups, timeouts) cancel every await of a cancelled task: the finish's own
+        (a drain, an ``async`` grouping function, an inline send) would be cancelled too,
+        and the log lost. A task of its own is outside the scope; it is awaited shielded,
+        so a one-shot cancellation (asyncio's own) still waits for it as before.
+        """
+        try:
+            task = asyncio.get_running_loop().create_task(exchange.finish(failed=True))
+        except RuntimeError:  # no asyncio loop after all: finish here, as for any error
+            await exchange.finish(failed=True)
+            return
+        self._finishing.add(task)  # a task only weakly held could vanish unfinished
+        task.add_done_callback(self._finishing.discard)
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            pass  # cancelled again: the task finishes on its own
 
     def _lifespan_send(self, send: Send) -> Send:
         """The server's lifespan ``send``, flushing the queue before shutdown completes.
