@@ -1,11 +1,11 @@
 """A cancelled ASGI exchange still shows up as one log (SPEC sections 5 and 7).
 
-anyio cancel scopes on asyncio (Starlette's BaseHTTPMiddleware around this middleware,
-an app's task group, a timeout) cancel every await of the cancelled task, not only the
-first: the middleware's own awaits after the app's cancellation (draining an unread
-body, an ``async`` grouping function, an inline send) were cancelled too, and the log
-was lost without a trace (``captured`` stayed 0). The cancellation still reaches the
-server unchanged.
+An anyio cancel scope around this middleware on asyncio (a timeout middleware using
+``anyio.fail_after`` or ``move_on_after``, a task group) cancels every await of the
+cancelled task, not only the first: the middleware's own awaits after the app's
+cancellation (draining an unread body, an ``async`` grouping function, an inline send)
+were cancelled too, and the log was lost without a trace (``captured`` stayed 0). The
+cancellation still reaches the server unchanged.
 """
 
 from __future__ import annotations

@@ -154,11 +154,12 @@ class MetricsMiddleware(PipelineControls):
     async def _finish_cancelled(self, exchange: _Exchange) -> None:
         """Finish a cancelled exchange in a task of its own, so that it is logged.
 
-        anyio's cancel scopes on asyncio (Starlette's BaseHTTPMiddleware around this one,
-        task groups, timeouts) cancel every await of a cancelled task: the finish's own
-        (a drain, an ``async`` grouping function, an inline send) would be cancelled too,
-        and the log lost. A task of its own is outside the scope; it is awaited shielded,
-        so a one-shot cancellation (asyncio's own) still waits for it as before.
+        An anyio cancel scope around this middleware on asyncio (a timeout middleware
+        using ``anyio.fail_after``, a task group) cancels every await of the cancelled
+        task: the finish's own (a drain, an ``async`` grouping function, an inline send)
+        would be cancelled too, and the log lost. A task of its own is outside the
+        scope; it is awaited shielded, so a one-shot cancellation (asyncio's own) still
+        waits for it as before.
         """
         try:
             task = asyncio.get_running_loop().create_task(exchange.finish(failed=True))
