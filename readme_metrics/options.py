@@ -13,7 +13,6 @@ Print README's table with
 
 from __future__ import annotations
 
-import importlib
 import ipaddress
 import json
 import logging
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
+from readme_metrics._dotted import ImportedOnFirstCall, import_dotted, too_early_for_django
 from readme_metrics._logging import LogLimiter
 
 __all__ = ["OPTIONS", "Option", "is_loopback_url", "markdown_table"]
@@ -226,28 +226,19 @@ def _api_key(option: Option, value: Any) -> str:
     return value
 
 
-def _import_dotted(path: str) -> Any:
-    """Import ``"package.module.attr"`` or ``"package.module:attr"``."""
-    if ":" in path:
-        module_name, _, attr = path.partition(":")
-    else:
-        module_name, _, attr = path.rpartition(".")
-    if not module_name or not attr:
-        raise ImportError(f"{path!r} is not a 'module.attribute' path")
-    obj: Any = importlib.import_module(module_name)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
 def _grouping(option: Option, value: Any) -> Callable[[Any], Any]:
     if isinstance(value, str):
+        path = value.strip()
         try:
-            value = _import_dotted(value.strip())
+            value = import_dotted(path)
         except (ImportError, AttributeError, ValueError) as exc:
             raise ValueError(
                 f"readme_metrics: {option.label()} cannot import {value!r}: {exc}"
             ) from exc
+        except Exception as exc:
+            if not too_early_for_django(exc):
+                raise
+            value = ImportedOnFirstCall(path)  # settings.py runs before Django's apps load
     if not callable(value):
         raise ValueError(
             f"readme_metrics: {option.label()} is required and must be {option.expects} "

@@ -762,3 +762,26 @@ def test_the_values_such_checks_must_keep_accepting(option: str, raw: str,
         else:
             os.environ[variable] = saved
     assert getattr(config, option) == expected
+
+
+def test_a_grouping_path_django_cannot_import_yet_is_imported_on_its_first_call(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """settings.py runs before Django loads its apps: a grouping module that imports models
+    raises AppRegistryNotReady then (README's Django quick start, in a real project)."""
+    pytest.importorskip("django")
+    (tmp_path / "fh_not_ready.py").write_text(
+        "import os\n"
+        "from django.core.exceptions import AppRegistryNotReady\n"
+        "if os.environ.get('FH_APPS_READY') != '1':\n"
+        "    raise AppRegistryNotReady(\"Apps aren't loaded yet.\")\n"
+        "def grouping(request):\n"
+        "    return {'api_key': 'caller-key'}\n")
+    (tmp_path / "fh_broken.py").write_text("raise RuntimeError('a bug in the module')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = MetricsApiConfig(api_key="rdme_key", grouping_function="fh_not_ready.grouping")
+    assert "fh_not_ready.grouping" in repr(config.grouping_function)
+    monkeypatch.setenv("FH_APPS_READY", "1")  # Django has loaded its apps: the first call
+    assert config.grouping_function(object()) == {"api_key": "caller-key"}
+    assert config.grouping_function(object()) == {"api_key": "caller-key"}
+    with pytest.raises(RuntimeError):  # any other error of the module: at start-up, as before
+        MetricsApiConfig(api_key="rdme_key", grouping_function="fh_broken.grouping")

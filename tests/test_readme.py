@@ -546,3 +546,33 @@ def test_the_placeholders_configuration_names_are_refused_or_warned_as_it_says(
         caplog.clear()
         assert MetricsApiConfig(api_key=key, grouping_function=print).api_key == key
         assert any("placeholder" in r.getMessage() for r in caplog.records), key
+
+
+@pytest.mark.e2e
+def test_the_django_grouping_module_may_import_models(tmp_path: Path,
+                                                      collector: Collector) -> None:
+    """A grouping function that looks the caller up imports models. README_METRICS_CONFIG
+    is built while settings.py runs, before Django loads its apps: importing that module
+    then raised AppRegistryNotReady out of MetricsApiConfig, and the project did not start."""
+    port = free_port()
+    command = _django(tmp_path, port)
+    grouping = tmp_path / "myapp" / "metrics.py"
+    grouping.write_text("from django.contrib.auth.models import User\n\n"
+                        + grouping.read_text()
+                        + "\n\nassert User._meta.app_label == 'auth'\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
+    env.update({"README_API_KEY": "any-key", "README_METRICS_SERVER": collector.url,
+                "README_FLUSH_INTERVAL": "0.2",
+                "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO_ROOT)])})
+    log = tmp_path / "app-output.txt"
+    proc = _start_app(command, tmp_path, env, port, log)
+    try:
+        answer = requests.get(f"http://127.0.0.1:{port}/",
+                              headers={"X-Api-Key": "owlbert-key"}, timeout=10)
+        logs = collector.wait_for_logs(1, timeout=30)
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    assert len(logs) == 1, log.read_text()
+    assert logs[0]["group"]["label"] == "Customer name"
+    assert logs[0]["request"]["log"]["entries"][0]["response"]["status"] == answer.status_code
