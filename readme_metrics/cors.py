@@ -63,7 +63,12 @@ def normalise_origin(origin: str) -> str | None:
 
 def _names(option: str, variable: str, value: t.Any) -> list[str]:
     """A comma-separated string or a sequence of strings, as a clean list."""
-    items = value.split(",") if isinstance(value, str) else list(value)
+    if isinstance(value, str):
+        items = value.split(",")
+    elif isinstance(value, t.Iterable) and not isinstance(value, (bytes, bytearray)):
+        items = list(value)
+    else:
+        items = [value]  # refused just below, with the option's name
     if not all(isinstance(item, str) for item in items):
         raise ValueError(f"readme_metrics: {option} ({variable}) must be strings, got {value!r}")
     return [item.strip() for item in items if item.strip()]

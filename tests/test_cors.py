@@ -368,6 +368,22 @@ def test_invalid_configuration_names_option_and_variable(
         CORSMiddleware(plain_app())
 
 
+@pytest.mark.parametrize("option, variable", [
+    pytest.param("allowed_origins", "CORS_ALLOWED", id="origins"),
+    pytest.param("allow_methods", "CORS_ALLOW_METHODS", id="methods"),
+    pytest.param("allow_headers", "CORS_ALLOW_HEADERS", id="headers"),
+    pytest.param("expose_headers", "CORS_EXPOSE_HEADERS", id="expose"),
+])
+@pytest.mark.parametrize("value", [5, {"https://a.example": 1}.items(), b"https://a.example"],
+                         ids=["int", "items", "bytes"])
+def test_an_argument_that_is_no_list_of_strings_names_option_and_variable(
+        option: str, variable: str, value: Any) -> None:
+    """A wrong argument is the same clear ValueError as a wrong variable (a TypeError from
+    deep inside before)."""
+    with pytest.raises(ValueError, match=rf"{option} \({variable}\) must be"):
+        CORSMiddleware(plain_app(), **{option: value})
+
+
 @pytest.mark.parametrize("variable, value, expected", [
     pytest.param("CORS_MAX_AGE", "ten", "must be a whole number of seconds >= 0, got 'ten'",
                  id="max-age"),
