@@ -249,3 +249,38 @@ def test_flush_and_close_in_background_mode(collector: Collector) -> None:
     metrics.close()
     metrics.close()  # idempotent
     assert metrics.stats["sent"] == 5
+
+
+@pytest.mark.parametrize("how", ["extension", "wsgi_app", "werkzeug-client"])
+def test_a_test_clients_response_read_to_the_end_is_logged_before_close(
+        collector: Collector, how: str) -> None:
+    """The usual test: ``response = client.get(...)``, read it, then ``flush()``. The test
+    client leaves the response open, but it has been read to its end: the exchange is
+    complete and is logged then (as the official package did), once, close or not."""
+    from werkzeug.test import Client
+
+    from readme_metrics import MetricsMiddleware
+
+    app = make_app()
+    config = MetricsApiConfig(api_key="rdme_flask_key", metrics_api=collector.url,
+                              base_log_url=DOCS, grouping_function=lambda req: {
+                                  "api_key": "caller-1234"})
+    metrics: Any
+    if how == "extension":
+        metrics = ReadMeMetrics(config, app)
+    else:
+        app.wsgi_app = metrics = MetricsMiddleware(app.wsgi_app, config)  # type: ignore
+    client: Any = Client(app) if how == "werkzeug-client" else app.test_client()
+    try:
+        response = client.get("/hello?name=ana")
+        assert response.get_json() == {"hello": "ana"}
+        assert metrics.flush(10.0) is True
+        [log] = collector.logs
+        assert entry(log)["response"]["content"]["text"] == response.get_data(as_text=True)
+        assert_valid_log(log)
+        response.close()
+        del response
+        assert metrics.flush(10.0) is True
+        assert metrics.stats["captured"] == 1 and len(collector.logs) == 1
+    finally:
+        metrics.close()

@@ -1,9 +1,10 @@
 """The WSGI response on its way to the server: the app's iterable, and its headers.
 
 :class:`Response` passes the app's iterable through chunk by chunk (each recorded,
-bounded) and finishes the exchange's log when the server closes it, or, when nobody
-does, when it is dropped. :func:`read_along` hands the server headers an app gave as an
-iterator the way it gave them, keeping what the server read for the log.
+bounded) and finishes the exchange's log when the server closes it (in background mode
+already when it is read to its end), or, when nobody does, when it is dropped.
+:func:`read_along` hands the server headers an app gave as an iterator the way it gave
+them, keeping what the server read for the log.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def response_content_length(headers: Iterable[tuple[str, str]]) -> int:
 
 
 class Response:
-    """The app's iterable, passed through chunk by chunk; closing it finishes the log.
+    """The app's iterable, passed through chunk by chunk; closing it (in background mode
+    also reading it to its end) finishes the log.
 
     A caller that never closes it (PEP 3333 says the server must; werkzeug's and Flask's
     test clients leave it open unless asked) gets the log finished when it drops the
@@ -65,10 +67,14 @@ class Response:
         try:
             chunk = next(self._iterator)
         except StopIteration:
-            # The response is out, and the server may discard unread input right now,
-            # before close() (werkzeug does): record it first.
-            if self._capture.tee is not None:
-                self._capture.settle_body(GRACE)
+            # The server may discard unread input now, before close() (werkzeug does):
+            # record it first. Background mode queues the log now too (no I/O): test
+            # clients leave close() to the test. Inline mode may send: it waits for close().
+            capture = self._capture
+            if capture.pipeline.config.background_worker_mode:
+                capture.finish_log(GRACE)
+            elif capture.tee is not None:
+                capture.settle_body(GRACE)
             raise
         except BaseException:
             self._capture.fail()
