@@ -4,8 +4,10 @@ An anyio cancel scope around this middleware on asyncio (a timeout middleware us
 ``anyio.fail_after`` or ``move_on_after``, a task group) cancels every await of the
 cancelled task, not only the first: the middleware's own awaits after the app's
 cancellation (draining an unread body, an ``async`` grouping function, an inline send)
-were cancelled too, and the log was lost without a trace (``captured`` stayed 0). The
-cancellation still reaches the server unchanged.
+were cancelled too, and the log was lost without a trace (``captured`` stayed 0). trio
+does the same to every checkpoint (hypercorn --worker-class trio): an ``async`` grouping
+function called after a cancellation lost the log there. The cancellation still reaches
+the server unchanged.
 """
 
 from __future__ import annotations
@@ -111,3 +113,37 @@ def test_the_cancellation_reaches_the_caller_unchanged(collector: Collector) -> 
         assert len(collector.wait_for_logs(1)) == 1
     finally:
         middleware.close()
+
+
+@pytest.mark.parametrize("background", [True, False], ids=["background", "inline"])
+def test_a_cancelled_exchange_is_logged_under_trio(collector: Collector,
+                                                   background: bool) -> None:
+    """No response started: the ``async`` grouping function is awaited after the cancel."""
+    trio = pytest.importorskip("trio")
+    middleware = MetricsMiddleware(_waits_before_answering, MetricsApiConfig(
+        api_key="rdme_cancel_key", metrics_api=collector.url,
+        grouping_function=_async_grouping, background_worker_mode=background,
+        buffer_length=1))
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        pass
+
+    async def serve() -> bool:
+        with trio.move_on_after(0.2) as scope:
+            await middleware(http_scope(), receive, send)
+        with trio.move_on_after(10):
+            while middleware.stats["captured"] < 1:
+                await trio.sleep(0.01)
+        return bool(scope.cancelled_caught)
+
+    try:
+        assert trio.run(serve)
+        assert middleware.flush(10)
+        logs = collector.wait_for_logs(1)
+    finally:
+        middleware.close()
+    assert len(logs) == 1 and validate_log(logs[0]) == []
+    assert logs[0]["request"]["log"]["entries"][0]["response"]["status"] == 500

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import sys
 import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -146,8 +147,15 @@ class MetricsMiddleware(PipelineControls):
         except asyncio.CancelledError:
             await self._finish_cancelled(exchange)
             raise
-        except BaseException:
-            await exchange.finish(failed=True)
+        except BaseException as exc:
+            trio = sys.modules.get("trio")
+            if trio is not None and isinstance(exc, trio.Cancelled):
+                # trio cancels every checkpoint in a cancelled scope: an ``async``
+                # grouping function awaited here would be cancelled, and the log lost.
+                with trio.CancelScope(shield=True):
+                    await exchange.finish(failed=True)
+            else:
+                await exchange.finish(failed=True)
             raise
         await exchange.finish(failed=False)
 
