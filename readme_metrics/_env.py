@@ -4,9 +4,9 @@ Twelve-factor configuration: every option of :class:`readme_metrics.MetricsApiCo
 :class:`readme_metrics.cors.CORSMiddleware` and :class:`readme_metrics.request_id.
 RequestIdMiddleware` can come from an environment variable, and a ``.env`` file in the
 working directory counts as environment (through environs). The file is read once per
-process, on first use, here, for all of them: constructing a middleware per worker or per
-test does not touch the disk again, and every component sees the same values. Variables
-already set in the real environment win over the file.
+process and working directory, on first use, here, for all of them: constructing a
+middleware per worker or per test does not touch the disk again, and every component sees
+the same values. Variables already set in the real environment win over the file.
 
 An empty variable (``README_TIMEOUT=``) means "unset", for every option alike: an empty
 line in a ``.env`` or a deployment template must not be an error for one option and a
@@ -25,27 +25,41 @@ __all__ = ["environment", "raw", "read", "reset", "setting"]
 
 _lock = threading.Lock()
 _env: Optional[Env] = None
+_env_directory: Optional[str] = None
+
+
+def _working_directory() -> Optional[str]:
+    try:
+        return os.getcwd()
+    except OSError:  # the directory was removed: keep what was read
+        return _env_directory
 
 
 def environment() -> Env:
-    """The shared environs ``Env``; the first call reads ``./.env`` if there is one."""
-    global _env
+    """The shared environs ``Env``; the first call reads ``./.env`` if there is one.
+
+    Read again only when the working directory has changed since (a process that made a
+    config elsewhere first, a test session moving between directories): the ``.env`` is
+    the working directory's, and SPEC 2 says so.
+    """
+    global _env, _env_directory
+    directory = _working_directory()
     with _lock:
-        if _env is None:
+        if _env is None or directory != _env_directory:
             env = Env()
-            dotenv = os.path.join(os.getcwd(), ".env")
+            dotenv = os.path.join(directory or os.curdir, ".env")
             if os.path.isfile(dotenv):
                 # The real environment wins over the file (override=False).
                 env.read_env(dotenv, recurse=False, override=False)
-            _env = env
+            _env, _env_directory = env, directory
         return _env
 
 
 def reset() -> None:
     """Forget that ``.env`` was read: the next use reads it again (tests act as new processes)."""
-    global _env
+    global _env, _env_directory
     with _lock:
-        _env = None
+        _env, _env_directory = None, None
 
 
 def raw(variable: str) -> Optional[str]:

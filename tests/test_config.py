@@ -146,6 +146,27 @@ def test_dotenv_file_in_working_directory_is_read(tmp_path, monkeypatch) -> None
             monkeypatch.delenv(name, raising=False)
 
 
+def test_a_dotenv_in_a_new_working_directory_is_read(tmp_path, monkeypatch) -> None:
+    """SPEC 2: ".env file in the working directory": the one where the config is made. A
+    process that made a config elsewhere first (any earlier test of a session, a CLI that
+    changes directory) still reads it; it read the first directory's only, once."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    (second / ".env").write_text("README_API_KEY=rdme_second_dir\nREADME_BUFFER_LENGTH=7\n")
+    monkeypatch.chdir(first)
+    assert MetricsApiConfig(api_key="rdme_key", grouping_function=grouping).buffer_length == 10
+    monkeypatch.chdir(second)
+    try:
+        config = MetricsApiConfig(grouping_function=grouping)
+        assert (config.api_key, config.buffer_length) == ("rdme_second_dir", 7)
+        monkeypatch.chdir(first)  # and back: the first directory has no .env
+        assert MetricsApiConfig(api_key="k", grouping_function=grouping).buffer_length == 10
+    finally:  # older environs export the file into os.environ
+        for name in ("README_API_KEY", "README_BUFFER_LENGTH"):
+            monkeypatch.delenv(name, raising=False)
+
+
 INVALID = [
     pytest.param({"buffer_length": -1}, {}, "buffer_length", "README_BUFFER_LENGTH",
                  id="negative-buffer"),
