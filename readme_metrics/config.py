@@ -137,18 +137,20 @@ class MetricsApiConfig:
     shutdown_timeout: float
     logger: logging.Logger
 
-    # The positional order is the official package's, so existing code keeps working.
-    # Every default is _UNSET, so that an explicit argument, None included, is told apart
-    # from one left out; the names and the table's are kept in step by a test.
+    # The positional order is the official package's (3.1 to 3.4), so existing code keeps
+    # working: allowlist before denylist, or a list meant to be kept would be the only one
+    # redacted. Every default is _UNSET, so that an explicit argument, None included, is
+    # told apart from one left out; the names and the table's are kept in step by a test.
     def __init__(
         self,
         api_key: Optional[str] = _UNSET,
         grouping_function: Union[GroupingFunction, str, None] = _UNSET,
+        base_log_url: Optional[str] = _UNSET,
         buffer_length: Optional[int] = _UNSET,
         development_mode: Optional[bool] = _UNSET,
         background_worker_mode: Optional[bool] = _UNSET,
-        denylist: Optional[Sequence[str]] = _UNSET,
         allowlist: Optional[Sequence[str]] = _UNSET,
+        denylist: Optional[Sequence[str]] = _UNSET,
         blacklist: Optional[Sequence[str]] = _UNSET,
         whitelist: Optional[Sequence[str]] = _UNSET,
         allowed_http_hosts: Optional[Sequence[str]] = _UNSET,
@@ -156,7 +158,6 @@ class MetricsApiConfig:
         logger: Optional[logging.Logger] = _UNSET,
         *,
         flush_interval: Optional[float] = _UNSET,
-        base_log_url: Optional[str] = _UNSET,
         metrics_api: Optional[str] = _UNSET,
         readme_api_url: Optional[str] = _UNSET,
         max_body_bytes: Optional[int] = _UNSET,

@@ -256,12 +256,33 @@ def test_no_warning_without_aliases() -> None:
         MetricsApiConfig(api_key="k", grouping_function=grouping)
 
 
+#: ``MetricsApiConfig.__init__``'s positional parameters in the official package 3.1 to
+#: 3.4 (3.0 had no base_log_url); allowlist comes before denylist in every 3.x.
+OFFICIAL_POSITIONAL = [
+    "api_key", "grouping_function", "base_log_url", "buffer_length", "development_mode",
+    "background_worker_mode", "allowlist", "denylist", "blacklist", "whitelist",
+    "allowed_http_hosts", "timeout"]
+
+
 def test_positional_order_of_the_official_package() -> None:
-    config = MetricsApiConfig("rdme_key", grouping, 3, True, False, ["a"], ["b"])
-    assert (config.buffer_length, config.development_mode, config.background_worker_mode,
-            config.denylist, config.allowlist) == (3, True, False, ["a"], ["b"])
+    """Code written for the official package that passes options by position keeps its
+    meaning: a swapped allowlist/denylist would send what the user meant to keep back."""
+    config = MetricsApiConfig("rdme_key", grouping, "https://docs.example.com", 3, True,
+                              False, ["kept"], ["secret"], None, None, ["api.example.com"],
+                              2)
+    assert (config.base_log_url, config.buffer_length, config.development_mode,
+            config.background_worker_mode, config.allowlist, config.denylist,
+            config.allowed_http_hosts, config.timeout) == (
+        "https://docs.example.com", 3, True, False, ["kept"], ["secret"],
+        ["api.example.com"], 2.0)
     assert (config.README_API_KEY, config.BUFFER_LENGTH, config.IS_BACKGROUND_MODE) == (
         "rdme_key", 3, False)
+
+
+def test_positional_base_log_url_of_official_3_0_code_is_refused_not_misread() -> None:
+    """3.0 had buffer_length third: that call now fails loudly, naming the option."""
+    with pytest.raises(ValueError, match=r"base_log_url \(README_BASE_LOG_URL\)"):
+        MetricsApiConfig("rdme_key", grouping, 3)
 
 
 OFFICIAL_NAMES = [
@@ -356,10 +377,7 @@ def test_the_constructor_takes_exactly_the_options_of_the_table() -> None:
     parameters = list(inspect.signature(MetricsApiConfig).parameters)
     assert sorted(parameters) == sorted(option.name for option in OPTIONS)
     # The official package's positional order, then keyword-only options.
-    assert parameters[:12] == [
-        "api_key", "grouping_function", "buffer_length", "development_mode",
-        "background_worker_mode", "denylist", "allowlist", "blacklist", "whitelist",
-        "allowed_http_hosts", "timeout", "logger"]
+    assert parameters[:13] == [*OFFICIAL_POSITIONAL, "logger"]
 
 
 def test_every_variable_of_the_table_is_tested_here() -> None:
