@@ -208,3 +208,33 @@ def test_har_builder_never_logs_an_impossible_status(status: int, text: str,
     assert validate_log(log) == []
     response = _response(log)
     assert response["status"] == 500 and quoted in response["comment"]
+
+
+def test_a_status_seen_before_is_not_parsed_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The request thread stays a few microseconds: the status line's pattern runs once
+    per distinct status (an app answers with a handful), not on every request."""
+    from readme_metrics.capture import recorder
+
+    pattern = recorder._STATUS_LINE
+    matched: list[str] = []
+
+    class Counting:
+        def fullmatch(self, text: str) -> Any:
+            matched.append(text)
+            return pattern.fullmatch(text)
+
+    monkeypatch.setattr(recorder, "_STATUS_LINE", Counting())
+    status = "203 Seen Before Here"
+    assert [recorder.status_parts(status) for _ in range(5)] == [(203, "Seen Before Here")] * 5
+    assert matched == [status]
+    bad = "2000 Seen Before"
+    assert [recorder.status_parts(bad) for _ in range(2)] == [(INVALID_STATUS, bad)] * 2
+
+
+def test_the_known_statuses_stay_bounded() -> None:
+    """An app making up a reason per request cannot grow the request thread's memory."""
+    from readme_metrics.capture import recorder
+
+    for n in range(3 * recorder.KNOWN_STATUSES):
+        assert recorder.status_parts(f"200 reason {n}") == (200, f"reason {n}")
+    assert len(recorder._known) <= recorder.KNOWN_STATUSES

@@ -28,7 +28,7 @@ import threading
 import time
 from http import HTTPStatus
 from itertools import chain
-from typing import Optional, Sequence
+from typing import Optional, Sequence, cast
 
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.request import RequestSource, header_text
@@ -43,6 +43,13 @@ __all__ = ["Pending", "Recorder", "status_parts"]
 _STATUS_LINE = re.compile(r"([1-9][0-9]{2})(?: ([\t\x20-\x7e\x80-\xff]*))?")
 
 
+#: Most statuses whose parts are remembered. An app answers with a handful; the bound
+#: keeps one that makes up a reason per request from growing memory.
+KNOWN_STATUSES = 64
+# The pattern costs as much again as the rest of start_response: run it once per status.
+_known: dict[str, tuple[int, str]] = {}
+
+
 def status_parts(status: object) -> tuple[int, str]:
     """``"404 Not Found"`` -> ``(404, "Not Found")``; the standard phrase when none is given.
 
@@ -50,6 +57,18 @@ def status_parts(status: object) -> tuple[int, str]:
     ``(INVALID_STATUS, <the status as text>)``; the HAR builder logs that as 500 with a
     comment. Never raises: the app's status goes on to the server to judge.
     """
+    if status.__class__ is not str:  # a subclass's own __hash__ could raise: no cache
+        return _parse_status(status)
+    text = cast(str, status)
+    known = _known.get(text)
+    if known is None:
+        known = _parse_status(text)
+        if len(_known) < KNOWN_STATUSES:
+            _known[text] = known
+    return known
+
+
+def _parse_status(status: object) -> tuple[int, str]:
     if not isinstance(status, str):
         return INVALID_STATUS, repr(status)
     match = _STATUS_LINE.fullmatch(status)
