@@ -124,7 +124,10 @@ def _json_list(text: str) -> bool:
 
 # The library appends these paths itself ({metrics_api}/v1/request, {readme_api_url}/v1):
 # a URL copied with them would be posted to .../v1/request/v1/request, which answers 404.
+# The official package joined them as absolute paths, so such a URL worked there: it is
+# taken off (with one warning), so that a configuration that worked keeps working.
 _APPENDED_PATHS = {"metrics_api": ("/v1/request", "/v1"), "readme_api_url": ("/v1",)}
+_APPENDED_WARNING = LogLimiter(logging.getLogger("readme_metrics"), interval=None)
 
 
 def _url(option: Option, value: Any) -> Optional[str]:
@@ -134,11 +137,19 @@ def _url(option: Option, value: Any) -> Optional[str]:
     if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
         raise option.invalid(value)
     url = str(value).rstrip("/")
-    path = urlsplit(url).path.lower()
+    parts = urlsplit(url)
     for appended in _APPENDED_PATHS.get(option.name, ()):
-        if path.endswith(appended):
+        if not parts.path.lower().endswith(appended):
+            continue
+        if parts.query or parts.fragment:  # the path is not at the end: no safe cut
             raise option.invalid(value, hint=f"give the base URL, without {appended} "
                                  "(the library adds it)")
+        base = url[:-len(appended)].rstrip("/")
+        if _APPENDED_WARNING.due(f"{option.name} {url}"):  # once per value (bounded)
+            _APPENDED_WARNING.logger.warning(
+                "readme_metrics: %s ends in %s, which the library adds itself: using %s",
+                option.label(), appended, base)
+        return base
     return url
 
 

@@ -23,7 +23,7 @@ from readme_metrics import MetricsApiConfig, MetricsMiddleware, _env
 from readme_metrics.options import OPTIONS, looks_like_a_placeholder, markdown_table
 from tests.support.contract import API_KEY as CONTRACT_API_KEY
 from tests.support.contract import caller
-from tests.support.fake_api import Reply
+from tests.support.fake_api import Collector, Reply
 from tests.support.lint import validated_inside_lint
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
@@ -751,12 +751,9 @@ def test_documentation_urls_must_be_http_urls(monkeypatch: pytest.MonkeyPatch, o
                  "wildcard", id="host-django-subdomains"),
     pytest.param("allowed_http_hosts", "README_ALLOWED_HTTP_HOSTS", "*", "wildcard",
                  id="host-star"),
-    pytest.param("metrics_api", "README_METRICS_SERVER", "http://127.0.0.1:8001/v1/request",
-                 "without /v1/request", id="server-with-endpoint"),
-    pytest.param("metrics_api", "README_METRICS_SERVER", "https://metrics.readme.io/v1/",
-                 "without /v1", id="server-with-v1"),
-    pytest.param("readme_api_url", "README_API_URL", "https://dash.readme.com/api/v1",
-                 "without /v1", id="api-url-with-v1"),
+    pytest.param("metrics_api", "README_METRICS_SERVER",
+                 "http://127.0.0.1:8001/v1/request?x=1", "without /v1/request",
+                 id="server-with-endpoint-and-query"),
 ])
 @pytest.mark.parametrize("source", ["argument", "environment"])
 def test_a_value_that_would_silently_do_nothing_is_refused(
@@ -786,6 +783,15 @@ def test_a_value_that_would_silently_do_nothing_is_refused(
                  "https://gateway.example.com/readme", id="server-behind-a-path"),
     pytest.param("readme_api_url", "https://dash.readme.com/api",
                  "https://dash.readme.com/api", id="api-url"),
+    pytest.param("metrics_api", "https://v1", "https://v1", id="server-named-v1"),
+    # The official package joined "/v1/request" to the server as an absolute path, so a
+    # server given with it worked: the library adds it, and takes it off such a value.
+    pytest.param("metrics_api", "http://127.0.0.1:8001/v1/request", "http://127.0.0.1:8001",
+                 id="server-with-endpoint"),
+    pytest.param("metrics_api", "https://metrics.readme.io/V1/", "https://metrics.readme.io",
+                 id="server-with-v1"),
+    pytest.param("readme_api_url", "https://dash.readme.com/api/v1",
+                 "https://dash.readme.com/api", id="api-url-with-v1"),
 ])
 def test_the_values_such_checks_must_keep_accepting(option: str, raw: str,
                                                     expected: Any) -> None:
@@ -824,3 +830,28 @@ def test_a_grouping_path_django_cannot_import_yet_is_imported_on_its_first_call(
     assert config.grouping_function(object()) == {"api_key": "caller-key"}
     with pytest.raises(RuntimeError):  # any other error of the module: at start-up, as before
         MetricsApiConfig(api_key="rdme_key", grouping_function="fh_broken.grouping")
+
+
+def test_a_server_given_with_the_endpoint_path_still_receives_the_logs(
+        collector: Collector, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """README_METRICS_SERVER copied with the endpoint (``.../v1/request``) worked with the
+    official package: the logs arrive, and one warning says what was taken off."""
+    def hello(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"hello"]
+
+    monkeypatch.setenv("README_METRICS_SERVER", collector.url + "/v1/request")
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    middleware = MetricsMiddleware(hello, MetricsApiConfig(
+        api_key="rdme_key", grouping_function=grouping,
+        base_log_url="https://docs.example.com"))
+    try:
+        run_wsgi(middleware, wsgi_environ("GET", "/a"))
+        assert middleware.flush(10.0) is True
+    finally:
+        middleware.close()
+    assert len(collector.logs) == 1
+    assert middleware.config.metrics_api == collector.url
+    warned = [r.getMessage() for r in caplog.records if "/v1/request" in r.getMessage()]
+    assert len(warned) == 1 and "metrics_api (README_METRICS_SERVER)" in warned[0], warned
