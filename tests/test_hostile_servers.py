@@ -204,6 +204,9 @@ WHOLE_BODIES = {"chunked-and-length-below": "hello", "chunked-and-length-above":
 # Unread bodies: logged whole, or with a comment saying what is missing, never as none.
 SHOWN_BODIES = {"chunked-unread": "hello", "expect-continue-unread": "hello",
                 "unread-body": "x" * 20000}
+# Servers where an unread chunked body can only be flagged incomplete: werkzeug's
+# dechunking reader would wait on the client.
+CHUNKED_UNREAD_INCOMPLETE = {"werkzeug"}
 
 HALF_CLOSE = {("werkzeug", "unread-body")}
 
@@ -286,6 +289,8 @@ def test_hostile_input_same_answer_and_valid_logs(collector: Collector, tmp_path
               and (bodies[name] or {}).get("text") != text
               and not str((bodies[name] or {}).get("comment")).startswith("incomplete")}
     assert not hidden, f"unread bodies neither logged nor said incomplete: {hidden}"
+    if server not in CHUNKED_UNREAD_INCOMPLETE and "chunked-unread" in bodies:
+        assert bodies["chunked-unread"] == {"mimeType": "text/plain", "text": "hello"}
     logged = sorted(_trace_of(log) for log in logs)
     assert logged == sorted(reached), "every call that reached the app is one log"
     assert {"status-four-digits", "gzip-bomb", "json-deep"} <= set(reached)

@@ -14,7 +14,8 @@ unread rest is read only from where it already is:
   client, test environs): read it;
 - gunicorn: what its reader has buffered plus what the socket has received (``MSG_PEEK``,
   after a zero-timeout readiness check), copied without consuming it, so the server's own
-  bookkeeping of the connection is untouched;
+  bookkeeping of the connection is untouched; a chunked body the app never started
+  reading is read out of its chunks (``rest_gunicorn.py``);
 - a buffered reader over a socket (werkzeug's development server, wsgiref, Django's
   runserver): reads with the socket switched to non-blocking for those calls only; they
   return what is buffered or received, else nothing. Those servers close the connection
@@ -50,6 +51,7 @@ import time
 from typing import Any, Mapping, Optional
 
 from readme_metrics.capture.body import BodyRecord
+from readme_metrics.capture.rest_gunicorn import gunicorn_chunks, gunicorn_peek
 from readme_metrics.capture.rest_uwsgi import (
     is_uwsgi_input,
     keeps_alive,
@@ -84,9 +86,15 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
         uwsgi = is_uwsgi_input(base)
         if _is_buffered(base) or (uwsgi and post_buffered()):
             return _read_buffered(record, stream, want)
-        if remaining is not None:  # without a length, where the body ends is unknown
-            deadline = time.monotonic() + grace
-            data = None if uwsgi else _gunicorn_peek(base, environ, want, deadline)
+        deadline = time.monotonic() + grace
+        if remaining is None:  # without a length, only gunicorn's chunks tell the end
+            chunks = None if uwsgi else gunicorn_chunks(base, environ, want, deadline)
+            if chunks is not None:
+                record.feed(chunks[0])
+                if chunks[1]:
+                    record.end()
+        else:
+            data = None if uwsgi else gunicorn_peek(base, environ, want, deadline)
             if data is None and environ.get("HTTP_EXPECT"):
                 # The client sends that body only when asked, and a server may ask when
                 # the app reads (100 Continue after its answer): only copies are taken.
@@ -171,43 +179,6 @@ def _is_buffered(stream: Any) -> bool:
         except (OSError, ValueError, AttributeError):
             return False
     return False
-
-
-def _gunicorn_peek(stream: Any, environ: Mapping[str, Any], want: int, deadline: float
-                   ) -> Optional[bytes]:
-    """gunicorn: copy what its reader buffered and the socket received, consuming nothing.
-
-    Until ``deadline`` the copy is taken again every few milliseconds while it is short
-    (peeked bytes stay readable, so waiting for readability would not tell of new ones).
-    """
-    if type(stream).__module__ != "gunicorn.http.body":
-        return None
-    from gunicorn.http.body import Body, LengthReader
-
-    sock = environ.get("gunicorn.socket")
-    if not isinstance(stream, Body) or not isinstance(stream.reader, LengthReader):
-        return b""  # a chunked body: its framing would have to be parsed, so leave it
-    # The stream in order: Body's own buffer, the unreader's, then the socket's.
-    held = stream.buf.getvalue() + stream.reader.unreader.buf.getvalue()
-    data = held
-    while len(data) < want and isinstance(sock, socket.socket):
-        data = held + _peek_socket(sock, want - len(held))
-        if len(data) >= want or time.monotonic() >= deadline:
-            break
-        time.sleep(0.002)
-    return data[:want]
-
-
-def _peek_socket(sock: socket.socket, want: int) -> bytes:
-    """What the socket has received, left in place; b"" when nothing has arrived."""
-    readable, _, _ = select.select([sock], [], [], 0)
-    if not readable:
-        return b""
-    flags = socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0)
-    try:
-        return sock.recv(want, flags)
-    except (BlockingIOError, InterruptedError):
-        return b""
 
 
 def _socket_of(stream: Any) -> Optional[socket.socket]:
