@@ -26,7 +26,7 @@ from tests.support.delivery import (
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     messages,
 )
-from tests.support.fake_api import Collector, Reply
+from tests.support.fake_api import Collector, Reply, free_port
 from tests.support.polling import wait_until
 
 # -- batching -------------------------------------------------------------------------------
@@ -71,6 +71,32 @@ def test_each_delivered_batch_is_one_debug_line(
     assert lines == [f"readme_metrics: delivered {count} log{'' if count == 1 else 's'} "
                      "(HTTP 202 Accepted)" for count in counts]
     assert sum(counts) == 5 and 1 in counts  # a POST of one log says "1 log"
+
+
+def test_the_log_lines_name_the_api_with_its_port_and_count_in_the_singular(
+        collector: Collector, make_delivery: MakeDelivery,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # Which server the logs go to is the first question when they do not arrive: the
+    # port is part of the answer (a local collector is told apart by it alone).
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    port = collector.url.split(":")[2].split("/")[0]
+    delivery = make_delivery(collector.url)
+    delivery.submit(item("log-0"))
+    assert delivery.flush(5.0) is True
+    assert messages(caplog, logging.DEBUG, "posted to") == [
+        f"readme_metrics: logs are posted to http://127.0.0.1:{port} directly (http.client)"]
+
+    collector.default = Reply(400, b'{"error": "no"}')
+    delivery.submit(item("log-1"))
+    assert delivery.flush(5.0) is False
+    (rejected,) = messages(caplog, logging.WARNING, "rejected")
+    assert "rejected a batch of 1 log (HTTP 400" in rejected
+
+    dead = make_delivery(f"http://127.0.0.1:{free_port()}", max_attempts=1)
+    dead.submit(item("log-2"))
+    assert dead.flush(5.0) is False
+    (exhausted,) = messages(caplog, logging.WARNING, "could not deliver")
+    assert "could not deliver a batch of 1 log after 1 attempt (" in exhausted
 
 
 def test_a_full_batch_goes_without_flush_and_a_partial_one_waits(

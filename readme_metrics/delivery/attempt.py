@@ -85,13 +85,14 @@ class Attempt:
             self._logger.debug("readme_metrics: the Metrics API answered %s: %s", cause,
                                outcome.detail)
             self.warnings.log(logging.WARNING, "rejected", "readme_metrics: the Metrics "
-                              "API rejected a batch of %d logs (%s); dropping it",
-                              batch.count, cause)
+                              "API rejected a batch of %d log%s (%s); dropping it",
+                              batch.count, "" if batch.count == 1 else "s", cause)
             batcher.settle(batch, "rejected")
         elif batch.attempts >= self._max_attempts:
             self.warnings.log(logging.WARNING, "retries_exhausted", "readme_metrics: could "
-                              "not deliver a batch of %d logs after %d attempts (%s); "
-                              "dropping it", batch.count, batch.attempts, cause)
+                              "not deliver a batch of %d log%s after %d attempt%s (%s); "
+                              "dropping it", batch.count, "" if batch.count == 1 else "s",
+                              batch.attempts, "" if batch.attempts == 1 else "s", cause)
             batcher.settle(batch, "retries_exhausted")
         else:
             delay = batcher.retry_later(batch, outcome.retry_after)

@@ -31,7 +31,7 @@ part of a URL, an exception message or a log line made here.
 from __future__ import annotations
 
 from typing import Optional, Union
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import requests
 from requests.utils import select_proxy
@@ -99,11 +99,11 @@ class Transport:
                 or "@" in parts.netloc or settings["cert"] is not None
                 or select_proxy(url, settings["proxies"]) is not None
                 or not (verify is True or isinstance(verify, str) and verify)):
-            self._logger.debug("readme_metrics: logs are posted to %s://%s with requests",
-                               parts.scheme, parts.hostname)
+            self._logger.debug("readme_metrics: logs are posted to %s with requests",
+                               _where(parts))
             return SessionPoster(session, url, settings, template)
-        self._logger.debug("readme_metrics: logs are posted to %s://%s directly (http.client)",
-                           parts.scheme, parts.hostname)
+        self._logger.debug("readme_metrics: logs are posted to %s directly (http.client)",
+                           _where(parts))
         return DirectPoster(url, template, verify if isinstance(verify, str) else True,
                             session.cookies)
 
@@ -122,3 +122,16 @@ class Transport:
 
     def __repr__(self) -> str:
         return f"Transport(url={self.url!r}, route={self.route!r})"
+
+
+def _where(parts: SplitResult) -> str:
+    """``scheme://host:port`` of the Metrics API for the debug log: never the user and
+    password a URL may carry, nor its path."""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:  # checked when the options were; a log line must not raise
+        port = None
+    return f"{parts.scheme}://{host}" + ("" if port is None else f":{port}")
