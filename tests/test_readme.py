@@ -153,12 +153,24 @@ def _start_app(command: list[str], cwd: Path, env: dict[str, str], port: int,
     return proc
 
 
-def _let_wsgiref_close_the_request() -> None:
-    """The client has its answer before wsgiref has closed the request. A signal whose
-    handler raises (Ctrl-C, or SIGTERM made an exit) in between is caught by wsgiref's
-    error handler, with or without the library, and the server goes on serving: a person
-    stops a server later than a test does."""
-    time.sleep(1.0)
+def _get_until_closed(port: int, path: str) -> bytes:
+    """GET ``path`` from a wsgiref server, with the caller's key, and read until wsgiref
+    closes the connection. The client has the answer before wsgiref has closed the
+    request, and a signal whose handler raises (Ctrl-C, or SIGTERM made an exit) in
+    between is caught by wsgiref's error handler, with or without the library, and the
+    server goes on serving: a person stops a server later than a test does. wsgiref
+    closes the connection (one request each, HTTP/1.0) only after the response's
+    close(), when the log is finished, and out of that handler: no sleep needed."""
+    request = (f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n"
+               "X-Api-Key: owlbert-key\r\n\r\n").encode()
+    answer = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return answer
+            answer += chunk
 
 
 def _wsgi(tmp_path: Path, port: int) -> list[str]:
@@ -386,10 +398,7 @@ def test_sigterm_loses_the_last_logs_unless_the_app_makes_it_an_exit(
     log = tmp_path / "app-output.txt"
     proc = _start_app(command, tmp_path, env, port, log)
     try:
-        answer = requests.get(f"http://127.0.0.1:{port}/",
-                              headers={"X-Api-Key": "owlbert-key"}, timeout=10)
-        assert answer.status_code == 200
-        _let_wsgiref_close_the_request()
+        assert _get_until_closed(port, "/").startswith(b"HTTP/1.0 200 ")
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)
@@ -484,10 +493,7 @@ def test_the_wsgi_example_stops_without_a_traceback_and_sends_its_logs(
     proc = _start_app([sys.executable, str(EXAMPLES / "wsgi_app.py")], tmp_path, env, port,
                       log)
     try:
-        answer = requests.get(f"http://127.0.0.1:{port}/pets",
-                              headers={"X-Api-Key": "owlbert-key"}, timeout=10)
-        assert answer.status_code == 200
-        _let_wsgiref_close_the_request()
+        assert _get_until_closed(port, "/pets").startswith(b"HTTP/1.0 200 ")
     finally:
         proc.send_signal(getattr(signal, stop))
         try:
