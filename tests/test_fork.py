@@ -145,15 +145,19 @@ def test_a_log_handed_over_before_a_fork_is_the_parents_alone(collector: Collect
 
     def streaming_app(environ: dict[str, Any], start_response: Any) -> Any:
         start_response("200 OK", [("Content-Type", "text/plain")])
-        return iter([b"streamed"])  # not a list: the log waits for close (or the GC)
+        # not a list: the log waits for the end of the body, close or the GC
+        return iter([b"stream", b"ed"])
 
     middleware = MetricsMiddleware(streaming_app, MetricsApiConfig(
         api_key=API_KEY, metrics_api=collector.url, base_log_url="http://docs.example",
         grouping_function=lambda req: {"api_key": "caller-1"}))
     try:
         response = middleware(wsgi_environ("GET", "/dropped"), lambda *args: None)
-        assert b"".join(response) == b"streamed"
-        del response  # never closed: its finalizer hands the log over
+        # Dropped after its first chunk, never read to its end nor closed (a client gone
+        # mid-stream): its finalizer hands the log over.
+        assert next(iter(response)) == b"stream"
+        del response
+        assert middleware.pipeline._handed_over.qsize() == 1
         context = multiprocessing.get_context("fork")
         results = context.Queue()
         child = context.Process(target=_child_stats, args=(middleware, results))
