@@ -112,10 +112,14 @@ CHILD = """
 import logging, sys
 sys.modules["orjson"] = None  # as if the fast extra were not installed
 logging.basicConfig(level=logging.DEBUG, format="%(name)s %(message)s", stream=sys.stdout)
-from readme_metrics.delivery import encode
+from readme_metrics import MetricsApiConfig
+from readme_metrics.delivery import Delivery, encode
 assert encode._encode is encode.stdlib_dumps, encode._encode
+# Named in the line that says where the logs go, on the logger the user chose.
+config = MetricsApiConfig(api_key="any-key", grouping_function=lambda req: None,
+                          metrics_api="http://127.0.0.1:9", logger=logging.getLogger("mine"))
+Delivery(config, lambda item: {}).close()
 print(encode.dumps({"a": float("nan"), "b": "\\ud800", "c": 2 ** 70}).decode())
-encode.dumps({})  # named once only
 """
 
 
@@ -125,5 +129,6 @@ def test_without_orjson_the_stdlib_is_chosen_and_named_in_the_debug_log() -> Non
                           env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines.count("readme_metrics readme_metrics: JSON encoder: json (standard library)") == 1
+    assert lines.count("mine readme_metrics: logs are posted to http://127.0.0.1:9 directly "
+                       "(http.client); JSON encoder: json (standard library)") == 1, lines
     assert json.loads(lines[-1]) == {"a": None, "b": "\ud800", "c": 2 ** 70}

@@ -2,7 +2,8 @@
 
 The bytes posted to the Metrics API are built here and nowhere else. With the ``fast``
 extra installed (``pip install "readme-metrics[fast]"``), orjson encodes them, chosen
-once when this module is imported and named in the library's debug log; what orjson
+once when this module is imported and named in the debug line that says where the
+logs are posted; what orjson
 refuses (a lone surrogate, an integer beyond 64 bits, nesting deeper than 255, a
 non-string key) goes to the standard library instead. Either way the documents are the
 same JSON (SPEC section 1), ``NaN`` and infinities included: both write them as
@@ -13,12 +14,9 @@ refuse the whole batch.
 from __future__ import annotations
 
 import json
-import logging
 import math
 from json.encoder import c_encode_basestring, c_make_encoder  # type: ignore[attr-defined]
 from typing import Any, Callable
-
-from readme_metrics._logging import LogLimiter
 
 orjson: Any
 try:
@@ -81,18 +79,10 @@ def _orjson_dumps(log: Any) -> bytes:
 #: The encoder in use, for the debug log and bug reports.
 ENCODER = f"orjson {orjson.__version__}" if orjson is not None else "json (standard library)"
 _encode: Callable[[Any], bytes] = _orjson_dumps if orjson is not None else stdlib_dumps
-# Named at the first log encoded rather than at import, when logging is usually not yet
-# configured and a debug line would be lost.
-_ANNOUNCE = LogLimiter(logging.getLogger("readme_metrics"), interval=None)
-_announced = False
 
 
 def dumps(log: Any) -> bytes:
     """``log`` as compact JSON, non-ASCII as UTF-8 (see the module docstring)."""
-    global _announced
-    if not _announced:
-        _announced = True
-        _ANNOUNCE.log(logging.DEBUG, "encoder", "readme_metrics: JSON encoder: %s", ENCODER)
     return _encode(log)
 
 

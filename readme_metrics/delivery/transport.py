@@ -39,6 +39,7 @@ from requests.utils import select_proxy
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery.answer import Answer
 from readme_metrics.delivery.direct import DirectPoster
+from readme_metrics.delivery.encode import ENCODER
 from readme_metrics.delivery.session import USER_AGENT, SessionPoster, basic_token, make_session
 
 __all__ = ["USER_AGENT", "Answer", "Transport", "basic_token"]
@@ -99,11 +100,11 @@ class Transport:
                 or "@" in parts.netloc or settings["cert"] is not None
                 or select_proxy(url, settings["proxies"]) is not None
                 or not (verify is True or isinstance(verify, str) and verify)):
-            self._logger.debug("readme_metrics: logs are posted to %s with requests",
-                               _where(parts))
+            self._logger.debug("readme_metrics: logs are posted to %s with requests; "
+                               "JSON encoder: %s", _where(parts), ENCODER)
             return SessionPoster(session, url, settings, template)
-        self._logger.debug("readme_metrics: logs are posted to %s directly (http.client)",
-                           _where(parts))
+        self._logger.debug("readme_metrics: logs are posted to %s directly (http.client); "
+                           "JSON encoder: %s", _where(parts), ENCODER)
         return DirectPoster(url, template, verify if isinstance(verify, str) else True,
                             session.cookies)
 
