@@ -163,8 +163,10 @@ _HOST = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9_\-][a-z0-9_\-.]*)(:[0-9]+)?")
 
 def _methods(option: Option, value: Any) -> list[str]:
     methods = _strings(str.upper)(option, value)
-    if not all(_METHOD.fullmatch(method) for method in methods):
-        raise option.invalid(value)
+    for method in methods:
+        if not _METHOD.fullmatch(method):
+            raise option.invalid(value, hint=f"{method!r} is not one method (separate "
+                                 "methods with commas)")
     return methods
 
 
@@ -172,10 +174,22 @@ def _hosts(option: Option, value: Any) -> list[str]:
     hosts = _strings(str.lower)(option, value)
     for host in hosts:
         if not _HOST.fullmatch(host):
-            why = ("a wildcard never matches: list each host" if "*" in host
-                   or host.startswith(".") else None)
-            raise option.invalid(value, hint=why or "")
+            raise option.invalid(value, hint=_why_no_host(host))
     return hosts
+
+
+def _why_no_host(host: str) -> str:
+    """What is wrong with one entry of allowed_http_hosts, naming it (a list may be long)."""
+    if "*" in host or host.startswith("."):
+        return f"{host!r} is a wildcard, which never matches: list each host"
+    netloc = urlsplit(host).netloc if "://" in host else ""
+    if netloc:
+        return f"{host!r} is a URL: list its host, {netloc!r}"
+    if "/" in host:
+        return f"{host!r} is not a host name: list the host alone, without a path"
+    if host.count(":") > 1:
+        return f"{host!r} is not a host name: an IPv6 address goes in brackets, '[::1]'"
+    return f"{host!r} is not a host name"
 
 
 # A whole key that is one of these (lower case, separators removed) was never replaced.

@@ -855,3 +855,23 @@ def test_a_server_given_with_the_endpoint_path_still_receives_the_logs(
     assert middleware.config.metrics_api == collector.url
     warned = [r.getMessage() for r in caplog.records if "/v1/request" in r.getMessage()]
     assert len(warned) == 1 and "metrics_api (README_METRICS_SERVER)" in warned[0], warned
+
+
+@pytest.mark.parametrize(("option", "value", "named"), [
+    pytest.param("allowed_http_hosts", ["api.example.com", "https://web.example.com:8443/",
+                                        "localhost"],
+                 "'https://web.example.com:8443/' is a URL: list its host, "
+                 "'web.example.com:8443'", id="url-among-hosts"),
+    pytest.param("allowed_http_hosts", ["api.example.com", "*.example.com"],
+                 "'*.example.com' is a wildcard", id="wildcard-among-hosts"),
+    pytest.param("allowed_http_hosts", ["api.example.com", "::1"],
+                 "'::1' is not a host name: an IPv6 address goes in brackets", id="bare-ipv6"),
+    pytest.param("skip_methods", ["OPTIONS", "HEAD GET"],
+                 "'HEAD GET' is not one method", id="spaces-among-methods"),
+])
+def test_a_refused_list_names_the_entry_at_fault(option: str, value: list[str],
+                                                 named: str) -> None:
+    """In a list of several entries the error says which one is wrong, and how to fix it."""
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(api_key="rdme_key", grouping_function=grouping, **{option: value})
+    assert named in str(raised.value), str(raised.value)
