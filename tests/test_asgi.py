@@ -278,9 +278,9 @@ def test_other_scopes_pass_through(wrap: Any, collector: Collector, scope_type: 
 
     scope = {"type": scope_type, "asgi": {"version": "3.0"}}
     asyncio.run(wrap(app)(scope, receive, send))
-    assert seen[0] is scope and seen[1] is receive
+    assert seen[0] is scope
     if scope_type == "websocket":
-        assert seen[2] is send
+        assert seen[1] is receive and seen[2] is send
     assert got == messages and all(a is b for a, b in zip(got, messages))
     assert scope == {"type": scope_type, "asgi": {"version": "3.0"}}
     assert collector.logs == []
@@ -297,6 +297,54 @@ def test_queue_is_flushed_before_lifespan_shutdown_completes(wrap: Any,
     app.app = shutdown.app
     asyncio.run(app(shutdown.scope, shutdown.receive, shutdown.send))
     assert shutdown.at_completion == [1]
+
+
+async def _no_lifespan_raises(scope: Any, receive: Any, send: Any) -> None:
+    assert scope["type"] == "http", "no lifespan here"  # as Django's ASGI handler
+
+
+async def _no_lifespan_returns(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+
+
+@pytest.mark.parametrize("app", [_no_lifespan_raises, _no_lifespan_returns],
+                         ids=["raises", "returns"])
+def test_an_app_without_lifespan_still_gets_the_flush_at_shutdown(
+        wrap: Any, collector: Collector, app: Any) -> None:
+    """uvicorn would go on without a lifespan and end on SIGTERM without a flush: the
+    middleware answers the protocol itself and flushes before shutdown completes."""
+    wrapped = wrap(app, background_worker_mode=True, buffer_length=100, flush_interval=600)
+    wrapped.app = echo_app()
+    asyncio.run(run(wrapped, http_scope()))
+    wrapped.app = app
+    server = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent: list[tuple[str, int]] = []
+
+    async def receive() -> Any:
+        return next(server)
+
+    async def send(message: Any) -> None:
+        sent.append((message["type"], len(collector.logs)))
+
+    asyncio.run(wrapped({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
+    assert sent == [("lifespan.startup.complete", 0), ("lifespan.shutdown.complete", 1)]
+
+
+def test_a_lifespan_startup_failure_reaches_the_server_as_bare(wrap: Any) -> None:
+    """An app that took lifespan.startup and then raised fails as it would bare."""
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "lifespan.startup"
+        raise LookupError("no database")
+
+    async def receive() -> Any:
+        return {"type": "lifespan.startup"}
+
+    async def send(message: Any) -> None:
+        raise AssertionError(f"nothing is sent for the app: {message}")
+
+    with pytest.raises(LookupError, match="no database"):
+        asyncio.run(wrap(app)({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
 
 
 @pytest.mark.parametrize("how", ["skip_methods", "grouping_none", "disabled"])

@@ -328,15 +328,24 @@ def test_answers_are_the_bare_apps_byte_for_byte(
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-@pytest.mark.parametrize("server", SERVER_PARAMS)
+@pytest.mark.parametrize(("app", "server"), [
+    *[pytest.param("fastapi_app", server.values[0], id=server.id, marks=server.marks)
+      for server in SERVER_PARAMS],
+    # Django's ASGI handler raises on the lifespan scope (no lifespan support): the
+    # servers then never send it lifespan.shutdown.
+    *[pytest.param("django_asgi_app", server.values[0], id=f"no-lifespan-{server.id}",
+                   marks=server.marks)
+      for server in SERVER_PARAMS if server.values[0] not in NOT_ASYNCIO],
+])
 def test_exit_flush_when_the_server_stops(
-    collector: Collector, tmp_path: Path, server: str, stop: signal.Signals
+    collector: Collector, tmp_path: Path, app: str, server: str, stop: signal.Signals
 ) -> None:
-    """Background mode, nothing due before exit: stopping the server delivers every log."""
+    """Background mode, nothing due before exit: stopping the server delivers every log,
+    whether or not the app supports the lifespan protocol."""
     port = free_port()
     env = _env(collector, README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="100",
                README_FLUSH_INTERVAL="600", README_BASE_LOG_URL=DOCS)
-    argv = SERVERS[server](port, "tests.support.asgi_apps:fastapi_app")
+    argv = SERVERS[server](port, f"tests.support.asgi_apps:{app}")
     output = tmp_path / "server.log"
     with output.open("wb") as log:
         process = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=log,

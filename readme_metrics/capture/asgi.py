@@ -3,9 +3,9 @@
 A pure ASGI middleware, never Starlette's ``BaseHTTPMiddleware``: ``receive`` and ``send``
 are wrapped, not replaced by buffered copies (see :mod:`.asgi_exchange`), so streaming
 and server-sent events keep their timing and nothing is held whole in memory.
-``lifespan`` and ``websocket`` scopes pass through untouched (their messages unchanged;
-the queue is flushed before ``lifespan.shutdown.complete`` goes to the server), and so
-does every scope when the config says ``enabled=False``.
+``websocket`` scopes pass through untouched, and so does every scope when the config
+says ``enabled=False``; the ``lifespan`` scope's messages pass unchanged, and the queue is
+flushed at its end (:mod:`.asgi_lifespan`).
 
 What it trusts: the scope the server built and, only as far as ``trusted_proxies`` says,
 X-Forwarded-* headers. The event loop never waits on the network: in background mode a
@@ -15,8 +15,7 @@ triggers runs in the loop's default executor, after the response has gone out.
 Under an event loop that is not asyncio's (trio: ``hypercorn --worker-class trio``) there
 is no framework-neutral way to await a thread, and the library depends on neither trio
 nor anyio: an inline send is handed, in order, to one thread of the middleware's own and
-not awaited, and the shutdown flush runs in the loop's thread (the server has stopped
-serving by then: ASGI sends ``lifespan.shutdown`` after closing every connection).
+not awaited.
 """
 
 from __future__ import annotations
@@ -34,12 +33,12 @@ import webob
 
 from readme_metrics.capture import asgi_scope
 from readme_metrics.capture.asgi_exchange import (
-    Message,
     Receive,
     Send,
     _Exchange,
     running_asyncio_loop,
 )
+from readme_metrics.capture.asgi_lifespan import Lifespan
 from readme_metrics.capture.asgi_scope import ScopeRequest, header
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.exchange import Group, PendingExchange
@@ -119,12 +118,14 @@ class MetricsMiddleware(PipelineControls):
         # Off means off: no worker thread, no docs URL lookup, no network.
         self.pipeline: Optional[MetricsPipeline] = (
             MetricsPipeline(config) if self.enabled else None)
+        self._lifespan = Lifespan(self.flush, config.shutdown_timeout, config.logger)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         pipeline = self.pipeline
         if scope["type"] != "http" or pipeline is None:
             if scope["type"] == "lifespan" and pipeline is not None:
-                send = self._lifespan_send(send)
+                await self._lifespan(self.app, scope, receive, send)
+                return
             await self.app(scope, receive, send)
             return
         try:
@@ -180,37 +181,6 @@ class MetricsMiddleware(PipelineControls):
             await asyncio.shield(task)
         except asyncio.CancelledError:
             pass  # cancelled again: the task finishes on its own
-
-    def _lifespan_send(self, send: Send) -> Send:
-        """The server's lifespan ``send``, flushing the queue before shutdown completes.
-
-        The messages pass unchanged. The flush cannot wait for interpreter exit: uvicorn
-        ends on SIGTERM (how Docker, systemd and Kubernetes stop it) by raising the signal
-        again once it has shut down, and at-exit hooks do not run then.
-        """
-
-        async def lifespan_send(message: Message) -> None:
-            if message.get("type") in ("lifespan.shutdown.complete",
-                                       "lifespan.shutdown.failed"):
-                await self._flush_off_loop()
-            await send(message)
-
-        return lifespan_send
-
-    async def _flush_off_loop(self) -> None:
-        """Send what is queued, within shutdown_timeout, from the loop's executor.
-
-        Without an asyncio loop (trio) the flush runs here, in the loop's thread: nothing
-        is served any more when the server shuts the app down.
-        """
-        try:
-            loop = running_asyncio_loop()
-            if loop is None:
-                self.flush(self.config.shutdown_timeout)
-                return
-            await loop.run_in_executor(None, self.flush, self.config.shutdown_timeout)
-        except Exception:  # never into the app's shutdown
-            self.logger.debug("readme_metrics: flush at shutdown failed", exc_info=True)
 
     # -- what the exchange asks of the middleware --------------------------------------
 
