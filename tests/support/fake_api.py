@@ -42,6 +42,7 @@ class Reply:
     hang: float = 0.0  # seconds to sleep before answering
     delay: float = 0.0  # seconds to wait before a *successful* answer (a slow API)
     drop: bool = False  # close the connection without answering
+    gate: Optional[threading.Event] = None  # answer only once it is set (or after 60 s)
 
 
 class Collector:
@@ -72,6 +73,8 @@ class Collector:
                                 tuple(self.client_address))
 
             def _answer(self, reply: Reply) -> None:
+                if reply.gate is not None:
+                    reply.gate.wait(60)
                 if reply.hang or reply.delay:
                     time.sleep(reply.hang or reply.delay)
                 if reply.drop:

@@ -1,0 +1,351 @@
+"""ASGI apps bare and wrapped side by side, for tests/test_asgi_conformance.py.
+
+``plain_root`` (a plain ASGI app), ``starlette_root`` and ``fastapi_root`` serve the same
+app twice in one server process: under ``/bare/...`` as it is and under ``/wrap/...``
+inside the middleware (configured from the ``README_*`` environment; every call but
+``/nolog`` logged). Starlette and FastAPI are mounted with ``Mount`` (so ``root_path``
+is the mount's), the plain app gets the prefix as ``root_path``. Each wrapped HTTP call
+appends its ``X-Trace`` header to the file named by ``ASGI_TRACES``: the calls that
+reached the app, each of which must show up as exactly one log.
+
+Endpoints (after the prefix):
+
+- ``/hello`` (also HEAD), ``/nolog``: small answers.
+- ``/echo``: the request body, read whole, answered with its length.
+- ``/noread``: answers without reading the body.
+- ``/stream?n=N``: N chunks. ``/sse``: server-sent events that never end (until the
+  client goes away).
+- ``/file``: a 1 MiB file (Starlette's ``FileResponse``: ``http.response.pathsend``
+  where the server offers it; the plain app sends it in 64 KiB chunks).
+- ``/background?out=<path>``: answers, then (after the response) waits until the client
+  has created ``<path>.go`` and writes ``done`` to ``<path>``.
+- ``/raise-before``, ``/raise-after-start``, ``/raise-mid``: raise before the start, after
+  it, after a first chunk.
+- ``/status?code=N``: answers N (with a body the server must drop for 204/304).
+- ``/trailers``, ``/early-hint``: use the extensions when the scope offers them.
+- ``/state``: the ``state`` the lifespan put in the scope.
+- ``/ws``: a websocket echoing one text message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from typing import Any, AsyncIterator, Callable
+
+import anyio
+
+FILE_SIZE = 1 << 20
+BARRIER_WAIT = 10.0
+
+
+def grouping(request: Any) -> Any:
+    """Every call but /nolog is logged, as one caller."""
+    path = request.path if isinstance(getattr(request, "path", None), str) \
+        else request.url.path  # webob's Request, or Starlette's
+    if path.endswith("/nolog"):
+        return None
+    return {"api_key": "conformance-caller-key", "label": "conformance"}
+
+
+def _trace(headers: Any) -> None:
+    path = os.environ.get("ASGI_TRACES")
+    trace = dict((bytes(k).lower(), bytes(v)) for k, v in headers).get(b"x-trace")
+    if path and trace:
+        with open(path, "a", encoding="latin-1") as traces:
+            traces.write(trace.decode("latin-1") + "\n")
+
+
+def big_file() -> str:
+    """A 1 MiB file of known bytes (made once per process)."""
+    path = os.path.join(tempfile.gettempdir(), f"asgi-cases-{os.getpid()}.bin")
+    if not os.path.exists(path):
+        with open(path, "wb") as out:
+            out.write(bytes(range(256)) * (FILE_SIZE // 256))
+    return path
+
+
+async def background_work(out: str) -> None:
+    deadline = time.monotonic() + BARRIER_WAIT
+    while not os.path.exists(out + ".go") and time.monotonic() < deadline:
+        await anyio.sleep(0.01)
+    with open(out, "w") as result:
+        result.write("done" if os.path.exists(out + ".go") else "timeout")
+
+
+async def sse_events() -> AsyncIterator[bytes]:
+    n = 0
+    while True:
+        yield f"data: {n}\n\n".encode()
+        n += 1
+        await anyio.sleep(0.005)
+
+
+def _query(scope: Any) -> dict[str, str]:
+    from urllib.parse import parse_qsl
+
+    return dict(parse_qsl(scope["query_string"].decode("latin-1")))
+
+
+# -- plain ASGI ------------------------------------------------------------------------
+
+
+async def _read_body(receive: Any) -> bytes:
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body", False):
+            return body
+
+
+async def _answer(send: Any, status: int, body: bytes, *extra: tuple[bytes, bytes]) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain"),
+                            (b"content-length", str(len(body)).encode()), *extra]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _plain_sse(receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/event-stream")]})
+    async with anyio.create_task_group() as group:
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            group.cancel_scope.cancel()
+
+        group.start_soon(watch)
+        try:
+            async for event in sse_events():
+                await send({"type": "http.response.body", "body": event, "more_body": True})
+        except OSError:  # the client went away (servers of ASGI spec 2.4)
+            group.cancel_scope.cancel()
+
+
+async def _plain_file(scope: Any, send: Any) -> None:
+    path = big_file()
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/octet-stream"),
+                            (b"content-length", str(FILE_SIZE).encode())]})
+    if "http.response.pathsend" in scope.get("extensions", {}):
+        await send({"type": "http.response.pathsend", "path": path})
+        return
+    with open(path, "rb") as data:
+        while True:
+            chunk = data.read(65536)
+            await send({"type": "http.response.body", "body": chunk, "more_body": bool(chunk)})
+            if not chunk:
+                return
+
+
+async def _plain_extensions(scope: Any, path: str, send: Any) -> None:
+    extensions = scope.get("extensions") or {}
+    if path == "/early-hint" and "http.response.early_hint" in extensions:
+        await send({"type": "http.response.early_hint", "links": [b"</s.css>; rel=preload"]})
+    trailers = path == "/trailers" and "http.response.trailers" in extensions
+    await send({"type": "http.response.start", "status": 200, "trailers": trailers,
+                "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"with extras"})
+    if trailers:
+        await send({"type": "http.response.trailers", "more_trailers": False,
+                    "headers": [(b"x-checksum", b"abc")]})
+
+
+async def plain(scope: Any, receive: Any, send: Any) -> None:  # noqa: C901 - a router
+    if scope["type"] == "websocket":
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        message = await receive()
+        await send({"type": "websocket.send", "text": "echo: " + str(message.get("text"))})
+        await send({"type": "websocket.close", "code": 1000})
+        return
+    path = scope["path"][len(scope.get("root_path", "")):]
+    query = _query(scope)
+    if path == "/echo":
+        await _answer(send, 200, await _read_body(receive))
+    elif path == "/stream":
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/plain")]})
+        for i in range(int(query.get("n", "50"))):
+            await send({"type": "http.response.body", "body": b"chunk %d\n" % i,
+                        "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    elif path == "/sse":
+        await _plain_sse(receive, send)
+    elif path == "/file":
+        await _plain_file(scope, send)
+    elif path == "/background":
+        await _answer(send, 200, b"started")
+        await background_work(query["out"])
+    elif path == "/raise-before":
+        raise RuntimeError("before the start")
+    elif path in ("/raise-after-start", "/raise-mid"):
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/plain")]})
+        if path == "/raise-mid":
+            await send({"type": "http.response.body", "body": b"a", "more_body": True})
+        raise RuntimeError("after the start")
+    elif path == "/status":
+        await _answer(send, int(query["code"]), b"body", (b"etag", b'"x"'))
+    elif path in ("/trailers", "/early-hint"):
+        await _plain_extensions(scope, path, send)
+    elif path == "/state":
+        await _answer(send, 200, json.dumps(dict(scope.get("state") or {})).encode())
+    else:  # /hello, /nolog, /noread
+        await _answer(send, 200, b"hello")
+
+
+def _wrapped(build: Callable[[], Any]) -> Callable[[], Any]:
+    made: list[Any] = []
+
+    def get() -> Any:
+        if not made:
+            made.append(build())
+        return made[0]
+
+    return get
+
+
+def _plain_wrapped() -> Any:
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.asgi import MetricsMiddleware
+
+    return MetricsMiddleware(plain, MetricsApiConfig(grouping_function=grouping))
+
+
+_plain = _wrapped(_plain_wrapped)
+
+
+async def plain_root(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                if "state" in scope:
+                    scope["state"]["greeting"] = "hi"
+                await send({"type": "lifespan.startup.complete"})
+            else:
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    prefix = scope["path"].lstrip("/").partition("/")[0]
+    scope = {**scope, "root_path": scope.get("root_path", "") + "/" + prefix}
+    if prefix != "wrap":
+        await plain(scope, receive, send)
+        return
+    if scope["type"] == "http":
+        _trace(scope["headers"])
+    await _plain()(scope, receive, send)
+
+
+# -- Starlette and FastAPI ---------------------------------------------------------------
+
+
+def _routes() -> list[Any]:
+    from starlette.background import BackgroundTask
+    from starlette.requests import Request
+    from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+    from starlette.routing import Route, WebSocketRoute
+    from starlette.websockets import WebSocket
+
+    async def hello(request: Request) -> Response:
+        return Response(b"hello", media_type="text/plain")
+
+    async def echo(request: Request) -> Response:
+        return Response(await request.body(), media_type="text/plain")
+
+    async def stream(request: Request) -> Response:
+        async def chunks() -> AsyncIterator[bytes]:
+            for i in range(int(request.query_params.get("n", "50"))):
+                yield b"chunk %d\n" % i
+        return StreamingResponse(chunks(), media_type="text/plain")
+
+    async def sse(request: Request) -> Response:
+        return StreamingResponse(sse_events(), media_type="text/event-stream")
+
+    async def file(request: Request) -> Response:
+        return FileResponse(big_file(), media_type="application/octet-stream")
+
+    async def background(request: Request) -> Response:
+        return Response(b"started", media_type="text/plain",
+                        background=BackgroundTask(background_work,
+                                                  request.query_params["out"]))
+
+    async def raise_before(request: Request) -> Response:
+        raise RuntimeError("before the start")
+
+    async def status(request: Request) -> Response:
+        return Response(b"body", status_code=int(request.query_params["code"]),
+                        media_type="text/plain", headers={"etag": '"x"'})
+
+    async def state(request: Request) -> Response:
+        return JSONResponse(dict(request.scope.get("state") or {}))
+
+    async def ws(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text("echo: " + await websocket.receive_text())
+        await websocket.close()
+
+    return [Route("/hello", hello), Route("/nolog", hello), Route("/noread", hello,
+                                                                    methods=["POST"]),
+            Route("/echo", echo, methods=["POST"]), Route("/stream", stream),
+            Route("/sse", sse), Route("/file", file), Route("/background", background),
+            Route("/raise-before", raise_before), Route("/status", status),
+            Route("/state", state), WebSocketRoute("/ws", ws)]
+
+
+def _mounted(inner: Callable[[], Any]) -> Any:
+    from contextlib import asynccontextmanager
+
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+    wrapped = ReadMeMetricsMiddleware(inner(), MetricsApiConfig(grouping_function=grouping))
+
+    async def traced(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            _trace(scope["headers"])
+        await wrapped(scope, receive, send)
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[dict[str, str]]:
+        yield {"greeting": "hi"}
+
+    return Starlette(lifespan=lifespan, routes=[Mount("/bare", inner()),
+                                                Mount("/wrap", traced)])
+
+
+def _starlette() -> Any:
+    from starlette.applications import Starlette
+
+    return Starlette(routes=_routes())
+
+
+def _fastapi() -> Any:
+    from fastapi import FastAPI
+
+    app = FastAPI()
+    app.router.routes.extend(_routes())
+    return app
+
+
+class _Lazy:
+    """Built on the first call: each server process imports only its framework."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self._app is None:
+            self._app = self._build()
+        await self._app(scope, receive, send)
+
+
+starlette_root = _Lazy(lambda: _mounted(_starlette))
+fastapi_root = _Lazy(lambda: _mounted(_fastapi))

@@ -1,0 +1,234 @@
+"""ASGI conformance under real servers: the same bytes bare and wrapped, every call logged.
+
+Each server (uvicorn with h11 and with httptools, hypercorn with asyncio and trio
+workers, granian) serves an app of tests/support/asgi_cases.py bare and wrapped in one
+process. Each raw request goes to both; the answers must be the same bytes (Date, Server
+and x-documentation-url aside), every wrapped call that reached the app must show up as
+exactly one log, and every batch must pass the collector's own validator (the Metrics
+API refuses a whole batch for one invalid log). Cases: streaming, never-ending
+server-sent events the client leaves, a 1 MiB file (pathsend where offered), a
+background task after the response, bodies in many chunks and bodies never read, client
+disconnects mid-request and mid-response, exceptions before and after the start, HEAD,
+204/304, the lifespan ``state``, mounts (``root_path``), websockets, and a Metrics API
+that hangs while requests keep being served (delivery never blocks the event loop).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import pytest
+
+from readme_metrics.cli.collector.validation import validate_batch
+from tests.support.fake_api import Collector, Reply, free_port
+from tests.test_asgi_servers import HAVE_GRANIAN, HAVE_TRIO
+from tests.test_e2e_servers import serve, server_env
+from tests.test_slow_client import normalized, read_answer
+
+pytestmark = pytest.mark.e2e
+
+SAFETY = 20.0  # seconds: only reached when a server never answers nor closes
+
+try:
+    import httptools  # noqa: F401
+
+    HAVE_HTTPTOOLS = True
+except ImportError:  # pragma: no cover - in the test extra
+    HAVE_HTTPTOOLS = False
+
+UVICORN = [sys.executable, "-m", "uvicorn", "--host=127.0.0.1", "--no-access-log"]
+SERVERS: dict[str, Callable[[int, str], list[str]]] = {
+    "uvicorn-h11": lambda port, target: [*UVICORN, f"--port={port}", "--http=h11", target],
+    "uvicorn-httptools": lambda port, target: [*UVICORN, f"--port={port}",
+                                               "--http=httptools", target],
+    "hypercorn": lambda port, target: [sys.executable, "-m", "hypercorn",
+                                       f"--bind=127.0.0.1:{port}", target],
+    "hypercorn-trio": lambda port, target: [sys.executable, "-m", "hypercorn",
+                                            "--worker-class=trio",
+                                            f"--bind=127.0.0.1:{port}", target],
+    "granian": lambda port, target: [sys.executable, "-m", "granian", "--interface=asgi",
+                                     "--host=127.0.0.1", f"--port={port}", "--workers=1",
+                                     target],
+}
+_MISSING = {"granian": not HAVE_GRANIAN, "hypercorn-trio": not HAVE_TRIO,
+            "uvicorn-httptools": not HAVE_HTTPTOOLS}
+APPS = {"plain": "plain_root", "starlette": "starlette_root", "fastapi": "fastapi_root"}
+COMBINATIONS = [
+    pytest.param(app, server, id=f"{app}-{server}", marks=pytest.mark.skipif(
+        _MISSING.get(server, False), reason=f"{server} is not installed"))
+    for server in SERVERS for app in APPS
+]
+CHUNKS = 300  # chunks of a request body sent one write each
+
+
+def _raw(port: int, prefix: str, trace: str, method: str, path: str, body: bytes = b"",
+         *headers: str, length: Optional[int] = None) -> bytes:
+    lines = [f"{method} /{prefix}{path} HTTP/1.1", f"Host: 127.0.0.1:{port}",
+             f"X-Trace: {trace}", "Connection: close", *headers]
+    if body or length is not None:
+        lines.append(f"Content-Length: {len(body) if length is None else length}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def _exchange(port: int, data: bytes, parts: tuple[bytes, ...] = ()) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+        sock.sendall(data)
+        for part in parts:
+            sock.sendall(part)
+        return read_answer(sock, SAFETY)
+
+
+def _chunked(port: int, prefix: str, trace: str) -> bytes:
+    """A chunked body of CHUNKS chunks, each its own write."""
+    head = _raw(port, prefix, trace, "POST", "/echo", b"", "Transfer-Encoding: chunked",
+                "Content-Type: text/plain")
+    parts = tuple(b"%x\r\n%s\r\n" % (100, bytes([65 + i % 26]) * 100) for i in range(CHUNKS))
+    return _exchange(port, head, (*parts, b"0\r\n\r\n"))
+
+
+def _until(port: int, data: bytes, marker: bytes) -> bytes:
+    """Read until ``marker``, then leave: the client goes away mid-response."""
+    with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+        sock.sendall(data)
+        answer = b""
+        while marker not in answer:
+            chunk = sock.recv(65536)
+            assert chunk, f"closed before {marker!r}: {answer[-200:]!r}"
+            answer += chunk
+    return answer[:answer.index(marker) + len(marker)]
+
+
+def _cut_request(port: int, data: bytes) -> bytes:
+    """Send a head declaring more body than follows, then leave mid-request."""
+    with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+        sock.sendall(data)
+    return b""
+
+
+def _cases(port: int, tmp: Path, app: str) -> dict[str, Callable[[str, str], bytes]]:
+    """name -> (prefix, trace) -> the normalised answer bytes."""
+    big = bytes(range(256)) * 1200  # over max_body_bytes
+
+    def simple(method: str, path: str, body: bytes = b"", *headers: str
+               ) -> Callable[[str, str], bytes]:
+        return lambda prefix, trace: _exchange(
+            port, _raw(port, prefix, trace, method, path, body, *headers))
+
+    def background(prefix: str, trace: str) -> bytes:
+        out = tmp / f"background-{prefix}"
+        answer = _exchange(port, _raw(port, prefix, trace, "GET", f"/background?out={out}"))
+        (tmp / f"background-{prefix}.go").touch()  # only once the answer is in
+        return answer
+
+    cases = {
+        "hello": simple("GET", "/hello"),
+        "head": simple("HEAD", "/hello"),
+        "echo-chunked-many": lambda prefix, trace: _chunked(port, prefix, trace),
+        "echo-over-limit": simple("POST", "/echo", big, "Content-Type: text/plain"),
+        "noread-over-limit": simple("POST", "/noread", big,
+                                    "Content-Type: application/octet-stream"),
+        "stream": simple("GET", "/stream?n=200"),
+        "sse-left": lambda prefix, trace: _until(
+            port, _raw(port, prefix, trace, "GET", "/sse"), b"data: 5\n\n"),
+        "file": simple("GET", "/file"),
+        "background": background,
+        "raise-before": simple("GET", "/raise-before"),
+        "status-204": simple("GET", "/status?code=204"),
+        "status-304": simple("GET", "/status?code=304"),
+        "state": simple("GET", "/state"),
+        "nolog": simple("GET", "/nolog"),
+        "cut-request": lambda prefix, trace: _cut_request(port, _raw(
+            port, prefix, trace, "POST", "/echo", b"x" * 1000, length=100000)),
+        "stream-left": lambda prefix, trace: _until(
+            port, _raw(port, prefix, trace, "GET", "/stream?n=100000"), b"chunk 3\n"),
+    }
+    if app == "plain":
+        cases.update({
+            "raise-after-start": simple("GET", "/raise-after-start"),
+            "raise-mid": simple("GET", "/raise-mid"),
+            "trailers": simple("GET", "/trailers", b"", "TE: trailers"),
+            "early-hint": simple("GET", "/early-hint"),
+        })
+    return cases
+
+
+def _websocket(port: int, prefix: str) -> str:
+    from websockets.sync.client import connect
+
+    with connect(f"ws://127.0.0.1:{port}/{prefix}/ws", open_timeout=SAFETY) as ws:
+        ws.send("hi")
+        return str(ws.recv(timeout=SAFETY))
+
+
+def _trace_of(log: dict[str, Any]) -> str:
+    request = log["request"]["log"]["entries"][0]["request"]
+    return next(h["value"] for h in request["headers"] if h["name"].lower() == "x-trace")
+
+
+def _wait_logs(collector: Collector, traces: Path, count: int) -> list[dict[str, Any]]:
+    """The logs once as many arrived as calls reached the app (or the wait is over)."""
+    try:
+        return collector.wait_for_logs(count, timeout=SAFETY)
+    except AssertionError:
+        return collector.logs
+
+
+@pytest.mark.parametrize(("app", "server"), COMBINATIONS)
+def test_same_bytes_and_one_valid_log_per_call(collector: Collector, tmp_path: Path,
+                                               app: str, server: str) -> None:
+    traces = tmp_path / "traces"
+    port = free_port()
+    env = server_env(collector, ASGI_TRACES=str(traces), README_MAX_BODY_BYTES="65536")
+    differ = {}
+    with serve(SERVERS[server](port, f"tests.support.asgi_cases:{APPS[app]}"), env,
+               tmp_path, port):
+        for name, call in _cases(port, tmp_path, app).items():
+            bare = normalized(call("bare", f"bare-{name}"), server)
+            wrapped = normalized(call("wrap", name), server)
+            if wrapped != bare:
+                differ[name] = (bare[:2], wrapped[:2])
+        assert _websocket(port, "wrap") == _websocket(port, "bare") == "echo: hi"
+        reached = sorted(traces.read_text(encoding="latin-1").split())
+        logs = _wait_logs(collector, traces, len(reached) - 1)  # all but /nolog
+    assert not differ, f"answers differ (bare, wrapped): {differ}"
+    assert (tmp_path / "background-wrap").read_text() == "done"
+    invalid = {}
+    for batch in collector.batches:
+        for index, problems in validate_batch(batch).items():
+            invalid[_trace_of(batch[index]) if index >= 0 else "?"] = problems[:3]
+    assert not invalid, f"logs the Metrics API refuses: {json.dumps(invalid, indent=1)}"
+    logged = sorted(_trace_of(log) for log in logs)
+    served = [trace for trace in reached if trace != "nolog"]
+    assert logged == served, f"{len(logged)} logs delivered of {len(served)} served"
+    print(f"{app} under {server}: {len(logged)} logs delivered of {len(served)} served")
+
+
+@pytest.mark.parametrize("server", [p for p in SERVERS if not _MISSING.get(p)])
+@pytest.mark.parametrize("mode", ["inline", "background"])
+def test_a_hanging_metrics_api_never_holds_a_request(collector: Collector, tmp_path: Path,
+                                                     server: str, mode: str) -> None:
+    """While the Metrics API holds a POST open, the server keeps answering: delivery
+    never blocks the event loop. Then every log is delivered."""
+    gate = threading.Event()
+    collector.replies.append(Reply(gate=gate))
+    traces = tmp_path / "traces"
+    port = free_port()
+    env = server_env(collector, ASGI_TRACES=str(traces),
+                     README_BACKGROUND_WORKER_MODE=str(mode == "background").lower(),
+                     README_FLUSH_INTERVAL="0.05", README_TIMEOUT="30")
+    with serve(SERVERS[server](port, "tests.support.asgi_cases:plain_root"), env,
+               tmp_path, port):
+        try:
+            answers = [_exchange(port, _raw(port, "wrap", f"call-{i}", "GET", "/hello"))
+                       for i in range(12)]
+            assert not gate.is_set()  # every answer came while the first POST hung
+        finally:
+            gate.set()
+        assert all(a.startswith(b"HTTP/1.1 200") and a.endswith(b"hello") for a in answers)
+        logs = _wait_logs(collector, traces, 12)
+    assert sorted(_trace_of(log) for log in logs) == sorted(f"call-{i}" for i in range(12))
