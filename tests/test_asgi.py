@@ -12,6 +12,7 @@ import asyncio
 import functools
 import json
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
@@ -297,6 +298,44 @@ def test_queue_is_flushed_before_lifespan_shutdown_completes(wrap: Any,
     app.app = shutdown.app
     asyncio.run(app(shutdown.scope, shutdown.receive, shutdown.send))
     assert shutdown.at_completion == [1]
+
+
+@pytest.mark.parametrize(("method", "status"), [("HEAD", 200), ("GET", 204), ("GET", 304),
+                                                ("HEAD", 404)])
+def test_a_body_the_server_must_not_send_is_not_logged_as_sent(
+        wrap: Any, collector: Collector, method: str, status: int) -> None:
+    """Starlette sends HEAD answers' bodies and servers drop them (RFC 9110 9.3.2, 15.3.5,
+    15.4.5): the log says what the client got, no body; the app's messages pass as is."""
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"text/plain"), (b"content-length", b"5")]})
+        await send({"type": "http.response.body", "body": b"hello"})
+
+    done = asyncio.run(run(wrap(app), http_scope(method, "/hello")))
+    assert done.body == b"hello"  # passed on: dropping it is the server's job
+    response = entry(collector.logs[0])["response"]
+    assert response["status"] == status and response["bodySize"] == 0
+    assert response["content"]["size"] == 0 and response["content"].get("text", "") == ""
+
+
+def test_work_after_the_response_is_not_counted_in_its_time(wrap: Any,
+                                                            collector: Collector) -> None:
+    """A background task (Starlette's BackgroundTask) runs after the last body message:
+    the logged time ends with the response, not with the task. (No time threshold: the
+    logged time must fit between the call's start and the moment the app's last send
+    returned.)"""
+    sent_at: list[float] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+        sent_at.append(time.perf_counter())
+        await asyncio.sleep(0.1)  # the background task
+
+    called = time.perf_counter()
+    asyncio.run(run(wrap(app), http_scope()))
+    logged = entry(collector.logs[0])
+    assert logged["time"] <= (sent_at[0] - called) * 1000 + 0.001
 
 
 async def _no_lifespan_raises(scope: Any, receive: Any, send: Any) -> None:

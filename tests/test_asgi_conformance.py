@@ -19,6 +19,8 @@ import json
 import socket
 import sys
 import threading
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -122,6 +124,9 @@ def _cases(port: int, tmp: Path, app: str) -> dict[str, Callable[[str, str], byt
     def background(prefix: str, trace: str) -> bytes:
         out = tmp / f"background-{prefix}"
         answer = _exchange(port, _raw(port, prefix, trace, "GET", f"/background?out={out}"))
+        # A pause, so that the answer's end and the task's work lie well apart in time.
+        time.sleep(0.2)
+        (tmp / f"background-{prefix}.at").write_text(repr(time.time()))
         (tmp / f"background-{prefix}.go").touch()  # only once the answer is in
         return answer
 
@@ -205,6 +210,16 @@ def test_same_bytes_and_one_valid_log_per_call(collector: Collector, tmp_path: P
     logged = sorted(_trace_of(log) for log in logs)
     served = [trace for trace in reached if trace != "nolog"]
     assert logged == served, f"{len(logged)} logs delivered of {len(served)} served"
+    entries = {_trace_of(log): log["request"]["log"]["entries"][0] for log in logs}
+    # Bodies the server drops (HEAD, 204, 304) are not logged as sent.
+    assert [entries[name]["response"]["content"]["size"]
+            for name in ("head", "status-204", "status-304")] == [0, 0, 0]
+    # The background task ran after the answer, once the client had it: the logged
+    # exchange ends before the client let the task go (not when the task ended).
+    background = entries["background"]
+    started = datetime.strptime(background["startedDateTime"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    ended = started.replace(tzinfo=timezone.utc).timestamp() + background["time"] / 1000
+    assert ended < float((tmp_path / "background-wrap.at").read_text())
     print(f"{app} under {server}: {len(logged)} logs delivered of {len(served)} served")
 
 

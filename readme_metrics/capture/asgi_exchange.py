@@ -13,13 +13,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping, Optional
 
+from readme_metrics.capture.asgi_messages import body_record, content_length, start_status
 from readme_metrics.capture.asgi_scope import ScopeRequest
-from readme_metrics.capture.body import BodyRecord
-from readme_metrics.capture.recorder import Recorder
-from readme_metrics.exchange import INVALID_STATUS, Group
+from readme_metrics.capture.recorder import Pending, Recorder
+from readme_metrics.exchange import Group
 from readme_metrics.pipeline import MetricsPipeline
 
 if TYPE_CHECKING:
@@ -30,9 +29,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _UNKNOWN: Any = object()  # the grouping function has not run yet
-# Status code -> reason phrase, looked up once: an HTTPStatus lookup per response costs
-# more than the rest of recording the response start.
-_REASONS = {status.value: status.phrase for status in HTTPStatus}
 # How long an exchange may spend, in all, reading a request body the app left unread:
 # bytes the client already sent reach the app's receive() within this, even when the
 # client wrote head and body apart (urllib3 does) or the server hands them over from
@@ -81,6 +77,7 @@ class _Exchange:
     __slots__ = (
         "middleware", "scope", "request", "recorder", "group", "_receive", "_send",
         "_pending", "_receiving", "_disconnected", "_no_drain", "_drain_until",
+        "_no_body", "_ended",
     )
 
     def __init__(self, middleware: MetricsMiddleware, scope: MutableMapping[str, Any],
@@ -89,7 +86,7 @@ class _Exchange:
         self.scope = scope
         self.request = request
         self.recorder = Recorder(MetricsPipeline.new_id(), middleware.limit,
-                                 _body_record(scope, request, middleware.limit))
+                                 body_record(scope, request, middleware.limit))
         self.group: Any = _UNKNOWN
         self._receive = receive
         self._send = send
@@ -100,6 +97,12 @@ class _Exchange:
         # Continue, telling the client to send a body the app chose not to read.
         self._no_drain = request.expect
         self._drain_until = 0.0  # set by the first drain: GRACE for the whole exchange
+        # HEAD, 1xx, 204, 304: the server drops any body the app sends (RFC 9110), so
+        # none is logged as sent (Starlette sends a HEAD answer's body).
+        self._no_body = False
+        # When the last of the response went out: work after it (a background task)
+        # is not part of the exchange's time.
+        self._ended = 0.0
 
     # -- the request side --------------------------------------------------------------
 
@@ -164,10 +167,14 @@ class _Exchange:
         kind = message.get("type")
         if kind == "http.response.body":
             chunk = message.get("body")
-            if chunk:
+            if chunk and not self._no_body:
                 self._record(chunk)
-            if not message.get("more_body", False) and not self._body_over():
-                await self.drain_now()  # servers drop the unread body after the last
+            if not message.get("more_body", False):
+                if not self._body_over():
+                    await self.drain_now()  # servers drop the unread body after the last
+                await self._send(message)
+                self._ended = time.perf_counter()
+                return
         elif kind == "http.response.start":
             if self.group is _UNKNOWN:
                 if self._body_over():  # the usual case: no coroutine for a plain function
@@ -180,12 +187,17 @@ class _Exchange:
             await self._send(message)
             # Only once the server took it: a start it refuses (a status or header it
             # cannot write) raises into the app, and the server answers 500.
-            code, reason = _status(message.get("status", 200))
+            code, reason = start_status(message.get("status", 200))
             self.recorder.respond(code, reason, headers)
+            self._no_body = code < 200 or code in (204, 304) or self.scope.get("method") == "HEAD"
             return
         elif kind == "http.response.pathsend":
             # The server sends the file itself: keep its fast path, log the size only.
-            self.recorder.omit_body(_content_length(self.recorder.headers))
+            self.recorder.omit_body(0 if self._no_body
+                                    else content_length(self.recorder.headers))
+            await self._send(message)
+            self._ended = time.perf_counter()
+            return
         await self._send(message)
 
     def _start(self, message: Message) -> tuple[Message, Any]:
@@ -263,52 +275,11 @@ class _Exchange:
                 await self.drain_now()
                 if not body.eof and body.room > 0:
                     body.give_up()  # the log says the body is incomplete
-            pending = recorder.pending(self.request, group)
+            pending = Pending(recorder, self.request, group,
+                              self._ended or time.perf_counter())
             if self.middleware.background:
                 self.middleware.submit(pending)
             else:
                 await self.middleware.submit_inline(pending)
         except Exception:
             self.middleware.logger.exception("readme_metrics: could not record a request")
-
-
-def _body_record(scope: MutableMapping[str, Any], request: ScopeRequest,
-                 limit: int) -> BodyRecord:
-    """The request body's record, ended at once when the request has no body."""
-    length = request.length
-    try:
-        declared: Optional[int] = int(length) if length is not None else None
-    except ValueError:
-        declared = None
-    if declared is not None and (declared < 0 or request.chunked):
-        declared = None  # a length sent with Transfer-Encoding means nothing (RFC 9112 6.3)
-    record = BodyRecord(limit, declared, request.chunked)
-    # HTTP/1.x without Content-Length and Transfer-Encoding has no body (RFC 9112);
-    # HTTP/2 and 3 may have one of unknown length.
-    if (declared is None and scope.get("http_version", "1.1") in ("1.0", "1.1")
-            and not request.chunked):
-        record.end()
-    return record
-
-
-def _status(status: Any) -> tuple[int, str]:
-    """The logged status and reason of an ``http.response.start``'s ``status``.
-
-    Anything but an int of three digits (2000, "200", None, True) is no status a status
-    line can carry: ``(INVALID_STATUS, repr)``, which the HAR builder logs as 500.
-    """
-    if isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 999:
-        code = int(status)  # HTTPStatus.OK is an int too, and servers take it
-        return code, _REASONS.get(code, "")
-    return INVALID_STATUS, repr(status)
-
-
-def _content_length(headers: Any) -> int:
-    """The Content-Length the app declared; -1 when none can be read (never raises)."""
-    try:
-        for name, value in headers:
-            if bytes(name).lower() == b"content-length":
-                return int(value)
-    except Exception:  # noqa: BLE001 - malformed headers are the server's to refuse
-        pass
-    return -1

@@ -18,7 +18,7 @@ Endpoints (after the prefix):
 - ``/file``: a 1 MiB file (Starlette's ``FileResponse``: ``http.response.pathsend``
   where the server offers it; the plain app sends it in 64 KiB chunks).
 - ``/background?out=<path>``: answers, then (after the response) waits until the client
-  has created ``<path>.go`` and writes ``done`` to ``<path>``.
+  has created ``<path>.go``, works a little and writes ``done`` to ``<path>``.
 - ``/raise-before``, ``/raise-after-start``, ``/raise-mid``: raise before the start, after
   it, after a first chunk.
 - ``/status?code=N``: answers N (with a body the server must drop for 204/304).
@@ -71,6 +71,7 @@ async def background_work(out: str) -> None:
     deadline = time.monotonic() + BARRIER_WAIT
     while not os.path.exists(out + ".go") and time.monotonic() < deadline:
         await anyio.sleep(0.01)
+    await anyio.sleep(0.1)  # the task's own work, after the client let it go
     with open(out, "w") as result:
         result.write("done" if os.path.exists(out + ".go") else "timeout")
 
