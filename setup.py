@@ -53,6 +53,9 @@ setup(
             "fastapi>=0.100",
             "starlette>=0.20",
             "uvicorn>=0.20",
+            # uvicorn --http=httptools (tests/test_asgi_conformance.py); h2 comes with
+            # hypercorn (the HTTP/2 cases there)
+            "httptools>=0.5; platform_python_implementation == 'CPython'",
             "hypercorn>=0.14",
             "trio>=0.22",  # hypercorn --worker-class trio (tests/test_asgi_servers.py)
             "httpx>=0.24",  # tests/test_asgi.py drives apps through httpx.ASGITransport

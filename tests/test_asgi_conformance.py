@@ -247,3 +247,33 @@ def test_a_hanging_metrics_api_never_holds_a_request(collector: Collector, tmp_p
         assert all(a.startswith(b"HTTP/1.1 200") and a.endswith(b"hello") for a in answers)
         logs = _wait_logs(collector, traces, 12)
     assert sorted(_trace_of(log) for log in logs) == sorted(f"call-{i}" for i in range(12))
+
+
+@pytest.mark.parametrize("server", [p for p in ("hypercorn", "hypercorn-trio")
+                                    if not _MISSING.get(p)])
+def test_http2_trailers_and_early_hints_pass_through(collector: Collector, tmp_path: Path,
+                                                     server: str) -> None:
+    """Over HTTP/2 (h2c) hypercorn offers the trailers and early hints extensions: the
+    wrapped app's 103, headers, body and trailers are the bare app's, each call logged."""
+    from tests.support.h2c import h2_get
+
+    traces = tmp_path / "traces"
+    port = free_port()
+    env = server_env(collector, ASGI_TRACES=str(traces))
+    paths = ("/trailers", "/early-hint", "/stream?n=3", "/file")
+    with serve(SERVERS[server](port, "tests.support.asgi_cases:plain_root"), env,
+               tmp_path, port):
+        answers = {path: (h2_get(port, f"/bare{path}", (("te", "trailers"),)),
+                          h2_get(port, f"/wrap{path}", (("te", "trailers"), ("x-trace", path))))
+                   for path in paths}
+        logs = _wait_logs(collector, traces, len(paths))
+    assert {path: bare for path, (bare, _) in answers.items()} == {
+        path: wrapped for path, (_, wrapped) in answers.items()}
+    assert ("trailers", [(b"x-checksum", b"abc")]) in answers["/trailers"][0]
+    assert answers["/early-hint"][0][0][0] == "info"
+    assert not [problems for batch in collector.batches
+                for problems in validate_batch(batch).values()]
+    entries = {_trace_of(log): log["request"]["log"]["entries"][0] for log in logs}
+    assert sorted(entries) == sorted(paths)
+    assert {e["request"]["httpVersion"] for e in entries.values()} == {"HTTP/2"}
+    assert entries["/trailers"]["response"]["content"]["text"] == "with extras"

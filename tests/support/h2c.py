@@ -1,0 +1,53 @@
+"""A minimal HTTP/2 client over cleartext (prior knowledge), on the h2 library.
+
+:func:`h2_get` makes one GET and returns what the server answered as plain data: the
+informational responses (103 Early Hints), the response headers, the body (DATA frames
+joined: how the server splits them is flow control, not content) and the trailers.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+IGNORED = (b"date", b"server", b"x-documentation-url")
+
+
+def h2_get(port: int, path: str, headers: tuple[tuple[str, str], ...] = (),
+           timeout: float = 20.0) -> list[tuple[str, Any]]:
+    """``[("info", headers)..., ("headers", headers), ("body", bytes), ("trailers", ...)]``."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    out: list[tuple[str, Any]] = []
+    body = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        conn.initiate_connection()
+        stream = conn.get_next_available_stream_id()
+        conn.send_headers(stream, [(":method", "GET"), (":path", path), (":scheme", "http"),
+                                   (":authority", f"127.0.0.1:{port}"), *headers],
+                          end_stream=True)
+        sock.sendall(conn.data_to_send())
+        ended = False
+        while not ended:
+            data = sock.recv(65536)
+            if not data:
+                break
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.DataReceived):
+                    body += event.data
+                    conn.acknowledge_received_data(event.flow_controlled_length, stream)
+                    continue
+                name = {h2.events.InformationalResponseReceived: "info",
+                        h2.events.ResponseReceived: "headers",
+                        h2.events.TrailersReceived: "trailers"}.get(type(event))
+                if name is not None:
+                    out.append((name, [(bytes(k), bytes(v)) for k, v in event.headers
+                                       if bytes(k) not in IGNORED]))
+                ended = ended or isinstance(event, (h2.events.StreamEnded,
+                                                    h2.events.StreamReset))
+            sock.sendall(conn.data_to_send())
+    out.append(("body", body))
+    return out
