@@ -170,6 +170,15 @@ def _websocket(port: int, prefix: str) -> str:
         return str(ws.recv(timeout=SAFETY))
 
 
+def _background_done(out: Path) -> str:
+    """What the wrapped app's background task wrote, once it has (it runs on after the
+    answer; the server is stopped only once it is over)."""
+    deadline = time.monotonic() + SAFETY
+    while not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return out.read_text() if out.exists() else "never ran to its end"
+
+
 def _trace_of(log: dict[str, Any]) -> str:
     request = log["request"]["log"]["entries"][0]["request"]
     return next(h["value"] for h in request["headers"] if h["name"].lower() == "x-trace")
@@ -198,10 +207,11 @@ def test_same_bytes_and_one_valid_log_per_call(collector: Collector, tmp_path: P
             if wrapped != bare:
                 differ[name] = (bare[:2], wrapped[:2])
         assert _websocket(port, "wrap") == _websocket(port, "bare") == "echo: hi"
+        done = _background_done(tmp_path / "background-wrap")
         reached = sorted(traces.read_text(encoding="latin-1").split())
         logs = _wait_logs(collector, traces, len(reached) - 1)  # all but /nolog
     assert not differ, f"answers differ (bare, wrapped): {differ}"
-    assert (tmp_path / "background-wrap").read_text() == "done"
+    assert done == "done"
     invalid = {}
     for batch in collector.batches:
         for index, problems in validate_batch(batch).items():
