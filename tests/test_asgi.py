@@ -254,6 +254,7 @@ def test_pathsend_is_logged_with_its_size_and_no_text(wrap: Any, collector: Coll
     assert done.sent[1] == {"type": "http.response.pathsend", "path": "/srv/file.bin"}
     content = entry(collector.logs[0])["response"]["content"]
     assert content["size"] == 1234 and "text" not in content
+    assert "pathsend" in content["comment"]  # not a WSGI file_wrapper's comment
 
 
 # -- what is not http, or not logged, passes through untouched ------------------------

@@ -224,7 +224,8 @@ CONTENT_CASES = [
                   "response_body": b"", "response_body_size": 123456,
                   "response_body_omitted": True}, None,
                  {"size": 123456, "mimeType": "text/csv",
-                  "comment": "body streamed with wsgi.file_wrapper (sendfile) and not recorded"},
+                  "comment": "body sent by the server from a file (WSGI file_wrapper, ASGI "
+                             "pathsend) and not recorded"},
                  id="file-wrapper-omitted"),
     pytest.param({"status": 204, "status_text": "No Content", "response_headers": [],
                   "response_body": b"", "response_body_size": 0}, None,

@@ -24,7 +24,9 @@ __all__ = [
 
 _FORM = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
-_OMITTED_COMMENT = "body streamed with wsgi.file_wrapper (sendfile) and not recorded"
+_OMITTED_COMMENT = (
+    "body sent by the server from a file (WSGI file_wrapper, ASGI pathsend) and not recorded"
+)
 _UNREDACTABLE_COMMENT = (
     "body could not be parsed to redact it field by field, so it was redacted whole"
 )
@@ -244,7 +246,8 @@ def content(
 
 
 def omitted(size: int, mime_type: Optional[str]) -> dict[str, Any]:
-    """HAR ``content`` of a wsgi.file_wrapper response: its size, no text."""
+    """HAR ``content`` of a file the server sent (wsgi.file_wrapper, ASGI pathsend): its
+    size, no text."""
     return {"size": size, "mimeType": mime_type if mime_type is not None else "",
             "comment": _OMITTED_COMMENT}
 
