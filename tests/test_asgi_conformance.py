@@ -287,3 +287,40 @@ def test_http2_trailers_and_early_hints_pass_through(collector: Collector, tmp_p
     assert sorted(entries) == sorted(paths)
     assert {e["request"]["httpVersion"] for e in entries.values()} == {"HTTP/2"}
     assert entries["/trailers"]["response"]["content"]["text"] == "with extras"
+
+
+@pytest.mark.parametrize("server", [p for p in SERVERS if not _MISSING.get(p)])
+def test_concurrent_calls_on_one_loop_each_logged_once(collector: Collector, tmp_path: Path,
+                                                       server: str) -> None:
+    """Many calls at once on one event loop (one worker process), bodies and streams
+    interleaved: each answered as by the bare app, each logged exactly once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    traces = tmp_path / "traces"
+    port = free_port()
+    env = server_env(collector, ASGI_TRACES=str(traces))
+    calls = {f"call-{i}": ("POST", "/echo", b"%d" % i * 500) if i % 2
+             else ("GET", "/stream?n=40", b"") for i in range(48)}
+
+    def call(trace: str) -> tuple[str, list[bytes]]:
+        method, path, body = calls[trace]
+        headers = ("Content-Type: text/plain",) if body else ()
+        return trace, normalized(_exchange(port, _raw(port, "wrap", trace, method, path, body,
+                                                      *headers)), server)
+
+    with serve(SERVERS[server](port, "tests.support.asgi_cases:plain_root"), env,
+               tmp_path, port):
+        expected = {trace: normalized(_exchange(port, _raw(
+            port, "bare", trace, method, path, body, *(("Content-Type: text/plain",)
+                                                       if body else ()))), server)
+            for trace, (method, path, body) in list(calls.items())[:2]}
+        with ThreadPoolExecutor(16) as pool:
+            answers = dict(pool.map(call, calls))
+        logs = _wait_logs(collector, traces, len(calls))
+    assert answers["call-0"] == expected["call-0"] and answers["call-1"] == expected["call-1"]
+    assert all(answers[f"call-{i}"][-1] == (b"%d" % i * 500 if i % 2 else answers["call-0"][-1])
+               for i in range(len(calls)))
+    assert sorted(_trace_of(log) for log in logs) == sorted(calls), (
+        f"{len(logs)} logs delivered of {len(calls)} served")
+    assert not [problems for batch in collector.batches
+                for problems in validate_batch(batch).values()]
