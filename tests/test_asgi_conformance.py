@@ -324,3 +324,39 @@ def test_concurrent_calls_on_one_loop_each_logged_once(collector: Collector, tmp
         f"{len(logs)} logs delivered of {len(calls)} served")
     assert not [problems for batch in collector.batches
                 for problems in validate_batch(batch).values()]
+
+
+@pytest.mark.parametrize("server", [p for p in SERVERS if not _MISSING.get(p)
+                                    and p != "hypercorn-trio"])  # Django needs asyncio
+def test_django_asgi_same_bytes_and_one_valid_log_per_call(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """Django's ASGI handler (no lifespan support: the middleware answers the lifespan)."""
+    traces = tmp_path / "traces"
+    barrier = tmp_path / "barrier"
+    barrier.touch()
+    port = free_port()
+    env = server_env(collector, ASGI_TRACES=str(traces), README_MAX_BODY_BYTES="65536")
+    cases = _cases(port, tmp_path, "django")
+    names = ("hello", "head", "echo-chunked-many", "echo-over-limit", "noread-over-limit",
+             "nolog", "cut-request", "status-204")  # status-204: a 404 here
+    cases["stream"] = lambda prefix, trace: _exchange(port, _raw(
+        port, prefix, trace, "GET", f"/stream?barrier={barrier}"))
+    differ = {}
+    with serve(SERVERS[server](port, "tests.support.asgi_cases:django_root"), env,
+               tmp_path, port):
+        for name in (*names, "stream"):
+            bare = normalized(cases[name]("bare", f"bare-{name}"), server)
+            wrapped = normalized(cases[name]("wrap", name), server)
+            if wrapped != bare:
+                differ[name] = (bare[:2], wrapped[:2])
+        reached = sorted(traces.read_text(encoding="latin-1").split())
+        logs = _wait_logs(collector, traces, len(reached) - 1)
+    assert not differ, f"answers differ (bare, wrapped): {differ}"
+    assert not [problems for batch in collector.batches
+                for problems in validate_batch(batch).values()]
+    served = [trace for trace in reached if trace != "nolog"]
+    assert sorted(_trace_of(log) for log in logs) == served, (
+        f"{len(logs)} logs delivered of {len(served)} served")
+    entries = {_trace_of(log): log["request"]["log"]["entries"][0] for log in logs}
+    assert entries["head"]["response"]["content"]["size"] == 0
+    assert entries["stream"]["response"]["content"]["text"] == "first\nsecond\nthird\n"

@@ -1,6 +1,7 @@
 """ASGI apps bare and wrapped side by side, for tests/test_asgi_conformance.py.
 
-``plain_root`` (a plain ASGI app), ``starlette_root`` and ``fastapi_root`` serve the same
+``plain_root`` (a plain ASGI app), ``starlette_root``, ``fastapi_root`` and
+``django_root`` (Django's ASGI handler, the views of tests/support/e2e_apps.py) serve the same
 app twice in one server process: under ``/bare/...`` as it is and under ``/wrap/...``
 inside the middleware (configured from the ``README_*`` environment; every call but
 ``/nolog`` logged). Starlette and FastAPI are mounted with ``Mount`` (so ``root_path``
@@ -350,3 +351,39 @@ class _Lazy:
 
 starlette_root = _Lazy(lambda: _mounted(_starlette))
 fastapi_root = _Lazy(lambda: _mounted(_fastapi))
+
+
+# -- Django's ASGI handler (settings: tests.support.asgi_apps; views: tests.support.e2e_apps)
+
+
+def _django_wrapped() -> Any:
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.asgi import MetricsMiddleware
+
+    return MetricsMiddleware(_django_bare(), MetricsApiConfig(grouping_function=grouping))
+
+
+def _django_handler() -> Any:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.support.asgi_apps")
+    from django.core.asgi import get_asgi_application
+
+    return get_asgi_application()
+
+
+_django_bare = _wrapped(_django_handler)
+_django = _wrapped(_django_wrapped)
+
+
+async def django_root(scope: Any, receive: Any, send: Any) -> None:
+    """Django bare and wrapped; the lifespan goes to the wrapped handler (Django has no
+    lifespan support: the middleware answers it)."""
+    if scope["type"] == "lifespan":
+        await _django()(scope, receive, send)
+        return
+    prefix = scope["path"].lstrip("/").partition("/")[0]
+    scope = {**scope, "root_path": scope.get("root_path", "") + "/" + prefix}
+    if prefix != "wrap":
+        await _django_bare()(scope, receive, send)
+        return
+    _trace(scope["headers"])
+    await _django()(scope, receive, send)
