@@ -206,12 +206,17 @@ def test_same_bytes_and_one_valid_log_per_call(collector: Collector, tmp_path: P
             wrapped = normalized(call("wrap", name), server)
             if wrapped != bare:
                 differ[name] = (bare[:2], wrapped[:2])
-        assert _websocket(port, "wrap") == _websocket(port, "bare") == "echo: hi"
         done = _background_done(tmp_path / "background-wrap")
+        done_bare = _background_done(tmp_path / "background-bare")
+        # Not under hypercorn's trio worker: under load two of its tasks may write the
+        # handshake to one socket at once (trio.BusyResourceError), which ends the whole
+        # worker process, bare apps too.
+        if server != "hypercorn-trio":
+            assert _websocket(port, "wrap") == _websocket(port, "bare") == "echo: hi"
         reached = sorted(traces.read_text(encoding="latin-1").split())
         logs = _wait_logs(collector, traces, len(reached) - 1)  # all but /nolog
     assert not differ, f"answers differ (bare, wrapped): {differ}"
-    assert done == "done"
+    assert (done, done_bare) == ("done", "done")
     invalid = {}
     for batch in collector.batches:
         for index, problems in validate_batch(batch).items():
