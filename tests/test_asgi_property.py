@@ -91,8 +91,10 @@ def test_wrapped_sends_and_receives_what_bare_does(
     (pending,) = wrapped.queued
     exchange = pending.to_exchange()
     assert exchange.status == status
-    assert exchange.response_body == b"".join(out)[:LIMIT]
-    assert exchange.response_body_size == sum(map(len, out))
+    # 204 and 304 carry no body: what the app sends anyway, the server drops.
+    sent = b"" if status in (204, 304) else b"".join(out)
+    assert exchange.response_body == sent[:LIMIT]
+    assert exchange.response_body_size == len(sent)
     # Read by the app, or drained after the response: recorded either way, bounded.
     assert exchange.request_body == b"".join(body)[:LIMIT]
     assert exchange.request_body_size == length
