@@ -20,7 +20,7 @@ the only module that imports Starlette (the ``fastapi`` extra).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 try:
     from starlette.requests import Request
@@ -32,8 +32,9 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
         'FastAPI brings it): pip install "starlette>=0.20"'
     ) from exc
 
-from readme_metrics.capture.asgi import MetricsMiddleware, Scope
+from readme_metrics.capture.asgi import ASGIApp, MetricsMiddleware, Scope
 from readme_metrics.capture.asgi_exchange import Message
+from readme_metrics.config import MetricsApiConfig
 
 __all__ = ["ReadMeMetricsMiddleware"]
 
@@ -60,6 +61,13 @@ class ReadMeMetricsMiddleware(MetricsMiddleware):
     (``json()``, ``form()``) gives the body as far as it has arrived, from the copy the
     middleware kept (the app's own reads are not disturbed).
     """
+
+    def __init__(self, app: ASGIApp, config: Optional[MetricsApiConfig] = None) -> None:
+        # Without ``config=``, every option comes from the environment (README_API_KEY,
+        # README_GROUPING_FUNCTION as a "module.attribute" path, ...), as Django's adapter
+        # does. Starlette builds its middleware at the first request: a missing option is
+        # the ValueError naming it, there, rather than a TypeError about an argument.
+        super().__init__(app, config if config is not None else MetricsApiConfig())
 
     def grouping_request(self, scope: Scope, body: bytes) -> Any:
         """Starlette's ``Request`` over the app's scope, reading the recorded body."""

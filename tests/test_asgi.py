@@ -562,6 +562,35 @@ def test_fastapi_grouping_gets_starlette_request_with_state_and_body(
     assert entry(log)["request"]["postData"]["text"] == '{"a":[1,2]}'
 
 
+def test_fastapi_add_middleware_without_config_reads_the_environment(
+        wrap: Any, collector: Collector, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``app.add_middleware(ReadMeMetricsMiddleware)`` alone, as Django's adapter allows:
+    every option from the environment (it was a TypeError at the first request)."""
+    from starlette.testclient import TestClient
+
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+    monkeypatch.setenv("README_API_KEY", API_KEY)
+    monkeypatch.setenv("README_GROUPING_FUNCTION", "tests.test_config.grouping")
+    monkeypatch.setenv("README_METRICS_SERVER", collector.url)
+    monkeypatch.setenv("README_BASE_LOG_URL", DOCS)
+    monkeypatch.setenv("README_BACKGROUND_WORKER_MODE", "false")
+    monkeypatch.setenv("README_BUFFER_LENGTH", "1")
+    app = FastAPI()
+
+    @app.get("/hello")
+    async def hello() -> dict[str, str]:
+        return {"hello": "world"}
+
+    app.add_middleware(ReadMeMetricsMiddleware)
+    with TestClient(app) as client:
+        response = client.get("/hello")
+    assert response.json() == {"hello": "world"}
+    assert response.headers["x-documentation-url"].startswith(f"{DOCS}/logs/")
+    (log,) = collector.wait_for_logs(1)
+    assert entry(log)["request"]["url"] == "http://testserver/hello"
+
+
 def test_fastapi_under_starlette_testclient_lifespan_and_websocket(
         wrap: Any, collector: Collector) -> None:
     """A real app through Starlette's own test client: lifespan and websockets work."""
