@@ -180,7 +180,7 @@ def _build_django() -> Any:
                              MetricsApiConfig(grouping_function=webob_grouping))
 
 
-class _Lazy:
+class Lazy:
     """An ASGI app built on its first call, so each server process imports only its own
     framework (servers look the name up in the module's namespace: no module
     ``__getattr__``)."""
@@ -195,9 +195,9 @@ class _Lazy:
         await self._app(scope, receive, send)
 
 
-fastapi_app = _Lazy(_build_fastapi)
-starlette_app = _Lazy(_build_starlette)
+fastapi_app = Lazy(_build_fastapi)
+starlette_app = Lazy(_build_starlette)
 # The same apps without the middleware, to compare the wrapped ones with.
-fastapi_bare = _Lazy(lambda: _build_fastapi(wrapped=False))
-starlette_bare = _Lazy(lambda: _build_starlette(wrapped=False))
-django_asgi_app = _Lazy(_build_django)
+fastapi_bare = Lazy(lambda: _build_fastapi(wrapped=False))
+starlette_bare = Lazy(lambda: _build_starlette(wrapped=False))
+django_asgi_app = Lazy(_build_django)

@@ -38,8 +38,10 @@ from typing import Any, AsyncIterator, Callable
 
 import anyio
 
+from tests.support.asgi_apps import Lazy
+from tests.support.e2e_apps import BARRIER_WAIT
+
 FILE_SIZE = 1 << 20
-BARRIER_WAIT = 10.0
 
 
 def grouping(request: Any) -> Any:
@@ -336,21 +338,8 @@ def _fastapi() -> Any:
     return app
 
 
-class _Lazy:
-    """Built on the first call: each server process imports only its framework."""
-
-    def __init__(self, build: Callable[[], Any]) -> None:
-        self._build = build
-        self._app: Any = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if self._app is None:
-            self._app = self._build()
-        await self._app(scope, receive, send)
-
-
-starlette_root = _Lazy(lambda: _mounted(_starlette))
-fastapi_root = _Lazy(lambda: _mounted(_fastapi))
+starlette_root = Lazy(lambda: _mounted(_starlette))
+fastapi_root = Lazy(lambda: _mounted(_fastapi))
 
 
 # -- Django's ASGI handler (settings: tests.support.asgi_apps; views: tests.support.e2e_apps)
