@@ -75,8 +75,11 @@ async def background_work(out: str) -> None:
     while not os.path.exists(out + ".go") and time.monotonic() < deadline:
         await anyio.sleep(0.01)
     await anyio.sleep(0.1)  # the task's own work, after the client let it go
-    with open(out, "w") as result:
+    # Written aside, then renamed: the test reads the file as soon as it exists, and
+    # open(out, "w") makes it exist empty before the write (it read "" once).
+    with open(out + ".part", "w") as result:
         result.write("done" if os.path.exists(out + ".go") else "timeout")
+    os.replace(out + ".part", out)
 
 
 async def sse_events() -> AsyncIterator[bytes]:
