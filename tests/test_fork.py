@@ -16,7 +16,7 @@ import textwrap
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 import requests
@@ -38,12 +38,27 @@ def pid_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     return [body]
 
 
-def make_middleware(collector: Collector, **options: Any) -> MetricsMiddleware:
+def make_middleware(collector: Collector, app: Any = pid_app,
+                    **options: Any) -> MetricsMiddleware:
     config = MetricsApiConfig(api_key=API_KEY, metrics_api=collector.url,
                               base_log_url="http://docs.example",
                               grouping_function=lambda req: {"api_key": "caller-1"},
                               **options)
-    return MetricsMiddleware(pid_app, config)
+    return MetricsMiddleware(app, config)
+
+
+def stats_of_forked_child(target: Callable[[MetricsMiddleware, Any], None],
+                          middleware: MetricsMiddleware) -> tuple[int, dict[str, int]]:
+    """Run ``target(middleware, results)`` in a child forked now: the child's pid and the
+    stats it put in ``results``, once it has exited cleanly."""
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=target, args=(middleware, results))
+    child.start()
+    child_stats = results.get(timeout=30)
+    child.join(30)
+    assert child.exitcode == 0
+    return child.pid, child_stats
 
 
 def call(app: Any, path: str) -> bytes:
@@ -105,13 +120,7 @@ def test_forked_child_delivers_its_own_logs_and_parent_keeps_working(
     try:
         for n in range(3):  # still queued in the parent when the child is forked
             call(middleware, f"/parent/{n}")
-        context = multiprocessing.get_context("fork")
-        results = context.Queue()
-        child = context.Process(target=_child, args=(middleware, results))
-        child.start()
-        child_stats = results.get(timeout=30)
-        child.join(30)
-        assert child.exitcode == 0
+        child_pid, child_stats = stats_of_forked_child(_child, middleware)
 
         for n in range(3, 5):
             call(middleware, f"/parent/{n}")
@@ -124,7 +133,7 @@ def test_forked_child_delivers_its_own_logs_and_parent_keeps_working(
             by_pid.setdefault(pid, set()).add(path)
         assert by_pid == {
             os.getpid(): {f"/parent/{n}" for n in range(5)},
-            child.pid: {f"/child/{n}" for n in range(4)},
+            child_pid: {f"/child/{n}" for n in range(4)},
         }
         # The child counted only its own exchanges; the parent's stats are untouched.
         assert (child_stats["captured"], child_stats["queued"]) == (4, 4)
@@ -148,9 +157,7 @@ def test_a_log_handed_over_before_a_fork_is_the_parents_alone(collector: Collect
         # not a list: the log waits for the end of the body, close or the GC
         return iter([b"stream", b"ed"])
 
-    middleware = MetricsMiddleware(streaming_app, MetricsApiConfig(
-        api_key=API_KEY, metrics_api=collector.url, base_log_url="http://docs.example",
-        grouping_function=lambda req: {"api_key": "caller-1"}))
+    middleware = make_middleware(collector, streaming_app)
     try:
         response = middleware(wsgi_environ("GET", "/dropped"), lambda *args: None)
         # Dropped after its first chunk, never read to its end nor closed (a client gone
@@ -158,13 +165,7 @@ def test_a_log_handed_over_before_a_fork_is_the_parents_alone(collector: Collect
         assert next(iter(response)) == b"stream"
         del response
         assert middleware.pipeline._handed_over.qsize() == 1
-        context = multiprocessing.get_context("fork")
-        results = context.Queue()
-        child = context.Process(target=_child_stats, args=(middleware, results))
-        child.start()
-        child_stats = results.get(timeout=30)
-        child.join(30)
-        assert child.exitcode == 0
+        _, child_stats = stats_of_forked_child(_child_stats, middleware)
         assert child_stats["captured"] == 0
 
         assert middleware.flush(10.0) is True
