@@ -96,6 +96,8 @@ class _OfficialName(Generic[_T]):
                                                 else value))
         if self.name == "metrics_api":
             config._follow_metrics_api()
+        elif self.name == "readme_api_url":
+            config._readme_api_url_given = True  # a later METRICS_API no longer moves it
 
 
 class MetricsApiConfig:
@@ -221,5 +223,7 @@ class MetricsApiConfig:
     ALLOWLIST: _OfficialName[list[str]] = _OfficialName("allowlist")
     ALLOWED_HTTP_HOSTS: _OfficialName[list[str]] = _OfficialName("allowed_http_hosts")
     METRICS_API: _OfficialName[str] = _OfficialName("metrics_api")
+    README_API_URL: _OfficialName[str] = _OfficialName("readme_api_url")
+    BASE_LOG_URL: _OfficialName[Optional[str]] = _OfficialName("base_log_url")
     METRICS_API_TIMEOUT: _OfficialName[float] = _OfficialName("timeout")
     LOGGER: _OfficialName[logging.Logger] = _OfficialName("logger")

@@ -293,6 +293,8 @@ OFFICIAL_NAMES = [
     ("DENYLIST", "denylist", ["password"]), ("ALLOWLIST", "allowlist", ["id"]),
     ("ALLOWED_HTTP_HOSTS", "allowed_http_hosts", ["api.example.com"]),
     ("METRICS_API", "metrics_api", "http://127.0.0.1:8001"),
+    ("README_API_URL", "readme_api_url", "http://127.0.0.1:8002"),
+    ("BASE_LOG_URL", "base_log_url", "https://docs.example.com"),
     ("METRICS_API_TIMEOUT", "timeout", 1.5),
     ("LOGGER", "logger", logging.getLogger("app")),
 ]
@@ -318,6 +320,15 @@ def test_an_official_attribute_name_set_is_checked_as_the_argument() -> None:
     config.METRICS_API = "http://127.0.0.1:8001/"
     assert config.metrics_api == "http://127.0.0.1:8001"  # normalised as the argument is
     assert config.buffer_length == 10
+
+
+def test_readme_api_url_set_by_its_official_name_stays_when_metrics_api_moves() -> None:
+    # The official 3.4 package's tests point both at a local server, in either order.
+    config = MetricsApiConfig(api_key="rdme_key", grouping_function=grouping)
+    config.README_API_URL = "http://127.0.0.1:8002"
+    config.METRICS_API = "http://127.0.0.1:8001"
+    assert (config.readme_api_url, config.metrics_api) == (
+        "http://127.0.0.1:8002", "http://127.0.0.1:8001")
 
 
 def test_repr_never_shows_the_api_key() -> None:
