@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import io
 import os
-import select
 import socket
 import stat
 import tempfile
@@ -58,6 +57,7 @@ from readme_metrics.capture.rest_uwsgi import (
     post_buffered,
     read_uwsgi,
 )
+from readme_metrics.capture.sockets import readable
 
 __all__ = ["arrives_later", "record_rest"]
 
@@ -212,7 +212,7 @@ def _read_nonblocking(stream: Any, sock: socket.socket, want: int, deadline: flo
             if not data:
                 left = deadline - time.monotonic()
                 # Readable yet nothing to read twice in a row: the client closed.
-                if woke or left <= 0 or not select.select([sock], [], [], left)[0]:
+                if woke or left <= 0 or not readable(sock, left):
                     break
                 woke = True
                 continue

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import inspect
 import re
-import select
 import socket
 import time
 from typing import Any, Mapping, Optional
+
+from readme_metrics.capture.sockets import readable
 
 __all__ = ["gunicorn_chunks", "gunicorn_peek"]
 
@@ -110,8 +111,7 @@ def _dechunk(raw: bytes, want: int) -> tuple[bytes, bool]:
 
 def _peek_socket(sock: socket.socket, want: int) -> bytes:
     """What the socket has received, left in place; b"" when nothing has arrived."""
-    readable, _, _ = select.select([sock], [], [], 0)
-    if not readable:
+    if not readable(sock, 0):  # recv waits first on a socket with a timeout
         return b""
     flags = socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0)
     try:
