@@ -8,6 +8,7 @@ collector on 127.0.0.1 whose received bytes are searched for the key.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from typing import Any, Callable, Iterable
@@ -266,3 +267,81 @@ def test_a_json_body_stays_json_when_its_key_is_masked(key: str, body: str) -> N
 
     document = json.loads(text, parse_constant=refuse)
     assert document["id"] == mask(key)
+
+
+# -- the key however it is spelled, and wherever a string of the log holds it -----------------
+
+
+def _strings(node: Any) -> Iterable[str]:
+    """Every string of a log, JSON texts parsed and base64 data decoded (as a reader would)."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            yield name
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
+    elif isinstance(node, str):
+        yield node
+        try:
+            yield from _strings(json.loads(node))
+        except ValueError:
+            pass
+        prefix, base64_mark, data = node.rpartition(";base64,")
+        for encoded in ([data] if base64_mark and prefix.startswith("data:") else [node]):
+            try:
+                yield base64.b64decode(encoded, validate=True).decode("latin-1")
+            except ValueError:
+                pass
+
+
+SLASH_KEY = "owl/bert-key-0123"
+ACCENT_KEY = "owlé-bert-key-0123"
+FILE_PART = (
+    '--B\r\nContent-Disposition: form-data; name="doc"; filename="{name}"\r\n'
+    "Content-Type: text/plain\r\n\r\n{data}\r\n--B--\r\n"
+)
+
+
+@pytest.mark.parametrize(("key", "exchange"), [
+    pytest.param(KEY, with_body("application/json", b'{"a": "owlbert\\u002dkey-0123"}'),
+                 id="json-unicode-escape"),
+    pytest.param(SLASH_KEY, with_body("application/json", b'{"a": ["owl\\/bert-key-0123"]}'),
+                 id="json-solidus-escape"),
+    pytest.param(SHORT, with_body("application/json", b'{"id": "k\\u00342"}'),
+                 id="short-key-json-escape"),
+    pytest.param(ACCENT_KEY, with_body("application/json", json.dumps(
+        {ACCENT_KEY: 1}, ensure_ascii=False).encode()), id="json-object-key"),
+    pytest.param(KEY, with_body("application/json", json.dumps({KEY: 1}).encode()),
+                 id="json-object-key-plain"),
+    pytest.param(KEY, make_exchange(url=f"http://h/p?{KEY}=1&a=b"), id="query-name"),
+    pytest.param(KEY, with_body("application/x-www-form-urlencoded", f"{KEY}=1".encode()),
+                 id="form-name"),
+    pytest.param(KEY, with_body("multipart/form-data; boundary=B", FILE_PART.format(
+        name=f"{KEY}.txt", data="x").encode()), id="multipart-file-name"),
+    pytest.param(KEY, with_body("multipart/form-data; boundary=B", FILE_PART.format(
+        name="a.txt", data=f"key={KEY}").encode()), id="multipart-file-data"),
+    pytest.param(KEY, make_exchange(request_headers=[("Cookie", f"{KEY}=1")]), id="cookie-name"),
+    pytest.param(KEY, with_body("application/octet-stream", b"\x89\xff" + KEY.encode()),
+                 id="binary-request"),
+    pytest.param(KEY, make_exchange(response_headers=[("Content-Type", "image/png")],
+                                    response_body=b"\x89PNG\xff" + KEY.encode(),
+                                    response_body_size=5 + len(KEY)), id="binary-response"),
+])
+def test_the_callers_key_is_masked_however_it_is_spelled(key: str, exchange: Any) -> None:
+    """SPEC 6: the key never leaves in clear, whether a JSON text escapes it (``\\u002d``,
+    ``\\/``), it names a field, a parameter, a cookie or a file, or the body is sent in
+    base64 (a reader decodes either at once)."""
+    log, _ = sent(exchange, key)
+    # A key of 4 characters or fewer ends its own mask.
+    leaked = [text for text in _strings(log) if key in text.replace(mask(key), "")]
+    assert leaked == []
+    assert any(mask(key) in text for text in _strings(log))
+
+
+def test_a_masked_query_name_keeps_url_and_query_string_together() -> None:
+    log, _ = sent(make_exchange(url=f"http://h/p?{KEY}=1&a=b"))
+    request = entry(log)["request"]
+    assert request["url"] == f"http://h/p?{quote(MASKED, safe='')}=1&a=b"
+    assert request["queryString"] == [{"name": MASKED, "value": "1"},
+                                      {"name": "a", "value": "b"}]

@@ -228,8 +228,10 @@ JSON_CASES = [
         id="allowlist-array-leaves-belong-to-key",
     ),
     pytest.param(
-        [], ["id"], [1, "two", {"id": 3, "x": 4}], [1, "two", {"id": 3, "x": "[REDACTED]"}],
-        id="allowlist-keyless-root-array-leaves-kept",
+        # No key lists them, as no key lists a bare "two" (redacted too, below).
+        [], ["id"], [1, "two", [True], {"id": 3, "x": 4}],
+        ["[REDACTED]", "[REDACTED 3]", ["[REDACTED]"], {"id": 3, "x": "[REDACTED]"}],
+        id="allowlist-keyless-root-array-leaves-redacted",
     ),
     pytest.param(
         ["password"], ["user"], {"user": {"password": "p", "name": "n"}, "other": 1},
@@ -356,7 +358,7 @@ def test_json_property(document: Any, deny: list[str], allow: list[str], indent:
 @settings(max_examples=100, deadline=None)
 @given(document=JSON_VALUES, allow=st.lists(KEYS, min_size=1, max_size=3))
 def test_allowlist_property(document: Any, allow: list[str]) -> None:
-    """With an allowlist only, every keyed leaf is redacted unless under an allowed key."""
+    """With an allowlist only, every leaf is redacted unless under an allowed key."""
     out = Redactor((), allow).json_text(json.dumps(document))
     assert out is not None
     allowed = {a.lower() for a in allow}
@@ -372,7 +374,7 @@ def test_allowlist_property(document: Any, allow: list[str]) -> None:
         elif keyed:
             assert isinstance(node, str) and node.startswith("[REDACTED")
 
-    check(json.loads(out), False)
+    check(json.loads(out), True)
 
 
 QUERY_CHARS = st.sampled_from(list("abpP=&%+.;é 2F") + ["%2", "%41", "%FF", "%C3%A9"])

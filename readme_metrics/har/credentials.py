@@ -6,15 +6,17 @@ Two rules, applied after redaction:
   :func:`~readme_metrics.masking.mask` of the value, as Authorization always was.
 * The api_key the grouping function returned (the ``group.id`` before masking) is
   replaced by its mask wherever the exchange carried it: any header, the url and its
-  query, form and multipart fields, JSON and text bodies, in the request and the
-  response. A key of :data:`MIN_SUBSTRING_KEY` characters or more is replaced wherever it
-  occurs inside a value; a shorter one (too short to tell from ordinary data: ``42``,
-  ``free``) only where a whole value equals it.
+  query, form and multipart fields and files, cookies, JSON (escaped spellings too), text
+  and base64 bodies, in the request and the response. A key of :data:`MIN_SUBSTRING_KEY`
+  characters or more is replaced wherever it occurs inside a value or a name; a shorter
+  one (too short to tell from ordinary data: ``42``, ``free``) only where a whole value
+  equals it.
 """
 
 from __future__ import annotations
 
 import json
+from base64 import b64decode, b64encode
 from functools import lru_cache
 from typing import Any, Optional
 from urllib.parse import quote, quote_plus, urlsplit
@@ -47,7 +49,8 @@ URL_HEADERS = frozenset({"referer", "location", "content-location"})
 class CallerKey:
     """Replace one caller's key by its mask in the strings of a HAR entry."""
 
-    __slots__ = ("key", "masked", "inside", "_plain", "_spellings", "_quoted_mask", "_json_key")
+    __slots__ = ("key", "masked", "inside", "_plain", "_spellings", "_quoted_mask", "_json_key",
+                 "_escapes")
 
     def __init__(self, key: str) -> None:
         self.key = key
@@ -60,6 +63,8 @@ class CallerKey:
         self._spellings = tuple({key, quote(key, safe=""), quote_plus(key, safe="")})
         self._quoted_mask = quote(self.masked, safe="")
         self._json_key = json.dumps(key)
+        # The JSON escapes that can spell a character of the key ("\\/" only a slash).
+        self._escapes = ("\\u", "\\/") if "/" in key else ("\\u",)
 
     def text(self, value: str) -> str:
         """A free-text value (header, field, cookie) with the key masked."""
@@ -104,19 +109,60 @@ class CallerKey:
         return base + question + "&".join(chunks) + hash_mark + fragment
 
     def body(self, text: str) -> str:
-        """A body's text with the key masked; a JSON document stays valid JSON."""
+        """A body's text with the key masked; a JSON document stays valid JSON.
+
+        A JSON text may spell the key with escapes (``\\u002d``, ``\\/``): a text that could
+        is read as JSON too, so its decoded strings are masked.
+        """
         if text == self.key:
             return self.masked
         if self.inside:
             if self._plain:
-                return text.replace(self.key, self.masked) if self.key in text else text
+                if self.key in text:
+                    text = text.replace(self.key, self.masked)
+                if self._escaped(text):
+                    return self._json(text) or text
+                return text
             scrubbed = self._json(text)
             if scrubbed is None:  # not JSON: plain text
                 return text.replace(self.key, self.masked) if self.key in text else text
             return scrubbed
-        if self._json_key in text:
+        if self._json_key in text or self._escaped(text):
             return self._json(text) or text
         return text
+
+    def _escaped(self, text: str) -> bool:
+        """Whether a JSON ``text`` could spell the key with escapes (``\\u``, or ``\\/``
+        for a key with a slash): a printable key has no character other escapes give."""
+        return any(escape in text for escape in self._escapes)
+
+    def name(self, value: str) -> str:
+        """A field, parameter or cookie name with the key masked (a long key only, as the
+        url masks it in a parameter name: a short one would mask ordinary names)."""
+        return value.replace(self.key, self.masked) if self.inside and self.key in value \
+            else value
+
+    def base64(self, encoded: str) -> str:
+        """Base64 data (a binary body, a file part) with the key's UTF-8 bytes masked."""
+        try:
+            data = b64decode(encoded, validate=True)
+        except ValueError:
+            return encoded
+        key = self.key.encode("utf-8", "surrogateescape")
+        if data == key:
+            data = self.masked.encode("utf-8", "replace")
+        elif self.inside and key in data:
+            data = data.replace(key, self.masked.encode("utf-8", "replace"))
+        else:
+            return encoded
+        return b64encode(data).decode("ascii")
+
+    def data_url(self, url: str) -> str:
+        """A file part's ``data:<type>;name=<file name>;base64,<data>`` with the key masked."""
+        head, mark, data = url.rpartition(";base64,")
+        if not mark:
+            return self.text(url)
+        return self.text(head) + mark + self.base64(data)
 
     def _json(self, text: str) -> Optional[str]:
         """Mask the key in the strings of a JSON document; None if ``text`` is not JSON."""
@@ -133,6 +179,13 @@ class CallerKey:
         stack = [document]
         while stack:
             node = stack.pop()
+            if isinstance(node, dict) and self.inside and any(
+                    self.key in name for name in node):
+                # The key as an object key (a long key only, as in a name elsewhere).
+                renamed = {self.name(name): value for name, value in node.items()}
+                node.clear()
+                node.update(renamed)
+                changed = True
             items = node.items() if isinstance(node, dict) else enumerate(node)
             for slot, value in list(items):
                 if isinstance(value, (dict, list)):
@@ -182,11 +235,18 @@ def _valid_authority(rest: str) -> str:
     return quote(authority, safe=_REG_NAME_SAFE) + rest[end:]
 
 
-def _records(key: CallerKey, records: list[dict[str, Any]], field: str) -> None:
+def _records(key: CallerKey, records: list[dict[str, Any]]) -> None:
+    """Mask the key in HAR ``{name, value}`` records (a file part's name and data too)."""
     for record in records:
-        value = record.get(field)
-        if isinstance(value, str):
-            record[field] = key.text(value)
+        for field, value in record.items():
+            if not isinstance(value, str):
+                continue
+            if field == "name":
+                record[field] = key.name(value)
+            elif field == "value" and "fileName" in record:
+                record[field] = key.data_url(value)
+            else:
+                record[field] = key.text(value)
 
 
 @lru_cache(maxsize=256)
@@ -211,13 +271,17 @@ def scrub_entry(entry: dict[str, Any], caller: Optional[CallerKey]) -> None:
             # The key spanned pairs: queryString is the masked url's, as SPEC 4 reads it.
             request["queryString"] = [{"name": name, "value": value}
                                       for name, value in parse_query(query)]
-    _records(caller, request["queryString"], "value")
+    _records(caller, request["queryString"])
+    _records(caller, request["cookies"])
+    _records(caller, response["cookies"])
     post = request.get("postData")
     if post is not None:
         if "params" in post:
-            _records(caller, post["params"], "value")
-        elif "text" in post and not post.get("comment", "").startswith("base64"):
-            post["text"] = caller.body(post["text"])
+            _records(caller, post["params"])
+        elif "text" in post:
+            is_base64 = post.get("comment", "").startswith("base64")
+            post["text"] = (caller.base64 if is_base64 else caller.body)(post["text"])
     content = response["content"]
-    if "text" in content and "encoding" not in content:
-        content["text"] = caller.body(content["text"])
+    if "text" in content:
+        is_base64 = content.get("encoding") == "base64"
+        content["text"] = (caller.base64 if is_base64 else caller.body)(content["text"])

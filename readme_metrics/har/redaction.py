@@ -13,7 +13,8 @@ the ``url``), cookie names, form and multipart fields, and JSON bodies at any de
   otherwise (numbers, booleans, null, objects, arrays, bytes).
 * The denylist wins over the allowlist. With an allowlist, every key not listed is
   redacted; an allowed key keeps its whole value; a key that is not allowed but holds an
-  object or array is descended into, so allowed keys deeper down survive.
+  object or array is descended into, so allowed keys deeper down survive. A value no key
+  holds (a bare JSON value, an element of a top-level array) is not listed either.
 
 Everything is precomputed when the :class:`Redactor` is built (lower-cased frozensets),
 so each log costs a few set lookups; with both lists empty ``active`` is False and
@@ -253,10 +254,10 @@ class Redactor:
         allow_keys, allow_paths = self._allow_keys, self._allow_paths
         has_deny, track = self._has_deny, self._track_paths
         changed = False
-        # (node, path of the key holding it, allowlist applies, has an owning key)
-        stack: list[tuple[Any, str, bool, bool]] = [(root, "", allow_root, False)]
+        # (node, path of the key holding it, allowlist applies)
+        stack: list[tuple[Any, str, bool]] = [(root, "", allow_root)]
         while stack:
-            node, path, allow_mode, keyed = stack.pop()
+            node, path, allow_mode = stack.pop()
             if isinstance(node, dict):
                 for key, value in node.items():
                     lower = key.lower()
@@ -269,20 +270,21 @@ class Redactor:
                         if lower in allow_keys or (track and here in allow_paths):
                             # Kept whole, but the denylist still wins deeper down.
                             if nested and has_deny:
-                                stack.append((value, here, False, True))
+                                stack.append((value, here, False))
                         elif nested:
-                            stack.append((value, here, True, True))
+                            stack.append((value, here, True))
                         else:
                             node[key] = redacted(value)
                             changed = True
                     elif nested and has_deny:
-                        stack.append((value, here, False, True))
+                        stack.append((value, here, False))
             else:
                 for index, value in enumerate(node):
                     if isinstance(value, (dict, list)):
-                        stack.append((value, path, allow_mode, keyed))
-                    elif allow_mode and keyed:
-                        # An array element belongs to the key holding the array.
+                        stack.append((value, path, allow_mode))
+                    elif allow_mode:
+                        # An array element belongs to the key holding the array; one of a
+                        # root array has no key, so no key lists it (as a bare value).
                         node[index] = redacted(value)
                         changed = True
         return changed
