@@ -242,6 +242,29 @@ CONTENT_CASES = [
                   "comment": "body could not be parsed to redact it field by field, so it was "
                              "redacted whole; truncated to 16 of 999 bytes"},
                  id="truncated-json-redacted-whole"),
+    # An OAuth token endpoint may answer as a form (RFC 6749 before JSON, GitHub's still
+    # by default): its fields are redacted as a request form's, the text kept otherwise.
+    pytest.param({"response_headers": [("Content-Type", "application/x-www-form-urlencoded")],
+                  "response_body": b"access_token=gho_16C7&scope=repo%2Cgist&token_type=bearer",
+                  "response_body_size": 57}, Redactor(["Access_Token"]),
+                 {"size": 57, "mimeType": "application/x-www-form-urlencoded",
+                  "text": "access_token=%5BREDACTED%208%5D&scope=repo%2Cgist&token_type=bearer"},
+                 id="form-redacted-by-field"),
+    pytest.param({"response_headers": [("Content-Type", "application/x-www-form-urlencoded")],
+                  "response_body": b"access_token=gho_16C7&token_type=bearer",
+                  "response_body_size": 39}, Redactor(allowlist=["token_type"]),
+                 {"size": 39, "mimeType": "[REDACTED 33]",
+                  "text": "access_token=%5BREDACTED%208%5D&token_type=bearer"},
+                 id="form-allowlist-by-field"),
+    pytest.param({"response_headers": [("Content-Type", "multipart/form-data; boundary=B")],
+                  "response_body": b'--B\r\nContent-Disposition: form-data; name="password"'
+                                   b"\r\n\r\nhunter2\r\n--B--\r\n",
+                  "response_body_size": 72}, Redactor(["password"]),
+                 {"size": 72, "mimeType": "multipart/form-data; boundary=B",
+                  "text": "[REDACTED 72]",
+                  "comment": "body could not be parsed to redact it field by field, so it was "
+                             "redacted whole"},
+                 id="multipart-naming-a-denied-field-redacted-whole"),
 ]
 
 

@@ -60,9 +60,15 @@ _ASCII_TRANSPARENT = frozenset({"utf-8", "utf-8-sig", "latin-1"})
 def _redact_text(
     text: str, essence: str, codec: str, redactor: Optional[Redactor]
 ) -> tuple[str, Optional[str]]:
-    """Redact a text body: JSON key by key, anything else whole under an allowlist."""
+    """Redact a text body: JSON key by key, a form (a response's: a request's becomes
+    params) field by field, anything else whole under an allowlist."""
     if redactor is None:
         return text, None
+    if essence == _FORM:
+        return redactor.query_string(text), None
+    if essence.startswith("multipart/") and redactor.mentions_key(text):
+        # Kept as text (a response's), its fields cannot be redacted one by one.
+        return redacted(text), _UNREDACTABLE_COMMENT
     if _looks_like_json(essence, text):
         if codec in _ASCII_TRANSPARENT and not redactor.mentions_key(text):
             return text, None  # spare parsing and re-serialising it

@@ -181,7 +181,7 @@ class Redactor:
         return pairs if out is None else out
 
     def query_string(self, raw_query: str) -> str:
-        """Redact parameter values inside a raw (percent-encoded) query string.
+        """Redact parameter values inside a raw (percent-encoded) query string or form.
 
         Only the value of a redacted parameter changes (to the percent-encoded
         ``[REDACTED n]``, n the length of the decoded value); everything else stays byte
