@@ -310,6 +310,8 @@ FILE_PART = (
                  id="json-solidus-escape"),
     pytest.param(SHORT, with_body("application/json", b'{"id": "k\\u00342"}'),
                  id="short-key-json-escape"),
+    pytest.param("k\x7f", with_body("application/json", b'{"id": "k\x7f"}'),
+                 id="short-key-json-unescaped-control"),
     pytest.param(ACCENT_KEY, with_body("application/json", json.dumps(
         {ACCENT_KEY: 1}, ensure_ascii=False).encode()), id="json-object-key"),
     pytest.param(KEY, with_body("application/json", json.dumps({KEY: 1}).encode()),

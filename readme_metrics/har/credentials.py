@@ -49,7 +49,7 @@ URL_HEADERS = frozenset({"referer", "location", "content-location"})
 class CallerKey:
     """Replace one caller's key by its mask in the strings of a HAR entry."""
 
-    __slots__ = ("key", "masked", "inside", "_plain", "_spellings", "_quoted_mask", "_json_key",
+    __slots__ = ("key", "masked", "inside", "_plain", "_spellings", "_quoted_mask", "_json_keys",
                  "_escapes")
 
     def __init__(self, key: str) -> None:
@@ -62,7 +62,8 @@ class CallerKey:
         # How the key can be written in a URL: as is, percent-encoded, or form-encoded.
         self._spellings = tuple({key, quote(key, safe=""), quote_plus(key, safe="")})
         self._quoted_mask = quote(self.masked, safe="")
-        self._json_key = json.dumps(key)
+        # The key as a JSON string, escaped and not (non-ASCII, DEL).
+        self._json_keys = tuple({json.dumps(key), json.dumps(key, ensure_ascii=False)})
         # The JSON escapes that can spell a character of the key ("\\/" only a slash).
         self._escapes = ("\\u", "\\/") if "/" in key else ("\\u",)
 
@@ -127,7 +128,7 @@ class CallerKey:
             if scrubbed is None:  # not JSON: plain text
                 return text.replace(self.key, self.masked) if self.key in text else text
             return scrubbed
-        if self._json_key in text or self._escaped(text):
+        if self._escaped(text) or any(spelling in text for spelling in self._json_keys):
             return self._json(text) or text
         return text
 
@@ -208,7 +209,7 @@ class CallerKey:
     def _json_spellings(self, text: str) -> str:
         """``text`` with the key's JSON string spellings (escaped or not) masked."""
         masked = json.dumps(self.masked, ensure_ascii=False)[1:-1]
-        for spelling in {self._json_key[1:-1], json.dumps(self.key, ensure_ascii=False)[1:-1]}:
+        for spelling in {spelling[1:-1] for spelling in self._json_keys}:
             if self.inside:
                 text = text.replace(spelling, masked)
             else:  # a short key: only where a whole string equals it
