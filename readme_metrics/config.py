@@ -17,7 +17,8 @@ import warnings
 from typing import Any, Callable, Generic, Mapping, Optional, Sequence, TypeVar, Union, overload
 
 from readme_metrics import _env
-from readme_metrics.options import BY_NAME, OPTIONS, Option, is_loopback_url
+from readme_metrics.option_checks import is_loopback_url
+from readme_metrics.options import BY_NAME, OPTIONS, Option
 
 GroupingFunction = Callable[[Any], Optional[Mapping[str, Any]]]
 

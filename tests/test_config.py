@@ -485,9 +485,9 @@ def test_a_placeholder_api_key_is_refused(monkeypatch, placeholder: str) -> None
 def test_a_placeholder_word_is_accepted_with_one_warning(
         monkeypatch, caplog: pytest.LogCaptureFixture, word: str) -> None:
     """SPEC 2: code and tests written for the official package run without edits."""
-    from readme_metrics import options
+    from readme_metrics import option_checks
 
-    monkeypatch.setattr(options, "_PLACEHOLDER_WARNING", options.LogLimiter(
+    monkeypatch.setattr(option_checks, "_PLACEHOLDER_WARNING", option_checks.LogLimiter(
         logging.getLogger("readme_metrics"), interval=None))  # as in a new process
     caplog.set_level(logging.WARNING, logger="readme_metrics")
     config = MetricsApiConfig(word, grouping)  # the official positional form

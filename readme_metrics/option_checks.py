@@ -1,0 +1,270 @@
+"""The checks of the option table (:data:`readme_metrics.options.OPTIONS`).
+
+Each check validates one option's value (an argument, a parsed environment variable or the
+default) and returns it normalised, or raises ``ValueError`` through
+:meth:`~readme_metrics.options.Option.invalid`, which names the option and its variable.
+What the checks accept is what README's options table says: the words come from the table,
+the rules from here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import math
+import re
+from typing import TYPE_CHECKING, Any, Callable, Optional
+from urllib.parse import urlsplit
+
+from readme_metrics._dotted import ImportedOnFirstCall, import_dotted, too_early_for_django
+from readme_metrics._logging import LogLimiter
+
+if TYPE_CHECKING:
+    from readme_metrics.options import Option
+
+__all__ = [
+    "MAX_SECONDS", "api_key", "flag", "grouping", "hosts", "http_url", "is_loopback_url",
+    "logger", "looks_like_a_placeholder", "methods", "names_a_placeholder", "number",
+    "strings", "whole",
+]
+
+
+def whole(minimum: int) -> Callable[[Option, Any], int]:
+    """A whole number >= ``minimum`` (``2.0`` counts; ``True`` does not)."""
+    def check(option: Option, value: Any) -> int:
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or not math.isfinite(value) or value != int(value) or value < minimum):
+            raise option.invalid(value)
+        return int(value)
+    return check
+
+
+#: The longest duration any option accepts. Past about 292 years (threading.TIMEOUT_MAX)
+#: a thread's wait raises OverflowError, which killed the delivery thread; a day is far
+#: beyond any sensible batching interval, HTTP timeout or exit flush.
+MAX_SECONDS = 86400
+
+
+def number(minimum: float, exclusive: bool = False) -> Callable[[Option, Any], float]:
+    """A finite number of seconds from ``minimum`` (excluded if ``exclusive``) to a day."""
+    def check(option: Option, value: Any) -> float:
+        # NaN and infinity are floats but no duration: a socket timeout cannot be either.
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or not math.isfinite(value)):
+            raise option.invalid(value)
+        if value < minimum or (exclusive and value == minimum) or value > MAX_SECONDS:
+            raise option.invalid(value)
+        return float(value)
+    return check
+
+
+def flag(option: Option, value: Any) -> bool:
+    """True or False, nothing else (the environment's text is parsed before)."""
+    if not isinstance(value, bool):
+        raise option.invalid(value)
+    return value
+
+
+def strings(normalise: Callable[[str], str] = str) -> Callable[[Option, Any], list[str]]:
+    """A list of strings, or one comma-separated string; each stripped and ``normalise``-d."""
+    def check(option: Option, value: Any) -> list[str]:
+        # list() of a str would split it into characters: "password" must stay one key.
+        items = value.split(",") if isinstance(value, str) else value
+        if isinstance(value, str) and _json_list(value):
+            # JSON (["password"]) would be one key named '["password"]' that matches
+            # nothing: the denylist would silently redact nothing.
+            raise option.invalid(value)
+        if not isinstance(items, (list, tuple, set, frozenset)) or not all(
+                isinstance(item, str) for item in items):
+            raise option.invalid(value)
+        return [normalise(item.strip()) for item in items if item.strip()]
+    return check
+
+
+def _json_list(text: str) -> bool:
+    """True when ``text`` is a JSON array (``["a", "b"]``); ``[::1]``, an IPv6 host, is not."""
+    text = text.strip()
+    if not (text.startswith("[") and text.endswith("]")):
+        return False
+    try:
+        return isinstance(json.loads(text), list)
+    except ValueError:
+        return False
+
+
+# The library appends these paths itself ({metrics_api}/v1/request, {readme_api_url}/v1):
+# a URL copied with them would be posted to .../v1/request/v1/request, which answers 404.
+# The official package joined them as absolute paths, so such a URL worked there: it is
+# taken off (with one warning), so that a configuration that worked keeps working.
+_APPENDED_PATHS = {"metrics_api": ("/v1/request", "/v1"), "readme_api_url": ("/v1",)}
+_APPENDED_WARNING = LogLimiter(logging.getLogger("readme_metrics"), interval=None)
+
+
+def http_url(option: Option, value: Any) -> Optional[str]:
+    """An http(s) URL without a trailing slash (or the path the library appends itself)."""
+    if value is None and option.default is None:
+        return None
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise option.invalid(value)
+    url = str(value).rstrip("/")
+    parts = urlsplit(url)
+    for appended in _APPENDED_PATHS.get(option.name, ()):
+        if not parts.path.lower().endswith(appended):
+            continue
+        if parts.query or parts.fragment:  # the path is not at the end: no safe cut
+            raise option.invalid(value, hint=f"give the base URL, without {appended} "
+                                 "(the library adds it)")
+        base = url[:-len(appended)].rstrip("/")
+        if _APPENDED_WARNING.due(f"{option.name} {url}"):  # once per value (bounded)
+            _APPENDED_WARNING.logger.warning(
+                "readme_metrics: %s ends in %s, which the library adds itself: using %s",
+                option.label(), appended, base)
+        return base
+    return url
+
+
+# RFC 9110 5.6.2: a method is a token; "GET POST" (spaces) or "GET;POST" would be one
+# method that no request has, so nothing would ever be skipped.
+_METHOD = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# What a Host header holds: a name or address, maybe a port. A URL, a path or a wildcard
+# (Django's ".example.com", "*") would match no Host, and every call would be skipped.
+_HOST = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9_\-][a-z0-9_\-.]*)(:[0-9]+)?")
+
+
+def methods(option: Option, value: Any) -> list[str]:
+    """HTTP method names, upper case, each one token."""
+    names = strings(str.upper)(option, value)
+    for method in names:
+        if not _METHOD.fullmatch(method):
+            raise option.invalid(value, hint=f"{method!r} is not one method (separate "
+                                 "methods with commas)")
+    return names
+
+
+def hosts(option: Option, value: Any) -> list[str]:
+    """Host names, lower case, each with or without a port."""
+    names = strings(str.lower)(option, value)
+    for host in names:
+        if not _HOST.fullmatch(host):
+            raise option.invalid(value, hint=_why_no_host(host))
+    return names
+
+
+def _why_no_host(host: str) -> str:
+    """What is wrong with one entry of allowed_http_hosts, naming it (a list may be long)."""
+    if "*" in host or host.startswith("."):
+        return f"{host!r} is a wildcard, which never matches: list each host"
+    netloc = urlsplit(host).netloc if "://" in host else ""
+    if netloc:
+        return f"{host!r} is a URL: list its host, {netloc!r}"
+    if "/" in host:
+        return f"{host!r} is not a host name: list the host alone, without a path"
+    if host.count(":") > 1:
+        return f"{host!r} is not a host name: an IPv6 address goes in brackets, '[::1]'"
+    return f"{host!r} is not a host name"
+
+
+# A whole key that is one of these (lower case, separators removed) was never replaced.
+_PLACEHOLDER_WORDS = frozenset((
+    "yourapikey", "yourreadmeapikey", "readmeapikey", "apikey", "yourkey", "key",
+    "yourapikeyhere", "apikeyhere", "changeme", "placeholder", "todo", "secret", "rdme",
+))
+_PLACEHOLDER_SHAPES = re.compile(r"(rdme_?)?(x{3,}|\.+|\*+)", re.IGNORECASE)
+# Once per process: the key is the same in every worker and every config built from it.
+_PLACEHOLDER_WARNING = LogLimiter(logging.getLogger("readme_metrics"), interval=None)
+
+
+def looks_like_a_placeholder(key: str) -> bool:
+    """True for keys copied from documentation: ``<your ReadMe API key>``, ``rdme_...``.
+
+    Only shapes no key has, real or a test's dummy (brackets, spaces, ellipses, a template
+    variable, a run of x): a real key must never be refused.
+    """
+    text = key.strip()
+    if not text or any(char.isspace() for char in text):
+        return True
+    if text[0] in "<{[$%" or text[-1] in ">}]" or "..." in text or "\u2026" in text:
+        return True
+    return _PLACEHOLDER_SHAPES.fullmatch(text) is not None
+
+
+def names_a_placeholder(key: str) -> bool:
+    """True for a whole placeholder word (``YOUR_API_KEY``, ``README_API_KEY``, ``secret``).
+
+    Not refused, only warned about: test suites written for the official package use such
+    words as dummy keys (its own build ``MetricsApiConfig("README_API_KEY", ...)``), and
+    they must keep running unchanged (SPEC 2). ReadMe refuses such a key with a 401, which
+    the delivery reports as well.
+    """
+    return re.sub(r"[\s_\-.]", "", key.strip().lower()) in _PLACEHOLDER_WORDS
+
+
+def api_key(option: Option, value: Any) -> str:
+    """A key that is not a copied placeholder (one whole placeholder word is warned about)."""
+    if value is None or value == "":
+        raise ValueError(
+            "readme_metrics: api_key is required: pass api_key=... or set README_API_KEY "
+            "(or set README_METRICS_ENABLED=false to turn metrics off)"
+        )
+    if not isinstance(value, str):
+        raise ValueError(f"readme_metrics: {option.label()} must be a string, got "
+                         f"{type(value).__name__}")
+    if looks_like_a_placeholder(value):
+        # The value is not echoed: were this check ever wrong, it would be a real key.
+        raise ValueError(
+            f"readme_metrics: {option.label()} looks like a placeholder (such as "
+            "'<your ReadMe API key>'), not a key: use your project's API key from the "
+            "ReadMe dashboard (no key yet? any key works against the local collector: "
+            "`readme-metrics collect`, then README_METRICS_SERVER=http://127.0.0.1:8001)"
+        )
+    if names_a_placeholder(value) and _PLACEHOLDER_WARNING.due("api_key"):
+        _PLACEHOLDER_WARNING.logger.warning(
+            "readme_metrics: %s looks like a placeholder, not a key: ReadMe will refuse "
+            "it; use your project's API key from the ReadMe dashboard", option.label())
+    return value
+
+
+def grouping(option: Option, value: Any) -> Callable[[Any], Any]:
+    """A callable, or the ``module.attribute`` path of one, imported now (see _dotted)."""
+    if isinstance(value, str):
+        path = value.strip()
+        try:
+            value = import_dotted(path)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise ValueError(
+                f"readme_metrics: {option.label()} cannot import {value!r}: {exc}"
+            ) from exc
+        except Exception as exc:
+            if not too_early_for_django(exc):
+                raise
+            value = ImportedOnFirstCall(path)  # settings.py runs before Django's apps load
+    if not callable(value):
+        raise ValueError(
+            f"readme_metrics: {option.label()} is required and must be {option.expects} "
+            "(or set README_METRICS_ENABLED=false to turn metrics off)"
+        )
+    return value
+
+
+def logger(option: Option, value: Any) -> logging.Logger:
+    """A ``logging.Logger``; None is the library's own."""
+    if value is None:
+        return logging.getLogger("readme_metrics")
+    if not isinstance(value, logging.Logger):
+        raise option.invalid(value)
+    return value
+
+
+def is_loopback_url(url: str) -> bool:
+    """True when ``url``'s host is ``localhost``, 127.0.0.0/8 or ``::1``."""
+    host = (urlsplit(url).hostname or "").rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
