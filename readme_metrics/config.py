@@ -17,6 +17,7 @@ import warnings
 from typing import Any, Callable, Generic, Mapping, Optional, Sequence, TypeVar, Union, overload
 
 from readme_metrics import _env
+from readme_metrics._logging import LogLimiter
 from readme_metrics.option_checks import is_loopback_url
 from readme_metrics.options import BY_NAME, OPTIONS, Option
 
@@ -26,6 +27,11 @@ GroupingFunction = Callable[[Any], Optional[Mapping[str, Any]]]
 _T = TypeVar("_T")
 _UNSET: Any = object()
 
+# A start-up warning is said once per process and logger: every worker and every config
+# built from the same settings would repeat it, yet a config with a logger of its own
+# still hears it. Keyed by the logger's name, so the limiter's own logger is not used.
+_WARNED = LogLimiter(logging.getLogger("readme_metrics"), interval=None)
+
 
 def _not_configured(request: Any) -> None:
     """The grouping function of a disabled config: it identifies nobody."""
@@ -33,27 +39,44 @@ def _not_configured(request: Any) -> None:
 
 
 def _from_environment(option: Option) -> Any:
-    """The option's variable, parsed, or ``_UNSET`` when unset or empty."""
+    """The option's variable, parsed but not checked, or ``_UNSET`` when unset or empty."""
     if option.variable is None:
         return _UNSET
     if _env.raw(option.variable) is None:
         return _UNSET
     value = _env.read(option.name, option.variable, option.parse, option.expects)
-    if isinstance(value, str):
-        value = value.strip()
+    return value.strip() if isinstance(value, str) else value
+
+
+def _checked(option: Option, value: Any, warnings: list[str]) -> Any:
+    """``value`` checked and normalised; the warning it deserves, if any, to ``warnings``."""
+    checked = option.check(option, value)
+    if option.warning is not None:
+        warning = option.warning(option, value, checked)
+        if warning is not None:
+            warnings.append(warning)
+    return checked
+
+
+def _resolve(option: Option, given: Mapping[str, Any], warnings: list[str]) -> Any:
+    """Argument (even None) > environment > default, checked and normalised."""
+    if option.name in given:
+        value = given[option.name]
+        return _checked(option, option.default if value is None else value, warnings)
+    value = _from_environment(option)
+    if value is _UNSET:
+        return _checked(option, option.default, warnings)
     try:
-        return option.check(option, value)
+        return _checked(option, value, warnings)
     except ValueError as exc:
         raise ValueError(f"{exc} (from the environment)") from None
 
 
-def _resolve(option: Option, given: Mapping[str, Any]) -> Any:
-    """Argument (even None) > environment > default, checked and normalised."""
-    if option.name in given:
-        value = given[option.name]
-        return option.check(option, option.default if value is None else value)
-    value = _from_environment(option)
-    return option.check(option, option.default) if value is _UNSET else value
+def _warn(logger: logging.Logger, warnings: list[str]) -> None:
+    """Log the start-up ``warnings`` on the config's ``logger``, each once per process."""
+    for message in warnings:
+        if _WARNED.due(f"{logger.name}\n{message}"):
+            logger.warning("%s", message)
 
 
 def _with_aliases(given: dict[str, Any]) -> None:
@@ -93,8 +116,10 @@ class _OfficialName(Generic[_T]):
 
     def __set__(self, config: MetricsApiConfig, value: Any) -> None:
         option = BY_NAME[self.name]
-        setattr(config, self.name, option.check(option, option.default if value is None
-                                                else value))
+        warnings: list[str] = []
+        setattr(config, self.name, _checked(option, option.default if value is None
+                                            else value, warnings))
+        _warn(config.logger, warnings)
         if self.name == "metrics_api":
             config._follow_metrics_api()
         elif self.name == "readme_api_url":
@@ -174,13 +199,16 @@ class MetricsApiConfig:
         given = {name: value for name, value in locals().items()
                  if name != "self" and value is not _UNSET}
         _with_aliases(given)
-        self.enabled = _resolve(BY_NAME["enabled"], given)
+        # Warnings wait for the logger, which is read last (an option like the others).
+        warnings: list[str] = []
+        self.enabled = _resolve(BY_NAME["enabled"], given, warnings)
         for option in OPTIONS:
             if option.alias_of is not None or option.name == "enabled":
                 continue
             if not self.enabled and option.name in ("api_key", "grouping_function"):
                 continue
-            setattr(self, option.name, _resolve(option, given))
+            setattr(self, option.name, _resolve(option, given, warnings))
+        _warn(self.logger, warnings)
         if not self.enabled:
             self._disabled_identity(given)
         self._readme_api_url_given = (given.get("readme_api_url") is not None

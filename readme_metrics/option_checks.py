@@ -5,6 +5,11 @@ default) and returns it normalised, or raises ``ValueError`` through
 :meth:`~readme_metrics.options.Option.invalid`, which names the option and its variable.
 What the checks accept is what README's options table says: the words come from the table,
 the rules from here.
+
+A value accepted but worth a word (a placeholder key, a URL given with the path the library
+adds) has a ``*_warning`` function that returns the warning. Nothing here logs: the
+warnings fire while the options are read, before the config's ``logger`` is known, so the
+config logs them on that logger once it is.
 """
 
 from __future__ import annotations
@@ -18,15 +23,14 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 from urllib.parse import urlsplit
 
 from readme_metrics._dotted import ImportedOnFirstCall, import_dotted, too_early_for_django
-from readme_metrics._logging import LogLimiter
 
 if TYPE_CHECKING:
     from readme_metrics.options import Option
 
 __all__ = [
-    "MAX_SECONDS", "api_key", "flag", "grouping", "hosts", "http_url", "is_loopback_url",
-    "logger", "looks_like_a_placeholder", "methods", "names_a_placeholder", "number",
-    "strings", "whole",
+    "MAX_SECONDS", "api_key", "appended_path_warning", "flag", "grouping", "hosts",
+    "http_url", "is_loopback_url", "logger", "looks_like_a_placeholder", "methods",
+    "names_a_placeholder", "number", "placeholder_warning", "strings", "whole",
 ]
 
 
@@ -98,7 +102,13 @@ def _json_list(text: str) -> bool:
 # The official package joined them as absolute paths, so such a URL worked there: it is
 # taken off (with one warning), so that a configuration that worked keeps working.
 _APPENDED_PATHS = {"metrics_api": ("/v1/request", "/v1"), "readme_api_url": ("/v1",)}
-_APPENDED_WARNING = LogLimiter(logging.getLogger("readme_metrics"), interval=None)
+
+
+def _appended_path(option: Option, url: str) -> Optional[str]:
+    """The path the library appends to ``option`` that ``url`` ends in, if any."""
+    path = urlsplit(url).path.lower()
+    return next((end for end in _APPENDED_PATHS.get(option.name, ()) if path.endswith(end)),
+                None)
 
 
 def http_url(option: Option, value: Any) -> Optional[str]:
@@ -109,20 +119,23 @@ def http_url(option: Option, value: Any) -> Optional[str]:
     if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
         raise option.invalid(value)
     url = str(value).rstrip("/")
+    appended = _appended_path(option, url)
+    if appended is None:
+        return url
     parts = urlsplit(url)
-    for appended in _APPENDED_PATHS.get(option.name, ()):
-        if not parts.path.lower().endswith(appended):
-            continue
-        if parts.query or parts.fragment:  # the path is not at the end: no safe cut
-            raise option.invalid(value, hint=f"give the base URL, without {appended} "
-                                 "(the library adds it)")
-        base = url[:-len(appended)].rstrip("/")
-        if _APPENDED_WARNING.due(f"{option.name} {url}"):  # once per value (bounded)
-            _APPENDED_WARNING.logger.warning(
-                "readme_metrics: %s ends in %s, which the library adds itself: using %s",
-                option.label(), appended, base)
-        return base
-    return url
+    if parts.query or parts.fragment:  # the path is not at the end: no safe cut
+        raise option.invalid(value, hint=f"give the base URL, without {appended} "
+                             "(the library adds it)")
+    return url[:-len(appended)].rstrip("/")
+
+
+def appended_path_warning(option: Option, given: Any, value: Any) -> Optional[str]:
+    """The warning for a URL ``given`` with the path the library adds (``value``: without)."""
+    appended = _appended_path(option, given.rstrip("/")) if isinstance(given, str) else None
+    if appended is None:
+        return None
+    return (f"readme_metrics: {option.label()} ends in {appended}, which the library adds "
+            f"itself: using {value}")
 
 
 # RFC 9110 5.6.2: a method is a token; "GET POST" (spaces) or "GET;POST" would be one
@@ -172,8 +185,6 @@ _PLACEHOLDER_WORDS = frozenset((
     "yourapikeyhere", "apikeyhere", "changeme", "placeholder", "todo", "secret", "rdme",
 ))
 _PLACEHOLDER_SHAPES = re.compile(r"(rdme_?)?(x{3,}|\.+|\*+)", re.IGNORECASE)
-# Once per process: the key is the same in every worker and every config built from it.
-_PLACEHOLDER_WARNING = LogLimiter(logging.getLogger("readme_metrics"), interval=None)
 
 
 def looks_like_a_placeholder(key: str) -> bool:
@@ -202,7 +213,7 @@ def names_a_placeholder(key: str) -> bool:
 
 
 def api_key(option: Option, value: Any) -> str:
-    """A key that is not a copied placeholder (one whole placeholder word is warned about)."""
+    """A key that is not a copied placeholder (a whole placeholder word is accepted)."""
     if value is None or value == "":
         raise ValueError(
             "readme_metrics: api_key is required: pass api_key=... or set README_API_KEY "
@@ -219,11 +230,18 @@ def api_key(option: Option, value: Any) -> str:
             "ReadMe dashboard (no key yet? any key works against the local collector: "
             "`readme-metrics collect`, then README_METRICS_SERVER=http://127.0.0.1:8001)"
         )
-    if names_a_placeholder(value) and _PLACEHOLDER_WARNING.due("api_key"):
-        _PLACEHOLDER_WARNING.logger.warning(
-            "readme_metrics: %s looks like a placeholder, not a key: ReadMe will refuse "
-            "it; use your project's API key from the ReadMe dashboard", option.label())
     return value
+
+
+def placeholder_warning(option: Option, given: Any, value: Any) -> Optional[str]:
+    """The warning for a key that is a whole placeholder word (:func:`names_a_placeholder`).
+
+    The value is not echoed, as in the error for a placeholder refused.
+    """
+    if not names_a_placeholder(value):
+        return None
+    return (f"readme_metrics: {option.label()} looks like a placeholder, not a key: ReadMe "
+            "will refuse it; use your project's API key from the ReadMe dashboard")
 
 
 def grouping(option: Option, value: Any) -> Callable[[Any], Any]:

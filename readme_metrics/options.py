@@ -49,6 +49,9 @@ class Option:
     doc: str
     #: for deprecated aliases: the option whose list this one extends.
     alias_of: Optional[str] = None
+    #: for a value the check accepted, ``warning(option, given, checked)``: the warning it
+    #: deserves, or None. The config logs it on its ``logger``, once per process.
+    warning: Optional[Callable[[Option, Any, Any], Optional[str]]] = None
 
     def label(self) -> str:
         """``name (VARIABLE)``, the way every message names an option."""
@@ -78,7 +81,7 @@ OPTIONS: tuple[Option, ...] = (
         "(tests, local runs)"),
     Option("api_key", "README_API_KEY", "str", None, "your project's API key", check.api_key,
         "required", "your ReadMe project API key; never logged; a placeholder such as "
-        "`<your ReadMe API key>` is refused"),
+        "`<your ReadMe API key>` is refused", warning=check.placeholder_warning),
     Option("grouping_function", "README_GROUPING_FUNCTION", "str", None,
         "a callable or a 'module.attribute' path", check.grouping, "required",
         "`callable(request) -> mapping or None`; in the environment a dotted path such as "
@@ -115,13 +118,14 @@ OPTIONS: tuple[Option, ...] = (
         "if not set)"),
     Option("metrics_api", "README_METRICS_SERVER", "str", "https://metrics.readme.io", _URL,
         check.http_url, "`https://metrics.readme.io`", "base URL of the Metrics API (point it at "
-        "`readme-metrics collect` to see what would be sent)"),
+        "`readme-metrics collect` to see what would be sent)",
+        warning=check.appended_path_warning),
     Option("readme_api_url", "README_API_URL", "str", "https://dash.readme.com/api", _URL,
         check.http_url,
         "`https://dash.readme.com/api`, or `metrics_api` when that is a loopback address",
         "base URL used to look up your docs URL; follows a local `metrics_api` "
         "(`localhost`, `127.0.0.0/8`, `::1`) unless set, so `readme-metrics collect` "
-        "needs one variable"),
+        "needs one variable", warning=check.appended_path_warning),
     Option("max_body_bytes", "README_MAX_BODY_BYTES", "int", 262144, _WHOLE.format(0),
         check.whole(0), "`262144` (256 KiB)", "most bytes of one body recorded; larger bodies "
         "pass through untouched and are logged truncated"),

@@ -485,9 +485,9 @@ def test_a_placeholder_api_key_is_refused(monkeypatch, placeholder: str) -> None
 def test_a_placeholder_word_is_accepted_with_one_warning(
         monkeypatch, caplog: pytest.LogCaptureFixture, word: str) -> None:
     """SPEC 2: code and tests written for the official package run without edits."""
-    from readme_metrics import option_checks
+    from readme_metrics import config as config_module
 
-    monkeypatch.setattr(option_checks, "_PLACEHOLDER_WARNING", option_checks.LogLimiter(
+    monkeypatch.setattr(config_module, "_WARNED", config_module.LogLimiter(
         logging.getLogger("readme_metrics"), interval=None))  # as in a new process
     caplog.set_level(logging.WARNING, logger="readme_metrics")
     config = MetricsApiConfig(word, grouping)  # the official positional form
@@ -886,3 +886,50 @@ def test_a_refused_list_names_the_entry_at_fault(option: str, value: list[str],
     with pytest.raises(ValueError) as raised:
         MetricsApiConfig(api_key="rdme_key", grouping_function=grouping, **{option: value})
     assert named in str(raised.value), str(raised.value)
+
+
+class _Kept(logging.Handler):
+    """Keeps the records it is given (a handler of its own, not caplog's root one)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.mark.parametrize("source", ["arguments", "environment"])
+def test_start_up_warnings_go_to_the_configs_logger(
+        monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
+        source: str) -> None:
+    """The placeholder-key and trimmed-endpoint warnings fire while the options are read,
+    before ``logger`` is: they went to the library's default logger, which an app that
+    gave its own logger does not watch (and which, with no logging configured, Python's
+    last-resort handler prints to stderr)."""
+    mine = logging.getLogger(f"app.metrics.{source}")
+    mine.propagate = False  # nothing reaches the root, caplog or stderr but through `kept`
+    kept, default = _Kept(), _Kept()
+    mine.addHandler(kept)
+    logging.getLogger("readme_metrics").addHandler(default)
+    server = f"http://127.0.0.1:8001/{source}/v1/request"  # a value no other test warned of
+    options: dict[str, Any] = {"api_key": "YOUR_API_KEY", "metrics_api": server}
+    if source == "environment":
+        monkeypatch.setenv("README_API_KEY", options.pop("api_key"))
+        monkeypatch.setenv("README_METRICS_SERVER", options.pop("metrics_api"))
+    try:
+        config = MetricsApiConfig(grouping_function=grouping, logger=mine, **options)
+        config.METRICS_API = server  # set later, as official-package code may: once only
+    finally:
+        mine.removeHandler(kept)
+        logging.getLogger("readme_metrics").removeHandler(default)
+    assert config.metrics_api == f"http://127.0.0.1:8001/{source}"
+    assert [r.getMessage() for r in kept.records] == [
+        "readme_metrics: api_key (README_API_KEY) looks like a placeholder, not a key: "
+        "ReadMe will refuse it; use your project's API key from the ReadMe dashboard",
+        f"readme_metrics: metrics_api (README_METRICS_SERVER) ends in /v1/request, which "
+        f"the library adds itself: using http://127.0.0.1:8001/{source}",
+    ]
+    assert all(r.levelno == logging.WARNING for r in kept.records)
+    assert default.records == []
+    assert capfd.readouterr() == ("", "")

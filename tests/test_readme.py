@@ -534,7 +534,7 @@ def test_the_placeholders_configuration_names_are_refused_or_warned_as_it_says(
     such dummy keys); it said YOUR_API_KEY was refused after that had changed."""
     import logging
 
-    from readme_metrics import MetricsApiConfig, option_checks
+    from readme_metrics import MetricsApiConfig, config
 
     text = " ".join(readme_sections()["Configuration"].split())
     refused_part, found, warned_part = text.partition(" is refused as a key;")
@@ -548,7 +548,7 @@ def test_the_placeholders_configuration_names_are_refused_or_warned_as_it_says(
             MetricsApiConfig(api_key=key, grouping_function=print)
     caplog.set_level(logging.WARNING, logger="readme_metrics")
     for key in warned:
-        option_checks._PLACEHOLDER_WARNING.reset()  # once per process: see it for each key
+        config._WARNED.reset()  # once per process: see it for each key
         caplog.clear()
         assert MetricsApiConfig(api_key=key, grouping_function=print).api_key == key
         assert any("placeholder" in r.getMessage() for r in caplog.records), key
