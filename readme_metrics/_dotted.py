@@ -5,17 +5,32 @@ start-up. One case cannot be imported then: Django builds ``README_METRICS_CONFI
 ``settings.py`` runs, before it loads its apps, and a grouping module that imports models
 (``from .models import ApiKey``, as one that looks the caller up does) raises
 ``AppRegistryNotReady`` there. Such a path is imported on the first call instead, when
-Django is ready; should it fail then, the grouping function's error is reported as any
-other (the request is not logged, the app is unaffected).
+Django is ready. Should that fail, the call raises :class:`NotImported`, which the
+grouping call reports once (the request is not logged, the app is unaffected), and the
+import is not run on every request:
+
+- Django still not ready is the one failure that passes by itself (a request served before
+  ``django.setup()`` has finished): the import is tried again after 1, 2, 4 ... seconds,
+  at most a minute apart.
+- Any other failure is for good: the code on disk does not change under a running
+  process, and importing a module runs its top-level code again (its cost, its side
+  effects, half-made state) for an error that is known already. It stays until restart.
 """
 
 from __future__ import annotations
 
 import importlib
 import threading
+import time
+import traceback
 from typing import Any, Callable, Optional
 
-__all__ = ["ImportedOnFirstCall", "import_dotted", "too_early_for_django"]
+__all__ = ["ImportedOnFirstCall", "NotImported", "import_dotted", "too_early_for_django"]
+
+#: Seconds before the first retry of an import Django was not ready for, and the most
+#: between two retries (the wait doubles from one to the other).
+FIRST_RETRY = 1.0
+LONGEST_RETRY = 60.0
 
 
 def import_dotted(path: str) -> Any:
@@ -39,22 +54,74 @@ def too_early_for_django(exc: BaseException) -> bool:
         "AppRegistryNotReady", "ImproperlyConfigured")
 
 
+class NotImported(Exception):
+    """The grouping function's path did not import on its first call; the message says
+    why (names and the import error's text, never request data) and what happens next."""
+
+
+def _why(exc: BaseException) -> str:
+    """The failure in a few words: an import error's text names modules and attributes;
+    any other error's may be anything the module held, so only its type and place."""
+    kind = type(exc).__name__
+    if isinstance(exc, (ImportError, AttributeError)):
+        return f"{kind}: {exc}"
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f"{kind} at {frames[-1].filename}:{frames[-1].lineno}" if frames else kind
+
+
 class ImportedOnFirstCall:
     """A grouping function imported by its path when it is first called."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.path = path
+        self._clock = clock
         self._function: Optional[Callable[[Any], Any]] = None
         self._lock = threading.Lock()
+        self._failure: Optional[str] = None  # why the last import failed
+        self._retry_at: Optional[float] = None  # None with a failure: never again
+        self._retry_wait = FIRST_RETRY
 
     def __call__(self, request: Any) -> Any:
         function = self._function
         if function is None:
-            with self._lock:  # one import, even when the first requests arrive together
-                if self._function is None:
-                    self._function = import_dotted(self.path)
-                function = self._function
+            function = self._import()
         return function(request)
+
+    def _import(self) -> Callable[[Any], Any]:
+        """The function, imported now if due; raises :class:`NotImported` otherwise."""
+        with self._lock:  # one import, even when the first requests arrive together
+            if self._function is not None:
+                return self._function
+            if self._failure is not None and (self._retry_at is None
+                                              or self._clock() < self._retry_at):
+                raise NotImported(self._failure)
+            try:
+                function = import_dotted(self.path)
+            except Exception as exc:
+                self._failed(exc)
+                raise NotImported(self._failure) from exc
+            if not callable(function):
+                self._failure = (f"the grouping function {self.path!r} is not callable: "
+                                 "requests are not logged")
+                self._retry_at = None
+                raise NotImported(self._failure)
+            self._function = function
+            return function
+
+    def _failed(self, exc: Exception) -> None:
+        """Note why the import failed, and when (if ever) to try again."""
+        if too_early_for_django(exc):
+            self._failure = (f"the grouping function {self.path!r} could not be imported "
+                             f"yet ({type(exc).__name__}: Django's apps are not loaded): "
+                             "requests are not logged until it is; it is tried again "
+                             "after a backoff")
+            self._retry_at = self._clock() + self._retry_wait
+            self._retry_wait = min(self._retry_wait * 2, LONGEST_RETRY)
+        else:
+            self._failure = (f"the grouping function {self.path!r} could not be imported "
+                             f"({_why(exc)}): requests are not logged; it is not imported "
+                             "again until the process restarts")
+            self._retry_at = None
 
     def __repr__(self) -> str:
         return f"<grouping function {self.path!r}, imported on its first call>"

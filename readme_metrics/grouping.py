@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Mapping
 from typing import Any, Callable, Optional
 
+from readme_metrics._dotted import NotImported
 from readme_metrics._logging import LogLimiter
 from readme_metrics.exchange import Group
 
@@ -86,6 +87,9 @@ class Identifier:
     def __call__(self, request: Any) -> Optional[Group]:
         try:
             result = self._function(request)
+        except NotImported as exc:  # a path that did not import: its message says why
+            self._report(logging.ERROR, str(exc))
+            return None
         except Exception as exc:  # user code: contain everything, the app must not notice
             self._report_raised(exc)
             return None

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 from webob import Request
 
+from readme_metrics._dotted import ImportedOnFirstCall
+from readme_metrics.exchange import Group
 from readme_metrics.grouping import Identifier
 from tests.support.contract import no_log_sent, reading_app
 from tests.support.fake_api import Collector
@@ -160,3 +164,95 @@ def test_bad_grouping_function_is_contained_and_reported_once(
     no_log_sent(middleware, collector)
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and message in errors[0].getMessage()
+
+
+# -- a grouping function named by a path that fails to import on its first call ----------
+
+
+def grouping_module(monkeypatch: pytest.MonkeyPatch, directory: Path, name: str,
+                    rest: str) -> None:
+    """``name``.py, importable: counts its imports in ``<name>_count``, raises Django's
+    "not ready" unless ``<NAME>_READY=1``, then runs ``rest``."""
+    pytest.importorskip("django")
+    monkeypatch.syspath_prepend(str(directory))
+    (directory / f"{name}_count.py").write_text("attempts = []\n")
+    (directory / f"{name}.py").write_text(
+        "import os\n"
+        f"import {name}_count\n"
+        f"{name}_count.attempts.append(1)\n"
+        "from django.core.exceptions import AppRegistryNotReady\n"
+        f"if os.environ.get('{name.upper()}_READY') != '1':\n"
+        "    raise AppRegistryNotReady(\"Apps aren't loaded yet.\")\n" + rest)
+
+
+def import_attempts(name: str) -> int:
+    return len(importlib.import_module(f"{name}_count").attempts)
+
+
+def complaints(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The warnings and errors logged, in order."""
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_a_grouping_path_that_fails_to_import_is_not_imported_again_per_request(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inline_wrap: Any,
+        collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    """A path Django could not import at start-up is imported on the first call; when that
+    fails for good (here the module's own import of a missing module), the import ran
+    again on every request: its cost, its side effects and a log record each time."""
+    grouping_module(monkeypatch, tmp_path, "fh_gone", "import fh_no_such_module\n"
+                    "def grouping(request):\n    return {'api_key': 'k'}\n")
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    middleware = inline_wrap(reading_app(), grouping_function="fh_gone.grouping")
+    assert import_attempts("fh_gone") == 1  # at start-up: not ready, so deferred
+    monkeypatch.setenv("FH_GONE_READY", "1")
+    for _ in range(5):
+        result = run_wsgi(middleware, wsgi_environ())
+        assert (result.status, result.body, result.error) == ("200 OK", b"ok", None)
+    assert import_attempts("fh_gone") == 2
+    no_log_sent(middleware, collector)
+    assert complaints(caplog) == [
+        "the grouping function 'fh_gone.grouping' could not be imported "
+        "(ModuleNotFoundError: No module named 'fh_no_such_module'): requests are not "
+        "logged; it is not imported again until the process restarts"]
+
+
+def test_a_grouping_path_django_is_not_ready_for_is_retried_with_a_backoff(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Still "not ready" at the first call: tried again after 1, 2, 4 ... seconds (at most
+    a minute apart), not on every request, with one error line until it imports."""
+    grouping_module(monkeypatch, tmp_path, "fh_later",
+                    "def grouping(request):\n    return {'api_key': 'caller'}\n")
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    now = [0.0]
+    identify = Identifier(ImportedOnFirstCall("fh_later.grouping", clock=lambda: now[0]),
+                          LOGGER)
+    # (time of the call, import attempts so far after it)
+    for at, attempts in [(0.0, 1), (0.5, 1), (1.0, 2), (2.9, 2), (3.0, 3), (6.9, 3)]:
+        now[0] = at
+        assert identify(request()) is None
+        assert import_attempts("fh_later") == attempts, at
+    monkeypatch.setenv("FH_LATER_READY", "1")
+    now[0] = 7.0
+    assert identify(request()) == Group("caller", None, None)
+    now[0] = 100.0
+    assert identify(request()) == Group("caller", None, None)
+    assert import_attempts("fh_later") == 4
+    assert complaints(caplog) == [
+        "the grouping function 'fh_later.grouping' could not be imported yet "
+        "(AppRegistryNotReady: Django's apps are not loaded): requests are not logged "
+        "until it is; it is tried again after a backoff"]
+
+
+def test_a_grouping_path_to_something_not_callable_is_reported_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    grouping_module(monkeypatch, tmp_path, "fh_value", "grouping = {'api_key': 'caller'}\n")
+    monkeypatch.setenv("FH_VALUE_READY", "1")
+    identify = Identifier(ImportedOnFirstCall("fh_value.grouping"), LOGGER)
+    for _ in range(3):
+        assert identify(request()) is None
+    assert import_attempts("fh_value") == 1
+    assert complaints(caplog) == [
+        "the grouping function 'fh_value.grouping' is not callable: requests are not logged"]
