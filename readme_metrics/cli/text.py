@@ -1,8 +1,7 @@
-"""Wording of the command's output."""
+"""Wording of the command's output (``counted`` is shared with the library's log lines)."""
 
 from __future__ import annotations
 
+from readme_metrics._wording import counted
 
-def counted(count: int, noun: str, plural: str = "") -> str:
-    """``"1 log"``, ``"2 logs"``; ``plural`` where adding an "s" is wrong ("entries")."""
-    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+__all__ = ["counted"]

@@ -14,6 +14,7 @@ import traceback
 from typing import Optional
 
 from readme_metrics._logging import LogLimiter
+from readme_metrics._wording import counted
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.policy import PAUSE, REJECT, SENT, WARN_INTERVAL, Outcome
 from readme_metrics.delivery.queue import Batch
@@ -72,8 +73,8 @@ class Attempt:
         if verdict == SENT:
             if self._logger.isEnabledFor(logging.DEBUG):
                 # The one sign of delivery where no stats handle is at hand (Django, FastAPI).
-                self._logger.debug("readme_metrics: delivered %d log%s (%s)", batch.count,
-                                   "" if batch.count == 1 else "s", cause)
+                self._logger.debug("readme_metrics: delivered %s (%s)",
+                                   counted(batch.count, "log"), cause)
             batcher.settle(batch, None)
         elif verdict == PAUSE:
             if batcher.pause(batch, self._auth_pause):
@@ -85,14 +86,14 @@ class Attempt:
             self._logger.debug("readme_metrics: the Metrics API answered %s: %s", cause,
                                outcome.detail)
             self.warnings.log(logging.WARNING, "rejected", "readme_metrics: the Metrics "
-                              "API rejected a batch of %d log%s (%s); dropping it",
-                              batch.count, "" if batch.count == 1 else "s", cause)
+                              "API rejected a batch of %s (%s); dropping it",
+                              counted(batch.count, "log"), cause)
             batcher.settle(batch, "rejected")
         elif batch.attempts >= self._max_attempts:
             self.warnings.log(logging.WARNING, "retries_exhausted", "readme_metrics: could "
-                              "not deliver a batch of %d log%s after %d attempt%s (%s); "
-                              "dropping it", batch.count, "" if batch.count == 1 else "s",
-                              batch.attempts, "" if batch.attempts == 1 else "s", cause)
+                              "not deliver a batch of %s after %s (%s); dropping it",
+                              counted(batch.count, "log"), counted(batch.attempts, "attempt"),
+                              cause)
             batcher.settle(batch, "retries_exhausted")
         else:
             delay = batcher.retry_later(batch, outcome.retry_after)
