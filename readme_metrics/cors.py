@@ -10,7 +10,11 @@ when its ``scheme://host:port`` equals a configured one (case and default ports
 normalised), so look-alikes such as ``https://evil-example.com`` or
 ``https://example.com.evil.com`` never match ``https://example.com``. ``*`` allows every
 origin, but only when configured explicitly. Requests without an allowed origin are passed
-to the app and answered with exactly the app's response: not a header is touched.
+to the app and answered with the app's response, with ``Origin`` added to its ``Vary``
+alone: once any origin is configured, every answer depends on the Origin header (with
+CORS headers or without), and a shared cache that kept the answer without them must not
+serve it to an allowed origin, which the browser would then refuse. With no origin
+configured, nothing depends on Origin and not a header is touched.
 
 .. autoclass:: CORSMiddleware
 """
@@ -153,14 +157,17 @@ class CORSMiddleware:
       a method or header name that is not a valid token, it is answered ``400`` without
       CORS headers. A method or header outside the configured lists is not refused here:
       the lists are sent and the browser enforces them.
-    - A preflight from any other origin goes to the app unchanged, which answers it as
-      any ``OPTIONS``; with no CORS headers in the answer the browser refuses.
+    - A preflight from any other origin goes to the app, which answers it as any
+      ``OPTIONS``; with no CORS headers in the answer the browser refuses.
     - Any other request from an allowed origin gets ``Access-Control-Allow-Origin``
       (``*`` with the ``*`` setting and no credentials, else the origin echoed),
-      ``Access-Control-Allow-Credentials: true`` when configured,
-      ``Access-Control-Expose-Headers`` when configured, and ``Origin`` added to its
-      ``Vary`` header (kept and extended if the app set one). A header the app already
-      set itself is left alone. Other requests get the app's response unchanged.
+      ``Access-Control-Allow-Credentials: true`` when configured, and
+      ``Access-Control-Expose-Headers`` when configured. A header the app already set
+      itself is left alone.
+    - Every answer, from an allowed origin or not, with an Origin header or without, gets
+      ``Origin`` in its ``Vary`` header (the app's kept and extended if it set one), so
+      that caches keep one answer per origin; only with no origin configured is the
+      app's response passed on unchanged.
 
     Invalid configuration raises ``ValueError`` naming the option and the variable.
     """
@@ -206,16 +213,19 @@ class CORSMiddleware:
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> t.Iterable[bytes]:
+        if not self.allow_any and not self.allowed_origins:
+            return self.app(environ, start_response)  # no answer depends on Origin
         origin = environ.get("HTTP_ORIGIN")
-        if origin is None or not self._allowed(origin):
-            return self.app(environ, start_response)
-        if environ.get("REQUEST_METHOD") == "OPTIONS" and environ.get(
-            "HTTP_ACCESS_CONTROL_REQUEST_METHOD"
-        ):
-            return self._preflight(environ, origin, start_response)
-        added = self._origin_headers(origin)
-        if self.expose_headers:
-            added.append(("Access-Control-Expose-Headers", ", ".join(self.expose_headers)))
+        added: Headers = []  # not allowed: Vary alone, added by _with_headers
+        if origin is not None and self._allowed(origin):
+            if environ.get("REQUEST_METHOD") == "OPTIONS" and environ.get(
+                "HTTP_ACCESS_CONTROL_REQUEST_METHOD"
+            ):
+                return self._preflight(environ, origin, start_response)
+            added = self._origin_headers(origin)
+            if self.expose_headers:
+                added.append(("Access-Control-Expose-Headers",
+                              ", ".join(self.expose_headers)))
 
         def cors_start_response(
             status: str, headers: Headers, exc_info: t.Any = None

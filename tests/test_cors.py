@@ -158,7 +158,8 @@ def test_preflight_headers(options: dict[str, Any], request_headers: dict[str, s
     pytest.param("https://evil-example.com", id="look-alike"),
     pytest.param("null", id="null"),
 ])
-def test_preflight_from_other_origin_reaches_the_app_unchanged(origin: str) -> None:
+def test_preflight_from_other_origin_reaches_the_app_unchanged_but_for_vary(
+        origin: str) -> None:
     def answer() -> ScriptedApp:
         return ScriptedApp("405 Method Not Allowed",
                            [("Content-Type", "text/plain"), ("Allow", "GET")], [b"no"])
@@ -168,8 +169,8 @@ def test_preflight_from_other_origin_reaches_the_app_unchanged(origin: str) -> N
     app = answer()
     wrapped = run_wsgi(cors(app), wsgi_environ("OPTIONS", "/", headers))
     assert app.calls == 1
-    assert wrapped == bare
-    assert not any(name.lower().startswith("access-control") for name, _ in wrapped.headers)
+    assert (wrapped.status, wrapped.body) == (bare.status, bare.body)
+    assert wrapped.headers == bare.headers + [("Vary", "Origin")]
 
 
 @pytest.mark.parametrize("method, request_headers", [
@@ -282,9 +283,30 @@ def test_error_paths_and_write_keep_cors_headers(mode: str) -> None:
     assert app.closed == (0 if mode == "raise_before" else 1)
 
 
-def test_requests_without_origin_are_untouched() -> None:
+@pytest.mark.parametrize("allowed, origin", [
+    pytest.param([SITE], None, id="no-origin"),
+    pytest.param([SITE], "https://evil.com", id="other"),
+    pytest.param([SITE], "null", id="null"),
+    pytest.param([SITE], "not an origin", id="malformed"),
+    pytest.param(["*"], None, id="wildcard-no-origin"),
+    pytest.param(["*"], "null", id="wildcard-null"),
+])
+def test_every_answer_varies_on_origin_where_origins_are_configured(
+        allowed: list[str], origin: str | None) -> None:
+    """An answer without CORS headers depends on Origin as much as one with them: cached
+    without ``Vary: Origin``, it would be served to an allowed origin, which the browser
+    then refuses (Fetch, "CORS protocol and HTTP caches")."""
     app = plain_app()
-    assert call(cors(app)).headers == app.headers
+    headers = {} if origin is None else {"Origin": origin}
+    assert call(cors(app, allowed_origins=allowed), **headers).headers == (
+        app.headers + [("Vary", "Origin")])
+
+
+def test_with_no_origin_configured_nothing_is_touched() -> None:
+    """No origin is ever allowed: the answer does not depend on Origin."""
+    app = plain_app()
+    for headers in ({}, {"Origin": SITE}):
+        assert call(cors(app, allowed_origins=[]), **headers).headers == app.headers
 
 
 # -- configuration ---------------------------------------------------------------------
@@ -426,9 +448,11 @@ def test_real_server_round_trip() -> None:
     assert actual.headers["Access-Control-Allow-Origin"] == SITE
     assert actual.headers["Access-Control-Expose-Headers"] == "X-Total"
     assert actual.headers["Vary"] == "Accept-Encoding, Origin"
-    assert "Access-Control-Allow-Origin" not in refused.headers
-    assert refused.headers["Vary"] == "Accept-Encoding"
-    assert "Access-Control-Allow-Origin" not in bare.headers
+    # Every answer varies on Origin, with CORS headers or not: a shared cache must not
+    # serve the refused or the bare answer to the allowed origin.
+    for answer in (refused, bare):
+        assert "Access-Control-Allow-Origin" not in answer.headers
+        assert answer.headers["Vary"] == "Accept-Encoding, Origin"
 
 
 # -- differential: wrapped equals bare for everything the middleware does not answer ----
@@ -486,11 +510,14 @@ def test_wrapped_equals_bare(app: ScriptedApp, config: dict[str, Any], method: s
     assert app.closed == bare_app.closed
     assert (wrapped.status, wrapped.body, wrapped.error_repr) == (
         bare.status, bare.body, bare.error_repr)
-    if not allowed or bare.status is None:
+    if bare.status is None:
         assert wrapped.headers == bare.headers
         return
+    if not middleware.allow_any and not middleware.allowed_origins:
+        assert wrapped.headers == bare.headers  # the answer never depends on Origin
+        return
     # The app's headers come first, in order, with only Vary possibly extended; what
-    # follows is only the middleware's own headers.
+    # follows is only the middleware's own headers: Vary alone when not allowed.
     count = len(bare.headers)
     for (name, value), (bare_name, bare_value) in zip(wrapped.headers, bare.headers):
         assert name == bare_name
@@ -498,9 +525,10 @@ def test_wrapped_equals_bare(app: ScriptedApp, config: dict[str, Any], method: s
             assert value in (f"{bare_value}, Origin", "Origin")
         else:
             assert value == bare_value
-    assert {name.lower() for name, _ in wrapped.headers[count:]} <= ADDED
+    assert {name.lower() for name, _ in wrapped.headers[count:]} <= (
+        ADDED if allowed else {"vary"})
     assert len(wrapped.header("Access-Control-Allow-Origin")) == max(
-        1, len(bare.header("Access-Control-Allow-Origin")))
+        int(allowed), len(bare.header("Access-Control-Allow-Origin")))
     tokens = _vary_tokens(wrapped.headers)
     assert "*" in tokens or tokens.count("origin") == max(1, _vary_tokens(bare.headers).count(
         "origin"))
