@@ -21,7 +21,7 @@ from typing import Any, Optional
 
 from environs import Env, EnvError
 
-__all__ = ["environment", "raw", "read", "reset", "setting"]
+__all__ = ["environment", "flag", "raw", "read", "reset", "setting"]
 
 _lock = threading.Lock()
 _env: Optional[Env] = None
@@ -93,3 +93,15 @@ def setting(option: str, variable: str, given: Any, parse: str,
             expects: Optional[str] = None) -> Any:
     """``given`` unless it is None, else :func:`read` of the variable (the companions' rule)."""
     return given if given is not None else read(option, variable, parse, expects)
+
+
+def flag(option: str, variable: str, given: Any, default: bool) -> bool:
+    """:func:`setting` for a true/false option: ``default`` when neither is set, and a
+    ``ValueError`` naming the option and the variable for anything but a bool."""
+    value = setting(option, variable, given, "bool", "true or false")
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise ValueError(f"readme_metrics: {option} ({variable}) must be true or false, "
+                         f"got {value!r}")
+    return value

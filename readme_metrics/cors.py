@@ -26,7 +26,7 @@ import logging
 import re
 import typing as t
 
-from readme_metrics._env import setting
+from readme_metrics._env import flag, setting
 from readme_metrics._http import is_token
 
 if t.TYPE_CHECKING:
@@ -104,14 +104,6 @@ def _configured_origin(value: str) -> str:
             f"'scheme://host[:port]' or '*', got {value!r}"
         )
     return origin
-
-
-def _flag(option: str, variable: str, given: t.Any) -> bool:
-    value = setting(option, variable, given, "bool", "true or false")
-    if value is not None and not isinstance(value, bool):
-        raise ValueError(f"readme_metrics: {option} ({variable}) must be true or false, "
-                         f"got {value!r}")
-    return bool(value)
 
 
 def _token_list(option: str, variable: str, given: t.Any, default: t.Any) -> list[str]:
@@ -192,8 +184,8 @@ class CORSMiddleware:
         self.allowed_origins: frozenset[str] = frozenset(
             _configured_origin(origin) for origin in origins if origin != "*"
         )
-        self.allow_credentials: bool = _flag(
-            "allow_credentials", "CORS_ALLOW_CREDENTIALS", allow_credentials)
+        self.allow_credentials: bool = flag(
+            "allow_credentials", "CORS_ALLOW_CREDENTIALS", allow_credentials, False)
         self.allow_methods: list[str] = [
             method.upper() for method in _token_list(
                 "allow_methods", "CORS_ALLOW_METHODS", allow_methods, _DEFAULT_METHODS)

@@ -28,7 +28,7 @@ import typing as t
 import uuid
 from contextvars import ContextVar
 
-from readme_metrics._env import setting
+from readme_metrics._env import flag, setting
 from readme_metrics._http import is_token
 from readme_metrics.masking import mask
 
@@ -192,13 +192,7 @@ class RequestIdFilter(logging.Filter):
 
     def __init__(self, name: str = "", log_tokens: t.Optional[bool] = None) -> None:
         super().__init__(name)
-        value = setting("log_tokens", "LOG_TOKENS", log_tokens, "bool", "true or false")
-        value = True if value is None else value
-        if not isinstance(value, bool):
-            raise ValueError(
-                f"readme_metrics: log_tokens (LOG_TOKENS) must be true or false, got {value!r}"
-            )
-        self.log_tokens: bool = value
+        self.log_tokens: bool = flag("log_tokens", "LOG_TOKENS", log_tokens, True)
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Add ``request_id`` and ``auth_token`` to ``record``; always keep it."""

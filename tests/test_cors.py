@@ -390,6 +390,12 @@ def test_invalid_configuration_names_option_and_variable(
         CORSMiddleware(plain_app())
 
 
+def test_an_allow_credentials_argument_that_is_no_bool_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"allow_credentials \(CORS_ALLOW_CREDENTIALS\) must "
+                       r"be true or false, got 'yes'"):
+        CORSMiddleware(plain_app(), [SITE], allow_credentials="yes")  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("option, variable", [
     pytest.param("allowed_origins", "CORS_ALLOWED", id="origins"),
     pytest.param("allow_methods", "CORS_ALLOW_METHODS", id="methods"),

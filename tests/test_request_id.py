@@ -411,6 +411,12 @@ def test_invalid_log_tokens_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         RequestIdFilter()
 
 
+def test_a_log_tokens_argument_that_is_no_bool_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"log_tokens \(LOG_TOKENS\) must be true or false, "
+                       r"got 'yes'"):
+        RequestIdFilter(log_tokens="yes")  # type: ignore[arg-type]
+
+
 @pytest.fixture
 def dict_config_logging() -> Iterator[list[str]]:
     """Root logging configured by dictConfig with the filter; yields the formatted lines."""
