@@ -715,6 +715,19 @@ def test_url_without_host_header_or_raw_path(wrap: Any, collector: Collector) ->
     assert entry(collector.logs[0])["request"]["url"] == "http://10.0.0.5:8080/caf%C3%A9%20x?a=%20"
 
 
+@pytest.mark.parametrize(("server", "expected"), [
+    pytest.param(("::1", 8000), "http://[::1]:8000/p", id="ipv6-with-port"),
+    pytest.param(("2001:db8::7", 80), "http://[2001:db8::7]/p", id="ipv6-default-port"),
+])
+def test_url_without_host_header_names_an_ipv6_server_in_brackets(
+        wrap: Any, collector: Collector, server: tuple[str, int], expected: str) -> None:
+    scope = http_scope(path="/p")
+    scope["headers"] = []  # HTTP/1.0 without Host
+    scope["server"] = server
+    asyncio.run(run(wrap(echo_app()), scope))
+    assert entry(collector.logs[0])["request"]["url"] == expected
+
+
 def test_a_raw_hash_in_the_request_target_is_no_fragment(wrap: Any, collector: Collector
                                                        ) -> None:
     """h11 servers split the target at "?" only: a raw "#" reaches raw_path or the query."""

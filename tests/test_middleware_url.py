@@ -156,3 +156,24 @@ def test_a_forwarded_proto_is_http_or_https(inline_wrap: Any, collector: Collect
                                                           "X-Forwarded-Proto": proto}))
     [log] = collector.wait_for_logs(1)
     assert log["request"]["log"]["entries"][0]["request"]["url"] == f"{expected}://h/p"
+
+
+@pytest.mark.parametrize("name, port, expected", [
+    pytest.param("::1", "8000", "http://[::1]:8000/p", id="ipv6-with-port"),
+    pytest.param("2001:db8::7", "80", "http://[2001:db8::7]/p", id="ipv6-default-port"),
+    pytest.param("[::1]", "8000", "http://[::1]:8000/p", id="ipv6-already-bracketed"),
+    pytest.param("10.0.0.5", "8080", "http://10.0.0.5:8080/p", id="ipv4"),
+])
+def test_a_request_without_host_names_an_ipv6_server_in_brackets(
+        inline_wrap: Any, collector: Collector, name: str, port: str, expected: str) -> None:
+    """HTTP/1.0 without Host: the url's host is the server's address (SERVER_NAME, as
+    gunicorn sets it from the socket), an IPv6 one in brackets as a URL writes it."""
+    middleware = inline_wrap(reading_app())
+    environ = wsgi_environ(path="/p")
+    del environ["HTTP_HOST"]
+    environ.update(SERVER_NAME=name, SERVER_PORT=port)
+    run_wsgi(middleware, environ)
+    [log] = collector.wait_for_logs(1)
+    url = log["request"]["log"]["entries"][0]["request"]["url"]
+    assert url == expected
+    assert urlsplit(url).port == (None if port == "80" else int(port))

@@ -24,6 +24,7 @@ from readme_metrics.capture.request import (
     build_url,
     header_text,
     pick_client_ip,
+    server_host,
 )
 
 __all__ = ["ScopeRequest", "header", "wsgi_environ"]
@@ -63,10 +64,7 @@ def _server_host(scope: Scope) -> str:
     server = scope.get("server")
     if not server:
         return "localhost"
-    name, port = server[0], server[1]
-    if port is None or (scope.get("scheme"), port) in (("http", 80), ("https", 443)):
-        return str(name)
-    return f"{name}:{port}"
+    return server_host(str(server[0]), server[1], scope.get("scheme") or "http")
 
 
 def _target(scope: Scope) -> str:

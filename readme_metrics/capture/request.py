@@ -10,6 +10,7 @@ scope both feed it):
 - :func:`build_url` ``(scheme, host, target, forwarded_proto, forwarded_host, trusted)``:
   ``target`` is the raw request target (path and query as received, bytes read as
   latin-1); characters a URL cannot hold are percent-encoded.
+- :func:`server_host` ``(name, port, scheme)``: the host of a request without Host.
 - :func:`pick_client_ip` ``(remote_addr, forwarded_for, trusted)``.
 - :func:`header_text` turns a latin-1 header string back into UTF-8 text when it was.
 - :class:`RequestHead` is what the worker needs of a request; a :class:`RequestSource`
@@ -34,7 +35,7 @@ from readme_metrics.capture.environ_strings import PLANS_MAX, environ_strings, s
 __all__ = [
     "EnvironRequest", "RequestHead", "RequestSource", "build_url", "client_ip",
     "content_length", "forwarded", "header_text", "pick_client_ip", "request_headers",
-    "request_url", "url_authority", "wsgi_bytes",
+    "request_url", "server_host", "url_authority", "wsgi_bytes",
 ]
 
 # Keep what a valid request target may hold, escapes too. Not "#": a target has no
@@ -118,6 +119,16 @@ def url_authority(host: str) -> str:
     return quote(wsgi_bytes(host), safe=_HOST_SAFE)
 
 
+def server_host(name: str, port: object, scheme: str) -> str:
+    """``host[:port]`` of the server's own address (a request without Host): the port left
+    out when it is the scheme's default, an IPv6 address in brackets as a URL writes it."""
+    if ":" in name and not name.startswith("["):
+        name = f"[{name}]"
+    if port in (None, "") or (scheme, str(port)) in (("http", "80"), ("https", "443")):
+        return name
+    return f"{name}:{port}"
+
+
 def build_url(scheme: str, host: str, target: str, forwarded_proto: Optional[str] = None,
               forwarded_host: Optional[str] = None, trusted_proxies: int = 0) -> str:
     """``scheme://host/target``, the scheme and host from a trusted proxy when there is one."""
@@ -161,12 +172,8 @@ def _environ_target(environ: Mapping[str, str], scheme: str) -> str:
 def request_url(environ: Mapping[str, str], trusted_proxies: int = 0) -> str:
     """scheme://host[:port]/path?query as received (PEP 3333 reconstruction + raw URI)."""
     scheme = environ.get("wsgi.url_scheme", "http")
-    host = environ.get("HTTP_HOST")
-    if not host:
-        host = environ.get("SERVER_NAME", "localhost")
-        port = environ.get("SERVER_PORT", "")
-        if port and (scheme, port) not in (("http", "80"), ("https", "443")):
-            host = f"{host}:{port}"
+    host = environ.get("HTTP_HOST") or server_host(
+        environ.get("SERVER_NAME", "localhost"), environ.get("SERVER_PORT"), scheme)
     return build_url(scheme, host, _environ_target(environ, scheme),
                      environ.get("HTTP_X_FORWARDED_PROTO"),
                      environ.get("HTTP_X_FORWARDED_HOST"), trusted_proxies)
