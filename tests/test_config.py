@@ -167,6 +167,20 @@ def test_a_dotenv_in_a_new_working_directory_is_read(tmp_path, monkeypatch) -> N
             monkeypatch.delenv(name, raising=False)
 
 
+def test_the_dotenv_is_not_exported_into_the_apps_environment(tmp_path, monkeypatch) -> None:
+    """The app's own variables in its .env stay out of os.environ: the library reads the
+    file, the app's environment is the app's. (environs before 15, Python 3.9's newest,
+    exported the whole file; with it, a variable the library reads is exported, alone.)"""
+    (tmp_path / ".env").write_text("README_API_KEY=rdme_from_file\nREADME_BUFFER_LENGTH=7\n"
+                                   "APP_DATABASE_URL=postgres://app\n")
+    monkeypatch.chdir(tmp_path)
+    config = MetricsApiConfig(grouping_function=grouping)
+    assert (config.api_key, config.buffer_length) == ("rdme_from_file", 7)
+    assert "APP_DATABASE_URL" not in os.environ
+    _env.reset()  # as a new process: what was exported for the library is taken back
+    assert "README_BUFFER_LENGTH" not in os.environ
+
+
 INVALID = [
     pytest.param({"buffer_length": -1}, {}, "buffer_length", "README_BUFFER_LENGTH",
                  id="negative-buffer"),
@@ -355,6 +369,14 @@ def test_dotenv_is_read_once_per_process_for_config_cors_and_request_id(
 
     monkeypatch.setattr(Env, "read_env",
                         staticmethod(counting_read_env) if static else counting_read_env)
+    # environs before 15 would export the whole file: the library reads it itself there.
+    real_dotenv_values = _env.dotenv_values
+
+    def counting_dotenv_values(path: Any, *args: Any, **options: Any) -> Any:
+        reads.append(str(path))
+        return real_dotenv_values(path, *args, **options)
+
+    monkeypatch.setattr(_env, "dotenv_values", counting_dotenv_values)
     (tmp_path / ".env").write_text("README_BUFFER_LENGTH=7\nCORS_ALLOWED=https://a.example\n")
     monkeypatch.chdir(tmp_path)
     try:
