@@ -375,6 +375,14 @@ def test_a_test_clients_call_is_logged_once_buffered_or_closed(collector: Collec
     assert len(collector.wait_for_logs(4)) == 4
 
 
+def sigterm_advice() -> str:
+    """The row's code that makes SIGTERM an exit, with the imports it says it needs."""
+    advice = re.search(r"`([^`]*signal\.signal\(signal\.SIGTERM, [^`]+)` \(with `([^`]+)`\)",
+                       troubleshooting_row("the last logs before a stop"))
+    assert advice is not None
+    return f"{advice.group(2)}\n{advice.group(1)}"
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("handled", [False, True], ids=["sigterm", "sigterm-handled"])
 def test_sigterm_loses_the_last_logs_unless_the_app_makes_it_an_exit(
@@ -382,16 +390,12 @@ def test_sigterm_loses_the_last_logs_unless_the_app_makes_it_an_exit(
     """The WSGI quick start under wsgiref, stopped by SIGTERM within flush_interval."""
     import signal
 
-    advice = re.search(r"`(signal\.signal\(signal\.SIGTERM, [^`]+)`",
-                       troubleshooting_row("the last logs before a stop"))
-    assert advice is not None
     port = free_port()
     command = _wsgi(tmp_path, port)
     if handled:
         app = tmp_path / "app.py"
         main = 'if __name__ == "__main__":'
-        app.write_text(app.read_text().replace(
-            main, f"import signal, sys\n{advice.group(1)}\n\n{main}"))
+        app.write_text(app.read_text().replace(main, f"{sigterm_advice()}\n\n{main}"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
     env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
                PYTHONPATH=str(REPO_ROOT))  # flush_interval stays 5 s: the log waits
@@ -582,3 +586,88 @@ def test_the_django_grouping_module_may_import_models(tmp_path: Path,
     assert len(logs) == 1, log.read_text()
     assert logs[0]["group"]["label"] == "Customer name"
     assert logs[0]["request"]["log"]["entries"][0]["response"]["status"] == answer.status_code
+
+
+_SLOW_URLS = """\
+import time
+from pathlib import Path
+
+from django.http import JsonResponse
+from django.urls import path
+
+
+def slow(request):
+    Path("in-view").touch()  # the test stops the server once the request is in here
+    time.sleep(1)
+    return JsonResponse({"slow": True})
+
+
+urlpatterns = [path("slow", slow)]
+"""
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("server", ["gunicorn", "uvicorn"])
+def test_the_sigterm_advice_in_settings_keeps_the_servers_graceful_stop(
+        tmp_path: Path, collector: Collector, server: str) -> None:
+    """Troubleshooting's SIGTERM line in the Django quick start's settings.py, the place it
+    names. Under gunicorn it took the worker's graceful stop: a request in flight when the
+    server was stopped got a 500. Under uvicorn (Django's ASGI handler has no lifespan) it
+    is what sends the last logs: uvicorn raises SIGTERM again once it has shut down."""
+    import signal
+
+    port = free_port()
+    _django(tmp_path, port)
+    settings = tmp_path / "mysite" / "settings.py"
+    settings.write_text(f"{settings.read_text()}\n{sigterm_advice()}\n")
+    (tmp_path / "mysite" / "urls.py").write_text(_SLOW_URLS)
+    command = {"gunicorn": ["gunicorn", "-b", f"127.0.0.1:{port}", "mysite.wsgi"],
+               "uvicorn": ["uvicorn", "--port", str(port), "mysite.asgi:application"]}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
+    env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
+               PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO_ROOT)]))
+    log = tmp_path / "app-output.txt"  # flush_interval stays 5 s: the log waits
+    proc = _start_app([sys.executable, "-m", *command[server]], tmp_path, env, port, log)
+    try:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(requests.get, f"http://127.0.0.1:{port}/slow",
+                                 headers={"X-Api-Key": "owlbert-key"}, timeout=20)
+            deadline = time.monotonic() + 20
+            while not (tmp_path / "in-view").exists() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            proc.send_signal(signal.SIGTERM)
+            status = answer.result().status_code
+        assert status == 200, log.read_text()
+        proc.wait(20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert len(collector.wait_for_logs(1)) == 1, log.read_text()  # sent on the way out
+
+
+@pytest.mark.e2e
+def test_the_django_example_sends_its_last_logs_when_uvicorn_stops(
+        tmp_path: Path, collector: Collector) -> None:
+    """The example says it runs under an ASGI server: uvicorn raises SIGTERM again once it
+    has shut down, and without the settings' handler the logs still queued were lost."""
+    import signal
+
+    cwd = EXAMPLES / "django"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
+    env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
+               PYTHONPATH=str(REPO_ROOT))  # flush_interval stays 5 s: the log waits
+    log = tmp_path / "app-output.txt"
+    proc = _start_app([sys.executable, "-m", "uvicorn", "--port", str(port),
+                       "exampleproject.asgi:application"], cwd, env, port, log)
+    try:
+        answer = requests.get(f"http://127.0.0.1:{port}/pets",
+                              headers={"X-Api-Key": "owlbert-key"}, timeout=10)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+    assert answer.status_code == 200
+    assert len(collector.wait_for_logs(1)) == 1, log.read_text()

@@ -11,12 +11,14 @@
 README_METRICS_SERVER.)
 
 Serve it with any WSGI server (``gunicorn exampleproject.wsgi``) or ASGI server
-(``exampleproject.asgi:application``); the middleware works in both.
+(``uvicorn exampleproject.asgi:application``); the middleware works in both.
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import sys
 from pathlib import Path
 
 from readme_metrics import MetricsApiConfig
@@ -54,3 +56,9 @@ README_METRICS_CONFIG = MetricsApiConfig(
     grouping_function="exampleproject.metrics.grouping",
     denylist=["password"],
 )
+
+# SIGTERM (kill, docker stop) as a normal exit where no server handles it (runserver
+# --noreload; uvicorn, as Django's ASGI handler has no lifespan), so that the logs still
+# queued are sent; gunicorn keeps its own graceful stop (README, Troubleshooting).
+if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
