@@ -76,20 +76,23 @@ def test_close_is_idempotent_and_later_logs_are_counted(collector: Collector,
     assert adds_up(stats)
 
 
+@pytest.mark.parametrize("count, words", [(2, "2 logs not delivered"),
+                                          (1, "1 log not delivered")])
 def test_close_warns_about_a_batch_still_waiting_for_its_retry(
         collector: Collector, make_delivery: MakeDelivery,
-        caplog: pytest.LogCaptureFixture) -> None:
+        caplog: pytest.LogCaptureFixture, count: int, words: str) -> None:
     # The retry is due long after shutdown_timeout: close gives the batch up, and says so.
     collector.default = Reply(503, headers={"Retry-After": "30"})
-    delivery = make_delivery(collector.url, buffer_length=2, shutdown_timeout=0.5)
-    delivery.submit(item("a"))
-    delivery.submit(item("b"))
+    delivery = make_delivery(collector.url, buffer_length=count, shutdown_timeout=0.5)
+    for name in "ab"[:count]:
+        delivery.submit(item(name))
     wait_until(lambda: len(collector.failed) == 1)
     delivery.close()
     stats = delivery.stats
-    assert (stats["dropped_shutdown"], stats["failed_batches"], stats["queued"]) == (2, 1, 0)
+    assert (stats["dropped_shutdown"], stats["failed_batches"], stats["queued"]) == (
+        count, 1, 0)
     assert adds_up(stats)
-    assert messages(caplog, logging.WARNING, "2 logs not delivered")
+    assert messages(caplog, logging.WARNING, words)
 
 
 def test_a_closed_delivery_can_be_garbage_collected(collector: Collector) -> None:

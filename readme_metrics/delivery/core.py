@@ -34,6 +34,7 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
+from readme_metrics._wording import counted
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import process, watchdog
 from readme_metrics.delivery.attempt import Attempt
@@ -244,8 +245,8 @@ class Delivery:
         dropped, pending = self._batcher.end_close()
         if dropped or pending:
             self._logger.warning(
-                "readme_metrics: closing gave up after shutdown_timeout=%ss: %d logs not "
-                "delivered", self.config.shutdown_timeout, dropped + pending)
+                "readme_metrics: closing gave up after shutdown_timeout=%ss: %s not "
+                "delivered", self.config.shutdown_timeout, counted(dropped + pending, "log"))
         if not self._pool.running() and not self._transport_given:
             self._transport.close()
 
