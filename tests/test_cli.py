@@ -74,6 +74,8 @@ def test_demo_requests_writes_a_valid_har_file(tmp_path: Path) -> None:
         assert proc.wait(120) == 0, proc.stdout + proc.stderr
     har = tmp_path / "readme-metrics-demo.har"
     assert f"HAR file:    {har} (20 entries" in proc.stdout
+    # The servers are gone when it exits: no URL a newcomer would open to find nothing.
+    assert "http://" not in proc.stdout, proc.stdout
     logs = har_file_logs(har)
     assert len(logs) == 20
     for log in logs:

@@ -166,13 +166,14 @@ def run_demo(args: argparse.Namespace) -> int:
         collector.start()
         threading.Thread(target=server.serve_forever, name="readme-metrics-demo-api",
                          daemon=True).start()
-        print(f"example API: {api_url}/", flush=True)
-        print(f"dashboard:   {collector.url}/", flush=True)
-        print(f"HAR file:    {har_path}", flush=True)
-        if once:
+        if once:  # no URLs: both servers are gone a few seconds later
+            print(f"HAR file:    {har_path}", flush=True)
             calls = _Calls(api_url, args.requests, stop)
             calls.start()
         else:
+            print(f"example API: {api_url}/", flush=True)
+            print(f"dashboard:   {collector.url}/", flush=True)
+            print(f"HAR file:    {har_path}", flush=True)
             print(f"try:         curl -H 'X-Api-Key: demo-key-alice' {api_url}/api/items",
                   flush=True)
             print("Press Ctrl-C to stop.", flush=True)
