@@ -9,8 +9,10 @@ must not be logged, the call with it must arrive as one valid log.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -294,8 +296,6 @@ def _example_argv(command: str, port: int) -> tuple[list[str], dict[str, str]]:
 def test_example_runs_as_its_docstring_says(name: str, tmp_path: Path,
                                             collector: Collector) -> None:
     """The docstring's lines, in order, against a real collector: one call, one log."""
-    import shutil
-
     commands = docstring_commands(EXAMPLES / name)
     assert commands[:2] and commands[1] == "readme-metrics collect", commands
     shutil.copytree(EXAMPLES, tmp_path / "examples")  # runserver writes db.sqlite3 beside
@@ -332,6 +332,36 @@ def test_example_runs_as_its_docstring_says(name: str, tmp_path: Path,
     # The label names the caller in ReadMe's dashboard (and collect's console), as the
     # quick starts show: the Flask and FastAPI examples labelled calls with their path.
     assert value[-4:] in logs[0]["group"]["label"], logs[0]["group"]
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="the docstring signs with openssl")
+@pytest.mark.parametrize("name", ["flask/webhooks.py", "fastapi/webhooks.py"])
+def test_webhook_example_answers_its_docstrings_calls(name: str, tmp_path: Path) -> None:
+    """The unsigned call is refused, the call signed as the docstring signs it answered
+    with the caller's email (the docstrings showed only the refusal)."""
+    commands = docstring_commands(EXAMPLES / name)
+    cwd = REPO_ROOT
+    if commands[1].startswith("cd "):
+        cwd = REPO_ROOT / commands.pop(1)[3:]
+    key, tool, *rest = commands[1].split()
+    assert key == "README_API_KEY=any-key" and rest[-2:] == ["--port", "4000"], commands[1]
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
+    env.update(README_API_KEY="any-key", PYTHONPATH=str(REPO_ROOT))
+    log = tmp_path / "app-output.txt"
+    proc = _start_app([sys.executable, "-m", tool, *rest[:-1], str(port)], cwd, env, port,
+                      log)
+    try:
+        calls = "\n".join(commands[2:]).replace(":4000/", f":{port}/")
+        done = subprocess.run(["bash", "-c", calls.replace("curl ", "curl -s -w '\\n' ")],
+                              capture_output=True, text=True, timeout=30)
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    answers = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    assert answers[0] == {"error": "Missing Signature"}, (done, log.read_text())
+    assert answers[1]["email"] == "ana@example.com", answers
 
 
 # -- Troubleshooting's advice, followed ---------------------------------------------------

@@ -9,6 +9,10 @@ project's API key (any key will do to try it).
     README_API_KEY=any-key uvicorn webhooks:create_app --factory --port 4000
     curl -d '{"email": "ana@example.com"}' http://127.0.0.1:4000/webhook
                                    # unsigned: 401 {"error": "Missing Signature"}
+    BODY='{"email": "ana@example.com"}'; T=$(date +%s000)    # signed as ReadMe signs:
+    SIG=$(printf '%s.%s' "$T" "$BODY" | openssl dgst -sha256 -hmac any-key | sed 's/.* //')
+    curl -H "readme-signature: t=$T,v0=$SIG" -d "$BODY" http://127.0.0.1:4000/webhook
+                                   # 200 {"email": "ana@example.com", ...}
 """
 
 import json

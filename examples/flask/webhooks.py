@@ -8,6 +8,10 @@ project's API key (any key will do to try it).
     README_API_KEY=any-key flask --app examples/flask/webhooks.py run --port 4000
     curl -d '{"email": "ana@example.com"}' http://127.0.0.1:4000/webhook
                                    # unsigned: 401 {"error": "Missing Signature"}
+    BODY='{"email": "ana@example.com"}'; T=$(date +%s000)    # signed as ReadMe signs:
+    SIG=$(printf '%s.%s' "$T" "$BODY" | openssl dgst -sha256 -hmac any-key | sed 's/.* //')
+    curl -H "readme-signature: t=$T,v0=$SIG" -d "$BODY" http://127.0.0.1:4000/webhook
+                                   # 200 {"email": "ana@example.com", ...}
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ def create_app(secret: Optional[str] = None) -> Flask:
         except VerificationError as error:
             return jsonify(error=str(error)), 401
 
-        email = (request.get_json(silent=True) or {}).get("email")
+        # force: the body is JSON whatever its Content-Type says (curl -d sends a form's)
+        email = (request.get_json(force=True, silent=True) or {}).get("email")
         # Look the user up in your own database here; these values are placeholders.
         return jsonify(
             email=email,
