@@ -16,6 +16,7 @@ Two rules, applied after redaction:
 from __future__ import annotations
 
 import json
+import re
 from base64 import b64decode, b64encode
 from functools import lru_cache
 from typing import Any, Optional
@@ -38,6 +39,10 @@ CREDENTIAL_HEADERS: frozenset[str] = frozenset({
     "x-goog-api-key", "x-amz-security-token", "ocp-apim-subscription-key",
     "x-rapidapi-key", "x-functions-key",
 })
+
+# JSON escapes: of a printable ASCII character, of any character.
+_ASCII_ESCAPE = re.compile(r"\\u00[2-7][0-9A-Fa-f]")
+_ANY_ESCAPE = re.compile(r"\\u")
 
 #: Keys this long or longer are replaced inside values, not only as whole values.
 MIN_SUBSTRING_KEY = 8
@@ -64,8 +69,12 @@ class CallerKey:
         self._quoted_mask = quote(self.masked, safe="")
         # The key as a JSON string, escaped and not (non-ASCII, DEL).
         self._json_keys = tuple({json.dumps(key), json.dumps(key, ensure_ascii=False)})
-        # The JSON escapes that can spell a character of the key ("\\/" only a slash).
-        self._escapes = ("\\u", "\\/") if "/" in key else ("\\u",)
+        # The JSON escapes that can spell a character of the key: for a printable ASCII
+        # key, \u0020 to \u007f (not the \u00e9 of any non-ASCII text), and \/ for a
+        # slash; for any other key, every \u.
+        self._escapes = _ASCII_ESCAPE if self._plain else _ANY_ESCAPE
+        if "/" in key:
+            self._escapes = re.compile(self._escapes.pattern + r"|\\/")
 
     def text(self, value: str) -> str:
         """A free-text value (header, field, cookie) with the key masked."""
@@ -133,9 +142,9 @@ class CallerKey:
         return text
 
     def _escaped(self, text: str) -> bool:
-        """Whether a JSON ``text`` could spell the key with escapes (``\\u``, or ``\\/``
-        for a key with a slash): a printable key has no character other escapes give."""
-        return any(escape in text for escape in self._escapes)
+        """Whether a JSON ``text`` could spell the key with escapes (see ``_escapes``): a
+        printable key has no character the other escapes give."""
+        return "\\" in text and self._escapes.search(text) is not None
 
     def name(self, value: str) -> str:
         """A field, parameter or cookie name with the key masked (a long key only, as the
