@@ -51,6 +51,12 @@ def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     pytest.param(["collect", "--keep", "0"], "must be at least 1", id="keep-zero"),
     pytest.param(["demo", "--requests", "-3"], "must be at least 1", id="requests-negative"),
     pytest.param(["serve"], "invalid choice", id="unknown-command"),
+    # --api-key "$KEY" with KEY unset: every log would be refused (no app key is empty)
+    pytest.param(["collect", "--api-key", ""], "--api-key: empty", id="api-key-empty"),
+    pytest.param(["collect", "--summary-every", "-1"], "must be 0 or more seconds",
+                 id="summary-negative"),
+    pytest.param(["collect", "--summary-every", "nan"], "must be 0 or more seconds",
+                 id="summary-nan"),
 ])
 def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str],
                               message: str) -> None:

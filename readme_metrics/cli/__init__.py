@@ -58,6 +58,24 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text}")
+    return value
+
+
+def _key(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "empty (an unset variable?): every log would be refused; leave --api-key out "
+            "to accept any key")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``readme-metrics`` command."""
     parser = argparse.ArgumentParser(
@@ -106,12 +124,12 @@ def _add_collect(commands: Any) -> None:
     collect.add_argument("--har", metavar="FILE", default=DEFAULT_COLLECT_HAR,
                          help="HAR file to append the entries to; an existing HAR file is "
                               "continued, any other file is never overwritten")
-    collect.add_argument("--api-key", metavar="KEY", default=None,
+    collect.add_argument("--api-key", metavar="KEY", type=_key, default=None,
                          help="accept only this ReadMe API key (Basic auth); by default the "
                               "Authorization header is not checked")
     collect.add_argument("--keep", metavar="N", type=_positive, default=1000,
                          help="calls kept in memory for the dashboard (the file keeps all)")
-    collect.add_argument("--summary-every", metavar="SECONDS", type=float, default=30.0,
+    collect.add_argument("--summary-every", metavar="SECONDS", type=_seconds, default=30.0,
                          help="print a summary line (calls, error rate, p50/p95) at most "
                               "this often while calls arrive; 0 = after every batch")
 
