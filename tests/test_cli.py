@@ -40,6 +40,15 @@ def test_help_reads_well(capsys: pytest.CaptureFixture[str], argv: list[str],
     assert max(len(line) for line in out.splitlines()) <= 100  # fits a terminal
 
 
+def test_an_address_it_cannot_listen_on_is_named(capsys: pytest.CaptureFixture[str],
+                                                 tmp_path: Path) -> None:
+    """It said "cannot start: [Errno 99] Cannot assign requested address": which one?"""
+    har = tmp_path / "x.har"
+    assert main(["collect", "--host", "192.0.2.1", "--port", "0", "--har", str(har)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot listen on 192.0.2.1 port 0" in err and "--host" in err, err
+
+
 def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "usage: readme-metrics" in capsys.readouterr().out

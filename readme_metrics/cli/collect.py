@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import socket
 import sys
 from typing import Any
 
@@ -46,7 +47,11 @@ def _open(args: argparse.Namespace, har_path: str) -> LocalCollector | int:
                   "(another collector or app?). Use --port 0 to pick any free port, or "
                   "--port N for another one.", file=sys.stderr)
         else:
-            print(f"readme-metrics collect: cannot start: {exc}", file=sys.stderr)
+            host = isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL
+            print(f"readme-metrics collect: cannot listen on {args.host} port {args.port}: "
+                  f"{exc.strerror or exc}"
+                  + (" (--host takes an address of this machine)" if host else ""),
+                  file=sys.stderr)
     return 2
 
 
