@@ -470,10 +470,20 @@ def test_gzip_with_trailing_garbage_keeps_the_member() -> None:
         pytest.param(b"caf\xe9", "text/plain", None, False, ("caf\u00e9", "latin-1"),
                      id="latin-1-fallback-for-text"),
         pytest.param(b"\xff\xfe\xfd", "image/png", None, False, (None, ""), id="binary"),
+        pytest.param(b"caf\xc3\xa9", "text/plain", None, False, ("caf\u00e9", "utf-8"),
+                     id="utf-8"),
+        pytest.param(b"caf\xc3", "text/plain", None, True, ("caf", "utf-8"),
+                     id="utf-8-truncated-in-a-character"),
+        pytest.param(b"caf\xc3", "text/plain", None, False, ("caf\u00c3", "latin-1"),
+                     id="utf-8-whole-but-cut-in-a-character-is-latin-1"),
+        pytest.param(b"\x89PNG\xff", "image/png", None, True, (None, ""),
+                     id="binary-truncated"),
+        pytest.param(b"\x89PNG\xff", "", None, False, (None, ""), id="binary-of-no-type"),
     ],
 )
 def test_decode_order(body: bytes, essence: str, charset: Optional[str], truncated: bool,
                       expected: tuple[Optional[str], str]) -> None:
     """The codec tried first wins: mark, declared charset, NUL pattern, UTF-8, latin-1
-    (ASCII bodies take a short cut that must give the same answer)."""
+    (bodies with no mark, no NULs and no other charset take a short cut to UTF-8 that
+    must give the same answer)."""
     assert decode(body, essence, charset, truncated) == expected

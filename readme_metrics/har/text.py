@@ -117,11 +117,17 @@ def decode(
     decoder then drops that partial tail instead of calling the whole body binary.
     """
     head = body[:4]
-    if (body.isascii() and 0 not in head
+    if (head[:1] not in _BOM_STARTS and 0 not in head
             and (not charset or _text_codec(charset) == "utf-8")):
-        # The common case, decided at C speed: ASCII starts with no byte order mark and
-        # no NUL pattern, so the first codec tried is UTF-8, and it reads any ASCII.
-        return body.decode("ascii"), "utf-8"
+        # The common case, decided at C speed: a body that starts with no byte order
+        # mark and no NUL pattern is tried as UTF-8 first (ASCII included, in the same
+        # pass). Had it been cut short, the incremental decoder tried below for it would
+        # read the same text from any whole UTF-8 body.
+        try:
+            return body.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            if not truncated:  # UTF-8 was the only codec to try
+                return _latin1_if_textual(body, essence)
     textual = not essence or is_textual(essence)
     candidates = (
         _bom(head) if textual else None,
@@ -136,6 +142,11 @@ def decode(
             text = _decode_with(body, codec, truncated)
             if text is not None:
                 return text, codec
+    return _latin1_if_textual(body, essence)
+
+
+def _latin1_if_textual(body: bytes, essence: str) -> tuple[Optional[str], str]:
+    """What :func:`decode` gives when no codec it tried could read ``body``."""
     if is_textual(essence):
         return body.decode("latin-1"), "latin-1"
     return None, ""
