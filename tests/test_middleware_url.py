@@ -51,6 +51,9 @@ def test_client_ip_and_url_with_trusted_proxies(inline_wrap: Any, collector: Col
     pytest.param("/what?", "x=1", "/what%3F?x=1", id="question-mark-in-path"),
     pytest.param("/tag#1", "", "/tag%231", id="hash-in-path"),
     pytest.param("/a:b@c;d=e,f!$&'()*+", "", "/a:b@c;d=e,f!$&'()*+", id="pchars-kept"),
+    pytest.param("/~user/[x]/A_z.0-9", "", "/~user/[x]/A_z.0-9", id="unreserved-kept"),
+    pytest.param("/a\\b|c^`{}\"<>", "", "/a%5Cb%7Cc%5E%60%7B%7D%22%3C%3E",
+                 id="other-ascii-encoded"),
 ])
 def test_request_url_as_received(inline_wrap: Any, collector: Collector, path: str, query: str,
                                  expected: str) -> None:

@@ -46,6 +46,9 @@ _URL_SAFE = "!$%&'()*+,/:;=?@[]~"
 # send them raw). "%", "?" and "#" are not in it: in a decoded PATH_INFO they can only
 # have arrived percent-encoded, and left bare they would end the path or start an escape.
 _PATH_SAFE = "/!$&'()*+,;=:@[]~"
+# A path of nothing but what quote() leaves as it is (letters, digits, "_.-~" and
+# _PATH_SAFE), as most are: quoting it gives it back, so it is not quoted.
+_PLAIN_PATH = re.compile(f"[A-Za-z0-9_.~\\-{re.escape(_PATH_SAFE)}]*")
 # A URL authority without user info (RFC 3986), port in group 1: "ex ample.com", "h/x?y"
 # or "[::1" would make an invalid URL, or one that means something else; so would ":80",
 # an empty host, which an http URI must not have (RFC 9110 4.2.1).
@@ -162,7 +165,7 @@ def _environ_target(environ: Mapping[str, str], scheme: str) -> str:
     # No raw request target (wsgiref, direct calls): PATH_INFO is decoded, so encode it
     # again. QUERY_STRING is raw (PEP 3333) and stays as received.
     path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-    target = quote(wsgi_bytes(path), safe=_PATH_SAFE)
+    target = path if _PLAIN_PATH.fullmatch(path) else quote(wsgi_bytes(path), safe=_PATH_SAFE)
     if not target.startswith("/"):
         target = "/" + target  # "*" of OPTIONS *: the url still needs a path
     query = environ.get("QUERY_STRING", "")
