@@ -94,9 +94,12 @@ class CallerKey:
         :func:`scrub_entry` reads queryString from it again.
         """
         if self.inside:
+            for spelling in self._spellings:
+                if spelling in url:
+                    break
+            else:
+                return url  # no spelling of the key in it, as in almost every url
             spellings = [spelling for spelling in self._spellings if spelling in url]
-            if not spellings:
-                return url
             scheme, sep, rest = url.partition("://")
             if not sep:  # a relative URL (Location: /p?k=...): no scheme to keep
                 scheme, rest = "", url
