@@ -86,8 +86,10 @@ def _microseconds(seconds: Any) -> int:
     return round(value)
 
 
-# How far timings() looks for a receive time whose sum with wait is exact (1 ms).
+# How far timings() looks for a receive time whose sum with wait is exact (1 ms), in the
+# order it tries them: 0, +1, -1, +2, -2 ... microseconds.
 _MAX_SHIFT_US = 1000
+_SHIFTS = (0, *(step for size in range(1, _MAX_SHIFT_US + 1) for step in (size, -size)))
 
 
 def timings(wait: Any, duration: Any) -> tuple[float, float, float]:
@@ -106,11 +108,11 @@ def timings(wait: Any, duration: Any) -> tuple[float, float, float]:
     except TypeError:
         receive_us = 0
     wait_ms = wait_us / 1000
-    for shift in range(_MAX_SHIFT_US + 1):
-        for candidate in (receive_us + shift, receive_us - shift):
-            total = (wait_us + candidate) / 1000
-            if candidate >= 0 and wait_ms + candidate / 1000 == total:
-                return total, wait_ms, candidate / 1000
+    for shift in _SHIFTS:  # the first one almost always
+        candidate = receive_us + shift
+        total = (wait_us + candidate) / 1000
+        if candidate >= 0 and wait_ms + candidate / 1000 == total:
+            return total, wait_ms, candidate / 1000
     return (wait_us + receive_us) / 1000, wait_ms, receive_us / 1000
 
 
