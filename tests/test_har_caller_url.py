@@ -10,6 +10,9 @@ refuses, and with it the whole batch. The key must still never be sent in clear.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -20,6 +23,7 @@ from readme_metrics.cli.collector.validation import validate_log
 from readme_metrics.exchange import Group
 from readme_metrics.har import build_log
 from readme_metrics.masking import mask
+from tests.support.command import REPO_ROOT
 from tests.support.exchanges import make_exchange
 
 CASES = [
@@ -70,3 +74,17 @@ def test_any_slice_of_the_url_as_key_gives_a_valid_log(data: st.DataObject,
     key = url[start:data.draw(st.integers(start + 8, len(url)))]
     request = _logged(url, key)["request"]["log"]["entries"][0]["request"]
     assert key not in request["url"]
+
+
+def test_a_key_that_starts_its_own_encoding_is_masked_whole_in_every_process() -> None:
+    """``abcdefg%`` is the start of its own percent-encoding ``abcdefg%25``. The spellings
+    were tried in the order of a set of strings, which each process's string hashes decide:
+    where the shorter came first, the url kept ``25`` after the mask. The longest first."""
+    script = ("from readme_metrics.har.credentials import for_key; "
+              "print(for_key('abcdefg%').url('https://h/p?k=abcdefg%25'))")
+    expected = "https://h/p?k=" + quote(mask("abcdefg%"), safe="")
+    for seed in range(8):
+        env = {**os.environ, "PYTHONHASHSEED": str(seed), "PYTHONPATH": str(REPO_ROOT)}
+        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                             text=True, check=True, timeout=60)
+        assert out.stdout.strip() == expected, f"PYTHONHASHSEED={seed}"

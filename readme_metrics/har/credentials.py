@@ -64,8 +64,11 @@ class CallerKey:
         # Printable ASCII without quote or backslash reads the same inside a JSON string,
         # so it (and its mask) can be replaced in a JSON text as plain text.
         self._plain = key.isascii() and key.isprintable() and not ('"' in key or "\\" in key)
-        # How the key can be written in a URL: as is, percent-encoded, or form-encoded.
-        self._spellings = tuple({key, quote(key, safe=""), quote_plus(key, safe="")})
+        # How the key can be written in a URL: as is, percent-encoded, or form-encoded;
+        # the longest first, as one can start another ("k%" starts "k%25"), and in the
+        # same order in every process (a set's order follows the string hashes).
+        self._spellings = tuple(sorted({key, quote(key, safe=""), quote_plus(key, safe="")},
+                                       key=lambda spelling: (-len(spelling), spelling)))
         self._quoted_mask = quote(self.masked, safe="")
         # The key as a JSON string, escaped and not (non-ASCII, DEL).
         self._json_keys = tuple({json.dumps(key), json.dumps(key, ensure_ascii=False)})
