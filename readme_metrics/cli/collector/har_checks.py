@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import re
 from typing import Any, Optional
 from urllib.parse import urlsplit
@@ -91,6 +92,7 @@ def _check_request(c: Checker, value: Any, path: str) -> None:
         try:
             parts = urlsplit(url)
             parts.port  # noqa: B018 - raises ValueError for a port no URL can have
+            _check_ip_literal(parts.netloc)
         except ValueError:  # "http://[::1/p": an unclosed or invalid IP literal
             parts = urlsplit("")
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -236,3 +238,20 @@ def check_entry(c: Checker, value: Any, path: str) -> None:
     # The builder rounds each timing; allow float noise, not a real mismatch.
     if complete and total is not None and abs(total - spent) > 1e-3:
         c.add(f"{path}.time", f"must be the sum of the timings ({spent:g} ms), got {total:g}")
+
+
+_IP_FUTURE = re.compile(r"v[0-9A-Fa-f]+\.[A-Za-z0-9._~!$&'()*+,;=:-]+")
+
+
+def _check_ip_literal(netloc: str) -> None:
+    """ValueError unless a bracketed host is an IPv6 address or an IPvFuture (RFC 3986
+    3.2.2): what urlsplit checks itself from Python 3.11.4, not before (3.9, 3.10)."""
+    host = netloc.rpartition("@")[2]
+    if not host.startswith("["):
+        return
+    literal = host[1:host.find("]")]
+    if literal[:1] in ("v", "V"):
+        if not _IP_FUTURE.fullmatch(literal):
+            raise ValueError(f"invalid IPvFuture address {literal!r}")
+        return
+    ipaddress.IPv6Address(literal)  # ValueError for "zz", an IPv4 address, ...
