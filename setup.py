@@ -47,6 +47,9 @@ setup(
             "bottle>=0.12",
             # SPEC 1's other frameworks (tests/test_frameworks.py)
             "pyramid>=2.0",
+            # pyramid 2.0 (the newest for Python 3.9) imports pkg_resources, which
+            # setuptools 81 removed
+            "setuptools<81; python_version < '3.10'",
             "falcon>=3.1",
             "quart>=0.19",
             "litestar>=2.0",

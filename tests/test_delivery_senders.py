@@ -12,6 +12,7 @@ Items and ``build`` are plain (tests.support.delivery); the middleware-level ver
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any, Callable
 
@@ -79,11 +80,19 @@ def test_a_backlog_beyond_one_post_has_max_senders_posts_in_flight_at_once(
         collector: Collector, make_delivery: MakeDelivery) -> None:
     # Throughput against a slow API is MAX_SENDERS x MAX_POST_LOGS logs per round trip:
     # a backlog of more than that many logs must keep MAX_SENDERS POSTs in flight at once.
-    collector.default = Reply(delay=0.5)
-    delivery = make_delivery(collector.url, flush_interval=5.0, shutdown_timeout=60.0)
+    # The API holds every POST until MAX_SENDERS are in flight (a slow API, without
+    # racing a fixed delay against the time the senders take to start on a busy machine).
+    gate = threading.Event()
+    collector.default = Reply(gate=gate)
+    delivery = make_delivery(collector.url, flush_interval=5.0, shutdown_timeout=60.0,
+                             timeout=60.0)  # a held POST must not time out and be retried
     count = MAX_SENDERS * MAX_POST_LOGS + 100
     for n in range(count):
         assert delivery.submit(item(f"log-{n}"))
+    try:
+        wait_until(lambda: collector.in_flight >= MAX_SENDERS, timeout=20)
+    finally:
+        gate.set()
     delivery.close()
 
     delivered = ids(collector.logs)

@@ -12,6 +12,7 @@ same status, headers (minus ``x-documentation-url`` and the server's Date) and b
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 from pathlib import Path
 from typing import Any
@@ -51,8 +52,24 @@ def _installed(framework: str) -> Any:
                               reason=f"{framework} is not installed (the test extra has it)")
 
 
+def _old_hypercorn() -> bool:
+    try:
+        version = importlib.metadata.version("hypercorn")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return tuple(int(part) for part in version.split(".")[:2]) < (0, 18)
+
+
+#: litestar under hypercorn 0.17 (the newest for Python 3.9) answers a POST on a kept-alive
+#: connection with the previous request's body, bare too (its cached body outlives the
+#: request there): nothing of the middleware's to check in that pair.
+_BROKEN = pytest.mark.skipif(_old_hypercorn(), reason="litestar under hypercorn < 0.18 "
+                             "serves a kept-alive connection's previous body, bare too")
+
 CASES = [
-    pytest.param(app, server, id=f"{app}-{server}", marks=_installed(app))
+    pytest.param(app, server, id=f"{app}-{server}",
+                 marks=[_installed(app)] + ([_BROKEN] if (app, server) == (
+                     "litestar", "hypercorn") else []))
     for app, servers in [(app, ("waitress", "gunicorn-gthread")) for app in WSGI]
     + [(app, ("uvicorn", "hypercorn")) for app in ASGI]
     for server in servers
