@@ -140,6 +140,16 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
     raise AssertionError(f"app did not listen on {port}:\n{log.read_text()}")
 
 
+def _one_log(collector: Collector, log: Path) -> list[dict[str, Any]]:
+    """The collector's logs once one arrived; else fail with the app's own output (which
+    says, say, that its port was taken by another process: the answer came from that)."""
+    try:
+        return collector.wait_for_logs(1, timeout=30)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the app's output:\n{log.read_text(errors='replace')}"
+                             ) from None
+
+
 def _start_app(command: list[str], cwd: Path, env: dict[str, str], port: int,
                log: Path) -> subprocess.Popen[bytes]:
     """``command`` run in ``cwd``, its output in ``log``, once it listens on ``port``."""
@@ -229,7 +239,7 @@ def test_quick_start_copied_verbatim_logs_a_call(tmp_path: Path, collector: Coll
         url = f"http://127.0.0.1:{port}/"
         requests.get(url, timeout=10)  # no X-Api-Key: the grouping function says no
         answer = requests.get(url, headers={"X-Api-Key": "owlbert-key"}, timeout=10)
-        logs = collector.wait_for_logs(1, timeout=30)
+        logs = _one_log(collector, log)
     finally:
         proc.terminate()
         proc.wait(20)
@@ -321,7 +331,7 @@ def test_example_runs_as_its_docstring_says(name: str, tmp_path: Path,
     try:
         name_, _, value = header.partition(": ")
         answer = requests.get(url, headers={name_: value}, timeout=10)
-        logs = collector.wait_for_logs(1, timeout=30)
+        logs = _one_log(collector, log)
     finally:
         proc.terminate()
         proc.wait(20)
@@ -609,7 +619,7 @@ def test_the_django_grouping_module_may_import_models(tmp_path: Path,
     try:
         answer = requests.get(f"http://127.0.0.1:{port}/",
                               headers={"X-Api-Key": "owlbert-key"}, timeout=10)
-        logs = collector.wait_for_logs(1, timeout=30)
+        logs = _one_log(collector, log)
     finally:
         proc.terminate()
         proc.wait(20)
