@@ -99,7 +99,8 @@ class Identifier:
 
     def _report(self, level: int, message: str) -> bool:
         """Log ``message`` once per distinct text; True when it went out now."""
-        return self._limiter.log(level, message, "%s", message)
+        # Prefixed as every message of the library: the config's logger may be the app's.
+        return self._limiter.log(level, message, "readme_metrics: %s", message)
 
     def _report_raised(self, exc: Exception) -> None:
         # Type and place only: the exception's message may hold request data (a KeyError
@@ -109,7 +110,8 @@ class Identifier:
             "the request is not logged (traceback at DEBUG level)"
         )
         if self._report(logging.ERROR, message) and self._logger.isEnabledFor(logging.DEBUG):
-            self._logger.debug("grouping function traceback, values withheld:\n%s",
+            self._logger.debug("readme_metrics: grouping function traceback, values "
+                               "withheld:\n%s",
                                _scrubbed_traceback(exc))
 
     def _normalise(self, result: Any) -> Optional[Group]:

@@ -73,7 +73,8 @@ def test_a_raising_grouping_function_logs_type_and_place_never_values(
     assert len(errors) == 1
     message = errors[0].getMessage()
     place = f"{__file__}:{line_of(function, raised_at)} in {raised_in}"
-    assert message == (f"the grouping function raised {kind} at {place}; the request is "
+    assert message == (f"readme_metrics: the grouping function raised {kind} at {place}; "
+                       "the request is "
                        "not logged (traceback at DEBUG level)")
     [debug] = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
     assert "Traceback (most recent call last)" in debug and kind in debug
@@ -91,7 +92,7 @@ def test_an_error_raised_in_a_library_names_the_grouping_functions_line_too(
     assert identify(request()) is None
     [error] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     user = f"{__file__}:{line_of(raises_in_a_library, 'X-Missing-Header')} in raises_in_a_library"
-    assert error.startswith("the grouping function raised KeyError at ")
+    assert error.startswith("readme_metrics: the grouping function raised KeyError at ")
     assert "webob" in error.split(", from ")[0]
     assert error.endswith(f", from {user}; the request is not logged (traceback at DEBUG "
                           "level)")
@@ -123,7 +124,7 @@ def test_the_same_error_is_logged_once_and_a_new_place_again(
     pytest.param({"api_key": "k", "plan": SECRET}, logging.WARNING,
                  "returned unknown keys plan; they are dropped", id="unknown-key"),
 ])
-def test_bad_results_are_reported_once_without_a_doubled_prefix(
+def test_bad_results_are_reported_once_with_the_library_prefix(
         caplog: pytest.LogCaptureFixture, result: Any, level: int, text: str) -> None:
     caplog.set_level(logging.DEBUG, logger="readme_metrics")
     identify = Identifier(lambda req: result, LOGGER)
@@ -131,9 +132,10 @@ def test_bad_results_are_reported_once_without_a_doubled_prefix(
         identify(request())
     [record] = caplog.records
     assert record.levelno == level and text in record.getMessage()
-    # The logger's name already says readme_metrics; formatters that print it (the usual
-    # "%(name)s: %(message)s") would show it twice.
-    assert not record.getMessage().startswith("readme_metrics")
+    # Prefixed once, as the library's other messages: the config's logger may be the
+    # app's own, whose name says nothing of readme_metrics.
+    assert record.getMessage().startswith("readme_metrics: ")
+    assert record.getMessage().count("readme_metrics") == 1
     assert SECRET not in everything_logged(caplog)
 
 
@@ -212,7 +214,7 @@ def test_a_grouping_path_that_fails_to_import_is_not_imported_again_per_request(
     assert import_attempts("fh_gone") == 2
     no_log_sent(middleware, collector)
     assert complaints(caplog) == [
-        "the grouping function 'fh_gone.grouping' could not be imported "
+        "readme_metrics: the grouping function 'fh_gone.grouping' could not be imported "
         "(ModuleNotFoundError: No module named 'fh_no_such_module'): requests are not "
         "logged; it is not imported again until the process restarts"]
 
@@ -240,7 +242,7 @@ def test_a_grouping_path_django_is_not_ready_for_is_retried_with_a_backoff(
     assert identify(request()) == Group("caller", None, None)
     assert import_attempts("fh_later") == 4
     assert complaints(caplog) == [
-        "the grouping function 'fh_later.grouping' could not be imported yet "
+        "readme_metrics: the grouping function 'fh_later.grouping' could not be imported yet "
         "(AppRegistryNotReady: Django's apps are not loaded): requests are not logged "
         "until it is; it is tried again after a backoff"]
 
@@ -255,4 +257,5 @@ def test_a_grouping_path_to_something_not_callable_is_reported_once(
         assert identify(request()) is None
     assert import_attempts("fh_value") == 1
     assert complaints(caplog) == [
-        "the grouping function 'fh_value.grouping' is not callable: requests are not logged"]
+        "readme_metrics: the grouping function 'fh_value.grouping' is not callable: "
+        "requests are not logged"]
