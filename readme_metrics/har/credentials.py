@@ -253,16 +253,15 @@ def _valid_authority(rest: str) -> str:
 
 def _records(key: CallerKey, records: list[dict[str, Any]]) -> None:
     """Mask the key in HAR ``{name, value}`` records (a file part's name and data too)."""
+    whole, inside = key.key, key.inside
     for record in records:
         for field, value in record.items():
             if not isinstance(value, str):
                 continue
-            if field == "name":
-                record[field] = key.name(value)
-            elif field == "value" and "fileName" in record:
+            if field == "value" and "fileName" in record:
                 record[field] = key.data_url(value)
-            else:
-                record[field] = key.text(value)
+            elif value == whole or (inside and whole in value):  # else nothing to mask
+                record[field] = key.name(value) if field == "name" else key.text(value)
 
 
 @lru_cache(maxsize=256)
