@@ -646,8 +646,20 @@ urlpatterns = [path("slow", slow)]
 """
 
 
+def _uvicorn_loads_the_app_first() -> bool:
+    """uvicorn 0.47 and later import the app before taking SIGTERM; before, the settings'
+    check finds uvicorn's handler and leaves SIGTERM to it (README says so)."""
+    from importlib.metadata import version
+
+    return tuple(int(part) for part in version("uvicorn").split(".")[:2]) >= (0, 47)
+
+
+_OLD_UVICORN = pytest.mark.skipif(not _uvicorn_loads_the_app_first(),
+                                  reason="uvicorn < 0.47 takes SIGTERM before the app loads")
+
+
 @pytest.mark.e2e
-@pytest.mark.parametrize("server", ["gunicorn", "uvicorn"])
+@pytest.mark.parametrize("server", ["gunicorn", pytest.param("uvicorn", marks=_OLD_UVICORN)])
 def test_the_sigterm_advice_in_settings_keeps_the_servers_graceful_stop(
         tmp_path: Path, collector: Collector, server: str) -> None:
     """Troubleshooting's SIGTERM line in the Django quick start's settings.py, the place it
@@ -689,6 +701,7 @@ def test_the_sigterm_advice_in_settings_keeps_the_servers_graceful_stop(
 
 
 @pytest.mark.e2e
+@_OLD_UVICORN
 def test_the_django_example_sends_its_last_logs_when_uvicorn_stops(
         tmp_path: Path, collector: Collector) -> None:
     """The example says it runs under an ASGI server: uvicorn raises SIGTERM again once it
