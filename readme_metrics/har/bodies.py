@@ -15,14 +15,13 @@ from readme_metrics.har.compression import decompress
 from readme_metrics.har.headers import RAW_CONTENT_ENCODING, RAW_CONTENT_TYPE
 from readme_metrics.har.multipart import multipart_params
 from readme_metrics.har.redaction import Redactor, redacted
-from readme_metrics.har.text import content_type, decode, parse_query
+from readme_metrics.har.text import FORM, content_type, decode, parse_query
 
 __all__ = [
     "UNRECORDABLE_COMMENT", "body_size", "content", "hide_bodies", "omitted", "post_data",
     "records", "safely",
 ]
 
-_FORM = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
 _OMITTED_COMMENT = (
     "body sent by the server from a file (WSGI file_wrapper, ASGI pathsend) and not recorded"
@@ -64,7 +63,7 @@ def _redact_text(
     params) field by field, anything else whole under an allowlist."""
     if redactor is None:
         return text, None
-    if essence == _FORM:
+    if essence == FORM:
         return redactor.query_string(text), None
     if essence.startswith("multipart/") and redactor.mentions_key(text):
         # Kept as text (a response's), its fields cannot be redacted one by one.
@@ -167,7 +166,7 @@ def _params(
     body: bytes, essence: str, declared: str, redactor: Optional[Redactor]
 ) -> tuple[Optional[list[dict[str, str]]], Optional[str]]:
     """(HAR params of a form or multipart body or None, comment when redacted whole)."""
-    if essence == _FORM:
+    if essence == FORM:
         return _form_params(body, redactor), None
     params = multipart_params(body, declared, redactor)
     if params is None and redactor is not None and redactor.mentions_key_in(body):
@@ -202,7 +201,7 @@ def post_data(
     )
     note = _join(decoded, note)
     post: dict[str, Any]
-    if readable is not None and essence in (_FORM, _MULTIPART) and declared is not None:
+    if readable is not None and essence in (FORM, _MULTIPART) and declared is not None:
         params, whole = _params(readable, essence, declared, redactor)
         if params is not None:
             post = {"mimeType": mime_type, "params": params}

@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any, Optional
 from urllib.parse import quote, quote_plus, urlsplit
 
-from readme_metrics.har.text import decode_component, parse_query
+from readme_metrics.har.text import FORM, content_type, decode_component, parse_query
 from readme_metrics.masking import mask
 
 __all__ = [
@@ -106,8 +106,7 @@ class CallerKey:
             scheme, sep, rest = url.partition("://")
             if not sep:  # a relative URL (Location: /p?k=...): no scheme to keep
                 scheme, rest = "", url
-            for spelling in spellings:
-                rest = rest.replace(spelling, self._quoted_mask)
+            rest = self._spelled(rest, spellings)
             if not sep:
                 return rest
             if any(spelling in scheme + sep + rest for spelling in spellings):
@@ -117,12 +116,30 @@ class CallerKey:
         query, hash_mark, fragment = rest.partition("#")
         if not query:
             return url
+        return base + question + self._whole_values(query) + hash_mark + fragment
+
+    def form(self, text: str) -> str:
+        """A form's text (a response's: a request's becomes params) with the key masked
+        however it is encoded there, as in a url's query."""
+        if self.inside:
+            return self._spelled(text, self._spellings)
+        return self._whole_values(text)
+
+    def _spelled(self, text: str, spellings: tuple[str, ...] | list[str]) -> str:
+        """``text`` with each URL spelling of the key (longest first) masked."""
+        for spelling in spellings:
+            if spelling in text:
+                text = text.replace(spelling, self._quoted_mask)
+        return text
+
+    def _whole_values(self, query: str) -> str:
+        """A raw query or form with the values that decode to the (short) key masked."""
         chunks = query.split("&")
         for index, chunk in enumerate(chunks):
             name, equals, value = chunk.partition("=")
             if equals and decode_component(value) == self.key:
                 chunks[index] = name + "=" + self._quoted_mask
-        return base + question + "&".join(chunks) + hash_mark + fragment
+        return "&".join(chunks)
 
     def body(self, text: str) -> str:
         """A body's text with the key masked; a JSON document stays valid JSON.
@@ -298,5 +315,9 @@ def scrub_entry(entry: dict[str, Any], caller: Optional[CallerKey]) -> None:
             post["text"] = (caller.base64 if is_base64 else caller.body)(post["text"])
     content = response["content"]
     if "text" in content:
-        is_base64 = content.get("encoding") == "base64"
-        content["text"] = (caller.base64 if is_base64 else caller.body)(content["text"])
+        if content.get("encoding") == "base64":
+            content["text"] = caller.base64(content["text"])
+        elif content_type(content.get("mimeType"))[0] == FORM:
+            content["text"] = caller.form(content["text"])
+        else:
+            content["text"] = caller.body(content["text"])

@@ -11,8 +11,11 @@ from functools import lru_cache
 from typing import Optional
 
 __all__ = [
-    "content_type", "decode", "decode_component", "is_textual", "parse_query", "sendable",
+    "FORM", "content_type", "decode", "decode_component", "is_textual", "parse_query", "sendable",
 ]
+
+#: The essence of a form body's Content-Type.
+FORM = "application/x-www-form-urlencoded"
 
 _PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 
