@@ -285,6 +285,9 @@ def _strings(node: Any) -> Iterable[str]:
         yield node
         if "%" in node:
             yield unquote_plus(node)  # a form's or a url's encoding
+        if "\\" in node:  # JSON escapes, read by eye in a text that is no JSON (cut short)
+            yield re.sub(r"\\u([0-9A-Fa-f]{4})", lambda found: chr(int(found.group(1), 16)),
+                         node).replace("\\/", "/")
         try:
             yield from _strings(json.loads(node))
         except ValueError:
@@ -295,6 +298,13 @@ def _strings(node: Any) -> Iterable[str]:
                 yield base64.b64decode(encoded, validate=True).decode("latin-1")
             except ValueError:
                 pass
+
+
+def truncated_json(start: str) -> Any:
+    """A JSON request body cut after ``start`` (past max_body_bytes): no longer JSON."""
+    body = (start[:-1] + ', "pad": "' + "x" * 200 + '"}').encode()
+    return make_exchange(method="POST", request_headers=[("Content-Type", "application/json")],
+                         request_body=body[:len(start) + 5], request_body_size=len(body))
 
 
 def form_answer(text: str) -> Any:
@@ -341,6 +351,10 @@ FILE_PART = (
     pytest.param(SLASH_KEY, form_answer(f"access_token=1&caller={quote(SLASH_KEY, safe='')}"),
                  id="form-response-percent-encoded"),
     pytest.param(SHORT, form_answer(f"caller={SHORT}&a=b"), id="short-key-form-response"),
+    pytest.param(SLASH_KEY, truncated_json(
+        json.dumps({"a": SLASH_KEY}).replace("/", "\\/")), id="truncated-json-solidus-escape"),
+    pytest.param(ACCENT_KEY, truncated_json(json.dumps({"a": ACCENT_KEY})),
+                 id="truncated-json-unicode-escape"),
 ])
 def test_the_callers_key_is_masked_however_it_is_spelled(key: str, exchange: Any) -> None:
     """SPEC 6: the key never leaves in clear, whether a JSON text escapes it (``\\u002d``,

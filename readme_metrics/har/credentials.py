@@ -55,7 +55,7 @@ class CallerKey:
     """Replace one caller's key by its mask in the strings of a HAR entry."""
 
     __slots__ = ("key", "masked", "inside", "_plain", "_spellings", "_quoted_mask", "_json_keys",
-                 "_escapes")
+                 "_json_spelled", "_escapes")
 
     def __init__(self, key: str) -> None:
         self.key = key
@@ -72,6 +72,11 @@ class CallerKey:
         self._quoted_mask = quote(self.masked, safe="")
         # The key as a JSON string, escaped and not (non-ASCII, DEL).
         self._json_keys = tuple({json.dumps(key), json.dumps(key, ensure_ascii=False)})
+        # Their insides, "/" escaped too (PHP's json_encode does), longest first.
+        spelled = {spelling[1:-1] for spelling in self._json_keys}
+        self._json_spelled = tuple(sorted(
+            spelled | {spelling.replace("/", "\\/") for spelling in spelled},
+            key=lambda spelling: (-len(spelling), spelling)))
         # The JSON escapes that can spell a character of the key: for a printable ASCII
         # key, \u0020 to \u007f (not the \u00e9 of any non-ASCII text), and \/ for a
         # slash; for any other key, every \u.
@@ -154,11 +159,13 @@ class CallerKey:
                 if self.key in text:
                     text = text.replace(self.key, self.masked)
                 if self._escaped(text):
-                    return self._json(text) or text
+                    return self._json(text) or self._json_spellings(text)
                 return text
             scrubbed = self._json(text)
-            if scrubbed is None:  # not JSON: plain text
-                return text.replace(self.key, self.masked) if self.key in text else text
+            if scrubbed is None:  # not JSON: plain text, or JSON cut short (its spellings)
+                if self.key in text:
+                    text = text.replace(self.key, self.masked)
+                return self._json_spellings(text)
             return scrubbed
         if self._escaped(text) or any(spelling in text for spelling in self._json_keys):
             return self._json(text) or text
@@ -239,9 +246,11 @@ class CallerKey:
             return self._json_spellings(text)
 
     def _json_spellings(self, text: str) -> str:
-        """``text`` with the key's JSON string spellings (escaped or not) masked."""
+        """``text`` with the key's JSON string spellings (escaped or not, ``/`` as ``\\/``
+        or not) masked: in a JSON text the parser could not help with (cut short, a number
+        beyond a double)."""
         masked = json.dumps(self.masked, ensure_ascii=False)[1:-1]
-        for spelling in {spelling[1:-1] for spelling in self._json_keys}:
+        for spelling in self._json_spelled:
             if self.inside:
                 text = text.replace(spelling, masked)
             else:  # a short key: only where a whole string equals it
