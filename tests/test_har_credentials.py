@@ -316,6 +316,8 @@ def form_answer(text: str) -> Any:
 
 SLASH_KEY = "owl/bert-key-0123"
 ACCENT_KEY = "owlé-bert-key-0123"
+# As .NET's HttpUtility.UrlEncode writes it: hex digits in lower case.
+LOWER_HEX = quote(SLASH_KEY, safe="").lower()
 FILE_PART = (
     '--B\r\nContent-Disposition: form-data; name="doc"; filename="{name}"\r\n'
     "Content-Type: text/plain\r\n\r\n{data}\r\n--B--\r\n"
@@ -351,6 +353,12 @@ FILE_PART = (
     pytest.param(SLASH_KEY, form_answer(f"access_token=1&caller={quote(SLASH_KEY, safe='')}"),
                  id="form-response-percent-encoded"),
     pytest.param(SHORT, form_answer(f"caller={SHORT}&a=b"), id="short-key-form-response"),
+    pytest.param(SLASH_KEY, make_exchange(url=f"http://h/p?k={LOWER_HEX}&a=1"),
+                 id="query-lower-case-escapes"),
+    pytest.param(SLASH_KEY, make_exchange(request_headers=[("Referer", f"http://h/p?k={LOWER_HEX}")]),
+                 id="referer-lower-case-escapes"),
+    pytest.param(SLASH_KEY, form_answer(f"caller={LOWER_HEX}"),
+                 id="form-response-lower-case-escapes"),
     pytest.param(SLASH_KEY, truncated_json(
         json.dumps({"a": SLASH_KEY}).replace("/", "\\/")), id="truncated-json-solidus-escape"),
     pytest.param(ACCENT_KEY, truncated_json(json.dumps({"a": ACCENT_KEY})),

@@ -55,7 +55,7 @@ class CallerKey:
     """Replace one caller's key by its mask in the strings of a HAR entry."""
 
     __slots__ = ("key", "masked", "inside", "_plain", "_spellings", "_quoted_mask", "_json_keys",
-                 "_json_spelled", "_escapes")
+                 "_json_spelled", "_escapes", "_url_spelling")
 
     def __init__(self, key: str) -> None:
         self.key = key
@@ -70,6 +70,9 @@ class CallerKey:
         self._spellings = tuple(sorted({key, quote(key, safe=""), quote_plus(key, safe="")},
                                        key=lambda spelling: (-len(spelling), spelling)))
         self._quoted_mask = quote(self.masked, safe="")
+        # Any of them, or a mix, hex digits in either case (.NET's HttpUtility.UrlEncode
+        # writes %2f): found only by this pattern, in a url holding a "%".
+        self._url_spelling = _url_pattern(key)
         # The key as a JSON string, escaped and not (non-ASCII, DEL).
         self._json_keys = tuple({json.dumps(key), json.dumps(key, ensure_ascii=False)})
         # Their insides, "/" escaped too (PHP's json_encode does), longest first.
@@ -106,15 +109,15 @@ class CallerKey:
                 if spelling in url:
                     break
             else:
-                return url  # no spelling of the key in it, as in almost every url
-            spellings = [spelling for spelling in self._spellings if spelling in url]
+                if "%" not in url or self._url_spelling.search(url) is None:
+                    return url  # no spelling of the key in it, as in almost every url
             scheme, sep, rest = url.partition("://")
             if not sep:  # a relative URL (Location: /p?k=...): no scheme to keep
                 scheme, rest = "", url
-            rest = self._spelled(rest, spellings)
+            rest = self._spelled(rest)
             if not sep:
                 return rest
-            if any(spelling in scheme + sep + rest for spelling in spellings):
+            if self._url_spelling.search(scheme + sep + rest) is not None:
                 return f"{scheme}{sep}{self._quoted_mask}/"  # the key spans the scheme
             return scheme + sep + _valid_authority(rest)
         base, question, rest = url.partition("?")
@@ -127,15 +130,12 @@ class CallerKey:
         """A form's text (a response's: a request's becomes params) with the key masked
         however it is encoded there, as in a url's query."""
         if self.inside:
-            return self._spelled(text, self._spellings)
+            return self._spelled(text)
         return self._whole_values(text)
 
-    def _spelled(self, text: str, spellings: tuple[str, ...] | list[str]) -> str:
-        """``text`` with each URL spelling of the key (longest first) masked."""
-        for spelling in spellings:
-            if spelling in text:
-                text = text.replace(spelling, self._quoted_mask)
-        return text
+    def _spelled(self, text: str) -> str:
+        """``text`` with every URL spelling of the key masked."""
+        return self._url_spelling.sub(lambda _: self._quoted_mask, text)
 
     def _whole_values(self, query: str) -> str:
         """A raw query or form with the values that decode to the (short) key masked."""
@@ -256,6 +256,20 @@ class CallerKey:
             else:  # a short key: only where a whole string equals it
                 text = text.replace(f'"{spelling}"', f'"{masked}"')
         return text
+
+
+def _url_pattern(key: str) -> re.Pattern[str]:
+    """Any URL spelling of ``key``: each character as is or percent-encoded (its UTF-8
+    bytes, hex digits in either case), a space as "+" too. The encoded form is tried
+    first, as a key can start its own encoding ("k%" starts "k%25")."""
+    characters = []
+    for character in key:
+        encoded = "".join(f"%{byte:02X}" for byte in character.encode("utf-8", "surrogateescape"))
+        options = [f"(?i:{re.escape(encoded)})", re.escape(character)]
+        if character == " ":
+            options.append(r"\+")
+        characters.append(f"(?:{'|'.join(options)})")
+    return re.compile("".join(characters))
 
 
 # What an authority masked whole may hold: a reg-name (RFC 3986), escapes included.
