@@ -307,11 +307,15 @@ def truncated_json(start: str) -> Any:
                          request_body=body[:len(start) + 5], request_body_size=len(body))
 
 
+def answer(text: str, content_type: str) -> Any:
+    """An exchange answered with ``text``."""
+    return make_exchange(response_headers=[("Content-Type", content_type)],
+                         response_body=text.encode(), response_body_size=len(text.encode()))
+
+
 def form_answer(text: str) -> Any:
     """An exchange answered with the form ``text`` (as an OAuth token endpoint answers)."""
-    return make_exchange(
-        response_headers=[("Content-Type", "application/x-www-form-urlencoded")],
-        response_body=text.encode(), response_body_size=len(text.encode()))
+    return answer(text, "application/x-www-form-urlencoded")
 
 
 SLASH_KEY = "owl/bert-key-0123"
@@ -359,6 +363,11 @@ FILE_PART = (
                  id="referer-lower-case-escapes"),
     pytest.param(SLASH_KEY, form_answer(f"caller={LOWER_HEX}"),
                  id="form-response-lower-case-escapes"),
+    pytest.param(SLASH_KEY, answer(json.dumps(
+        {"next": f"https://h/items?page=2&api_key={quote(SLASH_KEY, safe='')}"}),
+        "application/json"), id="json-link-percent-encoded"),
+    pytest.param(SLASH_KEY, answer(f'<a href="/items?page=2&amp;api_key={LOWER_HEX}">2</a>',
+                                   "text/html"), id="html-link-lower-case-escapes"),
     pytest.param(SLASH_KEY, truncated_json(
         json.dumps({"a": SLASH_KEY}).replace("/", "\\/")), id="truncated-json-solidus-escape"),
     pytest.param(ACCENT_KEY, truncated_json(json.dumps({"a": ACCENT_KEY})),

@@ -40,6 +40,8 @@ CREDENTIAL_HEADERS: frozenset[str] = frozenset({
     "x-rapidapi-key", "x-functions-key",
 })
 
+# A percent-encoded byte.
+_HEX = re.compile(r"%[0-9A-F]{2}")
 # JSON escapes: of a printable ASCII character, of any character.
 _ASCII_ESCAPE = re.compile(r"\\u00[2-7][0-9A-Fa-f]")
 _ANY_ESCAPE = re.compile(r"\\u")
@@ -55,7 +57,7 @@ class CallerKey:
     """Replace one caller's key by its mask in the strings of a HAR entry."""
 
     __slots__ = ("key", "masked", "inside", "_plain", "_spellings", "_quoted_mask", "_json_keys",
-                 "_json_spelled", "_escapes", "_url_spelling")
+                 "_json_spelled", "_escapes", "_url_spelling", "_body_spellings")
 
     def __init__(self, key: str) -> None:
         self.key = key
@@ -73,6 +75,13 @@ class CallerKey:
         # Any of them, or a mix, hex digits in either case (.NET's HttpUtility.UrlEncode
         # writes %2f): found only by this pattern, in a url holding a "%".
         self._url_spelling = _url_pattern(key)
+        # The percent-encoded spellings a body may hold (a link: {"next": "...?key=k%2F"}),
+        # hex digits in either case; none for a key that needs no encoding.
+        encoded = {spelling for spelling in self._spellings if spelling != key}
+        self._body_spellings = tuple(sorted(
+            encoded | {_HEX.sub(lambda found: found.group().lower(), spelling)
+                       for spelling in encoded},
+            key=lambda spelling: (-len(spelling), spelling)))
         # The key as a JSON string, escaped and not (non-ASCII, DEL).
         self._json_keys = tuple({json.dumps(key), json.dumps(key, ensure_ascii=False)})
         # Their insides, "/" escaped too (PHP's json_encode does), longest first.
@@ -150,11 +159,16 @@ class CallerKey:
         """A body's text with the key masked; a JSON document stays valid JSON.
 
         A JSON text may spell the key with escapes (``\\u002d``, ``\\/``): a text that could
-        is read as JSON too, so its decoded strings are masked.
+        is read as JSON too, so its decoded strings are masked. A long key percent-encoded
+        (a link in the body) is masked as in a url.
         """
         if text == self.key:
             return self.masked
         if self.inside:
+            if self._body_spellings and "%" in text:
+                for spelling in self._body_spellings:  # JSON-safe, as the quoted mask is
+                    if spelling in text:
+                        text = text.replace(spelling, self._quoted_mask)
             if self._plain:
                 if self.key in text:
                     text = text.replace(self.key, self.masked)
