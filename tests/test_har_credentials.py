@@ -391,3 +391,28 @@ def test_a_masked_query_name_keeps_url_and_query_string_together() -> None:
     assert request["url"] == f"http://h/p?{quote(MASKED, safe='')}=1&a=b"
     assert request["queryString"] == [{"name": MASKED, "value": "1"},
                                       {"name": "a", "value": "b"}]
+
+
+def test_the_pattern_of_any_url_spelling_is_compiled_only_for_a_text_that_needs_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compiling it costs about 40 times the rest of a CallerKey, which is built once per
+    distinct caller (256 kept): only a url the usual spellings miss and that decodes to
+    the key pays for it."""
+    from readme_metrics.har import credentials
+
+    compiled: list[str] = []
+
+    def counting(key: str) -> Any:
+        compiled.append(key)
+        return real(key)
+
+    real = credentials._url_pattern
+    monkeypatch.setattr(credentials, "_url_pattern", counting)
+    caller = credentials.CallerKey(SLASH_KEY)
+    masked = f"http://h/p?k={quote(mask(SLASH_KEY), safe='')}"
+    assert caller.url("http://h/p?q=caf%C3%A9") == "http://h/p?q=caf%C3%A9"
+    for spelling in [SLASH_KEY, quote(SLASH_KEY, safe="")]:
+        assert caller.url(f"http://h/p?k={spelling}") == masked
+    assert compiled == []
+    assert caller.url(f"http://h/p?k={LOWER_HEX}") == masked
+    assert compiled == [SLASH_KEY]

@@ -20,7 +20,7 @@ import re
 from base64 import b64decode, b64encode
 from functools import lru_cache
 from typing import Any, Optional
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit
 
 from readme_metrics.har.text import FORM, content_type, decode_component, parse_query
 from readme_metrics.masking import mask
@@ -40,6 +40,8 @@ CREDENTIAL_HEADERS: frozenset[str] = frozenset({
     "x-rapidapi-key", "x-functions-key",
 })
 
+# A run of ASCII letters and digits.
+_ALNUM_RUN = re.compile(r"[A-Za-z0-9]+")
 # A percent-encoded byte.
 _HEX = re.compile(r"%[0-9A-F]{2}")
 # JSON escapes: of a printable ASCII character, of any character.
@@ -57,7 +59,8 @@ class CallerKey:
     """Replace one caller's key by its mask in the strings of a HAR entry."""
 
     __slots__ = ("key", "masked", "inside", "_plain", "_spellings", "_quoted_mask", "_json_keys",
-                 "_json_spelled", "_escapes", "_url_spelling", "_body_spellings")
+                 "_json_spelled", "_escapes", "_url_spelling", "_body_spellings",
+                 "_anchor")
 
     def __init__(self, key: str) -> None:
         self.key = key
@@ -73,8 +76,13 @@ class CallerKey:
                                        key=lambda spelling: (-len(spelling), spelling)))
         self._quoted_mask = quote(self.masked, safe="")
         # Any of them, or a mix, hex digits in either case (.NET's HttpUtility.UrlEncode
-        # writes %2f): found only by this pattern, in a url holding a "%".
-        self._url_spelling = _url_pattern(key)
+        # writes %2f): a pattern compiled when a text decodes to the key (_spelled),
+        # as compiling it costs about 40 times the rest of this constructor.
+        self._url_spelling: Optional[re.Pattern[str]] = None
+        # Its longest run of letters and digits, which no URL needs to encode: a text
+        # without it cannot spell the key (a shortcut past decoding it), unless a client
+        # encodes what needs none.
+        self._anchor = max(_ALNUM_RUN.findall(key), key=len, default="")
         # The percent-encoded spellings a body may hold (a link: {"next": "...?key=k%2F"}),
         # hex digits in either case; none for a key that needs no encoding.
         encoded = {spelling for spelling in self._spellings if spelling != key}
@@ -118,7 +126,7 @@ class CallerKey:
                 if spelling in url:
                     break
             else:
-                if "%" not in url or self._url_spelling.search(url) is None:
+                if not self._encoded_in(url):
                     return url  # no spelling of the key in it, as in almost every url
             scheme, sep, rest = url.partition("://")
             if not sep:  # a relative URL (Location: /p?k=...): no scheme to keep
@@ -126,7 +134,9 @@ class CallerKey:
             rest = self._spelled(rest)
             if not sep:
                 return rest
-            if self._url_spelling.search(scheme + sep + rest) is not None:
+            whole = scheme + sep + rest
+            if any(spelling in whole for spelling in self._spellings) or self._encoded_in(
+                    whole):
                 return f"{scheme}{sep}{self._quoted_mask}/"  # the key spans the scheme
             return scheme + sep + _valid_authority(rest)
         base, question, rest = url.partition("?")
@@ -143,8 +153,24 @@ class CallerKey:
         return self._whole_values(text)
 
     def _spelled(self, text: str) -> str:
-        """``text`` with every URL spelling of the key masked."""
-        return self._url_spelling.sub(lambda _: self._quoted_mask, text)
+        """``text`` with every URL spelling of the key masked: the usual ones (longest
+        first), then any other the text still decodes to."""
+        for spelling in self._spellings:
+            if spelling in text:
+                text = text.replace(spelling, self._quoted_mask)
+        if self._encoded_in(text):
+            if self._url_spelling is None:  # two threads may both compile it: no harm
+                self._url_spelling = _url_pattern(self.key)
+            text = self._url_spelling.sub(lambda _: self._quoted_mask, text)
+        return text
+
+    def _encoded_in(self, text: str) -> bool:
+        """Whether ``text`` percent-decodes to a text holding the key."""
+        if "%" not in text or self._anchor not in text:
+            return False
+        if self.key in unquote(text, errors="surrogateescape"):
+            return True
+        return " " in self.key and self.key in unquote_plus(text, errors="surrogateescape")
 
     def _whole_values(self, query: str) -> str:
         """A raw query or form with the values that decode to the (short) key masked."""
