@@ -123,7 +123,10 @@ class _OfficialName(Generic[_T]):
         if self.name == "metrics_api":
             config._follow_metrics_api()
         elif self.name == "readme_api_url":
-            config._readme_api_url_given = True  # a later METRICS_API no longer moves it
+            # A URL set is kept when METRICS_API moves later; None means the default, which
+            # follows METRICS_API as the constructor's readme_api_url=None does.
+            config._readme_api_url_given = value is not None
+            config._follow_metrics_api()
 
 
 class MetricsApiConfig:

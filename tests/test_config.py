@@ -345,6 +345,16 @@ def test_readme_api_url_set_by_its_official_name_stays_when_metrics_api_moves() 
         "http://127.0.0.1:8002", "http://127.0.0.1:8001")
 
 
+def test_readme_api_url_set_to_none_by_its_official_name_follows_metrics_api() -> None:
+    # None means the default, as readme_api_url=None in the constructor: a loopback
+    # METRICS_API (the local collector) is then asked for the docs URL too.
+    config = MetricsApiConfig(api_key="rdme_key", grouping_function=grouping)
+    config.README_API_URL = "http://127.0.0.1:8002"
+    config.README_API_URL = None
+    config.METRICS_API = "http://127.0.0.1:8001"
+    assert config.readme_api_url == "http://127.0.0.1:8001"
+
+
 def test_repr_never_shows_the_api_key() -> None:
     config = MetricsApiConfig(api_key="rdme_supersecretvalue", grouping_function=grouping)
     assert "supersecret" not in repr(config)
