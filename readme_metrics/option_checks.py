@@ -70,31 +70,42 @@ def flag(option: Option, value: Any) -> bool:
     return value
 
 
-def strings(normalise: Callable[[str], str] = str) -> Callable[[Option, Any], list[str]]:
-    """A list of strings, or one comma-separated string; each stripped and ``normalise``-d."""
+def _bracketed(text: str) -> bool:
+    """True when the whole of ``text`` is in brackets, as a list is written in JSON or
+    Python (``["a", "b"]``, ``[a,b]``): no key list means that."""
+    text = text.strip()
+    return text.startswith("[") and text.endswith("]")
+
+
+def _json_list(text: str) -> bool:
+    """True when ``text`` is a JSON array (``["a", "b"]``); ``[::1]``, an IPv6 host, is not."""
+    if not _bracketed(text):
+        return False
+    try:
+        return isinstance(json.loads(text), list)
+    except ValueError:
+        return False
+
+
+def strings(normalise: Callable[[str], str] = str,
+            listed: Callable[[str], bool] = _bracketed
+            ) -> Callable[[Option, Any], list[str]]:
+    """A list of strings, or one comma-separated string; each stripped and ``normalise``-d.
+
+    ``listed`` tells a string written as a list (refused)."""
     def check(option: Option, value: Any) -> list[str]:
         # list() of a str would split it into characters: "password" must stay one key.
         items = value.split(",") if isinstance(value, str) else value
-        if isinstance(value, str) and _json_list(value):
+        if isinstance(value, str) and listed(value):
             # JSON (["password"]) would be one key named '["password"]' that matches
-            # nothing: the denylist would silently redact nothing.
+            # nothing, and [password,token] keys '[password' and 'token]': the denylist
+            # would silently redact nothing.
             raise option.invalid(value)
         if not isinstance(items, (list, tuple, set, frozenset)) or not all(
                 isinstance(item, str) for item in items):
             raise option.invalid(value)
         return [normalise(item.strip()) for item in items if item.strip()]
     return check
-
-
-def _json_list(text: str) -> bool:
-    """True when ``text`` is a JSON array (``["a", "b"]``); ``[::1]``, an IPv6 host, is not."""
-    text = text.strip()
-    if not (text.startswith("[") and text.endswith("]")):
-        return False
-    try:
-        return isinstance(json.loads(text), list)
-    except ValueError:
-        return False
 
 
 # The library appends these paths itself ({metrics_api}/v1/request, {readme_api_url}/v1):
@@ -158,7 +169,7 @@ def methods(option: Option, value: Any) -> list[str]:
 
 def hosts(option: Option, value: Any) -> list[str]:
     """Host names, lower case, each with or without a port."""
-    names = strings(str.lower)(option, value)
+    names = strings(str.lower, _json_list)(option, value)
     for host in names:
         if not _HOST.fullmatch(host):
             raise option.invalid(value, hint=_why_no_host(host))

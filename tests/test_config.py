@@ -482,6 +482,9 @@ def test_explicit_base_log_url_none_wins_over_the_environment(monkeypatch) -> No
     pytest.param("README_DENYLIST", '["password", "token"]', "denylist (README_DENYLIST) "
                  "must be a list of strings (comma-separated in the environment), got "
                  "'[\"password\", \"token\"]'", id="list-as-json"),
+    pytest.param("README_ALLOWLIST", "[id,name]", "allowlist (README_ALLOWLIST) must be a "
+                 "list of strings (comma-separated in the environment), got '[id,name]'",
+                 id="list-in-brackets"),
 ])
 def test_a_bad_variable_says_what_is_expected(monkeypatch, variable, raw, message) -> None:
     monkeypatch.setenv(variable, raw)
