@@ -69,11 +69,10 @@ class CallerKey:
         # Printable ASCII without quote or backslash reads the same inside a JSON string,
         # so it (and its mask) can be replaced in a JSON text as plain text.
         self._plain = key.isascii() and key.isprintable() and not ('"' in key or "\\" in key)
-        # How the key can be written in a URL: as is, percent-encoded, or form-encoded;
-        # the longest first, as one can start another ("k%" starts "k%25"), and in the
-        # same order in every process (a set's order follows the string hashes).
-        self._spellings = tuple(sorted({key, quote(key, safe=""), quote_plus(key, safe="")},
-                                       key=lambda spelling: (-len(spelling), spelling)))
+        # How the key can be written in a URL: as is, percent-encoded, or form-encoded
+        # (longest first: see _longest_first).
+        self._spellings = _longest_first({key, quote(key, safe=""),
+                                          quote_plus(key, safe="")})
         self._quoted_mask = quote(self.masked, safe="")
         # Any of them, or a mix, hex digits in either case (.NET's HttpUtility.UrlEncode
         # writes %2f): a pattern compiled when a text decodes to the key (_spelled),
@@ -86,17 +85,15 @@ class CallerKey:
         # The percent-encoded spellings a body may hold (a link: {"next": "...?key=k%2F"}),
         # hex digits in either case; none for a key that needs no encoding.
         encoded = {spelling for spelling in self._spellings if spelling != key}
-        self._body_spellings = tuple(sorted(
+        self._body_spellings = _longest_first(
             encoded | {_HEX.sub(lambda found: found.group().lower(), spelling)
-                       for spelling in encoded},
-            key=lambda spelling: (-len(spelling), spelling)))
+                       for spelling in encoded})
         # The key as a JSON string, escaped and not (non-ASCII, DEL).
         self._json_keys = tuple({json.dumps(key), json.dumps(key, ensure_ascii=False)})
         # Their insides, "/" escaped too (PHP's json_encode does), longest first.
         spelled = {spelling[1:-1] for spelling in self._json_keys}
-        self._json_spelled = tuple(sorted(
-            spelled | {spelling.replace("/", "\\/") for spelling in spelled},
-            key=lambda spelling: (-len(spelling), spelling)))
+        self._json_spelled = _longest_first(
+            spelled | {spelling.replace("/", "\\/") for spelling in spelled})
         # The JSON escapes that can spell a character of the key: for a printable ASCII
         # key, \u0020 to \u007f (not the \u00e9 of any non-ASCII text), and \/ for a
         # slash; for any other key, every \u.
@@ -155,9 +152,7 @@ class CallerKey:
     def _spelled(self, text: str) -> str:
         """``text`` with every URL spelling of the key masked: the usual ones (longest
         first), then any other the text still decodes to."""
-        for spelling in self._spellings:
-            if spelling in text:
-                text = text.replace(spelling, self._quoted_mask)
+        text = _replaced(text, self._spellings, self._quoted_mask)
         if self._encoded_in(text):
             if self._url_spelling is None:  # two threads may both compile it: no harm
                 self._url_spelling = _url_pattern(self.key)
@@ -191,10 +186,8 @@ class CallerKey:
         if text == self.key:
             return self.masked
         if self.inside:
-            if self._body_spellings and "%" in text:
-                for spelling in self._body_spellings:  # JSON-safe, as the quoted mask is
-                    if spelling in text:
-                        text = text.replace(spelling, self._quoted_mask)
+            if self._body_spellings and "%" in text:  # JSON-safe, as the quoted mask is
+                text = _replaced(text, self._body_spellings, self._quoted_mask)
             if self._plain:
                 if self.key in text:
                     text = text.replace(self.key, self.masked)
@@ -296,6 +289,20 @@ class CallerKey:
             else:  # a short key: only where a whole string equals it
                 text = text.replace(f'"{spelling}"', f'"{masked}"')
         return text
+
+
+def _longest_first(spellings: set[str]) -> tuple[str, ...]:
+    """``spellings`` longest first, as one can start another ("k%" starts "k%25"), and in
+    the same order in every process (a set's order follows the string hashes)."""
+    return tuple(sorted(spellings, key=lambda spelling: (-len(spelling), spelling)))
+
+
+def _replaced(text: str, spellings: tuple[str, ...], mask: str) -> str:
+    """``text`` with each of ``spellings`` (longest first) replaced by ``mask``."""
+    for spelling in spellings:
+        if spelling in text:
+            text = text.replace(spelling, mask)
+    return text
 
 
 def _url_pattern(key: str) -> re.Pattern[str]:
