@@ -21,7 +21,11 @@ from tests.support.har_file import har_file_logs
 
 @pytest.mark.parametrize(("argv", "expected"), [
     pytest.param(["--help"], ["collect", "demo", "README_METRICS_SERVER",
-                              "readme-metrics demo --requests 20"], id="command"),
+                              "readme-metrics demo --requests 20",
+                              # collect --host 0.0.0.0 is allowed: the help must not promise
+                              # that nothing leaves 127.0.0.1
+                              "listen on 127.0.0.1 unless 'collect --host' names another "
+                              "address"], id="command"),
     pytest.param(["collect", "--help"], ["POST /v1/request", "--api-key KEY", "--keep N",
                                          "(default: 8001)", "(default: 127.0.0.1)",
                                          "HAR 1.2"], id="collect"),

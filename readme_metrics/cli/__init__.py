@@ -1,6 +1,7 @@
 """The ``readme-metrics`` command (SPEC section 9): ``collect`` and ``demo``.
 
-Both run on your machine only, with no ReadMe account and no network:
+Both run on your machine, with no ReadMe account and nothing sent to ReadMe; they listen on
+127.0.0.1 unless ``collect --host`` names another address:
 
 - ``readme-metrics collect`` is a local stand-in for the Metrics API: point
   ``README_METRICS_SERVER`` at it to see exactly what the middleware sends, in a HAR file,
@@ -82,8 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="readme-metrics",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
-            "See what readme-metrics sends to ReadMe's API Metrics, on your own machine.\n"
-            "Nothing leaves 127.0.0.1 and no ReadMe account is needed."
+            "See what readme-metrics sends to ReadMe's API Metrics, on your own machine:\n"
+            "nothing is sent to ReadMe and no ReadMe account is needed. Both commands\n"
+            "listen on 127.0.0.1 unless 'collect --host' names another address (then\n"
+            "other machines can read the captured calls)."
         ),
         epilog=(
             "examples:\n"
