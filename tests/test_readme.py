@@ -423,6 +423,47 @@ def sigterm_advice() -> str:
     return f"{advice.group(2)}\n{advice.group(1)}"
 
 
+_OFF_THE_MAIN_THREAD = """
+import signal, threading
+advice = {advice!r}
+errors = []
+def run():
+    try:
+        exec(advice, {{}})
+    except Exception as exc:
+        errors.append(repr(exc))
+thread = threading.Thread(target=run)
+thread.start()
+thread.join()
+print(errors, signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
+exec(advice, {{}})  # on the main thread it still makes SIGTERM an exit
+print(signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
+"""
+
+
+def test_the_sigterm_advice_is_safe_off_the_main_thread() -> None:
+    """A settings module may be imported off the main thread (a server that loads the app
+    in a worker thread): ``signal.signal`` raises ValueError there, and the advised line
+    must then do nothing rather than fail the import."""
+    done = subprocess.run([sys.executable, "-c",
+                           _OFF_THE_MAIN_THREAD.format(advice=sigterm_advice())],
+                          capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["[] True", "False"], done.stdout
+
+
+def test_the_django_example_settings_hold_the_advised_sigterm_line() -> None:
+    """README's advice and the example's settings.py say the same thing."""
+    settings = (EXAMPLES / "django" / "exampleproject" / "settings.py").read_text()
+    code = " ".join(line.strip().rstrip("\\").strip() for line in settings.splitlines()
+                    if not line.lstrip().startswith("#"))
+    advice = sigterm_advice().split("\n")
+    assert advice[1] in code, advice[1]
+    for module in advice[0].removeprefix("import ").split(", "):
+        assert f"import {module}" in settings, module
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("handled", [False, True], ids=["sigterm", "sigterm-handled"])
 def test_sigterm_loses_the_last_logs_unless_the_app_makes_it_an_exit(
