@@ -16,109 +16,28 @@ CORS headers or without), and a shared cache that kept the answer without them m
 serve it to an allowed origin, which the browser would then refuse. With no origin
 configured, nothing depends on Origin and not a header is touched.
 
+The options are read and checked once, at construction, by
+:mod:`readme_metrics.cors_settings` (which also defines what an origin is, so
+``normalise_origin`` is importable from either module); this module only answers requests.
+
 .. autoclass:: CORSMiddleware
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import re
 import typing as t
 
-from readme_metrics._env import flag, setting
 from readme_metrics._http import is_token
+from readme_metrics.cors_settings import CORSSettings, normalise_origin
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-# A serialised origin as browsers send it: scheme://host[:port], nothing else (no path,
-# no user info, no spaces). "null" (sandboxed frames, file:// pages) does not match.
-_ORIGIN = re.compile(
-    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://"
-    r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~]+)"
-    r"(?::(?P<port>[0-9]{1,5}))?\Z"
-)
-_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
-
-_DEFAULT_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
-# Ten minutes: preflights are cached by the browser that long, yet a configuration
-# change still reaches every client quickly (Chromium caps the value at two hours).
-_DEFAULT_MAX_AGE = 600
+__all__ = ["CORSMiddleware", "Headers", "normalise_origin"]
 
 Headers = t.List[t.Tuple[str, str]]
-
-
-def normalise_origin(origin: str) -> str | None:
-    """``scheme://host[:port]`` in lower case without its default port, or None."""
-    match = _ORIGIN.match(origin.strip())
-    if match is None:
-        return None
-    scheme, host, port = match.group("scheme", "host", "port")
-    scheme, host = scheme.lower(), host.lower()
-    if port is not None:
-        number = int(port)
-        if number > 65535:
-            return None
-        if number != _DEFAULT_PORTS.get(scheme):
-            return f"{scheme}://{host}:{number}"
-    return f"{scheme}://{host}"
-
-
-def _names(option: str, variable: str, value: t.Any) -> list[str]:
-    """A comma-separated string or a sequence of strings, as a clean list."""
-    if isinstance(value, str):
-        items = value.split(",")
-    elif isinstance(value, t.Iterable) and not isinstance(value, (bytes, bytearray)):
-        items = list(value)
-    else:
-        items = [value]  # refused just below, with the option's name
-    if not all(isinstance(item, str) for item in items):
-        raise ValueError(f"readme_metrics: {option} ({variable}) must be strings, got {value!r}")
-    return [item.strip() for item in items if item.strip()]
-
-
-def _tokens(option: str, variable: str, value: t.Any) -> list[str]:
-    names = _names(option, variable, value)
-    for name in names:
-        if name != "*" and not is_token(name):
-            raise ValueError(
-                f"readme_metrics: {option} ({variable}) has an invalid name {name!r}"
-            )
-    return names
-
-
-def _configured_origin(value: str) -> str:
-    """Normalise one configured origin; IDN hosts become punycode as browsers send them."""
-    text = value.strip().rstrip("/")
-    scheme, sep, hostport = text.partition("://")
-    if sep and not hostport.isascii():
-        host, colon, port = hostport.partition(":")
-        # A host idna cannot encode stays as is and is reported just below.
-        with contextlib.suppress(UnicodeError):
-            text = scheme + sep + host.encode("idna").decode("ascii") + colon + port
-    origin = normalise_origin(text)
-    if origin is None:
-        raise ValueError(
-            "readme_metrics: allowed_origins (CORS_ALLOWED) entries must be "
-            f"'scheme://host[:port]' or '*', got {value!r}"
-        )
-    return origin
-
-
-def _token_list(option: str, variable: str, given: t.Any, default: t.Any) -> list[str]:
-    value = setting(option, variable, given, "str")
-    return _tokens(option, variable, default if value is None else value)
-
-
-def _seconds(option: str, variable: str, given: t.Any) -> int:
-    expects = "a whole number of seconds >= 0"
-    age = setting(option, variable, given, "int", expects)
-    age = _DEFAULT_MAX_AGE if age is None else age
-    if isinstance(age, bool) or not isinstance(age, int) or age < 0:
-        raise ValueError(f"readme_metrics: {option} ({variable}) must be {expects}, "
-                         f"got {age!r}")
-    return age
+# A comma-separated string or a sequence of names (origins, methods, headers).
+Names = t.Union[str, t.Sequence[str], None]
 
 
 class CORSMiddleware:
@@ -167,40 +86,27 @@ class CORSMiddleware:
     def __init__(
         self,
         app: WSGIApplication,
-        allowed_origins: t.Union[str, t.Sequence[str], None] = None,
+        allowed_origins: Names = None,
         *,
         allow_credentials: t.Optional[bool] = None,
-        allow_methods: t.Union[str, t.Sequence[str], None] = None,
-        allow_headers: t.Union[str, t.Sequence[str], None] = None,
-        expose_headers: t.Union[str, t.Sequence[str], None] = None,
+        allow_methods: Names = None,
+        allow_headers: Names = None,
+        expose_headers: Names = None,
         max_age: t.Optional[int] = None,
     ) -> None:
         self.app = app
-        origins = _names(
-            "allowed_origins", "CORS_ALLOWED",
-            setting("allowed_origins", "CORS_ALLOWED", allowed_origins, "str") or (),
+        settings = CORSSettings.read(
+            allowed_origins=allowed_origins, allow_credentials=allow_credentials,
+            allow_methods=allow_methods, allow_headers=allow_headers,
+            expose_headers=expose_headers, max_age=max_age,
         )
-        self.allow_any: bool = "*" in origins
-        self.allowed_origins: frozenset[str] = frozenset(
-            _configured_origin(origin) for origin in origins if origin != "*"
-        )
-        self.allow_credentials: bool = flag(
-            "allow_credentials", "CORS_ALLOW_CREDENTIALS", allow_credentials, False)
-        self.allow_methods: list[str] = [
-            method.upper() for method in _token_list(
-                "allow_methods", "CORS_ALLOW_METHODS", allow_methods, _DEFAULT_METHODS)
-        ]
-        self.allow_headers: list[str] = _token_list(
-            "allow_headers", "CORS_ALLOW_HEADERS", allow_headers, "*")
-        self.expose_headers: list[str] = _token_list(
-            "expose_headers", "CORS_EXPOSE_HEADERS", expose_headers, ())
-        self.max_age: int = _seconds("max_age", "CORS_MAX_AGE", max_age)
-        if self.allow_any and self.allow_credentials:
-            # Legal (the origin is echoed, never "*"), but it lets any site send
-            # credentialed requests: say so once, where the operator will see it.
-            logging.getLogger("readme_metrics").warning(
-                "CORS allows any origin with credentials"
-            )
+        self.allow_any: bool = settings.allow_any
+        self.allowed_origins: frozenset[str] = settings.allowed_origins
+        self.allow_credentials: bool = settings.allow_credentials
+        self.allow_methods: list[str] = settings.allow_methods
+        self.allow_headers: list[str] = settings.allow_headers
+        self.expose_headers: list[str] = settings.expose_headers
+        self.max_age: int = settings.max_age
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse

@@ -329,6 +329,26 @@ def test_configuration_from_environment(monkeypatch: pytest.MonkeyPatch) -> None
     assert middleware.max_age == 30
 
 
+def test_settings_are_read_apart_from_the_middleware(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading the options is cors_settings' job, answering requests cors.py's; every name
+    cors.py offered before stays importable from it."""
+    import readme_metrics.cors as cors_module
+    from readme_metrics.cors_settings import CORSSettings
+    from readme_metrics.cors_settings import normalise_origin as settings_normalise
+
+    monkeypatch.setenv("CORS_ALLOWED", "https://A.example:443")
+    monkeypatch.setenv("CORS_MAX_AGE", "30")
+    settings = CORSSettings.read(allow_methods="get")
+    assert settings == CORSSettings(
+        allow_any=False, allowed_origins=frozenset({"https://a.example"}),
+        allow_credentials=False, allow_methods=["GET"], allow_headers=["*"],
+        expose_headers=[], max_age=30)
+    middleware = CORSMiddleware(plain_app(), allow_methods="get")
+    assert {name: getattr(middleware, name) for name in vars(settings)} == vars(settings)
+    assert normalise_origin is settings_normalise
+    assert {"CORSMiddleware", "Headers", "normalise_origin"} <= set(vars(cors_module))
+
+
 def test_arguments_win_over_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CORS_ALLOWED", "https://env.example")
     monkeypatch.setenv("CORS_ALLOW_CREDENTIALS", "true")
