@@ -8,12 +8,13 @@ process and working directory, on first use, here, for all of them: constructing
 middleware per worker or per test does not touch the disk again, and every component sees
 the same values. Variables already set in the real environment win over the file.
 
-The file is not exported into ``os.environ``: the app's environment stays its own
-(environs 15 and later keep the file's values in the ``Env``). environs before 15 (the
-newest for Python 3.9 is 14) parses only what ``os.environ`` holds, so there a variable
-of the file is put into ``os.environ`` when the library first reads it, and only that
-one: never the app's other variables, and taken out again when the working directory
-changes (the file read then is another one).
+The library never writes ``os.environ``: the app's environment stays its own, and a
+thread of the app iterating it is never raced. environs 15 and later keep the file's
+values in the ``Env``. environs before 15 (the newest for Python 3.9 is 14) look up
+every variable in ``os.environ`` alone, through ``Env._get_from_environ``; there
+:class:`_FileEnv` answers that look-up from the file for a variable the real environment
+does not have (the method is private, but the same in every release from 11, the floor,
+to 14, and 15 changed the reading of files instead).
 
 An empty variable (``README_TIMEOUT=``) means "unset", for every option alike: an empty
 line in a ``.env`` or a deployment template must not be an error for one option and a
@@ -25,7 +26,7 @@ from __future__ import annotations
 import os
 import threading
 from importlib.metadata import version
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from dotenv import dotenv_values  # environs' own reader of .env files
 from environs import Env, EnvError
@@ -37,9 +38,19 @@ _env: Optional[Env] = None
 _env_directory: Optional[str] = None
 #: environs 15+ reads a .env into the Env; older ones export all of it into os.environ.
 _ENV_KEEPS_FILE = int(version("environs").split(".")[0]) >= 15
-#: Older environs only: the working directory's .env, and what was put into os.environ.
-_file: dict[str, str] = {}
-_exported: dict[str, str] = {}
+
+
+class _FileEnv(Env):
+    """Older environs: an ``Env`` that also finds the ``.env`` file's variables."""
+
+    def __init__(self, file: Mapping[str, str]) -> None:
+        super().__init__()
+        self._file = file
+
+    def _get_from_environ(self, key: str, default: Any, *, proxied: bool = False) -> Any:
+        if key not in os.environ and key in self._file:  # the real environment wins
+            return key, self._file[key], None
+        return super()._get_from_environ(key, default, proxied=proxied)
 
 
 def _working_directory() -> Optional[str]:
@@ -56,55 +67,37 @@ def environment() -> Env:
     config elsewhere first, a test session moving between directories): the ``.env`` is
     the working directory's, and SPEC 2 says so.
     """
-    global _env, _env_directory, _file
+    global _env, _env_directory
     directory = _working_directory()
     with _lock:
         if _env is None or directory != _env_directory:
-            env = Env()
             dotenv = os.path.join(directory or os.curdir, ".env")
-            _unexport()
-            _file = {}
-            if os.path.isfile(dotenv):
-                if _ENV_KEEPS_FILE:
-                    # The real environment wins over the file (override=False).
-                    env.read_env(dotenv, recurse=False, override=False)
-                else:
-                    _file = {key: value for key, value in dotenv_values(dotenv).items()
-                             if value is not None}
-            _env, _env_directory = env, directory
+            _env, _env_directory = _read(dotenv), directory
         return _env
 
 
-def _unexport() -> None:
-    """Take out of os.environ what :func:`_export` put there and nobody changed since."""
-    for variable, value in _exported.items():
-        if os.environ.get(variable) == value:
-            del os.environ[variable]
-    _exported.clear()
-
-
-def _export(variable: str) -> None:
-    """Older environs: make the file's ``variable`` (only it) readable by the Env."""
-    value = _file.get(variable)
-    if value is not None and variable not in os.environ:  # the real environment wins
-        with _lock:
-            os.environ[variable] = _exported[variable] = value
+def _read(dotenv: str) -> Env:
+    """An ``Env`` holding the file ``dotenv`` (if there is one), with no os.environ write."""
+    if _ENV_KEEPS_FILE:
+        env = Env()
+        if os.path.isfile(dotenv):
+            # The real environment wins over the file (override=False).
+            env.read_env(dotenv, recurse=False, override=False)
+        return env
+    file = dotenv_values(dotenv) if os.path.isfile(dotenv) else {}
+    return _FileEnv({key: value for key, value in file.items() if value is not None})
 
 
 def reset() -> None:
     """Forget that ``.env`` was read: the next use reads it again (tests act as new processes)."""
-    global _env, _env_directory, _file
+    global _env, _env_directory
     with _lock:
-        _unexport()
-        _env, _env_directory, _file = None, None, {}
+        _env, _env_directory = None, None
 
 
 def raw(variable: str) -> Optional[str]:
     """The variable's text, or None when it is unset or empty (blank)."""
-    env = environment()
-    if _file:
-        _export(variable)
-    value = env.str(variable, default=None)
+    value = environment().str(variable, default=None)
     if value is None or not value.strip():
         return None
     return value

@@ -177,8 +177,50 @@ def test_the_dotenv_is_not_exported_into_the_apps_environment(tmp_path, monkeypa
     config = MetricsApiConfig(grouping_function=grouping)
     assert (config.api_key, config.buffer_length) == ("rdme_from_file", 7)
     assert "APP_DATABASE_URL" not in os.environ
-    _env.reset()  # as a new process: what was exported for the library is taken back
-    assert "README_BUFFER_LENGTH" not in os.environ
+    assert "README_BUFFER_LENGTH" not in os.environ  # nor what the library itself read
+
+
+def test_reading_the_dotenv_never_writes_os_environ(tmp_path, monkeypatch) -> None:
+    """Every component reads .env without writing os.environ. environs before 15 look only
+    in os.environ, and the library used to put a variable there on its first read, from
+    whichever thread read first: a thread of the app iterating os.environ at that moment
+    failed ("dictionary changed size during iteration"). Fails there without the fix."""
+    from readme_metrics.cors import CORSMiddleware
+    from readme_metrics.request_id import RequestIdFilter, RequestIdMiddleware
+
+    (tmp_path / ".env").write_text(
+        "README_API_KEY=rdme_from_file\nREADME_BUFFER_LENGTH=7\nREADME_TIMEOUT=2.5\n"
+        "CORS_ALLOWED=https://a.example\nCORS_MAX_AGE=30\nREQUEST_ID_HEADER=X-Trace\n"
+        "LOG_TOKENS=false\n")
+    for name in ("README_API_KEY", "README_BUFFER_LENGTH", "README_TIMEOUT", "CORS_ALLOWED",
+                 "CORS_MAX_AGE", "REQUEST_ID_HEADER", "LOG_TOKENS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    before = dict(os.environ)
+    config = MetricsApiConfig(grouping_function=grouping)
+    cors = CORSMiddleware(lambda environ, start_response: [])
+    request_id = RequestIdMiddleware(cors)
+    assert (config.api_key, config.buffer_length, config.timeout) == ("rdme_from_file", 7, 2.5)
+    assert (cors.allowed_origins, cors.max_age) == ({"https://a.example"}, 30)
+    assert (request_id.header, RequestIdFilter().log_tokens) == ("X-Trace", False)
+    assert dict(os.environ) == before
+
+
+def test_a_variable_the_app_set_stays_when_the_directory_changes(tmp_path, monkeypatch) -> None:
+    """environs before 15: the library took the variables it had exported out of
+    os.environ again when the working directory changed, also one the app had set itself
+    to the same value meanwhile. Fails there without the fix."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    (first / ".env").write_text("README_BUFFER_LENGTH=7\n")
+    monkeypatch.delenv("README_BUFFER_LENGTH", raising=False)
+    monkeypatch.chdir(first)
+    assert MetricsApiConfig(api_key="k", grouping_function=grouping).buffer_length == 7
+    monkeypatch.setenv("README_BUFFER_LENGTH", "7")  # the app's own setting
+    monkeypatch.chdir(second)  # no .env here: the next read is a new one
+    assert MetricsApiConfig(api_key="k", grouping_function=grouping).buffer_length == 7
+    assert os.environ.get("README_BUFFER_LENGTH") == "7"
 
 
 INVALID = [
