@@ -40,6 +40,7 @@ import anyio
 
 from tests.support.asgi_apps import Lazy
 from tests.support.e2e_apps import BARRIER_WAIT
+from tests.support.side_by_side import bare_or_wrapped, built_once
 
 FILE_SIZE = 1 << 20
 
@@ -205,17 +206,6 @@ async def plain(scope: Any, receive: Any, send: Any) -> None:  # noqa: C901 - a 
         await _answer(send, 200, b"hello")
 
 
-def _wrapped(build: Callable[[], Any]) -> Callable[[], Any]:
-    made: list[Any] = []
-
-    def get() -> Any:
-        if not made:
-            made.append(build())
-        return made[0]
-
-    return get
-
-
 def _plain_wrapped() -> Any:
     from readme_metrics import MetricsApiConfig
     from readme_metrics.asgi import MetricsMiddleware
@@ -223,7 +213,7 @@ def _plain_wrapped() -> Any:
     return MetricsMiddleware(plain, MetricsApiConfig(grouping_function=grouping))
 
 
-_plain = _wrapped(_plain_wrapped)
+_plain = built_once(_plain_wrapped)
 
 
 async def plain_root(scope: Any, receive: Any, send: Any) -> None:
@@ -237,14 +227,12 @@ async def plain_root(scope: Any, receive: Any, send: Any) -> None:
             else:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-    prefix = scope["path"].lstrip("/").partition("/")[0]
-    scope = {**scope, "root_path": scope.get("root_path", "") + "/" + prefix}
-    if prefix != "wrap":
-        await plain(scope, receive, send)
-        return
+    await bare_or_wrapped(scope, receive, send, plain, _plain, _trace_http)
+
+
+def _trace_http(scope: Any) -> None:
     if scope["type"] == "http":
         _trace(scope["headers"])
-    await _plain()(scope, receive, send)
 
 
 # -- Starlette and FastAPI ---------------------------------------------------------------
@@ -362,8 +350,8 @@ def _django_handler() -> Any:
     return get_asgi_application()
 
 
-_django_bare = _wrapped(_django_handler)
-_django = _wrapped(_django_wrapped)
+_django_bare = built_once(_django_handler)
+_django = built_once(_django_wrapped)
 
 
 async def django_root(scope: Any, receive: Any, send: Any) -> None:
@@ -372,10 +360,5 @@ async def django_root(scope: Any, receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
         await _django()(scope, receive, send)
         return
-    prefix = scope["path"].lstrip("/").partition("/")[0]
-    scope = {**scope, "root_path": scope.get("root_path", "") + "/" + prefix}
-    if prefix != "wrap":
-        await _django_bare()(scope, receive, send)
-        return
-    _trace(scope["headers"])
-    await _django()(scope, receive, send)
+    await bare_or_wrapped(scope, receive, send, _django_bare(), _django,
+                          lambda wrapped_scope: _trace(wrapped_scope["headers"]))

@@ -30,6 +30,8 @@ import os
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 from urllib.parse import parse_qs, unquote_to_bytes
 
+from tests.support.side_by_side import bare_or_wrapped, built_once
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
@@ -132,20 +134,17 @@ def _build_wsgi_wrapped() -> Any:
     return MetricsMiddleware(wsgi_hostile, MetricsApiConfig(grouping_function=grouping))
 
 
-_wsgi_wrapped: Any = None
+_wsgi_wrapped = built_once(_build_wsgi_wrapped)
 
 
 def wsgi_root(environ: WSGIEnvironment, start_response: StartResponse) -> Any:
-    global _wsgi_wrapped
     prefix, _, rest = environ.get("PATH_INFO", "").lstrip("/").partition("/")
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + "/" + prefix
     environ["PATH_INFO"] = "/" + rest
     if prefix != "wrap":
         return wsgi_hostile(environ, start_response)
-    if _wsgi_wrapped is None:
-        _wsgi_wrapped = _build_wsgi_wrapped()
     _trace(environ.get("HTTP_X_TRACE"))
-    return _wsgi_wrapped(environ, start_response)
+    return _wsgi_wrapped()(environ, start_response)
 
 
 # -- ASGI ------------------------------------------------------------------------------
@@ -190,27 +189,22 @@ def _build_asgi_wrapped() -> Any:
     return MetricsMiddleware(asgi_hostile, MetricsApiConfig(grouping_function=grouping))
 
 
-_asgi_wrapped: Any = None
+_asgi_wrapped = built_once(_build_asgi_wrapped)
+
+
+def _trace_scope(scope: Any) -> None:
+    headers = {bytes(k).lower(): bytes(v) for k, v in scope["headers"]}
+    _trace(headers.get(b"x-trace", b"").decode("latin-1") or None)
 
 
 async def asgi_root(scope: Any, receive: Any, send: Any) -> None:
-    global _asgi_wrapped
     if scope["type"] != "http":
         if scope["type"] == "lifespan":
             while (await receive())["type"] != "lifespan.shutdown":
                 await send({"type": "lifespan.startup.complete"})
             await send({"type": "lifespan.shutdown.complete"})
         return
-    prefix = scope["path"].lstrip("/").partition("/")[0]
-    scope = {**scope, "root_path": scope.get("root_path", "") + "/" + prefix}
-    if prefix != "wrap":
-        await asgi_hostile(scope, receive, send)
-        return
-    if _asgi_wrapped is None:
-        _asgi_wrapped = _build_asgi_wrapped()
-    headers = {bytes(k).lower(): bytes(v) for k, v in scope["headers"]}
-    _trace(headers.get(b"x-trace", b"").decode("latin-1") or None)
-    await _asgi_wrapped(scope, receive, send)
+    await bare_or_wrapped(scope, receive, send, asgi_hostile, _asgi_wrapped, _trace_scope)
 
 
 if __name__ == "__main__":

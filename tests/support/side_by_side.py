@@ -1,0 +1,39 @@
+"""One server process serving an app twice: bare under ``/bare/...``, wrapped under
+``/wrap/...``.
+
+The first path segment is moved into ``root_path``, so the app sees the same path either
+way, and a test compares the two answers of one server. Used by the conformance apps
+(tests/support/asgi_cases.py) and the misbehaving ones (tests/support/hostile_apps.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, TypeVar
+
+App = Callable[[Any, Any, Any], Any]
+T = TypeVar("T")
+
+
+def built_once(build: Callable[[], T]) -> Callable[[], T]:
+    """A getter that builds the app on its first call (in the server process that needs
+    it, with that process's environment) and returns the same app after."""
+    made: list[T] = []
+
+    def get() -> T:
+        if not made:
+            made.append(build())
+        return made[0]
+
+    return get
+
+
+async def bare_or_wrapped(scope: Any, receive: Any, send: Any, bare: App,
+                          wrapped: Callable[[], App], trace: Callable[[Any], None]) -> None:
+    """``/wrap/...`` to ``wrapped()`` after ``trace(scope)``; anything else to ``bare``."""
+    prefix = scope["path"].lstrip("/").partition("/")[0]
+    scope = {**scope, "root_path": scope.get("root_path", "") + "/" + prefix}
+    if prefix != "wrap":
+        await bare(scope, receive, send)
+        return
+    trace(scope)
+    await wrapped()(scope, receive, send)
