@@ -25,7 +25,12 @@ from tests.support.har_file import har_file_logs
                               # collect --host 0.0.0.0 is allowed: the help must not promise
                               # that nothing leaves 127.0.0.1
                               "listen on 127.0.0.1 unless 'collect --host' names another "
-                              "address"], id="command"),
+                              "address",
+                              # each code, as the tests below see the commands exit
+                              "exit status: 0 stopped by Ctrl-C or SIGTERM, or every call of "
+                              "'demo --requests N' made and its log accepted; 1 'demo "
+                              "--requests N' did not get there; 2 wrong arguments, or a port "
+                              "or HAR file that cannot be used"], id="command"),
     pytest.param(["collect", "--help"], ["POST /v1/request", "--api-key KEY", "--keep N",
                                          "(default: 8001)", "(default: 127.0.0.1)",
                                          "HAR 1.2"], id="collect"),

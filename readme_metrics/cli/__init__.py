@@ -94,7 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
             "  readme-metrics demo                  serve the example API until Ctrl-C\n"
             "  readme-metrics collect               receive logs from your own app:\n"
             "      export README_METRICS_SERVER=http://127.0.0.1:8001; python your_app.py\n\n"
-            "Run 'readme-metrics COMMAND --help' for the options of a command."
+            "Run 'readme-metrics COMMAND --help' for the options of a command.\n\n"
+            "exit status: 0 stopped by Ctrl-C or SIGTERM, or every call of 'demo --requests N'\n"
+            "  made and its log accepted; 1 'demo --requests N' did not get there; 2 wrong\n"
+            "  arguments, or a port or HAR file that cannot be used."
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
