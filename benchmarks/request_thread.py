@@ -1,25 +1,34 @@
-"""The middleware's request thread under gunicorn: thread CPU per request, delivery on and off.
+"""Where a gunicorn sync worker's CPU goes, per thread and per part, for each variant.
 
 .. code-block:: sh
 
     python benchmarks/request_thread.py               # 2 rounds of 4 s per variant
     python benchmarks/request_thread.py --rounds 3 --seconds 6
+    python benchmarks/request_thread.py --variants delivery_off,handoff_only,wrapped
 
 Runs gunicorn (2 sync workers) with the small GET app of ``bench.py`` under ``wrk -t2
--c4``, five ways: bare; wrapped; wrapped with ``pipeline.submit`` replaced by a no-op
-("delivery off": the request thread's work alone, no delivery thread); wrapped with each
-POST answered at once without I/O ("no POST": building and encoding the logs, no HTTP);
-and wrapped with each log built as ``{"_id": ...}`` ("no build": the thread hand-offs
-and the POSTs of near-empty logs). The last two split what delivery costs the workers.
-``BENCH_BUFFER_LENGTH`` in the environment sets the wrapped apps' buffer_length. Inside the
-workers, ``time.thread_time()`` is read around each call of the WSGI app, so the figure
-is the CPU the serving thread spends in the app call: for the list-returning app used
-here that is the whole capture (the log is queued before the call returns). The bare
-figure is the clock's own cost plus the app's; subtract it. Also prints the worker
-processes' user and system CPU per request, the part of it spent by threads other than
-the serving one (the delivery and watchdog threads), their context switches per request
-and the requests per second beside the bare app's.
-Prints one JSON document; every variant states the requests served and, for the two
+-c4``, seven ways: bare; wrapped; wrapped with ``pipeline.submit`` replaced by a no-op
+("delivery off": the request thread's work alone, no delivery thread); wrapped with the
+delivery thread woken per batch as usual but every batch encoded as ``[]`` and answered
+at once ("hand-off only": the wake-ups and GIL hand-offs alone, nothing built or sent);
+wrapped with each POST answered at once without I/O ("no POST": building and encoding
+the logs, no HTTP); wrapped with each log built as ``{"_id": ...}`` ("no build": the
+hand-offs and the POSTs of near-empty logs); and wrapped in inline mode
+(``background_worker_mode=False``: the same logs built and posted by the serving thread
+itself every tenth request, no other thread). ``BENCH_BUFFER_LENGTH`` in the environment
+sets the wrapped apps' buffer_length.
+
+Inside the workers, ``time.thread_time()`` is read around each call of the WSGI app
+(for the list-returning app used here that is the whole capture: the log is queued
+before the call returns) and around gunicorn's ``SyncWorker.handle`` (one connection:
+parse, app, respond, close). Per request served, each variant reports the serving
+thread's CPU split three ways: in the app call, in gunicorn's own request handling (the
+rest of ``handle``), and in its accept loop (the rest of the thread's CPU, from
+``/proc/<pid>/task/<tid>/schedstat``); the CPU of the other threads (the delivery and
+watchdog threads); the voluntary context switches of each; the workers' user and
+system CPU; the machine's idle share and the requests per second beside the bare app's.
+The bare app call's figure is the clock's own cost plus the app's; subtract it.
+Prints one JSON document; every variant states the requests served and, for the ones
 that post, the logs the collector received.
 """
 
@@ -46,55 +55,88 @@ sys.path.insert(0, os.environ["BENCH_DIR"])
 import bench
 from readme_metrics.delivery.policy import outcome_of_status
 
+from gunicorn.workers import sync
+
 _wrapped = bench.wrap(bench.get_app, os.environ["METRICS_URL"])
 _alone = bench.wrap(bench.get_app, os.environ["METRICS_URL"])
 _alone.pipeline.submit = lambda item: True  # delivery off
+
+
+def _answered(body, timeout):  # answered at once, nothing sent
+    return outcome_of_status(200, "OK", None, "")
+
+
+_handoff = bench.wrap(bench.get_app, os.environ["METRICS_URL"])
+_handoff.pipeline.delivery._sender.encode = lambda items, on_error: b"[]"
+_handoff.pipeline.delivery._sender.post = _answered
 _no_post = bench.wrap(bench.get_app, os.environ["METRICS_URL"])
-_no_post.pipeline.delivery._sender.post = (  # answered at once, nothing sent
-    lambda body, timeout: outcome_of_status(200, "OK", None, ""))
+_no_post.pipeline.delivery._sender.post = _answered
 _no_build = bench.wrap(bench.get_app, os.environ["METRICS_URL"])
 _no_build.pipeline.delivery._sender._build = lambda item: {"_id": item.log_id}
-_totals = [0, 0]
+_inline = bench.wrap(bench.get_app, os.environ["METRICS_URL"], background_worker_mode=False)
+_totals = {"calls": 0, "app_ns": 0, "handle_ns": 0}
 
 
 def _timed(app):
     def timed(environ, start_response):
         started = time.thread_time_ns()
         result = app(environ, start_response)
-        _totals[0] += time.thread_time_ns() - started
-        _totals[1] += 1
+        _totals["app_ns"] += time.thread_time_ns() - started
+        _totals["calls"] += 1
         return result
     return timed
 
 
+def _timed_handle(handle):
+    def timed(*args, **kwargs):
+        started = time.thread_time_ns()
+        try:
+            return handle(*args, **kwargs)
+        finally:
+            _totals["handle_ns"] += time.thread_time_ns() - started
+    return timed
+
+
+sync.SyncWorker.handle = _timed_handle(sync.SyncWorker.handle)
 bare = _timed(bench.get_app)
 wrapped = _timed(_wrapped)
 delivery_off = _timed(_alone)
+handoff_only = _timed(_handoff)
 no_post = _timed(_no_post)
 no_build = _timed(_no_build)
+inline = _timed(_inline)
 
 
 @atexit.register
 def _report():
     with open(os.path.join(os.environ["OUT_DIR"], f"{os.getpid()}.json"), "w") as out:
-        json.dump({"calls": _totals[1], "thread_ns": _totals[0]}, out)
+        json.dump(_totals, out)
 """
 
 
-def _cpu(pid: int) -> tuple[float, float, int, float]:
-    """(user s, system s, context switches, other threads' s) of a process."""
+def _cpu(pid: int) -> dict[str, float]:
+    """User and system CPU of a process (s), and per thread: the CPU (s, from schedstat)
+    and voluntary and involuntary context switches of its main (serving) thread and of
+    the others."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
-    switches = 0
-    others = 0
+    out = {"user": int(fields[11]) / ticks, "system": int(fields[12]) / ticks}
+    for role in ("main", "others"):
+        out.update({f"{role}_cpu": 0.0, f"{role}_voluntary": 0, f"{role}_involuntary": 0})
     for task in os.listdir(f"/proc/{pid}/task"):
-        for line in Path(f"/proc/{pid}/task/{task}/status").read_text().splitlines():
-            if "ctxt_switches" in line:
-                switches += int(line.split()[1])
-        if int(task) != pid:
-            own = Path(f"/proc/{pid}/task/{task}/stat").read_text().rsplit(")", 1)[1].split()
-            others += int(own[11]) + int(own[12])
-    return int(fields[11]) / ticks, int(fields[12]) / ticks, switches, others / ticks
+        role = "main" if int(task) == pid else "others"
+        try:
+            run_ns = int(Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()[0])
+            status = Path(f"/proc/{pid}/task/{task}/status").read_text()
+        except OSError:  # the thread ended meanwhile
+            continue
+        out[f"{role}_cpu"] += run_ns / 1e9
+        for line in status.splitlines():
+            if line.startswith("voluntary_ctxt_switches"):
+                out[f"{role}_voluntary"] += int(line.split()[1])
+            elif line.startswith("nonvoluntary_ctxt_switches"):
+                out[f"{role}_involuntary"] += int(line.split()[1])
+    return out
 
 
 def _machine() -> tuple[int, int]:
@@ -104,7 +146,10 @@ def _machine() -> tuple[int, int]:
 
 
 #: What runs under gunicorn, in this order in each round ("wrapped" is the real thing).
-VARIANTS = ("bare", "delivery_off", "no_post", "no_build", "wrapped")
+VARIANTS = ("bare", "delivery_off", "handoff_only", "no_post", "no_build", "wrapped",
+            "inline")
+#: The variants whose logs reach the collector.
+POSTING = ("no_build", "wrapped", "inline")
 
 
 def run(variant: str, seconds: float, collector: bench.Collector) -> dict[str, Any]:
@@ -143,22 +188,32 @@ def run(variant: str, seconds: float, collector: bench.Collector) -> dict[str, A
         warmed = int(re.search(r"(\d+) requests in", warm).group(1))  # type: ignore[union-attr]
         timed = [json.loads(path.read_text()) for path in Path(directory).glob("*.json")]
     calls = sum(t["calls"] for t in timed)
+
+    def per_request(key: str, scale: float = 1e6) -> float:
+        return round(sum(a[key] - b[key] for a, b in zip(after, before)) / served * scale, 2)
+
+    app = sum(t["app_ns"] for t in timed) / calls / 1000
+    handle = sum(t["handle_ns"] for t in timed) / calls / 1000
+    serving = per_request("main_cpu")
     return {
         "served": served,
         "requests_per_second": round(served / seconds),
         "served_with_warm_up": served + warmed,
-        "thread_cpu_us_per_call": round(sum(t["thread_ns"] for t in timed) / calls / 1000, 1),
-        "user_us_per_request": round(sum(a[0] - b[0] for a, b in zip(after, before))
-                                     / served * 1e6, 1),
-        "system_us_per_request": round(sum(a[1] - b[1] for a, b in zip(after, before))
-                                       / served * 1e6, 1),
-        "other_threads_us_per_request": round(sum(a[3] - b[3] for a, b in zip(after, before))
-                                              / served * 1e6, 1),
+        "thread_cpu_us_per_call": round(app, 1),
+        "serving_thread_us_per_request": round(serving, 1),
+        "of_it_app_call_us": round(app, 1),
+        "of_it_gunicorn_request_us": round(handle - app, 1),
+        "of_it_gunicorn_accept_loop_us": round(serving - handle, 1),
+        "other_threads_us_per_request": round(per_request("others_cpu"), 1),
+        "user_us_per_request": round(per_request("user"), 1),
+        "system_us_per_request": round(per_request("system"), 1),
         "machine_idle_percent": round(
             100 * (machine_after[1] - machine_before[1])
             / max(1, machine_after[0] - machine_before[0]), 1),
-        "context_switches_per_request": round(
-            sum(a[2] - b[2] for a, b in zip(after, before)) / served, 2),
+        "serving_thread_voluntary_switches_per_request": per_request("main_voluntary", 1),
+        "serving_thread_involuntary_switches_per_request": per_request(
+            "main_involuntary", 1),
+        "other_threads_voluntary_switches_per_request": per_request("others_voluntary", 1),
     }
 
 
@@ -195,16 +250,29 @@ def main() -> None:
         report[variant]["served"] = sum(run["served"] for run in values)
         report[variant]["served_with_warm_up"] = sum(run["served_with_warm_up"]
                                                      for run in values)
-    bare = report["bare"]["thread_cpu_us_per_call"]
-    bare_rate = report["bare"]["requests_per_second"]
+    for values in report.values():
+        if isinstance(values, dict):
+            values["worker_cpu_us_per_request"] = round(
+                values["serving_thread_us_per_request"]
+                + values["other_threads_us_per_request"], 1)
+    bare = report["bare"]
     for variant in variants[1:]:
-        report[variant]["middleware_thread_us_per_request"] = round(
-            report[variant]["thread_cpu_us_per_call"] - bare, 1)
-        report[variant]["ratio_to_bare"] = round(
-            report[variant]["requests_per_second"] / bare_rate, 2)
+        values = report[variant]
+        values["middleware_thread_us_per_request"] = round(
+            values["thread_cpu_us_per_call"] - bare["thread_cpu_us_per_call"], 1)
+        values["ratio_to_bare"] = round(
+            values["requests_per_second"] / bare["requests_per_second"], 2)
+        # Where the worker's CPU beyond the bare app's goes, per request (medians).
+        values["added_to_bare_us"] = {
+            part: round(values[key] - bare[key], 1) for part, key in (
+                ("worker", "worker_cpu_us_per_request"),
+                ("app_call", "of_it_app_call_us"),
+                ("gunicorn_request", "of_it_gunicorn_request_us"),
+                ("gunicorn_accept_loop", "of_it_gunicorn_accept_loop_us"),
+                ("other_threads", "other_threads_us_per_request"))}
     # Every request served by a variant that posts, warm-ups included, is a log; wrk does
     # not count the requests in flight when it stops, so the collector may hold a few more.
-    for variant in {"no_build", "wrapped"} & chosen:
+    for variant in set(POSTING) & chosen:
         report[variant]["delivered"] = (
             f"{logs[variant]} of {report[variant]['served_with_warm_up']} served")
     report["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
