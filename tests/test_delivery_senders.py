@@ -12,6 +12,7 @@ Items and ``build`` are plain (tests.support.delivery); the middleware-level ver
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any, Callable
 
@@ -19,7 +20,7 @@ import pytest
 
 from readme_metrics.delivery import MAX_POST_LOGS, MAX_SENDERS, Delivery
 from readme_metrics.delivery.batcher import Batcher
-from readme_metrics.delivery.queue import LogQueue
+from readme_metrics.delivery.queue import Batch, LogQueue
 from tests.support.delivery import (
     MakeDelivery,
     adds_up,
@@ -80,9 +81,9 @@ def test_a_backlog_beyond_one_post_has_max_senders_posts_in_flight_at_once(
     # Throughput against a slow API is MAX_SENDERS x MAX_POST_LOGS logs per round trip:
     # a backlog of more than that many logs must keep MAX_SENDERS POSTs in flight at once.
     # An API that takes 2 s per POST. A sender woken by the first logs while the loop
-    # below still runs posts those alone; the others start once it is back, each when a
-    # cut leaves logs behind, and 2 s leaves a busy machine time to start them all while
-    # the first of them is still held (0.5 s once saw 7 at once).
+    # below still runs posts those alone; the others start as the backlog outgrows the
+    # POSTs in flight or a cut leaves logs behind, and 2 s leaves a busy machine time to
+    # start them all while the first of them is still held (0.5 s once saw 7 at once).
     collector.default = Reply(delay=2.0)
     delivery = make_delivery(collector.url, flush_interval=5.0, shutdown_timeout=60.0,
                              timeout=30.0)  # a held POST must not time out and be retried
@@ -95,6 +96,46 @@ def test_a_backlog_beyond_one_post_has_max_senders_posts_in_flight_at_once(
     assert len(delivered) == len(set(delivered)) == count
     assert collector.peak_in_flight == MAX_SENDERS
     assert all(len(batch) <= MAX_POST_LOGS for batch in collector.batches)
+
+
+def test_a_burst_while_the_lone_sender_is_in_a_slow_post_starts_another_post_at_once(
+        collector: Collector, make_delivery: MakeDelivery,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The lone sender posts three logs to an API that holds every answer (a slow API, as
+    # long as the test likes). A burst arrives meanwhile: a second POST must start while
+    # the first is still unanswered, not one round trip of the API later. And the
+    # request thread only queues: the sender that carries the burst is started by a
+    # delivery thread, never by the request that found every sender busy.
+    starters: list[threading.Thread] = []
+    start = threading.Thread.start
+
+    def spy(thread: threading.Thread) -> None:
+        if thread.name == "readme-metrics-worker":
+            starters.append(threading.current_thread())
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", spy)
+    answer = threading.Event()
+    collector.default = Reply(gate=answer)
+    delivery = make_delivery(collector.url, buffer_length=3, timeout=30.0,  # no retry
+                             shutdown_timeout=10.0)
+    names = [f"log-{n}" for n in range(300)]
+    for name in names[:3]:
+        assert delivery.submit(item(name))
+    wait_until(lambda: collector.in_flight == 1)  # the lone sender's POST is held
+    try:
+        for name in names[3:]:
+            assert delivery.submit(item(name))
+        wait_until(lambda: collector.in_flight >= 2)  # the first POST is still unanswered
+    finally:
+        answer.set()
+    assert delivery.flush(20.0) is True
+
+    delivered = ids(collector.logs)
+    assert sorted(delivered) == sorted(names) and len(delivered) == len(names)
+    assert starters[0] is threading.current_thread()  # the first sender: lazily, on use
+    assert len(starters) >= 2 and threading.current_thread() not in starters[1:]
+    assert adds_up(delivery.stats)
 
 
 #: More logs than every sender's first POST can take, so some are still waiting when the
@@ -213,3 +254,31 @@ def test_after_a_failure_senders_hold_then_probe_with_one_post_at_a_time() -> No
         assert batcher.take_locked()[0] is not None
     stats = queue.stats()
     assert stats["sent"] == 1 and adds_up(stats)
+
+
+@pytest.mark.parametrize(("carrying", "waiting", "state", "wanted"), [
+    pytest.param([3], 10, {}, True, id="burst-during-a-post-of-three"),
+    pytest.param([10], 20, {}, False, id="a-lone-sender-keeping-up"),
+    pytest.param([10], 21, {}, True, id="more-than-twice-what-it-carries"),
+    pytest.param([100, 100], 300, {}, False, id="two-senders-keeping-up"),
+    pytest.param([500], 20, {"left_behind": 20}, True, id="the-last-cut-left-a-batch"),
+    pytest.param([3], 9, {}, False, id="less-than-a-batch-waiting"),
+    pytest.param([], 50, {}, False, id="no-post-in-flight"),
+    pytest.param([3], 50, {"idle": 1}, False, id="a-sender-is-idle"),
+    pytest.param([3], 50, {"failures": 1}, False, id="the-api-is-failing"),
+    pytest.param([3], 50, {"paused_until": 1e9}, False, id="auth-pause"),
+    pytest.param([3] * 4, 50, {}, False, id="max-senders-busy"),
+    pytest.param([3], 50, {"sender_asked": True}, False, id="already-asked"),
+])
+def test_one_more_sender_is_wanted_when_the_backlog_outgrows_the_posts_in_flight(
+        carrying: list[int], waiting: int, state: dict[str, Any], wanted: bool) -> None:
+    queue = LogQueue(batch_size=10, interval=0.0, max_size=10_000, max_bytes=10**9)
+    batcher = Batcher(queue, max_senders=4)
+    for count in carrying:
+        queue.in_flight.add(Batch([item("x")] * count, 1, 0))
+    queue.items.extend(item("w") for _ in range(waiting))
+    for name, value in state.items():
+        setattr(queue if hasattr(queue, name) else batcher, name, value)
+    with queue.lock:
+        assert batcher.claim_sender_locked() is wanted
+        assert batcher.claim_sender_locked() is False  # asked once, until a sender comes

@@ -10,6 +10,11 @@ senders. With several POSTs in flight the Metrics API is still treated as one se
 - a 401/403 pauses delivery once (what is queued, and what comes during the pause, is
   dropped and counted), however many POSTs in flight were refused;
 - closing sends what is left until the deadline, never waiting past it.
+
+It also says when one more sender is wanted (:meth:`Batcher.claim_sender_locked`): every
+sender is busy and the backlog exceeds what they carry. The request thread learns it from
+:meth:`Batcher.put` and only passes the word on (it starts no thread); a sender learns
+it when it takes a batch.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 import time
 from typing import Callable, Optional
 
-from readme_metrics.delivery.policy import BACKOFF_BASE, BACKOFF_CAP, backoff_delay
+from readme_metrics.delivery.policy import BACKOFF_BASE, BACKOFF_CAP, MAX_SENDERS, backoff_delay
 from readme_metrics.delivery.queue import Batch, LogQueue
 
 
@@ -25,7 +30,7 @@ class Batcher:
     """The scheduling half of delivery; every method takes the queue's lock itself."""
 
     def __init__(self, queue: LogQueue, *, backoff_base: float = BACKOFF_BASE,
-                 backoff_cap: float = BACKOFF_CAP,
+                 backoff_cap: float = BACKOFF_CAP, max_senders: int = MAX_SENDERS,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.queue = queue
         self.lock = queue.lock
@@ -38,14 +43,19 @@ class Batcher:
         self.paused_until = 0.0
         self.failures = 0  # consecutive failed attempts, any batch
         self.hold_until = 0.0
+        self.max_senders = max_senders
+        # One more sender was asked for and none has come to next_batch() since: one
+        # request's word is enough, the next ones keep quiet.
+        self.sender_asked = False
 
     # -- request thread ---------------------------------------------------------------
 
     def put(self, item: object, nbytes: int, inline: bool) -> tuple[str, bool, int]:
-        """Queue ``item``: (drop reason or "", a batch is due now, that reason's total).
+        """Queue ``item``: (drop reason or "", act now, that reason's total).
 
-        Whether a batch is due is only worked out for ``inline`` senders (background
-        senders are woken by the queue instead).
+        "Act now" means, for an ``inline`` sender, that a batch is due; in background
+        mode (senders are woken by the queue), that one more sender is wanted
+        (:meth:`claim_sender_locked`), for a thread other than the caller's to start.
         """
         queue = self.queue
         with self.lock:
@@ -60,7 +70,10 @@ class Batcher:
             if reason:
                 return reason, False, queue.count_drop_locked(reason)
             if not inline:
-                return "", False, 0
+                # Looked at each time another batch's worth waits: the request path
+                # stays a few attribute reads (buffer_length is at least 1).
+                return "", (not len(queue.items) % queue.batch_size
+                            and self.claim_sender_locked()), 0
             due, _ = queue.due_locked(self._clock(), False)
             return "", due, 0
 
@@ -100,6 +113,7 @@ class Batcher:
         """Block until a batch is due; None when closed and nothing more can be sent."""
         queue = self.queue
         with self.lock:
+            self.sender_asked = False  # here it is: it takes what is due, or waits idle
             while True:
                 if self.closed and (not self.closing or self._clock() >= self.deadline):
                     return None
@@ -123,14 +137,36 @@ class Batcher:
                 if not queue.wake.wait(wait):
                     queue.idle -= 1
 
-    def backlog(self) -> bool:
-        """True when the last POST had to leave a batch's worth behind (caps reached):
-        a reason for one more sender, unless the API is failing or a sender is idle."""
+    def claim_sender_locked(self) -> bool:
+        """True when one more sender should start now; the first True is the only one
+        until a sender comes to :meth:`next_batch`.
+
+        Wanted when no sender is idle, the API is not failing, fewer than
+        ``max_senders`` POSTs are in flight, at least ``buffer_length`` logs wait, and
+        either the last cut had to leave a batch's worth behind (caps reached) or more
+        than twice as many logs wait as the POSTs in flight carry: a burst that came
+        during a POST of a few logs would otherwise wait for that POST's answer, one
+        round trip of the API. Twice, not once: a lone sender that keeps up finds about
+        as many logs waiting as it carried, and that jitter is no reason for a thread
+        (once as many started 8 senders and 4 times the POSTs at 2,000 logs/s, 50 ms).
+        """
         queue = self.queue
+        waiting = len(queue.items)
+        in_flight = queue.in_flight
+        if (self.sender_asked or queue.idle or waiting < queue.batch_size or not in_flight
+                or len(in_flight) >= self.max_senders or self.failures
+                or self.paused_until):
+            return False
+        if queue.left_behind < queue.batch_size and waiting <= 2 * sum(
+                batch.count for batch in in_flight):
+            return False
+        self.sender_asked = True
+        return True
+
+    def claim_sender(self) -> bool:
+        """:meth:`claim_sender_locked` for a sender that has just taken a batch."""
         with self.lock:
-            return (not self.failures and not self.paused_until and not queue.idle
-                    and queue.left_behind >= queue.batch_size
-                    and len(queue.items) >= queue.batch_size)
+            return self.claim_sender_locked()
 
     # -- outcomes -----------------------------------------------------------------------
 

@@ -6,8 +6,12 @@ a lock held for a few attribute updates: no I/O, no waiting (in background mode;
 request thread instead). One named daemon sender per :class:`Delivery` per process
 starts on the first log; while the Metrics API is slower than the traffic, each POST
 carries everything waiting (up to ``MAX_POST_LOGS`` logs and ``MAX_POST_BYTES``
-captured bytes), and a sender that had to leave logs behind starts one more, up to
-``MAX_SENDERS``, so throughput follows the backlog instead of the API's latency.
+captured bytes), and one more sender starts, up to ``MAX_SENDERS``, as soon as every
+sender is busy and the backlog exceeds what they carry (a cut had to leave logs behind,
+or more than twice as many logs wait as the POSTs in flight hold), so throughput
+follows the backlog instead of the API's latency. A sender that takes a batch starts
+that one itself; when a request finds the need (a burst during a POST), the watchdog
+thread starts it, as a request thread starts no thread but the first.
 
 What it trusts: nothing about the Metrics API. It may be down, slow, dripping its
 answers or refusing for hours; memory stays bounded (``max_queue_size`` logs and
@@ -100,7 +104,7 @@ class Delivery:
                                max_size=config.max_queue_size,
                                max_bytes=config.max_queue_bytes)
         self._batcher = Batcher(self._queue, backoff_base=self._backoff[0],
-                                backoff_cap=self._backoff[1])
+                                backoff_cap=self._backoff[1], max_senders=MAX_SENDERS)
         self._batcher.closed = closed
         self._pool = WorkerPool(self._run, name=WORKER_NAME, size=MAX_SENDERS)
         self._started = False
@@ -117,9 +121,10 @@ class Delivery:
     def submit(self, item: Any) -> bool:
         """Queue one exchange for delivery; False if it was dropped. Never blocks or raises.
 
-        In background mode the first sender is started here on first use. In inline mode
-        a full batch, or a partial one older than ``flush_interval``, is built and sent
-        in this thread.
+        In background mode the first sender is started here on first use; when every
+        sender is busy and more are wanted, the watchdog thread is asked to start one
+        (a lock and a list append here). In inline mode a full batch, or a partial one
+        older than ``flush_interval``, is built and sent in this thread.
         """
         try:
             if self._pid != os.getpid():
@@ -139,6 +144,8 @@ class Delivery:
             if self._background:
                 if not self._started:
                     self._start()
+                elif due:
+                    watchdog.run_soon(self._pool.grow)
             elif due:
                 self._send_inline(force=False, deadline=None)
             return True
@@ -268,8 +275,8 @@ class Delivery:
             batch = batcher.next_batch()
             if batch is None:
                 return
-            if batcher.backlog():
-                self._pool.grow()  # more is due than this sender can take: one more
+            if batcher.claim_sender():
+                self._pool.grow()  # more is due than the busy senders carry: one more
             try:
                 self._attempt(batch, batcher.deadline if batcher.closing else None)
             except BaseException as exc:  # a sender never dies, whatever happens

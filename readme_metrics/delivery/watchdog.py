@@ -6,6 +6,11 @@ minutes. The transport marks its connections while a POST runs (:func:`watch` fr
 connection class, inside :func:`limit`); one daemon thread per process shuts down the
 socket of any marked connection whose deadline has passed, which ends the blocked read
 at once with a connection error, and :func:`limit` reports that the deadline fired.
+
+The same thread runs short errands (:func:`run_soon`) for a thread that must not do them
+itself: a request that finds every sender busy in a POST while a burst builds up asks
+for one more sender here, as it may neither start threads nor wait. The watchdog thread
+is awake whenever a POST is in flight, which is exactly when that is needed.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import os
 import socket
 import threading
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 
 class Limit:
@@ -65,6 +70,7 @@ _local = threading.local()
 _lock = threading.Lock()
 _wake = threading.Condition(_lock)
 _heap: list[tuple[float, int, Limit]] = []
+_errands: list[Callable[[], object]] = []
 _order = itertools.count()
 _thread: Optional[threading.Thread] = None
 _pid = os.getpid()
@@ -93,6 +99,21 @@ def watch(connection: Any) -> None:
                 current.connections.append(connection)
 
 
+def run_soon(errand: Callable[[], object]) -> None:
+    """Have the watchdog thread call ``errand()`` soon; returns at once.
+
+    For a caller that may neither start a thread nor wait (a request thread): it only
+    takes a lock held for a few list operations. The errand must be short and should not
+    raise (what it raises is ignored). Without a watchdog thread yet (no POST began in
+    this process), it runs once the first POST starts one.
+    """
+    if _pid != os.getpid():  # forked without the hook (os.fork from C code)
+        after_fork_in_child()
+    with _lock:
+        _errands.append(errand)
+        _wake.notify()
+
+
 def after_fork_in_child() -> None:
     """The parent's watchdog thread does not exist in a child, and its lock may be held."""
     global _lock, _wake, _thread, _pid, _sleeping_until
@@ -102,6 +123,7 @@ def after_fork_in_child() -> None:
     _thread = None
     _pid = os.getpid()
     _heap.clear()
+    _errands.clear()
 
 
 def _arm(current: Limit) -> None:
@@ -126,7 +148,8 @@ def _arm(current: Limit) -> None:
 
 def _run() -> None:
     global _sleeping_until
-    with _lock:
+    lock = _lock
+    with lock:
         while True:
             now = time.monotonic()
             while _heap and (not _heap[0][2].deadline or _heap[0][0] <= now):
@@ -136,8 +159,25 @@ def _run() -> None:
                     for connection in due.connections:
                         _cut(connection)
                     due.connections = []
+            if _errands:
+                errands = _errands[:]
+                _errands.clear()
+                lock.release()  # an errand takes other locks (and may start a thread)
+                try:
+                    for errand in errands:
+                        _run_errand(errand)
+                finally:
+                    lock.acquire()
+                continue  # deadlines may have passed meanwhile
             _sleeping_until = _heap[0][0] if _heap else math.inf
             _wake.wait(_heap[0][0] - now if _heap else None)
+
+
+def _run_errand(errand: Callable[[], object]) -> None:
+    try:
+        errand()
+    except Exception:  # pragma: no cover - errands do not raise; the watchdog lives on
+        pass
 
 
 def _cut(connection: Any) -> None:
