@@ -122,6 +122,9 @@ def test_backoff_is_jittered_exponential_bounded_and_honours_retry_after(
     pytest.param([Reply(408)], 3.0, id="408"),
     pytest.param([Reply(429)], 3.0, id="429"),
     pytest.param([Reply(drop=True)], 3.0, id="connection-dropped"),
+    pytest.param([Reply(partial=b"HTTP/1.1 202 Acc")], 3.0, id="reset-mid-status-line"),
+    pytest.param([Reply(partial=b"HTTP/1.1 202 Accepted\r\nContent-Le")], 3.0,
+                 id="reset-mid-headers"),
     pytest.param([Reply(hang=1.0)], 0.2, id="timeout"),
     pytest.param([Reply(500), Reply(drop=True), Reply(hang=1.0), Reply(429)], 0.2,
                  id="mixed"),
@@ -143,14 +146,15 @@ def test_transient_failures_are_retried_then_delivered_exactly_once(
     assert adds_up(stats)
 
 
+@pytest.mark.parametrize("status", [pytest.param(429, id="429"), pytest.param(503, id="503")])
 @pytest.mark.parametrize("retry_after", [
     pytest.param(lambda: "1", id="seconds"),
     pytest.param(lambda: email.utils.formatdate(time.time() + 2, usegmt=True), id="http-date"),
 ])
-def test_429_retry_after_is_respected(collector: Collector, make_delivery: MakeDelivery,
-                                      retry_after: Callable[[], str]) -> None:
+def test_retry_after_is_respected(collector: Collector, make_delivery: MakeDelivery,
+                                  retry_after: Callable[[], str], status: int) -> None:
     # Backoff alone would retry within 10 ms; the server asked for at least a second.
-    collector.replies.append(Reply(429, headers={"Retry-After": retry_after()}))
+    collector.replies.append(Reply(status, headers={"Retry-After": retry_after()}))
     delivery = make_delivery(collector.url, buffer_length=2, backoff_base=0.01)
     started = time.monotonic()
     delivery.submit(item("a"))

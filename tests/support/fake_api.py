@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -43,6 +44,7 @@ class Reply:
     delay: float = 0.0  # seconds to wait before a *successful* answer (a slow API)
     drop: bool = False  # close the connection without answering
     gate: Optional[threading.Event] = None  # answer only once it is set (or after 60 s)
+    partial: bytes = b""  # send only these bytes of an answer, then reset the connection
 
 
 class Collector:
@@ -77,6 +79,15 @@ class Collector:
                     reply.gate.wait(60)
                 if reply.hang or reply.delay:
                     time.sleep(reply.hang or reply.delay)
+                if reply.partial:
+                    self.close_connection = True
+                    self.wfile.write(reply.partial)
+                    self.wfile.flush()
+                    # A RST, not the server's usual FIN after the answer: close now.
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                               struct.pack("ii", 1, 0))
+                    self.connection.close()
+                    return
                 if reply.drop:
                     self.close_connection = True
                     try:
@@ -95,7 +106,8 @@ class Collector:
                 received = self._read()
                 with collector._cond:
                     reply = collector.replies.popleft() if collector.replies else collector.default
-                    if reply.status < 300 and not reply.drop and not reply.hang:
+                    if (reply.status < 300 and not reply.drop and not reply.hang
+                            and not reply.partial):
                         collector.received.append(received)
                         collector._cond.notify_all()
                     else:
