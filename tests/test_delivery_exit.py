@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import weakref
 from pathlib import Path
@@ -61,6 +62,38 @@ def test_hanging_collector_never_blocks_submit_and_close_is_bounded(
     stats = delivery.stats
     assert stats["sent"] == 0 and stats["dropped_shutdown"] >= 25
     assert adds_up(stats)  # the batch still in flight counts as queued
+
+
+def test_close_posts_what_waits_while_the_lone_sender_is_in_a_slow_post(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    # Exit under a slow API: the lone sender's POST of ten logs is held (an API as slow as
+    # the test likes) when close() begins. The five logs waiting behind it go in a POST
+    # of their own at once, not after that answer, which may come too late for
+    # shutdown_timeout. (At interpreter exit no thread can start on Python 3.12+: the
+    # closing thread posts them itself.)
+    answer = threading.Event()
+    collector.default = Reply(gate=answer)
+    delivery = make_delivery(collector.url, buffer_length=10, timeout=30.0,
+                             shutdown_timeout=20.0)
+    names = [f"log-{n}" for n in range(15)]
+    for name in names[:10]:
+        assert delivery.submit(item(name))
+    wait_until(lambda: collector.in_flight == 1)  # the lone sender's POST is held
+    for name in names[10:]:
+        assert delivery.submit(item(name))
+    closing = threading.Thread(target=delivery.close, daemon=True)
+    closing.start()
+    try:
+        wait_until(lambda: collector.in_flight == 2)  # the first one still unanswered
+    finally:
+        answer.set()
+    closing.join(30.0)
+    assert not closing.is_alive()
+    delivered = ids(collector.logs)
+    assert sorted(delivered) == sorted(names) and len(delivered) == 15
+    stats = delivery.stats
+    assert (stats["sent"], stats["dropped"], stats["queued"]) == (15, 0, 0)
+    assert adds_up(stats)
 
 
 def test_close_is_idempotent_and_later_logs_are_counted(collector: Collector,

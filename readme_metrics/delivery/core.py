@@ -240,11 +240,16 @@ class Delivery:
         return self._batcher.begin_close(time.monotonic() + self.config.shutdown_timeout)
 
     def finish_exit(self) -> None:
-        """Wait for the senders until the deadline, then count what is left as dropped."""
+        """Post what waits and wait for the senders until the deadline, then count what
+        is left as dropped."""
         if self._pid != os.getpid():
             return
         deadline = self._batcher.deadline
         if not self._pool.owns(threading.current_thread()):
+            # This thread posts what waits, next to the senders: they may all be held in
+            # slow POSTs, and at interpreter exit no thread can start (Python 3.12+) to
+            # carry it in parallel. Then it waits for the senders' POSTs.
+            self._send_inline(force=True, deadline=deadline)
             if self._pool.running():
                 self._pool.join(deadline)
             if not self._pool.running():  # no sender thread: send what is left here
