@@ -19,7 +19,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 import weakref
 from pathlib import Path
@@ -41,6 +40,7 @@ from tests.support.delivery import (
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     messages,
+    second_post_while_the_first_is_held,
 )
 from tests.support.drip import DripServer
 from tests.support.fake_api import Collector, Reply, free_port
@@ -71,24 +71,11 @@ def test_close_posts_what_waits_while_the_lone_sender_is_in_a_slow_post(
     # of their own at once, not after that answer, which may come too late for
     # shutdown_timeout. (At interpreter exit no thread can start on Python 3.12+: the
     # closing thread posts them itself.)
-    answer = threading.Event()
-    collector.default = Reply(gate=answer)
     delivery = make_delivery(collector.url, buffer_length=10, timeout=30.0,
                              shutdown_timeout=20.0)
     names = [f"log-{n}" for n in range(15)]
-    for name in names[:10]:
-        assert delivery.submit(item(name))
-    wait_until(lambda: collector.in_flight == 1)  # the lone sender's POST is held
-    for name in names[10:]:
-        assert delivery.submit(item(name))
-    closing = threading.Thread(target=delivery.close, daemon=True)
-    closing.start()
-    try:
-        wait_until(lambda: collector.in_flight == 2)  # the first one still unanswered
-    finally:
-        answer.set()
-    closing.join(30.0)
-    assert not closing.is_alive()
+    second_post_while_the_first_is_held(collector, delivery, names, held=10,
+                                        then=delivery.close)
     delivered = ids(collector.logs)
     assert sorted(delivered) == sorted(names) and len(delivered) == 15
     stats = delivery.stats

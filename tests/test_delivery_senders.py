@@ -29,6 +29,7 @@ from tests.support.delivery import (
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     messages,
+    second_post_while_the_first_is_held,
     worker_threads,
 )
 from tests.support.fake_api import Collector, Reply
@@ -115,26 +116,31 @@ def test_a_burst_while_the_lone_sender_is_in_a_slow_post_starts_another_post_at_
         start(thread)
 
     monkeypatch.setattr(threading.Thread, "start", spy)
-    answer = threading.Event()
-    collector.default = Reply(gate=answer)
     delivery = make_delivery(collector.url, buffer_length=3, timeout=30.0,  # no retry
                              shutdown_timeout=10.0)
     names = [f"log-{n}" for n in range(300)]
-    for name in names[:3]:
-        assert delivery.submit(item(name))
-    wait_until(lambda: collector.in_flight == 1)  # the lone sender's POST is held
-    try:
-        for name in names[3:]:
-            assert delivery.submit(item(name))
-        wait_until(lambda: collector.in_flight >= 2)  # the first POST is still unanswered
-    finally:
-        answer.set()
+    second_post_while_the_first_is_held(collector, delivery, names, held=3)
     assert delivery.flush(20.0) is True
 
     delivered = ids(collector.logs)
     assert sorted(delivered) == sorted(names) and len(delivered) == len(names)
     assert starters[0] is threading.current_thread()  # the first sender: lazily, on use
     assert len(starters) >= 2 and threading.current_thread() not in starters[1:]
+    assert adds_up(delivery.stats)
+
+
+def test_flush_sends_what_waits_while_the_lone_sender_is_in_a_slow_post(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    # flush() sends everything queued now: the five logs waiting behind the lone
+    # sender's held POST of ten (fewer than buffer_length: no burst) go in a POST of
+    # their own at once, not after that answer, which may come after flush's timeout.
+    delivery = make_delivery(collector.url, buffer_length=10, timeout=30.0)
+    names = [f"log-{n}" for n in range(15)]
+    flushed = second_post_while_the_first_is_held(collector, delivery, names, held=10,
+                                                  then=lambda: delivery.flush(20.0))
+    assert flushed == [True]
+    delivered = ids(collector.logs)
+    assert sorted(delivered) == sorted(names) and len(delivered) == 15
     assert adds_up(delivery.stats)
 
 
@@ -258,6 +264,9 @@ def test_after_a_failure_senders_hold_then_probe_with_one_post_at_a_time() -> No
 
 @pytest.mark.parametrize(("carrying", "waiting", "state", "wanted"), [
     pytest.param([3], 10, {}, True, id="burst-during-a-post-of-three"),
+    pytest.param([10], 3, {"urgent": True}, True, id="flush-any-log-waiting"),
+    pytest.param([10], 0, {"urgent": True}, False, id="flush-nothing-waiting"),
+    pytest.param([10], 3, {"urgent": True, "idle": 1}, False, id="flush-a-sender-is-idle"),
     pytest.param([10], 20, {}, False, id="a-lone-sender-keeping-up"),
     pytest.param([10], 21, {}, True, id="more-than-twice-what-it-carries"),
     pytest.param([100, 100], 300, {}, False, id="two-senders-keeping-up"),
@@ -277,8 +286,10 @@ def test_one_more_sender_is_wanted_when_the_backlog_outgrows_the_posts_in_flight
     for count in carrying:
         queue.in_flight.add(Batch([item("x")] * count, 1, 0))
     queue.items.extend(item("w") for _ in range(waiting))
+    state = dict(state)
+    urgent = state.pop("urgent", False)
     for name, value in state.items():
         setattr(queue if hasattr(queue, name) else batcher, name, value)
     with queue.lock:
-        assert batcher.claim_sender_locked() is wanted
-        assert batcher.claim_sender_locked() is False  # asked once, until a sender comes
+        assert batcher.claim_sender_locked(urgent) is wanted
+        assert batcher.claim_sender_locked(urgent) is False  # once, until a sender comes

@@ -137,36 +137,39 @@ class Batcher:
                 if not queue.wake.wait(wait):
                     queue.idle -= 1
 
-    def claim_sender_locked(self) -> bool:
+    def claim_sender_locked(self, urgent: bool = False) -> bool:
         """True when one more sender should start now; the first True is the only one
         until a sender comes to :meth:`next_batch`.
 
         Wanted when no sender is idle, the API is not failing, fewer than
-        ``max_senders`` POSTs are in flight, at least ``buffer_length`` logs wait, and
-        either the last cut had to leave a batch's worth behind (caps reached) or more
-        than twice as many logs wait as the POSTs in flight carry: a burst that came
-        during a POST of a few logs would otherwise wait for that POST's answer, one
-        round trip of the API. Twice, not once: a lone sender that keeps up finds about
-        as many logs waiting as it carried, and that jitter is no reason for a thread
-        (once as many started 8 senders and 4 times the POSTs at 2,000 logs/s, 50 ms).
+        ``max_senders`` POSTs are in flight, and logs wait: any, if ``urgent`` (a flush:
+        everything waiting is due now); else at least ``buffer_length``, and either the
+        last cut had to leave a batch's worth behind (caps reached) or more than twice
+        as many logs wait as the POSTs in flight carry: a burst that came during a POST
+        of a few logs would otherwise wait for that POST's answer, one round trip of
+        the API. Twice, not once: a lone sender that keeps up finds about as many logs
+        waiting as it carried, and that jitter is no reason for a thread (once as many
+        started 8 senders and 4 times the POSTs at 2,000 logs/s, 50 ms).
         """
         queue = self.queue
         waiting = len(queue.items)
         in_flight = queue.in_flight
-        if (self.sender_asked or queue.idle or waiting < queue.batch_size or not in_flight
+        if (self.sender_asked or queue.idle or not waiting or not in_flight
                 or len(in_flight) >= self.max_senders or self.failures
                 or self.paused_until):
             return False
-        if queue.left_behind < queue.batch_size and waiting <= 2 * sum(
-                batch.count for batch in in_flight):
+        if not urgent and (waiting < queue.batch_size or (
+                queue.left_behind < queue.batch_size
+                and waiting <= 2 * sum(batch.count for batch in in_flight))):
             return False
         self.sender_asked = True
         return True
 
-    def claim_sender(self) -> bool:
-        """:meth:`claim_sender_locked` for a sender that has just taken a batch."""
+    def claim_sender(self, urgent: bool = False) -> bool:
+        """:meth:`claim_sender_locked` for a sender that has just taken a batch, or a
+        flush (``urgent``)."""
         with self.lock:
-            return self.claim_sender_locked()
+            return self.claim_sender_locked(urgent)
 
     # -- outcomes -----------------------------------------------------------------------
 

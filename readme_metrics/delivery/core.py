@@ -215,6 +215,8 @@ class Delivery:
             queue.wake.notify_all()
         try:
             if self._background and self._start():
+                if self._batcher.claim_sender(urgent=True):
+                    self._pool.grow()  # what waits is due now, not after a busy sender
                 with queue.lock:
                     queue.wait_locked(waiter, deadline)
             else:

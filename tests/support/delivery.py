@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Optional
 
 import pytest
 
@@ -20,7 +20,9 @@ from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import Delivery
 from readme_metrics.exchange import Exchange, Group
 from tests.support.contract import API_KEY as CONTRACT_API_KEY
+from tests.support.fake_api import Collector, Reply
 from tests.support.logs import assert_api_key_not_logged
+from tests.support.polling import wait_until
 
 API_KEY = "rdme_delivery_SECRET_key_31337"
 
@@ -100,3 +102,33 @@ def messages(caplog: pytest.LogCaptureFixture, level: int, needle: str) -> list[
 # How much longer than its bound a close() or an exit may take before it counts as
 # a hang (seconds): the machine is shared and busy.
 SLACK = 2.5
+
+
+def second_post_while_the_first_is_held(collector: Collector, delivery: Delivery,
+                                        names: list[str], held: int,
+                                        then: Optional[Callable[[], object]] = None
+                                        ) -> list[object]:
+    """A Metrics API as slow as the test likes: every POST is held at a gate. Submit
+    ``names[:held]`` (the lone sender's POST, held), then the rest, then run ``then``
+    on a thread; fail unless a second POST starts while the first is still unanswered.
+    Then answer them all; returns ``[then()]`` once it ended (``[]`` without ``then``).
+    """
+    answer = threading.Event()
+    collector.default = Reply(gate=answer)
+    for name in names[:held]:
+        assert delivery.submit(item(name))
+    wait_until(lambda: collector.in_flight == 1)  # the lone sender's POST is held
+    for name in names[held:]:
+        assert delivery.submit(item(name))
+    results: list[object] = []
+    thread = threading.Thread(target=lambda: results.append(then()), daemon=True)
+    if then is not None:
+        thread.start()
+    try:
+        wait_until(lambda: collector.in_flight >= 2)  # the first one still unanswered
+    finally:
+        answer.set()
+    if then is not None:
+        thread.join(30.0)
+        assert not thread.is_alive() and len(results) == 1
+    return results
