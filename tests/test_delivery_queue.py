@@ -28,7 +28,7 @@ from tests.support.delivery import (
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     messages,
 )
-from tests.support.fake_api import Collector, free_port
+from tests.support.fake_api import Collector, Reply, free_port
 from tests.support.polling import wait_until
 
 
@@ -60,6 +60,32 @@ def test_queue_stays_bounded_under_a_dead_collector(
     stats = delivery.stats
     assert stats["sent"] == 0 and stats["dropped"] == 500
     assert adds_up(stats)
+
+
+def test_queue_stays_bounded_while_every_post_is_held(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    # A slow API (every POST held at a gate): the logs in the POSTs in flight, several
+    # senders' worth, count against max_queue_size as the waiting ones do.
+    answer = threading.Event()
+    collector.default = Reply(gate=answer)
+    delivery = make_delivery(collector.url, buffer_length=10, max_queue_size=100,
+                             timeout=30.0, shutdown_timeout=5.0)
+    try:
+        accepted = 0
+        for n in range(1000):
+            accepted += delivery.submit(item(f"log-{n}"))
+            stats = delivery.stats
+            assert stats["queued"] <= 100 and adds_up(stats)
+            if n == 9:  # the lone sender's POST of these ten is held; the rest is a burst
+                wait_until(lambda: collector.in_flight == 1)
+        wait_until(lambda: collector.in_flight >= 2)  # several POSTs held at once
+        assert accepted == 100  # nothing settles while they are held
+    finally:
+        answer.set()
+    assert delivery.flush(20.0) is True
+    stats = delivery.stats
+    assert (stats["sent"], stats["dropped_queue_full"], stats["queued"]) == (100, 900, 0)
+    assert len(set(ids(collector.logs))) == 100
 
 
 # -- accounting and threads -------------------------------------------------------------------
