@@ -33,6 +33,7 @@ from tests.support.asgi import (
     LifespanShutdown,
     body_messages,
     http_scope,
+    read_body,
     run,
 )
 from tests.support.fake_api import Collector, Reply
@@ -74,12 +75,7 @@ def echo_app(status: int = 200, content_type: bytes = b"application/json") -> An
     """Reads the whole body, answers it in two chunks."""
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", content_type)]})
         await send({"type": "http.response.body", "body": body[:3], "more_body": True})

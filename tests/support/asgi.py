@@ -3,6 +3,7 @@
 :func:`run` drives an ASGI app the way a server does: it hands it a scope, a ``receive``
 that gives the scripted request messages (then waits, as a live connection with nothing
 more to say does, or reports a disconnect) and a ``send`` that records every message.
+:func:`read_body` is the app's side of a request body, for the test apps.
 """
 
 from __future__ import annotations
@@ -34,6 +35,16 @@ def body_messages(*chunks: bytes) -> list[dict[str, Any]]:
         return [{"type": "http.request", "body": b"", "more_body": False}]
     return [{"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
             for i, chunk in enumerate(chunks)]
+
+
+async def read_body(receive: Callable[[], Any]) -> bytes:
+    """The app's side: every ``http.request`` message's body, until the last one."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body", False):
+            return body
 
 
 @dataclass

@@ -38,6 +38,7 @@ from typing import Any, AsyncIterator, Callable
 
 import anyio
 
+from tests.support.asgi import read_body
 from tests.support.asgi_apps import Lazy
 from tests.support.e2e_apps import BARRIER_WAIT
 from tests.support.side_by_side import bare_or_wrapped, built_once
@@ -98,15 +99,6 @@ def _query(scope: Any) -> dict[str, str]:
 
 
 # -- plain ASGI ------------------------------------------------------------------------
-
-
-async def _read_body(receive: Any) -> bytes:
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body", False):
-            return body
 
 
 async def _answer(send: Any, status: int, body: bytes, *extra: tuple[bytes, bytes]) -> None:
@@ -173,7 +165,7 @@ async def plain(scope: Any, receive: Any, send: Any) -> None:  # noqa: C901 - a 
     path = scope["path"][len(scope.get("root_path", "")):]
     query = _query(scope)
     if path == "/echo":
-        await _answer(send, 200, await _read_body(receive))
+        await _answer(send, 200, await read_body(receive))
     elif path == "/stream":
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"text/plain")]})

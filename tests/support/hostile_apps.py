@@ -27,9 +27,10 @@ What the app does is chosen by its path:
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional
 from urllib.parse import parse_qs, unquote_to_bytes
 
+from tests.support.asgi import read_body
 from tests.support.side_by_side import bare_or_wrapped, built_once
 
 if TYPE_CHECKING:
@@ -150,20 +151,11 @@ def wsgi_root(environ: WSGIEnvironment, start_response: StartResponse) -> Any:
 # -- ASGI ------------------------------------------------------------------------------
 
 
-async def _receive_all(receive: Callable[[], Any]) -> bytes:
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body", False):
-            return body
-
-
 async def asgi_hostile(scope: Any, receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
     path = scope["path"][len(scope.get("root_path", "")):]
-    body = await _receive_all(receive) if path == "/echo" else b""
+    body = await read_body(receive) if path == "/echo" else b""
     headers = {bytes(k).lower(): bytes(v) for k, v in scope["headers"]}
     status, pairs, chunks, odd = _behaviour(
         path, scope["query_string"].decode("latin-1"), scope["method"], body,
