@@ -283,11 +283,12 @@ def _strings(node: Any) -> Iterable[str]:
             yield from _strings(value)
     elif isinstance(node, str):
         yield node
-        if "%" in node:
+        if "%" in node or "+" in node:
             yield unquote_plus(node)  # a form's or a url's encoding
         if "\\" in node:  # JSON escapes, read by eye in a text that is no JSON (cut short)
             yield re.sub(r"\\u([0-9A-Fa-f]{4})", lambda found: chr(int(found.group(1), 16)),
-                         node).replace("\\/", "/")
+                         node).replace("\\/", "/").encode(
+                "utf-16-le", "surrogatepass").decode("utf-16-le", "replace")  # pairs joined
         try:
             yield from _strings(json.loads(node))
         except ValueError:
@@ -298,6 +299,14 @@ def _strings(node: Any) -> Iterable[str]:
                 yield base64.b64decode(encoded, validate=True).decode("latin-1")
             except ValueError:
                 pass
+
+
+def _without_mask(text: str, key: str) -> str:
+    """``text`` without the key's mask, as is, percent-encoded or read as a form (its "+"
+    a space): a key of 4 characters or fewer ends its own mask."""
+    for spelling in (mask(key), quote(mask(key), safe=""), unquote_plus(mask(key))):
+        text = text.replace(spelling, "")
+    return text
 
 
 def truncated_json(start: str) -> Any:
@@ -320,6 +329,8 @@ def form_answer(text: str) -> Any:
 
 SLASH_KEY = "owl/bert-key-0123"
 ACCENT_KEY = "owlé-bert-key-0123"
+# Letters and "-" percent-encoded though they need no encoding, hex digits in either case.
+OVER_ENCODED = "%6Fwlbert%2dkey-012%33"
 # As .NET's HttpUtility.UrlEncode writes it: hex digits in lower case.
 LOWER_HEX = quote(SLASH_KEY, safe="").lower()
 FILE_PART = (
@@ -372,15 +383,37 @@ FILE_PART = (
         json.dumps({"a": SLASH_KEY}).replace("/", "\\/")), id="truncated-json-solidus-escape"),
     pytest.param(ACCENT_KEY, truncated_json(json.dumps({"a": ACCENT_KEY})),
                  id="truncated-json-unicode-escape"),
+    pytest.param(KEY, make_exchange(url=f"http://h/p?k={OVER_ENCODED}&a=1"),
+                 id="query-letters-percent-encoded"),
+    pytest.param(KEY, make_exchange(url=f"http://h/keys/{OVER_ENCODED}"),
+                 id="path-letters-percent-encoded"),
+    pytest.param(KEY, make_exchange(request_headers=[("Referer", f"http://h/p?k={OVER_ENCODED}")]),
+                 id="referer-letters-percent-encoded"),
+    pytest.param(KEY, make_exchange(status=302, response_headers=[
+        ("Location", f"/p?k={OVER_ENCODED}")]), id="location-letters-percent-encoded"),
+    pytest.param(KEY, form_answer(f"caller={OVER_ENCODED}"),
+                 id="form-response-letters-percent-encoded"),
+    pytest.param(KEY, truncated_json('{"a": "owlbert\\u002dkey\\u002D0123"}'),
+                 id="truncated-json-letters-escaped"),
+    pytest.param(SLASH_KEY, truncated_json('{"a": "\\u006fwl\\/bert-key-0123"}'),
+                 id="truncated-json-letter-and-solidus-escaped"),
+    pytest.param(SHORT, truncated_json('{"id": "k\\u0034\\u0032"}'),
+                 id="short-key-truncated-json-escaped"),
+    pytest.param(KEY, answer("my key: owlbert\\u002dkey-0123", "text/plain"),
+                 id="text-letters-escaped"),
+    pytest.param(KEY, answer(json.dumps({"next": f"https://h/items?api_key={OVER_ENCODED}"}),
+                             "application/json"), id="json-link-letters-percent-encoded"),
+    pytest.param("owlbert key 0123", answer(json.dumps(
+        {"next": "https://h/items?api_key=owlbert+key+0123"}), "application/json"),
+        id="json-link-space-as-plus"),
 ])
 def test_the_callers_key_is_masked_however_it_is_spelled(key: str, exchange: Any) -> None:
     """SPEC 6: the key never leaves in clear, whether a JSON text escapes it (``\\u002d``,
     ``\\/``), it names a field, a parameter, a cookie or a file, or the body is sent in
     base64 (a reader decodes either at once)."""
     log, _ = sent(exchange, key)
-    # A key of 4 characters or fewer ends its own mask.
     leaked = [text for text in _strings(log)
-              if key in text.replace(mask(key), "").replace(quote(mask(key), safe=""), "")]
+              if key in _without_mask(text, key)]
     assert leaked == []
     assert any(mask(key) in text for text in _strings(log))
 
@@ -416,3 +449,87 @@ def test_the_pattern_of_any_url_spelling_is_compiled_only_for_a_text_that_needs_
     assert compiled == []
     assert caller.url(f"http://h/p?k={LOWER_HEX}") == masked
     assert compiled == [SLASH_KEY]
+
+
+def test_a_short_key_as_a_whole_form_value_is_masked_in_a_response_under_an_allowlist() -> None:
+    """An allowlist redacts the Content-Type, so the response's ``mimeType`` no longer
+    says it is a form: the short key, a whole field value the allowlist lets through, was
+    then looked for as a whole body and left in clear."""
+    log, _ = sent(form_answer(f"caller={SHORT}&b=1"), SHORT,
+                  redactor=Redactor(allowlist=["caller"]))
+    content = entry(log)["response"]["content"]
+    assert content["mimeType"].startswith("[REDACTED")
+    assert content["text"] == f"caller={quote(mask(SHORT), safe='')}&b=%5BREDACTED%201%5D"
+
+
+@pytest.mark.parametrize(("key", "body", "expected"), [
+    pytest.param('"k42"', '"k42"', mask('"k42"'), id="a-json-string-that-is-the-key"),
+    pytest.param("42", "42", mask("42"), id="a-json-number-that-is-the-key"),
+    pytest.param("12345678", "12345678 ", mask("12345678"), id="a-long-key-number"),
+    pytest.param("12345678", '{"id": 12345678, "n": 1}', {"id": mask("12345678"), "n": 1},
+                 id="a-long-key-number-in-an-object"),
+    pytest.param("12345678", "[9123456780, 1.5]", [f"9{mask('12345678')}0", 1.5],
+                 id="a-long-key-inside-a-number"),
+    pytest.param("1,2,3,4,5", '{"a": [1,2,3,4,5]}', '{"a": [' + mask("1,2,3,4,5") + "]}",
+                 id="a-long-key-across-the-structure"),
+])
+def test_a_json_body_holding_the_key_outside_a_string_stays_json(
+        key: str, body: str, expected: Any) -> None:
+    """SPEC 6: masking the key keeps a JSON body JSON. The key is the whole body, or a
+    number, or spans the document: masked in place, it left a body that was no JSON; the
+    mask goes in a JSON string instead."""
+    log, _ = sent(with_body("application/json", body.encode(),
+                            response_headers=[("Content-Type", "application/json")],
+                            response_body=body.encode(), response_body_size=len(body)), key)
+    for side in (entry(log)["request"]["postData"], entry(log)["response"]["content"]):
+        assert json.loads(side["text"]) == expected
+
+
+_KEY_CHARACTERS = st.sampled_from(list("abcXYZ019-_.~%+/= é中😀\"\\&?#"))
+
+
+def _percent_spelled(key: str, encoded: list[bool], lower: bool) -> str:
+    """``key`` in a url, the characters ``encoded`` says percent-encoded, needed or not."""
+    spelled = [quote(character, safe="") if not flag else
+               "".join(f"%{byte:02X}" for byte in character.encode()) for character, flag in
+               zip(key, encoded)]
+    return "".join(spelled).lower() if lower else "".join(spelled)
+
+
+def _json_spelled(key: str, escaped: list[bool]) -> str:
+    """``key`` inside a JSON string, the characters ``escaped`` says as \\uXXXX."""
+    return "".join(f"\\u{ord(character):04x}" if flag and ord(character) <= 0xFFFF
+                   else json.dumps(character, ensure_ascii=flag)[1:-1]
+                   for character, flag in zip(key, escaped))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(key=st.text(_KEY_CHARACTERS, min_size=5, max_size=14).map(lambda tail: "Qv7" + tail),
+       data=st.data(), place=st.sampled_from([
+           "url-path", "query", "referer", "location", "form-response", "json-link",
+           "json", "json-cut-short", "text"]))
+def test_any_spelling_of_a_long_key_is_masked(key: str, data: st.DataObject,
+                                              place: str) -> None:
+    """The key percent-encoded character by character, needed or not, hex digits in
+    either case, or JSON-escaped character by character, in a url, a form, a link in a
+    body or a JSON text (cut short or not): a reader decodes any of them at once."""
+    flags = data.draw(st.lists(st.booleans(), min_size=len(key), max_size=len(key)))
+    in_url = _percent_spelled(key, flags, lower=data.draw(st.booleans()))
+    in_json = _json_spelled(key, flags)
+    exchange = {
+        "url-path": lambda: make_exchange(url=f"http://h/keys/{in_url}/usage"),
+        "query": lambda: make_exchange(url=f"http://h/p?a=1&k={in_url}&b=2"),
+        "referer": lambda: make_exchange(request_headers=[("Referer", f"http://h/p?k={in_url}")]),
+        "location": lambda: make_exchange(status=302, response_headers=[
+            ("Location", f"/p?k={in_url}")]),
+        "form-response": lambda: form_answer(f"access_token=x&caller={in_url}"),
+        "json-link": lambda: answer('{"next": "https://h/p?k=' + in_url + '"}',
+                                    "application/json"),
+        "json": lambda: answer('{"caller": "' + in_json + '", "n": 1}', "application/json"),
+        "json-cut-short": lambda: truncated_json('{"caller": "' + in_json + '"}'),
+        "text": lambda: answer("caller " + in_json, "text/plain; charset=utf-8"),
+    }[place]()
+    log, _ = sent(exchange, key)
+    leaked = [text for text in _strings(log)
+              if key in _without_mask(text, key)]
+    assert leaked == []

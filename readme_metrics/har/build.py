@@ -23,6 +23,7 @@ from readme_metrics.har import bodies
 from readme_metrics.har.credentials import CallerKey, for_key, scrub_entry
 from readme_metrics.har.headers import (
     MAX_EPOCH,
+    RAW_CONTENT_TYPE,
     RAW_COOKIE,
     headers,
     request_cookies,
@@ -156,8 +157,9 @@ def _request(
 def _response(
     exchange: Exchange, active: Optional[Redactor], max_body_bytes: int,
     caller: Optional[CallerKey],
-) -> dict[str, Any]:
-    """The HAR ``response`` object."""
+) -> tuple[dict[str, Any], Optional[str]]:
+    """The HAR ``response`` object, and its Content-Type as sent (its mimeType may be
+    redacted)."""
     response_headers, noted = headers(exchange.response_headers, active, caller)
     response_type = noted.get("content-type")
     size = bodies.body_size(exchange.response_body_size, exchange.response_body)
@@ -188,7 +190,7 @@ def _response(
     }
     if comment is not None:
         response["comment"] = comment
-    return response
+    return response, noted.get(RAW_CONTENT_TYPE)
 
 
 def _status(status: Any, text: Any) -> tuple[int, str, Optional[str]]:
@@ -230,17 +232,19 @@ def build_entry(
 
     total, wait, receive = timings(exchange.wait, exchange.duration)
     caller = for_key(caller_key) if caller_key else None
+    request = _request(exchange, url, query, active, max_body_bytes, caller)
+    response, response_type = _response(exchange, active, max_body_bytes, caller)
     entry = {
         "pageref": url,
         "startedDateTime": _started(exchange.started),
         "time": total,
-        "request": _request(exchange, url, query, active, max_body_bytes, caller),
-        "response": _response(exchange, active, max_body_bytes, caller),
+        "request": request,
+        "response": response,
         "cache": {},
         "timings": {"send": 0, "wait": wait, "receive": receive},
     }
     try:
-        scrub_entry(entry, caller)
+        scrub_entry(entry, caller, response_type)
     except Exception:  # noqa: BLE001 - never the key in clear, never a lost log
         bodies.hide_bodies(entry)
     return entry

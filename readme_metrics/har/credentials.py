@@ -40,13 +40,21 @@ CREDENTIAL_HEADERS: frozenset[str] = frozenset({
     "x-rapidapi-key", "x-functions-key",
 })
 
-# A run of ASCII letters and digits.
+# A run of ASCII letters and digits, and one of them percent-encoded (no URL needs to).
 _ALNUM_RUN = re.compile(r"[A-Za-z0-9]+")
-# A percent-encoded byte.
-_HEX = re.compile(r"%[0-9A-F]{2}")
+_ALNUM_ESCAPE = re.compile(r"%(?:3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa])")
 # JSON escapes: of a printable ASCII character, of any character.
 _ASCII_ESCAPE = re.compile(r"\\u00[2-7][0-9A-Fa-f]")
 _ANY_ESCAPE = re.compile(r"\\u")
+# One JSON escape, read left to right (so "\\\\u0041" is a backslash and "u0041"): a
+# surrogate pair, another \uXXXX, or a one-character escape.
+_JSON_ESCAPE = re.compile(r'\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})'
+                          r'|u([0-9a-fA-F]{4})|(["\\/bfnrt]))')
+_SHORT_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n",
+                  "r": "\r", "t": "\t"}
+# What a JSON text may hold outside its strings (numbers, literals, structure): a key
+# made of these only can be found there, where a mask would no longer be JSON.
+_OUTSIDE_STRINGS = frozenset("0123456789+-.eE truefalsn[]{},:\t\n\r")
 
 #: Keys this long or longer are replaced inside values, not only as whole values.
 MIN_SUBSTRING_KEY = 8
@@ -58,8 +66,8 @@ URL_HEADERS = frozenset({"referer", "location", "content-location"})
 class CallerKey:
     """Replace one caller's key by its mask in the strings of a HAR entry."""
 
-    __slots__ = ("key", "masked", "inside", "_plain", "_spellings", "_quoted_mask", "_json_keys",
-                 "_json_spelled", "_escapes", "_url_spelling", "_body_spellings",
+    __slots__ = ("key", "masked", "inside", "_plain", "_bare", "_spellings", "_quoted_mask",
+                 "_json_keys", "_escapes", "_url_spelling", "_json_spelling",
                  "_anchor")
 
     def __init__(self, key: str) -> None:
@@ -69,6 +77,8 @@ class CallerKey:
         # Printable ASCII without quote or backslash reads the same inside a JSON string,
         # so it (and its mask) can be replaced in a JSON text as plain text.
         self._plain = key.isascii() and key.isprintable() and not ('"' in key or "\\" in key)
+        # A key that can be found outside a JSON text's strings (12345678 in {"id": 12345678}).
+        self._bare = _OUTSIDE_STRINGS.issuperset(key)
         # How the key can be written in a URL: as is, percent-encoded, or form-encoded
         # (longest first: see _longest_first).
         self._spellings = _longest_first({key, quote(key, safe=""),
@@ -79,21 +89,14 @@ class CallerKey:
         # as compiling it costs about 40 times the rest of this constructor.
         self._url_spelling: Optional[re.Pattern[str]] = None
         # Its longest run of letters and digits, which no URL needs to encode: a text
-        # without it cannot spell the key (a shortcut past decoding it), unless a client
-        # encodes what needs none.
+        # with neither it nor an escaped letter or digit cannot spell the key (a shortcut
+        # past decoding it).
         self._anchor = max(_ALNUM_RUN.findall(key), key=len, default="")
-        # The percent-encoded spellings a body may hold (a link: {"next": "...?key=k%2F"}),
-        # hex digits in either case; none for a key that needs no encoding.
-        encoded = {spelling for spelling in self._spellings if spelling != key}
-        self._body_spellings = _longest_first(
-            encoded | {_HEX.sub(lambda found: found.group().lower(), spelling)
-                       for spelling in encoded})
         # The key as a JSON string, escaped and not (non-ASCII, DEL).
         self._json_keys = tuple({json.dumps(key), json.dumps(key, ensure_ascii=False)})
-        # Their insides, "/" escaped too (PHP's json_encode does), longest first.
-        spelled = {spelling[1:-1] for spelling in self._json_keys}
-        self._json_spelled = _longest_first(
-            spelled | {spelling.replace("/", "\\/") for spelling in spelled})
+        # Any JSON spelling of it (each character as is or escaped), compiled as
+        # _url_spelling is, when a text decodes to the key (_json_spellings).
+        self._json_spelling: Optional[re.Pattern[str]] = None
         # The JSON escapes that can spell a character of the key: for a printable ASCII
         # key, \u0020 to \u007f (not the \u00e9 of any non-ASCII text), and \/ for a
         # slash; for any other key, every \u.
@@ -119,12 +122,8 @@ class CallerKey:
         :func:`scrub_entry` reads queryString from it again.
         """
         if self.inside:
-            for spelling in self._spellings:
-                if spelling in url:
-                    break
-            else:
-                if not self._encoded_in(url):
-                    return url  # no spelling of the key in it, as in almost every url
+            if self.key not in url and not self._encoded_in(url):
+                return url  # no spelling of the key in it, as in almost every url
             scheme, sep, rest = url.partition("://")
             if not sep:  # a relative URL (Location: /p?k=...): no scheme to keep
                 scheme, rest = "", url
@@ -132,8 +131,7 @@ class CallerKey:
             if not sep:
                 return rest
             whole = scheme + sep + rest
-            if any(spelling in whole for spelling in self._spellings) or self._encoded_in(
-                    whole):
+            if self.key in whole or self._encoded_in(whole):
                 return f"{scheme}{sep}{self._quoted_mask}/"  # the key spans the scheme
             return scheme + sep + _valid_authority(rest)
         base, question, rest = url.partition("?")
@@ -154,15 +152,29 @@ class CallerKey:
         first), then any other the text still decodes to."""
         text = _replaced(text, self._spellings, self._quoted_mask)
         if self._encoded_in(text):
-            if self._url_spelling is None:  # two threads may both compile it: no harm
-                self._url_spelling = _url_pattern(self.key)
-            text = self._url_spelling.sub(lambda _: self._quoted_mask, text)
+            text = self._url_any().sub(lambda _: self._quoted_mask, text)
         return text
 
+    def _encoded_mask(self, spelling: re.Match[str]) -> str:
+        """The quoted mask for a percent-encoded spelling; the key as is stays."""
+        return spelling.group() if spelling.group() == self.key else self._quoted_mask
+
+    def _url_any(self) -> re.Pattern[str]:
+        """The pattern of any URL spelling of the key (see _url_spelling)."""
+        if self._url_spelling is None:  # two threads may both compile it: no harm
+            self._url_spelling = _url_pattern(self.key)
+        return self._url_spelling
+
     def _encoded_in(self, text: str) -> bool:
-        """Whether ``text`` percent-decodes to a text holding the key."""
-        if "%" not in text or self._anchor not in text:
+        """Whether ``text`` percent-decodes to a text holding the key, however it is
+        encoded: a client may encode what needs no encoding (``%6F`` for ``o``), and a
+        form writes a space as "+"."""
+        if "%" not in text and not (" " in self.key and "+" in text):
             return False
+        if self._anchor not in text and _ALNUM_ESCAPE.search(text) is None:
+            return False
+        if "%" in self.key:  # decoding would change the key's own "%41" too: ask the pattern
+            return self._url_any().search(text) is not None
         if self.key in unquote(text, errors="surrogateescape"):
             return True
         return " " in self.key and self.key in unquote_plus(text, errors="surrogateescape")
@@ -180,29 +192,37 @@ class CallerKey:
         """A body's text with the key masked; a JSON document stays valid JSON.
 
         A JSON text may spell the key with escapes (``\\u002d``, ``\\/``): a text that could
-        is read as JSON too, so its decoded strings are masked. A long key percent-encoded
-        (a link in the body) is masked as in a url.
+        is read as JSON too, so its decoded strings are masked; one that is no JSON (cut
+        short) has each spelling masked. A long key percent-encoded (a link in the body)
+        is masked as in a url. Where a JSON text holds the key outside a string (the whole
+        body, a number, across its structure), the mask goes into a JSON string.
         """
         if text == self.key:
-            return self.masked
-        if self.inside:
-            if self._body_spellings and "%" in text:  # JSON-safe, as the quoted mask is
-                text = _replaced(text, self._body_spellings, self._quoted_mask)
-            if self._plain:
-                if self.key in text:
-                    text = text.replace(self.key, self.masked)
-                if self._escaped(text):
-                    return self._json(text) or self._json_spellings(text)
-                return text
-            scrubbed = self._json(text)
-            if scrubbed is None:  # not JSON: plain text, or JSON cut short (its spellings)
-                if self.key in text:
-                    text = text.replace(self.key, self.masked)
-                return self._json_spellings(text)
-            return scrubbed
-        if self._escaped(text) or any(spelling in text for spelling in self._json_keys):
-            return self._json(text) or text
-        return text
+            return json.dumps(self.masked, ensure_ascii=False) if _is_json(text) \
+                else self.masked
+        if not self.inside:
+            if self._escaped(text) or any(spelling in text for spelling in self._json_keys):
+                return self._json(text) or self._json_spellings(text)
+            return text
+        if self._encoded_in(text):
+            # A link ({"next": "...?key=k%2F"}): its spellings masked as in a url
+            # (JSON-safe, as the quoted mask is); the key as is is masked below.
+            text = self._url_any().sub(self._encoded_mask, text)
+        if self._plain and not (self._bare and self.key in text):
+            # In a JSON text such a key is inside a string: masked there as plain text.
+            if self.key in text:
+                text = text.replace(self.key, self.masked)
+            if self._escaped(text):
+                return self._json(text) or self._json_spellings(text)
+            return text
+        scrubbed = self._json(text)
+        if scrubbed is None:  # not JSON: plain text, or JSON cut short (its spellings)
+            if self.key in text:
+                text = text.replace(self.key, self.masked)
+            return self._json_spellings(text)
+        if self.key in scrubbed:  # across the document's structure: "1,2,3" in [1,2,3]
+            return json.dumps(scrubbed.replace(self.key, self.masked), ensure_ascii=False)
+        return scrubbed
 
     def _escaped(self, text: str) -> bool:
         """Whether a JSON ``text`` could spell the key with escapes (see ``_escapes``): a
@@ -238,17 +258,31 @@ class CallerKey:
         return self.text(head) + mark + self.base64(data)
 
     def _json(self, text: str) -> Optional[str]:
-        """Mask the key in the strings of a JSON document; None if ``text`` is not JSON."""
+        """Mask the key in the strings of a JSON document (in its numbers too, made strings,
+        for a long key that can be one); None if ``text`` is not JSON."""
+        numbers: list[str] = []  # the numbers that held the key, masked
         try:
-            document = json.loads(text)
+            if self._bare and self.inside and self.key in text:
+                def number(literal: str, parse: Any) -> Any:
+                    if self.key not in literal:
+                        return parse(literal)
+                    numbers.append(literal.replace(self.key, self.masked))
+                    return numbers[-1]
+
+                document = json.loads(text, parse_int=lambda literal: number(literal, int),
+                                      parse_float=lambda literal: number(literal, float))
+            else:
+                document = json.loads(text)
         except (ValueError, RecursionError):
             return None
         if isinstance(document, str):
             scrubbed = self.text(document)
-            return None if scrubbed is document else json.dumps(scrubbed, ensure_ascii=False)
+            if scrubbed is document and not numbers:
+                return None
+            return json.dumps(scrubbed, ensure_ascii=False)
         if not isinstance(document, (dict, list)):
             return None
-        changed = False
+        changed = bool(numbers)
         stack = [document]
         while stack:
             node = stack.pop()
@@ -279,16 +313,19 @@ class CallerKey:
             return self._json_spellings(text)
 
     def _json_spellings(self, text: str) -> str:
-        """``text`` with the key's JSON string spellings (escaped or not, ``/`` as ``\\/``
-        or not) masked: in a JSON text the parser could not help with (cut short, a number
-        beyond a double)."""
-        masked = json.dumps(self.masked, ensure_ascii=False)[1:-1]
-        for spelling in self._json_spelled:
-            if self.inside:
-                text = text.replace(spelling, masked)
-            else:  # a short key: only where a whole string equals it
-                text = text.replace(f'"{spelling}"', f'"{masked}"')
-        return text
+        """``text`` with the key masked however a JSON string spells it (each character as
+        is or escaped: ``\\u002d``, ``\\/``), a short key only where a whole string equals
+        it: in a JSON text the parser could not help with (cut short, a number beyond a
+        double), or text that is no JSON but escapes it so."""
+        decoded = _JSON_ESCAPE.sub(_unescaped, text) if "\\" in text else text
+        if (self.key if self.inside else f'"{self.key}"') not in decoded:
+            return text
+        if self._json_spelling is None:  # two threads may both compile it: no harm
+            self._json_spelling = _json_pattern(self.key, whole=not self.inside)
+        masked = json.dumps(self.masked, ensure_ascii=False)
+        if self.inside:
+            masked = masked[1:-1]  # inside a string, where the key was
+        return self._json_spelling.sub(lambda _: masked, text)
 
 
 def _longest_first(spellings: set[str]) -> tuple[str, ...]:
@@ -303,6 +340,42 @@ def _replaced(text: str, spellings: tuple[str, ...], mask: str) -> str:
         if spelling in text:
             text = text.replace(spelling, mask)
     return text
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _unescaped(escape: re.Match[str]) -> str:
+    """The character a JSON escape (a match of _JSON_ESCAPE) stands for."""
+    high, low, code, short = escape.groups()
+    if short is not None:
+        return _SHORT_ESCAPES[short]
+    if code is not None:
+        return chr(int(code, 16))
+    return chr(0x10000 + ((int(high, 16) - 0xD800) << 10) + int(low, 16) - 0xDC00)
+
+
+def _json_pattern(key: str, whole: bool) -> re.Pattern[str]:
+    """Any JSON spelling of ``key``: each character as is or escaped (``\\uXXXX`` in either
+    case, a surrogate pair beyond the BMP, or its one-character escape), inside quotes for
+    a ``whole`` string."""
+    short = {character: "\\" + escape for escape, character in _SHORT_ESCAPES.items()}
+    characters = []
+    for character in key:
+        units = character.encode("utf-16-be", "surrogatepass")
+        escaped = "".join(f"\\u{units[at]:02x}{units[at + 1]:02x}"
+                          for at in range(0, len(units), 2))
+        options = [f"(?i:{re.escape(escaped)})", re.escape(character)]
+        if character in short:
+            options.append(re.escape(short[character]))
+        characters.append(f"(?:{'|'.join(options)})")
+    pattern = "".join(characters)
+    return re.compile(f'"{pattern}"' if whole else pattern)
 
 
 def _url_pattern(key: str) -> re.Pattern[str]:
@@ -357,10 +430,13 @@ def for_key(key: str) -> Optional[CallerKey]:
     return CallerKey(key) if key else None
 
 
-def scrub_entry(entry: dict[str, Any], caller: Optional[CallerKey]) -> None:
+def scrub_entry(entry: dict[str, Any], caller: Optional[CallerKey],
+                response_type: Optional[str] = None) -> None:
     """Mask the caller's key in the url, query and bodies of ``entry`` (in place).
 
     Headers are done while they are built (:func:`readme_metrics.har.headers.headers`).
+    ``response_type``: the response's Content-Type as sent, when its ``mimeType`` may be
+    redacted (an allowlist): it tells a form, whose values are masked one by one.
     """
     if caller is None:
         return
@@ -387,7 +463,7 @@ def scrub_entry(entry: dict[str, Any], caller: Optional[CallerKey]) -> None:
     if "text" in content:
         if content.get("encoding") == "base64":
             content["text"] = caller.base64(content["text"])
-        elif content_type(content.get("mimeType"))[0] == FORM:
+        elif content_type(response_type or content.get("mimeType"))[0] == FORM:
             content["text"] = caller.form(content["text"])
         else:
             content["text"] = caller.body(content["text"])
