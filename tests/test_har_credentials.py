@@ -406,6 +406,18 @@ FILE_PART = (
     pytest.param("owlbert key 0123", answer(json.dumps(
         {"next": "https://h/items?api_key=owlbert+key+0123"}), "application/json"),
         id="json-link-space-as-plus"),
+    pytest.param(SLASH_KEY, make_exchange(response_headers=[
+        ("Link", f'<https://h/items?page=2&api_key={quote(SLASH_KEY, safe="")}>; rel="next"')]),
+        id="link-header-percent-encoded"),
+    pytest.param(KEY, make_exchange(request_headers=[("X-Original-Uri", f"/p?k={OVER_ENCODED}")]),
+                 id="any-header-letters-percent-encoded"),
+    pytest.param(SLASH_KEY, with_body("multipart/form-data; boundary=B", (
+        '--B\r\nContent-Disposition: form-data; name="next"\r\n\r\n'
+        f'/items?api_key={LOWER_HEX}\r\n--B--\r\n').encode()),
+        id="multipart-field-percent-encoded"),
+    pytest.param(SLASH_KEY, make_exchange(
+        url="http://h/p?next=" + quote(f"/items?api_key={quote(SLASH_KEY, safe='')}", safe="")),
+        id="query-value-holding-a-link"),
 ])
 def test_the_callers_key_is_masked_however_it_is_spelled(key: str, exchange: Any) -> None:
     """SPEC 6: the key never leaves in clear, whether a JSON text escapes it (``\\u002d``,
@@ -507,12 +519,13 @@ def _json_spelled(key: str, escaped: list[bool]) -> str:
 @given(key=st.text(_KEY_CHARACTERS, min_size=5, max_size=14).map(lambda tail: "Qv7" + tail),
        data=st.data(), place=st.sampled_from([
            "url-path", "query", "referer", "location", "form-response", "json-link",
-           "json", "json-cut-short", "text"]))
+           "link-header", "multipart-field", "json", "json-cut-short", "text"]))
 def test_any_spelling_of_a_long_key_is_masked(key: str, data: st.DataObject,
                                               place: str) -> None:
     """The key percent-encoded character by character, needed or not, hex digits in
     either case, or JSON-escaped character by character, in a url, a form, a link in a
-    body or a JSON text (cut short or not): a reader decodes any of them at once."""
+    body, a header or a field, or a JSON text (cut short or not): a reader decodes any of
+    them at once."""
     flags = data.draw(st.lists(st.booleans(), min_size=len(key), max_size=len(key)))
     in_url = _percent_spelled(key, flags, lower=data.draw(st.booleans()))
     in_json = _json_spelled(key, flags)
@@ -525,6 +538,11 @@ def test_any_spelling_of_a_long_key_is_masked(key: str, data: st.DataObject,
         "form-response": lambda: form_answer(f"access_token=x&caller={in_url}"),
         "json-link": lambda: answer('{"next": "https://h/p?k=' + in_url + '"}',
                                     "application/json"),
+        "link-header": lambda: make_exchange(response_headers=[
+            ("Link", f'<https://h/p?page=2&k={in_url}>; rel="next"')]),
+        "multipart-field": lambda: with_body("multipart/form-data; boundary=B", (
+            '--B\r\nContent-Disposition: form-data; name="next"\r\n\r\n'
+            f"/p?k={in_url}\r\n--B--\r\n").encode()),
         "json": lambda: answer('{"caller": "' + in_json + '", "n": 1}', "application/json"),
         "json-cut-short": lambda: truncated_json('{"caller": "' + in_json + '"}'),
         "text": lambda: answer("caller " + in_json, "text/plain; charset=utf-8"),

@@ -105,11 +105,15 @@ class CallerKey:
             self._escapes = re.compile(self._escapes.pattern + r"|\\/")
 
     def text(self, value: str) -> str:
-        """A free-text value (header, field, cookie) with the key masked."""
+        """A free-text value (header, field, cookie) with the key masked: a long key
+        percent-encoded too (a link: ``Link: <...?api_key=k%2F...>``)."""
         if value == self.key:
             return self.masked
-        if self.inside and self.key in value:
-            return value.replace(self.key, self.masked)
+        if self.inside:
+            if self._encoded_in(value):
+                value = self._url_any().sub(self._encoded_mask, value)
+            if self.key in value:
+                return value.replace(self.key, self.masked)
         return value
 
     def url(self, url: str) -> str:
@@ -414,13 +418,17 @@ def _valid_authority(rest: str) -> str:
 def _records(key: CallerKey, records: list[dict[str, Any]]) -> None:
     """Mask the key in HAR ``{name, value}`` records (a file part's name and data too)."""
     whole, inside = key.key, key.inside
+    # A value with "%" may spell a long key percent-encoded ("+" too for a space in it);
+    # no spelling is shorter than the key.
+    spaced, shortest = " " in whole, len(whole)
     for record in records:
         for field, value in record.items():
             if not isinstance(value, str):
                 continue
             if field == "value" and "fileName" in record:
                 record[field] = key.data_url(value)
-            elif value == whole or (inside and whole in value):  # else nothing to mask
+            elif value == whole or (inside and len(value) >= shortest and (
+                    whole in value or "%" in value or (spaced and "+" in value))):
                 record[field] = key.name(value) if field == "name" else key.text(value)
 
 

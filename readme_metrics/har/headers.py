@@ -129,6 +129,10 @@ def headers(
     # The caller's key test is inlined: a method call per header costs more than it.
     key = caller.key if caller is not None else None
     inside = caller is not None and caller.inside
+    # A value with "%" may spell a long key percent-encoded ("+" too for a space in it);
+    # no spelling is shorter than the key, and most header values are.
+    spaced = inside and " " in key  # type: ignore[operator]
+    shortest = len(key) if inside else 0  # type: ignore[arg-type]
     for name, value in pairs:
         low, kind, note, raw = roles(name) or _role(name)
         if raw is not None and raw not in noted:
@@ -145,7 +149,8 @@ def headers(
                 value = redactor.url(value)
             if caller is not None:
                 value = caller.url(value)
-        elif key is not None and (value == key or (inside and key in value)):
+        elif key is not None and (value == key or (inside and len(value) >= shortest and (
+                key in value or "%" in value or (spaced and "+" in value)))):
             value = caller.text(value)  # type: ignore[union-attr]
         if note and low not in noted:
             noted[low] = value
