@@ -81,16 +81,20 @@ def test_a_backlog_beyond_one_post_has_max_senders_posts_in_flight_at_once(
         collector: Collector, make_delivery: MakeDelivery) -> None:
     # Throughput against a slow API is MAX_SENDERS x MAX_POST_LOGS logs per round trip:
     # a backlog of more than that many logs must keep MAX_SENDERS POSTs in flight at once.
-    # An API that takes 2 s per POST. A sender woken by the first logs while the loop
-    # below still runs posts those alone; the others start as the backlog outgrows the
-    # POSTs in flight or a cut leaves logs behind, and 2 s leaves a busy machine time to
-    # start them all while the first of them is still held (0.5 s once saw 7 at once).
-    collector.default = Reply(delay=2.0)
+    # The API is as slow as the test likes: every POST is held at a gate until
+    # MAX_SENDERS are in flight (no sender comes back, so only the pool's growth can get
+    # there, however long a busy machine takes to start threads), and no more ever are.
+    answer = threading.Event()
+    collector.default = Reply(gate=answer)
     delivery = make_delivery(collector.url, flush_interval=5.0, shutdown_timeout=60.0,
-                             timeout=30.0)  # a held POST must not time out and be retried
+                             timeout=90.0)  # a held POST must not time out and be retried
     count = MAX_SENDERS * MAX_POST_LOGS + 100
     for n in range(count):
         assert delivery.submit(item(f"log-{n}"))
+    try:
+        wait_until(lambda: collector.in_flight == MAX_SENDERS, timeout=45.0)
+    finally:
+        answer.set()
     delivery.close()
 
     delivered = ids(collector.logs)
