@@ -20,6 +20,7 @@ from readme_metrics._logging import LogLimiter
 from readme_metrics.exchange import Group
 
 _KNOWN_KEYS = frozenset(("api_key", "id", "label", "email"))
+_DOCUMENTED_KEYS = "api_key, label, email"  # "id" is the official package's older name
 # The links Python's own tracebacks print between chained exceptions.
 _CAUSE = "The above exception was the direct cause of the following exception:"
 _CONTEXT = "During handling of the above exception, another exception occurred:"
@@ -76,6 +77,18 @@ def _scrubbed_traceback(exc: BaseException) -> str:
     return text
 
 
+def _no_key(result: Mapping[Any, Any]) -> str:
+    """Why a mapping gave no usable key: the names it had (never their values), or the
+    empty value itself (None, '', a bool), so a misspelled key shows at once."""
+    for name in ("api_key", "id"):
+        if name in result:
+            return (f"the grouping function returned {name!r} {result[name]!r}, which is not "
+                    "a key (a non-empty string or a number); the request is not logged")
+    names = ", ".join(sorted(str(name) for name in result)) or "none"
+    return (f"the grouping function returned no 'api_key' (its keys: {names}; known: "
+            f"{_DOCUMENTED_KEYS}); the request is not logged")
+
+
 class Identifier:
     """Calls ``grouping_function(request)`` and returns a :class:`Group` or None."""
 
@@ -126,18 +139,14 @@ class Identifier:
         if key is None:
             key = result.get("id")  # the official package's older name
         if key is None or key == "" or isinstance(key, bool):
-            self._report(
-                logging.ERROR,
-                "the grouping function returned no 'api_key'; "
-                "the request is not logged",
-            )
+            self._report(logging.ERROR, _no_key(result))
             return None
         if not _KNOWN_KEYS.issuperset(result):
             extra = sorted(str(name) for name in result if name not in _KNOWN_KEYS)
             self._report(
                 logging.WARNING,
                 "the grouping function returned unknown keys "
-                f"{', '.join(extra)}; they are dropped (known: api_key, label, email)",
+                f"{', '.join(extra)}; they are dropped (known: {_DOCUMENTED_KEYS})",
             )
         label = result.get("label")
         email = result.get("email")

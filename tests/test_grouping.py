@@ -139,6 +139,29 @@ def test_bad_results_are_reported_once_with_the_library_prefix(
     assert SECRET not in everything_logged(caplog)
 
 
+@pytest.mark.parametrize("result, text", [
+    pytest.param({"apikey": SECRET, "label": "L"},
+                 "returned no 'api_key' (its keys: apikey, label; known: api_key, label, "
+                 "email)", id="misspelled"),
+    pytest.param({}, "returned no 'api_key' (its keys: none; known: api_key, label, email)",
+                 id="empty-mapping"),
+    pytest.param({"api_key": None, "label": "L"},
+                 "returned 'api_key' None, which is not a key (a non-empty string or a "
+                 "number)", id="none"),
+    pytest.param({"id": "", "label": "L"}, "returned 'id' '', which is not a key", id="empty-id"),
+    pytest.param({"api_key": True}, "returned 'api_key' True, which is not a key", id="bool"),
+])
+def test_a_missing_api_key_says_what_the_function_returned_instead(
+        caplog: pytest.LogCaptureFixture, result: Any, text: str) -> None:
+    """A misspelled key ({"apikey": ...}) is the usual cause: the error names the keys
+    that came back (names only, never their values), so the fix is visible at once."""
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    assert Identifier(lambda req: result, LOGGER)(request()) is None
+    [record] = caplog.records
+    assert record.levelno == logging.ERROR and text in record.getMessage(), record.getMessage()
+    assert SECRET not in everything_logged(caplog)
+
+
 def test_a_message_with_percent_signs_is_logged_as_is(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="readme_metrics")
     Identifier(lambda req: {"api_key": "k", "100%s": 1}, LOGGER)(request())
