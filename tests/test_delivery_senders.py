@@ -148,6 +148,48 @@ def test_flush_sends_what_waits_while_the_lone_sender_is_in_a_slow_post(
     assert adds_up(delivery.stats)
 
 
+
+def test_senders_idle_through_many_batches_still_grow_the_pool_for_a_burst(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    # Two senders, then a quiet spell: one batch at a time, so at each answer the other
+    # sender is idle and is woken by it. Then both are held in slow POSTs and a burst
+    # of more than twice what they carry arrives: a third POST must start while they are
+    # held. (A sender woken by an answer was still counted idle, one more per batch, and
+    # "a sender is idle" kept the pool from growing for as many logs.)
+    before = set(worker_threads())
+    delivery = make_delivery(collector.url, buffer_length=10, timeout=30.0,  # no retry
+                             shutdown_timeout=10.0)
+    second_post_while_the_first_is_held(collector, delivery,
+                                        [f"first-{n}" for n in range(300)], held=10)
+    assert delivery.flush(20.0) is True
+    names = [f"first-{n}" for n in range(300)]
+    collector.default = Reply()
+    for batch in range(100):
+        for n in range(10):
+            name = f"quiet-{batch}-{n}"
+            names.append(name)
+            assert delivery.submit(item(name))
+        wait_until(lambda: delivery.stats["queued"] == 0)
+    assert len(set(worker_threads()) - before) == 2  # the third POST needs a third one
+    answer = threading.Event()
+    collector.default = Reply(gate=answer)
+    try:
+        for held in (1, 2):  # each sender in a held POST of ten
+            for n in range(10):
+                names.append(f"held-{held}-{n}")
+                assert delivery.submit(item(names[-1]))
+            wait_until(lambda: collector.in_flight == held)  # noqa: B023 - called here
+        for n in range(60):
+            names.append(f"burst-{n}")
+            assert delivery.submit(item(names[-1]))
+        wait_until(lambda: collector.in_flight >= 3)
+    finally:
+        answer.set()
+    assert delivery.flush(20.0) is True
+    delivered = ids(collector.logs)
+    assert sorted(delivered) == sorted(names) and len(delivered) == len(names)
+    assert adds_up(delivery.stats)
+
 #: More logs than every sender's first POST can take, so some are still waiting when the
 #: API changes its answer below.
 BACKLOG = (MAX_SENDERS + 1) * MAX_POST_LOGS

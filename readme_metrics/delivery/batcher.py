@@ -133,8 +133,14 @@ class Batcher:
                     # each batch's first log; a log that came meanwhile still goes
                     # flush_interval after its arrival (the next pass waits for it).
                     wait = queue.interval
+                # Counted idle while it waits, however the wait ends: a sender woken by
+                # notify_all (an answer, a flush) was otherwise still counted, one more at
+                # each answer that found it idle, and "a sender is idle" then kept the pool
+                # from growing (claim_sender_locked) for as many logs.
                 queue.idle += 1
-                if not queue.wake.wait(wait):
+                try:
+                    queue.wake.wait(wait)
+                finally:
                     queue.idle -= 1
 
     def claim_sender_locked(self, urgent: bool = False) -> bool:

@@ -92,7 +92,7 @@ class LogQueue:
         self.retries: list[Batch] = []  # oldest first
         self.flush_target = 0
         self.waiters: list[_FlushWaiter] = []
-        self.idle = 0  # senders waiting on ``wake`` with nothing to do
+        self.idle = 0  # senders inside ``wake.wait`` (each counts itself in and out)
         self.left_behind = 0  # logs the last cut had to leave waiting (caps reached)
         self.counts: dict[str, int] = dict.fromkeys(COUNTERS, 0)
 
@@ -110,8 +110,7 @@ class LogQueue:
         self.accepted += 1
         self.queued_bytes += nbytes
         if self.idle and len(items) >= self.batch_size:
-            self.idle -= 1
-            self.wake.notify()
+            self.wake.notify()  # the sender counts itself out of ``idle`` once it runs
         return True
 
     def count_drop_locked(self, reason: str, count: int = 1) -> int:
