@@ -140,7 +140,8 @@ def test_build_errors_drop_only_that_log_and_are_logged_once_per_message(
         delivery.submit(item(name))
     assert delivery.flush(5.0) is False
 
-    assert ids(collector.logs) == ["ok-1", "ok-2", "ok-3", "ok-4", "ok-5"]
+    # In any order: flush() may start one more sender beside a POST in flight.
+    assert sorted(ids(collector.logs)) == ["ok-1", "ok-2", "ok-3", "ok-4", "ok-5"]
     stats = delivery.stats
     assert stats["dropped_build_error"] == 6 and stats["sent"] == 5
     assert stats["queued_bytes"] == 0
