@@ -72,7 +72,8 @@ class Delivery:
         delivery.close()             # also run at interpreter exit, within shutdown_timeout
 
     ``build(item) -> dict`` turns a queued item into one log object; it runs on a sender
-    in background mode and in the sending request thread otherwise. A forked child starts
+    in background mode (and in the thread that calls :meth:`close` or exits, for what
+    waits then) and in the sending request thread otherwise. A forked child starts
     with an empty queue and zeroed stats (the parent still owns what it queued, so nothing
     is sent twice) and its own senders and connections. Stats are per process.
 
