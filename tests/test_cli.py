@@ -227,6 +227,36 @@ def test_collect_banner_prints_the_line_to_copy(tmp_path: Path) -> None:
         assert proc.stop() == 0
 
 
+def test_collect_says_nothing_when_a_client_resets_its_connection(tmp_path: Path) -> None:
+    """An app killed while its kept-alive connection to the collector holds unread data
+    (SIGTERM under runserver, a crash) resets that connection. The collector printed
+    socketserver's 15-line ConnectionResetError traceback for it, which reads as a crash
+    of the collector; a client going away is nothing to report."""
+    import socket
+    import struct
+    import time
+
+    with CommandProcess("collect", "--port", "0", cwd=tmp_path) as proc:
+        port = int(proc.wait_for(r"listening on http://127\.0\.0\.1:(\d+)").group(1))
+        for request in (
+            # idle after an answer it never read: the reset ends the wait for a next request
+            b"GET /api/summary HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+            # in the middle of a POST body
+            b"POST /v1/request HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+            b"application/json\r\nContent-Length: 1000\r\n\r\n[{\"_id\"",
+        ):
+            client = socket.create_connection(("127.0.0.1", port))
+            client.sendall(request)
+            time.sleep(0.2)  # let the collector read it (and answer the GET)
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            client.close()  # SO_LINGER 0: a RST, not a FIN
+        assert requests.get(f"http://127.0.0.1:{port}/api/summary", timeout=10).ok
+        time.sleep(0.5)  # a traceback would be printed by the reset connections' threads
+        assert proc.stop() == 0
+    assert "Traceback" not in proc.stderr and "ConnectionResetError" not in proc.stderr, (
+        proc.stderr)
+
+
 def test_demo_requests_stopped_by_a_signal_says_how_far_it_got(tmp_path: Path) -> None:
     with CommandProcess("demo", "--requests", "100000", cwd=tmp_path) as proc:
         proc.wait_for(r"^\d\d:\d\d:\d\d  ", count=3)  # calls are arriving

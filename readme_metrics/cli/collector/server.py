@@ -20,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any, Callable, Optional
@@ -100,6 +101,14 @@ class CollectorServer(ThreadingHTTPServer):
         self.loopback_only = loopback_only
         self._files: dict[str, bytes] = {}
         super().__init__(address, Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (a reset or closed connection: an app killed with
+        unread data on its kept-alive connection) is nothing to report; anything else
+        keeps socketserver's traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     def dashboard_file(self, name: str) -> bytes:
         """A dashboard file from the package data (read once, then kept)."""
