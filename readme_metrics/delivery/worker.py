@@ -19,7 +19,7 @@ class WorkerPool:
 
     .. code-block:: python
 
-        pool = WorkerPool(loop, name="readme-metrics-worker", size=4)
+        pool = WorkerPool(loop, name="readme-metrics-worker", size=16)
         pool.start()            # one thread, if none runs in this process
         pool.grow()             # one more, if fewer than size run
         pool.join(deadline)     # wait (up to a monotonic deadline) for all to return
