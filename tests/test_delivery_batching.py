@@ -97,11 +97,13 @@ def test_the_log_lines_name_the_api_with_its_port_and_count_in_the_singular(
     (rejected,) = messages(caplog, logging.WARNING, "rejected")
     assert "rejected a batch of 1 log (HTTP 400" in rejected
 
-    dead = make_delivery(f"http://127.0.0.1:{free_port()}", max_attempts=1)
+    dead_port = free_port()  # the warning says where: the url, without its password
+    dead = make_delivery(f"http://user:pw@127.0.0.1:{dead_port}", max_attempts=1)
     dead.submit(item("log-2"))
     assert dead.flush(5.0) is False
     (exhausted,) = messages(caplog, logging.WARNING, "could not deliver")
-    assert "could not deliver a batch of 1 log after 1 attempt (" in exhausted
+    assert (f"could not deliver a batch of 1 log to http://127.0.0.1:{dead_port}/v1/request "
+            "after 1 attempt (") in exhausted and "pw" not in exhausted
 
 
 def test_a_full_batch_goes_without_flush_and_a_partial_one_waits(

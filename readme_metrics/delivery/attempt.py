@@ -91,9 +91,9 @@ class Attempt:
             batcher.settle(batch, "rejected")
         elif batch.attempts >= self._max_attempts:
             self.warnings.log(logging.WARNING, "retries_exhausted", "readme_metrics: could "
-                              "not deliver a batch of %s after %s (%s); dropping it",
-                              counted(batch.count, "log"), counted(batch.attempts, "attempt"),
-                              cause)
+                              "not deliver a batch of %s to %s after %s (%s); dropping it",
+                              counted(batch.count, "log"), self._sender.endpoint,
+                              counted(batch.attempts, "attempt"), cause)
             batcher.settle(batch, "retries_exhausted")
         else:
             delay = batcher.retry_later(batch, outcome.retry_after)

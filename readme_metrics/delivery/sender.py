@@ -10,6 +10,7 @@ message is scrubbed of the API key and its Basic token.
 from __future__ import annotations
 
 from typing import Any, Callable, Optional
+from urllib.parse import urlsplit, urlunsplit
 
 from readme_metrics.delivery.encode import dumps, join_array
 from readme_metrics.delivery.policy import Outcome, outcome_of_error, outcome_of_status
@@ -58,6 +59,13 @@ class Sender:
             return Outcome(outcome.verdict, outcome.cause, outcome.retry_after,
                            self.scrub(outcome.detail))
         return outcome
+
+    @property
+    def endpoint(self) -> str:
+        """Where the logs go, for messages: the URL without user, password or query."""
+        parts = urlsplit(self.transport.url)
+        return self.scrub(urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2],
+                                                    query="", fragment="")))
 
     def scrub(self, text: str) -> str:
         """``text`` with the API key and its Basic token replaced by [REDACTED]."""
