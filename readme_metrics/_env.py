@@ -36,6 +36,8 @@ __all__ = ["environment", "flag", "raw", "read", "reset", "setting"]
 _lock = threading.Lock()
 _env: Optional[Env] = None
 _env_directory: Optional[str] = None
+#: The ``.env`` file read (absolute path), None when the working directory has none.
+_env_file: Optional[str] = None
 #: environs 15+ reads a .env into the Env; older ones export all of it into os.environ.
 _ENV_KEEPS_FILE = int(version("environs").split(".")[0]) >= 15
 
@@ -67,13 +69,22 @@ def environment() -> Env:
     config elsewhere first, a test session moving between directories): the ``.env`` is
     the working directory's, and SPEC 2 says so.
     """
-    global _env, _env_directory
+    global _env, _env_directory, _env_file
     directory = _working_directory()
     with _lock:
         if _env is None or directory != _env_directory:
-            dotenv = os.path.join(directory or os.curdir, ".env")
+            dotenv = os.path.abspath(os.path.join(directory or os.curdir, ".env"))
             _env, _env_directory = _read(dotenv), directory
+            _env_file = dotenv if os.path.isfile(dotenv) else None
         return _env
+
+
+def origin(variable: Optional[str]) -> str:
+    """Where ``variable``'s value was read, for error messages: "the environment", or
+    the ``.env`` file (the real environment wins over the file)."""
+    if variable is None or variable in os.environ or _env_file is None:
+        return "the environment"
+    return _env_file
 
 
 def _read(dotenv: str) -> Env:
@@ -90,9 +101,9 @@ def _read(dotenv: str) -> Env:
 
 def reset() -> None:
     """Forget that ``.env`` was read: the next use reads it again (tests act as new processes)."""
-    global _env, _env_directory
+    global _env, _env_directory, _env_file
     with _lock:
-        _env, _env_directory = None, None
+        _env, _env_directory, _env_file = None, None, None
 
 
 def raw(variable: str) -> Optional[str]:
@@ -117,7 +128,8 @@ def read(option: str, variable: str, parse: str, expects: Optional[str] = None) 
     except EnvError:
         problem = f"must be {expects}, got" if expects else "has an invalid value"
         raise ValueError(
-            f"readme_metrics: {option} ({variable}) {problem} {text!r} (from the environment)"
+            f"readme_metrics: {option} ({variable}) {problem} {text!r} "
+            f"(from {origin(variable)})"
         ) from None
 
 

@@ -69,7 +69,7 @@ def _resolve(option: Option, given: Mapping[str, Any], warnings: list[str]) -> A
     try:
         return _checked(option, value, warnings)
     except ValueError as exc:
-        raise ValueError(f"{exc} (from the environment)") from None
+        raise ValueError(f"{exc} (from {_env.origin(option.variable)})") from None
 
 
 def _warn(logger: logging.Logger, warnings: list[str]) -> None:

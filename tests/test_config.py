@@ -146,6 +146,27 @@ def test_dotenv_file_in_working_directory_is_read(tmp_path, monkeypatch) -> None
             monkeypatch.delenv(name, raising=False)
 
 
+@pytest.mark.parametrize(("line", "message"), [
+    pytest.param("README_BUFFER_LENGTH=0", "must be an integer >= 1, got 0", id="checked"),
+    pytest.param("README_TIMEOUT=soon", "must be a number of seconds > 0 and <= 86400, got "
+                 "'soon'", id="parsed"),
+])
+def test_a_wrong_value_in_the_dotenv_names_the_file(tmp_path, monkeypatch, line: str,
+                                                     message: str) -> None:
+    """A newcomer told "(from the environment)" looks in the environment and finds
+    nothing: the error says which file the value came from."""
+    (tmp_path / ".env").write_text(f"{line}\n")
+    monkeypatch.chdir(tmp_path)
+    variable = line.split("=")[0]
+    monkeypatch.delenv(variable, raising=False)
+    with pytest.raises(ValueError) as error:
+        MetricsApiConfig(api_key="k", grouping_function=grouping)
+    assert str(error.value).endswith(f"{message} (from {tmp_path / '.env'})")
+    monkeypatch.setenv(variable, line.split("=")[1])  # the same value, set for real
+    with pytest.raises(ValueError, match=r"\(from the environment\)$"):
+        MetricsApiConfig(api_key="k", grouping_function=grouping)
+
+
 def test_a_dotenv_in_a_new_working_directory_is_read(tmp_path, monkeypatch) -> None:
     """SPEC 2: ".env file in the working directory": the one where the config is made. A
     process that made a config elsewhere first (any earlier test of a session, a CLI that
