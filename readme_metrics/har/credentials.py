@@ -19,7 +19,7 @@ import json
 import re
 from base64 import b64decode, b64encode
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit
 
 from readme_metrics.har.text import FORM, content_type, decode_component, parse_query
@@ -99,6 +99,15 @@ class CallerKey:
         self._escapes = _ASCII_ESCAPE if self._plain else _ANY_ESCAPE
         if "/" in key:
             self._escapes = re.compile(self._escapes.pattern + r"|\\/")
+
+    def may_hold(self, value: str) -> bool:
+        """Whether ``value`` may spell the key: it equals it, or (a long key) holds it, as is
+        or percent-encoded ("+" for a space in it); no such spelling is shorter than the
+        key, and most values are. (Inlined in :func:`readme_metrics.har.headers.headers`,
+        where a method call per header would cost more than the test.)"""
+        key = self.key
+        return value == key or (self.inside and len(value) >= len(key) and (
+            key in value or "%" in value or (" " in key and "+" in value)))
 
     def text(self, value: str) -> str:
         """A free-text value (header, field, cookie) with the key masked: a long key
@@ -373,16 +382,13 @@ def _json_pattern(key: str, whole: bool) -> re.Pattern[str]:
     case, a surrogate pair beyond the BMP, or its one-character escape), inside quotes for
     a ``whole`` string."""
     short = {character: "\\" + escape for escape, character in _SHORT_ESCAPES.items()}
-    characters = []
-    for character in key:
+
+    def escaped(character: str) -> str:
         units = character.encode("utf-16-be", "surrogatepass")
-        escaped = "".join(f"\\u{units[at]:02x}{units[at + 1]:02x}"
-                          for at in range(0, len(units), 2))
-        options = [f"(?i:{re.escape(escaped)})", re.escape(character)]
-        if character in short:
-            options.append(re.escape(short[character]))
-        characters.append(f"(?:{'|'.join(options)})")
-    pattern = "".join(characters)
+        return "".join(f"\\u{units[at]:02x}{units[at + 1]:02x}"
+                       for at in range(0, len(units), 2))
+
+    pattern = _any_spelling(key, escaped, short)
     return re.compile(f'"{pattern}"' if whole else pattern)
 
 
@@ -390,14 +396,22 @@ def _url_pattern(key: str) -> re.Pattern[str]:
     """Any URL spelling of ``key``: each character as is or percent-encoded (its UTF-8
     bytes, hex digits in either case), a space as "+" too. The encoded form is tried
     first, as a key can start its own encoding ("k%" starts "k%25")."""
+    def encoded(character: str) -> str:
+        return "".join(f"%{byte:02X}" for byte in character.encode("utf-8", "surrogateescape"))
+
+    return re.compile(_any_spelling(key, encoded, {" ": "+"}))
+
+
+def _any_spelling(key: str, encoded: Callable[[str], str], also: dict[str, str]) -> str:
+    """A pattern of ``key`` with each character as is or as ``encoded`` gives it (tried
+    first; hex digits in either case), or as ``also`` spells it, if it does."""
     characters = []
     for character in key:
-        encoded = "".join(f"%{byte:02X}" for byte in character.encode("utf-8", "surrogateescape"))
-        options = [f"(?i:{re.escape(encoded)})", re.escape(character)]
-        if character == " ":
-            options.append(r"\+")
+        options = [f"(?i:{re.escape(encoded(character))})", re.escape(character)]
+        if character in also:
+            options.append(re.escape(also[character]))
         characters.append(f"(?:{'|'.join(options)})")
-    return re.compile("".join(characters))
+    return "".join(characters)
 
 
 # What an authority masked whole may hold: a reg-name (RFC 3986), escapes included.
@@ -421,18 +435,13 @@ def _valid_authority(rest: str) -> str:
 
 def _records(key: CallerKey, records: list[dict[str, Any]]) -> None:
     """Mask the key in HAR ``{name, value}`` records (a file part's name and data too)."""
-    whole, inside = key.key, key.inside
-    # A value with "%" may spell a long key percent-encoded ("+" too for a space in it);
-    # no spelling is shorter than the key.
-    spaced, shortest = " " in whole, len(whole)
     for record in records:
         for field, value in record.items():
             if not isinstance(value, str):
                 continue
             if field == "value" and "fileName" in record:
                 record[field] = key.data_url(value)
-            elif value == whole or (inside and len(value) >= shortest and (
-                    whole in value or "%" in value or (spaced and "+" in value))):
+            elif key.may_hold(value):
                 record[field] = key.name(value) if field == "name" else key.text(value)
 
 

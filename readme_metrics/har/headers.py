@@ -129,8 +129,9 @@ def headers(
     # The caller's key test is inlined: a method call per header costs more than it.
     key = caller.key if caller is not None else None
     inside = caller is not None and caller.inside
-    # A value with "%" may spell a long key percent-encoded ("+" too for a space in it);
-    # no spelling is shorter than the key, and most header values are.
+    # CallerKey.may_hold, inlined: a value with "%" may spell a long key percent-encoded
+    # ("+" too for a space in it); no spelling is shorter than the key, and most header
+    # values are.
     spaced = inside and " " in key  # type: ignore[operator]
     shortest = len(key) if inside else 0  # type: ignore[arg-type]
     for name, value in pairs:
