@@ -74,8 +74,8 @@ def environment() -> Env:
     with _lock:
         if _env is None or directory != _env_directory:
             dotenv = os.path.abspath(os.path.join(directory or os.curdir, ".env"))
-            _env, _env_directory = _read(dotenv), directory
             _env_file = dotenv if os.path.isfile(dotenv) else None
+            _env, _env_directory = _read(_env_file), directory
         return _env
 
 
@@ -87,15 +87,15 @@ def origin(variable: Optional[str]) -> str:
     return _env_file
 
 
-def _read(dotenv: str) -> Env:
-    """An ``Env`` holding the file ``dotenv`` (if there is one), with no os.environ write."""
+def _read(dotenv: Optional[str]) -> Env:
+    """An ``Env`` holding the file ``dotenv`` (None: no file), with no os.environ write."""
     if _ENV_KEEPS_FILE:
         env = Env()
-        if os.path.isfile(dotenv):
+        if dotenv is not None:
             # The real environment wins over the file (override=False).
             env.read_env(dotenv, recurse=False, override=False)
         return env
-    file = dotenv_values(dotenv) if os.path.isfile(dotenv) else {}
+    file = dotenv_values(dotenv) if dotenv is not None else {}
     return _FileEnv({key: value for key, value in file.items() if value is not None})
 
 
