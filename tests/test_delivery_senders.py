@@ -12,13 +12,15 @@ Items and ``build`` are plain (tests.support.delivery); the middleware-level ver
 from __future__ import annotations
 
 import logging
+import math
+import socket
 import threading
 import time
 from typing import Any, Callable
 
 import pytest
 
-from readme_metrics.delivery import MAX_POST_LOGS, MAX_SENDERS, Delivery
+from readme_metrics.delivery import MAX_POST_LOGS, MAX_SENDERS, Delivery, watchdog
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.queue import Batch, LogQueue
 from tests.support.delivery import (
@@ -34,6 +36,14 @@ from tests.support.delivery import (
 )
 from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
+
+
+def _each_delivered_once(collector: Collector, delivery: Delivery, names: list[str]) -> None:
+    """A flush delivers everything: each of ``names`` once, and the stats add up."""
+    assert delivery.flush(20.0) is True
+    delivered = ids(collector.logs)
+    assert sorted(delivered) == sorted(names) and len(delivered) == len(names)
+    assert adds_up(delivery.stats)
 
 
 def test_one_lazily_started_named_daemon_worker(collector: Collector,
@@ -149,6 +159,47 @@ def test_flush_sends_what_waits_while_the_lone_sender_is_in_a_slow_post(
 
 
 
+def test_a_partial_batch_due_while_every_sender_is_in_a_slow_post_goes_on_time(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    # SPEC 7: a partial batch is sent at the latest flush_interval after its first log.
+    # The lone sender's POST of a full batch is held (an API as slow as the test likes,
+    # within ``timeout``); one log comes after it: it must go in a POST of its own once
+    # flush_interval has passed, while the first is still unanswered, not after that
+    # answer (which comes only when the test lets it).
+    delivery = make_delivery(collector.url, buffer_length=10, flush_interval=0.5,
+                             timeout=30.0)  # a held POST must not time out and be retried
+    names = [f"log-{n}" for n in range(11)]
+    second_post_while_the_first_is_held(collector, delivery, names, held=10)
+    _each_delivered_once(collector, delivery, names)
+    assert [len(batch) for batch in collector.batches] == [10, 1]
+
+
+def test_a_partial_batch_due_while_the_api_fails_starts_no_sender(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    # The same lone log, but the API is failing: the first POST got a 503 and its retry
+    # is held. The pool must not grow for it (no retry storm, SPEC 7 backoff): it goes
+    # once the API works again, each log once.
+    answer = threading.Event()
+    collector.replies.append(Reply(503))
+    collector.default = Reply(gate=answer)
+    delivery = make_delivery(collector.url, buffer_length=10, flush_interval=0.2,
+                             timeout=30.0, max_attempts=10)
+    before = set(worker_threads())
+    names = [f"log-{n}" for n in range(11)]
+    for name in names[:10]:
+        assert delivery.submit(item(name))
+    try:
+        wait_until(lambda: len(collector.failed) == 1 and collector.in_flight == 1)
+        assert delivery.submit(item(names[10]))
+        # Several flush_intervals while the retry is held: a sender started for the
+        # lone log would have posted it by then.
+        time.sleep(2.0)
+        assert collector.in_flight == 1 and len(set(worker_threads()) - before) == 1
+    finally:
+        answer.set()
+    _each_delivered_once(collector, delivery, names)
+
+
 def test_senders_idle_through_many_batches_still_grow_the_pool_for_a_burst(
         collector: Collector, make_delivery: MakeDelivery) -> None:
     # Two senders, then a quiet spell: one batch at a time, so at each answer the other
@@ -185,10 +236,7 @@ def test_senders_idle_through_many_batches_still_grow_the_pool_for_a_burst(
         wait_until(lambda: collector.in_flight >= 3)
     finally:
         answer.set()
-    assert delivery.flush(20.0) is True
-    delivered = ids(collector.logs)
-    assert sorted(delivered) == sorted(names) and len(delivered) == len(names)
-    assert adds_up(delivery.stats)
+    _each_delivered_once(collector, delivery, names)
 
 #: More logs than every sender's first POST can take, so some are still waiting when the
 #: API changes its answer below.
@@ -339,3 +387,72 @@ def test_one_more_sender_is_wanted_when_the_backlog_outgrows_the_posts_in_flight
     with queue.lock:
         assert batcher.claim_sender_locked(urgent) is wanted
         assert batcher.claim_sender_locked(urgent) is False  # once, until a sender comes
+
+
+@pytest.mark.parametrize(("carrying", "age", "state", "look"), [
+    pytest.param([10], 0.5, {}, (True, None), id="due-every-sender-busy"),
+    pytest.param([10], 0.2, {}, (False, 0.3), id="not-yet-due-look-then"),
+    pytest.param([10], None, {}, (False, 0.5), id="nothing-waiting-look-in-an-interval"),
+    pytest.param([10], 0.5, {"idle": 1}, (False, None), id="an-idle-sender-keeps-the-timer"),
+    pytest.param([], 0.5, {}, (False, None), id="no-post-in-flight"),
+    pytest.param([10], 0.5, {"failures": 1}, (False, None), id="the-api-is-failing"),
+    pytest.param([10], 0.5, {"paused_until": 1e9}, (False, None), id="auth-pause"),
+    pytest.param([10] * 4, 0.5, {}, (False, None), id="max-senders-busy"),
+    pytest.param([10], 0.5, {"closed": True}, (False, None), id="closed"),
+])
+def test_the_flush_interval_watch_starts_a_sender_only_for_a_due_batch_it_may_send(
+        carrying: list[int], age: Any, state: dict[str, Any], look: tuple) -> None:
+    now = [100.0]
+    queue = LogQueue(batch_size=10, interval=0.5, max_size=10_000, max_bytes=10**9)
+    batcher = Batcher(queue, max_senders=4, clock=lambda: now[0])
+    for count in carrying:
+        queue.in_flight.add(Batch([item("x")] * count, 1, 0))
+    if age is not None:
+        queue.items.append(item("w"))
+        queue.first_at = now[0] - age
+    batcher.watching = True
+    for name, value in state.items():
+        setattr(queue if hasattr(queue, name) else batcher, name, value)
+    grow, look_in = batcher.watch()
+    assert (grow, look_in if look_in is None else round(look_in, 6)) == look
+    assert batcher.watching is (look_in is not None)  # ended unless it looks again
+
+
+def test_a_sender_that_leaves_none_idle_arms_the_watch_once() -> None:
+    queue = LogQueue(batch_size=10, interval=0.5, max_size=10_000, max_bytes=10**9)
+    batcher = Batcher(queue, max_senders=4)
+    queue.in_flight.add(Batch([item("x")] * 10, 1, 0))
+    queue.idle = 1
+    assert batcher.after_take() == (False, None)  # an idle sender keeps the timer
+    queue.idle = 0
+    assert batcher.after_take() == (False, 0.5)  # none idle: look in an interval
+    assert batcher.after_take() == (False, None)  # armed already
+    off = Batcher(LogQueue(batch_size=10, interval=0.0, max_size=10, max_bytes=10**9))
+    assert off.after_take() == (False, None)  # flush_interval 0: no timer to keep
+
+
+def test_a_timed_errand_runs_while_the_watchdog_sleeps_toward_a_long_deadline() -> None:
+    # The watchdog sleeps until the earliest deadline it knows of (here a POST's 30 s);
+    # the flush_interval watch's look, due much earlier, must wake it.
+    pair = socket.socketpair()
+    pair[0].settimeout(20.0)  # the guard if nobody ends the exchange
+    holding = threading.Event()
+    ran = threading.Event()
+
+    def long_exchange() -> None:
+        with watchdog.limit(30.0):
+            holding.set()
+            pair[0].recv(1)  # ended by the test below
+
+    thread = threading.Thread(target=long_exchange)
+    thread.start()
+    try:
+        holding.wait(10.0)
+        wait_until(lambda: watchdog._sleeping_until < math.inf)  # asleep until 30 s
+        watchdog.run_at(time.monotonic() + 0.2, ran.set)
+        wait_until(ran.is_set)
+    finally:
+        pair[1].sendall(b"x")
+        thread.join()
+        for sock in pair:
+            sock.close()

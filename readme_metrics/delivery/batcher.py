@@ -15,6 +15,11 @@ It also says when one more sender is wanted (:meth:`Batcher.claim_sender_locked`
 sender is busy and the backlog exceeds what they carry. The request thread learns it from
 :meth:`Batcher.put` and only passes the word on (it starts no thread); a sender learns
 it when it takes a batch.
+
+While every sender is held in a POST, none waits on the ``flush_interval`` timer: a
+sender that takes a batch and leaves none idle arms a *watch* (:meth:`Batcher.after_take`),
+which the watchdog thread runs (:meth:`Batcher.watch`) and which starts one more sender
+when a partial batch comes due meanwhile.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ class Batcher:
         # One more sender was asked for and none has come to next_batch() since: one
         # request's word is enough, the next ones keep quiet.
         self.sender_asked = False
+        # The flush_interval watch is armed (see watch()): one at a time.
+        self.watching = False
 
     # -- request thread ---------------------------------------------------------------
 
@@ -148,14 +155,15 @@ class Batcher:
         until a sender comes to :meth:`next_batch`.
 
         Wanted when no sender is idle, the API is not failing, fewer than
-        ``max_senders`` POSTs are in flight, and logs wait: any, if ``urgent`` (a flush:
-        everything waiting is due now); else at least ``buffer_length``, and either the
-        last cut had to leave a batch's worth behind (caps reached) or more than twice
-        as many logs wait as the POSTs in flight carry: a burst that came during a POST
-        of a few logs would otherwise wait for that POST's answer, one round trip of
-        the API. Twice, not once: a lone sender that keeps up finds about as many logs
-        waiting as it carried, and that jitter is no reason for a thread (once as many
-        started 8 senders and 4 times the POSTs at 2,000 logs/s, 50 ms).
+        ``max_senders`` POSTs are in flight, and logs wait: any, if ``urgent`` (a flush,
+        or the flush_interval timer: everything waiting is due now); else at least
+        ``buffer_length``, and either the last cut had to leave a batch's worth behind
+        (caps reached) or more than twice as many logs wait as the POSTs in flight
+        carry: a burst that came during a POST of a few logs would otherwise wait for
+        that POST's answer, one round trip of the API. Twice, not once: a lone sender
+        that keeps up finds about as many logs waiting as it carried, and that jitter is
+        no reason for a thread (once as many started 8 senders and 4 times the POSTs at
+        2,000 logs/s, 50 ms).
         """
         queue = self.queue
         waiting = len(queue.items)
@@ -172,10 +180,48 @@ class Batcher:
         return True
 
     def claim_sender(self, urgent: bool = False) -> bool:
-        """:meth:`claim_sender_locked` for a sender that has just taken a batch, or a
-        flush (``urgent``)."""
+        """:meth:`claim_sender_locked` for a flush (``urgent``)."""
         with self.lock:
             return self.claim_sender_locked(urgent)
+
+    def after_take(self) -> tuple[bool, Optional[float]]:
+        """For a sender that has just taken a batch: (start one more sender now, arm the
+        flush_interval watch to look in this many seconds; None: not needed).
+
+        The watch is needed when no sender is left idle to wait on the timer, unless it
+        is armed already or there is no timer.
+        """
+        queue = self.queue
+        with self.lock:
+            grow = self.claim_sender_locked()
+            if self.watching or queue.idle or queue.interval <= 0 or self.closed:
+                return grow, None
+            self.watching = True
+            due, due_in = queue.due_locked(self._clock(), False)
+            return grow, 0.0 if due else (queue.interval if due_in is None else due_in)
+
+    def watch(self) -> tuple[bool, Optional[float]]:
+        """The flush_interval watch's look (on the watchdog thread): (start one more
+        sender now, look again in this many seconds; None: the watch ends).
+
+        A partial batch that comes due while every sender is held in a POST would wait
+        for one of them to come back, late by up to ``timeout`` (SPEC 7: it goes at the
+        latest flush_interval after its first log). The watch ends once a sender waits
+        idle (it keeps the timer itself), none is busy, or no sender may be added (the API
+        is failing or refused: no more POSTs then); the next sender that takes a batch
+        with none idle arms it again.
+        """
+        queue = self.queue
+        with self.lock:
+            if (self.closed or queue.idle or not queue.in_flight or self.failures
+                    or self.paused_until):
+                self.watching = False
+                return False, None
+            due, due_in = queue.due_locked(self._clock(), False)
+            if not due:
+                return False, queue.interval if due_in is None else due_in
+            self.watching = False  # the sender started now arms it again if need be
+            return self.claim_sender_locked(urgent=True), None
 
     # -- outcomes -----------------------------------------------------------------------
 

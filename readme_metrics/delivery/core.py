@@ -11,7 +11,9 @@ sender is busy and the backlog exceeds what they carry (a cut had to leave logs 
 or more than twice as many logs wait as the POSTs in flight hold), so throughput
 follows the backlog instead of the API's latency. A sender that takes a batch starts
 that one itself; when a request finds the need (a burst during a POST), the watchdog
-thread starts it, as a request thread starts no thread but the first.
+thread starts it, as a request thread starts no thread but the first. The watchdog
+also keeps the ``flush_interval`` timer while every sender is busy, and starts one more
+sender for a partial batch that comes due then.
 
 What it trusts: nothing about the Metrics API. It may be down, slow, dripping its
 answers or refusing for hours; memory stays bounded (``max_queue_size`` logs and
@@ -36,6 +38,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from typing import Any, Callable, Optional
 
 from readme_metrics._wording import counted
@@ -59,6 +62,10 @@ Build = Callable[[Any], dict]
 WORKER_NAME = "readme-metrics-worker"
 #: How many more batches an inline sender sends for requests that found it busy.
 INLINE_TAKEOVERS = 3
+
+
+def _gone() -> None:
+    """The flush_interval watch of a Delivery that no longer exists: nothing to do."""
 
 
 class Delivery:
@@ -283,13 +290,35 @@ class Delivery:
             batch = batcher.next_batch()
             if batch is None:
                 return
-            if batcher.claim_sender():
+            grow, look_in = batcher.after_take()
+            if grow:
                 self._pool.grow()  # more is due than the busy senders carry: one more
+            if look_in is not None:  # no sender left idle to keep flush_interval
+                self._watch_in(look_in)
             try:
                 self._attempt(batch, batcher.deadline if batcher.closing else None)
             except BaseException as exc:  # a sender never dies, whatever happens
                 self._attempt.log_exception("readme_metrics: unexpected delivery error", exc)
                 batcher.settle(batch, "error")
+
+    def _watch_in(self, seconds: float) -> None:
+        """Have the watchdog run the flush_interval watch's next look in ``seconds``.
+
+        It holds this Delivery weakly: a look still pending (up to ``flush_interval``)
+        does not keep a closed Delivery alive.
+        """
+        look = weakref.WeakMethod(self._watch)
+        watchdog.run_at(time.monotonic() + seconds, lambda: (look() or _gone)())
+
+    def _watch(self) -> None:
+        """The flush_interval watch, on the watchdog thread (see :meth:`Batcher.watch`)."""
+        if self._pid != os.getpid():
+            return
+        grow, look_in = self._batcher.watch()
+        if grow:
+            self._pool.grow()  # a partial batch is due and every sender is busy
+        elif look_in is not None:
+            self._watch_in(look_in)
 
     def _send_inline(self, force: bool, deadline: Optional[float]) -> None:
         """Send due batches in the calling thread (inline mode, or no sender at exit).

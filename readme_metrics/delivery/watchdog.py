@@ -10,7 +10,9 @@ at once with a connection error, and :func:`limit` reports that the deadline fir
 The same thread runs short errands (:func:`run_soon`) for a thread that must not do them
 itself: a request that finds every sender busy in a POST while a burst builds up asks
 for one more sender here, as it may neither start threads nor wait. The watchdog thread
-is awake whenever a POST is in flight, which is exactly when that is needed.
+is awake whenever a POST is in flight, which is exactly when that is needed. Errands may
+also be timed (:func:`run_at`): while every sender is held in a POST, no sender watches
+the ``flush_interval`` timer, and the watchdog looks at it for them.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ _lock = threading.Lock()
 _wake = threading.Condition(_lock)
 _heap: list[tuple[float, int, Limit]] = []
 _errands: list[Callable[[], object]] = []
+_timers: list[tuple[float, int, Callable[[], object]]] = []
 _order = itertools.count()
 _thread: Optional[threading.Thread] = None
 _pid = os.getpid()
@@ -114,6 +117,21 @@ def run_soon(errand: Callable[[], object]) -> None:
         _wake.notify()
 
 
+def run_at(when: float, errand: Callable[[], object]) -> None:
+    """Have the watchdog thread call ``errand()`` at monotonic time ``when`` (or soon
+    after); returns at once.
+
+    For a sender thread (it starts the watchdog thread if none runs yet); the errand
+    must be short and should not raise, as for :func:`run_soon`.
+    """
+    if _pid != os.getpid():  # forked without the hook (os.fork from C code)
+        after_fork_in_child()
+    with _lock:
+        heapq.heappush(_timers, (when, next(_order), errand))
+        if not _started_locked() and when < _sleeping_until:
+            _wake.notify()  # earlier than its next wake-up
+
+
 def after_fork_in_child() -> None:
     """The parent's watchdog thread does not exist in a child, and its lock may be held."""
     global _lock, _wake, _thread, _pid, _sleeping_until
@@ -124,26 +142,33 @@ def after_fork_in_child() -> None:
     _pid = os.getpid()
     _heap.clear()
     _errands.clear()
+    _timers.clear()
 
 
 def _arm(current: Limit) -> None:
-    global _thread
     if _pid != os.getpid():  # forked without the hook (os.fork from C code)
         after_fork_in_child()
     with _lock:
         heapq.heappush(_heap, (current.deadline, next(_order), current))
-        if _thread is None or not _thread.is_alive():
-            _thread = threading.Thread(target=_run, name="readme-metrics-watchdog",
-                                       daemon=True)
-            try:
-                _thread.start()
-            except RuntimeError:  # interpreter exit: socket timeouts still apply
-                _thread = None
-        elif current.deadline < _sleeping_until:
+        if not _started_locked() and current.deadline < _sleeping_until:
             # Only a deadline earlier than the watchdog's next wake-up needs it now: the
             # others are looked at when it wakes (one wake-up per POST would cost more
             # CPU than the POST's own HTTP).
             _wake.notify()
+
+
+def _started_locked() -> bool:
+    """Start the watchdog thread if none runs; True if this call started it."""
+    global _thread
+    if _thread is not None and _thread.is_alive():
+        return False
+    _thread = threading.Thread(target=_run, name="readme-metrics-watchdog", daemon=True)
+    try:
+        _thread.start()
+    except RuntimeError:  # interpreter exit: socket timeouts still apply
+        _thread = None
+        return False
+    return True
 
 
 def _run() -> None:
@@ -159,6 +184,8 @@ def _run() -> None:
                     for connection in due.connections:
                         _cut(connection)
                     due.connections = []
+            while _timers and _timers[0][0] <= now:
+                _errands.append(heapq.heappop(_timers)[2])
             if _errands:
                 errands = _errands[:]
                 _errands.clear()
@@ -169,8 +196,9 @@ def _run() -> None:
                 finally:
                     lock.acquire()
                 continue  # deadlines may have passed meanwhile
-            _sleeping_until = _heap[0][0] if _heap else math.inf
-            _wake.wait(_heap[0][0] - now if _heap else None)
+            _sleeping_until = min(_heap[0][0] if _heap else math.inf,
+                                  _timers[0][0] if _timers else math.inf)
+            _wake.wait(None if _sleeping_until == math.inf else _sleeping_until - now)
 
 
 def _run_errand(errand: Callable[[], object]) -> None:
