@@ -5,7 +5,8 @@ ReadMe signs each webhook call with the project's API key (the webhook secret) a
 needs the body exactly as it was signed, so the raw request bytes are the right input.
 Code ported from the official package passes the parsed JSON instead; that works as long
 as it serialises back to the same text, which this module does the way JavaScript's
-``JSON.stringify`` does (compact separators, non-ASCII characters left unescaped).
+``JSON.stringify`` does (compact separators, non-ASCII characters left unescaped, numbers
+as JavaScript's doubles print, array-index keys first), also for a dict built in Python.
 
 .. code-block:: python
 
@@ -35,6 +36,14 @@ EXPIRY_SECONDS = 30 * 60
 Body = TypeVar("Body")
 
 _DIGITS = re.compile(r"[0-9]{1,20}")
+# JavaScript numbers are doubles: an integer past 2**53 is rounded to one (and printed as
+# one: 1e+21), an integer past the largest double is Infinity, which JSON.stringify
+# writes as null.
+_MAX_EXACT_INT = 2**53
+# Object keys that are array indices (canonical integers below 2**32 - 1) come first in
+# a JavaScript object, in ascending order, whatever order they were added in.
+_MAX_ARRAY_INDEX = 2**32 - 2
+_INDEX_KEY = re.compile(r"0|[1-9][0-9]{0,9}")
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
@@ -94,18 +103,48 @@ def _stringify(value: Any) -> str:
     if isinstance(value, str):
         return _js_string(value)
     if isinstance(value, int):
-        return str(value)
+        return _js_integer(value)
     if isinstance(value, float):
         return _js_number(value)
     if isinstance(value, dict):
+        members = [(key if isinstance(key, str) else _stringify(key).strip('"'), item)
+                   for key, item in value.items()]
         return "{" + ",".join(
-            _js_string(key if isinstance(key, str) else _stringify(key).strip('"'))
-            + ":" + _stringify(item)
-            for key, item in value.items()
+            _js_string(key) + ":" + _stringify(item) for key, item in _js_key_order(members)
         ) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(_stringify(item) for item in value) + "]"
     raise TypeError(f"cannot serialise {type(value).__name__} as JSON")
+
+
+def _js_integer(value: int) -> str:
+    """An integer as the JavaScript number it would be (a double)."""
+    if -_MAX_EXACT_INT <= value <= _MAX_EXACT_INT:
+        return str(value)
+    try:
+        return _js_number(float(value))
+    except OverflowError:
+        return "null"
+
+
+def _array_index(key: str) -> Optional[int]:
+    """``key`` as an array index (a canonical integer below 2**32 - 1), else None."""
+    if _INDEX_KEY.fullmatch(key) is None:
+        return None
+    index = int(key)
+    return index if index <= _MAX_ARRAY_INDEX else None
+
+
+def _js_key_order(members: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """Object members in JavaScript's order: array-index keys ascending, then the rest
+    in insertion order (a dict parsed from ReadMe's text is in that order already)."""
+    indexed = [(_array_index(key), key, item) for key, item in members]
+    first = [(index, key, item) for index, key, item in indexed if index is not None]
+    if not first:
+        return members
+    first.sort(key=lambda member: member[0])
+    return ([(key, item) for _, key, item in first]
+            + [(key, item) for index, key, item in indexed if index is None])
 
 
 def _signed_bytes(body: Any) -> bytes:

@@ -247,6 +247,42 @@ def test_dict_body_matches_javascript_json_stringify(
     assert VerifyWebhook(received, sign(js_text), SECRET) is received
 
 
+# A dict the receiver built or changed itself (not parsed from ReadMe's text) is signed
+# as JavaScript would serialise the same object: integers past 2**53 are doubles there
+# (1e+21, 9007199254740992), and keys that are array indices come first, ascending.
+@pytest.mark.parametrize(("body", "text"), [
+    pytest.param({"n": 10**21}, '{"n":1e+21}', id="int-1e21"),
+    pytest.param({"n": 2**53 + 1}, '{"n":9007199254740992}', id="int-past-2**53"),
+    pytest.param({"n": -(2**64)}, '{"n":-18446744073709552000}', id="int-2**64"),
+    pytest.param([10**400], "[null]", id="int-past-any-double"),
+    pytest.param({"b": 1, "2": 2, "1": 3, "01": 4, "4294967295": 5, "4294967294": 6},
+                 '{"1":3,"2":2,"4294967294":6,"b":1,"01":4,"4294967295":5}',
+                 id="array-index-keys-first"),
+    pytest.param({2: "x", "a": "y", 1: "z"}, '{"1":"z","2":"x","a":"y"}', id="int-keys"),
+])
+def test_a_dict_built_in_python_is_signed_as_javascript_serialises_it(
+        body: Any, text: str) -> None:
+    assert VerifyWebhook(body, sign(text), SECRET) is body
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.dictionaries(
+    st.text(max_size=3) | st.integers(0, 2**32).map(str),
+    st.recursive(
+        st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=3),
+        lambda inner: st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=3) | st.integers(0, 2**32).map(str), inner,
+                          max_size=3),
+        max_leaves=8),
+    max_size=4))
+def test_any_dict_built_in_python_matches_javascript_json_stringify(
+    node: Callable[[str], str], value: Any
+) -> None:
+    js_text = node(json.dumps(value))  # the same object as JavaScript serialises it
+    assert VerifyWebhook(value, sign(js_text), SECRET) is value
+
+
 # -- the documented Flask example ----------------------------------------------------
 
 
