@@ -10,6 +10,7 @@ messages are request data as often as not.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import traceback
 from collections.abc import Mapping
@@ -77,13 +78,41 @@ def _scrubbed_traceback(exc: BaseException) -> str:
     return text
 
 
+def _identity(key: Any) -> Optional[str]:
+    """The caller's identity from the ``api_key`` returned: a string that is not blank, or
+    a finite number written out; None for anything else (a list or bytes would be the
+    mask of their repr, an identity no caller has)."""
+    if key.__class__ is str:
+        return key if key and not key.isspace() else None
+    if isinstance(key, bool) or key is None:
+        return None
+    if isinstance(key, str):
+        return str(key) if key and not key.isspace() else None
+    if isinstance(key, int):
+        return str(int(key))
+    if isinstance(key, float) and math.isfinite(key):
+        return str(float(key))
+    return None
+
+
+def _shown(value: Any) -> str:
+    """A key that is no key, for the error: its value when it cannot be a secret (None, a
+    bool, a blank string, a float), else only its type."""
+    if value is None or isinstance(value, (bool, float)) or (
+            isinstance(value, str) and not value.strip()):
+        return repr(value)
+    return f"of type {type(value).__name__}"
+
+
 def _no_key(result: Mapping[Any, Any]) -> str:
     """Why a mapping gave no usable key: the names it had (never their values), or the
-    empty value itself (None, '', a bool), so a misspelled key shows at once."""
+    unusable value (only its type when it could hold the key), so a misspelled key shows
+    at once."""
     for name in ("api_key", "id"):
         if name in result:
-            return (f"the grouping function returned {name!r} {result[name]!r}, which is not "
-                    "a key (a non-empty string or a number); the request is not logged")
+            return (f"the grouping function returned {name!r} {_shown(result[name])}, which "
+                    "is not a key (a non-empty string or a number); the request is not "
+                    "logged")
     names = ", ".join(sorted(str(name) for name in result)) or "none"
     return (f"the grouping function returned no 'api_key' (its keys: {names}; known: "
             f"{_DOCUMENTED_KEYS}); the request is not logged")
@@ -104,22 +133,26 @@ class Identifier:
             self._report(logging.ERROR, str(exc))
             return None
         except Exception as exc:  # user code: contain everything, the app must not notice
-            self._report_raised(exc)
+            self._report_raised(exc, "the grouping function")
             return None
         if result is None:
             return None
-        return self._normalise(result)
+        try:
+            return self._normalise(result)
+        except Exception as exc:  # a mapping or value of the user's own type failed
+            self._report_raised(exc, "reading what the grouping function returned")
+            return None
 
     def _report(self, level: int, message: str) -> bool:
         """Log ``message`` once per distinct text; True when it went out now."""
         # Prefixed as every message of the library: the config's logger may be the app's.
         return self._limiter.log(level, message, "readme_metrics: %s", message)
 
-    def _report_raised(self, exc: Exception) -> None:
+    def _report_raised(self, exc: Exception, what: str) -> None:
         # Type and place only: the exception's message may hold request data (a KeyError
         # names the missing key, which may be the caller's own API key).
         message = (
-            f"the grouping function raised {type(exc).__name__} at {_where(exc)}; "
+            f"{what} raised {type(exc).__name__} at {_where(exc)}; "
             "the request is not logged (traceback at DEBUG level)"
         )
         if self._report(logging.ERROR, message) and self._logger.isEnabledFor(logging.DEBUG):
@@ -135,10 +168,11 @@ class Identifier:
                 f"got {type(result).__name__}; the request is not logged",
             )
             return None
-        key = result.get("api_key")
+        given = result.get("api_key")
+        if given is None:
+            given = result.get("id")  # the official package's older name
+        key = _identity(given)
         if key is None:
-            key = result.get("id")  # the official package's older name
-        if key is None or key == "" or isinstance(key, bool):
             self._report(logging.ERROR, _no_key(result))
             return None
         if not _KNOWN_KEYS.issuperset(result):
@@ -151,7 +185,7 @@ class Identifier:
         label = result.get("label")
         email = result.get("email")
         return Group(
-            key if key.__class__ is str else str(key),
+            key,
             label if label is None or label.__class__ is str else str(label),
             email if email is None or email.__class__ is str else str(email),
         )

@@ -12,7 +12,7 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Optional
 from wsgiref.util import FileWrapper, setup_testing_defaults
 from wsgiref.validate import validator
@@ -391,6 +391,34 @@ def test_not_logged_means_no_header_and_no_log(
     with override_settings(README_METRICS_CONFIG=config):
         response = Client().generic(method, "/hello", **headers)
     assert response.status_code == 200
+    assert "x-documentation-url" not in response
+    assert adapter._pipeline_for(config).stats["skipped"] == 1
+    assert collector.logs == []
+
+
+class UnreadableGroup(Mapping):  # type: ignore[type-arg]
+    """What a grouping function may return: a mapping of its own whose reading fails."""
+
+    def __getitem__(self, key: Any) -> Any:
+        raise RuntimeError("group store down")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(["api_key"])
+
+    def __len__(self) -> int:
+        return 1
+
+
+def test_a_grouping_result_that_fails_when_read_never_reaches_the_view(
+        collector: Collector) -> None:
+    config = MetricsApiConfig(
+        api_key="rdme_django_test_key", grouping_function=lambda request: UnreadableGroup(),
+        metrics_api=collector.url, base_log_url=DOCS, background_worker_mode=False,
+        buffer_length=1,
+    )
+    with override_settings(README_METRICS_CONFIG=config):
+        response = Client().get("/hello")
+    assert response.status_code == 200 and response.json() == {"hello": ""}
     assert "x-documentation-url" not in response
     assert adapter._pipeline_for(config).stats["skipped"] == 1
     assert collector.logs == []

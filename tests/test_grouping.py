@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Callable
 
@@ -159,6 +160,74 @@ def test_a_missing_api_key_says_what_the_function_returned_instead(
     assert Identifier(lambda req: result, LOGGER)(request()) is None
     [record] = caplog.records
     assert record.levelno == logging.ERROR and text in record.getMessage(), record.getMessage()
+    assert SECRET not in everything_logged(caplog)
+
+
+@pytest.mark.parametrize("key, shown", [
+    pytest.param([SECRET], "of type list", id="list"),
+    pytest.param({"key": SECRET}, "of type dict", id="dict"),
+    pytest.param(SECRET.encode(), "of type bytes", id="bytes"),
+    pytest.param(float("nan"), "nan", id="nan"),
+    pytest.param(float("inf"), "inf", id="infinity"),
+    pytest.param("   ", "'   '", id="blank"),
+])
+def test_a_key_that_is_no_string_or_number_is_not_logged(
+        caplog: pytest.LogCaptureFixture, key: Any, shown: str) -> None:
+    """A list or bytes would have been logged as the mask of its repr ("['...']",
+    "b'...'"), an identity no caller has; the value is never shown (it may hold the key)."""
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    assert Identifier(lambda req: {"api_key": key}, LOGGER)(request()) is None
+    [record] = caplog.records
+    message = record.getMessage()
+    assert record.levelno == logging.ERROR and "which is not a key" in message, message
+    assert f"'api_key' {shown}," in message, message
+    assert SECRET not in everything_logged(caplog)
+
+
+@pytest.mark.parametrize("key, identity", [
+    pytest.param(SECRET, SECRET, id="string"),
+    pytest.param(1234, "1234", id="integer"),
+    pytest.param(12.5, "12.5", id="float"),
+    pytest.param(" padded ", " padded ", id="kept-as-given"),
+])
+def test_a_string_or_number_key_is_the_identity(key: Any, identity: str) -> None:
+    assert Identifier(lambda req: {"api_key": key}, LOGGER)(request()) == Group(
+        identity, None, None)
+
+
+class Unreadable(Mapping):  # type: ignore[type-arg]
+    """A mapping of the user's own type whose reading fails."""
+
+    def __getitem__(self, key: Any) -> Any:
+        raise RuntimeError(SECRET)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(["api_key"])
+
+    def __len__(self) -> int:
+        return 1
+
+
+class Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError(SECRET)
+
+
+@pytest.mark.parametrize("result", [
+    pytest.param(Unreadable(), id="mapping-that-raises"),
+    pytest.param({"api_key": "k-1234", "label": Unprintable()}, id="label-that-raises"),
+])
+def test_a_result_that_raises_when_read_is_contained_and_reported_once(
+        caplog: pytest.LogCaptureFixture, result: Any) -> None:
+    """Reading what the function returned is user code too: it raised out of the
+    Identifier, which the Django adapter let reach the view (a 500 for the caller)."""
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    identify = Identifier(lambda req: result, LOGGER)
+    for _ in range(3):
+        assert identify(request()) is None
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "raised RuntimeError at" in errors[0], errors
+    assert "what the grouping function returned" in errors[0]
     assert SECRET not in everything_logged(caplog)
 
 
