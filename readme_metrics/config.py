@@ -62,7 +62,19 @@ def _resolve(option: Option, given: Mapping[str, Any], warnings: list[str]) -> A
     """Argument (even None) > environment > default, checked and normalised."""
     if option.name in given:
         value = given[option.name]
-        return _checked(option, option.default if value is None else value, warnings)
+        if value is not None:
+            return _checked(option, value, warnings)
+        try:
+            return _checked(option, option.default, warnings)
+        except ValueError:
+            if option.variable is None or _env.raw(option.variable) is None:
+                raise
+            # A required option passed as None while its variable is set: "set
+            # README_API_KEY" would send the user after a variable that is already there.
+            raise ValueError(
+                f"readme_metrics: {option.label()} is required, and {option.name}=None was "
+                f"passed, which overrides {option.variable} (set): pass a value, or leave "
+                "the argument out to use the variable") from None
     value = _from_environment(option)
     if value is _UNSET:
         return _checked(option, option.default, warnings)

@@ -310,6 +310,24 @@ def test_missing_api_key_is_a_clear_error() -> None:
         MetricsApiConfig(grouping_function=grouping)
 
 
+@pytest.mark.parametrize("option, variable, value", [
+    pytest.param("api_key", "README_API_KEY", "rdme_from_the_environment", id="api_key"),
+    pytest.param("grouping_function", "README_GROUPING_FUNCTION", "json.dumps",
+                 id="grouping_function"),
+])
+def test_a_required_option_passed_as_none_says_it_hides_the_variable(
+        monkeypatch, option: str, variable: str, value: str) -> None:
+    """An explicit None wins over the environment (README): with the variable set, "set
+    README_API_KEY" would send the user after a variable that is already there."""
+    monkeypatch.setenv(variable, value)
+    arguments = {"api_key": "rdme_key", "grouping_function": grouping, option: None}
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(**arguments)
+    message = str(raised.value)
+    assert f"{option}=None was passed, which overrides {variable} (set)" in message
+    assert value not in message
+
+
 def test_missing_grouping_function_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="grouping_function.*README_GROUPING_FUNCTION"):
         MetricsApiConfig(api_key="rdme_key")
