@@ -20,7 +20,7 @@ import logging
 import math
 import re
 from typing import TYPE_CHECKING, Any, Callable, Optional
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from readme_metrics._dotted import ImportedOnFirstCall, import_dotted, too_early_for_django
 
@@ -122,27 +122,58 @@ def _appended_path(option: Option, url: str) -> Optional[str]:
                 None)
 
 
+# In a URL's host or anywhere: a blank (host) or a control character (anywhere) is a typo
+# that http.client refuses on every POST, or a host no resolver finds.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _url_problem(text: str, parts: SplitResult) -> Optional[str]:
+    """Why the http(s) URL ``text`` (split: ``parts``) is no base URL the library can post
+    to, if it is not. urlsplit drops tabs and line breaks: ``text`` still has them."""
+    if _CONTROL.search(text) or any(char.isspace() for char in parts.netloc):
+        return "it holds a blank or control character"
+    if not parts.hostname:
+        return "it names no host"
+    try:
+        port = parts.port  # ValueError for a port that is no number from 0 to 65535
+    except ValueError:
+        port = 0
+    if port == 0:
+        return "its port must be a number from 1 to 65535"
+    return None
+
+
 def http_url(option: Option, value: Any) -> Optional[str]:
-    """An http(s) URL without a trailing slash (or the path the library appends itself)."""
+    """An http(s) URL, stripped, without a trailing slash (or the path the library appends
+    itself), with a host, a valid port if any, and no query or fragment."""
     if value is None and option.default is None:
         return None
-    parts = urlsplit(value) if isinstance(value, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+    text = value.strip() if isinstance(value, str) else ""
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # "http://[::1": an unclosed or invalid IP literal
+        raise option.invalid(value, hint="not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
         raise option.invalid(value)
-    url = str(value).rstrip("/")
+    url = text.rstrip("/")
     appended = _appended_path(option, url)
+    problem = _url_problem(text, parts)
+    if problem is None and (parts.query or parts.fragment):
+        # They would end up after the paths the library appends.
+        problem = (f"give the base URL, without {appended} (the library adds it)"
+                   if appended is not None else
+                   "a base URL has no query or fragment (the library appends paths to it)")
+    if problem is not None:
+        raise option.invalid(value, hint=problem)
     if appended is None:
         return url
-    parts = urlsplit(url)
-    if parts.query or parts.fragment:  # the path is not at the end: no safe cut
-        raise option.invalid(value, hint=f"give the base URL, without {appended} "
-                             "(the library adds it)")
     return url[:-len(appended)].rstrip("/")
 
 
 def appended_path_warning(option: Option, given: Any, value: Any) -> Optional[str]:
     """The warning for a URL ``given`` with the path the library adds (``value``: without)."""
-    appended = _appended_path(option, given.rstrip("/")) if isinstance(given, str) else None
+    appended = (_appended_path(option, given.strip().rstrip("/")) if isinstance(given, str)
+                else None)
     if appended is None:
         return None
     return (f"readme_metrics: {option.label()} ends in {appended}, which the library adds "

@@ -881,6 +881,23 @@ def test_documentation_urls_must_be_http_urls(monkeypatch: pytest.MonkeyPatch, o
     pytest.param("metrics_api", "README_METRICS_SERVER",
                  "http://127.0.0.1:8001/v1/request?x=1", "without /v1/request",
                  id="server-with-endpoint-and-query"),
+    # Each of these was accepted, then every POST went to a wrong URL or failed.
+    pytest.param("metrics_api", "README_METRICS_SERVER", "http://127.0.0.1:8001?x=1",
+                 "no query or fragment", id="server-with-query"),
+    pytest.param("base_log_url", "README_BASE_LOG_URL", "https://docs.example.com#top",
+                 "no query or fragment", id="docs-url-with-fragment"),
+    pytest.param("metrics_api", "README_METRICS_SERVER", "http://127.0.0.1:80o1",
+                 "port", id="server-port-not-a-number"),
+    pytest.param("metrics_api", "README_METRICS_SERVER", "http://127.0.0.1:80010",
+                 "port", id="server-port-out-of-range"),
+    pytest.param("readme_api_url", "README_API_URL", "https://:443/api", "no host",
+                 id="api-url-without-host"),
+    pytest.param("metrics_api", "README_METRICS_SERVER", "http://metrics .example.com",
+                 "blank or control character", id="server-host-with-a-blank"),
+    pytest.param("base_log_url", "README_BASE_LOG_URL", "https://docs.exa\tmple.com",
+                 "blank or control character", id="docs-url-with-a-tab"),
+    pytest.param("metrics_api", "README_METRICS_SERVER", "http://[::1:8001",
+                 "not a valid URL", id="server-unclosed-ipv6"),
 ])
 @pytest.mark.parametrize("source", ["argument", "environment"])
 def test_a_value_that_would_silently_do_nothing_is_refused(
@@ -890,7 +907,8 @@ def test_a_value_that_would_silently_do_nothing_is_refused(
     none), or sent every batch to a URL that answers 404: the newcomer saw no error."""
     options: dict[str, Any] = {"api_key": "rdme_key", "grouping_function": grouping}
     if source == "argument":
-        options[option] = raw if option in ("metrics_api", "readme_api_url") else [raw]
+        options[option] = raw if option in ("metrics_api", "readme_api_url",
+                                            "base_log_url") else [raw]
     else:
         monkeypatch.setenv(variable, raw)
     with pytest.raises(ValueError) as raised:
@@ -898,6 +916,15 @@ def test_a_value_that_would_silently_do_nothing_is_refused(
     message = str(raised.value)
     assert f"{option} ({variable}) must be" in message and hint in message, message
     assert repr(raw) in message or repr([raw]) in message, message
+
+
+@pytest.mark.parametrize("option", ["metrics_api", "readme_api_url", "base_log_url"])
+def test_a_url_argument_is_stripped_as_the_variable_is(option: str) -> None:
+    """The environment's value is stripped; the same text as an argument was kept whole,
+    and every POST went to '  https://...  /v1/request'."""
+    config = MetricsApiConfig(api_key="rdme_key", grouping_function=grouping,
+                              **{option: "  https://example.com/api/ \n"})
+    assert getattr(config, option) == "https://example.com/api"
 
 
 @pytest.mark.parametrize(("option", "raw", "expected"), [
