@@ -164,6 +164,26 @@ def test_summary_line_follows_the_batches(
     assert summaries[-1].endswith("0 refused; busiest GET /items x2")
 
 
+@pytest.mark.parametrize("body, line", [
+    pytest.param(b"[{", "  body: not JSON (Expecting property name", id="not-json"),
+    pytest.param(b"[]", "  body: must hold at least one log, got an empty array", id="empty"),
+    pytest.param(b"{}", "  body: must be a JSON array of logs, got an object", id="object"),
+])
+def test_a_refused_body_is_named_once_on_the_console(
+        in_process: tuple[LocalCollector, io.StringIO, io.StringIO], body: bytes,
+        line: str) -> None:
+    """Each reason of a body refused whole starts with "body:"; the console put another
+    "body: " in front ("body: body: not JSON ...")."""
+    collector, _, err = in_process
+    answer = requests.post(collector.url + "/v1/request", data=body, timeout=5,
+                           headers={"Authorization": basic_auth("k"),
+                                    "Content-Type": "application/json"})
+    assert answer.status_code == 400
+    lines = err.getvalue().splitlines()
+    assert any(printed.startswith(line) for printed in lines), lines
+    assert "body: body:" not in err.getvalue()
+
+
 def test_refusal_lines_are_rate_limited_per_kind() -> None:
     now = [100.0]
     err = io.StringIO()

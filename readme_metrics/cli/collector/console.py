@@ -123,8 +123,10 @@ class Console:
         """A batch refused with 400: every reason, so the user can fix the sender."""
         lines = [f"refused a batch of {count} log(s) with 400:"]
         for item in invalid:
-            where = "body" if item["index"] < 0 else f"log {item['index']}"
-            lines.extend(f"  {where}: {reason}" for reason in item["problems"])
+            # A body refused whole: its reasons name it ("body: not JSON ...") or the
+            # request ("Content-Type must be ...") themselves.
+            where = "" if item["index"] < 0 else f"log {item['index']}: "
+            lines.extend(f"  {where}{reason}" for reason in item["problems"])
         self._print(self.err, *lines)
 
     def refused(self, kind: str, count: int, line: str) -> bool:
