@@ -3,20 +3,48 @@
 ``mask(value) = "sha512-" + base64(sha512(value)) + "?" + value[-4:]``: the dashboard can
 group calls by the same caller and show the last four characters for recognition, while
 the secret itself never leaves the process.
+
+A value may hold lone surrogates (a grouping function that read a header's bytes with
+``errors="surrogateescape"``): they have no UTF-8, so :func:`utf8` says which bytes such
+a value stands for, and the four characters shown write each one as U+FFFD, as any UTF-8
+reader would show it (a log holding a lone surrogate is JSON that servers read
+differently, or refuse).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from functools import lru_cache
+
+__all__ = ["is_masked", "mask", "utf8"]
+
+# Lone surrogates, and those of them surrogateescape cannot encode (it makes \udc80 to
+# \udcff of the bytes 0x80 to 0xff it could not decode, and knows no other).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NOT_ESCAPED_BYTE = re.compile("([\ud800-\udc7f\udd00-\udfff]+)")
+
+
+def utf8(value: str) -> bytes:
+    """``value`` as UTF-8, never raising: a lone surrogate \\udc80 to \\udcff as the byte
+    surrogateescape decoded it from (``b"\\x80"``), any other as its own three bytes."""
+    try:
+        return value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        pieces = _NOT_ESCAPED_BYTE.split(value)  # text, surrogates, text, ...
+        return b"".join(piece.encode("utf-8", "surrogatepass" if index % 2 else
+                                     "surrogateescape") for index, piece in enumerate(pieces))
 
 
 @lru_cache(maxsize=4096)
 def mask(value: str) -> str:
     """Return the SPEC mask of ``value`` (stable, so equal inputs group together)."""
-    digest = hashlib.sha512(value.encode("utf-8", "surrogateescape")).digest()
-    return "sha512-" + base64.b64encode(digest).decode("ascii") + "?" + value[-4:]
+    digest = hashlib.sha512(utf8(value)).digest()
+    tail = value[-4:]
+    if not tail.isascii():
+        tail = _SURROGATE.sub("\ufffd", tail)
+    return "sha512-" + base64.b64encode(digest).decode("ascii") + "?" + tail
 
 
 def is_masked(value: str) -> bool:

@@ -9,6 +9,7 @@ collector on 127.0.0.1 whose received bytes are searched for the key.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 from typing import Any, Callable, Iterable
@@ -22,9 +23,12 @@ from hypothesis import strategies as st
 from werkzeug.middleware.lint import LintMiddleware
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics.capture.request import header_text
+from readme_metrics.delivery import encode
 from readme_metrics.exchange import Group
 from readme_metrics.har import CREDENTIAL_HEADERS, Redactor, build_log
-from readme_metrics.masking import mask
+from readme_metrics.har.credentials import MIN_SUBSTRING_KEY
+from readme_metrics.masking import is_masked, mask
 from tests.support.exchanges import make_exchange
 from tests.support.fake_api import Collector
 from tests.support.har_check import assert_valid_log
@@ -551,3 +555,186 @@ def test_any_spelling_of_a_long_key_is_masked(key: str, data: st.DataObject,
     leaked = [text for text in _strings(log)
               if key in _without_mask(text, key)]
     assert leaked == []
+
+
+# -- any key the grouping function returns gives a sent log -----------------------------------
+
+
+def _key_bytes(key: str) -> bytes:
+    """The bytes a key read with surrogateescape stands for (\\udc80 is the byte 0x80); any
+    other lone surrogate as its own three bytes."""
+    return b"".join(character.encode("utf-8", "surrogateescape")
+                    if not "\ud800" <= character <= "\udfff" or "\udc80" <= character <= "\udcff"
+                    else character.encode("utf-8", "surrogatepass") for character in key)
+
+
+def _expected_group_id(key: str) -> str:
+    """SPEC 4's mask, the key's bytes hashed, its last four characters shown as a UTF-8
+    reader shows them (a lone surrogate has no UTF-8: U+FFFD)."""
+    digest = hashlib.sha512(_key_bytes(key)).digest()
+    tail = re.sub("[\ud800-\udfff]", "\ufffd", key[-4:])
+    return "sha512-" + base64.b64encode(digest).decode("ascii") + "?" + tail
+
+
+def _encoded_both_ways(log: dict[str, Any]) -> bytes:
+    """The log as posted, checked to be the same bytes with and without orjson."""
+    slow = encode.stdlib_dumps(log)
+    if encode.orjson is not None:
+        assert encode._orjson_dumps(log) == slow
+    return slow
+
+
+def _spellings(key: str) -> set[str]:
+    """How an exchange shows the key's bytes: as text (a header that is no UTF-8 reads as
+    latin-1) and percent-encoded."""
+    data = _key_bytes(key)
+    return {header_text(data.decode("latin-1")), quote(data, safe="")}
+
+
+# (place, exchange of a caller whose key's bytes are ``data``, read as a header is)
+def _carrying(place: str, data: bytes) -> Any:
+    text, escaped = header_text(data.decode("latin-1")), quote(data, safe="")
+    return {
+        "header": lambda: make_exchange(request_headers=[("X-Caller", text)]),
+        "credential-header": lambda: make_exchange(request_headers=[("X-Api-Key", text)]),
+        "cookie": lambda: make_exchange(request_headers=[("Cookie", f"k={text}")]),
+        "query": lambda: make_exchange(url=f"http://h/p?k={escaped}&a=1"),
+        "path": lambda: make_exchange(url=f"http://h/keys/{escaped}/usage"),
+        "form": lambda: with_body("application/x-www-form-urlencoded",
+                                  f"k={escaped}".encode()),
+        "multipart": lambda: with_body("multipart/form-data; boundary=B", (
+            b'--B\r\nContent-Disposition: form-data; name="k"\r\n\r\n' + data
+            + b"\r\n--B--\r\n")),
+        "json": lambda: with_body("application/json", b'{"k": "' + data + b'"}'),
+        "text": lambda: with_body("text/plain", b"caller " + data),
+        "binary": lambda: with_body("application/octet-stream", b"\xff\x00" + data),
+        "response-header": lambda: make_exchange(response_headers=[("X-Echo", text)]),
+        "location": lambda: make_exchange(status=302, response_headers=[
+            ("Location", f"/p?k={escaped}")]),
+        "set-cookie": lambda: make_exchange(response_headers=[
+            ("Set-Cookie", f"k={text}; Path=/")]),
+    }[place]()
+
+
+_PLACES = ["header", "credential-header", "cookie", "query", "path", "form", "multipart",
+           "json", "text", "binary", "response-header", "location", "set-cookie"]
+
+
+@pytest.mark.parametrize("place", _PLACES)
+@pytest.mark.parametrize("key", [
+    pytest.param("owlbert-key-\udc80\udcff", id="bytes-no-utf8-read-with-surrogateescape"),
+    pytest.param("\udce9t\udce9", id="short-latin-1-read-with-surrogateescape"),
+    pytest.param("owlbert-key-\ud800", id="high-surrogate"),
+    pytest.param("\udfff\ud800", id="short-reversed-pair"),
+])
+def test_a_key_with_lone_surrogates_gives_a_log_masked_wherever_it_was(
+        key: str, place: str) -> None:
+    """A grouping function that reads a header's bytes with errors="surrogateescape" gets
+    a key with lone surrogates, which have no UTF-8: building the log raised, and the log
+    was dropped as a build error. It is sent, its group id SPEC 4's mask of the bytes the
+    key stands for, and the key is masked wherever the exchange shows those bytes."""
+    exchange = _carrying(place, _key_bytes(key))
+    exchange.group = Group(key, "Owlbert")
+    log = build_log(exchange)
+    posted = _encoded_both_ways(log)
+    sent = json.loads(posted)
+    assert sent["group"]["id"] == _expected_group_id(key)
+    assert_valid_log(sent)
+    masked = {_expected_group_id(key), quote(_expected_group_id(key), safe="")}
+    if len(key) >= MIN_SUBSTRING_KEY:
+        strings = list(_strings(sent))
+    else:  # a short key is masked where a whole value is the key (a mask shows the last
+        # four characters of what it masks, a Cookie header's too: SPEC 4)
+        strings = [record["value"] for record in _records_of(entry(sent))
+                   if not is_masked(record["value"])]
+        strings += [entry(sent)["request"]["url"].partition("=")[2].partition("&")[0]]
+    leaked = [text for text in strings
+              if any(spelling in _without(text, masked) for spelling in _spellings(key))]
+    assert leaked == []
+    assert any(_expected_group_id(key) in text for text in _strings(sent)) or (
+        quote(_expected_group_id(key), safe="") in entry(sent)["request"]["url"])
+
+
+def _without(text: str, masks: set[str]) -> str:
+    for spelling in masks:
+        text = text.replace(spelling, "")
+    return text
+
+
+def _records_of(har_entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """The HAR name/value records whose whole value may be the key."""
+    request, response = har_entry["request"], har_entry["response"]
+    return [*request["headers"], *request["queryString"], *request["cookies"],
+            *request.get("postData", {}).get("params", []), *response["headers"],
+            *response["cookies"]]
+
+
+def surrogateescape_grouping(req: Any) -> dict[str, str]:
+    """Reads X-Api-Key's bytes as UTF-8, those that are not as lone surrogates."""
+    raw = req.environ["HTTP_X_API_KEY"].encode("latin-1")
+    return {"api_key": raw.decode("utf-8", "surrogateescape"), "label": "Owlbert"}
+
+
+def test_a_key_read_with_surrogateescape_is_sent_end_to_end(collector: Collector) -> None:
+    """The reported case: a real server, the worker in the background (the default) and a
+    real collector; every call shows up, none is dropped as a build error."""
+    key_bytes = b"owlbert-key-\x80\xff"
+    key = key_bytes.decode("utf-8", "surrogateescape")
+    middleware = MetricsMiddleware(echo_app, MetricsApiConfig(
+        api_key="rdme_project_key", grouping_function=surrogateescape_grouping,
+        metrics_api=collector.url, base_log_url="https://docs.example.com", buffer_length=1))
+    escaped = quote(key_bytes, safe="")
+    with ThreadedWSGIServer(validator(LintMiddleware(middleware))) as server:
+        calls = [
+            requests.get(f"{server.url}/v1/things?api_key={escaped}",
+                         headers={"X-Api-Key": key_bytes, "X-Caller": key_bytes}, timeout=10),
+            requests.post(f"{server.url}/v1/form", data=b"api_key=" + escaped.encode(),
+                          headers={"X-Api-Key": key_bytes,
+                                   "Content-Type": "application/x-www-form-urlencoded"},
+                          timeout=10),
+        ]
+        assert [call.status_code for call in calls] == [200, 200]
+        logs = collector.wait_for_logs(len(calls), timeout=30)
+    middleware.close()
+    assert len(logs) == len(calls)
+    assert middleware.stats["dropped"] == 0
+    for log in logs:
+        assert_valid_log(log)
+        assert log["group"]["id"] == _expected_group_id(key)
+        request = entry(log)["request"]
+        assert {"name": "X-Api-Key", "value": _expected_group_id(key)} in request["headers"]
+        leaked = [text for text in _strings(log) for spelling in _spellings(key)
+                  if spelling in _without(text, {_expected_group_id(key),
+                                                 quote(_expected_group_id(key), safe="")})]
+        assert leaked == []
+
+
+_ANY_KEY = st.lists(
+    st.text(st.characters(exclude_categories=()), max_size=12)  # lone surrogates too
+    | st.sampled_from(["%", "%41", "%ED%A0%80", "+", " ", "\x00", "\r\n", "\u2028", "\\",
+                       '"', "\\u0041", '{"a": [1]}', "null", "1e400", "\udc80", "\ud800",
+                       "😀", "a" * 3000]),
+    min_size=1, max_size=3).map("".join)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(key=_ANY_KEY, place=st.sampled_from(_PLACES), denied=st.booleans())
+def test_any_key_gives_a_sent_log(key: str, place: str, denied: bool) -> None:
+    """Whatever string the grouping function returns (empty, huge, control characters,
+    lone surrogates, astral, "%", JSON syntax), the log is built and posted, the same
+    bytes with and without orjson, its group id the key's mask, and a long key is never
+    in clear where the exchange carried it."""
+    exchange = _carrying(place, _key_bytes(key))
+    exchange.group = Group(key, "Owlbert")
+    log = build_log(exchange, redactor=Redactor(["k"]) if denied else None)
+    sent = json.loads(_encoded_both_ways(log))
+    assert_valid_log(sent)
+    assert sent["group"]["id"] == _expected_group_id(key)
+    if len(key) >= MIN_SUBSTRING_KEY:
+        masks = {_expected_group_id(key), quote(_expected_group_id(key), safe="")}
+        # What a log holds anyway ("statusText", "application/json") is no leak.
+        anyway = "\n".join(_strings(json.loads(_encoded_both_ways(
+            build_log(_carrying(place, b"")))))) + "\n" + _expected_group_id("")
+        leaked = [text for text in _strings(sent) for spelling in _spellings(key)
+                  if spelling in _without(text, masks) and spelling not in anyway]
+        assert leaked == []

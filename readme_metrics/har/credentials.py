@@ -23,7 +23,7 @@ from typing import Any, Callable, Optional
 from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit
 
 from readme_metrics.har.text import FORM, content_type, decode_component, parse_query
-from readme_metrics.masking import mask
+from readme_metrics.masking import mask, utf8
 
 __all__ = [
     "CREDENTIAL_HEADERS", "MIN_SUBSTRING_KEY", "URL_HEADERS", "CallerKey", "for_key",
@@ -62,14 +62,21 @@ URL_HEADERS = frozenset({"referer", "location", "content-location"})
 class CallerKey:
     """Replace one caller's key by its mask in the strings of a HAR entry."""
 
-    __slots__ = ("key", "masked", "inside", "_plain", "_bare", "_spellings", "_quoted_mask",
-                 "_json_keys", "_escapes", "_url_spelling", "_json_spelling",
-                 "_anchor")
+    __slots__ = ("key", "masked", "inside", "aliases", "_lone", "_plain", "_bare",
+                 "_spellings", "_quoted_mask", "_json_keys", "_escapes", "_url_spelling",
+                 "_json_spelling", "_anchor")
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, masked: Optional[str] = None) -> None:
+        """``masked``: the mask to write instead of ``mask(key)`` (an alias's: its key's)."""
         self.key = key
-        self.masked = mask(key)
+        self.masked = mask(key) if masked is None else masked
         self.inside = len(key) >= MIN_SUBSTRING_KEY
+        # A key holding lone surrogates (a header's bytes read with surrogateescape) has
+        # no UTF-8: the exchange shows its bytes otherwise (see _aliases).
+        self._lone = not _encodable(key)
+        #: The other spellings of such a key in a HAR entry, masked with its mask.
+        self.aliases: tuple[CallerKey, ...] = (
+            _aliases(key, self.masked) if self._lone and masked is None else ())
         # Printable ASCII without quote or backslash reads the same inside a JSON string,
         # so it (and its mask) can be replaced in a JSON text as plain text.
         self._plain = key.isascii() and key.isprintable() and not ('"' in key or "\\" in key)
@@ -77,8 +84,8 @@ class CallerKey:
         self._bare = _OUTSIDE_STRINGS.issuperset(key)
         # How the key can be written in a URL: as is, percent-encoded, or form-encoded
         # (longest first: see _longest_first).
-        self._spellings = _longest_first({key, quote(key, safe=""),
-                                          quote_plus(key, safe="")})
+        self._spellings = _longest_first({key, quote(utf8(key), safe=""),
+                                          quote_plus(utf8(key), safe="")})
         self._quoted_mask = quote(self.masked, safe="")
         # Any of them, or a mix, hex digits in either case (.NET's HttpUtility.UrlEncode
         # writes %2f): a pattern compiled when a text decodes to the key (_spelled),
@@ -182,7 +189,10 @@ class CallerKey:
             return False
         if self._anchor not in text and _ALNUM_ESCAPE.search(text) is None:
             return False
-        if "%" in self.key:  # decoding would change the key's own "%41" too: ask the pattern
+        if "%" in self.key or (self._lone and utf8(self.key).decode(
+                "utf-8", "surrogateescape") != self.key):
+            # Decoding would change the key's own "%41" too, or no decoding gives a lone
+            # surrogate surrogateescape cannot make (\ud800): ask the pattern.
             return self._url_any().search(text) is not None
         if self.key in unquote(text, errors="surrogateescape"):
             return True
@@ -250,11 +260,11 @@ class CallerKey:
             data = b64decode(encoded, validate=True)
         except ValueError:
             return encoded
-        key = self.key.encode("utf-8", "surrogateescape")
+        key = utf8(self.key)
         if data == key:
-            data = self.masked.encode("utf-8", "replace")
+            data = self.masked.encode()
         elif self.inside and key in data:
-            data = data.replace(key, self.masked.encode("utf-8", "replace"))
+            data = data.replace(key, self.masked.encode())
         else:
             return encoded
         return b64encode(data).decode("ascii")
@@ -342,6 +352,31 @@ class CallerKey:
         return self._json_spelling.sub(lambda _: masked, text)
 
 
+def _encodable(text: str) -> bool:
+    """Whether ``text`` has UTF-8 (no lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _aliases(key: str, masked: str) -> tuple[CallerKey, ...]:
+    """How an exchange shows a key with lone surrogates, each masked as ``masked``.
+
+    Such a key stands for bytes that are no UTF-8 (``utf8``: ``\udc80`` for the byte
+    0x80). Headers, cookies and bodies that are no UTF-8 show them read as latin-1; the
+    url percent-encodes them, which the key itself masks, but a query or form value keeps
+    an escape that is no UTF-8 as written (``%80``), which only a long key finds decoded.
+    """
+    data = utf8(key)
+    spellings = {data.decode("latin-1")}
+    if len(key) < MIN_SUBSTRING_KEY:
+        spellings.add(decode_component(quote(data, safe="")))
+    spellings.discard(key)
+    return tuple(CallerKey(spelling, masked) for spelling in sorted(spellings))
+
+
 def _longest_first(spellings: set[str]) -> tuple[str, ...]:
     """``spellings`` longest first, as one can start another ("k%" starts "k%25"), and in
     the same order in every process (a set's order follows the string hashes)."""
@@ -397,7 +432,7 @@ def _url_pattern(key: str) -> re.Pattern[str]:
     bytes, hex digits in either case), a space as "+" too. The encoded form is tried
     first, as a key can start its own encoding ("k%" starts "k%25")."""
     def encoded(character: str) -> str:
-        return "".join(f"%{byte:02X}" for byte in character.encode("utf-8", "surrogateescape"))
+        return "".join(f"%{byte:02X}" for byte in utf8(character))
 
     return re.compile(_any_spelling(key, encoded, {" ": "+"}))
 
@@ -461,6 +496,35 @@ def scrub_entry(entry: dict[str, Any], caller: Optional[CallerKey],
     """
     if caller is None:
         return
+    _scrub(entry, caller, response_type)
+    for alias in caller.aliases:
+        _aliased_headers(entry, alias)
+        _scrub(entry, alias, response_type)
+
+
+def _aliased_headers(entry: dict[str, Any], alias: CallerKey) -> None:
+    """Mask an alias in the headers (and so cookies), which :func:`scrub_entry` leaves to
+    :func:`readme_metrics.har.headers.headers`, done for the key itself: a credential
+    header or cookie masked as the alias shows the key's mask, as in ``group.id``."""
+    hidden = mask(alias.key)
+    response = entry["response"]
+    for side in (entry["request"], response):
+        for record in side["headers"]:
+            value = record["value"]
+            if value == hidden:
+                record["value"] = alias.masked
+            elif record["name"].lower() in URL_HEADERS:
+                record["value"] = alias.url(value)
+            elif alias.may_hold(value):
+                record["value"] = alias.text(value)
+        for cookie in side["cookies"]:
+            if cookie.get("value") == hidden:
+                cookie["value"] = alias.masked
+    response["redirectURL"] = alias.url(response["redirectURL"])
+
+
+def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str]) -> None:
+    """:func:`scrub_entry` for one spelling of the key, headers aside."""
     request, response = entry["request"], entry["response"]
     url = caller.url(request["url"])
     if url != request["url"]:
