@@ -738,3 +738,24 @@ def test_any_key_gives_a_sent_log(key: str, place: str, denied: bool) -> None:
         leaked = [text for text in _strings(sent) for spelling in _spellings(key)
                   if spelling in _without(text, masks) and spelling not in anyway]
         assert leaked == []
+
+
+@pytest.mark.parametrize("body", [
+    pytest.param('{"k": "owlbert-key-0123", "z": "\\ud800"}', id="key-as-is"),
+    pytest.param('{"k": "owlbert\\u002dkey-0123", "z": "a\\udfff"}', id="key-escaped"),
+    pytest.param('{"k": "k42", "z": ["\\udc80"]}', id="short-key"),
+    pytest.param('"owlbert\\u002dkey-0123 \\ud800"', id="a-json-string"),
+])
+def test_masking_a_json_body_keeps_its_lone_surrogate_escapes_escaped(body: str) -> None:
+    """A JSON body may escape a lone surrogate (``"\\ud800"``, valid JSON): masking the key
+    re-wrote the document with the surrogate itself, which has no UTF-8, so the whole log
+    went out ASCII-escaped and the body no longer as sent. The escape stays an escape."""
+    key = "k42" if "k42" in body else KEY
+    log = build_log(with_body("application/json", body.encode(), group=Group(key, "L")))
+    text = entry(log)["request"]["postData"]["text"]
+    text.encode("utf-8")  # no lone surrogate
+    if body.startswith('"'):
+        assert json.loads(text) == f"{mask(key)} \ud800"
+    else:
+        assert json.loads(text)["k"] == mask(key)
+        assert json.loads(text)["z"] == json.loads(body)["z"]

@@ -298,7 +298,7 @@ class CallerKey:
             scrubbed = self.text(document)
             if scrubbed is document and not numbers:
                 return None
-            return json.dumps(scrubbed, ensure_ascii=False)
+            return _dumps(scrubbed, text)
         if not isinstance(document, (dict, list)):
             return None
         changed = bool(numbers)
@@ -324,8 +324,7 @@ class CallerKey:
         if not changed:
             return text
         try:
-            return json.dumps(document, ensure_ascii=False, separators=(",", ":"),
-                              allow_nan=False)
+            return _dumps(document, text)
         except ValueError:
             # A number beyond a double (1e400) was read as infinity, which is not JSON:
             # mask the key's JSON spellings in the text instead, leaving the rest as sent.
@@ -350,6 +349,16 @@ class CallerKey:
         if self.inside:
             masked = masked[1:-1]  # inside a string, where the key was
         return self._json_spelling.sub(lambda _: masked, text)
+
+
+def _dumps(document: Any, source: str) -> str:
+    """Compact JSON of ``document``, read from the JSON text ``source``, non-ASCII as is:
+    ``"\\ud800"`` escapes in ``source`` were read as lone surrogates, which have no UTF-8,
+    and stay escapes (the whole log would otherwise go out ASCII-escaped)."""
+    out = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    if "\\u" in source and not _encodable(out):
+        out = json.dumps(document, separators=(",", ":"), allow_nan=False)
+    return out
 
 
 def _encodable(text: str) -> bool:
