@@ -88,7 +88,21 @@ def origin(variable: Optional[str]) -> str:
 
 
 def _read(dotenv: Optional[str]) -> Env:
-    """An ``Env`` holding the file ``dotenv`` (None: no file), with no os.environ write."""
+    """An ``Env`` holding the file ``dotenv`` (None: no file), with no os.environ write.
+
+    A file that is not UTF-8 is a ``ValueError`` naming it: python-dotenv's own error
+    names neither the file nor who read it (an OSError names the file itself).
+    """
+    try:
+        return _read_file(dotenv)
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"readme_metrics: cannot read {dotenv}: it is not UTF-8 (byte "
+            f"0x{exc.object[exc.start]:02x} at offset {exc.start}); save it as UTF-8, or "
+            "run the app from a directory without it") from None
+
+
+def _read_file(dotenv: Optional[str]) -> Env:
     if _ENV_KEEPS_FILE:
         env = Env()
         if dotenv is not None:

@@ -167,6 +167,18 @@ def test_a_wrong_value_in_the_dotenv_names_the_file(tmp_path, monkeypatch, line:
         MetricsApiConfig(api_key="k", grouping_function=grouping)
 
 
+def test_a_dotenv_that_is_not_utf8_is_named_in_the_error(tmp_path, monkeypatch) -> None:
+    """python-dotenv's bare UnicodeDecodeError named neither the file nor the library: an
+    app's own latin-1 variable in its .env stopped start-up with no hint where to look."""
+    (tmp_path / ".env").write_bytes(b"APP_TITLE=caf\xe9\nREADME_BUFFER_LENGTH=3\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError) as error:
+        MetricsApiConfig(api_key="k", grouping_function=grouping)
+    message = str(error.value)
+    assert message.startswith(f"readme_metrics: cannot read {tmp_path / '.env'}: "), message
+    assert "not UTF-8" in message, message
+
+
 def test_a_dotenv_in_a_new_working_directory_is_read(tmp_path, monkeypatch) -> None:
     """SPEC 2: ".env file in the working directory": the one where the config is made. A
     process that made a config elsewhere first (any earlier test of a session, a CLI that
