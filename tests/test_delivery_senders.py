@@ -399,16 +399,19 @@ def test_one_more_sender_is_wanted_when_the_backlog_outgrows_the_posts_in_flight
     pytest.param([10], 0.5, {"paused_until": 1e9}, (False, None), id="auth-pause"),
     pytest.param([10] * 4, 0.5, {}, (False, None), id="max-senders-busy"),
     pytest.param([10], 0.5, {"closed": True}, (False, None), id="closed"),
+    pytest.param([10], 0.2, {"flush_target": 99}, (False, 0.3), id="a-flush-is-not-the-timer"),
+    pytest.param([10], 0.2, {"many": 20}, (False, 0.3), id="a-full-batch-is-not-the-timer"),
 ])
 def test_the_flush_interval_watch_starts_a_sender_only_for_a_due_batch_it_may_send(
         carrying: list[int], age: Any, state: dict[str, Any], look: tuple) -> None:
     now = [100.0]
     queue = LogQueue(batch_size=10, interval=0.5, max_size=10_000, max_bytes=10**9)
     batcher = Batcher(queue, max_senders=4, clock=lambda: now[0])
+    state = dict(state)
     for count in carrying:
         queue.in_flight.add(Batch([item("x")] * count, 1, 0))
     if age is not None:
-        queue.items.append(item("w"))
+        queue.items.extend(item("w") for _ in range(state.pop("many", 1)))
         queue.first_at = now[0] - age
     batcher.watching = True
     for name, value in state.items():

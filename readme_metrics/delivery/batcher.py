@@ -197,8 +197,7 @@ class Batcher:
             if self.watching or queue.idle or queue.interval <= 0 or self.closed:
                 return grow, None
             self.watching = True
-            due, due_in = queue.due_locked(self._clock(), False)
-            return grow, 0.0 if due else (queue.interval if due_in is None else due_in)
+            return grow, max(0.0, queue.timer_left_locked(self._clock()))
 
     def watch(self) -> tuple[bool, Optional[float]]:
         """The flush_interval watch's look (on the watchdog thread): (start one more
@@ -209,7 +208,10 @@ class Batcher:
         latest flush_interval after its first log). The watch ends once a sender waits
         idle (it keeps the timer itself), none is busy, or no sender may be added (the API
         is failing or refused: no more POSTs then); the next sender that takes a batch
-        with none idle arms it again.
+        with none idle arms it again. Only the timer counts here: a full batch or a
+        flush behind busy senders has its own rules (:meth:`claim_sender_locked`), and
+        counting them too started a sender at each look, 16 during one flush of a
+        backlog, and one more every flush_interval under steady load.
         """
         queue = self.queue
         with self.lock:
@@ -217,9 +219,9 @@ class Batcher:
                     or self.paused_until):
                 self.watching = False
                 return False, None
-            due, due_in = queue.due_locked(self._clock(), False)
-            if not due:
-                return False, queue.interval if due_in is None else due_in
+            left = queue.timer_left_locked(self._clock())
+            if left > 0:
+                return False, left
             self.watching = False  # the sender started now arms it again if need be
             return self.claim_sender_locked(urgent=True), None
 

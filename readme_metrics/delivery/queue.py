@@ -149,6 +149,12 @@ class LogQueue:
             return (True, None) if left <= 0 else (False, left)
         return False, None
 
+    def timer_left_locked(self, now: float) -> float:
+        """Seconds until the oldest waiting log has waited ``interval`` (<= 0: it has);
+        ``interval`` when nothing waits. The timer alone: not buffer_length or a flush.
+        """
+        return self.first_at + self.interval - now if self.items else self.interval
+
     def cut_locked(self) -> Batch:
         """Take the next POST's worth of waiting logs (see policy.post_size)."""
         items = self.items
