@@ -93,6 +93,14 @@ class _ScopedIterable:
             self._scope.run(close)
 
 
+class _SizedScopedIterable(_ScopedIterable):
+    """Same, for an iterable with a length: wsgiref and runserver send Content-Length
+    when ``len(result) == 1``, and the metrics middleware's response can have one."""
+
+    def __len__(self) -> int:
+        return len(self._iterable)  # type: ignore[arg-type]
+
+
 class RequestIdMiddleware:
     """Give every request an id, exposed to the app, the logs and the client.
 
@@ -146,6 +154,8 @@ class RequestIdMiddleware:
         result = scope.run(self.app, environ, id_start_response)
         if isinstance(result, (list, tuple)) or _is_file_wrapper(environ, result):
             return t.cast("t.Iterable[bytes]", result)
+        if hasattr(result, "__len__"):
+            return _SizedScopedIterable(result, scope)
         return _ScopedIterable(result, scope)
 
     @staticmethod

@@ -257,6 +257,40 @@ def test_list_and_file_wrapper_responses_are_returned_as_is() -> None:
     assert RequestIdMiddleware(list_app)(wsgi_environ(), ignore_start) is body
 
 
+class _Sized:
+    """A response iterable with a length that is no list (as the metrics middleware's)."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+
+    def __iter__(self) -> Any:
+        return iter(self.chunks)
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+
+def test_a_sized_response_keeps_its_length() -> None:
+    """wsgiref (and runserver) set Content-Length from ``len(result) == 1``: a response
+    that loses its length goes out without one. The README stack wraps the metrics
+    middleware, whose response to a request with an unread body has a length."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> _Sized:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return _Sized([b"one chunk"])
+
+    result = RequestIdMiddleware(app)(wsgi_environ(), ignore_start)
+    assert len(result) == 1  # type: ignore[arg-type]
+    assert list(result) == [b"one chunk"]
+
+    def unsized_app(environ: dict[str, Any], start_response: Any) -> Any:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return iter([b"a"])
+
+    assert not hasattr(RequestIdMiddleware(unsized_app)(wsgi_environ(), ignore_start),
+                       "__len__")
+
+
 def test_eight_threads_on_a_real_server_never_mix_ids() -> None:
     threads = 8
     # Every request waits until all eight are inside the app at once, twice, so the
