@@ -83,8 +83,11 @@ def _configured() -> MetricsApiConfig:
             try:
                 _default_config.append(MetricsApiConfig())
             except ValueError as exc:
+                # A sentence of its own: the error may already end with a hint in
+                # parentheses, and two in a row read as one garbled one.
                 raise ImproperlyConfigured(
-                    f"{exc} (or set settings.README_METRICS_CONFIG to a MetricsApiConfig)"
+                    f"{exc}. In Django, settings.README_METRICS_CONFIG = "
+                    "MetricsApiConfig(...) may configure it instead"
                 ) from exc
         return _default_config[0]
     if not isinstance(config, MetricsApiConfig):

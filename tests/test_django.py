@@ -514,6 +514,21 @@ def test_misconfiguration_is_reported_at_start(
         adapter.MetricsMiddleware(lambda request: HttpResponse())
 
 
+def test_misconfiguration_message_ends_with_one_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment's error already ends with a hint in parentheses: the Django one
+    follows as a sentence, not as a second parenthesis right after it."""
+    monkeypatch.setattr(adapter, "_default_config", [])
+    monkeypatch.delenv("README_API_KEY", raising=False)
+    with override_settings(README_METRICS_CONFIG=None), \
+            pytest.raises(ImproperlyConfigured) as raised:
+        adapter.MetricsMiddleware(lambda request: HttpResponse())
+    message = str(raised.value)
+    assert ") (" not in message
+    assert message.endswith(
+        "In Django, settings.README_METRICS_CONFIG = MetricsApiConfig(...) may configure "
+        "it instead")
+
+
 # -- async (ASGI) ----------------------------------------------------------------------
 
 
