@@ -145,7 +145,7 @@ class _Capture:
         ):
             self.tee = StreamTee(stream, record)
             request._stream = self.tee
-        self.recorder = Recorder(pipeline.new_id(), limit, record)
+        self.recorder = Recorder(pipeline.new_id(), limit, record, request.method == "HEAD")
 
     def settle_request_body(self, streaming: bool) -> None:
         """After the view: record the body, and make it readable by the grouping function.

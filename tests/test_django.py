@@ -145,10 +145,14 @@ def boom(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("kaboom")
 
 
+def no_content(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(b"dropped by the server", status=204)
+
+
 urlpatterns = [
     path("hello", hello), path("body", body), path("form", form), path("read", read),
     path("ignore", ignore), path("stream", stream), path("astream", astream),
-    path("file", file), path("boom", boom),
+    path("file", file), path("boom", boom), path("no-content", no_content),
 ]
 
 # -- fixtures ------------------------------------------------------------------------
@@ -353,6 +357,20 @@ def test_streaming_under_the_wsgi_handler(collector: Collector,
     [log] = collector.wait_for_logs(1)
     assert_valid_log(log)
     assert entry(log)["response"]["content"]["text"] == "0\n1\n2\n"
+
+
+@pytest.mark.parametrize(("method", "url"), [
+    pytest.param("head", "/hello", id="HEAD"),
+    pytest.param("get", "/no-content", id="204"),
+])
+def test_a_body_the_server_must_not_send_is_not_logged_as_sent(
+        collector: Collector, config: MetricsApiConfig, method: str, url: str) -> None:
+    """SPEC 4: ``size`` is the body bytes sent; runserver, gunicorn and the ASGI servers
+    send none for HEAD or a 204, whatever the view returned."""
+    response = getattr(Client(), method)(url, HTTP_X_API_KEY="k1")
+    response.close()
+    content = entry(only_log(collector, response))["response"]["content"]
+    assert content["size"] == 0 and not content.get("text")
 
 
 def test_request_user_reaches_the_grouping_function(

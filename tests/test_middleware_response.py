@@ -106,6 +106,50 @@ def test_exception_while_iterating_keeps_the_started_status(wrap, collector) -> 
     assert response["content"]["text"] == "partial"
 
 
+def _list_body(status: str) -> Any:
+    def app(environ, start_response):
+        start_response(status, [("Content-Type", "text/plain"), ("Content-Length", "4")])
+        return [b"body"]
+    return app
+
+
+def _generator_body(status: str) -> Any:
+    def app(environ, start_response):
+        write = start_response(status, [("Content-Type", "text/plain")])
+        write(b"wr")
+        return iter([b"it", b"er"])
+    return app
+
+
+def _file_body(status: str) -> Any:
+    def app(environ, start_response):
+        start_response(status, [("Content-Type", "text/plain"), ("Content-Length", "4")])
+        return environ["wsgi.file_wrapper"](io.BytesIO(b"body"))
+    return app
+
+
+@pytest.mark.parametrize("make_app", [_list_body, _generator_body, _file_body],
+                         ids=["list", "write-and-generator", "file-wrapper"])
+@pytest.mark.parametrize(("method", "status"), [
+    pytest.param("HEAD", "200 OK", id="HEAD"),
+    pytest.param("GET", "204 No Content", id="204"),
+    pytest.param("GET", "304 Not Modified", id="304"),
+])
+def test_a_body_the_server_must_not_send_is_not_logged_as_sent(
+        wrap: Any, collector: Collector, make_app: Any, method: str, status: str) -> None:
+    """SPEC 4: ``size`` is the number of body bytes sent. An answer to HEAD and a 204 or
+    304 have none (RFC 9110): gunicorn drops what the app gives, and no client reads it
+    as the body where a server sends it anyway. The server still gets every byte."""
+    environ = environ_for(method)
+    environ["wsgi.file_wrapper"] = FileWrapper
+    result = call(wrap(make_app(status)), environ)
+    assert result.status == status and result.body in (b"body", b"writer")
+    response = only_log(collector)["request"]["log"]["entries"][0]["response"]
+    assert response["status"] == int(status[:3])
+    assert response["content"]["size"] == 0 and not response["content"].get("text")
+    assert response["bodySize"] == 0
+
+
 # -- through the public API, expected values from the SPEC words (SPEC 5 and 6, black box) ---
 
 

@@ -77,7 +77,7 @@ class _Exchange:
     __slots__ = (
         "middleware", "scope", "request", "recorder", "group", "_receive", "_send",
         "_pending", "_receiving", "_disconnected", "_no_drain", "_drain_until",
-        "_no_body", "_ended",
+        "_ended",
     )
 
     def __init__(self, middleware: MetricsMiddleware, scope: MutableMapping[str, Any],
@@ -85,8 +85,11 @@ class _Exchange:
         self.middleware = middleware
         self.scope = scope
         self.request = request
+        # HEAD, 1xx, 204, 304: the server drops any body the app sends (RFC 9110), so the
+        # recorder logs none as sent (Starlette sends a HEAD answer's body).
         self.recorder = Recorder(MetricsPipeline.new_id(), middleware.limit,
-                                 body_record(scope, request, middleware.limit))
+                                 body_record(scope, request, middleware.limit),
+                                 scope.get("method") == "HEAD")
         self.group: Any = _UNKNOWN
         self._receive = receive
         self._send = send
@@ -97,9 +100,6 @@ class _Exchange:
         # Continue, telling the client to send a body the app chose not to read.
         self._no_drain = request.expect
         self._drain_until = 0.0  # set by the first drain: GRACE for the whole exchange
-        # HEAD, 1xx, 204, 304: the server drops any body the app sends (RFC 9110), so
-        # none is logged as sent (Starlette sends a HEAD answer's body).
-        self._no_body = False
         # When the last of the response went out: work after it (a background task)
         # is not part of the exchange's time.
         self._ended = 0.0
@@ -167,7 +167,7 @@ class _Exchange:
         kind = message.get("type")
         if kind == "http.response.body":
             chunk = message.get("body")
-            if chunk and not self._no_body:
+            if chunk:
                 self._record(chunk)
             if not message.get("more_body", False):
                 if not self._body_over():
@@ -189,12 +189,10 @@ class _Exchange:
             # cannot write) raises into the app, and the server answers 500.
             code, reason = start_status(message.get("status", 200))
             self.recorder.respond(code, reason, headers)
-            self._no_body = code < 200 or code in (204, 304) or self.scope.get("method") == "HEAD"
             return
         elif kind == "http.response.pathsend":
             # The server sends the file itself: keep its fast path, log the size only.
-            self.recorder.omit_body(0 if self._no_body
-                                    else content_length(self.recorder.headers))
+            self.recorder.omit_body(content_length(self.recorder.headers))
             await self._send(message)
             self._ended = time.perf_counter()
             return

@@ -17,7 +17,8 @@ API for every adapter (WSGI, Django, ASGI), plain values only:
 counts everything it holds (request pieces, headers, bodies) for ``max_queue_bytes``.
 Header strings are WSGI-style (bytes read as latin-1, or text), or the raw bytes of an
 ASGI message; they are turned into text on the worker. A recorder whose response never
-started logs status 500.
+started logs status 500. A body the server must not send (an answer to HEAD, a 1xx, 204
+or 304 status: RFC 9110 6.4.1) is not logged as sent, whatever the app gave.
 """
 
 from __future__ import annotations
@@ -107,12 +108,18 @@ class Recorder:
 
     __slots__ = (
         "log_id", "begin", "responded", "status", "reason", "headers",
-        "chunks", "kept", "body_size", "limit", "omitted", "request_body", "_done",
+        "chunks", "kept", "body_size", "limit", "omitted", "request_body", "head",
+        "no_body", "_done",
     )
 
     def __init__(self, log_id: str, limit: int,
-                 request_body: Optional[BodyRecord] = None) -> None:
+                 request_body: Optional[BodyRecord] = None, head: bool = False) -> None:
         self.log_id = log_id
+        self.head = head  # a HEAD request: its answer has no body
+        # True once the response is one that has no body (HEAD, 1xx, 204, 304): servers
+        # drop what the app sends (gunicorn, uvicorn), or send it where no client reads
+        # it as the body (wsgiref), so none is logged as sent.
+        self.no_body = False
         # One clock on the request thread: the wall-clock start is derived on the worker.
         self.begin = time.perf_counter()
         self.limit = limit
@@ -139,6 +146,7 @@ class Recorder:
         self.status = status
         self.reason = reason
         self.headers = headers
+        self.no_body = self.head or 100 <= status < 200 or status in (204, 304)
         if not self.responded:
             self.responded = time.perf_counter()
 
@@ -149,6 +157,8 @@ class Recorder:
         server's to judge: it must get it exactly as the app gave it, so nothing here
         may raise before it does (gunicorn sends the headers first, waitress skips None).
         """
+        if self.no_body:
+            return
         if chunk.__class__ is bytes:
             n = len(chunk)
         else:
@@ -170,7 +180,7 @@ class Recorder:
     def omit_body(self, size: int) -> None:
         """The body goes out untouched by us (sendfile): log its size (-1 unknown), no text."""
         self.omitted = True
-        self.body_size = size
+        self.body_size = 0 if self.no_body else size
 
     def fail(self) -> None:
         """The app raised: status 500 unless a response had started."""

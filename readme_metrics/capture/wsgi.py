@@ -113,7 +113,8 @@ class _Capture(Recorder):
                 # not, and webob in the app would call seek() on it. Unmarked, webob
                 # copies the body.
                 environ.pop("webob.is_body_seekable", None)
-        Recorder.__init__(self, pipeline.new_id(), limit, body)
+        Recorder.__init__(self, pipeline.new_id(), limit, body,
+                          environ.get("REQUEST_METHOD") == "HEAD")
 
     def _identify(self) -> Optional[Group]:
         if self.group is _UNKNOWN:
