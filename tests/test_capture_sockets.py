@@ -14,8 +14,7 @@ from typing import Iterator
 import pytest
 
 from readme_metrics.capture.rest import _read_nonblocking
-from readme_metrics.capture.rest_gunicorn import _peek_socket
-from readme_metrics.capture.sockets import readable
+from readme_metrics.capture.sockets import peek, readable
 
 HIGH_FD = 1500
 
@@ -54,10 +53,10 @@ def test_readable_tells_data_from_none_on_a_high_descriptor(high_pair) -> None:
 def test_gunicorn_peek_of_a_high_descriptor_sees_what_arrived(high_pair) -> None:
     high, client = high_pair
     high.settimeout(30)  # as gunicorn's: recv would wait first without the check
-    assert _peek_socket(high, 100) == b""
+    assert peek(high, 100) == b""
     client.sendall(b"name=owlbert")
     deadline = time.monotonic() + 5
-    while not (seen := _peek_socket(high, 100)) and time.monotonic() < deadline:
+    while not (seen := peek(high, 100)) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert seen == b"name=owlbert"
     assert high.recv(100) == b"name=owlbert"  # peeked, not consumed

@@ -204,9 +204,10 @@ WHOLE_BODIES = {"chunked-and-length-below": "hello", "chunked-and-length-above":
 # Unread bodies: logged whole, or with a comment saying what is missing, never as none.
 SHOWN_BODIES = {"chunked-unread": "hello", "expect-continue-unread": "hello",
                 "unread-body": "x" * 20000}
-# Servers where an unread chunked body can only be flagged incomplete: werkzeug's
-# dechunking reader would wait on the client.
-CHUNKED_UNREAD_INCOMPLETE = {"werkzeug"}
+# Servers where an unread chunked body can only be flagged incomplete (none now: werkzeug's
+# dechunking reader would wait on the client, so the chunks are copied from its buffer and
+# the socket instead, as under gunicorn).
+CHUNKED_UNREAD_INCOMPLETE: set[str] = set()
 
 HALF_CLOSE = {("werkzeug", "unread-body")}
 

@@ -1,12 +1,12 @@
 """Reading a chunked body out of bytes copied from gunicorn (RFC 9112 7.1), as far as it
-has arrived: readme_metrics.capture.rest_gunicorn. tests/test_hostile_servers.py checks
+has arrived: readme_metrics.capture.chunked. tests/test_hostile_servers.py checks
 an unread chunked body is logged whole under gunicorn itself."""
 
 from __future__ import annotations
 
 import pytest
 
-from readme_metrics.capture.rest_gunicorn import _dechunk
+from readme_metrics.capture.chunked import dechunk
 
 
 @pytest.mark.parametrize(("raw", "want", "expected"), [
@@ -26,4 +26,4 @@ from readme_metrics.capture.rest_gunicorn import _dechunk
     pytest.param(b"", 100, (b"", False), id="nothing-yet"),
 ])
 def test_dechunk(raw: bytes, want: int, expected: tuple[bytes, bool]) -> None:
-    assert _dechunk(raw, want) == expected
+    assert dechunk(raw, want) == expected

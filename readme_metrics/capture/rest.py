@@ -19,7 +19,9 @@ unread rest is read only from where it already is:
 - a buffered reader over a socket (werkzeug's development server, wsgiref, Django's
   runserver): reads with the socket switched to non-blocking for those calls only; they
   return what is buffered or received, else nothing. Those servers close the connection
-  after the response and throw the rest away anyway;
+  after the response and throw the rest away anyway. werkzeug hands a chunked body
+  through its own dechunking reader: one the app never started reading is copied and
+  read out of its chunks (``rest_werkzeug.py``);
 - uWSGI: what it read with the request head, and what the socket holds, by reads that
   cannot wait (``rest_uwsgi.py``); with ``post-buffering``, the whole body; under
   ``--http11-socket``, all but the body's last byte.
@@ -47,7 +49,7 @@ import socket
 import stat
 import tempfile
 import time
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping
 
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.rest_gunicorn import gunicorn_chunks, gunicorn_peek
@@ -57,7 +59,8 @@ from readme_metrics.capture.rest_uwsgi import (
     post_buffered,
     read_uwsgi,
 )
-from readme_metrics.capture.sockets import readable
+from readme_metrics.capture.rest_werkzeug import werkzeug_chunks
+from readme_metrics.capture.sockets import readable, socket_of
 
 __all__ = ["arrives_later", "record_rest"]
 
@@ -87,8 +90,10 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
         if _is_buffered(base) or (uwsgi and post_buffered()):
             return _read_buffered(record, stream, want)
         deadline = time.monotonic() + grace
-        if remaining is None:  # without a length, only gunicorn's chunks tell the end
+        if remaining is None:  # without a length, only the chunks tell the end
             chunks = None if uwsgi else gunicorn_chunks(base, environ, want, deadline)
+            if chunks is None and not record.size:
+                chunks = werkzeug_chunks(base, want, deadline)
             if chunks is not None:
                 record.feed(chunks[0])
                 if chunks[1]:
@@ -105,7 +110,7 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
                         want = min(want, remaining - 1)
                     data = read_uwsgi(stream, base, want, deadline) if want > 0 else b""
                 else:
-                    sock = _socket_of(base)
+                    sock = socket_of(base)
                     data = b"" if sock is None else _read_nonblocking(stream, sock, want,
                                                                       deadline)
                 taken = len(data)
@@ -124,7 +129,7 @@ def arrives_later(stream: Any, environ: Mapping[str, Any]) -> bool:
         base = _base(stream)
         return (type(base).__module__ == "gunicorn.http.body"
                 and isinstance(environ.get("gunicorn.socket"), socket.socket)
-                ) or _socket_of(base) is not None or (
+                ) or socket_of(base) is not None or (
                     is_uwsgi_input(base) and not post_buffered())
     except Exception:  # noqa: BLE001 - unknown: read what is there now
         return False
@@ -179,14 +184,6 @@ def _is_buffered(stream: Any) -> bool:
         except (OSError, ValueError, AttributeError):
             return False
     return False
-
-
-def _socket_of(stream: Any) -> Optional[socket.socket]:
-    """The socket under a ``socket.makefile`` reader (werkzeug, wsgiref, runserver)."""
-    if not isinstance(stream, io.BufferedReader):
-        return None
-    sock = getattr(stream.raw, "_sock", None)  # socket.SocketIO keeps it there
-    return sock if isinstance(sock, socket.socket) else None
 
 
 def _read_nonblocking(stream: Any, sock: socket.socket, want: int, deadline: float

@@ -7,26 +7,21 @@ connection is untouched and nothing ever waits for the client.
 
 - :func:`gunicorn_peek`: a body with a Content-Length, as far as it has arrived.
 - :func:`gunicorn_chunks`: a chunked body the app has not started reading: its chunks
-  are read out of the copied bytes (RFC 9112 7.1), as far as they have arrived, and the
-  last chunk tells that the body is whole.
+  are read out of the copied bytes (``chunked.py``), as far as they have arrived, and
+  the last chunk tells that the body is whole.
 """
 
 from __future__ import annotations
 
 import inspect
-import re
 import socket
 import time
 from typing import Any, Mapping, Optional
 
-from readme_metrics.capture.sockets import readable
+from readme_metrics.capture.chunked import copied_chunks
+from readme_metrics.capture.sockets import peek
 
 __all__ = ["gunicorn_chunks", "gunicorn_peek"]
-
-# A chunk-size line: hex digits, then extensions (ignored here) up to CRLF.
-_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r\n")
-# Framing is small next to the data: how much more than the wanted data is copied.
-_FRAMING_ROOM = 8192
 
 
 def gunicorn_peek(stream: Any, environ: Mapping[str, Any], want: int, deadline: float
@@ -49,7 +44,7 @@ def gunicorn_peek(stream: Any, environ: Mapping[str, Any], want: int, deadline: 
     held = stream.buf.getvalue() + stream.reader.unreader.buf.getvalue()
     data = held
     while len(data) < want and isinstance(sock, socket.socket):
-        data = held + _peek_socket(sock, want - len(held))
+        data = held + peek(sock, want - len(held))
         if len(data) >= want or time.monotonic() >= deadline:
             break
         time.sleep(0.002)
@@ -74,47 +69,6 @@ def gunicorn_chunks(stream: Any, environ: Mapping[str, Any], want: int, deadline
     if (stream.buf.tell() or reader.buf.tell() or parser is None
             or inspect.getgeneratorstate(parser) != inspect.GEN_CREATED):
         return None
-    held = reader.req.unreader.buf.getvalue()
     sock = environ.get("gunicorn.socket")
-    while True:
-        raw = held
-        if isinstance(sock, socket.socket):
-            raw += _peek_socket(sock, want + _FRAMING_ROOM)
-        data, whole = _dechunk(raw, want)
-        if whole or len(data) >= want or time.monotonic() >= deadline:
-            return data, whole
-        time.sleep(0.002)
-
-
-def _dechunk(raw: bytes, want: int) -> tuple[bytes, bool]:
-    """The data of the chunks in ``raw`` (at most ``want`` bytes), and True once the last
-    chunk (size 0) is in it. Stops at anything that is not chunked framing."""
-    parts: list[bytes] = []
-    got = 0
-    at = 0
-    while got < want:
-        size_line = _CHUNK_SIZE.match(raw, at)
-        if size_line is None:
-            break
-        size = int(size_line.group(1), 16)
-        at = size_line.end()
-        if size == 0:
-            return b"".join(parts), True
-        data = raw[at:at + min(size, want - got)]
-        parts.append(data)
-        got += len(data)
-        if len(data) < size or raw[at + size:at + size + 2] != b"\r\n":
-            break  # the rest of this chunk has not arrived (or the framing is broken)
-        at += size + 2
-    return b"".join(parts), False
-
-
-def _peek_socket(sock: socket.socket, want: int) -> bytes:
-    """What the socket has received, left in place; b"" when nothing has arrived."""
-    if not readable(sock, 0):  # recv waits first on a socket with a timeout
-        return b""
-    flags = socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0)
-    try:
-        return sock.recv(want, flags)
-    except (BlockingIOError, InterruptedError):
-        return b""
+    return copied_chunks(reader.req.unreader.buf.getvalue(),
+                         sock if isinstance(sock, socket.socket) else None, want, deadline)

@@ -1,10 +1,14 @@
-"""Whether a socket has something to read, for the unread-rest readers (``rest*.py``)."""
+"""Reading a connection without waiting, for the unread-rest readers (``rest*.py``):
+whether a socket has something to read, what it has received (left in place), and the
+socket under a ``socket.makefile`` reader."""
 
 from __future__ import annotations
 
+import io
 import math
 import select
 import socket
+from typing import Any, Optional
 
 
 def readable(sock: socket.socket, timeout: float) -> bool:
@@ -18,3 +22,22 @@ def readable(sock: socket.socket, timeout: float) -> bool:
     poller = select.poll()
     poller.register(sock, select.POLLIN)
     return bool(poller.poll(max(math.ceil(timeout * 1000), 0)))
+
+
+def peek(sock: socket.socket, want: int) -> bytes:
+    """What the socket has received, left in place; b"" when nothing has arrived."""
+    if not readable(sock, 0):  # recv waits first on a socket with a timeout
+        return b""
+    flags = socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0)
+    try:
+        return sock.recv(want, flags)
+    except (BlockingIOError, InterruptedError):
+        return b""
+
+
+def socket_of(stream: Any) -> Optional[socket.socket]:
+    """The socket under a ``socket.makefile`` reader (werkzeug, wsgiref, runserver)."""
+    if not isinstance(stream, io.BufferedReader):
+        return None
+    sock = getattr(stream.raw, "_sock", None)  # socket.SocketIO keeps it there
+    return sock if isinstance(sock, socket.socket) else None

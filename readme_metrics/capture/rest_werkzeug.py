@@ -1,0 +1,45 @@
+"""werkzeug's development server: an unread chunked body, copied without consuming it.
+
+Used by :mod:`readme_metrics.capture.rest`. Behind ``flask run`` and ``app.run()`` a
+chunked request body reaches the app through werkzeug's ``DechunkedInput`` over the
+connection's buffered reader, and werkzeug throws the unread rest away once the response
+iterable is exhausted. A read through that reader waits for the client, so a body the
+app never started reading is copied instead: what the reader has buffered (``peek``,
+with the socket non-blocking for that call, so it never waits) followed by what the
+socket has received (``MSG_PEEK``), read out of its chunks (``chunked.py``). Nothing is
+consumed: werkzeug's own reads, and its discarding, see the same bytes as without us.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any, Optional
+
+from readme_metrics.capture.chunked import copied_chunks
+from readme_metrics.capture.sockets import socket_of
+
+__all__ = ["werkzeug_chunks"]
+
+
+def werkzeug_chunks(stream: Any, want: int, deadline: float
+                    ) -> Optional[tuple[bytes, bool]]:
+    """(the data of a chunked body werkzeug has not read yet, True when its last chunk is
+    there); None when ``stream`` is not werkzeug's dechunking reader at its start (once
+    the app has read some, where the next chunk starts is werkzeug's own state)."""
+    if (type(stream).__name__ != "DechunkedInput"
+            or type(stream).__module__ != "werkzeug.serving"
+            or getattr(stream, "_done", True) or getattr(stream, "_len", None) != 0):
+        return None
+    rfile = getattr(stream, "_rfile", None)
+    sock = socket_of(rfile)
+    if sock is None or not isinstance(rfile, io.BufferedReader):
+        return None
+    timeout = sock.gettimeout()
+    sock.settimeout(0.0)  # peek() reads the socket when its buffer is empty: never wait
+    try:
+        held = rfile.peek()
+    except (BlockingIOError, InterruptedError):
+        held = b""
+    finally:
+        sock.settimeout(timeout)
+    return copied_chunks(held, sock, want, deadline)
