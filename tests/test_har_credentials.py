@@ -289,6 +289,8 @@ def _strings(node: Any) -> Iterable[str]:
         yield node
         if "%" in node or "+" in node:
             yield unquote_plus(node)  # a form's or a url's encoding
+            if "%25" in node:  # a link inside a query value: encoded twice
+                yield unquote_plus(unquote_plus(node))
         if "\\" in node:  # JSON escapes, read by eye in a text that is no JSON (cut short)
             yield re.sub(r"\\u([0-9A-Fa-f]{4})", lambda found: chr(int(found.group(1), 16)),
                          node).replace("\\/", "/").encode(
@@ -422,6 +424,26 @@ FILE_PART = (
     pytest.param(SLASH_KEY, make_exchange(
         url="http://h/p?next=" + quote(f"/items?api_key={quote(SLASH_KEY, safe='')}", safe="")),
         id="query-value-holding-a-link"),
+    pytest.param(SLASH_KEY, make_exchange(request_headers=[("Referer", "http://h/login?next="
+        + quote(f"/items?api_key={LOWER_HEX}", safe=""))]),
+        id="referer-query-value-holding-a-link-lower-case-escapes"),
+    pytest.param(KEY, make_exchange(status=302, response_headers=[("Location", "/login?next="
+        + quote(f"/items?api_key={OVER_ENCODED}", safe=""))]),
+        id="location-query-value-holding-a-link-letters-percent-encoded"),
+    pytest.param(SLASH_KEY, form_answer("return_to=" + quote(
+        f"https://h/cb?api_key={quote(SLASH_KEY, safe='')}", safe="")),
+        id="form-response-value-holding-a-link"),
+    pytest.param(SLASH_KEY, answer(json.dumps({"login": "https://h/login?next=" + quote(
+        f"/items?api_key={quote(SLASH_KEY, safe='')}", safe="")}), "application/json"),
+        id="json-link-holding-a-link"),
+    pytest.param(SLASH_KEY, make_exchange(response_headers=[(
+        "X-Pagination", json.dumps({"next": f"https://h/items?api_key={SLASH_KEY}"}).replace(
+            "/", "\\/"))]), id="header-json-solidus-escaped"),
+    pytest.param(KEY, make_exchange(request_headers=[(
+        "X-Meta", '{"caller": "owlbert\\u002dkey-0123"}')]), id="header-json-unicode-escape"),
+    pytest.param(SLASH_KEY, make_exchange(url="http://h/p?meta=" + quote(
+        json.dumps({"k": SLASH_KEY}).replace("/", "\\/"), safe="")),
+        id="query-value-json-solidus-escaped"),
 ])
 def test_the_callers_key_is_masked_however_it_is_spelled(key: str, exchange: Any) -> None:
     """SPEC 6: the key never leaves in clear, whether a JSON text escapes it (``\\u002d``,
@@ -523,13 +545,14 @@ def _json_spelled(key: str, escaped: list[bool]) -> str:
 @given(key=st.text(_KEY_CHARACTERS, min_size=5, max_size=14).map(lambda tail: "Qv7" + tail),
        data=st.data(), place=st.sampled_from([
            "url-path", "query", "referer", "location", "form-response", "json-link",
-           "link-header", "multipart-field", "json", "json-cut-short", "text"]))
+           "link-header", "multipart-field", "json", "json-cut-short", "text",
+           "query-value-holding-a-link", "location-holding-a-link", "header-json"]))
 def test_any_spelling_of_a_long_key_is_masked(key: str, data: st.DataObject,
                                               place: str) -> None:
     """The key percent-encoded character by character, needed or not, hex digits in
     either case, or JSON-escaped character by character, in a url, a form, a link in a
-    body, a header or a field, or a JSON text (cut short or not): a reader decodes any of
-    them at once."""
+    body, a header or a field, a link inside a query value (encoded twice), or a JSON text
+    (cut short or not, or in a header): a reader decodes any of them at once."""
     flags = data.draw(st.lists(st.booleans(), min_size=len(key), max_size=len(key)))
     in_url = _percent_spelled(key, flags, lower=data.draw(st.booleans()))
     in_json = _json_spelled(key, flags)
@@ -550,6 +573,12 @@ def test_any_spelling_of_a_long_key_is_masked(key: str, data: st.DataObject,
         "json": lambda: answer('{"caller": "' + in_json + '", "n": 1}', "application/json"),
         "json-cut-short": lambda: truncated_json('{"caller": "' + in_json + '"}'),
         "text": lambda: answer("caller " + in_json, "text/plain; charset=utf-8"),
+        "query-value-holding-a-link": lambda: make_exchange(
+            url="http://h/p?next=" + quote(f"/p?k={in_url}", safe="")),
+        "location-holding-a-link": lambda: make_exchange(status=302, response_headers=[
+            ("Location", "/login?next=" + quote(f"https://h/p?k={in_url}", safe=""))]),
+        "header-json": lambda: make_exchange(response_headers=[
+            ("X-Meta", '{"caller": "' + in_json + '"}')]),
     }[place]()
     log, _ = sent(exchange, key)
     leaked = [text for text in _strings(log)

@@ -40,9 +40,10 @@ CREDENTIAL_HEADERS: frozenset[str] = frozenset({
     "x-rapidapi-key", "x-functions-key",
 })
 
-# A run of ASCII letters and digits, and one of them percent-encoded (no URL needs to).
+# A run of ASCII letters and digits, and one of them percent-encoded (no URL needs to),
+# or encoded twice (a link in a query value: %256F).
 _ALNUM_RUN = re.compile(r"[A-Za-z0-9]+")
-_ALNUM_ESCAPE = re.compile(r"%(?:3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa])")
+_ALNUM_ESCAPE = re.compile(r"%(?:25)?(?:3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa])")
 # JSON escapes: of a printable ASCII character, of any character.
 _ASCII_ESCAPE = re.compile(r"\\u00[2-7][0-9A-Fa-f]")
 _ANY_ESCAPE = re.compile(r"\\u")
@@ -63,8 +64,8 @@ class CallerKey:
     """Replace one caller's key by its mask in the strings of a HAR entry."""
 
     __slots__ = ("key", "masked", "inside", "aliases", "_lone", "_plain", "_bare",
-                 "_spellings", "_quoted_mask", "_json_keys", "_escapes", "_url_spelling",
-                 "_json_spelling", "_anchor")
+                 "_spellings", "_quoted_mask", "_twice_quoted_mask", "_json_keys",
+                 "_escapes", "_url_spelling", "_json_spelling", "_anchor")
 
     def __init__(self, key: str, masked: Optional[str] = None) -> None:
         """``masked``: the mask to write instead of ``mask(key)`` (an alias's: its key's)."""
@@ -87,6 +88,8 @@ class CallerKey:
         self._spellings = _longest_first({key, quote(utf8(key), safe=""),
                                           quote_plus(utf8(key), safe="")})
         self._quoted_mask = quote(self.masked, safe="")
+        # As a link inside a query value carries it (?next=%2Fp%3Fk%3Dowl%252Fbert).
+        self._twice_quoted_mask = quote(self._quoted_mask, safe="")
         # Any of them, or a mix, hex digits in either case (.NET's HttpUtility.UrlEncode
         # writes %2f): a pattern compiled when a text decodes to the key (_spelled),
         # as compiling it costs about 40 times the rest of this constructor.
@@ -108,22 +111,28 @@ class CallerKey:
             self._escapes = re.compile(self._escapes.pattern + r"|\\/")
 
     def may_hold(self, value: str) -> bool:
-        """Whether ``value`` may spell the key: it equals it, or (a long key) holds it, as is
-        or percent-encoded ("+" for a space in it); no such spelling is shorter than the
-        key, and most values are. (Inlined in :func:`readme_metrics.har.headers.headers`,
-        where a method call per header would cost more than the test.)"""
+        """Whether ``value`` may spell the key: it equals it, or (a long key) holds it, as is,
+        percent-encoded ("+" for a space in it) or JSON-escaped; no such spelling is
+        shorter than the key, and most values are. (Inlined in
+        :func:`readme_metrics.har.headers.headers`, where a method call per header would
+        cost more than the test.)"""
         key = self.key
         return value == key or (self.inside and len(value) >= len(key) and (
-            key in value or "%" in value or (" " in key and "+" in value)))
+            key in value or "%" in value or "\\" in value or (" " in key and "+" in value)))
 
     def text(self, value: str) -> str:
         """A free-text value (header, field, cookie) with the key masked: a long key
-        percent-encoded too (a link: ``Link: <...?api_key=k%2F...>``)."""
+        percent-encoded too (a link: ``Link: <...?api_key=k%2F...>``), or JSON-escaped (a
+        header holding JSON: PHP's json_encode writes ``\\/`` for every slash)."""
         if value == self.key:
             return self.masked
         if self.inside:
             if self._encoded_in(value):
                 value = self._url_any().sub(self._encoded_mask, value)
+            if "\\" in value and (not self._plain or self._escaped(value)):
+                # (A key with a quote, a backslash or a control character is escaped
+                # with any backslash, non-ASCII maybe: _json_spellings looks.)
+                value = self._json_spellings(value)
             if self.key in value:
                 return value.replace(self.key, self.masked)
         return value
@@ -168,12 +177,20 @@ class CallerKey:
         first), then any other the text still decodes to."""
         text = _replaced(text, self._spellings, self._quoted_mask)
         if self._encoded_in(text):
-            text = self._url_any().sub(lambda _: self._quoted_mask, text)
+            text = self._url_any().sub(lambda spelling: self._quoted(spelling.group()), text)
         return text
 
     def _encoded_mask(self, spelling: re.Match[str]) -> str:
         """The quoted mask for a percent-encoded spelling; the key as is stays."""
-        return spelling.group() if spelling.group() == self.key else self._quoted_mask
+        found = spelling.group()
+        return found if found == self.key else self._quoted(found)
+
+    def _quoted(self, found: str) -> str:
+        """The mask percent-encoded as ``found`` spells the key: twice for a spelling that
+        decodes to it only twice (a link inside a query value)."""
+        if "%25" in found and unquote_plus(found, errors="surrogateescape") != self.key:
+            return self._twice_quoted_mask
+        return self._quoted_mask
 
     def _url_any(self) -> re.Pattern[str]:
         """The pattern of any URL spelling of the key (see _url_spelling)."""
@@ -183,8 +200,8 @@ class CallerKey:
 
     def _encoded_in(self, text: str) -> bool:
         """Whether ``text`` percent-decodes to a text holding the key, however it is
-        encoded: a client may encode what needs no encoding (``%6F`` for ``o``), and a
-        form writes a space as "+"."""
+        encoded: a client may encode what needs no encoding (``%6F`` for ``o``), a form
+        writes a space as "+", and a link inside a query value is encoded twice."""
         if "%" not in text and not (" " in self.key and "+" in text):
             return False
         if self._anchor not in text and _ALNUM_ESCAPE.search(text) is None:
@@ -194,7 +211,10 @@ class CallerKey:
             # Decoding would change the key's own "%41" too, or no decoding gives a lone
             # surrogate surrogateescape cannot make (\ud800): ask the pattern.
             return self._url_any().search(text) is not None
-        if self.key in unquote(text, errors="surrogateescape"):
+        decoded = unquote(text, errors="surrogateescape")
+        if self.key in decoded:
+            return True
+        if "%25" in text and self.key in unquote(decoded, errors="surrogateescape"):
             return True
         return " " in self.key and self.key in unquote_plus(text, errors="surrogateescape")
 
@@ -432,26 +452,33 @@ def _json_pattern(key: str, whole: bool) -> re.Pattern[str]:
         return "".join(f"\\u{units[at]:02x}{units[at + 1]:02x}"
                        for at in range(0, len(units), 2))
 
-    pattern = _any_spelling(key, escaped, short)
+    pattern = _any_spelling(key, (escaped,), short)
     return re.compile(f'"{pattern}"' if whole else pattern)
 
 
 def _url_pattern(key: str) -> re.Pattern[str]:
     """Any URL spelling of ``key``: each character as is or percent-encoded (its UTF-8
-    bytes, hex digits in either case), a space as "+" too. The encoded form is tried
-    first, as a key can start its own encoding ("k%" starts "k%25")."""
+    bytes, hex digits in either case), or encoded twice (``%252F``: a link inside a query
+    value), a space as "+" too. The encoded forms are tried first, as a key can start its
+    own encoding ("k%" starts "k%25")."""
+    def twice(character: str) -> str:
+        return "".join(f"%25{byte:02X}" for byte in utf8(character))
+
     def encoded(character: str) -> str:
         return "".join(f"%{byte:02X}" for byte in utf8(character))
 
-    return re.compile(_any_spelling(key, encoded, {" ": "+"}))
+    return re.compile(_any_spelling(key, (twice, encoded), {" ": "+"}))
 
 
-def _any_spelling(key: str, encoded: Callable[[str], str], also: dict[str, str]) -> str:
-    """A pattern of ``key`` with each character as is or as ``encoded`` gives it (tried
-    first; hex digits in either case), or as ``also`` spells it, if it does."""
+def _any_spelling(key: str, encodings: tuple[Callable[[str], str], ...],
+                  also: dict[str, str]) -> str:
+    """A pattern of ``key`` with each character as is or as one of ``encodings`` gives
+    it (tried first, in order; hex digits in either case), or as ``also`` spells it, if
+    it does."""
     characters = []
     for character in key:
-        options = [f"(?i:{re.escape(encoded(character))})", re.escape(character)]
+        options = [f"(?i:{re.escape(encoded(character))})" for encoded in encodings]
+        options.append(re.escape(character))
         if character in also:
             options.append(re.escape(also[character]))
         characters.append(f"(?:{'|'.join(options)})")

@@ -130,8 +130,8 @@ def headers(
     key = caller.key if caller is not None else None
     inside = caller is not None and caller.inside
     # CallerKey.may_hold, inlined: a value with "%" may spell a long key percent-encoded
-    # ("+" too for a space in it); no spelling is shorter than the key, and most header
-    # values are.
+    # ("+" too for a space in it), one with a backslash JSON-escaped; no spelling is
+    # shorter than the key, and most header values are.
     spaced = inside and " " in key  # type: ignore[operator]
     shortest = len(key) if inside else 0  # type: ignore[arg-type]
     for name, value in pairs:
@@ -151,7 +151,8 @@ def headers(
             if caller is not None:
                 value = caller.url(value)
         elif key is not None and (value == key or (inside and len(value) >= shortest and (
-                key in value or "%" in value or (spaced and "+" in value)))):
+                key in value or "%" in value or "\\" in value
+                or (spaced and "+" in value)))):
             value = caller.text(value)  # type: ignore[union-attr]
         if note and low not in noted:
             noted[low] = value
