@@ -255,7 +255,8 @@ def names_a_placeholder(key: str) -> bool:
 
 
 def api_key(option: Option, value: Any) -> str:
-    """A key that is not a copied placeholder (a whole placeholder word is accepted)."""
+    """A key that is not a copied placeholder (a whole placeholder word is accepted),
+    without surrounding blanks."""
     if value is None or value == "":
         raise ValueError(
             "readme_metrics: api_key is required: pass api_key=... or set README_API_KEY "
@@ -272,7 +273,8 @@ def api_key(option: Option, value: Any) -> str:
             "ReadMe dashboard (no key yet? any key works against the local collector: "
             "`readme-metrics collect`, then README_METRICS_SERVER=http://127.0.0.1:8001)"
         )
-    return value
+    # Stripped as the variable is: a key read from a secrets file ends in a line break.
+    return value.strip()
 
 
 def placeholder_warning(option: Option, given: Any, value: Any) -> Optional[str]:

@@ -23,7 +23,7 @@ from readme_metrics import MetricsApiConfig, MetricsMiddleware, _env
 from readme_metrics.options import OPTIONS, looks_like_a_placeholder, markdown_table
 from tests.support.contract import API_KEY as CONTRACT_API_KEY
 from tests.support.contract import caller
-from tests.support.fake_api import Collector, Reply
+from tests.support.fake_api import Collector, Reply, basic_auth
 from tests.support.lint import validated_inside_lint
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
@@ -996,6 +996,29 @@ def test_a_grouping_path_django_cannot_import_yet_is_imported_on_its_first_call(
     assert config.grouping_function(object()) == {"api_key": "caller-key"}
     with pytest.raises(RuntimeError):  # any other error of the module: at start-up, as before
         MetricsApiConfig(api_key="rdme_key", grouping_function="fh_broken.grouping")
+
+
+@pytest.mark.parametrize("given", ["rdme_from_a_file\n", "  rdme_from_a_file\t"])
+def test_an_api_key_argument_is_stripped_as_the_variable_is(
+        collector: Collector, given: str) -> None:
+    """A key read from a secrets file (``open(path).read()``, a Kubernetes secret) ends
+    in a line break: README_API_KEY is stripped, the same text as an argument was posted
+    as is, and ReadMe refused every batch with 401."""
+    def hello(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"hello"]
+
+    middleware = MetricsMiddleware(hello, MetricsApiConfig(
+        api_key=given, grouping_function=grouping, metrics_api=collector.url,
+        base_log_url="https://docs.example.com"))
+    try:
+        run_wsgi(middleware, wsgi_environ("GET", "/a"))
+        assert middleware.flush(10.0) is True
+    finally:
+        middleware.close()
+    assert middleware.config.api_key == "rdme_from_a_file"
+    [post] = [r for r in collector.received if r.path == "/v1/request"]
+    assert post.headers["Authorization"] == basic_auth("rdme_from_a_file")
 
 
 def test_a_server_given_with_the_endpoint_path_still_receives_the_logs(
