@@ -11,6 +11,7 @@ from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.masking import mask
 from tests.support.capture_wrap import GROUP
 from tests.support.har_check import assert_valid_log
+from tests.support.polling import SERVE_POLL
 
 
 def test_real_threaded_server_logs_every_kind_of_body(collector, monkeypatch) -> None:
@@ -44,7 +45,7 @@ def test_real_threaded_server_logs_every_kind_of_body(collector, monkeypatch) ->
     middleware = MetricsMiddleware(api, config)
     server = make_server("127.0.0.1", 0, middleware, server_class=ThreadedServer,
                          handler_class=Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(SERVE_POLL,), daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{server.server_port}"
     png = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06"

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional
 
+from tests.support.polling import SERVE_POLL
+
 
 @dataclass
 class Received:
@@ -142,7 +144,8 @@ class Collector:
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(SERVE_POLL,),
+                                        daemon=True)
 
     def start(self) -> Collector:
         self._thread.start()

@@ -1,9 +1,14 @@
-"""Waiting in a test for something another thread or process does: ``wait_until``."""
+"""Waiting in a test for something another thread or process does: ``wait_until``, and
+``SERVE_POLL``, how often the tests' own servers look for their shutdown."""
 
 from __future__ import annotations
 
 import time
 from typing import Callable
+
+#: ``serve_forever``'s poll interval for the servers the tests run in a thread: their
+#: ``shutdown()`` waits up to this long, once per test (socketserver's default is 0.5 s).
+SERVE_POLL = 0.01
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 10.0) -> None:

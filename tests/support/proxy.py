@@ -15,6 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from tests.support.polling import SERVE_POLL
+
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "proxy-authorization",
                "te", "trailer", "transfer-encoding", "upgrade"}
 
@@ -68,7 +70,7 @@ class Proxy:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, args=(0.05,),
+        threading.Thread(target=self.server.serve_forever, args=(SERVE_POLL,),
                          daemon=True).start()
 
     def stop(self) -> None:

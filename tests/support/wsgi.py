@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 from wsgiref.util import setup_testing_defaults
 
+from tests.support.polling import SERVE_POLL
+
 
 class ThreadedWSGIServer:
     """A real threaded wsgiref server on 127.0.0.1 for end-to-end tests (context manager).
@@ -32,7 +34,8 @@ class ThreadedWSGIServer:
         self.server = Server(("127.0.0.1", 0), Quiet)
         self.server.set_app(app)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(SERVE_POLL,),
+                                        daemon=True)
 
     def __enter__(self) -> ThreadedWSGIServer:
         self._thread.start()
