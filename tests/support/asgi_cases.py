@@ -14,8 +14,8 @@ Endpoints (after the prefix):
 - ``/hello`` (also HEAD), ``/nolog``: small answers.
 - ``/echo``: the request body, read whole, answered with its length.
 - ``/noread``: answers without reading the body.
-- ``/stream?n=N``: N chunks. ``/sse``: server-sent events that never end (until the
-  client goes away).
+- ``/stream?n=N&size=S``: N chunks (``chunk <i>\n``, padded with dots to S bytes if
+  given). ``/sse``: server-sent events that never end (until the client goes away).
 - ``/file``: a 1 MiB file (Starlette's ``FileResponse``: ``http.response.pathsend``
   where the server offers it; the plain app sends it in 64 KiB chunks).
 - ``/background?out=<path>``: answers, then (after the response) waits until the client
@@ -82,6 +82,11 @@ async def background_work(out: str) -> None:
     with open(out + ".part", "w") as result:
         result.write("done" if os.path.exists(out + ".go") else "timeout")
     os.replace(out + ".part", out)
+
+
+def stream_chunk(index: int, size: int) -> bytes:
+    """``/stream``'s chunk ``index``, padded with dots to ``size`` bytes."""
+    return (b"chunk %d\n" % index).ljust(size, b".")
 
 
 async def sse_events() -> AsyncIterator[bytes]:
@@ -170,8 +175,8 @@ async def plain(scope: Any, receive: Any, send: Any) -> None:  # noqa: C901 - a 
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"text/plain")]})
         for i in range(int(query.get("n", "50"))):
-            await send({"type": "http.response.body", "body": b"chunk %d\n" % i,
-                        "more_body": True})
+            await send({"type": "http.response.body", "more_body": True,
+                        "body": stream_chunk(i, int(query.get("size", "0")))})
         await send({"type": "http.response.body", "body": b""})
     elif path == "/sse":
         await _plain_sse(receive, send)
@@ -246,7 +251,7 @@ def _routes() -> list[Any]:
     async def stream(request: Request) -> Response:
         async def chunks() -> AsyncIterator[bytes]:
             for i in range(int(request.query_params.get("n", "50"))):
-                yield b"chunk %d\n" % i
+                yield stream_chunk(i, int(request.query_params.get("size", "0")))
         return StreamingResponse(chunks(), media_type="text/plain")
 
     async def sse(request: Request) -> Response:
