@@ -257,7 +257,7 @@ def test_framework_under_server(
         lookups = [g for g in collector.gets if g.path == "/v1"]
         assert [g.headers.get("Authorization") for g in lookups] == [
             basic_auth(API_KEY)]
-        client.session.close()
+        client.close()
 
 
 def _raw_requests(port: int, barrier: Path) -> dict[str, bytes]:
@@ -354,7 +354,7 @@ def test_exit_flush_when_the_server_stops(
             client = Client(_wait_ready(process, port, output))
             for i in range(7):
                 assert client.call("GET", f"/hello?name={i}").status_code == 200
-            client.session.close()
+            client.close()
             assert collector.logs == []  # nothing was due before the exit
             process.send_signal(stop)  # Ctrl-C, or how Docker, systemd and Kubernetes stop it
             process.wait(30)

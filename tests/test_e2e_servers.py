@@ -40,6 +40,7 @@ from tests.support.contract import caller, pairs
 from tests.support.fake_api import Collector, Reply, basic_auth, free_port
 from tests.support.har_check import assert_valid_log
 from tests.support.processes import OWN_GROUP, end_stragglers
+from tests.support.sessions import close_connections
 from tests.support.wsgi import ThreadedWSGIServer
 
 pytestmark = pytest.mark.e2e
@@ -258,6 +259,9 @@ class Client:
         response = self.session.request(method, self.base + path, timeout=30, **kwargs)
         self.logged += logged
         return response
+
+    def close(self) -> None:
+        close_connections(self.session)
 
 
 def check_group(log: dict[str, Any], kind: str) -> None:
@@ -505,7 +509,7 @@ def test_framework_under_server(
         # Looked up once for the worker process, with the API key as Basic auth.
         lookups = [g for g in collector.gets if g.path == "/v1"]
         assert [g.headers.get("Authorization") for g in lookups] == [basic_auth(API_KEY)]
-        client.session.close()
+        client.close()
 
 
 # -- the examples, run as documented -------------------------------------------------

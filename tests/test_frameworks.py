@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from tests.support.fake_api import Collector, free_port
+from tests.support.sessions import close_connections
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_asgi_servers import check_short_body, check_unread_body
 from tests.test_e2e_servers import (
@@ -111,7 +112,7 @@ def test_framework_under_server(collector: Collector, tmp_path: Path, app: str,
         logs = collector.wait_for_logs(client.logged)
         assert len(logs) == client.logged
         assert len({log["_id"] for log in logs}) == client.logged
-        client.session.close()
+        client.close()
 
 
 def _answers(base: str, tmp_path: Path) -> list[tuple[int, dict[str, str], bytes]]:
@@ -140,6 +141,7 @@ def _answers(base: str, tmp_path: Path) -> list[tuple[int, dict[str, str], bytes
             headers = {name.lower(): value for name, value in response.headers.items()
                        if name.lower() not in ("date", "server", "x-documentation-url")}
             answers.append((response.status_code, headers, response.content))
+        close_connections(session)
     return answers
 
 

@@ -42,5 +42,8 @@
   collector.
 - ``transports``: the transport tests' key, both routes (``ROUTES``) and a clean
   environment.
-- ``polling``: ``wait_until``, waiting for what another thread or process does.
+- ``polling``: ``wait_until``, waiting for what another thread or process does, and
+  ``SERVE_POLL``, how often the tests' own servers look for their shutdown.
+- ``sessions``: ``close_connections``, a ``requests`` session's kept-alive connections
+  closed before a server is stopped.
 """
