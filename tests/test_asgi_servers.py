@@ -39,6 +39,7 @@ from tests.test_e2e_servers import (
     check_stream,
     check_upload,
     entry_of,
+    granian_2_8,
     log_for,
     serve,
     server_env,
@@ -327,14 +328,25 @@ def test_answers_are_the_bare_apps_byte_for_byte(
             for log in logs} == {"hello", "echo", "upload", "noread", "stream", "sse", "boom"}
 
 
+# granian before 2.8 hangs in its own shutdown about half the time (a bare FastAPI app
+# too, SIGINT or SIGTERM; seen with 2.5.7 under Python 3.9), so the exit cannot be waited
+# for there.
+_HANGS_AT_STOP = pytest.mark.skipif(HAVE_GRANIAN and not granian_2_8(),
+                                    reason="granian < 2.8 hangs at a stop signal, bare too")
+
+
+def _stop_marks(server: Any) -> list[Any]:
+    return [*server.marks, *([_HANGS_AT_STOP] if server.values[0] == "granian" else [])]
+
+
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize(("app", "server"), [
-    *[pytest.param("fastapi_app", server.values[0], id=server.id, marks=server.marks)
+    *[pytest.param("fastapi_app", server.values[0], id=server.id, marks=_stop_marks(server))
       for server in SERVER_PARAMS],
     # Django's ASGI handler raises on the lifespan scope (no lifespan support): the
     # servers then never send it lifespan.shutdown.
     *[pytest.param("django_asgi_app", server.values[0], id=f"no-lifespan-{server.id}",
-                   marks=server.marks)
+                   marks=_stop_marks(server))
       for server in SERVER_PARAMS if server.values[0] not in NOT_ASYNCIO],
 ])
 def test_exit_flush_when_the_server_stops(
