@@ -12,6 +12,7 @@ import asyncio
 import functools
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -632,22 +633,29 @@ def test_fastapi_under_starlette_testclient_lifespan_and_websocket(
 def test_a_hanging_metrics_api_does_not_hold_other_requests(
         wrap: Any, collector: Collector, background: bool) -> None:
     """While the first log's POST hangs, a second request on the same loop is answered."""
-    collector.default = Reply(hang=3)  # every POST waits; the test checks order, not time
-    app = wrap(echo_app(), background_worker_mode=background, timeout=10)
+    # The first POST is held until the second request has its answer (not for a time: on
+    # a busy machine a 3 s hang could end before the second request is served).
+    held = threading.Event()
+    collector.replies.append(Reply(gate=held))
+    app = wrap(echo_app(), background_worker_mode=background, timeout=90)
     when_answered: list[tuple[int, int]] = []
 
     def answered(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.body" and not message.get("more_body"):
             # (POSTs that reached the collector, logs whose POST got its answer)
-            when_answered.append((len(collector.failed), app.stats["sent"]))
+            when_answered.append((len(collector.received), app.stats["sent"]))
+            held.set()  # inline, the second log's POST waits behind the first
 
     async def both() -> None:
         first = asyncio.ensure_future(run(app, http_scope()))
-        for _ in range(1000):  # until the first log's POST is at the collector
-            if collector.failed:
+        for _ in range(6000):  # until the first log's POST is at the collector
+            if collector.received:
                 break
             await asyncio.sleep(0.01)
-        await run(app, http_scope(), on_send=answered)
+        try:
+            await run(app, http_scope(), on_send=answered)
+        finally:
+            held.set()
         await first
 
     asyncio.run(both())
