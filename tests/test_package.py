@@ -121,3 +121,23 @@ def test_framework_packages_are_imported_only_by_their_adapter() -> None:
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          cwd=str(REPO_ROOT), timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_docstring_is_utf_8() -> None:
+    """Python 3.13 encodes each docstring to UTF-8 as it compiles a module (to strip its
+    indentation): a ``\\udc80`` escape in one (a lone surrogate) made ``import
+    readme_metrics`` fail there with a UnicodeEncodeError, though 3.9 to 3.12 import it."""
+    import ast
+
+    bad = []
+    for path in sorted((REPO_ROOT / "readme_metrics").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
+                                 ast.AsyncFunctionDef)):
+                docstring = ast.get_docstring(node, clean=False)
+                try:
+                    (docstring or "").encode("utf-8")
+                except UnicodeEncodeError:
+                    bad.append(f"{path.relative_to(REPO_ROOT)}: {getattr(node, 'name', '')}")
+    assert bad == [], bad

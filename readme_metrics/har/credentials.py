@@ -393,7 +393,7 @@ def _encodable(text: str) -> bool:
 def _aliases(key: str, masked: str) -> tuple[CallerKey, ...]:
     """How an exchange shows a key with lone surrogates, each masked as ``masked``.
 
-    Such a key stands for bytes that are no UTF-8 (``utf8``: ``\udc80`` for the byte
+    Such a key stands for bytes that are no UTF-8 (``utf8``: ``\\udc80`` for the byte
     0x80). Headers, cookies and bodies that are no UTF-8 show them read as latin-1; the
     url percent-encodes them, which the key itself masks, but a query or form value keeps
     an escape that is no UTF-8 as written (``%80``), which only a long key finds decoded.
