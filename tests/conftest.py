@@ -6,11 +6,19 @@ from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware, _env
 from tests.support.contract import API_KEY, DOCS, caller, inline_options, json_app
 from tests.support.fake_api import Collector
 from tests.support.transports import assert_key_not_logged, clear_proxy_and_bundle
+
+# hypothesis for the whole suite: no deadline per example and no too_slow health check
+# (both measure time: a busy CI machine would fail them on the clock, not on the code);
+# a failure prints the blob that reproduces it. A test's own @settings still wins.
+settings.register_profile("suite", deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 
 @pytest.fixture(autouse=True)
