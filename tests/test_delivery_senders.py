@@ -27,6 +27,7 @@ from tests.support.delivery import (
     MakeDelivery,
     adds_up,
     api_key_never_logged_fixture,  # noqa: F401 - autouse
+    build_id,
     ids,
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
@@ -238,6 +239,29 @@ def test_senders_idle_through_many_batches_still_grow_the_pool_for_a_burst(
         answer.set()
     _each_delivered_once(collector, delivery, names)
 
+
+def test_a_backlog_the_cpu_holds_back_does_not_grow_the_pool(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    # Building a log takes long (0.5 ms, 250 ms per POST of 500) and the API answers at
+    # once: a backlog of 5,000 logs is the CPU's, not the API's, and more senders would
+    # only share the same cores with the app. The pool stays at two (the second starts
+    # before anything is measured), not one per POST's worth of backlog (10), and every
+    # log is delivered once.
+    def slow_build(pending: Any) -> dict:
+        time.sleep(0.0005)
+        return build_id(pending)
+
+    before = set(worker_threads())
+    delivery = make_delivery(collector.url, slow_build, buffer_length=10,
+                             shutdown_timeout=30.0)
+    names = [f"log-{n}" for n in range(5000)]
+    for name in names:
+        assert delivery.submit(item(name))
+    wait_until(lambda: delivery.stats["queued"] == 0, timeout=60.0)  # no flush: it
+    assert len(set(worker_threads()) - before) <= 3  # adds one; 2, a POST may be slow once
+    _each_delivered_once(collector, delivery, names)
+
+
 #: More logs than every sender's first POST can take, so some are still waiting when the
 #: API changes its answer below.
 BACKLOG = (MAX_SENDERS + 1) * MAX_POST_LOGS
@@ -372,6 +396,18 @@ def test_after_a_failure_senders_hold_then_probe_with_one_post_at_a_time() -> No
     pytest.param([3], 50, {"paused_until": 1e9}, False, id="auth-pause"),
     pytest.param([3] * 4, 50, {}, False, id="max-senders-busy"),
     pytest.param([3], 50, {"sender_asked": True}, False, id="already-asked"),
+    # Whether one more would help: n busy senders fill a POST's wait with n - 1 others'
+    # encoding (seconds per batch, averaged); more than that and the CPU is the bottleneck.
+    pytest.param([500, 500], 20, {"left_behind": 20, "encode_s": 0.01, "post_s": 0.004},
+                 False, id="the-cpu-is-the-bottleneck"),
+    pytest.param([500, 500], 20, {"left_behind": 20, "encode_s": 0.01, "post_s": 0.05},
+                 True, id="the-api-round-trip-is"),
+    pytest.param([500, 500], 20, {"left_behind": 20, "encode_s": 0.01, "post_s": 0.004,
+                                  "posting_for": 5.0}, True, id="the-api-turned-slow"),
+    pytest.param([500, 500], 20, {"left_behind": 20}, False,
+                 id="nothing-measured-two-at-most"),
+    pytest.param([10, 10], 3, {"urgent": True, "encode_s": 0.01, "post_s": 0.001}, True,
+                 id="flush-whatever-the-cycle"),
 ])
 def test_one_more_sender_is_wanted_when_the_backlog_outgrows_the_posts_in_flight(
         carrying: list[int], waiting: int, state: dict[str, Any], wanted: bool) -> None:
@@ -382,6 +418,10 @@ def test_one_more_sender_is_wanted_when_the_backlog_outgrows_the_posts_in_flight
     queue.items.extend(item("w") for _ in range(waiting))
     state = dict(state)
     urgent = state.pop("urgent", False)
+    if "posting_for" in state:  # their POSTs began that long ago
+        began = time.monotonic() - state.pop("posting_for")
+        for batch in queue.in_flight:
+            batch.sent_at = began
     for name, value in state.items():
         setattr(queue if hasattr(queue, name) else batcher, name, value)
     with queue.lock:

@@ -42,13 +42,16 @@ class Attempt:
         ``deadline`` (flush or close) caps the POST's timeout so that neither overruns.
         """
         batcher = self._batcher
+        first = batch.body is None
         if batch.body is None:
             items, batch.items = batch.items or [], None  # free the raw captures early
+            began = time.monotonic()
             batch.body = self._sender.encode(
                 items, lambda exc: self._log_build_error(batch, exc))
             if batch.body is None:  # no log could be built: nothing left to send
                 batcher.settle(batch, "build_error")
                 return
+            batcher.observe(encode_s=time.monotonic() - began)
         timeout = self._timeout
         if deadline is not None:
             left = deadline - time.monotonic()
@@ -64,7 +67,11 @@ class Attempt:
         if batch.attempts > 1:
             with batcher.lock:
                 self._queue.counts["retries"] += 1
-        self._apply(batch, self._sender.post(batch.body, timeout))
+        batch.sent_at = time.monotonic()
+        outcome = self._sender.post(batch.body, timeout)
+        if first:  # the API's share of a sender's cycle (Batcher.observe)
+            batcher.observe(post_s=time.monotonic() - batch.sent_at)
+        self._apply(batch, outcome)
 
     def _apply(self, batch: Batch, outcome: Outcome) -> None:
         """Settle, pause or reschedule the batch per ``outcome`` (one log line at most)."""

@@ -12,9 +12,10 @@ senders. With several POSTs in flight the Metrics API is still treated as one se
 - closing sends what is left until the deadline, never waiting past it.
 
 It also says when one more sender is wanted (:meth:`Batcher.claim_sender_locked`): every
-sender is busy and the backlog exceeds what they carry. The request thread learns it from
-:meth:`Batcher.put` and only passes the word on (it starts no thread); a sender learns
-it when it takes a batch.
+sender is busy, the backlog exceeds what they carry, and the API's round trip, not the
+CPU, holds delivery back (senders report their cycles to :meth:`Batcher.observe`). The
+request thread learns it from :meth:`Batcher.put` and only passes the word on (it starts
+no thread); a sender learns it when it takes a batch.
 
 While every sender is held in a POST, none waits on the ``flush_interval`` timer: a
 sender that takes a batch and leaves none idle arms a *watch* (:meth:`Batcher.after_take`),
@@ -29,6 +30,9 @@ from typing import Callable, Optional
 
 from readme_metrics.delivery.policy import BACKOFF_BASE, BACKOFF_CAP, MAX_SENDERS, backoff_delay
 from readme_metrics.delivery.queue import Batch, LogQueue
+
+#: How much each sender cycle moves the averages of :meth:`Batcher.observe`.
+CYCLE_WEIGHT = 0.25
 
 
 class Batcher:
@@ -54,6 +58,10 @@ class Batcher:
         self.sender_asked = False
         # The flush_interval watch is armed (see watch()): one at a time.
         self.watching = False
+        # A sender's cycle, in seconds (moving averages; 0: none measured yet): building
+        # and encoding a batch, then its POST (see observe()).
+        self.encode_s = 0.0
+        self.post_s = 0.0
 
     # -- request thread ---------------------------------------------------------------
 
@@ -174,10 +182,47 @@ class Batcher:
             return False
         if not urgent and (waiting < queue.batch_size or (
                 queue.left_behind < queue.batch_size
-                and waiting <= 2 * sum(batch.count for batch in in_flight))):
+                and waiting <= 2 * sum(batch.count for batch in in_flight))
+                or not self._another_overlaps_locked(in_flight)):
             return False
         self.sender_asked = True
         return True
+
+    def _another_overlaps_locked(self, in_flight: set[Batch]) -> bool:
+        """True if one more sender would raise throughput: the API's round trip, not the
+        CPU, holds delivery back.
+
+        A sender's cycle is building and encoding a batch (CPU, under the GIL, shared
+        with the app) then its POST (waiting on the API). ``n`` busy senders already fill
+        a POST's wait with ``n - 1`` others' encoding; one more helps only while that is
+        shorter than the wait. Where the CPU is the bottleneck (large bodies served as fast
+        as it allows to an API that answers at once) more senders only share the same
+        cores with the app: bench.py's in-process POST grew the pool to 16, and keeping
+        it at 4 or 5 took 55 us off the request path's mean and 70 off end to end. The
+        wait is the longer of the average POST and the oldest POST in flight, so an API
+        that turns slow is seen at once, not one round trip later. Times are wall clock:
+        encoding slowed by the app's threads holding the GIL counts as CPU's, as it is.
+        """
+        encode_s = self.encode_s
+        if not encode_s:
+            return len(in_flight) < 2  # nothing measured yet: a second sender at most
+        busy = (len(in_flight) - 1) * encode_s
+        if busy < self.post_s:
+            return True
+        now = self._clock()
+        return busy < now - min(batch.sent_at or now for batch in in_flight)
+
+    def observe(self, encode_s: Optional[float] = None,
+                post_s: Optional[float] = None) -> None:
+        """A sender's cycle: seconds spent encoding a batch, or in its POST."""
+        with self.lock:
+            if encode_s is not None:
+                encode_s = max(encode_s, 1e-9)
+                self.encode_s += ((encode_s - self.encode_s) * CYCLE_WEIGHT
+                                  if self.encode_s else encode_s)
+            if post_s is not None:
+                self.post_s += ((post_s - self.post_s) * CYCLE_WEIGHT
+                                if self.post_s else post_s)
 
     def claim_sender(self, urgent: bool = False) -> bool:
         """:meth:`claim_sender_locked` for a flush (``urgent``)."""

@@ -43,7 +43,7 @@ class Batch:
     """Logs taken off the queue together; kept (encoded) while they are retried."""
 
     __slots__ = ("items", "first", "last", "count", "nbytes", "body", "attempts",
-                 "not_before")
+                 "not_before", "sent_at")
 
     def __init__(self, items: list[Any], first: int, nbytes: int) -> None:
         self.items: Optional[list[Any]] = items
@@ -54,6 +54,7 @@ class Batch:
         self.body: Optional[bytes] = None
         self.attempts = 0
         self.not_before = 0.0
+        self.sent_at = 0.0  # when its current POST began (0: being encoded)
 
 
 class _FlushWaiter:
