@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
 from importlib.metadata import version
-from typing import Any, Mapping, Optional
+from typing import Any, Iterator, Mapping, Optional
 
 from dotenv import dotenv_values  # environs' own reader of .env files
 from environs import Env, EnvError
 
-__all__ = ["environment", "flag", "raw", "read", "reset", "setting"]
+__all__ = ["blamed", "environment", "flag", "raw", "read", "reset", "setting"]
 
 _lock = threading.Lock()
 _env: Optional[Env] = None
@@ -145,6 +146,19 @@ def read(option: str, variable: str, parse: str, expects: Optional[str] = None) 
             f"readme_metrics: {option} ({variable}) {problem} {text!r} "
             f"(from {origin(variable)})"
         ) from None
+
+
+@contextmanager
+def blamed(variable: str, given: Any) -> Iterator[None]:
+    """Around the check of a value :func:`setting` returned: a ``ValueError`` raised for
+    a value read from ``variable`` (``given`` None) ends by saying where it was read, as
+    :func:`read` says it of a value its parser refuses."""
+    try:
+        yield
+    except ValueError as exc:
+        if given is not None:
+            raise
+        raise ValueError(f"{exc} (from {origin(variable)})") from None
 
 
 def setting(option: str, variable: str, given: Any, parse: str,

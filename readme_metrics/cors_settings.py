@@ -18,7 +18,7 @@ import re
 import typing as t
 from dataclasses import dataclass
 
-from readme_metrics._env import flag, setting
+from readme_metrics._env import blamed, flag, setting
 from readme_metrics._http import is_token
 
 __all__ = ["CORSSettings", "normalise_origin"]
@@ -74,16 +74,15 @@ class CORSSettings:
     def read(cls, **given: t.Any) -> CORSSettings:
         """Each option as given (the middleware's keyword arguments; None or left out =
         not given), else from its variable, else its default; checked."""
-        origins = _names(
-            "allowed_origins", "CORS_ALLOWED",
-            setting("allowed_origins", "CORS_ALLOWED", given.get("allowed_origins"), "str")
-            or (),
-        )
+        given_origins = given.get("allowed_origins")
+        value = setting("allowed_origins", "CORS_ALLOWED", given_origins, "str")
+        with blamed("CORS_ALLOWED", given_origins):
+            origins = _names("allowed_origins", "CORS_ALLOWED", value or ())
+            allowed = frozenset(
+                _configured_origin(origin) for origin in origins if origin != "*")
         settings = cls(
             allow_any="*" in origins,
-            allowed_origins=frozenset(
-                _configured_origin(origin) for origin in origins if origin != "*"
-            ),
+            allowed_origins=allowed,
             allow_credentials=flag("allow_credentials", "CORS_ALLOW_CREDENTIALS",
                                    given.get("allow_credentials"), False),
             allow_methods=[
@@ -149,7 +148,8 @@ def _configured_origin(value: str) -> str:
 
 def _token_list(option: str, variable: str, given: t.Any, default: t.Any) -> list[str]:
     value = setting(option, variable, given, "str")
-    return _tokens(option, variable, default if value is None else value)
+    with blamed(variable, given):
+        return _tokens(option, variable, default if value is None else value)
 
 
 def _seconds(option: str, variable: str, given: t.Any) -> int:
@@ -157,6 +157,7 @@ def _seconds(option: str, variable: str, given: t.Any) -> int:
     age = setting(option, variable, given, "int", expects)
     age = _DEFAULT_MAX_AGE if age is None else age
     if isinstance(age, bool) or not isinstance(age, int) or age < 0:
-        raise ValueError(f"readme_metrics: {option} ({variable}) must be {expects}, "
-                         f"got {age!r}")
+        with blamed(variable, given):
+            raise ValueError(f"readme_metrics: {option} ({variable}) must be {expects}, "
+                             f"got {age!r}")
     return age

@@ -28,7 +28,7 @@ import typing as t
 import uuid
 from contextvars import ContextVar
 
-from readme_metrics._env import flag, setting
+from readme_metrics._env import blamed, flag, setting
 from readme_metrics._http import is_token
 from readme_metrics.masking import mask
 
@@ -126,10 +126,11 @@ class RequestIdMiddleware:
         name = DEFAULT_HEADER if name is None else name
         name = name.strip() if isinstance(name, str) else name
         if not isinstance(name, str) or not is_token(name):
-            raise ValueError(
-                f"readme_metrics: header (REQUEST_ID_HEADER) must be a header name, "
-                f"got {name!r}"
-            )
+            with blamed("REQUEST_ID_HEADER", header):
+                raise ValueError(
+                    f"readme_metrics: header (REQUEST_ID_HEADER) must be a header name, "
+                    f"got {name!r}"
+                )
         self.header: str = name
         self.environ_key: str = "HTTP_" + name.upper().replace("-", "_")
 

@@ -403,11 +403,27 @@ def test_wildcard_with_credentials_is_warned(caplog: pytest.LogCaptureFixture) -
     pytest.param("CORS_MAX_AGE", "-1", "max_age", id="max-age-negative"),
 ])
 def test_invalid_configuration_names_option_and_variable(
-    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, option: str
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, option: str
 ) -> None:
+    """The error names the option and the variable, and, as the README_* errors do, where
+    the value came from: "(from the environment)" or the .env file it was read from
+    (where a newcomer told "the environment" looks and finds nothing); an argument is the
+    caller's own code, named by the option."""
     monkeypatch.setenv(variable, value)
-    with pytest.raises(ValueError, match=rf"{option} \({variable}\)"):
+    with pytest.raises(ValueError, match=rf"{option} \({variable}\)") as error:
         CORSMiddleware(plain_app())
+    assert str(error.value).endswith(" (from the environment)")
+    monkeypatch.delenv(variable)
+    (tmp_path / ".env").write_text(f"{variable}={value}\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError) as error:
+        CORSMiddleware(plain_app())
+    assert str(error.value).endswith(f" (from {tmp_path / '.env'})")
+    if option != "max_age" or value.lstrip("-").isdigit():
+        with pytest.raises(ValueError, match=rf"{option} \({variable}\)") as error:
+            CORSMiddleware(plain_app(), **{option: int(value) if option == "max_age"
+                                           else value})
+        assert "(from " not in str(error.value)
 
 
 def test_an_allow_credentials_argument_that_is_no_bool_is_refused() -> None:
@@ -598,3 +614,4 @@ def test_cors_stacked_with_metrics_either_way(collector: Collector,
     methods = [log["request"]["log"]["entries"][0]["request"]["method"]
                for log in collector.logs]
     assert methods == ["GET", "GET"], "preflights are not logged, actual requests are"
+

@@ -694,3 +694,22 @@ def test_companions_read_a_dotenv_file(tmp_path: Path) -> None:
                           env={**environment, "PYTHONPATH": str(REPO_ROOT)})
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["https://dotenv.example", "trace-1", "trace-1", "-"]
+
+
+def test_an_invalid_header_name_says_where_it_came_from(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the README_* errors do: "(from the environment)", or the .env file it was read
+    from; an argument is the caller's own code."""
+    monkeypatch.setenv("REQUEST_ID_HEADER", "X Request")
+    with pytest.raises(ValueError) as error:
+        RequestIdMiddleware(plain_app())
+    assert str(error.value).endswith("got 'X Request' (from the environment)")
+    monkeypatch.delenv("REQUEST_ID_HEADER")
+    (tmp_path / ".env").write_text("REQUEST_ID_HEADER=X Request\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError) as error:
+        RequestIdMiddleware(plain_app())
+    assert str(error.value).endswith(f"got 'X Request' (from {tmp_path / '.env'})")
+    with pytest.raises(ValueError) as error:
+        RequestIdMiddleware(plain_app(), header="X Request")
+    assert str(error.value).endswith("got 'X Request'")
