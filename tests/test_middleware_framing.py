@@ -7,8 +7,9 @@ the input (as werkzeug's own request does) gets the whole body. Clamped to the l
 wrapped app got less than the bare one; a length above the body made the log call a
 complete body incomplete. ASGI servers dechunk too: the length must not end the recording
 before the last ``http.request`` message does. An unread chunked body that cannot be had
-without waiting (gunicorn, werkzeug; ASGI under trio) is logged as incomplete and of
-unknown size, never as no body at all. tests/test_hostile_servers.py sends the same
+without waiting (an unknown socket reader; ASGI under trio) is logged as incomplete and
+of unknown size, never as no body at all; under werkzeug's and wsgiref's servers its
+chunks are copied from the connection. tests/test_hostile_servers.py sends the same
 requests to the real servers.
 """
 
@@ -108,3 +109,55 @@ def test_wsgi_unread_chunked_body_is_logged_incomplete(wrap: Any, collector: Col
     assert request["postData"]["text"] == ""
     assert request["postData"]["comment"] == (
         "incomplete: 0 of a body of unknown length could be read without waiting")
+
+
+def _stdlib_server(kind: str, app: Any) -> Any:
+    """wsgiref's server (runserver is built on it; it leaves a chunked body framed), or
+    werkzeug's (``flask run``: it de-chunks through its own reader), on a free port."""
+    if kind == "wsgiref":
+        from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+        class Quiet(WSGIRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return make_server("127.0.0.1", 0, app, handler_class=Quiet)
+    from werkzeug.serving import make_server as werkzeug_server
+
+    return werkzeug_server("127.0.0.1", 0, app, threaded=True)
+
+
+@pytest.mark.parametrize("kind", ["wsgiref", "werkzeug"])
+@pytest.mark.parametrize(("sent", "text", "comment"), [
+    pytest.param(b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", "hello world", None, id="whole"),
+    pytest.param(b"5\r\nhello\r\n6\r\n wo", "hello wo",
+                 "incomplete: 8 of a body of unknown length could be read without waiting",
+                 id="client-stops-sending"),
+])
+def test_unread_chunked_body_under_a_development_server(
+        wrap: Any, collector: Collector, kind: str, sent: bytes, text: str,
+        comment: Any) -> None:
+    """SPEC 5: a body the view never reads is logged under every server. The development
+    servers' readers wait on the client, so the chunks that arrived are copied from the
+    connection (nothing consumed): whole, or as far as they came, said incomplete."""
+    import threading
+
+    server = _stdlib_server(kind, wrap(_noread))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.server_port), timeout=30) as sock:
+            sock.sendall(b"POST /upload HTTP/1.1\r\nHost: api.example.com\r\n"
+                         b"Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
+                         b"Connection: close\r\n\r\n" + sent)
+            answer = b""
+            # The answer comes, and the connection is closed, though the body never ends.
+            while data := sock.recv(65536):
+                answer += data
+        request = _request(collector)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answer.startswith(b"HTTP/1.") and b"ok" in answer.partition(b"\r\n\r\n")[2]
+    assert request["postData"]["text"] == text
+    assert request["postData"].get("comment") == comment
+    assert request["bodySize"] == (len(text) if comment is None else -1)

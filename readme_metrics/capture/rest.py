@@ -19,9 +19,9 @@ unread rest is read only from where it already is:
 - a buffered reader over a socket (werkzeug's development server, wsgiref, Django's
   runserver): reads with the socket switched to non-blocking for those calls only; they
   return what is buffered or received, else nothing. Those servers close the connection
-  after the response and throw the rest away anyway. werkzeug hands a chunked body
-  through its own dechunking reader: one the app never started reading is copied and
-  read out of its chunks (``rest_werkzeug.py``);
+  after the response and throw the rest away anyway. A chunked body the app never
+  started reading (through werkzeug's dechunking reader; wsgiref and runserver do not
+  de-chunk) is copied and read out of its chunks (``rest_chunked.py``);
 - uWSGI: what it read with the request head, and what the socket holds, by reads that
   cannot wait (``rest_uwsgi.py``); with ``post-buffering``, the whole body; under
   ``--http11-socket``, all but the body's last byte.
@@ -52,6 +52,7 @@ import time
 from typing import Any, Mapping
 
 from readme_metrics.capture.body import BodyRecord
+from readme_metrics.capture.rest_chunked import socket_chunks
 from readme_metrics.capture.rest_gunicorn import gunicorn_chunks, gunicorn_peek
 from readme_metrics.capture.rest_uwsgi import (
     is_uwsgi_input,
@@ -59,7 +60,6 @@ from readme_metrics.capture.rest_uwsgi import (
     post_buffered,
     read_uwsgi,
 )
-from readme_metrics.capture.rest_werkzeug import werkzeug_chunks
 from readme_metrics.capture.sockets import readable, socket_of
 
 __all__ = ["arrives_later", "record_rest"]
@@ -93,7 +93,8 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
         if remaining is None:  # without a length, only the chunks tell the end
             chunks = None if uwsgi else gunicorn_chunks(base, environ, want, deadline)
             if chunks is None and not record.size:
-                chunks = werkzeug_chunks(base, want, deadline)
+                framed = environ.get("wsgi.input_terminated") is not True
+                chunks = socket_chunks(base, framed, want, deadline)
             if chunks is not None:
                 record.feed(chunks[0])
                 if chunks[1]:

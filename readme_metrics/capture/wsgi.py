@@ -103,10 +103,12 @@ class _Capture(Recorder):
                 # Chunked input the server ends (werkzeug): the Transfer-Encoding wins
                 # over a Content-Length sent with it (RFC 9112 6.3), and the app may read
                 # to the end, past that length, as it does bare.
-                terminated = (bool(environ.get("HTTP_TRANSFER_ENCODING"))
-                              and environ.get("wsgi.input_terminated") is True)
+                chunked = bool(environ.get("HTTP_TRANSFER_ENCODING"))
+                terminated = chunked and environ.get("wsgi.input_terminated") is True
                 length = None if terminated else content_length(environ)
-                body = BodyRecord(limit, length, terminated)
+                # ``chunked``: a body is there even where the server leaves it framed
+                # (wsgiref, runserver): an unread one is copied from the connection.
+                body = BodyRecord(limit, length, chunked)
                 self.tee = InputTee(wsgi_input, body, terminated)
                 environ["wsgi.input"] = self.tee
                 # An outer webob layer may have marked the input seekable; the tee is

@@ -158,8 +158,8 @@ class InputTee:
         record = self.record
         if record.eof or self._pending:
             return
-        if record.declared is None and not self.terminated:
-            return  # no length and no end marker: there may be no body at all
+        if record.declared is None and not (self.terminated or record.chunked):
+            return  # no length and no Transfer-Encoding: there is no body
         taken = record_rest(record, self._input, environ, grace)
         if self._left is not None:
             self._left -= taken

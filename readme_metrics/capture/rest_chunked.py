@@ -1,0 +1,50 @@
+"""The development servers: an unread chunked body, copied without consuming it.
+
+Used by :mod:`readme_metrics.capture.rest`. Behind ``flask run`` and ``app.run()`` a
+chunked request body reaches the app through werkzeug's ``DechunkedInput`` over the
+connection's buffered reader, and werkzeug throws the unread rest away once the response
+iterable is exhausted; wsgiref (and runserver, built on it) does not de-chunk at all and
+hands the app the connection's reader itself. A read there waits for the client, so a
+body the app never started reading is copied instead: what the reader has buffered
+(``peek``, with the socket non-blocking for that call, so it never waits) followed by
+what the socket has received (``MSG_PEEK``), read out of its chunks (``chunked.py``).
+Nothing is consumed: the server's own reads, and its discarding, see the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any, Optional
+
+from readme_metrics.capture.chunked import copied_chunks
+from readme_metrics.capture.sockets import socket_of
+
+__all__ = ["socket_chunks"]
+
+
+def socket_chunks(stream: Any, framed: bool, want: int, deadline: float
+                  ) -> Optional[tuple[bytes, bool]]:
+    """(the data of a chunked body not read yet, True when its last chunk is there);
+    None when ``stream`` is neither werkzeug's dechunking reader at its start (once the
+    app has read some, where the next chunk starts is werkzeug's own state) nor, with
+    ``framed`` (the server left the chunks as sent: no ``wsgi.input_terminated``), a
+    reader over a socket."""
+    if type(stream).__name__ == "DechunkedInput" and type(stream).__module__ == (
+            "werkzeug.serving"):
+        if getattr(stream, "_done", True) or getattr(stream, "_len", None) != 0:
+            return None
+        stream = getattr(stream, "_rfile", None)
+    elif not framed:
+        return None  # a reader that de-chunks in a way not known here
+    sock = socket_of(stream)
+    if sock is None or not isinstance(stream, io.BufferedReader):
+        return None
+    timeout = sock.gettimeout()
+    sock.settimeout(0.0)  # peek() reads the socket when its buffer is empty: never wait
+    try:
+        held = stream.peek()
+    except (BlockingIOError, InterruptedError):
+        held = b""
+    finally:
+        sock.settimeout(timeout)
+    return copied_chunks(held, sock, want, deadline)
