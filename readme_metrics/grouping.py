@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import os
 import traceback
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, Callable, Optional
 
 from readme_metrics._dotted import NotImported
@@ -80,18 +82,21 @@ def _scrubbed_traceback(exc: BaseException) -> str:
 
 def _identity(key: Any) -> Optional[str]:
     """The caller's identity from the ``api_key`` returned: a string that is not blank, or
-    a finite number written out; None for anything else (a list or bytes would be the
-    mask of their repr, an identity no caller has)."""
+    a finite number (of any numeric type) written out; None for anything else (a list or
+    bytes would be the mask of their repr, an identity no caller has)."""
     if key.__class__ is str:
         return key if key and not key.isspace() else None
     if isinstance(key, bool) or key is None:
         return None
     if isinstance(key, str):
         return str(key) if key and not key.isspace() else None
-    if isinstance(key, int):
+    if isinstance(key, numbers.Integral):  # int, IntEnum, numpy's integers
         return str(int(key))
-    if isinstance(key, float) and math.isfinite(key):
-        return str(float(key))
+    if isinstance(key, numbers.Real):  # float, numpy's floats
+        value = float(key)
+        return str(value) if math.isfinite(value) else None
+    if isinstance(key, Decimal):  # a database column
+        return str(key) if key.is_finite() else None
     return None
 
 

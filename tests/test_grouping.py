@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
 
@@ -169,6 +171,8 @@ def test_a_missing_api_key_says_what_the_function_returned_instead(
     pytest.param(SECRET.encode(), "of type bytes", id="bytes"),
     pytest.param(float("nan"), "nan", id="nan"),
     pytest.param(float("inf"), "inf", id="infinity"),
+    pytest.param(Decimal("NaN"), "of type Decimal", id="decimal-nan"),
+    pytest.param(1j, "of type complex", id="complex"),
     pytest.param("   ", "'   '", id="blank"),
 ])
 def test_a_key_that_is_no_string_or_number_is_not_logged(
@@ -188,6 +192,10 @@ def test_a_key_that_is_no_string_or_number_is_not_logged(
     pytest.param(SECRET, SECRET, id="string"),
     pytest.param(1234, "1234", id="integer"),
     pytest.param(12.5, "12.5", id="float"),
+    # Numbers of other types were keys before (str() of them): a Decimal from a database
+    # column, numpy's integers (numbers.Integral, like this Fraction is numbers.Real).
+    pytest.param(Decimal("1042"), "1042", id="decimal"),
+    pytest.param(Fraction(5, 2), "2.5", id="other-real"),
     pytest.param(" padded ", " padded ", id="kept-as-given"),
 ])
 def test_a_string_or_number_key_is_the_identity(key: Any, identity: str) -> None:
