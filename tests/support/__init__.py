@@ -42,8 +42,9 @@
   collector.
 - ``transports``: the transport tests' key, both routes (``ROUTES``) and a clean
   environment.
-- ``polling``: ``wait_until``, waiting for what another thread or process does, and
-  ``SERVE_POLL``, how often the tests' own servers look for their shutdown.
+- ``polling``: ``wait_until``, waiting for what another thread or process does (for
+  ``PATIENCE`` seconds by default, as ``Collector.wait_for_logs``), and ``SERVE_POLL``,
+  how often the tests' own servers look for their shutdown.
 - ``sessions``: ``close_connections``, a ``requests`` session's kept-alive connections
   closed before a server is stopped.
 """

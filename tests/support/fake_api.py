@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional
 
-from tests.support.polling import SERVE_POLL
+from tests.support.polling import PATIENCE, SERVE_POLL
 
 
 @dataclass
@@ -168,7 +168,7 @@ class Collector:
         """Every accepted log object, in arrival order."""
         return [log for batch in self.batches for log in batch]
 
-    def wait_for_logs(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+    def wait_for_logs(self, count: int, timeout: float = PATIENCE) -> list[dict[str, Any]]:
         """Block until ``count`` logs arrived (or raise), then return all of them."""
         deadline = time.monotonic() + timeout
         with self._cond:

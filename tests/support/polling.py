@@ -1,5 +1,6 @@
-"""Waiting in a test for something another thread or process does: ``wait_until``, and
-``SERVE_POLL``, how often the tests' own servers look for their shutdown."""
+"""Waiting in a test for something another thread or process does: ``wait_until`` (for
+``PATIENCE`` seconds by default), and ``SERVE_POLL``, how often the tests' own servers
+look for their shutdown."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ from typing import Callable
 SERVE_POLL = 0.01
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 10.0) -> None:
+#: How long a test waits by default for what another thread or process does. Reached
+#: only when something is wrong, so generous: a busy CI machine is slow, not broken.
+PATIENCE = 30.0
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = PATIENCE) -> None:
     """Poll ``predicate`` every 10 ms; fail the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while not predicate():
