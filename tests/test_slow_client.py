@@ -26,7 +26,7 @@ from typing import Any, Iterable, Optional
 import pytest
 import requests
 
-from tests.support.fake_api import Collector, Reply, free_port
+from tests.support.fake_api import Collector, Reply, free_port, free_ports
 from tests.test_e2e_servers import (
     GUNICORN,
     MAX_BODY,
@@ -164,8 +164,9 @@ def logged_body(collector: Collector, trace: str) -> dict[str, Any]:
 
 
 def run_case(collector: Collector, tmp_path: Path, server: str, attribute: str,
-             declared: int, sent: bytes, path: str = "/noread") -> tuple[bytes, str]:
-    port = free_port()
+             declared: int, sent: bytes, path: str = "/noread",
+             port: Optional[int] = None) -> tuple[bytes, str]:
+    port = port or free_port()
     trace = uuid.uuid4().hex
     env = server_env(collector, DJANGO_SETTINGS_MODULE="tests.support.e2e_apps",
                      README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping")
@@ -211,11 +212,12 @@ def test_client_declaring_more_than_it_sends_gets_the_bare_answer(
     # The bare and the wrapped app each in a server of their own, at the same time: most
     # of a case is the server's own wait for the body that never comes (gunicorn's
     # gthread worker gives it 5 s), and the two servers share nothing but the collector.
+    bare_port, wrapped_port = free_ports(2)
     with ThreadPoolExecutor(2) as pool:
         bare_case = pool.submit(run_case, docs_collector, tmp_path, server, "plain_bare",
-                                100000, b"abc", path)
+                                100000, b"abc", path, bare_port)
         wrapped_case = pool.submit(run_case, docs_collector, tmp_path, server, "plain_app",
-                                   100000, b"abc", path)
+                                   100000, b"abc", path, wrapped_port)
         bare, _ = bare_case.result()
         wrapped, trace = wrapped_case.result()
     assert normalized(wrapped, server) == normalized(bare, server)

@@ -1,7 +1,7 @@
 """What the tests share, one concern per module.
 
 - ``fake_api``: a real, programmable Metrics API on 127.0.0.1 (``Collector``, ``Reply``,
-  ``Received``, ``basic_auth``, ``free_port``).
+  ``Received``, ``basic_auth``, ``free_port``, ``free_ports``).
 - ``har_check``: ``assert_valid_log``, one log exactly as SPEC section 4 says, and
   ``har_validator`` (the strict HAR 1.2 schema, tests/har-1.2.schema.json).
 - ``wsgi``: ``ThreadedWSGIServer``, and ``run_wsgi``/``wsgi_environ``/``WSGIResult`` for
