@@ -56,6 +56,13 @@ _OUTSIDE_STRINGS = frozenset("0123456789+-.eE truefalsn[]{},:\t\n\r")
 #: Keys this long or longer are replaced inside values, not only as whole values.
 MIN_SUBSTRING_KEY = 8
 
+#: The longest key looked for in every spelling it can take in a URL or a JSON text (each
+#: character as is or encoded: a pattern compiled once per key, 60 to 110 us a character).
+#: A text that spells a longer key otherwise than as is, percent-encoded or form-encoded
+#: is hidden whole behind the mask: the client chooses the key the grouping function
+#: reads, and an 8,000-character one spelled oddly once cost 0.5 to 0.9 s of CPU per log.
+MAX_SPELLED_KEY = 128
+
 #: Headers holding a URL: redacted and scrubbed as the request URL is (stays valid).
 URL_HEADERS = frozenset({"referer", "location", "content-location"})
 
@@ -128,7 +135,7 @@ class CallerKey:
             return self.masked
         if self.inside:
             if self._encoded_in(value):
-                value = self._url_any().sub(self._encoded_mask, value)
+                value = self._respelled(value, self._encoded_mask)
             if "\\" in value and (not self._plain or self._escaped(value)):
                 # (A key with a quote, a backslash or a control character is escaped
                 # with any backslash, non-ASCII maybe: _json_spellings looks.)
@@ -177,7 +184,7 @@ class CallerKey:
         first), then any other the text still decodes to."""
         text = _replaced(text, self._spellings, self._quoted_mask)
         if self._encoded_in(text):
-            text = self._url_any().sub(lambda spelling: self._quoted(spelling.group()), text)
+            text = self._respelled(text, lambda spelling: self._quoted(spelling.group()))
         return text
 
     def _encoded_mask(self, spelling: re.Match[str]) -> str:
@@ -198,6 +205,14 @@ class CallerKey:
             self._url_spelling = _url_pattern(self.key)
         return self._url_spelling
 
+    def _respelled(self, text: str, replace: Callable[[re.Match[str]], str]) -> str:
+        """``text`` (which :meth:`_encoded_in` found spelling the key) with each URL spelling
+        of the key replaced; the quoted mask for all of it, if the key is too long to have
+        a pattern (:data:`MAX_SPELLED_KEY`)."""
+        if len(self.key) > MAX_SPELLED_KEY:
+            return self._quoted_mask
+        return self._url_any().sub(replace, text)
+
     def _encoded_in(self, text: str) -> bool:
         """Whether ``text`` percent-decodes to a text holding the key, however it is
         encoded: a client may encode what needs no encoding (``%6F`` for ``o``), a form
@@ -206,10 +221,11 @@ class CallerKey:
             return False
         if self._anchor not in text and _ALNUM_ESCAPE.search(text) is None:
             return False
-        if "%" in self.key or (self._lone and utf8(self.key).decode(
-                "utf-8", "surrogateescape") != self.key):
+        if len(self.key) <= MAX_SPELLED_KEY and ("%" in self.key or (
+                self._lone and utf8(self.key).decode("utf-8", "surrogateescape") != self.key)):
             # Decoding would change the key's own "%41" too, or no decoding gives a lone
-            # surrogate surrogateescape cannot make (\ud800): ask the pattern.
+            # surrogate surrogateescape cannot make (\ud800): ask the pattern. (A longer
+            # key is found decoded below, or as is by the caller.)
             return self._url_any().search(text) is not None
         decoded = unquote(text, errors="surrogateescape")
         if self.key in decoded:
@@ -246,7 +262,8 @@ class CallerKey:
         if self._encoded_in(text):
             # A link ({"next": "...?key=k%2F"}): its spellings masked as in a url
             # (JSON-safe, as the quoted mask is); the key as is is masked below.
-            text = self._url_any().sub(self._encoded_mask, text)
+            text = (self._hidden(text) if len(self.key) > MAX_SPELLED_KEY
+                    else self._url_any().sub(self._encoded_mask, text))
         if self._plain and not (self._bare and self.key in text):
             # In a JSON text such a key is inside a string: masked there as plain text.
             if self.key in text:
@@ -267,6 +284,10 @@ class CallerKey:
         """Whether a JSON ``text`` could spell the key with escapes (see ``_escapes``): a
         printable key has no character the other escapes give."""
         return "\\" in text and self._escapes.search(text) is not None
+
+    def _hidden(self, text: str) -> str:
+        """The mask in place of all of ``text``: a JSON string if ``text`` is JSON."""
+        return json.dumps(self.masked, ensure_ascii=False) if _is_json(text) else self.masked
 
     def name(self, value: str) -> str:
         """A field, parameter or cookie name with the key masked (a long key only, as the
@@ -363,6 +384,8 @@ class CallerKey:
         if (simple or "\\" not in text) and (
                 key if self.inside else f'"{key}"') not in _decoded(text, key):
             return text
+        if len(key) > MAX_SPELLED_KEY:
+            return self._hidden(text)
         if self._json_spelling is None:  # two threads may both compile it: no harm
             self._json_spelling = _json_pattern(self.key, whole=not self.inside)
         masked = json.dumps(self.masked, ensure_ascii=False)
