@@ -292,7 +292,7 @@ def test_gunicorn_worker_exit_flushes_queued_logs(collector: Collector,
 
 
 THREADS_SCRIPT = textwrap.dedent("""
-    import json, os, sys, threading
+    import json, os, sys, threading, time
     from wsgiref.util import setup_testing_defaults
     from readme_metrics import MetricsApiConfig, MetricsMiddleware
 
@@ -316,20 +316,30 @@ THREADS_SCRIPT = textwrap.dedent("""
     def make():
         return MetricsMiddleware(app, MetricsApiConfig(
             api_key="rdme_threads_key", metrics_api=sys.argv[1], base_log_url="http://d.x",
-            buffer_length=2, flush_interval=0.05,
+            buffer_length=2, flush_interval=60,
             grouping_function=lambda req: {"api_key": "caller"}))
+
+    def call_both(n):
+        call(first, f"/first/{n}")
+        call(second, f"/second/{n}")
+        if n % 2:
+            # A batch each (buffer_length=2), then wait until both are delivered: logs
+            # never pile up behind a busy sender, the one reason (by design) for a second
+            # sender to start. On a busy machine they did, and a second one started.
+            deadline = time.monotonic() + 30
+            while (min(first.stats["sent"], second.stats["sent"]) < n + 1
+                   and time.monotonic() < deadline):
+                time.sleep(0.001)
 
     report = {"start": snapshot()}
     first, second = make(), make()
     report["constructed"] = snapshot()
     for n in range(100):  # 50 batches each
-        call(first, f"/first/{n}")
-        call(second, f"/second/{n}")
+        call_both(n)
     report["flushed"] = [first.flush(20), second.flush(20)]
     report["after_100_batches"] = snapshot()
     for n in range(100, 160):
-        call(first, f"/first/{n}")
-        call(second, f"/second/{n}")
+        call_both(n)
     report["flushed_again"] = [first.flush(20), second.flush(20)]
     report["after_160_batches"] = snapshot()
 
