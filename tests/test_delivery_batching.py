@@ -12,6 +12,7 @@ apart from HAR building. In every test, no log record shows the API key.
 from __future__ import annotations
 
 import logging
+import threading
 
 import pytest
 
@@ -139,8 +140,10 @@ def test_post_size_caps_logs_and_bytes(sizes: list[int], max_logs: int, max_byte
 def test_a_backlog_goes_in_larger_posts_up_to_the_cap_every_log_once(
         collector: Collector, make_delivery: MakeDelivery) -> None:
     # The first POST is held: meanwhile far more than buffer_length logs pile up, and
-    # the next POSTs carry as many as the cap allows instead of ten each.
-    collector.replies.append(Reply(delay=0.5))
+    # the next POSTs carry as many as the cap allows instead of ten each. Held until
+    # they are all queued (a 0.5 s hold could end first on a busy machine).
+    held = threading.Event()
+    collector.replies.append(Reply(gate=held))
     delivery = make_delivery(collector.url, buffer_length=10, flush_interval=0.05)
     names = [f"log-{n}" for n in range(1500)]
     delivery.submit(item(names[0]))
@@ -148,6 +151,7 @@ def test_a_backlog_goes_in_larger_posts_up_to_the_cap_every_log_once(
     delivery.flush(0.01)  # the first, small POST is now being held by the collector
     for name in names[2:]:
         assert delivery.submit(item(name))
+    held.set()
     assert delivery.flush(20.0) is True
 
     delivered = ids(collector.logs)

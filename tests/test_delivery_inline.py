@@ -60,12 +60,15 @@ def test_inline_mode_sends_a_partial_batch_older_than_flush_interval_with_the_ne
 
 def test_inline_mode_a_log_that_finds_the_sender_busy_is_not_stranded(
         collector: Collector, make_delivery: MakeDelivery) -> None:
-    collector.replies.append(Reply(delay=0.5))
+    # a's POST is held until b has come (a 0.5 s hold could end first on a busy machine).
+    held = threading.Event()
+    collector.replies.append(Reply(gate=held))
     delivery = make_delivery(collector.url, buffer_length=1, background_worker_mode=False)
     first = threading.Thread(target=delivery.submit, args=(item("a"),))
     first.start()
     wait_until(lambda: len(collector.received) == 1)  # a's POST is being held
     assert delivery.submit(item("b")) is True  # the inline sender is busy: b waits
+    held.set()
     first.join(10)
     # a's request thread sent b as well: no later request or flush() was needed.
     assert ids(collector.logs) == ["a", "b"]
