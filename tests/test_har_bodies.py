@@ -167,13 +167,17 @@ POST_DATA_CASES = [
     pytest.param(post("text/plain", b"abcdefgh"), None,
                  {"mimeType": "text/plain", "text": "abcd",
                   "comment": "truncated to 4 of 8 bytes"}, id="max-body-bytes-guard"),
+    pytest.param(post("text/plain", b"abcd", size=-1), None,
+                 {"mimeType": "text/plain", "text": "abcd",
+                  "comment": "truncated to 4 bytes of a body of unknown length"},
+                 id="max-body-bytes-reached-unknown-size"),
 ]
 
 
 @pytest.mark.parametrize(("exchange", "redactor", "expected"), POST_DATA_CASES)
 def test_post_data(exchange: Exchange, redactor: Optional[Redactor],
                    expected: dict[str, Any], request: pytest.FixtureRequest) -> None:
-    limit = 4 if request.node.callspec.id == "max-body-bytes-guard" else 262144
+    limit = 4 if request.node.callspec.id.startswith("max-body-bytes") else 262144
     entry = entry_of(exchange, redactor=redactor, max_body_bytes=limit)
     assert entry["request"]["postData"] == expected
     size = exchange.request_body_size

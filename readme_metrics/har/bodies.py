@@ -97,6 +97,10 @@ def _clip(body: bytes, size: int, max_body_bytes: int) -> tuple[bytes, Optional[
         body = body[:max_body_bytes]
     if total > len(body):
         return body, f"truncated to {len(body)} of {total} bytes", True
+    if total < 0 <= max_body_bytes <= len(body):
+        # A body of unknown length (chunked, its rest unread by the app) recorded up to
+        # the limit: the capture stopped there, with more of it maybe to come.
+        return body, f"truncated to {len(body)} bytes of a body of unknown length", True
     return body, None, False
 
 
