@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 from queue import Empty, SimpleQueue
-from random import getrandbits
 from typing import Any, Callable, Optional
 
+from readme_metrics._random import getrandbits
 from readme_metrics.capture.request import forwarded
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import Delivery, zero_stats
@@ -70,9 +70,9 @@ class MetricsPipeline:
     def new_id() -> str:
         """A fresh log ``_id`` (uuid4), also the tail of the x-documentation-url."""
         # uuid.uuid4() spelled out without its os.urandom system call (several
-        # microseconds on some kernels): random's global generator is seeded from
-        # os.urandom and re-seeded in forked children, and the id is not a secret (it is
-        # sent to the client in x-documentation-url anyway).
+        # microseconds on some kernels): the library's own generator (not the app's) is
+        # seeded from os.urandom and re-seeded in forked children, and the id is not a
+        # secret (it is sent to the client in x-documentation-url anyway).
         # to_bytes().hex() formats the 32 digits faster than a format spec does.
         h = (getrandbits(128) & _UUID_CLEAR | _UUID_SET).to_bytes(16, "big").hex()
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

@@ -9,11 +9,12 @@ decisions apart from the I/O that sends.
 from __future__ import annotations
 
 import email.utils
-import random
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Callable, Optional
+
+from readme_metrics._random import uniform01
 
 #: Attempts per batch (the first one included) before it is dropped.
 MAX_ATTEMPTS = 5
@@ -108,7 +109,7 @@ def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Opti
 
 def backoff_delay(attempt: int, retry_after: Optional[float] = None,
                   base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP,
-                  rand: Callable[[], float] = random.random) -> float:
+                  rand: Callable[[], float] = uniform01) -> float:
     """Wait before the next attempt: exponential backoff with full jitter.
 
     ``attempt`` counts the failures so far (>= 1). A server's Retry-After is a floor.
