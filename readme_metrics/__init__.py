@@ -10,13 +10,22 @@
     ))
 """
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from readme_metrics.config import MetricsApiConfig
+from readme_metrics.MetricsApiConfig import MetricsApiConfig
 from readme_metrics.version import __version__
 
 if TYPE_CHECKING:
     from readme_metrics.middleware import MetricsMiddleware
+else:
+    # The official 3.x package's module paths (readme_metrics.MetricsApiConfig and
+    # readme_metrics.MetricsMiddleware) are alias modules, loaded here: one loaded later
+    # would replace the package's attribute of the same name (the class) with itself.
+    # MetricsApiConfig is bound to the class above; the alias bound here is unbound, so
+    # that __getattr__ serves the class (loaded on first use).
+    import_module("readme_metrics.MetricsMiddleware")
+    del MetricsMiddleware
 
 __all__ = ["MetricsApiConfig", "MetricsMiddleware", "__version__"]
 

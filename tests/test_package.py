@@ -114,6 +114,7 @@ def test_framework_packages_are_imported_only_by_their_adapter() -> None:
         "import readme_metrics.flask_readme, readme_metrics.webhooks\n"
         "import readme_metrics.cors, readme_metrics.request_id\n"
         "from readme_metrics.VerifyWebhook import VerifyWebhook\n"
+        "import readme_metrics.MetricsApiConfig, readme_metrics.MetricsMiddleware\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('flask', 'django', 'werkzeug', 'asgiref', 'starlette', 'fastapi')\n"
         "            or m.startswith('readme_metrics.cli')))\n"
@@ -141,3 +142,31 @@ def test_every_docstring_is_utf_8() -> None:
                 except UnicodeEncodeError:
                     bad.append(f"{path.relative_to(REPO_ROOT)}: {getattr(node, 'name', '')}")
     assert bad == [], bad
+
+
+@pytest.mark.parametrize("first", [
+    "from readme_metrics.MetricsMiddleware import MetricsMiddleware",
+    "from readme_metrics.MetricsApiConfig import MetricsApiConfig",
+    "import readme_metrics.MetricsMiddleware, readme_metrics.MetricsApiConfig",
+    "from readme_metrics import MetricsMiddleware, MetricsApiConfig",
+])
+def test_the_official_packages_module_paths_work_and_keep_the_classes(first: str) -> None:
+    """``from readme_metrics.MetricsMiddleware import MetricsMiddleware`` (and the same for
+    MetricsApiConfig) is how the official 3.x package's modules are named: it works, in
+    any order, and the package's attributes stay the classes (a submodule loaded after the
+    package would replace the attribute of its name with itself)."""
+    script = (
+        f"{first}\n"
+        "import readme_metrics\n"
+        "from readme_metrics.MetricsMiddleware import MetricsMiddleware as M\n"
+        "from readme_metrics.MetricsApiConfig import MetricsApiConfig as C\n"
+        "import readme_metrics.MetricsMiddleware, readme_metrics.MetricsApiConfig\n"
+        "from readme_metrics.middleware import MetricsMiddleware\n"
+        "from readme_metrics.config import MetricsApiConfig\n"
+        "assert M is MetricsMiddleware is readme_metrics.MetricsMiddleware, M\n"
+        "assert C is MetricsApiConfig is readme_metrics.MetricsApiConfig, C\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         cwd=str(REPO_ROOT), timeout=60)
+    assert out.stdout.strip() == "ok", out.stderr
