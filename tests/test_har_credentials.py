@@ -587,6 +587,26 @@ def test_a_key_too_long_for_a_pattern_is_hidden_however_it_is_spelled(
     assert leaked == []
 
 
+def test_a_key_too_long_for_a_pattern_keeps_the_rest_of_a_value_where_usually_spelled() -> None:
+    """Past MAX_SPELLED_KEY only a value that spells the key oddly is hidden whole: one
+    holding it as is, percent-encoded or form-encoded keeps the rest of what it says (a
+    pagination Link header, a link in a JSON body)."""
+    key = "Qv7/" + "k" * MAX_SPELLED_KEY
+    encoded = quote(key, safe="")
+    link = f'<https://h/p?page=2&k={encoded}>; rel="next", <https://h/p?k={key}>; rel="self"'
+    body = json.dumps({"next": f"https://h/p?page=2&k={encoded}", "n": 1})
+    log, text = sent(make_exchange(
+        response_headers=[("Link", link), ("Content-Type", "application/json")],
+        response_body=body.encode(), response_body_size=len(body)), key)
+    assert key not in text and encoded not in text
+    headers = {header["name"]: header["value"] for header in entry(log)["response"]["headers"]}
+    quoted = quote(mask(key), safe="")
+    assert headers["Link"] == (f'<https://h/p?page=2&k={quoted}>; rel="next", '
+                               f'<https://h/p?k={mask(key)}>; rel="self"')
+    assert json.loads(entry(log)["response"]["content"]["text"]) == {
+        "next": f"https://h/p?page=2&k={quoted}", "n": 1}
+
+
 def _spelled_somewhere(key: str, data: st.DataObject, place: str) -> Any:
     """An exchange carrying ``key`` at ``place``, percent-encoded or JSON-escaped
     character by character as drawn (needed or not, hex digits in either case)."""

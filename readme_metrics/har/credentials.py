@@ -205,13 +205,23 @@ class CallerKey:
             self._url_spelling = _url_pattern(self.key)
         return self._url_spelling
 
-    def _respelled(self, text: str, replace: Callable[[re.Match[str]], str]) -> str:
+    def _respelled(self, text: str, replace: Callable[[re.Match[str]], str],
+                   hidden: Optional[Callable[[str], str]] = None) -> str:
         """``text`` (which :meth:`_encoded_in` found spelling the key) with each URL spelling
-        of the key replaced; the quoted mask for all of it, if the key is too long to have
-        a pattern (:data:`MAX_SPELLED_KEY`)."""
-        if len(self.key) > MAX_SPELLED_KEY:
-            return self._quoted_mask
-        return self._url_any().sub(replace, text)
+        of the key replaced (the key as is stays, for the caller to mask).
+
+        A key too long to have a pattern (:data:`MAX_SPELLED_KEY`) has its usual
+        spellings replaced (percent- and form-encoded); a text that still spells it
+        otherwise becomes ``hidden(text)`` (default: the quoted mask) whole.
+        """
+        if len(self.key) <= MAX_SPELLED_KEY:
+            return self._url_any().sub(replace, text)
+        key = self.key
+        spelled = _replaced(text, tuple(s for s in self._spellings if s != key),
+                            self._quoted_mask)
+        if not self._encoded_in(spelled.replace(key, self.masked)):
+            return spelled
+        return self._quoted_mask if hidden is None else hidden(text)
 
     def _encoded_in(self, text: str) -> bool:
         """Whether ``text`` percent-decodes to a text holding the key, however it is
@@ -262,8 +272,7 @@ class CallerKey:
         if self._encoded_in(text):
             # A link ({"next": "...?key=k%2F"}): its spellings masked as in a url
             # (JSON-safe, as the quoted mask is); the key as is is masked below.
-            text = (self._hidden(text) if len(self.key) > MAX_SPELLED_KEY
-                    else self._url_any().sub(self._encoded_mask, text))
+            text = self._respelled(text, self._encoded_mask, self._hidden)
         if self._plain and not (self._bare and self.key in text):
             # In a JSON text such a key is inside a string: masked there as plain text.
             if self.key in text:
