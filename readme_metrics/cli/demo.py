@@ -23,7 +23,7 @@ from socketserver import ThreadingMixIn
 from typing import Any, Optional
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from readme_metrics.cli.collector import LocalCollector
+from readme_metrics.cli.collector import SHUTDOWN_POLL, LocalCollector
 from readme_metrics.cli.demo_app import DemoApp, demo_grouping, fire_requests
 from readme_metrics.cli.signals import StopSignals
 from readme_metrics.cli.text import counted
@@ -165,7 +165,7 @@ def run_demo(args: argparse.Namespace) -> int:
     with StopSignals() as stop:
         collector.start()
         threading.Thread(target=server.serve_forever, name="readme-metrics-demo-api",
-                         daemon=True).start()
+                         daemon=True, kwargs={"poll_interval": SHUTDOWN_POLL}).start()
         if once:  # no URLs: both servers are gone a few seconds later
             print(f"HAR file:    {har_path}", flush=True)
             calls = _Calls(api_url, args.requests, stop)
