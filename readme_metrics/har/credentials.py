@@ -263,8 +263,7 @@ class CallerKey:
         body, a number, across its structure), the mask goes into a JSON string.
         """
         if text == self.key:
-            return json.dumps(self.masked, ensure_ascii=False) if _is_json(text) \
-                else self.masked
+            return self._hidden(text)
         if not self.inside:
             if self._escaped(text) or any(spelling in text for spelling in self._json_keys):
                 return self._json(text) or self._json_spellings(text)
