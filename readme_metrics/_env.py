@@ -149,7 +149,7 @@ def read(option: str, variable: str, parse: str, expects: Optional[str] = None) 
 
 
 @contextmanager
-def blamed(variable: str, given: Any) -> Iterator[None]:
+def blamed(variable: Optional[str], given: Any) -> Iterator[None]:
     """Around the check of a value :func:`setting` returned: a ``ValueError`` raised for
     a value read from ``variable`` (``given`` None) ends by saying where it was read, as
     :func:`read` says it of a value its parser refuses."""

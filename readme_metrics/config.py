@@ -78,10 +78,8 @@ def _resolve(option: Option, given: Mapping[str, Any], warnings: list[str]) -> A
     value = _from_environment(option)
     if value is _UNSET:
         return _checked(option, option.default, warnings)
-    try:
+    with _env.blamed(option.variable, None):
         return _checked(option, value, warnings)
-    except ValueError as exc:
-        raise ValueError(f"{exc} (from {_env.origin(option.variable)})") from None
 
 
 def _warn(logger: logging.Logger, warnings: list[str]) -> None:
