@@ -35,6 +35,11 @@ from readme_metrics.delivery.queue import Batch, LogQueue
 CYCLE_WEIGHT = 0.25
 
 
+def _moved(average: float, sample: float) -> float:
+    """A moving average after one more ``sample`` (the sample itself for the first: 0)."""
+    return average + (sample - average) * CYCLE_WEIGHT if average else sample
+
+
 class Batcher:
     """The scheduling half of delivery; every method takes the queue's lock itself."""
 
@@ -216,13 +221,10 @@ class Batcher:
                 post_s: Optional[float] = None) -> None:
         """A sender's cycle: seconds spent encoding a batch, or in its POST."""
         with self.lock:
-            if encode_s is not None:
-                encode_s = max(encode_s, 1e-9)
-                self.encode_s += ((encode_s - self.encode_s) * CYCLE_WEIGHT
-                                  if self.encode_s else encode_s)
+            if encode_s is not None:  # never 0, which means "none measured yet"
+                self.encode_s = _moved(self.encode_s, max(encode_s, 1e-9))
             if post_s is not None:
-                self.post_s += ((post_s - self.post_s) * CYCLE_WEIGHT
-                                if self.post_s else post_s)
+                self.post_s = _moved(self.post_s, post_s)
 
     def claim_sender(self, urgent: bool = False) -> bool:
         """:meth:`claim_sender_locked` for a flush (``urgent``)."""
