@@ -396,6 +396,9 @@ FILE_PART = (
     pytest.param(KEY, with_body("multipart/form-data; boundary=B", FILE_PART.format(
         name="a.txt", data=f"key={KEY}").encode()), id="multipart-file-data"),
     pytest.param(KEY, make_exchange(request_headers=[("Cookie", f"{KEY}=1")]), id="cookie-name"),
+    pytest.param("owlbert key 0123", with_body("multipart/form-data; boundary=B", (
+        b'--B\r\nContent-Disposition: form-data; name="k"\r\n\r\nowlbert+key+0123\r\n'
+        b"--B--\r\n")), id="multipart-field-form-encoded"),
     pytest.param(KEY, with_body("application/octet-stream", b"\x89\xff" + KEY.encode()),
                  id="binary-request"),
     pytest.param(KEY, make_exchange(response_headers=[("Content-Type", "image/png")],

@@ -139,8 +139,8 @@ class CallerKey:
         """Whether ``value`` may spell the key: it equals it, or (a long key) holds it, as is,
         percent-encoded ("+" for a space in it) or JSON-escaped; no such spelling is
         shorter than the key, and most values are. (Inlined in
-        :func:`readme_metrics.har.headers.headers`, where a method call per header would
-        cost more than the test.)"""
+        :func:`readme_metrics.har.headers.headers` and ``_records``, where a method call
+        per header or field would cost more than the test.)"""
         key = self.key
         return value == key or (self.inside and len(value) >= len(key) and (
             key in value or "%" in value or "\\" in value or (" " in key and "+" in value)))
@@ -564,13 +564,19 @@ def _valid_authority(rest: str) -> str:
 
 def _records(key: CallerKey, records: list[dict[str, Any]]) -> None:
     """Mask the key in HAR ``{name, value}`` records (a file part's name and data too)."""
+    # CallerKey.may_hold, inlined as in headers(): it runs for every name and value of the
+    # query, the cookies and the fields, and a method call costs more than the test.
+    whole, inside = key.key, key.inside
+    shortest, spaced = len(whole), " " in whole
     for record in records:
         for field, value in record.items():
             if not isinstance(value, str):
                 continue
             if field == "value" and "fileName" in record:
                 record[field] = key.data_url(value)
-            elif key.may_hold(value):
+            elif value == whole or (inside and len(value) >= shortest and (
+                    whole in value or "%" in value or "\\" in value
+                    or (spaced and "+" in value))):
                 record[field] = key.name(value) if field == "name" else key.text(value)
 
 
