@@ -221,6 +221,25 @@ def test_body_record_incomplete_keeps_the_declared_size() -> None:
     assert (record.content(), record.body_size, record.incomplete) == (b"abc", 100000, True)
 
 
+def test_body_record_hands_over_a_body_read_in_one_chunk_as_that_object() -> None:
+    body = bytes(range(256)) * 16
+    record = BodyRecord(limit=8192, declared=len(body))
+    record.feed(body)
+    assert record.content() is body  # no copy in, none out
+    assert (record.nbytes, record.room, record.body_size) == (4096, 4096, 4096)
+
+
+@pytest.mark.parametrize("kind", [bytearray, memoryview])
+def test_body_record_copies_a_chunk_that_could_change(kind: Any) -> None:
+    data = bytearray(b"abcdef")
+    record = BodyRecord(limit=4)
+    record.feed(kind(data))
+    record.feed(b"gh")
+    data[0:2] = b"zz"  # the app's buffer, reused
+    assert (record.content(), record.size, record.nbytes) == (b"abcd", 8, 4)
+    assert record.content() == b"abcd"
+
+
 def in_thread(call: Callable[[], Any]) -> Any:
     """Run ``call`` in a thread; fail (instead of hanging) if it waits on the client."""
     result: list[Any] = []

@@ -25,16 +25,24 @@ GRACE = 0.05
 
 
 class BodyRecord:
-    """A bounded copy of one body as it passes, with its real size."""
+    """A bounded copy of one body as it passes, with its real size.
 
-    __slots__ = ("limit", "declared", "chunked", "captured", "size", "eof", "incomplete")
+    The kept chunks are held by reference when they are bytes (immutable), the usual
+    case: a body read in one chunk, as most are, is handed to the log as that very object,
+    where a buffer copied it in and out again. Mutable chunks (bytearray, memoryview)
+    are copied, as they could change later.
+    """
+
+    __slots__ = ("limit", "declared", "chunked", "chunks", "kept", "size", "eof",
+                 "incomplete")
 
     def __init__(self, limit: int, declared: Optional[int] = None,
                  chunked: bool = False) -> None:
         self.limit = limit
         self.declared = declared  # None: unknown length (chunked, or not given)
         self.chunked = chunked  # True: Transfer-Encoding says there is a body
-        self.captured = bytearray()
+        self.chunks: list[bytes] = []
+        self.kept = 0  # bytes in chunks
         self.size = 0
         self.eof = declared == 0
         self.incomplete = False
@@ -45,9 +53,13 @@ class BodyRecord:
         if not n:
             return
         self.size += n
-        room = self.limit - len(self.captured)
+        room = self.limit - self.kept
         if room > 0:
-            self.captured += data[:room] if n > room else data
+            part = data[:room] if n > room else data
+            if part.__class__ is not bytes:
+                part = bytes(part)
+            self.chunks.append(part)
+            self.kept += len(part)
         if self.declared is not None and self.size >= self.declared:
             self.eof = True
 
@@ -62,14 +74,16 @@ class BodyRecord:
 
     def restart(self) -> None:
         """The body is read again from its start (a seekable body rewound): copy anew."""
-        self.captured.clear()
+        self.chunks = []
+        self.kept = 0
         self.size = 0
         self.eof = self.declared == 0
         self.incomplete = False
 
     def drop(self) -> None:
         """Record no body at all (the input gave ``str``, not bytes: nothing to log)."""
-        self.captured.clear()
+        self.chunks = []
+        self.kept = 0
         self.size = 0
         self.declared = 0
         self.eof = True
@@ -78,7 +92,7 @@ class BodyRecord:
     @property
     def room(self) -> int:
         """How many more bytes would be kept."""
-        return self.limit - len(self.captured)
+        return self.limit - self.kept
 
     @property
     def remaining(self) -> Optional[int]:
@@ -99,10 +113,17 @@ class BodyRecord:
         return -1 if self.size or self.chunked else 0
 
     def content(self) -> bytes:
-        """The kept bytes (at most ``limit``)."""
-        return bytes(self.captured)
+        """The kept bytes (at most ``limit``): the one chunk itself when there is one."""
+        chunks = self.chunks
+        if len(chunks) == 1:
+            return chunks[0]
+        joined = b"".join(chunks)
+        if chunks:
+            # Joined once: asked again (the log after a replay), it is not copied again.
+            self.chunks = [joined]
+        return joined
 
     @property
     def nbytes(self) -> int:
         """Memory the kept copy holds."""
-        return len(self.captured)
+        return self.kept

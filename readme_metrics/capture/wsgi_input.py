@@ -179,8 +179,8 @@ class _ReplayInput(io.RawIOBase):
         tee = self._tee
         record = tee.record
         want = len(buffer)
-        if self._pos < len(record.captured):
-            chunk = bytes(record.captured[self._pos:self._pos + want])
+        if self._pos < record.kept:
+            chunk = record.content()[self._pos:self._pos + want]
         elif self._pos == record.size and not record.eof:
             chunk = tee.pull(want)
         else:
@@ -226,9 +226,9 @@ def replay_input(tee: InputTee, environ: dict[str, Any]) -> None:
     """
     record = tee.record
     environ.pop("webob.is_body_seekable", None)
-    if record.size > len(record.captured) or record.incomplete or (
+    if record.size > record.kept or record.incomplete or (
             tee.settled and not record.eof):
-        environ["wsgi.input"] = io.BytesIO(bytes(record.captured))
-        environ["CONTENT_LENGTH"] = str(len(record.captured))
+        environ["wsgi.input"] = io.BytesIO(record.content())
+        environ["CONTENT_LENGTH"] = str(record.kept)
     else:
         environ["wsgi.input"] = _LazyReplay(tee)
