@@ -50,8 +50,9 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
         'pip install "django>=3.2"'
     ) from exc
 
+from readme_metrics.capture.asgi_exchange import running_asyncio_loop
 from readme_metrics.capture.body import GRACE, BodyRecord
-from readme_metrics.capture.recorder import Recorder
+from readme_metrics.capture.recorder import Pending, Recorder
 from readme_metrics.capture.request import EnvironRequest, content_length
 from readme_metrics.capture.stream_tee import StreamTee
 from readme_metrics.config import MetricsApiConfig
@@ -192,9 +193,20 @@ class _Capture:
         try:
             if self.group is not None:
                 self.request_body()
-                self.pipeline.submit(self.recorder.pending(self.source, self.group))
+                self._submit(self.recorder.pending(self.source, self.group))
         except Exception:
             self.pipeline.config.logger.exception("readme_metrics: could not record a request")
+
+
+    def _submit(self, pending: Pending) -> None:
+        """Queue the log. Inline mode on an event loop (ASGI, async middleware chain or an
+        async streaming response): the send of a full batch runs in the loop's executor,
+        so it never blocks the loop nor holds the answer (SPEC 7)."""
+        loop = None if self.pipeline.config.background_worker_mode else running_asyncio_loop()
+        if loop is None:
+            self.pipeline.submit(pending)
+        else:
+            loop.run_in_executor(None, self.pipeline.submit, pending)
 
 
 def _sync_stream(capture: _Capture, chunks: Iterator[bytes]) -> Iterator[bytes]:
@@ -223,7 +235,9 @@ class MetricsMiddleware:
     from the ``README_*`` environment variables when that setting is absent. The
     grouping function receives Django's ``HttpRequest`` (``request.user`` works).
     Sync and async capable: under ASGI it runs without a thread switch per request,
-    except for the grouping function, which is user code that may touch the database.
+    except for the grouping function, which is user code that may touch the database,
+    and, with ``background_worker_mode=False``, the send of a full batch (the loop's
+    executor, so that the event loop and the answer never wait on the Metrics API).
     """
 
     sync_capable = True

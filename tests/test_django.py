@@ -13,7 +13,7 @@ import os
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any, Optional
+from typing import Any, Awaitable, Callable, Optional
 from wsgiref.util import FileWrapper, setup_testing_defaults
 from wsgiref.validate import validator
 
@@ -60,7 +60,7 @@ from django.views.decorators.csrf import csrf_exempt  # noqa: E402
 import readme_metrics.django as adapter  # noqa: E402
 from readme_metrics import MetricsApiConfig  # noqa: E402
 from readme_metrics.masking import mask  # noqa: E402
-from tests.support.fake_api import Collector
+from tests.support.fake_api import Collector, Reply
 from tests.support.har_check import assert_valid_log
 
 DOCS = "https://docs.example.com"
@@ -556,11 +556,14 @@ class ASGIResult:
         self.headers: dict[str, str] = {}
         self.chunks: list[bytes] = []
         self.produced_at_first_chunk: Optional[list[str]] = None
+        self.answered = False
 
 
 def run_asgi(method: str, path: str, query: bytes = b"", body: bytes = b"",
-             headers: Optional[dict[str, str]] = None) -> ASGIResult:
-    """Drive Django's ASGIHandler as an ASGI server would, on a fresh event loop."""
+             headers: Optional[dict[str, str]] = None,
+             beside: Optional[Callable[[ASGIResult], Awaitable[None]]] = None) -> ASGIResult:
+    """Drive Django's ASGIHandler as an ASGI server would, on a fresh event loop;
+    ``beside(result)`` runs on the same loop meanwhile (awaited at the end)."""
     result = ASGIResult()
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
@@ -592,8 +595,12 @@ def run_asgi(method: str, path: str, query: bytes = b"", body: bytes = b"",
                     result.produced_at_first_chunk = list(PRODUCED)
                 result.chunks.append(message["body"])
 
+        task = asyncio.ensure_future(beside(result)) if beside is not None else None
         await ASGIHandler()(scope, receive, send)
+        result.answered = True
         disconnected.set()
+        if task is not None:
+            await task
 
     asyncio.run(main())
     return result
@@ -657,6 +664,31 @@ def test_asgi_body_the_view_ignores_is_logged(collector: Collector,
     [log] = collector.wait_for_logs(1)
     post = entry(log)["request"]["postData"]
     assert post == {"mimeType": "application/json", "text": body.decode()}
+
+
+@pytest.mark.parametrize("path", ["/hello", "/astream"])
+def test_asgi_inline_send_is_off_the_event_loop_and_after_the_answer(
+        collector: Collector, config: MetricsApiConfig, path: str) -> None:
+    """background_worker_mode=False under ASGI: the full batch's POST (buffer_length=1)
+    is made off the event loop and the answer does not wait for it (SPEC 7)."""
+    # The collector holds the POST until a task on the loop lets it go, once the POST
+    # has arrived and the answer is out: a POST made on the loop, or before the answer,
+    # would hold that task until the POST timed out (config.timeout), undelivered.
+    gate = threading.Event()
+    collector.replies.append(Reply(gate=gate))
+
+    async def release(result: ASGIResult) -> None:
+        while not (collector.received and result.answered):
+            await asyncio.sleep(0.005)
+        gate.set()
+
+    result = run_asgi("GET", path, headers={"X-Api-Key": "k1"}, beside=release)
+    assert result.status == 200
+    [log] = collector.wait_for_logs(1)
+    assert_valid_log(log)
+    assert entry(log)["request"]["url"] == f"http://testserver{path}"
+    stats = adapter._pipeline_for(config).stats
+    assert (stats["sent"], stats["failed_batches"]) == (1, 0)
 
 
 def test_asgi_request_user_is_read_off_the_event_loop(
