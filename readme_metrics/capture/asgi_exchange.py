@@ -166,15 +166,21 @@ class _Exchange:
         """The app's ``send``: record, then pass the message on at once."""
         kind = message.get("type")
         if kind == "http.response.body":
+            # Recorded once the server took it: a body it refuses (sent before the start
+            # or after the end) raises into the app and never reaches the client.
             chunk = message.get("body")
+            if message.get("more_body", False):
+                await self._send(message)
+                if chunk:
+                    self._record(chunk)
+                return
+            if not self._body_over():
+                await self.drain_now()  # servers drop the unread body after the last
+            await self._send(message)
             if chunk:
                 self._record(chunk)
-            if not message.get("more_body", False):
-                if not self._body_over():
-                    await self.drain_now()  # servers drop the unread body after the last
-                await self._send(message)
-                self._ended = time.perf_counter()
-                return
+            self._ended = time.perf_counter()
+            return
         elif kind == "http.response.start":
             if self.group is _UNKNOWN:
                 if self._body_over():  # the usual case: no coroutine for a plain function
