@@ -770,6 +770,10 @@ async def _async_with_extra(request: Any, extra: str) -> dict[str, str]:
     pytest.param(owlbert, id="function"),
     pytest.param(_AsyncCallable(), id="async-callable-object"),
     pytest.param(functools.partial(_async_with_extra, extra="Owlbert"), id="async-partial"),
+    # A plain function handing back a coroutine: a lambda around an async function, or
+    # a decorator whose wrapper is a plain def (functools.wraps keeps no "async" mark).
+    pytest.param(lambda request: _async_with_extra(request, "Owlbert"),
+                 id="plain-function-returning-a-coroutine"),
 ])
 def test_every_kind_of_grouping_function_is_awaited_when_async(
         wrap: Any, collector: Collector, grouping: Any) -> None:

@@ -49,29 +49,25 @@ Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-class _Outcome:
-    """What the grouping function gave (or raised), replayed through ``Identifier``.
+def _given(value: Any) -> Any:
+    """What the grouping function returned, for the Identifier to check."""
+    return value
 
-    The function may be ``async``, which ``Identifier`` cannot await; awaiting it here and
-    replaying the outcome keeps one place that checks and reports what it returns.
+
+class _Raised:
+    """What the grouping function raised, raised again inside the Identifier.
+
+    The function may be ``async``, which the Identifier cannot await: calling it here and
+    replaying the exception keeps one place that reports it (naming the user's line).
     """
 
-    __slots__ = ("value", "error")
+    __slots__ = ("error",)
 
-    def __init__(self, value: Any = None, error: Optional[Exception] = None) -> None:
-        self.value = value
+    def __init__(self, error: Exception) -> None:
         self.error = error
 
     def __call__(self) -> Any:
-        if self.error is not None:
-            raise self.error
-        return self.value
-
-
-def _is_async(function: Any) -> bool:
-    """True for an ``async def`` function (or a callable object whose ``__call__`` is)."""
-    return (inspect.iscoroutinefunction(function)
-            or inspect.iscoroutinefunction(type(function).__call__))
+        raise self.error
 
 
 class MetricsMiddleware(PipelineControls):
@@ -102,11 +98,12 @@ class MetricsMiddleware(PipelineControls):
         self.limit = config.max_body_bytes
         self.background = config.background_worker_mode
         self._grouping = config.grouping_function
-        # A plain function goes straight through the Identifier; an async one is awaited
-        # here and its outcome replayed through a second one (see _Outcome).
-        self._async_grouping = _is_async(self._grouping)
-        self._identifier = Identifier(
-            _Outcome.__call__ if self._async_grouping else self._grouping, config.logger)
+        # Called here, not by the Identifier, so that what it returns may be awaited
+        # first: an ``async`` function's coroutine, or an awaitable from a plain function
+        # (a lambda around an async one, a decorator's plain wrapper). The Identifiers
+        # then check and report the value, or the exception replayed (see _Raised).
+        self._identifier = Identifier(_given, config.logger)
+        self._raised = Identifier(_Raised.__call__, config.logger)
         # One per event loop: an asyncio.Lock belongs to the loop it was first used on.
         self._inline_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
                                                       asyncio.Lock] = weakref.WeakKeyDictionary()
@@ -190,23 +187,21 @@ class MetricsMiddleware(PipelineControls):
 
     def identify(self, request: Any) -> Union[Optional[Group], Awaitable[Optional[Group]]]:
         """Run the grouping function: the Group (None: do not log), or, when the function
-        is ``async``, an awaitable of it."""
-        if not self._async_grouping:
-            return self._identifier(request)
+        is ``async`` or returns an awaitable, an awaitable of it."""
         try:
             result = self._grouping(request)
         except Exception as exc:  # user code: reported by the Identifier, contained
-            return self._identifier(_Outcome(error=exc))
-        if inspect.isawaitable(result):
+            return self._raised(_Raised(exc))
+        if result.__class__ is not dict and inspect.isawaitable(result):
             return self._identify_later(result)
-        return self._identifier(_Outcome(result))
+        return self._identifier(result)
 
     async def _identify_later(self, result: Awaitable[Any]) -> Optional[Group]:
         try:
             value = await result
         except Exception as exc:
-            return self._identifier(_Outcome(error=exc))
-        return self._identifier(_Outcome(value))
+            return self._raised(_Raised(exc))
+        return self._identifier(value)
 
     def documentation_url(self, log_id: str) -> Optional[bytes]:
         """The x-documentation-url header value, once the docs base is known."""
