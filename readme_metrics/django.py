@@ -50,7 +50,6 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
         'pip install "django>=3.2"'
     ) from exc
 
-from readme_metrics.capture.asgi_exchange import running_asyncio_loop
 from readme_metrics.capture.body import GRACE, BodyRecord
 from readme_metrics.capture.recorder import Pending, Recorder
 from readme_metrics.capture.request import EnvironRequest, content_length
@@ -139,6 +138,11 @@ class _Capture:
         self.declared = content_length(meta)
         self.group: Optional[Group] = None
         self.tee: Optional[StreamTee] = None
+        # Inline mode under the async chain (ASGI): the loop whose executor sends a full
+        # batch, wherever the log is finished (on the loop, or in the thread Django
+        # consumes a sync stream in), so that neither the loop nor the answer waits on
+        # the Metrics API (SPEC 7).
+        self.loop: Optional[asyncio.AbstractEventLoop] = None
         record = BodyRecord(limit, self.declared)
         stream = getattr(request, "_stream", None)
         if stream is not None and not hasattr(request, "_body") and not getattr(
@@ -197,16 +201,25 @@ class _Capture:
         except Exception:
             self.pipeline.config.logger.exception("readme_metrics: could not record a request")
 
-
     def _submit(self, pending: Pending) -> None:
-        """Queue the log. Inline mode on an event loop (ASGI, async middleware chain or an
-        async streaming response): the send of a full batch runs in the loop's executor,
-        so it never blocks the loop nor holds the answer (SPEC 7)."""
-        loop = None if self.pipeline.config.background_worker_mode else running_asyncio_loop()
-        if loop is None:
-            self.pipeline.submit(pending)
-        else:
-            loop.run_in_executor(None, self.pipeline.submit, pending)
+        """Queue the log; inline under the async chain, through the loop's executor."""
+        loop = self.loop
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(_send_off_loop, loop, self.pipeline.submit, pending)
+                return
+            except RuntimeError:  # the loop is closed: nothing left to block
+                pass
+        self.pipeline.submit(pending)
+
+
+def _send_off_loop(loop: asyncio.AbstractEventLoop, submit: Callable[[Pending], Any],
+                   pending: Pending) -> None:
+    """On the loop: hand the send to its executor (here only if that is shut down)."""
+    try:
+        loop.run_in_executor(None, submit, pending)
+    except RuntimeError:  # the executor is shut down: the loop is closing
+        submit(pending)
 
 
 def _sync_stream(capture: _Capture, chunks: Iterator[bytes]) -> Iterator[bytes]:
@@ -284,6 +297,8 @@ class MetricsMiddleware:
         capture.recorder.responded = time.perf_counter()
         # Sync user code (request.user hits the database), so not on the event loop.
         group = await sync_to_async(self._identify)(capture, response)
+        if not self.config.background_worker_mode:
+            capture.loop = asyncio.get_running_loop()
         return self._complete(capture, response, group)
 
     # -- steps ---------------------------------------------------------------------------

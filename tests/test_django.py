@@ -666,7 +666,7 @@ def test_asgi_body_the_view_ignores_is_logged(collector: Collector,
     assert post == {"mimeType": "application/json", "text": body.decode()}
 
 
-@pytest.mark.parametrize("path", ["/hello", "/astream"])
+@pytest.mark.parametrize("path", ["/hello", "/astream", "/stream"])
 def test_asgi_inline_send_is_off_the_event_loop_and_after_the_answer(
         collector: Collector, config: MetricsApiConfig, path: str) -> None:
     """background_worker_mode=False under ASGI: the full batch's POST (buffer_length=1)
