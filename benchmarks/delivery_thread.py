@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import http.client
 import io
 import json
 import sys
@@ -32,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench  # noqa: E402
 
 import readme_metrics.delivery.direct as direct  # noqa: E402
+import readme_metrics.delivery.reader as reader  # noqa: E402
 from readme_metrics.delivery.encode import ENCODER  # noqa: E402
 
 _clock = time.thread_time_ns
@@ -52,10 +52,9 @@ def _instrument_http() -> None:
     """Time the direct route's steps (process-wide: this script posts nowhere else)."""
     direct._dropped = _timed("post: idle connection check", direct._dropped)
     direct._send = _timed("post: request sent", direct._send)
-    http.client.HTTPResponse.begin = _timed(  # type: ignore[method-assign]
-        "post: status and headers read", http.client.HTTPResponse.begin)
-    http.client.HTTPResponse.read = _timed(  # type: ignore[method-assign]
-        "post: answer body read", http.client.HTTPResponse.read)
+    reader.read_answer = _timed("post: answer read (status, headers, body)",
+                                reader.read_answer)
+    reader.parse_headers = _timed("post: of it, header lines parsed", reader.parse_headers)
 
 
 def run(variant: str, batches: int, collector: bench.Collector) -> dict[str, Any]:

@@ -7,10 +7,12 @@ HTTPS, are in test_transport_routes.py.
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import threading
 import time
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -84,8 +86,8 @@ def test_both_routes_send_the_same_request(collector: Collector, reply: Reply) -
 
 
 def _raw_requests(url: str, count: int) -> tuple[list[bytes], list[bytes]]:
-    """The exact bytes of ``count`` direct POSTs to a loopback server at ``url``, sent
-    with the header block made once, then by ``http.client`` for each POST."""
+    """The exact bytes of ``count`` direct POSTs to a loopback server at ``url``, then
+    those of the same POSTs sent by ``http.client`` with the headers requests prepared."""
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     received: list[bytes] = []
@@ -112,15 +114,26 @@ def _raw_requests(url: str, count: int) -> tuple[list[bytes], list[bytes]]:
 
     server = threading.Thread(target=serve, daemon=True)
     server.start()
+    bodies = [b'[{"_id": "%d"}]' % (10 ** n) for n in range(count)]
     try:
-        for prepared in (True, False):
-            transport = make_transport(url.format(port=port))
-            if not prepared:
-                transport._poster._template = None  # type: ignore[union-attr]
-            for n in range(count):
-                answer = transport.post_logs(b'[{"_id": "%d"}]' % (10 ** n))
-                assert answer.status_code == 202
-            transport.close()
+        transport = make_transport(url.format(port=port))
+        for body in bodies:
+            assert transport.post_logs(body).status_code == 202
+        template = transport.session.prepare_request(
+            requests.Request("POST", transport.url, data=b""))
+        transport.close()
+        parts = urlsplit(template.url or "")
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port)
+        for body in bodies:
+            connection.putrequest("POST", parts.path, skip_accept_encoding=True)
+            for name, value in template.headers.items():
+                connection.putheader(
+                    name, str(len(body)) if name == "Content-Length" else value)
+            connection.endheaders(body)
+            with connection.getresponse() as response:
+                assert response.status == 202
+                response.read()
+        connection.close()
     finally:
         server.join(5)
         listener.close()
@@ -424,6 +437,23 @@ def test_posts_after_a_cut_post_use_a_fresh_connection(collector: Collector,
     assert transport.route == ("direct" if direct else "requests")
     for _ in range(3):
         assert transport.post_logs(b"[]").status_code == 202
+    transport.close()
+
+
+def test_without_a_watchdog_socket_timeouts_bound_a_direct_post(
+        collector: Collector, monkeypatch: pytest.MonkeyPatch) -> None:
+    # While the watchdog runs, a direct POST's socket blocks (one system call per read);
+    # when none can start (a first POST at interpreter exit), the socket's timeout must
+    # bound each read instead, or a silent server would hold the POST for good.
+    def unwatched(current: watchdog.Limit) -> None:
+        current.watched = False
+
+    monkeypatch.setattr(watchdog, "_arm", unwatched)
+    transport = make_transport(collector.url, timeout=0.3)
+    assert transport.post_logs(b"[]").status_code == 202
+    collector.default = Reply(hang=3.0)  # answers after 3 s: too late
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        transport.post_logs(b"[]")
     transport.close()
 
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 import http.client
 from typing import Any, Optional
 
+from readme_metrics.delivery.reader import MAX_HEADERS, MAX_LINE
+
 #: The most of an answer's body that is read. The policy logs the start of an error's
 #: body and nothing reads more; a server sending an endless body (or announcing one of
 #: terabytes) must not grow the process's memory while ReadMe misbehaves (SPEC 7).
 MAX_CONTENT = 64 * 1024
-
-#: Limits on an interim answer's header lines, those http.client sets on an answer's.
-_MAX_LINE = 65536
-_MAX_FIELDS = 100
 
 
 class FinalResponse(http.client.HTTPResponse):
@@ -37,14 +35,15 @@ class FinalResponse(http.client.HTTPResponse):
 
 
 def _skip_fields(stream: Any) -> None:
-    """Read an interim answer's header lines up to the blank line that ends them."""
-    for _ in range(_MAX_FIELDS + 1):
-        line = stream.readline(_MAX_LINE + 1)
-        if len(line) > _MAX_LINE:
+    """Read an interim answer's header lines up to the blank line that ends them, with
+    the limits http.client sets on an answer's (the blank line counted, as it counts it)."""
+    for _ in range(MAX_HEADERS):
+        line = stream.readline(MAX_LINE + 1)
+        if len(line) > MAX_LINE:
             raise http.client.LineTooLong("header line")
         if line in (b"\r\n", b"\n", b""):
             return
-    raise http.client.HTTPException(f"got more than {_MAX_FIELDS} headers")
+    raise http.client.HTTPException(f"got more than {MAX_HEADERS} headers")
 
 
 class Answer:

@@ -1,39 +1,44 @@
-"""POSTs to the Metrics API over kept-alive ``http.client`` connections (the direct path).
+"""POSTs to the Metrics API over kept-alive sockets of its own (the direct path).
 
 requests spends several times the CPU of the HTTP exchange itself on each POST
-(preparing, hooks, adapters, urllib3's pool and response wrappers). Where no proxy is
-involved, a POST needs none of that: this module sends the very headers the transport's
-``requests.Session`` prepared (so the bytes on the wire are the same) over a plain
-``http.client`` connection, verifies TLS as requests does (:mod:`.tls`), sends back
-cookies the API sets through the session's own jar, and keeps each connection alive
-between POSTs, like requests' pool. The header block is made once, by ``http.client``
-itself, and each POST only adds its Content-Length (a POST carrying a cookie has its
-block built by ``http.client`` each time); the answer is read by ``http.client``.
+(preparing, hooks, adapters, urllib3's pool and response wrappers), and so does
+``http.client`` reading the answer (a buffered file over the socket and the ``email``
+package's parser). Where no proxy is involved, a POST needs none of that: this module
+sends the very headers the transport's ``requests.Session`` prepared (so the bytes on
+the wire are the same), as one header block made once by ``http.client`` itself, the
+body in the same ``send``; reads the answer with :mod:`.reader` (``http.client``'s rules,
+without its machinery); verifies TLS as requests does (:mod:`.tls`); sends back cookies
+the API sets through the session's own jar; and keeps each connection alive between
+POSTs, like requests' pool. A POST takes three system calls when the answer comes in
+one segment: the idle check, the send, one ``recv``.
 
 What it does not trust: the server. Each POST is bounded as a whole by the watchdog
-(a server dripping its answer is cut at the deadline); a kept-alive connection the
-server closed or wrote to while idle is replaced before use; a connection is reused only
-after an answer read in full and never after an error. Nothing is retried here: a POST
-that fails raises the ``requests`` exception requests would have raised (``Timeout``,
-``ConnectionError``, ``SSLError``) and the delivery policy decides, as before.
+(a server dripping its answer is cut at the deadline; while the watchdog runs the socket
+blocks, so a read is one system call, and socket timeouts bound each step when it
+cannot); a kept-alive connection the server closed or wrote to while idle is replaced
+before use; a connection is reused only after an answer read in full, with nothing after
+it, and never after an error. Nothing is retried here: a POST that fails raises the
+``requests`` exception requests would have raised (``Timeout``, ``ConnectionError``,
+``SSLError``) and the delivery policy decides, as before.
 """
 
 from __future__ import annotations
 
 import errno
 import http.client
+import re
 import select
 import socket
 import ssl
 import threading
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 from urllib.parse import urlsplit
 
 import requests
 from requests.cookies import MockRequest, MockResponse, get_cookie_header
 
-from readme_metrics.delivery import tls, watchdog
-from readme_metrics.delivery.answer import MAX_CONTENT, Answer, FinalResponse
+from readme_metrics.delivery import reader, tls, watchdog
+from readme_metrics.delivery.answer import MAX_CONTENT, Answer
 from readme_metrics.delivery.errors import requests_error
 from readme_metrics.delivery.policy import MAX_SENDERS
 
@@ -44,98 +49,60 @@ Headers = tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]
 #: Largest body sent in one piece with the header block (larger ones are sent apart).
 _COALESCE_MAX = 64 * 1024
 
+#: A header value ``http.client`` refuses to send (a line break not folding the line).
+_ILLEGAL_VALUE = re.compile(rb"\n(?![ \t])|\r(?![ \t\n])").search
 
-class _Connection(http.client.HTTPConnection):
-    """``http.client``'s connection with TCP_NODELAY (as urllib3), optional TLS, and a
-    socket the watchdog can reach while it connects or reads; interim answers passed over."""
 
-    response_class = FinalResponse
+class _Connection:
+    """A socket to the Metrics API (TCP_NODELAY, as urllib3; TLS for https), held by a
+    watchdog :class:`~.watchdog.Line` too so the watchdog can cut it while it connects
+    or reads. ``sock`` is None until connected and once closed."""
 
-    def __init__(self, host: str, port: int, poster: DirectPoster) -> None:
-        self.default_port = 443 if poster.tls else 80  # no ":443" in the Host header
-        super().__init__(host, port)
+    __slots__ = ("sock", "line", "connecting", "timeout", "_poster")
+
+    def __init__(self, poster: DirectPoster) -> None:
+        self.sock: Any = None
         self.line = watchdog.Line()
         self.connecting = False
-        self.reusable = True  # False once a POST on it ended with its body unsent
+        self.timeout: Optional[float] = None  # the socket's, while connected
         self._poster = poster
-        self._held: Optional[bytes] = None
 
-    def connect(self) -> None:
-        """TCP (then TLS) connection to the Metrics API, each step within ``timeout``."""
+    def connect(self, seconds: float) -> Any:
+        """TCP (then TLS) connection to the Metrics API, each step within ``seconds``."""
+        poster = self._poster
         self.connecting = True
         self.line.sock = None
-        sock = socket.create_connection((self.host, self.port), self.timeout)
+        sock = socket.create_connection((poster._host, poster._port), seconds)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:  # not TCP after all (some test doubles): no harm
             pass
         self.sock = self.line.sock = sock
-        if self._poster.tls:
+        self.timeout = seconds
+        if poster.tls:
             # Wrapping detaches ``sock``: the watchdog must hold the TLS socket from then
             # on, or a deadline would shut down a dead descriptor and leave a server
             # dripping its answer over TLS unbounded. The handshake comes after, each
-            # read of it within ``timeout`` and all of it within the limit.
-            wrapped = self._poster.context().wrap_socket(
-                sock, server_hostname=tls.server_name(self.host),
+            # read of it within ``seconds`` and all of it within the limit.
+            wrapped = poster.context().wrap_socket(
+                sock, server_hostname=tls.server_name(poster._host),
                 do_handshake_on_connect=False)
             self.sock = self.line.sock = wrapped
             wrapped.do_handshake()
         self.connecting = False
+        return self.sock
 
-    def post(self, path: str, headers: Headers, body: bytes) -> None:
-        """Send a POST of ``body`` with ``headers``, its ``Content-Length`` in between.
+    def set_timeout(self, seconds: Optional[float]) -> None:
+        """The socket's timeout (None: it blocks), changed only if it differs: each
+        change is a system call."""
+        if self.timeout != seconds:
+            self.sock.settimeout(seconds)
+            self.timeout = seconds
 
-        ``http.client`` writes the header block and the body with two ``send`` calls; for
-        a body of common size they go out as one here (see :meth:`send`), one system call
-        and one TCP segment fewer per POST.
-        """
-        _put_head(self, path, headers, str(len(body)).encode("ascii"))
-        if len(body) > _COALESCE_MAX:  # copying it would cost more than a system call
-            self.endheaders(body)
-            return
-        self._held = body
-        try:
-            self.endheaders()
-        finally:
-            self._held = None
-
-    def send(self, data: Any) -> None:
-        """``http.client``'s send, with the held body appended to the header block."""
-        held = self._held
-        if held is not None:
-            self._held = None
-            data = data + held
-        super().send(data)
-
-    def post_prepared(self, head: bytes, body: bytes) -> None:
-        """Send a request whose header block ``head`` was made beforehand (see
-        :func:`_template`), then ``body``; connects first if needed."""
-        if self.sock is None:
-            self.connect()
-        sock = self.sock
-        if len(body) > _COALESCE_MAX:
-            sock.sendall(head)
-            sock.sendall(body)
-        else:
-            sock.sendall(head + body)
-
-    def read_answer(self) -> http.client.HTTPResponse:
-        """The answer to a request sent with :meth:`post_prepared`, status and headers
-        read, as ``getresponse`` reads them (the same parser; the connection is closed
-        when the answer says it will be, its socket kept by the answer until read)."""
-        response = self.response_class(self.sock, method="POST")
-        try:
-            try:
-                response.begin()
-            except ConnectionError:
-                self.close()
-                raise
-            if response.will_close:
-                self.close()
-            return response
-        except BaseException:
-            response.close()
-            raise
+    def close(self) -> None:
+        sock, self.sock = self.sock, None
+        if sock is not None:
+            sock.close()
 
 
 def _put_head(connection: http.client.HTTPConnection, path: str, headers: Headers,
@@ -154,9 +121,8 @@ def _put_head(connection: http.client.HTTPConnection, path: str, headers: Header
 def _template(host: str, port: int, default_port: int, path: str,
               headers: Headers) -> Optional[tuple[bytes, bytes]]:
     """The header block ``http.client`` sends for a POST with ``headers``, made once by
-    ``http.client`` itself: (what comes before the Content-Length value, what comes after
-    it). None if it cannot be made (each POST then goes through ``http.client``, which
-    raises the same error)."""
+    ``http.client`` itself: (what comes before the ``\\r\\nContent-Length: `` line,
+    what comes after its value). None if it cannot be made."""
     probe = http.client.HTTPConnection(host, port)
     probe.default_port = default_port
     sent: list[bytes] = []
@@ -170,12 +136,13 @@ def _template(host: str, port: int, default_port: int, path: str,
     marker = b"\r\nContent-Length: 0\r\n"
     if head.count(marker) != 1:
         return None
-    prefix, _, suffix = head.partition(marker)
-    return prefix + b"\r\nContent-Length: ", b"\r\n" + suffix
+    before, _, after = head.partition(marker)
+    return before, b"\r\n" + after
 
 
-def _send(post: Callable[[], None]) -> Optional[OSError]:
-    """``post()``; the error if the server stopped reading, else None.
+def _send(sock: Any, head: bytes, body: bytes) -> Optional[OSError]:
+    """Send ``head`` and ``body`` on ``sock`` (one ``send`` for a body of common size);
+    the error if the server stopped reading, else None.
 
     A server may answer before it read the whole body (``413`` and ``Connection:
     close``, then it closes): sending then fails with a broken pipe or a reset, but the
@@ -183,7 +150,11 @@ def _send(post: Callable[[], None]) -> Optional[OSError]:
     if there is none is the POST a connection error.
     """
     try:
-        post()
+        if len(body) > _COALESCE_MAX:  # copying it would cost more than a system call
+            sock.sendall(head)
+            sock.sendall(body)
+        else:
+            sock.sendall(head + body)
     except OSError as exc:
         if (isinstance(exc, ssl.SSLError)
                 or exc.errno not in (errno.EPIPE, errno.ECONNRESET, errno.EPROTOTYPE)):
@@ -224,10 +195,10 @@ class DirectPoster:
 
     ``template`` is the request the session prepared for ``url``: its headers are sent
     with every POST, in their order (the ``Content-Length`` among them is replaced by
-    that of each body; the ``Cookie`` header comes from the jar at each POST), and its
-    URL says where to connect; ``cookies`` is the session's jar (cookies the API sets
-    are kept there and sent back); ``verify`` is requests' merged setting (True, or a CA
-    bundle path).
+    that of each body; the ``Cookie`` header comes from the jar at each POST, just
+    before it), and its URL says where to connect; ``cookies`` is the session's jar
+    (cookies the API sets are kept there and sent back); ``verify`` is requests' merged
+    setting (True, or a CA bundle path).
     """
 
     route = "direct"
@@ -242,13 +213,16 @@ class DirectPoster:
         self.url = url
         self._host = parts.hostname or ""
         self._port = parts.port or (443 if self.tls else 80)
-        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        # The jar's Cookie header of the moment is added to each POST (see _exchange).
-        self._headers = _encoded({name: value for name, value in template.headers.items()
-                                  if name.lower() != "cookie"})
-        # The whole header block, made once: most POSTs only add their Content-Length.
-        self._template = _template(self._host, self._port, 443 if self.tls else 80,
-                                   self._path, self._headers)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        # The jar's Cookie header of the moment is added to each POST (see _head).
+        headers = _encoded({name: value for name, value in template.headers.items()
+                            if name.lower() != "cookie"})
+        # The whole header block, made once by http.client: each POST only adds its
+        # Content-Length (and the Cookie header, when the jar holds one).
+        self._block = _template(self._host, self._port, 443 if self.tls else 80, path,
+                                headers)
+        if self._block is not None:
+            self._length_at = self._block[0] + b"\r\nContent-Length: "
         self._verify = verify
         self._context: Optional[ssl.SSLContext] = None
         self._cookies = cookies
@@ -272,77 +246,74 @@ class DirectPoster:
         try:
             connection = self._idle.pop()
         except IndexError:
-            connection = _Connection(self._host, self._port, self)
+            connection = _Connection(self)
         limit: Optional[watchdog.Limit] = None
         try:
             with watchdog.limit(seconds) as limit:
-                answer = self._exchange(connection, body, seconds)
+                answer, reusable = self._exchange(connection, body, seconds,
+                                                  limit.watched)
         except BaseException as exc:
             connection.close()
             if isinstance(exc, Exception):
                 fired = limit is not None and limit.fired
                 raise requests_error(exc, fired, seconds, connection.connecting) from None
             raise
-        if limit.fired or not connection.reusable:
-            # Cut just after the answer came (the socket is shut down), or answered
-            # before the body was all sent: that connection carries nothing more.
+        if limit.fired or not reusable:
+            # Cut just after the answer came (the socket is shut down), or the answer
+            # was not read in full: that connection carries nothing more.
             connection.close()
         else:
             self._keep(connection)
         return answer
 
-    def _exchange(self, connection: _Connection, body: bytes, seconds: float) -> Answer:
-        """Send the request and read the whole answer on ``connection``."""
+    def _exchange(self, connection: _Connection, body: bytes, seconds: float,
+                  watched: bool) -> tuple[Answer, bool]:
+        """Send the request and read the whole answer on ``connection``; the answer,
+        and whether the connection may carry another POST."""
         sock = connection.sock
-        if sock is not None:
-            if _dropped(sock):
-                connection.close()
-            else:
-                sock.settimeout(seconds)
+        if sock is not None and _dropped(sock):
+            connection.close()
+            sock = None
         watchdog.watch(connection.line)
-        connection.timeout = seconds  # each step of connecting, if it has to
-        headers = self._headers
-        cookie = (get_cookie_header(self._cookies, self._cookie_request)
-                  if self._has_cookies else None)
-        template = self._template
-        if template is not None and not cookie:
-            # The block http.client would send, with this body's length: the same bytes
-            # without building them again (its request steps cost more than the send).
-            head = template[0] + str(len(body)).encode("ascii") + template[1]
-            failed = _send(lambda: connection.post_prepared(head, body))
-            read: Callable[[], http.client.HTTPResponse] = connection.read_answer
-        else:
-            if cookie:
-                headers = ([*headers[0], (b"Cookie", cookie.encode("latin-1"))], headers[1])
-            failed = _send(lambda: connection.post(self._path, headers, body))
-            read = connection.getresponse
+        if sock is None:
+            sock = connection.connect(seconds)
+        # The watchdog bounds the POST: a socket that blocks reads in one system call,
+        # where one with a timeout polls first. Without it, the timeout bounds each step.
+        connection.set_timeout(None if watched else seconds)
+        failed = _send(sock, self._head(len(body)), body)
         try:
-            response = read()
+            reply = reader.read_answer(reader.Stream(sock), MAX_CONTENT)
         except Exception:
             if failed is not None:  # no answer came: the send's error is the story
                 raise failed from None
             raise
-        if failed is not None:  # part of the body is still unsent: never reuse the line
-            connection.reusable = False
-        lengths = response.msg.get_all("Content-Length") or []
-        if len(set(lengths)) > 1:  # which is right? requests refuses the answer too
-            raise http.client.HTTPException(f"conflicting Content-Length: {lengths}")
-        content = response.read(MAX_CONTENT + 1)
-        if len(content) <= MAX_CONTENT and response.length:
-            # Ended short of its Content-Length (cut, or the server hung up): an error,
-            # as requests has it (a read of a set size does not raise it by itself).
-            raise http.client.IncompleteRead(content, response.length)
-        if len(content) > MAX_CONTENT or not response.isclosed():
-            # More than anyone reads: the rest is left unread, so the line is closed.
-            content = content[:MAX_CONTENT]
-            connection.reusable = False
-        message = response.msg
-        if "Set-Cookie" in message or "Set-Cookie2" in message:
+        headers = reply.headers
+        if "Set-Cookie" in headers or "Set-Cookie2" in headers:
             self._cookies.extract_cookies(
-                MockResponse(message),  # type: ignore[arg-type]
+                MockResponse(headers),  # type: ignore[arg-type]
                 MockRequest(self._cookie_request))  # type: ignore[arg-type]
             self._has_cookies = bool(self._cookies)
-        return Answer(response.status, response.reason, message, content)
+        # Part of the body still unsent when the server answered: never reuse the line.
+        reusable = reply.reusable and failed is None
+        return Answer(reply.status, reply.reason, headers, reply.content), reusable
+
+    def _head(self, length: int) -> bytes:
+        """The header block of a POST of ``length`` bytes: the one ``http.client`` made,
+        with the jar's Cookie header (checked as ``http.client`` checks a value) and
+        the length."""
+        block = self._block
+        if block is None:  # requests prepared headers no HTTP/1.1 request can carry
+            raise http.client.HTTPException("the request's headers cannot be sent")
+        size = str(length).encode("ascii")
+        cookie = (get_cookie_header(self._cookies, self._cookie_request)
+                  if self._has_cookies else None)
+        if not cookie:
+            return self._length_at + size + block[1]
+        value = cookie.encode("latin-1")
+        if _ILLEGAL_VALUE(value):
+            raise ValueError("invalid Cookie header value")
+        return b"".join((block[0], b"\r\nCookie: ", value, b"\r\nContent-Length: ",
+                         size, block[1]))
 
     def _keep(self, connection: _Connection) -> None:
         """Keep ``connection`` for the next POST, or close it (transport closed, or as

@@ -34,12 +34,15 @@ class Limit:
     once per POST.
     """
 
-    __slots__ = ("deadline", "fired", "connections")
+    __slots__ = ("deadline", "fired", "connections", "watched")
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
         self.fired = False
         self.connections: list[Any] = []
+        #: A watchdog thread runs (set on entry): without one (a first POST at
+        #: interpreter exit), only socket timeouts bound the exchange.
+        self.watched = False
 
     def __enter__(self) -> Limit:
         _local.limit = self
@@ -155,6 +158,7 @@ def _arm(current: Limit) -> None:
             # others are looked at when it wakes (one wake-up per POST would cost more
             # CPU than the POST's own HTTP).
             _wake.notify()
+        current.watched = _thread is not None
 
 
 def _started_locked() -> bool:

@@ -1,0 +1,327 @@
+"""The answer to a POST on the direct route, read off its socket as ``http.client`` reads it.
+
+``http.client`` reads an answer through a buffered file over the socket
+(``socket.makefile``) and parses its header lines with the ``email`` package: about half
+of the CPU of a POST (docs/PERFORMANCE.md). The Metrics API's answers are a status line,
+a few header lines and a short body, most often in one TCP segment: :func:`read_answer`
+takes them into one buffer with as few ``recv`` calls as the segments need, and applies
+``http.client``'s rules to it, limit for limit:
+
+- status line: at most 65,536 bytes, the same split and checks (``BadStatusLine``, and
+  ``RemoteDisconnected`` when the server closed without a word); interim answers
+  (``1xx`` but ``101``) are passed over, headers and all (RFC 9110 15.2, as
+  :class:`.answer.FinalResponse` does on the requests route);
+- header lines: each at most 65,536 bytes, at most 100 with the blank line ending them,
+  parsed into an ``http.client.HTTPMessage`` as ``email``'s parser (compat32) does:
+  folded lines, odd whitespace, a line that is no header ending the headers;
+- the body: chunked, by ``Content-Length`` or until the server closes, read up to
+  ``limit + 1`` bytes (a longer one is cut, its connection not reused); one that ends
+  short is ``IncompleteRead``;
+- keep-alive as ``http.client`` decides it (HTTP/1.1 unless ``Connection: close``;
+  HTTP/1.0 only with ``Keep-Alive``), and never after bytes nobody asked for.
+
+Errors are ``http.client``'s own exceptions (or the socket's ``OSError``), which
+:mod:`.errors` turns into the ``requests`` exceptions the policy knows.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import re
+from typing import Any, Optional
+
+#: http.client's limits: the longest line, the most header lines (the blank one counted).
+MAX_LINE = 65536
+MAX_HEADERS = 100
+
+#: Bytes asked of the socket at a time: a whole answer of the Metrics API, mostly.
+_RECV = 65536
+
+#: What ``email``'s parser takes for a header line (feedparser.headerRE): a name (any
+#: visible character but ``:``, possibly none) and a colon, a continuation, or a
+#: Unix "From " envelope line. Any other line ends the headers.
+_HEADER_LINE = re.compile(r"^(From |[\041-\071\073-\176]*:|[\t ])").match
+_BLANK = (b"\r\n", b"\n", b"")
+#: A header block of ``name:value`` lines each ended by CRLF (a name, no line break in a
+#: value), then a blank line: what email's parser makes of it is plain, so the fields
+#: are taken at once, the value without the blanks before it (as compat32 takes it).
+_PLAIN = re.compile(r"(?:[\041-\071\073-\176]+:[^\r\n]*\r\n)*\r\n").fullmatch
+_FIELDS = re.compile(r"([\041-\071\073-\176]+):[ \t]*([^\r\n]*)\r\n").findall
+
+
+class Stream:
+    """The bytes of one answer read from ``sock`` and not used yet."""
+
+    __slots__ = ("_sock", "_data", "_pos", "_ended")
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+        self._data = b""
+        self._pos = 0
+        self._ended = False
+
+    def _more(self) -> bool:
+        """Read what the server sent next; False once it closed."""
+        if self._ended:
+            return False
+        chunk = self._sock.recv(_RECV)
+        if not chunk:
+            self._ended = True
+            return False
+        self._data = self._data[self._pos:] + chunk if self._pos else self._data + chunk
+        self._pos = 0
+        return True
+
+    def line(self) -> bytes:
+        """The next line, its ``\\n`` included, as ``readline(MAX_LINE + 1)`` of a file
+        gives it: at most ``MAX_LINE + 1`` bytes, what is left if the server closed."""
+        searched = 0
+        while True:
+            data, pos = self._data, self._pos
+            end = data.find(b"\n", pos + searched, pos + MAX_LINE + 1)
+            if end >= 0:
+                self._pos = end + 1
+                return data[pos:end + 1]
+            if len(data) - pos > MAX_LINE or not self._more():
+                end = min(len(data), pos + MAX_LINE + 1)
+                self._pos = end
+                return data[pos:end]
+            searched = len(data) - pos
+
+    def head(self) -> Optional[bytes]:
+        """The header lines up to the blank one, if they are all here, each ended by
+        CRLF, within the limits: the usual block, taken at once; None otherwise (read
+        them line by line)."""
+        data, pos = self._data, self._pos
+        end = data.find(b"\r\n\r\n", pos, pos + MAX_LINE)
+        if end < 0 or data.startswith((b"\r\n", b"\n"), pos):
+            return None
+        block = data[pos:end + 4]
+        if (b"\n\n" in block or block.count(b"\n\r\n") != 1
+                or block.count(b"\n") > MAX_HEADERS):
+            return None  # a blank line before, or too many lines: line by line
+        self._pos = end + 4
+        return block
+
+    def read(self, size: int) -> bytes:
+        """The next ``size`` bytes, fewer if the server closed first."""
+        while len(self._data) - self._pos < size and self._more():
+            pass
+        pos = self._pos
+        self._pos = end = min(pos + size, len(self._data))
+        return self._data[pos:end]
+
+    def left(self) -> bool:
+        """True if bytes beyond the answer came (nobody asked for them)."""
+        return len(self._data) > self._pos
+
+
+class Reply:
+    """A final answer read by :func:`read_answer`: ``status``, ``reason``, ``headers``
+    (an ``http.client.HTTPMessage``), ``content`` (at most ``limit`` bytes), and
+    ``reusable``: the answer was read in full and the connection may carry another."""
+
+    __slots__ = ("status", "reason", "headers", "content", "reusable")
+
+    def __init__(self, status: int, reason: str, headers: http.client.HTTPMessage,
+                 content: bytes, reusable: bool) -> None:
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.content = content
+        self.reusable = reusable
+
+
+def read_answer(stream: Stream, limit: int) -> Reply:
+    """The final answer on ``stream``, its body read up to ``limit + 1`` bytes.
+
+    Raises ``http.client.HTTPException`` (or ``OSError``) as ``http.client`` would.
+    """
+    while True:
+        version, status, reason = _status(stream)
+        if not (100 <= status < 200 and status != 101):
+            break
+        _lines(stream)  # an interim answer's header lines
+    if version in ("HTTP/1.0", "HTTP/0.9"):
+        old = True
+    elif version.startswith("HTTP/1."):
+        old = False
+    else:
+        raise http.client.UnknownProtocol(version)
+    headers = parse_headers(_lines(stream))
+    encoding = headers.get("transfer-encoding")
+    chunked = encoding is not None and encoding.lower() == "chunked"
+    closes = _closes(headers, old)
+    lengths = headers.get_all("content-length") or []
+    if len(set(lengths)) > 1:  # which is right? requests refuses the answer too
+        raise http.client.HTTPException(f"conflicting Content-Length: {lengths}")
+    length: Optional[int] = None
+    value = headers.get("content-length")
+    if value and not chunked:
+        try:
+            length = int(value)
+        except ValueError:
+            length = None
+        else:
+            if length < 0:
+                length = None
+    if status in (204, 304) or 100 <= status < 200:
+        length = 0
+    if chunked:
+        content, whole = _chunked(stream, limit)
+    elif length is not None:
+        wanted = min(length, limit + 1)
+        content = stream.read(wanted)
+        if len(content) < wanted:  # the server hung up (or was cut) before the end
+            raise http.client.IncompleteRead(content, length - len(content))
+        whole = length <= limit
+    else:  # until the server closes: never kept alive
+        content = stream.read(limit + 1)
+        whole = closes = True
+    reusable = whole and not closes and not stream.left()
+    return Reply(status, reason.strip(), headers, content[:limit], reusable)
+
+
+def _status(stream: Stream) -> tuple[str, int, str]:
+    """Version, status and reason of the status line (``HTTPResponse._read_status``)."""
+    line = str(stream.line(), "iso-8859-1")
+    if len(line) > MAX_LINE:
+        raise http.client.LineTooLong("status line")
+    if not line:
+        raise http.client.RemoteDisconnected(
+            "Remote end closed connection without response")
+    try:
+        version, status, reason = line.split(None, 2)
+    except ValueError:
+        try:
+            version, status = line.split(None, 1)
+            reason = ""
+        except ValueError:
+            version = ""
+    if not version.startswith("HTTP/"):
+        raise http.client.BadStatusLine(line)
+    try:
+        code = int(status)
+    except ValueError:
+        raise http.client.BadStatusLine(line) from None
+    if code < 100 or code > 999:
+        raise http.client.BadStatusLine(line)
+    return version, code, reason
+
+
+def _lines(stream: Stream) -> bytes:
+    """The header lines up to the blank one, that included (``http.client._read_headers``)."""
+    block = stream.head()
+    if block is not None:
+        return block
+    lines = []
+    while True:
+        line = stream.line()
+        if len(line) > MAX_LINE:
+            raise http.client.LineTooLong("header line")
+        lines.append(line)
+        if len(lines) > MAX_HEADERS:
+            raise http.client.HTTPException(f"got more than {MAX_HEADERS} headers")
+        if line in _BLANK:
+            return b"".join(lines)
+
+
+def parse_headers(lines: bytes) -> http.client.HTTPMessage:
+    """Header ``lines`` (up to the blank one) parsed as ``http.client.parse_headers``
+    parses them (through ``email``'s feed parser, compat32 policy), without the parser."""
+    block = lines.decode("iso-8859-1")
+    if _PLAIN(block):  # the usual block: each field its line, nothing to bend
+        message = http.client.HTTPMessage()
+        for name, value in _FIELDS(block):
+            message[name] = value
+        return message
+    # email splits on \r, \n and \r\n alike (a StringIO with newline="" does the same).
+    text = io.StringIO(block, newline="").readlines()
+    count = 0
+    for line in text:
+        if not _HEADER_LINE(line):
+            break
+        count += 1
+    message = http.client.HTTPMessage()
+    name = ""
+    source: list[str] = []
+    for number in range(count):
+        line = text[number]
+        if line[0] in " \t":
+            if name:  # a first line that continues nothing is passed over
+                source.append(line)
+            continue
+        if name:
+            message[name] = _value(source)
+            name, source = "", []
+        if line.startswith("From "):  # a Unix envelope line, passed over
+            if number == count - 1 and number:
+                break  # taken for the start of a body
+            continue
+        colon = line.find(":")
+        if colon == 0:  # no name: passed over
+            continue
+        name, source = line[:colon], [line]
+    if name:
+        message[name] = _value(source)
+    return message
+
+
+def _value(source: list[str]) -> str:
+    """A header's value from its lines (compat32's ``header_source_parse``)."""
+    value = source[0].split(":", 1)[1].lstrip(" \t") + "".join(source[1:])
+    return value.rstrip("\r\n")
+
+
+def _closes(headers: http.client.HTTPMessage, old: bool) -> bool:
+    """True if the server closes the connection after this answer
+    (``HTTPResponse._check_close``)."""
+    connection = headers.get("connection")
+    if not old:
+        return connection is not None and "close" in connection.lower()
+    if headers.get("keep-alive"):
+        return False
+    if connection and "keep-alive" in connection.lower():
+        return False
+    proxy = headers.get("proxy-connection")
+    return not (proxy and "keep-alive" in proxy.lower())
+
+
+def _chunked(stream: Stream, limit: int) -> tuple[bytes, bool]:
+    """A chunked body up to ``limit + 1`` bytes; True with it if it was read to its end
+    (trailer included), as ``HTTPResponse._read_chunked`` reads one."""
+    pieces: list[bytes] = []
+    wanted = limit + 1
+    while True:
+        line = stream.line()
+        if len(line) > MAX_LINE:
+            raise http.client.LineTooLong("chunk size")
+        try:
+            size = int(line.partition(b";")[0], 16)
+        except ValueError:
+            raise http.client.IncompleteRead(b"".join(pieces)) from None
+        if size < 0:  # http.client would read to the end of the stream, then fail
+            raise http.client.IncompleteRead(b"".join(pieces))
+        if not size:
+            _trailer(stream)
+            return b"".join(pieces), True
+        piece = stream.read(min(size, wanted))
+        pieces.append(piece)
+        if len(piece) < min(size, wanted):
+            raise http.client.IncompleteRead(b"".join(pieces))
+        wanted -= len(piece)
+        if not wanted:
+            return b"".join(pieces), False
+        if len(stream.read(2)) < 2:  # the chunk's CRLF (http.client does not check it)
+            raise http.client.IncompleteRead(b"".join(pieces))
+
+
+def _trailer(stream: Stream) -> None:
+    """Pass over a chunked body's trailer, up to its blank line (or the end)."""
+    while True:
+        line = stream.line()
+        if len(line) > MAX_LINE:
+            raise http.client.LineTooLong("trailer line")
+        if line in _BLANK:
+            return
