@@ -1,8 +1,9 @@
 """Transport: what goes over the wire to the Metrics API, against real loopback servers.
 
-Most tests run on both routes (``direct``: http.client; ``requests``: the session, as
-used for proxies), so the two are held to the same behaviour. Which route is taken, and
-HTTPS, are in test_transport_routes.py.
+Most tests run on both routes (``direct``: own sockets, the answer read by
+``delivery/reader.py``; ``requests``: the session, as used for proxies), so the two are
+held to the same behaviour. Which route is taken, and HTTPS, are in
+test_transport_routes.py; the reader against http.client in test_transport_reader.py.
 """
 
 from __future__ import annotations

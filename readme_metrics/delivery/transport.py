@@ -12,8 +12,9 @@ Which HTTP client carries a POST (the rule, decided when the transport is made o
   system's proxy settings: ``requests.utils.get_environ_proxies``), or when the URL is
   anything but a plain ``http(s)://host[:port]/path`` (user info in it): proxy users see
   no change at all.
-- **direct** (:mod:`.direct`) otherwise: a kept-alive ``http.client`` connection per
-  sender, sending the same headers the session prepared, with TLS verified as requests
+- **direct** (:mod:`.direct`) otherwise: a kept-alive socket per sender, sending the same
+  headers the session prepared (the block made once by ``http.client``), the answer read
+  by :mod:`.reader` with ``http.client``'s rules, with TLS verified as requests
   does (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, else certifi; :mod:`.tls`) and the
   session's cookie jar. It skips requests' per-call machinery, most of the sender's CPU
   per POST.
@@ -86,7 +87,7 @@ class Transport:
 
     @property
     def route(self) -> str:
-        """"direct" (http.client) or "requests" (a proxy applies, or an unusual URL)."""
+        """"direct" (own sockets) or "requests" (a proxy applies, or an unusual URL)."""
         return self._poster.route
 
     def _poster_for(self, url: str) -> Poster:

@@ -12,7 +12,7 @@ from readme_metrics.transport import Transport
 from tests.support.fake_api import basic_auth
 
 API_KEY = "rdme_transport_SECRET_key_4242"
-#: Both routes a POST can take: ``direct`` (http.client) and ``requests`` (the session).
+#: Both routes a POST can take: ``direct`` (own sockets) and ``requests`` (the session).
 ROUTES = [pytest.param(True, id="direct"), pytest.param(False, id="requests")]
 _ENVIRONMENT = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE",
                 "CURL_CA_BUNDLE")
