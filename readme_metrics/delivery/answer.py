@@ -20,8 +20,9 @@ class FinalResponse(http.client.HTTPResponse):
     their number; ``http.client`` passes over ``100 Continue`` only and would take a
     ``103 Early Hints`` (or ``102 Processing``) for the answer, leaving the real one
     unread on the line. ``101 Switching Protocols`` is final: it is never expected here
-    and is read as an answer the policy does not accept. Both routes use this class
-    (the direct connections and, through urllib3, the session's).
+    and is read as an answer the policy does not accept. The session's connections use
+    this class (through urllib3); the direct route's reader (:mod:`.reader`) passes over
+    interim answers the same way.
     """
 
     def _read_status(self) -> tuple[str, int, str]:
