@@ -415,6 +415,80 @@ def test_a_test_clients_call_is_logged_once_buffered_or_closed(collector: Collec
     assert len(collector.wait_for_logs(4)) == 4
 
 
+@pytest.mark.parametrize("advised", [True, False], ids=["added-last", "added-first"])
+def test_fastapi_metrics_added_last_sees_another_middlewares_own_answers(
+        collector: Collector, advised: bool) -> None:
+    """README: add ReadMeMetricsMiddleware after the other middleware; added first, a
+    response another middleware gives itself (an auth middleware's 401) is not logged,
+    and the headers it adds (CORS) are not either. Both orders, so that the symptom
+    the Troubleshooting row describes is the one a user sees."""
+    import asyncio
+
+    import httpx
+    from fastapi import FastAPI, Request
+    from fastapi.middleware.cors import CORSMiddleware
+    from fastapi.responses import JSONResponse
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+    quick_start = code_blocks(readme_sections()["Quick start: FastAPI (and any ASGI app)"],
+                              "python")[0]
+    assert "after your other add_middleware calls" in quick_start
+    assert "ReadMeMetricsMiddleware` was added before" in troubleshooting_row(
+        "FastAPI or Starlette: a middleware's own answers")
+    seen: list[str] = []
+
+    def grouping(request: Any) -> dict[str, str]:
+        seen.append(request.headers["x-api-key"])
+        return {"api_key": request.headers["x-api-key"]}
+
+    app = FastAPI()
+    app.get("/")(lambda: {"hello": "world"})
+
+    def add_metrics() -> None:
+        app.add_middleware(ReadMeMetricsMiddleware, config=MetricsApiConfig(
+            api_key="any-key", metrics_api=collector.url,
+            base_log_url="https://docs.example.com", buffer_length=1,
+            grouping_function=grouping))
+
+    if not advised:
+        add_metrics()
+    app.add_middleware(CORSMiddleware, allow_origins=["https://docs.example.com"])
+
+    @app.middleware("http")
+    async def authenticate(request: Request, call_next: Any) -> Any:
+        if request.headers["x-api-key"] != "owlbert-key":
+            return JSONResponse({"error": "unknown key"}, status_code=401)
+        return await call_next(request)
+
+    if advised:
+        add_metrics()
+
+    async def calls() -> list[int]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://testserver") as client:
+            return [(await client.get("/", headers={
+                "x-api-key": key, "origin": "https://docs.example.com"})).status_code
+                    for key in ("owlbert-key", "wrong-key")]
+
+    assert asyncio.run(calls()) == [200, 401]  # the app answers the same either way
+    if not advised:
+        assert seen == ["owlbert-key"]  # the 401 never reached the metrics middleware
+        (log,) = collector.wait_for_logs(1)
+        headers = log["request"]["log"]["entries"][0]["response"]["headers"]
+        assert "access-control-allow-origin" not in {h["name"].lower() for h in headers}
+        return
+    assert seen == ["owlbert-key", "wrong-key"]
+    logs = collector.wait_for_logs(2)
+    responses = {log["request"]["log"]["entries"][0]["response"]["status"]:
+                 log["request"]["log"]["entries"][0]["response"] for log in logs}
+    assert sorted(responses) == [200, 401]
+    # The 401 left the authentication middleware, outside CORS's: no CORS header on it.
+    names = {h["name"].lower() for h in responses[200]["headers"]}
+    assert "access-control-allow-origin" in names, responses[200]["headers"]
+
+
 def sigterm_advice() -> str:
     """The row's code that makes SIGTERM an exit, with the imports it says it needs."""
     advice = re.search(r"`([^`]*signal\.signal\(signal\.SIGTERM, [^`]+)` \(with `([^`]+)`\)",
