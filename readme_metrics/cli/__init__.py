@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
             "  readme-metrics demo --requests 20    run the example API once, write a HAR file\n"
             "  readme-metrics demo                  serve the example API until Ctrl-C\n"
             "  readme-metrics collect               receive logs from your own app:\n"
-            "      export README_METRICS_SERVER=http://127.0.0.1:8001; python your_app.py\n\n"
+            "      export README_METRICS_SERVER=http://127.0.0.1:8001 README_API_KEY=any-key\n"
+            "      python your_app.py\n\n"
             "Run 'readme-metrics COMMAND --help' for the options of a command.\n\n"
             "exit status: 0 stopped by Ctrl-C or SIGTERM, or every call of 'demo --requests N'\n"
             "  made and its log accepted; 1 'demo --requests N' did not get there; 2 wrong\n"
@@ -118,8 +119,9 @@ def _add_collect(commands: Any) -> None:
             "the console, every entry appended to a HAR 1.2 file (importable in browser\n"
             "devtools), and a live dashboard at http://HOST:PORT/.\n\n"
             "Point your app at it with README_METRICS_SERVER=http://127.0.0.1:8001 (or\n"
-            "metrics_api=...). A batch holding an invalid log is refused with 400 and the\n"
-            "reasons, which are also printed to stderr."
+            "metrics_api=...); the app still needs an API key (README_API_KEY), but any\n"
+            "value is accepted unless --api-key is given. A batch holding an invalid log is\n"
+            "refused with 400 and the reasons, which are also printed to stderr."
         ),
     )
     collect.add_argument("--host", default="127.0.0.1",

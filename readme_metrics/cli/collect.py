@@ -70,7 +70,8 @@ def _banner(collector: LocalCollector, args: argparse.Namespace, har_path: str) 
     _say("Point your app at it: run this in the app's shell (in a .env file: without 'export'):")
     _say(f"  export README_METRICS_SERVER={reach}")
     if args.api_key is None:
-        _say("  any API key is accepted (use --api-key KEY to check it)")
+        _say("  the app needs a README_API_KEY too: any value is accepted (--api-key KEY "
+             "checks it)")
     else:
         _say("  the app's README_API_KEY must be the key given with --api-key (others get 401)")
     if not collector.loopback_only:
