@@ -415,6 +415,27 @@ def test_a_test_clients_call_is_logged_once_buffered_or_closed(collector: Collec
     assert len(collector.wait_for_logs(4)) == 4
 
 
+def test_flask_run_finds_the_app_when_wsgi_app_is_wrapped_not_app() -> None:
+    """The row for "Failed to find Flask application": wrapping ``app`` hides the Flask
+    object from ``flask run``; wrapping ``app.wsgi_app``, as the row says, does not."""
+    import types
+
+    from flask import Flask
+    from flask.cli import NoAppException, find_best_app
+
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    row = troubleshooting_row('`flask run`: "Failed to find Flask application')
+    assert "app.wsgi_app = MetricsMiddleware(app.wsgi_app, config)" in row
+    config = MetricsApiConfig(enabled=False)
+    wrapped = types.SimpleNamespace(__name__="app", app=MetricsMiddleware(Flask("app"), config))
+    with pytest.raises(NoAppException, match="Failed to find Flask application or factory"):
+        find_best_app(wrapped)
+    app = Flask("app")
+    app.wsgi_app = MetricsMiddleware(app.wsgi_app, config)
+    assert find_best_app(types.SimpleNamespace(__name__="app", app=app)) is app
+
+
 @pytest.mark.parametrize("advised", [True, False], ids=["added-last", "added-first"])
 def test_fastapi_metrics_added_last_sees_another_middlewares_own_answers(
         collector: Collector, advised: bool) -> None:
