@@ -312,6 +312,46 @@ def test_mentions_key(deny: list[str], allow: list[str], text: str, expected: bo
     assert Redactor(deny, allow).mentions_key(text) is expected
 
 
+_LONG = "lorem ipsum dolor sit amet, 12345 " * 40  # past PROBED_TEXT, no w, z, k, _
+
+
+@pytest.mark.parametrize(("deny", "text", "expected"), [
+    pytest.param(["password"], _LONG, False, id="large-absent"),
+    pytest.param(["password"], _LONG + '"PassWord": 1', True, id="large-any-case"),
+    pytest.param(["api_key"], _LONG + "API_KEY", True, id="large-upper-case"),
+    pytest.param(["password"], _LONG + "p\x00a\x00s\x00s\x00w\x00o\x00r\x00d", True,
+                 id="large-nul-spaced"),
+    pytest.param(["token"], _LONG + "to\u212aen", True, id="large-kelvin-sign-lowers-to-k"),
+    pytest.param(["authorization"], _LONG + "\u00e9" + "Authorization", True,
+                 id="large-not-ascii"),
+    pytest.param(["a.b.password", "secret"], _LONG + "PASSWORD", True, id="large-path"),
+])
+def test_mentions_key_in_a_large_text(deny: list[str], text: str, expected: bool) -> None:
+    """A large text is searched for a denied name only if it holds the name's rarest
+    characters (in either case: ASCII text), found at memchr speed; what it finds is
+    what looking for every name in the lower-cased text finds."""
+    assert Redactor(deny).mentions_key(text) is expected
+
+
+_NAME_CHARACTERS = "abik_.0"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(deny=st.lists(st.text(_NAME_CHARACTERS, min_size=1, max_size=8).filter(
+           lambda name: name.strip(".")), min_size=1, max_size=4),
+       filler=st.text(st.sampled_from("abiAB0 _.\x00\u212a\u0130\u00e9"), min_size=1,
+                      max_size=40),
+       data=st.data())
+def test_mentions_key_finds_what_a_search_of_the_lowered_text_finds(
+        deny: list[str], filler: str, data: st.DataObject) -> None:
+    inserted = data.draw(st.sampled_from(deny)) if data.draw(st.booleans()) else ""
+    cased = "".join(c.upper() if data.draw(st.booleans()) else c for c in inserted)
+    text = filler * (1100 // len(filler) + 1) + cased
+    lowered = text.lower().replace("\x00", "")
+    expected = any(name.lower().rsplit(".", 1)[-1] in lowered for name in deny)
+    assert Redactor(deny).mentions_key(text) is expected
+
+
 # -- properties -----------------------------------------------------------------------
 
 KEYS = st.sampled_from(["password", "Password", "user", "name", "token", "a", "b", "id"])

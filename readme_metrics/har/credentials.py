@@ -22,7 +22,14 @@ from functools import lru_cache
 from typing import Any, Callable, Optional
 from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit
 
-from readme_metrics.har.text import FORM, content_type, decode_component, parse_query
+from readme_metrics.har.text import (
+    FORM,
+    PROBED_TEXT,
+    content_type,
+    decode_component,
+    parse_query,
+    rarest,
+)
 from readme_metrics.masking import mask, utf8
 
 __all__ = [
@@ -66,23 +73,6 @@ MAX_SPELLED_KEY = 128
 #: Headers holding a URL: redacted and scrubbed as the request URL is (stays valid).
 URL_HEADERS = frozenset({"referer", "location", "content-location"})
 
-# Characters by how often bodies (JSON, HTML, prose) hold them, the most common first; any
-# other is rarer still. A large text is first searched for the key's two rarest
-# characters, one at a time: a single character is found at memchr speed (1 us in
-# 100 KB), the key itself at 10 to 20 us, and a text lacking either cannot hold the key.
-_COMMON_CHARACTERS = (' etaoinsrhldcumfpgwybvkxjqz"0123456789,:.{}-[]/=_'
-                      "ETAOINSRHLDCUMFPGWYBVKXJQZ")
-_PROBED_TEXT = 1024  # shorter texts are searched for the key at once
-
-
-def _rarest(key: str) -> tuple[str, ...]:
-    """The two characters of ``key`` least often in bodies (``_COMMON_CHARACTERS``)."""
-    def rank(character: str) -> tuple[int, str]:
-        found = _COMMON_CHARACTERS.find(character)
-        return (-(len(_COMMON_CHARACTERS) if found < 0 else found), character)
-
-    return tuple(sorted(set(key), key=rank)[:2])
-
 
 class CallerKey:
     """Replace one caller's key by its mask in the strings of a HAR entry."""
@@ -122,7 +112,7 @@ class CallerKey:
         # with neither it nor an escaped letter or digit cannot spell the key (a shortcut
         # past decoding it).
         self._anchor = max(_ALNUM_RUN.findall(key), key=len, default="")
-        self._probes = _rarest(key)  # see _holds
+        self._probes = rarest(key)  # see _holds
         # The key as a JSON string, escaped and not (non-ASCII, DEL).
         self._json_keys = tuple({json.dumps(key), json.dumps(key, ensure_ascii=False)})
         # Any JSON spelling of it (each character as is or escaped), compiled as
@@ -308,8 +298,8 @@ class CallerKey:
 
     def _holds(self, text: str) -> bool:
         """``self.key in text``, sooner for a large text that lacks one of the key's rarest
-        characters (see ``_COMMON_CHARACTERS``), as most bodies do."""
-        if len(text) >= _PROBED_TEXT:
+        characters (see :func:`~readme_metrics.har.text.rarest`), as most bodies do."""
+        if len(text) >= PROBED_TEXT:
             for character in self._probes:
                 if character not in text:
                     return False

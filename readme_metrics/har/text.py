@@ -11,13 +11,33 @@ from functools import lru_cache
 from typing import Optional
 
 __all__ = [
-    "FORM", "content_type", "decode", "decode_component", "is_textual", "parse_query", "sendable",
+    "FORM", "PROBED_TEXT", "content_type", "decode", "decode_component", "is_textual",
+    "parse_query", "rarest", "sendable",
 ]
 
 #: The essence of a form body's Content-Type.
 FORM = "application/x-www-form-urlencoded"
 
 _PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+
+# Characters by how often bodies (JSON, HTML, prose) hold them, the most common first; any
+# other is rarer still. Looking for a word (a key, a denied name) in a large text, its
+# rarest characters are looked for first, one at a time: a single character is found at
+# memchr speed (0.8 us in 100 KB), a word at 10 to 65 us, and a text lacking one of its
+# characters cannot hold it.
+_COMMON_CHARACTERS = (' etaoinsrhldcumfpgwybvkxjqz"0123456789,:.{}-[]/=_'
+                      "ETAOINSRHLDCUMFPGWYBVKXJQZ")
+#: Texts this long or longer are worth a look for a word's rarest characters first.
+PROBED_TEXT = 1024
+
+
+def rarest(word: str, count: int = 2) -> tuple[str, ...]:
+    """The ``count`` distinct characters of ``word`` least often in bodies."""
+    def rank(character: str) -> tuple[int, str]:
+        found = _COMMON_CHARACTERS.find(character)
+        return (-(len(_COMMON_CHARACTERS) if found < 0 else found), character)
+
+    return tuple(sorted(set(word), key=rank)[:count])
 
 
 @lru_cache(maxsize=256)
