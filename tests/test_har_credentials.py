@@ -741,6 +741,9 @@ _PLACES = ["header", "credential-header", "cookie", "query", "path", "form", "mu
     pytest.param("\udce9t\udce9", id="short-latin-1-read-with-surrogateescape"),
     pytest.param("owlbert-key-\ud800", id="high-surrogate"),
     pytest.param("\udfff\ud800", id="short-reversed-pair"),
+    # Past MAX_SPELLED_KEY no pattern is compiled, and no decoding gives \ud800 back: its
+    # percent-encoding was left in clear in the url and queryString (found by hypothesis).
+    pytest.param("\ud800" + "a" * MAX_SPELLED_KEY, id="high-surrogate-too-long-for-a-pattern"),
 ])
 def test_a_key_with_lone_surrogates_gives_a_log_masked_wherever_it_was(
         key: str, place: str) -> None:

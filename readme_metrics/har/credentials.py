@@ -245,6 +245,10 @@ class CallerKey:
             # surrogate surrogateescape cannot make (\ud800): ask the pattern. (A longer
             # key is found decoded below, or as is by the caller.)
             return self._url_any().search(text) is not None
+        if self._lone and any(spelling in text for spelling in self._spellings):
+            # A longer key with such a surrogate is not found decoded: its usual spellings
+            # (percent- and form-encoded) are found as they are.
+            return True
         decoded = unquote(text, errors="surrogateescape")
         if self.key in decoded:
             return True
