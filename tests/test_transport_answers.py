@@ -177,6 +177,58 @@ def test_an_answer_shorter_than_its_length_is_an_error(direct: bool) -> None:
     assert server.connections == 2
 
 
+# -- answers that are not HTTP, and bytes after an answer ------------------------------------
+
+
+@pytest.mark.parametrize("direct", ROUTES)
+@pytest.mark.parametrize("reply", [
+    pytest.param(b"garbage\r\n\r\n", id="garbage-status-line"),
+    pytest.param(b"HTTP/1.1 20x OK\r\nContent-Length: 0\r\n\r\n", id="status-not-a-number"),
+    pytest.param(b"HTTP/1.1 200 OK\r\n" + b"X-A: 1\r\n" * 120 + b"\r\n", id="too-many-headers"),
+    pytest.param(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                 id="chunk-size-not-a-number"),
+])
+def test_an_answer_that_is_not_http_is_a_failed_post(reply: bytes, direct: bool) -> None:
+    # A requests exception (ConnectionError, or requests' ChunkedEncodingError for a
+    # broken body on its route), which the policy retries; the next POST goes out on a
+    # fresh connection (what else the server would send on this one cannot be known).
+    def broken(conn: socket.socket) -> None:
+        if read_request(conn) is not None:
+            conn.sendall(reply)
+            conn.recv(1)  # until the client closes (or the guard)
+
+    server = RawServer(broken)
+    transport = make_transport(server.url, direct, timeout=5.0)
+    try:
+        for _ in range(2):
+            with pytest.raises(requests.RequestException):
+                transport.post_logs(b"[]")
+        transport.close()
+    finally:
+        server.close()
+    assert server.connections == 2
+
+
+def test_bytes_after_an_answer_are_never_taken_for_the_next_one() -> None:
+    # A server that sends more than its answer (a second answer unasked, in the same
+    # segment): the direct route does not reuse that connection, so the next POST reads
+    # its own answer, not the stray one.
+    def chatty(conn: socket.socket) -> None:
+        while read_request(conn) is not None:
+            conn.sendall(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
+                         b"HTTP/1.1 500 Stray\r\nContent-Length: 0\r\n\r\n")
+
+    server = RawServer(chatty)
+    transport = make_transport(server.url, timeout=5.0)
+    try:
+        statuses = [transport.post_logs(b"[]").status_code for _ in range(3)]
+        transport.close()
+    finally:
+        server.close()
+    assert statuses == [202] * 3
+    assert server.connections == 3
+
+
 # -- repeated headers ---------------------------------------------------------------------
 
 
