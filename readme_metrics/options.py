@@ -100,7 +100,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("denylist", "README_DENYLIST", "str", (), _LIST, check.strings(), "`[]`",
         "keys to redact (comma-separated in the environment); wins over the allowlist"),
     Option("allowlist", "README_ALLOWLIST", "str", (), _LIST, check.strings(), "`[]`",
-        "if set, only these keys are kept"),
+        "if set, only these keys are kept (comma-separated in the environment)"),
     Option("blacklist", None, "str", None, _LIST, check.strings(), "-",
         "deprecated alias of `denylist` (DeprecationWarning)", alias_of="denylist"),
     Option("whitelist", None, "str", None, _LIST, check.strings(), "-",
@@ -141,7 +141,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("skip_methods", "README_SKIP_METHODS", "str", ("OPTIONS",),
         "a list of HTTP methods such as OPTIONS,HEAD (comma-separated in the environment)",
         check.methods, "`OPTIONS`",
-        "methods never logged; a list you give replaces the default"),
+        "methods never logged (comma-separated in the environment); a list you give "
+        "replaces the default"),
     Option("shutdown_timeout", "README_SHUTDOWN_TIMEOUT", "float", 5.0,
         f"a number of seconds from 0 to {check.MAX_SECONDS}", check.number(0), "`5`",
         "seconds the exit flush may take at most"),
