@@ -436,6 +436,34 @@ def test_flask_run_finds_the_app_when_wsgi_app_is_wrapped_not_app() -> None:
     assert find_best_app(types.SimpleNamespace(__name__="app", app=app)) is app
 
 
+def test_the_wsgi_middleware_around_an_asgi_app_fails_as_the_row_quotes(
+        collector: Collector) -> None:
+    """The row for the TypeError a server shows when ``readme_metrics.MetricsMiddleware``
+    (WSGI) wraps FastAPI: uvicorn calls it as an ASGI 2 app (``app(scope)``), hypercorn
+    gets the middleware's call of FastAPI with WSGI's two arguments. Python before 3.10
+    leaves the class name out of the message."""
+    from wsgiref.util import setup_testing_defaults
+
+    from fastapi import FastAPI
+
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    row = troubleshooting_row("every request fails with `TypeError:")
+    quoted = re.findall(r"`TypeError: (\w+)\.(__call__\(\) missing [^`]+)`", row)
+    assert [name for name, _ in quoted] == ["MetricsMiddleware", "FastAPI"], row
+    wrapped = MetricsMiddleware(FastAPI(), MetricsApiConfig(
+        api_key="any-key", metrics_api=collector.url, base_log_url="https://docs.example.com",
+        grouping_function=lambda request: {"api_key": "owlbert-key"}))
+    environ: dict[str, Any] = {}
+    setup_testing_defaults(environ)
+    calls = [lambda: wrapped({"type": "http", "method": "GET", "path": "/", "headers": []}),
+             lambda: wrapped(environ, lambda *args: None)]
+    for (name, message), call in zip(quoted, calls):
+        with pytest.raises(TypeError, match=rf"^({name}\.)?{re.escape(message)}$"):
+            call()
+    wrapped.close()
+
+
 @pytest.mark.parametrize("advised", [True, False], ids=["added-last", "added-first"])
 def test_fastapi_metrics_added_last_sees_another_middlewares_own_answers(
         collector: Collector, advised: bool) -> None:
