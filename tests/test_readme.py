@@ -292,13 +292,9 @@ def _example_argv(command: str, port: int) -> tuple[list[str], dict[str, str]]:
         if rest[:2] == ["manage.py", "runserver"]:  # the reloader's child outlives terminate
             return [sys.executable, *rest, f"127.0.0.1:{port}", "--noreload"], {}
         return [sys.executable, *rest], {"PORT": str(port)}
-    if tool == "uvicorn":
-        assert rest[-2:] == ["--port", "8000"], command
-        rest = rest[:-1] + [str(port)]
-    else:
-        assert tool == "flask" and "--port" not in rest, command
-        rest = [*rest, "--port", str(port)]
-    return [sys.executable, "-m", tool, *rest], {}
+    # On the quick starts' port: flask's default, 5000, is macOS's AirPlay receiver.
+    assert tool in ("uvicorn", "flask") and rest[-2:] == ["--port", "8000"], command
+    return [sys.executable, "-m", tool, *rest[:-1], str(port)], {}
 
 
 @pytest.mark.e2e

@@ -3,8 +3,8 @@
     pip install ".[flask]"         # from the repository root
     readme-metrics collect         # in another terminal: the local Metrics API
     export README_API_KEY=any-key README_METRICS_SERVER=http://127.0.0.1:8001
-    flask --app examples/flask/app.py run
-    curl -H "Authorization: Bearer owlbert-key" http://127.0.0.1:5000/pets
+    flask --app examples/flask/app.py run --port 8000
+    curl -H "Authorization: Bearer owlbert-key" http://127.0.0.1:8000/pets
 
 (To send to ReadMe instead: your project's API key in README_API_KEY, no
 README_METRICS_SERVER.)
@@ -80,4 +80,4 @@ def create_app() -> Flask:
 
 
 if __name__ == "__main__":
-    create_app().run(port=5000)
+    create_app().run(port=8000)
