@@ -200,6 +200,85 @@ def test_no_second_reader_while_the_app_waits_in_receive(wrap: Any,
     assert post["text"] == "abc" and "incomplete" in post["comment"]
 
 
+@pytest.mark.parametrize("asks", ["while-it-waits", "as-it-starts"])
+def test_a_reader_task_gets_the_body_in_order_while_the_capture_reads_ahead(
+        wrap: Any, collector: Collector, monkeypatch: pytest.MonkeyPatch, asks: str) -> None:
+    """A proxy-like app: one task forwards the request body chunk by chunk, another
+    starts the response meanwhile. The capture reads ahead (the grouping function gets
+    the body so far) while that task is between two receive() calls; when the task then
+    asks (while the read ahead waits for the client, or as it starts), it must get the
+    chunk read ahead first, not read beside it: a server's queue hands the next chunk to
+    one reader and the one after to the other."""
+    import readme_metrics.capture.asgi_exchange as asgi_exchange
+
+    # The read ahead waits as long as the test needs: no timing in the test.
+    monkeypatch.setattr(asgi_exchange, "GRACE", 60.0)
+    forwarded: list[bytes] = []
+
+    async def case() -> tuple[int, list[bytes]]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        waiting = overlaps = 0
+        read_waits = asyncio.Event()
+
+        async def receive() -> dict[str, Any]:  # hypercorn's: a queue
+            nonlocal waiting, overlaps
+            overlaps += waiting > 0
+            waiting += 1
+            if queue.empty():
+                read_waits.set()
+            try:
+                return await queue.get()
+            finally:
+                waiting -= 1
+
+        async def send(message: dict[str, Any]) -> None:
+            pass
+
+        next_read = asyncio.Event()
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            async def forward() -> None:
+                while True:
+                    message = await receive()
+                    forwarded.append(message["body"])
+                    if not message["more_body"]:
+                        return
+                    await next_read.wait()  # forwarding the chunk upstream
+
+            forwarder = asyncio.ensure_future(forward())
+            while not forwarded:
+                await asyncio.sleep(0)
+            if asks == "as-it-starts":
+                next_read.set()  # the forwarder runs next, before the read ahead does
+            # The upstream answer starts while the forwarder is between two reads.
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await forwarder
+            await send({"type": "http.response.body", "body": b"forwarded"})
+
+        async def client() -> None:
+            await queue.put({"type": "http.request", "body": b"one ", "more_body": True})
+            read_waits.clear()
+            await read_waits.wait()  # a read waits for the next chunk...
+            if asks == "while-it-waits":
+                while not forwarded:
+                    await asyncio.sleep(0)
+                next_read.set()  # ...and the forwarder asks for it too
+            for _ in range(5):
+                await asyncio.sleep(0)
+            await queue.put({"type": "http.request", "body": b"two ", "more_body": True})
+            await queue.put({"type": "http.request", "body": b"three", "more_body": False})
+
+        sender = asyncio.ensure_future(client())
+        await wrap(app)(http_scope("POST", headers=[(b"content-length", b"13")]),
+                        receive, send)
+        await sender
+        return overlaps, forwarded
+
+    overlaps, chunks = asyncio.run(case())
+    assert (overlaps, chunks) == (0, [b"one ", b"two ", b"three"])
+    assert entry(collector.logs[0])["request"]["postData"]["text"] == "one two three"
+
+
 def test_expect_100_continue_body_is_not_asked_for(wrap: Any, collector: Collector) -> None:
     """Reading it would make the server send 100 Continue for a body the app refused."""
     app = wrap(noread_app())

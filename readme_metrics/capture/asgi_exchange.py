@@ -76,8 +76,8 @@ class _Exchange:
 
     __slots__ = (
         "middleware", "scope", "request", "recorder", "group", "_receive", "_send",
-        "_pending", "_receiving", "_disconnected", "_no_drain", "_drain_until",
-        "_ended",
+        "_pending", "_receiving", "_reading", "_disconnected", "_no_drain",
+        "_drain_until", "_ended",
     )
 
     def __init__(self, middleware: MetricsMiddleware, scope: MutableMapping[str, Any],
@@ -95,6 +95,7 @@ class _Exchange:
         self._send = send
         self._pending: deque[Message] = deque()  # read ahead by us, owed to the app
         self._receiving = 0  # receive() calls in flight
+        self._reading: Optional[asyncio.Future[Message]] = None  # our last read ahead
         self._disconnected = False
         # "Expect: 100-continue": reading the body would make the server send 100
         # Continue, telling the client to send a body the app chose not to read.
@@ -128,9 +129,32 @@ class _Exchange:
 
     async def receive(self) -> Message:
         """The app's ``receive``: what we read ahead first, then the server's, as is."""
+        reading = self._reading
+        if not self._pending and reading is not None and not reading.done():
+            # A read ahead of ours waits for the next message (GRACE at most): it comes
+            # first. Reading beside it, the app could get the one after it (a server's
+            # queue serves two readers in turn); counted as in receive(), so that the
+            # read ahead stops there.
+            self._receiving += 1
+            try:
+                await asyncio.wait([reading])
+            finally:
+                self._receiving -= 1
         if self._pending:
             return self._pending.popleft()
         return await self._pull()
+
+    def _read_ahead(self) -> asyncio.Future[Message]:
+        """The next message, owed to the app, read in a task of its own (known to
+        ``receive`` from the start, before it first runs); the message is queued for the
+        app before the task ends, so that an app waiting on the task finds it there."""
+        self._reading = asyncio.ensure_future(self._queued())
+        return self._reading
+
+    async def _queued(self) -> Message:
+        message = await self._pull()
+        self._pending.append(message)
+        return message
 
     def _body_over(self) -> bool:
         body = self.recorder.request_body
@@ -140,9 +164,10 @@ class _Exchange:
         """Read the body the app has not received, as far as it has arrived (GRACE).
 
         Bounded by ``max_body_bytes``; the server never gives more than the body. What
-        is read is owed to the app: its next ``receive()`` gets it. Skipped while the app
-        itself waits in ``receive()`` (a second reader would steal its messages) and
-        after a disconnect.
+        is read is owed to the app: its next ``receive()`` gets it (waiting for a read
+        still in flight rather than reading beside it). Skipped while the app itself
+        waits in ``receive()`` (a second reader would steal its messages) and after a
+        disconnect.
         """
         body = self.recorder.request_body
         if body is None or self._no_drain:
@@ -153,10 +178,8 @@ class _Exchange:
             while (not body.eof and not self._disconnected and not self._receiving
                    and body.room > 0):
                 left = self._drain_until - time.perf_counter()
-                message = await receive_within(self._pull, left)
-                if message is None:
+                if await receive_within(self._read_ahead, left) is None:
                     return
-                self._pending.append(message)
         except Exception:  # not an asyncio loop (trio), or a broken receive: stop here
             return
 
