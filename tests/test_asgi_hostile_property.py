@@ -137,3 +137,80 @@ def test_a_misbehaving_app_sees_what_it_sees_bare_and_is_logged_once(
     assert body.startswith(exchange.request_body)
     given_to_app = b"".join(m.get("body", b"") for m in bare_got)
     assert exchange.request_body.startswith(given_to_app[:LIMIT])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(chunks=st.lists(st.binary(min_size=1, max_size=30), min_size=1, max_size=6),
+       client_turns=st.lists(st.integers(0, 4), min_size=6, max_size=6),
+       reader_turns=st.lists(st.integers(0, 4), min_size=7, max_size=7),
+       start_after=st.integers(0, 12))
+def test_a_body_read_in_a_task_of_its_own_arrives_whole_and_in_order(
+    chunks: list[bytes], client_turns: list[int], reader_turns: list[int],
+    start_after: int,
+) -> None:
+    """A proxy-like app: a task of its own reads the body as it arrives (pausing between
+    chunks) while the app starts its response at any moment; the capture reads ahead
+    meanwhile. The task gets the body whole and in order, there is never a second read
+    beside it, and the log holds the body."""
+    config = MetricsApiConfig(api_key="rdme_property", grouping_function=lambda r: GROUP,
+                              base_log_url=DOCS, max_body_bytes=LIMIT,
+                              metrics_api="http://127.0.0.1:9")
+    body = b"".join(chunks)
+
+    async def turns(n: int) -> None:
+        for _ in range(n):
+            await asyncio.sleep(0)
+
+    async def case() -> tuple[bytes, int, Recording]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        waiting = overlaps = 0
+
+        async def receive() -> dict[str, Any]:  # hypercorn's: a queue
+            nonlocal waiting, overlaps
+            overlaps += waiting > 0
+            waiting += 1
+            try:
+                return await queue.get()
+            finally:
+                waiting -= 1
+
+        async def send(message: dict[str, Any]) -> None:
+            await asyncio.sleep(0)
+
+        async def client() -> None:
+            for i, chunk in enumerate(chunks):
+                await turns(client_turns[i])
+                await queue.put({"type": "http.request", "body": chunk,
+                                 "more_body": i < len(chunks) - 1})
+
+        got: list[bytes] = []
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            async def read() -> None:
+                for pause in reader_turns:
+                    message = await receive()
+                    got.append(message["body"])
+                    if not message["more_body"]:
+                        return
+                    await turns(pause)
+
+            reader = asyncio.ensure_future(read())
+            await turns(start_after)
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await reader
+            await send({"type": "http.response.body", "body": b"".join(got)})
+
+        wrapped = Recording(app, config)
+        feeder = asyncio.ensure_future(client())
+        scope = http_scope("POST", headers=[(b"content-length", b"%d" % len(body))])
+        try:  # a reader robbed of a chunk would wait for it forever
+            await asyncio.wait_for(wrapped(scope, receive, send), 10)
+        except asyncio.TimeoutError:
+            pass
+        await feeder
+        return b"".join(got), overlaps, wrapped
+
+    got, overlaps, wrapped = asyncio.run(case())
+    assert (got, overlaps) == (body, 0)
+    (pending,) = wrapped.queued
+    assert pending.to_exchange().request_body == body[:LIMIT]
