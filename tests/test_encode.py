@@ -130,5 +130,5 @@ def test_without_orjson_the_stdlib_is_chosen_and_named_in_the_debug_log() -> Non
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines.count("mine readme_metrics: logs are posted to http://127.0.0.1:9 directly "
-                       "(http.client); JSON encoder: json (standard library)") == 1, lines
+                       "(kept-alive sockets); JSON encoder: json (standard library)") == 1, lines
     assert json.loads(lines[-1]) == {"a": None, "b": "\ud800", "c": 2 ** 70}

@@ -104,7 +104,7 @@ class Transport:
             self._logger.debug("readme_metrics: logs are posted to %s with requests; "
                                "JSON encoder: %s", _where(parts), ENCODER)
             return SessionPoster(session, url, settings, template)
-        self._logger.debug("readme_metrics: logs are posted to %s directly (http.client); "
+        self._logger.debug("readme_metrics: logs are posted to %s directly (kept-alive sockets); "
                            "JSON encoder: %s", _where(parts), ENCODER)
         return DirectPoster(url, template, verify if isinstance(verify, str) else True,
                             session.cookies)
