@@ -859,3 +859,30 @@ def test_every_kind_of_grouping_function_is_awaited_when_async(
     done = asyncio.run(run(wrap(echo_app(), grouping_function=grouping), http_scope()))
     assert b"x-documentation-url" in done.headers
     assert collector.logs[0]["group"]["label"] == "Owlbert"
+
+
+@pytest.mark.parametrize("base_log_url", [None, DOCS], ids=["no-doc-url", "doc-url"])
+def test_headers_an_outer_middleware_edits_in_place_are_logged_as_the_app_sent_them(
+        wrap: Any, collector: Collector, base_log_url: Any) -> None:
+    # Starlette's GZipMiddleware outside the metrics one edits the start message's header
+    # list in place (MutableHeaders over it) and compresses the body: the log keeps the
+    # app's headers, which describe the body it records (found by newcomer3).
+    from starlette.middleware.gzip import GZipMiddleware
+
+    text = b"x" * 1000
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/plain"),
+                                (b"content-length", b"1000")]})
+        await send({"type": "http.response.body", "body": text})
+
+    outer = GZipMiddleware(wrap(app, base_log_url=base_log_url), minimum_size=10)
+    scope = http_scope(headers=[(b"accept-encoding", b"gzip")])
+    done = asyncio.run(run(outer, scope))
+    assert done.headers[b"content-encoding"] == b"gzip"
+    response = entry(collector.wait_for_logs(1)[0])["response"]
+    sent = [(h["name"], h["value"]) for h in response["headers"]
+            if h["name"] != "x-documentation-url"]
+    assert sent == [("content-type", "text/plain"), ("content-length", "1000")]
+    assert response["content"]["text"] == text.decode()

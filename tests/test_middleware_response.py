@@ -291,3 +291,33 @@ def test_a_response_the_gc_frees_unclosed_is_logged_without_a_deadlock(
                          capture_output=True, text=True, timeout=60)
     assert out.stdout.split("\n") == ["captured 1", "flushed True", "done", ""], out
     assert len(collector.wait_for_logs(1)) == 1
+
+
+@pytest.mark.parametrize("documented", [False, True], ids=["no-doc-url", "doc-url"])
+def test_headers_an_outer_middleware_edits_in_place_are_logged_as_the_app_sent_them(
+        wrap, collector, documented) -> None:
+    # A gzip-like middleware outside the metrics one edits the header list it is given
+    # (in place, as some do) and re-encodes the body: the log keeps the app's headers,
+    # which describe the body it records (found by newcomer3 with Starlette's GZip).
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
+        return [b"hello"]
+
+    def outer(inner):
+        def gzipping(environ, start_response):
+            def edit(status, headers, exc_info=None):
+                headers[:] = [(n, v) for n, v in headers if n != "Content-Length"]
+                headers.append(("Content-Encoding", "gzip"))
+                headers.append(("Content-Length", "25"))
+                return start_response(status, headers)
+            return inner(environ, edit)
+        return gzipping
+
+    wrapped = wrap(app, base_log_url="https://docs.example.com") if documented else wrap(app)
+    result = call(outer(wrapped), environ_for())
+    assert ("Content-Encoding", "gzip") in result.headers
+    response = only_log(collector)["request"]["log"]["entries"][0]["response"]
+    names = [(h["name"], h["value"]) for h in response["headers"]
+             if h["name"] != "x-documentation-url"]
+    assert names == [("Content-Type", "text/plain"), ("Content-Length", "5")]
+    assert response["content"]["text"] == "hello"

@@ -229,7 +229,7 @@ class _Exchange:
 
     def _start(self, message: Message) -> tuple[Message, Any]:
         """The start to send (with x-documentation-url when the exchange is logged), and
-        its headers as raw byte pairs, decoded on the delivery worker."""
+        a copy of its headers as raw byte pairs, decoded on the delivery worker."""
         headers = message.get("headers") or []
         if headers.__class__ is not list and headers.__class__ is not tuple:
             headers = list(headers)  # an iterator could be read only once: read it here
@@ -239,7 +239,9 @@ class _Exchange:
             if url is not None:
                 headers = [*headers, (b"x-documentation-url", url)]
                 message = {**message, "headers": headers}
-        return message, headers
+        # The list sent may be edited in place on its way (Starlette's GZipMiddleware
+        # outside this one): the log keeps a copy of what the app sent.
+        return message, tuple(headers)
 
     def _record(self, chunk: Any) -> None:
         try:

@@ -145,8 +145,12 @@ class _Capture(Recorder):
             # what the server read.
             recorded = []
             headers = read_along(headers, recorded, extra)  # type: ignore[assignment]
-        elif extra is not None:
-            headers = recorded = [*headers, extra]
+        else:
+            # The list the server gets may be edited in place on its way (a gzip
+            # middleware outside this one): the log keeps a copy of what the app sent.
+            recorded = [*headers, extra] if extra is not None else list(headers)
+            if extra is not None:
+                headers = [*headers, extra]
         if exc_info is None:
             self._write = self._start_response(status, headers)
         else:
