@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
+import tracemalloc
 from typing import Any, Callable, Optional
 
 import pytest
@@ -238,6 +239,44 @@ def test_body_record_copies_a_chunk_that_could_change(kind: Any) -> None:
     data[0:2] = b"zz"  # the app's buffer, reused
     assert (record.content(), record.size, record.nbytes) == (b"abcd", 8, 4)
     assert record.content() == b"abcd"
+
+
+def held(fill: Callable[[], Any]) -> int:
+    """Bytes of memory still allocated after ``fill()`` (what it keeps)."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        fill()
+        return tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("step", [1, 7, 100])
+def test_body_record_keeps_small_reads_in_one_buffer(step: int) -> None:
+    # A body read a byte or a line at a time must not be kept as an object per read until
+    # the exchange ends (several times the body's size), and gives the same bytes out.
+    body = bytes(range(256)) * 64
+    record = BodyRecord(limit=10000, declared=len(body))
+
+    def fill() -> None:
+        for i in range(0, len(body), step):
+            record.feed(body[i:i + step])  # a new object per read, as a server gives
+
+    assert held(fill) < 2 * 10000
+    assert (record.content(), record.size, record.nbytes) == (body[:10000], len(body), 10000)
+
+
+def test_response_recorder_keeps_small_chunks_in_one_buffer() -> None:
+    recorder = Recorder("log-1", limit=10000)
+    recorder.respond(200, "OK", [])
+
+    def fill() -> None:
+        for i in range(3000):
+            recorder.record(b"%d," % i)
+
+    assert held(fill) < 2 * 10000
+    assert recorder.kept.content() == b"".join(b"%d," % i for i in range(3000))[:10000]
 
 
 def in_thread(call: Callable[[], Any]) -> Any:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Optional, Union
 
-__all__ = ["GRACE", "BodyRecord"]
+__all__ = ["GRACE", "BodyRecord", "Kept"]
 
 # How long, at most, a body still in flight gets to arrive once the response has gone out:
 # clients send the body just after the headers, and an app that answers without reading
@@ -23,26 +23,72 @@ __all__ = ["GRACE", "BodyRecord"]
 # much, after its response, instead of the server's whole timeout.
 GRACE = 0.05
 
+#: A kept part shorter than this goes into one shared buffer, not an object of its own: a
+#: body read a line or a byte at a time would otherwise hold several times its size in
+#: small objects and the list of them until the exchange ends.
+_SMALL = 1024
 
-class BodyRecord:
-    """A bounded copy of one body as it passes, with its real size.
 
-    The kept chunks are held by reference when they are bytes (immutable), the usual
-    case: a body read in one chunk, as most are, is handed to the log as that very object,
-    where a buffer copied it in and out again. Mutable chunks (bytearray, memoryview)
-    are copied, as they could change later.
+class Kept:
+    """The kept bytes of one body, in the order they passed.
+
+    Parts are held by reference when they are bytes (immutable), the usual case: a body
+    read in one part, as most are, is handed to the log as that very object. Mutable
+    parts (bytearray, memoryview) are copied, as they could change later, and small
+    parts after another are copied into one buffer.
     """
 
-    __slots__ = ("limit", "declared", "chunked", "chunks", "kept", "size", "eof",
-                 "incomplete")
+    __slots__ = ("parts", "size", "_tail")
+
+    def __init__(self) -> None:
+        self.parts: list[Union[bytes, bytearray]] = []
+        self.size = 0
+        self._tail: Optional[bytearray] = None
+
+    def add(self, part: Union[bytes, bytearray, memoryview]) -> None:
+        """Keep ``part`` (not empty) after what was kept."""
+        n = len(part)
+        parts = self.parts
+        if n < _SMALL and parts:  # a small part after another: into the buffer
+            tail = self._tail
+            if tail is None:
+                last = parts[-1]
+                if len(last) < _SMALL:  # the buffer starts with the small part before
+                    tail = parts[-1] = bytearray(last)
+                else:
+                    tail = bytearray()
+                    parts.append(tail)
+                self._tail = tail
+            tail += part
+        else:
+            parts.append(part if part.__class__ is bytes else bytes(part))
+            self._tail = None
+        self.size += n
+
+    def content(self) -> bytes:
+        """The kept bytes: the one part itself when there is one and it is bytes."""
+        parts = self.parts
+        if len(parts) == 1 and parts[0].__class__ is bytes:
+            return parts[0]
+        joined = b"".join(parts)
+        if parts:
+            # Joined once: asked again (the log after a replay), it is not copied again.
+            self.parts = [joined]
+            self._tail = None
+        return joined
+
+
+class BodyRecord:
+    """A bounded copy of one body as it passes (see :class:`Kept`), with its real size."""
+
+    __slots__ = ("limit", "declared", "chunked", "_kept", "size", "eof", "incomplete")
 
     def __init__(self, limit: int, declared: Optional[int] = None,
                  chunked: bool = False) -> None:
         self.limit = limit
         self.declared = declared  # None: unknown length (chunked, or not given)
         self.chunked = chunked  # True: Transfer-Encoding says there is a body
-        self.chunks: list[bytes] = []
-        self.kept = 0  # bytes in chunks
+        self._kept = Kept()
         self.size = 0
         self.eof = declared == 0
         self.incomplete = False
@@ -53,13 +99,9 @@ class BodyRecord:
         if not n:
             return
         self.size += n
-        room = self.limit - self.kept
+        room = self.limit - self._kept.size
         if room > 0:
-            part = data[:room] if n > room else data
-            if part.__class__ is not bytes:
-                part = bytes(part)
-            self.chunks.append(part)
-            self.kept += len(part)
+            self._kept.add(data[:room] if n > room else data)
         if self.declared is not None and self.size >= self.declared:
             self.eof = True
 
@@ -74,16 +116,14 @@ class BodyRecord:
 
     def restart(self) -> None:
         """The body is read again from its start (a seekable body rewound): copy anew."""
-        self.chunks = []
-        self.kept = 0
+        self._kept = Kept()
         self.size = 0
         self.eof = self.declared == 0
         self.incomplete = False
 
     def drop(self) -> None:
         """Record no body at all (the input gave ``str``, not bytes: nothing to log)."""
-        self.chunks = []
-        self.kept = 0
+        self._kept = Kept()
         self.size = 0
         self.declared = 0
         self.eof = True
@@ -92,7 +132,7 @@ class BodyRecord:
     @property
     def room(self) -> int:
         """How many more bytes would be kept."""
-        return self.limit - self.kept
+        return self.limit - self._kept.size
 
     @property
     def remaining(self) -> Optional[int]:
@@ -113,17 +153,15 @@ class BodyRecord:
         return -1 if self.size or self.chunked else 0
 
     def content(self) -> bytes:
-        """The kept bytes (at most ``limit``): the one chunk itself when there is one."""
-        chunks = self.chunks
-        if len(chunks) == 1:
-            return chunks[0]
-        joined = b"".join(chunks)
-        if chunks:
-            # Joined once: asked again (the log after a replay), it is not copied again.
-            self.chunks = [joined]
-        return joined
+        """The kept bytes (at most ``limit``)."""
+        return self._kept.content()
+
+    @property
+    def kept(self) -> int:
+        """How many bytes are kept."""
+        return self._kept.size
 
     @property
     def nbytes(self) -> int:
         """Memory the kept copy holds."""
-        return self.kept
+        return self._kept.size

@@ -31,7 +31,7 @@ from http import HTTPStatus
 from itertools import chain
 from typing import Optional, Sequence, cast
 
-from readme_metrics.capture.body import BodyRecord
+from readme_metrics.capture.body import BodyRecord, Kept
 from readme_metrics.capture.request import RequestSource, header_text
 from readme_metrics.exchange import INVALID_STATUS, Exchange, Group
 
@@ -128,10 +128,9 @@ class Recorder:
         self.status = 0  # 0: no response started yet
         self.reason = ""
         self.headers: Sequence[tuple[str, str]] = ()
-        # The kept response chunks (at most ``limit`` bytes in all), by reference: copying
-        # a large body into a buffer and out again costs more than the rest of the path.
-        self.chunks: list[bytes] = []
-        self.kept = 0
+        # The kept response body, at most ``limit`` bytes (by reference: copying a large
+        # body into a buffer and out again costs more than the rest of the path).
+        self.kept = Kept()
         self.body_size = 0
         self.omitted = False
         self._done = False
@@ -168,14 +167,12 @@ class Recorder:
                 return
             n = view.nbytes
         self.body_size += n
-        room = self.limit - self.kept
+        room = self.limit - self.kept.size
         if room > 0 and n:
-            part = chunk[:room] if n > room else chunk
-            if part.__class__ is not bytes:
-                # A mutable buffer (bytearray, memoryview) could change later: copy it.
-                part = bytes(view[:room])
-            self.chunks.append(part)
-            self.kept += len(part)
+            if chunk.__class__ is bytes:
+                self.kept.add(chunk[:room] if n > room else chunk)
+            else:
+                self.kept.add(view[:room])  # Kept copies a mutable buffer
 
     def omit_body(self, size: int) -> None:
         """The body goes out untouched by us (sendfile): log its size (-1 unknown), no text."""
@@ -255,9 +252,8 @@ class Pending:
         self.status = status or 500
         self.reason = recorder.reason if status else "Internal Server Error"
         headers = self.response_headers = list(recorder.headers)
-        # One kept chunk (the usual case) is handed over as is: joining a single bytes
-        # object returns that very object, no copy.
-        self.response_body = b"".join(recorder.chunks)
+        # One kept chunk (the usual case) is handed over as is, no copy.
+        self.response_body = recorder.kept.content()
         self.response_body_size = recorder.body_size
         self.response_body_omitted = recorder.omitted
         begin = recorder.begin
