@@ -203,7 +203,7 @@ def serve(argv: list[str], env: dict[str, str], cwd: Path, port: int) -> Iterato
                     # OPTIONS is in skip_methods: probing leaves no log behind.
                     requests.options(f"{url}/nolog", timeout=2)
                     break
-                except requests.ConnectionError:
+                except (requests.ConnectionError, requests.Timeout):  # not ready, or busy
                     if time.monotonic() > deadline:
                         pytest.fail("server never answered:\n"
                                     + output.read_text(errors="replace"))
