@@ -139,7 +139,9 @@ class DocsUrl:
                 headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             )
             if response.status_code != 200:
-                self._failed(state, f"{url} answered HTTP {response.status_code}")
+                refused = (" (the API key was refused)"
+                           if response.status_code in (401, 403) else "")
+                self._failed(state, f"{url} answered HTTP {response.status_code}{refused}")
                 return
             try:
                 base = _valid_base(response.json().get("baseUrl"))

@@ -116,7 +116,7 @@ def _no_key(result: Mapping[Any, Any]) -> str:
     for name in ("api_key", "id"):
         if name in result:
             return (f"the grouping function returned {name!r} {_shown(result[name])}, which "
-                    "is not a key (a non-empty string or a number); the request is not "
+                    "is not a key (a non-blank string or a number); the request is not "
                     "logged")
     names = ", ".join(sorted(str(name) for name in result)) or "none"
     return (f"the grouping function returned no 'api_key' (its keys: {names}; known: "

@@ -89,8 +89,8 @@ def test_the_log_lines_name_the_api_with_its_port_and_count_in_the_singular(
     delivery.submit(item("log-0"))
     assert delivery.flush(5.0) is True
     assert messages(caplog, logging.DEBUG, "posted to") == [
-        f"readme_metrics: logs are posted to http://127.0.0.1:{port} directly (kept-alive sockets); "
-        f"JSON encoder: {ENCODER}"]
+        f"readme_metrics: logs are posted to http://127.0.0.1:{port} directly "
+        f"(kept-alive sockets); JSON encoder: {ENCODER}"]
 
     collector.default = Reply(400, b'{"error": "no"}')
     delivery.submit(item("log-1"))

@@ -165,8 +165,10 @@ def test_the_given_session_is_used(collector: Collector) -> None:
 
 FAILURES = [
     pytest.param(lambda r: Reply(500, b"oops"), "HTTP 500", id="server-error"),
-    pytest.param(lambda r: Reply(401, b'{"error":"APIKEY_NOTFOUND"}'), "HTTP 401",
-                 id="unauthorized"),
+    pytest.param(lambda r: Reply(401, b'{"error":"APIKEY_NOTFOUND"}'),
+                 "HTTP 401 (the API key was refused)", id="unauthorized"),
+    pytest.param(lambda r: Reply(403, b'{"error":"no"}'), "HTTP 403 (the API key was refused)",
+                 id="forbidden"),
     pytest.param(lambda r: Reply(200, b"<html>"), "baseUrl", id="not-json"),
     pytest.param(lambda r: Reply(200, b'["https://x.example"]'), "baseUrl", id="json-list"),
     pytest.param(lambda r: Reply(200, b'{"name": "x"}'), "baseUrl", id="no-base-url"),

@@ -149,7 +149,7 @@ def test_bad_results_are_reported_once_with_the_library_prefix(
     pytest.param({}, "returned no 'api_key' (its keys: none; known: api_key, label, email)",
                  id="empty-mapping"),
     pytest.param({"api_key": None, "label": "L"},
-                 "returned 'api_key' None, which is not a key (a non-empty string or a "
+                 "returned 'api_key' None, which is not a key (a non-blank string or a "
                  "number)", id="none"),
     pytest.param({"id": "", "label": "L"}, "returned 'id' '', which is not a key", id="empty-id"),
     pytest.param({"api_key": True}, "returned 'api_key' True, which is not a key", id="bool"),
