@@ -320,14 +320,20 @@ def test_header_iterables_and_buffers_are_sent_as_given(wrap: Any,
     assert entry(collector.logs[0])["response"]["content"]["text"] == "abcdef"
 
 
-def test_pathsend_is_logged_with_its_size_and_no_text(wrap: Any, collector: Collector) -> None:
+@pytest.mark.parametrize("message", [
+    pytest.param({"type": "http.response.pathsend", "path": "/srv/file.bin"}, id="pathsend"),
+    pytest.param({"type": "http.response.zerocopy", "file": 7, "count": 1234},
+                 id="zerocopy"),
+])
+def test_pathsend_is_logged_with_its_size_and_no_text(wrap: Any, collector: Collector,
+                                                      message: dict[str, Any]) -> None:
     async def app(scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-length", b"1234")]})
-        await send({"type": "http.response.pathsend", "path": "/srv/file.bin"})
+        await send(dict(message))
 
     done = asyncio.run(run(wrap(app), http_scope()))
-    assert done.sent[1] == {"type": "http.response.pathsend", "path": "/srv/file.bin"}
+    assert done.sent[1] == message
     content = entry(collector.logs[0])["response"]["content"]
     assert content["size"] == 1234 and "text" not in content
     assert "pathsend" in content["comment"]  # not a WSGI file_wrapper's comment

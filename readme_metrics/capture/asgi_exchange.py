@@ -29,6 +29,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _UNKNOWN: Any = object()  # the grouping function has not run yet
+# Response body messages whose bytes the server reads from a file itself (extensions).
+_FROM_A_FILE = ("http.response.pathsend", "http.response.zerocopy")
 # How long an exchange may spend, in all, reading a request body the app left unread:
 # bytes the client already sent reach the app's receive() within this, even when the
 # client wrote head and body apart (urllib3 does) or the server hands them over from
@@ -219,11 +221,12 @@ class _Exchange:
             code, reason = start_status(message.get("status", 200))
             self.recorder.respond(code, reason, headers)
             return
-        elif kind == "http.response.pathsend":
+        elif kind in _FROM_A_FILE:
             # The server sends the file itself: keep its fast path, log the size only.
             self.recorder.omit_body(content_length(self.recorder.headers))
             await self._send(message)
-            self._ended = time.perf_counter()
+            if not message.get("more_body", False):  # pathsend has none: the end
+                self._ended = time.perf_counter()
             return
         await self._send(message)
 
