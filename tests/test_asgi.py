@@ -518,6 +518,34 @@ def test_app_exception_propagates_unchanged_and_is_logged(
     assert entry(collector.logs[0])["response"]["status"] == status
 
 
+@pytest.mark.parametrize("answer", ["raises", "returns-without-answering"])
+def test_inline_the_servers_500_does_not_wait_for_the_post(
+        wrap: Any, collector: Collector, answer: str) -> None:
+    """background_worker_mode=False: the log of an exchange the server still has to
+    answer once the app is done (its 500) is sent without holding that answer."""
+    held = threading.Event()
+    collector.replies.append(Reply(gate=held))
+    app_error = Boom("boom")
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if answer == "raises":
+            raise app_error
+
+    # Held until the app call is over: a POST made before the server can answer would
+    # time out first, and be sent again.
+    middleware = wrap(app, timeout=5)
+
+    async def call() -> Any:
+        done = await run(middleware, http_scope())
+        held.set()  # the app call is over: the server answers now
+        return done.error
+
+    assert asyncio.run(call()) is (app_error if answer == "raises" else None)
+    assert middleware.flush(10)
+    assert (middleware.stats["sent"], len(collector.received)) == (1, 1)
+    assert entry(collector.logs[0])["response"]["status"] == 500
+
+
 def test_grouping_errors_never_reach_the_app(wrap: Any, collector: Collector) -> None:
     async def broken(req: Any) -> Any:
         raise KeyError("nope")

@@ -242,6 +242,18 @@ class MetricsMiddleware(PipelineControls):
         async with lock:
             await loop.run_in_executor(None, self.pipeline.submit, pending)
 
+    async def submit_later(self, pending: PendingExchange) -> None:
+        """Queue the log in inline mode without waiting for the send it may start: for an
+        exchange whose answer the server still owes (its 500 once the app has raised),
+        which must not wait on the Metrics API. Handed to the loop's executor at once,
+        not to a task of the loop: a task not yet run when the loop closes is dropped."""
+        loop = running_asyncio_loop()
+        if loop is None:  # trio: submit_inline does not wait for the send there
+            await self.submit_inline(pending)
+            return
+        assert self.pipeline is not None
+        loop.run_in_executor(None, self.pipeline.submit, pending)
+
     def _sender(self) -> ThreadPoolExecutor:
         """The one thread that sends inline without an asyncio loop (new after a fork).
 

@@ -311,7 +311,9 @@ class _Exchange:
                               self._ended or time.perf_counter())
             if self.middleware.background:
                 self.middleware.submit(pending)
-            else:
+            elif self._ended:
                 await self.middleware.submit_inline(pending)
+            else:  # the server answers (its 500) or closes once the app returns
+                await self.middleware.submit_later(pending)
         except Exception:
             self.middleware.logger.exception("readme_metrics: could not record a request")
