@@ -458,6 +458,28 @@ def test_without_a_watchdog_socket_timeouts_bound_a_direct_post(
     transport.close()
 
 
+def test_without_a_watchdog_timeout_bounds_a_direct_post_against_a_dripping_server(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without a watchdog (a first POST at interpreter exit, where Python 3.12+ starts no
+    # thread), a socket timeout per read alone would let a server dripping a byte every
+    # 0.1 s hold a 0.3 s POST for as long as it drips: the reads share what is left of
+    # the timeout. Judged by how much of the answer the client waited for.
+    def unwatched(current: watchdog.Limit) -> None:
+        current.watched = False
+
+    monkeypatch.setattr(watchdog, "_arm", unwatched)
+    server = DripServer(interval=0.1, max_bytes=40)
+    transport = make_transport(server.url, timeout=0.3)
+    try:
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            transport.post_logs(b"[]")
+        transport.close()
+        wait_until(lambda: server.sent)
+    finally:
+        server.close()
+    assert server.sent[0] < 20, server.sent  # a few bytes (about 0.3 s), not 40 (4 s)
+
+
 # -- the watchdog -------------------------------------------------------------------------
 
 

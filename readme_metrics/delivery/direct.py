@@ -14,10 +14,11 @@ one segment: the idle check, the send, one ``recv``.
 
 What it does not trust: the server. Each POST is bounded as a whole by the watchdog
 (a server dripping its answer is cut at the deadline; while the watchdog runs the socket
-blocks, so a read is one system call, and socket timeouts bound each step when it
-cannot); a kept-alive connection the server closed or wrote to while idle is replaced
-before use; a connection is reused only after an answer read in full, with nothing after
-it, and never after an error. Nothing is retried here: a POST that fails raises the
+blocks, so a read is one system call; when it cannot run, socket timeouts bound each
+step and the reads of the answer share what is left of the timeout); a kept-alive
+connection the server closed or wrote to while idle is replaced before use; a
+connection is reused only after an answer read in full, with nothing after it, and
+never after an error. Nothing is retried here: a POST that fails raises the
 ``requests`` exception requests would have raised (``Timeout``, ``ConnectionError``,
 ``SSLError``) and the delivery policy decides, as before.
 """
@@ -31,6 +32,7 @@ import select
 import socket
 import ssl
 import threading
+import time
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
@@ -270,6 +272,9 @@ class DirectPoster:
                   watched: bool) -> tuple[Answer, bool]:
         """Send the request and read the whole answer on ``connection``; the answer,
         and whether the connection may carry another POST."""
+        # Without the watchdog, the answer's reads share what is left of ``seconds``: a
+        # timeout per read alone would let a server dripping its answer hold the POST.
+        deadline = None if watched else time.monotonic() + seconds
         sock = connection.sock
         if sock is not None and _dropped(sock):
             connection.close()
@@ -282,11 +287,13 @@ class DirectPoster:
         connection.set_timeout(None if watched else seconds)
         failed = _send(sock, self._head(len(body)), body)
         try:
-            reply = reader.read_answer(reader.Stream(sock), MAX_CONTENT)
+            reply = reader.read_answer(reader.Stream(sock, deadline), MAX_CONTENT)
         except Exception:
             if failed is not None:  # no answer came: the send's error is the story
                 raise failed from None
             raise
+        if deadline is not None:  # the reads left the socket's timeout at what was left
+            connection.timeout = sock.gettimeout()
         headers = reply.headers
         if "Set-Cookie" in headers or "Set-Cookie2" in headers:
             self._cookies.extract_cookies(

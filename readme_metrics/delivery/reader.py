@@ -29,6 +29,7 @@ from __future__ import annotations
 import http.client
 import io
 import re
+import time
 from typing import Any, Optional
 
 #: http.client's limits: the longest line, the most header lines (the blank one counted).
@@ -51,20 +52,31 @@ _FIELDS = re.compile(r"([\041-\071\073-\176]+):[ \t]*([^\r\n]*)\r\n").findall
 
 
 class Stream:
-    """The bytes of one answer read from ``sock`` and not used yet."""
+    """The bytes of one answer read from ``sock`` and not used yet.
 
-    __slots__ = ("_sock", "_data", "_pos", "_ended")
+    With a ``deadline`` (``time.monotonic()``), each read may wait only until then (the
+    socket's timeout is set to what is left, ``TimeoutError`` once it is past): the
+    bound on the whole answer where no watchdog can cut the socket.
+    """
 
-    def __init__(self, sock: Any) -> None:
+    __slots__ = ("_sock", "_data", "_pos", "_ended", "_deadline")
+
+    def __init__(self, sock: Any, deadline: Optional[float] = None) -> None:
         self._sock = sock
         self._data = b""
         self._pos = 0
         self._ended = False
+        self._deadline = deadline
 
     def _more(self) -> bool:
         """Read what the server sent next; False once it closed."""
         if self._ended:
             return False
+        if self._deadline is not None:
+            left = self._deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no complete answer within the timeout")
+            self._sock.settimeout(left)
         chunk = self._sock.recv(_RECV)
         if not chunk:
             self._ended = True
