@@ -286,6 +286,10 @@ _LONG = b"x" * reader.MAX_LINE
     pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length:  +1_0 \r\n\r\n0123456789",
                  id="length-as-int-reads-it"),
     pytest.param(b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", id="no-content"),
+    pytest.param(b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\n\r\n\r\n",
+                 id="lf-line-then-blank-line-then-body-crlf"),
+    pytest.param(b"HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 0\n\r\n\r\n",
+                 id="lf-line-then-blank-line-then-crlf-after"),
     pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 1", id="headers-cut"),
 ])
 def test_answers_http_client_refuses_or_bends(data: bytes) -> None:

@@ -110,9 +110,11 @@ class Stream:
         if end < 0 or data.startswith((b"\r\n", b"\n"), pos):
             return None
         block = data[pos:end + 4]
+        # A blank line before (a line ended by a bare LF just before it, "\n\r\n\r\n",
+        # is one: the count does not see overlapping ones), or too many lines: line by line.
         if (b"\n\n" in block or block.count(b"\n\r\n") != 1
-                or block.count(b"\n") > MAX_HEADERS):
-            return None  # a blank line before, or too many lines: line by line
+                or block.endswith(b"\n\r\n\r\n") or block.count(b"\n") > MAX_HEADERS):
+            return None
         self._pos = end + 4
         return block
 
