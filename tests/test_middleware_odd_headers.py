@@ -40,3 +40,24 @@ def test_malformed_response_headers_still_give_a_log(wrap: Any, collector: Colle
     assert validate_log(log) == []
     response = log["request"]["log"]["entries"][0]["response"]
     assert [(h["name"], h["value"]) for h in response["headers"]] == logged
+
+
+@pytest.mark.parametrize("documented", [False, True], ids=["no-doc-url", "doc-url"])
+@pytest.mark.parametrize("headers", [None, 5], ids=["none", "an-int"])
+def test_headers_that_are_no_sequence_are_the_servers_to_refuse(
+        wrap: Any, collector: Collector, headers: Any, documented: bool) -> None:
+    # A server that does not check them (werkzeug's development server fails only while
+    # writing) takes such headers from the app bare: wrapped, start_response must not
+    # raise into the app either (copying them for the log raised TypeError), and the
+    # call still gives a log, without headers.
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        start_response("200 OK", headers)
+        return [b"ok"]
+
+    wrapped = wrap(app, base_log_url="https://docs.example.com") if documented else wrap(app)
+    result = call(wrapped, environ_for())
+    assert (result.headers, result.body) == (headers, b"ok")
+    log = collector.wait_for_logs(1)[0]
+    assert validate_log(log) == []
+    response = log["request"]["log"]["entries"][0]["response"]
+    assert [h for h in response["headers"] if h["name"] != "x-documentation-url"] == []

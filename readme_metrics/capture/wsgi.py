@@ -148,9 +148,13 @@ class _Capture(Recorder):
         else:
             # The list the server gets may be edited in place on its way (a gzip
             # middleware outside this one): the log keeps a copy of what the app sent.
-            recorded = [*headers, extra] if extra is not None else list(headers)
-            if extra is not None:
-                headers = [*headers, extra]
+            try:
+                recorded = [*headers, extra] if extra is not None else list(headers)
+            except TypeError:  # not even iterable: the server's to refuse, as bare
+                recorded = []
+            else:
+                if extra is not None:
+                    headers = [*headers, extra]
         if exc_info is None:
             self._write = self._start_response(status, headers)
         else:
