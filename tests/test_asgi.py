@@ -920,3 +920,31 @@ def test_headers_an_outer_middleware_edits_in_place_are_logged_as_the_app_sent_t
             if h["name"] != "x-documentation-url"]
     assert sent == [("content-type", "text/plain"), ("content-length", "1000")]
     assert response["content"]["text"] == text.decode()
+
+
+@pytest.mark.parametrize("raises", [False, True], ids=["answered", "app-raised"])
+def test_inline_logs_are_sent_when_the_loops_executor_is_shut_down(
+        wrap: Any, collector: Collector, raises: bool) -> None:
+    # A request finishing while the loop closes (asyncio.run shuts the default executor
+    # down after the main task): the inline send falls back to a thread of its own,
+    # instead of losing the log with "could not record a request" (found by diffreview4).
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if raises:
+            raise ValueError("boom")
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    wrapped = wrap(app)
+
+    async def closing() -> None:
+        await asyncio.get_running_loop().shutdown_default_executor()
+        done = await run(wrapped, http_scope())
+        if raises:
+            assert isinstance(done.error, ValueError)
+        else:
+            assert (done.error, done.body) == (None, b"ok")
+
+    asyncio.run(closing())
+    assert wrapped.flush(5.0) is True
+    [log] = collector.wait_for_logs(1)
+    assert entry(log)["response"]["status"] == (500 if raises else 200)

@@ -240,7 +240,9 @@ class MetricsMiddleware(PipelineControls):
         if lock is None:
             lock = self._inline_turns[loop] = asyncio.Lock()
         async with lock:
-            await loop.run_in_executor(None, self.pipeline.submit, pending)
+            sending = self._off_loop(loop, pending)
+            if sending is not None:
+                await sending
 
     async def submit_later(self, pending: PendingExchange) -> None:
         """Queue the log in inline mode without waiting for the send it may start: for an
@@ -251,8 +253,21 @@ class MetricsMiddleware(PipelineControls):
         if loop is None:  # trio: submit_inline does not wait for the send there
             await self.submit_inline(pending)
             return
+        self._off_loop(loop, pending)
+
+    def _off_loop(self, loop: asyncio.AbstractEventLoop, pending: PendingExchange
+                  ) -> Optional[asyncio.Future[bool]]:
+        """Hand the send to the loop's executor, or, once that is shut down (the loop is
+        closing: asyncio.run shuts it down after the main task), to a thread of our own."""
         assert self.pipeline is not None
-        loop.run_in_executor(None, self.pipeline.submit, pending)
+        try:
+            return loop.run_in_executor(None, self.pipeline.submit, pending)
+        except RuntimeError:
+            try:
+                self._sender().submit(self.pipeline.submit, pending)
+            except RuntimeError:  # no thread can start (interpreter exit): send here
+                self.pipeline.submit(pending)
+            return None
 
     def _sender(self) -> ThreadPoolExecutor:
         """The one thread that sends inline without an asyncio loop (new after a fork).
