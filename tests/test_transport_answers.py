@@ -165,16 +165,7 @@ def test_an_answer_shorter_than_its_length_is_an_error(direct: bool) -> None:
         if read_request(conn) is not None:
             conn.sendall(b"HTTP/1.1 202 Accepted\r\nContent-Length: 100\r\n\r\n" + b"a" * 10)
 
-    server = RawServer(short)
-    transport = make_transport(server.url, direct, timeout=10.0)
-    try:
-        for _ in range(2):
-            with pytest.raises(requests.RequestException):
-                transport.post_logs(b"[]")
-        transport.close()
-    finally:
-        server.close()
-    assert server.connections == 2
+    assert_two_posts_fail_on_two_connections(short, direct, timeout=10.0)
 
 
 # -- answers that are not HTTP, and bytes after an answer ------------------------------------
@@ -197,8 +188,15 @@ def test_an_answer_that_is_not_http_is_a_failed_post(reply: bytes, direct: bool)
             conn.sendall(reply)
             conn.recv(1)  # until the client closes (or the guard)
 
-    server = RawServer(broken)
-    transport = make_transport(server.url, direct, timeout=5.0)
+    assert_two_posts_fail_on_two_connections(broken, direct, timeout=5.0)
+
+
+def assert_two_posts_fail_on_two_connections(answer: Callable[[socket.socket], None],
+                                            direct: bool, timeout: float) -> None:
+    """Two POSTs to a server answering with ``answer`` both fail (a requests exception),
+    the second on a fresh connection."""
+    server = RawServer(answer)
+    transport = make_transport(server.url, direct, timeout=timeout)
     try:
         for _ in range(2):
             with pytest.raises(requests.RequestException):
