@@ -227,6 +227,25 @@ def test_bytes_after_an_answer_are_never_taken_for_the_next_one() -> None:
     assert server.connections == 3
 
 
+def test_a_connection_switched_to_another_protocol_is_not_reused() -> None:
+    # 101 Switching Protocols is final, and what follows it on the connection is no
+    # longer HTTP: the next POST goes out on a fresh connection, whatever the headers
+    # say (found by diffreview4; http.client keeps such a connection).
+    def switching(conn: socket.socket) -> None:
+        while read_request(conn) is not None:
+            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n")
+
+    server = RawServer(switching)
+    transport = make_transport(server.url, timeout=5.0)
+    try:
+        statuses = [transport.post_logs(b"[]").status_code for _ in range(2)]
+        transport.close()
+    finally:
+        server.close()
+    assert statuses == [101, 101]
+    assert server.connections == 2
+
+
 # -- repeated headers ---------------------------------------------------------------------
 
 

@@ -18,7 +18,8 @@ takes them into one buffer with as few ``recv`` calls as the segments need, and 
   ``limit + 1`` bytes (a longer one is cut, its connection not reused); one that ends
   short is ``IncompleteRead``;
 - keep-alive as ``http.client`` decides it (HTTP/1.1 unless ``Connection: close``;
-  HTTP/1.0 only with ``Keep-Alive``), and never after bytes nobody asked for.
+  HTTP/1.0 only with ``Keep-Alive``), and never after bytes nobody asked for or a
+  ``101 Switching Protocols``.
 
 Errors are ``http.client``'s own exceptions (or the socket's ``OSError``), which
 :mod:`.errors` turns into the ``requests`` exceptions the policy knows.
@@ -193,7 +194,8 @@ def read_answer(stream: Stream, limit: int) -> Reply:
     else:  # until the server closes: never kept alive
         content = stream.read(limit + 1)
         whole = closes = True
-    reusable = whole and not closes and not stream.left()
+    # After 101 Switching Protocols the connection speaks something else: never reused.
+    reusable = whole and not closes and not stream.left() and status != 101
     return Reply(status, reason.strip(), headers, content[:limit], reusable)
 
 
