@@ -752,6 +752,15 @@ def hello_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     return [body]
 
 
+def serve_one_and_close(middleware: MetricsMiddleware) -> None:
+    """One GET through ``middleware``, its log delivered, then the middleware closed."""
+    try:
+        run_wsgi(middleware, wsgi_environ("GET", "/a"))
+        assert middleware.flush(10.0) is True
+    finally:
+        middleware.close()
+
+
 def test_disabled_middleware_starts_nothing_and_sends_nothing(monkeypatch, collector) -> None:
     connects: list[Any] = []
     real_connect = socket.socket.connect
@@ -1004,18 +1013,10 @@ def test_an_api_key_argument_is_stripped_as_the_variable_is(
     """A key read from a secrets file (``open(path).read()``, a Kubernetes secret) ends
     in a line break: README_API_KEY is stripped, the same text as an argument was posted
     as is, and ReadMe refused every batch with 401."""
-    def hello(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"hello"]
-
-    middleware = MetricsMiddleware(hello, MetricsApiConfig(
+    middleware = MetricsMiddleware(hello_app, MetricsApiConfig(
         api_key=given, grouping_function=grouping, metrics_api=collector.url,
         base_log_url="https://docs.example.com"))
-    try:
-        run_wsgi(middleware, wsgi_environ("GET", "/a"))
-        assert middleware.flush(10.0) is True
-    finally:
-        middleware.close()
+    serve_one_and_close(middleware)
     assert middleware.config.api_key == "rdme_from_a_file"
     [post] = [r for r in collector.received if r.path == "/v1/request"]
     assert post.headers["Authorization"] == basic_auth("rdme_from_a_file")
@@ -1026,20 +1027,12 @@ def test_a_server_given_with_the_endpoint_path_still_receives_the_logs(
         caplog: pytest.LogCaptureFixture) -> None:
     """README_METRICS_SERVER copied with the endpoint (``.../v1/request``) worked with the
     official package: the logs arrive, and one warning says what was taken off."""
-    def hello(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"hello"]
-
     monkeypatch.setenv("README_METRICS_SERVER", collector.url + "/v1/request")
     caplog.set_level(logging.WARNING, logger="readme_metrics")
-    middleware = MetricsMiddleware(hello, MetricsApiConfig(
+    middleware = MetricsMiddleware(hello_app, MetricsApiConfig(
         api_key="rdme_key", grouping_function=grouping,
         base_log_url="https://docs.example.com"))
-    try:
-        run_wsgi(middleware, wsgi_environ("GET", "/a"))
-        assert middleware.flush(10.0) is True
-    finally:
-        middleware.close()
+    serve_one_and_close(middleware)
     assert len(collector.logs) == 1
     assert middleware.config.metrics_api == collector.url
     warned = [r.getMessage() for r in caplog.records if "/v1/request" in r.getMessage()]

@@ -216,15 +216,7 @@ def test_bytes_after_an_answer_are_never_taken_for_the_next_one() -> None:
             conn.sendall(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
                          b"HTTP/1.1 500 Stray\r\nContent-Length: 0\r\n\r\n")
 
-    server = RawServer(chatty)
-    transport = make_transport(server.url, timeout=5.0)
-    try:
-        statuses = [transport.post_logs(b"[]").status_code for _ in range(3)]
-        transport.close()
-    finally:
-        server.close()
-    assert statuses == [202] * 3
-    assert server.connections == 3
+    assert statuses_and_connections(chatty, posts=3) == ([202] * 3, 3)
 
 
 def test_a_connection_switched_to_another_protocol_is_not_reused() -> None:
@@ -235,15 +227,21 @@ def test_a_connection_switched_to_another_protocol_is_not_reused() -> None:
         while read_request(conn) is not None:
             conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n")
 
-    server = RawServer(switching)
+    assert statuses_and_connections(switching, posts=2) == ([101, 101], 2)
+
+
+def statuses_and_connections(answer: Callable[[socket.socket], None],
+                             posts: int) -> tuple[list[int], int]:
+    """The statuses of ``posts`` POSTs on the direct route to a server answering with
+    ``answer``, and how many connections they took."""
+    server = RawServer(answer)
     transport = make_transport(server.url, timeout=5.0)
     try:
-        statuses = [transport.post_logs(b"[]").status_code for _ in range(2)]
+        statuses = [transport.post_logs(b"[]").status_code for _ in range(posts)]
         transport.close()
     finally:
         server.close()
-    assert statuses == [101, 101]
-    assert server.connections == 2
+    return statuses, server.connections
 
 
 # -- repeated headers ---------------------------------------------------------------------
