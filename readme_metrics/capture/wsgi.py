@@ -138,7 +138,7 @@ class _Capture(Recorder):
             url = self.pipeline.documentation_url(self.log_id)
             if url is not None:
                 extra = ("x-documentation-url", url)
-        recorded: Any = headers
+        recorded: list[Any]
         if hasattr(headers, "__next__"):
             # An iterator (a generator), not the list PEP 3333 asks for: the server reads
             # it as it does bare (waitress twice, the second time empty), and the log
@@ -149,12 +149,13 @@ class _Capture(Recorder):
             # The list the server gets may be edited in place on its way (a gzip
             # middleware outside this one): the log keeps a copy of what the app sent.
             try:
-                recorded = [*headers, extra] if extra is not None else list(headers)
+                recorded = list(headers)
             except TypeError:  # not even iterable: the server's to refuse, as bare
                 recorded = []
             else:
                 if extra is not None:
-                    headers = [*headers, extra]
+                    recorded.append(extra)
+                    headers = recorded.copy()
         if exc_info is None:
             self._write = self._start_response(status, headers)
         else:
