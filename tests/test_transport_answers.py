@@ -219,23 +219,25 @@ def test_bytes_after_an_answer_are_never_taken_for_the_next_one() -> None:
     assert statuses_and_connections(chatty, posts=3) == ([202] * 3, 3)
 
 
-def test_a_connection_switched_to_another_protocol_is_not_reused() -> None:
+@pytest.mark.parametrize("direct", ROUTES)
+def test_a_connection_switched_to_another_protocol_is_not_reused(direct: bool) -> None:
     # 101 Switching Protocols is final, and what follows it on the connection is no
     # longer HTTP: the next POST goes out on a fresh connection, whatever the headers
-    # say (found by diffreview4; http.client keeps such a connection).
+    # say (found by diffreview4; http.client, and urllib3 after it, keep such a
+    # connection).
     def switching(conn: socket.socket) -> None:
         while read_request(conn) is not None:
             conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n")
 
-    assert statuses_and_connections(switching, posts=2) == ([101, 101], 2)
+    assert statuses_and_connections(switching, posts=2, direct=direct) == ([101, 101], 2)
 
 
-def statuses_and_connections(answer: Callable[[socket.socket], None],
-                             posts: int) -> tuple[list[int], int]:
-    """The statuses of ``posts`` POSTs on the direct route to a server answering with
-    ``answer``, and how many connections they took."""
+def statuses_and_connections(answer: Callable[[socket.socket], None], posts: int,
+                             direct: bool = True) -> tuple[list[int], int]:
+    """The statuses of ``posts`` POSTs on the ``direct`` route (else requests) to a
+    server answering with ``answer``, and how many connections they took."""
     server = RawServer(answer)
-    transport = make_transport(server.url, timeout=5.0)
+    transport = make_transport(server.url, direct, timeout=5.0)
     try:
         statuses = [transport.post_logs(b"[]").status_code for _ in range(posts)]
         transport.close()

@@ -96,10 +96,8 @@ def by_http_client(pieces: list[bytes]) -> Outcome:
     # Bytes nobody asked for after an answer: the reader never reuses such a line
     # (http.client would have dropped those it had buffered and read on).
     after = buffered.left or source.left()  # type: ignore[union-attr]
+    # (FinalResponse, as the reader, takes a 101 Switching Protocols for will_close.)
     reusable = whole and not response.will_close and not after
-    # After 101 Switching Protocols the line speaks something else: the reader never
-    # reuses it (http.client would).
-    reusable = reusable and response.status != 101
     return ("answer", response.status, response.reason, list(response.msg.items()),
             content[:MAX_CONTENT], reusable)
 

@@ -20,10 +20,16 @@ class FinalResponse(http.client.HTTPResponse):
     their number; ``http.client`` passes over ``100 Continue`` only and would take a
     ``103 Early Hints`` (or ``102 Processing``) for the answer, leaving the real one
     unread on the line. ``101 Switching Protocols`` is final: it is never expected here
-    and is read as an answer the policy does not accept. The session's connections use
-    this class (through urllib3); the direct route's reader (:mod:`.reader`) passes over
-    interim answers the same way.
+    and is read as an answer the policy does not accept, and its connection, which no
+    longer speaks HTTP, is not reused (``http.client``, and urllib3 after it, would keep
+    it without ``Connection: close``). The session's connections use this class (through
+    urllib3); the direct route's reader (:mod:`.reader`) does the same.
     """
+
+    def begin(self) -> None:
+        super().begin()
+        if self.status == 101:
+            self.will_close = True  # http.client closes the connection; urllib3 drops it
 
     def _read_status(self) -> tuple[str, int, str]:
         # http.client's status-line reader, which its begin() calls in a loop: private,
