@@ -34,6 +34,7 @@ from tests.support.transports import (
     ROUTES,
     lower,
     make_transport,
+    without_watchdog,
 )
 
 # No proxy or CA bundle from the machine; the API key in no log record (tests/conftest.py).
@@ -446,10 +447,7 @@ def test_without_a_watchdog_socket_timeouts_bound_a_direct_post(
     # While the watchdog runs, a direct POST's socket blocks (one system call per read);
     # when none can start (a first POST at interpreter exit), the socket's timeout must
     # bound each read instead, or a silent server would hold the POST for good.
-    def unwatched(current: watchdog.Limit) -> None:
-        current.watched = False
-
-    monkeypatch.setattr(watchdog, "_arm", unwatched)
+    without_watchdog(monkeypatch)
     transport = make_transport(collector.url, timeout=0.3)
     assert transport.post_logs(b"[]").status_code == 202
     collector.default = Reply(hang=3.0)  # answers after 3 s: too late
@@ -458,20 +456,30 @@ def test_without_a_watchdog_socket_timeouts_bound_a_direct_post(
     transport.close()
 
 
-def test_without_a_watchdog_timeout_bounds_a_direct_post_against_a_dripping_server(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("proxy", [
+    pytest.param(None, id="direct"),
+    pytest.param("HTTP_PROXY", id="requests-via-a-proxy"),
+    pytest.param("HTTPS_PROXY", id="requests-via-a-proxy-tunnel"),
+])
+def test_without_a_watchdog_timeout_bounds_a_post_against_a_dripping_server(
+        proxy: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
     # Without a watchdog (a first POST at interpreter exit, where Python 3.12+ starts no
     # thread), a socket timeout per read alone would let a server dripping a byte every
     # 0.1 s hold a 0.3 s POST for as long as it drips: the reads share what is left of
-    # the timeout. Judged by how much of the answer the client waited for.
-    def unwatched(current: watchdog.Limit) -> None:
-        current.watched = False
-
-    monkeypatch.setattr(watchdog, "_arm", unwatched)
-    server = DripServer(interval=0.1, max_bytes=40)
-    transport = make_transport(server.url, timeout=0.3)
+    # the timeout. With a proxy (the requests route) the dripping server is the proxy:
+    # it drips its answer to the POST, or to the CONNECT of an https URL (a status line
+    # at once, then a header line a byte at a time). Judged by how much of the answer
+    # the client waited for.
+    without_watchdog(monkeypatch)
+    server = DripServer(interval=0.1, max_bytes=40, prefix=b"HTTP/1.1 200 OK\r\n")
+    api = server.url
+    if proxy is not None:
+        monkeypatch.setenv(proxy, server.url)
+        api = "https://metrics.test" if proxy == "HTTPS_PROXY" else "http://metrics.test"
+    transport = make_transport(api, timeout=0.3)
+    assert transport.route == ("direct" if proxy is None else "requests")
     try:
-        with pytest.raises(requests.exceptions.ReadTimeout):
+        with pytest.raises(requests.RequestException):
             transport.post_logs(b"[]")
         transport.close()
         wait_until(lambda: server.sent)

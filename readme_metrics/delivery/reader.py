@@ -74,10 +74,7 @@ class Stream:
         if self._ended:
             return False
         if self._deadline is not None:
-            left = self._deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("no complete answer within the timeout")
-            self._sock.settimeout(left)
+            time_left(self._sock, self._deadline)
         chunk = self._sock.recv(_RECV)
         if not chunk:
             self._ended = True
@@ -130,6 +127,15 @@ class Stream:
     def left(self) -> bool:
         """True if bytes beyond the answer came (nobody asked for them)."""
         return len(self._data) > self._pos
+
+
+def time_left(sock: Any, deadline: float) -> None:
+    """Let the next read of ``sock`` wait only until ``deadline`` (``time.monotonic()``):
+    its timeout set to what is left; ``TimeoutError`` once nothing is."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("no complete answer within the timeout")
+    sock.settimeout(left)
 
 
 class Reply:

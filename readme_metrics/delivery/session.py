@@ -9,12 +9,14 @@ direct path (:mod:`readme_metrics.delivery.direct`) and this one send the same r
 Public API of requests and urllib3 only: ``Session.send`` of a request prepared once, an
 ``HTTPAdapter`` subclass through its documented ``init_poolmanager`` /
 ``proxy_manager_for`` hooks, and urllib3's connection and pool classes subclassed so that
-:mod:`readme_metrics.delivery.watchdog` can bound a whole POST.
+:mod:`readme_metrics.delivery.watchdog` can bound a whole POST (and, where no watchdog
+runs, the answer's reads share what is left of the timeout, as on the direct route).
 """
 
 from __future__ import annotations
 
 import base64
+import io
 from collections.abc import Mapping
 from typing import Any, Optional
 
@@ -23,7 +25,7 @@ from requests.adapters import HTTPAdapter
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
-from readme_metrics.delivery import watchdog
+from readme_metrics.delivery import reader, watchdog
 from readme_metrics.delivery.answer import MAX_CONTENT, Answer, FinalResponse
 from readme_metrics.delivery.errors import requests_error
 from readme_metrics.delivery.policy import MAX_SENDERS
@@ -66,14 +68,71 @@ def make_session(api_key: str) -> requests.Session:
     return session
 
 
+class _Response(FinalResponse):
+    """:class:`.answer.FinalResponse`, whose reads share what is left of the running
+    limit when no watchdog can cut the socket (a first POST at interpreter exit, where
+    Python 3.12+ starts no thread): requests' timeout bounds each read only, and a
+    server (or proxy) dripping its answer would hold the POST for as long as it drips.
+    Also the answer to a proxy's ``CONNECT`` (``http.client`` reads it with this class).
+    """
+
+    def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
+        running = watchdog.current()
+        if running is not None and not running.watched:
+            sock = _Deadlined(sock, running.deadline)
+        super().__init__(sock, *args, **kwargs)
+
+
+class _Deadlined:
+    """A socket as an answer sees it (``makefile`` only), whose reads wait only until
+    ``deadline`` (:func:`.reader.time_left`)."""
+
+    def __init__(self, sock: Any, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlinedIO(self._sock, self._deadline))
+
+
+class _DeadlinedIO(io.RawIOBase):
+    """The socket's raw reads (its own ``makefile``, which keeps it open for the answer
+    as ``http.client`` expects), each within what is left until ``deadline``; the
+    socket's timeout is put back once the answer is closed (urllib3 1.26 sends the next
+    request on a reused connection with it)."""
+
+    def __init__(self, sock: Any, deadline: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._raw = sock.makefile("rb", buffering=0)
+        self._deadline = deadline
+        self._timeout = sock.gettimeout()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> Optional[int]:
+        reader.time_left(self._sock, self._deadline)
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._sock.settimeout(self._timeout)
+            except OSError:  # already closed
+                pass
+            self._raw.close()
+        super().close()
+
+
 class _Watched(HTTPConnection):
     """Joins the running watchdog limit whenever it connects or sends a request, and
-    reads answers past interim ones (:class:`.answer.FinalResponse`).
+    reads answers past interim ones (:class:`_Response`).
 
     Mixed in before urllib3's HTTP or HTTPS connection class: ``super()`` is that class.
     """
 
-    response_class = FinalResponse
+    response_class = _Response
 
     def connect(self) -> None:
         watchdog.watch(self)  # its ``sock`` is the socket being connected

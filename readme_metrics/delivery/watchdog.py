@@ -98,11 +98,17 @@ def limit(seconds: float) -> Limit:
 
 def watch(connection: Any) -> None:
     """Called by a connection as it connects or sends: it belongs to the running limit."""
-    current: Optional[Limit] = getattr(_local, "limit", None)
-    if current is not None and current.deadline:
+    running = current()
+    if running is not None:
         with _lock:
-            if connection not in current.connections:
-                current.connections.append(connection)
+            if connection not in running.connections:
+                running.connections.append(connection)
+
+
+def current() -> Optional[Limit]:
+    """The limit running in the current thread, None outside one."""
+    running: Optional[Limit] = getattr(_local, "limit", None)
+    return running if running is not None and running.deadline else None
 
 
 def run_soon(errand: Callable[[], object]) -> None:

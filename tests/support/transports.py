@@ -8,6 +8,7 @@ from collections.abc import Iterable
 import pytest
 
 from readme_metrics.config import MetricsApiConfig
+from readme_metrics.delivery import watchdog
 from readme_metrics.transport import Transport
 from tests.support.fake_api import basic_auth
 
@@ -31,6 +32,15 @@ def assert_key_not_logged(records: Iterable[logging.LogRecord]) -> None:
     for record in records:
         text = record.getMessage()
         assert API_KEY not in text and token not in text
+
+
+def without_watchdog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """POSTs run as when no watchdog thread can start (a first POST at interpreter exit,
+    where Python 3.12+ starts no thread): nothing cuts their sockets at the deadline."""
+    def unwatched(current: watchdog.Limit) -> None:
+        current.watched = False
+
+    monkeypatch.setattr(watchdog, "_arm", unwatched)
 
 
 def make_transport(metrics_api: str, direct: bool = True, **options: object) -> Transport:
