@@ -1,0 +1,154 @@
+"""The sender threads' CPU and page faults per log, by stage, in ``bench.py``'s in-process loop.
+
+.. code-block:: sh
+
+    python benchmarks/sender_split.py                        # 3 rounds, both workloads
+    python benchmarks/sender_split.py --workloads post --rounds 5
+    python benchmarks/sender_split.py --variants as_is,malloc_env
+
+``profile_worker.py`` times building and encoding one log in a warm loop; this runs the
+loop of ``bench.py --only inprocess`` (a fresh middleware, 200 warm-up requests, then
+5,000 small GETs or 500 POSTs of 2 KB in / 100 KB out, delivered to a loopback collector)
+and reads, on the sender threads, the CPU (``time.thread_time``) and the minor page faults
+(``getrusage(RUSAGE_THREAD)``) of each stage: building a log (``MetricsPipeline.build_log``),
+encoding it (``encode.dumps``), joining a batch (``encode.join_array``), and the POST.
+Each run is a fresh interpreter, the variants alternated in each round:
+
+``as_is``
+    The library as it is.
+``malloc_env``
+    The same, with glibc's ``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_`` set
+    (32 MiB and 256 MiB) in its environment: freed memory is kept for reuse instead of
+    being returned to the kernel and faulted in again.
+``one_call``
+    An experiment, not the library: each batch's logs are all built, then encoded in one
+    call (``encode.dumps(logs)``) instead of one call per log and a join.
+
+Prints one JSON document: per workload and variant, the medians over the rounds of the
+process CPU per request (timed part, as ``bench.py``), the page faults per request (whole
+run), the per-log stage figures, and the logs delivered out of those served; the load
+average at the start and the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+VARIANTS = ("as_is", "malloc_env", "one_call")
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(256 << 20)}
+
+
+def _measured(totals: collections.Counter, lock: threading.Lock, stage: str,
+              function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` adding its thread's CPU (us) and minor faults to ``totals[stage]``."""
+    def measured(*args: Any, **kwargs: Any) -> Any:
+        faults = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+        cpu = time.thread_time_ns()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            cpu = time.thread_time_ns() - cpu
+            faults = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - faults
+            with lock:
+                totals[stage + " us"] += cpu / 1000
+                totals[stage + " faults"] += faults
+                totals[stage + " calls"] += 1
+    return measured
+
+
+def child(variant: str, workload: str) -> None:
+    """One run in this interpreter; prints one line of JSON."""
+    import bench
+
+    from readme_metrics.delivery import encode, sender
+
+    totals: collections.Counter = collections.Counter()
+    lock = threading.Lock()
+    sender.dumps = _measured(totals, lock, "encode", encode.dumps)
+    sender.join_array = _measured(totals, lock, "join", encode.join_array)
+    sender.Sender.post = _measured(totals, lock, "post", sender.Sender.post)
+    if variant == "one_call":
+        def one_call(self: Any, items: list, on_error: Callable[[BaseException], None]) -> Any:
+            logs = []
+            for item in items:
+                try:
+                    logs.append(self._build(item))
+                except BaseException as exc:
+                    on_error(exc)
+            return sender.dumps(logs) if logs else None
+        sender.Sender.encode = one_call
+    app, method, body, requests = ((bench.get_app, "GET", b"", 5000) if workload == "get"
+                                   else (bench.post_app, "POST", bench.POST_BODY, 500))
+    collector = bench.Collector("ok")
+    try:
+        wrapped = bench.wrap(app, collector.url)
+        delivery = wrapped.pipeline.delivery
+        delivery._sender._build = _measured(totals, lock, "build", delivery._sender._build)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        figures = bench.run_inprocess(app=wrapped, method=method, body=body,
+                                      requests=requests, wrapped=wrapped)
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+        wrapped.close()
+        served = requests + bench.WARM_UP
+        delivered = collector.count()
+    finally:
+        collector.stop()
+    logs = max(totals["build calls"], 1)
+    stages = {f"{stage} per log": round(totals[stage] / logs, 1)
+              for stage in ("build us", "build faults", "encode us", "encode faults",
+                            "join us", "join faults", "post us", "post faults")}
+    print(json.dumps({"cpu_us_per_request": figures["cpu_us_per_request"],
+                      "faults_per_request": faults / served, **stages,
+                      "delivered": delivered, "served": served}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workloads", default="get,post")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--child", nargs=2, metavar=("VARIANT", "WORKLOAD"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    variants = args.variants.split(",")
+    report: dict[str, Any] = {"load_average_at_start": os.getloadavg()}
+    runs: dict[tuple[str, str], list[dict[str, Any]]] = collections.defaultdict(list)
+    for workload in args.workloads.split(","):
+        for round_ in range(args.rounds):
+            for variant in variants if round_ % 2 == 0 else variants[::-1]:
+                env = dict(os.environ, **(MALLOC_ENV if variant == "malloc_env" else {}))
+                done = subprocess.run(
+                    [sys.executable, __file__, "--child", variant, workload], env=env,
+                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=True)
+                runs[workload, variant].append(json.loads(done.stdout.splitlines()[-1]))
+                print(f"{workload} {variant} round {round_ + 1}: "
+                      f"{runs[workload, variant][-1]['cpu_us_per_request']:.1f} us CPU/request",
+                      file=sys.stderr)
+    for (workload, variant), results in runs.items():
+        medians = {key: round(statistics.median(run[key] for run in results), 1)
+                   for key in results[0] if key not in ("delivered", "served")}
+        medians["delivered"] = (f"{sum(run['delivered'] for run in results)} of "
+                                f"{sum(run['served'] for run in results)} served")
+        report.setdefault(workload, {})[variant] = medians
+    report["load_average_at_end"] = os.getloadavg()
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
