@@ -12,7 +12,9 @@ loop of ``bench.py --only inprocess`` (a fresh middleware, 200 warm-up requests,
 and reads, on the sender threads, the CPU (``time.thread_time``) and the minor page faults
 (``getrusage(RUSAGE_THREAD)``) of each stage: building a log (``MetricsPipeline.build_log``),
 encoding it (``encode.dumps``), joining a batch (``encode.join_array``), and the POST.
-Each run is a fresh interpreter, the variants alternated in each round:
+Measuring costs about 2.3 us of CPU per measured call (0.3 us of it inside the stage's
+figure), in every variant alike. Each run is a fresh interpreter, the variants alternated
+in each round:
 
 ``as_is``
     The library as it is.
