@@ -25,6 +25,10 @@ in each round:
 ``one_call``
     An experiment, not the library: each batch's logs are all built, then encoded in one
     call (``encode.dumps(logs)``) instead of one call per log and a join.
+``no_join``
+    An experiment, not the library: the batch is not joined into one ``bytes``; its
+    encoded logs (with the brackets and commas between them) are sent as they are, with
+    ``socket.sendmsg``, by the direct route (``delivery.direct._send``).
 
 Prints one JSON document: per workload and variant, the medians over the rounds of the
 process CPU per request (timed part, as ``bench.py``), the page faults per request (whole
@@ -49,7 +53,7 @@ from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-VARIANTS = ("as_is", "malloc_env", "one_call")
+VARIANTS = ("as_is", "malloc_env", "one_call", "no_join")
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(256 << 20)}
 
 
@@ -71,12 +75,52 @@ def _measured(totals: collections.Counter, lock: threading.Lock, stage: str,
     return measured
 
 
+class _Pieces(list):
+    """A batch not joined (``no_join``): its pieces, and ``len()`` the bytes they hold."""
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        super().__init__(pieces)
+        self.size = sum(map(len, pieces))
+
+    def __len__(self) -> int:
+        return self.size
+
+
+def _not_joined(parts: list[bytes]) -> _Pieces:
+    """``encode.join_array`` without the copy: ``[``, the parts between commas, ``]``."""
+    pieces = [b"["]
+    for part in parts:
+        pieces += (part, b",")
+    pieces[-1] = b"]"
+    return _Pieces(pieces)
+
+
+def _sending_pieces(send: Callable[..., Any]) -> Callable[..., Any]:
+    """``direct._send`` that sends a :class:`_Pieces` body with ``socket.sendmsg``."""
+    def send_pieces(sock: Any, head: bytes, body: Any) -> Any:
+        if not isinstance(body, _Pieces):
+            return send(sock, head, body)
+        views = [memoryview(head), *(memoryview(piece) for piece in list.__iter__(body))]
+        while views:
+            sent = sock.sendmsg(views[:1000])  # under IOV_MAX
+            while sent:
+                if sent >= len(views[0]):
+                    sent -= len(views.pop(0))
+                else:
+                    views[0], sent = views[0][sent:], 0
+        return None
+    return send_pieces
+
+
 def child(variant: str, workload: str) -> None:
     """One run in this interpreter; prints one line of JSON."""
     import bench
 
-    from readme_metrics.delivery import encode, sender
+    from readme_metrics.delivery import direct, encode, sender
 
+    if variant == "no_join":
+        encode.join_array = _not_joined  # type: ignore[assignment]
+        direct._send = _sending_pieces(direct._send)
     totals: collections.Counter = collections.Counter()
     lock = threading.Lock()
     sender.dumps = _measured(totals, lock, "encode", encode.dumps)
