@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import http.client
 import io
+from collections import deque
 from typing import Any, Union
 
 import pytest
@@ -30,14 +31,14 @@ class Segments:
     asked), then the end of the stream."""
 
     def __init__(self, pieces: list[bytes]) -> None:
-        self.pieces = [piece for piece in pieces if piece]
+        self.pieces = deque(piece for piece in pieces if piece)
 
     def recv(self, size: int) -> bytes:
         if not self.pieces:
             return b""
-        piece = self.pieces.pop(0)
+        piece = self.pieces.popleft()
         if len(piece) > size:
-            self.pieces.insert(0, piece[size:])
+            self.pieces.appendleft(piece[size:])
             piece = piece[:size]
         return piece
 
@@ -110,6 +111,7 @@ def by_reader(pieces: list[bytes]) -> Outcome:
         return _failed(exc)
     # Bytes after the answer the reader did not receive are still in the socket: the
     # direct route's idle check finds them before the next POST and does not reuse it.
+    assert type(reply.content) is bytes  # never the Stream's bytearray (equal to bytes)
     return ("answer", reply.status, reply.reason, list(reply.headers.items()),
             reply.content, reply.reusable and not source.left())
 
@@ -210,6 +212,31 @@ def test_valid_answers_read_as_http_client_reads_them(data: bytes, points: list[
     expected = by_http_client(cut(data, points))
     assert expected[0] == "answer"  # the strategy makes valid answers only
     assert by_reader(cut(data, points)) == expected
+
+
+_BODY = bytes(range(256)) * 256  # 64 KiB
+
+
+@pytest.mark.parametrize("data", [
+    pytest.param(b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n"
+                 b"Content-Length: %d\r\n\r\n" % len(_BODY) + _BODY, id="by-length"),
+    pytest.param(b"HTTP/1.1 500 Oops\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 + b"".join(b"%x;x=1\r\n%s\r\n" % (4096, _BODY[at:at + 4096])
+                            for at in range(0, len(_BODY), 4096))
+                 + b"0\r\nTrailer-A: 1\r\n\r\n", id="chunked"),
+    pytest.param(b"HTTP/1.0 200 OK\r\n\r\n" + _BODY + b"tail", id="until-close-cut"),
+    pytest.param(b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+                 b"HTTP/1.1 202 Accepted\r\nX-Long: " + b"v" * 60000
+                 + b"\r\nX-Folded: one\r\n two\r\nContent-Length: 2\r\n\r\nok",
+                 id="long-and-folded-headers"),
+])
+def test_an_answer_a_byte_per_segment_reads_as_with_http_client(data: bytes) -> None:
+    # A server dripping its answer: every recv brings one byte, and the reader's buffer
+    # grows in place (a bytearray) instead of being copied at each one.
+    pieces = [data[at:at + 1] for at in range(len(data))]
+    expected = by_http_client(pieces)
+    assert expected[0] == "answer"
+    assert by_reader(pieces) == expected
 
 
 # -- broken answers ------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import http.client
 import io
 import re
 import time
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 #: http.client's limits: the longest line, the most header lines (the blank one counted).
 MAX_LINE = 65536
@@ -39,6 +39,9 @@ MAX_HEADERS = 100
 
 #: Bytes asked of the socket at a time: a whole answer of the Metrics API, mostly.
 _RECV = 65536
+#: Up to this many unread bytes, the buffer is copied to add a segment to it; past it,
+#: it becomes a bytearray that grows in place (see Stream).
+_COPY_MAX = 1024
 
 #: What ``email``'s parser takes for a header line (feedparser.headerRE): a name (any
 #: visible character but ``:``, possibly none) and a colon, a continuation, or a
@@ -58,13 +61,19 @@ class Stream:
     With a ``deadline`` (``time.monotonic()``), each read may wait only until then (the
     socket's timeout is set to what is left, ``TimeoutError`` once it is past): the
     bound on the whole answer where no watchdog can cut the socket.
+
+    The buffer is the bytes of one ``recv`` while the answer comes in one (the common
+    case: nothing is copied), copied to add a segment while what is unread is small;
+    past that it becomes a ``bytearray`` extended in place, so an answer in many small
+    segments (a server dripping it) costs time in proportion to its size, not to its
+    size times its segments. What it gives is always ``bytes``.
     """
 
     __slots__ = ("_sock", "_data", "_pos", "_ended", "_deadline")
 
     def __init__(self, sock: Any, deadline: Optional[float] = None) -> None:
         self._sock = sock
-        self._data = b""
+        self._data: Union[bytes, bytearray] = b""
         self._pos = 0
         self._ended = False
         self._deadline = deadline
@@ -79,9 +88,25 @@ class Stream:
         if not chunk:
             self._ended = True
             return False
-        self._data = self._data[self._pos:] + chunk if self._pos else self._data + chunk
+        data, pos = self._data, self._pos
+        if pos == len(data):  # nothing left unread (the first recv, mostly): no copy
+            self._data = chunk
+        elif len(data) - pos < _COPY_MAX:  # a copy costs less than a bytearray
+            self._data = data[pos:] + chunk
+        elif isinstance(data, bytearray):
+            del data[:pos]  # from the front of a bytearray is cheap
+            data += chunk
+        else:
+            data = bytearray(memoryview(data)[pos:])
+            data += chunk
+            self._data = data
         self._pos = 0
         return True
+
+    def _take(self, start: int, end: int) -> bytes:
+        """The buffer's bytes from ``start`` to ``end``, as ``bytes``."""
+        piece = self._data[start:end]
+        return piece if type(piece) is bytes else bytes(piece)
 
     def line(self) -> bytes:
         """The next line, its ``\\n`` included, as ``readline(MAX_LINE + 1)`` of a file
@@ -92,12 +117,13 @@ class Stream:
             end = data.find(b"\n", pos + searched, pos + MAX_LINE + 1)
             if end >= 0:
                 self._pos = end + 1
-                return data[pos:end + 1]
-            if len(data) - pos > MAX_LINE or not self._more():
+                return self._take(pos, end + 1)
+            # Counted before _more, which may extend ``data`` in place.
+            searched = len(data) - pos
+            if searched > MAX_LINE or not self._more():
                 end = min(len(data), pos + MAX_LINE + 1)
                 self._pos = end
-                return data[pos:end]
-            searched = len(data) - pos
+                return self._take(pos, end)
 
     def head(self) -> Optional[bytes]:
         """The header lines up to the blank one, if they are all here, each ended by
@@ -107,7 +133,7 @@ class Stream:
         end = data.find(b"\r\n\r\n", pos, pos + MAX_LINE)
         if end < 0 or data.startswith((b"\r\n", b"\n"), pos):
             return None
-        block = data[pos:end + 4]
+        block = self._take(pos, end + 4)
         # A blank line before (a line ended by a bare LF just before it, "\n\r\n\r\n",
         # is one: the count does not see overlapping ones), or too many lines: line by line.
         if (b"\n\n" in block or block.count(b"\n\r\n") != 1
@@ -122,7 +148,7 @@ class Stream:
             pass
         pos = self._pos
         self._pos = end = min(pos + size, len(self._data))
-        return self._data[pos:end]
+        return self._take(pos, end)
 
     def left(self) -> bool:
         """True if bytes beyond the answer came (nobody asked for them)."""
