@@ -130,13 +130,10 @@ class _OfficialName(Generic[_T]):
         setattr(config, self.name, _checked(option, option.default if value is None
                                             else value, warnings))
         _warn(config.logger, warnings)
-        if self.name == "metrics_api":
-            config._follow_metrics_api()
-        elif self.name == "readme_api_url":
-            # A URL set is kept when METRICS_API moves later; None means the default, which
-            # follows METRICS_API as the constructor's readme_api_url=None does.
+        if self.name == "readme_api_url":
+            # None means the default, as the constructor's readme_api_url=None does: not
+            # looked up beside a loopback METRICS_API (docs_lookup_url).
             config._readme_api_url_given = value is not None
-            config._follow_metrics_api()
 
 
 class MetricsApiConfig:
@@ -226,16 +223,21 @@ class MetricsApiConfig:
             self._disabled_identity(given)
         self._readme_api_url_given = (given.get("readme_api_url") is not None
                                       or _env.raw("README_API_URL") is not None)
-        self._follow_metrics_api()
 
-    def _follow_metrics_api(self) -> None:
-        """A local collector answers the docs URL lookup too (it carries the API key): one
-        setting is enough for the local loop, and nothing leaves the machine. Unless
-        readme_api_url was given (argument or environment); run again when METRICS_API is
-        set."""
-        if not self._readme_api_url_given:
-            self.readme_api_url = (self.metrics_api if is_loopback_url(self.metrics_api)
-                                   else BY_NAME["readme_api_url"].default)
+    @property
+    def docs_lookup_url(self) -> Optional[str]:
+        """Where the ``x-documentation-url`` base is looked up: ``readme_api_url``, or
+        None (no lookup) when ``metrics_api`` is a loopback address and no
+        ``readme_api_url`` was given (argument, environment or ``README_API_URL``).
+
+        A local stand-in for the Metrics API (``readme-metrics collect``, a test's
+        collector, ReadMe's cross-SDK suites) then receives what the Metrics API receives
+        and nothing else, and the API key is not sent to ReadMe's dashboard from a local
+        setup. Read at each lookup, so ``config.METRICS_API`` set later counts too.
+        """
+        if self._readme_api_url_given or not is_loopback_url(self.metrics_api):
+            return self.readme_api_url
+        return None
 
     def _disabled_identity(self, given: Mapping[str, Any]) -> None:
         """Disabled: keep what was given, unchecked; nothing will use it to send."""

@@ -104,6 +104,8 @@ class DocsUrl:
         """The base URL if known; otherwise start the lookup in the background, return None."""
         if self._fixed:
             return self._fixed
+        if self.config.docs_lookup_url is None:  # a local metrics server: no lookup
+            return None
         try:
             state = _states.get(self._key)
             if state is not None and state.base is not None:
@@ -129,7 +131,7 @@ class DocsUrl:
             self._failed(state, "could not start the lookup thread")
 
     def _lookup(self, state: _State) -> None:
-        url = f"{self.config.readme_api_url}/v1"
+        url = f"{self.config.docs_lookup_url or self.config.readme_api_url}/v1"
         session = self._session or requests.Session()
         try:
             response = session.get(

@@ -122,10 +122,10 @@ OPTIONS: tuple[Option, ...] = (
         warning=check.appended_path_warning),
     Option("readme_api_url", "README_API_URL", "str", "https://dash.readme.com/api", _URL,
         check.http_url,
-        "`https://dash.readme.com/api`, or `metrics_api` when that is a loopback address",
-        "base URL used to look up your docs URL; follows a local `metrics_api` "
-        "(`localhost`, `127.0.0.0/8`, `::1`) unless set, so `readme-metrics collect` "
-        "needs one variable", warning=check.appended_path_warning),
+        "`https://dash.readme.com/api`",
+        "base URL used to look up your docs URL; not looked up while `metrics_api` is a "
+        "loopback address (`localhost`, `127.0.0.0/8`, `::1`) unless set "
+        "(`readme-metrics collect` prints both)", warning=check.appended_path_warning),
     Option("max_body_bytes", "README_MAX_BODY_BYTES", "int", 262144, _WHOLE.format(0),
         check.whole(0), "`262144` (256 KiB)", "most bytes of one body recorded; larger bodies "
         "pass through untouched and are logged truncated"),

@@ -221,8 +221,8 @@ def test_collect_port_in_use_suggests_port_0(tmp_path: Path) -> None:
 def test_collect_banner_prints_the_line_to_copy(tmp_path: Path) -> None:
     with CommandProcess("collect", "--port", "0", cwd=tmp_path) as proc:
         url = proc.wait_for(r"listening on (http://127\.0\.0\.1:\d+)").group(1)
-        line = proc.wait_for(r"^  export README_METRICS_SERVER=(\S+)$")
-        assert line.group(1) == url
+        line = proc.wait_for(r"^  export README_METRICS_SERVER=(\S+) README_API_URL=(\S+)$")
+        assert line.group(1) == line.group(2) == url
         # Without a key the app refuses to start: "any key" alone did not say it needs one.
         proc.wait_for(r"^  the app needs a README_API_KEY too: any value is accepted")
         proc.wait_for("Press Ctrl-C to stop.")

@@ -388,14 +388,17 @@ def test_refuses_to_overwrite_a_file_that_is_not_har(tmp_path: Path, content: by
     assert target.read_bytes() == content
 
 
-def test_one_variable_closes_the_local_loop(guarded: tuple[CommandProcess, str, Path]) -> None:
-    """Only metrics_api (README_METRICS_SERVER) points at collect: the docs URL lookup
-    follows it, authenticated, and x-documentation-url opens the call on its dashboard."""
-    _, url, _ = guarded
+def test_the_two_printed_variables_close_the_local_loop(
+        guarded: tuple[CommandProcess, str, Path]) -> None:
+    """metrics_api and readme_api_url (README_METRICS_SERVER, README_API_URL) point at
+    collect, as it prints: the docs URL lookup goes there, authenticated, and
+    x-documentation-url opens the call on its dashboard."""
+    proc, url, _ = guarded
+    assert f"export README_METRICS_SERVER={url} README_API_URL={url}" in proc.stdout
     config = MetricsApiConfig(api_key="rdme_right", grouping_function=grouping,
-                              metrics_api=url, background_worker_mode=False, buffer_length=1,
-                              timeout=10)
-    assert config.readme_api_url == url
+                              metrics_api=url, readme_api_url=url,
+                              background_worker_mode=False, buffer_length=1, timeout=10)
+    assert config.docs_lookup_url == url
     middleware = MetricsMiddleware(example_app, config)
     docs_url = None
     with ThreadedWSGIServer(middleware) as server:

@@ -22,7 +22,7 @@ from werkzeug.middleware.lint import LintMiddleware
 from readme_metrics import MetricsApiConfig, MetricsMiddleware, _env
 from readme_metrics.options import OPTIONS, looks_like_a_placeholder, markdown_table
 from tests.support.contract import API_KEY as CONTRACT_API_KEY
-from tests.support.contract import caller
+from tests.support.contract import caller, json_app
 from tests.support.fake_api import Collector, Reply, basic_auth
 from tests.support.lint import validated_inside_lint
 from tests.support.wsgi import run_wsgi, wsgi_environ
@@ -438,14 +438,16 @@ def test_readme_api_url_set_by_its_official_name_stays_when_metrics_api_moves() 
         "http://127.0.0.1:8002", "http://127.0.0.1:8001")
 
 
-def test_readme_api_url_set_to_none_by_its_official_name_follows_metrics_api() -> None:
-    # None means the default, as readme_api_url=None in the constructor: a loopback
-    # METRICS_API (the local collector) is then asked for the docs URL too.
+def test_readme_api_url_set_to_none_by_its_official_name_is_the_default_again() -> None:
+    # None means the default, as readme_api_url=None in the constructor; with a loopback
+    # METRICS_API (a local stand-in) no lookup is made then (below).
     config = MetricsApiConfig(api_key="rdme_key", grouping_function=grouping)
     config.README_API_URL = "http://127.0.0.1:8002"
+    assert config.docs_lookup_url == "http://127.0.0.1:8002"
     config.README_API_URL = None
     config.METRICS_API = "http://127.0.0.1:8001"
-    assert config.readme_api_url == "http://127.0.0.1:8001"
+    assert config.readme_api_url == "https://dash.readme.com/api"
+    assert config.docs_lookup_url is None
 
 
 def test_repr_never_shows_the_api_key() -> None:
@@ -667,9 +669,9 @@ def test_enabled_is_the_default_and_still_needs_a_key(monkeypatch) -> None:
         MetricsApiConfig(grouping_function=grouping)
 
 
-# -- the local loop: a loopback metrics server answers the docs URL lookup too -------------
+# -- a local metrics server gets what ReadMe's Metrics API gets, and nothing else ----------
 
-@pytest.mark.parametrize("server, follows", [
+@pytest.mark.parametrize("server, local", [
     pytest.param("http://127.0.0.1:8001", True, id="127.0.0.1"),
     pytest.param("http://127.9.8.7:8001/", True, id="127/8"),
     pytest.param("http://localhost:8001", True, id="localhost"),
@@ -678,41 +680,102 @@ def test_enabled_is_the_default_and_still_needs_a_key(monkeypatch) -> None:
     pytest.param("http://10.0.0.5:8001", False, id="private-not-loopback"),
     pytest.param("http://127.0.0.1.nip.io:8001", False, id="look-alike-name"),
 ])
-def test_docs_lookup_follows_a_loopback_metrics_server(monkeypatch, server, follows) -> None:
+def test_readme_api_url_keeps_its_default_whatever_the_metrics_server(
+        monkeypatch, server, local) -> None:
+    """SPEC 2: readme_api_url defaults to https://dash.readme.com/api. A loopback
+    metrics_api (a test's collector, readme-metrics collect, ReadMe's cross-SDK suites)
+    does not move it; no lookup is made then, so that server receives the POSTs alone."""
     monkeypatch.setenv("README_METRICS_SERVER", server)
-    config = MetricsApiConfig(api_key="rdme_key", grouping_function=grouping)
-    expected = server.rstrip("/") if follows else "https://dash.readme.com/api"
-    assert config.readme_api_url == expected
-    assert MetricsApiConfig(api_key="rdme_key", grouping_function=grouping,
-                            metrics_api=server).readme_api_url == expected
+    monkeypatch.delenv("README_API_URL", raising=False)
+    for config in (MetricsApiConfig(api_key="rdme_key", grouping_function=grouping),
+                   MetricsApiConfig(api_key="rdme_key", grouping_function=grouping,
+                                    metrics_api=server)):
+        assert config.readme_api_url == "https://dash.readme.com/api"
+        assert config.docs_lookup_url == (None if local else "https://dash.readme.com/api")
 
 
-def test_an_explicit_readme_api_url_is_kept_with_a_loopback_server(monkeypatch) -> None:
+def test_an_explicit_readme_api_url_is_looked_up_with_a_loopback_server(monkeypatch) -> None:
     local = "http://127.0.0.1:8001"
+    monkeypatch.delenv("README_API_URL", raising=False)
     config = MetricsApiConfig(api_key="k", grouping_function=grouping, metrics_api=local,
                               readme_api_url="https://dash.readme.com/api")
-    assert config.readme_api_url == "https://dash.readme.com/api"
+    assert config.docs_lookup_url == "https://dash.readme.com/api"
     monkeypatch.setenv("README_API_URL", "http://127.0.0.1:9/api")
     config = MetricsApiConfig(api_key="k", grouping_function=grouping, metrics_api=local)
-    assert config.readme_api_url == "http://127.0.0.1:9/api"
+    assert config.readme_api_url == config.docs_lookup_url == "http://127.0.0.1:9/api"
 
 
-
-def test_the_official_metrics_api_name_set_to_loopback_moves_the_docs_lookup_too(
+def test_the_official_metrics_api_name_set_to_loopback_stops_the_docs_lookup(
         monkeypatch) -> None:
-    """The official package's style (set METRICS_API after construction) gets the local
-    loop the argument gets: the docs URL lookup, which carries the API key, goes to the
-    loopback server as well, not to dash.readme.com; an explicit readme_api_url stays."""
+    """The official package's style (set METRICS_API after construction) gets what the
+    argument gets: no lookup while it is a loopback server, unless a readme_api_url was
+    given, which stays."""
     monkeypatch.delenv("README_API_URL", raising=False)
     config = MetricsApiConfig(api_key="rdme_key", grouping_function=grouping)
     config.METRICS_API = "http://127.0.0.1:8001/"
-    assert config.readme_api_url == "http://127.0.0.1:8001"
-    config.METRICS_API = "https://metrics.readme.io"
     assert config.readme_api_url == "https://dash.readme.com/api"
+    assert config.docs_lookup_url is None
+    config.METRICS_API = "https://metrics.readme.io"
+    assert config.docs_lookup_url == "https://dash.readme.com/api"
     kept = MetricsApiConfig(api_key="rdme_key", grouping_function=grouping,
                             readme_api_url="https://docs-lookup.example")
     kept.METRICS_API = "http://127.0.0.1:8001"
-    assert kept.readme_api_url == "https://docs-lookup.example"
+    assert kept.readme_api_url == kept.docs_lookup_url == "https://docs-lookup.example"
+
+
+def _three_calls(middleware: MetricsMiddleware) -> list[dict[str, str]]:
+    """Three calls through ``middleware``; the response headers of each."""
+    answered = []
+    for _ in range(3):
+        result = run_wsgi(middleware, wsgi_environ(path="/pets"))
+        answered.append({name.lower(): value for name, value in result.headers})
+    return answered
+
+
+def test_a_local_metrics_server_receives_the_posts_alone(
+        collector: Collector, monkeypatch) -> None:
+    """A metrics server on loopback with no readme_api_url given is not asked for the docs
+    URL: it receives POST /v1/request and nothing else. ReadMe's cross-SDK suites take
+    the first request their local metrics server gets as the log (a GET /v1 got there
+    first under FastAPI), and a test's collector counts what arrives."""
+    monkeypatch.delenv("README_API_URL", raising=False)
+    monkeypatch.delenv("README_BASE_LOG_URL", raising=False)
+    collector.get_v1 = lambda received: Reply(200, b'{"baseUrl": "https://docs.example"}')
+    middleware = MetricsMiddleware(json_app, MetricsApiConfig(
+        api_key=CONTRACT_API_KEY, grouping_function=caller, metrics_api=collector.url,
+        buffer_length=1, background_worker_mode=False))
+    try:
+        answered = _three_calls(middleware)
+        assert middleware.flush(10.0)
+        time.sleep(0.2)  # a lookup thread started by the calls would have asked by now
+    finally:
+        middleware.close()
+    assert len(collector.logs) == 3
+    assert [(got.method, got.path) for got in collector.gets] == []
+    assert [headers.get("x-documentation-url") for headers in answered] == [None] * 3
+
+
+def test_a_readme_api_url_given_beside_a_local_metrics_server_is_asked(
+        collector: Collector, monkeypatch) -> None:
+    """README_API_URL set too (what readme-metrics collect prints): the lookup goes there
+    and the header follows."""
+    monkeypatch.delenv("README_BASE_LOG_URL", raising=False)
+    monkeypatch.setenv("README_API_URL", collector.url)
+    collector.get_v1 = lambda received: Reply(200, b'{"baseUrl": "https://docs.example"}')
+    middleware = MetricsMiddleware(json_app, MetricsApiConfig(
+        api_key=CONTRACT_API_KEY, grouping_function=caller, metrics_api=collector.url,
+        buffer_length=1, background_worker_mode=False))
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if _three_calls(middleware)[-1].get("x-documentation-url"):
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("no x-documentation-url")
+    finally:
+        middleware.close()
+    assert {(got.method, got.path) for got in collector.gets} == {("GET", "/v1")}
 
 
 def test_the_official_attribute_names_keep_their_types_for_mypy(tmp_path) -> None:
@@ -792,12 +855,14 @@ def test_disabled_middleware_starts_nothing_and_sends_nothing(monkeypatch, colle
     assert connects == [] and collector.received == [] and collector.gets == []
 
 
-def test_the_local_loop_needs_one_variable(monkeypatch, collector, caplog) -> None:
-    """README_METRICS_SERVER alone: logs and the docs URL lookup both go to the collector."""
+def test_the_local_loop_with_the_docs_link(monkeypatch, collector, caplog) -> None:
+    """README_METRICS_SERVER and README_API_URL (what readme-metrics collect prints): logs
+    and the docs URL lookup both go to the collector, and nothing is warned about."""
     caplog.set_level(logging.WARNING, logger="readme_metrics")
     collector.get_v1 = lambda received: Reply(200, b'{"baseUrl": "http://docs.local"}')
     monkeypatch.setenv("README_API_KEY", "any-key")
     monkeypatch.setenv("README_METRICS_SERVER", collector.url)
+    monkeypatch.setenv("README_API_URL", collector.url)
     middleware = MetricsMiddleware(hello_app, MetricsApiConfig(
         grouping_function=lambda req: {"api_key": "caller"}, buffer_length=1))
     try:

@@ -645,10 +645,10 @@ def test_troubleshooting_quotes_the_messages_the_library_logs(
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"hello"]
 
-    # The docs URL lookup follows a loopback metrics_api: to the dead port, for that row.
+    # The docs URL lookup asks readme_api_url: the dead port, for that row.
     docs = None if "look up" in symptom else "https://docs.example.com"
     app = MetricsMiddleware(hello, MetricsApiConfig(
-        api_key="any-key", metrics_api=url, base_log_url=docs,
+        api_key="any-key", metrics_api=url, base_log_url=docs, readme_api_url=url,
         grouping_function=lambda request: {"api_key": "owlbert-key"}))
     caplog.set_level(logging.WARNING, logger="readme_metrics")
     assert Client(app).get("/", buffered=True).status_code == 200

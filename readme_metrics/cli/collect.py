@@ -68,7 +68,10 @@ def _banner(collector: LocalCollector, args: argparse.Namespace, har_path: str) 
     for path in collector.har.removed_copies:
         _say(f"  removed {path.name}, a copy left by a collector that was killed")
     _say("Point your app at it: run this in the app's shell (in a .env file: without 'export'):")
-    _say(f"  export README_METRICS_SERVER={reach}")
+    # README_API_URL too: the x-documentation-url lookup is asked here then, and each
+    # logged response links to its call on the dashboard (with a loopback
+    # README_METRICS_SERVER alone no lookup is made: the logs arrive all the same).
+    _say(f"  export README_METRICS_SERVER={reach} README_API_URL={reach}")
     if args.api_key is None:
         _say("  the app needs a README_API_KEY too: any value is accepted (--api-key KEY "
              "checks it)")
