@@ -50,6 +50,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
         'pip install "django>=3.2"'
     ) from exc
 
+from readme_metrics.capture.asgi_inline import InlineSends
 from readme_metrics.capture.body import GRACE, BodyRecord
 from readme_metrics.capture.recorder import Pending, Recorder
 from readme_metrics.capture.request import EnvironRequest, content_length
@@ -71,7 +72,7 @@ __all__ = ["MetricsMiddleware"]
 
 # One pipeline (one delivery worker) per configuration object and process, however many
 # times Django builds its middleware chain (each test Client builds one, for instance).
-_pipelines: dict[int, tuple[MetricsApiConfig, MetricsPipeline]] = {}
+_pipelines: dict[int, tuple[MetricsApiConfig, MetricsPipeline, InlineSends]] = {}
 _pipelines_lock = threading.Lock()
 _default_config: list[MetricsApiConfig] = []
 
@@ -98,13 +99,20 @@ def _configured() -> MetricsApiConfig:
     return config
 
 
-def _pipeline_for(config: MetricsApiConfig) -> MetricsPipeline:
+def _shared_for(config: MetricsApiConfig) -> tuple[MetricsPipeline, InlineSends]:
+    """The pipeline of a configuration, and its inline sends under the async chain: one
+    of each, so that the sends take turns whichever handler or chain made them."""
     with _pipelines_lock:
         known = _pipelines.get(id(config))
         if known is None or known[0] is not config:
-            known = (config, MetricsPipeline(config))
+            pipeline = MetricsPipeline(config)
+            known = (config, pipeline, InlineSends(pipeline.submit))
             _pipelines[id(config)] = known
-        return known[1]
+        return known[1], known[2]
+
+
+def _pipeline_for(config: MetricsApiConfig) -> MetricsPipeline:
+    return _shared_for(config)[0]
 
 
 def _wsgi_meta(request: HttpRequest) -> dict[str, str]:
@@ -138,11 +146,11 @@ class _Capture:
         self.declared = content_length(meta)
         self.group: Optional[Group] = None
         self.tee: Optional[StreamTee] = None
-        # Inline mode under the async chain (ASGI): the loop whose executor sends a full
-        # batch, wherever the log is finished (on the loop, or in the thread Django
-        # consumes a sync stream in), so that neither the loop nor the answer waits on
-        # the Metrics API (SPEC 7).
-        self.loop: Optional[asyncio.AbstractEventLoop] = None
+        # Inline mode under the async chain (ASGI): the sends, and the loop whose
+        # executor makes them, wherever the log is finished (on the loop, or in the
+        # thread Django consumes a sync stream in: then a thread of their own), so that
+        # neither the loop nor the answer waits on the Metrics API (SPEC 7).
+        self.inline: Optional[tuple[InlineSends, asyncio.AbstractEventLoop]] = None
         record = BodyRecord(limit, self.declared)
         stream = getattr(request, "_stream", None)
         if stream is not None and not hasattr(request, "_body") and not getattr(
@@ -202,24 +210,11 @@ class _Capture:
             self.pipeline.config.logger.exception("readme_metrics: could not record a request")
 
     def _submit(self, pending: Pending) -> None:
-        """Queue the log; inline under the async chain, through the loop's executor."""
-        loop = self.loop
-        if loop is not None:
-            try:
-                loop.call_soon_threadsafe(_send_off_loop, loop, self.pipeline.submit, pending)
-                return
-            except RuntimeError:  # the loop is closed: nothing left to block
-                pass
-        self.pipeline.submit(pending)
-
-
-def _send_off_loop(loop: asyncio.AbstractEventLoop, submit: Callable[[Pending], Any],
-                   pending: Pending) -> None:
-    """On the loop: hand the send to its executor (here only if that is shut down)."""
-    try:
-        loop.run_in_executor(None, submit, pending)
-    except RuntimeError:  # the executor is shut down: the loop is closing
-        submit(pending)
+        """Queue the log; inline under the async chain, off the loop and in turn."""
+        if self.inline is not None:
+            self.inline[0].send(pending, self.inline[1])
+        else:
+            self.pipeline.submit(pending)
 
 
 def _sync_stream(capture: _Capture, chunks: Iterator[bytes]) -> Iterator[bytes]:
@@ -264,7 +259,7 @@ class MetricsMiddleware:
         if not getattr(self.config, "enabled", True):
             # Django leaves this middleware out of the chain: no pipeline, no thread.
             raise MiddlewareNotUsed("readme_metrics: metrics are turned off (enabled=False)")
-        self.pipeline = _pipeline_for(self.config)
+        self.pipeline, self._inline = _shared_for(self.config)
         self._async = iscoroutinefunction(get_response)
         if self._async:
             markcoroutinefunction(self)
@@ -298,7 +293,7 @@ class MetricsMiddleware:
         # Sync user code (request.user hits the database), so not on the event loop.
         group = await sync_to_async(self._identify)(capture, response)
         if not self.config.background_worker_mode:
-            capture.loop = asyncio.get_running_loop()
+            capture.inline = (self._inline, asyncio.get_running_loop())
         return self._complete(capture, response, group)
 
     # -- steps ---------------------------------------------------------------------------

@@ -59,9 +59,11 @@ from django.views.decorators.csrf import csrf_exempt  # noqa: E402
 
 import readme_metrics.django as adapter  # noqa: E402
 from readme_metrics import MetricsApiConfig  # noqa: E402
+from readme_metrics.delivery.core import INLINE_TAKEOVERS  # noqa: E402
 from readme_metrics.masking import mask  # noqa: E402
 from tests.support.fake_api import Collector, Reply
 from tests.support.har_check import assert_valid_log
+from tests.support.polling import wait_until
 
 DOCS = "https://docs.example.com"
 MAX_BODY = 2048
@@ -561,10 +563,29 @@ class ASGIResult:
 
 def run_asgi(method: str, path: str, query: bytes = b"", body: bytes = b"",
              headers: Optional[dict[str, str]] = None,
-             beside: Optional[Callable[[ASGIResult], Awaitable[None]]] = None) -> ASGIResult:
+             beside: Optional[Callable[[ASGIResult], Awaitable[None]]] = None,
+             closing: bool = False) -> ASGIResult:
     """Drive Django's ASGIHandler as an ASGI server would, on a fresh event loop;
-    ``beside(result)`` runs on the same loop meanwhile (awaited at the end)."""
+    ``beside(result)`` runs on the same loop meanwhile (awaited at the end). ``closing``:
+    the loop's default executor is shut down first, as asyncio.run does once its main
+    task is done (a request finishing while the loop closes)."""
     result = ASGIResult()
+
+    async def main() -> None:
+        if closing:
+            await asyncio.get_running_loop().shutdown_default_executor()
+        task = asyncio.ensure_future(beside(result)) if beside is not None else None
+        await serve_asgi(result, method, path, query, body, headers)
+        if task is not None:
+            await task
+
+    asyncio.run(main())
+    return result
+
+
+async def serve_asgi(result: ASGIResult, method: str, path: str, query: bytes = b"",
+                     body: bytes = b"", headers: Optional[dict[str, str]] = None) -> None:
+    """One request to Django's ASGIHandler on the running loop, answered into ``result``."""
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
         "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
@@ -573,37 +594,29 @@ def run_asgi(method: str, path: str, query: bytes = b"", body: bytes = b"",
         "headers": [(k.lower().encode("latin-1"), v.encode("latin-1"))
                     for k, v in {"host": "testserver", **(headers or {})}.items()],
     }
+    request_sent = False
+    disconnected = asyncio.Event()
 
-    async def main() -> None:
-        request_sent = False
-        disconnected = asyncio.Event()
+    async def receive() -> dict[str, Any]:
+        nonlocal request_sent
+        if not request_sent:
+            request_sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await disconnected.wait()
+        return {"type": "http.disconnect"}
 
-        async def receive() -> dict[str, Any]:
-            nonlocal request_sent
-            if not request_sent:
-                request_sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            await disconnected.wait()
-            return {"type": "http.disconnect"}
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            result.status = message["status"]
+            result.headers = {k.decode(): v.decode() for k, v in message["headers"]}
+        elif message["type"] == "http.response.body" and message.get("body"):
+            if result.produced_at_first_chunk is None:
+                result.produced_at_first_chunk = list(PRODUCED)
+            result.chunks.append(message["body"])
 
-        async def send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                result.status = message["status"]
-                result.headers = {k.decode(): v.decode() for k, v in message["headers"]}
-            elif message["type"] == "http.response.body" and message.get("body"):
-                if result.produced_at_first_chunk is None:
-                    result.produced_at_first_chunk = list(PRODUCED)
-                result.chunks.append(message["body"])
-
-        task = asyncio.ensure_future(beside(result)) if beside is not None else None
-        await ASGIHandler()(scope, receive, send)
-        result.answered = True
-        disconnected.set()
-        if task is not None:
-            await task
-
-    asyncio.run(main())
-    return result
+    await ASGIHandler()(scope, receive, send)
+    result.answered = True
+    disconnected.set()
 
 
 def test_asgi_get_is_logged_with_documentation_url(collector: Collector,
@@ -672,10 +685,12 @@ def test_asgi_body_the_view_ignores_is_logged(collector: Collector,
     pytest.param("/stream", marks=pytest.mark.filterwarnings(
         "ignore:StreamingHttpResponse must consume synchronous iterators")),
 ])
+@pytest.mark.parametrize("closing", [False, True], ids=["open", "closing-loop"])
 def test_asgi_inline_send_is_off_the_event_loop_and_after_the_answer(
-        collector: Collector, config: MetricsApiConfig, path: str) -> None:
+        collector: Collector, config: MetricsApiConfig, path: str, closing: bool) -> None:
     """background_worker_mode=False under ASGI: the full batch's POST (buffer_length=1)
-    is made off the event loop and the answer does not wait for it (SPEC 7)."""
+    is made off the event loop and the answer does not wait for it (SPEC 7), also from a
+    loop that is closing (its default executor shut down)."""
     # The collector holds the POST until a task on the loop lets it go, once the POST
     # has arrived and the answer is out: a POST made on the loop, or before the answer,
     # would hold that task until the POST timed out (config.timeout), undelivered.
@@ -687,13 +702,17 @@ def test_asgi_inline_send_is_off_the_event_loop_and_after_the_answer(
             await asyncio.sleep(0.005)
         gate.set()
 
-    result = run_asgi("GET", path, headers={"X-Api-Key": "k1"}, beside=release)
+    result = run_asgi("GET", path, headers={"X-Api-Key": "k1"}, beside=release,
+                      closing=closing)
     assert result.status == 200
     [log] = collector.wait_for_logs(1)
     assert_valid_log(log)
     assert entry(log)["request"]["url"] == f"http://testserver{path}"
-    stats = adapter._pipeline_for(config).stats
-    assert (stats["sent"], stats["failed_batches"]) == (1, 0)
+    pipeline = adapter._pipeline_for(config)
+    # Sent from a thread of their own when the loop's executor could not take it (the
+    # loop closing, a sync stream finished in Django's thread): answered by now, or soon.
+    wait_until(lambda: pipeline.stats["queued"] == 0)
+    assert (pipeline.stats["sent"], pipeline.stats["failed_batches"]) == (1, 0)
 
 
 def test_asgi_request_user_is_read_off_the_event_loop(
@@ -710,3 +729,29 @@ def test_asgi_request_user_is_read_off_the_event_loop(
     assert result.status == 200
     [log] = collector.wait_for_logs(1)
     assert log["group"]["label"] == "ana"
+
+
+def test_asgi_inline_sends_take_turns(collector: Collector, config: MetricsApiConfig) -> None:
+    """Inline sends started while another one waits on a slow Metrics API are made after
+    it, not turned away: requests keep coming, one while each POST is in flight, and
+    every log is delivered, none left queued until some later request (the delivery's
+    inline sender sends at most INLINE_TAKEOVERS batches more for the requests it turned
+    away; the ASGI middleware's sends take turns)."""
+    collector.default = Reply(delay=0.2)
+    count = 2 + INLINE_TAKEOVERS + 1
+    results = [ASGIResult() for _ in range(count)]
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for number, result in enumerate(results):
+            # The next request once the logs before it arrived (the last one's POST is
+            # then being answered): a log left queued never does.
+            await loop.run_in_executor(None, collector.wait_for_logs, number)
+            await serve_asgi(result, "GET", "/hello", headers={"X-Api-Key": "k1"})
+
+    asyncio.run(main())
+    assert [result.status for result in results] == [200] * count
+    logs = collector.wait_for_logs(count)
+    assert len({log["_id"] for log in logs}) == count
+    stats = adapter._pipeline_for(config).stats
+    assert (stats["sent"], stats["failed_batches"], stats["dropped"]) == (count, 0, 0)

@@ -22,11 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import os
 import sys
-import threading
-import weakref
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable, MutableMapping, Optional, Union
 
 import webob
@@ -38,6 +34,7 @@ from readme_metrics.capture.asgi_exchange import (
     _Exchange,
     running_asyncio_loop,
 )
+from readme_metrics.capture.asgi_inline import InlineSends
 from readme_metrics.capture.asgi_lifespan import Lifespan
 from readme_metrics.capture.asgi_scope import ScopeRequest, header
 from readme_metrics.config import MetricsApiConfig
@@ -104,17 +101,12 @@ class MetricsMiddleware(PipelineControls):
         # then check and report the value, or the exception replayed (see _Raised).
         self._identifier = Identifier(_given, config.logger)
         self._raised = Identifier(_Raised.__call__, config.logger)
-        # One per event loop: an asyncio.Lock belongs to the loop it was first used on.
-        self._inline_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
-                                                      asyncio.Lock] = weakref.WeakKeyDictionary()
-        # Inline sends without an asyncio loop (trio): (pid, one thread, in order).
-        self._own_sender: Optional[tuple[int, ThreadPoolExecutor]] = None
-        self._own_sender_lock = threading.Lock()
         # Finishes of cancelled exchanges running in tasks of their own (held until done).
         self._finishing: set[asyncio.Task[None]] = set()
         # Off means off: no worker thread, no docs URL lookup, no network.
         self.pipeline: Optional[MetricsPipeline] = (
             MetricsPipeline(config) if self.enabled else None)
+        self._inline = InlineSends(self.submit)
         self._lifespan = Lifespan(self.flush, config.shutdown_timeout, config.logger)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -225,57 +217,17 @@ class MetricsMiddleware(PipelineControls):
         self.pipeline.submit(pending)
 
     async def submit_inline(self, pending: PendingExchange) -> None:
-        """Queue the log in inline mode: the send of a full batch runs off the event loop.
-
-        Inline sends take turns: a send started while another is running would leave
-        its batch queued until some later request (the delivery sends one batch per
-        request and never waits for a busy sender), so each waits here, on the loop.
-        """
-        assert self.pipeline is not None
+        """Queue the log in inline mode: the send of a full batch runs off the event loop,
+        after the sends handed over before it (see :mod:`.asgi_inline`), and is awaited.
+        Under trio it is handed to a thread of our own and not awaited."""
         loop = running_asyncio_loop()
-        if loop is None:  # trio: one thread of our own takes the sends in turn
-            self._sender().submit(self.pipeline.submit, pending)
-            return
-        lock = self._inline_turns.get(loop)
-        if lock is None:
-            lock = self._inline_turns[loop] = asyncio.Lock()
-        async with lock:
-            sending = self._off_loop(loop, pending)
-            if sending is not None:
-                await sending
+        sending = self._inline.send(pending, loop)
+        if loop is not None:
+            await asyncio.wrap_future(sending)
 
     async def submit_later(self, pending: PendingExchange) -> None:
         """Queue the log in inline mode without waiting for the send it may start: for an
         exchange whose answer the server still owes (its 500 once the app has raised),
-        which must not wait on the Metrics API. Handed to the loop's executor at once,
-        not to a task of the loop: a task not yet run when the loop closes is dropped."""
-        loop = running_asyncio_loop()
-        if loop is None:  # trio: submit_inline does not wait for the send there
-            await self.submit_inline(pending)
-            return
-        self._off_loop(loop, pending)
-
-    def _off_loop(self, loop: asyncio.AbstractEventLoop, pending: PendingExchange
-                  ) -> Optional[asyncio.Future[bool]]:
-        """Hand the send to the loop's executor, or, once that is shut down (the loop is
-        closing: asyncio.run shuts it down after the main task), to a thread of our own."""
-        assert self.pipeline is not None
-        try:
-            return loop.run_in_executor(None, self.pipeline.submit, pending)
-        except RuntimeError:
-            try:
-                self._sender().submit(self.pipeline.submit, pending)
-            except RuntimeError:  # no thread can start (interpreter exit): send here
-                self.pipeline.submit(pending)
-            return None
-
-    def _sender(self) -> ThreadPoolExecutor:
-        """The one thread that sends inline without an asyncio loop (new after a fork).
-
-        Its queued sends finish at interpreter exit, before the at-exit flush.
-        """
-        with self._own_sender_lock:
-            if self._own_sender is None or self._own_sender[0] != os.getpid():
-                executor = ThreadPoolExecutor(1, thread_name_prefix="readme-metrics-inline")
-                self._own_sender = (os.getpid(), executor)
-            return self._own_sender[1]
+        which must not wait on the Metrics API. Handed over at once, not to a task of
+        the loop: a task not yet run when the loop closes is dropped."""
+        self._inline.send(pending, running_asyncio_loop())
