@@ -51,6 +51,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
     ) from exc
 
 from readme_metrics.capture.asgi_inline import InlineSends
+from readme_metrics.capture.asgi_scope import request_path
 from readme_metrics.capture.body import GRACE, BodyRecord
 from readme_metrics.capture.recorder import Pending, Recorder
 from readme_metrics.capture.request import EnvironRequest, content_length
@@ -130,7 +131,7 @@ def _wsgi_meta(request: HttpRequest) -> dict[str, str]:
         raw_path = scope.get("raw_path")
         if isinstance(raw_path, bytes) and raw_path.startswith(b"/"):
             query = meta.get("QUERY_STRING", "")
-            meta["RAW_URI"] = raw_path.decode("latin-1") + (f"?{query}" if query else "")
+            meta["RAW_URI"] = request_path(scope) + (f"?{query}" if query else "")
     return meta
 
 

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import httpx
 import pytest
@@ -830,6 +830,36 @@ def test_url_without_host_header_or_raw_path(wrap: Any, collector: Collector) ->
     del scope["raw_path"]
     asyncio.run(run(wrap(echo_app()), scope))
     assert entry(collector.logs[0])["request"]["url"] == "http://10.0.0.5:8080/caf%C3%A9%20x?a=%20"
+
+
+@pytest.mark.parametrize(("root", "path", "raw", "expected"), [
+    # uvicorn --root-path /api, a proxy passing /hello: root_path in path and raw_path
+    pytest.param("/api", "/api/hello", b"/api/hello", "/api/hello", id="uvicorn"),
+    # hypercorn --root-path /api: in neither
+    pytest.param("/api", "/hello", b"/hello", "/api/hello", id="hypercorn"),
+    pytest.param("/api", "/api", b"/api", "/api", id="the-mount-point-itself"),
+    pytest.param("/api", "/apiary", b"/apiary", "/api/apiary", id="a-longer-first-segment"),
+    pytest.param("/api/", "/hello", b"/hello", "/api/hello", id="root-with-a-slash"),
+    pytest.param("/", "/hello", b"/hello", "/hello", id="root-is-slash"),
+    pytest.param("/caf\u00e9", "/x", b"/x", "/caf%C3%A9/x", id="non-ascii-root"),
+    pytest.param("/caf\u00e9", "/caf\u00e9/x", b"/caf%C3%A9/x", "/caf%C3%A9/x",
+                 id="non-ascii-root-in-raw-path"),
+    pytest.param("/api", "/a b", None, "/api/a%20b", id="no-raw-path"),
+    pytest.param("/api", "/api/a b", None, "/api/a%20b", id="no-raw-path-with-root"),
+])
+def test_url_is_under_the_root_path(wrap: Any, collector: Collector, root: str, path: str,
+                                    raw: Optional[bytes], expected: str) -> None:
+    """The URL the client asked for: under the app's mount point (``root_path``), whether
+    or not the server put it in ``path`` and ``raw_path`` (uvicorn does, hypercorn not)."""
+    scope = http_scope(path=path, query=b"q=%20")
+    scope["root_path"] = root
+    if raw is None:
+        del scope["raw_path"]
+    else:
+        scope["raw_path"] = raw
+    asyncio.run(run(wrap(echo_app()), scope))
+    url = entry(collector.wait_for_logs(1)[0])["request"]["url"]
+    assert url == f"http://api.example.com{expected}?q=%20"
 
 
 @pytest.mark.parametrize(("server", "expected"), [

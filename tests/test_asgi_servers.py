@@ -445,3 +445,32 @@ def test_fastapi_webhook_example_over_http(tmp_path: Path) -> None:
         response = post(sign(body, API_KEY, now))
         assert response.status_code == 200
         assert response.json()["email"] == "ana@example.com"
+
+
+# -- a server told the app's mount point (--root-path), behind a proxy that strips it ----
+
+
+ROOT_PATH_SERVERS = [param for param in SERVER_PARAMS
+                     if param.values[0] in ("uvicorn", "hypercorn", "hypercorn-trio")]
+
+
+@pytest.mark.parametrize(("app", "server"), [
+    param for param in COMBINATIONS if param.values[1] in ("uvicorn", "hypercorn",
+                                                           "hypercorn-trio")])
+def test_root_path_is_in_the_logged_url(collector: Collector, tmp_path: Path, server: str,
+                                        app: str) -> None:
+    """``--root-path /api``: a proxy serves the app under /api and passes it ``/hello``.
+    The URL logged is the one the client asked the proxy for, ``/api/hello``, under every
+    server (uvicorn puts the root path in ``raw_path`` and ``path``, hypercorn in
+    neither, so the apps themselves see ``/api/hello`` under one, ``/hello`` under the
+    other)."""
+    port = free_port()
+    argv = [*SERVERS[server](port, f"tests.support.asgi_apps:{APPS[app][0]}"),
+            "--root-path=/api"]
+    with serve(argv, _env(collector, README_BASE_LOG_URL=DOCS), tmp_path, port) as base:
+        client = Client(base)
+        response = client.call("GET", "/hello?name=J%C3%BCrgen+M")
+        assert response.json() == {"hello": "Jürgen M"}
+        url = entry_of(log_for(collector, response))["request"]["url"]
+        client.close()
+    assert url == f"{base}/api/hello?name=J%C3%BCrgen+M"

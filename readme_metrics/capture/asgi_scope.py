@@ -67,21 +67,35 @@ def _server_host(scope: Scope) -> str:
     return server_host(str(server[0]), server[1], scope.get("scheme") or "http")
 
 
-def _target(scope: Scope) -> str:
-    """The request target as received: ``raw_path`` when the server gives it."""
+def request_path(scope: Scope) -> str:
+    """The path the client requested, percent-encoded as received: ``raw_path`` when
+    the server gives it, under the app's mount point ``root_path``.
+
+    A proxy serving the app under a prefix passes it the path without it, and the server
+    is told the prefix (``--root-path``): uvicorn puts it in ``raw_path`` and ``path``,
+    hypercorn in neither. A path that does not start with it gets it, so the same
+    request is logged with the URL the client asked for under both.
+    """
     raw = scope.get("raw_path")
     if raw:
-        target = bytes(raw).decode("latin-1")
+        path = bytes(raw).decode("latin-1")
     else:
-        path = scope.get("path") or ""
-        root = scope.get("root_path") or ""
-        if root and not path.startswith(root):
+        path = quote((scope.get("path") or "").encode("utf-8", "surrogateescape"),
+                     safe=_PATH_SAFE)
+    root = scope.get("root_path")
+    if root:
+        root = quote(str(root).rstrip("/").encode("utf-8", "surrogateescape"),
+                     safe=_PATH_SAFE)
+        if root and not (path == root or path.startswith(root + "/")):
             path = root + path
-        target = quote(path.encode("utf-8", "surrogateescape"), safe=_PATH_SAFE)
-    if not target.startswith("/"):
-        target = "/" + target  # "*" of OPTIONS *: the url still needs a path
+    return path if path.startswith("/") else "/" + path  # "*" of OPTIONS *: a path
+
+
+def _target(scope: Scope) -> str:
+    """The request target: the path the client requested and the query as received."""
+    path = request_path(scope)
     query = scope.get("query_string")
-    return f"{target}?{bytes(query).decode('latin-1')}" if query else target
+    return f"{path}?{bytes(query).decode('latin-1')}" if query else path
 
 
 class ScopeRequest:
