@@ -978,3 +978,22 @@ def test_inline_logs_are_sent_when_the_loops_executor_is_shut_down(
     assert wrapped.flush(5.0) is True
     [log] = collector.wait_for_logs(1)
     assert entry(log)["response"]["status"] == (500 if raises else 200)
+
+
+@pytest.mark.parametrize("ending", [b"", b"late end"], ids=["empty-end", "end-with-body"])
+def test_what_is_sent_after_a_disconnect_is_not_logged_as_sent(
+        wrap: Any, collector: Collector, ending: bytes) -> None:
+    """Once the app was told the client is gone, what it sends reaches no one (uvicorn
+    takes it and drops it without a word): the log has what was sent before."""
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await read_body(receive)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"early ", "more_body": True})
+        assert (await receive())["type"] == "http.disconnect"
+        await send({"type": "http.response.body", "body": b"late ", "more_body": True})
+        await send({"type": "http.response.body", "body": ending})
+
+    done = asyncio.run(run(wrap(app), http_scope(), then="disconnect"))
+    assert done.error is None and done.body == b"early late " + ending  # all passed on
+    content = entry(collector.wait_for_logs(1)[0])["response"]["content"]
+    assert (content["size"], content["text"]) == (6, "early ")

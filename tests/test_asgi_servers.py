@@ -474,3 +474,27 @@ def test_root_path_is_in_the_logged_url(collector: Collector, tmp_path: Path, se
         url = entry_of(log_for(collector, response))["request"]["url"]
         client.close()
     assert url == f"{base}/api/hello?name=J%C3%BCrgen+M"
+
+
+@pytest.mark.parametrize("server", ROOT_PATH_SERVERS)
+def test_what_is_sent_after_the_client_left_is_not_logged(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """The client reads the first event and goes; the app, told so (``http.disconnect``),
+    sends one more event and the end. The log shows what reached the client: uvicorn
+    takes the late sends and drops them without a word."""
+    port = free_port()
+    argv = SERVERS[server](port, "tests.support.asgi_apps:late_sends_app")
+    with serve(argv, _env(collector, README_BASE_LOG_URL=DOCS), tmp_path, port):
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+            sock.sendall(f"GET /late HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                         f"X-Api-Key: {CALLER}\r\n\r\n".encode())
+            answer = b""
+            while b"data: first" not in answer:
+                chunk = sock.recv(65536)
+                assert chunk, f"connection closed after {answer!r}"
+                answer += chunk
+        head = answer.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
+        headers = {k.lower(): v for k, v in (line.split(": ", 1) for line in head[1:])}
+        log = log_for(collector, type("Answer", (), {"headers": headers})())
+    content = entry_of(log)["response"]["content"]
+    assert (content["size"], content["text"]) == (13, "data: first\n\n")

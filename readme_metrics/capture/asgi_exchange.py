@@ -192,17 +192,21 @@ class _Exchange:
         kind = message.get("type")
         if kind == "http.response.body":
             # Recorded once the server took it: a body it refuses (sent before the start
-            # or after the end) raises into the app and never reaches the client.
+            # or after the end) raises into the app and never reaches the client. Nor
+            # does one sent once the client is known to be gone (an http.disconnect
+            # received), which uvicorn takes and drops without a word.
             chunk = message.get("body")
             if message.get("more_body", False):
+                gone = self._disconnected
                 await self._send(message)
-                if chunk:
+                if chunk and not gone:
                     self._record(chunk)
                 return
             if not self._body_over():
                 await self.drain_now()  # servers drop the unread body after the last
+            gone = self._disconnected
             await self._send(message)
-            if chunk:
+            if chunk and not gone:
                 self._record(chunk)
             self._ended = time.perf_counter()
             return

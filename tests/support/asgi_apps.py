@@ -16,6 +16,9 @@ Endpoints: those of tests/support/e2e_apps.py (``/hello``, ``/echo``, ``/upload`
 - ``POST /noread``: answers without reading the request body.
 - ``GET /boom``: raises before starting a response.
 - ``GET /started``: 1 if the lifespan startup ran (lifespan passes through the middleware).
+
+``late_sends_app`` (``readme_metrics.asgi.MetricsMiddleware`` around a plain ASGI app)
+sends one event, waits for the client to go away, then sends one more.
 """
 
 
@@ -180,6 +183,35 @@ def _build_django() -> Any:
                              MetricsApiConfig(grouping_function=webob_grouping))
 
 
+async def late_sends(scope: Any, receive: Any, send: Any) -> None:
+    """A plain ASGI app: one event, then, once the client is gone (``http.disconnect``),
+    one more and the end, which no client can get (uvicorn drops them without a word)."""
+    if scope["type"] != "http":
+        return
+    if scope["path"] != "/late":  # the test's readiness probe
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/event-stream")]})
+    await send({"type": "http.response.body", "body": b"data: first\n\n", "more_body": True})
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    try:
+        await send({"type": "http.response.body", "body": b"data: late\n\n",
+                    "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    except OSError:  # ASGI 2.4 lets a server raise on a send to a closed connection
+        pass
+
+
+def _build_late_sends() -> Any:
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.asgi import MetricsMiddleware
+
+    return MetricsMiddleware(late_sends, MetricsApiConfig(grouping_function=webob_grouping))
+
+
 class Lazy:
     """An ASGI app built on its first call, so each server process imports only its own
     framework (servers look the name up in the module's namespace: no module
@@ -201,3 +233,4 @@ starlette_app = Lazy(_build_starlette)
 fastapi_bare = Lazy(lambda: _build_fastapi(wrapped=False))
 starlette_bare = Lazy(lambda: _build_starlette(wrapped=False))
 django_asgi_app = Lazy(_build_django)
+late_sends_app = Lazy(_build_late_sends)
