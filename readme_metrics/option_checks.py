@@ -232,8 +232,8 @@ _PLACEHOLDER_SHAPES = re.compile(r"(rdme_?)?(x{3,}|\.+|\*+)", re.IGNORECASE)
 def looks_like_a_placeholder(key: str) -> bool:
     """True for keys copied from documentation: ``<your ReadMe API key>``, ``rdme_...``.
 
-    Only shapes no key has, real or a test's dummy (brackets, spaces, ellipses, a template
-    variable, a run of x): a real key must never be refused.
+    Only shapes no real key has (brackets, spaces, ellipses, a template variable, a run of
+    x): a key with one is warned about; one with a blank inside is refused (api_key).
     """
     text = key.strip()
     if not text or any(char.isspace() for char in text):
@@ -254,8 +254,17 @@ def names_a_placeholder(key: str) -> bool:
     return re.sub(r"[\s_\-.]", "", key.strip().lower()) in _PLACEHOLDER_WORDS
 
 
+def _cannot_be_a_key(key: str) -> bool:
+    """True for what no key is, real or a dummy: blank, or with a blank inside (the
+    README's ``<your ReadMe API key>`` pasted as written). Other placeholder shapes
+    (``rdme_...``, SPEC 2's own example; ``rdme_xxxxxxxx``; ``<<apiKey>>``) are dummy keys
+    in someone's tests: warned about (:func:`placeholder_warning`), not refused."""
+    text = key.strip()
+    return not text or any(char.isspace() for char in text)
+
+
 def api_key(option: Option, value: Any) -> str:
-    """A key that is not a copied placeholder (a whole placeholder word is accepted),
+    """A key without a blank inside (placeholders without one are only warned about),
     without surrounding blanks."""
     if value is None or value == "":
         raise ValueError(
@@ -265,7 +274,7 @@ def api_key(option: Option, value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"readme_metrics: {option.label()} must be a string, got "
                          f"{type(value).__name__}")
-    if looks_like_a_placeholder(value):
+    if _cannot_be_a_key(value):
         # The value is not echoed: were this check ever wrong, it would be a real key.
         raise ValueError(
             f"readme_metrics: {option.label()} looks like a placeholder (such as "
@@ -278,11 +287,12 @@ def api_key(option: Option, value: Any) -> str:
 
 
 def placeholder_warning(option: Option, given: Any, value: Any) -> Optional[str]:
-    """The warning for a key that is a whole placeholder word (:func:`names_a_placeholder`).
+    """The warning for a key that is a whole placeholder word (:func:`names_a_placeholder`)
+    or has a placeholder's shape (:func:`looks_like_a_placeholder`) and was accepted.
 
     The value is not echoed, as in the error for a placeholder refused.
     """
-    if not names_a_placeholder(value):
+    if not (names_a_placeholder(value) or looks_like_a_placeholder(value)):
         return None
     return (f"readme_metrics: {option.label()} looks like a placeholder, not a key: ReadMe "
             "will refuse it; use your project's API key from the ReadMe dashboard")

@@ -589,15 +589,17 @@ def test_a_bad_variable_says_what_is_expected(monkeypatch, variable, raw, messag
     assert str(raised.value).startswith("readme_metrics: ")
 
 
-# Shapes no key has, real or a test's dummy: refused.
-PLACEHOLDERS = ["<your ReadMe API key>", "<YOUR_API_KEY>", "rdme_...", "rdme_xxxxxxxx",
-                "${README_API_KEY}", "{{ readme_api_key }}", "your api key", "rdme_…", " ",
-                "<<user>>"]
-# Whole words that read as placeholders, but that test suites written for the official
-# package use as dummy keys (its own tests construct MetricsApiConfig("README_API_KEY",
-# ...)): accepted, so that they switch without edits (SPEC 2), with one warning.
+# What no key is, real or a test's dummy (a blank inside: README's placeholder pasted as
+# written): refused.
+PLACEHOLDERS = ["<your ReadMe API key>", "{{ readme_api_key }}", "your api key", " ",
+                "rdme_ xxxx"]
+# Whole words and shapes that read as placeholders, but that test suites use as dummy keys
+# (the official package's tests construct MetricsApiConfig("README_API_KEY", ...); SPEC 2's
+# example has api_key="rdme_..."; ReadMe's docs template <<apiKey>>): accepted, so that
+# they run without edits, with one warning.
 PLACEHOLDER_WORDS = ["README_API_KEY", "YOUR_API_KEY", "your-readme-api-key", "changeme",
-                     "secret", "api_key", "key"]
+                     "secret", "api_key", "key", "rdme_...", "rdme_xxxxxxxx", "<YOUR_API_KEY>",
+                     "${README_API_KEY}", "rdme_…", "<<user>>", "<<apiKey>>", "xxx"]
 
 
 @pytest.mark.parametrize("placeholder", PLACEHOLDERS)
@@ -609,6 +611,17 @@ def test_a_placeholder_api_key_is_refused(monkeypatch, placeholder: str) -> None
         monkeypatch.setenv("README_API_KEY", placeholder)
         with pytest.raises(ValueError, match="README_API_KEY.*placeholder"):
             MetricsApiConfig(grouping_function=grouping)
+
+
+def test_the_spec_example_runs_as_written() -> None:
+    """SPEC 2's example, verbatim: its api_key="rdme_..." was refused as a placeholder
+    (ValueError), so the specification's own code did not run."""
+    app = MetricsMiddleware(hello_app, MetricsApiConfig(
+        api_key="rdme_...",
+        grouping_function=lambda req: {"api_key": ..., "label": ..., "email": ...},
+    ))
+    assert app.config.api_key == "rdme_..."
+    app.close()
 
 
 @pytest.mark.parametrize("word", PLACEHOLDER_WORDS)
