@@ -301,6 +301,40 @@ def test_connection_refused_raises_connection_error(direct: bool) -> None:
     transport.close()
 
 
+def test_timeout_bounds_connecting_to_every_address_of_the_api(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The API's name gives several addresses and none answers (a firewall dropping the
+    # SYN, an API down behind it): socket.create_connection gives each address the whole
+    # timeout, so 20 addresses held a 0.3 s POST for 6 s; they share it. Each listener
+    # here has one connection waiting in a backlog of 0: Linux drops the next SYN.
+    listeners, waiting = [], []
+    for _ in range(20):
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        waiting.append(socket.create_connection(listener.getsockname()))
+        listeners.append(listener)
+    addresses = [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "",
+                  listener.getsockname()) for listener in listeners]
+    resolve = socket.getaddrinfo
+
+    def resolved(host: str, *args: object, **kwargs: object) -> object:
+        return addresses if host == "metrics.test" else resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolved)
+    transport = make_transport("http://metrics.test", timeout=0.3)
+    started = time.monotonic()
+    try:
+        with pytest.raises(requests.Timeout):
+            transport.post_logs(b"[]")
+        elapsed = time.monotonic() - started
+        transport.close()
+    finally:
+        for sock in listeners + waiting:
+            sock.close()
+    assert elapsed < 3.0  # within 10 x timeout (the contract: timeout bounds a POST)
+
+
 @pytest.mark.parametrize("direct", ROUTES)
 @pytest.mark.parametrize("how", ["close", "reset"])
 def test_a_kept_alive_connection_the_server_ended_is_replaced(how: str,

@@ -74,13 +74,13 @@ class _Connection:
         poster = self._poster
         self.connecting = True
         self.line.sock = None
-        sock = socket.create_connection((poster._host, poster._port), seconds)
+        sock = _open(poster._host, poster._port, seconds)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:  # not TCP after all (some test doubles): no harm
             pass
         self.sock = self.line.sock = sock
-        self.timeout = seconds
+        self.timeout = sock.gettimeout()
         if poster.tls:
             # Wrapping detaches ``sock``: the watchdog must hold the TLS socket from then
             # on, or a deadline would shut down a dead descriptor and leave a server
@@ -105,6 +105,32 @@ class _Connection:
         sock, self.sock = self.sock, None
         if sock is not None:
             sock.close()
+
+
+def _open(host: str, port: int, seconds: float) -> socket.socket:
+    """A TCP connection to ``host`` and ``port``, made as ``socket.create_connection``
+    makes it (each address in turn, the last error raised), except that the addresses
+    share ``seconds``: create_connection gives each one the whole timeout, so an API
+    whose name gives several addresses that all drop the SYN (down behind a firewall)
+    held a POST for that many timeouts. Looking the name up is not bounded (README)."""
+    deadline = time.monotonic() + seconds
+    addresses = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+    if not addresses:
+        raise OSError("getaddrinfo returns an empty list")
+    error: OSError = TimeoutError("timed out")  # the lookup took all the time
+    for family, kind, protocol, _, address in addresses:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        sock = socket.socket(family, kind, protocol)
+        try:
+            sock.settimeout(left)
+            sock.connect(address)
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise error
 
 
 def _put_head(connection: http.client.HTTPConnection, path: str, headers: Headers,
