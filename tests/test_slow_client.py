@@ -280,3 +280,28 @@ def test_long_body_sent_in_full_is_kept_to_max_body_bytes(
     post = request["postData"]
     assert post["text"] == body[:MAX_BODY].decode()
     assert "incomplete" not in post.get("comment", ""), post["comment"]
+
+
+@pytest.mark.parametrize("server", ["gunicorn-sync", "gunicorn-gthread"])
+def test_streamed_answer_ends_before_the_wait_for_a_body_in_flight(
+        docs_collector: Collector, tmp_path: Path, server: str) -> None:
+    """A streamed (chunked) answer ends when the server writes its last chunk, after the
+    app's iterable is exhausted. gunicorn reads no unread input before it closes the
+    response, so the wait for a body still in flight (GRACE, made 60 s here) belongs in
+    close(): the client gets the end of its answer at once, as from the bare app, and the
+    rest of its body, sent only then, is still logged. Waiting before the last chunk, the
+    client would get nothing until the wait ran out."""
+    port = free_port()
+    trace = uuid.uuid4().hex
+    env = server_env(docs_collector, E2E_BODY_GRACE="60")
+    with serve(SINGLE[server](port, "tests.support.e2e_apps:plain_app"), env, tmp_path,
+               port), socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as client:
+        client.sendall(request_bytes(port, 6, b"abc", trace, "/noread-stream"))
+        answer = read_answer(client, SAFETY)
+        assert complete(answer), f"the answer did not end before the body's rest: {answer!r}"
+        assert answer.endswith(b"\r\n2\r\nok\r\n0\r\n\r\n")
+        client.sendall(b"def")
+        request = logged_body(docs_collector, trace)
+    assert request["bodySize"] == 6
+    assert request["postData"] == {"mimeType": "application/json", "text": "abcdef"}
+

@@ -33,6 +33,10 @@ body after its answer; the rest is left out, and the log says the body is incomp
 A body sent in full can still be in flight when an app that does not read it has already
 answered. Once the response is out, the adapters give it ``GRACE`` (50 ms) at most; a
 client that declared more than it sends costs that much, never the server's timeout.
+The WSGI side waits in the response's ``close()``, after the server has sent the end of
+a streamed answer, except where the server discards unread input before that
+(:func:`discards_before_close`: werkzeug, runserver), where it waits as the response
+iterable ends, and the end of a streamed answer waits with it.
 Anything else is not read: recording a body must never cost the app its worker. That
 includes granian, whose ``wsgi.input`` only has reads that wait for the body (no size of
 what arrived, no socket, and the body stream is held by hyper, not the kernel); a read
@@ -62,7 +66,7 @@ from readme_metrics.capture.rest_uwsgi import (
 )
 from readme_metrics.capture.sockets import readable, socket_of
 
-__all__ = ["arrives_later", "record_rest"]
+__all__ = ["arrives_later", "discards_before_close", "record_rest"]
 
 
 def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
@@ -134,6 +138,20 @@ def arrives_later(stream: Any, environ: Mapping[str, Any]) -> bool:
                     is_uwsgi_input(base) and not post_buffered())
     except Exception:  # noqa: BLE001 - unknown: read what is there now
         return False
+
+
+def discards_before_close(stream: Any, environ: Mapping[str, Any]) -> bool:
+    """True under the servers that throw unread input away once the response iterable is
+    exhausted, before they call its ``close()``: werkzeug's development server, and
+    Django's runserver (its handler reads its LimitedStream out). Elsewhere the wait for a
+    body in flight can be left to ``close()``, after the server has sent the end of the
+    response (a streamed answer's last chunk), so the client never sees it."""
+    try:
+        return "werkzeug.socket" in environ or (
+            type(stream).__name__ == "LimitedStream"
+            and type(stream).__module__ == "django.core.handlers.wsgi")
+    except Exception:  # noqa: BLE001 - unknown: read before the server could discard
+        return True
 
 
 def _read_buffered(record: BodyRecord, stream: Any, want: int) -> int:

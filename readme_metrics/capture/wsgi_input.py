@@ -13,7 +13,7 @@ import io
 from typing import Any, Iterator, Mapping, Optional
 
 from readme_metrics.capture.body import BodyRecord
-from readme_metrics.capture.rest import arrives_later, record_rest
+from readme_metrics.capture.rest import arrives_later, discards_before_close, record_rest
 
 __all__ = ["InputTee", "replay_input"]
 
@@ -133,6 +133,13 @@ class InputTee:
         record = self.record
         return not (self.settled or record.eof) and record.declared is not None and (
             arrives_later(self._input, environ))
+
+    def waits_for_close(self, environ: Mapping[str, Any]) -> bool:
+        """True when the unread rest is best read in the response's ``close()``: it may
+        still arrive, and the server keeps it until then (see
+        :func:`~readme_metrics.capture.rest.discards_before_close`)."""
+        return self.arrives_later(environ) and not discards_before_close(self._input,
+                                                                         environ)
 
     def pull(self, size: int) -> bytes:
         """Read ahead for the grouping function; the app gets these bytes later."""

@@ -70,7 +70,12 @@ class Response:
             # The server may discard unread input now, before close() (werkzeug does):
             # record it first. Background mode queues the log now too (no I/O): test
             # clients leave close() to the test. Inline mode may send: it waits for close().
+            # A body still in flight that the server keeps is waited for in close()
+            # instead, once the server has sent the end of a streamed answer.
             capture = self._capture
+            tee = capture.tee
+            if tee is not None and tee.waits_for_close(capture.environ):
+                raise
             if capture.pipeline.config.background_worker_mode:
                 capture.finish_log(GRACE)
             elif capture.tee is not None:

@@ -16,7 +16,8 @@ Endpoints, identical in every framework:
   time out), then ``second`` and ``third``.
 - ``GET /nolog``: the grouping function returns None for it.
 - ``POST /noread``: answers ``ok`` without touching the request body (``/noread-list``:
-  the same as a list, in the plain app).
+  the same as a list, ``/noread-stream``: as a generator without Content-Length, so
+  chunked under HTTP/1.1; both in the plain app only).
 
 ``plain_bare`` is the plain app unwrapped, to compare the wrapped app with. Run as
 ``python -m tests.support.e2e_apps SERVER ATTRIBUTE PORT`` it serves an app under werkzeug's
@@ -116,6 +117,9 @@ def _plain(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[
     if path == "/stream":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return stream_chunks(query.get("barrier", [""])[0])
+    if path == "/noread-stream":  # no length: the server ends the answer after the iterable
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return (part for part in [b"ok"])
     # With a length: a keep-alive server (uWSGI --http11-socket) can end the answer
     # without closing the connection.
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
@@ -126,6 +130,11 @@ def _plain(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[
 
 def _build_plain() -> Any:
     from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    if os.environ.get("E2E_BODY_GRACE"):  # a longer wait for a body in flight (tests)
+        from readme_metrics.capture import wsgi_response
+
+        wsgi_response.GRACE = float(os.environ["E2E_BODY_GRACE"])
 
     return MetricsMiddleware(_plain, MetricsApiConfig(grouping_function=webob_grouping))
 
