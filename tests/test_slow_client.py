@@ -36,6 +36,7 @@ from tests.test_e2e_servers import (
     server_env,
     uwsgi_argv,
 )
+from tests.test_e2e_servers import SERVERS as E2E_SERVERS
 
 pytestmark = pytest.mark.e2e
 
@@ -81,10 +82,10 @@ IGNORED_HEADERS = (b"date:", b"server:", b"x-documentation-url:")
 
 
 def request_bytes(port: int, declared: int, sent: bytes, trace: str,
-                  path: str = "/noread") -> bytes:
+                  path: str = "/noread", extra: str = "") -> bytes:
     return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {declared}\r\n"
-            f"X-Api-Key: slow-caller\r\nX-Trace: {trace}\r\n\r\n").encode() + sent
+            f"X-Api-Key: slow-caller\r\nX-Trace: {trace}\r\n{extra}\r\n").encode() + sent
 
 
 def complete(data: bytes) -> bool:
@@ -305,3 +306,26 @@ def test_streamed_answer_ends_before_the_wait_for_a_body_in_flight(
     assert request["bodySize"] == 6
     assert request["postData"] == {"mimeType": "application/json", "text": "abcdef"}
 
+
+@pytest.mark.parametrize("server", ["werkzeug", "wsgiref", "runserver", "gunicorn-sync",
+                                    "gunicorn-gthread"])
+def test_unread_body_sent_after_expect_100_continue_is_recorded(
+        docs_collector: Collector, tmp_path: Path, server: str) -> None:
+    """These servers answer ``100 Continue`` before they call the app (werkzeug,
+    runserver, gunicorn) or never (wsgiref), so reading what has arrived cannot make them
+    ask the client for its body after the answer: a body sent with ``Expect:
+    100-continue`` (after the 100, or without waiting for it, as curl does after a
+    second) is logged whole though the view never reads it."""
+    body = json.dumps({"items": ["x" * 20] * 10}).encode()
+    port = free_port()
+    trace = uuid.uuid4().hex
+    env = server_env(docs_collector, DJANGO_SETTINGS_MODULE="tests.support.e2e_apps",
+                     README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping")
+    argv = {**E2E_SERVERS, **SINGLE}[server](port, "tests.support.e2e_apps:plain_app")
+    with serve(argv, env, tmp_path, port), socket.create_connection(
+            ("127.0.0.1", port), timeout=SAFETY) as client:
+        client.sendall(request_bytes(port, len(body), body, trace,
+                                     extra="Expect: 100-continue\r\n"))
+        request = logged_body(docs_collector, trace)
+    assert request["bodySize"] == len(body)
+    assert request["postData"] == {"mimeType": "application/json", "text": body.decode()}

@@ -26,9 +26,11 @@ unread rest is read only from where it already is:
   cannot wait (``rest_uwsgi.py``); with ``post-buffering``, the whole body; under
   ``--http11-socket``, all but the body's last byte.
 
-With ``Expect: 100-continue`` only what is there without reading the connection counts
-(a spooled body, gunicorn's copy): a read could make the server ask the client for the
-body after its answer; the rest is left out, and the log says the body is incomplete.
+With ``Expect: 100-continue`` under uWSGI only what is there without reading the
+connection counts: a read could make it ask the client for the body after its answer;
+the rest is left out, and the log says the body is incomplete. The other servers here
+answer 100 Continue before they call the app (gunicorn, werkzeug, runserver), never
+(wsgiref), or spool the body (waitress).
 
 A body sent in full can still be in flight when an app that does not read it has already
 answered. Once the response is out, the adapters give it ``GRACE`` (50 ms) at most; a
@@ -105,16 +107,19 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
                     record.end()
         else:
             data = None if uwsgi else gunicorn_peek(base, environ, want, deadline)
-            if data is None and environ.get("HTTP_EXPECT"):
-                # The client sends that body only when asked, and a server may ask when
-                # the app reads (100 Continue after its answer): only copies are taken.
-                data = b""
             if data is None:
                 if uwsgi:
-                    if keeps_alive():  # the last byte stays unread: see rest_uwsgi
+                    if environ.get("HTTP_EXPECT"):
+                        # The client sends that body only when asked, and uWSGI may ask
+                        # when the app reads (100 Continue after its answer).
+                        want = 0
+                    elif keeps_alive():  # the last byte stays unread: see rest_uwsgi
                         want = min(want, remaining - 1)
                     data = read_uwsgi(stream, base, want, deadline) if want > 0 else b""
                 else:
+                    # The servers over a socket reader (werkzeug, runserver, wsgiref) send
+                    # 100 Continue before they call the app, or never: a read cannot
+                    # make them ask for the body after the answer.
                     sock = socket_of(base)
                     data = b"" if sock is None else _read_nonblocking(stream, sock, want,
                                                                       deadline)

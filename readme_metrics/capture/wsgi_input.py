@@ -156,8 +156,8 @@ class InputTee:
         """Record what the app left unread, as far as it has arrived (once; never blocks).
 
         ``grace``: how long bytes still in flight may take (only once the response is out).
-        With ``Expect: 100-continue`` only what the server already holds is taken (see
-        :func:`~readme_metrics.capture.rest.record_rest`).
+        With ``Expect: 100-continue`` under uWSGI only what it already holds is taken (see
+        :mod:`~readme_metrics.capture.rest`).
         """
         if self.settled:
             return
