@@ -1,0 +1,156 @@
+"""As ReadMe's cross-SDK integration suites check an SDK: its example server, started with
+README_API_KEY and a local metrics server's URL in the environment, is sent a GET and a
+POST, and the JSON that server receives is checked (SPEC 4, 6).
+
+The apps are those suites' Python examples (a fixed caller, Owlbert; GET / answers
+``{"message": "hello world"}``, POST / answers 200 empty; ``background_worker_mode=False``,
+``buffer_length=1``), written against the public API only, run by their own server
+process. Those suites take the first request their metrics server receives as the log:
+it must be ``POST /v1/request``, and nothing else may reach that server (no documentation
+URL lookup: 8df0753).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from readme_metrics import __version__
+from readme_metrics.masking import mask
+from tests.support.contract import pairs
+from tests.support.fake_api import Collector, basic_auth, free_port
+from tests.support.har_check import assert_valid_log
+from tests.test_e2e_servers import serve
+
+API_KEY = "a-random-readme-api-key"
+CALLER = {"api_key": "owlbert-api-key", "label": "Owlbert", "email": "owlbert@example.com"}
+
+_CONFIG = """\
+    MetricsApiConfig(
+        api_key=os.getenv("README_API_KEY"),
+        grouping_function=grouping_function,
+        background_worker_mode=False,
+        buffer_length=1,
+        timeout=5,
+    )"""
+
+_GROUPING = f"""\
+def grouping_function(request):
+    return {CALLER!r}
+"""
+
+APPS = {
+    "flask": f"""\
+import os
+from flask import Flask
+from readme_metrics import MetricsApiConfig
+from readme_metrics.flask_readme import ReadMeMetrics
+
+app = Flask(__name__)
+{_GROUPING}
+ReadMeMetrics(
+{_CONFIG}
+).init_app(app)
+
+@app.route("/", methods=["GET"])
+def hello_world():
+    return {{"message": "hello world"}}
+
+@app.route("/", methods=["POST"])
+def post():
+    return "", 200
+
+if __name__ == "__main__":
+    app.run(host="127.0.0.1", port=int(os.getenv("PORT", "8000")))
+""",
+    "fastapi": f"""\
+import os
+import uvicorn
+from fastapi import FastAPI
+from readme_metrics import MetricsApiConfig
+from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+{_GROUPING}
+app = FastAPI()
+app.add_middleware(ReadMeMetricsMiddleware, config=
+{_CONFIG}
+)
+
+@app.get("/")
+def hello_world():
+    return {{"message": "hello world"}}
+
+@app.post("/")
+def post():
+    return ""
+
+if __name__ == "__main__":
+    uvicorn.run(app, host="127.0.0.1", port=int(os.getenv("PORT", "8000")), log_level="warning")
+""",
+}
+
+
+def _run(app: str, collector: Collector, tmp_path: Path) -> list[dict[str, Any]]:
+    """Start the example, send a GET with a query and a POST with JSON; the logs."""
+    source = tmp_path / f"{app}_example.py"
+    source.write_text(textwrap.dedent(APPS[app]))
+    port = free_port()
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("README_")}
+    env.update(README_API_KEY=API_KEY, README_METRICS_SERVER=collector.url, PORT=str(port),
+               PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    with serve([sys.executable, str(source)], env, tmp_path, port) as base:
+        got = requests.get(f"{base}/?arr%5B1%5D=3&val=1", timeout=30)
+        assert got.status_code == 200 and got.json() == {"message": "hello world"}
+        collector.wait_for_logs(1)
+        posted = requests.post(f"{base}/", json={"user": {"email": "dom@readme.io"}},
+                               timeout=30)
+        assert posted.status_code == 200
+        return collector.wait_for_logs(2)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("app", sorted(APPS))
+def test_the_cross_sdk_checks_of_a_get_and_a_post(
+        app: str, collector: Collector, tmp_path: Path) -> None:
+    logs = _run(app, collector, tmp_path)
+    # What the metrics server received: two POSTs of one log each, and nothing else.
+    assert [(got.method, got.path) for got in collector.received] == [
+        ("POST", "/v1/request")] * 2
+    assert collector.gets == []
+    first = collector.received[0]
+    assert first.headers["Authorization"] == basic_auth(API_KEY)
+    assert first.headers["Content-Type"] == "application/json"
+    assert first.headers["User-Agent"] == f"readme-metrics-python@{__version__}"
+    for log in logs:
+        assert_valid_log(log)
+        assert log["group"] == {"id": mask(CALLER["api_key"]), "label": "Owlbert",
+                                "email": "owlbert@example.com"}
+        assert log["group"]["id"].endswith("?-key")
+        assert log["clientIPAddress"] == "127.0.0.1"
+        assert log["development"] is False
+        creator = log["request"]["log"]["creator"]
+        assert (creator["name"], creator["version"]) == ("readme-metrics (python)",
+                                                          __version__)
+    get, post = (log["request"]["log"]["entries"][0] for log in logs)
+    assert get["request"]["method"] == "GET"
+    assert get["request"]["url"].endswith("/?arr%5B1%5D=3&val=1")
+    assert get["request"]["queryString"] == [{"name": "arr[1]", "value": "3"},
+                                             {"name": "val", "value": "1"}]
+    assert "postData" not in get["request"]
+    assert get["response"]["status"] == 200
+    assert pairs(get["response"]["headers"])  # as the app sent them
+    content = get["response"]["content"]
+    assert json.loads(content["text"]) == {"message": "hello world"}
+    assert content["size"] == len(content["text"].encode())
+    assert post["request"]["method"] == "POST"
+    assert post["request"]["postData"] == {"mimeType": "application/json",
+                                           "text": '{"user": {"email": "dom@readme.io"}}'}
+    assert post["response"]["status"] == 200
