@@ -997,3 +997,33 @@ def test_what_is_sent_after_a_disconnect_is_not_logged_as_sent(
     assert done.error is None and done.body == b"early late " + ending  # all passed on
     content = entry(collector.wait_for_logs(1)[0])["response"]["content"]
     assert (content["size"], content["text"]) == (6, "early ")
+
+
+@pytest.mark.parametrize("last", ["body", "pathsend"])
+def test_background_mode_queues_the_log_when_the_response_ends(
+        wrap: Any, collector: Collector, last: str) -> None:
+    """The log is finished when the response is (SPEC 5), not when the app returns: work
+    after the last message (Starlette's BackgroundTask: an email, a long job) does not
+    hold it back. The app's task waits for the log to arrive; held back until the app
+    returned, it never would."""
+    arrived: list[bool] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", b"2")]})
+        if last == "body":
+            await send({"type": "http.response.body", "body": b"ok"})
+        else:
+            await send({"type": "http.response.pathsend", "path": __file__})
+        try:  # the background task
+            await asyncio.get_running_loop().run_in_executor(
+                None, functools.partial(collector.wait_for_logs, 1, timeout=15))
+            arrived.append(True)
+        except AssertionError:
+            arrived.append(False)
+
+    wrapped = wrap(app, background_worker_mode=True)
+    asyncio.run(run(wrapped, http_scope()))
+    assert arrived == [True]
+    [log] = collector.wait_for_logs(1)
+    assert entry(log)["response"]["status"] == 200

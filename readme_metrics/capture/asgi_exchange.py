@@ -208,7 +208,7 @@ class _Exchange:
             await self._send(message)
             if chunk and not gone:
                 self._record(chunk)
-            self._ended = time.perf_counter()
+            await self._end()
             return
         elif kind == "http.response.start":
             if self.group is _UNKNOWN:
@@ -230,9 +230,18 @@ class _Exchange:
             self.recorder.omit_body(content_length(self.recorder.headers))
             await self._send(message)
             if not message.get("more_body", False):  # pathsend has none: the end
-                self._ended = time.perf_counter()
+                await self._end()
             return
         await self._send(message)
+
+    async def _end(self) -> None:
+        """The last of the response went out. In background mode the log is queued now
+        (a queue put), so that work the app does after it (a background task) does not
+        hold it back. In inline mode it waits for the app's return: its send is awaited,
+        and awaited here it would hold back that work instead."""
+        self._ended = time.perf_counter()
+        if self.middleware.background:
+            await self.finish(failed=False)
 
     def _start(self, message: Message) -> tuple[Message, Any]:
         """The start to send (with x-documentation-url when the exchange is logged), and
