@@ -4,7 +4,8 @@ Each logged response can point at its log on the project's docs site:
 ``{base}/logs/{_id}``. The base is ``base_log_url`` when configured; otherwise it is the
 project's ``baseUrl`` from ``GET {readme_api_url}/v1`` (Basic auth with the API key).
 
-That lookup is network I/O, so it never happens on the request path: :meth:`DocsUrl.base`
+That lookup is network I/O, so it never happens on the request path (and its answer is
+read up to ``MAX_CONTENT`` bytes, as delivery reads the Metrics API's answers): :meth:`DocsUrl.base`
 only reads a process-wide cache and, when the base is not known yet, starts one lookup
 on a daemon thread and answers None (the response simply goes out without the header).
 The cache is shared by every middleware with the same API key, so a process looks a key
@@ -16,6 +17,7 @@ unreachable ReadMe is neither cached forever nor hammered.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ import requests
 
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import process
+from readme_metrics.delivery.answer import MAX_CONTENT
 from readme_metrics.delivery.transport import USER_AGENT
 
 __all__ = ["DocsUrl", "MAX_RETRY_AFTER", "RETRY_AFTER"]
@@ -139,14 +142,23 @@ class DocsUrl:
                 auth=(self.config.api_key, ""),
                 timeout=self.config.timeout,
                 headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                stream=True,  # the body is read up to MAX_CONTENT, not whatever comes
             )
-            if response.status_code != 200:
-                refused = (" (the API key was refused)"
-                           if response.status_code in (401, 403) else "")
-                self._failed(state, f"{url} answered HTTP {response.status_code}{refused}")
+            try:
+                status = response.status_code
+                content = (response.raw.read(MAX_CONTENT + 1, decode_content=True)
+                           if status == 200 else b"")
+            finally:
+                response.close()
+            if status != 200:
+                refused = " (the API key was refused)" if status in (401, 403) else ""
+                self._failed(state, f"{url} answered HTTP {status}{refused}")
+                return
+            if len(content) > MAX_CONTENT:
+                self._failed(state, f"{url} answered more than {MAX_CONTENT} bytes")
                 return
             try:
-                base = _valid_base(response.json().get("baseUrl"))
+                base = _valid_base(json.loads(content).get("baseUrl"))
             except (ValueError, AttributeError):
                 base = None
             if base is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 import uuid
@@ -218,6 +219,44 @@ def test_failures_are_logged_retried_later_then_succeed(
         return
     assert wait_for_base(docs) == "https://docs.example.com"
     assert len(collector.gets) == lookups + 1
+
+
+def test_an_endless_answer_is_not_read_into_memory(records: Records) -> None:
+    # Delivery reads at most MAX_CONTENT of an answer so that a misbehaving API cannot
+    # grow the process's memory (SPEC 7); the lookup read all of it (then failed on the
+    # JSON). Judged by how much the server could send before the client hung up.
+    size = 64 * 1024 * 1024
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    sent = [0]
+
+    def endless() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)  # the GET
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\n\r\n" % size)
+            piece = b" " * (1024 * 1024)
+            try:
+                while sent[0] < size:
+                    conn.sendall(piece)
+                    sent[0] += len(piece)
+            except OSError:  # the client hung up
+                pass
+
+    server = threading.Thread(target=endless, daemon=True)
+    server.start()
+    docs = DocsUrl(make_config(f"http://127.0.0.1:{listener.getsockname()[1]}", records,
+                               timeout=30.0))
+    try:
+        assert docs.base() is None
+        records.wait_for(1, timeout=60.0)
+        server.join(30)
+    finally:
+        listener.close()
+    assert sent[0] < size // 4, sent[0]  # a few MiB in socket buffers, not 64
+    assert "more than 65536 bytes" in records.text()
 
 
 def test_back_off_doubles_per_consecutive_failure(
