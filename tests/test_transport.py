@@ -34,6 +34,7 @@ from tests.support.transports import (
     ROUTES,
     lower,
     make_transport,
+    seconds_to_time_out,
     without_watchdog,
 )
 
@@ -323,12 +324,8 @@ def test_timeout_bounds_connecting_to_every_address_of_the_api(
 
     monkeypatch.setattr(socket, "getaddrinfo", resolved)
     transport = make_transport("http://metrics.test", timeout=0.3)
-    started = time.monotonic()
     try:
-        with pytest.raises(requests.Timeout):
-            transport.post_logs(b"[]")
-        elapsed = time.monotonic() - started
-        transport.close()
+        elapsed = seconds_to_time_out(transport)
     finally:
         for sock in listeners + waiting:
             sock.close()

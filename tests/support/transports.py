@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 
 import pytest
+import requests
 
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import watchdog
@@ -48,6 +50,17 @@ def make_transport(metrics_api: str, direct: bool = True, **options: object) -> 
     config = MetricsApiConfig(api_key=API_KEY, grouping_function=lambda req: None,
                               metrics_api=metrics_api, **options)  # type: ignore[arg-type]
     return Transport(config, direct=direct)
+
+
+def seconds_to_time_out(transport: Transport) -> float:
+    """How long a POST on ``transport`` took to fail with ``requests.Timeout`` (it must);
+    the transport is closed after."""
+    started = time.monotonic()
+    with pytest.raises(requests.Timeout):
+        transport.post_logs(b"[]")
+    elapsed = time.monotonic() - started
+    transport.close()
+    return elapsed
 
 
 def lower(headers: dict[str, str]) -> dict[str, str]:
