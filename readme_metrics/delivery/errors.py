@@ -10,6 +10,7 @@ client, which the policy would not know as an I/O failure).
 from __future__ import annotations
 
 import http.client
+import socket
 import ssl
 
 import requests
@@ -28,7 +29,7 @@ def requests_error(exc: Exception, fired: bool, seconds: float,
     detail = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, ssl.SSLError):
         return requests.exceptions.SSLError(detail)
-    if isinstance(exc, TimeoutError):  # socket.timeout
+    if isinstance(exc, (TimeoutError, socket.timeout)):  # not one before Python 3.10
         if connecting:
             return requests.exceptions.ConnectTimeout(detail)
         return requests.exceptions.ReadTimeout(detail)
