@@ -11,7 +11,8 @@ loop of ``bench.py --only inprocess`` (a fresh middleware, 200 warm-up requests,
 5,000 small GETs or 500 POSTs of 2 KB in / 100 KB out, delivered to a loopback collector)
 and reads, on the sender threads, the CPU (``time.thread_time``) and the minor page faults
 (``getrusage(RUSAGE_THREAD)``) of each stage: building a log (``MetricsPipeline.build_log``),
-encoding it (``encode.dumps``), joining a batch (``encode.join_array``), and the POST.
+encoding it (``encode.dumps``), making a batch's array (``encode.array_body``: large
+logs kept as they are, small ones joined with the commas), and the POST.
 Measuring costs about 2.3 us of CPU per measured call (0.3 us of it inside the stage's
 figure), in every variant alike. Each run is a fresh interpreter, the variants alternated
 in each round:
@@ -25,10 +26,16 @@ in each round:
 ``one_call``
     An experiment, not the library: each batch's logs are all built, then encoded in one
     call (``encode.dumps(logs)``) instead of one call per log and a join.
-``no_join``
-    An experiment, not the library: the batch is not joined into one ``bytes``; its
-    encoded logs (with the brackets and commas between them) are sent as they are, with
-    ``socket.sendmsg``, by the direct route (``delivery.direct._send``).
+``buffer``
+    An experiment, not the library: each batch is copied into one buffer of its sender
+    thread, kept and reused from batch to batch (so faulted in once), and sent from
+    there: the alternative to sending the pieces as they are. (A retry would need the
+    buffer the next batch overwrites: it could not be the library as it is.)
+``writes``
+    An experiment, not the library: the direct route writes the pieces with
+    ``sendall`` as it does over TLS (small ones joined into writes of up to 64 KiB, a
+    larger one alone) instead of one ``sendmsg``; the TLS path's cost without the
+    encryption.
 
 Prints one JSON document: per workload and variant, the medians over the rounds of the
 process CPU per request (timed part, as ``bench.py``), the page faults per request (whole
@@ -53,7 +60,7 @@ from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-VARIANTS = ("as_is", "malloc_env", "one_call", "no_join")
+VARIANTS = ("as_is", "malloc_env", "one_call", "buffer", "writes")
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(256 << 20)}
 
 
@@ -75,41 +82,27 @@ def _measured(totals: collections.Counter, lock: threading.Lock, stage: str,
     return measured
 
 
-class _Pieces(list):
-    """A batch not joined (``no_join``): its pieces, and ``len()`` the bytes they hold."""
-
-    def __init__(self, pieces: list[bytes]) -> None:
-        super().__init__(pieces)
-        self.size = sum(map(len, pieces))
-
-    def __len__(self) -> int:
-        return self.size
+_buffers = threading.local()
 
 
-def _not_joined(parts: list[bytes]) -> _Pieces:
-    """``encode.join_array`` without the copy: ``[``, the parts between commas, ``]``."""
-    pieces = [b"["]
+def _in_a_kept_buffer(parts: list[bytes]) -> Any:
+    """``encode.array_body`` copied into its thread's kept buffer (``buffer``)."""
+    from readme_metrics.delivery import encode
+
+    size = 1 + sum(map(len, parts)) + max(len(parts), 1)
+    buffer = getattr(_buffers, "buffer", None)
+    if buffer is None or len(buffer) < size:
+        buffer = _buffers.buffer = bytearray(max(size, 2 * len(buffer or b"")))
+    view = memoryview(buffer)
+    view[0:1] = b"["
+    end = 1
     for part in parts:
-        pieces += (part, b",")
-    pieces[-1] = b"]"
-    return _Pieces(pieces)
-
-
-def _sending_pieces(send: Callable[..., Any]) -> Callable[..., Any]:
-    """``direct._send`` that sends a :class:`_Pieces` body with ``socket.sendmsg``."""
-    def send_pieces(sock: Any, head: bytes, body: Any) -> Any:
-        if not isinstance(body, _Pieces):
-            return send(sock, head, body)
-        views = [memoryview(head), *(memoryview(piece) for piece in list.__iter__(body))]
-        while views:
-            sent = sock.sendmsg(views[:1000])  # under IOV_MAX
-            while sent:
-                if sent >= len(views[0]):
-                    sent -= len(views.pop(0))
-                else:
-                    views[0], sent = views[0][sent:], 0
-        return None
-    return send_pieces
+        view[end:end + len(part)] = part
+        end += len(part)
+        view[end:end + 1] = b","
+        end += 1
+    view[end - 1:end] = b"]"
+    return encode.Body((view[:end],))
 
 
 def child(variant: str, workload: str) -> None:
@@ -118,13 +111,15 @@ def child(variant: str, workload: str) -> None:
 
     from readme_metrics.delivery import direct, encode, sender
 
-    if variant == "no_join":
-        encode.join_array = _not_joined  # type: ignore[assignment]
-        direct._send = _sending_pieces(direct._send)
+    if variant == "buffer":
+        encode.array_body = _in_a_kept_buffer
+    elif variant == "writes":
+        direct._gather = lambda sock, buffers, deadline: direct._write(sock, tuple(buffers),
+                                                                        deadline)
     totals: collections.Counter = collections.Counter()
     lock = threading.Lock()
     sender.dumps = _measured(totals, lock, "encode", encode.dumps)
-    sender.join_array = _measured(totals, lock, "join", encode.join_array)
+    sender.array_body = _measured(totals, lock, "join", encode.array_body)
     sender.Sender.post = _measured(totals, lock, "post", sender.Sender.post)
     if variant == "one_call":
         def one_call(self: Any, items: list, on_error: Callable[[BaseException], None]) -> Any:

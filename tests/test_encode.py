@@ -132,3 +132,33 @@ def test_without_orjson_the_stdlib_is_chosen_and_named_in_the_debug_log() -> Non
     assert lines.count("mine readme_metrics: logs are posted to http://127.0.0.1:9 directly "
                        "(kept-alive sockets); JSON encoder: json (standard library)") == 1, lines
     assert json.loads(lines[-1]) == {"a": None, "b": "\ud800", "c": 2 ** 70}
+
+
+# -- the batch's array, in pieces (encode.array_body) -----------------------------------
+
+PART_SIZES = st.lists(st.one_of(st.integers(1, 300), st.integers(16 * 1024 - 2, 16 * 1024 + 2),
+                                st.integers(20_000, 70_000)), max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(sizes=PART_SIZES)
+def test_the_pieces_of_a_batch_are_its_json_array(sizes: list[int]) -> None:
+    parts = [(b"%d" % index) * (size // len(b"%d" % index) + 1) for index, size in
+             enumerate(sizes)]
+    body = encode.array_body(parts)
+    joined = b"[" + b",".join(parts) + b"]"
+    assert b"".join(body.pieces) == bytes(body) == joined
+    assert len(body) == len(joined)
+    for piece in body.pieces:
+        # A large log is sent as it is, never copied; the rest is joined in small pieces.
+        assert any(piece is part for part in parts) or len(piece) <= 64 * 1024
+    large = [part for part in parts if len(part) >= 16 * 1024]
+    assert [piece for piece in body.pieces if any(piece is part for part in large)] == large
+
+
+def test_a_batch_of_small_logs_is_one_piece() -> None:
+    parts = [encode.dumps({"_id": str(index), "text": "x" * 2600}) for index in range(10)]
+    body = encode.array_body(parts)
+    assert len(body.pieces) == 1
+    assert json.loads(bytes(body)) == [json.loads(part) for part in parts]
+    assert encode.array_body([]).pieces == (b"[]",)

@@ -6,7 +6,9 @@ requests spends several times the CPU of the HTTP exchange itself on each POST
 package's parser). Where no proxy is involved, a POST needs none of that: this module
 sends the very headers the transport's ``requests.Session`` prepared (so the bytes on
 the wire are the same), as one header block made once by ``http.client`` itself, the
-body in the same ``send``; reads the answer with :mod:`.reader` (``http.client``'s rules,
+body in the same ``sendmsg`` (the pieces of a :class:`~.encode.Body` as they are, the
+batch never joined; over TLS, which has no ``sendmsg``, in writes of up to 64 KiB, a
+larger piece alone); reads the answer with :mod:`.reader` (``http.client``'s rules,
 without its machinery); verifies TLS as requests does (:mod:`.tls`); sends back cookies
 the API sets through the session's own jar; and keeps each connection alive between
 POSTs, like requests' pool. A POST takes three system calls when the answer comes in
@@ -15,10 +17,10 @@ one segment: the idle check, the send, one ``recv``.
 What it does not trust: the server. Each POST is bounded as a whole by the watchdog
 (a server dripping its answer is cut at the deadline; while the watchdog runs the socket
 blocks, so a read is one system call; when it cannot run, socket timeouts bound each
-step and the reads of the answer share what is left of the timeout); a kept-alive
-connection the server closed or wrote to while idle is replaced before use; a
-connection is reused only after an answer read in full, with nothing after it, and
-never after an error. Nothing is retried here: a POST that fails raises the
+step, and the send's system calls and the answer's reads share what is left of the
+timeout); a kept-alive connection the server closed or wrote to while idle is replaced
+before use; a connection is reused only after an answer read in full, with nothing
+after it, and never after an error. Nothing is retried here: a POST that fails raises the
 ``requests`` exception requests would have raised (``Timeout``, ``ConnectionError``,
 ``SSLError``) and the delivery policy decides, as before.
 """
@@ -33,7 +35,7 @@ import socket
 import ssl
 import threading
 import time
-from typing import Any, Optional
+from typing import Any, Optional, Union
 from urllib.parse import urlsplit
 
 import requests
@@ -41,6 +43,7 @@ from requests.cookies import MockRequest, MockResponse, get_cookie_header
 
 from readme_metrics.delivery import reader, tls, watchdog
 from readme_metrics.delivery.answer import MAX_CONTENT, Answer
+from readme_metrics.delivery.encode import Body
 from readme_metrics.delivery.errors import requests_error
 from readme_metrics.delivery.policy import MAX_SENDERS
 
@@ -48,8 +51,12 @@ from readme_metrics.delivery.policy import MAX_SENDERS
 Headers = tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]
 
 
-#: Largest body sent in one piece with the header block (larger ones are sent apart).
+#: Where a socket has no ``sendmsg`` (TLS): the most bytes of the header block and the
+#: body's pieces joined into one write (a larger piece is written alone).
 _COALESCE_MAX = 64 * 1024
+
+#: The most buffers handed to one ``sendmsg`` (Linux allows 1024, IOV_MAX).
+_IOV_MAX = 512
 
 #: A header value ``http.client`` refuses to send (a line break not folding the line).
 _ILLEGAL_VALUE = re.compile(rb"\n(?![ \t])|\r(?![ \t\n])").search
@@ -168,27 +175,69 @@ def _template(host: str, port: int, default_port: int, path: str,
     return before, b"\r\n" + after
 
 
-def _send(sock: Any, head: bytes, body: bytes) -> Optional[OSError]:
-    """Send ``head`` and ``body`` on ``sock`` (one ``send`` for a body of common size);
-    the error if the server stopped reading, else None.
+def _send(sock: Any, head: bytes, pieces: tuple[bytes, ...],
+          deadline: Optional[float]) -> Optional[OSError]:
+    """Send ``head`` and the body's ``pieces`` on ``sock``, in order and none copied on a
+    plain socket (``sendmsg``); the error if the server stopped reading, else None.
 
+    With a ``deadline`` (no watchdog), each system call waits only until then.
     A server may answer before it read the whole body (``413`` and ``Connection:
     close``, then it closes): sending then fails with a broken pipe or a reset, but the
     answer may be there to read. As urllib3 does, the caller still reads it, and only
     if there is none is the POST a connection error.
     """
     try:
-        if len(body) > _COALESCE_MAX:  # copying it would cost more than a system call
-            sock.sendall(head)
-            sock.sendall(body)
+        if isinstance(sock, ssl.SSLSocket) or not hasattr(sock, "sendmsg"):
+            _write(sock, (head, *pieces), deadline)  # TLS (no sendmsg there), Windows
         else:
-            sock.sendall(head + body)
+            _gather(sock, [head, *pieces], deadline)
     except OSError as exc:
         if (isinstance(exc, ssl.SSLError)
                 or exc.errno not in (errno.EPIPE, errno.ECONNRESET, errno.EPROTOTYPE)):
             raise
         return exc
     return None
+
+
+def _gather(sock: Any, buffers: list[Any], deadline: Optional[float]) -> None:
+    """Send ``buffers`` with ``sendmsg``, again from where each call stopped (it may send
+    less than all): what went out is dropped, a buffer sent in part is sliced."""
+    first = 0  # the first buffer not sent in full
+    while first < len(buffers):
+        if deadline is not None:
+            reader.time_left(sock, deadline)
+        sent = sock.sendmsg(buffers[first:first + _IOV_MAX])
+        while first < len(buffers) and sent >= len(buffers[first]):
+            sent -= len(buffers[first])
+            first += 1
+        if sent:
+            buffers[first] = memoryview(buffers[first])[sent:]
+
+
+def _write(sock: Any, buffers: tuple[bytes, ...], deadline: Optional[float]) -> None:
+    """Send ``buffers`` with ``sendall``: consecutive ones joined into one write up to
+    ``_COALESCE_MAX`` bytes (a small POST is one write), a larger one written alone."""
+    run: list[bytes] = []
+    size = 0
+    for buffer in buffers:
+        if run and size + len(buffer) > _COALESCE_MAX:
+            _write_one(sock, b"".join(run), deadline)
+            run = []
+            size = 0
+        if len(buffer) > _COALESCE_MAX:  # copying it would cost more than a system call
+            _write_one(sock, buffer, deadline)
+        else:
+            run.append(buffer)
+            size += len(buffer)
+    if run:
+        _write_one(sock, b"".join(run), deadline)
+
+
+def _write_one(sock: Any, data: bytes, deadline: Optional[float]) -> None:
+    """``sock.sendall(data)``, within what is left until ``deadline`` if there is one."""
+    if deadline is not None:
+        reader.time_left(sock, deadline)
+    sock.sendall(data)
 
 
 def _dropped(sock: Any) -> bool:
@@ -266,8 +315,9 @@ class DirectPoster:
             self._context = tls.context_for(self._verify)
         return self._context
 
-    def post(self, body: bytes, seconds: float) -> Answer:
-        """One POST of ``body`` and its answer (body up to ``MAX_CONTENT``), within ``seconds``.
+    def post(self, body: Union[bytes, Body], seconds: float) -> Answer:
+        """One POST of ``body`` (a :class:`~.encode.Body`'s pieces sent as they are) and
+        its answer (body up to ``MAX_CONTENT``), within ``seconds``.
 
         Raises ``requests.RequestException``; ``requests.Timeout`` when cut at the deadline.
         """
@@ -294,7 +344,7 @@ class DirectPoster:
             self._keep(connection)
         return answer
 
-    def _exchange(self, connection: _Connection, body: bytes, seconds: float,
+    def _exchange(self, connection: _Connection, body: Union[bytes, Body], seconds: float,
                   watched: bool) -> tuple[Answer, bool]:
         """Send the request and read the whole answer on ``connection``; the answer,
         and whether the connection may carry another POST."""
@@ -309,9 +359,12 @@ class DirectPoster:
         if sock is None:
             sock = connection.connect(seconds)
         # The watchdog bounds the POST: a socket that blocks reads in one system call,
-        # where one with a timeout polls first. Without it, the timeout bounds each step.
-        connection.set_timeout(None if watched else seconds)
-        failed = _send(sock, self._head(len(body)), body)
+        # where one with a timeout polls first. Without it, the send's system calls and
+        # the answer's reads share what is left of ``seconds``.
+        if watched:
+            connection.set_timeout(None)
+        pieces = body.pieces if isinstance(body, Body) else (body,)
+        failed = _send(sock, self._head(len(body)), pieces, deadline)
         try:
             reply = reader.read_answer(reader.Stream(sock, deadline), MAX_CONTENT)
         except Exception:

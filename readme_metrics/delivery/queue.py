@@ -21,6 +21,7 @@ import time
 from collections import deque
 from typing import Any, Optional
 
+from readme_metrics.delivery.encode import Body
 from readme_metrics.delivery.policy import (
     DROP_REASONS,
     MAX_POST_BYTES,
@@ -51,7 +52,7 @@ class Batch:
         self.last = first + len(items) - 1
         self.count = len(items)  # logs still in this batch (build errors remove some)
         self.nbytes = nbytes
-        self.body: Optional[bytes] = None
+        self.body: Optional[Body] = None  # encoded (the first attempt), kept for retries
         self.attempts = 0
         self.not_before = 0.0
         self.sent_at = 0.0  # when its current POST began (0: being encoded)

@@ -9,10 +9,10 @@ message is scrubbed of the API key and its Basic token.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 from urllib.parse import urlsplit, urlunsplit
 
-from readme_metrics.delivery.encode import dumps, join_array
+from readme_metrics.delivery.encode import Body, array_body, dumps
 from readme_metrics.delivery.policy import Outcome, outcome_of_error, outcome_of_status
 from readme_metrics.delivery.transport import Transport, basic_token
 
@@ -28,8 +28,9 @@ class Sender:
         self._secrets = [s for s in (api_key, basic_token(api_key)) if s]
 
     def encode(self, items: list[Any],
-               on_error: Callable[[BaseException], None]) -> Optional[bytes]:
-        """The JSON array of the logs built from ``items``; None if none could be built.
+               on_error: Callable[[BaseException], None]) -> Optional[Body]:
+        """The JSON array of the logs built from ``items`` (its pieces: large logs are
+        not copied into one ``bytes``); None if none could be built.
 
         Each log that fails is reported to ``on_error`` and left out.
 
@@ -43,9 +44,9 @@ class Sender:
                 parts.append(dumps(self._build(item)))
             except BaseException as exc:  # even SystemExit from build() drops one log only
                 on_error(exc)
-        return join_array(parts) if parts else None
+        return array_body(parts) if parts else None
 
-    def post(self, body: bytes, timeout: float) -> Outcome:
+    def post(self, body: Union[bytes, Body], timeout: float) -> Outcome:
         """One attempt; the outcome's texts are scrubbed of the key."""
         try:
             response = self.transport.post_logs(body, timeout=timeout)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -27,6 +27,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from readme_metrics.delivery import reader, watchdog
 from readme_metrics.delivery.answer import MAX_CONTENT, Answer, FinalResponse
+from readme_metrics.delivery.encode import Body
 from readme_metrics.delivery.errors import requests_error
 from readme_metrics.delivery.policy import MAX_SENDERS
 from readme_metrics.version import __version__
@@ -224,16 +225,18 @@ class SessionPoster:
         # for ``url``), and each POST copies it and sets its body.
         self._template = template
 
-    def post(self, body: bytes, seconds: float) -> Answer:
-        """One POST of ``body`` and its answer (body up to ``MAX_CONTENT``), within ``seconds``.
+    def post(self, body: Union[bytes, Body], seconds: float) -> Answer:
+        """One POST of ``body`` (a :class:`~.encode.Body` joined into one ``bytes``) and
+        its answer (body up to ``MAX_CONTENT``), within ``seconds``.
 
         Raises ``requests.RequestException``; ``requests.Timeout`` when cut at the deadline.
         """
+        data = bytes(body)
         response: Optional[requests.Response] = None
         try:
             with watchdog.limit(seconds) as limit:
                 try:
-                    response = self._send(body, seconds)
+                    response = self._send(data, seconds)
                     # urllib3's headers (those of response.headers), where a repeated
                     # header's values can still be told apart (Answer.first).
                     return Answer(response.status_code, response.reason or "",

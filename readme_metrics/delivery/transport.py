@@ -40,7 +40,7 @@ from requests.utils import select_proxy
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery.answer import Answer
 from readme_metrics.delivery.direct import DirectPoster
-from readme_metrics.delivery.encode import ENCODER
+from readme_metrics.delivery.encode import ENCODER, Body
 from readme_metrics.delivery.session import USER_AGENT, SessionPoster, basic_token, make_session
 
 __all__ = ["USER_AGENT", "Answer", "Transport", "basic_token"]
@@ -109,8 +109,10 @@ class Transport:
         return DirectPoster(url, template, verify if isinstance(verify, str) else True,
                             session.cookies)
 
-    def post_logs(self, body: bytes, timeout: Optional[float] = None) -> Answer:
-        """POST one JSON array of logs; raises ``requests.RequestException`` on I/O errors.
+    def post_logs(self, body: Union[bytes, Body], timeout: Optional[float] = None) -> Answer:
+        """POST one JSON array of logs (``bytes``, or the pieces of a :class:`Body`, sent
+        as they are on the direct route); raises ``requests.RequestException`` on I/O
+        errors.
 
         ``timeout`` (default ``config.timeout``) bounds the whole call.
         """
