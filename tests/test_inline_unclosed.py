@@ -11,16 +11,14 @@ handed over to the *next* request: with none coming it is never sent, and a proc
 stopped with SIGTERM loses it (found by spec4's black-box audit; reproduced with Flask
 under werkzeug's server and a client that closes its socket at once).
 
-Owner: wsgi4 (capture/wsgi_response.py). Marked xfail until fixed: ``strict`` makes the
-fix remove the mark.
+The response's finalizer now also wakes a thread of the middleware's own
+(``capture/unclosed.py``), which sends the log.
 """
 
 from __future__ import annotations
 
 import gc
 from typing import Any, Callable, Iterator
-
-import pytest
 
 from tests.support.fake_api import Collector
 
@@ -31,7 +29,6 @@ def _streaming_app(environ: dict[str, Any], start_response: Callable[..., Any]
     yield b"hello"
 
 
-@pytest.mark.xfail(strict=True, reason="inline mode waits for the next request (wsgi4)")
 def test_a_response_read_to_its_end_and_dropped_unclosed_is_sent_without_another_request(
         inline_wrap: Callable[..., Any], collector: Collector) -> None:
     middleware = inline_wrap(_streaming_app)

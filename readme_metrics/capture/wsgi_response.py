@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 
+from readme_metrics.capture import unclosed
 from readme_metrics.capture.body import GRACE
 
 if TYPE_CHECKING:
@@ -46,8 +47,10 @@ class Response:
     also reading it to its end) finishes the log.
 
     A caller that never closes it (PEP 3333 says the server must; werkzeug's and Flask's
-    test clients leave it open unless asked) gets the log finished when it drops the
-    response instead of never. The app's own ``close`` is still only the caller's to call.
+    test clients leave it open unless asked, werkzeug's server when the client resets
+    the connection after the answer) gets the log finished when it drops the response
+    instead of never (``unclosed.py``). The app's own ``close`` is still only the caller's
+    to call.
     """
 
     __slots__ = ("_capture", "_result", "_iterator", "_closed")
@@ -57,6 +60,8 @@ class Response:
         self._result = result
         self._iterator: Optional[Iterator[bytes]] = None
         self._closed = False
+        if not capture.pipeline.config.background_worker_mode:
+            unclosed.ready()  # the log of a response dropped unclosed goes out from there
 
     def __iter__(self) -> Response:
         return self
@@ -106,7 +111,9 @@ class Response:
             # Only handed over: this may run inside any code, the delivery's included, in
             # whatever thread the GC runs. No grace: nothing waits here for a client.
             try:
-                self._capture.pipeline.hand_over(self._capture.finish_log)
+                pipeline = self._capture.pipeline
+                pipeline.hand_over(self._capture.finish_log)
+                unclosed.wake(pipeline)  # inline mode: now, not at the next request
             except BaseException:  # at interpreter exit anything may fail, and
                 pass  # Python would print what a finalizer raises
 

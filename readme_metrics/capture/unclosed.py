@@ -1,0 +1,65 @@
+"""Inline mode: the log of a WSGI response dropped without ``close()``, sent without
+waiting for another request.
+
+A server that drops a response unclosed (werkzeug's development server does when the
+client resets the connection while it drains unread input after the answer) leaves the
+log to the response's finalizer, which can only hand it over (see
+:meth:`~readme_metrics.pipeline.MetricsPipeline.hand_over`): it runs wherever the cyclic
+GC does. In background mode the log was queued when the iteration ended; in inline mode
+(``background_worker_mode=False``) it would wait for the next request, ``flush``,
+``stats`` or ``close``, and with none coming (a process stopped by SIGTERM) be lost.
+
+:func:`ready` starts, from ordinary code, one daemon thread per process that waits for
+:func:`wake`; :func:`wake`, safe in a finalizer (``SimpleQueue.put`` takes no lock that
+other code holds), has that thread run the pipeline's handed-over work, which may send.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from queue import SimpleQueue
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from readme_metrics.pipeline import MetricsPipeline
+
+__all__ = ["ready", "wake"]
+
+_wakes: SimpleQueue[MetricsPipeline] = SimpleQueue()
+_lock = threading.Lock()
+_pid: Optional[int] = None  # the process whose thread waits on _wakes
+
+
+def ready() -> None:
+    """Make sure this process has the thread :func:`wake` wakes (not from a finalizer)."""
+    global _pid, _wakes
+    if _pid == os.getpid():
+        return
+    with _lock:
+        if _pid == os.getpid():
+            return
+        if _pid is not None:  # a forked child: the parent's queue and thread are not its own
+            _wakes = SimpleQueue()
+        threading.Thread(target=_run, args=(_wakes,), name="readme-metrics-unclosed",
+                         daemon=True).start()
+        _pid = os.getpid()
+
+
+def wake(pipeline: MetricsPipeline) -> None:
+    """Have the thread run ``pipeline``'s handed-over work now; nothing without one."""
+    if _pid == os.getpid():
+        _wakes.put(pipeline)
+
+
+def _run(wakes: SimpleQueue[MetricsPipeline]) -> None:
+    while True:
+        _run_handed_over(wakes.get())
+
+
+def _run_handed_over(pipeline: MetricsPipeline) -> None:
+    # A function of its own: the pipeline is not kept alive until the next wake.
+    try:
+        pipeline.run_handed_over()
+    except Exception:  # noqa: BLE001 - each finish never raises; keep the thread
+        pass
