@@ -329,3 +329,34 @@ def test_unread_body_sent_after_expect_100_continue_is_recorded(
         request = logged_body(docs_collector, trace)
     assert request["bodySize"] == len(body)
     assert request["postData"] == {"mimeType": "application/json", "text": body.decode()}
+
+
+@pytest.mark.parametrize(("server", "path"), [
+    *((server, path) for server in ("gunicorn-sync", "gunicorn-gthread")
+      for path in ("/noread-list", "/noread-stream")),
+    # These two end an answer without Content-Length by closing the connection, after
+    # close(); werkzeug's server reads the body before the end of a streamed answer.
+    ("werkzeug", "/noread-list"), ("wsgiref", "/noread-list")])
+def test_chunked_body_in_flight_is_waited_for_after_the_answer(
+        docs_collector: Collector, tmp_path: Path, server: str, path: str) -> None:
+    """A chunked request body the view never reads, still in flight when the answer is
+    complete, gets the same wait as one with a Content-Length (GRACE, 60 s here), once
+    the answer has gone out: the client sends its chunks only once it has the whole
+    answer, and they are logged."""
+    port = free_port()
+    trace = uuid.uuid4().hex
+    env = server_env(docs_collector, E2E_BODY_GRACE="60")
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+            f"X-Api-Key: slow-caller\r\nX-Trace: {trace}\r\n\r\n").encode()
+    with serve(SINGLE[server](port, "tests.support.e2e_apps:plain_app"), env, tmp_path,
+               port), socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as client:
+        client.sendall(head)
+        answer = read_answer(client, SAFETY)
+        assert complete(answer), f"the answer did not end before the body came: {answer!r}"
+        client.sendall(b"3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n")
+        # werkzeug's server, bare or wrapped, reads unread input to the client's end.
+        client.shutdown(socket.SHUT_WR)
+        request = logged_body(docs_collector, trace)
+    assert request["bodySize"] == 6
+    assert request["postData"] == {"mimeType": "application/json", "text": "abcdef"}

@@ -58,7 +58,7 @@ import time
 from typing import Any, Mapping
 
 from readme_metrics.capture.body import BodyRecord
-from readme_metrics.capture.rest_chunked import socket_chunks
+from readme_metrics.capture.rest_chunked import is_dechunking, socket_chunks
 from readme_metrics.capture.rest_gunicorn import gunicorn_chunks, gunicorn_peek
 from readme_metrics.capture.rest_uwsgi import (
     is_uwsgi_input,
@@ -134,12 +134,13 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
 
 def arrives_later(stream: Any, environ: Mapping[str, Any]) -> bool:
     """True when more of the body may arrive over a live connection this module can read
-    without waiting (gunicorn, a socket reader, uWSGI): worth reading after the response."""
+    without waiting (gunicorn, a socket reader, werkzeug's dechunking one, uWSGI): worth
+    reading after the response."""
     try:
         base = _base(stream)
         return (type(base).__module__ == "gunicorn.http.body"
                 and isinstance(environ.get("gunicorn.socket"), socket.socket)
-                ) or socket_of(base) is not None or (
+                ) or socket_of(base) is not None or is_dechunking(base) or (
                     is_uwsgi_input(base) and not post_buffered())
     except Exception:  # noqa: BLE001 - unknown: read what is there now
         return False

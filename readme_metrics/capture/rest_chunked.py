@@ -19,7 +19,18 @@ from typing import Any, Optional
 from readme_metrics.capture.chunked import copied_chunks
 from readme_metrics.capture.sockets import socket_of
 
-__all__ = ["socket_chunks"]
+__all__ = ["is_dechunking", "socket_chunks", "untouched"]
+
+
+def is_dechunking(stream: Any) -> bool:
+    """True for werkzeug's dechunking reader (a chunked body behind its server)."""
+    return type(stream).__name__ == "DechunkedInput" and type(stream).__module__ == (
+        "werkzeug.serving")
+
+
+def untouched(stream: Any) -> bool:
+    """True when werkzeug's dechunking reader has not read any of its body yet."""
+    return not getattr(stream, "_done", True) and getattr(stream, "_len", None) == 0
 
 
 def socket_chunks(stream: Any, framed: bool, want: int, deadline: float
@@ -29,9 +40,8 @@ def socket_chunks(stream: Any, framed: bool, want: int, deadline: float
     app has read some, where the next chunk starts is werkzeug's own state) nor, with
     ``framed`` (the server left the chunks as sent: no ``wsgi.input_terminated``), a
     reader over a socket."""
-    if type(stream).__name__ == "DechunkedInput" and type(stream).__module__ == (
-            "werkzeug.serving"):
-        if getattr(stream, "_done", True) or getattr(stream, "_len", None) != 0:
+    if is_dechunking(stream):
+        if not untouched(stream):
             return None
         stream = getattr(stream, "_rfile", None)
     elif not framed:

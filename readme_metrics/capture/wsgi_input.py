@@ -129,9 +129,12 @@ class InputTee:
 
     def arrives_later(self, environ: Mapping[str, Any]) -> bool:
         """True when part of the body is unread and may still arrive over the connection
-        (so it is better read once the response is out)."""
+        (so it is better read once the response is out): a body with a length, or a
+        chunked one the app has not started reading (only then can its chunks be read
+        out of a copy)."""
         record = self.record
-        return not (self.settled or record.eof) and record.declared is not None and (
+        return not (self.settled or record.eof) and (
+            record.declared is not None or (record.chunked and not record.size)) and (
             arrives_later(self._input, environ))
 
     def waits_for_close(self, environ: Mapping[str, Any]) -> bool:
