@@ -844,13 +844,21 @@ def test_url_without_host_header_or_raw_path(wrap: Any, collector: Collector) ->
     pytest.param("/caf\u00e9", "/x", b"/x", "/caf%C3%A9/x", id="non-ascii-root"),
     pytest.param("/caf\u00e9", "/caf\u00e9/x", b"/caf%C3%A9/x", "/caf%C3%A9/x",
                  id="non-ascii-root-in-raw-path"),
+    # an absolute-form target ("GET http://host/path"), which h11 servers pass on whole
+    # (uvicorn with httptools gives its path only)
+    pytest.param("", "http://api.example.com/hello", b"http://api.example.com/hello",
+                 "/hello", id="absolute-form"),
+    pytest.param("", "http://api.example.com", b"http://api.example.com", "/",
+                 id="absolute-form-without-a-path"),
     pytest.param("/api", "/a b", None, "/api/a%20b", id="no-raw-path"),
     pytest.param("/api", "/api/a b", None, "/api/a%20b", id="no-raw-path-with-root"),
 ])
-def test_url_is_under_the_root_path(wrap: Any, collector: Collector, root: str, path: str,
-                                    raw: Optional[bytes], expected: str) -> None:
+def test_url_is_the_one_the_client_asked_for(wrap: Any, collector: Collector, root: str,
+                                             path: str, raw: Optional[bytes],
+                                             expected: str) -> None:
     """The URL the client asked for: under the app's mount point (``root_path``), whether
-    or not the server put it in ``path`` and ``raw_path`` (uvicorn does, hypercorn not)."""
+    or not the server put it in ``path`` and ``raw_path`` (uvicorn does, hypercorn not);
+    the path of an absolute-form target, whichever server parsed it."""
     scope = http_scope(path=path, query=b"q=%20")
     scope["root_path"] = root
     if raw is None:

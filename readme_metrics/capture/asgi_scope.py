@@ -79,6 +79,10 @@ def request_path(scope: Scope) -> str:
     raw = scope.get("raw_path")
     if raw:
         path = bytes(raw).decode("latin-1")
+        if "://" in path and not path.startswith("/"):
+            # An absolute-form target ("GET http://host/p"), which h11 servers pass on
+            # whole (uvicorn with httptools gives "/p"): its path, as the WSGI side logs.
+            path = "/" + path.partition("://")[2].partition("/")[2]
     else:
         path = quote((scope.get("path") or "").encode("utf-8", "surrogateescape"),
                      safe=_PATH_SAFE)
