@@ -223,6 +223,9 @@ class MetricsApiConfig:
             self._disabled_identity(given)
         self._readme_api_url_given = (given.get("readme_api_url") is not None
                                       or _env.raw("README_API_URL") is not None)
+        # docs_lookup_url's answer for the metrics_api it was last asked with: it is asked
+        # on the request path, for every logged response (DocsUrl.base).
+        self._loopback: tuple[Optional[str], bool] = (None, False)
 
     @property
     def docs_lookup_url(self) -> Optional[str]:
@@ -233,11 +236,17 @@ class MetricsApiConfig:
         A local stand-in for the Metrics API (``readme-metrics collect``, a test's
         collector, ReadMe's cross-SDK suites) then receives what the Metrics API receives
         and nothing else, and the API key is not sent to ReadMe's dashboard from a local
-        setup. Read at each lookup, so ``config.METRICS_API`` set later counts too.
+        setup. Read at each lookup, so ``config.METRICS_API`` set later counts too; the
+        URL is parsed once per value of ``metrics_api``.
         """
-        if self._readme_api_url_given or not is_loopback_url(self.metrics_api):
+        if self._readme_api_url_given:
             return self.readme_api_url
-        return None
+        metrics_api, loopback = self._loopback
+        if metrics_api != self.metrics_api:
+            metrics_api = self.metrics_api
+            loopback = is_loopback_url(metrics_api)
+            self._loopback = (metrics_api, loopback)
+        return None if loopback else self.readme_api_url
 
     def _disabled_identity(self, given: Mapping[str, Any]) -> None:
         """Disabled: keep what was given, unchecked; nothing will use it to send."""
