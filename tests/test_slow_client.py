@@ -360,3 +360,34 @@ def test_chunked_body_in_flight_is_waited_for_after_the_answer(
         request = logged_body(docs_collector, trace)
     assert request["bodySize"] == 6
     assert request["postData"] == {"mimeType": "application/json", "text": "abcdef"}
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
+@pytest.mark.parametrize("server", ["gunicorn-sync", "gunicorn-gthread"])
+def test_worker_is_free_once_a_client_with_an_unfinished_body_shuts_its_side(
+        docs_collector: Collector, tmp_path: Path, server: str, chunked: bool) -> None:
+    """The wait for a body in flight (GRACE, 60 s here) ends when the client shuts its
+    side of the connection: nothing more can come. One worker, one thread: a next
+    client is served, as from the bare app, while the wait would still run; the log has
+    what had arrived and says the body is incomplete."""
+    port = free_port()
+    trace = uuid.uuid4().hex
+    env = server_env(docs_collector, E2E_BODY_GRACE="60")
+    framing = ("Transfer-Encoding: chunked" if chunked else "Content-Length: 100000")
+    head = (f"POST /noread HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Content-Type: application/json\r\n{framing}\r\n"
+            f"X-Api-Key: slow-caller\r\nX-Trace: {trace}\r\n\r\n").encode()
+    with serve(SINGLE[server](port, "tests.support.e2e_apps:plain_app"), env, tmp_path,
+               port) as base, socket.create_connection(("127.0.0.1", port),
+                                                       timeout=SAFETY) as client:
+        client.sendall(head + (b"3\r\nabc\r\n" if chunked else b"abc"))
+        assert complete(read_answer(client, SAFETY))
+        client.shutdown(socket.SHUT_WR)
+        with requests.Session() as session:
+            other = session.get(f"{base}/hello", headers={"X-Api-Key": "other"},
+                                timeout=SAFETY)
+            close_connections(session)
+        assert other.status_code == 200
+        request = logged_body(docs_collector, trace)
+    assert request["postData"]["text"] == "abc"
+    assert request["postData"]["comment"].startswith("incomplete: 3 of ")

@@ -13,7 +13,7 @@ import socket
 import time
 from typing import Optional
 
-from readme_metrics.capture.sockets import peek
+from readme_metrics.capture.sockets import peek, peer_done
 
 __all__ = ["copied_chunks", "dechunk"]
 
@@ -50,12 +50,15 @@ def copied_chunks(held: bytes, sock: Optional[socket.socket], want: int, deadlin
                   ) -> tuple[bytes, bool]:
     """(the data of a chunked body, True when its last chunk is there), from ``held`` (what
     the server's reader buffered) followed by what ``sock`` has received, copied again
-    every few milliseconds until ``deadline`` while the body is short."""
+    every few milliseconds until ``deadline`` while the body is short and the client has
+    not shut its side."""
     while True:
         raw = held
+        ended = False
         if isinstance(sock, socket.socket):
+            ended = peer_done(sock)  # asked first: what came before the end is copied
             raw += peek(sock, want + _FRAMING_ROOM)
         data, whole = dechunk(raw, want)
-        if whole or len(data) >= want or time.monotonic() >= deadline:
+        if whole or len(data) >= want or time.monotonic() >= deadline or ended:
             return data, whole
         time.sleep(0.002)

@@ -19,7 +19,7 @@ import time
 from typing import Any, Mapping, Optional
 
 from readme_metrics.capture.chunked import copied_chunks
-from readme_metrics.capture.sockets import peek
+from readme_metrics.capture.sockets import peek, peer_done
 
 __all__ = ["gunicorn_chunks", "gunicorn_peek"]
 
@@ -31,7 +31,7 @@ def gunicorn_peek(stream: Any, environ: Mapping[str, Any], want: int, deadline: 
     None when ``stream`` is not gunicorn's; b"" for a chunked body (see
     :func:`gunicorn_chunks`). Until ``deadline`` the copy is taken again every few
     milliseconds while it is short (peeked bytes stay readable, so waiting for
-    readability would not tell of new ones).
+    readability would not tell of new ones), and not once the client has shut its side.
     """
     if type(stream).__module__ != "gunicorn.http.body":
         return None
@@ -44,8 +44,9 @@ def gunicorn_peek(stream: Any, environ: Mapping[str, Any], want: int, deadline: 
     held = stream.buf.getvalue() + stream.reader.unreader.buf.getvalue()
     data = held
     while len(data) < want and isinstance(sock, socket.socket):
+        ended = peer_done(sock)  # asked first: what came before the end is copied
         data = held + peek(sock, want - len(held))
-        if len(data) >= want or time.monotonic() >= deadline:
+        if len(data) >= want or time.monotonic() >= deadline or ended:
             break
         time.sleep(0.002)
     return data[:want]

@@ -1,6 +1,6 @@
 """Reading a connection without waiting, for the unread-rest readers (``rest*.py``):
-whether a socket has something to read, what it has received (left in place), and the
-socket under a ``socket.makefile`` reader."""
+whether a socket has something to read, whether the client has shut its side, what it
+has received (left in place), and the socket under a ``socket.makefile`` reader."""
 
 from __future__ import annotations
 
@@ -22,6 +22,20 @@ def readable(sock: socket.socket, timeout: float) -> bool:
     poller = select.poll()
     poller.register(sock, select.POLLIN)
     return bool(poller.poll(max(math.ceil(timeout * 1000), 0)))
+
+
+def peer_done(sock: socket.socket) -> bool:
+    """True when the client has shut its side of the connection (or reset it): no more
+    bytes will come. False where that cannot be told (no ``POLLRDHUP``: not Linux).
+
+    Bytes it sent before still wait to be read; a copy that is short stops waiting here.
+    """
+    rdhup = getattr(select, "POLLRDHUP", 0)
+    if not rdhup:  # pragma: no cover - Linux has it
+        return False
+    poller = select.poll()
+    poller.register(sock, rdhup)
+    return bool(poller.poll(0))
 
 
 def peek(sock: socket.socket, want: int) -> bytes:
