@@ -32,7 +32,8 @@ _pid: Optional[int] = None  # the process whose thread waits on _wakes
 
 
 def ready() -> None:
-    """Make sure this process has the thread :func:`wake` wakes (not from a finalizer)."""
+    """Make sure this process has the thread :func:`wake` wakes (not from a finalizer);
+    where none can start, try again next time. Never raises."""
     global _pid, _wakes
     if _pid == os.getpid():
         return
@@ -41,8 +42,11 @@ def ready() -> None:
             return
         if _pid is not None:  # a forked child: the parent's queue and thread are not its own
             _wakes = SimpleQueue()
-        threading.Thread(target=_run, args=(_wakes,), name="readme-metrics-unclosed",
-                         daemon=True).start()
+        try:
+            threading.Thread(target=_run, args=(_wakes,), name="readme-metrics-unclosed",
+                             daemon=True).start()
+        except RuntimeError:  # no thread can start (a thread limit, interpreter exit): a
+            return  # response dropped unclosed waits for the next request, as before
         _pid = os.getpid()
 
 
