@@ -25,7 +25,7 @@ import pytest
 import requests
 
 from readme_metrics.masking import mask
-from tests.support.fake_api import Collector, Reply, basic_auth, free_port
+from tests.support.fake_api import Collector, Reply, basic_auth, describe, free_port
 from tests.support.processes import OWN_GROUP, end_stragglers
 from tests.test_e2e_servers import (
     API_KEY,
@@ -253,7 +253,7 @@ def test_framework_under_server(
             assert client.call("GET", "/started").text == "1"
 
         logs = collector.wait_for_logs(client.logged)
-        assert len(logs) == client.logged
+        assert len(logs) == client.logged, describe(logs)
         assert len({log["_id"] for log in logs}) == client.logged
         lookups = [g for g in collector.gets if g.path == "/v1"]
         assert [g.headers.get("Authorization") for g in lookups] == [

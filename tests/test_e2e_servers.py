@@ -37,7 +37,7 @@ import urllib3
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.masking import mask
 from tests.support.contract import caller, pairs
-from tests.support.fake_api import Collector, Reply, basic_auth, free_port
+from tests.support.fake_api import Collector, Reply, basic_auth, describe, free_port
 from tests.support.har_check import assert_valid_log
 from tests.support.processes import OWN_GROUP, end_stragglers
 from tests.support.sessions import close_connections
@@ -505,7 +505,7 @@ def test_framework_under_server(
 
         # One log per logged request, none for the rest.
         logs = collector.wait_for_logs(client.logged)
-        assert len(logs) == client.logged
+        assert len(logs) == client.logged, describe(logs)
         assert len({log["_id"] for log in logs}) == client.logged
         # Looked up once for the worker process, with the API key as Basic auth.
         lookups = [g for g in collector.gets if g.path == "/v1"]

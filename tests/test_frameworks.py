@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support.fake_api import Collector, free_port
+from tests.support.fake_api import Collector, describe, free_port
 from tests.support.sessions import close_connections
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_asgi_servers import check_short_body, check_unread_body
@@ -110,7 +110,7 @@ def test_framework_under_server(collector: Collector, tmp_path: Path, app: str,
             check_unread_bodies(client, collector, server)
 
         logs = collector.wait_for_logs(client.logged)
-        assert len(logs) == client.logged
+        assert len(logs) == client.logged, describe(logs)
         assert len({log["_id"] for log in logs}) == client.logged
         client.close()
 

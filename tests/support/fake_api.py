@@ -185,6 +185,21 @@ class Collector:
         return self.logs
 
 
+def describe(logs: list[dict[str, Any]]) -> str:
+    """One line per log (method, url, status, ``_id``; a repeated ``_id`` marked): the
+    message of a failed count, so that a duplicate or an unexpected log shows which."""
+    counts: dict[Any, int] = {}
+    for log in logs:
+        counts[log.get("_id")] = counts.get(log.get("_id"), 0) + 1
+    lines = []
+    for log in logs:
+        entry = log["request"]["log"]["entries"][0]
+        mark = " (repeated)" if counts[log.get("_id")] > 1 else ""
+        lines.append(f"{entry['request']['method']} {entry['request']['url']} "
+                     f"{entry['response']['status']} {log.get('_id')}{mark}")
+    return "\n".join([f"{len(logs)} logs:", *lines])
+
+
 def basic_auth(api_key: str) -> str:
     return "Basic " + base64.b64encode(f"{api_key}:".encode()).decode()
 
