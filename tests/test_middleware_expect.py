@@ -14,12 +14,19 @@ that it was "truncated" to 0 bytes, which is what max_body_bytes does.
 from __future__ import annotations
 
 import socket
-from typing import Any, Callable
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import pytest
 
 from readme_metrics.cli.collector.validation import validate_log
 from tests.support.capture_wrap import only_log, wrap_fixture  # noqa: F401 - the fixture
 from tests.support.fake_api import Collector
 from tests.support.minimal_server import call, environ_for
+
+SAFETY = 20.0  # seconds: far beyond any answer here, far below the GRACE patched in
 
 
 def _noread(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
@@ -67,3 +74,57 @@ def test_a_body_not_sent_is_incomplete_not_truncated(wrap: Any, collector: Colle
     post = _post_data(collector)
     assert post["text"] == ""
     assert post["comment"].startswith("incomplete")
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def long_grace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wait for a body in flight, 60 s: a wait entered outlasts SAFETY."""
+    monkeypatch.setattr("readme_metrics.capture.wsgi_response.GRACE", 60.0)
+
+
+@contextmanager
+def _wsgiref(app: Any) -> Iterator[int]:
+    server = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _answer(client: socket.socket) -> bytes:
+    """All of the answer: wsgiref closes the connection after it."""
+    data = b""
+    while chunk := client.recv(65536):
+        data += chunk
+    return data
+
+
+@pytest.mark.parametrize("framing", ["Content-Length: 5", "Transfer-Encoding: chunked"])
+def test_wsgiref_does_not_wait_for_a_body_it_never_asked_for(
+        wrap: Any, collector: Collector, long_grace: None, framing: str) -> None:
+    """wsgiref never answers 100 Continue, so a client that waits for it sends no body:
+    the capture must not wait for one (GRACE, 60 s here) in close(), which would hold
+    wsgiref's one thread. The client gets the end of the answer (no Content-Length:
+    the connection closes), the next client is served, and the log says the body is
+    incomplete."""
+    with _wsgiref(wrap(_noread)) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as client:
+            client.sendall(f"POST / HTTP/1.1\r\nHost: x\r\n{framing}\r\n"
+                           "Content-Type: text/plain\r\n"
+                           "Expect: 100-continue\r\n\r\n".encode())
+            answer = _answer(client)  # times out if the capture waits
+        assert answer.startswith(b"HTTP/1.0 200 ") and answer.endswith(b"\r\n\r\nrefused")
+        post = _post_data(collector)
+        assert post["text"] == ""
+        assert post["comment"].startswith("incomplete")
+        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as client:
+            client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert _answer(client).endswith(b"refused")

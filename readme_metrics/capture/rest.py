@@ -30,7 +30,9 @@ With ``Expect: 100-continue`` under uWSGI only what is there without reading the
 connection counts: a read could make it ask the client for the body after its answer;
 the rest is left out, and the log says the body is incomplete. The other servers here
 answer 100 Continue before they call the app (gunicorn, werkzeug, runserver), never
-(wsgiref), or spool the body (waitress).
+(wsgiref), or spool the body (waitress). Under wsgiref (:func:`continue_unsent`) what
+has arrived is read but not waited for: a client that waits for the 100 sends its body
+late (curl: after a second) or never, and the wait would hold wsgiref's one thread.
 
 A body sent in full can still be in flight when an app that does not read it has already
 answered. Once the response is out, the adapters give it ``GRACE`` (50 ms) at most; a
@@ -68,7 +70,7 @@ from readme_metrics.capture.rest_uwsgi import (
 )
 from readme_metrics.capture.sockets import readable, socket_of
 
-__all__ = ["arrives_later", "discards_before_close", "record_rest"]
+__all__ = ["arrives_later", "continue_unsent", "discards_before_close", "record_rest"]
 
 
 def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
@@ -95,6 +97,8 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
         uwsgi = is_uwsgi_input(base)
         if _is_buffered(base) or (uwsgi and post_buffered()):
             return _read_buffered(record, stream, want)
+        if grace and continue_unsent(environ):
+            grace = 0.0  # the body is not on its way: do not wait for it
         deadline = time.monotonic() + grace
         if remaining is None:  # without a length, only the chunks tell the end
             chunks = None if uwsgi else gunicorn_chunks(base, environ, want, deadline)
@@ -119,7 +123,8 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
                 else:
                     # The servers over a socket reader (werkzeug, runserver, wsgiref) send
                     # 100 Continue before they call the app, or never: a read cannot
-                    # make them ask for the body after the answer.
+                    # make them ask for the body after the answer (nor is it waited for
+                    # where it was never asked for: see continue_unsent).
                     sock = socket_of(base)
                     data = b"" if sock is None else _read_nonblocking(stream, sock, want,
                                                                       deadline)
@@ -146,6 +151,23 @@ def arrives_later(stream: Any, environ: Mapping[str, Any]) -> bool:
         return False
 
 
+def continue_unsent(environ: Mapping[str, Any]) -> bool:
+    """True for a request with ``Expect: 100-continue`` under wsgiref's simple_server,
+    which never answers ``100 Continue`` (its handler speaks HTTP/1.0): a client waiting
+    for it has not sent its body. Django's runserver, built on it, speaks HTTP/1.1 and
+    answers before it calls the app (its ``wsgi.input`` is a Django LimitedStream)."""
+    try:
+        if "100-continue" not in str(environ.get("HTTP_EXPECT", "")).lower() or not str(
+                environ.get("SERVER_SOFTWARE", "")).startswith("WSGIServer/"):
+            return False
+        server_input = environ.get("wsgi.input")
+        # Under the WSGI middleware wsgi.input is its InputTee: the server's is under it.
+        server_input = getattr(server_input, "_input", server_input)
+        return not _is_django_limited(server_input)
+    except Exception:  # noqa: BLE001 - unknown: as any unread body
+        return False
+
+
 def discards_before_close(stream: Any, environ: Mapping[str, Any]) -> bool:
     """True under the servers that throw unread input away once the response iterable is
     exhausted, before they call its ``close()``: werkzeug's development server, and
@@ -153,9 +175,7 @@ def discards_before_close(stream: Any, environ: Mapping[str, Any]) -> bool:
     body in flight can be left to ``close()``, after the server has sent the end of the
     response (a streamed answer's last chunk), so the client never sees it."""
     try:
-        return "werkzeug.socket" in environ or (
-            type(stream).__name__ == "LimitedStream"
-            and type(stream).__module__ == "django.core.handlers.wsgi")
+        return "werkzeug.socket" in environ or _is_django_limited(stream)
     except Exception:  # noqa: BLE001 - unknown: read before the server could discard
         return True
 
@@ -184,12 +204,18 @@ def _base(stream: Any) -> Any:
     for _ in range(8):  # a few layers at most; never loop on a self-referencing wrapper
         if isinstance(stream, InputWrapper):
             stream = stream.input
-        elif type(stream).__name__ == "LimitedStream" and type(stream).__module__ == (
-                "django.core.handlers.wsgi"):
+        elif _is_django_limited(stream):
             stream = getattr(stream._read, "__self__", None)
         else:
             break
     return stream
+
+
+def _is_django_limited(stream: Any) -> bool:
+    """True for Django's LimitedStream (runserver's ``wsgi.input``, a Django request's
+    stream)."""
+    return type(stream).__name__ == "LimitedStream" and type(stream).__module__ == (
+        "django.core.handlers.wsgi")
 
 
 def _is_buffered(stream: Any) -> bool:
