@@ -107,7 +107,7 @@ def _shared_for(config: MetricsApiConfig) -> tuple[MetricsPipeline, InlineSends]
         known = _pipelines.get(id(config))
         if known is None or known[0] is not config:
             pipeline = MetricsPipeline(config)
-            known = (config, pipeline, InlineSends(pipeline.submit))
+            known = (config, pipeline, InlineSends(pipeline.submit, config.max_queue_size))
             _pipelines[id(config)] = known
         return known[1], known[2]
 

@@ -85,10 +85,11 @@ class MetricsPipeline:
             return None
         return None if base is None else f"{base}/logs/{log_id}"
 
-    def submit(self, item: PendingExchange) -> bool:
-        """Queue one captured exchange (in inline mode, may send a full batch now)."""
+    def submit(self, item: PendingExchange, send: bool = True) -> bool:
+        """Queue one captured exchange (in inline mode, may send a full batch now, unless
+        ``send`` is False)."""
         try:
-            return self.delivery.submit(item)
+            return self.delivery.submit(item, send)
         except Exception:  # pragma: no cover - Delivery.submit is written not to raise
             self.config.logger.exception("readme_metrics: could not queue a log")
             return False

@@ -100,9 +100,9 @@ def test_inline_mode_delivers_every_log_off_the_loop(collector: Collector) -> No
     app = middleware(noread, collector, background_worker_mode=False, buffer_length=1)
     original = app.pipeline.submit  # type: ignore[union-attr]
 
-    def submit(pending: Any) -> bool:
+    def submit(pending: Any, send: bool = True) -> bool:
         senders.append(threading.current_thread().name)
-        return original(pending)
+        return original(pending, send)
 
     app.pipeline.submit = submit  # type: ignore[union-attr,method-assign]
     try:

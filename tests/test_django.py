@@ -755,3 +755,44 @@ def test_asgi_inline_sends_take_turns(collector: Collector, config: MetricsApiCo
     assert len({log["_id"] for log in logs}) == count
     stats = adapter._pipeline_for(config).stats
     assert (stats["sent"], stats["failed_batches"], stats["dropped"]) == (count, 0, 0)
+
+
+def test_asgi_inline_sends_waiting_are_bounded(collector: Collector) -> None:
+    """While a POST is held by a slow Metrics API, the exchanges Django finishes (it does
+    not wait for their sends) wait for their turn in a bounded list: past it they are
+    queued at once, under the queue's bounds, so memory stays bounded (SPEC 7) and what
+    does not fit is dropped and counted (found by diffreview5: 29 of 30 waited, unbounded,
+    none counted)."""
+    gate = threading.Event()
+    collector.default = Reply(gate=gate)
+    config = MetricsApiConfig(
+        api_key="rdme_django_test_key", grouping_function=grouping,
+        metrics_api=collector.url, base_log_url=DOCS, background_worker_mode=False,
+        buffer_length=1, max_queue_size=2, timeout=30)
+    seen: list[tuple[int, dict[str, int]]] = []
+
+    async def main() -> None:
+        for _ in range(30):
+            await serve_asgi(ASGIResult(), "GET", "/hello", headers={"X-Api-Key": "k1"})
+        pipeline, inline = adapter._shared_for(config)
+        # Each exchange either waits for its turn or is counted (captured) by the queue.
+        await asyncio.get_running_loop().run_in_executor(
+            None, wait_until, lambda: pipeline.stats["captured"] + len(inline._waiting) == 30)
+        seen.append((len(inline._waiting), pipeline.stats))
+        gate.set()
+
+    try:
+        with override_settings(README_METRICS_CONFIG=config):
+            asyncio.run(main())
+    finally:
+        gate.set()
+    waiting, stats = seen[0]
+    assert waiting <= 2
+    # 2 wait for their turn; the queue holds the held POST's log and 2 more (max_queue_size
+    # counts logs waiting, not those in flight); the rest are dropped and counted.
+    assert stats["queued"] <= 3 and stats["dropped"] >= 30 - 2 - 3, stats
+    pipeline = adapter._pipeline_for(config)
+    assert pipeline.flush(10)
+    stats = pipeline.stats
+    assert stats["sent"] + stats["dropped"] == stats["captured"] == 30, stats
+    assert len(collector.logs) == stats["sent"]

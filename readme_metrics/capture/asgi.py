@@ -106,7 +106,7 @@ class MetricsMiddleware(PipelineControls):
         # Off means off: no worker thread, no docs URL lookup, no network.
         self.pipeline: Optional[MetricsPipeline] = (
             MetricsPipeline(config) if self.enabled else None)
-        self._inline = InlineSends(self.submit)
+        self._inline = InlineSends(self.submit, config.max_queue_size)
         self._lifespan = Lifespan(self.flush, config.shutdown_timeout, config.logger)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -211,10 +211,10 @@ class MetricsMiddleware(PipelineControls):
         if self.pipeline is not None:
             self.pipeline.skip()
 
-    def submit(self, pending: PendingExchange) -> None:
-        """Queue the log (background mode: a queue put, no I/O)."""
+    def submit(self, pending: PendingExchange, send: bool = True) -> None:
+        """Queue the log (background mode, or ``send=False``: a queue put, no I/O)."""
         assert self.pipeline is not None
-        self.pipeline.submit(pending)
+        self.pipeline.submit(pending, send)
 
     async def submit_inline(self, pending: PendingExchange) -> None:
         """Queue the log in inline mode: the send of a full batch runs off the event loop,

@@ -13,6 +13,12 @@ the main task), for a caller that is not on the loop (Django consumes a sync str
 a thread), and without an asyncio loop (trio), one thread of our own takes the sends;
 only when no thread can start (interpreter exit) does a send run in place.
 Used by the ASGI middleware and by the Django one under Django's ASGI handler.
+
+What waits for its turn is bounded (SPEC 7: memory stays bounded while ReadMe is slow):
+Django does not wait for its sends, nor the ASGI middleware under trio, so while a POST
+is held, every exchange that ends would wait here. Past ``limit`` waiting (at most 64,
+at most ``max_queue_size``), an exchange is only queued, at once: the delivery queue's
+bounds apply to it (dropped and counted when full), and a later turn sends it.
 """
 
 from __future__ import annotations
@@ -26,12 +32,17 @@ from typing import Any, Callable, Optional
 
 from readme_metrics.capture.asgi_exchange import running_asyncio_loop
 
+#: The most exchanges waiting for their turn (fewer when ``max_queue_size`` is smaller).
+WAITING_MAX = 64
+
 
 class InlineSends:
-    """Runs ``submit(item)`` for each item handed over, in order, never on the loop."""
+    """Runs ``submit(item)`` for each item handed over, in order, never on the loop;
+    past ``limit`` waiting, ``submit(item, False)`` (queue only) at once."""
 
-    def __init__(self, submit: Callable[[Any], object]) -> None:
+    def __init__(self, submit: Callable[..., object], limit: int) -> None:
         self._submit = submit
+        self._limit = max(1, min(WAITING_MAX, limit))
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._waiting: deque[tuple[Any, Future[None]]] = deque()
@@ -51,10 +62,19 @@ class InlineSends:
                 self._waiting.clear()
                 self._draining = False
                 self._own = None
-            self._waiting.append((item, done))
-            if self._draining:
-                return done  # the running drain takes it in turn
-            self._draining = True
+            overflow = self._draining and len(self._waiting) >= self._limit
+            if not overflow:
+                self._waiting.append((item, done))
+                if self._draining:
+                    return done  # the running drain takes it in turn
+                self._draining = True
+        if overflow:  # queued now (a lock and an append), sent by a later turn
+            try:
+                self._submit(item, False)
+            except Exception:  # pragma: no cover - MetricsPipeline.submit never raises
+                pass
+            done.set_result(None)
+            return done
         if loop is not None and running_asyncio_loop() is loop:
             try:
                 loop.run_in_executor(None, self._drain)

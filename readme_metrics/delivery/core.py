@@ -127,13 +127,14 @@ class Delivery:
 
     # -- request thread -------------------------------------------------------------
 
-    def submit(self, item: Any) -> bool:
+    def submit(self, item: Any, send: bool = True) -> bool:
         """Queue one exchange for delivery; False if it was dropped. Never blocks or raises.
 
         In background mode the first sender is started here on first use; when every
         sender is busy and more are wanted, the watchdog thread is asked to start one
         (a lock and a list append here). In inline mode a full batch, or a partial one
-        older than ``flush_interval``, is built and sent in this thread.
+        older than ``flush_interval``, is built and sent in this thread (not with
+        ``send=False``: only queued, for a send already under way or a later one).
         """
         try:
             if self._pid != os.getpid():
@@ -155,7 +156,7 @@ class Delivery:
                     self._start()
                 elif due:
                     watchdog.run_soon(self._pool.grow)
-            elif due:
+            elif due and send:
                 self._send_inline(force=False, deadline=None)
             return True
         except Exception:  # never into the app
