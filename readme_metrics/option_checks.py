@@ -229,15 +229,24 @@ _PLACEHOLDER_WORDS = frozenset((
 _PLACEHOLDER_SHAPES = re.compile(r"(rdme_?)?(x{3,}|\.+|\*+)", re.IGNORECASE)
 
 
+def _cannot_be_a_key(key: str) -> bool:
+    """True for what no key is, real or a dummy: blank, or with a blank inside (the
+    README's ``<your ReadMe API key>`` pasted as written). Other placeholder shapes
+    (``rdme_...``, SPEC 2's own example; ``rdme_xxxxxxxx``; ``<<apiKey>>``) are dummy keys
+    in someone's tests: warned about (:func:`placeholder_warning`), not refused."""
+    text = key.strip()
+    return not text or any(char.isspace() for char in text)
+
+
 def looks_like_a_placeholder(key: str) -> bool:
     """True for keys copied from documentation: ``<your ReadMe API key>``, ``rdme_...``.
 
     Only shapes no real key has (brackets, spaces, ellipses, a template variable, a run of
     x): a key with one is warned about; one with a blank inside is refused (api_key).
     """
-    text = key.strip()
-    if not text or any(char.isspace() for char in text):
+    if _cannot_be_a_key(key):
         return True
+    text = key.strip()
     if text[0] in "<{[$%" or text[-1] in ">}]" or "..." in text or "\u2026" in text:
         return True
     return _PLACEHOLDER_SHAPES.fullmatch(text) is not None
@@ -252,15 +261,6 @@ def names_a_placeholder(key: str) -> bool:
     the delivery reports as well.
     """
     return re.sub(r"[\s_\-.]", "", key.strip().lower()) in _PLACEHOLDER_WORDS
-
-
-def _cannot_be_a_key(key: str) -> bool:
-    """True for what no key is, real or a dummy: blank, or with a blank inside (the
-    README's ``<your ReadMe API key>`` pasted as written). Other placeholder shapes
-    (``rdme_...``, SPEC 2's own example; ``rdme_xxxxxxxx``; ``<<apiKey>>``) are dummy keys
-    in someone's tests: warned about (:func:`placeholder_warning`), not refused."""
-    text = key.strip()
-    return not text or any(char.isspace() for char in text)
 
 
 def api_key(option: Option, value: Any) -> str:

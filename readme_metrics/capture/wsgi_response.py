@@ -83,7 +83,7 @@ class Response:
                 raise
             if capture.pipeline.config.background_worker_mode:
                 capture.finish_log(GRACE)
-            elif capture.tee is not None:
+            elif tee is not None:
                 capture.settle_body(GRACE)
             raise
         except BaseException:
