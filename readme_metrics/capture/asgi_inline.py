@@ -10,8 +10,14 @@ under steady traffic to a slow Metrics API.
 
 Once the executor is shut down (the loop is closing: ``asyncio.run`` shuts it down after
 the main task), for a caller that is not on the loop (Django consumes a sync stream in
-a thread), and without an asyncio loop (trio), one thread of our own takes the sends;
-only when no thread can start (interpreter exit) does a send run in place.
+a thread), and without an asyncio loop (trio), one thread of our own takes the sends.
+When no thread can start at all (a thread limit; Python 3.12+ at interpreter exit), what
+waits is only queued, as background mode does (a queue put, no I/O): never sent in place,
+where the caller may be the event loop. The queue's bounds apply; the next turn that
+gets a thread, a ``flush()``, ``close()`` or the exit flush sends it. A thread that failed
+to start may have left its drain in the executor's queue, run when a thread frees up:
+each attempt has a ticket of its own, and a drain whose ticket is not the current one
+does nothing, so that sends still take turns.
 Used by the ASGI middleware and by the Django one under Django's ASGI handler.
 
 What waits for its turn is bounded (SPEC 7: memory stays bounded while ReadMe is slow):
@@ -28,6 +34,7 @@ import os
 import threading
 from collections import deque
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
+from functools import partial
 from typing import Any, Callable, Optional
 
 from readme_metrics.capture.asgi_exchange import running_asyncio_loop
@@ -47,6 +54,7 @@ class InlineSends:
         self._pid = os.getpid()
         self._waiting: deque[tuple[Any, Future[None]]] = deque()
         self._draining = False  # a thread is running _drain, or is about to
+        self._ticket: Optional[object] = None  # the drain whose turn it is
         # Our own thread (new after a fork); its queued sends finish at interpreter exit,
         # before the at-exit flush.
         self._own: Optional[ThreadPoolExecutor] = None
@@ -61,6 +69,7 @@ class InlineSends:
                 self._pid = os.getpid()
                 self._waiting.clear()
                 self._draining = False
+                self._ticket = None
                 self._own = None
             overflow = self._draining and len(self._waiting) >= self._limit
             if not overflow:
@@ -69,28 +78,49 @@ class InlineSends:
                     return done  # the running drain takes it in turn
                 self._draining = True
         if overflow:  # queued now (a lock and an append), sent by a later turn
-            try:
-                self._submit(item, False)
-            except Exception:  # pragma: no cover - MetricsPipeline.submit never raises
-                pass
-            done.set_result(None)
+            self._queue_only(item, done)
             return done
-        if loop is not None and running_asyncio_loop() is loop:
-            try:
-                loop.run_in_executor(None, self._drain)
-                return done
-            except RuntimeError:  # the executor is shut down: the loop is closing
-                pass
-        try:
-            self._own_thread().submit(self._drain)
-        except RuntimeError:  # no thread can start (interpreter exit): send here
-            self._drain()
+        here = loop if loop is not None and running_asyncio_loop() is loop else None
+        if here is not None and self._start_drain(partial(here.run_in_executor, None)):
+            return done
+        if not self._start_drain(lambda *job: self._own_thread().submit(*job)):
+            self._queue_waiting()
         return done
 
-    def _drain(self) -> None:
-        """Submit what waits, in order, until nothing does."""
+    def _start_drain(self, start: Callable[..., object]) -> bool:
+        """Have ``start(drain, ticket)`` run a drain in a thread; False if it could not."""
+        ticket = object()
+        with self._lock:
+            self._ticket = ticket
+        try:
+            start(self._drain, ticket)
+            return True
+        except Exception:  # RuntimeError: the executor is shut down, or no thread starts
+            return False
+
+    def _queue_waiting(self) -> None:
+        """No thread to send from: queue what waits (no I/O), for a later turn to send."""
+        with self._lock:
+            waiting = list(self._waiting)
+            self._waiting.clear()
+            self._draining = False
+            self._ticket = None
+        for item, done in waiting:
+            self._queue_only(item, done)
+
+    def _queue_only(self, item: Any, done: Future[None]) -> None:
+        try:
+            self._submit(item, False)
+        except Exception:  # pragma: no cover - MetricsPipeline.submit never raises
+            pass
+        _settle(done)
+
+    def _drain(self, ticket: object) -> None:
+        """Submit what waits, in order, until nothing does (or the ticket is stale)."""
         while True:
             with self._lock:
+                if ticket is not self._ticket:
+                    return  # left behind by a thread that did not start: not our turn
                 if not self._waiting:
                     self._draining = False
                     return
@@ -99,13 +129,17 @@ class InlineSends:
                 self._submit(item)
             except Exception:  # pragma: no cover - MetricsPipeline.submit never raises
                 pass  # and a drain that stopped here would strand every later send
-            try:
-                done.set_result(None)
-            except InvalidStateError:  # the one waiting for it was cancelled
-                pass
+            _settle(done)
 
     def _own_thread(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._own is None:
                 self._own = ThreadPoolExecutor(1, thread_name_prefix="readme-metrics-inline")
             return self._own
+
+
+def _settle(done: Future[None]) -> None:
+    try:
+        done.set_result(None)
+    except InvalidStateError:  # the one waiting for it was cancelled
+        pass
