@@ -1035,3 +1035,84 @@ def test_background_mode_queues_the_log_when_the_response_ends(
     assert arrived == [True]
     [log] = collector.wait_for_logs(1)
     assert entry(log)["response"]["status"] == 200
+
+
+@pytest.mark.parametrize("app_kind", ["raw", "starlette-background-task"])
+def test_a_body_read_after_the_answer_does_not_change_the_queued_log(
+        wrap: Any, collector: Collector, app_kind: str) -> None:
+    """Background mode queues the log when the response ends (b76df10); an app may read
+    the request body after that (a BackgroundTask), while the delivery worker builds the
+    log. The log is what had arrived when the log was queued, all of it taken then: the
+    body that arrives and is read later is neither in it nor in its size, and it says
+    it is incomplete. The log is built only after the app has read the rest
+    (flush_interval=0, a batch of 100), so a log reading the body when built would show
+    the later bytes."""
+    first, rest = b'{"part": 1, ', [b'"more": "', b'x' * 40 + b'"}']
+    whole = first + b"".join(rest)
+    answered = asyncio.Event()
+    read_by_the_app: list[bytes] = []
+
+    async def receive_rest(receive: Any) -> None:  # after the answer
+        async for chunk in receive:
+            read_by_the_app.append(chunk)
+
+    if app_kind == "raw":
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            read_by_the_app.append((await receive())["body"])
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"ok"})
+
+            async def chunks() -> Any:
+                more = True
+                while more:
+                    message = await receive()
+                    more = message.get("more_body", False)
+                    yield message["body"]
+            await receive_rest(chunks())
+    else:
+        from starlette.applications import Starlette
+        from starlette.background import BackgroundTask
+        from starlette.requests import Request as StarletteRequest
+        from starlette.responses import PlainTextResponse
+        from starlette.routing import Route
+
+        async def endpoint(request: StarletteRequest) -> PlainTextResponse:
+            return PlainTextResponse("ok", background=BackgroundTask(
+                receive_rest, request.stream()))
+
+        app = Starlette(routes=[Route("/", endpoint, methods=["POST"])])
+
+    async def serve() -> None:
+        messages = [{"type": "http.request", "body": first, "more_body": True}]
+
+        async def receive() -> dict[str, Any]:
+            if not messages:
+                await answered.wait()  # the rest arrives once the answer is out
+                while not wrapped.stats["captured"]:  # and its log was queued
+                    await asyncio.sleep(0.001)
+                messages.extend({"type": "http.request", "body": chunk,
+                                 "more_body": i < len(rest) - 1}
+                                for i, chunk in enumerate(rest))
+                rest.clear()
+            if not messages:
+                await asyncio.Event().wait()  # nothing more: as a live connection
+            return messages.pop(0)
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                answered.set()
+
+        await wrapped(http_scope("POST", headers=[
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(whole)).encode())]), receive, send)
+
+    wrapped = wrap(app, background_worker_mode=True, buffer_length=100, flush_interval=0)
+    asyncio.run(serve())
+    assert b"".join(read_by_the_app) == whole  # the app got the whole body
+    assert wrapped.flush(10)
+    request = entry(collector.wait_for_logs(1)[0])["request"]
+    assert request["bodySize"] == len(whole)
+    assert request["postData"] == {
+        "mimeType": "application/json", "text": first.decode(),
+        "comment": f"incomplete: {len(first)} of {len(whole)} bytes could be read "
+                   "without waiting"}
