@@ -523,11 +523,11 @@ def test_the_pattern_of_any_url_spelling_is_compiled_only_for_a_text_that_needs_
 
 
 def test_a_short_key_as_a_whole_form_value_is_masked_in_a_response_under_an_allowlist() -> None:
-    """An allowlist redacts the Content-Type, so the response's ``mimeType`` no longer
-    says it is a form: the short key, a whole field value the allowlist lets through, was
-    then looked for as a whole body and left in clear."""
+    """A denied Content-Type is redacted in the response's ``mimeType`` too, which then no
+    longer says it is a form: the short key, a whole field value the allowlist lets
+    through, was then looked for as a whole body and left in clear."""
     log, _ = sent(form_answer(f"caller={SHORT}&b=1"), SHORT,
-                  redactor=Redactor(allowlist=["caller"]))
+                  redactor=Redactor(denylist=["content-type"], allowlist=["caller"]))
     content = entry(log)["response"]["content"]
     assert content["mimeType"].startswith("[REDACTED")
     assert content["text"] == f"caller={quote(mask(SHORT), safe='')}&b=%5BREDACTED%201%5D"

@@ -567,3 +567,75 @@ def test_a_json_number_beyond_a_double_never_becomes_infinity(inline_wrap: Any,
     assert post == {"mimeType": "application/json", "text": f"[REDACTED {len(body)}]",
                     "comment": "body could not be parsed to redact it field by field, so it "
                                "was redacted whole"}
+
+
+# -- HAR metadata is not one of SPEC 6's keys -------------------------------------------
+
+
+def metadata_exchange(inline_wrap: Any, collector: Collector,
+                      **options: Any) -> tuple[Any, dict[str, Any]]:
+    app = reading_app(status="302 Found", headers=[
+        ("Content-Type", "application/json; charset=utf-8"),
+        ("Location", "/next/page?token=t0ps3cret&page=2")], body=[b'{"size": 5}'])
+    result, _, entry = exchange(inline_wrap(app, **options), collector, method="POST",
+                                path="/upload", body=b'{"status": "ok"}',
+                                headers={"Content-Type": "application/json"})
+    return result, entry
+
+
+@pytest.mark.parametrize("options", [
+    pytest.param({"allowlist": ["page"]}, id="allowlist-only"),
+    pytest.param({"allowlist": ["page"], "denylist": ["token"]}, id="allowlist-and-denylist"),
+    pytest.param({"denylist": ["mimeType", "size", "status", "httpVersion", "bodySize",
+                               "statusText", "redirectURL", "text", "url", "method",
+                               "name", "value", "comment", "encoding", "token"]},
+                 id="denylist-of-har-field-names"),
+])
+def test_har_metadata_stays_whatever_the_lists(inline_wrap: Any, collector: Collector,
+                                               options: dict[str, Any]) -> None:
+    """SPEC 6's lists match keys in headers, query, cookies, forms and JSON: mimeType,
+    status, sizes and the like are the HAR's own fields, and the x-documentation-url
+    header is the library's (SPEC 7), not the app's data."""
+    result, entry = metadata_exchange(inline_wrap, collector, **options)
+    request, response = entry["request"], entry["response"]
+    assert request["method"] == "POST" and request["url"] == "http://127.0.0.1/upload"
+    assert request["httpVersion"] == response["httpVersion"] == "HTTP/1.0"
+    assert request["bodySize"] == 16 and request["headersSize"] == -1
+    assert request["postData"]["mimeType"] == "application/json"
+    assert (response["status"], response["statusText"]) == (302, "Found")
+    assert response["bodySize"] == 11 and response["headersSize"] == -1
+    assert response["content"]["size"] == 11
+    assert response["content"]["mimeType"] == "application/json; charset=utf-8"
+    # redirectURL is a URL, as the request's: its query values follow the lists.
+    redirect = urlsplit(response["redirectURL"])
+    assert redirect.path == "/next/page" and "t0ps3cret" not in response["redirectURL"]
+    assert dict(pair.split("=") for pair in redirect.query.split("&"))["page"] == "2"
+    own = pairs(response["headers"])["x-documentation-url"]
+    assert own == result.header("x-documentation-url")[0]
+    assert own.endswith("/logs/" + entry_id(collector))
+
+
+def entry_id(collector: Collector) -> str:
+    return str(collector.logs[-1]["_id"])
+
+
+def test_a_denied_content_type_or_location_is_redacted_in_the_har_fields_too(
+        inline_wrap: Any, collector: Collector) -> None:
+    """A key the user names is redacted wherever the HAR repeats its value."""
+    _, entry = metadata_exchange(inline_wrap, collector,
+                                 denylist=["content-type", "location", "x-documentation-url"])
+    request, response = entry["request"], entry["response"]
+    assert request["postData"]["mimeType"] == "[REDACTED 16]"
+    assert response["content"]["mimeType"] == "[REDACTED 31]"
+    assert response["redirectURL"] == "[REDACTED 33]"
+    assert pairs(response["headers"])["x-documentation-url"].startswith("[REDACTED ")
+
+
+def test_an_allowlist_still_redacts_the_headers_the_metadata_repeats(
+        inline_wrap: Any, collector: Collector) -> None:
+    """The Content-Type and Location headers are headers: not listed, they are redacted
+    (their HAR copies, mimeType and redirectURL, are not keys)."""
+    _, entry = metadata_exchange(inline_wrap, collector, allowlist=["page"])
+    assert pairs(entry["request"]["headers"])["Content-Type"] == "[REDACTED 16]"
+    assert pairs(entry["response"]["headers"])["Content-Type"] == "[REDACTED 31]"
+    assert pairs(entry["response"]["headers"])["Location"] == "[REDACTED 33]"

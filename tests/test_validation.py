@@ -94,6 +94,8 @@ VALID_EXCHANGES = [
 @pytest.mark.parametrize("redactor", [
     pytest.param(None, id="plain"),
     pytest.param(Redactor(denylist=["password", "q", "session"]), id="redacted"),
+    # Content-Type and Location redacted, mimeType and redirectURL kept (SPEC 6).
+    pytest.param(Redactor(allowlist=["name"]), id="allowlist"),
 ])
 def test_real_logs_are_valid(exchange: Exchange, redactor: Redactor | None) -> None:
     log = build_log(exchange, development=True, redactor=redactor, max_body_bytes=1024)

@@ -139,7 +139,8 @@ def _request(
     # one of unknown length that could not be read, as incomplete.
     if (exchange.request_body or exchange.request_body_size > 0
             or (exchange.request_body_incomplete and exchange.request_body_size < 0)):
-        # mimeTypes are the Content-Type as it appears in the HAR (so redacted if listed).
+        # mimeTypes are the Content-Type as sent, the caller's key masked (redacted only
+        # when the denylist names it: headers() notes it so).
         post = bodies.safely(
             bodies.post_data, exchange.request_body, request["bodySize"], noted, active,
             max_body_bytes, exchange.request_body_incomplete,
@@ -158,9 +159,10 @@ def _response(
     exchange: Exchange, active: Optional[Redactor], max_body_bytes: int,
     caller: Optional[CallerKey],
 ) -> tuple[dict[str, Any], Optional[str]]:
-    """The HAR ``response`` object, and its Content-Type as sent (its mimeType may be
-    redacted)."""
-    response_headers, noted = headers(exchange.response_headers, active, caller)
+    """The HAR ``response`` object, and its Content-Type as sent (its mimeType is
+    redacted when the denylist names Content-Type)."""
+    response_headers, noted = headers(exchange.response_headers, active, caller,
+                                      f"/logs/{exchange.id}")
     response_type = noted.get("content-type")
     size = bodies.body_size(exchange.response_body_size, exchange.response_body)
     if exchange.response_body_omitted:

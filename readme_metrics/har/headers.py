@@ -34,6 +34,8 @@ RAW_CONTENT_ENCODING = "raw content-encoding"
 #: Cookie headers hold the same cookies as one holding them all).
 RAW_COOKIE = "raw cookie"
 _RAW_NOTED = {"content-type": RAW_CONTENT_TYPE, "content-encoding": RAW_CONTENT_ENCODING}
+#: The response header the library adds (SPEC 7).
+DOCS_HEADER = "x-documentation-url"
 
 # Last second of 9999-12-31: later dates would not have the 4-digit year HAR expects.
 MAX_EPOCH = 253402300799
@@ -111,12 +113,25 @@ def _role(name: str) -> tuple[str, int, bool, Optional[str]]:
     return role
 
 
+def _unlisted(value: str, kind: int, redactor: Redactor, caller: Optional[CallerKey]) -> str:
+    """The value of a header the allowlist alone hides, as mimeType and redirectURL show
+    it: a URL's query still follows the lists, the caller's key is still masked."""
+    if kind == _URL:
+        value = redactor.url(value)
+        return value if caller is None else caller.url(value)
+    return value if caller is None or not caller.may_hold(value) else caller.text(value)
+
+
 def headers(
     pairs: list[tuple[str, str]], redactor: Optional[Redactor],
-    caller: Optional[CallerKey] = None,
+    caller: Optional[CallerKey] = None, own: Optional[str] = None,
 ) -> tuple[list[dict[str, str]], dict[str, str]]:
     """HAR headers: redacted first, then credentials masked (a redaction stays), then the
     caller's key masked in the other values.
+
+    ``own``: the tail (``/logs/<_id>``) of the ``x-documentation-url`` the library added
+    to the response (SPEC 7): that header is the library's, not the app's data, so only a
+    denylist naming it redacts it.
 
     Also returns the first HAR value of each header of ``_NOTED_HEADERS`` present, by
     lower-case name, the first raw Content-Type and Content-Encoding under
@@ -141,7 +156,13 @@ def headers(
         elif low == "cookie":
             noted[RAW_COOKIE] = (noted[RAW_COOKIE] + ";" + value if RAW_COOKIE in noted
                                  else value)
-        if redactor is not None and redactor.redacts(name):
+        if redactor is not None and redactor.redacts(name) and (
+                low != DOCS_HEADER or own is None or not value.endswith(own)
+                or redactor.denies(name)):
+            if note and low not in noted and not redactor.denies(name):
+                # The allowlist alone hides it: mimeType and redirectURL repeat it, but
+                # they are the HAR's own fields, not keys SPEC 6's lists match.
+                noted[low] = _unlisted(value, kind, redactor, caller)
             value = redacted(value)
         elif kind == _MASKED:
             value = mask(_without_redacted_cookies(name, value, redactor))

@@ -138,6 +138,13 @@ def header_value(headers: list[dict[str, Any]], name: str) -> Optional[str]:
     return None
 
 
+def repeats(field: str, header: str) -> bool:
+    """Whether a HAR field repeating a header (mimeType, redirectURL) agrees with it: the
+    same value, or any value when the header is redacted (an allowlist that does not list
+    the header hides it, not the HAR's own field; a denylist naming it hides both)."""
+    return field == header or bool(_REDACTED.fullmatch(header))
+
+
 def secret_shape(value: Any) -> bool:
     return isinstance(value, str) and (is_masked(value) or bool(_REDACTED.fullmatch(value)))
 

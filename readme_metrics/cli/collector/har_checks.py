@@ -18,6 +18,7 @@ from readme_metrics.cli.collector.checker import (
     Checker,
     header_value,
     kind,
+    repeats,
     secret_shape,
 )
 from readme_metrics.har.credentials import CREDENTIAL_HEADERS
@@ -67,7 +68,7 @@ def _check_post_data(c: Checker, value: Any, path: str, headers: list[dict[str, 
             except (binascii.Error, ValueError):
                 c.add(f"{path}.text", "is marked base64 but does not decode as base64")
         content_type = header_value(headers, "content-type")
-        if mime is not None and mime != (content_type or "text/plain"):
+        if mime is not None and not repeats(mime, content_type or "text/plain"):
             c.add(f"{path}.mimeType",
                   f"must be the request's Content-Type {content_type or 'text/plain'!r}, "
                   f"got {mime!r}")
@@ -147,7 +148,7 @@ def _check_response(c: Checker, value: Any, path: str) -> None:
         c.field(content, "compression", content_path, c.integer, required=False)
         mime = c.field(content, "mimeType", content_path, c.string)
         content_type = header_value(headers, "content-type") or ""
-        if mime is not None and mime != content_type:
+        if mime is not None and not repeats(mime, content_type):
             c.add(f"{content_path}.mimeType",
                   f"must be the response's Content-Type {content_type!r}, got {mime!r}")
         text = c.field(content, "text", content_path, c.string, required=False)
@@ -161,7 +162,7 @@ def _check_response(c: Checker, value: Any, path: str) -> None:
                 c.add(f"{content_path}.text", "does not decode as base64")
     redirect = c.field(response, "redirectURL", path, c.string)
     location = header_value(headers, "location") or ""
-    if redirect is not None and redirect != location:
+    if redirect is not None and not repeats(redirect, location):
         c.add(f"{path}.redirectURL", f"must be the Location header {location!r}, got {redirect!r}")
     headers_size = c.field(response, "headersSize", path, c.integer)
     if headers_size is not None and headers_size != -1:
