@@ -21,6 +21,7 @@ import importlib.util
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -37,6 +38,7 @@ import urllib3
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.masking import mask
 from tests.support.contract import caller, pairs
+from tests.support.e2e_apps import RAISING_MODES
 from tests.support.fake_api import Collector, Reply, basic_auth, describe, free_port
 from tests.support.har_check import assert_valid_log
 from tests.support.processes import OWN_GROUP, end_stragglers
@@ -639,3 +641,60 @@ def test_real_server_round_trip(collector: Collector) -> None:
     assert [p["value"] for p in get["queryString"]] == ["a b", "&", ""]
     assert post["postData"] == {"mimeType": "application/json", "text": '{"name": "\\u00e4"}'}
     assert first.headers["x-documentation-url"] == f"{DOCS}/logs/{logs[0]['_id']}"
+
+
+# -- the log says what the client got, under each server (SPEC 4, 5) ----------------------
+
+# Not UTF-8 (latin-1 é, lower-case escapes, bytes no text has): sent byte for byte.
+RAW_TARGET = "/caf%E9?q=%E9&%e9=caf%e9&n=%C3%A9+x&raw=%FF%FE"
+
+
+def raw_get(port: int, target: str) -> int:
+    """The status a client gets for ``GET target``, the target sent as it is (requests
+    would quote it again), read to the end of the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
+        client.sendall(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                       f"X-Api-Key: {CALLER}\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while True:
+            try:
+                data = client.recv(65536)
+            except ConnectionResetError:  # a server that gave up on the answer
+                break
+            if not data:
+                break
+            answer += data
+    return int(answer.split(b" ", 2)[1])
+
+
+@pytest.mark.parametrize("server", ["waitress", "gunicorn-sync", "werkzeug", "wsgiref"])
+def test_the_log_says_what_the_client_got(server: str, collector: Collector,
+                                          tmp_path: Path) -> None:
+    """An app that raises after start_response: the server answers 500 unless the status
+    had gone out with a first chunk, and the log says the same; a URL that is no UTF-8 is
+    logged exactly as received."""
+    port = free_port()
+    with serve(SERVERS[server](port, "tests.support.e2e_apps:plain_app"),
+               server_env(collector), tmp_path, port):
+        got = {mode: raw_get(port, f"/raise/{mode}") for mode in RAISING_MODES}
+        assert raw_get(port, RAW_TARGET) == 200
+        logs = collector.wait_for_logs(len(got) + 1)
+    assert len(logs) == len(got) + 1, describe(logs)
+    entries = {}
+    for log in logs:
+        assert_valid_log(log)
+        entry = entry_of(log)
+        entries[urlsplit(entry["request"]["url"]).path] = entry
+    for mode, status in got.items():
+        logged = entries[f"/raise/{mode}"]["response"]["status"]
+        if server == "waitress" and mode == "after-an-empty-chunk":
+            # waitress skips an empty chunk, so it still answers its 500 (the others send
+            # the status with it): logged as the status the app started.
+            assert (status, logged) == (500, 201)
+        else:
+            assert (mode, logged) == (mode, status) == (mode, RAISING_MODES[mode])
+    request = entries["/caf%E9"]["request"]
+    assert request["url"] == f"http://127.0.0.1:{port}{RAW_TARGET}"
+    assert request["queryString"] == [
+        {"name": "q", "value": "%E9"}, {"name": "%e9", "value": "caf%e9"},
+        {"name": "n", "value": "é x"}, {"name": "raw", "value": "%FF%FE"}]

@@ -21,6 +21,7 @@ from tests.support.capture_wrap import (
     only_log,
     wrap_fixture,  # noqa: F401 - the ``wrap`` fixture
 )
+from tests.support.e2e_apps import RAISING_MODES, raising_app
 from tests.support.fake_api import Collector
 from tests.support.har_check import assert_valid_log
 from tests.support.minimal_server import call, environ_for
@@ -209,34 +210,25 @@ def test_file_wrapper_is_returned_as_the_same_object(inline_wrap: Any,
     assert {"name": "Content-Length", "value": "11"} in response["headers"]
 
 
-@pytest.mark.parametrize("mode", ["before-start", "while-iterating", "after-start"])
+@pytest.mark.parametrize("mode", list(RAISING_MODES))
 def test_app_exceptions_propagate_unchanged_and_are_logged(inline_wrap: Any, collector: Collector,
                                                            mode: str) -> None:
-    class Boom(Exception):
-        pass
-
-    error = Boom("the app failed")
-
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
-        if mode == "before-start":
-            raise error
-        start_response("201 Created", [("Content-Type", "text/plain")])
-        if mode == "after-start":
-            raise error
-        return fail_later()
-
-    def fail_later() -> Iterator[bytes]:
-        yield b"partial"
-        raise error
-
-    middleware = inline_wrap(app)
+    """SPEC 5: the exception propagates unchanged, and the log says what the client got:
+    500, or the status that had gone out (the app's headers only with it)."""
+    error = RuntimeError("the app failed")
+    middleware = inline_wrap(raising_app(mode, error))
     result = run_wsgi(middleware, wsgi_environ())
     assert result.error is error
     middleware.flush(5.0)
     [log] = collector.wait_for_logs(1)
     assert_valid_log(log)
-    expected = 500 if mode == "before-start" else 201
-    assert log["request"]["log"]["entries"][0]["response"]["status"] == expected
+    response = log["request"]["log"]["entries"][0]["response"]
+    assert response["status"] == RAISING_MODES[mode]
+    sent = {header["name"] for header in response["headers"]}
+    if RAISING_MODES[mode] == 500:
+        assert response["statusText"] == "Internal Server Error" and sent == set()
+    else:
+        assert response["statusText"] == "Created" and "X-App" in sent
 
 
 # -- a response never closed -------------------------------------------------------------

@@ -83,7 +83,7 @@ class _Capture(Recorder):
     """
 
     __slots__ = ("middleware", "pipeline", "environ", "request", "tee", "group",
-                 "_start_response", "_write")
+                 "_start_response", "_write", "_wrote")
 
     def __init__(self, middleware: MetricsMiddleware, pipeline: MetricsPipeline,
                  environ: WSGIEnvironment, start_response: StartResponse) -> None:
@@ -95,6 +95,7 @@ class _Capture(Recorder):
         self.request = EnvironRequest(environ, config.trusted_proxies)
         self.group: Any = _UNKNOWN
         self._start_response = start_response
+        self._wrote = False
         self.tee: Optional[InputTee] = None
         body = None
         if _may_have_body(environ):
@@ -167,6 +168,7 @@ class _Capture(Recorder):
 
     def write(self, data: bytes) -> Any:
         """The ``write`` callable the app gets: recorded, then the server's."""
+        self._wrote = True
         self.record(data)
         return self._write(data)
 
@@ -200,8 +202,16 @@ class _Capture(Recorder):
         except Exception:
             self.pipeline.config.logger.exception("readme_metrics: could not record a request")
 
-    def fail(self) -> None:
-        """The app raised: log what we know (status 500 unless a response had started)."""
+    def fail(self, unsent: bool = False) -> None:
+        """The app raised: log what the client gets (SPEC 5).
+
+        ``unsent``: it raised before handing the server a first chunk. A server sends the
+        status and headers only with the first chunk or write() (PEP 3333), so the client
+        then gets the server's own 500 (wsgiref, werkzeug, gunicorn, waitress), not the
+        status the app had started; after that, the status that went out.
+        """
+        if unsent and not self._wrote and self.status:
+            self.respond(500, "Internal Server Error", [])
         Recorder.fail(self)
         self.finish_log()
 
@@ -273,7 +283,7 @@ class MetricsMiddleware(PipelineControls):
         try:
             result = self.app(environ, capture.start_response)
         except BaseException:
-            capture.fail()
+            capture.fail(unsent=True)
             raise
         return capture.wrap(result)
 

@@ -67,10 +67,12 @@ class Response:
         return self
 
     def __next__(self) -> bytes:
-        if self._iterator is None:
-            self._iterator = iter(self._result)
+        iterator = self._iterator
+        first = iterator is None
         try:
-            chunk = next(self._iterator)
+            if iterator is None:
+                iterator = self._iterator = iter(self._result)
+            chunk = next(iterator)
         except StopIteration:
             # The server may discard unread input now, before close() (werkzeug does):
             # record it first. Background mode queues the log now too (no I/O): test
@@ -87,7 +89,8 @@ class Response:
                 capture.settle_body(GRACE)
             raise
         except BaseException:
-            self._capture.fail()
+            # The first chunk: the server had nothing to send yet, not even the status.
+            self._capture.fail(unsent=first)
             raise
         self._capture.record(chunk)
         return chunk

@@ -67,6 +67,42 @@ async def async_stream_chunks(barrier: str) -> AsyncIterator[bytes]:
     yield b"third\n"
 
 
+def raising_app(mode: str, error: BaseException) -> Callable[..., Iterator[bytes]]:
+    """An app that starts a 201 (but for ``before-start``), then raises ``error``:
+    before answering, from its call, at its first chunk, after an empty or a non-empty
+    chunk, or after write()."""
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[bytes]:
+        if mode == "before-start":
+            raise error
+        write = start_response("201 Created", [("Content-Type", "text/plain"),
+                                               ("X-App", "yes")])
+        if mode == "after-start":
+            raise error
+        if mode == "after-write":
+            write(b"written")
+            raise error
+        return body()
+
+    def body() -> Iterator[bytes]:
+        if mode == "after-an-empty-chunk":
+            yield b""
+        elif mode == "while-iterating":
+            yield b"partial"
+        raise error
+
+    return app
+
+
+#: What a client of wsgiref, werkzeug, gunicorn and waitress gets from raising_app: the
+#: server sends the status with the first chunk or write() (PEP 3333), so until then it
+#: answers its own 500. An empty first chunk: waitress skips it (500), the others send the
+#: 201 (kept).
+RAISING_MODES = {
+    "before-start": 500, "after-start": 500, "at-the-first-chunk": 500,
+    "after-an-empty-chunk": 201, "while-iterating": 201, "after-write": 201,
+}
+
+
 def upload_answer(field: Optional[str], name: Optional[str], data: bytes) -> bytes:
     return json.dumps({
         "field": field, "name": name, "size": len(data),
@@ -81,7 +117,8 @@ def group(api_key: Optional[str], path: str, kind: str) -> Optional[dict[str, st
 
 
 def webob_grouping(request: Any) -> Optional[dict[str, str]]:
-    return group(request.headers.get("X-Api-Key"), request.path,
+    # PATH_INFO as the server gave it: request.path fails for a path that is no UTF-8.
+    return group(request.headers.get("X-Api-Key"), request.environ.get("PATH_INFO", ""),
                  f"{type(request).__module__}.{type(request).__name__}")
 
 
@@ -117,6 +154,8 @@ def _plain(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[
     if path == "/stream":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return stream_chunks(query.get("barrier", [""])[0])
+    if path.startswith("/raise/"):  # this app only: a 201 started, then an exception
+        return raising_app(path[7:], RuntimeError("the app failed"))(environ, start_response)
     if path == "/noread-stream":  # no length: the server ends the answer after the iterable
         start_response("200 OK", [("Content-Type", "text/plain")])
         return (part for part in [b"ok"])
