@@ -160,8 +160,9 @@ class RequestIdMiddleware:
         return _ScopedIterable(result, scope)
 
     @staticmethod
-    def _request_id(incoming: str | None) -> str:
-        if incoming is not None and _SANE_ID.match(incoming):
+    def _request_id(incoming: object) -> str:
+        # Not a str: a broken server's environ (PEP 3333 says str), replaced all the same.
+        if isinstance(incoming, str) and _SANE_ID.match(incoming):
             return incoming
         return str(uuid.uuid4())
 

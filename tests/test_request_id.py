@@ -118,6 +118,24 @@ def test_malformed_incoming_id_is_replaced(incoming: str) -> None:
     assert set(json.loads(result.body).values()) == {request_id}
 
 
+@settings(max_examples=300, deadline=None)
+@given(incoming=st.one_of(st.text(), st.text(st.characters(min_codepoint=0, max_codepoint=255)),
+                          st.binary(), st.integers(), st.none()))
+def test_any_incoming_value_is_kept_only_when_sane(incoming: Any) -> None:
+    """SPEC 8: an absent or invalid id (too long, a control character, a space, beyond
+    ASCII, or no str at all, which a broken server could put in the environ) is replaced
+    by a uuid4, never an error for the app."""
+    environ = wsgi_environ()
+    environ["HTTP_X_REQUEST_ID"] = incoming
+    result = run_wsgi(RequestIdMiddleware(id_app), environ)
+    assert result.error is None
+    [request_id] = result.header("X-Request-Id")
+    sane = (isinstance(incoming, str) and 1 <= len(incoming) <= 200
+            and all("!" <= c <= "~" for c in incoming))
+    assert request_id == incoming if sane else UUID4.match(request_id)
+    assert set(json.loads(result.body).values()) == {request_id}
+
+
 def test_each_request_gets_a_new_id() -> None:
     app = checked(plain_app())
     ids = {run_wsgi(app, wsgi_environ()).header("X-Request-Id")[0] for _ in range(20)}
@@ -152,6 +170,14 @@ def test_header_name_from_argument_and_environment(monkeypatch: pytest.MonkeyPat
                         wsgi_environ(headers={"X-Request-Id": "r-1"}))
     assert from_arg.header("X-Request-Id") == ["r-1"]
     assert RequestIdMiddleware(plain_app(), header="Trace").header == "Trace"
+
+
+@pytest.mark.parametrize("value", ["", "  ", "\t"])
+def test_a_blank_header_name_in_the_environment_is_the_default(
+        monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    """``REQUEST_ID_HEADER=`` (compose files, .env templates) means unset."""
+    monkeypatch.setenv("REQUEST_ID_HEADER", value)
+    assert RequestIdMiddleware(plain_app()).header == "X-Request-Id"
 
 
 @pytest.mark.parametrize("name", ["X Request", "X-Id:", "Ünï", "a\nb"])
