@@ -92,12 +92,25 @@ def _identity(key: Any) -> Optional[str]:
         return str(key) if key and not key.isspace() else None
     if isinstance(key, numbers.Integral):  # int, IntEnum, numpy's integers
         return str(int(key))
-    if isinstance(key, numbers.Real):  # float, numpy's floats
-        value = float(key)
+    if isinstance(key, numbers.Real):  # float, numpy's floats, Fraction
+        try:
+            value = float(key)
+        except OverflowError:  # a Fraction beyond any double: its exact value
+            return str(key)
         return str(value) if math.isfinite(value) else None
     if isinstance(key, Decimal):  # a database column
         return str(key) if key.is_finite() else None
     return None
+
+
+def _text(value: Any) -> Optional[str]:
+    """A label or email as text: a str as it is, bytes (a database driver's) as UTF-8,
+    anything else as str() gives it (a user object's own name); None stays None."""
+    if value is None or value.__class__ is str:
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace")  # not "b'...'", a name no one has
+    return str(value)
 
 
 def _shown(value: Any) -> str:
@@ -187,10 +200,4 @@ class Identifier:
                 "the grouping function returned unknown keys "
                 f"{', '.join(extra)}; they are dropped (known: {_DOCUMENTED_KEYS})",
             )
-        label = result.get("label")
-        email = result.get("email")
-        return Group(
-            key,
-            label if label is None or label.__class__ is str else str(label),
-            email if email is None or email.__class__ is str else str(email),
-        )
+        return Group(key, _text(result.get("label")), _text(result.get("email")))

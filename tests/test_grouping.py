@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import json
 import logging
+import math
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from fractions import Fraction
@@ -11,12 +13,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from webob import Request
 
 from readme_metrics._dotted import ImportedOnFirstCall
 from readme_metrics.exchange import Group
 from readme_metrics.grouping import Identifier
+from readme_metrics.har import build_log
 from tests.support.contract import no_log_sent, reading_app
+from tests.support.exchanges import make_exchange
 from tests.support.fake_api import Collector
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
@@ -196,11 +202,79 @@ def test_a_key_that_is_no_string_or_number_is_not_logged(
     # column, numpy's integers (numbers.Integral, like this Fraction is numbers.Real).
     pytest.param(Decimal("1042"), "1042", id="decimal"),
     pytest.param(Fraction(5, 2), "2.5", id="other-real"),
+    # Beyond a double, float() overflows: it raised, and the request was not logged.
+    pytest.param(Fraction(10 ** 400, 3), f"{10 ** 400}/3", id="fraction-beyond-a-double"),
+    pytest.param(Decimal("1E+400"), "1E+400", id="decimal-beyond-a-double"),
     pytest.param(" padded ", " padded ", id="kept-as-given"),
 ])
 def test_a_string_or_number_key_is_the_identity(key: Any, identity: str) -> None:
     assert Identifier(lambda req: {"api_key": key}, LOGGER)(request()) == Group(
         identity, None, None)
+
+
+class Named:
+    """A user object whose own str() is its name (a Django user, say)."""
+
+    def __str__(self) -> str:
+        return "Owlbert"
+
+
+@pytest.mark.parametrize("value, text", [
+    pytest.param("Owlbert", "Owlbert", id="str"),
+    pytest.param(None, None, id="none-left-out"),
+    pytest.param(b"Ow\xc3\xabl", "Owël", id="bytes-as-utf8"),
+    pytest.param(bytearray(b"Owl"), "Owl", id="bytearray"),
+    pytest.param(b"\xff", "\ufffd", id="bytes-no-utf8"),
+    pytest.param(42, "42", id="int"),
+    pytest.param(Named(), "Owlbert", id="object-named-by-str"),
+])
+def test_a_label_or_email_is_text(value: Any, text: Any) -> None:
+    """SPEC 4: label and email are strings; bytes were logged as their repr ("b'Owl'"),
+    a name no caller has."""
+    group = Identifier(lambda req: {"api_key": "k", "label": value, "email": value},
+                       LOGGER)(request())
+    assert group == Group("k", text, text)
+
+
+NUMBERS = st.one_of(
+    st.integers(), st.floats(allow_nan=True, allow_infinity=True),
+    st.fractions(), st.builds(Fraction, st.integers(), st.integers(1, 10 ** 400)),
+    st.builds(Fraction, st.integers(-10 ** 400, 10 ** 400)),
+    st.decimals(allow_nan=True, allow_infinity=True), st.complex_numbers(), st.booleans())
+VALUES = st.one_of(NUMBERS, st.none(), st.text(), st.binary(),
+                   st.lists(st.integers(), max_size=3), st.builds(Named))
+
+
+def is_an_id(key: Any) -> bool:
+    if isinstance(key, str):
+        return key.strip() != ""
+    if isinstance(key, Decimal):
+        return key.is_finite()
+    if isinstance(key, float):
+        return math.isfinite(key)
+    return isinstance(key, (int, Fraction)) and not isinstance(key, bool)
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=st.one_of(NUMBERS, VALUES), label=VALUES, email=VALUES,
+       extra=st.dictionaries(st.text(max_size=5), VALUES, max_size=2))
+def test_any_returned_values_give_a_group_of_text_or_none(
+        key: Any, label: Any, email: Any, extra: dict[str, Any]) -> None:
+    """Whatever the values: never an exception, and either no log or a group whose id is
+    text (a non-blank string, or any finite number written out) and whose label and email
+    are text; bools, NaN, infinities, complex numbers and containers are no id."""
+    result = {**extra, "api_key": key, "label": label, "email": email}
+    group = Identifier(lambda req: result, LOGGER)(request())
+    if not is_an_id(key):
+        assert group is None
+        return
+    assert group is not None and isinstance(group.id, str) and group.id
+    for text in (group.label, group.email):
+        assert text is None or text.__class__ is str
+    log = build_log(make_exchange(group=group))
+    json.dumps(log)
+    assert set(log["group"]) == {"id", "label", "email"} - (
+        {"label"} if label is None else set()) - ({"email"} if email is None else set())
 
 
 class Unreadable(Mapping):  # type: ignore[type-arg]
