@@ -8,7 +8,7 @@ Every table case goes through ``json.dumps``/``json.loads`` (what is actually se
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, quote_plus, urlencode, urlsplit
+from urllib.parse import quote, quote_plus, unquote_to_bytes, urlencode, urlsplit
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,6 +18,8 @@ from readme_metrics.redaction import Redactor
 from tests.support.contract import exchange, reading_app
 from tests.support.exchanges import entry_of, make_exchange
 from tests.support.fake_api import Collector
+from tests.support.har_check import assert_valid_log
+from tests.support.wsgi import run_wsgi, wsgi_environ
 
 # -- url and query string --------------------------------------------------------------
 
@@ -102,3 +104,43 @@ def test_any_query_round_trips(inline_wrap: Any, collector: Collector,
     request = entry["request"]
     assert urlsplit(request["url"]).query == query
     assert [(p["name"], p["value"]) for p in request["queryString"]] == query_pairs
+
+
+# Bytes as a client may percent-encode them (latin-1, binary, no text at all); a "%" byte
+# is left out: its escape decodes to "%", which a kept escape cannot be told from.
+NOT_UTF8 = st.binary(max_size=6).map(lambda data: data.replace(b"%", b""))
+
+
+def percent(data: bytes, lower: bool) -> str:
+    text = "".join(f"%{byte:02X}" for byte in data)
+    return text.lower() if lower else text
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(NOT_UTF8, NOT_UTF8), min_size=1, max_size=4), NOT_UTF8,
+       st.booleans())
+def test_a_url_in_any_encoding_is_logged_exactly_as_received(
+        inline_wrap: Any, collector: Collector, query_pairs: list[tuple[bytes, bytes]],
+        path: bytes, lower: bool) -> None:
+    """SPEC 4: ``/caf%E9?q=%E9``: the url as received (escapes in their case), and each
+    name and value decoded where it is UTF-8, its escapes kept where not (so its bytes
+    can be read back), never an error."""
+    query = "&".join(f"{percent(name, lower)}={percent(value, lower)}"
+                     for name, value in query_pairs)
+    target = f"/caf{percent(path, lower)}?{query}"
+    # As gunicorn gives it: PATH_INFO decoded (bytes as latin-1), the raw target too.
+    environ_path = "/caf" + path.decode("latin-1")
+    environ = wsgi_environ(path=environ_path, query=query)
+    environ["RAW_URI"] = target
+    collector.received.clear()
+    middleware = inline_wrap(reading_app())
+    assert run_wsgi(middleware, environ).error is None
+    assert middleware.flush(5.0) is True
+    [log] = collector.wait_for_logs(1)
+    assert_valid_log(log)
+    request = log["request"]["log"]["entries"][0]["request"]
+    assert request["url"] == "http://127.0.0.1" + target
+    logged = [(unquote_to_bytes(p["name"].encode()), unquote_to_bytes(p["value"].encode()))
+              for p in request["queryString"]]
+    assert logged == query_pairs
