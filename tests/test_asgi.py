@@ -1037,6 +1037,47 @@ def test_background_mode_queues_the_log_when_the_response_ends(
     assert entry(log)["response"]["status"] == 200
 
 
+@pytest.mark.parametrize("after", ["returns", "raises"])
+def test_inline_mode_sends_the_log_when_the_response_ends_and_the_call_waits_for_it(
+        wrap: Any, collector: Collector, after: str) -> None:
+    """background_worker_mode=False: the send starts when the response ends (SPEC 5), so
+    work after it (a BackgroundTask) does not hold the log back, for ever for a task
+    that waits for it; and the app's call still ends only once the send is over (where
+    the process may be frozen after the call: serverless)."""
+    held = threading.Event()
+    collector.replies.append(Reply(gate=held))  # the first POST waits for the task
+    arrived: list[bool] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+        # The background task: lets the POST through once it has arrived.
+        def post_arrives() -> bool:
+            deadline = time.monotonic() + 15
+            while not collector.received and time.monotonic() < deadline:
+                time.sleep(0.01)
+            held.set()
+            return bool(collector.received)
+        arrived.append(await asyncio.get_running_loop().run_in_executor(None, post_arrives))
+        if after == "raises":
+            raise Boom("after the answer")
+
+    wrapped = wrap(app, timeout=30)
+
+    async def call() -> tuple[Optional[BaseException], int]:
+        done = await run(wrapped, http_scope())
+        return done.error, wrapped.stats["sent"]  # sent by the time the call is over
+
+    try:
+        error, sent = asyncio.run(call())
+    finally:
+        held.set()
+    assert arrived == [True]
+    assert (error.__class__, sent) == (Boom if after == "raises" else type(None), 1)
+    assert entry(collector.wait_for_logs(1)[0])["response"]["status"] == 200
+
+
 @pytest.mark.parametrize("app_kind", ["raw", "starlette-background-task"])
 def test_a_body_read_after_the_answer_does_not_change_the_queued_log(
         wrap: Any, collector: Collector, app_kind: str) -> None:

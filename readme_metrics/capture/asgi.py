@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import sys
+from concurrent.futures import Future
 from typing import Any, Awaitable, Callable, MutableMapping, Optional, Union
 
 import webob
@@ -216,18 +217,16 @@ class MetricsMiddleware(PipelineControls):
         assert self.pipeline is not None
         self.pipeline.submit(pending, send)
 
-    async def submit_inline(self, pending: PendingExchange) -> None:
-        """Queue the log in inline mode: the send of a full batch runs off the event loop,
-        after the sends handed over before it (see :mod:`.asgi_inline`), and is awaited.
-        Under trio it is handed to a thread of our own and not awaited."""
-        loop = running_asyncio_loop()
-        sending = self._inline.send(pending, loop)
-        if loop is not None:
-            await asyncio.wrap_future(sending)
+    def submit_inline(self, pending: PendingExchange) -> Future[None]:
+        """Hand the log over in inline mode: the send of a full batch runs off the event
+        loop, after the sends handed over before it (see :mod:`.asgi_inline`); the future
+        is done once it was made. Handed over at once, not to a task of the loop: a task
+        not yet run when the loop closes is dropped."""
+        return self._inline.send(pending, running_asyncio_loop())
 
-    async def submit_later(self, pending: PendingExchange) -> None:
-        """Queue the log in inline mode without waiting for the send it may start: for an
-        exchange whose answer the server still owes (its 500 once the app has raised),
-        which must not wait on the Metrics API. Handed over at once, not to a task of
-        the loop: a task not yet run when the loop closes is dropped."""
-        self._inline.send(pending, running_asyncio_loop())
+    async def sent(self, sending: Future[None]) -> None:
+        """Wait for an inline send handed over (when the response ended): the app's call
+        ends after it, as the process may be frozen then (serverless). Not under trio,
+        where there is no neutral way to await a thread: the send goes on on its own."""
+        if running_asyncio_loop() is not None:
+            await asyncio.wrap_future(sending)

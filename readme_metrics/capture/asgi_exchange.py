@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping, Optional
 
 from readme_metrics.capture.asgi_messages import body_record, content_length, start_status
@@ -79,7 +80,7 @@ class _Exchange:
     __slots__ = (
         "middleware", "scope", "request", "recorder", "group", "_receive", "_send",
         "_pending", "_receiving", "_reading", "_disconnected", "_no_drain",
-        "_drain_until", "_ended",
+        "_drain_until", "_ended", "_sending",
     )
 
     def __init__(self, middleware: MetricsMiddleware, scope: MutableMapping[str, Any],
@@ -106,6 +107,9 @@ class _Exchange:
         # When the last of the response went out: work after it (a background task)
         # is not part of the exchange's time.
         self._ended = 0.0
+        # Inline mode: the send handed over when the response ended, which the app's
+        # call waits for before it returns.
+        self._sending: Optional[Future[None]] = None
 
     # -- the request side --------------------------------------------------------------
 
@@ -235,13 +239,12 @@ class _Exchange:
         await self._send(message)
 
     async def _end(self) -> None:
-        """The last of the response went out. In background mode the log is queued now
-        (a queue put), so that work the app does after it (a background task) does not
-        hold it back. In inline mode it waits for the app's return: its send is awaited,
-        and awaited here it would hold back that work instead."""
+        """The last of the response went out: the log is queued now (a queue put), so
+        that work the app does after it (a background task) does not hold it back. In
+        inline mode the send starts now, off the loop, and is awaited only when the
+        app's call ends: awaited here, it would hold back that work instead."""
         self._ended = time.perf_counter()
-        if self.middleware.background:
-            await self.finish(failed=False)
+        await self.finish(failed=False)
 
     def _start(self, message: Message) -> tuple[Message, Any]:
         """The start to send (with x-documentation-url when the exchange is logged), and
@@ -307,6 +310,10 @@ class _Exchange:
         if failed:
             recorder.fail()
         if not recorder.finish():
+            sending = self._sending
+            if sending is not None:  # the app's call ends once its inline send is over
+                self._sending = None
+                await self.middleware.sent(sending)
             return
         try:
             group = self.group
@@ -324,9 +331,9 @@ class _Exchange:
                               self._ended or time.perf_counter())
             if self.middleware.background:
                 self.middleware.submit(pending)
-            elif self._ended:
-                await self.middleware.submit_inline(pending)
-            else:  # the server answers (its 500) or closes once the app returns
-                await self.middleware.submit_later(pending)
+            else:
+                sending = self.middleware.submit_inline(pending)
+                if self._ended:  # else the server owes its answer (its 500): no wait
+                    self._sending = sending
         except Exception:
             self.middleware.logger.exception("readme_metrics: could not record a request")
