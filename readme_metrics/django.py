@@ -22,9 +22,12 @@ keeps a copy (at most ``max_body_bytes``) while the view reads through ``request
 ``request.POST``, uploads or ``request.read()`` as usual. Streaming responses
 (``StreamingHttpResponse``, ``FileResponse``) stay streamed: their iterator is wrapped
 chunk by chunk, sync or async as Django gave it, and the log is finished when it ends or
-the response is closed. Works under WSGI and ASGI (sync and async middleware chains).
+the response is closed. A body the view left unread is recorded as far as it has
+arrived, once the server has sent the answer (in the response's ``close()``) wherever
+the server keeps unread input until then, so the answer goes out as without the
+middleware. Works under WSGI and ASGI (sync and async middleware chains).
 
-It runs a little over 300 lines because Django gives it four entry points to translate
+It runs to about 400 lines because Django gives it four entry points to translate
 (the sync and async middleware calls, sync and async streaming iterators); recording,
 timing, finish-once and request parsing are the shared capture core's.
 """
@@ -32,6 +35,7 @@ timing, finish-once and request parsing are the shared capture core's.
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -152,6 +156,9 @@ class _Capture:
         # thread Django consumes a sync stream in: then a thread of their own), so that
         # neither the loop nor the answer waits on the Metrics API (SPEC 7).
         self.inline: Optional[tuple[InlineSends, asyncio.AbstractEventLoop]] = None
+        # True when a body still in flight is waited for in the response's close(), once
+        # the answer has gone out (see settle_request_body).
+        self.rest_in_close = False
         record = BodyRecord(limit, self.declared)
         stream = getattr(request, "_stream", None)
         if stream is not None and not hasattr(request, "_body") and not getattr(
@@ -165,9 +172,13 @@ class _Capture:
         """After the view: record the body, and make it readable by the grouping function.
 
         An unread rest is read only as far as it has arrived, giving a body still in
-        flight ``GRACE`` at most (this runs before the response goes out: runserver
-        throws unread input away before the response is closed); a body the grouping
-        function could not have whole is given to it as what arrived.
+        flight ``GRACE`` at most; a body the grouping function could not have whole is
+        given to it as what arrived. Where the server keeps unread input until it closes
+        the response (gunicorn, uWSGI, wsgiref: ``rest.waits_for_close``), the rest is
+        read in ``close()``, once the answer has gone out, as the WSGI middleware does:
+        the answer is not held back, unless the grouping function reads the body (it
+        then gets it as the log will). runserver throws unread input away before it
+        closes the response: there the rest is read here, before the answer.
         """
         request, tee = self.request, self.tee
         if hasattr(request, "_body") or tee is None:
@@ -177,7 +188,13 @@ class _Capture:
         if not unread and (record.eof or streaming):
             pass  # read to the end, or a streaming response that may read on
         elif self.declared is not None and self.declared <= self.limit:
-            tee.read_rest(request.META, GRACE)
+            meta = request.META
+            if tee.waits_for_close(meta, meta.get("wsgi.input")):
+                self.rest_in_close = True
+                request._stream = _RestOnRead(tee, meta)
+                request._read_started = False  # request.body reads it, as if unread
+                return
+            tee.read_rest(meta, GRACE)
         if (record.eof and record.size <= self.limit) or record.incomplete:
             # Consumed (request.POST for multipart, read()) or read here: request.body
             # comes back from the copy.
@@ -191,7 +208,7 @@ class _Capture:
             record.feed(raw)  # read before this middleware ran
             record.end()
         elif self.tee is not None and not record.eof:  # type: ignore[union-attr]
-            self.tee.read_rest(self.request.META)
+            self.tee.read_rest(self.request.META, GRACE if self.rest_in_close else 0.0)
 
     def respond(self, response: HttpResponseBase) -> None:
         headers = [(str(name), str(value)) for name, value in response.items()]
@@ -218,13 +235,46 @@ class _Capture:
             self.pipeline.submit(pending)
 
 
+class _RestOnRead:
+    """``request._stream`` from the end of the view when the unread rest is left to the
+    response's close(): a reader of the body (the grouping function, a middleware above)
+    gets it as the log will have it, what arrives within ``GRACE``, not a read that
+    waits for the client. The tee records it then, once."""
+
+    __slots__ = ("_tee", "_meta", "_copy")
+
+    def __init__(self, tee: StreamTee, meta: Any) -> None:
+        self._tee = tee
+        self._meta = meta
+        self._copy: Optional[io.BytesIO] = None
+
+    def _body(self) -> io.BytesIO:
+        if self._copy is None:
+            self._tee.read_rest(self._meta, GRACE)
+            self._copy = io.BytesIO(self._tee.record.content())
+        return self._copy
+
+    def read(self, *args: Any) -> bytes:
+        return self._body().read(*args)
+
+    def readline(self, *args: Any) -> bytes:
+        return self._body().readline(*args)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._body())
+
+    def close(self) -> None:
+        pass  # the tee's stream is Django's own; request.body closes this one after reading
+
+
 def _sync_stream(capture: _Capture, chunks: Iterator[bytes]) -> Iterator[bytes]:
     try:
         for chunk in chunks:
             capture.recorder.record(chunk)
             yield chunk
     finally:
-        capture.finish()
+        if not capture.rest_in_close:  # else in close(), after the end of the answer
+            capture.finish()
 
 
 async def _async_stream(capture: _Capture, chunks: AsyncIterator[bytes]
@@ -234,7 +284,8 @@ async def _async_stream(capture: _Capture, chunks: AsyncIterator[bytes]
             capture.recorder.record(chunk)
             yield chunk
     finally:
-        capture.finish()
+        if not capture.rest_in_close:  # as _sync_stream (WSGI consumes it in one go)
+            capture.finish()
 
 
 class MetricsMiddleware:
@@ -346,7 +397,10 @@ class MetricsMiddleware:
                 self._stream(capture, response)
             else:
                 capture.recorder.record(bytes(response.content))
-                capture.finish()
+                if capture.rest_in_close:  # once the server has sent the answer
+                    response._resource_closers.append(capture.finish)
+                else:
+                    capture.finish()
         except Exception:
             self.config.logger.exception("readme_metrics: could not record a request")
         return response

@@ -153,19 +153,25 @@ def complete_logs(collector: Collector) -> list[dict[str, Any]]:
     return logs
 
 
-def logged_body(collector: Collector, trace: str) -> dict[str, Any]:
-    """The logged request carrying the X-Trace header ``trace`` (waits for it)."""
+def logged(collector: Collector, trace: str) -> dict[str, Any]:
+    """The log of the request carrying the X-Trace header ``trace`` (waits for it)."""
     deadline = time.monotonic() + SAFETY
     while True:
-        found = [entry["request"] for log in complete_logs(collector)
+        found = [log for log in complete_logs(collector)
                  for entry in log["request"]["log"]["entries"]
                  if any(h["value"] == trace for h in entry["request"]["headers"])]
         if found:
             assert len(found) == 1
-            request: dict[str, Any] = found[0]
-            return request
+            return found[0]
         assert time.monotonic() < deadline, "the slow request was never logged"
         time.sleep(0.02)
+
+
+def logged_body(collector: Collector, trace: str) -> dict[str, Any]:
+    """The logged request carrying the X-Trace header ``trace`` (waits for it)."""
+    request: dict[str, Any] = logged(collector, trace)["request"]["log"]["entries"][0][
+        "request"]
+    return request
 
 
 def run_case(collector: Collector, tmp_path: Path, server: str, attribute: str,
@@ -173,8 +179,7 @@ def run_case(collector: Collector, tmp_path: Path, server: str, attribute: str,
              port: Optional[int] = None) -> tuple[bytes, str]:
     port = port or free_port()
     trace = uuid.uuid4().hex
-    env = server_env(collector, DJANGO_SETTINGS_MODULE="tests.support.e2e_apps",
-                     README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping")
+    env = django_env(collector)
     argv = FULL_BODY[server](port, f"tests.support.e2e_apps:{attribute}")
     with serve(argv, env, tmp_path, port) as base:
         answer, other = slow_exchange(base, port, declared, sent, trace,
@@ -191,6 +196,12 @@ def docs_collector(collector: Collector) -> Collector:
     collector.get_v1 = lambda received: Reply(
         200, json.dumps({"baseUrl": "https://docs.example.test"}).encode())
     return collector
+
+
+def django_env(collector: Collector, **extra: str) -> dict[str, str]:
+    return server_env(collector, DJANGO_SETTINGS_MODULE="tests.support.e2e_apps",
+                      README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping",
+                      **extra)
 
 
 def _missing(server: str) -> Optional[str]:
@@ -283,21 +294,26 @@ def test_long_body_sent_in_full_is_kept_to_max_body_bytes(
     assert "incomplete" not in post.get("comment", ""), post["comment"]
 
 
+@pytest.mark.parametrize(("app", "path"), [
+    ("plain_app", "/noread-stream"),
+    # The Django middleware answers after the view, streamed or not.
+    ("django_app", "/noread"), ("django_app", "/noread-stream")])
 @pytest.mark.parametrize("server", ["gunicorn-sync", "gunicorn-gthread"])
-def test_streamed_answer_ends_before_the_wait_for_a_body_in_flight(
-        docs_collector: Collector, tmp_path: Path, server: str) -> None:
-    """A streamed (chunked) answer ends when the server writes its last chunk, after the
-    app's iterable is exhausted. gunicorn reads no unread input before it closes the
+def test_answer_ends_before_the_wait_for_a_body_in_flight(
+        docs_collector: Collector, tmp_path: Path, server: str, app: str, path: str) -> None:
+    """A chunked answer ends when the server writes its last chunk, after the app's
+    iterable is exhausted. gunicorn reads no unread input before it closes the
     response, so the wait for a body still in flight (GRACE, made 60 s here) belongs in
     close(): the client gets the end of its answer at once, as from the bare app, and the
-    rest of its body, sent only then, is still logged. Waiting before the last chunk, the
-    client would get nothing until the wait ran out."""
+    rest of its body, sent only then, is still logged. Waiting before the last chunk (or,
+    in Django, before the view's response is returned), the client would get nothing
+    until the wait ran out."""
     port = free_port()
     trace = uuid.uuid4().hex
-    env = server_env(docs_collector, E2E_BODY_GRACE="60")
-    with serve(SINGLE[server](port, "tests.support.e2e_apps:plain_app"), env, tmp_path,
+    env = django_env(docs_collector, E2E_BODY_GRACE="60")
+    with serve(SINGLE[server](port, f"tests.support.e2e_apps:{app}"), env, tmp_path,
                port), socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as client:
-        client.sendall(request_bytes(port, 6, b"abc", trace, "/noread-stream"))
+        client.sendall(request_bytes(port, 6, b"abc", trace, path))
         answer = read_answer(client, SAFETY)
         assert complete(answer), f"the answer did not end before the body's rest: {answer!r}"
         assert answer.endswith(b"\r\n2\r\nok\r\n0\r\n\r\n")
@@ -319,8 +335,7 @@ def test_unread_body_sent_after_expect_100_continue_is_recorded(
     body = json.dumps({"items": ["x" * 20] * 10}).encode()
     port = free_port()
     trace = uuid.uuid4().hex
-    env = server_env(docs_collector, DJANGO_SETTINGS_MODULE="tests.support.e2e_apps",
-                     README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping")
+    env = django_env(docs_collector)
     argv = {**E2E_SERVERS, **SINGLE}[server](port, "tests.support.e2e_apps:plain_app")
     with serve(argv, env, tmp_path, port), socket.create_connection(
             ("127.0.0.1", port), timeout=SAFETY) as client:
@@ -391,3 +406,58 @@ def test_worker_is_free_once_a_client_with_an_unfinished_body_shuts_its_side(
         request = logged_body(docs_collector, trace)
     assert request["postData"]["text"] == "abc"
     assert request["postData"]["comment"].startswith("incomplete: 3 of ")
+
+
+@pytest.mark.parametrize("server", ["runserver", "gunicorn-sync"])
+def test_django_logs_a_body_that_arrives_after_the_view_has_answered(
+        docs_collector: Collector, tmp_path: Path, server: str) -> None:
+    """The client sends the rest of its body once the view has run (it creates a file).
+    runserver reads unread input out before it closes the response: there the rest is
+    waited for (GRACE, 60 s here) before the answer goes out; gunicorn keeps it, and it
+    is read in close(). Logged whole either way."""
+    port = free_port()
+    trace = uuid.uuid4().hex
+    ran = tmp_path / "view-ran"
+    env = django_env(docs_collector, E2E_BODY_GRACE="60")
+    argv = {**E2E_SERVERS, **SINGLE}[server](port, "tests.support.e2e_apps:django_app")
+    with serve(argv, env, tmp_path, port), socket.create_connection(
+            ("127.0.0.1", port), timeout=SAFETY) as client:
+        client.sendall(request_bytes(port, 6, b"abc", trace, f"/noread?ran={ran}"))
+        deadline = time.monotonic() + SAFETY
+        while not ran.exists():
+            assert time.monotonic() < deadline, "the view never ran"
+            time.sleep(0.01)
+        client.sendall(b"def")
+        assert b" 200 " in read_answer(client, SAFETY).split(b"\r\n")[0]
+        request = logged_body(docs_collector, trace)
+    assert request["bodySize"] == 6
+    assert request["postData"] == {"mimeType": "application/json", "text": "abcdef"}
+
+
+@pytest.mark.parametrize(("declared", "post_data"), [
+    pytest.param(6, {"mimeType": "application/json", "text": "abcdef"}, id="sent"),
+    pytest.param(1000, {"mimeType": "application/json", "text": "abcdef", "comment": (
+        "incomplete: 6 of 1000 bytes could be read without waiting")}, id="declared-more"),
+])
+@pytest.mark.parametrize("server", ["gunicorn-sync", "runserver"])
+def test_django_grouping_function_reads_a_body_the_view_left_unread(
+        docs_collector: Collector, tmp_path: Path, server: str, declared: int,
+        post_data: dict[str, str]) -> None:
+    """The grouping function runs after the view and may read ``request.body`` the view
+    never read: it gets what has arrived (waiting GRACE at most, the default here), the
+    same bytes the log has, each once; the answer comes, and a next client is served."""
+    port = free_port()
+    trace = uuid.uuid4().hex
+    argv = {**E2E_SERVERS, **SINGLE}[server](port, "tests.support.e2e_apps:django_app")
+    with serve(argv, django_env(docs_collector), tmp_path, port) as base:
+        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as client:
+            client.sendall(request_bytes(port, declared, b"abcdef", trace,
+                                         extra="X-Read-Body: 1\r\n"))
+            assert b" 200 " in read_answer(client, SAFETY).split(b"\r\n")[0]
+            log = logged(docs_collector, trace)
+        other = requests.get(f"{base}/hello", headers={"X-Api-Key": "other"}, timeout=SAFETY)
+        assert other.status_code == 200
+    assert log["group"]["label"] == "body:abcdef"  # what the grouping function read
+    request = log["request"]["log"]["entries"][0]["request"]
+    assert request["bodySize"] == declared
+    assert request["postData"] == post_data

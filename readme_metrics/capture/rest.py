@@ -37,10 +37,11 @@ late (curl: after a second) or never, and the wait would hold wsgiref's one thre
 A body sent in full can still be in flight when an app that does not read it has already
 answered. Once the response is out, the adapters give it ``GRACE`` (50 ms) at most; a
 client that declared more than it sends costs that much, never the server's timeout.
-The WSGI side waits in the response's ``close()``, after the server has sent the end of
-a streamed answer, except where the server discards unread input before that
-(:func:`discards_before_close`: werkzeug, runserver), where it waits as the response
-iterable ends, and the end of a streamed answer waits with it.
+The WSGI middleware and the Django one under WSGI wait in the response's ``close()``,
+after the server has sent the end of the answer (:func:`waits_for_close`), except where
+the server discards unread input before that (:func:`discards_before_close`: werkzeug,
+runserver): there the WSGI middleware waits as the response iterable ends (the end of a
+streamed answer waits with it), and the Django one before it returns the response.
 Anything else is not read: recording a body must never cost the app its worker. That
 includes granian, whose ``wsgi.input`` only has reads that wait for the body (no size of
 what arrived, no socket, and the body stream is held by hyper, not the kernel); a read
@@ -70,7 +71,8 @@ from readme_metrics.capture.rest_uwsgi import (
 )
 from readme_metrics.capture.sockets import readable, socket_of
 
-__all__ = ["arrives_later", "continue_unsent", "discards_before_close", "record_rest"]
+__all__ = ["arrives_later", "continue_unsent", "discards_before_close", "record_rest",
+           "waits_for_close"]
 
 
 def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
@@ -178,6 +180,15 @@ def discards_before_close(stream: Any, environ: Mapping[str, Any]) -> bool:
         return "werkzeug.socket" in environ or _is_django_limited(stream)
     except Exception:  # noqa: BLE001 - unknown: read before the server could discard
         return True
+
+
+def waits_for_close(stream: Any, environ: Mapping[str, Any], server_input: Any) -> bool:
+    """True when the unread rest of a body read from ``stream`` is best read in the
+    response's ``close()``: it may still arrive (:func:`arrives_later`), and the server,
+    whose own ``wsgi.input`` is ``server_input``, keeps it until then
+    (:func:`discards_before_close`). The wait for it then costs the client nothing."""
+    return arrives_later(stream, environ) and not discards_before_close(server_input,
+                                                                        environ)
 
 
 def _read_buffered(record: BodyRecord, stream: Any, want: int) -> int:

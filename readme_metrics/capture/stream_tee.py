@@ -3,15 +3,15 @@
 The framework reads through :class:`StreamTee` exactly as through the stream it wraps
 (read, readline, iteration, seek, any other attribute); each chunk is fed to a
 :class:`~readme_metrics.capture.body.BodyRecord`. ``read_rest`` records what was left
-unread, only as far as it has arrived (see ``rest.py``).
+unread, only as far as it has arrived (see ``rest.py``), once.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Mapping, Optional
 
 from readme_metrics.capture.body import BodyRecord
-from readme_metrics.capture.rest import record_rest
+from readme_metrics.capture.rest import record_rest, waits_for_close
 
 __all__ = ["StreamTee"]
 
@@ -26,6 +26,7 @@ class StreamTee:
     def __init__(self, stream: Any, record: BodyRecord) -> None:
         self._stream = stream
         self.record = record
+        self.settled = False  # True once the unread rest was recorded
 
     def _keep(self, data: bytes, asked: Optional[int]) -> bytes:
         if data:
@@ -61,5 +62,17 @@ class StreamTee:
         return getattr(self._stream, name)
 
     def read_rest(self, meta: Any, grace: float = 0.0) -> None:
-        """Record what was left unread, as far as it has arrived (``grace``: see rest.py)."""
-        record_rest(self.record, self._stream, meta, grace)
+        """Record what was left unread, as far as it has arrived (``grace``: see rest.py).
+
+        Once: under gunicorn the rest is copied, not consumed, and a second copy would
+        record the same bytes again.
+        """
+        if not self.settled:
+            self.settled = True
+            record_rest(self.record, self._stream, meta, grace)
+
+    def waits_for_close(self, meta: Mapping[str, Any], server_input: Any) -> bool:
+        """True when the unread rest is best read once the response is closed (see
+        :func:`~readme_metrics.capture.rest.waits_for_close`; ``server_input``: the
+        server's own ``wsgi.input``, under the framework's wrapper this tee is over)."""
+        return waits_for_close(self._stream, meta, server_input)

@@ -13,7 +13,7 @@ import io
 from typing import Any, Iterator, Mapping, Optional
 
 from readme_metrics.capture.body import BodyRecord
-from readme_metrics.capture.rest import arrives_later, discards_before_close, record_rest
+from readme_metrics.capture.rest import arrives_later, record_rest, waits_for_close
 
 __all__ = ["InputTee", "replay_input"]
 
@@ -127,22 +127,24 @@ class InputTee:
             raise StopIteration
         return line
 
-    def arrives_later(self, environ: Mapping[str, Any]) -> bool:
-        """True when part of the body is unread and may still arrive over the connection
-        (so it is better read once the response is out): a body with a length, or a
+    def _rest_unread(self) -> bool:
+        """Part of the body is unread, and could be read later: a body with a length, or a
         chunked one the app has not started reading (only then can its chunks be read
         out of a copy)."""
         record = self.record
         return not (self.settled or record.eof) and (
-            record.declared is not None or (record.chunked and not record.size)) and (
-            arrives_later(self._input, environ))
+            record.declared is not None or (record.chunked and not record.size))
+
+    def arrives_later(self, environ: Mapping[str, Any]) -> bool:
+        """True when part of the body is unread and may still arrive over the connection
+        (so it is better read once the response is out)."""
+        return self._rest_unread() and arrives_later(self._input, environ)
 
     def waits_for_close(self, environ: Mapping[str, Any]) -> bool:
         """True when the unread rest is best read in the response's ``close()``: it may
         still arrive, and the server keeps it until then (see
-        :func:`~readme_metrics.capture.rest.discards_before_close`)."""
-        return self.arrives_later(environ) and not discards_before_close(self._input,
-                                                                         environ)
+        :func:`~readme_metrics.capture.rest.waits_for_close`)."""
+        return self._rest_unread() and waits_for_close(self._input, environ, self._input)
 
     def pull(self, size: int) -> bytes:
         """Read ahead for the grouping function; the app gets these bytes later."""

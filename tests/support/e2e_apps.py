@@ -16,15 +16,17 @@ Endpoints, identical in every framework:
   time out), then ``second`` and ``third``.
 - ``GET /nolog``: the grouping function returns None for it.
 - ``POST /noread``: answers ``ok`` without touching the request body (``/noread-list``:
-  the same as a list, ``/noread-stream``: as a generator without Content-Length, so
-  chunked under HTTP/1.1; both in the plain app only).
+  the same as a list, in the plain app only; ``/noread-stream``: as a generator without
+  Content-Length, so chunked under HTTP/1.1, in the plain and the Django app). In Django,
+  ``?ran=<path>`` makes the view create that file, so a client knows it has run.
 
 ``plain_bare`` is the plain app unwrapped, to compare the wrapped app with. Run as
 ``python -m tests.support.e2e_apps SERVER ATTRIBUTE PORT`` it serves an app under werkzeug's
 development server (``threaded`` as ``flask run``, or ``werkzeug-single``) or wsgiref.
 
 The grouping function takes the caller from the ``X-Api-Key`` header and puts in the
-label what kind of request object it received, so the test can check each adapter.
+label what kind of request object it received, so the test can check each adapter (in
+Django, with ``X-Read-Body``, ``body:`` and what ``request.body`` gave it instead).
 """
 
 from __future__ import annotations
@@ -170,12 +172,16 @@ def _plain(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[
 def _build_plain() -> Any:
     from readme_metrics import MetricsApiConfig, MetricsMiddleware
 
-    if os.environ.get("E2E_BODY_GRACE"):  # a longer wait for a body in flight (tests)
-        from readme_metrics.capture import wsgi_response
-
-        wsgi_response.GRACE = float(os.environ["E2E_BODY_GRACE"])
-
+    _body_grace("readme_metrics.capture.wsgi_response")
     return MetricsMiddleware(_plain, MetricsApiConfig(grouping_function=webob_grouping))
+
+
+def _body_grace(module: str) -> None:
+    """E2E_BODY_GRACE (tests): a longer wait for a body in flight in the adapter ``module``."""
+    if os.environ.get("E2E_BODY_GRACE"):
+        import importlib
+
+        importlib.import_module(module).GRACE = float(os.environ["E2E_BODY_GRACE"])
 
 
 # -- Bottle ----------------------------------------------------------------------------
@@ -284,13 +290,16 @@ ALLOWED_HOSTS = ["*"]
 ROOT_URLCONF = __name__
 USE_TZ = True
 MIDDLEWARE = ["readme_metrics.django.MetricsMiddleware"]
+WSGI_APPLICATION = f"{__name__}.django_app"  # runserver serves it too (E2E_BODY_GRACE)
 # README_METRICS_CONFIG is left out on purpose: the middleware reads README_* variables
 # (README_GROUPING_FUNCTION=tests.support.e2e_apps.django_grouping).
 
 
 def django_grouping(request: Any) -> Optional[dict[str, str]]:
-    return group(request.headers.get("X-Api-Key"), request.path,
-                 f"{type(request).__module__}.{type(request).__name__}")
+    kind = f"{type(request).__module__}.{type(request).__name__}"
+    if request.headers.get("X-Read-Body"):  # the label tells what request.body gave
+        kind = "body:" + request.body.decode("latin-1")
+    return group(request.headers.get("X-Api-Key"), request.path, kind)
 
 
 def _django_views() -> list[Any]:
@@ -325,10 +334,19 @@ def _django_views() -> list[Any]:
 
     @csrf_exempt
     def noread(request: Any) -> Any:
+        ran = request.GET.get("ran")
+        if ran:  # tells the client the view has run (and answered)
+            with open(ran, "w"):
+                pass
         return HttpResponse(b"ok")
 
+    @csrf_exempt
+    def noread_stream(request: Any) -> Any:
+        return StreamingHttpResponse(iter([b"ok"]), content_type="text/plain")
+
     return [path("hello", hello), path("echo", echo), path("upload", upload),
-            path("stream", stream), path("nolog", nolog), path("noread", noread)]
+            path("stream", stream), path("nolog", nolog), path("noread", noread),
+            path("noread-stream", noread_stream)]
 
 
 _BUILDERS: dict[str, Callable[[], Any]] = {
@@ -348,6 +366,7 @@ def __getattr__(name: str) -> Any:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", __name__)
         from django.core.wsgi import get_wsgi_application
 
+        _body_grace("readme_metrics.django")
         value = get_wsgi_application()
     elif name == "django_asgi_app":
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", __name__)
