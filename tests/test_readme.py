@@ -625,11 +625,16 @@ def _quoted_pattern(symptom: str) -> re.Pattern[str]:
     return re.compile(re.sub(r"\bN\b", r"\\d+", pattern))
 
 
-@pytest.mark.parametrize("symptom", ['one error "the Metrics API refused',
-                                     'a warning "could not deliver',
-                                     'a warning "could not look up'])
+@pytest.mark.parametrize(("symptom", "https"), [
+    pytest.param('one error "the Metrics API refused', False, id="refused"),
+    pytest.param('a warning "could not deliver', False, id="deliver"),
+    # README_METRICS_SERVER=https://127.0.0.1:8001: collect speaks plain HTTP
+    pytest.param('a warning "could not deliver', True, id="deliver-https-to-http"),
+    pytest.param('a warning "could not look up', False, id="look-up"),
+])
 def test_troubleshooting_quotes_the_messages_the_library_logs(
-        collector: Collector, caplog: pytest.LogCaptureFixture, symptom: str) -> None:
+        collector: Collector, caplog: pytest.LogCaptureFixture, symptom: str,
+        https: bool) -> None:
     """A newcomer searches the table for the line in their log: it must be that line."""
     import logging
 
@@ -640,6 +645,8 @@ def test_troubleshooting_quotes_the_messages_the_library_logs(
 
     collector.default = Reply(401)
     url = collector.url if "refused" in symptom else f"http://127.0.0.1:{free_port()}"
+    if https:
+        url = collector.url.replace("http://", "https://")
 
     def hello(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         start_response("200 OK", [("Content-Type", "text/plain")])
@@ -654,8 +661,14 @@ def test_troubleshooting_quotes_the_messages_the_library_logs(
     assert Client(app).get("/", buffered=True).status_code == 200
     assert not app.flush(30)
     app.close()
-    pattern = _quoted_pattern(symptom)
     messages = [record.getMessage() for record in caplog.records]
+    if https:  # the same warning, with the error the row tells apart
+        row = troubleshooting_row(symptom)
+        assert [m for m in messages if "could not deliver" in m and "(SSLError: " in m
+                and url in m], messages
+        assert "`SSLError`" in row and "`https://`" in row and "`http://`" in row, row
+        return
+    pattern = _quoted_pattern(symptom)
     assert [m for m in messages if pattern.search(m)], (pattern.pattern, messages)
 
 
