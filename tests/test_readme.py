@@ -315,7 +315,12 @@ def test_example_runs_as_its_docstring_says(name: str, tmp_path: Path,
     assert exported == {"README_API_KEY": "any-key",
                         "README_METRICS_SERVER": "http://127.0.0.1:8001"}, exported
     env.update(exported, README_METRICS_SERVER=collector.url, README_FLUSH_INTERVAL="0.2")
-    run, curl = rest
+    *setup, run, curl = rest
+    for command in setup:  # python manage.py migrate
+        tool, *args = command.split()
+        assert tool == "python", command
+        subprocess.run([sys.executable, *args], cwd=cwd, env=env, check=True,
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
     header, url = re.fullmatch(r'curl -H "([^"]+)" (http://127\.0\.0\.1:\d+/\S*)',
                                curl).groups()  # type: ignore[union-attr]
     port = free_port()
@@ -326,7 +331,10 @@ def test_example_runs_as_its_docstring_says(name: str, tmp_path: Path,
     proc = _start_app(argv, cwd, env, port, log)
     try:
         name_, _, value = header.partition(": ")
-        answer = requests.get(url, headers={name_: value}, timeout=10)
+        # A browser that visited another Django project on 127.0.0.1 sends its session
+        # cookie: Django's example looks the session up in its database (request.user).
+        cookie = {"Cookie": "sessionid=abcdefghijklmnopqrstuvwxyz012345"}
+        answer = requests.get(url, headers={name_: value, **cookie}, timeout=10)
         logs = _one_log(collector, log)
     finally:
         proc.terminate()

@@ -4,6 +4,7 @@
     readme-metrics collect         # in another terminal: the local Metrics API
     cd examples/django
     export README_API_KEY=any-key README_METRICS_SERVER=http://127.0.0.1:8001
+    python manage.py migrate       # once: the session and user tables request.user reads
     python manage.py runserver
     curl -H "X-Api-Key: owlbert-key" http://127.0.0.1:8000/pets
 
