@@ -19,7 +19,7 @@ the caller that ``authenticate`` found) is there. It may be ``async`` and may
 import asyncio
 from typing import Any, AsyncIterator, Optional
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import StreamingResponse
 
 from readme_metrics import MetricsApiConfig
@@ -62,7 +62,7 @@ async def add_pet(pet: dict[str, Any]) -> dict[str, Any]:
 
 
 @app.get("/events")
-async def events(count: int = 3) -> StreamingResponse:
+async def events(count: int = Query(3, ge=0, le=100)) -> StreamingResponse:
     """Server-sent events: each event reaches the client when it is sent, and the whole
     stream is logged once it ends."""
 

@@ -65,7 +65,7 @@ def create_app() -> Flask:
 
     @app.get("/events")
     def events() -> Response:
-        count = min(int(request.args.get("count", "3")), 100)
+        count = min(request.args.get("count", 3, type=int), 100)  # ?count=abc: 3
 
         def generate() -> Iterator[str]:
             # Sent to the client as produced; the log records the whole stream.
