@@ -98,6 +98,12 @@ def test_demo_requests_writes_a_valid_har_file(tmp_path: Path) -> None:
         assert proc.wait(120) == 0, proc.stdout + proc.stderr
     har = tmp_path / "readme-metrics-demo.har"
     assert f"HAR file:    {har} (20 entries" in proc.stdout
+    # The calls it made, and where to see what was sent: said before the first call's line.
+    calls = [n for n, line in enumerate(proc.lines) if " ms" in line and ":" in line[:3]]
+    (said,) = [n for n, line in enumerate(proc.lines) if "calls the example API 20 times" in line]
+    assert said < calls[0] and "log as the collector received it" in proc.lines[said]
+    assert "it holds what was sent for each call (caller keys masked, passwords redacted)" \
+        in proc.stdout, proc.stdout
     # The servers are gone when it exits: no URL a newcomer would open to find nothing.
     assert "http://" not in proc.stdout, proc.stdout
     logs = har_file_logs(har)

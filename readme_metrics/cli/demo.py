@@ -117,6 +117,9 @@ def _print_summary(collector: LocalCollector, middleware: MetricsMiddleware,
     count = collector.har.count if collector.har is not None else 0
     print(f"HAR file:    {har_path} ({counted(count, 'entry', 'entries')}, HAR 1.2; open it "
           "in your browser's devtools Network tab)", flush=True)
+    if count:
+        print("             it holds what was sent for each call (caller keys masked, "
+              "passwords redacted)", flush=True)
 
 
 def _start(args: argparse.Namespace, once: bool,
@@ -168,6 +171,8 @@ def run_demo(args: argparse.Namespace) -> int:
                          daemon=True, kwargs={"poll_interval": SHUTDOWN_POLL}).start()
         if once:  # no URLs: both servers are gone a few seconds later
             print(f"HAR file:    {har_path}", flush=True)
+            print(f"The demo calls the example API {counted(args.requests, 'time')}; below, "
+                  "each call's log as the collector received it:", flush=True)
             calls = _Calls(api_url, args.requests, stop)
             calls.start()
         else:
