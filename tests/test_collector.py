@@ -375,16 +375,23 @@ def test_restart_continues_the_har_file(tmp_path: Path) -> None:
     assert [log["group"]["label"] for log in har_file_logs(har)] == ["first", "second"]
 
 
-@pytest.mark.parametrize("content", [
-    pytest.param(b"my notes, not a HAR file", id="text"),
-    pytest.param(b'{"log": {"entries": 3}}', id="json-not-har"),
+@pytest.mark.parametrize(("content", "why"), [
+    pytest.param(b"my notes, not a HAR file", "it is not JSON (Expecting value", id="text"),
+    pytest.param(b"\x89PNG\r\n\x1a\n\xff", "it is not JSON (", id="binary"),
+    pytest.param(b'{"log": {"entries": 3}}', "no log.entries list in it", id="json-not-har"),
+    pytest.param(b'{"name": "x"}', "no log.entries list in it", id="json-object"),
+    pytest.param(b"[1, 2]", "no log.entries list in it", id="json-array"),
 ])
-def test_refuses_to_overwrite_a_file_that_is_not_har(tmp_path: Path, content: bytes) -> None:
+def test_refuses_to_overwrite_a_file_that_is_not_har(tmp_path: Path, content: bytes,
+                                                     why: str) -> None:
+    """``--har notes.txt``: refused with the reason in words (it said
+    ``(JSONDecodeError('Expecting value: ...'))`` or ``(KeyError('log'))``)."""
     target = tmp_path / "precious.har"
     target.write_bytes(content)
     with CommandProcess("collect", "--port", "0", "--har", str(target), cwd=tmp_path) as proc:
         assert proc.wait(60) == 2
-    assert "is not a HAR file" in proc.stderr
+    assert f"{target} exists and is not a HAR file: {why}" in proc.stderr, proc.stderr
+    assert "Error(" not in proc.stderr, proc.stderr
     assert target.read_bytes() == content
 
 

@@ -113,13 +113,18 @@ class HarFile:
 
     @staticmethod
     def _read_log(path: Path) -> dict[str, Any]:
+        # The reason in words: "--har notes.txt" is a slip, and a repr
+        # (JSONDecodeError('Expecting value: ...'), KeyError('log')) reads as a crash.
         try:
-            log = json.loads(path.read_bytes())["log"]
-            entries = log["entries"]
-        except (ValueError, KeyError, TypeError, RecursionError) as exc:
-            raise ValueError(f"{path} exists and is not a HAR file ({exc!r})") from exc
-        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-            raise ValueError(f"{path} exists and is not a HAR file (bad log.entries)")
+            document = json.loads(path.read_bytes())
+        except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+            raise ValueError(f"{path} exists and is not a HAR file: it is not JSON ({exc})"
+                             ) from exc
+        log = document.get("log") if isinstance(document, dict) else None
+        entries = log.get("entries") if isinstance(log, dict) else None
+        if not isinstance(log, dict) or not isinstance(entries, list) \
+                or not all(isinstance(e, dict) for e in entries):
+            raise ValueError(f"{path} exists and is not a HAR file: no log.entries list in it")
         return dict(log)
 
     def _remove_stale_copies(self) -> list[Path]:
