@@ -230,9 +230,24 @@ def test_collect_banner_prints_the_line_to_copy(tmp_path: Path) -> None:
         line = proc.wait_for(r"^  export README_METRICS_SERVER=(\S+) README_API_URL=(\S+)$")
         assert line.group(1) == line.group(2) == url
         # Without a key the app refuses to start: "any key" alone did not say it needs one.
-        proc.wait_for(r"^  the app needs a README_API_KEY too: any value is accepted")
+        proc.wait_for(r"^The app needs a README_API_KEY too: any value is accepted")
         proc.wait_for("Press Ctrl-C to stop.")
         assert proc.stop() == 0
+    # The .env form, copied as printed, gives the app both variables. The line above minus
+    # 'export', as the banner said, was one line holding both: a URL with a blank in it.
+    start = proc.lines.index("or put these lines in a .env file in the app's working directory:")
+    dotenv = proc.lines[start + 1:start + 3]
+    assert all(line.startswith("  README_") for line in dotenv), proc.stdout
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / ".env").write_text("\n".join(line.strip() for line in dotenv) + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
+    read = subprocess.run(
+        [sys.executable, "-c", "from readme_metrics import MetricsApiConfig as C; "
+         "c = C(api_key='any-key', grouping_function=print); "
+         "print(c.metrics_api, c.readme_api_url)"],
+        cwd=app, env=env, capture_output=True, text=True, timeout=60)
+    assert read.stdout.split() == [url, url], read.stdout + read.stderr
 
 
 def test_collect_says_nothing_when_a_client_resets_its_connection(tmp_path: Path) -> None:

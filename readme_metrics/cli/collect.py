@@ -1,6 +1,7 @@
 """``readme-metrics collect``: run the local Metrics API stand-in until Ctrl-C or SIGTERM.
 
-The banner prints the exact line to copy into the app's shell (or ``.env``): with
+The banner prints the exact line to copy into the app's shell (and the lines for a
+``.env``, one variable a line): with
 ``README_METRICS_SERVER`` pointing at a loopback collector, the app also asks it for the
 documentation URL, so one variable closes the local loop.
 """
@@ -67,16 +68,20 @@ def _banner(collector: LocalCollector, args: argparse.Namespace, har_path: str) 
          + (f" (continuing, {counted(already, 'entry', 'entries')} so far)" if already else ""))
     for path in collector.har.removed_copies:
         _say(f"  removed {path.name}, a copy left by a collector that was killed")
-    _say("Point your app at it: run this in the app's shell (in a .env file: without 'export'):")
+    _say("Point your app at it: run this in the app's shell,")
     # README_API_URL too: the x-documentation-url lookup is asked here then, and each
     # logged response links to its call on the dashboard (with a loopback
     # README_METRICS_SERVER alone no lookup is made: the logs arrive all the same).
     _say(f"  export README_METRICS_SERVER={reach} README_API_URL={reach}")
+    # One variable a line: the export line minus 'export' is one value with a blank in it.
+    _say("or put these lines in a .env file in the app's working directory:")
+    _say(f"  README_METRICS_SERVER={reach}")
+    _say(f"  README_API_URL={reach}")
     if args.api_key is None:
-        _say("  the app needs a README_API_KEY too: any value is accepted (--api-key KEY "
-             "checks it)")
+        _say("The app needs a README_API_KEY too: any value is accepted (--api-key KEY "
+             "checks it).")
     else:
-        _say("  the app's README_API_KEY must be the key given with --api-key (others get 401)")
+        _say("The app's README_API_KEY must be the key given with --api-key (others get 401).")
     if not collector.loopback_only:
         _say(f"  WARNING: listening on {args.host}: other machines can read the captured calls")
     _say("Press Ctrl-C to stop.")
