@@ -408,13 +408,14 @@ def test_worker_is_free_once_a_client_with_an_unfinished_body_shuts_its_side(
     assert request["postData"]["comment"].startswith("incomplete: 3 of ")
 
 
-@pytest.mark.parametrize("server", ["runserver", "gunicorn-sync"])
+@pytest.mark.parametrize("server", ["runserver", "werkzeug", "gunicorn-sync", "wsgiref"])
 def test_django_logs_a_body_that_arrives_after_the_view_has_answered(
         docs_collector: Collector, tmp_path: Path, server: str) -> None:
     """The client sends the rest of its body once the view has run (it creates a file).
-    runserver reads unread input out before it closes the response: there the rest is
-    waited for (GRACE, 60 s here) before the answer goes out; gunicorn keeps it, and it
-    is read in close(). Logged whole either way."""
+    runserver and werkzeug's server read unread input out before they close the
+    response: there the rest is waited for (GRACE, 60 s here) before the answer goes
+    out; gunicorn and wsgiref keep it, and it is read in close(). Logged whole either
+    way."""
     port = free_port()
     trace = uuid.uuid4().hex
     ran = tmp_path / "view-ran"
