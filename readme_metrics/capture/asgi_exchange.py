@@ -305,7 +305,8 @@ class _Exchange:
             self.middleware.logger.debug("readme_metrics: grouping failed", exc_info=True)
 
     async def finish(self, failed: bool) -> None:
-        """Turn the exchange into one queued log (exactly once). Never raises."""
+        """Turn the exchange into one queued log (exactly once). Never raises, but for a
+        cancellation of the task, which goes on once the log is queued."""
         recorder = self.recorder
         if failed:
             recorder.fail()
@@ -315,6 +316,7 @@ class _Exchange:
                 self._sending = None
                 await self.middleware.sent(sending)
             return
+        cancelled: Optional[asyncio.CancelledError] = None
         try:
             group = self.group
             if group is _UNKNOWN:  # no response was started: identify now
@@ -324,7 +326,12 @@ class _Exchange:
                 return
             body = recorder.request_body
             if body is not None and not body.eof:
-                await self.drain_now()
+                try:
+                    await self.drain_now()
+                except asyncio.CancelledError as exc:
+                    # Cancelled while the rest was read, at the response's end (a timeout
+                    # around the app): this was the one finish, so log what was read.
+                    cancelled = exc
                 if not body.eof and body.room > 0:
                     body.give_up()  # the log says the body is incomplete
             pending = Pending(recorder, self.request, group,
@@ -337,3 +344,5 @@ class _Exchange:
                     self._sending = sending
         except Exception:
             self.middleware.logger.exception("readme_metrics: could not record a request")
+        if cancelled is not None:
+            raise cancelled
