@@ -388,7 +388,10 @@ def _wait_ready(process: subprocess.Popen[bytes], port: int, output: Path) -> st
         try:
             requests.options(f"{url}/nolog", timeout=2)  # OPTIONS is not logged
             return url
-        except requests.ConnectionError:
+        # A Timeout too: hypercorn listens before its worker has loaded the app (9 s
+        # under hypercorn-trio at a load average of 9), so the connection is taken and
+        # the answer comes only then.
+        except (requests.ConnectionError, requests.Timeout):
             assert time.monotonic() < deadline, output.read_text(errors="replace")
             time.sleep(0.05)
 
