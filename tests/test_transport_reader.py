@@ -74,7 +74,8 @@ class _Buffered(io.BufferedReader):
         super().close()
 
 
-Outcome = Union[tuple[str, int, str, list[tuple[str, str]], bytes, bool], tuple[str, str]]
+Outcome = Union[tuple[str, int, str, list[tuple[str, str]], list[tuple[Any, ...]], bytes, bool],
+                tuple[str, str]]
 
 
 def by_http_client(pieces: list[bytes]) -> Outcome:
@@ -100,7 +101,7 @@ def by_http_client(pieces: list[bytes]) -> Outcome:
     # (FinalResponse, as the reader, takes a 101 Switching Protocols for will_close.)
     reusable = whole and not response.will_close and not after
     return ("answer", response.status, response.reason, list(response.msg.items()),
-            content[:MAX_CONTENT], reusable)
+            lookups(response.msg), content[:MAX_CONTENT], reusable)
 
 
 def by_reader(pieces: list[bytes]) -> Outcome:
@@ -113,7 +114,23 @@ def by_reader(pieces: list[bytes]) -> Outcome:
     # direct route's idle check finds them before the next POST and does not reuse it.
     assert type(reply.content) is bytes  # never the Stream's bytearray (equal to bytes)
     return ("answer", reply.status, reply.reason, list(reply.headers.items()),
-            reply.content, reply.reusable and not source.left())
+            lookups(reply.headers), reply.content, reply.reusable and not source.left())
+
+
+#: Names looked up in every answer's headers, in the cases a caller may write them.
+_LOOKED_UP = ["Content-Length", "content-length", "TRANSFER-ENCODING", "Connection",
+              "Keep-Alive", "proxy-connection", "Set-Cookie", "Set-Cookie2", "Retry-After",
+              "retry-after", "Content-Type", "X-Request-Id", "Date", "Absent", ""]
+
+
+def lookups(headers: Any) -> list[tuple[Any, ...]]:
+    """What the delivery asks of an answer's headers (framing, keep-alive, cookies,
+    Retry-After, charset), each way it may ask: the reader's Fields must answer as
+    http.client's HTTPMessage does."""
+    return [(headers.get(name), headers.get(name, "-"), headers[name],
+             headers.get_all(name), headers.get_all(name, []), name in headers)
+            for name in _LOOKED_UP] + [(list(headers), headers.keys(), headers.values(),
+                                        len(headers))]
 
 
 def _failed(exc: Exception) -> tuple[str, str]:

@@ -61,7 +61,8 @@ class Answer:
     ``headers``, ``content``, ``text``), so the sender reads either transport the same way.
     ``headers`` looks names up case-insensitively (urllib3's ``HTTPHeaderDict``, whose
     repeated values are joined as in requests' ``Response.headers``, or
-    ``http.client.HTTPMessage``: ``get(name)`` and ``[name]``); :meth:`first` gives the
+    the direct route's :class:`~.reader.Fields`, looked up as ``http.client.HTTPMessage``:
+    ``get(name)`` and ``[name]``); :meth:`first` gives the
     same first value of a repeated header on either.
     """
 

@@ -12,8 +12,9 @@ takes them into one buffer with as few ``recv`` calls as the segments need, and 
   (``1xx`` but ``101``) are passed over, headers and all (RFC 9110 15.2, as
   :class:`.answer.FinalResponse` does on the requests route);
 - header lines: each at most 65,536 bytes, at most 100 with the blank line ending them,
-  parsed into an ``http.client.HTTPMessage`` as ``email``'s parser (compat32) does:
-  folded lines, odd whitespace, a line that is no header ending the headers;
+  parsed as ``email``'s parser (compat32) parses them into an ``http.client.HTTPMessage``
+  (folded lines, odd whitespace, a line that is no header ending the headers), into
+  :class:`Fields`, which are looked up as that message is;
 - the body: chunked, by ``Content-Length`` or until the server closes, read up to
   ``limit + 1`` bytes (a longer one is cut, its connection not reused); one that ends
   short is ``IncompleteRead``;
@@ -31,7 +32,7 @@ import http.client
 import io
 import re
 import time
-from typing import Any, Optional, Union
+from typing import Any, Iterator, Optional, Union
 
 #: http.client's limits: the longest line, the most header lines (the blank one counted).
 MAX_LINE = 65536
@@ -164,14 +165,74 @@ def time_left(sock: Any, deadline: float) -> None:
     sock.settimeout(left)
 
 
+class Fields:
+    """An answer's header fields, looked up as ``http.client.HTTPMessage`` looks them up
+    (names in any case; ``get`` and ``[name]`` the first value, None if absent;
+    ``get_all`` every value in order; ``items`` every field as it came), without the
+    ``email`` package behind it.
+
+    An answer's fields are looked up about eight times (its framing, keep-alive, cookies,
+    ``Retry-After``): ``HTTPMessage`` walks every field and runs its policy's code on
+    each lookup, and storing each field runs more of it. Here the names are indexed
+    once. The values are the same strings: compat32 hands back the text it stored, and
+    text decoded from ISO-8859-1 has no surrogates for it to turn into a ``Header``.
+    """
+
+    __slots__ = ("_fields", "_index")
+
+    def __init__(self, fields: list[tuple[str, str]]) -> None:
+        self._fields = fields
+        index: dict[str, list[str]] = {}
+        for name, value in fields:
+            key = name.lower()
+            if key in index:
+                index[key].append(value)
+            else:
+                index[key] = [value]
+        self._index = index
+
+    def get(self, name: str, default: Optional[str] = None) -> Optional[str]:
+        values = self._index.get(name.lower())
+        return values[0] if values else default
+
+    def __getitem__(self, name: str) -> Optional[str]:
+        return self.get(name)
+
+    def get_all(self, name: str, default: Any = None) -> Any:
+        values = self._index.get(name.lower())
+        return list(values) if values else default
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._index
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._fields)
+
+    def keys(self) -> list[str]:
+        return [name for name, _ in self._fields]
+
+    def values(self) -> list[str]:
+        return [value for _, value in self._fields]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __repr__(self) -> str:
+        return f"Fields({self._fields!r})"
+
+
 class Reply:
     """A final answer read by :func:`read_answer`: ``status``, ``reason``, ``headers``
-    (an ``http.client.HTTPMessage``), ``content`` (at most ``limit`` bytes), and
-    ``reusable``: the answer was read in full and the connection may carry another."""
+    (:class:`Fields`, looked up as an ``http.client.HTTPMessage``), ``content`` (at most
+    ``limit`` bytes), and ``reusable``: the answer was read in full and the connection
+    may carry another."""
 
     __slots__ = ("status", "reason", "headers", "content", "reusable")
 
-    def __init__(self, status: int, reason: str, headers: http.client.HTTPMessage,
+    def __init__(self, status: int, reason: str, headers: Fields,
                  content: bytes, reusable: bool) -> None:
         self.status = status
         self.reason = reason
@@ -275,15 +336,12 @@ def _lines(stream: Stream) -> bytes:
             return b"".join(lines)
 
 
-def parse_headers(lines: bytes) -> http.client.HTTPMessage:
+def parse_headers(lines: bytes) -> Fields:
     """Header ``lines`` (up to the blank one) parsed as ``http.client.parse_headers``
     parses them (through ``email``'s feed parser, compat32 policy), without the parser."""
     block = lines.decode("iso-8859-1")
     if _PLAIN(block):  # the usual block: each field its line, nothing to bend
-        message = http.client.HTTPMessage()
-        for name, value in _FIELDS(block):
-            message[name] = value
-        return message
+        return Fields(_FIELDS(block))
     # email splits on \r, \n and \r\n alike (a StringIO with newline="" does the same).
     text = io.StringIO(block, newline="").readlines()
     count = 0
@@ -291,7 +349,7 @@ def parse_headers(lines: bytes) -> http.client.HTTPMessage:
         if not _HEADER_LINE(line):
             break
         count += 1
-    message = http.client.HTTPMessage()
+    fields: list[tuple[str, str]] = []
     name = ""
     source: list[str] = []
     for number in range(count):
@@ -301,7 +359,7 @@ def parse_headers(lines: bytes) -> http.client.HTTPMessage:
                 source.append(line)
             continue
         if name:
-            message[name] = _value(source)
+            fields.append((name, _value(source)))
             name, source = "", []
         if line.startswith("From "):  # a Unix envelope line, passed over
             if number == count - 1 and number:
@@ -312,8 +370,8 @@ def parse_headers(lines: bytes) -> http.client.HTTPMessage:
             continue
         name, source = line[:colon], [line]
     if name:
-        message[name] = _value(source)
-    return message
+        fields.append((name, _value(source)))
+    return Fields(fields)
 
 
 def _value(source: list[str]) -> str:
@@ -322,7 +380,7 @@ def _value(source: list[str]) -> str:
     return value.rstrip("\r\n")
 
 
-def _closes(headers: http.client.HTTPMessage, old: bool) -> bool:
+def _closes(headers: Fields, old: bool) -> bool:
     """True if the server closes the connection after this answer
     (``HTTPResponse._check_close``)."""
     connection = headers.get("connection")
