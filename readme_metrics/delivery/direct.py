@@ -327,7 +327,7 @@ class DirectPoster:
             connection = _Connection(self)
         limit: Optional[watchdog.Limit] = None
         try:
-            with watchdog.limit(seconds) as limit:
+            with watchdog.limit(seconds, connection.line) as limit:
                 answer, reusable = self._exchange(connection, body, seconds,
                                                   limit.watched)
         except BaseException as exc:
@@ -355,7 +355,6 @@ class DirectPoster:
         if sock is not None and _dropped(sock):
             connection.close()
             sock = None
-        watchdog.watch(connection.line)
         if sock is None:
             sock = connection.connect(seconds)
         # The watchdog bounds the POST: a socket that blocks reads in one system call,

@@ -36,10 +36,10 @@ class Limit:
 
     __slots__ = ("deadline", "fired", "connections", "watched")
 
-    def __init__(self, deadline: float) -> None:
+    def __init__(self, deadline: float, connections: Optional[list[Any]] = None) -> None:
         self.deadline = deadline
         self.fired = False
-        self.connections: list[Any] = []
+        self.connections: list[Any] = connections or []
         #: A watchdog thread runs (set on entry): without one (a first POST at
         #: interpreter exit), only socket timeouts bound the exchange.
         self.watched = False
@@ -84,7 +84,7 @@ _pid = os.getpid()
 _sleeping_until = math.inf
 
 
-def limit(seconds: float) -> Limit:
+def limit(seconds: float, connection: Any = None) -> Limit:
     """Bound everything the current thread's connections do inside to ``seconds``.
 
     .. code-block:: python
@@ -92,8 +92,11 @@ def limit(seconds: float) -> Limit:
         with watchdog.limit(3.0) as current:
             ...  # connections call watch(self) as they connect or send
         if current.fired: ...  # the deadline passed and their sockets were shut down
+
+    A ``connection`` known beforehand is watched from the start, as if it had called
+    :func:`watch` (one lock and one look-up less per POST).
     """
-    return Limit(time.monotonic() + seconds)
+    return Limit(time.monotonic() + seconds, None if connection is None else [connection])
 
 
 def watch(connection: Any) -> None:
