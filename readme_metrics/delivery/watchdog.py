@@ -2,10 +2,11 @@
 
 A socket timeout bounds each read, not the exchange: a server that drips one byte of its
 answer every 0.4 s never trips a one-second read timeout, and one POST can then take
-minutes. The transport marks its connections while a POST runs (:func:`watch` from the
-connection class, inside :func:`limit`); one daemon thread per process shuts down the
-socket of any marked connection whose deadline has passed, which ends the blocked read
-at once with a connection error, and :func:`limit` reports that the deadline fired.
+minutes. The transport marks its connections while a POST runs (given to :func:`limit`,
+or :func:`watch` from the connection class inside it); one daemon thread per process
+shuts down the socket of any marked connection whose deadline has passed, which ends the
+blocked read at once with a connection error, and :func:`limit` reports that the
+deadline fired.
 
 The same thread runs short errands (:func:`run_soon`) for a thread that must not do them
 itself: a request that finds every sender busy in a POST while a burst builds up asks
