@@ -72,3 +72,56 @@ def test_a_rest_arriving_later_is_read_from_a_high_descriptor(high_pair) -> None
     finally:
         timer.join()
     assert data == b"the rest"
+
+
+def _no_blind_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any sleep: the waits below must be woken by the client, not a timer."""
+    def sleep(seconds: float) -> None:
+        raise AssertionError(f"slept {seconds} s instead of waiting on the socket")
+
+    monkeypatch.setattr(time, "sleep", sleep)
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked"])
+def test_a_copied_body_stops_being_waited_for_when_the_client_shuts_its_side(
+        monkeypatch: pytest.MonkeyPatch, framing: str) -> None:
+    """gunicorn's unread rest is copied (MSG_PEEK) again and again while it is short:
+    between two copies the wait is on the client's shutdown (POLLRDHUP), so a client that
+    gives up frees the worker as it does, not a sleep later. The wait here (60 s) ends
+    with what had arrived."""
+    from gunicorn.http.body import Body, LengthReader
+    from gunicorn.http.unreader import SocketUnreader
+
+    from readme_metrics.capture.chunked import copied_chunks
+    from readme_metrics.capture.rest_gunicorn import gunicorn_peek
+
+    server, client = socket.socketpair()
+    timer = threading.Timer(0.05, client.shutdown, (socket.SHUT_WR,))
+    try:
+        _no_blind_sleep(monkeypatch)
+        deadline = time.monotonic() + 60
+        timer.start()
+        if framing == "length":
+            client.sendall(b"abc")
+            body = Body(LengthReader(SocketUnreader(server), 100))
+            got: object = gunicorn_peek(body, {"gunicorn.socket": server}, 100, deadline)
+            assert got == b"abc"
+        else:
+            client.sendall(b"3\r\nabc\r\n")
+            got = copied_chunks(b"", server, 100, deadline)
+            assert got == (b"abc", False)
+    finally:
+        timer.join()
+        server.close()
+        client.close()
+    assert time.monotonic() < deadline
+
+
+def test_a_chunked_body_copied_without_a_socket_is_not_waited_for(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the socket, what the server's reader buffered is all there is: taking the
+    same copy again until the deadline would only hold the worker."""
+    from readme_metrics.capture.chunked import copied_chunks
+
+    _no_blind_sleep(monkeypatch)
+    assert copied_chunks(b"3\r\nabc\r\n", None, 100, time.monotonic() + 60) == (b"abc", False)

@@ -51,7 +51,7 @@ def copied_chunks(held: bytes, sock: Optional[socket.socket], want: int, deadlin
     """(the data of a chunked body, True when its last chunk is there), from ``held`` (what
     the server's reader buffered) followed by what ``sock`` has received, copied again
     every few milliseconds until ``deadline`` while the body is short and the client has
-    not shut its side."""
+    not shut its side (without ``sock``, ``held`` is all there is: no wait)."""
     while True:
         raw = held
         ended = False
@@ -59,6 +59,7 @@ def copied_chunks(held: bytes, sock: Optional[socket.socket], want: int, deadlin
             ended = peer_done(sock)  # asked first: what came before the end is copied
             raw += peek(sock, want + _FRAMING_ROOM)
         data, whole = dechunk(raw, want)
-        if whole or len(data) >= want or time.monotonic() >= deadline or ended:
+        if (whole or len(data) >= want or time.monotonic() >= deadline or ended
+                or not isinstance(sock, socket.socket)):  # nothing more can come
             return data, whole
-        time.sleep(0.002)
+        peer_done(sock, 0.002)

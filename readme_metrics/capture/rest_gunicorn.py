@@ -48,7 +48,7 @@ def gunicorn_peek(stream: Any, environ: Mapping[str, Any], want: int, deadline: 
         data = held + peek(sock, want - len(held))
         if len(data) >= want or time.monotonic() >= deadline or ended:
             break
-        time.sleep(0.002)
+        peer_done(sock, 0.002)
     return data[:want]
 
 

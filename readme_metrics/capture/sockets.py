@@ -8,6 +8,7 @@ import io
 import math
 import select
 import socket
+import time
 from typing import Any, Optional
 
 
@@ -24,18 +25,23 @@ def readable(sock: socket.socket, timeout: float) -> bool:
     return bool(poller.poll(max(math.ceil(timeout * 1000), 0)))
 
 
-def peer_done(sock: socket.socket) -> bool:
-    """True when the client has shut its side of the connection (or reset it): no more
-    bytes will come. False where that cannot be told (no ``POLLRDHUP``: not Linux).
+def peer_done(sock: socket.socket, wait: float = 0.0) -> bool:
+    """True when the client has shut its side of the connection (or reset it), or does
+    within ``wait`` seconds: no more bytes will come. False where that cannot be told
+    (no ``POLLRDHUP``: not Linux; ``wait`` is then slept).
 
     Bytes it sent before still wait to be read; a copy that is short stops waiting here.
+    The copies taken again every few milliseconds wait here between two looks, so a
+    client that gives up frees the worker at once, not at the next look.
     """
     rdhup = getattr(select, "POLLRDHUP", 0)
     if not rdhup:  # pragma: no cover - Linux has it
+        if wait > 0:
+            time.sleep(wait)
         return False
     poller = select.poll()
     poller.register(sock, rdhup)
-    return bool(poller.poll(0))
+    return bool(poller.poll(max(math.ceil(wait * 1000), 0)))
 
 
 def peek(sock: socket.socket, want: int) -> bytes:
