@@ -147,7 +147,7 @@ EXIT_SCRIPT = textwrap.dedent("""
     for n in range(25 if background else 9):
         delivery.submit(Exchange(str(n), 0.0, "GET", "http://a/", "HTTP/1.1", [], "1",
                                  Group("g")))
-    print(time.time(), flush=True)  # exit starts now: atexit must not take > 1 s + 1 s
+    print(time.time(), flush=True)  # exit starts now: atexit must take about 1 s, not 30
 """)
 
 
@@ -176,7 +176,9 @@ def test_interpreter_exit_within_shutdown_timeout(collector: Collector, backgrou
     if drip is not None:
         drip.close()
     assert process.returncode == 0, err
-    assert ended - float(out.split()[0]) < 1.0 + 1.0
+    # shutdown_timeout (1 s) plus slack for the interpreter's teardown and a loaded
+    # machine's scheduling (2.19 s was seen at load 8); unbounded, this takes 10 s or more
+    assert ended - float(out.split()[0]) < 1.0 + 2.0
     assert drip.requests >= 1 if drip else len(collector.failed) >= 1  # it did try
 
 
