@@ -639,3 +639,33 @@ def test_an_allowlist_still_redacts_the_headers_the_metadata_repeats(
     assert pairs(entry["request"]["headers"])["Content-Type"] == "[REDACTED 16]"
     assert pairs(entry["response"]["headers"])["Content-Type"] == "[REDACTED 31]"
     assert pairs(entry["response"]["headers"])["Location"] == "[REDACTED 33]"
+
+
+@pytest.mark.parametrize(("location", "secret"), [
+    pytest.param("https://client.example/cb#access_token=t0ps3cret&token_type=bearer",
+                 "t0ps3cret", id="fragment-of-an-oauth-redirect"),
+    pytest.param("https://admin:hunt3r2pass@internal.example/x?page=2", "hunt3r2pass",
+                 id="userinfo"),
+    pytest.param("//admin:hunt3r2pass@internal.example/x", "hunt3r2pass",
+                 id="userinfo-of-a-network-path"),
+])
+@pytest.mark.parametrize("options", [
+    pytest.param({"allowlist": ["page"]}, id="allowlist-only"),
+    pytest.param({"allowlist": ["page"], "denylist": ["access_token"]},
+                 id="allowlist-and-denylist"),
+])
+def test_redirect_url_keeps_no_part_of_a_location_the_allowlist_hides(
+        inline_wrap: Any, collector: Collector, location: str, secret: str,
+        options: dict[str, Any]) -> None:
+    """redirectURL shows a Location the allowlist hides as a URL, its query following the
+    lists: a fragment (an OAuth redirect carries its access token there) and userinfo
+    have no key any list names, so they are redacted whole, never shown."""
+    app = reading_app(status="302 Found", headers=[("Location", location)], body=[b""])
+    _, _, entry = exchange(inline_wrap(app, **options), collector)
+    response = entry["response"]
+    assert pairs(response["headers"])["Location"] == f"[REDACTED {len(location)}]"
+    redirect = response["redirectURL"]
+    assert secret not in unquote(redirect), redirect
+    parts = urlsplit(redirect)  # still a URL, its host and path as sent
+    sent = urlsplit(location)
+    assert (parts.hostname, parts.path) == (sent.hostname, sent.path) and parts.hostname

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from email.utils import mktime_tz, parsedate_tz
 from typing import Any, Optional
+from urllib.parse import quote
 
 from readme_metrics.har.credentials import CREDENTIAL_HEADERS, URL_HEADERS, CallerKey
 from readme_metrics.har.redaction import Redactor, redacted
@@ -113,11 +114,29 @@ def _role(name: str) -> tuple[str, int, bool, Optional[str]]:
     return role
 
 
+def _unkeyed_hidden(url: str) -> str:
+    """``url`` with the parts no key names redacted whole (percent-encoded, so it stays a
+    URL): the fragment (an OAuth redirect carries its access token there) and the
+    userinfo (``user:password@``). The allowlist hides them as it hid the header."""
+    url, hash_mark, fragment = url.partition("#")
+    if hash_mark:
+        url += "#" + quote(redacted(fragment), safe="")
+    scheme, sep, rest = url.partition("//")
+    if sep and (not scheme or scheme.endswith(":")):
+        end = min((at for at in (rest.find("/"), rest.find("?"), rest.find("#"))
+                   if at >= 0), default=len(rest))
+        userinfo, at, host = rest[:end].rpartition("@")
+        if at:
+            url = scheme + sep + quote(redacted(userinfo), safe="") + at + host + rest[end:]
+    return url
+
+
 def _unlisted(value: str, kind: int, redactor: Redactor, caller: Optional[CallerKey]) -> str:
     """The value of a header the allowlist alone hides, as mimeType and redirectURL show
-    it: a URL's query still follows the lists, the caller's key is still masked."""
+    it: a URL's query still follows the lists, its unkeyed parts are hidden, the
+    caller's key is still masked."""
     if kind == _URL:
-        value = redactor.url(value)
+        value = _unkeyed_hidden(redactor.url(value))
         return value if caller is None else caller.url(value)
     return value if caller is None or not caller.may_hold(value) else caller.text(value)
 
