@@ -38,6 +38,7 @@ import asyncio
 import io
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Callable, Optional
 
@@ -54,6 +55,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
         'pip install "django>=3.2"'
     ) from exc
 
+from readme_metrics.capture import unclosed
 from readme_metrics.capture.asgi_inline import InlineSends
 from readme_metrics.capture.asgi_scope import request_path
 from readme_metrics.capture.body import GRACE, BodyRecord
@@ -267,6 +269,26 @@ class _RestOnRead:
         pass  # the tee's stream is Django's own; request.body closes this one after reading
 
 
+def _finish_at_close(pipeline: MetricsPipeline, capture: _Capture, response: Any) -> None:
+    """Finish the log in the response's close(), or, when the response is dropped
+    unclosed (an outer middleware answered with a response of its own: CommonMiddleware's
+    APPEND_SLASH redirect of a 404), from the thread that runs what a finalizer hands
+    over (``unclosed.py``), off the request path."""
+    dropped = weakref.finalize(response, _finish_dropped, pipeline, capture.finish)
+    unclosed.ready()
+
+    def closed() -> None:
+        dropped.detach()
+        capture.finish()
+
+    response._resource_closers.append(closed)
+
+
+def _finish_dropped(pipeline: MetricsPipeline, finish: Callable[[], None]) -> None:
+    pipeline.hand_over(finish)  # a finalizer only hands over (see MetricsPipeline.hand_over)
+    unclosed.wake(pipeline)
+
+
 def _sync_stream(capture: _Capture, chunks: Iterator[bytes]) -> Iterator[bytes]:
     try:
         for chunk in chunks:
@@ -398,7 +420,7 @@ class MetricsMiddleware:
             else:
                 capture.recorder.record(bytes(response.content))
                 if capture.rest_in_close:  # once the server has sent the answer
-                    response._resource_closers.append(capture.finish)
+                    _finish_at_close(self.pipeline, capture, response)
                 else:
                     capture.finish()
         except Exception:
@@ -408,7 +430,7 @@ class MetricsMiddleware:
     def _stream(self, capture: _Capture, response: Any) -> None:
         # Closing the response (the server does, after the last chunk) finishes the log
         # even when the iterator was never started.
-        response._resource_closers.append(capture.finish)
+        _finish_at_close(self.pipeline, capture, response)
         meta = capture.request.META
         if getattr(response, "file_to_stream", None) is not None and meta.get(
             "wsgi.file_wrapper"

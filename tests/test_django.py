@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import http.client
 import io
 import json
 import os
@@ -155,6 +156,7 @@ urlpatterns = [
     path("hello", hello), path("body", body), path("form", form), path("read", read),
     path("ignore", ignore), path("stream", stream), path("astream", astream),
     path("file", file), path("boom", boom), path("no-content", no_content),
+    path("slashed/", ignore),
 ]
 
 # -- fixtures ------------------------------------------------------------------------
@@ -455,6 +457,41 @@ def test_allowed_hosts_check_the_host_a_trusted_proxy_forwarded(collector: Colle
                                 HTTP_X_FORWARDED_HOST="api.test")
     assert entry(only_log(collector, response))["request"]["url"].startswith(
         "http://api.test/")
+
+
+@pytest.mark.parametrize("body", [b"abc", b""], ids=["unread-body", "empty-body"])
+def test_a_response_an_outer_middleware_replaces_is_still_logged(
+        collector: Collector, config: MetricsApiConfig, body: bytes) -> None:
+    """Under a server that keeps unread input until the response's close() (wsgiref
+    here, gunicorn likewise), the log waits for that close(); an outer middleware that
+    answers with a response of its own (CommonMiddleware's APPEND_SLASH redirect of a
+    404) drops ours unclosed, and its log must still go out (logged as the 404 the
+    middleware saw, as before)."""
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    chain = ["django.middleware.common.CommonMiddleware",
+             *settings.MIDDLEWARE]  # the metrics middleware first, as usual otherwise
+    with override_settings(MIDDLEWARE=chain, APPEND_SLASH=True):
+        server = make_server("127.0.0.1", 0, WSGIHandler(), handler_class=Quiet)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1],
+                                                timeout=30)
+        connection.request("POST", "/slashed", body=body,
+                           headers={"X-Api-Key": "k1", "Content-Type": "text/plain"})
+        answer = connection.getresponse()
+        answer.read()
+        connection.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answer.status == 301  # the client got the outer middleware's redirect
+    [log] = collector.wait_for_logs(1)
+    assert entry(log)["response"]["status"] == 404
 
 
 def test_view_errors_are_logged_as_500(collector: Collector,
