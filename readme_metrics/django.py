@@ -161,6 +161,7 @@ class _Capture:
         # True when a body still in flight is waited for in the response's close(), once
         # the answer has gone out (see settle_request_body).
         self.rest_in_close = False
+        self.read_started = False  # the view had read part of the body (then)
         record = BodyRecord(limit, self.declared)
         stream = getattr(request, "_stream", None)
         if stream is not None and not hasattr(request, "_body") and not getattr(
@@ -193,6 +194,7 @@ class _Capture:
             meta = request.META
             if tee.waits_for_close(meta, meta.get("wsgi.input")):
                 self.rest_in_close = True
+                self.read_started = not unread
                 request._stream = _RestOnRead(tee, meta)
                 request._read_started = False  # request.body reads it, as if unread
                 return
@@ -201,6 +203,16 @@ class _Capture:
             # Consumed (request.POST for multipart, read()) or read here: request.body
             # comes back from the copy.
             request._body = record.content()
+
+    def grouped(self) -> None:
+        """After the grouping function: a body it left unread is the app's again, as it
+        was (a streamed answer's iterator may read it as it goes, whole, as without the
+        middleware); what is still unread then is read in close()."""
+        request = self.request
+        stream = getattr(request, "_stream", None)
+        if isinstance(stream, _RestOnRead) and not stream.read_from:
+            request._stream = self.tee
+            request._read_started = self.read_started
 
     def request_body(self) -> None:
         """Before queueing: the body Django already held, or the start of a long one."""
@@ -238,10 +250,10 @@ class _Capture:
 
 
 class _RestOnRead:
-    """``request._stream`` from the end of the view when the unread rest is left to the
-    response's close(): a reader of the body (the grouping function, a middleware above)
-    gets it as the log will have it, what arrives within ``GRACE``, not a read that
-    waits for the client. The tee records it then, once."""
+    """``request._stream`` while the grouping function runs, when the unread rest is left
+    to the response's close(): the grouping function reading the body gets it as the log
+    will have it, what arrives within ``GRACE``, not a read that waits for the client.
+    The tee records it then, once. Unread, the app's stream is put back after it."""
 
     __slots__ = ("_tee", "_meta", "_copy")
 
@@ -249,6 +261,11 @@ class _RestOnRead:
         self._tee = tee
         self._meta = meta
         self._copy: Optional[io.BytesIO] = None
+
+    @property
+    def read_from(self) -> bool:
+        """True once something read the body through it."""
+        return self._copy is not None
 
     def _body(self) -> io.BytesIO:
         if self._copy is None:
@@ -392,6 +409,11 @@ class MetricsMiddleware:
             self.config.logger.debug("readme_metrics: request body not settled",
                                      exc_info=True)
         capture.group = self.pipeline.identify(capture.request)
+        try:
+            capture.grouped()
+        except Exception:  # pragma: no cover - attribute reads and writes only
+            self.config.logger.debug("readme_metrics: request body not handed back",
+                                     exc_info=True)
         return capture.group
 
     def _failed(self, capture: _Capture) -> None:

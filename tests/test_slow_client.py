@@ -462,3 +462,26 @@ def test_django_grouping_function_reads_a_body_the_view_left_unread(
     request = log["request"]["log"]["entries"][0]["request"]
     assert request["bodySize"] == declared
     assert request["postData"] == post_data
+
+
+@pytest.mark.parametrize("server", ["gunicorn-sync", "wsgiref"])
+def test_django_streamed_answer_reads_the_whole_body_as_it_goes(
+        docs_collector: Collector, tmp_path: Path, server: str) -> None:
+    """A streaming view that reads the body as its answer goes (not before it returns)
+    gets all of it, as without the middleware, though the client sends its rest late
+    (here: once QUIET has passed without an answer, as the bare app gives none before);
+    the log has it once. Under these servers the unread rest is read in close()."""
+    port = free_port()
+    trace = uuid.uuid4().hex
+    argv = SINGLE[server](port, "tests.support.e2e_apps:django_app")
+    with serve(argv, django_env(docs_collector), tmp_path, port), socket.create_connection(
+            ("127.0.0.1", port), timeout=SAFETY) as client:
+        client.sendall(request_bytes(port, 6, b"abc", trace, "/read-stream"))
+        answer = read_answer(client, QUIET)  # the app reads on: nothing complete yet
+        assert not complete(answer), answer
+        client.sendall(b"def")
+        answer += read_answer(client, SAFETY)
+        assert answer.endswith(b"6:abcdef\r\n0\r\n\r\n") or answer.endswith(b"6:abcdef"), answer
+        request = logged_body(docs_collector, trace)
+    assert request["bodySize"] == 6
+    assert request["postData"] == {"mimeType": "application/json", "text": "abcdef"}

@@ -344,9 +344,17 @@ def _django_views() -> list[Any]:
     def noread_stream(request: Any) -> Any:
         return StreamingHttpResponse(iter([b"ok"]), content_type="text/plain")
 
+    @csrf_exempt
+    def read_stream(request: Any) -> Any:
+        def read_as_it_goes() -> Iterator[bytes]:
+            body = request.read()  # once the answer is under way, not in the view
+            yield f"{len(body)}:".encode() + body
+
+        return StreamingHttpResponse(read_as_it_goes(), content_type="text/plain")
+
     return [path("hello", hello), path("echo", echo), path("upload", upload),
             path("stream", stream), path("nolog", nolog), path("noread", noread),
-            path("noread-stream", noread_stream)]
+            path("noread-stream", noread_stream), path("read-stream", read_stream)]
 
 
 _BUILDERS: dict[str, Callable[[], Any]] = {
