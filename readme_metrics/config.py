@@ -14,14 +14,28 @@ from __future__ import annotations
 
 import logging
 import warnings
-from typing import Any, Callable, Generic, Mapping, Optional, Sequence, TypeVar, Union, overload
+from typing import (
+    Any,
+    Awaitable,
+    Callable,
+    Generic,
+    Mapping,
+    Optional,
+    Sequence,
+    TypeVar,
+    Union,
+    overload,
+)
 
 from readme_metrics import _env
 from readme_metrics._logging import LogLimiter
 from readme_metrics.option_checks import is_loopback_url
 from readme_metrics.options import BY_NAME, OPTIONS, Option
 
-GroupingFunction = Callable[[Any], Optional[Mapping[str, Any]]]
+#: ``grouping_function(request)``: the caller's mapping or None; under the ASGI middlewares
+#: also an ``async def`` one (its result is awaited), as README's FastAPI quick start has.
+GroupingFunction = Callable[
+    [Any], Union[Optional[Mapping[str, Any]], Awaitable[Optional[Mapping[str, Any]]]]]
 
 # "Not passed": distinct from None, which is a value an argument can explicitly have.
 _T = TypeVar("_T")

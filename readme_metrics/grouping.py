@@ -9,6 +9,7 @@ messages are request data as often as not.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import numbers
@@ -136,6 +137,21 @@ def _no_key(result: Mapping[Any, Any]) -> str:
             f"{_DOCUMENTED_KEYS}); the request is not logged")
 
 
+# The ASGI middlewares await what the grouping function returns; the others call it from
+# a thread with no event loop to await it on (Django's ASGI path too).
+_AWAITABLE = (
+    "the grouping function returned an awaitable (an async def?), which only the ASGI "
+    "middlewares (readme_metrics.asgi, readme_metrics.fastapi) await: use a plain def "
+    "here; the request is not logged")
+
+
+def _forget(awaitable: Any) -> None:
+    """Close a coroutine never to be awaited, so that Python does not warn about it when
+    it is collected (a "never awaited" RuntimeWarning per request, far from the cause)."""
+    if inspect.iscoroutine(awaitable):
+        awaitable.close()
+
+
 class Identifier:
     """Calls ``grouping_function(request)`` and returns a :class:`Group` or None."""
 
@@ -180,6 +196,10 @@ class Identifier:
 
     def _normalise(self, result: Any) -> Optional[Group]:
         if result.__class__ is not dict and not isinstance(result, Mapping):
+            if inspect.isawaitable(result):
+                _forget(result)
+                self._report(logging.ERROR, _AWAITABLE)
+                return None
             self._report(
                 logging.ERROR,
                 "the grouping function must return a mapping or None, "

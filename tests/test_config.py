@@ -818,6 +818,65 @@ def test_the_official_attribute_names_keep_their_types_for_mypy(tmp_path) -> Non
     assert not [line for line in mine if ": error:" in line], out.stdout
 
 
+def _typed_user_code(folder: Path) -> list[str]:
+    """README's quick starts and the examples, written to ``folder`` as a user has them
+    (one module name each), with a mypy.ini; the module names to check."""
+    import shutil
+
+    from tests.test_readme import code_blocks, readme_sections
+
+    names = []
+    for heading, section in readme_sections().items():
+        if not heading.startswith("Quick start"):
+            continue
+        for index, code in enumerate(code_blocks(section, "python")):
+            name = f"quick_{heading.split()[2].strip(':').lower()}_{index}"
+            if "MIDDLEWARE.insert" in code:  # appended to the settings Django generates
+                code = "MIDDLEWARE: list[str] = []\n" + code
+            (folder / f"{name}.py").write_text(code)
+            names.append(name)
+    for example in ("wsgi_app.py", "flask/app.py", "flask/webhooks.py", "fastapi/app.py",
+                    "fastapi/webhooks.py"):
+        name = "example_" + example.replace("/", "_")[:-3]
+        shutil.copy(ROOT / "examples" / example, folder / f"{name}.py")
+        names.append(name)
+    shutil.copytree(ROOT / "examples" / "django" / "exampleproject", folder / "exampleproject")
+    names.append("exampleproject")
+    # Django ships no types (django-stubs is a separate package): as a user without them.
+    # The library is read from the checkout (MYPYPATH), not site-packages (an editable
+    # install): its own imports are not the user's to fix, as for an installed package.
+    (folder / "mypy.ini").write_text(
+        "[mypy]\n[mypy-django.*]\nignore_missing_imports = True\n"
+        "[mypy-readme_metrics.*]\nfollow_imports = silent\n")
+    return names
+
+
+def test_readmes_quick_starts_and_the_examples_pass_mypy(tmp_path: Path) -> None:
+    """The package ships py.typed, so users' type checks read its annotations: the code
+    README and examples/ tell them to write (an ``async def`` grouping function under
+    FastAPI among it) must type-check; a grouping function returning no mapping must not."""
+    import subprocess
+    import sys
+
+    names = _typed_user_code(tmp_path)
+    assert len(names) >= 10, names
+    (tmp_path / "wrong.py").write_text(
+        "from readme_metrics import MetricsApiConfig\n"
+        "def group(request: object) -> int:\n    return 1\n"
+        "MetricsApiConfig(api_key='k', grouping_function=group)\n")
+    import readme_metrics
+
+    checkout = str(Path(readme_metrics.__file__).parent.parent)  # an editable install
+    out = subprocess.run(
+        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "cache"),
+         *[arg for name in [*names, "wrong"] for arg in ("-m", name)]],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+        env={**os.environ, "MYPYPATH": checkout})
+    errors = [line for line in out.stdout.splitlines() if ": error:" in line]
+    assert [line.split(":")[0] for line in errors] == ["wrong.py"], out.stdout + out.stderr
+    assert "grouping_function" in errors[0], errors
+
+
 # -- through the WSGI middleware -------------------------------------------------------------
 
 def hello_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:

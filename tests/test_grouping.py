@@ -433,3 +433,28 @@ def test_a_grouping_path_to_something_not_callable_is_reported_once(
     assert complaints(caplog) == [
         "readme_metrics: the grouping function 'fh_value.grouping' is not callable: "
         "requests are not logged"]
+
+
+async def async_grouping(req: Any) -> dict[str, str]:
+    return {"api_key": SECRET}
+
+
+def test_an_async_grouping_function_under_wsgi_says_only_asgi_awaits_it(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Its type is accepted (README's FastAPI quick start has one), but the WSGI and
+    Django middlewares have no loop to await it on: the error says so, once, and the
+    coroutine is closed, not left for Python to warn about when collected."""
+    import gc
+    import warnings
+
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    identify = Identifier(async_grouping, LOGGER)
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        assert [identify(request()) for _ in range(3)] == [None, None, None]
+        gc.collect()
+    [record] = caplog.records
+    assert record.levelno == logging.ERROR
+    assert "returned an awaitable (an async def?), which only the ASGI middlewares" in (
+        record.getMessage())
+    assert not [w for w in warned if "never awaited" in str(w.message)], warned
