@@ -32,6 +32,8 @@ from typing import Any, Iterator, Mapping, Optional
 from dotenv import dotenv_values  # environs' own reader of .env files
 from environs import Env, EnvError
 
+from readme_metrics._wording import wrong_type
+
 __all__ = ["blamed", "environment", "flag", "raw", "read", "reset", "setting"]
 
 _lock = threading.Lock()
@@ -174,6 +176,5 @@ def flag(option: str, variable: str, given: Any, default: bool) -> bool:
     if value is None:
         return default
     if not isinstance(value, bool):
-        raise ValueError(f"readme_metrics: {option} ({variable}) must be true or false, "
-                         f"got {value!r}")
+        raise ValueError(wrong_type(option, variable, "a bool (True or False)", value))
     return value

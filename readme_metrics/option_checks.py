@@ -37,8 +37,9 @@ __all__ = [
 def whole(minimum: int) -> Callable[[Option, Any], int]:
     """A whole number >= ``minimum`` (``2.0`` counts; ``True`` does not)."""
     def check(option: Option, value: Any) -> int:
-        if (isinstance(value, bool) or not isinstance(value, (int, float))
-                or not math.isfinite(value) or value != int(value) or value < minimum):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise option.wrong_type(value, f"an int >= {minimum}")
+        if not math.isfinite(value) or value != int(value) or value < minimum:
             raise option.invalid(value)
         return int(value)
     return check
@@ -52,10 +53,14 @@ MAX_SECONDS = 86400
 
 def number(minimum: float, exclusive: bool = False) -> Callable[[Option, Any], float]:
     """A finite number of seconds from ``minimum`` (excluded if ``exclusive``) to a day."""
+    bounds = (f"> {minimum:g} and <= {MAX_SECONDS}" if exclusive
+              else f"from {minimum:g} to {MAX_SECONDS}")
+
     def check(option: Option, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise option.wrong_type(value, f"an int or a float of seconds {bounds}")
         # NaN and infinity are floats but no duration: a socket timeout cannot be either.
-        if (isinstance(value, bool) or not isinstance(value, (int, float))
-                or not math.isfinite(value)):
+        if not math.isfinite(value):
             raise option.invalid(value)
         if value < minimum or (exclusive and value == minimum) or value > MAX_SECONDS:
             raise option.invalid(value)
@@ -66,7 +71,7 @@ def number(minimum: float, exclusive: bool = False) -> Callable[[Option, Any], f
 def flag(option: Option, value: Any) -> bool:
     """True or False, nothing else (the environment's text is parsed before)."""
     if not isinstance(value, bool):
-        raise option.invalid(value)
+        raise option.wrong_type(value, "a bool (True or False)")
     return value
 
 
@@ -103,7 +108,7 @@ def strings(normalise: Callable[[str], str] = str,
             raise option.invalid(value)
         if not isinstance(items, (list, tuple, set, frozenset)) or not all(
                 isinstance(item, str) for item in items):
-            raise option.invalid(value)
+            raise option.wrong_type(value, "a list of str (or one comma-separated str)")
         return [normalise(item.strip()) for item in items if item.strip()]
     return check
 
@@ -148,7 +153,9 @@ def http_url(option: Option, value: Any) -> Optional[str]:
     itself), with a host, a valid port if any, and no query or fragment."""
     if value is None and option.default is None:
         return None
-    text = value.strip() if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        raise option.wrong_type(value, "a str (an http(s) URL)")
+    text = value.strip()
     try:
         parts = urlsplit(text)
     except ValueError:  # "http://[::1": an unclosed or invalid IP literal
@@ -272,8 +279,7 @@ def api_key(option: Option, value: Any) -> str:
             "(or set README_METRICS_ENABLED=false to turn metrics off)"
         )
     if not isinstance(value, str):
-        raise ValueError(f"readme_metrics: {option.label()} must be a string, got "
-                         f"{type(value).__name__}")
+        raise option.wrong_type(value, "a str", shown=False)
     if _cannot_be_a_key(value):
         # The value is not echoed: were this check ever wrong, it would be a real key.
         raise ValueError(
@@ -300,6 +306,7 @@ def placeholder_warning(option: Option, given: Any, value: Any) -> Optional[str]
 
 def grouping(option: Option, value: Any) -> Callable[[Any], Any]:
     """A callable, or the ``module.attribute`` path of one, imported now (see _dotted)."""
+    given = value
     if isinstance(value, str):
         path = value.strip()
         try:
@@ -313,6 +320,8 @@ def grouping(option: Option, value: Any) -> Callable[[Any], Any]:
                 raise
             value = ImportedOnFirstCall(path)  # settings.py runs before Django's apps load
     if not callable(value):
+        if value is not None and not isinstance(given, str):
+            raise option.wrong_type(value, "a callable or a str (a 'module.attribute' path)")
         raise ValueError(
             f"readme_metrics: {option.label()} is required and must be {option.expects} "
             "(or set README_METRICS_ENABLED=false to turn metrics off)"
@@ -325,7 +334,7 @@ def logger(option: Option, value: Any) -> logging.Logger:
     if value is None:
         return logging.getLogger("readme_metrics")
     if not isinstance(value, logging.Logger):
-        raise option.invalid(value)
+        raise option.wrong_type(value, "a logging.Logger")
     return value
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from readme_metrics import option_checks as check
+from readme_metrics._wording import wrong_type
 
 # Kept importable from here, where they lived before the checks had a module of their own.
 from readme_metrics.option_checks import (  # noqa: F401
@@ -63,6 +64,11 @@ class Option:
             f"readme_metrics: {self.label()} must be {self.expects}, got {value!r}{source}"
             + (f": {hint}" if hint else "")
         )
+
+    def wrong_type(self, value: Any, takes: str, shown: bool = True) -> ValueError:
+        """The error for an argument that is not of the Python type the option takes
+        (``takes``: "an int >= 1"); the value is not echoed unless ``shown``."""
+        return ValueError(wrong_type(self.name, self.variable, takes, value, shown))
 
 
 # -- the table -------------------------------------------------------------------------

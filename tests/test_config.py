@@ -10,6 +10,7 @@ import string
 import threading
 import time
 import warnings
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from wsgiref.validate import validator
@@ -587,6 +588,68 @@ def test_a_bad_variable_says_what_is_expected(monkeypatch, variable, raw, messag
         MetricsApiConfig(api_key="rdme_key", grouping_function=grouping)
     assert message in str(raised.value)
     assert str(raised.value).startswith("readme_metrics: ")
+
+
+# One argument of a wrong Python type per option: the message says the type the option
+# takes and the type given; a string (what the environment holds) says where strings go.
+_STR_HINT = "; strings like {!r} are read from {}"
+WRONG_TYPES = [
+    ("enabled", "false", "a bool (True or False)"),
+    ("development_mode", "false", "a bool (True or False)"),
+    ("background_worker_mode", 1, "a bool (True or False)"),
+    ("buffer_length", "10", "an int >= 1"),
+    ("max_body_bytes", True, "an int >= 0"),
+    ("max_queue_size", "100", "an int >= 1"),
+    ("max_queue_bytes", Decimal("1048576"), "an int >= 1"),
+    ("trusted_proxies", "1", "an int >= 0"),
+    ("flush_interval", "0.5", "an int or a float of seconds from 0 to 86400"),
+    ("timeout", "3", "an int or a float of seconds > 0 and <= 86400"),
+    ("shutdown_timeout", [5], "an int or a float of seconds from 0 to 86400"),
+    ("denylist", 5, "a list of str (or one comma-separated str)"),
+    ("allowlist", ["id", 1], "a list of str (or one comma-separated str)"),
+    ("blacklist", 5, "a list of str (or one comma-separated str)"),
+    ("whitelist", {"id": 1}, "a list of str (or one comma-separated str)"),
+    ("allowed_http_hosts", b"example.com", "a list of str (or one comma-separated str)"),
+    ("skip_methods", ("GET", None), "a list of str (or one comma-separated str)"),
+    ("base_log_url", b"https://docs.example.com", "a str (an http(s) URL)"),
+    ("metrics_api", 8001, "a str (an http(s) URL)"),
+    ("readme_api_url", ["https://dash.readme.com/api"], "a str (an http(s) URL)"),
+    ("grouping_function", 42, "a callable or a str (a 'module.attribute' path)"),
+    ("logger", "myapp", "a logging.Logger"),
+]
+
+
+@pytest.mark.parametrize("name, value, takes", [
+    pytest.param(*row, id=row[0]) for row in WRONG_TYPES])
+def test_an_argument_of_a_wrong_type_says_the_type_it_takes_and_the_one_given(
+        name: str, value: Any, takes: str) -> None:
+    """``development_mode="false"`` said "must be true or false, got 'false'"."""
+    arguments: dict[str, Any] = {"api_key": "rdme_key", "grouping_function": grouping,
+                                 name: value}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with pytest.raises(ValueError) as raised:
+            MetricsApiConfig(**arguments)
+    variable = next(option.variable for option in OPTIONS if option.name == name)
+    got = f"got the {type(value).__name__} {value!r}"
+    if isinstance(value, str) and variable:
+        expected = f"{name} must be {takes}, {got}" + _STR_HINT.format(value, variable)
+    else:
+        expected = f"{name} ({variable}) must be {takes}, {got}" if variable else (
+            f"{name} must be {takes}, {got}")
+    assert str(raised.value) == "readme_metrics: " + expected
+
+
+def test_every_option_has_a_wrong_type_case() -> None:
+    assert sorted(row[0] for row in WRONG_TYPES) == sorted(
+        option.name for option in OPTIONS if option.name != "api_key")
+
+
+def test_an_api_key_of_a_wrong_type_is_named_by_type_never_by_value() -> None:
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(api_key=918273645, grouping_function=grouping)
+    assert str(raised.value) == ("readme_metrics: api_key (README_API_KEY) must be a str, "
+                                 "got a value of type int")
 
 
 # What no key is, real or a test's dummy (a blank inside: README's placeholder pasted as

@@ -472,9 +472,16 @@ def test_invalid_log_tokens_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_log_tokens_argument_that_is_no_bool_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"log_tokens \(LOG_TOKENS\) must be true or false, "
-                       r"got 'yes'"):
+    """It said "must be true or false, got 'yes'": an argument is a bool, a string is what
+    the environment holds."""
+    with pytest.raises(ValueError) as raised:
         RequestIdFilter(log_tokens="yes")  # type: ignore[arg-type]
+    assert str(raised.value) == (
+        "readme_metrics: log_tokens must be a bool (True or False), got the str 'yes'; "
+        "strings like 'yes' are read from LOG_TOKENS")
+    with pytest.raises(ValueError, match=r"log_tokens \(LOG_TOKENS\) must be a bool "
+                       r"\(True or False\), got the int 1$"):
+        RequestIdFilter(log_tokens=1)  # type: ignore[arg-type]
 
 
 @pytest.fixture
