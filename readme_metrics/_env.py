@@ -34,13 +34,15 @@ from environs import Env, EnvError
 
 from readme_metrics._wording import wrong_type
 
-__all__ = ["blamed", "environment", "flag", "raw", "read", "reset", "setting"]
+__all__ = ["blamed", "environment", "flag", "names", "raw", "read", "reset", "setting"]
 
 _lock = threading.Lock()
 _env: Optional[Env] = None
 _env_directory: Optional[str] = None
 #: The ``.env`` file read (absolute path), None when the working directory has none.
 _env_file: Optional[str] = None
+#: The names the ``.env`` file sets (its values stay in the ``Env``).
+_file_names: frozenset[str] = frozenset()
 #: environs 15+ reads a .env into the Env; older ones export all of it into os.environ.
 _ENV_KEEPS_FILE = int(version("environs").split(".")[0]) >= 15
 
@@ -72,14 +74,20 @@ def environment() -> Env:
     config elsewhere first, a test session moving between directories): the ``.env`` is
     the working directory's, and SPEC 2 says so.
     """
-    global _env, _env_directory, _env_file
+    global _env, _env_directory, _env_file, _file_names
     directory = _working_directory()
     with _lock:
         if _env is None or directory != _env_directory:
             dotenv = os.path.abspath(os.path.join(directory or os.curdir, ".env"))
             _env_file = dotenv if os.path.isfile(dotenv) else None
-            _env, _env_directory = _read(_env_file), directory
+            (_env, _file_names), _env_directory = _read(_env_file), directory
         return _env
+
+
+def names() -> list[str]:
+    """Every variable name set, in the environment or the ``.env`` file (never values)."""
+    environment()
+    return sorted(set(os.environ) | _file_names)
 
 
 def origin(variable: Optional[str]) -> str:
@@ -90,8 +98,9 @@ def origin(variable: Optional[str]) -> str:
     return _env_file
 
 
-def _read(dotenv: Optional[str]) -> Env:
-    """An ``Env`` holding the file ``dotenv`` (None: no file), with no os.environ write.
+def _read(dotenv: Optional[str]) -> tuple[Env, frozenset[str]]:
+    """An ``Env`` holding the file ``dotenv`` (None: no file), with no os.environ write,
+    and the names the file sets.
 
     A file that is not UTF-8 is a ``ValueError`` naming it: python-dotenv's own error
     names neither the file nor who read it (an OSError names the file itself).
@@ -105,22 +114,26 @@ def _read(dotenv: Optional[str]) -> Env:
             "run the app from a directory without it") from None
 
 
-def _read_file(dotenv: Optional[str]) -> Env:
+def _read_file(dotenv: Optional[str]) -> tuple[Env, frozenset[str]]:
+    if dotenv is None:
+        return (Env() if _ENV_KEEPS_FILE else _FileEnv({})), frozenset()
+    file = dotenv_values(dotenv)
     if _ENV_KEEPS_FILE:
         env = Env()
-        if dotenv is not None:
-            # The real environment wins over the file (override=False).
-            env.read_env(dotenv, recurse=False, override=False)
-        return env
-    file = dotenv_values(dotenv) if dotenv is not None else {}
-    return _FileEnv({key: value for key, value in file.items() if value is not None})
+        # The real environment wins over the file (override=False). environs reads the
+        # file itself (it has no public way to take values): a second read, at first use.
+        env.read_env(dotenv, recurse=False, override=False)
+        return env, frozenset(file)
+    return _FileEnv({key: value for key, value in file.items() if value is not None}), (
+        frozenset(file))
 
 
 def reset() -> None:
     """Forget that ``.env`` was read: the next use reads it again (tests act as new processes)."""
-    global _env, _env_directory, _env_file
+    global _env, _env_directory, _env_file, _file_names
     with _lock:
         _env, _env_directory, _env_file = None, None, None
+        _file_names = frozenset()
 
 
 def raw(variable: str) -> Optional[str]:

@@ -29,7 +29,7 @@ from typing import (
 
 from readme_metrics import _env
 from readme_metrics._logging import LogLimiter
-from readme_metrics.option_checks import is_loopback_url
+from readme_metrics.option_checks import is_loopback_url, meant_variable
 from readme_metrics.options import BY_NAME, OPTIONS, Option
 
 #: ``grouping_function(request)``: the caller's mapping or None; under the ASGI middlewares
@@ -94,6 +94,18 @@ def _resolve(option: Option, given: Mapping[str, Any], warnings: list[str]) -> A
         return _checked(option, option.default, warnings)
     with _env.blamed(option.variable, None):
         return _checked(option, value, warnings)
+
+
+_VARIABLES = frozenset(option.variable for option in OPTIONS if option.variable)
+
+
+def _misspelled_variables() -> list[str]:
+    """A warning for each ``README_*`` variable set that is a near miss of one of ours
+    (``README_METRIC_SERVER``): ignored, it would leave its option at the default without
+    a word. Names only, never values (the key may be in one)."""
+    return [f"readme_metrics: {name} (set in {_env.origin(name)}) is no variable of this "
+            f"library and is ignored: did you mean {meant}?"
+            for name in _env.names() if (meant := meant_variable(name, _VARIABLES))]
 
 
 def _warn(logger: logging.Logger, warnings: list[str]) -> None:
@@ -223,11 +235,14 @@ class MetricsApiConfig:
         given = {name: value for name, value in locals().items()
                  if name != "self" and value is not _UNSET}
         _with_aliases(given)
-        # Warnings wait for the logger, which is read last (an option like the others).
+        # The logger (an argument only) first: a misspelled variable is warned about
+        # even when it leaves a required option unset (README_APIKEY: no api_key).
+        self.logger = _resolve(BY_NAME["logger"], given, [])
+        _warn(self.logger, _misspelled_variables())
         warnings: list[str] = []
         self.enabled = _resolve(BY_NAME["enabled"], given, warnings)
         for option in OPTIONS:
-            if option.alias_of is not None or option.name == "enabled":
+            if option.alias_of is not None or option.name in ("enabled", "logger"):
                 continue
             if not self.enabled and option.name in ("api_key", "grouping_function"):
                 continue

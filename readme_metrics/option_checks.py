@@ -14,12 +14,13 @@ config logs them on that logger once it is.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
 import logging
 import math
 import re
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Collection, Optional
 from urllib.parse import SplitResult, urlsplit
 
 from readme_metrics._dotted import ImportedOnFirstCall, import_dotted, too_early_for_django
@@ -29,8 +30,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_SECONDS", "api_key", "appended_path_warning", "flag", "grouping", "hosts",
-    "http_url", "is_loopback_url", "logger", "looks_like_a_placeholder", "methods",
-    "names_a_placeholder", "number", "placeholder_warning", "strings", "whole",
+    "http_url", "is_loopback_url", "logger", "looks_like_a_placeholder", "meant_variable",
+    "methods", "names_a_placeholder", "number", "placeholder_warning", "strings", "whole",
 ]
 
 
@@ -349,3 +350,24 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
+
+
+_PREFIX = "README_"
+# Compared without the prefix all share, which would make any two names look alike: 0.8
+# takes a letter dropped, doubled or swapped (METRIC_SERVER, DENY_LIST, TIMEOUTS) and
+# leaves other ReadMe tools' names alone (README_OAS_KEY is 0.71 from API_KEY).
+_CLOSE = 0.8
+
+
+def meant_variable(name: str, known: Collection[str]) -> Optional[str]:
+    """The variable of ``known`` (all ``README_*``) that ``name`` is a near miss of: the
+    same name in another case, or one difflib finds close; None for a name of ``known``
+    itself, one not starting with ``README_``, or one close to none (another tool's)."""
+    upper = name.upper()
+    if name in known or not upper.startswith(_PREFIX):
+        return None
+    if upper in known:
+        return upper
+    stems = {variable[len(_PREFIX):]: variable for variable in known}
+    close = difflib.get_close_matches(upper[len(_PREFIX):], stems, n=1, cutoff=_CLOSE)
+    return stems[close[0]] if close else None

@@ -487,13 +487,17 @@ def test_dotenv_is_read_once_per_process_for_config_cors_and_request_id(
     monkeypatch.chdir(tmp_path)
     try:
         assert MetricsApiConfig(api_key="k", grouping_function=grouping).buffer_length == 7
+        # environs 15 and later read it for its values, the library for its names (the
+        # misspelled-variable warning): both at the first use.
+        first_use = len(reads)
+        assert 1 <= first_use <= 2, reads
         # A .env written after the first read is not read again, by any component.
         (tmp_path / ".env").write_text("REQUEST_ID_HEADER=X-Trace\nLOG_TOKENS=false\n")
         assert CORSMiddleware(lambda e, s: []).allowed_origins == {"https://a.example"}
         assert RequestIdMiddleware(lambda e, s: []).header == "X-Request-Id"
         assert RequestIdFilter().log_tokens is True
         MetricsApiConfig(api_key="k", grouping_function=grouping)
-        assert reads == [str(tmp_path / ".env")]
+        assert reads == [str(tmp_path / ".env")] * first_use
     finally:  # read_env exports into os.environ; do not leak into other tests
         for name in ("README_BUFFER_LENGTH", "CORS_ALLOWED"):
             monkeypatch.delenv(name, raising=False)
@@ -650,6 +654,77 @@ def test_an_api_key_of_a_wrong_type_is_named_by_type_never_by_value() -> None:
         MetricsApiConfig(api_key=918273645, grouping_function=grouping)
     assert str(raised.value) == ("readme_metrics: api_key (README_API_KEY) must be a str, "
                                  "got a value of type int")
+
+
+# -- a misspelled README_* variable (it was ignored without a word) ----------------------
+
+SECRET_VALUE = "rdme_secret_value_42"
+
+
+def _misspelling_warnings(caplog: pytest.LogCaptureFixture, logger_name: str,
+                          **arguments: Any) -> list[str]:
+    """The warnings about variables while a config is built (twice: said once)."""
+    logger = logging.getLogger(logger_name)  # a logger of its own: a fresh once-per-process
+    caplog.set_level(logging.DEBUG)
+    for _ in range(2):
+        try:
+            MetricsApiConfig(grouping_function=grouping, logger=logger, **arguments)
+        except ValueError:
+            pass
+    assert SECRET_VALUE not in caplog.text
+    return [record.getMessage() for record in caplog.records
+            if record.name == logger_name and "is no variable" in record.getMessage()]
+
+
+#: A misspelling and the variable meant.
+NEAR_MISSES = {"README_METRIC_SERVER": "README_METRICS_SERVER",  # a letter dropped
+               "README_METRICS_SEVRER": "README_METRICS_SERVER",  # two swapped
+               "README_DENY_LIST": "README_DENYLIST", "README_TIMEOUTS": "README_TIMEOUT",
+               "readme_metrics_server": "README_METRICS_SERVER",
+               "README_APIKEY": "README_API_KEY"}  # leaves the required key unset
+
+
+@pytest.mark.parametrize("name, meant", NEAR_MISSES.items(), ids=list(NEAR_MISSES))
+def test_a_near_miss_of_a_variable_is_warned_once_naming_the_right_one(
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, name: str,
+        meant: str) -> None:
+    monkeypatch.setenv(name, SECRET_VALUE)
+    arguments = {} if meant == "README_API_KEY" else {"api_key": "rdme_key"}
+    warned = _misspelling_warnings(caplog, f"near-miss-{name}", **arguments)
+    assert warned == [f"readme_metrics: {name} (set in the environment) is no variable of "
+                      f"this library and is ignored: did you mean {meant}?"]
+    assert [r.levelno for r in caplog.records if "is no variable" in r.getMessage()] == [
+        logging.WARNING]
+
+
+def test_a_near_miss_in_the_dotenv_file_names_the_file(
+        caplog: pytest.LogCaptureFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text(f"README_METRIC_SERVER={SECRET_VALUE}\n")
+    monkeypatch.chdir(tmp_path)
+    warned = _misspelling_warnings(caplog, "near-miss-dotenv", api_key="rdme_key")
+    assert warned == [f"readme_metrics: README_METRIC_SERVER (set in {tmp_path / '.env'}) is "
+                      "no variable of this library and is ignored: did you mean "
+                      "README_METRICS_SERVER?"]
+
+
+def test_our_own_names_and_other_tools_readme_variables_are_not_warned_about(
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Other ReadMe tools read README_* variables too (the key is shared); exact names of
+    ours are never warned about, nor names far from ours."""
+    valid = {"bool": "true", "int": "5", "float": "1.5", "str": "http://127.0.0.1:1"}
+    for option in OPTIONS:
+        if option.variable:
+            monkeypatch.setenv(option.variable, valid[option.parse])
+    monkeypatch.setenv("README_API_KEY", "rdme_key")
+    monkeypatch.setenv("README_GROUPING_FUNCTION", "tests.test_config.grouping")
+    monkeypatch.setenv("README_ALLOWED_HTTP_HOSTS", "example.com")
+    monkeypatch.setenv("README_SKIP_METHODS", "HEAD")
+    for name in ("README_OAS_KEY", "README_API_TOKEN", "README_METRICS_CONFIG",
+                 "README_PROJECT", "README_VERSION", "README_SECRET", "READMEAPIKEY"):
+        monkeypatch.setenv(name, SECRET_VALUE)
+    assert _misspelling_warnings(caplog, "near-miss-none") == []
+    assert MetricsApiConfig(grouping_function=grouping).buffer_length == 5  # all were read
 
 
 # What no key is, real or a test's dummy (a blank inside: README's placeholder pasted as
