@@ -394,7 +394,8 @@ class MetricsMiddleware:
             meta = request.META
             host = meta.get("HTTP_HOST") or meta.get("SERVER_NAME", "")
             if not self.pipeline.wants(request.method or "GET", str(host),
-                                       meta.get("HTTP_X_FORWARDED_HOST")):
+                                       meta.get("HTTP_X_FORWARDED_HOST"),
+                                       meta.get("HTTP_USER_AGENT"), request.path):
                 self.pipeline.skip()
                 return None
             return _Capture(self.pipeline, request)

@@ -8,19 +8,32 @@ and dict lookups prepared once at construction.
 
 from __future__ import annotations
 
+import logging
 import os
 from queue import Empty, SimpleQueue
 from typing import Any, Callable, Optional
 
+from readme_metrics._logging import LogLimiter
 from readme_metrics._random import getrandbits
 from readme_metrics.capture.request import forwarded
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import Delivery, zero_stats
+from readme_metrics.delivery.transport import USER_AGENT
 from readme_metrics.docs_url import DocsUrl
 from readme_metrics.exchange import Group, PendingExchange
 from readme_metrics.grouping import Identifier
 from readme_metrics.har import build_log
 from readme_metrics.redaction import Redactor
+
+# The sender's User-Agent up to its version: a POST with it to the Metrics API's path is
+# the library's own delivery, arriving at this app when README_METRICS_SERVER points here.
+_OWN_AGENT = USER_AGENT.partition("@")[0] + "@"
+_METRICS_PATH = "/v1/request"
+_SELF_POST = (
+    "readme_metrics: README_METRICS_SERVER points at this app: this library's own POST "
+    "to {} arrived here, and the app's answer to it counts as delivered, so the logs "
+    "are lost (that POST is not logged); point it at the Metrics API or at "
+    "`readme-metrics collect` (http://127.0.0.1:8001)")
 
 # RFC 4122 version 4 (bits 76-79 = 0100) and variant (bits 62-63 = 10).
 _UUID_CLEAR = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)
@@ -41,18 +54,24 @@ class MetricsPipeline:
         self.redactor = Redactor(config.denylist, config.allowlist)
         self.delivery = Delivery(config, self.build_log)
         self.docs = DocsUrl(config)
+        self._said = LogLimiter(config.logger, interval=None)
         #: (pid, finish) pairs: a forked child's copy holds its parent's, not its own.
         self._handed_over: SimpleQueue[tuple[int, Callable[[], None]]] = SimpleQueue()
 
     # -- request thread ----------------------------------------------------------------
 
-    def wants(self, method: str, host: str, forwarded_host: Optional[str] = None) -> bool:
-        """False for a skipped method or a Host outside ``allowed_http_hosts``.
+    def wants(self, method: str, host: str, forwarded_host: Optional[str] = None,
+              user_agent: Optional[str] = None, path: str = "") -> bool:
+        """False for a skipped method, a Host outside ``allowed_http_hosts``, or the
+        library's own POST of logs (``user_agent`` and ``path``: the request's).
 
         ``forwarded_host``: the raw X-Forwarded-Host header, which counts only through
         ``trusted_proxies`` (see ``forwarded_hosts``).
         """
         if method in self._skip_methods:
+            return False
+        if user_agent is not None and user_agent.startswith(_OWN_AGENT) and (
+                self._own_post(method, path)):
             return False
         if self._hosts:
             if self.forwarded_hosts:
@@ -60,6 +79,16 @@ class MetricsPipeline:
             host = host.lower()
             if host not in self._hosts and host.rpartition(":")[0] not in self._hosts:
                 return False
+        return True
+
+    def _own_post(self, method: str, path: str) -> bool:
+        """True for the library's POST of logs (its User-Agent seen): logging it would
+        post it again at the next flush, and that one too, for ever."""
+        if method != "POST" or not path.rstrip("/").endswith(_METRICS_PATH):
+            return False
+        self.config.logger.debug("readme_metrics: not logging this library's own POST %s",
+                                 path)
+        self._said.log(logging.WARNING, "self-post", "%s", _SELF_POST.format(path))
         return True
 
     def identify(self, request: Any) -> Optional[Group]:

@@ -418,6 +418,27 @@ def test_not_logged_means_no_header_and_no_log(
     assert collector.logs == []
 
 
+def test_the_librarys_own_post_of_logs_is_not_logged(
+        collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    """README_METRICS_SERVER pointed at this app: the library's POST (its User-Agent, the
+    Metrics API's path) would be logged and posted again for ever (tests/test_self_post.py
+    for WSGI and ASGI over real servers)."""
+    from readme_metrics.transport import USER_AGENT
+
+    config = MetricsApiConfig(
+        api_key="rdme_django_test_key", grouping_function=grouping,
+        metrics_api=collector.url, base_log_url=DOCS, background_worker_mode=False,
+        buffer_length=1)
+    with override_settings(README_METRICS_CONFIG=config):
+        Client().post("/v1/request", b"[]", content_type="application/json",
+                      HTTP_USER_AGENT=USER_AGENT, HTTP_X_API_KEY="k1")
+        Client().post("/v1/request", b"[]", content_type="application/json",
+                      HTTP_USER_AGENT="curl/8.5.0", HTTP_X_API_KEY="k1")
+    assert adapter._pipeline_for(config).stats["skipped"] == 1
+    assert len(collector.logs) == 1  # curl's
+    assert "README_METRICS_SERVER points at this app" in caplog.text
+
+
 class UnreadableGroup(Mapping):  # type: ignore[type-arg]
     """What a grouping function may return: a mapping of its own whose reading fails."""
 

@@ -123,7 +123,8 @@ class MetricsMiddleware(PipelineControls):
             host = request.host or str((scope.get("server") or [""])[0])
             wanted = pipeline.wants(
                 scope.get("method", "GET"), host,
-                header(scope, b"x-forwarded-host") if pipeline.forwarded_hosts else None)
+                header(scope, b"x-forwarded-host") if pipeline.forwarded_hosts else None,
+                request.agent, scope.get("path", ""))
             exchange = _Exchange(self, scope, request, receive, send) if wanted else None
         except Exception:  # never let the library break a request
             self.logger.exception("readme_metrics: could not start capturing")

@@ -106,12 +106,12 @@ class ScopeRequest:
     """The request pieces of an ASGI scope, kept by reference, parsed on the worker.
 
     Also picks out what the capture decides with: Host, Content-Length,
-    Transfer-Encoding and Expect (header names are lower-case in ASGI; the last value of
+    Transfer-Encoding, Expect and User-Agent (header names are lower-case in ASGI; the last value of
     a repeated header counts).
     """
 
     __slots__ = ("values", "trusted_proxies", "nbytes", "host", "length", "chunked",
-                 "expect")
+                 "expect", "agent")
 
     def __init__(self, scope: Scope, trusted_proxies: int = 0) -> None:
         # A copy of the list: an inner middleware may change the scope's list in place.
@@ -132,6 +132,8 @@ class ScopeRequest:
                                       else bytes(length).decode("latin-1"))
         self.chunked = b"transfer-encoding" in found
         self.expect = b"expect" in found
+        agent = found.get(b"user-agent")  # the library's own POST is not logged (pipeline)
+        self.agent: Optional[str] = None if agent is None else bytes(agent).decode("latin-1")
 
     def head(self) -> RequestHead:
         """Method, URL, version, headers and client IP (on the worker)."""

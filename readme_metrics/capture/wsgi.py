@@ -271,6 +271,7 @@ class MetricsMiddleware(PipelineControls):
                 environ.get("REQUEST_METHOD", "GET"),
                 environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""),
                 environ.get("HTTP_X_FORWARDED_HOST"),
+                environ.get("HTTP_USER_AGENT"), environ.get("PATH_INFO", ""),
             )
             capture = _Capture(self, pipeline, environ, start_response) if wanted else None
         except Exception:  # never let the library break a request
