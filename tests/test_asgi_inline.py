@@ -125,7 +125,13 @@ def test_a_drain_left_behind_by_a_thread_that_did_not_start_never_runs_beside_th
         no_sending_thread(True)
         await asyncio.wrap_future(first)
         second = inline.send("second", loop)  # a new thread: the stale drain, then this
-        await loop.run_in_executor(None, second_sending.wait, 10)
+        # Waited on the loop, not in the executor: its only free thread may be the one
+        # the stale drain holds, and this wait would sit queued until busy.wait timed out.
+        for _ in range(2000):
+            if second_sending.is_set():
+                break
+            await asyncio.sleep(0.005)
+        assert second_sending.is_set()
         busy.set()  # the busy thread is free: it takes the next job in the queue
         await occupied
         third = inline.send("third", loop)
