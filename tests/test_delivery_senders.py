@@ -227,19 +227,22 @@ def test_senders_idle_through_many_batches_still_grow_the_pool_for_a_burst(
             names.append(name)
             assert delivery.submit(item(name))
         wait_until(lambda: delivery.stats["queued"] == 0)
-    assert len(set(worker_threads()) - before) == 2  # the third POST needs a third one
+    # Two senders, as a rule; on a loaded machine the first part may have grown a third
+    # (seen once in CI): then all of them are held, and the next POST needs one more.
+    senders = len(set(worker_threads()) - before)
+    assert senders >= 2
     answer = threading.Event()
     collector.default = Reply(gate=answer)
     try:
-        for held in (1, 2):  # each sender in a held POST of ten
+        for held in range(1, senders + 1):  # each sender in a held POST of ten
             for n in range(10):
                 names.append(f"held-{held}-{n}")
                 assert delivery.submit(item(names[-1]))
             wait_until(lambda: collector.in_flight == held)  # noqa: B023 - called here
-        for n in range(60):
+        for n in range(30 * senders):
             names.append(f"burst-{n}")
             assert delivery.submit(item(names[-1]))
-        wait_until(lambda: collector.in_flight >= 3)
+        wait_until(lambda: collector.in_flight >= senders + 1)
     finally:
         answer.set()
     _each_delivered_once(collector, delivery, names)
