@@ -9,12 +9,13 @@ middleware per worker or per test does not touch the disk again, and every compo
 the same values. Variables already set in the real environment win over the file.
 
 The library never writes ``os.environ``: the app's environment stays its own, and a
-thread of the app iterating it is never raced. environs 15 and later keep the file's
-values in the ``Env``. environs before 15 (the newest for Python 3.9 is 14) look up
-every variable in ``os.environ`` alone, through ``Env._get_from_environ``; there
-:class:`_FileEnv` answers that look-up from the file for a variable the real environment
-does not have (the method is private, but the same in every release from 11, the floor,
-to 14, and 15 changed the reading of files instead).
+thread of the app iterating it is never raced. The file is read once, by python-dotenv's
+``dotenv_values`` (environs' own reader), and :class:`_FileEnv` answers environs' look-up
+of a variable, ``Env._get_from_environ``, from it when the real environment does not have
+the variable (the method is private, but the same in every release from 11, the floor, to
+15). environs before 15 (the newest for Python 3.9 is 14) have no other way to read a file
+without exporting it into ``os.environ``; 15 and later do (``read_env``), but it reads the
+file a second time, and python-dotenv warns about a line it cannot parse on each read.
 
 An empty variable (``README_TIMEOUT=``) means "unset", for every option alike: an empty
 line in a ``.env`` or a deployment template must not be an error for one option and a
@@ -26,7 +27,6 @@ from __future__ import annotations
 import os
 import threading
 from contextlib import contextmanager
-from importlib.metadata import version
 from typing import Any, Iterator, Mapping, Optional
 
 from dotenv import dotenv_values  # environs' own reader of .env files
@@ -43,12 +43,10 @@ _env_directory: Optional[str] = None
 _env_file: Optional[str] = None
 #: The names the ``.env`` file sets (its values stay in the ``Env``).
 _file_names: frozenset[str] = frozenset()
-#: environs 15+ reads a .env into the Env; older ones export all of it into os.environ.
-_ENV_KEEPS_FILE = int(version("environs").split(".")[0]) >= 15
 
 
 class _FileEnv(Env):
-    """Older environs: an ``Env`` that also finds the ``.env`` file's variables."""
+    """An ``Env`` that also finds the ``.env`` file's variables (the real ones win)."""
 
     def __init__(self, file: Mapping[str, str]) -> None:
         super().__init__()
@@ -115,15 +113,7 @@ def _read(dotenv: Optional[str]) -> tuple[Env, frozenset[str]]:
 
 
 def _read_file(dotenv: Optional[str]) -> tuple[Env, frozenset[str]]:
-    if dotenv is None:
-        return (Env() if _ENV_KEEPS_FILE else _FileEnv({})), frozenset()
-    file = dotenv_values(dotenv)
-    if _ENV_KEEPS_FILE:
-        env = Env()
-        # The real environment wins over the file (override=False). environs reads the
-        # file itself (it has no public way to take values): a second read, at first use.
-        env.read_env(dotenv, recurse=False, override=False)
-        return env, frozenset(file)
+    file = {} if dotenv is None else dotenv_values(dotenv)
     return _FileEnv({key: value for key, value in file.items() if value is not None}), (
         frozenset(file))
 

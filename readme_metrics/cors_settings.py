@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from readme_metrics._env import blamed, flag, setting
 from readme_metrics._http import is_token
+from readme_metrics._wording import wrong_type
 
 __all__ = ["CORSSettings", "normalise_origin"]
 
@@ -156,7 +157,10 @@ def _seconds(option: str, variable: str, given: t.Any) -> int:
     expects = "a whole number of seconds >= 0"
     age = setting(option, variable, given, "int", expects)
     age = _DEFAULT_MAX_AGE if age is None else age
-    if isinstance(age, bool) or not isinstance(age, int) or age < 0:
+    if isinstance(age, bool) or not isinstance(age, int):
+        # Only an argument can be of another type (the variable is parsed as an int).
+        raise ValueError(wrong_type(option, variable, "an int of seconds >= 0", age))
+    if age < 0:
         with blamed(variable, given):
             raise ValueError(f"readme_metrics: {option} ({variable}) must be {expects}, "
                              f"got {age!r}")

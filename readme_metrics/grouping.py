@@ -81,6 +81,30 @@ def _scrubbed_traceback(exc: BaseException) -> str:
     return text
 
 
+# An int up to this many bits (about 39,000 digits, 20 ms) is written out in decimal past
+# CPython's limit on str() of an int (4,300 digits); the cost grows with the square of the
+# length, so a longer one is written in hex (linear time), still one caller's own text.
+_DECIMAL_BITS = 1 << 17
+
+
+def _written(number: int) -> str:
+    """``str(number)``, past CPython's limit on the digits of an int too (the grouping
+    function may return one it computed: str() raised, and the request was not logged).
+    The same text as str() for every int str() writes, so the same mask."""
+    try:
+        return str(number)
+    except ValueError:  # Exceeds the limit (4300 digits) for integer string conversion
+        if number.bit_length() <= _DECIMAL_BITS:
+            return str(Decimal(number))  # exact, and the decimal module has no limit
+        return hex(number)
+
+
+def _exact(number: numbers.Rational) -> str:
+    """A rational's exact value as str() of a Fraction writes it (``n`` or ``n/d``)."""
+    numerator, denominator = _written(int(number.numerator)), int(number.denominator)
+    return numerator if denominator == 1 else f"{numerator}/{_written(denominator)}"
+
+
 def _identity(key: Any) -> Optional[str]:
     """The caller's identity from the ``api_key`` returned: a string that is not blank, or
     a finite number (of any numeric type) written out; None for anything else (a list or
@@ -92,12 +116,12 @@ def _identity(key: Any) -> Optional[str]:
     if isinstance(key, str):
         return str(key) if key and not key.isspace() else None
     if isinstance(key, numbers.Integral):  # int, IntEnum, numpy's integers
-        return str(int(key))
+        return _written(int(key))
     if isinstance(key, numbers.Real):  # float, numpy's floats, Fraction
         try:
             value = float(key)
         except OverflowError:  # a Fraction beyond any double: its exact value
-            return str(key)
+            return _exact(key) if isinstance(key, numbers.Rational) else str(key)
         return str(value) if math.isfinite(value) else None
     if isinstance(key, Decimal):  # a database column
         return str(key) if key.is_finite() else None
@@ -111,6 +135,8 @@ def _text(value: Any) -> Optional[str]:
         return value
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("utf-8", "replace")  # not "b'...'", a name no one has
+    if value.__class__ is int:
+        return _written(value)
     return str(value)
 
 

@@ -434,6 +434,22 @@ def test_an_allow_credentials_argument_that_is_no_bool_is_refused() -> None:
         CORSMiddleware(plain_app(), [SITE], allow_credentials="yes")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("value, expected", [
+    pytest.param("10", "max_age must be an int of seconds >= 0, got the str '10'; strings "
+                 "like '10' are read from CORS_MAX_AGE", id="str"),
+    pytest.param(1.5, r"max_age (CORS_MAX_AGE) must be an int of seconds >= 0, got the "
+                 "float 1.5", id="float"),
+    pytest.param(True, "max_age (CORS_MAX_AGE) must be an int of seconds >= 0, got the "
+                 "bool True", id="bool"),
+])
+def test_a_max_age_argument_that_is_no_int_says_the_type_taken_and_given(
+        value: Any, expected: str) -> None:
+    """As option_checks words it for the other options: "got '10'" did not say why."""
+    with pytest.raises(ValueError) as error:
+        CORSMiddleware(plain_app(), [SITE], max_age=value)
+    assert str(error.value) == "readme_metrics: " + expected
+
+
 @pytest.mark.parametrize("option, variable", [
     pytest.param("allowed_origins", "CORS_ALLOWED", id="origins"),
     pytest.param("allow_methods", "CORS_ALLOW_METHODS", id="methods"),

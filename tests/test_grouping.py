@@ -6,6 +6,7 @@ import importlib
 import json
 import logging
 import math
+import sys
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from fractions import Fraction
@@ -21,6 +22,7 @@ from readme_metrics._dotted import ImportedOnFirstCall
 from readme_metrics.exchange import Group
 from readme_metrics.grouping import Identifier
 from readme_metrics.har import build_log
+from readme_metrics.masking import mask
 from tests.support.contract import no_log_sent, reading_app
 from tests.support.exchanges import make_exchange
 from tests.support.fake_api import Collector
@@ -206,10 +208,48 @@ def test_a_key_that_is_no_string_or_number_is_not_logged(
     pytest.param(Fraction(10 ** 400, 3), f"{10 ** 400}/3", id="fraction-beyond-a-double"),
     pytest.param(Decimal("1E+400"), "1E+400", id="decimal-beyond-a-double"),
     pytest.param(" padded ", " padded ", id="kept-as-given"),
+    # Past CPython's 4,300 digits str() of an int raised, and the request was not logged.
+    pytest.param(10 ** 5000 + 7, "1" + "0" * 4999 + "7", id="int-past-str-limit"),
+    pytest.param(-(10 ** 5000), "-1" + "0" * 5000, id="negative-int-past-str-limit"),
+    pytest.param(Fraction(10 ** 5000 + 7, 3), "1" + "0" * 4999 + "7/3",
+                 id="fraction-of-huge-parts"),
+    pytest.param(Fraction(10 ** 5000, 1) * 10, "1" + "0" * 5001,
+                 id="whole-fraction-of-huge-parts"),
+    # So long that writing it in decimal would take seconds: hex, in linear time.
+    pytest.param(1 << 200_000, "0x1" + "0" * 50_000, id="int-too-long-for-decimal"),
 ])
 def test_a_string_or_number_key_is_the_identity(key: Any, identity: str) -> None:
     assert Identifier(lambda req: {"api_key": key}, LOGGER)(request()) == Group(
         identity, None, None)
+
+
+@settings(max_examples=30, deadline=None)
+@given(digits=st.integers(4250, 12_000), sign=st.sampled_from([1, -1]),
+       seed=st.integers(0, 10 ** 30))
+def test_an_int_past_the_str_limit_is_written_as_str_would_without_it(
+        digits: int, sign: int, seed: int) -> None:
+    """The same text, so the same mask, as str() gives with CPython's limit lifted."""
+    key = sign * (10 ** digits + seed)
+    label = 10 ** digits - seed
+    group = Identifier(lambda req: {"api_key": key, "label": label}, LOGGER)(request())
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        expected = Group(str(key), str(label), None)
+    finally:
+        sys.set_int_max_str_digits(limit)
+    assert group == expected
+
+
+def test_a_huge_int_key_is_logged_masked(inline_wrap: Any, collector: Collector) -> None:
+    """Through the middleware: logged, its group the mask of its digits."""
+    key = 10 ** 5000 + 1
+    middleware = inline_wrap(reading_app(), grouping_function=lambda req: {"api_key": key})
+    result = run_wsgi(middleware, wsgi_environ())
+    assert (result.status, result.body, result.error) == ("200 OK", b"ok", None)
+    assert middleware.flush(5.0) is True
+    [log] = collector.wait_for_logs(1)
+    assert log["group"]["id"] == mask("1" + "0" * 4999 + "1")
 
 
 class Named:

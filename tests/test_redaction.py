@@ -163,6 +163,45 @@ def test_query_string(deny: list[str], allow: list[str], raw: str, expected: str
     assert Redactor(deny, allow).query_string(raw) == expected
 
 
+@pytest.mark.parametrize(
+    ("deny", "allow", "url", "expected"),
+    [
+        pytest.param(["access_token"], [], "https://app/cb#access_token=SECRET&state=x",
+                     "https://app/cb#access_token=%5BREDACTED%206%5D&state=x",
+                     id="oauth-implicit-fragment"),
+        pytest.param(["access_token"], [], "https://app/cb?a=1#state=x&Access_Token=SECRET",
+                     "https://app/cb?a=1#state=x&Access_Token=%5BREDACTED%206%5D",
+                     id="query-and-fragment"),
+        pytest.param(["access_token"], [], "https://app/#/cb?access_token=SECRET",
+                     "https://app/#/cb?access_token=%5BREDACTED%206%5D",
+                     id="hash-route-with-a-query"),
+        pytest.param(["access_token"], [], "/cb?access_token=a#access_token=bb",
+                     "/cb?access_token=%5BREDACTED%201%5D#access_token=%5BREDACTED%202%5D",
+                     id="relative-both"),
+        pytest.param(["access_token"], [], "https://app/p#section-2",
+                     "https://app/p#section-2", id="plain-fragment-kept"),
+        pytest.param(["access_token"], [], "https://app/p#state=x&code=1",
+                     "https://app/p#state=x&code=1", id="fragment-without-listed-key"),
+        pytest.param(["access_token"], [], "https://app/p#access_token",
+                     "https://app/p#access_token", id="fragment-name-only-no-pairs"),
+        pytest.param(["access_token"], [], "https://app/p#x?access_token=S",
+                     "https://app/p#x?access_token=%5BREDACTED%201%5D",
+                     id="question-mark-after-the-hash"),
+        pytest.param(["token"], [], "5; url=https://app/cb#token=SECRET",
+                     "5; url=https://app/cb#token=%5BREDACTED%206%5D", id="refresh-value"),
+        pytest.param([], ["state"], "https://app/cb#access_token=SECRET&state=x",
+                     "https://app/cb#access_token=%5BREDACTED%206%5D&state=x",
+                     id="allowlist"),
+        pytest.param([], ["state"], "https://app/p#top", "https://app/p#top",
+                     id="allowlist-plain-fragment-kept"),
+    ],
+)
+def test_url(deny: list[str], allow: list[str], url: str, expected: str) -> None:
+    out = Redactor(deny, allow).url(url)
+    assert out == expected
+    assert urlsplit(out).fragment == urlsplit(expected).fragment  # still one fragment
+
+
 # -- JSON -------------------------------------------------------------------------------
 
 JSON_CASES = [
@@ -639,6 +678,27 @@ def test_an_allowlist_still_redacts_the_headers_the_metadata_repeats(
     assert pairs(entry["request"]["headers"])["Content-Type"] == "[REDACTED 16]"
     assert pairs(entry["response"]["headers"])["Content-Type"] == "[REDACTED 31]"
     assert pairs(entry["response"]["headers"])["Location"] == "[REDACTED 33]"
+
+
+@pytest.mark.parametrize("header", ["Location", "Content-Location", "Refresh"])
+def test_a_denylisted_key_in_a_redirect_fragment_is_redacted(
+        inline_wrap: Any, collector: Collector, header: str) -> None:
+    """OAuth's implicit flow redirects with its token in the fragment: a user denylisting
+    access_token expects it gone there too, the URL still valid, the rest as sent."""
+    target = "https://client.example/cb?next=%2Fhome#access_token=t0ps3cret&state=x%201"
+    value = f"0; url={target}" if header == "Refresh" else target
+    app = reading_app(status="302 Found", headers=[(header, value)], body=[b""])
+    _, _, entry = exchange(inline_wrap(app, denylist=["access_token"]), collector)
+    response = entry["response"]
+    sent = pairs(response["headers"])[header]
+    assert "t0ps3cret" not in sent
+    expected = target.replace("t0ps3cret", "%5BREDACTED%209%5D")
+    assert sent == (f"0; url={expected}" if header == "Refresh" else expected)
+    if header == "Location":
+        assert response["redirectURL"] == expected
+    parts = urlsplit(expected)
+    assert (parts.hostname, parts.path, parts.query) == ("client.example", "/cb",
+                                                         "next=%2Fhome")
 
 
 @pytest.mark.parametrize(("location", "secret"), [

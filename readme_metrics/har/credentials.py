@@ -71,7 +71,7 @@ MIN_SUBSTRING_KEY = 8
 MAX_SPELLED_KEY = 128
 
 #: Headers holding a URL: redacted and scrubbed as the request URL is (stays valid).
-URL_HEADERS = frozenset({"referer", "location", "content-location"})
+URL_HEADERS = frozenset({"referer", "location", "content-location", "refresh"})
 
 
 class CallerKey:

@@ -2,7 +2,8 @@
 
 ``denylist`` and ``allowlist`` entries match keys case-insensitively wherever a key
 exists in a log: header names, query parameters (``queryString`` and the query part of
-the ``url``), cookie names, form and multipart fields, and JSON bodies at any depth.
+the ``url`` and of the URL headers, Location and the like, with the ``k=v`` pairs of
+their fragments), cookie names, form and multipart fields, and JSON bodies at any depth.
 
 * A bare entry (``password``) matches that key anywhere; a dotted entry
   (``user.password``) matches that path from the JSON document root only, the path
@@ -207,12 +208,22 @@ class Redactor:
         return "&".join(chunks) if changed else raw_query
 
     def url(self, url: str) -> str:
-        """``url`` with its query string redacted by :meth:`query_string` (a fragment kept)."""
-        if not self.active or "?" not in url:
+        """``url`` with its query string redacted by :meth:`query_string`, and its fragment
+        too when it holds ``k=v`` pairs (after a ``?`` in it, if it has one: ``#/cb?k=v``):
+        OAuth's implicit flow redirects with its ``access_token`` there. Any other
+        fragment is kept as it is."""
+        if not self.active or ("?" not in url and "#" not in url):
             return url
-        base, _, rest = url.partition("?")
-        query, hash_mark, fragment = rest.partition("#")
-        return base + "?" + self.query_string(query) + hash_mark + fragment
+        rest, hash_mark, fragment = url.partition("#")
+        base, question, query = rest.partition("?")
+        if query:
+            query = self.query_string(query)
+        route, question_in, pairs = fragment.partition("?")
+        if not question_in:
+            route, pairs = "", fragment
+        if "=" in pairs:
+            fragment = route + question_in + self.query_string(pairs)
+        return base + question + query + hash_mark + fragment
 
     # -- JSON -----------------------------------------------------------------------
 
