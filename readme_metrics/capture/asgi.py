@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import sys
 from concurrent.futures import Future
+from functools import partial
 from typing import Any, Awaitable, Callable, MutableMapping, Optional, Union
 
 import webob
@@ -37,6 +37,7 @@ from readme_metrics.capture.asgi_exchange import (
 )
 from readme_metrics.capture.asgi_inline import InlineSends
 from readme_metrics.capture.asgi_lifespan import Lifespan
+from readme_metrics.capture.asgi_outlive import Outlive, is_cancellation
 from readme_metrics.capture.asgi_scope import ScopeRequest, header
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.exchange import Group, PendingExchange
@@ -102,13 +103,14 @@ class MetricsMiddleware(PipelineControls):
         # then check and report the value, or the exception replayed (see _Raised).
         self._identifier = Identifier(_given, config.logger)
         self._raised = Identifier(_Raised.__call__, config.logger)
-        # Finishes of cancelled exchanges running in tasks of their own (held until done).
-        self._finishing: set[asyncio.Task[None]] = set()
+        # Work that outlives a cancelled exchange: its finish, its grouping function.
+        self.outlive = Outlive()
         # Off means off: no worker thread, no docs URL lookup, no network.
         self.pipeline: Optional[MetricsPipeline] = (
             MetricsPipeline(config) if self.enabled else None)
         self._inline = InlineSends(self.submit, config.max_queue_size)
-        self._lifespan = Lifespan(self.flush, config.shutdown_timeout, config.logger)
+        self._lifespan = Lifespan(self.flush, config.shutdown_timeout, config.logger,
+                                  self.outlive)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         pipeline = self.pipeline
@@ -136,42 +138,18 @@ class MetricsMiddleware(PipelineControls):
             return
         try:
             await self.app(scope, exchange.receive, exchange.send)
-        except asyncio.CancelledError:
-            await self._finish_cancelled(exchange)
-            raise
         except BaseException as exc:
-            trio = sys.modules.get("trio")
-            if trio is not None and isinstance(exc, trio.Cancelled):
-                # trio cancels every checkpoint in a cancelled scope: an ``async``
-                # grouping function awaited here would be cancelled, and the log lost.
-                with trio.CancelScope(shield=True):
-                    await exchange.finish(failed=True)
+            if is_cancellation(exc):
+                # An anyio cancel scope around this middleware (a timeout middleware
+                # using ``anyio.fail_after``, a task group) cancels every await of the
+                # cancelled task, and trio every checkpoint: the finish's own (a drain,
+                # an ``async`` grouping function, an inline send) would be cancelled
+                # too, and the log lost. It runs outside (:mod:`.asgi_outlive`).
+                await self.outlive.run(partial(exchange.finish, True))
             else:
                 await exchange.finish(failed=True)
             raise
         await exchange.finish(failed=False)
-
-    async def _finish_cancelled(self, exchange: _Exchange) -> None:
-        """Finish a cancelled exchange in a task of its own, so that it is logged.
-
-        An anyio cancel scope around this middleware on asyncio (a timeout middleware
-        using ``anyio.fail_after``, a task group) cancels every await of the cancelled
-        task: the finish's own (a drain, an ``async`` grouping function, an inline send)
-        would be cancelled too, and the log lost. A task of its own is outside the
-        scope; it is awaited shielded, so a one-shot cancellation (asyncio's own) still
-        waits for it as before.
-        """
-        try:
-            task = asyncio.get_running_loop().create_task(exchange.finish(failed=True))
-        except RuntimeError:  # no asyncio loop after all: finish here, as for any error
-            await exchange.finish(failed=True)
-            return
-        self._finishing.add(task)  # a task only weakly held could vanish unfinished
-        task.add_done_callback(self._finishing.discard)
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            pass  # cancelled again: the task finishes on its own
 
     # -- what the exchange asks of the middleware --------------------------------------
 

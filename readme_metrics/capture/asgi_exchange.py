@@ -17,6 +17,7 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping, Optional
 
 from readme_metrics.capture.asgi_messages import body_record, content_length, start_status
+from readme_metrics.capture.asgi_outlive import is_cancellation
 from readme_metrics.capture.asgi_scope import ScopeRequest
 from readme_metrics.capture.recorder import Pending, Recorder
 from readme_metrics.exchange import Group
@@ -80,7 +81,7 @@ class _Exchange:
     __slots__ = (
         "middleware", "scope", "request", "recorder", "group", "_receive", "_send",
         "_pending", "_receiving", "_reading", "_disconnected", "_no_drain",
-        "_drain_until", "_ended", "_sending",
+        "_drain_until", "_ended", "_sending", "_settling",
     )
 
     def __init__(self, middleware: MetricsMiddleware, scope: MutableMapping[str, Any],
@@ -110,6 +111,9 @@ class _Exchange:
         # Inline mode: the send handed over when the response ended, which the app's
         # call waits for before it returns.
         self._sending: Optional[Future[None]] = None
+        # An ``async`` grouping function's answer, started and not yet awaited to its
+        # end (a cancellation came while it ran): the log waits for it.
+        self._settling: Optional[Awaitable[Optional[Group]]] = None
 
     # -- the request side --------------------------------------------------------------
 
@@ -271,14 +275,16 @@ class _Exchange:
     # -- identification and the end ----------------------------------------------------
 
     async def identify(self) -> Optional[Group]:
-        """Run the grouping function, once, with the body as far as it has arrived."""
-        if self.group is not _UNKNOWN:
-            return self.group  # type: ignore[no-any-return,unused-ignore]
-        if not self._body_over():
-            await self.drain_now()
-        pending = self._identify_now()
-        if pending is not None:
-            await self._settle(pending)
+        """Run the grouping function, once, with the body as far as it has arrived; an
+        ``async`` one cancelled while it ran is awaited to its end now."""
+        if self.group is _UNKNOWN:
+            if not self._body_over():
+                await self.drain_now()
+            pending = self._identify_now()
+            if pending is not None:
+                await self._settle(pending)
+        elif self._settling is not None:
+            await self._settle(None)
         return self.group  # type: ignore[no-any-return,unused-ignore]
 
     def _identify_now(self) -> Optional[Awaitable[Optional[Group]]]:
@@ -297,12 +303,21 @@ class _Exchange:
             return None
         return group
 
-    async def _settle(self, pending: Awaitable[Optional[Group]]) -> None:
-        """Await an ``async`` grouping function's answer."""
+    async def _settle(self, pending: Optional[Awaitable[Optional[Group]]]) -> None:
+        """Await an ``async`` grouping function's answer (``pending``; None: the one
+        started before). It runs outside the exchange's task (:mod:`.asgi_outlive`): a
+        cancellation while it runs goes on, and the log made then waits for the answer,
+        as the function is called once."""
+        outlive = self.middleware.outlive
+        if pending is not None:
+            self._settling = outlive.start(pending)
+        settling = self._settling
+        assert settling is not None
         try:
-            self.group = await pending
+            self.group = await outlive.wait(settling)
         except Exception:  # pragma: no cover - middleware.identify contains user errors
             self.middleware.logger.debug("readme_metrics: grouping failed", exc_info=True)
+        self._settling = None
 
     async def finish(self, failed: bool) -> None:
         """Turn the exchange into one queued log (exactly once). Never raises, but for a
@@ -316,22 +331,31 @@ class _Exchange:
                 self._sending = None
                 await self.middleware.sent(sending)
             return
-        cancelled: Optional[asyncio.CancelledError] = None
+        try:
+            await self._log()
+        except BaseException as exc:
+            if not is_cancellation(exc):
+                raise  # pragma: no cover - _log contains every error
+            # Cancelled while the log waited (the rest of the body, an ``async``
+            # grouping function): this was the one finish, so the log is made outside
+            # the cancelled task, from where it stopped.
+            await self.middleware.outlive.run(self._log)
+            raise
+
+    async def _log(self) -> None:
+        """Make the log and hand it over. Every await comes before anything is handed
+        over, and may be cancelled: run again, it goes on from where it stopped."""
+        recorder = self.recorder
         try:
             group = self.group
-            if group is _UNKNOWN:  # no response was started: identify now
-                group = await self.identify()
+            if group is _UNKNOWN or self._settling is not None:
+                group = await self.identify()  # no response was started: identify now
             if group is None:
                 self.middleware.skip()
                 return
             body = recorder.request_body
             if body is not None and not body.eof:
-                try:
-                    await self.drain_now()
-                except asyncio.CancelledError as exc:
-                    # Cancelled while the rest was read, at the response's end (a timeout
-                    # around the app): this was the one finish, so log what was read.
-                    cancelled = exc
+                await self.drain_now()
                 if not body.eof and body.room > 0:
                     body.give_up()  # the log says the body is incomplete
             pending = Pending(recorder, self.request, group,
@@ -344,5 +368,3 @@ class _Exchange:
                     self._sending = sending
         except Exception:
             self.middleware.logger.exception("readme_metrics: could not record a request")
-        if cancelled is not None:
-            raise cancelled

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable, MutableMapping, Optional
 
 from readme_metrics.capture.asgi_exchange import Message, Receive, Send, running_asyncio_loop
+from readme_metrics.capture.asgi_outlive import Outlive
 
 __all__ = ["Lifespan"]
 
@@ -35,10 +36,11 @@ class Lifespan:
     """Runs the lifespan scope of an app; ``flush(timeout)`` sends the queued logs."""
 
     def __init__(self, flush: Callable[[Optional[float]], bool], timeout: float,
-                 logger: Any) -> None:
+                 logger: Any, outlive: Outlive) -> None:
         self.flush = flush
         self.timeout = timeout
         self.logger = logger
+        self.outlive = outlive
 
     async def __call__(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send
                        ) -> None:
@@ -77,12 +79,17 @@ class Lifespan:
             await send({"type": "lifespan.shutdown.complete"})
 
     async def flush_off_loop(self) -> None:
-        """Send what is queued, within the timeout, from the loop's executor (trio: here)."""
+        """Send what is queued, within the timeout, from the loop's executor (trio: here).
+
+        The logs of the exchanges the server cancelled before (uvicorn does after its
+        graceful timeout) may still be made outside their tasks: they are waited for
+        first, within the same timeout."""
         try:
             loop = running_asyncio_loop()
             if loop is None:
                 self.flush(self.timeout)
                 return
-            await loop.run_in_executor(None, self.flush, self.timeout)
+            left = await self.outlive.settle(self.timeout)
+            await loop.run_in_executor(None, self.flush, left)
         except Exception:  # never into the app's shutdown
             self.logger.debug("readme_metrics: flush at shutdown failed", exc_info=True)
