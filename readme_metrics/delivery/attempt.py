@@ -16,7 +16,7 @@ from typing import Optional
 from readme_metrics._logging import LogLimiter
 from readme_metrics._wording import counted
 from readme_metrics.delivery.batcher import Batcher
-from readme_metrics.delivery.policy import PAUSE, REJECT, SENT, WARN_INTERVAL, Outcome
+from readme_metrics.delivery.policy import FAIL, PAUSE, REJECT, SENT, WARN_INTERVAL, Outcome
 from readme_metrics.delivery.queue import Batch
 from readme_metrics.delivery.sender import Sender
 
@@ -95,6 +95,11 @@ class Attempt:
             self.warnings.log(logging.WARNING, "rejected", "readme_metrics: the Metrics "
                               "API rejected a batch of %s (%s); dropping it",
                               counted(batch.count, "log"), cause)
+            batcher.settle(batch, "rejected")
+        elif verdict == FAIL:
+            self.warnings.log(logging.WARNING, "failed", "readme_metrics: could not deliver "
+                              "a batch of %s to %s: %s; retrying cannot help, dropping it",
+                              counted(batch.count, "log"), self._sender.endpoint, cause)
             batcher.settle(batch, "rejected")
         elif batch.attempts >= self._max_attempts:
             self.warnings.log(logging.WARNING, "retries_exhausted", "readme_metrics: could "

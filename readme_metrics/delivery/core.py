@@ -117,6 +117,7 @@ class Delivery:
         self._batcher.closed = closed
         self._pool = WorkerPool(self._run, name=WORKER_NAME, size=MAX_SENDERS)
         self._started = False
+        self._queue_only_told = False  # the warning that no sender thread can start
         self._exit_hooked = False  # multiprocessing children need their own exit hook
         self._inline_lock = threading.Lock()  # one inline sender at a time
         self._inline_turned_away = False  # a request found the inline sender busy
@@ -153,7 +154,8 @@ class Delivery:
                 return False
             if self._background:
                 if not self._started:
-                    self._start()
+                    if not self._start():
+                        self._queue_only()
                 elif due:
                     watchdog.run_soon(self._pool.grow)
             elif due and send:
@@ -284,6 +286,18 @@ class Delivery:
             return False
         self._started = self._pool.start()
         return self._started
+
+    def _queue_only(self) -> None:
+        """No sender thread could start for a log just queued: say once that logs wait
+        in the queue, sent at flush, close or exit (or once a thread starts)."""
+        with self._batcher.lock:  # request threads race here: one warning
+            told, self._queue_only_told = self._queue_only_told, True
+        if told:
+            return
+        self._logger.warning(
+            "readme_metrics: no delivery thread can start (%s): logs wait in the queue "
+            "(up to max_queue_size) and are sent at flush(), close() or exit, or once a "
+            "thread starts", self._pool.failure or "unknown")
 
     def _run(self) -> None:
         """One sender thread: take a due batch, post it, repeat until closed."""

@@ -53,6 +53,18 @@ SENT = "sent"
 RETRY = "retry"
 PAUSE = "pause"
 REJECT = "reject"
+#: No answer, and no retry can get one: the batch is dropped at once (as rejected).
+FAIL = "fail"
+
+#: TLS failures no retry heals, by OpenSSL's reason (in the error's text on both routes),
+#: and what each means for the user.
+UNHEALING_TLS = {
+    "CERTIFICATE_VERIFY_FAILED": "the server's TLS certificate does not verify (a private "
+                                 "CA or a TLS-inspecting proxy: REQUESTS_CA_BUNDLE names "
+                                 "the CAs trusted)",
+    "WRONG_VERSION_NUMBER": "the server does not speak TLS (an https:// URL for a "
+                            "plain-HTTP server)",
+}
 
 #: Drop reasons, each counted as ``dropped_<reason>`` in the stats.
 DROP_REASONS = ("queue_full", "auth", "rejected", "retries_exhausted", "build_error",
@@ -151,6 +163,12 @@ def outcome_of_status(status: int, reason: str, retry_after: Optional[str],
 
 
 def outcome_of_error(exc: BaseException) -> Outcome:
-    """A POST that got no answer (connection error, timeout) is retried."""
-    return Outcome(RETRY, f"{type(exc).__name__}: {exc}")
+    """A POST that got no answer (connection error, timeout) is retried, unless it failed
+    on TLS in a way retrying cannot heal (:data:`UNHEALING_TLS`): that fails at once."""
+    cause = f"{type(exc).__name__}: {exc}"
+    if type(exc).__name__ == "SSLError":  # requests' SSLError, on either route
+        for reason, meaning in UNHEALING_TLS.items():
+            if reason in cause:
+                return Outcome(FAIL, f"{meaning}; {cause}")
+    return Outcome(RETRY, cause)
 

@@ -32,6 +32,8 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._pid = os.getpid()
+        #: Why the last thread could not start (``"RuntimeError: can't start new thread"``).
+        self.failure = ""
 
     def start(self) -> bool:
         """Make sure one thread runs; False if none can be started (interpreter exit)."""
@@ -84,9 +86,10 @@ class WorkerPool:
                 alive.append(thread)
                 try:
                     thread.start()
-                except RuntimeError:
+                except RuntimeError as exc:
                     # The interpreter is shutting down (or out of threads): the caller
                     # sends in its own thread instead.
+                    self.failure = f"{type(exc).__name__}: {exc}"
                     alive.remove(thread)
                     return bool(alive)
             return True

@@ -1,0 +1,132 @@
+"""A TLS failure no retry can heal fails the batch at once (delivery, SPEC section 7).
+
+An ``https://`` Metrics API that speaks plain HTTP, or whose certificate does not verify,
+was retried five times (about 7.5 s of backoff) before the one warning, which named
+neither. Real servers on 127.0.0.1: the plain collector, and the collector behind TLS
+with a certificate of a CA made for the test (not trusted here: only certifi's bundle is).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Callable
+
+import pytest
+import requests
+
+from readme_metrics.delivery.policy import FAIL, RETRY, outcome_of_error
+from readme_metrics.delivery.sender import Sender
+from tests.support.delivery import (
+    API_KEY,
+    MakeDelivery,
+    adds_up,
+    build_id,
+    item,
+    make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    messages,
+)
+from tests.support.fake_api import Collector
+from tests.support.polling import wait_until
+from tests.support.tls import Certificates, TLSCollector, make_certificates
+from tests.support.transports import ROUTES, make_transport
+
+# No proxy or CA bundle from the machine; the API key in no log record (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("transport_guards")
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory
+               ) -> Iterator[tuple[TLSCollector, Certificates]]:
+    """The collector behind TLS, for the module (no POST here gets as far as to be
+    recorded), and its certificates, of a CA made for the test and trusted nowhere."""
+    certificates = make_certificates(tmp_path_factory.mktemp("certificates"))
+    server = TLSCollector(certificates)
+    server.start()
+    try:
+        yield server, certificates
+    finally:
+        server.stop()
+
+
+# The https:// URL of a server that fails TLS, whether the test CA is trusted, what the
+# warning says, and OpenSSL's reason.
+Failing = Callable[[Collector, TLSCollector], str]
+CASES = [
+    pytest.param(lambda plain, tls: f"https://127.0.0.1:{plain.port}", False,
+                 "does not speak TLS", "WRONG_VERSION_NUMBER", id="plain-http-server"),
+    pytest.param(lambda plain, tls: tls.url, False, "certificate does not verify",
+                 "CERTIFICATE_VERIFY_FAILED", id="certificate-no-trusted-ca-signed"),
+    pytest.param(lambda plain, tls: f"https://127.0.0.1:{tls.port}", True,
+                 "certificate does not verify", "CERTIFICATE_VERIFY_FAILED",
+                 id="host-name-not-in-the-certificate"),
+]
+
+
+@pytest.mark.parametrize("direct", ROUTES)
+@pytest.mark.parametrize(("url", "trusted", "meaning", "reason"), CASES)
+def test_an_unhealing_tls_failure_is_no_retry_on_either_route(
+        collector: Collector, tls_server: tuple[TLSCollector, Certificates], url: Failing,
+        trusted: bool, meaning: str, reason: str, direct: bool,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    tls_collector, certificates = tls_server
+    if trusted:  # the certificate then fails on the host name alone
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificates.ca))
+    sender = Sender(make_transport(url(collector, tls_collector), direct), build_id, API_KEY)
+    outcome = sender.post(b"[]", 5.0)
+    sender.transport.close()
+    assert outcome.verdict == FAIL, outcome
+    assert meaning in outcome.cause and reason in outcome.cause, outcome.cause
+    assert collector.received == [] and tls_collector.received == []
+
+
+def test_a_refused_connection_is_still_retried(collector: Collector) -> None:
+    port = collector.port
+    collector.stop()  # nothing listens there now
+    sender = Sender(make_transport(f"https://127.0.0.1:{port}"), build_id, API_KEY)
+    outcome = sender.post(b"[]", 5.0)
+    sender.transport.close()
+    assert outcome.verdict == RETRY, outcome
+
+
+@pytest.mark.parametrize(("url", "trusted", "meaning", "reason"), CASES[:2])
+def test_an_unhealing_tls_failure_drops_the_batch_at_once_with_one_warning(
+        collector: Collector, tls_server: tuple[TLSCollector, Certificates],
+        make_delivery: MakeDelivery, caplog: pytest.LogCaptureFixture, url: Failing,
+        trusted: bool, meaning: str, reason: str) -> None:
+    tls_collector = tls_server[0]
+    delivery = make_delivery(url(collector, tls_collector), buffer_length=2)
+    for name in ("a", "b", "c", "d"):
+        delivery.submit(item(name))
+    wait_until(lambda: delivery.stats["dropped"] == 4)
+    stats = delivery.stats
+    # Two batches of two, or one of four (a backlog makes a larger POST): none retried.
+    assert 1 <= stats["failed_batches"] <= 2
+    assert (stats["dropped_rejected"], stats["retries"], stats["sent"]) == (4, 0, 0)
+    assert adds_up(stats)
+    warnings = messages(caplog, logging.WARNING, "could not deliver")
+    assert len(warnings) == 1, warnings  # rate-limited per kind, as the others
+    assert meaning in warnings[0] and reason in warnings[0] and "retrying cannot help" in (
+        warnings[0])
+    assert collector.received == [] and tls_collector.received == []
+
+
+@pytest.mark.parametrize(("error", "verdict"), [
+    pytest.param(requests.exceptions.SSLError(
+        "SSLError: [SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)"), FAIL,
+        id="wrong-version-number"),
+    pytest.param(requests.exceptions.SSLError(
+        "SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
+        "failed: certificate has expired (_ssl.c:1006)"), FAIL, id="certificate-expired"),
+    # The TLS failures a retry may heal: a connection cut during the handshake.
+    pytest.param(requests.exceptions.SSLError(
+        "SSLEOFError: [SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of "
+        "protocol (_ssl.c:1006)"), RETRY, id="eof-in-handshake"),
+    pytest.param(requests.ConnectionError("ConnectionResetError: reset"), RETRY, id="reset"),
+    # Only an SSLError says it: the words elsewhere (a proxy's text) are no TLS failure.
+    pytest.param(requests.ConnectionError("proxy said CERTIFICATE_VERIFY_FAILED"), RETRY,
+                 id="words-outside-an-ssl-error"),
+    pytest.param(requests.Timeout("no complete answer within 3s"), RETRY, id="timeout"),
+])
+def test_outcome_of_error(error: Exception, verdict: str) -> None:
+    assert outcome_of_error(error).verdict == verdict
