@@ -634,15 +634,19 @@ def _quoted_pattern(symptom: str) -> re.Pattern[str]:
 
 
 @pytest.mark.parametrize(("symptom", "https"), [
-    pytest.param('one error "the Metrics API refused', False, id="refused"),
-    pytest.param('a warning "could not deliver', False, id="deliver"),
+    pytest.param('one error "the Metrics API refused', "", id="refused"),
+    pytest.param('a warning "could not deliver a batch of ... to ... after', "",
+                 id="deliver"),
     # README_METRICS_SERVER=https://127.0.0.1:8001: collect speaks plain HTTP
-    pytest.param('a warning "could not deliver', True, id="deliver-https-to-http"),
-    pytest.param('a warning "could not look up', False, id="look-up"),
+    pytest.param('a warning "could not deliver a batch of ... to https://', "plain",
+                 id="deliver-https-to-http"),
+    pytest.param("a warning \"could not deliver a batch of ... to ...: the server's TLS",
+                 "untrusted", id="deliver-untrusted-certificate"),
+    pytest.param('a warning "could not look up', "", id="look-up"),
 ])
 def test_troubleshooting_quotes_the_messages_the_library_logs(
         collector: Collector, caplog: pytest.LogCaptureFixture, symptom: str,
-        https: bool) -> None:
+        https: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """A newcomer searches the table for the line in their log: it must be that line."""
     import logging
 
@@ -650,11 +654,17 @@ def test_troubleshooting_quotes_the_messages_the_library_logs(
 
     from readme_metrics import MetricsApiConfig, MetricsMiddleware
     from tests.support.fake_api import Reply
+    from tests.support.tls import TLSCollector, make_certificates
 
     collector.default = Reply(401)
     url = collector.url if "refused" in symptom else f"http://127.0.0.1:{free_port()}"
-    if https:
+    if https == "plain":
         url = collector.url.replace("http://", "https://")
+    elif https == "untrusted":  # a certificate of a CA made here, trusted nowhere
+        tls = TLSCollector(make_certificates(tmp_path))
+        tls.start()
+        request.addfinalizer(tls.stop)
+        url = tls.url
 
     def hello(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         start_response("200 OK", [("Content-Type", "text/plain")])
@@ -670,12 +680,12 @@ def test_troubleshooting_quotes_the_messages_the_library_logs(
     assert not app.flush(30)
     app.close()
     messages = [record.getMessage() for record in caplog.records]
-    if https:  # the same warning, with the error the row tells apart
+    if https:
         row = troubleshooting_row(symptom)
-        assert [m for m in messages if "could not deliver" in m and "(SSLError: " in m
+        assert [m for m in messages if "could not deliver" in m and "; SSLError: " in m
                 and url in m], messages
-        assert "`SSLError`" in row and "`https://`" in row and "`http://`" in row, row
-        return
+        assert ("`https://`" in row and "`http://`" in row if https == "plain"
+                else "`REQUESTS_CA_BUNDLE`" in row), row
     pattern = _quoted_pattern(symptom)
     assert [m for m in messages if pattern.search(m)], (pattern.pattern, messages)
 
