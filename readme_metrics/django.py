@@ -176,8 +176,9 @@ class _Capture:
 
         An unread rest is read only as far as it has arrived, giving a body still in
         flight ``GRACE`` at most; a body the grouping function could not have whole is
-        given to it as what arrived. Where the server keeps unread input until it closes
-        the response (gunicorn, uWSGI, wsgiref: ``rest.waits_for_close``), the rest is
+        given to it as what arrived, one longer than ``max_body_bytes`` as its start.
+        Where the server keeps unread input until it closes the response (gunicorn,
+        uWSGI, wsgiref: ``rest.waits_for_close``), the rest is
         read in ``close()``, once the answer has gone out, as the WSGI middleware does:
         the answer is not held back, unless the grouping function reads the body (it
         then gets it as the log will). runserver throws unread input away before it
@@ -190,7 +191,7 @@ class _Capture:
         unread = not getattr(request, "_read_started", False)
         if not unread and (record.eof or streaming):
             pass  # read to the end, or a streaming response that may read on
-        elif self.declared is not None and self.declared <= self.limit:
+        elif self.declared is not None:
             meta = request.META
             if tee.waits_for_close(meta, meta.get("wsgi.input")):
                 self.rest_in_close = True
@@ -199,6 +200,10 @@ class _Capture:
                 request._read_started = False  # request.body reads it, as if unread
                 return
             tee.read_rest(meta, GRACE)
+            if not record.eof and not record.room:
+                # Longer than max_body_bytes: request.body is its start, as the log's.
+                request._body = record.content()
+                return
         if (record.eof and record.size <= self.limit) or record.incomplete:
             # Consumed (request.POST for multipart, read()) or read here: request.body
             # comes back from the copy.

@@ -5,7 +5,9 @@ around ``app.wsgi_app`` (same HAR, redaction and delivery, streaming passed thro
 chunk by chunk). The only Flask-specific part is what the grouping function receives:
 Flask calls ``start_response`` from inside its request context, and that is where the
 middleware identifies the caller, so the function gets Flask's real ``request`` and
-``flask.g``, ``flask_login.current_user`` and the like work as in a view.
+``flask.g``, ``flask_login.current_user`` and the like work as in a view. A body the
+view left untouched is read there from the middleware's copy (as far as it has arrived,
+never by a read that waits for the client), and handed back untouched afterwards.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Optional
 
 from readme_metrics.capture.wsgi import MetricsMiddleware
-from readme_metrics.capture.wsgi_input import InputTee
+from readme_metrics.capture.wsgi_input import InputTee, replay_input
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import zero_stats
 
@@ -24,6 +26,10 @@ if TYPE_CHECKING:
 __all__ = ["FlaskMetricsMiddleware", "ReadMeMetrics"]
 
 _EXTENSION_KEY = "readme_metrics"
+# werkzeug's request attributes that read or cache the body (cached_property values in
+# the instance's __dict__, and get_data()'s and get_json()'s caches).
+_BODY_STATE = ("stream", "form", "files", "values", "data", "_cached_data", "_cached_json")
+_LENT = "_readme_metrics_lent_stream"  # marks a request whose stream is the copy
 
 
 class FlaskMetricsMiddleware(MetricsMiddleware):
@@ -39,8 +45,25 @@ class FlaskMetricsMiddleware(MetricsMiddleware):
 
         if has_request_context():
             # The object itself, not the proxy: it stays usable if the function keeps it.
-            return request._get_current_object()  # type: ignore[attr-defined]
+            current = request._get_current_object()  # type: ignore[attr-defined]
+            state = current.__dict__
+            if body is not None and not any(name in state for name in _BODY_STATE):
+                # The view left the body untouched: the function reads the copy, which
+                # never waits for the client (werkzeug's own stream would).
+                copy = dict(environ)
+                replay_input(body, copy)
+                state["stream"] = copy["wsgi.input"]
+                state[_LENT] = True
+            return current
         return super().grouping_request(environ, body)
+
+    def grouped(self, request: Any) -> None:
+        """The body lent to the grouping function is the view's own again, untouched (a
+        streamed answer may read it, whole, as without the middleware)."""
+        state = getattr(request, "__dict__", {})
+        if state.pop(_LENT, False):
+            for name in _BODY_STATE:
+                state.pop(name, None)
 
 
 class ReadMeMetrics:

@@ -27,6 +27,9 @@ body was read to its end: with its read side shut down, a next request already w
 would be served with a body that ends where the bytes that had arrived end. So there
 (:func:`keeps_alive`) the last byte of the body is never read: uWSGI closes the
 connection after the response as it does bare, and the log keeps all but that byte.
+A grouping function reading the body before the app (``wsgi_input.py``) gets the last
+byte too: with all of it read, the connection ends at uWSGI's next read instead, which
+finds the read side shut down (a request already waiting on it is served first).
 """
 
 from __future__ import annotations

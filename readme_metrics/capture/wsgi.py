@@ -123,7 +123,10 @@ class _Capture(Recorder):
         if self.group is _UNKNOWN:
             try:
                 request = self.middleware.grouping_request(self.environ, self.tee)
-                self.group = self.pipeline.identify(request)
+                try:
+                    self.group = self.pipeline.identify(request)
+                finally:
+                    self.middleware.grouped(request)
             except Exception:
                 self.group = None
         return self.group  # type: ignore[no-any-return,unused-ignore]
@@ -301,3 +304,7 @@ class MetricsMiddleware(PipelineControls):
             request_environ["wsgi.input"] = _NO_BODY
             request_environ.pop("webob.is_body_seekable", None)
         return webob.Request(request_environ)
+
+    def grouped(self, request: Any) -> None:
+        """After the grouping function ran on ``request`` (from :meth:`grouping_request`):
+        hand back to the app what was lent to the grouping function (nothing here)."""

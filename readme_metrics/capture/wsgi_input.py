@@ -4,7 +4,9 @@
 ever reads past the body; without a length every call is passed through as is (chunked
 input, ``wsgi.input_terminated``). A body the app leaves unread is recorded by
 :meth:`InputTee.record_rest`, only as far as it is there already (see ``rest.py``).
-:func:`replay_input` gives the grouping function a readable copy of the body.
+:func:`replay_input` gives the grouping function a readable copy of the body; on a live
+connection a part the app has not read yet is given as far as it has arrived (``GRACE``
+at most for bytes in flight), never by a read that waits for the client.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import io
 from typing import Any, Iterator, Mapping, Optional
 
-from readme_metrics.capture.body import BodyRecord
+from readme_metrics.capture.body import GRACE, BodyRecord
 from readme_metrics.capture.rest import arrives_later, record_rest, waits_for_close
 
 __all__ = ["InputTee", "replay_input"]
@@ -21,12 +23,16 @@ __all__ = ["InputTee", "replay_input"]
 class InputTee:
     """``wsgi.input`` stand-in: the app reads exactly what it would, ``record`` keeps a copy.
 
-    ``pull`` lets the grouping function read ahead of the app: those bytes wait in
-    ``_pending`` and the app receives them next, in order. A ``wsgi.input`` that returns
-    ``str`` (a broken server or test) is passed through untouched and nothing is recorded.
+    ``pull`` lets the grouping function read ahead of the app: bytes it consumes from the
+    server's stream wait in ``_pending`` and the app receives them next, in order; bytes
+    only copied (gunicorn, a chunked body) stay in the server's stream, and ``_ahead``
+    counts those already recorded, so the app's read of them is not recorded twice. A
+    ``wsgi.input`` that returns ``str`` (a broken server or test) is passed through
+    untouched and nothing is recorded.
     """
 
-    __slots__ = ("_input", "record", "_left", "_pending", "_stray", "terminated", "settled")
+    __slots__ = ("_input", "record", "_left", "_pending", "_ahead", "_looked", "_stray",
+                 "terminated", "settled")
 
     def __init__(self, wsgi_input: Any, record: BodyRecord, terminated: bool = False) -> None:
         self._input = wsgi_input
@@ -35,6 +41,8 @@ class InputTee:
         # A chunked body on a server that ends wsgi.input at the body's end.
         self.terminated = terminated
         self._pending = b""
+        self._ahead = 0  # bytes at the server's stream's position recorded from a copy
+        self._looked = False  # the grouping function took what had arrived: no more
         self._stray: Any = None  # what a str-giving input gave the grouping function
         # True once the rest was recorded: later reads pass through, unrecorded.
         self.settled = False
@@ -61,7 +69,13 @@ class InputTee:
             return data
         record = self.record
         if n:
-            record.feed(data)
+            ahead = self._ahead
+            if ahead:  # recorded already, from a copy taken for the grouping function
+                self._ahead = max(ahead - n, 0)
+                if n > ahead:
+                    record.feed(data[ahead:])
+            else:
+                record.feed(data)
         if size is None or size < 0:
             # read()/readline() without a limit read to the end (or to the end of a line)
             if method == "read" or not data.endswith(b"\n"):
@@ -87,7 +101,17 @@ class InputTee:
             return self._take_stray()
         size = args[0] if args else None
         if self._pending:
-            return self._take_pending(size)
+            head = self._take_pending(size)
+            if self._pending or (size is not None and 0 <= size <= len(head)):
+                return head
+            # The read goes on past what was read ahead, as it would bare (a read the
+            # grouping function's copy ended short of the body): the rest from the server.
+            rest = self._source("read", None if size is None or size < 0
+                                else size - len(head))
+            if isinstance(rest, (bytes, bytearray)):
+                return head + rest
+            self._stray = rest  # not bytes: handed over untouched, next
+            return head
         return self._source("read", size)
 
     def readline(self, *args: Any) -> Any:
@@ -146,9 +170,21 @@ class InputTee:
         :func:`~readme_metrics.capture.rest.waits_for_close`)."""
         return self._rest_unread() and waits_for_close(self._input, environ, self._input)
 
-    def pull(self, size: int) -> bytes:
-        """Read ahead for the grouping function; the app gets these bytes later."""
-        if self.settled:
+    def pull(self, size: int, environ: Mapping[str, Any]) -> bytes:
+        """Read ahead for the grouping function; the app gets these bytes later.
+
+        On a live connection (see :func:`~readme_metrics.capture.rest.arrives_later`)
+        nothing is read that could wait for the client: what has arrived (``GRACE`` at
+        most for bytes in flight, at most ``max_body_bytes``) is recorded once, and b""
+        returned; the grouping function reads it from the record, and its view of the
+        body ends there (where the server's reader cannot be copied from, as a chunked
+        body the app has started reading, at what the app read).
+        """
+        if self.settled or self._looked:
+            return b""
+        if arrives_later(self._input, environ):
+            self._looked = True
+            self._record_arrived(environ, GRACE, keep=True)
             return b""
         data = self._source("read", size)
         if not isinstance(data, bytes):
@@ -168,35 +204,82 @@ class InputTee:
             return
         self.settled = True
         record = self.record
-        if record.eof or self._pending:
+        if record.eof:
             return
         if record.declared is None and not (self.terminated or record.chunked):
             return  # no length and no Transfer-Encoding: there is no body
-        taken = record_rest(record, self._input, environ, grace)
-        if self._left is not None:
-            self._left -= taken
+        if self._record_arrived(environ, grace, keep=False):
+            record.give_up()
+
+    def _record_arrived(self, environ: Mapping[str, Any], grace: float, keep: bool
+                        ) -> bool:
+        """Record the unread body from the server's stream's position, as far as it has
+        arrived, past the ``_ahead`` bytes a copy recorded already. Bytes read off the
+        stream (not copied) go to ``_pending`` with ``keep``, for the app. True when the
+        body is incomplete (not all of it could be had, and there was room to keep more).
+        """
+        record = self.record
+        skip = self._ahead
+        # From the stream's position: the bytes recorded from a copy, then the rest.
+        scratch = BodyRecord(skip + record.room, self._left, record.chunked)
+        taken = record_rest(scratch, self._input, environ, grace, leave_last=not keep)
+        data = scratch.content()
+        if taken:  # read off the stream (nothing was copied before: skip is 0)
+            if self._left is not None:
+                self._left -= taken
+            if keep:
+                self._pending += data
+        else:
+            self._ahead = max(skip, len(data))
+        if len(data) > skip:
+            record.feed(data[skip:])
+        if scratch.eof:
+            record.end()
+        return scratch.incomplete
 
 
 class _ReplayInput(io.RawIOBase):
-    """The body as the grouping function sees it: what was read so far, then the rest."""
+    """The body as the grouping function sees it: what was read so far, then the rest
+    (on a live connection, only as far as it has arrived: see :meth:`InputTee.pull`).
+    Seekable, so that webob reads it in place rather than through its own copy, which
+    would take a body cut short for a client that went away."""
 
-    def __init__(self, tee: InputTee) -> None:
+    def __init__(self, tee: InputTee, environ: Mapping[str, Any]) -> None:
         self._tee = tee
+        self._environ = environ
         self._pos = 0
 
     def readable(self) -> bool:
         return True
 
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if whence == 1:
+            offset += self._pos
+        elif whence == 2:
+            offset += self._tee.record.kept
+        # Only back to what was read already: the rest is read in order.
+        self._pos = max(0, min(offset, self._pos))
+        return self._pos
+
     def readinto(self, buffer: Any) -> int:
         tee = self._tee
         record = tee.record
         want = len(buffer)
-        if self._pos < record.kept:
-            chunk = record.content()[self._pos:self._pos + want]
-        elif self._pos == record.size and not record.eof:
-            chunk = tee.pull(want)
-        else:
+        if self._pos == record.size and self._pos >= record.kept and not record.eof:
+            chunk = tee.pull(want, self._environ)  # b"": what arrived went to the record
+            if chunk:
+                self._pos += len(chunk)
+                buffer[: len(chunk)] = chunk
+                return len(chunk)
+        if self._pos >= record.kept:
             return 0  # the end, or a middle part over max_body_bytes that was not kept
+        chunk = record.content()[self._pos:self._pos + want]
         self._pos += len(chunk)
         buffer[: len(chunk)] = chunk
         return len(chunk)
@@ -205,15 +288,16 @@ class _ReplayInput(io.RawIOBase):
 class _LazyReplay:
     """``wsgi.input`` of the grouping request: the replay reader is built on first read."""
 
-    __slots__ = ("_tee", "_reader")
+    __slots__ = ("_tee", "_environ", "_reader")
 
-    def __init__(self, tee: InputTee) -> None:
+    def __init__(self, tee: InputTee, environ: Mapping[str, Any]) -> None:
         self._tee = tee
+        self._environ = environ
         self._reader: Optional[io.BufferedReader] = None
 
     def _get(self) -> io.BufferedReader:
         if self._reader is None:
-            self._reader = io.BufferedReader(_ReplayInput(self._tee))
+            self._reader = io.BufferedReader(_ReplayInput(self._tee, self._environ))
         return self._reader
 
     def read(self, *args: Any) -> bytes:
@@ -225,6 +309,12 @@ class _LazyReplay:
     def readlines(self, *args: Any) -> list[bytes]:
         return self._get().readlines(*args)
 
+    def seek(self, *args: Any) -> int:
+        return self._get().seek(*args)
+
+    def tell(self) -> int:
+        return self._get().tell()
+
     def __iter__(self) -> Iterator[bytes]:
         return iter(self._get())
 
@@ -234,7 +324,9 @@ def replay_input(tee: InputTee, environ: dict[str, Any]) -> None:
 
     A body not kept whole (read past ``max_body_bytes``, or recorded incomplete) is given
     as the kept prefix with a matching CONTENT_LENGTH: webob would otherwise raise
-    DisconnectionError for the missing bytes and the exchange would be lost.
+    DisconnectionError for the missing bytes and the exchange would be lost. On a live
+    connection the replay is marked seekable for webob, for the same reason: its part
+    the app has not read may end where the bytes that arrived end.
     """
     record = tee.record
     environ.pop("webob.is_body_seekable", None)
@@ -243,4 +335,6 @@ def replay_input(tee: InputTee, environ: dict[str, Any]) -> None:
         environ["wsgi.input"] = io.BytesIO(record.content())
         environ["CONTENT_LENGTH"] = str(record.kept)
     else:
-        environ["wsgi.input"] = _LazyReplay(tee)
+        environ["wsgi.input"] = _LazyReplay(tee, environ)
+        if tee.arrives_later(environ):
+            environ["webob.is_body_seekable"] = True

@@ -17,7 +17,9 @@ Endpoints, identical in every framework:
 - ``GET /nolog``: the grouping function returns None for it.
 - ``POST /noread``: answers ``ok`` without touching the request body (``/noread-list``:
   the same as a list, in the plain app only; ``/noread-stream``: as a generator without
-  Content-Length, so chunked under HTTP/1.1, in the plain and the Django app). In Django,
+  Content-Length, so chunked under HTTP/1.1, in the plain and the Django app).
+- ``POST /read-stream`` (plain and Django apps): answers ``<length>:<body>``, reading the
+  body only as the answer goes, after the response has started. In Django,
   ``?ran=<path>`` makes the view create that file, so a client knows it has run.
 
 ``plain_bare`` is the plain app unwrapped, to compare the wrapped app with. Run as
@@ -25,8 +27,8 @@ Endpoints, identical in every framework:
 development server (``threaded`` as ``flask run``, or ``werkzeug-single``) or wsgiref.
 
 The grouping function takes the caller from the ``X-Api-Key`` header and puts in the
-label what kind of request object it received, so the test can check each adapter (in
-Django, with ``X-Read-Body``, ``body:`` and what ``request.body`` gave it instead).
+label what kind of request object it received, so the test can check each adapter (with
+``X-Read-Body``, ``body:`` and the body it read instead).
 """
 
 from __future__ import annotations
@@ -119,9 +121,12 @@ def group(api_key: Optional[str], path: str, kind: str) -> Optional[dict[str, st
 
 
 def webob_grouping(request: Any) -> Optional[dict[str, str]]:
+    kind = f"{type(request).__module__}.{type(request).__name__}"
+    if request.headers.get("X-Read-Body"):  # the label tells what request.body gave
+        kind = "body:" + request.body.decode("latin-1")
     # PATH_INFO as the server gave it: request.path fails for a path that is no UTF-8.
     return group(request.headers.get("X-Api-Key"), request.environ.get("PATH_INFO", ""),
-                 f"{type(request).__module__}.{type(request).__name__}")
+                 kind)
 
 
 # -- plain PEP 3333 --------------------------------------------------------------------
@@ -158,6 +163,9 @@ def _plain(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[
         return stream_chunks(query.get("barrier", [""])[0])
     if path.startswith("/raise/"):  # this app only: a 201 started, then an exception
         return raising_app(path[7:], RuntimeError("the app failed"))(environ, start_response)
+    if path == "/read-stream":  # reads the body as its answer goes, after start_response
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return _read_as_it_goes(environ)
     if path == "/noread-stream":  # no length: the server ends the answer after the iterable
         start_response("200 OK", [("Content-Type", "text/plain")])
         return (part for part in [b"ok"])
@@ -167,6 +175,11 @@ def _plain(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[
     if path == "/noread-list":  # a list: servers send it without iterating an app object
         return [b"ok"]
     return iter([b"ok"])
+
+
+def _read_as_it_goes(environ: WSGIEnvironment) -> Iterator[bytes]:
+    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    yield f"{len(body)}:".encode() + body
 
 
 def _build_plain() -> Any:
@@ -276,7 +289,10 @@ def _build_flask() -> Any:
 
     def flask_grouping(req: Any) -> Optional[dict[str, str]]:
         # flask.g only exists inside Flask's request context: this proves we are in it.
-        return group(g.caller, req.path, f"{type(req).__module__}.{type(req).__name__}")
+        kind = f"{type(req).__module__}.{type(req).__name__}"
+        if req.headers.get("X-Read-Body"):  # the label tells what get_data() gave
+            kind = "body:" + req.get_data().decode("latin-1")
+        return group(g.caller, req.path, kind)
 
     ReadMeMetrics(MetricsApiConfig(grouping_function=flask_grouping)).init_app(app)
     return app
