@@ -162,6 +162,10 @@ class _Capture:
         # the answer has gone out (see settle_request_body).
         self.rest_in_close = False
         self.read_started = False  # the view had read part of the body (then)
+        self.streaming = False  # the response is streamed: the view may read on
+        # What the grouping function is lent in place of the view's body (see grouped()):
+        # a _RestOnRead as request._stream, True for request._body set from the copy.
+        self.lent: Any = None
         record = BodyRecord(limit, self.declared)
         stream = getattr(request, "_stream", None)
         if stream is not None and not hasattr(request, "_body") and not getattr(
@@ -187,6 +191,7 @@ class _Capture:
         request, tee = self.request, self.tee
         if hasattr(request, "_body") or tee is None:
             return
+        self.streaming = streaming
         record = tee.record
         unread = not getattr(request, "_read_started", False)
         if not unread and (record.eof or streaming):
@@ -196,10 +201,11 @@ class _Capture:
             if tee.waits_for_close(meta, meta.get("wsgi.input")):
                 self.rest_in_close = True
                 self.read_started = not unread
-                request._stream = _RestOnRead(tee, meta)
+                request._stream = self.lent = _RestOnRead(tee, meta)
                 request._read_started = False  # request.body reads it, as if unread
                 return
             tee.read_rest(meta, GRACE)
+            self.lent = True
             if not record.eof and not record.room:
                 # Longer than max_body_bytes: request.body is its start, as the log's.
                 request._body = record.content()
@@ -212,12 +218,19 @@ class _Capture:
     def grouped(self) -> None:
         """After the grouping function: a body it left unread is the app's again, as it
         was (a streamed answer's iterator may read it as it goes, whole, as without the
-        middleware); what is still unread then is read in close()."""
+        middleware); what is still unread then is read in close(). Under a streamed
+        answer, a body it read is the app's again too: the view reads all of it, what
+        the grouping function read and then the rest, waiting for it as bare."""
+        lent, self.lent = self.lent, None
+        if lent is None or not (self.streaming or (
+                isinstance(lent, _RestOnRead) and not lent.read_from)):
+            return
         request = self.request
-        stream = getattr(request, "_stream", None)
-        if isinstance(stream, _RestOnRead) and not stream.read_from:
-            request._stream = self.tee
-            request._read_started = self.read_started
+        request._stream = self.tee
+        request._read_started = self.read_started
+        if self.streaming:  # what the grouping function's reads cached
+            for name in ("_body", "_post", "_files"):
+                request.__dict__.pop(name, None)
 
     def request_body(self) -> None:
         """Before queueing: the body Django already held, or the start of a long one."""

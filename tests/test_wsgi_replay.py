@@ -11,6 +11,7 @@ left in place. tests/test_slow_client.py checks the same under the servers thems
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from typing import Any, Iterator
 
@@ -41,14 +42,33 @@ def server_input(kind: str, sock: socket.socket, declared: int) -> tuple[Any, di
     return sock.makefile("rb"), {}
 
 
-def app_reads(tee: InputTee, steps: list[tuple[str, int]], total: int) -> Iterator[bytes]:
-    """The app's reads after the grouping function, in ``steps`` (cycled), to the end."""
+@contextlib.contextmanager
+def arrived_part(kind: str, body: bytes, arrived: int, limit: int
+                 ) -> Iterator[tuple[socket.socket, Any, dict[str, Any], BodyRecord]]:
+    """A connection whose client has sent ``body[:arrived]``: the client, the server's
+    input over the connection, the environ keys that come with it, a record for the body."""
+    server, client = socket.socketpair()
+    try:
+        client.sendall(body[:arrived])
+        stream, extra = server_input(kind, server, len(body))
+        yield client, stream, extra, BodyRecord(limit, len(body))
+    finally:
+        server.close()
+        client.close()
+
+
+def app_reads(tee: Any, steps: list[tuple[str, int]], total: int) -> Iterator[bytes]:
+    """The app's reads after the grouping function, in ``steps`` (cycled; a size 0 is
+    read as 1), to the end."""
     got = 0
     at = 0
     while got < total:
         method, size = steps[at % len(steps)]
+        size = size or 1
         at += 1
         data = tee.read(size) if method == "read" else tee.readline(size)
+        if not data:
+            return  # the body ended early: the caller's check tells
         got += len(data)
         yield data
 
@@ -71,12 +91,7 @@ def test_grouping_reads_what_arrived_and_the_app_the_whole_body(
     # The app may read part before it answers: no more than has arrived (gunicorn's own
     # reads wait for up to 1 KiB more, so none there).
     early = 0 if kind == "gunicorn" else min(early, arrived)
-    steps = [(method, size if size else 1) for method, size in steps]
-    server, client = socket.socketpair()
-    try:
-        client.sendall(body[:arrived])
-        stream, extra = server_input(kind, server, len(body))
-        record = BodyRecord(limit, len(body))
+    with arrived_part(kind, body, arrived, limit) as (client, stream, extra, record):
         tee = InputTee(stream, record)
         environ = {"REQUEST_METHOD": "POST", "CONTENT_LENGTH": str(len(body)),
                    "CONTENT_TYPE": "application/octet-stream", "wsgi.input": tee, **extra}
@@ -91,9 +106,6 @@ def test_grouping_reads_what_arrived_and_the_app_the_whole_body(
         tee.record_rest(environ, 0.0)  # the response is out: nothing is left to record
         assert record.content() == body[:limit]
         assert (record.size, record.eof, record.incomplete) == (len(body), True, False)
-    finally:
-        server.close()
-        client.close()
 
 
 @pytest.mark.parametrize("kind", ["socket-reader", "gunicorn"])
@@ -101,11 +113,8 @@ def test_body_the_app_never_reads_is_logged_as_far_as_it_arrived(kind: str) -> N
     """The grouping function took what had arrived; more arrives before the response is
     out, and the app never reads: the log has both parts, in order, once, and says the
     body is incomplete."""
-    server, client = socket.socketpair()
-    try:
-        client.sendall(b"abc")
-        stream, extra = server_input(kind, server, 100)
-        record = BodyRecord(1000, 100)
+    body = b"abcdef".ljust(100, b"x")
+    with arrived_part(kind, body, 3, 1000) as (client, stream, extra, record):
         tee = InputTee(stream, record)
         environ = {"REQUEST_METHOD": "POST", "CONTENT_LENGTH": "100", "wsgi.input": tee,
                    **extra}
@@ -115,6 +124,34 @@ def test_body_the_app_never_reads_is_logged_as_far_as_it_arrived(kind: str) -> N
         client.sendall(b"def")
         in_thread(lambda: tee.record_rest(environ, 0.0))
         assert (record.content(), record.incomplete) == (b"abcdef", True)
-    finally:
-        server.close()
-        client.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(kind=st.sampled_from(["socket-reader", "gunicorn"]),
+       body=st.binary(min_size=1, max_size=300).map(lambda b: b.replace(b"\n", b"x") + b"\n"
+                                                   if len(b) % 3 == 0 else b),
+       arrived=st.integers(0, 320), limit=st.integers(1, 400),
+       steps=st.lists(st.tuples(st.sampled_from(["read", "readline"]),
+                                st.integers(-1, 70)), min_size=1, max_size=6))
+@example(kind="socket-reader", body=b"abcdef", arrived=3, limit=100, steps=[("read", -1)])
+def test_django_stream_read_on_after_its_rest_was_recorded(
+        kind: str, body: bytes, arrived: int, limit: int,
+        steps: list[tuple[str, int]]) -> None:
+    """Django's request stream (StreamTee): what has arrived is recorded before the answer
+    (read off the stream, or copied under gunicorn) and the grouping function may read
+    it; a streamed answer then reads the body as it goes and gets every byte, in order,
+    and the record has each byte once, whole."""
+    from django.core.handlers.wsgi import LimitedStream
+
+    from readme_metrics.capture.stream_tee import StreamTee
+
+    arrived = min(arrived, len(body))
+    with arrived_part(kind, body, arrived, limit) as (client, stream, extra, record):
+        tee = StreamTee(LimitedStream(stream, len(body)), record)  # Django's request._stream
+        in_thread(lambda: tee.read_rest({"CONTENT_LENGTH": str(len(body)), **extra}, 0.0))
+        assert record.content() == body[:min(arrived, limit)]
+        client.sendall(body[arrived:])
+        read = b"".join(in_thread(lambda: list(app_reads(tee, steps, len(body)))))
+        assert read == body
+        assert record.content() == body[:limit]
+        assert (record.size, record.eof, record.incomplete) == (len(body), True, False)

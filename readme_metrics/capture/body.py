@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Optional, Union
 
-__all__ = ["GRACE", "BodyRecord", "Kept"]
+__all__ = ["GRACE", "BodyRecord", "Kept", "split_front"]
 
 # How long, at most, a body still in flight gets to arrive once the response has gone out:
 # clients send the body just after the headers, and an app that answers without reading
@@ -27,6 +27,14 @@ GRACE = 0.05
 #: body read a line or a byte at a time would otherwise hold several times its size in
 #: small objects and the list of them until the exchange ends.
 _SMALL = 1024
+
+
+def split_front(data: bytes, size: Optional[int]) -> tuple[bytes, bytes]:
+    """(the first ``size`` bytes of ``data``, all of them for None or a negative size; the
+    rest): a read of ``size`` served from body bytes read ahead of the reader."""
+    if size is None or size < 0 or size >= len(data):
+        return data, b""
+    return data[:size], data[size:]
 
 
 class Kept:
@@ -104,6 +112,14 @@ class BodyRecord:
             self._kept.add(data[:room] if n > room else data)
         if self.declared is not None and self.size >= self.declared:
             self.eof = True
+
+    def feed_after(self, data: Union[bytes, bytearray], skip: int) -> int:
+        """:meth:`feed` ``data`` but its first ``skip`` bytes, recorded already (from a copy
+        of what had arrived); returns how many of the bytes after ``data`` still are."""
+        n = len(data)
+        if n > skip:
+            self.feed(data[skip:] if skip else data)
+        return max(skip - n, 0)
 
     def end(self) -> None:
         """The body is over (end of stream, or the last ASGI message)."""

@@ -3,14 +3,16 @@
 The framework reads through :class:`StreamTee` exactly as through the stream it wraps
 (read, readline, iteration, seek, any other attribute); each chunk is fed to a
 :class:`~readme_metrics.capture.body.BodyRecord`. ``read_rest`` records what was left
-unread, only as far as it has arrived (see ``rest.py``), once.
+unread, only as far as it has arrived (see ``rest.py``), once. A streamed answer may
+read the body after that: it gets every byte all the same (what ``read_rest`` read off
+the stream first, then the stream), and nothing is recorded twice.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterator, Mapping, Optional
 
-from readme_metrics.capture.body import BodyRecord
+from readme_metrics.capture.body import BodyRecord, split_front
 from readme_metrics.capture.rest import record_rest, waits_for_close
 
 __all__ = ["StreamTee"]
@@ -27,18 +29,40 @@ class StreamTee:
         self._stream = stream
         self.record = record
         self.settled = False  # True once the unread rest was recorded
+        self._pending = b""  # what read_rest read off the stream, for the reader next
+        self._ahead = 0  # bytes at the stream's position read_rest recorded from a copy
 
     def _keep(self, data: bytes, asked: Optional[int]) -> bytes:
+        record = self.record
         if data:
-            self.record.feed(data)
+            self._ahead = record.feed_after(data, self._ahead)
         if asked is None or asked < 0 or (not data and asked > 0):
-            self.record.end()
+            record.end()
+        if record.eof:  # read on to its end after read_rest gave up on it: whole after all
+            record.incomplete = False
+        return data
+
+    def _take(self, size: Optional[int]) -> bytes:
+        data, self._pending = split_front(self._pending, size)
         return data
 
     def read(self, size: Optional[int] = -1, *args: Any) -> bytes:
+        if self._pending:
+            head = self._take(size)
+            if self._pending or (size is not None and 0 <= size <= len(head)):
+                return head
+            rest = -1 if size is None or size < 0 else size - len(head)
+            return head + self._keep(self._stream.read(rest, *args), rest)
         return self._keep(self._stream.read(size, *args), size)
 
     def readline(self, size: Optional[int] = -1, *args: Any) -> bytes:
+        if self._pending:
+            limit = len(self._pending) if size is None or size < 0 else size
+            end = self._pending.find(b"\n", 0, limit)
+            head = self._take(end + 1 if end >= 0 else limit)
+            if self._pending or end >= 0 or len(head) == size:
+                return head
+            return head + self.readline(-1 if size is None or size < 0 else size - len(head))
         line = self._stream.readline(size, *args)
         if not line:
             self.record.end()
@@ -49,6 +73,7 @@ class StreamTee:
 
     def seek(self, offset: int, whence: int = 0) -> int:
         position: int = self._stream.seek(offset, whence)
+        self._pending, self._ahead = b"", 0  # the stream's own position counts now
         if position == 0:
             self.record.restart()
         return position
@@ -69,7 +94,13 @@ class StreamTee:
         """
         if not self.settled:
             self.settled = True
-            record_rest(self.record, self._stream, meta, grace)
+            record = self.record
+            size, kept = record.size, record.kept
+            taken = record_rest(record, self._stream, meta, grace)
+            if taken:  # read off the stream (all kept: read_rest stops at the limit)
+                self._pending = record.content()[kept:kept + taken]
+            else:  # copied (gunicorn): still in the stream, recorded
+                self._ahead = record.size - size
 
     def waits_for_close(self, meta: Mapping[str, Any], server_input: Any) -> bool:
         """True when the unread rest is best read once the response is closed (see

@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 from typing import Any, Iterator, Mapping, Optional
 
-from readme_metrics.capture.body import GRACE, BodyRecord
+from readme_metrics.capture.body import GRACE, BodyRecord, split_front
 from readme_metrics.capture.rest import arrives_later, record_rest, waits_for_close
 
 __all__ = ["InputTee", "replay_input"]
@@ -68,14 +68,8 @@ class InputTee:
         if self.settled:
             return data
         record = self.record
-        if n:
-            ahead = self._ahead
-            if ahead:  # recorded already, from a copy taken for the grouping function
-                self._ahead = max(ahead - n, 0)
-                if n > ahead:
-                    record.feed(data[ahead:])
-            else:
-                record.feed(data)
+        if n:  # past the bytes recorded from a copy taken for the grouping function
+            self._ahead = record.feed_after(data, self._ahead)
         if size is None or size < 0:
             # read()/readline() without a limit read to the end (or to the end of a line)
             if method == "read" or not data.endswith(b"\n"):
@@ -85,12 +79,8 @@ class InputTee:
         return data
 
     def _take_pending(self, size: Optional[int]) -> bytes:
-        data = self._pending
-        if size is None or size < 0 or size >= len(data):
-            self._pending = b""
-            return data
-        self._pending = data[size:]
-        return data[:size]
+        data, self._pending = split_front(self._pending, size)
+        return data
 
     def _take_stray(self) -> Any:
         data, self._stray = self._stray, None
