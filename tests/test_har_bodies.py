@@ -101,7 +101,15 @@ POST_DATA_CASES = [
                   "comment": "truncated to 7 of 20 bytes"}, id="urlencoded-truncated"),
     pytest.param(post("application/x-www-form-urlencoded", b"x=%FF\xff"), None,
                  {"mimeType": "application/x-www-form-urlencoded",
-                  "params": [{"name": "x", "value": "%FF\ufffd"}]}, id="urlencoded-garbage"),
+                  "params": [{"name": "x", "value": "%FF%FF"}]}, id="urlencoded-garbage"),
+    # A raw byte that is not UTF-8 is kept percent-encoded, as its escape is: U+FFFD lost
+    # it (a latin-1 form's "caf\xe9").
+    pytest.param(post("application/x-www-form-urlencoded; charset=latin-1",
+                      b"a=caf\xe9&b=caf%E9&c=caf\xc3\xa9&d\xff=\xc3"), None,
+                 {"mimeType": "application/x-www-form-urlencoded; charset=latin-1",
+                  "params": [{"name": "a", "value": "caf%E9"}, {"name": "b", "value": "caf%E9"},
+                             {"name": "c", "value": "café"}, {"name": "d%FF", "value": "%C3"}]},
+                 id="urlencoded-raw-bytes-not-utf8"),
     pytest.param(post(MULTIPART_CT, MULTIPART), None,
                  {"mimeType": MULTIPART_CT, "params": MULTIPART_PARAMS}, id="multipart"),
     pytest.param(post(MULTIPART_CT, b'--XyZ\r\nContent-Disposition: form-data; name="t"\r\n'

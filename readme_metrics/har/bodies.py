@@ -33,6 +33,8 @@ _NOT_KEYED_COMMENT = "body is not key/value data, so the allowlist redacted it w
 _UNREADABLE_COMMENT = "body could not be decoded, so it was redacted whole"
 UNRECORDABLE_COMMENT = "body could not be recorded"
 _JSON_START = re.compile(r"\s*[\[{]")
+# What surrogateescape makes of the bytes it cannot decode as UTF-8 (0x80 to 0xff).
+_NOT_UTF8_BYTE = re.compile("[\udc80-\udcff]")
 
 
 def records(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
@@ -104,10 +106,21 @@ def _clip(body: bytes, size: int, max_body_bytes: int) -> tuple[bytes, Optional[
     return body, None, False
 
 
+def _escaped_byte(match: re.Match[str]) -> str:
+    """A byte surrogateescape could not decode as UTF-8, percent-encoded."""
+    return f"%{ord(match.group()) - 0xDC00:02X}"
+
+
 def _form_params(body: bytes, redactor: Optional[Redactor]) -> list[dict[str, str]]:
-    # Form data is percent-encoded ASCII; raw bytes beyond that are taken as UTF-8
-    # (a declared charset is ignored: exotic codecs could yield unsendable surrogates).
-    pairs = parse_query(body.decode("utf-8", "replace"))
+    # Form data is percent-encoded ASCII; raw bytes beyond that are taken as UTF-8, and
+    # one that is not UTF-8 is kept percent-encoded, as an escape of it is (a raw latin-1
+    # "caf\xe9" is "caf%E9", as "caf%E9" is; U+FFFD lost the byte). A declared charset is
+    # ignored: exotic codecs could yield unsendable surrogates.
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = _NOT_UTF8_BYTE.sub(_escaped_byte, body.decode("utf-8", "surrogateescape"))
+    pairs = parse_query(text)
     if redactor is not None:
         pairs = redactor.pairs(pairs)
     return records(pairs)
