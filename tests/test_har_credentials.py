@@ -114,6 +114,12 @@ def test_the_callers_key_is_masked_wherever_it_was(exchange: Any) -> None:
                      ("request", "postData", "text"),
                      json.dumps({"id": mask(SHORT), "note": "k42 apples"},
                                 separators=(",", ":")), id="json-whole-value-only"),
+        # A redirect's fragment of k=v pairs, as its query (OAuth's implicit flow).
+        pytest.param(make_exchange(status=302, response_headers=[
+            ("Location", f"https://app/cb#token={SHORT}&state={SHORT}x")]),
+            ("response", "redirectURL"),
+            f"https://app/cb#token={quote(mask(SHORT), safe='')}&state={SHORT}x",
+            id="fragment-whole-value-only"),
     ],
 )
 def test_a_short_key_is_masked_as_a_whole_value_only(exchange: Any, path: tuple[str, ...],

@@ -29,6 +29,7 @@ from readme_metrics.har.text import (
     decode_component,
     parse_query,
     rarest,
+    url_pairs,
 )
 from readme_metrics.masking import mask, utf8
 
@@ -174,11 +175,7 @@ class CallerKey:
             if self.key in whole or self._encoded_in(whole):
                 return f"{scheme}{sep}{self._quoted_mask}/"  # the key spans the scheme
             return scheme + sep + _valid_authority(rest)
-        base, question, rest = url.partition("?")
-        query, hash_mark, fragment = rest.partition("#")
-        if not query:
-            return url
-        return base + question + self._whole_values(query) + hash_mark + fragment
+        return url_pairs(url, self._whole_values)
 
     def form(self, text: str) -> str:
         """A form's text (a response's: a request's becomes params) with the key masked

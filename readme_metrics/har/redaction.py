@@ -32,7 +32,7 @@ from functools import lru_cache
 from typing import Any, Iterable, Sequence
 from urllib.parse import quote
 
-from readme_metrics.har.text import PROBED_TEXT, decode_component, rarest
+from readme_metrics.har.text import PROBED_TEXT, decode_component, rarest, url_pairs
 
 __all__ = ["Redactor", "decode_component", "redacted"]
 
@@ -208,22 +208,11 @@ class Redactor:
         return "&".join(chunks) if changed else raw_query
 
     def url(self, url: str) -> str:
-        """``url`` with its query string redacted by :meth:`query_string`, and its fragment
-        too when it holds ``k=v`` pairs (after a ``?`` in it, if it has one: ``#/cb?k=v``):
-        OAuth's implicit flow redirects with its ``access_token`` there. Any other
-        fragment is kept as it is."""
+        """``url`` with its query string, and a fragment of ``k=v`` pairs, redacted by
+        :meth:`query_string` (see :func:`~readme_metrics.har.text.url_pairs`)."""
         if not self.active or ("?" not in url and "#" not in url):
             return url
-        rest, hash_mark, fragment = url.partition("#")
-        base, question, query = rest.partition("?")
-        if query:
-            query = self.query_string(query)
-        route, question_in, pairs = fragment.partition("?")
-        if not question_in:
-            route, pairs = "", fragment
-        if "=" in pairs:
-            fragment = route + question_in + self.query_string(pairs)
-        return base + question + query + hash_mark + fragment
+        return url_pairs(url, self.query_string)
 
     # -- JSON -----------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import codecs
 import re
 from functools import lru_cache
-from typing import Optional
+from typing import Callable, Optional
 
 __all__ = [
     "FORM", "PROBED_TEXT", "content_type", "decode", "decode_component", "is_textual",
@@ -182,6 +182,22 @@ def sendable(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-8", "replace").decode("utf-8")
     return text
+
+
+def url_pairs(url: str, change: Callable[[str], str]) -> str:
+    """``url`` with ``change`` applied to its query, and to its fragment when that holds
+    ``k=v`` pairs (after a ``?`` in it, if it has one: ``#/cb?k=v``), where OAuth's
+    implicit flow returns its token. Any other fragment is kept as it is."""
+    rest, hash_mark, fragment = url.partition("#")
+    base, question, query = rest.partition("?")
+    if query:
+        query = change(query)
+    route, question_in, pairs = fragment.partition("?")
+    if not question_in:
+        route, pairs = "", fragment
+    if "=" in pairs:
+        fragment = route + question_in + change(pairs)
+    return base + question + query + hash_mark + fragment
 
 
 def parse_query(raw: str) -> list[tuple[str, str]]:
