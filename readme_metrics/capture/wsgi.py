@@ -208,10 +208,11 @@ class _Capture(Recorder):
     def fail(self, unsent: bool = False) -> None:
         """The app raised: log what the client gets (SPEC 5).
 
-        ``unsent``: it raised before handing the server a first chunk. A server sends the
-        status and headers only with the first chunk or write() (PEP 3333), so the client
-        then gets the server's own 500 (wsgiref, werkzeug, gunicorn, waitress), not the
-        status the app had started; after that, the status that went out.
+        ``unsent``: it raised before handing the server a first chunk (a non-empty one
+        under waitress). A server sends the status and headers only with the first chunk
+        or write() (PEP 3333), so the client then gets the server's own 500 (wsgiref,
+        werkzeug, gunicorn, waitress), not the status the app had started; after that,
+        the status that went out.
         """
         if unsent and not self._wrote and self.status:
             self.respond(500, "Internal Server Error", [])

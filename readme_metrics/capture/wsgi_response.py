@@ -31,6 +31,12 @@ def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[st
         yield extra
 
 
+def _holds_empty_chunks(environ: Any) -> bool:
+    """True under a server that sends nothing for an empty chunk, the status included
+    (waitress, which puts this key in every environ)."""
+    return "waitress.client_disconnected" in environ
+
+
 def response_content_length(headers: Iterable[tuple[str, str]]) -> int:
     """The Content-Length the app declared; -1 when none can be read (never raises)."""
     try:
@@ -53,13 +59,14 @@ class Response:
     to call.
     """
 
-    __slots__ = ("_capture", "_result", "_iterator", "_closed")
+    __slots__ = ("_capture", "_result", "_iterator", "_closed", "_unsent")
 
     def __init__(self, capture: _Capture, result: Iterable[bytes]) -> None:
         self._capture = capture
         self._result = result
         self._iterator: Optional[Iterator[bytes]] = None
         self._closed = False
+        self._unsent = True  # the server has sent nothing yet, not even the status
         if not capture.pipeline.config.background_worker_mode:
             unclosed.ready()  # the log of a response dropped unclosed goes out from there
 
@@ -68,7 +75,6 @@ class Response:
 
     def __next__(self) -> bytes:
         iterator = self._iterator
-        first = iterator is None
         try:
             if iterator is None:
                 iterator = self._iterator = iter(self._result)
@@ -89,9 +95,12 @@ class Response:
                 capture.settle_body(GRACE)
             raise
         except BaseException:
-            # The first chunk: the server had nothing to send yet, not even the status.
-            self._capture.fail(unsent=first)
+            self._capture.fail(unsent=self._unsent)
             raise
+        if self._unsent:
+            # Servers send the status with the first chunk, an empty one too, but those
+            # following PEP 3333 to the letter (waitress) wait for a non-empty one.
+            self._unsent = not chunk and _holds_empty_chunks(self._capture.environ)
         self._capture.record(chunk)
         return chunk
 
