@@ -62,6 +62,7 @@ from readme_metrics.capture.body import GRACE, BodyRecord
 from readme_metrics.capture.recorder import Pending, Recorder
 from readme_metrics.capture.request import EnvironRequest, content_length
 from readme_metrics.capture.stream_tee import StreamTee
+from readme_metrics.capture.wsgi_response import holds_empty_chunks
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.exchange import Group
 from readme_metrics.pipeline import MetricsPipeline
@@ -325,10 +326,19 @@ def _finish_dropped(pipeline: MetricsPipeline, finish: Callable[[], None]) -> No
 
 
 def _sync_stream(capture: _Capture, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    # A WSGI server sends the status with the first chunk it sends; Django's ASGI handler
+    # sends it before the first chunk.
+    unsent = not hasattr(capture.request, "scope")
     try:
         for chunk in chunks:
             capture.recorder.record(chunk)
+            if unsent:
+                unsent = not chunk and holds_empty_chunks(capture.request.META)
             yield chunk
+    except Exception:
+        if unsent:  # the client gets the server's own 500 (as WSGI's _Capture.fail)
+            capture.recorder.respond(500, "Internal Server Error", [])
+        raise
     finally:
         if not capture.rest_in_close:  # else in close(), after the end of the answer
             capture.finish()

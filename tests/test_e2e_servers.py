@@ -696,3 +696,33 @@ def test_the_log_says_what_the_client_got(server: str, collector: Collector,
     assert request["queryString"] == [
         {"name": "q", "value": "%E9"}, {"name": "%e9", "value": "caf%e9"},
         {"name": "n", "value": "é x"}, {"name": "raw", "value": "%FF%FE"}]
+
+
+#: What the client of a Django streamed 201 whose iterator raises gets: the server's 500
+#: until it sent the status with a first chunk (waitress: a first non-empty one).
+STREAM_RAISING = {"at-the-first-chunk": 500, "after-an-empty-chunk": 201,
+                  "while-iterating": 201}
+
+
+@pytest.mark.parametrize("server", ["waitress", "gunicorn-sync", "runserver"])
+def test_a_django_stream_that_raises_is_logged_as_the_client_got_it(
+        server: str, collector: Collector, tmp_path: Path) -> None:
+    port = free_port()
+    env = server_env(collector, DJANGO_SETTINGS_MODULE="tests.support.e2e_apps",
+                     README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping")
+    with serve(SERVERS[server](port, "tests.support.e2e_apps:django_app"), env, tmp_path,
+               port):
+        got = {mode: raw_get(port, f"/raise-stream/{mode}") for mode in STREAM_RAISING}
+        logs = collector.wait_for_logs(len(got))
+    assert len(logs) == len(got), describe(logs)
+    logged = {}
+    for log in logs:
+        assert_valid_log(log)
+        entry = entry_of(log)
+        logged[urlsplit(entry["request"]["url"]).path.rsplit("/", 1)[1]] = (
+            entry["response"]["status"])
+    expected = dict(STREAM_RAISING)
+    if server == "waitress":
+        expected["after-an-empty-chunk"] = 500  # sends nothing for an empty chunk
+    assert got == expected
+    assert logged == got

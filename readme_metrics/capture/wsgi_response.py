@@ -17,7 +17,8 @@ from readme_metrics.capture.body import GRACE
 if TYPE_CHECKING:
     from readme_metrics.capture.wsgi import _Capture
 
-__all__ = ["Response", "SizedResponse", "read_along", "response_content_length"]
+__all__ = ["Response", "SizedResponse", "holds_empty_chunks", "read_along",
+           "response_content_length"]
 
 
 def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[str, str]]
@@ -31,7 +32,7 @@ def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[st
         yield extra
 
 
-def _holds_empty_chunks(environ: Any) -> bool:
+def holds_empty_chunks(environ: Any) -> bool:
     """True under a server that sends nothing for an empty chunk, the status included
     (waitress, which puts this key in every environ)."""
     return "waitress.client_disconnected" in environ
@@ -100,7 +101,7 @@ class Response:
         if self._unsent:
             # Servers send the status with the first chunk, an empty one too, but those
             # following PEP 3333 to the letter (waitress) wait for a non-empty one.
-            self._unsent = not chunk and _holds_empty_chunks(self._capture.environ)
+            self._unsent = not chunk and holds_empty_chunks(self._capture.environ)
         self._capture.record(chunk)
         return chunk
 

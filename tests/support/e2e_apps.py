@@ -15,6 +15,8 @@ Endpoints, identical in every framework:
   exists (the client creates it after receiving ``first``, so a buffered response would
   time out), then ``second`` and ``third``.
 - ``GET /nolog``: the grouping function returns None for it.
+- ``GET /raise-stream/<mode>`` (Django): a 201 streamed from a generator that raises at
+  its first chunk, after an empty chunk, or ``while-iterating`` (after ``partial``).
 - ``POST /noread``: answers ``ok`` without touching the request body (``/noread-list``:
   the same as a list, in the plain app only; ``/noread-stream``: as a generator without
   Content-Length, so chunked under HTTP/1.1, in the plain and the Django app).
@@ -368,9 +370,20 @@ def _django_views() -> list[Any]:
 
         return StreamingHttpResponse(read_as_it_goes(), content_type="text/plain")
 
+    def raise_stream(request: Any, mode: str) -> Any:
+        def chunks() -> Iterator[bytes]:
+            if mode == "after-an-empty-chunk":
+                yield b""
+            elif mode == "while-iterating":
+                yield b"partial"
+            raise RuntimeError(f"raise-stream {mode}")
+
+        return StreamingHttpResponse(chunks(), status=201, content_type="text/plain")
+
     return [path("hello", hello), path("echo", echo), path("upload", upload),
             path("stream", stream), path("nolog", nolog), path("noread", noread),
-            path("noread-stream", noread_stream), path("read-stream", read_stream)]
+            path("noread-stream", noread_stream), path("read-stream", read_stream),
+            path("raise-stream/<str:mode>", raise_stream)]
 
 
 _BUILDERS: dict[str, Callable[[], Any]] = {
