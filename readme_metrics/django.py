@@ -167,6 +167,10 @@ class _Capture:
         # What the grouping function is lent in place of the view's body (see grouped()):
         # a _RestOnRead as request._stream, True for request._body set from the copy.
         self.lent: Any = None
+        # Under WSGI Django reads no chunked body that comes without a CONTENT_LENGTH (it
+        # reads CONTENT_LENGTH bytes: none): all of it is still the server's to copy.
+        self.unseen_chunked = (self.declared is None and "HTTP_TRANSFER_ENCODING" in meta
+                               and getattr(request, "scope", None) is None)
         record = BodyRecord(limit, self.declared)
         stream = getattr(request, "_stream", None)
         if stream is not None and not hasattr(request, "_body") and not getattr(
@@ -237,6 +241,8 @@ class _Capture:
         """Before queueing: the body Django already held, or the start of a long one."""
         record = self.recorder.request_body
         raw = getattr(self.request, "_body", None)
+        if self.unseen_chunked and record is not None and record.eof and not record.size:
+            record.restart()  # the empty end Django read is not the body's end
         if self.tee is None and isinstance(raw, bytes) and record is not None:
             record.feed(raw)  # read before this middleware ran
             record.end()

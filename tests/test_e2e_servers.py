@@ -726,3 +726,40 @@ def test_a_django_stream_that_raises_is_logged_as_the_client_got_it(
         expected["after-an-empty-chunk"] = 500  # sends nothing for an empty chunk
     assert got == expected
     assert logged == got
+
+
+def _raw_answer(port: int, request: bytes) -> bytes:
+    """The whole answer to ``request`` (which says Connection: close)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
+        client.sendall(request)
+        answer = b""
+        while data := client.recv(65536):
+            answer += data
+    return answer
+
+
+@pytest.mark.parametrize("server", ["gunicorn-sync", "runserver"])
+def test_a_chunked_body_django_gives_the_view_as_empty_is_still_logged(
+        server: str, collector: Collector, tmp_path: Path) -> None:
+    """Django reads no chunked body without a Content-Length (request.body is b"", bare
+    too) under servers that leave CONTENT_LENGTH out: read or not by the view, the body
+    the client sent is logged, as the WSGI middleware logs it."""
+    port = free_port()
+    env = server_env(collector, DJANGO_SETTINGS_MODULE="tests.support.e2e_apps",
+                     README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping")
+    answers = {}
+    with serve(SERVERS[server](port, "tests.support.e2e_apps:django_app"), env, tmp_path,
+               port):
+        for path in ("/echo", "/noread"):
+            answers[path] = _raw_answer(port, (
+                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Api-Key: {CALLER}\r\n"
+                "Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
+                "Connection: close\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n").encode())
+        logs = collector.wait_for_logs(2)
+    assert answers["/echo"].startswith(b"HTTP/1.1 200") and answers["/echo"].endswith(
+        b"\r\n\r\n"), answers  # the view got b"" (Django's own doing)
+    assert len(logs) == 2, describe(logs)
+    bodies = {urlsplit(entry_of(log)["request"]["url"]).path:
+              entry_of(log)["request"].get("postData") for log in logs}
+    assert bodies == {"/echo": {"mimeType": "text/plain", "text": "abcdefg"},
+                      "/noread": {"mimeType": "text/plain", "text": "abcdefg"}}
