@@ -62,7 +62,7 @@ from readme_metrics.capture.body import GRACE, BodyRecord
 from readme_metrics.capture.recorder import Pending, Recorder
 from readme_metrics.capture.request import EnvironRequest, content_length
 from readme_metrics.capture.stream_tee import StreamTee
-from readme_metrics.capture.wsgi_response import holds_empty_chunks
+from readme_metrics.capture.wsgi_response import answers_500, holds_empty_chunks
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.exchange import Group
 from readme_metrics.pipeline import MetricsPipeline
@@ -342,7 +342,8 @@ def _sync_stream(capture: _Capture, chunks: Iterator[bytes]) -> Iterator[bytes]:
                 unsent = not chunk and holds_empty_chunks(capture.request.META)
             yield chunk
     except Exception:
-        if unsent:  # the client gets the server's own 500 (as WSGI's _Capture.fail)
+        # The client gets the server's own 500 (as WSGI's _Capture.fail).
+        if unsent and answers_500(capture.request.META, in_call=False, wrote=False):
             capture.recorder.respond(500, "Internal Server Error", [])
         raise
     finally:

@@ -667,16 +667,35 @@ def raw_get(port: int, target: str) -> int:
     return int(answer.split(b" ", 2)[1])
 
 
-@pytest.mark.parametrize("server", ["waitress", "gunicorn-sync", "werkzeug", "wsgiref"])
+#: Where a server's client gets something else than RAISING_MODES says.
+RAISING_ELSEWHERE: dict[str, dict[str, int]] = {
+    "waitress": {"after-an-empty-chunk": 500},  # sends nothing for an empty chunk
+    # uWSGI sends the started status whatever raised (and nothing at all before it)
+    "uwsgi": {"after-start": 201, "at-the-first-chunk": 201},
+    # granian: 500 for a raise from the call, even after write(); from the iterable,
+    # the started status
+    "granian": {"after-write": 500, "at-the-first-chunk": 201},
+}
+
+
+@pytest.mark.parametrize("server", [
+    "waitress", "gunicorn-sync", "werkzeug", "wsgiref",
+    pytest.param("uwsgi", marks=NO_UWSGI),
+    pytest.param("granian", marks=pytest.mark.skipif(
+        importlib.util.find_spec("granian") is None, reason="granian is not installed")),
+])
 def test_the_log_says_what_the_client_got(server: str, collector: Collector,
                                           tmp_path: Path) -> None:
     """An app that raises after start_response: the server answers 500 unless the status
-    had gone out with a first chunk, and the log says the same; a URL that is no UTF-8 is
-    logged exactly as received."""
+    had gone out with a first chunk (uWSGI and granian: see RAISING_ELSEWHERE), and the
+    log says the same; a URL that is no UTF-8 is logged exactly as received."""
     port = free_port()
+    modes = {**RAISING_MODES, **RAISING_ELSEWHERE.get(server, {})}
+    if server == "uwsgi":
+        del modes["before-start"]  # uWSGI closes without an answer (logged 500)
     with serve(SERVERS[server](port, "tests.support.e2e_apps:plain_app"),
                server_env(collector), tmp_path, port):
-        got = {mode: raw_get(port, f"/raise/{mode}") for mode in RAISING_MODES}
+        got = {mode: raw_get(port, f"/raise/{mode}") for mode in modes}
         assert raw_get(port, RAW_TARGET) == 200
         logs = collector.wait_for_logs(len(got) + 1)
     assert len(logs) == len(got) + 1, describe(logs)
@@ -687,10 +706,7 @@ def test_the_log_says_what_the_client_got(server: str, collector: Collector,
         entries[urlsplit(entry["request"]["url"]).path] = entry
     for mode, status in got.items():
         logged = entries[f"/raise/{mode}"]["response"]["status"]
-        expected = RAISING_MODES[mode]
-        if server == "waitress" and mode == "after-an-empty-chunk":
-            expected = 500  # waitress sends nothing for an empty chunk (PEP 3333)
-        assert (mode, logged) == (mode, status) == (mode, expected)
+        assert (mode, logged) == (mode, status) == (mode, modes[mode])
     request = entries["/caf%E9"]["request"]
     assert request["url"] == f"http://127.0.0.1:{port}{RAW_TARGET}"
     assert request["queryString"] == [
@@ -704,7 +720,12 @@ STREAM_RAISING = {"at-the-first-chunk": 500, "after-an-empty-chunk": 201,
                   "while-iterating": 201}
 
 
-@pytest.mark.parametrize("server", ["waitress", "gunicorn-sync", "runserver"])
+@pytest.mark.parametrize("server", [
+    "waitress", "gunicorn-sync", "runserver",
+    pytest.param("uwsgi", marks=NO_UWSGI),
+    pytest.param("granian", marks=pytest.mark.skipif(
+        importlib.util.find_spec("granian") is None, reason="granian is not installed")),
+])
 def test_a_django_stream_that_raises_is_logged_as_the_client_got_it(
         server: str, collector: Collector, tmp_path: Path) -> None:
     port = free_port()
@@ -724,6 +745,8 @@ def test_a_django_stream_that_raises_is_logged_as_the_client_got_it(
     expected = dict(STREAM_RAISING)
     if server == "waitress":
         expected["after-an-empty-chunk"] = 500  # sends nothing for an empty chunk
+    if server in ("uwsgi", "granian"):  # they send the started status (RAISING_ELSEWHERE)
+        expected["at-the-first-chunk"] = 201
     assert got == expected
     assert logged == got
 

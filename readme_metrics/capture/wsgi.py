@@ -25,6 +25,7 @@ from readme_metrics.capture.wsgi_input import InputTee, replay_input
 from readme_metrics.capture.wsgi_response import (
     Response,
     SizedResponse,
+    answers_500,
     read_along,
     response_content_length,
 )
@@ -205,16 +206,17 @@ class _Capture(Recorder):
         except Exception:
             self.pipeline.config.logger.exception("readme_metrics: could not record a request")
 
-    def fail(self, unsent: bool = False) -> None:
+    def fail(self, unsent: bool = False, in_call: bool = False) -> None:
         """The app raised: log what the client gets (SPEC 5).
 
         ``unsent``: it raised before handing the server a first chunk (a non-empty one
-        under waitress). A server sends the status and headers only with the first chunk
-        or write() (PEP 3333), so the client then gets the server's own 500 (wsgiref,
-        werkzeug, gunicorn, waitress), not the status the app had started; after that,
-        the status that went out.
+        under waitress); ``in_call``: from its call. A server sends the status and headers
+        only with the first chunk or write() (PEP 3333), so the client then gets the
+        server's own 500 (wsgiref, werkzeug, gunicorn, waitress), not the status the app
+        had started; after that, the status that went out. uWSGI and granian differ
+        (``answers_500``).
         """
-        if unsent and not self._wrote and self.status:
+        if unsent and self.status and answers_500(self.environ, in_call, self._wrote):
             self.respond(500, "Internal Server Error", [])
         Recorder.fail(self)
         self.finish_log()
@@ -288,7 +290,7 @@ class MetricsMiddleware(PipelineControls):
         try:
             result = self.app(environ, capture.start_response)
         except BaseException:
-            capture.fail(unsent=True)
+            capture.fail(unsent=True, in_call=True)
             raise
         return capture.wrap(result)
 

@@ -17,7 +17,7 @@ from readme_metrics.capture.body import GRACE
 if TYPE_CHECKING:
     from readme_metrics.capture.wsgi import _Capture
 
-__all__ = ["Response", "SizedResponse", "holds_empty_chunks", "read_along",
+__all__ = ["Response", "SizedResponse", "answers_500", "holds_empty_chunks", "read_along",
            "response_content_length"]
 
 
@@ -36,6 +36,20 @@ def holds_empty_chunks(environ: Any) -> bool:
     """True under a server that sends nothing for an empty chunk, the status included
     (waitress, which puts this key in every environ)."""
     return "waitress.client_disconnected" in environ
+
+
+def answers_500(environ: Any, in_call: bool, wrote: bool) -> bool:
+    """Whether the server answers its own 500 when an app that started a response raises
+    before the server sent a chunk of it: from its call (``in_call``), or at its
+    iterable's first chunk; ``wrote``: write() was called. PEP 3333 servers (wsgiref,
+    werkzeug, gunicorn, waitress) do unless write() sent the status; uWSGI sends the
+    started status whatever raised; granian answers 500 for a raise from the call, even
+    after write(), and the started status for one from the iterable."""
+    if "uwsgi.version" in environ:
+        return False
+    if environ.get("SERVER_SOFTWARE") == "Granian":
+        return in_call
+    return not wrote
 
 
 def response_content_length(headers: Iterable[tuple[str, str]]) -> int:

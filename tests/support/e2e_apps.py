@@ -102,7 +102,7 @@ def raising_app(mode: str, error: BaseException) -> Callable[..., Iterator[bytes
 #: What a client of wsgiref, werkzeug, gunicorn and waitress gets from raising_app: the
 #: server sends the status with the first chunk or write() (PEP 3333), so until then it
 #: answers its own 500. An empty first chunk: waitress skips it (500), the others send the
-#: 201 (kept).
+#: 201 (kept). uWSGI and granian differ (test_e2e_servers.RAISING_ELSEWHERE).
 RAISING_MODES = {
     "before-start": 500, "after-start": 500, "at-the-first-chunk": 500,
     "after-an-empty-chunk": 201, "while-iterating": 201, "after-write": 201,
