@@ -649,12 +649,10 @@ def test_real_server_round_trip(collector: Collector) -> None:
 RAW_TARGET = "/caf%E9?q=%E9&%e9=caf%e9&n=%C3%A9+x&raw=%FF%FE"
 
 
-def raw_get(port: int, target: str) -> int:
-    """The status a client gets for ``GET target``, the target sent as it is (requests
-    would quote it again), read to the end of the answer."""
+def raw_answer(port: int, request: bytes) -> bytes:
+    """The whole answer to ``request`` (which says Connection: close), sent as it is."""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
-        client.sendall(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                       f"X-Api-Key: {CALLER}\r\nConnection: close\r\n\r\n".encode())
+        client.sendall(request)
         answer = b""
         while True:
             try:
@@ -664,6 +662,14 @@ def raw_get(port: int, target: str) -> int:
             if not data:
                 break
             answer += data
+    return answer
+
+
+def raw_get(port: int, target: str) -> int:
+    """The status a client gets for ``GET target``, the target sent as it is (requests
+    would quote it again), read to the end of the answer."""
+    answer = raw_answer(port, f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                              f"X-Api-Key: {CALLER}\r\nConnection: close\r\n\r\n".encode())
     return int(answer.split(b" ", 2)[1])
 
 
@@ -751,16 +757,6 @@ def test_a_django_stream_that_raises_is_logged_as_the_client_got_it(
     assert logged == got
 
 
-def _raw_answer(port: int, request: bytes) -> bytes:
-    """The whole answer to ``request`` (which says Connection: close)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
-        client.sendall(request)
-        answer = b""
-        while data := client.recv(65536):
-            answer += data
-    return answer
-
-
 @pytest.mark.parametrize("server", ["gunicorn-sync", "runserver"])
 def test_a_chunked_body_django_gives_the_view_as_empty_is_still_logged(
         server: str, collector: Collector, tmp_path: Path) -> None:
@@ -774,7 +770,7 @@ def test_a_chunked_body_django_gives_the_view_as_empty_is_still_logged(
     with serve(SERVERS[server](port, "tests.support.e2e_apps:django_app"), env, tmp_path,
                port):
         for path in ("/echo", "/noread"):
-            answers[path] = _raw_answer(port, (
+            answers[path] = raw_answer(port, (
                 f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Api-Key: {CALLER}\r\n"
                 "Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
                 "Connection: close\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n").encode())
