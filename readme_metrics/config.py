@@ -33,7 +33,8 @@ from readme_metrics.option_checks import is_loopback_url, meant_variable
 from readme_metrics.options import BY_NAME, OPTIONS, Option
 
 #: ``grouping_function(request)``: the caller's mapping or None; under the ASGI middlewares
-#: also an ``async def`` one (its result is awaited), as README's FastAPI quick start has.
+#: (and Django's under ASGI) also an ``async def`` one (its result is awaited), as README's
+#: FastAPI quick start has.
 GroupingFunction = Callable[
     [Any], Union[Optional[Mapping[str, Any]], Awaitable[Optional[Mapping[str, Any]]]]]
 

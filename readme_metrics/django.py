@@ -43,7 +43,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any, Callable, Optional
 
 try:
-    from asgiref.sync import iscoroutinefunction, sync_to_async
+    from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
     from django.http import HttpRequest, HttpResponseBase
@@ -56,6 +56,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
     ) from exc
 
 from readme_metrics.capture import unclosed
+from readme_metrics.capture.asgi_grouping import AwaitingIdentifier
 from readme_metrics.capture.asgi_inline import InlineSends
 from readme_metrics.capture.asgi_scope import request_path
 from readme_metrics.capture.body import GRACE, BodyRecord
@@ -362,6 +363,10 @@ async def _async_stream(capture: _Capture, chunks: AsyncIterator[bytes]
             capture.finish()
 
 
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
+
+
 class MetricsMiddleware:
     """Django middleware logging every exchange to ReadMe's Metrics API.
 
@@ -369,9 +374,11 @@ class MetricsMiddleware:
     from the ``README_*`` environment variables when that setting is absent. The
     grouping function receives Django's ``HttpRequest`` (``request.user`` works).
     Sync and async capable: under ASGI it runs without a thread switch per request,
-    except for the grouping function, which is user code that may touch the database,
-    and, with ``background_worker_mode=False``, the send of a full batch (the loop's
-    executor, so that the event loop and the answer never wait on the Metrics API).
+    except for the grouping function, which is user code that may touch the database
+    (an ``async`` one is awaited on the loop, in the sync chain too; under WSGI it is an
+    error: no loop), and, with ``background_worker_mode=False``, the send of a full
+    batch (the loop's executor, so that the event loop and the answer never wait on the
+    Metrics API).
     """
 
     sync_capable = True
@@ -386,6 +393,10 @@ class MetricsMiddleware:
             # Django leaves this middleware out of the chain: no pipeline, no thread.
             raise MiddlewareNotUsed("readme_metrics: metrics are turned off (enabled=False)")
         self.pipeline, self._inline = _shared_for(self.config)
+        # Under ASGI, an ``async`` grouping function (or an awaitable returned) is awaited
+        # on the event loop; under WSGI there is no loop: the pipeline's says so.
+        self._awaiting = AwaitingIdentifier(self.config.grouping_function,
+                                            self.config.logger)
         self._async = iscoroutinefunction(get_response)
         if self._async:
             markcoroutinefunction(self)
@@ -406,7 +417,8 @@ class MetricsMiddleware:
         return self._complete(capture, response, group)
 
     async def __acall__(self, request: HttpRequest) -> Any:
-        """The async chain (ASGI): same steps, the grouping function in a thread."""
+        """The async chain (ASGI): same steps, the grouping function in a thread (an
+        ``async`` one on the loop)."""
         capture = self._start(request)
         if capture is None:
             return await self.get_response(request)
@@ -417,7 +429,9 @@ class MetricsMiddleware:
             raise
         capture.recorder.responded = time.perf_counter()
         # Sync user code (request.user hits the database), so not on the event loop.
-        group = await sync_to_async(self._identify)(capture, response)
+        group = await sync_to_async(self._identify)(capture, response, True)
+        if group is not None and group.__class__ is not Group:
+            group = self._grouped(capture, await group)  # an async function: on the loop
         if not self.config.background_worker_mode:
             capture.inline = (self._inline, asyncio.get_running_loop())
         return self._complete(capture, response, group)
@@ -438,19 +452,42 @@ class MetricsMiddleware:
             self.config.logger.exception("readme_metrics: could not start capturing")
             return None
 
-    def _identify(self, capture: _Capture, response: Any = None) -> Optional[Group]:
+    def _identify(self, capture: _Capture, response: Any = None, on_loop: bool = False
+                  ) -> Any:
+        """The caller per the grouping function, or, ``on_loop``, the awaitable an
+        ``async`` one gave (for the caller to await on the event loop, then
+        :meth:`_grouped`)."""
         try:
             capture.settle_request_body(bool(getattr(response, "streaming", False)))
         except Exception:
             self.config.logger.debug("readme_metrics: request body not settled",
                                      exc_info=True)
-        capture.group = self.pipeline.identify(capture.request)
+        request = capture.request
+        if not isinstance(getattr(request, "scope", None), dict):
+            # WSGI: no event loop to await an async function on (a clear error).
+            return self._grouped(capture, self.pipeline.identify(request))
+        group = self._awaiting(request)
+        if group is None or group.__class__ is Group:
+            return self._grouped(capture, group)
+        if on_loop:
+            return group
+        # The sync chain under ASGI (a sync-only middleware below this one), or a
+        # failure: this thread is Django's, off the loop, which awaits the function.
+        try:
+            return self._grouped(capture, async_to_sync(_awaited)(group))
+        except Exception:
+            self.config.logger.exception("readme_metrics: could not await the grouping "
+                                         "function; the request is not logged")
+            return self._grouped(capture, None)
+
+    def _grouped(self, capture: _Capture, group: Optional[Group]) -> Optional[Group]:
+        capture.group = group
         try:
             capture.grouped()
         except Exception:  # pragma: no cover - attribute reads and writes only
             self.config.logger.debug("readme_metrics: request body not handed back",
                                      exc_info=True)
-        return capture.group
+        return group
 
     def _failed(self, capture: _Capture) -> None:
         """Something below raised out of Django's own handling: still log a 500."""

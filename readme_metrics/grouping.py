@@ -163,12 +163,12 @@ def _no_key(result: Mapping[Any, Any]) -> str:
             f"{_DOCUMENTED_KEYS}); the request is not logged")
 
 
-# The ASGI middlewares await what the grouping function returns; the others call it from
-# a thread with no event loop to await it on (Django's ASGI path too).
+# The ASGI middlewares, and Django's under ASGI, await what the grouping function returns;
+# the others call it from a thread with no event loop to await it on.
 _AWAITABLE = (
     "the grouping function returned an awaitable (an async def?), which only the ASGI "
-    "middlewares (readme_metrics.asgi, readme_metrics.fastapi) await: use a plain def "
-    "here; the request is not logged")
+    "middlewares (readme_metrics.asgi, readme_metrics.fastapi) and Django's under ASGI "
+    "await: use a plain def here; the request is not logged")
 
 
 def _forget(awaitable: Any) -> None:

@@ -21,10 +21,9 @@ not awaited.
 from __future__ import annotations
 
 import asyncio
-import inspect
 from concurrent.futures import Future
 from functools import partial
-from typing import Any, Awaitable, Callable, MutableMapping, Optional, Union
+from typing import Any, Awaitable, Callable, MutableMapping, Optional
 
 import webob
 
@@ -35,38 +34,17 @@ from readme_metrics.capture.asgi_exchange import (
     _Exchange,
     running_asyncio_loop,
 )
+from readme_metrics.capture.asgi_grouping import AwaitingIdentifier
 from readme_metrics.capture.asgi_inline import InlineSends
 from readme_metrics.capture.asgi_lifespan import Lifespan
 from readme_metrics.capture.asgi_outlive import Outlive, is_cancellation
 from readme_metrics.capture.asgi_scope import ScopeRequest, header
 from readme_metrics.config import MetricsApiConfig
-from readme_metrics.exchange import Group, PendingExchange
-from readme_metrics.grouping import Identifier
+from readme_metrics.exchange import PendingExchange
 from readme_metrics.pipeline import MetricsPipeline, PipelineControls
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-def _given(value: Any) -> Any:
-    """What the grouping function returned, for the Identifier to check."""
-    return value
-
-
-class _Raised:
-    """What the grouping function raised, raised again inside the Identifier.
-
-    The function may be ``async``, which the Identifier cannot await: calling it here and
-    replaying the exception keeps one place that reports it (naming the user's line).
-    """
-
-    __slots__ = ("error",)
-
-    def __init__(self, error: Exception) -> None:
-        self.error = error
-
-    def __call__(self) -> Any:
-        raise self.error
 
 
 class MetricsMiddleware(PipelineControls):
@@ -96,13 +74,7 @@ class MetricsMiddleware(PipelineControls):
         self.enabled = bool(getattr(config, "enabled", True))
         self.limit = config.max_body_bytes
         self.background = config.background_worker_mode
-        self._grouping = config.grouping_function
-        # Called here, not by the Identifier, so that what it returns may be awaited
-        # first: an ``async`` function's coroutine, or an awaitable from a plain function
-        # (a lambda around an async one, a decorator's plain wrapper). The Identifiers
-        # then check and report the value, or the exception replayed (see _Raised).
-        self._identifier = Identifier(_given, config.logger)
-        self._raised = Identifier(_Raised.__call__, config.logger)
+        self.identify = AwaitingIdentifier(config.grouping_function, config.logger)
         # Work that outlives a cancelled exchange: its finish, its grouping function.
         self.outlive = Outlive()
         # Off means off: no worker thread, no docs URL lookup, no network.
@@ -156,24 +128,6 @@ class MetricsMiddleware(PipelineControls):
     def grouping_request(self, scope: Scope, body: bytes) -> Any:
         """What the grouping function receives: a webob.Request over the scope and body."""
         return webob.Request(asgi_scope.wsgi_environ(scope, body))
-
-    def identify(self, request: Any) -> Union[Optional[Group], Awaitable[Optional[Group]]]:
-        """Run the grouping function: the Group (None: do not log), or, when the function
-        is ``async`` or returns an awaitable, an awaitable of it."""
-        try:
-            result = self._grouping(request)
-        except Exception as exc:  # user code: reported by the Identifier, contained
-            return self._raised(_Raised(exc))
-        if result.__class__ is not dict and inspect.isawaitable(result):
-            return self._identify_later(result)
-        return self._identifier(result)
-
-    async def _identify_later(self, result: Awaitable[Any]) -> Optional[Group]:
-        try:
-            value = await result
-        except Exception as exc:
-            return self._raised(_Raised(exc))
-        return self._identifier(value)
 
     def documentation_url(self, log_id: str) -> Optional[bytes]:
         """The x-documentation-url header value, once the docs base is known."""

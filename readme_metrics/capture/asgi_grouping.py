@@ -1,0 +1,67 @@
+"""The grouping function where what it returns may be awaited: under an event loop.
+
+The ASGI middlewares and Django's middleware under its ASGI handler accept an ``async``
+grouping function, or a plain one returning an awaitable (a lambda around an async
+function, a decorator's plain wrapper). The function is called here, not by the
+:class:`~readme_metrics.grouping.Identifier`, so that what it returns may be awaited
+first; the Identifier then checks and reports the value, or the exception replayed (see
+:class:`_Raised`), so that one place reports it, naming the user's line.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any, Awaitable, Callable, Optional, Union
+
+from readme_metrics.exchange import Group
+from readme_metrics.grouping import Identifier
+
+__all__ = ["AwaitingIdentifier"]
+
+
+def _given(value: Any) -> Any:
+    """What the grouping function returned, for the Identifier to check."""
+    return value
+
+
+class _Raised:
+    """What the grouping function raised, raised again inside the Identifier."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def __call__(self) -> Any:
+        raise self.error
+
+
+class AwaitingIdentifier:
+    """Calls ``grouping_function(request)``: the Group (None: do not log), or, when the
+    function is ``async`` or returns an awaitable, an awaitable of it. Never raises."""
+
+    __slots__ = ("_grouping", "_identifier", "_raised")
+
+    def __init__(self, grouping_function: Callable[[Any], Any],
+                 logger: logging.Logger) -> None:
+        self._grouping = grouping_function
+        self._identifier = Identifier(_given, logger)
+        self._raised = Identifier(_Raised.__call__, logger)
+
+    def __call__(self, request: Any
+                 ) -> Union[Optional[Group], Awaitable[Optional[Group]]]:
+        try:
+            result = self._grouping(request)
+        except Exception as exc:  # user code: reported by the Identifier, contained
+            return self._raised(_Raised(exc))
+        if result.__class__ is not dict and inspect.isawaitable(result):
+            return self._later(result)
+        return self._identifier(result)
+
+    async def _later(self, result: Awaitable[Any]) -> Optional[Group]:
+        try:
+            value = await result
+        except Exception as exc:
+            return self._raised(_Raised(exc))
+        return self._identifier(value)
