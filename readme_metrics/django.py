@@ -221,6 +221,15 @@ class _Capture:
             # comes back from the copy.
             request._body = record.content()
 
+    @property
+    def finish_in_close(self) -> bool:
+        """The log is finished in the response's close(), once the server has sent the
+        answer: for the rest of the body (see settle_request_body), or in inline mode,
+        but for the async chain's sends off the loop, for the POST of a full batch,
+        which the answer must not wait for (as the WSGI middleware's inline mode)."""
+        return self.rest_in_close or (
+            self.inline is None and not self.pipeline.config.background_worker_mode)
+
     def grouped(self) -> None:
         """After the grouping function: a body it left unread is the app's again, as it
         was (a streamed answer's iterator may read it as it goes, whole, as without the
@@ -348,7 +357,7 @@ def _sync_stream(capture: _Capture, chunks: Iterator[bytes]) -> Iterator[bytes]:
             capture.recorder.respond(500, "Internal Server Error", [])
         raise
     finally:
-        if not capture.rest_in_close:  # else in close(), after the end of the answer
+        if not capture.finish_in_close:  # else in close(), after the end of the answer
             capture.finish()
 
 
@@ -359,7 +368,7 @@ async def _async_stream(capture: _Capture, chunks: AsyncIterator[bytes]
             capture.recorder.record(chunk)
             yield chunk
     finally:
-        if not capture.rest_in_close:  # as _sync_stream (WSGI consumes it in one go)
+        if not capture.finish_in_close:  # as _sync_stream (WSGI consumes it in one go)
             capture.finish()
 
 
@@ -514,7 +523,7 @@ class MetricsMiddleware:
                 self._stream(capture, response)
             else:
                 capture.recorder.record(bytes(response.content))
-                if capture.rest_in_close:  # once the server has sent the answer
+                if capture.finish_in_close:
                     _finish_at_close(self.pipeline, capture, response)
                 else:
                     capture.finish()

@@ -476,7 +476,10 @@ def grouping_exchange(collector: Collector, argv: list[str], env: dict[str, str]
             # declared body (bare too): the answer's end is its text, "ok"
             answer = read_answer(client, SAFETY, until=b"\r\n\r\nok")
             assert b" 200 " in answer.split(b"\r\n")[0], answer
-            log = logged(collector, trace)
+        # Inline mode (server_env): Django's middleware sends the log from the response's
+        # close(), after the answer, which runserver calls once it has drained the
+        # declared body, that is once this client is gone.
+        log = logged(collector, trace)
         other = requests.get(f"{base}/hello", headers={"X-Api-Key": "other"}, timeout=SAFETY)
         assert other.status_code == 200
     return log
