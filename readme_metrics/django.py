@@ -40,6 +40,7 @@ import threading
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
+from functools import partial
 from typing import Any, Callable, Optional
 
 try:
@@ -58,6 +59,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
 from readme_metrics.capture import unclosed
 from readme_metrics.capture.asgi_grouping import AwaitingIdentifier
 from readme_metrics.capture.asgi_inline import InlineSends
+from readme_metrics.capture.asgi_outlive import Outlive
 from readme_metrics.capture.asgi_scope import request_path
 from readme_metrics.capture.body import GRACE, BodyRecord
 from readme_metrics.capture.recorder import Pending, Recorder
@@ -406,6 +408,7 @@ class MetricsMiddleware:
         # on the event loop; under WSGI there is no loop: the pipeline's says so.
         self._awaiting = AwaitingIdentifier(self.config.grouping_function,
                                             self.config.logger)
+        self._outlive = Outlive()
         self._async = iscoroutinefunction(get_response)
         if self._async:
             markcoroutinefunction(self)
@@ -437,13 +440,36 @@ class MetricsMiddleware:
             await sync_to_async(self._failed)(capture)
             raise
         capture.recorder.responded = time.perf_counter()
+        if not self.config.background_worker_mode:
+            capture.inline = (self._inline, asyncio.get_running_loop())
         # Sync user code (request.user hits the database), so not on the event loop.
         group = await sync_to_async(self._identify)(capture, response, True)
         if group is not None and group.__class__ is not Group:
-            group = self._grouped(capture, await group)  # an async function: on the loop
-        if not self.config.background_worker_mode:
-            capture.inline = (self._inline, asyncio.get_running_loop())
+            group = await self._settle(capture, group)  # an async function: on the loop
         return self._complete(capture, response, group)
+
+    async def _settle(self, capture: _Capture, pending: Any) -> Optional[Group]:
+        """Await an ``async`` grouping function's answer, outside the request's task
+        (:mod:`.capture.asgi_outlive`): Django cancels that task when the client leaves,
+        and the function, cancelled with it, lost the log. Then, as for a cancellation
+        of the view, the log has status 500 (nothing was sent) and the cancellation goes
+        on once it is queued."""
+        outlive = self._outlive
+        started = outlive.start(pending)
+        try:
+            return self._grouped(capture, await outlive.wait(started))
+        except asyncio.CancelledError:
+            await outlive.run(partial(self._settled_cancelled, capture, started))
+            raise
+
+    async def _settled_cancelled(self, capture: _Capture, started: Any) -> None:
+        group = self._grouped(capture, await started)
+        capture.recorder.responded = time.perf_counter()
+        capture.recorder.fail()
+        if group is None:
+            self.pipeline.skip()
+        else:
+            capture.finish()
 
     # -- steps ---------------------------------------------------------------------------
 

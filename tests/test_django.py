@@ -773,6 +773,63 @@ def test_asgi_inline_send_is_off_the_event_loop_and_after_the_answer(
     assert (pipeline.stats["sent"], pipeline.stats["failed_batches"]) == (1, 0)
 
 
+@pytest.mark.parametrize("background", [True, False], ids=["background", "inline"])
+def test_asgi_client_gone_while_an_async_grouping_function_runs(
+        collector: Collector, background: bool) -> None:
+    """Django's ASGI handler cancels the request's task when the client leaves (an
+    http.disconnect): an ``async`` grouping function awaited then was cancelled with it
+    and the log lost. It runs to its end (once), and the log has its group and status
+    500 (nothing was sent), as for a view cancelled the same way."""
+    calls: list[str] = []
+
+    async def async_grouping(request: Any) -> dict[str, str]:
+        calls.append("called")
+        leave.set()  # the client leaves now: Django cancels the request's task
+        for _ in range(100):  # loop turns, not time: the cancellation lands meanwhile
+            await asyncio.sleep(0)
+        return {"api_key": "gone-caller"}
+
+    config = MetricsApiConfig(
+        api_key="rdme_django_test_key", grouping_function=async_grouping,
+        metrics_api=collector.url, background_worker_mode=background, buffer_length=1)
+    sent: list[dict[str, Any]] = []
+    leave = asyncio.Event()
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+        "method": "GET", "scheme": "http", "path": "/hello", "raw_path": b"/hello",
+        "query_string": b"", "root_path": "", "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80), "headers": [(b"host", b"testserver")],
+    }
+    messages = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop(0)
+        await leave.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def main() -> None:
+        nonlocal leave
+        leave = asyncio.Event()
+        await ASGIHandler()(scope, receive, send)
+
+    with override_settings(README_METRICS_CONFIG=config):
+        asyncio.run(main())
+    pipeline = adapter._pipeline_for(config)
+    try:
+        assert sent == []  # the client was gone: nothing was sent
+        [log] = collector.wait_for_logs(1)
+    finally:
+        pipeline.close()
+    assert calls == ["called"]
+    assert_valid_log(log)
+    assert log["group"]["id"] == mask("gone-caller")
+    assert entry(log)["response"]["status"] == 500
+
+
 def test_asgi_request_user_is_read_off_the_event_loop(
     collector: Collector, config: MetricsApiConfig, database: None
 ) -> None:
