@@ -317,8 +317,10 @@ def test_failures_with_several_posts_in_flight_hold_every_sender(
         collector: Collector, make_delivery: MakeDelivery) -> None:
     # Once the API fails, the senders wait out one shared backoff (here Retry-After) and
     # then probe one POST at a time: the POSTs in flight when it began, and no storm.
+    # timeout 30 s: under load a POST of 500 logs answered after the default 3 s was
+    # sent again, and its logs arrived twice (9000 of 8500 at a load average of 14).
     delivery = make_delivery(collector.url, buffer_length=10, flush_interval=0.05,
-                             max_attempts=10)
+                             max_attempts=10, timeout=30.0)
     _backlog_with_senders(collector, delivery, BACKLOG)
     collector.default = Reply(503, headers={"Retry-After": "3"})
     wait_until(lambda: len(collector.failed) >= 1)
