@@ -36,6 +36,7 @@ setup(
         "fast": ["orjson>=3.6"],
         "test": [
             "pytest>=7",
+            "pytest-xdist>=3.2",  # -n 2 --dist worksteal, in pyproject.toml's addopts
             "orjson>=3.6",
             "hypothesis>=6",
             "jsonschema>=4",
