@@ -585,3 +585,23 @@ def test_wsgi_app_reads_after_the_grouping_function_the_whole_body(
     request = log["request"]["log"]["entries"][0]["request"]
     assert request["bodySize"] == 6
     assert request["postData"] == {"mimeType": "application/json", "text": "abcdef"}
+
+
+@pytest.mark.parametrize("server", ["gunicorn-sync", "gunicorn-gthread"])
+def test_malformed_chunked_body_is_logged_with_the_servers_400(
+        docs_collector: Collector, tmp_path: Path, server: str) -> None:
+    """gunicorn's wsgi.input raises for a chunk size that is no hex number; out of the
+    app, gunicorn answers that with 400, not 500: the log says what the client got."""
+    port = free_port()
+    trace = uuid.uuid4().hex
+    head = (f"POST /read-all HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
+            f"Connection: close\r\nX-Api-Key: bad-body\r\nX-Trace: {trace}\r\n\r\n").encode()
+    with serve(SINGLE[server](port, "tests.support.e2e_apps:plain_app"),
+               server_env(docs_collector), tmp_path, port), socket.create_connection(
+            ("127.0.0.1", port), timeout=SAFETY) as client:
+        client.sendall(head + b"zz\r\nabc\r\n0\r\n\r\n")
+        answer = read_answer(client, SAFETY)
+        log = logged(docs_collector, trace)
+    assert answer.split(b"\r\n")[0] == b"HTTP/1.1 400 Bad Request"
+    assert log["request"]["log"]["entries"][0]["response"]["status"] == 400

@@ -41,6 +41,22 @@ __all__ = ["MetricsMiddleware"]
 
 _UNKNOWN: Any = object()  # the grouping function has not run yet
 
+# gunicorn answers 400 for its own errors reading a malformed chunked body, raised out of
+# the app from wsgi.input (gunicorn.workers.base.Worker.handle_error), not 500.
+_GUNICORN_BAD_BODY = frozenset({"InvalidChunkSize", "ChunkMissingTerminator",
+                                "InvalidChunkExtension"})
+
+
+def _server_answer(error: Optional[BaseException], tee: Optional[InputTee]
+                   ) -> tuple[int, str]:
+    """The status a server answers for ``error`` raised out of the app before anything
+    was sent: 400 for gunicorn's own malformed-body errors from ``wsgi.input``, else 500."""
+    if (error is not None and tee is not None and error is tee.failed
+            and type(error).__module__ == "gunicorn.http.errors"
+            and type(error).__name__ in _GUNICORN_BAD_BODY):
+        return 400, "Bad Request"
+    return 500, "Internal Server Error"
+
 
 class _NoBody:
     """``wsgi.input`` of the grouping request when the request declares no body."""
@@ -206,18 +222,24 @@ class _Capture(Recorder):
         except Exception:
             self.pipeline.config.logger.exception("readme_metrics: could not record a request")
 
-    def fail(self, unsent: bool = False, in_call: bool = False) -> None:
-        """The app raised: log what the client gets (SPEC 5).
+    def fail(self, unsent: bool = False, in_call: bool = False,
+             error: Optional[BaseException] = None) -> None:
+        """The app raised ``error``: log what the client gets (SPEC 5).
 
         ``unsent``: it raised before handing the server a first chunk (a non-empty one
         under waitress); ``in_call``: from its call. A server sends the status and headers
         only with the first chunk or write() (PEP 3333), so the client then gets the
         server's own 500 (wsgiref, werkzeug, gunicorn, waitress), not the status the app
-        had started; after that, the status that went out. uWSGI and granian differ
+        had started (gunicorn's 400 for a malformed chunked body its ``wsgi.input``
+        refused); after that, the status that went out. uWSGI and granian differ
         (``answers_500``).
         """
-        if unsent and self.status and answers_500(self.environ, in_call, self._wrote):
-            self.respond(500, "Internal Server Error", [])
+        if unsent:
+            status, reason = _server_answer(error, self.tee)
+            if status != 500 and not self._wrote:  # gunicorn's own answer: see above
+                self.respond(status, reason, [])
+            elif self.status and answers_500(self.environ, in_call, self._wrote):
+                self.respond(500, "Internal Server Error", [])
         Recorder.fail(self)
         self.finish_log()
 
@@ -289,8 +311,8 @@ class MetricsMiddleware(PipelineControls):
             return self.app(environ, start_response)
         try:
             result = self.app(environ, capture.start_response)
-        except BaseException:
-            capture.fail(unsent=True, in_call=True)
+        except BaseException as error:
+            capture.fail(unsent=True, in_call=True, error=error)
             raise
         return capture.wrap(result)
 

@@ -32,7 +32,7 @@ class InputTee:
     """
 
     __slots__ = ("_input", "record", "_left", "_pending", "_ahead", "_looked", "_stray",
-                 "terminated", "settled")
+                 "terminated", "settled", "failed")
 
     def __init__(self, wsgi_input: Any, record: BodyRecord, terminated: bool = False) -> None:
         self._input = wsgi_input
@@ -46,6 +46,7 @@ class InputTee:
         self._stray: Any = None  # what a str-giving input gave the grouping function
         # True once the rest was recorded: later reads pass through, unrecorded.
         self.settled = False
+        self.failed: Optional[BaseException] = None  # what the server's input raised
 
     def _source(self, method: str, size: Optional[int]) -> Any:
         left = self._left
@@ -56,8 +57,12 @@ class InputTee:
                 return b""
             if size is None or size < 0 or size > left:
                 size = left
-        data = getattr(self._input, method)() if size is None else getattr(
-            self._input, method)(size)
+        try:
+            data = getattr(self._input, method)() if size is None else getattr(
+                self._input, method)(size)
+        except BaseException as exc:  # the server's, for the app: kept to tell its answer
+            self.failed = exc
+            raise
         if data.__class__ is not bytes and not isinstance(data, (bytes, bytearray)):
             self.settled = True  # not bytes (str): hand it over as is, record nothing
             self.record.drop()

@@ -109,8 +109,8 @@ class Response:
             elif tee is not None:
                 capture.settle_body(GRACE)
             raise
-        except BaseException:
-            self._capture.fail(unsent=self._unsent)
+        except BaseException as error:
+            self._capture.fail(unsent=self._unsent, error=error)
             raise
         if self._unsent:
             # Servers send the status with the first chunk, an empty one too, but those

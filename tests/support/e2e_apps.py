@@ -20,6 +20,7 @@ Endpoints, identical in every framework:
 - ``POST /noread``: answers ``ok`` without touching the request body (``/noread-list``:
   the same as a list, in the plain app only; ``/noread-stream``: as a generator without
   Content-Length, so chunked under HTTP/1.1, in the plain and the Django app).
+- ``POST /read-all`` (plain app): answers the body, read with ``wsgi.input.read()``.
 - ``POST /read-stream`` (plain and Django apps): answers ``<length>:<body>``, reading the
   body only as the answer goes, after the response has started. In Django,
   ``?ran=<path>`` makes the view create that file, so a client knows it has run.
@@ -165,6 +166,11 @@ def _plain(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[
         return stream_chunks(query.get("barrier", [""])[0])
     if path.startswith("/raise/"):  # this app only: a 201 started, then an exception
         return raising_app(path[7:], RuntimeError("the app failed"))(environ, start_response)
+    if path == "/read-all":  # reads wsgi.input to its end (a chunked body the server ends)
+        data = environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Type", "text/plain"),
+                                  ("Content-Length", str(len(data)))])
+        return iter([data])
     if path == "/read-stream":  # reads the body as its answer goes, after start_response
         start_response("200 OK", [("Content-Type", "text/plain")])
         return _read_as_it_goes(environ)
