@@ -665,12 +665,27 @@ def raw_answer(port: int, request: bytes) -> bytes:
     return answer
 
 
-def raw_get(port: int, target: str) -> int:
+def raw_get(port: int, target: str) -> Optional[int]:
     """The status a client gets for ``GET target``, the target sent as it is (requests
-    would quote it again), read to the end of the answer."""
+    would quote it again), read to the end of the answer; None for a connection closed
+    without an answer."""
     answer = raw_answer(port, f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
                               f"X-Api-Key: {CALLER}\r\nConnection: close\r\n\r\n".encode())
-    return int(answer.split(b" ", 2)[1])
+    return int(answer.split(b" ", 2)[1]) if answer else None
+
+
+#: Servers that sometimes close the connection without an answer when the app raises,
+#: bare too: granian (2.x, --blocking-threads 4: 2 of 15 raising Django streams, bare,
+#: and 1 in 5 runs of the plain app's modes). The log of such an exchange is still
+#: checked to exist; its status cannot be compared with an answer that never came.
+SOMETIMES_SILENT = ("granian",)
+
+
+def answered(server: str, got: dict[str, Optional[int]]) -> dict[str, Optional[int]]:
+    """``got`` without the exchanges ``server`` left unanswered (only where it may)."""
+    if server not in SOMETIMES_SILENT:
+        return got
+    return {mode: status for mode, status in got.items() if status is not None}
 
 
 #: Where a server's client gets something else than RAISING_MODES says.
@@ -710,7 +725,7 @@ def test_the_log_says_what_the_client_got(server: str, collector: Collector,
         assert_valid_log(log)
         entry = entry_of(log)
         entries[urlsplit(entry["request"]["url"]).path] = entry
-    for mode, status in got.items():
+    for mode, status in answered(server, got).items():
         logged = entries[f"/raise/{mode}"]["response"]["status"]
         assert (mode, logged) == (mode, status) == (mode, modes[mode])
     request = entries["/caf%E9"]["request"]
@@ -753,8 +768,10 @@ def test_a_django_stream_that_raises_is_logged_as_the_client_got_it(
         expected["after-an-empty-chunk"] = 500  # sends nothing for an empty chunk
     if server in ("uwsgi", "granian"):  # they send the started status (RAISING_ELSEWHERE)
         expected["at-the-first-chunk"] = 201
-    assert got == expected
-    assert logged == got
+    assert set(logged) == set(got)  # one log for each exchange, answered or not
+    got = answered(server, got)
+    assert got == {mode: expected[mode] for mode in got}
+    assert {mode: logged[mode] for mode in got} == got
 
 
 @pytest.mark.parametrize("server", ["gunicorn-sync", "runserver"])
