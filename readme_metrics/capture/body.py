@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Optional, Union
 
-__all__ = ["GRACE", "BodyRecord", "Kept", "split_front"]
+__all__ = ["GRACE", "BodyRecord", "Kept", "read_ahead", "readline_ahead"]
 
 # How long, at most, a body still in flight gets to arrive once the response has gone out:
 # clients send the body just after the headers, and an app that answers without reading
@@ -29,12 +29,36 @@ GRACE = 0.05
 _SMALL = 1024
 
 
-def split_front(data: bytes, size: Optional[int]) -> tuple[bytes, bytes]:
+def _split_front(data: bytes, size: Optional[int]) -> tuple[bytes, bytes]:
     """(the first ``size`` bytes of ``data``, all of them for None or a negative size; the
-    rest): a read of ``size`` served from body bytes read ahead of the reader."""
+    rest)."""
     if size is None or size < 0 or size >= len(data):
         return data, b""
     return data[:size], data[size:]
+
+
+def _read_on(size: Optional[int], head: bytes) -> int:
+    """How much a read of ``size`` that got all of ``head`` so far reads on (-1: to the
+    end; 0 once it has ``size``)."""
+    return -1 if size is None or size < 0 else size - len(head)
+
+
+def read_ahead(ahead: bytes, size: Optional[int]) -> tuple[bytes, bytes, int]:
+    """``read(size)`` served first from body bytes read ahead of the reader (``ahead``,
+    not empty): (what it gets from them, what stays ahead, how many bytes it reads on
+    from the stream: 0 none, -1 to the end)."""
+    head, ahead = _split_front(ahead, size)
+    return head, ahead, 0 if ahead else _read_on(size, head)
+
+
+def readline_ahead(ahead: bytes, size: Optional[int]) -> tuple[bytes, bytes, int]:
+    """``readline(size)`` served first from body bytes read ahead of the reader, as
+    :func:`read_ahead`: the line ends in them (at a newline, or at ``size``), or goes on
+    from the stream."""
+    limit = len(ahead) if size is None or size < 0 else size
+    end = ahead.find(b"\n", 0, limit)
+    head, ahead = _split_front(ahead, end + 1 if end >= 0 else limit)
+    return head, ahead, 0 if ahead or end >= 0 else _read_on(size, head)
 
 
 class Kept:

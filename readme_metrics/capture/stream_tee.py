@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Mapping, Optional
 
-from readme_metrics.capture.body import BodyRecord, split_front
+from readme_metrics.capture.body import BodyRecord, read_ahead, readline_ahead
 from readme_metrics.capture.rest import record_rest, waits_for_close
 
 __all__ = ["StreamTee"]
@@ -42,27 +42,16 @@ class StreamTee:
             record.incomplete = False
         return data
 
-    def _take(self, size: Optional[int]) -> bytes:
-        data, self._pending = split_front(self._pending, size)
-        return data
-
     def read(self, size: Optional[int] = -1, *args: Any) -> bytes:
         if self._pending:
-            head = self._take(size)
-            if self._pending or (size is not None and 0 <= size <= len(head)):
-                return head
-            rest = -1 if size is None or size < 0 else size - len(head)
-            return head + self._keep(self._stream.read(rest, *args), rest)
+            head, self._pending, more = read_ahead(self._pending, size)
+            return head + self._keep(self._stream.read(more, *args), more) if more else head
         return self._keep(self._stream.read(size, *args), size)
 
     def readline(self, size: Optional[int] = -1, *args: Any) -> bytes:
         if self._pending:
-            limit = len(self._pending) if size is None or size < 0 else size
-            end = self._pending.find(b"\n", 0, limit)
-            head = self._take(end + 1 if end >= 0 else limit)
-            if self._pending or end >= 0 or len(head) == size:
-                return head
-            return head + self.readline(-1 if size is None or size < 0 else size - len(head))
+            head, self._pending, more = readline_ahead(self._pending, size)
+            return head + self.readline(more) if more else head
         line = self._stream.readline(size, *args)
         if not line:
             self.record.end()

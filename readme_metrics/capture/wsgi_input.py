@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 from typing import Any, Iterator, Mapping, Optional
 
-from readme_metrics.capture.body import GRACE, BodyRecord, split_front
+from readme_metrics.capture.body import GRACE, BodyRecord, read_ahead, readline_ahead
 from readme_metrics.capture.rest import arrives_later, record_rest, waits_for_close
 
 __all__ = ["InputTee", "replay_input"]
@@ -83,10 +83,6 @@ class InputTee:
             record.end()
         return data
 
-    def _take_pending(self, size: Optional[int]) -> bytes:
-        data, self._pending = split_front(self._pending, size)
-        return data
-
     def _take_stray(self) -> Any:
         data, self._stray = self._stray, None
         return data
@@ -96,13 +92,12 @@ class InputTee:
             return self._take_stray()
         size = args[0] if args else None
         if self._pending:
-            head = self._take_pending(size)
-            if self._pending or (size is not None and 0 <= size <= len(head)):
+            head, self._pending, more = read_ahead(self._pending, size)
+            if not more:
                 return head
             # The read goes on past what was read ahead, as it would bare (a read the
             # grouping function's copy ended short of the body): the rest from the server.
-            rest = self._source("read", None if size is None or size < 0
-                                else size - len(head))
+            rest = self._source("read", None if more < 0 else more)
             if isinstance(rest, (bytes, bytearray)):
                 return head + rest
             self._stray = rest  # not bytes: handed over untouched, next
@@ -114,15 +109,8 @@ class InputTee:
             return self._take_stray()
         size = args[0] if args else None
         if self._pending:
-            pending = self._pending
-            limit = size if size is not None and size >= 0 else -1
-            end = pending.find(b"\n", 0, limit if limit >= 0 else len(pending))
-            if end >= 0:
-                return self._take_pending(end + 1)
-            if 0 <= limit <= len(pending):
-                return self._take_pending(limit)
-            head = self._take_pending(None)
-            return head + self.readline(limit - len(head) if limit >= 0 else -1)
+            head, self._pending, more = readline_ahead(self._pending, size)
+            return head + self.readline(more) if more else head
         return self._source("readline", size)
 
     def readlines(self, hint: int = -1) -> list[Any]:

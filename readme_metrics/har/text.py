@@ -12,7 +12,7 @@ from typing import Callable, Optional
 
 __all__ = [
     "FORM", "PROBED_TEXT", "content_type", "decode", "decode_component", "is_textual",
-    "parse_query", "rarest", "sendable",
+    "parse_query", "rarest", "sendable", "url_pairs",
 ]
 
 #: The essence of a form body's Content-Type.
