@@ -51,7 +51,7 @@ class FlaskMetricsMiddleware(MetricsMiddleware):
                 # The view left the body untouched: the function reads the copy, which
                 # never waits for the client (werkzeug's own stream would).
                 copy = dict(environ)
-                replay_input(body, copy)
+                replay_input(body, copy, environ)
                 state["stream"] = copy["wsgi.input"]
                 state[_LENT] = True
             return current

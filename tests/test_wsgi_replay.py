@@ -12,8 +12,10 @@ left in place. tests/test_slow_client.py checks the same under the servers thems
 from __future__ import annotations
 
 import contextlib
+import gc
 import socket
-from typing import Any, Iterator
+import weakref
+from typing import Any, Iterable, Iterator
 
 import pytest
 import webob
@@ -23,6 +25,10 @@ from hypothesis import strategies as st
 from readme_metrics.capture import wsgi_input
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.wsgi_input import InputTee, replay_input
+from tests.support.capture_wrap import wrap_fixture  # noqa: F401 - the ``wrap`` fixture
+from tests.support.fake_api import Collector
+from tests.support.minimal_server import call
+from tests.support.wsgi import wsgi_environ
 from tests.test_capture import in_thread
 
 
@@ -97,7 +103,7 @@ def test_grouping_reads_what_arrived_and_the_app_the_whole_body(
                    "CONTENT_TYPE": "application/octet-stream", "wsgi.input": tee, **extra}
         before = in_thread(lambda: tee.read(early)) if early else b""
         request_environ = dict(environ)
-        replay_input(tee, request_environ)
+        replay_input(tee, request_environ, environ)
         grouping_read = in_thread(lambda: webob.Request(request_environ).body)
         assert grouping_read == body[:min(arrived, limit)]
         client.sendall(body[arrived:])
@@ -119,7 +125,7 @@ def test_body_the_app_never_reads_is_logged_as_far_as_it_arrived(kind: str) -> N
         environ = {"REQUEST_METHOD": "POST", "CONTENT_LENGTH": "100", "wsgi.input": tee,
                    **extra}
         request_environ = dict(environ)
-        replay_input(tee, request_environ)
+        replay_input(tee, request_environ, environ)
         assert in_thread(lambda: webob.Request(request_environ).body) == b"abc"
         client.sendall(b"def")
         in_thread(lambda: tee.record_rest(environ, 0.0))
@@ -155,3 +161,45 @@ def test_django_stream_read_on_after_its_rest_was_recorded(
         assert read == body
         assert record.content() == body[:limit]
         assert (record.size, record.eof, record.incomplete) == (len(body), True, False)
+
+
+@pytest.fixture
+def no_cyclic_gc() -> Iterator[None]:
+    """Only reference counting frees objects during the test (what a cycle holds stays)."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("shape", ["list", "iterator"])
+@pytest.mark.parametrize("grouping_reads", [False, True])
+def test_the_servers_input_is_freed_with_the_exchange(
+        wrap: Any, collector: Collector, no_cyclic_gc: None, shape: str,
+        grouping_reads: bool) -> None:
+    """Once the server has dropped the exchange, nothing of the capture keeps its
+    ``wsgi.input`` alive (granian decides from that object's life whether it can keep the
+    connection). The grouping function's copy of the body referred to the environ it sat
+    in: a cycle, freed only by the cyclic GC, and it held the server's input."""
+    body = b'{"a": 1}'
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        environ["wsgi.input"].read(3)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"] if shape == "list" else iter([b"ok"])
+
+    def grouping(request: Any) -> dict[str, str]:
+        if grouping_reads:
+            assert request.body == body
+        return {"api_key": "k"}
+
+    middleware = wrap(app, grouping_function=grouping)
+    environ = wsgi_environ("POST", "/", {"Content-Type": "application/json"}, body)
+    server_input = weakref.ref(environ["wsgi.input"])
+    assert call(middleware, environ).body == b"ok"
+    del environ
+    assert server_input() is None
+    middleware.flush(5.0)
+    assert len(collector.wait_for_logs(1)) == 1

@@ -324,7 +324,7 @@ class MetricsMiddleware(PipelineControls):
         """
         request_environ = dict(environ)
         if body is not None:
-            replay_input(body, request_environ)
+            replay_input(body, request_environ, environ)
         else:  # no body declared: the app's input stays the app's
             request_environ["wsgi.input"] = _NO_BODY
             request_environ.pop("webob.is_body_seekable", None)

@@ -302,8 +302,14 @@ class _LazyReplay:
         return iter(self._get())
 
 
-def replay_input(tee: InputTee, environ: dict[str, Any]) -> None:
+def replay_input(tee: InputTee, environ: dict[str, Any], server_environ: Mapping[str, Any]
+                 ) -> None:
     """Point ``environ`` (a copy for the grouping request) at a readable copy of the body.
+
+    The copy reads the server's stream through ``server_environ`` (the app's environ), not
+    through ``environ``: a reader held by the environ it refers to would make a cycle,
+    which only the cyclic GC frees, and that would keep the server's ``wsgi.input`` alive
+    long after the exchange (granian then closes the connection).
 
     A body not kept whole (read past ``max_body_bytes``, or recorded incomplete) is given
     as the kept prefix with a matching CONTENT_LENGTH: webob would otherwise raise
@@ -318,6 +324,6 @@ def replay_input(tee: InputTee, environ: dict[str, Any]) -> None:
         environ["wsgi.input"] = io.BytesIO(record.content())
         environ["CONTENT_LENGTH"] = str(record.kept)
     else:
-        environ["wsgi.input"] = _LazyReplay(tee, environ)
+        environ["wsgi.input"] = _LazyReplay(tee, server_environ)
         if tee.arrives_later(environ):
             environ["webob.is_body_seekable"] = True
