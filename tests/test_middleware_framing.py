@@ -161,3 +161,48 @@ def test_unread_chunked_body_under_a_development_server(
     assert request["postData"]["text"] == text
     assert request["postData"].get("comment") == comment
     assert request["bodySize"] == (len(text) if comment is None else -1)
+
+
+class _AskedInput(io.BytesIO):
+    """A server's input that ends at the body's end, noting each read as the app made it."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__(body)
+        self.asked: list[tuple[str, tuple[Any, ...]]] = []
+
+    def read(self, *args: Any) -> bytes:
+        self.asked.append(("read", args))
+        return super().read(*args)
+
+    def readline(self, *args: Any) -> bytes:
+        self.asked.append(("readline", args))
+        return super().readline(*args)
+
+
+def _reads_every_way(environ: dict[str, Any], start_response: Callable[..., Any]
+                     ) -> list[bytes]:
+    stream = environ["wsgi.input"]
+    parts = [stream.readline(), stream.read(100), stream.read(), stream.readline(7)]
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"|".join(parts)]
+
+
+def test_wsgi_terminated_input_gets_the_reads_the_app_makes(wrap: Any,
+                                                            collector: Collector) -> None:
+    """With ``wsgi.input_terminated`` (gunicorn, waitress, granian) the server ends the
+    input, and its reads can answer differently by size (granian: ``read()`` of a body
+    cut short gives b"", ``read(10)`` what arrived): each read reaches it as the app
+    made it, not held to CONTENT_LENGTH. The body is logged whole."""
+    body = b"line\nrest of it"
+
+    def environ(stream: _AskedInput) -> dict[str, Any]:
+        return environ_for("POST", body=body, content_type="text/plain",
+                           **{"wsgi.input": stream, "wsgi.input_terminated": True})
+
+    bare_input, wrapped_input = _AskedInput(body), _AskedInput(body)
+    bare = call(_reads_every_way, environ(bare_input))
+    wrapped = call(wrap(_reads_every_way), environ(wrapped_input))
+    assert wrapped.body == bare.body == b"line\n|rest of it||"
+    assert wrapped_input.asked == bare_input.asked
+    request = _request(collector)
+    assert (request["postData"]["text"], request["bodySize"]) == (body.decode(), len(body))

@@ -605,3 +605,40 @@ def test_malformed_chunked_body_is_logged_with_the_servers_400(
         log = logged(docs_collector, trace)
     assert answer.split(b"\r\n")[0] == b"HTTP/1.1 400 Bad Request"
     assert log["request"]["log"]["entries"][0]["response"]["status"] == 400
+
+
+def cut_short_answer(collector: Collector, tmp_path: Path, server: str, attribute: str,
+                     path: str, port: int) -> tuple[bytes, str]:
+    """A client declaring 10 bytes sends ``abc`` and shuts its side; the app reads the
+    body at ``path``. Returns the answer (to the connection's end) and the trace."""
+    trace = uuid.uuid4().hex
+    with serve(SINGLE[server](port, f"tests.support.e2e_apps:{attribute}"),
+               server_env(collector), tmp_path, port), socket.create_connection(
+            ("127.0.0.1", port), timeout=SAFETY) as client:
+        client.sendall(request_bytes(port, 10, b"abc", trace, path))
+        client.shutdown(socket.SHUT_WR)
+        answer = read_answer(client, SAFETY)
+        if attribute == "plain_app":
+            logged(collector, trace)
+    return answer, trace
+
+
+@pytest.mark.parametrize("path", ["/read-all", "/echo"])  # read(), read(CONTENT_LENGTH)
+@pytest.mark.parametrize("server", server_params(["granian", "gunicorn-sync"]))
+def test_a_server_that_ends_the_input_gets_the_apps_own_reads(
+        docs_collector: Collector, tmp_path: Path, server: str, path: str) -> None:
+    """These servers end ``wsgi.input`` at the body's end (``wsgi.input_terminated``), so
+    the app's reads go to them as it makes them, not held to CONTENT_LENGTH: granian
+    answers ``read()`` of a body cut short with b"" and ``read(10)`` with what arrived,
+    and the app got ``abc`` from ``read()`` where bare it gets b"". Answers compared bare
+    and wrapped, each server on its own, at the same time."""
+    bare_port, wrapped_port = free_ports(2)
+    with ThreadPoolExecutor(2) as pool:
+        bare_case = pool.submit(cut_short_answer, docs_collector, tmp_path, server,
+                                "plain_bare", path, bare_port)
+        wrapped_case = pool.submit(cut_short_answer, docs_collector, tmp_path, server,
+                                   "plain_app", path, wrapped_port)
+        bare, _ = bare_case.result()
+        wrapped, _ = wrapped_case.result()
+    assert bare.startswith(b"HTTP/1.")
+    assert normalized(wrapped, server) == normalized(bare, server)

@@ -122,12 +122,16 @@ class _Capture(Recorder):
                 # over a Content-Length sent with it (RFC 9112 6.3), and the app may read
                 # to the end, past that length, as it does bare.
                 chunked = bool(environ.get("HTTP_TRANSFER_ENCODING"))
-                terminated = chunked and environ.get("wsgi.input_terminated") is True
+                # The server ends the input at the body's end: the app's reads go to it
+                # as they are, not held to the length (granian gives read() of a body
+                # cut short b"", read(length) what arrived).
+                ends = environ.get("wsgi.input_terminated") is True
+                terminated = chunked and ends
                 length = None if terminated else content_length(environ)
                 # ``chunked``: a body is there even where the server leaves it framed
                 # (wsgiref, runserver): an unread one is copied from the connection.
                 body = BodyRecord(limit, length, chunked)
-                self.tee = InputTee(wsgi_input, body, terminated)
+                self.tee = InputTee(wsgi_input, body, terminated, clamp=not ends)
                 environ["wsgi.input"] = self.tee
                 # An outer webob layer may have marked the input seekable; the tee is
                 # not, and webob in the app would call seek() on it. Unmarked, webob

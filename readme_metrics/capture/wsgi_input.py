@@ -1,9 +1,12 @@
 """``wsgi.input`` as the app sees it under the capture: the same bytes, a bounded copy kept.
 
 :class:`InputTee` replaces ``wsgi.input``: reads are clamped to CONTENT_LENGTH, so nothing
-ever reads past the body; without a length every call is passed through as is (chunked
-input, ``wsgi.input_terminated``). A body the app leaves unread is recorded by
-:meth:`InputTee.record_rest`, only as far as it is there already (see ``rest.py``).
+ever reads past the body, unless the server ends the input itself
+(``wsgi.input_terminated``: gunicorn, waitress, granian); there, and without a length,
+every call is passed through as the app makes it (granian answers ``read()`` and
+``read(CONTENT_LENGTH)`` of a body cut short differently). A body the app leaves unread
+is recorded by :meth:`InputTee.record_rest`, only as far as it is there already (see
+``rest.py``).
 :func:`replay_input` gives the grouping function a readable copy of the body; on a live
 connection a part the app has not read yet is given as far as it has arrived (``GRACE``
 at most for bytes in flight), never by a read that waits for the client.
@@ -31,13 +34,17 @@ class InputTee:
     untouched and nothing is recorded.
     """
 
-    __slots__ = ("_input", "record", "_left", "_pending", "_ahead", "_looked", "_stray",
-                 "terminated", "settled", "failed")
+    __slots__ = ("_input", "record", "_left", "_clamp", "_pending", "_ahead", "_looked",
+                 "_stray", "terminated", "settled", "failed")
 
-    def __init__(self, wsgi_input: Any, record: BodyRecord, terminated: bool = False) -> None:
+    def __init__(self, wsgi_input: Any, record: BodyRecord, terminated: bool = False,
+                 clamp: bool = True) -> None:
         self._input = wsgi_input
         self.record = record
-        self._left = record.declared  # bytes the app may still read (None: no length)
+        self._left = record.declared  # bytes of the body still unread (None: no length)
+        # Reads are held to _left; False where the server ends the input at the body's
+        # end (wsgi.input_terminated), whose reads are the app's own, unchanged.
+        self._clamp = clamp
         # A chunked body on a server that ends wsgi.input at the body's end.
         self.terminated = terminated
         self._pending = b""
@@ -50,7 +57,7 @@ class InputTee:
 
     def _source(self, method: str, size: Optional[int]) -> Any:
         left = self._left
-        if left is not None:
+        if left is not None and self._clamp:
             if left <= 0:
                 if not self.settled:
                     self.record.end()
