@@ -88,3 +88,17 @@ def test_a_key_that_starts_its_own_encoding_is_masked_whole_in_every_process() -
         out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                              text=True, check=True, timeout=60)
         assert out.stdout.strip() == expected, f"PYTHONHASHSEED={seed}"
+
+
+@pytest.mark.parametrize("url", [
+    pytest.param("http://h/p?a=1%23api=k9", id="after-an-encoded-hash"),
+    pytest.param("http://h/p?a%23api=k9", id="hash-in-the-name"),
+    pytest.param("http://h/p%23api=k9", id="hash-in-the-path"),
+])
+def test_a_short_key_after_a_hash_in_the_request_target_is_masked(url: str) -> None:
+    """A short key is masked where a whole value equals it: after a "#" a raw client sent
+    in its request target (build_url percent-encodes it) a pair is a pair too."""
+    log = _logged(url, "k9")
+    request = log["request"]["log"]["entries"][0]["request"]
+    assert request["url"] == url.replace("k9", quote(mask("k9"), safe=""))
+    assert [pair for pair in request["queryString"] if pair["value"].endswith("=k9")] == []

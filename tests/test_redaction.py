@@ -157,10 +157,78 @@ def test_pairs_returns_same_list_when_unchanged() -> None:
         pytest.param([], ["keep"], "keep=1&drop=2", "keep=1&drop=%5BREDACTED%201%5D",
                      id="allowlist"),
         pytest.param(["x"], [], "", "", id="empty"),
+        # A "#" in a pair (a fragment a client sent: wsgiref passes it in QUERY_STRING,
+        # build_url percent-encodes it): the pairs after it are pairs too.
+        pytest.param(["token"], [], "a=1#token=SECRET&b=2",
+                     "a=1#token=%5BREDACTED%206%5D&b=2", id="raw-hash"),
+        pytest.param(["token"], [], "a=1%23token=SECRET",
+                     "a=1%23token=%5BREDACTED%206%5D", id="encoded-hash"),
+        pytest.param(["token"], [], "a%23token=SECRET",
+                     "a%23token=%5BREDACTED%206%5D", id="hash-in-the-name"),
+        pytest.param(["token"], [], "a=1%23/cb?token=SECRET",
+                     "a=1%23/cb?token=%5BREDACTED%206%5D", id="hash-route-query"),
+        pytest.param(["token"], [], "a=1%23b=2%23%74oken=S+T%23c",
+                     "a=1%23b=2%23%74oken=%5BREDACTED%203%5D%23c", id="hashes-encoded-key"),
+        pytest.param(["token"], [], "color=%23fff&a=%23token",
+                     "color=%23fff&a=%23token", id="hash-without-pairs-kept"),
+        pytest.param([], ["a"], "a=1%23b=2%23c", "a=1%23b=%5BREDACTED%201%5D%23c",
+                     id="allowlist-after-a-listed-key"),
+        pytest.param(["token"], ["a"], "token=1%23a=2", "token=%5BREDACTED%205%5D",
+                     id="denied-pair-whole"),
     ],
 )
 def test_query_string(deny: list[str], allow: list[str], raw: str, expected: str) -> None:
     assert Redactor(deny, allow).query_string(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("deny", "allow", "url", "expected"),
+    [
+        pytest.param(["token"], [], "http://h/p%23token=SECRET&b=1",
+                     "http://h/p%23token=%5BREDACTED%206%5D&b=1", id="hash-in-the-path"),
+        pytest.param(["token"], [], "http://h/p#token=SECRET",
+                     "http://h/p#token=%5BREDACTED%206%5D", id="raw-hash-in-the-path"),
+        pytest.param(["token"], [], "http://h/p%23x?token=SECRET",
+                     "http://h/p%23x?token=%5BREDACTED%206%5D", id="hash-then-query"),
+        pytest.param(["token"], [], "http://h/p?a=1#token=SECRET",
+                     "http://h/p?a=1#token=%5BREDACTED%206%5D", id="raw-hash-is-data"),
+        pytest.param(["token"], [], "http://h%23token=x/p%23tag",
+                     "http://h%23token=x/p%23tag", id="authority-and-plain-hash-kept"),
+        pytest.param([], ["a"], "http://h/tags/%23python", "http://h/tags/%23python",
+                     id="allowlist-hash-without-pairs"),
+    ],
+)
+def test_target(deny: list[str], allow: list[str], url: str, expected: str) -> None:
+    """A request's url: a "#" in it is data (a client sent it raw: build_url encodes it)."""
+    assert Redactor(deny, allow).target(url) == expected
+
+
+SECRETS = st.sampled_from(["S3cr", "t0k3n x", "é%"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    names=st.lists(st.sampled_from(["a", "b", "token", "TOKEN", "%74oken", "to%6Ben",
+                                    "a#token", "a%23token"]), min_size=1, max_size=4),
+    hashes=st.lists(st.sampled_from(["&", "#", "%23", "%23/cb?", "#x#"]), min_size=4,
+                    max_size=4),
+    secrets=st.lists(SECRETS, min_size=4, max_size=4),
+    plus=st.booleans(),
+)
+def test_no_denied_value_survives_a_hash_in_the_query(
+        names: list[str], hashes: list[str], secrets: list[str], plus: bool) -> None:
+    """Pairs joined by "&" or by a "#" (raw or encoded, a route before a query): no
+    value of a name that decodes to "token" is left in the query, however it is encoded."""
+    from urllib.parse import quote, quote_plus
+
+    encode = quote_plus if plus else quote
+    secrets = [f"{secret}{index}" for index, secret in enumerate(secrets)]  # each its own
+    raw = "".join(f"{name}={encode(secret, safe='')}{joint}" for name, secret, joint
+                  in zip(names, secrets, hashes))
+    out = Redactor(["token"]).query_string(raw)
+    for name, secret in zip(names, secrets):
+        if decode_component(name).rsplit("#", 1)[-1].lower() == "token":
+            assert secret not in decode_component(out), (raw, out)
 
 
 @pytest.mark.parametrize(

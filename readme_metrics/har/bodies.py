@@ -120,10 +120,9 @@ def _form_params(body: bytes, redactor: Optional[Redactor]) -> list[dict[str, st
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         text = _NOT_UTF8_BYTE.sub(_escaped_byte, body.decode("utf-8", "surrogateescape"))
-    pairs = parse_query(text)
     if redactor is not None:
-        pairs = redactor.pairs(pairs)
-    return records(pairs)
+        text = redactor.query_string(text)  # the pairs after a "#" in a pair too
+    return records(parse_query(text))
 
 
 def _text_or_base64(

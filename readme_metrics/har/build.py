@@ -224,13 +224,10 @@ def build_entry(
     """
     active = redactor if redactor is not None and redactor.active else None
 
-    base, question, raw_query = exchange.url.partition("?")
-    url = exchange.url
+    # queryString is read from the url redacted, so the two always agree.
+    url = exchange.url if active is None else active.target(exchange.url)
+    raw_query = url.partition("?")[2]
     query = parse_query(raw_query) if raw_query else []
-    if active is not None:
-        query = active.pairs(query)
-        if raw_query:
-            url = base + question + active.query_string(raw_query)
 
     total, wait, receive = timings(exchange.wait, exchange.duration)
     caller = for_key(caller_key) if caller_key else None

@@ -28,6 +28,7 @@ from readme_metrics.har.text import (
     content_type,
     decode_component,
     parse_query,
+    query_values,
     rarest,
     url_pairs,
 )
@@ -255,12 +256,11 @@ class CallerKey:
 
     def _whole_values(self, query: str) -> str:
         """A raw query or form with the values that decode to the (short) key masked."""
-        chunks = query.split("&")
-        for index, chunk in enumerate(chunks):
-            name, equals, value = chunk.partition("=")
-            if equals and decode_component(value) == self.key:
-                chunks[index] = name + "=" + self._quoted_mask
-        return "&".join(chunks)
+        return query_values(query, self._whole_value)
+
+    def _whole_value(self, name: str, value: str) -> Optional[str]:
+        """The quoted mask for a raw value that decodes to the key, else None."""
+        return self._quoted_mask if decode_component(value) == self.key else None
 
     def body(self, text: str) -> str:
         """A body's text with the key masked; a JSON document stays valid JSON.
@@ -620,11 +620,10 @@ def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str
     url = caller.url(request["url"])
     if url != request["url"]:
         entry["pageref"] = request["url"] = url
-        query = url.partition("?")[2]
-        if len([chunk for chunk in query.split("&") if chunk]) != len(request["queryString"]):
-            # The key spanned pairs: queryString is the masked url's, as SPEC 4 reads it.
-            request["queryString"] = [{"name": name, "value": value}
-                                      for name, value in parse_query(query)]
+        # queryString is the masked url's, as SPEC 4 reads it (the key may have spanned
+        # pairs, or been a value after a "#" in one: a=1#k=key).
+        request["queryString"] = [{"name": name, "value": value}
+                                  for name, value in parse_query(url.partition("?")[2])]
     _records(caller, request["queryString"])
     _records(caller, request["cookies"])
     _records(caller, response["cookies"])

@@ -32,7 +32,14 @@ from functools import lru_cache
 from typing import Any, Iterable, Sequence
 from urllib.parse import quote
 
-from readme_metrics.har.text import PROBED_TEXT, decode_component, rarest, url_pairs
+from readme_metrics.har.text import (
+    PROBED_TEXT,
+    decode_component,
+    query_values,
+    rarest,
+    target_pairs,
+    url_pairs,
+)
 
 __all__ = ["Redactor", "decode_component", "redacted"]
 
@@ -192,25 +199,32 @@ class Redactor:
 
         Only the value of a redacted parameter changes (to the percent-encoded
         ``[REDACTED n]``, n the length of the decoded value); everything else stays byte
-        for byte, so the URL remains valid and matches ``queryString``.
+        for byte, so the URL remains valid and its pairs read as ``queryString``. The
+        ``k=v`` pairs after a ``#`` inside a pair (``a=1#token=x``, a fragment a client
+        sent) are redacted too (see :func:`~readme_metrics.har.text.query_values`).
         """
         if not self.active or not raw_query:
             return raw_query
-        chunks = raw_query.split("&")
-        changed = False
-        for index, chunk in enumerate(chunks):
-            if not chunk:
-                continue
-            name, _, value = chunk.partition("=")
-            if self.redacts(_decode_name(name)):
-                chunks[index] = name + "=" + quote(redacted(decode_component(value)), safe="")
-                changed = True
-        return "&".join(chunks) if changed else raw_query
+        return query_values(raw_query, self._hidden_value)
+
+    def _hidden_value(self, name: str, value: str) -> str | None:
+        """The raw redacted value of the pair ``name=value``, or None to keep it."""
+        if self.redacts(_decode_name(name)):
+            return quote(redacted(decode_component(value)), safe="")
+        return None
+
+    def target(self, url: str) -> str:
+        """A request's url (a ``#`` in it is data: see
+        :func:`~readme_metrics.har.text.target_pairs`) with its query redacted by
+        :meth:`query_string`, and the ``k=v`` pairs after a ``#`` in its path."""
+        if not self.active:
+            return url
+        return target_pairs(url, self.query_string)
 
     def url(self, url: str) -> str:
         """``url`` with its query string, and a fragment of ``k=v`` pairs, redacted by
         :meth:`query_string` (see :func:`~readme_metrics.har.text.url_pairs`)."""
-        if not self.active or ("?" not in url and "#" not in url):
+        if not self.active or ("?" not in url and "#" not in url and "%23" not in url):
             return url
         return url_pairs(url, self.query_string)
 

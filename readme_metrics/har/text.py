@@ -11,8 +11,9 @@ from functools import lru_cache
 from typing import Callable, Optional
 
 __all__ = [
-    "FORM", "PROBED_TEXT", "content_type", "decode", "decode_component", "is_textual",
-    "parse_query", "rarest", "sendable", "url_pairs",
+    "FORM", "PROBED_TEXT", "content_type", "decode", "decode_component", "fragment_pairs",
+    "is_textual", "parse_query", "query_values", "rarest", "sendable", "target_pairs",
+    "url_pairs",
 ]
 
 #: The essence of a form body's Content-Type.
@@ -184,20 +185,87 @@ def sendable(text: str) -> str:
     return text
 
 
+# A "#" in a request target, as sent (wsgiref and hypercorn pass it on in QUERY_STRING
+# or the path) or percent-encoded (build_url's, which cannot be told from a client's own
+# "%23" then).
+_HASH = re.compile("(#|%23)")
+
+
 def url_pairs(url: str, change: Callable[[str], str]) -> str:
     """``url`` with ``change`` applied to its query, and to its fragment when that holds
     ``k=v`` pairs (after a ``?`` in it, if it has one: ``#/cb?k=v``), where OAuth's
     implicit flow returns its token. Any other fragment is kept as it is."""
     rest, hash_mark, fragment = url.partition("#")
-    base, question, query = rest.partition("?")
+    if fragment:
+        fragment = fragment_pairs(fragment, change)
+    return target_pairs(rest, change) + hash_mark + fragment
+
+
+def target_pairs(url: str, change: Callable[[str], str]) -> str:
+    """A url without a fragment (a request's: a ``#`` in it is data, as sent or
+    percent-encoded) with ``change`` applied to its query.
+
+    A raw client may send a fragment in its request target (``GET /p#token=x``), which
+    :func:`readme_metrics.capture.request.build_url` keeps percent-encoded: what follows
+    a ``#`` in the path is read as a fragment's pairs too (``change`` itself finds the
+    ones in the query, see :func:`query_values`).
+    """
+    base, question, query = url.partition("?")
+    if "%23" in base or "#" in base:
+        start = base.find("/", base.find("://") + 3) if "://" in base else 0  # the path
+        found = _HASH.search(base, max(start, 0)) if start >= 0 else None
+        if found is not None and "=" in base[found.end():]:
+            base = base[:found.end()] + fragment_pairs(base[found.end():], change)
     if query:
         query = change(query)
-    route, question_in, pairs = fragment.partition("?")
-    if not question_in:
+    return base + question + query
+
+
+def fragment_pairs(fragment: str, change: Callable[[str], str]) -> str:
+    """A fragment (without its ``#``) with ``change`` applied to its ``k=v`` pairs: those
+    after a ``?`` in it (a route's query, ``/cb?k=v``), or all of it; one without ``=``
+    is kept as it is."""
+    route, question, pairs = fragment.partition("?")
+    if not question:
         route, pairs = "", fragment
-    if "=" in pairs:
-        fragment = route + question_in + change(pairs)
-    return base + question + query + hash_mark + fragment
+    return route + question + change(pairs) if "=" in pairs else fragment
+
+
+def query_values(query: str, replace: Callable[[str, str], Optional[str]]) -> str:
+    """A raw query (or form) with the value of each pair replaced by ``replace(name,
+    value)`` (raw, percent-encoded strings) unless that gives None.
+
+    A pair holding a ``#`` (``a=1#token=x``: a fragment a client sent in its request
+    target, which some servers pass on in QUERY_STRING) is also read as the pairs after
+    each ``#``, as a fragment's (:func:`fragment_pairs`): ``replace`` is asked about
+    ``token`` there too, whatever it said of ``a``.
+    """
+    chunks = query.split("&")
+    changed = False
+    for index, chunk in enumerate(chunks):
+        if not chunk:
+            continue
+        name, _, value = chunk.partition("=")
+        new = replace(name, value)
+        if new is not None:
+            chunks[index] = name + "=" + new
+            changed = True
+        elif "#" in chunk or "%23" in chunk:
+            pieces = _HASH.split(chunk)  # pair, "#", fragment, "#", fragment ...
+            for at in range(2, len(pieces), 2):
+                pieces[at] = fragment_pairs(pieces[at], lambda pair: _pair(pair, replace))
+            spliced = "".join(pieces)
+            if spliced != chunk:
+                chunks[index] = spliced
+                changed = True
+    return "&".join(chunks) if changed else query
+
+
+def _pair(pair: str, replace: Callable[[str, str], Optional[str]]) -> str:
+    """One ``name=value`` with its value replaced as ``replace`` says."""
+    name, _, value = pair.partition("=")
+    new = replace(name, value)
+    return pair if new is None else name + "=" + new
 
 
 def parse_query(raw: str) -> list[tuple[str, str]]:
