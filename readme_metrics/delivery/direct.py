@@ -14,15 +14,17 @@ the API sets through the session's own jar; and keeps each connection alive betw
 POSTs, like requests' pool. A POST takes three system calls when the answer comes in
 one segment: the idle check, the send, one ``recv``.
 
-What it does not trust: the server. Each POST is bounded as a whole by the watchdog
-(a server dripping its answer is cut at the deadline; while the watchdog runs the socket
-blocks, so a read is one system call; when it cannot run, socket timeouts bound each
-step, and the send's system calls and the answer's reads share what is left of the
-timeout); a kept-alive connection the server closed or wrote to while idle is replaced
-before use; a connection is reused only after an answer read in full, with nothing
-after it, and never after an error. Nothing is retried here: a POST that fails raises the
-``requests`` exception requests would have raised (``Timeout``, ``ConnectionError``,
-``SSLError``) and the delivery policy decides, as before.
+What it does not trust: the server, nor the name server. Each POST is bounded as a
+whole by the watchdog (a server dripping its answer is cut at the deadline; while the
+watchdog runs the socket blocks, so a read is one system call; when it cannot run,
+socket timeouts bound each step, and the send's system calls and the answer's reads
+share what is left of the timeout); the host name's lookup, which nothing can cut, is
+waited for only until the same deadline (:mod:`.resolve`); a kept-alive connection the
+server closed or wrote to while idle is replaced before use; a connection is reused only
+after an answer read in full, with nothing after it, and never after an error. Nothing is
+retried here: a POST that fails raises the ``requests`` exception requests would have
+raised (``Timeout``, ``ConnectionError``, ``SSLError``) and the delivery policy decides,
+as before.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.cookies import MockRequest, MockResponse, get_cookie_header
 
-from readme_metrics.delivery import reader, tls, watchdog
+from readme_metrics.delivery import reader, resolve, tls, watchdog
 from readme_metrics.delivery.answer import MAX_CONTENT, Answer
 from readme_metrics.delivery.encode import Body
 from readme_metrics.delivery.errors import requests_error
@@ -81,7 +83,7 @@ class _Connection:
         poster = self._poster
         self.connecting = True
         self.line.sock = None
-        sock = _open(poster._host, poster._port, seconds)
+        sock = _open(poster.resolver, seconds)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:  # not TCP after all (some test doubles): no harm
@@ -114,16 +116,15 @@ class _Connection:
             sock.close()
 
 
-def _open(host: str, port: int, seconds: float) -> socket.socket:
-    """A TCP connection to ``host`` and ``port``, made as ``socket.create_connection``
-    makes it (each address in turn, the last error raised), except that the addresses
-    share ``seconds``: create_connection gives each one the whole timeout, so an API
-    whose name gives several addresses that all drop the SYN (down behind a firewall)
-    held a POST for that many timeouts. Looking the name up is not bounded (README)."""
+def _open(resolver: resolve.Resolver, seconds: float) -> socket.socket:
+    """A TCP connection to the resolver's host, made as ``socket.create_connection``
+    makes it (each address in turn, the last error raised), except that the lookup
+    (:mod:`.resolve`) and the addresses share ``seconds``: create_connection gives each
+    address the whole timeout, so an API whose name gives several addresses that all drop
+    the SYN (down behind a firewall) held a POST for that many timeouts, and its lookup
+    was not bounded at all."""
     deadline = time.monotonic() + seconds
-    addresses = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-    if not addresses:
-        raise OSError("getaddrinfo returns an empty list")
+    addresses = resolver.addresses(deadline)
     error: OSError = TimeoutError("timed out")  # the lookup took all the time
     for family, kind, protocol, _, address in addresses:
         left = deadline - time.monotonic()
@@ -290,6 +291,7 @@ class DirectPoster:
         self.url = url
         self._host = parts.hostname or ""
         self._port = parts.port or (443 if self.tls else 80)
+        self.resolver = resolve.Resolver(self._host, self._port)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         # The jar's Cookie header of the moment is added to each POST (see _head).
         headers = _encoded({name: value for name, value in template.headers.items()

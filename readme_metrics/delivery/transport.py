@@ -59,7 +59,8 @@ class Transport:
 
     Thread-safe: up to ``MAX_SENDERS`` senders post at once, each on its own keep-alive
     connection. Nothing is retried here (retry policy belongs to the caller).
-    ``timeout`` bounds the whole POST, connecting and reading the answer included. Errors
+    ``timeout`` bounds the whole POST, looking up the host name (direct route), connecting
+    and reading the answer included. Errors
     are raised as the usual ``requests`` exceptions; a POST cut at its deadline raises
     ``requests.Timeout`` (unless the status had come and only a body lasting until the
     server closes was cut: that answer is returned, so accepted logs are not sent
