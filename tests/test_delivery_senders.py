@@ -390,6 +390,34 @@ def test_after_a_failure_senders_hold_then_probe_with_one_post_at_a_time() -> No
     assert stats["sent"] == 1 and adds_up(stats)
 
 
+@pytest.mark.parametrize(("reason", "answered"), [
+    pytest.param("rejected", True, id="a-4xx-drop"),
+    pytest.param("tls", False, id="a-tls-drop"),
+])
+def test_a_dropped_probe_ends_the_failing_state_only_if_the_api_answered(
+        reason: str, answered: bool) -> None:
+    # A 4xx is an answer: the API works, POSTs go in parallel again. A TLS failure no
+    # retry heals (dropped at once) got no answer: senders keep probing one at a time.
+    now = [100.0]
+    queue, batcher = _queue_and_batcher(clock=lambda: now[0])
+    for n in range(4):
+        batcher.put(item(f"log-{n}"), 0, inline=False)
+    with queue.lock:
+        a, _ = batcher.take_locked()
+    assert a is not None
+    batcher.retry_later(a, None)
+    now[0] += 2.0
+    with queue.lock:
+        probe, _ = batcher.take_locked()
+    assert probe is a
+    batcher.settle(a, reason)
+    with queue.lock:
+        assert batcher.take_locked()[0] is not None  # the next probe, or the next POST
+        assert (batcher.take_locked()[0] is not None) is answered
+    stats = queue.stats()
+    assert stats["dropped_" + reason] == 1 and adds_up(stats)
+
+
 @pytest.mark.parametrize(("carrying", "waiting", "state", "wanted"), [
     pytest.param([3], 10, {}, True, id="burst-during-a-post-of-three"),
     pytest.param([10], 3, {"urgent": True}, True, id="flush-any-log-waiting"),

@@ -100,7 +100,7 @@ class Attempt:
             self.warnings.log(logging.WARNING, "failed", "readme_metrics: could not deliver "
                               "a batch of %s to %s: %s; retrying cannot help, dropping it",
                               counted(batch.count, "log"), self._sender.endpoint, cause)
-            batcher.settle(batch, "rejected")
+            batcher.settle(batch, "tls")
         elif batch.attempts >= self._max_attempts:
             self.warnings.log(logging.WARNING, "retries_exhausted", "readme_metrics: could "
                               "not deliver a batch of %s to %s after %s (%s); dropping it",

@@ -53,7 +53,8 @@ SENT = "sent"
 RETRY = "retry"
 PAUSE = "pause"
 REJECT = "reject"
-#: No answer, and no retry can get one: the batch is dropped at once (as rejected).
+#: No answer, and no retry can get one (TLS, :data:`UNHEALING_TLS`): the batch is
+#: dropped at once, counted as ``dropped_tls``.
 FAIL = "fail"
 
 #: TLS failures no retry heals, by OpenSSL's reason (in the error's text on both routes),
@@ -66,9 +67,11 @@ UNHEALING_TLS = {
                             "plain-HTTP server)",
 }
 
-#: Drop reasons, each counted as ``dropped_<reason>`` in the stats.
+#: Drop reasons, each counted as ``dropped_<reason>`` in the stats: ``rejected`` when the
+#: Metrics API answered a 4xx that drops the batch, ``tls`` when its TLS failed in a way
+#: no retry heals (no answer at all: a certificate that does not verify, or no TLS).
 DROP_REASONS = ("queue_full", "auth", "rejected", "retries_exhausted", "build_error",
-                "shutdown", "error")
+                "shutdown", "error", "tls")
 
 
 @dataclass(frozen=True)
