@@ -103,6 +103,29 @@ def messages(caplog: pytest.LogCaptureFixture, level: int, needle: str) -> list[
 # a hang (seconds): the machine is shared and busy.
 SLACK = 2.5
 
+#: The first lines of a script whose exit is timed (see :func:`exit_took`): the script
+#: calls ``exit_begins()`` as its own code ends, and the atexit hook registered here,
+#: before the library registers its own, runs after the library's close (atexit runs
+#: last-registered first) and prints how long the library's exit took, by the child's
+#: own clock: the interpreter's start and teardown and the test's wake-up, which a
+#: loaded machine stretches by seconds, are not in it.
+EXIT_CLOCK = """
+import atexit as _atexit, time as _time
+_began = []
+_atexit.register(lambda: print("exit took", _time.monotonic() - _began[0], flush=True))
+def exit_begins():
+    _began.append(_time.monotonic())
+"""
+
+
+def exit_took(out: str) -> float:
+    """The seconds the library's exit took in a script that begins with EXIT_CLOCK, from
+    its stdout, which must hold nothing else (the library prints nothing)."""
+    lines = out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("exit took "), (
+        f"the library printed to stdout: {out!r}")
+    return float(lines[0].split()[-1])
+
 
 def second_post_while_the_first_is_held(collector: Collector, delivery: Delivery,
                                         names: list[str], held: int,
