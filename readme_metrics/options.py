@@ -96,8 +96,8 @@ OPTIONS: tuple[Option, ...] = (
         "`10`", "logs per batch; a batch is sent as soon as this many are waiting"),
     Option("flush_interval", "README_FLUSH_INTERVAL", "float", 5.0,
         f"a number of seconds from 0 to {check.MAX_SECONDS}", check.number(0), "`5.0`",
-        "seconds: a partial batch is sent at the latest this long "
-        "after its first log; `0` disables"),
+        "seconds: a partial batch is sent this long after its first log (later only "
+        "while the Metrics API fails, or with 16 POSTs in flight); `0` disables"),
     Option("development_mode", "README_DEVELOPMENT_MODE", "bool", False, "true or false",
         check.flag, "`False`", "logs are marked `development: true` (ReadMe shows them apart)"),
     Option("background_worker_mode", "README_BACKGROUND_WORKER_MODE", "bool", True,
