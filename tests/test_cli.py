@@ -84,6 +84,19 @@ def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["collect", "demo"])
+def test_an_unknown_option_of_a_command_is_named_with_that_commands_usage(
+        capsys: pytest.CaptureFixture[str], command: str) -> None:
+    """It said "readme-metrics: error: unrecognized arguments: --bogus" under the usage of
+    ``readme-metrics`` itself, which lists no option of the command to pick instead."""
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--prot", "0"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"usage: readme-metrics {command} [-h]" in err, err
+    assert f"readme-metrics {command}: error: unrecognized arguments: --prot 0" in err, err
+
+
 def test_version(tmp_path: Path) -> None:
     from readme_metrics.version import __version__
 
@@ -195,18 +208,25 @@ def test_demo_serves_until_stopped_and_flushes(tmp_path: Path, sig: int) -> None
     assert dashboard.startswith("http://127.0.0.1:")
 
 
-def test_demo_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("flag", "other", "what"), [
+    pytest.param("--port", "--collector-port", "serve the example API", id="api"),
+    pytest.param("--collector-port", "--port", "start the collector", id="collector"),
+])
+def test_demo_port_in_use_is_a_clear_error(tmp_path: Path, flag: str, other: str,
+                                           what: str) -> None:
+    """Worded as collect's (it said "[Errno 98] Address already in use (try --port 0)")."""
     import socket
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = str(busy.getsockname()[1])
-        with CommandProcess("demo", "--port", port, "--collector-port", "0",
-                            cwd=tmp_path) as proc:
+        with CommandProcess("demo", flag, port, other, "0", cwd=tmp_path) as proc:
             assert proc.wait(60) == 2
-    assert f"cannot serve the example API on port {port}" in proc.stderr
-    assert "--port 0" in proc.stderr
+    assert proc.stderr == (
+        f"readme-metrics demo: cannot {what}: port {port} on 127.0.0.1 is already in use "
+        f"(another collector or app?). Use {flag} 0 to pick any free port, or {flag} N for "
+        "another one.\n"), proc.stderr
 
 
 def test_collect_port_in_use_suggests_port_0(tmp_path: Path) -> None:

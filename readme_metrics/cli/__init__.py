@@ -39,6 +39,21 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         return text
 
 
+class _CommandParser(argparse.ArgumentParser):
+    """A command's parser: an option it does not know is an error under its own usage.
+
+    argparse hands a subcommand's unknown arguments back to the top parser, which then
+    says ``readme-metrics: error: unrecognized arguments`` under a usage that lists none
+    of the command's options.
+    """
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -102,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                     parser_class=_CommandParser)
     _add_collect(commands)
     _add_demo(commands)
     return parser

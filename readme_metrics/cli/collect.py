@@ -9,16 +9,14 @@ documentation URL, so one variable closes the local loop.
 from __future__ import annotations
 
 import argparse
-import errno
 import os
-import socket
 import sys
 from typing import Any
 
 from readme_metrics.cli.collector import LocalCollector
 from readme_metrics.cli.collector.console import silence
 from readme_metrics.cli.signals import StopSignals
-from readme_metrics.cli.text import counted
+from readme_metrics.cli.text import cannot_listen, counted
 
 __all__ = ["run_collect"]
 
@@ -43,16 +41,8 @@ def _open(args: argparse.Namespace, har_path: str) -> LocalCollector | int:
     except ValueError as exc:
         print(f"readme-metrics collect: {exc}; choose another file with --har", file=sys.stderr)
     except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            print(f"readme-metrics collect: port {args.port} on {args.host} is already in use "
-                  "(another collector or app?). Use --port 0 to pick any free port, or "
-                  "--port N for another one.", file=sys.stderr)
-        else:
-            host = isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL
-            print(f"readme-metrics collect: cannot listen on {args.host} port {args.port}: "
-                  f"{exc.strerror or exc}"
-                  + (" (--host takes an address of this machine)" if host else ""),
-                  file=sys.stderr)
+        print(f"readme-metrics collect: {cannot_listen(args.host, args.port, exc)}",
+              file=sys.stderr)
     return 2
 
 

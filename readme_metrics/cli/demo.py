@@ -26,7 +26,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from readme_metrics.cli.collector import SHUTDOWN_POLL, LocalCollector
 from readme_metrics.cli.demo_app import DemoApp, demo_grouping, fire_requests
 from readme_metrics.cli.signals import StopSignals
-from readme_metrics.cli.text import counted
+from readme_metrics.cli.text import cannot_listen, counted
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.middleware import MetricsMiddleware
 
@@ -139,16 +139,17 @@ def _start(args: argparse.Namespace, once: bool,
         print(f"readme-metrics demo: {exc}; choose another file with --har", file=sys.stderr)
         return None
     except OSError as exc:
-        print(f"readme-metrics demo: cannot start the collector on port {collector_port}: "
-              f"{exc} (try --collector-port 0)", file=sys.stderr)
+        print("readme-metrics demo: cannot start the collector: "
+              + cannot_listen("127.0.0.1", collector_port, exc, "--collector-port"),
+              file=sys.stderr)
         return None
     middleware = _wrap(collector)
     try:
         server = make_server("127.0.0.1", api_port, middleware,
                              server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
     except OSError as exc:
-        print(f"readme-metrics demo: cannot serve the example API on port {api_port}: "
-              f"{exc} (try --port 0)", file=sys.stderr)
+        print("readme-metrics demo: cannot serve the example API: "
+              + cannot_listen("127.0.0.1", api_port, exc), file=sys.stderr)
         middleware.close()
         collector.stop()
         return None
