@@ -66,6 +66,8 @@ UNHEALING_TLS = {
     "WRONG_VERSION_NUMBER": "the server does not speak TLS (an https:// URL for a "
                             "plain-HTTP server)",
 }
+# urllib3 1.x (the requests route) checks the host name itself: its error names no reason.
+UNHEALING_TLS["SSLCertVerificationError"] = UNHEALING_TLS["CERTIFICATE_VERIFY_FAILED"]
 
 #: Drop reasons, each counted as ``dropped_<reason>`` in the stats: ``rejected`` when the
 #: Metrics API answered a 4xx that drops the batch, ``tls`` when its TLS failed in a way
