@@ -11,7 +11,8 @@ VERSION = re.search(
 setup(
     name="readme-metrics",
     version=VERSION,
-    description="Send every call to your WSGI API to ReadMe's API Metrics dashboard",
+    description=("Send every call to your Python API (WSGI or ASGI: Flask, Django, FastAPI, "
+                 "...) to ReadMe's API Metrics dashboard"),
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="MIT",
