@@ -76,7 +76,7 @@ __all__ = ["arrives_later", "continue_unsent", "discards_before_close", "record_
 
 
 def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
-                grace: float = 0.0, leave_last: bool = True) -> int:
+                grace: float = 0.0, ahead: bool = False) -> int:
     """Feed ``record`` the unread rest of a WSGI body that is there now; never blocks.
 
     ``stream`` is what the app reads the body from (``wsgi.input``, or a framework's
@@ -85,10 +85,11 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
     flight arrive; callers give it once the response has gone out (see ``GRACE``). What
     could not be had is left out and the record marked incomplete. Returns how many
     bytes were taken from ``stream`` (0 when they were only copied, as under gunicorn).
-    ``leave_last`` False: under uWSGI's keep-alive the body's last byte is read too (a
-    grouping function reading the body before the app needs all of it; uWSGI, its read
-    side shut down, then ends the connection at its next read all the same). Never
-    raises.
+    ``ahead``: read ahead of the app (for a grouping function), which reads on from where
+    this stops: under uWSGI no read may lose bytes (``read_uwsgi``'s ``lossless``), and
+    under its keep-alive the body's last byte is read too (the grouping function needs
+    all of it; uWSGI, its read side shut down, then ends the connection at its next read
+    all the same). Never raises.
     """
     if record.eof:
         return 0
@@ -122,9 +123,10 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
                         # The client sends that body only when asked, and uWSGI may ask
                         # when the app reads (100 Continue after its answer).
                         want = 0
-                    elif leave_last and keeps_alive():  # see rest_uwsgi
+                    elif not ahead and keeps_alive():  # see rest_uwsgi
                         want = min(want, remaining - 1)
-                    data = read_uwsgi(stream, base, want, deadline) if want > 0 else b""
+                    data = read_uwsgi(stream, base, want, deadline,
+                                      lossless=ahead) if want > 0 else b""
                 else:
                     # The servers over a socket reader (werkzeug, runserver, wsgiref) send
                     # 100 Continue before they call the app, or never: a read cannot

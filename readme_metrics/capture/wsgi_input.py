@@ -212,7 +212,7 @@ class InputTee:
         skip = self._ahead
         # From the stream's position: the bytes recorded from a copy, then the rest.
         scratch = BodyRecord(skip + record.room, self._left, record.chunked)
-        taken = record_rest(scratch, self._input, environ, grace, leave_last=not keep)
+        taken = record_rest(scratch, self._input, environ, grace, ahead=keep)
         data = scratch.content()
         if taken:  # read off the stream (nothing was copied before: skip is 0)
             if self._left is not None:

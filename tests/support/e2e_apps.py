@@ -21,6 +21,8 @@ Endpoints, identical in every framework:
   the same as a list, in the plain app only; ``/noread-stream``: as a generator without
   Content-Length, so chunked under HTTP/1.1, in the plain and the Django app).
 - ``POST /read-all`` (plain app): answers the body, read with ``wsgi.input.read()``.
+- ``POST /read-later?rest=N`` (plain app, uWSGI only): answers ``first;``, then, once the
+  connection holds N more bytes of the body, ``<length>:<body>`` as read then.
 - ``POST /read-stream`` (plain and Django apps): answers ``<length>:<body>``, reading the
   body only as the answer goes, after the response has started. In Django,
   ``?ran=<path>`` makes the view create that file, so a client knows it has run.
@@ -174,6 +176,9 @@ def _plain(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[
     if path == "/read-stream":  # reads the body as its answer goes, after start_response
         start_response("200 OK", [("Content-Type", "text/plain")])
         return _read_as_it_goes(environ)
+    if path == "/read-later":  # uWSGI: reads the body after a first chunk, once it is in
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return _read_once_arrived(environ, int(query.get("rest", ["0"])[0]))
     if path == "/noread-stream":  # no length: the server ends the answer after the iterable
         start_response("200 OK", [("Content-Type", "text/plain")])
         return (part for part in [b"ok"])
@@ -186,6 +191,26 @@ def _plain(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[
 
 
 def _read_as_it_goes(environ: WSGIEnvironment) -> Iterator[bytes]:
+    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    yield f"{len(body)}:".encode() + body
+
+
+def _read_once_arrived(environ: WSGIEnvironment, rest: int) -> Iterator[bytes]:
+    """``first;``, then (uWSGI only) once the connection holds ``rest`` bytes more of the
+    body (BARRIER_WAIT at most), ``<length>:<body>`` read with ``read(CONTENT_LENGTH)``."""
+    import fcntl
+    import struct
+    import termios
+
+    import uwsgi  # type: ignore[import-not-found]
+
+    yield b"first;"
+    fd = uwsgi.connection_fd()
+    deadline = time.monotonic() + BARRIER_WAIT
+    while struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0] < rest:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.005)
     body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
     yield f"{len(body)}:".encode() + body
 
