@@ -15,7 +15,14 @@ from readme_metrics.har.compression import decompress
 from readme_metrics.har.headers import RAW_CONTENT_ENCODING, RAW_CONTENT_TYPE
 from readme_metrics.har.multipart import multipart_params
 from readme_metrics.har.redaction import Redactor, redacted
-from readme_metrics.har.text import FORM, content_type, decode, parse_query
+from readme_metrics.har.text import (
+    FORM,
+    ascii_form,
+    content_type,
+    decode,
+    form_codec,
+    parse_query,
+)
 
 __all__ = [
     "UNRECORDABLE_COMMENT", "body_size", "content", "hide_bodies", "omitted", "post_data",
@@ -66,7 +73,7 @@ def _redact_text(
     if redactor is None:
         return text, None
     if essence == FORM:
-        return redactor.query_string(text), None
+        return redactor.query_string(text, form_codec(codec)), None
     if essence.startswith("multipart/") and redactor.mentions_key(text):
         # Kept as text (a response's), its fields cannot be redacted one by one.
         return redacted(text), _UNREDACTABLE_COMMENT
@@ -111,18 +118,25 @@ def _escaped_byte(match: re.Match[str]) -> str:
     return f"%{ord(match.group()) - 0xDC00:02X}"
 
 
-def _form_params(body: bytes, redactor: Optional[Redactor]) -> list[dict[str, str]]:
-    # Form data is percent-encoded ASCII; raw bytes beyond that are taken as UTF-8, and
-    # one that is not UTF-8 is kept percent-encoded, as an escape of it is (a raw latin-1
-    # "caf\xe9" is "caf%E9", as "caf%E9" is; U+FFFD lost the byte). A declared charset is
-    # ignored: exotic codecs could yield unsendable surrogates.
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        text = _NOT_UTF8_BYTE.sub(_escaped_byte, body.decode("utf-8", "surrogateescape"))
+def _form_params(body: bytes, charset: Optional[str], redactor: Optional[Redactor]
+                 ) -> list[dict[str, str]]:
+    codec = form_codec(charset)
+    if codec is not None:
+        # The client's statement of what the bytes mean, when it is a charset a form can
+        # be in: "caf%E9" in latin-1 is "café" (the escapes, and the raw bytes, read so).
+        text = ascii_form(body)
+    else:
+        # Form data is percent-encoded ASCII; raw bytes beyond that are taken as UTF-8,
+        # and one that is not UTF-8 is kept percent-encoded, as an escape of it is (a raw
+        # "caf\xe9" is "caf%E9", as "caf%E9" is; U+FFFD lost the byte).
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = _NOT_UTF8_BYTE.sub(_escaped_byte,
+                                      body.decode("utf-8", "surrogateescape"))
     if redactor is not None:
-        text = redactor.query_string(text)  # the pairs after a "#" in a pair too
-    return records(parse_query(text))
+        text = redactor.query_string(text, codec)  # the pairs after a "#" in a pair too
+    return records(parse_query(text, codec))
 
 
 def _text_or_base64(
@@ -179,11 +193,12 @@ def _recorded(
 
 
 def _params(
-    body: bytes, essence: str, declared: str, redactor: Optional[Redactor]
+    body: bytes, essence: str, charset: Optional[str], declared: str,
+    redactor: Optional[Redactor],
 ) -> tuple[Optional[list[dict[str, str]]], Optional[str]]:
     """(HAR params of a form or multipart body or None, comment when redacted whole)."""
     if essence == FORM:
-        return _form_params(body, redactor), None
+        return _form_params(body, charset, redactor), None
     params = multipart_params(body, declared, redactor)
     if params is None and redactor is not None and redactor.mentions_key_in(body):
         # Fields we could not parse could be sensitive: redact the whole body.
@@ -218,7 +233,7 @@ def post_data(
     note = _join(decoded, note)
     post: dict[str, Any]
     if readable is not None and essence in (FORM, _MULTIPART) and declared is not None:
-        params, whole = _params(readable, essence, declared, redactor)
+        params, whole = _params(readable, essence, charset, declared, redactor)
         if params is not None:
             post = {"mimeType": mime_type, "params": params}
             if note:

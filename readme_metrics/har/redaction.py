@@ -28,13 +28,14 @@ from __future__ import annotations
 import json
 import math
 import re
-from functools import lru_cache
-from typing import Any, Iterable, Sequence
+from functools import lru_cache, partial
+from typing import Any, Iterable, Optional, Sequence
 from urllib.parse import quote
 
 from readme_metrics.har.text import (
     PROBED_TEXT,
     decode_component,
+    decode_in,
     query_values,
     rarest,
     target_pairs,
@@ -194,7 +195,7 @@ class Redactor:
                 out[index] = (name, redacted(value))
         return pairs if out is None else out
 
-    def query_string(self, raw_query: str) -> str:
+    def query_string(self, raw_query: str, codec: Optional[str] = None) -> str:
         """Redact parameter values inside a raw (percent-encoded) query string or form.
 
         Only the value of a redacted parameter changes (to the percent-encoded
@@ -202,15 +203,27 @@ class Redactor:
         for byte, so the URL remains valid and its pairs read as ``queryString``. The
         ``k=v`` pairs after a ``#`` inside a pair (``a=1#token=x``, a fragment a client
         sent) are redacted too (see :func:`~readme_metrics.har.text.query_values`).
+
+        ``codec``: a form's declared charset (:func:`~readme_metrics.har.text.form_codec`),
+        in which its names and values are read; a name the denylist names read as UTF-8
+        (what most frameworks read, whatever the charset) is redacted too.
         """
         if not self.active or not raw_query:
             return raw_query
-        return query_values(raw_query, self._hidden_value)
+        if codec is None:
+            return query_values(raw_query, self._hidden_value)
+        return query_values(raw_query, partial(self._hidden_in, codec))
 
     def _hidden_value(self, name: str, value: str) -> str | None:
         """The raw redacted value of the pair ``name=value``, or None to keep it."""
         if self.redacts(_decode_name(name)):
             return quote(redacted(decode_component(value)), safe="")
+        return None
+
+    def _hidden_in(self, codec: str, name: str, value: str) -> str | None:
+        """:meth:`_hidden_value` for a form in ``codec``."""
+        if self.redacts(decode_in(name, codec)) or self.denies(_decode_name(name)):
+            return quote(redacted(decode_in(value, codec)), safe="")
         return None
 
     def target(self, url: str) -> str:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import codecs
 import re
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Callable, Optional
+from urllib.parse import unquote_to_bytes
 
 __all__ = [
-    "FORM", "PROBED_TEXT", "content_type", "decode", "decode_component", "fragment_pairs",
-    "is_textual", "parse_query", "query_values", "rarest", "sendable", "target_pairs",
-    "url_pairs",
+    "FORM", "PROBED_TEXT", "ascii_form", "content_type", "decode", "decode_component",
+    "decode_in", "form_codec", "fragment_pairs", "is_textual", "parse_query", "query_values",
+    "rarest", "sendable", "target_pairs", "url_pairs",
 ]
 
 #: The essence of a form body's Content-Type.
@@ -67,6 +68,34 @@ def _text_codec(charset: Optional[str]) -> str:
         if getattr(info, "_is_text_encoding", True):
             return info.name
     return "utf-8"
+
+
+# Codecs under which ASCII bytes read as ASCII that are still no charset a form is written
+# in: Python's escape transforms (raw_unicode_escape reads "\\u0041" as "A"), ISO 2022's
+# shifts (after an escape, ASCII bytes are other characters) and charmap (no table).
+_NOT_FORM_CHARSETS = ("raw-unicode-escape", "iso2022", "charmap")
+_ASCII_BYTES = bytes(range(128))
+
+
+@lru_cache(maxsize=64)
+def form_codec(charset: Optional[str]) -> Optional[str]:
+    """The codec of a form's declared charset when it is not UTF-8 and a form can be
+    written in it, else None (read as UTF-8).
+
+    A form's ``&``, ``=``, ``%`` and ``+`` are ASCII bytes: only a text encoding under
+    which every ASCII byte is that character, both ways, qualifies (latin-1, windows-1252,
+    Shift_JIS ...; not UTF-7, where ``+`` starts a run, UTF-16, EBCDIC, base64 or rot13).
+    """
+    codec = _text_codec(charset) if charset else "utf-8"
+    if codec == "utf-8" or codec.startswith(_NOT_FORM_CHARSETS):
+        return None
+    try:
+        if (_ASCII_BYTES.decode(codec) != _ASCII_BYTES.decode("ascii")
+                or _ASCII_BYTES.decode("ascii").encode(codec) != _ASCII_BYTES):
+            return None
+    except (UnicodeError, LookupError, ValueError, TypeError):
+        return None
+    return codec
 
 
 # Types whose bodies are text even when their charset is not declared or is wrong.
@@ -268,14 +297,53 @@ def _pair(pair: str, replace: Callable[[str, str], Optional[str]]) -> str:
     return pair if new is None else name + "=" + new
 
 
-def parse_query(raw: str) -> list[tuple[str, str]]:
-    """Decoded (name, value) pairs in order; repeats and blank values kept."""
+def parse_query(raw: str, codec: Optional[str] = None) -> list[tuple[str, str]]:
+    """Decoded (name, value) pairs in order; repeats and blank values kept.
+
+    ``codec``: a form's declared charset (see :func:`form_codec`), ``raw`` then ASCII
+    (see :func:`ascii_form`); UTF-8 by default.
+    """
+    decoded = decode_component if codec is None else partial(decode_in, codec=codec)
     pairs = []
     for chunk in raw.split("&"):
         if chunk:
             name, _, value = chunk.partition("=")
-            pairs.append((decode_component(name), decode_component(value)))
+            pairs.append((decoded(name), decoded(value)))
     return pairs
+
+
+_NOT_ASCII_BYTE = re.compile("[\x80-\xff]")
+# What surrogateescape makes of the bytes it cannot decode (0x80 to 0xff).
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def _percent_encoded(match: re.Match[str]) -> str:
+    return f"%{ord(match.group()) & 0xFF:02X}"
+
+
+def ascii_form(body: bytes) -> str:
+    """A form body as ASCII text, each byte beyond ASCII percent-encoded (what a client
+    should have sent): its pairs then split as any form's, their bytes read by
+    :func:`decode_in`."""
+    return _NOT_ASCII_BYTE.sub(_percent_encoded, body.decode("latin-1"))
+
+
+def decode_in(text: str, codec: str) -> str:
+    """:func:`decode_component` for a form in ``codec`` (its declared charset, see
+    :func:`form_codec`): its escapes are bytes in ``codec`` (``caf%E9`` in latin-1 is
+    "café"), as its other characters are (``text`` is ASCII, see :func:`ascii_form`, or
+    was decoded in ``codec``). Bytes ``codec`` cannot decode stay percent-encoded, as
+    UTF-8's do."""
+    if "+" in text:
+        text = text.replace("+", " ")
+    if "%" not in text:
+        return text
+    try:
+        decoded = unquote_to_bytes(text.encode(codec)).decode(codec, "surrogateescape")
+        decoded.encode("utf-8", "surrogateescape")  # no other lone surrogate
+    except (UnicodeError, LookupError, ValueError, TypeError):
+        return decode_component(text)
+    return _ESCAPED_BYTE.sub(_percent_encoded, decoded)
 
 
 def _decode_run(match: re.Match[str]) -> str:
