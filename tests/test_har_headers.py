@@ -90,10 +90,32 @@ def test_request_cookies(headers: list[tuple[str, str]], redactor: Optional[Reda
         pytest.param(
             ["sid=abc; Path=/; Domain=example.com; Expires=Wed, 21 Oct 2026 07:28:00 GMT; "
              "HttpOnly; Secure; SameSite=Lax; Max-Age=60"], None,
+            # Max-Age wins over Expires (RFC 6265 5.3), counted from when the response
+            # started (STARTED + wait: 2026-11-21T10:31:43.133Z); HAR has no SameSite.
             [{"name": "sid", "value": mask("abc"), "path": "/", "domain": "example.com",
-              "expires": "2026-10-21T07:28:00.000Z", "httpOnly": True, "secure": True}],
+              "expires": "2026-11-21T10:32:43.133Z", "httpOnly": True, "secure": True}],
             id="all-attributes",
         ),
+        pytest.param(["a=1; Max-Age=3600; Expires=Wed, 21 Oct 2026 07:28:00 GMT",
+                      "b=2; max-age=86400", "c=3; Max-Age=0", "d=4; Max-Age=-1",
+                      "e=5; Max-Age=9" + "9" * 5000, "f=6; Max-Age=-" + "9" * 20],
+                     None,
+                     [{"name": "a", "value": mask("1"), "expires": "2026-11-21T11:31:43.133Z"},
+                      {"name": "b", "value": mask("2"), "expires": "2026-11-22T10:31:43.133Z"},
+                      {"name": "c", "value": mask("3"), "expires": "1970-01-01T00:00:00.000Z"},
+                      {"name": "d", "value": mask("4"), "expires": "1970-01-01T00:00:00.000Z"},
+                      {"name": "e", "value": mask("5"), "expires": "9999-12-31T23:59:59.000Z"},
+                      {"name": "f", "value": mask("6"), "expires": "1970-01-01T00:00:00.000Z"}],
+                     id="max-age"),
+        pytest.param(["a=1; Max-Age=1.5; Expires=Wed, 21 Oct 2026 07:28:00 GMT",
+                      "b=2; Max-Age=+5", "c=3; Max-Age=", "d=4; Max-Age=\u0663",
+                      "e=5; Max-Age=60; Max-Age=x"],
+                     None,
+                     [{"name": "a", "value": mask("1"), "expires": "2026-10-21T07:28:00.000Z"},
+                      {"name": "b", "value": mask("2")}, {"name": "c", "value": mask("3")},
+                      {"name": "d", "value": mask("4")},
+                      {"name": "e", "value": mask("5"), "expires": "2026-11-21T10:32:43.133Z"}],
+                     id="max-age-not-a-number-ignored"),
         pytest.param(["a=1", "b=2; path=/x; secure"], None,
                      [{"name": "a", "value": mask("1")},
                       {"name": "b", "value": mask("2"), "path": "/x", "secure": True}],
@@ -165,3 +187,17 @@ def test_set_cookie_masked_and_parsed_header_name_case_kept(
     [cookie] = response["cookies"]
     assert cookie["name"] == "session" and cookie["value"] == spec_mask("s3cr3t-token-value")
     assert "s3cr3t-token-value" not in json.dumps(entry)
+
+
+@pytest.mark.parametrize(("started", "expires"), [
+    pytest.param(float("nan"), None, id="nan"),
+    pytest.param("soon", None, id="not-a-number"),
+    pytest.param(1e300, "9999-12-31T23:59:59.000Z", id="beyond-the-year-9999"),
+    pytest.param(-1e6, "1970-01-01T00:00:00.000Z", id="before-1970"),
+])
+def test_a_max_age_from_an_impossible_start_time_never_costs_the_log(
+        started: Any, expires: Optional[str]) -> None:
+    headers = [("Content-Type", "text/plain"), ("Set-Cookie", "a=1; Max-Age=60")]
+    entry = entry_of(make_exchange(started=started, response_headers=headers,
+                                   response_body=b"ok", response_body_size=2))
+    assert entry["response"]["cookies"][0].get("expires") == expires

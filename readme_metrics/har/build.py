@@ -28,6 +28,7 @@ from readme_metrics.har.headers import (
     headers,
     request_cookies,
     response_cookies,
+    response_received,
 )
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.text import parse_query
@@ -183,7 +184,8 @@ def _response(
         "statusText": status_text,
         "httpVersion": exchange.http_version,
         "headers": response_headers,
-        "cookies": (bodies.safely(response_cookies, exchange.response_headers, active) or []
+        "cookies": (bodies.safely(response_cookies, exchange.response_headers, active,
+                                  response_received(exchange.started, exchange.wait)) or []
                     if "set-cookie" in noted else []),
         "content": content,
         "redirectURL": noted.get("location", ""),

@@ -9,6 +9,8 @@ raises, whatever the headers hold: a malformed cookie or date is skipped.
 
 from __future__ import annotations
 
+import math
+import re
 import time
 from email.utils import mktime_tz, parsedate_tz
 from typing import Any, Optional
@@ -20,6 +22,7 @@ from readme_metrics.masking import mask
 
 __all__ = [
     "MASKED_HEADERS", "header", "headers", "lower", "request_cookies", "response_cookies",
+    "response_received",
 ]
 
 #: Header values that are credentials: sent as mask(value), never in clear.
@@ -219,6 +222,13 @@ def request_cookies(cookies: str, redactor: Optional[Redactor]) -> list[dict[str
     return out
 
 
+def _iso(epoch: float) -> str:
+    """ISO 8601 UTC with milliseconds, within the years HAR can write (0 to MAX_EPOCH)."""
+    epoch = min(max(epoch, 0.0), float(MAX_EPOCH))
+    seconds, millis = divmod(math.floor(epoch * 1000), 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
 def _expires(value: str) -> Optional[str]:
     """A Set-Cookie Expires date as ISO 8601, or None when it cannot be read."""
     try:
@@ -228,13 +238,47 @@ def _expires(value: str) -> Optional[str]:
         return None
     if epoch is None or not 0 <= epoch <= MAX_EPOCH:
         return None
-    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(epoch))
+    return _iso(epoch)
+
+
+_DELTA_SECONDS = re.compile(r"-?[0-9]+\Z")
+
+
+def _max_age(value: str, received: Optional[float]) -> Optional[str]:
+    """The expiry a Set-Cookie Max-Age gives, as ISO 8601 (None when it cannot be read).
+
+    RFC 6265 (5.2.2): the time the response came plus that many seconds; zero or less is
+    the earliest time there is (the cookie is deleted). A number past the year 9999 is
+    the latest HAR can write, as a browser caps it.
+    """
+    if received is None or _DELTA_SECONDS.match(value) is None:
+        return None
+    if len(value) > 15:  # beyond any date either way (and int() of 5,000 digits raises)
+        return _iso(0.0 if value.startswith("-") else float(MAX_EPOCH))
+    seconds = int(value)
+    return _iso(received + seconds if seconds > 0 else 0.0)
+
+
+def response_received(started: Any, wait: Any) -> Optional[float]:
+    """When the response started (epoch seconds), the moment a Max-Age counts from; None
+    for an exchange whose times are no numbers."""
+    try:
+        received = float(started) + max(float(wait), 0.0)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return received if math.isfinite(received) else None
 
 
 def response_cookies(
-    pairs: list[tuple[str, str]], redactor: Optional[Redactor]
+    pairs: list[tuple[str, str]], redactor: Optional[Redactor],
+    received: Optional[float] = None,
 ) -> list[dict[str, Any]]:
-    """One HAR cookie per Set-Cookie header, with the attributes HAR knows."""
+    """One HAR cookie per Set-Cookie header, with the attributes HAR knows.
+
+    ``expires`` is the Max-Age counted from ``received`` (see :func:`response_received`)
+    when there is one (it wins over Expires, RFC 6265 5.3), else the Expires date. HAR
+    has no field for SameSite (nor Priority, Partitioned ...): the header keeps them.
+    """
     out = []
     lowered = _LOWER.get
     for key, value_of_header in pairs:
@@ -246,6 +290,7 @@ def response_cookies(
         if not name and not value:
             continue
         cookie: dict[str, Any] = {"name": name, "value": _cookie_value(name, value, redactor)}
+        max_age = None
         for attribute in attributes:
             attr, _, attr_value = attribute.partition("=")
             attr, attr_value = attr.strip().lower(), attr_value.strip()
@@ -257,9 +302,13 @@ def response_cookies(
                 expires = _expires(attr_value)
                 if expires is not None:
                     cookie["expires"] = expires
+            elif attr == "max-age":
+                max_age = _max_age(attr_value, received) or max_age
             elif attr == "httponly":
                 cookie["httpOnly"] = True
             elif attr == "secure":
                 cookie["secure"] = True
+        if max_age is not None:
+            cookie["expires"] = max_age
         out.append(cookie)
     return out

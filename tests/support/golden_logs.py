@@ -23,11 +23,13 @@ review its diff, which is the change in the logs:
 from __future__ import annotations
 
 import argparse
+import calendar
 import json
 import math
 import random
 import re
 import string
+import time
 from collections.abc import Iterator
 from enum import IntEnum
 from pathlib import Path
@@ -290,8 +292,24 @@ def _wsgi_case(rng: random.Random, middleware: MetricsMiddleware) -> Optional[di
     wait = rng.choice([0.0, 0.0000005, 0.0123456, 1.5, 3600.25])
     item.wait, item.duration = wait, wait + rng.choice([0.0, 0.000001, 0.0255, 2.0])
     log = pipeline.build_log(item)
+    _clock_max_age(log, wait)
     _clock_start(log)  # the wall-clock start comes from the worker's clock
     return log
+
+
+def _clock_max_age(log: dict[str, Any], wait: float) -> None:
+    """A cookie's Max-Age=10 counts from when the response came, the clock's start plus
+    ``wait``: its expiry checked against that (to the millisecond both are cut to), then
+    pinned as such."""
+    entry = log["request"]["log"]["entries"][0]
+    started = calendar.timegm(time.strptime(entry["startedDateTime"][:19], "%Y-%m-%dT%H:%M:%S"))
+    received = started + int(entry["startedDateTime"][20:23]) / 1000 + wait
+    for cookie in entry["response"]["cookies"]:
+        expires = cookie.get("expires", "")
+        if expires.endswith("Z") and not expires.startswith(("1970", "2026-10-21")):
+            at = calendar.timegm(time.strptime(expires[:19], "%Y-%m-%dT%H:%M:%S"))
+            assert abs(at + int(expires[20:23]) / 1000 - (received + 10)) < 0.002, expires
+            cookie["expires"] = "(the clock + Max-Age=10)"
 
 
 def _clock_start(log: dict[str, Any]) -> None:
