@@ -107,7 +107,13 @@ class MetricsPipeline:
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def documentation_url(self, log_id: str) -> Optional[str]:
-        """``{base}/logs/{id}`` once the docs base URL is known, else None (never blocks)."""
+        """``{base}/logs/{id}`` once the docs base URL is known, else None (never blocks).
+
+        None once delivery is closed too: that exchange's log will be dropped (SPEC 5: a
+        request that is not logged gets no header).
+        """
+        if not self.delivery.accepting:
+            return None
         try:
             base = self.docs.base()
         except Exception:  # a lookup problem must never reach the app

@@ -165,6 +165,11 @@ class Delivery:
             self._logger.debug("readme_metrics: submit failed", exc_info=True)
             return False
 
+    @property
+    def accepting(self) -> bool:
+        """False once closed (close() or the exit hook): a log submitted now is dropped."""
+        return not self._batcher.closed
+
     def count_skipped(self) -> None:
         """Count an exchange that was seen but, by configuration, not logged."""
         self._queue.skip()
