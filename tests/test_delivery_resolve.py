@@ -119,6 +119,20 @@ def test_close_ends_within_shutdown_timeout_while_the_lookup_hangs(
     assert messages(caplog, 30, "closing gave up after shutdown_timeout=0.5s")
 
 
+@pytest.mark.parametrize("background", [True, False], ids=["background", "inline"])
+def test_flush_returns_at_its_timeout_while_the_lookup_hangs(
+        resolver: SilentResolver, collector: Collector, make_delivery: MakeDelivery,
+        background: bool) -> None:
+    delivery = make_delivery(url(resolver), buffer_length=10, timeout=30.0,
+                             background_worker_mode=background)
+    assert delivery.submit(item("a"))
+    assert delivery.flush(0.3) is False  # not delivered, and on time
+    assert resolver.answered == 0
+    resolver.answer.set()  # the name server answers at last: the log goes
+    assert delivery.flush(30.0) is True
+    assert ids(collector.logs) == ["a"]
+
+
 def test_where_no_lookup_thread_starts_the_last_answer_is_used(
         resolver: SilentResolver, collector: Collector,
         monkeypatch: pytest.MonkeyPatch) -> None:
