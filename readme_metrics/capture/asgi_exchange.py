@@ -16,7 +16,13 @@ from collections import deque
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping, Optional
 
-from readme_metrics.capture.asgi_messages import body_record, content_length, start_status
+from readme_metrics.capture.asgi_messages import (
+    CUT_STATUS,
+    body_record,
+    content_length,
+    cut_answered,
+    start_status,
+)
 from readme_metrics.capture.asgi_outlive import is_cancellation
 from readme_metrics.capture.asgi_scope import ScopeRequest
 from readme_metrics.capture.recorder import Pending, Recorder
@@ -81,7 +87,7 @@ class _Exchange:
     __slots__ = (
         "middleware", "scope", "request", "recorder", "group", "_receive", "_send",
         "_pending", "_receiving", "_reading", "_disconnected", "_no_drain",
-        "_drain_until", "_ended", "_sending", "_settling",
+        "_drain_until", "_ended", "_sending", "_settling", "_starting", "_cut",
     )
 
     def __init__(self, middleware: MetricsMiddleware, scope: MutableMapping[str, Any],
@@ -114,6 +120,11 @@ class _Exchange:
         # An ``async`` grouping function's answer, started and not yet awaited to its
         # end (a cancellation came while it ran): the log waits for it.
         self._settling: Optional[Awaitable[Optional[Group]]] = None
+        # True once the app's response start was handed to the server.
+        self._starting = False
+        # The server ended the request body (http.disconnect) before the app's start:
+        # what the app answers then never reaches the client (see ``_answered``).
+        self._cut = False
 
     # -- the request side --------------------------------------------------------------
 
@@ -135,6 +146,8 @@ class _Exchange:
                 body.end()
         elif kind == "http.disconnect":
             self._disconnected = True
+            if not self._starting and not self._body_over():
+                self._cut = True
         return message
 
     async def receive(self) -> Message:
@@ -227,6 +240,7 @@ class _Exchange:
                 else:
                     await self.identify()
             message, headers = self._start(message)
+            self._starting = True
             await self._send(message)
             # Only once the server took it: a start it refuses (a status or header it
             # cannot write) raises into the app, and the server answers 500.
@@ -342,6 +356,15 @@ class _Exchange:
             await self.middleware.outlive.run(self._log)
             raise
 
+    def _answered(self) -> None:
+        """The server ended the request body before the app's start: under the servers
+        :func:`.cut_answered` names, the client got the server's own answer (400 for a
+        malformed body, which they report to the app as ``http.disconnect``), or nothing
+        if it left mid-body, logged as that 400 too; not the app's answer, which the
+        server drops."""
+        if self._cut and cut_answered(self._receive, self._send):
+            self.recorder.respond(CUT_STATUS, "Bad Request", ())
+
     async def _log(self) -> None:
         """Make the log and hand it over. Every await comes before anything is handed
         over, and may be cancelled: run again, it goes on from where it stopped."""
@@ -358,6 +381,7 @@ class _Exchange:
                 await self.drain_now()
                 if not body.eof and body.room > 0:
                     body.give_up()  # the log says the body is incomplete
+            self._answered()
             pending = Pending(recorder, self.request, group,
                               self._ended or time.perf_counter())
             if self.middleware.background:

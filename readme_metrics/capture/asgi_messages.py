@@ -4,10 +4,13 @@
   at once when an HTTP/1 request has no body.
 - :func:`start_status`: the logged status and reason of an ``http.response.start``.
 - :func:`content_length`: the Content-Length of the response headers (-1 unknown).
+- :func:`cut_answered`: whether the server answers :data:`CUT_STATUS` itself when it
+  ends a request body with ``http.disconnect``.
 """
 
 from __future__ import annotations
 
+import sys
 from http import HTTPStatus
 from typing import Any, MutableMapping, Optional
 
@@ -15,7 +18,15 @@ from readme_metrics.capture.asgi_scope import ScopeRequest
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.exchange import INVALID_STATUS
 
-__all__ = ["body_record", "content_length", "start_status"]
+__all__ = ["CUT_STATUS", "body_record", "content_length", "cut_answered", "start_status"]
+
+#: What the client got when the server ended the request body (``http.disconnect``)
+#: before the app's response start, under the servers :func:`cut_answered` names: the
+#: server's 400 for a malformed body (a chunk size that is no hex number), the app's
+#: answer sent after it going nowhere. A client that left mid-body got nothing; its
+#: unfinished request is logged 400 too (nginx logs 400 for a request body the client
+#: did not finish).
+CUT_STATUS = 400
 
 # Status code -> reason phrase, looked up once: an HTTPStatus lookup per response costs
 # more than the rest of recording the response start.
@@ -62,3 +73,36 @@ def content_length(headers: Any) -> int:
     except Exception:  # noqa: BLE001 - malformed headers are the server's to refuse
         pass
     return -1
+
+
+def cut_answered(receive: Any, send: Any) -> bool:
+    """Whether the server whose ``receive`` and ``send`` these are answered the client
+    itself (:data:`CUT_STATUS`, or nothing as the client left) once it ended the request
+    body with ``http.disconnect`` before the app's start. Per server, as shown by raw
+    clients sending a malformed chunked body or leaving (or half-closing) mid-body:
+
+    - uvicorn (h11 and httptools): yes. It answers a malformed body with 400 and drops
+      what the app sends once the connection is lost, a half-closed one too.
+    - hypercorn's trio worker: yes. Its h11 parser fails on a malformed body, and on
+      the end of the client's data mid-body: it answers 400 unless the app started.
+    - hypercorn's asyncio worker: only when its h11 connection failed (their side in
+      ``h11.ERROR``: it answered 400). After a half-close it still sends the app's
+      answer. Its connection is reachable only from its own ``send`` (a plain ASGI app);
+      behind a middleware that wraps ``send`` (Starlette's ServerErrorMiddleware, so
+      FastAPI and Starlette apps) nothing tells: the app's answer is logged.
+    - granian (and any other server): no; granian reports a malformed chunked body so
+      and still sends the app's answer.
+    """
+    owner = getattr(receive, "__self__", None)
+    module = type(owner).__module__
+    if module.startswith(("uvicorn.", "trio")):
+        return True
+    if module == "asyncio.queues":  # hypercorn's asyncio worker: its receive is a queue's
+        stream = getattr(send, "__self__", None)
+        h11 = sys.modules.get("h11")
+        if h11 is None or not type(stream).__module__.startswith("hypercorn."):
+            return False
+        protocol = getattr(getattr(stream, "send", None), "__self__", None)
+        their_state = getattr(getattr(protocol, "connection", None), "their_state", None)
+        return their_state is h11.ERROR
+    return False
