@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import math
 import threading
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import pytest
 
@@ -24,6 +25,7 @@ from tests.support.har_check import assert_valid_log
 trio = pytest.importorskip("trio")
 
 API_KEY = "rdme_abcdefghijklmnopqrstuvwxyz"
+SAFETY = 20.0  # seconds: only reached when the middleware waits on the client
 
 
 def middleware(app: Any, collector: Collector, **options: Any) -> MetricsMiddleware:
@@ -66,10 +68,9 @@ def asyncio_tasks() -> int:
     return sum(issubclass(type(o), asyncio.Task) for o in gc.get_objects())
 
 
-def test_unread_body_is_logged_incomplete_and_leaves_no_asyncio_task(
-        collector: Collector) -> None:
-    """The drain cannot stop waiting on trio's receive(): nothing is read, the log says
-    so, and no asyncio task is parked on a loop that never runs (one per request)."""
+def test_unread_body_is_recorded_and_leaves_no_asyncio_task(collector: Collector) -> None:
+    """A body the app never receives is read under trio too (in the exchange's own task,
+    within the grace), and no asyncio task is parked on a loop that never runs."""
     app = middleware(noread, collector, background_worker_mode=True, buffer_length=3)
     body = b'{"unread": true}'
     scope = http_scope("POST", "/noread", headers=[
@@ -89,9 +90,92 @@ def test_unread_body_is_logged_incomplete_and_leaves_no_asyncio_task(
         assert_valid_log(log)
         request = log["request"]["log"]["entries"][0]["request"]
         assert request["bodySize"] == len(body)
-        assert request["postData"] == {
-            "mimeType": "application/json", "text": "",
-            "comment": f"incomplete: 0 of {len(body)} bytes could be read without waiting"}
+        assert request["postData"] == {"mimeType": "application/json",
+                                       "text": body.decode()}
+
+
+async def serve_channel(app: Any, scope: dict[str, Any],
+                        feed: Callable[[Any], Awaitable[None]]) -> list[dict[str, Any]]:
+    """Call ``app`` as hypercorn's trio worker does: ``receive`` takes from a trio memory
+    channel, which ``feed`` fills (then the connection waits: the channel stays open)."""
+    into, out = trio.open_memory_channel(math.inf)
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(feed, into)
+        with trio.fail_after(SAFETY):  # a drain waiting on the client would hang here
+            await app(scope, out.receive, send)
+        nursery.cancel_scope.cancel()
+    return sent
+
+
+def test_a_body_declared_longer_than_sent_does_not_hold_the_answer(
+        collector: Collector) -> None:
+    """The client declares 10 bytes and sends 3: under trio the drain stops waiting
+    (its own cancel scope), the app's answer goes out, and the log says what arrived."""
+    app = middleware(noread, collector, background_worker_mode=True, buffer_length=1)
+    scope = http_scope("POST", "/noread", headers=[
+        (b"content-type", b"text/plain"), (b"content-length", b"10")])
+
+    async def feed(into: Any) -> None:
+        await into.send({"type": "http.request", "body": b"abc", "more_body": True})
+
+    try:
+        sent = trio.run(serve_channel, app, scope, feed)
+        (log,) = collector.wait_for_logs(1)
+    finally:
+        app.close()
+    assert [m.get("body") for m in sent] == [None, b"accepted"]
+    request = log["request"]["log"]["entries"][0]["request"]
+    assert request["bodySize"] == 10
+    assert request["postData"] == {
+        "mimeType": "text/plain", "text": "abc",
+        "comment": "incomplete: 3 of 10 bytes could be read without waiting"}
+
+
+def test_a_reader_in_another_task_gets_every_message_in_order(
+        collector: Collector) -> None:
+    """The app answers at once while another of its tasks reads the body as it comes:
+    the message the middleware's read ahead took is the reader's next, none is lost or
+    overtaken (a second reader on the channel would take the one after it)."""
+    parts = [b"one,", b"two,", b"three"]
+    got: list[bytes] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        async def reader() -> None:
+            while True:
+                message = await receive()
+                got.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    return
+
+        async with trio.open_nursery() as nursery:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            nursery.start_soon(reader)
+            await send({"type": "http.response.body", "body": b"ok"})
+
+    async def feed(into: Any) -> None:
+        for i, part in enumerate(parts):
+            await trio.sleep(0.001)  # each part comes later, while reads are in flight
+            await into.send({"type": "http.request", "body": part,
+                             "more_body": i < len(parts) - 1})
+
+    wrapped = middleware(app, collector, background_worker_mode=True, buffer_length=1,
+                         max_body_bytes=100)
+    scope = http_scope("POST", "/stream", headers=[(b"content-type", b"text/plain"),
+                                                   (b"transfer-encoding", b"chunked")])
+    try:
+        trio.run(serve_channel, wrapped, scope, feed)
+        (log,) = collector.wait_for_logs(1)
+    finally:
+        wrapped.close()
+    assert got == parts
+    # The log is made when the answer ends: the body as far as it had come by then.
+    text = log["request"]["log"]["entries"][0]["request"]["postData"]["text"]
+    assert text and "one,two,three".startswith(text)
 
 
 def test_inline_mode_delivers_every_log_off_the_loop(collector: Collector) -> None:

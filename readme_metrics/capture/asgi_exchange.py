@@ -23,7 +23,7 @@ from readme_metrics.capture.asgi_messages import (
     cut_answered,
     start_status,
 )
-from readme_metrics.capture.asgi_outlive import is_cancellation
+from readme_metrics.capture.asgi_outlive import is_cancellation, running_trio
 from readme_metrics.capture.asgi_scope import ScopeRequest
 from readme_metrics.capture.recorder import Pending, Recorder
 from readme_metrics.exchange import Group
@@ -61,8 +61,8 @@ async def receive_within(receive: Receive, timeout: float) -> Optional[Message]:
 
     Cancelling a pending ``receive()`` is safe with the servers' implementations
     (uvicorn waits on an event, hypercorn and granian on a queue): nothing is consumed.
-    Without a running asyncio loop (trio) there is no neutral way to stop waiting:
-    None at once (``ensure_future`` would park the task on a new, never-run loop).
+    Without a running asyncio loop: None at once (``ensure_future`` would park the task
+    on a new, never-run loop; under trio, see :func:`_trio_within`).
     """
     if running_asyncio_loop() is None:
         return None
@@ -79,6 +79,38 @@ async def receive_within(receive: Receive, timeout: float) -> Optional[Message]:
     if task.cancelled() or task.exception() is not None:
         return None
     return task.result()
+
+
+async def _trio_within(trio: Any, receive: Receive, timeout: float) -> Optional[Message]:
+    """:func:`receive_within` under trio: ``receive()`` in a cancel scope of our own,
+    cancelled at ``timeout``, or once the tasks ready to run have run (as asyncio's
+    turns) when no time is left; a cancellation from outside goes on. hypercorn's trio
+    worker receives from a trio memory channel: a receive cancelled consumes nothing."""
+    with trio.CancelScope() as scope:
+        if timeout > 0:
+            scope.deadline = trio.current_time() + timeout
+        else:
+            trio.lowlevel.current_trio_token().run_sync_soon(scope.cancel)
+        return await receive()
+    return None
+
+
+class _TrioRead:
+    """A read ahead in flight under trio, done once its message (if any) is queued."""
+
+    __slots__ = ("_done",)
+
+    def __init__(self, trio: Any) -> None:
+        self._done = trio.Event()
+
+    def done(self) -> bool:
+        return bool(self._done.is_set())
+
+    def end(self) -> None:
+        self._done.set()
+
+    async def wait(self) -> None:
+        await self._done.wait()
 
 
 class _Exchange:
@@ -105,7 +137,8 @@ class _Exchange:
         self._send = send
         self._pending: deque[Message] = deque()  # read ahead by us, owed to the app
         self._receiving = 0  # receive() calls in flight
-        self._reading: Optional[asyncio.Future[Message]] = None  # our last read ahead
+        # Our last read ahead: a task (asyncio) or a _TrioRead (trio).
+        self._reading: Optional[Any] = None
         self._disconnected = False
         # "Expect: 100-continue": reading the body would make the server send 100
         # Continue, telling the client to send a body the app chose not to read.
@@ -160,7 +193,10 @@ class _Exchange:
             # read ahead stops there.
             self._receiving += 1
             try:
-                await asyncio.wait([reading])
+                if isinstance(reading, _TrioRead):
+                    await reading.wait()
+                else:
+                    await asyncio.wait([reading])
             finally:
                 self._receiving -= 1
         if self._pending:
@@ -178,6 +214,19 @@ class _Exchange:
         message = await self._pull()
         self._pending.append(message)
         return message
+
+    async def _trio_read_ahead(self, trio: Any, timeout: float) -> Optional[Message]:
+        """The next message within ``timeout`` (None without), owed to the app, read in
+        this task: trio has no neutral way to start one. The app's ``receive`` in
+        another task waits for it (:class:`_TrioRead`) rather than reading beside it."""
+        reading = self._reading = _TrioRead(trio)
+        try:
+            message = await _trio_within(trio, self._pull, timeout)
+            if message is not None:
+                self._pending.append(message)
+            return message
+        finally:
+            reading.end()
 
     def _body_over(self) -> bool:
         body = self.recorder.request_body
@@ -197,13 +246,18 @@ class _Exchange:
             return
         if not self._drain_until:
             self._drain_until = time.perf_counter() + GRACE
+        trio = None if running_asyncio_loop() is not None else running_trio()
         try:
             while (not body.eof and not self._disconnected and not self._receiving
                    and body.room > 0):
                 left = self._drain_until - time.perf_counter()
-                if await receive_within(self._read_ahead, left) is None:
+                if trio is not None:
+                    message = await self._trio_read_ahead(trio, left)
+                else:
+                    message = await receive_within(self._read_ahead, left)
+                if message is None:
                     return
-        except Exception:  # not an asyncio loop (trio), or a broken receive: stop here
+        except Exception:  # a broken receive, or neither asyncio nor trio: stop here
             return
 
     # -- the response side -------------------------------------------------------------

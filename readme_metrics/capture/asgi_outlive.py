@@ -20,7 +20,7 @@ import sys
 import time
 from typing import Any, Awaitable, Callable, Optional, TypeVar
 
-__all__ = ["Outlive", "is_cancellation"]
+__all__ = ["Outlive", "is_cancellation", "running_trio"]
 
 T = TypeVar("T")
 
@@ -33,7 +33,7 @@ def is_cancellation(exc: BaseException) -> bool:
     return trio is not None and isinstance(exc, trio.Cancelled)
 
 
-def _running_trio() -> Any:
+def running_trio() -> Any:
     """The trio module when trio runs this task, else None."""
     trio = sys.modules.get("trio")
     if trio is None:
@@ -78,7 +78,7 @@ class Outlive:
         again), once the work is done under trio."""
         if isinstance(started, asyncio.Future):
             return await asyncio.shield(started)
-        trio = _running_trio()
+        trio = running_trio()
         if trio is None:
             return await started
         with trio.CancelScope(shield=True):
