@@ -28,6 +28,7 @@ from readme_metrics.capture.wsgi_response import (
     answers_500,
     read_along,
     response_content_length,
+    sets_docs_url,
 )
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.exchange import Group
@@ -178,7 +179,7 @@ class _Capture(Recorder):
             except TypeError:  # not even iterable: the server's to refuse, as bare
                 recorded = []
             else:
-                if extra is not None:
+                if extra is not None and not sets_docs_url(recorded):
                     recorded.append(extra)
                     headers = recorded.copy()
         if exc_info is None:

@@ -18,18 +18,34 @@ if TYPE_CHECKING:
     from readme_metrics.capture.wsgi import _Capture
 
 __all__ = ["Response", "SizedResponse", "answers_500", "holds_empty_chunks", "read_along",
-           "response_content_length"]
+           "response_content_length", "sets_docs_url"]
 
 
 def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[str, str]]
                ) -> Iterator[Any]:
-    """``headers`` (then ``extra``) as the server reads them, each kept in ``seen``."""
+    """``headers`` (then ``extra``, unless the app set that header) as the server reads
+    them, each kept in ``seen``."""
     for pair in headers:
         seen.append(pair)
         yield pair
-    if extra is not None:
+    if extra is not None and not sets_docs_url(seen):
         seen.append(extra)
         yield extra
+
+
+_DOCS_HEADER = "x-documentation-url"
+
+
+def sets_docs_url(headers: Iterable[Any]) -> bool:
+    """True when the app set an ``x-documentation-url`` header itself (any case): its
+    own is kept and the library adds none, so the client never gets two (never raises)."""
+    try:
+        for name, _ in headers:
+            if name.__class__ is str and len(name) == 19 and name.lower() == _DOCS_HEADER:
+                return True
+    except Exception:  # noqa: BLE001 - malformed headers are the server's to refuse
+        pass
+    return False
 
 
 def holds_empty_chunks(environ: Any) -> bool:

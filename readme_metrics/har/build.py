@@ -200,17 +200,19 @@ def _response(
 def _status(status: Any, text: Any) -> tuple[int, str, Optional[str]]:
     """HAR ``status``, ``statusText`` and a comment for a status no status line can carry.
 
-    The Metrics API refuses a whole batch for one log whose status is not 3 digits: such
-    an answer (``"2000 OK"``, ``"abc"``: no client got a valid HTTP answer) is logged as
-    500, the comment quoting what the app gave.
+    HAR's status is a number, and the Metrics API refuses a whole batch for one log whose
+    status is not a 3-digit one (100 to 999): an app's status without such a code
+    (``"2000 OK"``, ``"abc"``, or ``"099 Weird"``, whose 099 waitress, gunicorn and
+    wsgiref send as given and werkzeug as 99: either way the number 99) is logged as 500,
+    the comment quoting what the app gave.
     """
     if isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 999:
         # int(): an IntEnum (a Django view's HTTPStatus.CREATED) is sent as its number.
         return int(status), text if text.__class__ is str else str(text), None
     given = str(text) if status == INVALID_STATUS else f"{status} {text}".rstrip()
     return 500, "Internal Server Error", (
-        f"the app's status {given!r} is no HTTP status (3 digits, a space, a reason): "
-        "logged as 500")
+        f"the app's status {given!r} has no HTTP status code from 100 to 999 (3 digits, "
+        "the first not 0; HAR's status is that number): logged as 500")
 
 
 def build_entry(
