@@ -218,7 +218,7 @@ def test_a_wrong_key_shows_on_the_console_in_the_summary_and_on_the_dashboard(
             requests.get(server.url + "/denied", headers={"X-Caller": "intruder"}, timeout=10)
         assert middleware.flush(timeout=10) is False
         middleware.close()
-        line = "refused POST /v1/request of 1 log(s) with 401: a wrong API key"
+        line = "refused POST /v1/request of 1 log with 401: a wrong API key"
         deadline = time.monotonic() + 10
         while line not in proc.stderr and time.monotonic() < deadline:
             time.sleep(0.05)

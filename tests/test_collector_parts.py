@@ -148,8 +148,19 @@ def test_a_retried_batch_is_kept_once(
     assert _post(collector.url, [other, other]).json() == {"accepted": 1, "duplicates": 1}
     assert collector.har is not None and entry_count(collector.har.path) == 2
     assert collector.store.accepted == 2 and collector.receiver.duplicates == 2
-    assert "ignored 1 log(s) received before" in err.getvalue()
+    assert "ignored 1 log received before" in err.getvalue()
     assert len([line for line in out.getvalue().splitlines() if "  GET  " in line]) == 2
+
+
+def test_a_refused_batch_counts_its_logs_in_words(
+        in_process: tuple[LocalCollector, io.StringIO, io.StringIO]) -> None:
+    """It said "refused a batch of 1 log(s)", where every other line says "1 log"."""
+    collector, _, err = in_process
+    for count in (1, 2):
+        assert _post(collector.url, [{"bogus": 1}] * count).status_code == 400
+    lines = err.getvalue().splitlines()
+    assert "refused a batch of 1 log with 400:" in lines, lines
+    assert "refused a batch of 2 logs with 400:" in lines, lines
 
 
 def test_summary_line_follows_the_batches(

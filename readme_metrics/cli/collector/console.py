@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import IO, Any, Callable, Optional
 
 from readme_metrics._logging import LogLimiter
+from readme_metrics.cli.text import counted
 
 __all__ = ["Console", "format_line", "silence", "summary_line"]
 
@@ -117,11 +118,12 @@ class Console:
 
     def duplicates(self, count: int) -> None:
         """Logs of a retried batch that were received before (and not kept again)."""
-        self._print(self.err, f"ignored {count} log(s) received before (same _id: a retry)")
+        self._print(self.err,
+                    f"ignored {counted(count, 'log')} received before (same _id: a retry)")
 
     def invalid(self, count: int, invalid: list[dict[str, Any]]) -> None:
         """A batch refused with 400: every reason, so the user can fix the sender."""
-        lines = [f"refused a batch of {count} log(s) with 400:"]
+        lines = [f"refused a batch of {counted(count, 'log')} with 400:"]
         for item in invalid:
             # A body refused whole: its reasons name it ("body: not JSON ...") or the
             # request ("Content-Type must be ...") themselves.

@@ -20,6 +20,7 @@ from readme_metrics.cli.collector.console import Console
 from readme_metrics.cli.collector.har_file import HarFile
 from readme_metrics.cli.collector.store import LogStore
 from readme_metrics.cli.collector.validation import validate_batch
+from readme_metrics.cli.text import counted
 
 __all__ = ["RecentIds", "Receiver"]
 
@@ -114,7 +115,7 @@ class Receiver:
             with self._lock:
                 self.refused += count
         reason = "no Basic auth" if not header else "a wrong API key"
-        logs = f" of {count} log(s)" if count else ""
+        logs = f" of {counted(count, 'log')}" if count else ""
         self.console.refused(f"401 {what}", count or 1,
                              f"refused {what}{logs} with 401: {reason} (collect was started "
                              "with --api-key; the app's README_API_KEY must be that key)")
