@@ -188,6 +188,32 @@ POST_DATA_CASES = [
                   "params": [{"name": "user", "value": "a"},
                              {"name": "PASSWORD", "value": "[REDACTED 3]"}]},
                  id="urlencoded-redacted"),
+    # A field holding JSON is redacted key by key, as a multipart field is.
+    pytest.param(post("application/x-www-form-urlencoded",
+                      b"data=%7B%22password%22%3A+%22pw%22%2C+%22n%22%3A+1%7D&b=%5B1"
+                      b"&c=%7B%22password%22%3A"), DENY,
+                 {"mimeType": "application/x-www-form-urlencoded",
+                  "params": [{"name": "data", "value": '{"password":"[REDACTED 2]","n":1}'},
+                             {"name": "b", "value": "[1"},
+                             {"name": "c", "value": "[REDACTED 12]"}]},
+                 id="urlencoded-field-holding-json"),
+    # JSON sent as a form (jQuery's default Content-Type): read as a form, it would be
+    # one field's name, which no list redacts.
+    pytest.param(post("application/x-www-form-urlencoded", b' {"password": "a&b=c", "n": 1}'),
+                 DENY, {"mimeType": "application/x-www-form-urlencoded",
+                        "text": '{"password":"[REDACTED 5]","n":1}',
+                        "comment": "body declared a form is JSON, so it was redacted key by "
+                                   "key as JSON"},
+                 id="json-sent-as-a-form"),
+    pytest.param(post("application/x-www-form-urlencoded", b'{"password": "a&b'), DENY,
+                 {"mimeType": "application/x-www-form-urlencoded", "text": "[REDACTED 17]",
+                  "comment": "body could not be parsed to redact it field by field, so it was "
+                             "redacted whole"},
+                 id="broken-json-sent-as-a-form"),
+    pytest.param(post("application/x-www-form-urlencoded", b'{"a": 1}'), DENY,
+                 {"mimeType": "application/x-www-form-urlencoded",
+                  "params": [{"name": '{"a": 1}', "value": ""}]},
+                 id="json-sent-as-a-form-nothing-to-redact"),
     pytest.param(post(MULTIPART_CT, MULTIPART), DENY,
                  {"mimeType": MULTIPART_CT, "params": [
                      MULTIPART_PARAMS[0],
@@ -257,6 +283,22 @@ CONTENT_CASES = [
                  id="html-charset"),
     pytest.param({"response_headers": [], "response_body": b"hi", "response_body_size": 2},
                  None, {"size": 2, "mimeType": "", "text": "hi"}, id="no-content-type"),
+    pytest.param({"response_headers": [("Content-Type", "application/x-www-form-urlencoded")],
+                  "response_body": b'{"password": "pw"}', "response_body_size": 18}, DENY,
+                 {"size": 18, "mimeType": "application/x-www-form-urlencoded",
+                  "text": '{"password":"[REDACTED 2]"}',
+                  "comment": "body declared a form is JSON, so it was redacted key by key "
+                             "as JSON"},
+                 id="json-answered-as-a-form"),
+    pytest.param({"response_headers": [("Content-Type", "multipart/form-data; boundary=X")],
+                  "response_body": b"--X\r\nContent-Disposition: form-data; "
+                                   b"name*=UTF-8''p%61ssword\r\n\r\npw\r\n--X--\r\n",
+                  "response_body_size": 75}, DENY,
+                 {"size": 75, "mimeType": "multipart/form-data; boundary=X",
+                  "text": "[REDACTED 75]",
+                  "comment": "body could not be parsed to redact it field by field, so it was "
+                             "redacted whole"},
+                 id="multipart-answer-naming-a-denied-field-percent-encoded"),
     pytest.param({"response_headers": [("Content-Type", "image/png")], "response_body": PNG,
                   "response_body_size": len(PNG)}, None,
                  {"size": 10, "mimeType": "image/png", "text": PNG_B64, "encoding": "base64"},

@@ -201,3 +201,45 @@ def test_a_max_age_from_an_impossible_start_time_never_costs_the_log(
     entry = entry_of(make_exchange(started=started, response_headers=headers,
                                    response_body=b"ok", response_body_size=2))
     assert entry["response"]["cookies"][0].get("expires") == expires
+
+
+@pytest.mark.parametrize(("name", "value", "expected"), [
+    pytest.param("X-Original-URL", "/p?a=1&token=S3", "/p?a=1&token=%5BREDACTED%202%5D",
+                 id="x-original-url"),
+    pytest.param("X-Forwarded-Uri", "/p?token=S3#x", "/p?token=%5BREDACTED%202%5D#x",
+                 id="x-forwarded-uri"),
+    pytest.param("X-Original-URI", "/p?token=S3", "/p?token=%5BREDACTED%202%5D",
+                 id="x-original-uri"),
+    pytest.param("X-Rewrite-URL", "/p?token=S3", "/p?token=%5BREDACTED%202%5D",
+                 id="x-rewrite-url"),
+    pytest.param("X-Envoy-Original-Path", "/p?token=S3", "/p?token=%5BREDACTED%202%5D",
+                 id="x-envoy-original-path"),
+    pytest.param("Link", '<https://x/p?page=2&token=S3>; rel="next", <https://x/p?token=S3'
+                 '#a>; rel=last',
+                 '<https://x/p?page=2&token=%5BREDACTED%202%5D>; rel="next", '
+                 '<https://x/p?token=%5BREDACTED%202%5D#a>; rel=last', id="link"),
+    pytest.param("Link", "token=S3", "token=S3", id="link-without-a-target"),
+])
+def test_a_header_holding_a_url_has_its_query_redacted(name: str, value: str,
+                                                       expected: str) -> None:
+    """Proxies and rewrites pass the URL a client asked for on in a header, query and
+    all; a Link header's targets (pagination) are URLs too."""
+    entry = entry_of(make_exchange(request_headers=[("Host", "h"), (name, value)],
+                                   response_headers=[(name, value)]),
+                     redactor=Redactor(["token"]))
+    assert [h["value"] for h in entry["request"]["headers"] if h["name"] == name] == [expected]
+    assert [h["value"] for h in entry["response"]["headers"] if h["name"] == name] == [
+        expected]
+
+
+def test_a_short_caller_key_in_a_link_target_is_masked() -> None:
+    """A key too short to mask inside text is masked where a URL's value is it whole: a
+    Link header's targets are URLs."""
+    from urllib.parse import quote
+
+    from readme_metrics.exchange import Group
+
+    entry = entry_of(make_exchange(group=Group("k9"), response_headers=[
+        ("Link", '</p?k=k9&b=k9x>; rel="next"; title=k9')]))
+    assert [h["value"] for h in entry["response"]["headers"] if h["name"] == "Link"] == [
+        f'</p?k={quote(mask("k9"), safe="")}&b=k9x>; rel="next"; title=k9']

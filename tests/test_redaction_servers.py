@@ -10,16 +10,16 @@ every spelling (JSON escapes decoded, percent-decoding once and twice, ``+`` as 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any, Callable
-from urllib.parse import unquote, unquote_plus, urlsplit
+from typing import Callable
+from urllib.parse import urlsplit
 
 import pytest
 
 from readme_metrics.har.text import parse_query
 from tests.support.fake_api import Collector, free_port
 from tests.support.har_check import assert_valid_log
+from tests.support.leaks import found
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_e2e_servers import SERVERS as WSGI_SERVERS
 from tests.test_e2e_servers import entry_of, raw_get, serve, server_env
@@ -50,33 +50,6 @@ TARGETS = {
 }
 
 
-def strings(value: Any) -> list[str]:
-    """Every string (keys too) in a parsed JSON value."""
-    if isinstance(value, dict):
-        return [s for key, item in value.items() for s in [key, *strings(item)]]
-    if isinstance(value, list):
-        return [s for item in value for s in strings(item)]
-    return [value] if isinstance(value, str) else []
-
-
-def spellings(text: str) -> set[str]:
-    """``text`` and what it reads as percent-decoded once and twice, "+" a space or not."""
-    out = {text}
-    for _ in range(2):
-        out |= {decoded for found in list(out) for decoded in (unquote(found),
-                                                                unquote_plus(found))}
-    return out
-
-
-def leaked(bodies: list[bytes], secret: str) -> list[str]:
-    """The strings of the posted batches that spell ``secret`` (raw bytes included)."""
-    found = [body.decode("latin-1") for body in bodies if secret.encode() in body]
-    for body in bodies:
-        found += [s for s in strings(json.loads(body))
-                  if any(secret.lower() in spelled.lower() for spelled in spellings(s))]
-    return found
-
-
 @pytest.mark.parametrize("server", list(SERVERS))
 def test_a_fragment_in_the_request_target_is_redacted_whatever_the_server_keeps(
         server: str, collector: Collector, tmp_path: Path) -> None:
@@ -90,8 +63,8 @@ def test_a_fragment_in_the_request_target_is_redacted_whatever_the_server_keeps(
         logs = collector.wait_for_logs(len(TARGETS))
     bodies = [received.body for received in collector.received
               if received.path == "/v1/request"]
-    found = {secret: leaked(bodies, secret)[-1:] for secret in TARGETS}
-    assert [secret for secret in TARGETS if found[secret]] == [], found
+    where = {secret: found(bodies, secret)[-1:] for secret in TARGETS}
+    assert [secret for secret in TARGETS if where[secret]] == [], where
     for log in logs:
         assert_valid_log(log)
         request = entry_of(log)["request"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import re
 from typing import Any, Callable, Optional
+from urllib.parse import unquote
 
 from readme_metrics.har.compression import decompress
 from readme_metrics.har.headers import RAW_CONTENT_ENCODING, RAW_CONTENT_TYPE
@@ -37,9 +38,11 @@ _UNREDACTABLE_COMMENT = (
     "body could not be parsed to redact it field by field, so it was redacted whole"
 )
 _NOT_KEYED_COMMENT = "body is not key/value data, so the allowlist redacted it whole"
+_FORM_OF_JSON_COMMENT = "body declared a form is JSON, so it was redacted key by key as JSON"
 _UNREADABLE_COMMENT = "body could not be decoded, so it was redacted whole"
 UNRECORDABLE_COMMENT = "body could not be recorded"
 _JSON_START = re.compile(r"\s*[\[{]")
+_JSON_BYTES_START = re.compile(rb"\s*[\[{]")
 # What surrogateescape makes of the bytes it cannot decode as UTF-8 (0x80 to 0xff).
 _NOT_UTF8_BYTE = re.compile("[\udc80-\udcff]")
 
@@ -73,8 +76,9 @@ def _redact_text(
     if redactor is None:
         return text, None
     if essence == FORM:
-        return redactor.query_string(text, form_codec(codec)), None
-    if essence.startswith("multipart/") and redactor.mentions_key(text):
+        return _json_as_form(text, redactor) or (
+            redactor.query_string(text, form_codec(codec)), None)
+    if essence.startswith("multipart/") and _multipart_mentions(text, redactor):
         # Kept as text (a response's), its fields cannot be redacted one by one.
         return redacted(text), _UNREDACTABLE_COMMENT
     if _looks_like_json(essence, text):
@@ -88,6 +92,13 @@ def _redact_text(
     if redactor.allow_only:
         return redacted(text), _NOT_KEYED_COMMENT
     return text, None
+
+
+def _multipart_mentions(text: str, redactor: Redactor) -> bool:
+    """:meth:`Redactor.mentions_key` for a multipart body, whose field names may also be
+    percent-encoded (RFC 2231: ``name*=UTF-8''%74oken``)."""
+    return redactor.mentions_key(text) or (
+        "%" in text and redactor.mentions_key(unquote(text, errors="surrogateescape")))
 
 
 def body_size(size: int, captured: bytes) -> int:
@@ -134,9 +145,22 @@ def _form_params(body: bytes, charset: Optional[str], redactor: Optional[Redacto
         except UnicodeDecodeError:
             text = _NOT_UTF8_BYTE.sub(_escaped_byte,
                                       body.decode("utf-8", "surrogateescape"))
-    if redactor is not None:
-        text = redactor.query_string(text, codec)  # the pairs after a "#" in a pair too
-    return records(parse_query(text, codec))
+    if redactor is None:
+        return records(parse_query(text, codec))
+    text = redactor.query_string(text, codec)  # the pairs after a "#" in a pair too
+    return records([(name, _field_json(name, value, redactor))
+                    for name, value in parse_query(text, codec)])
+
+
+def _field_json(name: str, value: str, redactor: Redactor) -> str:
+    """A form field's value, redacted key by key when it is JSON (as a multipart field's
+    is), whole when it is broken JSON that could hold a listed key."""
+    if _JSON_START.match(value) is None or redactor.redacts(name):
+        return value
+    document, whole = redactor.json_field(value, name)
+    if document is not None:
+        return document
+    return redacted(value) if whole else value
 
 
 def _text_or_base64(
@@ -195,15 +219,45 @@ def _recorded(
 def _params(
     body: bytes, essence: str, charset: Optional[str], declared: str,
     redactor: Optional[Redactor],
-) -> tuple[Optional[list[dict[str, str]]], Optional[str]]:
-    """(HAR params of a form or multipart body or None, comment when redacted whole)."""
+) -> tuple[Optional[list[dict[str, str]]], Optional[str], Optional[str]]:
+    """(HAR params of a form or multipart body, or else the text to record and its
+    comment; all None when it is recorded as any other body)."""
     if essence == FORM:
-        return _form_params(body, charset, redactor), None
+        json_text = _form_of_json(body, redactor)
+        if json_text is not None:
+            return None, *json_text
+        return _form_params(body, charset, redactor), None, None
     params = multipart_params(body, declared, redactor)
-    if params is None and redactor is not None and redactor.mentions_key_in(body):
+    if params is None and redactor is not None and _multipart_mentions(
+            body.decode("latin-1"), redactor):
         # Fields we could not parse could be sensitive: redact the whole body.
-        return None, _UNREDACTABLE_COMMENT
-    return params, None
+        return None, redacted(body), _UNREDACTABLE_COMMENT
+    return params, None, None
+
+
+def _form_of_json(body: bytes, redactor: Optional[Redactor]) -> Optional[tuple[str, str]]:
+    """(text, comment) of a request body sent as a form that is JSON (jQuery's default
+    Content-Type; a view reading ``json.loads(request.body)`` reads it as JSON), see
+    :func:`_json_as_form`; None for any other body."""
+    if redactor is None or _JSON_BYTES_START.match(body) is None:
+        return None
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return _json_as_form(text, redactor)
+
+
+def _json_as_form(text: str, redactor: Redactor) -> Optional[tuple[str, str]]:
+    """(text, comment) of a form's ``text`` that is JSON, redacted as JSON: read as a form,
+    its keys and values would be one field's name, which no list redacts. None when it
+    is no JSON, or holds nothing to redact."""
+    if _JSON_START.match(text) is None or not redactor.mentions_key(text):
+        return None
+    document = redactor.json_text(text)
+    if document is None:
+        return redacted(text), _UNREDACTABLE_COMMENT
+    return document, _FORM_OF_JSON_COMMENT
 
 
 def post_data(
@@ -233,15 +287,14 @@ def post_data(
     note = _join(decoded, note)
     post: dict[str, Any]
     if readable is not None and essence in (FORM, _MULTIPART) and declared is not None:
-        params, whole = _params(readable, essence, charset, declared, redactor)
+        params, text, comment = _params(readable, essence, charset, declared, redactor)
         if params is not None:
             post = {"mimeType": mime_type, "params": params}
             if note:
                 post["comment"] = note
             return post
-        if whole is not None:
-            return {"mimeType": mime_type, "text": redacted(readable),
-                    "comment": _join(whole, note)}
+        if text is not None:
+            return {"mimeType": mime_type, "text": text, "comment": _join(comment, note)}
     text, is_base64, note = _recorded(
         readable, body, essence, charset, truncated, redactor, note
     )

@@ -72,8 +72,13 @@ MIN_SUBSTRING_KEY = 8
 #: reads, and an 8,000-character one spelled oddly once cost 0.5 to 0.9 s of CPU per log.
 MAX_SPELLED_KEY = 128
 
-#: Headers holding a URL: redacted and scrubbed as the request URL is (stays valid).
-URL_HEADERS = frozenset({"referer", "location", "content-location", "refresh"})
+#: Headers holding a URL: redacted and scrubbed as the request URL is (stays valid). The
+#: X- ones carry the URL a client asked for past a proxy or a rewrite (IIS, nginx's
+#: auth_request, Traefik's forward auth, Envoy), its query included.
+URL_HEADERS = frozenset({
+    "referer", "location", "content-location", "refresh", "x-original-url",
+    "x-original-uri", "x-rewrite-url", "x-forwarded-uri", "x-envoy-original-path",
+})
 
 
 class CallerKey:

@@ -104,13 +104,17 @@ def _without_redacted_cookies(name: str, value: str, redactor: Optional[Redactor
 # note its HAR value?, key to note its raw value under or None). Decided once per
 # distinct name (bounded like ``_LOWER``), so each header costs one lookup instead of a
 # lower() and four set tests.
-_PLAIN, _MASKED, _URL = 0, 1, 2
+_PLAIN, _MASKED, _URL, _LINK = 0, 1, 2, 3
+# A Link header's targets (RFC 8288: "<https://api/items?page=2>; rel=next, <...>"),
+# pagination links that may carry a signed URL's token.
+_LINK_TARGET = re.compile(r"<([^<>]*)>")
 _ROLES: dict[str, tuple[str, int, bool, Optional[str]]] = {}
 
 
 def _role(name: str) -> tuple[str, int, bool, Optional[str]]:
     low = lower(name)
-    kind = _MASKED if low in MASKED_HEADERS else _URL if low in URL_HEADERS else _PLAIN
+    kind = (_MASKED if low in MASKED_HEADERS else _URL if low in URL_HEADERS
+            else _LINK if low == "link" else _PLAIN)
     role = (low, kind, low in _NOTED_HEADERS, _RAW_NOTED.get(low))
     if len(_ROLES) < _LOWER_MAX:
         _ROLES[name] = role
@@ -142,6 +146,17 @@ def _unlisted(value: str, kind: int, redactor: Redactor, caller: Optional[Caller
         value = _unkeyed_hidden(redactor.url(value))
         return value if caller is None else caller.url(value)
     return value if caller is None or not caller.may_hold(value) else caller.text(value)
+
+
+def _link_targets(value: str, redactor: Optional[Redactor], caller: Optional[CallerKey]
+                  ) -> str:
+    """A Link header with its targets redacted and scrubbed as URL headers are (the rest
+    of it, the caller's key masked as in any header, by the caller)."""
+    def target(found: re.Match[str]) -> str:
+        url = found[1] if redactor is None else redactor.url(found[1])
+        return f"<{url if caller is None else caller.url(url)}>"
+
+    return _LINK_TARGET.sub(target, value)
 
 
 def headers(
@@ -193,10 +208,13 @@ def headers(
                 value = redactor.url(value)
             if caller is not None:
                 value = caller.url(value)
-        elif key is not None and (value == key or (inside and len(value) >= shortest and (
-                key in value or "%" in value or "\\" in value
-                or (spaced and "+" in value)))):
-            value = caller.text(value)  # type: ignore[union-attr]
+        else:
+            if kind == _LINK:
+                value = _link_targets(value, redactor, caller)
+            if key is not None and (value == key or (inside and len(value) >= shortest and (
+                    key in value or "%" in value or "\\" in value
+                    or (spaced and "+" in value)))):
+                value = caller.text(value)  # type: ignore[union-attr]
         if note and low not in noted:
             noted[low] = value
         out.append({"name": name, "value": value})

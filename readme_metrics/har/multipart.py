@@ -107,15 +107,6 @@ def multipart_params(
     return params
 
 
-def _json_part(text: str, name: str, redactor: Optional[Redactor]) -> tuple[Optional[str], bool]:
-    """(a part's JSON redacted key by key or None if it is not JSON, redact it whole?)."""
-    if redactor is None or not text.lstrip().startswith(("{", "[")):
-        return None, False
-    document = redactor.json_text(text, listed=redactor.allows(name))
-    # Broken JSON that could hold a denied key cannot be let through.
-    return document, document is None and redactor.mentions_key(text)
-
-
 def _param(
     name: str, part: Any, field: Any, redactor: Optional[Redactor]
 ) -> Optional[dict[str, str]]:
@@ -131,7 +122,8 @@ def _param(
             field = field.decode("latin-1")
     if isinstance(field, str):
         field = sendable(field)
-        document, whole = (None, False) if denied else _json_part(field, name, redactor)
+        document, whole = (None, False) if denied or redactor is None else \
+            redactor.json_field(field, name)
         if document is not None:
             return {"name": name, "value": document}
         return {"name": name, "value": redacted(field) if hidden or whole else field}
@@ -155,8 +147,8 @@ def _file_value(
     redactor: Optional[Redactor],
 ) -> str:
     """A file part as a data URL, its JSON redacted key by key (redacted whole if hidden)."""
-    if not denied and "json" in part_type.lower():
-        document, whole = _json_part(data.decode("utf-8", "replace"), name, redactor)
+    if not denied and redactor is not None and "json" in part_type.lower():
+        document, whole = redactor.json_field(data.decode("utf-8", "replace"), name)
         if document is not None:
             data, hidden = document.encode("utf-8"), False
         hidden = hidden or whole

@@ -277,6 +277,15 @@ class Redactor:
         except Exception:  # noqa: BLE001 - never leak: hide the whole document instead
             return json.dumps(redacted(text))
 
+    def json_field(self, text: str, name: str) -> tuple[str | None, bool]:
+        """(a field's value redacted key by key when it is JSON, else None; redact it
+        whole?): the value of a form or multipart field ``name`` that is not redacted
+        itself. Broken JSON that could hold a listed key cannot be let through."""
+        if not text.lstrip().startswith(("{", "[")):
+            return None, False
+        document = self.json_text(text, listed=self.allows(name))
+        return document, document is None and self.mentions_key(text)
+
     def _walk(self, root: dict[str, Any] | list[Any], allow_root: bool) -> bool:
         """Redact ``root`` in place; True when anything changed.
 

@@ -218,6 +218,10 @@ def sendable(text: str) -> str:
 # or the path) or percent-encoded (build_url's, which cannot be told from a client's own
 # "%23" then).
 _HASH = re.compile("(#|%23)")
+# Where a pair of a query or form may hold more pairs: after such a "#", and after a
+# ";", which some frameworks split pairs on too (Bottle, Rack before 3, Python before
+# 3.9.2), so that their app reads "a=1;token=x" as a token.
+_PIECES = re.compile("(#|%23|;)")
 
 
 def url_pairs(url: str, change: Callable[[str], str]) -> str:
@@ -267,7 +271,8 @@ def query_values(query: str, replace: Callable[[str, str], Optional[str]]) -> st
     A pair holding a ``#`` (``a=1#token=x``: a fragment a client sent in its request
     target, which some servers pass on in QUERY_STRING) is also read as the pairs after
     each ``#``, as a fragment's (:func:`fragment_pairs`): ``replace`` is asked about
-    ``token`` there too, whatever it said of ``a``.
+    ``token`` there too, whatever it said of ``a``. So is one holding a ``;``
+    (``a=1;token=x``), a separator to some frameworks.
     """
     chunks = query.split("&")
     changed = False
@@ -279,8 +284,8 @@ def query_values(query: str, replace: Callable[[str, str], Optional[str]]) -> st
         if new is not None:
             chunks[index] = name + "=" + new
             changed = True
-        elif "#" in chunk or "%23" in chunk:
-            pieces = _HASH.split(chunk)  # pair, "#", fragment, "#", fragment ...
+        elif "#" in chunk or ";" in chunk or "%23" in chunk:
+            pieces = _PIECES.split(chunk)  # pair, "#", fragment, ";", pair ...
             for at in range(2, len(pieces), 2):
                 pieces[at] = fragment_pairs(pieces[at], lambda pair: _pair(pair, replace))
             spliced = "".join(pieces)
