@@ -61,6 +61,11 @@ def test_query_string(query: str, expected: list[tuple[str, str]]) -> None:
             [("page", "2"), ("token", "[REDACTED 3]")], id="allowlist",
         ),
         pytest.param(["a"], [], "http://h/p?", "http://h/p?", [], id="empty-query"),
+        pytest.param(
+            ["token"], [], "http://h/p?filter=%7B%22token%22%3A+%22abc%22%7D&q=%7Bx&r=[1]",
+            "http://h/p?filter=%7B%22token%22%3A%22%5BREDACTED%203%5D%22%7D&q=%7Bx&r=[1]",
+            [("filter", '{"token":"[REDACTED 3]"}'), ("q", "{x"), ("r", "[1]")],
+            id="a-value-holding-json"),
     ],
 )
 def test_query_redaction(deny: list[str], allow: list[str], url: str, expected_url: str,

@@ -280,6 +280,17 @@ def test_url(deny: list[str], allow: list[str], url: str, expected: str) -> None
 # -- JSON -------------------------------------------------------------------------------
 
 JSON_CASES = [
+    # A string value that is itself a JSON document (a webhook's Message, an SNS body)
+    # is a document its app reads: redacted by the denylist, kept a string.
+    pytest.param(
+        ["token"], [], {"Message": json.dumps({"token": "S3", "a": [json.dumps(
+            {"Token": 1})]}), "x": [" {\"token\": 2}", "{token}", "[1]"]},
+        {"Message": '{"token":"[REDACTED 2]","a":["{\\"Token\\":\\"[REDACTED]\\"}"]}',
+         "x": ['{"token":"[REDACTED]"}', "{token}", "[1]"]}, id="json-in-a-string"),
+    pytest.param(
+        ["token"], ["message"], {"Message": json.dumps({"token": "S3", "b": 2}), "c": "d"},
+        {"Message": '{"token":"[REDACTED 2]","b":2}', "c": "[REDACTED 1]"},
+        id="json-in-a-string-under-a-listed-key"),
     pytest.param(
         ["password"], [], {"a": {"password": "x", "b": 1}},
         {"a": {"password": "[REDACTED 1]", "b": 1}}, id="bare-key-nested",

@@ -145,22 +145,10 @@ def _form_params(body: bytes, charset: Optional[str], redactor: Optional[Redacto
         except UnicodeDecodeError:
             text = _NOT_UTF8_BYTE.sub(_escaped_byte,
                                       body.decode("utf-8", "surrogateescape"))
-    if redactor is None:
-        return records(parse_query(text, codec))
-    text = redactor.query_string(text, codec)  # the pairs after a "#" in a pair too
-    return records([(name, _field_json(name, value, redactor))
-                    for name, value in parse_query(text, codec)])
-
-
-def _field_json(name: str, value: str, redactor: Redactor) -> str:
-    """A form field's value, redacted key by key when it is JSON (as a multipart field's
-    is), whole when it is broken JSON that could hold a listed key."""
-    if _JSON_START.match(value) is None or redactor.redacts(name):
-        return value
-    document, whole = redactor.json_field(value, name)
-    if document is not None:
-        return document
-    return redacted(value) if whole else value
+    if redactor is not None:
+        # The pairs after a "#" in a pair too, and a field holding JSON key by key.
+        text = redactor.query_string(text, codec)
+    return records(parse_query(text, codec))
 
 
 def _text_or_base64(

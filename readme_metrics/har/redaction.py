@@ -29,7 +29,7 @@ import json
 import math
 import re
 from functools import lru_cache, partial
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 from urllib.parse import quote
 
 from readme_metrics.har.text import (
@@ -48,6 +48,11 @@ __all__ = ["Redactor", "decode_component", "redacted"]
 _decode_name = lru_cache(maxsize=2048)(decode_component)
 
 _BRACKETS = re.compile(r"[\[\]]+")
+_JSON_START = re.compile(r"\s*[\[{]")
+# The first characters of a JSON string value that may be a JSON document itself.
+_JSON_FIRST = frozenset("{[ \t\n\r")
+# A raw query or form value that may start a JSON document (blanks first, "+" too).
+_JSON_VALUE = re.compile(r"(?:[+\s]|%(?:20|09|0A|0D))*(?:[{\[]|%7B|%5B)", re.IGNORECASE)
 # Distinct bracketed names remembered per redactor (names repeat from request to request).
 _BRACKETED_MAX = 1024
 
@@ -216,15 +221,31 @@ class Redactor:
 
     def _hidden_value(self, name: str, value: str) -> str | None:
         """The raw redacted value of the pair ``name=value``, or None to keep it."""
-        if self.redacts(_decode_name(name)):
+        decoded = _decode_name(name)
+        if self.redacts(decoded):
             return quote(redacted(decode_component(value)), safe="")
-        return None
+        return self._json_value(decoded, value, decode_component)
 
     def _hidden_in(self, codec: str, name: str, value: str) -> str | None:
         """:meth:`_hidden_value` for a form in ``codec``."""
-        if self.redacts(decode_in(name, codec)) or self.denies(_decode_name(name)):
+        decoded = decode_in(name, codec)
+        if self.redacts(decoded) or self.denies(_decode_name(name)):
             return quote(redacted(decode_in(value, codec)), safe="")
-        return None
+        return self._json_value(decoded, value, partial(decode_in, codec=codec))
+
+    def _json_value(self, name: str, value: str, decode: Callable[[str], str]) -> str | None:
+        """The raw value of a pair that is not redacted itself, when it holds JSON (a
+        query's ``filter={"token": ...}``, a form field's): redacted key by key as
+        :meth:`json_field` says, percent-encoded; None to keep it."""
+        if _JSON_VALUE.match(value) is None:
+            return None
+        text = decode(value)
+        document, whole = self.json_field(text, name)
+        if whole:
+            return quote(redacted(text), safe="")
+        if document is None or document == text:
+            return None
+        return quote(document, safe="")
 
     def target(self, url: str) -> str:
         """A request's url (a ``#`` in it is data: see
@@ -313,6 +334,8 @@ class Redactor:
                             # Kept whole, but the denylist still wins deeper down.
                             if nested and has_deny:
                                 stack.append((value, here, False))
+                            elif has_deny and value.__class__ is str and value[:1] in _JSON_FIRST:
+                                changed = self._inner(node, key, value) or changed
                         elif nested:
                             stack.append((value, here, True))
                         else:
@@ -320,6 +343,8 @@ class Redactor:
                             changed = True
                     elif nested and has_deny:
                         stack.append((value, here, False))
+                    elif has_deny and value.__class__ is str and value[:1] in _JSON_FIRST:
+                        changed = self._inner(node, key, value) or changed
             else:
                 for index, value in enumerate(node):
                     if isinstance(value, (dict, list)):
@@ -329,7 +354,20 @@ class Redactor:
                         # root array has no key, so no key lists it (as a bare value).
                         node[index] = redacted(value)
                         changed = True
+                    elif has_deny and value.__class__ is str and value[:1] in _JSON_FIRST:
+                        changed = self._inner(node, index, value) or changed
         return changed
+
+    def _inner(self, node: Any, at: Any, text: str) -> bool:
+        """Redact ``node[at]``, a string that is itself a JSON document (a webhook's
+        ``"Message": "{\\"token\\": ...}"``), by the denylist; True when it changed."""
+        if _JSON_START.match(text) is None or not self.mentions_key(text):
+            return False
+        document = self.json_text(text, listed=True)
+        if document is None or document == text:
+            return False
+        node[at] = document
+        return True
 
     def mentions_key(self, text: str) -> bool:
         """Whether unparsable ``text`` could hold a value that must be redacted.
