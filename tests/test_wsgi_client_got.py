@@ -142,3 +142,53 @@ def test_the_documentation_url_is_added_when_the_app_sets_none(
     log = only_log(collector)
     sent = [line for line in lines if line.lower().startswith(b"x-documentation-url:")]
     assert [line.split(b": ", 1)[1] for line in sent] == [f"{DOCS}/logs/{log['_id']}".encode()]
+
+
+def _refused_app(kind: str, shape: str) -> Any:
+    """An answer a server may refuse once the app handed it over: a header value not
+    latin-1 (``euro``) or a str chunk (``str``), returned as a list, from a generator or
+    given to write()."""
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        headers = [("Content-Type", "text/plain")]
+        if kind == "euro":
+            headers.append(("X-Euro", "\u20ac"))
+        chunk: Any = "text" if kind == "str" else b"text"
+        write = start_response("200 OK", headers)
+        if shape == "write":
+            write(chunk)
+            return []
+        if shape == "list":
+            return [chunk]
+        return (part for part in [chunk])
+    return app
+
+
+# (server, kind) -> the status line the client gets: waitress refuses a header it cannot
+# encode before it sends a byte (its 500); wsgiref asserts each chunk is bytes before it
+# sends anything (its 500), and sends the status line before the headers it cannot encode.
+# gunicorn and werkzeug send the status and headers before checking the chunk (werkzeug
+# sends nothing at all for the euro header: no status to compare, left out).
+REFUSED = {
+    ("waitress", "euro"): b"500 Internal Server Error",
+    ("waitress", "str"): b"200 OK",
+    ("wsgiref", "euro"): b"200 OK",
+    ("wsgiref", "str"): b"500 Internal Server Error",
+    ("werkzeug", "str"): b"200 OK",
+}
+
+
+@pytest.mark.parametrize("shape", ["list", "generator", "write"])
+@pytest.mark.parametrize(("server", "kind"), list(REFUSED))
+def test_an_answer_the_server_refuses_is_logged_as_what_the_client_got(
+        wrap: Any, collector: Collector, server: str, kind: str, shape: str) -> None:
+    with served(server, _refused_app(kind, shape)) as port:
+        bare, _ = answer(port)
+    with served(server, wrap(_refused_app(kind, shape))) as port:
+        wrapped, _ = answer(port)
+    assert bare.split(b" ", 1)[1] == wrapped.split(b" ", 1)[1] == REFUSED[server, kind]
+    response = _response(collector)
+    code, _, reason = REFUSED[server, kind].decode().partition(" ")
+    assert (response["status"], response["statusText"]) == (int(code), reason)
+    if code == "500":  # the server's own answer: none of the app's headers or body
+        assert response["headers"] == []
+        assert (response["content"]["size"], response["bodySize"]) == (0, 0)

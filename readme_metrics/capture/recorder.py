@@ -149,6 +149,13 @@ class Recorder:
         if not self.responded:
             self.responded = time.perf_counter()
 
+    def server_answered(self, status: int, reason: str) -> None:
+        """The server sent none of the app's answer and answered this itself instead: its
+        status, none of the app's headers or body."""
+        self.respond(status, reason, ())
+        self.kept = Kept()
+        self.body_size = 0
+
     def record(self, chunk: bytes) -> None:
         """Count one response chunk and keep what fits under the limit. Never raises.
 

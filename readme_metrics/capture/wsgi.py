@@ -27,7 +27,9 @@ from readme_metrics.capture.wsgi_response import (
     SizedResponse,
     answers_500,
     read_along,
+    refuses_unsent,
     response_content_length,
+    sends_list_as_is,
     sets_docs_url,
 )
 from readme_metrics.config import MetricsApiConfig
@@ -193,9 +195,24 @@ class _Capture(Recorder):
 
     def write(self, data: bytes) -> Any:
         """The ``write`` callable the app gets: recorded, then the server's."""
+        first = not self._wrote
         self._wrote = True
         self.record(data)
-        return self._write(data)
+        try:
+            return self._write(data)
+        except BaseException as error:
+            if first:
+                self.refused(error)
+            raise
+
+    def refused(self, error: BaseException) -> None:
+        """The server's write of the answer's first chunk raised ``error``: log the 500 it
+        answers instead when it sent none of the app's answer (``refuses_unsent``)."""
+        try:
+            if refuses_unsent(self.environ, error):
+                self.server_answered(500, "Internal Server Error")
+        except Exception:  # pragma: no cover - never raise into the server
+            pass
 
     def settle_body(self, grace: float = 0.0) -> None:
         """Record the unread rest of the request body that has arrived (never blocks).
@@ -257,7 +274,8 @@ class _Capture(Recorder):
             self.finish_log()
             return result
         if (type(result) in (list, tuple) and self.status
-                and not (self.tee is not None and self.tee.arrives_later(self.environ))):
+                and not (self.tee is not None and self.tee.arrives_later(self.environ))
+                and sends_list_as_is(result, self.environ, self.headers)):
             # Nothing to wait for after the response: the list goes back as it is (some
             # servers frame a list differently from other iterables).
             record = self.record

@@ -9,7 +9,8 @@ them, keeping what the server read for the log.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
+import sys
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
 
 from readme_metrics.capture import unclosed
 from readme_metrics.capture.body import GRACE
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from readme_metrics.capture.wsgi import _Capture
 
 __all__ = ["Response", "SizedResponse", "answers_500", "holds_empty_chunks", "read_along",
-           "response_content_length", "sets_docs_url"]
+           "refuses_unsent", "response_content_length", "sends_list_as_is", "sets_docs_url"]
 
 
 def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[str, str]]
@@ -68,6 +69,38 @@ def answers_500(environ: Any, in_call: bool, wrote: bool) -> bool:
     return not wrote
 
 
+def refuses_unsent(environ: Any, error: BaseException) -> bool:
+    """Whether a server whose write of the answer's first chunk raised ``error`` sent none
+    of the app's answer and answers its own 500 instead. waitress builds the status line
+    and headers there, and one not latin-1 raises UnicodeEncodeError before any is
+    queued (a str chunk fails after); wsgiref asserts the chunk is bytes before it sends
+    anything (a str: AssertionError; a header not latin-1 fails after the status line
+    went out). gunicorn and werkzeug send the status and headers before they check the
+    chunk: the client got the app's status."""
+    if holds_empty_chunks(environ):
+        return isinstance(error, UnicodeEncodeError)
+    software = environ.get("SERVER_SOFTWARE")
+    return (isinstance(error, AssertionError) and software.__class__ is str
+            and software.startswith("WSGIServer/"))
+
+
+def sends_list_as_is(result: Any, environ: Any, headers: Sequence[Any]) -> bool:
+    """Whether a list or tuple the app returned goes to the server as it is, its log
+    finished now: not when the server may refuse its first chunk (not bytes: wsgiref) or
+    the headers (not latin-1: waitress), so that the refusal is seen (``Response``)."""
+    if result and result[0].__class__ is not bytes:
+        return False
+    if holds_empty_chunks(environ):
+        try:
+            for name, value in headers:
+                if not (value.isascii() and name.isascii()):
+                    name.encode("latin-1")
+                    value.encode("latin-1")
+        except Exception:  # noqa: BLE001 - not latin-1, or no str: waitress refuses it
+            return False
+    return True
+
+
 def response_content_length(headers: Iterable[tuple[str, str]]) -> int:
     """The Content-Length the app declared; -1 when none can be read (never raises)."""
     try:
@@ -90,7 +123,7 @@ class Response:
     to call.
     """
 
-    __slots__ = ("_capture", "_result", "_iterator", "_closed", "_unsent")
+    __slots__ = ("_capture", "_result", "_iterator", "_closed", "_unsent", "_first")
 
     def __init__(self, capture: _Capture, result: Iterable[bytes]) -> None:
         self._capture = capture
@@ -98,6 +131,9 @@ class Response:
         self._iterator: Optional[Iterator[bytes]] = None
         self._closed = False
         self._unsent = True  # the server has sent nothing yet, not even the status
+        # The chunk last handed over is the one the server sends the status with, and it
+        # has asked for no other since: a server refusing it closes with the error live.
+        self._first = False
         if not capture.pipeline.config.background_worker_mode:
             unclosed.ready()  # the log of a response dropped unclosed goes out from there
 
@@ -116,6 +152,7 @@ class Response:
             # clients leave close() to the test. Inline mode may send: it waits for close().
             # A body still in flight that the server keeps is waited for in close()
             # instead, once the server has sent the end of a streamed answer.
+            self._first = False
             capture = self._capture
             tee = capture.tee
             if tee is not None and tee.waits_for_close(capture.environ):
@@ -126,12 +163,16 @@ class Response:
                 capture.settle_body(GRACE)
             raise
         except BaseException as error:
+            self._first = False
             self._capture.fail(unsent=self._unsent, error=error)
             raise
         if self._unsent:
             # Servers send the status with the first chunk, an empty one too, but those
             # following PEP 3333 to the letter (waitress) wait for a non-empty one.
             self._unsent = not chunk and holds_empty_chunks(self._capture.environ)
+            self._first = not self._unsent
+        elif self._first:
+            self._first = False
         self._capture.record(chunk)
         return chunk
 
@@ -139,6 +180,12 @@ class Response:
         if self._closed:
             return
         self._closed = True
+        if self._first:
+            # The server stopped at the first chunk: if it is closing because it refused
+            # that chunk (waitress's finally, wsgiref's except), the error is live here.
+            error = sys.exc_info()[1]
+            if error is not None:
+                self._capture.refused(error)
         try:
             close = getattr(self._result, "close", None)
             if close is not None:
