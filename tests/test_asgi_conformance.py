@@ -438,7 +438,11 @@ def test_a_client_half_closing_mid_body_is_logged_as_it_got_it(
         collector: Collector, tmp_path: Path, app: str, server: str) -> None:
     """A client sends part of a chunked body and shuts its side: the servers tell the app
     ``http.disconnect``, yet hypercorn's asyncio worker (and granian) still send the
-    app's answer, which the client reads. Whatever answer it got, the log says it."""
+    app's answer, which the client reads. Whatever answer it got, the log says it.
+    Except one race: hypercorn's asyncio worker sometimes reads the end of the client's
+    data while its h11 parser still waits for the chunk's end, and answers 400 itself;
+    behind Starlette's ServerErrorMiddleware that 400 cannot be told (_unknowable), so
+    there a 400 is not compared (about 1 run in 5 under load)."""
     def answer(port: int, path: str) -> Optional[int]:
         data = _raw(port, "wrap", path, "POST", path, b"",
                     "Transfer-Encoding: chunked") + b"3\r\nabc\r\n"
@@ -446,6 +450,7 @@ def test_a_client_half_closing_mid_body_is_logged_as_it_got_it(
             sock.sendall(data)
             sock.shutdown(socket.SHUT_WR)
             got = read_answer(sock, SAFETY)
-        return int(got.split()[1]) if got else None  # None: the server dropped it
+        status = int(got.split()[1]) if got else None  # None: the server dropped it
+        return None if status == 400 and _unknowable(app, server) else status
 
     _logged_as_got(collector, tmp_path, app, server, answer)
