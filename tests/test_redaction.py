@@ -374,6 +374,20 @@ JSON_CASES = [
 ]
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    pytest.param('{"M": "{\\u0022token\\u0022: 1}"}', {"M": '{"token":"[REDACTED]"}'},
+                 id="quotes-escaped-as-u0022"),
+    pytest.param('{"M": "{\\"token\\": 1}"}', {"M": '{"token":"[REDACTED]"}'},
+                 id="quotes-escaped"),
+    pytest.param('{"M": "{token}", "a": ["[1]"]}', {"M": "{token}", "a": ["[1]"]},
+                 id="no-escaped-quote-no-document"),
+])
+def test_a_string_holding_json_is_found_however_its_quotes_are_escaped(
+        text: str, expected: Any) -> None:
+    out = Redactor(["token"]).json_text(text)
+    assert out is not None and json.loads(out) == expected
+
+
 @pytest.mark.parametrize(("deny", "allow", "document", "expected"), JSON_CASES)
 def test_json_text(deny: list[str], allow: list[str], document: Any, expected: Any) -> None:
     out = Redactor(deny, allow).json_text(json.dumps(document))

@@ -52,6 +52,7 @@ _JSON_START = re.compile(r"\s*[\[{]")
 # The first characters of a JSON string value that may be a JSON document itself.
 _JSON_FIRST = frozenset("{[ \t\n\r")
 # A raw query or form value that may start a JSON document (blanks first, "+" too).
+_JSON_VALUE_FIRST = frozenset("{[%+ \t\n\r")
 _JSON_VALUE = re.compile(r"(?:[+\s]|%(?:20|09|0A|0D))*(?:[{\[]|%7B|%5B)", re.IGNORECASE)
 # Distinct bracketed names remembered per redactor (names repeat from request to request).
 _BRACKETED_MAX = 1024
@@ -224,6 +225,8 @@ class Redactor:
         decoded = _decode_name(name)
         if self.redacts(decoded):
             return quote(redacted(decode_component(value)), safe="")
+        if value[:1] not in _JSON_VALUE_FIRST:  # as almost every value: no JSON
+            return None
         return self._json_value(decoded, value, decode_component)
 
     def _hidden_in(self, codec: str, name: str, value: str) -> str | None:
@@ -284,7 +287,8 @@ class Redactor:
             # A bare value has no key: with an allowlist, it is not listed.
             return json.dumps(redacted(document)) if allow_mode else text
         try:
-            if not self._walk(document, allow_mode):
+            if not self._walk(document, allow_mode, "\\" in text and (
+                    '\\"' in text or "\\u" in text)):
                 return text
             out = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
             if "\\" in text and "\\u" in text:  # the backslash first, see mentions_key
@@ -307,8 +311,13 @@ class Redactor:
         document = self.json_text(text, listed=self.allows(name))
         return document, document is None and self.mentions_key(text)
 
-    def _walk(self, root: dict[str, Any] | list[Any], allow_root: bool) -> bool:
+    def _walk(self, root: dict[str, Any] | list[Any], allow_root: bool,
+              quoted: bool = False) -> bool:
         """Redact ``root`` in place; True when anything changed.
+
+        ``quoted``: the text holds an escaped quote (or a ``\\u`` escape, which may spell
+        one), so a string value in it may be a JSON document with keys (see
+        :meth:`_inner`); without one, none is.
 
         Iterative (an explicit stack) so that documents nested as deep as the JSON parser
         accepts cannot exhaust the Python stack.
@@ -316,6 +325,7 @@ class Redactor:
         deny_keys, deny_paths = self._deny_keys, self._deny_paths
         allow_keys, allow_paths = self._allow_keys, self._allow_paths
         has_deny, track = self._has_deny, self._track_paths
+        inner = has_deny and quoted
         changed = False
         # (node, path of the key holding it, allowlist applies)
         stack: list[tuple[Any, str, bool]] = [(root, "", allow_root)]
@@ -334,7 +344,7 @@ class Redactor:
                             # Kept whole, but the denylist still wins deeper down.
                             if nested and has_deny:
                                 stack.append((value, here, False))
-                            elif has_deny and value.__class__ is str and value[:1] in _JSON_FIRST:
+                            elif inner and value.__class__ is str and value[:1] in _JSON_FIRST:
                                 changed = self._inner(node, key, value) or changed
                         elif nested:
                             stack.append((value, here, True))
@@ -343,7 +353,7 @@ class Redactor:
                             changed = True
                     elif nested and has_deny:
                         stack.append((value, here, False))
-                    elif has_deny and value.__class__ is str and value[:1] in _JSON_FIRST:
+                    elif inner and value.__class__ is str and value[:1] in _JSON_FIRST:
                         changed = self._inner(node, key, value) or changed
             else:
                 for index, value in enumerate(node):
@@ -354,7 +364,7 @@ class Redactor:
                         # root array has no key, so no key lists it (as a bare value).
                         node[index] = redacted(value)
                         changed = True
-                    elif has_deny and value.__class__ is str and value[:1] in _JSON_FIRST:
+                    elif inner and value.__class__ is str and value[:1] in _JSON_FIRST:
                         changed = self._inner(node, index, value) or changed
         return changed
 
