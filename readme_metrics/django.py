@@ -542,8 +542,8 @@ class MetricsMiddleware:
                 self.pipeline.skip()
                 return response
             url = self.pipeline.documentation_url(capture.recorder.log_id)
-            if url is not None:
-                response["x-documentation-url"] = url
+            if url is not None and not response.has_header("x-documentation-url"):
+                response["x-documentation-url"] = url  # the app's own is kept
             capture.respond(response)
             if getattr(response, "streaming", False):
                 self._stream(capture, response)

@@ -933,6 +933,28 @@ def test_every_kind_of_grouping_function_is_awaited_when_async(
     assert collector.logs[0]["group"]["label"] == "Owlbert"
 
 
+@pytest.mark.parametrize("name", [b"x-documentation-url", b"X-Documentation-Url"])
+def test_the_apps_own_documentation_url_is_kept_and_none_added(
+        wrap: Any, collector: Collector, name: bytes) -> None:
+    # Before, the library's was added after the app's: the server sent two, the client
+    # reading either.
+    own = b"https://app.example.test/docs/pets"
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/plain"), (name, own)]})
+        await send({"type": "http.response.body", "body": b"pets"})
+
+    bare = asyncio.run(run(app, http_scope()))
+    done = asyncio.run(run(wrap(app), http_scope()))
+    assert done.start["headers"] == bare.start["headers"]
+    assert [(bytes(k), bytes(v)) for k, v in done.start["headers"]
+            if bytes(k).lower() == b"x-documentation-url"] == [(name, own)]
+    response = entry(collector.wait_for_logs(1)[0])["response"]
+    assert [h for h in response["headers"] if h["name"].lower() == "x-documentation-url"
+            ] == [{"name": name.decode(), "value": own.decode()}]
+
+
 @pytest.mark.parametrize("base_log_url", [None, DOCS], ids=["no-doc-url", "doc-url"])
 def test_headers_an_outer_middleware_edits_in_place_are_logged_as_the_app_sent_them(
         wrap: Any, collector: Collector, base_log_url: Any) -> None:

@@ -152,11 +152,20 @@ def no_content(request: HttpRequest) -> HttpResponse:
     return HttpResponse(b"dropped by the server", status=204)
 
 
+OWN_DOCS = "https://app.example.test/docs/pets"
+
+
+def own_docs(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(b"pets", content_type="text/plain")
+    response["X-Documentation-Url"] = OWN_DOCS
+    return response
+
+
 urlpatterns = [
     path("hello", hello), path("body", body), path("form", form), path("read", read),
     path("ignore", ignore), path("stream", stream), path("astream", astream),
     path("file", file), path("boom", boom), path("no-content", no_content),
-    path("slashed/", ignore),
+    path("slashed/", ignore), path("own-docs", own_docs),
 ]
 
 # -- fixtures ------------------------------------------------------------------------
@@ -689,6 +698,24 @@ def test_asgi_get_is_logged_with_documentation_url(collector: Collector,
     assert request["url"] == "http://testserver/hello?name=J%C3%BCrgen"
     assert request["httpVersion"] == "HTTP/1.1"
     assert log["clientIPAddress"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize("handler", ["wsgi", "asgi"])
+def test_the_apps_own_documentation_url_is_kept(collector: Collector,
+                                                config: MetricsApiConfig,
+                                                handler: str) -> None:
+    # Before, the library's replaced the app's, which the client never saw.
+    if handler == "wsgi":
+        got = Client().get("/own-docs", HTTP_X_API_KEY="k1")["X-Documentation-Url"]
+    else:
+        got = run_asgi("GET", "/own-docs", headers={"X-Api-Key": "k1"}).headers[
+            "X-Documentation-Url"]
+    assert got == OWN_DOCS
+    [log] = collector.wait_for_logs(1)
+    assert_valid_log(log)
+    assert [h for h in entry(log)["response"]["headers"]
+            if h["name"].lower() == "x-documentation-url"
+            ] == [{"name": "X-Documentation-Url", "value": OWN_DOCS}]
 
 
 def test_asgi_async_streaming_stays_streamed(collector: Collector,

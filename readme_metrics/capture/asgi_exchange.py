@@ -21,6 +21,7 @@ from readme_metrics.capture.asgi_messages import (
     body_record,
     content_length,
     cut_answered,
+    sets_docs_url,
     start_status,
 )
 from readme_metrics.capture.asgi_outlive import is_cancellation, running_trio
@@ -319,15 +320,16 @@ class _Exchange:
         await self.finish(failed=False)
 
     def _start(self, message: Message) -> tuple[Message, Any]:
-        """The start to send (with x-documentation-url when the exchange is logged), and
-        a copy of its headers as raw byte pairs, decoded on the delivery worker."""
+        """The start to send (with x-documentation-url when the exchange is logged and
+        the app set none itself), and a copy of its headers as raw byte pairs, decoded
+        on the delivery worker."""
         headers = message.get("headers") or []
         if headers.__class__ is not list and headers.__class__ is not tuple:
             headers = list(headers)  # an iterator could be read only once: read it here
             message = {**message, "headers": headers}
         if self.group is not None:
             url = self.middleware.documentation_url(self.recorder.log_id)
-            if url is not None:
+            if url is not None and not sets_docs_url(headers):
                 headers = [*headers, (b"x-documentation-url", url)]
                 message = {**message, "headers": headers}
         # The list sent may be edited in place on its way (Starlette's GZipMiddleware
