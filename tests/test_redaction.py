@@ -437,6 +437,27 @@ def test_json_text_deep_nesting_does_not_raise() -> None:
     assert Redactor(["password"]).json_text(too_deep) is None
 
 
+@pytest.mark.parametrize("escape", ["plain", "u005c"])
+def test_json_in_json_strings_does_not_grow_with_its_depth(escape: str) -> None:
+    """Documents in JSON strings in JSON strings ...: each level written back is escaped
+    again by every level around it, so the redacted text grew as 2 ** depth (a 6 KB body
+    with its backslashes spelled \\u005c became 268 MB). Bounded now, and the denied
+    value hidden at every depth."""
+    def quoted(document: str) -> str:
+        if escape == "plain":
+            return json.dumps(document)
+        # Every backslash and quote as a \\u escape: the body grows slowly with its depth.
+        return '"' + document.replace("\\", "\\u005c").replace('"', "\\u0022") + '"'
+
+    text = '{"token":"SECRET"}'
+    for _ in range(16):
+        text = '{"a":' + quoted(text) + "}"
+    out = Redactor(["token"]).json_text(text)
+    assert out is not None and "SECRET" not in out
+    assert len(out) <= 4 * len(text), (len(text), len(out))
+    json.loads(out)  # still JSON
+
+
 @pytest.mark.parametrize(
     ("deny", "allow", "text", "expected"),
     [

@@ -271,7 +271,8 @@ def _max_age(value: str, received: Optional[float]) -> Optional[str]:
     """
     if received is None or _DELTA_SECONDS.match(value) is None:
         return None
-    if len(value) > 15:  # beyond any date either way (and int() of 5,000 digits raises)
+    if len(value.lstrip("-").lstrip("0")) > 15:  # beyond any date either way (and int()
+        # of 5,000 digits raises); leading zeros say nothing: 0000000000000005 is 5 s
         return _iso(0.0 if value.startswith("-") else float(MAX_EPOCH))
     seconds = int(value)
     return _iso(received + seconds if seconds > 0 else 0.0)

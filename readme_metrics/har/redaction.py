@@ -49,6 +49,9 @@ _decode_name = lru_cache(maxsize=2048)(decode_component)
 
 _BRACKETS = re.compile(r"[\[\]]+")
 _JSON_START = re.compile(r"\s*[\[{]")
+#: How many JSON documents inside JSON strings (inside JSON strings ...) are looked into
+#: key by key; a deeper one that could hold a denied key is hidden whole (see _inner).
+MAX_INNER_DEPTH = 2
 # The first characters of a JSON string value that may be a JSON document itself.
 _JSON_FIRST = frozenset("{[ \t\n\r")
 # A raw query or form value that may start a JSON document (blanks first, "+" too).
@@ -267,13 +270,14 @@ class Redactor:
 
     # -- JSON -----------------------------------------------------------------------
 
-    def json_text(self, text: str, listed: bool = False) -> str | None:
+    def json_text(self, text: str, listed: bool = False, depth: int = 0) -> str | None:
         """Redact a JSON document; None when ``text`` is not JSON.
 
         When nothing needs redacting the original text is returned unchanged (byte
         exact); otherwise the document is re-serialised compactly with non-ASCII kept.
         ``listed``: the document is the value of a key the allowlist lists (a JSON form
-        field), so only the denylist applies inside it.
+        field), so only the denylist applies inside it. ``depth``: how many JSON strings
+        hold this document (see :meth:`_inner`).
         """
         try:
             document = json.loads(text, parse_constant=_reject_constant,
@@ -288,7 +292,7 @@ class Redactor:
             return json.dumps(redacted(document)) if allow_mode else text
         try:
             if not self._walk(document, allow_mode, "\\" in text and (
-                    '\\"' in text or "\\u" in text)):
+                    '\\"' in text or "\\u" in text), depth):
                 return text
             out = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
             if "\\" in text and "\\u" in text:  # the backslash first, see mentions_key
@@ -312,7 +316,7 @@ class Redactor:
         return document, document is None and self.mentions_key(text)
 
     def _walk(self, root: dict[str, Any] | list[Any], allow_root: bool,
-              quoted: bool = False) -> bool:
+              quoted: bool = False, depth: int = 0) -> bool:
         """Redact ``root`` in place; True when anything changed.
 
         ``quoted``: the text holds an escaped quote (or a ``\\u`` escape, which may spell
@@ -345,7 +349,7 @@ class Redactor:
                             if nested and has_deny:
                                 stack.append((value, here, False))
                             elif inner and value.__class__ is str and value[:1] in _JSON_FIRST:
-                                changed = self._inner(node, key, value) or changed
+                                changed = self._inner(node, key, value, depth) or changed
                         elif nested:
                             stack.append((value, here, True))
                         else:
@@ -354,7 +358,7 @@ class Redactor:
                     elif nested and has_deny:
                         stack.append((value, here, False))
                     elif inner and value.__class__ is str and value[:1] in _JSON_FIRST:
-                        changed = self._inner(node, key, value) or changed
+                        changed = self._inner(node, key, value, depth) or changed
             else:
                 for index, value in enumerate(node):
                     if isinstance(value, (dict, list)):
@@ -365,15 +369,25 @@ class Redactor:
                         node[index] = redacted(value)
                         changed = True
                     elif inner and value.__class__ is str and value[:1] in _JSON_FIRST:
-                        changed = self._inner(node, index, value) or changed
+                        changed = self._inner(node, index, value, depth) or changed
         return changed
 
-    def _inner(self, node: Any, at: Any, text: str) -> bool:
+    def _inner(self, node: Any, at: Any, text: str, depth: int = 0) -> bool:
         """Redact ``node[at]``, a string that is itself a JSON document (a webhook's
-        ``"Message": "{\\"token\\": ...}"``), by the denylist; True when it changed."""
+        ``"Message": "{\\"token\\": ...}"``), by the denylist; True when it changed.
+
+        ``depth``: how many JSON strings hold ``node`` already. Each level written back
+        is escaped once more by each level around it (a backslash doubles), so documents
+        in strings in strings ... grew as 2 ** depth: a 6 KB body (its backslashes
+        spelled ``\\u005c``) was logged as 268 MB, and 16 KB exhausted the memory. Past
+        :data:`MAX_INNER_DEPTH` levels such a string is hidden whole if it could hold a
+        denied key, and left as it is otherwise."""
         if _JSON_START.match(text) is None or not self.mentions_key(text):
             return False
-        document = self.json_text(text, listed=True)
+        if depth >= MAX_INNER_DEPTH:
+            node[at] = redacted(text)
+            return True
+        document = self.json_text(text, listed=True, depth=depth + 1)
         if document is None or document == text:
             return False
         node[at] = document
