@@ -319,6 +319,9 @@ class _RestOnRead:
     def __iter__(self) -> Iterator[bytes]:
         return iter(self._body())
 
+    def seekable(self) -> bool:
+        return False  # as Django's LimitedStream: Django 6.1's request.body asks
+
     def close(self) -> None:
         pass  # the tee's stream is Django's own; request.body closes this one after reading
 

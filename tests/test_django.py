@@ -938,3 +938,22 @@ def test_asgi_inline_sends_waiting_are_bounded(collector: Collector) -> None:
     stats = pipeline.stats
     assert stats["sent"] + stats["dropped"] == stats["captured"] == 30, stats
     assert len(collector.logs) == stats["sent"]
+
+
+def test_the_stream_lent_to_a_grouping_function_answers_what_request_body_asks() -> None:
+    """Django 6.1's ``request.body`` asks ``request._stream.seekable()`` before reading;
+    the stream lent while the grouping function runs had no such method, so under Django
+    6.1 (Python 3.12 and later) a grouping function reading a body the view left unread
+    raised AttributeError and the request was not logged (tests/test_slow_client.py's
+    grouping cases under gunicorn and wsgiref). It is not seekable, as Django's own
+    LimitedStream, and reads the body."""
+    from django.core.handlers.wsgi import LimitedStream
+
+    from readme_metrics.capture.body import BodyRecord
+    from readme_metrics.capture.stream_tee import StreamTee
+
+    record = BodyRecord(1024, declared=6)
+    tee = StreamTee(LimitedStream(io.BytesIO(b"abcdef"), 6), record)
+    lent = adapter._RestOnRead(tee, {"CONTENT_LENGTH": "6"})
+    assert lent.seekable() is LimitedStream(io.BytesIO(), 0).seekable() is False
+    assert lent.read() == b"abcdef"
