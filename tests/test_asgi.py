@@ -1112,7 +1112,7 @@ def test_a_body_read_after_the_answer_does_not_change_the_queued_log(
     the later bytes."""
     first, rest = b'{"part": 1, ', [b'"more": "', b'x' * 40 + b'"}']
     whole = first + b"".join(rest)
-    answered = asyncio.Event()
+    answered: Any = None  # made in the loop: on Python 3.9 an Event binds the current one
     read_by_the_app: list[bytes] = []
 
     async def receive_rest(receive: Any) -> None:  # after the answer
@@ -1146,6 +1146,8 @@ def test_a_body_read_after_the_answer_does_not_change_the_queued_log(
         app = Starlette(routes=[Route("/", endpoint, methods=["POST"])])
 
     async def serve() -> None:
+        nonlocal answered
+        answered = asyncio.Event()
         messages = [{"type": "http.request", "body": first, "more_body": True}]
 
         async def receive() -> dict[str, Any]:

@@ -800,6 +800,8 @@ def test_asgi_inline_send_is_off_the_event_loop_and_after_the_answer(
     assert (pipeline.stats["sent"], pipeline.stats["failed_batches"]) == (1, 0)
 
 
+@pytest.mark.skipif(django.VERSION < (5, 0), reason="Django's ASGI handler cancels a "
+                    "request whose client left from 5.0 on (4.2 is the newest on Python 3.9)")
 @pytest.mark.parametrize("background", [True, False], ids=["background", "inline"])
 def test_asgi_client_gone_while_an_async_grouping_function_runs(
         collector: Collector, background: bool) -> None:
