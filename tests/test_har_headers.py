@@ -222,6 +222,10 @@ def test_a_max_age_from_an_impossible_start_time_never_costs_the_log(
                  '<https://x/p?page=2&token=%5BREDACTED%202%5D>; rel="next", '
                  '<https://x/p?token=%5BREDACTED%202%5D#a>; rel=last', id="link"),
     pytest.param("Link", "token=S3", "token=S3", id="link-without-a-target"),
+    # The anchor parameter is a link's other URL (RFC 8288 3.2), quoted.
+    pytest.param("Link", '<https://x/p>; rel=next; Anchor = "https://x/a?token=S3"',
+                 '<https://x/p>; rel=next; Anchor = "https://x/a?token=%5BREDACTED%202%5D"',
+                 id="link-anchor"),
 ])
 def test_a_header_holding_a_url_has_its_query_redacted(name: str, value: str,
                                                        expected: str) -> None:

@@ -108,6 +108,9 @@ _PLAIN, _MASKED, _URL, _LINK = 0, 1, 2, 3
 # A Link header's targets (RFC 8288: "<https://api/items?page=2>; rel=next, <...>"),
 # pagination links that may carry a signed URL's token.
 _LINK_TARGET = re.compile(r"<([^<>]*)>")
+# Its anchor parameter, the other URL of a link (RFC 8288 3.2), quoted: a URL cannot be a
+# token. Any case and blanks, as a link's parameters may be written.
+_LINK_ANCHOR = re.compile(r'(;[ \t]*anchor[ \t]*=[ \t]*")([^"]*)(")', re.IGNORECASE)
 _ROLES: dict[str, tuple[str, int, bool, Optional[str]]] = {}
 
 
@@ -150,13 +153,17 @@ def _unlisted(value: str, kind: int, redactor: Redactor, caller: Optional[Caller
 
 def _link_targets(value: str, redactor: Optional[Redactor], caller: Optional[CallerKey]
                   ) -> str:
-    """A Link header with its targets redacted and scrubbed as URL headers are (the rest
-    of it, the caller's key masked as in any header, by the caller)."""
-    def target(found: re.Match[str]) -> str:
-        url = found[1] if redactor is None else redactor.url(found[1])
-        return f"<{url if caller is None else caller.url(url)}>"
+    """A Link header with its targets and anchors redacted and scrubbed as URL headers
+    are (the rest of it, the caller's key masked as in any header, by the caller)."""
+    def scrubbed(url: str) -> str:
+        url = url if redactor is None else redactor.url(url)
+        return url if caller is None else caller.url(url)
 
-    return _LINK_TARGET.sub(target, value)
+    value = _LINK_TARGET.sub(lambda found: f"<{scrubbed(found[1])}>", value)
+    if "anchor" not in value.lower():
+        return value
+    return _LINK_ANCHOR.sub(
+        lambda found: f"{found[1]}{scrubbed(found[2])}{found[3]}", value)
 
 
 def headers(
