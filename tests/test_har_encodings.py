@@ -487,3 +487,33 @@ def test_decode_order(body: bytes, essence: str, charset: Optional[str], truncat
     (bodies with no mark, no NULs and no other charset take a short cut to UTF-8 that
     must give the same answer)."""
     assert decode(body, essence, charset, truncated) == expected
+
+
+@pytest.mark.parametrize("charset", [
+    "latin-1", "latin1", "iso-8859-1", "iso8859-1", "iso-8859-15", "windows-1252",
+    "cp1252", "us-ascii", "ascii", "utf-8", "utf8", "utf-16", "shift_jis", "euc-jp",
+    "gb2312", "big5", "koi8-r", "mac-roman", "iso-2022-jp", "utf-7", "ebcdic-cp-us",
+])
+def test_a_charset_python_knows_is_used(charset: str) -> None:
+    import codecs
+
+    from readme_metrics.har.text import _text_codec
+
+    assert _text_codec.__wrapped__(charset) == codecs.lookup(charset).name
+
+
+def test_an_unknown_charset_is_not_remembered_by_the_process() -> None:
+    """codecs.lookup remembers each name it did not find (the encodings package caches its
+    misses) for the process's life: a client sending a new charset name each request
+    (Content-Type: text/plain; charset=x-<random, up to the header's limit>) grew the
+    process without bound. An unknown name is read as UTF-8 without being looked up."""
+    import encodings
+    import uuid
+
+    mark = uuid.uuid4().hex
+    name = f"x-{mark}-" + "a" * 4000
+    entry = entry_of(make_exchange(
+        request_headers=[("Content-Type", f"text/plain; charset={name}")],
+        request_body=b"caf\xc3\xa9"))
+    assert entry["request"]["postData"]["text"] == "caf\u00e9"
+    assert not [key for key in getattr(encodings, "_cache", {}) if mark in key]

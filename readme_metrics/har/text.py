@@ -6,6 +6,9 @@ Pure functions, cached per distinct header value (the values repeat from log to 
 from __future__ import annotations
 
 import codecs
+import encodings
+import encodings.aliases
+import pkgutil
 import re
 from functools import lru_cache, partial
 from typing import Callable, Optional
@@ -56,10 +59,25 @@ def content_type(value: Optional[str]) -> tuple[str, Optional[str]]:
     return essence.strip().lower(), charset
 
 
+# The charset names Python's own codecs answer to (their modules and aliases, as the
+# encodings package normalises a name): a name outside them is unknown without asking
+# codecs.lookup, which remembers every name it did not find for the process's life (the
+# encodings package caches its misses), so a client sending a new charset each request
+# grew the process without bound. Codecs a program registers itself are not looked up.
+_KNOWN_CHARSETS = frozenset(
+    {*encodings.aliases.aliases, *encodings.aliases.aliases.values(),
+     *(module.name for module in pkgutil.iter_modules(encodings.__path__))})
+
+
+def _known_charset(charset: str) -> bool:
+    name = encodings.normalize_encoding(charset)
+    return name in _KNOWN_CHARSETS or name.replace(".", "_") in _KNOWN_CHARSETS
+
+
 @lru_cache(maxsize=64)
 def _text_codec(charset: Optional[str]) -> str:
     """The text codec for a declared charset; UTF-8 if none, unknown or not text."""
-    if charset:
+    if charset and _known_charset(charset):
         try:
             info = codecs.lookup(charset)
         except LookupError:
