@@ -21,12 +21,11 @@ from readme_metrics.capture.asgi_messages import (
     body_record,
     content_length,
     cut_answered,
-    sets_docs_url,
     start_status,
 )
 from readme_metrics.capture.asgi_outlive import is_cancellation, running_trio
 from readme_metrics.capture.asgi_scope import ScopeRequest
-from readme_metrics.capture.recorder import Pending, Recorder
+from readme_metrics.capture.recorder import Pending, Recorder, sets_docs_url
 from readme_metrics.exchange import Group
 from readme_metrics.pipeline import MetricsPipeline
 

@@ -4,7 +4,6 @@
   at once when an HTTP/1 request has no body.
 - :func:`start_status`: the logged status and reason of an ``http.response.start``.
 - :func:`content_length`: the Content-Length of the response headers (-1 unknown).
-- :func:`sets_docs_url`: whether the app set an ``x-documentation-url`` header itself.
 - :func:`cut_answered`: whether the server answers :data:`CUT_STATUS` itself when it
   ends a request body with ``http.disconnect``.
 """
@@ -19,8 +18,7 @@ from readme_metrics.capture.asgi_scope import ScopeRequest
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.exchange import INVALID_STATUS
 
-__all__ = ["CUT_STATUS", "body_record", "content_length", "cut_answered", "sets_docs_url",
-           "start_status"]
+__all__ = ["CUT_STATUS", "body_record", "content_length", "cut_answered", "start_status"]
 
 #: What the client got when the server ended the request body (``http.disconnect``)
 #: before the app's response start, under the servers :func:`cut_answered` names: the
@@ -75,19 +73,6 @@ def content_length(headers: Any) -> int:
     except Exception:  # noqa: BLE001 - malformed headers are the server's to refuse
         pass
     return -1
-
-
-def sets_docs_url(headers: Any) -> bool:
-    """True when the app's response headers hold an ``x-documentation-url`` (any case):
-    its own is kept and the library adds none, so the client never gets two (never
-    raises)."""
-    try:
-        for name, _ in headers:
-            if len(name) == 19 and bytes(name).lower() == b"x-documentation-url":
-                return True
-    except Exception:  # noqa: BLE001 - malformed headers are the server's to refuse
-        pass
-    return False
 
 
 def cut_answered(receive: Any, send: Any) -> bool:

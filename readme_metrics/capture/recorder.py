@@ -29,13 +29,35 @@ import threading
 import time
 from http import HTTPStatus
 from itertools import chain
-from typing import Optional, Sequence, cast
+from typing import Any, Optional, Sequence, cast
 
 from readme_metrics.capture.body import BodyRecord, Kept
 from readme_metrics.capture.request import RequestSource, header_text
 from readme_metrics.exchange import INVALID_STATUS, Exchange, Group
 
-__all__ = ["Pending", "Recorder", "status_parts"]
+__all__ = ["Pending", "Recorder", "sets_docs_url", "status_parts"]
+
+#: The header the library adds to a logged response (SPEC 7), as WSGI (text) and ASGI
+#: (bytes) name it.
+_DOCS_NAME, _DOCS_NAME_BYTES = "x-documentation-url", b"x-documentation-url"
+
+
+def sets_docs_url(headers: Any) -> bool:
+    """True when the app's response headers, WSGI's (text names) or ASGI's (bytes), hold
+    an ``x-documentation-url`` (any case): its own is kept and the library adds none, so
+    the client never gets two (never raises)."""
+    try:
+        for name, _ in headers:
+            if len(name) != 19:
+                continue
+            if isinstance(name, str):
+                if name.lower() == _DOCS_NAME:
+                    return True
+            elif bytes(name).lower() == _DOCS_NAME_BYTES:
+                return True
+    except Exception:  # noqa: BLE001 - malformed headers are the server's to refuse
+        pass
+    return False
 
 
 # RFC 9112 4: three ASCII digits; PEP 3333: one space, then the reason phrase (HTAB, SP,

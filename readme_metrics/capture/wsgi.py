@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
 import webob
 
 from readme_metrics.capture.body import BodyRecord
-from readme_metrics.capture.recorder import Pending, Recorder, status_parts
+from readme_metrics.capture.recorder import Pending, Recorder, sets_docs_url, status_parts
 from readme_metrics.capture.request import EnvironRequest, content_length
 from readme_metrics.capture.wsgi_input import InputTee, replay_input
 from readme_metrics.capture.wsgi_response import (
@@ -30,7 +30,6 @@ from readme_metrics.capture.wsgi_response import (
     refuses_unsent,
     response_content_length,
     sends_list_as_is,
-    sets_docs_url,
 )
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.exchange import Group

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
 
 from readme_metrics.capture import unclosed
 from readme_metrics.capture.body import GRACE
+from readme_metrics.capture.recorder import sets_docs_url
 
 if TYPE_CHECKING:
     from readme_metrics.capture.wsgi import _Capture
 
 __all__ = ["Response", "SizedResponse", "answers_500", "holds_empty_chunks", "read_along",
-           "refuses_unsent", "response_content_length", "sends_list_as_is", "sets_docs_url"]
+           "refuses_unsent", "response_content_length", "sends_list_as_is"]
 
 
 def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[str, str]]
@@ -32,21 +33,6 @@ def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[st
     if extra is not None and not sets_docs_url(seen):
         seen.append(extra)
         yield extra
-
-
-_DOCS_HEADER = "x-documentation-url"
-
-
-def sets_docs_url(headers: Iterable[Any]) -> bool:
-    """True when the app set an ``x-documentation-url`` header itself (any case): its
-    own is kept and the library adds none, so the client never gets two (never raises)."""
-    try:
-        for name, _ in headers:
-            if name.__class__ is str and len(name) == 19 and name.lower() == _DOCS_HEADER:
-                return True
-    except Exception:  # noqa: BLE001 - malformed headers are the server's to refuse
-        pass
-    return False
 
 
 def holds_empty_chunks(environ: Any) -> bool:
