@@ -18,9 +18,11 @@ from readme_metrics.har.multipart import multipart_params
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.text import (
     FORM,
+    JSON_START,
     ascii_form,
     content_type,
     decode,
+    escape_undecoded,
     form_codec,
     parse_query,
 )
@@ -41,10 +43,7 @@ _NOT_KEYED_COMMENT = "body is not key/value data, so the allowlist redacted it w
 _FORM_OF_JSON_COMMENT = "body declared a form is JSON, so it was redacted key by key as JSON"
 _UNREADABLE_COMMENT = "body could not be decoded, so it was redacted whole"
 UNRECORDABLE_COMMENT = "body could not be recorded"
-_JSON_START = re.compile(r"\s*[\[{]")
 _JSON_BYTES_START = re.compile(rb"\s*[\[{]")
-# What surrogateescape makes of the bytes it cannot decode as UTF-8 (0x80 to 0xff).
-_NOT_UTF8_BYTE = re.compile("[\udc80-\udcff]")
 
 
 def records(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
@@ -60,7 +59,7 @@ def _join(first: Optional[str], second: Optional[str]) -> Optional[str]:
 
 
 def _looks_like_json(essence: str, text: str) -> bool:
-    return "json" in essence or _JSON_START.match(text) is not None
+    return "json" in essence or JSON_START.match(text) is not None
 
 
 # Codecs under which a key's ASCII bytes read as the key itself: a text that does not
@@ -124,11 +123,6 @@ def _clip(body: bytes, size: int, max_body_bytes: int) -> tuple[bytes, Optional[
     return body, None, False
 
 
-def _escaped_byte(match: re.Match[str]) -> str:
-    """A byte surrogateescape could not decode as UTF-8, percent-encoded."""
-    return f"%{ord(match.group()) - 0xDC00:02X}"
-
-
 def _form_params(body: bytes, charset: Optional[str], redactor: Optional[Redactor]
                  ) -> list[dict[str, str]]:
     codec = form_codec(charset)
@@ -143,8 +137,7 @@ def _form_params(body: bytes, charset: Optional[str], redactor: Optional[Redacto
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
-            text = _NOT_UTF8_BYTE.sub(_escaped_byte,
-                                      body.decode("utf-8", "surrogateescape"))
+            text = escape_undecoded(body.decode("utf-8", "surrogateescape"))
     if redactor is not None:
         # The pairs after a "#" in a pair too, and a field holding JSON key by key.
         text = redactor.query_string(text, codec)
@@ -240,7 +233,7 @@ def _json_as_form(text: str, redactor: Redactor) -> Optional[tuple[str, str]]:
     """(text, comment) of a form's ``text`` that is JSON, redacted as JSON: read as a form,
     its keys and values would be one field's name, which no list redacts. None when it
     is no JSON, or holds nothing to redact."""
-    if _JSON_START.match(text) is None or not redactor.mentions_key(text):
+    if JSON_START.match(text) is None or not redactor.mentions_key(text):
         return None
     document = redactor.json_text(text)
     if document is None:

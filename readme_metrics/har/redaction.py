@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 from urllib.parse import quote
 
 from readme_metrics.har.text import (
+    JSON_START,
     PROBED_TEXT,
     decode_component,
     decode_in,
@@ -48,7 +49,6 @@ __all__ = ["Redactor", "decode_component", "redacted"]
 _decode_name = lru_cache(maxsize=2048)(decode_component)
 
 _BRACKETS = re.compile(r"[\[\]]+")
-_JSON_START = re.compile(r"\s*[\[{]")
 #: How many JSON documents inside JSON strings (inside JSON strings ...) are looked into
 #: key by key; a deeper one that could hold a denied key is hidden whole (see _inner).
 MAX_INNER_DEPTH = 2
@@ -382,7 +382,7 @@ class Redactor:
         spelled ``\\u005c``) was logged as 268 MB, and 16 KB exhausted the memory. Past
         :data:`MAX_INNER_DEPTH` levels such a string is hidden whole if it could hold a
         denied key, and left as it is otherwise."""
-        if _JSON_START.match(text) is None or not self.mentions_key(text):
+        if JSON_START.match(text) is None or not self.mentions_key(text):
             return False
         if depth >= MAX_INNER_DEPTH:
             node[at] = redacted(text)

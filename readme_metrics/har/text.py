@@ -15,13 +15,16 @@ from typing import Callable, Optional
 from urllib.parse import unquote_to_bytes
 
 __all__ = [
-    "FORM", "PROBED_TEXT", "ascii_form", "content_type", "decode", "decode_component",
-    "decode_in", "form_codec", "fragment_pairs", "is_textual", "parse_query", "query_values",
-    "rarest", "sendable", "target_pairs", "url_pairs",
+    "FORM", "JSON_START", "PROBED_TEXT", "ascii_form", "content_type", "decode",
+    "decode_component", "decode_in", "escape_undecoded", "form_codec", "fragment_pairs",
+    "is_textual", "parse_query", "query_values", "rarest", "sendable", "target_pairs",
+    "url_pairs",
 ]
 
 #: The essence of a form body's Content-Type.
 FORM = "application/x-www-form-urlencoded"
+#: Text that may start a JSON document (an object or an array, blanks first).
+JSON_START = re.compile(r"\s*[\[{]")
 
 _PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 
@@ -351,6 +354,12 @@ def ascii_form(body: bytes) -> str:
     return _NOT_ASCII_BYTE.sub(_percent_encoded, body.decode("latin-1"))
 
 
+def escape_undecoded(text: str) -> str:
+    """``text`` decoded with surrogateescape, each byte it could not decode
+    percent-encoded (``caf\udce9`` is ``caf%E9``), as an escape of that byte is kept."""
+    return _ESCAPED_BYTE.sub(_percent_encoded, text)
+
+
 def decode_in(text: str, codec: str) -> str:
     """:func:`decode_component` for a form in ``codec`` (its declared charset, see
     :func:`form_codec`): its escapes are bytes in ``codec`` (``caf%E9`` in latin-1 is
@@ -366,7 +375,7 @@ def decode_in(text: str, codec: str) -> str:
         decoded.encode("utf-8", "surrogateescape")  # no other lone surrogate
     except (UnicodeError, LookupError, ValueError, TypeError):
         return decode_component(text)
-    return _ESCAPED_BYTE.sub(_percent_encoded, decoded)
+    return escape_undecoded(decoded)
 
 
 def _decode_run(match: re.Match[str]) -> str:
