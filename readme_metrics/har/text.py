@@ -67,14 +67,18 @@ def content_type(value: Optional[str]) -> tuple[str, Optional[str]]:
 # codecs.lookup, which remembers every name it did not find for the process's life (the
 # encodings package caches its misses), so a client sending a new charset each request
 # grew the process without bound. Codecs a program registers itself are not looked up.
-_KNOWN_CHARSETS = frozenset(
-    {*encodings.aliases.aliases, *encodings.aliases.aliases.values(),
-     *(module.name for module in pkgutil.iter_modules(encodings.__path__))})
+# Listed on the first charset looked up (on the delivery worker), not at import: listing
+# the encodings package's modules takes about 6 ms.
+@lru_cache(maxsize=1)
+def _known_charsets() -> frozenset[str]:
+    return frozenset(
+        {*encodings.aliases.aliases, *encodings.aliases.aliases.values(),
+         *(module.name for module in pkgutil.iter_modules(encodings.__path__))})
 
 
 def _known_charset(charset: str) -> bool:
-    name = encodings.normalize_encoding(charset)
-    return name in _KNOWN_CHARSETS or name.replace(".", "_") in _KNOWN_CHARSETS
+    name, known = encodings.normalize_encoding(charset), _known_charsets()
+    return name in known or name.replace(".", "_") in known
 
 
 @lru_cache(maxsize=64)
