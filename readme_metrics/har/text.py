@@ -360,7 +360,7 @@ def ascii_form(body: bytes) -> str:
 
 def escape_undecoded(text: str) -> str:
     """``text`` decoded with surrogateescape, each byte it could not decode
-    percent-encoded (``caf\udce9`` is ``caf%E9``), as an escape of that byte is kept."""
+    percent-encoded (``caf\\udce9`` is ``caf%E9``), as an escape of that byte is kept."""
     return _ESCAPED_BYTE.sub(_percent_encoded, text)
 
 
