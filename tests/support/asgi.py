@@ -103,12 +103,15 @@ async def run(app: Any, scope: dict[str, Any], messages: Optional[list[dict[str,
     message the app sends, as it is sent."""
     queue = list(messages if messages is not None else body_messages())
     result = Run()
-    forever = asyncio.Event()
+    # Made when first waited on, in the loop: on Python 3.9 asyncio.Event() binds the
+    # current event loop when made, and there is none under trio (then="disconnect" never
+    # waits) once an earlier asyncio.run has ended.
+    forever: Optional[asyncio.Event] = None
 
     waiting = 0
 
     async def receive() -> dict[str, Any]:
-        nonlocal waiting
+        nonlocal waiting, forever
         if queue:
             message = queue.pop(0)
         elif then == "disconnect":
@@ -116,6 +119,7 @@ async def run(app: Any, scope: dict[str, Any], messages: Optional[list[dict[str,
         else:
             result.overlapping_receives += waiting > 0
             waiting += 1
+            forever = forever or asyncio.Event()
             try:
                 await forever.wait()
             finally:
