@@ -197,6 +197,25 @@ POST_DATA_CASES = [
                              {"name": "b", "value": "[1"},
                              {"name": "c", "value": "[REDACTED 12]"}]},
                  id="urlencoded-field-holding-json"),
+    # ... in the form's charset: the redacted document's escapes are bytes in it too (they
+    # were UTF-8, read back as latin-1: "cafÃ©"); a character it has no byte for stays a
+    # JSON escape.
+    pytest.param(post("application/x-www-form-urlencoded; charset=latin-1",
+                      b"data=%7B%22password%22%3A%22pw%22%2C%22n%22%3A%22caf%E9%22%2C"
+                      b"%22e%22%3A%22%5Cu20ac%22%7D&raw={\"password\":1,\"n\":\"\xe9\"}"),
+                 DENY,
+                 {"mimeType": "application/x-www-form-urlencoded; charset=latin-1",
+                  "params": [{"name": "data",
+                              "value": '{"password":"[REDACTED 2]","n":"café","e":"\\u20ac"}'},
+                             {"name": "raw", "value": '{"password":"[REDACTED]","n":"é"}'}]},
+                 id="urlencoded-declared-latin-1-field-holding-json"),
+    pytest.param(post("application/x-www-form-urlencoded; charset=windows-1252",
+                      b"data=%7B%22password%22%3A%22pw%22%2C%22e%22%3A%22%80%5Cu20ac%22%7D"),
+                 DENY,
+                 {"mimeType": "application/x-www-form-urlencoded; charset=windows-1252",
+                  "params": [{"name": "data",
+                              "value": '{"password":"[REDACTED 2]","e":"€€"}'}]},
+                 id="urlencoded-declared-windows-1252-field-holding-json"),
     # JSON sent as a form (jQuery's default Content-Type): read as a form, it would be
     # one field's name, which no list redacts.
     pytest.param(post("application/x-www-form-urlencoded", b' {"password": "a&b=c", "n": 1}'),
@@ -345,6 +364,15 @@ CONTENT_CASES = [
                  {"size": 39, "mimeType": "application/x-www-form-urlencoded",
                   "text": "access_token=%5BREDACTED%208%5D&token_type=bearer"},
                  id="form-allowlist-by-field"),
+    # A latin-1 form's field holding JSON: written back in latin-1, as its escapes are.
+    pytest.param({"response_headers": [("Content-Type",
+                                        "application/x-www-form-urlencoded; charset=latin-1")],
+                  "response_body": b"d=%7B%22password%22%3A%22pw%22%2C%22n%22%3A%22%E9%22%7D",
+                  "response_body_size": 55}, Redactor(["password"]),
+                 {"size": 55, "mimeType": "application/x-www-form-urlencoded; charset=latin-1",
+                  "text": "d=%7B%22password%22%3A%22%5BREDACTED%202%5D%22%2C%22n%22%3A%22%E9"
+                          "%22%7D"},
+                 id="form-declared-latin-1-field-holding-json"),
     pytest.param({"response_headers": [("Content-Type", "multipart/form-data; boundary=B")],
                   "response_body": b'--B\r\nContent-Disposition: form-data; name="password"'
                                    b"\r\n\r\nhunter2\r\n--B--\r\n",

@@ -68,6 +68,25 @@ def redacted(value: object) -> str:
     return "[REDACTED]"
 
 
+def _in_charset(document: str, codec: str) -> bytes:
+    """A JSON ``document`` as bytes in ``codec``, a form's charset; a character it has no
+    byte for (a ``\\u20ac`` escape that redacting wrote as "€") is a JSON escape again:
+    only a string can hold one there."""
+    try:
+        return document.encode(codec)
+    except UnicodeEncodeError:
+        return "".join(character if _fits(character, codec) else json.dumps(character)[1:-1]
+                       for character in document).encode(codec)
+
+
+def _fits(character: str, codec: str) -> bool:
+    try:
+        character.encode(codec)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _normalise(entries: Iterable[Any] | None) -> frozenset[str]:
     if not entries:
         return frozenset()
@@ -230,19 +249,21 @@ class Redactor:
             return quote(redacted(decode_component(value)), safe="")
         if value[:1] not in _JSON_VALUE_FIRST:  # as almost every value: no JSON
             return None
-        return self._json_value(decoded, value, decode_component)
+        return self._json_value(decoded, value, decode_component, None)
 
     def _hidden_in(self, codec: str, name: str, value: str) -> str | None:
         """:meth:`_hidden_value` for a form in ``codec``."""
         decoded = decode_in(name, codec)
         if self.redacts(decoded) or self.denies(_decode_name(name)):
             return quote(redacted(decode_in(value, codec)), safe="")
-        return self._json_value(decoded, value, partial(decode_in, codec=codec))
+        return self._json_value(decoded, value, partial(decode_in, codec=codec), codec)
 
-    def _json_value(self, name: str, value: str, decode: Callable[[str], str]) -> str | None:
+    def _json_value(self, name: str, value: str, decode: Callable[[str], str],
+                    codec: Optional[str]) -> str | None:
         """The raw value of a pair that is not redacted itself, when it holds JSON (a
         query's ``filter={"token": ...}``, a form field's): redacted key by key as
-        :meth:`json_field` says, percent-encoded; None to keep it."""
+        :meth:`json_field` says, percent-encoded in the form's charset ``codec`` (None:
+        UTF-8), as its other escapes are read; None to keep it."""
         if _JSON_VALUE.match(value) is None:
             return None
         text = decode(value)
@@ -251,7 +272,7 @@ class Redactor:
             return quote(redacted(text), safe="")
         if document is None or document == text:
             return None
-        return quote(document, safe="")
+        return quote(document if codec is None else _in_charset(document, codec), safe="")
 
     def target(self, url: str) -> str:
         """A request's url (a ``#`` in it is data: see
