@@ -9,6 +9,7 @@ must not be logged, the call with it must arrive as one valid log.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Optional
 
 import pytest
 import requests
@@ -61,6 +62,7 @@ def test_the_reading_order() -> None:
     headings = list(readme_sections())
     wanted = ["Install", "Quick start: any WSGI app", "Quick start: Flask",
               "Quick start: Django", "Quick start: FastAPI (and any ASGI app)",
+              "Quick start: Bottle, Pyramid, Falcon, Starlette and others",
               "See it locally", "Configuration",
               "What is sent, and how to keep secrets out", "Troubleshooting",
               "How logs reach ReadMe", "Performance", "Development"]
@@ -140,11 +142,12 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
     raise AssertionError(f"app did not listen on {port}:\n{log.read_text()}")
 
 
-def _one_log(collector: Collector, log: Path) -> list[dict[str, Any]]:
-    """The collector's logs once one arrived; else fail with the app's own output (which
-    says, say, that its port was taken by another process: the answer came from that)."""
+def _one_log(collector: Collector, log: Path, count: int = 1) -> list[dict[str, Any]]:
+    """The collector's logs once ``count`` arrived; else fail with the app's own output
+    (which says, say, that its port was taken by another process: the answer came from
+    that)."""
     try:
-        return collector.wait_for_logs(1, timeout=30)
+        return collector.wait_for_logs(count, timeout=30)
     except AssertionError as exc:
         raise AssertionError(f"{exc}; the app's output:\n{log.read_text(errors='replace')}"
                              ) from None
@@ -254,9 +257,11 @@ def test_quick_start_copied_verbatim_logs_a_call(tmp_path: Path, collector: Coll
 # -- the examples, run as their docstrings say ------------------------------------------
 
 EXAMPLES = REPO_ROOT / "examples"
+#: The examples of README's "Other frameworks" (tests/test_framework_examples.py).
+FRAMEWORK_EXAMPLES = ["bottle/app.py", "pyramid/app.py", "falcon/app.py", "starlette/app.py"]
 #: The example modules whose docstring says how to run them against the local collector.
 RUNNABLE_EXAMPLES = ["wsgi_app.py", "flask/app.py", "fastapi/app.py",
-                     "django/exampleproject/settings.py"]
+                     "django/exampleproject/settings.py", *FRAMEWORK_EXAMPLES]
 
 
 def docstring_commands(path: Path) -> list[str]:
@@ -292,16 +297,25 @@ def _example_argv(command: str, port: int) -> tuple[list[str], dict[str, str]]:
         if rest[:2] == ["manage.py", "runserver"]:  # the reloader's child outlives terminate
             return [sys.executable, *rest, f"127.0.0.1:{port}", "--noreload"], {}
         return [sys.executable, *rest], {"PORT": str(port)}
+    if tool in ("gunicorn", "waitress-serve"):  # --bind / --listen=127.0.0.1:8000
+        assert "127.0.0.1:8000" in command, command
+        module = "waitress" if tool == "waitress-serve" else tool
+        return [sys.executable, "-m", module,
+                *(arg.replace(":8000", f":{port}") for arg in rest)], {}
     # On the quick starts' port: flask's default, 5000, is macOS's AirPlay receiver.
     assert tool in ("uvicorn", "flask") and rest[-2:] == ["--port", "8000"], command
     return [sys.executable, "-m", tool, *rest[:-1], str(port)], {}
 
 
-@pytest.mark.e2e
-@pytest.mark.parametrize("name", RUNNABLE_EXAMPLES)
-def test_example_runs_as_its_docstring_says(name: str, tmp_path: Path,
-                                            collector: Collector) -> None:
-    """The docstring's lines, in order, against a real collector: one call, one log."""
+@contextlib.contextmanager
+def example_served(name: str, tmp_path: Path, metrics_server: str,
+                   run: Optional[str] = None,
+                   **variables: str) -> Iterator[tuple[str, str, str, Path]]:
+    """The example ``name`` set up and served as its docstring's lines say, in order
+    (``run``: another command than its own, from a copy of examples/), with README's
+    "See it locally" environment pointed at ``metrics_server``, plus ``variables``.
+    Yields the curl line's URL (on a free port), its header's name and value, and the
+    file with the app's output; stops the app after."""
     commands = docstring_commands(EXAMPLES / name)
     assert commands[:2] and commands[1] == "readme-metrics collect", commands
     shutil.copytree(EXAMPLES, tmp_path / "examples")  # runserver writes db.sqlite3 beside
@@ -314,8 +328,9 @@ def test_example_runs_as_its_docstring_says(name: str, tmp_path: Path,
     exported = dict(pair.split("=", 1) for pair in rest.pop(0).split()[1:])
     assert exported == {"README_API_KEY": "any-key",
                         "README_METRICS_SERVER": "http://127.0.0.1:8001"}, exported
-    env.update(exported, README_METRICS_SERVER=collector.url, README_FLUSH_INTERVAL="0.2")
-    *setup, run, curl = rest
+    env.update(exported, README_METRICS_SERVER=metrics_server, README_FLUSH_INTERVAL="0.2",
+               **variables)
+    *setup, documented_run, curl = rest
     for command in setup:  # python manage.py migrate
         tool, *args = command.split()
         assert tool == "python", command
@@ -324,21 +339,30 @@ def test_example_runs_as_its_docstring_says(name: str, tmp_path: Path,
     header, url = re.fullmatch(r'curl -H "([^"]+)" (http://127\.0\.0\.1:\d+/\S*)',
                                curl).groups()  # type: ignore[union-attr]
     port = free_port()
-    argv, extra = _example_argv(run, port)
+    argv, extra = _example_argv(run or documented_run, port)
     env.update(extra)
     url = re.sub(r":\d+/", f":{port}/", url, count=1)
     log = tmp_path / "app-output.txt"
     proc = _start_app(argv, cwd, env, port, log)
     try:
-        name_, _, value = header.partition(": ")
-        # A browser that visited another Django project on 127.0.0.1 sends its session
-        # cookie: Django's example looks the session up in its database (request.user).
-        cookie = {"Cookie": "sessionid=abcdefghijklmnopqrstuvwxyz012345"}
-        answer = requests.get(url, headers={name_: value, **cookie}, timeout=10)
-        logs = _one_log(collector, log)
+        header_name, _, value = header.partition(": ")
+        yield url, header_name, value, log
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("name", RUNNABLE_EXAMPLES)
+def test_example_runs_as_its_docstring_says(name: str, tmp_path: Path,
+                                            collector: Collector) -> None:
+    """The docstring's lines, in order, against a real collector: one call, one log."""
+    with example_served(name, tmp_path, collector.url) as (url, header, value, log):
+        # A browser that visited another Django project on 127.0.0.1 sends its session
+        # cookie: Django's example looks the session up in its database (request.user).
+        cookie = {"Cookie": "sessionid=abcdefghijklmnopqrstuvwxyz012345"}
+        answer = requests.get(url, headers={header: value, **cookie}, timeout=10)
+        logs = _one_log(collector, log)
     assert answer.status_code == 200, answer.text
     assert len(logs) == 1, logs
     assert_valid_log(logs[0])
