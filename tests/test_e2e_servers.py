@@ -735,6 +735,51 @@ def test_the_log_says_what_the_client_got(server: str, collector: Collector,
         {"name": "n", "value": "é x"}, {"name": "raw", "value": "%FF%FE"}]
 
 
+#: The status a client gets from restarting_app (tests/support/e2e_apps.py): servers take
+#: a second start_response until the status went out with a first chunk (uWSGI too, though
+#: its start_response then raises), but granian, which takes the status and headers the
+#: app gave by the time its call returned, and no later one (none at all: a bare 200).
+RESTARTS = {"exc-info": 503, "in-iterable": 503, "lazy": 202, "after-first-chunk": 201}
+RESTARTS_ELSEWHERE = {"granian": {"in-iterable": 201, "lazy": 200}}
+MARKERS = {"x-first", "x-second"}
+
+
+@pytest.mark.parametrize("server", [
+    "waitress", "gunicorn-sync", "werkzeug", "wsgiref",
+    pytest.param("uwsgi", marks=NO_UWSGI),
+    pytest.param("granian", marks=pytest.mark.skipif(
+        importlib.util.find_spec("granian") is None, reason="granian is not installed")),
+])
+def test_a_restarted_response_is_logged_as_the_client_got_it(
+        server: str, collector: Collector, tmp_path: Path) -> None:
+    """start_response called again with exc_info (PEP 3333): the log has the status and
+    headers the client got, and the client gets one x-documentation-url at most (gunicorn
+    keeps the headers of both calls: it got two)."""
+    port = free_port()
+    modes = {**RESTARTS, **RESTARTS_ELSEWHERE.get(server, {})}
+    env = server_env(collector, README_BASE_LOG_URL=DOCS)
+    with serve(SERVERS[server](port, "tests.support.e2e_apps:plain_app"), env, tmp_path,
+               port):
+        answers = {mode: raw_answer(port, f"GET /restart/{mode} HTTP/1.1\r\nHost: 127.0.0.1"
+                                          f"\r\nX-Api-Key: {CALLER}\r\nConnection: close"
+                                          f"\r\n\r\n".encode()) for mode in modes}
+        logs = collector.wait_for_logs(len(modes))
+    assert len(logs) == len(modes), describe(logs)
+    entries = {urlsplit(entry_of(log)["request"]["url"]).path: entry_of(log) for log in logs}
+    got, logged, docs_urls = {}, {}, {}
+    for mode, answer in answers.items():
+        head = answer.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
+        names = [line.partition(":")[0].strip().lower() for line in head[1:]]
+        got[mode] = (int(head[0].split(" ")[1]), MARKERS.intersection(names))
+        docs_urls[mode] = names.count("x-documentation-url")
+        response = entries[f"/restart/{mode}"]["response"]
+        logged[mode] = (response["status"], MARKERS.intersection(
+            header["name"].lower() for header in response["headers"]))
+    assert logged == got
+    assert {mode: status for mode, (status, _) in got.items()} == modes
+    assert max(docs_urls.values()) == 1, docs_urls
+
+
 #: What the client of a Django streamed 201 whose iterator raises gets: the server's 500
 #: until it sent the status with a first chunk (waitress: a first non-empty one).
 STREAM_RAISING = {"at-the-first-chunk": 500, "after-an-empty-chunk": 201,

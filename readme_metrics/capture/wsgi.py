@@ -26,10 +26,13 @@ from readme_metrics.capture.wsgi_response import (
     Response,
     SizedResponse,
     answers_500,
+    ignores_late_start,
+    keeps_earlier_headers,
     read_along,
     refuses_unsent,
     response_content_length,
     sends_list_as_is,
+    takes_raising_restart,
 )
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.exchange import Group
@@ -102,7 +105,7 @@ class _Capture(Recorder):
     """
 
     __slots__ = ("middleware", "pipeline", "environ", "request", "tee", "group",
-                 "_start_response", "_write", "_wrote")
+                 "_start_response", "_write", "_wrote", "sent", "returned")
 
     def __init__(self, middleware: MetricsMiddleware, pipeline: MetricsPipeline,
                  environ: WSGIEnvironment, start_response: StartResponse) -> None:
@@ -115,6 +118,8 @@ class _Capture(Recorder):
         self.group: Any = _UNKNOWN
         self._start_response = start_response
         self._wrote = False
+        self.sent = False  # the server has been handed the status with a first chunk
+        self.returned = False  # the app's call has returned
         self.tee: Optional[InputTee] = None
         body = None
         if _may_have_body(environ):
@@ -157,11 +162,21 @@ class _Capture(Recorder):
     def start_response(self, status: str, headers: list[tuple[str, str]],
                        exc_info: Optional[OptExcInfo] = None) -> Callable[[bytes], Any]:
         code, reason = status_parts(status)
+        environ = self.environ
+        if self.returned and ignores_late_start(environ):
+            # granian took the status when the call returned: this one never goes out.
+            if exc_info is None:
+                self._write = self._start_response(status, headers)
+            else:
+                self._write = self._start_response(status, headers, exc_info)
+            return self.write
         group = self.group
         if group is _UNKNOWN:
             group = self._identify()
+        # A second call under gunicorn adds its headers to the first one's.
+        kept = self.headers if self.status and keeps_earlier_headers(environ) else ()
         extra = None
-        if group is not None:
+        if group is not None and not (kept and sets_docs_url(kept)):
             url = self.pipeline.documentation_url(self.log_id)
             if url is not None:
                 extra = ("x-documentation-url", url)
@@ -183,19 +198,24 @@ class _Capture(Recorder):
                 if extra is not None and not sets_docs_url(recorded):
                     recorded.append(extra)
                     headers = recorded.copy()
-        if exc_info is None:
-            self._write = self._start_response(status, headers)
-        else:
-            self._write = self._start_response(status, headers, exc_info)
+        try:
+            if exc_info is None:
+                self._write = self._start_response(status, headers)
+            else:
+                self._write = self._start_response(status, headers, exc_info)
+        except BaseException:
+            if exc_info is not None and not self.sent and takes_raising_restart(environ):
+                self.respond(code, reason, recorded)
+            raise
         # Only once the server took it: a status or header it refuses (gunicorn raises
         # for "2000 OK") is answered 500 by the server, and the log must say so.
-        self.respond(code, reason, recorded)
+        self.respond(code, reason, [*kept, *recorded] if kept else recorded)
         return self.write
 
     def write(self, data: bytes) -> Any:
         """The ``write`` callable the app gets: recorded, then the server's."""
         first = not self._wrote
-        self._wrote = True
+        self._wrote = self.sent = True
         self.record(data)
         try:
             return self._write(data)
@@ -265,6 +285,8 @@ class _Capture(Recorder):
         self.finish_log()
 
     def wrap(self, result: Iterable[bytes]) -> Iterable[bytes]:
+        if not self.status and ignores_late_start(self.environ):
+            self.respond(200, "OK", [])  # granian's answer to a call that started none
         file_wrapper = self.environ.get("wsgi.file_wrapper")
         if (file_wrapper is not None and isinstance(file_wrapper, type)
                 and isinstance(result, file_wrapper)):
@@ -336,6 +358,7 @@ class MetricsMiddleware(PipelineControls):
         except BaseException as error:
             capture.fail(unsent=True, in_call=True, error=error)
             raise
+        capture.returned = True
         return capture.wrap(result)
 
     def grouping_request(self, environ: WSGIEnvironment, body: Optional[InputTee]) -> Any:

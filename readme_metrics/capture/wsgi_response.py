@@ -19,8 +19,9 @@ from readme_metrics.capture.recorder import sets_docs_url
 if TYPE_CHECKING:
     from readme_metrics.capture.wsgi import _Capture
 
-__all__ = ["Response", "SizedResponse", "answers_500", "holds_empty_chunks", "read_along",
-           "refuses_unsent", "response_content_length", "sends_list_as_is"]
+__all__ = ["Response", "SizedResponse", "answers_500", "holds_empty_chunks",
+           "ignores_late_start", "keeps_earlier_headers", "read_along", "refuses_unsent",
+           "response_content_length", "sends_list_as_is", "takes_raising_restart"]
 
 
 def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[str, str]]
@@ -53,6 +54,26 @@ def answers_500(environ: Any, in_call: bool, wrote: bool) -> bool:
     if environ.get("SERVER_SOFTWARE") == "Granian":
         return in_call
     return not wrote
+
+
+def keeps_earlier_headers(environ: Any) -> bool:
+    """Whether a second start_response (with exc_info, before the status went out) adds
+    its headers to those of the first instead of replacing them (gunicorn)."""
+    return "gunicorn.socket" in environ
+
+
+def takes_raising_restart(environ: Any) -> bool:
+    """Whether a start_response with exc_info before the status went out takes the new
+    status and headers, then raises all the same (uWSGI: it sets the exception as
+    Python's current error and returns, so the call raises SystemError)."""
+    return "uwsgi.version" in environ
+
+
+def ignores_late_start(environ: Any) -> bool:
+    """Whether the server takes the status and headers the app gave by the time its call
+    returned, and ignores any start_response from its iterable (granian: none given by
+    then is a 200 with no headers)."""
+    return environ.get("SERVER_SOFTWARE") == "Granian"
 
 
 def refuses_unsent(environ: Any, error: BaseException) -> bool:
@@ -156,7 +177,7 @@ class Response:
             # Servers send the status with the first chunk, an empty one too, but those
             # following PEP 3333 to the letter (waitress) wait for a non-empty one.
             self._unsent = not chunk and holds_empty_chunks(self._capture.environ)
-            self._first = not self._unsent
+            self._first = self._capture.sent = not self._unsent
         elif self._first:
             self._first = False
         self._capture.record(chunk)

@@ -102,6 +102,47 @@ def raising_app(mode: str, error: BaseException) -> Callable[..., Iterator[bytes
     return app
 
 
+def restarting_app(mode: str) -> Callable[..., Iterator[bytes]]:
+    """An app that calls start_response again with ``exc_info`` (PEP 3333's error path):
+    a 201 with X-First, then a 503 with X-Second from its call (``exc-info``) or from its
+    iterable before any chunk (``in-iterable``), or a 500 after a first chunk
+    (``after-first-chunk``); or (``lazy``) a 202 started from its iterable only."""
+    import sys
+
+    first = [("Content-Type", "text/plain"), ("X-First", "1")]
+    second = [("Content-Type", "text/plain"), ("X-Second", "1")]
+
+    def restart(start_response: StartResponse, status: str) -> None:
+        try:
+            raise RuntimeError("the app failed")
+        except RuntimeError:
+            start_response(status, second, sys.exc_info())
+
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[bytes]:
+        if mode == "lazy":
+            return lazy(start_response)
+        start_response("201 Created", first)
+        if mode == "exc-info":
+            restart(start_response, "503 Service Unavailable")
+            return iter([b"busy"])
+        return body(start_response)
+
+    def lazy(start_response: StartResponse) -> Iterator[bytes]:
+        start_response("202 Accepted", first)
+        yield b"lazy"
+
+    def body(start_response: StartResponse) -> Iterator[bytes]:
+        if mode == "in-iterable":
+            restart(start_response, "503 Service Unavailable")
+            yield b"busy"
+            return
+        yield b"first"
+        restart(start_response, "500 Internal Server Error")
+        yield b"second"
+
+    return app
+
+
 #: What a client of wsgiref, werkzeug, gunicorn and waitress gets from raising_app: the
 #: server sends the status with the first chunk or write() (PEP 3333), so until then it
 #: answers its own 500. An empty first chunk: waitress skips it (500), the others send the
@@ -168,6 +209,8 @@ def _plain(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[
         return stream_chunks(query.get("barrier", [""])[0])
     if path.startswith("/raise/"):  # this app only: a 201 started, then an exception
         return raising_app(path[7:], RuntimeError("the app failed"))(environ, start_response)
+    if path.startswith("/restart/"):  # this app only: start_response called again
+        return restarting_app(path[9:])(environ, start_response)
     if path == "/read-all":  # reads wsgi.input to its end (a chunked body the server ends)
         data = environ["wsgi.input"].read()
         start_response("200 OK", [("Content-Type", "text/plain"),
