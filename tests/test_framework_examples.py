@@ -86,3 +86,12 @@ def test_the_readme_section_names_each_example() -> None:
     section = readme_sections()["Quick start: Bottle, Pyramid, Falcon, Starlette and others"]
     named = re.findall(r"`examples/(\w+/app\.py)`", section)
     assert sorted(named) == sorted(FRAMEWORK_EXAMPLES), named
+
+
+def test_what_is_sent_quotes_the_comment_of_a_file_the_server_sent() -> None:
+    """Bottle's static_file, Pyramid's FileResponse, a file as Falcon's resp.stream: the
+    log has no body, and README quotes the comment that says why."""
+    from readme_metrics.har.bodies import _OMITTED_COMMENT
+
+    section = readme_sections()["What is sent, and how to keep secrets out"]
+    assert f"`{_OMITTED_COMMENT}`" in " ".join(section.split())
