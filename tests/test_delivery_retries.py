@@ -146,6 +146,34 @@ def test_transient_failures_are_retried_then_delivered_exactly_once(
     assert adds_up(stats)
 
 
+@pytest.mark.parametrize("partial", [
+    pytest.param(b"HTTP/1.1 202 Accepted\r\nContent-Length: 100\r\n\r\nabc",
+                 id="reset-mid-body"),
+    pytest.param(b"HTTP/1.1 202 Accepted\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
+                 id="reset-mid-chunked-body"),
+    pytest.param(b"HTTP/1.1 202 Accepted\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                 id="chunk-size-not-a-number"),
+])
+def test_logs_the_api_accepted_are_not_sent_again_when_its_answer_body_breaks(
+        collector: Collector, make_delivery: MakeDelivery,
+        caplog: pytest.LogCaptureFixture, partial: bytes) -> None:
+    # The status line and headers are the API's verdict: 202, the logs were accepted,
+    # whatever happens to the answer's body. Taken for a failed POST, the batch was
+    # posted again (5 times in all against such an API, each accepted) and then
+    # counted as dropped. One POST now (the collector counts a reply cut short as a
+    # failed request), and the logs count as sent.
+    collector.replies.append(Reply(partial=partial))
+    delivery = make_delivery(collector.url, buffer_length=4)
+    for n in range(4):
+        delivery.submit(item(f"log-{n}"))
+    assert delivery.flush(10.0) is True
+
+    assert (len(collector.failed), collector.received) == (1, [])
+    stats = delivery.stats
+    assert (stats["sent"], stats["batches"], stats["retries"], stats["dropped"]) == (4, 1, 0, 0)
+    assert messages(caplog, logging.WARNING, "") == []
+
+
 @pytest.mark.parametrize("status", [pytest.param(429, id="429"), pytest.param(503, id="503")])
 @pytest.mark.parametrize("retry_after", [
     pytest.param(lambda: "1", id="seconds"),

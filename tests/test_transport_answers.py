@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import socket
+import struct
 import threading
 import time
 from typing import Callable, Optional
@@ -158,15 +159,53 @@ def test_an_endless_answer_body_is_read_only_so_far(head: bytes, direct: bool) -
     assert server.connections == 2
 
 
-@pytest.mark.parametrize("direct", ROUTES)
-def test_an_answer_shorter_than_its_length_is_an_error(direct: bool) -> None:
-    # The server hangs up after 10 of the 100 bytes it announced: not an answer to act
-    # on (as requests has it), and the next POST goes out on a fresh connection.
-    def short(conn: socket.socket) -> None:
-        if read_request(conn) is not None:
-            conn.sendall(b"HTTP/1.1 202 Accepted\r\nContent-Length: 100\r\n\r\n" + b"a" * 10)
+def _broken_after_the_head(head: bytes, then: bytes, how: str) -> Callable[[socket.socket], None]:
+    """A server answering ``head`` (status line and headers) and ``then`` (the start of
+    its body), then ending the connection ``how``: "close", "reset" or "hold" (silent
+    until the client leaves)."""
+    def answer(conn: socket.socket) -> None:
+        if read_request(conn) is None:
+            return
+        conn.sendall(head + then)
+        if how == "reset":  # SO_LINGER 0: the close sends a RST
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        elif how == "hold":
+            conn.recv(1)  # until the client closes (or the guard)
 
-    assert_two_posts_fail_on_two_connections(short, direct, timeout=10.0)
+    return answer
+
+
+_HEAD_202 = b"HTTP/1.1 202 Accepted\r\nContent-Length: 100\r\n\r\n"
+_CHUNKED_202 = b"HTTP/1.1 202 Accepted\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
+@pytest.mark.parametrize("direct", ROUTES)
+@pytest.mark.parametrize(("head", "then", "how"), [
+    pytest.param(_HEAD_202, b"a" * 10, "close", id="shorter-than-its-length-then-closed"),
+    pytest.param(_HEAD_202, b"a" * 10, "reset", id="shorter-than-its-length-then-reset"),
+    pytest.param(_HEAD_202, b"a" * 10, "hold", id="shorter-than-its-length-past-timeout"),
+    pytest.param(_CHUNKED_202, b"3\r\nabc\r\nzz\r\n", "hold", id="chunk-size-not-a-number"),
+    pytest.param(_CHUNKED_202, b"3\r\nab", "close", id="chunk-cut"),
+    pytest.param(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 100\r\n\r\n", b"bad",
+                 "close", id="an-error-status-too"),
+])
+def test_a_body_broken_after_the_status_and_headers_is_still_the_answer(
+        head: bytes, then: bytes, how: str, direct: bool) -> None:
+    # The status line and headers are the API's verdict on the POST: a 202 whose body
+    # ends early (the server closes or resets, or goes silent past timeout) or does not
+    # parse, has the logs accepted all the same. Taken for a failure, the batch was
+    # sent 5 times (every attempt accepted again), then counted as dropped. The answer
+    # comes with no body, and the next POST goes out on a fresh connection.
+    server = RawServer(_broken_after_the_head(head, then, how))
+    transport = make_transport(server.url, direct, timeout=0.5)
+    try:
+        answers = [transport.post_logs(b"[]") for _ in range(2)]
+        transport.close()
+    finally:
+        server.close()
+    status = int(head.split()[1])
+    assert [(answer.status_code, answer.content) for answer in answers] == [(status, b"")] * 2
+    assert server.connections == 2
 
 
 # -- answers that are not HTTP, and bytes after an answer ------------------------------------
@@ -177,13 +216,12 @@ def test_an_answer_shorter_than_its_length_is_an_error(direct: bool) -> None:
     pytest.param(b"garbage\r\n\r\n", id="garbage-status-line"),
     pytest.param(b"HTTP/1.1 20x OK\r\nContent-Length: 0\r\n\r\n", id="status-not-a-number"),
     pytest.param(b"HTTP/1.1 200 OK\r\n" + b"X-A: 1\r\n" * 120 + b"\r\n", id="too-many-headers"),
-    pytest.param(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-                 id="chunk-size-not-a-number"),
 ])
 def test_an_answer_that_is_not_http_is_a_failed_post(reply: bytes, direct: bool) -> None:
-    # A requests exception (ConnectionError, or requests' ChunkedEncodingError for a
-    # broken body on its route), which the policy retries; the next POST goes out on a
-    # fresh connection (what else the server would send on this one cannot be known).
+    # No status line and headers to go by: a requests exception (ConnectionError), which
+    # the policy retries; the next POST goes out on a fresh connection (what else the
+    # server would send on this one cannot be known). A body broken after them is the
+    # test above.
     def broken(conn: socket.socket) -> None:
         if read_request(conn) is not None:
             conn.sendall(reply)

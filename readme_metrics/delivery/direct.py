@@ -24,7 +24,8 @@ server closed or wrote to while idle is replaced before use; a connection is reu
 after an answer read in full, with nothing after it, and never after an error. Nothing is
 retried here: a POST that fails raises the ``requests`` exception requests would have
 raised (``Timeout``, ``ConnectionError``, ``SSLError``) and the delivery policy decides,
-as before.
+as before; but once the answer's status line and headers came, a body that breaks after
+them gives the answer all the same (``reader.read_answer``'s ``verdict_first``).
 """
 
 from __future__ import annotations
@@ -367,7 +368,8 @@ class DirectPoster:
         pieces = body.pieces if isinstance(body, Body) else (body,)
         failed = _send(sock, self._head(len(body)), pieces, deadline)
         try:
-            reply = reader.read_answer(reader.Stream(sock, deadline), MAX_CONTENT)
+            reply = reader.read_answer(reader.Stream(sock, deadline), MAX_CONTENT,
+                                       verdict_first=True)
         except Exception:
             if failed is not None:  # no answer came: the send's error is the story
                 raise failed from None

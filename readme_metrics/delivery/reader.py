@@ -241,10 +241,15 @@ class Reply:
         self.reusable = reusable
 
 
-def read_answer(stream: Stream, limit: int) -> Reply:
+def read_answer(stream: Stream, limit: int, *, verdict_first: bool = False) -> Reply:
     """The final answer on ``stream``, its body read up to ``limit + 1`` bytes.
 
-    Raises ``http.client.HTTPException`` (or ``OSError``) as ``http.client`` would.
+    Raises ``http.client.HTTPException`` (or ``OSError``) as ``http.client`` would;
+    with ``verdict_first``, only until the final answer's status line and headers are
+    read: a body that breaks after them (the server closes or resets the connection
+    before its end, a chunk size that is not one, the watchdog cuts it) gives the
+    answer with an empty body, never reusable. The status is the server's verdict on the
+    POST; a body lost after it must not have the logs sent again.
     """
     while True:
         version, status, reason = _status(stream)
@@ -276,17 +281,22 @@ def read_answer(stream: Stream, limit: int) -> Reply:
                 length = None
     if status in (204, 304) or 100 <= status < 200:
         length = 0
-    if chunked:
-        content, whole = _chunked(stream, limit)
-    elif length is not None:
-        wanted = min(length, limit + 1)
-        content = stream.read(wanted)
-        if len(content) < wanted:  # the server hung up (or was cut) before the end
-            raise http.client.IncompleteRead(content, length - len(content))
-        whole = length <= limit
-    else:  # until the server closes: never kept alive
-        content = stream.read(limit + 1)
-        whole = closes = True
+    try:
+        if chunked:
+            content, whole = _chunked(stream, limit)
+        elif length is not None:
+            wanted = min(length, limit + 1)
+            content = stream.read(wanted)
+            if len(content) < wanted:  # the server hung up (or was cut) before the end
+                raise http.client.IncompleteRead(content, length - len(content))
+            whole = length <= limit
+        else:  # until the server closes: never kept alive
+            content = stream.read(limit + 1)
+            whole = closes = True
+    except (http.client.HTTPException, OSError):
+        if not verdict_first:
+            raise
+        return Reply(status, reason.strip(), headers, b"", False)
     # After 101 Switching Protocols the connection speaks something else: never reused.
     reusable = whole and not closes and not stream.left() and status != 101
     return Reply(status, reason.strip(), headers, content[:limit], reusable)

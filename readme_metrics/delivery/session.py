@@ -16,6 +16,7 @@ runs, the answer's reads share what is left of the timeout, as on the direct rou
 from __future__ import annotations
 
 import base64
+import http.client
 import io
 from collections.abc import Mapping
 from typing import Any, Optional, Union
@@ -237,12 +238,20 @@ class SessionPoster:
             with watchdog.limit(seconds) as limit:
                 try:
                     response = self._send(data, seconds)
-                    # urllib3's headers (those of response.headers), where a repeated
-                    # header's values can still be told apart (Answer.first).
-                    return Answer(response.status_code, response.reason or "",
-                                  response.raw.headers, _bounded_content(response))
                 except Exception as exc:
                     raise requests_error(exc, limit.fired, seconds) from None
+                try:
+                    content = _bounded_content(response)
+                except (requests.RequestException, http.client.HTTPException, OSError):
+                    # The status and headers came: they are the API's verdict. A body
+                    # broken after them (closed or reset early, a bad chunk, cut at the
+                    # deadline) must not have the logs sent again (reader.read_answer's
+                    # verdict_first); its connection is closed, not pooled (below).
+                    content = b""
+                # urllib3's headers (those of response.headers), where a repeated
+                # header's values can still be told apart (Answer.first).
+                return Answer(response.status_code, response.reason or "",
+                              response.raw.headers, content)
         finally:
             # Only once the limit is over does the connection go back to the pool, so
             # the watchdog can never cut it under the next POST (closed, not pooled,

@@ -62,9 +62,11 @@ class Transport:
     ``timeout`` bounds the whole POST, looking up the host name (direct route), connecting
     and reading the answer included. Errors
     are raised as the usual ``requests`` exceptions; a POST cut at its deadline raises
-    ``requests.Timeout`` (unless the status had come and only a body lasting until the
-    server closes was cut: that answer is returned, so accepted logs are not sent
-    again). ``route`` says which client carries the POSTs ("direct" or
+    ``requests.Timeout``. Once the final answer's status line and headers came, the
+    answer is returned whatever happens to its body (cut at the deadline, ended or
+    reset early, a bad chunk; the body then empty and the connection not reused): the
+    status is the API's verdict, and accepted logs must not be sent again.
+    ``route`` says which client carries the POSTs ("direct" or
     "requests", see the module docstring). ``direct=False`` sends every POST with
     requests (the transport before the direct path; benchmarks and tests compare both).
     """
