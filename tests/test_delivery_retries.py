@@ -283,6 +283,31 @@ def test_other_4xx_drop_the_batch_and_log_the_body_at_debug(
     assert len(messages(caplog, logging.WARNING, "rejected")) == 1
 
 
+@pytest.mark.parametrize("background", [True, False], ids=["background", "inline"])
+@pytest.mark.parametrize("charset", ["idna", "punycode", "undefined", "utf-8\x00"])
+@pytest.mark.parametrize(("status", "reason"), [(503, None), (400, "rejected")])
+def test_an_answer_naming_a_charset_python_cannot_decode_with_is_judged_by_its_status(
+        collector: Collector, make_delivery: MakeDelivery, charset: str, status: int,
+        reason: Optional[str], background: bool) -> None:
+    # The answer's body is decoded for the policy (a 4xx's is logged at debug) with the
+    # charset it names: these raised out of the sender, so a 503 was not retried but
+    # dropped as an unexpected error, and in inline mode the batch was never settled.
+    collector.replies.append(Reply(status, b"caf\xe9 XYZ",
+                                   headers={"Content-Type": f"text/plain; charset={charset}"}))
+    delivery = make_delivery(collector.url, buffer_length=2, background_worker_mode=background)
+    delivery.submit(item("a"))
+    delivery.submit(item("b"))
+    flushed = delivery.flush(5.0)
+
+    stats = delivery.stats
+    if reason is None:  # retried, then delivered
+        assert flushed
+        assert (ids(collector.logs), stats["retries"], stats["dropped"]) == (["a", "b"], 1, 0)
+    else:
+        assert (stats["dropped_" + reason], stats["dropped"], stats["queued"]) == (2, 2, 0)
+    assert adds_up(stats)
+
+
 # -- random failure scripts -------------------------------------------------------------------
 
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import http.client
 from typing import Any, Optional
 
+from readme_metrics._http import is_token
 from readme_metrics.delivery.reader import MAX_HEADERS, MAX_LINE
 
 #: The most of an answer's body that is read. The policy logs the start of an error's
 #: body and nothing reads more; a server sending an endless body (or announcing one of
 #: terabytes) must not grow the process's memory while ReadMe misbehaves (SPEC 7).
 MAX_CONTENT = 64 * 1024
+
+#: The longest charset name looked up (IANA's registry has none longer).
+_CHARSET_MAX = 40
 
 
 class FinalResponse(http.client.HTTPResponse):
@@ -90,17 +94,27 @@ class Answer:
     @property
     def text(self) -> str:
         """The body decoded with the charset the answer names (UTF-8 by default);
-        undecodable bytes are replaced, never raised about."""
+        undecodable bytes are replaced, never raised about.
+
+        The name comes from the server: a codec that refuses ``errors="replace"``
+        (``idna``, ``punycode``, ``undefined``) or a name no codec can have (a NUL in
+        it) raised out of the sender, which dropped the batch as an unexpected error (a
+        503 that asked for a retry) or, in inline mode, left it unsettled for good. Only
+        a name that can be one (an RFC 9110 token of at most 40 characters, as IANA's
+        are) is looked up: Python remembers every name it did not find.
+        """
         charset = "utf-8"
         content_type = self.headers.get("Content-Type") or ""
         for parameter in content_type.split(";")[1:]:
             name, _, value = parameter.partition("=")
             if name.strip().lower() == "charset" and value.strip():
                 charset = value.strip().strip('"')
-        try:
-            return self.content.decode(charset, errors="replace")
-        except LookupError:  # a charset Python does not know
-            return self.content.decode("utf-8", errors="replace")
+        if len(charset) <= _CHARSET_MAX and is_token(charset):
+            try:
+                return self.content.decode(charset, errors="replace")
+            except (LookupError, UnicodeError, ValueError):  # unknown, or no text codec
+                pass
+        return self.content.decode("utf-8", errors="replace")
 
     def __repr__(self) -> str:
         return f"<Answer [{self.status_code}]>"
