@@ -275,9 +275,14 @@ class Delivery:
                 self._send_inline(force=True, deadline=deadline)
         dropped, pending = self._batcher.end_close()
         if dropped or pending:
+            # Logs in a POST still unanswered were sent: the API may well have them (it
+            # read the POST and had not answered yet), which "not delivered" alone hid.
             self._logger.warning(
                 "readme_metrics: closing gave up after shutdown_timeout=%ss: %s not "
-                "delivered", self.config.shutdown_timeout, counted(dropped + pending, "log"))
+                "delivered%s", self.config.shutdown_timeout,
+                counted(dropped + pending, "log"),
+                f" ({pending} of them in POSTs still waiting for the Metrics API's "
+                f"answer: it may have them)" if pending else "")
         if not self._pool.running() and not self._transport_given:
             self._transport.close()
 
