@@ -23,8 +23,11 @@ import pytest
 import requests
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics.delivery import Delivery
 from tests.support.contract import run_python
-from tests.support.fake_api import Collector, free_port
+from tests.support.delivery import build_id, ids, item
+from tests.support.fake_api import Collector, Reply, free_port
+from tests.support.polling import wait_until
 from tests.support.wsgi import wsgi_environ
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,10 +51,12 @@ def make_middleware(collector: Collector, app: Any = pid_app,
     return MetricsMiddleware(app, config)
 
 
-def stats_of_forked_child(target: Callable[[MetricsMiddleware, Any], None],
-                          middleware: MetricsMiddleware) -> tuple[int, dict[str, int]]:
-    """Run ``target(middleware, results)`` in a child forked now: the child's pid and the
-    stats it put in ``results``, once it has exited cleanly."""
+def stats_of_forked_child(target: Callable[[Any, Any], None],
+                          middleware: MetricsMiddleware | Delivery
+                          ) -> tuple[int, dict[str, int]]:
+    """Run ``target(middleware, results)`` in a child forked now (``middleware`` may be a
+    bare Delivery too): the child's pid and the stats it put in ``results``, once it
+    has exited cleanly."""
     context = multiprocessing.get_context("fork")
     results = context.Queue()
     child = context.Process(target=target, args=(middleware, results))
@@ -397,3 +402,46 @@ def test_one_long_lived_daemon_worker_per_middleware_and_per_forked_child(
     paths = [log["request"]["log"]["entries"][0]["request"]["url"] for log in collector.logs]
     assert len(paths) == len(set(paths)) == 2 * 160 + 6 + 1  # each log once, child's too
     assert sum("/child/" in url for url in paths) == 6
+
+
+def _child_posts(delivery: Delivery, results: Any) -> None:
+    for name in ("child-1", "child-2"):
+        delivery.submit(item(name))
+    results.put({"flushed": delivery.flush(10.0), **delivery.stats})
+
+
+def test_a_child_forked_while_a_post_is_in_flight_posts_on_connections_of_its_own(
+        collector: Collector) -> None:
+    # At the fork the parent has a POST in flight (its answer held) and a kept-alive
+    # connection idle. A child sending on either socket would mix its request with the
+    # parent's on one TCP connection (and could read the parent's answer as its own):
+    # it opens connections of its own, and the parent's POST gets its own answer.
+    held = threading.Event()
+    collector.replies.append(Reply(gate=held))
+    config = MetricsApiConfig(api_key=API_KEY, metrics_api=collector.url,
+                              grouping_function=lambda req: None, buffer_length=2,
+                              flush_interval=0, shutdown_timeout=10.0)
+    delivery = Delivery(config, build_id)
+    try:
+        delivery.submit(item("parent-1"))
+        delivery.submit(item("parent-2"))
+        wait_until(lambda: collector.in_flight == 1)  # the first POST, held
+        delivery.submit(item("parent-3"))
+        assert delivery.flush(0.2) is False  # a second sender posts parent-3 meanwhile
+        wait_until(lambda: len(collector.received) == 2 and collector.in_flight == 1)
+        parent_peers = {received.peer for received in collector.received}
+        assert len(parent_peers) == 2  # one connection busy, one idle
+
+        _, child_stats = stats_of_forked_child(_child_posts, delivery)
+        held.set()
+        assert delivery.flush(10.0) is True
+    finally:
+        held.set()
+        delivery.close()
+    assert child_stats["flushed"] is True and child_stats["sent"] == 2
+    assert sorted(ids(collector.logs)) == ["child-1", "child-2", "parent-1", "parent-2",
+                                           "parent-3"]
+    [child_post] = [received for received in collector.received
+                    if received.json()[0]["_id"].startswith("child")]
+    assert child_post.peer not in parent_peers
+    assert delivery.stats["sent"] == 3
