@@ -151,6 +151,37 @@ POST_DATA_CASES = [
                       b"Content-Type: text/plain; charset=utf-7\r\n\r\n+2AA-\r\n--XyZ--\r\n"),
                  None, {"mimeType": MULTIPART_CT, "params": [{"name": "t", "value": "?"}]},
                  id="multipart-part-charset-yielding-surrogates"),
+    # Bytes that do not decode are kept percent-encoded, as a urlencoded form keeps them
+    # (U+FFFD lost them); a part's declared charset is used (webob read "café" in latin-1
+    # as "cafï¿½") and an unknown one is UTF-8, as a body's is (the whole body was
+    # unparsable). A file part without a Content-Type (requests sends none given no type)
+    # is application/octet-stream, as RFC 7578 (4.4) labels a file of unknown type.
+    pytest.param(post(MULTIPART_CT, b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\n'
+                      b"\r\ncaf\xe9\r\n"
+                      b'--XyZ\r\nContent-Disposition: form-data; name="n\xe9\xc3\xa9"\r\n'
+                      b"\r\nx\r\n"
+                      b'--XyZ\r\nContent-Disposition: form-data; name="c"\r\n'
+                      b"Content-Type: text/plain; charset=latin-1\r\n\r\ncaf\xe9\r\n"
+                      b'--XyZ\r\nContent-Disposition: form-data; name="d"\r\n'
+                      b"Content-Type: text/plain; charset=x-bogus\r\n\r\ncaf\xc3\xa9\r\n"
+                      b'--XyZ\r\nContent-Disposition: form-data; name="f"; filename="\xe9.bin"'
+                      b"\r\n\r\n\x00\xff\r\n--XyZ--\r\n"), None,
+                 {"mimeType": MULTIPART_CT, "params": [
+                     {"name": "a", "value": "caf%E9"}, {"name": "n%E9é", "value": "x"},
+                     {"name": "c", "value": "café"}, {"name": "d", "value": "café"},
+                     {"name": "f", "fileName": "%E9.bin",
+                      "contentType": "application/octet-stream",
+                      "value": "data:application/octet-stream;name=%E9.bin;base64,AP8="}]},
+                 id="multipart-bytes-not-utf8-kept-percent-encoded"),
+    # A JSON file with a byte that is not UTF-8 and nothing to redact keeps its bytes.
+    pytest.param(post(MULTIPART_CT, b'--XyZ\r\nContent-Disposition: form-data; name="j"; '
+                      b'filename="j.json"\r\nContent-Type: application/json\r\n\r\n'
+                      b'{"a": "\xe9"}\r\n--XyZ--\r\n'), DENY,
+                 {"mimeType": MULTIPART_CT, "params": [
+                     {"name": "j", "fileName": "j.json", "contentType": "application/json",
+                      "value": "data:application/json;name=j.json;base64,"
+                               + base64.b64encode(b'{"a": "\xe9"}').decode()}]},
+                 id="multipart-json-file-not-utf8-kept"),
     pytest.param(post("multipart/form-data", b"--x\r\nbroken"), None,
                  {"mimeType": "multipart/form-data", "text": "--x\r\nbroken"},
                  id="multipart-without-boundary"),

@@ -1,24 +1,31 @@
 """multipart/form-data bodies as HAR ``params`` (SPEC section 4), redacted field by field.
 
-Parsed with webob's FieldStorage (the runtime dependency that reads forms), so the fields
-recorded are the fields the app saw; the part headers are read too, for what webob leaves
+Parsed with webob's FieldStorage (the runtime dependency that reads forms), so the parts
+recorded are the parts the app saw; the part headers are read too, for what webob leaves
 out: an RFC 2231 field name (``name*=UTF-8''password``, which werkzeug reads as
 ``password`` and webob as None) and the part's own Content-Type. An RFC 2231 file name
 (``filename*=UTF-8''r%C3%A9sum%C3%A9.pdf``) wins over a plain ``filename`` (RFC 7578,
 RFC 6266) and makes the part a file, as werkzeug does, so its bytes are kept. A part
 holding JSON is redacted key by key, as a JSON body is.
+
+Every part is read as bytes and its headers as latin-1 (no byte lost), then decoded here
+(:func:`~readme_metrics.har.text.decode_field`): a field in its declared charset, UTF-8
+if none, names and file names as UTF-8; a byte that does not decode is kept
+percent-encoded, as a urlencoded form keeps it (``caf\\xe9`` is ``caf%E9``; webob's
+U+FFFD lost it).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import io
 from email.message import Message
 from email.utils import collapse_rfc2231_value
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from readme_metrics.har.redaction import Redactor, redacted
-from readme_metrics.har.text import sendable
+from readme_metrics.har.text import decode_field, sendable
 
 __all__ = ["multipart_params"]
 
@@ -49,40 +56,63 @@ def _storage() -> Any:
                 headers = getattr(self, "headers", None) or {}
                 filename = _extended(headers.get("content-disposition"), "filename")
                 if filename is not None:
-                    # Before the part is read: a file keeps its bytes, a field is decoded.
-                    self.filename, self._binary_file = filename, True
+                    self.filename = filename  # before the part is read: a file
+                # Every part's bytes are kept, and decoded by _fields (webob decoded a
+                # field as UTF-8, a byte that is not U+FFFD).
+                self._binary_file = True
                 super().read_single()
 
         _storage_class = FieldStorage
     return _storage_class
 
 
-def _fields(body: bytes, content_type: str) -> list[tuple[Any, Any, Any]]:
-    """(part, name as webob gives it, value as webob gives it) for each part."""
-    from webob.multidict import MultiDict
+# The transfer encodings webob undoes in a field (MultiDict.from_fieldstorage).
+_TRANSFER_DECODERS: dict[str, Callable[[bytes], bytes]] = {
+    "base64": binascii.a2b_base64, "quoted-printable": binascii.a2b_qp}
 
+
+def _fields(body: bytes, content_type: str) -> list[tuple[Any, str, Any]]:
+    """(part, its name, the text of a field or the part of a file) for each part."""
     environ = {
         "REQUEST_METHOD": "POST",
         "CONTENT_TYPE": content_type,
         "CONTENT_LENGTH": str(len(body)),
         "QUERY_STRING": "",
     }
+    # latin-1: the part headers as their bytes (UTF-8 made any other byte U+FFFD).
     storage = _storage()(
-        fp=io.BytesIO(body), environ=environ, keep_blank_values=True, encoding="utf8"
+        fp=io.BytesIO(body), environ=environ, keep_blank_values=True, encoding="latin-1"
     )
-    parts = list(storage.list or ())
-    # from_fieldstorage adds exactly one item per part, in order (the values webob
-    # decodes: charsets, transfer encodings), so the parts line up with its items.
-    items = list(MultiDict.from_fieldstorage(storage).items())
-    return [(part, name, value) for part, (name, value) in zip(parts, items)]
+    return [(part, _name(part), part if part.filename else _field(part))
+            for part in storage.list or ()]
 
 
-def _name(part: Any, name: Any) -> str:
+def _field(part: Any) -> Any:
+    """The text of a field part (its transfer encoding undone, in its charset), or what
+    webob gives for a part that holds no bytes (a nested multipart: its parts)."""
+    data = part.value
+    if not isinstance(data, bytes):
+        return data
+    coding = part.headers.get("content-transfer-encoding")
+    if coding in _TRANSFER_DECODERS:
+        data = _TRANSFER_DECODERS[coding](data)
+    return decode_field(data, part.type_options.get("charset"))
+
+
+def _name(part: Any) -> str:
     """The field name, from an RFC 2231 ``name*`` parameter when the part has one."""
     extended = _extended(getattr(part, "headers", {}).get("content-disposition"), "name")
     if extended is not None:
-        return extended
-    return "" if name is None else str(name)
+        return sendable(extended)
+    return "" if part.name is None else _utf8(str(part.name))
+
+
+def _utf8(text: str) -> str:
+    """A part header's parameter, read as latin-1 (see _fields), as UTF-8 text."""
+    try:
+        return decode_field(text.encode("latin-1"), None)
+    except UnicodeEncodeError:  # not from the header's bytes (RFC 2231, decoded)
+        return sendable(text)
 
 
 def multipart_params(
@@ -98,7 +128,7 @@ def multipart_params(
     params: list[dict[str, str]] = []
     for part, name, value in fields:
         try:
-            param = _param(_name(part, name), part, value, redactor)
+            param = _param(name, part, value, redactor)
         except Exception:  # noqa: BLE001 - a part webob could not flatten
             return None
         if param is None:
@@ -111,17 +141,9 @@ def _param(
     name: str, part: Any, field: Any, redactor: Optional[Redactor]
 ) -> Optional[dict[str, str]]:
     """One HAR param of a parsed part; None when the part cannot be flattened."""
-    name = sendable(name)
     denied = redactor is not None and redactor.denies(name)
     hidden = redactor is not None and redactor.redacts(name)
-    if isinstance(field, bytes):
-        # A part with an empty filename (a file input left empty) comes as bytes.
-        try:
-            field = field.decode("utf-8")
-        except UnicodeDecodeError:
-            field = field.decode("latin-1")
     if isinstance(field, str):
-        field = sendable(field)
         document, whole = (None, False) if denied or redactor is None else \
             redactor.json_field(field, name)
         if document is not None:
@@ -131,13 +153,14 @@ def _param(
     if filename is None:
         return None  # nested multipart or something webob could not flatten
     data = field.value
-    headers = getattr(part, "headers", None) or {}
-    part_type = sendable(str(headers.get("content-type") or "application/octet-stream"))
-    if isinstance(data, str):
-        data = data.encode("utf-8", "replace")
     if not isinstance(data, bytes):
         return None
-    filename = sendable(str(filename))
+    headers = getattr(part, "headers", None) or {}
+    extended = _extended(headers.get("content-disposition"), "filename")
+    filename = _utf8(str(filename)) if extended is None else sendable(extended)
+    # A file part without a Content-Type (as requests sends one given no type): RFC 7578
+    # (4.4) reads the part as text/plain, but labels a file of unknown type so.
+    part_type = _utf8(str(headers.get("content-type") or "application/octet-stream"))
     value = _file_value(data, part_type, filename, name, hidden, denied, redactor)
     return {"name": name, "fileName": filename, "contentType": part_type, "value": value}
 
@@ -148,9 +171,10 @@ def _file_value(
 ) -> str:
     """A file part as a data URL, its JSON redacted key by key (redacted whole if hidden)."""
     if not denied and redactor is not None and "json" in part_type.lower():
-        document, whole = redactor.json_field(data.decode("utf-8", "replace"), name)
+        # surrogateescape: bytes that are not UTF-8 come back as they were.
+        document, whole = redactor.json_field(data.decode("utf-8", "surrogateescape"), name)
         if document is not None:
-            data, hidden = document.encode("utf-8"), False
+            data, hidden = document.encode("utf-8", "surrogateescape"), False
         hidden = hidden or whole
     if hidden:
         return redacted(data)

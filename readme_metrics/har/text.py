@@ -16,9 +16,9 @@ from urllib.parse import unquote_to_bytes
 
 __all__ = [
     "FORM", "JSON_START", "PROBED_TEXT", "ascii_form", "content_type", "decode",
-    "decode_component", "decode_in", "escape_undecoded", "form_codec", "fragment_pairs",
-    "is_textual", "parse_query", "query_values", "rarest", "sendable", "target_pairs",
-    "url_pairs",
+    "decode_component", "decode_field", "decode_in", "escape_undecoded", "form_codec",
+    "fragment_pairs", "is_textual", "parse_query", "query_values", "rarest", "sendable",
+    "target_pairs", "url_pairs",
 ]
 
 #: The essence of a form body's Content-Type.
@@ -237,6 +237,20 @@ def sendable(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-8", "replace").decode("utf-8")
     return text
+
+
+def decode_field(data: bytes, charset: Optional[str]) -> str:
+    """A form field's bytes (a multipart part's) as text in its declared ``charset``, UTF-8
+    if none or unknown: each byte that does not decode kept percent-encoded, as a
+    urlencoded form keeps it (:func:`escape_undecoded`), and a lone surrogate a codec made
+    (UTF-7's ``+2AA-``) as "?" (:func:`sendable`)."""
+    codec = _text_codec(charset) if charset else "utf-8"
+    try:
+        text = data.decode(codec, "surrogateescape")
+    except (UnicodeError, LookupError, ValueError, TypeError):
+        # A byte below 0x80 that does not decode (UTF-7, UTF-16) cannot be escaped so.
+        text = data.decode("utf-8", "surrogateescape")
+    return sendable(escape_undecoded(text))
 
 
 # A "#" in a request target, as sent (wsgiref and hypercorn pass it on in QUERY_STRING
