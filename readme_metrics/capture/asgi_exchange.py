@@ -19,8 +19,11 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping, Opti
 from readme_metrics.capture.asgi_messages import (
     CUT_STATUS,
     body_record,
+    client_gone,
     content_length,
     cut_answered,
+    ends_receive_with_response,
+    holds_start,
     start_status,
 )
 from readme_metrics.capture.asgi_outlive import is_cancellation, running_trio
@@ -120,6 +123,7 @@ class _Exchange:
         "middleware", "scope", "request", "recorder", "group", "_receive", "_send",
         "_pending", "_receiving", "_reading", "_disconnected", "_no_drain",
         "_drain_until", "_ended", "_sending", "_settling", "_starting", "_cut",
+        "_bodied",
     )
 
     def __init__(self, middleware: MetricsMiddleware, scope: MutableMapping[str, Any],
@@ -155,6 +159,8 @@ class _Exchange:
         self._settling: Optional[Awaitable[Optional[Group]]] = None
         # True once the app's response start was handed to the server.
         self._starting = False
+        # True once a response body message was (see ``_held``).
+        self._bodied = False
         # The server ended the request body (http.disconnect) before the app's start:
         # what the app answers then never reaches the client (see ``_answered``).
         self._cut = False
@@ -200,7 +206,11 @@ class _Exchange:
             finally:
                 self._receiving -= 1
         if self._pending:
-            return self._pending.popleft()
+            if not (self._ended and ends_receive_with_response(self._receive)):
+                return self._pending.popleft()
+            # Read ahead by us, and the response is complete: this server says
+            # http.disconnect now, whatever body is left, and so does it to the app.
+            self._pending.clear()
         return await self._pull()
 
     def _read_ahead(self) -> asyncio.Future[Message]:
@@ -269,19 +279,22 @@ class _Exchange:
             # Recorded once the server took it: a body it refuses (sent before the start
             # or after the end) raises into the app and never reaches the client. Nor
             # does one sent once the client is known to be gone (an http.disconnect
-            # received), which uvicorn takes and drops without a word.
+            # received, or the server knows: :func:`.client_gone`), which the servers
+            # take and drop without a word.
             chunk = message.get("body")
             if message.get("more_body", False):
-                gone = self._disconnected
+                gone = not chunk or self._disconnected or client_gone(self._send)
                 await self._send(message)
-                if chunk and not gone:
+                self._bodied = True
+                if not gone:
                     self._record(chunk)
                 return
             if not self._body_over():
                 await self.drain_now()  # servers drop the unread body after the last
-            gone = self._disconnected
+            gone = not chunk or self._disconnected or client_gone(self._send)
             await self._send(message)
-            if chunk and not gone:
+            self._bodied = True
+            if not gone:
                 self._record(chunk)
             await self._end()
             return
@@ -305,6 +318,7 @@ class _Exchange:
             # The server sends the file itself: keep its fast path, log the size only.
             self.recorder.omit_body(content_length(self.recorder.headers))
             await self._send(message)
+            self._bodied = True
             if not message.get("more_body", False):  # pathsend has none: the end
                 await self._end()
             return
@@ -420,6 +434,13 @@ class _Exchange:
         if self._cut and cut_answered(self._receive, self._send):
             self.recorder.respond(CUT_STATUS, "Bad Request", ())
 
+    def _held(self) -> None:
+        """The app started its response and ended (returned, raised, or was cancelled)
+        before any body message: under a server that writes the head only with the
+        first one (:func:`.holds_start`), the client got the server's 500 instead."""
+        if self._starting and not self._bodied and holds_start(self._send):
+            self.recorder.server_answered(500, "Internal Server Error")
+
     async def _log(self) -> None:
         """Make the log and hand it over. Every await comes before anything is handed
         over, and may be cancelled: run again, it goes on from where it stopped."""
@@ -437,6 +458,7 @@ class _Exchange:
                 if not body.eof and body.room > 0:
                     body.give_up()  # the log says the body is incomplete
             self._answered()
+            self._held()
             pending = Pending(recorder, self.request, group,
                               self._ended or time.perf_counter())
             if self.middleware.background:

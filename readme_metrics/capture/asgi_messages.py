@@ -6,6 +6,12 @@
 - :func:`content_length`: the Content-Length of the response headers (-1 unknown).
 - :func:`cut_answered`: whether the server answers :data:`CUT_STATUS` itself when it
   ends a request body with ``http.disconnect``.
+- :func:`client_gone`: whether the server knows the client is gone (what is sent now
+  goes nowhere), though the app was not told so.
+- :func:`holds_start`: whether the server writes the response head only with the first
+  body message (and answers 500 itself to an app that ends before one).
+- :func:`ends_receive_with_response`: whether the server's ``receive`` says
+  ``http.disconnect`` once the response is complete, whatever body is left.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ from readme_metrics.capture.asgi_scope import ScopeRequest
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.exchange import INVALID_STATUS
 
-__all__ = ["CUT_STATUS", "body_record", "content_length", "cut_answered", "start_status"]
+__all__ = ["CUT_STATUS", "body_record", "client_gone", "content_length", "cut_answered",
+           "ends_receive_with_response", "holds_start", "start_status"]
 
 #: What the client got when the server ended the request body (``http.disconnect``)
 #: before the app's response start, under the servers :func:`cut_answered` names: the
@@ -106,3 +113,51 @@ def cut_answered(receive: Any, send: Any) -> bool:
         their_state = getattr(getattr(protocol, "connection", None), "their_state", None)
         return their_state is h11.ERROR
     return False
+
+
+def _owner_module(method: Any) -> str:
+    """The module of the object a bound method (a server's ``send``/``receive``) is of."""
+    return type(getattr(method, "__self__", None)).__module__
+
+
+def client_gone(send: Any) -> bool:
+    """Whether the server whose ``send`` this is already knows the client is gone, so
+    that what the app sends now goes nowhere: the servers take it and drop it without a
+    word (the app is told only if it calls ``receive``). Per server, as shown by raw
+    clients leaving a stream mid-way:
+
+    - uvicorn (h11 and httptools): its request cycle's ``disconnected``.
+    - daphne: its request ``finished``, or without a channel.
+    - hypercorn: nothing tells. Its stream's ``closed`` is set on the end of the
+      client's data, also by a client that only half-closed, to which it still writes
+      the whole answer.
+    - granian (and any other server): nothing tells; False.
+
+    Asked before a body message is handed over: a chunk the server drops because the
+    client left while it waited for room to write it is still counted as sent.
+    """
+    owner = getattr(send, "__self__", None)
+    if owner is not None:
+        module = type(owner).__module__
+        return module.startswith("uvicorn.") and getattr(owner, "disconnected", False) is True
+    args = getattr(send, "args", None)  # daphne: partial(server.handle_reply, request)
+    if args and type(args[0]).__module__.startswith("daphne."):
+        request = args[0]
+        return bool(getattr(request, "finished", False)) or getattr(
+            request, "channel", True) is None
+    return False
+
+
+def holds_start(send: Any) -> bool:
+    """Whether the server writes the response head only with the first
+    ``http.response.body`` message: granian (2.x). An app that raises, or returns,
+    after its start and before any body message gets granian's own 500 instead (so
+    does one whose second start granian refused)."""
+    return _owner_module(send).startswith("granian.")
+
+
+def ends_receive_with_response(receive: Any) -> bool:
+    """Whether the server's ``receive`` answers ``http.disconnect`` once the response
+    is complete, whatever request body is left unread: uvicorn (h11 and httptools).
+    Other servers (hypercorn, granian) still give the body's messages then."""
+    return _owner_module(receive).startswith("uvicorn.")

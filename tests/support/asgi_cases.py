@@ -26,6 +26,14 @@ Endpoints (after the prefix):
 - ``/trailers``, ``/early-hint``: use the extensions when the scope offers them.
 - ``/state``: the ``state`` the lifespan put in the scope.
 - ``/ws``: a websocket echoing one text message.
+
+The plain app only:
+
+- ``/left?barrier=<path>``: ``chunk 0`` to ``chunk 3``, then (once the client, gone,
+  has created ``<path>``) :data:`LATE` more chunks, never calling ``receive``.
+- ``/start-only?then=return|raise``: the response start, no body message.
+- ``/read-after?out=<path>``: answers without reading the body, then receives once and
+  writes the message's type to ``<path>``.
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ from tests.support.e2e_apps import BARRIER_WAIT
 from tests.support.side_by_side import bare_or_wrapped, built_once
 
 FILE_SIZE = 1 << 20
+LATE = 200  # /left's chunks sent after the client left
 
 
 def grouping(request: Any) -> Any:
@@ -159,6 +168,36 @@ async def _plain_extensions(scope: Any, path: str, send: Any) -> None:
                     "headers": [(b"x-checksum", b"abc")]})
 
 
+async def _wait_for_file(path: str) -> None:
+    deadline = time.monotonic() + BARRIER_WAIT
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        await anyio.sleep(0.01)
+
+
+async def _plain_left(query: dict[str, str], send: Any) -> None:
+    """Streams on after the client left, without asking ``receive``: each late chunk
+    after a turn of the loop, in which the server may see that the client is gone."""
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain")]})
+    for i in range(4):
+        await send({"type": "http.response.body", "body": b"chunk %d\n" % i,
+                    "more_body": True})
+    await _wait_for_file(query["barrier"])
+    for i in range(LATE):
+        await anyio.sleep(0.001)
+        await send({"type": "http.response.body", "body": b"late %d\n" % i,
+                    "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def _plain_read_after(query: dict[str, str], receive: Any, send: Any) -> None:
+    await _answer(send, 200, b"answered")
+    message = await receive()
+    with open(query["out"] + ".part", "w") as out:
+        out.write(str(message.get("type")))
+    os.replace(query["out"] + ".part", query["out"])
+
+
 async def plain(scope: Any, receive: Any, send: Any) -> None:  # noqa: C901 - a router
     if scope["type"] == "websocket":
         await receive()  # websocket.connect
@@ -199,6 +238,15 @@ async def plain(scope: Any, receive: Any, send: Any) -> None:  # noqa: C901 - a 
         await _plain_extensions(scope, path, send)
     elif path == "/state":
         await _answer(send, 200, json.dumps(dict(scope.get("state") or {})).encode())
+    elif path == "/left":
+        await _plain_left(query, send)
+    elif path == "/start-only":
+        await send({"type": "http.response.start", "status": 201,
+                    "headers": [(b"content-type", b"text/plain")]})
+        if query.get("then") == "raise":
+            raise RuntimeError("after the start, before any body")
+    elif path == "/read-after":
+        await _plain_read_after(query, receive, send)
     else:  # /hello, /nolog, /noread
         await _answer(send, 200, b"hello")
 

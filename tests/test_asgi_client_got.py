@@ -1,0 +1,150 @@
+"""ASGI under real servers: the log says what the client got, the app sees what it sees bare.
+
+Raw clients against tests/support/asgi_cases.py's plain app, served bare and wrapped by
+one server process (uvicorn with h11 and httptools, hypercorn's asyncio and trio
+workers, granian, and daphne when installed), for what the servers do on their own:
+
+- a client leaving a stream the app goes on sending without asking ``receive``: the
+  servers drop the rest without a word, and the log ends where the client went;
+- an app that ends after its response start and before any body message: granian holds
+  the start until the first one and answers 500 itself;
+- an app that receives after its response is complete: uvicorn says ``http.disconnect``
+  then, whatever body is left unread, and the wrapped app is told the same.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.asgi_cases import LATE
+from tests.support.fake_api import Collector, free_port
+from tests.support.polling import wait_until
+from tests.test_asgi_conformance import _MISSING, SAFETY, SERVERS, _raw, _trace_of
+from tests.test_e2e_servers import serve, server_env
+from tests.test_slow_client import normalized, read_answer
+
+pytestmark = pytest.mark.e2e
+
+try:
+    import daphne  # noqa: F401
+
+    HAVE_DAPHNE = True
+except ImportError:  # not in the test extra: checked where it is installed
+    HAVE_DAPHNE = False
+
+ALL = {**SERVERS, "daphne": lambda port, target: [
+    sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), target]}
+MISSING = {**_MISSING, "daphne": not HAVE_DAPHNE}
+
+
+def _servers(*names: str) -> list[Any]:
+    return [pytest.param(name, marks=pytest.mark.skipif(
+        MISSING.get(name, False), reason=f"{name} is not installed")) for name in names]
+
+
+def _entries(collector: Collector, count: int) -> dict[str, dict[str, Any]]:
+    logs = collector.wait_for_logs(count, timeout=SAFETY)
+    return {_trace_of(log): log["request"]["log"]["entries"][0] for log in logs}
+
+
+@pytest.mark.parametrize("server", _servers("uvicorn-h11", "uvicorn-httptools", "daphne"))
+def test_a_stream_the_client_left_is_logged_as_far_as_it_went(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """The client reads four chunks and leaves; the app, never calling ``receive``, sends
+    LATE more once the client is gone (each after a turn of the loop, in which the server
+    sees the connection closed). The servers take them and drop them without a word: the
+    log has the four, and at most the few late chunks sent before the server saw it,
+    never all of them. (hypercorn and granian tell nothing: not here. hypercorn marks a
+    stream closed at the end of the client's data, also when the client only
+    half-closed, and still writes it the whole answer.)"""
+    port = free_port()
+    barrier = tmp_path / "barrier"
+    with serve(ALL[server](port, "tests.support.asgi_cases:plain_root"),
+               server_env(collector), tmp_path, port):
+        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+            sock.sendall(_raw(port, "wrap", "left", "GET", f"/left?barrier={barrier}"))
+            answer = b""
+            while b"chunk 3\n" not in answer:
+                chunk = sock.recv(65536)
+                assert chunk, f"closed early: {answer!r}"
+                answer += chunk
+        barrier.touch()  # the socket is closed: now the app sends on
+        content = _entries(collector, 1)["left"]["response"]["content"]
+    everything = b"".join(b"chunk %d\n" % i for i in range(4)) + b"".join(
+        b"late %d\n" % i for i in range(LATE))
+    assert content["text"].startswith("chunk 0\nchunk 1\nchunk 2\nchunk 3\n")
+    assert content["size"] == len(content["text"].encode())
+    assert content["size"] < len(everything), "logged as sent in full"
+
+
+@pytest.mark.parametrize("then", ["return", "raise"])
+@pytest.mark.parametrize("server", _servers(*ALL))
+def test_an_app_ending_after_its_start_is_logged_as_the_client_got_it(
+        collector: Collector, tmp_path: Path, server: str, then: str) -> None:
+    """The app sends its start (201) and returns, or raises, without a body message. Most
+    servers have written the start: the client gets the 201. granian writes it only with
+    the first body message, and answers its own 500. The answer is the bare app's, and
+    the log has the status the client got."""
+    port = free_port()
+    with serve(ALL[server](port, "tests.support.asgi_cases:plain_root"),
+               server_env(collector), tmp_path, port):
+        answers = []
+        for prefix in ("bare", "wrap"):
+            with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+                sock.sendall(_raw(port, prefix, then, "GET", f"/start-only?then={then}"))
+                # daphne holds the start too, and never answers: nothing to compare.
+                answers.append(normalized(read_answer(sock, 2 if server == "daphne"
+                                                      else SAFETY), server))
+        status = _entries(collector, 1)[then]["response"]["status"]
+    bare, wrapped = answers
+    assert wrapped == bare
+    if server != "daphne":
+        assert status == int(wrapped[0].split()[1])
+
+
+@pytest.mark.parametrize("server", _servers(*ALL))
+def test_a_receive_after_the_response_gets_what_it_gets_bare(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """The app answers without reading the body (5 bytes, sent whole), then calls
+    ``receive`` once. The middleware read the body ahead for the log; the app's
+    ``receive`` still gets what the server gives it bare: uvicorn says ``http.disconnect``
+    once the response is complete, the others give the body."""
+    port = free_port()
+    got = {}
+    with serve(ALL[server](port, "tests.support.asgi_cases:plain_root"),
+               server_env(collector), tmp_path, port):
+        for prefix in ("bare", "wrap"):
+            out = tmp_path / f"after-{prefix}"
+            with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+                sock.sendall(_raw(port, prefix, "after", "POST", f"/read-after?out={out}",
+                                  b"hello"))
+                assert read_answer(sock, SAFETY).endswith(b"answered")
+                wait_until(out.exists)  # held open: a close would say disconnect
+            got[prefix] = out.read_text()
+        post = _entries(collector, 1)["after"]["request"]["postData"]
+    assert got["wrap"] == got["bare"]
+    assert post["text"] == "hello"
+
+
+@pytest.mark.parametrize("server", _servers("hypercorn", "hypercorn-trio"))
+def test_a_client_half_closing_after_its_request_is_logged_with_the_answer_it_got(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """The client sends its whole request and shuts its side (``shutdown(SHUT_WR)``);
+    these servers still write it the whole answer, and the log has that answer's body
+    (hypercorn marks the stream closed at the client's end of data: no sign that the
+    client is gone)."""
+    port = free_port()
+    with serve(ALL[server](port, "tests.support.asgi_cases:plain_root"),
+               server_env(collector), tmp_path, port):
+        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+            sock.sendall(_raw(port, "wrap", "half", "POST", "/echo", b"hello"))
+            sock.shutdown(socket.SHUT_WR)
+            answer = read_answer(sock, SAFETY)
+        content = _entries(collector, 1)["half"]["response"]["content"]
+    assert answer.endswith(b"\r\n\r\nhello")
+    assert (content["size"], content["text"]) == (5, "hello")
