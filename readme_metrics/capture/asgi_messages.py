@@ -120,6 +120,11 @@ def _owner_module(method: Any) -> str:
     return type(getattr(method, "__self__", None)).__module__
 
 
+# The class of a server's ``send`` -> the attribute of it that says the client is gone
+# ("": none), looked up once per class: the check runs for every response body message.
+_GONE_SIGNS: dict[type, str] = {}
+
+
 def client_gone(send: Any) -> bool:
     """Whether the server whose ``send`` this is already knows the client is gone, so
     that what the app sends now goes nowhere: the servers take it and drop it without a
@@ -137,9 +142,13 @@ def client_gone(send: Any) -> bool:
     client left while it waited for room to write it is still counted as sent.
     """
     owner = getattr(send, "__self__", None)
-    if owner is not None:
-        module = type(owner).__module__
-        return module.startswith("uvicorn.") and getattr(owner, "disconnected", False) is True
+    if owner is not None:  # a bound method: the server's class says where to look
+        kind = owner.__class__
+        sign = _GONE_SIGNS.get(kind)
+        if sign is None:
+            sign = _GONE_SIGNS[kind] = (
+                "disconnected" if kind.__module__.startswith("uvicorn.") else "")
+        return sign != "" and getattr(owner, sign, False) is True
     args = getattr(send, "args", None)  # daphne: partial(server.handle_reply, request)
     if args and type(args[0]).__module__.startswith("daphne."):
         request = args[0]
