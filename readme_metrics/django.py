@@ -65,7 +65,7 @@ from readme_metrics.capture.body import GRACE, BodyRecord
 from readme_metrics.capture.recorder import Pending, Recorder
 from readme_metrics.capture.request import EnvironRequest, content_length
 from readme_metrics.capture.stream_tee import StreamTee
-from readme_metrics.capture.wsgi_response import answers_500, holds_empty_chunks
+from readme_metrics.capture.wsgi_response import answers_500, cuts_at_length, holds_empty_chunks
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.exchange import Group
 from readme_metrics.pipeline import MetricsPipeline
@@ -266,6 +266,8 @@ class _Capture:
         for cookie in response.cookies.values():
             headers.append(("Set-Cookie", cookie.output(header="").strip()))
         self.recorder.respond(response.status_code, response.reason_phrase, headers)
+        # The WSGI server may send only the Content-Length's bytes (ASGI: no such keys).
+        self.recorder.cut_at_length = cuts_at_length(self.request.META, response)
 
     def finish(self) -> None:
         """Queue the log, exactly once. Never raises."""

@@ -780,6 +780,56 @@ def test_a_restarted_response_is_logged_as_the_client_got_it(
     assert max(docs_urls.values()) == 1, docs_urls
 
 
+@pytest.mark.parametrize("server", [
+    "waitress", "gunicorn-sync", "werkzeug", "wsgiref",
+    pytest.param("uwsgi", marks=NO_UWSGI),
+    pytest.param("granian", marks=pytest.mark.skipif(
+        importlib.util.find_spec("granian") is None, reason="granian is not installed")),
+])
+def test_a_body_longer_than_its_content_length_is_logged_as_sent(
+        server: str, collector: Collector, tmp_path: Path) -> None:
+    """An app declaring a Content-Length short of its body (the length of its text, not
+    of its UTF-8 bytes): waitress and gunicorn send only that many bytes, the others all
+    of them; the log's body is what the client got, chunks or write()."""
+    port = free_port()
+    targets = ["/length-lie?n=6", "/length-lie?n=2", "/length-lie?n=6&write=1"]
+    with serve(SERVERS[server](port, "tests.support.e2e_apps:plain_app"),
+               server_env(collector), tmp_path, port):
+        logged, got = lying_lengths(port, collector, targets)
+    assert logged == got
+
+
+def lying_lengths(port: int, collector: Collector, targets: list[str]
+                  ) -> tuple[dict[str, tuple[int, bytes]], dict[str, tuple[int, bytes]]]:
+    """For each of ``targets``: the body the client got, and what the log says it got (size
+    and text)."""
+    got = {target: raw_answer(port, f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                    f"X-Api-Key: {CALLER}\r\nConnection: close\r\n"
+                                    f"\r\n".encode()).partition(b"\r\n\r\n")[2]
+           for target in targets}
+    logs = collector.wait_for_logs(len(targets))
+    assert len(logs) == len(targets), describe(logs)
+    logged = {}
+    for log in logs:
+        entry = entry_of(log)
+        url = urlsplit(entry["request"]["url"])
+        content = entry["response"]["content"]
+        logged[f"{url.path}?{url.query}"] = (content["size"], content.get("text", "").encode())
+    return logged, {target: (len(body), body) for target, body in got.items()}
+
+
+@pytest.mark.parametrize("server", ["waitress", "gunicorn-sync", "runserver"])
+def test_a_django_body_longer_than_its_content_length_is_logged_as_sent(
+        server: str, collector: Collector, tmp_path: Path) -> None:
+    port = free_port()
+    env = server_env(collector, DJANGO_SETTINGS_MODULE="tests.support.e2e_apps",
+                     README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping")
+    with serve(SERVERS[server](port, "tests.support.e2e_apps:django_app"), env, tmp_path,
+               port):
+        logged, got = lying_lengths(port, collector, ["/length-lie?n=6", "/length-lie?n=2"])
+    assert logged == got
+
+
 #: What the client of a Django streamed 201 whose iterator raises gets: the server's 500
 #: until it sent the status with a first chunk (waitress: a first non-empty one).
 STREAM_RAISING = {"at-the-first-chunk": 500, "after-an-empty-chunk": 201,

@@ -35,7 +35,8 @@ from readme_metrics.capture.body import BodyRecord, Kept
 from readme_metrics.capture.request import RequestSource, header_text
 from readme_metrics.exchange import INVALID_STATUS, Exchange, Group
 
-__all__ = ["Pending", "Recorder", "sets_docs_url", "status_parts"]
+__all__ = ["Pending", "Recorder", "response_content_length", "sets_docs_url",
+           "status_parts"]
 
 #: The header the library adds to a logged response (SPEC 7), as WSGI (text) and ASGI
 #: (bytes) name it.
@@ -58,6 +59,19 @@ def sets_docs_url(headers: Any) -> bool:
     except Exception:  # noqa: BLE001 - malformed headers are the server's to refuse
         pass
     return False
+
+
+def response_content_length(headers: Any) -> int:
+    """The Content-Length the app declared (the last one, as waitress and gunicorn read
+    them); -1 when none can be read (never raises)."""
+    length = -1
+    try:
+        for name, value in headers:
+            if name.lower() == "content-length":
+                length = int(value)
+    except Exception:  # noqa: BLE001 - malformed headers are the server's to refuse
+        return -1
+    return length
 
 
 # RFC 9112 4: three ASCII digits; PEP 3333: one space, then the reason phrase (HTAB, SP,
@@ -131,7 +145,7 @@ class Recorder:
     __slots__ = (
         "log_id", "begin", "responded", "status", "reason", "headers",
         "chunks", "kept", "body_size", "limit", "omitted", "request_body", "head",
-        "no_body", "_done",
+        "no_body", "cut_at_length", "_done",
     )
 
     def __init__(self, log_id: str, limit: int,
@@ -142,6 +156,9 @@ class Recorder:
         # drop what the app sends (gunicorn, uvicorn), or send it where no client reads
         # it as the body (wsgiref), so none is logged as sent.
         self.no_body = False
+        # True under a server that sends no more of the body than the Content-Length the
+        # app declared (waitress, gunicorn): the log is cut there too, on the worker.
+        self.cut_at_length = False
         # One clock on the request thread: the wall-clock start is derived on the worker.
         self.begin = time.perf_counter()
         self.limit = limit
@@ -259,8 +276,8 @@ class Pending:
     __slots__ = (
         "request", "log_id", "begin", "group", "request_body", "request_body_size",
         "request_body_incomplete", "status", "reason", "response_headers",
-        "response_body", "response_body_size", "response_body_omitted", "wait",
-        "duration", "nbytes",
+        "response_body", "response_body_size", "response_body_omitted", "cut_at_length",
+        "wait", "duration", "nbytes",
     )
 
     def __init__(self, recorder: Recorder, request: RequestSource, group: Group,
@@ -285,6 +302,7 @@ class Pending:
         self.response_body = recorder.kept.content()
         self.response_body_size = recorder.body_size
         self.response_body_omitted = recorder.omitted
+        self.cut_at_length = recorder.cut_at_length
         begin = recorder.begin
         wait = (recorder.responded or finished) - begin
         self.wait = wait = wait if wait > 0.0 else 0.0
@@ -300,6 +318,11 @@ class Pending:
     def to_exchange(self) -> Exchange:
         """The plain-data record (on the worker: parsing happens here, not per request)."""
         head = self.request.head()
+        body, size = self.response_body, self.response_body_size
+        if self.cut_at_length:
+            length = response_content_length(self.response_headers)
+            if 0 <= length < size:  # what the server sent
+                body, size = body[:length], length
         return Exchange(
             id=self.log_id,
             # The request's wall-clock start: now, less the time since it began.
@@ -316,8 +339,8 @@ class Pending:
             status=self.status,
             status_text=self.reason,
             response_headers=response_header_text(self.response_headers),
-            response_body=self.response_body,
-            response_body_size=self.response_body_size,
+            response_body=body,
+            response_body_size=size,
             response_body_omitted=self.response_body_omitted,
             wait=self.wait,
             duration=self.duration,

@@ -19,18 +19,24 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
 import webob
 
 from readme_metrics.capture.body import BodyRecord
-from readme_metrics.capture.recorder import Pending, Recorder, sets_docs_url, status_parts
+from readme_metrics.capture.recorder import (
+    Pending,
+    Recorder,
+    response_content_length,
+    sets_docs_url,
+    status_parts,
+)
 from readme_metrics.capture.request import EnvironRequest, content_length
 from readme_metrics.capture.wsgi_input import InputTee, replay_input
 from readme_metrics.capture.wsgi_response import (
     Response,
     SizedResponse,
     answers_500,
+    cuts_at_length,
     ignores_late_start,
     keeps_earlier_headers,
     read_along,
     refuses_unsent,
-    response_content_length,
     sends_list_as_is,
     takes_raising_restart,
 )
@@ -280,13 +286,15 @@ class _Capture(Recorder):
             if status != 500 and not self._wrote:  # gunicorn's own answer: see above
                 self.respond(status, reason, [])
             elif self.status and answers_500(self.environ, in_call, self._wrote):
-                self.respond(500, "Internal Server Error", [])
+                # none of what write() was given went out (granian has no write())
+                self.server_answered(500, "Internal Server Error")
         Recorder.fail(self)
         self.finish_log()
 
     def wrap(self, result: Iterable[bytes]) -> Iterable[bytes]:
         if not self.status and ignores_late_start(self.environ):
             self.respond(200, "OK", [])  # granian's answer to a call that started none
+        self.cut_at_length = cuts_at_length(self.environ, result)
         file_wrapper = self.environ.get("wsgi.file_wrapper")
         if (file_wrapper is not None and isinstance(file_wrapper, type)
                 and isinstance(result, file_wrapper)):

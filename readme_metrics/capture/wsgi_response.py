@@ -19,9 +19,9 @@ from readme_metrics.capture.recorder import sets_docs_url
 if TYPE_CHECKING:
     from readme_metrics.capture.wsgi import _Capture
 
-__all__ = ["Response", "SizedResponse", "answers_500", "holds_empty_chunks",
+__all__ = ["Response", "SizedResponse", "answers_500", "cuts_at_length", "holds_empty_chunks",
            "ignores_late_start", "keeps_earlier_headers", "read_along", "refuses_unsent",
-           "response_content_length", "sends_list_as_is", "takes_raising_restart"]
+           "sends_list_as_is", "takes_raising_restart"]
 
 
 def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[str, str]]
@@ -76,6 +76,15 @@ def ignores_late_start(environ: Any) -> bool:
     return environ.get("SERVER_SOFTWARE") == "Granian"
 
 
+def cuts_at_length(environ: Any, result: Any) -> bool:
+    """Whether the server sends no more of the body than the Content-Length the app
+    declared (one too short: the length of a text, not of its bytes): waitress and
+    gunicorn do; granian does, but for a list, which it sends whole. The others send it
+    all, and the client reads the rest as the next answer's start."""
+    return ("waitress.client_disconnected" in environ or "gunicorn.socket" in environ
+            or (ignores_late_start(environ) and not isinstance(result, list)))
+
+
 def refuses_unsent(environ: Any, error: BaseException) -> bool:
     """Whether a server whose write of the answer's first chunk raised ``error`` sent none
     of the app's answer and answers its own 500 instead. waitress builds the status line
@@ -106,17 +115,6 @@ def sends_list_as_is(result: Any, environ: Any, headers: Sequence[Any]) -> bool:
         except Exception:  # noqa: BLE001 - not latin-1, or no str: waitress refuses it
             return False
     return True
-
-
-def response_content_length(headers: Iterable[tuple[str, str]]) -> int:
-    """The Content-Length the app declared; -1 when none can be read (never raises)."""
-    try:
-        for name, value in headers:
-            if name.lower() == "content-length":
-                return int(value)
-    except Exception:  # noqa: BLE001 - malformed headers are the server's to refuse
-        pass
-    return -1
 
 
 class Response:

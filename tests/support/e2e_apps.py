@@ -209,6 +209,13 @@ def _plain(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[
         return stream_chunks(query.get("barrier", [""])[0])
     if path.startswith("/raise/"):  # this app only: a 201 started, then an exception
         return raising_app(path[7:], RuntimeError("the app failed"))(environ, start_response)
+    if path == "/length-lie":  # a Content-Length short of the body (len() of the text)
+        write = start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"),
+                                          ("Content-Length", query.get("n", ["3"])[0])])
+        if query.get("write"):
+            write(b"caf")
+            return iter(["\u00e9 ok".encode()])
+        return iter([b"caf", "\u00e9 ok".encode()])
     if path.startswith("/restart/"):  # this app only: start_response called again
         return restarting_app(path[9:])(environ, start_response)
     if path == "/read-all":  # reads wsgi.input to its end (a chunked body the server ends)
@@ -454,7 +461,13 @@ def _django_views() -> list[Any]:
 
         return StreamingHttpResponse(chunks(), status=201, content_type="text/plain")
 
+    def length_lie(request: Any) -> Any:  # a Content-Length short of the body
+        response = HttpResponse("caf\u00e9 ok".encode(), content_type="text/plain")
+        response["Content-Length"] = request.GET.get("n", "3")
+        return response
+
     return [path("hello", hello), path("echo", echo), path("upload", upload),
+            path("length-lie", length_lie),
             path("stream", stream), path("nolog", nolog), path("noread", noread),
             path("noread-stream", noread_stream), path("read-stream", read_stream),
             path("raise-stream/<str:mode>", raise_stream)]
