@@ -735,6 +735,32 @@ def test_the_log_says_what_the_client_got(server: str, collector: Collector,
         {"name": "n", "value": "é x"}, {"name": "raw", "value": "%FF%FE"}]
 
 
+#: A request target with raw bytes that are not ASCII (curl sends a path typed as "café"
+#: as UTF-8, unescaped), then a latin-1 byte: what the url must hold, escaped.
+RAW_BYTES_TARGET = b"/caf\xc3\xa9/\xff?q=\xe9&r=%E9"
+RAW_BYTES_LOGGED = "/caf%C3%A9/%FF?q=%E9&r=%E9"
+
+
+@pytest.mark.parametrize("app, server", [
+    ("plain", "werkzeug"), ("flask", "werkzeug"), ("plain", "wsgiref"),
+    pytest.param("plain", "uwsgi", marks=NO_UWSGI),
+])
+def test_raw_bytes_in_the_target_are_logged_as_received(
+        app: str, server: str, collector: Collector, tmp_path: Path) -> None:
+    """The servers that take such a target (waitress and gunicorn answer 400): werkzeug's
+    turns each byte into UTF-8 in its WSGI strings (the app gets caf\u00c3\u0083...), the
+    log does not."""
+    port = free_port()
+    with serve(SERVERS[server](port, f"tests.support.e2e_apps:{APPS[app][0]}"),
+               server_env(collector), tmp_path, port):
+        answer = raw_answer(port, b"GET " + RAW_BYTES_TARGET + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                            + f"X-Api-Key: {CALLER}\r\nConnection: close\r\n\r\n".encode())
+        logs = collector.wait_for_logs(1)
+    assert answer.startswith(b"HTTP/1.")
+    assert [entry_of(log)["request"]["url"] for log in logs] == [
+        f"http://127.0.0.1{RAW_BYTES_LOGGED}"]
+
+
 #: The status a client gets from restarting_app (tests/support/e2e_apps.py): servers take
 #: a second start_response until the status went out with a first chunk (uWSGI too, though
 #: its start_response then raises), but granian, which takes the status and headers the

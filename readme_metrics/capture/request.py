@@ -157,6 +157,15 @@ def pick_client_ip(remote_addr: str, forwarded_for: Optional[str], trusted_proxi
 
 def _environ_target(environ: Mapping[str, str], scheme: str) -> str:
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw and not raw.isascii() and environ.get("SERVER_SOFTWARE", "").startswith(
+            "Werkzeug/"):
+        # werkzeug's development server reads the request line as latin-1, then encodes
+        # that text as UTF-8 into its WSGI strings (a raw é, C3 A9, would be logged as
+        # four bytes): undone, so the url holds the bytes received.
+        try:
+            raw = raw.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            pass
     if raw and raw.startswith("/"):
         return raw
     if raw and "://" in raw:  # absolute-form request target (proxy style)
@@ -297,7 +306,7 @@ _FIXED_KEYS = ("REQUEST_METHOD", "SERVER_PROTOCOL", "CONTENT_TYPE", "CONTENT_LEN
 _URL_KEYS = frozenset({
     "wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "RAW_URI", "REQUEST_URI",
     "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "HTTP_X_FORWARDED_PROTO",
-    "HTTP_X_FORWARDED_HOST", "REMOTE_ADDR", "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_HOST", "REMOTE_ADDR", "HTTP_X_FORWARDED_FOR", "SERVER_SOFTWARE",
 })
 
 
