@@ -106,15 +106,20 @@ def sends_list_as_is(result: Any, environ: Any, headers: Sequence[Any]) -> bool:
     the headers (not latin-1: waitress), so that the refusal is seen (``Response``)."""
     if result and result[0].__class__ is not bytes:
         return False
-    if holds_empty_chunks(environ):
-        try:
-            for name, value in headers:
-                if not (value.isascii() and name.isascii()):
-                    name.encode("latin-1")
-                    value.encode("latin-1")
-        except Exception:  # noqa: BLE001 - not latin-1, or no str: waitress refuses it
-            return False
-    return True
+    return not (holds_empty_chunks(environ) and _not_latin_1(headers))
+
+
+def _not_latin_1(headers: Sequence[Any]) -> bool:
+    """True when waitress cannot encode ``headers`` as latin-1 (or they are no pairs of
+    strings): it refuses them when it sends the head, with its own 500."""
+    try:
+        for name, value in headers:
+            if not (value.isascii() and name.isascii()):
+                name.encode("latin-1")
+                value.encode("latin-1")
+    except Exception:  # noqa: BLE001 - not latin-1, or no str: waitress refuses it
+        return True
+    return False
 
 
 class Response:
@@ -185,6 +190,11 @@ class Response:
         if self._closed:
             return
         self._closed = True
+        capture = self._capture
+        if (self._unsent and holds_empty_chunks(capture.environ) and capture.status
+                and _not_latin_1(capture.headers)):
+            # Nothing sent yet: waitress sends the head after close() and refuses it.
+            capture.server_answered(500, "Internal Server Error")
         if self._first:
             # The server stopped at the first chunk: if it is closing because it refused
             # that chunk (waitress's finally, wsgiref's except), the error is live here.
