@@ -513,7 +513,7 @@ def test_a_sender_that_leaves_none_idle_arms_the_watch_once() -> None:
 
 
 def test_a_timed_errand_runs_while_the_watchdog_sleeps_toward_a_long_deadline() -> None:
-    # The watchdog sleeps until the earliest deadline it knows of (here a POST's 120 s,
+    # The watchdog sleeps until the earliest deadline it knows of (here a POST's 600 s,
     # past the test's patience: with one within it, 30 s, the watchdog woke for that
     # deadline and ran the errand then, and the test passed with run_at's wake-up
     # removed); the flush_interval watch's look, due much earlier, must wake it.
@@ -523,7 +523,7 @@ def test_a_timed_errand_runs_while_the_watchdog_sleeps_toward_a_long_deadline() 
     ran = threading.Event()
 
     def long_exchange() -> None:
-        with watchdog.limit(120.0):
+        with watchdog.limit(600.0):
             holding.set()
             pair[0].recv(1)  # ended by the test below
 
@@ -531,11 +531,17 @@ def test_a_timed_errand_runs_while_the_watchdog_sleeps_toward_a_long_deadline() 
     thread.start()
     try:
         holding.wait(10.0)
-        # Asleep toward that deadline (any earlier look of another test's has run). A
-        # limit another test ended stays the watchdog's next wake-up until it comes (up
-        # to 30 s: 29.6 s in a two-worker run); an errand due now has it drop those first.
-        watchdog.run_at(time.monotonic(), lambda: None)
-        wait_until(lambda: time.monotonic() + 60 < watchdog._sleeping_until < math.inf)
+
+        def asleep_toward_it() -> bool:
+            # A limit another test ended stays the watchdog's next wake-up until it comes
+            # (up to 30 s: 29.6 s in a two-worker run); an errand due now has it drop
+            # those first. One another test's thread still holds (a POST of an earlier
+            # test, still in flight) ends within its own 30 s; then the next nudge drops
+            # it too: so nudge on every look, and wait longer than such a limit lasts.
+            watchdog.run_at(time.monotonic(), lambda: None)
+            return time.monotonic() + 60 < watchdog._sleeping_until < math.inf
+
+        wait_until(asleep_toward_it, timeout=120.0)
         watchdog.run_at(time.monotonic() + 0.2, ran.set)
         wait_until(ran.is_set)
     finally:
