@@ -761,6 +761,25 @@ def test_raw_bytes_in_the_target_are_logged_as_received(
         f"http://127.0.0.1{RAW_BYTES_LOGGED}"]
 
 
+@pytest.mark.parametrize("server", [
+    "waitress", "gunicorn-sync", "werkzeug", "wsgiref",
+    pytest.param("uwsgi", marks=NO_UWSGI),
+    pytest.param("granian", marks=pytest.mark.skipif(
+        importlib.util.find_spec("granian") is None, reason="granian is not installed")),
+])
+def test_an_http_1_0_request_is_logged_as_one(server: str, collector: Collector,
+                                               tmp_path: Path) -> None:
+    """granian's SERVER_PROTOCOL for HTTP/1.0 is "HTTP/1"; the log has the version sent."""
+    port = free_port()
+    with serve(SERVERS[server](port, "tests.support.e2e_apps:plain_app"),
+               server_env(collector), tmp_path, port):
+        answer = raw_answer(port, f"GET /noread HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+                                  f"X-Api-Key: {CALLER}\r\n\r\n".encode())
+        logs = collector.wait_for_logs(1)
+    assert answer.startswith(b"HTTP/1.")
+    assert [entry_of(log)["request"]["httpVersion"] for log in logs] == ["HTTP/1.0"]
+
+
 #: The status a client gets from restarting_app (tests/support/e2e_apps.py): servers take
 #: a second start_response until the status went out with a first chunk (uWSGI too, though
 #: its start_response then raises), but granian, which takes the status and headers the

@@ -294,12 +294,14 @@ class EnvironRequest:
         return RequestHead(
             method="GET" if method is None else method,
             url=request_url(environ, self.trusted_proxies),
-            http_version="HTTP/1.1" if protocol is None else protocol,
+            http_version="HTTP/1.1" if protocol is None else _VERSIONS.get(protocol, protocol),
             headers=headers,
             client_ip=client_ip(environ, self.trusted_proxies),
         )
 
 
+# granian names HTTP/1.0 "HTTP/1" in SERVER_PROTOCOL: the log says what the client sent.
+_VERSIONS = {"HTTP/1": "HTTP/1.0"}
 _FIXED_KEYS = ("REQUEST_METHOD", "SERVER_PROTOCOL", "CONTENT_TYPE", "CONTENT_LENGTH",
                "SERVER_SOFTWARE")
 # What request_url and client_ip read of an environ.
