@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import threading
 import time
 import weakref
@@ -126,14 +127,31 @@ def _pipeline_for(config: MetricsApiConfig) -> MetricsPipeline:
     return _shared_for(config)[0]
 
 
+# How Django's repercent_broken_unicode writes a byte that is no UTF-8 into the decoded
+# path (upper case). A literal "%E9" (sent as %25E9) reads the same; it is taken as the
+# byte, much the likelier of the two.
+_REPERCENT = re.compile(r"%([89A-F][0-9A-F])")
+
+
+def _escaped_byte(match: re.Match[str]) -> str:
+    return chr(int(match.group(1), 16))
+
+
 def _wsgi_meta(request: HttpRequest) -> dict[str, str]:
     """META as WSGI strings, so the shared URL and header helpers apply."""
     meta = {k: v for k, v in request.META.items() if v.__class__ is str}
     # Django replaces PATH_INFO/SCRIPT_NAME by decoded text; WSGI strings are the raw
-    # bytes read as latin-1, which request_url percent-encodes back exactly.
+    # bytes read as latin-1, which request_url percent-encodes back exactly. Bytes that
+    # were no UTF-8 are escapes in that text (%E9): back to the bytes, or a server with
+    # no raw target to log (runserver, granian) would log %25E9.
     for key in ("PATH_INFO", "SCRIPT_NAME"):
-        if key in meta and not meta[key].isascii():
-            meta[key] = meta[key].encode("utf-8", "surrogateescape").decode("latin-1")
+        value = meta.get(key)
+        if value:
+            if not value.isascii():
+                value = value.encode("utf-8", "surrogateescape").decode("latin-1")
+            if "%" in value:
+                value = _REPERCENT.sub(_escaped_byte, value)
+            meta[key] = value
     scope = getattr(request, "scope", None)
     if isinstance(scope, dict):  # ASGI: fill in what a WSGI environ would carry
         meta.setdefault("wsgi.url_scheme", str(scope.get("scheme") or "http"))

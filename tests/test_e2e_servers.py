@@ -780,6 +780,27 @@ def test_an_http_1_0_request_is_logged_as_one(server: str, collector: Collector,
     assert [entry_of(log)["request"]["httpVersion"] for log in logs] == ["HTTP/1.0"]
 
 
+@pytest.mark.parametrize("server", [
+    "runserver", "gunicorn-sync",
+    pytest.param("granian", marks=pytest.mark.skipif(
+        importlib.util.find_spec("granian") is None, reason="granian is not installed")),
+])
+def test_a_django_target_that_is_no_utf_8_is_logged_as_received(
+        server: str, collector: Collector, tmp_path: Path) -> None:
+    """Django's decoded path writes a byte that is no UTF-8 as %E9: under a server that
+    gives no raw target (runserver, granian) the url was rebuilt from it as %25E9."""
+    port = free_port()
+    env = server_env(collector, DJANGO_SETTINGS_MODULE="tests.support.e2e_apps",
+                     README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping")
+    with serve(SERVERS[server](port, "tests.support.e2e_apps:django_app"), env, tmp_path,
+               port):
+        raw_get(port, RAW_TARGET)
+        raw_get(port, "/caf%C3%A9/%E9%FF/x%2520")
+        logs = collector.wait_for_logs(2)
+    assert sorted(entry_of(log)["request"]["url"] for log in logs) == [
+        f"http://127.0.0.1:{port}/caf%C3%A9/%E9%FF/x%2520", f"http://127.0.0.1:{port}{RAW_TARGET}"]
+
+
 #: The status a client gets from restarting_app (tests/support/e2e_apps.py): servers take
 #: a second start_response until the status went out with a first chunk (uWSGI too, though
 #: its start_response then raises), but granian, which takes the status and headers the
