@@ -226,6 +226,12 @@ def test_a_max_age_from_an_impossible_start_time_never_costs_the_log(
     pytest.param("Link", '<https://x/p>; rel=next; Anchor = "https://x/a?token=S3"',
                  '<https://x/p>; rel=next; Anchor = "https://x/a?token=%5BREDACTED%202%5D"',
                  id="link-anchor"),
+    # An origin has no query (RFC 6454), but a client may send one, and CORS middleware
+    # echoes it back in Access-Control-Allow-Origin.
+    pytest.param("Origin", "https://x/?token=S3", "https://x/?token=%5BREDACTED%202%5D",
+                 id="origin"),
+    pytest.param("Access-Control-Allow-Origin", "https://x/?token=S3",
+                 "https://x/?token=%5BREDACTED%202%5D", id="access-control-allow-origin"),
 ])
 def test_a_header_holding_a_url_has_its_query_redacted(name: str, value: str,
                                                        expected: str) -> None:

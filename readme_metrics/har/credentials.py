@@ -10,7 +10,7 @@ Two rules, applied after redaction:
   and base64 bodies, in the request and the response. A key of :data:`MIN_SUBSTRING_KEY`
   characters or more is replaced wherever it occurs inside a value or a name; a shorter
   one (too short to tell from ordinary data: ``42``, ``free``) only where a whole value
-  equals it.
+  equals it, or a whole string of a JSON document a value holds (see ``_short_json``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit
 
 from readme_metrics.har.text import (
     FORM,
+    JSON_START,
     PROBED_TEXT,
     content_type,
     decode_component,
@@ -78,6 +79,9 @@ MAX_SPELLED_KEY = 128
 URL_HEADERS = frozenset({
     "referer", "location", "content-location", "refresh", "x-original-url",
     "x-original-uri", "x-rewrite-url", "x-forwarded-uri", "x-envoy-original-path",
+    # An origin has no query (RFC 6454), but a client may send one, which CORS
+    # middleware echoes back.
+    "origin", "access-control-allow-origin",
 })
 
 
@@ -133,14 +137,15 @@ class CallerKey:
             self._escapes = re.compile(self._escapes.pattern + r"|\\/")
 
     def may_hold(self, value: str) -> bool:
-        """Whether ``value`` may spell the key: it equals it, or (a long key) holds it, as is,
-        percent-encoded ("+" for a space in it) or JSON-escaped; no such spelling is
-        shorter than the key, and most values are. (Inlined in
-        :func:`readme_metrics.har.headers.headers` and ``_records``, where a method call
-        per header or field would cost more than the test.)"""
+        """Whether ``value`` may spell the key: it equals it, or holds it (a long key: as is,
+        percent-encoded, "+" for a space in it, or JSON-escaped; a short one as is, in a
+        JSON document it may hold); no such spelling is shorter than the key, and most
+        values are. (Inlined in :func:`readme_metrics.har.headers.headers` and
+        ``_records``, where a method call per header or field would cost more than the
+        test.)"""
         key = self.key
-        return value == key or (self.inside and len(value) >= len(key) and (
-            key in value or "%" in value or "\\" in value or (" " in key and "+" in value)))
+        return value == key or (len(value) >= len(key) and (key in value or self.inside and (
+            "%" in value or "\\" in value or (" " in key and "+" in value))))
 
     def text(self, value: str) -> str:
         """A free-text value (header, field, cookie) with the key masked: a long key
@@ -157,6 +162,28 @@ class CallerKey:
                 value = self._json_spellings(value)
             if self.key in value:
                 return value.replace(self.key, self.masked)
+        elif self.key in value:
+            # A short key only where a whole value equals it: a JSON string of a document
+            # the value holds (a form field's, a header's: {"key": "k123"}).
+            return self._short_json(value)
+        return value
+
+    def _short_json(self, text: str) -> str:
+        """``text`` with a short key masked where a whole JSON string equals it, one level
+        deep: the strings of a JSON document in it; a document in those strings that holds
+        the key is hidden whole (each level written back is escaped again by the levels
+        around it, so a text nested n deep grew as 2 ** n, see
+        :meth:`readme_metrics.har.redaction.Redactor._inner`)."""
+        if self._escaped(text) or any(spelling in text for spelling in self._json_keys):
+            return self._json(text, nested=False) or self._json_spellings(text)
+        return text
+
+    def _deepest(self, value: str) -> str:
+        """A string of a JSON document in a JSON string, with a short key masked where it
+        is the key, and hidden whole behind the mask where it may be a document holding
+        it (not looked into: see :meth:`_short_json`)."""
+        if value == self.key or (self.key in value and JSON_START.match(value) is not None):
+            return self.masked
         return value
 
     def url(self, url: str) -> str:
@@ -181,6 +208,8 @@ class CallerKey:
             if self.key in whole or self._encoded_in(whole):
                 return f"{scheme}{sep}{self._quoted_mask}/"  # the key spans the scheme
             return scheme + sep + _valid_authority(rest)
+        if url == self.key:  # a URL header holding just the key (Referer: k123)
+            return self.masked
         return url_pairs(url, self._whole_values)
 
     def form(self, text: str) -> str:
@@ -264,8 +293,16 @@ class CallerKey:
         return query_values(query, self._whole_value)
 
     def _whole_value(self, name: str, value: str) -> Optional[str]:
-        """The quoted mask for a raw value that decodes to the key, else None."""
-        return self._quoted_mask if decode_component(value) == self.key else None
+        """The quoted mask for a raw value that decodes to the key, the value masked as
+        :meth:`text` masks it when it holds the key (JSON: ``f={"key": "k123"}``), else
+        None."""
+        decoded = decode_component(value)
+        if decoded == self.key:
+            return self._quoted_mask
+        if self.key not in decoded:
+            return None
+        masked = self.text(decoded)
+        return None if masked is decoded else quote(masked, safe="")
 
     def body(self, text: str) -> str:
         """A body's text with the key masked; a JSON document stays valid JSON.
@@ -279,7 +316,8 @@ class CallerKey:
         if text == self.key:
             return self._hidden(text)
         if not self.inside:
-            if self._escaped(text) or any(spelling in text for spelling in self._json_keys):
+            if self._escaped(text) or any(spelling in text for spelling in self._json_keys) or (
+                    "\\" in text and self._holds(text)):  # a JSON string holding JSON
                 return self._json(text) or self._json_spellings(text)
             return text
         if self._encoded_in(text):
@@ -348,9 +386,11 @@ class CallerKey:
             return self.text(url)
         return self.text(head) + mark + self.base64(data)
 
-    def _json(self, text: str) -> Optional[str]:
+    def _json(self, text: str, nested: bool = True) -> Optional[str]:
         """Mask the key in the strings of a JSON document (in its numbers too, made strings,
-        for a long key that can be one); None if ``text`` is not JSON."""
+        for a long key that can be one); None if ``text`` is not JSON. ``nested``: a short
+        key is masked in the JSON documents its strings hold too (see
+        :meth:`_short_json`), one level deep."""
         numbers: list[str] = []  # the numbers that held the key, masked
         try:
             if self._bare and self.inside and self.key in text:
@@ -367,7 +407,7 @@ class CallerKey:
         except (ValueError, RecursionError):
             return None
         if isinstance(document, str):
-            scrubbed = self.text(document)
+            scrubbed = self.text(document) if nested else self._deepest(document)
             if scrubbed is document and not numbers:
                 return None
             return _dumps(scrubbed, text)
@@ -389,7 +429,7 @@ class CallerKey:
                 if isinstance(value, (dict, list)):
                     stack.append(value)
                 elif isinstance(value, str):
-                    scrubbed = self.text(value)
+                    scrubbed = self.text(value) if nested else self._deepest(value)
                     if scrubbed is not value:
                         node[slot] = scrubbed
                         changed = True
@@ -570,9 +610,8 @@ def _records(key: CallerKey, records: list[dict[str, Any]]) -> None:
                 continue
             if field == "value" and "fileName" in record:
                 record[field] = key.data_url(value)
-            elif value == whole or (inside and len(value) >= shortest and (
-                    whole in value or "%" in value or "\\" in value
-                    or (spaced and "+" in value))):
+            elif value == whole or (len(value) >= shortest and (whole in value or inside and (
+                    "%" in value or "\\" in value or (spaced and "+" in value)))):
                 record[field] = key.name(value) if field == "name" else key.text(value)
 
 

@@ -192,7 +192,7 @@ def headers(
     # ("+" too for a space in it), one with a backslash JSON-escaped; no spelling is
     # shorter than the key, and most header values are.
     spaced = inside and " " in key  # type: ignore[operator]
-    shortest = len(key) if inside else 0  # type: ignore[arg-type]
+    shortest = len(key) if key is not None else 0
     for name, value in pairs:
         low, kind, note, raw = roles(name) or _role(name)
         if raw is not None and raw not in noted:
@@ -218,9 +218,9 @@ def headers(
         else:
             if kind == _LINK:
                 value = _link_targets(value, redactor, caller)
-            if key is not None and (value == key or (inside and len(value) >= shortest and (
-                    key in value or "%" in value or "\\" in value
-                    or (spaced and "+" in value)))):
+            if key is not None and (value == key or (len(value) >= shortest and (
+                    key in value or inside and (
+                        "%" in value or "\\" in value or (spaced and "+" in value))))):
                 value = caller.text(value)  # type: ignore[union-attr]
         if note and low not in noted:
             noted[low] = value
