@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 from typing import Any, Callable, Iterable
-from urllib.parse import quote, quote_plus, unquote_plus
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, unquote_plus, urlsplit
 from wsgiref.validate import validator
 
 import pytest
@@ -154,6 +154,18 @@ def test_the_callers_key_is_masked_wherever_it_was(exchange: Any) -> None:
                      ("request", "headers"),
                      [{"name": "Referer", "value": mask(SHORT)},
                       {"name": "Origin", "value": mask(SHORT)}], id="url-header-whole-value"),
+        # A JSON body sent as a form is one field's name.
+        pytest.param(with_body("application/x-www-form-urlencoded", b'{"id": "k42"}'),
+                     ("request", "postData", "params"),
+                     [{"name": json.dumps({"id": mask(SHORT)}, separators=(",", ":")),
+                       "value": ""}], id="json-sent-as-a-form"),
+        # Its quotes escaped twice: a document in a string in the string.
+        pytest.param(with_body("application/json", json.dumps(
+                         {"m": json.dumps({"n": json.dumps({"id": "k42"})})}).encode()),
+                     ("request", "postData", "text"),
+                     json.dumps({"m": json.dumps({"n": mask(SHORT)}, separators=(",", ":"))},
+                                separators=(",", ":")),
+                     id="json-in-a-json-string-in-a-json-string"),
     ],
 )
 def test_a_short_key_is_masked_as_a_whole_value_only(exchange: Any, path: tuple[str, ...],
@@ -162,6 +174,27 @@ def test_a_short_key_is_masked_as_a_whole_value_only(exchange: Any, path: tuple[
     for step in path:
         node = node[step]
     assert node == expected
+
+
+@pytest.mark.parametrize("where", ["url", "referer", "form-response"])
+def test_a_long_key_json_escaped_in_a_query_value_is_masked(where: str) -> None:
+    """A JSON document in a query value escapes what a JSON writer escapes (PHP's
+    json_encode writes \\/ for every slash, most writers \\u00e9), then percent-encoded:
+    the url, its queryString and a URL header agree, the key in none of them."""
+    key = "Qv7/owl\u00e9bert"
+    value = quote(json.dumps({"k": key}).replace("/", "\\/"), safe="")
+    exchange = {
+        "url": lambda: make_exchange(url=f"http://h/p?f={value}&a=1"),
+        "referer": lambda: make_exchange(request_headers=[("Referer", f"http://h/p?f={value}")]),
+        "form-response": lambda: form_answer(f"f={value}&a=1"),
+    }[where]()
+    log, text = sent(exchange, key)
+    escaped = json.dumps(key).replace("/", "\\/")[1:-1]
+    assert quote(escaped, safe="") not in text and escaped not in text
+    request = entry(log)["request"]
+    assert request["queryString"] == [{"name": name, "value": value} for name, value in
+                                      parse_qsl(urlsplit(request["url"]).query)]
+    assert mask(key) in unquote(text)
 
 
 def test_url_stays_valid_and_matches_query() -> None:
@@ -187,8 +220,11 @@ def test_credential_headers_are_masked_by_default(name: str) -> None:
 
 
 def test_the_credential_list_names_the_usual_ones() -> None:
+    # X-Forwarded-Authorization: the client's Authorization, as Google Cloud's API
+    # Gateway and ESPv2 pass it on (Basic credentials in it were sent in base64).
     assert {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key",
-            "api-key", "x-auth-token", "x-access-token"} <= CREDENTIAL_HEADERS
+            "api-key", "x-auth-token", "x-access-token",
+            "x-forwarded-authorization"} <= CREDENTIAL_HEADERS
 
 
 def test_redaction_still_wins_over_masking() -> None:

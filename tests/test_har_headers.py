@@ -245,6 +245,36 @@ def test_a_header_holding_a_url_has_its_query_redacted(name: str, value: str,
         expected]
 
 
+@pytest.mark.parametrize(("lists", "value", "expected"), [
+    pytest.param({"denylist": ["token"]}, '{"path": "/a", "Token": "S3", "n": [{"token": 1}]}',
+                 '{"path":"/a","Token":"[REDACTED 2]","n":[{"token":"[REDACTED]"}]}',
+                 id="denylist"),
+    pytest.param({"denylist": ["token"]}, '{"path": "/a"}', '{"path": "/a"}',
+                 id="nothing-to-redact-kept-as-sent"),
+    pytest.param({"denylist": ["token"]}, '{"token": "S3', "[REDACTED 13]",
+                 id="broken-json-naming-a-denied-key"),
+    pytest.param({"denylist": ["token"], "allowlist": ["dropbox-api-arg", "host"]},
+                 '{"token": "S3", "b": 1}', '{"token":"[REDACTED 2]","b":1}',
+                 id="listed-header-denylist-still-wins"),
+    pytest.param({"allowlist": ["dropbox-api-arg", "host"]}, '{"token": "S3"}',
+                 '{"token": "S3"}', id="listed-header-kept-whole"),
+    # No JSON (an IPv6 host starts so too): kept.
+    pytest.param({"denylist": ["token"], "allowlist": ["dropbox-api-arg", "host"]},
+                 "[::1]:80", "[::1]:80", id="not-json-kept"),
+])
+def test_a_header_holding_json_is_redacted_key_by_key(
+        lists: dict[str, list[str]], value: str, expected: str) -> None:
+    """A header value holding JSON (Dropbox's Dropbox-API-Arg), as a form field holding
+    JSON is: SPEC 6's lists match its keys, the header stays JSON."""
+    entry = entry_of(make_exchange(request_headers=[("Host", "h"), ("Dropbox-API-Arg", value)],
+                                   response_headers=[("Dropbox-API-Result", value)]),
+                     redactor=Redactor(lists.get("denylist", ()), lists.get("allowlist", ())))
+    assert entry["request"]["headers"][1] == {"name": "Dropbox-API-Arg", "value": expected}
+    if "allowlist" not in lists:
+        assert entry["response"]["headers"][0] == {"name": "Dropbox-API-Result",
+                                                   "value": expected}
+
+
 def test_a_short_caller_key_in_a_link_target_is_masked() -> None:
     """A key too short to mask inside text is masked where a URL's value is it whole: a
     Link header's targets are URLs."""

@@ -291,6 +291,14 @@ JSON_CASES = [
         ["token"], ["message"], {"Message": json.dumps({"token": "S3", "b": 2}), "c": "d"},
         {"Message": '{"token":"[REDACTED 2]","b":2}', "c": "[REDACTED 1]"},
         id="json-in-a-string-under-a-listed-key"),
+    # A URL in a string (a pagination link, a presigned upload URL): its query by the
+    # denylist, as a URL header's; an allowed key keeps it whole otherwise.
+    pytest.param(
+        ["token"], ["next", "a"], {"next": "https://x/p?page=2&token=S3#a=1&Token=S4",
+                                   "a": ["/p?a%5Btoken%5D=S5;token=S6", "a=1&token=S7"]},
+        {"next": "https://x/p?page=2&token=%5BREDACTED%202%5D#a=1&Token=%5BREDACTED%202%5D",
+         "a": ["/p?a%5Btoken%5D=%5BREDACTED%2011%5D", "a=1&token=S7"]},
+        id="url-in-a-string"),
     pytest.param(
         ["password"], [], {"a": {"password": "x", "b": 1}},
         {"a": {"password": "[REDACTED 1]", "b": 1}}, id="bare-key-nested",

@@ -48,6 +48,9 @@ CREDENTIAL_HEADERS: frozenset[str] = frozenset({
     "x-session-token", "x-csrf-token", "x-xsrf-token", "x-client-secret", "private-token",
     "x-goog-api-key", "x-amz-security-token", "ocp-apim-subscription-key",
     "x-rapidapi-key", "x-functions-key",
+    # The client's Authorization, which Google Cloud's API Gateway and ESPv2 pass on
+    # under this name when they send their own.
+    "x-forwarded-authorization",
 })
 
 # A run of ASCII letters and digits, and one of them percent-encoded (no URL needs to),
@@ -174,9 +177,15 @@ class CallerKey:
         the key is hidden whole (each level written back is escaped again by the levels
         around it, so a text nested n deep grew as 2 ** n, see
         :meth:`readme_metrics.har.redaction.Redactor._inner`)."""
-        if self._escaped(text) or any(spelling in text for spelling in self._json_keys):
+        if self._may_hold_short(text):
             return self._json(text, nested=False) or self._json_spellings(text)
         return text
+
+    def _may_hold_short(self, text: str) -> bool:
+        """Whether a JSON ``text`` may hold a short key as a whole string: as a JSON string,
+        escaped, or inside a JSON string holding JSON (its quotes escaped)."""
+        return self._escaped(text) or any(spelling in text for spelling in self._json_keys) or (
+            "\\" in text and self._holds(text))
 
     def _deepest(self, value: str) -> str:
         """A string of a JSON document in a JSON string, with a short key masked where it
@@ -197,11 +206,13 @@ class CallerKey:
         """
         if self.inside:
             if self.key not in url and not self._encoded_in(url):
-                return url  # no spelling of the key in it, as in almost every url
+                # No spelling of the key in it, as in almost every url (see _json_escaped).
+                return url if "\\" not in url and "%5C" not in url and "%5c" not in url \
+                    else self._json_escaped(url, url_pairs)
             scheme, sep, rest = url.partition("://")
             if not sep:  # a relative URL (Location: /p?k=...): no scheme to keep
                 scheme, rest = "", url
-            rest = self._spelled(rest)
+            rest = self._json_escaped(self._spelled(rest), url_pairs)
             if not sep:
                 return rest
             whole = scheme + sep + rest
@@ -216,8 +227,28 @@ class CallerKey:
         """A form's text (a response's: a request's becomes params) with the key masked
         however it is encoded there, as in a url's query."""
         if self.inside:
-            return self._spelled(text)
+            return self._json_escaped(self._spelled(text), lambda pairs, change: change(pairs))
         return self._whole_values(text)
+
+    def _json_escaped(self, url: str, pairs: Callable[[str, Callable[[str], str]], str]
+                      ) -> str:
+        """``url`` (a form's text: ``pairs`` applies a change to its pairs) with the key
+        masked in a query value that holds it JSON-escaped: a JSON document in it escapes
+        what a JSON writer escapes (PHP's json_encode writes ``\\/`` for every slash, most
+        writers ``\\u00e9``, a quote as ``\\"``), then percent-encoded, which
+        :meth:`_spelled` does not decode. The value is re-quoted whole."""
+        if "\\" not in url and "%5C" not in url and "%5c" not in url:
+            return url
+        return pairs(url, lambda query: query_values(query, self._escaped_value))
+
+    def _escaped_value(self, name: str, value: str) -> Optional[str]:
+        """The raw value of a pair with the key masked in its JSON escapes (see
+        :meth:`_json_escaped`), or None to keep it."""
+        decoded = decode_component(value)
+        if "\\" not in decoded:
+            return None
+        masked = self.text(decoded)
+        return None if masked == decoded else quote(masked, safe="")
 
     def _spelled(self, text: str) -> str:
         """``text`` with every URL spelling of the key masked: the usual ones (longest
@@ -316,8 +347,7 @@ class CallerKey:
         if text == self.key:
             return self._hidden(text)
         if not self.inside:
-            if self._escaped(text) or any(spelling in text for spelling in self._json_keys) or (
-                    "\\" in text and self._holds(text)):  # a JSON string holding JSON
+            if self._may_hold_short(text):
                 return self._json(text) or self._json_spellings(text)
             return text
         if self._encoded_in(text):
@@ -359,10 +389,14 @@ class CallerKey:
         return json.dumps(self.masked, ensure_ascii=False) if _is_json(text) else self.masked
 
     def name(self, value: str) -> str:
-        """A field, parameter or cookie name with the key masked (a long key only, as the
-        url masks it in a parameter name: a short one would mask ordinary names)."""
-        return value.replace(self.key, self.masked) if self.inside and self.key in value \
-            else value
+        """A field, parameter or cookie name with the key masked (a long key anywhere in it,
+        as the url masks it in a parameter name; a short one would mask ordinary names, so
+        only in a JSON document the name is, as :meth:`text` masks it)."""
+        if self.key not in value:
+            return value
+        # A short key where a whole JSON string equals it (a JSON body sent as a form is
+        # one field's name: {"id": "k42"}=).
+        return value.replace(self.key, self.masked) if self.inside else self._short_json(value)
 
     def base64(self, encoded: str) -> str:
         """Base64 data (a binary body, a file part) with the key's UTF-8 bytes masked."""

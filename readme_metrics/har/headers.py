@@ -166,6 +166,21 @@ def _link_targets(value: str, redactor: Optional[Redactor], caller: Optional[Cal
         lambda found: f"{found[1]}{scrubbed(found[2])}{found[3]}", value)
 
 
+# The first character of a header value that may be a JSON document.
+_JSON_OPEN = frozenset("{[")
+
+
+def _json_value(value: str, name: str, redactor: Redactor) -> str:
+    """A header value holding JSON (Dropbox's ``Dropbox-API-Arg``) redacted key by key by
+    the denylist, as a form field holding JSON is (the header is not redacted itself, so
+    the allowlist lists it: kept whole otherwise). A value that is no JSON (an IPv6
+    ``Host: [::1]:80``) is kept, unless it names a denied key (JSON cut short)."""
+    if not redactor.mentions_key(value, denied_only=True):
+        return value
+    document = redactor.json_text(value, listed=True)
+    return redacted(value) if document is None else document
+
+
 def headers(
     pairs: list[tuple[str, str]], redactor: Optional[Redactor],
     caller: Optional[CallerKey] = None, own: Optional[str] = None,
@@ -216,8 +231,9 @@ def headers(
             if caller is not None:
                 value = caller.url(value)
         else:
-            if kind == _LINK:
-                value = _link_targets(value, redactor, caller)
+            if kind == _LINK or redactor is not None and value[:1] in _JSON_OPEN:
+                value = (_link_targets(value, redactor, caller) if kind == _LINK
+                         else _json_value(value, name, redactor))  # type: ignore[arg-type]
             if key is not None and (value == key or (len(value) >= shortest and (
                     key in value or inside and (
                         "%" in value or "\\" in value or (spaced and "+" in value))))):
