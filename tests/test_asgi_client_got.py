@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.asgi_cases import LATE
+from tests.support.asgi_cases import LATE, ODD_FILE_SIZE
 from tests.support.fake_api import Collector, free_port
 from tests.support.polling import wait_until
 from tests.test_asgi_conformance import _MISSING, SAFETY, SERVERS, _raw, _trace_of
@@ -148,3 +148,22 @@ def test_a_client_half_closing_after_its_request_is_logged_with_the_answer_it_go
         content = _entries(collector, 1)["half"]["response"]["content"]
     assert answer.endswith(b"\r\n\r\nhello")
     assert (content["size"], content["text"]) == (5, "hello")
+
+
+@pytest.mark.parametrize("server", _servers(*ALL))
+def test_a_file_response_is_logged_with_all_the_client_got(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """Starlette's ``FileResponse`` of 100,000 bytes (its last body message carries
+    bytes; pathsend where offered). The client gets all of it, and so says the log. Under
+    hypercorn's trio worker the last ``send`` used to be cancelled once the server had
+    written it (hypercorn says ``http.disconnect`` from within it, and Starlette's
+    listener then cancels the sender): the log had 65,536 bytes."""
+    port = free_port()
+    with serve(ALL[server](port, "tests.support.asgi_cases:starlette_root"),
+               server_env(collector), tmp_path, port):
+        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+            sock.sendall(_raw(port, "wrap", "file", "GET", "/odd-file"))
+            answer = read_answer(sock, SAFETY)
+        content = _entries(collector, 1)["file"]["response"]["content"]
+    assert len(answer.partition(b"\r\n\r\n")[2]) == ODD_FILE_SIZE
+    assert content["size"] == ODD_FILE_SIZE

@@ -291,8 +291,14 @@ class _Exchange:
                 return
             if not self._body_over():
                 await self.drain_now()  # servers drop the unread body after the last
-            gone = not chunk or self._disconnected or client_gone(self._send)
-            await self._send(message)
+            told = self._disconnected
+            gone = not chunk or told or client_gone(self._send)
+            try:
+                await self._send(message)
+            except BaseException as exc:
+                if is_cancellation(exc) and not told and self._disconnected:
+                    self._ended_within_send(chunk, gone)
+                raise
             self._bodied = True
             if not gone:
                 self._record(chunk)
@@ -323,6 +329,19 @@ class _Exchange:
                 await self._end()
             return
         await self._send(message)
+
+    def _ended_within_send(self, chunk: Any, gone: bool) -> None:
+        """The app's last body message was cancelled inside the server's ``send``, which
+        told the app ``http.disconnect`` meanwhile: the server had taken it and ended
+        the response. hypercorn's trio worker does so once the response is written
+        (its stream closed); Starlette's ``FileResponse`` and ``StreamingResponse``,
+        listening for the disconnect in a task group, then cancel the sending task
+        before the ``send`` returns. The client got that message: it is logged as sent,
+        and the response as ended then."""
+        self._bodied = True
+        if not gone:
+            self._record(chunk)
+        self._ended = time.perf_counter()
 
     async def _end(self) -> None:
         """The last of the response went out: the log is queued now (a queue put), so

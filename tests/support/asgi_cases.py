@@ -26,6 +26,8 @@ Endpoints (after the prefix):
 - ``/trailers``, ``/early-hint``: use the extensions when the scope offers them.
 - ``/state``: the ``state`` the lifespan put in the scope.
 - ``/ws``: a websocket echoing one text message.
+- ``/odd-file`` (Starlette, FastAPI): a file of :data:`ODD_FILE_SIZE` bytes, no multiple
+  of Starlette's 64 KiB chunks (its last body message carries bytes).
 
 The plain app only:
 
@@ -53,6 +55,7 @@ from tests.support.side_by_side import bare_or_wrapped, built_once
 
 FILE_SIZE = 1 << 20
 LATE = 200  # /left's chunks sent after the client left
+ODD_FILE_SIZE = 100_000
 
 
 def grouping(request: Any) -> Any:
@@ -72,12 +75,12 @@ def _trace(headers: Any) -> None:
             traces.write(trace.decode("latin-1") + "\n")
 
 
-def big_file() -> str:
-    """A 1 MiB file of known bytes (made once per process)."""
-    path = os.path.join(tempfile.gettempdir(), f"asgi-cases-{os.getpid()}.bin")
+def big_file(size: int = FILE_SIZE) -> str:
+    """A file of ``size`` known bytes (made once per process)."""
+    path = os.path.join(tempfile.gettempdir(), f"asgi-cases-{os.getpid()}-{size}.bin")
     if not os.path.exists(path):
         with open(path, "wb") as out:
-            out.write(bytes(range(256)) * (FILE_SIZE // 256))
+            out.write((bytes(range(256)) * (size // 256 + 1))[:size])
     return path
 
 
@@ -308,6 +311,9 @@ def _routes() -> list[Any]:
     async def file(request: Request) -> Response:
         return FileResponse(big_file(), media_type="application/octet-stream")
 
+    async def odd_file(request: Request) -> Response:
+        return FileResponse(big_file(ODD_FILE_SIZE), media_type="application/octet-stream")
+
     async def background(request: Request) -> Response:
         return Response(b"started", media_type="text/plain",
                         background=BackgroundTask(background_work,
@@ -331,7 +337,8 @@ def _routes() -> list[Any]:
     return [Route("/hello", hello), Route("/nolog", hello), Route("/noread", hello,
                                                                     methods=["POST"]),
             Route("/echo", echo, methods=["POST"]), Route("/stream", stream),
-            Route("/sse", sse), Route("/file", file), Route("/background", background),
+            Route("/sse", sse), Route("/file", file), Route("/odd-file", odd_file),
+            Route("/background", background),
             Route("/raise-before", raise_before), Route("/status", status),
             Route("/state", state), WebSocketRoute("/ws", ws)]
 
