@@ -159,6 +159,12 @@ def test_the_callers_key_is_masked_wherever_it_was(exchange: Any) -> None:
                      ("request", "postData", "params"),
                      [{"name": json.dumps({"id": mask(SHORT)}, separators=(",", ":")),
                        "value": ""}], id="json-sent-as-a-form"),
+        pytest.param(make_exchange(response_headers=[
+                         ("Content-Type", "application/x-www-form-urlencoded")],
+                         response_body=b'{"id": "k42"}', response_body_size=13),
+                     ("response", "content", "text"),
+                     json.dumps({"id": mask(SHORT)}, separators=(",", ":")),
+                     id="json-answered-as-a-form"),
         # Its quotes escaped twice: a document in a string in the string.
         pytest.param(with_body("application/json", json.dumps(
                          {"m": json.dumps({"n": json.dumps({"id": "k42"})})}).encode()),

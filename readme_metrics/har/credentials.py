@@ -228,7 +228,9 @@ class CallerKey:
         however it is encoded there, as in a url's query."""
         if self.inside:
             return self._json_escaped(self._spelled(text), lambda pairs, change: change(pairs))
-        return self._whole_values(text)
+        text = self._whole_values(text)
+        # A JSON document answered as a form (read as one, it is one field's name).
+        return self._short_json(text) if self.key in text else text
 
     def _json_escaped(self, url: str, pairs: Callable[[str, Callable[[str], str]], str]
                       ) -> str:
@@ -333,7 +335,7 @@ class CallerKey:
         if self.key not in decoded:
             return None
         masked = self.text(decoded)
-        return None if masked is decoded else quote(masked, safe="")
+        return None if masked == decoded else quote(masked, safe="")
 
     def body(self, text: str) -> str:
         """A body's text with the key masked; a JSON document stays valid JSON.
