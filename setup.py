@@ -63,6 +63,7 @@ setup(
             "httptools>=0.5; platform_python_implementation == 'CPython'",
             "hypercorn>=0.14",
             "trio>=0.22",  # hypercorn --worker-class trio (tests/test_asgi_servers.py)
+            "daphne>=4.0",  # Django's ASGI server (tests/test_asgi_client_got.py)
             "httpx>=0.24",  # tests/test_asgi.py drives apps through httpx.ASGITransport
             # Starlette's TestClient is built on httpx2 when it is installed (on httpx it
             # warns that httpx is deprecated there).
