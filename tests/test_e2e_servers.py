@@ -801,6 +801,28 @@ def test_a_django_target_that_is_no_utf_8_is_logged_as_received(
         f"http://127.0.0.1:{port}/caf%C3%A9/%E9%FF/x%2520", f"http://127.0.0.1:{port}{RAW_TARGET}"]
 
 
+@pytest.mark.parametrize("server", [
+    "waitress", "gunicorn-sync", "werkzeug", "wsgiref",
+    pytest.param("uwsgi", marks=NO_UWSGI),
+    pytest.param("granian", marks=pytest.mark.skipif(
+        importlib.util.find_spec("granian") is None, reason="granian is not installed")),
+])
+def test_a_final_1xx_status_is_logged_as_the_client_got_it(
+        server: str, collector: Collector, tmp_path: Path) -> None:
+    """An app answering 103 or 199 as its final status: the servers send it, but granian,
+    which answers its own 500 (a 101 it sends)."""
+    port = free_port()
+    codes = ["103", "199", "101", "204"]
+    with serve(SERVERS[server](port, "tests.support.e2e_apps:plain_app"),
+               server_env(collector), tmp_path, port):
+        got = {code: raw_get(port, f"/status/{code}") for code in codes}
+        logs = collector.wait_for_logs(len(codes))
+    assert len(logs) == len(codes), describe(logs)
+    logged = {urlsplit(entry_of(log)["request"]["url"]).path[8:]:
+              entry_of(log)["response"]["status"] for log in logs}
+    assert logged == got
+
+
 #: The status a client gets from restarting_app (tests/support/e2e_apps.py): servers take
 #: a second start_response until the status went out with a first chunk (uWSGI too, though
 #: its start_response then raises), but granian, which takes the status and headers the

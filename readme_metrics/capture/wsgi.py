@@ -292,8 +292,13 @@ class _Capture(Recorder):
         self.finish_log()
 
     def wrap(self, result: Iterable[bytes]) -> Iterable[bytes]:
-        if not self.status and ignores_late_start(self.environ):
-            self.respond(200, "OK", [])  # granian's answer to a call that started none
+        if ignores_late_start(self.environ):
+            status = self.status
+            if not status:
+                self.respond(200, "OK", [])  # granian's answer to a call that started none
+            elif status < 200 and status != 101:
+                # granian refuses a final 1xx status (101 aside) with its own 500
+                self.server_answered(500, "Internal Server Error")
         self.cut_at_length = cuts_at_length(self.environ, result)
         file_wrapper = self.environ.get("wsgi.file_wrapper")
         if (file_wrapper is not None and isinstance(file_wrapper, type)

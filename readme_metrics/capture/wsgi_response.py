@@ -72,7 +72,7 @@ def takes_raising_restart(environ: Any) -> bool:
 def ignores_late_start(environ: Any) -> bool:
     """Whether the server takes the status and headers the app gave by the time its call
     returned, and ignores any start_response from its iterable (granian: none given by
-    then is a 200 with no headers)."""
+    then is a 200 with no headers; a 1xx other than 101, its own 500)."""
     return environ.get("SERVER_SOFTWARE") == "Granian"
 
 

@@ -216,6 +216,9 @@ def _plain(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[
             write(b"caf")
             return iter(["\u00e9 ok".encode()])
         return iter([b"caf", "\u00e9 ok".encode()])
+    if path.startswith("/status/"):  # any status, as the app gives it, with a body
+        start_response(f"{path[8:]} Status", [("Content-Type", "text/plain")])
+        return iter([b"body"])
     if path.startswith("/restart/"):  # this app only: start_response called again
         return restarting_app(path[9:])(environ, start_response)
     if path == "/read-all":  # reads wsgi.input to its end (a chunked body the server ends)
