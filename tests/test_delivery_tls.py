@@ -133,6 +133,13 @@ def test_an_unhealing_tls_failure_drops_the_batch_at_once_with_one_warning(
         None, "/v1/request", urllib3.exceptions.SSLError(ssl.SSLCertVerificationError(
             "hostname '127.0.0.1' doesn't match 'localhost'")))), FAIL,
         id="host-name-mismatch-urllib3-1"),
+    # The same on Python 3.12+, which has no ssl.match_hostname: urllib3 1.x's own
+    # CertificateError (a ValueError) then (tox -e min on 3.13, urllib3 1.26.5).
+    pytest.param(requests.exceptions.SSLError(urllib3.exceptions.MaxRetryError(
+        None, "/v1/request", urllib3.exceptions.SSLError(
+            type("CertificateError", (ValueError,), {})(
+                "hostname '127.0.0.1' doesn't match 'localhost'")))), FAIL,
+        id="host-name-mismatch-urllib3-1-python-3.12"),
     pytest.param(requests.ConnectionError("ConnectionResetError: reset"), RETRY, id="reset"),
     # Only an SSLError says it: the words elsewhere (a proxy's text) are no TLS failure.
     pytest.param(requests.ConnectionError("proxy said CERTIFICATE_VERIFY_FAILED"), RETRY,

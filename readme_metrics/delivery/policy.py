@@ -69,7 +69,10 @@ UNHEALING_TLS = {
                             "plain-HTTP server)",
 }
 # urllib3 1.x (the requests route) checks the host name itself: its error names no reason.
+# It raises ssl's SSLCertVerificationError, or on Python 3.12+ (no ssl.match_hostname) its
+# own CertificateError.
 UNHEALING_TLS["SSLCertVerificationError"] = UNHEALING_TLS["CERTIFICATE_VERIFY_FAILED"]
+UNHEALING_TLS["CertificateError("] = UNHEALING_TLS["CERTIFICATE_VERIFY_FAILED"]
 
 #: Drop reasons, each counted as ``dropped_<reason>`` in the stats: ``rejected`` when the
 #: Metrics API answered a 4xx that drops the batch, ``tls`` when its TLS failed in a way
