@@ -127,14 +127,20 @@ def _pipeline_for(config: MetricsApiConfig) -> MetricsPipeline:
     return _shared_for(config)[0]
 
 
-# How Django's repercent_broken_unicode writes a byte that is no UTF-8 into the decoded
-# path (upper case). A literal "%E9" (sent as %25E9) reads the same; it is taken as the
-# byte, much the likelier of the two.
-_REPERCENT = re.compile(r"%([89A-F][0-9A-F])")
+# How Django's repercent_broken_unicode writes bytes that are no UTF-8 into the decoded
+# path (upper case): a run of them. A literal "%E9" (sent as %25E9) reads the same; it is
+# taken as the byte, much the likelier of the two. A run that is UTF-8 (a literal
+# "%C3%A9", sent as %25C3%25A9) Django would have decoded: it is the text as sent.
+_REPERCENT = re.compile(r"(?:%[89A-F][0-9A-F])+")
 
 
-def _escaped_byte(match: re.Match[str]) -> str:
-    return chr(int(match.group(1), 16))
+def _escaped_bytes(match: re.Match[str]) -> str:
+    run = bytes.fromhex(match[0].replace("%", ""))
+    try:
+        run.decode("utf-8")
+    except UnicodeDecodeError:
+        return run.decode("latin-1")
+    return match[0]
 
 
 def _wsgi_meta(request: HttpRequest) -> dict[str, str]:
@@ -150,7 +156,7 @@ def _wsgi_meta(request: HttpRequest) -> dict[str, str]:
             if not value.isascii():
                 value = value.encode("utf-8", "surrogateescape").decode("latin-1")
             if "%" in value:
-                value = _REPERCENT.sub(_escaped_byte, value)
+                value = _REPERCENT.sub(_escaped_bytes, value)
             meta[key] = value
     scope = getattr(request, "scope", None)
     if isinstance(scope, dict):  # ASGI: fill in what a WSGI environ would carry

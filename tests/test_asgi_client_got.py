@@ -167,3 +167,45 @@ def test_a_file_response_is_logged_with_all_the_client_got(
         content = _entries(collector, 1)["file"]["response"]["content"]
     assert len(answer.partition(b"\r\n\r\n")[2]) == ODD_FILE_SIZE
     assert content["size"] == ODD_FILE_SIZE
+
+
+@pytest.mark.parametrize("args", [5, None, (), ("not daphne",)])
+def test_a_send_with_odd_args_is_passed_to_untouched(collector: Collector, args: Any) -> None:
+    """Whether the client is gone is looked up on the server's ``send``; a ``send`` that
+    is no bound method and carries an ``args`` of its own (review10: ``args = 5`` raised
+    TypeError into the app, and the body never went) gets every message, as bare."""
+    import asyncio
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.asgi import MetricsMiddleware
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"hi"})
+
+    got: list[str] = []
+
+    class Send:
+        async def __call__(self, message: Any) -> None:
+            got.append(message["type"])
+
+    send = Send()
+    send.args = args  # type: ignore[attr-defined]
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    middleware = MetricsMiddleware(app, MetricsApiConfig(
+        api_key="k" * 20, grouping_function=lambda request: {"api_key": "abcd1234"},
+        metrics_api=collector.url))
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "GET", "scheme": "http", "path": "/", "raw_path": b"/",
+             "query_string": b"", "headers": [(b"host", b"x")], "server": ("x", 80),
+             "client": ("1.2.3.4", 5)}
+    try:
+        asyncio.run(middleware(scope, receive, send))
+        assert got == ["http.response.start", "http.response.body"]
+        middleware.flush()
+        assert len(collector.wait_for_logs(1)) == 1
+    finally:
+        middleware.close()

@@ -796,8 +796,11 @@ def test_a_django_target_that_is_no_utf_8_is_logged_as_received(
                port):
         raw_get(port, RAW_TARGET)
         raw_get(port, "/caf%C3%A9/%E9%FF/x%2520")
-        logs = collector.wait_for_logs(2)
+        # A literal "%C3%A9" (review10): UTF-8 Django would have decoded, so the text.
+        raw_get(port, "/a%25C3%25A9")
+        logs = collector.wait_for_logs(3)
     assert sorted(entry_of(log)["request"]["url"] for log in logs) == [
+        f"http://127.0.0.1:{port}/a%25C3%25A9",
         f"http://127.0.0.1:{port}/caf%C3%A9/%E9%FF/x%2520", f"http://127.0.0.1:{port}{RAW_TARGET}"]
 
 

@@ -261,6 +261,12 @@ def test_a_header_holding_a_url_has_its_query_redacted(name: str, value: str,
     # No JSON (an IPv6 host starts so too): kept.
     pytest.param({"denylist": ["token"], "allowlist": ["dropbox-api-arg", "host"]},
                  "[::1]:80", "[::1]:80", id="not-json-kept"),
+    # No quote, so no JSON key in it, even when it says a denied name (review10): kept.
+    pytest.param({"denylist": ["db", "token", "id"]}, "[2001:db8::1]:443",
+                 "[2001:db8::1]:443", id="ipv6-naming-a-denied-word-kept"),
+    pytest.param({"denylist": ["token"]}, "[token refresh failed]",
+                 "[token refresh failed]", id="bracketed-text-kept"),
+    pytest.param({"denylist": ["id"]}, "{id}", "{id}", id="braced-word-kept"),
 ])
 def test_a_header_holding_json_is_redacted_key_by_key(
         lists: dict[str, list[str]], value: str, expected: str) -> None:

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 from http import HTTPStatus
 from typing import Any, MutableMapping, Optional
 
@@ -149,11 +150,16 @@ def client_gone(send: Any) -> bool:
             sign = _GONE_SIGNS[kind] = (
                 "disconnected" if kind.__module__.startswith("uvicorn.") else "")
         return sign != "" and getattr(owner, sign, False) is True
-    args = getattr(send, "args", None)  # daphne: partial(server.handle_reply, request)
+    if send.__class__ is not partial:
+        return False
+    args = send.args  # daphne: partial(server.handle_reply, request)
     if args and type(args[0]).__module__.startswith("daphne."):
         request = args[0]
-        return bool(getattr(request, "finished", False)) or getattr(
-            request, "channel", True) is None
+        try:
+            return bool(getattr(request, "finished", False)) or getattr(
+                request, "channel", True) is None
+        except Exception:  # noqa: BLE001 - a look must never cost the app its send
+            return False
     return False
 
 

@@ -174,8 +174,9 @@ def _json_value(value: str, name: str, redactor: Redactor) -> str:
     """A header value holding JSON (Dropbox's ``Dropbox-API-Arg``) redacted key by key by
     the denylist, as a form field holding JSON is (the header is not redacted itself, so
     the allowlist lists it: kept whole otherwise). A value that is no JSON (an IPv6
-    ``Host: [::1]:80``) is kept, unless it names a denied key (JSON cut short)."""
-    if not redactor.mentions_key(value, denied_only=True):
+    ``Host: [::1]:80``, ``[token refresh failed]``) is kept, unless it may be JSON cut
+    short naming a denied key (a quote in it: every JSON key is a quoted string)."""
+    if '"' not in value or not redactor.mentions_key(value, denied_only=True):
         return value
     document = redactor.json_text(value, listed=True)
     return redacted(value) if document is None else document

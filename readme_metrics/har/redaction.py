@@ -25,6 +25,7 @@ raises on any input: these functions run on the delivery worker for every log.
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import re
@@ -72,19 +73,19 @@ def _in_charset(document: str, codec: str) -> bytes:
     """A JSON ``document`` as bytes in ``codec``, a form's charset; a character it has no
     byte for (a ``\\u20ac`` escape that redacting wrote as "€") is a JSON escape again:
     only a string can hold one there."""
-    try:
-        return document.encode(codec)
-    except UnicodeEncodeError:
-        return "".join(character if _fits(character, codec) else json.dumps(character)[1:-1]
-                       for character in document).encode(codec)
+    return document.encode(codec, _JSON_ESCAPE)
 
 
-def _fits(character: str, codec: str) -> bool:
-    try:
-        character.encode(codec)
-    except UnicodeEncodeError:
-        return False
-    return True
+def _json_escaped(error: UnicodeError) -> tuple[str, int]:
+    """The ``_JSON_ESCAPE`` error handler: the characters a codec lacks as JSON escapes."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    return json.dumps(error.object[error.start:error.end])[1:-1], error.end
+
+
+#: The name of the encode error handler writing JSON escapes (one pass over the text).
+_JSON_ESCAPE = "readme_metrics.json_escape"
+codecs.register_error(_JSON_ESCAPE, _json_escaped)
 
 
 def _normalise(entries: Iterable[Any] | None) -> frozenset[str]:
