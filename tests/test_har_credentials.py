@@ -165,6 +165,26 @@ def test_the_callers_key_is_masked_wherever_it_was(exchange: Any) -> None:
                      ("response", "content", "text"),
                      json.dumps({"id": mask(SHORT)}, separators=(",", ":")),
                      id="json-answered-as-a-form"),
+        # The key spelled with JSON escapes (review10): masked in a header, a query value
+        # and a form field as in a body.
+        pytest.param(make_exchange(request_headers=[
+                         ("X-Data", '{"id": "k\\u0034\\u0032", "n": 42}')]),
+                     ("request", "headers"),
+                     [{"name": "X-Data", "value": json.dumps({"id": mask(SHORT), "n": 42},
+                                                              separators=(",", ":"))}],
+                     id="json-escaped-in-a-header"),
+        pytest.param(make_exchange(url="http://h/p?f=" + quote('{"id":"k\\u0034\\u0032"}',
+                                                               safe="")),
+                     ("request", "url"),
+                     "http://h/p?f=" + quote(json.dumps({"id": mask(SHORT)},
+                                                        separators=(",", ":")), safe=""),
+                     id="json-escaped-in-a-query-value"),
+        pytest.param(with_body("application/x-www-form-urlencoded",
+                               b"d=" + quote('{"id":"k\\u0034\\u0032"}', safe="").encode()),
+                     ("request", "postData", "params"),
+                     [{"name": "d", "value": json.dumps({"id": mask(SHORT)},
+                                                        separators=(",", ":"))}],
+                     id="json-escaped-in-a-form-field"),
         # Its quotes escaped twice: a document in a string in the string.
         pytest.param(with_body("application/json", json.dumps(
                          {"m": json.dumps({"n": json.dumps({"id": "k42"})})}).encode()),

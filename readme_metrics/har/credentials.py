@@ -142,13 +142,14 @@ class CallerKey:
     def may_hold(self, value: str) -> bool:
         """Whether ``value`` may spell the key: it equals it, or holds it (a long key: as is,
         percent-encoded, "+" for a space in it, or JSON-escaped; a short one as is, in a
-        JSON document it may hold); no such spelling is shorter than the key, and most
-        values are. (Inlined in :func:`readme_metrics.har.headers.headers` and
-        ``_records``, where a method call per header or field would cost more than the
-        test.)"""
+        JSON document it may hold, either maybe in JSON escapes: a backslash); no such
+        spelling is shorter than the key, and most values are. (Inlined in
+        :func:`readme_metrics.har.headers.headers` and ``_records``, where a method call
+        per header or field would cost more than the test.)"""
         key = self.key
-        return value == key or (len(value) >= len(key) and (key in value or self.inside and (
-            "%" in value or "\\" in value or (" " in key and "+" in value))))
+        return value == key or (len(value) >= len(key) and (
+            key in value or "\\" in value or self.inside and (
+                "%" in value or (" " in key and "+" in value))))
 
     def text(self, value: str) -> str:
         """A free-text value (header, field, cookie) with the key masked: a long key
@@ -165,9 +166,10 @@ class CallerKey:
                 value = self._json_spellings(value)
             if self.key in value:
                 return value.replace(self.key, self.masked)
-        elif self.key in value:
+        elif self.key in value or "\\" in value:
             # A short key only where a whole value equals it: a JSON string of a document
-            # the value holds (a form field's, a header's: {"key": "k123"}).
+            # the value holds (a form field's, a header's: {"key": "k123"}), its characters
+            # maybe JSON escapes ("k\\u0031\\u0032\\u0033").
             return self._short_json(value)
         return value
 
@@ -332,7 +334,7 @@ class CallerKey:
         decoded = decode_component(value)
         if decoded == self.key:
             return self._quoted_mask
-        if self.key not in decoded:
+        if self.key not in decoded and "\\" not in decoded:  # (JSON escapes may spell it)
             return None
         masked = self.text(decoded)
         return None if masked == decoded else quote(masked, safe="")
@@ -646,8 +648,9 @@ def _records(key: CallerKey, records: list[dict[str, Any]]) -> None:
                 continue
             if field == "value" and "fileName" in record:
                 record[field] = key.data_url(value)
-            elif value == whole or (len(value) >= shortest and (whole in value or inside and (
-                    "%" in value or "\\" in value or (spaced and "+" in value)))):
+            elif value == whole or (len(value) >= shortest and (
+                    whole in value or "\\" in value or inside and (
+                        "%" in value or (spaced and "+" in value)))):
                 record[field] = key.name(value) if field == "name" else key.text(value)
 
 

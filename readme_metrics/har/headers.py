@@ -236,8 +236,8 @@ def headers(
                 value = (_link_targets(value, redactor, caller) if kind == _LINK
                          else _json_value(value, name, redactor))  # type: ignore[arg-type]
             if key is not None and (value == key or (len(value) >= shortest and (
-                    key in value or inside and (
-                        "%" in value or "\\" in value or (spaced and "+" in value))))):
+                    key in value or "\\" in value or inside and (
+                        "%" in value or (spaced and "+" in value))))):
                 value = caller.text(value)  # type: ignore[union-attr]
         if note and low not in noted:
             noted[low] = value
