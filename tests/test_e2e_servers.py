@@ -79,6 +79,12 @@ GUNICORN = ["-m", "gunicorn", "--workers=1", "--graceful-timeout=5"] + (
 UWSGI = shutil.which("uwsgi", path=str(Path(sys.executable).parent)) or shutil.which("uwsgi")
 NO_UWSGI = pytest.mark.skipif(
     UWSGI is None, reason="uWSGI is not installed (pip install pyuwsgi, in the test extra)")
+NO_GRANIAN = pytest.mark.skipif(
+    importlib.util.find_spec("granian") is None, reason="granian is not installed")
+#: Every WSGI server the end-to-end tests run a plain WSGI app under.
+PLAIN_SERVERS = ["waitress", "gunicorn-sync", "werkzeug", "wsgiref",
+                 pytest.param("uwsgi", marks=NO_UWSGI),
+                 pytest.param("granian", marks=NO_GRANIAN)]
 
 
 def uwsgi_argv(port: int, target: str, *options: str, keep_alive: bool = False
@@ -157,8 +163,7 @@ COMBINATIONS = [
     pytest.param(app, "uwsgi", id=f"{app}-uwsgi", marks=NO_UWSGI)
     for app in ("plain", "flask", "django")
 ] + [
-    pytest.param(app, "granian", id=f"{app}-granian", marks=pytest.mark.skipif(
-        importlib.util.find_spec("granian") is None, reason="granian is not installed"))
+    pytest.param(app, "granian", id=f"{app}-granian", marks=NO_GRANIAN)
     for app in ("plain", "flask")
 ] + [
     pytest.param("django", "runserver", id="django-runserver"),
@@ -699,12 +704,7 @@ RAISING_ELSEWHERE: dict[str, dict[str, int]] = {
 }
 
 
-@pytest.mark.parametrize("server", [
-    "waitress", "gunicorn-sync", "werkzeug", "wsgiref",
-    pytest.param("uwsgi", marks=NO_UWSGI),
-    pytest.param("granian", marks=pytest.mark.skipif(
-        importlib.util.find_spec("granian") is None, reason="granian is not installed")),
-])
+@pytest.mark.parametrize("server", PLAIN_SERVERS)
 def test_the_log_says_what_the_client_got(server: str, collector: Collector,
                                           tmp_path: Path) -> None:
     """An app that raises after start_response: the server answers 500 unless the status
@@ -761,12 +761,7 @@ def test_raw_bytes_in_the_target_are_logged_as_received(
         f"http://127.0.0.1{RAW_BYTES_LOGGED}"]
 
 
-@pytest.mark.parametrize("server", [
-    "waitress", "gunicorn-sync", "werkzeug", "wsgiref",
-    pytest.param("uwsgi", marks=NO_UWSGI),
-    pytest.param("granian", marks=pytest.mark.skipif(
-        importlib.util.find_spec("granian") is None, reason="granian is not installed")),
-])
+@pytest.mark.parametrize("server", PLAIN_SERVERS)
 def test_an_http_1_0_request_is_logged_as_one(server: str, collector: Collector,
                                                tmp_path: Path) -> None:
     """granian's SERVER_PROTOCOL for HTTP/1.0 is "HTTP/1"; the log has the version sent."""
@@ -782,8 +777,7 @@ def test_an_http_1_0_request_is_logged_as_one(server: str, collector: Collector,
 
 @pytest.mark.parametrize("server", [
     "runserver", "gunicorn-sync",
-    pytest.param("granian", marks=pytest.mark.skipif(
-        importlib.util.find_spec("granian") is None, reason="granian is not installed")),
+    pytest.param("granian", marks=NO_GRANIAN),
 ])
 def test_a_django_target_that_is_no_utf_8_is_logged_as_received(
         server: str, collector: Collector, tmp_path: Path) -> None:
@@ -804,12 +798,7 @@ def test_a_django_target_that_is_no_utf_8_is_logged_as_received(
         f"http://127.0.0.1:{port}/caf%C3%A9/%E9%FF/x%2520", f"http://127.0.0.1:{port}{RAW_TARGET}"]
 
 
-@pytest.mark.parametrize("server", [
-    "waitress", "gunicorn-sync", "werkzeug", "wsgiref",
-    pytest.param("uwsgi", marks=NO_UWSGI),
-    pytest.param("granian", marks=pytest.mark.skipif(
-        importlib.util.find_spec("granian") is None, reason="granian is not installed")),
-])
+@pytest.mark.parametrize("server", PLAIN_SERVERS)
 def test_a_final_1xx_status_is_logged_as_the_client_got_it(
         server: str, collector: Collector, tmp_path: Path) -> None:
     """An app answering 103 or 199 as its final status: the servers send it, but granian,
@@ -835,12 +824,7 @@ RESTARTS_ELSEWHERE = {"granian": {"in-iterable": 201, "lazy": 200}}
 MARKERS = {"x-first", "x-second"}
 
 
-@pytest.mark.parametrize("server", [
-    "waitress", "gunicorn-sync", "werkzeug", "wsgiref",
-    pytest.param("uwsgi", marks=NO_UWSGI),
-    pytest.param("granian", marks=pytest.mark.skipif(
-        importlib.util.find_spec("granian") is None, reason="granian is not installed")),
-])
+@pytest.mark.parametrize("server", PLAIN_SERVERS)
 def test_a_restarted_response_is_logged_as_the_client_got_it(
         server: str, collector: Collector, tmp_path: Path) -> None:
     """start_response called again with exc_info (PEP 3333): the log has the status and
@@ -871,12 +855,7 @@ def test_a_restarted_response_is_logged_as_the_client_got_it(
     assert max(docs_urls.values()) == 1, docs_urls
 
 
-@pytest.mark.parametrize("server", [
-    "waitress", "gunicorn-sync", "werkzeug", "wsgiref",
-    pytest.param("uwsgi", marks=NO_UWSGI),
-    pytest.param("granian", marks=pytest.mark.skipif(
-        importlib.util.find_spec("granian") is None, reason="granian is not installed")),
-])
+@pytest.mark.parametrize("server", PLAIN_SERVERS)
 def test_a_body_longer_than_its_content_length_is_logged_as_sent(
         server: str, collector: Collector, tmp_path: Path) -> None:
     """An app declaring a Content-Length short of its body (the length of its text, not
@@ -930,8 +909,7 @@ STREAM_RAISING = {"at-the-first-chunk": 500, "after-an-empty-chunk": 201,
 @pytest.mark.parametrize("server", [
     "waitress", "gunicorn-sync", "runserver",
     pytest.param("uwsgi", marks=NO_UWSGI),
-    pytest.param("granian", marks=pytest.mark.skipif(
-        importlib.util.find_spec("granian") is None, reason="granian is not installed")),
+    pytest.param("granian", marks=NO_GRANIAN),
 ])
 def test_a_django_stream_that_raises_is_logged_as_the_client_got_it(
         server: str, collector: Collector, tmp_path: Path) -> None:

@@ -101,8 +101,7 @@ def cut_answered(receive: Any, send: Any) -> bool:
     - granian (and any other server): no; granian reports a malformed chunked body so
       and still sends the app's answer.
     """
-    owner = getattr(receive, "__self__", None)
-    module = type(owner).__module__
+    module = _owner_module(receive)
     if module.startswith(("uvicorn.", "trio")):
         return True
     if module == "asyncio.queues":  # hypercorn's asyncio worker: its receive is a queue's

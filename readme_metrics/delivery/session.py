@@ -187,8 +187,9 @@ def _bounded_content(response: requests.Response) -> bytes:
     Left unread past that, the response is not "consumed": ``Response.close`` then
     closes its connection instead of pooling it. A body that ends short of its
     Content-Length is an error, as on the direct route: urllib3 2 raises it itself, but
-    urllib3 1.26 ends such a body without a word (a POST cut at its deadline would then
-    pass for answered).
+    urllib3 1.26 ends such a body without a word. The caller keeps the answer all the
+    same, with an empty body, as the direct route's ``reader.read_answer(...,
+    verdict_first=True)`` does: the status came, and it is the API's verdict.
     """
     pieces: list[bytes] = []
     size = 0
