@@ -7,6 +7,10 @@ every call is passed through as the app makes it (granian answers ``read()`` and
 ``read(CONTENT_LENGTH)`` of a body cut short differently). A body the app leaves unread
 is recorded by :meth:`InputTee.record_rest`, only as far as it is there already (see
 ``rest.py``).
+Whatever else the server's input offers (``readinto``, ``read1``, ``peek``, ``seek``,
+``tell``, ``fileno``, ...: waitress's file, the socket reader of werkzeug's server and
+wsgiref) the tee offers too, exactly when the server's has it; its reads are held to the
+body and recorded as ``read`` is, and a seek back does not record bytes twice.
 :func:`replay_input` gives the grouping function a readable copy of the body; on a live
 connection a part the app has not read yet is given as far as it has arrived (``GRACE``
 at most for bytes in flight), never by a read that waits for the client.
@@ -15,7 +19,8 @@ at most for bytes in flight), never by a read that waits for the client.
 from __future__ import annotations
 
 import io
-from typing import Any, Iterator, Mapping, Optional
+from types import MethodType
+from typing import Any, Callable, Iterator, Mapping, Optional
 
 from readme_metrics.capture.body import GRACE, BodyRecord, read_ahead, readline_ahead
 from readme_metrics.capture.rest import arrives_later, record_rest, waits_for_close
@@ -71,24 +76,63 @@ class InputTee:
             self.failed = exc
             raise
         if data.__class__ is not bytes and not isinstance(data, (bytes, bytearray)):
+            if data is None and method == "read1":
+                return data  # a non-blocking stream with nothing yet, as bare
             self.settled = True  # not bytes (str): hand it over as is, record nothing
             self.record.drop()
             return data
+        self._took(data, size, method)
+        return data
+
+    def _took(self, data: Any, size: Optional[int], method: str) -> None:
+        """Book ``data`` the server's stream gave a ``method`` read of ``size``: record
+        it once, end the record at the body's end."""
         n = len(data)
+        left = self._left
         if left is not None:
             self._left = left - n
         if self.settled:
-            return data
+            return
         record = self.record
         if n:  # past the bytes recorded from a copy taken for the grouping function
             self._ahead = record.feed_after(data, self._ahead)
         if size is None or size < 0:
-            # read()/readline() without a limit read to the end (or to the end of a line)
-            if method == "read" or not data.endswith(b"\n"):
+            # Without a limit, read() reads to the end, readline() to the end of a line
+            # and read1() what one read of the server's stream gave.
+            if not (data.endswith(b"\n") if method == "readline" else
+                    n if method == "read1" else False):
                 record.end()
         elif (not n and size > 0) or self._left == 0:
             record.end()
-        return data
+
+    def _into(self, method: str, buffer: Any) -> Any:
+        """``readinto``/``readinto1`` of the server's stream, held to the body as reads are."""
+        # Released before returning: a caller may resize its buffer next (RawIOBase.read).
+        with memoryview(buffer) as whole, whole.cast("B") as view:
+            size = len(view)
+            if self._pending:
+                data = self.read(size) if method == "readinto" else self._read1(size)
+                view[:len(data)] = data
+                return len(data)
+            left = self._left
+            if left is not None and self._clamp:
+                if left <= 0:
+                    if not self.settled:
+                        self.record.end()
+                    return 0
+                if size > left:
+                    size = left
+            with view[:size] as target:
+                try:
+                    n = getattr(self._input, method)(
+                        buffer if size == len(view) else target)
+                except BaseException as exc:  # the server's, for the app (see _source)
+                    self.failed = exc
+                    raise
+                if n.__class__ is int and 0 <= n <= size:
+                    with target[:n] as data:
+                        self._took(data, size, method)
+            return n
 
     def _take_stray(self) -> Any:
         data, self._stray = self._stray, None
@@ -140,6 +184,101 @@ class InputTee:
         if not line:
             raise StopIteration
         return line
+
+    # What the server's ``wsgi.input`` offers beyond PEP 3333's four methods (waitress's
+    # file, the socket reader of werkzeug's server and wsgiref, werkzeug's dechunking
+    # reader) is offered too, exactly when the server's has it: see __getattr__. Those
+    # that read are held to the body and recorded as read() is; seek() and tell() keep
+    # the record of each byte once (see _seek).
+
+    def __getattr__(self, name: str) -> Any:
+        if name[:1] == "_":  # ours (a slot not set yet) or private to the server's
+            raise AttributeError(name)
+        value = getattr(self._input, name)  # the server's AttributeError, as bare
+        wrapped = _OWN.get(name)
+        return value if wrapped is None else MethodType(wrapped, self)
+
+    def _readinto(self, buffer: Any) -> Any:
+        return self._into("readinto", buffer)
+
+    def _readinto1(self, buffer: Any) -> Any:
+        return self._into("readinto1", buffer)
+
+    def _read1(self, size: int = -1) -> Any:
+        if self._pending:  # one read: of what was read ahead only
+            head, self._pending, _ = read_ahead(self._pending, size)
+            return head
+        return self._source("read1", size)
+
+    def _readall(self) -> Any:
+        if self._pending or (self._left is not None and self._clamp):
+            return self.read()  # held to the body's length
+        return self._source("readall", None)
+
+    def _peek(self, size: int = 0) -> Any:
+        if self._pending:
+            return self._pending
+        left = self._left
+        if left is not None and self._clamp:
+            if left <= 0:
+                return b""  # the next request's bytes, if any, are not the body's
+            data = self._input.peek(size)
+            return data[:left] if len(data) > left else data
+        return self._input.peek(size)
+
+    def _tell(self) -> Any:
+        position = self._input.tell()
+        return position - len(self._pending) if self._pending else position
+
+    def _seek(self, offset: int, whence: int = 0) -> Any:
+        """The server's ``seek``. Back: the app reads again bytes recorded already, which
+        are not recorded twice (``_ahead``); forward past what was recorded: the bytes
+        skipped are recorded from the stream first, so the log has the body as sent."""
+        source = self._input
+        try:
+            before = source.tell()
+        except Exception:  # noqa: BLE001 - not seekable: the seek raises as bare
+            before = None
+        pending = len(self._pending)
+        if pending and whence == 1:
+            offset -= pending  # from the app's position, behind the server's
+        result = source.seek(offset, whence)
+        self._pending = b""  # read ahead of the app: in the stream again, at its position
+        try:
+            after = source.tell()
+        except Exception:  # noqa: BLE001 - a seek without a tell: positions unknown
+            after = None
+        if before.__class__ is not int or after.__class__ is not int:
+            self.settled = True  # the app's reads from here are its own, unrecorded
+            return result
+        frontier = before + self._ahead  # the stream is recorded up to here
+        if after > frontier and not self.settled and not self.record.eof:
+            self._record_skipped(frontier, after)
+        self._ahead = max(frontier - after, 0)
+        if self._left is not None:
+            self._left += before - after
+        return result
+
+    def _record_skipped(self, start: int, end: int) -> None:
+        """Record the body from ``start`` to ``end`` (stream positions), which a seek
+        skipped, then go back to ``end``."""
+        record = self.record
+        source = self._input
+        gap = end - start
+        remaining = record.remaining
+        if remaining is not None:
+            gap = min(gap, remaining)
+        source.seek(start)
+        try:
+            copied = 0
+            while copied < gap:  # past what is kept, only counted
+                data = source.read(min(65536, gap - copied))
+                if not data:
+                    break
+                record.feed(data)
+                copied += len(data)
+        finally:
+            source.seek(end)
 
     def _rest_unread(self) -> bool:
         """Part of the body is unread, and could be read later: a body with a length, or a
@@ -226,6 +365,20 @@ class InputTee:
         if scratch.eof:
             record.end()
         return scratch.incomplete
+
+
+#: The server's ``wsgi.input`` methods that read or move the stream, and what the tee
+#: offers in their place when the server's input has them.
+_OWN: dict[str, Callable[..., Any]] = {
+    "readinto": InputTee._readinto,
+    "readinto1": InputTee._readinto1,
+    "read1": InputTee._read1,
+    "readall": InputTee._readall,
+    "peek": InputTee._peek,
+    "seek": InputTee._seek,
+    "tell": InputTee._tell,
+    "next": InputTee.__next__,  # gunicorn's Python 2 name of __next__
+}
 
 
 class _ReplayInput(io.RawIOBase):

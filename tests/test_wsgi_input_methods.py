@@ -1,0 +1,235 @@
+"""What a server's ``wsgi.input`` offers beyond PEP 3333's four methods is offered wrapped
+too, with the same results, and the body is still logged exactly once.
+
+Differential, under the real servers (waitress, gunicorn sync and gthread, werkzeug's
+development server, wsgiref, uWSGI), each serving tests/support/input_apps.py bare and
+wrapped in one process, over a real socket: the app reads its body with ``readinto``,
+``read1``, ``peek``, ``seek``/``tell``, werkzeug's LimitedStream (Flask's request stream,
+which prefers ``readinto``), ``io.TextIOWrapper``, or asks ``hasattr``; the two answers
+must be the same bytes, and each wrapped request one log whose body is the body sent.
+Unit cases below pin the capture's side: bytes read through ``readinto`` are recorded,
+a seek back does not record bytes twice, a seek forward records the bytes it skipped,
+nothing is read past CONTENT_LENGTH, and an attribute exists exactly when the server's
+input has it.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from readme_metrics.capture.body import BodyRecord
+from readme_metrics.capture.wsgi_input import InputTee
+from tests.support.fake_api import Collector, free_port
+from tests.support.input_apps import NAMES
+from tests.test_e2e_servers import NO_UWSGI, serve, server_env
+from tests.test_e2e_servers import SERVERS as WSGI_SERVERS
+from tests.test_hostile_servers import _answer, _logs_for, _normalized, _trace_of
+
+TARGET = "tests.support.input_apps:input_root"
+
+
+def _own(server: str) -> Callable[[int], list[str]]:
+    return lambda port: [WSGI_SERVERS["werkzeug"](port, TARGET)[0], "-m",
+                         "tests.support.input_apps", server, str(port)]
+
+
+SERVERS: dict[str, Callable[[int], list[str]]] = {
+    "waitress": lambda port: WSGI_SERVERS["waitress"](port, TARGET),
+    "gunicorn-sync": lambda port: WSGI_SERVERS["gunicorn-sync"](port, TARGET),
+    "gunicorn-gthread": lambda port: WSGI_SERVERS["gunicorn-gthread"](port, TARGET),
+    "werkzeug": _own("werkzeug"),
+    "wsgiref": _own("wsgiref"),
+    "uwsgi": lambda port: WSGI_SERVERS["uwsgi"](port, TARGET),
+}
+
+BODY = b"first line\nsecond line, a little longer\nthird line\n" * 3
+# Past waitress's inbuf_overflow (512 KB): its input is a temporary file, not a BytesIO.
+LARGE = bytes(range(256)) * 2100
+MODES = ("attrs", "readinto", "readinto1", "read1", "limited", "peek", "seek", "skip",
+         "text", "next")
+
+
+def _post(port: int, prefix: str, mode: str, trace: str, body: bytes,
+          keep_alive: bool = False) -> bytes:
+    head = (f"POST /{prefix}/{mode} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"X-Trace: {trace}\r\nContent-Type: text/plain\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n")
+    return head.encode("latin-1") + body
+
+
+def _cases(port: int, prefix: str, server: str
+           ) -> dict[str, tuple[bytes, list[tuple[str, bytes]]]]:
+    """name -> (what the client sends, [(trace, body)] of the requests in it)."""
+    cases: dict[str, tuple[bytes, list[tuple[str, bytes]]]] = {}
+    for mode in MODES:
+        cases[mode] = (_post(port, prefix, mode, mode, BODY), [(mode, BODY)])
+    # (Elsewhere an app that answers at once, its input lacking the method, leaves most of
+    # a large body in flight: logged incomplete, as any body not read.)
+    for mode in ("attrs", "readinto", "seek", "skip") if server == "waitress" else ():
+        name = f"large-{mode}"
+        cases[name] = (_post(port, prefix, mode, name, LARGE), [(name, LARGE)])
+    # Two requests in one write: the first one's reads must leave the second one whole.
+    for mode in ("limited", "seek"):
+        name = f"pipelined-{mode}"
+        cases[name] = (_post(port, prefix, mode, name, BODY, keep_alive=True)
+                       + _post(port, prefix, "readinto", name + "-2", b"the second body"),
+                       [(name, BODY), (name + "-2", b"the second body")])
+    return cases
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("server", [*(name for name in SERVERS if name != "uwsgi"),
+                                    pytest.param("uwsgi", marks=NO_UWSGI)])
+def test_the_input_offers_the_same_and_the_body_is_logged_once(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    port = free_port()
+    env = server_env(collector, README_MAX_BODY_BYTES=str(1 << 20))
+    differ = {}
+    sent: dict[str, bytes] = {}
+    with serve(SERVERS[server](port), env, tmp_path, port):
+        for name, (bare_request, _) in _cases(port, "bare", server).items():
+            wrap_request, requests = _cases(port, "wrap", server)[name]
+            bare = _answer(port, bare_request)
+            wrapped = _answer(port, wrap_request)
+            assert bare.startswith((b"HTTP/1.1 200", b"HTTP/1.0 200")), (name, bare[:80])
+            if _normalized(wrapped) != _normalized(bare):
+                differ[name] = (bare[-300:], wrapped[-300:])
+            # the second of two pipelined requests, where the server keeps the connection
+            sent.update(requests[:wrapped.count(b" 200 OK\r\n")])
+        logs = _logs_for(collector, len(sent))
+    assert not differ, f"answers differ (bare, wrapped): {differ}"
+    bodies = {_trace_of(log): log["request"]["log"]["entries"][0]["request"].get("postData")
+              for log in logs}
+    assert sorted(bodies) == sorted(sent), "one log for each wrapped request"
+    wrong = {trace: (bodies[trace] or {}).get("comment") or (bodies[trace] or {}).get(
+        "text", "")[:80] for trace, body in sent.items()
+        if bodies[trace] != {"mimeType": "text/plain", "text": body.decode("latin-1")}}
+    assert not wrong, f"bodies not logged as sent: {wrong}"
+
+
+# -- the capture's side, over the inputs the servers hand the app ------------------------
+
+
+def _bytes_input(body: bytes) -> Any:
+    return io.BytesIO(body)
+
+
+def _file_input(body: bytes) -> Any:
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - the input, open for the test
+    spool.write(body)
+    spool.seek(0)
+    return spool
+
+
+INPUTS = {"bytesio": _bytes_input, "tempfile": _file_input}
+
+
+def _tee(stream: Any, declared: int, limit: int = 1 << 20, clamp: bool = True) -> InputTee:
+    return InputTee(stream, BodyRecord(limit, declared), clamp=clamp)
+
+
+@pytest.mark.parametrize("make", INPUTS.values(), ids=list(INPUTS))
+@pytest.mark.parametrize("clamp", [True, False], ids=["clamped", "terminated"])
+@pytest.mark.parametrize("steps", [
+    pytest.param([("readinto", 4), ("readinto", 100)], id="readinto"),
+    pytest.param([("readinto1", 3), ("read1", 5), ("read1", -1)], id="readinto1-read1"),
+    pytest.param([("read", 6), ("seek", 0), ("read", 100)], id="seek-back-reread"),
+    pytest.param([("read", 6), ("seek", 2), ("readinto", 9), ("read", 100)], id="seek-into"),
+    pytest.param([("seek", 10), ("read", 100)], id="seek-forward-skips"),
+    pytest.param([("seek-end", 0), ("tell", 0), ("seek", 0), ("read", 3)],
+                 id="size-by-seek-end"),
+    pytest.param([("read", 3), ("seek-cur", 4), ("read", 2), ("seek-cur", -6),
+                  ("readinto", 5)], id="relative"),
+    pytest.param([("peek", 1), ("readall", 0)], id="peek-readall"),
+])
+def test_reads_through_any_method_record_the_body_once(
+        make: Callable[[bytes], Any], clamp: bool, steps: list[tuple[str, int]]) -> None:
+    body = bytes(range(48, 48 + 40))
+    bare_input, wrapped_input = make(body), make(body)
+    tee = _tee(wrapped_input, len(body), clamp=clamp)
+    bare_got: list[Any] = []
+    wrapped_got: list[Any] = []
+    for method, size in steps:
+        for stream, got in ((bare_input, bare_got), (tee, wrapped_got)):
+            if not hasattr(stream, method.split("-")[0]):
+                got.append("absent")
+            elif method.startswith("readinto"):
+                buffer = bytearray(size)
+                n = getattr(stream, method)(buffer)
+                got.append(bytes(buffer[:n]))
+            elif method == "seek-end":
+                got.append(stream.seek(size, 2))
+            elif method == "seek-cur":
+                got.append(stream.seek(size, 1))
+            elif method in ("tell", "readall"):
+                got.append(getattr(stream, method)())
+            else:
+                got.append(getattr(stream, method)(size))
+    # peek gives what is buffered: at least one byte, the body's next ones
+    assert wrapped_got == bare_got or [s[:1] if isinstance(s, bytes) else s for s in
+                                       wrapped_got] == [s[:1] if isinstance(s, bytes)
+                                                        else s for s in bare_got]
+    record = tee.record
+    tee.record_rest({}, 0.0)
+    assert record.content() == body and record.size == len(body)
+    assert not record.incomplete
+
+
+def test_readinto_is_held_to_the_declared_length() -> None:
+    """A reader over a socket holding the body and the next request's bytes: readinto,
+    readinto1, read1 and peek never give (nor take) a byte past the body."""
+    server, client = socket.socketpair()
+    try:
+        client.sendall(b"0123456789" + b"NEXT REQUEST")
+        stream = server.makefile("rb")
+        tee = _tee(stream, 10)
+        buffer = bytearray(8)
+        assert tee.readinto(buffer) == 8 and buffer == b"01234567"
+        assert tee.peek(100) == b"89"
+        assert tee.read1(100) == b"89"
+        assert tee.readinto(buffer) == 0 and tee.readinto1(buffer) == 0
+        assert tee.read1() == b"" and tee.peek() == b""
+        assert tee.record.content() == b"0123456789" and tee.record.eof
+        assert stream.read(12) == b"NEXT REQUEST"
+    finally:
+        server.close()
+        client.close()
+
+
+def test_an_attribute_is_there_exactly_when_the_servers_input_has_it() -> None:
+    from gunicorn.http.body import Body, LengthReader
+
+    server, client = socket.socketpair()
+    try:
+        inputs = {"bytesio": io.BytesIO(b"x"), "socket": server.makefile("rb"),
+                  "gunicorn": Body(LengthReader(None, 0)), "tempfile": _file_input(b"x")}
+        for name, stream in inputs.items():
+            tee = _tee(stream, 1)
+            for attribute in (*NAMES, "getsize", "write", "nothing"):
+                assert hasattr(tee, attribute) == hasattr(stream, attribute), (
+                    name, attribute)
+        assert not hasattr(_tee(io.BytesIO(), 1), "_input_attribute")
+    finally:
+        server.close()
+        client.close()
+
+
+def test_tell_and_seek_count_what_was_read_ahead_for_the_grouping_function() -> None:
+    """waitress's input: the grouping function read ahead of the app (pull), which then
+    asks tell() and seeks: positions are the app's, the body recorded once."""
+    body = b"abcdefghij" * 3
+    tee = _tee(io.BytesIO(body), len(body))
+    assert tee.pull(12, {}) == body[:12]
+    assert tee.tell() == 0
+    assert tee.read(4) == b"abcd" and tee.tell() == 4
+    assert tee.seek(2, 1) == 6 and tee.read(3) == b"ghi"
+    buffer = bytearray(40)
+    assert tee.seek(0) == 0 and tee.readinto(buffer) == 30 and buffer[:30] == body
+    assert tee.record.content() == body and tee.record.eof
