@@ -4,7 +4,8 @@
   ``environ_strings.py``: the strings of a WSGI environ, copied on the request thread;
 - ``body.py``: bounded body recording; ``rest.py``: reading an unread rest without
   waiting, server by server (``rest_uwsgi.py``, ``rest_gunicorn.py``,
-  ``rest_chunked.py``; ``chunked.py`` reads chunks out of copied bytes);
+  ``rest_chunked.py``; ``chunked.py`` reads chunks out of copied bytes;
+  ``discard_tap.py`` records werkzeug's own discard of it);
 - ``recorder.py``: timing, response chunks, finish-once -> one ``Pending`` record;
 - ``wsgi_input.py``: the ``wsgi.input`` tee; ``wsgi.py``: the WSGI middleware;
 - ``asgi.py``: the ASGI middleware, over ``asgi_exchange.py`` (the wrapped ``receive``

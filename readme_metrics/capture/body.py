@@ -125,7 +125,7 @@ class BodyRecord:
         self.eof = declared == 0
         self.incomplete = False
 
-    def feed(self, data: Union[bytes, bytearray]) -> None:
+    def feed(self, data: Union[bytes, bytearray, memoryview]) -> None:
         """Count ``data`` and keep what fits under the limit."""
         n = len(data)
         if not n:
@@ -137,7 +137,7 @@ class BodyRecord:
         if self.declared is not None and self.size >= self.declared:
             self.eof = True
 
-    def feed_after(self, data: Union[bytes, bytearray], skip: int) -> int:
+    def feed_after(self, data: Union[bytes, bytearray, memoryview], skip: int) -> int:
         """:meth:`feed` ``data`` but its first ``skip`` bytes, recorded already (from a copy
         of what had arrived); returns how many of the bytes after ``data`` still are."""
         n = len(data)

@@ -22,6 +22,7 @@ import io
 from types import MethodType
 from typing import Any, Callable, Iterator, Mapping, Optional
 
+from readme_metrics.capture import discard_tap
 from readme_metrics.capture.body import GRACE, BodyRecord, read_ahead, readline_ahead
 from readme_metrics.capture.rest import arrives_later, record_rest, waits_for_close
 
@@ -40,7 +41,7 @@ class InputTee:
     """
 
     __slots__ = ("_input", "record", "_left", "_clamp", "_pending", "_ahead", "_looked",
-                 "_stray", "terminated", "settled", "failed")
+                 "_stray", "_tapped", "terminated", "settled", "failed")
 
     def __init__(self, wsgi_input: Any, record: BodyRecord, terminated: bool = False,
                  clamp: bool = True) -> None:
@@ -56,6 +57,7 @@ class InputTee:
         self._ahead = 0  # bytes at the server's stream's position recorded from a copy
         self._looked = False  # the grouping function took what had arrived: no more
         self._stray: Any = None  # what a str-giving input gave the grouping function
+        self._tapped: Any = None  # werkzeug's reader whose discard is recorded (discard_tap)
         # True once the rest was recorded: later reads pass through, unrecorded.
         self.settled = False
         self.failed: Optional[BaseException] = None  # what the server's input raised
@@ -299,6 +301,36 @@ class InputTee:
         :func:`~readme_metrics.capture.rest.waits_for_close`)."""
         return self._rest_unread() and waits_for_close(self._input, environ, self._input)
 
+    def record_discarded(self, environ: Mapping[str, Any]) -> bool:
+        """werkzeug's development server, the app's iterable exhausted: record what has
+        arrived of the unread body (no wait), and what werkzeug reads of the rest when it
+        discards it, after the end of the answer (``discard_tap``). True when its discard
+        is tapped: the rest is then recorded in ``close()`` (:meth:`record_rest`)."""
+        record = self.record
+        if not self._rest_unread() or record.chunked or "werkzeug.socket" not in environ:
+            return False  # (a chunked body: werkzeug discards it framed)
+        self._record_arrived(environ, 0.0, keep=False)
+        if record.eof or not self._left:
+            return False
+        self._tapped = discard_tap.tap(self._input, self._discarded)
+        return self._tapped is not None
+
+    @property
+    def discard_tapped(self) -> bool:
+        """True while werkzeug's discard of the unread body is recorded (see
+        :meth:`record_discarded`), until :meth:`record_rest`."""
+        return self._tapped is not None
+
+    def _discarded(self, data: memoryview) -> None:
+        """Bytes werkzeug read off the connection to throw away: the body's are recorded."""
+        left = self._left
+        if self.settled or not left or left < 0:
+            return
+        if len(data) > left:
+            data = data[:left]
+        self._left = left - len(data)
+        self.record.feed(data)
+
     def pull(self, size: int, environ: Mapping[str, Any]) -> bytes:
         """Read ahead for the grouping function; the app gets these bytes later.
 
@@ -329,6 +361,9 @@ class InputTee:
         With ``Expect: 100-continue`` under uWSGI only what it already holds is taken (see
         :mod:`~readme_metrics.capture.rest`).
         """
+        if self._tapped is not None:
+            discard_tap.untap(self._tapped)
+            self._tapped = None
         if self.settled:
             return
         self.settled = True

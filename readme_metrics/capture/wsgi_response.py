@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
 
 from readme_metrics.capture import unclosed
 from readme_metrics.capture.body import GRACE
-from readme_metrics.capture.recorder import sets_docs_url
+from readme_metrics.capture.recorder import response_content_length, sets_docs_url
 
 if TYPE_CHECKING:
     from readme_metrics.capture.wsgi import _Capture
 
-__all__ = ["Response", "SizedResponse", "answers_500", "cuts_at_length", "holds_empty_chunks",
-           "ignores_late_start", "keeps_earlier_headers", "read_along", "refuses_unsent",
-           "sends_list_as_is", "takes_raising_restart"]
+__all__ = ["Response", "SizedResponse", "answers_500", "cuts_at_length", "ends_at_close",
+           "holds_empty_chunks", "ignores_late_start", "keeps_earlier_headers", "read_along",
+           "refuses_unsent", "sends_list_as_is", "takes_raising_restart"]
 
 
 def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[str, str]]
@@ -100,6 +100,17 @@ def refuses_unsent(environ: Any, error: BaseException) -> bool:
             and software.startswith("WSGIServer/"))
 
 
+def ends_at_close(environ: Any, headers: Any) -> bool:
+    """Whether the client of werkzeug's development server learns where the answer ends
+    only when the connection closes, after the response's ``close()``: no Content-Length,
+    and werkzeug does not chunk it (it answers HTTP/1.0 unless threaded or forked, or to
+    an HTTP/1.0 request). A wait in ``close()`` would then hold back the answer's end."""
+    if response_content_length(headers) >= 0:
+        return False
+    return not (environ.get("SERVER_PROTOCOL") == "HTTP/1.1" and (
+        environ.get("wsgi.multithread") or environ.get("wsgi.multiprocess")))
+
+
 def sends_list_as_is(result: Any, environ: Any, headers: Sequence[Any]) -> bool:
     """Whether a list or tuple the app returned goes to the server as it is, its log
     finished now: not when the server may refuse its first chunk (not bytes: wsgiref) or
@@ -161,11 +172,13 @@ class Response:
             # record it first. Background mode queues the log now too (no I/O): test
             # clients leave close() to the test. Inline mode may send: it waits for close().
             # A body still in flight that the server keeps is waited for in close()
-            # instead, once the server has sent the end of a streamed answer.
+            # instead, once the server has sent the end of a streamed answer; werkzeug's
+            # discard of it, after that end, is recorded as werkzeug reads.
             self._first = False
             capture = self._capture
             tee = capture.tee
-            if tee is not None and tee.waits_for_close(capture.environ):
+            if tee is not None and (tee.waits_for_close(capture.environ)
+                                    or tee.record_discarded(capture.environ)):
                 raise
             if capture.pipeline.config.background_worker_mode:
                 capture.finish_log(GRACE)
@@ -209,7 +222,11 @@ class Response:
             self._capture.fail()
             raise
         finally:
-            self._capture.finish_log(GRACE)
+            tee = capture.tee
+            # werkzeug's discard read what came after the answer (see discard_tap): wait
+            # for more only where the client has its answer's end already.
+            capture.finish_log(0.0 if tee is not None and tee.discard_tapped and
+                               ends_at_close(capture.environ, capture.headers) else GRACE)
 
     def __del__(self) -> None:
         if not self._closed:
