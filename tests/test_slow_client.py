@@ -598,10 +598,11 @@ def test_wsgi_app_reads_on_after_the_grouping_function_read_an_unfinished_body(
     assert request["postData"] == {"mimeType": "application/json", "text": "abcdefghij"}
 
 
-# Not uWSGI: the grouping function's read shuts the connection's read side down there
-# (rest_uwsgi.py), and the app's read of a rest that had not arrived fails (README).
-@pytest.mark.parametrize("server", ["gunicorn-sync", "gunicorn-gthread", "werkzeug",
-                                    "wsgiref"])
+# uWSGI too: the grouping function's read there used to shut the connection's read side
+# down (rest_uwsgi.py), and the app's read of a rest not there yet failed at once.
+@pytest.mark.parametrize("server", server_params(["gunicorn-sync", "gunicorn-gthread",
+                                                  "werkzeug", "wsgiref", "uwsgi",
+                                                  "uwsgi-http11"]))
 def test_wsgi_app_reads_after_the_grouping_function_the_whole_body(
         docs_collector: Collector, tmp_path: Path, server: str) -> None:
     """The grouping function reads the body first (at start_response), the app after,

@@ -86,10 +86,9 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
     could not be had is left out and the record marked incomplete. Returns how many
     bytes were taken from ``stream`` (0 when they were only copied, as under gunicorn).
     ``ahead``: read ahead of the app (for a grouping function), which reads on from where
-    this stops: under uWSGI no read may lose bytes (``read_uwsgi``'s ``lossless``), and
-    under its keep-alive the body's last byte is read too (the grouping function needs
-    all of it; uWSGI, its read side shut down, then ends the connection at its next read
-    all the same). Never raises.
+    this stops: under uWSGI no read may lose bytes nor leave the connection shut
+    (``read_uwsgi``'s ``lossless``), and under its keep-alive the body's last byte is read
+    too (the grouping function needs all of it). Never raises.
     """
     if record.eof:
         return 0

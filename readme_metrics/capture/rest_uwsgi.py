@@ -15,16 +15,17 @@ So a read is only ever asked for bytes that are known to be there:
   that way (it is all held or queued, so no read asks for more than there is); for one
   that has not, the first read that meets the end fails (uWSGI logs it, "Client closed
   connection") and loses what it took, which ``tell()`` shows: the log keeps the bytes
-  read before it, at least half of what had arrived. For a grouping function reading
-  ahead of the app, which reads on from there, what uWSGI holds is read a byte at a
-  time instead (about 0.1 us a byte, for at most what came with the request head): a
-  read of one byte that meets the end has taken nothing, so the app gets every byte.
+  read before it, at least half of what had arrived.
 
-The shutdown lasts: the kernel still queues what the client sends, and a read finds it,
-but a read of more than has arrived ends at the end of stream, which uWSGI reports as a
-client gone (``OSError``). So an app reading on after a grouping function read ahead of
-it gets each byte that has arrived by then, and that error for a read reaching past
-them, where it would wait without the middleware (README, "Under uWSGI ...").
+For a grouping function reading ahead of the app, which reads on from there, nothing is
+shut down (the shutdown would last: the app's read of a rest not arrived yet would fail
+with uWSGI's ``OSError`` where bare it waits). What uWSGI holds is read a byte at a
+time (about 0.1 us a byte, for at most what came with the request head) with uWSGI's
+descriptor pointed, for those reads only, at a connection that has ended (``dup2``): the
+read of one byte that meets the end of what it holds ends at once and has taken
+nothing, so the app gets every byte. Then the descriptor is the connection's again, and
+what the socket holds is read in reads no longer than that (``FIONREAD``), bytes in
+flight as they arrive until ``deadline``.
 
 Shutting down the read side tells a TCP peer nothing. A unix-socket peer (nginx's
 ``uwsgi_pass unix:...``) can no longer send: only a peer still sending a body the app did
@@ -37,8 +38,8 @@ would be served with a body that ends where the bytes that had arrived end. So t
 (:func:`keeps_alive`) the last byte of the body is never read: uWSGI closes the
 connection after the response as it does bare, and the log keeps all but that byte.
 A grouping function reading the body before the app (``wsgi_input.py``) gets the last
-byte too: with all of it read, the connection ends at uWSGI's next read instead, which
-finds the read side shut down (a request already waiting on it is served first).
+byte too: nothing is shut down for it, and with all of the body read uWSGI keeps the
+connection for a next request (bare, a body left unread closes it).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ import sys
 import termios
 import time
 from typing import Any
+
+from readme_metrics.capture.sockets import readable
 
 __all__ = ["is_uwsgi_input", "keeps_alive", "post_buffered", "read_uwsgi"]
 
@@ -92,10 +95,12 @@ def read_uwsgi(stream: Any, base: Any, want: int, deadline: float, lossless: boo
     ``stream`` is read (the app's view of the input, wrappers included); ``base`` is
     uWSGI's input under it. Bytes still arriving are waited for until ``deadline`` at most.
     ``lossless``: the app reads on from where this stops (a grouping function reading
-    ahead of it), so no read may lose bytes: what uWSGI holds is read a byte at a time
-    (a read of one byte that meets the end has taken none), else the app would get the
-    body with a gap where the lost bytes were.
+    ahead of it), so no read may lose bytes (the app would get the body with a gap) and
+    the connection is not shut down (its reads would fail instead of waiting): see
+    :func:`_read_ahead`.
     """
+    if lossless:
+        return _read_ahead(stream, base, want, deadline)
     with socket.socket(fileno=os.dup(base.fileno())) as sock:  # closes the copy only
         fd = sock.fileno()
         sock.shutdown(socket.SHUT_RD)  # an empty read now ends at once: see above
@@ -117,7 +122,7 @@ def read_uwsgi(stream: Any, base: Any, want: int, deadline: float, lossless: boo
                 if data:
                     parts.append(data)
                     got += len(data)
-                    if not (queued or lossless):
+                    if not queued:
                         step *= 2
                     continue
                 held = False
@@ -125,4 +130,50 @@ def read_uwsgi(stream: Any, base: Any, want: int, deadline: float, lossless: boo
             if left <= 0:
                 break
             time.sleep(min(left, 0.002))  # a shut-down socket always polls readable
+    return b"".join(parts)
+
+
+def _read_ahead(stream: Any, base: Any, want: int, deadline: float) -> bytes:
+    """:func:`read_uwsgi` for a reader the app reads on after, the connection left as it
+    was: what uWSGI holds is read a byte at a time with uWSGI's descriptor pointed at a
+    connection that has ended, for those reads only, so the read that meets the end of
+    what it holds ends at once and takes nothing; then what the socket holds, in reads no
+    longer than that (``FIONREAD``), and bytes in flight until ``deadline``."""
+    fd = base.fileno()
+    parts: list[bytes] = []
+    got = 0
+    inheritable = os.get_inheritable(fd)
+    saved = os.dup(fd)
+    ended, peer = socket.socketpair()
+    try:
+        peer.close()  # a read of ``ended`` finds its end at once
+        os.dup2(ended.fileno(), fd, inheritable)
+        try:
+            while got < want:
+                try:
+                    data = stream.read(1)
+                except OSError:  # the end of what uWSGI holds: nothing taken
+                    break
+                if not data:
+                    break
+                parts.append(data)
+                got += 1
+        finally:
+            os.dup2(saved, fd, inheritable)
+    finally:
+        os.close(saved)
+        ended.close()
+    with socket.socket(fileno=os.dup(fd)) as sock:  # closes the copy only
+        while got < want:
+            queued = _queued(sock.fileno())
+            if queued:
+                data = stream.read(min(queued, want - got))  # all there: never waits
+                if not data:
+                    break
+                parts.append(data)
+                got += len(data)
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0 or not readable(sock, left) or not _queued(sock.fileno()):
+                break  # nothing by the deadline, or the client's end
     return b"".join(parts)
