@@ -170,13 +170,20 @@ class Batcher:
         Wanted when no sender is idle, the API is not failing, fewer than
         ``max_senders`` POSTs are in flight, and logs wait: any, if ``urgent`` (a flush,
         or the flush_interval timer: everything waiting is due now); else at least
-        ``buffer_length``, and either the last cut had to leave a batch's worth behind
-        (caps reached) or more than twice as many logs wait as the POSTs in flight
-        carry: a burst that came during a POST of a few logs would otherwise wait for
-        that POST's answer, one round trip of the API. Twice, not once: a lone sender
-        that keeps up finds about as many logs waiting as it carried, and that jitter is
-        no reason for a thread (once as many started 8 senders and 4 times the POSTs at
-        2,000 logs/s, 50 ms).
+        ``buffer_length``, and either more than twice as many logs wait as the POSTs in
+        flight carry (a burst that came during a POST of a few logs would otherwise
+        wait for that POST's answer, one round trip of the API; twice, not once: a lone
+        sender that keeps up finds about as many logs waiting as it carried, and that
+        jitter is no reason for a thread: once as many started 8 senders and 4 times
+        the POSTs at 2,000 logs/s, 50 ms), or the busy senders could not carry the
+        backlog in their next round at the caps (:meth:`_outgrown_locked`).
+
+        Not whenever a cut reaches the caps: the logs it leaves go with the next sender
+        back, and one more sender started then is in step with the one that cut, takes
+        the few logs that came meanwhile, and keeps posting that few a round trip later
+        while the gap before the next sender back fills to the caps again: at 2,000
+        logs/s to an API answering in 1 s that grew the pool to 16 senders and 126 POSTs
+        for 20,000 logs (7 and 67 now).
         """
         queue = self.queue
         waiting = len(queue.items)
@@ -185,13 +192,31 @@ class Batcher:
                 or len(in_flight) >= self.max_senders or self.failures
                 or self.paused_until):
             return False
-        if not urgent and (waiting < queue.batch_size or (
-                queue.left_behind < queue.batch_size
-                and waiting <= 2 * sum(batch.count for batch in in_flight))
-                or not self._another_overlaps_locked(in_flight)):
-            return False
+        if not urgent:
+            if waiting < queue.batch_size:
+                return False
+            carried = sum(batch.count for batch in in_flight)
+            if waiting <= 2 * carried and not self._outgrown_locked(waiting + carried,
+                                                                    len(in_flight)):
+                return False
+            if not self._another_overlaps_locked(in_flight):
+                return False
         self.sender_asked = True
         return True
+
+    def _outgrown_locked(self, logs: int, senders: int) -> bool:
+        """True if the ``senders`` busy, back from their POSTs, could not take the
+        backlog in their next round: ``logs`` (those in flight and waiting: about what
+        one round trip of the API brings, and what is left over) or the bytes queued
+        are more than that many POSTs at the caps carry; or the queue is past half its
+        bounds."""
+        queue = self.queue
+        queued_bytes = queue.queued_bytes
+        return (logs > senders * queue.max_post_logs
+                or queued_bytes > senders * queue.max_post_bytes
+                # Past half the queue's bounds, a sender more beats new logs dropped.
+                or 2 * (queue.accepted - queue.resolved) > queue.max_size
+                or 2 * queued_bytes > queue.max_bytes)
 
     def _another_overlaps_locked(self, in_flight: set[Batch]) -> bool:
         """True if one more sender would raise throughput: the API's round trip, not the

@@ -7,14 +7,14 @@ request thread instead). One named daemon sender per :class:`Delivery` per proce
 starts on the first log; while the Metrics API is slower than the traffic, each POST
 carries everything waiting (up to ``MAX_POST_LOGS`` logs and ``MAX_POST_BYTES``
 captured bytes), and one more sender starts, up to ``MAX_SENDERS``, as soon as every
-sender is busy and the backlog exceeds what they carry (a cut had to leave logs behind,
-or more than twice as many logs wait as the POSTs in flight hold) and the API's round
-trip, not the CPU, is what holds it back, so throughput follows the backlog instead of
-the API's latency. A sender that takes a batch starts
-that one itself; when a request finds the need (a burst during a POST), the watchdog
-thread starts it, as a request thread starts no thread but the first. The watchdog
-also keeps the ``flush_interval`` timer while every sender is busy, and starts one more
-sender for a partial batch that comes due then.
+sender is busy and the backlog exceeds what they carry (more than their POSTs take at
+those caps in a round, or more than twice as many logs wait as the POSTs in flight hold)
+and the API's round trip, not the CPU, is what holds it back, so throughput follows the
+backlog instead of the API's latency. A sender that takes a batch starts that one itself;
+when a request finds the need (a burst during a POST), the watchdog thread starts it,
+as a request thread starts no thread but the first. The watchdog also keeps the
+``flush_interval`` timer while every sender is busy, and starts one more sender for a
+partial batch that comes due then.
 
 What it trusts: nothing about the Metrics API. It may be down, slow, dripping its
 answers or refusing for hours; memory stays bounded (``max_queue_size`` logs and

@@ -95,7 +95,6 @@ class LogQueue:
         self.flush_target = 0
         self.waiters: list[_FlushWaiter] = []
         self.idle = 0  # senders inside ``wake.wait`` (each counts itself in and out)
-        self.left_behind = 0  # logs the last cut had to leave waiting (caps reached)
         self.counts: dict[str, int] = dict.fromkeys(COUNTERS, 0)
 
     # -- request thread -------------------------------------------------------------
@@ -167,7 +166,6 @@ class LogQueue:
         # sends it early rather than late.
         batch = Batch(taken, self.taken + 1, sum(item.nbytes for item in taken))
         self.taken += count
-        self.left_behind = len(items)
         self.in_flight.add(batch)
         return batch
 
