@@ -7,6 +7,7 @@ body without end, and repeated headers: real servers on 127.0.0.1 that speak raw
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import struct
@@ -17,8 +18,12 @@ from typing import Callable, Optional
 import pytest
 import requests
 
+from readme_metrics.config import MetricsApiConfig
+from readme_metrics.delivery import Delivery
 from readme_metrics.delivery.errors import requests_error
 from readme_metrics.delivery.sender import Sender
+from readme_metrics.transport import Transport
+from tests.support.delivery import build_id, item
 from tests.support.transports import (
     API_KEY,
     ROUTES,
@@ -215,7 +220,10 @@ def test_a_body_broken_after_the_status_and_headers_is_still_the_answer(
 @pytest.mark.parametrize("reply", [
     pytest.param(b"garbage\r\n\r\n", id="garbage-status-line"),
     pytest.param(b"HTTP/1.1 20x OK\r\nContent-Length: 0\r\n\r\n", id="status-not-a-number"),
-    pytest.param(b"HTTP/1.1 200 OK\r\n" + b"X-A: 1\r\n" * 120 + b"\r\n", id="too-many-headers"),
+    pytest.param(b"HTTP/1.1 202 " + b"x" * 70_000 + b"\r\n\r\n", id="status-line-too-long"),
+    pytest.param(b"HTTP/1.1 103 Early Hints\r\nLink: " + b"x" * 70_000 + b"\r\n\r\n"
+                 b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n",
+                 id="interim-answer-header-too-long"),
 ])
 def test_an_answer_that_is_not_http_is_a_failed_post(reply: bytes, direct: bool) -> None:
     # No status line and headers to go by: a requests exception (ConnectionError), which
@@ -228,6 +236,73 @@ def test_an_answer_that_is_not_http_is_a_failed_post(reply: bytes, direct: bool)
             conn.recv(1)  # until the client closes (or the guard)
 
     assert_two_posts_fail_on_two_connections(broken, direct, timeout=5.0)
+
+
+_ABSURD_LINE = b"X-Absurd: " + b"a" * 70_000 + b"\r\n"  # over http.client's 65,536
+
+
+@pytest.mark.parametrize("direct", ROUTES)
+@pytest.mark.parametrize(("head", "how"), [
+    pytest.param(b"HTTP/1.1 202 Accepted\r\n" + _ABSURD_LINE
+                 + b"Content-Length: 0\r\n\r\n", "hold", id="header-line-over-64-kib"),
+    pytest.param(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n" + _ABSURD_LINE
+                 + b"\r\n", "hold", id="last-header-line-over-64-kib"),
+    pytest.param(b"HTTP/1.1 200 OK\r\n" + b"X-A: 1\r\n" * 120 + b"\r\n", "hold",
+                 id="more-than-100-header-lines"),
+    pytest.param(b"HTTP/1.1 503 Busy\r\n" + _ABSURD_LINE + b"\r\n", "close",
+                 id="an-error-status-too"),
+])
+def test_a_status_line_followed_by_absurd_header_lines_is_still_the_answer(
+        head: bytes, how: str, direct: bool) -> None:
+    # The final status line is the API's verdict on the POST: a 202 whose header lines
+    # break http.client's limits (a line over 64 KiB, more than 100 lines) has the logs
+    # accepted all the same. Taken for a failure (LineTooLong), the
+    # batch was sent again, and again. The answer comes with no headers and no body,
+    # and the next POST goes out on a fresh connection.
+    server = RawServer(_broken_after_the_head(head, b"", how))
+    transport = make_transport(server.url, direct, timeout=1.0)
+    try:
+        answers = [transport.post_logs(b"[]") for _ in range(2)]
+        transport.close()
+    finally:
+        server.close()
+    status = int(head.split()[1])
+    assert [(answer.status_code, answer.content, answer.first("X-Absurd"))
+            for answer in answers] == [(status, b"", None)] * 2
+    assert server.connections == 2
+
+
+@pytest.mark.parametrize("direct", ROUTES)
+def test_a_batch_answered_202_with_a_header_line_over_64_kib_is_delivered_once(
+        direct: bool) -> None:
+    # Through the whole delivery: each batch is posted once and counted as sent.
+    posts: list[bytes] = []
+
+    def absurd(conn: socket.socket) -> None:
+        body = read_request(conn)
+        if body is not None:
+            posts.append(body)
+            conn.sendall(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n"
+                         + _ABSURD_LINE + b"\r\n")
+
+    server = RawServer(absurd)
+    config = MetricsApiConfig(api_key=API_KEY, grouping_function=lambda req: None,
+                              metrics_api=server.url, timeout=5.0, flush_interval=0)
+    transport = Transport(config, direct=direct)
+    delivery = Delivery(config, build_id, transport=transport, backoff_base=0.01,
+                        backoff_cap=0.05)
+    try:
+        for n in range(25):
+            assert delivery.submit(item(f"log-{n}"))
+        assert delivery.flush(20.0) is True
+        stats = delivery.stats
+        delivery.close()
+        transport.close()
+    finally:
+        server.close()
+    assert (stats["sent"], stats["retries"], stats["batches"]) == (25, 0, len(posts))
+    logs = [log["_id"] for post in posts for log in json.loads(post)]
+    assert sorted(logs) == sorted(f"log-{n}" for n in range(25))
 
 
 def assert_two_posts_fail_on_two_connections(answer: Callable[[socket.socket], None],

@@ -28,10 +28,29 @@ class FinalResponse(http.client.HTTPResponse):
     longer speaks HTTP, is not reused (``http.client``, and urllib3 after it, would keep
     it without ``Connection: close``). The session's connections use this class (through
     urllib3); the direct route's reader (:mod:`.reader`) does the same.
+
+    With ``verdict_first`` (the session's connections), header lines after the final
+    status line that break ``http.client``'s limits (a line over 65,536 bytes, more than
+    100 lines) give that status with no headers and no body, its connection closed, as
+    ``reader.read_answer(..., verdict_first=True)`` does, instead of an exception that
+    had the logs sent again.
     """
 
+    verdict_first = False
+
     def begin(self) -> None:
-        super().begin()
+        try:
+            super().begin()
+        except http.client.HTTPException:  # LineTooLong, or more than 100 lines
+            # Only once the final status line was read: http.client sets the version
+            # right before it parses the header lines, and the headers after.
+            if (not self.verdict_first or self.version not in (10, 11)
+                    or self.headers is not None):
+                raise
+            self.headers = self.msg = http.client.HTTPMessage()
+            self.chunked = False
+            self.length = 0
+            self.will_close = True
         if self.status == 101:
             self.will_close = True  # http.client closes the connection; urllib3 drops it
 

@@ -245,11 +245,14 @@ def read_answer(stream: Stream, limit: int, *, verdict_first: bool = False) -> R
     """The final answer on ``stream``, its body read up to ``limit + 1`` bytes.
 
     Raises ``http.client.HTTPException`` (or ``OSError``) as ``http.client`` would;
-    with ``verdict_first``, only until the final answer's status line and headers are
-    read: a body that breaks after them (the server closes or resets the connection
-    before its end, a chunk size that is not one, the watchdog cuts it) gives the
-    answer with an empty body, never reusable. The status is the server's verdict on the
-    POST; a body lost after it must not have the logs sent again.
+    with ``verdict_first``, only until the final answer's header lines are read, or
+    found past the limits (a line over ``MAX_LINE``, more than ``MAX_HEADERS``: an
+    answer all the same, then without headers), and a body that breaks after them (the
+    server closes or resets the connection before its end, a chunk size that is not
+    one, the watchdog cuts it) gives the answer with an empty body, never reusable. The
+    status is the server's verdict on the POST; a body lost after it, or headers too
+    absurd to read, must not have the logs sent again. (A connection reset or cut while
+    the header lines come is no answer, as before.)
     """
     while True:
         version, status, reason = _status(stream)
@@ -262,7 +265,12 @@ def read_answer(stream: Stream, limit: int, *, verdict_first: bool = False) -> R
         old = False
     else:
         raise http.client.UnknownProtocol(version)
-    headers = parse_headers(_lines(stream))
+    try:
+        headers = parse_headers(_lines(stream))
+    except http.client.HTTPException:  # past the limits (LineTooLong, too many lines)
+        if not verdict_first:
+            raise
+        return Reply(status, reason.strip(), Fields([]), b"", False)
     encoding = headers.get("transfer-encoding")
     chunked = encoding is not None and encoding.lower() == "chunked"
     closes = _closes(headers, old)

@@ -76,7 +76,11 @@ class _Response(FinalResponse):
     Python 3.12+ starts no thread): requests' timeout bounds each read only, and a
     server (or proxy) dripping its answer would hold the POST for as long as it drips.
     Also the answer to a proxy's ``CONNECT`` (``http.client`` reads it with this class).
+    Header lines past ``http.client``'s limits leave the POST's status its verdict
+    (``verdict_first``).
     """
+
+    verdict_first = True
 
     def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
         running = watchdog.current()
