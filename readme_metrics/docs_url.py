@@ -12,6 +12,12 @@ The cache is shared by every middleware with the same API key, so a process look
 up once. A failed lookup is logged (without the key) and retried on a later request, no
 sooner than ``RETRY_AFTER`` seconds and backing off exponentially, so a wrong key or an
 unreachable ReadMe is neither cached forever nor hammered.
+
+The lookup carries the API key, so it follows at most ``MAX_REDIRECTS`` redirects, and
+only to the host of ``readme_api_url`` itself, never from https to http: a redirect
+elsewhere (another host, a downgrade to plain HTTP) fails the lookup, logged with the
+host it pointed to, as any failure is. (requests alone would follow 30, to any host,
+dropping the key only when the host or scheme changes.)
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -31,12 +37,15 @@ from readme_metrics.delivery import process
 from readme_metrics.delivery.answer import MAX_CONTENT
 from readme_metrics.delivery.transport import USER_AGENT
 
-__all__ = ["DocsUrl", "MAX_RETRY_AFTER", "RETRY_AFTER"]
+__all__ = ["DocsUrl", "MAX_REDIRECTS", "MAX_RETRY_AFTER", "RETRY_AFTER"]
 
 # First wait after a failure; doubled per consecutive failure up to MAX_RETRY_AFTER. A
 # minute keeps a misconfigured fleet from flooding ReadMe while recovering soon enough.
 RETRY_AFTER = 60.0
 MAX_RETRY_AFTER = 3600.0
+#: Redirects the lookup follows (same host, never https to http; see the docstring):
+#: enough for a moved path or an added slash, not for a loop.
+MAX_REDIRECTS = 3
 
 # Indirection so tests can move time forward instead of sleeping through the back-off.
 _clock: Callable[[], float] = time.monotonic
@@ -71,6 +80,17 @@ def _cache_key(config: MetricsApiConfig) -> tuple[str, str]:
     # A digest, not the key itself, so the cache never holds the secret in clear.
     digest = hashlib.sha256(config.api_key.encode("utf-8", "surrogateescape")).hexdigest()
     return (config.readme_api_url, digest)
+
+
+def _redirect_refused(start: str, target: str) -> Optional[str]:
+    """Why the lookup of ``start`` must not follow a redirect to ``target``; None if it
+    may: the same host, and never from https to http."""
+    first, then = urlsplit(start), urlsplit(target)
+    if then.scheme not in ("http", "https") or (then.hostname or "") != (first.hostname or ""):
+        return f"redirected to another host ({then.scheme}://{then.hostname or ''})"
+    if first.scheme == "https" and then.scheme != "https":
+        return f"redirected from https to {then.scheme}"
+    return None
 
 
 def _valid_base(value: Any) -> Optional[str]:
@@ -137,19 +157,33 @@ class DocsUrl:
         url = f"{self.config.docs_lookup_url or self.config.readme_api_url}/v1"
         session = self._session or requests.Session()
         try:
-            response = session.get(
-                url,
-                auth=(self.config.api_key, ""),
-                timeout=self.config.timeout,
-                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-                stream=True,  # the body is read up to MAX_CONTENT, not whatever comes
-            )
-            try:
-                status = response.status_code
-                content = (response.raw.read(MAX_CONTENT + 1, decode_content=True)
-                           if status == 200 else b"")
-            finally:
-                response.close()
+            target = url
+            for _ in range(MAX_REDIRECTS + 1):
+                response = session.get(
+                    target,
+                    auth=(self.config.api_key, ""),
+                    timeout=self.config.timeout,
+                    headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                    stream=True,  # the body is read up to MAX_CONTENT, not whatever comes
+                    allow_redirects=False,  # followed below, by this module's rule
+                )
+                try:
+                    status = response.status_code
+                    location = session.get_redirect_target(response)
+                    content = (response.raw.read(MAX_CONTENT + 1, decode_content=True)
+                               if status == 200 else b"")
+                finally:
+                    response.close()
+                if location is None:
+                    break
+                target = urljoin(target, location)
+                why = _redirect_refused(url, target)
+                if why is not None:
+                    self._failed(state, f"{url} {why}")
+                    return
+            else:
+                self._failed(state, f"{url} redirected more than {MAX_REDIRECTS} times")
+                return
             if status != 200:
                 refused = " (the API key was refused)" if status in (401, 403) else ""
                 self._failed(state, f"{url} answered HTTP {status}{refused}")

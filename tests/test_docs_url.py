@@ -21,6 +21,7 @@ from tests.support.contract import DOCS as CONTRACT_DOCS
 from tests.support.contract import documentation_url, hit
 from tests.support.fake_api import Collector, Received, Reply, basic_auth, free_port
 from tests.support.polling import wait_until
+from tests.support.tls import TLSCollector, make_certificates
 
 DOCS = b'{"baseUrl": "https://docs.example.com/"}'
 
@@ -346,3 +347,79 @@ def test_documentation_url_lookup_keeps_the_api_url_path(
     assert documentation_url(hit(middleware, "/")) is None
     wait_until(lambda: bool(collector.gets), timeout=15.0)
     assert collector.gets[0].path == "/api/v1"
+
+
+# -- redirects: the lookup carries the API key ------------------------------------------------
+
+
+def _moved(received: Received) -> Reply:
+    """/v1 moved to /v1/moved on the same host."""
+    if received.path == "/v1/moved":
+        return Reply(200, DOCS)
+    return Reply(301, headers={"Location": "/v1/moved"})
+
+
+def test_the_lookup_follows_a_redirect_on_its_own_host(collector: Collector) -> None:
+    collector.get_v1 = _moved
+    config = make_config(collector.url)
+    docs = DocsUrl(config)
+    assert docs.base() is None
+    assert wait_for_base(docs) == "https://docs.example.com"
+    auth = basic_auth(config.api_key)
+    assert [(g.path, g.headers.get("Authorization")) for g in collector.gets] == [
+        ("/v1", auth), ("/v1/moved", auth)]
+
+
+def test_the_lookup_follows_at_most_a_few_redirects(
+        collector: Collector, records: Records) -> None:
+    # A redirect loop on the API's own host: requests alone followed 30 of them.
+    collector.get_v1 = lambda received: Reply(
+        302, headers={"Location": f"/v1?hop={len(collector.gets)}"})
+    docs = DocsUrl(make_config(collector.url, records))
+    assert docs.base() is None
+    records.wait_for(1)
+    assert len(collector.gets) == 4, len(collector.gets)  # the GET and 3 redirects
+    assert "redirected more than 3 times" in records.text()
+    assert docs.base() is None
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[Collector]:
+    """Another server, on another host name than the API's (localhost, not 127.0.0.1)."""
+    server = Collector().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("how", ["another-host", "https-to-http"])
+def test_the_lookup_never_follows_a_redirect_off_its_host_or_to_plain_http(
+        collector: Collector, elsewhere: Collector, records: Records, how: str,
+        tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The key must not go to another host, nor in clear to the same one. requests
+    # followed both (without the key, which it drops when host or scheme change; with
+    # a .netrc entry for the other host, it sent that one).
+    if how == "https-to-http":  # the API behind TLS at https://localhost, to http://localhost
+        certificates = make_certificates(tmp_path_factory.mktemp("certificates"))
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificates.ca))
+        api: Collector = TLSCollector(certificates).start()
+        target = f"http://localhost:{elsewhere.port}/v1"
+    else:  # the API at http://127.0.0.1, to http://localhost
+        api = collector
+        target = f"http://localhost:{elsewhere.port}/v1"
+    try:
+        api.get_v1 = lambda received: Reply(302, headers={"Location": target})
+        config = make_config(api.url, records)
+        docs = DocsUrl(config)
+        assert docs.base() is None
+        records.wait_for(1)
+    finally:
+        if api is not collector:
+            api.stop()
+    assert len(api.gets) == 1 and elsewhere.gets == []
+    text = records.text()
+    assert ("redirected from https to http" if how == "https-to-http"
+            else "redirected to another host (http://localhost)") in text, text
+    assert config.api_key not in text
+    assert docs.base() is None
