@@ -32,6 +32,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from readme_metrics._logging import QuietLogger
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import process
 from readme_metrics.delivery.answer import MAX_CONTENT
@@ -117,6 +118,7 @@ class DocsUrl:
         self, config: MetricsApiConfig, session: Optional[requests.Session] = None
     ) -> None:
         self.config = config
+        self._logger = QuietLogger(config.logger)  # never raises (the app configures it)
         self._session = session
         self._fixed = config.base_log_url
         self._key = _cache_key(config)
@@ -135,8 +137,7 @@ class DocsUrl:
                 return state.base  # the hot path: one dict lookup, no lock
             self._maybe_start()
         except Exception:  # never let a header cost the request
-            self.config.logger.debug("readme_metrics: docs URL lookup not started",
-                                     exc_info=True)
+            self._logger.debug("readme_metrics: docs URL lookup not started", exc_info=True)
         return None
 
     def _maybe_start(self) -> None:
@@ -217,7 +218,7 @@ class DocsUrl:
             delay = min(RETRY_AFTER * 2 ** min(state.failures - 1, 16), MAX_RETRY_AFTER)
             state.retry_at = _clock() + delay
             state.running = False
-        self.config.logger.warning(
+        self._logger.warning(
             "readme_metrics: could not look up the documentation URL (%s); "
             "x-documentation-url is left out, next try in %d s at the earliest. "
             "Set base_log_url (README_BASE_LOG_URL) to skip this lookup.",

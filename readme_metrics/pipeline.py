@@ -13,7 +13,7 @@ import os
 from queue import Empty, SimpleQueue
 from typing import Any, Callable, Optional
 
-from readme_metrics._logging import LogLimiter
+from readme_metrics._logging import LogLimiter, QuietLogger
 from readme_metrics._random import getrandbits
 from readme_metrics.capture.request import forwarded
 from readme_metrics.config import MetricsApiConfig
@@ -50,11 +50,14 @@ class MetricsPipeline:
         #: True when ``wants`` needs the X-Forwarded-Host header: behind trusted proxies
         #: the Host that counts is the one they forwarded (as in the url, as ProxyFix).
         self.forwarded_hosts = bool(self._hosts) and config.trusted_proxies > 0
-        self._identify = Identifier(config.grouping_function, config.logger)
+        # The app configures the logger: a filter or handler of its that raises must not
+        # reach the request through a line the library logs there (rare events only).
+        self._logger = QuietLogger(config.logger)
+        self._identify = Identifier(config.grouping_function, self._logger)  # type: ignore[arg-type]
         self.redactor = Redactor(config.denylist, config.allowlist)
         self.delivery = Delivery(config, self.build_log)
         self.docs = DocsUrl(config)
-        self._said = LogLimiter(config.logger, interval=None)
+        self._said = LogLimiter(self._logger, interval=None)
         #: (pid, finish) pairs: a forked child's copy holds its parent's, not its own.
         self._handed_over: SimpleQueue[tuple[int, Callable[[], None]]] = SimpleQueue()
 
@@ -86,8 +89,7 @@ class MetricsPipeline:
         post it again at the next flush, and that one too, for ever."""
         if method != "POST" or not path.rstrip("/").endswith(_METRICS_PATH):
             return False
-        self.config.logger.debug("readme_metrics: not logging this library's own POST %s",
-                                 path)
+        self._logger.debug("readme_metrics: not logging this library's own POST %s", path)
         self._said.log(logging.WARNING, "self-post", "%s", _SELF_POST.format(path))
         return True
 
@@ -126,7 +128,7 @@ class MetricsPipeline:
         try:
             return self.delivery.submit(item, send)
         except Exception:  # pragma: no cover - Delivery.submit is written not to raise
-            self.config.logger.exception("readme_metrics: could not queue a log")
+            self._logger.exception("readme_metrics: could not queue a log")
             return False
 
     def skip(self) -> None:

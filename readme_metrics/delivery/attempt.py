@@ -13,7 +13,7 @@ import time
 import traceback
 from typing import Optional
 
-from readme_metrics._logging import LogLimiter
+from readme_metrics._logging import LogLimiter, QuietLogger
 from readme_metrics._wording import counted
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.policy import FAIL, PAUSE, REJECT, SENT, WARN_INTERVAL, Outcome
@@ -24,7 +24,7 @@ from readme_metrics.delivery.sender import Sender
 class Attempt:
     """Runs single attempts at batches for one Delivery in one process."""
 
-    def __init__(self, batcher: Batcher, sender: Sender, logger: logging.Logger, *,
+    def __init__(self, batcher: Batcher, sender: Sender, logger: QuietLogger, *,
                  timeout: float, max_attempts: int, auth_pause: float) -> None:
         self._batcher = batcher
         self._queue = batcher.queue

@@ -42,6 +42,7 @@ import time
 import weakref
 from typing import Any, Callable, Optional
 
+from readme_metrics._logging import QuietLogger
 from readme_metrics._wording import counted
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import process, watchdog
@@ -94,7 +95,7 @@ class Delivery:
                  transport: Optional[Transport] = None) -> None:
         self.config = config
         self._build = build
-        self._logger = config.logger
+        self._logger = QuietLogger(config.logger)  # never raises (the app configures it)
         self._background = config.background_worker_mode
         self._max_attempts = max(1, max_attempts)
         self._backoff = (backoff_base, backoff_cap)

@@ -37,6 +37,7 @@ from urllib.parse import SplitResult, urlsplit
 import requests
 from requests.utils import select_proxy
 
+from readme_metrics._logging import QuietLogger
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery.answer import Answer
 from readme_metrics.delivery.direct import DirectPoster
@@ -74,7 +75,7 @@ class Transport:
     def __init__(self, config: MetricsApiConfig, *, direct: bool = True) -> None:
         self.timeout = config.timeout
         self._direct = direct
-        self._logger = config.logger
+        self._logger = QuietLogger(config.logger)
         self.session = make_session(config.api_key)
         self._poster: Poster = self._poster_for(config.metrics_api + "/v1/request")
 
