@@ -146,6 +146,27 @@ def test_transient_failures_are_retried_then_delivered_exactly_once(
     assert adds_up(stats)
 
 
+@pytest.mark.parametrize("reply", [
+    pytest.param(Reply(drop=True), id="read-then-closed-without-an-answer"),
+    pytest.param(Reply(partial=b"HTTP/1.1 202 Accepted\r\nContent-Le"),
+                 id="reset-while-the-header-lines-came"),
+])
+def test_a_post_the_api_read_but_never_answered_is_sent_again_as_it_was(
+        collector: Collector, make_delivery: MakeDelivery, reply: Reply) -> None:
+    # README "At least once": the API read the whole POST (it may have stored the logs)
+    # and no answer came; the retry sends the same bytes, each log with its _id.
+    collector.replies.append(reply)
+    delivery = make_delivery(collector.url, buffer_length=3)
+    for n in range(3):
+        delivery.submit(item(f"log-{n}"))
+    assert delivery.flush(10.0) is True
+    [unanswered] = collector.failed
+    [answered] = collector.received
+    assert unanswered.body == answered.body
+    assert ids(answered.json()) == ["log-0", "log-1", "log-2"]
+    assert (delivery.stats["sent"], delivery.stats["retries"]) == (3, 1)
+
+
 @pytest.mark.parametrize("partial", [
     pytest.param(b"HTTP/1.1 202 Accepted\r\nContent-Length: 100\r\n\r\nabc",
                  id="reset-mid-body"),
