@@ -4,16 +4,21 @@ The grouping function is user code running inside the request, so everything it 
 wrong (raise, return the wrong type, return extra keys) is contained here: the request is
 simply not logged, and the problem is reported once per distinct message instead of once
 per request. What it raised is reported by type and place, never by value: exception
-messages are request data as often as not.
+messages are request data as often as not. Two exceptions of one type from one place with
+different messages are two distinct messages (SPEC 6): each is logged once, the second and
+later ones marked as such, up to :data:`MAX_MESSAGES_PER_PLACE` per place, told apart by a
+keyed digest of their text that never leaves the process.
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import logging
 import math
 import numbers
 import os
+import threading
 import traceback
 from collections.abc import Mapping
 from decimal import Decimal
@@ -29,6 +34,14 @@ _DOCUMENTED_KEYS = "api_key, label, email"  # "id" is the official package's old
 _CAUSE = "The above exception was the direct cause of the following exception:"
 _CONTEXT = "During handling of the above exception, another exception occurred:"
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+#: Distinct messages of one exception type from one place that are logged; later ones not
+#: (a message holding a request value, "no user 123", is distinct on every request).
+MAX_MESSAGES_PER_PLACE = 10
+# Places remembered (as LogLimiter's max_keys): a bounded memory whatever the function does.
+_MAX_PLACES = 256
+# Keys the digests telling messages apart: the same text gives the same digest within this
+# process only, so a digest reveals nothing of a short value to whoever reads the log.
+_DIGEST_KEY = os.urandom(16)
 
 
 def _where(exc: BaseException) -> str:
@@ -49,6 +62,16 @@ def _where(exc: BaseException) -> str:
     if own is not None and own is not frames[-1]:
         place += f", from {_place(own)}"
     return place
+
+
+def _digest(exc: BaseException) -> bytes:
+    """A keyed digest of ``str(exc)``: equal for equal messages, and nothing more."""
+    try:
+        text = str(exc)
+    except Exception:  # an exception of the user's own type whose __str__ raises
+        text = ""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), key=_DIGEST_KEY,
+                           digest_size=16).digest()
 
 
 def _place(frame: traceback.FrameSummary) -> str:
@@ -185,6 +208,9 @@ class Identifier:
         self._function = grouping_function
         self._logger = logger
         self._limiter = LogLimiter(logger, interval=None)
+        # "<what> raised <type> at <place>" -> digests of the messages logged from there
+        self._raised: dict[str, set[bytes]] = {}
+        self._raised_lock = threading.Lock()
 
     def __call__(self, request: Any) -> Optional[Group]:
         try:
@@ -211,11 +237,26 @@ class Identifier:
     def _report_raised(self, exc: Exception, what: str) -> None:
         # Type and place only: the exception's message may hold request data (a KeyError
         # names the missing key, which may be the caller's own API key).
-        message = (
-            f"{what} raised {type(exc).__name__} at {_where(exc)}; "
-            "the request is not logged (traceback at DEBUG level)"
-        )
-        if self._report(logging.ERROR, message) and self._logger.isEnabledFor(logging.DEBUG):
+        raised = f"{what} raised {type(exc).__name__} at {_where(exc)}"
+        digest = _digest(exc)
+        with self._raised_lock:
+            digests = self._raised.get(raised)
+            if digests is None:
+                if len(self._raised) >= _MAX_PLACES:
+                    return
+                digests = self._raised[raised] = set()
+            if digest in digests or len(digests) >= MAX_MESSAGES_PER_PLACE:
+                return
+            digests.add(digest)
+            number = len(digests)
+        if number > 1:
+            later = ("; later ones are not logged" if number == MAX_MESSAGES_PER_PLACE
+                     else "")
+            raised += (f", with another message (distinct message {number} from there, "
+                       f"withheld{later})")
+        self._logger.error("readme_metrics: %s; the request is not logged (traceback at "
+                           "DEBUG level)", raised)
+        if self._logger.isEnabledFor(logging.DEBUG):
             self._logger.debug("readme_metrics: grouping function traceback, values "
                                "withheld:\n%s",
                                _scrubbed_traceback(exc))

@@ -128,6 +128,51 @@ def test_the_same_error_is_logged_once_and_a_new_place_again(
     assert len(errors) == 2 and "RuntimeError" in errors[1]
 
 
+def test_distinct_messages_from_one_place_are_each_logged_once_values_withheld(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """SPEC 6: "logged once per distinct message". Two messages of one type from one
+    place were one line (the key was type and place): the second problem went unseen."""
+    caplog.set_level(logging.INFO, logger="readme_metrics")
+    current = {"text": "no user for " + SECRET}
+
+    def grouping(req: Any) -> dict[str, str]:
+        raise LookupError(current["text"])
+
+    identify = Identifier(grouping, LOGGER)
+    for text in ["no user for " + SECRET, "no user for " + SECRET, "other-" + SECRET,
+                 "no user for " + SECRET, "other-" + SECRET]:
+        current["text"] = text
+        assert identify(request()) is None
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    place = f"{__file__}:{line_of(grouping, 'raise LookupError')} in grouping"
+    assert errors == [
+        f"readme_metrics: the grouping function raised LookupError at {place}; the request "
+        "is not logged (traceback at DEBUG level)",
+        f"readme_metrics: the grouping function raised LookupError at {place}, with another "
+        "message (distinct message 2 from there, withheld); the request is not logged "
+        "(traceback at DEBUG level)",
+    ]
+    assert SECRET not in everything_logged(caplog)
+
+
+def test_distinct_messages_from_one_place_are_bounded(caplog: pytest.LogCaptureFixture) -> None:
+    from readme_metrics.grouping import MAX_MESSAGES_PER_PLACE
+
+    caplog.set_level(logging.INFO, logger="readme_metrics")
+    count = iter(range(10 ** 6))
+
+    def grouping(req: Any) -> dict[str, str]:
+        raise LookupError(f"no user {next(count)}")  # a new message on every request
+
+    identify = Identifier(grouping, LOGGER)
+    for _ in range(MAX_MESSAGES_PER_PLACE * 3):
+        identify(request())
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == MAX_MESSAGES_PER_PLACE
+    assert "later ones are not logged" in errors[-1]
+    assert not any("no user" in error for error in errors)
+
+
 @pytest.mark.parametrize("result, level, text", [
     pytest.param("caller", logging.ERROR, "must return a mapping or None, got str",
                  id="a-string"),
