@@ -3,10 +3,12 @@
 Twelve-factor configuration: every option of :class:`readme_metrics.MetricsApiConfig`,
 :class:`readme_metrics.cors.CORSMiddleware` and :class:`readme_metrics.request_id.
 RequestIdMiddleware` can come from an environment variable, and a ``.env`` file in the
-working directory counts as environment (through environs). The file is read once per
-process and working directory, on first use, here, for all of them: constructing a
-middleware per worker or per test does not touch the disk again, and every component sees
-the same values. Variables already set in the real environment win over the file.
+working directory counts as environment (through environs). The file is read on first
+use, here, for all of them, and again only when the working directory or the file itself
+has changed (one ``stat`` tells): constructing a middleware per worker or per test does
+not read the disk again, every component sees the same values, and a ``.env`` written or
+edited after a first configuration is the one the next configuration reads. Variables
+already set in the real environment win over the file.
 
 The library never writes ``os.environ``: the app's environment stays its own, and a
 thread of the app iterating it is never raced. The file is read once, by python-dotenv's
@@ -25,6 +27,7 @@ value for another.
 from __future__ import annotations
 
 import os
+import stat
 import threading
 from contextlib import contextmanager
 from typing import Any, Iterator, Mapping, Optional
@@ -39,6 +42,8 @@ __all__ = ["blamed", "environment", "flag", "names", "raw", "read", "reset", "se
 _lock = threading.Lock()
 _env: Optional[Env] = None
 _env_directory: Optional[str] = None
+#: What ``stat`` said of the ``.env`` file when it was read (None: there was none).
+_env_stamp: Optional[tuple[int, int, int]] = None
 #: The ``.env`` file read (absolute path), None when the working directory has none.
 _env_file: Optional[str] = None
 #: The names the ``.env`` file sets (its values stay in the ``Env``).
@@ -65,20 +70,34 @@ def _working_directory() -> Optional[str]:
         return _env_directory
 
 
+def _stamp(path: str) -> Optional[tuple[int, int, int]]:
+    """Modification time, size and inode of the file ``path``; None when it is no file."""
+    try:
+        found = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(found.st_mode):
+        return None
+    return (found.st_mtime_ns, found.st_size, found.st_ino)
+
+
 def environment() -> Env:
     """The shared environs ``Env``; the first call reads ``./.env`` if there is one.
 
     Read again only when the working directory has changed since (a process that made a
-    config elsewhere first, a test session moving between directories): the ``.env`` is
-    the working directory's, and SPEC 2 says so.
+    config elsewhere first, a test session moving between directories) or the file has
+    (written, edited, replaced or removed since): the ``.env`` is the working directory's,
+    as it is when the configuration is made, and SPEC 2 says so.
     """
-    global _env, _env_directory, _env_file, _file_names
+    global _env, _env_directory, _env_file, _env_stamp, _file_names
     directory = _working_directory()
+    dotenv = os.path.abspath(os.path.join(directory or os.curdir, ".env"))
+    stamp = _stamp(dotenv)
     with _lock:
-        if _env is None or directory != _env_directory:
-            dotenv = os.path.abspath(os.path.join(directory or os.curdir, ".env"))
-            _env_file = dotenv if os.path.isfile(dotenv) else None
+        if _env is None or directory != _env_directory or stamp != _env_stamp:
+            _env_file = dotenv if stamp is not None else None
             (_env, _file_names), _env_directory = _read(_env_file), directory
+            _env_stamp = stamp
         return _env
 
 
@@ -120,9 +139,9 @@ def _read_file(dotenv: Optional[str]) -> tuple[Env, frozenset[str]]:
 
 def reset() -> None:
     """Forget that ``.env`` was read: the next use reads it again (tests act as new processes)."""
-    global _env, _env_directory, _env_file, _file_names
+    global _env, _env_directory, _env_file, _env_stamp, _file_names
     with _lock:
-        _env, _env_directory, _env_file = None, None, None
+        _env, _env_directory, _env_file, _env_stamp = None, None, None, None
         _file_names = frozenset()
 
 

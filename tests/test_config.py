@@ -201,6 +201,23 @@ def test_a_dotenv_in_a_new_working_directory_is_read(tmp_path, monkeypatch) -> N
             monkeypatch.delenv(name, raising=False)
 
 
+def test_a_dotenv_written_or_edited_after_a_first_config_is_read(tmp_path, monkeypatch) -> None:
+    """SPEC 2: the .env file in the working directory, as it is when the config is made.
+    It was read once per directory: a file written (a deploy step, a test's setup) or
+    edited after a first config in that directory was never seen, and a removed one's
+    values stayed."""
+    monkeypatch.chdir(tmp_path)
+    dotenv = tmp_path / ".env"
+    assert MetricsApiConfig(api_key="k", grouping_function=grouping).buffer_length == 10
+    dotenv.write_text("README_BUFFER_LENGTH=7\n")
+    assert MetricsApiConfig(api_key="k", grouping_function=grouping).buffer_length == 7
+    dotenv.write_text("README_BUFFER_LENGTH=12\nREADME_API_KEY=rdme_from_file\n")
+    config = MetricsApiConfig(grouping_function=grouping)
+    assert (config.api_key, config.buffer_length) == ("rdme_from_file", 12)
+    dotenv.unlink()
+    assert MetricsApiConfig(api_key="k", grouping_function=grouping).buffer_length == 10
+
+
 def test_the_dotenv_is_not_exported_into_the_apps_environment(tmp_path, monkeypatch) -> None:
     """The app's own variables in its .env stay out of os.environ: the library reads the
     file, the app's environment is the app's. (environs before 15, Python 3.9's newest,
@@ -491,13 +508,19 @@ def test_dotenv_is_read_once_per_process_for_config_cors_and_request_id(
         # environs 15's read_env read it a second time at the first use.
         first_use = len(reads)
         assert first_use == 1, reads
-        # A .env written after the first read is not read again, by any component.
-        (tmp_path / ".env").write_text("REQUEST_ID_HEADER=X-Trace\nLOG_TOKENS=false\n")
+        # An unchanged .env is not read again, by any component.
         assert CORSMiddleware(lambda e, s: []).allowed_origins == {"https://a.example"}
         assert RequestIdMiddleware(lambda e, s: []).header == "X-Request-Id"
         assert RequestIdFilter().log_tokens is True
         MetricsApiConfig(api_key="k", grouping_function=grouping)
         assert reads == [str(tmp_path / ".env")] * first_use
+        # One written over it is read once more, by the next component, for all of them.
+        (tmp_path / ".env").write_text("REQUEST_ID_HEADER=X-Trace\nLOG_TOKENS=false\n")
+        assert CORSMiddleware(lambda e, s: []).allowed_origins == set()
+        assert RequestIdMiddleware(lambda e, s: []).header == "X-Trace"
+        assert RequestIdFilter().log_tokens is False
+        MetricsApiConfig(api_key="k", grouping_function=grouping)
+        assert reads == [str(tmp_path / ".env")] * (first_use + 1)
     finally:  # read_env exports into os.environ; do not leak into other tests
         for name in ("README_BUFFER_LENGTH", "CORS_ALLOWED"):
             monkeypatch.delenv(name, raising=False)
