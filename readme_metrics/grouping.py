@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any, Callable, Optional
 
 from readme_metrics._dotted import NotImported
-from readme_metrics._logging import LogLimiter
+from readme_metrics._logging import LogLimiter, QuietLogger
 from readme_metrics.exchange import Group
 
 _KNOWN_KEYS = frozenset(("api_key", "id", "label", "email"))
@@ -206,7 +206,9 @@ class Identifier:
 
     def __init__(self, grouping_function: Callable[[Any], Any], logger: logging.Logger) -> None:
         self._function = grouping_function
-        self._logger = logger
+        # The app configures the logger: a filter or handler of its that raises must not
+        # reach the request (or the event loop) through a line logged here.
+        self._logger = QuietLogger(logger)
         self._limiter = LogLimiter(logger, interval=None)
         # "<what> raised <type> at <place>" -> digests of the messages logged from there
         self._raised: dict[str, set[bytes]] = {}

@@ -290,9 +290,6 @@ def test_asgi_a_full_queue_and_the_librarys_own_post(
     assert adds_up(middleware.stats)
 
 
-@pytest.mark.xfail(strict=True, reason="capture/asgi.py hands config.logger itself to its "
-                   "AwaitingIdentifier (asgileft's area): the grouping error's log line "
-                   "raises into the event loop")
 def test_asgi_a_grouping_function_that_raises(
         collector: Collector, raising_logger: logging.Logger) -> None:
     def grouping(request: Any) -> dict[str, str]:
