@@ -15,6 +15,7 @@ import requests
 from readme_metrics.cli import main
 from readme_metrics.cli.signals import WORK_DONE, StopSignals
 from tests.support.command import REPO_ROOT, CommandProcess
+from tests.support.fake_api import free_port
 from tests.support.har_check import assert_valid_log
 from tests.support.har_file import har_file_logs
 
@@ -380,3 +381,104 @@ def test_command_and_python_m_offer_collect_and_demo(argv: list[str]) -> None:
         assert done.returncode == 0 and "collect" in done.stdout
 
 
+
+
+# -- a proxy of the machine (http_proxy) against the loopback traffic ---------------------
+
+_PROXY_NAMES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
+                "ALL_PROXY", "no_proxy", "NO_PROXY")
+
+
+def _dead_proxy_environment(**extra: str) -> dict[str, str]:
+    """Every proxy variable naming a port nothing listens on; no host exempted (an empty
+    value is unset for requests), but for ``extra``."""
+    proxy = f"http://127.0.0.1:{free_port()}"
+    env = {name: proxy for name in _PROXY_NAMES if "no_proxy" not in name.lower()}
+    env.update(no_proxy="", NO_PROXY="")
+    env.update(extra)
+    return env
+
+
+@pytest.mark.parametrize(("variables", "url", "exempt"), [
+    pytest.param({}, "http://127.0.0.1:8001", None, id="no-proxy-at-all"),
+    pytest.param({"http_proxy": "http://proxy.example:3128"}, "http://127.0.0.1:8001",
+                 "export NO_PROXY=127.0.0.1", id="http_proxy"),
+    pytest.param({"ALL_PROXY": "http://proxy.example:3128"}, "http://127.0.0.1:8001",
+                 "export NO_PROXY=127.0.0.1", id="ALL_PROXY"),
+    pytest.param({"HTTPS_PROXY": "http://proxy.example:3128"}, "http://127.0.0.1:8001", None,
+                 id="https-only-proxy"),
+    pytest.param({"http_proxy": "http://proxy.example:3128", "NO_PROXY": "127.0.0.1"},
+                 "http://127.0.0.1:8001", None, id="already-exempt"),
+    pytest.param({"http_proxy": "http://proxy.example:3128", "NO_PROXY": "corp.example"},
+                 "http://127.0.0.1:8001", "export NO_PROXY=127.0.0.1,corp.example",
+                 id="other-hosts-kept"),
+    # requests reads no_proxy before NO_PROXY: exempting in NO_PROXY would change nothing
+    pytest.param({"http_proxy": "http://proxy.example:3128", "no_proxy": "corp.example",
+                  "NO_PROXY": "127.0.0.1"}, "http://127.0.0.1:8001",
+                 "export no_proxy=127.0.0.1,corp.example", id="lower-case-wins"),
+    pytest.param({"http_proxy": "http://proxy.example:3128"}, "http://[::1]:8001",
+                 "export NO_PROXY=::1", id="ipv6"),
+])
+def test_collect_names_the_no_proxy_line_that_keeps_the_logs_off_a_proxy(
+        variables: dict[str, str], url: str, exempt: str | None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from requests.utils import get_environ_proxies
+
+    from readme_metrics.cli.proxies import no_proxy_export, proxied
+
+    for name in _PROXY_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert no_proxy_export(url) == exempt
+    if exempt is not None:  # the line does what it says, as requests reads it
+        name, _, value = exempt[len("export "):].partition("=")
+        monkeypatch.setenv(name, value)
+        assert not proxied(url) and get_environ_proxies(url) == {}
+        assert no_proxy_export(url) is None
+
+
+def test_demo_talks_to_itself_whatever_proxy_the_machine_sets(tmp_path: Path) -> None:
+    """README's first command on a machine behind a proxy (http_proxy set, as on company
+    networks and CI runners): its calls to the example API and the middleware's POSTs to
+    the embedded collector all went to the proxy, which refused them; exit 1, no log."""
+    env = _dead_proxy_environment()
+    with CommandProcess("demo", "--requests", "6", cwd=tmp_path, env=env) as proc:
+        assert proc.wait(120) == 0, proc.stdout + proc.stderr
+    assert len(har_file_logs(tmp_path / "readme-metrics-demo.har")) == 6
+
+
+def test_collect_warns_of_a_proxy_and_its_line_brings_the_logs(tmp_path: Path) -> None:
+    """A proxy variable in the shell sends an app's logs to the proxy, not to the
+    collector: the banner says so, and the line it prints makes them arrive."""
+    env = _dead_proxy_environment(no_proxy="corp.example")
+    with CommandProcess("collect", "--port", "0", cwd=tmp_path, env=env) as proc:
+        url = proc.wait_for(r"listening on (http://127\.0\.0\.1:\d+)").group(1)
+        proc.wait_for(r"WARNING: this shell sets a proxy \(http_proxy, HTTP_PROXY or "
+                      r"ALL_PROXY\) that this address is not exempt from")
+        line = proc.wait_for(r"^  export (no_proxy)=(\S+)$")
+        app_env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
+        app_env.update(env, README_API_KEY="any-key", README_METRICS_SERVER=url)
+        app_env[line.group(1)] = line.group(2)
+        sent = subprocess.run(
+            [sys.executable, "-c",
+             "from readme_metrics import MetricsApiConfig, MetricsMiddleware\n"
+             "from werkzeug.test import Client\n"
+             "app = lambda e, s: (s('200 OK', []), [b'ok'])[1]\n"
+             "m = MetricsMiddleware(app, MetricsApiConfig(grouping_function=lambda r: "
+             "{'api_key': 'caller-key-1'}))\n"
+             "Client(m).get('/', buffered=True)\n"
+             "print(m.flush(10))"],
+            cwd=tmp_path, env=app_env, capture_output=True, text=True, timeout=60)
+        assert sent.stdout.strip() == "True", sent.stdout + sent.stderr
+        proc.wait_for(r"GET\s+/\s+200")
+        assert proc.stop() == 0
+    assert len(har_file_logs(tmp_path / "readme-metrics.har")) == 1
+
+
+def test_collect_says_nothing_of_proxies_when_the_address_is_exempt(tmp_path: Path) -> None:
+    env = _dead_proxy_environment(NO_PROXY="localhost,127.0.0.1")
+    with CommandProcess("collect", "--port", "0", cwd=tmp_path, env=env) as proc:
+        proc.wait_for("Press Ctrl-C to stop.")
+        assert proc.stop() == 0
+    assert "proxy" not in proc.stdout, proc.stdout

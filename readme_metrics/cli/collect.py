@@ -15,6 +15,7 @@ from typing import Any
 
 from readme_metrics.cli.collector import LocalCollector
 from readme_metrics.cli.collector.console import silence
+from readme_metrics.cli.proxies import no_proxy_export
 from readme_metrics.cli.signals import StopSignals
 from readme_metrics.cli.text import cannot_listen, counted
 
@@ -67,6 +68,15 @@ def _banner(collector: LocalCollector, args: argparse.Namespace, har_path: str) 
     _say("or put these lines in a .env file in the app's working directory:")
     _say(f"  README_METRICS_SERVER={reach}")
     _say(f"  README_API_URL={reach}")
+    exempt = no_proxy_export(reach)
+    if exempt is not None:
+        # The app's POSTs would go to that proxy, which cannot reach this machine's loopback.
+        # (A .env cannot say it: the library reads its own variables there, and requests
+        # reads the proxies from the real environment only.)
+        _say("  WARNING: this shell sets a proxy (http_proxy, HTTP_PROXY or ALL_PROXY) "
+             "that this address is not exempt from: an app started with it sends its logs "
+             "to that proxy, not here. Run this in the app's shell too:")
+        _say(f"  {exempt}")
     if args.api_key is None:
         _say("The app needs a README_API_KEY too: any value is accepted (--api-key KEY "
              "checks it).")

@@ -25,6 +25,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from readme_metrics.cli.collector import SHUTDOWN_POLL, LocalCollector
 from readme_metrics.cli.demo_app import DemoApp, demo_grouping, fire_requests
+from readme_metrics.cli.proxies import exempt_loopback
 from readme_metrics.cli.signals import StopSignals
 from readme_metrics.cli.text import cannot_listen, counted
 from readme_metrics.config import MetricsApiConfig
@@ -160,6 +161,9 @@ def run_demo(args: argparse.Namespace) -> int:
     """``readme-metrics demo``: serve until stopped, or make ``args.requests`` calls and exit."""
     once = args.requests is not None
     har_path = os.path.abspath(args.har)
+    # Every call of the demo is to 127.0.0.1: a proxy of the machine (http_proxy) would
+    # take them, the middleware's POSTs included (it reads the proxies when it starts).
+    exempt_loopback()
     started = _start(args, once, har_path)
     if started is None:
         return 2
