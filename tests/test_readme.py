@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -625,7 +626,6 @@ def test_the_django_example_settings_hold_the_advised_sigterm_line() -> None:
 def test_sigterm_loses_the_last_logs_unless_the_app_makes_it_an_exit(
         tmp_path: Path, collector: Collector, handled: bool) -> None:
     """The WSGI quick start under wsgiref, stopped by SIGTERM within flush_interval."""
-    import signal
 
     port = free_port()
     command = _wsgi(tmp_path, port)
@@ -746,7 +746,6 @@ def test_the_wsgi_example_stops_without_a_traceback_and_sends_its_logs(
     """Ctrl-C is how a newcomer stops it (a KeyboardInterrupt traceback read as a crash,
     and one landing in a request was swallowed by wsgiref, which kept serving); SIGTERM is
     how a deployment does, and lost the last logs."""
-    import signal
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
@@ -886,7 +885,6 @@ def test_the_sigterm_advice_in_settings_keeps_the_servers_graceful_stop(
     names. Under gunicorn it took the worker's graceful stop: a request in flight when the
     server was stopped got a 500. Under uvicorn (Django's ASGI handler has no lifespan) it
     is what sends the last logs: uvicorn raises SIGTERM again once it has shut down."""
-    import signal
 
     port = free_port()
     _django(tmp_path, port)
@@ -926,7 +924,6 @@ def test_the_django_example_sends_its_last_logs_when_uvicorn_stops(
         tmp_path: Path, collector: Collector) -> None:
     """The example says it runs under an ASGI server: uvicorn raises SIGTERM again once it
     has shut down, and without the settings' handler the logs still queued were lost."""
-    import signal
 
     cwd = EXAMPLES / "django"
     port = free_port()
@@ -944,3 +941,118 @@ def test_the_django_example_sends_its_last_logs_when_uvicorn_stops(
         proc.wait(20)
     assert answer.status_code == 200
     assert len(collector.wait_for_logs(1)) == 1, log.read_text()
+
+
+# -- what a newcomer's machine may hold: a proxy, a CA bundle, gunicorn ------------------
+
+
+def _deliver_once(metrics_api: str) -> tuple[bool, list[str]]:
+    """One call through the WSGI middleware sending to ``metrics_api``, as the environment
+    stands (the middleware reads the proxies and CA bundle when it starts): (all
+    delivered, the warnings logged)."""
+    import logging
+
+    from werkzeug.test import Client
+
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    def hello(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"hello"]
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("readme_metrics")
+    logger.addHandler(handler)
+    try:
+        app = MetricsMiddleware(hello, MetricsApiConfig(
+            api_key="any-key", metrics_api=metrics_api, base_log_url="https://docs.example.com",
+            grouping_function=lambda request: {"api_key": "owlbert-key"}))
+        assert Client(app).get("/", buffered=True).status_code == 200
+        delivered = app.flush(30)
+        app.close()
+    finally:
+        logger.removeHandler(handler)
+    return delivered, [record.getMessage() for record in records]
+
+
+_PROXIES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
+            "ALL_PROXY", "no_proxy", "NO_PROXY")
+
+
+def test_a_proxy_of_the_machine_and_the_no_proxy_advice(collector: Collector,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The row's message is what a proxy variable gives against the local collector, and
+    its advice, NO_PROXY=127.0.0.1 kept with what it held, brings the log."""
+    for name in _PROXIES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{free_port()}")  # nothing there
+    delivered, messages = _deliver_once(collector.url)
+    assert not delivered and collector.logs == []
+    pattern = _quoted_pattern('a warning "could not deliver a batch of ... to http://127')
+    assert [m for m in messages if pattern.search(m)], (pattern.pattern, messages)
+    row = troubleshooting_row('a warning "could not deliver a batch of ... to http://127')
+    assert "`export NO_PROXY=127.0.0.1`" in row and "`NO_PROXY=127.0.0.1,$NO_PROXY`" in row
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,")  # the second form, NO_PROXY unset before
+    delivered, messages = _deliver_once(collector.url)
+    assert delivered and len(collector.logs) == 1, messages
+
+
+def test_curl_ca_bundle_counts_only_where_requests_ca_bundle_is_unset(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        request: pytest.FixtureRequest) -> None:
+    """The certificate row said "set REQUESTS_CA_BUNDLE (or CURL_CA_BUNDLE)": where the
+    system sets REQUESTS_CA_BUNDLE (this machine's image does), CURL_CA_BUNDLE is ignored,
+    as requests reads REQUESTS_CA_BUNDLE first."""
+    from requests.utils import DEFAULT_CA_BUNDLE_PATH
+
+    from tests.support.tls import TLSCollector, make_certificates
+
+    certificates = make_certificates(tmp_path)
+    tls = TLSCollector(certificates)
+    tls.start()
+    request.addfinalizer(tls.stop)
+    row = troubleshooting_row("a warning \"could not deliver a batch of ... to ...: the "
+                              "server's TLS")
+    assert ("`CURL_CA_BUNDLE` works too, but only where `REQUESTS_CA_BUNDLE` is unset"
+            in row), row
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", DEFAULT_CA_BUNDLE_PATH)  # public CAs only
+    monkeypatch.setenv("CURL_CA_BUNDLE", str(certificates.ca))
+    delivered, messages = _deliver_once(tls.url)
+    assert not delivered and any("CERTIFICATE_VERIFY_FAILED" in m for m in messages)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificates.ca))  # the advice
+    assert _deliver_once(tls.url)[0]
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")  # CURL_CA_BUNDLE alone
+    assert _deliver_once(tls.url)[0]
+    assert len(tls.received) == 2
+
+
+@pytest.mark.e2e
+def test_the_django_quick_start_under_gunicorn_sends_its_last_logs_at_the_stop(
+        tmp_path: Path, collector: Collector) -> None:
+    """README's gunicorn line, typed in the Django quick start's project: a call made
+    just before SIGTERM, with flush_interval at its 5 s, arrives (gunicorn's stop is an
+    exit for each worker)."""
+    section = readme_sections()["Quick start: Django"]
+    (line,) = re.findall(r"`README_API_KEY='<your ReadMe API key>' (gunicorn [^`]+)`", section)
+    assert "-b 127.0.0.1:8000" in line and "-w 2" in line, line
+    _django(tmp_path, 0)
+    port = free_port()
+    command = [sys.executable, "-m", *line.replace("8000", str(port)).split()]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
+    env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
+               PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO_ROOT)]))
+    log = tmp_path / "app-output.txt"
+    proc = _start_app(command, tmp_path, env, port, log)
+    try:
+        answers = [requests.get(f"http://127.0.0.1:{port}/{path}", timeout=10,
+                                headers={"X-Api-Key": "owlbert-key"}).status_code
+                   for path in ("one", "two", "three")]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, log.read_text()
+    logs = _one_log(collector, log, 3)
+    assert answers == [404] * 3
+    assert sorted(log["request"]["log"]["entries"][0]["request"]["url"].rsplit("/", 1)[1]
+                  for log in logs) == ["one", "three", "two"]
