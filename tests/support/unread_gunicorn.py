@@ -1,0 +1,64 @@
+"""README's WSGI quick start under gunicorn, sent a body it never reads (the newcomer's
+finding in tests/test_newcomer_findings.py, and README's sentence on it in
+tests/test_readme.py)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.support.command import REPO_ROOT
+from tests.support.fake_api import Collector, free_port
+
+_APP = """
+def app(environ, start_response):  # never reads the body, as README's quick start
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]
+"""
+
+
+def unread_body_under_gunicorn(tmp_path: Path, collector: Collector, worker: str,
+                               size: int) -> dict[str, Any]:
+    """The logged ``postData`` of a POST of ``size`` bytes, all sent at once by the
+    client, to an app that never reads it, under ``gunicorn -k worker``."""
+    (tmp_path / "unread_app.py").write_text(
+        "from readme_metrics import MetricsApiConfig, MetricsMiddleware\n" + _APP
+        + "app = MetricsMiddleware(app, MetricsApiConfig(grouping_function=lambda r: "
+          "{'api_key': 'caller-key-1'}))\n")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
+    env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
+               README_FLUSH_INTERVAL="0.2",
+               PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO_ROOT)]))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-k", worker, "-b", f"127.0.0.1:{port}",
+         "unread_app:app"], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.1)
+        head = (f"POST /upload HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: "
+                f"text/plain\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n")
+        sender = threading.Thread(target=sock.sendall, args=(head.encode() + b"x" * size,))
+        sender.start()
+        with sock:
+            assert sock.recv(100).startswith(b"HTTP/1.1 200 ")
+            sender.join(10)
+        (log,) = collector.wait_for_logs(1, timeout=30)
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    post: dict[str, Any] = log["request"]["log"]["entries"][0]["request"]["postData"]
+    return post
