@@ -1067,7 +1067,7 @@ def test_an_unread_body_under_gunicorn_is_logged_as_far_as_the_buffer_holds(
     from tests.support.unread_gunicorn import unread_body_under_gunicorn
 
     sentence = " ".join(readme_sections()["What is sent, and how to keep secrets out"].split())
-    assert ("Under gunicorn the body is copied, not taken (gunicorn discards it itself), so "
+    assert ("Under gunicorn an unread body is copied, not taken (gunicorn discards it itself), so "
             "no more of it arrives than the connection's receive buffer holds") in sentence
     post = unread_body_under_gunicorn(tmp_path, collector, "sync", 260_000)
     assert post["comment"].startswith("incomplete: "), post.get("comment")
