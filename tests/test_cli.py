@@ -482,3 +482,60 @@ def test_collect_says_nothing_of_proxies_when_the_address_is_exempt(tmp_path: Pa
         proc.wait_for("Press Ctrl-C to stop.")
         assert proc.stop() == 0
     assert "proxy" not in proc.stdout, proc.stdout
+
+
+def _run_in_a_terminal(args: list[str], cwd: Path, ready: bytes) -> bytes:
+    """``python -m readme_metrics ARGS`` on a pseudo-terminal, sent Ctrl-C (the byte the
+    terminal turns into SIGINT, echoing ``^C``) once ``ready`` is printed; all it printed."""
+    import pty
+    import select
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the command, its terminal the pty
+        try:
+            os.chdir(cwd)
+            os.execve(sys.executable, [sys.executable, "-m", "readme_metrics", *args], env)
+        finally:
+            os._exit(127)
+    out = b""
+    sent = False
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            if not sent and ready in out:
+                os.write(fd, b"\x03")
+                sent = True
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:  # EIO: the command has ended and closed its terminal
+                    break
+                if not chunk:
+                    break
+                out += chunk
+    finally:
+        if os.waitpid(pid, os.WNOHANG)[0] == 0:  # still running (else reaped now)
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)
+    assert sent, out
+    return out
+
+
+# The child execs at once; Python 3.12+ warns of any fork in a process with threads.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+@pytest.mark.parametrize(("args", "last"), [
+    pytest.param(["collect", "--port", "0"], b"stopped: ", id="collect"),
+    pytest.param(["demo", "--port", "0", "--collector-port", "0"], b"middleware: ",
+                 id="demo"),
+])
+def test_ctrl_c_at_a_terminal_leaves_the_summary_on_a_line_of_its_own(
+        tmp_path: Path, args: list[str], last: bytes) -> None:
+    """The terminal echoes ``^C`` with no line break: the summary was printed after it,
+    ``^Cstopped: 0 logs received``."""
+    out = _run_in_a_terminal(args, tmp_path, b"Press Ctrl-C to stop.")
+    assert b"^C" + last not in out, out
+    assert re.search(rb"(?m)^" + re.escape(last), out), out

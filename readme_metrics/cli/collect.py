@@ -16,7 +16,7 @@ from typing import Any
 from readme_metrics.cli.collector import LocalCollector
 from readme_metrics.cli.collector.console import silence
 from readme_metrics.cli.proxies import no_proxy_export
-from readme_metrics.cli.signals import StopSignals
+from readme_metrics.cli.signals import StopSignals, end_the_ctrl_c_line
 from readme_metrics.cli.text import cannot_listen, counted
 
 __all__ = ["run_collect"]
@@ -96,7 +96,7 @@ def run_collect(args: argparse.Namespace) -> int:
     with StopSignals() as stop:  # before the banner: "Ctrl-C to stop" must hold at once
         collector.start()
         _banner(collector, args, har_path)
-        stop.wait()
+        end_the_ctrl_c_line(stop.wait(), sys.stdout)
         collector.stop()
     receiver = collector.receiver
     count = collector.har.count if collector.har is not None else 0

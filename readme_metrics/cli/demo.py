@@ -26,7 +26,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from readme_metrics.cli.collector import SHUTDOWN_POLL, LocalCollector
 from readme_metrics.cli.demo_app import DemoApp, demo_grouping, fire_requests
 from readme_metrics.cli.proxies import exempt_loopback
-from readme_metrics.cli.signals import StopSignals
+from readme_metrics.cli.signals import StopSignals, end_the_ctrl_c_line
 from readme_metrics.cli.text import cannot_listen, counted
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.middleware import MetricsMiddleware
@@ -187,7 +187,7 @@ def run_demo(args: argparse.Namespace) -> int:
             print(f"try:         curl -H 'X-Api-Key: demo-key-alice' {api_url}/api/items",
                   flush=True)
             print("Press Ctrl-C to stop.", flush=True)
-        stop.wait()
+        end_the_ctrl_c_line(stop.wait(), sys.stdout)
         if calls is not None:
             calls.halt.set()
             calls.join(15)  # at most the call in flight (its timeout is 10 s)

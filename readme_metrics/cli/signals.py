@@ -23,9 +23,9 @@ import signal
 import socket
 import threading
 from types import TracebackType
-from typing import Any, Optional
+from typing import IO, Any, Optional
 
-__all__ = ["WORK_DONE", "StopSignals"]
+__all__ = ["WORK_DONE", "StopSignals", "end_the_ctrl_c_line"]
 
 #: What :meth:`StopSignals.wait` answers when :meth:`StopSignals.wake` was called.
 WORK_DONE = 0
@@ -91,3 +91,14 @@ class StopSignals:
     def signalled(self) -> bool:
         """True once a signal (not :meth:`wake`) ended a wait."""
         return self.received not in (None, WORK_DONE)
+
+
+def end_the_ctrl_c_line(reason: int, stream: IO[str]) -> None:
+    """After Ctrl-C at a terminal, which echoes ``^C`` and no line break, end that line,
+    so that what the command prints next starts a line of its own."""
+    try:
+        if reason == signal.SIGINT and stream.isatty():
+            stream.write("\n")
+            stream.flush()
+    except (OSError, ValueError):  # closed: nothing to tidy
+        pass
