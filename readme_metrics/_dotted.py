@@ -20,9 +20,11 @@ import is not run on every request:
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import threading
 import time
 import traceback
+from types import ModuleType
 from typing import Any, Callable, Optional
 
 __all__ = ["ImportedOnFirstCall", "NotImported", "import_dotted", "too_early_for_django"]
@@ -42,9 +44,26 @@ def import_dotted(path: str) -> Any:
     if not module_name or not attr:
         raise ImportError(f"{path!r} is not a 'module.attribute' path")
     obj: Any = importlib.import_module(module_name)
+    name = module_name
     for part in attr.split("."):
-        obj = getattr(obj, part)
+        name = f"{name}.{part}"
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            # A submodule its package does not import itself ("myapp.metrics", the
+            # function's name forgotten): imported, so the caller can say what it is.
+            if not isinstance(obj, ModuleType) or not _is_submodule(name):
+                raise
+            obj = importlib.import_module(name)
     return obj
+
+
+def _is_submodule(name: str) -> bool:
+    """True when ``name`` is a module that can be imported (its parent is imported)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def too_early_for_django(exc: BaseException) -> bool:

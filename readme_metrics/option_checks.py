@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import re
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Collection, Optional
 from urllib.parse import SplitResult, urlsplit
 
@@ -320,6 +321,14 @@ def grouping(option: Option, value: Any) -> Callable[[Any], Any]:
             if not too_early_for_django(exc):
                 raise
             value = ImportedOnFirstCall(path)  # settings.py runs before Django's apps load
+        if isinstance(value, ModuleType):
+            raise ValueError(
+                f"readme_metrics: {option.label()}: {path!r} is a module: name the "
+                f"function in it ({path + '.grouping'!r} for a function named grouping)")
+        if not callable(value):
+            raise ValueError(
+                f"readme_metrics: {option.label()}: {path!r} is not callable (a "
+                f"{type(value).__name__}): name a function taking the request")
     if not callable(value):
         if value is not None and not isinstance(given, str):
             raise option.wrong_type(value, "a callable or a str (a 'module.attribute' path)")

@@ -29,8 +29,6 @@ def _project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.mark.xfail(strict=True, reason="option_checks.grouping / _dotted.import_dotted "
-                   "(specaudit, lead): the module path imports, the message says it cannot")
 @pytest.mark.parametrize("given", ["argument", "environment"])
 def test_a_path_naming_a_module_says_to_name_the_function_in_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: str) -> None:
@@ -50,8 +48,6 @@ def test_a_path_naming_a_module_says_to_name_the_function_in_it(
     assert "'newcomer_app.metrics' is a module" in message, message
 
 
-@pytest.mark.xfail(strict=True, reason="option_checks.grouping (specaudit): a path to "
-                   "something not callable is told 'is required'")
 def test_a_path_to_something_not_callable_says_that_and_not_required(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # The message was "grouping_function (README_GROUPING_FUNCTION) is required and must
