@@ -28,7 +28,7 @@ from typing import (
 )
 
 from readme_metrics import _env
-from readme_metrics._logging import LogLimiter
+from readme_metrics._logging import LogLimiter, QuietLogger
 from readme_metrics.option_checks import is_loopback_url, meant_variable
 from readme_metrics.options import BY_NAME, OPTIONS, Option
 
@@ -113,7 +113,7 @@ def _warn(logger: logging.Logger, warnings: list[str]) -> None:
     """Log the start-up ``warnings`` on the config's ``logger``, each once per process."""
     for message in warnings:
         if _WARNED.due(f"{logger.name}\n{message}"):
-            logger.warning("%s", message)
+            QuietLogger(logger).warning("%s", message)  # the app's filters may raise
 
 
 def _with_aliases(given: dict[str, Any]) -> None:

@@ -302,7 +302,7 @@ class _Capture:
                 self.request_body()
                 self._submit(self.recorder.pending(self.source, self.group))
         except Exception:
-            self.pipeline.config.logger.exception("readme_metrics: could not record a request")
+            self.pipeline.logger.exception("readme_metrics: could not record a request")
 
     def _submit(self, pending: Pending) -> None:
         """Queue the log; inline under the async chain, off the loop and in turn."""
@@ -436,7 +436,7 @@ class MetricsMiddleware:
         # Under ASGI, an ``async`` grouping function (or an awaitable returned) is awaited
         # on the event loop; under WSGI there is no loop: the pipeline's says so.
         self._awaiting = AwaitingIdentifier(self.config.grouping_function,
-                                            self.config.logger)
+                                            self.pipeline.logger)
         self._outlive = Outlive()
         self._async = iscoroutinefunction(get_response)
         if self._async:
@@ -513,7 +513,7 @@ class MetricsMiddleware:
                 return None
             return _Capture(self.pipeline, request)
         except Exception:  # never let the library break a request
-            self.config.logger.exception("readme_metrics: could not start capturing")
+            self.pipeline.logger.exception("readme_metrics: could not start capturing")
             return None
 
     def _identify(self, capture: _Capture, response: Any = None, on_loop: bool = False
@@ -524,7 +524,7 @@ class MetricsMiddleware:
         try:
             capture.settle_request_body(bool(getattr(response, "streaming", False)))
         except Exception:
-            self.config.logger.debug("readme_metrics: request body not settled",
+            self.pipeline.logger.debug("readme_metrics: request body not settled",
                                      exc_info=True)
         request = capture.request
         if not isinstance(getattr(request, "scope", None), dict):
@@ -540,7 +540,7 @@ class MetricsMiddleware:
         try:
             return self._grouped(capture, async_to_sync(_awaited)(group))
         except Exception:
-            self.config.logger.exception("readme_metrics: could not await the grouping "
+            self.pipeline.logger.exception("readme_metrics: could not await the grouping "
                                          "function; the request is not logged")
             return self._grouped(capture, None)
 
@@ -549,7 +549,7 @@ class MetricsMiddleware:
         try:
             capture.grouped()
         except Exception:  # pragma: no cover - attribute reads and writes only
-            self.config.logger.debug("readme_metrics: request body not handed back",
+            self.pipeline.logger.debug("readme_metrics: request body not handed back",
                                      exc_info=True)
         return group
 
@@ -563,7 +563,7 @@ class MetricsMiddleware:
                 return
             capture.finish()
         except Exception:
-            self.config.logger.exception("readme_metrics: could not record a request")
+            self.pipeline.logger.exception("readme_metrics: could not record a request")
 
     def _complete(self, capture: _Capture, response: Any, group: Optional[Group]) -> Any:
         try:
@@ -583,7 +583,7 @@ class MetricsMiddleware:
                 else:
                     capture.finish()
         except Exception:
-            self.config.logger.exception("readme_metrics: could not record a request")
+            self.pipeline.logger.exception("readme_metrics: could not record a request")
         return response
 
     def _stream(self, capture: _Capture, response: Any) -> None:

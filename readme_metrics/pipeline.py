@@ -52,12 +52,12 @@ class MetricsPipeline:
         self.forwarded_hosts = bool(self._hosts) and config.trusted_proxies > 0
         # The app configures the logger: a filter or handler of its that raises must not
         # reach the request through a line the library logs there (rare events only).
-        self._logger = QuietLogger(config.logger)
-        self._identify = Identifier(config.grouping_function, self._logger)  # type: ignore[arg-type]
+        self.logger = QuietLogger(config.logger)
+        self._identify = Identifier(config.grouping_function, self.logger)  # type: ignore[arg-type]
         self.redactor = Redactor(config.denylist, config.allowlist)
         self.delivery = Delivery(config, self.build_log)
         self.docs = DocsUrl(config)
-        self._said = LogLimiter(self._logger, interval=None)
+        self._said = LogLimiter(self.logger, interval=None)
         #: (pid, finish) pairs: a forked child's copy holds its parent's, not its own.
         self._handed_over: SimpleQueue[tuple[int, Callable[[], None]]] = SimpleQueue()
 
@@ -89,7 +89,7 @@ class MetricsPipeline:
         post it again at the next flush, and that one too, for ever."""
         if method != "POST" or not path.rstrip("/").endswith(_METRICS_PATH):
             return False
-        self._logger.debug("readme_metrics: not logging this library's own POST %s", path)
+        self.logger.debug("readme_metrics: not logging this library's own POST %s", path)
         self._said.log(logging.WARNING, "self-post", "%s", _SELF_POST.format(path))
         return True
 
@@ -128,7 +128,7 @@ class MetricsPipeline:
         try:
             return self.delivery.submit(item, send)
         except Exception:  # pragma: no cover - Delivery.submit is written not to raise
-            self._logger.exception("readme_metrics: could not queue a log")
+            self.logger.exception("readme_metrics: could not queue a log")
             return False
 
     def skip(self) -> None:

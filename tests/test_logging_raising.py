@@ -301,3 +301,12 @@ def test_asgi_a_grouping_function_that_raises(
     finally:
         middleware.close()
     assert eye.raised == []
+
+
+def test_a_start_up_warning_through_a_raising_logger_still_makes_the_config(
+        raising_logger: logging.Logger, monkeypatch: pytest.MonkeyPatch) -> None:
+    # README_METRIC_SERVER, a near miss of README_METRICS_SERVER: a start-up warning, on
+    # the config's own logger, while the app makes its config (its own code, at import).
+    monkeypatch.setenv("README_METRIC_SERVER", "http://127.0.0.1:9")
+    config = MetricsApiConfig(API_KEY, caller, logger=raising_logger)
+    assert config.logger is raising_logger

@@ -249,7 +249,7 @@ class _Capture(Recorder):
             try:
                 tee.record_rest(self.environ, grace)
             except Exception:  # pragma: no cover - record_rest is written not to raise
-                self.pipeline.config.logger.debug("readme_metrics: body rest not read",
+                self.pipeline.logger.debug("readme_metrics: body rest not read",
                                                   exc_info=True)
 
     def finish_log(self, grace: float = 0.0) -> None:
@@ -267,7 +267,7 @@ class _Capture(Recorder):
                 return
             self.pipeline.submit(Pending(self, self.request, group, perf_counter()))
         except Exception:
-            self.pipeline.config.logger.exception("readme_metrics: could not record a request")
+            self.pipeline.logger.exception("readme_metrics: could not record a request")
 
     def fail(self, unsent: bool = False, in_call: bool = False,
              error: Optional[BaseException] = None) -> None:
@@ -360,7 +360,7 @@ class MetricsMiddleware(PipelineControls):
             )
             capture = _Capture(self, pipeline, environ, start_response) if wanted else None
         except Exception:  # never let the library break a request
-            self.config.logger.exception("readme_metrics: could not start capturing")
+            pipeline.logger.exception("readme_metrics: could not start capturing")
             wanted, capture = False, None
         if capture is None:
             if not wanted:
