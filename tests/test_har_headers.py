@@ -70,8 +70,14 @@ def test_request_headers(redactor: Optional[Redactor],
         pytest.param([("Cookie", "a=1"), ("cookie", "b=2")], None,
                      [("a", mask("1")), ("b", mask("2"))], id="several-headers"),
         pytest.param([("Cookie", ' a = "q v" ;;b=x=y; flag')], None,
-                     [("a", mask('"q v"')), ("b", mask("x=y")), ("flag", mask(""))],
+                     [("a", mask('"q v"')), ("b", mask("x=y")), ("", mask("flag"))],
                      id="lenient"),
+        # A cookie without "=" is a value with an empty name (RFC 6265bis 5.6), as
+        # browsers and Starlette read it: masked, never a name in clear.
+        pytest.param([("Cookie", "s3cr3t-session")], None, [("", mask("s3cr3t-session"))],
+                     id="nameless-value"),
+        pytest.param([("Cookie", "a=1; s3cr3t")], Redactor(allowlist=["cookie", "a"]),
+                     [("a", mask("1")), ("", "[REDACTED 6]")], id="nameless-value-unlisted"),
         pytest.param([("Cookie", "=; ; =v")], None, [("", mask("v"))], id="malformed"),
         pytest.param([("Cookie", "sid=abc; theme=dark")], Redactor(["SID"]),
                      [("sid", "[REDACTED 3]"), ("theme", mask("dark"))], id="denylisted"),
@@ -129,8 +135,9 @@ def test_request_cookies(headers: list[tuple[str, str]], redactor: Optional[Reda
         pytest.param(["a=1; Expires=Wednesday, 21-Oct-26 07:28:00 GMT"], None,
                      [{"name": "a", "value": mask("1"), "expires": "2026-10-21T07:28:00.000Z"}],
                      id="netscape-date"),
-        pytest.param([";;", "novalue"], None, [{"name": "novalue", "value": mask("")}],
-                     id="malformed"),
+        pytest.param([";;", "s3cr3t; Path=/"], None,
+                     [{"name": "", "value": mask("s3cr3t"), "path": "/"}],
+                     id="malformed-and-nameless"),
         pytest.param(["token=xyz; Path=/"], Redactor(["token"]),
                      [{"name": "token", "value": "[REDACTED 3]", "path": "/"}],
                      id="denylisted"),
@@ -292,3 +299,27 @@ def test_a_short_caller_key_in_a_link_target_is_masked() -> None:
         ("Link", '</p?k=k9&b=k9x>; rel="next"; title=k9')]))
     assert [h["value"] for h in entry["response"]["headers"] if h["name"] == "Link"] == [
         f'</p?k={quote(mask("k9"), safe="")}&b=k9x>; rel="next"; title=k9']
+
+
+@pytest.mark.parametrize(("name", "redactor", "expected"), [
+    # ASGI servers pass a name with "_" on as sent; Django's ASGI handler (as CGI and
+    # uWSGI) reads x_api_key as X-Api-Key: a credential header either way.
+    pytest.param("X_Api_Key", None, spec_mask("s3cr3t"), id="credential-request"),
+    pytest.param("proxy_authorization", None, spec_mask("s3cr3t"), id="credential-lower"),
+    pytest.param("X-Auth_Token", None, spec_mask("s3cr3t"), id="credential-mixed"),
+    pytest.param("x_secret", Redactor(["X-Secret"]), "[REDACTED 6]", id="denied-dashed"),
+    pytest.param("x_secret", Redactor(["x_secret"]), "[REDACTED 6]", id="denied-as-sent"),
+    pytest.param("x_ok", Redactor(allowlist=["x-ok"]), "s3cr3t", id="allowed-dashed"),
+    pytest.param("x_no", Redactor(allowlist=["x-ok"]), "[REDACTED 6]", id="not-allowed"),
+    pytest.param("x_ok", Redactor(["x_ok"], ["x-ok"]), "[REDACTED 6]",
+                 id="denied-wins-over-allowed"),
+    pytest.param("x_note", None, "s3cr3t", id="plain"),
+])
+def test_a_header_name_with_underscores_is_the_dashed_one(
+        name: str, redactor: Optional[Redactor], expected: str) -> None:
+    """Request and response headers alike."""
+    exchange = make_exchange(request_headers=[(name, "s3cr3t")],
+                             response_headers=[(name, "s3cr3t")])
+    entry = entry_of(exchange, redactor=redactor)
+    assert entry["request"]["headers"] == [{"name": name, "value": expected}]
+    assert entry["response"]["headers"] == [{"name": name, "value": expected}]

@@ -111,17 +111,36 @@ _LINK_TARGET = re.compile(r"<([^<>]*)>")
 # Its anchor parameter, the other URL of a link (RFC 8288 3.2), quoted: a URL cannot be a
 # token. Any case and blanks, as a link's parameters may be written.
 _LINK_ANCHOR = re.compile(r'(;[ \t]*anchor[ \t]*=[ \t]*")([^"]*)(")', re.IGNORECASE)
-_ROLES: dict[str, tuple[str, int, bool, Optional[str]]] = {}
+_ROLES: dict[str, tuple[str, int, bool, Optional[str], Optional[str]]] = {}
 
 
-def _role(name: str) -> tuple[str, int, bool, Optional[str]]:
+def _role(name: str) -> tuple[str, int, bool, Optional[str], Optional[str]]:
     low = lower(name)
-    kind = (_MASKED if low in MASKED_HEADERS else _URL if low in URL_HEADERS
-            else _LINK if low == "link" else _PLAIN)
-    role = (low, kind, low in _NOTED_HEADERS, _RAW_NOTED.get(low))
+    # A name with "_" for "-" (x_api_key) is the same header to the app wherever "_" and
+    # "-" both become "_" (HTTP_X_API_KEY): Django's ASGI handler, CGI, uWSGI. ASGI servers
+    # pass it on as sent, so it is masked and listed as the name with dashes would be
+    # (the lists are asked about both spellings); its name is logged as sent.
+    dashed = low.replace("_", "-") if "_" in low else None
+    spelled = low if dashed is None else dashed
+    kind = (_MASKED if spelled in MASKED_HEADERS else _URL if spelled in URL_HEADERS
+            else _LINK if spelled == "link" else _PLAIN)
+    role = (low, kind, low in _NOTED_HEADERS, _RAW_NOTED.get(low), dashed)
     if len(_ROLES) < _LOWER_MAX:
         _ROLES[name] = role
     return role
+
+
+def _redacts(redactor: Redactor, name: str, dashed: Optional[str]) -> bool:
+    """Whether the lists redact a header ``name``, also spelled ``dashed`` (see _role)."""
+    if dashed is None:
+        return redactor.redacts(name)
+    return redactor.denies(name) or redactor.denies(dashed) or (
+        redactor.allow_only and not (redactor.allows(name) or redactor.allows(dashed)))
+
+
+def _denies(redactor: Redactor, name: str, dashed: Optional[str]) -> bool:
+    """Whether the denylist names a header ``name``, also spelled ``dashed``."""
+    return redactor.denies(name) or (dashed is not None and redactor.denies(dashed))
 
 
 def _unkeyed_hidden(url: str) -> str:
@@ -210,16 +229,17 @@ def headers(
     spaced = inside and " " in key  # type: ignore[operator]
     shortest = len(key) if key is not None else 0
     for name, value in pairs:
-        low, kind, note, raw = roles(name) or _role(name)
+        low, kind, note, raw, dashed = roles(name) or _role(name)
         if raw is not None and raw not in noted:
             noted[raw] = value
         elif low == "cookie":
             noted[RAW_COOKIE] = (noted[RAW_COOKIE] + ";" + value if RAW_COOKIE in noted
                                  else value)
-        if redactor is not None and redactor.redacts(name) and (
+        if redactor is not None and (redactor.redacts(name) if dashed is None
+                                     else _redacts(redactor, name, dashed)) and (
                 low != DOCS_HEADER or own is None or not value.endswith(own)
                 or redactor.denies(name)):
-            if note and low not in noted and not redactor.denies(name):
+            if note and low not in noted and not _denies(redactor, name, dashed):
                 # The allowlist alone hides it: mimeType and redirectURL repeat it, but
                 # they are the HAR's own fields, not keys SPEC 6's lists match.
                 noted[low] = _unlisted(value, kind, redactor, caller)
@@ -251,13 +271,22 @@ def _cookie_value(name: str, value: str, redactor: Optional[Redactor]) -> str:
     return mask(value)
 
 
+def _pair(cookie: str) -> tuple[str, str]:
+    """A cookie's (name, value), blanks stripped. One without "=" is a value with an
+    empty name (RFC 6265bis 5.6, as browsers and Starlette read ``Cookie: s3cr3t``): it
+    is masked as any cookie's value, where as a name it went out in clear."""
+    name, equals, value = cookie.partition("=")
+    if not equals:
+        return "", name.strip()
+    return name.strip(), value.strip()
+
+
 def request_cookies(cookies: str, redactor: Optional[Redactor]) -> list[dict[str, str]]:
     """Cookies of the Cookie header values ``cookies`` (``a=1; b=2``, several joined by
     ";", as :func:`headers` notes them), lenient: never raises."""
     out = []
     for part in cookies.split(";"):
-        name, _, value = part.partition("=")
-        name, value = name.strip(), value.strip()
+        name, value = _pair(part)
         if not name and not value:
             continue
         out.append({"name": name, "value": _cookie_value(name, value, redactor)})
@@ -328,8 +357,7 @@ def response_cookies(
         if (lowered(key) or lower(key)) != "set-cookie":
             continue
         first, *attributes = value_of_header.split(";")
-        name, _, value = first.partition("=")
-        name, value = name.strip(), value.strip()
+        name, value = _pair(first)
         if not name and not value:
             continue
         cookie: dict[str, Any] = {"name": name, "value": _cookie_value(name, value, redactor)}
