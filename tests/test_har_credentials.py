@@ -85,6 +85,12 @@ WHERE_CASES = [
                                response_body_size=40), id="response"),
     pytest.param(make_exchange(status=302, response_headers=[("Location", f"/p?k={KEY}")]),
                  id="location"),
+    # The status line's reason phrase is the app's text too; so is a status with no
+    # status code, quoted in the response's comment.
+    pytest.param(make_exchange(status=401, status_text=f"Unknown key {KEY}"),
+                 id="status-text"),
+    pytest.param(make_exchange(status=2001, status_text=f"Unknown key {KEY}"),
+                 id="status-comment"),
 ]
 
 

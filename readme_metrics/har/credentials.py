@@ -710,6 +710,12 @@ def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str
     _records(caller, request["queryString"])
     _records(caller, request["cookies"])
     _records(caller, response["cookies"])
+    # The status line's reason phrase is the app's text ("401 Unknown key k3y..."), as is
+    # the comment quoting a status no status code could carry.
+    if caller.may_hold(response["statusText"]):
+        response["statusText"] = caller.text(response["statusText"])
+    if "comment" in response:
+        response["comment"] = caller.text(response["comment"])
     post = request.get("postData")
     if post is not None:
         if "params" in post:
