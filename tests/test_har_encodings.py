@@ -19,9 +19,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from readme_metrics.exchange import Group
 from readme_metrics.har import Redactor, build_log
 from readme_metrics.har.compression import decompress
 from readme_metrics.har.text import decode
+from readme_metrics.masking import mask
 from tests.support.exchanges import entry_of, make_exchange
 
 SECRET = "hunter2-S3CRET"
@@ -376,6 +378,30 @@ MULTIPART_CASES = [
                {"name": "user[password]", "value": "[REDACTED 1]"},
                {"name": "user[name]", "value": "c"}], id="bracket-names",
     ),
+    # Names the app's parser reads otherwise than webob: werkzeug (Flask) undoes a quoted
+    # string's escapes, Django strips blanks, python-multipart (Starlette) reads the plain
+    # name beside a name* (test_redaction_readers asks the frameworks).
+    pytest.param(
+        multipart(('Content-Disposition: form-data; name="pass\\word"', b"hunter2"),
+                  ('Content-Disposition: form-data; name="\\p\\a\\ssword"', b"hunter2")),
+        DENY, [{"name": "pass\\word", "value": "[REDACTED 7]"},
+               {"name": "\\p\\a\\ssword", "value": "[REDACTED 7]"}],
+        id="quoted-pairs-werkzeug-reads",
+    ),
+    pytest.param(
+        multipart(('Content-Disposition: form-data; name=" password\t"', b"hunter2")),
+        DENY, [{"name": " password\t", "value": "[REDACTED 7]"}], id="blanks-django-strips",
+    ),
+    pytest.param(
+        multipart(("Content-Disposition: form-data; name=\"password\"; name*=UTF-8''x",
+                   b"hunter2")),
+        DENY, [{"name": "x", "value": "[REDACTED 7]"}], id="plain-name-starlette-reads",
+    ),
+    pytest.param(
+        multipart(('Content-Disposition: form-data; name="pass\\word "', b"hunter2")),
+        Redactor((), ["password"]), [{"name": "pass\\word ", "value": "[REDACTED 7]"}],
+        id="allowlisted-only-as-read-otherwise",
+    ),
 ]
 
 
@@ -517,3 +543,37 @@ def test_an_unknown_charset_is_not_remembered_by_the_process() -> None:
         request_body=b"caf\xc3\xa9"))
     assert entry["request"]["postData"]["text"] == "caf\u00e9"
     assert not [key for key in getattr(encodings, "_cache", {}) if mark in key]
+
+
+@pytest.mark.parametrize("charset", ["utf-16", "utf-16-be", "utf-32", "cp500", "utf-7"])
+@pytest.mark.parametrize("side", ["request", "response"])
+def test_a_json_body_in_utf_8_declared_in_a_charset_whose_ascii_is_no_ascii(
+        charset: str, side: str) -> None:
+    """RFC 8259 (11) defines no charset for JSON; json.loads(bytes), as Flask, Django and
+    Starlette read a body, reads this one as UTF-8. Read in the declared charset it was
+    CJK (or EBCDIC) text spelling the bytes: the caller's key stayed in it, encoded."""
+    key = "owlbert-key-0123"
+    body = json.dumps({"k": key, "password": "hunter2", "n": "caf\u00e9"},
+                      ensure_ascii=False).encode()
+    headers = [("Content-Type", f"application/json; charset={charset}")]
+    if side == "request":
+        exchange = make_exchange(method="POST", request_headers=headers, request_body=body,
+                                 request_body_size=len(body))
+    else:
+        exchange = make_exchange(response_headers=headers, response_body=body,
+                                 response_body_size=len(body))
+    exchange.group = Group(key)
+    log = build_log(exchange, redactor=DENY)
+    recorded = log["request"]["log"]["entries"][0][side]
+    text = (recorded["postData"] if side == "request" else recorded["content"])["text"]
+    assert json.loads(text) == {"k": mask(key), "password": "[REDACTED 7]", "n": "caf\u00e9"}
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "cp500"])
+def test_a_json_body_in_its_declared_charset_is_still_read_in_it(codec: str) -> None:
+    document = {"password": "hunter2", "n": "caf\u00e9"}
+    body = json.dumps(document, ensure_ascii=False).encode(codec)
+    charset = codec if codec != "utf-16-le" else "utf-16"  # no mark: the NUL pattern
+    entry = entry_of(post(f"application/json; charset={charset}", body), redactor=DENY)
+    assert json.loads(entry["request"]["postData"]["text"]) == {
+        "password": "[REDACTED 7]", "n": "caf\u00e9"}

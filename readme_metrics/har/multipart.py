@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import re
 from email.message import Message
 from email.utils import collapse_rfc2231_value
 from typing import Any, Callable, Optional
@@ -115,6 +116,20 @@ def _utf8(text: str) -> str:
         return sendable(text)
 
 
+_QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _read_as(name: str) -> tuple[str, ...]:
+    """The names the app's parser may read for a part named ``name`` as webob read it
+    (the lists are asked about each): werkzeug (Flask) undoes a quoted string's
+    backslash escapes (``name="to\\ken"`` is ``token``), Django strips blanks
+    (``name="token "``)."""
+    if "\\" not in name and name == name.strip():
+        return (name,)
+    unescaped = _QUOTED_PAIR.sub(r"\1", name)
+    return (name, unescaped, name.strip(), unescaped.strip())
+
+
 def multipart_params(
     body: bytes, content_type: str, redactor: Optional[Redactor]
 ) -> Optional[list[dict[str, str]]]:
@@ -141,8 +156,13 @@ def _param(
     name: str, part: Any, field: Any, redactor: Optional[Redactor]
 ) -> Optional[dict[str, str]]:
     """One HAR param of a parsed part; None when the part cannot be flattened."""
-    denied = redactor is not None and redactor.denies(name)
-    hidden = redactor is not None and redactor.redacts(name)
+    read_as = _read_as(name)
+    plain = getattr(part, "name", None)
+    if plain is not None and plain != name:
+        # An RFC 2231 name* won over it, where python-multipart (Starlette) reads it.
+        read_as += _read_as(_utf8(str(plain)))
+    denied = redactor is not None and any(map(redactor.denies, read_as))
+    hidden = redactor is not None and any(map(redactor.redacts, read_as))
     if isinstance(field, str):
         document, whole = (None, False) if denied or redactor is None else \
             redactor.json_field(field, name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import codecs
 import encodings
 import encodings.aliases
+import json
 import pkgutil
 import re
 from functools import lru_cache, partial
@@ -114,13 +115,17 @@ def form_codec(charset: Optional[str]) -> Optional[str]:
     codec = _text_codec(charset) if charset else "utf-8"
     if codec == "utf-8" or codec.startswith(_NOT_FORM_CHARSETS):
         return None
+    return codec if _ascii_is_ascii(codec) else None
+
+
+@lru_cache(maxsize=64)
+def _ascii_is_ascii(codec: str) -> bool:
+    """Whether every ASCII byte is that character in ``codec``, both ways."""
     try:
-        if (_ASCII_BYTES.decode(codec) != _ASCII_BYTES.decode("ascii")
-                or _ASCII_BYTES.decode("ascii").encode(codec) != _ASCII_BYTES):
-            return None
+        return (_ASCII_BYTES.decode(codec) == _ASCII_BYTES.decode("ascii")
+                and _ASCII_BYTES.decode("ascii").encode(codec) == _ASCII_BYTES)
     except (UnicodeError, LookupError, ValueError, TypeError):
-        return None
-    return codec
+        return False
 
 
 # Types whose bodies are text even when their charset is not declared or is wrong.
@@ -207,12 +212,22 @@ def decode(
             if not truncated:  # UTF-8 was the only codec to try
                 return _latin1_if_textual(body, essence)
     textual = not essence or is_textual(essence)
-    candidates = (
-        _bom(head) if textual else None,
-        _text_codec(charset) if charset else None,
-        _nul_pattern(head) if textual else None,
-        "utf-8",
-    )
+    declared = _text_codec(charset) if charset else None
+    if declared is not None and "json" in essence and not _ascii_is_ascii(declared):
+        # RFC 8259 (11) defines no charset for JSON: its recipients read it by its bytes,
+        # as json.loads(bytes) does in Flask, Django and Starlette (a byte order mark, the
+        # NUL pattern, else UTF-8). A charset in which its ASCII is no ASCII (UTF-16,
+        # EBCDIC, UTF-7) comes after that: a UTF-8 body declared UTF-16 was logged as CJK
+        # text spelling its bytes, the caller's key among them.
+        candidates: tuple[Optional[str], ...] = (json.detect_encoding(body), declared,
+                                                 "utf-8")
+    else:
+        candidates = (
+            _bom(head) if textual else None,
+            declared,
+            _nul_pattern(head) if textual else None,
+            "utf-8",
+        )
     tried = []
     for codec in candidates:
         if codec is not None and codec not in tried:
