@@ -398,6 +398,33 @@ MULTIPART_CASES = [
         DENY, [{"name": "x", "value": "[REDACTED 7]"}], id="plain-name-starlette-reads",
     ),
     pytest.param(
+        multipart(("Content-Disposition: form-data; name=\"x\"\r\n"
+                   "Content-Disposition: form-data; name=\"password\"", b"hunter2")),
+        DENY, [{"name": "x", "value": "[REDACTED 7]"}], id="last-disposition-django-reads",
+    ),
+    pytest.param(
+        multipart(("Content-Disposition: form-data; name*0=pass; name*1=word", b"hunter2")),
+        DENY, [{"name": "", "value": "[REDACTED 7]"}], id="rfc2231-continuations",
+    ),
+    pytest.param(
+        multipart(('Content-Disposition : form-data; name="password"', b"hunter2"),
+                  ('Content-Disposition: form-data; name="n"', b"1")),
+        DENY, [{"name": "", "value": "[REDACTED 7]"}, {"name": "n", "value": "1"}],
+        id="unread-headers-werkzeug-reads",
+    ),
+    pytest.param(
+        multipart(('Content-Disposition : form-data; name="note"', b"hello")),
+        DENY, [{"name": "", "value": "hello"}], id="unread-headers-naming-nothing-listed",
+    ),
+    pytest.param(
+        multipart(('Content-Disposition: form-data; name="a"',
+                   b'1\r\n--XyZx\r\nContent-Disposition: form-data; name="password"\r\n\r\n'
+                   b"hunter2"),
+                  ('Content-Disposition: form-data; name="n"', b"1\r\n--\r\n")),
+        DENY, [{"name": "a", "value": "[REDACTED 69]"}, {"name": "n", "value": "1\r\n--\r\n"}],
+        id="a-boundary-prefix-django-ends-the-part-at",
+    ),
+    pytest.param(
         multipart(('Content-Disposition: form-data; name="pass\\word "', b"hunter2")),
         Redactor((), ["password"]), [{"name": "pass\\word ", "value": "[REDACTED 7]"}],
         id="allowlisted-only-as-read-otherwise",

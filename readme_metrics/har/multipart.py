@@ -130,6 +130,38 @@ def _read_as(name: str) -> tuple[str, ...]:
     return (name, unescaped, name.strip(), unescaped.strip())
 
 
+def _holds_parts(value: Any, redactor: Redactor) -> bool:
+    """Whether a part's value may hold more parts to Django, which ends a part at any
+    line starting with ``--`` and the boundary (``--XyZx`` too, where webob, werkzeug
+    and python-multipart read on), and may name a listed key there."""
+    if isinstance(value, bytes):
+        return b"\n--" in value and redactor.mentions_key_in(value)
+    return isinstance(value, str) and "\n--" in value and redactor.mentions_key(value)
+
+
+def _names(name: str, part: Any) -> tuple[str, ...]:
+    """Every name the app's parser may read for ``part`` (see :func:`_read_as`): webob's,
+    the plain ``name`` beside a ``name*`` (python-multipart reads it), and those of each
+    Content-Disposition header the part has (Django and python-multipart read the last,
+    webob and werkzeug the first), RFC 2231 continuations joined (``name*0=to;
+    name*1=ken``: werkzeug and Django read ``token``, webob nothing)."""
+    names = {name}
+    plain = getattr(part, "name", None)
+    if plain is not None and plain != name:
+        names.add(_utf8(str(plain)))
+    headers = getattr(part, "headers", None)
+    dispositions = headers.get_all("content-disposition") or [] \
+        if isinstance(headers, Message) else []
+    if len(dispositions) > 1 or any("*0" in value for value in dispositions):
+        for value in dispositions:
+            message = Message()
+            message["content-disposition"] = value
+            for param, found in message.get_params(header="content-disposition") or ():
+                if param == "name":
+                    names.add(_utf8(str(collapse_rfc2231_value(found))))
+    return tuple(spelled for each in names for spelled in _read_as(each))
+
+
 def multipart_params(
     body: bytes, content_type: str, redactor: Optional[Redactor]
 ) -> Optional[list[dict[str, str]]]:
@@ -141,9 +173,17 @@ def multipart_params(
     if not fields and body.strip():
         return None
     params: list[dict[str, str]] = []
+    mentions: Optional[bool] = None
     for part, name, value in fields:
+        unread = False
+        if not name and redactor is not None and not getattr(part, "headers", None):
+            # No part header webob could read ("Content-Disposition : ...", which
+            # werkzeug reads): nothing says whose value it is.
+            if mentions is None:
+                mentions = redactor.mentions_key(body.decode("latin-1"))
+            unread = mentions
         try:
-            param = _param(name, part, value, redactor)
+            param = _param(name, part, value, redactor, unread)
         except Exception:  # noqa: BLE001 - a part webob could not flatten
             return None
         if param is None:
@@ -153,16 +193,17 @@ def multipart_params(
 
 
 def _param(
-    name: str, part: Any, field: Any, redactor: Optional[Redactor]
+    name: str, part: Any, field: Any, redactor: Optional[Redactor], unread: bool = False
 ) -> Optional[dict[str, str]]:
-    """One HAR param of a parsed part; None when the part cannot be flattened."""
-    read_as = _read_as(name)
-    plain = getattr(part, "name", None)
-    if plain is not None and plain != name:
-        # An RFC 2231 name* won over it, where python-multipart (Starlette) reads it.
-        read_as += _read_as(_utf8(str(plain)))
-    denied = redactor is not None and any(map(redactor.denies, read_as))
-    hidden = redactor is not None and any(map(redactor.redacts, read_as))
+    """One HAR param of a parsed part; None when the part cannot be flattened.
+    ``unread``: its headers could not be read, and the body may name a listed key: it is
+    redacted whole."""
+    read_as = () if redactor is None else _names(name, part)
+    denied = unread or redactor is not None and any(map(redactor.denies, read_as))
+    hidden = unread or redactor is not None and any(map(redactor.redacts, read_as))
+    if not hidden and redactor is not None and _holds_parts(
+            field if isinstance(field, str) else getattr(field, "value", None), redactor):
+        denied = hidden = True
     if isinstance(field, str):
         document, whole = (None, False) if denied or redactor is None else \
             redactor.json_field(field, name)
