@@ -986,3 +986,33 @@ def test_masking_a_json_body_keeps_its_lone_surrogate_escapes_escaped(body: str)
     else:
         assert json.loads(text)["k"] == mask(key)
         assert json.loads(text)["z"] == json.loads(body)["z"]
+
+
+@pytest.mark.parametrize("side", ["request", "response"])
+@pytest.mark.parametrize("kept", [4, 9, len(KEY) - 1])
+def test_a_body_cut_inside_the_key_leaves_none_of_it(side: str, kept: int) -> None:
+    """A body longer than max_body_bytes is recorded up to there: cut inside the key, its
+    first characters were sent in clear."""
+    body = json.dumps({"pad": "x" * 40, "k": KEY, "z": 1}).encode()
+    limit = body.index(KEY.encode()) + kept
+    headers = [("Content-Type", "application/json")]
+    if side == "request":
+        exchange = make_exchange(method="POST", request_headers=headers, request_body=body,
+                                 request_body_size=len(body))
+    else:
+        exchange = make_exchange(response_headers=headers, response_body=body,
+                                 response_body_size=len(body))
+    log, text = sent(exchange, max_body_bytes=limit)
+    recorded = entry(log)[side]
+    recorded = recorded["postData"] if side == "request" else recorded["content"]
+    assert "truncated" in recorded["comment"]
+    assert KEY[:4] not in text and recorded["text"].endswith(MASKED)
+
+
+def test_a_body_cut_after_a_few_characters_like_the_keys_keeps_them() -> None:
+    """Fewer than 4: too likely to be data ("ow" of "owlbert-key-0123" in "flow")."""
+    body = b'{"a": "flow", "b": 1}'
+    exchange = make_exchange(method="POST", request_headers=[("Content-Type", "text/plain")],
+                             request_body=body, request_body_size=len(body))
+    log, _ = sent(exchange, max_body_bytes=body.index(b"ow") + 2)
+    assert entry(log)["request"]["postData"]["text"] == '{"a": "flow'

@@ -69,6 +69,9 @@ _OUTSIDE_STRINGS = frozenset("0123456789+-.eE truefalsn[]{},:\t\n\r")
 #: Keys this long or longer are replaced inside values, not only as whole values.
 MIN_SUBSTRING_KEY = 8
 
+#: The fewest first characters of a long key masked at the end of a body cut short.
+MIN_CUT_KEY = 4
+
 #: The longest key looked for in every spelling it can take in a URL or a JSON text (each
 #: character as is or encoded: a pattern compiled once per key, 60 to 110 us a character).
 #: A text that spells a longer key otherwise than as is, percent-encoded or form-encoded
@@ -373,6 +376,18 @@ class CallerKey:
         if self.key in scrubbed:  # across the document's structure: "1,2,3" in [1,2,3]
             return json.dumps(scrubbed.replace(self.key, self.masked), ensure_ascii=False)
         return scrubbed
+
+    def cut(self, text: str, comment: str) -> str:
+        """A body's text cut short (``comment``: at max_body_bytes, or where the client
+        stopped), its last characters the first ones of a long key: they are the mask's
+        (a key cut there went out in clear up to the cut)."""
+        key = self.key
+        if not self.inside or not ("truncated" in comment or "incomplete" in comment):
+            return text
+        for size in range(len(key) - 1, MIN_CUT_KEY - 1, -1):
+            if text.endswith(key[:size]):
+                return text[:-size] + self.masked
+        return text
 
     def _holds(self, text: str) -> bool:
         """``self.key in text``, sooner for a large text that lacks one of the key's rarest
@@ -723,6 +738,8 @@ def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str
         elif "text" in post:
             is_base64 = post.get("comment", "").startswith("base64")
             post["text"] = (caller.base64 if is_base64 else caller.body)(post["text"])
+            if not is_base64 and "comment" in post:
+                post["text"] = caller.cut(post["text"], post["comment"])
     content = response["content"]
     if "text" in content:
         if content.get("encoding") == "base64":
@@ -731,3 +748,5 @@ def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str
             content["text"] = caller.form(content["text"])
         else:
             content["text"] = caller.body(content["text"])
+        if "comment" in content and "encoding" not in content:
+            content["text"] = caller.cut(content["text"], content["comment"])
