@@ -342,6 +342,15 @@ MULTIPART_CASES = [
         DENY, [{"name": "password", "value": "[REDACTED 7]"}], id="rfc2231-name",
     ),
     pytest.param(
+        multipart(("Content-Disposition: form-data; NAME*=UTF-8''password", b"hunter2"),
+                  ("Content-Disposition: form-data; Name*=UTF-8''pass; filename*=UTF-8''f",
+                   b"hunter2")),
+        DENY, [{"name": "password", "value": "[REDACTED 7]"},
+               {"name": "pass", "fileName": "f", "contentType": "application/octet-stream",
+                "value": "data:application/octet-stream;name=f;base64,aHVudGVyMg=="}],
+        id="rfc2231-name-any-case",
+    ),
+    pytest.param(
         multipart(("Content-Disposition: form-data; name*=UTF-8''caf%C3%A9", b"x")),
         None, [{"name": "caf\u00e9", "value": "x"}], id="rfc2231-name-utf8",
     ),

@@ -33,7 +33,7 @@ __all__ = ["multipart_params"]
 
 def _extended(disposition: Any, key: str) -> Optional[str]:
     """The RFC 2231 ``key*`` parameter of a Content-Disposition, decoded; None if absent."""
-    if not disposition or f"{key}*" not in disposition:
+    if not disposition or f"{key}*" not in disposition.lower():  # NAME*= too
         return None
     message = Message()
     message["content-disposition"] = disposition
