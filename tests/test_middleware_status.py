@@ -120,9 +120,10 @@ def test_wsgi_status_the_server_refuses_is_logged_as_its_500(wrap: Any,
 @pytest.mark.parametrize("status", [
     pytest.param(2000, id="four-digits"), pytest.param(1, id="one-digit"),
     pytest.param(0, id="zero"), pytest.param(-200, id="negative"),
-    pytest.param("200", id="string"), pytest.param(None, id="none"),
-    pytest.param(True, id="bool"), pytest.param(200.0, id="float"),
-    pytest.param([200], id="unhashable"),
+    pytest.param("abc", id="letters"), pytest.param("2000", id="string-four-digits"),
+    pytest.param(None, id="none"), pytest.param(True, id="bool"),
+    pytest.param(20.0, id="float-two-digits"), pytest.param([200], id="unhashable"),
+    pytest.param(b"", id="bytes-empty"),
 ])
 def test_asgi_status_no_status_line_can_carry(collector: Collector, status: Any) -> None:
     async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -142,6 +143,54 @@ def test_asgi_status_no_status_line_can_carry(collector: Collector, status: Any)
     response = _response(_only_log(collector))
     assert (response["status"], response["statusText"]) == (500, "Internal Server Error")
     assert repr(status) in response["comment"]
+
+
+@pytest.mark.parametrize(("status", "code"), [
+    pytest.param("200", 200, id="string"), pytest.param(200.0, 200, id="float"),
+    pytest.param(" 404 ", 404, id="string-spaces"),
+])
+@pytest.mark.parametrize("refused_at", [None, "first-body"])
+def test_asgi_status_no_int_the_server_takes_is_logged_as_sent(
+        collector: Collector, status: Any, code: int, refused_at: Any) -> None:
+    """A status that is no int, which the server takes: hypercorn sends ``int(status)``
+    ("200" as 200; it was logged 500). daphne takes the start and refuses it with the
+    first body message (writing nothing): logged 500, with the comment, as before."""
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"body"})
+
+    async def server_send(message: Any) -> None:
+        if refused_at and message["type"] == "http.response.body":
+            raise TypeError("%d format: a real number is required, not str")
+
+    middleware = AsgiMiddleware(app, MetricsApiConfig(
+        api_key="rdme_status_key", metrics_api=collector.url, grouping_function=owlbert,
+        background_worker_mode=False, buffer_length=1))
+
+    async def call() -> None:
+        try:
+            await middleware(http_scope(), _no_body, server_send)
+        except TypeError:
+            assert refused_at
+        else:
+            assert not refused_at
+
+    try:
+        asyncio.run(call())
+    finally:
+        middleware.close()
+    response = _response(_only_log(collector))
+    if refused_at:
+        assert (response["status"], response["content"]["size"]) == (500, 0)
+        assert repr(status) in response["comment"]
+    else:
+        assert (response["status"], response["statusText"]) == (code, HTTPStatus(code).phrase)
+        assert response["content"]["text"] == "body" and "comment" not in response
+
+
+async def _no_body() -> Any:
+    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 @pytest.mark.parametrize(("status", "code", "text"), [

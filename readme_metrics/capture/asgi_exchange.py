@@ -17,6 +17,8 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping, Optional
 
 from readme_metrics.capture.asgi_messages import (
+    CLIENT_GONE_REASON,
+    CLIENT_GONE_STATUS,
     CUT_STATUS,
     body_record,
     client_gone,
@@ -29,7 +31,7 @@ from readme_metrics.capture.asgi_messages import (
 from readme_metrics.capture.asgi_outlive import is_cancellation, running_trio
 from readme_metrics.capture.asgi_scope import ScopeRequest
 from readme_metrics.capture.recorder import Pending, Recorder, sets_docs_url
-from readme_metrics.exchange import Group
+from readme_metrics.exchange import INVALID_STATUS, Group
 from readme_metrics.pipeline import MetricsPipeline
 
 if TYPE_CHECKING:
@@ -123,7 +125,7 @@ class _Exchange:
         "middleware", "scope", "request", "recorder", "group", "_receive", "_send",
         "_pending", "_receiving", "_reading", "_disconnected", "_no_drain",
         "_drain_until", "_ended", "_sending", "_settling", "_starting", "_cut",
-        "_bodied",
+        "_bodied", "_odd_status",
     )
 
     def __init__(self, middleware: MetricsMiddleware, scope: MutableMapping[str, Any],
@@ -161,6 +163,9 @@ class _Exchange:
         self._starting = False
         # True once a response body message was (see ``_held``).
         self._bodied = False
+        # The app's status when it was no int the server took all the same (see
+        # ``_status_refused``).
+        self._odd_status: Any = None
         # The server ended the request body (http.disconnect) before the app's start:
         # what the app answers then never reaches the client (see ``_answered``).
         self._cut = False
@@ -284,7 +289,12 @@ class _Exchange:
             chunk = message.get("body")
             if message.get("more_body", False):
                 gone = not chunk or self._disconnected or client_gone(self._send)
-                await self._send(message)
+                try:
+                    await self._send(message)
+                except BaseException as exc:
+                    if not is_cancellation(exc):
+                        self._status_refused()
+                    raise
                 self._bodied = True
                 if not gone:
                     self._record(chunk)
@@ -296,8 +306,13 @@ class _Exchange:
             try:
                 await self._send(message)
             except BaseException as exc:
-                if is_cancellation(exc) and not told and self._disconnected:
-                    self._ended_within_send(chunk, gone)
+                if is_cancellation(exc):
+                    if not told and self._disconnected:
+                        self._ended_within_send(chunk, gone)
+                elif not gone and self._short_of_length(chunk):
+                    self._record(chunk)
+                else:
+                    self._status_refused()
                 raise
             self._bodied = True
             if not gone:
@@ -314,10 +329,17 @@ class _Exchange:
                     await self.identify()
             message, headers = self._start(message)
             self._starting = True
+            gone = client_gone(self._send)
             await self._send(message)
             # Only once the server took it: a start it refuses (a status or header it
             # cannot write) raises into the app, and the server answers 500.
-            code, reason = start_status(message.get("status", 200))
+            if gone:  # the client left before the answer: it got none of it
+                self.recorder.respond(CLIENT_GONE_STATUS, CLIENT_GONE_REASON, ())
+                return
+            status = message.get("status", 200)
+            code, reason = start_status(status)
+            if status.__class__ is not int and code > 0 and not isinstance(status, int):
+                self._odd_status = status
             self.recorder.respond(code, reason, headers)
             return
         elif kind in _FROM_A_FILE:
@@ -329,6 +351,29 @@ class _Exchange:
                 await self._end()
             return
         await self._send(message)
+
+    def _status_refused(self) -> None:
+        """The server refused the first body message after taking a start whose status
+        was no int: it had kept the start, to write it with that message (daphne), and
+        sent none of it. The status is logged as the app gave it (500, with a comment)."""
+        status = self._odd_status
+        if status is not None and not self._bodied:
+            self.recorder.respond(INVALID_STATUS, repr(status), self.recorder.headers)
+
+    def _short_of_length(self, chunk: Any) -> bool:
+        """Whether the last body message the server refused ends the body short of the
+        Content-Length the app declared: uvicorn (h11 and httptools) and hypercorn write
+        its bytes, then refuse to end the response (h11: "Too little data for declared
+        Content-Length") and close the connection; the client got them. (A message
+        taking the body past the length is refused before any byte is written, and so
+        is one before the start or after the end.)"""
+        if not self._starting or self._ended:
+            return False
+        declared = content_length(self.recorder.headers)
+        try:
+            return self.recorder.body_size + len(chunk) < declared
+        except TypeError:  # not bytes: refused as such
+            return False
 
     def _ended_within_send(self, chunk: Any, gone: bool) -> None:
         """The app's last body message was cancelled inside the server's ``send``, which

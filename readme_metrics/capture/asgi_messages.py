@@ -25,8 +25,9 @@ from readme_metrics.capture.asgi_scope import ScopeRequest
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.exchange import INVALID_STATUS
 
-__all__ = ["CUT_STATUS", "body_record", "client_gone", "content_length", "cut_answered",
-           "ends_receive_with_response", "holds_start", "start_status"]
+__all__ = ["CLIENT_GONE_REASON", "CLIENT_GONE_STATUS", "CUT_STATUS", "body_record",
+           "client_gone", "content_length", "cut_answered", "ends_receive_with_response",
+           "holds_start", "start_status"]
 
 #: What the client got when the server ended the request body (``http.disconnect``)
 #: before the app's response start, under the servers :func:`cut_answered` names: the
@@ -35,6 +36,15 @@ __all__ = ["CUT_STATUS", "body_record", "client_gone", "content_length", "cut_an
 #: unfinished request is logged 400 too (nginx logs 400 for a request body the client
 #: did not finish).
 CUT_STATUS = 400
+
+#: What the client got when it left before the app's response start, under the servers
+#: that tell (:func:`client_gone`): nothing, which HAR's status (a number the Metrics API
+#: takes from 100 to 999) cannot say. Logged as nginx logs it, 499 Client Closed Request,
+#: with none of the app's headers or body (the app's status never reached the client). A
+#: client gone mid-stream got the start: its log keeps the app's status, and the body as
+#: far as it went; one gone mid-body is :data:`CUT_STATUS`.
+CLIENT_GONE_STATUS = 499
+CLIENT_GONE_REASON = "Client Closed Request"
 
 # Status code -> reason phrase, looked up once: an HTTPStatus lookup per response costs
 # more than the rest of recording the response start.
@@ -61,14 +71,26 @@ def body_record(scope: MutableMapping[str, Any], request: ScopeRequest,
 
 
 def start_status(status: Any) -> tuple[int, str]:
-    """The logged status and reason of an ``http.response.start``'s ``status``.
+    """The logged status and reason of an ``http.response.start``'s ``status``, once the
+    server took the message.
 
-    Anything but an int of three digits (2000, "200", None, True) is no status a status
+    A status that is no int, which a server took all the same, is sent as ``int(status)``:
+    hypercorn (asyncio and trio) sends ``"200"`` (or ``200.0``) as 200. uvicorn and
+    granian refuse it (their ``send`` raises: the app's error is logged 500); daphne
+    takes the start and refuses it with the first body message (the exchange logs it as
+    the app gave it then). Anything else (2000, None, True, "abc") is no status a status
     line can carry: ``(INVALID_STATUS, repr)``, which the HAR builder logs as 500.
     """
     if isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 999:
         code = int(status)  # HTTPStatus.OK is an int too, and servers take it
         return code, _REASONS.get(code, "")
+    if status is not None and not isinstance(status, int):  # bool is an int
+        try:
+            code = int(status)
+        except Exception:  # noqa: BLE001 - any object: no number, no status line
+            code = INVALID_STATUS
+        if 100 <= code <= 999:
+            return code, _REASONS.get(code, "")
     return INVALID_STATUS, repr(status)
 
 

@@ -1,0 +1,118 @@
+"""ASGI under real servers: the log says what the client got when it left, or when the
+app broke HTTP's framing (SPEC 4 and 5: the log is of the exchange as it happened).
+
+Raw clients against tests/support/asgi_left.py's plain app, served bare and wrapped by one
+server process (uvicorn with h11 and httptools, hypercorn's asyncio and trio workers,
+granian, daphne):
+
+- a client that leaves before the app answers: uvicorn and daphne know, and drop the
+  answer; the log says 499 Client Closed Request, as nginx logs it (HAR has no status
+  for "no answer"), with none of the app's headers or body;
+- a body short of the Content-Length the app declared: the client gets what was sent
+  (uvicorn and hypercorn then refuse to end the response and close the connection);
+- a status given as the string "200": hypercorn sends 200, the others refuse it.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.asgi_left import LATE_ANSWER
+from tests.support.fake_api import Collector, free_port
+from tests.test_asgi_client_got import ALL, _entries, _servers
+from tests.test_asgi_conformance import SAFETY, _raw
+from tests.test_e2e_servers import serve, server_env
+from tests.test_slow_client import normalized, read_answer
+
+pytestmark = pytest.mark.e2e
+
+PLAIN = "tests.support.asgi_left:plain_root"
+
+
+def _answers(port: int, server: str, trace: str, path: str) -> tuple[Any, Any]:
+    """The normalised answers bare and wrapped to ``GET path`` (wrapped: X-Trace)."""
+    got = []
+    for prefix in ("bare", "wrap"):
+        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+            sock.sendall(_raw(port, prefix, trace, "GET", path))
+            got.append(normalized(read_answer(sock, SAFETY), server))
+    return got[0], got[1]
+
+
+@pytest.mark.parametrize("server", _servers("uvicorn-h11", "uvicorn-httptools", "daphne"))
+def test_a_client_gone_before_the_answer_is_logged_as_closed_by_the_client(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """The client sends its request and leaves; the app answers once it is gone (200 and
+    a body). The server knows and drops the answer: the client got nothing, and the log
+    says 499 with none of the app's headers or body. It said 200 (uvicorn and daphne)."""
+    port = free_port()
+    barrier = tmp_path / "barrier"
+    with serve(ALL[server](port, PLAIN), server_env(collector), tmp_path, port):
+        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+            sock.sendall(_raw(port, "wrap", "late", "GET", f"/late?barrier={barrier}"))
+            time.sleep(0.1)  # the request is in
+        barrier.touch()  # the socket is closed: now the app answers
+        response = _entries(collector, 1)["late"]["response"]
+    assert (response["status"], response["statusText"]) == (499, "Client Closed Request")
+    assert response["content"]["size"] == 0 and not response["content"].get("text")
+    assert not [h for h in response["headers"] if h["name"].lower() == "content-length"]
+
+
+@pytest.mark.parametrize("server", _servers("hypercorn", "hypercorn-trio", "granian"))
+def test_a_client_gone_before_the_answer_where_nothing_tells(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """hypercorn and granian say nothing of a client gone before the answer (hypercorn
+    takes the end of the client's data for a half-close, and writes on): the log keeps
+    the app's status, and no more of its body than was sent."""
+    port = free_port()
+    barrier = tmp_path / "barrier"
+    with serve(ALL[server](port, PLAIN), server_env(collector), tmp_path, port):
+        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+            sock.sendall(_raw(port, "wrap", "late", "GET", f"/late?barrier={barrier}"))
+            time.sleep(0.1)
+        barrier.touch()
+        response = _entries(collector, 1)["late"]["response"]
+    assert response["status"] == 200
+    assert response["content"]["size"] in (0, len(LATE_ANSWER))
+
+
+@pytest.mark.parametrize("split", ["0", "1"])
+@pytest.mark.parametrize("server", _servers(*ALL))
+def test_a_body_short_of_its_length_is_logged_as_sent(
+        collector: Collector, tmp_path: Path, server: str, split: str) -> None:
+    """The app declares Content-Length 10 and sends ``abc`` (in its last body message,
+    or in one before an empty last one). Every server sends the 3 bytes (uvicorn and
+    hypercorn then refuse to end the response, raise into the app and close the
+    connection); the log has them. With the bytes in the last message it had 0 under
+    uvicorn and hypercorn."""
+    port = free_port()
+    with serve(ALL[server](port, PLAIN), server_env(collector), tmp_path, port):
+        bare, wrapped = _answers(port, server, "short", f"/length-short?split={split}")
+        content = _entries(collector, 1)["short"]["response"]["content"]
+    assert wrapped == bare
+    assert wrapped[-1] == b"abc"
+    assert (content["size"], content.get("text")) == (3, "abc")
+
+
+@pytest.mark.parametrize("server", _servers(*ALL))
+def test_a_status_given_as_text_is_logged_as_the_server_sent_it(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """The app's status is the string "200". hypercorn sends 200 (``int(status)``); it
+    was logged 500 there. uvicorn (at the start) and daphne (at the first body message,
+    having taken the start) refuse it and close the connection without a word, granian
+    answers its own 500: the app's call raised, and the log says 500."""
+    port = free_port()
+    with serve(ALL[server](port, PLAIN), server_env(collector), tmp_path, port):
+        bare, wrapped = _answers(port, server, "text", "/status-text?status=200")
+        response = _entries(collector, 1)["text"]["response"]
+    assert wrapped == bare
+    sent = int(wrapped[0].split()[1]) if wrapped[0] else 500
+    assert response["status"] == sent
+    if server.startswith("hypercorn"):
+        assert (sent, response["content"].get("text")) == (200, "body")
+        assert "comment" not in response
