@@ -16,6 +16,7 @@ granian, daphne):
 from __future__ import annotations
 
 import socket
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from tests.test_slow_client import normalized, read_answer
 pytestmark = pytest.mark.e2e
 
 PLAIN = "tests.support.asgi_left:plain_root"
+ON_LINUX = sys.platform.startswith("linux")
 
 
 def _answers(port: int, server: str, trace: str, path: str) -> tuple[Any, Any]:
@@ -68,7 +70,9 @@ def test_a_client_gone_before_the_answer_where_nothing_tells(
         collector: Collector, tmp_path: Path, server: str) -> None:
     """hypercorn and granian say nothing of a client gone before the answer (hypercorn
     takes the end of the client's data for a half-close, and writes on): the log keeps
-    the app's status, and no more of its body than was sent."""
+    the app's status. hypercorn's connection is dead once its head brought the client's
+    reset (on loopback at once; the TCP state is read on Linux only): the body is not
+    logged as sent (it was). granian tells nothing: the body is logged."""
     port = free_port()
     barrier = tmp_path / "barrier"
     with serve(ALL[server](port, PLAIN), server_env(collector), tmp_path, port):
@@ -78,7 +82,8 @@ def test_a_client_gone_before_the_answer_where_nothing_tells(
         barrier.touch()
         response = _entries(collector, 1)["late"]["response"]
     assert response["status"] == 200
-    assert response["content"]["size"] in (0, len(LATE_ANSWER))
+    dead = server == "hypercorn" or (server == "hypercorn-trio" and ON_LINUX)
+    assert response["content"]["size"] == (0 if dead else len(LATE_ANSWER))
 
 
 @pytest.mark.parametrize("split", ["0", "1"])

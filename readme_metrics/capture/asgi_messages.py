@@ -22,6 +22,11 @@ from http import HTTPStatus
 from typing import Any, MutableMapping, Optional
 
 from readme_metrics.capture.asgi_scope import ScopeRequest
+from readme_metrics.capture.asgi_servers import (
+    hypercorn_connection,
+    hypercorn_dead,
+    server_send,
+)
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.exchange import INVALID_STATUS
 
@@ -117,9 +122,9 @@ def cut_answered(receive: Any, send: Any) -> bool:
       the end of the client's data mid-body: it answers 400 unless the app started.
     - hypercorn's asyncio worker: only when its h11 connection failed (their side in
       ``h11.ERROR``: it answered 400). After a half-close it still sends the app's
-      answer. Its connection is reachable only from its own ``send`` (a plain ASGI app);
-      behind a middleware that wraps ``send`` (Starlette's ServerErrorMiddleware, so
-      FastAPI and Starlette apps) nothing tells: the app's answer is logged.
+      answer. Its connection is reached from its own ``send``, also under the closures
+      a middleware wraps it in (Starlette's ServerErrorMiddleware, so FastAPI and
+      Starlette apps: :func:`.server_send`).
     - granian (and any other server): no; granian reports a malformed chunked body so
       and still sends the app's answer.
     """
@@ -127,11 +132,11 @@ def cut_answered(receive: Any, send: Any) -> bool:
     if module.startswith(("uvicorn.", "trio")):
         return True
     if module == "asyncio.queues":  # hypercorn's asyncio worker: its receive is a queue's
-        stream = getattr(send, "__self__", None)
         h11 = sys.modules.get("h11")
-        if h11 is None or not type(stream).__module__.startswith("hypercorn."):
+        stream_send = server_send(send, "hypercorn.")
+        if h11 is None or stream_send is None:
             return False
-        protocol = getattr(getattr(stream, "send", None), "__self__", None)
+        protocol, _ = hypercorn_connection(stream_send.__self__)
         their_state = getattr(getattr(protocol, "connection", None), "their_state", None)
         return their_state is h11.ERROR
     return False
@@ -143,8 +148,10 @@ def _owner_module(method: Any) -> str:
 
 
 # The class of a server's ``send`` -> the attribute of it that says the client is gone
-# ("": none), looked up once per class: the check runs for every response body message.
+# ("": none; _HYPERCORN: see hypercorn_dead), looked up once per class: the check runs
+# for every response message.
 _GONE_SIGNS: dict[type, str] = {}
+_HYPERCORN = "hypercorn"
 
 
 def client_gone(send: Any) -> bool:
@@ -155,22 +162,30 @@ def client_gone(send: Any) -> bool:
 
     - uvicorn (h11 and httptools): its request cycle's ``disconnected``.
     - daphne: its request ``finished``, or without a channel.
-    - hypercorn: nothing tells. Its stream's ``closed`` is set on the end of the
+    - hypercorn (asyncio and trio): its connection is dead (:func:`.hypercorn_dead`),
+      once a write to the client that left brought a reset: a chunk or two after it
+      left. Its stream's ``closed`` alone does not tell: it is set on the end of the
       client's data, also by a client that only half-closed, to which it still writes
       the whole answer.
     - granian (and any other server): nothing tells; False.
 
-    Asked before a body message is handed over: a chunk the server drops because the
-    client left while it waited for room to write it is still counted as sent.
+    Asked before a response message is handed over: a chunk the server drops because
+    the client left while it waited for room to write it is still counted as sent.
     """
     owner = getattr(send, "__self__", None)
     if owner is not None:  # a bound method: the server's class says where to look
         kind = owner.__class__
         sign = _GONE_SIGNS.get(kind)
         if sign is None:
+            module = kind.__module__
             sign = _GONE_SIGNS[kind] = (
-                "disconnected" if kind.__module__.startswith("uvicorn.") else "")
-        return sign != "" and getattr(owner, sign, False) is True
+                "disconnected" if module.startswith("uvicorn.")
+                else _HYPERCORN if module.startswith("hypercorn.") else "")
+        if sign == "":
+            return False
+        if sign is _HYPERCORN:
+            return hypercorn_dead(owner)
+        return getattr(owner, sign, False) is True
     if send.__class__ is not partial:
         return False
     args = send.args  # daphne: partial(server.handle_reply, request)
