@@ -27,6 +27,7 @@ from typing import Any, Awaitable, Callable, MutableMapping, Optional
 
 import webob
 
+from readme_metrics._logging import QuietLogger
 from readme_metrics.capture import asgi_scope
 from readme_metrics.capture.asgi_exchange import (
     Receive,
@@ -70,18 +71,20 @@ class MetricsMiddleware(PipelineControls):
     def __init__(self, app: ASGIApp, config: MetricsApiConfig) -> None:
         self.app = app
         self.config = config
-        self.logger = config.logger
+        # The app configures the logger: a filter or handler of its that raises must not
+        # reach the request (or the lifespan) through a line logged there.
+        self.logger = QuietLogger(config.logger)
         self.enabled = bool(getattr(config, "enabled", True))
         self.limit = config.max_body_bytes
         self.background = config.background_worker_mode
-        self.identify = AwaitingIdentifier(config.grouping_function, config.logger)
+        self.identify = AwaitingIdentifier(config.grouping_function, self.logger)
         # Work that outlives a cancelled exchange: its finish, its grouping function.
         self.outlive = Outlive()
         # Off means off: no worker thread, no docs URL lookup, no network.
         self.pipeline: Optional[MetricsPipeline] = (
             MetricsPipeline(config) if self.enabled else None)
         self._inline = InlineSends(self.submit, config.max_queue_size)
-        self._lifespan = Lifespan(self.flush, config.shutdown_timeout, config.logger,
+        self._lifespan = Lifespan(self.flush, config.shutdown_timeout, self.logger,
                                   self.outlive)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

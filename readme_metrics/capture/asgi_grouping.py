@@ -14,6 +14,7 @@ import inspect
 import logging
 from typing import Any, Awaitable, Callable, Optional, Union
 
+from readme_metrics._logging import QuietLogger
 from readme_metrics.exchange import Group
 from readme_metrics.grouping import Identifier
 
@@ -44,10 +45,12 @@ class AwaitingIdentifier:
     __slots__ = ("_grouping", "_identifier", "_raised")
 
     def __init__(self, grouping_function: Callable[[Any], Any],
-                 logger: logging.Logger) -> None:
+                 logger: Union[logging.Logger, QuietLogger]) -> None:
         self._grouping = grouping_function
-        self._identifier = Identifier(_given, logger)
-        self._raised = Identifier(_Raised.__call__, logger)
+        # The Identifier makes its own QuietLogger of the logger.
+        base = logger.logger if isinstance(logger, QuietLogger) else logger
+        self._identifier = Identifier(_given, base)
+        self._raised = Identifier(_Raised.__call__, base)
 
     def __call__(self, request: Any
                  ) -> Union[Optional[Group], Awaitable[Optional[Group]]]:
