@@ -71,7 +71,7 @@ class Collector:
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def posts(self):
         with self.lock:
@@ -102,7 +102,8 @@ def make_config(collector, **kwargs):
 
     options = dict(
         api_key="rdme_test_key_1234",
-        grouping_function=lambda req: {"api_key": "caller-key-0001", "label": "L", "email": "e@x.io"},
+        grouping_function=lambda req: {"api_key": "caller-key-0001", "label": "L",
+                                       "email": "e@x.io"},
         metrics_api=collector.url,
         base_log_url="http://docs.example",
         buffer_length=1,

@@ -7,7 +7,14 @@ deprecated alias applied end to end, and flush/close/stats against a real collec
 
 import pytest
 
-from tests._acceptance_support import Collector, call, clean_env, environ_for, make_config, simple_app
+from tests._acceptance_support import (
+    Collector,
+    call,
+    clean_env,
+    environ_for,
+    make_config,
+    simple_app,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -29,12 +36,13 @@ def test_documented_import_paths():
     assert callable(readme_metrics.MetricsMiddleware)
     from readme_metrics.flask_readme import ReadMeMetrics
 
-    assert callable(getattr(ReadMeMetrics, "init_app"))
+    assert callable(ReadMeMetrics.init_app)
     from readme_metrics.django import MetricsMiddleware as DjangoMiddleware
 
     assert callable(DjangoMiddleware)
     from readme_metrics.VerifyWebhook import VerifyWebhook
-    from readme_metrics.webhooks import VerificationError, VerifyWebhook as real
+    from readme_metrics.webhooks import VerificationError
+    from readme_metrics.webhooks import VerifyWebhook as real
 
     assert VerifyWebhook is real
     assert issubclass(VerificationError, Exception)
@@ -111,7 +119,8 @@ def test_api_key_from_environment_and_dotenv(monkeypatch, tmp_path):
 
     monkeypatch.setenv("README_API_KEY", "env-key")
     assert MetricsApiConfig(grouping_function=lambda r: None).api_key == "env-key"
-    assert MetricsApiConfig(api_key="arg-key", grouping_function=lambda r: None).api_key == "arg-key"
+    config = MetricsApiConfig(api_key="arg-key", grouping_function=lambda r: None)
+    assert config.api_key == "arg-key"
     monkeypatch.delenv("README_API_KEY")
     (tmp_path / ".env").write_text("README_API_KEY=file-key\n")
     assert MetricsApiConfig(grouping_function=lambda r: None).api_key == "file-key"
@@ -127,7 +136,7 @@ def test_grouping_function_from_dotenv(tmp_path):
     from readme_metrics import MetricsApiConfig
 
     (tmp_path / ".env").write_text(
-        "README_GROUPING_FUNCTION=%s.grouping_for_dotted_path\n" % __name__
+        f"README_GROUPING_FUNCTION={__name__}.grouping_for_dotted_path\n"
     )
     assert MetricsApiConfig(api_key="k").grouping_function(None) == {"api_key": "dotted-key"}
 
@@ -191,7 +200,7 @@ def test_invalid_environment_is_a_value_error_naming_option_and_variable(
 
 @pytest.mark.parametrize("name,var,env", INVALID_ENV[:3])
 def test_invalid_dotenv_value_is_a_value_error_naming_option_and_variable(tmp_path, name, var, env):
-    (tmp_path / ".env").write_text("%s=%s\n" % (var, env))
+    (tmp_path / ".env").write_text(f"{var}={env}\n")
     with pytest.raises(ValueError) as info:
         config()
     assert name in str(info.value)
@@ -246,7 +255,7 @@ def test_flush_close_and_stats(background):
         for key in STATS:
             assert app.stats[key] == 0, key
         for i in range(3):
-            call(app, environ_for("/n/%d" % i))
+            call(app, environ_for(f"/n/{i}"))
         call(app, environ_for("/pre", "OPTIONS"))
         # README: captured == sent + dropped + queued + skipped
         assert app.stats["captured"] == 4

@@ -100,8 +100,9 @@ def test_log_object_fields(collector):
     assert har["version"] == "1.2"
     assert har["creator"]["name"] == "readme-metrics (python)"
     assert har["creator"]["version"] == readme_metrics.__version__
-    assert har["creator"]["comment"] == "%s-%s%s/%s" % (
-        platform.machine(), platform.system(), platform.release(), platform.python_version())
+    assert har["creator"]["comment"] == (
+        f"{platform.machine()}-{platform.system()}{platform.release()}"
+        f"/{platform.python_version()}")
     assert len(har["entries"]) == 1
     # x-documentation-url carries the same _id, on the response and in the log
     doc = dict((k.lower(), v) for k, v in headers)["x-documentation-url"]
@@ -199,10 +200,10 @@ def test_multipart_with_a_file(collector):
     boundary = "XyZb0undary"
     payload = bytes(range(256))
     body = (
-        "--%s\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nhello\r\n"
-        "--%s\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"pic.png\"\r\n"
-        "Content-Type: image/png\r\n\r\n" % (boundary, boundary)
-    ).encode() + payload + ("\r\n--%s--\r\n" % boundary).encode()
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nhello\r\n"
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"pic.png\"\r\n"
+        "Content-Type: image/png\r\n\r\n"
+    ).encode() + payload + (f"\r\n--{boundary}--\r\n").encode()
     ctype = "multipart/form-data; boundary=" + boundary
     env = environ_for("/u", "POST", body, {"Content-Type": ctype})
     _l, entry, _a = exchange(collector, environ=env)
@@ -371,13 +372,13 @@ def test_under_a_real_wsgiref_server(collector):
     thread.start()
     try:
         port = server.server_address[1]
-        r = requests.post("http://127.0.0.1:%d/real?x=1" % port, json={"a": 1}, timeout=5)
+        r = requests.post(f"http://127.0.0.1:{port}/real?x=1", json={"a": 1}, timeout=5)
         assert r.status_code == 200 and r.json() == {"ok": True}
         assert middleware.flush(timeout=5)
         log = collector.wait_logs(1)[0]
         jsonschema.validate(log["request"], SCHEMA)
         entry = log["request"]["log"]["entries"][0]
-        assert entry["request"]["url"] == "http://127.0.0.1:%d/real?x=1" % port
+        assert entry["request"]["url"] == f"http://127.0.0.1:{port}/real?x=1"
         assert json.loads(entry["request"]["postData"]["text"]) == {"a": 1}
         assert log["clientIPAddress"] == "127.0.0.1"
         assert r.headers["x-documentation-url"].endswith("/logs/" + log["_id"])
