@@ -1,0 +1,98 @@
+"""review11: the ASGI grouping path logs through the raw logger (AwaitingIdentifier
+unwraps the QuietLogger), so a raising filter/handler of the app's reaches the app."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tests.support.fake_api import Collector
+from tests.test_logging_raising import _asgi_middleware, _serve_asgi, raising_logger  # noqa: F401
+
+
+def test_asgi_async_grouping_returning_unknown_keys_through_a_raising_logger(
+        collector: Collector, raising_logger: logging.Logger) -> None:  # noqa: F811
+    async def grouping(request: Any) -> dict[str, str]:
+        return {"api_key": "k-123456789", "extra": "x"}  # unknown key: one warning
+
+    middleware = _asgi_middleware(collector, raising_logger, grouping_function=grouping)
+    try:
+        eye = _serve_asgi(middleware, [{"path": "/a"}, {"path": "/b"}])
+    finally:
+        middleware.close()
+    assert eye.raised == []
+    # Unknown keys are only warned about (SPEC 6): both requests are logged all the same,
+    # whatever the app's logging configuration does with the warning.
+    assert len(collector.logs) == 2, middleware.stats
+
+
+def test_wsgi_grouping_returning_unknown_keys_through_a_raising_logger(
+        collector: Collector, raising_logger: logging.Logger) -> None:  # noqa: F811
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+    from tests.support.contract import API_KEY, DOCS
+    from tests.test_logging_raising import app
+
+    def grouping(request: Any) -> dict[str, str]:
+        return {"api_key": "k-123456789", "extra": "x"}
+
+    middleware = MetricsMiddleware(app, MetricsApiConfig(
+        api_key=API_KEY, metrics_api=collector.url, logger=raising_logger,
+        grouping_function=grouping, base_log_url=DOCS))
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/a", "SERVER_NAME": "h",
+               "SERVER_PORT": "80", "wsgi.url_scheme": "http", "HTTP_HOST": "h",
+               "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.input": __import__("io").BytesIO()}
+    for _ in range(2):
+        result = middleware(dict(environ), lambda *a: None)
+        b"".join(result)
+        getattr(result, "close", lambda: None)()
+    middleware.close()
+    assert len(collector.logs) == 2, middleware.stats
+
+
+def test_asgi_sync_grouping_returning_a_non_mapping_through_a_raising_logger(
+        collector: Collector, raising_logger: logging.Logger) -> None:  # noqa: F811
+    def grouping(request: Any) -> Any:
+        return ["not", "a", "mapping"]
+
+    middleware = _asgi_middleware(collector, raising_logger, grouping_function=grouping)
+    try:
+        eye = _serve_asgi(middleware, [{"path": "/a"}, {"path": "/b"}])
+    finally:
+        middleware.close()
+    assert eye.raised == []
+
+
+def test_uwsgi_read_ahead_leaks_no_descriptor_when_socketpair_fails(monkeypatch: Any) -> None:
+    """rest_uwsgi._read_ahead dups uWSGI's descriptor before socketpair(), outside the
+    try: a socketpair() refused (EMFILE: the moment descriptors are scarce) leaks the dup
+    on every request that reads ahead."""
+    import errno
+    import os
+    import socket
+
+    from readme_metrics.capture import rest_uwsgi
+
+    client, server = socket.socketpair()
+
+    class Base:
+        def fileno(self) -> int:
+            return server.fileno()
+
+    class Stream:
+        def read(self, size: int) -> bytes:
+            return b""
+
+    def refused() -> Any:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    before = len(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(socket, "socketpair", refused)
+    for _ in range(5):
+        try:
+            rest_uwsgi.read_uwsgi(Stream(), Base(), 10, 0.0, lossless=True)
+        except OSError:
+            pass  # record_rest catches it
+    after = len(os.listdir("/proc/self/fd"))
+    client.close()
+    server.close()
+    assert after == before
