@@ -96,3 +96,40 @@ def test_uwsgi_read_ahead_leaks_no_descriptor_when_socketpair_fails(monkeypatch:
     client.close()
     server.close()
     assert after == before
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("kind", ["form", "base64", "json-escaped"])
+def test_a_body_cut_inside_the_key_in_other_shapes(kind: str) -> None:
+    """CallerKey.cut (har/credentials.py) masks a key cut at max_body_bytes only in a
+    text postData/content: a form body (params), a binary body (base64) or a key spelled
+    with an escape still sends the key's first characters in clear."""
+    import base64
+    import json
+
+    from tests.support.exchanges import make_exchange
+    from tests.test_har_credentials import KEY, entry, sent
+
+    if kind == "form":
+        body = b"pad=" + b"x" * 40 + b"&k=" + KEY.encode() + b"&z=1"
+        ctype = "application/x-www-form-urlencoded"
+        cut = body.index(KEY.encode()) + 9
+    elif kind == "base64":
+        body = b"\x00\xff" * 20 + KEY.encode() + b"\x00\xff"
+        ctype = "application/octet-stream"
+        cut = body.index(KEY.encode()) + 9
+    else:
+        body = json.dumps({"pad": "x" * 40, "k": KEY.replace("-", "\\u002d", 1)}
+                          ).replace("\\\\", "\\").encode()
+        ctype = "application/json"
+        cut = body.index(b"\\u002d") + 10
+    exchange = make_exchange(method="POST", request_headers=[("Content-Type", ctype)],
+                             request_body=body, request_body_size=len(body))
+    log, text = sent(exchange, max_body_bytes=cut)
+    post = entry(log)["request"]["postData"]
+    shown = json.dumps(post)
+    if kind == "base64":
+        shown = base64.b64decode(post["text"]).decode("latin-1")
+    assert KEY[:7] not in shown, post
