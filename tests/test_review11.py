@@ -133,3 +133,32 @@ def test_a_body_cut_inside_the_key_in_other_shapes(kind: str) -> None:
     if kind == "base64":
         shown = base64.b64decode(post["text"]).decode("latin-1")
     assert KEY[:7] not in shown, post
+
+
+def test_docs_lookup_sends_the_key_to_another_port_of_its_host() -> None:
+    """docs_url._redirect_refused compares host names only: a redirect from the API at
+    http://127.0.0.1:<a> to http://127.0.0.1:<b> (another service, another origin) is
+    followed with the API key. requests itself strips auth on a port change."""
+    from tests.support.fake_api import Reply, basic_auth
+    from tests.test_docs_url import make_config, wait_for_base
+
+    from readme_metrics.docs_url import DocsUrl
+    from tests.support.fake_api import Collector as C
+
+    api, other = C().start(), C().start()
+    try:
+        other.get_v1 = lambda received: Reply(200, b'{"baseUrl": "https://docs.example.com/"}')
+        api.get_v1 = lambda received: Reply(
+            302, headers={"Location": f"http://127.0.0.1:{other.port}/v1"})
+        config = make_config(api.url)
+        docs = DocsUrl(config)
+        docs.base()
+        try:
+            wait_for_base(docs)
+        except Exception:  # noqa: BLE001
+            pass
+        sent = [g.headers.get("Authorization") for g in other.gets]
+    finally:
+        api.stop()
+        other.stop()
+    assert basic_auth(config.api_key) not in sent
