@@ -28,7 +28,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 import requests
 
@@ -83,14 +83,27 @@ def _cache_key(config: MetricsApiConfig) -> tuple[str, str]:
     return (config.readme_api_url, digest)
 
 
+def _port(url: SplitResult) -> Optional[int]:
+    """The port of ``url``, its scheme's default when it names none (None: not a number)."""
+    try:
+        port = url.port
+    except ValueError:
+        return None
+    return port if port is not None else {"http": 80, "https": 443}.get(url.scheme)
+
+
 def _redirect_refused(start: str, target: str) -> Optional[str]:
     """Why the lookup of ``start`` must not follow a redirect to ``target``; None if it
-    may: the same host, and never from https to http."""
+    may: the same host and port, and never from https to http (an upgrade from http to
+    https on the default ports is followed)."""
     first, then = urlsplit(start), urlsplit(target)
     if then.scheme not in ("http", "https") or (then.hostname or "") != (first.hostname or ""):
         return f"redirected to another host ({then.scheme}://{then.hostname or ''})"
     if first.scheme == "https" and then.scheme != "https":
         return f"redirected from https to {then.scheme}"
+    upgrade = (first.scheme, _port(first), then.scheme, _port(then)) == ("http", 80, "https", 443)
+    if _port(then) != _port(first) and not upgrade:  # another service of the host
+        return f"redirected to another port ({then.scheme}://{then.hostname or ''}:{_port(then)})"
     return None
 
 

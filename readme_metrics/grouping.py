@@ -209,7 +209,7 @@ class Identifier:
         # The app configures the logger: a filter or handler of its that raises must not
         # reach the request (or the event loop) through a line logged here.
         self._logger = QuietLogger(logger)
-        self._limiter = LogLimiter(logger, interval=None)
+        self._limiter = LogLimiter(self._logger, interval=None)
         # "<what> raised <type> at <place>" -> digests of the messages logged from there
         self._raised: dict[str, set[bytes]] = {}
         self._raised_lock = threading.Lock()

@@ -143,10 +143,14 @@ def _read_ahead(stream: Any, base: Any, want: int, deadline: float) -> bytes:
     parts: list[bytes] = []
     got = 0
     inheritable = os.get_inheritable(fd)
-    saved = os.dup(fd)
-    ended, peer = socket.socketpair()
+    ended, peer = socket.socketpair()  # first: if it is refused, nothing is left open
+    peer.close()  # a read of ``ended`` finds its end at once
     try:
-        peer.close()  # a read of ``ended`` finds its end at once
+        saved = os.dup(fd)
+    except BaseException:
+        ended.close()
+        raise
+    try:
         os.dup2(ended.fileno(), fd, inheritable)
         try:
             while got < want:

@@ -384,10 +384,49 @@ class CallerKey:
         key = self.key
         if not self.inside or not ("truncated" in comment or "incomplete" in comment):
             return text
+        if text.endswith(self.masked):  # the key's mask ends it: its last characters
+            return text
         for size in range(len(key) - 1, MIN_CUT_KEY - 1, -1):
             if text.endswith(key[:size]):
                 return text[:-size] + self.masked
+        # JSON may spell it with escapes (each character up to 12: a surrogate pair)
+        tail = text[-12 * len(key):]
+        return self._cut_escaped(text, tail) if "\\" in tail else text
+
+    def _cut_escaped(self, text: str, tail: str) -> str:
+        """:meth:`cut` for a ``tail`` of ``text`` whose JSON escapes may spell the key's
+        first characters (rare: the patterns are made only once the decoded tail ends so)."""
+        key = self.key
+        decoded = _decoded(tail, key)
+        sizes = [size for size in range(len(key) - 1, MIN_CUT_KEY - 1, -1)
+                 if decoded.endswith(key[:size])]
+        for size in sizes:
+            found = re.search(_json_spelling(key[:size]) + r"\Z", tail)
+            if found is not None:
+                start = len(text) - len(tail) + found.start()
+                return text[:start] + json.dumps(self.masked, ensure_ascii=False)[1:-1]
         return text
+
+    def cut_data(self, data: bytes, comment: str) -> bytes:
+        """:meth:`cut` for the bytes of a binary body cut short (its base64 text)."""
+        if not self.inside or not ("truncated" in comment or "incomplete" in comment):
+            return data
+        key = utf8(self.key)
+        if data.endswith(self.masked.encode()):  # the key's mask ends it (see cut)
+            return data
+        for size in range(len(key) - 1, MIN_CUT_KEY - 1, -1):
+            if data.endswith(key[:size]):
+                return data[:-size] + self.masked.encode()
+        return data
+
+    def cut_base64(self, encoded: str, comment: str) -> str:
+        """:meth:`cut_data` for base64 ``encoded`` data."""
+        try:
+            data = b64decode(encoded, validate=True)
+        except ValueError:
+            return encoded
+        cut = self.cut_data(data, comment)
+        return encoded if cut is data else b64encode(cut).decode("ascii")
 
     def _holds(self, text: str) -> bool:
         """``self.key in text``, sooner for a large text that lacks one of the key's rarest
@@ -592,15 +631,23 @@ def _json_pattern(key: str, whole: bool) -> re.Pattern[str]:
     """Any JSON spelling of ``key``: each character as is or escaped (``\\uXXXX`` in either
     case, a surrogate pair beyond the BMP, or its one-character escape), inside quotes for
     a ``whole`` string."""
-    short = {character: "\\" + escape for escape, character in _SHORT_ESCAPES.items()}
-
-    def escaped(character: str) -> str:
-        units = character.encode("utf-16-be", "surrogatepass")
-        return "".join(f"\\u{units[at]:02x}{units[at + 1]:02x}"
-                       for at in range(0, len(units), 2))
-
-    pattern = _any_spelling(key, (escaped,), short)
+    pattern = _json_spelling(key)
     return re.compile(f'"{pattern}"' if whole else pattern)
+
+
+# A character JSON can write with a one-character escape, and that escape.
+_SHORT_SPELLED = {character: "\\" + escape for escape, character in _SHORT_ESCAPES.items()}
+
+
+def _json_escaped(character: str) -> str:
+    """``character`` as JSON's ``\\uXXXX`` escape (two for one beyond the BMP)."""
+    units = character.encode("utf-16-be", "surrogatepass")
+    return "".join(f"\\u{units[at]:02x}{units[at + 1]:02x}" for at in range(0, len(units), 2))
+
+
+def _json_spelling(key: str) -> str:
+    """A pattern of any JSON spelling of ``key`` (see :func:`_json_pattern`)."""
+    return _any_spelling(key, (_json_escaped,), _SHORT_SPELLED)
 
 
 def _url_pattern(key: str) -> re.Pattern[str]:
@@ -735,11 +782,15 @@ def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str
     if post is not None:
         if "params" in post:
             _records(caller, post["params"])
+            params = post["params"]
+            if "comment" in post and params and isinstance(params[-1].get("value"), str):
+                params[-1]["value"] = caller.cut(params[-1]["value"], post["comment"])
         elif "text" in post:
             is_base64 = post.get("comment", "").startswith("base64")
             post["text"] = (caller.base64 if is_base64 else caller.body)(post["text"])
-            if not is_base64 and "comment" in post:
-                post["text"] = caller.cut(post["text"], post["comment"])
+            if "comment" in post:
+                post["text"] = (caller.cut_base64 if is_base64 else caller.cut)(
+                    post["text"], post["comment"])
     content = response["content"]
     if "text" in content:
         if content.get("encoding") == "base64":
@@ -748,5 +799,6 @@ def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str
             content["text"] = caller.form(content["text"])
         else:
             content["text"] = caller.body(content["text"])
-        if "comment" in content and "encoding" not in content:
-            content["text"] = caller.cut(content["text"], content["comment"])
+        if "comment" in content:
+            content["text"] = (caller.cut_base64 if "encoding" in content else caller.cut)(
+                content["text"], content["comment"])

@@ -1,10 +1,16 @@
-"""review11: the ASGI grouping path logs through the raw logger (AwaitingIdentifier
-unwraps the QuietLogger), so a raising filter/handler of the app's reaches the app."""
+"""Findings of a review of the session's changes (2026-12-02), each failing on the code
+before its fix: the grouping function's warnings under ASGI went through the app's raw
+logger (a raising filter or handler dropped the request's log); the uWSGI read-ahead
+leaked a descriptor when socketpair() was refused; the docs-URL lookup followed a
+redirect to another port of its host with the key; a body cut inside the caller's key
+kept its first characters in a form field, a base64 body or an escaped JSON spelling."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
+
+import pytest
 
 from tests.support.fake_api import Collector
 from tests.test_logging_raising import _asgi_middleware, _serve_asgi, raising_logger  # noqa: F401
@@ -98,7 +104,6 @@ def test_uwsgi_read_ahead_leaks_no_descriptor_when_socketpair_fails(monkeypatch:
     assert after == before
 
 
-import pytest  # noqa: E402
 
 
 @pytest.mark.parametrize("kind", ["form", "base64", "json-escaped"])
@@ -139,11 +144,10 @@ def test_docs_lookup_sends_the_key_to_another_port_of_its_host() -> None:
     """docs_url._redirect_refused compares host names only: a redirect from the API at
     http://127.0.0.1:<a> to http://127.0.0.1:<b> (another service, another origin) is
     followed with the API key. requests itself strips auth on a port change."""
-    from tests.support.fake_api import Reply, basic_auth
-    from tests.test_docs_url import make_config, wait_for_base
-
     from readme_metrics.docs_url import DocsUrl
     from tests.support.fake_api import Collector as C
+    from tests.support.fake_api import Reply, basic_auth
+    from tests.test_docs_url import make_config, wait_for_base
 
     api, other = C().start(), C().start()
     try:
