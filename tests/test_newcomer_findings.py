@@ -62,9 +62,6 @@ def test_a_path_to_something_not_callable_says_that_and_not_required(
 
 
 @pytest.mark.e2e
-@pytest.mark.xfail(strict=True, reason="capture/rest_gunicorn.gunicorn_peek (wsgiinput): "
-                   "the unread body is peeked, never taken, so no more than the socket's "
-                   "receive buffer (~128 KiB here) can be had, however long the grace")
 @pytest.mark.parametrize("worker", ["sync", "gthread"])
 def test_an_unread_body_sent_whole_is_recorded_whole_under_gunicorn(
         tmp_path: Path, collector: Collector, worker: str) -> None:

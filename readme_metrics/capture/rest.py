@@ -12,10 +12,12 @@ unread rest is read only from where it already is:
 
 - an input that is memory or a regular file (waitress, Django's ASGI handler and test
   client, test environs): read it;
-- gunicorn: what its reader has buffered plus what the socket has received (``MSG_PEEK``,
-  after a zero-timeout readiness check), copied without consuming it, so the server's own
-  bookkeeping of the connection is untouched; a chunked body the app never started
-  reading is read out of its chunks (``rest_gunicorn.py``);
+- gunicorn: read through its own ``wsgi.input``, so its bookkeeping of the connection
+  stays right, in reads no longer than what its reader holds plus what the socket has
+  received (``FIONREAD``); for a grouping function reading ahead of the app (and over
+  TLS) copied without consuming it (``MSG_PEEK``), which stops at what the socket's
+  receive buffer holds; a chunked body the app never started reading is read out of
+  its chunks, copied (``rest_gunicorn.py``);
 - a buffered reader over a socket (werkzeug's development server, wsgiref, Django's
   runserver): reads with the socket switched to non-blocking for those calls only; they
   return what is buffered or received, else nothing. Those servers close the connection
@@ -62,7 +64,7 @@ from typing import Any, Mapping
 
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.rest_chunked import is_dechunking, socket_chunks
-from readme_metrics.capture.rest_gunicorn import gunicorn_chunks, gunicorn_peek
+from readme_metrics.capture.rest_gunicorn import gunicorn_chunks, gunicorn_peek, gunicorn_read
 from readme_metrics.capture.rest_uwsgi import (
     is_uwsgi_input,
     keeps_alive,
@@ -84,7 +86,7 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
     limit and at the declared length. ``grace`` (seconds, at most) lets bytes still in
     flight arrive; callers give it once the response has gone out (see ``GRACE``). What
     could not be had is left out and the record marked incomplete. Returns how many
-    bytes were taken from ``stream`` (0 when they were only copied, as under gunicorn).
+    bytes were taken from ``stream`` (0 when they were only copied).
     ``ahead``: read ahead of the app (for a grouping function), which reads on from where
     this stops: under uWSGI no read may lose bytes nor leave the connection shut
     (``read_uwsgi``'s ``lossless``), and under its keep-alive the body's last byte is read
@@ -115,7 +117,13 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
                 if chunks[1]:
                     record.end()
         else:
-            data = None if uwsgi else gunicorn_peek(base, environ, want, deadline)
+            data = None
+            if not uwsgi and not ahead:  # ahead: the app reads on from here, copy it
+                read = gunicorn_read(stream, base, environ, want, deadline)
+                if read is not None:
+                    data, taken = read
+            if data is None and not uwsgi:
+                data = gunicorn_peek(base, environ, want, deadline)
             if data is None:
                 if uwsgi:
                     if environ.get("HTTP_EXPECT"):

@@ -1,11 +1,29 @@
-"""gunicorn: the unread rest of a request body, copied without consuming anything.
+"""gunicorn: the unread rest of a request body, read or copied, never waiting.
 
 Used by :mod:`readme_metrics.capture.rest`. gunicorn's ``wsgi.input`` reads the socket
-through its own buffers; what is in them and what the socket has received is copied
-(``MSG_PEEK``, after a zero-timeout readiness check), so the server's bookkeeping of the
-connection is untouched and nothing ever waits for the client.
+through its own buffers.
 
-- :func:`gunicorn_peek`: a body with a Content-Length, as far as it has arrived.
+- :func:`gunicorn_read`: a body with a Content-Length the app left unread, once the
+  response is out: read through gunicorn's own ``wsgi.input``, so its bookkeeping of the
+  connection (where the body ends, where a next request on a kept-alive or pipelined
+  connection starts) stays its own, but only as many bytes at a time as are known to be
+  there: what its reader holds plus what the socket has received (``FIONREAD``), taken
+  again as more arrives until the deadline. A copy (below) stops at what the socket's
+  receive buffer holds (about 128 KiB), as the copied bytes stay there. Before its
+  gthread worker keeps a connection alive, gunicorn drains an unread body, and closes
+  the connection instead when it is long (``_DRAIN_MAX_BYTES``, 64 KiB, in gunicorn 27):
+  of such a body that many bytes are left to it, copied, not taken, so the client's
+  connection is kept or closed as bare (a pipelined request answered or not). gunicorn's
+  ``Body.read`` asks its reader for at least 1 KiB and at most ``MAX_READ_STEP`` at a
+  time, and its reader waits until it has what it was asked for: a read is made only when
+  that much is there (or the rest of the body is, or the client has shut its side, when
+  a read ends at once). The socket is non-blocking during these reads all the same: a
+  read that would wait raises instead, gunicorn marks the body failed and closes that
+  connection rather than reuse it. Over TLS the socket's count is of encrypted bytes:
+  there the copy is kept.
+- :func:`gunicorn_peek`: a body with a Content-Length, as far as it has arrived, copied
+  (``MSG_PEEK``, after a zero-timeout readiness check) without consuming anything, for a
+  grouping function reading ahead of the app, which reads on from there.
 - :func:`gunicorn_chunks`: a chunked body the app has not started reading: its chunks
   are read out of the copied bytes (``chunked.py``), as far as they have arrived, and
   the last chunk tells that the body is whole.
@@ -13,15 +31,107 @@ connection is untouched and nothing ever waits for the client.
 
 from __future__ import annotations
 
+import fcntl
 import inspect
 import socket
+import struct
+import termios
 import time
 from typing import Any, Mapping, Optional
 
 from readme_metrics.capture.chunked import copied_chunks
 from readme_metrics.capture.sockets import peek, peer_done
 
-__all__ = ["gunicorn_chunks", "gunicorn_peek"]
+__all__ = ["gunicorn_chunks", "gunicorn_peek", "gunicorn_read"]
+
+
+def gunicorn_read(stream: Any, base: Any, environ: Mapping[str, Any], want: int,
+                  deadline: float) -> Optional[tuple[bytes, int]]:
+    """gunicorn: up to ``want`` bytes of the unread body, read from ``stream`` (the app's
+    view of ``base``, gunicorn's ``wsgi.input``) only as far as they are there, and how
+    many of them were read: the last few that arrived but could not be read without a
+    wait (gunicorn's reader asks for 1 KiB at least) are copied, and stay in the stream.
+
+    None when ``base`` is not gunicorn's or its socket not a plain one (TLS: see
+    :func:`gunicorn_peek`); ``(b"", 0)`` for a chunked body (see
+    :func:`gunicorn_chunks`). Bytes still in flight are waited for until ``deadline``, and
+    not once the client has shut its side.
+    """
+    if type(base).__module__ != "gunicorn.http.body":
+        return None
+    from gunicorn.http import body as gunicorn_body
+
+    reader = getattr(base, "reader", None)
+    if not isinstance(base, gunicorn_body.Body) or not isinstance(
+            reader, gunicorn_body.LengthReader):
+        return b"", 0
+    sock = environ.get("gunicorn.socket")
+    if type(sock) is not socket.socket:  # TLS (or unknown): only a copy is safe
+        return None
+    most = getattr(gunicorn_body, "MAX_READ_STEP", 1024)
+    left = len(base.buf.getvalue()) + reader.length  # what gunicorn would drain
+    drains = _drain_cap()
+    # Leave gunicorn as much to drain as decides its keep-alive as it would bare.
+    room = want if drains is None or left < drains else min(want, left - drains)
+    parts: list[bytes] = []
+    got = 0
+    timeout = sock.gettimeout()
+    sock.settimeout(0.0)  # a read that would wait raises (see the module's docstring)
+    try:
+        while got < room:
+            ended = peer_done(sock)  # asked first: what came before the end is read
+            size = _takeable(base, reader, sock, room - got, most, ended)
+            if size:
+                try:
+                    data = stream.read(size)
+                except OSError:  # the client reset, or a read that would wait: see above
+                    break
+                if not data:
+                    break
+                parts.append(data)
+                got += len(data)
+                continue
+            if ended or time.monotonic() >= deadline:
+                break
+            peer_done(sock, 0.002)
+    finally:
+        sock.settimeout(timeout)
+    if got < want:  # what is left to gunicorn, or too short to read without a wait
+        parts.append(gunicorn_peek(base, environ, want - got, deadline) or b"")
+    return b"".join(parts), got
+
+
+def _drain_cap() -> Optional[int]:
+    """How many unread body bytes gunicorn's gthread worker drains at most before it keeps
+    a connection alive (``finish_body``: it closes the connection once it drained that
+    many); None where it has no such cap (an older gunicorn drains all) or it is not known."""
+    try:
+        from gunicorn.http import parser
+    except ImportError:  # pragma: no cover - gunicorn's body without its parser
+        return None
+    cap = getattr(parser, "_DRAIN_MAX_BYTES", None)
+    return cap if isinstance(cap, int) and cap > 0 else None
+
+
+def _takeable(base: Any, reader: Any, sock: socket.socket, want: int, most: int,
+              ended: bool) -> int:
+    """How much ``base.read`` may be asked for now without a wait, ``want`` at most."""
+    held = len(base.buf.getvalue())  # gunicorn's Body gives these first
+    if want <= held:
+        return want
+    there = len(reader.unreader.buf.getvalue()) + _queued(sock.fileno())
+    step = min(want - held, reader.length, there, most)
+    if step <= 0:
+        return held
+    # Body.read asks the reader for at least 1 KiB, the reader waits until it has it.
+    if not ended and min(reader.length, max(1024, step)) > there:
+        return held
+    return held + step
+
+
+def _queued(fd: int) -> int:
+    """Bytes the socket has received and nobody has read yet."""
+    return int(struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0])
 
 
 def gunicorn_peek(stream: Any, environ: Mapping[str, Any], want: int, deadline: float

@@ -388,7 +388,7 @@ class InputTee:
         scratch = BodyRecord(skip + record.room, self._left, record.chunked)
         taken = record_rest(scratch, self._input, environ, grace, ahead=keep)
         data = scratch.content()
-        if taken:  # read off the stream (nothing was copied before: skip is 0)
+        if taken:  # read off the stream, from its position (copied bytes included)
             if self._left is not None:
                 self._left -= taken
             if keep:
