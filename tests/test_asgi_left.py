@@ -86,6 +86,13 @@ def test_a_client_gone_before_the_answer_where_nothing_tells(
     assert response["content"]["size"] == (0 if dead else len(LATE_ANSWER))
 
 
+def _granian_before_2_8() -> bool:
+    from importlib.metadata import version
+
+    major, minor = (int(part) for part in version("granian").split(".")[:2])
+    return (major, minor) < (2, 8)
+
+
 @pytest.mark.parametrize("split", ["0", "1"])
 @pytest.mark.parametrize("server", _servers(*ALL))
 def test_a_body_short_of_its_length_is_logged_as_sent(
@@ -99,6 +106,10 @@ def test_a_body_short_of_its_length_is_logged_as_sent(
     with serve(ALL[server](port, PLAIN), server_env(collector), tmp_path, port):
         bare, wrapped = _answers(port, server, "short", f"/length-short?split={split}")
         content = _entries(collector, 1)["short"]["response"]["content"]
+    if server == "granian" and split == "1" and _granian_before_2_8():
+        # granian 2.5 (the last on Python 3.9) sends the 3 bytes or none, from one run
+        # to the next, when an empty last message follows (bare too)
+        pytest.skip("granian 2.5: a body short of its length is sent or not, by chance")
     assert wrapped == bare
     assert wrapped[-1] == b"abc"
     assert (content["size"], content.get("text")) == (3, "abc")

@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 
 from tests.support.fake_api import Collector, free_port
+from tests.support.unread_gunicorn import READS_UNREAD
 from tests.test_e2e_servers import SERVERS, serve, server_env
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, READS_UNREAD]
 
 APP = "tests.support.hostile_apps:wsgi_root"
 SAFETY = 20.0  # seconds: only reached when a server never answers nor closes

@@ -14,7 +14,7 @@ import pytest
 
 from readme_metrics import MetricsApiConfig
 from tests.support.fake_api import Collector
-from tests.support.unread_gunicorn import unread_body_under_gunicorn
+from tests.support.unread_gunicorn import READS_UNREAD, unread_body_under_gunicorn
 
 
 def _project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -61,6 +61,7 @@ def test_a_path_to_something_not_callable_says_that_and_not_required(
 
 
 
+@READS_UNREAD
 @pytest.mark.e2e
 @pytest.mark.parametrize("worker", ["sync", "gthread"])
 def test_an_unread_body_sent_whole_is_recorded_whole_under_gunicorn(

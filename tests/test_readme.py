@@ -28,6 +28,7 @@ import requests
 from tests.support.command import REPO_ROOT
 from tests.support.fake_api import Collector, free_port
 from tests.support.har_check import assert_valid_log
+from tests.support.unread_gunicorn import READS_UNREAD
 
 README = REPO_ROOT / "README.md"
 
@@ -1059,6 +1060,7 @@ def test_the_django_quick_start_under_gunicorn_sends_its_last_logs_at_the_stop(
 
 
 @pytest.mark.e2e
+@READS_UNREAD
 def test_an_unread_body_under_gunicorn_sent_whole_is_logged_whole(
         tmp_path: Path, collector: Collector) -> None:
     """What is sent: under gunicorn an unread body is read through gunicorn's own

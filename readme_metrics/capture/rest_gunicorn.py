@@ -68,11 +68,13 @@ def gunicorn_read(stream: Any, base: Any, environ: Mapping[str, Any], want: int,
     sock = environ.get("gunicorn.socket")
     if type(sock) is not socket.socket:  # TLS (or unknown): only a copy is safe
         return None
+    drains = _drain_cap()
+    if drains is None:  # a gunicorn without that cap (23): its drain is its own, copied
+        return None
     most = getattr(gunicorn_body, "MAX_READ_STEP", 1024)
     left = len(base.buf.getvalue()) + reader.length  # what gunicorn would drain
-    drains = _drain_cap()
     # Leave gunicorn as much to drain as decides its keep-alive as it would bare.
-    room = want if drains is None or left < drains else min(want, left - drains)
+    room = want if left < drains else min(want, left - drains)
     parts: list[bytes] = []
     got = 0
     timeout = sock.gettimeout()
@@ -104,7 +106,9 @@ def gunicorn_read(stream: Any, base: Any, environ: Mapping[str, Any], want: int,
 def _drain_cap() -> Optional[int]:
     """How many unread body bytes gunicorn's gthread worker drains at most before it keeps
     a connection alive (``finish_body``: it closes the connection once it drained that
-    many); None where it has no such cap (an older gunicorn drains all) or it is not known."""
+    many); None where it has no such cap or it is not known (gunicorn 23, on Python 3.9:
+    a body read there kept a pipelined request behind it from being answered, so the
+    body is copied there, as before)."""
     try:
         from gunicorn.http import parser
     except ImportError:  # pragma: no cover - gunicorn's body without its parser
