@@ -31,16 +31,13 @@ through its own buffers.
 
 from __future__ import annotations
 
-import fcntl
 import inspect
 import socket
-import struct
-import termios
 import time
 from typing import Any, Mapping, Optional
 
 from readme_metrics.capture.chunked import copied_chunks
-from readme_metrics.capture.sockets import peek, peer_done
+from readme_metrics.capture.sockets import peek, peer_done, unread_bytes
 
 __all__ = ["gunicorn_chunks", "gunicorn_peek", "gunicorn_read"]
 
@@ -123,7 +120,7 @@ def _takeable(base: Any, reader: Any, sock: socket.socket, want: int, most: int,
     held = len(base.buf.getvalue())  # gunicorn's Body gives these first
     if want <= held:
         return want
-    there = len(reader.unreader.buf.getvalue()) + _queued(sock.fileno())
+    there = len(reader.unreader.buf.getvalue()) + unread_bytes(sock.fileno())
     step = min(want - held, reader.length, there, most)
     if step <= 0:
         return held
@@ -131,11 +128,6 @@ def _takeable(base: Any, reader: Any, sock: socket.socket, want: int, most: int,
     if not ended and min(reader.length, max(1024, step)) > there:
         return held
     return held + step
-
-
-def _queued(fd: int) -> int:
-    """Bytes the socket has received and nobody has read yet."""
-    return int(struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0])
 
 
 def gunicorn_peek(stream: Any, environ: Mapping[str, Any], want: int, deadline: float

@@ -44,16 +44,13 @@ connection for a next request (bare, a body left unread closes it).
 
 from __future__ import annotations
 
-import fcntl
 import os
 import socket
-import struct
 import sys
-import termios
 import time
 from typing import Any
 
-from readme_metrics.capture.sockets import readable
+from readme_metrics.capture.sockets import readable, unread_bytes
 
 __all__ = ["is_uwsgi_input", "keeps_alive", "post_buffered", "read_uwsgi"]
 
@@ -83,11 +80,6 @@ def keeps_alive() -> bool:
     return "http11-socket" in getattr(sys.modules.get("uwsgi"), "opt", {})
 
 
-def _queued(fd: int) -> int:
-    """Bytes the socket has received and nobody has read yet."""
-    return int(struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0])
-
-
 def read_uwsgi(stream: Any, base: Any, want: int, deadline: float, lossless: bool = False
                ) -> bytes:
     """Up to ``want`` bytes of the unread body, only as far as they have arrived.
@@ -109,7 +101,7 @@ def read_uwsgi(stream: Any, base: Any, want: int, deadline: float, lossless: boo
         held = True  # uWSGI may hold bytes in memory, until a read finds the end
         step = 1
         while got < want:
-            queued = _queued(fd)
+            queued = unread_bytes(fd)
             if queued or held:
                 size = min(queued or step, want - got)
                 position = base.tell()
@@ -169,7 +161,7 @@ def _read_ahead(stream: Any, base: Any, want: int, deadline: float) -> bytes:
         ended.close()
     with socket.socket(fileno=os.dup(fd)) as sock:  # closes the copy only
         while got < want:
-            queued = _queued(sock.fileno())
+            queued = unread_bytes(sock.fileno())
             if queued:
                 data = stream.read(min(queued, want - got))  # all there: never waits
                 if not data:
@@ -178,6 +170,6 @@ def _read_ahead(stream: Any, base: Any, want: int, deadline: float) -> bytes:
                 got += len(data)
                 continue
             left = deadline - time.monotonic()
-            if left <= 0 or not readable(sock, left) or not _queued(sock.fileno()):
+            if left <= 0 or not readable(sock, left) or not unread_bytes(sock.fileno()):
                 break  # nothing by the deadline, or the client's end
     return b"".join(parts)

@@ -4,10 +4,13 @@ has received (left in place), and the socket under a ``socket.makefile`` reader.
 
 from __future__ import annotations
 
+import fcntl
 import io
 import math
 import select
 import socket
+import struct
+import termios
 import time
 from typing import Any, Optional
 
@@ -61,3 +64,8 @@ def socket_of(stream: Any) -> Optional[socket.socket]:
         return None
     sock = getattr(stream.raw, "_sock", None)  # socket.SocketIO keeps it there
     return sock if isinstance(sock, socket.socket) else None
+
+
+def unread_bytes(fd: int) -> int:
+    """Bytes the socket ``fd`` has received and nobody has read yet (``FIONREAD``)."""
+    return int(struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0])
