@@ -27,7 +27,7 @@ from typing import Any, Callable, Optional
 import pytest
 
 from readme_metrics.cli.collector.validation import validate_batch
-from tests.support.fake_api import Collector, Reply, free_port
+from tests.support.fake_api import Collector, LogsMissing, Reply, free_port
 from tests.test_asgi_servers import HAVE_GRANIAN, HAVE_TRIO
 from tests.test_e2e_servers import serve, server_env
 from tests.test_slow_client import normalized, read_answer
@@ -188,11 +188,15 @@ def _trace_of(log: dict[str, Any]) -> str:
 
 
 def _wait_logs(collector: Collector, traces: Path, count: int) -> list[dict[str, Any]]:
-    """The logs once as many arrived as calls reached the app (or the wait is over)."""
+    """The logs once as many arrived as calls reached the app; else the calls that
+    reached it and were not logged are named (and ``serve`` adds the server's output)."""
     try:
         return collector.wait_for_logs(count, timeout=SAFETY)
-    except AssertionError:
-        return collector.logs
+    except LogsMissing as missing:
+        logged = {_trace_of(log) for log in collector.logs}
+        reached = traces.read_text(encoding="latin-1").split() if traces.exists() else []
+        raise LogsMissing(f"{missing}; reached the app, not logged: "
+                          f"{sorted(set(reached) - logged)}") from None
 
 
 @pytest.mark.parametrize(("app", "server"), COMBINATIONS)

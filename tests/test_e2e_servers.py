@@ -39,8 +39,16 @@ from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.masking import mask
 from tests.support.contract import caller, pairs
 from tests.support.e2e_apps import RAISING_MODES
-from tests.support.fake_api import Collector, Reply, basic_auth, describe, free_port
+from tests.support.fake_api import (
+    Collector,
+    LogsMissing,
+    Reply,
+    basic_auth,
+    describe,
+    free_port,
+)
 from tests.support.har_check import assert_valid_log
+from tests.support.polling import PATIENCE
 from tests.support.processes import OWN_GROUP, end_stragglers
 from tests.support.sessions import close_connections
 from tests.support.wsgi import ThreadedWSGIServer
@@ -192,6 +200,9 @@ def server_env(collector: Collector, **extra: str) -> dict[str, str]:
     return env
 
 
+_SAID = 4000  # characters of a server's output shown when its logs did not all arrive
+
+
 @contextmanager
 def serve(argv: list[str], env: dict[str, str], cwd: Path, port: int) -> Iterator[str]:
     """Run a server process until the block ends; yields its base URL once it answers."""
@@ -216,7 +227,12 @@ def serve(argv: list[str], env: dict[str, str], cwd: Path, port: int) -> Iterato
                                     + output.read_text(errors="replace"))
                     time.sleep(0.05)
             yield url
+        except LogsMissing as missing:  # the server's own output says why, if anything
+            failure: Optional[LogsMissing] = missing
+        else:
+            failure = None
         finally:
+            exited = process.poll()
             process.terminate()
             try:
                 process.wait(15)
@@ -224,6 +240,10 @@ def serve(argv: list[str], env: dict[str, str], cwd: Path, port: int) -> Iterato
                 process.kill()
                 process.wait()
             end_stragglers(process)
+    if failure is not None:
+        said = output.read_text(errors="replace")[-_SAID:] or "(nothing)"
+        how = "stopped since" if exited is None else f"it had exited with {exited}"
+        raise LogsMissing(f"{failure}\n--- {output.name} ({how}) ---\n{said}") from failure
 
 
 def log_for(collector: Collector, response: requests.Response) -> dict[str, Any]:
@@ -231,12 +251,13 @@ def log_for(collector: Collector, response: requests.Response) -> dict[str, Any]
     header = response.headers.get("x-documentation-url", "")
     assert header.startswith(f"{DOCS}/logs/"), f"no x-documentation-url: {response.headers}"
     log_id = header.rsplit("/", 1)[1]
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + PATIENCE
     while True:
         found = [log for log in collector.logs if log["_id"] == log_id]
         if found:
             break
-        assert time.monotonic() < deadline, f"no log with _id {log_id}"
+        if time.monotonic() > deadline:
+            raise LogsMissing(f"no log with _id {log_id}")
         time.sleep(0.01)
     assert len(found) == 1, f"{len(found)} logs for one request"
     log = found[0]
@@ -495,7 +516,7 @@ def test_framework_under_server(
 
         # The docs URL is looked up off the request path: until it is known, responses
         # simply go out without the header.
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + PATIENCE
         while "x-documentation-url" not in client.call("GET", "/hello").headers:
             assert time.monotonic() < deadline, "the docs URL was never looked up"
             time.sleep(0.02)

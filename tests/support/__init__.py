@@ -1,7 +1,10 @@
 """What the tests share, one concern per module.
 
 - ``fake_api``: a real, programmable Metrics API on 127.0.0.1 (``Collector``, ``Reply``,
-  ``Received``, ``basic_auth``, ``free_port``, ``free_ports``).
+  ``Received``, ``basic_auth``, ``LogsMissing``; ``free_port`` and ``free_ports`` from
+  ``ports``).
+- ``ports``: ``free_port``, ``free_ports``: ports for the servers the tests start, which
+  nothing else takes before the server binds them.
 - ``har_check``: ``assert_valid_log``, one log exactly as SPEC section 4 says, and
   ``har_validator`` (the strict HAR 1.2 schema, tests/har-1.2.schema.json).
 - ``wsgi``: ``ThreadedWSGIServer``, and ``run_wsgi``/``wsgi_environ``/``WSGIResult`` for

@@ -10,7 +10,8 @@ header to the file named by ``ASGI_TRACES``.
 Endpoints (after the prefix):
 
 - ``/late?barrier=<path>``: waits until ``<path>`` exists (the test creates it once the
-  client is gone), then answers 200 ``late answer``, never calling ``receive``.
+  client is gone), then answers 200 ``late answer`` (its start, a pause, its body), never
+  calling ``receive``.
 - ``/length-short?split=0|1``: declares Content-Length 10 and sends ``abc``, in the last
   body message (``split=0``) or in one before an empty last one (``split=1``).
 - ``/status-text?status=<s>``: answers with ``status`` as the string given ("200").
@@ -61,6 +62,9 @@ async def plain(scope: Any, receive: Any, send: Any) -> None:
         await anyio.sleep(0.05)  # a few turns of the loop: the server sees the close
         await send({"type": "http.response.start", "status": 200,
                     "headers": [text, (b"content-length", b"%d" % len(LATE_ANSWER))]})
+        # The client's reset to the head is back, and seen, before the body (at once on
+        # loopback, unless the machine is busy: then the body's send came first).
+        await anyio.sleep(0.05)
         await send({"type": "http.response.body", "body": LATE_ANSWER})
     elif path == "/length-short":
         await send({"type": "http.response.start", "status": 200,

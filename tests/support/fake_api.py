@@ -19,6 +19,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional
 
 from tests.support.polling import PATIENCE, SERVE_POLL
+from tests.support.ports import free_port, free_ports
+
+__all__ = ["Collector", "LogsMissing", "Received", "Reply", "basic_auth", "describe",
+           "free_port", "free_ports"]
+
+
+class LogsMissing(AssertionError):
+    """Fewer logs arrived than a test waited for (a helper running the app's server adds
+    that server's own output to the message: :func:`tests.test_e2e_servers.serve`)."""
 
 
 @dataclass
@@ -180,7 +189,7 @@ class Collector:
                     break
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"collector got {have} logs, expected {count}")
+                    raise LogsMissing(f"collector got {have} logs, expected {count}")
                 self._cond.wait(left)
         return self.logs
 
@@ -202,20 +211,3 @@ def describe(logs: list[dict[str, Any]]) -> str:
 
 def basic_auth(api_key: str) -> str:
     return "Basic " + base64.b64encode(f"{api_key}:".encode()).decode()
-
-
-def free_port() -> int:
-    return free_ports(1)[0]
-
-
-def free_ports(count: int) -> list[int]:
-    """``count`` ports free on 127.0.0.1, all different (for servers started at once:
-    each socket is held until every port is found)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
