@@ -28,9 +28,10 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
-from urllib.parse import SplitResult, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
+from urllib3.util import Url, parse_url
 
 from readme_metrics._logging import QuietLogger
 from readme_metrics.config import MetricsApiConfig
@@ -83,27 +84,39 @@ def _cache_key(config: MetricsApiConfig) -> tuple[str, str]:
     return (config.readme_api_url, digest)
 
 
-def _port(url: SplitResult) -> Optional[int]:
-    """The port of ``url``, its scheme's default when it names none (None: not a number)."""
-    try:
-        port = url.port
-    except ValueError:
-        return None
-    return port if port is not None else {"http": 80, "https": 443}.get(url.scheme)
+def _sent_to(url: str) -> str:
+    """``url`` as requests sends it: prepared (quoted, IDNA) by requests' own rules, so
+    that the URL checked is the URL requested."""
+    prepared = requests.models.PreparedRequest()
+    prepared.prepare_url(url, None)
+    return prepared.url or url
+
+
+def _port(url: Url) -> Optional[int]:
+    """The port of ``url``, its scheme's default when it names none."""
+    return url.port if url.port is not None else {"http": 80, "https": 443}.get(
+        url.scheme or "")
 
 
 def _redirect_refused(start: str, target: str) -> Optional[str]:
-    """Why the lookup of ``start`` must not follow a redirect to ``target``; None if it
-    may: the same host and port, and never from https to http (an upgrade from http to
-    https on the default ports is followed)."""
-    first, then = urlsplit(start), urlsplit(target)
-    if then.scheme not in ("http", "https") or (then.hostname or "") != (first.hostname or ""):
-        return f"redirected to another host ({then.scheme}://{then.hostname or ''})"
+    """Why the lookup of ``start`` must not follow a redirect to ``target`` (as
+    :func:`_sent_to` gives it); None if it may: the same host and port, and never from
+    https to http (an upgrade from http to https on the default ports is followed).
+
+    Both are read by urllib3, as the request is sent: urllib.parse reads some URLs
+    otherwise (``http://other\\@api.host/`` is api.host to urlsplit, other to urllib3)."""
+    try:
+        first, then = parse_url(_sent_to(start)), parse_url(target)
+    except Exception:  # noqa: BLE001 - not a URL requests could send: not followed
+        return "redirected to a URL that cannot be read"
+    host = (then.host or "").lower()
+    if then.scheme not in ("http", "https") or host != (first.host or "").lower():
+        return f"redirected to another host ({then.scheme}://{host})"
     if first.scheme == "https" and then.scheme != "https":
         return f"redirected from https to {then.scheme}"
     upgrade = (first.scheme, _port(first), then.scheme, _port(then)) == ("http", 80, "https", 443)
     if _port(then) != _port(first) and not upgrade:  # another service of the host
-        return f"redirected to another port ({then.scheme}://{then.hostname or ''}:{_port(then)})"
+        return f"redirected to another port ({then.scheme}://{host}:{_port(then)})"
     return None
 
 
@@ -190,7 +203,11 @@ class DocsUrl:
                     response.close()
                 if location is None:
                     break
-                target = urljoin(target, location)
+                try:
+                    target = _sent_to(urljoin(target, location))
+                except requests.RequestException:
+                    self._failed(state, f"{url} redirected to a URL that cannot be read")
+                    return
                 why = _redirect_refused(url, target)
                 if why is not None:
                     self._failed(state, f"{url} {why}")
