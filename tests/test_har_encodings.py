@@ -517,8 +517,16 @@ def test_gzip_with_trailing_garbage_keeps_the_member() -> None:
                      id="ascii-declared-utf-8-truncated"),
         pytest.param(b"abc", "text/plain", "us-ascii", False, ("abc", "ascii"),
                      id="ascii-declared-ascii-names-its-codec"),
-        pytest.param(b"abcd", "text/plain", "utf-16", False, ("\u6261\u6463", "utf-16"),
-                     id="ascii-bytes-declared-utf-16-are-utf-16"),
+        # Text in a charset where letters are not themselves is read by its bytes first
+        # (review12: a UTF-8 body declared UTF-16 spelled the caller's key in CJK).
+        pytest.param(b"abcd", "text/plain", "utf-16", False, ("abcd", "utf-8"),
+                     id="ascii-bytes-declared-utf-16-are-read-by-their-bytes"),
+        pytest.param(b"a\x00b\x00", "text/plain", "utf-16", False, ("ab", "utf-16-le"),
+                     id="utf-16-text-declared-utf-16-by-its-nul-pattern"),
+        pytest.param("\u4e2d\u6587".encode("utf-16-le"), "text/plain", "utf-16", False,
+                     ("\u4e2d\u6587", "utf-16"), id="utf-16-text-no-utf-8-is-utf-16"),
+        pytest.param(b"+AOk-", "text/plain", "utf-7", False, ("\u00e9", "utf-7"),
+                     id="utf-7-keeps-its-letters-read-as-declared"),
         pytest.param(b"a\x00b\x00", "application/json", None, False, ("ab", "utf-16-le"),
                      id="nul-pattern-of-utf-16-le-without-mark"),
         pytest.param(b"\x00\x00\x00a", "text/plain", None, False, ("a", "utf-32-be"),

@@ -128,6 +128,20 @@ def _ascii_is_ascii(codec: str) -> bool:
         return False
 
 
+_ALPHANUMERICS = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_"
+
+
+@lru_cache(maxsize=64)
+def _alphanumerics_are_ascii(codec: str) -> bool:
+    """Whether ASCII letters, digits, "-" and "_" (what API keys are made of) are those
+    characters in ``codec``: not in UTF-16/32 or EBCDIC, where UTF-8 text read in it
+    spells its bytes otherwise."""
+    try:
+        return _ALPHANUMERICS.decode(codec) == _ALPHANUMERICS.decode("ascii")
+    except (UnicodeError, LookupError, ValueError, TypeError):
+        return False
+
+
 # Types whose bodies are text even when their charset is not declared or is wrong.
 _TEXT_PREFIXES = ("text/",)
 _TEXT_MARKERS = ("json", "xml", "javascript", "ecmascript", "yaml", "csv", "graphql")
@@ -213,12 +227,17 @@ def decode(
                 return _latin1_if_textual(body, essence)
     textual = not essence or is_textual(essence)
     declared = _text_codec(charset) if charset else None
-    if declared is not None and "json" in essence and not _ascii_is_ascii(declared):
+    if declared is not None and (
+            not _ascii_is_ascii(declared) if "json" in essence
+            else textual and not _alphanumerics_are_ascii(declared)):
         # RFC 8259 (11) defines no charset for JSON: its recipients read it by its bytes,
         # as json.loads(bytes) does in Flask, Django and Starlette (a byte order mark, the
         # NUL pattern, else UTF-8). A charset in which its ASCII is no ASCII (UTF-16,
         # EBCDIC, UTF-7) comes after that: a UTF-8 body declared UTF-16 was logged as CJK
-        # text spelling its bytes, the caller's key among them.
+        # text spelling its bytes, the caller's key among them. So for any text in a
+        # charset where letters and digits are not themselves (UTF-16/32, EBCDIC; UTF-7
+        # keeps them), as werkzeug reads it (get_data(as_text=True): UTF-8). A body
+        # really in it has a mark or the NUL pattern, or is no UTF-8: still read in it.
         candidates: tuple[Optional[str], ...] = (json.detect_encoding(body), declared,
                                                  "utf-8")
     else:
@@ -260,6 +279,15 @@ def decode_field(data: bytes, charset: Optional[str]) -> str:
     urlencoded form keeps it (:func:`escape_undecoded`), and a lone surrogate a codec made
     (UTF-7's ``+2AA-``) as "?" (:func:`sendable`)."""
     codec = _text_codec(charset) if charset else "utf-8"
+    if codec != "utf-8" and not _alphanumerics_are_ascii(codec):
+        # werkzeug (Flask), Django and Starlette read a field in UTF-8 (the request's
+        # charset), not in its part's: a UTF-8 field declared UTF-16 (or EBCDIC) read in
+        # it was CJK text spelling its bytes, the caller's key among them. Read by its
+        # bytes first, as decode() reads such a body; then in the declared charset.
+        try:
+            return sendable(data.decode(json.detect_encoding(data)))
+        except (UnicodeError, LookupError):
+            pass
     try:
         text = data.decode(codec, "surrogateescape")
     except (UnicodeError, LookupError, ValueError, TypeError):
