@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import socket
+import ssl
 import time
 from typing import Optional
 
@@ -51,7 +52,10 @@ def copied_chunks(held: bytes, sock: Optional[socket.socket], want: int, deadlin
     """(the data of a chunked body, True when its last chunk is there), from ``held`` (what
     the server's reader buffered) followed by what ``sock`` has received, copied again
     every few milliseconds until ``deadline`` while the body is short and the client has
-    not shut its side (without ``sock``, ``held`` is all there is: no wait)."""
+    not shut its side (without ``sock``, ``held`` is all there is: no wait; over TLS
+    too: the bytes a TLS socket received are ciphertext, which no copy can read)."""
+    if isinstance(sock, ssl.SSLSocket):
+        sock = None
     while True:
         raw = held
         ended = False

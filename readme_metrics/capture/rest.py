@@ -14,13 +14,15 @@ unread rest is read only from where it already is:
   client, test environs): read it;
 - gunicorn: read through its own ``wsgi.input``, so its bookkeeping of the connection
   stays right, in reads no longer than what its reader holds plus what the socket has
-  received (``FIONREAD``); for a grouping function reading ahead of the app (and over
-  TLS) copied without consuming it (``MSG_PEEK``), which stops at what the socket's
-  receive buffer holds; a chunked body the app never started reading is read out of
-  its chunks, copied (``rest_gunicorn.py``);
+  received (``FIONREAD``); for a grouping function reading ahead of the app copied
+  without consuming it (``MSG_PEEK``), which stops at what the socket's receive buffer
+  holds; over TLS (whose received bytes are ciphertext) decrypted into gunicorn's own
+  buffer, by reads that cannot wait; a chunked body the app never started reading is
+  read out of its chunks, copied (``rest_gunicorn.py``);
 - a buffered reader over a socket (werkzeug's development server, wsgiref, Django's
   runserver): reads with the socket switched to non-blocking for those calls only; they
-  return what is buffered or received, else nothing. Those servers close the connection
+  return what is buffered or received, else nothing (over TLS, ``ssl.SSLWantReadError``
+  is that nothing: it is no ``BlockingIOError``). Those servers close the connection
   after the response and throw the rest away anyway. A chunked body the app never
   started reading (through werkzeug's dechunking reader; wsgiref and runserver do not
   de-chunk) is copied and read out of its chunks (``rest_chunked.py``);
@@ -71,7 +73,7 @@ from readme_metrics.capture.rest_uwsgi import (
     post_buffered,
     read_uwsgi,
 )
-from readme_metrics.capture.sockets import readable, socket_of
+from readme_metrics.capture.sockets import WOULD_BLOCK, readable, socket_of
 
 __all__ = ["arrives_later", "continue_unsent", "discards_before_close", "record_rest",
            "waits_for_close"]
@@ -278,8 +280,10 @@ def _read_nonblocking(stream: Any, sock: socket.socket, want: int, deadline: flo
         while got < want:
             try:
                 data = read(want - got)
-            except (BlockingIOError, InterruptedError, TypeError, AssertionError):
+            except (*WOULD_BLOCK, TypeError, AssertionError):
                 data = b""  # TypeError, AssertionError: a wrapper choking on a None read
+            except Exception:  # noqa: BLE001 - a reset, a TLS error: stop there, and
+                break  # keep what was read (the app's own bytes, read ahead of it)
             if not data:
                 left = deadline - time.monotonic()
                 # Readable yet nothing to read twice in a row: the client closed.

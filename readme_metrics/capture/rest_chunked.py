@@ -17,7 +17,7 @@ import io
 from typing import Any, Optional
 
 from readme_metrics.capture.chunked import copied_chunks
-from readme_metrics.capture.sockets import socket_of
+from readme_metrics.capture.sockets import WOULD_BLOCK, socket_of
 
 __all__ = ["is_dechunking", "socket_chunks", "untouched"]
 
@@ -53,7 +53,7 @@ def socket_chunks(stream: Any, framed: bool, want: int, deadline: float
     sock.settimeout(0.0)  # peek() reads the socket when its buffer is empty: never wait
     try:
         held = stream.peek()
-    except (BlockingIOError, InterruptedError):
+    except WOULD_BLOCK:
         held = b""
     finally:
         sock.settimeout(timeout)

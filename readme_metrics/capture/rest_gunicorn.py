@@ -20,10 +20,15 @@ through its own buffers.
   a read ends at once). The socket is non-blocking during these reads all the same: a
   read that would wait raises instead, gunicorn marks the body failed and closes that
   connection rather than reuse it. Over TLS the socket's count is of encrypted bytes:
-  there the copy is kept.
+  there the copy below is kept.
 - :func:`gunicorn_peek`: a body with a Content-Length, as far as it has arrived, copied
   (``MSG_PEEK``, after a zero-timeout readiness check) without consuming anything, for a
-  grouping function reading ahead of the app, which reads on from there.
+  grouping function reading ahead of the app, which reads on from there. Over TLS what
+  the socket received is ciphertext, which no copy reads (and an SSL socket's recv takes
+  no flags: the copy raised ValueError, and nothing was logged): the body's bytes that
+  arrived are decrypted into gunicorn's own buffer, behind what it holds, by reads that
+  cannot wait, and copied from there; gunicorn's reads take them next, as they would
+  from the socket (``_decrypt_arrived``).
 - :func:`gunicorn_chunks`: a chunked body the app has not started reading: its chunks
   are read out of the copied bytes (``chunked.py``), as far as they have arrived, and
   the last chunk tells that the body is whole.
@@ -32,12 +37,14 @@ through its own buffers.
 from __future__ import annotations
 
 import inspect
+import os
 import socket
+import ssl
 import time
 from typing import Any, Mapping, Optional
 
 from readme_metrics.capture.chunked import copied_chunks
-from readme_metrics.capture.sockets import peek, peer_done, unread_bytes
+from readme_metrics.capture.sockets import WOULD_BLOCK, peek, peer_done, unread_bytes
 
 __all__ = ["gunicorn_chunks", "gunicorn_peek", "gunicorn_read"]
 
@@ -146,6 +153,13 @@ def gunicorn_peek(stream: Any, environ: Mapping[str, Any], want: int, deadline: 
     sock = environ.get("gunicorn.socket")
     if not isinstance(stream, Body) or not isinstance(stream.reader, LengthReader):
         return b""
+    if isinstance(sock, ssl.SSLSocket):
+        # What the socket received is ciphertext: a copy of it reads nothing. The body's
+        # bytes that arrived are decrypted into gunicorn's own buffer instead, where its
+        # reads take them next, as they would from the socket.
+        _decrypt_arrived(stream.reader, sock, want, deadline)
+        held = stream.buf.getvalue() + stream.reader.unreader.buf.getvalue()
+        return held[:want]
     # The stream in order: Body's own buffer, the unreader's, then the socket's.
     held = stream.buf.getvalue() + stream.reader.unreader.buf.getvalue()
     data = held
@@ -156,6 +170,39 @@ def gunicorn_peek(stream: Any, environ: Mapping[str, Any], want: int, deadline: 
             break
         peer_done(sock, 0.002)
     return data[:want]
+
+
+def _decrypt_arrived(reader: Any, sock: ssl.SSLSocket, want: int, deadline: float
+                     ) -> None:
+    """Over TLS: move the body's bytes the client has sent (up to ``want``, never past the
+    body's end) from the socket into the buffer of gunicorn's reader, behind what it
+    holds, by reads that cannot wait (a TLS record not whole yet is kept by the TLS
+    layer, nothing is lost); bytes in flight until ``deadline``, not once the client
+    has shut its side."""
+    buffer = reader.unreader.buf
+    room = min(want, reader.length - len(buffer.getvalue()))
+    timeout = sock.gettimeout()
+    sock.settimeout(0.0)
+    try:
+        while room > 0:
+            try:
+                data = sock.recv(min(room, 65536))
+            except WOULD_BLOCK:
+                data = None
+            except OSError:  # a reset, a TLS error: gunicorn's own read will meet it
+                return
+            if data == b"":  # the client's end
+                return
+            if data:
+                buffer.seek(0, os.SEEK_END)
+                buffer.write(data)
+                room -= len(data)
+                continue
+            if time.monotonic() >= deadline or peer_done(sock):
+                return
+            peer_done(sock, 0.002)
+    finally:
+        sock.settimeout(timeout)
 
 
 def gunicorn_chunks(stream: Any, environ: Mapping[str, Any], want: int, deadline: float

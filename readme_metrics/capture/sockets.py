@@ -9,10 +9,17 @@ import io
 import math
 import select
 import socket
+import ssl
 import struct
 import termios
 import time
 from typing import Any, Optional
+
+#: What a read of a non-blocking socket raises when nothing can be read yet: a plain
+#: socket's BlockingIOError, a TLS socket's SSLWantReadError (SSLWantWriteError during a
+#: renegotiation), which are no BlockingIOError. Nothing was taken by such a read.
+WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError,
+               ssl.SSLWantWriteError)
 
 
 def readable(sock: socket.socket, timeout: float) -> bool:
@@ -48,8 +55,10 @@ def peer_done(sock: socket.socket, wait: float = 0.0) -> bool:
 
 
 def peek(sock: socket.socket, want: int) -> bytes:
-    """What the socket has received, left in place; b"" when nothing has arrived."""
-    if not readable(sock, 0):  # recv waits first on a socket with a timeout
+    """What the socket has received, left in place; b"" when nothing has arrived, and
+    over TLS, whose received bytes are ciphertext (and whose recv takes no flags: it
+    raised ValueError)."""
+    if isinstance(sock, ssl.SSLSocket) or not readable(sock, 0):  # recv waits first
         return b""
     flags = socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0)
     try:
