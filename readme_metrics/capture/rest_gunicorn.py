@@ -174,19 +174,32 @@ def gunicorn_peek(stream: Any, environ: Mapping[str, Any], want: int, deadline: 
 
 def _decrypt_arrived(reader: Any, sock: ssl.SSLSocket, want: int, deadline: float
                      ) -> None:
-    """Over TLS: move the body's bytes the client has sent (up to ``want``, never past the
-    body's end) from the socket into the buffer of gunicorn's reader, behind what it
-    holds, by reads that cannot wait (a TLS record not whole yet is kept by the TLS
-    layer, nothing is lost); bytes in flight until ``deadline``, not once the client
-    has shut its side."""
-    buffer = reader.unreader.buf
-    room = min(want, reader.length - len(buffer.getvalue()))
+    """Over TLS: move the body's bytes the client has sent (``want`` at most) from the
+    socket into the buffer of gunicorn's reader, behind what it holds, by reads that
+    cannot wait (a TLS record not whole yet is kept by the TLS layer, nothing is lost);
+    bytes in flight until ``deadline``, not once the client has shut its side.
+
+    Each read asks for what gunicorn's own would (``SocketUnreader.chunk``: 8 KiB at
+    least, else the rest of the body): the last one takes what the TLS layer decrypted
+    past the body (the next request, on a kept-alive connection) exactly when gunicorn's
+    would, so the connection goes on as it would bare (gthread polls the socket for a
+    next request unless gunicorn's buffer holds one)."""
+    unreader = reader.unreader
+    buffer = unreader.buf
+    least = getattr(unreader, "mxchunk", 8192)
+    most = getattr(unreader, "max_body_chunk", None)  # None: gunicorn 23, 8 KiB reads
+    got = 0
     timeout = sock.gettimeout()
     sock.settimeout(0.0)
     try:
-        while room > 0:
+        while got < want:
+            end = buffer.seek(0, os.SEEK_END)
+            missing = reader.length - end  # of the body, neither taken nor held
+            if missing <= 0:
+                return
+            size = least if most is None or missing <= least else min(missing, most)
             try:
-                data = sock.recv(min(room, 65536))
+                data = sock.recv(size)
             except WOULD_BLOCK:
                 data = None
             except OSError:  # a reset, a TLS error: gunicorn's own read will meet it
@@ -194,9 +207,8 @@ def _decrypt_arrived(reader: Any, sock: ssl.SSLSocket, want: int, deadline: floa
             if data == b"":  # the client's end
                 return
             if data:
-                buffer.seek(0, os.SEEK_END)
                 buffer.write(data)
-                room -= len(data)
+                got += len(data)
                 continue
             if time.monotonic() >= deadline or peer_done(sock):
                 return
