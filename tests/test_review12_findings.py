@@ -21,6 +21,7 @@ from tests.support.contract import exchange
 from tests.support.fake_api import Collector, Reply, basic_auth, free_port
 from tests.support.polling import wait_until
 from tests.support.processes import OWN_GROUP, end_stragglers
+from tests.support.unread_gunicorn import _reads_unread_bodies
 from tests.test_docs_url import Records, make_config, records  # noqa: F401 - a fixture
 
 
@@ -309,6 +310,8 @@ def test_gunicorn_over_tls_the_body_gunicorn_holds_is_logged_and_grouped(
     logged ("incomplete: 0 of N") and the grouping function reading the body found none,
     even of a body that had all arrived and been read by gunicorn with the request head."""
     body = _tls_body()  # more than one TLS record (16 KiB): not all read with the head
+    if not _reads_unread_bodies():  # gunicorn 23: only what gunicorn holds is copied
+        body = json.dumps({"pad": "x" * 3000, "key": "caller-key-in-the-body"}).encode()
     with _tls_server("gunicorn", tmp_path, collector) as connect:
         answer, _ = _tls_exchange(connect, "/wrap/noread", body, len(body), 0.0)
         assert answer == b"ok"

@@ -156,8 +156,12 @@ def gunicorn_peek(stream: Any, environ: Mapping[str, Any], want: int, deadline: 
     if isinstance(sock, ssl.SSLSocket):
         # What the socket received is ciphertext: a copy of it reads nothing. The body's
         # bytes that arrived are decrypted into gunicorn's own buffer instead, where its
-        # reads take them next, as they would from the socket.
-        _decrypt_arrived(stream.reader, sock, want, deadline)
+        # reads take them next, as they would from the socket; not under a gunicorn
+        # that keeps a connection alive before it drains a body (23, see _drain_cap):
+        # its gthread waits for the socket to be readable, and would wait for a next
+        # request taken from the socket by then. There only what it holds is copied.
+        if _drain_cap() is not None:
+            _decrypt_arrived(stream.reader, sock, want, deadline)
         held = stream.buf.getvalue() + stream.reader.unreader.buf.getvalue()
         return held[:want]
     # The stream in order: Body's own buffer, the unreader's, then the socket's.
