@@ -58,6 +58,9 @@ class Exchange:
     # True when the body was not captured on purpose (a wsgi.file_wrapper response): the
     # size is known from Content-Length, the content is not recorded.
     response_body_omitted: bool = False
+    # Why ``status`` is none the client read in a status line (the HAR response's
+    # comment): the client left before the response started (ASGI's 499).
+    response_comment: Optional[str] = None
     wait: float = 0.0
     duration: float = 0.0
 

@@ -1,15 +1,20 @@
 """ASGI under real servers: the log says what the client got when it left, or when the
 app broke HTTP's framing (SPEC 4 and 5: the log is of the exchange as it happened).
 
-Raw clients against tests/support/asgi_left.py's plain app, served bare and wrapped by one
+Raw clients against tests/support/asgi_left.py's apps, served bare and wrapped by one
 server process (uvicorn with h11 and httptools, hypercorn's asyncio and trio workers,
-granian, daphne):
+granian, daphne): a plain ASGI app, and Starlette and FastAPI apps with the middleware
+added by ``app.add_middleware`` (inside Starlette's ``ServerErrorMiddleware``, whose
+closure around the server's ``send`` is what the middleware gets) or wrapping the whole
+app:
 
 - a client that leaves before the app answers: uvicorn and daphne know, and drop the
   answer; the log says 499 Client Closed Request, as nginx logs it (HAR has no status
   for "no answer"), with none of the app's headers or body;
 - a body short of the Content-Length the app declared: the client gets what was sent
   (uvicorn and hypercorn then refuse to end the response and close the connection);
+- a stream the client left, the app sending on without calling ``receive``: the log
+  ends where the client went (the plain app's case is in tests/test_asgi_client_got.py);
 - a status given as the string "200": hypercorn sends 200, the others refuse it.
 """
 
@@ -23,6 +28,8 @@ from typing import Any
 
 import pytest
 
+from readme_metrics.capture.asgi_messages import CLIENT_GONE_COMMENT
+from tests.support.asgi_cases import LATE
 from tests.support.asgi_left import LATE_ANSWER
 from tests.support.fake_api import Collector, free_port
 from tests.test_asgi_client_got import ALL, _entries, _servers
@@ -33,6 +40,12 @@ from tests.test_slow_client import normalized, read_answer
 pytestmark = pytest.mark.e2e
 
 PLAIN = "tests.support.asgi_left:plain_root"
+FRAMEWORKS = {
+    "starlette": "tests.support.asgi_left:starlette_root",  # app.add_middleware
+    "fastapi": "tests.support.asgi_left:fastapi_root",  # app.add_middleware
+    "starlette-whole": "tests.support.asgi_left:starlette_whole_root",  # wrapped whole
+}
+APPS = {"plain": PLAIN, **FRAMEWORKS}
 ON_LINUX = sys.platform.startswith("linux")
 
 
@@ -46,15 +59,18 @@ def _answers(port: int, server: str, trace: str, path: str) -> tuple[Any, Any]:
     return got[0], got[1]
 
 
+@pytest.mark.parametrize("app", APPS)
 @pytest.mark.parametrize("server", _servers("uvicorn-h11", "uvicorn-httptools", "daphne"))
 def test_a_client_gone_before_the_answer_is_logged_as_closed_by_the_client(
-        collector: Collector, tmp_path: Path, server: str) -> None:
+        collector: Collector, tmp_path: Path, server: str, app: str) -> None:
     """The client sends its request and leaves; the app answers once it is gone (200 and
     a body). The server knows and drops the answer: the client got nothing, and the log
-    says 499 with none of the app's headers or body. It said 200 (uvicorn and daphne)."""
+    says 499 with none of the app's headers or body, and a comment saying why. It said
+    200 (uvicorn and daphne; behind ``app.add_middleware`` until the server's ``send``
+    was looked for under Starlette's closure)."""
     port = free_port()
     barrier = tmp_path / "barrier"
-    with serve(ALL[server](port, PLAIN), server_env(collector), tmp_path, port):
+    with serve(ALL[server](port, APPS[app]), server_env(collector), tmp_path, port):
         with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
             sock.sendall(_raw(port, "wrap", "late", "GET", f"/late?barrier={barrier}"))
             time.sleep(0.1)  # the request is in
@@ -63,25 +79,28 @@ def test_a_client_gone_before_the_answer_is_logged_as_closed_by_the_client(
     assert (response["status"], response["statusText"]) == (499, "Client Closed Request")
     assert response["content"]["size"] == 0 and not response["content"].get("text")
     assert not [h for h in response["headers"] if h["name"].lower() == "content-length"]
+    assert response["comment"] == CLIENT_GONE_COMMENT + "; the app answered 200"
 
 
+@pytest.mark.parametrize("app", APPS)
 @pytest.mark.parametrize("server", _servers("hypercorn", "hypercorn-trio", "granian"))
 def test_a_client_gone_before_the_answer_where_nothing_tells(
-        collector: Collector, tmp_path: Path, server: str) -> None:
+        collector: Collector, tmp_path: Path, server: str, app: str) -> None:
     """hypercorn and granian say nothing of a client gone before the answer (hypercorn
     takes the end of the client's data for a half-close, and writes on): the log keeps
     the app's status. hypercorn's connection is dead once its head brought the client's
     reset (on loopback at once; the TCP state is read on Linux only): the body is not
-    logged as sent (it was). granian tells nothing: the body is logged."""
+    logged as sent (it was). granian tells nothing: the body is logged. The same behind
+    Starlette and FastAPI."""
     port = free_port()
     barrier = tmp_path / "barrier"
-    with serve(ALL[server](port, PLAIN), server_env(collector), tmp_path, port):
+    with serve(ALL[server](port, APPS[app]), server_env(collector), tmp_path, port):
         with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
             sock.sendall(_raw(port, "wrap", "late", "GET", f"/late?barrier={barrier}"))
             time.sleep(0.1)
         barrier.touch()
         response = _entries(collector, 1)["late"]["response"]
-    assert response["status"] == 200
+    assert response["status"] == 200 and "comment" not in response
     dead = server == "hypercorn" or (server == "hypercorn-trio" and ON_LINUX)
     assert response["content"]["size"] == (0 if dead else len(LATE_ANSWER))
 
@@ -93,17 +112,18 @@ def _granian_before_2_8() -> bool:
     return (major, minor) < (2, 8)
 
 
+@pytest.mark.parametrize("app", APPS)
 @pytest.mark.parametrize("split", ["0", "1"])
 @pytest.mark.parametrize("server", _servers(*ALL))
 def test_a_body_short_of_its_length_is_logged_as_sent(
-        collector: Collector, tmp_path: Path, server: str, split: str) -> None:
+        collector: Collector, tmp_path: Path, server: str, split: str, app: str) -> None:
     """The app declares Content-Length 10 and sends ``abc`` (in its last body message,
-    or in one before an empty last one). Every server sends the 3 bytes (uvicorn and
-    hypercorn then refuse to end the response, raise into the app and close the
-    connection); the log has them. With the bytes in the last message it had 0 under
-    uvicorn and hypercorn."""
+    or in one before an empty last one: Starlette's ``Response`` and
+    ``StreamingResponse``). Every server sends the 3 bytes (uvicorn and hypercorn then
+    refuse to end the response, raise into the app and close the connection); the log
+    has them. With the bytes in the last message it had 0 under uvicorn and hypercorn."""
     port = free_port()
-    with serve(ALL[server](port, PLAIN), server_env(collector), tmp_path, port):
+    with serve(ALL[server](port, APPS[app]), server_env(collector), tmp_path, port):
         bare, wrapped = _answers(port, server, "short", f"/length-short?split={split}")
         content = _entries(collector, 1)["short"]["response"]["content"]
     if server == "granian" and split == "1" and _granian_before_2_8():
@@ -132,3 +152,50 @@ def test_a_status_given_as_text_is_logged_as_the_server_sent_it(
     if server.startswith("hypercorn"):
         assert (sent, response["content"].get("text")) == (200, "body")
         assert "comment" not in response
+
+
+@pytest.mark.parametrize("app", FRAMEWORKS)
+@pytest.mark.parametrize("server", _servers("uvicorn-h11", "uvicorn-httptools", "daphne",
+                                             "hypercorn", "hypercorn-trio"))
+def test_a_stream_the_client_left_is_logged_as_far_as_it_went(
+        collector: Collector, tmp_path: Path, server: str, app: str) -> None:
+    """tests/test_asgi_client_got.py's stream the client left, behind Starlette and
+    FastAPI: the client reads four chunks and leaves, the endpoint (raw ASGI, never
+    calling ``receive``) sends LATE more. The servers drop them without a word: the log
+    has the four, and at most the few sent before the server saw it. Behind
+    ``app.add_middleware`` it was logged as sent in full (the server's ``send`` was not
+    looked for under Starlette's closure)."""
+    port = free_port()
+    barrier = tmp_path / "barrier"
+    with serve(ALL[server](port, APPS[app]), server_env(collector), tmp_path, port):
+        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+            sock.sendall(_raw(port, "wrap", "left", "GET", f"/left?barrier={barrier}"))
+            answer = b""
+            while b"chunk 3\n" not in answer:
+                chunk = sock.recv(65536)
+                assert chunk, f"closed early: {answer!r}"
+                answer += chunk
+        barrier.touch()  # the socket is closed: now the app sends on
+        content = _entries(collector, 1)["left"]["response"]["content"]
+    everything = b"".join(b"chunk %d\n" % i for i in range(4)) + b"".join(
+        b"late %d\n" % i for i in range(LATE))
+    assert content["text"].startswith("chunk 0\nchunk 1\nchunk 2\nchunk 3\n")
+    assert content["size"] == len(content["text"].encode())
+    assert content["size"] < len(everything), "logged as sent in full"
+
+
+@pytest.mark.parametrize("then", ["return", "raise"])
+@pytest.mark.parametrize("app", FRAMEWORKS)
+@pytest.mark.parametrize("server", _servers("granian", "uvicorn-h11"))
+def test_an_app_ending_after_its_start_is_logged_as_the_client_got_it(
+        collector: Collector, tmp_path: Path, server: str, app: str, then: str) -> None:
+    """tests/test_asgi_client_got.py's start with no body message, behind Starlette and
+    FastAPI: granian writes the head only with the first body message, and answers its
+    own 500; uvicorn has sent the 201. Behind ``app.add_middleware`` granian's 500 was
+    logged 201 (granian's ``send`` was not looked for under Starlette's closure)."""
+    port = free_port()
+    with serve(ALL[server](port, APPS[app]), server_env(collector), tmp_path, port):
+        bare, wrapped = _answers(port, server, then, f"/start-only?then={then}")
+        status = _entries(collector, 1)[then]["response"]["status"]
+    assert wrapped == bare
+    assert status == int(wrapped[0].split()[1]) == (500 if server == "granian" else 201)

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import pytest
 
-from readme_metrics.capture.asgi_servers import hypercorn_dead, server_send
+from readme_metrics.capture.asgi_servers import hypercorn_dead, own_send, server_send
 
 
 class Stream:
@@ -93,6 +93,69 @@ def test_an_empty_cell_is_skipped() -> None:
         assert empty.__closure__[0].cell_contents is None
     assert server_send(empty, "hypercorn.") is None
     assert server_send(outer(True), "hypercorn.") is SERVER_SEND
+
+
+class Protocol:
+    """Stands for daphne's request protocol, which its ``send`` partial carries."""
+
+
+Protocol.__module__ = "daphne.http_protocol"
+
+
+class Server:
+    async def handle_reply(self, protocol: Any, message: Any) -> None:
+        pass
+
+
+def uvicorn_send() -> Any:
+    """A new uvicorn-like ``send`` (a request cycle's bound method), as per request."""
+    return Other().app_send
+
+
+def daphne_send() -> Any:
+    return partial(Server().handle_reply, Protocol())
+
+
+@pytest.mark.parametrize("make", [uvicorn_send, daphne_send], ids=["uvicorn", "daphne"])
+def test_own_send_is_the_server_send_under_each_exchange_closure(make: Any) -> None:
+    """Each exchange's closure (Starlette's ServerErrorMiddleware makes one per request)
+    leads to that exchange's server ``send``: the way learned from the first is followed
+    by the next ones, never answered with an earlier exchange's send. A server's own
+    ``send`` is returned as is."""
+    for _ in range(3):
+        send = make()
+        assert own_send(send) is send
+        assert own_send(closure_around(send)) is send
+        assert own_send(closure_around(closure_around(send))) is send  # a mounted app
+
+
+def test_own_send_where_no_server_is_behind() -> None:
+    """The same closure around something else (learned before to lead to a server):
+    the ``send`` given comes back, and no other object's attribute is read."""
+    server = uvicorn_send()
+    assert own_send(closure_around(server)) is server  # the way is learned
+    for send in (closure_around(Exploding()), closure_around(closure_around(Exploding())),
+                 closure_around(lambda message: None), deep(4)):
+        assert own_send(send) is send
+    plain = lambda message: None  # noqa: E731 - no closure at all
+    assert own_send(plain) is plain
+
+
+def test_own_send_walks_when_the_learned_cell_is_empty() -> None:
+    def outer(bind: bool) -> Any:
+        async def _send(message: Any) -> None:
+            await later(message)
+            await server(message)
+
+        server = uvicorn_send()
+        if bind:
+            later = uvicorn_send()
+        return _send
+
+    bound = outer(True)
+    assert own_send(bound) is bound.__closure__[0].cell_contents  # "later": learned
+    empty = outer(False)  # the cell learned is empty now
+    assert own_send(empty) is empty.__closure__[1].cell_contents  # "server"
 
 
 

@@ -172,6 +172,35 @@ def test_response_status(changes: dict[str, Any], expected: dict[str, Any]) -> N
     assert response["headersSize"] == -1
 
 
+@pytest.mark.parametrize(("changes", "comment"), [
+    pytest.param({"status": 499, "status_text": "Client Closed Request"}, None,
+                 id="the-app-answered-499"),
+    pytest.param({"status": 499, "status_text": "Client Closed Request",
+                  "response_comment": "the client left"}, "the client left",
+                 id="the-client-left"),
+    pytest.param({"status": 200, "status_text": "OK"}, None, id="ok"),
+])
+def test_response_comment_only_from_the_capture(changes: dict[str, Any],
+                                                comment: Any) -> None:
+    """A 499 the app answered itself is logged as such; the ASGI capture's 499 for a
+    client gone before the response (no server sent it) says so in the comment."""
+    response = entry_of(make_exchange(**changes))["response"]
+    assert response.get("comment") == comment
+    assert response["status"] == 499 or comment is None
+
+
+def test_a_later_status_drops_the_client_gone_comment() -> None:
+    """The recorder's comment belongs to the status it came with: a status given after
+    it (the server's own 400 for a body it ended) has none."""
+    from readme_metrics.capture.recorder import Recorder
+
+    recorder = Recorder("id", 100)
+    recorder.client_left(499, "Client Closed Request", "the client left")
+    assert recorder.comment == "the client left"
+    recorder.respond(400, "Bad Request", ())
+    assert recorder.comment is None
+
+
 # -- the log as the Metrics API gets it, through the middleware (SPEC 4, black box) --------
 
 

@@ -14,6 +14,7 @@ import asyncio
 import time
 from collections import deque
 from concurrent.futures import Future
+from types import MethodType
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping, Optional
 
 from readme_metrics.capture.asgi_messages import (
@@ -22,6 +23,7 @@ from readme_metrics.capture.asgi_messages import (
     CUT_STATUS,
     body_record,
     client_gone,
+    client_gone_comment,
     content_length,
     cut_answered,
     ends_receive_with_response,
@@ -30,6 +32,7 @@ from readme_metrics.capture.asgi_messages import (
 )
 from readme_metrics.capture.asgi_outlive import is_cancellation, running_trio
 from readme_metrics.capture.asgi_scope import ScopeRequest
+from readme_metrics.capture.asgi_servers import own_send
 from readme_metrics.capture.recorder import Pending, Recorder, sets_docs_url
 from readme_metrics.exchange import INVALID_STATUS, Group
 from readme_metrics.pipeline import MetricsPipeline
@@ -125,7 +128,7 @@ class _Exchange:
         "middleware", "scope", "request", "recorder", "group", "_receive", "_send",
         "_pending", "_receiving", "_reading", "_disconnected", "_no_drain",
         "_drain_until", "_ended", "_sending", "_settling", "_starting", "_cut",
-        "_bodied", "_odd_status",
+        "_bodied", "_odd_status", "_own",
     )
 
     def __init__(self, middleware: MetricsMiddleware, scope: MutableMapping[str, Any],
@@ -141,6 +144,12 @@ class _Exchange:
         self.group: Any = _UNKNOWN
         self._receive = receive
         self._send = send
+        # The server's own send, which says what the server knows (whether the client
+        # is gone): the one given, unless a framework's middleware outside this one
+        # wrapped it in a closure (Starlette's ServerErrorMiddleware, outside one added
+        # with ``app.add_middleware``). Looked for once per exchange, here (a cell or
+        # two: :func:`.own_send`), not per message.
+        self._own = send if send.__class__ is MethodType else own_send(send)
         self._pending: deque[Message] = deque()  # read ahead by us, owed to the app
         self._receiving = 0  # receive() calls in flight
         # Our last read ahead: a task (asyncio) or a _TrioRead (trio).
@@ -288,7 +297,7 @@ class _Exchange:
             # take and drop without a word.
             chunk = message.get("body")
             if message.get("more_body", False):
-                gone = not chunk or self._disconnected or client_gone(self._send)
+                gone = not chunk or self._disconnected or client_gone(self._own)
                 try:
                     await self._send(message)
                 except BaseException as exc:
@@ -302,7 +311,7 @@ class _Exchange:
             if not self._body_over():
                 await self.drain_now()  # servers drop the unread body after the last
             told = self._disconnected
-            gone = not chunk or told or client_gone(self._send)
+            gone = not chunk or told or client_gone(self._own)
             try:
                 await self._send(message)
             except BaseException as exc:
@@ -329,12 +338,13 @@ class _Exchange:
                     await self.identify()
             message, headers = self._start(message)
             self._starting = True
-            gone = client_gone(self._send)
+            gone = client_gone(self._own)
             await self._send(message)
             # Only once the server took it: a start it refuses (a status or header it
             # cannot write) raises into the app, and the server answers 500.
             if gone:  # the client left before the answer: it got none of it
-                self.recorder.respond(CLIENT_GONE_STATUS, CLIENT_GONE_REASON, ())
+                self.recorder.client_left(CLIENT_GONE_STATUS, CLIENT_GONE_REASON,
+                                          client_gone_comment(message.get("status")))
                 return
             status = message.get("status", 200)
             code, reason = start_status(status)
@@ -495,14 +505,14 @@ class _Exchange:
         malformed body, which they report to the app as ``http.disconnect``), or nothing
         if it left mid-body, logged as that 400 too; not the app's answer, which the
         server drops."""
-        if self._cut and cut_answered(self._receive, self._send):
+        if self._cut and cut_answered(self._receive, self._own):
             self.recorder.respond(CUT_STATUS, "Bad Request", ())
 
     def _held(self) -> None:
         """The app started its response and ended (returned, raised, or was cancelled)
         before any body message: under a server that writes the head only with the
         first one (:func:`.holds_start`), the client got the server's 500 instead."""
-        if self._starting and not self._bodied and holds_start(self._send):
+        if self._starting and not self._bodied and holds_start(self._own):
             self.recorder.server_answered(500, "Internal Server Error")
 
     async def _log(self) -> None:

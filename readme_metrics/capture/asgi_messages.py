@@ -25,14 +25,15 @@ from readme_metrics.capture.asgi_scope import ScopeRequest
 from readme_metrics.capture.asgi_servers import (
     hypercorn_connection,
     hypercorn_dead,
+    is_daphne_send,
     server_send,
 )
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.exchange import INVALID_STATUS
 
-__all__ = ["CLIENT_GONE_REASON", "CLIENT_GONE_STATUS", "CUT_STATUS", "body_record",
-           "client_gone", "content_length", "cut_answered", "ends_receive_with_response",
-           "holds_start", "start_status"]
+__all__ = ["CLIENT_GONE_COMMENT", "CLIENT_GONE_REASON", "CLIENT_GONE_STATUS", "CUT_STATUS",
+           "body_record", "client_gone", "client_gone_comment", "content_length",
+           "cut_answered", "ends_receive_with_response", "holds_start", "start_status"]
 
 #: What the client got when the server ended the request body (``http.disconnect``)
 #: before the app's response start, under the servers :func:`cut_answered` names: the
@@ -45,11 +46,16 @@ CUT_STATUS = 400
 #: What the client got when it left before the app's response start, under the servers
 #: that tell (:func:`client_gone`): nothing, which HAR's status (a number the Metrics API
 #: takes from 100 to 999) cannot say. Logged as nginx logs it, 499 Client Closed Request,
-#: with none of the app's headers or body (the app's status never reached the client). A
-#: client gone mid-stream got the start: its log keeps the app's status, and the body as
-#: far as it went; one gone mid-body is :data:`CUT_STATUS`.
+#: with none of the app's headers or body (the app's status never reached the client;
+#: the HAR comment, :func:`client_gone_comment`, says so and quotes it). A client gone
+#: mid-stream got the start: its log keeps the app's status, and the body as far as it
+#: went; one gone mid-body is :data:`CUT_STATUS`.
 CLIENT_GONE_STATUS = 499
 CLIENT_GONE_REASON = "Client Closed Request"
+#: The HAR response comment of a :data:`CLIENT_GONE_STATUS` log (no server sent it),
+#: followed by the app's status when it had one: "; the app answered 200".
+CLIENT_GONE_COMMENT = ("the client left before the response started and got none of it "
+                       "(499 is nginx's Client Closed Request)")
 
 # Status code -> reason phrase, looked up once: an HTTPStatus lookup per response costs
 # more than the rest of recording the response start.
@@ -99,6 +105,15 @@ def start_status(status: Any) -> tuple[int, str]:
     return INVALID_STATUS, repr(status)
 
 
+def client_gone_comment(status: Any) -> str:
+    """:data:`CLIENT_GONE_COMMENT`, with the status of the app's start that never reached
+    the client when it is one a status line could carry."""
+    code, _ = start_status(status)
+    if code == INVALID_STATUS:
+        return CLIENT_GONE_COMMENT
+    return f"{CLIENT_GONE_COMMENT}; the app answered {code}"
+
+
 def content_length(headers: Any) -> int:
     """The Content-Length the app declared; -1 when none can be read (never raises)."""
     try:
@@ -124,7 +139,7 @@ def cut_answered(receive: Any, send: Any) -> bool:
       ``h11.ERROR``: it answered 400). After a half-close it still sends the app's
       answer. Its connection is reached from its own ``send``, also under the closures
       a middleware wraps it in (Starlette's ServerErrorMiddleware, so FastAPI and
-      Starlette apps: :func:`.server_send`).
+      Starlette apps: :func:`.own_send`).
     - granian (and any other server): no; granian reports a malformed chunked body so
       and still sends the app's answer.
     """
@@ -171,6 +186,8 @@ def client_gone(send: Any) -> bool:
 
     Asked before a response message is handed over: a chunk the server drops because
     the client left while it waited for room to write it is still counted as sent.
+    ``send`` is the server's own (:func:`.own_send`: under the closures of Starlette's
+    middlewares, also when the metrics middleware is added with ``app.add_middleware``).
     """
     owner = getattr(send, "__self__", None)
     if owner is not None:  # a bound method: the server's class says where to look
@@ -186,17 +203,14 @@ def client_gone(send: Any) -> bool:
         if sign is _HYPERCORN:
             return hypercorn_dead(owner)
         return getattr(owner, sign, False) is True
-    if send.__class__ is not partial:
+    if send.__class__ is not partial or not is_daphne_send(send):
         return False
-    args = send.args  # daphne: partial(server.handle_reply, request)
-    if args and type(args[0]).__module__.startswith("daphne."):
-        request = args[0]
-        try:
-            return bool(getattr(request, "finished", False)) or getattr(
-                request, "channel", True) is None
-        except Exception:  # noqa: BLE001 - a look must never cost the app its send
-            return False
-    return False
+    request = send.args[0]  # daphne: partial(server.handle_reply, request)
+    try:
+        return bool(getattr(request, "finished", False)) or getattr(
+            request, "channel", True) is None
+    except Exception:  # noqa: BLE001 - a look must never cost the app its send
+        return False
 
 
 def holds_start(send: Any) -> bool:

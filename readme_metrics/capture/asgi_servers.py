@@ -5,9 +5,12 @@ hypercorn answered 400 itself, that the client's connection is dead. These helpe
 it from the objects behind the ``send`` the server gave, and never raise: a server that
 is not the one looked for, or a version built otherwise, reads as "nothing known".
 
-- :func:`server_send`: the server's own ``send`` under the closures a middleware wraps
-  it in (Starlette's ``ServerErrorMiddleware``, outside every middleware of a FastAPI or
-  Starlette app). Walked only on rare paths, never per message.
+- :func:`own_send`: the server's own ``send`` under the closures a middleware wraps it
+  in (Starlette's ``ServerErrorMiddleware``, outside every middleware a FastAPI or
+  Starlette app adds with ``app.add_middleware``). Looked for once per exchange, never
+  per message, and only when the ``send`` given is such a closure: down the cell
+  learned for the closure's code (a walk the first time).
+- :func:`server_send`: that ``send``, if it is of the server named.
 - :func:`hypercorn_connection`: hypercorn's connection protocol and TCP server behind
   one of its streams' ``send``.
 - :func:`hypercorn_dead`: whether a hypercorn stream's TCP connection is dead.
@@ -17,45 +20,164 @@ from __future__ import annotations
 
 import socket
 from functools import partial
-from types import FunctionType, MethodType
+from types import BuiltinMethodType, CodeType, FunctionType, MethodType
 from typing import Any, Optional
 
-__all__ = ["hypercorn_connection", "hypercorn_dead", "server_send"]
+__all__ = ["hypercorn_connection", "hypercorn_dead", "is_daphne_send", "own_send",
+           "server_send"]
 
-# Closures to look into before giving up (a FastAPI app has one: ServerErrorMiddleware's).
+# Closures to look into before giving up (a FastAPI app has one: ServerErrorMiddleware's;
+# two with a body size limit).
 _DEPTH = 4
-_WRAPPERS = (FunctionType, MethodType, partial)
+# A server's send is a bound method: of a Python class, or of a native one (granian's).
+_METHODS = (MethodType, BuiltinMethodType)
+_WRAPPERS = (FunctionType, *_METHODS, partial)
+# The modules of the servers whose ``send`` is read (see asgi_messages): a bound method
+# of another class is some middleware's, and not looked into.
+_SERVERS = ("uvicorn.", "hypercorn.", "granian.", "daphne.")
 # Linux's TCP_INFO: its first byte is the connection's state; TCP_CLOSE once a reset
 # came in. Elsewhere unknown (None): nothing is read.
 _TCP_INFO: Optional[int] = getattr(socket, "TCP_INFO", None)
 _TCP_CLOSE = 7
 
 
-def server_send(send: Any, prefix: str) -> Any:
-    """The ``send`` of a server whose module starts with ``prefix`` (a bound method of
-    its own), found as is or in the closures (and ``functools.partial``) that wrap it, at
-    most :data:`_DEPTH` deep; None if not found. Only functions, partials and bound
-    methods are looked at: no attribute of any other object is read."""
-    todo = [send]
+def own_send(send: Any) -> Any:
+    """The server's own ``send`` behind ``send``: ``send`` itself when it is no plain
+    function (a server's bound method, daphne's ``partial``: no walk), else the first
+    bound method of a server's class, or daphne's ``partial``, found in the closures
+    (and ``functools.partial``) that wrap it, at most :data:`_DEPTH` deep; ``send`` itself
+    when none is found. Only functions, partials and bound methods are looked at: no
+    attribute of any other object is read. Never raises.
+
+    Which cell of a closure leads on is learned once per code object (:data:`_NEXT`):
+    the next exchange through the same middlewares follows the cells (a dict look-up
+    each) rather than walking again, and walks only if they lead elsewhere."""
+    try:
+        if send.__class__ is not FunctionType:
+            if send.__class__ is not partial or is_daphne_send(send):
+                return send  # the usual case: no walk
+            return _walk(send)
+        closure = send.__closure__
+        if closure is None:  # a plain function: nothing wrapped in it
+            return send
+        # A closure: the cell learned for its code leads on (to the server's send, under
+        # ServerErrorMiddleware's: one hop, here).
+        code = send.__code__
+        known = _NEXT.get(id(code))  # a code's hash reads all of it: its id
+        if known is not None and known[0] is code:
+            try:
+                found = closure[known[1]].cell_contents
+            except ValueError:  # an empty cell this time: walk
+                found = None
+            if found.__class__ in _METHODS and found.__self__.__class__ in _SERVERS_SEEN:
+                return found
+            found = _follow(found)
+            if found is not None:
+                return found
+        return _walk(send)
+    except Exception:  # noqa: BLE001 - an odd class (a __module__ no str)
+        return send
+
+
+def _follow(send: Any) -> Any:
+    """The server's ``send`` down the cells learned from ``send``, a wrapper one hop down
+    a closure; None where they lead nowhere known (no cell learned for a code, another
+    ``send`` wrapped)."""
+    try:
+        found = send
+        for _ in range(_DEPTH - 2):  # as deep as the walk: a hop less than its levels
+            if found.__class__ is FunctionType:
+                code = found.__code__
+                known = _NEXT.get(id(code))  # a code's hash reads all of it: its id
+                if known is None or known[0] is not code:
+                    return None
+                found = found.__closure__[known[1]].cell_contents  # type: ignore[index]
+                if (found.__class__ in _METHODS
+                        and found.__self__.__class__ in _SERVERS_SEEN):
+                    return found
+            elif found.__class__ is partial:
+                if found.args and found.args[0].__class__ in _SERVERS_SEEN:
+                    return found  # daphne's
+                found = found.func
+            else:
+                return None
+    except Exception:  # noqa: BLE001 - an empty cell: the caller walks
+        pass
+    return None
+
+
+#: A closure's code (by id; the code is kept, and compared) -> the index of its cell
+#: that leads to the server's ``send`` (the next wrapper, or the server's own), learned
+#: by :func:`_walk`: a few middlewares per process (the bound keeps code made per
+#: request, which no framework does, from growing it).
+_NEXT: dict[int, tuple[CodeType, int]] = {}
+_NEXT_KEPT = 32
+#: The server classes whose bound methods (or daphne's protocol, in its ``partial``)
+#: were found: a look-up, not a module's name.
+_SERVERS_SEEN: set[type] = set()
+
+
+def _walk(send: Any) -> Any:
+    """:func:`own_send`'s walk, breadth first; the cells that led to the server's
+    ``send`` are kept in :data:`_NEXT`."""
+    todo: list[tuple[Any, tuple[tuple[CodeType, int], ...]]] = [(send, ())]
     for _ in range(_DEPTH):
-        found = []
-        for candidate in todo:
-            if candidate.__class__ is MethodType:
-                if type(candidate.__self__).__module__.startswith(prefix):
-                    return candidate
-            elif candidate.__class__ is partial:
-                found.append(candidate.func)
-            elif candidate.__class__ is FunctionType:
-                for cell in candidate.__closure__ or ():
+        found: list[tuple[Any, tuple[tuple[CodeType, int], ...]]] = []
+        for candidate, way in todo:
+            kind = candidate.__class__
+            if kind in _METHODS:
+                owner = type(candidate.__self__)
+                if owner.__module__.startswith(_SERVERS):
+                    _SERVERS_SEEN.add(owner)
+                    return _learned(way, candidate)
+            elif kind is partial:
+                if is_daphne_send(candidate):
+                    _SERVERS_SEEN.add(type(candidate.args[0]))
+                    return _learned(way, candidate)
+                found.append((candidate.func, way))
+            elif kind is FunctionType:
+                for index, cell in enumerate(candidate.__closure__ or ()):
                     try:
                         contents = cell.cell_contents
                     except ValueError:  # an empty cell
                         continue
                     if contents.__class__ in _WRAPPERS:
-                        found.append(contents)
+                        found.append((contents, (*way, (candidate.__code__, index))))
         todo = found
         if not todo:
             break
+    return send
+
+
+def _learned(way: tuple[tuple[CodeType, int], ...], found: Any) -> Any:
+    """Keep the cells that led to ``found`` (the first found for each code)."""
+    for code, index in way:
+        if len(_NEXT) < _NEXT_KEPT and id(code) not in _NEXT:
+            _NEXT[id(code)] = (code, index)
+    return found
+
+
+def is_daphne_send(send: Any) -> bool:
+    """Whether a ``functools.partial`` is daphne's ``send``:
+    ``partial(server.handle_reply, protocol)``. Never raises."""
+    try:
+        args = send.args
+        return bool(args.__class__ is tuple and args
+                    and type(args[0]).__module__.startswith("daphne."))
+    except Exception:  # noqa: BLE001 - an odd class: not daphne's
+        return False
+
+
+def server_send(send: Any, prefix: str) -> Any:
+    """The server's own ``send`` (:func:`own_send`) if it is a bound method of a class
+    whose module starts with ``prefix``; None otherwise."""
+    found = own_send(send)
+    try:
+        if (found.__class__ in _METHODS
+                and type(found.__self__).__module__.startswith(prefix)):
+            return found
+    except Exception:  # noqa: BLE001 - an odd class: not the server's
+        pass
     return None
 
 

@@ -145,7 +145,7 @@ class Recorder:
     __slots__ = (
         "log_id", "begin", "responded", "status", "reason", "headers",
         "chunks", "kept", "body_size", "limit", "omitted", "request_body", "head",
-        "no_body", "cut_at_length", "_done",
+        "no_body", "cut_at_length", "comment", "_done",
     )
 
     def __init__(self, log_id: str, limit: int,
@@ -172,6 +172,9 @@ class Recorder:
         self.kept = Kept()
         self.body_size = 0
         self.omitted = False
+        # Why the logged status is not one the client read in a status line (HAR's
+        # response comment): see :meth:`client_left`.
+        self.comment: Optional[str] = None
         self._done = False
 
     @property
@@ -184,9 +187,16 @@ class Recorder:
         self.status = status
         self.reason = reason
         self.headers = headers
+        self.comment = None
         self.no_body = self.head or 100 <= status < 200 or status in (204, 304)
         if not self.responded:
             self.responded = time.perf_counter()
+
+    def client_left(self, status: int, reason: str, comment: str) -> None:
+        """The client was gone before the response started, and got none of it: logged
+        as ``status`` (a code no server sent), no headers or body, and ``comment``."""
+        self.respond(status, reason, ())
+        self.comment = comment
 
     def server_answered(self, status: int, reason: str) -> None:
         """The server sent none of the app's answer and answered this itself instead: its
@@ -277,7 +287,7 @@ class Pending:
         "request", "log_id", "begin", "group", "request_body", "request_body_size",
         "request_body_incomplete", "status", "reason", "response_headers",
         "response_body", "response_body_size", "response_body_omitted", "cut_at_length",
-        "wait", "duration", "nbytes",
+        "comment", "wait", "duration", "nbytes",
     )
 
     def __init__(self, recorder: Recorder, request: RequestSource, group: Group,
@@ -303,6 +313,7 @@ class Pending:
         self.response_body_size = recorder.body_size
         self.response_body_omitted = recorder.omitted
         self.cut_at_length = recorder.cut_at_length
+        self.comment = recorder.comment
         begin = recorder.begin
         wait = (recorder.responded or finished) - begin
         self.wait = wait = wait if wait > 0.0 else 0.0
@@ -342,6 +353,7 @@ class Pending:
             response_body=body,
             response_body_size=size,
             response_body_omitted=self.response_body_omitted,
+            response_comment=self.comment,
             wait=self.wait,
             duration=self.duration,
         )

@@ -179,6 +179,8 @@ def _response(
             "comment": bodies.UNRECORDABLE_COMMENT,
         }
     status, status_text, comment = _status(exchange.status, exchange.status_text)
+    if exchange.response_comment is not None:  # a status no status line carried (499)
+        comment = exchange.response_comment
     response: dict[str, Any] = {
         "status": status,
         "statusText": status_text,

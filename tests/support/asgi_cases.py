@@ -177,9 +177,10 @@ async def _wait_for_file(path: str) -> None:
         await anyio.sleep(0.01)
 
 
-async def _plain_left(query: dict[str, str], send: Any) -> None:
-    """Streams on after the client left, without asking ``receive``: each late chunk
-    after a turn of the loop, in which the server may see that the client is gone."""
+async def stream_left(query: dict[str, str], send: Any) -> None:
+    """``/left`` (here and in tests/support/asgi_left.py): streams on after the client
+    left, without asking ``receive``: each late chunk after a turn of the loop, in which
+    the server may see that the client is gone."""
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"text/plain")]})
     for i in range(4):
@@ -242,7 +243,7 @@ async def plain(scope: Any, receive: Any, send: Any) -> None:  # noqa: C901 - a 
     elif path == "/state":
         await _answer(send, 200, json.dumps(dict(scope.get("state") or {})).encode())
     elif path == "/left":
-        await _plain_left(query, send)
+        await stream_left(query, send)
     elif path == "/start-only":
         await send({"type": "http.response.start", "status": 201,
                     "headers": [(b"content-type", b"text/plain")]})

@@ -1,11 +1,20 @@
 """Apps for tests/test_asgi_left.py: what the client got when it left, or when the app
 broke HTTP's framing, bare and wrapped side by side in one server process.
 
-``plain_root`` (a plain ASGI app) and ``starlette_root`` (the same endpoints as Starlette
-routes, behind Starlette's own middlewares, which wrap ``send``) serve the app under
-``/bare/...`` as it is and under ``/wrap/...`` inside the middleware (configured from the
-``README_*`` environment, every call logged). Each wrapped call appends its ``X-Trace``
-header to the file named by ``ASGI_TRACES``.
+The same endpoints, served under ``/bare/...`` as they are and under ``/wrap/...``
+inside the middleware (configured from the ``README_*`` environment, every call logged),
+by:
+
+- ``plain_root``: a plain ASGI app, wrapped by ``readme_metrics.asgi.MetricsMiddleware``;
+- ``starlette_root``, ``fastapi_root``: Starlette and FastAPI apps with
+  ``app.add_middleware(ReadMeMetricsMiddleware, ...)``, which puts the middleware inside
+  the framework's own (``ServerErrorMiddleware`` outside it, ``ExceptionMiddleware``
+  inside): the ``send`` it gets is a closure of ``ServerErrorMiddleware``'s around the
+  server's;
+- ``starlette_whole_root``: the Starlette app wrapped whole,
+  ``MetricsMiddleware(app, config)`` (the server's ``send`` as it is).
+
+Each wrapped call appends its ``X-Trace`` header to the file named by ``ASGI_TRACES``.
 
 Endpoints (after the prefix):
 
@@ -15,6 +24,11 @@ Endpoints (after the prefix):
 - ``/length-short?split=0|1``: declares Content-Length 10 and sends ``abc``, in the last
   body message (``split=0``) or in one before an empty last one (``split=1``).
 - ``/status-text?status=<s>``: answers with ``status`` as the string given ("200").
+- ``/left?barrier=<path>``: tests/support/asgi_cases.py's stream that goes on once the
+  client left (a raw ASGI endpoint under the frameworks: Starlette's
+  ``StreamingResponse`` listens for ``http.disconnect`` itself, and stops).
+- ``/start-only?then=return|raise``: the response start (201), no body message, then
+  returns or raises (raw ASGI under the frameworks too).
 """
 
 from __future__ import annotations
@@ -26,6 +40,8 @@ from urllib.parse import parse_qsl
 
 import anyio
 
+from tests.support.asgi_apps import Lazy
+from tests.support.asgi_cases import stream_left
 from tests.support.e2e_apps import BARRIER_WAIT
 from tests.support.side_by_side import bare_or_wrapped, built_once
 
@@ -78,6 +94,13 @@ async def plain(scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": query["status"],
                     "headers": [text, (b"content-length", b"4")]})
         await send({"type": "http.response.body", "body": b"body"})
+    elif path == "/left":
+        await stream_left(query, send)
+    elif path == "/start-only":
+        await send({"type": "http.response.start", "status": 201,
+                    "headers": [text]})
+        if query.get("then") == "raise":
+            raise RuntimeError("after the start, before any body")
     else:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [text, (b"content-length", b"2")]})
@@ -101,3 +124,91 @@ async def plain_root(scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "lifespan.shutdown.complete"})
         return
     await bare_or_wrapped(scope, receive, send, plain, _plain, _trace)
+
+
+# -- Starlette and FastAPI ----------------------------------------------------------------
+
+
+class _Raw:
+    """A raw ASGI endpoint for a Starlette ``Route`` (which calls any non-function as is)."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await plain(scope, receive, send)
+
+
+def _routes() -> list[Any]:
+    from starlette.requests import Request
+    from starlette.responses import Response, StreamingResponse
+    from starlette.routing import Route
+
+    async def late(request: Request) -> Response:
+        await _wait_for_file(request.query_params["barrier"])
+        await anyio.sleep(0.05)
+        return Response(LATE_ANSWER, media_type="text/plain")
+
+    async def length_short(request: Request) -> Response:
+        headers = {"content-length": "10"}
+        if request.query_params.get("split") == "1":
+            async def chunks() -> Any:
+                yield b"abc"
+            return StreamingResponse(chunks(), media_type="text/plain", headers=headers)
+        return Response(b"abc", media_type="text/plain", headers=headers)
+
+    async def status_text(request: Request) -> Response:
+        return Response(b"body", media_type="text/plain",
+                        status_code=request.query_params["status"])  # type: ignore[arg-type]
+
+    return [Route("/late", late), Route("/length-short", length_short),
+            Route("/status-text", status_text), Route("/left", _Raw()),
+            Route("/start-only", _Raw())]
+
+
+def _starlette(inside: bool) -> Any:
+    from starlette.applications import Starlette
+
+    app = Starlette(routes=_routes())
+    if inside:
+        _add_middleware(app)
+    return app
+
+
+def _fastapi(inside: bool) -> Any:
+    from fastapi import FastAPI
+
+    app = FastAPI()
+    app.router.routes.extend(_routes())
+    if inside:
+        _add_middleware(app)
+    return app
+
+
+def _add_middleware(app: Any) -> None:
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+    app.add_middleware(ReadMeMetricsMiddleware,
+                       config=MetricsApiConfig(grouping_function=grouping))
+
+
+def _whole(app: Any) -> Any:
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.asgi import MetricsMiddleware
+
+    return MetricsMiddleware(app, MetricsApiConfig(grouping_function=grouping))
+
+
+def _side_by_side(bare: Any, wrapped: Any) -> Any:
+    async def root(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":  # neither app needs one
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        await bare_or_wrapped(scope, receive, send, bare, lambda: wrapped, _trace)
+    return root
+
+
+starlette_root = Lazy(lambda: _side_by_side(_starlette(False), _starlette(True)))
+fastapi_root = Lazy(lambda: _side_by_side(_fastapi(False), _fastapi(True)))
+starlette_whole_root = Lazy(lambda: _side_by_side(_starlette(False),
+                                                  _whole(_starlette(False))))
