@@ -82,6 +82,28 @@ def test_a_client_gone_before_the_answer_is_logged_as_closed_by_the_client(
     assert response["comment"] == CLIENT_GONE_COMMENT + "; the app answered 200"
 
 
+@pytest.mark.parametrize("server", _servers("uvicorn-h11", "daphne"))
+def test_a_client_gone_behind_a_middleware_hiding_the_server_is_logged_as_answered(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """What cannot be known: Starlette's ``CORSMiddleware``, added after the metrics
+    middleware (so outside it), hands it ``partial(cors.send, send=<server's send>)``
+    for a request with an Origin; the server's ``send`` is not looked for in an object
+    of another library (README, Troubleshooting: add the metrics middleware last). The
+    client got nothing; the log has the app's 200 and body, no comment."""
+    port = free_port()
+    barrier = tmp_path / "barrier"
+    app = "tests.support.asgi_left:starlette_cors_root"
+    with serve(ALL[server](port, app), server_env(collector), tmp_path, port):
+        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+            sock.sendall(_raw(port, "wrap", "late", "GET", f"/late?barrier={barrier}",
+                              b"", "Origin: http://example.test"))
+            time.sleep(0.1)
+        barrier.touch()
+        response = _entries(collector, 1)["late"]["response"]
+    assert (response["status"], response["content"]["size"]) == (200, len(LATE_ANSWER))
+    assert "comment" not in response
+
+
 @pytest.mark.parametrize("app", APPS)
 @pytest.mark.parametrize("server", _servers("hypercorn", "hypercorn-trio", "granian"))
 def test_a_client_gone_before_the_answer_where_nothing_tells(

@@ -12,7 +12,10 @@ by:
   inside): the ``send`` it gets is a closure of ``ServerErrorMiddleware``'s around the
   server's;
 - ``starlette_whole_root``: the Starlette app wrapped whole,
-  ``MetricsMiddleware(app, config)`` (the server's ``send`` as it is).
+  ``MetricsMiddleware(app, config)`` (the server's ``send`` as it is);
+- ``starlette_cors_root``: ``starlette_root`` with Starlette's ``CORSMiddleware`` added
+  after the metrics middleware, so outside it: for a request with an Origin it hands
+  on a ``partial`` of its own method, which hides the server's ``send``.
 
 Each wrapped call appends its ``X-Trace`` header to the file named by ``ASGI_TRACES``.
 
@@ -163,12 +166,15 @@ def _routes() -> list[Any]:
             Route("/start-only", _Raw())]
 
 
-def _starlette(inside: bool) -> Any:
+def _starlette(inside: bool, cors_outside: bool = False) -> Any:
     from starlette.applications import Starlette
+    from starlette.middleware.cors import CORSMiddleware
 
     app = Starlette(routes=_routes())
     if inside:
         _add_middleware(app)
+    if cors_outside:  # added after: outside the metrics middleware
+        app.add_middleware(CORSMiddleware, allow_origins=["*"])
     return app
 
 
@@ -210,5 +216,7 @@ def _side_by_side(bare: Any, wrapped: Any) -> Any:
 
 starlette_root = Lazy(lambda: _side_by_side(_starlette(False), _starlette(True)))
 fastapi_root = Lazy(lambda: _side_by_side(_fastapi(False), _fastapi(True)))
+starlette_cors_root = Lazy(lambda: _side_by_side(_starlette(False, True),
+                                                 _starlette(True, True)))
 starlette_whole_root = Lazy(lambda: _side_by_side(_starlette(False),
                                                   _whole(_starlette(False))))
