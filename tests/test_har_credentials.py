@@ -1016,3 +1016,43 @@ def test_a_body_cut_after_a_few_characters_like_the_keys_keeps_them() -> None:
                              request_body=body, request_body_size=len(body))
     log, _ = sent(exchange, max_body_bytes=body.index(b"ow") + 2)
     assert entry(log)["request"]["postData"]["text"] == '{"a": "flow'
+
+
+# -- the group's label and email (leak2) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("key", "label", "email", "expected"), [
+    pytest.param(KEY, KEY, KEY, (MASKED, MASKED), id="long-key-as-both"),
+    pytest.param(SHORT, SHORT, "k42@example.com", (mask(SHORT), "k42@example.com"),
+                 id="short-key-as-label"),
+    pytest.param("12345", "12345", None, (mask("12345"), None), id="number-key-as-label"),
+    # The grouping function's own text, built from the key: sent as given (the tests'
+    # f"{key}@example.com" emails; README says so).
+    pytest.param(KEY, f"Owner of {KEY}", f"{KEY}@example.com",
+                 (f"Owner of {KEY}", f"{KEY}@example.com"), id="long-key-inside-kept"),
+    pytest.param(SHORT, "k42 apples", "owl@example.com", ("k42 apples", "owl@example.com"),
+                 id="short-key-inside-kept"),
+    pytest.param(KEY, "Owlbert", "owl@example.com", ("Owlbert", "owl@example.com"),
+                 id="other-values-kept"),
+])
+def test_a_label_or_email_holding_the_key_sends_its_mask(
+        key: str, label: str, email: Any, expected: tuple[Any, Any]) -> None:
+    """SPEC 6: the key the grouping function returned never leaves in clear; a grouping
+    function returning ``{"api_key": k, "label": k}`` (no name at hand) sent k as the
+    label, beside its mask in group.id."""
+    exchange = make_exchange()
+    exchange.group = Group(key, label, email)
+    log = build_log(exchange)
+    assert_valid_log(log)
+    assert (log["group"].get("label"), log["group"].get("email")) == expected
+    assert log["group"]["id"] == mask(key)
+
+
+def test_a_label_holding_a_key_with_lone_surrogates_sends_its_mask() -> None:
+    """A key read with surrogateescape, the label its bytes read as latin-1."""
+    key = "owlbert-\udce9-key"
+    exchange = make_exchange()
+    exchange.group = Group(key, _key_bytes(key).decode("latin-1"), key)
+    group = json.loads(_encoded_both_ways(build_log(exchange)))["group"]
+    assert group == {"id": _expected_group_id(key), "label": _expected_group_id(key),
+                     "email": _expected_group_id(key)}

@@ -255,6 +255,20 @@ def build_entry(
     return entry
 
 
+def _without_key(value: str, key: str) -> str:
+    """A label or email that is the caller's key (a grouping function with no name at
+    hand returning ``{"api_key": k, "label": k}``) as the key's mask, as in ``group.id``
+    (SPEC 6: the key never leaves in clear). Any other label or email is the grouping
+    function's own text, sent as given, even one it built from the key."""
+    caller = for_key(key)
+    if caller is None:
+        return value
+    for spelling in (caller, *caller.aliases):
+        if value == spelling.key:
+            return spelling.masked
+    return value
+
+
 def build_log(
     exchange: Exchange,
     *,
@@ -267,9 +281,9 @@ def build_log(
     key = str(group_info.id)
     group: dict[str, str] = {"id": mask(key)}
     if group_info.label is not None:
-        group["label"] = str(group_info.label)
+        group["label"] = _without_key(str(group_info.label), key)
     if group_info.email is not None:
-        group["email"] = str(group_info.email)
+        group["email"] = _without_key(str(group_info.email), key)
     return {
         "_id": exchange.id,
         "group": group,
