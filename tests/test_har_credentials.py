@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import re
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, unquote_plus, urlsplit
@@ -1056,3 +1057,152 @@ def test_a_label_holding_a_key_with_lone_surrogates_sends_its_mask() -> None:
     group = json.loads(_encoded_both_ways(build_log(exchange)))["group"]
     assert group == {"id": _expected_group_id(key), "label": _expected_group_id(key),
                      "email": _expected_group_id(key)}
+
+
+# -- a key given as a number, and numbers in JSON (leak2) --------------------------------------
+
+
+@pytest.mark.parametrize(("key", "body", "expected"), [
+    pytest.param("12345", '{"api_key": 12345, "n": 123456, "m": 1234}',
+                 {"api_key": mask("12345"), "n": 123456, "m": 1234}, id="in-an-object"),
+    pytest.param("12345", "[12345, 12345.5, -12345, 1]", [mask("12345"), 12345.5, -12345, 1],
+                 id="in-an-array"),
+    pytest.param("12345", '{"api_key": "12345"}', {"api_key": mask("12345")},
+                 id="as-a-string"),
+    pytest.param("12.5", '{"price": 12.5, "n": 12.55}', {"price": mask("12.5"), "n": 12.55},
+                 id="a-float-key"),
+    pytest.param("-42", '{"a": [-42, 42]}', {"a": [mask("-42"), 42]}, id="a-negative-key"),
+    pytest.param("12345", '{"m": "{\\"id\\": 12345}"}',
+                 {"m": json.dumps({"id": mask("12345")}, separators=(",", ":"))},
+                 id="in-a-json-document-in-a-string"),
+])
+def test_a_short_number_key_is_masked_where_a_json_number_is_it(
+        key: str, body: str, expected: Any) -> None:
+    """A grouping function returning ``{"api_key": 12345}`` (a database id): the key is
+    the text "12345", masked where a JSON string is it, but a JSON number that is it
+    (``{"api_key": 12345}``, as the caller most likely sent it) went out in clear. It is
+    masked as the string is (a long key's number already was), the body staying JSON."""
+    log, _ = sent(with_body("application/json", body.encode(),
+                            response_headers=[("Content-Type", "application/json")],
+                            response_body=body.encode(), response_body_size=len(body)), key)
+    for side in (entry(log)["request"]["postData"], entry(log)["response"]["content"]):
+        assert json.loads(side["text"]) == expected
+
+
+@pytest.mark.parametrize(("place", "exchange", "path"), [
+    pytest.param("header", make_exchange(request_headers=[("X-Data", '{"id": 12345, "n": 1}')]),
+                 ("request", "headers", 0, "value"), id="json-in-a-header"),
+    pytest.param("form", with_body("application/x-www-form-urlencoded",
+                                   b"d=" + quote('{"id": 12345}').encode()),
+                 ("request", "postData", "params", 0, "value"), id="json-in-a-form-value"),
+    pytest.param("cut", with_body("application/json", b'{"id": 12345, "pad": "xxxxxxxx"}'),
+                 ("request", "postData", "text"), id="json-cut-short"),
+])
+def test_a_short_number_key_in_json_held_elsewhere_is_masked(
+        place: str, exchange: Any, path: tuple[Any, ...]) -> None:
+    options = {"max_body_bytes": 20} if place == "cut" else {}
+    log, _ = sent(exchange, "12345", **options)
+    node: Any = entry(log)
+    for step in path:
+        node = node[step]
+    assert re.search(r"(?<![\w.])12345(?![\w.])", node) is None, node
+    assert mask("12345") in node
+
+
+def number_grouping(req: Any) -> dict[str, Any]:
+    """A grouping function that returns the caller's id as a number, and as the label."""
+    caller = int(req.headers["X-Caller"])
+    return {"api_key": caller, "label": caller}
+
+
+def test_a_number_key_is_never_sent_in_clear_end_to_end(collector: Collector) -> None:
+    config = MetricsApiConfig(
+        api_key="rdme_project_key", grouping_function=number_grouping,
+        metrics_api=collector.url, readme_api_url=collector.url, buffer_length=1,
+    )
+    middleware = MetricsMiddleware(echo_app, config)
+    app = validator(LintMiddleware(middleware))
+    with ThreadedWSGIServer(app) as server:
+        answer = requests.post(f"{server.url}/v1/things?caller=12345",
+                               json={"caller": 12345, "n": 7},
+                               headers={"X-Caller": "12345"}, timeout=10)
+        assert answer.status_code == 200
+        (log,) = collector.wait_for_logs(1, timeout=30)
+    middleware.close()
+    assert_valid_log(log)
+    assert log["group"] == {"id": mask("12345"), "label": mask("12345")}
+    raw = b"".join(r.body for r in collector.received if r.path == "/v1/request").decode()
+    assert re.search(r"(?<![\w.?])12345(?![\w.])", raw) is None, raw
+
+
+_PLACEHOLDER = "\x00key\x00"
+_JSON_WITH_THE_KEY = st.recursive(
+    st.one_of(st.integers(-10**6, 10**6), st.floats(allow_nan=False, allow_infinity=False),
+              st.text(max_size=6), st.just(_PLACEHOLDER), st.booleans(), st.none()),
+    lambda children: st.one_of(st.lists(children, max_size=4),
+                               st.dictionaries(st.text(max_size=4), children, max_size=4)),
+    max_leaves=12)
+
+
+def _numbers_and_strings(node: Any) -> Iterable[Any]:
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from _numbers_and_strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _numbers_and_strings(value)
+    else:
+        yield node
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(given_key=st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False)),
+       document=_JSON_WITH_THE_KEY, as_string=st.booleans(),
+       place=st.sampled_from(["body", "header", "form", "cut"]), cut=st.integers(1, 200))
+def test_a_number_key_never_stays_a_json_value(given_key: Any, document: Any,
+                                                as_string: bool, place: str,
+                                                cut: int) -> None:
+    """Whatever number the grouping function returns as the key, and wherever a JSON
+    document holds it as a whole value (a number as the grouping function wrote it, or the
+    string of it), no JSON value of the log is it; the label that is it neither."""
+    from readme_metrics.grouping import Identifier
+
+    group = Identifier(lambda req: {"api_key": given_key, "label": given_key},
+                       logging.getLogger("tests.leak2"))(None)
+    assert group is not None
+    key = group.id
+    literal = json.dumps(key) if as_string else key
+    text = json.dumps(document).replace(json.dumps(_PLACEHOLDER), literal)
+    data = text.encode()
+    if place == "header":
+        exchange = make_exchange(request_headers=[("X-Data", text)])
+    elif place == "form":
+        exchange = with_body("application/x-www-form-urlencoded",
+                             b"d=" + quote(text).encode())
+    else:
+        exchange = with_body("application/json", data,
+                             response_headers=[("Content-Type", "application/json")],
+                             response_body=data, response_body_size=len(data))
+    exchange.group = group
+    log = build_log(exchange, max_body_bytes=cut if place == "cut" else 1 << 20)
+    assert_valid_log(log)
+    assert log["group"]["label"] == mask(key)
+    har = entry(log)
+    if place == "header":
+        texts = [har["request"]["headers"][-1]["value"]]
+    elif place == "form":
+        texts = [har["request"]["postData"]["params"][0]["value"]]
+    else:
+        texts = [har["request"]["postData"]["text"], har["response"]["content"]["text"]]
+    token = re.compile(r"(?:^|[\[:,]\s*)" + re.escape(key) + r"(?=\s*(?:[,\]}]|$))")
+    for sent_text in texts:
+        try:
+            values = list(_numbers_and_strings(json.loads(sent_text)))
+        except ValueError:  # cut short
+            assert token.search(sent_text) is None, (key, sent_text)
+            assert json.dumps(key) not in sent_text, (key, sent_text)
+            continue
+        for value in values:
+            assert value != key, (key, sent_text)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                assert json.dumps(value) != key, (key, sent_text)

@@ -65,6 +65,8 @@ _SHORT_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n
 # What a JSON text may hold outside its strings (numbers, literals, structure): a key
 # made of these only can be found there, where a mask would no longer be JSON.
 _OUTSIDE_STRINGS = frozenset("0123456789+-.eE truefalsn[]{},:\t\n\r")
+# A JSON number, as the parser reads one (RFC 8259 6).
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 
 #: Keys this long or longer are replaced inside values, not only as whole values.
 MIN_SUBSTRING_KEY = 8
@@ -96,7 +98,8 @@ class CallerKey:
 
     __slots__ = ("key", "masked", "inside", "aliases", "_lone", "_plain", "_bare",
                  "_spellings", "_quoted_mask", "_twice_quoted_mask", "_json_keys",
-                 "_escapes", "_url_spelling", "_json_spelling", "_anchor", "_probes")
+                 "_escapes", "_url_spelling", "_json_spelling", "_anchor", "_probes",
+                 "_number")
 
     def __init__(self, key: str, masked: Optional[str] = None) -> None:
         """``masked``: the mask to write instead of ``mask(key)`` (an alias's: its key's)."""
@@ -114,6 +117,9 @@ class CallerKey:
         self._plain = key.isascii() and key.isprintable() and not ('"' in key or "\\" in key)
         # A key that can be found outside a JSON text's strings (12345678 in {"id": 12345678}).
         self._bare = _OUTSIDE_STRINGS.issuperset(key)
+        # A short key that is a JSON number (a grouping function returning the caller's
+        # id as 12345): masked where a whole JSON number is it, as a whole string.
+        self._number = not self.inside and _JSON_NUMBER.fullmatch(key) is not None
         # How the key can be written in a URL: as is, percent-encoded, or form-encoded
         # (longest first: see _longest_first).
         self._spellings = _longest_first({key, quote(utf8(key), safe=""),
@@ -190,7 +196,7 @@ class CallerKey:
         """Whether a JSON ``text`` may hold a short key as a whole string: as a JSON string,
         escaped, or inside a JSON string holding JSON (its quotes escaped)."""
         return self._escaped(text) or any(spelling in text for spelling in self._json_keys) or (
-            "\\" in text and self._holds(text))
+            ("\\" in text or self._number) and self._holds(text))
 
     def _deepest(self, value: str) -> str:
         """A string of a JSON document in a JSON string, with a short key masked where it
@@ -485,11 +491,14 @@ class CallerKey:
         :meth:`_short_json`), one level deep."""
         numbers: list[str] = []  # the numbers that held the key, masked
         try:
-            if self._bare and self.inside and self.key in text:
+            if (self.inside and self._bare or self._number) and self.key in text:
                 def number(literal: str, parse: Any) -> Any:
-                    if self.key not in literal:
+                    if self.inside and self.key in literal:
+                        numbers.append(literal.replace(self.key, self.masked))
+                    elif literal == self.key:  # a short key: the whole number only
+                        numbers.append(self.masked)
+                    else:
                         return parse(literal)
-                    numbers.append(literal.replace(self.key, self.masked))
                     return numbers[-1]
 
                 document = json.loads(text, parse_int=lambda literal: number(literal, int),
@@ -540,6 +549,8 @@ class CallerKey:
         it: in a JSON text the parser could not help with (cut short, a number beyond a
         double), or text that is no JSON but escapes it so."""
         key = self.key
+        if self._number and JSON_START.match(text) is not None:
+            text = self._bare_numbers(text)
         # Decoded and compared first, as most such texts do not hold the key: no pattern
         # compiled, no slow search. A key with a quote, a backslash or a control character
         # has escapes that do not decode so: the pattern looks wherever there is one.
@@ -555,6 +566,18 @@ class CallerKey:
         if self.inside:
             masked = masked[1:-1]  # inside a string, where the key was
         return self._json_spelling.sub(lambda _: masked, text)
+
+    def _bare_numbers(self, text: str) -> str:
+        """A JSON ``text`` the parser could not read (cut short) with each number that is
+        the (short, numeric) key masked: a value after ``:``, ``[`` or ``,``, ended by
+        ``,``, ``]``, ``}`` or the text's end (a number cut there may have been longer:
+        masked all the same)."""
+        if self.key not in text:
+            return text
+        masked = json.dumps(self.masked)
+        return re.sub(r"([\[:,][ \t\r\n]*)" + re.escape(self.key)
+                      + r"(?=[ \t\r\n]*(?:[,\]}]|\Z))",
+                      lambda found: found[1] + masked, text)
 
 
 def _dumps(document: Any, source: str) -> str:
