@@ -375,7 +375,7 @@ def test_quick_start_never_sends_the_callers_key(collector: Collector) -> None:
 
 def test_readme_lists_every_credential_header() -> None:
     section = readme_sections()["What is sent, and how to keep secrets out"]
-    listed = {name.lower() for name in re.findall(r"`([A-Za-z-]+)`", section)}
+    listed = {name.lower() for name in re.findall(r"`([A-Za-z0-9-]+)`", section)}
     assert listed >= CREDENTIAL_HEADERS, sorted(CREDENTIAL_HEADERS - listed)
 
 
@@ -1133,6 +1133,37 @@ def test_a_number_key_is_never_sent_in_clear_end_to_end(collector: Collector) ->
     assert log["group"] == {"id": mask("12345"), "label": mask("12345")}
     raw = b"".join(r.body for r in collector.received if r.path == "/v1/request").decode()
     assert re.search(r"(?<![\w.?])12345(?![\w.])", raw) is None, raw
+
+
+# -- Cookie2 and Set-Cookie2 (RFC 2965, obsolete but still sent) (leak2) ----------------------
+
+
+@pytest.mark.parametrize(("side", "name", "value"), [
+    pytest.param("request", "Cookie2", '$Version="1"', id="cookie2"),
+    pytest.param("response", "Set-Cookie2", 'sid="s3cr3t-value"; Version="1"; Path="/"',
+                 id="set-cookie2"),
+    pytest.param("response", "set_cookie2", 'sid="s3cr3t-value"; Version="1"',
+                 id="set-cookie2-underscore"),
+])
+def test_cookie2_headers_are_masked_as_cookie_headers(side: str, name: str, value: str) -> None:
+    """RFC 2965's Set-Cookie2 carries cookies as Set-Cookie does (and Cookie2 goes with
+    them): its value went out in clear."""
+    headers = [(name, value)]
+    exchange = (make_exchange(request_headers=headers) if side == "request"
+                else make_exchange(response_headers=headers))
+    log, text = sent(exchange, key="other")
+    assert entry(log)[side]["headers"][0] == {"name": name, "value": mask(value)}
+    assert "s3cr3t" not in text
+
+
+def test_a_denied_cookie_of_set_cookie2_shows_nothing_in_the_mask() -> None:
+    """The mask shows a value's last 4 characters: a denied cookie's value is redacted
+    first, as in Set-Cookie, so they are not its own."""
+    exchange = make_exchange(response_headers=[
+        ("Set-Cookie2", 'theme="dark"; Version="1", sid="s3cr3t-9x7z"')])
+    log, _ = sent(exchange, key="other", redactor=Redactor(["sid"]))
+    value = entry(log)["response"]["headers"][0]["value"]
+    assert value == mask('theme="dark"; Version="1", sid=[REDACTED 13]')
 
 
 _PLACEHOLDER = "\x00key\x00"

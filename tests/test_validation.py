@@ -175,6 +175,17 @@ BROKEN = [
                  "the X-Api-Key value must be masked", id="api-key-header-clear"),
     pytest.param(_set(f"{E}.response.headers", [{"name": "X-Auth-Token", "value": "t0k3n"}]),
                  "the X-Auth-Token value must be masked", id="auth-token-response-clear"),
+    # A credential header named with "_" for "-" is masked by the library (Django reads
+    # x_api_key as X-Api-Key): the collector held it to that too (leak2).
+    pytest.param(_set(f"{E}.request.headers", [{"name": "x_api_key", "value": "k-bob"}]),
+                 "the x_api_key value must be masked", id="underscore-api-key-header-clear"),
+    pytest.param(_set(f"{E}.request.headers", [{"name": "Proxy_Authorization",
+                                                "value": "Basic eDp5"}]),
+                 "the Proxy_Authorization value must be masked",
+                 id="underscore-proxy-authorization-clear"),
+    pytest.param(_set(f"{E}.response.headers", [{"name": "Set-Cookie2",
+                                                 "value": 'sid="abc"; Version="1"'}]),
+                 "the Set-Cookie2 value must be masked", id="set-cookie2-clear"),
     pytest.param(_set(f"{E}.request.cookies", [{"name": "sid", "value": "abc"}]),
                  "cookie 'sid' must be masked", id="cookie-clear"),
     pytest.param(_set(f"{E}.request.queryString", [{"name": "a", "value": "1"}]),

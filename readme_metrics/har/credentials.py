@@ -43,6 +43,9 @@ __all__ = [
 #: Lower-case names of the headers whose values are always masked.
 CREDENTIAL_HEADERS: frozenset[str] = frozenset({
     "authorization", "proxy-authorization", "cookie", "set-cookie",
+    # RFC 2965's (obsolete, still sent by some clients and old servers): Set-Cookie2
+    # carries cookies as Set-Cookie does, Cookie2 goes with them.
+    "cookie2", "set-cookie2",
     "x-api-key", "api-key", "apikey", "x-apikey", "x-api-token", "api-token",
     "x-auth-token", "auth-token", "x-access-token", "access-token", "x-refresh-token",
     "x-session-token", "x-csrf-token", "x-xsrf-token", "x-client-secret", "private-token",

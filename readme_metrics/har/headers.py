@@ -82,13 +82,17 @@ def _without_redacted_cookies(name: str, value: str, redactor: Optional[Redactor
     """
     if redactor is None:
         return value
-    lowered = lower(name)
-    if lowered == "cookie":
+    lowered = lower(name).replace("_", "-")
+    if lowered in ("cookie", "cookie2"):
         parts = value.split(";")
         count = len(parts)
     elif lowered == "set-cookie":
         parts = value.split(";")
         count = 1  # the attributes after the first ";" are not cookies
+    elif lowered == "set-cookie2":
+        # RFC 2965: several cookies, each with its attributes, separated by ",".
+        return ",".join(_without_redacted_cookies("set-cookie", cookie, redactor)
+                        for cookie in value.split(","))
     else:
         return value
     changed = False

@@ -126,7 +126,7 @@ def assert_valid_log(log: dict) -> None:
         assert part["headersSize"] == -1, "headersSize is not -1"
         assert isinstance(part["bodySize"], int) and part["bodySize"] >= -1
         for header in part["headers"]:
-            if header["name"].lower() in _MASKED_HEADERS:
+            if header["name"].lower().replace("_", "-") in _MASKED_HEADERS:
                 assert _is_secret_shape(header["value"]), (
                     f"{header['name']} header is not masked: {header['value']!r}"
                 )

@@ -39,7 +39,10 @@ def _check_secrets(c: Checker, headers: list[dict[str, Any]], cookies: list[dict
                    path: str, masked: frozenset[str]) -> None:
     for index, header in enumerate(headers):
         name = str(header["name"])
-        if name.lower() in masked and "value" in header and not secret_shape(header["value"]):
+        # "_" for "-" (x_api_key) is the same header to Django, CGI and uWSGI: the library
+        # masks it as the dashed name.
+        if (name.lower().replace("_", "-") in masked and "value" in header
+                and not secret_shape(header["value"])):
             c.add(f"{path}.headers[{index}]", f"the {name} value must be masked, not sent in clear")
     for index, cookie in enumerate(cookies):
         if "value" in cookie and not secret_shape(cookie["value"]):
