@@ -148,3 +148,54 @@ def test_an_unhealing_tls_failure_drops_the_batch_at_once_with_one_warning(
 ])
 def test_outcome_of_error(error: Exception, verdict: str) -> None:
     assert outcome_of_error(error).verdict == verdict
+
+
+@pytest.mark.parametrize("direct", ROUTES)
+def test_a_tls_failure_is_told_once_on_either_route(collector: Collector, direct: bool) -> None:
+    """An https:// URL for the plain-HTTP collector: the cause read "SSLError: SSLError:
+    [SSL: WRONG_VERSION_NUMBER] ..." on the direct route, and on the requests route
+    "SSLError: _WatchedHTTPSPool(host=..., port=...): Max retries exceeded with url:
+    /v1/request (Caused by SSLError(SSLError(1, '[SSL: WRONG_VERSION_NUMBER] ...')))".
+    Either route now says it once, the same way."""
+    sender = Sender(make_transport(f"https://127.0.0.1:{collector.port}", direct), build_id,
+                    API_KEY)
+    outcome = sender.post(b"[]", 5.0)
+    sender.transport.close()
+    assert outcome.verdict == FAIL, outcome
+    meaning = "the server does not speak TLS (an https:// URL for a plain-HTTP server)"
+    assert outcome.cause.startswith(f"{meaning}; SSLError: [SSL: WRONG_VERSION_NUMBER] "), (
+        outcome.cause)
+    assert outcome.cause.count("SSLError") == 1, outcome.cause
+    assert outcome.cause.count("WRONG_VERSION_NUMBER") == 1, outcome.cause
+    assert "Caused by" not in outcome.cause and "Max retries" not in outcome.cause
+
+
+def test_the_warning_names_a_tls_failure_once(
+        collector: Collector, make_delivery: MakeDelivery,
+        caplog: pytest.LogCaptureFixture) -> None:
+    url = f"https://127.0.0.1:{collector.port}"
+    delivery = make_delivery(url, buffer_length=1)
+    delivery.submit(item("a"))
+    wait_until(lambda: delivery.stats["dropped"] == 1)
+    (warning,) = messages(caplog, logging.WARNING, "could not deliver")
+    assert warning.startswith(f"readme_metrics: could not deliver a batch of 1 log to {url}"
+                              "/v1/request: the server does not speak TLS"), warning
+    assert warning.count("SSLError") == 1 and warning.count("WRONG_VERSION_NUMBER") == 1, (
+        warning)
+
+
+@pytest.mark.parametrize(("error", "cause"), [
+    pytest.param(requests.exceptions.SSLError(urllib3.exceptions.MaxRetryError(
+        None, "/v1/request", urllib3.exceptions.SSLError(ssl.SSLCertVerificationError(
+            "hostname '127.0.0.1' doesn't match 'localhost'")))),
+        "SSLError: SSLCertVerificationError: hostname '127.0.0.1' doesn't match 'localhost'",
+        id="urllib3-1-host-name"),
+    pytest.param(requests.ConnectionError(ConnectionRefusedError(111, "Connection refused")),
+                 "ConnectionError: ConnectionRefusedError: [Errno 111] Connection refused",
+                 id="refused"),
+    pytest.param(requests.Timeout("no complete answer within 3s"),
+                 "Timeout: no complete answer within 3s", id="timeout"),
+    pytest.param(requests.ConnectionError(), "ConnectionError", id="no-message"),
+])
+def test_a_cause_names_each_kind_once(error: Exception, cause: str) -> None:
+    assert outcome_of_error(error).cause.endswith(cause), outcome_of_error(error).cause

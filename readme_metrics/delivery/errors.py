@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
+from typing import Optional
 
 import requests
 
@@ -26,15 +27,57 @@ def requests_error(exc: Exception, fired: bool, seconds: float,
         return requests.Timeout(f"no complete answer within {seconds:g}s")
     if isinstance(exc, requests.RequestException):
         return exc
-    detail = f"{type(exc).__name__}: {exc}"
+    # The error itself as the argument, as requests wraps urllib3's: described() names it.
     if isinstance(exc, ssl.SSLError):
-        return requests.exceptions.SSLError(detail)
+        return requests.exceptions.SSLError(exc)
     if isinstance(exc, (TimeoutError, socket.timeout)):  # not one before Python 3.10
         if connecting:
-            return requests.exceptions.ConnectTimeout(detail)
-        return requests.exceptions.ReadTimeout(detail)
+            return requests.exceptions.ConnectTimeout(exc)
+        return requests.exceptions.ReadTimeout(exc)
     if isinstance(exc, (OSError, http.client.HTTPException)):
-        return requests.ConnectionError(detail)
+        return requests.ConnectionError(exc)
     # Unexpected (a bug here or in the HTTP client): still an I/O failure to the policy,
     # retried and logged with its type, never raised into the sender as something else.
-    return requests.ConnectionError(f"unexpected {detail}")
+    return requests.ConnectionError(f"unexpected {type(exc).__name__}: {exc}")
+
+
+def _wrapped(exc: BaseException) -> Optional[BaseException]:
+    """The error ``exc`` only wraps: requests' exceptions and urllib3's SSLError hold it
+    as their one argument, urllib3's MaxRetryError as its ``reason``."""
+    if exc.args and isinstance(exc.args[0], BaseException):
+        return exc.args[0]
+    reason = getattr(exc, "reason", None)
+    return reason if isinstance(reason, BaseException) else None
+
+
+def chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the errors it wraps, outermost first (bounded: a cycle ends it)."""
+    found = [exc]
+    inner = _wrapped(exc)
+    while inner is not None and len(found) < 16 and all(inner is not e for e in found):
+        found.append(inner)
+        inner = _wrapped(inner)
+    return found
+
+
+def described(exc: BaseException) -> str:
+    """A failed POST in one line, each kind of failure named once: the type the policy
+    sees, then the innermost error it wraps, by type when that is another one, with its
+    message (``SSLError: [SSL: WRONG_VERSION_NUMBER] wrong version number``,
+    ``ConnectionError: ConnectionRefusedError: [Errno 111] Connection refused``).
+
+    requests wraps urllib3's MaxRetryError, which wraps urllib3's SSLError, which wraps
+    ssl's: ``str()`` of the outermost repeated every layer ("SSLError: ...(Caused by
+    SSLError(SSLError(1, '[SSL: ...')))").
+    """
+    inner = chain(exc)[-1]
+    name, inner_name = type(exc).__name__, type(inner).__name__
+    if len(inner.args) == 1 and isinstance(inner.args[0], str):
+        message = inner.args[0]  # ssl's errors without an errno show their args' tuple
+    else:
+        try:
+            message = str(inner)
+        except Exception:  # noqa: BLE001 - an error whose __str__ raises: its type says it
+            message = ""
+    named = name if inner_name == name else f"{name}: {inner_name}"
+    return f"{named}: {message}" if message else named

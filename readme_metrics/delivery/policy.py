@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from readme_metrics._random import uniform01
+from readme_metrics.delivery.errors import chain, described
 
 #: Attempts per batch (the first one included) before it is dropped.
 MAX_ATTEMPTS = 5
@@ -175,10 +176,14 @@ def outcome_of_status(status: int, reason: str, retry_after: Optional[str],
 def outcome_of_error(exc: BaseException) -> Outcome:
     """A POST that got no answer (connection error, timeout) is retried, unless it failed
     on TLS in a way retrying cannot heal (:data:`UNHEALING_TLS`): that fails at once."""
-    cause = f"{type(exc).__name__}: {exc}"
+    cause = described(exc)
     if type(exc).__name__ == "SSLError":  # requests' SSLError, on either route
+        # OpenSSL's reason is in a message, a host name check's error is named by its type
+        # (urllib3 1.x), and str() of the outermost shows every layer as repr.
+        said = " ".join([f"{type(exc).__name__}: {exc}"]
+                        + [f"{type(e).__name__}({e}" for e in chain(exc)])
         for reason, meaning in UNHEALING_TLS.items():
-            if reason in cause:
+            if reason in said:
                 return Outcome(FAIL, f"{meaning}; {cause}")
     return Outcome(RETRY, cause)
 
