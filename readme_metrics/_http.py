@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["TOKEN", "is_token"]
+__all__ = ["TOKEN", "is_token", "shown_url"]
 
 # RFC 9110 section 5.6.2 token: what a method or a header field name may be made of.
 TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
@@ -13,3 +13,15 @@ TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 def is_token(text: str) -> bool:
     """True when ``text`` is a whole RFC 9110 token (a method or header name)."""
     return TOKEN.match(text) is not None
+
+
+# A URL's authority after "//" up to its path, query or fragment, and the "user:password@"
+# that may start it (up to its last "@", as urlsplit reads it).
+_USERINFO = re.compile(r"(//)([^/?#]*)@")
+
+
+def shown_url(url: str) -> str:
+    """``url`` for a message or an error: its userinfo (``user:password@``, a credential)
+    replaced by ``***@``. Any text, a URL that does not parse too (what is refused is
+    shown)."""
+    return _USERINFO.sub(r"\1***@", url, count=1) if "@" in url else url

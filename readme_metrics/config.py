@@ -28,6 +28,7 @@ from typing import (
 )
 
 from readme_metrics import _env
+from readme_metrics._http import shown_url
 from readme_metrics._logging import LogLimiter, QuietLogger
 from readme_metrics.option_checks import is_loopback_url, meant_variable
 from readme_metrics.options import BY_NAME, OPTIONS, Option
@@ -291,7 +292,7 @@ class MetricsApiConfig:
             return "MetricsApiConfig(enabled=False)"
         return (
             f"MetricsApiConfig(api_key='...{self.api_key[-4:]}', "
-            f"buffer_length={self.buffer_length}, metrics_api={self.metrics_api!r}, "
+            f"buffer_length={self.buffer_length}, metrics_api={shown_url(self.metrics_api)!r}, "
             f"background_worker_mode={self.background_worker_mode})"
         )
 

@@ -33,6 +33,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from urllib3.util import Url, parse_url
 
+from readme_metrics._http import shown_url
 from readme_metrics._logging import QuietLogger
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import process
@@ -182,6 +183,7 @@ class DocsUrl:
 
     def _lookup(self, state: _State) -> None:
         url = f"{self.config.docs_lookup_url or self.config.readme_api_url}/v1"
+        shown = shown_url(url)  # for the warnings: a user and password it holds are not
         session = self._session or requests.Session()
         try:
             target = url
@@ -210,24 +212,24 @@ class DocsUrl:
                     return
                 why = _redirect_refused(url, target)
                 if why is not None:
-                    self._failed(state, f"{url} {why}")
+                    self._failed(state, f"{shown} {why}")
                     return
             else:
-                self._failed(state, f"{url} redirected more than {MAX_REDIRECTS} times")
+                self._failed(state, f"{shown} redirected more than {MAX_REDIRECTS} times")
                 return
             if status != 200:
                 refused = " (the API key was refused)" if status in (401, 403) else ""
-                self._failed(state, f"{url} answered HTTP {status}{refused}")
+                self._failed(state, f"{shown} answered HTTP {status}{refused}")
                 return
             if len(content) > MAX_CONTENT:
-                self._failed(state, f"{url} answered more than {MAX_CONTENT} bytes")
+                self._failed(state, f"{shown} answered more than {MAX_CONTENT} bytes")
                 return
             try:
                 base = _valid_base(json.loads(content).get("baseUrl"))
             except (ValueError, AttributeError):
                 base = None
             if base is None:
-                self._failed(state, f"{url} did not answer a JSON baseUrl http(s) URL")
+                self._failed(state, f"{shown} did not answer a JSON baseUrl http(s) URL")
                 return
             with _lock:
                 state.base = base
@@ -235,9 +237,9 @@ class DocsUrl:
                 state.running = False
         except requests.RequestException as exc:
             # The exception text carries the URL but never the key (sent in a header).
-            self._failed(state, f"{url}: {type(exc).__name__}")
+            self._failed(state, f"{shown}: {type(exc).__name__}")
         except Exception as exc:  # a daemon thread must not die with a traceback
-            self._failed(state, f"{url}: unexpected {type(exc).__name__}")
+            self._failed(state, f"{shown}: unexpected {type(exc).__name__}")
         finally:
             if self._session is None:
                 session.close()

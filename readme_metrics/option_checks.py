@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Collection, Optional
 from urllib.parse import SplitResult, urlsplit
 
 from readme_metrics._dotted import ImportedOnFirstCall, import_dotted, too_early_for_django
+from readme_metrics._http import shown_url
 
 if TYPE_CHECKING:
     from readme_metrics.options import Option
@@ -161,9 +162,9 @@ def http_url(option: Option, value: Any) -> Optional[str]:
     try:
         parts = urlsplit(text)
     except ValueError:  # "http://[::1": an unclosed or invalid IP literal
-        raise option.invalid(value, hint="not a valid URL") from None
+        raise option.invalid(shown_url(value), hint="not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise option.invalid(value)
+        raise option.invalid(shown_url(value))
     url = text.rstrip("/")
     appended = _appended_path(option, url)
     problem = _url_problem(text, parts)
@@ -173,7 +174,7 @@ def http_url(option: Option, value: Any) -> Optional[str]:
                    if appended is not None else
                    "a base URL has no query or fragment (the library appends paths to it)")
     if problem is not None:
-        raise option.invalid(value, hint=problem)
+        raise option.invalid(shown_url(value), hint=problem)
     if appended is None:
         return url
     return url[:-len(appended)].rstrip("/")
@@ -186,7 +187,7 @@ def appended_path_warning(option: Option, given: Any, value: Any) -> Optional[st
     if appended is None:
         return None
     return (f"readme_metrics: {option.label()} ends in {appended}, which the library adds "
-            f"itself: using {value}")
+            f"itself: using {shown_url(value)}")
 
 
 # RFC 9110 5.6.2: a method is a token; "GET POST" (spaces) or "GET;POST" would be one

@@ -1418,3 +1418,33 @@ def test_start_up_warnings_go_to_the_configs_logger(
     assert all(r.levelno == logging.WARNING for r in kept.records)
     assert default.records == []
     assert capfd.readouterr() == ("", "")
+
+
+# -- a URL's user and password are never shown (leak2) ---------------------------------------
+
+
+@pytest.mark.parametrize("url", [
+    pytest.param("http://owl:pw-s3cr3t@", id="no-host"),
+    pytest.param("ftp://owl:pw-s3cr3t@h.example", id="not-http"),
+    pytest.param("http://owl:pw-s3cr3t@h.example:99999", id="bad-port"),
+    pytest.param("http://owl:pw-s3cr3t@h.example/api?x=1", id="query"),
+    pytest.param("http://owl:pw-s3cr3t@[::1", id="unclosed-bracket"),
+])
+@pytest.mark.parametrize("option", ["metrics_api", "readme_api_url", "base_log_url"])
+def test_an_invalid_url_is_refused_without_its_password(url: str, option: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(api_key="rdme_x", grouping_function=lambda req: None,
+                         **{option: url})  # type: ignore[arg-type]
+    assert option in str(raised.value)
+    assert "s3cr3t" not in str(raised.value) and "owl" not in str(raised.value), raised.value
+
+
+def test_the_config_repr_and_warnings_never_show_a_urls_password(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    config = MetricsApiConfig(api_key="rdme_x", grouping_function=lambda req: None,
+                              metrics_api="https://owl:pw-s3cr3t@h.example/v1/request")
+    assert config.metrics_api == "https://owl:pw-s3cr3t@h.example"  # used as given
+    assert "s3cr3t" not in repr(config) and "h.example" in repr(config)
+    shown = "\n".join(record.getMessage() for record in caplog.records)
+    assert "ends in /v1/request" in shown and "s3cr3t" not in shown, shown

@@ -423,3 +423,16 @@ def test_the_lookup_never_follows_a_redirect_off_its_host_or_to_plain_http(
             else "redirected to another host (http://localhost)") in text, text
     assert config.api_key not in text
     assert docs.base() is None
+
+
+def test_a_failed_lookup_never_logs_the_password_of_its_url(
+        collector: Collector, records: Records) -> None:
+    """README_API_URL may carry a user and password (a proxy's, or a gateway's, in front
+    of ReadMe's API): the warning quoted the URL whole (leak2)."""
+    collector.get_v1 = lambda received: Reply(404)
+    url = collector.url.replace("http://", "http://owl:pw-s3cr3t@")
+    DocsUrl(make_config(url, records)).base()
+    records.wait_for(1)
+    text = records.text()
+    assert "could not look up" in text and f"127.0.0.1:{collector.port}" in text
+    assert "s3cr3t" not in text and "owl:" not in text, text
