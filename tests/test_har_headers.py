@@ -323,3 +323,47 @@ def test_a_header_name_with_underscores_is_the_dashed_one(
     entry = entry_of(exchange, redactor=redactor)
     assert entry["request"]["headers"] == [{"name": name, "value": expected}]
     assert entry["response"]["headers"] == [{"name": name, "value": expected}]
+
+
+def _masked_userinfo(url: str, userinfo: str) -> str:
+    from urllib.parse import quote
+
+    return url.replace(userinfo + "@", quote(spec_mask(userinfo), safe="") + "@", 1)
+
+
+@pytest.mark.parametrize(("name", "value", "userinfo"), [
+    pytest.param("Referer", "https://bob:s3cretpw@app.example/p?x=1", "bob:s3cretpw",
+                 id="referer"),
+    pytest.param("Location", "https://bob:s3cretpw@h.example/next", "bob:s3cretpw",
+                 id="location"),
+    # A token as the user alone (https://<token>@host, as git hosts take one).
+    pytest.param("Content-Location", "https://ghp_t0k3n1234@h.example/r", "ghp_t0k3n1234",
+                 id="user-alone"),
+    pytest.param("Location", "//bob:s3cretpw@h.example/next", "bob:s3cretpw",
+                 id="scheme-relative"),
+    pytest.param("Link", "<https://bob:s3cretpw@h.example/p?page=2>; rel=next",
+                 "bob:s3cretpw", id="link-target"),
+])
+def test_a_user_and_password_in_a_url_header_are_masked(name: str, value: str,
+                                                         userinfo: str) -> None:
+    """A URL's userinfo is a credential (a browser sends it as Authorization: Basic): in a
+    header holding a URL it went out in clear. It is masked as Authorization is, the
+    mask percent-encoded so the URL stays a URL (leak2)."""
+    entry = entry_of(make_exchange(request_headers=[("Host", "h"), (name, value)],
+                                   status=302, response_headers=[(name, value)]))
+    expected = _masked_userinfo(value, userinfo)
+    for side in ("request", "response"):
+        assert [h["value"] for h in entry[side]["headers"] if h["name"] == name] == [
+            expected]
+    if name == "Location":
+        assert entry["response"]["redirectURL"] == expected
+
+
+@pytest.mark.parametrize("value", [
+    pytest.param("https://h.example/p?email=a@b.example", id="at-in-the-query"),
+    pytest.param("/p/a@b", id="at-in-a-path"),
+    pytest.param("mailto:a@b.example", id="no-authority"),
+])
+def test_an_at_sign_outside_the_authority_is_kept(value: str) -> None:
+    entry = entry_of(make_exchange(status=302, response_headers=[("Location", value)]))
+    assert entry["response"]["redirectURL"] == value

@@ -13,12 +13,12 @@ import math
 import re
 import time
 from email.utils import mktime_tz, parsedate_tz
-from typing import Any, Optional
-from urllib.parse import quote
+from typing import Any, Callable, Optional
+from urllib.parse import quote, unquote
 
 from readme_metrics.har.credentials import CREDENTIAL_HEADERS, URL_HEADERS, CallerKey
 from readme_metrics.har.redaction import Redactor, redacted
-from readme_metrics.masking import mask
+from readme_metrics.masking import is_masked, mask
 
 __all__ = [
     "MASKED_HEADERS", "header", "headers", "lower", "request_cookies", "response_cookies",
@@ -147,6 +147,28 @@ def _denies(redactor: Redactor, name: str, dashed: Optional[str]) -> bool:
     return redactor.denies(name) or (dashed is not None and redactor.denies(dashed))
 
 
+def _hidden_userinfo(url: str, hide: Callable[[str], str]) -> str:
+    """``url`` with its userinfo (``user:password@``) replaced by ``hide(userinfo)``,
+    percent-encoded so that it stays a URL."""
+    if "@" not in url:
+        return url
+    scheme, sep, rest = url.partition("//")
+    if sep and (not scheme or scheme.endswith(":")):
+        end = min((at for at in (rest.find("/"), rest.find("?"), rest.find("#"))
+                   if at >= 0), default=len(rest))
+        userinfo, at, host = rest[:end].rpartition("@")
+        if at:
+            url = scheme + sep + quote(hide(userinfo), safe="") + at + host + rest[end:]
+    return url
+
+
+def _masked_userinfo(userinfo: str) -> str:
+    """A URL's userinfo as a credential header's value: its mask (one hidden already, by
+    the lists or as the caller's key, stays as it is)."""
+    shown = unquote(userinfo)
+    return shown if is_masked(shown) or shown.startswith("[REDACTED") else mask(userinfo)
+
+
 def _unkeyed_hidden(url: str) -> str:
     """``url`` with the parts no key names redacted whole (percent-encoded, so it stays a
     URL): the fragment (an OAuth redirect carries its access token there) and the
@@ -154,14 +176,7 @@ def _unkeyed_hidden(url: str) -> str:
     url, hash_mark, fragment = url.partition("#")
     if hash_mark:
         url += "#" + quote(redacted(fragment), safe="")
-    scheme, sep, rest = url.partition("//")
-    if sep and (not scheme or scheme.endswith(":")):
-        end = min((at for at in (rest.find("/"), rest.find("?"), rest.find("#"))
-                   if at >= 0), default=len(rest))
-        userinfo, at, host = rest[:end].rpartition("@")
-        if at:
-            url = scheme + sep + quote(redacted(userinfo), safe="") + at + host + rest[end:]
-    return url
+    return _hidden_userinfo(url, redacted)
 
 
 def _unlisted(value: str, kind: int, redactor: Redactor, caller: Optional[CallerKey]) -> str:
@@ -180,7 +195,8 @@ def _link_targets(value: str, redactor: Optional[Redactor], caller: Optional[Cal
     are (the rest of it, the caller's key masked as in any header, by the caller)."""
     def scrubbed(url: str) -> str:
         url = url if redactor is None else redactor.url(url)
-        return url if caller is None else caller.url(url)
+        url = url if caller is None else caller.url(url)
+        return _hidden_userinfo(url, _masked_userinfo)
 
     value = _LINK_TARGET.sub(lambda found: f"<{scrubbed(found[1])}>", value)
     if "anchor" not in value.lower():
@@ -255,6 +271,8 @@ def headers(
                 value = redactor.url(value)
             if caller is not None:
                 value = caller.url(value)
+            # A user and password in it are a credential (sent as Authorization: Basic).
+            value = _hidden_userinfo(value, _masked_userinfo)
         else:
             if kind == _LINK or redactor is not None and value[:1] in _JSON_OPEN:
                 value = (_link_targets(value, redactor, caller) if kind == _LINK
