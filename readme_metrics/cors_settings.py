@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from readme_metrics._env import blamed, flag, setting
 from readme_metrics._http import is_token
+from readme_metrics._logging import QuietLogger
 from readme_metrics._wording import wrong_type
 
 __all__ = ["CORSSettings", "normalise_origin"]
@@ -100,7 +101,9 @@ class CORSSettings:
         if settings.allow_any and settings.allow_credentials:
             # Legal (the origin is echoed, never "*"), but it lets any site send
             # credentialed requests: say so once, where the operator will see it.
-            logging.getLogger("readme_metrics").warning(
+            # Through QuietLogger: a filter or handler of the app's that raises must not
+            # make building the middleware fail.
+            QuietLogger(logging.getLogger("readme_metrics")).warning(
                 "CORS allows any origin with credentials"
             )
         return settings

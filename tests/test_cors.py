@@ -391,6 +391,23 @@ def test_wildcard_with_credentials_is_warned(caplog: pytest.LogCaptureFixture) -
     assert record.getMessage() == "CORS allows any origin with credentials"
 
 
+def test_a_raising_log_filter_does_not_break_building_the_middleware() -> None:
+    """The app configures the logger: a filter of its that raises loses the warning
+    only, and the middleware is built (it raised out of ``CORSMiddleware()``)."""
+    class Raising(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            raise RuntimeError("the app's filter")
+
+    logger = logging.getLogger("readme_metrics")
+    broken = Raising()
+    logger.addFilter(broken)
+    try:
+        cors = CORSMiddleware(plain_app(), "*", allow_credentials=True)
+    finally:
+        logger.removeFilter(broken)
+    assert cors.allow_credentials is True
+
+
 @pytest.mark.parametrize("variable, value, option", [
     pytest.param("CORS_ALLOWED", "example.com", "allowed_origins", id="origin-no-scheme"),
     pytest.param("CORS_ALLOWED", "https://example.com/path", "allowed_origins",
