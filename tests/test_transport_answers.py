@@ -8,12 +8,11 @@ body without end, and repeated headers: real servers on 127.0.0.1 that speak raw
 from __future__ import annotations
 
 import json
-import re
 import socket
 import struct
 import threading
 import time
-from typing import Callable, Optional
+from typing import Callable
 
 import pytest
 import requests
@@ -24,6 +23,7 @@ from readme_metrics.delivery.errors import described, requests_error
 from readme_metrics.delivery.sender import Sender
 from readme_metrics.transport import Transport
 from tests.support.delivery import build_id, item
+from tests.support.raw_requests import read_body, read_head
 from tests.support.transports import (
     API_KEY,
     ROUTES,
@@ -67,32 +67,6 @@ class RawServer:
 
     def close(self) -> None:
         self._sock.close()
-
-
-def read_head(conn: socket.socket) -> Optional[bytes]:
-    """The request's header block (and whatever of the body came with it)."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return None
-        data += chunk
-    return data
-
-
-def read_request(conn: socket.socket) -> Optional[bytes]:
-    """The request's body, read in full (by its Content-Length); None if it ended."""
-    data = read_head(conn)
-    if data is None:
-        return None
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = re.search(rb"(?i)content-length:\s*(\d+)", head)
-    while length and len(body) < int(length.group(1)):
-        chunk = conn.recv(65536)
-        if not chunk:
-            return None
-        body += chunk
-    return body
 
 
 # -- an answer before the body was read ------------------------------------------------
@@ -142,7 +116,7 @@ def test_an_endless_answer_body_is_read_only_so_far(head: bytes, direct: bool) -
     # The server sends 4 MB (standing for endless), then waits for the client to leave:
     # a client reading to the end would wait until its timeout.
     def endless(conn: socket.socket) -> None:
-        if read_request(conn) is None:
+        if read_body(conn) is None:
             return
         conn.sendall(head)
         piece = b"10000\r\n" + _PIECE + b"\r\n" if b"chunked" in head else _PIECE
@@ -169,7 +143,7 @@ def _broken_after_the_head(head: bytes, then: bytes, how: str) -> Callable[[sock
     its body), then ending the connection ``how``: "close", "reset" or "hold" (silent
     until the client leaves)."""
     def answer(conn: socket.socket) -> None:
-        if read_request(conn) is None:
+        if read_body(conn) is None:
             return
         conn.sendall(head + then)
         if how == "reset":  # SO_LINGER 0: the close sends a RST
@@ -231,7 +205,7 @@ def test_an_answer_that_is_not_http_is_a_failed_post(reply: bytes, direct: bool)
     # server would send on this one cannot be known). A body broken after them is the
     # test above.
     def broken(conn: socket.socket) -> None:
-        if read_request(conn) is not None:
+        if read_body(conn) is not None:
             conn.sendall(reply)
             conn.recv(1)  # until the client closes (or the guard)
 
@@ -279,7 +253,7 @@ def test_a_batch_answered_202_with_a_header_line_over_64_kib_is_delivered_once(
     posts: list[bytes] = []
 
     def absurd(conn: socket.socket) -> None:
-        body = read_request(conn)
+        body = read_body(conn)
         if body is not None:
             posts.append(body)
             conn.sendall(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n"
@@ -326,7 +300,7 @@ def test_bytes_after_an_answer_are_never_taken_for_the_next_one() -> None:
     # segment): the direct route does not reuse that connection, so the next POST reads
     # its own answer, not the stray one.
     def chatty(conn: socket.socket) -> None:
-        while read_request(conn) is not None:
+        while read_body(conn) is not None:
             conn.sendall(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
                          b"HTTP/1.1 500 Stray\r\nContent-Length: 0\r\n\r\n")
 
@@ -344,7 +318,7 @@ def test_bytes_sent_to_an_idle_connection_are_never_taken_for_the_next_answer(
     stray = threading.Event()
 
     def late(conn: socket.socket) -> None:
-        while read_request(conn) is not None:
+        while read_body(conn) is not None:
             conn.sendall(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
             if not stray.is_set():
                 answered.wait(10)
@@ -372,7 +346,7 @@ def test_a_connection_switched_to_another_protocol_is_not_reused(direct: bool) -
     # say (found by diffreview4; http.client, and urllib3 after it, keep such a
     # connection).
     def switching(conn: socket.socket) -> None:
-        while read_request(conn) is not None:
+        while read_body(conn) is not None:
             conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n")
 
     assert statuses_and_connections(switching, posts=2, direct=direct) == ([101, 101], 2)
@@ -400,7 +374,7 @@ def test_a_repeated_retry_after_is_read_as_its_first_value(direct: bool) -> None
     # Both clients must give the policy the same delay: http.client's get() gives the
     # first value, requests' headers the two joined ("5, 10", which no parser reads).
     def twice(conn: socket.socket) -> None:
-        while read_request(conn) is not None:
+        while read_body(conn) is not None:
             conn.sendall(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 5\r\n"
                          b"Retry-After: 10\r\nContent-Length: 0\r\n\r\n")
 
@@ -419,7 +393,7 @@ def test_conflicting_content_lengths_are_refused(direct: bool) -> None:
     # Which length is right cannot be known (a smuggling pattern): requests refuses
     # such an answer, and so does the direct route, rather than trust the first.
     def conflicting(conn: socket.socket) -> None:
-        if read_request(conn) is not None:
+        if read_body(conn) is not None:
             conn.sendall(b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n"
                          b"Content-Length: 5\r\n\r\nokxyz")
             conn.recv(1)

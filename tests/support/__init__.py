@@ -36,6 +36,8 @@
   ``LifespanShutdown``, a lifespan shutdown scripted, for the in-process ASGI tests.
 - ``exchanges``: a plain exchange to vary, sample bodies (a PNG, a multipart form and the
   params it decodes to) and the log as it is sent, for the HAR tests.
+- ``raw_requests``: ``read_head``, ``read_request`` and ``read_body``, the requests a
+  raw-socket stand-in API reads itself (``drip``, ``hangup``, test_transport_answers.py).
 - ``hangup``: ``HangupServer``, a Metrics API that answers, then drops a kept-alive
   connection without warning.
 - ``proxy``: a forward HTTP proxy on 127.0.0.1 that records what went through it.

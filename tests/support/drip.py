@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import socket
 import ssl
 import threading
 from typing import Optional
+
+from tests.support.raw_requests import read_body
 
 
 class DripServer:
@@ -47,22 +48,6 @@ class DripServer:
                 return
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
-    def _read_request(self, conn: socket.socket) -> bool:
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return False
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        length = re.search(rb"(?i)content-length:\s*(\d+)", head)
-        while length and len(body) < int(length.group(1)):
-            chunk = conn.recv(65536)
-            if not chunk:
-                return False
-            body += chunk
-        return True
-
     def _client_left(self, conn: socket.socket) -> bool:
         if self.context is not None:  # no peeking under TLS: a failed send tells
             return False
@@ -81,7 +66,7 @@ class DripServer:
         try:
             if self.context is not None:
                 conn = self.context.wrap_socket(conn, server_side=True)
-            if not self._read_request(conn):
+            if read_body(conn) is None:
                 return
             with self._lock:
                 self.requests += 1

@@ -8,10 +8,11 @@ fail that POST so it is retried; never lose a log, never send one twice.
 
 from __future__ import annotations
 
-import re
 import socket
 import struct
 import threading
+
+from tests.support.raw_requests import read_request
 
 _ACCEPTED = b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
 
@@ -57,7 +58,7 @@ class HangupServer:
         buffered = b""
         try:
             for _ in range(self.after):
-                body, buffered = _read_request(conn, buffered)
+                body, buffered = read_request(conn, buffered)
                 if body is None:
                     return
                 with self._cond:
@@ -91,20 +92,3 @@ class HangupServer:
     def close(self) -> None:
         self._sock.close()
 
-
-def _read_request(conn: socket.socket, data: bytes) -> tuple[bytes | None, bytes]:
-    """One request's body (None if the client went away first) and what follows it."""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return None, b""
-        data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    match = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
-    length = int(match.group(1)) if match else 0
-    while len(rest) < length:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return None, b""
-        rest += chunk
-    return rest[:length], rest[length:]

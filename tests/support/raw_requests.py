@@ -1,0 +1,48 @@
+"""Reading the requests a raw-socket test server gets, by their Content-Length.
+
+The stand-in APIs that break HTTP on purpose (``drip``, ``hangup``, the answers of
+test_transport_answers.py) read each request themselves off the socket, then answer
+with bytes of their own: these are their readers.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from typing import Optional
+
+_CONTENT_LENGTH = re.compile(rb"(?i)\r\ncontent-length:\s*(\d+)")
+
+
+def read_head(conn: socket.socket, data: bytes = b"") -> Optional[bytes]:
+    """The request's header block and whatever of the body came with it (``data``: what
+    was read of it already); None if the client went away first."""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def read_request(conn: socket.socket, data: bytes = b"") -> tuple[Optional[bytes], bytes]:
+    """One request's body, read in full (None if the client went away first), and what
+    came after it on a kept-alive connection (``data``: what was read of it already)."""
+    head = read_head(conn, data)
+    if head is None:
+        return None, b""
+    head, _, rest = head.partition(b"\r\n\r\n")
+    match = _CONTENT_LENGTH.search(head)
+    length = int(match.group(1)) if match else 0
+    while len(rest) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None, b""
+        rest += chunk
+    return rest[:length], rest[length:]
+
+
+def read_body(conn: socket.socket) -> Optional[bytes]:
+    """One request's body (None if the client went away first), for a server that answers
+    each request before the client sends another."""
+    return read_request(conn)[0]
