@@ -49,7 +49,7 @@ from tests.support.fake_api import (
 )
 from tests.support.har_check import assert_valid_log
 from tests.support.polling import PATIENCE
-from tests.support.processes import OWN_GROUP, end_stragglers
+from tests.support.processes import OWN_GROUP, stop_server
 from tests.support.sessions import close_connections
 from tests.support.wsgi import ThreadedWSGIServer
 
@@ -233,13 +233,7 @@ def serve(argv: list[str], env: dict[str, str], cwd: Path, port: int) -> Iterato
             failure = None
         finally:
             exited = process.poll()
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            end_stragglers(process)
+            stop_server(process)
     if failure is not None:
         said = output.read_text(errors="replace")[-_SAID:] or "(nothing)"
         how = "stopped since" if exited is None else f"it had exited with {exited}"

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from tests.support.fake_api import Collector
-from tests.support.processes import OWN_GROUP, end_stragglers
+from tests.support.processes import OWN_GROUP, stop_server
 from tests.test_e2e_servers import UWSGI, server_env
 from tests.test_slow_client import SAFETY, docs_collector, logged_body  # noqa: F401
 
@@ -81,13 +81,7 @@ def uwsgi_unix(tmp_path: Path, collector: Collector, attribute: str, *options: s
                     time.sleep(0.05)
             yield path
         finally:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            end_stragglers(process)
+            stop_server(process)
 
 
 def slow_then_other(path: str, trace: str, sent: bytes) -> tuple[bytes, bytes]:
