@@ -2,7 +2,9 @@
 
 Written from /work/shared/SPEC.md alone: a tiny real Metrics API stand-in on 127.0.0.1
 (http.server, no mock of requests), and helpers to drive a wrapped app and read back what
-it posted.
+it posted. A test module imports ``clean_env_fixture`` (autouse: no README_* variable, no
+stray .env file) and ``collector_fixture`` (a :class:`Collector`, closed afterwards) to have
+those fixtures.
 """
 
 import http.server
@@ -12,6 +14,8 @@ import sys
 import threading
 import time
 import wsgiref.util
+
+import pytest
 
 ENV_PREFIXES = ("README_", "CORS_", "REQUEST_ID_", "LOG_TOKENS")
 
@@ -26,6 +30,11 @@ def clean_env(monkeypatch, tmp_path=None):
     if tmp_path is not None:
         monkeypatch.chdir(tmp_path)
 
+
+
+@pytest.fixture(autouse=True, name="_clean")
+def clean_env_fixture(monkeypatch, tmp_path):
+    clean_env(monkeypatch, tmp_path)
 
 class Collector:
     """A real HTTP server on 127.0.0.1 recording every request it gets."""
@@ -167,3 +176,10 @@ def simple_app(status="200 OK", headers=None, body=b'{"ok": true}', read_body=Tr
         return [body]
 
     return app
+
+
+@pytest.fixture(name="collector")
+def collector_fixture():
+    c = Collector()
+    yield c
+    c.close()

@@ -13,14 +13,14 @@ import time
 import pytest
 import requests
 
-from tests._acceptance_support import call, clean_env, environ_for, simple_app
+from tests._acceptance_support import (
+    call,
+    clean_env_fixture,  # noqa: F401 - autouse
+    environ_for,
+    simple_app,
+)
 
 ENTRY_POINT = os.path.join(os.path.dirname(sys.executable), "readme-metrics")
-
-
-@pytest.fixture(autouse=True)
-def _clean(monkeypatch, tmp_path):
-    clean_env(monkeypatch, tmp_path)
 
 
 def child_env():

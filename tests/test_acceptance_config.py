@@ -10,16 +10,11 @@ import pytest
 from tests._acceptance_support import (
     Collector,
     call,
-    clean_env,
+    clean_env_fixture,  # noqa: F401 - autouse
     environ_for,
     make_config,
     simple_app,
 )
-
-
-@pytest.fixture(autouse=True)
-def _clean(monkeypatch, tmp_path):
-    clean_env(monkeypatch, tmp_path)
 
 
 def grouping_for_dotted_path(req):

@@ -6,22 +6,14 @@ and the grouping function reading a form under Flask (flask.request.form) and St
 import logging
 import time
 
-import pytest
-
 from readme_metrics import MetricsMiddleware
-from tests._acceptance_support import Collector, call, clean_env, environ_for, make_config
-
-
-@pytest.fixture(autouse=True)
-def _clean(monkeypatch, tmp_path):
-    clean_env(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def collector():
-    c = Collector()
-    yield c
-    c.close()
+from tests._acceptance_support import (
+    call,
+    clean_env_fixture,  # noqa: F401 - autouse
+    collector_fixture,  # noqa: F401 - ``collector``
+    environ_for,
+    make_config,
+)
 
 
 def echo_app(environ, start_response):

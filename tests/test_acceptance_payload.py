@@ -19,9 +19,9 @@ import pytest
 import readme_metrics
 from readme_metrics import MetricsMiddleware
 from tests._acceptance_support import (
-    Collector,
     call,
-    clean_env,
+    clean_env_fixture,  # noqa: F401 - autouse
+    collector_fixture,  # noqa: F401 - ``collector``
     environ_for,
     make_config,
     simple_app,
@@ -35,18 +35,6 @@ CALLER = "caller-key-0001"
 def mask(value):
     digest = base64.b64encode(hashlib.sha512(value.encode()).digest()).decode()
     return "sha512-" + digest + "?" + value[-4:]
-
-
-@pytest.fixture(autouse=True)
-def _clean(monkeypatch, tmp_path):
-    clean_env(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def collector():
-    c = Collector()
-    yield c
-    c.close()
 
 
 def exchange(collector, app=None, environ=None, **config):
