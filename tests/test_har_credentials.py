@@ -30,7 +30,7 @@ from readme_metrics.exchange import Group
 from readme_metrics.har import CREDENTIAL_HEADERS, Redactor, build_log
 from readme_metrics.har.credentials import MAX_SPELLED_KEY, MIN_SUBSTRING_KEY
 from readme_metrics.masking import is_masked, mask
-from tests.support.exchanges import make_exchange
+from tests.support.exchanges import body_on, make_exchange
 from tests.support.fake_api import Collector
 from tests.support.har_check import assert_valid_log
 from tests.support.wsgi import ThreadedWSGIServer
@@ -307,11 +307,7 @@ def test_a_large_text_body_is_masked_as_a_small_one(
     if len(text) < 1024:
         text += " " * (1024 - len(text))
     body = text.encode()
-    if side == "request":
-        exchange = with_body("text/plain", body)
-    else:
-        exchange = make_exchange(response_headers=[("Content-Type", "text/plain")],
-                                 response_body=body, response_body_size=len(body))
+    exchange = body_on(side, [("Content-Type", "text/plain")], body)
     log, _ = sent(exchange, key)
     got = (entry(log)["request"]["postData"]["text"] if side == "request"
            else entry(log)["response"]["content"]["text"])
@@ -997,12 +993,7 @@ def test_a_body_cut_inside_the_key_leaves_none_of_it(side: str, kept: int) -> No
     body = json.dumps({"pad": "x" * 40, "k": KEY, "z": 1}).encode()
     limit = body.index(KEY.encode()) + kept
     headers = [("Content-Type", "application/json")]
-    if side == "request":
-        exchange = make_exchange(method="POST", request_headers=headers, request_body=body,
-                                 request_body_size=len(body))
-    else:
-        exchange = make_exchange(response_headers=headers, response_body=body,
-                                 response_body_size=len(body))
+    exchange = body_on(side, headers, body)
     log, text = sent(exchange, max_body_bytes=limit)
     recorded = entry(log)[side]
     recorded = recorded["postData"] if side == "request" else recorded["content"]

@@ -24,7 +24,7 @@ from readme_metrics.har import Redactor, build_log
 from readme_metrics.har.compression import decompress
 from readme_metrics.har.text import decode
 from readme_metrics.masking import mask
-from tests.support.exchanges import entry_of, make_exchange
+from tests.support.exchanges import body_on, entry_of, make_exchange
 
 SECRET = "hunter2-S3CRET"
 DENY = Redactor(["password"])
@@ -314,12 +314,7 @@ def test_denied_value_never_sent_in_any_encoding(
     headers = [("Content-Type", content_type)]
     if coding:
         headers.append(("Content-Encoding", coding))
-    if side == "request":
-        exchange = make_exchange(method="POST", request_headers=headers, request_body=body,
-                                 request_body_size=size)
-    else:
-        exchange = make_exchange(response_headers=headers, response_body=body,
-                                 response_body_size=size)
+    exchange = body_on(side, headers, body, size)
     log = json.loads(json.dumps(build_log(exchange, redactor=redactor), ensure_ascii=False))
     assert_secret_absent(log, secret)
 
@@ -600,12 +595,7 @@ def test_a_json_body_in_utf_8_declared_in_a_charset_whose_ascii_is_no_ascii(
     body = json.dumps({"k": key, "password": "hunter2", "n": "caf\u00e9"},
                       ensure_ascii=False).encode()
     headers = [("Content-Type", f"application/json; charset={charset}")]
-    if side == "request":
-        exchange = make_exchange(method="POST", request_headers=headers, request_body=body,
-                                 request_body_size=len(body))
-    else:
-        exchange = make_exchange(response_headers=headers, response_body=body,
-                                 response_body_size=len(body))
+    exchange = body_on(side, headers, body)
     exchange.group = Group(key)
     log = build_log(exchange, redactor=DENY)
     recorded = log["request"]["log"]["entries"][0][side]

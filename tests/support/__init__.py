@@ -34,7 +34,8 @@
   ASGI servers of test_asgi_servers.py.
 - ``asgi``: ``run``, a server's side of the ASGI protocol scripted, and
   ``LifespanShutdown``, a lifespan shutdown scripted, for the in-process ASGI tests.
-- ``exchanges``: a plain exchange to vary, sample bodies (a PNG, a multipart form and the
+- ``exchanges``: a plain exchange to vary, one carrying a body on either side
+  (``body_on``), sample bodies (a PNG, a multipart form and the
   params it decodes to) and the log as it is sent, for the HAR tests.
 - ``raw_requests``: ``read_head``, ``read_request`` and ``read_body``, the requests a
   raw-socket stand-in API reads itself (``drip``, ``hangup``, test_transport_answers.py).

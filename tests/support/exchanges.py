@@ -1,5 +1,6 @@
-"""Exchanges for the HAR tests: a plain one to vary, sample bodies (a PNG, a multipart
-form and the params it decodes to), and the log as it is sent."""
+"""Exchanges for the HAR tests: a plain one to vary, one carrying a body on either side,
+sample bodies (a PNG, a multipart form and the params it decodes to), and the log as it
+is sent."""
 
 from __future__ import annotations
 
@@ -64,6 +65,20 @@ def post(content_type: Optional[str], body: bytes, size: Optional[int] = None,
         method="POST", request_headers=headers, request_body=body,
         request_body_size=len(body) if size is None else size, **changes,
     )
+
+
+def body_on(side: str, headers: list[tuple[str, str]], body: bytes,
+            size: Optional[int] = None) -> Exchange:
+    """A POST whose request (``side`` "request") or a GET whose response ("response")
+    carries ``body`` under ``headers``; ``size`` is the size recorded (the body's length
+    by default, another for a body cut short)."""
+    if size is None:
+        size = len(body)
+    if side == "request":
+        return make_exchange(method="POST", request_headers=headers, request_body=body,
+                             request_body_size=size)
+    return make_exchange(response_headers=headers, response_body=body,
+                         response_body_size=size)
 
 
 def sent_log(exchange: Exchange, **options: Any) -> dict[str, Any]:
