@@ -65,6 +65,7 @@ from readme_metrics.masking import mask  # noqa: E402
 from tests.support.fake_api import Collector, Reply
 from tests.support.har_check import assert_valid_log
 from tests.support.polling import wait_until
+from tests.support.wsgi_servers import served
 
 DOCS = "https://docs.example.com"
 MAX_BODY = 2048
@@ -497,28 +498,17 @@ def test_a_response_an_outer_middleware_replaces_is_still_logged(
     answers with a response of its own (CommonMiddleware's APPEND_SLASH redirect of a
     404) drops ours unclosed, and its log must still go out (logged as the 404 the
     middleware saw, as before)."""
-    from wsgiref.simple_server import WSGIRequestHandler, make_server
-
-    class Quiet(WSGIRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
     chain = ["django.middleware.common.CommonMiddleware",
              *settings.MIDDLEWARE]  # the metrics middleware first, as usual otherwise
     with override_settings(MIDDLEWARE=chain, APPEND_SLASH=True):
-        server = make_server("127.0.0.1", 0, WSGIHandler(), handler_class=Quiet)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    try:
-        connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1],
-                                                timeout=30)
+        handler = WSGIHandler()
+    with served("wsgiref", handler) as port:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         connection.request("POST", "/slashed", body=body,
                            headers={"X-Api-Key": "k1", "Content-Type": "text/plain"})
         answer = connection.getresponse()
         answer.read()
         connection.close()
-    finally:
-        server.shutdown()
-        server.server_close()
     assert answer.status == 301  # the client got the outer middleware's redirect
     [log] = collector.wait_for_logs(1)
     assert entry(log)["response"]["status"] == 404

@@ -14,10 +14,7 @@ that it was "truncated" to 0 bytes, which is what max_body_bytes does.
 from __future__ import annotations
 
 import socket
-import threading
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator
-from wsgiref.simple_server import WSGIRequestHandler, make_server
+from typing import Any, Callable
 
 import pytest
 
@@ -25,6 +22,7 @@ from readme_metrics.cli.collector.validation import validate_log
 from tests.support.capture_wrap import only_log, wrap_fixture  # noqa: F401 - the fixture
 from tests.support.fake_api import Collector
 from tests.support.minimal_server import call, environ_for
+from tests.support.wsgi_servers import served
 
 SAFETY = 20.0  # seconds: far beyond any answer here, far below the GRACE patched in
 
@@ -76,27 +74,10 @@ def test_a_body_not_sent_is_incomplete_not_truncated(wrap: Any, collector: Colle
     assert post["comment"].startswith("incomplete")
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def long_grace(monkeypatch: pytest.MonkeyPatch) -> None:
     """The wait for a body in flight, 60 s: a wait entered outlasts SAFETY."""
     monkeypatch.setattr("readme_metrics.capture.wsgi_response.GRACE", 60.0)
-
-
-@contextmanager
-def _wsgiref(app: Any) -> Iterator[int]:
-    server = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_port
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _answer(client: socket.socket) -> bytes:
@@ -115,7 +96,7 @@ def test_wsgiref_does_not_wait_for_a_body_it_never_asked_for(
     wsgiref's one thread. The client gets the end of the answer (no Content-Length:
     the connection closes), the next client is served, and the log says the body is
     incomplete."""
-    with _wsgiref(wrap(_noread)) as port:
+    with served("wsgiref", wrap(_noread)) as port:
         with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as client:
             client.sendall(f"POST / HTTP/1.1\r\nHost: x\r\n{framing}\r\n"
                            "Content-Type: text/plain\r\n"

@@ -29,6 +29,7 @@ from tests.support.asgi import body_messages, http_scope, run
 from tests.support.capture_wrap import only_log, owlbert, wrap_fixture  # noqa: F401
 from tests.support.fake_api import Collector
 from tests.support.minimal_server import call, environ_for
+from tests.support.wsgi_servers import served
 
 LENGTHS = [pytest.param("3", id="length-below-body"), pytest.param("30", id="length-above-body")]
 
@@ -111,22 +112,6 @@ def test_wsgi_unread_chunked_body_is_logged_incomplete(wrap: Any, collector: Col
         "incomplete: 0 of a body of unknown length could be read without waiting")
 
 
-def _stdlib_server(kind: str, app: Any) -> Any:
-    """wsgiref's server (runserver is built on it; it leaves a chunked body framed), or
-    werkzeug's (``flask run``: it de-chunks through its own reader), on a free port."""
-    if kind == "wsgiref":
-        from wsgiref.simple_server import WSGIRequestHandler, make_server
-
-        class Quiet(WSGIRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        return make_server("127.0.0.1", 0, app, handler_class=Quiet)
-    from werkzeug.serving import make_server as werkzeug_server
-
-    return werkzeug_server("127.0.0.1", 0, app, threaded=True)
-
-
 @pytest.mark.parametrize("kind", ["wsgiref", "werkzeug"])
 @pytest.mark.parametrize(("sent", "text", "comment"), [
     pytest.param(b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", "hello world", None, id="whole"),
@@ -140,12 +125,8 @@ def test_unread_chunked_body_under_a_development_server(
     """SPEC 5: a body the view never reads is logged under every server. The development
     servers' readers wait on the client, so the chunks that arrived are copied from the
     connection (nothing consumed): whole, or as far as they came, said incomplete."""
-    import threading
-
-    server = _stdlib_server(kind, wrap(_noread))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        with socket.create_connection(("127.0.0.1", server.server_port), timeout=30) as sock:
+    with served(kind, wrap(_noread)) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
             sock.sendall(b"POST /upload HTTP/1.1\r\nHost: api.example.com\r\n"
                          b"Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
                          b"Connection: close\r\n\r\n" + sent)
@@ -154,9 +135,6 @@ def test_unread_chunked_body_under_a_development_server(
             while data := sock.recv(65536):
                 answer += data
         request = _request(collector)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert answer.startswith(b"HTTP/1.") and b"ok" in answer.partition(b"\r\n\r\n")[2]
     assert request["postData"]["text"] == text
     assert request["postData"].get("comment") == comment

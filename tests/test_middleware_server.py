@@ -4,29 +4,17 @@ as the client, every kind of body logged as sent."""
 from __future__ import annotations
 
 import json
-import threading
-from typing import Any
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.masking import mask
 from tests.support.capture_wrap import GROUP
 from tests.support.har_check import assert_valid_log
-from tests.support.polling import SERVE_POLL
+from tests.support.wsgi import ThreadedWSGIServer
 
 
 def test_real_threaded_server_logs_every_kind_of_body(collector, monkeypatch) -> None:
     """The issue's acceptance scenario, over real HTTP with wsgiref's threaded server."""
-    import socketserver
-    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
-
     import requests
-
-    class Quiet(WSGIRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    class ThreadedServer(socketserver.ThreadingMixIn, WSGIServer):
-        daemon_threads = True
 
     def api(environ, start_response):
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
@@ -43,32 +31,28 @@ def test_real_threaded_server_logs_every_kind_of_body(collector, monkeypatch) ->
         background_worker_mode=False,
     )
     middleware = MetricsMiddleware(api, config)
-    server = make_server("127.0.0.1", 0, middleware, server_class=ThreadedServer,
-                         handler_class=Quiet)
-    thread = threading.Thread(target=server.serve_forever, args=(SERVE_POLL,), daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
+    server = ThreadedWSGIServer(middleware)
+    base = server.url
     png = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06"
            b"\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\nIDATx\x9cc\x00\x01\x00\x00\x05\x00"
            b"\x01\r\n-\xb4\x00\x00\x00\x00IEND\xaeB`\x82")
     try:
-        with requests.Session() as http:
-            http.get(f"{base}/pets?limit=10&tag=&tag=cute+dogs", timeout=5)
-            http.post(f"{base}/pets", json={"name": "Owlbert", "age": 3}, timeout=5)
-            http.post(f"{base}/pets", data=b'{"name": "Owlbert"}', timeout=5,
-                      headers={"Content-Type": "application/vnd.api+json"})
-            http.post(f"{base}/notes", data=b"plain words", timeout=5,
-                      headers={"Content-Type": "text/plain"})
-            http.post(f"{base}/form", data={"name": "Owlbert", "size": "small"}, timeout=5)
-            http.post(f"{base}/upload", files={"avatar": ("owl.png", png, "image/png")},
-                      data={"caption": "hi"}, timeout=5)
-            raw = http.prepare_request(requests.Request("POST", f"{base}/raw", data=b"no type"))
-            raw.headers.pop("Content-Type", None)
-            http.send(raw, timeout=5)
-        logs = collector.wait_for_logs(7)
+        with server:
+            with requests.Session() as http:
+                http.get(f"{base}/pets?limit=10&tag=&tag=cute+dogs", timeout=5)
+                http.post(f"{base}/pets", json={"name": "Owlbert", "age": 3}, timeout=5)
+                http.post(f"{base}/pets", data=b'{"name": "Owlbert"}', timeout=5,
+                          headers={"Content-Type": "application/vnd.api+json"})
+                http.post(f"{base}/notes", data=b"plain words", timeout=5,
+                          headers={"Content-Type": "text/plain"})
+                http.post(f"{base}/form", data={"name": "Owlbert", "size": "small"}, timeout=5)
+                http.post(f"{base}/upload", files={"avatar": ("owl.png", png, "image/png")},
+                          data={"caption": "hi"}, timeout=5)
+                raw = http.prepare_request(requests.Request("POST", f"{base}/raw", data=b"no type"))
+                raw.headers.pop("Content-Type", None)
+                http.send(raw, timeout=5)
+            logs = collector.wait_for_logs(7)
     finally:
-        server.shutdown()
-        server.server_close()
         middleware.close()
 
     assert len(logs) == 7

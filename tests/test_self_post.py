@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socketserver
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Callable
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 import requests
@@ -25,7 +23,8 @@ import requests
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
 from tests.support.fake_api import free_port
-from tests.support.polling import PATIENCE, SERVE_POLL, wait_until
+from tests.support.polling import PATIENCE, wait_until
+from tests.support.wsgi import ThreadedWSGIServer
 
 API_KEY = "rdme_self_post_key_1234"
 WARNING = "README_METRICS_SERVER points at this app"
@@ -42,15 +41,6 @@ def config(port: int) -> MetricsApiConfig:
                             buffer_length=100, metrics_api=f"http://127.0.0.1:{port}")
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-class _Threaded(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
 @contextmanager
 def wsgi_server(seen: list[tuple[str, str]]) -> Iterator[tuple[str, Any]]:
     """The base URL of a threaded wsgiref server and its wrapped app."""
@@ -61,16 +51,13 @@ def wsgi_server(seen: list[tuple[str, str]]) -> Iterator[tuple[str, Any]]:
         start_response("200 OK", [("Content-Type", "application/json")])
         return [b'{"hello": "world"}']  # to POST /v1/request too, as any app would
 
-    server = make_server("127.0.0.1", 0, app, server_class=_Threaded, handler_class=_Quiet)
-    middleware = MetricsMiddleware(app, config(server.server_port))
-    server.set_app(middleware)
-    thread = threading.Thread(target=server.serve_forever, args=(SERVE_POLL,), daemon=True)
-    thread.start()
+    server = ThreadedWSGIServer(app)
+    middleware = MetricsMiddleware(app, config(server.server.server_port))
+    server.server.set_app(middleware)
     try:
-        yield f"http://127.0.0.1:{server.server_port}", middleware
+        with server:  # stopped before the middleware is closed, as a server would be
+            yield server.url, middleware
     finally:
-        server.shutdown()
-        server.server_close()
         middleware.close()
 
 

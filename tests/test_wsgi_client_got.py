@@ -12,55 +12,17 @@ werkzeug's, each in this process on 127.0.0.1, a raw socket as the client.
 from __future__ import annotations
 
 import socket
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Callable
 
 import pytest
 
 from tests.support.capture_wrap import only_log, wrap_fixture  # noqa: F401 - the fixture
 from tests.support.fake_api import Collector
-from tests.support.polling import SERVE_POLL
+from tests.support.wsgi_servers import served
 
 SERVERS = ["waitress", "wsgiref", "werkzeug"]
 DOCS = "https://docs.example.test"
 SAFETY = 20.0  # seconds: only reached when a server never answers nor closes
-
-
-@contextmanager
-def served(kind: str, app: Any) -> Iterator[int]:
-    """``app`` served by ``kind`` on a free port of 127.0.0.1 until the block ends."""
-    if kind == "waitress":
-        import waitress
-
-        server: Any = waitress.create_server(app, host="127.0.0.1", port=0, threads=2)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        try:
-            yield server.effective_port
-        finally:
-            server.close()
-        return
-    if kind == "wsgiref":
-        from wsgiref.simple_server import WSGIRequestHandler, make_server
-
-        class Quiet(WSGIRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        server = make_server("127.0.0.1", 0, app, handler_class=Quiet)
-    else:
-        from werkzeug.serving import make_server as werkzeug_server
-
-        server = werkzeug_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(SERVE_POLL,), daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def answer(port: int, path: str = "/") -> tuple[bytes, list[bytes]]:

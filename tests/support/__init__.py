@@ -9,6 +9,8 @@
   ``har_validator`` (the strict HAR 1.2 schema, tests/har-1.2.schema.json).
 - ``wsgi``: ``ThreadedWSGIServer``, and ``run_wsgi``/``wsgi_environ``/``WSGIResult`` for
   direct calls made as a strict server would.
+- ``wsgi_servers``: ``served``, wsgiref's, werkzeug's or waitress's server in this
+  process on a free port, for the tests that speak to a real server over a socket.
 - ``strategies``: hypothesis ``scripted_apps`` (``ScriptedApp``, ``ScriptedError``).
 - ``lint``: ``validated_inside_lint``, wsgiref.validate below werkzeug's LintMiddleware.
 - ``command``: ``CommandProcess``, the ``readme-metrics`` command in a subprocess, and

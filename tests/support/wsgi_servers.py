@@ -1,0 +1,60 @@
+"""WSGI servers run in this process, in a thread, on a free port of 127.0.0.1.
+
+wsgiref's (one request at a time, as ``manage.py runserver`` is built on it), werkzeug's
+(``flask run``, threaded) and waitress: real servers with their own framing, for tests
+that speak to them over a socket.
+
+.. code-block:: python
+
+    with served("wsgiref", app) as port:
+        socket.create_connection(("127.0.0.1", port))
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler
+
+from tests.support.polling import SERVE_POLL
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, *args: Any) -> None:  # keep test output clean
+        pass
+
+
+@contextmanager
+def served(kind: str, app: Any) -> Iterator[int]:
+    """``app`` served by ``kind`` ("wsgiref", "werkzeug" or "waitress") on a free port of
+    127.0.0.1 until the block ends; the port."""
+    if kind == "waitress":
+        import waitress
+
+        server: Any = waitress.create_server(app, host="127.0.0.1", port=0, threads=2)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            yield server.effective_port
+        finally:
+            server.close()
+        return
+    if kind == "wsgiref":
+        from wsgiref.simple_server import make_server
+
+        server = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
+    elif kind == "werkzeug":
+        from werkzeug.serving import make_server as werkzeug_server
+
+        server = werkzeug_server("127.0.0.1", 0, app, threaded=True)
+    else:
+        raise ValueError(f"no such server: {kind!r}")
+    thread = threading.Thread(target=server.serve_forever, args=(SERVE_POLL,), daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
