@@ -12,6 +12,8 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Callable
 
 import pytest
@@ -69,6 +71,21 @@ class RawServer:
         self._sock.close()
 
 
+@contextmanager
+def posting_to(answer: Callable[[socket.socket], None], direct: bool,
+               **options: object) -> Iterator[tuple[Transport, RawServer]]:
+    """A transport on the ``direct`` route (else requests) to a :class:`RawServer`
+    answering with ``answer``; the transport is closed when the block ends well, the
+    server in any case."""
+    server = RawServer(answer)
+    transport = make_transport(server.url, direct, **options)
+    try:
+        yield transport, server
+        transport.close()
+    finally:
+        server.close()
+
+
 # -- an answer before the body was read ------------------------------------------------
 
 
@@ -85,15 +102,10 @@ def test_an_early_error_answer_is_returned_not_a_connection_error(direct: bool) 
         conn.shutdown(socket.SHUT_WR)
         threading.Event().wait(0.3)
 
-    server = RawServer(early)
-    transport = make_transport(server.url, direct, timeout=10.0)
-    try:
+    with posting_to(early, direct, timeout=10.0) as (transport, server):
         for _ in range(2):  # and a fresh connection for the next POST
             answer = transport.post_logs(b"[" + b"1," * 4_000_000 + b"1]")
             assert (answer.status_code, answer.content) == (413, b"too big!")
-        transport.close()
-    finally:
-        server.close()
     assert server.connections == 2
 
 
@@ -124,13 +136,8 @@ def test_an_endless_answer_body_is_read_only_so_far(head: bytes, direct: bool) -
             conn.sendall(piece)
         conn.recv(1)  # until the client closes (or the guard)
 
-    server = RawServer(endless)
-    transport = make_transport(server.url, direct, timeout=3.0)
-    try:
+    with posting_to(endless, direct, timeout=3.0) as (transport, server):
         answers = [transport.post_logs(b"[]") for _ in range(2)]
-        transport.close()
-    finally:
-        server.close()
     for answer in answers:
         assert answer.status_code == 500
         assert answer.content == b"x" * 65536
@@ -175,13 +182,9 @@ def test_a_body_broken_after_the_status_and_headers_is_still_the_answer(
     # parse, has the logs accepted all the same. Taken for a failure, the batch was
     # sent 5 times (every attempt accepted again), then counted as dropped. The answer
     # comes with no body, and the next POST goes out on a fresh connection.
-    server = RawServer(_broken_after_the_head(head, then, how))
-    transport = make_transport(server.url, direct, timeout=0.5)
-    try:
+    broken = _broken_after_the_head(head, then, how)
+    with posting_to(broken, direct, timeout=0.5) as (transport, server):
         answers = [transport.post_logs(b"[]") for _ in range(2)]
-        transport.close()
-    finally:
-        server.close()
     status = int(head.split()[1])
     assert [(answer.status_code, answer.content) for answer in answers] == [(status, b"")] * 2
     assert server.connections == 2
@@ -233,13 +236,9 @@ def test_a_status_line_followed_by_absurd_header_lines_is_still_the_answer(
     # accepted all the same. Taken for a failure (LineTooLong), the
     # batch was sent again, and again. The answer comes with no headers and no body,
     # and the next POST goes out on a fresh connection.
-    server = RawServer(_broken_after_the_head(head, b"", how))
-    transport = make_transport(server.url, direct, timeout=1.0)
-    try:
+    broken = _broken_after_the_head(head, b"", how)
+    with posting_to(broken, direct, timeout=1.0) as (transport, server):
         answers = [transport.post_logs(b"[]") for _ in range(2)]
-        transport.close()
-    finally:
-        server.close()
     status = int(head.split()[1])
     assert [(answer.status_code, answer.content, answer.first("X-Absurd"))
             for answer in answers] == [(status, b"", None)] * 2
@@ -283,15 +282,10 @@ def assert_two_posts_fail_on_two_connections(answer: Callable[[socket.socket], N
                                             direct: bool, timeout: float) -> None:
     """Two POSTs to a server answering with ``answer`` both fail (a requests exception),
     the second on a fresh connection."""
-    server = RawServer(answer)
-    transport = make_transport(server.url, direct, timeout=timeout)
-    try:
+    with posting_to(answer, direct, timeout=timeout) as (transport, server):
         for _ in range(2):
             with pytest.raises(requests.RequestException):
                 transport.post_logs(b"[]")
-        transport.close()
-    finally:
-        server.close()
     assert server.connections == 2
 
 
@@ -325,17 +319,12 @@ def test_bytes_sent_to_an_idle_connection_are_never_taken_for_the_next_answer(
                 conn.sendall(b"HTTP/1.1 500 Stray\r\nContent-Length: 0\r\n\r\n")
                 stray.set()
 
-    server = RawServer(late)
-    transport = make_transport(server.url, direct, timeout=5.0)
-    try:
+    with posting_to(late, direct, timeout=5.0) as (transport, server):
         statuses = [transport.post_logs(b"[]").status_code]
         answered.set()
         assert stray.wait(10)
         time.sleep(0.1)  # the stray bytes reach the client's socket
         statuses.append(transport.post_logs(b"[]").status_code)
-        transport.close()
-    finally:
-        server.close()
     assert (statuses, server.connections) == ([202, 202], 2)
 
 
@@ -356,13 +345,8 @@ def statuses_and_connections(answer: Callable[[socket.socket], None], posts: int
                              direct: bool = True) -> tuple[list[int], int]:
     """The statuses of ``posts`` POSTs on the ``direct`` route (else requests) to a
     server answering with ``answer``, and how many connections they took."""
-    server = RawServer(answer)
-    transport = make_transport(server.url, direct, timeout=5.0)
-    try:
+    with posting_to(answer, direct, timeout=5.0) as (transport, server):
         statuses = [transport.post_logs(b"[]").status_code for _ in range(posts)]
-        transport.close()
-    finally:
-        server.close()
     return statuses, server.connections
 
 
@@ -378,13 +362,8 @@ def test_a_repeated_retry_after_is_read_as_its_first_value(direct: bool) -> None
             conn.sendall(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 5\r\n"
                          b"Retry-After: 10\r\nContent-Length: 0\r\n\r\n")
 
-    server = RawServer(twice)
-    transport = make_transport(server.url, direct)
-    try:
+    with posting_to(twice, direct) as (transport, server):
         outcome = Sender(transport, lambda item: item, API_KEY).post(b"[]", 10.0)
-        transport.close()
-    finally:
-        server.close()
     assert outcome.retry_after == 5.0
 
 
@@ -398,14 +377,9 @@ def test_conflicting_content_lengths_are_refused(direct: bool) -> None:
                          b"Content-Length: 5\r\n\r\nokxyz")
             conn.recv(1)
 
-    server = RawServer(conflicting)
-    transport = make_transport(server.url, direct)
-    try:
-        with pytest.raises(requests.RequestException):
-            transport.post_logs(b"[]")
-        transport.close()
-    finally:
-        server.close()
+    refused = pytest.raises(requests.RequestException)
+    with posting_to(conflicting, direct) as (transport, _), refused:
+        transport.post_logs(b"[]")
 
 
 # -- failures as requests exceptions --------------------------------------------------------
