@@ -270,6 +270,18 @@ def _asgi_middleware(collector: Collector, logger: logging.Logger, **options: An
         api_key=API_KEY, metrics_api=collector.url, logger=logger, **options))
 
 
+def _serve_with_grouping(collector: Collector, logger: logging.Logger,
+                         grouping: Callable[[Any], Any]) -> tuple[AsgiEye, Any]:
+    """GET /a and GET /b through an ASGI middleware with ``grouping`` and ``logger``, under
+    uvicorn; what the server saw, and the middleware (closed)."""
+    middleware = _asgi_middleware(collector, logger, grouping_function=grouping)
+    try:
+        eye = _serve_asgi(middleware, [{"path": "/a"}, {"path": "/b"}])
+    finally:
+        middleware.close()
+    return eye, middleware
+
+
 def test_asgi_a_full_queue_and_the_librarys_own_post(
         collector: Collector, raising_logger: logging.Logger) -> None:
     answer = threading.Event()
@@ -295,11 +307,7 @@ def test_asgi_a_grouping_function_that_raises(
     def grouping(request: Any) -> dict[str, str]:
         raise KeyError("no caller")
 
-    middleware = _asgi_middleware(collector, raising_logger, grouping_function=grouping)
-    try:
-        eye = _serve_asgi(middleware, [{"path": "/a"}, {"path": "/b"}])
-    finally:
-        middleware.close()
+    eye, middleware = _serve_with_grouping(collector, raising_logger, grouping)
     assert eye.raised == []
 
 

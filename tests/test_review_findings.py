@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.support.fake_api import Collector
-from tests.test_logging_raising import _asgi_middleware, _serve_asgi, raising_logger  # noqa: F401
+from tests.test_logging_raising import _serve_with_grouping, raising_logger  # noqa: F401
 
 
 def test_asgi_async_grouping_returning_unknown_keys_through_a_raising_logger(
@@ -21,11 +21,7 @@ def test_asgi_async_grouping_returning_unknown_keys_through_a_raising_logger(
     async def grouping(request: Any) -> dict[str, str]:
         return {"api_key": "k-123456789", "extra": "x"}  # unknown key: one warning
 
-    middleware = _asgi_middleware(collector, raising_logger, grouping_function=grouping)
-    try:
-        eye = _serve_asgi(middleware, [{"path": "/a"}, {"path": "/b"}])
-    finally:
-        middleware.close()
+    eye, middleware = _serve_with_grouping(collector, raising_logger, grouping)
     assert eye.raised == []
     # Unknown keys are only warned about (SPEC 6): both requests are logged all the same,
     # whatever the app's logging configuration does with the warning.
@@ -60,11 +56,7 @@ def test_asgi_sync_grouping_returning_a_non_mapping_through_a_raising_logger(
     def grouping(request: Any) -> Any:
         return ["not", "a", "mapping"]
 
-    middleware = _asgi_middleware(collector, raising_logger, grouping_function=grouping)
-    try:
-        eye = _serve_asgi(middleware, [{"path": "/a"}, {"path": "/b"}])
-    finally:
-        middleware.close()
+    eye, middleware = _serve_with_grouping(collector, raising_logger, grouping)
     assert eye.raised == []
 
 
