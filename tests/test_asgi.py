@@ -37,6 +37,7 @@ from tests.support.asgi import (
     read_body,
     run,
 )
+from tests.support.capture_wrap import wrapping
 from tests.support.fake_api import Collector, Reply
 from tests.support.har_check import assert_valid_log
 
@@ -50,21 +51,8 @@ def owlbert(req: Any) -> dict[str, str]:
 @pytest.fixture
 def wrap(collector: Collector) -> Iterator[Callable[..., MetricsMiddleware]]:
     """Wrap an ASGI app so that each log is sent to the collector before the call ends."""
-    made: list[MetricsMiddleware] = []
-
-    def make(app: Any, cls: type = MetricsMiddleware, **options: Any) -> Any:
-        options.setdefault("grouping_function", owlbert)
-        options.setdefault("buffer_length", 1)
-        options.setdefault("background_worker_mode", False)
-        options.setdefault("base_log_url", DOCS)
-        config = MetricsApiConfig(api_key=API_KEY, metrics_api=collector.url, **options)
-        middleware = cls(app, config)
-        made.append(middleware)
-        return middleware
-
-    yield make
-    for middleware in made:
-        middleware.close()
+    with wrapping(collector, MetricsMiddleware, base_log_url=DOCS) as make:
+        yield make
 
 
 def entry(log: dict[str, Any]) -> dict[str, Any]:

@@ -1,13 +1,16 @@
-"""The middleware as the WSGI capture tests wrap an app, and the one log it sends.
+"""The middleware as the capture tests wrap an app, and the one log it sends.
 
 The ``wrap`` fixture (defined here as ``wrap_fixture``; a test module imports that name to
 have it) sends each log at once, inline, to the ``collector`` fixture under Owlbert's
-``GROUP``; ``only_log`` is the single log that arrived, checked against SPEC section 4.
+``GROUP``; ``wrapping`` makes such a ``wrap`` for another middleware class (the ASGI one)
+or other defaults. ``only_log`` is the single log that arrived, checked against SPEC
+section 4.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Callable
 
 import pytest
@@ -24,25 +27,39 @@ def owlbert(req: Any) -> dict[str, str]:
     return dict(GROUP)
 
 
-@pytest.fixture(name="wrap")
-def wrap_fixture(collector: Collector) -> Iterator[Callable[..., MetricsMiddleware]]:
-    """Wrap an app in a MetricsMiddleware that sends each log at once to the collector."""
-    made: list[MetricsMiddleware] = []
+@contextmanager
+def wrapping(collector: Collector, cls: type = MetricsMiddleware,
+             **defaults: Any) -> Iterator[Callable[..., Any]]:
+    """``make(app, **options)``: ``app`` in a ``cls`` that sends each log at once, inline,
+    to ``collector`` under Owlbert's ``GROUP`` (``options``, then ``defaults``, override
+    that); every middleware made is closed when the block ends."""
+    made: list[Any] = []
 
-    def make(app: Any, **options: Any) -> MetricsMiddleware:
+    def make(app: Any, **options: Any) -> Any:
+        for name, value in defaults.items():
+            options.setdefault(name, value)
         options.setdefault("grouping_function", owlbert)
         options.setdefault("buffer_length", 1)
         options.setdefault("background_worker_mode", False)
         config = MetricsApiConfig(
             api_key="rdme_abcdefghijklmnopqrstuvwxyz", metrics_api=collector.url, **options
         )
-        middleware = MetricsMiddleware(app, config)
+        middleware = cls(app, config)
         made.append(middleware)
         return middleware
 
-    yield make
-    for middleware in made:
-        middleware.close()
+    try:
+        yield make
+    finally:
+        for middleware in made:
+            middleware.close()
+
+
+@pytest.fixture(name="wrap")
+def wrap_fixture(collector: Collector) -> Iterator[Callable[..., MetricsMiddleware]]:
+    """Wrap an app in a MetricsMiddleware that sends each log at once to the collector."""
+    with wrapping(collector) as make:
+        yield make
 
 
 def only_log(collector: Collector) -> dict[str, Any]:
