@@ -385,6 +385,16 @@ def child_pids(pid: int) -> list[int]:
         return []
 
 
+def wrk_target(port: int) -> list[str]:
+    """wrk's last arguments for the benchmark's GET to ``port``: ``GET_HEADERS`` (but Host
+    and Connection, which wrk writes itself) and the URL."""
+    headers = []
+    for name, value in GET_HEADERS.items():
+        if name not in ("Host", "Connection"):
+            headers += ["-H", f"{name}: {value}"]
+    return [*headers, f"http://127.0.0.1:{port}/v1/widgets/12345?expand=owner&limit=10"]
+
+
 def run_wrk(app_name: str, directory: str, collector: Collector,
             seconds: float) -> dict[str, float]:
     port = free_port()
@@ -396,18 +406,14 @@ def run_wrk(app_name: str, directory: str, collector: Collector,
         cwd=directory, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port, "gunicorn")
-        headers = []
-        for name, value in GET_HEADERS.items():
-            if name not in ("Host", "Connection"):
-                headers += ["-H", f"{name}: {value}"]
-        url = f"http://127.0.0.1:{port}/v1/widgets/12345?expand=owner&limit=10"
-        warm = subprocess.run(["wrk", "-t1", "-c2", "-d1s", *headers, url],  # warm-up
+        target = wrk_target(port)
+        warm = subprocess.run(["wrk", "-t1", "-c2", "-d1s", *target],  # warm-up
                               capture_output=True, text=True, check=True).stdout
         warm_total = re.search(r"(\d+) requests in", warm)
         workers = child_pids(server.pid)
         cpu_before = [process_cpu(pid) for pid in workers]
         collector_before = process_cpu(collector.process.pid)
-        out = subprocess.run(["wrk", "-t2", "-c4", f"-d{seconds:g}s", *headers, url],
+        out = subprocess.run(["wrk", "-t2", "-c4", f"-d{seconds:g}s", *target],
                              capture_output=True, text=True, check=True).stdout
         match = re.search(r"Requests/sec:\s+([\d.]+)", out)
         total = re.search(r"(\d+) requests in", out)

@@ -223,15 +223,11 @@ def run_wrk(app_name: str, directory: str, collector: Any, seconds: float
         cwd=directory, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         bench.wait_for_port(port, "uvicorn")
-        headers = []
-        for name, value in bench.GET_HEADERS.items():
-            if name not in ("Host", "Connection"):
-                headers += ["-H", f"{name}: {value}"]
-        url = f"http://127.0.0.1:{port}/v1/widgets/12345?expand=owner&limit=10"
-        subprocess.run(["wrk", "-t1", "-c2", "-d1s", *headers, url],  # warm-up
+        target = bench.wrk_target(port)
+        subprocess.run(["wrk", "-t1", "-c2", "-d1s", *target],  # warm-up
                        capture_output=True, check=True)
         cpu_before = bench.process_cpu(server.pid)
-        out = subprocess.run(["wrk", "-t2", "-c4", f"-d{seconds:g}s", *headers, url],
+        out = subprocess.run(["wrk", "-t2", "-c4", f"-d{seconds:g}s", *target],
                              capture_output=True, text=True, check=True).stdout
         match = re.search(r"Requests/sec:\s+([\d.]+)", out)
         total = re.search(r"(\d+) requests in", out)

@@ -167,17 +167,13 @@ def run(variant: str, seconds: float, collector: bench.Collector) -> dict[str, A
             cwd=directory, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             bench.wait_for_port(port, "gunicorn")
-            headers = []
-            for name, value in bench.GET_HEADERS.items():
-                if name not in ("Host", "Connection"):
-                    headers += ["-H", f"{name}: {value}"]
-            url = f"http://127.0.0.1:{port}/v1/widgets/12345?expand=owner&limit=10"
-            warm = subprocess.run(["wrk", "-t1", "-c2", "-d1s", *headers, url],
+            target = bench.wrk_target(port)
+            warm = subprocess.run(["wrk", "-t1", "-c2", "-d1s", *target],
                                   capture_output=True, text=True, check=True).stdout
             workers = bench.child_pids(server.pid)
             before = [_cpu(pid) for pid in workers]
             machine_before = _machine()
-            out = subprocess.run(["wrk", "-t2", "-c4", f"-d{seconds:g}s", *headers, url],
+            out = subprocess.run(["wrk", "-t2", "-c4", f"-d{seconds:g}s", *target],
                                  capture_output=True, text=True, check=True).stdout
             after = [_cpu(pid) for pid in workers]
             machine_after = _machine()
