@@ -67,7 +67,7 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Awaitable, Callable, Iterable, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -155,29 +155,20 @@ def wrap(app: Callable, metrics_url: str, **options: Any) -> Any:
 # -- a loopback collector in its own process --------------------------------------------------
 
 
-def serve_collector(mode: str) -> None:
-    """Minimal Metrics API: counts logs; ``mode`` ok (202), 500, or hang (never answers)."""
-    count = 0
+Answer = Callable[[bytes, bytes, asyncio.StreamWriter], Awaitable[None]]
+
+
+def serve_requests(answer: Answer) -> None:
+    """Serve on a free port of 127.0.0.1 until killed; the port goes to stdout first (for
+    the parent). Each request's head and body (by its Content-Length) go to ``answer``."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal count
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 match = re.search(rb"(?i)content-length:\s*(\d+)", head)
                 body = await reader.readexactly(int(match.group(1))) if match else b""
-                if head.startswith(b"GET /count"):
-                    answer = str(count).encode()
-                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s"
-                                 % (len(answer), answer))
-                elif mode == "hang":
-                    await asyncio.sleep(3600)
-                elif mode == "500":
-                    writer.write(b"HTTP/1.1 500 Internal Server Error\r\n"
-                                 b"Content-Length: 0\r\n\r\n")
-                else:
-                    count += body.count(b'"_id":')
-                    writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+                await answer(head, body, writer)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
@@ -193,10 +184,37 @@ def serve_collector(mode: str) -> None:
     asyncio.run(main())
 
 
+def serve_collector(mode: str) -> None:
+    """Minimal Metrics API: counts logs; ``mode`` ok (202), 500, or hang (never answers)."""
+    count = 0
+
+    async def answer(head: bytes, body: bytes, writer: asyncio.StreamWriter) -> None:
+        nonlocal count
+        if head.startswith(b"GET /count"):
+            text = str(count).encode()
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s"
+                         % (len(text), text))
+        elif mode == "hang":
+            await asyncio.sleep(3600)
+        elif mode == "500":
+            writer.write(b"HTTP/1.1 500 Internal Server Error\r\n"
+                         b"Content-Length: 0\r\n\r\n")
+        else:
+            count += body.count(b'"_id":')
+            writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+
+    serve_requests(answer)
+
+
 class Collector:
+    """The loopback stand-in (:func:`serve_collector`) in its own process."""
+
     def __init__(self, mode: str = "ok") -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, __file__, "collector", mode], stdout=subprocess.PIPE, text=True)
+        self._start("collector", mode)
+
+    def _start(self, *args: str) -> None:
+        self.process = subprocess.Popen([sys.executable, __file__, *args],
+                                        stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         self.port = int(self.process.stdout.readline())
         self.url = f"http://127.0.0.1:{self.port}"
@@ -565,53 +583,32 @@ def serve_slow_collector(delay: float, drip: float) -> None:
     ids: set[bytes] = set()
     total = 0
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def answer(head: bytes, body: bytes, writer: asyncio.StreamWriter) -> None:
         nonlocal total
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                match = re.search(rb"(?i)content-length:\s*(\d+)", head)
-                body = await reader.readexactly(int(match.group(1))) if match else b""
-                if head.startswith(b"GET /count"):
-                    answer = json.dumps({"logs": total, "distinct": len(ids)}).encode()
-                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s"
-                                 % (len(answer), answer))
-                elif drip:
-                    for byte in b"HTTP/1.1 202 Accepted\r\nX-Drip: " + b"a" * 1000:
-                        writer.write(bytes([byte]))
-                        await writer.drain()
-                        await asyncio.sleep(drip)
-                else:
-                    await asyncio.sleep(delay)
-                    found = re.findall(rb'"_id":"([^"]+)"', body)
-                    total += len(found)
-                    ids.update(found)
-                    writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+        if head.startswith(b"GET /count"):
+            text = json.dumps({"logs": total, "distinct": len(ids)}).encode()
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s"
+                         % (len(text), text))
+        elif drip:
+            for byte in b"HTTP/1.1 202 Accepted\r\nX-Drip: " + b"a" * 1000:
+                writer.write(bytes([byte]))
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-            pass
-        finally:
-            writer.close()
+                await asyncio.sleep(drip)
+        else:
+            await asyncio.sleep(delay)
+            found = re.findall(rb'"_id":"([^"]+)"', body)
+            total += len(found)
+            ids.update(found)
+            writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
 
-    async def main() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=512)
-        print(server.sockets[0].getsockname()[1], flush=True)
-        async with server:
-            await server.serve_forever()
-
-    asyncio.run(main())
+    serve_requests(answer)
 
 
 class SlowCollector(Collector):
     """The slow stand-in in its own process (``delay`` s per answer, or ``drip``)."""
 
     def __init__(self, delay: float = 0.0, drip: float = 0.0) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, __file__, "slow-collector", str(delay), str(drip)],
-            stdout=subprocess.PIPE, text=True)
-        assert self.process.stdout is not None
-        self.port = int(self.process.stdout.readline())
-        self.url = f"http://127.0.0.1:{self.port}"
+        self._start("slow-collector", str(delay), str(drip))
 
     def counts(self) -> dict[str, int]:
         with socket.create_connection(("127.0.0.1", self.port)) as sock:
