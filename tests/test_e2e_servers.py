@@ -200,6 +200,13 @@ def server_env(collector: Collector, **extra: str) -> dict[str, str]:
     return env
 
 
+def django_env(collector: Collector, **extra: str) -> dict[str, str]:
+    """:func:`server_env` for tests.support.e2e_apps' Django project and grouping."""
+    return server_env(collector, DJANGO_SETTINGS_MODULE="tests.support.e2e_apps",
+                      README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping",
+                      **extra)
+
+
 _SAID = 4000  # characters of a server's output shown when its logs did not all arrive
 
 
@@ -238,6 +245,15 @@ def serve(argv: list[str], env: dict[str, str], cwd: Path, port: int) -> Iterato
         said = output.read_text(errors="replace")[-_SAID:] or "(nothing)"
         how = "stopped since" if exited is None else f"it had exited with {exited}"
         raise LogsMissing(f"{failure}\n--- {output.name} ({how}) ---\n{said}") from failure
+
+
+@contextmanager
+def serving_django(server: str, collector: Collector, tmp_path: Path) -> Iterator[int]:
+    """tests.support.e2e_apps' Django app under ``server`` until the block ends; its port."""
+    port = free_port()
+    with serve(SERVERS[server](port, "tests.support.e2e_apps:django_app"),
+               django_env(collector), tmp_path, port):
+        yield port
 
 
 def log_for(collector: Collector, response: requests.Response) -> dict[str, Any]:
@@ -494,11 +510,7 @@ def test_framework_under_server(
     attribute, kind = APPS[app]
     collector.get_v1 = lambda received: Reply(200, json.dumps({"baseUrl": DOCS}).encode())
     port = free_port()
-    env = server_env(
-        collector,
-        DJANGO_SETTINGS_MODULE="tests.support.e2e_apps",
-        README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping",
-    )
+    env = django_env(collector)
     argv = SERVERS[server](port, f"tests.support.e2e_apps:{attribute}")
     with serve(argv, env, tmp_path, port) as base:
         client = Client(base)
@@ -798,11 +810,7 @@ def test_a_django_target_that_is_no_utf_8_is_logged_as_received(
         server: str, collector: Collector, tmp_path: Path) -> None:
     """Django's decoded path writes a byte that is no UTF-8 as %E9: under a server that
     gives no raw target (runserver, granian) the url was rebuilt from it as %25E9."""
-    port = free_port()
-    env = server_env(collector, DJANGO_SETTINGS_MODULE="tests.support.e2e_apps",
-                     README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping")
-    with serve(SERVERS[server](port, "tests.support.e2e_apps:django_app"), env, tmp_path,
-               port):
+    with serving_django(server, collector, tmp_path) as port:
         raw_get(port, RAW_TARGET)
         raw_get(port, "/caf%C3%A9/%E9%FF/x%2520")
         # A literal "%C3%A9" (review10): UTF-8 Django would have decoded, so the text.
@@ -906,11 +914,7 @@ def lying_lengths(port: int, collector: Collector, targets: list[str]
 @pytest.mark.parametrize("server", ["waitress", "gunicorn-sync", "runserver"])
 def test_a_django_body_longer_than_its_content_length_is_logged_as_sent(
         server: str, collector: Collector, tmp_path: Path) -> None:
-    port = free_port()
-    env = server_env(collector, DJANGO_SETTINGS_MODULE="tests.support.e2e_apps",
-                     README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping")
-    with serve(SERVERS[server](port, "tests.support.e2e_apps:django_app"), env, tmp_path,
-               port):
+    with serving_django(server, collector, tmp_path) as port:
         logged, got = lying_lengths(port, collector, ["/length-lie?n=6", "/length-lie?n=2"])
     assert logged == got
 
@@ -928,11 +932,7 @@ STREAM_RAISING = {"at-the-first-chunk": 500, "after-an-empty-chunk": 201,
 ])
 def test_a_django_stream_that_raises_is_logged_as_the_client_got_it(
         server: str, collector: Collector, tmp_path: Path) -> None:
-    port = free_port()
-    env = server_env(collector, DJANGO_SETTINGS_MODULE="tests.support.e2e_apps",
-                     README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping")
-    with serve(SERVERS[server](port, "tests.support.e2e_apps:django_app"), env, tmp_path,
-               port):
+    with serving_django(server, collector, tmp_path) as port:
         got = {mode: raw_get(port, f"/raise-stream/{mode}") for mode in STREAM_RAISING}
         logs = collector.wait_for_logs(len(got))
     assert len(logs) == len(got), describe(logs)
@@ -959,12 +959,8 @@ def test_a_chunked_body_django_gives_the_view_as_empty_is_still_logged(
     """Django reads no chunked body without a Content-Length (request.body is b"", bare
     too) under servers that leave CONTENT_LENGTH out: read or not by the view, the body
     the client sent is logged, as the WSGI middleware logs it."""
-    port = free_port()
-    env = server_env(collector, DJANGO_SETTINGS_MODULE="tests.support.e2e_apps",
-                     README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping")
     answers = {}
-    with serve(SERVERS[server](port, "tests.support.e2e_apps:django_app"), env, tmp_path,
-               port):
+    with serving_django(server, collector, tmp_path) as port:
         for path in ("/echo", "/noread"):
             answers[path] = raw_answer(port, (
                 f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Api-Key: {CALLER}\r\n"

@@ -33,6 +33,7 @@ from tests.test_e2e_servers import (
     GUNICORN,
     MAX_BODY,
     UWSGI,
+    django_env,
     serve,
     server_env,
     uwsgi_argv,
@@ -209,12 +210,6 @@ def docs_collector(collector: Collector) -> Collector:
     collector.get_v1 = lambda received: Reply(
         200, json.dumps({"baseUrl": "https://docs.example.test"}).encode())
     return collector
-
-
-def django_env(collector: Collector, **extra: str) -> dict[str, str]:
-    return server_env(collector, DJANGO_SETTINGS_MODULE="tests.support.e2e_apps",
-                      README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping",
-                      **extra)
 
 
 def _missing(server: str) -> Optional[str]:
