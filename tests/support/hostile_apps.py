@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Optional
 from urllib.parse import parse_qs, unquote_to_bytes
 
 from tests.support.asgi import read_body
-from tests.support.side_by_side import bare_or_wrapped, built_once
+from tests.support.side_by_side import bare_or_wrapped, built_once, wsgi_bare_or_wrapped
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -139,13 +139,8 @@ _wsgi_wrapped = built_once(_build_wsgi_wrapped)
 
 
 def wsgi_root(environ: WSGIEnvironment, start_response: StartResponse) -> Any:
-    prefix, _, rest = environ.get("PATH_INFO", "").lstrip("/").partition("/")
-    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + "/" + prefix
-    environ["PATH_INFO"] = "/" + rest
-    if prefix != "wrap":
-        return wsgi_hostile(environ, start_response)
-    _trace(environ.get("HTTP_X_TRACE"))
-    return _wsgi_wrapped()(environ, start_response)
+    return wsgi_bare_or_wrapped(environ, start_response, wsgi_hostile, _wsgi_wrapped,
+                                lambda environ: _trace(environ.get("HTTP_X_TRACE")))
 
 
 # -- ASGI ------------------------------------------------------------------------------

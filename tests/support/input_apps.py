@@ -28,7 +28,7 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING, Any, Callable
 
-from tests.support.side_by_side import built_once
+from tests.support.side_by_side import built_once, wsgi_bare_or_wrapped
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -168,12 +168,7 @@ _wrapped = built_once(_build_wrapped)
 
 
 def input_root(environ: WSGIEnvironment, start_response: StartResponse) -> Any:
-    prefix, _, rest = environ.get("PATH_INFO", "").lstrip("/").partition("/")
-    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + "/" + prefix
-    environ["PATH_INFO"] = "/" + rest
-    if prefix != "wrap":
-        return input_app(environ, start_response)
-    return _wrapped()(environ, start_response)
+    return wsgi_bare_or_wrapped(environ, start_response, input_app, _wrapped)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """One server process serving an app twice: bare under ``/bare/...``, wrapped under
 ``/wrap/...``.
 
-The first path segment is moved into ``root_path``, so the app sees the same path either
-way, and a test compares the two answers of one server. Used by the conformance apps
-(tests/support/asgi_cases.py) and the misbehaving ones (tests/support/hostile_apps.py).
+The first path segment is moved into ``root_path`` (``SCRIPT_NAME`` under WSGI), so the
+app sees the same path either way, and a test compares the two answers of one server.
+Used by the conformance apps (tests/support/asgi_cases.py), the misbehaving ones
+(tests/support/hostile_apps.py) and the input readers (tests/support/input_apps.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable, TypeVar
 
 App = Callable[[Any, Any, Any], Any]
+WsgiApp = Callable[[Any, Any], Any]
 T = TypeVar("T")
 
 
@@ -37,3 +39,17 @@ async def bare_or_wrapped(scope: Any, receive: Any, send: Any, bare: App,
         return
     trace(scope)
     await wrapped()(scope, receive, send)
+
+
+def wsgi_bare_or_wrapped(environ: Any, start_response: Any, bare: WsgiApp,
+                         wrapped: Callable[[], WsgiApp],
+                         trace: Callable[[Any], None] = lambda environ: None) -> Any:
+    """The WSGI side of :func:`bare_or_wrapped`: ``/wrap/...`` to ``wrapped()`` after
+    ``trace(environ)``; anything else to ``bare``."""
+    prefix, _, rest = environ.get("PATH_INFO", "").lstrip("/").partition("/")
+    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + "/" + prefix
+    environ["PATH_INFO"] = "/" + rest
+    if prefix != "wrap":
+        return bare(environ, start_response)
+    trace(environ)
+    return wrapped()(environ, start_response)
