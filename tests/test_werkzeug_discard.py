@@ -23,12 +23,11 @@ from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.wsgi_input import InputTee
 from tests.support.fake_api import Collector, free_port
 from tests.test_e2e_servers import SERVERS as E2E_SERVERS
-from tests.test_e2e_servers import serve
+from tests.test_e2e_servers import django_env, serve
 from tests.test_slow_client import (
     SAFETY,
     SINGLE,
     complete,
-    django_env,
     docs_collector,  # noqa: F401 - fixture
     logged_body,
     read_answer,
