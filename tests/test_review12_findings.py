@@ -20,7 +20,7 @@ from tests.support.command import REPO_ROOT
 from tests.support.contract import exchange
 from tests.support.fake_api import Collector, Reply, basic_auth, free_port
 from tests.support.polling import wait_until
-from tests.support.processes import OWN_GROUP, end_stragglers
+from tests.support.processes import OWN_GROUP, stop_server
 from tests.support.unread_gunicorn import _reads_unread_bodies
 from tests.test_docs_url import Records, make_config, records  # noqa: F401 - a fixture
 
@@ -223,13 +223,7 @@ def _tls_server(kind: str, tmp_path: Path, collector: Collector) -> Iterator[Any
                     time.sleep(0.1)
             yield connect
         finally:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            end_stragglers(process)
+            stop_server(process)
 
 
 def _tls_exchange(connect: Any, path: str, body: bytes, split: int, gap: float
