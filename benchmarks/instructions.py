@@ -1,0 +1,176 @@
+"""Instructions per request of the WSGI middleware, counted by callgrind: a figure the
+load of a shared machine does not move, for A/B of CPU work (issue 11).
+
+.. code-block:: sh
+
+    python benchmarks/instructions.py                    # GET and POST, thread/off/inline
+    python benchmarks/instructions.py --workload get --modes off --requests 2000
+    python benchmarks/instructions.py --keep /tmp/cg     # keep the callgrind files
+
+Each case runs ``bench.py``'s small GET (or its POST, 2 KB in / 100 KB JSON out) through
+the real middleware, a direct environ call per request (no server), then flushes to
+``bench.py``'s loopback collector in another process (not counted) and checks that the
+collector got every log. It runs twice under ``valgrind --tool=callgrind
+--separate-threads=yes``, with ``--requests`` and with ``--base`` requests after the same
+warm-up; the difference of the two, divided by the difference of the counts, is the Ir
+(instructions executed) per request, so start-up, imports and the warm-up cancel out.
+
+Modes:
+
+``thread``
+    Default options (background senders). The main thread is the request path, the
+    hand-off included; the other threads (senders, watchdog) are the worker. Batch sizes
+    follow how the threads are scheduled, so the worker's figure moves a little from run
+    to run (the request path's hardly).
+``bare``
+    The app alone, not wrapped (what the loop itself costs).
+``off``
+    ``pipeline.submit`` replaced by a no-op: the capture alone, deterministic.
+``inline``
+    ``background_worker_mode=False``: the request thread builds and posts every batch of
+    10 (deterministic); less ``off``, the worker's work per log.
+
+Needs valgrind (``apt-get install valgrind``). Prints one JSON document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+WARM_UP = 200
+
+
+def child(workload: str, mode: str, requests: int) -> None:
+    """One measured process: warm up, serve ``requests``, flush, check delivery."""
+    import bench
+
+    if workload == "get":
+        app, method, body = bench.get_app, "GET", b""
+    else:
+        app, method, body = bench.post_app, "POST", bench.POST_BODY
+    collector = bench.Collector()
+    try:
+        options: dict[str, Any] = {}
+        if mode == "inline":
+            options["background_worker_mode"] = False
+        wrapped = bench.wrap(app, collector.url, **options)
+        called = app if mode == "bare" else wrapped
+        if mode == "off":
+            wrapped.pipeline.submit = lambda item, send=True: True
+        template = bench.environ_for(method, body)
+
+        def start_response(status: str, headers: list, exc_info: Any = None) -> Callable:
+            return lambda data: None
+
+        def serve() -> None:
+            environ = dict(template)
+            environ["wsgi.input"] = io.BytesIO(body)
+            result = called(environ, start_response)
+            for _ in result:
+                pass
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+
+        for _ in range(WARM_UP + requests):
+            serve()
+        complete = wrapped.flush(600)
+        stats = wrapped.stats
+        delivered = collector.count()
+        expected = 0 if mode in ("off", "bare") else WARM_UP + requests
+        ok = complete and stats["sent"] == expected and delivered == expected
+        print(json.dumps({"sent": stats["sent"], "delivered": delivered,
+                          "expected": expected, "ok": ok}), flush=True)
+        wrapped.close()
+    finally:
+        collector.stop()
+
+
+def thread_totals(prefix: str) -> dict[str, int]:
+    """Ir per thread number from callgrind's per-thread files ``prefix-NN``."""
+    totals = {}
+    for path in sorted(glob.glob(prefix + "-*")):
+        number = int(path.rsplit("-", 1)[1])
+        with open(path) as file:
+            for line in file:
+                if line.startswith(("summary:", "totals:")):
+                    totals[number] = int(line.split()[1])
+                    break
+    return totals
+
+
+def measure(workload: str, mode: str, requests: int, directory: str) -> dict[str, Any]:
+    """Ir of the main thread and of the others for one run of ``child``."""
+    prefix = os.path.join(directory, f"{workload}-{mode}-{requests}.out")
+    command = ["valgrind", "--tool=callgrind", "--separate-threads=yes",
+               f"--callgrind-out-file={prefix}", sys.executable, __file__, "child",
+               workload, mode, str(requests)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise SystemExit(f"child failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    result = json.loads(lines[-1])
+    totals = thread_totals(prefix)
+    result["main"] = totals.get(1, 0)
+    result["others"] = sum(ir for number, ir in totals.items() if number != 1)
+    result["threads"] = len(totals)
+    return result
+
+
+def per_request(workload: str, mode: str, requests: int, base: int,
+                directory: str) -> dict[str, Any]:
+    big = measure(workload, mode, requests, directory)
+    small = measure(workload, mode, base, directory)
+    span = requests - base
+    main = (big["main"] - small["main"]) / span
+    others = (big["others"] - small["others"]) / span
+    return {"request_thread_ir": round(main), "other_threads_ir": round(others),
+            "total_ir": round(main + others), "delivered_ok": big["ok"] and small["ok"],
+            "runs": [big, small]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workload", choices=["get", "post", "both"], default="both")
+    parser.add_argument("--modes", default="bare,off,inline,thread",
+                        help="comma-separated: bare, off, inline, thread")
+    parser.add_argument("--requests", type=int, default=0,
+                        help="requests measured (default 2000 GET, 300 POST)")
+    parser.add_argument("--base", type=int, default=0,
+                        help="requests of the subtracted run (default a fifth)")
+    parser.add_argument("--keep", default="", help="directory for the callgrind files")
+    args = parser.parse_args()
+    directory = args.keep or tempfile.mkdtemp(prefix="instructions-")
+    os.makedirs(directory, exist_ok=True)
+    workloads = ["get", "post"] if args.workload == "both" else [args.workload]
+    report: dict[str, Any] = {"python": sys.version.split()[0]}
+    for workload in workloads:
+        requests = args.requests or (2000 if workload == "get" else 300)
+        base = args.base or requests // 5
+        for mode in args.modes.split(","):
+            result = per_request(workload, mode, requests, base, directory)
+            report[f"{workload}_{mode}"] = result
+            print(f"{workload} {mode}: {result['request_thread_ir']} + "
+                  f"{result['other_threads_ir']} Ir per request, delivered "
+                  f"{'ok' if result['delivered_ok'] else 'NOT ALL'}",
+                  file=sys.stderr, flush=True)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "child":
+        child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    else:
+        main()
