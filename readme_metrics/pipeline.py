@@ -104,9 +104,11 @@ class MetricsPipeline:
         # microseconds on some kernels): the library's own generator (not the app's) is
         # seeded from os.urandom and re-seeded in forked children, and the id is not a
         # secret (it is sent to the client in x-documentation-url anyway).
-        # to_bytes().hex() formats the 32 digits faster than a format spec does.
-        h = (getrandbits(128) & _UUID_CLEAR | _UUID_SET).to_bytes(16, "big").hex()
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        # to_bytes().hex() formats the 32 digits faster than a format spec does; with a
+        # "-" every 2 bytes, the first and last two taken out again give 8-4-4-4-12 in
+        # three C calls where five slices and a join took twice the instructions.
+        h = (getrandbits(128) & _UUID_CLEAR | _UUID_SET).to_bytes(16, "big").hex("-", 2)
+        return "".join(h.replace("-", "", 1).rsplit("-", 2))
 
     def documentation_url(self, log_id: str) -> Optional[str]:
         """``{base}/logs/{id}`` once the docs base URL is known, else None (never blocks).
