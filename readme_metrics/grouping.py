@@ -278,7 +278,10 @@ class Identifier:
         given = result.get("api_key")
         if given is None:
             given = result.get("id")  # the official package's older name
-        key = _identity(given)
+        # _identity's and _text's first tests inlined (a str, the usual case): three
+        # Python calls fewer on every request.
+        key = (given if given.__class__ is str and given and not given.isspace()
+               else _identity(given))
         if key is None:
             self._report(logging.ERROR, _no_key(result))
             return None
@@ -289,4 +292,9 @@ class Identifier:
                 "the grouping function returned unknown keys "
                 f"{', '.join(extra)}; they are dropped (known: {_DOCUMENTED_KEYS})",
             )
-        return Group(key, _text(result.get("label")), _text(result.get("email")))
+        label, email = result.get("label"), result.get("email")
+        if label is not None and label.__class__ is not str:
+            label = _text(label)
+        if email is not None and email.__class__ is not str:
+            email = _text(email)
+        return Group(key, label, email)

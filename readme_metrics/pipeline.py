@@ -53,7 +53,11 @@ class MetricsPipeline:
         # The app configures the logger: a filter or handler of its that raises must not
         # reach the request through a line the library logs there (rare events only).
         self.logger = QuietLogger(config.logger)
-        self._identify = Identifier(config.grouping_function, self.logger)  # type: ignore[arg-type]
+        #: ``identify(request)``: the caller per the grouping function; None means "do not
+        #: log". Never raises. The Identifier itself, not a method calling it: one Python
+        #: call fewer per request.
+        self.identify: Callable[[Any], Optional[Group]] = Identifier(
+            config.grouping_function, self.logger)  # type: ignore[arg-type]
         self.redactor = Redactor(config.denylist, config.allowlist)
         self.delivery = Delivery(config, self.build_log)
         self.docs = DocsUrl(config)
@@ -92,10 +96,6 @@ class MetricsPipeline:
         self.logger.debug("readme_metrics: not logging this library's own POST %s", path)
         self._said.log(logging.WARNING, "self-post", "%s", _SELF_POST.format(path))
         return True
-
-    def identify(self, request: Any) -> Optional[Group]:
-        """The caller per the grouping function; None means "do not log". Never raises."""
-        return self._identify(request)
 
     @staticmethod
     def new_id() -> str:
