@@ -287,7 +287,7 @@ class Pending:
         "request", "log_id", "begin", "group", "request_body", "request_body_size",
         "request_body_incomplete", "status", "reason", "response_headers",
         "response_body", "response_body_size", "response_body_omitted", "cut_at_length",
-        "comment", "wait", "duration", "nbytes",
+        "comment", "responded", "finished", "nbytes",
     )
 
     def __init__(self, recorder: Recorder, request: RequestSource, group: Group,
@@ -304,9 +304,9 @@ class Pending:
             self.request_body = body.content()
             self.request_body_size = body.body_size
             self.request_body_incomplete = body.incomplete
-        status = recorder.status
-        self.status = status or 500
-        self.reason = recorder.reason if status else "Internal Server Error"
+        # As the recorder has them (0: no response started); the worker reads them.
+        self.status = recorder.status
+        self.reason = recorder.reason
         headers = self.response_headers = list(recorder.headers)
         # One kept chunk (the usual case) is handed over as is, no copy.
         self.response_body = recorder.kept.content()
@@ -314,11 +314,10 @@ class Pending:
         self.response_body_omitted = recorder.omitted
         self.cut_at_length = recorder.cut_at_length
         self.comment = recorder.comment
-        begin = recorder.begin
-        wait = (recorder.responded or finished) - begin
-        self.wait = wait = wait if wait > 0.0 else 0.0
-        duration = finished - begin
-        self.duration = duration if duration > wait else wait
+        # Clock readings (a response never started: the end); the worker makes them the
+        # log's times (to_exchange).
+        self.responded = recorder.responded or finished
+        self.finished = finished
         try:
             header_bytes = sum(map(len, chain.from_iterable(headers)))
         except TypeError:  # not strings: the server refuses them; count nothing
@@ -334,6 +333,11 @@ class Pending:
             length = response_content_length(self.response_headers)
             if 0 <= length < size:  # what the server sent
                 body, size = body[:length], length
+        begin, finished, status = self.begin, self.finished, self.status
+        wait = self.responded - begin
+        if not wait > 0.0:
+            wait = 0.0
+        duration = finished - begin
         return Exchange(
             id=self.log_id,
             # The request's wall-clock start: now, less the time since it began.
@@ -347,13 +351,13 @@ class Pending:
             request_body=self.request_body,
             request_body_size=self.request_body_size,
             request_body_incomplete=self.request_body_incomplete,
-            status=self.status,
-            status_text=self.reason,
+            status=status or 500,  # no response started: the server's 500
+            status_text=self.reason if status else "Internal Server Error",
             response_headers=response_header_text(self.response_headers),
             response_body=body,
             response_body_size=size,
             response_body_omitted=self.response_body_omitted,
             response_comment=self.comment,
-            wait=self.wait,
-            duration=self.duration,
+            wait=wait,
+            duration=duration if duration > wait else wait,
         )

@@ -290,7 +290,10 @@ def _wsgi_case(rng: random.Random, middleware: MetricsMiddleware) -> Optional[di
         return None  # not logged (grouping returned nothing)
     item = items[0]
     wait = rng.choice([0.0, 0.0000005, 0.0123456, 1.5, 3600.25])
-    item.wait, item.duration = wait, wait + rng.choice([0.0, 0.000001, 0.0255, 2.0])
+    # The clock readings the worker makes the times of: begun at 0, so that they are
+    # exactly these.
+    item.begin, item.responded = 0.0, wait
+    item.finished = wait + rng.choice([0.0, 0.000001, 0.0255, 2.0])
     log = pipeline.build_log(item)
     _clock_max_age(log, wait)
     _clock_start(log)  # the wall-clock start comes from the worker's clock
