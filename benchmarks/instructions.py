@@ -117,7 +117,10 @@ def measure(workload: str, mode: str, requests: int, directory: str) -> dict[str
     command = ["valgrind", "--tool=callgrind", "--separate-threads=yes",
                f"--callgrind-out-file={prefix}", sys.executable, __file__, "child",
                workload, mode, str(requests)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    # A fixed hash seed: dict and set layouts, and so the instructions, the same each run.
+    environment = dict(os.environ, PYTHONHASHSEED="0")
+    done = subprocess.run(command, capture_output=True, text=True, check=False,
+                          env=environment)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         raise SystemExit(f"child failed ({done.returncode}):\n{done.stderr[-3000:]}")

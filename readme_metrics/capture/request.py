@@ -281,7 +281,12 @@ class EnvironRequest:
 
     def head(self) -> RequestHead:
         """Method, URL, version, headers and client IP (on the worker)."""
-        plan = _HEAD_PLANS.get(self.keys) or _head_plan(self.keys)
+        keys = self.keys
+        last_keys, plan = _last_head
+        # The keys of one environ shape are one tuple (environ_strings' plan): the plan
+        # used last is found by identity, not by hashing 30 keys.
+        if keys is not last_keys:
+            plan = _HEAD_PLANS.get(keys) or _head_plan(keys)
         values = self.values
         headers = []
         for index, name in plan.headers:
@@ -334,10 +339,14 @@ class _HeadPlan:
 #: Head plans by environ shape (the keys environ_strings copied), bounded as its plans
 #: are: a client sending random header names cannot grow them.
 _HEAD_PLANS: dict[tuple[str, ...], _HeadPlan] = {}
+#: The keys and plan made last (see EnvironRequest.head); one tuple, replaced whole.
+_last_head: tuple[tuple[str, ...], _HeadPlan] = ((), _HeadPlan(()))
 
 
 def _head_plan(keys: tuple[str, ...]) -> _HeadPlan:
+    global _last_head
     plan = _HeadPlan(keys)
     if len(_HEAD_PLANS) < PLANS_MAX and small_shape(keys):
         _HEAD_PLANS[keys] = plan
+        _last_head = (keys, plan)  # kept alive by _HEAD_PLANS: its identity stays its own
     return plan
