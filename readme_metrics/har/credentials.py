@@ -727,18 +727,19 @@ def _valid_authority(rest: str) -> str:
 def _records(key: CallerKey, records: list[dict[str, Any]]) -> None:
     """Mask the key in HAR ``{name, value}`` records (a file part's name and data too)."""
     # CallerKey.may_hold, inlined as in headers(): it runs for every name and value of the
-    # query, the cookies and the fields, and a method call costs more than the test.
+    # query, the cookies and the fields, and a method call costs more than the test. The
+    # length first (a value equal to the key is one holding it): most values are shorter.
     whole, inside = key.key, key.inside
     shortest, spaced = len(whole), " " in whole
     for record in records:
         for field, value in record.items():
-            if not isinstance(value, str):
+            if value.__class__ is not str and not isinstance(value, str):
                 continue
             if field == "value" and "fileName" in record:
                 record[field] = key.data_url(value)
-            elif value == whole or (len(value) >= shortest and (
+            elif len(value) >= shortest and (
                     whole in value or "\\" in value or inside and (
-                        "%" in value or (spaced and "+" in value)))):
+                        "%" in value or (spaced and "+" in value))):
                 record[field] = key.name(value) if field == "name" else key.text(value)
 
 

@@ -277,9 +277,10 @@ def headers(
             if kind == _LINK or redactor is not None and value[:1] in _JSON_OPEN:
                 value = (_link_targets(value, redactor, caller) if kind == _LINK
                          else _json_value(value, name, redactor))  # type: ignore[arg-type]
-            if key is not None and (value == key or (len(value) >= shortest and (
+            # (The length first: a value equal to the key is one holding it.)
+            if key is not None and len(value) >= shortest and (
                     key in value or "\\" in value or inside and (
-                        "%" in value or (spaced and "+" in value))))):
+                        "%" in value or (spaced and "+" in value))):
                 value = caller.text(value)  # type: ignore[union-attr]
         if note and low not in noted:
             noted[low] = value
