@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Optional
 
 from readme_metrics.capture.wsgi import MetricsMiddleware
-from readme_metrics.capture.wsgi_input import InputTee, replay_input
+from readme_metrics.capture.wsgi_input import InputTee
+from readme_metrics.capture.wsgi_replay import replay_input
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import zero_stats
 

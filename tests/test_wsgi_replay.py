@@ -1,5 +1,5 @@
 """The grouping function's copy of a body the app has not read yet, on a live connection
-(readme_metrics.capture.wsgi_input.replay_input): it reads what has arrived, never by a
+(readme_metrics.capture.wsgi_replay.replay_input): it reads what has arrived, never by a
 read that waits for the client; the app, reading after it, gets every byte of the body
 in order, and the record has each byte once.
 
@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 
 from readme_metrics.capture import wsgi_input
 from readme_metrics.capture.body import BodyRecord
-from readme_metrics.capture.wsgi_input import InputTee, replay_input
+from readme_metrics.capture.wsgi_input import InputTee
+from readme_metrics.capture.wsgi_replay import replay_input
 from tests.support.capture_wrap import wrap_fixture  # noqa: F401 - the ``wrap`` fixture
 from tests.support.fake_api import Collector
 from tests.support.minimal_server import call

@@ -13,6 +13,7 @@ delivery worker. With ``enabled`` false the app is returned untouched (no worker
 
 from __future__ import annotations
 
+import weakref
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
 
@@ -27,7 +28,8 @@ from readme_metrics.capture.recorder import (
     status_parts,
 )
 from readme_metrics.capture.request import EnvironRequest, content_length
-from readme_metrics.capture.wsgi_input import InputTee, replay_input
+from readme_metrics.capture.wsgi_input import InputTee
+from readme_metrics.capture.wsgi_replay import replay_input
 from readme_metrics.capture.wsgi_response import (
     Response,
     SizedResponse,
@@ -103,6 +105,17 @@ def _may_have_body(environ: WSGIEnvironment) -> bool:
     return not (protocol.__class__ is str and protocol.startswith("HTTP/1."))
 
 
+def _environ_of(capture: _Capture) -> Callable[[], Optional[WSGIEnvironment]]:
+    """``capture``'s environ while it lives, not holding it (:attr:`InputTee.environ_of`)."""
+    ref = weakref.ref(capture)
+
+    def environ() -> Optional[WSGIEnvironment]:
+        alive = ref()
+        return None if alive is None else alive.environ
+
+    return environ
+
+
 class _Capture(Recorder):
     """One exchange while the app runs and its response is sent (its own recorder).
 
@@ -111,7 +124,7 @@ class _Capture(Recorder):
     """
 
     __slots__ = ("middleware", "pipeline", "environ", "request", "tee", "group",
-                 "_start_response", "_write", "_wrote", "sent", "returned")
+                 "_start_response", "_write", "_wrote", "sent", "returned", "__weakref__")
 
     def __init__(self, middleware: MetricsMiddleware, pipeline: MetricsPipeline,
                  environ: WSGIEnvironment, start_response: StartResponse) -> None:
@@ -145,6 +158,8 @@ class _Capture(Recorder):
                 # (wsgiref, runserver): an unread one is copied from the connection.
                 body = BodyRecord(limit, length, chunked)
                 self.tee = InputTee(wsgi_input, body, terminated, clamp=not ends)
+                # Weak: the environ holds the tee, which would otherwise hold it back.
+                self.tee.environ_of = _environ_of(self)
                 environ["wsgi.input"] = self.tee
                 # An outer webob layer may have marked the input seekable; the tee is
                 # not, and webob in the app would call seek() on it. Unmarked, webob

@@ -10,23 +10,24 @@ is recorded by :meth:`InputTee.record_rest`, only as far as it is there already 
 Whatever else the server's input offers (``readinto``, ``read1``, ``peek``, ``seek``,
 ``tell``, ``fileno``, ...: waitress's file, the socket reader of werkzeug's server and
 wsgiref) the tee offers too, exactly when the server's has it; its reads are held to the
-body and recorded as ``read`` is, and a seek back does not record bytes twice.
-:func:`replay_input` gives the grouping function a readable copy of the body; on a live
-connection a part the app has not read yet is given as far as it has arrived (``GRACE``
-at most for bytes in flight), never by a read that waits for the client.
+body and recorded as ``read`` is, and a seek back does not record bytes twice. Keyword
+arguments, ``readlines(hint)``, ``with`` and iteration are taken as the server's input
+takes them (``input_shape.py``); a ``close()`` (or the end of ``with``) first records
+what has arrived of the unread body. The grouping function reads a copy of the body
+(``wsgi_replay.py``).
 """
 
 from __future__ import annotations
 
-import io
 from types import MethodType
 from typing import Any, Callable, Iterator, Mapping, Optional
 
 from readme_metrics.capture import discard_tap
 from readme_metrics.capture.body import GRACE, BodyRecord, read_ahead, readline_ahead
+from readme_metrics.capture.input_shape import REFUSED, readlines_stop, shaped, size_argument
 from readme_metrics.capture.rest import arrives_later, record_rest, waits_for_close
 
-__all__ = ["InputTee", "replay_input"]
+__all__ = ["InputTee"]
 
 
 class InputTee:
@@ -38,10 +39,17 @@ class InputTee:
     counts those already recorded, so the app's read of them is not recorded twice. A
     ``wsgi.input`` that returns ``str`` (a broken server or test) is passed through
     untouched and nothing is recorded.
+
+    An instance's class is a subclass with the iteration and ``with`` methods the server's
+    input has (see ``input_shape.py``). ``environ_of``, set by the middleware, gives the
+    request's environ (or None) for recording the body before the app closes the input.
     """
 
     __slots__ = ("_input", "record", "_left", "_clamp", "_pending", "_ahead", "_looked",
-                 "_stray", "_tapped", "terminated", "settled", "failed")
+                 "_stray", "_tapped", "terminated", "settled", "failed", "environ_of")
+
+    def __new__(cls, wsgi_input: Any, *args: Any, **kwargs: Any) -> InputTee:
+        return object.__new__(shaped(cls, type(wsgi_input)) if cls is InputTee else cls)
 
     def __init__(self, wsgi_input: Any, record: BodyRecord, terminated: bool = False,
                  clamp: bool = True) -> None:
@@ -61,6 +69,8 @@ class InputTee:
         # True once the rest was recorded: later reads pass through, unrecorded.
         self.settled = False
         self.failed: Optional[BaseException] = None  # what the server's input raised
+        # A weak reference (no cycle through the environ, which holds the tee).
+        self.environ_of: Optional[Callable[[], Optional[Mapping[str, Any]]]] = None
 
     def _source(self, method: str, size: Optional[int]) -> Any:
         left = self._left
@@ -136,11 +146,26 @@ class InputTee:
                         self._took(data, size, method)
             return n
 
-    def _take_stray(self) -> Any:
-        data, self._stray = self._stray, None
-        return data
+    def _as_called(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+                   ) -> tuple[Any, Any]:
+        """A call with keywords or several arguments: ``(size, None)``, the size it asks
+        for, where the server's input takes it, else ``(REFUSED, what the server's input
+        gave)`` (the call made to it as it is raises there, bare: a TypeError before any
+        read; if it does not, what it gave is recorded as read)."""
+        server_method = getattr(self._input, method)
+        size = size_argument(server_method, args, kwargs)
+        if size is not REFUSED:
+            return size, None
+        data = server_method(*args, **kwargs)
+        self._book_lines(data if isinstance(data, list) else [data])
+        return REFUSED, data
 
-    def read(self, *args: Any) -> Any:
+    def read(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs or len(args) > 1:
+            size, given = self._as_called("read", args, kwargs)
+            if size is REFUSED:
+                return given
+            args = (size,)
         if self._stray is not None:
             return self._take_stray()
         size = args[0] if args else None
@@ -157,7 +182,12 @@ class InputTee:
             return head
         return self._source("read", size)
 
-    def readline(self, *args: Any) -> Any:
+    def readline(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs or len(args) > 1:
+            size, given = self._as_called("readline", args, kwargs)
+            if size is REFUSED:
+                return given
+            args = (size,)
         if self._stray is not None:
             return self._take_stray()
         size = args[0] if args else None
@@ -166,8 +196,26 @@ class InputTee:
             return head + self.readline(more) if more else head
         return self._source("readline", size)
 
-    def readlines(self, hint: int = -1) -> list[Any]:
-        lines: list[Any] = []
+    def readlines(self, *args: Any, **kwargs: Any) -> Any:
+        """The server's ``readlines``, whose hint rule differs by server (see
+        ``input_shape.py``); where reads are held to the body, line by line, by its rule."""
+        if kwargs or len(args) > 1:
+            hint, given = self._as_called("readlines", args, kwargs)
+            if hint is REFUSED:
+                return given
+            args = (hint,)
+        if not (self._pending or self._stray is not None or self.settled or (
+                self._clamp and self._left is not None)):
+            try:
+                lines = self._input.readlines(*args)
+            except BaseException as exc:  # the server's, for the app (see _source)
+                self.failed = exc
+                raise
+            self._book_lines(lines)
+            return lines
+        hint = args[0] if args else None
+        stop = readlines_stop(self._input) if hint is not None and hint > 0 else None
+        lines = []
         total = 0
         while True:
             line = self.readline()
@@ -175,17 +223,82 @@ class InputTee:
                 return lines
             lines.append(line)
             total += len(line)
-            if 0 < hint <= total:
+            if stop is not None and stop(total, hint or 0):
                 return lines
 
-    def __iter__(self) -> Iterator[Any]:
-        return self
+    def _book_lines(self, lines: Any) -> None:
+        """Record what the server's input gave a call the tee passed on whole."""
+        if self.settled or not isinstance(lines, list):
+            return
+        if not all(isinstance(line, (bytes, bytearray)) for line in lines):
+            self.settled = True  # not bytes (str): as _source
+            self.record.drop()
+            return
+        data = b"".join(lines)
+        self._took(data, len(data), "read")
+        if not data.endswith(b"\n"):
+            self.record.end()  # a line cut short, or none: the end of the input
 
-    def __next__(self) -> Any:
+    def _take_stray(self) -> Any:
+        data, self._stray = self._stray, None
+        return data
+
+    def _iter(self) -> Any:
+        own = self._input.__iter__()  # io's raises on a closed input, as bare
+        return self if own is self._input else self._lines()
+
+    def _lines(self) -> Iterator[Any]:
+        """Iteration of an input that is not its own iterator (wsgiref.validate's)."""
+        while True:
+            line = self.readline()
+            if not line:
+                return
+            yield line
+
+    def _next(self) -> Any:
         line = self.readline()
         if not line:
             raise StopIteration
         return line
+
+    def _enter(self) -> Any:
+        entered = self._input.__enter__()
+        return self if entered is self._input else entered
+
+    def _exit(self, *exc_info: Any) -> Any:
+        incomplete = self._record_before_close()
+        try:
+            return self._input.__exit__(*exc_info)
+        finally:
+            self._closed(incomplete)
+
+    def _close(self) -> Any:
+        incomplete = self._record_before_close()
+        try:
+            return self._input.close()
+        finally:
+            self._closed(incomplete)
+
+    def _record_before_close(self) -> bool:
+        """The app closes the server's input: record what has arrived of the unread body
+        first (no wait), kept for the app's reads (uWSGI's ``close()`` does nothing).
+        True when not all of it was there."""
+        environ = self.environ_of() if self.environ_of is not None else None
+        if environ is None or not self._rest_unread():
+            return False
+        try:
+            return self._record_arrived(environ, 0.0, keep=True)
+        except Exception:  # noqa: BLE001 - never raise into the app
+            return False
+
+    def _closed(self, incomplete: bool) -> None:
+        if getattr(self._input, "closed", False) is True:
+            # The app's reads go to the closed input, to raise as bare.
+            self._pending = b""
+            self._left = None
+            self.settled = True
+            if incomplete:
+                self.record.give_up()
 
     # What the server's ``wsgi.input`` offers beyond PEP 3333's four methods (waitress's
     # file, the socket reader of werkzeug's server and wsgiref, werkzeug's dechunking
@@ -412,113 +525,6 @@ _OWN: dict[str, Callable[..., Any]] = {
     "peek": InputTee._peek,
     "seek": InputTee._seek,
     "tell": InputTee._tell,
-    "next": InputTee.__next__,  # gunicorn's Python 2 name of __next__
+    "next": InputTee._next,  # gunicorn's Python 2 name of __next__
+    "close": InputTee._close,
 }
-
-
-class _ReplayInput(io.RawIOBase):
-    """The body as the grouping function sees it: what was read so far, then the rest
-    (on a live connection, only as far as it has arrived: see :meth:`InputTee.pull`).
-    Seekable, so that webob reads it in place rather than through its own copy, which
-    would take a body cut short for a client that went away."""
-
-    def __init__(self, tee: InputTee, environ: Mapping[str, Any]) -> None:
-        self._tee = tee
-        self._environ = environ
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        if whence == 1:
-            offset += self._pos
-        elif whence == 2:
-            offset += self._tee.record.kept
-        # Only back to what was read already: the rest is read in order.
-        self._pos = max(0, min(offset, self._pos))
-        return self._pos
-
-    def readinto(self, buffer: Any) -> int:
-        tee = self._tee
-        record = tee.record
-        want = len(buffer)
-        if self._pos == record.size and self._pos >= record.kept and not record.eof:
-            chunk = tee.pull(want, self._environ)  # b"": what arrived went to the record
-            if chunk:
-                self._pos += len(chunk)
-                buffer[: len(chunk)] = chunk
-                return len(chunk)
-        if self._pos >= record.kept:
-            return 0  # the end, or a middle part over max_body_bytes that was not kept
-        chunk = record.content()[self._pos:self._pos + want]
-        self._pos += len(chunk)
-        buffer[: len(chunk)] = chunk
-        return len(chunk)
-
-
-class _LazyReplay:
-    """``wsgi.input`` of the grouping request: the replay reader is built on first read."""
-
-    __slots__ = ("_tee", "_environ", "_reader")
-
-    def __init__(self, tee: InputTee, environ: Mapping[str, Any]) -> None:
-        self._tee = tee
-        self._environ = environ
-        self._reader: Optional[io.BufferedReader] = None
-
-    def _get(self) -> io.BufferedReader:
-        if self._reader is None:
-            self._reader = io.BufferedReader(_ReplayInput(self._tee, self._environ))
-        return self._reader
-
-    def read(self, *args: Any) -> bytes:
-        return self._get().read(*args)
-
-    def readline(self, *args: Any) -> bytes:
-        return self._get().readline(*args)
-
-    def readlines(self, *args: Any) -> list[bytes]:
-        return self._get().readlines(*args)
-
-    def seek(self, *args: Any) -> int:
-        return self._get().seek(*args)
-
-    def tell(self) -> int:
-        return self._get().tell()
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self._get())
-
-
-def replay_input(tee: InputTee, environ: dict[str, Any], server_environ: Mapping[str, Any]
-                 ) -> None:
-    """Point ``environ`` (a copy for the grouping request) at a readable copy of the body.
-
-    The copy reads the server's stream through ``server_environ`` (the app's environ), not
-    through ``environ``: a reader held by the environ it refers to would make a cycle,
-    which only the cyclic GC frees, and that would keep the server's ``wsgi.input`` alive
-    long after the exchange (granian then closes the connection).
-
-    A body not kept whole (read past ``max_body_bytes``, or recorded incomplete) is given
-    as the kept prefix with a matching CONTENT_LENGTH: webob would otherwise raise
-    DisconnectionError for the missing bytes and the exchange would be lost. On a live
-    connection the replay is marked seekable for webob, for the same reason: its part
-    the app has not read may end where the bytes that arrived end.
-    """
-    record = tee.record
-    environ.pop("webob.is_body_seekable", None)
-    if record.size > record.kept or record.incomplete or (
-            tee.settled and not record.eof):
-        environ["wsgi.input"] = io.BytesIO(record.content())
-        environ["CONTENT_LENGTH"] = str(record.kept)
-    else:
-        environ["wsgi.input"] = _LazyReplay(tee, server_environ)
-        if tee.arrives_later(environ):
-            environ["webob.is_body_seekable"] = True

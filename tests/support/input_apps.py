@@ -21,6 +21,14 @@ length at most: a read past it would wait for the client on a socket.
 - ``/text``: the first line through ``io.TextIOWrapper`` (detached after, so the input
   is not closed); the rest left unread.
 - ``/next``: the first line by ``next()`` (gunicorn's Python 2 name), or ``__next__``.
+- ``/keywords``: ``read(size=5)``, ``readline(size=30)``, ``readlines(hint=1)`` (io's
+  objects and uWSGI's take none of these keywords, gunicorn's the first two, granian's
+  the first), then the rest.
+- ``/lines``: ``readlines(11)``, the first line being 11 bytes long (io stops past the
+  hint, BytesIO at it, gunicorn, granian and uWSGI read every line), then the rest.
+- ``/with``: ``with`` the input (io's objects: closed after), five bytes read inside it;
+  then a read of the rest (on a closed input: ValueError). The log has the whole body.
+- ``/close``: ``close()`` first (uWSGI's does nothing), then a read of the body.
 """
 
 from __future__ import annotations
@@ -36,7 +44,8 @@ if TYPE_CHECKING:
 #: Attributes a server's wsgi.input may have beyond PEP 3333's four methods.
 NAMES = ("readinto", "readinto1", "read1", "readall", "peek", "seek", "tell", "seekable",
          "readable", "writable", "fileno", "closed", "isatty", "getvalue", "getbuffer",
-         "next", "__next__", "close", "flush", "raw", "name", "mode", "detach", "truncate")
+         "next", "__next__", "close", "flush", "raw", "name", "mode", "detach", "truncate",
+         "readlines", "__iter__", "__enter__", "__exit__")
 
 
 def _step(call: Callable[[], Any]) -> str:
@@ -121,6 +130,40 @@ def _next(stream: Any) -> Any:
     return stream.next() if hasattr(stream, "next") else next(stream)
 
 
+def _keywords(stream: Any, length: int) -> list[str]:
+    """Each keyword call, then the rest: read by position for what the calls left."""
+    steps: list[str] = []
+    got = 0
+    for call in (lambda: stream.read(size=5), lambda: stream.readline(size=30),
+                 lambda: stream.readlines(hint=1)):
+        try:
+            value = call()
+        except TypeError as error:
+            steps.append(type(error).__name__)
+            continue
+        got += len(b"".join(value) if isinstance(value, list) else value)
+        steps.append(repr(value))
+    steps.append(_step(lambda: stream.read(length - got)))
+    return steps
+
+
+def _lines(stream: Any, length: int) -> list[str]:
+    lines = stream.readlines(11)
+    return [repr(lines), _step(lambda: stream.read(length - sum(map(len, lines))))]
+
+
+def _with(stream: Any, length: int) -> list[str]:
+    def inside() -> str:
+        with stream as entered:
+            head = entered.read(5)
+        return f"{head!r} {entered is stream}"
+
+    steps = [_step(inside)]
+    steps += [_step(lambda: stream.closed),
+              _step(lambda: stream.read(length - (5 if steps[0][:1] == "b" else 0)))]
+    return steps
+
+
 def input_app(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
     stream = environ["wsgi.input"]
     length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -148,6 +191,14 @@ def input_app(environ: WSGIEnvironment, start_response: StartResponse) -> list[b
         steps = [_step(lambda: _text(stream))]
     elif mode == "next":
         steps = [_step(lambda: _next(stream))]
+    elif mode == "keywords":
+        steps = _keywords(stream, length)
+    elif mode == "lines":
+        steps = _lines(stream, length)
+    elif mode == "with":
+        steps = _with(stream, length)
+    elif mode == "close":
+        steps = [_step(lambda: stream.close()), _step(lambda: stream.read(length))]
     else:
         steps = ["unknown mode"]
     start_response("200 OK", [("Content-Type", "text/plain")])
