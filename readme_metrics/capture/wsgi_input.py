@@ -156,7 +156,13 @@ class InputTee:
         size = size_argument(server_method, args, kwargs)
         if size is not REFUSED:
             return size, None
-        data = server_method(*args, **kwargs)
+        try:
+            data = server_method(*args, **kwargs)
+        except TypeError:
+            raise  # the call's arguments, not the stream
+        except BaseException as exc:  # the server's, for the app (see _source)
+            self.failed = exc
+            raise
         self._book_lines(data if isinstance(data, list) else [data])
         return REFUSED, data
 
