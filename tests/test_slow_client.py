@@ -661,20 +661,14 @@ def cut_short_answer(collector: Collector, tmp_path: Path, server: str, attribut
 @pytest.mark.parametrize("path", ["/read-all", "/echo"])  # read(), read(CONTENT_LENGTH)
 @pytest.mark.parametrize("server", server_params(["granian", "gunicorn-sync"]))
 def test_a_server_that_ends_the_input_gets_the_apps_own_reads(
-        request: pytest.FixtureRequest, docs_collector: Collector, tmp_path: Path,
-        server: str, path: str) -> None:
+        docs_collector: Collector, tmp_path: Path, server: str, path: str) -> None:
     """These servers end ``wsgi.input`` at the body's end (``wsgi.input_terminated``), so
     the app's reads go to them as it makes them, not held to CONTENT_LENGTH: granian
     answers ``read()`` of a body cut short with b"" and ``read(10)`` with what arrived,
-    and the app got ``abc`` from ``read()`` where bare it gets b"". Answers compared bare
-    and wrapped, each server on its own, at the same time."""
-    if server == "granian" and path == "/read-all" and _version("granian") < (2, 8):
-        # Run, and must fail: a change on either side shows as XPASS.
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "granian 2.5 (the newest on Python 3.9; 2.5.7 checked) sets no "
-            "wsgi.input_terminated, so its input is held to CONTENT_LENGTH as any such "
-            "server's (PEP 3333): the wrapped app's read() of a body cut short gets what "
-            "arrived (read(10)), bare b''")))
+    and the app got ``abc`` from ``read()`` where bare it gets b"". granian 2.5 (the last
+    on Python 3.9) sets no ``wsgi.input_terminated``: its input is known by its type, and
+    the app got ``abc`` there until it was. Answers compared bare and wrapped, each server
+    on its own, at the same time."""
     bare_port, wrapped_port = free_ports(2)
     with ThreadPoolExecutor(2) as pool:
         bare_case = pool.submit(cut_short_answer, docs_collector, tmp_path, server,

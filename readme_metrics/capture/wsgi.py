@@ -28,7 +28,7 @@ from readme_metrics.capture.recorder import (
     status_parts,
 )
 from readme_metrics.capture.request import EnvironRequest, content_length
-from readme_metrics.capture.wsgi_input import InputTee
+from readme_metrics.capture.wsgi_input import InputTee, server_ends_input
 from readme_metrics.capture.wsgi_replay import replay_input
 from readme_metrics.capture.wsgi_response import (
     Response,
@@ -151,7 +151,7 @@ class _Capture(Recorder):
                 # The server ends the input at the body's end: the app's reads go to it
                 # as they are, not held to the length (granian gives read() of a body
                 # cut short b"", read(length) what arrived).
-                ends = environ.get("wsgi.input_terminated") is True
+                ends = server_ends_input(environ, wsgi_input)
                 terminated = chunked and ends
                 length = None if terminated else content_length(environ)
                 # ``chunked``: a body is there even where the server leaves it framed

@@ -2,7 +2,8 @@
 
 :class:`InputTee` replaces ``wsgi.input``: reads are clamped to CONTENT_LENGTH, so nothing
 ever reads past the body, unless the server ends the input itself
-(``wsgi.input_terminated``: gunicorn, waitress, granian); there, and without a length,
+(``wsgi.input_terminated``: gunicorn, waitress, granian; :func:`server_ends_input`);
+there, and without a length,
 every call is passed through as the app makes it (granian answers ``read()`` and
 ``read(CONTENT_LENGTH)`` of a body cut short differently). A body the app leaves unread
 is recorded by :meth:`InputTee.record_rest`, only as far as it is there already (see
@@ -27,7 +28,16 @@ from readme_metrics.capture.body import GRACE, BodyRecord, read_ahead, readline_
 from readme_metrics.capture.input_shape import REFUSED, readlines_stop, shaped, size_argument
 from readme_metrics.capture.rest import arrives_later, record_rest, waits_for_close
 
-__all__ = ["InputTee"]
+__all__ = ["InputTee", "server_ends_input"]
+
+
+def server_ends_input(environ: Mapping[str, Any], wsgi_input: Any) -> bool:
+    """Whether the server ends ``wsgi_input`` at the body's end, so that the app's reads
+    may go to it as they are: it says so (``wsgi.input_terminated``), or the input is
+    granian's own, which hyper ends there, though granian says so only from 2.8 (2.5, the
+    last on Python 3.9, sets no such key)."""
+    return (environ.get("wsgi.input_terminated") is True
+            or type(wsgi_input).__module__.startswith("granian."))
 
 
 class InputTee:
