@@ -620,13 +620,14 @@ def test_wsgi_app_reads_after_the_grouping_function_the_whole_body(
     assert request["postData"] == {"mimeType": "application/json", "text": "abcdef"}
 
 
-@pytest.mark.skipif(_version("gunicorn") < (24,), reason="gunicorn 23 (the newest on "
-                    "Python 3.9) closes the connection without an answer, no 400")
 @pytest.mark.parametrize("server", ["gunicorn-sync", "gunicorn-gthread"])
 def test_malformed_chunked_body_is_logged_with_the_servers_400(
         docs_collector: Collector, tmp_path: Path, server: str) -> None:
     """gunicorn's wsgi.input raises for a chunk size that is no hex number; out of the
-    app, gunicorn answers that with 400, not 500: the log says what the client got."""
+    app, gunicorn answers that with 400, not 500: the log says what the client got.
+    gunicorn 23 (the last on Python 3.9) answers nothing there (its chunk errors are
+    OSErrors, taken for a broken connection); the log says 400 all the same, as the ASGI
+    side logs a malformed body its server cut (CUT_STATUS), and nginx such a request."""
     port = free_port()
     trace = uuid.uuid4().hex
     head = (f"POST /read-all HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
@@ -638,7 +639,10 @@ def test_malformed_chunked_body_is_logged_with_the_servers_400(
         client.sendall(head + b"zz\r\nabc\r\n0\r\n\r\n")
         answer = read_answer(client, SAFETY)
         log = logged(docs_collector, trace)
-    assert answer.split(b"\r\n")[0] == b"HTTP/1.1 400 Bad Request"
+    if _version("gunicorn") < (24,):
+        assert answer == b""
+    else:
+        assert answer.split(b"\r\n")[0] == b"HTTP/1.1 400 Bad Request"
     assert log["request"]["log"]["entries"][0]["response"]["status"] == 400
 
 
