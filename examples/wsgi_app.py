@@ -80,9 +80,9 @@ if __name__ == "__main__":
         # Requests are served on a thread, so that Ctrl-C reaches the main thread's wait:
         # in the middle of a request, wsgiref would swallow it and keep serving.
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        print(f"serving on http://127.0.0.1:{port}/pets (Ctrl-C stops it; the logs still "
-              "queued are sent on the way out)", flush=True)
-        try:
+        try:  # once the line below is out, Ctrl-C and SIGTERM land here, whenever they come
+            print(f"serving on http://127.0.0.1:{port}/pets (Ctrl-C stops it; the logs "
+                  "still queued are sent on the way out)", flush=True)
             threading.Event().wait()
         except (KeyboardInterrupt, SystemExit):  # Ctrl-C or SIGTERM: a stop, not an error
             server.shutdown()  # after the request in progress, if any
