@@ -9,6 +9,7 @@ must not be logged, the call with it must arrive as one valid log.
 
 from __future__ import annotations
 
+import configparser
 import contextlib
 import json
 import os
@@ -58,6 +59,25 @@ def test_the_first_two_commands_are_the_demo_and_the_tests() -> None:
     ci_lines = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert commands[1] in ci_lines, ".ci/run no longer runs README's test command"
 
+
+
+def test_tox_runs_readmes_test_command_on_every_python_setup_py_names() -> None:
+    """Each tox environment of a Python version runs the command README gives (with that
+    environment's Python), and there is one for every version setup.py classifies."""
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(REPO_ROOT / "tox.ini", encoding="utf-8")
+    top = README.read_text(encoding="utf-8").split("\n## ", 1)[0]
+    test_command = code_blocks(top, "bash")[0].rstrip().splitlines()[-1]
+    run = test_command.rsplit(" && ", 1)[1]
+    assert run.startswith(".venv/bin/")
+    assert tox["testenv"]["commands"].strip() == run[len(".venv/bin/"):] + " {posargs}"
+    classified = re.findall(r"Programming Language :: Python :: 3\.(\d+)\"",
+                            (REPO_ROOT / "setup.py").read_text(encoding="utf-8"))
+    floor = re.search(r'python_requires=">=3\.(\d+)"',
+                      (REPO_ROOT / "setup.py").read_text(encoding="utf-8"))
+    assert floor and classified and min(map(int, classified)) == int(floor.group(1))
+    envs = [env.strip() for env in tox["tox"]["envlist"].split(",")]
+    assert [env for env in envs if env.startswith("py")] == [f"py3{n}" for n in classified]
 
 def test_the_reading_order() -> None:
     """Issue 12: what a user needs first comes first; internals and development last."""
