@@ -62,6 +62,19 @@ GRANIAN_UNREAD = {"readinto", "readinto1", "read1", "peek", "text", "next",
                   "pipelined-limited-2", "pipelined-seek-2"}
 
 
+def _granian_drops_line_ends() -> bool:
+    """granian before 2.8 (2.5 is the last on Python 3.9) gives ``readlines()`` its lines
+    without their b"\\n" (bare too): what the app read is not what was sent, and the
+    log, made of what the app read, cannot be either."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        major, minor = (int(part) for part in version("granian").split(".")[:2])
+    except (PackageNotFoundError, ValueError):
+        return False
+    return (major, minor) < (2, 8)
+
+
 def _post(port: int, prefix: str, mode: str, trace: str, body: bytes,
           keep_alive: bool = False) -> bytes:
     head = (f"POST /{prefix}/{mode} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
@@ -119,7 +132,8 @@ def test_the_input_offers_the_same_and_the_body_is_logged_once(
     wrong = {trace: (bodies[trace] or {}).get("comment") or (bodies[trace] or {}).get(
         "text", "")[:80] for trace, body in sent.items()
         if bodies[trace] != {"mimeType": "text/plain", "text": body.decode("latin-1")}
-        and not (server == "granian" and trace in GRANIAN_UNREAD)}
+        and not (server == "granian" and trace in GRANIAN_UNREAD)
+        and not (server == "granian" and trace == "lines" and _granian_drops_line_ends())}
     assert not wrong, f"bodies not logged as sent: {wrong}"
 
 
