@@ -257,7 +257,7 @@ def test_the_credential_list_names_the_usual_ones() -> None:
     # Gateway and ESPv2 pass it on (Basic credentials in it were sent in base64).
     assert {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key",
             "api-key", "x-auth-token", "x-access-token",
-            "x-forwarded-authorization"} <= CREDENTIAL_HEADERS
+            "x-forwarded-authorization", "x-auth-key", "x-vault-token"} <= CREDENTIAL_HEADERS
 
 
 def test_redaction_still_wins_over_masking() -> None:

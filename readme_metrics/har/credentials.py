@@ -51,6 +51,9 @@ CREDENTIAL_HEADERS: frozenset[str] = frozenset({
     "x-session-token", "x-csrf-token", "x-xsrf-token", "x-client-secret", "private-token",
     "x-goog-api-key", "x-amz-security-token", "ocp-apim-subscription-key",
     "x-rapidapi-key", "x-functions-key",
+    # Cloudflare's global API key, HashiCorp Vault's token, GitLab's webhook secret,
+    # Shopify's Admin API token.
+    "x-auth-key", "x-vault-token", "x-gitlab-token", "x-shopify-access-token",
     # The client's Authorization, which Google Cloud's API Gateway and ESPv2 pass on
     # under this name when they send their own.
     "x-forwarded-authorization",
