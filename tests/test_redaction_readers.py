@@ -44,7 +44,8 @@ README_CREDENTIAL_HEADERS = (
     "X-Access-Token", "Access-Token", "X-Refresh-Token", "X-Session-Token", "X-CSRF-Token",
     "X-XSRF-Token", "X-Client-Secret", "Private-Token", "X-Goog-Api-Key",
     "X-Amz-Security-Token", "Ocp-Apim-Subscription-Key", "X-RapidAPI-Key",
-    "X-Functions-Key", "X-Forwarded-Authorization")
+    "X-Functions-Key", "X-Auth-Key", "X-Vault-Token", "X-Gitlab-Token",
+    "X-Shopify-Access-Token", "X-Forwarded-Authorization")
 
 
 def denied(name: str) -> bool:
