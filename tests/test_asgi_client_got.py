@@ -64,10 +64,18 @@ def test_a_stream_the_client_left_is_logged_as_far_as_it_went(
     marks a stream closed at the end of the client's data, also when the client only
     half-closed, and still writes it the whole answer): it was logged as sent in full.
     (granian tells nothing: not here.)"""
+    assert_left_stream_logged_as_far_as_it_went(
+        collector, tmp_path, server, "tests.support.asgi_cases:plain_root")
+
+
+def assert_left_stream_logged_as_far_as_it_went(
+        collector: Collector, tmp_path: Path, server: str, target: str) -> None:
+    """Serve ``target`` (an app with ``/wrap/left``: four chunks, then LATE more once the
+    barrier file exists), read the four, leave, and check that the log has the four and
+    not all that the app sent."""
     port = free_port()
     barrier = tmp_path / "barrier"
-    with serve(ALL[server](port, "tests.support.asgi_cases:plain_root"),
-               server_env(collector), tmp_path, port):
+    with serve(ALL[server](port, target), server_env(collector), tmp_path, port):
         with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
             sock.sendall(_raw(port, "wrap", "left", "GET", f"/left?barrier={barrier}"))
             answer = b""

@@ -29,10 +29,14 @@ from typing import Any
 import pytest
 
 from readme_metrics.capture.asgi_messages import CLIENT_GONE_COMMENT
-from tests.support.asgi_cases import LATE
 from tests.support.asgi_left import LATE_ANSWER
 from tests.support.fake_api import Collector, free_port
-from tests.test_asgi_client_got import ALL, _entries, _servers
+from tests.test_asgi_client_got import (
+    ALL,
+    _entries,
+    _servers,
+    assert_left_stream_logged_as_far_as_it_went,
+)
 from tests.test_asgi_conformance import SAFETY, _raw
 from tests.test_e2e_servers import serve, server_env
 from tests.test_slow_client import normalized, read_answer
@@ -187,23 +191,7 @@ def test_a_stream_the_client_left_is_logged_as_far_as_it_went(
     has the four, and at most the few sent before the server saw it. Behind
     ``app.add_middleware`` it was logged as sent in full (the server's ``send`` was not
     looked for under Starlette's closure)."""
-    port = free_port()
-    barrier = tmp_path / "barrier"
-    with serve(ALL[server](port, APPS[app]), server_env(collector), tmp_path, port):
-        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
-            sock.sendall(_raw(port, "wrap", "left", "GET", f"/left?barrier={barrier}"))
-            answer = b""
-            while b"chunk 3\n" not in answer:
-                chunk = sock.recv(65536)
-                assert chunk, f"closed early: {answer!r}"
-                answer += chunk
-        barrier.touch()  # the socket is closed: now the app sends on
-        content = _entries(collector, 1)["left"]["response"]["content"]
-    everything = b"".join(b"chunk %d\n" % i for i in range(4)) + b"".join(
-        b"late %d\n" % i for i in range(LATE))
-    assert content["text"].startswith("chunk 0\nchunk 1\nchunk 2\nchunk 3\n")
-    assert content["size"] == len(content["text"].encode())
-    assert content["size"] < len(everything), "logged as sent in full"
+    assert_left_stream_logged_as_far_as_it_went(collector, tmp_path, server, APPS[app])
 
 
 @pytest.mark.parametrize("then", ["return", "raise"])
