@@ -261,30 +261,33 @@ def log(message: str) -> None:
 WARM_UP = 200  # requests before each timed run
 
 
+def _start_response(status: str, headers: list, exc_info: Any = None) -> Callable:
+    return lambda data: None
+
+
+def fresh_environ(template: dict[str, Any], body: bytes) -> dict[str, Any]:
+    """A copy of ``template`` with ``body`` as a new ``wsgi.input``."""
+    environ = dict(template)
+    environ["wsgi.input"] = io.BytesIO(body)
+    return environ
+
+
+def serve(app: Callable, environ: dict[str, Any]) -> None:
+    """What a server does with one request: call, iterate, close."""
+    result = app(environ, _start_response)
+    for _ in result:
+        pass
+    close = getattr(result, "close", None)
+    if close is not None:
+        close()
+
+
 def run_inprocess(app: Callable, method: str, body: bytes, requests: int,
                   wrapped: Any) -> dict[str, float]:
     """Call ``app`` directly ``requests`` times; time each call and the whole delivery."""
     template = environ_for(method, body)
-
-    def start_response(status: str, headers: list, exc_info: Any = None) -> Callable:
-        return lambda data: None
-
-    def fresh_environ() -> dict[str, Any]:
-        environ = dict(template)
-        environ["wsgi.input"] = io.BytesIO(body)
-        return environ
-
-    def serve(environ: dict[str, Any]) -> None:
-        """What a server does with one request: call, iterate, close."""
-        result = app(environ, start_response)
-        for _ in result:
-            pass
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()
-
     for _ in range(WARM_UP):  # not timed; flushed below
-        serve(fresh_environ())
+        serve(app, fresh_environ(template, body))
     if wrapped is not None:
         wrapped.flush(60)
         before = dict(wrapped.stats)
@@ -293,9 +296,9 @@ def run_inprocess(app: Callable, method: str, body: bytes, requests: int,
     cpu0 = time.process_time()
     wall0 = time.perf_counter()
     for _ in range(requests):
-        environ = fresh_environ()  # built outside the timed part
+        environ = fresh_environ(template, body)  # built outside the timed part
         t0 = clock()
-        serve(environ)
+        serve(app, environ)
         samples.append(clock() - t0)
     loop_end = time.perf_counter()
     complete = True
@@ -510,20 +513,10 @@ def memory_child(metrics_url: str, requests: int) -> None:
     atexit.register(final)
     wrapped = wrap(get_app, metrics_url)
     template = environ_for("GET")
-
-    def start_response(status: str, headers: list, exc_info: Any = None) -> Callable:
-        return lambda data: None
-
     before = {"rss_mb": rss_mb(), "threads": threading.active_count()}
     started = time.perf_counter()
     for _ in range(requests):
-        environ = dict(template)
-        environ["wsgi.input"] = io.BytesIO(b"")
-        result = wrapped(environ, start_response)
-        for _ in result:
-            pass
-        if hasattr(result, "close"):
-            result.close()
+        serve(wrapped, fresh_environ(template, b""))
     elapsed = time.perf_counter() - started
     time.sleep(1.0)  # let the worker run into the failure
     after = {"rss_mb": rss_mb(), "threads": threading.active_count()}

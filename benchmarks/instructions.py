@@ -37,14 +37,13 @@ from __future__ import annotations
 
 import argparse
 import glob
-import io
 import json
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -70,22 +69,8 @@ def child(workload: str, mode: str, requests: int) -> None:
         if mode == "off":
             wrapped.pipeline.submit = lambda item, send=True: True
         template = bench.environ_for(method, body)
-
-        def start_response(status: str, headers: list, exc_info: Any = None) -> Callable:
-            return lambda data: None
-
-        def serve() -> None:
-            environ = dict(template)
-            environ["wsgi.input"] = io.BytesIO(body)
-            result = called(environ, start_response)
-            for _ in result:
-                pass
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-
         for _ in range(WARM_UP + requests):
-            serve()
+            bench.serve(called, bench.fresh_environ(template, body))
         complete = wrapped.flush(600)
         stats = wrapped.stats
         delivered = collector.count()
