@@ -57,35 +57,23 @@ def own_send(send: Any) -> Any:
             if send.__class__ is not partial or is_daphne_send(send):
                 return send  # the usual case: no walk
             return _walk(send)
-        closure = send.__closure__
-        if closure is None:  # a plain function: nothing wrapped in it
+        if send.__closure__ is None:  # a plain function: nothing wrapped in it
             return send
-        # A closure: the cell learned for its code leads on (to the server's send, under
-        # ServerErrorMiddleware's: one hop, here).
-        code = send.__code__
-        known = _NEXT.get(id(code))  # a code's hash reads all of it: its id
-        if known is not None and known[0] is code:
-            try:
-                found = closure[known[1]].cell_contents
-            except ValueError:  # an empty cell this time: walk
-                found = None
-            if found.__class__ in _METHODS and found.__self__.__class__ in _SERVERS_SEEN:
-                return found
-            found = _follow(found)
-            if found is not None:
-                return found
-        return _walk(send)
+        # A closure: the cells learned lead on (to the server's send, under
+        # ServerErrorMiddleware's: one hop); else walk.
+        found = _follow(send)
+        return _walk(send) if found is None else found
     except Exception:  # noqa: BLE001 - an odd class (a __module__ no str)
         return send
 
 
 def _follow(send: Any) -> Any:
-    """The server's ``send`` down the cells learned from ``send``, a wrapper one hop down
-    a closure; None where they lead nowhere known (no cell learned for a code, another
-    ``send`` wrapped)."""
+    """The server's ``send`` down the cells learned from ``send``, a closure; None where
+    they lead nowhere known (no cell learned for a code, an empty cell, another ``send``
+    wrapped)."""
     try:
         found = send
-        for _ in range(_DEPTH - 2):  # as deep as the walk: a hop less than its levels
+        for _ in range(_DEPTH - 1):  # as deep as the walk: a hop less than its levels
             if found.__class__ is FunctionType:
                 code = found.__code__
                 known = _NEXT.get(id(code))  # a code's hash reads all of it: its id
