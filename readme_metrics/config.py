@@ -134,6 +134,25 @@ def _with_aliases(given: dict[str, Any]) -> None:
         ) + extra
 
 
+def checked_config(middleware: str, app: Any, config: Any) -> MetricsApiConfig:
+    """``config`` of ``middleware(app, config)``, once both arguments are what they must
+    be: a ``TypeError`` saying which is not, at construction. Unchecked, a dict of options
+    or swapped arguments failed deep inside ("'dict' object has no attribute
+    'skip_methods'"), and an app that is no callable failed on every request instead."""
+    call = f"readme_metrics: {middleware}(app, config)"
+    if isinstance(app, MetricsApiConfig) and not isinstance(config, MetricsApiConfig):
+        raise TypeError(f"{call} takes the app first: the arguments are swapped")
+    if not isinstance(config, MetricsApiConfig):
+        hint = (" (MetricsApiConfig(**options) makes one of a dict)"
+                if isinstance(config, Mapping) else "")
+        raise TypeError(f"{call}: config must be a MetricsApiConfig, got "
+                        f"{type(config).__name__}{hint}")
+    if not callable(app):
+        raise TypeError(f"{call}: app must be the application to wrap (a callable), got "
+                        f"{type(app).__name__}")
+    return config
+
+
 class _OfficialName(Generic[_T]):
     """An official 3.x attribute name (``config.METRICS_API``) for option ``name``: reads
     it, and sets it checked and normalised as the constructor would (``ValueError``

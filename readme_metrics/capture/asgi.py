@@ -40,7 +40,7 @@ from readme_metrics.capture.asgi_inline import InlineSends
 from readme_metrics.capture.asgi_lifespan import Lifespan
 from readme_metrics.capture.asgi_outlive import Outlive, is_cancellation
 from readme_metrics.capture.asgi_scope import ScopeRequest, header
-from readme_metrics.config import MetricsApiConfig
+from readme_metrics.config import MetricsApiConfig, checked_config
 from readme_metrics.exchange import PendingExchange
 from readme_metrics.pipeline import MetricsPipeline, PipelineControls
 
@@ -70,7 +70,7 @@ class MetricsMiddleware(PipelineControls):
 
     def __init__(self, app: ASGIApp, config: MetricsApiConfig) -> None:
         self.app = app
-        self.config = config
+        self.config = config = checked_config(type(self).__name__, app, config)
         # The app configures the logger: a filter or handler of its that raises must not
         # reach the request (or the lifespan) through a line logged there.
         self.logger = QuietLogger(config.logger)

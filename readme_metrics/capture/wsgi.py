@@ -42,7 +42,7 @@ from readme_metrics.capture.wsgi_response import (
     sends_list_as_is,
     takes_raising_restart,
 )
-from readme_metrics.config import MetricsApiConfig
+from readme_metrics.config import MetricsApiConfig, checked_config
 from readme_metrics.exchange import Group
 from readme_metrics.pipeline import MetricsPipeline, PipelineControls
 
@@ -355,7 +355,7 @@ class MetricsMiddleware(PipelineControls):
 
     def __init__(self, app: WSGIApplication, config: MetricsApiConfig) -> None:
         self.app = app
-        self.config = config
+        self.config = config = checked_config(type(self).__name__, app, config)
         self.enabled = bool(getattr(config, "enabled", True))
         self.pipeline: Optional[MetricsPipeline] = (
             MetricsPipeline(config) if self.enabled else None)
