@@ -57,7 +57,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
         'pip install "django>=3.2"'
     ) from exc
 
-from readme_metrics.capture import unclosed
+from readme_metrics.capture import nesting, unclosed
 from readme_metrics.capture.asgi_grouping import AwaitingIdentifier
 from readme_metrics.capture.asgi_inline import InlineSends
 from readme_metrics.capture.asgi_outlive import Outlive
@@ -433,6 +433,7 @@ class MetricsMiddleware:
             # Django leaves this middleware out of the chain: no pipeline, no thread.
             raise MiddlewareNotUsed("readme_metrics: metrics are turned off (enabled=False)")
         self.pipeline, self._inline = _shared_for(self.config)
+        self._project, self._layers = nesting.layer(self.config)
         # Under ASGI, an ``async`` grouping function (or an awaitable returned) is awaited
         # on the event loop; under WSGI there is no loop: the pipeline's says so.
         self._awaiting = AwaitingIdentifier(self.config.grouping_function,
@@ -505,13 +506,20 @@ class MetricsMiddleware:
     def _start(self, request: HttpRequest) -> Optional[_Capture]:
         try:
             meta = request.META
+            stacked = self._layers[0] > 1
+            if stacked and (nesting.marked(meta, self._project) or nesting.marked(
+                    getattr(request, "scope", None) or {}, self._project)):
+                return None  # a layer outside (the WSGI or ASGI middleware) logs it
             host = meta.get("HTTP_HOST") or meta.get("SERVER_NAME", "")
             if not self.pipeline.wants(request.method or "GET", str(host),
                                        meta.get("HTTP_X_FORWARDED_HOST"),
                                        meta.get("HTTP_USER_AGENT"), request.path):
                 self.pipeline.skip()
                 return None
-            return _Capture(self.pipeline, request)
+            capture = _Capture(self.pipeline, request)
+            if stacked:
+                nesting.mark(meta, self._project)
+            return capture
         except Exception:  # never let the library break a request
             self.pipeline.logger.exception("readme_metrics: could not start capturing")
             return None

@@ -3,12 +3,25 @@ on main at ba9ea7a and passes with its fix."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 from typing import Any, Callable
 
 import pytest
 
 from readme_metrics import MetricsApiConfig
-from tests.support.contract import API_KEY, caller, json_app
+from tests.support.contract import (
+    API_KEY,
+    DOCS,
+    caller,
+    documentation_url,
+    hit,
+    inline_options,
+    json_app,
+    run_python,
+)
+from tests.support.fake_api import Collector, basic_auth, describe
 
 
 async def _asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -100,3 +113,203 @@ def test_a_real_config_and_app_are_still_taken_as_before(
     monkeypatch.setenv("README_METRICS_ENABLED", "false")
     assert _fastapi_middleware(_asgi_app, None).flush() is True
 
+
+# -- the same project's middleware stacked twice ----------------------------------------
+
+def _config(collector: Collector, **options: Any) -> MetricsApiConfig:
+    options.setdefault("api_key", API_KEY)
+    return MetricsApiConfig(metrics_api=collector.url, **inline_options(options))
+
+
+def test_a_wsgi_app_wrapped_twice_for_one_project_gives_one_log(collector: Collector
+                                                                ) -> None:
+    """``app.wsgi_app = MetricsMiddleware(...)`` run twice (or Flask's extension and a
+    hand-written wrap) logged every call twice: ReadMe counted each call two times. SPEC 5:
+    one exchange gives exactly one log."""
+    from readme_metrics import MetricsMiddleware
+
+    inner = MetricsMiddleware(json_app, _config(collector))
+    outer = MetricsMiddleware(inner, _config(collector))
+    try:
+        result = hit(outer, "/twice")
+        assert result.status == "200 OK" and len(result.header("x-documentation-url")) == 1
+        outer.flush(5.0)
+        inner.flush(5.0)
+        logs = collector.wait_for_logs(1)
+        time.sleep(0.3)  # a second log would be on its way
+        assert len(collector.logs) == 1, describe(collector.logs)
+        assert documentation_url(result) == f"{DOCS}/logs/{logs[0]['_id']}"
+        assert outer.stats["captured"] == 1 and inner.stats["captured"] == 0
+    finally:
+        inner.close()
+        outer.close()
+
+
+def test_flask_extension_and_a_hand_written_wrap_give_one_log(collector: Collector) -> None:
+    flask = pytest.importorskip("flask")
+    from readme_metrics import MetricsMiddleware
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    app = flask.Flask(__name__)
+    app.add_url_rule("/hello", "hello", lambda: "hello")
+    metrics = ReadMeMetrics(_config(collector), app)
+    outer = MetricsMiddleware(app.wsgi_app, _config(collector))
+    app.wsgi_app = outer  # type: ignore[method-assign]
+    try:
+        with app.test_client() as client:
+            assert client.get("/hello").data == b"hello"
+        outer.flush(5.0)
+        metrics.flush(5.0)
+        collector.wait_for_logs(1)
+        time.sleep(0.3)
+        assert len(collector.logs) == 1, describe(collector.logs)
+    finally:
+        metrics.close()
+        outer.close()
+
+
+def test_two_projects_stacked_each_get_the_log(collector: Collector) -> None:
+    """Layers for different API keys each log the call: that is sending to two projects."""
+    from readme_metrics import MetricsMiddleware
+
+    inner = MetricsMiddleware(json_app, _config(collector, api_key="rdme_project_one_1111"))
+    outer = MetricsMiddleware(inner, _config(collector, api_key="rdme_project_two_2222"))
+    try:
+        hit(outer, "/both")
+        outer.flush(5.0)
+        inner.flush(5.0)
+        collector.wait_for_logs(2)
+        keys = sorted(r.headers["Authorization"] for r in collector.received
+                      if r.path == "/v1/request")
+        assert keys == sorted([basic_auth("rdme_project_one_1111"),
+                               basic_auth("rdme_project_two_2222")])
+    finally:
+        inner.close()
+        outer.close()
+
+
+def test_an_asgi_app_wrapped_twice_for_one_project_gives_one_log(collector: Collector
+                                                                 ) -> None:
+    """FastAPI's ``add_middleware`` run twice (an app factory called again on the same
+    app), or ``readme_metrics.asgi.MetricsMiddleware`` around it as well."""
+    fastapi = pytest.importorskip("fastapi")
+    httpx = pytest.importorskip("httpx")
+    from readme_metrics.asgi import MetricsMiddleware
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+    app = fastapi.FastAPI()
+    app.add_api_route("/hello", lambda: {"hello": 1})
+    config = _config(collector, background_worker_mode=True)
+    app.add_middleware(ReadMeMetricsMiddleware, config=config)
+    app.add_middleware(ReadMeMetricsMiddleware, config=config)
+    outer = MetricsMiddleware(app, _config(collector, background_worker_mode=True))
+
+    async def call() -> Any:
+        transport = httpx.ASGITransport(app=outer)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as c:
+            return await c.get("/hello")
+
+    try:
+        response = asyncio.run(call())
+        assert response.json() == {"hello": 1}
+        assert len(response.headers.get_list("x-documentation-url")) == 1
+        outer.flush(5.0)
+        collector.wait_for_logs(1)
+        time.sleep(0.5)
+        assert len(collector.logs) == 1, describe(collector.logs)
+    finally:
+        outer.close()
+        config_pipelines_closed(app)
+
+
+def config_pipelines_closed(app: Any) -> None:
+    """Close the middlewares FastAPI built (its stack, from the outermost)."""
+    layer = app.middleware_stack
+    while layer is not None:
+        close = getattr(layer, "close", None)
+        if close is not None:
+            close()
+        layer = getattr(layer, "app", None)
+
+
+DJANGO_TWICE = r"""
+import sys, django, json
+from django.conf import settings
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+config = MetricsApiConfig(api_key="rdme_django_twice_0001", metrics_api=sys.argv[1],
+                          grouping_function=lambda request: {"api_key": "caller-0001"},
+                          buffer_length=1, background_worker_mode=False)
+settings.configure(DEBUG=False, SECRET_KEY="x", ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__,
+                   MIDDLEWARE=["readme_metrics.django.MetricsMiddleware"],
+                   README_METRICS_CONFIG=config)
+django.setup()
+from django.http import HttpResponse
+from django.urls import path
+from django.core.handlers.wsgi import WSGIHandler
+from wsgiref.util import setup_testing_defaults
+urlpatterns = [path("hello", lambda request: HttpResponse(b"hello"))]
+wrapped = MetricsMiddleware(WSGIHandler(), config)
+environ = {"PATH_INFO": "/hello"}
+setup_testing_defaults(environ)
+result = wrapped(environ, lambda status, headers, exc_info=None: None)
+body = b"".join(result)
+getattr(result, "close", lambda: None)()
+wrapped.flush(5.0)
+
+import asyncio
+from django.core.handlers.asgi import ASGIHandler
+from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
+asgi = AsgiMetricsMiddleware(ASGIHandler(), config)
+sent = []
+messages = [{"type": "http.request", "body": b""}]
+async def receive():
+    if messages:
+        return messages.pop()
+    await asyncio.Event().wait()  # the client stays until the answer is out
+async def send(message):
+    sent.append(message)
+scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+         "scheme": "http", "path": "/hello", "raw_path": b"/hello", "query_string": b"",
+         "root_path": "", "headers": [(b"host", b"127.0.0.1")], "server": ("127.0.0.1", 80),
+         "client": ("127.0.0.1", 5000)}
+asyncio.run(asgi(scope, receive, send))
+asgi.flush(5.0)
+print(json.dumps({"body": body.decode(), "captured": wrapped.stats["captured"],
+                  "asgi_body": b"".join(m.get("body", b"") for m in sent).decode(),
+                  "asgi_captured": asgi.stats["captured"]}))
+"""
+
+
+def test_django_middleware_inside_a_wrapped_wsgi_application_gives_one_log(
+        collector: Collector) -> None:
+    """``settings.MIDDLEWARE`` with the Django middleware and ``wsgi.py`` wrapping
+    ``get_wsgi_application()`` in MetricsMiddleware as well, for the same project (and
+    ``asgi.py`` wrapping ``get_asgi_application()`` in the ASGI one): one log a call."""
+    pytest.importorskip("django")
+    done = run_python(DJANGO_TWICE, collector.url)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"body": "hello", "captured": 1,
+                                       "asgi_body": "hello", "asgi_captured": 1}
+    collector.wait_for_logs(2)
+    time.sleep(0.5)
+    assert len(collector.logs) == 2, describe(collector.logs)
+
+
+def test_an_app_wrapped_once_sees_no_mark(collector: Collector) -> None:
+    """The mark is written only while a project has two middlewares: an app wrapped once
+    gets the environ as before (no key of the library's own added)."""
+    from readme_metrics import MetricsMiddleware
+
+    seen: list[set[str]] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(set(environ))
+        return json_app(environ, start_response)
+
+    once = MetricsMiddleware(app, _config(collector, api_key="rdme_wrapped_once_3333"))
+    try:
+        hit(once, "/once")
+        assert once.flush(5.0) and len(collector.wait_for_logs(1)) == 1
+        assert not any(key.startswith("readme_metrics.") for key in seen[0]), seen[0]
+    finally:
+        once.close()

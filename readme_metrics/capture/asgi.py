@@ -28,7 +28,7 @@ from typing import Any, Awaitable, Callable, MutableMapping, Optional
 import webob
 
 from readme_metrics._logging import QuietLogger
-from readme_metrics.capture import asgi_scope
+from readme_metrics.capture import asgi_scope, nesting
 from readme_metrics.capture.asgi_exchange import (
     Receive,
     Send,
@@ -86,14 +86,18 @@ class MetricsMiddleware(PipelineControls):
         self._inline = InlineSends(self.submit, config.max_queue_size)
         self._lifespan = Lifespan(self.flush, config.shutdown_timeout, self.logger,
                                   self.outlive)
+        # Marked always, not only while the project has two middlewares (as WSGI's):
+        # Starlette makes the middlewares added to it at its first request, inside the
+        # call of a layer around the app, which would not have known to mark it.
+        self.project = nesting.layer(config)[0] if self.enabled else 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         pipeline = self.pipeline
-        if scope["type"] != "http" or pipeline is None:
+        if scope["type"] != "http" or pipeline is None or nesting.marked(scope, self.project):
             if scope["type"] == "lifespan" and pipeline is not None:
                 await self._lifespan(self.app, scope, receive, send)
                 return
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send)  # off, not http, or logged outside
             return
         try:
             request = ScopeRequest(scope, self.config.trusted_proxies)
@@ -103,6 +107,8 @@ class MetricsMiddleware(PipelineControls):
                 header(scope, b"x-forwarded-host") if pipeline.forwarded_hosts else None,
                 request.agent, scope.get("path", ""))
             exchange = _Exchange(self, scope, request, receive, send) if wanted else None
+            if exchange is not None:
+                nesting.mark(scope, self.project)
         except Exception:  # never let the library break a request
             self.logger.exception("readme_metrics: could not start capturing")
             wanted, exchange = False, None

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
 
 import webob
 
+from readme_metrics.capture import nesting
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.recorder import (
     Pending,
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 __all__ = ["MetricsMiddleware"]
 
 _UNKNOWN: Any = object()  # the grouping function has not run yet
+_MARK = nesting.MARK
 
 # gunicorn answers 400 for its own errors reading a malformed chunked body, raised out of
 # the app from wsgi.input (gunicorn.workers.base.Worker.handle_error), not 500.
@@ -359,12 +361,15 @@ class MetricsMiddleware(PipelineControls):
         self.enabled = bool(getattr(config, "enabled", True))
         self.pipeline: Optional[MetricsPipeline] = (
             MetricsPipeline(config) if self.enabled else None)
+        self.project, self.layers = nesting.layer(config) if self.enabled else (0, [1])
 
     def __call__(self, environ: WSGIEnvironment,
                  start_response: StartResponse) -> Iterable[bytes]:
         pipeline = self.pipeline
-        if pipeline is None:
-            return self.app(environ, start_response)
+        # Written out, not nesting.marked()/mark(): this runs for every request.
+        marks = environ.get(_MARK) if self.layers[0] > 1 else None
+        if pipeline is None or (marks is not None and self.project in marks):
+            return self.app(environ, start_response)  # off, or logged by a layer outside
         pipeline.run_handed_over()
         try:
             wanted = pipeline.wants(
@@ -374,6 +379,8 @@ class MetricsMiddleware(PipelineControls):
                 environ.get("HTTP_USER_AGENT"), environ.get("PATH_INFO", ""),
             )
             capture = _Capture(self, pipeline, environ, start_response) if wanted else None
+            if capture is not None and self.layers[0] > 1:
+                environ[_MARK] = (self.project,) if marks is None else (*marks, self.project)
         except Exception:  # never let the library break a request
             pipeline.logger.exception("readme_metrics: could not start capturing")
             wanted, capture = False, None

@@ -1,0 +1,58 @@
+"""One log per exchange when one project's middleware is stacked twice (SPEC 5).
+
+Wrapping an app twice for the same ReadMe project is easy to do by accident: Flask's
+extension and a hand-written ``app.wsgi_app = MetricsMiddleware(...)``, Django's
+middleware setting and a wrapped ``get_wsgi_application()``, ``app.add_middleware`` run
+again on the same app. Every layer logged the exchange, and ReadMe counted each call as
+many times. The outermost layer that records an exchange marks the request (the WSGI
+environ, the ASGI scope, Django's ``META``) with its project; a layer inside it for the
+same project (API key and Metrics API) passes the request through untouched, so the log
+and the ``x-documentation-url`` header are the outer layer's. Layers for different
+projects each log the exchange: that is sending it to two projects.
+
+The mark is an opaque number, never the key: environs and scopes end up in error pages.
+The WSGI and Django middlewares write and read it only while a project has more than one
+middleware in the process (:func:`layer` counts them), so an app wrapped once pays nothing
+for it on its requests; the ASGI one always does (Starlette makes the middlewares added to
+it at its first request, inside the call of a layer around the app).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Mapping, MutableMapping
+
+from readme_metrics.config import MetricsApiConfig
+
+__all__ = ["MARK", "layer", "mark", "marked"]
+
+#: The request's key holding the projects whose layer records it.
+MARK = "readme_metrics.recorded_for"
+
+# Middlewares made per project in this process, each count in a list shared by them all,
+# so a layer made first sees the ones made after it.
+_layers: dict[int, list[int]] = {}
+_lock = threading.Lock()
+
+
+def layer(config: MetricsApiConfig) -> tuple[int, list[int]]:
+    """Count one more middleware for ``config``'s project: the number that stands for the
+    project in the mark (this process only), and the project's count of middlewares (the
+    mark matters once it is above 1)."""
+    project = hash((config.api_key, config.metrics_api))
+    with _lock:
+        count = _layers.setdefault(project, [0])
+        count[0] += 1
+    return project, count
+
+
+def marked(carrier: Mapping[str, Any], project: int) -> bool:
+    """True when a layer outside already records this request for ``project``."""
+    projects = carrier.get(MARK)
+    return projects is not None and project in projects
+
+
+def mark(carrier: MutableMapping[str, Any], project: int) -> None:
+    """Say that this request is recorded for ``project`` (layers inside pass it on)."""
+    projects = carrier.get(MARK)
+    carrier[MARK] = (project,) if projects is None else (*projects, project)
