@@ -99,6 +99,11 @@ def _resolve(option: Option, given: Mapping[str, Any], warnings: list[str]) -> A
 
 
 _VARIABLES = frozenset(option.variable for option in OPTIONS if option.variable)
+# README_ + an argument's name where its variable is named otherwise (README_METRICS_API
+# for metrics_api's README_METRICS_SERVER, README_ENABLED): what the table's first column
+# leads one to write, and too far from the variable for difflib.
+_ARGUMENT_NAMES = {f"README_{option.name.upper()}": option.variable for option in OPTIONS
+                   if option.variable and option.variable != f"README_{option.name.upper()}"}
 
 
 def _misspelled_variables() -> list[str]:
@@ -107,7 +112,8 @@ def _misspelled_variables() -> list[str]:
     a word. Names only, never values (the key may be in one)."""
     return [f"readme_metrics: {name} (set in {_env.origin(name)}) is no variable of this "
             f"library and is ignored: did you mean {meant}?"
-            for name in _env.names() if (meant := meant_variable(name, _VARIABLES))]
+            for name in _env.names()
+            if (meant := meant_variable(name, _VARIABLES, _ARGUMENT_NAMES))]
 
 
 def _warn(logger: logging.Logger, warnings: list[str]) -> None:

@@ -21,7 +21,7 @@ import logging
 import math
 import re
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Callable, Collection, Optional
+from typing import TYPE_CHECKING, Any, Callable, Collection, Mapping, Optional
 from urllib.parse import SplitResult, urlsplit
 
 from readme_metrics._dotted import ImportedOnFirstCall, import_dotted, too_early_for_django
@@ -369,15 +369,19 @@ _PREFIX = "README_"
 _CLOSE = 0.8
 
 
-def meant_variable(name: str, known: Collection[str]) -> Optional[str]:
+def meant_variable(name: str, known: Collection[str],
+                   aliases: Optional[Mapping[str, str]] = None) -> Optional[str]:
     """The variable of ``known`` (all ``README_*``) that ``name`` is a near miss of: the
-    same name in another case, or one difflib finds close; None for a name of ``known``
-    itself, one not starting with ``README_``, or one close to none (another tool's)."""
+    same name in another case, the variable ``aliases`` gives for it (in any case), or
+    one difflib finds close; None for a name of ``known`` itself, one not starting with
+    ``README_``, or one close to none (another tool's)."""
     upper = name.upper()
     if name in known or not upper.startswith(_PREFIX):
         return None
     if upper in known:
         return upper
+    if aliases and upper in aliases:
+        return aliases[upper]
     stems = {variable[len(_PREFIX):]: variable for variable in known}
     close = difflib.get_close_matches(upper[len(_PREFIX):], stems, n=1, cutoff=_CLOSE)
     return stems[close[0]] if close else None

@@ -1,13 +1,14 @@
-"""Findings of a newcomer's walk through README, in code another helper owns.
+"""Findings of newcomers' walks through README: each test failed on the code of its day.
 
-Each test fails on the code of today (strict xfail: once the owner fixes it, the XPASS
-fails the suite, and the marker is to go). The messages are what a user reads after a
-typo in ``README_GROUPING_FUNCTION``, README's Configuration promising "a clear error";
-the body is README's WSGI quick start's, under gunicorn.
+The messages are what a user reads after a mistake README's Configuration promises a
+clear word on (a typo in ``README_GROUPING_FUNCTION``, an argument's name taken for its
+variable's, a config that is no ``MetricsApiConfig``); the body is README's WSGI quick
+start's, under gunicorn.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,27 @@ def test_a_path_to_something_not_callable_says_that_and_not_required(
     message = str(caught.value)
     assert "is required" not in message, message
     assert "'os.sep'" in message and "not callable" in message, message
+
+
+@pytest.mark.parametrize("name, meant", [
+    ("README_METRICS_API", "README_METRICS_SERVER"),  # the argument is metrics_api
+    ("README_ENABLED", "README_METRICS_ENABLED"),
+    ("readme_readme_api_url", "README_API_URL"),
+])
+def test_an_arguments_name_taken_for_its_variable_names_the_variable(
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, name: str,
+        meant: str) -> None:
+    # README's table: argument metrics_api, variable README_METRICS_SERVER. A newcomer
+    # writing README_METRICS_API=http://127.0.0.1:8001 had no word: the app sent to
+    # ReadMe, and the collector showed nothing.
+    monkeypatch.setenv(name, "http://127.0.0.1:8001")
+    logger = logging.getLogger(f"newcomer-argument-name-{name}")  # warned once per logger
+    caplog.set_level(logging.WARNING)
+    MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None,
+                     logger=logger)
+    assert [r.getMessage() for r in caplog.records if r.name == logger.name] == [
+        f"readme_metrics: {name} (set in the environment) is no variable of this library "
+        f"and is ignored: did you mean {meant}?"]
 
 
 
