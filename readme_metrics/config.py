@@ -140,20 +140,24 @@ def _with_aliases(given: dict[str, Any]) -> None:
         ) + extra
 
 
-def checked_config(middleware: str, app: Any, config: Any) -> MetricsApiConfig:
-    """``config`` of ``middleware(app, config)``, once both arguments are what they must
-    be: a ``TypeError`` saying which is not, at construction. Unchecked, a dict of options
-    or swapped arguments failed deep inside ("'dict' object has no attribute
-    'skip_methods'"), and an app that is no callable failed on every request instead."""
-    call = f"readme_metrics: {middleware}(app, config)"
+def checked_config(middleware: str, app: Any, config: Any,
+                   call: str = "(app, config)") -> MetricsApiConfig:
+    """``config`` of ``middleware(app, config)`` (or of the ``call`` given: Flask's
+    ``ReadMeMetrics(config, app)``, whose app may come later), once both arguments are
+    what they must be: a ``TypeError`` saying which is not, at construction. Unchecked,
+    None, a dict of options or swapped arguments failed deep inside ("'NoneType' object
+    has no attribute 'skip_methods'"), and an app that is no callable failed on every
+    request instead."""
+    call = f"readme_metrics: {middleware}{call}"
     if isinstance(app, MetricsApiConfig) and not isinstance(config, MetricsApiConfig):
-        raise TypeError(f"{call} takes the app first: the arguments are swapped")
+        raise TypeError(f"{call}: the arguments are swapped, the MetricsApiConfig was "
+                        "given in the app's place")
     if not isinstance(config, MetricsApiConfig):
+        given = "None" if config is None else type(config).__name__
         hint = (" (MetricsApiConfig(**options) makes one of a dict)"
                 if isinstance(config, Mapping) else "")
-        raise TypeError(f"{call}: config must be a MetricsApiConfig, got "
-                        f"{type(config).__name__}{hint}")
-    if not callable(app):
+        raise TypeError(f"{call}: config must be a MetricsApiConfig, got {given}{hint}")
+    if not callable(app) and (app is not None or call.endswith("(app, config)")):
         raise TypeError(f"{call}: app must be the application to wrap (a callable), got "
                         f"{type(app).__name__}")
     return config
@@ -336,3 +340,4 @@ class MetricsApiConfig:
     BASE_LOG_URL: _OfficialName[Optional[str]] = _OfficialName("base_log_url")
     METRICS_API_TIMEOUT: _OfficialName[float] = _OfficialName("timeout")
     LOGGER: _OfficialName[logging.Logger] = _OfficialName("logger")
+

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from readme_metrics.capture.wsgi import MetricsMiddleware
 from readme_metrics.capture.wsgi_input import InputTee
 from readme_metrics.capture.wsgi_replay import replay_input
-from readme_metrics.config import MetricsApiConfig
+from readme_metrics.config import MetricsApiConfig, checked_config
 from readme_metrics.delivery import zero_stats
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ class ReadMeMetrics:
     """
 
     def __init__(self, config: MetricsApiConfig, app: Optional[Flask] = None) -> None:
-        self.config = config
+        self.config = checked_config("ReadMeMetrics", app, config, "(config, app)")
         self.middlewares: list[FlaskMetricsMiddleware] = []
         if app is not None:
             self.init_app(app)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from readme_metrics import MetricsApiConfig
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
 from tests.support.fake_api import Collector
 from tests.support.unread_gunicorn import READS_UNREAD, unread_body_under_gunicorn
 
@@ -95,3 +97,45 @@ def test_an_unread_body_sent_whole_is_recorded_whole_under_gunicorn(
     post = unread_body_under_gunicorn(tmp_path, collector, worker, 260_000)
     assert "comment" not in post, post.get("comment")
     assert len(post["text"]) == 260_000
+
+
+def _wsgi_app(environ: Any, start_response: Any) -> list[bytes]:
+    start_response("200 OK", [])
+    return [b""]
+
+
+def _wrap(kind: str, first: Any, second: Any) -> Any:
+    if kind == "wsgi":
+        return MetricsMiddleware(first, second)
+    if kind == "asgi":
+        return AsgiMetricsMiddleware(first, second)
+    from readme_metrics.flask_readme import ReadMeMetrics  # flask: in the test extra
+
+    return ReadMeMetrics(first, second)
+
+
+@pytest.mark.parametrize("kind", ["wsgi", "asgi", "flask"])
+@pytest.mark.parametrize("mistake", ["None", "a dict", "swapped"])
+def test_a_config_that_is_no_metricsapiconfig_is_named_at_once(kind: str,
+                                                                mistake: str) -> None:
+    # MetricsMiddleware(app, None), a dict of options, or (config, app): each failed with
+    # "AttributeError: 'NoneType' object has no attribute 'skip_methods'" ('logger' under
+    # ASGI), naming neither the argument nor what it takes (ReadMeMetrics(None) only at
+    # init_app).
+    config = MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
+    wrong = {"None": None, "a dict": {"api_key": "any-key"}}.get(mistake)
+    call = ("ReadMeMetrics(config, app)" if kind == "flask"
+            else "MetricsMiddleware(app, config)")
+    if mistake == "swapped":
+        first, second = (_wsgi_app, config) if kind == "flask" else (config, _wsgi_app)
+        expected = f"{call}: the arguments are swapped, the MetricsApiConfig was given in"
+    elif kind == "flask":
+        first, second, expected = wrong, None, f"{call}: config must be a MetricsApiConfig"
+    else:
+        first, second, expected = _wsgi_app, wrong, f"{call}: config must be a MetricsApiConfig"
+    with pytest.raises(TypeError) as caught:
+        _wrap(kind, first, second)
+    assert expected in str(caught.value), str(caught.value)
+    if mistake != "swapped":
+        got = {"None": "got None", "a dict": "got dict"}[mistake]
+        assert got in str(caught.value), str(caught.value)
