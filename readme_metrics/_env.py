@@ -37,7 +37,8 @@ from environs import Env, EnvError
 
 from readme_metrics._wording import wrong_type
 
-__all__ = ["blamed", "environment", "flag", "names", "raw", "read", "reset", "setting"]
+__all__ = ["blamed", "dotenv_where", "environment", "flag", "names", "raw", "read", "reset",
+           "setting"]
 
 _lock = threading.Lock()
 _env: Optional[Env] = None
@@ -105,6 +106,16 @@ def names() -> list[str]:
     """Every variable name set, in the environment or the ``.env`` file (never values)."""
     environment()
     return sorted(set(os.environ) | _file_names)
+
+
+def dotenv_where() -> str:
+    """Where a variable missing from the environment could have been set, for the message
+    of a required option: the ``.env`` read, or the working directory that has none (a
+    ``.env`` beside the app's module is not read when the app runs elsewhere)."""
+    environment()
+    if _env_file is not None:
+        return f"in {_env_file} (read, but without a value for it)"
+    return f"in a .env file in the working directory ({_env_directory} has none)"
 
 
 def origin(variable: Optional[str]) -> str:

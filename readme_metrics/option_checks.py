@@ -24,6 +24,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Collection, Mapping, Optional
 from urllib.parse import SplitResult, urlsplit
 
+from readme_metrics import _env
 from readme_metrics._dotted import ImportedOnFirstCall, import_dotted, too_early_for_django
 from readme_metrics._http import shown_url
 
@@ -279,7 +280,8 @@ def api_key(option: Option, value: Any) -> str:
     if value is None or value == "":
         raise ValueError(
             "readme_metrics: api_key is required: pass api_key=... or set README_API_KEY "
-            "(or set README_METRICS_ENABLED=false to turn metrics off)"
+            f"in the environment or {_env.dotenv_where()}; or set "
+            "README_METRICS_ENABLED=false to turn metrics off"
         )
     if not isinstance(value, str):
         raise option.wrong_type(value, "a str", shown=False)

@@ -139,3 +139,26 @@ def test_a_config_that_is_no_metricsapiconfig_is_named_at_once(kind: str,
     if mistake != "swapped":
         got = {"None": "got None", "a dict": "got dict"}[mistake]
         assert got in str(caught.value), str(caught.value)
+
+
+@pytest.mark.parametrize("dotenv", ["beside the app", "in the working directory"])
+def test_a_missing_key_names_the_dotenv_looked_at(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dotenv: str) -> None:
+    # python-dotenv's load_dotenv() finds a .env beside the calling module; this library
+    # reads the working directory's (README, Configuration). Run from elsewhere, the .env
+    # beside app.py went unread, and the error only said "set README_API_KEY".
+    for name in ("README_API_KEY", "README_METRICS_ENABLED"):
+        monkeypatch.delenv(name, raising=False)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    if dotenv == "beside the app":
+        (tmp_path / ".env").write_text("README_API_KEY=any-key\n")
+        monkeypatch.chdir(elsewhere)
+        where = f"in a .env file in the working directory ({elsewhere} has none)"
+    else:
+        (tmp_path / ".env").write_text("README_API_KEYS=any-key\n")
+        monkeypatch.chdir(tmp_path)
+        where = f"in {tmp_path / '.env'} (read, but without a value for it)"
+    with pytest.raises(ValueError) as caught:
+        MetricsApiConfig(grouping_function=lambda request: None)
+    assert f"set README_API_KEY in the environment or {where}" in str(caught.value)
