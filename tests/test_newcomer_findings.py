@@ -16,7 +16,7 @@ import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
-from tests.support.fake_api import Collector
+from tests.support.fake_api import Collector, Reply
 from tests.support.unread_gunicorn import READS_UNREAD, unread_body_under_gunicorn
 
 
@@ -162,3 +162,28 @@ def test_a_missing_key_names_the_dotenv_looked_at(
     with pytest.raises(ValueError) as caught:
         MetricsApiConfig(grouping_function=lambda request: None)
     assert f"set README_API_KEY in the environment or {where}" in str(caught.value)
+
+
+def test_a_rejected_batch_names_where_it_was_posted(
+        collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    # README_METRICS_SERVER=http://127.0.0.1:8001/dashboard (a path where the collector
+    # has no API) said only "the Metrics API rejected a batch of 1 log (HTTP 404 Not
+    # Found)": not where, while the other delivery warnings name the URL.
+    from werkzeug.test import Client
+
+    def hello(environ: Any, start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"hello"]
+
+    collector.default = Reply(404)
+    app = MetricsMiddleware(hello, MetricsApiConfig(
+        api_key="any-key", metrics_api=f"{collector.url}/dashboard",
+        base_log_url="https://docs.example.com",
+        grouping_function=lambda request: {"api_key": "owlbert-key"}))
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    assert Client(app).get("/", buffered=True).status_code == 200
+    assert not app.flush(10)
+    app.close()
+    assert [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()] == [
+        f"readme_metrics: the Metrics API at {collector.url}/dashboard/v1/request rejected "
+        "a batch of 1 log (HTTP 404 Not Found); dropping it"]

@@ -93,8 +93,8 @@ class Attempt:
             self._logger.debug("readme_metrics: the Metrics API answered %s: %s", cause,
                                outcome.detail)
             self.warnings.log(logging.WARNING, "rejected", "readme_metrics: the Metrics "
-                              "API rejected a batch of %s (%s); dropping it",
-                              counted(batch.count, "log"), cause)
+                              "API at %s rejected a batch of %s (%s); dropping it",
+                              self._sender.endpoint, counted(batch.count, "log"), cause)
             batcher.settle(batch, "rejected")
         elif verdict == FAIL:
             self.warnings.log(logging.WARNING, "failed", "readme_metrics: could not deliver "
