@@ -43,7 +43,14 @@ def import_dotted(path: str) -> Any:
         module_name, _, attr = path.rpartition(".")
     if not module_name or not attr:
         raise ImportError(f"{path!r} is not a 'module.attribute' path")
-    obj: Any = importlib.import_module(module_name)
+    if module_name.startswith(".") or "/" in module_name or "\\" in module_name:
+        raise ImportError(_named_as_a_file(path, module_name, attr))
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name and module_name.endswith(".py"):
+            raise ImportError(_named_as_a_file(path, module_name, attr)) from None
+        raise
     name = module_name
     for part in attr.split("."):
         name = f"{name}.{part}"
@@ -56,6 +63,19 @@ def import_dotted(path: str) -> Any:
                 raise
             obj = importlib.import_module(name)
     return obj
+
+
+def _named_as_a_file(path: str, module_name: str, attr: str) -> str:
+    """The error for a file's name or a relative module where a module's is wanted
+    (``./myapp/metrics.py:grouping``): importlib's own says "No module named
+    'myapp/metrics'", or raises a TypeError about a 'package' argument for a leading dot."""
+    module = module_name.replace("\\", "/")
+    while module.startswith("./"):
+        module = module[2:]
+    module = module[:-3] if module.endswith(".py") else module
+    meant = module.replace("/", ".").strip(".") + (":" if ":" in path else ".") + attr
+    return (f"that is a file's name (or a relative module's): name the module as Python "
+            f"imports it, e.g. {meant!r}")
 
 
 def _is_submodule(name: str) -> bool:

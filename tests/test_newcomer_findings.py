@@ -187,3 +187,27 @@ def test_a_rejected_batch_names_where_it_was_posted(
     assert [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()] == [
         f"readme_metrics: the Metrics API at {collector.url}/dashboard/v1/request rejected "
         "a batch of 1 log (HTTP 404 Not Found); dropping it"]
+
+
+@pytest.mark.parametrize("path, meant", [
+    ("./newcomer_app/metrics.py:grouping", "newcomer_app.metrics:grouping"),  # TypeError
+    (".newcomer_app.metrics:grouping", "newcomer_app.metrics:grouping"),  # TypeError
+    ("newcomer_app/metrics.py:grouping", "newcomer_app.metrics:grouping"),
+    ("newcomer_app/metrics.grouping", "newcomer_app.metrics.grouping"),
+    ("newcomer_app.metrics.py:grouping", "newcomer_app.metrics:grouping"),
+])
+def test_a_file_name_for_the_grouping_module_says_how_to_name_the_module(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str, meant: str) -> None:
+    # README_GROUPING_FUNCTION=./app.py:grouping_function (a file's name, as `flask --app
+    # app.py` takes one) let importlib's TypeError out ("the 'package' argument is required
+    # to perform a relative import"), naming no option; myapp/metrics.py:grouping said
+    # "No module named 'myapp/metrics'".
+    _project(tmp_path, monkeypatch)
+    monkeypatch.setenv("README_GROUPING_FUNCTION", path)
+    with pytest.raises(ValueError) as caught:
+        MetricsApiConfig(api_key="any-key")
+    message = str(caught.value)
+    assert message.startswith(
+        f"readme_metrics: grouping_function (README_GROUPING_FUNCTION) cannot import "
+        f"{path!r}: that is a file's name"), message
+    assert f"e.g. {meant!r}" in message, message
