@@ -64,6 +64,17 @@ def _where(exc: BaseException) -> str:
     return place
 
 
+def _missing_attribute(exc: BaseException) -> str:
+    """`` (webob's Request has no attribute 'args')`` for an AttributeError Python raised
+    (3.10+ keeps the object and the name): code's names, no request data, and the one
+    clue a grouping function written for another request class needs; else ``""``."""
+    name, obj = getattr(exc, "name", None), getattr(exc, "obj", None)
+    if not isinstance(exc, AttributeError) or not isinstance(name, str) or obj is None:
+        return ""
+    kind = type(obj)
+    return f" ({kind.__module__.partition('.')[0]}'s {kind.__name__} has no attribute {name!r})"
+
+
 def _digest(exc: BaseException) -> bytes:
     """A keyed digest of ``str(exc)``: equal for equal messages, and nothing more."""
     try:
@@ -239,7 +250,7 @@ class Identifier:
     def _report_raised(self, exc: Exception, what: str) -> None:
         # Type and place only: the exception's message may hold request data (a KeyError
         # names the missing key, which may be the caller's own API key).
-        raised = f"{what} raised {type(exc).__name__} at {_where(exc)}"
+        raised = f"{what} raised {type(exc).__name__}{_missing_attribute(exc)} at {_where(exc)}"
         digest = _digest(exc)
         with self._raised_lock:
             digests = self._raised.get(raised)

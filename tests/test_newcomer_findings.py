@@ -9,6 +9,7 @@ start's, under gunicorn.
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -211,3 +212,30 @@ def test_a_file_name_for_the_grouping_module_says_how_to_name_the_module(
         f"readme_metrics: grouping_function (README_GROUPING_FUNCTION) cannot import "
         f"{path!r}: that is a file's name"), message
     assert f"e.g. {meant!r}" in message, message
+
+
+@pytest.mark.skipif(sys.version_info < (3, 10), reason="AttributeError.name/.obj: 3.10+")
+def test_a_grouping_function_written_for_werkzeug_says_what_webob_lacks(
+        collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    # The official package's WSGI grouping function got werkzeug's Request; README
+    # ("Coming from the official package") says it is a webob.Request now. Moved over
+    # unchanged, request.args said only "raised AttributeError at webob/request.py:...":
+    # the message is withheld (it may hold request data), and this one holds none.
+    from werkzeug.test import Client
+
+    def hello(environ: Any, start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"hello"]
+
+    def grouping(request: Any) -> dict[str, str]:
+        return {"api_key": request.args.get("key")}
+
+    app = MetricsMiddleware(hello, MetricsApiConfig(
+        api_key="any-key", metrics_api=collector.url,
+        base_log_url="https://docs.example.com", grouping_function=grouping))
+    caplog.set_level(logging.ERROR, logger="readme_metrics")
+    assert Client(app).get("/?key=owlbert-key", buffered=True).status_code == 200
+    app.close()
+    (error,) = [r.getMessage() for r in caplog.records if "grouping function" in r.getMessage()]
+    assert "raised AttributeError (webob's Request has no attribute 'args') at " in error, error
+    assert "owlbert-key" not in error
