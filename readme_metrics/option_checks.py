@@ -15,6 +15,7 @@ config logs them on that logger once it is.
 from __future__ import annotations
 
 import difflib
+import inspect
 import ipaddress
 import json
 import logging
@@ -339,7 +340,30 @@ def grouping(option: Option, value: Any) -> Callable[[Any], Any]:
             f"readme_metrics: {option.label()} is required and must be {option.expects} "
             "(or set README_METRICS_ENABLED=false to turn metrics off)"
         )
+    _takes_the_request(option, value)
     return value
+
+
+def _takes_the_request(option: Option, function: Callable[..., Any]) -> None:
+    """A ``ValueError`` at start-up for a callable that cannot be called with the request
+    alone (``def grouping():``): each call would raise a TypeError in this package's own
+    frame, which is all its report could name. The callable's own signature (not the one
+    a decorator's ``__wrapped__`` shows: the wrapper is what is called); none to read (a
+    builtin), nothing said."""
+    try:
+        signature = inspect.signature(function, follow_wrapped=False)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(None)
+    except TypeError as exc:
+        name = getattr(function, "__qualname__", None) or type(function).__qualname__
+        shown = signature.replace(return_annotation=inspect.Signature.empty, parameters=[
+            parameter.replace(annotation=inspect.Parameter.empty)
+            for parameter in signature.parameters.values()])
+        raise ValueError(
+            f"readme_metrics: {option.label()}: {name}{shown} cannot be called with "
+            f"the request alone ({exc}): it takes one argument, the request") from None
 
 
 def logger(option: Option, value: Any) -> logging.Logger:

@@ -239,3 +239,44 @@ def test_a_grouping_function_written_for_werkzeug_says_what_webob_lacks(
     (error,) = [r.getMessage() for r in caplog.records if "grouping function" in r.getMessage()]
     assert "raised AttributeError (webob's Request has no attribute 'args') at " in error, error
     assert "owlbert-key" not in error
+
+
+def _no_request() -> None:
+    return None
+
+
+def _request_and_user(request: Any, user: Any) -> None:
+    return None
+
+
+@pytest.mark.parametrize("function, signature, why", [
+    (_no_request, "_no_request()", "too many positional arguments"),
+    (_request_and_user, "_request_and_user(request, user)",
+     "missing a required argument: 'user'"),
+])
+def test_a_grouping_function_that_cannot_take_the_request_fails_at_start_up(
+        function: Any, signature: str, why: str) -> None:
+    # def grouping(): accepted, then every request logged "the grouping function raised
+    # TypeError at .../readme_metrics/grouping.py:230 in __call__" (the library's own
+    # frame, the message withheld), which reads as a bug of the library.
+    with pytest.raises(ValueError) as caught:
+        MetricsApiConfig(api_key="any-key", grouping_function=function)
+    assert str(caught.value) == (
+        f"readme_metrics: grouping_function (README_GROUPING_FUNCTION): {signature} cannot "
+        f"be called with the request alone ({why}): it takes one argument, the request")
+
+
+def test_a_decorated_grouping_function_is_judged_by_its_wrapper() -> None:
+    # A decorator that fills in an argument (its wrapper takes *args) is called with the
+    # request alone and works: __wrapped__'s signature is not the one called.
+    import functools
+
+    def with_user(function: Any) -> Any:
+        @functools.wraps(function)
+        def wrapper(*args: Any) -> Any:
+            return function(*args, user="ana")
+        return wrapper
+
+    config = MetricsApiConfig(api_key="any-key",
+                              grouping_function=with_user(_request_and_user))
+    assert config.grouping_function("a request") is None
