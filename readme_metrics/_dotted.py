@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import threading
 import time
 import traceback
 from types import ModuleType
 from typing import Any, Callable, Optional
 
-__all__ = ["ImportedOnFirstCall", "NotImported", "import_dotted", "too_early_for_django"]
+__all__ = ["ImportedOnFirstCall", "NotImported", "cannot_take_the_request", "import_dotted",
+           "too_early_for_django"]
 
 #: Seconds before the first retry of an import Django was not ready for, and the most
 #: between two retries (the wait doubles from one to the other).
@@ -76,6 +78,30 @@ def _named_as_a_file(path: str, module_name: str, attr: str) -> str:
     meant = module.replace("/", ".").strip(".") + (":" if ":" in path else ".") + attr
     return (f"that is a file's name (or a relative module's): name the module as Python "
             f"imports it, e.g. {meant!r}")
+
+
+def cannot_take_the_request(function: Callable[..., Any]) -> Optional[str]:
+    """Why ``function`` cannot be called with the request alone (``def grouping():``), or
+    None. Its own signature is read, not the one a decorator's ``__wrapped__`` shows (the
+    wrapper is what is called); a callable without one to read (a builtin) passes."""
+    try:
+        signature = inspect.signature(function, follow_wrapped=False)
+    except (TypeError, ValueError):
+        return None
+    try:
+        signature.bind(None)
+    except TypeError as exc:
+        name = getattr(function, "__qualname__", None) or type(function).__qualname__
+        shown = signature.replace(return_annotation=inspect.Signature.empty, parameters=[
+            parameter.replace(annotation=inspect.Parameter.empty)
+            for parameter in signature.parameters.values()])
+        return (f"{name}{shown} cannot be called with the request alone ({exc}): it takes "
+                "one argument, the request")
+    return None
+
+
+def _with_semicolon(problem: Optional[str]) -> Optional[str]:
+    return None if problem is None else f"{problem}; "
 
 
 def _is_submodule(name: str) -> bool:
@@ -139,9 +165,10 @@ class ImportedOnFirstCall:
             except Exception as exc:
                 self._failed(exc)
                 raise NotImported(self._failure) from exc
-            if not callable(function):
-                self._failure = (f"the grouping function {self.path!r} is not callable: "
-                                 "requests are not logged")
+            problem = (f"{self.path!r} is not callable: " if not callable(function)
+                       else _with_semicolon(cannot_take_the_request(function)))
+            if problem is not None:
+                self._failure = f"the grouping function {problem}requests are not logged"
                 self._retry_at = None
                 raise NotImported(self._failure)
             self._function = function

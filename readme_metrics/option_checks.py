@@ -15,7 +15,6 @@ config logs them on that logger once it is.
 from __future__ import annotations
 
 import difflib
-import inspect
 import ipaddress
 import json
 import logging
@@ -26,7 +25,12 @@ from typing import TYPE_CHECKING, Any, Callable, Collection, Mapping, Optional
 from urllib.parse import SplitResult, urlsplit
 
 from readme_metrics import _env
-from readme_metrics._dotted import ImportedOnFirstCall, import_dotted, too_early_for_django
+from readme_metrics._dotted import (
+    ImportedOnFirstCall,
+    cannot_take_the_request,
+    import_dotted,
+    too_early_for_django,
+)
 from readme_metrics._http import shown_url
 
 if TYPE_CHECKING:
@@ -347,23 +351,10 @@ def grouping(option: Option, value: Any) -> Callable[[Any], Any]:
 def _takes_the_request(option: Option, function: Callable[..., Any]) -> None:
     """A ``ValueError`` at start-up for a callable that cannot be called with the request
     alone (``def grouping():``): each call would raise a TypeError in this package's own
-    frame, which is all its report could name. The callable's own signature (not the one
-    a decorator's ``__wrapped__`` shows: the wrapper is what is called); none to read (a
-    builtin), nothing said."""
-    try:
-        signature = inspect.signature(function, follow_wrapped=False)
-    except (TypeError, ValueError):
-        return
-    try:
-        signature.bind(None)
-    except TypeError as exc:
-        name = getattr(function, "__qualname__", None) or type(function).__qualname__
-        shown = signature.replace(return_annotation=inspect.Signature.empty, parameters=[
-            parameter.replace(annotation=inspect.Parameter.empty)
-            for parameter in signature.parameters.values()])
-        raise ValueError(
-            f"readme_metrics: {option.label()}: {name}{shown} cannot be called with "
-            f"the request alone ({exc}): it takes one argument, the request") from None
+    frame, which is all its report could name."""
+    problem = cannot_take_the_request(function)
+    if problem is not None:
+        raise ValueError(f"readme_metrics: {option.label()}: {problem}")
 
 
 def logger(option: Option, value: Any) -> logging.Logger:

@@ -280,3 +280,21 @@ def test_a_decorated_grouping_function_is_judged_by_its_wrapper() -> None:
     config = MetricsApiConfig(api_key="any-key",
                               grouping_function=with_user(_request_and_user))
     assert config.grouping_function("a request") is None
+
+
+def test_a_grouping_function_imported_on_its_first_call_is_checked_then(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Django's settings.py names a grouping module that imports models: it is imported on
+    # the first call, and a def grouping(): there raised TypeError in _dotted's frame.
+    from readme_metrics._dotted import ImportedOnFirstCall, NotImported
+
+    (tmp_path / "newcomer_first_call.py").write_text("def grouping():\n    return None\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    function = ImportedOnFirstCall("newcomer_first_call.grouping")
+    for _ in range(2):  # said the same each time, and not imported again
+        with pytest.raises(NotImported) as caught:
+            function("a request")
+        assert str(caught.value) == (
+            "the grouping function grouping() cannot be called with the request alone (too "
+            "many positional arguments): it takes one argument, the request; requests are "
+            "not logged")
