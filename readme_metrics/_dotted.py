@@ -19,6 +19,7 @@ import is not run on every request:
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 import inspect
@@ -58,13 +59,25 @@ def import_dotted(path: str) -> Any:
         name = f"{name}.{part}"
         try:
             obj = getattr(obj, part)
-        except AttributeError:
+        except AttributeError as exc:
             # A submodule its package does not import itself ("myapp.metrics", the
             # function's name forgotten): imported, so the caller can say what it is.
             if not isinstance(obj, ModuleType) or not _is_submodule(name):
+                meant = _close_name(part, obj)
+                if meant is not None:  # a typo: "grouping_functon"
+                    raise AttributeError(f"{exc} (did you mean {meant!r}?)") from None
                 raise
             obj = importlib.import_module(name)
     return obj
+
+
+def _close_name(name: str, obj: Any) -> Optional[str]:
+    """The attribute of ``obj`` that ``name`` is a typo of, if one is close."""
+    try:
+        close = difflib.get_close_matches(name, [n for n in dir(obj) if n[:1] != "_"], n=1)
+    except Exception:  # dir() runs the object's own __dir__
+        return None
+    return close[0] if close else None
 
 
 def _named_as_a_file(path: str, module_name: str, attr: str) -> str:

@@ -298,3 +298,18 @@ def test_a_grouping_function_imported_on_its_first_call_is_checked_then(
             "the grouping function grouping() cannot be called with the request alone (too "
             "many positional arguments): it takes one argument, the request; requests are "
             "not logged")
+
+
+def test_a_typo_in_the_grouping_functions_name_says_the_name_meant(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # README_GROUPING_FUNCTION=app:grouping_functon said "module 'app' has no attribute
+    # 'grouping_functon'", and (FastAPI without config=) only at the first request's 500.
+    _project(tmp_path, monkeypatch)
+    monkeypatch.setenv("README_GROUPING_FUNCTION", "newcomer_app.metrics:groupin")
+    with pytest.raises(ValueError) as caught:
+        MetricsApiConfig(api_key="any-key")
+    assert "has no attribute 'groupin' (did you mean 'grouping'?)" in str(caught.value)
+    monkeypatch.setenv("README_GROUPING_FUNCTION", "newcomer_app.metrics:zzz")
+    with pytest.raises(ValueError) as caught:
+        MetricsApiConfig(api_key="any-key")
+    assert str(caught.value).endswith("has no attribute 'zzz' (from the environment)")
