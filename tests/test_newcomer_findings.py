@@ -1,9 +1,10 @@
 """Findings of newcomers' walks through README: each test failed on the code of its day.
 
-The messages are what a user reads after a mistake README's Configuration promises a
-clear word on (a typo in ``README_GROUPING_FUNCTION``, an argument's name taken for its
-variable's, a config that is no ``MetricsApiConfig``); the body is README's WSGI quick
-start's, under gunicorn.
+Most are the messages a user reads after a mistake README's Configuration promises a
+clear word on (a typo or a file's name in ``README_GROUPING_FUNCTION``, an argument's name
+taken for its variable's, a config that is no ``MetricsApiConfig``, a grouping function
+that cannot take the request) or after logs that do not arrive (a missing key's ``.env``,
+a rejected batch); one is a body of README's WSGI quick start under gunicorn.
 """
 
 from __future__ import annotations
