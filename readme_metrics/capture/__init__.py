@@ -7,8 +7,9 @@
   ``rest_chunked.py``; ``chunked.py`` reads chunks out of copied bytes;
   ``discard_tap.py`` records werkzeug's own discard of it);
 - ``recorder.py``: timing, response chunks, finish-once -> one ``Pending`` record;
-- ``wsgi_input.py``: the ``wsgi.input`` tee (``input_shape.py``: the calls, ``with`` and
-  iteration the server's input takes, kept; ``wsgi_replay.py``: the body for the grouping
+- ``wsgi_input.py``: the ``wsgi.input`` tee, mirroring the app's reads (``input_shape.py``:
+  the calls, ``with`` and iteration the server's input takes, kept; ``wsgi_rest.py``: the
+  rest the app left unread, recorded; ``wsgi_replay.py``: the body for the grouping
   function); ``wsgi.py``: the WSGI middleware;
 - ``asgi.py``: the ASGI middleware, over ``asgi_exchange.py`` (the wrapped ``receive``
   and ``send`` of one exchange) and ``asgi_scope.py`` (reading an ASGI scope).

@@ -1,13 +1,13 @@
 """``wsgi.input`` as the app sees it under the capture: the same bytes, a bounded copy kept.
 
-:class:`InputTee` replaces ``wsgi.input``: reads are clamped to CONTENT_LENGTH, so nothing
-ever reads past the body, unless the server ends the input itself
-(``wsgi.input_terminated``: gunicorn, waitress, granian; :func:`server_ends_input`);
+:class:`InputTee` replaces ``wsgi.input`` and mirrors the app's reads: reads are clamped
+to CONTENT_LENGTH, so nothing ever reads past the body, unless the server ends the input
+itself (``wsgi.input_terminated``: gunicorn, waitress, granian; :func:`server_ends_input`);
 there, and without a length,
 every call is passed through as the app makes it (granian answers ``read()`` and
 ``read(CONTENT_LENGTH)`` of a body cut short differently). A body the app leaves unread
-is recorded by :meth:`InputTee.record_rest`, only as far as it is there already (see
-``rest.py``).
+is recorded by its base, :class:`~readme_metrics.capture.wsgi_rest.InputRest`, only as
+far as it is there already (see ``rest.py``).
 Whatever else the server's input offers (``readinto``, ``read1``, ``peek``, ``seek``,
 ``tell``, ``fileno``, ...: waitress's file, the socket reader of werkzeug's server and
 wsgiref) the tee offers too, exactly when the server's has it; its reads are held to the
@@ -23,10 +23,10 @@ from __future__ import annotations
 from types import MethodType
 from typing import Any, Callable, Iterator, Mapping, Optional
 
-from readme_metrics.capture import discard_tap
 from readme_metrics.capture.body import GRACE, BodyRecord, read_ahead, readline_ahead
 from readme_metrics.capture.input_shape import REFUSED, readlines_stop, shaped, size_argument
-from readme_metrics.capture.rest import arrives_later, record_rest, waits_for_close
+from readme_metrics.capture.rest import arrives_later
+from readme_metrics.capture.wsgi_rest import InputRest
 
 __all__ = ["InputTee", "server_ends_input"]
 
@@ -40,7 +40,7 @@ def server_ends_input(environ: Mapping[str, Any], wsgi_input: Any) -> bool:
             or type(wsgi_input).__module__.startswith("granian."))
 
 
-class InputTee:
+class InputTee(InputRest):
     """``wsgi.input`` stand-in: the app reads exactly what it would, ``record`` keeps a copy.
 
     ``pull`` lets the grouping function read ahead of the app: bytes it consumes from the
@@ -51,10 +51,14 @@ class InputTee:
     untouched and nothing is recorded.
 
     An instance's class is a subclass with the iteration and ``with`` methods the server's
-    input has (see ``input_shape.py``). ``environ_of``, set by the middleware, gives the
-    request's environ (or None) for recording the body before the app closes the input.
+    input has (see ``input_shape.py``). Its base,
+    :class:`~readme_metrics.capture.wsgi_rest.InputRest`, records the unread rest; the
+    state both work on (where the app is in the body) is the tee's, described there.
     """
 
+    # All the state is here, InputRest has none: its own slots would want a second
+    # __init__ called and put their descriptors a class further up the MRO, some 800
+    # instructions more per tee (callgrind).
     __slots__ = ("_input", "record", "_left", "_clamp", "_pending", "_ahead", "_looked",
                  "_stray", "_tapped", "terminated", "settled", "failed", "environ_of")
 
@@ -65,22 +69,19 @@ class InputTee:
                  clamp: bool = True) -> None:
         self._input = wsgi_input
         self.record = record
-        self._left = record.declared  # bytes of the body still unread (None: no length)
+        self._left = record.declared
         # Reads are held to _left; False where the server ends the input at the body's
         # end (wsgi.input_terminated), whose reads are the app's own, unchanged.
         self._clamp = clamp
-        # A chunked body on a server that ends wsgi.input at the body's end.
         self.terminated = terminated
         self._pending = b""
-        self._ahead = 0  # bytes at the server's stream's position recorded from a copy
+        self._ahead = 0
         self._looked = False  # the grouping function took what had arrived: no more
         self._stray: Any = None  # what a str-giving input gave the grouping function
-        self._tapped: Any = None  # werkzeug's reader whose discard is recorded (discard_tap)
-        # True once the rest was recorded: later reads pass through, unrecorded.
+        self._tapped = None
         self.settled = False
         self.failed: Optional[BaseException] = None  # what the server's input raised
-        # A weak reference (no cycle through the environ, which holds the tee).
-        self.environ_of: Optional[Callable[[], Optional[Mapping[str, Any]]]] = None
+        self.environ_of = None
 
     def _source(self, method: str, size: Optional[int]) -> Any:
         left = self._left
@@ -295,18 +296,6 @@ class InputTee:
         finally:
             self._closed(incomplete)
 
-    def _record_before_close(self) -> bool:
-        """The app closes the server's input: record what has arrived of the unread body
-        first (no wait), kept for the app's reads (uWSGI's ``close()`` does nothing).
-        True when not all of it was there."""
-        environ = self.environ_of() if self.environ_of is not None else None
-        if environ is None or not self._rest_unread():
-            return False
-        try:
-            return self._record_arrived(environ, 0.0, keep=True)
-        except Exception:  # noqa: BLE001 - never raise into the app
-            return False
-
     def _closed(self, incomplete: bool) -> None:
         if getattr(self._input, "closed", False) is True:
             # The app's reads go to the closed input, to raise as bare.
@@ -411,55 +400,6 @@ class InputTee:
         finally:
             source.seek(end)
 
-    def _rest_unread(self) -> bool:
-        """Part of the body is unread, and could be read later: a body with a length, or a
-        chunked one the app has not started reading (only then can its chunks be read
-        out of a copy)."""
-        record = self.record
-        return not (self.settled or record.eof) and (
-            record.declared is not None or (record.chunked and not record.size))
-
-    def arrives_later(self, environ: Mapping[str, Any]) -> bool:
-        """True when part of the body is unread and may still arrive over the connection
-        (so it is better read once the response is out)."""
-        return self._rest_unread() and arrives_later(self._input, environ)
-
-    def waits_for_close(self, environ: Mapping[str, Any]) -> bool:
-        """True when the unread rest is best read in the response's ``close()``: it may
-        still arrive, and the server keeps it until then (see
-        :func:`~readme_metrics.capture.rest.waits_for_close`)."""
-        return self._rest_unread() and waits_for_close(self._input, environ, self._input)
-
-    def record_discarded(self, environ: Mapping[str, Any]) -> bool:
-        """werkzeug's development server, the app's iterable exhausted: record what has
-        arrived of the unread body (no wait), and what werkzeug reads of the rest when it
-        discards it, after the end of the answer (``discard_tap``). True when its discard
-        is tapped: the rest is then recorded in ``close()`` (:meth:`record_rest`)."""
-        record = self.record
-        if not self._rest_unread() or record.chunked or "werkzeug.socket" not in environ:
-            return False  # (a chunked body: werkzeug discards it framed)
-        self._record_arrived(environ, 0.0, keep=False)
-        if record.eof or not self._left:
-            return False
-        self._tapped = discard_tap.tap(self._input, self._discarded)
-        return self._tapped is not None
-
-    @property
-    def discard_tapped(self) -> bool:
-        """True while werkzeug's discard of the unread body is recorded (see
-        :meth:`record_discarded`), until :meth:`record_rest`."""
-        return self._tapped is not None
-
-    def _discarded(self, data: memoryview) -> None:
-        """Bytes werkzeug read off the connection to throw away: the body's are recorded."""
-        left = self._left
-        if self.settled or not left or left < 0:
-            return
-        if len(data) > left:
-            data = data[:left]
-        self._left = left - len(data)
-        self.record.feed(data)
-
     def pull(self, size: int, environ: Mapping[str, Any]) -> bytes:
         """Read ahead for the grouping function; the app gets these bytes later.
 
@@ -482,53 +422,6 @@ class InputTee:
             return b""
         self._pending += data
         return data
-
-    def record_rest(self, environ: Mapping[str, Any], grace: float = 0.0) -> None:
-        """Record what the app left unread, as far as it has arrived (once; never blocks).
-
-        ``grace``: how long bytes still in flight may take (only once the response is out).
-        With ``Expect: 100-continue`` under uWSGI only what it already holds is taken (see
-        :mod:`~readme_metrics.capture.rest`).
-        """
-        if self._tapped is not None:
-            discard_tap.untap(self._tapped)
-            self._tapped = None
-        if self.settled:
-            return
-        self.settled = True
-        record = self.record
-        if record.eof:
-            return
-        if record.declared is None and not (self.terminated or record.chunked):
-            return  # no length and no Transfer-Encoding: there is no body
-        if self._record_arrived(environ, grace, keep=False):
-            record.give_up()
-
-    def _record_arrived(self, environ: Mapping[str, Any], grace: float, keep: bool
-                        ) -> bool:
-        """Record the unread body from the server's stream's position, as far as it has
-        arrived, past the ``_ahead`` bytes a copy recorded already. Bytes read off the
-        stream (not copied) go to ``_pending`` with ``keep``, for the app. True when the
-        body is incomplete (not all of it could be had, and there was room to keep more).
-        """
-        record = self.record
-        skip = self._ahead
-        # From the stream's position: the bytes recorded from a copy, then the rest.
-        scratch = BodyRecord(skip + record.room, self._left, record.chunked)
-        taken = record_rest(scratch, self._input, environ, grace, ahead=keep)
-        data = scratch.content()
-        if taken:  # read off the stream, from its position (copied bytes included)
-            if self._left is not None:
-                self._left -= taken
-            if keep:
-                self._pending += data
-        else:
-            self._ahead = max(skip, len(data))
-        if len(data) > skip:
-            record.feed(data[skip:])
-        if scratch.eof:
-            record.end()
-        return scratch.incomplete
 
 
 #: The server's ``wsgi.input`` methods that read or move the stream, and what the tee

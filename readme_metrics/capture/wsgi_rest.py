@@ -1,0 +1,150 @@
+"""The part of ``wsgi.input``'s body the app did not read, recorded without waiting.
+
+:class:`InputRest`, a base of :class:`~readme_metrics.capture.wsgi_input.InputTee`,
+records the rest of the body the app leaves unread, as far as it has arrived (``rest.py``
+reads it, server by server): once the app is done (:meth:`InputRest.record_rest`), as
+werkzeug's development server discards it (:meth:`InputRest.record_discarded`), or before
+the app closes the input. Mirroring the app's own reads is the tee's job, not this one's.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
+
+from readme_metrics.capture import discard_tap
+from readme_metrics.capture.body import BodyRecord
+from readme_metrics.capture.rest import arrives_later, record_rest, waits_for_close
+
+__all__ = ["InputRest"]
+
+
+class InputRest:
+    """The recording of what the app left unread of ``_input``'s body: a base of
+    :class:`~readme_metrics.capture.wsgi_input.InputTee`, which holds the state both work
+    on (set in its ``__init__``, as its slots):
+    """
+
+    if not TYPE_CHECKING:  # mypy would refuse the assignments here to the tee's slots
+        __slots__ = ()  # none of its own: a tee has no __dict__
+
+    _input: Any  #: the server's ``wsgi.input``
+    record: BodyRecord  #: the body's bounded copy
+    _left: Optional[int]  #: bytes of the body still unread (None: no length)
+    #: bytes read off the server's stream ahead of the app, which it receives next
+    _pending: bytes
+    _ahead: int  #: bytes at the stream's position already recorded from a copy
+    _tapped: Any  #: werkzeug's reader whose discard is recorded (``discard_tap``), or None
+    terminated: bool  #: a chunked body on a server that ends wsgi.input at its end
+    settled: bool  #: the rest was recorded: later reads pass through, unrecorded
+    #: Set by the middleware: the request's environ (or None), for recording the body
+    #: before the app closes the input; a weak reference (no cycle through the environ,
+    #: which holds the input).
+    environ_of: Optional[Callable[[], Optional[Mapping[str, Any]]]]
+
+    def _rest_unread(self) -> bool:
+        """Part of the body is unread, and could be read later: a body with a length, or a
+        chunked one the app has not started reading (only then can its chunks be read
+        out of a copy)."""
+        record = self.record
+        return not (self.settled or record.eof) and (
+            record.declared is not None or (record.chunked and not record.size))
+
+    def arrives_later(self, environ: Mapping[str, Any]) -> bool:
+        """True when part of the body is unread and may still arrive over the connection
+        (so it is better read once the response is out)."""
+        return self._rest_unread() and arrives_later(self._input, environ)
+
+    def waits_for_close(self, environ: Mapping[str, Any]) -> bool:
+        """True when the unread rest is best read in the response's ``close()``: it may
+        still arrive, and the server keeps it until then (see
+        :func:`~readme_metrics.capture.rest.waits_for_close`)."""
+        return self._rest_unread() and waits_for_close(self._input, environ, self._input)
+
+    def record_discarded(self, environ: Mapping[str, Any]) -> bool:
+        """werkzeug's development server, the app's iterable exhausted: record what has
+        arrived of the unread body (no wait), and what werkzeug reads of the rest when it
+        discards it, after the end of the answer (``discard_tap``). True when its discard
+        is tapped: the rest is then recorded in ``close()`` (:meth:`record_rest`)."""
+        record = self.record
+        if not self._rest_unread() or record.chunked or "werkzeug.socket" not in environ:
+            return False  # (a chunked body: werkzeug discards it framed)
+        self._record_arrived(environ, 0.0, keep=False)
+        if record.eof or not self._left:
+            return False
+        self._tapped = discard_tap.tap(self._input, self._discarded)
+        return self._tapped is not None
+
+    @property
+    def discard_tapped(self) -> bool:
+        """True while werkzeug's discard of the unread body is recorded (see
+        :meth:`record_discarded`), until :meth:`record_rest`."""
+        return self._tapped is not None
+
+    def _discarded(self, data: memoryview) -> None:
+        """Bytes werkzeug read off the connection to throw away: the body's are recorded."""
+        left = self._left
+        if self.settled or not left or left < 0:
+            return
+        if len(data) > left:
+            data = data[:left]
+        self._left = left - len(data)
+        self.record.feed(data)
+
+    def record_rest(self, environ: Mapping[str, Any], grace: float = 0.0) -> None:
+        """Record what the app left unread, as far as it has arrived (once; never blocks).
+
+        ``grace``: how long bytes still in flight may take (only once the response is out).
+        With ``Expect: 100-continue`` under uWSGI only what it already holds is taken (see
+        :mod:`~readme_metrics.capture.rest`).
+        """
+        if self._tapped is not None:
+            discard_tap.untap(self._tapped)
+            self._tapped = None
+        if self.settled:
+            return
+        self.settled = True
+        record = self.record
+        if record.eof:
+            return
+        if record.declared is None and not (self.terminated or record.chunked):
+            return  # no length and no Transfer-Encoding: there is no body
+        if self._record_arrived(environ, grace, keep=False):
+            record.give_up()
+
+    def _record_before_close(self) -> bool:
+        """The app closes the server's input: record what has arrived of the unread body
+        first (no wait), kept for the app's reads (uWSGI's ``close()`` does nothing).
+        True when not all of it was there."""
+        environ = self.environ_of() if self.environ_of is not None else None
+        if environ is None or not self._rest_unread():
+            return False
+        try:
+            return self._record_arrived(environ, 0.0, keep=True)
+        except Exception:  # noqa: BLE001 - never raise into the app
+            return False
+
+    def _record_arrived(self, environ: Mapping[str, Any], grace: float, keep: bool
+                        ) -> bool:
+        """Record the unread body from the server's stream's position, as far as it has
+        arrived, past the ``_ahead`` bytes a copy recorded already. Bytes read off the
+        stream (not copied) go to ``_pending`` with ``keep``, for the app. True when the
+        body is incomplete (not all of it could be had, and there was room to keep more).
+        """
+        record = self.record
+        skip = self._ahead
+        # From the stream's position: the bytes recorded from a copy, then the rest.
+        scratch = BodyRecord(skip + record.room, self._left, record.chunked)
+        taken = record_rest(scratch, self._input, environ, grace, ahead=keep)
+        data = scratch.content()
+        if taken:  # read off the stream, from its position (copied bytes included)
+            if self._left is not None:
+                self._left -= taken
+            if keep:
+                self._pending += data
+        else:
+            self._ahead = max(skip, len(data))
+        if len(data) > skip:
+            record.feed(data[skip:])
+        if scratch.eof:
+            record.end()
+        return scratch.incomplete
