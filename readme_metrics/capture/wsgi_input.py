@@ -157,16 +157,16 @@ class InputTee(InputRest):
                         self._took(data, size, method)
             return n
 
-    def _as_called(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
-                   ) -> tuple[Any, Any]:
-        """A call with keywords or several arguments: ``(size, None)``, the size it asks
-        for, where the server's input takes it, else ``(REFUSED, what the server's input
-        gave)`` (the call made to it as it is raises there, bare: a TypeError before any
-        read; if it does not, what it gave is recorded as read)."""
+    def _as_called(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """``method`` called with keywords or several arguments (``read``, ``readline``,
+        ``readlines``), as the server's input takes them: where it takes the call, the
+        tee's ``method`` of the size (or hint) it asks for; else the call goes to it as it
+        is and raises there, bare (a TypeError before any read), or what it gives is
+        recorded as read and returned."""
         server_method = getattr(self._input, method)
         size = size_argument(server_method, args, kwargs)
         if size is not REFUSED:
-            return size, None
+            return getattr(self, method)(size)
         try:
             data = server_method(*args, **kwargs)
         except TypeError:
@@ -175,14 +175,11 @@ class InputTee(InputRest):
             self.failed = exc
             raise
         self._book_lines(data if isinstance(data, list) else [data])
-        return REFUSED, data
+        return data
 
     def read(self, *args: Any, **kwargs: Any) -> Any:
-        if kwargs or len(args) > 1:
-            size, given = self._as_called("read", args, kwargs)
-            if size is REFUSED:
-                return given
-            args = (size,)
+        if kwargs or len(args) > 1:  # as the server's input takes them (rare)
+            return self._as_called("read", args, kwargs)
         if self._stray is not None:
             return self._take_stray()
         size = args[0] if args else None
@@ -200,11 +197,8 @@ class InputTee(InputRest):
         return self._source("read", size)
 
     def readline(self, *args: Any, **kwargs: Any) -> Any:
-        if kwargs or len(args) > 1:
-            size, given = self._as_called("readline", args, kwargs)
-            if size is REFUSED:
-                return given
-            args = (size,)
+        if kwargs or len(args) > 1:  # as the server's input takes them (rare)
+            return self._as_called("readline", args, kwargs)
         if self._stray is not None:
             return self._take_stray()
         size = args[0] if args else None
@@ -216,11 +210,8 @@ class InputTee(InputRest):
     def readlines(self, *args: Any, **kwargs: Any) -> Any:
         """The server's ``readlines``, whose hint rule differs by server (see
         ``input_shape.py``); where reads are held to the body, line by line, by its rule."""
-        if kwargs or len(args) > 1:
-            hint, given = self._as_called("readlines", args, kwargs)
-            if hint is REFUSED:
-                return given
-            args = (hint,)
+        if kwargs or len(args) > 1:  # as the server's input takes them (rare)
+            return self._as_called("readlines", args, kwargs)
         if not (self._pending or self._stray is not None or self.settled or (
                 self._clamp and self._left is not None)):
             try:
