@@ -60,7 +60,7 @@ def chain(exc: BaseException) -> list[BaseException]:
     return found
 
 
-def described(exc: BaseException) -> str:
+def described(exc: BaseException, layers: Optional[list[BaseException]] = None) -> str:
     """A failed POST in one line, each kind of failure named once: the type the policy
     sees, then the innermost error it wraps, by type when that is another one, with its
     message (``SSLError: [SSL: WRONG_VERSION_NUMBER] wrong version number``,
@@ -68,9 +68,10 @@ def described(exc: BaseException) -> str:
 
     requests wraps urllib3's MaxRetryError, which wraps urllib3's SSLError, which wraps
     ssl's: ``str()`` of the outermost repeated every layer ("SSLError: ...(Caused by
-    SSLError(SSLError(1, '[SSL: ...')))").
+    SSLError(SSLError(1, '[SSL: ...')))"). ``layers``: ``chain(exc)``, where the caller
+    has it already.
     """
-    inner = chain(exc)[-1]
+    inner = (chain(exc) if layers is None else layers)[-1]
     name, inner_name = type(exc).__name__, type(inner).__name__
     if len(inner.args) == 1 and isinstance(inner.args[0], str):
         message = inner.args[0]  # ssl's errors without an errno show their args' tuple

@@ -176,12 +176,13 @@ def outcome_of_status(status: int, reason: str, retry_after: Optional[str],
 def outcome_of_error(exc: BaseException) -> Outcome:
     """A POST that got no answer (connection error, timeout) is retried, unless it failed
     on TLS in a way retrying cannot heal (:data:`UNHEALING_TLS`): that fails at once."""
-    cause = described(exc)
+    layers = chain(exc)
+    cause = described(exc, layers)
     if type(exc).__name__ == "SSLError":  # requests' SSLError, on either route
         # OpenSSL's reason is in a message, a host name check's error is named by its type
         # (urllib3 1.x), and str() of the outermost shows every layer as repr.
         said = " ".join([f"{type(exc).__name__}: {exc}"]
-                        + [f"{type(e).__name__}({e}" for e in chain(exc)])
+                        + [f"{type(e).__name__}({e}" for e in layers])
         for reason, meaning in UNHEALING_TLS.items():
             if reason in said:
                 return Outcome(FAIL, f"{meaning}; {cause}")
