@@ -19,6 +19,7 @@ from readme_metrics.masking import mask
 from tests.support.command import REPO_ROOT
 from tests.support.contract import exchange
 from tests.support.fake_api import Collector, Reply, basic_auth, free_port
+from tests.support.leaks import strings
 from tests.support.polling import wait_until
 from tests.support.processes import OWN_GROUP, stop_server
 from tests.support.unread_gunicorn import _reads_unread_bodies
@@ -62,20 +63,12 @@ def _spells(log: dict[str, Any], secret: str) -> list[str]:
     codec where ASCII is no ASCII (what a UTF-16 or EBCDIC reading of UTF-8 makes)."""
     needle = secret.encode()
     hits = []
-    for text in _strings(log):
+    for text in strings(log):
         views = [text.encode(codec, "ignore") for codec in
                  ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "cp500")]
         if any(needle in view for view in views):
             hits.append(text[:80])
     return hits
-
-
-def _strings(node: Any) -> list[str]:
-    if isinstance(node, dict):
-        return [s for key, value in node.items() for s in [key, *_strings(value)]]
-    if isinstance(node, list):
-        return [s for value in node for s in _strings(value)]
-    return [node] if isinstance(node, str) else []
 
 
 def _whole_units(text: str) -> str:

@@ -12,15 +12,15 @@ import json
 from typing import Any
 from urllib.parse import unquote, unquote_plus
 
-__all__ = ["found"]
+__all__ = ["found", "strings"]
 
 
-def _strings(value: Any) -> list[str]:
+def strings(value: Any) -> list[str]:
     """Every string (keys too) in a parsed JSON value."""
     if isinstance(value, dict):
-        return [s for key, item in value.items() for s in [key, *_strings(item)]]
+        return [s for key, item in value.items() for s in [key, *strings(item)]]
     if isinstance(value, list):
-        return [s for item in value for s in _strings(item)]
+        return [s for item in value for s in strings(item)]
     return [value] if isinstance(value, str) else []
 
 
@@ -39,6 +39,6 @@ def found(bodies: list[bytes], secret: str) -> list[str]:
     lowered = secret.lower()
     hits = ["raw bytes" for body in bodies if lowered.encode() in body.lower()]
     for body in bodies:
-        hits += [s for s in _strings(json.loads(body))
+        hits += [s for s in strings(json.loads(body))
                  if any(lowered in spelled for spelled in _spellings(s))]
     return hits
