@@ -122,13 +122,14 @@ def child(variant: str, workload: str) -> None:
     sender.array_body = _measured(totals, lock, "join", encode.array_body)
     sender.Sender.post = _measured(totals, lock, "post", sender.Sender.post)
     if variant == "one_call":
-        def one_call(self: Any, items: list, on_error: Callable[[BaseException], None]) -> Any:
+        def one_call(self: Any, items: list,
+                     on_error: Callable[[BaseException, Any], None]) -> Any:
             logs = []
             for item in items:
                 try:
                     logs.append(self._build(item))
                 except BaseException as exc:
-                    on_error(exc)
+                    on_error(exc, item)
             return sender.dumps(logs) if logs else None
         sender.Sender.encode = one_call
     app, method, body, requests = ((bench.get_app, "GET", b"", 5000) if workload == "get"

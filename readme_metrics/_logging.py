@@ -11,14 +11,37 @@ The logger is the app's to configure, and a filter or handler of the app's may r
 (``logging`` lets a filter's exception, and a handler's from ``emit`` without
 ``handleError``, out of the call). :class:`QuietLogger` wraps it so that a log line
 never raises into the app, or out of a sender thread's error handling.
+
+An exception's message is data: the library's own faults happen while it reads a request,
+and a ``KeyError`` or ``ValueError`` there quotes a header, a field, the caller's key. So
+the tracebacks it logs (``exc_info``) name each exception's type and frames but withhold
+its message (:func:`withheld_traceback`), and where a message is worth showing (a log that
+could not be built) it is written with the secrets known there hidden (:func:`hidden`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+import sys
 import threading
 import time
-from typing import Any, Callable, Optional, Union
+import traceback
+from typing import Any, Callable, Iterable, Optional, Union
+from urllib.parse import quote, quote_plus
+
+from readme_metrics.masking import utf8
+
+#: What stands in the library's log lines for a secret (the API key, the caller's key).
+HIDDEN = "[REDACTED]"
+#: A secret this long or longer is hidden wherever it occurs in a line; a shorter one
+#: (``42``, a numeric id) only where no letter or digit touches it, or "line 42" of every
+#: traceback would go (as :data:`readme_metrics.har.credentials.MIN_SUBSTRING_KEY`).
+MIN_SUBSTRING_SECRET = 8
+# The links Python's own tracebacks print between chained exceptions.
+_CAUSE = "The above exception was the direct cause of the following exception:"
+_CONTEXT = "During handling of the above exception, another exception occurred:"
 
 
 class LogLimiter:
@@ -68,9 +91,80 @@ class LogLimiter:
             self._last.clear()
 
 
+def spellings(secret: str) -> tuple[str, ...]:
+    """How ``secret`` may be written in an exception's message or a traceback, longest
+    first: as is, percent- and form-encoded (once, or twice as a link in a query value
+    holds it), JSON-escaped, and as ``repr`` escapes it (of the str, of its UTF-8 bytes).
+    The spellings HAR masking knows (:class:`readme_metrics.har.credentials.CallerKey`)."""
+    if not secret:
+        return ()
+    data = utf8(secret)
+    written = {secret, quote(data, safe=""), quote_plus(data, safe=""),
+               quote(quote(data, safe=""), safe=""), json.dumps(secret)[1:-1],
+               json.dumps(secret, ensure_ascii=False)[1:-1], repr(secret)[1:-1],
+               repr(data)[2:-1], data.decode("latin-1")}
+    written.discard("")
+    return tuple(sorted(written, key=lambda spelling: (-len(spelling), spelling)))
+
+
+def hidden(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each of ``secrets`` (their :func:`spellings`) replaced by
+    :data:`HIDDEN`: a long one wherever it occurs, a short one where no letter or digit
+    touches it. A text that still spells one after a few rounds (the marker can complete
+    a secret: ``D]xxxxxx`` in ``D]xxxxxxxxxxxx``) is hidden whole."""
+    found = [re.compile(re.escape(spelling)) if len(secret) >= MIN_SUBSTRING_SECRET
+             else re.compile(r"(?<![^\W_])" + re.escape(spelling) + r"(?![^\W_])")
+             for secret in secrets for spelling in spellings(secret)]
+    for _ in range(4):
+        changed = 0
+        for pattern in found:
+            text, count = pattern.subn(HIDDEN, text)
+            changed += count
+        if not changed:
+            return text
+    return HIDDEN if any(pattern.search(text) for pattern in found) else text
+
+
+def withheld_traceback(exc: BaseException) -> str:
+    """The traceback with every exception's type and frames but none of its values.
+
+    An exception's message and notes are data (``KeyError('caller-secret-key')`` carries
+    the caller's key), so only its class is named; locals are never captured.
+    """
+    text = ""
+    seen: set[int] = set()
+    current: Optional[BaseException] = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        frames = traceback.format_list(traceback.extract_tb(current.__traceback__))
+        kind = type(current)
+        text = ("Traceback (most recent call last):\n" + "".join(frames)
+                + f"{kind.__module__}.{kind.__qualname__} (message withheld)\n" + text)
+        if current.__cause__ is not None:
+            current = current.__cause__
+            text = f"\n{_CAUSE}\n\n" + text
+        elif current.__context__ is not None and not current.__suppress_context__:
+            current = current.__context__
+            text = f"\n{_CONTEXT}\n\n" + text
+        else:
+            current = None
+    return text
+
+
+def _raised(exc_info: Any) -> Optional[BaseException]:
+    """The exception ``exc_info`` (as :meth:`logging.Logger.log` takes it) stands for."""
+    if isinstance(exc_info, BaseException):
+        return exc_info
+    if isinstance(exc_info, tuple):
+        return exc_info[1] if len(exc_info) > 1 else None
+    return sys.exc_info()[1]
+
+
 class QuietLogger:
     """``logger``'s methods, which never raise: an exception from the app's logging
-    configuration (a filter, a handler) loses that line only.
+    configuration (a filter, a handler) loses that line only. A traceback (``exc_info``,
+    :meth:`exception`) is written into the line by :func:`withheld_traceback`: the
+    handlers never see the exception, whose message may hold request data.
 
     .. code-block:: python
 
@@ -101,6 +195,13 @@ class QuietLogger:
     def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("stacklevel", 2)
         try:
+            if kwargs.get("exc_info"):
+                exc = _raised(kwargs.pop("exc_info"))
+                if exc is not None:
+                    if not self.logger.isEnabledFor(level):
+                        return
+                    text = msg % args if args else str(msg)  # type: ignore[operator]
+                    msg, args = "%s\n%s", (text, withheld_traceback(exc).rstrip("\n"))
             self.logger.log(level, msg, *args, **kwargs)
         except Exception:  # the app's filter or handler: not the app's request's business
             pass

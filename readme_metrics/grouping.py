@@ -25,14 +25,11 @@ from decimal import Decimal
 from typing import Any, Callable, Optional
 
 from readme_metrics._dotted import NotImported
-from readme_metrics._logging import LogLimiter, QuietLogger
+from readme_metrics._logging import LogLimiter, QuietLogger, hidden, withheld_traceback
 from readme_metrics.exchange import Group
 
 _KNOWN_KEYS = frozenset(("api_key", "id", "label", "email"))
 _DOCUMENTED_KEYS = "api_key, label, email"  # "id" is the official package's older name
-# The links Python's own tracebacks print between chained exceptions.
-_CAUSE = "The above exception was the direct cause of the following exception:"
-_CONTEXT = "During handling of the above exception, another exception occurred:"
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 #: Distinct messages of one exception type from one place that are logged; later ones not
 #: (a message holding a request value, "no user 123", is distinct on every request).
@@ -87,32 +84,6 @@ def _digest(exc: BaseException) -> bytes:
 
 def _place(frame: traceback.FrameSummary) -> str:
     return f"{frame.filename}:{frame.lineno} in {frame.name}"
-
-
-def _scrubbed_traceback(exc: BaseException) -> str:
-    """The traceback with every exception's type and frames but none of its values.
-
-    An exception's message and notes are data (``KeyError('caller-secret-key')`` carries
-    the caller's key), so only its class is named; locals are never captured.
-    """
-    text = ""
-    seen: set[int] = set()
-    current: Optional[BaseException] = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        frames = traceback.format_list(traceback.extract_tb(current.__traceback__))
-        kind = type(current)
-        text = ("Traceback (most recent call last):\n" + "".join(frames)
-                + f"{kind.__module__}.{kind.__qualname__} (message withheld)\n" + text)
-        if current.__cause__ is not None:
-            current = current.__cause__
-            text = f"\n{_CAUSE}\n\n" + text
-        elif current.__context__ is not None and not current.__suppress_context__:
-            current = current.__context__
-            text = f"\n{_CONTEXT}\n\n" + text
-        else:
-            current = None
-    return text
 
 
 # An int up to this many bits (about 39,000 digits, 20 ms) is written out in decimal past
@@ -272,7 +243,7 @@ class Identifier:
         if self._logger.isEnabledFor(logging.DEBUG):
             self._logger.debug("readme_metrics: grouping function traceback, values "
                                "withheld:\n%s",
-                               _scrubbed_traceback(exc))
+                               withheld_traceback(exc))
 
     def _normalise(self, result: Any) -> Optional[Group]:
         if result.__class__ is not dict and not isinstance(result, Mapping):
@@ -297,7 +268,9 @@ class Identifier:
             self._report(logging.ERROR, _no_key(result))
             return None
         if not _KNOWN_KEYS.issuperset(result):
-            extra = sorted(str(name) for name in result if name not in _KNOWN_KEYS)
+            # (A name may be data too: the caller's key as a name is hidden.)
+            extra = sorted(hidden(str(name), (key,)) for name in result
+                           if name not in _KNOWN_KEYS)
             self._report(
                 logging.WARNING,
                 "the grouping function returned unknown keys "

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from typing import Optional
+from typing import Any, Iterable, Optional
 
-from readme_metrics._logging import LogLimiter, QuietLogger
+from readme_metrics._logging import LogLimiter, QuietLogger, hidden
 from readme_metrics._wording import counted
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.policy import FAIL, PAUSE, REJECT, SENT, WARN_INTERVAL, Outcome
@@ -47,7 +47,7 @@ class Attempt:
             items, batch.items = batch.items or [], None  # free the raw captures early
             began = time.monotonic()
             batch.body = self._sender.encode(
-                items, lambda exc: self._log_build_error(batch, exc))
+                items, lambda exc, item: self._log_build_error(batch, exc, item))
             if batch.body is None:  # no log could be built: nothing left to send
                 batcher.settle(batch, "build_error")
                 return
@@ -113,21 +113,37 @@ class Attempt:
                 self._logger.debug("readme_metrics: delivery attempt %d failed (%s); "
                                    "retrying in %.2fs", batch.attempts, cause, delay)
 
-    def _log_build_error(self, batch: Batch, exc: BaseException) -> None:
-        """A log of ``batch`` could not be built: drop it alone, say so once per message."""
+    def _log_build_error(self, batch: Batch, exc: BaseException, item: Any) -> None:
+        """A log of ``batch`` could not be built: drop it alone, say so once per message.
+
+        The message is the exception's, which may quote the request: the API key and the
+        caller's key (``item``'s) are hidden in it, and in the traceback."""
         with self._batcher.lock:
             self._queue.drop_one_locked(batch, "build_error")
-        message = self._sender.scrub(f"{type(exc).__name__}: {exc}")
+        secrets = _caller_key(item)
+        message = hidden(self._sender.scrub(f"{type(exc).__name__}: {exc}"), secrets)
         if self._build_errors.due(message):
             self.log_exception(f"readme_metrics: could not build a log, dropping it: "
-                               f"{message}", exc)
+                               f"{message}", exc, secrets)
 
-    def log_exception(self, message: str, exc: BaseException) -> None:
-        """An error line, and the traceback at debug, both scrubbed of the API key.
+    def log_exception(self, message: str, exc: BaseException,
+                      secrets: Iterable[str] = ()) -> None:
+        """An error line, and the traceback at debug, both scrubbed of the API key (and
+        of ``secrets``).
 
         Not ``exc_info=``: a handler would format that traceback itself, unscrubbed.
         """
         self._logger.error("%s", message)
         if self._logger.isEnabledFor(logging.DEBUG):
             trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            self._logger.debug("readme_metrics: traceback:\n%s", self._sender.scrub(trace))
+            self._logger.debug("readme_metrics: traceback:\n%s",
+                               hidden(self._sender.scrub(trace), secrets))
+
+
+def _caller_key(item: Any) -> tuple[str, ...]:
+    """The caller's key of a queued ``item`` (its group's id), if it has one."""
+    try:
+        key = item.group.id
+    except Exception:  # an item of another shape (the tests' own): no caller known
+        return ()
+    return (key,) if isinstance(key, str) and key else ()

@@ -3,8 +3,9 @@
 Shared by the background senders and inline mode. It does not decide what happens to
 the batch after the verdict (that is :class:`~readme_metrics.delivery.batcher.Batcher`'s
 job) and it never raises: a log that cannot be built is reported to ``encode``'s
-``on_error`` and left out, an I/O failure is a RETRY outcome. Everything it puts into a
-message is scrubbed of the API key and its Basic token.
+``on_error`` (with the item: its caller's key is known there) and left out, an I/O
+failure is a RETRY outcome. Everything it puts into a message is scrubbed of the API key
+and its Basic token.
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ class Sender:
         self._secrets = [s for s in (api_key, basic_token(api_key)) if s]
 
     def encode(self, items: list[Any],
-               on_error: Callable[[BaseException], None]) -> Optional[Body]:
+               on_error: Callable[[BaseException, Any], None]) -> Optional[Body]:
         """The JSON array of the logs built from ``items`` (its pieces: large logs are
         not copied into one ``bytes``); None if none could be built.
 
-        Each log that fails is reported to ``on_error`` and left out.
+        Each log that fails is reported to ``on_error(exc, item)`` and left out.
 
         One log at a time: a log that cannot be built or encoded is dropped alone, and no
         single C call holds the GIL for a whole batch of large bodies (the interpreter
@@ -43,7 +44,7 @@ class Sender:
             try:
                 parts.append(dumps(self._build(item)))
             except BaseException as exc:  # even SystemExit from build() drops one log only
-                on_error(exc)
+                on_error(exc, item)
         return array_body(parts) if parts else None
 
     def post(self, body: Union[bytes, Body], timeout: float) -> Outcome:
