@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 from base64 import b64decode, b64encode
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Callable, Optional
 from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit
@@ -73,6 +74,18 @@ _SHORT_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n
 _OUTSIDE_STRINGS = frozenset("0123456789+-.eE truefalsn[]{},:\t\n\r")
 # A JSON number, as the parser reads one (RFC 8259 6).
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+# A number standing as a whole value in a JSON text the parser could not read (cut short):
+# after ":", "[" or ",", ended by ",", "]", "}" or the text's end.
+_BARE_NUMBER = re.compile(r"([\[:,][ \t\r\n]*)(-?[0-9][0-9.eE+\-]*)"
+                          r"(?=[ \t\r\n]*(?:[,\]}]|\Z))")
+#: The most significant digits a key that is a number may have to be masked where a JSON
+#: number of its value is written otherwise (1e3 for 1000); a longer one as written only
+#: (each text is looked at once per digit: see CallerKey._numeric_in).
+MAX_NUMBER_DIGITS = 40
+# The most digits of a number key's plain decimal looked for (a double's are 309 or 324).
+_MAX_PLAIN_DIGITS = 400
+# What stands before a number's first significant digit only inside a word or a number.
+_NOT_BEFORE_NUMBER = frozenset("123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 
 #: Keys this long or longer are replaced inside values, not only as whole values.
 MIN_SUBSTRING_KEY = 8
@@ -102,10 +115,11 @@ URL_HEADERS = frozenset({
 class CallerKey:
     """Replace one caller's key by its mask in the strings of a HAR entry."""
 
-    __slots__ = ("key", "masked", "inside", "aliases", "_lone", "_plain", "_bare",
+    __slots__ = ("key", "masked", "inside", "aliases", "numeric", "_lone", "_plain", "_bare",
                  "_spellings", "_quoted_mask", "_twice_quoted_mask", "_json_keys",
                  "_escapes", "_url_spelling", "_json_spelling", "_anchor", "_probes",
-                 "_number")
+                 "_number", "_value", "_leads", "_number_probes", "_number_looks",
+                 "_integer_otherwise")
 
     def __init__(self, key: str, masked: Optional[str] = None) -> None:
         """``masked``: the mask to write instead of ``mask(key)`` (an alias's: its key's)."""
@@ -126,6 +140,19 @@ class CallerKey:
         # A short key that is a JSON number (a grouping function returning the caller's
         # id as 12345): masked where a whole JSON number is it, as a whole string.
         self._number = not self.inside and _JSON_NUMBER.fullmatch(key) is not None
+        # A key that is a JSON number, of any length: a JSON number of the same value
+        # written otherwise (1000.0, 1e3, 1E+3 for 1000; 1000 for 1000.0) is the same value
+        # to whoever reads the JSON, so it is masked as the key is (see _same). Strings
+        # and the other parts of a log hold the key as written only.
+        self._value: Optional[Decimal] = None
+        self._leads: tuple[str, ...] = ()
+        self._number_probes: tuple[str, ...] = ()
+        self._number_looks: tuple[re.Pattern[str], ...] = ()
+        self._integer_otherwise = False  # an integer key written otherwise ("1e+16")
+        if _JSON_NUMBER.fullmatch(key) is not None:
+            self._numeric(Decimal(key))
+        #: Whether the key is a number, found by value in JSON too (see :meth:`numbers_in`).
+        self.numeric = self._value is not None
         # How the key can be written in a URL: as is, percent-encoded, or form-encoded
         # (longest first: see _longest_first).
         self._spellings = _longest_first({key, quote(utf8(key), safe=""),
@@ -154,6 +181,78 @@ class CallerKey:
         if "/" in key:
             self._escapes = re.compile(self._escapes.pattern + r"|\\/")
 
+    def _numeric(self, value: Decimal) -> None:
+        """Prepare the looks for a JSON number of ``value`` written otherwise than the key.
+
+        Its significant digits ``d`` (1 for 1000, 125 for 12.5), then zeros, then an
+        exponent (``1e3``, ``1000.0E0``, ``0.1e4``, ``125e-1``) or, for an integer, a
+        dot and zeros (``1000.0``) or, for a key written otherwise, nothing (``1000`` for
+        "1e3"); as encoders write large or small numbers, its first digit, a dot, its
+        other digits and an exponent (``1.2345E4``); a fraction's plain decimal with more
+        zeros (``12.50``) or, for a key written otherwise, as it is. A number written
+        otherwise still (``12.345e3``, by hand) is not looked for. Each look starts with
+        fixed text, found at memory speed; text found so is parsed, and only a number
+        equal to ``value`` masked (:meth:`_same`).
+        """
+        digits = "".join(map(str, value.as_tuple().digits)).rstrip("0")
+        if len(digits) > MAX_NUMBER_DIGITS or not value.is_finite():
+            return
+        self._value = value
+        # The first significant character a number of this value shows (see _same).
+        self._leads = (digits[0],) if digits else ("", "e", "E")
+        digits = digits or "0"
+        looks, probes = [], set()
+        exponent = r"0*(?:\.0*)?[eE]"  # d, zeros, maybe a dot and zeros, an exponent
+        if abs(value.adjusted()) > _MAX_PLAIN_DIGITS:
+            looks.append(re.escape(digits) + exponent)
+        elif int(value) == value:
+            plain = str(abs(int(value)))
+            self._integer_otherwise = str(int(value)) != self.key
+            zeros = len(plain) - len(digits.lstrip("0") or "0")
+            alone = r"|(?![0-9.eE])" if self._integer_otherwise else ""
+            looks.append(f"{re.escape(digits)}(?:{exponent}|0{{{zeros}}}(?:\\.0{alone}))")
+        else:
+            plain = format(abs(value), "f")
+            looks.append(re.escape(digits) + exponent)
+            probes.add(plain + "0")
+            if format(value, "f") != self.key:
+                probes.add(plain)
+        if len(digits) > 1:
+            looks.append(re.escape(f"{digits[0]}.{digits[1:]}") + "0*[eE]")
+        probes.discard(self.key)
+        self._number_probes = tuple(sorted(probes))
+        self._number_looks = tuple(re.compile(look) for look in looks)
+
+    def _numeric_in(self, text: str) -> bool:
+        """Whether ``text`` may hold a JSON number of the key's value written otherwise
+        (False for a key that is no number): see :meth:`_numeric`."""
+        if self._value is None:
+            return False
+        for look in self._number_looks:
+            for found in look.finditer(text):
+                at = found.start()
+                # (Not inside a word or another number: the "1e" of an id "a1e4".)
+                if at == 0 or text[at - 1] not in _NOT_BEFORE_NUMBER:
+                    return True
+        return any(probe in text for probe in self._number_probes)
+
+    def numbers_in(self, value: str) -> bool:
+        """Whether ``value`` may be a JSON document holding a number of the key's value
+        written otherwise (a numeric key only): one :meth:`text` masks."""
+        return (self._value is not None and JSON_START.match(value) is not None
+                and self._numeric_in(value))
+
+    def _same(self, literal: str) -> bool:
+        """Whether the JSON number ``literal`` is the key: as written, or of its value."""
+        if literal == self.key:
+            return True
+        if self._value is None or literal.lstrip("-0.")[:1] not in self._leads:
+            return False
+        try:
+            return Decimal(literal) == self._value
+        except ArithmeticError:  # an exponent no Decimal holds, or no number (cut short)
+            return False
+
     def may_hold(self, value: str) -> bool:
         """Whether ``value`` may spell the key: it equals it, or holds it (a long key: as is,
         percent-encoded, "+" for a space in it, or JSON-escaped; a short one as is, in a
@@ -164,7 +263,8 @@ class CallerKey:
         key = self.key
         return value == key or (len(value) >= len(key) and (
             key in value or "\\" in value or self.inside and (
-                "%" in value or (" " in key and "+" in value))))
+                "%" in value or (" " in key and "+" in value)))) or (
+            self.numeric and self.numbers_in(value))
 
     def text(self, value: str) -> str:
         """A free-text value (header, field, cookie) with the key masked: a long key
@@ -179,9 +279,11 @@ class CallerKey:
                 # (A key with a quote, a backslash or a control character is escaped
                 # with any backslash, non-ASCII maybe: _json_spellings looks.)
                 value = self._json_spellings(value)
+            if self.numeric and self.numbers_in(value):  # JSON: {"id": 1.2345678e7}
+                value = self._json(value, nested=False) or self._bare_numbers(value)
             if self.key in value:
                 return value.replace(self.key, self.masked)
-        elif self.key in value or "\\" in value:
+        elif self.key in value or "\\" in value or self.numeric and self.numbers_in(value):
             # A short key only where a whole value equals it: a JSON string of a document
             # the value holds (a form field's, a header's: {"key": "k123"}), its characters
             # maybe JSON escapes ("k\\u0031\\u0032\\u0033").
@@ -202,7 +304,7 @@ class CallerKey:
         """Whether a JSON ``text`` may hold a short key as a whole string: as a JSON string,
         escaped, or inside a JSON string holding JSON (its quotes escaped)."""
         return self._escaped(text) or any(spelling in text for spelling in self._json_keys) or (
-            ("\\" in text or self._number) and self._holds(text))
+            ("\\" in text or self._number) and self._holds(text)) or self._numeric_in(text)
 
     def _deepest(self, value: str) -> str:
         """A string of a JSON document in a JSON string, with a short key masked where it
@@ -221,6 +323,8 @@ class CallerKey:
         half an IP literal) is percent-encoded whole. The query may then hold other pairs:
         :func:`scrub_entry` reads queryString from it again.
         """
+        if self.numeric and self._numeric_in(url):  # a JSON value: ?filter={"id":1e3}
+            url = url_pairs(url, self._numbers_in_values)
         if self.inside:
             if self.key not in url and not self._encoded_in(url):
                 # No spelling of the key in it, as in almost every url (see _json_escaped).
@@ -243,6 +347,8 @@ class CallerKey:
     def form(self, text: str) -> str:
         """A form's text (a response's: a request's becomes params) with the key masked
         however it is encoded there, as in a url's query."""
+        if self.numeric and self._numeric_in(text):
+            text = self._numbers_in_values(text)
         if self.inside:
             return self._json_escaped(self._spelled(text), lambda pairs, change: change(pairs))
         text = self._whole_values(text)
@@ -338,6 +444,18 @@ class CallerKey:
             return True
         return " " in self.key and self.key in unquote_plus(text, errors="surrogateescape")
 
+    def _numbers_in_values(self, query: str) -> str:
+        """A raw query or form with the key masked in the JSON documents its values hold
+        where a number of its value is written otherwise (see :meth:`numbers_in`)."""
+        return query_values(query, self._number_value)
+
+    def _number_value(self, name: str, value: str) -> Optional[str]:
+        decoded = decode_component(value)
+        if not self.numbers_in(decoded):
+            return None
+        masked = self.text(decoded)
+        return None if masked == decoded else quote(masked, safe="")
+
     def _whole_values(self, query: str) -> str:
         """A raw query or form with the values that decode to the (short) key masked."""
         return query_values(query, self._whole_value)
@@ -373,7 +491,8 @@ class CallerKey:
             # A link ({"next": "...?key=k%2F"}): its spellings masked as in a url
             # (JSON-safe, as the quoted mask is); the key as is is masked below.
             text = self._respelled(text, self._encoded_mask, self._hidden)
-        if self._plain and not (self._bare and self._holds(text)):
+        if self._plain and not (self._bare and self._holds(text)) and not (
+                self._numeric_in(text)):
             # In a JSON text such a key is inside a string: masked there as plain text.
             if self._holds(text):
                 text = text.replace(self.key, self.masked)
@@ -496,19 +615,27 @@ class CallerKey:
         key is masked in the JSON documents its strings hold too (see
         :meth:`_short_json`), one level deep."""
         numbers: list[str] = []  # the numbers that held the key, masked
+        held = self.key in text
+        # The numbers are looked at (a Python call each) where one may be the key: as
+        # written (an integer or not), or of its value written otherwise, which an integer
+        # literal is only for a key written otherwise itself (1000 for "1000.0").
+        as_written = (self.inside and self._bare or self._number) and held
+        by_value = self._numeric_in(text)
         try:
-            if (self.inside and self._bare or self._number) and self.key in text:
+            if as_written or by_value:
                 def number(literal: str, parse: Any) -> Any:
                     if self.inside and self.key in literal:
                         numbers.append(literal.replace(self.key, self.masked))
-                    elif literal == self.key:  # a short key: the whole number only
-                        numbers.append(self.masked)
+                    elif literal == self.key or by_value and self._same(literal):
+                        numbers.append(self.masked)  # a short key: the whole number only
                     else:
                         return parse(literal)
                     return numbers[-1]
 
-                document = json.loads(text, parse_int=lambda literal: number(literal, int),
-                                      parse_float=lambda literal: number(literal, float))
+                document = json.loads(
+                    text, parse_float=lambda literal: number(literal, float),
+                    parse_int=(lambda literal: number(literal, int))
+                    if as_written or by_value and self._integer_otherwise else None)
             else:
                 document = json.loads(text)
         except (ValueError, RecursionError):
@@ -521,7 +648,9 @@ class CallerKey:
         if not isinstance(document, (dict, list)):
             return None
         changed = bool(numbers)
-        stack = [document]
+        # A string or a name holds the key only if the text does (or spells it escaped):
+        # a document looked at for its numbers alone is not walked.
+        stack = [document] if held or "\\" in text else []
         while stack:
             node = stack.pop()
             if isinstance(node, dict) and self.inside and any(
@@ -555,7 +684,7 @@ class CallerKey:
         it: in a JSON text the parser could not help with (cut short, a number beyond a
         double), or text that is no JSON but escapes it so."""
         key = self.key
-        if self._number and JSON_START.match(text) is not None:
+        if self._value is not None and JSON_START.match(text) is not None:
             text = self._bare_numbers(text)
         # Decoded and compared first, as most such texts do not hold the key: no pattern
         # compiled, no slow search. A key with a quote, a backslash or a control character
@@ -575,15 +704,14 @@ class CallerKey:
 
     def _bare_numbers(self, text: str) -> str:
         """A JSON ``text`` the parser could not read (cut short) with each number that is
-        the (short, numeric) key masked: a value after ``:``, ``[`` or ``,``, ended by
-        ``,``, ``]``, ``}`` or the text's end (a number cut there may have been longer:
-        masked all the same)."""
-        if self.key not in text:
+        the (numeric) key masked, as written or of its value: a value after ``:``, ``[``
+        or ``,``, ended by ``,``, ``]``, ``}`` or the text's end (a number cut there may
+        have been longer: masked all the same)."""
+        if self.key not in text and not self._numeric_in(text):
             return text
         masked = json.dumps(self.masked)
-        return re.sub(r"([\[:,][ \t\r\n]*)" + re.escape(self.key)
-                      + r"(?=[ \t\r\n]*(?:[,\]}]|\Z))",
-                      lambda found: found[1] + masked, text)
+        return _BARE_NUMBER.sub(
+            lambda found: found[1] + masked if self._same(found[2]) else found[0], text)
 
 
 def _dumps(document: Any, source: str) -> str:
@@ -732,7 +860,7 @@ def _records(key: CallerKey, records: list[dict[str, Any]]) -> None:
     # CallerKey.may_hold, inlined as in headers(): it runs for every name and value of the
     # query, the cookies and the fields, and a method call costs more than the test. The
     # length first (a value equal to the key is one holding it): most values are shorter.
-    whole, inside = key.key, key.inside
+    whole, inside, numeric = key.key, key.inside, key.numeric
     shortest, spaced = len(whole), " " in whole
     for record in records:
         for field, value in record.items():
@@ -742,7 +870,8 @@ def _records(key: CallerKey, records: list[dict[str, Any]]) -> None:
                 record[field] = key.data_url(value)
             elif len(value) >= shortest and (
                     whole in value or "\\" in value or inside and (
-                        "%" in value or (spaced and "+" in value))):
+                        "%" in value or (spaced and "+" in value))) or (
+                    numeric and field != "name" and key.numbers_in(value)):
                 record[field] = key.name(value) if field == "name" else key.text(value)
 
 

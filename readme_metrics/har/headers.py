@@ -248,6 +248,7 @@ def headers(
     # shorter than the key, and most header values are.
     spaced = inside and " " in key  # type: ignore[operator]
     shortest = len(key) if key is not None else 0
+    numeric = caller is not None and caller.numeric
     for name, value in pairs:
         low, kind, note, raw, dashed = roles(name) or _role(name)
         if raw is not None and raw not in noted:
@@ -280,7 +281,8 @@ def headers(
             # (The length first: a value equal to the key is one holding it.)
             if key is not None and len(value) >= shortest and (
                     key in value or "\\" in value or inside and (
-                        "%" in value or (spaced and "+" in value))):
+                        "%" in value or (spaced and "+" in value))) or (
+                    numeric and caller.numbers_in(value)):  # type: ignore[union-attr]
                 value = caller.text(value)  # type: ignore[union-attr]
         if note and low not in noted:
             noted[low] = value
