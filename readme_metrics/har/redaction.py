@@ -1,6 +1,7 @@
 """Redaction: keep what the user listed out of the logs (SPEC section 6).
 
-``denylist`` and ``allowlist`` entries match keys case-insensitively wherever a key
+``denylist`` and ``allowlist`` entries match keys case-insensitively (case-folded: ``straße``
+is ``STRASSE``) wherever a key
 exists in a log: header names, query parameters (``queryString`` and the query part of
 the ``url`` and of the URL headers, Location and the like, with the ``k=v`` pairs of
 their fragments), cookie names, form and multipart fields, and JSON bodies at any depth.
@@ -9,7 +10,9 @@ their fragments), cookie names, form and multipart fields, and JSON bodies at an
   (``user.password``) matches that path from the JSON document root only, the path
   running over object keys with arrays transparent (``users.password`` is the password
   of every object in the ``users`` array). For flat names (headers, query, cookies,
-  form fields) an entry matches the whole name, dots included.
+  form fields) an entry matches the whole name, dots included; so does a denylist entry
+  a JSON member's whole name at any depth (``{"hits": [{"user.email": ...}]}``, a
+  flattened document), as a bare entry would.
 * A redacted value becomes ``"[REDACTED n]"`` for a string of length n, ``"[REDACTED]"``
   otherwise (numbers, booleans, null, objects, arrays, bytes).
 * The denylist wins over the allowlist. With an allowlist, every key not listed is
@@ -95,10 +98,23 @@ def _normalise(entries: Iterable[Any] | None) -> frozenset[str]:
         entries = str(entries).split(",")
     out = set()
     for entry in entries:
-        key = str(entry).strip().lower()
+        key = _folded(str(entry).strip())
         if key:
             out.add(key)
     return frozenset(out)
+
+
+def _folded(name: str) -> str:
+    """``name`` as names are compared: lower-cased, and case-folded beyond ASCII, where
+    lower-casing is no caseless match (``ß`` and ``SS``, ``ς`` and ``Σ``). (Inlined in
+    :meth:`Redactor._walk`.)"""
+    lower = name.lower()
+    return lower if lower.isascii() else name.casefold()
+
+
+# What JSON may write with a short escape, or as a \u escape only (control characters):
+# a denied name holding one may be spelled so in the raw text (PHP's "a\/b").
+_ESCAPED_IN_JSON = re.compile(r'["\\/\x00-\x1f]')
 
 
 def _reject_constant(name: str) -> Any:
@@ -129,7 +145,7 @@ class Redactor:
     __slots__ = (
         "active", "_deny_flat", "_allow_flat", "_deny_keys", "_deny_paths",
         "_allow_keys", "_allow_paths", "_has_allow", "_has_deny", "_track_paths",
-        "_needles", "_probes", "_bracketed",
+        "_needles", "_probes", "_bracketed", "_escapable",
     )
 
     def __init__(self, denylist: Sequence[str] = (), allowlist: Sequence[str] = ()) -> None:
@@ -138,8 +154,9 @@ class Redactor:
         # Flat names (headers, query, cookies, form fields) match any entry as a whole.
         self._deny_flat = deny
         self._allow_flat = allow
-        # JSON: bare entries match a key anywhere, dotted entries a path from the root.
-        self._deny_keys = frozenset(k for k in deny if "." not in k)
+        # JSON: bare entries match a key anywhere, dotted entries a path from the root
+        # (and, denied, a member's whole name anywhere, as a flat name).
+        self._deny_keys = deny
         self._deny_paths = frozenset(k for k in deny if "." in k)
         self._allow_keys = frozenset(k for k in allow if "." not in k)
         self._allow_paths = frozenset(k for k in allow if "." in k)
@@ -149,6 +166,8 @@ class Redactor:
         self._track_paths = bool(self._deny_paths or self._allow_paths)
         # What a denied key looks like inside text we cannot parse (see mentions_key).
         self._needles = tuple(sorted({k.rsplit(".", 1)[-1] for k in deny}))
+        # A needle JSON may spell with a short escape: any backslash may hide it.
+        self._escapable = any(_ESCAPED_IN_JSON.search(needle) for needle in self._needles)
         # Each needle's rarest characters in either case: an ASCII text lacking both cases
         # of one cannot hold the needle, lower-cased or not (see mentions_key). None for a
         # needle with a character beyond ASCII, always looked for.
@@ -195,18 +214,18 @@ class Redactor:
         """True when the value of the flat key ``name`` must be redacted."""
         if not self.active:
             return False
-        denied, allowed = self._lists(name.lower())
+        denied, allowed = self._lists(_folded(name))
         return denied or (self._has_allow and not allowed)
 
     def denies(self, name: str) -> bool:
         """True when the flat key ``name`` is on the denylist (whatever the allowlist)."""
-        return self._has_deny and self._lists(name.lower())[0]
+        return self._has_deny and self._lists(_folded(name))[0]
 
     def allows(self, name: str) -> bool:
         """True when the flat key ``name`` is on the allowlist (and not denied)."""
         if not self._has_allow:
             return False
-        denied, allowed = self._lists(name.lower())
+        denied, allowed = self._lists(_folded(name))
         return allowed and not denied
 
     def pairs(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -361,6 +380,8 @@ class Redactor:
             if isinstance(node, dict):
                 for key, value in node.items():
                     lower = key.lower()
+                    if not lower.isascii():  # _folded, inlined
+                        lower = key.casefold()
                     here = (f"{path}.{lower}" if path else lower) if track else ""
                     nested = isinstance(value, (dict, list))
                     if lower in deny_keys or (track and here in deny_paths):
@@ -458,7 +479,8 @@ class Redactor:
             return False
         # A backslash is looked for first: one character is found at memory speed, where
         # a two-character needle took 88 us in a 100 KB body.
-        if (self._has_allow and not denied_only) or ("\\" in text and "\\u" in text):
+        if (self._has_allow and not denied_only) or ("\\" in text and (
+                "\\u" in text or self._escapable)):
             return True
         needles = self._needles
         if len(text) >= PROBED_TEXT and text.isascii():
@@ -471,6 +493,8 @@ class Redactor:
             if not needles:
                 return False
         lowered = text.lower()
+        if not lowered.isascii():
+            lowered = text.casefold()
         if "\x00" in lowered:
             # UTF-16/32 text read as UTF-8 or latin-1: its ASCII keys are NUL-spaced.
             lowered = lowered.replace("\x00", "")
