@@ -69,8 +69,10 @@ def _checked(option: Option, value: Any, warnings: list[str]) -> Any:
     checked = option.check(option, value)
     if option.warning is not None:
         warning = option.warning(option, value, checked)
-        if warning is not None:
+        if isinstance(warning, str):
             warnings.append(warning)
+        elif warning:
+            warnings.extend(warning)
     return checked
 
 

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_SECONDS", "api_key", "appended_path_warning", "flag", "grouping", "hosts",
+    "key_url_warnings",
     "http_url", "is_loopback_url", "logger", "looks_like_a_placeholder", "meant_variable",
     "methods", "names_a_placeholder", "number", "placeholder_warning", "strings", "whole",
 ]
@@ -194,6 +195,25 @@ def appended_path_warning(option: Option, given: Any, value: Any) -> Optional[st
         return None
     return (f"readme_metrics: {option.label()} ends in {appended}, which the library adds "
             f"itself: using {shown_url(value)}")
+
+
+def plain_http_warning(option: Option, given: Any, value: Any) -> Optional[str]:
+    """The warning for an ``http://`` URL the API key is sent to (``value``: checked) whose
+    host is not this machine: the key crosses the network in clear."""
+    if not isinstance(value, str) or urlsplit(value).scheme != "http" or (
+            is_loopback_url(value)):
+        return None
+    return (f"readme_metrics: {option.label()} is {shown_url(value)}, plain HTTP to a host "
+            "that is not this machine: the API key goes over the network in clear (in the "
+            "Authorization header of every request to it); use https://")
+
+
+def key_url_warnings(option: Option, given: Any, value: Any) -> tuple[str, ...]:
+    """The warnings for a URL the API key is sent to: :func:`appended_path_warning` and
+    :func:`plain_http_warning`."""
+    return tuple(warning for warning in (appended_path_warning(option, given, value),
+                                         plain_http_warning(option, given, value))
+                 if warning is not None)
 
 
 # RFC 9110 5.6.2: a method is a token; "GET POST" (spaces) or "GET;POST" would be one

@@ -15,7 +15,7 @@ Print README's table with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 from readme_metrics import option_checks as check
 from readme_metrics._wording import wrong_type
@@ -51,8 +51,9 @@ class Option:
     #: for deprecated aliases: the option whose list this one extends.
     alias_of: Optional[str] = None
     #: for a value the check accepted, ``warning(option, given, checked)``: the warning it
-    #: deserves, or None. The config logs it on its ``logger``, once per process.
-    warning: Optional[Callable[[Option, Any, Any], Optional[str]]] = None
+    #: deserves (or several), or None. The config logs each on its ``logger``, once per
+    #: process.
+    warning: Optional[Callable[[Option, Any, Any], Union[None, str, tuple[str, ...]]]] = None
 
     def label(self) -> str:
         """``name (VARIABLE)``, the way every message names an option."""
@@ -125,13 +126,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("metrics_api", "README_METRICS_SERVER", "str", "https://metrics.readme.io", _URL,
         check.http_url, "`https://metrics.readme.io`", "base URL of the Metrics API (point it at "
         "`readme-metrics collect` to see what would be sent)",
-        warning=check.appended_path_warning),
+        warning=check.key_url_warnings),
     Option("readme_api_url", "README_API_URL", "str", "https://dash.readme.com/api", _URL,
         check.http_url,
         "`https://dash.readme.com/api`",
         "base URL used to look up your docs URL; not looked up while `metrics_api` is a "
         "loopback address (`localhost`, `127.0.0.0/8`, `::1`) unless set "
-        "(`readme-metrics collect` prints both)", warning=check.appended_path_warning),
+        "(`readme-metrics collect` prints both)", warning=check.key_url_warnings),
     Option("max_body_bytes", "README_MAX_BODY_BYTES", "int", 262144, _WHOLE.format(0),
         check.whole(0), "`262144` (256 KiB)", "most bytes of one body recorded; larger bodies "
         "pass through untouched and are logged truncated"),
