@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["TOKEN", "is_token", "shown_url"]
+__all__ = ["TOKEN", "is_token", "shown_url", "without_userinfo"]
 
 # RFC 9110 section 5.6.2 token: what a method or a header field name may be made of.
 TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
@@ -25,3 +25,8 @@ def shown_url(url: str) -> str:
     replaced by ``***@``. Any text, a URL that does not parse too (what is refused is
     shown)."""
     return _USERINFO.sub(r"\1***@", url, count=1) if "@" in url else url
+
+
+def without_userinfo(url: str) -> str:
+    """``url`` without its userinfo (``user:password@``): for a link handed to others."""
+    return _USERINFO.sub(r"\1", url, count=1) if "@" in url else url

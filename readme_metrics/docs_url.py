@@ -33,7 +33,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from urllib3.util import Url, parse_url
 
-from readme_metrics._http import shown_url
+from readme_metrics._http import shown_url, without_userinfo
 from readme_metrics._logging import QuietLogger
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import process
@@ -127,7 +127,7 @@ def _valid_base(value: Any) -> Optional[str]:
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
-    return value.strip().rstrip("/")
+    return without_userinfo(value.strip().rstrip("/"))  # as base_log_url's (DocsUrl)
 
 
 class DocsUrl:
@@ -147,7 +147,10 @@ class DocsUrl:
         self.config = config
         self._logger = QuietLogger(config.logger)  # never raises (the app configures it)
         self._session = session
-        self._fixed = config.base_log_url
+        # A user and password in it are a credential: the header goes to every client
+        # (and into the log's response headers), so it never carries them.
+        self._fixed = (without_userinfo(config.base_log_url) if config.base_log_url
+                       else config.base_log_url)
         self._key = _cache_key(config)
         if not self._fixed:
             process.on_fork_in_child(_after_fork_in_child)
@@ -208,7 +211,7 @@ class DocsUrl:
                 try:
                     target = _sent_to(urljoin(target, location))
                 except requests.RequestException:
-                    self._failed(state, f"{url} redirected to a URL that cannot be read")
+                    self._failed(state, f"{shown} redirected to a URL that cannot be read")
                     return
                 why = _redirect_refused(url, target)
                 if why is not None:

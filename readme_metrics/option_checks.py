@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_SECONDS", "api_key", "appended_path_warning", "flag", "grouping", "hosts",
-    "key_url_warnings",
+    "key_url_warnings", "link_userinfo_warning",
     "http_url", "is_loopback_url", "logger", "looks_like_a_placeholder", "meant_variable",
     "methods", "names_a_placeholder", "number", "placeholder_warning", "strings", "whole",
 ]
@@ -206,6 +206,16 @@ def plain_http_warning(option: Option, given: Any, value: Any) -> Optional[str]:
     return (f"readme_metrics: {option.label()} is {shown_url(value)}, plain HTTP to a host "
             "that is not this machine: the API key goes over the network in clear (in the "
             "Authorization header of every request to it); use https://")
+
+
+def link_userinfo_warning(option: Option, given: Any, value: Any) -> Optional[str]:
+    """The warning for a link base URL (``base_log_url``) holding a user and password,
+    which the links made from it leave out."""
+    if not isinstance(value, str) or "@" not in urlsplit(value).netloc:
+        return None
+    return (f"readme_metrics: {option.label()} holds a user and password "
+            f"({shown_url(value)}): they are left out of x-documentation-url, which every "
+            "client receives")
 
 
 def key_url_warnings(option: Option, given: Any, value: Any) -> tuple[str, ...]:

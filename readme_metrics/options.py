@@ -122,7 +122,7 @@ OPTIONS: tuple[Option, ...] = (
         "`3`", "seconds per HTTP call to ReadMe"),
     Option("base_log_url", "README_BASE_LOG_URL", "str", None, _URL, check.http_url, "`None`",
         "your docs site URL, for the `x-documentation-url` header (looked up from ReadMe "
-        "if not set)"),
+        "if not set)", warning=check.link_userinfo_warning),
     Option("metrics_api", "README_METRICS_SERVER", "str", "https://metrics.readme.io", _URL,
         check.http_url, "`https://metrics.readme.io`", "base URL of the Metrics API (point it at "
         "`readme-metrics collect` to see what would be sent)",
