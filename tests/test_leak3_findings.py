@@ -7,6 +7,8 @@
   looked-up ``baseUrl`` too), with one start-up warning.
 * the docs URL lookup's warning for a redirect to a URL that cannot be read named
   ``readme_api_url`` whole, its password included (the other warnings there hid it).
+* ``repr()`` of the delivery and its transport showed ``metrics_api`` with its user and
+  password (the config's repr already hid them).
 """
 
 from __future__ import annotations
@@ -91,3 +93,15 @@ def test_the_lookup_warning_for_an_unreadable_redirect_hides_the_password(
     wait_until(lambda: "could not look up the documentation URL" in caplog.text)
     assert "redirected to a URL that cannot be read" in caplog.text
     assert PASSWORD not in caplog.text, caplog.text
+
+
+def test_the_delivery_and_transport_reprs_hide_the_urls_password() -> None:
+    config = MetricsApiConfig(api_key="rdme_leak3_key", grouping_function=lambda req: None,
+                              metrics_api=f"http://owl:{PASSWORD}@127.0.0.1:9")
+    middleware = MetricsMiddleware(app, config)
+    try:
+        delivery = middleware.pipeline.delivery  # type: ignore[union-attr]
+        shown = repr(delivery) + repr(delivery._transport)
+    finally:
+        middleware.close()
+    assert PASSWORD not in shown and "http://***@127.0.0.1:9/v1/request" in shown, shown

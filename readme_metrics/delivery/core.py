@@ -42,6 +42,7 @@ import time
 import weakref
 from typing import Any, Callable, Optional
 
+from readme_metrics._http import shown_url
 from readme_metrics._logging import QuietLogger
 from readme_metrics._wording import counted
 from readme_metrics.config import MetricsApiConfig
@@ -216,7 +217,7 @@ class Delivery:
 
     def __repr__(self) -> str:
         mode = "background" if self._background else "inline"
-        return f"<Delivery {mode} to {self._transport.url!r} {self.stats!r}>"
+        return f"<Delivery {mode} to {shown_url(self._transport.url)!r} {self.stats!r}>"
 
     # -- flush and close ------------------------------------------------------------
 

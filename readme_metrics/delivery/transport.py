@@ -37,6 +37,7 @@ from urllib.parse import SplitResult, urlsplit
 import requests
 from requests.utils import select_proxy
 
+from readme_metrics._http import shown_url
 from readme_metrics._logging import QuietLogger
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery.answer import Answer
@@ -129,7 +130,8 @@ class Transport:
         self.session.close()
 
     def __repr__(self) -> str:
-        return f"Transport(url={self.url!r}, route={self.route!r})"
+        # (A user and password in the URL are a credential: never shown.)
+        return f"Transport(url={shown_url(self.url)!r}, route={self.route!r})"
 
 
 def _where(parts: SplitResult) -> str:
