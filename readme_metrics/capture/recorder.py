@@ -23,9 +23,7 @@ or 304 status: RFC 9110 6.4.1) is not logged as sent, whatever the app gave.
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 import time
 from http import HTTPStatus
 from itertools import chain
@@ -124,28 +122,13 @@ def reason_phrase(code: int) -> str:
         return ""
 
 
-# One lock for every recorder's finish-once test: it is held for two attribute accesses,
-# so sharing it costs nothing, where a lock per exchange is one more object per request.
-_finishing = threading.Lock()
-
-
-def _after_fork() -> None:
-    """A thread of the parent may have held the lock at fork time: a fresh one."""
-    global _finishing
-    _finishing = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork)
-
-
 class Recorder:
     """Timing, response status/headers/body and finish-once of one exchange."""
 
     __slots__ = (
         "log_id", "begin", "responded", "status", "reason", "headers",
         "chunks", "kept", "body_size", "limit", "omitted", "request_body", "head",
-        "no_body", "cut_at_length", "comment", "_done",
+        "no_body", "cut_at_length", "comment", "_unfinished",
     )
 
     def __init__(self, log_id: str, limit: int,
@@ -175,7 +158,7 @@ class Recorder:
         # Why the logged status is not one the client read in a status line (HAR's
         # response comment): see :meth:`client_left`.
         self.comment: Optional[str] = None
-        self._done = False
+        self._unfinished = True  # deleted by the first finish() (see there)
 
     @property
     def started_response(self) -> bool:
@@ -242,10 +225,13 @@ class Recorder:
 
     def finish(self) -> bool:
         """True for the first call only (thread-safe): the caller then queues the log."""
-        with _finishing:
-            if self._done:
-                return False
-            self._done = True
+        # Deleting a slot tests and clears it in one C call, under the GIL: of two
+        # threads, one deletes and the other gets AttributeError. No lock to take and
+        # give back on every request (nor to renew in a forked child).
+        try:
+            del self._unfinished
+        except AttributeError:
+            return False
         return True
 
     def pending(self, request: RequestSource, group: Group) -> Pending:
