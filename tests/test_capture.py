@@ -276,7 +276,37 @@ def test_response_recorder_keeps_small_chunks_in_one_buffer() -> None:
             recorder.record(b"%d," % i)
 
     assert held(fill) < 2 * 10000
-    assert recorder.kept.content() == b"".join(b"%d," % i for i in range(3000))[:10000]
+    assert recorder.kept_body() == b"".join(b"%d," % i for i in range(3000))[:10000]
+
+
+@pytest.mark.parametrize(("chunks", "limit"), [
+    pytest.param([b"one"], 100, id="one-chunk"),
+    pytest.param([b"abc", b"def"], 100, id="two-chunks"),
+    pytest.param([b"abcdef", b"gh"], 4, id="first-cut-at-limit"),
+    pytest.param([b"ab", b"cdef"], 4, id="second-cut-at-limit"),
+    pytest.param([bytearray(b"ab"), b"cd"], 100, id="buffer-then-bytes"),
+    pytest.param([b"ab", memoryview(b"cd"), b"", b"e"], 100, id="bytes-view-empty-bytes"),
+    pytest.param([b"", b"x" * 2000, b"y"], 1500, id="empty-first-then-large"),
+])
+def test_response_recorder_keeps_what_passed_up_to_the_limit(chunks: list[Any],
+                                                             limit: int) -> None:
+    recorder = Recorder("log-1", limit=limit)
+    recorder.respond(200, "OK", [])
+    for chunk in chunks:
+        recorder.record(chunk)
+        if isinstance(chunk, bytearray):
+            chunk[:] = b"??"  # the app reuses its buffer: the log keeps what passed
+    passed = b"".join(bytes(chunk) for chunk in chunks).replace(b"??", b"ab")
+    assert recorder.kept_body() == passed[:limit]
+    assert recorder.body_size == len(passed)
+
+
+def test_response_recorder_hands_over_one_chunk_without_a_copy() -> None:
+    chunk = b"x" * 5000
+    recorder = Recorder("log-1", limit=10000)
+    recorder.respond(200, "OK", [])
+    recorder.record(chunk)
+    assert recorder.kept_body() is chunk
 
 
 def in_thread(call: Callable[[], Any]) -> Any:

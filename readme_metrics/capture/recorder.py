@@ -127,7 +127,7 @@ class Recorder:
 
     __slots__ = (
         "log_id", "begin", "responded", "status", "reason", "headers",
-        "chunks", "kept", "body_size", "limit", "omitted", "request_body", "head",
+        "first", "kept", "kept_size", "body_size", "limit", "omitted", "request_body", "head",
         "no_body", "cut_at_length", "comment", "_unfinished",
     )
 
@@ -151,8 +151,11 @@ class Recorder:
         self.reason = ""
         self.headers: Sequence[tuple[str, str]] = ()
         # The kept response body, at most ``limit`` bytes (by reference: copying a large
-        # body into a buffer and out again costs more than the rest of the path).
-        self.kept = Kept()
+        # body into a buffer and out again costs more than the rest of the path). Most
+        # bodies are one chunk: ``first`` holds it, and a Kept is made only for a second.
+        self.first = b""
+        self.kept: Optional[Kept] = None
+        self.kept_size = 0
         self.body_size = 0
         self.omitted = False
         # Why the logged status is not one the client read in a status line (HAR's
@@ -185,7 +188,7 @@ class Recorder:
         """The server sent none of the app's answer and answered this itself instead: its
         status, none of the app's headers or body."""
         self.respond(status, reason, ())
-        self.kept = Kept()
+        self.first, self.kept, self.kept_size = b"", None, 0
         self.body_size = 0
 
     def record(self, chunk: bytes) -> None:
@@ -206,12 +209,29 @@ class Recorder:
                 return
             n = view.nbytes
         self.body_size += n
-        room = self.limit - self.kept.size
+        room = self.limit - self.kept_size
         if room > 0 and n:
             if chunk.__class__ is bytes:
-                self.kept.add(chunk[:room] if n > room else chunk)
+                part: Any = chunk[:room] if n > room else chunk
+                if not self.kept_size:  # the first part, held as it is
+                    self.first = part
+                    self.kept_size = len(part)
+                    return
             else:
-                self.kept.add(view[:room])  # Kept copies a mutable buffer
+                part = view[:room]  # Kept copies a mutable buffer
+            kept = self.kept
+            if kept is None:
+                kept = self.kept = Kept()
+                if self.kept_size:
+                    kept.add(self.first)
+            kept.add(part)
+            self.kept_size = kept.size
+
+    def kept_body(self) -> bytes:
+        """The kept response body (at most ``limit`` bytes): the one chunk itself when
+        there was one."""
+        kept = self.kept
+        return self.first if kept is None else kept.content()
 
     def omit_body(self, size: int) -> None:
         """The body goes out untouched by us (sendfile): log its size (-1 unknown), no text."""
@@ -295,7 +315,7 @@ class Pending:
         self.reason = recorder.reason
         headers = self.response_headers = list(recorder.headers)
         # One kept chunk (the usual case) is handed over as is, no copy.
-        self.response_body = recorder.kept.content()
+        self.response_body = recorder.kept_body()
         self.response_body_size = recorder.body_size
         self.response_body_omitted = recorder.omitted
         self.cut_at_length = recorder.cut_at_length
