@@ -362,6 +362,53 @@ def test_any_returned_values_give_a_group_of_text_or_none(
         {"label"} if label is None else set()) - ({"email"} if email is None else set())
 
 
+class Liar:
+    """A value of the user's own type that claims to equal anything."""
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    __hash__ = object.__hash__
+
+    def __str__(self) -> str:
+        return "liar"
+
+
+SAME_CALLERS = st.sampled_from([
+    {"api_key": "k-1", "label": "One", "email": "one@example.com"},
+    {"api_key": "k-1", "label": "One"},
+    {"api_key": "k-2", "label": "One", "email": "one@example.com"},
+    {"id": "k-1", "label": None},
+    {"api_key": "k-1", "label": "One", "email": "one@example.com", "extra": "x"},
+    {"api_key": "k-1", "label": Liar(), "email": "one@example.com"},
+    {"api_key": " ", "label": "One"},
+    {"api_key": 7, "label": "One"},
+    {},
+])
+
+
+@settings(max_examples=200, deadline=None)
+@given(results=st.lists(st.one_of(SAME_CALLERS, st.builds(dict, SAME_CALLERS)),
+                        min_size=1, max_size=8))
+def test_one_identifier_gives_each_result_the_group_a_fresh_one_gives(
+        results: list[dict[str, Any]]) -> None:
+    """The Identifier reuses the last Group for a mapping equal to the last one: each
+    result, in any order, repeated or not, gets the Group reading it gives."""
+    returned = iter(results)
+    identify = Identifier(lambda req: next(returned), LOGGER)
+    for result in results:
+        assert identify(request()) == Identifier(dict, LOGGER)._normalise(result)
+
+
+def test_a_mapping_changed_after_it_was_returned_is_read_again() -> None:
+    result = {"api_key": "k-1", "label": "One"}
+    identify = Identifier(lambda req: result, LOGGER)
+    first = identify(request())
+    assert identify(request()) is first  # the same caller: the same Group
+    result["label"] = "Two"
+    assert identify(request()) == Group("k-1", "Two")
+
+
 class Unreadable(Mapping):  # type: ignore[type-arg]
     """A mapping of the user's own type whose reading fails."""
 
