@@ -151,6 +151,9 @@ class DocsUrl:
         # (and into the log's response headers), so it never carries them.
         self._fixed = (without_userinfo(config.base_log_url) if config.base_log_url
                        else config.base_log_url)
+        #: The base when base_log_url is given (as :meth:`base` answers it), else None:
+        #: read by the pipeline without a call per request.
+        self.fixed: Optional[str] = self._fixed or None
         self._key = _cache_key(config)
         if not self._fixed:
             process.on_fork_in_child(_after_fork_in_child)

@@ -60,10 +60,18 @@ class MetricsPipeline:
             config.grouping_function, self.logger)  # type: ignore[arg-type]
         self.redactor = Redactor(config.denylist, config.allowlist)
         self.delivery = Delivery(config, self.build_log)
+        #: ``submit(item, send=True) -> bool``: queue one captured exchange (in inline
+        #: mode, may send a full batch now, unless ``send`` is False); False if it was
+        #: dropped. Never raises. Delivery's own method: one Python call fewer per log.
+        self.submit: Callable[..., bool] = self.delivery.submit
         self.docs = DocsUrl(config)
+        # base_log_url, when given, is the base (DocsUrl.base's first answer, without a
+        # user and password): read here, without a call per request.
+        self._fixed_base = self.docs.fixed
         self._said = LogLimiter(self.logger, interval=None)
         #: (pid, finish) pairs: a forked child's copy holds its parent's, not its own.
-        self._handed_over: SimpleQueue[tuple[int, Callable[[], None]]] = SimpleQueue()
+        #: What :meth:`hand_over` received (an adapter runs it when not ``empty()``).
+        self.handed_over: SimpleQueue[tuple[int, Callable[[], None]]] = SimpleQueue()
 
     # -- request thread ----------------------------------------------------------------
 
@@ -118,20 +126,15 @@ class MetricsPipeline:
         """
         if not self.delivery.accepting:
             return None
-        try:
-            base = self.docs.base()
-        except Exception:  # a lookup problem must never reach the app
-            return None
-        return None if base is None else f"{base}/logs/{log_id}"
-
-    def submit(self, item: PendingExchange, send: bool = True) -> bool:
-        """Queue one captured exchange (in inline mode, may send a full batch now, unless
-        ``send`` is False)."""
-        try:
-            return self.delivery.submit(item, send)
-        except Exception:  # pragma: no cover - Delivery.submit is written not to raise
-            self.logger.exception("readme_metrics: could not queue a log")
-            return False
+        base = self._fixed_base
+        if base is None:
+            try:
+                base = self.docs.base()
+            except Exception:  # a lookup problem must never reach the app
+                return None
+            if base is None:
+                return None
+        return f"{base}/logs/{log_id}"
 
     def skip(self) -> None:
         """Count an exchange that is seen but, by the rules, not logged."""
@@ -142,12 +145,12 @@ class MetricsPipeline:
         ``stats``, ``flush`` or ``close``. For finalizers, which run wherever the cyclic GC
         does, even in a thread holding the delivery queue's lock (a plain Lock) that
         queueing the log takes again; ``SimpleQueue.put`` takes no such lock."""
-        self._handed_over.put((os.getpid(), finish))
+        self.handed_over.put((os.getpid(), finish))
 
     def run_handed_over(self) -> None:
         """Run what :meth:`hand_over` received in this process (each ``finish`` never
         raises). What a forked child inherited is its parent's to log, not the child's."""
-        handed_over = self._handed_over
+        handed_over = self.handed_over
         while not handed_over.empty():
             try:
                 pid, finish = handed_over.get_nowait()

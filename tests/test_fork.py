@@ -174,7 +174,7 @@ def test_a_log_handed_over_before_a_fork_is_the_parents_alone(collector: Collect
         # mid-stream): its finalizer hands the log over.
         assert next(iter(response)) == b"stream"
         del response
-        assert middleware.pipeline._handed_over.qsize() == 1
+        assert middleware.pipeline.handed_over.qsize() == 1
         _, child_stats = stats_of_forked_child(_child_stats, middleware)
         assert child_stats["captured"] == 0
 

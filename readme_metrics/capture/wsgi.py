@@ -173,11 +173,15 @@ class _Capture(Recorder):
     def _identify(self) -> Optional[Group]:
         if self.group is _UNKNOWN:
             try:
-                request = self.middleware.grouping_request(self.environ, self.tee)
-                try:
+                middleware = self.middleware
+                request = middleware.grouping_request(self.environ, self.tee)
+                if middleware.hands_back:
+                    try:
+                        self.group = self.pipeline.identify(request)
+                    finally:
+                        middleware.grouped(request)
+                else:
                     self.group = self.pipeline.identify(request)
-                finally:
-                    self.middleware.grouped(request)
             except Exception:
                 self.group = None
         return self.group  # type: ignore[no-any-return,unused-ignore]
@@ -362,6 +366,9 @@ class MetricsMiddleware(PipelineControls):
         self.pipeline: Optional[MetricsPipeline] = (
             MetricsPipeline(config) if self.enabled else None)
         self.project, self.layers = nesting.layer(config) if self.enabled else (0, [1])
+        #: True when a subclass hands something back in :meth:`grouped` (Flask's): the
+        #: base's does nothing, and is not called per request.
+        self.hands_back = type(self).grouped is not MetricsMiddleware.grouped
 
     def __call__(self, environ: WSGIEnvironment,
                  start_response: StartResponse) -> Iterable[bytes]:
@@ -370,7 +377,8 @@ class MetricsMiddleware(PipelineControls):
         marks = environ.get(_MARK) if self.layers[0] > 1 else None
         if pipeline is None or (marks is not None and self.project in marks):
             return self.app(environ, start_response)  # off, or logged by a layer outside
-        pipeline.run_handed_over()
+        if not pipeline.handed_over.empty():  # rarely: a call fewer on every request
+            pipeline.run_handed_over()
         try:
             wanted = pipeline.wants(
                 environ.get("REQUEST_METHOD", "GET"),
