@@ -35,6 +35,16 @@ from readme_metrics.capture.request import (
     request_url,
 )
 from readme_metrics.capture.rest import record_rest
+from readme_metrics.capture.wsgi_response import (
+    answers_500,
+    cuts_at_length,
+    holds_empty_chunks,
+    ignores_late_start,
+    keeps_earlier_headers,
+    plain_server,
+    sends_list_as_is,
+    takes_raising_restart,
+)
 from readme_metrics.exchange import Exchange, Group
 from readme_metrics.flask_readme import ReadMeMetrics
 from tests.support.fake_api import Collector
@@ -507,3 +517,33 @@ def test_an_adapter_without_its_framework_says_what_to_install(adapter: str, mis
                           timeout=60)
     assert done.returncode != 0
     assert f"ImportError: readme_metrics.{adapter} {hint}" in done.stderr
+
+
+# -- wsgi_response.py ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("extra", "plain"), [
+    pytest.param({}, True, id="direct-call"),
+    pytest.param({"SERVER_SOFTWARE": "WSGIServer/0.2 CPython/3.11"}, True, id="wsgiref"),
+    pytest.param({"SERVER_SOFTWARE": "Werkzeug/3.0"}, True, id="werkzeug"),
+    pytest.param({"waitress.client_disconnected": lambda: False}, False, id="waitress"),
+    pytest.param({"gunicorn.socket": object()}, False, id="gunicorn"),
+    pytest.param({"uwsgi.version": b"2.0"}, False, id="uwsgi"),
+    pytest.param({"SERVER_SOFTWARE": "Granian"}, False, id="granian"),
+])
+def test_a_plain_server_is_one_every_server_check_answers_plainly(extra: dict[str, Any],
+                                                                   plain: bool) -> None:
+    """The WSGI middleware asks plain_server() once instead of each check: under a plain
+    server each must give the answer it skips to."""
+    environ = {"SERVER_PROTOCOL": "HTTP/1.1", **extra}
+    assert plain_server(environ) is plain
+    if plain:
+        for result in ([b"x"], ["x"], [], iter([b"x"])):
+            assert not ignores_late_start(environ)
+            assert not cuts_at_length(environ, result)
+            assert not holds_empty_chunks(environ)
+            assert not keeps_earlier_headers(environ)
+            assert not takes_raising_restart(environ)
+        assert sends_list_as_is([b"x"], environ, [("X-\u20ac", "\u20ac")])
+        assert not sends_list_as_is(["x"], environ, [])
+        assert answers_500(environ, True, False) and not answers_500(environ, True, True)

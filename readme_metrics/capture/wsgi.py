@@ -38,6 +38,7 @@ from readme_metrics.capture.wsgi_response import (
     cuts_at_length,
     ignores_late_start,
     keeps_earlier_headers,
+    plain_server,
     read_along,
     refuses_unsent,
     sends_list_as_is,
@@ -313,15 +314,19 @@ class _Capture(Recorder):
         self.finish_log()
 
     def wrap(self, result: Iterable[bytes]) -> Iterable[bytes]:
-        if ignores_late_start(self.environ):
-            status = self.status
-            if not status:
-                self.respond(200, "OK", [])  # granian's answer to a call that started none
-            elif status < 200 and status != 101:
-                # granian refuses a final 1xx status (101 aside) with its own 500
-                self.server_answered(500, "Internal Server Error")
-        self.cut_at_length = cuts_at_length(self.environ, result)
-        file_wrapper = self.environ.get("wsgi.file_wrapper")
+        environ = self.environ
+        # One question instead of four for the servers that need none of them.
+        plain = plain_server(environ)
+        if not plain:
+            if ignores_late_start(environ):
+                status = self.status
+                if not status:
+                    self.respond(200, "OK", [])  # granian's answer to a call that started none
+                elif status < 200 and status != 101:
+                    # granian refuses a final 1xx status (101 aside) with its own 500
+                    self.server_answered(500, "Internal Server Error")
+            self.cut_at_length = cuts_at_length(environ, result)
+        file_wrapper = environ.get("wsgi.file_wrapper")
         if (file_wrapper is not None and isinstance(file_wrapper, type)
                 and isinstance(result, file_wrapper)):
             # Same object back, so the server keeps its sendfile fast path.
@@ -329,8 +334,10 @@ class _Capture(Recorder):
             self.finish_log()
             return result
         if (type(result) in (list, tuple) and self.status
-                and not (self.tee is not None and self.tee.arrives_later(self.environ))
-                and sends_list_as_is(result, self.environ, self.headers)):
+                and not (self.tee is not None and self.tee.arrives_later(environ))
+                and ((not result or result[0].__class__ is bytes)  # type: ignore[index]
+                     if plain  # sends_list_as_is's answer under such a server
+                     else sends_list_as_is(result, environ, self.headers))):
             # Nothing to wait for after the response: the list goes back as it is (some
             # servers frame a list differently from other iterables).
             record = self.record

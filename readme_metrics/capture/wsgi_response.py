@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from readme_metrics.capture.wsgi import _Capture
 
 __all__ = ["Response", "SizedResponse", "answers_500", "cuts_at_length", "ends_at_close",
-           "holds_empty_chunks", "ignores_late_start", "keeps_earlier_headers", "read_along",
-           "refuses_unsent", "sends_list_as_is", "takes_raising_restart"]
+           "holds_empty_chunks", "ignores_late_start", "keeps_earlier_headers", "plain_server",
+           "read_along", "refuses_unsent", "sends_list_as_is", "takes_raising_restart"]
 
 
 def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[str, str]]
@@ -34,6 +34,14 @@ def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[st
     if extra is not None and not sets_docs_url(seen):
         seen.append(extra)
         yield extra
+
+
+def plain_server(environ: Any) -> bool:
+    """True under a server none of the checks below tells apart (not waitress, gunicorn,
+    uWSGI or granian): each then gives its plain answer (False; ``answers_500``: not
+    ``wrote``), so that the middleware asks once per request instead of each."""
+    return not ("waitress.client_disconnected" in environ or "gunicorn.socket" in environ
+                or "uwsgi.version" in environ or environ.get("SERVER_SOFTWARE") == "Granian")
 
 
 def holds_empty_chunks(environ: Any) -> bool:
