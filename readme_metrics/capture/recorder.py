@@ -27,11 +27,14 @@ import re
 import time
 from http import HTTPStatus
 from itertools import chain
-from typing import Any, Optional, Sequence, cast
+from typing import Any, Optional, Sequence, Union, cast
 
 from readme_metrics.capture.body import BodyRecord, Kept
-from readme_metrics.capture.request import RequestSource, header_text
+from readme_metrics.capture.request import RequestSource, environ_head, header_text
 from readme_metrics.exchange import INVALID_STATUS, Exchange, Group
+
+#: (keys, values, bytes) of a WSGI environ's strings, as environ_strings gives them.
+EnvironStrings = tuple[tuple[str, ...], tuple[str, ...], int]
 
 __all__ = ["Pending", "Recorder", "response_content_length", "sets_docs_url",
            "status_parts"]
@@ -287,7 +290,15 @@ def response_header_text(pairs: Sequence[tuple[object, object]]) -> list[tuple[s
 
 
 class Pending:
-    """What the request thread queues: raw pieces; the worker builds the Exchange."""
+    """What the request thread queues: raw pieces; the worker builds the Exchange.
+
+    ``request`` is a :class:`~readme_metrics.capture.request.RequestSource`, or, for a
+    WSGI environ read with no proxy trusted, what
+    :func:`~readme_metrics.capture.environ_strings.environ_strings` gave: (keys, values,
+    bytes), taken as it is (no object per request for it). The response headers are
+    taken as they are when they are a tuple (the WSGI middleware's own copy), else
+    copied.
+    """
 
     __slots__ = (
         "request", "log_id", "begin", "group", "request_body", "request_body_size",
@@ -296,8 +307,8 @@ class Pending:
         "comment", "responded", "finished", "nbytes",
     )
 
-    def __init__(self, recorder: Recorder, request: RequestSource, group: Group,
-                 finished: float) -> None:
+    def __init__(self, recorder: Recorder, request: Union[RequestSource, EnvironStrings],
+                 group: Group, finished: float) -> None:
         self.request = request
         self.log_id = recorder.log_id
         self.begin = recorder.begin
@@ -313,7 +324,10 @@ class Pending:
         # As the recorder has them (0: no response started); the worker reads them.
         self.status = recorder.status
         self.reason = recorder.reason
-        headers = self.response_headers = list(recorder.headers)
+        headers = recorder.headers
+        if headers.__class__ is not tuple:  # a list may still change: this one won't
+            headers = list(headers)
+        self.response_headers = headers
         # One kept chunk (the usual case) is handed over as is, no copy.
         self.response_body = recorder.kept_body()
         self.response_body_size = recorder.body_size
@@ -328,12 +342,15 @@ class Pending:
             header_bytes = sum(map(len, chain.from_iterable(headers)))
         except TypeError:  # not strings: the server refuses them; count nothing
             header_bytes = 0
-        self.nbytes = (request.nbytes + header_bytes + len(self.request_body)
-                       + len(self.response_body))
+        self.nbytes = ((request[2] if request.__class__ is tuple
+                        else request.nbytes)  # type: ignore[union-attr]
+                       + header_bytes + len(self.request_body) + len(self.response_body))
 
     def to_exchange(self) -> Exchange:
         """The plain-data record (on the worker: parsing happens here, not per request)."""
-        head = self.request.head()
+        request = self.request
+        head = (environ_head(request[0], request[1])
+                if request.__class__ is tuple else request.head())  # type: ignore[union-attr]
         body, size = self.response_body, self.response_body_size
         if self.cut_at_length:
             length = response_content_length(self.response_headers)

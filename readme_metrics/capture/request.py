@@ -281,28 +281,33 @@ class EnvironRequest:
 
     def head(self) -> RequestHead:
         """Method, URL, version, headers and client IP (on the worker)."""
-        keys = self.keys
-        last_keys, plan = _last_head
-        # The keys of one environ shape are one tuple (environ_strings' plan): the plan
-        # used last is found by identity, not by hashing 30 keys.
-        if keys is not last_keys:
-            plan = _HEAD_PLANS.get(keys) or _head_plan(keys)
-        values = self.values
-        headers = []
-        for index, name in plan.headers:
-            value = values[index]
-            headers.append((name, value if value.isascii() else header_text(value)))
-        method, protocol, content_type, length, software = plan.fixed(values + (None,))
-        _add_content_headers(headers, content_type, length, software)
-        # Only the few variables the URL and the client IP are made of.
-        environ = {key: values[index] for key, index in plan.url_keys}
-        return RequestHead(
-            method="GET" if method is None else method,
-            url=request_url(environ, self.trusted_proxies),
-            http_version="HTTP/1.1" if protocol is None else _VERSIONS.get(protocol, protocol),
-            headers=headers,
-            client_ip=client_ip(environ, self.trusted_proxies),
-        )
+        return environ_head(self.keys, self.values, self.trusted_proxies)
+
+
+def environ_head(keys: tuple[str, ...], values: tuple[str, ...], trusted_proxies: int = 0
+                 ) -> RequestHead:
+    """The head of a request from the strings :func:`environ_strings` copied of its
+    environ (on the worker)."""
+    last_keys, plan = _last_head
+    # The keys of one environ shape are one tuple (environ_strings' plan): the plan
+    # used last is found by identity, not by hashing 30 keys.
+    if keys is not last_keys:
+        plan = _HEAD_PLANS.get(keys) or _head_plan(keys)
+    headers = []
+    for index, name in plan.headers:
+        value = values[index]
+        headers.append((name, value if value.isascii() else header_text(value)))
+    method, protocol, content_type, length, software = plan.fixed(values + (None,))
+    _add_content_headers(headers, content_type, length, software)
+    # Only the few variables the URL and the client IP are made of.
+    environ = {key: values[index] for key, index in plan.url_keys}
+    return RequestHead(
+        method="GET" if method is None else method,
+        url=request_url(environ, trusted_proxies),
+        http_version="HTTP/1.1" if protocol is None else _VERSIONS.get(protocol, protocol),
+        headers=headers,
+        client_ip=client_ip(environ, trusted_proxies),
+    )
 
 
 # granian names HTTP/1.0 "HTTP/1" in SERVER_PROTOCOL: the log says what the client sent.

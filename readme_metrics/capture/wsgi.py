@@ -21,6 +21,7 @@ import webob
 
 from readme_metrics.capture import nesting
 from readme_metrics.capture.body import BodyRecord
+from readme_metrics.capture.environ_strings import environ_strings
 from readme_metrics.capture.recorder import (
     Pending,
     Recorder,
@@ -136,7 +137,11 @@ class _Capture(Recorder):
         self.environ = environ
         config = pipeline.config
         limit = config.max_body_bytes
-        self.request = EnvironRequest(environ, config.trusted_proxies)
+        # With no proxy trusted, what environ_strings gives, (keys, values, bytes), is the
+        # queued record's request as it is (Pending): no object made for it.
+        trusted = config.trusted_proxies
+        self.request: Any = (EnvironRequest(environ, trusted) if trusted
+                             else environ_strings(environ))
         self.group: Any = _UNKNOWN
         self._start_response = start_response
         self._wrote = False
@@ -208,7 +213,7 @@ class _Capture(Recorder):
             url = self.pipeline.documentation_url(self.log_id)
             if url is not None:
                 extra = ("x-documentation-url", url)
-        recorded: list[Any]
+        recorded: Any
         if hasattr(headers, "__next__"):
             # An iterator (a generator), not the list PEP 3333 asks for: the server reads
             # it as it does bare (waitress twice, the second time empty), and the log
@@ -217,15 +222,16 @@ class _Capture(Recorder):
             headers = read_along(headers, recorded, extra)  # type: ignore[assignment]
         else:
             # The list the server gets may be edited in place on its way (a gzip
-            # middleware outside this one): the log keeps a copy of what the app sent.
+            # middleware outside this one): the log keeps a copy of what the app sent,
+            # a tuple, which the queued record then takes as it is.
             try:
-                recorded = list(headers)
+                recorded = tuple(headers)
             except TypeError:  # not even iterable: the server's to refuse, as bare
-                recorded = []
+                recorded = ()
             else:
                 if extra is not None and not sets_docs_url(recorded):
-                    recorded.append(extra)
-                    headers = recorded.copy()
+                    recorded += (extra,)
+                    headers = list(recorded)
         try:
             if exc_info is None:
                 self._write = self._start_response(status, headers)
@@ -237,7 +243,7 @@ class _Capture(Recorder):
             raise
         # Only once the server took it: a status or header it refuses (gunicorn raises
         # for "2000 OK") is answered 500 by the server, and the log must say so.
-        self.respond(code, reason, [*kept, *recorded] if kept else recorded)
+        self.respond(code, reason, (*kept, *recorded) if kept else recorded)
         return self.write
 
     def write(self, data: bytes) -> Any:
