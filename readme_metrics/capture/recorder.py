@@ -328,8 +328,10 @@ class Pending:
         if headers.__class__ is not tuple:  # a list may still change: this one won't
             headers = list(headers)
         self.response_headers = headers
-        # One kept chunk (the usual case) is handed over as is, no copy.
-        self.response_body = recorder.kept_body()
+        # One kept chunk (the usual case) is handed over as is, no copy (kept_body(),
+        # read here without a call).
+        kept = recorder.kept
+        self.response_body = recorder.first if kept is None else kept.content()
         self.response_body_size = recorder.body_size
         self.response_body_omitted = recorder.omitted
         self.cut_at_length = recorder.cut_at_length
