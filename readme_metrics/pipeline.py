@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from queue import Empty, SimpleQueue
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from readme_metrics._logging import LogLimiter, QuietLogger
 from readme_metrics._random import getrandbits
@@ -88,13 +88,27 @@ class MetricsPipeline:
         if user_agent is not None and user_agent.startswith(_OWN_AGENT) and (
                 self._own_post(method, path)):
             return False
-        if self._hosts:
-            if self.forwarded_hosts:
-                host = forwarded(forwarded_host, self.config.trusted_proxies) or host
-            host = host.lower()
-            if host not in self._hosts and host.rpartition(":")[0] not in self._hosts:
-                return False
-        return True
+        return not self._hosts or self._host_allowed(host, forwarded_host)
+
+    def wants_environ(self, environ: Mapping[str, Any]) -> bool:
+        """:meth:`wants` of a WSGI environ, reading only the variables it needs: the
+        Host and the path only when allowed_http_hosts is set or the agent is ours."""
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method in self._skip_methods:
+            return False
+        agent = environ.get("HTTP_USER_AGENT")
+        if agent is not None and agent.startswith(_OWN_AGENT) and (
+                self._own_post(method, environ.get("PATH_INFO", ""))):
+            return False
+        return not self._hosts or self._host_allowed(
+            environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""),
+            environ.get("HTTP_X_FORWARDED_HOST"))
+
+    def _host_allowed(self, host: str, forwarded_host: Optional[str]) -> bool:
+        if self.forwarded_hosts:
+            host = forwarded(forwarded_host, self.config.trusted_proxies) or host
+        host = host.lower()
+        return host in self._hosts or host.rpartition(":")[0] in self._hosts
 
     def _own_post(self, method: str, path: str) -> bool:
         """True for the library's POST of logs (its User-Agent seen): logging it would

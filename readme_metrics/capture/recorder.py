@@ -84,8 +84,10 @@ _STATUS_LINE = re.compile(r"([1-9][0-9]{2})(?: ([\t\x20-\x7e\x80-\xff]*))?")
 #: Most statuses whose parts are remembered. An app answers with a handful; the bound
 #: keeps one that makes up a reason per request from growing memory.
 KNOWN_STATUSES = 64
-# The pattern costs as much again as the rest of start_response: run it once per status.
-_known: dict[str, tuple[int, str]] = {}
+#: status_parts' cache (the pattern costs as much again as the rest of start_response: run
+#: it once per status): an adapter may read it first, where a call counts.
+KNOWN_STATUS_PARTS: dict[str, tuple[int, str]] = {}
+_known = KNOWN_STATUS_PARTS
 
 
 def status_parts(status: object) -> tuple[int, str]:

@@ -23,6 +23,7 @@ from readme_metrics.capture import nesting
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.environ_strings import environ_strings
 from readme_metrics.capture.recorder import (
+    KNOWN_STATUS_PARTS,
     Pending,
     Recorder,
     response_content_length,
@@ -194,7 +195,9 @@ class _Capture(Recorder):
 
     def start_response(self, status: str, headers: list[tuple[str, str]],
                        exc_info: Optional[OptExcInfo] = None) -> Callable[[bytes], Any]:
-        code, reason = status_parts(status)
+        # status_parts' cache read here: a call fewer for the statuses seen before.
+        known = KNOWN_STATUS_PARTS.get(status) if status.__class__ is str else None
+        code, reason = status_parts(status) if known is None else known
         environ = self.environ
         if self.returned and ignores_late_start(environ):
             # granian took the status when the call returned: this one never goes out.
@@ -393,12 +396,7 @@ class MetricsMiddleware(PipelineControls):
         if not pipeline.handed_over.empty():  # rarely: a call fewer on every request
             pipeline.run_handed_over()
         try:
-            wanted = pipeline.wants(
-                environ.get("REQUEST_METHOD", "GET"),
-                environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""),
-                environ.get("HTTP_X_FORWARDED_HOST"),
-                environ.get("HTTP_USER_AGENT"), environ.get("PATH_INFO", ""),
-            )
+            wanted = pipeline.wants_environ(environ)
             capture = _Capture(self, pipeline, environ, start_response) if wanted else None
             if capture is not None and self.layers[0] > 1:
                 environ[_MARK] = (self.project,) if marks is None else (*marks, self.project)
