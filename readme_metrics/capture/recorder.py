@@ -207,30 +207,34 @@ class Recorder:
             return
         if chunk.__class__ is bytes:
             n = len(chunk)
+            self.body_size += n
+            kept_size = self.kept_size
+            room = self.limit - kept_size
+            if room <= 0 or not n:
+                return
+            part: Any = chunk[:room] if n > room else chunk
+            if not kept_size:  # the first part (most bodies are one): held as it is
+                self.first = part
+                self.kept_size = n if n <= room else room
+                return
         else:
             try:
                 view = memoryview(chunk).cast("B")
             except (TypeError, ValueError):  # not a flat buffer: nothing to count
                 return
             n = view.nbytes
-        self.body_size += n
-        room = self.limit - self.kept_size
-        if room > 0 and n:
-            if chunk.__class__ is bytes:
-                part: Any = chunk[:room] if n > room else chunk
-                if not self.kept_size:  # the first part, held as it is
-                    self.first = part
-                    self.kept_size = len(part)
-                    return
-            else:
-                part = view[:room]  # Kept copies a mutable buffer
-            kept = self.kept
-            if kept is None:
-                kept = self.kept = Kept()
-                if self.kept_size:
-                    kept.add(self.first)
-            kept.add(part)
-            self.kept_size = kept.size
+            self.body_size += n
+            room = self.limit - self.kept_size
+            if room <= 0 or not n:
+                return
+            part = view[:room]  # Kept copies a mutable buffer
+        kept = self.kept
+        if kept is None:
+            kept = self.kept = Kept()
+            if self.kept_size:
+                kept.add(self.first)
+        kept.add(part)
+        self.kept_size = kept.size
 
     def kept_body(self) -> bytes:
         """The kept response body (at most ``limit`` bytes): the one chunk itself when
