@@ -99,8 +99,8 @@ def cannot_take_the_request(function: Callable[..., Any]) -> Optional[str]:
     wrapper is what is called); a callable without one to read (a builtin) passes."""
     try:
         signature = inspect.signature(function, follow_wrapped=False)
-    except (TypeError, ValueError):
-        return None
+    except Exception:  # its own __getattr__ or __signature__ may raise anything (a KeyError,
+        return None  # an unbound proxy's RuntimeError): then it is not checked
     try:
         signature.bind(None)
     except TypeError as exc:
