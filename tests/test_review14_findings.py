@@ -6,14 +6,19 @@ held, kept so that they keep holding."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
+import json
 import operator
+import time
 from typing import Any
 from unittest import mock
 
 import pytest
 
 from readme_metrics import MetricsApiConfig
+from tests.support.contract import hit, inline_options, json_app
+from tests.support.fake_api import Collector, describe
 
 
 def _grouping(request: Any) -> Any:
@@ -117,3 +122,151 @@ def test_an_imported_grouping_function_whose_signature_cannot_be_read_is_used(
     function = ImportedOnFirstCall("review14_forwarding.grouping")
     assert function("caller-key") == {"api_key": "caller-key"}
     assert asyncio.iscoroutinefunction(_async_grouping)  # (the async case above is a def)
+
+
+# -- nesting (capture/nesting.py): one log per exchange, and nothing else changed --------
+
+def _asgi_config(collector: Collector, api_key: str) -> MetricsApiConfig:
+    return MetricsApiConfig(metrics_api=collector.url, api_key=api_key,
+                            **inline_options({"background_worker_mode": True}))
+
+
+async def _scope_keys_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    body = json.dumps(sorted(scope)).encode()
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _asgi_get(app: Any, path: str) -> Any:
+    httpx = pytest.importorskip("httpx")
+
+    async def call() -> Any:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as c:
+            return await c.get(path)
+
+    return asyncio.run(call())
+
+
+def test_an_asgi_app_wrapped_once_sees_the_scope_as_bare(collector: Collector) -> None:
+    """The ASGI middleware marked every scope it recorded (0a204e9: "ASGI always marks"),
+    so an app wrapped once found a key of the library's own in its scope; the WSGI one
+    marks only while a project has two middlewares. A scope is the app's, as an environ
+    is (SPEC 1: the wrapped app behaves exactly as before)."""
+    from readme_metrics.asgi import MetricsMiddleware
+
+    bare = _asgi_get(_scope_keys_app, "/scope").json()
+    once = MetricsMiddleware(_scope_keys_app,
+                             _asgi_config(collector, "rdme_review14_asgi_once_4444"))
+    try:
+        assert _asgi_get(once, "/scope").json() == bare
+        assert once.flush(5.0) and len(collector.wait_for_logs(1)) == 1
+    finally:
+        once.close()
+
+
+def test_a_wrap_around_fastapi_add_middleware_gives_one_log_on_the_first_request(
+        collector: Collector) -> None:
+    """Starlette makes add_middleware's layers at its first request, inside the call of a
+    layer wrapped around the app: that layer could not know of them, and the first
+    request must still be logged once (a key of this test's own: no other middleware of
+    its project exists before)."""
+    fastapi = pytest.importorskip("fastapi")
+    from readme_metrics.asgi import MetricsMiddleware
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+    key = "rdme_review14_lazy_stack_5555"
+    app = fastapi.FastAPI()
+    app.add_api_route("/hello", lambda: {"hello": 1})
+    app.add_middleware(ReadMeMetricsMiddleware, config=_asgi_config(collector, key))
+    outer = MetricsMiddleware(app, _asgi_config(collector, key))
+    try:
+        for _ in range(2):
+            response = _asgi_get(outer, "/hello")
+            assert response.json() == {"hello": 1}
+            assert len(response.headers.get_list("x-documentation-url")) <= 1
+        outer.flush(5.0)
+        collector.wait_for_logs(2)
+        time.sleep(0.5)
+        assert len(collector.logs) == 2, describe(collector.logs)
+        assert outer.stats["captured"] == 2
+    finally:
+        outer.close()
+        layer = app.middleware_stack
+        while layer is not None:
+            getattr(layer, "close", lambda: None)()
+            layer = getattr(layer, "app", None)
+
+
+def test_a_request_the_asgi_app_makes_to_itself_is_logged_too(collector: Collector) -> None:
+    """A sub-request the app makes to itself (httpx over ASGITransport, in the same task)
+    is an exchange of its own, with a scope of its own: logged, even while the project
+    has two middlewares (stacked)."""
+    httpx = pytest.importorskip("httpx")
+    from readme_metrics.asgi import MetricsMiddleware
+
+    key = "rdme_review14_self_call_6666"
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["path"] == "/outer":
+            transport = httpx.ASGITransport(app=wrapped)
+            async with httpx.AsyncClient(transport=transport, base_url="http://a.test") as c:
+                body = (await c.get("/inner")).content
+        else:
+            body = b"inner"
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    wrapped = MetricsMiddleware(app, _asgi_config(collector, key))
+    other = MetricsMiddleware(_asgi_app, _asgi_config(collector, key))  # a second layer
+    try:
+        assert _asgi_get(wrapped, "/outer").content == b"inner"
+        wrapped.flush(5.0)
+        collector.wait_for_logs(2)
+        time.sleep(0.3)
+        urls = sorted(log["request"]["log"]["entries"][0]["request"]["url"]
+                      for log in collector.logs)
+        assert urls == ["http://a.test/inner", "http://api.test/outer"], urls
+    finally:
+        wrapped.close()
+        other.close()
+
+
+def test_two_wsgi_apps_of_one_project_in_one_process_each_log(collector: Collector) -> None:
+    """Two apps wrapped for the same key behind werkzeug's DispatcherMiddleware are not
+    nested: each call is logged by the app it reaches (the project has two middlewares,
+    so both mark the environ: none may take the other's mark for its own)."""
+    pytest.importorskip("werkzeug")
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    from readme_metrics import MetricsMiddleware
+
+    key = "rdme_review14_two_apps_7777"
+    one = MetricsMiddleware(json_app, _wsgi_config(collector, key))
+    two = MetricsMiddleware(json_app, _wsgi_config(collector, key))
+    dispatcher = DispatcherMiddleware(one, {"/two": two})
+    try:
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(lambda path: hit(dispatcher, path),
+                                    ["/a", "/two/b"] * 10))
+        assert all(result.status == "200 OK" for result in results)
+        one.flush(5.0)
+        two.flush(5.0)
+        collector.wait_for_logs(20)
+        time.sleep(0.3)
+        assert len(collector.logs) == 20, describe(collector.logs)
+        assert one.stats["captured"] == 10 and two.stats["captured"] == 10
+    finally:
+        one.close()
+        two.close()
+
+
+def _wsgi_config(collector: Collector, api_key: str) -> MetricsApiConfig:
+    return MetricsApiConfig(metrics_api=collector.url, api_key=api_key,
+                            **inline_options({}))
+
+
+async def _asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})

@@ -86,14 +86,11 @@ class MetricsMiddleware(PipelineControls):
         self._inline = InlineSends(self.submit, config.max_queue_size)
         self._lifespan = Lifespan(self.flush, config.shutdown_timeout, self.logger,
                                   self.outlive)
-        # Marked always, not only while the project has two middlewares (as WSGI's):
-        # Starlette makes the middlewares added to it at its first request, inside the
-        # call of a layer around the app, which would not have known to mark it.
-        self.project = nesting.layer(config)[0] if self.enabled else 0
+        self.project, self.layers = nesting.layer(config) if self.enabled else (0, [1])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         pipeline = self.pipeline
-        if scope["type"] != "http" or pipeline is None or nesting.marked(scope, self.project):
+        if scope["type"] != "http" or pipeline is None or nesting.recorded(scope, self.project):
             if scope["type"] == "lifespan" and pipeline is not None:
                 await self._lifespan(self.app, scope, receive, send)
                 return
@@ -108,7 +105,7 @@ class MetricsMiddleware(PipelineControls):
                 request.agent, scope.get("path", ""))
             exchange = _Exchange(self, scope, request, receive, send) if wanted else None
             if exchange is not None:
-                nesting.mark(scope, self.project)
+                recording = nesting.recording(scope, self.project, self.layers)
         except Exception:  # never let the library break a request
             self.logger.exception("readme_metrics: could not start capturing")
             wanted, exchange = False, None
@@ -120,6 +117,7 @@ class MetricsMiddleware(PipelineControls):
         try:
             await self.app(scope, exchange.receive, exchange.send)
         except BaseException as exc:
+            nesting.done(recording)
             if is_cancellation(exc):
                 # An anyio cancel scope around this middleware (a timeout middleware
                 # using ``anyio.fail_after``, a task group) cancels every await of the
@@ -130,6 +128,7 @@ class MetricsMiddleware(PipelineControls):
             else:
                 await exchange.finish(failed=True)
             raise
+        nesting.done(recording)
         await exchange.finish(failed=False)
 
     # -- what the exchange asks of the middleware --------------------------------------

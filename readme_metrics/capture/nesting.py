@@ -11,20 +11,25 @@ and the ``x-documentation-url`` header are the outer layer's. Layers for differe
 projects each log the exchange: that is sending it to two projects.
 
 The mark is an opaque number, never the key: environs and scopes end up in error pages.
-The WSGI and Django middlewares write and read it only while a project has more than one
-middleware in the process (:func:`layer` counts them), so an app wrapped once pays nothing
-for it on its requests; the ASGI one always does (Starlette makes the middlewares added to
-it at its first request, inside the call of a layer around the app).
+The middlewares write it only while a project has more than one middleware in the process
+(:func:`layer` counts them), so an app wrapped once sees its environ or scope as bare and
+pays nothing for it on its requests. Starlette makes the middlewares added to it at its
+first request, inside the call of an ASGI layer around the app, which could not have known
+to mark the scope: an ASGI layer also says, in a context variable of the task, which scope
+it records (:func:`recording`); a layer inside given that very scope passes it through. A
+scope of its own (a request the app makes to itself over httpx's ASGITransport, in the
+same task) is another exchange, logged.
 """
 
 from __future__ import annotations
 
+import contextvars
 import threading
-from typing import Any, Mapping, MutableMapping
+from typing import Any, Mapping, MutableMapping, Optional
 
 from readme_metrics.config import MetricsApiConfig
 
-__all__ = ["MARK", "layer", "mark", "marked"]
+__all__ = ["MARK", "done", "layer", "mark", "marked", "recorded", "recording"]
 
 #: The request's key holding the projects whose layer records it.
 MARK = "readme_metrics.recorded_for"
@@ -33,6 +38,9 @@ MARK = "readme_metrics.recorded_for"
 # so a layer made first sees the ones made after it.
 _layers: dict[int, list[int]] = {}
 _lock = threading.Lock()
+# The ASGI scope recorded by the layers running this task, and their projects.
+_recording: contextvars.ContextVar[Optional[tuple[Any, tuple[int, ...]]]] = (
+    contextvars.ContextVar("readme_metrics.recording", default=None))
 
 
 def layer(config: MetricsApiConfig) -> tuple[int, list[int]]:
@@ -56,3 +64,32 @@ def mark(carrier: MutableMapping[str, Any], project: int) -> None:
     """Say that this request is recorded for ``project`` (layers inside pass it on)."""
     projects = carrier.get(MARK)
     carrier[MARK] = (project,) if projects is None else (*projects, project)
+
+
+def recorded(scope: Mapping[str, Any], project: int) -> bool:
+    """True when an ASGI layer outside already records ``scope`` for ``project``: marked,
+    or the very scope an outer layer of this task records (:func:`recording`)."""
+    if marked(scope, project):
+        return True
+    outer = _recording.get()
+    return outer is not None and outer[0] is scope and project in outer[1]
+
+
+def recording(scope: MutableMapping[str, Any], project: int,
+              layers: list[int]) -> contextvars.Token[Any]:
+    """Say that this ASGI layer records ``scope`` for ``project``: the mark while the
+    project has two middlewares, the context variable always; the token resets it when
+    the layer's call of the app returns."""
+    if layers[0] > 1:
+        mark(scope, project)
+    outer = _recording.get()
+    projects = (*outer[1], project) if outer is not None and outer[0] is scope else (project,)
+    return _recording.set((scope, projects))
+
+
+def done(token: contextvars.Token[Any]) -> None:
+    """The layer's call of the app returned: its scope is no longer recorded here."""
+    try:
+        _recording.reset(token)
+    except ValueError:  # (another context: nothing of this layer's is left in it)
+        pass
