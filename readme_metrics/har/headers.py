@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 import time
 from email.utils import mktime_tz, parsedate_tz
 from typing import Any, Callable, Optional
@@ -116,6 +117,12 @@ _LINK_TARGET = re.compile(r"<([^<>]*)>")
 # token. Any case and blanks, as a link's parameters may be written.
 _LINK_ANCHOR = re.compile(r'(;[ \t]*anchor[ \t]*=[ \t]*")([^"]*)(")', re.IGNORECASE)
 _ROLES: dict[str, tuple[str, int, bool, Optional[str], Optional[str]]] = {}
+# The names (as sent) of the headers that are nothing but data to the log: no credential,
+# no URL, no Link, none whose value is noted. Without a denylist or allowlist such a
+# header (most of them: Host, Accept, User-Agent ...) only has the caller's key looked
+# for in its value, and headers() takes it by this one set test. Bounded as _ROLES.
+_PLAIN_NAMES: set[str] = set()
+_NO_NAMES: frozenset[str] = frozenset()
 
 
 def _role(name: str) -> tuple[str, int, bool, Optional[str], Optional[str]]:
@@ -131,6 +138,8 @@ def _role(name: str) -> tuple[str, int, bool, Optional[str], Optional[str]]:
     role = (low, kind, low in _NOTED_HEADERS, _RAW_NOTED.get(low), dashed)
     if len(_ROLES) < _LOWER_MAX:
         _ROLES[name] = role
+        if kind == _PLAIN and not role[2] and role[3] is None:
+            _PLAIN_NAMES.add(name)
     return role
 
 
@@ -240,16 +249,25 @@ def headers(
     out = []
     noted: dict[str, str] = {}
     roles = _ROLES.get
-    # The caller's key test is inlined: a method call per header costs more than it.
-    key = caller.key if caller is not None else None
+    # Without lists, a plain header (see _PLAIN_NAMES) only has the key looked for.
+    plain = _PLAIN_NAMES if redactor is None else _NO_NAMES
+    # CallerKey.may_hold, inlined for the plain headers: a method call per header costs
+    # more than the test. A value with "%" may spell a long key percent-encoded ("+" too
+    # for a space in it), one with a backslash JSON-escaped; no spelling is shorter than
+    # the key, and most header values are (and so a value equal to the key holds it).
+    key = caller.key if caller is not None else ""
     inside = caller is not None and caller.inside
-    # CallerKey.may_hold, inlined: a value with "%" may spell a long key percent-encoded
-    # ("+" too for a space in it), one with a backslash JSON-escaped; no spelling is
-    # shorter than the key, and most header values are.
-    spaced = inside and " " in key  # type: ignore[operator]
-    shortest = len(key) if key is not None else 0
+    spaced = inside and " " in key
+    shortest = len(key) if caller is not None else sys.maxsize
     numeric = caller is not None and caller.numeric
     for name, value in pairs:
+        if name in plain:
+            if len(value) >= shortest and (key in value or "\\" in value or inside and (
+                    "%" in value or (spaced and "+" in value))) or (
+                    numeric and caller.numbers_in(value)):  # type: ignore[union-attr]
+                value = caller.text(value)  # type: ignore[union-attr]
+            out.append({"name": name, "value": value})
+            continue
         low, kind, note, raw, dashed = roles(name) or _role(name)
         if raw is not None and raw not in noted:
             noted[raw] = value
@@ -278,12 +296,8 @@ def headers(
             if kind == _LINK or redactor is not None and value[:1] in _JSON_OPEN:
                 value = (_link_targets(value, redactor, caller) if kind == _LINK
                          else _json_value(value, name, redactor))  # type: ignore[arg-type]
-            # (The length first: a value equal to the key is one holding it.)
-            if key is not None and len(value) >= shortest and (
-                    key in value or "\\" in value or inside and (
-                        "%" in value or (spaced and "+" in value))) or (
-                    numeric and caller.numbers_in(value)):  # type: ignore[union-attr]
-                value = caller.text(value)  # type: ignore[union-attr]
+            if caller is not None and caller.may_hold(value):
+                value = caller.text(value)
         if note and low not in noted:
             noted[low] = value
         out.append({"name": name, "value": value})
