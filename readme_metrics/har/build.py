@@ -55,13 +55,16 @@ DEFAULT_MAX_BODY_BYTES = 262144
 # entry's timing fields. One tuple, replaced whole, so concurrent senders never see a
 # torn pair.
 _LAST_SECOND: tuple[int, str] = (-1, "")
+# The tail of a start time, ".000Z" to ".999Z", by its milliseconds: formatted once.
+_MILLIS = tuple(f".{millis:03d}Z" for millis in range(1000))
 
 
 def _started(epoch: float) -> str:
     """ISO 8601 UTC with milliseconds and ``Z``, e.g. ``2026-11-21T10:31:43.123Z``."""
     global _LAST_SECOND
     try:
-        total_ms = math.floor(float(epoch) * 1000)
+        # (A float, the capture's clock reading, needs no float() call.)
+        total_ms = math.floor((epoch if epoch.__class__ is float else float(epoch)) * 1000)
         seconds, millis = divmod(total_ms, 1000)
         if not 0 <= seconds <= MAX_EPOCH:
             raise ValueError(epoch)
@@ -74,7 +77,7 @@ def _started(epoch: float) -> str:
     else:
         prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
         _LAST_SECOND = (seconds, prefix)
-    return f"{prefix}.{millis:03d}Z"
+    return prefix + _MILLIS[millis]
 
 
 def _microseconds(seconds: Any) -> int:
@@ -88,6 +91,7 @@ def _microseconds(seconds: Any) -> int:
     return round(value)
 
 
+_INFINITY = math.inf
 # How far timings() looks for a receive time whose sum with wait is exact (1 ms), in the
 # order it tries them: 0, +1, -1, +2, -2 ... microseconds.
 _MAX_SHIFT_US = 1000
@@ -104,13 +108,24 @@ def timings(wait: Any, duration: Any) -> tuple[float, float, float]:
     that case ``receive`` moves by the fewest microseconds that make the two agree
     (almost always one, a few dozen at most), far below any timing's accuracy.
     """
-    wait_us = _microseconds(wait)
-    try:
-        receive_us = _microseconds(duration - wait)
-    except TypeError:
-        receive_us = 0
+    if wait.__class__ is float and duration.__class__ is float:
+        # The capture's clock readings: _microseconds without its call and conversions
+        # (a NaN or an infinity fails the comparison as isfinite() does).
+        wait_us = wait * 1e6
+        wait_us = round(wait_us) if 0.0 < wait_us < _INFINITY else 0
+        receive_us = (duration - wait) * 1e6
+        receive_us = round(receive_us) if 0.0 < receive_us < _INFINITY else 0
+    else:
+        wait_us = _microseconds(wait)
+        try:
+            receive_us = _microseconds(duration - wait)
+        except TypeError:
+            receive_us = 0
     wait_ms = wait_us / 1000
-    for shift in _SHIFTS:  # the first one almost always
+    total = (wait_us + receive_us) / 1000
+    if wait_ms + receive_us / 1000 == total:  # three times in four
+        return total, wait_ms, receive_us / 1000
+    for shift in _SHIFTS:
         candidate = receive_us + shift
         total = (wait_us + candidate) / 1000
         if candidate >= 0 and wait_ms + candidate / 1000 == total:
