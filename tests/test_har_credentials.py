@@ -209,6 +209,20 @@ def test_a_short_key_is_masked_as_a_whole_value_only(exchange: Any, path: tuple[
     assert node == expected
 
 
+@pytest.mark.parametrize(("key", "query"), [
+    pytest.param(SHORT, '{"id":"k42"}=1', id="raw"),
+    pytest.param(SHORT, "%7B%22id%22%3A%22%6B%34%32%22%7D=1", id="percent-encoded"),
+    pytest.param("k 2", '{"id":"k+2"}=1', id="form-encoded-space"),
+])
+def test_a_short_key_in_a_json_query_name_is_masked_in_query_string(key: str,
+                                                                     query: str) -> None:
+    """queryString's names are looked at one by one (the url's query is not: a short key
+    is masked there as a whole value only), however the query spells them."""
+    log, _ = sent(make_exchange(url="http://h/p?" + query), key)
+    assert entry(log)["request"]["queryString"] == [
+        {"name": json.dumps({"id": mask(key)}, separators=(",", ":")), "value": "1"}]
+
+
 @pytest.mark.parametrize("where", ["url", "referer", "form-response"])
 def test_a_long_key_json_escaped_in_a_query_value_is_masked(where: str) -> None:
     """A JSON document in a query value escapes what a JSON writer escapes (PHP's

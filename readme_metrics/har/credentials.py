@@ -863,6 +863,20 @@ def _records(key: CallerKey, records: list[dict[str, Any]]) -> None:
     whole, inside, numeric = key.key, key.inside, key.numeric
     shortest, spaced = len(whole), " " in whole
     for record in records:
+        if len(record) == 2:
+            # {name, value} (a query pair, a cookie, a form field): its two strings read
+            # directly, without a loop over the fields.
+            name, value = record["name"], record["value"]
+            if name.__class__ is str and value.__class__ is str:
+                if len(name) >= shortest and (
+                        whole in name or "\\" in name or inside and (
+                            "%" in name or (spaced and "+" in name))):
+                    record["name"] = key.name(name)
+                if len(value) >= shortest and (
+                        whole in value or "\\" in value or inside and (
+                            "%" in value or (spaced and "+" in value))):
+                    record["value"] = key.text(value)
+                continue
         for field, value in record.items():
             if value.__class__ is not str and not isinstance(value, str):
                 continue
@@ -928,7 +942,12 @@ def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str
         # pairs, or been a value after a "#" in one: a=1#k=key).
         request["queryString"] = [{"name": name, "value": value}
                                   for name, value in parse_query(url.partition("?")[2])]
-    _records(caller, request["queryString"])
+    # queryString is the url's query read as pairs (build_entry, or just above): a query
+    # with no "%", "+" or backslash is its names and values as they are, so one without
+    # the key either has nothing for _records to mask.
+    query = url.partition("?")[2]
+    if caller.key in query or "%" in query or "+" in query or "\\" in query:
+        _records(caller, request["queryString"])
     _records(caller, request["cookies"])
     _records(caller, response["cookies"])
     # The status line's reason phrase is the app's text ("401 Unknown key k3y..."), as is
