@@ -284,7 +284,8 @@ def headers(
                 noted[low] = _unlisted(value, kind, redactor, caller)
             value = redacted(value)
         elif kind == _MASKED:
-            value = mask(_without_redacted_cookies(name, value, redactor))
+            value = mask(value if redactor is None
+                         else _without_redacted_cookies(name, value, redactor))
         elif kind == _URL:
             if redactor is not None:
                 value = redactor.url(value)
@@ -328,7 +329,8 @@ def request_cookies(cookies: str, redactor: Optional[Redactor]) -> list[dict[str
         name, value = _pair(part)
         if not name and not value:
             continue
-        out.append({"name": name, "value": _cookie_value(name, value, redactor)})
+        out.append({"name": name, "value": mask(value) if redactor is None
+                    else _cookie_value(name, value, redactor)})
     return out
 
 

@@ -390,8 +390,16 @@ def parse_query(raw: str, codec: Optional[str] = None) -> list[tuple[str, str]]:
     ``codec``: a form's declared charset (see :func:`form_codec`), ``raw`` then ASCII
     (see :func:`ascii_form`); UTF-8 by default.
     """
-    decoded = decode_component if codec is None else partial(decode_in, codec=codec)
     pairs = []
+    if "%" not in raw and "+" not in raw:
+        # Nothing to decode, in any codec (the usual query): the pieces as they are, without
+        # a call per name and value.
+        for chunk in raw.split("&"):
+            if chunk:
+                name, _, value = chunk.partition("=")
+                pairs.append((name, value))
+        return pairs
+    decoded = decode_component if codec is None else partial(decode_in, codec=codec)
     for chunk in raw.split("&"):
         if chunk:
             name, _, value = chunk.partition("=")
