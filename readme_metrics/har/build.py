@@ -243,6 +243,13 @@ def build_entry(
     ``caller_key``: the api_key the grouping function returned, replaced by its mask
     wherever the exchange carried it (SPEC section 6).
     """
+    return _entry(exchange, redactor, max_body_bytes,
+                  for_key(caller_key) if caller_key else None)
+
+
+def _entry(exchange: Exchange, redactor: Optional[Redactor], max_body_bytes: int,
+           caller: Optional[CallerKey]) -> dict[str, Any]:
+    """:func:`build_entry` for the caller's key as its :class:`CallerKey` (None: none)."""
     active = redactor if redactor is not None and redactor.active else None
 
     # queryString is read from the url redacted, so the two always agree.
@@ -251,7 +258,6 @@ def build_entry(
     query = parse_query(raw_query) if raw_query else []
 
     total, wait, receive = timings(exchange.wait, exchange.duration)
-    caller = for_key(caller_key) if caller_key else None
     request = _request(exchange, url, query, active, max_body_bytes, caller)
     response, response_type = _response(exchange, active, max_body_bytes, caller)
     entry = {
@@ -270,12 +276,11 @@ def build_entry(
     return entry
 
 
-def _without_key(value: str, key: str) -> str:
+def _without_key(value: str, caller: Optional[CallerKey]) -> str:
     """A label or email that is the caller's key (a grouping function with no name at
     hand returning ``{"api_key": k, "label": k}``) as the key's mask, as in ``group.id``
     (SPEC 6: the key never leaves in clear). Any other label or email is the grouping
     function's own text, sent as given, even one it built from the key."""
-    caller = for_key(key)
     if caller is None:
         return value
     for spelling in (caller, *caller.aliases):
@@ -294,11 +299,13 @@ def build_log(
     """The log object posted to the Metrics API for one exchange (SPEC section 4)."""
     group_info = exchange.group
     key = str(group_info.id)
-    group: dict[str, str] = {"id": mask(key)}
+    # One CallerKey for the group and the entry (its mask is the group id's).
+    caller = for_key(key) if key else None
+    group: dict[str, str] = {"id": mask(key) if caller is None else caller.masked}
     if group_info.label is not None:
-        group["label"] = _without_key(str(group_info.label), key)
+        group["label"] = _without_key(str(group_info.label), caller)
     if group_info.email is not None:
-        group["email"] = _without_key(str(group_info.email), key)
+        group["email"] = _without_key(str(group_info.email), caller)
     return {
         "_id": exchange.id,
         "group": group,
@@ -309,7 +316,7 @@ def build_log(
                 "version": "1.2",
                 # A copy, so that a consumer editing one log cannot change the others.
                 "creator": dict(CREATOR),
-                "entries": [build_entry(exchange, redactor, max_body_bytes, key)],
+                "entries": [_entry(exchange, redactor, max_body_bytes, caller)],
             }
         },
     }
