@@ -119,13 +119,15 @@ class CallerKey:
                  "_spellings", "_quoted_mask", "_twice_quoted_mask", "_json_keys",
                  "_escapes", "_url_spelling", "_json_spelling", "_anchor", "_probes",
                  "_number", "_value", "_leads", "_number_probes", "_number_looks",
-                 "_integer_otherwise")
+                 "_integer_otherwise", "_spaced")
 
     def __init__(self, key: str, masked: Optional[str] = None) -> None:
         """``masked``: the mask to write instead of ``mask(key)`` (an alias's: its key's)."""
         self.key = key
         self.masked = mask(key) if masked is None else masked
         self.inside = len(key) >= MIN_SUBSTRING_KEY
+        # A form may write its space as "+" (see _encoded_in).
+        self._spaced = " " in key
         # A key holding lone surrogates (a header's bytes read with surrogateescape) has
         # no UTF-8: the exchange shows its bytes otherwise (see _aliases).
         self._lone = not _encodable(key)
@@ -326,7 +328,9 @@ class CallerKey:
         if self.numeric and self._numeric_in(url):  # a JSON value: ?filter={"id":1e3}
             url = url_pairs(url, self._numbers_in_values)
         if self.inside:
-            if self.key not in url and not self._encoded_in(url):
+            # (_encoded_in's own first test, spared its call for almost every url.)
+            if self.key not in url and not (("%" in url or self._spaced and "+" in url)
+                                            and self._encoded_in(url)):
                 # No spelling of the key in it, as in almost every url (see _json_escaped).
                 return url if "\\" not in url and "%5C" not in url and "%5c" not in url \
                     else self._json_escaped(url, url_pairs)
@@ -487,7 +491,8 @@ class CallerKey:
             if self._may_hold_short(text):
                 return self._json(text) or self._json_spellings(text)
             return text
-        if self._encoded_in(text):
+        # (The first tests of _encoded_in and _escaped, spared their calls for most bodies.)
+        if ("%" in text or self._spaced and "+" in text) and self._encoded_in(text):
             # A link ({"next": "...?key=k%2F"}): its spellings masked as in a url
             # (JSON-safe, as the quoted mask is); the key as is is masked below.
             text = self._respelled(text, self._encoded_mask, self._hidden)
@@ -496,7 +501,7 @@ class CallerKey:
             # In a JSON text such a key is inside a string: masked there as plain text.
             if self._holds(text):
                 text = text.replace(self.key, self.masked)
-            if self._escaped(text):
+            if "\\" in text and self._escaped(text):
                 return self._json(text) or self._json_spellings(text)
             return text
         scrubbed = self._json(text)
