@@ -154,6 +154,8 @@ def _text_or_base64(
     """(text, is_base64, redaction comment) for a body that is not a form."""
     text, codec = decode(body, essence, charset, truncated)
     if text is not None:
+        if redactor is None:
+            return text, False, None
         text, comment = _redact_text(text, essence, codec, redactor)
         return text, False, comment
     if redactor is not None:
@@ -194,7 +196,7 @@ def _recorded(
             return redacted(body), False, _join(_UNREADABLE_COMMENT, note)
         return base64.b64encode(body).decode("ascii"), True, note
     text, is_base64, comment = _text_or_base64(readable, essence, charset, truncated, redactor)
-    return text, is_base64, _join(comment, note)
+    return text, is_base64, (note or None) if comment is None else _join(comment, note)
 
 
 def _params(
@@ -301,11 +303,14 @@ def content(
     out: dict[str, Any] = {"size": size, "mimeType": mime_type if mime_type is not None else ""}
     body, note, truncated = _clip(body, size, max_body_bytes)
     essence, charset = content_type(head.get(RAW_CONTENT_TYPE))
-    readable, decoded, truncated = _readable(
-        body, head.get(RAW_CONTENT_ENCODING), truncated, max_body_bytes
-    )
+    coding = head.get(RAW_CONTENT_ENCODING)
+    if coding:
+        readable, decoded, truncated = _readable(body, coding, truncated, max_body_bytes)
+        note = _join(decoded, note)
+    else:  # (_readable's first test: the usual response, sent as it is)
+        readable = body
     text, is_base64, note = _recorded(
-        readable, body, essence, charset, truncated, redactor, _join(decoded, note)
+        readable, body, essence, charset, truncated, redactor, note
     )
     out["text"] = text
     if is_base64:
