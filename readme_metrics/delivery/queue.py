@@ -19,6 +19,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from itertools import islice
+from operator import attrgetter
 from typing import Any, Optional
 
 from readme_metrics.delivery.encode import Body
@@ -28,6 +30,8 @@ from readme_metrics.delivery.policy import (
     MAX_POST_LOGS,
     post_size,
 )
+
+_NBYTES = attrgetter("nbytes")
 
 #: The counters of :meth:`LogQueue.stats` besides ``queued`` and ``queued_bytes``.
 COUNTERS = ("captured", "skipped", "sent", "dropped", "failed_batches", "retries", "batches",
@@ -159,13 +163,21 @@ class LogQueue:
     def cut_locked(self) -> Batch:
         """Take the next POST's worth of waiting logs (see policy.post_size)."""
         items = self.items
-        count = post_size((item.nbytes for item in items), self.max_post_logs,
-                          self.max_post_bytes)
-        taken = [items.popleft() for _ in range(count)]
+        # (No POST takes more than max_post_logs: a backlog's other sizes are not read.)
+        sizes = list(map(_NBYTES, islice(items, self.max_post_logs)))
+        nbytes = sum(sizes)
+        if len(items) <= self.max_post_logs and nbytes <= self.max_post_bytes:
+            # Everything waiting fits (the usual batch): no Python step per log.
+            taken = list(items)
+            items.clear()
+        else:
+            count = post_size(sizes, self.max_post_logs, self.max_post_bytes)
+            taken = [items.popleft() for _ in range(count)]
+            nbytes = sum(sizes[:count])
         # What is left (only after a capped cut) arrived after first_at: keeping first_at
         # sends it early rather than late.
-        batch = Batch(taken, self.taken + 1, sum(item.nbytes for item in taken))
-        self.taken += count
+        batch = Batch(taken, self.taken + 1, nbytes)
+        self.taken += len(taken)
         self.in_flight.add(batch)
         return batch
 
