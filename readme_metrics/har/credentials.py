@@ -879,7 +879,8 @@ def _records(key: CallerKey, records: list[dict[str, Any]]) -> None:
                     record["name"] = key.name(name)
                 if len(value) >= shortest and (
                         whole in value or "\\" in value or inside and (
-                            "%" in value or (spaced and "+" in value))):
+                            "%" in value or (spaced and "+" in value))) or (
+                        numeric and key.numbers_in(value)):
                     record["value"] = key.text(value)
                 continue
         for field, value in record.items():
@@ -949,9 +950,11 @@ def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str
                                   for name, value in parse_query(url.partition("?")[2])]
     # queryString is the url's query read as pairs (build_entry, or just above): a query
     # with no "%", "+" or backslash is its names and values as they are, so one without
-    # the key either has nothing for _records to mask.
+    # the key either has nothing for _records to mask (a number key's other spellings
+    # are looked for in every value).
     query = url.partition("?")[2]
-    if caller.key in query or "%" in query or "+" in query or "\\" in query:
+    if (caller.key in query or "%" in query or "+" in query or "\\" in query
+            or caller.numeric):
         _records(caller, request["queryString"])
     _records(caller, request["cookies"])
     _records(caller, response["cookies"])
