@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
+import weakref
+from functools import partial
 from queue import Empty, SimpleQueue
 from typing import Any, Callable, Mapping, Optional
 
@@ -59,7 +61,12 @@ class MetricsPipeline:
         self.identify: Callable[[Any], Optional[Group]] = Identifier(
             config.grouping_function, self.logger)  # type: ignore[arg-type]
         self.redactor = Redactor(config.denylist, config.allowlist)
-        self.delivery = Delivery(config, self.build_log)
+        # Delivery gets what building a log needs, not this pipeline: its sender threads
+        # hold it, and so would have kept the pipeline (and the app it serves) for the
+        # life of the process. Once the pipeline is gone, they send what is queued and
+        # end (an app factory making an app per test made a thread per app).
+        self.delivery = Delivery(config, partial(_build, config, self.redactor))
+        weakref.finalize(self, self.delivery.release).atexit = False  # exit: process.py
         #: ``submit(item, send=True) -> bool``: queue one captured exchange (in inline
         #: mode, may send a full batch now, unless ``send`` is False); False if it was
         #: dropped. Never raises. Delivery's own method: one Python call fewer per log.
@@ -177,12 +184,7 @@ class MetricsPipeline:
 
     def build_log(self, item: PendingExchange) -> dict[str, Any]:
         """Turn a queued item into the log object of SPEC section 4 (HAR + redaction)."""
-        return build_log(
-            item.to_exchange(),
-            development=self.config.development_mode,
-            redactor=self.redactor,
-            max_body_bytes=self.config.max_body_bytes,
-        )
+        return _build(self.config, self.redactor, item)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -201,6 +203,14 @@ class MetricsPipeline:
         """Delivery counters: captured, skipped, queued, sent, dropped, failed_batches, ..."""
         self.run_handed_over()
         return dict(self.delivery.stats)
+
+
+def _build(config: MetricsApiConfig, redactor: Redactor,
+           item: PendingExchange) -> dict[str, Any]:
+    # The options are read at each build, as before: official-package code may set them
+    # on the config after the middleware is made (config.IS_DEVELOPMENT_MODE = True).
+    return build_log(item.to_exchange(), development=config.development_mode,
+                     redactor=redactor, max_body_bytes=config.max_body_bytes)
 
 
 class PipelineControls:

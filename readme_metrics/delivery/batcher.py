@@ -33,6 +33,8 @@ from readme_metrics.delivery.queue import Batch, LogQueue
 
 #: How much each sender cycle moves the averages of :meth:`Batcher.observe`.
 CYCLE_WEIGHT = 0.25
+#: An idle sender looks at the queue at least this often, seconds (see release()).
+IDLE_LOOK = 5.0
 
 
 def _moved(average: float, sample: float) -> float:
@@ -54,6 +56,13 @@ class Batcher:
         self.closed = False
         self.closing = False  # close() is draining until ``deadline``
         self.deadline = 0.0
+        #: Set without the lock by :meth:`release` (the owner is gone): the deadline of a
+        #: close that the next sender to look begins (0.0: not released).
+        self.released = 0.0
+        #: Closed by a sender after a release, with nobody waiting for the drain: the
+        #: last sender back ends the close itself (:meth:`end_unattended`), unless the
+        #: exit hook takes it over (:meth:`begin_close`).
+        self.unattended = False
         self.paused_until = 0.0
         self.failures = 0  # consecutive failed attempts, any batch
         self.hold_until = 0.0
@@ -135,6 +144,9 @@ class Batcher:
         with self.lock:
             self.sender_asked = False  # here it is: it takes what is due, or waits idle
             while True:
+                if self.released and not self.closed:
+                    self._close_locked(self.released)
+                    self.unattended = True
                 if self.closed and (not self.closing or self._clock() >= self.deadline):
                     return None
                 batch, wait = self.take_locked()
@@ -153,6 +165,9 @@ class Batcher:
                     # each batch's first log; a log that came meanwhile still goes
                     # flush_interval after its arrival (the next pass waits for it).
                     wait = queue.interval
+                # At least every IDLE_LOOK: a release() that could not take the lock to
+                # wake this sender is seen then.
+                wait = IDLE_LOOK if wait is None else min(wait, IDLE_LOOK)
                 # Counted idle while it waits, however the wait ends: a sender woken by
                 # notify_all (an answer, a flush) was otherwise still counted, one more at
                 # each answer that found it idle, and "a sender is idle" then kept the pool
@@ -337,16 +352,48 @@ class Batcher:
     # -- close ----------------------------------------------------------------------------
 
     def begin_close(self, deadline: float) -> bool:
-        """Stop accepting logs, drain until ``deadline``; False if already closed."""
+        """Stop accepting logs, drain until ``deadline``; False if already closed.
+
+        True too for a drain begun after :meth:`release` that no sender has ended yet:
+        the caller (the exit hook) then waits for it, and ends it.
+        """
         with self.lock:
             if self.closed:
-                return False
-            self.closed = True
-            self.closing = True
-            self.deadline = deadline
-            self.queue.flush_target = self.queue.accepted
-            self.queue.wake.notify_all()
+                taken_over, self.unattended = self.unattended, False
+                return taken_over
+            self._close_locked(deadline)
         return True
+
+    def _close_locked(self, deadline: float) -> None:
+        self.closed = True
+        self.closing = True
+        self.deadline = deadline
+        self.queue.flush_target = self.queue.accepted
+        self.queue.wake.notify_all()
+
+    def release(self, deadline: float) -> None:
+        """The owner is gone: the senders send what waits until ``deadline``, then end.
+
+        For a finalizer, which runs wherever the cyclic GC does, even in a thread that
+        holds the queue's lock (a plain Lock): the close itself is begun by a sender
+        (:meth:`next_batch`); this only sets a flag and wakes them if the lock is free
+        (else they see it within ``IDLE_LOOK``).
+        """
+        self.released = deadline
+        if self.lock.acquire(blocking=False):
+            try:
+                self.queue.wake.notify_all()
+            finally:
+                self.lock.release()
+
+    def end_unattended(self) -> Optional[tuple[int, int]]:
+        """For a sender that found nothing more to send: :meth:`end_close` if the close
+        began after :meth:`release` and no other sender still posts; else None."""
+        with self.lock:
+            if not self.unattended or self.queue.in_flight:
+                return None
+            self.unattended = False
+        return self.end_close()
 
     def end_close(self) -> tuple[int, int]:
         """Give up on what is left: (logs dropped now, logs still in flight)."""

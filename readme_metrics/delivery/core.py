@@ -275,7 +275,12 @@ class Delivery:
                 self._pool.join(deadline)
             if not self._pool.running():  # no sender thread: send what is left here
                 self._send_inline(force=True, deadline=deadline)
-        dropped, pending = self._batcher.end_close()
+        self._closed(*self._batcher.end_close())
+        if not self._pool.running() and not self._transport_given:
+            self._transport.close()
+
+    def _closed(self, dropped: int, pending: int) -> None:
+        """Say what a close gave up on, if anything."""
         if dropped or pending:
             # Logs in a POST still unanswered were sent: the API may well have them (it
             # read the POST and had not answered yet), which "not delivered" alone hid.
@@ -285,8 +290,21 @@ class Delivery:
                 counted(dropped + pending, "log"),
                 f" ({pending} of them in POSTs still waiting for the Metrics API's "
                 f"answer: it may have them)" if pending else "")
-        if not self._pool.running() and not self._transport_given:
-            self._transport.close()
+
+    def release(self) -> None:
+        """The owner (the pipeline, and so the middleware) is gone: the senders send
+        what is queued, within ``shutdown_timeout``, and end; no new log is accepted.
+
+        For a ``weakref.finalize``: it runs wherever the cyclic GC does (a request
+        thread too), so it only leaves word for the senders (no I/O, no wait, no lock
+        it may wait for). The senders hold this Delivery until they end; the exit hook
+        still waits for a drain under way. Never raises.
+        """
+        try:
+            if self._pid == os.getpid():
+                self._batcher.release(time.monotonic() + self.config.shutdown_timeout)
+        except Exception:  # pragma: no cover - a finalizer must not raise
+            pass
 
     # -- senders --------------------------------------------------------------------
 
@@ -317,6 +335,11 @@ class Delivery:
         while True:
             batch = batcher.next_batch()
             if batch is None:
+                ended = batcher.end_unattended()  # the last sender after a release()
+                if ended is not None:
+                    self._closed(*ended)
+                    if not self._transport_given:
+                        self._transport.close()
                 return
             grow, look_in = batcher.after_take()
             if grow:

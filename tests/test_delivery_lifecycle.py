@@ -1,0 +1,121 @@
+"""Delivery (SPEC section 7): a middleware whose app is dropped releases its senders.
+
+An app factory (``create_app()`` per test, each wrapped with the middleware or Flask's
+``ReadMeMetrics``) made one sender thread per app, each holding its middleware's
+pipeline for the life of the process: 30 apps, 30 threads. Once nothing references the
+middleware, what it accepted is still delivered (to a real collector on loopback) and
+its sender threads end: ``threading.active_count()`` comes back down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import io
+import threading
+import weakref
+from typing import Any, Callable
+
+import pytest
+from flask import Flask
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
+from readme_metrics.flask_readme import ReadMeMetrics
+from tests.support.contract import API_KEY, caller, json_app
+from tests.support.fake_api import Collector
+from tests.support.polling import wait_until
+
+APPS = 12
+
+
+def _flask_app(config: MetricsApiConfig) -> Any:
+    app = Flask(__name__)
+
+    @app.get("/hello")
+    def hello() -> str:
+        return "hi"
+
+    ReadMeMetrics(config, app)
+    return app
+
+
+def _flask_request(app: Any) -> None:
+    with app.test_client().get("/hello", headers={"X-Api-Key": "k1"}) as response:
+        response.get_data()
+
+
+def _wsgi_app(config: MetricsApiConfig) -> Any:
+    return MetricsMiddleware(json_app, config)
+
+
+def _wsgi_request(app: Any) -> None:
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/hello", "SERVER_NAME": "localhost",
+               "SERVER_PORT": "80", "wsgi.url_scheme": "http", "HTTP_X_API_KEY": "k1",
+               "wsgi.input": io.BytesIO(b""), "SERVER_PROTOCOL": "HTTP/1.1"}
+    body = app(environ, lambda status, headers, exc_info=None: None)
+    try:
+        b"".join(body)
+    finally:
+        getattr(body, "close", lambda: None)()
+
+
+async def _asgi_hello(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"hi"})
+
+
+def _asgi_app(config: MetricsApiConfig) -> Any:
+    return AsgiMetricsMiddleware(_asgi_hello, config)
+
+
+def _asgi_request(app: Any) -> None:
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "GET", "scheme": "http", "path": "/hello", "raw_path": b"/hello",
+             "query_string": b"", "root_path": "", "headers": [(b"host", b"localhost"),
+             (b"x-api-key", b"k1")], "client": ("127.0.0.1", 5000),
+             "server": ("localhost", 80)}
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    asyncio.run(app(scope, receive, send))
+
+
+def _senders() -> int:
+    return sum(t.name == "readme-metrics-worker" for t in threading.enumerate())
+
+
+@pytest.mark.parametrize(("make", "request_through"), [
+    pytest.param(_flask_app, _flask_request, id="flask-extension"),
+    pytest.param(_wsgi_app, _wsgi_request, id="wsgi-middleware"),
+    pytest.param(_asgi_app, _asgi_request, id="asgi-middleware"),
+])
+def test_dropped_apps_deliver_their_logs_and_release_their_threads(
+        collector: Collector, make: Callable[[MetricsApiConfig], Any],
+        request_through: Callable[[Any], None]) -> None:
+    before = threading.active_count()
+    senders_before = _senders()
+    gone: list[weakref.ref[Any]] = []
+    for _ in range(APPS):
+        # A flush_interval longer than the test waits: each app's log is still queued
+        # when the app is dropped, and only the release sends it.
+        config = MetricsApiConfig(api_key=API_KEY, metrics_api=collector.url,
+                                  grouping_function=caller, buffer_length=10,
+                                  flush_interval=60.0, shutdown_timeout=5.0)
+        app = make(config)
+        request_through(app)
+        gone.append(weakref.ref(app))
+        del app, config
+    assert _senders() >= senders_before + 1  # senders ran (one per app before the fix)
+    gc.collect()
+    assert all(ref() is None for ref in gone)
+    # Every log each app accepted reaches the collector, then the senders end (the one
+    # watchdog thread a process may keep is not one per app).
+    assert len(collector.wait_for_logs(APPS, timeout=20.0)) == APPS
+    wait_until(lambda: _senders() <= senders_before, timeout=20.0)
+    wait_until(lambda: threading.active_count() <= before + 1, timeout=20.0)
