@@ -54,6 +54,19 @@ def _not_configured(request: Any) -> None:
     return None
 
 
+#: A key shorter than this shows only its length: its last 4 characters would be most
+#: of it (all of it at 4 or fewer). Real ReadMe keys are about 70 characters long.
+KEY_HINT_MIN = 16
+
+
+def key_hint(key: str) -> str:
+    """What a repr may show of an API key: its last 4 characters when the key is long
+    enough that they reveal little (``'...wxyz'``), else only its length."""
+    if len(key) >= KEY_HINT_MIN:
+        return f"'...{key[-4:]}'"
+    return f"<{len(key)} characters>"
+
+
 def _from_environment(option: Option) -> Any:
     """The option's variable, parsed but not checked, or ``_UNSET`` when unset or empty."""
     if option.variable is None:
@@ -318,11 +331,10 @@ class MetricsApiConfig:
         self.grouping_function = function if callable(function) else _not_configured
 
     def __repr__(self) -> str:
-        # The API key is a secret: show only its mask-style tail, never the value.
         if not self.enabled:
             return "MetricsApiConfig(enabled=False)"
         return (
-            f"MetricsApiConfig(api_key='...{self.api_key[-4:]}', "
+            f"MetricsApiConfig(api_key={key_hint(self.api_key)}, "
             f"buffer_length={self.buffer_length}, metrics_api={shown_url(self.metrics_api)!r}, "
             f"background_worker_mode={self.background_worker_mode})"
         )

@@ -473,6 +473,21 @@ def test_repr_never_shows_the_api_key() -> None:
     assert "supersecret" not in repr(config)
 
 
+@pytest.mark.parametrize(("key", "shown"), [
+    pytest.param("k1", "api_key=<2 characters>", id="2-chars-whole-key"),
+    pytest.param("abcd", "api_key=<4 characters>", id="4-chars-whole-key"),
+    pytest.param("rdme_abc12", "api_key=<10 characters>", id="10-chars-most-of-it"),
+    pytest.param("rdme_abcdefghi12", "api_key='...hi12'", id="16-chars-tail"),
+])
+def test_repr_shows_a_keys_tail_only_when_the_key_is_long(key: str, shown: str) -> None:
+    """The last 4 characters were shown whatever the length: the whole of a key of 4 or
+    fewer, 4 of a 6-character one. Now only from 16 characters on; else the length."""
+    text = repr(MetricsApiConfig(api_key=key, grouping_function=grouping))
+    assert shown in text, text
+    if len(key) < 16:
+        assert key[-4:] not in text, text
+
+
 def test_dotenv_is_read_once_per_process_for_config_cors_and_request_id(
         tmp_path, monkeypatch) -> None:
     from environs import Env
