@@ -37,8 +37,8 @@ if TYPE_CHECKING:
     from readme_metrics.options import Option
 
 __all__ = [
-    "MAX_SECONDS", "api_key", "appended_path_warning", "flag", "grouping", "hosts",
-    "key_url_warnings", "link_userinfo_warning",
+    "MAX_SECONDS", "api_key", "api_key_warning", "appended_path_warning", "flag", "grouping",
+    "hosts", "key_url_warnings", "link_userinfo_warning",
     "http_url", "is_loopback_url", "logger", "looks_like_a_placeholder", "meant_variable",
     "methods", "names_a_placeholder", "number", "placeholder_warning", "strings", "whole",
 ]
@@ -342,6 +342,24 @@ def placeholder_warning(option: Option, given: Any, value: Any) -> Optional[str]
         return None
     return (f"readme_metrics: {option.label()} looks like a placeholder, not a key: ReadMe "
             "will refuse it; use your project's API key from the ReadMe dashboard")
+
+
+def api_key_warning(option: Option, given: Any, value: Any) -> Optional[str]:
+    """The start-up warning a key accepted deserves: quoted, or a placeholder.
+
+    A key between quotes (``README_API_KEY="rdme_..."`` in a file given to ``docker run
+    --env-file``, which keeps them; a YAML value quoted twice) has them as part of the
+    value, and ReadMe refuses it with a 401. Warned about, not stripped: a key is opaque
+    to the library, which sends what it was given. The value is not echoed.
+    (Surrounding blanks, a secrets file's line break, are stripped: no key has them.)
+    """
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] and (
+            value[0] in "\"'"):
+        quote = value[0]
+        return (f"readme_metrics: {option.label()} starts and ends with a {quote} quote, "
+                "which is taken as part of the key: ReadMe will refuse it; remove the "
+                "quotes (`docker run --env-file` keeps them as written)")
+    return placeholder_warning(option, given, value)
 
 
 def grouping(option: Option, value: Any) -> Callable[[Any], Any]:

@@ -88,7 +88,7 @@ OPTIONS: tuple[Option, ...] = (
         "(tests, local runs)"),
     Option("api_key", "README_API_KEY", "str", None, "your project's API key", check.api_key,
         "required", "your ReadMe project API key; never logged; a placeholder such as "
-        "`<your ReadMe API key>` is refused", warning=check.placeholder_warning),
+        "`<your ReadMe API key>` is refused", warning=check.api_key_warning),
     Option("grouping_function", "README_GROUPING_FUNCTION", "str", None,
         "a callable or a 'module.attribute' path", check.grouping, "required",
         "`callable(request) -> mapping or None`; in the environment a dotted path such as "

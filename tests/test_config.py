@@ -1463,3 +1463,63 @@ def test_the_config_repr_and_warnings_never_show_a_urls_password(
     assert "s3cr3t" not in repr(config) and "h.example" in repr(config)
     shown = "\n".join(record.getMessage() for record in caplog.records)
     assert "ends in /v1/request" in shown and "s3cr3t" not in shown, shown
+
+
+# -- a key between quotes, or between blanks (newcomer) -----------------------------------
+
+
+@pytest.mark.parametrize("source", ["argument", "environment"])
+@pytest.mark.parametrize("key", [
+    pytest.param('"rdme_quoted_key_1234"', id="double-quotes"),
+    pytest.param("'rdme_quoted_key_1234'", id="single-quotes"),
+])
+def test_a_quoted_key_is_warned_about_once_without_showing_it(
+        monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], source: str,
+        key: str) -> None:
+    """README_API_KEY="rdme_..." in a file for `docker run --env-file` keeps the quotes:
+    the key was accepted silently and ReadMe refused every POST. One warning at start-up
+    through the config's logger (the quote named, never the key), however many configs."""
+    quote = "double" if key.startswith('"') else "single"
+    mine = logging.getLogger(f"app.metrics.quoted.{source}.{quote}")
+    mine.propagate = False
+    kept = _Kept()
+    mine.addHandler(kept)
+    try:
+        for _ in range(3):
+            if source == "environment":
+                monkeypatch.setenv("README_API_KEY", key)
+                config = MetricsApiConfig(grouping_function=grouping, logger=mine)
+            else:
+                config = MetricsApiConfig(api_key=key, grouping_function=grouping,
+                                          logger=mine)
+    finally:
+        mine.removeHandler(kept)
+    assert config.api_key == key  # not changed: a key is opaque to the library
+    messages = [r.getMessage() for r in kept.records]
+    assert messages == [
+        f"readme_metrics: api_key (README_API_KEY) starts and ends with a {key[0]} quote, "
+        "which is taken as part of the key: ReadMe will refuse it; remove the quotes "
+        "(`docker run --env-file` keeps them as written)"], messages
+    assert "quoted_key" not in "".join(messages) + repr(config)
+    assert capfd.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("source", ["argument", "environment"])
+def test_blanks_around_a_key_are_stripped_without_a_word(
+        monkeypatch: pytest.MonkeyPatch, source: str) -> None:
+    """A key with a line break (a secrets file) or spaces around it is the key without
+    them: no key has them, so they are stripped, as the variable's value is."""
+    mine = logging.getLogger(f"app.metrics.blanks.{source}")
+    kept = _Kept()
+    mine.addHandler(kept)
+    try:
+        if source == "environment":
+            monkeypatch.setenv("README_API_KEY", "  rdme_blank_key_1234\n")
+            config = MetricsApiConfig(grouping_function=grouping, logger=mine)
+        else:
+            config = MetricsApiConfig(api_key=" rdme_blank_key_1234 \n",
+                                      grouping_function=grouping, logger=mine)
+    finally:
+        mine.removeHandler(kept)
+    assert config.api_key == "rdme_blank_key_1234"
+    assert kept.records == []
