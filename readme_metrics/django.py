@@ -433,7 +433,7 @@ class MetricsMiddleware:
             # Django leaves this middleware out of the chain: no pipeline, no thread.
             raise MiddlewareNotUsed("readme_metrics: metrics are turned off (enabled=False)")
         self.pipeline, self._inline = _shared_for(self.config)
-        self._project, self._layers = nesting.layer(self.config)
+        self._project, self._layers = nesting.layer(self.config, self)
         # Under ASGI, an ``async`` grouping function (or an awaitable returned) is awaited
         # on the event loop; under WSGI there is no loop: the pipeline's says so.
         self._awaiting = AwaitingIdentifier(self.config.grouping_function,

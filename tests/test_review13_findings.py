@@ -313,3 +313,35 @@ def test_an_app_wrapped_once_sees_no_mark(collector: Collector) -> None:
         assert not any(key.startswith("readme_metrics.") for key in seen[0]), seen[0]
     finally:
         once.close()
+
+
+def test_an_app_wrapped_once_sees_no_mark_once_the_others_are_dropped(
+        collector: Collector) -> None:
+    """The count of a project's middlewares goes down when one is freed: a process that
+    made others for the same key (an app factory per test, Django's test client loading
+    its middleware again) and dropped them gives an app wrapped once its environ as bare
+    again. (The count only went up: every later request got the mark.)"""
+    import gc
+
+    from readme_metrics import MetricsMiddleware
+
+    seen: list[set[str]] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(set(environ))
+        return json_app(environ, start_response)
+
+    key = "rdme_dropped_others_4444"
+    kept = MetricsMiddleware(app, _config(collector, api_key=key))
+    dropped = MetricsMiddleware(json_app, _config(collector, api_key=key))
+    try:
+        hit(kept, "/while-two")
+        assert any(key.startswith("readme_metrics.") for key in seen[0]), seen[0]
+        dropped.close()
+        del dropped
+        gc.collect()
+        hit(kept, "/once-again")
+        assert not any(key.startswith("readme_metrics.") for key in seen[1]), seen[1]
+        assert kept.flush(5.0) and len(collector.wait_for_logs(2)) == 2
+    finally:
+        kept.close()

@@ -86,7 +86,7 @@ class MetricsMiddleware(PipelineControls):
         self._inline = InlineSends(self.submit, config.max_queue_size)
         self._lifespan = Lifespan(self.flush, config.shutdown_timeout, self.logger,
                                   self.outlive)
-        self.project, self.layers = nesting.layer(config) if self.enabled else (0, [1])
+        self.project, self.layers = nesting.layer(config, self) if self.enabled else (0, [1])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         pipeline = self.pipeline

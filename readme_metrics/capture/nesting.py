@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import weakref
 from typing import Any, Mapping, MutableMapping, Optional
 
 from readme_metrics.config import MetricsApiConfig
@@ -37,21 +38,31 @@ MARK = "readme_metrics.recorded_for"
 # Middlewares made per project in this process, each count in a list shared by them all,
 # so a layer made first sees the ones made after it.
 _layers: dict[int, list[int]] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: a finalizer may run inside it (gc)
 # The ASGI scope recorded by the layers running this task, and their projects.
 _recording: contextvars.ContextVar[Optional[tuple[Any, tuple[int, ...]]]] = (
     contextvars.ContextVar("readme_metrics.recording", default=None))
 
 
-def layer(config: MetricsApiConfig) -> tuple[int, list[int]]:
-    """Count one more middleware for ``config``'s project: the number that stands for the
-    project in the mark (this process only), and the project's count of middlewares (the
-    mark matters once it is above 1)."""
+def layer(config: MetricsApiConfig, owner: object) -> tuple[int, list[int]]:
+    """Count one more middleware, ``owner``, for ``config``'s project: the number that
+    stands for the project in the mark (this process only), and the project's count of
+    middlewares (the mark matters once it is above 1). The count goes down again when
+    ``owner`` is freed (an app factory's apps, a test client's Django handler), so a
+    process that made and dropped many sees an app wrapped once as bare again."""
     project = hash((config.api_key, config.metrics_api))
     with _lock:
         count = _layers.setdefault(project, [0])
         count[0] += 1
+    weakref.finalize(owner, _dropped, count)
     return project, count
+
+
+def _dropped(count: list[int]) -> None:
+    """A middleware counted by :func:`layer` was freed (in any thread, maybe one that
+    holds the lock already: it is re-entrant)."""
+    with _lock:
+        count[0] -= 1
 
 
 def marked(carrier: Mapping[str, Any], project: int) -> bool:

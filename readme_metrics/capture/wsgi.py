@@ -381,7 +381,7 @@ class MetricsMiddleware(PipelineControls):
         self.enabled = bool(getattr(config, "enabled", True))
         self.pipeline: Optional[MetricsPipeline] = (
             MetricsPipeline(config) if self.enabled else None)
-        self.project, self.layers = nesting.layer(config) if self.enabled else (0, [1])
+        self.project, self.layers = nesting.layer(config, self) if self.enabled else (0, [1])
         #: True when a subclass hands something back in :meth:`grouped` (Flask's): the
         #: base's does nothing, and is not called per request.
         self.hands_back = type(self).grouped is not MetricsMiddleware.grouped
