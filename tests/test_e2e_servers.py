@@ -469,6 +469,12 @@ def check_chunked_echo(client: Client, collector: Collector, app: str, server: s
 def check_unread_bodies(client: Client, collector: Collector, server: str) -> None:
     """Views that never read the body: each body is logged whole, as sent."""
     for kind, send in UNREAD:
+        if server in UNREAD_LEFT_OUT:
+            # granian may close a keep-alive connection after a body left unread, bare
+            # too (a plain Flask app, no middleware: 7 of 400 such POSTs under load got
+            # RemoteDisconnected on the next request): each POST gets a connection of its
+            # own, and the next check a new one.
+            client.session.close()
         response = client.call("POST", "/noread", **send)
         assert response.status_code == 200 and response.content == b"ok", kind
         sent = response.request.body
@@ -533,6 +539,8 @@ def test_framework_under_server(
         check_upload(client, collector, kind)
         check_stream(client, collector, kind, tmp_path)
         check_unread_bodies(client, collector, server)
+        if server in UNREAD_LEFT_OUT:
+            client.session.close()  # (see check_unread_bodies)
         if server != "uwsgi":  # --http-socket takes no chunked input: it answers and
             # closes while the client still sends, resetting it (bare too)
             check_chunked_echo(client, collector, app, server)
