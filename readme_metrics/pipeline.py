@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from readme_metrics._logging import LogLimiter, QuietLogger
 from readme_metrics._random import getrandbits
+from readme_metrics.capture import unclosed
 from readme_metrics.capture.request import forwarded
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import Delivery, zero_stats
@@ -66,7 +67,7 @@ class MetricsPipeline:
         # life of the process. Once the pipeline is gone, they send what is queued and
         # end (an app factory making an app per test made a thread per app).
         self.delivery = Delivery(config, partial(_build, config, self.redactor))
-        weakref.finalize(self, self.delivery.release).atexit = False  # exit: process.py
+        weakref.finalize(self, _released, self.delivery).atexit = False  # exit: process.py
         #: ``submit(item, send=True) -> bool``: queue one captured exchange (in inline
         #: mode, may send a full batch now, unless ``send`` is False); False if it was
         #: dropped. Never raises. Delivery's own method: one Python call fewer per log.
@@ -235,3 +236,11 @@ class PipelineControls:
     def stats(self) -> dict[str, int]:
         """Counters: captured, skipped, queued, sent, dropped, failed_batches, retries."""
         return zero_stats() if self.pipeline is None else self.pipeline.stats
+
+
+def _released(delivery: Delivery) -> None:
+    """The pipeline's finalizer: its delivery sends what it queued and ends. In inline
+    mode that needs a thread: the library's own for responses dropped unclosed, where it
+    runs (WSGI, Django), else the exit hook's (the delivery is held till then)."""
+    if delivery.release():
+        unclosed.call_soon(delivery.drain_released)

@@ -274,3 +274,91 @@ def test_interpreter_exit_sends_everything_within_shutdown_timeout(
     if isinstance(reply, Reply) and reply.status == 401:
         # The last-resort handler shows the library's one error for the pause.
         assert err.count("401") == 1, err
+
+
+# -- an app dropped before exit: its partial batch is still sent (SPEC 7) -----------------
+
+
+DROPPED_EXIT_SCRIPT = EXIT_CLOCK + textwrap.dedent("""
+    import asyncio, gc, sys
+    from wsgiref.util import setup_testing_defaults
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+    from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    async def asgi_app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    def wsgi_request(middleware, n):
+        environ = {"PATH_INFO": f"/{n}"}
+        setup_testing_defaults(environ)
+        b"".join(middleware(environ, lambda status, headers, exc_info=None: None))
+
+    def asgi_request(middleware, n):
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": "GET", "scheme": "http", "path": f"/{n}",
+                 "raw_path": f"/{n}".encode(), "query_string": b"", "root_path": "",
+                 "headers": [(b"host", b"localhost")], "client": ("127.0.0.1", 5000),
+                 "server": ("localhost", 80)}
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            pass
+
+        asyncio.run(middleware(scope, receive, send))
+
+    url, kind, background = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+    for app_number in range(3):  # an app factory: three apps, each dropped in turn
+        config = MetricsApiConfig(
+            api_key="rdme_exit_SECRET_key_5150", metrics_api=url, buffer_length=10,
+            flush_interval=600, timeout=30, shutdown_timeout=1.0,
+            background_worker_mode=background,
+            grouping_function=lambda req: {"api_key": "caller"})
+        if kind == "asgi":
+            middleware = AsgiMetricsMiddleware(asgi_app, config)
+            request = asgi_request
+        else:
+            middleware = MetricsMiddleware(app, config)
+            request = wsgi_request
+        for n in range(3):
+            request(middleware, n)
+        del middleware, config
+        gc.collect()
+    exit_begins()  # no flush(), no close(), the apps gone: exit must still send
+""")
+
+
+@pytest.mark.parametrize(("kind", "background", "delay"), [
+    pytest.param("wsgi", False, 0.0, id="wsgi-inline"),
+    # Each POST takes 0.2 s: exit comes while the library's thread still sends the
+    # dropped apps' logs, and takes over (waits for that POST, sends the rest).
+    pytest.param("wsgi", False, 0.2, id="wsgi-inline-slow-api"),
+    pytest.param("asgi", False, 0.0, id="asgi-inline"),
+    pytest.param("wsgi", True, 0.0, id="wsgi-background"),
+])
+def test_the_partial_batches_of_dropped_apps_are_sent_by_exit(
+        collector: Collector, kind: str, background: bool, delay: float) -> None:
+    """SPEC 7 "everything queued is sent": also what an app that was dropped (an app
+    factory, a test client) had queued. Inline mode lost it: nothing held the queue once
+    the middleware was gone, and the exit flush did not know of it."""
+    collector.default = Reply(delay=delay)
+    process = subprocess.Popen(
+        [sys.executable, "-c", DROPPED_EXIT_SCRIPT, collector.url, kind,
+         "1" if background else "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(REPO_ROOT),
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, stdin=subprocess.DEVNULL)
+    try:
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    took = exit_took(out)
+    assert took < 1.0 + SLACK, f"exit took {took:.1f} s"
+    assert "rdme_exit_SECRET_key_5150" not in err
+    assert len(collector.logs) == 9, err

@@ -119,3 +119,32 @@ def test_dropped_apps_deliver_their_logs_and_release_their_threads(
     assert len(collector.wait_for_logs(APPS, timeout=20.0)) == APPS
     wait_until(lambda: _senders() <= senders_before, timeout=20.0)
     wait_until(lambda: threading.active_count() <= before + 1, timeout=20.0)
+
+
+@pytest.mark.parametrize(("make", "request_through"), [
+    pytest.param(_flask_app, _flask_request, id="flask-extension"),
+    pytest.param(_wsgi_app, _wsgi_request, id="wsgi-middleware"),
+])
+def test_inline_mode_dropped_apps_send_their_partial_batches_then_are_freed(
+        collector: Collector, make: Callable[[MetricsApiConfig], Any],
+        request_through: Callable[[Any], None]) -> None:
+    # Inline mode has no sender: the logs waiting in a dropped app's partial batch went
+    # with it (and the exit flush never knew of them). Now the library's thread for
+    # responses dropped unclosed sends them, off the finalizer, and lets the delivery go.
+    deliveries: list[weakref.ref[Any]] = []
+    for _ in range(3):
+        config = MetricsApiConfig(api_key=API_KEY, metrics_api=collector.url,
+                                  grouping_function=caller, buffer_length=10,
+                                  flush_interval=60.0, shutdown_timeout=5.0,
+                                  background_worker_mode=False)
+        app = make(config)
+        for _ in range(2):
+            request_through(app)
+        pipeline = (app.wsgi_app if isinstance(app, Flask) else app).pipeline
+        assert pipeline is not None
+        deliveries.append(weakref.ref(pipeline.delivery))
+        del app, config, pipeline
+        gc.collect()
+    assert len(collector.wait_for_logs(6, timeout=20.0)) == 6
+    wait_until(lambda: (gc.collect(), all(ref() is None for ref in deliveries))[1],
+               timeout=20.0)

@@ -19,14 +19,14 @@ from __future__ import annotations
 import os
 import threading
 from queue import SimpleQueue
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 if TYPE_CHECKING:
     from readme_metrics.pipeline import MetricsPipeline
 
-__all__ = ["ready", "wake"]
+__all__ = ["call_soon", "ready", "wake"]
 
-_wakes: SimpleQueue[MetricsPipeline] = SimpleQueue()
+_wakes: SimpleQueue[Callable[[], object]] = SimpleQueue()
 _lock = threading.Lock()
 _pid: Optional[int] = None  # the process whose thread waits on _wakes
 
@@ -52,18 +52,24 @@ def ready() -> None:
 
 def wake(pipeline: MetricsPipeline) -> None:
     """Have the thread run ``pipeline``'s handed-over work now; nothing without one."""
+    call_soon(pipeline.run_handed_over)
+
+
+def call_soon(work: Callable[[], object]) -> None:
+    """Have the thread run ``work`` (which never raises) now; nothing without one. Safe
+    in a finalizer. Also used for a dropped middleware's last logs (pipeline.py)."""
     if _pid == os.getpid():
-        _wakes.put(pipeline)
+        _wakes.put(work)
 
 
-def _run(wakes: SimpleQueue[MetricsPipeline]) -> None:
+def _run(wakes: SimpleQueue[Callable[[], object]]) -> None:
     while True:
-        _run_handed_over(wakes.get())
+        _call(wakes.get())
 
 
-def _run_handed_over(pipeline: MetricsPipeline) -> None:
-    # A function of its own: the pipeline is not kept alive until the next wake.
+def _call(work: Callable[[], object]) -> None:
+    # A function of its own: what ``work`` holds is not kept alive until the next wake.
     try:
-        pipeline.run_handed_over()
-    except Exception:  # noqa: BLE001 - each finish never raises; keep the thread
+        work()
+    except Exception:  # noqa: BLE001 - the work never raises; keep the thread
         pass

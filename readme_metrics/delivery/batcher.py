@@ -144,9 +144,7 @@ class Batcher:
         with self.lock:
             self.sender_asked = False  # here it is: it takes what is due, or waits idle
             while True:
-                if self.released and not self.closed:
-                    self._close_locked(self.released)
-                    self.unattended = True
+                self._close_released_locked()
                 if self.closed and (not self.closing or self._clock() >= self.deadline):
                     return None
                 batch, wait = self.take_locked()
@@ -385,6 +383,19 @@ class Batcher:
                 self.queue.wake.notify_all()
             finally:
                 self.lock.release()
+
+    def close_released(self) -> bool:
+        """Begin the close :meth:`release` asked for, as a sender does (the exit hook may
+        take it over); False if there is none to begin (not released, or closed)."""
+        with self.lock:
+            return self._close_released_locked()
+
+    def _close_released_locked(self) -> bool:
+        if not self.released or self.closed:
+            return False
+        self._close_locked(self.released)
+        self.unattended = True
+        return True
 
     def end_unattended(self) -> Optional[tuple[int, int]]:
         """For a sender that found nothing more to send: :meth:`end_close` if the close

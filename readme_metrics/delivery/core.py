@@ -278,6 +278,7 @@ class Delivery:
         self._closed(*self._batcher.end_close())
         if not self._pool.running() and not self._transport_given:
             self._transport.close()
+        process.let_go(self)
 
     def _closed(self, dropped: int, pending: int) -> None:
         """Say what a close gave up on, if anything."""
@@ -291,20 +292,53 @@ class Delivery:
                 f" ({pending} of them in POSTs still waiting for the Metrics API's "
                 f"answer: it may have them)" if pending else "")
 
-    def release(self) -> None:
+    def release(self) -> bool:
         """The owner (the pipeline, and so the middleware) is gone: the senders send
         what is queued, within ``shutdown_timeout``, and end; no new log is accepted.
 
         For a ``weakref.finalize``: it runs wherever the cyclic GC does (a request
         thread too), so it only leaves word for the senders (no I/O, no wait, no lock
         it may wait for). The senders hold this Delivery until they end; the exit hook
-        still waits for a drain under way. Never raises.
+        still waits for a drain under way.
+
+        Inline mode has no sender: with logs still unsent, this Delivery is held by the
+        process (:func:`.process.hold`, no lock) until it is closed, by the exit hook at
+        the latest, and True is returned: the caller may have a thread of its own call
+        :meth:`drain_released` sooner (never the finalizer itself: sending is I/O, up to
+        ``shutdown_timeout``, in whatever thread the GC ran). Never raises.
         """
         try:
-            if self._pid == os.getpid():
-                self._batcher.release(time.monotonic() + self.config.shutdown_timeout)
+            if self._pid != os.getpid():
+                return False
+            self._batcher.release(time.monotonic() + self.config.shutdown_timeout)
+            queue = self._queue
+            # Read without the lock (a finalizer must not wait for it): the owner is gone,
+            # so only a send already under way may still settle logs, and a stale count
+            # only holds an object that has nothing left, until its drain finds so.
+            if self._background or queue.accepted == queue.resolved:
+                return False
+            process.hold(self)
+            return True
         except Exception:  # pragma: no cover - a finalizer must not raise
-            pass
+            return False
+
+    def drain_released(self) -> None:
+        """After :meth:`release` returned True, from ordinary code (a thread of the
+        library's): send what waits, within ``shutdown_timeout`` of the release, then
+        let the process forget this Delivery. An exit hook that comes meanwhile takes
+        the drain over (it waits for this send, then ends the close). Never raises."""
+        try:
+            if self._pid != os.getpid() or not self._batcher.close_released():
+                return
+            self._send_inline(force=True, deadline=self._batcher.deadline)
+            ended = self._batcher.end_unattended()
+            if ended is not None:  # not taken over by the exit hook
+                self._closed(*ended)
+                if not self._transport_given:
+                    self._transport.close()
+                process.let_go(self)
+        except Exception:
+            self._logger.debug("readme_metrics: drain after release failed", exc_info=True)
 
     # -- senders --------------------------------------------------------------------
 

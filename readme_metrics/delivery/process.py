@@ -9,6 +9,10 @@ can be garbage collected) and are told when the process forks and when it exits:
 - ``os.register_at_fork`` hands the child fresh state (its own threads, locks and
   connections) and lets the parent keep its own.
 
+An object whose owner is gone while it still has logs that no thread of its own will
+send (inline mode) is :func:`hold`-ed strongly until it is closed, so that the exit hook
+still finds it: a weak reference alone would let the logs go with it.
+
 The interpreter hooks are installed once, on first use, not at import.
 """
 
@@ -34,6 +38,9 @@ class ProcessBound(Protocol):
 
 
 _tracked: weakref.WeakSet[ProcessBound] = weakref.WeakSet()
+#: Objects held for their logs until closed (see :func:`hold`); no lock: a set's add and
+#: discard are single steps, and :func:`hold` runs in finalizers.
+_held: set[ProcessBound] = set()
 _child_hooks: list[Callable[[], None]] = []
 _lock = threading.Lock()
 _installed = False
@@ -46,6 +53,17 @@ def track(obj: ProcessBound) -> None:
     _install()
     with _lock:
         _tracked.add(obj)
+
+
+def hold(obj: ProcessBound) -> None:
+    """Keep ``obj`` alive until :func:`let_go` (its close, the exit hook's at the latest):
+    its owner is gone, but it still has logs to send. Safe in a finalizer (no lock)."""
+    _held.add(obj)
+
+
+def let_go(obj: ProcessBound) -> None:
+    """``obj`` is closed: no longer held (if it was)."""
+    _held.discard(obj)
 
 
 def on_fork_in_child(hook: Callable[[], None]) -> None:
@@ -126,3 +144,4 @@ def _after_fork_in_child() -> None:
             hook()
     for obj in _snapshot():
         _safe(obj.after_fork_in_child)
+    _held.clear()  # the parent sends what they held; the child's copies start empty
