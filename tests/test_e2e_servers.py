@@ -982,3 +982,26 @@ def test_a_chunked_body_django_gives_the_view_as_empty_is_still_logged(
               entry_of(log)["request"].get("postData") for log in logs}
     assert bodies == {"/echo": {"mimeType": "text/plain", "text": "abcdefg"},
                       "/noread": {"mimeType": "text/plain", "text": "abcdefg"}}
+
+
+def test_runserver_with_staticfiles_logs_each_request_once(
+        collector: Collector, tmp_path: Path) -> None:
+    """runserver with django.contrib.staticfiles serves the app through its
+    StaticFilesHandler, a second handler around Django's. It does not load the
+    middleware again (Django >= 3.2): one log per request, one sender thread, no nesting
+    mark in META, and the static handler's own answers are not logged (they never pass
+    through MIDDLEWARE, as when a web server serves /static/)."""
+    port = free_port()
+    argv = [*SERVERS["runserver"](port, ""), "--insecure"]
+    env = django_env(collector, E2E_STATICFILES="1", README_BACKGROUND_WORKER_MODE="true")
+    with serve(argv, env, tmp_path, port) as url:
+        client = Client(url)
+        answers = [client.call("GET", "/layers").json() for _ in range(3)]
+        static = client.call("GET", "/static/missing.css", logged=False)
+        logs = collector.wait_for_logs(3)
+        time.sleep(0.5)  # a second layer's logs would come with the first's
+    assert static.status_code == 404
+    assert answers[1:] == [{"marked": False, "senders": 1}] * 2, answers
+    assert len(collector.logs) == 3, describe(collector.logs)
+    assert sorted(urlsplit(entry_of(log)["request"]["url"]).path for log in logs) == [
+        "/layers"] * 3

@@ -392,6 +392,9 @@ ALLOWED_HOSTS = ["*"]
 ROOT_URLCONF = __name__
 USE_TZ = True
 MIDDLEWARE = ["readme_metrics.django.MetricsMiddleware"]
+if os.environ.get("E2E_STATICFILES"):  # runserver --insecure serves /static/ then
+    INSTALLED_APPS = ["django.contrib.staticfiles"]
+    STATIC_URL = "/static/"
 WSGI_APPLICATION = f"{__name__}.django_app"  # runserver serves it too (E2E_BODY_GRACE)
 # README_METRICS_CONFIG is left out on purpose: the middleware reads README_* variables
 # (README_GROUPING_FUNCTION=tests.support.e2e_apps.django_grouping).
@@ -464,13 +467,21 @@ def _django_views() -> list[Any]:
 
         return StreamingHttpResponse(chunks(), status=201, content_type="text/plain")
 
+    def layers(request: Any) -> Any:  # what the middleware left for the app to see
+        import threading
+
+        from readme_metrics.capture.nesting import MARK
+
+        return JsonResponse({"marked": MARK in request.META, "senders": sum(
+            thread.name == "readme-metrics-worker" for thread in threading.enumerate())})
+
     def length_lie(request: Any) -> Any:  # a Content-Length short of the body
         response = HttpResponse("caf\u00e9 ok".encode(), content_type="text/plain")
         response["Content-Length"] = request.GET.get("n", "3")
         return response
 
     return [path("hello", hello), path("echo", echo), path("upload", upload),
-            path("length-lie", length_lie),
+            path("length-lie", length_lie), path("layers", layers),
             path("stream", stream), path("nolog", nolog), path("noread", noread),
             path("noread-stream", noread_stream), path("read-stream", read_stream),
             path("raise-stream/<str:mode>", raise_stream)]
