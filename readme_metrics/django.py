@@ -515,6 +515,8 @@ class MetricsMiddleware:
                                        meta.get("HTTP_X_FORWARDED_HOST"),
                                        meta.get("HTTP_USER_AGENT"), request.path):
                 self.pipeline.skip()
+                if stacked:  # this layer decided for its project: not logged
+                    nesting.mark(meta, self._project)
                 return None
             capture = _Capture(self.pipeline, request)
             if stacked:

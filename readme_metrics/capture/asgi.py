@@ -96,6 +96,7 @@ class MetricsMiddleware(PipelineControls):
                 return
             await self.app(scope, receive, send)  # off, not http, or logged outside
             return
+        recording = None
         try:
             request = ScopeRequest(scope, self.config.trusted_proxies)
             host = request.host or str((scope.get("server") or [""])[0])
@@ -104,15 +105,18 @@ class MetricsMiddleware(PipelineControls):
                 header(scope, b"x-forwarded-host") if pipeline.forwarded_hosts else None,
                 request.agent, scope.get("path", ""))
             exchange = _Exchange(self, scope, request, receive, send) if wanted else None
-            if exchange is not None:
-                recording = nesting.recording(scope, self.project, self.layers)
+            # This layer decides for its project, logged or not (nesting.py).
+            recording = nesting.recording(scope, self.project, self.layers)
         except Exception:  # never let the library break a request
             self.logger.exception("readme_metrics: could not start capturing")
             wanted, exchange = False, None
         if exchange is None:
             if not wanted:
                 pipeline.skip()
-            await self.app(scope, receive, send)
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                nesting.done(recording)
             return
         try:
             await self.app(scope, exchange.receive, exchange.send)

@@ -10,6 +10,14 @@ same project (API key and Metrics API) passes the request through untouched, so 
 and the ``x-documentation-url`` header are the outer layer's. Layers for different
 projects each log the exchange: that is sending it to two projects.
 
+The outermost layer of a project decides for it, whatever it decides: its skip rules,
+and its grouping function returning None ("do not log", SPEC 6), leave the exchange
+unlogged for that project, and the layers inside pass it through. The grouping function
+runs when the response starts, after the app (it may use what the app set up), long
+after the inner layers chose to pass the request through, so a None cannot hand the
+exchange on to them; and two grouping functions for one project are an accident of
+stacking, not two opinions to reconcile. A layer that skips by rule marks too.
+
 The mark is an opaque number, never the key: environs and scopes end up in error pages.
 The middlewares write it only while a project has more than one middleware in the process
 (:func:`layer` counts them), so an app wrapped once sees its environ or scope as bare and
@@ -98,8 +106,11 @@ def recording(scope: MutableMapping[str, Any], project: int,
     return _recording.set((scope, projects))
 
 
-def done(token: contextvars.Token[Any]) -> None:
-    """The layer's call of the app returned: its scope is no longer recorded here."""
+def done(token: Optional[contextvars.Token[Any]]) -> None:
+    """The layer's call of the app returned: its scope is no longer recorded here (None:
+    the layer never said it was)."""
+    if token is None:
+        return
     try:
         _recording.reset(token)
     except ValueError:  # (another context: nothing of this layer's is left in it)

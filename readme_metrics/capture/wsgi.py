@@ -397,9 +397,9 @@ class MetricsMiddleware(PipelineControls):
             pipeline.run_handed_over()
         try:
             wanted = pipeline.wants_environ(environ)
-            capture = _Capture(self, pipeline, environ, start_response) if wanted else None
-            if capture is not None and self.layers[0] > 1:
+            if self.layers[0] > 1:  # this layer decides for its project, logged or not
                 environ[_MARK] = (self.project,) if marks is None else (*marks, self.project)
+            capture = _Capture(self, pipeline, environ, start_response) if wanted else None
         except Exception:  # never let the library break a request
             pipeline.logger.exception("readme_metrics: could not start capturing")
             wanted, capture = False, None
