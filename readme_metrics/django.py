@@ -385,7 +385,7 @@ def _sync_stream(capture: _Capture, chunks: Iterator[bytes]) -> Iterator[bytes]:
     except Exception:
         # The client gets the server's own 500 (as WSGI's _Capture.fail).
         if unsent and answers_500(capture.request.META, in_call=False, wrote=False):
-            capture.recorder.respond(500, "Internal Server Error", [])
+            capture.recorder.server_answered(500, "Internal Server Error", "the app raised")
         raise
     finally:
         if not capture.finish_in_close:  # else in close(), after the end of the answer

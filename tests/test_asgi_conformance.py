@@ -403,6 +403,11 @@ def _logged_as_got(collector: Collector, tmp_path: Path, app: str, server: str,
     logged = {_trace_of(log): log["request"]["log"]["entries"][0]["response"]["status"]
               for log in logs}
     assert sorted(reached) == sorted(logged) == sorted(paths)
+    for log in logs:  # a 400 no app sent says so (the app's own 400 would not)
+        response = log["request"]["log"]["entries"][0]["response"]
+        if response["status"] == 400:
+            assert response.get("comment", "").startswith(
+                "the server answered 400 itself ("), response
     compared = [path for path, status in got.items()
                 if status is not None and _told_in_time(server, path)]
     assert {path: logged[path] for path in compared} == {path: got[path] for path in compared}

@@ -201,6 +201,32 @@ def test_a_later_status_drops_the_client_gone_comment() -> None:
     assert recorder.comment is None
 
 
+@pytest.mark.parametrize(("started", "comment"), [
+    pytest.param(201, "the server answered 500 itself (the app ended before any body "
+                 "message) and sent none of the app's answer; the app answered 201",
+                 id="after-the-apps-start"),
+    pytest.param(0, "the server answered 500 itself (the app ended before any body "
+                 "message) and sent none of the app's answer", id="nothing-started"),
+])
+def test_a_status_the_server_answered_itself_says_so(started: int, comment: str) -> None:
+    """A 400 or 500 the server sent in place of the app's answer (granian's 500 for a
+    start with no body message, the ASGI servers' and gunicorn's 400 for a malformed
+    body) carried no comment: searching the app for a 500 it never sent, or the 201 it
+    did, was all the log allowed. It says so as a 499's comment does."""
+    from readme_metrics.capture.recorder import Recorder
+
+    recorder = Recorder("id", 100)
+    if started:
+        recorder.respond(started, "Created", [("Content-Type", "text/plain")])
+        recorder.record(b"created")
+    recorder.server_answered(500, "Internal Server Error",
+                             "the app ended before any body message")
+    assert recorder.comment == comment
+    response = entry_of(make_exchange(status=500, status_text="Internal Server Error",
+                                      response_comment=recorder.comment))["response"]
+    assert response["comment"] == comment and response["status"] == 500
+
+
 # -- the log as the Metrics API gets it, through the middleware (SPEC 4, black box) --------
 
 

@@ -643,7 +643,10 @@ def test_malformed_chunked_body_is_logged_with_the_servers_400(
         assert answer == b""
     else:
         assert answer.split(b"\r\n")[0] == b"HTTP/1.1 400 Bad Request"
-    assert log["request"]["log"]["entries"][0]["response"]["status"] == 400
+    response = log["request"]["log"]["entries"][0]["response"]
+    assert response["status"] == 400
+    assert response["comment"] == ("the server answered 400 itself (a malformed request "
+                                   "body) and sent none of the app's answer")
 
 
 def cut_short_answer(collector: Collector, tmp_path: Path, server: str, attribute: str,

@@ -506,14 +506,17 @@ class _Exchange:
         if it left mid-body, logged as that 400 too; not the app's answer, which the
         server drops."""
         if self._cut and cut_answered(self._receive, self._own):
-            self.recorder.respond(CUT_STATUS, "Bad Request", ())
+            self.recorder.server_answered(
+                CUT_STATUS, "Bad Request",
+                "a malformed request body, or one the client left before sending")
 
     def _held(self) -> None:
         """The app started its response and ended (returned, raised, or was cancelled)
         before any body message: under a server that writes the head only with the
         first one (:func:`.holds_start`), the client got the server's 500 instead."""
         if self._starting and not self._bodied and holds_start(self._own):
-            self.recorder.server_answered(500, "Internal Server Error")
+            self.recorder.server_answered(500, "Internal Server Error",
+                                          "the app ended before any body message")
 
     async def _log(self) -> None:
         """Make the log and hand it over. Every await comes before anything is handed

@@ -119,6 +119,16 @@ def _parse_status(status: object) -> tuple[int, str]:
     return code, reason or reason_phrase(code)
 
 
+def server_answer_comment(status: int, why: str, started: int) -> str:
+    """The HAR response comment of a ``status`` the server answered itself (``why``, in
+    a few words), with the app's own status ``started`` when it had one: as a 499's
+    comment quotes it, so that a 400 or 500 no app code sent is not searched for there."""
+    comment = f"the server answered {status} itself ({why}) and sent none of the app's answer"
+    if 100 <= started <= 999:
+        comment += f"; the app answered {started}"
+    return comment
+
+
 def reason_phrase(code: int) -> str:
     """The standard reason phrase of a status code ("" for an unknown one)."""
     try:
@@ -189,12 +199,15 @@ class Recorder:
         self.respond(status, reason, ())
         self.comment = comment
 
-    def server_answered(self, status: int, reason: str) -> None:
+    def server_answered(self, status: int, reason: str, why: str) -> None:
         """The server sent none of the app's answer and answered this itself instead: its
-        status, none of the app's headers or body."""
+        status, none of the app's headers or body, and a HAR response comment saying so
+        (``why``, and the status the app had started, which no client got)."""
+        started = self.status
         self.respond(status, reason, ())
         self.first, self.kept, self.kept_size = b"", None, 0
         self.body_size = 0
+        self.comment = server_answer_comment(status, why, started)
 
     def record(self, chunk: bytes) -> None:
         """Count one response chunk and keep what fits under the limit. Never raises.

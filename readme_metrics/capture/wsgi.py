@@ -266,7 +266,8 @@ class _Capture(Recorder):
         answers instead when it sent none of the app's answer (``refuses_unsent``)."""
         try:
             if refuses_unsent(self.environ, error):
-                self.server_answered(500, "Internal Server Error")
+                self.server_answered(500, "Internal Server Error",
+                                     "it refused the answer's start")
         except Exception:  # pragma: no cover - never raise into the server
             pass
 
@@ -315,10 +316,10 @@ class _Capture(Recorder):
         if unsent:
             status, reason = _server_answer(error, self.tee)
             if status != 500 and not self._wrote:  # gunicorn's own answer: see above
-                self.respond(status, reason, [])
+                self.server_answered(status, reason, "a malformed request body")
             elif self.status and answers_500(self.environ, in_call, self._wrote):
                 # none of what write() was given went out (granian has no write())
-                self.server_answered(500, "Internal Server Error")
+                self.server_answered(500, "Internal Server Error", "the app raised")
         Recorder.fail(self)
         self.finish_log()
 
@@ -333,7 +334,8 @@ class _Capture(Recorder):
                     self.respond(200, "OK", [])  # granian's answer to a call that started none
                 elif status < 200 and status != 101:
                     # granian refuses a final 1xx status (101 aside) with its own 500
-                    self.server_answered(500, "Internal Server Error")
+                    self.server_answered(500, "Internal Server Error",
+                                         "a final 1xx status")
             self.cut_at_length = cuts_at_length(environ, result)
         file_wrapper = environ.get("wsgi.file_wrapper")
         if (file_wrapper is not None and isinstance(file_wrapper, type)

@@ -215,7 +215,8 @@ class Response:
         if (self._unsent and holds_empty_chunks(capture.environ) and capture.status
                 and _not_latin_1(capture.headers)):
             # Nothing sent yet: waitress sends the head after close() and refuses it.
-            capture.server_answered(500, "Internal Server Error")
+            capture.server_answered(500, "Internal Server Error",
+                                    "headers that are not Latin-1")
         if self._first:
             # The server stopped at the first chunk: if it is closing because it refused
             # that chunk (waitress's finally, wsgiref's except), the error is live here.
