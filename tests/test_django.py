@@ -943,9 +943,10 @@ def test_the_stream_lent_to_a_grouping_function_answers_what_request_body_asks()
 
     from readme_metrics.capture.body import BodyRecord
     from readme_metrics.capture.stream_tee import StreamTee
+    from readme_metrics.django_exchange import RestOnRead
 
     record = BodyRecord(1024, declared=6)
     tee = StreamTee(LimitedStream(io.BytesIO(b"abcdef"), 6), record)
-    lent = adapter._RestOnRead(tee, {"CONTENT_LENGTH": "6"})
+    lent = RestOnRead(tee, {"CONTENT_LENGTH": "6"})
     assert lent.seekable() is LimitedStream(io.BytesIO(), 0).seekable() is False
     assert lent.read() == b"abcdef"
