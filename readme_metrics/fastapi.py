@@ -33,7 +33,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
     ) from exc
 
 from readme_metrics.capture.asgi import ASGIApp, MetricsMiddleware, Scope
-from readme_metrics.capture.asgi_exchange import Message
+from readme_metrics.capture.asgi_receive import Message
 from readme_metrics.config import MetricsApiConfig
 
 __all__ = ["ReadMeMetricsMiddleware"]

@@ -197,10 +197,10 @@ def test_a_reader_task_gets_the_body_in_order_while_the_capture_reads_ahead(
     asks (while the read ahead waits for the client, or as it starts), it must get the
     chunk read ahead first, not read beside it: a server's queue hands the next chunk to
     one reader and the one after to the other."""
-    import readme_metrics.capture.asgi_exchange as asgi_exchange
+    import readme_metrics.capture.asgi_receive as asgi_receive
 
     # The read ahead waits as long as the test needs: no timing in the test.
-    monkeypatch.setattr(asgi_exchange, "GRACE", 60.0)
+    monkeypatch.setattr(asgi_receive, "GRACE", 60.0)
     forwarded: list[bytes] = []
 
     async def case() -> tuple[int, list[bytes]]:

@@ -11,8 +11,10 @@
   the calls, ``with`` and iteration the server's input takes, kept; ``wsgi_rest.py``: the
   rest the app left unread, recorded; ``wsgi_replay.py``: the body for the grouping
   function); ``wsgi.py``: the WSGI middleware;
-- ``asgi.py``: the ASGI middleware, over ``asgi_exchange.py`` (the wrapped ``receive``
-  and ``send`` of one exchange) and ``asgi_scope.py`` (reading an ASGI scope).
+- ``asgi.py``: the ASGI middleware, over ``asgi_exchange.py`` (one exchange: the
+  wrapped ``send``, the grouping call, the log), ``asgi_receive.py`` (its request side:
+  the wrapped ``receive``, reading an unread body ahead) and ``asgi_scope.py`` (reading
+  an ASGI scope).
 
 Adapters (WSGI, Flask, Django, ASGI) translate their framework's objects into these
 calls and hand the pending record to the shared pipeline.

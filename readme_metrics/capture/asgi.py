@@ -29,16 +29,12 @@ import webob
 
 from readme_metrics._logging import QuietLogger
 from readme_metrics.capture import asgi_scope, nesting
-from readme_metrics.capture.asgi_exchange import (
-    Receive,
-    Send,
-    _Exchange,
-    running_asyncio_loop,
-)
+from readme_metrics.capture.asgi_exchange import _Exchange
 from readme_metrics.capture.asgi_grouping import AwaitingIdentifier
 from readme_metrics.capture.asgi_inline import InlineSends
 from readme_metrics.capture.asgi_lifespan import Lifespan
 from readme_metrics.capture.asgi_outlive import Outlive, is_cancellation
+from readme_metrics.capture.asgi_receive import Receive, Send, running_asyncio_loop
 from readme_metrics.capture.asgi_scope import ScopeRequest, header
 from readme_metrics.config import MetricsApiConfig, checked_config
 from readme_metrics.exchange import PendingExchange

@@ -1,21 +1,18 @@
 """One ASGI HTTP exchange: the wrapped ``receive`` and ``send`` (SPEC section 5).
 
-``receive`` hands the app the server's messages as they are (the same objects), copying
-request body chunks on the way; ``send`` records each response message and passes it on
-at once. A request body the app left unread is read only as far as it has already
-arrived (:func:`receive_within`, :data:`GRACE`), never waiting on the client, and is
-owed to the app if it asks later. The grouping function runs once, when the app starts
-its response.
+``send`` records each response message and passes it on at once; ``receive`` and
+reading an unread body ahead are the request side (:mod:`.asgi_receive`, the base
+class). The grouping function runs once, when the app starts its response; the log is
+made once, when the exchange ends, with what the client got (the server's own 400 or
+500, or a 499 for a client gone before the start).
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections import deque
 from concurrent.futures import Future
 from types import MethodType
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping, Optional
+from typing import TYPE_CHECKING, Any, Awaitable, MutableMapping, Optional
 
 from readme_metrics.capture.asgi_messages import (
     CLIENT_GONE_REASON,
@@ -26,11 +23,11 @@ from readme_metrics.capture.asgi_messages import (
     client_gone_comment,
     content_length,
     cut_answered,
-    ends_receive_with_response,
     holds_start,
     start_status,
 )
-from readme_metrics.capture.asgi_outlive import is_cancellation, running_trio
+from readme_metrics.capture.asgi_outlive import is_cancellation
+from readme_metrics.capture.asgi_receive import Message, Receive, RequestSide, Send
 from readme_metrics.capture.asgi_scope import ScopeRequest
 from readme_metrics.capture.asgi_servers import own_send
 from readme_metrics.capture.recorder import Pending, Recorder, sets_docs_url
@@ -40,95 +37,18 @@ from readme_metrics.pipeline import MetricsPipeline
 if TYPE_CHECKING:
     from readme_metrics.capture.asgi import MetricsMiddleware
 
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 _UNKNOWN: Any = object()  # the grouping function has not run yet
 # Response body messages whose bytes the server reads from a file itself (extensions).
 _FROM_A_FILE = ("http.response.pathsend", "http.response.zerocopy")
-# How long an exchange may spend, in all, reading a request body the app left unread:
-# bytes the client already sent reach the app's receive() within this, even when the
-# client wrote head and body apart (urllib3 does) or the server hands them over from
-# another thread (granian). A client that declared more than it sends delays the end of
-# its response by at most this; nothing is ever waited for beyond it.
-GRACE = 0.005
-_TURNS = 2  # event loop turns given to a receive() even when the grace is used up
 
 
-def running_asyncio_loop() -> Optional[asyncio.AbstractEventLoop]:
-    """The running asyncio loop; None under another event loop (trio)."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
-async def receive_within(receive: Receive, timeout: float) -> Optional[Message]:
-    """One message from ``receive`` if it comes within ``timeout`` seconds, else None.
-
-    Cancelling a pending ``receive()`` is safe with the servers' implementations
-    (uvicorn waits on an event, hypercorn and granian on a queue): nothing is consumed.
-    Without a running asyncio loop: None at once (``ensure_future`` would park the task
-    on a new, never-run loop; under trio, see :func:`_trio_within`).
-    """
-    if running_asyncio_loop() is None:
-        return None
-    task = asyncio.ensure_future(receive())
-    for _ in range(_TURNS):
-        if task.done():
-            break
-        await asyncio.sleep(0)
-    if not task.done() and timeout > 0:
-        await asyncio.wait([task], timeout=timeout)
-    if not task.done():
-        task.cancel()
-        await asyncio.wait([task])
-    if task.cancelled() or task.exception() is not None:
-        return None
-    return task.result()
-
-
-async def _trio_within(trio: Any, receive: Receive, timeout: float) -> Optional[Message]:
-    """:func:`receive_within` under trio: ``receive()`` in a cancel scope of our own,
-    cancelled at ``timeout``, or once the tasks ready to run have run (as asyncio's
-    turns) when no time is left; a cancellation from outside goes on. hypercorn's trio
-    worker receives from a trio memory channel: a receive cancelled consumes nothing."""
-    with trio.CancelScope() as scope:
-        if timeout > 0:
-            scope.deadline = trio.current_time() + timeout
-        else:
-            trio.lowlevel.current_trio_token().run_sync_soon(scope.cancel)
-        return await receive()
-    return None
-
-
-class _TrioRead:
-    """A read ahead in flight under trio, done once its message (if any) is queued."""
-
-    __slots__ = ("_done",)
-
-    def __init__(self, trio: Any) -> None:
-        self._done = trio.Event()
-
-    def done(self) -> bool:
-        return bool(self._done.is_set())
-
-    def end(self) -> None:
-        self._done.set()
-
-    async def wait(self) -> None:
-        await self._done.wait()
-
-
-class _Exchange:
+class _Exchange(RequestSide):
     """One HTTP exchange: the wrapped ``receive``/``send``, recorded by a ``Recorder``."""
 
     __slots__ = (
-        "middleware", "scope", "request", "recorder", "group", "_receive", "_send",
-        "_pending", "_receiving", "_reading", "_disconnected", "_no_drain",
-        "_drain_until", "_ended", "_sending", "_settling", "_starting", "_cut",
-        "_bodied", "_odd_status", "_own",
+        "middleware", "scope", "request", "recorder", "group", "_send", "_ended",
+        "_sending", "_settling", "_starting", "_bodied", "_odd_status", "_own",
     )
 
     def __init__(self, middleware: MetricsMiddleware, scope: MutableMapping[str, Any],
@@ -142,7 +62,7 @@ class _Exchange:
                                  body_record(scope, request, middleware.limit),
                                  scope.get("method") == "HEAD")
         self.group: Any = _UNKNOWN
-        self._receive = receive
+        RequestSide.__init__(self, receive, request.expect)
         self._send = send
         # The server's own send, which says what the server knows (whether the client
         # is gone): the one given, unless a framework's middleware outside this one
@@ -150,15 +70,6 @@ class _Exchange:
         # with ``app.add_middleware``). Looked for once per exchange, here (a cell or
         # two: :func:`.own_send`), not per message.
         self._own = send if send.__class__ is MethodType else own_send(send)
-        self._pending: deque[Message] = deque()  # read ahead by us, owed to the app
-        self._receiving = 0  # receive() calls in flight
-        # Our last read ahead: a task (asyncio) or a _TrioRead (trio).
-        self._reading: Optional[Any] = None
-        self._disconnected = False
-        # "Expect: 100-continue": reading the body would make the server send 100
-        # Continue, telling the client to send a body the app chose not to read.
-        self._no_drain = request.expect
-        self._drain_until = 0.0  # set by the first drain: GRACE for the whole exchange
         # When the last of the response went out: work after it (a background task)
         # is not part of the exchange's time.
         self._ended = 0.0
@@ -175,114 +86,6 @@ class _Exchange:
         # The app's status when it was no int the server took all the same (see
         # ``_status_refused``).
         self._odd_status: Any = None
-        # The server ended the request body (http.disconnect) before the app's start:
-        # what the app answers then never reaches the client (see ``_answered``).
-        self._cut = False
-
-    # -- the request side --------------------------------------------------------------
-
-    async def _pull(self) -> Message:
-        """The server's next message, recorded on its way."""
-        self._receiving += 1
-        try:
-            message = await self._receive()
-        finally:
-            self._receiving -= 1
-        kind = message.get("type")
-        if kind == "http.request":
-            body = self.recorder.request_body
-            assert body is not None
-            chunk = message.get("body")
-            if chunk:
-                body.feed(chunk)
-            if not message.get("more_body", False):
-                body.end()
-        elif kind == "http.disconnect":
-            self._disconnected = True
-            if not self._starting and not self._body_over():
-                self._cut = True
-        return message
-
-    async def receive(self) -> Message:
-        """The app's ``receive``: what we read ahead first, then the server's, as is."""
-        reading = self._reading
-        if not self._pending and reading is not None and not reading.done():
-            # A read ahead of ours waits for the next message (GRACE at most): it comes
-            # first. Reading beside it, the app could get the one after it (a server's
-            # queue serves two readers in turn); counted as in receive(), so that the
-            # read ahead stops there.
-            self._receiving += 1
-            try:
-                if isinstance(reading, _TrioRead):
-                    await reading.wait()
-                else:
-                    await asyncio.wait([reading])
-            finally:
-                self._receiving -= 1
-        if self._pending:
-            if not (self._ended and ends_receive_with_response(self._receive)):
-                return self._pending.popleft()
-            # Read ahead by us, and the response is complete: this server says
-            # http.disconnect now, whatever body is left, and so does it to the app.
-            self._pending.clear()
-        return await self._pull()
-
-    def _read_ahead(self) -> asyncio.Future[Message]:
-        """The next message, owed to the app, read in a task of its own (known to
-        ``receive`` from the start, before it first runs); the message is queued for the
-        app before the task ends, so that an app waiting on the task finds it there."""
-        self._reading = asyncio.ensure_future(self._queued())
-        return self._reading
-
-    async def _queued(self) -> Message:
-        message = await self._pull()
-        self._pending.append(message)
-        return message
-
-    async def _trio_read_ahead(self, trio: Any, timeout: float) -> Optional[Message]:
-        """The next message within ``timeout`` (None without), owed to the app, read in
-        this task: trio has no neutral way to start one. The app's ``receive`` in
-        another task waits for it (:class:`_TrioRead`) rather than reading beside it."""
-        reading = self._reading = _TrioRead(trio)
-        try:
-            message = await _trio_within(trio, self._pull, timeout)
-            if message is not None:
-                self._pending.append(message)
-            return message
-        finally:
-            reading.end()
-
-    def _body_over(self) -> bool:
-        body = self.recorder.request_body
-        return body is None or body.eof
-
-    async def drain_now(self) -> None:
-        """Read the body the app has not received, as far as it has arrived (GRACE).
-
-        Bounded by ``max_body_bytes``; the server never gives more than the body. What
-        is read is owed to the app: its next ``receive()`` gets it (waiting for a read
-        still in flight rather than reading beside it). Skipped while the app itself
-        waits in ``receive()`` (a second reader would steal its messages) and after a
-        disconnect.
-        """
-        body = self.recorder.request_body
-        if body is None or self._no_drain:
-            return
-        if not self._drain_until:
-            self._drain_until = time.perf_counter() + GRACE
-        trio = None if running_asyncio_loop() is not None else running_trio()
-        try:
-            while (not body.eof and not self._disconnected and not self._receiving
-                   and body.room > 0):
-                left = self._drain_until - time.perf_counter()
-                if trio is not None:
-                    message = await self._trio_read_ahead(trio, left)
-                else:
-                    message = await receive_within(self._read_ahead, left)
-                if message is None:
-                    return
-        except Exception:  # a broken receive, or neither asyncio nor trio: stop here
-            return
 
     # -- the response side -------------------------------------------------------------
 

@@ -37,7 +37,7 @@ from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from functools import partial
 from typing import Any, Callable, Optional
 
-from readme_metrics.capture.asgi_exchange import running_asyncio_loop
+from readme_metrics.capture.asgi_receive import running_asyncio_loop
 
 #: The most exchanges waiting for their turn (fewer when ``max_queue_size`` is smaller).
 WAITING_MAX = 64

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, MutableMapping, Optional
 
-from readme_metrics.capture.asgi_exchange import Message, Receive, Send, running_asyncio_loop
 from readme_metrics.capture.asgi_outlive import Outlive
+from readme_metrics.capture.asgi_receive import Message, Receive, Send, running_asyncio_loop
 
 __all__ = ["Lifespan"]
 
