@@ -1,9 +1,14 @@
-"""``readme_metrics.asgi.MetricsMiddleware(app, config)``: the ASGI 3 middleware (SPEC 2).
+"""The ASGI 3 middlewares: ``readme_metrics.asgi.MetricsMiddleware(app, config)`` (SPEC 2)
+and the companions of SPEC 8, ``RequestIdMiddleware`` and ``CORSMiddleware``.
 
-A thin public name for :class:`readme_metrics.capture.asgi.MetricsMiddleware`; for
-FastAPI and Starlette apps see :mod:`readme_metrics.fastapi`.
+Thin public names for :class:`readme_metrics.capture.asgi.MetricsMiddleware`,
+:class:`readme_metrics.asgi_request_id.RequestIdMiddleware` and
+:class:`readme_metrics.asgi_cors.CORSMiddleware`; for FastAPI and Starlette apps see also
+:mod:`readme_metrics.fastapi`.
 """
 
+from readme_metrics.asgi_cors import CORSMiddleware
+from readme_metrics.asgi_request_id import RequestIdMiddleware
 from readme_metrics.capture.asgi import MetricsMiddleware
 
-__all__ = ["MetricsMiddleware"]
+__all__ = ["CORSMiddleware", "MetricsMiddleware", "RequestIdMiddleware"]

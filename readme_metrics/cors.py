@@ -33,7 +33,7 @@ from readme_metrics.cors_settings import CORSSettings, normalise_origin
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["CORSMiddleware", "Headers", "normalise_origin"]
+__all__ = ["CORSMiddleware", "CORSRules", "Headers", "normalise_origin", "with_headers"]
 
 Headers = t.List[t.Tuple[str, str]]
 # A comma-separated string or a sequence of names (origins, methods, headers).
@@ -95,11 +95,12 @@ class CORSMiddleware:
         max_age: t.Optional[int] = None,
     ) -> None:
         self.app = app
-        settings = CORSSettings.read(
+        self.rules = CORSRules(CORSSettings.read(
             allowed_origins=allowed_origins, allow_credentials=allow_credentials,
             allow_methods=allow_methods, allow_headers=allow_headers,
             expose_headers=expose_headers, max_age=max_age,
-        )
+        ))
+        settings = self.rules.settings
         self.allow_any: bool = settings.allow_any
         self.allowed_origins: frozenset[str] = settings.allowed_origins
         self.allow_credentials: bool = settings.allow_credentials
@@ -111,83 +112,98 @@ class CORSMiddleware:
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> t.Iterable[bytes]:
-        if not self.allow_any and not self.allowed_origins:
+        rules = self.rules
+        if not rules.active:
             return self.app(environ, start_response)  # no answer depends on Origin
         origin = environ.get("HTTP_ORIGIN")
-        added: Headers = []  # not allowed: Vary alone, added by _with_headers
-        if origin is not None and self._allowed(origin):
-            if environ.get("REQUEST_METHOD") == "OPTIONS" and environ.get(
-                "HTTP_ACCESS_CONTROL_REQUEST_METHOD"
-            ):
-                return self._preflight(environ, origin, start_response)
-            added = self._origin_headers(origin)
-            if self.expose_headers:
-                added.append(("Access-Control-Expose-Headers",
-                              ", ".join(self.expose_headers)))
+        added: Headers = []  # not allowed: Vary alone, added by with_headers
+        if origin is not None and rules.allowed(origin):
+            method = environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD")
+            if environ.get("REQUEST_METHOD") == "OPTIONS" and method:
+                status, headers, body = rules.preflight(
+                    origin, method, environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", ""))
+                start_response(status, headers)
+                return [body] if body else []
+            added = rules.actual_headers(origin)
 
         def cors_start_response(
             status: str, headers: Headers, exc_info: t.Any = None
         ) -> t.Callable[[bytes], object]:
-            headers = _with_headers(headers, added)
+            headers = with_headers(headers, added)
             if exc_info is None:
                 return start_response(status, headers)
             return start_response(status, headers, exc_info)
 
         return self.app(environ, cors_start_response)
 
-    def _allowed(self, origin: str) -> bool:
+
+class CORSRules:
+    """What to answer, decided from :class:`CORSSettings`: shared by the WSGI middleware
+    here and the ASGI one (:mod:`readme_metrics.asgi_cors`), which only translate."""
+
+    def __init__(self, settings: CORSSettings) -> None:
+        self.settings = settings
+        #: False with no origin configured: then no answer depends on Origin.
+        self.active: bool = settings.allow_any or bool(settings.allowed_origins)
+
+    def allowed(self, origin: str) -> bool:
+        """Whether the request's ``Origin`` is one of the configured ones."""
         normalised = normalise_origin(origin)
         if normalised is None:
             return False
-        return self.allow_any or normalised in self.allowed_origins
+        return self.settings.allow_any or normalised in self.settings.allowed_origins
 
-    def _origin_headers(self, origin: str) -> Headers:
-        if self.allow_any and not self.allow_credentials:
+    def origin_headers(self, origin: str) -> Headers:
+        settings = self.settings
+        if settings.allow_any and not settings.allow_credentials:
             headers = [("Access-Control-Allow-Origin", "*")]
         else:
             # Browsers never accept "*" on a credentialed response: echo the origin
             # exactly as they sent it, which is the byte string they compare against.
             headers = [("Access-Control-Allow-Origin", origin)]
-        if self.allow_credentials:
+        if settings.allow_credentials:
             headers.append(("Access-Control-Allow-Credentials", "true"))
         return headers
 
-    def _preflight(
-        self, environ: WSGIEnvironment, origin: str, start_response: StartResponse
-    ) -> t.Iterable[bytes]:
-        method = environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"].strip()
-        requested = [
-            name.strip()
-            for name in environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "").split(",")
-            if name.strip()
-        ]
+    def actual_headers(self, origin: str) -> Headers:
+        """The headers added to an actual response for an allowed ``origin``."""
+        headers = self.origin_headers(origin)
+        if self.settings.expose_headers:
+            headers.append(("Access-Control-Expose-Headers",
+                            ", ".join(self.settings.expose_headers)))
+        return headers
+
+    def preflight(self, origin: str, method: str, requested_headers: str
+                  ) -> tuple[str, Headers, bytes]:
+        """Status line, headers and body answering a preflight from an allowed origin."""
+        method = method.strip()
+        requested = [name.strip() for name in requested_headers.split(",") if name.strip()]
         if not is_token(method) or not all(is_token(name) for name in requested):
             body = b"Invalid CORS preflight request\n"
-            start_response("400 Bad Request", [
+            return "400 Bad Request", [
                 ("Content-Type", "text/plain; charset=utf-8"),
                 ("Content-Length", str(len(body))),
                 ("Vary", "Origin"),
-            ])
-            return [body]
-        headers = self._origin_headers(origin)
-        methods = [method] if "*" in self.allow_methods else self.allow_methods
+            ], body
+        settings = self.settings
+        headers = self.origin_headers(origin)
+        methods = [method] if "*" in settings.allow_methods else settings.allow_methods
         if methods:
             headers.append(("Access-Control-Allow-Methods", ", ".join(methods)))
         # "*" means "whatever was asked": echoing works with credentials too, where a
         # literal "*" would be taken as a header name by browsers.
-        allowed = requested if "*" in self.allow_headers else self.allow_headers
+        allowed = requested if "*" in settings.allow_headers else settings.allow_headers
         if allowed:
             headers.append(("Access-Control-Allow-Headers", ", ".join(allowed)))
         headers += [
-            ("Access-Control-Max-Age", str(self.max_age)),
+            ("Access-Control-Max-Age", str(settings.max_age)),
             ("Vary", "Origin"),
         ]
         # No Content-Length: RFC 9110 (8.6) forbids it on a 204, which has no body.
-        start_response("204 No Content", headers)
-        return []
+        return "204 No Content", headers, b""
 
 
-def _with_headers(headers: Headers, added: Headers) -> Headers:
+def with_headers(headers: Headers, added: Headers) -> Headers:
     """The app's headers plus ours: a header the app set wins, Vary is extended."""
     present = {name.lower() for name, _ in headers}
     result = list(headers)  # never mutate the app's own list

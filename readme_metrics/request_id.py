@@ -122,15 +122,7 @@ class RequestIdMiddleware:
 
     def __init__(self, app: WSGIApplication, header: t.Optional[str] = None) -> None:
         self.app = app
-        name = setting("header", "REQUEST_ID_HEADER", header, "str")
-        name = DEFAULT_HEADER if name is None else name
-        name = name.strip() if isinstance(name, str) else name
-        if not isinstance(name, str) or not is_token(name):
-            with blamed("REQUEST_ID_HEADER", header):
-                raise ValueError(
-                    f"readme_metrics: header (REQUEST_ID_HEADER) must be a header name, "
-                    f"got {name!r}"
-                )
+        name = header_name(header)
         self.header: str = name
         self.environ_key: str = "HTTP_" + name.upper().replace("-", "_")
 
@@ -161,10 +153,31 @@ class RequestIdMiddleware:
 
     @staticmethod
     def _request_id(incoming: object) -> str:
-        # Not a str: a broken server's environ (PEP 3333 says str), replaced all the same.
-        if isinstance(incoming, str) and _SANE_ID.match(incoming):
-            return incoming
-        return str(uuid.uuid4())
+        return request_id_for(incoming)
+
+
+def header_name(header: t.Optional[str]) -> str:
+    """The header carrying the id: ``header``, else ``REQUEST_ID_HEADER``, else the
+    default; ``ValueError`` naming the variable for anything that is no header name."""
+    name = setting("header", "REQUEST_ID_HEADER", header, "str")
+    name = DEFAULT_HEADER if name is None else name
+    name = name.strip() if isinstance(name, str) else name
+    if not isinstance(name, str) or not is_token(name):
+        with blamed("REQUEST_ID_HEADER", header):
+            raise ValueError(
+                f"readme_metrics: header (REQUEST_ID_HEADER) must be a header name, "
+                f"got {name!r}"
+            )
+    return name
+
+
+def request_id_for(incoming: object) -> str:
+    """``incoming`` when it is a sane id (1 to 200 printable ASCII characters, no
+    spaces), else a new uuid4."""
+    # Not a str: a broken server's environ (PEP 3333 says str), replaced all the same.
+    if isinstance(incoming, str) and _SANE_ID.match(incoming):
+        return incoming
+    return str(uuid.uuid4())
 
 
 def _is_file_wrapper(environ: WSGIEnvironment, result: object) -> bool:

@@ -576,7 +576,7 @@ def test_wrapped_equals_bare(app: ScriptedApp, config: dict[str, Any], method: s
     if request_method is not None:
         headers["Access-Control-Request-Method"] = request_method
     middleware = CORSMiddleware(validated_inside_lint(app), **config)
-    allowed = origin is not None and middleware._allowed(origin)
+    allowed = origin is not None and middleware.rules.allowed(origin)
     wrapped = run_wsgi(checked(middleware), wsgi_environ(method, "/", headers, b"body"))
     if allowed and method == "OPTIONS" and request_method:
         assert app.calls == 0 and wrapped.status == "204 No Content"
