@@ -67,4 +67,7 @@ def grouping(request: Any) -> Optional[dict[str, str]]:
 app = MetricsMiddleware(api, MetricsApiConfig(grouping_function=grouping))
 
 if __name__ == "__main__":
-    bottle.run(app, host="127.0.0.1", port=8000)
+    import os
+
+    # PORT as twelve-factor hosts (and ReadMe's cross-SDK test suites) set it.
+    bottle.run(app, host="127.0.0.1", port=int(os.environ.get("PORT", "8000")))

@@ -80,4 +80,7 @@ def create_app() -> Flask:
 
 
 if __name__ == "__main__":
-    create_app().run(port=8000)
+    import os
+
+    # PORT as twelve-factor hosts (and ReadMe's cross-SDK test suites) set it.
+    create_app().run(port=int(os.environ.get("PORT", "8000")))
