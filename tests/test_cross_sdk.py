@@ -4,10 +4,10 @@ POST, and the JSON that server receives is checked (SPEC 4, 6).
 
 The apps are those suites' Python examples (a fixed caller, Owlbert; GET / answers
 ``{"message": "hello world"}``, POST / answers 200 empty; ``background_worker_mode=False``,
-``buffer_length=1``), written against the public API only, run by their own server
-process. Those suites take the first request their metrics server receives as the log:
-it must be ``POST /v1/request``, and nothing else may reach that server (no documentation
-URL lookup: 8df0753).
+``buffer_length=1``), written against the public API only, shipped as
+examples/metrics_sdks/ and run by their own server process. Those suites take the first
+request their metrics server receives as the log: it must be ``POST /v1/request``, and
+nothing else may reach that server (no documentation URL lookup: 8df0753).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -32,80 +31,29 @@ from tests.test_e2e_servers import serve
 API_KEY = "a-random-readme-api-key"
 CALLER = {"api_key": "owlbert-api-key", "label": "Owlbert", "email": "owlbert@example.com"}
 
-_CONFIG = """\
-    MetricsApiConfig(
-        api_key=os.getenv("README_API_KEY"),
-        grouping_function=grouping_function,
-        background_worker_mode=False,
-        buffer_length=1,
-        timeout=5,
-    )"""
-
-_GROUPING = f"""\
-def grouping_function(request):
-    return {CALLER!r}
-"""
-
+ROOT = Path(__file__).resolve().parent.parent
+#: The servers such a suite is pointed at (EXAMPLE_SERVER="python <file>"), shipped in
+#: examples/metrics_sdks/ so that ReadMe's own suite can be run against this SDK too.
 APPS = {
-    "flask": f"""\
-import os
-from flask import Flask
-from readme_metrics import MetricsApiConfig
-from readme_metrics.flask_readme import ReadMeMetrics
-
-app = Flask(__name__)
-{_GROUPING}
-ReadMeMetrics(
-{_CONFIG}
-).init_app(app)
-
-@app.route("/", methods=["GET"])
-def hello_world():
-    return {{"message": "hello world"}}
-
-@app.route("/", methods=["POST"])
-def post():
-    return "", 200
-
-if __name__ == "__main__":
-    app.run(host="127.0.0.1", port=int(os.getenv("PORT", "8000")))
-""",
-    "fastapi": f"""\
-import os
-import uvicorn
-from fastapi import FastAPI
-from readme_metrics import MetricsApiConfig
-from readme_metrics.fastapi import ReadMeMetricsMiddleware
-
-{_GROUPING}
-app = FastAPI()
-app.add_middleware(ReadMeMetricsMiddleware, config=
-{_CONFIG}
-)
-
-@app.get("/")
-def hello_world():
-    return {{"message": "hello world"}}
-
-@app.post("/")
-def post():
-    return ""
-
-if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=int(os.getenv("PORT", "8000")), log_level="warning")
-""",
+    "flask": ROOT / "examples" / "metrics_sdks" / "flask_app.py",
+    "fastapi": ROOT / "examples" / "metrics_sdks" / "fastapi_app.py",
+}
+#: The examples' own ``python <file>`` (their ``__main__``) and a route each answers.
+MAINS = {
+    "wsgi_app.py": "/pets", "flask/app.py": "/pets", "flask/webhooks.py": "/webhook",
+    "bottle/app.py": "/pets",
+    **{f"metrics_sdks/{path.name}": "/" for path in APPS.values()},
 }
 
 
 def _run(app: str, collector: Collector, tmp_path: Path) -> list[dict[str, Any]]:
     """Start the example, send a GET with a query and a POST with JSON; the logs."""
-    source = tmp_path / f"{app}_example.py"
-    source.write_text(textwrap.dedent(APPS[app]))
+    source = APPS[app]
     port = free_port()
     env = {name: value for name, value in os.environ.items()
            if not name.startswith("README_")}
     env.update(README_API_KEY=API_KEY, README_METRICS_SERVER=collector.url, PORT=str(port),
-               PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+               PYTHONPATH=str(ROOT))
     with serve([sys.executable, str(source)], env, tmp_path, port) as base:
         got = requests.get(f"{base}/?arr%5B1%5D=3&val=1", timeout=30)
         assert got.status_code == 200 and got.json() == {"message": "hello world"}
@@ -154,3 +102,21 @@ def test_the_cross_sdk_checks_of_a_get_and_a_post(
     assert post["request"]["postData"] == {"mimeType": "application/json",
                                            "text": '{"user": {"email": "dom@readme.io"}}'}
     assert post["response"]["status"] == 200
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("example", sorted(MAINS))
+def test_an_example_run_as_a_script_listens_on_port(
+        example: str, collector: Collector, tmp_path: Path) -> None:
+    """Such suites (and twelve-factor hosts) choose the port and say it in ``PORT``: an
+    example started as ``python examples/<file>`` listens there, not on its default."""
+    port = free_port()
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("README_")}
+    env.update(README_API_KEY=API_KEY, README_METRICS_SERVER=collector.url, PORT=str(port),
+               PYTHONPATH=str(ROOT))
+    script = ROOT / "examples" / example
+    with serve([sys.executable, str(script)], env, tmp_path, port) as base:
+        answer = requests.get(f"{base}{MAINS[example]}", timeout=30,
+                              headers={"Authorization": "Bearer owlbert-key"})
+    assert answer.status_code in (200, 405), answer.text  # /webhook takes POST only

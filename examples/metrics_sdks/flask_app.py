@@ -1,0 +1,52 @@
+"""The Flask server ReadMe's cross-SDK integration suite (metrics-sdks) runs for an SDK.
+
+That suite starts the server it is given with ``PORT``, ``README_API_KEY`` and a local
+Metrics API's URL in the environment, sends ``GET /`` and ``POST /`` with a JSON body,
+and checks the one log its Metrics API receives for each: a fixed caller (Owlbert),
+``{"message": "hello world"}`` for the GET, an empty 200 for the POST. Every log is sent
+at once, in the request thread (``background_worker_mode=False``, ``buffer_length=1``).
+
+    pip install ".[flask]"                       # from the repository root
+    readme-metrics collect                       # in another terminal: the Metrics API
+    export README_API_KEY=any-key README_METRICS_SERVER=http://127.0.0.1:8001 PORT=8000
+    python examples/metrics_sdks/flask_app.py
+    curl http://127.0.0.1:8000/
+"""
+
+import os
+
+from flask import Flask
+
+from readme_metrics import MetricsApiConfig
+from readme_metrics.flask_readme import ReadMeMetrics
+
+app = Flask(__name__)
+
+
+def grouping_function(request):
+    return {"api_key": "owlbert-api-key", "label": "Owlbert", "email": "owlbert@example.com"}
+
+
+ReadMeMetrics(
+    MetricsApiConfig(
+        api_key=os.getenv("README_API_KEY"),
+        grouping_function=grouping_function,
+        background_worker_mode=False,
+        buffer_length=1,
+        timeout=5,
+    )
+).init_app(app)
+
+
+@app.route("/", methods=["GET"])
+def hello_world():
+    return {"message": "hello world"}
+
+
+@app.route("/", methods=["POST"])
+def post():
+    return "", 200
+
+
+if __name__ == "__main__":
+    app.run(host="127.0.0.1", port=int(os.getenv("PORT", "8000")))
