@@ -13,7 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import json
 import logging
+import os
+import subprocess
 import sys
 import textwrap
 import threading
@@ -240,6 +243,47 @@ def test_request_id_header_from_the_environment(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("REQUEST_ID_HEADER", "not a header")
     with pytest.raises(ValueError, match="REQUEST_ID_HEADER"):
         RequestIdMiddleware(_id_app(seen))
+
+
+_DJANGO = """\
+import json, threading
+import django
+from django.conf import settings
+settings.configure(DEBUG=False, ROOT_URLCONF=__name__, ALLOWED_HOSTS=["*"], SECRET_KEY="x",
+                   MIDDLEWARE=[])
+django.setup()
+from django.core.asgi import get_asgi_application
+from django.http import JsonResponse
+from django.urls import path
+from starlette.testclient import TestClient
+from readme_metrics.asgi import RequestIdMiddleware
+from readme_metrics.request_id import current_request_id
+
+def plain(request):  # run by asgiref in a thread
+    return JsonResponse({"id": current_request_id(), "meta": request.META["HTTP_X_REQUEST_ID"],
+                         "thread": threading.current_thread() is not threading.main_thread()})
+
+async def coroutine(request):
+    return JsonResponse({"id": current_request_id()})
+
+urlpatterns = [path("plain", plain), path("coroutine", coroutine)]
+client = TestClient(RequestIdMiddleware(get_asgi_application()))
+print(json.dumps([client.get("/plain", headers={"X-Request-Id": "dj-1"}).json(),
+                  client.get("/coroutine", headers={"X-Request-Id": "dj-2"}).json()]))
+"""
+
+
+def test_django_asgi_views_plain_and_async_see_the_id(tmp_path: Path) -> None:
+    """Django's ASGI handler runs plain views in asgiref's thread: the id is there too.
+    In a process of its own: Django's settings are configured once per process."""
+    script = tmp_path / "django_ids.py"
+    script.write_text(_DJANGO)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [{"id": "dj-1", "meta": "dj-1", "thread": True},
+                                       {"id": "dj-2"}]
 
 
 # --- CORS ---------------------------------------------------------------------------
