@@ -434,6 +434,9 @@ _SERVERS = {
                              f"--port={port}", "--no-access-log", "stack:app"],
     "hypercorn": lambda port: [sys.executable, "-m", "hypercorn",
                                f"--bind=127.0.0.1:{port}", "stack:app"],
+    # No asyncio loop: the companions rely on context variables only.
+    "hypercorn-trio": lambda port: [sys.executable, "-m", "hypercorn", "--worker-class=trio",
+                                    f"--bind=127.0.0.1:{port}", "stack:app"],
 }
 
 
