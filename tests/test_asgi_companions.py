@@ -370,6 +370,24 @@ def test_cors_allowed_from_the_environment(monkeypatch: pytest.MonkeyPatch, call
                                       "Accept-Encoding")
 
 
+def test_with_no_origin_configured_the_app_gets_the_servers_own_scope_and_send() -> None:
+    """Nothing depends on Origin then: not a message is touched, not a call added."""
+    got: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        got.extend([scope, receive, send])
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Any) -> None:
+        pass
+
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [(b"origin", b"x")]}
+    asyncio.run(CORSMiddleware(app)(scope, receive, send))
+    assert got[0] is scope and got[1] is receive and got[2] is send
+
+
 def test_an_invalid_cors_allowed_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CORS_ALLOWED", "https://a.example https://b.example")
     with pytest.raises(ValueError, match=r"CORS_ALLOWED.*from the environment"):
