@@ -118,8 +118,9 @@ def _identity(key: Any) -> Optional[str]:
         return key if key and not key.isspace() else None
     if isinstance(key, bool) or key is None:
         return None
-    if isinstance(key, str):
-        return str(key) if key and not key.isspace() else None
+    if isinstance(key, str):  # a str subclass: its text (see _text)
+        text = str.__str__(key)
+        return text if text and not text.isspace() else None
     if isinstance(key, numbers.Integral):  # int, IntEnum, numpy's integers
         return _written(int(key))
     if isinstance(key, numbers.Real):  # float, numpy's floats, Fraction
@@ -135,9 +136,15 @@ def _identity(key: Any) -> Optional[str]:
 
 def _text(value: Any) -> Optional[str]:
     """A label or email as text: a str as it is, bytes (a database driver's) as UTF-8,
-    anything else as str() gives it (a user object's own name); None stays None."""
+    anything else as str() gives it (a user object's own name); None stays None.
+
+    A str subclass (a ``class Plan(str, Enum)`` member) is its text, not its own str()
+    ("Plan.FREE"): it equals that text, and Identifier reuses the last Group for an
+    equal mapping, so the label must not depend on which of the two came first."""
     if value is None or value.__class__ is str:
         return value
+    if isinstance(value, str):
+        return str.__str__(value)
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("utf-8", "replace")  # not "b'...'", a name no one has
     if value.__class__ is int:
