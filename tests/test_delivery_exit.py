@@ -221,16 +221,32 @@ MIDDLEWARE_EXIT_SCRIPT = EXIT_CLOCK + textwrap.dedent("""
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"ok"]
 
+    def streamed(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        yield b"ok"
+
     url, background, count = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3])
+    unread, stuck = sys.argv[4:] in (["unread"], ["unread-stuck"]), sys.argv[4:] == ["unread-stuck"]
+    if unread:  # a test client's response, its status looked at: never read nor closed
+        app = streamed
+
+    def grouping(req):
+        if stuck and req.path == f"/{count - 1}":  # run when the last one is dropped
+            import time
+            time.sleep(60)
+        return {"api_key": "caller"}
     middleware = MetricsMiddleware(app, MetricsApiConfig(
         api_key="rdme_exit_SECRET_key_5150", metrics_api=url, base_log_url="http://d.x",
         buffer_length=10, flush_interval=600, timeout=30, shutdown_timeout=1.0,
         background_worker_mode=background,
-        grouping_function=lambda req: {"api_key": "caller"}))
+        grouping_function=grouping))
     for n in range(count):
         environ = {"PATH_INFO": f"/{n}"}
         setup_testing_defaults(environ)
-        b"".join(middleware(environ, lambda status, headers, exc_info=None: None))
+        response = middleware(environ, lambda status, headers, exc_info=None: None)
+        if not unread:
+            b"".join(response)
+        del response
     exit_begins()  # no flush(), no close(): exit must do it
 """)
 
@@ -239,6 +255,9 @@ MIDDLEWARE_EXIT_SCRIPT = EXIT_CLOCK + textwrap.dedent("""
     pytest.param(True, 7, Reply(202), 7, id="background-partial-batch"),
     pytest.param(True, 25, Reply(202), 25, id="background-batches-and-tail"),
     pytest.param(False, 7, Reply(202), 7, id="inline-partial-batch"),
+    pytest.param(True, 7, Reply(202), 7, id="background-responses-unread"),
+    pytest.param(False, 7, Reply(202), 7, id="inline-responses-unread"),
+    pytest.param(True, 7, Reply(202), 6, id="background-responses-unread-stuck"),
     pytest.param(True, 7, [Reply(503)], 7, id="background-retried-at-exit"),
     pytest.param(False, 7, [Reply(503)], 7, id="inline-retried-at-exit"),
     pytest.param(True, 25, Reply(hang=60.0), 0, id="background-hanging-api"),
@@ -249,16 +268,24 @@ MIDDLEWARE_EXIT_SCRIPT = EXIT_CLOCK + textwrap.dedent("""
 ])
 def test_interpreter_exit_sends_everything_within_shutdown_timeout(
         collector: Collector, background: bool, count: int,
-        reply: Optional[Reply | list[Reply]], delivered: int) -> None:
+        reply: Optional[Reply | list[Reply]], delivered: int, request: pytest.FixtureRequest,
+) -> None:
     """SPEC 7: at interpreter exit (atexit) everything queued is sent, within
-    shutdown_timeout; never a hang. Also: no output on stdout, the key never shown."""
+    shutdown_timeout; never a hang. Also: no output on stdout, the key never shown.
+    "unread": each response dropped neither read to its end nor closed (a test
+    client's); "-stuck": the grouping function, run when the last one is dropped, never
+    returns (the exit does not wait for it)."""
+    case = request.node.callspec.id
+    unread = (["unread"] if case.endswith("unread")
+              else ["unread-stuck"] if case.endswith("unread-stuck") else [])
     url = collector.url if reply is not None else f"http://127.0.0.1:{free_port()}"
     if isinstance(reply, list):  # a failure first, then 202: retried within the bound
         collector.replies.extend(reply)
     elif reply is not None:
         collector.default = reply
     process = subprocess.Popen(
-        [sys.executable, "-c", MIDDLEWARE_EXIT_SCRIPT, url, "1" if background else "0", str(count)],
+        [sys.executable, "-c", MIDDLEWARE_EXIT_SCRIPT, url, "1" if background else "0", str(count),
+         *unread],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(REPO_ROOT),
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, stdin=subprocess.DEVNULL)
     try:

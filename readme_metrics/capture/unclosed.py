@@ -1,34 +1,48 @@
-"""Inline mode: the log of a WSGI response dropped without ``close()``, sent without
-waiting for another request.
+"""The log of a WSGI response dropped without ``close()``, queued (or, in inline mode,
+sent) without waiting for another request.
 
 A server that drops a response unclosed (werkzeug's development server does when the
 client resets the connection while it drains unread input after the answer) leaves the
 log to the response's finalizer, which can only hand it over (see
 :meth:`~readme_metrics.pipeline.MetricsPipeline.hand_over`): it runs wherever the cyclic
-GC does. In background mode the log was queued when the iteration ended; in inline mode
-(``background_worker_mode=False``) it would wait for the next request, ``flush``,
-``stats`` or ``close``, and with none coming (a process stopped by SIGTERM) be lost.
+GC does. In background mode the log was queued when the iteration ended, unless nothing
+read the response to its end (a test client's, only its status looked at); in inline
+mode (``background_worker_mode=False``) it always waits. Left to the next request,
+``flush``, ``stats`` or ``close``, with none coming (a process stopped by SIGTERM, an
+app factory's app dropped after its test) it was lost.
 
 :func:`ready` starts, from ordinary code, one daemon thread per process that waits for
 :func:`wake`; :func:`wake`, safe in a finalizer (``SimpleQueue.put`` takes no lock that
 other code holds), has that thread run the pipeline's handed-over work, which may send.
+At exit, before delivery closes, the thread is given a moment (bounded) to do what it
+was woken for (a response dropped just before the process ends).
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
+from collections import deque
 from queue import SimpleQueue
 from typing import TYPE_CHECKING, Callable, Optional
+
+from readme_metrics.delivery import process
 
 if TYPE_CHECKING:
     from readme_metrics.pipeline import MetricsPipeline
 
 __all__ = ["call_soon", "ready", "wake"]
 
-_wakes: SimpleQueue[Callable[[], object]] = SimpleQueue()
+# What the thread is to run, and whether it is a wake (counted in _pending).
+_wakes: SimpleQueue[tuple[Callable[[], object], bool]] = SimpleQueue()
+# One entry per wake not yet done: appended before the wake is queued, taken off once its
+# work is done (deque's append and pop are atomic: no lock in a finalizer).
+_pending: deque[None] = deque()
 _lock = threading.Lock()
 _pid: Optional[int] = None  # the process whose thread waits on _wakes
+#: Longest the exit waits for work the thread is doing (a finish queues one log).
+EXIT_WAIT = 0.5
 
 
 def ready() -> None:
@@ -42,6 +56,9 @@ def ready() -> None:
             return
         if _pid is not None:  # a forked child: the parent's queue and thread are not its own
             _wakes = SimpleQueue()
+            _pending.clear()
+        else:
+            process.before_exit(_at_exit)  # (a forked child inherits it)
         try:
             threading.Thread(target=_run, args=(_wakes,), name="readme-metrics-unclosed",
                              daemon=True).start()
@@ -51,25 +68,51 @@ def ready() -> None:
 
 
 def wake(pipeline: MetricsPipeline) -> None:
-    """Have the thread run ``pipeline``'s handed-over work now; nothing without one."""
-    call_soon(pipeline.run_handed_over)
+    """Have the thread run ``pipeline``'s handed-over work now; nothing without one. Safe
+    in a finalizer."""
+    if _pid == os.getpid():
+        _pending.append(None)
+        _wakes.put((pipeline.run_handed_over, True))
 
 
 def call_soon(work: Callable[[], object]) -> None:
     """Have the thread run ``work`` (which never raises) now; nothing without one. Safe
     in a finalizer. Also used for a dropped middleware's last logs (pipeline.py)."""
     if _pid == os.getpid():
-        _wakes.put(work)
+        _wakes.put((work, False))
 
 
-def _run(wakes: SimpleQueue[Callable[[], object]]) -> None:
+def _run(wakes: SimpleQueue[tuple[Callable[[], object], bool]]) -> None:
     while True:
-        _call(wakes.get())
+        _call(*wakes.get())
 
 
-def _call(work: Callable[[], object]) -> None:
-    # A function of its own: what ``work`` holds is not kept alive until the next wake.
+def _done() -> None:
+    try:
+        _pending.pop()
+    except IndexError:  # pragma: no cover - a fork cleared it meanwhile
+        pass
+
+
+def _at_exit() -> None:
+    """Before delivery closes at exit: wait (at most :data:`EXIT_WAIT`) for the thread to
+    do the wakes it was given, so that those logs are still queued. It does them, not
+    this thread: a finish may call the grouping function, which must not hold the exit.
+    (A dropped app's drain, :func:`call_soon`, is not waited for here: the exit hook takes
+    it over.)"""
+    if _pid != os.getpid():
+        return
+    deadline = time.monotonic() + EXIT_WAIT
+    while _pending and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+def _call(work: Callable[[], object], counted: bool) -> None:
+    # A function of its own: what ``work`` holds (a pipeline, and so its app) is not kept
+    # alive by _run's frame until the next wake.
     try:
         work()
     except Exception:  # noqa: BLE001 - the work never raises; keep the thread
         pass
+    if counted:
+        _done()

@@ -163,8 +163,11 @@ class Response:
         # The chunk last handed over is the one the server sends the status with, and it
         # has asked for no other since: a server refusing it closes with the error live.
         self._first = False
-        if not capture.pipeline.config.background_worker_mode:
-            unclosed.ready()  # the log of a response dropped unclosed goes out from there
+        # The log of a response dropped unclosed goes out from there, in background mode
+        # too: one neither read to its end nor closed (a test client's, only its status
+        # looked at) had its log wait for this middleware's next request, lost at exit or
+        # when the app was dropped (as Django's adapter, which always asked for it).
+        unclosed.ready()
 
     def __iter__(self) -> Response:
         return self
@@ -244,7 +247,7 @@ class Response:
             try:
                 pipeline = self._capture.pipeline
                 pipeline.hand_over(self._capture.finish_log)
-                unclosed.wake(pipeline)  # inline mode: now, not at the next request
+                unclosed.wake(pipeline)  # now, not at the next request
             except BaseException:  # at interpreter exit anything may fail, and
                 pass  # Python would print what a finalizer raises
 

@@ -42,6 +42,7 @@ _tracked: weakref.WeakSet[ProcessBound] = weakref.WeakSet()
 #: discard are single steps, and :func:`hold` runs in finalizers.
 _held: set[ProcessBound] = set()
 _child_hooks: list[Callable[[], None]] = []
+_exit_hooks: list[Callable[[], None]] = []
 _lock = threading.Lock()
 _installed = False
 _pid = os.getpid()
@@ -74,6 +75,15 @@ def on_fork_in_child(hook: Callable[[], None]) -> None:
             _child_hooks.append(hook)
 
 
+def before_exit(hook: Callable[[], None]) -> None:
+    """Run ``hook`` at exit before the tracked objects close (work that still gives them
+    logs); once per hook, bounded by the hook itself."""
+    _install()
+    with _lock:
+        if hook not in _exit_hooks:
+            _exit_hooks.append(hook)
+
+
 def ensure_exit_in_child() -> None:
     """In a multiprocessing child, close tracked objects at its exit too (idempotent)."""
     global _finalizer_pid
@@ -94,6 +104,8 @@ def ensure_exit_in_child() -> None:
 
 def close_all() -> None:
     """Close every tracked object of this process, in parallel, each within its bound."""
+    for hook in list(_exit_hooks):
+        _safe(hook)
     started = [obj for obj in _snapshot() if _safe(obj.begin_exit)]
     for obj in started:
         _safe(obj.finish_exit)
