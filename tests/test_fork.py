@@ -23,6 +23,7 @@ import pytest
 import requests
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics.capture import unclosed
 from readme_metrics.delivery import Delivery
 from tests.support.contract import run_python
 from tests.support.delivery import build_id, ids, item
@@ -168,6 +169,12 @@ def test_a_log_handed_over_before_a_fork_is_the_parents_alone(collector: Collect
         return iter([b"stream", b"ed"])
 
     middleware = make_middleware(collector, streaming_app)
+    # The thread that queues handed-over logs (capture/unclosed.py) is held busy, so that
+    # the fork finds the hand-over still waiting, as when the fork comes first.
+    busy, release = threading.Event(), threading.Event()
+    unclosed.ready()
+    unclosed.wake(_Blocker(busy, release))  # type: ignore[arg-type]
+    assert busy.wait(10.0)
     try:
         response = middleware(wsgi_environ("GET", "/dropped"), lambda *args: None)
         # Dropped after its first chunk, never read to its end nor closed (a client gone
@@ -177,6 +184,7 @@ def test_a_log_handed_over_before_a_fork_is_the_parents_alone(collector: Collect
         assert middleware.pipeline.handed_over.qsize() == 1
         _, child_stats = stats_of_forked_child(_child_stats, middleware)
         assert child_stats["captured"] == 0
+        release.set()
 
         assert middleware.flush(10.0) is True
         assert middleware.stats["captured"] == 1
@@ -184,7 +192,19 @@ def test_a_log_handed_over_before_a_fork_is_the_parents_alone(collector: Collect
                  for log in collector.logs]
         assert paths == ["http://127.0.0.1/dropped"]  # once, from the parent
     finally:
+        release.set()
         middleware.close()
+
+
+class _Blocker:
+    """A pipeline's stand-in whose handed-over work holds unclosed's thread until told."""
+
+    def __init__(self, busy: threading.Event, release: threading.Event) -> None:
+        self.busy, self.release = busy, release
+
+    def run_handed_over(self) -> None:
+        self.busy.set()
+        self.release.wait(30.0)
 
 
 GUNICORN_APP = textwrap.dedent("""

@@ -41,6 +41,9 @@ _wakes: SimpleQueue[tuple[Callable[[], object], bool]] = SimpleQueue()
 _pending: deque[None] = deque()
 _lock = threading.Lock()
 _pid: Optional[int] = None  # the process whose thread waits on _wakes
+# True once this process has the thread: ready()'s test on every response, one read
+# (os.getpid() is a system call); a forked child clears it (_forked).
+_ready = False
 #: Longest the exit waits for work the thread is doing (a finish queues one log).
 EXIT_WAIT = 0.5
 
@@ -48,23 +51,33 @@ EXIT_WAIT = 0.5
 def ready() -> None:
     """Make sure this process has the thread :func:`wake` wakes (not from a finalizer);
     where none can start, try again next time. Never raises."""
-    global _pid, _wakes
-    if _pid == os.getpid():
+    global _pid, _wakes, _ready
+    if _ready:
         return
     with _lock:
         if _pid == os.getpid():
+            _ready = True
             return
         if _pid is not None:  # a forked child: the parent's queue and thread are not its own
             _wakes = SimpleQueue()
             _pending.clear()
-        else:
-            process.before_exit(_at_exit)  # (a forked child inherits it)
+        else:  # (a forked child inherits both)
+            process.before_exit(_at_exit)
+            process.on_fork_in_child(_forked)
         try:
             threading.Thread(target=_run, args=(_wakes,), name="readme-metrics-unclosed",
                              daemon=True).start()
         except RuntimeError:  # no thread can start (a thread limit, interpreter exit): a
             return  # response dropped unclosed waits for the next request, as before
         _pid = os.getpid()
+        _ready = True
+
+
+def _forked() -> None:
+    """In a forked child: the next ready() starts the child's own thread."""
+    global _ready, _lock
+    _ready = False
+    _lock = threading.Lock()  # a parent thread may have held it at fork time
 
 
 def wake(pipeline: MetricsPipeline) -> None:
