@@ -11,6 +11,9 @@ Two rules, applied after redaction:
   characters or more is replaced wherever it occurs inside a value or a name; a shorter
   one (too short to tell from ordinary data: ``42``, ``free``) only where a whole value
   equals it, or a whole string of a JSON document a value holds (see ``_short_json``).
+  Names (of query parameters, form and multipart fields, cookies, JSON members) are
+  masked as values are: a client may send the key as a name (``?k42``); so is a whole
+  segment of the url's path (``/keys/k42/usage``) or its host.
 """
 
 from __future__ import annotations
@@ -346,7 +349,36 @@ class CallerKey:
             return scheme + sep + _valid_authority(rest)
         if url == self.key:  # a URL header holding just the key (Referer: k123)
             return self.masked
-        return url_pairs(url, self._whole_values)
+        return self._whole_segments(url_pairs(url, self._whole_values))
+
+    def _whole_segments(self, url: str) -> str:
+        """``url`` with its host and each segment of its path that decodes to the (short)
+        key as the quoted mask: "the url" SPEC 6 names holds the path too, where a key
+        travels as a whole segment (``/keys/k123/usage``); a short key only there, whole,
+        as elsewhere."""
+        if self.key not in url and "%" not in url:
+            return url
+        scheme, sep, rest = url.partition("://")
+        if not sep:
+            scheme, rest = "", url
+        cut = [at for at in (rest.find("?"), rest.find("#")) if at >= 0]
+        end = min(cut) if cut else len(rest)
+        segments = rest[:end].split("/")
+        changed = False
+        for at, segment in enumerate(segments):
+            if at == 0 and sep:  # the authority: its host, a port after it
+                host, colon, port = segment.rpartition(":")
+                if not colon or not port.isdigit():
+                    host, colon, port = segment, "", ""
+                if host and unquote(host, errors="surrogateescape") == self.key:
+                    segments[at] = self._quoted_mask + colon + port
+                    changed = True
+            elif segment and unquote(segment, errors="surrogateescape") == self.key:
+                segments[at] = self._quoted_mask
+                changed = True
+        if not changed:
+            return url
+        return scheme + sep + "/".join(segments) + rest[end:]
 
     def form(self, text: str) -> str:
         """A form's text (a response's: a request's becomes params) with the key masked
@@ -355,9 +387,13 @@ class CallerKey:
             text = self._numbers_in_values(text)
         if self.inside:
             return self._json_escaped(self._spelled(text), lambda pairs, change: change(pairs))
-        text = self._whole_values(text)
-        # A JSON document answered as a form (read as one, it is one field's name).
-        return self._short_json(text) if self.key in text else text
+        text = query_values(text, self._whole_value)
+        if self.key in text:
+            # A JSON document answered as a form (read as one, it is one field's name),
+            # kept as it was written.
+            text = self._short_json(text)
+        # A name that is the key, or spells it otherwise (k%31).
+        return query_values(text, _kept, self._whole_name)
 
     def _json_escaped(self, url: str, pairs: Callable[[str, Callable[[str], str]], str]
                       ) -> str:
@@ -368,12 +404,17 @@ class CallerKey:
         :meth:`_spelled` does not decode. The value is re-quoted whole."""
         if "\\" not in url and "%5C" not in url and "%5c" not in url:
             return url
-        return pairs(url, lambda query: query_values(query, self._escaped_value))
+        return pairs(url, lambda query: query_values(query, self._escaped_value,
+                                                     self._escaped_name))
 
     def _escaped_value(self, name: str, value: str) -> Optional[str]:
         """The raw value of a pair with the key masked in its JSON escapes (see
         :meth:`_json_escaped`), or None to keep it."""
-        decoded = decode_component(value)
+        return self._escaped_name(value)
+
+    def _escaped_name(self, raw: str) -> Optional[str]:
+        """A raw name (or value) with the key masked in its JSON escapes, or None."""
+        decoded = decode_component(raw)
         if "\\" not in decoded:
             return None
         masked = self.text(decoded)
@@ -462,7 +503,16 @@ class CallerKey:
 
     def _whole_values(self, query: str) -> str:
         """A raw query or form with the values that decode to the (short) key masked."""
-        return query_values(query, self._whole_value)
+        return query_values(query, self._whole_value, self._whole_name)
+
+    def _whole_name(self, raw: str) -> Optional[str]:
+        """The raw name of a pair masked as :meth:`name` masks it decoded (as queryString
+        shows it: a name that is the key, or a JSON document holding it), else None."""
+        decoded = decode_component(raw)
+        if self.key not in decoded and "\\" not in decoded and not self.numeric:
+            return None
+        masked = self.name(decoded)
+        return None if masked == decoded else quote(masked, safe="")
 
     def _whole_value(self, name: str, value: str) -> Optional[str]:
         """The quoted mask for a raw value that decodes to the key, the value masked as
@@ -583,14 +633,12 @@ class CallerKey:
         return json.dumps(self.masked, ensure_ascii=False) if _is_json(text) else self.masked
 
     def name(self, value: str) -> str:
-        """A field, parameter or cookie name with the key masked (a long key anywhere in it,
-        as the url masks it in a parameter name; a short one would mask ordinary names, so
-        only in a JSON document the name is, as :meth:`text` masks it)."""
-        if self.key not in value:
-            return value
-        # A short key where a whole JSON string equals it (a JSON body sent as a form is
-        # one field's name: {"id": "k42"}=).
-        return value.replace(self.key, self.masked) if self.inside else self._short_json(value)
+        """A field, parameter, cookie or JSON member name with the key masked as a value
+        is (:meth:`text`): a client may send the key as a name (``?k123``, a flag), and
+        a JSON body sent as a form is one field's name (``{"id": "k42"}=``). A short key
+        only where the whole name, or a whole string of the JSON document it is, equals
+        it, as in a value."""
+        return self.text(value)
 
     def base64(self, encoded: str) -> str:
         """Base64 data (a binary body, a file part) with the key's UTF-8 bytes masked."""
@@ -658,10 +706,10 @@ class CallerKey:
         stack = [document] if held or "\\" in text else []
         while stack:
             node = stack.pop()
-            if isinstance(node, dict) and self.inside and any(
-                    self.key in name for name in node):
-                # The key as an object key (a long key only, as in a name elsewhere).
-                renamed = {self.name(name): value for name, value in node.items()}
+            if isinstance(node, dict) and any(self.key in name for name in node):
+                # The key as a member name (a short one: the whole name, as elsewhere).
+                renamed = {self.name(name) if nested else self._deepest(name): value
+                           for name, value in node.items()}
                 node.clear()
                 node.update(renamed)
                 changed = True
@@ -717,6 +765,11 @@ class CallerKey:
         masked = json.dumps(self.masked)
         return _BARE_NUMBER.sub(
             lambda found: found[1] + masked if self._same(found[2]) else found[0], text)
+
+
+def _kept(name: str, value: str) -> None:
+    """For :func:`~readme_metrics.har.text.query_values`: every value as it is."""
+    return None
 
 
 def _dumps(document: Any, source: str) -> str:
@@ -875,7 +928,8 @@ def _records(key: CallerKey, records: list[dict[str, Any]]) -> None:
             if name.__class__ is str and value.__class__ is str:
                 if len(name) >= shortest and (
                         whole in name or "\\" in name or inside and (
-                            "%" in name or (spaced and "+" in name))):
+                            "%" in name or (spaced and "+" in name))) or (
+                        numeric and key.numbers_in(name)):
                     record["name"] = key.name(name)
                 if len(value) >= shortest and (
                         whole in value or "\\" in value or inside and (
@@ -891,7 +945,7 @@ def _records(key: CallerKey, records: list[dict[str, Any]]) -> None:
             elif len(value) >= shortest and (
                     whole in value or "\\" in value or inside and (
                         "%" in value or (spaced and "+" in value))) or (
-                    numeric and field != "name" and key.numbers_in(value)):
+                    numeric and key.numbers_in(value)):
                 record[field] = key.name(value) if field == "name" else key.text(value)
 
 

@@ -346,9 +346,11 @@ def fragment_pairs(fragment: str, change: Callable[[str], str]) -> str:
     return route + question + change(pairs) if "=" in pairs else fragment
 
 
-def query_values(query: str, replace: Callable[[str, str], Optional[str]]) -> str:
+def query_values(query: str, replace: Callable[[str, str], Optional[str]],
+                 rename: Optional[Callable[[str], Optional[str]]] = None) -> str:
     """A raw query (or form) with the value of each pair replaced by ``replace(name,
-    value)`` (raw, percent-encoded strings) unless that gives None.
+    value)`` (raw, percent-encoded strings) unless that gives None, and its name by
+    ``rename(name)`` unless that gives None (a pair without "=" stays without one).
 
     A pair holding a ``#`` (``a=1#token=x``: a fragment a client sent in its request
     target, which some servers pass on in QUERY_STRING) is also read as the pairs after
@@ -361,15 +363,18 @@ def query_values(query: str, replace: Callable[[str, str], Optional[str]]) -> st
     for index, chunk in enumerate(chunks):
         if not chunk:
             continue
-        name, _, value = chunk.partition("=")
+        name, equals, value = chunk.partition("=")
         new = replace(name, value)
-        if new is not None:
-            chunks[index] = name + "=" + new
+        new_name = None if rename is None else rename(name)
+        if new is not None or new_name is not None:
+            chunks[index] = _joined(name if new_name is None else new_name, equals,
+                                    value if new is None else new)
             changed = True
         elif "#" in chunk or ";" in chunk or "%23" in chunk:
             pieces = _PIECES.split(chunk)  # pair, "#", fragment, ";", pair ...
             for at in range(2, len(pieces), 2):
-                pieces[at] = fragment_pairs(pieces[at], lambda pair: _pair(pair, replace))
+                pieces[at] = fragment_pairs(
+                    pieces[at], lambda pair: _pair(pair, replace, rename))
             spliced = "".join(pieces)
             if spliced != chunk:
                 chunks[index] = spliced
@@ -377,11 +382,23 @@ def query_values(query: str, replace: Callable[[str, str], Optional[str]]) -> st
     return "&".join(chunks) if changed else query
 
 
-def _pair(pair: str, replace: Callable[[str, str], Optional[str]]) -> str:
-    """One ``name=value`` with its value replaced as ``replace`` says."""
-    name, _, value = pair.partition("=")
+def _joined(name: str, equals: str, value: str) -> str:
+    """A pair again: ``name=value``, or ``name`` alone for a pair that had no "=" and no
+    value given it."""
+    return name + "=" + value if equals or value else name
+
+
+def _pair(pair: str, replace: Callable[[str, str], Optional[str]],
+          rename: Optional[Callable[[str], Optional[str]]] = None) -> str:
+    """One ``name=value`` with its value and name replaced as ``replace`` and ``rename``
+    say."""
+    name, equals, value = pair.partition("=")
     new = replace(name, value)
-    return pair if new is None else name + "=" + new
+    new_name = None if rename is None else rename(name)
+    if new is None and new_name is None:
+        return pair
+    return _joined(name if new_name is None else new_name, equals,
+                   value if new is None else new)
 
 
 def parse_query(raw: str, codec: Optional[str] = None) -> list[tuple[str, str]]:

@@ -1,0 +1,151 @@
+"""Leaks found by a pass over the places the caller's key or a credential could leave in
+clear (leak4): each test failed before its fix. Real middleware (WSGI and ASGI), real
+collector (tests/support/fake_api.py); a secret is looked for in the posted batches
+however it is spelled (tests/support/leaks.py), its own mask taken out (the mask ends
+with the key's last four characters: a short key's whole).
+
+* A caller key sent as a query parameter NAME (``?k42``, ``?k42=1``, ``?k%342=1``, a
+  JSON document as the name ``?{"a":"k42"}=1``) was masked in ``queryString`` at most,
+  never in ``url`` and ``pageref``: the url masked values only. Names are now masked as
+  values are (a short key where the whole name, or a whole JSON string of it, equals
+  it), in the url, queryString, forms, multipart fields, cookies and JSON member names.
+* A short key as a whole PATH segment (``/keys/k42/usage``) stayed in the url: SPEC 6
+  says "the url", whose path is part of it; masked where a whole segment (or the host)
+  decodes to it. A long key was already masked anywhere in the url.
+* A long key JSON-escaped in a query name (``{"a":"sk\\u005flive..."}=1``) stayed in
+  queryString and url (the escapes were decoded in values only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Callable, Iterator, Optional
+from urllib.parse import quote
+
+import pytest
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
+from readme_metrics.masking import mask
+from tests.support.asgi import body_messages, http_scope, run
+from tests.support.fake_api import Collector
+from tests.support.leaks import found_unmasked
+from tests.support.wsgi import run_wsgi, wsgi_environ
+
+SHORT = "k42"
+LONG = "sk_live_0123456789"
+
+
+def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    environ["wsgi.input"].read()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+
+async def asgi_app(scope: Any, receive: Any, send: Any) -> None:
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+class Caller:
+    """The key the grouping function returns, set per request by the test."""
+
+    key = SHORT
+
+    def __call__(self, request: Any) -> dict[str, str]:
+        return {"api_key": self.key}
+
+
+class Site:
+    """One middleware (WSGI or ASGI) posting each log at once to a real collector."""
+
+    def __init__(self, kind: str, collector: Collector) -> None:
+        self.kind, self.collector, self.caller = kind, collector, Caller()
+        config = MetricsApiConfig(api_key="rdme_leak4_key", metrics_api=collector.url,
+                                  grouping_function=self.caller, buffer_length=1,
+                                  background_worker_mode=False)
+        self.middleware: Any = (MetricsMiddleware(app, config) if kind == "wsgi"
+                                else AsgiMetricsMiddleware(asgi_app, config))
+
+    def send(self, key: str, path: str = "/", query: str = "", method: str = "GET",
+             headers: Optional[dict[str, str]] = None, body: bytes = b"",
+             ) -> tuple[dict[str, Any], list[str]]:
+        """One request; the log's entry, and where the batch still spells ``key``."""
+        self.caller.key = key
+        before = len(self.collector.logs)
+        if self.kind == "wsgi":
+            run_wsgi(self.middleware, wsgi_environ(method, path, headers, body, query))
+        else:
+            scope = http_scope(method, path, query.encode("latin-1"), [
+                (name.lower().encode(), value.encode()) for name, value in
+                (headers or {}).items()])
+            if headers and "Host" in headers:
+                scope["headers"] = [pair for pair in scope["headers"]
+                                    if pair != (b"host", b"api.example.com")]
+            asyncio.run(run(self.middleware, scope, body_messages(body), then="disconnect"))
+        logs = self.collector.wait_for_logs(before + 1, timeout=10)
+        batch = [received.body for received in self.collector.received
+                 if received.method == "POST"][-1]
+        return (logs[-1]["request"]["log"]["entries"][0],
+                found_unmasked([batch], key, mask(key)))
+
+    def close(self) -> None:
+        self.middleware.close()
+
+
+@pytest.fixture(params=["wsgi", "asgi"])
+def site(request: pytest.FixtureRequest, collector: Collector) -> Iterator[Site]:
+    made = Site(request.param, collector)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+@pytest.mark.parametrize(("key", "path", "query"), [
+    pytest.param(SHORT, "/", quote('{"a":"k42"}', safe="") + "=1", id="json-document-name"),
+    pytest.param(SHORT, "/", "k42", id="flag"),
+    pytest.param(SHORT, "/", "k42=1&b=2", id="name"),
+    pytest.param(SHORT, "/", "k%342=1", id="percent-encoded-name"),
+    pytest.param(SHORT, "/", "%6B%34%32", id="percent-encoded-flag"),
+    pytest.param(SHORT, "/", "a=1#k42=1", id="name-after-hash"),
+    pytest.param("a b", "/", "a+b=1", id="plus-for-space-name"),
+    pytest.param("42", "/", "42=x", id="digits-name"),
+    pytest.param(SHORT, "/keys/k42/usage", "", id="path-segment"),
+    pytest.param(SHORT, "/k42", "a=1", id="whole-path"),
+    pytest.param(LONG, "/", quote('{"a":"sk\\u005flive_0123456789"}', safe="") + "=1",
+                 id="long-key-json-escaped-in-a-name"),
+])
+def test_a_key_used_as_a_query_name_or_path_segment_is_masked_in_the_url(
+        site: Site, key: str, path: str, query: str) -> None:
+    entry, leaks = site.send(key, path, query)
+    assert leaks == [], (entry["request"]["url"], entry["request"]["queryString"])
+    assert entry["pageref"] == entry["request"]["url"]
+    assert mask(key) in json.dumps(entry["request"]["queryString"]) + entry["pageref"] \
+        or quote(mask(key), safe="") in entry["pageref"]
+
+
+@pytest.mark.parametrize(("content_type", "body", "headers"), [
+    pytest.param("application/x-www-form-urlencoded", b"k42=1&b=2", {}, id="form-name"),
+    pytest.param("multipart/form-data; boundary=XyZ",
+                 b'--XyZ\r\nContent-Disposition: form-data; name="k42"\r\n\r\n1\r\n--XyZ--\r\n',
+                 {}, id="multipart-name"),
+    pytest.param("application/json", b'{"k42": 1, "b": {"k42": [2]}}', {}, id="json-member"),
+    pytest.param("text/plain", b"", {"Cookie": "k42=1; b=2"}, id="cookie-name"),
+])
+def test_a_key_used_as_a_field_or_member_name_is_masked(
+        site: Site, content_type: str, body: bytes, headers: dict[str, str]) -> None:
+    entry, leaks = site.send(SHORT, "/p", "", "POST",
+                             {"Content-Type": content_type, **headers}, body)
+    assert leaks == [], json.dumps(entry["request"])
+
+
+def test_an_ordinary_name_holding_a_short_key_is_kept(site: Site) -> None:
+    # Only a whole name is the key: "k42x" or "a_k42" are other names.
+    entry, leaks = site.send(SHORT, "/k42x/a_k42", "k42x=1&a_k42=2")
+    assert entry["request"]["url"].endswith("/k42x/a_k42?k42x=1&a_k42=2")
+    assert [pair["name"] for pair in entry["request"]["queryString"]] == ["k42x", "a_k42"]
