@@ -15,9 +15,10 @@ def is_token(text: str) -> bool:
     return TOKEN.match(text) is not None
 
 
-# A URL's authority after "//" up to its path, query or fragment, and the "user:password@"
-# that may start it (up to its last "@", as urlsplit reads it).
-_USERINFO = re.compile(r"(//)([^/?#]*)@")
+# A URL's scheme and "//", then its authority up to its path, query or fragment, and the
+# "user:password@" that may start it (up to its last "@", as urlsplit reads it). Anchored:
+# only the authority's, never a later "//...@" in the path or query (?next=//owl@host).
+_USERINFO = re.compile(r"\A([^/?#]*//)([^/?#]*)@")
 
 
 def shown_url(url: str) -> str:

@@ -14,6 +14,10 @@ with the key's last four characters: a short key's whole).
   decodes to it. A long key was already masked anywhere in the url.
 * A long key JSON-escaped in a query name (``{"a":"sk\\u005flive..."}=1``) stayed in
   queryString and url (the escapes were decoded in values only).
+* ``without_userinfo`` / ``shown_url`` (base_log_url, the looked-up baseUrl, messages)
+  took a later ``//...@`` in a path or query for the userinfo: the link lost part of its
+  path (``https://docs.example.com/u//team@docs`` became ``.../u//docs``). Only the
+  authority's userinfo is taken now.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from urllib.parse import quote
 import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics._http import shown_url, without_userinfo
 from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
 from readme_metrics.masking import mask
 from tests.support.asgi import body_messages, http_scope, run
@@ -149,3 +154,39 @@ def test_an_ordinary_name_holding_a_short_key_is_kept(site: Site) -> None:
     entry, leaks = site.send(SHORT, "/k42x/a_k42", "k42x=1&a_k42=2")
     assert entry["request"]["url"].endswith("/k42x/a_k42?k42x=1&a_k42=2")
     assert [pair["name"] for pair in entry["request"]["queryString"]] == ["k42x", "a_k42"]
+
+
+@pytest.mark.parametrize(("url", "without", "shown"), [
+    pytest.param("https://owl:pw@docs.example.com/x", "https://docs.example.com/x",
+                 "https://***@docs.example.com/x", id="userinfo"),
+    pytest.param("https://a@b:pw@docs.example.com/", "https://docs.example.com/",
+                 "https://***@docs.example.com/", id="up-to-the-last-at"),
+    pytest.param("https://docs.example.com/u//team@docs", None, None, id="in-the-path"),
+    pytest.param("http://h/p?next=//owl@host", None, None, id="in-the-query"),
+    pytest.param("http://h/#//owl@host", None, None, id="in-the-fragment"),
+    pytest.param("https://owl:pw@d.example/p?next=//a@b", "https://d.example/p?next=//a@b",
+                 "https://***@d.example/p?next=//a@b", id="userinfo-and-query"),
+    pytest.param("//owl:pw@d.example/x", "//d.example/x", "//***@d.example/x",
+                 id="scheme-relative"),
+])
+def test_only_the_authoritys_userinfo_is_taken_out(
+        url: str, without: Optional[str], shown: Optional[str]) -> None:
+    assert without_userinfo(url) == (url if without is None else without)
+    assert shown_url(url) == (url if shown is None else shown)
+
+
+@pytest.mark.parametrize("kind", ["wsgi", "asgi"])
+def test_a_docs_link_keeps_a_path_holding_at(collector: Collector, kind: str) -> None:
+    base = "https://docs.example.com/u//team@docs"
+    config = MetricsApiConfig(api_key="rdme_leak4_key", metrics_api=collector.url,
+                              grouping_function=Caller(), buffer_length=1,
+                              background_worker_mode=False, base_log_url=base)
+    if kind == "wsgi":
+        middleware: Any = MetricsMiddleware(app, config)
+        headers = dict(run_wsgi(middleware, wsgi_environ()).headers)
+    else:
+        middleware = AsgiMetricsMiddleware(asgi_app, config)
+        ran = asyncio.run(run(middleware, http_scope(), then="disconnect"))
+        headers = {k.decode(): v.decode() for k, v in ran.start["headers"]}
+    middleware.close()
+    assert headers["x-documentation-url"].startswith(base + "/logs/"), headers
