@@ -18,6 +18,10 @@ with the key's last four characters: a short key's whole).
   took a later ``//...@`` in a path or query for the userinfo: the link lost part of its
   path (``https://docs.example.com/u//team@docs`` became ``.../u//docs``). Only the
   authority's userinfo is taken now.
+* A Host header holding ``user:password@host`` (a hand-made client) put the password in
+  the url percent-encoded (``user%3Apw%40host``) and in the Host header in clear. The
+  url now holds it as a userinfo, masked as any URL's (``mask(userinfo)@host``), and
+  Host and X-Forwarded-Host show the mask in its place.
 """
 
 from __future__ import annotations
@@ -190,3 +194,35 @@ def test_a_docs_link_keeps_a_path_holding_at(collector: Collector, kind: str) ->
         headers = {k.decode(): v.decode() for k, v in ran.start["headers"]}
     middleware.close()
     assert headers["x-documentation-url"].startswith(base + "/logs/"), headers
+
+
+PASSWORD = "pw-s3cr3t-host"
+
+
+@pytest.mark.parametrize(("headers", "trusted"), [
+    pytest.param({"Host": f"owl:{PASSWORD}@h.example:8080"}, 0, id="host"),
+    pytest.param({"Host": f"owl:{PASSWORD}@h.example@x"}, 0, id="host-two-ats"),
+    pytest.param({"Host": "h.example", "X-Forwarded-Host": f"owl:{PASSWORD}@fw.example"}, 1,
+                 id="x-forwarded-host"),
+])
+@pytest.mark.parametrize("kind", ["wsgi", "asgi"])
+def test_a_password_in_a_host_header_is_masked(
+        collector: Collector, kind: str, headers: dict[str, str], trusted: int) -> None:
+    from readme_metrics.cli.collector.validation import validate_log
+
+    config = MetricsApiConfig(api_key="rdme_leak4_key", metrics_api=collector.url,
+                              grouping_function=Caller(), buffer_length=1,
+                              background_worker_mode=False, trusted_proxies=trusted)
+    site = Site(kind, collector)
+    site.middleware.close()
+    site.middleware = (MetricsMiddleware(app, config) if kind == "wsgi"
+                       else AsgiMetricsMiddleware(asgi_app, config))
+    try:
+        entry, _ = site.send(SHORT, "/p", "q=1", headers=headers)
+        (log,) = collector.logs
+    finally:
+        site.close()
+    assert found_unmasked([r.body for r in collector.received], PASSWORD,
+                          mask(f"owl:{PASSWORD}")) == [], json.dumps(entry["request"])
+    assert validate_log(log) == []
+    assert "@" in entry["request"]["url"].split("/")[2]

@@ -109,9 +109,20 @@ def forwarded(raw: Optional[str], trusted: int) -> Optional[str]:
     return values[-trusted] if len(values) >= trusted else None
 
 
+# What a URL's userinfo may hold literally besides letters, digits and "_.-~".
+_USERINFO_SAFE = "!$&'()*+,;=:"
+
+
 @lru_cache(maxsize=256)
 def url_authority(host: str) -> str:
-    """A Host header (client input) as received if a URL can hold it, else percent-encoded."""
+    """A Host header (client input) as received if a URL can hold it, else percent-encoded.
+
+    A Host with ``user:password@`` (a hand-made client; no Host may hold one) gives a URL
+    with that userinfo, which the log masks as any URL's credential (har.headers), where
+    percent-encoded into the host it went out in clear."""
+    if "@" in host:
+        userinfo, _, host = host.rpartition("@")
+        return quote(wsgi_bytes(userinfo), safe=_USERINFO_SAFE) + "@" + url_authority(host)
     found = _AUTHORITY.match(host)
     if found is not None and int(found.group(1) or 0) <= 65535:
         try:

@@ -26,6 +26,7 @@ from readme_metrics.har.headers import (
     RAW_CONTENT_TYPE,
     RAW_COOKIE,
     headers,
+    hidden_userinfo,
     request_cookies,
     response_cookies,
     response_received,
@@ -254,6 +255,9 @@ def _entry(exchange: Exchange, redactor: Optional[Redactor], max_body_bytes: int
 
     # queryString is read from the url redacted, so the two always agree.
     url = exchange.url if active is None else active.target(exchange.url)
+    if "@" in url:
+        # A user and password in it (a Host header holding them) are a credential.
+        url = hidden_userinfo(url)
     raw_query = url.partition("?")[2]
     query = parse_query(raw_query) if raw_query else []
 

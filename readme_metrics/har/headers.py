@@ -22,12 +22,15 @@ from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.masking import is_masked, mask
 
 __all__ = [
-    "MASKED_HEADERS", "header", "headers", "lower", "request_cookies", "response_cookies",
-    "response_received",
+    "AUTHORITY_HEADERS", "MASKED_HEADERS", "header", "headers", "hidden_userinfo", "lower",
+    "request_cookies", "response_cookies", "response_received",
 ]
 
 #: Header values that are credentials: sent as mask(value), never in clear.
 MASKED_HEADERS = CREDENTIAL_HEADERS
+#: Headers holding a URL's authority (``host[:port]``): a ``user:password@`` a hand-made
+#: client put there is a credential, masked as a URL's userinfo is.
+AUTHORITY_HEADERS = frozenset({"host", "x-forwarded-host", "x-original-host"})
 
 # Headers whose first HAR value build_entry needs (mimeType, redirectURL) or whose
 # presence it checks (cookies), noted while the headers are built: one pass, not four.
@@ -109,7 +112,7 @@ def _without_redacted_cookies(name: str, value: str, redactor: Optional[Redactor
 # note its HAR value?, key to note its raw value under or None). Decided once per
 # distinct name (bounded like ``_LOWER``), so each header costs one lookup instead of a
 # lower() and four set tests.
-_PLAIN, _MASKED, _URL, _LINK = 0, 1, 2, 3
+_PLAIN, _MASKED, _URL, _LINK, _AUTHORITY = 0, 1, 2, 3, 4
 # A Link header's targets (RFC 8288: "<https://api/items?page=2>; rel=next, <...>"),
 # pagination links that may carry a signed URL's token.
 _LINK_TARGET = re.compile(r"<([^<>]*)>")
@@ -134,7 +137,8 @@ def _role(name: str) -> tuple[str, int, bool, Optional[str], Optional[str]]:
     dashed = low.replace("_", "-") if "_" in low else None
     spelled = low if dashed is None else dashed
     kind = (_MASKED if spelled in MASKED_HEADERS else _URL if spelled in URL_HEADERS
-            else _LINK if spelled == "link" else _PLAIN)
+            else _LINK if spelled == "link"
+            else _AUTHORITY if spelled in AUTHORITY_HEADERS else _PLAIN)
     role = (low, kind, low in _NOTED_HEADERS, _RAW_NOTED.get(low), dashed)
     if len(_ROLES) < _LOWER_MAX:
         _ROLES[name] = role
@@ -169,6 +173,17 @@ def _hidden_userinfo(url: str, hide: Callable[[str], str]) -> str:
         if at:
             url = scheme + sep + quote(hide(userinfo), safe="") + at + host + rest[end:]
     return url
+
+
+def hidden_userinfo(url: str) -> str:
+    """``url`` with its userinfo (``user:password@``) as its mask, percent-encoded."""
+    return _hidden_userinfo(url, _masked_userinfo)
+
+
+def _masked_authority(value: str) -> str:
+    """A Host value with its userinfo (``user:password@host``) as its mask."""
+    userinfo, at, host = value.rpartition("@")
+    return _masked_userinfo(userinfo) + at + host if at else value
 
 
 def _masked_userinfo(userinfo: str) -> str:
@@ -294,6 +309,8 @@ def headers(
             # A user and password in it are a credential (sent as Authorization: Basic).
             value = _hidden_userinfo(value, _masked_userinfo)
         else:
+            if kind == _AUTHORITY and "@" in value:
+                value = _masked_authority(value)
             if kind == _LINK or redactor is not None and value[:1] in _JSON_OPEN:
                 value = (_link_targets(value, redactor, caller) if kind == _LINK
                          else _json_value(value, name, redactor))  # type: ignore[arg-type]
