@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Iterator, Optional
 from urllib.parse import quote
 
 import pytest
@@ -37,73 +37,14 @@ from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics._http import shown_url, without_userinfo
 from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
 from readme_metrics.masking import mask
-from tests.support.asgi import body_messages, http_scope, run
+from tests.support.asgi import http_scope, run
 from tests.support.fake_api import Collector
+from tests.support.key_site import Caller, Site, app, asgi_app
 from tests.support.leaks import found_unmasked
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
 SHORT = "k42"
 LONG = "sk_live_0123456789"
-
-
-def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-    environ["wsgi.input"].read()
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"ok"]
-
-
-async def asgi_app(scope: Any, receive: Any, send: Any) -> None:
-    while (await receive()).get("more_body"):
-        pass
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/plain")]})
-    await send({"type": "http.response.body", "body": b"ok"})
-
-
-class Caller:
-    """The key the grouping function returns, set per request by the test."""
-
-    key = SHORT
-
-    def __call__(self, request: Any) -> dict[str, str]:
-        return {"api_key": self.key}
-
-
-class Site:
-    """One middleware (WSGI or ASGI) posting each log at once to a real collector."""
-
-    def __init__(self, kind: str, collector: Collector) -> None:
-        self.kind, self.collector, self.caller = kind, collector, Caller()
-        config = MetricsApiConfig(api_key="rdme_leak4_key", metrics_api=collector.url,
-                                  grouping_function=self.caller, buffer_length=1,
-                                  background_worker_mode=False)
-        self.middleware: Any = (MetricsMiddleware(app, config) if kind == "wsgi"
-                                else AsgiMetricsMiddleware(asgi_app, config))
-
-    def send(self, key: str, path: str = "/", query: str = "", method: str = "GET",
-             headers: Optional[dict[str, str]] = None, body: bytes = b"",
-             ) -> tuple[dict[str, Any], list[str]]:
-        """One request; the log's entry, and where the batch still spells ``key``."""
-        self.caller.key = key
-        before = len(self.collector.logs)
-        if self.kind == "wsgi":
-            run_wsgi(self.middleware, wsgi_environ(method, path, headers, body, query))
-        else:
-            scope = http_scope(method, path, query.encode("latin-1"), [
-                (name.lower().encode(), value.encode()) for name, value in
-                (headers or {}).items()])
-            if headers and "Host" in headers:
-                scope["headers"] = [pair for pair in scope["headers"]
-                                    if pair != (b"host", b"api.example.com")]
-            asyncio.run(run(self.middleware, scope, body_messages(body), then="disconnect"))
-        logs = self.collector.wait_for_logs(before + 1, timeout=10)
-        batch = [received.body for received in self.collector.received
-                 if received.method == "POST"][-1]
-        return (logs[-1]["request"]["log"]["entries"][0],
-                found_unmasked([batch], key, mask(key)))
-
-    def close(self) -> None:
-        self.middleware.close()
 
 
 @pytest.fixture(params=["wsgi", "asgi"])

@@ -9,10 +9,11 @@ any case.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import quote, unquote, unquote_plus
 
-__all__ = ["found", "found_unmasked", "strings"]
+__all__ = ["found", "found_unmasked", "found_whole", "strings", "unmasked"]
 
 
 def strings(value: Any) -> list[str]:
@@ -48,9 +49,9 @@ def found(bodies: list[bytes], secret: str) -> list[str]:
 _GAP = "\x01"
 
 
-def found_unmasked(bodies: list[bytes], secret: str, masked: str) -> list[str]:
-    """:func:`found` with every spelling of ``masked`` (the secret's mask, which ends with
-    its last four characters: a short key in full) taken out of the batches first."""
+def unmasked(bodies: list[bytes], masked: str) -> list[bytes]:
+    """The posted batches ``bodies`` with every spelling of ``masked`` (a secret's mask,
+    which ends with its last four characters: a short key in full) taken out."""
     spellings = {masked, quote(masked, safe=""), quote(quote(masked, safe=""), safe=""),
                  quote(masked, safe="").lower()}
     spellings |= {json.dumps(s, ensure_ascii=a)[1:-1] for s in set(spellings)
@@ -62,4 +63,62 @@ def found_unmasked(bodies: list[bytes], secret: str, masked: str) -> list[str]:
             text = text.replace(spelling, _GAP)
         document = json.loads(text, strict=False)
         cleared.append(json.dumps(document, ensure_ascii=False).encode("utf-8", "surrogatepass"))
-    return found(cleared, secret)
+    return cleared
+
+
+def found_unmasked(bodies: list[bytes], secret: str, masked: str) -> list[str]:
+    """Each string value of the batches (``masked``, the secret's mask, taken out) that
+    holds ``secret``, as is or percent-decoded once or twice ("+" as a space or not), in
+    its case: where a long key, masked wherever it occurs, is still in clear. (Values
+    only: the log's member names are its own structure, not data.)"""
+    return _hits(bodies, secret, masked, whole=False)
+
+
+# A mask (readme_metrics.masking.mask) and the last four characters it shows.
+_ANY_MASK = re.compile(r"sha512-[A-Za-z0-9+/]{86}==\?.{0,4}", re.DOTALL)
+# What separates the parts of a url, a query, a form, a cookie list or a JSON text.
+_SEPARATORS = re.compile(r"[/?&=#;:,\s\"{}\[\]\\]+")
+
+
+def found_whole(bodies: list[bytes], secret: str, masked: str) -> list[str]:
+    """:func:`found_unmasked` for ``secret`` as a whole part of a value (between
+    separators), any mask's last four characters taken out too: where a short key,
+    masked only where it stands whole, is still in clear."""
+    return _hits(bodies, secret, masked, whole=True)
+
+
+def _hits(bodies: list[bytes], secret: str, masked: str, whole: bool) -> list[str]:
+    hits = []
+    for body in unmasked(bodies, masked):
+        for text in _values(json.loads(body)):
+            # Any mask's last four characters are SPEC 4's to show (a Cookie header's
+            # mask ends with its last cookie's), as group.id shows a short key whole.
+            forms = {_ANY_MASK.sub(_GAP, text)} if whole else {text}
+            forms |= set(_json_strings(text))  # a JSON body's, escapes decoded
+            for _ in range(2):
+                forms |= {d for spelled in list(forms)
+                          for d in (unquote(spelled), unquote_plus(spelled))}
+            if whole:
+                forms = {_ANY_MASK.sub(_GAP, form) for form in forms}
+                if any(secret == part for form in forms for part in _SEPARATORS.split(form)):
+                    hits.append(text)
+            elif any(secret in form for form in forms):
+                hits.append(text)
+    return hits
+
+
+def _values(value: Any) -> list[str]:
+    """Every string value (not member names) in a parsed JSON value."""
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _values(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _values(item)]
+    return [value] if isinstance(value, str) else []
+
+
+def _json_strings(text: str) -> list[str]:
+    """The strings (member names too: data in a body) of ``text`` read as JSON, if it is."""
+    try:
+        return strings(json.loads(text))
+    except (ValueError, RecursionError):
+        return []
