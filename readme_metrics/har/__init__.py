@@ -6,6 +6,8 @@ The pipeline stage after capture: :func:`build_log` turns one
 - :mod:`~readme_metrics.har.build`: the log object and its HAR entry (pure functions)
 - :mod:`~readme_metrics.har.headers`: headers and cookies, credentials masked
 - :mod:`~readme_metrics.har.credentials`: :data:`CREDENTIAL_HEADERS`, the caller's key
+  masked in one string (:class:`~readme_metrics.har.credentials.CallerKey`)
+- :mod:`~readme_metrics.har.scrub`: where in an entry the caller's key is masked
 - :mod:`~readme_metrics.har.bodies`: ``postData`` and ``content``
 - :mod:`~readme_metrics.har.multipart`, :mod:`~readme_metrics.har.text`: body parsing
 - :mod:`~readme_metrics.har.redaction`: the denylist/allowlist :class:`Redactor`

@@ -20,7 +20,7 @@ from typing import Any, Optional
 
 from readme_metrics.exchange import INVALID_STATUS, Exchange
 from readme_metrics.har import bodies
-from readme_metrics.har.credentials import CallerKey, for_key, scrub_entry
+from readme_metrics.har.credentials import CallerKey, for_key
 from readme_metrics.har.headers import (
     MAX_EPOCH,
     RAW_CONTENT_TYPE,
@@ -32,6 +32,7 @@ from readme_metrics.har.headers import (
     response_received,
 )
 from readme_metrics.har.redaction import Redactor
+from readme_metrics.har.scrub import scrub_entry
 from readme_metrics.har.text import parse_query
 from readme_metrics.masking import mask
 from readme_metrics.version import __version__

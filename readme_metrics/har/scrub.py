@@ -1,0 +1,144 @@
+"""Where in a HAR entry the caller's key is masked (SPEC 6): the url and its query, the
+cookies, the form and multipart fields, the status text, the bodies, in the request and
+the response, for the key and each of its other spellings (its aliases).
+
+How one string is masked is :class:`~readme_metrics.har.credentials.CallerKey`'s job;
+this module only walks an entry built by :mod:`readme_metrics.har.build` and hands each
+string to the right method. Headers are masked while they are built
+(:func:`readme_metrics.har.headers.headers`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from readme_metrics.har.credentials import URL_HEADERS, CallerKey
+from readme_metrics.har.text import FORM, content_type, parse_query
+from readme_metrics.masking import mask
+
+__all__ = ["scrub_entry"]
+
+
+def _records(key: CallerKey, records: list[dict[str, Any]]) -> None:
+    """Mask the key in HAR ``{name, value}`` records (a file part's name and data too)."""
+    # CallerKey.may_hold, inlined as in headers(): it runs for every name and value of the
+    # query, the cookies and the fields, and a method call costs more than the test. The
+    # length first (a value equal to the key is one holding it): most values are shorter.
+    whole, inside, numeric = key.key, key.inside, key.numeric
+    shortest, spaced = len(whole), " " in whole
+    for record in records:
+        if len(record) == 2:
+            # {name, value} (a query pair, a cookie, a form field): its two strings read
+            # directly, without a loop over the fields.
+            name, value = record["name"], record["value"]
+            if name.__class__ is str and value.__class__ is str:
+                if len(name) >= shortest and (
+                        whole in name or "\\" in name or inside and (
+                            "%" in name or (spaced and "+" in name))) or (
+                        numeric and key.numbers_in(name)):
+                    record["name"] = key.name(name)
+                if len(value) >= shortest and (
+                        whole in value or "\\" in value or inside and (
+                            "%" in value or (spaced and "+" in value))) or (
+                        numeric and key.numbers_in(value)):
+                    record["value"] = key.text(value)
+                continue
+        for field, value in record.items():
+            if value.__class__ is not str and not isinstance(value, str):
+                continue
+            if field == "value" and "fileName" in record:
+                record[field] = key.data_url(value)
+            elif len(value) >= shortest and (
+                    whole in value or "\\" in value or inside and (
+                        "%" in value or (spaced and "+" in value))) or (
+                    numeric and key.numbers_in(value)):
+                record[field] = key.name(value) if field == "name" else key.text(value)
+
+
+def scrub_entry(entry: dict[str, Any], caller: Optional[CallerKey],
+                response_type: Optional[str] = None) -> None:
+    """Mask the caller's key in the url, query and bodies of ``entry`` (in place).
+
+    Headers are done while they are built (:func:`readme_metrics.har.headers.headers`).
+    ``response_type``: the response's Content-Type as sent, when its ``mimeType`` may be
+    redacted (an allowlist): it tells a form, whose values are masked one by one.
+    """
+    if caller is None:
+        return
+    _scrub(entry, caller, response_type)
+    for alias in caller.aliases:
+        _aliased_headers(entry, alias)
+        _scrub(entry, alias, response_type)
+
+
+def _aliased_headers(entry: dict[str, Any], alias: CallerKey) -> None:
+    """Mask an alias in the headers (and so cookies), which :func:`scrub_entry` leaves to
+    :func:`readme_metrics.har.headers.headers`, done for the key itself: a credential
+    header or cookie masked as the alias shows the key's mask, as in ``group.id``."""
+    hidden = mask(alias.key)
+    response = entry["response"]
+    for side in (entry["request"], response):
+        for record in side["headers"]:
+            value = record["value"]
+            if value == hidden:
+                record["value"] = alias.masked
+            elif record["name"].lower() in URL_HEADERS:
+                record["value"] = alias.url(value)
+            elif alias.may_hold(value):
+                record["value"] = alias.text(value)
+        for cookie in side["cookies"]:
+            if cookie.get("value") == hidden:
+                cookie["value"] = alias.masked
+    response["redirectURL"] = alias.url(response["redirectURL"])
+
+
+def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str]) -> None:
+    """:func:`scrub_entry` for one spelling of the key, headers aside."""
+    request, response = entry["request"], entry["response"]
+    url = caller.url(request["url"])
+    if url != request["url"]:
+        entry["pageref"] = request["url"] = url
+        # queryString is the masked url's, as SPEC 4 reads it (the key may have spanned
+        # pairs, or been a value after a "#" in one: a=1#k=key).
+        request["queryString"] = [{"name": name, "value": value}
+                                  for name, value in parse_query(url.partition("?")[2])]
+    # queryString is the url's query read as pairs (build_entry, or just above): a query
+    # with no "%", "+" or backslash is its names and values as they are, so one without
+    # the key either has nothing for _records to mask (a number key's other spellings
+    # are looked for in every value).
+    query = url.partition("?")[2]
+    if (caller.key in query or "%" in query or "+" in query or "\\" in query
+            or caller.numeric):
+        _records(caller, request["queryString"])
+    _records(caller, request["cookies"])
+    _records(caller, response["cookies"])
+    # The status line's reason phrase is the app's text ("401 Unknown key k3y..."), as is
+    # the comment quoting a status no status code could carry.
+    if caller.may_hold(response["statusText"]):
+        response["statusText"] = caller.text(response["statusText"])
+    if "comment" in response:
+        response["comment"] = caller.text(response["comment"])
+    post = request.get("postData")
+    if post is not None:
+        if "params" in post:
+            _records(caller, post["params"])
+            params = post["params"]
+            if "comment" in post and params and isinstance(params[-1].get("value"), str):
+                params[-1]["value"] = caller.cut(params[-1]["value"], post["comment"])
+        elif "text" in post:
+            is_base64 = post.get("comment", "").startswith("base64")
+            post["text"] = (caller.base64 if is_base64 else caller.body)(post["text"])
+            if "comment" in post:
+                post["text"] = (caller.cut_base64 if is_base64 else caller.cut)(
+                    post["text"], post["comment"])
+    content = response["content"]
+    if "text" in content:
+        if content.get("encoding") == "base64":
+            content["text"] = caller.base64(content["text"])
+        elif content_type(response_type or content.get("mimeType"))[0] == FORM:
+            content["text"] = caller.form(content["text"])
+        else:
+            content["text"] = caller.body(content["text"])
+        if "comment" in content:
+            content["text"] = (caller.cut_base64 if "encoding" in content else caller.cut)(
+                content["text"], content["comment"])
