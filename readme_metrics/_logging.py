@@ -17,6 +17,10 @@ and a ``KeyError`` or ``ValueError`` there quotes a header, a field, the caller'
 the tracebacks it logs (``exc_info``) name each exception's type and frames but withhold
 its message (:func:`withheld_traceback`), and where a message is worth showing (a log that
 could not be built) it is written with the secrets known there hidden (:func:`hidden`).
+There is no option to keep the other messages with the caller's key scrubbed: a fault
+while a request is read (before or inside the grouping function) comes before the key is
+known, and its message is often that key, or another credential of the request, which
+nothing here can tell from ordinary text.
 """
 
 from __future__ import annotations
