@@ -12,6 +12,9 @@ with the key's last four characters: a short key's whole).
 * A short key as a whole PATH segment (``/keys/k42/usage``) stayed in the url: SPEC 6
   says "the url", whose path is part of it; masked where a whole segment (or the host)
   decodes to it. A long key was already masked anywhere in the url.
+* A key that is a number, written otherwise (``1.2345678e7`` for 12345678) in a JSON
+  document used as a query name, was masked in queryString but not in the url (found by
+  tests/test_leak4_property.py's check that url and queryString agree).
 * A long key JSON-escaped in a query name (``{"a":"sk\\u005flive..."}=1``) stayed in
   queryString and url (the escapes were decoded in values only).
 * ``without_userinfo`` / ``shown_url`` (base_log_url, the looked-up baseUrl, messages)
@@ -36,6 +39,7 @@ import pytest
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics._http import shown_url, without_userinfo
 from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
+from readme_metrics.har.text import parse_query
 from readme_metrics.masking import mask
 from tests.support.asgi import http_scope, run
 from tests.support.fake_api import Collector
@@ -69,12 +73,17 @@ def site(request: pytest.FixtureRequest, collector: Collector) -> Iterator[Site]
     pytest.param(SHORT, "/k42", "a=1", id="whole-path"),
     pytest.param(LONG, "/", quote('{"a":"sk\\u005flive_0123456789"}', safe="") + "=1",
                  id="long-key-json-escaped-in-a-name"),
+    pytest.param("12345678", "/", quote('{"id": 1.2345678e7}', safe="") + "=1",
+                 id="number-key-written-otherwise-in-a-json-name"),
 ])
 def test_a_key_used_as_a_query_name_or_path_segment_is_masked_in_the_url(
         site: Site, key: str, path: str, query: str) -> None:
     entry, leaks = site.send(key, path, query)
     assert leaks == [], (entry["request"]["url"], entry["request"]["queryString"])
     assert entry["pageref"] == entry["request"]["url"]
+    # The url's query and queryString agree (SPEC 4): masked alike.
+    assert [{"name": name, "value": value} for name, value in parse_query(
+        entry["request"]["url"].partition("?")[2])] == entry["request"]["queryString"]
     assert mask(key) in json.dumps(entry["request"]["queryString"]) + entry["pageref"] \
         or quote(mask(key), safe="") in entry["pageref"]
 

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from readme_metrics.har.credentials import MIN_SUBSTRING_KEY
+from readme_metrics.har.text import parse_query
 from readme_metrics.masking import mask
 from tests.support.fake_api import Collector
 from tests.support.key_site import Site
@@ -41,6 +42,14 @@ KEYS = st.one_of(
 
 def _lower_hex(text: str) -> str:
     return re.sub(r"%[0-9A-F]{2}", lambda escape: escape.group().lower(), text)
+
+
+def _number_json(value: str) -> str:
+    """A JSON document holding ``value`` as a number written as encoders write a large
+    one (``1.2345e4`` for 12345), if it is a number, else as a string."""
+    if value.isdigit() and len(value) > 1:
+        return f'{{"id": {value[0]}.{value[1:]}e{len(value) - 1}}}'
+    return json.dumps({"id": value})
 
 
 # (place, how the request carries ``value``): path, query, headers, content type, body.
@@ -64,6 +73,11 @@ PLACES: dict[str, Placer] = {
     "query-name": lambda v: ("/", quote(v, safe="") + "=1", {}, "", b""),
     "query-flag": lambda v: ("/", "b=2&" + quote_plus(v, safe=""), {}, "", b""),
     "query-json": lambda v: ("/", "f=" + quote(json.dumps({"id": v}), safe=""), {}, "", b""),
+    "query-json-name": lambda v: ("/", quote(json.dumps({"id": v}), safe="") + "=1", {}, "", b""),
+    "query-json-number": lambda v: ("/", "f=" + quote(_number_json(v), safe=""), {}, "", b""),
+    "query-json-number-name": lambda v: ("/", quote(_number_json(v), safe="") + "=1", {},
+                                         "", b""),
+    "json-number": lambda v: ("/", "", {}, _JSON, _number_json(v).encode()),
     "path-segment": lambda v: ("/keys/" + quote(v, safe="") + "/usage", "", {}, "", b""),
     "referer": lambda v: ("/", "", {"Referer": "http://h.example/?k=" + quote(v, safe="")},
                           "", b""),
@@ -101,7 +115,12 @@ def _send(site: Site, key: str, place: str, value: str) -> list[bytes]:
     path, query, headers, content_type, body = PLACES[place](value)
     if content_type:
         headers = {**headers, "Content-Type": content_type}
-    site.send(key, path, query, "POST" if body else "GET", headers, body)
+    entry, _ = site.send(key, path, query, "POST" if body else "GET", headers, body)
+    # The url and queryString agree (SPEC 4), masked alike, and pageref is the url.
+    request = entry["request"]
+    assert [{"name": name, "value": value} for name, value in
+            parse_query(request["url"].partition("?")[2])] == request["queryString"], request
+    assert entry["pageref"] == request["url"]
     return [site.batch]
 
 

@@ -486,12 +486,18 @@ class CallerKey:
         return " " in self.key and self.key in unquote_plus(text, errors="surrogateescape")
 
     def _numbers_in_values(self, query: str) -> str:
-        """A raw query or form with the key masked in the JSON documents its values hold
-        where a number of its value is written otherwise (see :meth:`numbers_in`)."""
-        return query_values(query, self._number_value)
+        """A raw query or form with the key masked in the JSON documents its names and
+        values hold where a number of its value is written otherwise (see
+        :meth:`numbers_in`)."""
+        return query_values(query, self._number_value, self._number_name)
 
     def _number_value(self, name: str, value: str) -> Optional[str]:
-        decoded = decode_component(value)
+        return self._number_name(value)
+
+    def _number_name(self, raw: str) -> Optional[str]:
+        """A raw name (or value) with the key masked where a JSON number of its value is
+        written otherwise in the document it holds, or None (see :meth:`numbers_in`)."""
+        decoded = decode_component(raw)
         if not self.numbers_in(decoded):
             return None
         masked = self.text(decoded)
