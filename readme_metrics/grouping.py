@@ -289,7 +289,10 @@ class Identifier:
             self._report(
                 logging.ERROR,
                 "the grouping function must return a mapping or None, "
-                f"got {type(result).__name__}; the request is not logged",
+                f"got {type(result).__name__}"
+                + (' (return {"api_key": <the caller\'s key>, "label": ..., "email": ...}, '
+                   "not the key alone)" if isinstance(result, (str, bytes, int)) else "")
+                + "; the request is not logged",
             )
             return None
         given = result.get("api_key")

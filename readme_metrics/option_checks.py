@@ -171,7 +171,7 @@ def http_url(option: Option, value: Any) -> Optional[str]:
     except ValueError:  # "http://[::1": an unclosed or invalid IP literal
         raise option.invalid(shown_url(value), hint="not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise option.invalid(shown_url(value))
+        raise option.invalid(shown_url(value), hint=_scheme_hint(text))
     url = text.rstrip("/")
     appended = _appended_path(option, url)
     problem = _url_problem(text, parts)
@@ -185,6 +185,22 @@ def http_url(option: Option, value: Any) -> Optional[str]:
     if appended is None:
         return url
     return url[:-len(appended)].rstrip("/")
+
+
+def _scheme_hint(text: str) -> str:
+    """For a URL given without its scheme (``127.0.0.1:8001``, the collector's address
+    copied without it): the URL meant, ``http://`` for a loopback host (the collector
+    speaks plain HTTP), ``https://`` otherwise; "" when the text is no such address."""
+    if "://" in text or not text or text[0] in "/:" or any(c.isspace() for c in text):
+        return ""
+    try:
+        if not urlsplit(f"http://{text}").hostname:
+            return ""
+        scheme = "http" if is_loopback_url(f"http://{text}") else "https"
+    except ValueError:  # "[": an unclosed IP literal, no address to suggest
+        return ""
+    meant = f"{scheme}://{text}"
+    return f"a URL starts with http:// or https://: did you mean {shown_url(meant)!r}?"
 
 
 def appended_path_warning(option: Option, given: Any, value: Any) -> Optional[str]:
@@ -316,7 +332,7 @@ def api_key(option: Option, value: Any) -> str:
         raise ValueError(
             "readme_metrics: api_key is required: pass api_key=... or set README_API_KEY "
             f"in the environment or {_env.dotenv_where()}; or set "
-            "README_METRICS_ENABLED=false to turn metrics off"
+            "README_METRICS_ENABLED=false to turn metrics off" + _key_variables_set()
         )
     if not isinstance(value, str):
         raise option.wrong_type(value, "a str", shown=False)
@@ -330,6 +346,19 @@ def api_key(option: Option, value: Any) -> str:
         )
     # Stripped as the variable is: a key read from a secrets file ends in a line break.
     return value.strip()
+
+
+def _key_variables_set() -> str:
+    """For the missing key's error: the ``README*``/``RDME*`` variables set whose name says
+    key or token (``README_METRICS_API_KEY``, ``README_TOKEN``), too far from
+    ``README_API_KEY`` for the near-miss warning. Names only, never values."""
+    found = [name for name in _env.names()
+             if name.upper().startswith(("README", "RDME")) and name != "README_API_KEY"
+             and any(word in name.upper() for word in ("KEY", "TOKEN", "SECRET"))]
+    if not found:
+        return ""
+    return (f" ({', '.join(found)} {'is' if len(found) == 1 else 'are'} set, but this "
+            "library reads the key from README_API_KEY only)")
 
 
 def placeholder_warning(option: Option, given: Any, value: Any) -> Optional[str]:

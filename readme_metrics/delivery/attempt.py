@@ -19,6 +19,7 @@ from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.policy import FAIL, PAUSE, REJECT, SENT, WARN_INTERVAL, Outcome
 from readme_metrics.delivery.queue import Batch
 from readme_metrics.delivery.sender import Sender
+from readme_metrics.option_checks import is_loopback_url
 
 
 class Attempt:
@@ -103,9 +104,10 @@ class Attempt:
             batcher.settle(batch, "tls")
         elif batch.attempts >= self._max_attempts:
             self.warnings.log(logging.WARNING, "retries_exhausted", "readme_metrics: could "
-                              "not deliver a batch of %s to %s after %s (%s); dropping it",
+                              "not deliver a batch of %s to %s after %s (%s); dropping it%s",
                               counted(batch.count, "log"), self._sender.endpoint,
-                              counted(batch.attempts, "attempt"), cause)
+                              counted(batch.attempts, "attempt"), cause,
+                              _refused_hint(self._sender.endpoint, cause))
             batcher.settle(batch, "retries_exhausted")
         else:
             delay = batcher.retry_later(batch, outcome.retry_after)
@@ -138,6 +140,16 @@ class Attempt:
             trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             self._logger.debug("readme_metrics: traceback:\n%s",
                                hidden(self._sender.scrub(trace), secrets))
+
+
+def _refused_hint(endpoint: str, cause: str) -> str:
+    """For a loopback Metrics API URL nothing listens at: what it was most likely meant
+    for (README's See it locally), the collector, not started or on another port."""
+    if "ConnectionRefusedError" not in cause or not is_loopback_url(endpoint):
+        return ""
+    return ("; nothing listens there: start `readme-metrics collect` (it prints the URL to "
+            "give README_METRICS_SERVER), or correct the port in metrics_api "
+            "(README_METRICS_SERVER)")
 
 
 def _caller_key(item: Any) -> tuple[str, ...]:
