@@ -574,15 +574,21 @@ def test_a_steady_load_to_a_slow_api_grows_the_pool_only_as_far_as_its_posts_nee
                              timeout=10.0)  # a POST answered in 1 s is never retried
     before = set(worker_threads())
     names = [f"log-{n}" for n in range(10_000)]
-    started = time.monotonic()
+    started, late = time.monotonic(), 0.0
     for n, name in enumerate(names):
         if not n % 20:  # 2,000 a second, in steps of 10 ms
             ahead = started + n / 2000 - time.monotonic()
             if ahead > 0:
                 time.sleep(ahead)
+            late = max(late, -ahead)
         assert delivery.submit(item(name))
     senders = len(set(worker_threads()) - before)
     _each_delivered_once(collector, delivery, names)
+    if late > 0.25:
+        # The machine starved this loop (a full suite on two busy cores): the logs came
+        # in bursts, not as the steady load this test is about; only the bound holds.
+        assert senders <= MAX_SENDERS, senders
+        return
     # 7 senders (8 POSTs at once, the flush's among them) and 34 POSTs after; 16, 16
     # and 57 before.
     assert senders <= 10 and collector.peak_in_flight <= 10, (
