@@ -224,3 +224,51 @@ def test_grouping_function_called_once_per_exchange(inline_wrap: Any, collector:
 
     exchange(inline_wrap(app, grouping_function=grouping), collector)
     assert len(calls) == 1
+
+
+# -- the webob.Request made without its __init__ (capture/webob_request.py) --------------
+
+
+def test_webob_request_made_bare_is_the_constructors() -> None:
+    from readme_metrics.capture import webob_request as made
+
+    environ = environ_for("GET", "/items", query="a=1", HTTP_X_API_KEY="k1")
+    bare, built = made.webob_request(dict(environ)), webob.Request(dict(environ))
+    assert made.BARE  # the installed webob's __init__ only stores the environ
+    assert type(bare) is type(built) is webob.Request
+    assert bare.__dict__ == built.__dict__
+    assert (bare.headers["X-Api-Key"], bare.GET["a"], bare.path) == ("k1", "1", "/items")
+    bare.user = "ana"  # an ad-hoc attribute goes into the environ, as webob's does
+    assert bare.environ["webob.adhoc_attrs"] == {"user": "ana"}
+
+
+def test_webob_request_made_by_the_constructor_when_bare_differs(
+        monkeypatch: pytest.MonkeyPatch, wrap: Any, collector: Collector) -> None:
+    from readme_metrics.capture import webob_request as made
+
+    class Checked(webob.Request):
+        def __init__(self, environ: dict[str, Any], **kw: Any) -> None:
+            super().__init__(environ, **kw)
+            self.__dict__["checked"] = True
+
+    # A webob whose __init__ leaves more than the environ: the probe refuses the bare
+    # way, and the request is the constructor's (with what its __init__ left).
+    monkeypatch.setattr(made, "Request", Checked)
+    assert made._bare_matches() is False
+    monkeypatch.setattr(made, "BARE", False)
+    assert made.webob_request({"REQUEST_METHOD": "GET"}).__dict__["checked"] is True
+    from readme_metrics.capture import wsgi
+
+    monkeypatch.setattr(wsgi, "BARE", False)
+    monkeypatch.setattr(wsgi, "Request", Checked)
+    seen: list[Any] = []
+
+    def grouping(request: Any) -> dict[str, str]:
+        seen.append(request)
+        return {"api_key": request.headers["X-Api-Key"]}
+
+    result = call(wrap(hello, grouping_function=grouping),
+                  environ_for("GET", "/", HTTP_X_API_KEY="k2"))
+    assert result.status.startswith("200")
+    assert type(seen[0]) is Checked and seen[0].__dict__["checked"] is True
+    assert only_log(collector)["group"]["id"] == spec_mask("k2")

@@ -25,8 +25,6 @@ from concurrent.futures import Future
 from functools import partial
 from typing import Any, Awaitable, Callable, MutableMapping, Optional
 
-import webob
-
 from readme_metrics._logging import QuietLogger
 from readme_metrics.capture import asgi_scope, nesting
 from readme_metrics.capture.asgi_exchange import _Exchange
@@ -36,6 +34,7 @@ from readme_metrics.capture.asgi_lifespan import Lifespan
 from readme_metrics.capture.asgi_outlive import Outlive, is_cancellation
 from readme_metrics.capture.asgi_receive import Receive, Send, running_asyncio_loop
 from readme_metrics.capture.asgi_scope import ScopeRequest, header
+from readme_metrics.capture.webob_request import webob_request
 from readme_metrics.config import MetricsApiConfig, checked_config
 from readme_metrics.exchange import PendingExchange
 from readme_metrics.pipeline import MetricsPipeline, PipelineControls
@@ -135,7 +134,7 @@ class MetricsMiddleware(PipelineControls):
 
     def grouping_request(self, scope: Scope, body: bytes) -> Any:
         """What the grouping function receives: a webob.Request over the scope and body."""
-        return webob.Request(asgi_scope.wsgi_environ(scope, body))
+        return webob_request(asgi_scope.wsgi_environ(scope, body))
 
     def documentation_url(self, log_id: str) -> Optional[bytes]:
         """The x-documentation-url header value, once the docs base is known."""
