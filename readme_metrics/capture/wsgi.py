@@ -97,19 +97,6 @@ class _NoBody:
 _NO_BODY = _NoBody()
 
 
-def _may_have_body(environ: WSGIEnvironment) -> bool:
-    """False when an HTTP/1.x request has no body by its framing (RFC 9112 6.3): no
-    Transfer-Encoding and a CONTENT_LENGTH absent, empty or "0"."""
-    if environ.get("HTTP_TRANSFER_ENCODING"):
-        return True
-    length = environ.get("CONTENT_LENGTH")
-    if length and length != "0":
-        return True
-    protocol = environ.get("SERVER_PROTOCOL")
-    # Other protocols (HTTP/2 through a WSGI server) may carry a body without a length.
-    return not (protocol.__class__ is str and protocol.startswith("HTTP/1."))
-
-
 def _environ_of(capture: _Capture) -> Callable[[], Optional[WSGIEnvironment]]:
     """``capture``'s environ while it lives, not holding it (:attr:`InputTee.environ_of`)."""
     ref = weakref.ref(capture)
@@ -150,7 +137,14 @@ class _Capture(Recorder):
         self.returned = False  # the app's call has returned
         self.tee: Optional[InputTee] = None
         body = None
-        if _may_have_body(environ):
+        # Whether the request may have a body: not an HTTP/1.x one whose framing says
+        # none (RFC 9112 6.3: no Transfer-Encoding, and a CONTENT_LENGTH absent, empty or
+        # "0"); other protocols (HTTP/2 through a WSGI server) may carry one without a
+        # length. Written out here: a call fewer per request.
+        length_text = environ.get("CONTENT_LENGTH")
+        protocol = environ.get("SERVER_PROTOCOL")
+        if (environ.get("HTTP_TRANSFER_ENCODING") or (length_text and length_text != "0")
+                or not (protocol.__class__ is str and protocol.startswith("HTTP/1."))):
             wsgi_input = environ.get("wsgi.input")
             if wsgi_input is not None:
                 # Chunked input the server ends (werkzeug): the Transfer-Encoding wins
@@ -286,7 +280,11 @@ class _Capture(Recorder):
 
     def finish_log(self, grace: float = 0.0) -> None:
         """Turn the exchange into one queued log (exactly once). Never raises."""
-        if not self.finish():
+        # Recorder.finish() written out (a call fewer per request): deleting the slot
+        # tests and clears it in one C call, so only the first of two threads goes on.
+        try:
+            del self._unfinished
+        except AttributeError:
             return
         try:
             if self.tee is not None:
