@@ -19,13 +19,18 @@ def is_token(text: str) -> bool:
 # "user:password@" that may start it (up to its last "@", as urlsplit reads it). Anchored:
 # only the authority's, never a later "//...@" in the path or query (?next=//owl@host).
 _USERINFO = re.compile(r"\A([^/?#]*//)([^/?#]*)@")
+# The same for a text shown in a message, which may be a URL given without its scheme
+# ("user:pw@metrics.example.com", the mistake newcomer2's hint answers) or with one slash
+# ("http:/user:pw@host"): what starts it up to an "@" before any "/", "?" or "#" is taken
+# for the userinfo too.
+_SHOWN_USERINFO = re.compile(r"\A((?:[^/?#]*//|[A-Za-z][A-Za-z0-9+.\-]*:/(?!/))?)([^/?#]*)@")
 
 
 def shown_url(url: str) -> str:
     """``url`` for a message or an error: its userinfo (``user:password@``, a credential)
     replaced by ``***@``. Any text, a URL that does not parse too (what is refused is
     shown)."""
-    return _USERINFO.sub(r"\1***@", url, count=1) if "@" in url else url
+    return _SHOWN_USERINFO.sub(r"\1***@", url, count=1) if "@" in url else url
 
 
 def without_userinfo(url: str) -> str:

@@ -187,11 +187,16 @@ def http_url(option: Option, value: Any) -> Optional[str]:
     return url[:-len(appended)].rstrip("/")
 
 
+_SCHEME_ONE_SLASH = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:/")
+
+
 def _scheme_hint(text: str) -> str:
     """For a URL given without its scheme (``127.0.0.1:8001``, the collector's address
     copied without it): the URL meant, ``http://`` for a loopback host (the collector
     speaks plain HTTP), ``https://`` otherwise; "" when the text is no such address."""
     if "://" in text or not text or text[0] in "/:" or any(c.isspace() for c in text):
+        return ""
+    if _SCHEME_ONE_SLASH.match(text):  # "http:/host": a scheme, one slash short, not a host
         return ""
     try:
         if not urlsplit(f"http://{text}").hostname:
