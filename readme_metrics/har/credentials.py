@@ -37,7 +37,8 @@ from readme_metrics.har.text import (
 from readme_metrics.masking import mask, utf8
 
 __all__ = [
-    "CREDENTIAL_HEADERS", "MIN_SUBSTRING_KEY", "URL_HEADERS", "CallerKey", "for_key",
+    "CREDENTIAL_HEADERS", "MIN_SUBSTRING_KEY", "URL_HEADERS", "CallerKey", "authority_key",
+    "for_key",
 ]
 
 #: Lower-case names of the headers whose values are always masked.
@@ -362,13 +363,12 @@ class CallerKey:
         segments = rest[:end].split("/")
         changed = False
         for at, segment in enumerate(segments):
-            if at == 0 and sep:  # the authority: its host, a port after it
-                host, colon, port = segment.rpartition(":")
-                if not colon or not port.isdigit():
-                    host, colon, port = segment, "", ""
-                if host and unquote(host, errors="surrogateescape") == self.key:
-                    segments[at] = self._quoted_mask + colon + port
-                    changed = True
+            if at == 0 and sep:  # the authority: its host, a userinfo before, a port after
+                if self.key in segment or "%" in segment:
+                    host = authority_key(segment, self.key, self._quoted_mask)
+                    if host is not segment:
+                        segments[at] = host
+                        changed = True
             elif segment and unquote(segment, errors="surrogateescape") == self.key:
                 segments[at] = self._quoted_mask
                 changed = True
@@ -894,6 +894,18 @@ def _any_spelling(key: str, encodings: tuple[Callable[[str], str], ...],
             options.append(re.escape(also[character]))
         characters.append(f"(?:{'|'.join(options)})")
     return "".join(characters)
+
+
+def authority_key(authority: str, key: str, masked: str) -> str:
+    """``authority`` (``[userinfo@]host[:port]``, a url's or a Host header's) with its host
+    as ``masked`` when the host decodes to ``key``, else ``authority`` itself."""
+    userinfo, at, hostport = authority.rpartition("@")
+    host, colon, port = hostport.rpartition(":")
+    if not colon or not port.isdigit():
+        host, colon, port = hostport, "", ""
+    if host and unquote(host, errors="surrogateescape") == key:
+        return userinfo + at + masked + colon + port
+    return authority
 
 
 # What an authority masked whole may hold: a reg-name (RFC 3986), escapes included.

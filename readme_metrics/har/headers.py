@@ -17,7 +17,12 @@ from email.utils import mktime_tz, parsedate_tz
 from typing import Any, Callable, Optional
 from urllib.parse import quote, unquote
 
-from readme_metrics.har.credentials import CREDENTIAL_HEADERS, URL_HEADERS, CallerKey
+from readme_metrics.har.credentials import (
+    CREDENTIAL_HEADERS,
+    URL_HEADERS,
+    CallerKey,
+    authority_key,
+)
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.masking import is_masked, mask
 
@@ -309,8 +314,14 @@ def headers(
             # A user and password in it are a credential (sent as Authorization: Basic).
             value = _hidden_userinfo(value, _masked_userinfo)
         else:
-            if kind == _AUTHORITY and "@" in value:
-                value = _masked_authority(value)
+            if kind == _AUTHORITY:
+                if "@" in value:
+                    value = _masked_authority(value)
+                if caller is not None and not caller.inside and (
+                        caller.key in value or "%" in value):
+                    # A short key that is the host (with a port or a userinfo: the url
+                    # shows its host masked, scrub.py), as the whole value would be.
+                    value = authority_key(value, caller.key, caller.masked)
             if kind == _LINK or redactor is not None and value[:1] in _JSON_OPEN:
                 value = (_link_targets(value, redactor, caller) if kind == _LINK
                          else _json_value(value, name, redactor))  # type: ignore[arg-type]
