@@ -68,6 +68,12 @@ class MetricsPipeline:
         # end (an app factory making an app per test made a thread per app).
         self.delivery = Delivery(config, partial(_build, config, self.redactor))
         weakref.finalize(self, _released, self.delivery).atexit = False  # exit: process.py
+        if not config.background_worker_mode:
+            # Inline mode has no sender: once this pipeline is dropped, its last logs are
+            # sent by unclosed's thread (_released). Started here, from ordinary code: a
+            # WSGI app whose responses are lists, and every ASGI app, never asked for it,
+            # so a dropped app's logs waited in process._held for the exit flush.
+            unclosed.ready()
         #: ``submit(item, send=True) -> bool``: queue one captured exchange (in inline
         #: mode, may send a full batch now, unless ``send`` is False); False if it was
         #: dropped. Never raises. Delivery's own method: one Python call fewer per log.
@@ -240,7 +246,8 @@ class PipelineControls:
 
 def _released(delivery: Delivery) -> None:
     """The pipeline's finalizer: its delivery sends what it queued and ends. In inline
-    mode that needs a thread: the library's own for responses dropped unclosed, where it
-    runs (WSGI, Django), else the exit hook's (the delivery is held till then)."""
+    mode that needs a thread: the library's own for responses dropped unclosed (started
+    with an inline pipeline), else (none could start, or a forked child that made no
+    pipeline of its own) the exit hook's: the delivery is held till then."""
     if delivery.release():
         unclosed.call_soon(delivery.drain_released)

@@ -389,3 +389,41 @@ def test_the_partial_batches_of_dropped_apps_are_sent_by_exit(
     assert took < 1.0 + SLACK, f"exit took {took:.1f} s"
     assert "rdme_exit_SECRET_key_5150" not in err
     assert len(collector.logs) == 9, err
+
+
+# The same apps dropped, in a process that goes on: their logs go out now, not at exit.
+DROPPED_ALIVE_SCRIPT = DROPPED_EXIT_SCRIPT.replace(
+    "exit_begins()  # no flush(), no close(), the apps gone: exit must still send",
+    textwrap.dedent("""\
+    import time
+    from readme_metrics.delivery import process
+    deadline = time.monotonic() + 15
+    while process._held and time.monotonic() < deadline:
+        time.sleep(0.02)
+    print(f"held={len(process._held)}", flush=True)
+    sys.stdin.readline()  # alive until the test has counted the logs
+    """))
+
+
+@pytest.mark.parametrize("kind", ["wsgi", "asgi"])
+def test_inline_dropped_apps_are_sent_while_the_process_goes_on(
+        collector: Collector, kind: str) -> None:
+    """A long-running process that makes and drops inline-mode apps (an app factory): the
+    dropped apps' logs were held in process._held, unsent, until the process ended, when
+    the app's responses were lists (WSGI) or always (ASGI): nothing had started the
+    library's thread that drains them."""
+    assert DROPPED_ALIVE_SCRIPT != DROPPED_EXIT_SCRIPT
+    process = subprocess.Popen(
+        [sys.executable, "-c", DROPPED_ALIVE_SCRIPT, collector.url, kind, "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.PIPE, text=True,
+        cwd=str(REPO_ROOT), env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        logs = len(collector.logs)  # before the process exits
+        _, err = process.communicate("\n", timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert line.strip() == "held=0", (line, err)
+    assert logs == 9, err

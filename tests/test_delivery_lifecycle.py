@@ -134,6 +134,7 @@ def test_dropped_apps_deliver_their_logs_and_release_their_threads(
 @pytest.mark.parametrize(("make", "request_through"), [
     pytest.param(_flask_app, _flask_request, id="flask-extension"),
     pytest.param(_wsgi_app, _wsgi_request, id="wsgi-middleware"),
+    pytest.param(_asgi_app, _asgi_request, id="asgi-middleware"),
 ])
 def test_inline_mode_dropped_apps_send_their_partial_batches_then_are_freed(
         collector: Collector, make: Callable[[MetricsApiConfig], Any],
