@@ -427,3 +427,24 @@ def test_inline_dropped_apps_are_sent_while_the_process_goes_on(
     assert process.returncode == 0, err
     assert line.strip() == "held=0", (line, err)
     assert logs == 9, err
+
+
+def test_the_exit_wait_for_unclosed_responses_is_within_a_short_shutdown_timeout(
+        collector: Collector) -> None:
+    """SPEC: shutdown_timeout is the longest the exit flush may take. unclosed.py's exit
+    hook waited up to 0.5 s for a response dropped unread (its grouping function stuck)
+    before the deliveries' own shutdown_timeout began: 0.50 s with shutdown_timeout=0.1.
+    It now takes at most half of it, and the flush counts from the exit's start."""
+    script = MIDDLEWARE_EXIT_SCRIPT.replace("shutdown_timeout=1.0", "shutdown_timeout=0.1")
+    assert script != MIDDLEWARE_EXIT_SCRIPT
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, collector.url, "1", "7", "unread-stuck"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(REPO_ROOT),
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, stdin=subprocess.DEVNULL)
+    try:
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    took = exit_took(out)  # by the child's clock: the library's exit alone
+    assert took < 0.1 + 0.25, f"exit took {took:.2f} s with shutdown_timeout=0.1"

@@ -108,14 +108,17 @@ def _done() -> None:
 
 
 def _at_exit() -> None:
-    """Before delivery closes at exit: wait (at most :data:`EXIT_WAIT`) for the thread to
-    do the wakes it was given, so that those logs are still queued. It does them, not
-    this thread: a finish may call the grouping function, which must not hold the exit.
+    """Before delivery closes at exit: wait (at most :data:`EXIT_WAIT`, and half of the
+    shortest ``shutdown_timeout``) for the thread to do the wakes it was given, so that
+    those logs are still queued. It does them, not this thread: a finish may call the
+    grouping function, which must not hold the exit.
     (A dropped app's drain, :func:`call_soon`, is not waited for here: the exit hook takes
     it over.)"""
     if _pid != os.getpid():
         return
-    deadline = time.monotonic() + EXIT_WAIT
+    # Half of the shortest shutdown_timeout at most: the exit flush, which counts from the
+    # exit's start (process.close_all), keeps the other half.
+    deadline = time.monotonic() + min(EXIT_WAIT, process.exit_budget() / 2)
     while _pending and time.monotonic() < deadline:
         time.sleep(0.005)
 

@@ -258,7 +258,11 @@ class Delivery:
         """Stop accepting logs and start draining; False if already closed (process hook)."""
         if self._pid != os.getpid():
             return False
-        return self._batcher.begin_close(time.monotonic() + self.config.shutdown_timeout)
+        # At interpreter exit the bound counts from the start of the exit (its hooks'
+        # wait, unclosed.py's, is part of shutdown_timeout); close() counts from now.
+        began = process.exit_began()
+        return self._batcher.begin_close(
+            (time.monotonic() if began is None else began) + self.config.shutdown_timeout)
 
     def finish_exit(self) -> None:
         """Post what waits and wait for the senders until the deadline, then count what

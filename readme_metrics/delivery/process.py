@@ -23,8 +23,9 @@ import contextlib
 import os
 import sys
 import threading
+import time
 import weakref
-from typing import Callable, Protocol
+from typing import Callable, Optional, Protocol
 
 
 class ProcessBound(Protocol):
@@ -47,6 +48,9 @@ _lock = threading.Lock()
 _installed = False
 _pid = os.getpid()
 _finalizer_pid = 0
+# When close_all began (time.monotonic()), while it runs: the exit hooks' wait and the
+# tracked objects' drains share one shutdown_timeout from there.
+_exit_began: Optional[float] = None
 
 
 def track(obj: ProcessBound) -> None:
@@ -103,12 +107,34 @@ def ensure_exit_in_child() -> None:
 
 
 def close_all() -> None:
-    """Close every tracked object of this process, in parallel, each within its bound."""
-    for hook in list(_exit_hooks):
-        _safe(hook)
-    started = [obj for obj in _snapshot() if _safe(obj.begin_exit)]
-    for obj in started:
-        _safe(obj.finish_exit)
+    """Close every tracked object of this process, in parallel, each within its bound
+    (its ``shutdown_timeout`` from the start of this call, the exit hooks' time too)."""
+    global _exit_began
+    _exit_began = time.monotonic()
+    try:
+        for hook in list(_exit_hooks):
+            _safe(hook)
+        started = [obj for obj in _snapshot() if _safe(obj.begin_exit)]
+        for obj in started:
+            _safe(obj.finish_exit)
+    finally:
+        _exit_began = None
+
+
+def exit_began() -> Optional[float]:
+    """When the exit's close_all began (``time.monotonic()``), while it runs; else None."""
+    return _exit_began
+
+
+def exit_budget() -> float:
+    """The shortest ``shutdown_timeout`` among the tracked objects (inf with none): what
+    an exit hook may take of it must leave them time to drain."""
+    budget = float("inf")
+    for obj in _snapshot():
+        timeout = getattr(getattr(obj, "config", None), "shutdown_timeout", None)
+        if isinstance(timeout, (int, float)) and timeout >= 0:
+            budget = min(budget, float(timeout))
+    return budget
 
 
 def _snapshot() -> list[ProcessBound]:
