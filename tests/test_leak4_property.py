@@ -124,6 +124,18 @@ def _send(site: Site, key: str, place: str, value: str) -> list[bytes]:
     return [without_made_fields(site.batch)]
 
 
+def _not_scaffold(site: Site, key: str, place: str,
+                  found: Callable[[list[bytes], str, str], list[str]],
+                  hits: list[str]) -> list[str]:
+    """``hits`` less the texts the same request spells ``key`` in with a stand-in
+    value: what the request is made of, not the key ("Content-" inside the
+    Content-Type header's name, which is no value and stays)."""
+    if not hits:
+        return hits
+    scaffold = found(_send(site, key, place, "zz9"), key, mask(key))
+    return [hit for hit in hits if hit not in scaffold]
+
+
 def _not_markup(place: str, key: str) -> bool:
     # A multipart field's value cannot hold its own boundary line or CR LF.
     return not (place.startswith("multipart") and ("--" in key or "\r" in key or '"' in key))
@@ -137,10 +149,9 @@ def test_a_key_standing_whole_never_leaves_in_clear(site: Site, key: str, place:
         return
     decoy = f"x{key}y"
     batch = _send(site, key, place, key)
-    if len(key) >= MIN_SUBSTRING_KEY:
-        assert found_unmasked(batch, key, mask(key)) == [], (key, place)
-    else:
-        assert found_whole(batch, key, mask(key)) == [], (key, place)
+    found = found_unmasked if len(key) >= MIN_SUBSTRING_KEY else found_whole
+    assert _not_scaffold(site, key, place, found, found(batch, key, mask(key))) == [], (
+        key, place)
     assert decoy  # (see the next test)
 
 
@@ -153,7 +164,8 @@ def test_a_long_key_inside_a_value_never_leaves_in_clear(
     if not _not_markup(place, key):
         return
     batch = _send(site, key, place, f"see {key}, then")
-    assert found_unmasked(batch, key, mask(key)) == [], (key, place)
+    hits = found_unmasked(batch, key, mask(key))
+    assert _not_scaffold(site, key, place, found_unmasked, hits) == [], (key, place)
 
 
 @settings(max_examples=60, deadline=None,
