@@ -312,12 +312,14 @@ def environ_head(keys: tuple[str, ...], values: tuple[str, ...], trusted_proxies
     _add_content_headers(headers, content_type, length, software)
     # Only the few variables the URL and the client IP are made of.
     environ = {key: values[index] for key, index in plan.url_keys}
+    # Positionally (method, url, http_version, headers, client_ip): fewer instructions
+    # per log than by keyword.
     return RequestHead(
-        method="GET" if method is None else method,
-        url=request_url(environ, trusted_proxies),
-        http_version="HTTP/1.1" if protocol is None else _VERSIONS.get(protocol, protocol),
-        headers=headers,
-        client_ip=client_ip(environ, trusted_proxies),
+        "GET" if method is None else method,
+        request_url(environ, trusted_proxies),
+        "HTTP/1.1" if protocol is None else _VERSIONS.get(protocol, protocol),
+        headers,
+        client_ip(environ, trusted_proxies),
     )
 
 
