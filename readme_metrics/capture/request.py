@@ -147,10 +147,12 @@ def server_host(name: str, port: object, scheme: str) -> str:
 def build_url(scheme: str, host: str, target: str, forwarded_proto: Optional[str] = None,
               forwarded_host: Optional[str] = None, trusted_proxies: int = 0) -> str:
     """``scheme://host/target``, the scheme and host from a trusted proxy when there is one."""
-    proto = (forwarded(forwarded_proto, trusted_proxies) or "").lower()
-    # Even a trusted proxy's value is a header: only a scheme the url can have counts.
-    scheme = proto if proto in ("http", "https") else scheme
-    host = url_authority(forwarded(forwarded_host, trusted_proxies) or host)
+    if trusted_proxies > 0:  # (else forwarded() gives None: no calls for it)
+        proto = (forwarded(forwarded_proto, trusted_proxies) or "").lower()
+        # Even a trusted proxy's value is a header: only a scheme the url can have counts.
+        scheme = proto if proto in ("http", "https") else scheme
+        host = forwarded(forwarded_host, trusted_proxies) or host
+    host = url_authority(host)
     if (not target.isascii() or " " in target or "#" in target
             or not target.isprintable()):
         target = quote(wsgi_bytes(target), safe=_URL_SAFE)
@@ -160,16 +162,19 @@ def build_url(scheme: str, host: str, target: str, forwarded_proto: Optional[str
 def pick_client_ip(remote_addr: str, forwarded_for: Optional[str], trusted_proxies: int = 0
                    ) -> str:
     """The remote address, or the X-Forwarded-For hop set by the outermost trusted proxy."""
-    return forwarded(forwarded_for, trusted_proxies) or remote_addr
+    if trusted_proxies > 0:  # (else forwarded() gives None: no call for it)
+        return forwarded(forwarded_for, trusted_proxies) or remote_addr
+    return remote_addr
 
 
 # -- WSGI environ ----------------------------------------------------------------------
 
 
-def _environ_target(environ: Mapping[str, str], scheme: str) -> str:
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    if raw and not raw.isascii() and environ.get("SERVER_SOFTWARE", "").startswith(
-            "Werkzeug/"):
+def _environ_target(raw: Optional[str], software: str, script_name: str, path_info: str,
+                    query: str) -> str:
+    """The request target of an environ: ``raw`` (RAW_URI or REQUEST_URI), else
+    SCRIPT_NAME and PATH_INFO quoted again, and QUERY_STRING."""
+    if raw and not raw.isascii() and software.startswith("Werkzeug/"):
         # werkzeug's development server reads the request line as latin-1, then encodes
         # that text as UTF-8 into its WSGI strings (a raw é, C3 A9, would be logged as
         # four bytes): undone, so the url holds the bytes received.
@@ -185,22 +190,32 @@ def _environ_target(environ: Mapping[str, str], scheme: str) -> str:
         return after[slash:] if slash >= 0 else "/"
     # No raw request target (wsgiref, direct calls): PATH_INFO is decoded, so encode it
     # again. QUERY_STRING is raw (PEP 3333) and stays as received.
-    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    path = script_name + path_info
     target = path if _PLAIN_PATH.fullmatch(path) else quote(wsgi_bytes(path), safe=_PATH_SAFE)
     if not target.startswith("/"):
         target = "/" + target  # "*" of OPTIONS *: the url still needs a path
-    query = environ.get("QUERY_STRING", "")
     return f"{target}?{query}" if query else target
+
+
+def _environ_url(scheme: str, host: Optional[str], server_name: str, server_port: object,
+                 raw: Optional[str], software: str, script_name: str, path_info: str,
+                 query: str, forwarded_proto: Optional[str], forwarded_host: Optional[str],
+                 trusted_proxies: int) -> str:
+    """:func:`request_url` of an environ's variables, read by the caller (a dict's
+    ``get``, or a head plan's indexes on the worker), each missing one as its default."""
+    return build_url(scheme, host or server_host(server_name, server_port, scheme),
+                     _environ_target(raw, software, script_name, path_info, query),
+                     forwarded_proto, forwarded_host, trusted_proxies)
 
 
 def request_url(environ: Mapping[str, str], trusted_proxies: int = 0) -> str:
     """scheme://host[:port]/path?query as received (PEP 3333 reconstruction + raw URI)."""
-    scheme = environ.get("wsgi.url_scheme", "http")
-    host = environ.get("HTTP_HOST") or server_host(
-        environ.get("SERVER_NAME", "localhost"), environ.get("SERVER_PORT"), scheme)
-    return build_url(scheme, host, _environ_target(environ, scheme),
-                     environ.get("HTTP_X_FORWARDED_PROTO"),
-                     environ.get("HTTP_X_FORWARDED_HOST"), trusted_proxies)
+    get = environ.get
+    return _environ_url(
+        get("wsgi.url_scheme", "http"), get("HTTP_HOST"), get("SERVER_NAME", "localhost"),
+        get("SERVER_PORT"), get("RAW_URI") or get("REQUEST_URI"), get("SERVER_SOFTWARE", ""),
+        get("SCRIPT_NAME", ""), get("PATH_INFO", ""), get("QUERY_STRING", ""),
+        get("HTTP_X_FORWARDED_PROTO"), get("HTTP_X_FORWARDED_HOST"), trusted_proxies)
 
 
 # environ key -> header name ("HTTP_X_API_KEY" -> "X-Api-Key"), or "" for a key that is
@@ -308,31 +323,37 @@ def environ_head(keys: tuple[str, ...], values: tuple[str, ...], trusted_proxies
     for index, name in plan.headers:
         value = values[index]
         headers.append((name, value if value.isascii() else header_text(value)))
-    method, protocol, content_type, length, software = plan.fixed(values + (None,))
+    # The variables read below, in _PIECES' order (None: not in this environ), by one
+    # call: no dict of them for request_url and client_ip.
+    (method, protocol, content_type, length, software, scheme, host, server_name,
+     server_port, raw_uri, request_uri, script_name, path_info, query, forwarded_proto,
+     forwarded_host, remote_addr, forwarded_for) = plan.pieces(values + (None,))
     _add_content_headers(headers, content_type, length, software)
-    # Only the few variables the URL and the client IP are made of.
-    environ = {key: values[index] for key, index in plan.url_keys}
     # Positionally (method, url, http_version, headers, client_ip): fewer instructions
-    # per log than by keyword.
+    # per log than by keyword. The defaults are request_url's and client_ip's.
     return RequestHead(
         "GET" if method is None else method,
-        request_url(environ, trusted_proxies),
+        _environ_url("http" if scheme is None else scheme, host,
+                     "localhost" if server_name is None else server_name, server_port,
+                     raw_uri or request_uri, "" if software is None else software,
+                     script_name or "", path_info or "", query or "", forwarded_proto,
+                     forwarded_host, trusted_proxies),
         "HTTP/1.1" if protocol is None else _VERSIONS.get(protocol, protocol),
         headers,
-        client_ip(environ, trusted_proxies),
+        pick_client_ip("" if remote_addr is None else remote_addr, forwarded_for,
+                       trusted_proxies),
     )
 
 
 # granian names HTTP/1.0 "HTTP/1" in SERVER_PROTOCOL: the log says what the client sent.
 _VERSIONS = {"HTTP/1": "HTTP/1.0"}
-_FIXED_KEYS = ("REQUEST_METHOD", "SERVER_PROTOCOL", "CONTENT_TYPE", "CONTENT_LENGTH",
-               "SERVER_SOFTWARE")
-# What request_url and client_ip read of an environ.
-_URL_KEYS = frozenset({
-    "wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "RAW_URI", "REQUEST_URI",
-    "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "HTTP_X_FORWARDED_PROTO",
-    "HTTP_X_FORWARDED_HOST", "REMOTE_ADDR", "HTTP_X_FORWARDED_FOR", "SERVER_SOFTWARE",
-})
+# What environ_head reads of an environ besides the headers, in the order of its
+# unpacking: the fixed variables, then what request_url and client_ip read.
+_PIECES = ("REQUEST_METHOD", "SERVER_PROTOCOL", "CONTENT_TYPE", "CONTENT_LENGTH",
+           "SERVER_SOFTWARE", "wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT",
+           "RAW_URI", "REQUEST_URI", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING",
+           "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "REMOTE_ADDR",
+           "HTTP_X_FORWARDED_FOR")
 
 
 class _HeadPlan:
@@ -340,18 +361,15 @@ class _HeadPlan:
     shape (its keys, in order): the worker reads them by index instead of making a dict
     of every key and translating each key again."""
 
-    __slots__ = ("headers", "fixed", "url_keys")
+    __slots__ = ("headers", "pieces")
 
     def __init__(self, keys: tuple[str, ...]) -> None:
         self.headers = tuple((index, name) for index, key in enumerate(keys)
                              for name in (_header_name(key),) if name)
         index = {key: position for position, key in enumerate(keys)}  # keys are unique
-        # REQUEST_METHOD, SERVER_PROTOCOL, CONTENT_TYPE, CONTENT_LENGTH and SERVER_SOFTWARE
-        # of the strings with a None after them, that None for a key not in this shape:
-        # one call (0.12 us) where a loop over the five took 0.3.
-        self.fixed = itemgetter(*(index.get(key, len(keys)) for key in _FIXED_KEYS))
-        self.url_keys = tuple((key, position) for key, position in index.items()
-                              if key in _URL_KEYS)
+        # The _PIECES of the strings with a None after them, that None for a key not in
+        # this shape: one call, where a loop (or a dict for request_url) costs more.
+        self.pieces = itemgetter(*(index.get(key, len(keys)) for key in _PIECES))
 
 
 #: Head plans by environ shape (the keys environ_strings copied), bounded as its plans
