@@ -465,3 +465,29 @@ def test_a_child_forked_while_a_post_is_in_flight_posts_on_connections_of_its_ow
                     if received.json()[0]["_id"].startswith("child")]
     assert child_post.peer not in parent_peers
     assert delivery.stats["sent"] == 3
+
+
+_FORK_IN_C = textwrap.dedent("""
+    import ctypes, os, sys, threading
+    from readme_metrics.capture import unclosed
+
+    unclosed.ready()  # the master's thread (inline mode starts it with the middleware)
+    pid = ctypes.CDLL(None).fork()  # as uWSGI forks its workers: no Python fork hooks
+    if pid == 0:
+        ran = threading.Event()
+        unclosed.call_soon(ran.set)  # the parent's thread: not here, not run
+        unclosed.ready()  # so this starts the child's own
+        unclosed.call_soon(ran.set)
+        os.write(1, b"child ran: %d" % ran.wait(10.0))
+        os._exit(0)
+    os.waitpid(pid, 0)
+""")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
+def test_a_child_forked_without_pythons_hooks_gets_its_own_unclosed_thread() -> None:
+    # uWSGI forks workers in C (Python's fork hooks run only with --py-call-osafterfork):
+    # the child's ready() believed the parent's thread its own, so a response dropped
+    # unclosed, or a dropped inline app's last logs, waited for a thread that was not there.
+    result = run_python(_FORK_IN_C, timeout=30.0)
+    assert "child ran: 1" in result.stdout, (result.stdout, result.stderr)

@@ -86,6 +86,8 @@ def wake(pipeline: MetricsPipeline) -> None:
     if _pid == os.getpid():
         _pending.append(None)
         _wakes.put((pipeline.run_handed_over, True))
+    else:
+        _not_ours()
 
 
 def call_soon(work: Callable[[], object]) -> None:
@@ -93,6 +95,16 @@ def call_soon(work: Callable[[], object]) -> None:
     in a finalizer. Also used for a dropped middleware's last logs (pipeline.py)."""
     if _pid == os.getpid():
         _wakes.put((work, False))
+    else:
+        _not_ours()
+
+
+def _not_ours() -> None:
+    """The thread is another process's: a child forked without Python's fork hooks
+    (uWSGI forks its workers in C, running them only with --py-call-osafterfork), so
+    _forked() never ran. The next ready() starts this process's own thread."""
+    global _ready
+    _ready = False
 
 
 def _run(wakes: SimpleQueue[tuple[Callable[[], object], bool]]) -> None:
