@@ -119,6 +119,9 @@ _VARIABLES = frozenset(option.variable for option in OPTIONS if option.variable)
 # leads one to write, and too far from the variable for difflib.
 _ARGUMENT_NAMES = {f"README_{option.name.upper()}": option.variable for option in OPTIONS
                    if option.variable and option.variable != f"README_{option.name.upper()}"}
+# Other names one guesses for the Metrics API's address (none is another ReadMe tool's).
+_ARGUMENT_NAMES.update(dict.fromkeys(("README_METRICS_URL", "README_METRICS_HOST"),
+                                     "README_METRICS_SERVER"))
 
 
 def _misspelled_variables() -> list[str]:

@@ -69,6 +69,8 @@ def test_a_path_to_something_not_callable_says_that_and_not_required(
     ("README_METRICS_API", "README_METRICS_SERVER"),  # the argument is metrics_api
     ("README_ENABLED", "README_METRICS_ENABLED"),
     ("readme_readme_api_url", "README_API_URL"),
+    ("README_METRICS_URL", "README_METRICS_SERVER"),  # other guesses for the address
+    ("README_METRICS_HOST", "README_METRICS_SERVER"),
 ])
 def test_an_arguments_name_taken_for_its_variable_names_the_variable(
         caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, name: str,
