@@ -16,16 +16,11 @@ from __future__ import annotations
 
 import typing as t
 
+from readme_metrics.asgi_types import ASGIApp, Message, Receive, Scope, Send
 from readme_metrics.cors import CORSRules, Headers, Names, with_headers
 from readme_metrics.cors_settings import CORSSettings
 
 __all__ = ["CORSMiddleware"]
-
-Scope = t.MutableMapping[str, t.Any]
-Message = t.MutableMapping[str, t.Any]
-Receive = t.Callable[[], t.Awaitable[Message]]
-Send = t.Callable[[Message], t.Awaitable[None]]
-ASGIApp = t.Callable[[Scope, Receive, Send], t.Awaitable[None]]
 
 
 class CORSMiddleware:

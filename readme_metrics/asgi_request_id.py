@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import typing as t
 
+from readme_metrics.asgi_types import ASGIApp, Message, Receive, Scope, Send
 from readme_metrics.request_id import (
     ENVIRON_KEY,
     _authorization,
@@ -34,12 +35,6 @@ from readme_metrics.request_id import (
 )
 
 __all__ = ["RequestIdMiddleware"]
-
-Scope = t.MutableMapping[str, t.Any]
-Message = t.MutableMapping[str, t.Any]
-Receive = t.Callable[[], t.Awaitable[Message]]
-Send = t.Callable[[Message], t.Awaitable[None]]
-ASGIApp = t.Callable[[Scope, Receive, Send], t.Awaitable[None]]
 
 
 class RequestIdMiddleware:

@@ -32,8 +32,8 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
         'FastAPI brings it): pip install "starlette>=0.20"'
     ) from exc
 
-from readme_metrics.capture.asgi import ASGIApp, MetricsMiddleware, Scope
-from readme_metrics.capture.asgi_receive import Message
+from readme_metrics.asgi_types import ASGIApp, Message, Scope
+from readme_metrics.capture.asgi import MetricsMiddleware
 from readme_metrics.config import MetricsApiConfig
 
 __all__ = ["ReadMeMetricsMiddleware"]

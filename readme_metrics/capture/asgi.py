@@ -23,24 +23,22 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import Future
 from functools import partial
-from typing import Any, Awaitable, Callable, MutableMapping, Optional
+from typing import Any, Optional
 
 from readme_metrics._logging import QuietLogger
+from readme_metrics.asgi_types import ASGIApp, Receive, Scope, Send
 from readme_metrics.capture import asgi_scope, nesting
 from readme_metrics.capture.asgi_exchange import _Exchange
 from readme_metrics.capture.asgi_grouping import AwaitingIdentifier
 from readme_metrics.capture.asgi_inline import InlineSends
 from readme_metrics.capture.asgi_lifespan import Lifespan
 from readme_metrics.capture.asgi_outlive import Outlive, is_cancellation
-from readme_metrics.capture.asgi_receive import Receive, Send, running_asyncio_loop
+from readme_metrics.capture.asgi_receive import running_asyncio_loop
 from readme_metrics.capture.asgi_scope import ScopeRequest, header
 from readme_metrics.capture.webob_request import webob_request
 from readme_metrics.config import MetricsApiConfig, checked_config
 from readme_metrics.exchange import PendingExchange
 from readme_metrics.pipeline import MetricsPipeline, PipelineControls
-
-Scope = MutableMapping[str, Any]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class MetricsMiddleware(PipelineControls):

@@ -20,15 +20,14 @@ every connection).
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, MutableMapping, Optional
+from typing import Any, Callable, Optional
 
+from readme_metrics.asgi_types import ASGIApp, Message, Receive, Scope, Send
 from readme_metrics.capture.asgi_outlive import Outlive
-from readme_metrics.capture.asgi_receive import Message, Receive, Send, running_asyncio_loop
+from readme_metrics.capture.asgi_receive import running_asyncio_loop
 
 __all__ = ["Lifespan"]
 
-Scope = MutableMapping[str, Any]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 _ENDS = ("lifespan.shutdown.complete", "lifespan.shutdown.failed")
 
 

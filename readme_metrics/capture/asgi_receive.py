@@ -18,8 +18,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
+from readme_metrics.asgi_types import Message, Receive, Send
 from readme_metrics.capture.asgi_messages import ends_receive_with_response
 from readme_metrics.capture.asgi_outlive import running_trio
 
@@ -29,9 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["GRACE", "Message", "Receive", "RequestSide", "Send", "receive_within",
            "running_asyncio_loop"]
 
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 # How long an exchange may spend, in all, reading a request body the app left unread:
 # bytes the client already sent reach the app's receive() within this, even when the

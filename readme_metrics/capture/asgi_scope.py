@@ -15,9 +15,10 @@ from __future__ import annotations
 import io
 from itertools import chain
 from operator import itemgetter
-from typing import Any, MutableMapping, Optional
+from typing import Any, Optional
 from urllib.parse import quote
 
+from readme_metrics.asgi_types import Scope
 from readme_metrics.capture.request import (
     _PATH_SAFE,
     RequestHead,
@@ -29,7 +30,6 @@ from readme_metrics.capture.request import (
 
 __all__ = ["ScopeRequest", "header", "wsgi_environ"]
 
-Scope = MutableMapping[str, Any]
 
 # The keys the log is built from.
 _KEYS = ("method", "scheme", "server", "client", "root_path", "path", "raw_path",
