@@ -30,6 +30,7 @@ import pytest
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import Delivery
 from tests.support.command import REPO_ROOT
+from tests.support.contract import run_python
 from tests.support.delivery import (
     API_KEY,
     EXIT_CLOCK,
@@ -375,16 +376,10 @@ def test_the_partial_batches_of_dropped_apps_are_sent_by_exit(
     factory, a test client) had queued. Inline mode lost it: nothing held the queue once
     the middleware was gone, and the exit flush did not know of it."""
     collector.default = Reply(delay=delay)
-    process = subprocess.Popen(
-        [sys.executable, "-c", DROPPED_EXIT_SCRIPT, collector.url, kind,
-         "1" if background else "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(REPO_ROOT),
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, stdin=subprocess.DEVNULL)
-    try:
-        out, err = process.communicate(timeout=30)
-    finally:
-        process.kill()
-    assert process.returncode == 0, err
+    child = run_python(DROPPED_EXIT_SCRIPT, collector.url, kind, "1" if background else "0",
+                       timeout=30)
+    out, err = child.stdout, child.stderr
+    assert child.returncode == 0, err
     took = exit_took(out)
     assert took < 1.0 + SLACK, f"exit took {took:.1f} s"
     assert "rdme_exit_SECRET_key_5150" not in err
@@ -437,14 +432,8 @@ def test_the_exit_wait_for_unclosed_responses_is_within_a_short_shutdown_timeout
     It now takes at most half of it, and the flush counts from the exit's start."""
     script = MIDDLEWARE_EXIT_SCRIPT.replace("shutdown_timeout=1.0", "shutdown_timeout=0.1")
     assert script != MIDDLEWARE_EXIT_SCRIPT
-    process = subprocess.Popen(
-        [sys.executable, "-c", script, collector.url, "1", "7", "unread-stuck"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(REPO_ROOT),
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, stdin=subprocess.DEVNULL)
-    try:
-        out, err = process.communicate(timeout=30)
-    finally:
-        process.kill()
-    assert process.returncode == 0, err
+    child = run_python(script, collector.url, "1", "7", "unread-stuck", timeout=30)
+    out, err = child.stdout, child.stderr
+    assert child.returncode == 0, err
     took = exit_took(out)  # by the child's clock: the library's exit alone
     assert took < 0.1 + 0.25, f"exit took {took:.2f} s with shutdown_timeout=0.1"
