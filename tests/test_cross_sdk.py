@@ -46,14 +46,19 @@ MAINS = {
 }
 
 
-def _run(app: str, collector: Collector, tmp_path: Path) -> list[dict[str, Any]]:
-    """Start the example, send a GET with a query and a POST with JSON; the logs."""
+def _run(app: str, collector: Collector, tmp_path: Path,
+         server: tuple[str, str] = ("", "")) -> list[dict[str, Any]]:
+    """Start the example, send a GET with a query and a POST with JSON; the logs.
+
+    ``server``: the variable naming the collector and its value, if not
+    README_METRICS_SERVER and the collector's URL."""
     source = APPS[app]
     port = free_port()
     env = {name: value for name, value in os.environ.items()
-           if not name.startswith("README_")}
-    env.update(README_API_KEY=API_KEY, README_METRICS_SERVER=collector.url, PORT=str(port),
-               PYTHONPATH=str(ROOT))
+           if not name.startswith("README_") and name != "METRICS_SERVER"}
+    variable, url = server
+    env.update(README_API_KEY=API_KEY, PORT=str(port), PYTHONPATH=str(ROOT))
+    env[variable or "README_METRICS_SERVER"] = url or collector.url
     with serve([sys.executable, str(source)], env, tmp_path, port) as base:
         got = requests.get(f"{base}/?arr%5B1%5D=3&val=1", timeout=30)
         assert got.status_code == 200 and got.json() == {"message": "hello world"}
@@ -102,6 +107,20 @@ def test_the_cross_sdk_checks_of_a_get_and_a_post(
     assert post["request"]["postData"] == {"mimeType": "application/json",
                                            "text": '{"user": {"email": "dom@readme.io"}}'}
     assert post["response"]["status"] == 200
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("app", sorted(APPS))
+def test_the_suites_own_metrics_server_variable_is_read(
+        app: str, collector: Collector, tmp_path: Path) -> None:
+    """ReadMe's suite names its metrics server in METRICS_SERVER (as the URL's string,
+    with a trailing slash), not in this library's README_METRICS_SERVER: the examples it
+    runs read that variable too, or every log would go to metrics.readme.io instead."""
+    logs = _run(app, collector, tmp_path, server=("METRICS_SERVER", collector.url + "/"))
+    assert [(got.method, got.path) for got in collector.received] == [
+        ("POST", "/v1/request")] * 2
+    assert [log["request"]["log"]["entries"][0]["request"]["method"] for log in logs] == [
+        "GET", "POST"]
 
 
 @pytest.mark.e2e

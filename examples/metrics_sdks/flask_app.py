@@ -1,10 +1,12 @@
 """The Flask server ReadMe's cross-SDK integration suite (metrics-sdks) runs for an SDK.
 
 That suite starts the server it is given with ``PORT``, ``README_API_KEY`` and a local
-Metrics API's URL in the environment, sends ``GET /`` and ``POST /`` with a JSON body,
-and checks the one log its Metrics API receives for each: a fixed caller (Owlbert),
-``{"message": "hello world"}`` for the GET, an empty 200 for the POST. Every log is sent
-at once, in the request thread (``background_worker_mode=False``, ``buffer_length=1``).
+Metrics API's URL in the environment (named ``METRICS_SERVER`` there; this library's
+``README_METRICS_SERVER`` works too, and wins when both are exported), sends ``GET /``
+and ``POST /`` with a JSON body, and checks the one log its Metrics API receives for
+each: a fixed caller (Owlbert), ``{"message": "hello world"}`` for the GET, an empty 200
+for the POST. Every log is sent at once, in the request thread
+(``background_worker_mode=False``, ``buffer_length=1``).
 
     pip install ".[flask]"                       # from the repository root
     readme-metrics collect                       # in another terminal: the Metrics API
@@ -21,6 +23,11 @@ from readme_metrics import MetricsApiConfig
 from readme_metrics.flask_readme import ReadMeMetrics
 
 app = Flask(__name__)
+
+# ReadMe's suite names its Metrics API stand-in METRICS_SERVER; the library reads only
+# README_METRICS_SERVER (a variable of that generic name may mean anything in an app).
+if os.getenv("METRICS_SERVER"):
+    os.environ.setdefault("README_METRICS_SERVER", os.environ["METRICS_SERVER"])
 
 
 def grouping_function(request):
