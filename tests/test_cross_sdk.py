@@ -1,6 +1,7 @@
 """As ReadMe's cross-SDK integration suites check an SDK: its example server, started with
 README_API_KEY and a local metrics server's URL in the environment, is sent a GET and a
-POST, and the JSON that server receives is checked (SPEC 4, 6).
+POST, and the JSON that server receives is checked (SPEC 4, 6); its webhook server is
+sent signed and badly signed calls, and its answers are checked strictly (SPEC 6).
 
 The apps are those suites' Python examples (a fixed caller, Owlbert; GET / answers
 ``{"message": "hello world"}``, POST / answers 200 empty; ``background_worker_mode=False``,
@@ -15,6 +16,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,7 @@ from readme_metrics.masking import mask
 from tests.support.contract import pairs
 from tests.support.fake_api import Collector, basic_auth, free_port
 from tests.support.har_check import assert_valid_log
-from tests.test_e2e_servers import serve
+from tests.test_e2e_servers import serve, sign
 
 API_KEY = "a-random-readme-api-key"
 CALLER = {"api_key": "owlbert-api-key", "label": "Owlbert", "email": "owlbert@example.com"}
@@ -38,11 +41,17 @@ APPS = {
     "flask": ROOT / "examples" / "metrics_sdks" / "flask_app.py",
     "fastapi": ROOT / "examples" / "metrics_sdks" / "fastapi_app.py",
 }
+#: The webhook servers the suite's webhook test is pointed at, beside those.
+WEBHOOKS = {
+    "flask": ROOT / "examples" / "metrics_sdks" / "flask_webhooks.py",
+    "fastapi": ROOT / "examples" / "metrics_sdks" / "fastapi_webhooks.py",
+}
 #: The examples' own ``python <file>`` (their ``__main__``) and a route each answers.
 MAINS = {
     "wsgi_app.py": "/pets", "flask/app.py": "/pets", "flask/webhooks.py": "/webhook",
     "bottle/app.py": "/pets",
     **{f"metrics_sdks/{path.name}": "/" for path in APPS.values()},
+    **{f"metrics_sdks/{path.name}": "/webhook" for path in WEBHOOKS.values()},
 }
 
 
@@ -139,3 +148,76 @@ def test_an_example_run_as_a_script_listens_on_port(
         answer = requests.get(f"{base}{MAINS[example]}", timeout=30,
                               headers={"Authorization": "Bearer owlbert-key"})
     assert answer.status_code in (200, 405), answer.text  # /webhook takes POST only
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("example", sorted([*APPS.values(), *WEBHOOKS.values()]),
+                         ids=lambda path: path.name)
+def test_a_cross_sdk_server_listens_on_host(example: Path, tmp_path: Path) -> None:
+    """Run in a container, such a server must listen on 0.0.0.0, which ``HOST`` says:
+    given 127.0.0.2, it answers there and not on 127.0.0.1 (its default)."""
+    port = free_port()
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("README_")}
+    env.update(README_API_KEY=API_KEY, PORT=str(port), HOST="127.0.0.2",
+               PYTHONPATH=str(ROOT))
+    with serve([sys.executable, str(example)], env, tmp_path, port, host="127.0.0.2") as base:
+        assert requests.get(f"{base}/", timeout=30).status_code in (200, 404)
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"http://127.0.0.1:{port}/", timeout=30)
+
+
+# -- the webhook test: POST /webhook, signed as ReadMe signs (t=<ms>,v0=<hex hmac>) --------
+
+#: What the suite's webhook server answers a verified call: exactly this, nothing more.
+USER = {"petstore_auth": "default-key", "basic_auth": {"user": "user", "pass": "pass"}}
+#: Spaced and escaped, unlike JSON.stringify's text: the server verifies the raw bytes
+#: (SPEC 6), which are what was signed, not the JSON re-serialised.
+BODY = b'{"email": "dom@readme.io", "name": "Zo\\u00eb"}'
+
+
+@pytest.fixture(scope="module", params=sorted(WEBHOOKS))
+def webhook_server(request: pytest.FixtureRequest,
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The example webhook server, run as the suite runs it (``python <file>``)."""
+    port = free_port()
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("README_")}
+    env.update(README_API_KEY=API_KEY, PORT=str(port), PYTHONPATH=str(ROOT))
+    with serve([sys.executable, str(WEBHOOKS[request.param])], env,
+               tmp_path_factory.mktemp("webhooks"), port) as base:
+        yield base
+
+
+def _now() -> int:
+    return int(time.time() * 1000)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    ("signature", "status", "answer"),
+    [
+        pytest.param(lambda: sign(BODY, API_KEY, _now()), 200, USER, id="valid"),
+        pytest.param(lambda: sign(BODY, API_KEY, _now() - 29 * 60 * 1000), 200, USER,
+                     id="valid-29-minutes-old"),
+        pytest.param(None, 401, {"error": "Missing Signature"}, id="missing"),
+        pytest.param(lambda: "", 401, {"error": "Missing Signature"}, id="empty"),
+        pytest.param(lambda: sign(BODY, "rdme_another_key", _now()), 401,
+                     {"error": "Invalid Signature"}, id="another-secret"),
+        pytest.param(lambda: sign(BODY + b" ", API_KEY, _now()), 401,
+                     {"error": "Invalid Signature"}, id="another-body"),
+        pytest.param(lambda: "t=abc,v0=def", 401, {"error": "Invalid Signature"},
+                     id="malformed"),
+        pytest.param(lambda: sign(BODY, API_KEY, _now() - 31 * 60 * 1000), 401,
+                     {"error": "Expired Signature"}, id="expired"),
+    ],
+)
+def test_the_cross_sdk_webhook_checks(webhook_server: str, signature: Any, status: int,
+                                      answer: dict[str, Any]) -> None:
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["ReadMe-Signature"] = signature()  # header names are case-insensitive
+    response = requests.post(f"{webhook_server}/webhook", data=BODY, headers=headers,
+                             timeout=30)
+    assert (response.status_code, response.json()) == (status, answer)
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"

@@ -211,14 +211,15 @@ _SAID = 4000  # characters of a server's output shown when its logs did not all 
 
 
 @contextmanager
-def serve(argv: list[str], env: dict[str, str], cwd: Path, port: int) -> Iterator[str]:
+def serve(argv: list[str], env: dict[str, str], cwd: Path, port: int,
+          host: str = "127.0.0.1") -> Iterator[str]:
     """Run a server process until the block ends; yields its base URL once it answers."""
     output = cwd / f"server-{port}.log"
     with output.open("wb") as log:
         process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log,
                                    stderr=subprocess.STDOUT, **OWN_GROUP)
         try:
-            url = f"http://127.0.0.1:{port}"
+            url = f"http://{host}:{port}"
             deadline = time.monotonic() + 60
             while True:
                 if process.poll() is not None:

@@ -6,7 +6,9 @@ Metrics API's URL in the environment (named ``METRICS_SERVER`` there; this libra
 and ``POST /`` with a JSON body, and checks the one log its Metrics API receives for
 each: a fixed caller (Owlbert), ``{"message": "hello world"}`` for the GET, an empty 200
 for the POST. Every log is sent as soon as the exchange ends
-(``background_worker_mode=False``, ``buffer_length=1``).
+(``background_worker_mode=False``, ``buffer_length=1``). ``HOST`` (default 127.0.0.1) is
+the address to listen on: 0.0.0.0 in a container. The suite's webhook test runs
+``fastapi_webhooks.py`` beside it.
 
     pip install ".[fastapi]" fastapi uvicorn     # from the repository root
     readme-metrics collect                       # in another terminal: the Metrics API
@@ -57,4 +59,5 @@ def post():
 
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=int(os.getenv("PORT", "8000")), log_level="warning")
+    uvicorn.run(app, host=os.getenv("HOST", "127.0.0.1"), port=int(os.getenv("PORT", "8000")),
+                log_level="warning")

@@ -6,7 +6,9 @@ Metrics API's URL in the environment (named ``METRICS_SERVER`` there; this libra
 and ``POST /`` with a JSON body, and checks the one log its Metrics API receives for
 each: a fixed caller (Owlbert), ``{"message": "hello world"}`` for the GET, an empty 200
 for the POST. Every log is sent at once, in the request thread
-(``background_worker_mode=False``, ``buffer_length=1``).
+(``background_worker_mode=False``, ``buffer_length=1``). ``HOST`` (default 127.0.0.1) is
+the address to listen on: 0.0.0.0 in a container. The suite's webhook test runs
+``flask_webhooks.py`` beside it.
 
     pip install ".[flask]"                       # from the repository root
     readme-metrics collect                       # in another terminal: the Metrics API
@@ -56,4 +58,4 @@ def post():
 
 
 if __name__ == "__main__":
-    app.run(host="127.0.0.1", port=int(os.getenv("PORT", "8000")))
+    app.run(host=os.getenv("HOST", "127.0.0.1"), port=int(os.getenv("PORT", "8000")))
