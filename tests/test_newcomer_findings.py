@@ -18,7 +18,7 @@ import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
-from tests.support.fake_api import Collector, Reply
+from tests.support.fake_api import Collector, Reply, free_port
 from tests.support.unread_gunicorn import READS_UNREAD, unread_body_under_gunicorn
 
 
@@ -316,3 +316,52 @@ def test_a_typo_in_the_grouping_functions_name_says_the_name_meant(
     with pytest.raises(ValueError) as caught:
         MetricsApiConfig(api_key="any-key")
     assert str(caught.value).endswith("has no attribute 'zzz' (from the environment)")
+
+
+def test_a_close_that_gives_up_on_a_retried_batch_says_why_it_waited(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # README's See it locally, the collector forgotten: `python app.py`, one curl,
+    # Ctrl-C within flush_interval. The exit's first POST is refused, its retries outlast
+    # shutdown_timeout, and the one line said "closing gave up after shutdown_timeout=
+    # 1.0s: 1 log not delivered", not that nothing listened at README_METRICS_SERVER (the
+    # retries' own warning, which names it, comes only after 5 attempts).
+    from werkzeug.test import Client
+
+    def hello(environ: Any, start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"hello"]
+
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    app = MetricsMiddleware(hello, MetricsApiConfig(
+        api_key="any-key", metrics_api=url, shutdown_timeout=1.0,
+        grouping_function=lambda request: {"api_key": "owlbert-key"}))
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    assert Client(app).get("/", buffered=True).status_code == 200
+    app.close()
+    assert app.stats["dropped_shutdown"] == 1
+    [said] = [r.getMessage() for r in caplog.records if "closing gave up" in r.getMessage()]
+    assert said.startswith(
+        "readme_metrics: closing gave up after shutdown_timeout=1.0s: 1 log not delivered; "
+        f"the last attempt to post to {url}/v1/request failed (ConnectionError: "
+        "ConnectionRefusedError: "), said
+    assert "nothing listens there: start `readme-metrics collect`" in said, said
+
+
+def test_the_demos_first_call_carries_its_documentation_url(tmp_path: Path) -> None:
+    # README: drop --requests and call the demo with the curl line it prints. The docs
+    # URL was looked up on that first call, so its answer had no x-documentation-url
+    # (docs/COLLECTOR.md: every logged response carries one); the second had.
+    import requests
+
+    from tests.support.command import CommandProcess
+
+    with CommandProcess("demo", "--port", "0", "--collector-port", "0", cwd=tmp_path) as proc:
+        api = proc.wait_for(r"example API: (http://127\.0\.0\.1:\d+)/").group(1)
+        dashboard = proc.wait_for(r"dashboard:   (http://127\.0\.0\.1:\d+)/").group(1)
+        proc.wait_for("Press Ctrl-C to stop.")
+        response = requests.get(api + "/api/items", headers={"X-Api-Key": "demo-key-alice"},
+                                timeout=10)
+        assert proc.stop() == 0, proc.stderr
+    assert response.status_code == 200
+    assert response.headers.get("x-documentation-url", "").startswith(
+        f"{dashboard}/logs/"), response.headers

@@ -18,6 +18,7 @@ import argparse
 import os
 import sys
 import threading
+import time
 from collections import Counter
 from socketserver import ThreadingMixIn
 from typing import Any, Optional
@@ -35,6 +36,8 @@ __all__ = ["DEMO_API_KEY", "run_demo"]
 
 #: Not a ReadMe key: the embedded collector accepts only this one, so auth is shown too.
 DEMO_API_KEY = "rdme_demo_local_only_not_a_real_key"
+#: Seconds the demo waits at start for the docs URL lookup (the collector answers it).
+DOCS_URL_WAIT = 1.0
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
@@ -98,6 +101,17 @@ def _wrap(collector: LocalCollector) -> MetricsMiddleware:
         base_log_url=None,
     )
     return MetricsMiddleware(DemoApp(), config)
+
+
+def _look_up_the_docs_url(middleware: MetricsMiddleware) -> None:
+    """Have the docs URL before the first call: looked up on the first request, it was
+    known only from the second on, so the first `curl -i` the demo suggests showed no
+    x-documentation-url (docs/COLLECTOR.md: every logged response carries one). The
+    collector answers at once; a second at most, then the calls go on without it."""
+    docs = middleware.pipeline.docs if middleware.pipeline is not None else None
+    deadline = time.monotonic() + DOCS_URL_WAIT
+    while docs is not None and docs.base() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def _print_summary(collector: LocalCollector, middleware: MetricsMiddleware,
@@ -172,6 +186,7 @@ def run_demo(args: argparse.Namespace) -> int:
     calls: Optional[_Calls] = None
     with StopSignals() as stop:
         collector.start()
+        _look_up_the_docs_url(middleware)
         threading.Thread(target=server.serve_forever, name="readme-metrics-demo-api",
                          daemon=True, kwargs={"poll_interval": SHUTDOWN_POLL}).start()
         if once:  # no URLs: both servers are gone a few seconds later

@@ -36,6 +36,9 @@ class Attempt:
         self._auth_pause = auth_pause
         self.warnings = LogLimiter(logger, WARN_INTERVAL)
         self._build_errors = LogLimiter(logger, None, max_keys=100)
+        #: Why the last attempt that is to be retried failed (its cause), until a POST
+        #: goes through: the close that gives such a batch up says why it was waiting.
+        self.last_failure: Optional[str] = None
 
     def __call__(self, batch: Batch, deadline: Optional[float]) -> None:
         """Encode (first time), make one attempt, and act on its outcome.
@@ -83,6 +86,7 @@ class Attempt:
                 # The one sign of delivery where no stats handle is at hand (Django, FastAPI).
                 self._logger.debug("readme_metrics: delivered %s (%s)",
                                    counted(batch.count, "log"), cause)
+            self.last_failure = None
             batcher.settle(batch, None)
         elif verdict == PAUSE:
             if batcher.pause(batch, self._auth_pause):
@@ -110,6 +114,7 @@ class Attempt:
                               _refused_hint(self._sender.endpoint, cause))
             batcher.settle(batch, "retries_exhausted")
         else:
+            self.last_failure = cause
             delay = batcher.retry_later(batch, outcome.retry_after)
             if delay is not None:
                 self._logger.debug("readme_metrics: delivery attempt %d failed (%s); "
@@ -140,6 +145,16 @@ class Attempt:
             trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             self._logger.debug("readme_metrics: traceback:\n%s",
                                hidden(self._sender.scrub(trace), secrets))
+
+
+def why_waiting(endpoint: str, cause: Optional[str]) -> str:
+    """For the close that gives up on logs waiting for a retry: what their last attempt
+    met (the collector not started at all, a newcomer's first Ctrl-C, said only
+    "1 log not delivered"), with the hint of the retries' own warning."""
+    if not cause:
+        return ""
+    return (f"; the last attempt to post to {endpoint} failed ({cause})"
+            f"{_refused_hint(endpoint, cause)}")
 
 
 def _refused_hint(endpoint: str, cause: str) -> str:

@@ -47,7 +47,7 @@ from readme_metrics._logging import QuietLogger
 from readme_metrics._wording import counted
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import process, watchdog
-from readme_metrics.delivery.attempt import Attempt
+from readme_metrics.delivery.attempt import Attempt, why_waiting
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.policy import (
     AUTH_PAUSE,
@@ -291,10 +291,13 @@ class Delivery:
             # read the POST and had not answered yet), which "not delivered" alone hid.
             self._logger.warning(
                 "readme_metrics: closing gave up after shutdown_timeout=%ss: %s not "
-                "delivered%s", self.config.shutdown_timeout,
+                "delivered%s%s", self.config.shutdown_timeout,
                 counted(dropped + pending, "log"),
                 f" ({pending} of them in POSTs still waiting for the Metrics API's "
-                f"answer: it may have them)" if pending else "")
+                f"answer: it may have them)" if pending else "",
+                # Logs given up while waiting for a retry: why the retries were needed.
+                why_waiting(self._sender.endpoint, self._attempt.last_failure)
+                if dropped else "")
 
     def release(self) -> bool:
         """The owner (the pipeline, and so the middleware) is gone: the senders send
