@@ -92,6 +92,14 @@ def _bracketed(text: str) -> bool:
     return text.startswith("[") and text.endswith("]")
 
 
+def _as_commas(text: str) -> str:
+    """How a list written in brackets is written here: ``["a", "b"]`` is ``'a,b'``."""
+    items = [item.strip().strip("'\"").strip() for item in text.strip()[1:-1].split(",")]
+    listed = ",".join(item for item in items if item)
+    return (f"write it without brackets or quotes, {listed!r}" if listed
+            else "write it without brackets: an empty value lists none")
+
+
 def _json_list(text: str) -> bool:
     """True when ``text`` is a JSON array (``["a", "b"]``); ``[::1]``, an IPv6 host, is not."""
     if not _bracketed(text):
@@ -115,7 +123,7 @@ def strings(normalise: Callable[[str], str] = str,
             # JSON (["password"]) would be one key named '["password"]' that matches
             # nothing, and [password,token] keys '[password' and 'token]': the denylist
             # would silently redact nothing.
-            raise option.invalid(value)
+            raise option.invalid(value, hint=_as_commas(value))
         if not isinstance(items, (list, tuple, set, frozenset)) or not all(
                 isinstance(item, str) for item in items):
             raise option.wrong_type(value, "a list of str (or one comma-separated str)")

@@ -98,7 +98,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("flush_interval", "README_FLUSH_INTERVAL", "float", 5.0,
         f"a number of seconds from 0 to {check.MAX_SECONDS}", check.number(0), "`5.0`",
         "seconds: a partial batch is sent this long after its first log (later only "
-        "while the Metrics API fails, or with 16 POSTs in flight); `0` disables"),
+        "while the Metrics API fails, or with 16 POSTs in flight); `0` turns this timer "
+        "off: a partial batch then waits for `buffer_length` logs, `flush()` or the exit "
+        "(to send each log at once, `buffer_length=1`)"),
     Option("development_mode", "README_DEVELOPMENT_MODE", "bool", False, "true or false",
         check.flag, "`False`", "logs are marked `development: true` (ReadMe shows them apart)"),
     Option("background_worker_mode", "README_BACKGROUND_WORKER_MODE", "bool", True,

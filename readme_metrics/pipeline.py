@@ -83,6 +83,7 @@ class MetricsPipeline:
         # user and password): read here, without a call per request.
         self._fixed_base = self.docs.fixed
         self._said = LogLimiter(self.logger, interval=None)
+        self._hosts_said = LogLimiter(self.logger, interval=None, max_keys=16)
         #: (pid, finish) pairs: a forked child's copy holds its parent's, not its own.
         #: What :meth:`hand_over` received (an adapter runs it when not ``empty()``).
         self.handed_over: SimpleQueue[tuple[int, Callable[[], None]]] = SimpleQueue()
@@ -122,7 +123,22 @@ class MetricsPipeline:
         if self.forwarded_hosts:
             host = forwarded(forwarded_host, self.config.trusted_proxies) or host
         host = host.lower()
-        return host in self._hosts or host.rpartition(":")[0] in self._hosts
+        if host in self._hosts or host.rpartition(":")[0] in self._hosts:
+            return True
+        if self.logger.isEnabledFor(logging.DEBUG):
+            self._host_not_allowed(host)
+        return False
+
+    def _host_not_allowed(self, host: str) -> None:
+        """At DEBUG, once per Host (16 at most): why a request was left out. Under Django
+        and FastAPI, which give no ``stats``, a newcomer's allowed_http_hosts naming the
+        public host, tried with `curl localhost:8000`, left nothing anywhere, even in
+        the debug log README points them to."""
+        shown = host.rpartition("@")[2][:100]  # a client may send user:password@ there
+        self._hosts_said.log(
+            logging.DEBUG, shown, "readme_metrics: not logging requests with Host %r: "
+            "allowed_http_hosts (README_ALLOWED_HTTP_HOSTS) lists %s", shown,
+            ", ".join(sorted(self._hosts)))
 
     def _own_post(self, method: str, path: str) -> bool:
         """True for the library's POST of logs (its User-Agent seen): logging it would

@@ -365,3 +365,50 @@ def test_the_demos_first_call_carries_its_documentation_url(tmp_path: Path) -> N
     assert response.status_code == 200
     assert response.headers.get("x-documentation-url", "").startswith(
         f"{dashboard}/logs/"), response.headers
+
+
+def test_a_host_outside_allowed_http_hosts_is_named_in_the_debug_log(
+        collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    # README_ALLOWED_HTTP_HOSTS=api.example.com, tried with curl on localhost: nothing
+    # logged, and nothing said even at DEBUG, the way in README gives under Django and
+    # FastAPI (no stats there). Now one debug line per Host, none for an allowed one.
+    from werkzeug.test import Client
+
+    def hello(environ: Any, start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"hello"]
+
+    app = MetricsMiddleware(hello, MetricsApiConfig(
+        api_key="any-key", metrics_api=collector.url, base_log_url="https://docs.example.com",
+        allowed_http_hosts=["api.example.com"],
+        grouping_function=lambda request: {"api_key": "owlbert-key"}))
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    client = Client(app)
+    for host in ("localhost:8000", "localhost:8000", "api.example.com"):
+        assert client.get("/", headers={"Host": host}, buffered=True).status_code == 200
+    assert app.flush(10)
+    app.close()
+    assert (app.stats["skipped"], app.stats["sent"]) == (2, 1)
+    said = [r.getMessage() for r in caplog.records if "allowed_http_hosts" in r.getMessage()]
+    assert said == ["readme_metrics: not logging requests with Host 'localhost:8000': "
+                    "allowed_http_hosts (README_ALLOWED_HTTP_HOSTS) lists api.example.com"]
+
+
+@pytest.mark.parametrize("variable, value, meant", [
+    ("README_DENYLIST", '["password", "token"]', "'password,token'"),
+    ("README_ALLOWLIST", "['X-Api-Key']", "'X-Api-Key'"),
+    ("README_SKIP_METHODS", "[OPTIONS,HEAD]", "'OPTIONS,HEAD'"),
+    ("README_ALLOWED_HTTP_HOSTS", '["api.example.com"]', "'api.example.com'"),
+])
+def test_a_list_variable_written_as_a_list_says_how_to_write_it(
+        monkeypatch: pytest.MonkeyPatch, variable: str, value: str, meant: str) -> None:
+    # README_DENYLIST='["password"]' (JSON, as other tools take lists) was refused with
+    # "must be a list of strings (comma-separated in the environment), got
+    # '["password"]'": the reader still had to work out what to write instead.
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValueError) as caught:
+        MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
+    message = str(caught.value)
+    assert f"got {value!r}: write it without brackets or quotes, {meant} " \
+           "(from the environment)" in message, message
+
