@@ -167,9 +167,16 @@ def _no_key(result: Mapping[Any, Any]) -> str:
     at once."""
     for name in ("api_key", "id"):
         if name in result:
-            return (f"the grouping function returned {name!r} {_shown(result[name])}, which "
+            value = result[name]
+            # {"api_key": request.headers.get("X-Api-Key")}: None for a call without the
+            # header, which README's quick starts leave out with `return None`.
+            hint = (" (for a call with no caller, return None rather than a mapping: "
+                    "such calls are then left out without this error)"
+                    if value is None or (isinstance(value, str) and not value.strip())
+                    else "")
+            return (f"the grouping function returned {name!r} {_shown(value)}, which "
                     "is not a key (a non-blank string or a number); the request is not "
-                    "logged")
+                    f"logged{hint}")
     names = ", ".join(sorted(str(name) for name in result)) or "none"
     return (f"the grouping function returned no 'api_key' (its keys: {names}; known: "
             f"{_DOCUMENTED_KEYS}); the request is not logged")

@@ -412,3 +412,80 @@ def test_a_list_variable_written_as_a_list_says_how_to_write_it(
     assert f"got {value!r}: write it without brackets or quotes, {meant} " \
            "(from the environment)" in message, message
 
+
+def _async_app() -> Any:
+    async def app(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover
+        pass
+    return app
+
+
+def _fastapi() -> Any:
+    from fastapi import FastAPI
+    return FastAPI()
+
+
+def _starlette() -> Any:
+    from starlette.applications import Starlette
+    return Starlette()
+
+
+def _django_asgi() -> Any:
+    from django.core.handlers.asgi import ASGIHandler
+    return ASGIHandler
+
+
+@pytest.mark.parametrize("make, name", [
+    (_fastapi, "FastAPI"), (_starlette, "Starlette"), (_async_app, "function"),
+    (_django_asgi, "ASGIHandler"),
+])
+def test_an_asgi_app_given_to_the_wsgi_middleware_is_refused_at_start_up(
+        make: Any, name: str) -> None:
+    # README's Troubleshooting had the row: `app = MetricsMiddleware(FastAPI(), config)`
+    # started, and every request then failed with uvicorn's 500 and "TypeError:
+    # MetricsMiddleware.__call__() missing 1 required positional argument:
+    # 'start_response'", naming no fix.
+    app = make()
+    if name == "ASGIHandler":  # an instance, made without Django's settings
+        app = app.__new__(app)
+    config = MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
+    with pytest.raises(TypeError) as caught:
+        MetricsMiddleware(app, config)
+    message = str(caught.value)
+    assert message.startswith(
+        f"readme_metrics: MetricsMiddleware(app, config): app is an ASGI app ({name}: "
+        "its __call__ is async), and this MetricsMiddleware is the WSGI middleware"), message
+    assert "app.add_middleware(ReadMeMetricsMiddleware, config=...)" in message, message
+    assert "readme_metrics.asgi.MetricsMiddleware(app, config)" in message, message
+    AsgiMetricsMiddleware(app, config).close()  # the one meant takes it
+
+
+def test_wsgi_apps_are_still_taken_by_the_wsgi_middleware() -> None:
+    from flask import Flask
+
+    def hello(environ: Any, start_response: Any) -> list[bytes]:  # pragma: no cover
+        return []
+
+    class Callable:
+        def __call__(self, environ: Any, start_response: Any) -> list[bytes]:
+            return []  # pragma: no cover
+
+    config = MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
+    for app in (hello, Callable(), Flask(__name__), Flask(__name__).wsgi_app):
+        MetricsMiddleware(app, config).close()
+
+
+@pytest.mark.parametrize("key, hinted", [(None, True), ("  ", True), (True, False)])
+def test_a_mapping_without_a_caller_says_to_return_none(
+        caplog: pytest.LogCaptureFixture, key: Any, hinted: bool) -> None:
+    # {"api_key": request.headers.get("X-Api-Key"), ...} for a call without the header:
+    # "returned 'api_key' None, which is not a key"; the fix, `return None` for such a
+    # call (README's quick starts), was not said.
+    from readme_metrics.grouping import Identifier
+
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    assert Identifier(lambda request: {"api_key": key, "label": "x"},
+                      logging.getLogger("readme_metrics"))(object()) is None
+    said = [r.getMessage() for r in caplog.records if "which is not a key" in r.getMessage()]
+    assert len(said) == 1, said
+    assert said[0].endswith("(for a call with no caller, return None rather than a mapping: "
+                            "such calls are then left out without this error)") == hinted, said

@@ -13,6 +13,7 @@ delivery worker. With ``enabled`` false the app is returned untouched (no worker
 
 from __future__ import annotations
 
+import inspect
 import weakref
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
@@ -359,6 +360,26 @@ class _Capture(Recorder):
         return Response(self, result)
 
 
+_ASGI_APP = (
+    "readme_metrics: {0}(app, config): app is an ASGI app ({1}: its __call__ is async), "
+    "and this {0} is the WSGI middleware: every request would fail with a TypeError. "
+    "For FastAPI and Starlette, app.add_middleware(ReadMeMetricsMiddleware, config=...) "
+    "(from readme_metrics.fastapi import ReadMeMetricsMiddleware); for any other ASGI "
+    "app, readme_metrics.asgi.MetricsMiddleware(app, config)")
+
+
+def _asgi_app(app: Any) -> bool:
+    """True for an app no WSGI server can call: an ``async def`` callable (FastAPI,
+    Starlette, Django's ASGIHandler, Quart's app), which returns a coroutine, never a
+    response. Wrapped with this middleware it failed only on each request, uvicorn
+    saying "MetricsMiddleware.__call__() missing 1 required positional argument"."""
+    try:
+        return inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(
+            getattr(app, "__call__", None))  # noqa: B004 - its coroutine-ness is asked
+    except Exception:  # an app whose attributes raise: left to be called as it is
+        return False
+
+
 class MetricsMiddleware(PipelineControls):
     """Log every request/response exchange of a WSGI app to ReadMe's Metrics API.
 
@@ -378,6 +399,8 @@ class MetricsMiddleware(PipelineControls):
     def __init__(self, app: WSGIApplication, config: MetricsApiConfig) -> None:
         self.app = app
         self.config = config = checked_config(type(self).__name__, app, config)
+        if _asgi_app(app):
+            raise TypeError(_ASGI_APP.format(type(self).__name__, type(app).__name__))
         self.enabled = bool(getattr(config, "enabled", True))
         self.pipeline: Optional[MetricsPipeline] = (
             MetricsPipeline(config) if self.enabled else None)
