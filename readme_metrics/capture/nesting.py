@@ -26,7 +26,8 @@ first request, inside the call of an ASGI layer around the app, which could not 
 to mark the scope: an ASGI layer also says, in a context variable of the task, which scope
 it records (:func:`recording`); a layer inside given that very scope passes it through. A
 scope of its own (a request the app makes to itself over httpx's ASGITransport, in the
-same task) is another exchange, logged.
+same task) is another exchange, logged; a copy of the recorded scope (a middleware in
+between that changes the request on a ``dict(scope)``) is the same exchange.
 """
 
 from __future__ import annotations
@@ -91,7 +92,27 @@ def recorded(scope: Mapping[str, Any], project: int) -> bool:
     if marked(scope, project):
         return True
     outer = _recording.get()
-    return outer is not None and outer[0] is scope and project in outer[1]
+    return outer is not None and project in outer[1] and (
+        outer[0] is scope or _copied(scope, outer[0]))
+
+
+def _copied(scope: Mapping[str, Any], outer: Mapping[str, Any]) -> bool:
+    """True when ``scope`` is a copy of ``outer`` (``dict(scope)``, ``{**scope, ...}``):
+    it shares one of the containers a server makes afresh for each request. A layer
+    made lazily inside the outer one's call (Starlette's) behind a middleware that
+    copies the scope got the copy, unmarked (the outer layer was alone when it began),
+    and logged the exchange a second time. A request the app makes to itself (httpx's
+    ASGITransport) has containers of its own: another exchange."""
+    for key in _PER_REQUEST:
+        value = outer.get(key)
+        if value is not None and scope.get(key) is value:
+            return True
+    return False
+
+
+#: Scope values every server and in-process client makes anew per request (checked
+#: in uvicorn, hypercorn, daphne, httpx and Starlette's TestClient).
+_PER_REQUEST = ("asgi", "headers", "extensions", "state")
 
 
 def recording(scope: MutableMapping[str, Any], project: int,
