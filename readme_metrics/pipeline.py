@@ -66,13 +66,16 @@ class MetricsPipeline:
         # hold it, and so would have kept the pipeline (and the app it serves) for the
         # life of the process. Once the pipeline is gone, they send what is queued and
         # end (an app factory making an app per test made a thread per app).
-        self.delivery = Delivery(config, partial(_build, config, self.redactor))
+        inline = not config.background_worker_mode
+        # Inline mode has no sender: once this pipeline is dropped, its last logs are sent
+        # by unclosed's thread (_released). Started here, from ordinary code: a WSGI app
+        # whose responses are lists, and every ASGI app, never asked for it, so a dropped
+        # app's logs waited in process._held for the exit flush. And again at the first
+        # log of a forked child (gunicorn --preload), which has no thread of the parent's.
+        self.delivery = Delivery(config, partial(_build, config, self.redactor),
+                                 on_first_log=unclosed.ready_here if inline else None)
         weakref.finalize(self, _released, self.delivery).atexit = False  # exit: process.py
-        if not config.background_worker_mode:
-            # Inline mode has no sender: once this pipeline is dropped, its last logs are
-            # sent by unclosed's thread (_released). Started here, from ordinary code: a
-            # WSGI app whose responses are lists, and every ASGI app, never asked for it,
-            # so a dropped app's logs waited in process._held for the exit flush.
+        if inline:
             unclosed.ready()
         #: ``submit(item, send=True) -> bool``: queue one captured exchange (in inline
         #: mode, may send a full batch now, unless ``send`` is False); False if it was
@@ -263,7 +266,7 @@ class PipelineControls:
 def _released(delivery: Delivery) -> None:
     """The pipeline's finalizer: its delivery sends what it queued and ends. In inline
     mode that needs a thread: the library's own for responses dropped unclosed (started
-    with an inline pipeline), else (none could start, or a forked child that made no
-    pipeline of its own) the exit hook's: the delivery is held till then."""
+    with an inline pipeline, and again at a forked child's first log), else (none could
+    start) the exit hook's: the delivery is held till then."""
     if delivery.release():
         unclosed.call_soon(delivery.drain_released)

@@ -5,14 +5,20 @@ and FastAPI apps, real servers where the server is what matters)."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+import textwrap
 import time
 from typing import Any
 
 import pytest
 
 from readme_metrics import MetricsApiConfig
+from tests.support.command import REPO_ROOT
 from tests.support.contract import inline_options
 from tests.support.fake_api import Collector, describe
+from tests.support.processes import OWN_GROUP, stop_server
 
 
 def _asgi_config(collector: Collector, api_key: str, **options: Any) -> MetricsApiConfig:
@@ -87,3 +93,70 @@ def test_a_scope_copy_between_a_wrap_and_starlettes_lazy_layer_logs_the_first_ca
     finally:
         outer.close()
         _close_stack(app)
+
+
+# -- 2. a pre-fork app dropped in the child ----------------------------------------------
+
+PRE_FORK_DROP = textwrap.dedent("""
+    import gc, os, sys, time
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    background = sys.argv[2] == "background"
+    # Made before the fork (gunicorn --preload, an app factory's app in a fork server).
+    middleware = MetricsMiddleware(app, MetricsApiConfig(
+        api_key="rdme_odds2_pre_fork_8888", metrics_api=sys.argv[1],
+        base_log_url="http://docs.example", buffer_length=10, flush_interval=0.5,
+        background_worker_mode=background,
+        grouping_function=lambda req: {"api_key": "caller-1"}))
+    pid = os.fork()
+    if pid == 0:
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/child", "SERVER_NAME": "a.test",
+                   "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
+                   "wsgi.url_scheme": "http", "wsgi.input": __import__("io").BytesIO(),
+                   "wsgi.errors": sys.stderr}
+        result = middleware(environ, lambda *args: None)
+        b"".join(result)
+        getattr(result, "close", lambda: None)()
+        del middleware, result  # the child drops the app (a reload, a test's teardown)
+        gc.collect()
+        print("dropped", flush=True)
+        time.sleep(float(sys.argv[3]))  # still serving other things, alive
+        print("exiting", flush=True)
+        sys.exit(0)
+    del middleware
+    os.waitpid(pid, 0)
+""")
+
+
+@pytest.mark.parametrize("mode", ["inline", "background"])
+def test_a_pre_fork_app_dropped_in_the_child_sends_its_logs_without_waiting_for_exit(
+        collector: Collector, mode: str) -> None:
+    """In inline mode a dropped middleware's last logs are sent by unclosed's thread,
+    which the pipeline started in the parent, at construction: a forked child has none
+    (its copy of the thread's state is cleared at fork), so call_soon did nothing and the
+    logs were held in process._held until the child's exit, however long it lived."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
+    environment["PYTHONPATH"] = str(REPO_ROOT)
+    process = subprocess.Popen(
+        [sys.executable, "-c", PRE_FORK_DROP, collector.url, mode, "6"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
+        cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL, **OWN_GROUP)
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "dropped", process.stderr
+        dropped = time.monotonic()
+        # flush_interval is 0.5 s: well within 3 s, and the child lives 6 s more.
+        collector.wait_for_logs(1, timeout=3.0)
+        waited = time.monotonic() - dropped
+        assert len(collector.logs) == 1 and waited < 3.0, (waited, describe(collector.logs))
+        assert process.poll() is None  # sent while the child still runs
+        out, err = process.communicate(timeout=30)
+        assert process.returncode == 0, err
+        time.sleep(0.3)
+        assert len(collector.logs) == 1, describe(collector.logs)  # and only once
+    finally:
+        stop_server(process)  # type: ignore[arg-type]

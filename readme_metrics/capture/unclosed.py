@@ -32,7 +32,7 @@ from readme_metrics.delivery import process
 if TYPE_CHECKING:
     from readme_metrics.pipeline import MetricsPipeline
 
-__all__ = ["call_soon", "ready", "wake"]
+__all__ = ["call_soon", "ready", "ready_here", "wake"]
 
 # What the thread is to run, and whether it is a wake (counted in _pending).
 _wakes: SimpleQueue[tuple[Callable[[], object], bool]] = SimpleQueue()
@@ -71,6 +71,16 @@ def ready() -> None:
             return  # response dropped unclosed waits for the next request, as before
         _pid = os.getpid()
         _ready = True
+
+
+def ready_here() -> None:
+    """:func:`ready`, in a child forked without Python's fork hooks too (it still has the
+    parent's flag set): an inline pipeline made before the fork, at its first log in this
+    process (a system call: not for every response). Never raises."""
+    global _ready
+    if _pid != os.getpid():
+        _ready = False
+    ready()
 
 
 def _forked() -> None:

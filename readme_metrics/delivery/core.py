@@ -87,14 +87,18 @@ class Delivery:
     with an empty queue and zeroed stats (the parent still owns what it queued, so nothing
     is sent twice) and its own senders and connections. Stats are per process.
 
-    The keyword arguments after ``build`` tune the retry policy (tests shorten them).
+    The keyword arguments after ``build`` tune the retry policy (tests shorten them);
+    ``on_first_log``, if given, is called (from the request thread, never raising) at
+    the first log submitted in each process, a forked child's first included.
     """
 
     def __init__(self, config: MetricsApiConfig, build: Build, *,
                  max_attempts: int = MAX_ATTEMPTS, backoff_base: float = BACKOFF_BASE,
                  backoff_cap: float = BACKOFF_CAP, auth_pause: float = AUTH_PAUSE,
-                 transport: Optional[Transport] = None) -> None:
+                 transport: Optional[Transport] = None,
+                 on_first_log: Optional[Callable[[], None]] = None) -> None:
         self.config = config
+        self._on_first_log = on_first_log
         self._build = build
         self._logger = QuietLogger(config.logger)  # never raises (the app configures it)
         self._background = config.background_worker_mode
@@ -145,6 +149,8 @@ class Delivery:
             if not self._exit_hooked:
                 self._exit_hooked = True
                 process.ensure_exit_in_child()
+                if self._on_first_log is not None:
+                    self._on_first_log()
             reason, due, so_far = self._batcher.put(item, item.nbytes, not self._background)
             if reason:
                 if reason == "queue_full":
