@@ -5,18 +5,32 @@ and FastAPI apps, real servers where the server is what matters)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from typing import Any
 
 import pytest
 
 from readme_metrics import MetricsApiConfig
+from readme_metrics.delivery import process
+from readme_metrics.delivery.policy import MAX_POST_BYTES
 from tests.support.command import REPO_ROOT
 from tests.support.contract import inline_options
+from tests.support.delivery import API_KEY as DELIVERY_KEY
+from tests.support.delivery import (  # noqa: F401 - fixtures
+    adds_up,
+    api_key_never_logged_fixture,
+    build_id,
+    ids,
+    item,
+    make_delivery_fixture,
+    messages,
+)
 from tests.support.fake_api import Collector, describe
 from tests.support.processes import OWN_GROUP, stop_server
 
@@ -160,3 +174,47 @@ def test_a_pre_fork_app_dropped_in_the_child_sends_its_logs_without_waiting_for_
         assert len(collector.logs) == 1, describe(collector.logs)  # and only once
     finally:
         stop_server(process)  # type: ignore[arg-type]
+
+
+# -- 3. a drain after release that raises ----------------------------------------------
+
+
+class _Unshowable(Exception):
+    """A build error whose text cannot be made (its str() raises, quoting the key)."""
+
+    def __str__(self) -> str:
+        raise RuntimeError(f"cannot show the error of a log for {DELIVERY_KEY}")
+
+
+def _build_or_fail(pending: Any) -> dict:
+    if pending.to_exchange().id == "unshowable":
+        raise _Unshowable()
+    return build_id(pending)
+
+
+def test_a_drain_after_release_that_raises_sends_the_rest_and_says_so(
+        collector: Collector, make_delivery: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """A dropped inline middleware's last logs are sent by drain_released; an error out of
+    one attempt (here the build error's own text failing) went to a debug line with its
+    traceback unscrubbed (the API key in it), the batches after it were not sent, and the
+    Delivery stayed held in process._held until exit."""
+    delivery = make_delivery(collector.url, _build_or_fail, background_worker_mode=False,
+                             buffer_length=10)
+    # Larger than a POST's byte cap: it goes alone, the other two in the POST after it.
+    assert delivery.submit(item("unshowable", b"x" * (MAX_POST_BYTES + 1)), send=False)
+    for name in ("after-1", "after-2"):
+        assert delivery.submit(item(name), send=False)
+    assert delivery.release() is True  # its owner is gone; held for its logs
+    assert delivery in process._held
+    drain = threading.Thread(target=delivery.drain_released)  # as unclosed's thread does
+    drain.start()
+    drain.join(10.0)
+    assert not drain.is_alive()
+    assert sorted(ids(collector.logs)) == ["after-1", "after-2"]
+    stats = delivery.stats
+    assert adds_up(stats) and stats["queued"] == 0 and stats["sent"] == 2, stats
+    assert delivery not in process._held  # let go, not kept for the exit hook
+    assert len(messages(caplog, logging.ERROR, "unexpected delivery error")) == 1
+    # The traceback, at debug, with the key scrubbed (the autouse fixture checks every
+    # record for it).
+    assert any("[REDACTED]" in text for text in messages(caplog, logging.DEBUG, "cannot show"))

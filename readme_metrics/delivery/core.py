@@ -350,8 +350,8 @@ class Delivery:
                 if not self._transport_given:
                     self._transport.close()
                 process.let_go(self)
-        except Exception:
-            self._logger.debug("readme_metrics: drain after release failed", exc_info=True)
+        except Exception as exc:  # scrubbed of the key: not exc_info
+            self._attempt.log_exception("readme_metrics: drain after release failed", exc)
 
     # -- senders --------------------------------------------------------------------
 
@@ -464,7 +464,11 @@ class Delivery:
                     return sent
                 time.sleep(wait)
                 continue
-            self._attempt(batch, deadline)
+            try:
+                self._attempt(batch, deadline)
+            except Exception as exc:  # as a sender thread does: the batches after it go
+                self._attempt.log_exception("readme_metrics: unexpected delivery error", exc)
+                self._batcher.settle(batch, "error")
             sent = True
             if not force:
                 return sent  # one batch per request, but see _send_inline
