@@ -80,7 +80,9 @@ class CORSMiddleware:
       that caches keep one answer per origin; only with no origin configured is the
       app's response passed on unchanged.
 
-    Invalid configuration raises ``ValueError`` naming the option and the variable.
+    Invalid configuration raises ``ValueError`` naming the option and the variable. Each
+    option is also an attribute (``allowed_origins`` normalised, and ``allow_any``);
+    setting one is checked the same way and takes effect from the next request.
     """
 
     def __init__(
@@ -100,14 +102,85 @@ class CORSMiddleware:
             allow_methods=allow_methods, allow_headers=allow_headers,
             expose_headers=expose_headers, max_age=max_age,
         ))
+
+    # The options as attributes, read from (and set through) ``rules``: one set of
+    # settings, so that setting one after construction takes effect at the next request
+    # (it was a copy, ignored), checked as the argument is (ValueError; None: from the
+    # environment, else the default).
+
+    @property
+    def allow_any(self) -> bool:
+        """True when ``*`` is among the allowed origins."""
+        return self.rules.settings.allow_any
+
+    @allow_any.setter
+    def allow_any(self, value: bool) -> None:
+        origins = sorted(self.rules.settings.allowed_origins)
+        self._change(allowed_origins=[*origins, "*"] if value else origins)
+
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        """The allowed origins, normalised (``*``: see :attr:`allow_any`)."""
+        return self.rules.settings.allowed_origins
+
+    @allowed_origins.setter
+    def allowed_origins(self, value: Names) -> None:
+        self._change(allowed_origins=value)
+
+    @property
+    def allow_credentials(self) -> bool:
+        return self.rules.settings.allow_credentials
+
+    @allow_credentials.setter
+    def allow_credentials(self, value: bool) -> None:
+        self._change(allow_credentials=value)
+
+    @property
+    def allow_methods(self) -> list[str]:
+        return self.rules.settings.allow_methods
+
+    @allow_methods.setter
+    def allow_methods(self, value: Names) -> None:
+        self._change(allow_methods=value)
+
+    @property
+    def allow_headers(self) -> list[str]:
+        return self.rules.settings.allow_headers
+
+    @allow_headers.setter
+    def allow_headers(self, value: Names) -> None:
+        self._change(allow_headers=value)
+
+    @property
+    def expose_headers(self) -> list[str]:
+        return self.rules.settings.expose_headers
+
+    @expose_headers.setter
+    def expose_headers(self, value: Names) -> None:
+        self._change(expose_headers=value)
+
+    @property
+    def max_age(self) -> int:
+        return self.rules.settings.max_age
+
+    @max_age.setter
+    def max_age(self, value: int) -> None:
+        self._change(max_age=value)
+
+    def _change(self, **changed: t.Any) -> None:
+        """New rules: the current settings, with ``changed`` (checked; the environment
+        is not read again). Requests under way keep the rules they began with."""
         settings = self.rules.settings
-        self.allow_any: bool = settings.allow_any
-        self.allowed_origins: frozenset[str] = settings.allowed_origins
-        self.allow_credentials: bool = settings.allow_credentials
-        self.allow_methods: list[str] = settings.allow_methods
-        self.allow_headers: list[str] = settings.allow_headers
-        self.expose_headers: list[str] = settings.expose_headers
-        self.max_age: int = settings.max_age
+        current: dict[str, t.Any] = {
+            "allowed_origins": [*sorted(settings.allowed_origins),
+                                *(["*"] if settings.allow_any else [])],
+            "allow_credentials": settings.allow_credentials,
+            "allow_methods": settings.allow_methods,
+            "allow_headers": settings.allow_headers,
+            "expose_headers": settings.expose_headers,
+            "max_age": settings.max_age,
+        }
+        self.rules = CORSRules(CORSSettings.read(**{**current, **changed}))
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse

@@ -368,6 +368,53 @@ def test_defaults_allow_no_origin() -> None:
     assert app.calls == 1 and result.headers == app.headers
 
 
+OTHER = "https://other.example"
+PREFLIGHT = {"Origin": OTHER, "Access_Control_Request_Method": "PUT"}
+
+
+@pytest.mark.parametrize("option, value, request_headers, expected", [
+    pytest.param("allowed_origins", [OTHER], {"Origin": OTHER},
+                 {"Access-Control-Allow-Origin": OTHER}, id="allowed_origins"),
+    pytest.param("allow_any", True, {"Origin": OTHER},
+                 {"Access-Control-Allow-Origin": "*"}, id="allow_any"),
+    pytest.param("allow_credentials", True, {"Origin": SITE},
+                 {"Access-Control-Allow-Credentials": "true"}, id="allow_credentials"),
+    pytest.param("expose_headers", "X-Total", {"Origin": SITE},
+                 {"Access-Control-Expose-Headers": "X-Total"}, id="expose_headers"),
+    pytest.param("allow_methods", ["put"], {**PREFLIGHT, "Origin": SITE},
+                 {"Access-Control-Allow-Methods": "PUT"}, id="allow_methods"),
+    pytest.param("allow_headers", "X-Api-Key", {**PREFLIGHT, "Origin": SITE},
+                 {"Access-Control-Allow-Headers": "X-Api-Key"}, id="allow_headers"),
+    pytest.param("max_age", 7, {**PREFLIGHT, "Origin": SITE},
+                 {"Access-Control-Max-Age": "7"}, id="max_age"),
+])
+def test_an_option_set_after_construction_takes_effect(
+        option: str, value: Any, request_headers: dict[str, str],
+        expected: dict[str, str]) -> None:
+    """The options are public attributes: setting one was ignored (the requests read the
+    rules made at construction from a copy). Now the next request follows it."""
+    middleware = CORSMiddleware(plain_app(), allowed_origins=[SITE])
+    method = "OPTIONS" if "Access_Control_Request_Method" in request_headers else "GET"
+    before = dict(call(checked(middleware), method, **request_headers).headers)
+    assert any(before.get(name) != text for name, text in expected.items())
+    setattr(middleware, option, value)
+    after = dict(call(checked(middleware), method, **request_headers).headers)
+    assert {name: after.get(name) for name in expected} == expected
+
+
+def test_an_option_set_after_construction_is_checked() -> None:
+    middleware = CORSMiddleware(plain_app(), allowed_origins=[SITE], max_age=9)
+    with pytest.raises(ValueError, match="allowed_origins"):
+        middleware.allowed_origins = ["not an origin"]
+    with pytest.raises(ValueError, match="max_age"):
+        middleware.max_age = -1
+    assert (middleware.allowed_origins, middleware.max_age) == ({SITE}, 9)  # unchanged
+    middleware.allow_any = True
+    assert middleware.allow_any and middleware.allowed_origins == {SITE}
+    middleware.allow_any = False
+    assert not middleware.allow_any and middleware.allowed_origins == {SITE}
+
+
 def test_empty_variable_means_none(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CORS_ALLOWED", "")
     assert CORSMiddleware(plain_app()).allowed_origins == frozenset()
