@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -69,15 +70,17 @@ def test_a_stream_the_client_left_is_logged_as_far_as_it_went(
 
 
 def assert_left_stream_logged_as_far_as_it_went(
-        collector: Collector, tmp_path: Path, server: str, target: str) -> None:
+        collector: Collector, tmp_path: Path, server: str, target: str,
+        *headers: str) -> None:
     """Serve ``target`` (an app with ``/wrap/left``: four chunks, then LATE more once the
-    barrier file exists), read the four, leave, and check that the log has the four and
-    not all that the app sent."""
+    barrier file exists), read the four (asked for with ``headers``), leave, and check
+    that the log, the only one, has the four and not all that the app sent."""
     port = free_port()
     barrier = tmp_path / "barrier"
     with serve(ALL[server](port, target), server_env(collector), tmp_path, port):
         with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
-            sock.sendall(_raw(port, "wrap", "left", "GET", f"/left?barrier={barrier}"))
+            sock.sendall(_raw(port, "wrap", "left", "GET", f"/left?barrier={barrier}", b"",
+                              *headers))
             answer = b""
             while b"chunk 3\n" not in answer:
                 chunk = sock.recv(65536)
@@ -85,6 +88,8 @@ def assert_left_stream_logged_as_far_as_it_went(
                 answer += chunk
         barrier.touch()  # the socket is closed: now the app sends on
         content = _entries(collector, 1)["left"]["response"]["content"]
+        time.sleep(0.3)
+        assert len(collector.logs) == 1, "logged more than once"
     everything = b"".join(b"chunk %d\n" % i for i in range(4)) + b"".join(
         b"late %d\n" % i for i in range(LATE))
     assert content["text"].startswith("chunk 0\nchunk 1\nchunk 2\nchunk 3\n")

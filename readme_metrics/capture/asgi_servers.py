@@ -7,9 +7,11 @@ is not the one looked for, or a version built otherwise, reads as "nothing known
 
 - :func:`own_send`: the server's own ``send`` under the closures a middleware wraps it
   in (Starlette's ``ServerErrorMiddleware``, outside every middleware a FastAPI or
-  Starlette app adds with ``app.add_middleware``). Looked for once per exchange, never
-  per message, and only when the ``send`` given is such a closure: down the cell
-  learned for the closure's code (a walk the first time).
+  Starlette app adds with ``app.add_middleware``), or in a ``functools.partial``'s
+  function, arguments and keyword arguments (Starlette's ``CORSMiddleware``). Looked for
+  once per exchange, never per message, and only when the ``send`` given is such a
+  closure or partial: down the cell learned for the closure's code (a walk the first
+  time).
 - :func:`server_send`: that ``send``, if it is of the server named.
 - :func:`hypercorn_connection`: hypercorn's connection protocol and TCP server behind
   one of its streams' ``send``.
@@ -45,9 +47,9 @@ def own_send(send: Any) -> Any:
     """The server's own ``send`` behind ``send``: ``send`` itself when it is no plain
     function (a server's bound method, daphne's ``partial``: no walk), else the first
     bound method of a server's class, or daphne's ``partial``, found in the closures
-    (and ``functools.partial``) that wrap it, at most :data:`_DEPTH` deep; ``send`` itself
-    when none is found. Only functions, partials and bound methods are looked at: no
-    attribute of any other object is read. Never raises.
+    (and ``functools.partial``, its arguments too) that wrap it, at most :data:`_DEPTH`
+    deep; ``send`` itself when none is found. Only functions, partials and bound methods
+    are looked at: no attribute of any other object is read. Never raises.
 
     Which cell of a closure leads on is learned once per code object (:data:`_NEXT`):
     the next exchange through the same middlewares follows the cells (a dict look-up
@@ -123,6 +125,12 @@ def _walk(send: Any) -> Any:
                     _SERVERS_SEEN.add(type(candidate.args[0]))
                     return _learned(way, candidate)
                 found.append((candidate.func, way))
+                # The send it was given may be an argument of its own: Starlette's
+                # CORSMiddleware hands on partial(self.send, send=send, ...) for a
+                # request with an Origin.
+                for value in (*candidate.args, *candidate.keywords.values()):
+                    if value.__class__ in _WRAPPERS:
+                        found.append((value, way))
             elif kind is FunctionType:
                 for index, cell in enumerate(candidate.__closure__ or ()):
                     try:

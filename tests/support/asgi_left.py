@@ -15,7 +15,7 @@ by:
   ``MetricsMiddleware(app, config)`` (the server's ``send`` as it is);
 - ``starlette_cors_root``: ``starlette_root`` with Starlette's ``CORSMiddleware`` added
   after the metrics middleware, so outside it: for a request with an Origin it hands
-  on a ``partial`` of its own method, which hides the server's ``send``.
+  on a ``partial`` of its own method, the server's ``send`` a keyword argument of it.
 
 Each wrapped call appends its ``X-Trace`` header to the file named by ``ASGI_TRACES``.
 
