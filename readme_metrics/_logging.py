@@ -129,6 +129,16 @@ def hidden(text: str, secrets: Iterable[str]) -> str:
     return HIDDEN if any(pattern.search(text) for pattern in found) else text
 
 
+def shown(exc: BaseException) -> str:
+    """``str(exc)``, or what Python's own tracebacks print when that raises (an
+    exception of the user's own type whose ``__str__`` fails): the line that reports an
+    error must not become a second one."""
+    try:
+        return str(exc)
+    except BaseException:  # as traceback's own: whatever __str__ raises, this line stands
+        return "<exception str() failed>"
+
+
 def withheld_traceback(exc: BaseException) -> str:
     """The traceback with every exception's type and frames but none of its values.
 

@@ -13,7 +13,7 @@ import time
 import traceback
 from typing import Any, Iterable, Optional
 
-from readme_metrics._logging import LogLimiter, QuietLogger, hidden
+from readme_metrics._logging import LogLimiter, QuietLogger, hidden, shown
 from readme_metrics._wording import counted
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.policy import FAIL, PAUSE, REJECT, SENT, WARN_INTERVAL, Outcome
@@ -124,11 +124,14 @@ class Attempt:
         """A log of ``batch`` could not be built: drop it alone, say so once per message.
 
         The message is the exception's, which may quote the request: the API key and the
-        caller's key (``item``'s) are hidden in it, and in the traceback."""
+        caller's key (``item``'s) are hidden in it, and in the traceback. A message that
+        cannot be made (its ``__str__`` raises) is said as Python's tracebacks say it:
+        raised here, that error would drop the batch's other logs."""
         with self._batcher.lock:
             self._queue.drop_one_locked(batch, "build_error")
         secrets = _caller_key(item)
-        message = hidden(self._sender.scrub(f"{type(exc).__name__}: {exc}"), secrets)
+        message = hidden(self._sender.scrub(f"{type(exc).__name__}: {shown(exc)}"),
+                         secrets)
         if self._build_errors.due(message):
             self.log_exception(f"readme_metrics: could not build a log, dropping it: "
                                f"{message}", exc, secrets)
