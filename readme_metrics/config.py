@@ -71,9 +71,16 @@ def _from_environment(option: Option) -> Any:
     """The option's variable, parsed but not checked, or ``_UNSET`` when unset or empty."""
     if option.variable is None:
         return _UNSET
-    if _env.raw(option.variable) is None:
+    text = _env.raw(option.variable)
+    if text is None:
         return _UNSET
-    value = _env.read(option.name, option.variable, option.parse, option.expects)
+    try:
+        value = _env.read(option.name, option.variable, option.parse, option.expects)
+    except ValueError as exc:  # the parser refused the text: the row's hint, if any
+        hint = option.hinted(text)
+        if not hint:
+            raise
+        raise ValueError(f"{exc}: {hint}") from None
     return value.strip() if isinstance(value, str) else value
 
 

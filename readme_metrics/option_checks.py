@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from readme_metrics.options import Option
 
 __all__ = [
-    "MAX_SECONDS", "api_key", "api_key_warning", "appended_path_warning", "flag", "grouping",
+    "MAX_SECONDS", "api_key", "api_key_warning", "appended_path_warning", "count_hint", "flag",
+    "grouping",
     "hosts", "key_url_warnings", "link_userinfo_warning",
     "http_url", "is_loopback_url", "logger", "looks_like_a_placeholder", "meant_variable",
     "methods", "names_a_placeholder", "number", "placeholder_warning", "strings", "whole",
@@ -53,6 +54,21 @@ def whole(minimum: int) -> Callable[[Option, Any], int]:
             raise option.invalid(value)
         return int(value)
     return check
+
+
+# What a flag is written as in the environment (environs' bool parser, and common words).
+_FLAG_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n", "t", "f"})
+
+
+def count_hint(value: Any) -> str:
+    """For ``trusted_proxies`` given as a flag (``README_TRUSTED_PROXIES=true``, ``True``):
+    it counts the proxies, as werkzeug's ProxyFix ``x_for``, which a bare "integer >= 0"
+    does not say."""
+    if isinstance(value, bool) or (isinstance(value, str)
+                                   and value.strip().lower() in _FLAG_WORDS):
+        return ("it is the number of reverse proxies in front of the app, not a flag "
+                "(1 for one load balancer, 0 for none)")
+    return ""
 
 
 #: The longest duration any option accepts. Past about 292 years (threading.TIMEOUT_MAX)

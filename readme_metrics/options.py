@@ -54,6 +54,9 @@ class Option:
     #: deserves (or several), or None. The config logs each on its ``logger``, once per
     #: process.
     warning: Optional[Callable[[Option, Any, Any], Union[None, str, tuple[str, ...]]]] = None
+    #: for a value refused (an argument or the variable's text): what the option is, where
+    #: the value shows it was taken for something else (a flag for a count), or "".
+    hint: Optional[Callable[[Any], str]] = None
 
     def label(self) -> str:
         """``name (VARIABLE)``, the way every message names an option."""
@@ -61,6 +64,7 @@ class Option:
 
     def invalid(self, value: Any, source: str = "", hint: str = "") -> ValueError:
         """The error for a value that fails this option's check (``hint``: why, if known)."""
+        hint = hint or self.hinted(value)
         return ValueError(
             f"readme_metrics: {self.label()} must be {self.expects}, got {value!r}{source}"
             + (f": {hint}" if hint else "")
@@ -69,7 +73,13 @@ class Option:
     def wrong_type(self, value: Any, takes: str, shown: bool = True) -> ValueError:
         """The error for an argument that is not of the Python type the option takes
         (``takes``: "an int >= 1"); the value is not echoed unless ``shown``."""
-        return ValueError(wrong_type(self.name, self.variable, takes, value, shown))
+        hint = self.hinted(value) if shown else ""
+        return ValueError(wrong_type(self.name, self.variable, takes, value, shown)
+                          + (f": {hint}" if hint else ""))
+
+    def hinted(self, value: Any) -> str:
+        """The row's :attr:`hint` for a refused ``value``, or ""."""
+        return self.hint(value) if self.hint is not None else ""
 
 
 # -- the table -------------------------------------------------------------------------
@@ -146,7 +156,8 @@ OPTIONS: tuple[Option, ...] = (
         "captured bytes waiting in memory before new logs are dropped"),
     Option("trusted_proxies", "README_TRUSTED_PROXIES", "int", 0, _WHOLE.format(0), check.whole(0),
         "`0`", "how many reverse proxies to trust for X-Forwarded-For/-Proto/-Host (as "
-        "werkzeug's ProxyFix); `0` uses REMOTE_ADDR, `wsgi.url_scheme` and Host only"),
+        "werkzeug's ProxyFix); `0` uses REMOTE_ADDR, `wsgi.url_scheme` and Host only",
+        hint=check.count_hint),
     Option("skip_methods", "README_SKIP_METHODS", "str", ("OPTIONS",),
         "a list of HTTP methods such as OPTIONS,HEAD (comma-separated in the environment)",
         check.methods, "`OPTIONS`",

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from readme_metrics import MetricsApiConfig
 from tests.support.delivery import API_KEY as DELIVERY_KEY
 from tests.support.delivery import (  # noqa: F401 - fixtures
     adds_up,
@@ -60,3 +61,35 @@ def test_a_build_error_whose_text_raises_drops_that_log_alone(
         "readme_metrics: could not build a log, dropping it: "
         "_Unshowable: <exception str() failed>"]
     assert not messages(caplog, logging.ERROR, "unexpected delivery error")
+
+
+# -- 2. README_TRUSTED_PROXIES=true ------------------------------------------------------
+
+_COUNT_HINT = ("it is the number of reverse proxies in front of the app, not a flag "
+               "(1 for one load balancer, 0 for none)")
+
+
+@pytest.mark.parametrize("environment, argument, message", [
+    pytest.param("true", None, "trusted_proxies (README_TRUSTED_PROXIES) must be an integer "
+                 ">= 0, got 'true' (from the environment): " + _COUNT_HINT, id="env-true"),
+    pytest.param("yes", None, "trusted_proxies (README_TRUSTED_PROXIES) must be an integer "
+                 ">= 0, got 'yes' (from the environment): " + _COUNT_HINT, id="env-yes"),
+    pytest.param(None, True, "trusted_proxies (README_TRUSTED_PROXIES) must be an int >= 0, "
+                 "got the bool True: " + _COUNT_HINT, id="argument-true"),
+    # Not a flag: as before, no hint.
+    pytest.param("one", None, "trusted_proxies (README_TRUSTED_PROXIES) must be an integer "
+                 ">= 0, got 'one' (from the environment)", id="env-word"),
+    pytest.param(None, -1, "trusted_proxies (README_TRUSTED_PROXIES) must be an integer "
+                 ">= 0, got -1", id="argument-negative"),
+])
+def test_trusted_proxies_given_as_a_flag_says_it_is_a_count(
+        monkeypatch: pytest.MonkeyPatch, environment: str, argument: Any,
+        message: str) -> None:
+    """README_TRUSTED_PROXIES=true got the bare "must be an integer >= 0", which does not
+    say what the number counts."""
+    if environment is not None:
+        monkeypatch.setenv("README_TRUSTED_PROXIES", environment)
+    given = {} if argument is None else {"trusted_proxies": argument}  # None wins over env
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(api_key="rdme_key", grouping_function=lambda req: None, **given)
+    assert str(raised.value) == "readme_metrics: " + message
