@@ -502,6 +502,30 @@ def test_the_wsgi_middleware_around_an_asgi_app_fails_as_the_row_quotes() -> Non
     assert str(caught.value).startswith(quoted), (quoted, str(caught.value))
 
 
+@pytest.mark.parametrize("flag, logged", [
+    pytest.param(None, "203.0.113.9", id="uvicorn-defaults"),
+    pytest.param("--no-proxy-headers", "127.0.0.1", id="no-proxy-headers"),
+])
+def test_uvicorn_applies_x_forwarded_for_itself_as_the_row_says(
+        collector: Collector, tmp_path: Path, flag: Optional[str], logged: str) -> None:
+    """The row for the forwarded address logged with ``trusted_proxies=0`` under uvicorn:
+    the server rewrites the client itself for a peer on 127.0.0.1, and
+    ``--no-proxy-headers``, as the row says, logs the connection's address."""
+    from tests.test_asgi_servers import SERVERS, _env
+    from tests.test_e2e_servers import CALLER, DOCS, log_for, serve
+
+    row = troubleshooting_row("ASGI under uvicorn: `clientIPAddress` is the X-Forwarded-For")
+    assert "`--no-proxy-headers`" in row and "`trusted_proxies=0`" in row
+    port = free_port()
+    argv = SERVERS["uvicorn"](port, "tests.support.asgi_apps:starlette_app")
+    env = _env(collector, README_BASE_LOG_URL=DOCS)  # no README_TRUSTED_PROXIES: 0
+    with serve(argv + ([flag] if flag else []), env, tmp_path, port) as base:
+        response = requests.get(f"{base}/hello", timeout=30, headers={
+            "X-Api-Key": CALLER, "X-Forwarded-For": "203.0.113.9"})
+        assert response.status_code == 200
+        assert log_for(collector, response)["clientIPAddress"] == logged
+
+
 @pytest.mark.parametrize("advised", [True, False], ids=["added-last", "added-first"])
 def test_fastapi_metrics_added_last_sees_another_middlewares_own_answers(
         collector: Collector, advised: bool) -> None:
