@@ -6,6 +6,7 @@ load of a shared machine does not move, for A/B of CPU work (issue 11).
     python benchmarks/instructions.py                    # GET and POST, thread/off/inline
     python benchmarks/instructions.py --workload get --modes off --requests 2000
     python benchmarks/instructions.py --keep /tmp/cg     # keep the callgrind files
+    python benchmarks/instructions.py --workload asgi-get --modes bare,off,thread
 
 Each case runs ``bench.py``'s small GET (or its POST, 2 KB in / 100 KB JSON out) through
 the real middleware, a direct environ call per request (no server), then flushes to
@@ -14,6 +15,11 @@ collector got every log. It runs twice under ``valgrind --tool=callgrind
 --separate-threads=yes``, with ``--requests`` and with ``--base`` requests after the same
 warm-up; the difference of the two, divided by the difference of the counts, is the Ir
 (instructions executed) per request, so start-up, imports and the warm-up cancel out.
+
+``asgi-get`` is the same small GET as an ASGI app (``bench_asgi.get_app``) through the
+plain ASGI middleware (``readme_metrics.asgi``), awaited in a loop on one asyncio event
+loop (``receive`` and ``send`` never suspend, so the loop itself costs nothing per
+request); ``inline`` sends from the loop's executor, off the main thread.
 
 Modes:
 
@@ -55,6 +61,10 @@ def child(workload: str, mode: str, requests: int) -> None:
     """One measured process: warm up, serve ``requests``, flush, check delivery."""
     import bench
 
+    if workload == "asgi-get":
+        asgi_child(mode, requests)
+        return
+
     if workload == "get":
         app, method, body = bench.get_app, "GET", b""
     else:
@@ -71,6 +81,46 @@ def child(workload: str, mode: str, requests: int) -> None:
         template = bench.environ_for(method, body)
         for _ in range(WARM_UP + requests):
             bench.serve(called, bench.fresh_environ(template, body))
+        complete = wrapped.flush(600)
+        stats = wrapped.stats
+        delivered = collector.count()
+        expected = 0 if mode in ("off", "bare") else WARM_UP + requests
+        ok = complete and stats["sent"] == expected and delivered == expected
+        print(json.dumps({"sent": stats["sent"], "delivered": delivered,
+                          "expected": expected, "ok": ok}), flush=True)
+        wrapped.close()
+    finally:
+        collector.stop()
+
+
+def asgi_child(mode: str, requests: int) -> None:
+    """:func:`child` for the ASGI small GET."""
+    import asyncio
+
+    import bench
+    import bench_asgi
+
+    collector = bench.Collector()
+    try:
+        if mode == "inline":
+            os.environ["README_BACKGROUND_WORKER_MODE"] = "false"
+        wrapped = bench_asgi.wrap(bench_asgi.get_app, collector.url, starlette=False)
+        called = bench_asgi.get_app if mode == "bare" else wrapped
+        if mode == "off":
+            wrapped.pipeline.submit = lambda item, send=True: True
+        message = {"type": "http.request", "body": b"", "more_body": False}
+
+        async def receive() -> dict[str, Any]:
+            return message
+
+        async def send(message: dict[str, Any]) -> None:
+            pass
+
+        async def loop() -> None:
+            for _ in range(WARM_UP + requests):
+                await called(bench_asgi.scope_for(), receive, send)
+
+        asyncio.run(loop())
         complete = wrapped.flush(600)
         stats = wrapped.stats
         delivered = collector.count()
@@ -131,7 +181,8 @@ def per_request(workload: str, mode: str, requests: int, base: int,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workload", choices=["get", "post", "both"], default="both")
+    parser.add_argument("--workload", choices=["get", "post", "both", "asgi-get"],
+                        default="both")
     parser.add_argument("--modes", default="bare,off,inline,thread",
                         help="comma-separated: bare, off, inline, thread")
     parser.add_argument("--requests", type=int, default=0,
@@ -145,7 +196,7 @@ def main() -> None:
     workloads = ["get", "post"] if args.workload == "both" else [args.workload]
     report: dict[str, Any] = {"python": sys.version.split()[0]}
     for workload in workloads:
-        requests = args.requests or (2000 if workload == "get" else 300)
+        requests = args.requests or (300 if workload == "post" else 2000)
         base = args.base or requests // 5
         for mode in args.modes.split(","):
             result = per_request(workload, mode, requests, base, directory)
