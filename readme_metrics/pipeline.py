@@ -28,9 +28,9 @@ from readme_metrics.grouping import Identifier
 from readme_metrics.har import build_log
 from readme_metrics.redaction import Redactor
 
-# The sender's User-Agent up to its version: a POST with it to the Metrics API's path is
-# the library's own delivery, arriving at this app when README_METRICS_SERVER points here.
-_OWN_AGENT = USER_AGENT.partition("@")[0] + "@"
+#: The sender's User-Agent up to its version: a POST with it to the Metrics API's path is
+#: the library's own delivery, arriving at this app when README_METRICS_SERVER points here.
+OWN_AGENT = USER_AGENT.partition("@")[0] + "@"
 _METRICS_PATH = "/v1/request"
 _SELF_POST = (
     "readme_metrics: README_METRICS_SERVER points at this app: this library's own POST "
@@ -50,6 +50,12 @@ class MetricsPipeline:
         self.config = config
         self._skip_methods = frozenset(config.skip_methods)
         self._hosts = frozenset(config.allowed_http_hosts)
+        #: True when every Host is logged (no ``allowed_http_hosts``): an adapter may then
+        #: tell most requests wanted without calling :meth:`wants_environ`: a method not
+        #: in ``skip_methods`` and a User-Agent that does not start with
+        #: :data:`OWN_AGENT` (the WSGI middleware's ``__call__`` writes that out).
+        self.any_host = not self._hosts
+        self.skip_methods = self._skip_methods
         #: True when ``wants`` needs the X-Forwarded-Host header: behind trusted proxies
         #: the Host that counts is the one they forwarded (as in the url, as ProxyFix).
         self.forwarded_hosts = bool(self._hosts) and config.trusted_proxies > 0
@@ -57,10 +63,12 @@ class MetricsPipeline:
         # reach the request through a line the library logs there (rare events only).
         self.logger = QuietLogger(config.logger)
         #: ``identify(request)``: the caller per the grouping function; None means "do not
-        #: log". Never raises. The Identifier itself, not a method calling it: one Python
-        #: call fewer per request.
+        #: log". Never raises. The Identifier's bound ``__call__``, not a method calling
+        #: it (one Python call fewer per request) nor the instance: 3.11 runs a bound
+        #: method of a Python function in the caller's loop, an instance's ``__call__``
+        #: through a C slot (about 650 instructions more a call).
         self.identify: Callable[[Any], Optional[Group]] = Identifier(
-            config.grouping_function, self.logger)  # type: ignore[arg-type]
+            config.grouping_function, self.logger).__call__  # type: ignore[arg-type]
         self.redactor = Redactor(config.denylist, config.allowlist)
         # Delivery gets what building a log needs, not this pipeline: its sender threads
         # hold it, and so would have kept the pipeline (and the app it serves) for the
@@ -82,9 +90,10 @@ class MetricsPipeline:
         #: dropped. Never raises. Delivery's own method: one Python call fewer per log.
         self.submit: Callable[..., bool] = self.delivery.submit
         self.docs = DocsUrl(config)
-        # base_log_url, when given, is the base (DocsUrl.base's first answer, without a
-        # user and password): read here, without a call per request.
-        self._fixed_base = self.docs.fixed
+        #: base_log_url, when given, is the base (DocsUrl.base's first answer, without a
+        #: user and password): read here, without a call per request (an adapter may
+        #: write :meth:`documentation_url` out with it, as the WSGI middleware does).
+        self.fixed_base = self.docs.fixed
         self._said = LogLimiter(self.logger, interval=None)
         self._hosts_said = LogLimiter(self.logger, interval=None, max_keys=16)
         #: (pid, finish) pairs: a forked child's copy holds its parent's, not its own.
@@ -103,7 +112,7 @@ class MetricsPipeline:
         """
         if method in self._skip_methods:
             return False
-        if user_agent is not None and user_agent.startswith(_OWN_AGENT) and (
+        if user_agent is not None and user_agent.startswith(OWN_AGENT) and (
                 self._own_post(method, path)):
             return False
         return not self._hosts or self._host_allowed(host, forwarded_host)
@@ -115,7 +124,7 @@ class MetricsPipeline:
         if method in self._skip_methods:
             return False
         agent = environ.get("HTTP_USER_AGENT")
-        if agent is not None and agent.startswith(_OWN_AGENT) and (
+        if agent is not None and agent.startswith(OWN_AGENT) and (
                 self._own_post(method, environ.get("PATH_INFO", ""))):
             return False
         return not self._hosts or self._host_allowed(
@@ -173,7 +182,7 @@ class MetricsPipeline:
         """
         if not self.delivery.accepting:
             return None
-        base = self._fixed_base
+        base = self.fixed_base
         if base is None:
             try:
                 base = self.docs.base()
