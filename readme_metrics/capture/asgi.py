@@ -38,7 +38,7 @@ from readme_metrics.capture.asgi_scope import ScopeRequest, header
 from readme_metrics.capture.webob_request import webob_request
 from readme_metrics.config import MetricsApiConfig, checked_config
 from readme_metrics.exchange import PendingExchange
-from readme_metrics.pipeline import MetricsPipeline, PipelineControls
+from readme_metrics.pipeline import OWN_AGENT, MetricsPipeline, PipelineControls
 
 
 class MetricsMiddleware(PipelineControls):
@@ -70,12 +70,21 @@ class MetricsMiddleware(PipelineControls):
         self.enabled = bool(getattr(config, "enabled", True))
         self.limit = config.max_body_bytes
         self.background = config.background_worker_mode
-        self.identify = AwaitingIdentifier(config.grouping_function, self.logger)
+        # The bound __call__ (see MetricsPipeline.identify): a C slot call fewer.
+        self.identify = AwaitingIdentifier(config.grouping_function, self.logger).__call__
         # Work that outlives a cancelled exchange: its finish, its grouping function.
         self.outlive = Outlive()
         # Off means off: no worker thread, no docs URL lookup, no network.
         self.pipeline: Optional[MetricsPipeline] = (
             MetricsPipeline(config) if self.enabled else None)
+        # base_log_url's base as the header's bytes (None: not given, or not latin-1).
+        self._fixed_base: Optional[bytes] = None
+        base = self.pipeline.fixed_base if self.pipeline is not None else None
+        if base is not None:
+            try:
+                self._fixed_base = f"{base}/logs/".encode("latin-1")
+            except UnicodeEncodeError:
+                pass
         self._inline = InlineSends(self.submit, config.max_queue_size)
         self._lifespan = Lifespan(self.flush, config.shutdown_timeout, self.logger,
                                   self.outlive)
@@ -92,11 +101,16 @@ class MetricsMiddleware(PipelineControls):
         recording = None
         try:
             request = ScopeRequest(scope, self.config.trusted_proxies)
-            host = request.host or str((scope.get("server") or [""])[0])
-            wanted = pipeline.wants(
-                scope.get("method", "GET"), host,
-                header(scope, b"x-forwarded-host") if pipeline.forwarded_hosts else None,
-                request.agent, scope.get("path", ""))
+            method = scope.get("method", "GET")
+            agent = request.agent
+            if (pipeline.any_host and method not in pipeline.skip_methods
+                    and (agent is None or not agent.startswith(OWN_AGENT))):
+                wanted = True  # what wants() answers then, without the call
+            else:
+                wanted = pipeline.wants(
+                    method, request.host or str((scope.get("server") or [""])[0]),
+                    header(scope, b"x-forwarded-host") if pipeline.forwarded_hosts else None,
+                    agent, scope.get("path", ""))
             exchange = _Exchange(self, scope, request, receive, send) if wanted else None
             # This layer decides for its project, logged or not (nesting.py).
             recording = nesting.recording(scope, self.project, self.layers)
@@ -136,8 +150,13 @@ class MetricsMiddleware(PipelineControls):
 
     def documentation_url(self, log_id: str) -> Optional[bytes]:
         """The x-documentation-url header value, once the docs base is known."""
-        assert self.pipeline is not None
-        url = self.pipeline.documentation_url(log_id)
+        pipeline = self.pipeline
+        assert pipeline is not None
+        if self._fixed_base is not None and pipeline.delivery.accepting:
+            # pipeline.documentation_url() written out for a base_log_url (a call fewer),
+            # its base encoded once.
+            return self._fixed_base + log_id.encode()
+        url = pipeline.documentation_url(log_id)
         if url is None:
             return None
         try:

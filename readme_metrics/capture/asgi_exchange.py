@@ -18,6 +18,7 @@ from readme_metrics.capture.asgi_messages import (
     CLIENT_GONE_REASON,
     CLIENT_GONE_STATUS,
     CUT_STATUS,
+    REASONS,
     body_record,
     client_gone,
     client_gone_comment,
@@ -150,6 +151,9 @@ class _Exchange(RequestSide):
                                           client_gone_comment(message.get("status")))
                 return
             status = message.get("status", 200)
+            if status.__class__ is int and 100 <= status <= 999:  # start_status()'s first case
+                self.recorder.respond(status, REASONS.get(status, ""), headers)
+                return
             code, reason = start_status(status)
             if status.__class__ is not int and code > 0 and not isinstance(status, int):
                 self._odd_status = status
@@ -219,9 +223,20 @@ class _Exchange(RequestSide):
             message = {**message, "headers": headers}
         if self.group is not None:
             url = self.middleware.documentation_url(self.recorder.log_id)
-            if url is not None and not sets_docs_url(headers):
-                headers = [*headers, (b"x-documentation-url", url)]
-                message = {**message, "headers": headers}
+            if url is not None:
+                # sets_docs_url() asked only when a name has the length of the one it
+                # looks for (a call fewer for most responses).
+                add = True
+                try:
+                    for name, _ in headers:
+                        if len(name) == 19:
+                            add = not sets_docs_url(headers)
+                            break
+                except Exception:  # noqa: BLE001 - no pairs: the server's to refuse
+                    pass
+                if add:
+                    headers = [*headers, (b"x-documentation-url", url)]
+                    message = {**message, "headers": headers}
         # The list sent may be edited in place on its way (Starlette's GZipMiddleware
         # outside this one): the log keeps a copy of what the app sent.
         return message, tuple(headers)
@@ -253,7 +268,7 @@ class _Exchange(RequestSide):
         try:
             body = self.recorder.request_body
             request = self.middleware.grouping_request(
-                self.scope, body.content() if body is not None else b"")
+                self.scope, body.content() if body is not None and body.size else b"")
             group = self.middleware.identify(request)
         except Exception:
             self.middleware.logger.debug("readme_metrics: grouping failed", exc_info=True)

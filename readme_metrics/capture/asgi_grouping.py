@@ -49,8 +49,10 @@ class AwaitingIdentifier:
         self._grouping = grouping_function
         # The Identifier makes its own QuietLogger of the logger.
         base = logger.logger if isinstance(logger, QuietLogger) else logger
-        self._identifier = Identifier(_given, base)
-        self._raised = Identifier(_Raised.__call__, base)
+        # Bound ``__call__`` methods, not the instances: 3.11 runs a bound method of a
+        # Python function in the caller's loop, an instance's call through a C slot.
+        self._identifier = Identifier(_given, base).__call__
+        self._raised = Identifier(_Raised.__call__, base).__call__
 
     def __call__(self, request: Any
                  ) -> Union[Optional[Group], Awaitable[Optional[Group]]]:

@@ -32,7 +32,7 @@ from readme_metrics.capture.body import BodyRecord
 from readme_metrics.exchange import INVALID_STATUS
 
 __all__ = ["CLIENT_GONE_COMMENT", "CLIENT_GONE_REASON", "CLIENT_GONE_STATUS", "CUT_STATUS",
-           "body_record", "client_gone", "client_gone_comment", "content_length",
+           "REASONS", "body_record", "client_gone", "client_gone_comment", "content_length",
            "cut_answered", "ends_receive_with_response", "holds_start", "start_status"]
 
 #: What the client got when the server ended the request body (``http.disconnect``)
@@ -57,9 +57,9 @@ CLIENT_GONE_REASON = "Client Closed Request"
 CLIENT_GONE_COMMENT = ("the client left before the response started and got none of it "
                        "(499 is nginx's Client Closed Request)")
 
-# Status code -> reason phrase, looked up once: an HTTPStatus lookup per response costs
-# more than the rest of recording the response start.
-_REASONS = {code.value: code.phrase for code in HTTPStatus}
+#: Status code -> reason phrase, looked up once: an HTTPStatus lookup per response costs
+#: more than the rest of recording the response start.
+REASONS = {code.value: code.phrase for code in HTTPStatus}
 
 
 def body_record(scope: MutableMapping[str, Any], request: ScopeRequest,
@@ -94,14 +94,14 @@ def start_status(status: Any) -> tuple[int, str]:
     """
     if isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 999:
         code = int(status)  # HTTPStatus.OK is an int too, and servers take it
-        return code, _REASONS.get(code, "")
+        return code, REASONS.get(code, "")
     if status is not None and not isinstance(status, int):  # bool is an int
         try:
             code = int(status)
         except Exception:  # noqa: BLE001 - any object: no number, no status line
             code = INVALID_STATUS
         if 100 <= code <= 999:
-            return code, _REASONS.get(code, "")
+            return code, REASONS.get(code, "")
     return INVALID_STATUS, repr(status)
 
 

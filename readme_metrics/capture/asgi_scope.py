@@ -188,10 +188,14 @@ def wsgi_environ(scope: Scope, body: bytes) -> dict[str, Any]:
     headers go in through comprehensions and one ``update``.
     """
     server = scope.get("server") or ("localhost", 80)
-    path = _wsgi_str(scope.get("path") or "")
-    root = _wsgi_str(scope.get("root_path") or "")
-    if root and path.startswith(root):
-        path = path[len(root):]
+    path = scope.get("path") or ""
+    if not path.isascii():  # _wsgi_str()'s test first: a call fewer for most paths
+        path = _wsgi_str(path)
+    root = scope.get("root_path") or ""
+    if root:
+        root = _wsgi_str(root)
+        if path.startswith(root):
+            path = path[len(root):]
     environ: dict[str, Any] = {
         "REQUEST_METHOD": scope.get("method", "GET"),
         "SCRIPT_NAME": root,
@@ -199,21 +203,33 @@ def wsgi_environ(scope: Scope, body: bytes) -> dict[str, Any]:
         "QUERY_STRING": bytes(scope.get("query_string") or b"").decode("latin-1"),
         "SERVER_NAME": str(server[0]),
         "SERVER_PORT": str(server[1] if server[1] is not None else ""),
-        "SERVER_PROTOCOL": http_version(scope),
+        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version') or '1.1'}",  # http_version()
         "REMOTE_ADDR": str((scope.get("client") or [""])[0]),
         "wsgi.url_scheme": scope.get("scheme") or "http",
         "wsgi.input": io.BytesIO(body),
         "asgi.scope": scope,
     }
     headers = scope.get("headers") or ()
-    keys = _ENVIRON_KEYS
-    try:
-        names = [keys[name] for name, _ in headers]
-    except KeyError:  # a header name not seen before
-        names = [keys.get(name) or _environ_key(bytes(name)) for name, _ in headers]
     size = len(environ)
-    # ASGI header values are bytes (or bytearray): decoded as they are, no copy first.
-    environ.update(zip(names, [value.decode("latin-1") for _, value in headers]))
+    try:
+        # The usual case in C calls, no Python loop: the names and values apart, the
+        # names' keys known from earlier requests, the values decoded in one go (a line
+        # break is in no header value a server passes on; if one were, the count of
+        # parts would tell, and the values are decoded one by one instead).
+        names_, values = zip(*headers)
+        names = list(map(_ENVIRON_KEYS.__getitem__, names_))
+        texts = b"\n".join(values).decode("latin-1").split("\n")
+        if len(texts) != len(names):
+            raise ValueError
+    except (KeyError, ValueError, TypeError):  # a name not seen before, no pairs, ...
+        keys = _ENVIRON_KEYS
+        try:
+            names = [keys[name] for name, _ in headers]
+        except KeyError:  # a header name not seen before
+            names = [keys.get(name) or _environ_key(bytes(name)) for name, _ in headers]
+        # ASGI header values are bytes (or bytearray): decoded as they are, no copy first.
+        texts = [value.decode("latin-1") for _, value in headers]
+    environ.update(zip(names, texts))
     if len(environ) - size != len(names):  # a repeated header
         _join_repeated(environ, names, headers)
     if "CONTENT_LENGTH" in environ or body:

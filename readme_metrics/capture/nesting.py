@@ -89,7 +89,8 @@ def mark(carrier: MutableMapping[str, Any], project: int) -> None:
 def recorded(scope: Mapping[str, Any], project: int) -> bool:
     """True when an ASGI layer outside already records ``scope`` for ``project``: marked,
     or the very scope an outer layer of this task records (:func:`recording`)."""
-    if marked(scope, project):
+    projects = scope.get(MARK)  # marked() written out: a call fewer per exchange
+    if projects is not None and project in projects:
         return True
     outer = _recording.get()
     return outer is not None and project in outer[1] and (

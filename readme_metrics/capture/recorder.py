@@ -336,7 +336,8 @@ class Pending:
             self.request_body, self.request_body_size = b"", 0
             self.request_body_incomplete = False
         else:
-            self.request_body = body.content()
+            # No bytes seen, none kept (an ASGI GET's ended record): no call for them.
+            self.request_body = body.content() if body.size else b""
             self.request_body_size = body.body_size
             self.request_body_incomplete = body.incomplete
         # As the recorder has them (0: no response started); the worker reads them.

@@ -1,0 +1,63 @@
+"""capture/asgi_scope.wsgi_environ: the environ of the plain ASGI middleware's webob request.
+
+Its headers go in by C calls in the usual case (names known from earlier requests, values
+decoded in one go) and one by one otherwise; both must give the environ PEP 3333 and
+one header at a time give (the reference below).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from readme_metrics.capture.asgi_scope import wsgi_environ
+
+
+def reference_headers(headers: list[tuple[Any, Any]]) -> dict[str, str]:
+    """The environ's header keys, one header at a time: HTTP_ names, CONTENT_TYPE and
+    CONTENT_LENGTH without it, values as latin-1 text, repeated ones joined with ","."""
+    environ: dict[str, str] = {}
+    for name, value in headers:
+        key = bytes(name).decode("latin-1").upper().replace("-", "_")
+        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            key = "HTTP_" + key
+        text = bytes(value).decode("latin-1")
+        environ[key] = environ[key] + "," + text if key in environ else text
+    return environ
+
+
+def scope(headers: list[tuple[Any, Any]]) -> dict[str, Any]:
+    return {"type": "http", "method": "GET", "scheme": "https", "path": "/p",
+            "query_string": b"q=1", "root_path": "", "http_version": "1.1",
+            "server": ("api.example.com", 443), "client": ("10.0.0.1", 5000),
+            "headers": headers}
+
+
+COMMON = [(b"host", b"api.example.com"), (b"accept", b"application/json"),
+          (b"x-api-key", b"k-123")]
+
+
+@pytest.mark.parametrize("headers", [
+    pytest.param(COMMON, id="usual"),
+    pytest.param([(b"x-first-seen-%d" % id(object()), b"v")] + COMMON, id="new-name"),
+    pytest.param(COMMON + [(b"accept", b"text/html")], id="repeated"),
+    pytest.param(COMMON + [(b"x-odd", b"a\nb")], id="line-break-in-value"),
+    pytest.param(COMMON + [(b"x-odd", b"\n")], id="line-break-alone"),
+    pytest.param(COMMON + [(b"x-latin", "caf\u00e9".encode("latin-1"))], id="latin-1"),
+    pytest.param(COMMON + [(b"x-utf8", "caf\u00e9".encode())], id="utf-8"),
+    pytest.param(COMMON + [(b"x-buffer", bytearray(b"b"))], id="bytearray-value"),
+    pytest.param(COMMON + [(b"x-empty", b"")], id="empty-value"),
+    pytest.param([(b"content-type", b"text/plain"), (b"content-length", b"0")],
+                 id="content-headers"),
+    pytest.param([], id="none"),
+])
+def test_environ_headers_are_those_of_one_header_at_a_time(headers: list[Any]) -> None:
+    expected = reference_headers(headers)
+    for _ in range(2):  # first with names maybe not seen, then with every name known
+        environ = wsgi_environ(scope(list(headers)), b"")
+        got = {key: value for key, value in environ.items()
+               if key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH")}
+        assert got == expected
+        assert environ["SERVER_PROTOCOL"] == "HTTP/1.1"
+        assert environ["PATH_INFO"] == "/p" and environ["QUERY_STRING"] == "q=1"
