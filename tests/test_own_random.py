@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 import random
+import uuid
 from typing import Any
 
 import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics._random import IDS_PER_DRAW, log_id
 from readme_metrics.delivery.policy import backoff_delay
 from readme_metrics.pipeline import MetricsPipeline
 from tests.support.fake_api import Collector
@@ -86,6 +88,7 @@ def test_retry_jitter_does_not_draw_from_the_apps_generator() -> None:
 def test_a_forked_child_does_not_repeat_its_parents_ids() -> None:
     """gunicorn --preload forks workers from one parent: without a re-seed each would
     draw the same ids."""
+    MetricsPipeline.new_id()  # ids made ahead (log_id): the child must not give those
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: its next id, to the parent, then exit at once
@@ -101,3 +104,14 @@ def test_a_forked_child_does_not_repeat_its_parents_ids() -> None:
     assert len(child_id) == 36
     assert child_id != parent_id
 
+
+
+def test_log_ids_are_distinct_uuid4_strings_across_draws() -> None:
+    """Ids are made IDS_PER_DRAW at a time: each one a uuid4 in its canonical text, none
+    repeated, across several draws."""
+    ids = [log_id() for _ in range(3 * IDS_PER_DRAW + 5)]
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
