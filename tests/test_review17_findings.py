@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
-from readme_metrics import MetricsApiConfig
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
+from readme_metrics.masking import mask
+from tests.support.asgi import body_messages, http_scope, run
 from tests.support.contract import inline_options
 from tests.support.fake_api import Collector, describe
+from tests.support.key_site import Site, without_made_fields
+from tests.support.key_site import app as key_app
+from tests.support.key_site import asgi_app as asgi_key_app
+from tests.support.leaks import found_unmasked
+from tests.support.wsgi import run_wsgi, wsgi_environ
 
 # -- nesting: a middleware between two layers of one project copies the scope ----------
 
@@ -68,3 +76,83 @@ def test_a_lazily_made_layer_behind_a_scope_copy_gives_one_log_on_the_first_requ
         while layer is not None:
             getattr(layer, "close", lambda: None)()
             layer = getattr(layer, "app", None)
+
+
+# -- the caller's key: a file part's data URL, the method, the client address -----------
+
+SHORT = "k42"
+LONG = "sk_live_0123456789"
+
+
+@pytest.fixture(params=["wsgi", "asgi"])
+def site(request: pytest.FixtureRequest, collector: Collector) -> Iterator[Site]:
+    made = Site(request.param, collector)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def _multipart(file_name: str, part_type: str) -> bytes:
+    return (f'--XX\r\nContent-Disposition: form-data; name="f"; filename="{file_name}"\r\n'
+            f"Content-Type: {part_type}\r\n\r\nv\r\n--XX--\r\n").encode()
+
+
+@pytest.mark.parametrize(("file_name", "part_type"), [
+    pytest.param(SHORT, "text/plain", id="file-name"),
+    pytest.param("f.txt", SHORT, id="part-type"),
+])
+def test_a_short_key_as_a_file_name_is_masked_in_the_file_data_url_too(
+        site: Site, file_name: str, part_type: str) -> None:
+    """A file part is {name, fileName, contentType, value: data:<type>;name=<file
+    name>;base64,...}: a short key that is the whole file name (or part type) was masked
+    in fileName (contentType) and sent in clear in the data URL, which repeats it."""
+    entry, hits = site.send(SHORT, method="POST", body=_multipart(file_name, part_type),
+                            headers={"Content-Type": "multipart/form-data; boundary=XX"})
+    part = entry["request"]["postData"]["params"][0]
+    assert hits == [], hits
+    assert mask(SHORT) in (part["fileName"] + part["contentType"])
+    assert part["value"].startswith(f"data:{part['contentType']};name={part['fileName']};")
+    assert part["value"].endswith(";base64,dg==")
+
+
+@pytest.mark.parametrize("key", [SHORT, LONG])
+def test_a_key_sent_as_the_method_is_masked(site: Site, key: str) -> None:
+    """The method is the client's text (any token: servers pass it on): a client sending
+    the key there had it in clear in request.method, the only part of the request not
+    looked at."""
+    entry, hits = site.send(key, method=key)
+    assert hits == [], hits
+    assert entry["request"]["method"] == mask(key)
+    ordinary, _ = site.send(key, method="GET")
+    assert ordinary["request"]["method"] == "GET"
+
+
+@pytest.mark.parametrize("kind", ["wsgi", "asgi"])
+@pytest.mark.parametrize("key", [SHORT, LONG])
+def test_a_key_sent_as_the_forwarded_client_address_is_masked(
+        collector: Collector, kind: str, key: str) -> None:
+    """With trusted_proxies, clientIPAddress is the X-Forwarded-For hop the outermost
+    trusted proxy set, as sent: a client that reaches the app with fewer proxies than
+    configured sets it itself. The header was masked; clientIPAddress, copied from it,
+    was not."""
+    config = MetricsApiConfig(api_key="rdme_review17_xff", metrics_api=collector.url,
+                              grouping_function=lambda request: {"api_key": key},
+                              buffer_length=1, background_worker_mode=False,
+                              trusted_proxies=1)
+    headers = {"X-Forwarded-For": key}
+    if kind == "wsgi":
+        middleware: Any = MetricsMiddleware(key_app, config)
+        run_wsgi(middleware, wsgi_environ("GET", "/", headers))
+    else:
+        middleware = AsgiMetricsMiddleware(asgi_key_app, config)
+        scope = http_scope("GET", "/", b"", [
+            (name.lower().encode(), value.encode()) for name, value in headers.items()])
+        asyncio.run(run(middleware, scope, body_messages(b""), then="disconnect"))
+    try:
+        collector.wait_for_logs(1)
+        batch = [received.body for received in collector.received][-1]
+        assert found_unmasked([without_made_fields(batch)], key, mask(key)) == []
+        assert collector.logs[0]["clientIPAddress"] == mask(key)
+    finally:
+        middleware.close()

@@ -294,6 +294,15 @@ def _without_key(value: str, caller: Optional[CallerKey]) -> str:
     return value
 
 
+def _client_ip(address: str, caller: Optional[CallerKey]) -> str:
+    """The client's address with the caller's key masked: with trusted_proxies it is an
+    X-Forwarded-For hop as sent, which a client reaching the app through fewer proxies
+    than configured writes itself (the header is masked, so is this copy of it)."""
+    if caller is None or address.__class__ is not str or not caller.may_hold(address):
+        return address
+    return caller.text(address)
+
+
 def build_log(
     exchange: Exchange,
     *,
@@ -314,7 +323,7 @@ def build_log(
     return {
         "_id": exchange.id,
         "group": group,
-        "clientIPAddress": exchange.client_ip,
+        "clientIPAddress": _client_ip(exchange.client_ip, caller),
         "development": bool(development),
         "request": {
             "log": {

@@ -657,11 +657,17 @@ class CallerKey:
             return encoded
         return b64encode(data).decode("ascii")
 
-    def data_url(self, url: str) -> str:
-        """A file part's ``data:<type>;name=<file name>;base64,<data>`` with the key masked."""
+    def data_url(self, url: str, part_type: Optional[str] = None,
+                 file_name: Optional[str] = None) -> str:
+        """A file part's ``data:<type>;name=<file name>;base64,<data>`` with the key masked;
+        given the part's ``part_type`` and ``file_name`` (as built, before masking), a
+        short key that is either whole is masked there as in contentType and fileName."""
         head, mark, data = url.rpartition(";base64,")
         if not mark:
             return self.text(url)
+        if (part_type is not None and file_name is not None
+                and head == f"data:{part_type};name={file_name}"):
+            head = f"data:{self.text(part_type)};name={self.name(file_name)}"
         return self.text(head) + mark + self.base64(data)
 
     def _json(self, text: str, nested: bool = True) -> Optional[str]:

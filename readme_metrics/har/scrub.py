@@ -43,11 +43,15 @@ def _records(key: CallerKey, records: list[dict[str, Any]]) -> None:
                         numeric and key.numbers_in(value)):
                     record["value"] = key.text(value)
                 continue
+        # A file part's data URL repeats its contentType and fileName: as they were built.
+        part_type, file_name = record.get("contentType"), record.get("fileName")
         for field, value in record.items():
             if value.__class__ is not str and not isinstance(value, str):
                 continue
             if field == "value" and "fileName" in record:
-                record[field] = key.data_url(value)
+                record[field] = key.data_url(
+                    value, part_type if isinstance(part_type, str) else None,
+                    file_name if isinstance(file_name, str) else None)
             elif len(value) >= shortest and (
                     whole in value or "\\" in value or inside and (
                         "%" in value or (spaced and "+" in value))) or (
@@ -112,6 +116,9 @@ def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str
         _records(caller, request["queryString"])
     _records(caller, request["cookies"])
     _records(caller, response["cookies"])
+    # The method is the client's text (a token, any: servers pass it on).
+    if caller.may_hold(request["method"]):
+        request["method"] = caller.text(request["method"])
     # The status line's reason phrase is the app's text ("401 Unknown key k3y..."), as is
     # the comment quoting a status no status code could carry.
     if caller.may_hold(response["statusText"]):
