@@ -119,8 +119,9 @@ def test_the_callers_key_is_masked_wherever_it_was(exchange: Any) -> None:
                       {"name": "X-Note", "value": "k42 apples"}], id="header-whole-value-only"),
         pytest.param(with_body("application/json", b'{"id": "k42", "note": "k42 apples"}'),
                      ("request", "postData", "text"),
-                     json.dumps({"id": mask(SHORT), "note": "k42 apples"},
-                                separators=(",", ":")), id="json-whole-value-only"),
+                     # As sent (layout, numbers, escapes), the key's string replaced.
+                     '{"id": "@", "note": "k42 apples"}'.replace("@", mask(SHORT)),
+                     id="json-whole-value-only"),
         # A redirect's fragment of k=v pairs, as its query (OAuth's implicit flow).
         pytest.param(make_exchange(status=302, response_headers=[
             ("Location", f"https://app/cb#token={SHORT}&state={SHORT}x")]),
@@ -131,8 +132,8 @@ def test_the_callers_key_is_masked_wherever_it_was(exchange: Any) -> None:
         pytest.param(with_body("application/x-www-form-urlencoded",
                                b"d=" + quote('{"id": "k42", "n": "k42 apples"}').encode()),
                      ("request", "postData", "params"),
-                     [{"name": "d", "value": json.dumps({"id": mask(SHORT), "n": "k42 apples"},
-                                                        separators=(",", ":"))}],
+                     [{"name": "d",
+                       "value": '{"id": "@", "n": "k42 apples"}'.replace("@", mask(SHORT))}],
                      id="json-in-a-form-value"),
         pytest.param(with_body("multipart/form-data; boundary=B",
                                b'--B\r\nContent-Disposition: form-data; name="d"\r\n\r\n'
@@ -147,8 +148,8 @@ def test_the_callers_key_is_masked_wherever_it_was(exchange: Any) -> None:
                      id="json-in-a-query-value"),
         pytest.param(make_exchange(request_headers=[("X-Data", '{"id": "k42", "n": 42}')]),
                      ("request", "headers"),
-                     [{"name": "X-Data", "value": json.dumps({"id": mask(SHORT), "n": 42},
-                                                              separators=(",", ":"))}],
+                     [{"name": "X-Data",
+                       "value": '{"id": "@", "n": 42}'.replace("@", mask(SHORT))}],
                      id="json-in-a-header"),
         pytest.param(with_body("application/json", json.dumps(
                          {"m": json.dumps({"id": "k42", "s": json.dumps(["k42"])})}).encode()),
@@ -164,21 +165,21 @@ def test_the_callers_key_is_masked_wherever_it_was(exchange: Any) -> None:
         # A JSON body sent as a form is one field's name.
         pytest.param(with_body("application/x-www-form-urlencoded", b'{"id": "k42"}'),
                      ("request", "postData", "params"),
-                     [{"name": json.dumps({"id": mask(SHORT)}, separators=(",", ":")),
-                       "value": ""}], id="json-sent-as-a-form"),
+                     [{"name": '{"id": "@"}'.replace("@", mask(SHORT)), "value": ""}],
+                     id="json-sent-as-a-form"),
         pytest.param(make_exchange(response_headers=[
                          ("Content-Type", "application/x-www-form-urlencoded")],
                          response_body=b'{"id": "k42"}', response_body_size=13),
                      ("response", "content", "text"),
-                     json.dumps({"id": mask(SHORT)}, separators=(",", ":")),
+                     '{"id": "@"}'.replace("@", mask(SHORT)),
                      id="json-answered-as-a-form"),
         # The key spelled with JSON escapes (review10): masked in a header, a query value
         # and a form field as in a body.
         pytest.param(make_exchange(request_headers=[
                          ("X-Data", '{"id": "k\\u0034\\u0032", "n": 42}')]),
                      ("request", "headers"),
-                     [{"name": "X-Data", "value": json.dumps({"id": mask(SHORT), "n": 42},
-                                                              separators=(",", ":"))}],
+                     [{"name": "X-Data",
+                       "value": '{"id": "@", "n": 42}'.replace("@", mask(SHORT))}],
                      id="json-escaped-in-a-header"),
         pytest.param(make_exchange(url="http://h/p?f=" + quote('{"id":"k\\u0034\\u0032"}',
                                                                safe="")),
@@ -1078,7 +1079,7 @@ def test_a_label_holding_a_key_with_lone_surrogates_sends_its_mask() -> None:
                  id="a-float-key"),
     pytest.param("-42", '{"a": [-42, 42]}', {"a": [mask("-42"), 42]}, id="a-negative-key"),
     pytest.param("12345", '{"m": "{\\"id\\": 12345}"}',
-                 {"m": json.dumps({"id": mask("12345")}, separators=(",", ":"))},
+                 {"m": '{"id": "@"}'.replace("@", mask("12345"))},
                  id="in-a-json-document-in-a-string"),
 ])
 def test_a_short_number_key_is_masked_where_a_json_number_is_it(

@@ -156,3 +156,32 @@ def test_a_key_sent_as_the_forwarded_client_address_is_masked(
         assert collector.logs[0]["clientIPAddress"] == mask(key)
     finally:
         middleware.close()
+
+
+# -- false positives: what is not the key is sent as it came ----------------------------
+
+_PRICED = '{\n  "id": "%s",\n  "price": 10.50,\n  "rate": 1E2,\n  "lat": 37.77492955500099901\n}'
+
+
+@pytest.mark.parametrize("key", [SHORT, "42", "12345678"])
+def test_a_json_body_holding_the_key_keeps_the_rest_as_sent(site: Site, key: str) -> None:
+    """A short key (or a number key) found in a JSON body was masked by parsing the body
+    and writing it again: every other number came out as Python's float (10.50 -> 10.5,
+    1E2 -> 100.0, 37.77492955500099901 -> 37.774929555001) and the layout compacted,
+    though SPEC 4 sends the body as received. Only the key's string is replaced now."""
+    body = _PRICED % key
+    entry, hits = site.send(key, method="POST", body=body.encode(),
+                            headers={"Content-Type": "application/json"})
+    assert hits == [], hits
+    assert entry["request"]["postData"]["text"] == _PRICED % mask(key)
+
+
+@pytest.mark.parametrize("key", [SHORT, "42"])
+def test_a_short_key_in_a_json_member_given_twice_is_masked(site: Site, key: str) -> None:
+    """A JSON object that names a member twice reads as its last one: a short key in the
+    first was never walked, and the body went out as sent, the key in clear."""
+    body = '{"id": "@", "id": 1}'.replace("@", key)
+    entry, hits = site.send(key, method="POST", body=body.encode(),
+                            headers={"Content-Type": "application/json"})
+    assert hits == [], hits
+    assert entry["request"]["postData"]["text"] == '{"id": "@", "id": 1}'.replace("@", mask(key))

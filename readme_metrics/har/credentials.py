@@ -731,13 +731,31 @@ class CallerKey:
                         node[slot] = scrubbed
                         changed = True
         if not changed:
-            return text
+            # A short key in a member the parser dropped (a name given twice: the last one
+            # is kept) was not walked: masked in place, where that keeps the document.
+            return self._as_sent(text, text, document) if held and not self.inside else text
         try:
-            return _dumps(document, text)
+            written = _dumps(document, text)
         except ValueError:
             # A number beyond a double (1e400) was read as infinity, which is not JSON:
             # mask the key's JSON spellings in the text instead, leaving the rest as sent.
             return self._json_spellings(text)
+        return self._as_sent(text, written, document)
+
+    def _as_sent(self, text: str, otherwise: str, document: Any) -> str:
+        """``text`` with the key masked in place (:meth:`_json_spellings`) when it reads as
+        ``document`` (``text`` read, the key masked), else ``otherwise`` (``document``
+        written again): the other numbers, the layout and the escapes stay as sent
+        (written again, ``10.50`` is ``10.5``, ``1E2`` is ``100.0``, a long fraction is
+        rounded). A key masked in a JSON document a string holds is ``otherwise``'s only."""
+        in_place = self._json_spellings(text)
+        if in_place == text:
+            return otherwise
+        try:
+            same = json.loads(in_place) == document
+        except (ValueError, RecursionError):
+            return otherwise
+        return in_place if same else otherwise
 
     def _json_spellings(self, text: str) -> str:
         """``text`` with the key masked however a JSON string spells it (each character as
