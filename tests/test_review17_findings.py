@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import warnings
 from typing import Any, Iterator
 
 import pytest
@@ -76,6 +77,60 @@ def test_a_lazily_made_layer_behind_a_scope_copy_gives_one_log_on_the_first_requ
         while layer is not None:
             getattr(layer, "close", lambda: None)()
             layer = getattr(layer, "app", None)
+
+
+
+def _asgiref_bridge(app: Any) -> Any:
+    from asgiref.wsgi import WsgiToAsgi
+    return WsgiToAsgi(app)
+
+
+def _starlette_bridge(app: Any) -> Any:
+    with warnings.catch_warnings():  # deprecated for a2wsgi, still shipped and used
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from starlette.middleware.wsgi import WSGIMiddleware
+        return WSGIMiddleware(app)
+
+
+@pytest.mark.parametrize("bridge", [
+    pytest.param(_asgiref_bridge, id="asgiref-WsgiToAsgi"),
+    pytest.param(_starlette_bridge, id="starlette-WSGIMiddleware"),
+])
+def test_an_asgi_layer_over_a_bridged_wsgi_layer_of_one_project_gives_one_log(
+        collector: Collector, bridge: Any) -> None:
+    """readme_metrics.asgi.MetricsMiddleware around a WSGI app served through an
+    ASGI-to-WSGI bridge, the WSGI app wrapped for the same project (Flask's extension
+    kept when the app moved under uvicorn): the bridge builds the environ from the scope,
+    without the ASGI layer's mark, so both layers logged every request (4 logs for 2)."""
+    httpx = pytest.importorskip("httpx")
+    from readme_metrics.asgi import MetricsMiddleware as AsgiLayer
+
+    key = "rdme_review17_bridged_8888"
+
+    def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"bridged"]
+
+    inner = MetricsMiddleware(wsgi_app, _asgi_config(collector, key))
+    outer = AsgiLayer(bridge(inner), _asgi_config(collector, key))
+
+    async def two_requests() -> list[Any]:
+        transport = httpx.ASGITransport(app=outer)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as c:
+            return [await c.get(f"/bridged/{n}") for n in range(2)]
+
+    try:
+        for response in asyncio.run(two_requests()):
+            assert response.content == b"bridged"
+        outer.flush(5.0)
+        inner.flush(5.0)
+        collector.wait_for_logs(2)
+        time.sleep(0.5)  # more logs would be on their way
+        assert len(collector.logs) == 2, describe(collector.logs)
+        assert outer.stats["captured"] == 2 and inner.stats["captured"] == 0
+    finally:
+        outer.close()
+        inner.close()
 
 
 # -- the caller's key: a file part's data URL, the method, the client address -----------

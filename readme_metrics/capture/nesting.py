@@ -27,7 +27,11 @@ to mark the scope: an ASGI layer also says, in a context variable of the task, w
 it records (:func:`recording`); a layer inside given that very scope passes it through. A
 scope of its own (a request the app makes to itself over httpx's ASGITransport, in the
 same task) is another exchange, logged; a copy of the recorded scope (a middleware in
-between that changes the request on a ``dict(scope)``) is the same exchange.
+between that changes the request on a ``dict(scope)``) is the same exchange. A WSGI
+app run by an ASGI-to-WSGI bridge (asgiref's WsgiToAsgi, Starlette's WSGIMiddleware)
+gets an environ made from the scope, without its mark, in a thread given a copy of the
+task's context: its WSGI layer of the project finds the ASGI layer's recording there
+(:func:`asgi_records`).
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ from typing import Any, Mapping, MutableMapping, Optional
 
 from readme_metrics.config import MetricsApiConfig
 
-__all__ = ["MARK", "done", "layer", "mark", "marked", "recorded", "recording"]
+__all__ = ["MARK", "asgi_records", "done", "layer", "mark", "marked", "recorded",
+           "recording"]
 
 #: The request's key holding the projects whose layer records it.
 MARK = "readme_metrics.recorded_for"
@@ -114,6 +119,30 @@ def _copied(scope: Mapping[str, Any], outer: Mapping[str, Any]) -> bool:
 #: Scope values every server and in-process client makes anew per request (checked
 #: in uvicorn, hypercorn, daphne, httpx and Starlette's TestClient).
 _PER_REQUEST = ("asgi", "headers", "extensions", "state")
+
+
+def asgi_records(project: int, environ: Mapping[str, Any]) -> bool:
+    """For a WSGI layer: True when an ASGI layer of ``project`` records the exchange this
+    context runs, which ``environ`` is (the WSGI app is behind an ASGI-to-WSGI bridge,
+    which runs it with a copy of the task's context and builds the environ from the
+    scope: its method, and its path as SCRIPT_NAME and PATH_INFO). Said once: the
+    recording is forgotten in this context then. A request made in process to another
+    method or path (a WSGI app called by the ASGI app) is another exchange."""
+    outer = _recording.get()
+    if outer is None or project not in outer[1]:
+        return False
+    try:
+        scope = outer[0]
+        path = scope.get("path")
+        if environ.get("REQUEST_METHOD") != scope.get("method") or not isinstance(path, str):
+            return False
+        target = f"{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}"
+        if target != path.encode("utf-8", "surrogateescape").decode("latin-1"):
+            return False
+    except Exception:  # an odd environ or scope: not this exchange, logged as before
+        return False
+    _recording.set(None)
+    return True
 
 
 def recording(scope: MutableMapping[str, Any], project: int,

@@ -457,6 +457,10 @@ class MetricsMiddleware(PipelineControls):
         marks = environ.get(_MARK) if self.layers[0] > 1 else None
         if pipeline is None or (marks is not None and self.project in marks):
             return self.app(environ, start_response)  # off, or logged by a layer outside
+        if self.layers[0] > 1 and nesting.asgi_records(self.project, environ):
+            # An ASGI layer of the project, before an ASGI-to-WSGI bridge, records it.
+            environ[_MARK] = (self.project,) if marks is None else (*marks, self.project)
+            return self.app(environ, start_response)
         if not pipeline.handed_over.empty():  # rarely: a call fewer on every request
             pipeline.run_handed_over()
         try:
