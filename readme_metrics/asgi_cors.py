@@ -76,18 +76,16 @@ class CORSMiddleware:
 
 
 def _headers(scope: Scope, names: tuple[bytes, ...]) -> list[t.Optional[str]]:
-    """The first value of each of ``names`` (lower case) in the scope, None if absent.
-    Repeated Access-Control-Request-Headers lines are joined, as a WSGI server does."""
+    """The value of each of ``names`` (lower case) in the scope, None if absent. Repeated
+    lines are joined with commas, as a WSGI server joins them: two Origin lines are no
+    origin (RFC 6454 7.3: a user agent sends one), as for the WSGI twin."""
     found: list[t.Optional[str]] = [None] * len(names)
     for name, value in scope.get("headers") or ():
         lowered = bytes(name).lower()
         if lowered in names:
             index = names.index(lowered)
             text = bytes(value).decode("latin-1")
-            if found[index] is None:
-                found[index] = text
-            elif lowered == b"access-control-request-headers":
-                found[index] = f"{found[index]},{text}"
+            found[index] = text if found[index] is None else f"{found[index]},{text}"
     return found
 
 

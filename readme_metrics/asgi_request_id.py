@@ -65,8 +65,10 @@ class RequestIdMiddleware:
         incoming = authorization = None
         for name, value in headers:
             lowered = bytes(name).lower()
-            if lowered == self._key and incoming is None:
-                incoming = bytes(value).decode("latin-1")
+            if lowered == self._key:
+                # Lines given twice joined, as a WSGI server does: no sane id then.
+                text = bytes(value).decode("latin-1")
+                incoming = text if incoming is None else f"{incoming},{text}"
             elif lowered == b"authorization" and authorization is None:
                 authorization = bytes(value).decode("latin-1")
         request_id = request_id_for(incoming)

@@ -12,8 +12,8 @@ one request. This middleware takes the id a proxy or client sent in the request 
 - the response header of the same name.
 
 What it trusts: an incoming id only when it is a sane token (1 to 200 printable ASCII
-characters, no spaces), since it ends up in log files and headers; anything else is
-replaced. The ``Authorization`` header is kept in a context variable so the filter can
+characters, no spaces, no commas), since it ends up in log files and headers; anything
+else is replaced. The ``Authorization`` header is kept in a context variable so the filter can
 log the caller's token masked (``readme_metrics.masking.mask``), never in clear.
 
 .. autoclass:: RequestIdMiddleware
@@ -38,7 +38,9 @@ if t.TYPE_CHECKING:
 ENVIRON_KEY = "readme_metrics.request_id"
 DEFAULT_HEADER = "X-Request-Id"
 
-_SANE_ID = re.compile(r"[\x21-\x7e]{1,200}\Z")
+# Printable ASCII but a comma, which separates a header's list: a server joins two id
+# lines with one (gunicorn "a,b", waitress "a, b"), and two ids are no id.
+_SANE_ID = re.compile(r"[\x21-\x2b\x2d-\x7e]{1,200}\Z")
 
 _request_id: ContextVar[t.Optional[str]] = ContextVar("readme_metrics.request_id", default=None)
 # The raw Authorization header of the current request: only the filter reads it, and only
@@ -173,7 +175,7 @@ def header_name(header: t.Optional[str]) -> str:
 
 def request_id_for(incoming: object) -> str:
     """``incoming`` when it is a sane id (1 to 200 printable ASCII characters, no
-    spaces), else a new uuid4."""
+    spaces, no commas: two id lines joined), else a new uuid4."""
     # Not a str: a broken server's environ (PEP 3333 says str), replaced all the same.
     if isinstance(incoming, str) and _SANE_ID.match(incoming):
         return incoming

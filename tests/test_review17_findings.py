@@ -7,7 +7,9 @@ real apps, the real collector on 127.0.0.1 (tests/support/fake_api.py).
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
+import uuid
 import warnings
 from typing import Any, Iterator
 
@@ -24,6 +26,7 @@ from tests.support.key_site import app as key_app
 from tests.support.key_site import asgi_app as asgi_key_app
 from tests.support.leaks import found_unmasked
 from tests.support.wsgi import run_wsgi, wsgi_environ
+from tests.support.wsgi_servers import served
 
 # -- nesting: a middleware between two layers of one project copies the scope ----------
 
@@ -240,3 +243,90 @@ def test_a_short_key_in_a_json_member_given_twice_is_masked(site: Site, key: str
                             headers={"Content-Type": "application/json"})
     assert hits == [], hits
     assert entry["request"]["postData"]["text"] == '{"id": "@", "id": 1}'.replace("@", mask(key))
+
+
+# -- the ASGI companions: a header given twice reads as a WSGI server reads it ----------
+
+SITE = "https://app.example.com"
+ELSEWHERE = "https://elsewhere.example.net"
+
+
+def _raw_answer(port: int, head: str) -> str:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(head.encode("latin-1"))
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return data.split(b"\r\n\r\n", 1)[0].decode("latin-1").lower()
+
+
+def _plain_wsgi(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]
+
+
+async def _plain_asgi(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def _asgi_answer(app: Any, method: str, headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = http_scope(method, "/", b"", [(b"host", b"api.example.com"), *headers])
+    asyncio.run(app(scope, receive, send))
+    start = sent[0]
+    return {"status": str(start["status"]),
+            **{bytes(n).decode().lower(): bytes(v).decode() for n, v in start["headers"]}}
+
+
+@pytest.mark.parametrize("method", ["GET", "OPTIONS"])
+def test_two_origin_headers_make_no_allowed_origin_in_either_twin(method: str) -> None:
+    """A WSGI server joins a header given twice into one value ("a, b", gunicorn "a,b"),
+    which is no origin: the WSGI CORS middleware allows none and a preflight goes to the
+    app. Its ASGI twin read the first Origin only (ASGI servers pass each line): it
+    allowed the request, and answered the preflight itself. RFC 6454 7.3: a user agent
+    never sends two."""
+    from readme_metrics.asgi import CORSMiddleware as AsgiCORS
+    from readme_metrics.cors import CORSMiddleware
+
+    lines = f"Origin: {SITE}\r\nOrigin: {ELSEWHERE}\r\nAccess-Control-Request-Method: GET\r\n"
+    with served("waitress", CORSMiddleware(_plain_wsgi, allowed_origins=[SITE])) as port:
+        wsgi = _raw_answer(port, f"{method} / HTTP/1.1\r\nHost: x\r\n{lines}"
+                                 "Connection: close\r\n\r\n")
+    assert "access-control-allow-origin" not in wsgi and " 200 " in wsgi.split("\r\n")[0]
+    asgi = _asgi_answer(AsgiCORS(_plain_asgi, allowed_origins=[SITE]), method, [
+        (b"origin", SITE.encode()), (b"origin", ELSEWHERE.encode()),
+        (b"access-control-request-method", b"GET")])
+    assert "access-control-allow-origin" not in asgi, asgi
+    assert asgi["status"] == "200" and asgi["vary"] == "Origin"
+
+
+def test_two_request_ids_give_a_new_id_in_either_twin() -> None:
+    """Two X-Request-Id lines: a WSGI server joins them (waitress "a, b", which has a
+    space, so a new uuid4 was made; gunicorn "a,b", which was kept as the id); the ASGI
+    twin took the first. A comma is a list's separator in a header: an id with one is no
+    id, and every twin makes a new one."""
+    from readme_metrics.asgi import RequestIdMiddleware as AsgiRequestId
+    from readme_metrics.request_id import RequestIdMiddleware, request_id_for
+
+    assert request_id_for("first,second") != "first,second"  # gunicorn's joined value
+    with served("waitress", RequestIdMiddleware(_plain_wsgi)) as port:
+        wsgi = _raw_answer(port, "GET / HTTP/1.1\r\nHost: x\r\nX-Request-Id: first\r\n"
+                                 "X-Request-Id: second\r\nConnection: close\r\n\r\n")
+    made = [line.split(": ", 1)[1] for line in wsgi.split("\r\n")
+            if line.startswith("x-request-id:")]
+    assert len(made) == 1 and uuid.UUID(made[0]).version == 4
+    asgi = _asgi_answer(AsgiRequestId(_plain_asgi), "GET", [
+        (b"x-request-id", b"first"), (b"x-request-id", b"second")])
+    assert uuid.UUID(asgi["x-request-id"]).version == 4, asgi
