@@ -136,6 +136,47 @@ def test_an_asgi_layer_over_a_bridged_wsgi_layer_of_one_project_gives_one_log(
         inner.close()
 
 
+
+def test_a_wsgi_app_the_asgi_app_calls_in_process_is_still_logged(
+        collector: Collector) -> None:
+    """The other side of the bridge rule: an ASGI endpoint that calls a WSGI app of the
+    same project in process, from a thread given its context (asyncio.to_thread), for
+    another path, makes an exchange of its own: both are logged."""
+    httpx = pytest.importorskip("httpx")
+    from readme_metrics.asgi import MetricsMiddleware as AsgiLayer
+
+    key = "rdme_review17_in_process_9999"
+
+    def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"inner"]
+
+    inner = MetricsMiddleware(wsgi_app, _asgi_config(collector, key))
+
+    async def asgi_app(scope: Any, receive: Any, send: Any) -> None:
+        result = await asyncio.to_thread(run_wsgi, inner, wsgi_environ("GET", "/inner"))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": result.body})
+
+    outer = AsgiLayer(asgi_app, _asgi_config(collector, key))
+
+    async def one_request() -> Any:
+        transport = httpx.ASGITransport(app=outer)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as c:
+            return await c.get("/outer")
+
+    try:
+        assert asyncio.run(one_request()).content == b"inner"
+        outer.flush(5.0)
+        inner.flush(5.0)
+        logs = collector.wait_for_logs(2)
+        urls = sorted(log["request"]["log"]["entries"][0]["request"]["url"] for log in logs)
+        assert [url.rsplit("/", 1)[1] for url in urls] == ["inner", "outer"], urls
+    finally:
+        outer.close()
+        inner.close()
+
+
 # -- the caller's key: a file part's data URL, the method, the client address -----------
 
 SHORT = "k42"
