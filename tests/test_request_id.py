@@ -122,16 +122,16 @@ def test_malformed_incoming_id_is_replaced(incoming: str) -> None:
 @given(incoming=st.one_of(st.text(), st.text(st.characters(min_codepoint=0, max_codepoint=255)),
                           st.binary(), st.integers(), st.none()))
 def test_any_incoming_value_is_kept_only_when_sane(incoming: Any) -> None:
-    """SPEC 8: an absent or invalid id (too long, a control character, a space, beyond
-    ASCII, or no str at all, which a broken server could put in the environ) is replaced
-    by a uuid4, never an error for the app."""
+    """SPEC 8: an absent or invalid id (too long, a control character, a space, a comma
+    (two id lines joined), beyond ASCII, or no str at all, which a broken server could
+    put in the environ) is replaced by a uuid4, never an error for the app."""
     environ = wsgi_environ()
     environ["HTTP_X_REQUEST_ID"] = incoming
     result = run_wsgi(RequestIdMiddleware(id_app), environ)
     assert result.error is None
     [request_id] = result.header("X-Request-Id")
     sane = (isinstance(incoming, str) and 1 <= len(incoming) <= 200
-            and all("!" <= c <= "~" for c in incoming))
+            and all("!" <= c <= "~" and c != "," for c in incoming))
     assert request_id == incoming if sane else UUID4.match(request_id)
     assert set(json.loads(result.body).values()) == {request_id}
 
