@@ -744,18 +744,42 @@ class CallerKey:
 
     def _as_sent(self, text: str, otherwise: str, document: Any) -> str:
         """``text`` with the key masked in place (:meth:`_json_spellings`) when it reads as
-        ``document`` (``text`` read, the key masked), else ``otherwise`` (``document``
-        written again): the other numbers, the layout and the escapes stay as sent
-        (written again, ``10.50`` is ``10.5``, ``1E2`` is ``100.0``, a long fraction is
-        rounded). A key masked in a JSON document a string holds is ``otherwise``'s only."""
+        ``document`` (``text`` read, the key masked) and holds the key nowhere else, else
+        ``otherwise`` (``document`` written again): the other numbers, the layout and the
+        escapes stay as sent (written again, ``10.50`` is ``10.5``, ``1E2`` is ``100.0``,
+        a long fraction is rounded). A key masked in a JSON document a string holds is
+        ``otherwise``'s only."""
         in_place = self._json_spellings(text)
         if in_place == text:
             return otherwise
         try:
-            same = json.loads(in_place) == document
+            same = json.loads(in_place) == document and self._clean(in_place)
         except (ValueError, RecursionError):
             return otherwise
         return in_place if same else otherwise
+
+    def _clean(self, text: str) -> bool:
+        """Whether no string (member names too) or number of the JSON ``text`` is one
+        :meth:`_json` would mask, in every member: also those of an object that names
+        one twice, which a document read as a dict leaves out (the last one is kept)."""
+        dirty = False
+
+        def number(literal: str) -> int:
+            nonlocal dirty
+            if literal == self.key or self.inside and self.key in literal or (
+                    self._value is not None and self._same(literal)):
+                dirty = True
+            return 0
+
+        stack = [json.loads(text, object_pairs_hook=lambda pairs: pairs,
+                            parse_int=number, parse_float=number)]
+        while stack and not dirty:
+            node = stack.pop()
+            if isinstance(node, str):
+                dirty = self.text(node) != node
+            elif isinstance(node, (list, tuple)):  # an array, an object's pairs, a pair
+                stack.extend(node)
+        return not dirty
 
     def _json_spellings(self, text: str) -> str:
         """``text`` with the key masked however a JSON string spells it (each character as
