@@ -91,7 +91,7 @@ def _asgiref_bridge(app: Any) -> Any:
 
 def _starlette_bridge(app: Any) -> Any:
     with warnings.catch_warnings():  # deprecated for a2wsgi, still shipped and used
-        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore")
         from starlette.middleware.wsgi import WSGIMiddleware
         return WSGIMiddleware(app)
 
