@@ -334,16 +334,16 @@ def _asgi_answer(app: Any, method: str, headers: list[tuple[bytes, bytes]]) -> d
 
 @pytest.mark.parametrize("method", ["GET", "OPTIONS"])
 def test_two_origin_headers_make_no_allowed_origin_in_either_twin(method: str) -> None:
-    """A WSGI server joins a header given twice into one value ("a, b", gunicorn "a,b"),
-    which is no origin: the WSGI CORS middleware allows none and a preflight goes to the
-    app. Its ASGI twin read the first Origin only (ASGI servers pass each line): it
-    allowed the request, and answered the preflight itself. RFC 6454 7.3: a user agent
-    never sends two."""
+    """A WSGI server joins a header given twice into one value (werkzeug and gunicorn
+    "a,b", waitress "a, b"), which is no origin: the WSGI CORS middleware allows none and
+    a preflight goes to the app. Its ASGI twin read the first Origin only (ASGI servers
+    pass each line): it allowed the request, and answered the preflight itself. RFC 6454
+    7.3: a user agent never sends two."""
     from readme_metrics.asgi import CORSMiddleware as AsgiCORS
     from readme_metrics.cors import CORSMiddleware
 
     lines = f"Origin: {SITE}\r\nOrigin: {ELSEWHERE}\r\nAccess-Control-Request-Method: GET\r\n"
-    with served("waitress", CORSMiddleware(_plain_wsgi, allowed_origins=[SITE])) as port:
+    with served("werkzeug", CORSMiddleware(_plain_wsgi, allowed_origins=[SITE])) as port:
         wsgi = _raw_answer(port, f"{method} / HTTP/1.1\r\nHost: x\r\n{lines}"
                                  "Connection: close\r\n\r\n")
     assert "access-control-allow-origin" not in wsgi and " 200 " in wsgi.split("\r\n")[0]
@@ -356,14 +356,14 @@ def test_two_origin_headers_make_no_allowed_origin_in_either_twin(method: str) -
 
 def test_two_request_ids_give_a_new_id_in_either_twin() -> None:
     """Two X-Request-Id lines: a WSGI server joins them (waitress "a, b", which has a
-    space, so a new uuid4 was made; gunicorn "a,b", which was kept as the id); the ASGI
-    twin took the first. A comma is a list's separator in a header: an id with one is no
-    id, and every twin makes a new one."""
+    space, so a new uuid4 was made; werkzeug and gunicorn "a,b", which was kept as the
+    id); the ASGI twin took the first. A comma is a list's separator in a header: an id
+    with one is no id, and every twin makes a new one."""
     from readme_metrics.asgi import RequestIdMiddleware as AsgiRequestId
     from readme_metrics.request_id import RequestIdMiddleware, request_id_for
 
     assert request_id_for("first,second") != "first,second"  # gunicorn's joined value
-    with served("waitress", RequestIdMiddleware(_plain_wsgi)) as port:
+    with served("werkzeug", RequestIdMiddleware(_plain_wsgi)) as port:
         wsgi = _raw_answer(port, "GET / HTTP/1.1\r\nHost: x\r\nX-Request-Id: first\r\n"
                                  "X-Request-Id: second\r\nConnection: close\r\n\r\n")
     made = [line.split(": ", 1)[1] for line in wsgi.split("\r\n")
