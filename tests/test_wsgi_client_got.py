@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.support.capture_wrap import only_log, wrap_fixture  # noqa: F401 - the fixture
+from tests.support.capture_wrap import only_log, wrap_fixture, wrapping  # noqa: F401 - the fixture
 from tests.support.fake_api import Collector
 from tests.support.wsgi_servers import served
 
@@ -156,3 +156,20 @@ def test_an_answer_the_server_refuses_is_logged_as_what_the_client_got(
     if code == "500":  # the server's own answer: none of the app's headers or body
         assert response["headers"] == []
         assert (response["content"]["size"], response["bodySize"]) == (0, 0)
+
+
+@pytest.mark.parametrize("shape", ["list", "generator", "write"])
+def test_headers_waitress_refuses_after_an_empty_body_are_its_500_in_background_mode(
+        collector: Collector, shape: str) -> None:
+    """Background mode queues the log when the iterable ends, before the ``close()`` after
+    which waitress builds the head and refuses it: its 500 is what the log says there too
+    (it said the app's 200)."""
+    with wrapping(collector, background_worker_mode=True) as make:
+        with served("waitress", make(_refused_app("euro-empty", shape))) as port:
+            wrapped, _ = answer(port)
+        response = _response(collector)
+    assert wrapped.split(b" ", 1)[1] == b"500 Internal Server Error"
+    assert (response["status"], response["statusText"]) == (500, "Internal Server Error")
+    assert response["headers"] == []
+    assert (response["content"]["size"], response["bodySize"]) == (0, 0)
+    assert response["comment"].startswith("the server answered 500 itself")

@@ -192,6 +192,8 @@ class Response:
                                     or tee.record_discarded(capture.environ)):
                 raise
             if capture.pipeline.config.background_worker_mode:
+                if self._unsent:  # the log goes out before close(): see head_refused()
+                    self.head_refused()
                 capture.finish_log(GRACE)
             elif tee is not None:
                 capture.settle_body(GRACE)
@@ -210,16 +212,23 @@ class Response:
         self._capture.record(chunk)
         return chunk
 
+    def head_refused(self) -> None:
+        """Nothing sent yet (only empty chunks, or none): waitress builds the head only
+        after close(), and refuses headers that are not Latin-1 there with its own 500.
+        Asked at the iterable's end too, in background mode, whose log is queued then."""
+        capture = self._capture
+        if (holds_empty_chunks(capture.environ) and capture.status
+                and _not_latin_1(capture.headers)):
+            capture.server_answered(500, "Internal Server Error",
+                                    "headers that are not Latin-1")
+
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         capture = self._capture
-        if (self._unsent and holds_empty_chunks(capture.environ) and capture.status
-                and _not_latin_1(capture.headers)):
-            # Nothing sent yet: waitress sends the head after close() and refuses it.
-            capture.server_answered(500, "Internal Server Error",
-                                    "headers that are not Latin-1")
+        if self._unsent:
+            self.head_refused()
         if self._first:
             # The server stopped at the first chunk: if it is closing because it refused
             # that chunk (waitress's finally, wsgiref's except), the error is live here.
