@@ -69,3 +69,23 @@ def test_a_thread_that_cannot_start_costs_the_app_nothing(
         assert b"".join(result) == b"hello"
         result.close()  # closed: sent as before, no thread needed
     collector.wait_for_logs(2, timeout=5)
+
+
+def test_responses_closed_or_finalized_are_no_longer_counted_open(
+        inline_wrap: Callable[..., Any], collector: Collector) -> None:
+    # The exit runs gc.collect() only while some response is open (unclosed._open): one
+    # closed, or dropped and finalized, must no longer count, else every exit collects.
+    middleware = inline_wrap(_streaming_app)
+    before = len(unclosed._open)
+    result = middleware(dict(ENVIRON), lambda status, headers, *a: None)
+    assert len(unclosed._open) == before + 1
+    b"".join(result)
+    result.close()
+    result.close()  # idempotent: counted off once
+    assert len(unclosed._open) == before
+    result = middleware(dict(ENVIRON), lambda status, headers, *a: None)
+    assert len(unclosed._open) == before + 1
+    del result
+    gc.collect()
+    assert len(unclosed._open) == before
+    collector.wait_for_logs(2, timeout=5)

@@ -15,11 +15,15 @@ app factory's app dropped after its test) it was lost.
 :func:`wake`; :func:`wake`, safe in a finalizer (``SimpleQueue.put`` takes no lock that
 other code holds), has that thread run the pipeline's handed-over work, which may send.
 At exit, before delivery closes, the thread is given a moment (bounded) to do what it
-was woken for (a response dropped just before the process ends).
+was woken for (a response dropped just before the process ends). A response dropped in a
+reference cycle is finalized only when the cyclic GC reaches it, which may be after the
+exit hook, delivery closed (the interpreter's own collection at shutdown): with responses
+still open (:func:`opened`, :func:`settled`), the exit hook collects once first.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
@@ -32,13 +36,17 @@ from readme_metrics.delivery import process
 if TYPE_CHECKING:
     from readme_metrics.pipeline import MetricsPipeline
 
-__all__ = ["call_soon", "ready", "ready_here", "wake"]
+__all__ = ["call_soon", "opened", "ready", "ready_here", "settled", "wake"]
 
 # What the thread is to run, and whether it is a wake (counted in _pending).
 _wakes: SimpleQueue[tuple[Callable[[], object], bool]] = SimpleQueue()
 # One entry per wake not yet done: appended before the wake is queued, taken off once its
 # work is done (deque's append and pop are atomic: no lock in a finalizer).
 _pending: deque[None] = deque()
+# One entry per WSGI response neither closed nor finalized (its log maybe not queued yet):
+# appended when made, taken off at close() or in the finalizer (atomic, as _pending). A
+# forked child keeps its parent's: at worst one gc.collect() too many at its exit.
+_open: deque[None] = deque()
 _lock = threading.Lock()
 _pid: Optional[int] = None  # the process whose thread waits on _wakes
 # True once this process has the thread: ready()'s test on every response, one read
@@ -71,6 +79,23 @@ def ready() -> None:
             return  # response dropped unclosed waits for the next request, as before
         _pid = os.getpid()
         _ready = True
+
+
+def opened() -> None:
+    """A response whose log waits for its close() or finalizer: :func:`ready`, and counted
+    until :func:`settled`. Not from a finalizer. Never raises."""
+    if not _ready:
+        ready()
+    _open.append(None)
+
+
+def settled() -> None:
+    """A response counted by :func:`opened` is closed or finalized: its log is handed on.
+    Safe in a finalizer."""
+    try:
+        _open.pop()
+    except IndexError:  # pragma: no cover - never more than were opened
+        pass
 
 
 def ready_here() -> None:
@@ -140,7 +165,17 @@ def _at_exit() -> None:
         return
     # Half of the shortest shutdown_timeout at most: the exit flush, which counts from the
     # exit's start (process.close_all), keeps the other half.
-    deadline = time.monotonic() + min(EXIT_WAIT, process.exit_budget() / 2)
+    budget = process.exit_budget()
+    deadline = time.monotonic() + min(EXIT_WAIT, budget / 2)
+    if _open and budget > 0:
+        # A response still open may sit in a reference cycle, finalized (its log handed
+        # over, the thread woken) only by the cyclic GC, which would otherwise first run
+        # at the interpreter's shutdown, after delivery closed: the log was lost. One full
+        # collection now queues those logs. Its cost (milliseconds; about a second for a
+        # heap of tens of millions of objects) cannot be interrupted nor bounded, so it
+        # runs only when some response is open (none with shutdown_timeout=0), and the wait
+        # below counts from before it.
+        gc.collect()
     while _pending and time.monotonic() < deadline:
         time.sleep(0.005)
 

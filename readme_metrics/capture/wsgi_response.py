@@ -167,7 +167,8 @@ class Response:
         # too: one neither read to its end nor closed (a test client's, only its status
         # looked at) had its log wait for this middleware's next request, lost at exit or
         # when the app was dropped (as Django's adapter, which always asked for it).
-        unclosed.ready()
+        # Counted as open until closed or finalized: the exit collects if any is left.
+        unclosed.opened()
 
     def __iter__(self) -> Response:
         return self
@@ -226,6 +227,7 @@ class Response:
         if self._closed:
             return
         self._closed = True
+        unclosed.settled()
         capture = self._capture
         if self._unsent:
             self.head_refused()
@@ -254,6 +256,7 @@ class Response:
             # Only handed over: this may run inside any code, the delivery's included, in
             # whatever thread the GC runs. No grace: nothing waits here for a client.
             try:
+                unclosed.settled()
                 pipeline = self._capture.pipeline
                 pipeline.hand_over(self._capture.finish_log)
                 unclosed.wake(pipeline)  # now, not at the next request
