@@ -146,10 +146,18 @@ def check_unread_body(client: Client, collector: Collector, port: int, server: s
     Under trio too (hypercorn's trio worker).
     """
     body = json.dumps({"unread": True, "n": 7}).encode()
-    answer = _raw_request(port, _head(client, "application/json", len(body)) + body)
-    request = entry_of(log_for(collector, answer))["request"]
-    assert request["bodySize"] == len(body)
-    client.logged += 1
+    # granian hands the body over from its own threads: on a loaded machine it can miss
+    # the 5 ms grace (capture/asgi_receive.GRACE) and the log says "incomplete". That is
+    # the grace working, not what this checks; a second and third try must record it.
+    tries = 3 if server == "granian" else 1
+    for attempt in range(1, tries + 1):
+        answer = _raw_request(port, _head(client, "application/json", len(body)) + body)
+        request = entry_of(log_for(collector, answer))["request"]
+        assert request["bodySize"] == len(body)
+        client.logged += 1
+        late = "without waiting" in request["postData"].get("comment", "")
+        if not late or attempt == tries:
+            break
     assert request["postData"] == {"mimeType": "application/json", "text": body.decode()}
 
 
