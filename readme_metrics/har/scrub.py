@@ -114,8 +114,11 @@ def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str
     if (caller.key in query or "%" in query or "+" in query or "\\" in query
             or caller.numeric):
         _records(caller, request["queryString"])
-    _records(caller, request["cookies"])
-    _records(caller, response["cookies"])
+    # (Most requests send no Cookie, most responses no Set-Cookie: no call for them.)
+    if request["cookies"]:
+        _records(caller, request["cookies"])
+    if response["cookies"]:
+        _records(caller, response["cookies"])
     # The method is the client's text (a token, any: servers pass it on).
     if caller.may_hold(request["method"]):
         request["method"] = caller.text(request["method"])
