@@ -18,7 +18,6 @@ import random
 import threading
 from typing import Any, Callable, Iterator, Optional
 
-import waitress
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +25,7 @@ from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.grouping import Identifier
 from tests.support.contract import API_KEY, spec_mask
 from tests.support.fake_api import Collector
+from tests.support.wsgi_servers import waitress_served
 
 LOGGER = logging.getLogger("tests.review15")
 
@@ -70,10 +70,6 @@ def test_concurrent_callers_each_get_their_own_group_and_one_log(collector: Coll
     middleware = MetricsMiddleware(_app, MetricsApiConfig(
         api_key=API_KEY, metrics_api=collector.url, grouping_function=_grouping,
         buffer_length=20, flush_interval=0.2))
-    server = waitress.create_server(middleware, host="127.0.0.1", port=0, threads=8)
-    serving = threading.Thread(target=server.run, daemon=True)
-    serving.start()
-    port = server.effective_port
     sent: dict[int, int] = {}
     errors: list[BaseException] = []
 
@@ -92,15 +88,13 @@ def test_concurrent_callers_each_get_their_own_group_and_one_log(collector: Coll
             errors.append(exc)
 
     workers = [threading.Thread(target=client, args=(n * 1000,)) for n in range(threads)]
-    try:
+    with waitress_served(middleware, threads=8) as port:
         for worker in workers:
             worker.start()
         for worker in workers:
             worker.join(90)
         assert not errors, errors
         assert middleware.flush(20.0)
-    finally:
-        server.close()
     logs = collector.wait_for_logs(len(sent))
     assert len(logs) == len(sent)  # one log per exchange, none twice
     seen = set()

@@ -27,19 +27,39 @@ class _Quiet(WSGIRequestHandler):
 
 
 @contextmanager
+def waitress_served(app: Any, threads: int) -> Iterator[int]:
+    """``app`` served by waitress on a free port of 127.0.0.1 until the block ends; the
+    port. Its loop runs in a thread of its own that also closes the server: closed from
+    the test's thread, the socket went while that loop's select() waited on it, and the
+    thread died on EBADF (pytest's unhandled-thread-exception warning in a full run)."""
+    import waitress
+
+    server: Any = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads)
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            while not stop.is_set():
+                server.asyncore.loop(timeout=SERVE_POLL, map=server._map, count=1)
+        finally:
+            server.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield server.effective_port
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+@contextmanager
 def served(kind: str, app: Any) -> Iterator[int]:
     """``app`` served by ``kind`` ("wsgiref", "werkzeug" or "waitress") on a free port of
     127.0.0.1 until the block ends; the port."""
     if kind == "waitress":
-        import waitress
-
-        server: Any = waitress.create_server(app, host="127.0.0.1", port=0, threads=2)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        try:
-            yield server.effective_port
-        finally:
-            server.close()
+        with waitress_served(app, threads=2) as port:
+            yield port
         return
     if kind == "wsgiref":
         from wsgiref.simple_server import make_server
