@@ -731,9 +731,17 @@ class CallerKey:
                         node[slot] = scrubbed
                         changed = True
         if not changed:
-            # A short key in a member the parser dropped (a name given twice: the last one
-            # is kept) was not walked: masked in place, where that keeps the document.
-            return self._as_sent(text, text, document) if held and not self.inside else text
+            # A member the parser dropped (a name given twice: the last one is kept) was
+            # not walked: a key there (as is, or spelled with JSON escapes) is masked in
+            # place, where that keeps the document, else the document is written again
+            # without that member. A text that holds none is sent as it came.
+            if not (held or "\\" in text) or self._clean(text):
+                return text
+            try:
+                written = _dumps(document, text)
+            except ValueError:
+                return self._json_spellings(text)
+            return self._as_sent(text, written, document)
         try:
             written = _dumps(document, text)
         except ValueError:

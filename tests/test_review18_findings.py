@@ -1,0 +1,65 @@
+"""review18's findings (an adversarial read of what landed between 55f6597 and 0bf7b6c):
+each test fails on main at 0bf7b6c and passes with its fix. Real middleware, real apps,
+the real collector on 127.0.0.1 (tests/support/fake_api.py).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+
+import pytest
+
+from readme_metrics.masking import mask
+from tests.support.fake_api import Collector
+from tests.support.key_site import Site
+
+SHORT = "k42"
+LONG = "sk_live_0123-456789"
+
+
+@pytest.fixture(params=["wsgi", "asgi"])
+def site(request: pytest.FixtureRequest, collector: Collector) -> Iterator[Site]:
+    made = Site(request.param, collector)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def _strings(node: Any) -> Iterator[str]:
+    """Every string of a JSON document read with all its members (names too)."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            yield from _strings(item)
+
+
+@pytest.mark.parametrize(("key", "spelled"), [
+    pytest.param(SHORT, "k\\u00342", id="short"),
+    pytest.param(LONG, "sk_live_0123\\u002d456789", id="long"),
+])
+def test_a_key_spelled_with_escapes_in_a_member_given_twice_is_masked(
+        site: Site, key: str, spelled: str) -> None:
+    """A JSON body whose object names a member twice: the parser keeps the last one, and
+    the walk that masks the key never sees the first. 76c8e0f masked a short key there
+    when written as is; spelled with a JSON escape (``k\\u00342`` is ``k42``), short or
+    long, the body went out as sent, the caller's key in it."""
+    body = '{"a": "' + spelled + '", "a": 1, "price": 10.50}'
+    entry, _ = site.send(key, method="POST", body=body.encode(),
+                         headers={"Content-Type": "application/json"})
+    text = entry["request"]["postData"]["text"]
+    every = json.loads(text, object_pairs_hook=lambda pairs: pairs)
+    assert not any(key in s.replace(mask(key), "") for s in _strings(every)), text
+    assert json.loads(text)["a"] == 1
+
+
+def test_a_json_body_with_escapes_and_no_key_is_sent_as_it_came(site: Site) -> None:
+    """What the fix must not do: rewrite a JSON body that holds no key (its escapes, its
+    10.50, its layout as sent)."""
+    body = '{"a": "x\\u0041\\n", "a": 1, "price": 10.50}'
+    entry, hits = site.send(SHORT, method="POST", body=body.encode(),
+                            headers={"Content-Type": "application/json"})
+    assert hits == [], hits
+    assert entry["request"]["postData"]["text"] == body
