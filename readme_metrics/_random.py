@@ -41,6 +41,7 @@ _CLEAR = int.from_bytes(_ONE_CLEAR.to_bytes(16, "big") * IDS_PER_DRAW, "big")
 _SET = int.from_bytes(_ONE_SET.to_bytes(16, "big") * IDS_PER_DRAW, "big")
 _ids: list[str] = []  # made and not given out yet; cleared, never replaced
 _take = _ids.pop
+_getpid = os.getpid
 
 
 def _make_ids() -> None:
@@ -64,7 +65,11 @@ def _make_ids() -> None:
 
 def log_id() -> str:
     """A fresh log ``_id``: a uuid4 string from this generator (taken from ids made
-    :data:`IDS_PER_DRAW` at a time). Thread-safe; a forked child makes its own."""
+    :data:`IDS_PER_DRAW` at a time). Thread-safe; a forked child makes its own, and gives
+    none of its parent's: one forked without Python's fork hooks (uWSGI's workers) too,
+    which would otherwise give its parent's ids made ahead, as would its siblings."""
+    if _pid != _getpid():  # (as Delivery.submit asks on each log: a system call)
+        _forked()
     while True:
         try:
             return _take()

@@ -5,12 +5,16 @@ the real collector on 127.0.0.1 (tests/support/fake_api.py).
 
 from __future__ import annotations
 
+import ast
 import json
+import os
+import textwrap
 from typing import Any, Iterator
 
 import pytest
 
 from readme_metrics.masking import mask
+from tests.support.contract import run_python
 from tests.support.fake_api import Collector
 from tests.support.key_site import Site
 
@@ -63,3 +67,38 @@ def test_a_json_body_with_escapes_and_no_key_is_sent_as_it_came(site: Site) -> N
                             headers={"Content-Type": "application/json"})
     assert hits == [], hits
     assert entry["request"]["postData"]["text"] == body
+
+
+# -- log ids: a child forked without Python's fork hooks (uWSGI) ---------------------------
+
+_IDS_IN_C_CHILDREN = textwrap.dedent("""
+    import ctypes, os
+    from readme_metrics.pipeline import MetricsPipeline
+
+    MetricsPipeline.new_id()  # the master logs once before forking (ids made ahead)
+    read, write = os.pipe()
+    children = []
+    for _ in range(2):
+        pid = ctypes.CDLL(None).fork()  # as uWSGI forks its workers: no Python fork hooks
+        if pid == 0:
+            os.write(write, (MetricsPipeline.new_id() + "\\n").encode())
+            os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        print(pipe.read().split() + [MetricsPipeline.new_id()])
+""")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
+def test_children_forked_without_pythons_hooks_give_their_own_first_ids() -> None:
+    """Log ids are made 64 at a time (395f110); a child forked without Python's fork
+    hooks re-seeded only when it made more, so it first gave out the ids its parent had
+    made and not used: two uWSGI workers of a master that logged once before the fork
+    sent their first logs with the same ids (and the master's next one)."""
+    result = run_python(_IDS_IN_C_CHILDREN, timeout=30.0)
+    ids = ast.literal_eval(result.stdout.strip().splitlines()[-1])
+    assert len(ids) == 3 and all(len(made) == 36 for made in ids), result
+    assert len(set(ids)) == 3, ids
