@@ -116,8 +116,10 @@ def _copied(scope: Mapping[str, Any], outer: Mapping[str, Any]) -> bool:
     return False
 
 
-#: Scope values every server and in-process client makes anew per request (checked
-#: in uvicorn, hypercorn, daphne, httpx and Starlette's TestClient).
+#: Scope values a server or in-process client makes anew per request (uvicorn, hypercorn,
+#: daphne, httpx, Starlette's TestClient; granian 2.8 shares "asgi" and "extensions"
+#: across concurrent requests, harmless: the outer recording is read from this request's
+#: own context, so another request's scope is never compared).
 _PER_REQUEST = ("asgi", "headers", "extensions", "state")
 
 
