@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, settings
 from readme_metrics import MetricsApiConfig, MetricsMiddleware, _env
 from tests.support.contract import API_KEY, DOCS, caller, inline_options, json_app
 from tests.support.fake_api import Collector
+from tests.support.key_site import Site
 from tests.support.transports import assert_key_not_logged, clear_proxy_and_bundle
 
 # hypothesis for the whole suite: no deadline per example and no too_slow health check
@@ -51,6 +52,17 @@ def collector() -> Iterator[Collector]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(params=["wsgi", "asgi"])
+def site(request: pytest.FixtureRequest, collector: Collector) -> Iterator[Site]:
+    """A :class:`~tests.support.key_site.Site` (the key-leak tests' app, whose caller's
+    key the test chooses) through the WSGI and then the ASGI middleware, on ``collector``."""
+    made = Site(request.param, collector)
+    try:
+        yield made
+    finally:
+        made.close()
 
 
 @pytest.fixture

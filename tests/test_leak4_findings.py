@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 from urllib.parse import quote
 
 import pytest
@@ -49,15 +49,6 @@ from tests.support.wsgi import run_wsgi, wsgi_environ
 
 SHORT = "k42"
 LONG = "sk_live_0123456789"
-
-
-@pytest.fixture(params=["wsgi", "asgi"])
-def site(request: pytest.FixtureRequest, collector: Collector) -> Iterator[Site]:
-    made = Site(request.param, collector)
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 @pytest.mark.parametrize(("key", "path", "query"), [

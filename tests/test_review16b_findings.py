@@ -11,14 +11,13 @@
 from __future__ import annotations
 
 import json
-from typing import Iterator, Optional
+from typing import Optional
 from urllib.parse import urlsplit
 
 import pytest
 
 from readme_metrics import MetricsApiConfig
 from readme_metrics._http import shown_url
-from tests.support.fake_api import Collector
 from tests.support.key_site import Site
 
 PASSWORD = "s3cretpw"
@@ -58,15 +57,6 @@ def test_shown_url_without_scheme(url: str, shown: Optional[str]) -> None:
 # -- A short caller key that is the Host's name: masked in the url (leak4's "or its
 # host"), but not when the Host had a port or a userinfo: the Host header ("k42:8080")
 # and the url ("...@k42/") still spelled it.
-
-@pytest.fixture(params=["wsgi", "asgi"])
-def site(request: pytest.FixtureRequest, collector: Collector) -> Iterator[Site]:
-    made = Site(request.param, collector)
-    try:
-        yield made
-    finally:
-        made.close()
-
 
 @pytest.mark.parametrize("host", [
     pytest.param("k42:8080", id="port"),

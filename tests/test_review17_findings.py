@@ -12,7 +12,7 @@ import socket
 import time
 import uuid
 import warnings
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -182,15 +182,6 @@ def test_a_wsgi_app_the_asgi_app_calls_in_process_is_still_logged(
 
 SHORT = "k42"
 LONG = "sk_live_0123456789"
-
-
-@pytest.fixture(params=["wsgi", "asgi"])
-def site(request: pytest.FixtureRequest, collector: Collector) -> Iterator[Site]:
-    made = Site(request.param, collector)
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 def _multipart(file_name: str, part_type: str) -> bytes:

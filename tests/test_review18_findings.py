@@ -15,20 +15,10 @@ import pytest
 
 from readme_metrics.masking import mask
 from tests.support.contract import run_python
-from tests.support.fake_api import Collector
 from tests.support.key_site import Site
 
 SHORT = "k42"
 LONG = "sk_live_0123-456789"
-
-
-@pytest.fixture(params=["wsgi", "asgi"])
-def site(request: pytest.FixtureRequest, collector: Collector) -> Iterator[Site]:
-    made = Site(request.param, collector)
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 def _strings(node: Any) -> Iterator[str]:
