@@ -223,20 +223,9 @@ class _Exchange(RequestSide):
             message = {**message, "headers": headers}
         if self.group is not None:
             url = self.middleware.documentation_url(self.recorder.log_id)
-            if url is not None:
-                # sets_docs_url() asked only when a name has the length of the one it
-                # looks for (a call fewer for most responses).
-                add = True
-                try:
-                    for name, _ in headers:
-                        if len(name) == 19:
-                            add = not sets_docs_url(headers)
-                            break
-                except Exception:  # noqa: BLE001 - no pairs: the server's to refuse
-                    pass
-                if add:
-                    headers = [*headers, (b"x-documentation-url", url)]
-                    message = {**message, "headers": headers}
+            if url is not None and not sets_docs_url(headers):
+                headers = [*headers, (b"x-documentation-url", url)]
+                message = {**message, "headers": headers}
         # The list sent may be edited in place on its way (Starlette's GZipMiddleware
         # outside this one): the log keeps a copy of what the app sent.
         return message, tuple(headers)

@@ -242,20 +242,9 @@ class _Capture(Recorder):
             except TypeError:  # not even iterable: the server's to refuse, as bare
                 recorded = ()
             else:
-                if extra is not None:
-                    # sets_docs_url() asked only when a name has the length of the one
-                    # it looks for (a call fewer for most responses).
-                    add = True
-                    try:
-                        for name, _ in recorded:
-                            if len(name) == 19:
-                                add = not sets_docs_url(recorded)
-                                break
-                    except Exception:  # noqa: BLE001 - no pairs: the server's to refuse
-                        pass
-                    if add:
-                        recorded += (extra,)
-                        headers = list(recorded)
+                if extra is not None and not sets_docs_url(recorded):
+                    recorded += (extra,)
+                    headers = list(recorded)
         try:
             if exc_info is None:
                 self._write = self._start_response(status, headers)
