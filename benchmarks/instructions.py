@@ -81,16 +81,22 @@ def child(workload: str, mode: str, requests: int) -> None:
         template = bench.environ_for(method, body)
         for _ in range(WARM_UP + requests):
             bench.serve(called, bench.fresh_environ(template, body))
-        complete = wrapped.flush(600)
-        stats = wrapped.stats
-        delivered = collector.count()
-        expected = 0 if mode in ("off", "bare") else WARM_UP + requests
-        ok = complete and stats["sent"] == expected and delivered == expected
-        print(json.dumps({"sent": stats["sent"], "delivered": delivered,
-                          "expected": expected, "ok": ok}), flush=True)
-        wrapped.close()
+        report(wrapped, collector, mode, requests)
     finally:
         collector.stop()
+
+
+def report(wrapped: Any, collector: Any, mode: str, requests: int) -> None:
+    """Flush ``wrapped``, print how many logs were sent and delivered against how many
+    were served (none in the modes that send nothing), and close it."""
+    complete = wrapped.flush(600)
+    stats = wrapped.stats
+    delivered = collector.count()
+    expected = 0 if mode in ("off", "bare") else WARM_UP + requests
+    ok = complete and stats["sent"] == expected and delivered == expected
+    print(json.dumps({"sent": stats["sent"], "delivered": delivered,
+                      "expected": expected, "ok": ok}), flush=True)
+    wrapped.close()
 
 
 def asgi_child(mode: str, requests: int) -> None:
@@ -121,14 +127,7 @@ def asgi_child(mode: str, requests: int) -> None:
                 await called(bench_asgi.scope_for(), receive, send)
 
         asyncio.run(loop())
-        complete = wrapped.flush(600)
-        stats = wrapped.stats
-        delivered = collector.count()
-        expected = 0 if mode in ("off", "bare") else WARM_UP + requests
-        ok = complete and stats["sent"] == expected and delivered == expected
-        print(json.dumps({"sent": stats["sent"], "delivered": delivered,
-                          "expected": expected, "ok": ok}), flush=True)
-        wrapped.close()
+        report(wrapped, collector, mode, requests)
     finally:
         collector.stop()
 
