@@ -4,7 +4,6 @@ and FastAPI apps, real servers where the server is what matters)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import subprocess
@@ -16,11 +15,10 @@ from typing import Any
 
 import pytest
 
-from readme_metrics import MetricsApiConfig
 from readme_metrics.delivery import process
 from readme_metrics.delivery.policy import MAX_POST_BYTES
+from tests.support.asgi_stack import close_stack, httpx_get, layer_config
 from tests.support.command import REPO_ROOT
-from tests.support.contract import inline_options
 from tests.support.delivery import API_KEY as DELIVERY_KEY
 from tests.support.delivery import (  # noqa: F401 - fixtures
     adds_up,
@@ -33,31 +31,6 @@ from tests.support.delivery import (  # noqa: F401 - fixtures
 )
 from tests.support.fake_api import Collector, describe
 from tests.support.processes import OWN_GROUP, stop_server
-
-
-def _asgi_config(collector: Collector, api_key: str, **options: Any) -> MetricsApiConfig:
-    options.setdefault("background_worker_mode", True)
-    return MetricsApiConfig(metrics_api=collector.url, api_key=api_key,
-                            **inline_options(options))
-
-
-def _asgi_get(app: Any, path: str) -> Any:
-    httpx = pytest.importorskip("httpx")
-
-    async def call() -> Any:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as c:
-            return await c.get(path)
-
-    return asyncio.run(call())
-
-
-def _close_stack(app: Any) -> None:
-    layer = app.middleware_stack
-    while layer is not None:
-        getattr(layer, "close", lambda: None)()
-        layer = getattr(layer, "app", None)
-
 
 # -- 1. a scope-copying middleware between a wrap and Starlette's lazy layer ------------
 
@@ -92,11 +65,11 @@ def test_a_scope_copy_between_a_wrap_and_starlettes_lazy_layer_logs_the_first_ca
     key = f"rdme_odds2_copied_scope_{int(headers)}_7777"
     app = fastapi.FastAPI()
     app.add_api_route("/hello", lambda: {"hello": 1})
-    app.add_middleware(ReadMeMetricsMiddleware, config=_asgi_config(collector, key))
-    outer = MetricsMiddleware(_CopyScope(app, headers), _asgi_config(collector, key))
+    app.add_middleware(ReadMeMetricsMiddleware, config=layer_config(collector, key))
+    outer = MetricsMiddleware(_CopyScope(app, headers), layer_config(collector, key))
     try:
         for _ in range(2):
-            response = _asgi_get(outer, "/hello")
+            response = httpx_get(outer, "/hello")
             assert response.json() == {"hello": 1}
             assert len(response.headers.get_list("x-documentation-url")) == 1
         outer.flush(5.0)
@@ -106,7 +79,7 @@ def test_a_scope_copy_between_a_wrap_and_starlettes_lazy_layer_logs_the_first_ca
         assert outer.stats["captured"] == 2
     finally:
         outer.close()
-        _close_stack(app)
+        close_stack(app)
 
 
 # -- 2. a pre-fork app dropped in the child ----------------------------------------------

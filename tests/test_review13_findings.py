@@ -11,6 +11,7 @@ from typing import Any, Callable
 import pytest
 
 from readme_metrics import MetricsApiConfig
+from tests.support.asgi_stack import close_stack
 from tests.support.contract import (
     API_KEY,
     DOCS,
@@ -219,17 +220,7 @@ def test_an_asgi_app_wrapped_twice_for_one_project_gives_one_log(collector: Coll
         assert len(collector.logs) == 1, describe(collector.logs)
     finally:
         outer.close()
-        config_pipelines_closed(app)
-
-
-def config_pipelines_closed(app: Any) -> None:
-    """Close the middlewares FastAPI built (its stack, from the outermost)."""
-    layer = app.middleware_stack
-    while layer is not None:
-        close = getattr(layer, "close", None)
-        if close is not None:
-            close()
-        layer = getattr(layer, "app", None)
+        close_stack(app)
 
 
 DJANGO_TWICE = r"""

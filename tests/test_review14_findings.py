@@ -17,6 +17,7 @@ from unittest import mock
 import pytest
 
 from readme_metrics import MetricsApiConfig
+from tests.support.asgi_stack import close_stack, httpx_get, layer_config
 from tests.support.contract import hit, inline_options, json_app
 from tests.support.fake_api import Collector, describe
 
@@ -126,27 +127,11 @@ def test_an_imported_grouping_function_whose_signature_cannot_be_read_is_used(
 
 # -- nesting (capture/nesting.py): one log per exchange, and nothing else changed --------
 
-def _asgi_config(collector: Collector, api_key: str) -> MetricsApiConfig:
-    return MetricsApiConfig(metrics_api=collector.url, api_key=api_key,
-                            **inline_options({"background_worker_mode": True}))
-
-
 async def _scope_keys_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     body = json.dumps(sorted(scope)).encode()
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"application/json")]})
     await send({"type": "http.response.body", "body": body})
-
-
-def _asgi_get(app: Any, path: str) -> Any:
-    httpx = pytest.importorskip("httpx")
-
-    async def call() -> Any:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as c:
-            return await c.get(path)
-
-    return asyncio.run(call())
 
 
 def test_an_asgi_app_wrapped_once_sees_the_scope_as_bare(collector: Collector) -> None:
@@ -156,11 +141,11 @@ def test_an_asgi_app_wrapped_once_sees_the_scope_as_bare(collector: Collector) -
     is (SPEC 1: the wrapped app behaves exactly as before)."""
     from readme_metrics.asgi import MetricsMiddleware
 
-    bare = _asgi_get(_scope_keys_app, "/scope").json()
+    bare = httpx_get(_scope_keys_app, "/scope").json()
     once = MetricsMiddleware(_scope_keys_app,
-                             _asgi_config(collector, "rdme_review14_asgi_once_4444"))
+                             layer_config(collector, "rdme_review14_asgi_once_4444"))
     try:
-        assert _asgi_get(once, "/scope").json() == bare
+        assert httpx_get(once, "/scope").json() == bare
         assert once.flush(5.0) and len(collector.wait_for_logs(1)) == 1
     finally:
         once.close()
@@ -179,11 +164,11 @@ def test_a_wrap_around_fastapi_add_middleware_gives_one_log_on_the_first_request
     key = "rdme_review14_lazy_stack_5555"
     app = fastapi.FastAPI()
     app.add_api_route("/hello", lambda: {"hello": 1})
-    app.add_middleware(ReadMeMetricsMiddleware, config=_asgi_config(collector, key))
-    outer = MetricsMiddleware(app, _asgi_config(collector, key))
+    app.add_middleware(ReadMeMetricsMiddleware, config=layer_config(collector, key))
+    outer = MetricsMiddleware(app, layer_config(collector, key))
     try:
         for _ in range(2):
-            response = _asgi_get(outer, "/hello")
+            response = httpx_get(outer, "/hello")
             assert response.json() == {"hello": 1}
             assert len(response.headers.get_list("x-documentation-url")) <= 1
         outer.flush(5.0)
@@ -193,10 +178,7 @@ def test_a_wrap_around_fastapi_add_middleware_gives_one_log_on_the_first_request
         assert outer.stats["captured"] == 2
     finally:
         outer.close()
-        layer = app.middleware_stack
-        while layer is not None:
-            getattr(layer, "close", lambda: None)()
-            layer = getattr(layer, "app", None)
+        close_stack(app)
 
 
 def test_a_request_the_asgi_app_makes_to_itself_is_logged_too(collector: Collector) -> None:
@@ -218,10 +200,10 @@ def test_a_request_the_asgi_app_makes_to_itself_is_logged_too(collector: Collect
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": body})
 
-    wrapped = MetricsMiddleware(app, _asgi_config(collector, key))
-    other = MetricsMiddleware(_asgi_app, _asgi_config(collector, key))  # a second layer
+    wrapped = MetricsMiddleware(app, layer_config(collector, key))
+    other = MetricsMiddleware(_asgi_app, layer_config(collector, key))  # a second layer
     try:
-        assert _asgi_get(wrapped, "/outer").content == b"inner"
+        assert httpx_get(wrapped, "/outer").content == b"inner"
         wrapped.flush(5.0)
         collector.wait_for_logs(2)
         time.sleep(0.3)

@@ -20,7 +20,7 @@ from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
 from readme_metrics.masking import mask
 from tests.support.asgi import body_messages, http_scope, run
-from tests.support.contract import inline_options
+from tests.support.asgi_stack import close_stack, flush_stack, layer_config
 from tests.support.fake_api import Collector, describe
 from tests.support.key_site import Site, without_made_fields
 from tests.support.key_site import app as key_app
@@ -30,11 +30,6 @@ from tests.support.wsgi import run_wsgi, wsgi_environ
 from tests.support.wsgi_servers import served
 
 # -- nesting: a middleware between two layers of one project copies the scope ----------
-
-
-def _asgi_config(collector: Collector, api_key: str) -> MetricsApiConfig:
-    return MetricsApiConfig(metrics_api=collector.url, api_key=api_key,
-                            **inline_options({"background_worker_mode": True}))
 
 
 def test_a_lazily_made_layer_behind_a_scope_copy_gives_one_log_on_the_first_request(
@@ -53,9 +48,9 @@ def test_a_lazily_made_layer_behind_a_scope_copy_gives_one_log_on_the_first_requ
     key = "rdme_review17_lazy_copy_7777"
     app = fastapi.FastAPI()
     app.add_api_route("/hello", lambda: {"hello": 1})
-    app.add_middleware(ReadMeMetricsMiddleware, config=_asgi_config(collector, key))
+    app.add_middleware(ReadMeMetricsMiddleware, config=layer_config(collector, key))
     app.add_middleware(RequestIdMiddleware)
-    outer = MetricsMiddleware(app, _asgi_config(collector, key))
+    outer = MetricsMiddleware(app, layer_config(collector, key))
 
     async def two_requests() -> list[Any]:
         transport = httpx.ASGITransport(app=outer)
@@ -67,20 +62,14 @@ def test_a_lazily_made_layer_behind_a_scope_copy_gives_one_log_on_the_first_requ
             assert response.json() == {"hello": 1}
             assert len(response.headers.get_list("x-request-id")) == 1
         outer.flush(5.0)
-        layer = app.middleware_stack
-        while layer is not None:
-            getattr(layer, "flush", lambda timeout: None)(5.0)
-            layer = getattr(layer, "app", None)
+        flush_stack(app, 5.0)
         collector.wait_for_logs(2)
         time.sleep(0.5)  # a third log would be on its way
         assert len(collector.logs) == 2, describe(collector.logs)
         assert outer.stats["captured"] == 2
     finally:
         outer.close()
-        layer = app.middleware_stack
-        while layer is not None:
-            getattr(layer, "close", lambda: None)()
-            layer = getattr(layer, "app", None)
+        close_stack(app)
 
 
 
@@ -115,8 +104,8 @@ def test_an_asgi_layer_over_a_bridged_wsgi_layer_of_one_project_gives_one_log(
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"bridged"]
 
-    inner = MetricsMiddleware(wsgi_app, _asgi_config(collector, key))
-    outer = AsgiLayer(bridge(inner), _asgi_config(collector, key))
+    inner = MetricsMiddleware(wsgi_app, layer_config(collector, key))
+    outer = AsgiLayer(bridge(inner), layer_config(collector, key))
 
     async def two_requests() -> list[Any]:
         transport = httpx.ASGITransport(app=outer)
@@ -152,14 +141,14 @@ def test_a_wsgi_app_the_asgi_app_calls_in_process_is_still_logged(
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"inner"]
 
-    inner = MetricsMiddleware(wsgi_app, _asgi_config(collector, key))
+    inner = MetricsMiddleware(wsgi_app, layer_config(collector, key))
 
     async def asgi_app(scope: Any, receive: Any, send: Any) -> None:
         result = await asyncio.to_thread(run_wsgi, inner, wsgi_environ("GET", "/inner"))
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": result.body})
 
-    outer = AsgiLayer(asgi_app, _asgi_config(collector, key))
+    outer = AsgiLayer(asgi_app, layer_config(collector, key))
 
     async def one_request() -> Any:
         transport = httpx.ASGITransport(app=outer)

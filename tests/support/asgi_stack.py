@@ -1,0 +1,64 @@
+"""Helpers for the nesting tests that stack ASGI layers of one project: the config each
+layer gets, one GET through httpx's ASGITransport, and the lazily built layers of a
+Starlette/FastAPI app flushed or closed from the outermost.
+
+.. code-block:: python
+
+    app.add_middleware(ReadMeMetricsMiddleware, config=layer_config(collector, key))
+    outer = MetricsMiddleware(app, layer_config(collector, key))
+    try:
+        assert httpx_get(outer, "/hello").status_code == 200
+    finally:
+        outer.close()
+        close_stack(app)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from readme_metrics import MetricsApiConfig
+from tests.support.contract import inline_options
+from tests.support.fake_api import Collector
+
+
+def layer_config(collector: Collector, api_key: str, **options: Any) -> MetricsApiConfig:
+    """A layer's config: background mode unless ``options`` say otherwise, sending to
+    ``collector`` (see :func:`tests.support.contract.inline_options`)."""
+    options.setdefault("background_worker_mode", True)
+    return MetricsApiConfig(metrics_api=collector.url, api_key=api_key,
+                            **inline_options(options))
+
+
+def httpx_get(app: Any, path: str) -> Any:
+    """``GET path`` on ``app`` through httpx's ASGITransport (skipped without httpx)."""
+    httpx = pytest.importorskip("httpx")
+
+    async def call() -> Any:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as c:
+            return await c.get(path)
+
+    return asyncio.run(call())
+
+
+def _layers(app: Any) -> Any:
+    layer = app.middleware_stack
+    while layer is not None:
+        yield layer
+        layer = getattr(layer, "app", None)
+
+
+def flush_stack(app: Any, timeout: float) -> None:
+    """Flush each layer of the stack Starlette built for ``app`` that can be flushed."""
+    for layer in _layers(app):
+        getattr(layer, "flush", lambda timeout: None)(timeout)
+
+
+def close_stack(app: Any) -> None:
+    """Close each layer of the stack Starlette built for ``app`` that can be closed."""
+    for layer in _layers(app):
+        getattr(layer, "close", lambda: None)()
