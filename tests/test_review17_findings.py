@@ -20,7 +20,13 @@ from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
 from readme_metrics.masking import mask
 from tests.support.asgi import body_messages, http_scope, run
-from tests.support.asgi_stack import close_stack, flush_stack, layer_config
+from tests.support.asgi_stack import (
+    close_stack,
+    flush_stack,
+    httpx_get,
+    httpx_gets,
+    layer_config,
+)
 from tests.support.fake_api import Collector, describe
 from tests.support.key_site import Site, without_made_fields
 from tests.support.key_site import app as key_app
@@ -41,7 +47,7 @@ def test_a_lazily_made_layer_behind_a_scope_copy_gives_one_log_on_the_first_requ
     says), hands on a copy of the scope: the first request was logged twice (3 logs for
     2 requests)."""
     fastapi = pytest.importorskip("fastapi")
-    httpx = pytest.importorskip("httpx")
+    pytest.importorskip("httpx")
     from readme_metrics.asgi import MetricsMiddleware, RequestIdMiddleware
     from readme_metrics.fastapi import ReadMeMetricsMiddleware
 
@@ -52,13 +58,8 @@ def test_a_lazily_made_layer_behind_a_scope_copy_gives_one_log_on_the_first_requ
     app.add_middleware(RequestIdMiddleware)
     outer = MetricsMiddleware(app, layer_config(collector, key))
 
-    async def two_requests() -> list[Any]:
-        transport = httpx.ASGITransport(app=outer)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as c:
-            return [await c.get("/hello") for _ in range(2)]
-
     try:
-        for response in asyncio.run(two_requests()):
+        for response in httpx_gets(outer, ["/hello", "/hello"]):
             assert response.json() == {"hello": 1}
             assert len(response.headers.get_list("x-request-id")) == 1
         outer.flush(5.0)
@@ -95,7 +96,7 @@ def test_an_asgi_layer_over_a_bridged_wsgi_layer_of_one_project_gives_one_log(
     ASGI-to-WSGI bridge, the WSGI app wrapped for the same project (Flask's extension
     kept when the app moved under uvicorn): the bridge builds the environ from the scope,
     without the ASGI layer's mark, so both layers logged every request (4 logs for 2)."""
-    httpx = pytest.importorskip("httpx")
+    pytest.importorskip("httpx")
     from readme_metrics.asgi import MetricsMiddleware as AsgiLayer
 
     key = "rdme_review17_bridged_8888"
@@ -107,13 +108,8 @@ def test_an_asgi_layer_over_a_bridged_wsgi_layer_of_one_project_gives_one_log(
     inner = MetricsMiddleware(wsgi_app, layer_config(collector, key))
     outer = AsgiLayer(bridge(inner), layer_config(collector, key))
 
-    async def two_requests() -> list[Any]:
-        transport = httpx.ASGITransport(app=outer)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as c:
-            return [await c.get(f"/bridged/{n}") for n in range(2)]
-
     try:
-        for response in asyncio.run(two_requests()):
+        for response in httpx_gets(outer, ["/bridged/0", "/bridged/1"]):
             assert response.content == b"bridged"
         outer.flush(5.0)
         inner.flush(5.0)
@@ -132,7 +128,7 @@ def test_a_wsgi_app_the_asgi_app_calls_in_process_is_still_logged(
     """The other side of the bridge rule: an ASGI endpoint that calls a WSGI app of the
     same project in process, from a thread given its context (asyncio.to_thread), for
     another path, makes an exchange of its own: both are logged."""
-    httpx = pytest.importorskip("httpx")
+    pytest.importorskip("httpx")
     from readme_metrics.asgi import MetricsMiddleware as AsgiLayer
 
     key = "rdme_review17_in_process_9999"
@@ -150,13 +146,8 @@ def test_a_wsgi_app_the_asgi_app_calls_in_process_is_still_logged(
 
     outer = AsgiLayer(asgi_app, layer_config(collector, key))
 
-    async def one_request() -> Any:
-        transport = httpx.ASGITransport(app=outer)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as c:
-            return await c.get("/outer")
-
     try:
-        assert asyncio.run(one_request()).content == b"inner"
+        assert httpx_get(outer, "/outer").content == b"inner"
         outer.flush(5.0)
         inner.flush(5.0)
         logs = collector.wait_for_logs(2)

@@ -33,16 +33,22 @@ def layer_config(collector: Collector, api_key: str, **options: Any) -> MetricsA
                             **inline_options(options))
 
 
-def httpx_get(app: Any, path: str) -> Any:
-    """``GET path`` on ``app`` through httpx's ASGITransport (skipped without httpx)."""
+def httpx_gets(app: Any, paths: list[str]) -> list[Any]:
+    """``GET`` each of ``paths`` on ``app`` in turn, one httpx client over its
+    ASGITransport on one event loop (skipped without httpx); the responses."""
     httpx = pytest.importorskip("httpx")
 
-    async def call() -> Any:
+    async def calls() -> list[Any]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as c:
-            return await c.get(path)
+            return [await c.get(path) for path in paths]
 
-    return asyncio.run(call())
+    return asyncio.run(calls())
+
+
+def httpx_get(app: Any, path: str) -> Any:
+    """:func:`httpx_gets` for one path: its response."""
+    return httpx_gets(app, [path])[0]
 
 
 def _layers(app: Any) -> Any:
