@@ -45,13 +45,8 @@ _getpid = os.getpid
 
 
 def _make_ids() -> None:
-    """Make the next :data:`IDS_PER_DRAW` ids (a forked child first re-seeds, even one
-    forked without Python's fork hooks, as uWSGI's workers by default)."""
-    global _pid
-    if _pid != os.getpid():
-        _generator.seed()
-        _ids.clear()
-        _pid = os.getpid()
+    """Make the next :data:`IDS_PER_DRAW` ids (:func:`log_id` has re-seeded a forked
+    child already)."""
     digits = hexlify((getrandbits(128 * IDS_PER_DRAW) & _CLEAR | _SET)
                      .to_bytes(16 * IDS_PER_DRAW, "big"))
     rows = bytearray(_ROWS)
