@@ -292,6 +292,8 @@ def test_other_4xx_drop_the_batch_and_log_the_body_at_debug(
     wait_until(lambda: delivery.stats["dropped"] == 3)
     for name in ("d", "e", "f"):
         delivery.submit(item(name))
+    # The flush answers for a, b and c too (dropped since the last answer), once.
+    assert delivery.flush(5.0) is False
     assert delivery.flush(5.0) is True
 
     assert len(collector.failed) == 1  # not retried

@@ -202,6 +202,7 @@ def test_a_sender_thread_survives_and_every_batch_is_settled(
     try:
         assert delivery.submit(item("first"))
         wait_until(lambda: delivery.stats["queued"] == 0)
+        assert delivery.flush(10.0) is False  # "first" was rejected: said once
         for n in range(5):
             assert delivery.submit(item(f"log-{n}"))
         assert delivery.flush(10.0) is True

@@ -200,7 +200,10 @@ class Delivery:
         """Send everything queued now, partial batch included; wait up to ``timeout``.
 
         ``timeout`` defaults to ``config.shutdown_timeout``. Returns True when every log
-        queued before the call was delivered (False on timeout, drops or an auth pause).
+        queued before the call was delivered (False on timeout, drops or an auth pause):
+        every log since the last flush's answer, also those already settled when it is
+        called (inline, the request that fills a batch sends it; a background sender may
+        be done before the call), a drop among them answered for once.
         """
         if timeout is None:
             timeout = self.config.shutdown_timeout
@@ -234,9 +237,12 @@ class Delivery:
         with queue.lock:
             waiter = queue.add_waiter_locked()
             if waiter is None:
-                # Nothing waiting; during a 401/403 pause logs are being dropped, so
-                # "everything was delivered" would not be true of the caller's logs.
-                return not self._batcher.paused_locked()
+                # Nothing waiting: was anything dropped since the last answer? During a
+                # 401/403 pause logs are being dropped, so "everything was delivered"
+                # would not be true of the caller's logs either.
+                delivered = not queue.dropped_unanswered_locked()
+                queue.answered_locked(queue.accepted)
+                return delivered and not self._batcher.paused_locked()
             queue.wake.notify_all()
         try:
             if self._background and self._start():
@@ -259,6 +265,7 @@ class Delivery:
         finally:
             with queue.lock:
                 queue.waiters.remove(waiter)
+                queue.answered_locked(waiter.target)
 
     def begin_exit(self) -> bool:
         """Stop accepting logs and start draining; False if already closed (process hook)."""

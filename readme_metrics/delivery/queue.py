@@ -98,6 +98,12 @@ class LogQueue:
         self.retries: list[Batch] = []  # oldest first
         self.flush_target = 0
         self.waiters: list[_FlushWaiter] = []
+        #: The highest sequence number of a range of logs dropped (a build error's is its
+        #: batch's last: one log of the batch) and the highest a flush has answered for:
+        #: a flush answers for every log since the last answer, not only those waiting
+        #: when it is called (inline, a full batch is sent by the request that fills it).
+        self.dropped_upto = 0
+        self.answered_upto = 0
         self.idle = 0  # senders inside ``wake.wait`` (each counts itself in and out)
         self.counts: dict[str, int] = dict.fromkeys(COUNTERS, 0)
 
@@ -232,6 +238,8 @@ class LogQueue:
             self.counts["sent"] += count
         else:
             self.count_drop_locked(reason, count)
+            if last > self.dropped_upto:
+                self.dropped_upto = last
             for waiter in self.waiters:
                 if first <= waiter.target and last > waiter.base:
                     waiter.ok = False
@@ -270,17 +278,31 @@ class LogQueue:
         return low
 
     def add_waiter_locked(self) -> Optional[_FlushWaiter]:
-        """Register a flush of everything accepted so far; None if all is settled."""
+        """Register a flush of everything accepted so far; None if all is settled
+        (:meth:`dropped_unanswered_locked` says whether that went well)."""
         target = self.accepted
         if self.lowest_unsettled_locked() > target:
             return None
         waiter = _FlushWaiter(self.resolved, target)
-        # base: anything settled before now is not this flush's business. Sequence
-        # numbers below the lowest unsettled one are all settled.
+        # base: what settles from now on is watched by the waiter (a drop clears ``ok``);
+        # what settled before is known now. Sequence numbers below the lowest unsettled
+        # one are all settled.
         waiter.base = self.lowest_unsettled_locked() - 1
+        waiter.ok = self.dropped_upto <= self.answered_upto
         self.waiters.append(waiter)
         self.flush_target = max(self.flush_target, target)
         return waiter
+
+    def dropped_unanswered_locked(self) -> bool:
+        """True when a log was dropped that no flush has answered for yet."""
+        return self.dropped_upto > self.answered_upto
+
+    def answered_locked(self, target: int) -> None:
+        """A flush answered for the logs up to ``target``: those settled by now (one still
+        unsettled, a flush that ran out of time, is the next flush's to answer for)."""
+        upto = min(target, self.lowest_unsettled_locked() - 1)
+        if upto > self.answered_upto:
+            self.answered_upto = upto
 
     def settled_locked(self, waiter: _FlushWaiter) -> bool:
         """True when every log the flush asked for is settled."""
