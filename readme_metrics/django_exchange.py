@@ -264,18 +264,22 @@ def finish_at_close(pipeline: MetricsPipeline, capture: Capture, response: Any) 
     """Finish the log in the response's close(), or, when the response is dropped
     unclosed (an outer middleware answered with a response of its own: CommonMiddleware's
     APPEND_SLASH redirect of a 404), from the thread that runs what a finalizer hands
-    over (``unclosed.py``), off the request path."""
+    over (``unclosed.py``), off the request path. Counted open until one of the two
+    (:func:`unclosed.opened`): one dropped in a reference cycle is finalized only by the
+    cyclic GC, which the exit runs once first while any is open."""
     dropped = weakref.finalize(response, _finish_dropped, pipeline, capture.finish)
-    unclosed.ready()
+    unclosed.opened()
 
     def closed() -> None:
-        dropped.detach()
+        if dropped.detach() is not None:  # not finalized meanwhile: counted off here
+            unclosed.settled()
         capture.finish()
 
     response._resource_closers.append(closed)
 
 
 def _finish_dropped(pipeline: MetricsPipeline, finish: Callable[[], None]) -> None:
+    unclosed.settled()
     pipeline.hand_over(finish)  # a finalizer only hands over (see MetricsPipeline.hand_over)
     unclosed.wake(pipeline)
 

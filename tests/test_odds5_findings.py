@@ -3,14 +3,19 @@ real parts (the collector on 127.0.0.1, real Django and WSGI apps, real forks)."
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import pytest
 
+from tests.support.contract import run_python
 from tests.support.delivery import (  # noqa: F401 - fixtures
+    EXIT_CLOCK,
+    SLACK,
     adds_up,
     api_key_never_logged_fixture,
     build_id,
+    exit_took,
     ids,
     item,
     make_delivery_fixture,
@@ -51,3 +56,63 @@ def test_flush_says_false_for_a_log_dropped_before_it_was_called(
     assert delivery.flush(5.0) is False
     assert sorted(ids(collector.logs)) == ["ok-1", "ok-2", "ok-3"]
     assert adds_up(delivery.stats)
+
+
+# -- 2. Django: a response dropped unclosed in a reference cycle, at exit ------------------
+
+# As test_delivery_exit's WSGI script (0a36944): gc.disable() stands for a cycle the GC
+# has not reached by the exit; the interpreter's own collection comes after delivery closed.
+DJANGO_CYCLE_EXIT = EXIT_CLOCK + textwrap.dedent("""
+    import gc, sys, django
+    from django.conf import settings
+    from readme_metrics import MetricsApiConfig
+
+    url, background, view = sys.argv[1], sys.argv[2] == "1", sys.argv[3]
+    settings.configure(
+        DEBUG=False, SECRET_KEY="x", ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__,
+        MIDDLEWARE=["readme_metrics.django.MetricsMiddleware"],
+        README_METRICS_CONFIG=MetricsApiConfig(
+            api_key="rdme_exit_SECRET_key_5150", metrics_api=url, buffer_length=10,
+            flush_interval=600, timeout=30, shutdown_timeout=1.0,
+            background_worker_mode=background,
+            grouping_function=lambda req: {"api_key": "caller"}))
+    django.setup()
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.http import HttpResponse, StreamingHttpResponse
+    from django.urls import path
+    from wsgiref.util import setup_testing_defaults
+
+    urlpatterns = [path("streamed", lambda request: StreamingHttpResponse(iter([b"ok"]))),
+                   path("plain", lambda request: HttpResponse(b"ok"))]
+    handler = WSGIHandler()
+    gc.collect()
+    gc.disable()
+    environ = {"PATH_INFO": "/" + view}
+    setup_testing_defaults(environ)
+    response = handler(environ, lambda status, headers, exc_info=None: None)
+    holder = {"response": response}
+    holder["self"] = holder  # the cycle: only the cyclic GC frees it
+    del response, holder
+    exit_begins()  # no flush(), no close(), no gc.collect(): exit must find it
+""")
+
+
+@pytest.mark.parametrize(("background", "view"), [
+    pytest.param(True, "streamed", id="background-streamed"),
+    pytest.param(False, "streamed", id="inline-streamed"),
+    pytest.param(False, "plain", id="inline-plain"),
+])
+def test_a_django_response_dropped_unclosed_in_a_reference_cycle_is_sent_at_exit(
+        collector: Collector, background: bool, view: str) -> None:
+    """The WSGI capture's responses are counted open for the exit's one gc.collect();
+    Django's (finished at close(), else by a weakref.finalize) were not: 0 of 1 logs
+    delivered."""
+    pytest.importorskip("django")
+    child = run_python(DJANGO_CYCLE_EXIT, collector.url, "1" if background else "0",
+                       view, timeout=60)
+    out, err = child.stdout, child.stderr
+    assert child.returncode == 0, err
+    took = exit_took(out)
+    assert took < 1.0 + SLACK, f"exit took {took:.1f} s"
+    assert "rdme_exit_SECRET_key_5150" not in err
+    assert len(collector.logs) == 1, err

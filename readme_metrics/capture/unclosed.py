@@ -43,9 +43,10 @@ _wakes: SimpleQueue[tuple[Callable[[], object], bool]] = SimpleQueue()
 # One entry per wake not yet done: appended before the wake is queued, taken off once its
 # work is done (deque's append and pop are atomic: no lock in a finalizer).
 _pending: deque[None] = deque()
-# One entry per WSGI response neither closed nor finalized (its log maybe not queued yet):
-# appended when made, taken off at close() or in the finalizer (atomic, as _pending). A
-# forked child keeps its parent's: at worst one gc.collect() too many at its exit.
+# One entry per WSGI response (the WSGI capture's, and Django's that finish at close())
+# neither closed nor finalized (its log maybe not queued yet): appended when made, taken
+# off at close() or in the finalizer (atomic, as _pending). A forked child keeps its
+# parent's: at worst one gc.collect() too many at its exit.
 _open: deque[None] = deque()
 _lock = threading.Lock()
 _pid: Optional[int] = None  # the process whose thread waits on _wakes
