@@ -3,11 +3,15 @@ real parts (the collector on 127.0.0.1, real Django and WSGI apps, real forks)."
 
 from __future__ import annotations
 
+import gc
 import textwrap
-from typing import Any
+from typing import Any, Iterator
+from wsgiref.util import setup_testing_defaults
 
 import pytest
 
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics.capture import unclosed
 from tests.support.contract import run_python
 from tests.support.delivery import (  # noqa: F401 - fixtures
     EXIT_CLOCK,
@@ -116,3 +120,44 @@ def test_a_django_response_dropped_unclosed_in_a_reference_cycle_is_sent_at_exit
     assert took < 1.0 + SLACK, f"exit took {took:.1f} s"
     assert "rdme_exit_SECRET_key_5150" not in err
     assert len(collector.logs) == 1, err
+
+
+# -- 3. background mode: a WSGI response read to its end, never closed ---------------------
+
+
+def _streaming_app(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    yield b"hello"
+
+
+def test_a_response_read_to_its_end_in_background_mode_is_no_longer_counted_open(
+        collector: Collector) -> None:
+    """In background mode the log is queued when the iteration ends (test clients leave
+    close() to the test); the response still counted open until closed or finalized, so
+    an exit then ran a needless gc.collect(). Counted off once, whatever comes after."""
+    middleware = MetricsMiddleware(_streaming_app, MetricsApiConfig(
+        api_key="rdme_odds5_SECRET_key_0003", metrics_api=collector.url,
+        grouping_function=lambda request: {"api_key": "caller"}, buffer_length=1))
+    try:
+        before = len(unclosed._open)
+        environ = {"PATH_INFO": "/read"}
+        setup_testing_defaults(environ)
+        result = middleware(dict(environ), lambda status, headers, exc_info=None: None)
+        assert len(unclosed._open) == before + 1
+        assert b"".join(result) == b"hello"  # read to its end, not closed
+        assert len(unclosed._open) == before
+        assert list(result) == []  # asked again after its end: counted off once
+        assert len(unclosed._open) == before
+        collector.wait_for_logs(1)
+        other = middleware(dict(environ), lambda status, headers, exc_info=None: None)
+        assert len(unclosed._open) == before + 1  # another, still open
+        result.close()  # the first one's close and finalizer count nothing off
+        del result
+        gc.collect()
+        assert len(unclosed._open) == before + 1
+        other.close()
+        assert len(unclosed._open) == before
+        collector.wait_for_logs(2)
+        assert middleware.flush(5.0) is True
+    finally:
+        middleware.close()

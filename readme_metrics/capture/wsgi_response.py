@@ -152,7 +152,8 @@ class Response:
     to call.
     """
 
-    __slots__ = ("_capture", "_result", "_iterator", "_closed", "_unsent", "_first")
+    __slots__ = ("_capture", "_result", "_iterator", "_closed", "_unsent", "_first",
+                 "_open")
 
     def __init__(self, capture: _Capture, result: Iterable[bytes]) -> None:
         self._capture = capture
@@ -167,8 +168,10 @@ class Response:
         # too: one neither read to its end nor closed (a test client's, only its status
         # looked at) had its log wait for this middleware's next request, lost at exit or
         # when the app was dropped (as Django's adapter, which always asked for it).
-        # Counted as open until closed or finalized: the exit collects if any is left.
+        # Counted as open until its log is queued (background mode: at the iteration's
+        # end), closed or finalized: the exit collects if any is left.
         unclosed.opened()
+        self._open = True
 
     def __iter__(self) -> Response:
         return self
@@ -196,6 +199,7 @@ class Response:
                 if self._unsent:  # the log goes out before close(): see head_refused()
                     self.head_refused()
                 capture.finish_log(GRACE)
+                self._settled()  # queued: nothing left for the exit to collect
             elif tee is not None:
                 capture.settle_body(GRACE)
             raise
@@ -227,7 +231,7 @@ class Response:
         if self._closed:
             return
         self._closed = True
-        unclosed.settled()
+        self._settled()
         capture = self._capture
         if self._unsent:
             self.head_refused()
@@ -251,12 +255,19 @@ class Response:
             capture.finish_log(0.0 if tee is not None and tee.discard_tapped and
                                ends_at_close(capture.environ, capture.headers) else GRACE)
 
+    def _settled(self) -> None:
+        """No longer counted open (once: the iteration's end, close() and the finalizer
+        may each come)."""
+        if self._open:
+            self._open = False
+            unclosed.settled()
+
     def __del__(self) -> None:
         if not self._closed:
             # Only handed over: this may run inside any code, the delivery's included, in
             # whatever thread the GC runs. No grace: nothing waits here for a client.
             try:
-                unclosed.settled()
+                self._settled()
                 pipeline = self._capture.pipeline
                 pipeline.hand_over(self._capture.finish_log)
                 unclosed.wake(pipeline)  # now, not at the next request
