@@ -4,6 +4,7 @@ real parts (the collector on 127.0.0.1, real Django and WSGI apps, real forks)."
 from __future__ import annotations
 
 import gc
+import os
 import textwrap
 from typing import Any, Iterator
 from wsgiref.util import setup_testing_defaults
@@ -161,3 +162,60 @@ def test_a_response_read_to_its_end_in_background_mode_is_no_longer_counted_open
         assert middleware.flush(5.0) is True
     finally:
         middleware.close()
+
+
+# -- 4. background mode in a worker forked without Python's fork hooks (uWSGI) -------------
+
+_DROPPED_IN_A_C_CHILD = textwrap.dedent("""
+    import ctypes, gc, os, sys, time
+    from wsgiref.util import setup_testing_defaults
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    def streamed(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        yield b"ok"
+
+    middleware = MetricsMiddleware(streamed, MetricsApiConfig(
+        api_key="rdme_odds5_SECRET_key_0004", metrics_api=sys.argv[1], buffer_length=1,
+        grouping_function=lambda req: {"api_key": "caller"}))
+
+    def call(path):
+        environ = {"PATH_INFO": path}
+        setup_testing_defaults(environ)
+        return middleware(environ, lambda status, headers, exc_info=None: None)
+
+    result = call("/master")  # the master serves once: its unclosed thread runs
+    b"".join(result)
+    result.close()
+    middleware.flush(10.0)
+    pid = ctypes.PyDLL(None).fork()  # as uWSGI forks its workers: no Python fork hooks
+    if pid == 0:
+        result = call("/child")
+        del result  # dropped unread and unclosed: its log waits for the finalizer
+        gc.collect()
+        delivery = middleware.pipeline.delivery
+
+        def sent():  # by this process (its copy of the master's counts until then)
+            return delivery._queue.counts["sent"] if delivery._pid == os.getpid() else 0
+
+        deadline = time.monotonic() + 10.0
+        while sent() < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)  # (not stats, flush or a request: each runs what waits)
+        os.write(1, b"child sent: %d" % sent())
+        os._exit(0)
+    os.waitpid(pid, 0)
+""")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
+def test_background_mode_in_a_child_forked_without_hooks_sends_a_dropped_response(
+        collector: Collector) -> None:
+    """A response dropped unclosed in such a child woke the master's thread, which is not
+    there: its log waited for the child's next request (lost if none came before an
+    os._exit or a SIGKILL). The child now starts its own thread at its first response."""
+    result = run_python(_DROPPED_IN_A_C_CHILD, collector.url, timeout=60)
+    assert "child sent: 1" in result.stdout, (result.stdout, result.stderr)
+    urls = sorted(entry["request"]["log"]["entries"][0]["request"]["url"]
+                  for entry in collector.wait_for_logs(2))
+    assert [url.rsplit("/", 1)[1] for url in urls] == ["child", "master"]
+    assert "rdme_odds5_SECRET_key_0004" not in result.stderr

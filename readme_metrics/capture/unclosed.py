@@ -31,6 +31,7 @@ from collections import deque
 from queue import SimpleQueue
 from typing import TYPE_CHECKING, Callable, Optional
 
+from readme_metrics import _random
 from readme_metrics.delivery import process
 
 if TYPE_CHECKING:
@@ -84,9 +85,15 @@ def ready() -> None:
 
 def opened() -> None:
     """A response whose log waits for its close() or finalizer: :func:`ready`, and counted
-    until :func:`settled`. Not from a finalizer. Never raises."""
-    if not _ready:
-        ready()
+    until :func:`settled`. Not from a finalizer. Never raises.
+
+    Also in a child forked without Python's fork hooks (uWSGI's workers), which still
+    has the parent's flag set: the response's log id was just made, and
+    :func:`readme_metrics._random.log_id` asked the process id for it, so a thread of
+    another process shows without a system call here (background mode has no first-log
+    hook to ask, and the response comes before its log)."""
+    if not _ready or _pid != _random._pid:
+        ready_here()
     _open.append(None)
 
 
