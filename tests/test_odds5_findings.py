@@ -7,12 +7,15 @@ import gc
 import os
 import textwrap
 from typing import Any, Iterator
+from urllib.parse import quote
 from wsgiref.util import setup_testing_defaults
 
 import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.capture import unclosed
+from readme_metrics.har.text import parse_query
+from readme_metrics.masking import mask
 from tests.support.contract import run_python
 from tests.support.delivery import (  # noqa: F401 - fixtures
     EXIT_CLOCK,
@@ -26,6 +29,7 @@ from tests.support.delivery import (  # noqa: F401 - fixtures
     make_delivery_fixture,
 )
 from tests.support.fake_api import Collector
+from tests.support.key_site import Site
 from tests.support.polling import wait_until
 
 # -- 1. flush() after a log of the batch could not be built --------------------------------
@@ -219,3 +223,59 @@ def test_background_mode_in_a_child_forked_without_hooks_sends_a_dropped_respons
                   for entry in collector.wait_for_logs(2))
     assert [url.rsplit("/", 1)[1] for url in urls] == ["child", "master"]
     assert "rdme_odds5_SECRET_key_0004" not in result.stderr
+
+
+# -- 5. the caller's key: short, across path segments; a flag after a "#" ------------------
+
+
+@pytest.mark.parametrize(("key", "path", "query"), [
+    pytest.param("k/42", "/keys/k/42/usage", "", id="slash-across-segments"),
+    pytest.param("k/42", "/k/42", "a=1", id="slash-whole-path"),
+    pytest.param("k/42", "/keys/k%2F42/usage", "", id="slash-encoded-in-one-segment"),
+    pytest.param("a/b/c", "/x/a/b%2Fc", "", id="two-slashes-one-encoded"),
+    pytest.param("k42", "/", "a=1#k42", id="flag-after-hash-in-a-value"),
+    pytest.param("k42", "/", "a=1#k42&b=2", id="flag-after-hash-then-a-pair"),
+    pytest.param("k42", "/p", "#k42", id="flag-after-hash-as-the-query"),
+    pytest.param("k42", "/p#k42", "", id="flag-after-hash-in-the-path"),
+    pytest.param("k42", "/", "a=1;k42", id="flag-after-semicolon"),
+    pytest.param("k/42", "/", "a=1#k/42", id="slash-key-after-hash"),
+])
+def test_a_short_key_across_path_segments_or_after_a_hash_is_masked(
+        site: Site, key: str, path: str, query: str) -> None:
+    """A short key (fewer than 8 characters) is masked where a whole value equals it: a
+    path segment, a pair's value or name, a ``k=v`` after a ``#``. One holding a ``/``
+    spans segments (WSGI's PATH_INFO decodes ``%2F``), and a flag (a name alone) after a
+    ``#`` is a fragment's flag: both went out in clear, in url and pageref (and
+    queryString)."""
+    entry, leaks = site.send(key, path, query)
+    assert leaks == [], (entry["request"]["url"], entry["request"]["queryString"])
+    assert entry["pageref"] == entry["request"]["url"]
+    assert [{"name": name, "value": value} for name, value in parse_query(
+        entry["request"]["url"].partition("?")[2])] == entry["request"]["queryString"]
+
+
+@pytest.mark.parametrize(("key", "path", "query"), [
+    pytest.param("k/42", "/k/420/x", "", id="longer-segment"),
+    pytest.param("k/42", "/xk/42", "", id="segment-ending-with-it"),
+    pytest.param("k42", "/p", "a=1#k42x&b=#k4", id="other-flags"),
+    pytest.param("k42", "/p#section-2", "a=1#top", id="ordinary-fragments"),
+])
+def test_ordinary_urls_near_a_short_key_are_kept(site: Site, key: str, path: str,
+                                                 query: str) -> None:
+    """What the fix must not do: mask segments or fragments that are not the key (the
+    key is in them, so the batch's search finds it: not a leak for a short key)."""
+    entry, _ = site.send(key, path, query)
+    assert mask(key) not in entry["request"]["url"]
+    assert quote(mask(key), safe="") not in entry["request"]["url"]
+
+
+@pytest.mark.parametrize(("key", "referer"), [
+    pytest.param("k42", "http://x.test/p#k42", id="fragment"),
+    pytest.param("k42", "http://x.test/p?a=1#k42", id="fragment-after-a-query"),
+    pytest.param("k/42", "http://x.test/keys/k/42/x", id="slash-across-segments"),
+])
+def test_a_short_key_in_a_url_header_is_masked_alike(site: Site, key: str,
+                                                     referer: str) -> None:
+    """A header holding a URL is masked as the url is (a real fragment there)."""
+    entry, leaks = site.send(key, "/", "", headers={"Referer": referer})
+    assert leaks == [], entry["request"]["headers"]

@@ -346,13 +346,15 @@ class CallerKey:
             return scheme + sep + _valid_authority(rest)
         if url == self.key:  # a URL header holding just the key (Referer: k123)
             return self.masked
-        return self._whole_segments(url_pairs(url, self._whole_values))
+        return self._whole_segments(url_pairs(url, self._whole_values, flags=True))
 
     def _whole_segments(self, url: str) -> str:
         """``url`` with its host and each segment of its path that decodes to the (short)
         key as the quoted mask: "the url" SPEC 6 names holds the path too, where a key
         travels as a whole segment (``/keys/k123/usage``); a short key only there, whole,
-        as elsewhere."""
+        as elsewhere. A key holding a ``/`` may span segments (``/keys/k/42/usage``:
+        WSGI's PATH_INFO decodes ``%2F``): consecutive segments that decode to it, joined,
+        are one mask."""
         if self.key not in url and "%" not in url:
             return url
         scheme, sep, rest = url.partition("://")
@@ -372,9 +374,35 @@ class CallerKey:
             elif segment and unquote(segment, errors="surrogateescape") == self.key:
                 segments[at] = self._quoted_mask
                 changed = True
+        if "/" in self.key and len(segments) > 1:
+            spanned = self._spanned(segments, 1 if sep else 0)
+            if spanned is not None:
+                segments = spanned
+                changed = True
         if not changed:
             return url
         return scheme + sep + "/".join(segments) + rest[end:]
+
+    def _spanned(self, segments: list[str], first: int) -> Optional[list[str]]:
+        """``segments`` (of a path, from index ``first``) with each run of two or more
+        that, joined by ``/``, decodes to the key (which holds a ``/``) as one quoted
+        mask; None if there is none."""
+        widest = self.key.count("/") + 1  # a %2F in a segment spans no segment
+        kept = segments[:first]
+        at = first
+        found = False
+        while at < len(segments):
+            for size in range(min(widest, len(segments) - at), 1, -1):
+                joined = "/".join(segments[at:at + size])
+                if unquote(joined, errors="surrogateescape") == self.key:
+                    kept.append(self._quoted_mask)
+                    at += size
+                    found = True
+                    break
+            else:
+                kept.append(segments[at])
+                at += 1
+        return kept if found else None
 
     def form(self, text: str) -> str:
         """A form's text (a response's: a request's becomes params) with the key masked
@@ -504,8 +532,9 @@ class CallerKey:
         return None if masked == decoded else quote(masked, safe="")
 
     def _whole_values(self, query: str) -> str:
-        """A raw query or form with the values that decode to the (short) key masked."""
-        return query_values(query, self._whole_value, self._whole_name)
+        """A raw query (or a fragment's pairs) with the values and names that decode to
+        the (short) key masked, a name alone after a ``#`` too (``?a=1#k42``)."""
+        return query_values(query, self._whole_value, self._whole_name, flags=True)
 
     def _whole_name(self, raw: str) -> Optional[str]:
         """The raw name of a pair masked as :meth:`name` masks it decoded (as queryString

@@ -306,48 +306,52 @@ _HASH = re.compile("(#|%23)")
 _PIECES = re.compile("(#|%23|;)")
 
 
-def url_pairs(url: str, change: Callable[[str], str]) -> str:
+def url_pairs(url: str, change: Callable[[str], str], flags: bool = False) -> str:
     """``url`` with ``change`` applied to its query, and to its fragment when that holds
     ``k=v`` pairs (after a ``?`` in it, if it has one: ``#/cb?k=v``), where OAuth's
-    implicit flow returns its token. Any other fragment is kept as it is."""
+    implicit flow returns its token. Any other fragment is kept as it is, unless
+    ``flags``: then it is read as pairs too, a name alone a flag (see fragment_pairs)."""
     rest, hash_mark, fragment = url.partition("#")
     if fragment:
-        fragment = fragment_pairs(fragment, change)
-    return target_pairs(rest, change) + hash_mark + fragment
+        fragment = fragment_pairs(fragment, change, flags)
+    return target_pairs(rest, change, flags) + hash_mark + fragment
 
 
-def target_pairs(url: str, change: Callable[[str], str]) -> str:
+def target_pairs(url: str, change: Callable[[str], str], flags: bool = False) -> str:
     """A url without a fragment (a request's: a ``#`` in it is data, as sent or
     percent-encoded) with ``change`` applied to its query.
 
     A raw client may send a fragment in its request target (``GET /p#token=x``), which
     :func:`readme_metrics.capture.request.build_url` keeps percent-encoded: what follows
     a ``#`` in the path is read as a fragment's pairs too (``change`` itself finds the
-    ones in the query, see :func:`query_values`).
+    ones in the query, see :func:`query_values`). ``flags``: as :func:`url_pairs`.
     """
     base, question, query = url.partition("?")
     if "%23" in base or "#" in base:
         start = base.find("/", base.find("://") + 3) if "://" in base else 0  # the path
         found = _HASH.search(base, max(start, 0)) if start >= 0 else None
-        if found is not None and "=" in base[found.end():]:
-            base = base[:found.end()] + fragment_pairs(base[found.end():], change)
+        if found is not None and (flags or "=" in base[found.end():]):
+            base = base[:found.end()] + fragment_pairs(base[found.end():], change, flags)
     if query:
         query = change(query)
     return base + question + query
 
 
-def fragment_pairs(fragment: str, change: Callable[[str], str]) -> str:
+def fragment_pairs(fragment: str, change: Callable[[str], str], flags: bool = False
+                   ) -> str:
     """A fragment (without its ``#``) with ``change`` applied to its ``k=v`` pairs: those
     after a ``?`` in it (a route's query, ``/cb?k=v``), or all of it; one without ``=``
-    is kept as it is."""
+    is kept as it is, unless ``flags`` (the caller's key, which may be a flag there:
+    ``#k42``, ``?a=1#k42``; a denylist's redaction keeps an anchor such as ``#token``)."""
     route, question, pairs = fragment.partition("?")
     if not question:
         route, pairs = "", fragment
-    return route + question + change(pairs) if "=" in pairs else fragment
+    return route + question + change(pairs) if flags or "=" in pairs else fragment
 
 
 def query_values(query: str, replace: Callable[[str, str], Optional[str]],
-                 rename: Optional[Callable[[str], Optional[str]]] = None) -> str:
+                 rename: Optional[Callable[[str], Optional[str]]] = None,
+                 flags: bool = False) -> str:
     """A raw query (or form) with the value of each pair replaced by ``replace(name,
     value)`` (raw, percent-encoded strings) unless that gives None, and its name by
     ``rename(name)`` unless that gives None (a pair without "=" stays without one).
@@ -356,7 +360,8 @@ def query_values(query: str, replace: Callable[[str, str], Optional[str]],
     target, which some servers pass on in QUERY_STRING) is also read as the pairs after
     each ``#``, as a fragment's (:func:`fragment_pairs`): ``replace`` is asked about
     ``token`` there too, whatever it said of ``a``. So is one holding a ``;``
-    (``a=1;token=x``), a separator to some frameworks.
+    (``a=1;token=x``), a separator to some frameworks. ``flags``: a name alone there
+    (``a=1#token``) is asked about too (see :func:`fragment_pairs`).
     """
     chunks = query.split("&")
     changed = False
@@ -374,7 +379,7 @@ def query_values(query: str, replace: Callable[[str, str], Optional[str]],
             pieces = _PIECES.split(chunk)  # pair, "#", fragment, ";", pair ...
             for at in range(2, len(pieces), 2):
                 pieces[at] = fragment_pairs(
-                    pieces[at], lambda pair: _pair(pair, replace, rename))
+                    pieces[at], lambda pair: _pair(pair, replace, rename), flags)
             spliced = "".join(pieces)
             if spliced != chunk:
                 chunks[index] = spliced
