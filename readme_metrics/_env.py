@@ -27,6 +27,7 @@ value for another.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import threading
 from contextlib import contextmanager
@@ -37,8 +38,8 @@ from environs import Env, EnvError
 
 from readme_metrics._wording import wrong_type
 
-__all__ = ["blamed", "dotenv_where", "environment", "flag", "names", "raw", "read", "reset",
-           "setting"]
+__all__ = ["blamed", "dotenv_where", "environment", "flag", "names", "not_assigned", "raw",
+           "read", "reset", "setting"]
 
 _lock = threading.Lock()
 _env: Optional[Env] = None
@@ -49,6 +50,14 @@ _env_stamp: Optional[tuple[int, int, int]] = None
 _env_file: Optional[str] = None
 #: The names the ``.env`` file sets (its values stay in the ``Env``).
 _file_names: frozenset[str] = frozenset()
+#: The ``.env`` file's lines that start with a name but are no ``NAME=value``
+#: (``README_API_KEY: rdme_...``, ``README_API_KEY rdme_...``): (line number, name).
+_not_assigned: tuple[tuple[int, str], ...] = ()
+
+# A variable's name, and what may follow it on a line of a .env file that sets it: blanks,
+# then "=" (python-dotenv's "export " prefix and blanks around "=" allowed).
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LINE = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*(.?)")
 
 
 class _FileEnv(Env):
@@ -90,30 +99,49 @@ def environment() -> Env:
     (written, edited, replaced or removed since): the ``.env`` is the working directory's,
     as it is when the configuration is made, and SPEC 2 says so.
     """
-    global _env, _env_directory, _env_file, _env_stamp, _file_names
+    global _env, _env_directory, _env_file, _env_stamp, _file_names, _not_assigned
     directory = _working_directory()
     dotenv = os.path.abspath(os.path.join(directory or os.curdir, ".env"))
     stamp = _stamp(dotenv)
     with _lock:
         if _env is None or directory != _env_directory or stamp != _env_stamp:
             _env_file = dotenv if stamp is not None else None
-            (_env, _file_names), _env_directory = _read(_env_file), directory
+            (_env, _file_names, _not_assigned), _env_directory = _read(_env_file), directory
             _env_stamp = stamp
         return _env
 
 
 def names() -> list[str]:
-    """Every variable name set, in the environment or the ``.env`` file (never values)."""
+    """Every variable name set, in the environment or the ``.env`` file (never values).
+
+    What python-dotenv takes for a name on a line without ``=`` may hold a value
+    (``README_API_KEY:rdme_...`` is one "name"): only real names are given, and such
+    lines are :func:`not_assigned`.
+    """
     environment()
     return sorted(set(os.environ) | _file_names)
 
 
-def dotenv_where() -> str:
+def not_assigned() -> list[tuple[str, int, str]]:
+    """The ``.env`` file's lines that begin with a variable's name but do not assign it
+    (a ``:`` or a blank where ``=`` belongs), as (file, line number, name): the name only,
+    the rest of such a line is often the value, a key."""
+    environment()
+    return [(_env_file, number, name) for number, name in _not_assigned
+            if _env_file is not None]
+
+
+def dotenv_where(variable: Optional[str] = None) -> str:
     """Where a variable missing from the environment could have been set, for the message
-    of a required option: the ``.env`` read, or the working directory that has none (a
-    ``.env`` beside the app's module is not read when the app runs elsewhere)."""
+    of a required option: the ``.env`` read (and its line for ``variable`` that is no
+    ``NAME=value``), or the working directory that has none (a ``.env`` beside the app's
+    module is not read when the app runs elsewhere)."""
     environment()
     if _env_file is not None:
+        lines = [str(number) for number, name in _not_assigned if name == variable]
+        if lines:
+            return (f"in {_env_file} (read, but its line {', '.join(lines)} is no "
+                    f"{variable}=value: write {variable}=<the value> there)")
         return f"in {_env_file} (read, but without a value for it)"
     return f"in a .env file in the working directory ({_env_directory} has none)"
 
@@ -126,9 +154,9 @@ def origin(variable: Optional[str]) -> str:
     return _env_file
 
 
-def _read(dotenv: Optional[str]) -> tuple[Env, frozenset[str]]:
+def _read(dotenv: Optional[str]) -> tuple[Env, frozenset[str], tuple[tuple[int, str], ...]]:
     """An ``Env`` holding the file ``dotenv`` (None: no file), with no os.environ write,
-    and the names the file sets.
+    the names the file sets, and its lines that name a variable without assigning it.
 
     A file that is not UTF-8 is a ``ValueError`` naming it: python-dotenv's own error
     names neither the file nor who read it (an OSError names the file itself).
@@ -142,18 +170,38 @@ def _read(dotenv: Optional[str]) -> tuple[Env, frozenset[str]]:
             "run the app from a directory without it") from None
 
 
-def _read_file(dotenv: Optional[str]) -> tuple[Env, frozenset[str]]:
+def _read_file(dotenv: Optional[str]) -> tuple[Env, frozenset[str],
+                                                tuple[tuple[int, str], ...]]:
     file = {} if dotenv is None else dotenv_values(dotenv)
-    return _FileEnv({key: value for key, value in file.items() if value is not None}), (
-        frozenset(file))
+    return (_FileEnv({key: value for key, value in file.items() if value is not None}),
+            frozenset(name for name in file if _NAME.fullmatch(name)),
+            () if dotenv is None else _lines_not_assigned(dotenv))
+
+
+def _lines_not_assigned(dotenv: str) -> tuple[tuple[int, str], ...]:
+    """(line number, name) for each line of ``dotenv`` that starts with a name followed
+    by something other than ``=`` (``README_API_KEY: rdme_...``, YAML's way, or a blank
+    between the two): python-dotenv skips such a line, or takes all of it for a name
+    without a value, and the variable stays unset. A name alone on its line (set, empty)
+    and comments are not counted."""
+    found = []
+    with open(dotenv, encoding="utf-8-sig") as file:  # dotenv_values read it as UTF-8
+        for number, line in enumerate(file, 1):
+            match = _LINE.match(line)
+            if match is None or line.lstrip().startswith("#"):
+                continue
+            name, following = match.groups()
+            if following not in ("=", "", "#"):
+                found.append((number, name))
+    return tuple(found)
 
 
 def reset() -> None:
     """Forget that ``.env`` was read: the next use reads it again (tests act as new processes)."""
-    global _env, _env_directory, _env_file, _env_stamp, _file_names
+    global _env, _env_directory, _env_file, _env_stamp, _file_names, _not_assigned
     with _lock:
         _env, _env_directory, _env_file, _env_stamp = None, None, None, None
-        _file_names = frozenset()
+        _file_names, _not_assigned = frozenset(), ()
 
 
 def raw(variable: str) -> Optional[str]:

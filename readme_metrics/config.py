@@ -141,6 +141,17 @@ def _misspelled_variables() -> list[str]:
             if (meant := meant_variable(name, _VARIABLES, _ARGUMENT_NAMES))]
 
 
+def _lines_not_assigned() -> list[str]:
+    """A warning for each line of the ``.env`` file that starts with one of our variables
+    (or a near miss) but does not assign it (``README_API_KEY: rdme_...``): python-dotenv
+    skips it, or takes the whole line for a name, and the option keeps its default. The
+    line's number and the name only: the rest of it is the value, often the key."""
+    return [f"readme_metrics: line {number} of {file} is no {name}=value (a ':' or a "
+            f"blank where '=' belongs?), so it does not set {name}: write {name}=<the value>"
+            for file, number, name in _env.not_assigned()
+            if name in _VARIABLES or meant_variable(name, _VARIABLES, _ARGUMENT_NAMES)]
+
+
 def _warn(logger: logging.Logger, warnings: list[str]) -> None:
     """Log the start-up ``warnings`` on the config's ``logger``, each once per process."""
     for message in warnings:
@@ -294,7 +305,7 @@ class MetricsApiConfig:
         # The logger (an argument only) first: a misspelled variable is warned about
         # even when it leaves a required option unset (README_APIKEY: no api_key).
         self.logger = _resolve(BY_NAME["logger"], given, [])
-        _warn(self.logger, _misspelled_variables())
+        _warn(self.logger, _misspelled_variables() + _lines_not_assigned())
         warnings: list[str] = []
         self.enabled = _resolve(BY_NAME["enabled"], given, warnings)
         for option in OPTIONS:

@@ -360,7 +360,7 @@ def api_key(option: Option, value: Any) -> str:
     if value is None or value == "":
         raise ValueError(
             "readme_metrics: api_key is required: pass api_key=... or set README_API_KEY "
-            f"in the environment or {_env.dotenv_where()}; or set "
+            f"in the environment or {_env.dotenv_where('README_API_KEY')}; or set "
             "README_METRICS_ENABLED=false to turn metrics off" + _key_variables_set()
         )
     if not isinstance(value, str):

@@ -1,0 +1,73 @@
+"""A newcomer's first hour, fourth pass: the mistakes made in a ``.env`` file and the
+environment around it, and what the library says about them.
+
+Each test is one thing tried in a fresh clone (README's quick starts, pointed at
+``readme-metrics collect``), written down with the library's real configuration and
+real files; none passed before its fix.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from readme_metrics import MetricsApiConfig
+
+SECRET = "rdme_secretkeyinthedotenvline1234"
+
+
+def grouping(request: Any) -> None:
+    return None
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records
+            if record.name == "readme_metrics"]
+
+
+@pytest.mark.parametrize("line", [
+    pytest.param(f"README_API_KEY:{SECRET}", id="colon"),
+    pytest.param(f"README_API_KEY: {SECRET}", id="yaml"),
+    pytest.param(f"README_API_KEY {SECRET}", id="blank"),
+    pytest.param(f"export README_API_KEY:{SECRET}", id="export-colon"),
+])
+def test_a_dotenv_key_line_without_equals_is_named_by_line_never_echoed(
+        tmp_path, monkeypatch, caplog: pytest.LogCaptureFixture, line: str) -> None:
+    """``README_API_KEY:rdme_...`` (YAML's way, or docker-compose's ``environment:``
+    copied into a ``.env``) is one name without a value to python-dotenv: the missing
+    key's error listed it among the variables "set", key and all. Now the error and the
+    warning give the line's number and the name, never the rest of the line."""
+    (tmp_path / ".env").write_text(f"README_BUFFER_LENGTH=5\r\n{line}\r\n")
+    monkeypatch.chdir(tmp_path)
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(ValueError) as error:
+        MetricsApiConfig(grouping_function=grouping)
+    message = str(error.value)
+    said = "\n".join([message, *_warnings(caplog), caplog.text])
+    assert SECRET not in said and SECRET[-8:] not in said
+    assert (f"{tmp_path / '.env'} (read, but its line 2 is no README_API_KEY=value: write "
+            "README_API_KEY=<the value> there)") in message
+    assert (f"readme_metrics: line 2 of {tmp_path / '.env'} is no README_API_KEY=value "
+            "(a ':' or a blank where '=' belongs?), so it does not set README_API_KEY: "
+            "write README_API_KEY=<the value>") in _warnings(caplog)
+
+
+def test_a_dotenv_option_line_without_equals_is_warned_about(
+        tmp_path, monkeypatch, caplog: pytest.LogCaptureFixture) -> None:
+    """``README_BUFFER_LENGTH: 5`` left the option at its default without a word from the
+    library (python-dotenv's own warning names a line, not the library or the variable).
+    Lines of other names, comments, a name alone and ``NAME = value`` are not warned about."""
+    (tmp_path / ".env").write_text(
+        "# README_TIMEOUT: 2 in a comment\nREADME_BUFFER_LENGTH: 5\nAPP_MODE: fast\n"
+        "README_DENYLIST\nexport README_TIMEOUT = 4\nREADME_FLUSH_INTERVAL=1 # one\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("README_API_KEY", "rdme_from_the_environment")
+    caplog.set_level(logging.WARNING)
+    config = MetricsApiConfig(grouping_function=grouping)
+    assert (config.buffer_length, config.timeout, config.flush_interval) == (10, 4.0, 1.0)
+    assert [message for message in _warnings(caplog) if ".env" in message] == [
+        f"readme_metrics: line 2 of {tmp_path / '.env'} is no README_BUFFER_LENGTH=value "
+        "(a ':' or a blank where '=' belongs?), so it does not set README_BUFFER_LENGTH: "
+        "write README_BUFFER_LENGTH=<the value>"]
