@@ -38,8 +38,8 @@ from environs import Env, EnvError
 
 from readme_metrics._wording import wrong_type
 
-__all__ = ["blamed", "dotenv_where", "environment", "flag", "names", "not_assigned", "raw",
-           "read", "reset", "setting"]
+__all__ = ["blamed", "dotenv_where", "environment", "flag", "hidden_by_empty", "names",
+           "not_assigned", "raw", "read", "reset", "setting"]
 
 _lock = threading.Lock()
 _env: Optional[Env] = None
@@ -131,12 +131,27 @@ def not_assigned() -> list[tuple[str, int, str]]:
             if _env_file is not None]
 
 
+def hidden_by_empty() -> list[tuple[str, str]]:
+    """(file, name) for each name the ``.env`` file gives a value that the environment
+    sets empty: the real environment wins over the file, and an empty variable means
+    unset, so the file's value is not used (``export README_API_KEY=`` left in a shell,
+    a compose file's ``${README_API_KEY}`` of a variable the host does not set)."""
+    env = environment()
+    if _env_file is None or not isinstance(env, _FileEnv):
+        return []
+    return sorted((_env_file, name) for name, value in env._file.items()
+                  if value.strip() and not os.environ.get(name, "x").strip())
+
+
 def dotenv_where(variable: Optional[str] = None) -> str:
     """Where a variable missing from the environment could have been set, for the message
     of a required option: the ``.env`` read (and its line for ``variable`` that is no
     ``NAME=value``), or the working directory that has none (a ``.env`` beside the app's
     module is not read when the app runs elsewhere)."""
     environment()
+    if any(name == variable for _, name in hidden_by_empty()):
+        return (f"in {_env_file} (which has it, but {variable} is set empty in the "
+                "environment, and the environment wins: unset it there)")
     if _env_file is not None:
         lines = [str(number) for number, name in _not_assigned if name == variable]
         if lines:

@@ -152,6 +152,16 @@ def _lines_not_assigned() -> list[str]:
             if name in _VARIABLES or meant_variable(name, _VARIABLES, _ARGUMENT_NAMES)]
 
 
+def _hidden_by_empty() -> list[str]:
+    """A warning for each of our variables that the ``.env`` file sets and the
+    environment sets empty: the empty one wins and means unset, so the option keeps its
+    default although the file gives it a value. Names only."""
+    return [f"readme_metrics: {name} is set empty in the environment, which wins over its "
+            f"value in {file}, so that value is not used: unset {name} in the environment "
+            "(or give it the value there)"
+            for file, name in _env.hidden_by_empty() if name in _VARIABLES]
+
+
 def _warn(logger: logging.Logger, warnings: list[str]) -> None:
     """Log the start-up ``warnings`` on the config's ``logger``, each once per process."""
     for message in warnings:
@@ -305,7 +315,8 @@ class MetricsApiConfig:
         # The logger (an argument only) first: a misspelled variable is warned about
         # even when it leaves a required option unset (README_APIKEY: no api_key).
         self.logger = _resolve(BY_NAME["logger"], given, [])
-        _warn(self.logger, _misspelled_variables() + _lines_not_assigned())
+        _warn(self.logger,
+              _misspelled_variables() + _lines_not_assigned() + _hidden_by_empty())
         warnings: list[str] = []
         self.enabled = _resolve(BY_NAME["enabled"], given, warnings)
         for option in OPTIONS:

@@ -71,3 +71,32 @@ def test_a_dotenv_option_line_without_equals_is_warned_about(
         f"readme_metrics: line 2 of {tmp_path / '.env'} is no README_BUFFER_LENGTH=value "
         "(a ':' or a blank where '=' belongs?), so it does not set README_BUFFER_LENGTH: "
         "write README_BUFFER_LENGTH=<the value>"]
+
+
+def test_an_empty_variable_hiding_the_dotenv_value_is_said(
+        tmp_path, monkeypatch, caplog: pytest.LogCaptureFixture) -> None:
+    """``README_API_KEY=`` exported empty (a shell's leftover, a compose file's
+    ``${README_API_KEY}`` of a host variable not set) wins over the ``.env`` and means
+    unset: the missing key's error said the file was "read, but without a value for it",
+    though the file has one, and an option's value in the file was dropped without a
+    word. The precedence stays (the environment wins); the messages say what happened."""
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(f"README_API_KEY={SECRET}\nREADME_BUFFER_LENGTH=5\nAPP_NAME=shop\n")
+    monkeypatch.chdir(tmp_path)
+    for name in ("README_API_KEY", "README_BUFFER_LENGTH", "APP_NAME"):
+        monkeypatch.setenv(name, "")
+    caplog.set_level(logging.WARNING)
+    with pytest.raises(ValueError) as error:
+        MetricsApiConfig(grouping_function=grouping)
+    assert (f"or set README_API_KEY in the environment or in {dotenv} (which has it, but "
+            "README_API_KEY is set empty in the environment, and the environment wins: "
+            "unset it there)") in str(error.value)
+    monkeypatch.setenv("README_API_KEY", "rdme_from_the_environment")
+    assert MetricsApiConfig(grouping_function=grouping).buffer_length == 10
+    assert _warnings(caplog) == [
+        f"readme_metrics: {name} is set empty in the environment, which wins over its value "
+        f"in {dotenv}, so that value is not used: unset {name} in the environment (or give "
+        "it the value there)" for name in ("README_API_KEY", "README_BUFFER_LENGTH")]
+    assert SECRET not in caplog.text + str(error.value)
+    monkeypatch.delenv("README_BUFFER_LENGTH")  # unset: the file's value is used
+    assert MetricsApiConfig(grouping_function=grouping).buffer_length == 5
