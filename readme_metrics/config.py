@@ -127,8 +127,20 @@ _VARIABLES = frozenset(option.variable for option in OPTIONS if option.variable)
 _ARGUMENT_NAMES = {f"README_{option.name.upper()}": option.variable for option in OPTIONS
                    if option.variable and option.variable != f"README_{option.name.upper()}"}
 # Other names one guesses for the Metrics API's address (none is another ReadMe tool's).
-_ARGUMENT_NAMES.update(dict.fromkeys(("README_METRICS_URL", "README_METRICS_HOST"),
-                                     "README_METRICS_SERVER"))
+_ARGUMENT_NAMES.update(dict.fromkeys(("README_METRICS_URL", "README_METRICS_HOST",
+                                      "README_METRICS_API_URL"), "README_METRICS_SERVER"))
+# The official package's names for options (its arguments blacklist/whitelist, its
+# upper-case attributes) and other words for an option's noun, as one coming from it or
+# from another SDK writes them: too far from the variable for difflib, and silently
+# ignored before (README_BUFFER_SIZE=1 left batches of 10).
+_ARGUMENT_NAMES.update({
+    "README_BLACKLIST": "README_DENYLIST", "README_WHITELIST": "README_ALLOWLIST",
+    "README_IS_BACKGROUND_MODE": "README_BACKGROUND_WORKER_MODE",
+    "README_METRICS_API_TIMEOUT": "README_TIMEOUT",
+    "README_BUFFER_SIZE": "README_BUFFER_LENGTH", "README_BATCH_SIZE": "README_BUFFER_LENGTH",
+    "README_DEV_MODE": "README_DEVELOPMENT_MODE", "README_MAX_BODY_SIZE": "README_MAX_BODY_BYTES",
+    "README_GROUPING": "README_GROUPING_FUNCTION", "README_DISABLED": "README_METRICS_ENABLED",
+})
 
 
 def _misspelled_variables() -> list[str]:

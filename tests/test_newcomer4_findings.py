@@ -100,3 +100,32 @@ def test_an_empty_variable_hiding_the_dotenv_value_is_said(
     assert SECRET not in caplog.text + str(error.value)
     monkeypatch.delenv("README_BUFFER_LENGTH")  # unset: the file's value is used
     assert MetricsApiConfig(grouping_function=grouping).buffer_length == 5
+
+
+@pytest.mark.parametrize("name, meant", [
+    ("README_BUFFER_SIZE", "README_BUFFER_LENGTH"),
+    ("README_BATCH_SIZE", "README_BUFFER_LENGTH"),
+    ("README_DEV_MODE", "README_DEVELOPMENT_MODE"),
+    ("README_MAX_BODY_SIZE", "README_MAX_BODY_BYTES"),
+    ("README_GROUPING", "README_GROUPING_FUNCTION"),
+    ("README_DISABLED", "README_METRICS_ENABLED"),
+    ("README_METRICS_API_URL", "README_METRICS_SERVER"),
+    # the official package's argument and attribute names, as variables
+    ("README_BLACKLIST", "README_DENYLIST"),
+    ("readme_whitelist", "README_ALLOWLIST"),
+    ("README_IS_BACKGROUND_MODE", "README_BACKGROUND_WORKER_MODE"),
+    ("README_METRICS_API_TIMEOUT", "README_TIMEOUT"),
+])
+def test_a_guessed_name_for_an_option_names_the_variable(
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, name: str,
+        meant: str) -> None:
+    """``README_BUFFER_SIZE=1`` (to see each call at once) left batches of 10, and
+    ``README_BLACKLIST=password`` (the official package's argument) sent the password:
+    both ignored without a word, too far from the variable for the near-miss check."""
+    monkeypatch.setenv(name, "1")
+    logger = logging.getLogger(f"newcomer4-guessed-{name}")  # warned once per logger
+    caplog.set_level(logging.WARNING)
+    MetricsApiConfig(api_key="any-key", grouping_function=grouping, logger=logger)
+    assert [r.getMessage() for r in caplog.records if r.name == logger.name] == [
+        f"readme_metrics: {name} (set in the environment) is no variable of this library "
+        f"and is ignored: did you mean {meant}?"]
