@@ -14,6 +14,15 @@ from typing import Any
 import pytest
 
 from readme_metrics import MetricsApiConfig
+from tests.support.delivery import (
+    MakeDelivery,
+    item,
+    make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    messages,
+)
+from tests.support.fake_api import Collector
+from tests.support.polling import wait_until
+from tests.support.ports import free_port
 
 SECRET = "rdme_secretkeyinthedotenvline1234"
 
@@ -129,3 +138,33 @@ def test_a_guessed_name_for_an_option_names_the_variable(
     assert [r.getMessage() for r in caplog.records if r.name == logger.name] == [
         f"readme_metrics: {name} (set in the environment) is no variable of this library "
         f"and is ignored: did you mean {meant}?"]
+
+
+def test_a_proxy_in_the_way_of_a_loopback_url_says_to_exempt_it(
+        make_delivery: MakeDelivery, collector: Collector, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """An app started from a shell with ``http_proxy`` (a company machine) and pointed at
+    ``readme-metrics collect``: requests sends the POSTs to the proxy, which cannot reach
+    the machine's 127.0.0.1. The warning said "ProxyError: ('Unable to connect to proxy'
+    ..." and nothing of the cause; it now names the variable that exempts the address.
+    The collector is real and listening: with the address exempted it gets the log."""
+    for name in ("http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{free_port()}")  # a dead proxy
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    delivery = make_delivery(collector.url, buffer_length=1)
+    delivery.submit(item("a"))
+    wait_until(lambda: delivery.stats["dropped"] == 1)
+    (warning,) = messages(caplog, logging.WARNING, "could not deliver")
+    assert "ProxyError" in warning, warning
+    assert warning.endswith(
+        "; the POSTs went to the proxy that http_proxy, HTTP_PROXY or ALL_PROXY names, "
+        "and a proxy cannot reach this machine's loopback address: start the app with "
+        "NO_PROXY=127.0.0.1 set (keeping what it holds, comma-separated), then the POSTs "
+        "go straight to metrics_api (README_METRICS_SERVER)"), warning
+    assert collector.logs == []
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # as the warning says
+    exempted = make_delivery(collector.url, buffer_length=1)
+    exempted.submit(item("b"))
+    wait_until(lambda: exempted.stats["sent"] == 1)
+    assert len(collector.wait_for_logs(1)) == 1

@@ -12,6 +12,7 @@ import logging
 import time
 import traceback
 from typing import Any, Iterable, Optional
+from urllib.parse import urlsplit
 
 from readme_metrics._logging import LogLimiter, QuietLogger, hidden, shown
 from readme_metrics._wording import counted
@@ -162,8 +163,18 @@ def why_waiting(endpoint: str, cause: Optional[str]) -> str:
 
 def _refused_hint(endpoint: str, cause: str) -> str:
     """For a loopback Metrics API URL nothing listens at: what it was most likely meant
-    for (README's See it locally), the collector, not started or on another port."""
-    if "ConnectionRefusedError" not in cause or not is_loopback_url(endpoint):
+    for (README's See it locally), the collector, not started or on another port. For
+    one a proxy of the machine failed to reach (a proxy cannot reach this machine's
+    127.0.0.1, whether it answers or not): the variable that exempts it."""
+    if not is_loopback_url(endpoint):
+        return ""
+    if cause.startswith("ProxyError"):
+        return ("; the POSTs went to the proxy that http_proxy, HTTP_PROXY or ALL_PROXY "
+                "names, and a proxy cannot reach this machine's loopback address: start the "
+                f"app with NO_PROXY={urlsplit(endpoint).hostname} set (keeping what it "
+                "holds, comma-separated), then the POSTs go straight to metrics_api "
+                "(README_METRICS_SERVER)")
+    if "ConnectionRefusedError" not in cause:
         return ""
     return ("; nothing listens there: start `readme-metrics collect` (it prints the URL to "
             "give README_METRICS_SERVER), or correct the port in metrics_api "
