@@ -73,6 +73,17 @@ class _FileEnv(Env):
         return super()._get_from_environ(key, default, proxied=proxied)
 
 
+class _Given(Env):
+    """An ``Env`` that reads one given text for any variable (a value already read)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def _get_from_environ(self, key: str, default: Any, *, proxied: bool = False) -> Any:
+        return key, self._text, None
+
+
 def _working_directory() -> Optional[str]:
     try:
         return os.getcwd()
@@ -237,6 +248,11 @@ def read(option: str, variable: str, parse: str, expects: Optional[str] = None) 
     if text is None:
         return None
     try:
+        if parse != "str" and text != text.strip():
+            # A line break or blanks around a flag ("true\r": a .env saved with Windows
+            # line ends and read by `docker run --env-file` or bash's `source`, which
+            # keep the \r) are no part of it, as int() and float() already ignore them.
+            return getattr(_Given(text.strip()), parse)(variable)
         return getattr(environment(), parse)(variable)
     except EnvError:
         problem = f"must be {expects}, got" if expects else "has an invalid value"

@@ -168,3 +168,35 @@ def test_a_proxy_in_the_way_of_a_loopback_url_says_to_exempt_it(
     exempted.submit(item("b"))
     wait_until(lambda: exempted.stats["sent"] == 1)
     assert len(collector.wait_for_logs(1)) == 1
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param("true\r", True, id="crlf-true"),
+    pytest.param("false\r", False, id="crlf-false"),
+    pytest.param(" yes ", True, id="blanks"),
+])
+def test_a_flag_with_a_carriage_return_is_read_as_the_flag(
+        monkeypatch: pytest.MonkeyPatch, text: str, expected: bool) -> None:
+    """A ``.env`` saved with Windows line ends and read by ``docker run --env-file`` or
+    bash's ``set -a; . ./.env`` keeps the ``\\r``: ``README_DEVELOPMENT_MODE=true\\r``
+    stopped start-up with "must be true or false, got 'true\\r'", while every number and
+    list variable (``README_BUFFER_LENGTH=5\\r``) and the key were read without it."""
+    from readme_metrics.request_id import RequestIdFilter
+
+    for name in ("README_DEVELOPMENT_MODE", "README_BACKGROUND_WORKER_MODE", "LOG_TOKENS"):
+        monkeypatch.setenv(name, text)
+    monkeypatch.setenv("README_BUFFER_LENGTH", "5\r")
+    config = MetricsApiConfig(api_key="any-key\r", grouping_function=grouping)
+    assert (config.development_mode, config.background_worker_mode) == (expected, expected)
+    assert (config.buffer_length, config.api_key) == (5, "any-key")
+    assert RequestIdFilter().log_tokens is expected
+    monkeypatch.setenv("README_METRICS_ENABLED", text)
+    assert MetricsApiConfig(api_key="any-key", grouping_function=grouping).enabled is expected
+
+
+def test_a_flag_that_is_no_flag_is_still_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("README_DEVELOPMENT_MODE", "maybe\r")
+    with pytest.raises(ValueError, match=r"^readme_metrics: development_mode "
+                       r"\(README_DEVELOPMENT_MODE\) must be true or false, got 'maybe\\r' "
+                       r"\(from the environment\)$"):
+        MetricsApiConfig(api_key="any-key", grouping_function=grouping)
