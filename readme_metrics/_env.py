@@ -174,10 +174,21 @@ def dotenv_where(variable: Optional[str] = None) -> str:
 
 def origin(variable: Optional[str]) -> str:
     """Where ``variable``'s value was read, for error messages: "the environment", or
-    the ``.env`` file (the real environment wins over the file)."""
-    if variable is None or variable in os.environ or _env_file is None:
+    the ``.env`` file (the real environment wins over the file).
+
+    A value in the environment that the ``.env`` file gives too was most likely put there
+    from the file: ``flask run`` loads ``.env`` into ``os.environ`` (python-dotenv, which
+    environs brings, is installed), and "the environment" alone sent a newcomer to a shell
+    that has no such variable."""
+    if variable is None or _env_file is None:
         return "the environment"
-    return _env_file
+    if variable not in os.environ:
+        return _env_file
+    env = environment()
+    if isinstance(env, _FileEnv) and env._file.get(variable) == os.environ[variable]:
+        return (f"the environment; {_env_file} sets the same value, which `flask run` "
+                "loads there")
+    return "the environment"
 
 
 def _read(dotenv: Optional[str]) -> tuple[Env, frozenset[str], tuple[tuple[int, str], ...]]:

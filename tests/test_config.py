@@ -164,6 +164,12 @@ def test_a_wrong_value_in_the_dotenv_names_the_file(tmp_path, monkeypatch, line:
         MetricsApiConfig(api_key="k", grouping_function=grouping)
     assert str(error.value).endswith(f"{message} (from {tmp_path / '.env'})")
     monkeypatch.setenv(variable, line.split("=")[1])  # the same value, set for real
+    with pytest.raises(ValueError) as error:
+        MetricsApiConfig(api_key="k", grouping_function=grouping)
+    # where `flask run` would have put it from the file: both are named (newcomer4)
+    assert str(error.value).endswith(f"{message} (from the environment; {tmp_path / '.env'} "
+                                     "sets the same value, which `flask run` loads there)")
+    monkeypatch.setenv(variable, "-1")  # a value of the shell's own
     with pytest.raises(ValueError, match=r"\(from the environment\)$"):
         MetricsApiConfig(api_key="k", grouping_function=grouping)
 

@@ -9,6 +9,9 @@ real files; none passed before its fix.
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -199,4 +202,43 @@ def test_a_flag_that_is_no_flag_is_still_refused(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(ValueError, match=r"^readme_metrics: development_mode "
                        r"\(README_DEVELOPMENT_MODE\) must be true or false, got 'maybe\\r' "
                        r"\(from the environment\)$"):
+        MetricsApiConfig(api_key="any-key", grouping_function=grouping)
+
+
+def test_a_wrong_value_flask_run_loaded_from_the_dotenv_names_the_file(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """README's Flask quick start runs ``flask --app app run``, which loads the working
+    directory's ``.env`` into ``os.environ`` itself (python-dotenv is installed with
+    environs). A wrong value there was blamed on "the environment", where a newcomer's
+    shell has no such variable. Run for real: ``flask run`` and the app's module."""
+    (tmp_path / "app.py").write_text(
+        "from flask import Flask\n"
+        "from readme_metrics import MetricsApiConfig\n"
+        "from readme_metrics.flask_readme import ReadMeMetrics\n"
+        "app = Flask(__name__)\n"
+        "ReadMeMetrics(MetricsApiConfig(grouping_function=lambda request: None), app)\n")
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("README_API_KEY=any-key\nREADME_BUFFER_LENGTH=abc\n"
+                      "README_METRIC_SERVER=http://127.0.0.1:8001\n")
+    environ = {name: value for name, value in os.environ.items()
+               if not name.startswith(("README_", "FLASK_"))}
+    ran = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "routes"],
+                         cwd=tmp_path, env=environ, capture_output=True, text=True,
+                         timeout=60)
+    assert ran.returncode != 0
+    where = f"the environment; {dotenv} sets the same value, which `flask run` loads there"
+    assert ("readme_metrics: buffer_length (README_BUFFER_LENGTH) must be an integer >= 1, "
+            f"got 'abc' (from {where})") in ran.stderr, ran.stderr
+    assert (f"readme_metrics: README_METRIC_SERVER (set in {where}) is no variable of "
+            "this library and is ignored: did you mean README_METRICS_SERVER?"
+            ) in ran.stderr, ran.stderr
+    assert "any-key" not in ran.stderr + ran.stdout
+
+
+def test_a_variable_of_the_real_environment_is_still_the_environments(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("README_BUFFER_LENGTH=abc\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("README_BUFFER_LENGTH", "zero")  # another value: the shell's own
+    with pytest.raises(ValueError, match=r"got 'zero' \(from the environment\)$"):
         MetricsApiConfig(api_key="any-key", grouping_function=grouping)
