@@ -66,9 +66,22 @@ def import_dotted(path: str) -> Any:
                 meant = _close_name(part, obj)
                 if meant is not None:  # a typo: "grouping_functon"
                     raise AttributeError(f"{exc} (did you mean {meant!r}?)") from None
+                if _still_importing(obj):
+                    raise AttributeError(
+                        f"{exc}: {obj.__name__} is still being imported, and {part!r} is "
+                        "defined below the line that makes this configuration: move it "
+                        "above that line, or pass the function itself as the argument"
+                    ) from None
                 raise
             obj = importlib.import_module(name)
     return obj
+
+
+def _still_importing(obj: Any) -> bool:
+    """True for a module whose import has not finished (its code is running: the path
+    names the app's own module, read while that module makes its configuration)."""
+    return isinstance(obj, ModuleType) and bool(
+        getattr(getattr(obj, "__spec__", None), "_initializing", False))
 
 
 def _close_name(name: str, obj: Any) -> Optional[str]:
