@@ -539,3 +539,24 @@ def test_ctrl_c_at_a_terminal_leaves_the_summary_on_a_line_of_its_own(
     out = _run_in_a_terminal(args, tmp_path, b"Press Ctrl-C to stop.")
     assert b"^C" + last not in out, out
     assert re.search(rb"(?m)^" + re.escape(last), out), out
+
+
+def test_demo_names_both_ports_when_both_are_in_use(tmp_path: Path) -> None:
+    """README's See it locally leaves `readme-metrics collect` on 8001 and the app on
+    8000: `readme-metrics demo` then said only that 8001 was in use, and once run again
+    with --collector-port 0, that 8000 was (newcomer4)."""
+    import socket
+
+    with socket.socket() as collector, socket.socket() as app:
+        for busy in (collector, app):
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+        ports = [str(busy.getsockname()[1]) for busy in (collector, app)]
+        with CommandProcess("demo", "--collector-port", ports[0], "--port", ports[1],
+                            cwd=tmp_path) as proc:
+            assert proc.wait(60) == 2
+    assert proc.stderr == (
+        f"readme-metrics demo: cannot start the collector: port {ports[0]} on 127.0.0.1 is "
+        "already in use (another collector or app?). Use --collector-port 0 to pick any "
+        f"free port, or --collector-port N for another one. Port {ports[1]}, the example "
+        "API's, is in use too: add --port 0 (or --port N).\n"), proc.stderr

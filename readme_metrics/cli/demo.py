@@ -15,7 +15,9 @@ The main thread waits in :meth:`StopSignals.wait` for the first of: a signal, or
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import socket
 import sys
 import threading
 import time
@@ -137,6 +139,23 @@ def _print_summary(collector: LocalCollector, middleware: MetricsMiddleware,
               "passwords redacted)", flush=True)
 
 
+def _also_in_use(port: int) -> str:
+    """The example API's ``port`` named too when it is taken as well: after `readme-metrics
+    collect` (8001) and the app it watches (8000), both of the demo's defaults are, and
+    the second error came only after the first was fixed."""
+    if not port:
+        return ""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as make_server binds
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return (f" Port {port}, the example API's, is in use too: add --port 0 (or "
+                        "--port N).")
+    return ""
+
+
 def _start(args: argparse.Namespace, once: bool,
            har_path: str) -> tuple[LocalCollector, MetricsMiddleware, WSGIServer] | None:
     """Bind the collector and the example API, or say which port to change and why."""
@@ -155,8 +174,8 @@ def _start(args: argparse.Namespace, once: bool,
         return None
     except OSError as exc:
         print("readme-metrics demo: cannot start the collector: "
-              + cannot_listen("127.0.0.1", collector_port, exc, "--collector-port"),
-              file=sys.stderr)
+              + cannot_listen("127.0.0.1", collector_port, exc, "--collector-port")
+              + _also_in_use(api_port), file=sys.stderr)
         return None
     middleware = _wrap(collector)
     try:
