@@ -273,3 +273,20 @@ def test_a_missing_name_in_an_imported_module_is_still_said_plainly() -> None:
     with pytest.raises(ValueError) as error:
         MetricsApiConfig(api_key="any-key", grouping_function="json:no_such_function")
     assert str(error.value).endswith("module 'json' has no attribute 'no_such_function'")
+
+
+def test_the_queue_full_warning_names_the_variables(
+        make_delivery: MakeDelivery, caplog: pytest.LogCaptureFixture) -> None:
+    """"the delivery queue is full (max_queue_size=10000, max_queue_bytes=67108864)" named
+    the arguments only: under Django and FastAPI, configured from the environment, the
+    variables to raise are what one needs. Nothing listens at the URL, so logs pile up."""
+    delivery = make_delivery(f"http://127.0.0.1:{free_port()}", buffer_length=5,
+                             max_attempts=3, backoff_base=0.2, backoff_cap=0.2,
+                             shutdown_timeout=0.5, max_queue_size=3)
+    for n in range(10):
+        delivery.submit(item(f"log-{n}"))
+    (warning,) = messages(caplog, logging.WARNING, "queue is full")
+    assert warning.startswith(
+        "readme_metrics: the delivery queue is full (max_queue_size (README_MAX_QUEUE_SIZE) "
+        "is 3 logs, max_queue_bytes (README_MAX_QUEUE_BYTES) 67108864 bytes): new logs are "
+        "dropped ("), warning

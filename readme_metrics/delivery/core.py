@@ -156,7 +156,8 @@ class Delivery:
                 if reason == "queue_full":
                     self._attempt.warnings.log(
                         logging.WARNING, "queue_full", "readme_metrics: the delivery queue "
-                        "is full (max_queue_size=%d, max_queue_bytes=%d): new logs are "
+                        "is full (max_queue_size (README_MAX_QUEUE_SIZE) is %d logs, "
+                        "max_queue_bytes (README_MAX_QUEUE_BYTES) %d bytes): new logs are "
                         "dropped (%d so far)", self.config.max_queue_size,
                         self.config.max_queue_bytes, so_far)
                 return False
