@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 import sys
 from typing import Any
@@ -290,3 +291,31 @@ def test_the_queue_full_warning_names_the_variables(
         "readme_metrics: the delivery queue is full (max_queue_size (README_MAX_QUEUE_SIZE) "
         "is 3 logs, max_queue_bytes (README_MAX_QUEUE_BYTES) 67108864 bytes): new logs are "
         "dropped ("), warning
+
+
+def test_the_troubleshooting_row_for_an_unused_dotenv_value_holds(
+        tmp_path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """README's row "a value in your `.env` file is not used": each cause it gives, met
+    for real, says what the row quotes."""
+    from tests.test_readme import troubleshooting_row
+
+    row = troubleshooting_row("a value in your `.env` file is not used")
+    quoted = re.findall(r'"([^"]+)"', row)
+    assert quoted[0] == "api_key is required"
+    hidden = re.compile(re.escape(quoted[1]).replace("README_X", r"README_\w+")
+                        .replace(r"\.\.\.", ".*"))
+    (tmp_path / ".env").write_text("README_API_KEY=any-key\nREADME_BUFFER_LENGTH=5\n"
+                                   "README_TIMEOUT: 2\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("README_BUFFER_LENGTH", "")
+    caplog.set_level(logging.WARNING)
+    config = MetricsApiConfig(grouping_function=grouping)
+    assert (config.buffer_length, config.timeout) == (10, 3.0)
+    said = _warnings(caplog)
+    assert [m for m in said if hidden.search(m)], (hidden.pattern, said)
+    assert [m for m in said if f"line 3 of {tmp_path / '.env'}" in m], said
+    monkeypatch.chdir(tmp_path.parent)  # the app run from elsewhere: its .env is not read
+    monkeypatch.delenv("README_BUFFER_LENGTH")
+    with pytest.raises(ValueError, match=quoted[0] + r".*\(" + re.escape(str(tmp_path.parent))
+                       + " has none\\)"):
+        MetricsApiConfig(grouping_function=grouping)
