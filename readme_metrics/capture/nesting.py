@@ -155,7 +155,10 @@ def recording(scope: MutableMapping[str, Any], project: int,
     if layers[0] > 1:
         mark(scope, project)
     outer = _recording.get()
-    projects = (*outer[1], project) if outer is not None and outer[0] is scope else (project,)
+    # The projects recorded outside go on with this exchange, a copy of its scope too (a
+    # middleware in between that copies it): a layer further in of any of them passes it.
+    projects = (*outer[1], project) if outer is not None and (
+        outer[0] is scope or _copied(scope, outer[0])) else (project,)
     return _recording.set((scope, projects))
 
 

@@ -1,0 +1,65 @@
+"""Review 19's findings: each test failed on main (d4145a4) and passes with its fix.
+
+Real parts only: the collector of tests/support/fake_api.py on 127.0.0.1, real FastAPI
+and Starlette apps driven through httpx's ASGITransport.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+
+from tests.support.asgi_stack import close_stack, flush_stack, httpx_gets, layer_config
+from tests.support.fake_api import Collector, basic_auth, describe
+
+# -- nesting: a layer of another project between two layers of one project --------------
+
+
+def _logs_per_key(collector: Collector) -> Counter[str]:
+    """How many logs arrived for each project (its Authorization header)."""
+    counts: Counter[str] = Counter()
+    for received in collector.received:
+        if received.path == "/v1/request":
+            counts[received.headers.get("Authorization", "")] += len(received.json())
+    return counts
+
+
+def test_a_layer_of_another_project_behind_a_scope_copy_keeps_the_outer_recording(
+        collector: Collector) -> None:
+    """Two projects: an outer layer of A around a FastAPI app whose add_middleware layers
+    are (outermost first) RequestIdMiddleware, which hands on a copy of the scope, a
+    layer of B and a layer of A. Starlette makes them at the first request, inside the
+    outer layer's call, which was alone for A then and so left the scope unmarked. B's
+    layer, given the copy, said in the task's context that it records the exchange for
+    B alone (the outer A forgotten: it kept the projects outside only for the very
+    scope), so A's inner layer logged the first request a second time: 3 logs for A for
+    2 requests (B: 2)."""
+    fastapi = pytest.importorskip("fastapi")
+    pytest.importorskip("httpx")
+    from readme_metrics.asgi import MetricsMiddleware, RequestIdMiddleware
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+    key_a, key_b = "rdme_review19_project_a_1111", "rdme_review19_project_b_2222"
+    app = fastapi.FastAPI()
+    app.add_api_route("/hello", lambda: {"hello": 1})
+    app.add_middleware(ReadMeMetricsMiddleware, config=layer_config(collector, key_a))
+    app.add_middleware(ReadMeMetricsMiddleware, config=layer_config(collector, key_b))
+    app.add_middleware(RequestIdMiddleware)
+    outer = MetricsMiddleware(app, layer_config(collector, key_a))
+
+    try:
+        for response in httpx_gets(outer, ["/hello", "/hello"]):
+            assert response.json() == {"hello": 1}
+        outer.flush(5.0)
+        flush_stack(app, 5.0)
+        collector.wait_for_logs(4)
+        time.sleep(0.5)  # a fifth log would be on its way
+        counts = _logs_per_key(collector)
+        assert counts == {basic_auth(key_a): 2, basic_auth(key_b): 2}, (
+            counts, describe(collector.logs))
+        assert outer.stats["captured"] == 2
+    finally:
+        outer.close()
+        close_stack(app)
