@@ -6,13 +6,16 @@ and Starlette apps driven through httpx's ASGITransport.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 
 import pytest
 
+from readme_metrics.masking import mask
 from tests.support.asgi_stack import close_stack, flush_stack, httpx_gets, layer_config
 from tests.support.fake_api import Collector, basic_auth, describe
+from tests.support.key_site import Site
 
 # -- nesting: a layer of another project between two layers of one project --------------
 
@@ -63,3 +66,32 @@ def test_a_layer_of_another_project_behind_a_scope_copy_keeps_the_outer_recordin
     finally:
         outer.close()
         close_stack(app)
+
+
+# -- the caller's key in JSON: a number of its value, once the numbers are read ------------
+
+
+@pytest.mark.parametrize(("key", "body", "spellings"), [
+    # The key written as is elsewhere: the numbers are read, and 1234.5e1 (12345 to
+    # whoever reads the JSON) was written again as 12345.0, the document compacted.
+    pytest.param("12345", '{"id": "12345", "total": 1234.5e1, "tax": 1.50}',
+                 ['"12345"', "1234.5e1"], id="integer"),
+    # A fraction key: 12.5e0 was written again as 12.5, the key itself in clear.
+    pytest.param("12.5", '{"price": 12.5e0, "tax": 1.50}', ["12.5e0"], id="fraction"),
+])
+def test_a_json_number_of_the_keys_value_is_masked_once_the_numbers_are_read(
+        site: Site, key: str, body: str, spellings: list[str]) -> None:
+    """A numeric key (a grouping function returning the caller's id) is masked in a JSON
+    body where a number has its value, however written (SPEC 4; CallerKey._numeric).
+    When the body holds the key as written, _json reads every number but masked only
+    those its quick looks had found; one they do not look for (1234.5e1, 12.5e0) was
+    read as a float and the body written again: 12345.0 and 12.5 in clear, 1.50 as 1.5,
+    the layout compacted. (_clean() already took such a number for the key.)"""
+    entry, hits = site.send(key, method="POST", body=body.encode(),
+                            headers={"Content-Type": "application/json"})
+    text = entry["request"]["postData"]["text"]
+    assert hits == [], (hits, text)
+    expected = body
+    for spelling in spellings:  # masked in place, the rest as sent
+        expected = expected.replace(spelling, json.dumps(mask(key)))
+    assert text == expected

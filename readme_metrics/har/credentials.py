@@ -716,8 +716,11 @@ class CallerKey:
                 def number(literal: str, parse: Any) -> Any:
                     if self.inside and self.key in literal:
                         numbers.append(literal.replace(self.key, self.masked))
-                    elif literal == self.key or by_value and self._same(literal):
-                        numbers.append(self.masked)  # a short key: the whole number only
+                    elif literal == self.key or self._value is not None and self._same(literal):
+                        # A short key: the whole number only. Of its value, written in a
+                        # way the looks (by_value) miss too (12.5e0, 1234.5e1): read as a
+                        # float, it would be written again as the key (12.5, 12345.0).
+                        numbers.append(self.masked)
                     else:
                         return parse(literal)
                     return numbers[-1]
