@@ -223,8 +223,7 @@ class MetricsMiddleware:
         try:
             meta = request.META
             stacked = self._layers[0] > 1
-            if stacked and (nesting.marked(meta, self._project) or nesting.marked(
-                    getattr(request, "scope", None) or {}, self._project)):
+            if stacked and (nesting.marked(meta, self._project) or self._outside(request)):
                 return None  # a layer outside (the WSGI or ASGI middleware) logs it
             host = meta.get("HTTP_HOST") or meta.get("SERVER_NAME", "")
             if not self.pipeline.wants(request.method or "GET", str(host),
@@ -241,6 +240,21 @@ class MetricsMiddleware:
         except Exception:  # never let the library break a request
             self.pipeline.logger.exception("readme_metrics: could not start capturing")
             return None
+
+    def _outside(self, request: HttpRequest) -> bool:
+        """Whether an ASGI layer of the project outside Django records this request
+        (while the project has two middlewares): its scope marked or recorded in this
+        context (:func:`~readme_metrics.capture.nesting.recorded`), or, for a WSGI
+        request, the ASGI layer before an ASGI-to-WSGI bridge (Starlette's WSGIMiddleware,
+        asgiref's WsgiToAsgi: a Django project mounted in a FastAPI app), whose environ
+        carries no mark (:func:`~readme_metrics.capture.nesting.asgi_records`)."""
+        scope = getattr(request, "scope", None)
+        if isinstance(scope, dict):
+            return nesting.recorded(scope, self._project)
+        if nesting.asgi_records(self._project, request.META):
+            nesting.mark(request.META, self._project)  # for a layer further in
+            return True
+        return False
 
     def _identify(self, capture: Capture, response: Any = None, on_loop: bool = False
                   ) -> Any:

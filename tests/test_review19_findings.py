@@ -14,6 +14,7 @@ import pytest
 
 from readme_metrics.masking import mask
 from tests.support.asgi_stack import close_stack, flush_stack, httpx_gets, layer_config
+from tests.support.contract import run_python
 from tests.support.fake_api import Collector, basic_auth, describe
 from tests.support.key_site import Site
 
@@ -95,3 +96,100 @@ def test_a_json_number_of_the_keys_value_is_masked_once_the_numbers_are_read(
     for spelling in spellings:  # masked in place, the rest as sent
         expected = expected.replace(spelling, json.dumps(mask(key)))
     assert text == expected
+
+
+# -- nesting: Django's middleware behind an ASGI-to-WSGI bridge -----------------------------
+
+DJANGO_BRIDGED = r"""
+import asyncio, json, sys, warnings
+import django
+from django.conf import settings
+from readme_metrics import MetricsApiConfig
+
+def config():
+    return MetricsApiConfig(api_key="rdme_review19_django_0001", metrics_api=sys.argv[1],
+                            grouping_function=lambda request: {"api_key": "caller-0001"},
+                            buffer_length=1, background_worker_mode=False)
+
+settings.configure(DEBUG=False, SECRET_KEY="x", ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__,
+                   MIDDLEWARE=["readme_metrics.django.MetricsMiddleware"],
+                   README_METRICS_CONFIG=config())
+django.setup()
+from django.core.wsgi import get_wsgi_application
+from django.http import HttpResponse
+from django.urls import path
+urlpatterns = [path("hello", lambda request: HttpResponse(b"hello"))]
+
+import httpx
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from readme_metrics.asgi import MetricsMiddleware as AsgiLayer
+if sys.argv[2] == "asgiref":
+    from asgiref.wsgi import WsgiToAsgi as bridge
+else:
+    with warnings.catch_warnings():  # deprecated for a2wsgi, still shipped and used
+        warnings.simplefilter("ignore")
+        from starlette.middleware.wsgi import WSGIMiddleware as bridge
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from wsgiref.util import setup_testing_defaults
+django_app = get_wsgi_application()
+
+def call_django(path):
+    environ = {"PATH_INFO": path}
+    setup_testing_defaults(environ)
+    result = django_app(environ, lambda status, headers, exc_info=None: None)
+    try:
+        return b"".join(result).decode()
+    finally:
+        result.close()
+
+async def in_process(request):  # another exchange: the Django app called for /hello
+    return PlainTextResponse("outer:" + await asyncio.to_thread(call_django, "/hello"))
+
+outer = AsgiLayer(Starlette(routes=[Mount("/dj", bridge(django_app)),
+                                    Route("/outer", in_process)]), config())
+
+async def main():
+    transport = httpx.ASGITransport(app=outer)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
+        return [(await client.get(path)).text for path in sys.argv[3:]]
+
+print(json.dumps({"bodies": asyncio.run(main()), "captured": outer.stats["captured"]}))
+outer.flush(5.0)
+"""
+
+
+@pytest.mark.parametrize("bridge", ["asgiref", "starlette"])
+def test_django_middleware_behind_a_bridge_under_an_asgi_layer_gives_one_log(
+        collector: Collector, bridge: str) -> None:
+    """A Django project served as WSGI through an ASGI-to-WSGI bridge (mounted in a
+    Starlette or FastAPI app), readme_metrics.django.MetricsMiddleware in its settings,
+    and an ASGI layer of the same project outside: the bridge builds the environ from
+    the scope, without the ASGI layer's mark. 6e131da taught the WSGI middleware to find
+    the ASGI layer's recording in the thread's context (nesting.asgi_records); Django's
+    middleware only looked for the mark: both layers logged each request (4 logs for 2)."""
+    pytest.importorskip("django")
+    pytest.importorskip("httpx")
+    done = run_python(DJANGO_BRIDGED, collector.url, bridge, "/dj/hello", "/dj/hello")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"bodies": ["hello", "hello"], "captured": 2}
+    collector.wait_for_logs(2)
+    time.sleep(0.5)  # more logs would be on their way
+    assert len(collector.logs) == 2, describe(collector.logs)
+
+
+def test_django_called_in_process_for_another_path_is_still_logged(
+        collector: Collector) -> None:
+    """The other side: an ASGI endpoint of the project that calls the Django app in
+    process (asyncio.to_thread, which gives the thread its context) for another path
+    makes an exchange of its own: both are logged."""
+    pytest.importorskip("django")
+    pytest.importorskip("httpx")
+    done = run_python(DJANGO_BRIDGED, collector.url, "asgiref", "/outer")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"bodies": ["outer:hello"], "captured": 1}
+    logs = collector.wait_for_logs(2)
+    time.sleep(0.5)
+    urls = sorted(log["request"]["log"]["entries"][0]["request"]["url"] for log in logs)
+    assert len(urls) == 2 and urls[0].endswith("/hello") and urls[1].endswith("/outer"), urls
