@@ -1,0 +1,92 @@
+"""hostile6's items: hostile clients under real servers (raw sockets, the collector on
+127.0.0.1, tests/support/hostile_apps.py served bare and wrapped side by side). Each test
+failed on main at d4145a4 and passes with its fix."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from readme_metrics.cli.collector.validation import validate_batch
+from tests.support.fake_api import Collector, free_port
+from tests.test_e2e_servers import serve, server_env
+from tests.test_hostile_servers import SERVERS, _answer, _normalized, _post, _trace_of
+
+pytestmark = pytest.mark.e2e
+
+LIMIT = 65536  # README_MAX_BODY_BYTES of these servers
+
+
+def _request_of(log: dict[str, Any]) -> dict[str, Any]:
+    request: dict[str, Any] = log["request"]["log"]["entries"][0]["request"]
+    return request
+
+
+def _logged(collector: Collector, port: int, server: str, cases: dict[str, Any]
+            ) -> dict[str, dict[str, Any]]:
+    """Each case sent bare and wrapped: the answers must be the same bytes; the wrapped
+    call's log (valid for the Metrics API) by case name."""
+    for name, make in cases.items():
+        bare = _normalized(_answer(port, make(port, "bare", f"bare-{name}")))
+        wrapped = _normalized(_answer(port, make(port, "wrap", name)))
+        assert wrapped == bare, (server, name, bare[:1], wrapped[:1])
+    logs = collector.wait_for_logs(len(cases))
+    for batch in collector.batches:
+        assert not validate_batch(batch), validate_batch(batch)
+    return {_trace_of(log): log for log in logs}
+
+
+# -- 1. a Content-Encoding stacking a coding a thousand times --------------------------
+
+
+def _stacked_gzip(limit: int) -> tuple[bytes, int]:
+    """(a body gzipped as many times as fit in ``limit`` bytes, each layer inflating to
+    the layer under it and then zeros up to ``limit`` bytes; how many layers)."""
+    data, layers = gzip.compress(b"\0" * limit), 1
+    while True:
+        engine = zlib.compressobj(9, zlib.DEFLATED, 31)
+        wrapped = engine.compress(data) + engine.compress(b"\0" * limit) + engine.flush()
+        if len(wrapped) > limit:
+            return data, layers
+        data, layers = wrapped, layers + 1
+
+
+@pytest.mark.parametrize("server", ["waitress", "uvicorn"])
+def test_stacked_content_codings_are_not_undone_past_a_few(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """A client's ``Content-Encoding: gzip, gzip, ...`` (700 codings here, 1,082 under the
+    default 256 KiB) over a body gzipped as often, each layer inflating to the bound:
+    each coding was undone to ``max_body_bytes``, so one request cost the delivery worker
+    700 inflations of 64 KiB (0.4 s of CPU per log at 256 KiB). More codings than
+    compression.MOST_CODINGS (4) are now left as they are (the body recorded as sent, in
+    base64); two or three still are undone."""
+    stacked, layers = _stacked_gzip(LIMIT)
+    assert layers > 100
+    header = ("Content-Encoding: " + ", ".join(["gzip"] * layers)).encode()
+    twice = gzip.compress(gzip.compress(b'{"a": "b"}'))
+    thrice = gzip.compress(twice)
+    cases = {
+        "stacked": _post("/echo", stacked, header, b"Content-Type: application/json"),
+        "thrice": _post("/echo", thrice, b"Content-Encoding: gzip, gzip, gzip",
+                        b"Content-Type: application/json"),
+        "twice": _post("/echo", twice, b"Content-Encoding: gzip, gzip",
+                       b"Content-Type: application/json"),
+    }
+    port = free_port()
+    env = server_env(collector, HOSTILE_TRACES=str(tmp_path / "traces"),
+                     README_MAX_BODY_BYTES=str(LIMIT))
+    with serve(SERVERS[server](port), env, tmp_path, port):
+        logs = _logged(collector, port, server, cases)
+
+    post = _request_of(logs["stacked"])["postData"]
+    assert post["comment"] == "base64", post.get("comment", "")[:80]
+    assert base64.b64decode(post["text"]) == stacked
+    for name in ("thrice", "twice"):
+        post = _request_of(logs[name])["postData"]
+        assert post["text"] == '{"a": "b"}', (name, post)
+        assert post["comment"].startswith("decompressed from Content-Encoding gzip, gzip")
