@@ -15,7 +15,15 @@ import pytest
 from readme_metrics.cli.collector.validation import validate_batch
 from tests.support.fake_api import Collector, free_port
 from tests.test_e2e_servers import serve, server_env
-from tests.test_hostile_servers import SERVERS, _answer, _normalized, _post, _trace_of
+from tests.test_hostile_servers import (
+    SERVERS,
+    _answer,
+    _normalized,
+    _pipelined,
+    _post,
+    _request,
+    _trace_of,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -90,3 +98,35 @@ def test_stacked_content_codings_are_not_undone_past_a_few(
         post = _request_of(logs[name])["postData"]
         assert post["text"] == '{"a": "b"}', (name, post)
         assert post["comment"].startswith("decompressed from Content-Encoding gzip, gzip")
+
+
+# -- 2. the rest of a chunked body after werkzeug's reader gave up on it ----------------
+
+SECRET = "hostile6-second-requests-token"
+
+
+def test_no_rest_is_recorded_after_the_servers_reader_raised(
+        collector: Collector, tmp_path: Path) -> None:
+    """werkzeug's development server cannot read a chunk with an extension (``3;x=1``,
+    RFC 9112 7.1.1): its reader takes the size line and raises, and the app answers 500,
+    bare too. The capture then took the reader for one that had read nothing yet and
+    copied the connection's bytes as chunks: from ``abc`` on (read as a chunk size,
+    0xabc), so the log's body was the framing and the next pipelined request, its
+    Authorization value in clear. What a server's reader raised on leaves its place in
+    the body unknown: the log keeps what was read (nothing here), said incomplete."""
+    chunked = _request("POST", "/echo", b"3;x=1\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+                       (b"Transfer-Encoding: chunked", b"Content-Type: text/plain"),
+                       length=False)
+    following = _request("GET", "/noread", headers=(f"Authorization: Bearer {SECRET}".encode(),))
+    cases = {"extension": _pipelined(chunked, following)}
+    port = free_port()
+    env = server_env(collector, HOSTILE_TRACES=str(tmp_path / "traces"),
+                     README_MAX_BODY_BYTES=str(LIMIT))
+    with serve(SERVERS["werkzeug"](port), env, tmp_path, port):
+        logs = _logged(collector, port, "werkzeug", cases)
+
+    post = _request_of(logs["extension"])["postData"]
+    assert _request_of(logs["extension"])["bodySize"] == -1
+    assert post == {"mimeType": "text/plain", "text": "",
+                    "comment": "incomplete: 0 of a body of unknown length could be read "
+                               "without waiting"}, post

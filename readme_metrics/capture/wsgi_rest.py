@@ -36,6 +36,10 @@ class InputRest:
     _tapped: Any  #: werkzeug's reader whose discard is recorded (``discard_tap``), or None
     terminated: bool  #: a chunked body on a server that ends wsgi.input at its end
     settled: bool  #: the rest was recorded: later reads pass through, unrecorded
+    #: What a read of the server's stream raised (for the app), or None: the stream's
+    #: place in the body is then unknown (werkzeug's reader raises on a chunk extension
+    #: after taking its size line), so no rest is read after it.
+    failed: Optional[BaseException]
     #: Set by the middleware: the request's environ (or None), for recording the body
     #: before the app closes the input; a weak reference (no cycle through the environ,
     #: which holds the input).
@@ -44,9 +48,9 @@ class InputRest:
     def _rest_unread(self) -> bool:
         """Part of the body is unread, and could be read later: a body with a length, or a
         chunked one the app has not started reading (only then can its chunks be read
-        out of a copy)."""
+        out of a copy); not after a read of the server's stream raised."""
         record = self.record
-        return not (self.settled or record.eof) and (
+        return not (self.settled or record.eof or self.failed is not None) and (
             record.declared is not None or (record.chunked and not record.size))
 
     def arrives_later(self, environ: Mapping[str, Any]) -> bool:
@@ -131,6 +135,10 @@ class InputRest:
         body is incomplete (not all of it could be had, and there was room to keep more).
         """
         record = self.record
+        if self.failed is not None:
+            # Copied from where the stream stands, the bytes could be framing and the
+            # next request on the connection (its credentials in clear): none are taken.
+            return True
         skip = self._ahead
         # From the stream's position: the bytes recorded from a copy, then the rest.
         scratch = BodyRecord(skip + record.room, self._left, record.chunked)
