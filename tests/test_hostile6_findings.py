@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
+import re
 import zlib
 from pathlib import Path
 from typing import Any
@@ -130,3 +132,45 @@ def test_no_rest_is_recorded_after_the_servers_reader_raised(
     assert post == {"mimeType": "text/plain", "text": "",
                     "comment": "incomplete: 0 of a body of unknown length could be read "
                                "without waiting"}, post
+
+
+# -- 3. Content-Encoding sent on two lines ---------------------------------------------
+
+DENIED = "hostile6-denied-password"
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "hypercorn", "waitress"])
+def test_content_encoding_on_two_lines_is_one_list(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """``Content-Encoding: identity`` and ``Content-Encoding: gzip`` on two lines are one
+    list, ``identity, gzip`` (RFC 9110 5.3), as WSGI servers join them. ASGI servers pass
+    both lines on, and only the first was read: the gzipped JSON was recorded as sent
+    (base64), the denylisted password in it for anyone who gunzips it. Now the lines are
+    joined and the body decompressed and redacted like a body sent with one line."""
+    document = json.dumps({"password": DENIED, "user": "bob"}).encode()
+    cases = {"two-lines": _post("/noread", gzip.compress(document),
+                                b"Content-Type: application/octet-stream",
+                                b"Content-Encoding: identity", b"Content-Encoding: gzip")}
+    port = free_port()
+    env = server_env(collector, HOSTILE_TRACES=str(tmp_path / "traces"),
+                     README_MAX_BODY_BYTES=str(LIMIT), README_DENYLIST="password")
+    with serve(SERVERS[server](port), env, tmp_path, port):
+        logs = _logged(collector, port, server, cases)
+
+    post = _request_of(logs["two-lines"])["postData"]
+    assert post.get("comment") == "decompressed from Content-Encoding gzip", post
+    assert json.loads(post["text"]) == {"password": f"[REDACTED {len(DENIED)}]",
+                                        "user": "bob"}
+    for batch in collector.received:
+        assert DENIED.encode() not in _inflated(batch.body), "the password, gzipped"
+
+
+def _inflated(batch: bytes) -> bytes:
+    """``batch`` with every base64 string in it decoded and gunzipped where it can be."""
+    out = [batch]
+    for text in re.findall(rb'"([A-Za-z0-9+/]{16,}={0,2})"', batch):
+        try:
+            out.append(zlib.decompressobj(31).decompress(base64.b64decode(text)))
+        except (ValueError, zlib.error):
+            pass
+    return b"".join(out)

@@ -262,9 +262,9 @@ def headers(
     denylist naming it redacts it.
 
     Also returns the first HAR value of each header of ``_NOTED_HEADERS`` present, by
-    lower-case name, the first raw Content-Type and Content-Encoding under
-    ``RAW_CONTENT_TYPE`` and ``RAW_CONTENT_ENCODING``, and every raw Cookie value under
-    ``RAW_COOKIE``.
+    lower-case name, the first raw Content-Type under ``RAW_CONTENT_TYPE``, the raw
+    Content-Encoding lines joined with ", " under ``RAW_CONTENT_ENCODING``, and every raw
+    Cookie value under ``RAW_COOKIE``.
     """
     out = []
     noted: dict[str, str] = {}
@@ -289,8 +289,13 @@ def headers(
             out.append({"name": name, "value": value})
             continue
         low, kind, note, raw, dashed = roles(name) or _role(name)
-        if raw is not None and raw not in noted:
-            noted[raw] = value
+        if raw is not None:
+            if raw not in noted:
+                noted[raw] = value
+            elif raw == RAW_CONTENT_ENCODING:
+                # A list: its lines are one list (RFC 9110 5.3), as WSGI servers join
+                # them; ASGI servers pass each on ("identity" then "gzip": gzipped).
+                noted[raw] += ", " + value
         elif low == "cookie":
             noted[RAW_COOKIE] = (noted[RAW_COOKIE] + ";" + value if RAW_COOKIE in noted
                                  else value)
