@@ -8,6 +8,7 @@ import base64
 import gzip
 import json
 import re
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ import pytest
 
 from readme_metrics.cli.collector.validation import validate_batch
 from tests.support.fake_api import Collector, free_port
+from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
+from tests.test_asgi_servers import _env as asgi_env
 from tests.test_e2e_servers import serve, server_env
 from tests.test_hostile_servers import (
     SERVERS,
@@ -174,3 +177,38 @@ def _inflated(batch: bytes) -> bytes:
         except (ValueError, zlib.error):
             pass
     return b"".join(out)
+
+
+# -- 4. two Host lines under an ASGI server --------------------------------------------
+
+
+def _get_hello(port: int, hosts: tuple[str, ...], trace: str) -> bytes:
+    """A GET /hello with a Host line for each of ``hosts``, in that order."""
+    lines = ["GET /hello?name=x HTTP/1.1", *(f"Host: {host}" for host in hosts),
+             "X-Api-Key: hostile6-caller", f"X-Trace: {trace}", "Connection: close"]
+    return _answer(port, ("\r\n".join(lines) + "\r\n\r\n").encode())
+
+
+def test_the_first_of_two_host_lines_counts_as_starlette_reads_it(
+        collector: Collector, tmp_path: Path) -> None:
+    """uvicorn (httptools) passes a request with two Host lines on (RFC 9112 3.2 has a
+    server refuse it; h11 does). Starlette's ``request.url`` and ``request.headers``
+    read the first line; the capture read the last. With ``allowed_http_hosts`` naming
+    the app's host, a client put another host on a second line and its call, served as
+    any other, was never logged, and a call the app served for another host was logged
+    as one to the allowed host. The first line counts now, for the url too."""
+    port = free_port()
+    here, elsewhere = f"127.0.0.1:{port}", "elsewhere.example"
+    env = asgi_env(collector, README_ALLOWED_HTTP_HOSTS="127.0.0.1")
+    with serve(ASGI_SERVERS["uvicorn"](port, "tests.support.asgi_apps:starlette_app"),
+               env, tmp_path, port):
+        answers = [_get_hello(port, (here, elsewhere), "allowed-first"),
+                   _get_hello(port, (elsewhere, here), "allowed-last"),
+                   _get_hello(port, (here,), "one-line")]
+        assert all(answer.startswith(b"HTTP/1.1 200 ") for answer in answers), answers
+        logs = collector.wait_for_logs(2)
+        time.sleep(0.5)  # (a log for "allowed-last" would have come by now)
+    logged = {_trace_of(log): _request_of(log)["url"] for log in collector.logs}
+    assert logged == {"allowed-first": f"http://{here}/hello?name=x",
+                      "one-line": f"http://{here}/hello?name=x"}, logged
+    assert len(logs) == 2

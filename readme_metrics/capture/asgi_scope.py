@@ -106,8 +106,9 @@ class ScopeRequest:
     """The request pieces of an ASGI scope, kept by reference, parsed on the worker.
 
     Also picks out what the capture decides with: Host, Content-Length,
-    Transfer-Encoding, Expect and User-Agent (header names are lower-case in ASGI; the last value of
-    a repeated header counts).
+    Transfer-Encoding, Expect and User-Agent (header names are lower-case in ASGI; the
+    first value of a repeated header counts, as Starlette's ``request.headers`` and
+    ``request.url`` read it).
     """
 
     __slots__ = ("values", "trusted_proxies", "nbytes", "host", "length", "chunked",
@@ -125,7 +126,10 @@ class ScopeRequest:
         self.values: tuple[Any, ...] = (*values, headers)
         self.trusted_proxies = trusted_proxies
         self.nbytes = len(b"".join(chain.from_iterable(headers)))
-        found = dict(headers)
+        # First lines win: uvicorn (httptools) and granian pass two Host lines on, and the
+        # app's framework reads the first; the last let a client add a Host outside
+        # allowed_http_hosts to go unlogged.
+        found = dict(reversed(headers))
         host, length = found.get(b"host"), found.get(b"content-length")
         self.host: Optional[str] = None if host is None else bytes(host).decode("latin-1")
         self.length: Optional[str] = (None if length is None
