@@ -97,7 +97,7 @@ class Batcher:
             elif not queue.put_locked(item, nbytes):
                 reason = "queue_full"
             if reason:
-                return reason, False, queue.count_drop_locked(reason)
+                return reason, False, queue.refuse_locked(reason)
             if not inline:
                 # Looked at each time another batch's worth waits: the request path
                 # stays a few attribute reads (buffer_length is at least 1).

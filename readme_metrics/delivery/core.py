@@ -204,7 +204,8 @@ class Delivery:
         queued before the call was delivered (False on timeout, drops or an auth pause):
         every log since the last flush's answer, also those already settled when it is
         called (inline, the request that fills a batch sends it; a background sender may
-        be done before the call), a drop among them answered for once.
+        be done before the call) and those the full queue refused, a drop among them
+        answered for once.
         """
         if timeout is None:
             timeout = self.config.shutdown_timeout
@@ -242,7 +243,7 @@ class Delivery:
                 # 401/403 pause logs are being dropped, so "everything was delivered"
                 # would not be true of the caller's logs either.
                 delivered = not queue.dropped_unanswered_locked()
-                queue.answered_locked(queue.accepted)
+                queue.answered_locked(queue.accepted, queue.refused)
                 return delivered and not self._batcher.paused_locked()
             queue.wake.notify_all()
         try:
@@ -266,7 +267,7 @@ class Delivery:
         finally:
             with queue.lock:
                 queue.waiters.remove(waiter)
-                queue.answered_locked(waiter.target)
+                queue.answered_locked(waiter.target, waiter.refused)
 
     def begin_exit(self) -> bool:
         """Stop accepting logs and start draining; False if already closed (process hook)."""

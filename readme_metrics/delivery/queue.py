@@ -63,14 +63,16 @@ class Batch:
 
 
 class _FlushWaiter:
-    """One flush() call: waits for sequence numbers (base, target] to be settled."""
+    """One flush() call: waits for sequence numbers (base, target] to be settled;
+    ``refused`` is how many logs the queue had refused when it was called."""
 
-    __slots__ = ("base", "target", "ok")
+    __slots__ = ("base", "target", "ok", "refused")
 
     def __init__(self, base: int, target: int) -> None:
         self.base = base
         self.target = target
         self.ok = True
+        self.refused = 0
 
 
 class LogQueue:
@@ -104,6 +106,10 @@ class LogQueue:
         #: when it is called (inline, a full batch is sent by the request that fills it).
         self.dropped_upto = 0
         self.answered_upto = 0
+        #: Logs refused at the door (queue full, auth pause, closed) get no sequence
+        #: number: how many so far, and how many of them a flush has answered for.
+        self.refused = 0
+        self.refused_answered = 0
         self.idle = 0  # senders inside ``wake.wait`` (each counts itself in and out)
         self.counts: dict[str, int] = dict.fromkeys(COUNTERS, 0)
 
@@ -131,6 +137,11 @@ class LogQueue:
         key = "dropped_" + reason
         counts[key] += count
         return counts[key]
+
+    def refuse_locked(self, reason: str) -> int:
+        """Count a log dropped before it was accepted; returns that reason's total."""
+        self.refused += 1
+        return self.count_drop_locked(reason)
 
     def skip(self) -> None:
         """Count an exchange that was seen but, by configuration, not logged."""
@@ -288,21 +299,26 @@ class LogQueue:
         # what settled before is known now. Sequence numbers below the lowest unsettled
         # one are all settled.
         waiter.base = self.lowest_unsettled_locked() - 1
-        waiter.ok = self.dropped_upto <= self.answered_upto
+        waiter.ok = not self.dropped_unanswered_locked()
+        waiter.refused = self.refused
         self.waiters.append(waiter)
         self.flush_target = max(self.flush_target, target)
         return waiter
 
     def dropped_unanswered_locked(self) -> bool:
         """True when a log was dropped that no flush has answered for yet."""
-        return self.dropped_upto > self.answered_upto
+        return (self.dropped_upto > self.answered_upto
+                or self.refused > self.refused_answered)
 
-    def answered_locked(self, target: int) -> None:
+    def answered_locked(self, target: int, refused: int) -> None:
         """A flush answered for the logs up to ``target``: those settled by now (one still
-        unsettled, a flush that ran out of time, is the next flush's to answer for)."""
+        unsettled, a flush that ran out of time, is the next flush's to answer for), and
+        for the first ``refused`` logs refused at the door (settled at once)."""
         upto = min(target, self.lowest_unsettled_locked() - 1)
         if upto > self.answered_upto:
             self.answered_upto = upto
+        if refused > self.refused_answered:
+            self.refused_answered = refused
 
     def settled_locked(self, waiter: _FlushWaiter) -> bool:
         """True when every log the flush asked for is settled."""
