@@ -137,10 +137,14 @@ class MetricsMiddleware(PipelineControls):
                 # too, and the log lost. It runs outside (:mod:`.asgi_outlive`).
                 await self.outlive.run(partial(exchange.finish, True))
             else:
-                await exchange.finish(failed=True)
+                left = exchange.finish_now(failed=True)
+                if left is not None:
+                    await left
             raise
         nesting.done(recording)
-        await exchange.finish(failed=False)
+        left = exchange.finish_now(failed=False)
+        if left is not None:
+            await left
 
     # -- what the exchange asks of the middleware --------------------------------------
 

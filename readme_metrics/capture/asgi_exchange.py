@@ -130,7 +130,9 @@ class _Exchange(RequestSide):
             self._bodied = True
             if not gone:
                 self._record(chunk)
-            await self._end()
+            left = self._end()
+            if left is not None:
+                await left
             return
         elif kind == "http.response.start":
             if self.group is _UNKNOWN:
@@ -165,7 +167,9 @@ class _Exchange(RequestSide):
             await self._send(message)
             self._bodied = True
             if not message.get("more_body", False):  # pathsend has none: the end
-                await self._end()
+                left = self._end()
+                if left is not None:
+                    await left
             return
         await self._send(message)
 
@@ -205,13 +209,14 @@ class _Exchange(RequestSide):
             self._record(chunk)
         self._ended = time.perf_counter()
 
-    async def _end(self) -> None:
+    def _end(self) -> Optional[Awaitable[None]]:
         """The last of the response went out: the log is queued now (a queue put), so
-        that work the app does after it (a background task) does not hold it back. In
-        inline mode the send starts now, off the loop, and is awaited only when the
-        app's call ends: awaited here, it would hold back that work instead."""
+        that work the app does after it (a background task) does not hold it back; what
+        is left to await, if anything (:meth:`finish_now`). In inline mode the send
+        starts now, off the loop, and is awaited only when the app's call ends: awaited
+        here, it would hold back that work instead."""
         self._ended = time.perf_counter()
-        await self.finish(failed=False)
+        return self.finish_now(failed=False)
 
     def _start(self, message: Message) -> tuple[Message, Any]:
         """The start to send (with x-documentation-url when the exchange is logged and
@@ -286,6 +291,15 @@ class _Exchange(RequestSide):
     async def finish(self, failed: bool) -> None:
         """Turn the exchange into one queued log (exactly once). Never raises, but for a
         cancellation of the task, which goes on once the log is queued."""
+        left = self.finish_now(failed)
+        if left is not None:
+            await left
+
+    def finish_now(self, failed: bool) -> Optional[Awaitable[None]]:
+        """:meth:`finish` without a coroutine when nothing is to be waited for (the
+        usual case: the caller known, the body over, no inline send to wait for), as
+        a coroutine costs more than the rest of queuing the log; else what is left to
+        await."""
         recorder = self.recorder
         if failed:
             recorder.fail()
@@ -293,8 +307,18 @@ class _Exchange(RequestSide):
             sending = self._sending
             if sending is not None:  # the app's call ends once its inline send is over
                 self._sending = None
-                await self.middleware.sent(sending)
-            return
+                return self.middleware.sent(sending)
+            return None
+        group = self.group
+        if group is not _UNKNOWN and self._settling is None:
+            body = recorder.request_body
+            if group is None or body is None or body.eof:  # _log() would not wait
+                self._queue(group)
+                return None
+        return self._finish_log()
+
+    async def _finish_log(self) -> None:
+        """:meth:`finish`'s log, when it may wait (see :meth:`_log`)."""
         try:
             await self._log()
         except BaseException as exc:
@@ -341,9 +365,21 @@ class _Exchange(RequestSide):
                 await self.drain_now()
                 if not body.eof and body.room > 0:
                     body.give_up()  # the log says the body is incomplete
+        except Exception:
+            self.middleware.logger.exception("readme_metrics: could not record a request")
+            return
+        self._queue(group)
+
+    def _queue(self, group: Optional[Group]) -> None:
+        """Hand the log over (the end of :meth:`_log`, which nothing awaits); None: the
+        exchange is not logged."""
+        try:
+            if group is None:
+                self.middleware.skip()
+                return
             self._answered()
             self._held()
-            pending = Pending(recorder, self.request, group,
+            pending = Pending(self.recorder, self.request, group,
                               self._ended or time.perf_counter())
             if self.middleware.background:
                 self.middleware.submit(pending)
