@@ -102,7 +102,8 @@ class MetricsMiddleware(PipelineControls):
         try:
             request = ScopeRequest(scope, self.config.trusted_proxies)
             method = scope.get("method", "GET")
-            agent = request.agent
+            # Only a POST can be the library's own (wants()): no User-Agent read else.
+            agent = request.agent if method == "POST" else None
             if (pipeline.any_host and method not in pipeline.skip_methods
                     and (agent is None or not agent.startswith(OWN_AGENT))):
                 wanted = True  # what wants() answers then, without the call

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from readme_metrics.asgi_types import Message, Receive, Send
 from readme_metrics.capture.asgi_messages import ends_receive_with_response
@@ -122,7 +122,9 @@ class RequestSide:
 
     def __init__(self, receive: Receive, no_drain: bool) -> None:
         self._receive = receive
-        self._pending: deque[Message] = deque()  # read ahead by us, owed to the app
+        # Read ahead by us, owed to the app: a deque made with the first (most
+        # exchanges read nothing ahead), until then an empty tuple.
+        self._pending: Union[deque[Message], tuple[()]] = ()
         self._receiving = 0  # receive() calls in flight
         # Our last read ahead: a task (asyncio) or a _TrioRead (trio).
         self._reading: Optional[Any] = None
@@ -175,11 +177,12 @@ class RequestSide:
             finally:
                 self._receiving -= 1
         if self._pending:
+            pending: deque[Message] = self._pending  # type: ignore[assignment]
             if not (self._ended and ends_receive_with_response(self._receive)):
-                return self._pending.popleft()
+                return pending.popleft()
             # Read ahead by us, and the response is complete: this server says
             # http.disconnect now, whatever body is left, and so does it to the app.
-            self._pending.clear()
+            pending.clear()
         return await self._pull()
 
     def _read_ahead(self) -> asyncio.Future[Message]:
@@ -191,8 +194,15 @@ class RequestSide:
 
     async def _queued(self) -> Message:
         message = await self._pull()
-        self._pending.append(message)
+        self._owe(message)
         return message
+
+    def _owe(self, message: Message) -> None:
+        """Queue a message read ahead for the app."""
+        pending = self._pending
+        if pending.__class__ is tuple:
+            pending = self._pending = deque()
+        pending.append(message)  # type: ignore[union-attr]
 
     async def _trio_read_ahead(self, trio: Any, timeout: float) -> Optional[Message]:
         """The next message within ``timeout`` (None without), owed to the app, read in
@@ -202,7 +212,7 @@ class RequestSide:
         try:
             message = await _trio_within(trio, self._pull, timeout)
             if message is not None:
-                self._pending.append(message)
+                self._owe(message)
             return message
         finally:
             reading.end()

@@ -111,8 +111,8 @@ class ScopeRequest:
     ``request.url`` read it).
     """
 
-    __slots__ = ("values", "trusted_proxies", "nbytes", "host", "length", "chunked",
-                 "expect", "agent")
+    __slots__ = ("values", "trusted_proxies", "nbytes", "length", "chunked", "expect",
+                 "_host", "_agent")
 
     def __init__(self, scope: Scope, trusted_proxies: int = 0) -> None:
         # A copy of the list: an inner middleware may change the scope's list in place.
@@ -130,14 +130,27 @@ class ScopeRequest:
         # app's framework reads the first; the last let a client add a Host outside
         # allowed_http_hosts to go unlogged.
         found = dict(reversed(headers))
-        host, length = found.get(b"host"), found.get(b"content-length")
-        self.host: Optional[str] = None if host is None else bytes(host).decode("latin-1")
+        length = found.get(b"content-length")
         self.length: Optional[str] = (None if length is None
                                       else bytes(length).decode("latin-1"))
         self.chunked = b"transfer-encoding" in found
         self.expect = b"expect" in found
-        agent = found.get(b"user-agent")  # the library's own POST is not logged (pipeline)
-        self.agent: Optional[str] = None if agent is None else bytes(agent).decode("latin-1")
+        # Decoded when asked (:attr:`host`, :attr:`agent`): the Host on the worker, but
+        # for allowed_http_hosts; the User-Agent for a POST only (see the middleware).
+        self._host = found.get(b"host")
+        self._agent = found.get(b"user-agent")
+
+    @property
+    def host(self) -> Optional[str]:
+        """The Host header (the first line), or None."""
+        host = self._host
+        return None if host is None else bytes(host).decode("latin-1")
+
+    @property
+    def agent(self) -> Optional[str]:
+        """The User-Agent header (the first line), or None."""
+        agent = self._agent
+        return None if agent is None else bytes(agent).decode("latin-1")
 
     def head(self) -> RequestHead:
         """Method, URL, version, headers and client IP (on the worker)."""

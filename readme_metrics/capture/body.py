@@ -120,7 +120,8 @@ class BodyRecord:
         self.limit = limit
         self.declared = declared  # None: unknown length (chunked, or not given)
         self.chunked = chunked  # True: Transfer-Encoding says there is a body
-        self._kept = Kept()
+        # Made with the first byte kept: most requests (a GET) have none.
+        self._kept: Optional[Kept] = None
         self.size = 0
         self.eof = declared == 0
         self.incomplete = False
@@ -131,9 +132,12 @@ class BodyRecord:
         if not n:
             return
         self.size += n
-        room = self.limit - self._kept.size
+        kept = self._kept
+        if kept is None:
+            kept = self._kept = Kept()
+        room = self.limit - kept.size
         if room > 0:
-            self._kept.add(data[:room] if n > room else data)
+            kept.add(data[:room] if n > room else data)
         if self.declared is not None and self.size >= self.declared:
             self.eof = True
 
@@ -156,14 +160,14 @@ class BodyRecord:
 
     def restart(self) -> None:
         """The body is read again from its start (a seekable body rewound): copy anew."""
-        self._kept = Kept()
+        self._kept = None
         self.size = 0
         self.eof = self.declared == 0
         self.incomplete = False
 
     def drop(self) -> None:
         """Record no body at all (the input gave ``str``, not bytes: nothing to log)."""
-        self._kept = Kept()
+        self._kept = None
         self.size = 0
         self.declared = 0
         self.eof = True
@@ -172,7 +176,8 @@ class BodyRecord:
     @property
     def room(self) -> int:
         """How many more bytes would be kept."""
-        return self.limit - self._kept.size
+        kept = self._kept
+        return self.limit if kept is None else self.limit - kept.size
 
     @property
     def remaining(self) -> Optional[int]:
@@ -194,14 +199,17 @@ class BodyRecord:
 
     def content(self) -> bytes:
         """The kept bytes (at most ``limit``)."""
-        return self._kept.content()
+        kept = self._kept
+        return b"" if kept is None else kept.content()
 
     @property
     def kept(self) -> int:
         """How many bytes are kept."""
-        return self._kept.size
+        kept = self._kept
+        return 0 if kept is None else kept.size
 
     @property
     def nbytes(self) -> int:
         """Memory the kept copy holds."""
-        return self._kept.size
+        kept = self._kept
+        return 0 if kept is None else kept.size
