@@ -177,7 +177,7 @@ class RequestSide:
             finally:
                 self._receiving -= 1
         if self._pending:
-            pending: deque[Message] = self._pending  # type: ignore[assignment]
+            pending = self._pending
             if not (self._ended and ends_receive_with_response(self._receive)):
                 return pending.popleft()
             # Read ahead by us, and the response is complete: this server says

@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 from itertools import chain
 from operator import itemgetter
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 from urllib.parse import quote
 
 from readme_metrics.asgi_types import Scope
@@ -181,6 +181,10 @@ def http_version(scope: Scope) -> str:
 
 # header name -> environ key (b"x-api-key" -> "HTTP_X_API_KEY"), bounded as _HEADER_NAMES.
 _ENVIRON_KEYS: dict[bytes, str] = {}
+# A request's header names, in order -> their environ keys: the few sets of headers an
+# API's clients send (bounded: clients sending random names cannot grow it).
+_ENVIRON_NAMES: dict[tuple[bytes, ...], tuple[str, ...]] = {}
+_ENVIRON_NAMES_MAX = 64
 
 
 def _environ_key(name: bytes) -> str:
@@ -234,7 +238,12 @@ def wsgi_environ(scope: Scope, body: bytes) -> dict[str, Any]:
         # break is in no header value a server passes on; if one were, the count of
         # parts would tell, and the values are decoded one by one instead).
         names_, values = zip(*headers)
-        names = list(map(_ENVIRON_KEYS.__getitem__, names_))
+        known = _ENVIRON_NAMES.get(names_)  # one look-up, not one per name
+        if known is None:
+            known = tuple(map(_ENVIRON_KEYS.__getitem__, names_))
+            if len(_ENVIRON_NAMES) < _ENVIRON_NAMES_MAX:
+                _ENVIRON_NAMES[names_] = known
+        names: Sequence[str] = known
         texts = b"\n".join(values).decode("latin-1").split("\n")
         if len(texts) != len(names):
             raise ValueError
@@ -254,7 +263,7 @@ def wsgi_environ(scope: Scope, body: bytes) -> dict[str, Any]:
     return environ
 
 
-def _join_repeated(environ: dict[str, Any], names: list[str], headers: Any) -> None:
+def _join_repeated(environ: dict[str, Any], names: Sequence[str], headers: Any) -> None:
     """Put every value of a repeated header in, joined with commas as PEP 3333 says."""
     values: dict[str, list[str]] = {}
     for key, (_, value) in zip(names, headers):
