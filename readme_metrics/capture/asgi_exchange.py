@@ -112,7 +112,8 @@ class _Exchange(RequestSide):
                 if not gone:
                     self._record(chunk)
                 return
-            if not self._body_over():
+            body = self.recorder.request_body  # _body_over() written out
+            if body is not None and not body.eof:
                 await self.drain_now()  # servers drop the unread body after the last
             told = self._disconnected
             gone = not chunk or told or client_gone(self._own)
@@ -129,14 +130,20 @@ class _Exchange(RequestSide):
                 raise
             self._bodied = True
             if not gone:
-                self._record(chunk)
-            left = self._end()
+                try:  # _record() written out
+                    self.recorder.record(chunk)  # type: ignore[arg-type]
+                except Exception:  # not bytes: the server will tell the app, not us
+                    pass
+            # The end (see _end()), written out: a call fewer.
+            self._ended = time.perf_counter()
+            left = self.finish_now(failed=False)
             if left is not None:
                 await left
             return
         elif kind == "http.response.start":
             if self.group is _UNKNOWN:
-                if self._body_over():  # the usual case: no coroutine for a plain function
+                body = self.recorder.request_body  # _body_over() written out
+                if body is None or body.eof:  # the usual case: no coroutine for a plain function
                     pending = self._identify_now()
                     if pending is not None:
                         await self._settle(pending)
@@ -381,10 +388,11 @@ class _Exchange(RequestSide):
             self._held()
             pending = Pending(self.recorder, self.request, group,
                               self._ended or time.perf_counter())
-            if self.middleware.background:
-                self.middleware.submit(pending)
+            middleware = self.middleware
+            if middleware.background:
+                middleware.submit(pending)
             else:
-                sending = self.middleware.submit_inline(pending)
+                sending = middleware.submit_inline(pending)
                 if self._ended:  # else the server owes its answer (its 500): no wait
                     self._sending = sending
         except Exception:
