@@ -181,6 +181,8 @@ def http_version(scope: Scope) -> str:
 
 # header name -> environ key (b"x-api-key" -> "HTTP_X_API_KEY"), bounded as _HEADER_NAMES.
 _ENVIRON_KEYS: dict[bytes, str] = {}
+# The usual ports as SERVER_PORT strings: a look-up, not an int made a str per request.
+_PORTS = {80: "80", 443: "443", 8000: "8000", 8080: "8080"}
 # A request's header names, in order -> their environ keys: the few sets of headers an
 # API's clients send (bounded: clients sending random names cannot grow it).
 _ENVIRON_NAMES: dict[tuple[bytes, ...], tuple[str, ...]] = {}
@@ -209,6 +211,8 @@ def wsgi_environ(scope: Scope, body: bytes) -> dict[str, Any]:
     headers go in through comprehensions and one ``update``.
     """
     server = scope.get("server") or ("localhost", 80)
+    port = server[1]
+    query = scope.get("query_string")
     path = scope.get("path") or ""
     if not path.isascii():  # _wsgi_str()'s test first: a call fewer for most paths
         path = _wsgi_str(path)
@@ -221,9 +225,11 @@ def wsgi_environ(scope: Scope, body: bytes) -> dict[str, Any]:
         "REQUEST_METHOD": scope.get("method", "GET"),
         "SCRIPT_NAME": root,
         "PATH_INFO": path,
-        "QUERY_STRING": bytes(scope.get("query_string") or b"").decode("latin-1"),
+        "QUERY_STRING": query.decode("latin-1") if query.__class__ is bytes
+        else bytes(query or b"").decode("latin-1"),  # bytes as servers give it: no copy
         "SERVER_NAME": str(server[0]),
-        "SERVER_PORT": str(server[1] if server[1] is not None else ""),
+        "SERVER_PORT": (_PORTS.get(port) if port.__class__ is int else None)
+        or str(port if port is not None else ""),
         "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version') or '1.1'}",  # http_version()
         "REMOTE_ADDR": str((scope.get("client") or [""])[0]),
         "wsgi.url_scheme": scope.get("scheme") or "http",
