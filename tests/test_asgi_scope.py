@@ -61,3 +61,27 @@ def test_environ_headers_are_those_of_one_header_at_a_time(headers: list[Any]) -
         assert got == expected
         assert environ["SERVER_PROTOCOL"] == "HTTP/1.1"
         assert environ["PATH_INFO"] == "/p" and environ["QUERY_STRING"] == "q=1"
+
+
+@pytest.mark.parametrize(("port", "expected"), [
+    pytest.param(443, "443", id="usual"),
+    pytest.param(8443, "8443", id="other"),
+    pytest.param(443.0, "443.0", id="float"),
+    pytest.param(True, "True", id="bool"),
+    pytest.param(None, "", id="none"),
+])
+def test_server_port_is_the_ports_str(port: Any, expected: str) -> None:
+    # The usual ports are looked up, not made a str per request: the same text as str().
+    environ = wsgi_environ({**scope(COMMON), "server": ("api.example.com", port)}, b"")
+    assert environ["SERVER_PORT"] == expected
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    pytest.param(b"a=1&b=%20", "a=1&b=%20", id="bytes"),
+    pytest.param(bytearray(b"a=\xe9"), "a=\xe9", id="bytearray"),
+    pytest.param(b"", "", id="empty"),
+    pytest.param(None, "", id="none"),
+])
+def test_query_string_is_its_bytes_as_latin_1(query: Any, expected: str) -> None:
+    environ = wsgi_environ({**scope(COMMON), "query_string": query}, b"")
+    assert environ["QUERY_STRING"] == expected
