@@ -94,8 +94,11 @@ def run_collect(args: argparse.Namespace) -> int:
     if isinstance(collector, int):
         return collector
     with StopSignals() as stop:  # before the banner: "Ctrl-C to stop" must hold at once
-        collector.start()
+        # The socket listens since construction: a call made as soon as the banner's
+        # first line shows waits in the backlog, and its console line comes after the
+        # banner, not inside it (two threads printing at once join lines).
         _banner(collector, args, har_path)
+        collector.start()
         end_the_ctrl_c_line(stop.wait(), sys.stdout)
         collector.stop()
     receiver = collector.receiver

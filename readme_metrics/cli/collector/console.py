@@ -81,8 +81,7 @@ class Console:
             return
         with self._lock:
             try:
-                for line in lines:
-                    print(line, file=stream)
+                stream.write("".join(line + "\n" for line in lines))  # one write
                 stream.flush()
             except (OSError, ValueError):  # closed: `collect | head` after head exited
                 silence(stream)
