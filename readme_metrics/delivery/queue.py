@@ -100,12 +100,12 @@ class LogQueue:
         self.retries: list[Batch] = []  # oldest first
         self.flush_target = 0
         self.waiters: list[_FlushWaiter] = []
-        #: The highest sequence number of a range of logs dropped (a build error's is its
-        #: batch's last: one log of the batch) and the highest a flush has answered for:
-        #: a flush answers for every log since the last answer, not only those waiting
-        #: when it is called (inline, a full batch is sent by the request that fills it).
-        self.dropped_upto = 0
-        self.answered_upto = 0
+        #: The highest sequence number of a range of logs dropped that no flush has
+        #: answered for yet (0: none; a build error's is its batch's last: one log of the
+        #: batch): a flush answers for every log since the last answer, not only those
+        #: waiting when it is called (inline, a full batch is sent by the request that
+        #: fills it), and each drop once.
+        self.dropped_unanswered = 0
         #: Logs refused at the door (queue full, auth pause, closed) get no sequence
         #: number: how many so far, and how many of them a flush has answered for.
         self.refused = 0
@@ -249,8 +249,8 @@ class LogQueue:
             self.counts["sent"] += count
         else:
             self.count_drop_locked(reason, count)
-            if last > self.dropped_upto:
-                self.dropped_upto = last
+            if last > self.dropped_unanswered:
+                self.dropped_unanswered = last
             for waiter in self.waiters:
                 if first <= waiter.target and last > waiter.base:
                     waiter.ok = False
@@ -307,16 +307,19 @@ class LogQueue:
 
     def dropped_unanswered_locked(self) -> bool:
         """True when a log was dropped that no flush has answered for yet."""
-        return (self.dropped_upto > self.answered_upto
-                or self.refused > self.refused_answered)
+        return bool(self.dropped_unanswered) or self.refused > self.refused_answered
 
     def answered_locked(self, target: int, refused: int) -> None:
-        """A flush answered for the logs up to ``target``: those settled by now (one still
-        unsettled, a flush that ran out of time, is the next flush's to answer for), and
-        for the first ``refused`` logs refused at the door (settled at once)."""
-        upto = min(target, self.lowest_unsettled_locked() - 1)
-        if upto > self.answered_upto:
-            self.answered_upto = upto
+        """A flush answered for the logs up to ``target``, for the drops among them so
+        far (one dropped by now was known when it began, or cleared its ``ok`` since; a
+        log it gave up on that is dropped later is the next flush's to answer for), and
+        for the first ``refused`` logs refused at the door (settled at once).
+
+        By the drops, not by the oldest log unsettled: a newer log dropped while an older
+        one was on its way (two senders, a flush that ran out of time) was answered for
+        by every flush until that one settled, and by the first one after."""
+        if self.dropped_unanswered <= target:
+            self.dropped_unanswered = 0
         if refused > self.refused_answered:
             self.refused_answered = refused
 
