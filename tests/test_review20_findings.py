@@ -4,13 +4,18 @@ middleware)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+import warnings
 from typing import Any, Callable
 
+import pytest
+
 from readme_metrics import MetricsMiddleware
+from tests.support.asgi_stack import layer_config
 from tests.support.contract import json_app
-from tests.support.fake_api import Collector, Reply
+from tests.support.fake_api import Collector, Reply, describe
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
 # -- 1. flush(): a drop answered for once, also when it settled before an older log --------
@@ -46,3 +51,62 @@ def test_flush_answers_for_a_drop_once_when_an_older_log_was_still_on_its_way(
     assert middleware.flush(5.0) is True
     stats: dict[str, Any] = middleware.stats
     assert (stats["sent"], stats["dropped"], stats["queued"]) == (2, 1, 0)
+
+
+# -- 2. the bridge check under a root_path the scope's path does not hold ------------------
+
+
+def _asgiref_bridge(app: Any) -> Any:
+    from asgiref.wsgi import WsgiToAsgi
+    return WsgiToAsgi(app)
+
+
+def _starlette_bridge(app: Any) -> Any:
+    with warnings.catch_warnings():  # deprecated for a2wsgi, still shipped and used
+        warnings.simplefilter("ignore")
+        from starlette.middleware.wsgi import WSGIMiddleware
+        return WSGIMiddleware(app)
+
+
+@pytest.mark.parametrize("bridge", [
+    pytest.param(_asgiref_bridge, id="asgiref-WsgiToAsgi"),
+    pytest.param(_starlette_bridge, id="starlette-WSGIMiddleware"),
+])
+def test_a_bridged_wsgi_layer_under_a_root_path_outside_the_path_gives_one_log(
+        collector: Collector, bridge: Any) -> None:
+    """hypercorn's ``--root-path /api`` (as httpx's ASGITransport's root_path) gives a
+    scope whose path does not start with root_path ("/x", root_path "/api"; uvicorn puts
+    it in the path): the bridges then keep the whole path in PATH_INFO, with SCRIPT_NAME
+    "/api". nesting.asgi_records compared SCRIPT_NAME + PATH_INFO ("/api/x") with the
+    path and took the WSGI request for another exchange: the ASGI layer and the WSGI layer
+    of one project (and Django's middleware, which asks the same since 618575f) both
+    logged every request (4 logs for 2)."""
+    httpx = pytest.importorskip("httpx")
+    from readme_metrics.asgi import MetricsMiddleware as AsgiLayer
+
+    key = "rdme_review20_root_path_7777"
+
+    def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [environ["SCRIPT_NAME"].encode() + b"|" + environ["PATH_INFO"].encode()]
+
+    inner = MetricsMiddleware(wsgi_app, layer_config(collector, key))
+    outer = AsgiLayer(bridge(inner), layer_config(collector, key))
+
+    async def calls() -> list[Any]:
+        transport = httpx.ASGITransport(app=outer, root_path="/api")
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as c:
+            return [await c.get(path) for path in ("/x/0", "/x/1")]
+
+    try:
+        responses = asyncio.run(calls())
+        assert [r.content for r in responses] == [b"/api|/x/0", b"/api|/x/1"]
+        outer.flush(5.0)
+        inner.flush(5.0)
+        collector.wait_for_logs(2)
+        time.sleep(0.5)  # more logs would be on their way
+        assert len(collector.logs) == 2, describe(collector.logs)
+        assert outer.stats["captured"] == 2 and inner.stats["captured"] == 0
+    finally:
+        outer.close()
+        inner.close()

@@ -127,7 +127,8 @@ def asgi_records(project: int, environ: Mapping[str, Any]) -> bool:
     """For a WSGI layer: True when an ASGI layer of ``project`` records the exchange this
     context runs, which ``environ`` is (the WSGI app is behind an ASGI-to-WSGI bridge,
     which runs it with a copy of the task's context and builds the environ from the
-    scope: its method, and its path as SCRIPT_NAME and PATH_INFO). Said once: the
+    scope: its method, and its path as SCRIPT_NAME and PATH_INFO, or its root_path and
+    path when the path does not start with the root_path). Said once: the
     recording is forgotten in this context then. A request made in process to another
     method or path (a WSGI app called by the ASGI app) is another exchange."""
     outer = _recording.get()
@@ -138,13 +139,24 @@ def asgi_records(project: int, environ: Mapping[str, Any]) -> bool:
         path = scope.get("path")
         if environ.get("REQUEST_METHOD") != scope.get("method") or not isinstance(path, str):
             return False
-        target = f"{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}"
-        if target != path.encode("utf-8", "surrogateescape").decode("latin-1"):
+        script, path_info = environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", "")
+        wanted = _latin1(path)
+        root = scope.get("root_path")
+        # Or a root_path the path does not hold (hypercorn's --root-path; uvicorn puts it
+        # in the path): the bridges keep the whole path in PATH_INFO then.
+        if f"{script}{path_info}" != wanted and not (
+                path_info == wanted and script and isinstance(root, str)
+                and script == _latin1(root)):
             return False
     except Exception:  # an odd environ or scope: not this exchange, logged as before
         return False
     _recording.set(None)
     return True
+
+
+def _latin1(text: str) -> str:
+    """A decoded ASGI path as an environ holds it: its UTF-8 bytes read as latin-1."""
+    return text.encode("utf-8", "surrogateescape").decode("latin-1")
 
 
 def recording(scope: MutableMapping[str, Any], project: int,
