@@ -5,6 +5,7 @@ middleware)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 import warnings
@@ -14,9 +15,10 @@ import pytest
 
 from readme_metrics import MetricsMiddleware
 from tests.support.asgi_stack import layer_config
-from tests.support.contract import json_app
+from tests.support.contract import json_app, run_python
 from tests.support.fake_api import Collector, Reply, describe
 from tests.support.wsgi import run_wsgi, wsgi_environ
+from tests.test_review19_findings import DJANGO_BRIDGED
 
 # -- 1. flush(): a drop answered for once, also when it settled before an older log --------
 
@@ -110,3 +112,21 @@ def test_a_bridged_wsgi_layer_under_a_root_path_outside_the_path_gives_one_log(
     finally:
         outer.close()
         inner.close()
+
+
+def test_django_middleware_behind_a_bridge_under_a_root_path_gives_one_log(
+        collector: Collector) -> None:
+    """The same under Django's middleware (618575f made it ask nesting.asgi_records),
+    the Django app mounted at /dj of a Starlette app (SCRIPT_NAME "/api/dj", PATH_INFO
+    the whole path): 4 logs for 2 before."""
+    pytest.importorskip("django")
+    pytest.importorskip("httpx")
+    script = DJANGO_BRIDGED.replace("httpx.ASGITransport(app=outer)",
+                                    'httpx.ASGITransport(app=outer, root_path="/api")')
+    assert script != DJANGO_BRIDGED
+    done = run_python(script, collector.url, "asgiref", "/dj/hello", "/dj/hello")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["captured"] == 2
+    collector.wait_for_logs(2)
+    time.sleep(0.5)  # more logs would be on their way
+    assert len(collector.logs) == 2, describe(collector.logs)

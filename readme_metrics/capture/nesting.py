@@ -143,10 +143,11 @@ def asgi_records(project: int, environ: Mapping[str, Any]) -> bool:
         wanted = _latin1(path)
         root = scope.get("root_path")
         # Or a root_path the path does not hold (hypercorn's --root-path; uvicorn puts it
-        # in the path): the bridges keep the whole path in PATH_INFO then.
+        # in the path): the bridges keep the whole path in PATH_INFO then, SCRIPT_NAME the
+        # root_path (and a Mount's prefix, which Starlette adds to root_path).
         if f"{script}{path_info}" != wanted and not (
-                path_info == wanted and script and isinstance(root, str)
-                and script == _latin1(root)):
+                path_info == wanted and isinstance(root, str) and root
+                and script.startswith(_latin1(root))):
             return False
     except Exception:  # an odd environ or scope: not this exchange, logged as before
         return False
