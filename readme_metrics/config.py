@@ -18,6 +18,7 @@ from typing import (
     Any,
     Awaitable,
     Callable,
+    Collection,
     Generic,
     Mapping,
     Optional,
@@ -120,7 +121,8 @@ def _resolve(option: Option, given: Mapping[str, Any], warnings: list[str]) -> A
         return _checked(option, value, warnings)
 
 
-_VARIABLES = frozenset(option.variable for option in OPTIONS if option.variable)
+_OPTION_OF = {option.variable: option.name for option in OPTIONS if option.variable}
+_VARIABLES = frozenset(_OPTION_OF)
 # README_ + an argument's name where its variable is named otherwise (README_METRICS_API
 # for metrics_api's README_METRICS_SERVER, README_ENABLED): what the table's first column
 # leads one to write, and too far from the variable for difflib.
@@ -141,6 +143,10 @@ _ARGUMENT_NAMES.update({
     "README_DEV_MODE": "README_DEVELOPMENT_MODE", "README_MAX_BODY_SIZE": "README_MAX_BODY_BYTES",
     "README_GROUPING": "README_GROUPING_FUNCTION", "README_DISABLED": "README_METRICS_ENABLED",
 })
+# A guess that says the opposite of the variable: the value must be turned round too
+# (README_DISABLED=true copied as README_METRICS_ENABLED=true would keep metrics on).
+_ARGUMENT_NAMES["README_DISABLED"] += (
+    " (the opposite: README_DISABLED=true is README_METRICS_ENABLED=false)")
 
 
 def _misspelled_variables() -> list[str]:
@@ -164,14 +170,16 @@ def _lines_not_assigned() -> list[str]:
             if name in _VARIABLES or meant_variable(name, _VARIABLES, _ARGUMENT_NAMES)]
 
 
-def _hidden_by_empty() -> list[str]:
+def _hidden_by_empty(given: Collection[str]) -> list[str]:
     """A warning for each of our variables that the ``.env`` file sets and the
     environment sets empty: the empty one wins and means unset, so the option keeps its
-    default although the file gives it a value. Names only."""
+    default although the file gives it a value. Not for an option ``given`` as an
+    argument, which wins over both. Names only."""
     return [f"readme_metrics: {name} is set empty in the environment, which wins over its "
             f"value in {file}, so that value is not used: unset {name} in the environment "
             "(or give it the value there)"
-            for file, name in _env.hidden_by_empty() if name in _VARIABLES]
+            for file, name in _env.hidden_by_empty()
+            if name in _VARIABLES and _OPTION_OF[name] not in given]
 
 
 def _warn(logger: logging.Logger, warnings: list[str]) -> None:
@@ -328,7 +336,7 @@ class MetricsApiConfig:
         # even when it leaves a required option unset (README_APIKEY: no api_key).
         self.logger = _resolve(BY_NAME["logger"], given, [])
         _warn(self.logger,
-              _misspelled_variables() + _lines_not_assigned() + _hidden_by_empty())
+              _misspelled_variables() + _lines_not_assigned() + _hidden_by_empty(given))
         warnings: list[str] = []
         self.enabled = _resolve(BY_NAME["enabled"], given, warnings)
         for option in OPTIONS:

@@ -115,13 +115,36 @@ def test_an_empty_variable_hiding_the_dotenv_value_is_said(
     assert MetricsApiConfig(grouping_function=grouping).buffer_length == 5
 
 
+def test_an_empty_variable_of_an_option_given_as_an_argument_is_not_warned_about(
+        tmp_path, monkeypatch, caplog: pytest.LogCaptureFixture) -> None:
+    """The argument wins over the environment and the ``.env`` alike (review20): the
+    empty variable hides nothing that would have been used, so no warning."""
+    (tmp_path / ".env").write_text(f"README_API_KEY={SECRET}\nREADME_BUFFER_LENGTH=5\n")
+    monkeypatch.chdir(tmp_path)
+    for name in ("README_API_KEY", "README_BUFFER_LENGTH"):
+        monkeypatch.setenv(name, "")
+    logger = logging.getLogger("newcomer4-empty-given")  # warned once per logger
+    caplog.set_level(logging.WARNING)
+    config = MetricsApiConfig(api_key="rdme_argument", grouping_function=grouping,
+                              buffer_length=3, logger=logger)
+    assert config.buffer_length == 3
+    assert [r.getMessage() for r in caplog.records if r.name == logger.name] == []
+    MetricsApiConfig(api_key="rdme_argument", grouping_function=grouping, logger=logger)
+    assert [r.getMessage() for r in caplog.records if r.name == logger.name] == [
+        "readme_metrics: README_BUFFER_LENGTH is set empty in the environment, which wins "
+        f"over its value in {tmp_path / '.env'}, so that value is not used: unset "
+        "README_BUFFER_LENGTH in the environment (or give it the value there)"]
+
+
 @pytest.mark.parametrize("name, meant", [
     ("README_BUFFER_SIZE", "README_BUFFER_LENGTH"),
     ("README_BATCH_SIZE", "README_BUFFER_LENGTH"),
     ("README_DEV_MODE", "README_DEVELOPMENT_MODE"),
     ("README_MAX_BODY_SIZE", "README_MAX_BODY_BYTES"),
     ("README_GROUPING", "README_GROUPING_FUNCTION"),
-    ("README_DISABLED", "README_METRICS_ENABLED"),
+    # the opposite sense: the value is turned round too (review20)
+    ("README_DISABLED", "README_METRICS_ENABLED (the opposite: README_DISABLED=true is "
+                        "README_METRICS_ENABLED=false)"),
     ("README_METRICS_API_URL", "README_METRICS_SERVER"),
     # the official package's argument and attribute names, as variables
     ("README_BLACKLIST", "README_DENYLIST"),
