@@ -148,7 +148,7 @@ def _request(
         "headers": request_headers,
         "queryString": bodies.records(query),
         # Most requests carry no Cookie header: spare the parser its pass then.
-        "cookies": (bodies.safely(request_cookies, noted[RAW_COOKIE], active) or []
+        "cookies": (bodies.safely(request_cookies, noted[RAW_COOKIE], active, caller) or []
                     if RAW_COOKIE in noted else []),
         "headersSize": -1,
         "bodySize": bodies.body_size(exchange.request_body_size, exchange.request_body),

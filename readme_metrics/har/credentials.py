@@ -87,6 +87,9 @@ _MAX_PLAIN_DIGITS = 400
 # What stands before a number's first significant digit only inside a word or a number.
 _NOT_BEFORE_NUMBER = frozenset("123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 
+# What a mask holds before its "?": "sha512-" and base64.
+_MASK_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-")
+
 #: Keys this long or longer are replaced inside values, not only as whole values.
 MIN_SUBSTRING_KEY = 8
 
@@ -119,7 +122,7 @@ class CallerKey:
                  "_spellings", "_quoted_mask", "_twice_quoted_mask", "_json_keys",
                  "_escapes", "_url_spelling", "_json_spelling", "_anchor", "_probes",
                  "_number", "_value", "_leads", "_number_probes", "_number_looks",
-                 "_integer_otherwise", "_spaced")
+                 "_integer_otherwise", "_spaced", "outside_masks")
 
     def __init__(self, key: str, masked: Optional[str] = None) -> None:
         """``masked``: the mask to write instead of ``mask(key)`` (an alias's: its key's)."""
@@ -155,6 +158,14 @@ class CallerKey:
             self._numeric(Decimal(key))
         #: Whether the key is a number, found by value in JSON too (see :meth:`numbers_in`).
         self.numeric = self._value is not None
+        #: Whether no mask (:func:`~readme_metrics.masking.mask`) can hold the key in any
+        #: spelling :meth:`text` looks for, so a masked value needs no search: a long key,
+        #: not a number, without "?" and with a character outside a mask's "sha512-" and
+        #: base64 ("+" for a space, as a form writes it). A spelling then cannot reach past
+        #: the mask's "?" (no escape spells a "?"), nor fit in the at most 4 characters
+        #: after it, nor in the base64 before it (no "%" or backslash for an escape there).
+        self.outside_masks = (self.inside and not self.numeric and "?" not in key
+                              and not _MASK_ALPHABET.issuperset(key.replace(" ", "+")))
         # How the key can be written in a URL: as is, percent-encoded, or form-encoded
         # (longest first: see _longest_first).
         self._spellings = _longest_first({key, quote(utf8(key), safe=""),

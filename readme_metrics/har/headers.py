@@ -354,9 +354,14 @@ def _pair(cookie: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def request_cookies(cookies: str, redactor: Optional[Redactor]) -> list[dict[str, str]]:
+def request_cookies(cookies: str, redactor: Optional[Redactor],
+                    caller: Optional[CallerKey] = None) -> list[dict[str, str]]:
     """Cookies of the Cookie header values ``cookies`` (``a=1; b=2``, several joined by
-    ";", as :func:`headers` notes them), lenient: never raises."""
+    ";", as :func:`headers` notes them), lenient: never raises.
+
+    ``caller``: its key is masked in the names and values, as :func:`headers` does in
+    the header values (an alias's spellings are left to the scrub after the build).
+    """
     out = []
     for part in cookies.split(";"):
         # _pair, inlined: a call per cookie costs more than its test.
@@ -366,7 +371,26 @@ def request_cookies(cookies: str, redactor: Optional[Redactor]) -> list[dict[str
             continue
         out.append({"name": name, "value": mask(value) if redactor is None
                     else _cookie_value(name, value, redactor)})
+    if caller is not None and out:
+        _cookie_keys(out, cookies, redactor is None, caller)
     return out
+
+
+def _cookie_keys(records: list[dict[str, str]], cookies: str, masked: bool,
+                 caller: CallerKey) -> None:
+    """Mask the caller's key in request cookie ``records``, decided on the raw ``cookies``
+    they were read from where that is exact: every name is a piece of it, so none may
+    hold the key when the whole cannot (but a number's JSON, which a piece may start);
+    ``masked`` (no lists: every value is a mask) and a key no mask can hold
+    (:attr:`CallerKey.outside_masks`) leave the values as they are."""
+    names = caller.numeric or caller.may_hold(cookies)
+    values = not (masked and caller.outside_masks)
+    if names or values:
+        for record in records:
+            if names and caller.may_hold(record["name"]):
+                record["name"] = caller.name(record["name"])
+            if values and caller.may_hold(record["value"]):
+                record["value"] = caller.text(record["value"])
 
 
 def _iso(epoch: float) -> str:

@@ -63,13 +63,15 @@ def scrub_entry(entry: dict[str, Any], caller: Optional[CallerKey],
                 response_type: Optional[str] = None) -> None:
     """Mask the caller's key in the url, query and bodies of ``entry`` (in place).
 
-    Headers are done while they are built (:func:`readme_metrics.har.headers.headers`).
+    Headers and the request's cookies are done while they are built
+    (:func:`readme_metrics.har.headers.headers` and ``request_cookies``); an alias of the
+    key in all of them here.
     ``response_type``: the response's Content-Type as sent, when its ``mimeType`` may be
     redacted (an allowlist): it tells a form, whose values are masked one by one.
     """
     if caller is None:
         return
-    _scrub(entry, caller, response_type)
+    _scrub(entry, caller, response_type, built=True)
     for alias in caller.aliases:
         _aliased_headers(entry, alias)
         _scrub(entry, alias, response_type)
@@ -96,8 +98,10 @@ def _aliased_headers(entry: dict[str, Any], alias: CallerKey) -> None:
     response["redirectURL"] = alias.url(response["redirectURL"])
 
 
-def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str]) -> None:
-    """:func:`scrub_entry` for one spelling of the key, headers aside."""
+def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str],
+           built: bool = False) -> None:
+    """:func:`scrub_entry` for one spelling of the key, headers aside; ``built``: the
+    request's cookies aside too (the key itself: masked while they were built)."""
     request, response = entry["request"], entry["response"]
     url = caller.url(request["url"])
     if url != request["url"]:
@@ -115,7 +119,7 @@ def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str
             or caller.numeric):
         _records(caller, request["queryString"])
     # (Most requests send no Cookie, most responses no Set-Cookie: no call for them.)
-    if request["cookies"]:
+    if request["cookies"] and not built:
         _records(caller, request["cookies"])
     if response["cookies"]:
         _records(caller, response["cookies"])
