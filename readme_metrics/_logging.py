@@ -139,11 +139,15 @@ def shown(exc: BaseException) -> str:
         return "<exception str() failed>"
 
 
-def withheld_traceback(exc: BaseException) -> str:
+def withheld_traceback(exc: BaseException, secrets: Iterable[str] = ()) -> str:
     """The traceback with every exception's type and frames but none of its values.
 
     An exception's message and notes are data (``KeyError('caller-secret-key')`` carries
-    the caller's key), so only its class is named; locals are never captured.
+    the caller's key), so only its class is named; locals are never captured. A frame's
+    source line is code, but the app's own code may hold ``secrets`` (the API key): a
+    grouping function written as a lambda on the line that makes the config,
+    ``MetricsApiConfig(api_key="rdme_...", grouping_function=lambda req: ...)``, shows
+    that line when it raises. They are hidden (:func:`hidden`).
     """
     text = ""
     seen: set[int] = set()
@@ -162,7 +166,7 @@ def withheld_traceback(exc: BaseException) -> str:
             text = f"\n{_CONTEXT}\n\n" + text
         else:
             current = None
-    return text
+    return hidden(text, secrets) if secrets else text
 
 
 def _raised(exc_info: Any) -> Optional[BaseException]:
@@ -182,7 +186,7 @@ class QuietLogger:
 
     .. code-block:: python
 
-        logger = QuietLogger(config.logger)
+        logger = QuietLogger(config.logger, secrets=(config.api_key,))
         logger.warning("readme_metrics: %s", message)   # whatever the handlers do
 
     The library logs on the request path only on rare events, so the wrapper costs one
@@ -190,11 +194,17 @@ class QuietLogger:
     line through ``stacklevel``).
     """
 
-    __slots__ = ("logger",)
+    __slots__ = ("logger", "secrets")
 
-    def __init__(self, logger: Union[logging.Logger, QuietLogger]) -> None:
+    def __init__(self, logger: Union[logging.Logger, QuietLogger],
+                 secrets: Iterable[str] = ()) -> None:
         self.logger: logging.Logger = (logger.logger if isinstance(logger, QuietLogger)
                                        else logger)
+        #: What a traceback written into a line never shows (the API key): a source
+        #: line of the app's may hold it (see :func:`withheld_traceback`). Kept by a
+        #: QuietLogger made of this one.
+        self.secrets: tuple[str, ...] = tuple(s for s in secrets if s) + (
+            logger.secrets if isinstance(logger, QuietLogger) else ())
 
     @property
     def name(self) -> str:
@@ -215,7 +225,8 @@ class QuietLogger:
                     if not self.logger.isEnabledFor(level):
                         return
                     text = msg % args if args else str(msg)  # type: ignore[operator]
-                    msg, args = "%s\n%s", (text, withheld_traceback(exc).rstrip("\n"))
+                    msg, args = "%s\n%s", (
+                        text, withheld_traceback(exc, self.secrets).rstrip("\n"))
             self.logger.log(level, msg, *args, **kwargs)
         except Exception:  # the app's filter or handler: not the app's request's business
             pass

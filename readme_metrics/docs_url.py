@@ -145,7 +145,8 @@ class DocsUrl:
         self, config: MetricsApiConfig, session: Optional[requests.Session] = None
     ) -> None:
         self.config = config
-        self._logger = QuietLogger(config.logger)  # never raises (the app configures it)
+        # Never raises (the app configures it); its tracebacks never show the API key.
+        self._logger = QuietLogger(config.logger, secrets=(config.api_key,))
         self._session = session
         # A user and password in it are a credential: the header goes to every client
         # (and into the log's response headers), so it never carries them.

@@ -22,7 +22,7 @@ import threading
 import traceback
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 from readme_metrics._dotted import NotImported
 from readme_metrics._logging import LogLimiter, QuietLogger, hidden, withheld_traceback
@@ -211,7 +211,8 @@ def _plain(result: dict[Any, Any]) -> bool:
 class Identifier:
     """Calls ``grouping_function(request)`` and returns a :class:`Group` or None."""
 
-    def __init__(self, grouping_function: Callable[[Any], Any], logger: logging.Logger) -> None:
+    def __init__(self, grouping_function: Callable[[Any], Any],
+                 logger: Union[logging.Logger, QuietLogger]) -> None:
         self._function = grouping_function
         # The app configures the logger: a filter or handler of its that raises must not
         # reach the request (or the event loop) through a line logged here.
@@ -288,7 +289,7 @@ class Identifier:
         if self._logger.isEnabledFor(logging.DEBUG):
             self._logger.debug("readme_metrics: grouping function traceback, values "
                                "withheld:\n%s",
-                               withheld_traceback(exc))
+                               withheld_traceback(exc, self._logger.secrets))
 
     def _normalise(self, result: Any) -> Optional[Group]:
         if result.__class__ is not dict and not isinstance(result, Mapping):

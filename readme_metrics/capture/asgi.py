@@ -66,7 +66,7 @@ class MetricsMiddleware(PipelineControls):
         self.config = config = checked_config(type(self).__name__, app, config)
         # The app configures the logger: a filter or handler of its that raises must not
         # reach the request (or the lifespan) through a line logged there.
-        self.logger = QuietLogger(config.logger)
+        self.logger = QuietLogger(config.logger, secrets=(config.api_key,))
         self.enabled = bool(getattr(config, "enabled", True))
         self.limit = config.max_body_bytes
         self.background = config.background_worker_mode

@@ -47,8 +47,9 @@ class AwaitingIdentifier:
     def __init__(self, grouping_function: Callable[[Any], Any],
                  logger: Union[logging.Logger, QuietLogger]) -> None:
         self._grouping = grouping_function
-        # The Identifier makes its own QuietLogger of the logger.
-        base = logger.logger if isinstance(logger, QuietLogger) else logger
+        # The Identifier makes its own QuietLogger of the logger (a QuietLogger given
+        # keeps its secrets: the API key stays out of the tracebacks it writes).
+        base = logger
         # Bound ``__call__`` methods, not the instances: 3.11 runs a bound method of a
         # Python function in the caller's loop, an instance's call through a C slot.
         self._identifier = Identifier(_given, base).__call__

@@ -100,7 +100,8 @@ class Delivery:
         self.config = config
         self._on_first_log = on_first_log
         self._build = build
-        self._logger = QuietLogger(config.logger)  # never raises (the app configures it)
+        # Never raises (the app configures it); its tracebacks never show the API key.
+        self._logger = QuietLogger(config.logger, secrets=(config.api_key,))
         self._background = config.background_worker_mode
         self._max_attempts = max(1, max_attempts)
         self._backoff = (backoff_base, backoff_cap)

@@ -76,7 +76,7 @@ class Transport:
     def __init__(self, config: MetricsApiConfig, *, direct: bool = True) -> None:
         self.timeout = config.timeout
         self._direct = direct
-        self._logger = QuietLogger(config.logger)
+        self._logger = QuietLogger(config.logger, secrets=(config.api_key,))
         self.session = make_session(config.api_key)
         self._poster: Poster = self._poster_for(config.metrics_api + "/v1/request")
 
