@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any, Callable, Optional
 from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit
 
+from readme_metrics.har.deep_json import loads, too_deep
 from readme_metrics.har.text import (
     JSON_START,
     PROBED_TEXT,
@@ -598,9 +599,14 @@ class CallerKey:
             return text
         scrubbed = self._json(text)
         if scrubbed is None:  # not JSON: plain text, or JSON cut short (its spellings)
-            if self.key in text:
-                text = text.replace(self.key, self.masked)
-            return self._json_spellings(text)
+            masked = text.replace(self.key, self.masked) if self.key in text else text
+            masked = self._json_spellings(masked)
+            if masked != text and JSON_START.match(text) is not None and too_deep(text):
+                # JSON too deep to read (deep_json): the key may have stood outside its
+                # strings (a number, across the structure), where the mask is no JSON.
+                # The document goes as one JSON string, as a key across it does below.
+                return json.dumps(masked, ensure_ascii=False)
+            return masked
         if self.key in scrubbed:  # across the document's structure: "1,2,3" in [1,2,3]
             return json.dumps(scrubbed.replace(self.key, self.masked), ensure_ascii=False)
         return scrubbed
@@ -736,12 +742,12 @@ class CallerKey:
                         return parse(literal)
                     return numbers[-1]
 
-                document = json.loads(
+                document = loads(
                     text, parse_float=lambda literal: number(literal, float),
                     parse_int=(lambda literal: number(literal, int))
                     if as_written or by_value and self._integer_otherwise else None)
             else:
-                document = json.loads(text)
+                document = loads(text)
         except (ValueError, RecursionError):
             return None
         if isinstance(document, str):
@@ -782,12 +788,12 @@ class CallerKey:
                 return text
             try:
                 written = _dumps(document, text)
-            except ValueError:
+            except (ValueError, RecursionError):  # (a stack used up already: as 1e400)
                 return self._json_spellings(text)
             return self._as_sent(text, written, document)
         try:
             written = _dumps(document, text)
-        except ValueError:
+        except (ValueError, RecursionError):
             # A number beyond a double (1e400) was read as infinity, which is not JSON:
             # mask the key's JSON spellings in the text instead, leaving the rest as sent.
             return self._json_spellings(text)
@@ -804,7 +810,7 @@ class CallerKey:
         if in_place == text:
             return otherwise
         try:
-            same = json.loads(in_place) == document and self._clean(in_place)
+            same = loads(in_place) == document and self._clean(in_place)
         except (ValueError, RecursionError):
             return otherwise
         return in_place if same else otherwise
@@ -822,8 +828,11 @@ class CallerKey:
                 dirty = True
             return 0
 
-        stack = [json.loads(text, object_pairs_hook=lambda pairs: pairs,
-                            parse_int=number, parse_float=number)]
+        try:
+            stack = [loads(text, object_pairs_hook=lambda pairs: pairs,
+                           parse_int=number, parse_float=number)]
+        except ValueError:  # (the stack used up: not known clean, so written again)
+            return False
         while stack and not dirty:
             node = stack.pop()
             if isinstance(node, str):
@@ -924,7 +933,7 @@ def _replaced(text: str, spellings: tuple[str, ...], mask: str) -> str:
 
 def _is_json(text: str) -> bool:
     try:
-        json.loads(text)
+        loads(text)
     except (ValueError, RecursionError):
         return False
     return True

@@ -36,6 +36,7 @@ from functools import lru_cache, partial
 from typing import Any, Callable, Iterable, Optional, Sequence
 from urllib.parse import quote
 
+from readme_metrics.har.deep_json import loads
 from readme_metrics.har.text import (
     JSON_START,
     PROBED_TEXT,
@@ -321,9 +322,11 @@ class Redactor:
         hold this document (see :meth:`_inner`).
         """
         try:
-            document = json.loads(text, parse_constant=_reject_constant,
-                                  parse_float=_finite_float)
-        except (ValueError, TypeError, RecursionError):
+            # Deeper than deep_json.MAX_DEPTH: not JSON (redacted whole where it could
+            # hold a listed key), as the parser's recursion could crash a small stack.
+            document = loads(text, parse_constant=_reject_constant,
+                             parse_float=_finite_float)
+        except (ValueError, TypeError):
             return None
         if not self.active:
             return text

@@ -1,0 +1,62 @@
+"""JSON read deliberately: a document nested deeper than :data:`MAX_DEPTH` is not parsed.
+
+The bodies the library reads as JSON (to mask the caller's key, to redact by the
+denylist) are the client's and the app's, any depth. The stdlib parser and encoder recurse
+in C once per level, bounded only by the recursion limit (1000): at about 990 levels a
+:class:`RecursionError` came out of a call no ``except`` was around, and in a thread with
+a small stack (``threading.stack_size(64 * 1024)``, which the library's delivery threads
+inherit from the app; musl's default is 128 KiB) 450 levels overflowed the C stack first
+and the process died (SIGSEGV) on one request's body. Other parsers stop well before:
+Ruby's at 100 levels, serde_json's at 128.
+
+So a text nested deeper than :data:`MAX_DEPTH` is *not JSON* to :func:`loads` (its
+``ValueError``), found before parsing by :func:`too_deep`, on any thread: the caller's
+key is then masked in its text (or the body written as one JSON string), and a body
+the denylist may apply to is redacted whole, as broken JSON is.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from itertools import accumulate
+from typing import Any
+
+__all__ = ["MAX_DEPTH", "loads", "too_deep"]
+
+#: Deepest nesting of arrays and objects read as JSON (serde_json's limit). At about
+#: 150 bytes of C stack a level, it needs some 20 KiB, parse and write back each.
+MAX_DEPTH = 128
+
+# A JSON string (its escapes taken whole), or the rest of the text after a quote that
+# is never closed: the pattern cannot fail once it starts, so a text of many quotes is
+# read once (no backtracking, no retry at each quote).
+_STRING = re.compile(r'"(?:[^"\\]+|\\[\s\S]?)*"?')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
+    """Whether the JSON ``text`` nests arrays and objects more than ``limit`` deep.
+
+    A text with no more than ``limit`` opening brackets (most bodies) is answered by
+    two counts; any other by its brackets outside strings, in C (no Python loop).
+    An invalid text is counted as the parser would read it up to where it fails.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text) if '"' in text else text)
+    if brackets.count("[") + brackets.count("{") <= limit:
+        return False
+    return max(accumulate(map(_STEP.__getitem__, brackets))) > limit
+
+
+def loads(text: str, **options: Any) -> Any:
+    """``json.loads(text, **options)``, raising ValueError for a text nested deeper than
+    :data:`MAX_DEPTH` (not parsed) and for a RecursionError met all the same."""
+    if too_deep(text):
+        raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels: not read")
+    try:
+        return json.loads(text, **options)
+    except RecursionError:
+        raise ValueError("JSON nested too deep for the stack") from None
