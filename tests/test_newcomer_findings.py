@@ -325,20 +325,35 @@ def test_a_close_that_gives_up_on_a_retried_batch_says_why_it_waited(
     # shutdown_timeout, and the one line said "closing gave up after shutdown_timeout=
     # 1.0s: 1 log not delivered", not that nothing listened at README_METRICS_SERVER (the
     # retries' own warning, which names it, comes only after 5 attempts).
+    #
+    # "Outlast" holds about 99 times in 100: the waits between attempts are drawn with
+    # full jitter (0 to 0.5, 1, 2, 4 s), and in about 1 run in 100 the four add up to less
+    # than 1 s, so all 5 attempts fail before the deadline and the batch is dropped as
+    # retries_exhausted, its own warning naming the cause (that run failed this test with
+    # dropped_shutdown 0 == 1). Such a run is checked for that and the exchange made
+    # again, with a new middleware: three runs in a row do so once in a million.
     from werkzeug.test import Client
 
     def hello(environ: Any, start_response: Any) -> list[bytes]:
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"hello"]
 
-    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    app = MetricsMiddleware(hello, MetricsApiConfig(
-        api_key="any-key", metrics_api=url, shutdown_timeout=1.0,
-        grouping_function=lambda request: {"api_key": "owlbert-key"}))
     caplog.set_level(logging.WARNING, logger="readme_metrics")
-    assert Client(app).get("/", buffered=True).status_code == 200
-    app.close()
-    assert app.stats["dropped_shutdown"] == 1
+    for _ in range(3):
+        caplog.clear()
+        url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+        app = MetricsMiddleware(hello, MetricsApiConfig(
+            api_key="any-key", metrics_api=url, shutdown_timeout=1.0,
+            grouping_function=lambda request: {"api_key": "owlbert-key"}))
+        assert Client(app).get("/", buffered=True).status_code == 200
+        app.close()
+        if app.stats["dropped_retries_exhausted"] != 1:
+            break
+        # Every attempt made before the deadline: the other line says why, as documented.
+        said = [r.getMessage() for r in caplog.records if "after 5 attempts" in r.getMessage()]
+        assert len(said) == 1 and "nothing listens there" in said[0], said
+        assert not any("closing gave up" in r.getMessage() for r in caplog.records)
+    assert app.stats["dropped_shutdown"] == 1, app.stats
     [said] = [r.getMessage() for r in caplog.records if "closing gave up" in r.getMessage()]
     assert said.startswith(
         "readme_metrics: closing gave up after shutdown_timeout=1.0s: 1 log not delivered; "
