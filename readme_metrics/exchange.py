@@ -63,6 +63,9 @@ class Exchange:
     response_comment: Optional[str] = None
     wait: float = 0.0
     duration: float = 0.0
+    # The HTTP version of the server's status line when it is not ``http_version`` (the
+    # request's): wsgiref answers HTTP/1.0 to an HTTP/1.1 request.
+    response_http_version: Optional[str] = None
 
     def to_exchange(self) -> Exchange:
         """Queue items are turned into exchanges on the worker; an Exchange already is one."""

@@ -212,3 +212,34 @@ def test_a_numeric_key_in_json_too_deep_to_read_goes_as_one_json_string(
         assert post["text"] == json.dumps(_deep(300, mask(key))), post["text"][-80:]
     finally:
         middleware.close()
+
+
+# -- 4. the response's httpVersion: what the server's status line said -----------------------
+
+
+@pytest.mark.parametrize("kind", ["wsgiref", "werkzeug", "werkzeug-unthreaded", "waitress"])
+def test_the_responses_http_version_is_the_one_the_server_answered(
+        collector: Collector, kind: str) -> None:
+    """wsgiref answers HTTP/1.0 to an HTTP/1.1 request (werkzeug too, until a threaded
+    server of the process set its handler class to HTTP/1.1): the log said HTTP/1.1, the
+    request's version, for the response as well. Checked against what the client read."""
+    import http.client
+
+    from tests.support.wsgi_servers import served
+
+    middleware = MetricsMiddleware(_hello, MetricsApiConfig(
+        api_key="rdme_odds6_version_key", metrics_api=collector.url, buffer_length=1,
+        background_worker_mode=False, grouping_function=lambda req: {"api_key": "v-key"}))
+    try:
+        with served(kind, middleware) as port:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("GET", "/version")
+            answer = connection.getresponse()
+            answer.read()
+            connection.close()
+        entry = collector.wait_for_logs(1)[0]["request"]["log"]["entries"][0]
+    finally:
+        middleware.close()
+    assert entry["request"]["httpVersion"] == "HTTP/1.1"  # http.client's
+    assert entry["response"]["httpVersion"] == f"HTTP/{answer.version / 10:.1f}", (
+        kind, answer.version)

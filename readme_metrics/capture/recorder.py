@@ -142,7 +142,7 @@ class Recorder:
     __slots__ = (
         "log_id", "begin", "responded", "status", "reason", "headers",
         "first", "kept", "kept_size", "body_size", "limit", "omitted", "request_body", "head",
-        "no_body", "cut_at_length", "comment", "_unfinished",
+        "no_body", "cut_at_length", "comment", "answered", "_unfinished",
     )
 
     def __init__(self, log_id: str, limit: int,
@@ -156,6 +156,9 @@ class Recorder:
         # True under a server that sends no more of the body than the Content-Length the
         # app declared (waitress, gunicorn): the log is cut there too, on the worker.
         self.cut_at_length = False
+        # The HTTP version of the server's status line where it is not the request's
+        # (wsgiref answers HTTP/1.0 to any request): see wsgi_response.answered_version.
+        self.answered: Optional[str] = None
         # One clock on the request thread: the wall-clock start is derived on the worker.
         self.begin = time.perf_counter()
         self.limit = limit
@@ -322,7 +325,7 @@ class Pending:
         "request", "log_id", "begin", "group", "request_body", "request_body_size",
         "request_body_incomplete", "status", "reason", "response_headers",
         "response_body", "response_body_size", "response_body_omitted", "cut_at_length",
-        "comment", "responded", "finished", "nbytes",
+        "comment", "responded", "finished", "nbytes", "answered",
     )
 
     def __init__(self, recorder: Recorder, request: Union[RequestSource, EnvironStrings],
@@ -354,6 +357,7 @@ class Pending:
         self.response_body_size = recorder.body_size
         self.response_body_omitted = recorder.omitted
         self.cut_at_length = recorder.cut_at_length
+        self.answered = recorder.answered
         self.comment = recorder.comment
         # Clock readings (a response never started: the end); the worker makes them the
         # log's times (to_exchange).
@@ -411,4 +415,5 @@ class Pending:
             self.comment,  # response_comment
             wait,
             duration if duration > wait else wait,  # duration
+            self.answered,  # response_http_version
         )

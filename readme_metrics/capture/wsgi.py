@@ -37,6 +37,7 @@ from readme_metrics.capture.wsgi_replay import replay_input
 from readme_metrics.capture.wsgi_response import (
     Response,
     SizedResponse,
+    answered_version,
     answers_500,
     cuts_at_length,
     ignores_late_start,
@@ -106,6 +107,11 @@ def _environ_of(capture: _Capture) -> Callable[[], Optional[WSGIEnvironment]]:
         return None if alive is None else alive.environ
 
     return environ
+
+
+# The first letters of the SERVER_SOFTWARE of the servers answered_version knows (wsgiref's
+# "WSGIServer/", werkzeug's "Werkzeug/"): one test per request for the others.
+_DEV_SERVERS = frozenset("WS")
 
 
 class _Capture(Recorder):
@@ -348,9 +354,11 @@ class _Capture(Recorder):
         environ = self.environ
         # One question instead of four for the servers that need none of them
         # (plain_server() written out: a call fewer per request).
+        software = environ.get("SERVER_SOFTWARE")
         plain = not ("waitress.client_disconnected" in environ or "gunicorn.socket" in environ
-                     or "uwsgi.version" in environ
-                     or environ.get("SERVER_SOFTWARE") == "Granian")
+                     or "uwsgi.version" in environ or software == "Granian")
+        if plain and software.__class__ is str and software[:1] in _DEV_SERVERS:
+            self.answered = answered_version(environ, software)
         if not plain:
             if ignores_late_start(environ):
                 status = self.status

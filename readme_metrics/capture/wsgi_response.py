@@ -93,6 +93,34 @@ def cuts_at_length(environ: Any, result: Any) -> bool:
             or (ignores_late_start(environ) and not isinstance(result, list)))
 
 
+def answered_version(environ: Any, software: str) -> Optional[str]:
+    """The HTTP version of the status line a development server writes whatever the
+    request's (SERVER_PROTOCOL), for the HAR response's ``httpVersion``; None where it is
+    the request's (gunicorn, waitress, uWSGI answer in the request's version).
+
+    wsgiref's simple_server always answers ``HTTP/1.0`` (its handler's ``http_version``);
+    Django's runserver, built on it with the same SERVER_SOFTWARE, ``HTTP/1.1`` (its
+    ``wsgi.input`` is a Django LimitedStream); werkzeug's (``flask run``) the
+    ``protocol_version`` of its request handler class, read there: ``HTTP/1.0`` by
+    default, and ``HTTP/1.1`` once any server of the process was made threaded or forked
+    (``make_server`` sets it on the class). A handler class of the app's own is not seen.
+    """
+    if software.startswith("WSGIServer/"):
+        server_input = environ.get("wsgi.input")
+        # Under the WSGI middleware wsgi.input may be its InputTee: the server's is under it.
+        server_input = getattr(server_input, "_input", server_input)
+        kind = type(server_input)
+        django = (kind.__name__ == "LimitedStream"
+                  and kind.__module__ == "django.core.handlers.wsgi")
+        return "HTTP/1.1" if django else "HTTP/1.0"
+    if software.startswith("Werkzeug/"):
+        serving = sys.modules.get("werkzeug.serving")
+        version = getattr(getattr(serving, "WSGIRequestHandler", None), "protocol_version",
+                          None)
+        return version if version in ("HTTP/1.0", "HTTP/1.1") else None
+    return None
+
+
 def refuses_unsent(environ: Any, error: BaseException) -> bool:
     """Whether a server whose write of the answer's first chunk raised ``error`` sent none
     of the app's answer and answers its own 500 instead. waitress builds the status line

@@ -201,7 +201,8 @@ def _response(
     response: dict[str, Any] = {
         "status": status,
         "statusText": status_text,
-        "httpVersion": exchange.http_version,
+        # What the server's status line said, where known to differ from the request's.
+        "httpVersion": exchange.response_http_version or exchange.http_version,
         "headers": response_headers,
         "cookies": (bodies.safely(response_cookies, exchange.response_headers, active,
                                   response_received(exchange.started, exchange.wait)) or []

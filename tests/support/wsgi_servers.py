@@ -55,8 +55,9 @@ def waitress_served(app: Any, threads: int) -> Iterator[int]:
 
 @contextmanager
 def served(kind: str, app: Any) -> Iterator[int]:
-    """``app`` served by ``kind`` ("wsgiref", "werkzeug" or "waitress") on a free port of
-    127.0.0.1 until the block ends; the port."""
+    """``app`` served by ``kind`` ("wsgiref", "werkzeug" (threaded, as ``flask run``),
+    "werkzeug-unthreaded" or "waitress") on a free port of 127.0.0.1 until the block
+    ends; the port."""
     if kind == "waitress":
         with waitress_served(app, threads=2) as port:
             yield port
@@ -65,10 +66,10 @@ def served(kind: str, app: Any) -> Iterator[int]:
         from wsgiref.simple_server import make_server
 
         server = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
-    elif kind == "werkzeug":
+    elif kind in ("werkzeug", "werkzeug-unthreaded"):
         from werkzeug.serving import make_server as werkzeug_server
 
-        server = werkzeug_server("127.0.0.1", 0, app, threaded=True)
+        server = werkzeug_server("127.0.0.1", 0, app, threaded=kind == "werkzeug")
     else:
         raise ValueError(f"no such server: {kind!r}")
     thread = threading.Thread(target=server.serve_forever, args=(SERVE_POLL,), daemon=True)
