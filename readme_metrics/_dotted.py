@@ -19,6 +19,7 @@ import is not run on every request:
 
 from __future__ import annotations
 
+import ast
 import difflib
 import importlib
 import importlib.util
@@ -63,15 +64,11 @@ def import_dotted(path: str) -> Any:
             # A submodule its package does not import itself ("myapp.metrics", the
             # function's name forgotten): imported, so the caller can say what it is.
             if not isinstance(obj, ModuleType) or not _is_submodule(name):
+                if _still_importing(obj):
+                    raise AttributeError(_missing_while_importing(obj, part, exc)) from None
                 meant = _close_name(part, obj)
                 if meant is not None:  # a typo: "grouping_functon"
                     raise AttributeError(f"{exc} (did you mean {meant!r}?)") from None
-                if _still_importing(obj):
-                    raise AttributeError(
-                        f"{exc}: {obj.__name__} is still being imported, and {part!r} is "
-                        "defined below the line that makes this configuration: move it "
-                        "above that line, or pass the function itself as the argument"
-                    ) from None
                 raise
             obj = importlib.import_module(name)
     return obj
@@ -84,10 +81,72 @@ def _still_importing(obj: Any) -> bool:
         getattr(getattr(obj, "__spec__", None), "_initializing", False))
 
 
-def _close_name(name: str, obj: Any) -> Optional[str]:
-    """The attribute of ``obj`` that ``name`` is a typo of, if one is close."""
+_BELOW = ("is defined below the line that makes this configuration: move it above that "
+          "line, or pass the function itself as the argument")
+
+
+def _missing_while_importing(module: ModuleType, name: str, exc: AttributeError) -> str:
+    """The error for ``name`` missing from a module whose import is still running.
+
+    Python says "most likely due to a circular import" whatever the name; that is the
+    cause only when the module's source defines the name (below the line that makes the
+    configuration, which is running). A name the source does not define is a typo, said
+    plainly, with the close name the source has if any.
+    """
+    defined = _names_in_source(module)
+    if defined is None:  # no source to read (a .pyc only, a namespace)
+        return (f"{exc}: {module.__name__} is still being imported; if {name!r} "
+                f"{_BELOW}")
+    if name in defined:
+        return f"{exc}: {module.__name__} is still being imported, and {name!r} {_BELOW}"
+    plain = f"module {module.__name__!r} has no attribute {name!r}"
+    meant = _close_name(name, module, defined)
+    if meant is None:
+        return plain
+    if meant in vars(module):
+        return f"{plain} (did you mean {meant!r}?)"
+    return f"{plain} (did you mean {meant!r}? It {_BELOW})"
+
+
+def _names_in_source(module: ModuleType) -> Optional[set[str]]:
+    """The names the module's source binds at its top level (under ``if``, ``try`` and
+    ``with`` too), or None when there is no source file to read."""
+    origin = getattr(getattr(module, "__spec__", None), "origin", None)
+    if not isinstance(origin, str) or not origin.endswith(".py"):
+        return None
     try:
-        close = difflib.get_close_matches(name, [n for n in dir(obj) if n[:1] != "_"], n=1)
+        with open(origin, "rb") as file:
+            tree = ast.parse(file.read(), origin)
+    except (OSError, SyntaxError, ValueError):
+        return None
+    names: set[str] = set()
+    statements = list(tree.body)
+    while statements:
+        statement = statements.pop()
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(statement.name)
+            continue  # its body binds names of its own scope
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).partition(".")[0]
+                         for alias in statement.names)
+            continue
+        for child in ast.iter_child_nodes(statement):
+            if isinstance(child, ast.stmt):
+                statements.append(child)
+            elif isinstance(child, ast.ExceptHandler):
+                statements.extend(child.body)
+            else:  # targets (x = ..., for x in ..., with ... as x): not nested bodies
+                names.update(node.id for node in ast.walk(child)
+                             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store))
+    return names
+
+
+def _close_name(name: str, obj: Any, more: Any = ()) -> Optional[str]:
+    """The attribute of ``obj`` (or name in ``more``) that ``name`` is a typo of, if one
+    is close."""
+    try:
+        known = {n for n in dir(obj) if n[:1] != "_"} | {n for n in more if n[:1] != "_"}
+        close = difflib.get_close_matches(name, sorted(known), n=1)
     except Exception:  # dir() runs the object's own __dir__
         return None
     return close[0] if close else None
