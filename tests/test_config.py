@@ -164,11 +164,15 @@ def test_a_wrong_value_in_the_dotenv_names_the_file(tmp_path, monkeypatch, line:
         MetricsApiConfig(api_key="k", grouping_function=grouping)
     assert str(error.value).endswith(f"{message} (from {tmp_path / '.env'})")
     monkeypatch.setenv(variable, line.split("=")[1])  # the same value, set for real
+    monkeypatch.delenv("FLASK_RUN_FROM_CLI", raising=False)
+    monkeypatch.delenv("WERKZEUG_RUN_MAIN", raising=False)
     with pytest.raises(ValueError) as error:
         MetricsApiConfig(api_key="k", grouping_function=grouping)
-    # where `flask run` would have put it from the file: both are named (newcomer4)
-    assert str(error.value).endswith(f"{message} (from the environment; {tmp_path / '.env'} "
-                                     "sets the same value, which `flask run` loads there)")
+    # where docker's --env-file would have put it from the file: both are named, and not
+    # `flask run`, which did not run (odds7); under it, tests/test_newcomer4_findings.py
+    assert str(error.value).endswith(
+        f"{message} (from the environment; {tmp_path / '.env'} sets the same value (put "
+        "there from the file by docker's --env-file or compose's env_file, or set in both))")
     monkeypatch.setenv(variable, "-1")  # a value of the shell's own
     with pytest.raises(ValueError, match=r"\(from the environment\)$"):
         MetricsApiConfig(api_key="k", grouping_function=grouping)

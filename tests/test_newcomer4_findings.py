@@ -250,7 +250,8 @@ def test_a_wrong_value_flask_run_loaded_from_the_dotenv_names_the_file(
                          cwd=tmp_path, env=environ, capture_output=True, text=True,
                          timeout=60)
     assert ran.returncode != 0
-    where = f"the environment; {dotenv} sets the same value, which `flask run` loads there"
+    where = (f"the environment; {dotenv} sets the same value, which Flask (`flask run`, "
+             "`app.run()`) loads there")
     assert ("readme_metrics: buffer_length (README_BUFFER_LENGTH) must be an integer >= 1, "
             f"got 'abc' (from {where})") in ran.stderr, ran.stderr
     assert (f"readme_metrics: README_METRIC_SERVER (set in {where}) is no variable of "

@@ -4,6 +4,8 @@ bad size argument of the app's own read marking the captured input failed."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from typing import Any
 
@@ -54,3 +56,38 @@ def test_the_circular_import_hint_only_for_a_name_the_module_defines(
     assert message.endswith(said.format(m=module)), message
     if attr != "grouping_function":
         assert "circular" not in message
+
+
+_APP = ("import flask\n"  # the app is a Flask app: Flask is imported, but did not run
+        "from readme_metrics import MetricsApiConfig\n"
+        "MetricsApiConfig(grouping_function=lambda request: None)\n")
+
+
+@pytest.mark.parametrize(("set_by", "said"), [
+    pytest.param({}, "the environment; {env} sets the same value (put there from the file "
+                 "by docker's --env-file or compose's env_file, or set in both)",
+                 id="docker-env-file"),
+    pytest.param({"WERKZEUG_RUN_MAIN": "true"}, "the environment; {env} sets the same "
+                 "value, which Flask (`flask run`, `app.run()`) loads there",
+                 id="app-run-reloader-child"),
+    pytest.param({"FLASK_RUN_FROM_CLI": "true", "FLASK_SKIP_DOTENV": "1"},
+                 "the environment; {env} sets the same value (put there from the file by "
+                 "docker's --env-file or compose's env_file, or set in both)",
+                 id="flask-told-to-skip-dotenv"),
+])
+def test_a_value_in_the_environment_and_the_dotenv_names_flask_only_when_it_ran(
+        tmp_path, set_by: dict[str, str], said: str) -> None:
+    """`docker run --env-file .env` (or compose's env_file) puts the file's values in the
+    real environment, and the .env is in the image's working directory too: the error said
+    "which `flask run` loads there" in a container where no flask command ever ran. Run
+    for real: the process starts with the variable set, as docker starts it."""
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("README_API_KEY=any-key\nREADME_BUFFER_LENGTH=abc\n")
+    environ = {name: value for name, value in os.environ.items()
+               if not name.startswith(("README_", "FLASK_", "WERKZEUG_"))}
+    environ.update(README_API_KEY="any-key", README_BUFFER_LENGTH="abc", **set_by)
+    ran = subprocess.run([sys.executable, "-c", _APP], cwd=tmp_path, env=environ,
+                         capture_output=True, text=True, timeout=60)
+    assert ran.returncode != 0
+    assert ("readme_metrics: buffer_length (README_BUFFER_LENGTH) must be an integer >= 1, "
+            f"got 'abc' (from {said.format(env=dotenv)})") in ran.stderr, ran.stderr
