@@ -7,9 +7,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import Any
+from typing import Any, Callable
 
 import pytest
+import requests
+
+from tests.support.fake_api import Collector
+from tests.support.wsgi_servers import served
 
 
 def grouping(request: Any) -> None:
@@ -91,3 +95,48 @@ def test_a_value_in_the_environment_and_the_dotenv_names_flask_only_when_it_ran(
     assert ran.returncode != 0
     assert ("readme_metrics: buffer_length (README_BUFFER_LENGTH) must be an integer >= 1, "
             f"got 'abc' (from {said.format(env=dotenv)})") in ran.stderr, ran.stderr
+
+
+BODY = b"line one\nline two\n"
+
+
+def _misusing_app(call: Callable[[Any], Any]) -> Any:
+    """An app that calls ``wsgi.input`` with a size that is no integer, catches what that
+    raises, says it, and leaves the body unread."""
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        try:
+            call(environ["wsgi.input"])
+            said = "no error"
+        except TypeError as exc:
+            said = f"TypeError: {exc}"
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [said.encode()]
+    return app
+
+
+@pytest.mark.parametrize("server", ["wsgiref", "werkzeug", "waitress"])
+@pytest.mark.parametrize("call", [
+    pytest.param(lambda stream: stream.read("10"), id="read-str"),
+    pytest.param(lambda stream: stream.read(1.5), id="read-float"),
+    pytest.param(lambda stream: stream.readline("10"), id="readline-str"),
+    pytest.param(lambda stream: stream.readlines("10"), id="readlines-str"),
+])
+def test_a_size_that_is_no_integer_raises_as_bare_and_the_body_is_logged_whole(
+        collector: Collector, inline_wrap: Any, server: str,
+        call: Callable[[Any], Any]) -> None:
+    """``wsgi.input.read("10")``: the app's own mistake. Where reads are held to
+    CONTENT_LENGTH (wsgiref, werkzeug) the tee's comparison raised its own TypeError
+    ("'<' not supported ..."), not the server's; where they are not (waitress, gunicorn:
+    wsgi.input_terminated) the server's TypeError marked the input failed, and the log's
+    body was "incomplete: 0 of 18 bytes" for a body that had arrived whole."""
+    answers = []
+    for app in (_misusing_app(call), inline_wrap(_misusing_app(call))):
+        with served(server, app) as port:
+            answers.append(requests.post(f"http://127.0.0.1:{port}/misuse", data=BODY,
+                                         headers={"Content-Type": "text/plain"},
+                                         timeout=10).text)
+    bare, wrapped = answers
+    assert bare.startswith("TypeError: ") and wrapped == bare
+    [log] = collector.wait_for_logs(1)
+    post = log["request"]["log"]["entries"][0]["request"]["postData"]
+    assert post == {"mimeType": "text/plain", "text": BODY.decode()}, post

@@ -20,6 +20,7 @@ what has arrived of the unread body. The grouping function reads a copy of the b
 
 from __future__ import annotations
 
+import operator
 from types import MethodType
 from typing import Any, Callable, Iterator, Mapping, Optional
 
@@ -84,6 +85,11 @@ class InputTee(InputRest):
         self.environ_of = None
 
     def _source(self, method: str, size: Optional[int]) -> Any:
+        if size is not None and size.__class__ is not int:
+            try:
+                size = operator.index(size)  # a bool, numpy's integers
+            except TypeError:  # read("10"), read(1.5): the app's own mistake
+                return self._passed_on(method, (size,), {})
         left = self._left
         if left is not None and self._clamp:
             if left <= 0:
@@ -163,12 +169,18 @@ class InputTee(InputRest):
         tee's ``method`` of the size (or hint) it asks for; else the call goes to it as it
         is and raises there, bare (a TypeError before any read), or what it gives is
         recorded as read and returned."""
-        server_method = getattr(self._input, method)
-        size = size_argument(server_method, args, kwargs)
+        size = size_argument(getattr(self._input, method), args, kwargs)
         if size is not REFUSED:
             return getattr(self, method)(size)
+        return self._passed_on(method, args, kwargs)
+
+    def _passed_on(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """The server's ``method`` called as the app called it, for arguments the tee does
+        not take (several, or a size that is no integer: ``read("10")``): the server's
+        TypeError is the app's mistake, raised as bare, and the input is not failed (the
+        body is recorded on, as the app reads it or not); what it gives is recorded as read."""
         try:
-            data = server_method(*args, **kwargs)
+            data = getattr(self._input, method)(*args, **kwargs)
         except TypeError:
             raise  # the call's arguments, not the stream
         except BaseException as exc:  # the server's, for the app (see _source)
@@ -212,10 +224,17 @@ class InputTee(InputRest):
         ``input_shape.py``); where reads are held to the body, line by line, by its rule."""
         if kwargs or len(args) > 1:  # as the server's input takes them (rare)
             return self._as_called("readlines", args, kwargs)
+        if args and args[0] is not None and args[0].__class__ is not int:
+            try:
+                args = (operator.index(args[0]),)
+            except TypeError:  # readlines("10"): the app's own mistake, as in _source
+                return self._passed_on("readlines", args, {})
         if not (self._pending or self._stray is not None or self.settled or (
                 self._clamp and self._left is not None)):
             try:
                 lines = self._input.readlines(*args)
+            except TypeError:
+                raise  # the hint, not the stream (see _passed_on)
             except BaseException as exc:  # the server's, for the app (see _source)
                 self.failed = exc
                 raise
