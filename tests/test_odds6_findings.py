@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
@@ -243,3 +245,49 @@ def test_the_responses_http_version_is_the_one_the_server_answered(
     assert entry["request"]["httpVersion"] == "HTTP/1.1"  # http.client's
     assert entry["response"]["httpVersion"] == f"HTTP/{answer.version / 10:.1f}", (
         kind, answer.version)
+
+
+def _depth_reference(text: str) -> int:
+    """The deepest nesting of ``text``'s brackets outside strings, read character by
+    character (a string's escape takes the next character; an unclosed string runs to
+    the end), as the parser reads a text up to where it fails."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.text(alphabet='[]{}"\\n ,:aé\ud800', max_size=80),
+       limit=st.integers(min_value=0, max_value=12))
+def test_too_deep_is_the_depth_outside_strings(text: str, limit: int) -> None:
+    """The fast count (strings cut out by splitting on quotes, innermost pairs taken
+    out in passes) says what a plain scan says, escapes and cut-short texts included."""
+    from readme_metrics.har.deep_json import too_deep
+
+    assert too_deep(text, limit) is (_depth_reference(text) > limit)
+
+
+@pytest.mark.parametrize("depth", [1, 3, 8, 9, 20, 128, 129])
+def test_too_deep_of_a_wide_document(depth: int) -> None:
+    """Many brackets (an array of 1,500 records) at a given depth, past the passes."""
+    from readme_metrics.har.deep_json import too_deep
+
+    record = json.loads("[" * (depth - 1) + '{"a": "x]"}' + "]" * (depth - 1))
+    text = json.dumps([record] * 1500 if depth < 128 else record)
+    assert _depth_reference(text) == (depth + 1 if depth < 128 else depth)
+    assert too_deep(text) is (_depth_reference(text) > 128)

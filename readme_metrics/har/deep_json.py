@@ -32,23 +32,46 @@ MAX_DEPTH = 128
 # is never closed: the pattern cannot fail once it starts, so a text of many quotes is
 # read once (no backtracking, no retry at each quote).
 _STRING = re.compile(r'"(?:[^"\\]+|\\[\s\S]?)*"?')
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+# Outside strings a JSON text is ASCII: its brackets, as bytes, made parentheses; and
+# its quotes kept too, to find where the strings are.
+_NOT_BRACKETS = bytes(range(128)).translate(None, b"[]{}")
+_NOT_MARKS = bytes(range(128)).translate(None, b'"[]{}')
+_AS_PARENS = bytes.maketrans(b"[]{}", b"()()")
+#: Passes that take out the innermost pairs before the brackets are counted one by one.
+PASSES = 8
 
 
 def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
     """Whether the JSON ``text`` nests arrays and objects more than ``limit`` deep.
 
     A text with no more than ``limit`` opening brackets (most bodies) is answered by
-    two counts; any other by its brackets outside strings, in C (no Python loop).
-    An invalid text is counted as the parser would read it up to where it fails.
+    two counts; any other by its brackets outside strings, in C. Without an escaped
+    quote, the text's quotes and brackets alone say where strings are: each quote opens
+    or closes one, so with every ``""`` taken out no quote is left unless a string holds
+    a bracket (then the marks between quotes are cut out). With one, the strings are
+    read one by one. Each pass that takes out every ``()`` lowers the depth by at most
+    one, so brackets gone within :data:`PASSES` passes nest no deeper; only a deeper
+    text is counted bracket by bracket. An invalid text is counted as the parser would
+    read it up to where it fails.
     """
     if text.count("[") + text.count("{") <= limit:
         return False
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text) if '"' in text else text)
-    if brackets.count("[") + brackets.count("{") <= limit:
+    if '\\"' in text:
+        outside = _STRING.sub("", text).encode("ascii", "ignore")
+        parens = outside.translate(_AS_PARENS, _NOT_BRACKETS)
+    else:
+        marks = text.encode("ascii", "ignore").translate(_AS_PARENS, _NOT_MARKS)
+        parens = marks.replace(b'""', b"")
+        if b'"' in parens:  # a bracket in a string
+            parens = b"".join(marks.split(b'"')[0::2])
+    if parens.count(b"(") <= limit:
         return False
-    return max(accumulate(map(_STEP.__getitem__, brackets))) > limit
+    rest = parens
+    for _ in range(min(PASSES, limit)):
+        rest = rest.replace(b"()", b"")
+        if not rest:
+            return False
+    return max(accumulate(1 if byte == 40 else -1 for byte in parens)) > limit
 
 
 def loads(text: str, **options: Any) -> Any:
