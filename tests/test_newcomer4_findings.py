@@ -269,31 +269,6 @@ def test_a_variable_of_the_real_environment_is_still_the_environments(
         MetricsApiConfig(api_key="any-key", grouping_function=grouping)
 
 
-def test_a_grouping_path_to_a_function_below_the_config_line_says_to_move_it(
-        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``README_GROUPING_FUNCTION=app:grouping_function`` with ``MetricsApiConfig()`` made
-    in app.py above ``def grouping_function`` (gunicorn app:app): Python's "partially
-    initialized module 'app' has no attribute ... (most likely due to a circular import)"
-    leaves the newcomer to find the circle; the message now says what to move."""
-    module = "newcomer4_circular_app"
-    (tmp_path / f"{module}.py").write_text(
-        "from readme_metrics import MetricsApiConfig\n"
-        "config = MetricsApiConfig()\n"
-        "def grouping_function(request):\n"
-        "    return None\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setenv("README_API_KEY", "any-key")
-    monkeypatch.setenv("README_GROUPING_FUNCTION", f"{module}:grouping_function")
-    monkeypatch.delitem(sys.modules, module, raising=False)
-    with pytest.raises(ValueError) as error:
-        __import__(module)
-    sys.modules.pop(module, None)
-    assert str(error.value).endswith(
-        f"{module} is still being imported, and 'grouping_function' is defined below the "
-        "line that makes this configuration: move it above that line, or pass the function "
-        "itself as the argument (from the environment)"), str(error.value)
-
-
 def test_a_missing_name_in_an_imported_module_is_still_said_plainly() -> None:
     with pytest.raises(ValueError) as error:
         MetricsApiConfig(api_key="any-key", grouping_function="json:no_such_function")

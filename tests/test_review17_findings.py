@@ -11,7 +11,6 @@ import json
 import socket
 import time
 import uuid
-import warnings
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
 from readme_metrics.masking import mask
 from tests.support.asgi import body_messages, http_scope, run
 from tests.support.asgi_stack import (
+    BRIDGES,
     close_stack,
     flush_stack,
     httpx_get,
@@ -74,22 +74,7 @@ def test_a_lazily_made_layer_behind_a_scope_copy_gives_one_log_on_the_first_requ
 
 
 
-def _asgiref_bridge(app: Any) -> Any:
-    from asgiref.wsgi import WsgiToAsgi
-    return WsgiToAsgi(app)
-
-
-def _starlette_bridge(app: Any) -> Any:
-    with warnings.catch_warnings():  # deprecated for a2wsgi, still shipped and used
-        warnings.simplefilter("ignore")
-        from starlette.middleware.wsgi import WSGIMiddleware
-        return WSGIMiddleware(app)
-
-
-@pytest.mark.parametrize("bridge", [
-    pytest.param(_asgiref_bridge, id="asgiref-WsgiToAsgi"),
-    pytest.param(_starlette_bridge, id="starlette-WSGIMiddleware"),
-])
+@pytest.mark.parametrize("bridge", BRIDGES)
 def test_an_asgi_layer_over_a_bridged_wsgi_layer_of_one_project_gives_one_log(
         collector: Collector, bridge: Any) -> None:
     """readme_metrics.asgi.MetricsMiddleware around a WSGI app served through an

@@ -8,13 +8,12 @@ import asyncio
 import json
 import threading
 import time
-import warnings
 from typing import Any, Callable
 
 import pytest
 
 from readme_metrics import MetricsMiddleware
-from tests.support.asgi_stack import layer_config
+from tests.support.asgi_stack import BRIDGES, layer_config
 from tests.support.contract import json_app, run_python
 from tests.support.fake_api import Collector, Reply, describe
 from tests.support.wsgi import run_wsgi, wsgi_environ
@@ -58,22 +57,7 @@ def test_flush_answers_for_a_drop_once_when_an_older_log_was_still_on_its_way(
 # -- 2. the bridge check under a root_path the scope's path does not hold ------------------
 
 
-def _asgiref_bridge(app: Any) -> Any:
-    from asgiref.wsgi import WsgiToAsgi
-    return WsgiToAsgi(app)
-
-
-def _starlette_bridge(app: Any) -> Any:
-    with warnings.catch_warnings():  # deprecated for a2wsgi, still shipped and used
-        warnings.simplefilter("ignore")
-        from starlette.middleware.wsgi import WSGIMiddleware
-        return WSGIMiddleware(app)
-
-
-@pytest.mark.parametrize("bridge", [
-    pytest.param(_asgiref_bridge, id="asgiref-WsgiToAsgi"),
-    pytest.param(_starlette_bridge, id="starlette-WSGIMiddleware"),
-])
+@pytest.mark.parametrize("bridge", BRIDGES)
 def test_a_bridged_wsgi_layer_under_a_root_path_outside_the_path_gives_one_log(
         collector: Collector, bridge: Any) -> None:
     """hypercorn's ``--root-path /api`` (as httpx's ASGITransport's root_path) gives a

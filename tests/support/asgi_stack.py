@@ -16,6 +16,7 @@ Starlette/FastAPI app flushed or closed from the outermost.
 from __future__ import annotations
 
 import asyncio
+import warnings
 from typing import Any
 
 import pytest
@@ -68,3 +69,24 @@ def close_stack(app: Any) -> None:
     """Close each layer of the stack Starlette built for ``app`` that can be closed."""
     for layer in _layers(app):
         getattr(layer, "close", lambda: None)()
+
+
+def asgiref_bridge(app: Any) -> Any:
+    """``app`` (WSGI) served as ASGI through asgiref's ``WsgiToAsgi`` (Django's way)."""
+    from asgiref.wsgi import WsgiToAsgi
+    return WsgiToAsgi(app)
+
+
+def starlette_bridge(app: Any) -> Any:
+    """``app`` (WSGI) served as ASGI through Starlette's ``WSGIMiddleware``."""
+    with warnings.catch_warnings():  # deprecated for a2wsgi, still shipped and used
+        warnings.simplefilter("ignore")
+        from starlette.middleware.wsgi import WSGIMiddleware
+        return WSGIMiddleware(app)
+
+
+#: The two ASGI-to-WSGI bridges, as parameters of a test taking ``bridge``.
+BRIDGES = [
+    pytest.param(asgiref_bridge, id="asgiref-WsgiToAsgi"),
+    pytest.param(starlette_bridge, id="starlette-WSGIMiddleware"),
+]
