@@ -36,7 +36,7 @@ from functools import lru_cache, partial
 from typing import Any, Callable, Iterable, Optional, Sequence
 from urllib.parse import quote
 
-from readme_metrics.har.deep_json import loads
+from readme_metrics.har.deep_json import loads, too_deep
 from readme_metrics.har.text import (
     JSON_START,
     PROBED_TEXT,
@@ -456,13 +456,17 @@ class Redactor:
         in strings in strings ... grew as 2 ** depth: a 6 KB body (its backslashes
         spelled ``\\u005c``) was logged as 268 MB, and 16 KB exhausted the memory. Past
         :data:`MAX_INNER_DEPTH` levels such a string is hidden whole if it could hold a
-        denied key, and left as it is otherwise."""
+        denied key, and left as it is otherwise; so is a document nested deeper than
+        :data:`~readme_metrics.har.deep_json.MAX_DEPTH`, which is not read."""
         if JSON_START.match(text) is None or not self.mentions_key(text):
             return False
         if depth >= MAX_INNER_DEPTH:
             node[at] = redacted(text)
             return True
         document = self.json_text(text, listed=True, depth=depth + 1)
+        if document is None and too_deep(text):
+            node[at] = redacted(text)
+            return True
         if document is None or document == text:
             return False
         node[at] = document
