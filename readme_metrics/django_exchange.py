@@ -23,7 +23,7 @@ from django.http import HttpRequest, HttpResponseBase
 
 from readme_metrics.capture import unclosed
 from readme_metrics.capture.asgi_inline import InlineSends
-from readme_metrics.capture.asgi_scope import request_path
+from readme_metrics.capture.asgi_scope import request_path, scope_version
 from readme_metrics.capture.body import GRACE, BodyRecord
 from readme_metrics.capture.recorder import Pending, Recorder
 from readme_metrics.capture.request import EnvironRequest, content_length
@@ -69,7 +69,7 @@ def wsgi_meta(request: HttpRequest) -> dict[str, str]:
     scope = getattr(request, "scope", None)
     if isinstance(scope, dict):  # ASGI: fill in what a WSGI environ would carry
         meta.setdefault("wsgi.url_scheme", str(scope.get("scheme") or "http"))
-        meta.setdefault("SERVER_PROTOCOL", f"HTTP/{scope.get('http_version') or '1.1'}")
+        meta.setdefault("SERVER_PROTOCOL", f"HTTP/{scope_version(scope)}")
         raw_path = scope.get("raw_path")
         if isinstance(raw_path, bytes) and raw_path.startswith(b"/"):
             query = meta.get("QUERY_STRING", "")

@@ -4,13 +4,18 @@ key decision, odds6's and odds7's changes): each test failed before its fix."""
 from __future__ import annotations
 
 import json
+import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
-from tests.support.fake_api import Collector
+from tests.support.fake_api import Collector, free_port
 from tests.support.wsgi import run_wsgi, wsgi_environ
+from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
+from tests.test_asgi_servers import _env as asgi_env
+from tests.test_e2e_servers import serve
 
 # -- 1. a JSON document in a JSON string, too deep to read, holding a denied key ------------
 
@@ -55,3 +60,43 @@ def test_a_too_deep_document_in_a_json_string_is_not_sent_with_its_denied_key(
         document = json.loads(side)  # still JSON, the other members kept
         assert document["id"] == 7
         assert "[REDACTED" in document["Message"]
+
+
+# -- 2. the HTTP version of an HTTP/1.0 exchange under the ASGI servers ---------------------
+
+
+def _get_http10(port: int) -> bytes:
+    """A GET /hello in HTTP/1.0 (as nginx's proxy_pass asks by default); the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(b"GET /hello?name=x HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+                     b"X-Api-Key: review21-caller\r\n\r\n")
+        answer = b""
+        while True:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return answer
+            answer += chunk
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("server", ["uvicorn", "hypercorn", "granian"])
+def test_an_http10_exchange_logs_the_versions_the_client_and_the_server_used(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """uvicorn and hypercorn answer an HTTP/1.0 request with an ``HTTP/1.1`` status line;
+    the log's response said ``HTTP/1.0`` (the scope's), where the WSGI side logs the
+    status line's version since a3c4c74. granian gives the scope's http_version as "1"
+    for HTTP/1.0 (the ASGI spec says "1.0"): the log said ``HTTP/1`` for both, and its
+    request without a body was not seen as bodiless (body_record). Checked against the
+    status line the raw client read."""
+    if server == "granian":
+        pytest.importorskip("granian")
+    port = free_port()
+    with serve(ASGI_SERVERS[server](port, "tests.support.asgi_apps:starlette_app"),
+               asgi_env(collector), tmp_path, port):
+        answer = _get_http10(port)
+        entry = collector.wait_for_logs(1)[0]["request"]["log"]["entries"][0]
+    status_line = answer.split(b"\r\n", 1)[0].decode("latin-1")
+    assert status_line.split(" ", 1)[1].startswith("200"), status_line
+    assert entry["request"]["httpVersion"] == "HTTP/1.0", entry["request"]["httpVersion"]
+    assert entry["response"]["httpVersion"] == status_line.split(" ", 1)[0], (
+        server, status_line, entry["response"]["httpVersion"])

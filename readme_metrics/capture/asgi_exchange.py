@@ -19,6 +19,7 @@ from readme_metrics.capture.asgi_messages import (
     CLIENT_GONE_STATUS,
     CUT_STATUS,
     REASONS,
+    answered_version,
     body_record,
     client_gone,
     client_gone_comment,
@@ -386,6 +387,8 @@ class _Exchange(RequestSide):
                 return
             self._answered()
             self._held()
+            if self.scope.get("http_version") == "1.0":  # uvicorn answers HTTP/1.1
+                self.recorder.answered = answered_version(self._own)
             pending = Pending(self.recorder, self.request, group,
                               self._ended or time.perf_counter())
             middleware = self.middleware

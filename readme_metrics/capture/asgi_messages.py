@@ -21,7 +21,7 @@ from functools import partial
 from http import HTTPStatus
 from typing import Any, MutableMapping, Optional
 
-from readme_metrics.capture.asgi_scope import ScopeRequest
+from readme_metrics.capture.asgi_scope import ScopeRequest, scope_version
 from readme_metrics.capture.asgi_servers import (
     hypercorn_connection,
     hypercorn_dead,
@@ -75,7 +75,7 @@ def body_record(scope: MutableMapping[str, Any], request: ScopeRequest,
     record = BodyRecord(limit, declared, request.chunked)
     # HTTP/1.x without Content-Length and Transfer-Encoding has no body (RFC 9112);
     # HTTP/2 and 3 may have one of unknown length.
-    if (declared is None and scope.get("http_version", "1.1") in ("1.0", "1.1")
+    if (declared is None and scope_version(scope) in ("1.0", "1.1")
             and not request.chunked):
         record.end()
     return record
@@ -211,6 +211,16 @@ def client_gone(send: Any) -> bool:
             request, "channel", True) is None
     except Exception:  # noqa: BLE001 - a look must never cost the app its send
         return False
+
+
+def answered_version(send: Any) -> Optional[str]:
+    """The version of the status line the server writes to an HTTP/1.0 request, where
+    that is not the request's: uvicorn (h11 and httptools) and hypercorn (h11) always
+    write ``HTTP/1.1`` (nginx's proxy_pass asks in HTTP/1.0 unless told otherwise);
+    granian and daphne answer ``HTTP/1.0``. None: the request's."""
+    if _owner_module(send).startswith(("uvicorn.", "hypercorn.")):
+        return "HTTP/1.1"
+    return None
 
 
 def holds_start(send: Any) -> bool:

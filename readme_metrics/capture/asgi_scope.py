@@ -176,7 +176,14 @@ class ScopeRequest:
 
 def http_version(scope: Scope) -> str:
     """``HTTP/1.1``, ``HTTP/2`` ... as the SERVER_PROTOCOL of a WSGI environ."""
-    return f"HTTP/{scope.get('http_version') or '1.1'}"
+    return f"HTTP/{scope_version(scope)}"
+
+
+def scope_version(scope: Scope) -> str:
+    """The scope's ``http_version`` ("1.1" when none): granian gives "1" for an HTTP/1.0
+    request (the ASGI spec says "1.0"), which was logged ``HTTP/1``."""
+    version = scope.get("http_version") or "1.1"
+    return "1.0" if version == "1" else version
 
 
 # header name -> environ key (b"x-api-key" -> "HTTP_X_API_KEY"), bounded as _HEADER_NAMES.
@@ -230,7 +237,7 @@ def wsgi_environ(scope: Scope, body: bytes) -> dict[str, Any]:
         "SERVER_NAME": str(server[0]),
         "SERVER_PORT": (_PORTS.get(port) if port.__class__ is int else None)
         or str(port if port is not None else ""),
-        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version') or '1.1'}",  # http_version()
+        "SERVER_PROTOCOL": f"HTTP/{scope_version(scope)}",  # http_version()
         "REMOTE_ADDR": str((scope.get("client") or [""])[0]),
         "wsgi.url_scheme": scope.get("scheme") or "http",
         "wsgi.input": io.BytesIO(body),
