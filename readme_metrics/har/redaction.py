@@ -464,8 +464,8 @@ class Redactor:
             node[at] = redacted(text)
             return True
         document = self.json_text(text, listed=True, depth=depth + 1)
-        if document is None and too_deep(text):
-            node[at] = redacted(text)
+        if document is None and too_deep(text) and self.mentions_key(text, True):
+            node[at] = redacted(text)  # (listed: only the denylist applies inside it)
             return True
         if document is None or document == text:
             return False
