@@ -28,7 +28,12 @@ from readme_metrics.capture.body import GRACE, BodyRecord
 from readme_metrics.capture.recorder import Pending, Recorder
 from readme_metrics.capture.request import EnvironRequest, content_length
 from readme_metrics.capture.stream_tee import StreamTee
-from readme_metrics.capture.wsgi_response import answers_500, cuts_at_length, holds_empty_chunks
+from readme_metrics.capture.wsgi_response import (
+    answered_version,
+    answers_500,
+    cuts_at_length,
+    holds_empty_chunks,
+)
 from readme_metrics.exchange import Group
 from readme_metrics.pipeline import MetricsPipeline
 
@@ -199,7 +204,13 @@ class Capture:
             headers.append(("Set-Cookie", cookie.output(header="").strip()))
         self.recorder.respond(response.status_code, response.reason_phrase, headers)
         # The WSGI server may send only the Content-Length's bytes (ASGI: no such keys).
-        self.recorder.cut_at_length = cuts_at_length(self.request.META, response)
+        meta = self.request.META
+        self.recorder.cut_at_length = cuts_at_length(meta, response)
+        # The status line's version where the server's is not the request's: runserver
+        # answers HTTP/1.1 to HTTP/1.0 (as the WSGI middleware says: _DEV_SERVERS).
+        software = meta.get("SERVER_SOFTWARE")
+        if software.__class__ is str and software[:1] in ("W", "S"):
+            self.recorder.answered = answered_version(meta, software)
 
     def finish(self) -> None:
         """Queue the log, exactly once. Never raises."""

@@ -15,7 +15,8 @@ from tests.support.fake_api import Collector, free_port
 from tests.support.wsgi import run_wsgi, wsgi_environ
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_asgi_servers import _env as asgi_env
-from tests.test_e2e_servers import serve
+from tests.test_e2e_servers import SERVERS as E2E_SERVERS
+from tests.test_e2e_servers import django_env, serve
 
 # -- 1. a JSON document in a JSON string, too deep to read, holding a denied key ------------
 
@@ -100,3 +101,26 @@ def test_an_http10_exchange_logs_the_versions_the_client_and_the_server_used(
     assert entry["request"]["httpVersion"] == "HTTP/1.0", entry["request"]["httpVersion"]
     assert entry["response"]["httpVersion"] == status_line.split(" ", 1)[0], (
         server, status_line, entry["response"]["httpVersion"])
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("version", ["1.0", "1.1"])
+def test_the_django_middleware_under_runserver_logs_the_status_lines_version(
+        collector: Collector, tmp_path: Path, version: str) -> None:
+    """Django's runserver answers ``HTTP/1.1`` to an HTTP/1.0 request. The WSGI middleware
+    logs that since a3c4c74; the Django middleware (what a Django project adds) still
+    logged the request's ``HTTP/1.0`` for the response."""
+    port = free_port()
+    with serve(E2E_SERVERS["runserver"](port, "tests.support.e2e_apps:django_app"),
+               django_env(collector), tmp_path, port):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall(f"GET /hello?name=x HTTP/{version}\r\nHost: 127.0.0.1\r\n"
+                         "X-Api-Key: review21-caller\r\nConnection: close\r\n\r\n".encode())
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+        entry = collector.wait_for_logs(1)[0]["request"]["log"]["entries"][0]
+    status_line = answer.split(b"\r\n", 1)[0].decode("latin-1")
+    assert status_line == "HTTP/1.1 200 OK", status_line
+    assert entry["request"]["httpVersion"] == f"HTTP/{version}"
+    assert entry["response"]["httpVersion"] == "HTTP/1.1", entry["response"]["httpVersion"]
