@@ -29,6 +29,7 @@ from readme_metrics.capture.recorder import Pending, Recorder
 from readme_metrics.capture.request import EnvironRequest, content_length
 from readme_metrics.capture.stream_tee import StreamTee
 from readme_metrics.capture.wsgi_response import (
+    ANSWERS_OWN_VERSION,
     answered_version,
     answers_500,
     cuts_at_length,
@@ -207,9 +208,9 @@ class Capture:
         meta = self.request.META
         self.recorder.cut_at_length = cuts_at_length(meta, response)
         # The status line's version where the server's is not the request's: runserver
-        # answers HTTP/1.1 to HTTP/1.0 (as the WSGI middleware says: _DEV_SERVERS).
+        # answers HTTP/1.1 to HTTP/1.0 (as the WSGI middleware says).
         software = meta.get("SERVER_SOFTWARE")
-        if software.__class__ is str and software[:1] in ("W", "S"):
+        if software.__class__ is str and software[:1] == ANSWERS_OWN_VERSION:
             self.recorder.answered = answered_version(meta, software)
 
     def finish(self) -> None:

@@ -35,6 +35,7 @@ from readme_metrics.capture.webob_request import new as new_object
 from readme_metrics.capture.wsgi_input import InputTee, server_ends_input
 from readme_metrics.capture.wsgi_replay import replay_input
 from readme_metrics.capture.wsgi_response import (
+    ANSWERS_OWN_VERSION,
     Response,
     SizedResponse,
     answered_version,
@@ -107,11 +108,6 @@ def _environ_of(capture: _Capture) -> Callable[[], Optional[WSGIEnvironment]]:
         return None if alive is None else alive.environ
 
     return environ
-
-
-# The first letters of the SERVER_SOFTWARE of the servers answered_version knows (wsgiref's
-# "WSGIServer/", werkzeug's "Werkzeug/"): one test per request for the others.
-_DEV_SERVERS = frozenset("WS")
 
 
 class _Capture(Recorder):
@@ -357,7 +353,7 @@ class _Capture(Recorder):
         software = environ.get("SERVER_SOFTWARE")
         plain = not ("waitress.client_disconnected" in environ or "gunicorn.socket" in environ
                      or "uwsgi.version" in environ or software == "Granian")
-        if plain and software.__class__ is str and software[:1] in _DEV_SERVERS:
+        if plain and software.__class__ is str and software[:1] == ANSWERS_OWN_VERSION:
             self.answered = answered_version(environ, software)
         if not plain:
             if ignores_late_start(environ):

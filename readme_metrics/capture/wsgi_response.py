@@ -93,6 +93,12 @@ def cuts_at_length(environ: Any, result: Any) -> bool:
             or (ignores_late_start(environ) and not isinstance(result, list)))
 
 
+#: The first letter of the SERVER_SOFTWARE of every server :func:`answered_version`
+#: knows (wsgiref's and runserver's "WSGIServer/", werkzeug's "Werkzeug/"): an adapter
+#: asks it only then, one test per request for the other servers.
+ANSWERS_OWN_VERSION = "W"
+
+
 def answered_version(environ: Any, software: str) -> Optional[str]:
     """The HTTP version of the status line a development server writes whatever the
     request's (SERVER_PROTOCOL), for the HAR response's ``httpVersion``; None where it is
