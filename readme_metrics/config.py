@@ -141,12 +141,12 @@ _ARGUMENT_NAMES.update({
     "README_METRICS_API_TIMEOUT": "README_TIMEOUT",
     "README_BUFFER_SIZE": "README_BUFFER_LENGTH", "README_BATCH_SIZE": "README_BUFFER_LENGTH",
     "README_DEV_MODE": "README_DEVELOPMENT_MODE", "README_MAX_BODY_SIZE": "README_MAX_BODY_BYTES",
-    "README_GROUPING": "README_GROUPING_FUNCTION", "README_DISABLED": "README_METRICS_ENABLED",
+    "README_GROUPING": "README_GROUPING_FUNCTION",
+    # The opposite of the variable: the value is turned round too (README_DISABLED=true
+    # copied as README_METRICS_ENABLED=true would keep metrics on).
+    "README_DISABLED": "README_METRICS_ENABLED (the opposite: README_DISABLED=true is "
+                       "README_METRICS_ENABLED=false)",
 })
-# A guess that says the opposite of the variable: the value must be turned round too
-# (README_DISABLED=true copied as README_METRICS_ENABLED=true would keep metrics on).
-_ARGUMENT_NAMES["README_DISABLED"] += (
-    " (the opposite: README_DISABLED=true is README_METRICS_ENABLED=false)")
 
 
 def _misspelled_variables() -> list[str]:

@@ -49,11 +49,10 @@ class AwaitingIdentifier:
         self._grouping = grouping_function
         # The Identifier makes its own QuietLogger of the logger (a QuietLogger given
         # keeps its secrets: the API key stays out of the tracebacks it writes).
-        base = logger
         # Bound ``__call__`` methods, not the instances: 3.11 runs a bound method of a
         # Python function in the caller's loop, an instance's call through a C slot.
-        self._identifier = Identifier(_given, base).__call__
-        self._raised = Identifier(_Raised.__call__, base).__call__
+        self._identifier = Identifier(_given, logger).__call__
+        self._raised = Identifier(_Raised.__call__, logger).__call__
 
     def __call__(self, request: Any
                  ) -> Union[Optional[Group], Awaitable[Optional[Group]]]:
