@@ -193,6 +193,17 @@ class Collector:
                 self._cond.wait(left)
         return self.logs
 
+    def wait_for_only(self, count: int, quiet: float = 0.5,
+                      timeout: float = PATIENCE) -> list[dict[str, Any]]:
+        """:meth:`wait_for_logs` ``count``, then ``quiet`` seconds in which one more (a
+        duplicate) would arrive: exactly ``count`` logs, or an AssertionError that
+        describes them (:func:`describe`). Returns them."""
+        self.wait_for_logs(count, timeout)
+        time.sleep(quiet)
+        logs = self.logs
+        assert len(logs) == count, describe(logs)
+        return logs
+
 
 def describe(logs: list[dict[str, Any]]) -> str:
     """One line per log (method, url, status, ``_id``; a repeated ``_id`` marked): the
