@@ -38,6 +38,7 @@ from tests.support.delivery import (
     MakeDelivery,
     adds_up,
     api_key_never_logged_fixture,  # noqa: F401 - autouse
+    assert_exit_sent,
     build_id,
     exit_took,
     ids,
@@ -378,12 +379,7 @@ def test_the_partial_batches_of_dropped_apps_are_sent_by_exit(
     collector.default = Reply(delay=delay)
     child = run_python(DROPPED_EXIT_SCRIPT, collector.url, kind, "1" if background else "0",
                        timeout=30)
-    out, err = child.stdout, child.stderr
-    assert child.returncode == 0, err
-    took = exit_took(out)
-    assert took < 1.0 + SLACK, f"exit took {took:.1f} s"
-    assert "rdme_exit_SECRET_key_5150" not in err
-    assert len(collector.logs) == 9, err
+    assert_exit_sent(child, collector, 9)
 
 
 # The same apps dropped, in a process that goes on: their logs go out now, not at exit.
@@ -483,9 +479,4 @@ def test_a_response_dropped_unclosed_in_a_reference_cycle_is_sent_at_exit(
     delivered. With captures outstanding, the exit hook now collects once first."""
     child = run_python(CYCLE_EXIT_SCRIPT, collector.url, "1" if background else "0", read,
                        timeout=30)
-    out, err = child.stdout, child.stderr
-    assert child.returncode == 0, err
-    took = exit_took(out)
-    assert took < 1.0 + SLACK, f"exit took {took:.1f} s"
-    assert "rdme_exit_SECRET_key_5150" not in err
-    assert len(collector.logs) == 1, err
+    assert_exit_sent(child, collector, 1)

@@ -127,6 +127,22 @@ def exit_took(out: str) -> float:
     return float(lines[0].split()[-1])
 
 
+#: The API key of the exit scripts' middlewares (never in what the child writes).
+EXIT_KEY = "rdme_exit_SECRET_key_5150"
+
+
+def assert_exit_sent(child: Any, collector: Collector, logs: int) -> None:
+    """An EXIT_CLOCK script's ``child`` (a completed process) exited cleanly within its
+    shutdown_timeout of 1 s (and :data:`SLACK`), wrote no :data:`EXIT_KEY`, and the
+    collector has ``logs`` logs."""
+    out, err = child.stdout, child.stderr
+    assert child.returncode == 0, err
+    took = exit_took(out)
+    assert took < 1.0 + SLACK, f"exit took {took:.1f} s"
+    assert EXIT_KEY not in err
+    assert len(collector.logs) == logs, err
+
+
 def second_post_while_the_first_is_held(collector: Collector, delivery: Delivery,
                                         names: list[str], held: int,
                                         then: Optional[Callable[[], object]] = None
