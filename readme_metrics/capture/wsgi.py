@@ -336,6 +336,10 @@ class _Capture(Recorder):
         refused); after that, the status that went out. uWSGI and granian differ
         (``answers_500``).
         """
+        if in_call:  # wrap() never ran: the server's own 500 has its status line too
+            software = self.environ.get("SERVER_SOFTWARE")
+            if software.__class__ is str and software[:1] == ANSWERS_OWN_VERSION:
+                self.answered = answered_version(self.environ, software)
         if unsent:
             status, reason = _server_answer(error, self.tee)
             if status != 500 and not self._wrote:  # gunicorn's own answer: see above
