@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import http.client
 from typing import Any, Callable
+from urllib.parse import quote, urlsplit
 
 import pytest
+import requests
 
+from readme_metrics.masking import mask
 from tests.support.fake_api import Collector
 from tests.support.wsgi_servers import served
 
@@ -37,3 +40,35 @@ def test_an_app_raising_in_its_call_logs_the_version_of_the_servers_500(
     assert entry["request"]["httpVersion"] == "HTTP/1.1"  # http.client's
     assert entry["response"]["httpVersion"] == f"HTTP/{answer.version / 10:.1f}", (
         kind, answer.version)
+
+
+# -- 9. a caller's key that is the url's path, "/" first ------------------------------------
+
+
+def _hello(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+
+@pytest.mark.parametrize(("path", "query"), [
+    pytest.param("/health", "", id="short"),  # under 8 characters: whole segments only
+    pytest.param("/users/me", "", id="long"),
+    pytest.param("/v1/items/42", "x=1", id="long-with-query"),
+])
+def test_a_key_that_is_the_path_is_masked_and_the_host_kept(
+        collector: Collector, inline_wrap: Any, path: str, query: str) -> None:
+    """A grouping function returning the path (``{"api_key": req.path}``, to group by
+    endpoint). A short key ("/health") is masked where whole path segments are it; "/"
+    is no segment, so it went out in clear. A long one ("/users/me") is masked where the
+    url holds it, "/" and all: the url was ``http://127.0.0.1:<port>sha512-...``, the
+    mask run into the port, a url of another host (the collector's check took it)."""
+    app = inline_wrap(_hello, grouping_function=lambda req: {"api_key": req.path})
+    with served("wsgiref", app) as port:
+        target = f"http://127.0.0.1:{port}{path}" + (f"?{query}" if query else "")
+        assert requests.get(target, timeout=10).status_code == 200
+    request = collector.wait_for_logs(1)[0]["request"]["log"]["entries"][0]["request"]
+    url = request["url"]
+    assert path not in url, url
+    assert url == target.replace(path, "/" + quote(mask(path), safe="")), url
+    parts = urlsplit(url)
+    assert (parts.hostname, parts.port) == ("127.0.0.1", port), url

@@ -120,7 +120,7 @@ class CallerKey:
     """Replace one caller's key by its mask in the strings of a HAR entry."""
 
     __slots__ = ("key", "masked", "inside", "aliases", "numeric", "_lone", "_plain", "_bare",
-                 "_spellings", "_quoted_mask", "_twice_quoted_mask", "_json_keys",
+                 "_rooted", "_spellings", "_quoted_mask", "_twice_quoted_mask", "_json_keys",
                  "_escapes", "_url_spelling", "_json_spelling", "_anchor", "_probes",
                  "_number", "_value", "_leads", "_number_probes", "_number_looks",
                  "_integer_otherwise", "_spaced", "outside_masks")
@@ -167,6 +167,9 @@ class CallerKey:
         #: after it, nor in the base64 before it (no "%" or backslash for an escape there).
         self.outside_masks = (self.inside and not self.numeric and "?" not in key
                               and not _MASK_ALPHABET.issuperset(key.replace(" ", "+")))
+        # A key starting with "/" (a grouping function returning the path) keeps it in
+        # the url (see url, _whole_segments); not "/" alone, every root path.
+        self._rooted = key.startswith("/") and key.strip("/") != ""
         # How the key can be written in a URL: as is, percent-encoded, or form-encoded
         # (longest first: see _longest_first).
         self._spellings = _longest_first({key, quote(utf8(key), safe=""),
@@ -349,6 +352,11 @@ class CallerKey:
             scheme, sep, rest = url.partition("://")
             if not sep:  # a relative URL (Location: /p?k=...): no scheme to keep
                 scheme, rest = "", url
+            if self._rooted and self.key in rest:
+                # A key starting with "/" (a grouping function returning the path) keeps
+                # it, as the mask keeps the last four: else a path starting with the key
+                # made http://hsha512-..., a url of another host.
+                rest = rest.replace(self.key, "/" + self._quoted_mask)
             rest = self._json_escaped(self._spelled(rest), url_pairs)
             if not sep:
                 return rest
@@ -376,6 +384,16 @@ class CallerKey:
         end = min(cut) if cut else len(rest)
         segments = rest[:end].split("/")
         changed = False
+        if self._rooted and len(segments) > 1 and (sep or not segments[0]):
+            # A key starting with "/" (a grouping function returning the path) is whole
+            # segments after the path's own "/", which stays: the host would run into
+            # the mask. (Here, not in _spanned: an authority is no empty segment.)
+            for size in range(min(self.key.count("/"), len(segments) - 1), 0, -1):
+                joined = "/" + "/".join(segments[1:1 + size])
+                if unquote(joined, errors="surrogateescape") == self.key:
+                    segments[1:1 + size] = [self._quoted_mask]
+                    changed = True
+                    break
         for at, segment in enumerate(segments):
             if at == 0 and sep:  # the authority: its host, a userinfo before, a port after
                 if self.key in segment or "%" in segment:
