@@ -129,8 +129,12 @@ _VARIABLES = frozenset(_OPTION_OF)
 _ARGUMENT_NAMES = {f"README_{option.name.upper()}": option.variable for option in OPTIONS
                    if option.variable and option.variable != f"README_{option.name.upper()}"}
 # Other names one guesses for the Metrics API's address (none is another ReadMe tool's).
+# Not README_URL, README_HOST or README_API_BASE_URL: a project's own names for other
+# things (its README's link) or as near the docs site's README_API_URL.
 _ARGUMENT_NAMES.update(dict.fromkeys(("README_METRICS_URL", "README_METRICS_HOST",
-                                      "README_METRICS_API_URL"), "README_METRICS_SERVER"))
+                                      "README_METRICS_API_URL", "README_SERVER",
+                                      "README_METRICS_ENDPOINT", "README_ENDPOINT",
+                                      "README_METRICS_BASE_URL"), "README_METRICS_SERVER"))
 # The official package's names for options (its arguments blacklist/whitelist, its
 # upper-case attributes) and other words for an option's noun, as one coming from it or
 # from another SDK writes them: too far from the variable for difflib, and silently

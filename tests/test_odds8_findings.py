@@ -5,12 +5,14 @@ servers, the middleware as users build it)."""
 from __future__ import annotations
 
 import http.client
+import logging
 from typing import Any, Callable
 from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
 
+from readme_metrics import MetricsApiConfig
 from readme_metrics.masking import mask
 from tests.support.fake_api import Collector
 from tests.support.wsgi_servers import served
@@ -72,3 +74,24 @@ def test_a_key_that_is_the_path_is_masked_and_the_host_kept(
     assert url == target.replace(path, "/" + quote(mask(path), safe="")), url
     parts = urlsplit(url)
     assert (parts.hostname, parts.port) == ("127.0.0.1", port), url
+
+
+# -- 3. more guessed names for the Metrics API's address ------------------------------------
+
+
+@pytest.mark.parametrize("name", ["README_SERVER", "README_METRICS_ENDPOINT",
+                                  "README_ENDPOINT", "README_METRICS_BASE_URL"])
+def test_a_guessed_name_for_the_metrics_address_names_the_variable(
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """``README_SERVER=http://127.0.0.1:8001`` (the argument's README_METRICS_API and
+    README_METRICS_URL are answered since newcomer): ignored without a word, the logs went
+    to ReadMe and the local collector showed nothing. Too far from README_METRICS_SERVER
+    for difflib."""
+    monkeypatch.setenv(name, "http://127.0.0.1:8001")
+    logger = logging.getLogger(f"odds8-guessed-{name}")  # warned once per logger
+    caplog.set_level(logging.WARNING)
+    MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None,
+                     logger=logger)
+    assert [r.getMessage() for r in caplog.records if r.name == logger.name] == [
+        f"readme_metrics: {name} (set in the environment) is no variable of this library "
+        "and is ignored: did you mean README_METRICS_SERVER?"]
