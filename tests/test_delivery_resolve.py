@@ -116,7 +116,8 @@ def test_close_ends_within_shutdown_timeout_while_the_lookup_hangs(
     stats = delivery.stats
     assert (stats["sent"], stats["dropped_shutdown"], stats["queued"]) == (0, 5, 0)
     assert adds_up(stats)
-    assert messages(caplog, 30, "closing gave up after shutdown_timeout=0.5s")
+    assert messages(caplog, 30, "closing gave up after shutdown_timeout "
+                                "(README_SHUTDOWN_TIMEOUT) of 0.5s")
 
 
 @pytest.mark.parametrize("background", [True, False], ids=["background", "inline"])
@@ -206,6 +207,7 @@ def test_interpreter_exit_ends_while_the_lookup_hangs(collector: Collector) -> N
     finally:
         process.kill()
     assert process.returncode == 0 and out == "", err
-    assert "closing gave up after shutdown_timeout=1.0s: 25 logs not delivered" in err
+    assert ("closing gave up after shutdown_timeout (README_SHUTDOWN_TIMEOUT) of 1.0s: "
+            "25 logs not delivered") in err
     assert "rdme_exit_SECRET_key_7070" not in err
     assert collector.received == []

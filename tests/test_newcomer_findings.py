@@ -356,7 +356,8 @@ def test_a_close_that_gives_up_on_a_retried_batch_says_why_it_waited(
     assert app.stats["dropped_shutdown"] == 1, app.stats
     [said] = [r.getMessage() for r in caplog.records if "closing gave up" in r.getMessage()]
     assert said.startswith(
-        "readme_metrics: closing gave up after shutdown_timeout=1.0s: 1 log not delivered; "
+        "readme_metrics: closing gave up after shutdown_timeout (README_SHUTDOWN_TIMEOUT) "
+        "of 1.0s: 1 log not delivered; "
         f"the last attempt to post to {url}/v1/request failed (ConnectionError: "
         "ConnectionRefusedError: "), said
     assert "nothing listens there: start `readme-metrics collect`" in said, said

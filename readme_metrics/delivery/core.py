@@ -306,7 +306,8 @@ class Delivery:
             # Logs in a POST still unanswered were sent: the API may well have them (it
             # read the POST and had not answered yet), which "not delivered" alone hid.
             self._logger.warning(
-                "readme_metrics: closing gave up after shutdown_timeout=%ss: %s not "
+                "readme_metrics: closing gave up after shutdown_timeout "
+                "(README_SHUTDOWN_TIMEOUT) of %ss: %s not "
                 "delivered%s%s", self.config.shutdown_timeout,
                 counted(dropped + pending, "log"),
                 f" ({pending} of them in POSTs still waiting for the Metrics API's "
