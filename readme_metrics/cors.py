@@ -73,8 +73,9 @@ class CORSMiddleware:
     - Any other request from an allowed origin gets ``Access-Control-Allow-Origin``
       (``*`` with the ``*`` setting and no credentials, else the origin echoed),
       ``Access-Control-Allow-Credentials: true`` when configured, and
-      ``Access-Control-Expose-Headers`` when configured. A header the app already set
-      itself is left alone.
+      ``Access-Control-Expose-Headers`` when configured (``*`` with credentials: the
+      names of the app's headers, as a browser reads ``*`` literally then). A header the
+      app already set itself is left alone.
     - Every answer, from an allowed origin or not, with an Origin header or without, gets
       ``Origin`` in its ``Vary`` header (the app's kept and extended if it set one), so
       that caches keep one answer per origin; only with no origin configured is the
@@ -276,10 +277,18 @@ class CORSRules:
         return "204 No Content", headers, b""
 
 
+_CREDENTIALED = ("Access-Control-Allow-Credentials", "true")
+# Never readable by a page whatever is exposed (Fetch's forbidden response header names),
+# or ours.
+_NOT_EXPOSED = ("set-cookie", "set-cookie2", "access-control-")
+
+
 def with_headers(headers: Headers, added: Headers) -> Headers:
     """The app's headers plus ours: a header the app set wins, Vary is extended."""
     present = {name.lower() for name, _ in headers}
     result = list(headers)  # never mutate the app's own list
+    if _CREDENTIALED in added:
+        added = _exposed(added, headers)
     result += [(name, value) for name, value in added if name.lower() not in present]
     vary = [index for index, (name, _) in enumerate(result) if name.lower() == "vary"]
     if not vary:
@@ -292,4 +301,26 @@ def with_headers(headers: Headers, added: Headers) -> Headers:
         # Extend the app's first Vary in place, so its header order is kept.
         name, value = result[vary[0]]
         result[vary[0]] = (name, f"{value}, Origin" if value.strip() else "Origin")
+    return result
+
+
+def _exposed(added: Headers, headers: Headers) -> Headers:
+    """``added`` (a credentialed answer's) with a ``*`` in Access-Control-Expose-Headers
+    replaced by the names of the app's ``headers``: with credentials a browser takes
+    ``*`` for a header named "*" (Fetch), so ``expose_headers="*"`` exposed nothing
+    there; what it means without credentials is every header of the answer."""
+    result = []
+    for name, value in added:
+        if name == "Access-Control-Expose-Headers":
+            listed = [token.strip() for token in value.split(",")]
+            if "*" in listed:
+                names = {token.lower(): token for token in listed if token != "*"}
+                for header, _ in headers:
+                    lowered = header.lower()
+                    if lowered not in names and not lowered.startswith(_NOT_EXPOSED):
+                        names[lowered] = header
+                if not names:
+                    continue
+                value = ", ".join(names.values())
+        result.append((name, value))
     return result

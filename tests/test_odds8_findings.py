@@ -95,3 +95,54 @@ def test_a_guessed_name_for_the_metrics_address_names_the_variable(
     assert [r.getMessage() for r in caplog.records if r.name == logger.name] == [
         f"readme_metrics: {name} (set in the environment) is no variable of this library "
         "and is ignored: did you mean README_METRICS_SERVER?"]
+
+
+# -- 10. CORS: expose_headers "*" with credentials ------------------------------------------
+
+SITE = "https://app.example.com"
+APP_HEADERS = [("Content-Type", "text/plain"), ("X-Total", "42"), ("X-Request-Id", "r-1"),
+               ("Set-Cookie", "s=1")]
+
+
+def _counted(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    start_response("200 OK", list(APP_HEADERS))
+    return [b"ok"]
+
+
+async def _counted_asgi(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": [
+        (name.lower().encode(), value.encode()) for name, value in APP_HEADERS]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+@pytest.mark.parametrize("kind", ["wsgi", "asgi"])
+@pytest.mark.parametrize("credentials", [True, False])
+def test_expose_headers_star_with_credentials_lists_the_apps_header_names(
+        kind: str, credentials: bool) -> None:
+    """``CORS_EXPOSE_HEADERS=*`` with ``CORS_ALLOW_CREDENTIALS=true`` sent
+    ``Access-Control-Expose-Headers: *``, which a browser reads on a credentialed answer
+    as a header named "*" (Fetch): the page could read no header. With credentials, the
+    names of the app's headers (Set-Cookie is never readable); without, ``*`` as before."""
+    options = {"allowed_origins": [SITE], "allow_credentials": credentials,
+               "expose_headers": "*"}
+    if kind == "wsgi":
+        from readme_metrics.cors import CORSMiddleware
+
+        with served("wsgiref", CORSMiddleware(_counted, **options)) as port:
+            answer = requests.get(f"http://127.0.0.1:{port}/things", timeout=10,
+                                  headers={"Origin": SITE})
+        headers = answer.headers
+    else:
+        from starlette.testclient import TestClient
+
+        from readme_metrics.asgi_cors import CORSMiddleware as AsgiCORSMiddleware
+
+        client = TestClient(AsgiCORSMiddleware(_counted_asgi, **options))  # no lifespan
+        headers = client.get("/things", headers={"Origin": SITE}).headers
+    exposed = headers["Access-Control-Expose-Headers"]
+    if credentials:
+        assert headers["Access-Control-Allow-Credentials"] == "true"
+        assert [name.lower() for name in exposed.split(", ")] == [
+            "content-type", "x-total", "x-request-id"], exposed
+    else:
+        assert exposed == "*"
