@@ -146,3 +146,37 @@ def test_expose_headers_star_with_credentials_lists_the_apps_header_names(
             "content-type", "x-total", "x-request-id"], exposed
     else:
         assert exposed == "*"
+
+
+# -- 7. wsgi.input.readinto with a buffer no read can go into -------------------------------
+
+
+@pytest.mark.parametrize("server", ["wsgiref", "werkzeug", "waitress"])
+@pytest.mark.parametrize("call", [
+    pytest.param(lambda stream: stream.readinto("abcd"), id="str"),
+    pytest.param(lambda stream: stream.readinto(None), id="none"),
+    pytest.param(lambda stream: stream.readinto(bytes(4)), id="bytes"),
+    pytest.param(lambda stream: stream.readinto(bytes(100)), id="bytes-past-the-body"),
+    pytest.param(lambda stream: stream.readinto(memoryview(bytearray(8))[::2]),
+                 id="strided"),
+])
+def test_readinto_a_bad_buffer_raises_as_bare_and_the_body_is_logged_whole(
+        collector: Collector, inline_wrap: Any, server: str,
+        call: Callable[[Any], Any]) -> None:
+    """``wsgi.input.readinto("abcd")``: the app's own mistake, as odds7's ``read("10")``.
+    The tee's own memoryview raised ("memoryview: a bytes-like object is required"), not
+    the server's TypeError; a read-only ``bytes`` got the server's, which marked the
+    input failed, and the log's body was "incomplete: 0 of 18 bytes"."""
+    from tests.test_odds7_findings import BODY, _misusing_app
+
+    answers = []
+    for app in (_misusing_app(call), inline_wrap(_misusing_app(call))):
+        with served(server, app) as port:
+            answers.append(requests.post(f"http://127.0.0.1:{port}/misuse", data=BODY,
+                                         headers={"Content-Type": "text/plain"},
+                                         timeout=10).text)
+    bare, wrapped = answers
+    assert bare.startswith("TypeError: ") and wrapped == bare
+    [log] = collector.wait_for_logs(1)
+    post = log["request"]["log"]["entries"][0]["request"]["postData"]
+    assert post == {"mimeType": "text/plain", "text": BODY.decode()}, post

@@ -136,8 +136,15 @@ class InputTee(InputRest):
 
     def _into(self, method: str, buffer: Any) -> Any:
         """``readinto``/``readinto1`` of the server's stream, held to the body as reads are."""
+        try:
+            whole = memoryview(buffer)
+        except TypeError:  # readinto("abc"), readinto(None): the app's own mistake
+            return self._refused_into(method, buffer)
+        if whole.readonly or not whole.c_contiguous:  # bytes: no server writes there
+            whole.release()
+            return self._refused_into(method, buffer)
         # Released before returning: a caller may resize its buffer next (RawIOBase.read).
-        with memoryview(buffer) as whole, whole.cast("B") as view:
+        with whole, whole.cast("B") as view:
             size = len(view)
             if self._pending:
                 data = self.read(size) if method == "readinto" else self._read1(size)
@@ -162,6 +169,18 @@ class InputTee(InputRest):
                     with target[:n] as data:
                         self._took(data, size, method)
             return n
+
+    def _refused_into(self, method: str, buffer: Any) -> Any:
+        """``readinto`` of a ``buffer`` no read can go into (no buffer, or read-only), the
+        app's own mistake: the server's call, whose TypeError is raised bare, and the
+        input is not failed (the body is recorded on), as for ``read("10")``."""
+        try:
+            return getattr(self._input, method)(buffer)
+        except TypeError:
+            raise  # the argument, not the stream
+        except BaseException as exc:  # the server's, for the app (see _source)
+            self.failed = exc
+            raise
 
     def _as_called(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """``method`` called with keywords or several arguments (``read``, ``readline``,
