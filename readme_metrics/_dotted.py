@@ -117,7 +117,9 @@ def _names_in_source(module: ModuleType) -> Optional[set[str]]:
     try:
         with open(origin, "rb") as file:
             tree = ast.parse(file.read(), origin)
-    except (OSError, SyntaxError, ValueError):
+    except (OSError, SyntaxError, ValueError, RecursionError):
+        # RecursionError: a source too deep for the parser from here (a 3,000-term
+        # expression), which the import compiled higher up the stack or took from a .pyc.
         return None
     names: set[str] = set()
     statements = list(tree.body)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import http.client
 import logging
+import textwrap
+from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import quote, urlsplit
 
@@ -14,6 +16,7 @@ import requests
 
 from readme_metrics import MetricsApiConfig
 from readme_metrics.masking import mask
+from tests.support.contract import run_python
 from tests.support.fake_api import Collector
 from tests.support.wsgi_servers import served
 
@@ -180,3 +183,43 @@ def test_readinto_a_bad_buffer_raises_as_bare_and_the_body_is_logged_whole(
     [log] = collector.wait_for_logs(1)
     post = log["request"]["log"]["entries"][0]["request"]["postData"]
     assert post == {"mimeType": "text/plain", "text": BODY.decode()}, post
+
+
+# -- 6. the grouping path's hint, over a source too deep for the parser ---------------------
+
+DEEP_MODULE = """from readme_metrics import MetricsApiConfig
+config = MetricsApiConfig(api_key="any-key", grouping_function="odds8_deep.grouping")
+TABLE = {terms}
+def grouping(request):
+    return None
+"""
+# Compiled to its .pyc under a higher recursion limit (as compileall at a shallow stack
+# may; the import then reads the .pyc), imported under the usual one.
+DEEP_IMPORT = textwrap.dedent("""
+    import importlib.util, py_compile, sys
+    sys.path.insert(0, sys.argv[1])
+    source = sys.argv[1] + "/odds8_deep.py"
+    sys.setrecursionlimit(30000)
+    py_compile.compile(source, cfile=importlib.util.cache_from_source(source), doraise=True)
+    sys.setrecursionlimit(1000)
+    try:
+        import odds8_deep
+    except BaseException as error:
+        print(type(error).__name__, error)
+""")
+
+
+def test_the_circular_import_hint_over_a_source_too_deep_to_parse(tmp_path: Path) -> None:
+    """The hint reads the module's source to tell a name defined below the config's line
+    from a typo (odds7). A source the parser cannot build from there (a 5,000-term
+    expression: "maximum recursion depth exceeded during ast construction") made the
+    config raise that RecursionError, not the ValueError naming the option; the hint is
+    now the one for a module without source."""
+    (tmp_path / "odds8_deep.py").write_text(
+        DEEP_MODULE.format(terms="+".join(["1"] * 5000)))
+    ran = run_python(DEEP_IMPORT, str(tmp_path))
+    assert ran.returncode == 0, ran.stderr
+    said = ran.stdout.strip()
+    assert said.startswith("ValueError readme_metrics: grouping_function "
+                           "(README_GROUPING_FUNCTION) cannot import"), said
+    assert "odds8_deep is still being imported; if 'grouping' is defined below" in said, said
