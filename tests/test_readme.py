@@ -465,6 +465,32 @@ def test_a_test_clients_call_is_logged_once_buffered_or_closed(collector: Collec
     assert len(collector.wait_for_logs(4)) == 4
 
 
+def test_a_flask_extension_never_given_the_app_logs_nothing_as_the_row_says(
+        collector: Collector) -> None:
+    """The row for "every `stats` counter stays 0": ``ReadMeMetrics(config)`` without
+    ``init_app(app)`` serves the app's calls unlogged, and says so only by its
+    ``middleware`` (None) and its counters."""
+    from flask import Flask
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    row = troubleshooting_row("nothing is captured, every `stats` counter stays 0")
+    assert "`metrics.init_app(app)` was never called" in row, row
+    assert "`settings.MIDDLEWARE`" in row, row
+    app = Flask(__name__)
+    app.add_url_rule("/", "hello", lambda: "hello")
+    metrics = ReadMeMetrics(MetricsApiConfig(
+        api_key="any-key", metrics_api=collector.url, buffer_length=1,
+        background_worker_mode=False,
+        grouping_function=lambda request: {"api_key": "owlbert-key"}))
+    assert app.test_client().get("/", buffered=True).text == "hello"
+    assert metrics.middleware is None
+    assert set(metrics.stats.values()) == {0}
+    assert metrics.flush(1)
+    assert collector.received == []
+
+
 def test_flask_run_finds_the_app_when_wsgi_app_is_wrapped_not_app() -> None:
     """The row for "Failed to find Flask application": wrapping ``app`` hides the Flask
     object from ``flask run``; wrapping ``app.wsgi_app``, as the row says, does not."""
