@@ -4,7 +4,9 @@ servers, the middleware as users build it)."""
 
 from __future__ import annotations
 
+import base64
 import http.client
+import json
 import logging
 import textwrap
 from pathlib import Path
@@ -16,6 +18,7 @@ import requests
 
 from readme_metrics import MetricsApiConfig
 from readme_metrics.masking import mask
+from tests.support.command import CommandProcess
 from tests.support.contract import run_python
 from tests.support.fake_api import Collector
 from tests.support.wsgi_servers import served
@@ -223,3 +226,47 @@ def test_the_circular_import_hint_over_a_source_too_deep_to_parse(tmp_path: Path
     assert said.startswith("ValueError readme_metrics: grouping_function "
                            "(README_GROUPING_FUNCTION) cannot import"), said
     assert "odds8_deep is still being imported; if 'grouping' is defined below" in said, said
+
+
+# -- 4. the collector CLI's tracebacks: a lone surrogate in a POST --------------------------
+
+COLLECT_KEY = "rdme_odds8_collect_key_4242"
+
+
+def test_the_collector_answers_logs_holding_a_lone_surrogate(tmp_path: Path) -> None:
+    """JSON's ``"\\udc80"`` is valid JSON that json.loads gives as a lone surrogate, which
+    UTF-8 has no bytes for: the collector's handler raised UnicodeEncodeError writing its
+    400 answer or the HAR line, printed socketserver's traceback, and the client got no
+    answer at all (the library retries such a batch, then drops it). The tracebacks
+    never held the key (the exception names a character); now there are none: the same
+    escape is written. (The console was safe: the CLI's streams backslash-escape.)"""
+    from tests.support.sample_logs import valid_log
+
+    har = tmp_path / "calls.har"
+    log = valid_log()
+    entry = log["request"]["log"]["entries"][0]
+    entry["request"]["url"] = "http://api.example.com/caf\udc80"
+    log["group"]["label"] = "bob\udc80"
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{COLLECT_KEY}:".encode()).decode(),
+            "Content-Type": "application/json"}
+    with CommandProcess("collect", "--port", "0", "--har", str(har), "--api-key",
+                        COLLECT_KEY, cwd=tmp_path) as proc:
+        url = proc.wait_for(r"listening on (http://\S+)").group(1)
+        refused = requests.post(f"{url}/v1/request", headers=auth, timeout=10,
+                                data=json.dumps([{"_id": "\ud800"}]))
+        accepted = requests.post(f"{url}/v1/request", headers=auth, timeout=10,
+                                 data=json.dumps([log]))
+        proc.wait_for(r"GET .*caf")  # the console line, the surrogate escaped
+        shown = requests.get(f"{url}/api/logs", timeout=10)
+        assert proc.stop() == 0
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["invalid"][0]["_id"] == "\ud800"
+    assert accepted.status_code == 202, accepted.text
+    assert shown.status_code == 200 and shown.json()["logs"]
+    [kept] = json.loads(har.read_text(encoding="utf-8"))["log"]["entries"]
+    assert kept["request"]["url"] == "http://api.example.com/caf\udc80"
+    assert kept["_readme"]["group"]["label"] == "bob\udc80"
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert "console's output is closed" not in proc.stderr, proc.stderr
+    for said in (proc.stdout, proc.stderr):
+        assert COLLECT_KEY not in said

@@ -150,7 +150,12 @@ class HarFile:
 
     @staticmethod
     def _line(entry: dict[str, Any]) -> bytes:
-        return json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        # A lone surrogate (JSON's "\udc80", which json.loads gives as it is) can only be
+        # in a string: "backslashreplace" writes it as that same JSON escape, where UTF-8
+        # has no bytes for it (the server's JSON answers do the same; a line was a
+        # traceback and no answer).
+        return json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode(
+            "utf-8", "backslashreplace")
 
     def _tmp_path(self) -> Path:
         return self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")

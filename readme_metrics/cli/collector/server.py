@@ -158,7 +158,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _json(self, status: int, data: Any, extra: Optional[dict[str, str]] = None) -> None:
-        body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        body = json.dumps(data, ensure_ascii=False).encode("utf-8", "backslashreplace")
         self._send(status, body, "application/json; charset=utf-8", extra)
 
     # -- guards -----------------------------------------------------------------------
