@@ -388,7 +388,7 @@ class _Exchange(RequestSide):
             self._answered()
             self._held()
             if self.scope.get("http_version") == "1.0":  # uvicorn answers HTTP/1.1
-                self.recorder.answered = answered_version(self._own)
+                self.recorder.answered = answered_version(self._own, self._receive)
             pending = Pending(self.recorder, self.request, group,
                               self._ended or time.perf_counter())
             middleware = self.middleware

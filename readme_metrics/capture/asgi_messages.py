@@ -213,12 +213,18 @@ def client_gone(send: Any) -> bool:
         return False
 
 
-def answered_version(send: Any) -> Optional[str]:
+def answered_version(send: Any, receive: Any = None) -> Optional[str]:
     """The version of the status line the server writes to an HTTP/1.0 request, where
     that is not the request's: uvicorn (h11 and httptools) and hypercorn (h11) always
     write ``HTTP/1.1`` (nginx's proxy_pass asks in HTTP/1.0 unless told otherwise);
-    granian and daphne answer ``HTTP/1.0``. None: the request's."""
-    if _owner_module(send).startswith(("uvicorn.", "hypercorn.")):
+    granian and daphne answer ``HTTP/1.0``. None: the request's.
+
+    uvicorn is known by its ``receive`` too: a middleware outside whose ``send`` is a
+    bound method of its own (Starlette's GZipMiddleware, added after the metrics one)
+    hides the server's ``send``, not its ``receive``. (hypercorn's ``receive`` is an
+    asyncio queue's: it is known by its ``send`` only.)"""
+    if (_owner_module(send).startswith(("uvicorn.", "hypercorn."))
+            or _owner_module(receive).startswith("uvicorn.")):
         return "HTTP/1.1"
     return None
 

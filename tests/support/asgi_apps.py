@@ -148,6 +148,23 @@ def _build_starlette(wrapped: bool = True) -> Any:
                      middleware=middleware)
 
 
+def _build_starlette_gzip_outside() -> Any:
+    """The Starlette app with Starlette's GZipMiddleware outside the metrics middleware
+    (``app.add_middleware`` of the metrics, then of GZip): the server's ``send`` reaches
+    the metrics middleware as a bound method of GZip's responder."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.middleware.gzip import GZipMiddleware
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+    return Starlette(routes=_starlette_routes(), lifespan=_lifespan(None), middleware=[
+        Middleware(GZipMiddleware),
+        Middleware(ReadMeMetricsMiddleware,
+                   config=MetricsApiConfig(grouping_function=starlette_grouping))])
+
+
 def _build_fastapi(wrapped: bool = True) -> Any:
     from fastapi import Depends, FastAPI, Request
 
@@ -229,6 +246,7 @@ class Lazy:
 
 fastapi_app = Lazy(_build_fastapi)
 starlette_app = Lazy(_build_starlette)
+starlette_gzip_outside_app = Lazy(_build_starlette_gzip_outside)
 # The same apps without the middleware, to compare the wrapped ones with.
 fastapi_bare = Lazy(lambda: _build_fastapi(wrapped=False))
 starlette_bare = Lazy(lambda: _build_starlette(wrapped=False))

@@ -1,0 +1,47 @@
+"""Findings of review22 (an adversarial read of the previous session's landings: flush(),
+deep_json, the HTTP versions, masking, the ASGI capture): each test failed before its fix."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from tests.support.fake_api import Collector, free_port
+from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
+from tests.test_asgi_servers import _env as asgi_env
+from tests.test_e2e_servers import serve
+
+# -- 1. uvicorn's HTTP/1.1 answer to HTTP/1.0 under a class-based middleware outside --------
+
+
+def _get_http10(port: int) -> bytes:
+    """A GET /hello in HTTP/1.0 (nginx's proxy_pass asks so by default); the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(b"GET /hello?name=x HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+                     b"X-Api-Key: review22-caller\r\n\r\n")
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+        return answer
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("http", ["auto", "h11"])
+def test_uvicorns_status_line_version_is_logged_under_gzip_outside(
+        collector: Collector, tmp_path: Path, http: str) -> None:
+    """uvicorn answers an HTTP/1.0 request with an ``HTTP/1.1`` status line, which the
+    log's response says since 95cfd99, found from the server's ``send``. With Starlette's
+    GZipMiddleware outside the metrics middleware (``add_middleware`` of the metrics,
+    then of GZip), that ``send`` is a bound method of GZip's responder: the log said
+    ``HTTP/1.0``. Checked against the status line the raw client read."""
+    port = free_port()
+    argv = ASGI_SERVERS["uvicorn"](port, "tests.support.asgi_apps:starlette_gzip_outside_app")
+    with serve([*argv, f"--http={http}"], asgi_env(collector), tmp_path, port):
+        answer = _get_http10(port)
+        entry = collector.wait_for_logs(1)[0]["request"]["log"]["entries"][0]
+    status_line = answer.split(b"\r\n", 1)[0].decode("latin-1")
+    assert status_line == "HTTP/1.1 200 OK", status_line
+    assert entry["request"]["httpVersion"] == "HTTP/1.0", entry["request"]["httpVersion"]
+    assert entry["response"]["httpVersion"] == "HTTP/1.1", entry["response"]["httpVersion"]
