@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponseBase
 
 from readme_metrics.capture import unclosed
 from readme_metrics.capture.asgi_inline import InlineSends
+from readme_metrics.capture.asgi_messages import loaded_answered_version
 from readme_metrics.capture.asgi_scope import request_path, scope_version
 from readme_metrics.capture.body import GRACE, BodyRecord
 from readme_metrics.capture.recorder import Pending, Recorder
@@ -212,6 +213,13 @@ class Capture:
         software = meta.get("SERVER_SOFTWARE")
         if software.__class__ is str and software[:1] == ANSWERS_OWN_VERSION:
             self.recorder.answered = answered_version(meta, software)
+        else:
+            # Under Django's ASGI handler: uvicorn and hypercorn answer HTTP/1.1 (as the
+            # ASGI middleware says), known from the servers loaded (the handler keeps
+            # the server's send from its middlewares).
+            scope = getattr(self.request, "scope", None)
+            if isinstance(scope, dict) and scope_version(scope) == "1.0":
+                self.recorder.answered = loaded_answered_version()
 
     def finish(self) -> None:
         """Queue the log, exactly once. Never raises."""

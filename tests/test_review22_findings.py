@@ -11,7 +11,7 @@ import pytest
 from tests.support.fake_api import Collector, free_port
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_asgi_servers import _env as asgi_env
-from tests.test_e2e_servers import serve
+from tests.test_e2e_servers import django_env, serve
 
 # -- 1. uvicorn's HTTP/1.1 answer to HTTP/1.0 under a class-based middleware outside --------
 
@@ -39,6 +39,28 @@ def test_uvicorns_status_line_version_is_logged_under_gzip_outside(
     port = free_port()
     argv = ASGI_SERVERS["uvicorn"](port, "tests.support.asgi_apps:starlette_gzip_outside_app")
     with serve([*argv, f"--http={http}"], asgi_env(collector), tmp_path, port):
+        answer = _get_http10(port)
+        entry = collector.wait_for_logs(1)[0]["request"]["log"]["entries"][0]
+    status_line = answer.split(b"\r\n", 1)[0].decode("latin-1")
+    assert status_line == "HTTP/1.1 200 OK", status_line
+    assert entry["request"]["httpVersion"] == "HTTP/1.0", entry["request"]["httpVersion"]
+    assert entry["response"]["httpVersion"] == "HTTP/1.1", entry["response"]["httpVersion"]
+
+
+# -- 2. the same under the Django middleware on ASGI ----------------------------------------
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("http", ["auto", "h11"])
+def test_the_django_middleware_under_uvicorn_logs_the_status_lines_version(
+        collector: Collector, tmp_path: Path, http: str) -> None:
+    """Django's ASGI handler under uvicorn, the Django middleware logging: uvicorn answers
+    an HTTP/1.0 request with ``HTTP/1.1``, and the log's response said ``HTTP/1.0``
+    (95cfd99 taught the ASGI middleware, b11fda3 the Django one under runserver; the
+    Django middleware never sees the server's ``send``)."""
+    port = free_port()
+    argv = ASGI_SERVERS["uvicorn"](port, "tests.support.e2e_apps:django_asgi_app")
+    with serve([*argv, f"--http={http}"], django_env(collector), tmp_path, port):
         answer = _get_http10(port)
         entry = collector.wait_for_logs(1)[0]["request"]["log"]["entries"][0]
     status_line = answer.split(b"\r\n", 1)[0].decode("latin-1")

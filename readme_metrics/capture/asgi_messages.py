@@ -229,6 +229,29 @@ def answered_version(send: Any, receive: Any = None) -> Optional[str]:
     return None
 
 
+#: A module each ASGI server loads once it serves HTTP/1.x -> the version of the status
+#: line it writes to an HTTP/1.0 request (None: the request's): see answered_version.
+_HTTP1_SERVING = {
+    "uvicorn.protocols.http.h11_impl": "HTTP/1.1",
+    "uvicorn.protocols.http.httptools_impl": "HTTP/1.1",
+    "hypercorn.protocol.h11": "HTTP/1.1",
+    "daphne.http_protocol": None,
+    "granian._granian": None,
+    "gunicorn.asgi.protocol": None,
+}
+
+
+def loaded_answered_version() -> Optional[str]:
+    """:func:`answered_version` for a layer that never sees the server's ``send`` or
+    ``receive`` (the Django middleware under Django's ASGI handler), from the ASGI
+    servers loaded in the process: the version when every one of them answers so
+    (uvicorn's HTTP/1 protocol loaded, or hypercorn's, and no other server's); None
+    when none is known, or two that differ are loaded."""
+    modules = sys.modules
+    versions = {version for name, version in _HTTP1_SERVING.items() if name in modules}
+    return versions.pop() if len(versions) == 1 else None
+
+
 def holds_start(send: Any) -> bool:
     """Whether the server writes the response head only with the first
     ``http.response.body`` message: granian (2.x). An app that raises, or returns,
