@@ -11,7 +11,8 @@ import pytest
 from tests.support.fake_api import Collector, free_port
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_asgi_servers import _env as asgi_env
-from tests.test_e2e_servers import django_env, serve
+from tests.test_e2e_servers import SERVERS as E2E_SERVERS
+from tests.test_e2e_servers import django_env, serve, server_env
 
 # -- 1. uvicorn's HTTP/1.1 answer to HTTP/1.0 under a class-based middleware outside --------
 
@@ -67,3 +68,32 @@ def test_the_django_middleware_under_uvicorn_logs_the_status_lines_version(
     assert status_line == "HTTP/1.1 200 OK", status_line
     assert entry["request"]["httpVersion"] == "HTTP/1.0", entry["request"]["httpVersion"]
     assert entry["response"]["httpVersion"] == "HTTP/1.1", entry["response"]["httpVersion"]
+
+
+# -- 3. a development server's own 500, when the app raised, in its status line's version ---
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("server", "version"), [("wsgiref", "1.1"), ("werkzeug", "1.0")])
+@pytest.mark.parametrize("mode", ["before-start", "after-start"])
+def test_a_dev_servers_500_for_an_app_that_raised_logs_its_status_lines_version(
+        collector: Collector, tmp_path: Path, server: str, version: str, mode: str) -> None:
+    """wsgiref answers in HTTP/1.0 whatever the request's version, werkzeug (threaded) in
+    HTTP/1.1: a3c4c74 logs that, from the response the app returned. An app that raises
+    from its call returns none, and the server's 500 was logged in the request's version."""
+    port = free_port()
+    with serve(E2E_SERVERS[server](port, "tests.support.e2e_apps:plain_app"),
+               server_env(collector), tmp_path, port):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall(f"GET /raise/{mode} HTTP/{version}\r\nHost: 127.0.0.1\r\n"
+                         "X-Api-Key: review22-caller\r\nConnection: close\r\n\r\n".encode())
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+        entry = collector.wait_for_logs(1)[0]["request"]["log"]["entries"][0]
+    status_line = answer.split(b"\r\n", 1)[0].decode("latin-1")
+    assert status_line.lower().endswith(" 500 internal server error"), status_line
+    assert entry["response"]["status"] == 500
+    assert entry["request"]["httpVersion"] == f"HTTP/{version}"
+    assert entry["response"]["httpVersion"] == status_line.split(" ", 1)[0], (
+        status_line, entry["response"]["httpVersion"])
