@@ -26,6 +26,7 @@ from readme_metrics.capture.asgi_messages import (
     content_length,
     cut_answered,
     holds_start,
+    loaded_answered_version,
     start_status,
 )
 from readme_metrics.capture.asgi_outlive import is_cancellation
@@ -388,7 +389,9 @@ class _Exchange(RequestSide):
             self._answered()
             self._held()
             if self.scope.get("http_version") == "1.0":  # uvicorn answers HTTP/1.1
-                self.recorder.answered = answered_version(self._own, self._receive)
+                # (Neither known, behind a middleware's bound method: the servers loaded.)
+                self.recorder.answered = (answered_version(self._own, self._receive)
+                                          or loaded_answered_version())
             pending = Pending(self.recorder, self.request, group,
                               self._ended or time.perf_counter())
             middleware = self.middleware
