@@ -14,7 +14,7 @@ from tests.test_asgi_servers import _env as asgi_env
 from tests.test_e2e_servers import SERVERS as E2E_SERVERS
 from tests.test_e2e_servers import django_env, serve, server_env
 
-# -- 1. uvicorn's HTTP/1.1 answer to HTTP/1.0 under a class-based middleware outside --------
+# -- 1. uvicorn's and hypercorn's HTTP/1.1 answer to HTTP/1.0, a bound send outside ----
 
 
 def _get_http10(port: int) -> bytes:
@@ -30,7 +30,7 @@ def _get_http10(port: int) -> bytes:
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("http", ["auto", "h11", "hypercorn"])
-def test_uvicorns_status_line_version_is_logged_under_gzip_outside(
+def test_the_status_line_version_is_logged_under_gzip_outside(
         collector: Collector, tmp_path: Path, http: str) -> None:
     """uvicorn answers an HTTP/1.0 request with an ``HTTP/1.1`` status line, which the
     log's response says since 95cfd99, found from the server's ``send``. With Starlette's
