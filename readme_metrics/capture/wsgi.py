@@ -347,18 +347,8 @@ class _Capture(Recorder):
             elif self.status and answers_500(self.environ, in_call, self._wrote):
                 # none of what write() was given went out (granian has no write())
                 self.server_answered(500, "Internal Server Error", "the app raised")
-        if self.answered is None:  # raised from its call: wrap() never ran
-            self._answered_version()
         Recorder.fail(self)
         self.finish_log()
-
-    def _answered_version(self) -> None:
-        """The status line's version where the server's is not the request's (a
-        development server's: :func:`answered_version`), its own 500 too."""
-        environ = self.environ
-        software = environ.get("SERVER_SOFTWARE")
-        if software.__class__ is str and software[:1] == ANSWERS_OWN_VERSION:
-            self.answered = answered_version(environ, software)
 
     def wrap(self, result: Iterable[bytes]) -> Iterable[bytes]:
         environ = self.environ
