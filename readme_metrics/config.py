@@ -146,11 +146,14 @@ _ARGUMENT_NAMES.update({
     "README_BUFFER_SIZE": "README_BUFFER_LENGTH", "README_BATCH_SIZE": "README_BUFFER_LENGTH",
     "README_DEV_MODE": "README_DEVELOPMENT_MODE", "README_MAX_BODY_SIZE": "README_MAX_BODY_BYTES",
     "README_GROUPING": "README_GROUPING_FUNCTION",
-    # The opposite of the variable: the value is turned round too (README_DISABLED=true
-    # copied as README_METRICS_ENABLED=true would keep metrics on).
-    "README_DISABLED": "README_METRICS_ENABLED (the opposite: README_DISABLED=true is "
-                       "README_METRICS_ENABLED=false)",
 })
+# The opposite of the variable: the value is turned round too (README_DISABLED=true
+# copied as README_METRICS_ENABLED=true would keep metrics on). README_METRICS_DISABLED
+# is close enough for difflib, which named the variable without turning it round.
+_ARGUMENT_NAMES.update({
+    name: f"README_METRICS_ENABLED (the opposite: {name}=true is README_METRICS_ENABLED=false)"
+    for name in ("README_DISABLED", "README_DISABLE", "README_METRICS_DISABLED",
+                 "README_METRICS_DISABLE")})
 
 
 def _misspelled_variables() -> list[str]:
