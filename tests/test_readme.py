@@ -717,7 +717,7 @@ def _quoted_pattern(symptom: str) -> re.Pattern[str]:
 
 
 @pytest.mark.parametrize(("symptom", "https"), [
-    pytest.param('one error "the Metrics API refused', "", id="refused"),
+    pytest.param('one error "the Metrics API at ... refused', "", id="refused"),
     pytest.param('a warning "could not deliver a batch of ... to ... after', "",
                  id="deliver"),
     # README_METRICS_SERVER=https://127.0.0.1:8001: collect speaks plain HTTP

@@ -92,9 +92,9 @@ class Attempt:
         elif verdict == PAUSE:
             if batcher.pause(batch, self._auth_pause):
                 self._logger.error(
-                    "readme_metrics: the Metrics API refused the API key (%s): the api_key "
-                    "(README_API_KEY) is wrong or revoked. Logs are dropped for the next "
-                    "%ss.", cause, self._auth_pause)
+                    "readme_metrics: the Metrics API at %s refused the API key (%s): the "
+                    "api_key (README_API_KEY) is wrong or revoked. Logs are dropped for the "
+                    "next %ss.", self._sender.endpoint, cause, self._auth_pause)
         elif verdict == REJECT:
             self._logger.debug("readme_metrics: the Metrics API answered %s: %s", cause,
                                outcome.detail)
