@@ -68,3 +68,90 @@ def test_a_refused_api_key_names_where_the_logs_were_posted(
         f"readme_metrics: the Metrics API at {collector.url}/v1/request refused the API key "
         "(HTTP 401 Unauthorized): the api_key (README_API_KEY) is wrong or revoked. Logs "
         "are dropped for the next 60.0s."]
+
+
+def _hello_wsgi(environ: Any, start_response: Any) -> list[bytes]:  # pragma: no cover
+    start_response("200 OK", [])
+    return [b"hello"]
+
+
+class _WsgiObject:
+    def __call__(self, environ: Any, start_response: Any) -> list[bytes]:  # pragma: no cover
+        return []
+
+
+def _wsgi_apps() -> list[Any]:
+    from flask import Flask
+
+    from readme_metrics import MetricsMiddleware
+
+    config = MetricsApiConfig(api_key="any-key", grouping_function=grouping, enabled=False)
+    return [
+        pytest.param(_hello_wsgi, "_hello_wsgi", id="function"),
+        pytest.param(_WsgiObject(), "_WsgiObject", id="callable-object"),
+        pytest.param(Flask(__name__), "Flask", id="flask"),
+        pytest.param(Flask(__name__).wsgi_app, "wsgi_app", id="flask-wsgi_app"),
+        pytest.param(MetricsMiddleware(_hello_wsgi, config), "MetricsMiddleware",
+                     id="the-wsgi-middleware"),
+    ]
+
+
+@pytest.mark.parametrize("middleware", ["asgi", "fastapi"])
+@pytest.mark.parametrize("app, name", _wsgi_apps())
+def test_a_wsgi_app_given_to_the_asgi_middleware_is_refused_at_start_up(
+        app: Any, name: str, middleware: str) -> None:
+    """``readme_metrics.asgi.MetricsMiddleware(flask_app, config)`` served by uvicorn (a
+    newcomer taking "ASGI" for the modern choice): uvicorn started, said "Application
+    startup complete", and every request was a 500 with "TypeError: Flask.__call__()
+    takes 3 positional arguments but 4 were given" (uvicorn 0.55, fresh venv). The
+    mirror of the WSGI middleware's refusal of an ASGI app (newcomer's 270f1af)."""
+    from readme_metrics.asgi import MetricsMiddleware
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+    cls = MetricsMiddleware if middleware == "asgi" else ReadMeMetricsMiddleware
+    config = MetricsApiConfig(api_key="any-key", grouping_function=grouping)
+    with pytest.raises(TypeError) as caught:
+        cls(app, config)
+    message = str(caught.value)
+    assert message == (
+        f"readme_metrics: {cls.__name__}(app, config): app is a WSGI app ({name}: it "
+        f"takes (environ, start_response)), and this {cls.__name__} is the ASGI "
+        "middleware: every request would fail with a TypeError. For Flask, "
+        "ReadMeMetrics(config, app) (from readme_metrics.flask_readme import "
+        "ReadMeMetrics); for any other WSGI app, readme_metrics.MetricsMiddleware(app, "
+        "config), served by a WSGI server (gunicorn, waitress; to serve it with an ASGI "
+        "server, wrap the app in an adapter first, such as asgiref's WsgiToAsgi)")
+
+
+def test_asgi_apps_are_still_taken_by_the_asgi_middleware() -> None:
+    """Every shape of ASGI 3 app: async def, an object with async __call__, a plain
+    __call__ returning a coroutine, a partial, ``*args``, FastAPI, Starlette, and an app
+    whose signature cannot be read."""
+    import functools
+
+    from fastapi import FastAPI
+    from starlette.applications import Starlette
+
+    from readme_metrics.asgi import MetricsMiddleware
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover
+        pass
+
+    class Async:
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            pass  # pragma: no cover
+
+    class Plain:
+        def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
+            return app(scope, receive, send)  # pragma: no cover
+
+    async def routed(route: str, scope: Any, receive: Any, send: Any) -> None:
+        pass  # pragma: no cover
+
+    def anything(*args: Any) -> Any:
+        return app(*args)  # pragma: no cover
+
+    config = MetricsApiConfig(api_key="any-key", grouping_function=grouping)
+    for asgi in (app, Async(), Plain(), functools.partial(routed, "/"), anything,
+                 FastAPI(), Starlette(), max):
+        MetricsMiddleware(asgi, config).close()

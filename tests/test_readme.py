@@ -520,10 +520,29 @@ def test_the_wsgi_middleware_around_an_asgi_app_fails_as_the_row_quotes() -> Non
 
     from readme_metrics import MetricsApiConfig, MetricsMiddleware
 
-    row = troubleshooting_row("at start-up, `TypeError: readme_metrics: MetricsMiddleware(")
+    row = troubleshooting_row("at start-up, `TypeError: readme_metrics: MetricsMiddleware(app, "
+                              "config): app is an ASGI app")
     [quoted] = re.findall(r"`TypeError: (readme_metrics: [^`]+) \.\.\.`", row)
     with pytest.raises(TypeError) as caught:
         MetricsMiddleware(FastAPI(), MetricsApiConfig(
+            api_key="any-key", grouping_function=lambda request: None))
+    assert str(caught.value).startswith(quoted), (quoted, str(caught.value))
+
+
+def test_the_asgi_middleware_around_a_wsgi_app_fails_as_the_row_quotes() -> None:
+    """The row for ``readme_metrics.asgi.MetricsMiddleware`` wrapping Flask: refused when
+    it is made, with the TypeError the row quotes (it was a 500 for every request under
+    uvicorn until newcomer5)."""
+    from flask import Flask
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.asgi import MetricsMiddleware
+
+    row = troubleshooting_row("at start-up, `TypeError: readme_metrics: MetricsMiddleware(app, "
+                              "config): app is a WSGI app")
+    [quoted] = re.findall(r"`TypeError: (readme_metrics: [^`]+) \.\.\.`", row)
+    with pytest.raises(TypeError) as caught:
+        MetricsMiddleware(Flask("app"), MetricsApiConfig(
             api_key="any-key", grouping_function=lambda request: None))
     assert str(caught.value).startswith(quoted), (quoted, str(caught.value))
 

@@ -21,6 +21,7 @@ not awaited.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from concurrent.futures import Future
 from functools import partial
 from typing import Any, Optional
@@ -39,6 +40,43 @@ from readme_metrics.capture.webob_request import webob_request
 from readme_metrics.config import MetricsApiConfig, checked_config
 from readme_metrics.exchange import PendingExchange
 from readme_metrics.pipeline import OWN_AGENT, MetricsPipeline, PipelineControls
+
+_WSGI_APP = (
+    "readme_metrics: {0}(app, config): app is a WSGI app ({1}: it takes (environ, "
+    "start_response)), and this {0} is the ASGI middleware: every request would fail "
+    "with a TypeError. For Flask, ReadMeMetrics(config, app) (from "
+    "readme_metrics.flask_readme import ReadMeMetrics); for any other WSGI app, "
+    "readme_metrics.MetricsMiddleware(app, config), served by a WSGI server (gunicorn, "
+    "waitress; to serve it with an ASGI server, wrap the app in an adapter first, such "
+    "as asgiref's WsgiToAsgi)")
+
+
+def _wsgi_app(app: Any) -> Optional[str]:
+    """The name of ``app`` if it is a WSGI app, which no ASGI server can call: not
+    ``async``, and its signature takes ``(environ, start_response)`` but not ``(scope,
+    receive, send)`` (Flask, a WSGI function or object, the WSGI middleware). Wrapped
+    with this middleware it failed only on each request, uvicorn saying "Flask.__call__()
+    takes 3 positional arguments but 4 were given". None for anything else, and for an
+    app whose signature cannot be read."""
+    try:
+        if inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(
+                getattr(app, "__call__", None)):  # noqa: B004 - its coroutine-ness is asked
+            return None
+        signature = inspect.signature(app)
+    except Exception:  # no signature (a builtin), or attributes that raise: left alone
+        return None
+    try:
+        signature.bind(None, None, None)
+        return None  # (scope, receive, send) fits: an ASGI 3 app, or *args
+    except TypeError:
+        pass
+    try:
+        signature.bind(None, None)
+    except TypeError:
+        return None
+    if inspect.isfunction(app) or inspect.ismethod(app):
+        return str(app.__name__)
+    return type(app).__name__
 
 
 class MetricsMiddleware(PipelineControls):
@@ -64,6 +102,9 @@ class MetricsMiddleware(PipelineControls):
     def __init__(self, app: ASGIApp, config: MetricsApiConfig) -> None:
         self.app = app
         self.config = config = checked_config(type(self).__name__, app, config)
+        wsgi = _wsgi_app(app)
+        if wsgi is not None:
+            raise TypeError(_WSGI_APP.format(type(self).__name__, wsgi))
         # The app configures the logger: a filter or handler of its that raises must not
         # reach the request (or the lifespan) through a line logged there.
         self.logger = QuietLogger(config.logger, secrets=(config.api_key,))
