@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional
 
+from readme_metrics._logging import QuietLogger
 from readme_metrics.capture.wsgi import MetricsMiddleware
 from readme_metrics.capture.wsgi_input import InputTee
 from readme_metrics.capture.wsgi_replay import replay_input
@@ -89,6 +90,40 @@ class ReadMeMetrics:
         self.middlewares: list[FlaskMetricsMiddleware] = []
         if app is not None:
             self.init_app(app)
+        elif getattr(config, "enabled", True):
+            self._watch_for_an_unwrapped_app()
+
+    def _watch_for_an_unwrapped_app(self) -> None:
+        """Until an app is given: the first request of a Flask app it does not wrap says
+        that ``init_app`` was never called (README's ``metrics.init_app(app)`` left out of
+        ``create_app`` served every request unlogged, without a word). Flask's
+        ``request_started`` signal, connected weakly (a dropped extension is forgotten);
+        without blinker (Flask before 2.3 may lack it) nothing is said."""
+        try:
+            from flask.signals import request_started
+
+            request_started.connect(self._request_started, weak=True)
+            self._watching = True
+        except Exception:  # no signals: the extension works the same, unwatched
+            pass
+
+    def _request_started(self, sender: Any, **extra: Any) -> None:
+        """The receiver: says it once, then disconnects. Never raises into the request."""
+        try:
+            from flask.signals import request_started
+
+            request_started.disconnect(self._request_started)
+            if self.__dict__.pop("_watching", None) is None:
+                return  # another thread's request said it (a dict pop is atomic)
+            if self.middlewares or _EXTENSION_KEY in getattr(sender, "extensions", {}):
+                return  # given an app since, or the app is another extension's
+            QuietLogger(self.config.logger, secrets=(self.config.api_key,)).warning(
+                "readme_metrics: the Flask app %r served a request, and a ReadMeMetrics "
+                "made in this process was never given an app, so no request is logged: "
+                "call metrics.init_app(app) where the app is made (in create_app), or "
+                "make it as ReadMeMetrics(config, app)", getattr(sender, "name", "?"))
+        except Exception:  # the app's own request goes on, whatever this did
+            pass
 
     def init_app(self, app: Flask) -> None:
         """Wrap ``app.wsgi_app`` (once per app; calling it again is a no-op).

@@ -155,3 +155,72 @@ def test_asgi_apps_are_still_taken_by_the_asgi_middleware() -> None:
     for asgi in (app, Async(), Plain(), functools.partial(routed, "/"), anything,
                  FastAPI(), Starlette(), max):
         MetricsMiddleware(asgi, config).close()
+
+
+def _flask_app(name: str) -> Any:
+    from flask import Flask
+
+    app = Flask(name)
+    app.add_url_rule("/", "hello", lambda: "hello")
+    return app
+
+
+def test_a_flask_extension_never_given_its_app_says_so_at_the_first_request(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """README's Flask quick start with ``metrics.init_app(app)`` left out of
+    ``create_app`` (or ``ReadMeMetrics(config)`` at module level and no app ever given):
+    the app served, ``readme-metrics collect`` showed nothing, and nothing said why, even
+    at DEBUG. The first request of a Flask app that the extension does not wrap now says
+    so, once; the request itself is served as before."""
+    from werkzeug.test import Client
+
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    logger = logging.getLogger("newcomer5-init-app")
+    caplog.set_level(logging.DEBUG, logger=logger.name)
+    metrics = ReadMeMetrics(MetricsApiConfig(api_key="any-key", grouping_function=grouping,
+                                             logger=logger))
+    client = Client(_flask_app("myapp"))
+    for _ in range(3):
+        assert client.get("/").get_data() == b"hello"
+    assert _said(caplog, logger) == [
+        "readme_metrics: the Flask app 'myapp' served a request, and a ReadMeMetrics made "
+        "in this process was never given an app, so no request is logged: call "
+        "metrics.init_app(app) where the app is made (in create_app), or make it as "
+        "ReadMeMetrics(config, app)"]
+    assert metrics.stats["captured"] == 0
+    # README's Troubleshooting row quotes it (up to its "...")
+    from tests.test_readme import troubleshooting_row
+
+    row = troubleshooting_row('a warning "the Flask app')
+    quoted = row.split('"')[1].rstrip(". ").replace("'app'", "'myapp'")
+    assert _said(caplog, logger)[0].startswith(f"readme_metrics: {quoted}"), row
+
+
+@pytest.mark.parametrize("case", ["init_app", "later", "disabled", "another-extension"])
+def test_a_flask_extension_given_its_app_says_nothing_of_it(
+        caplog: pytest.LogCaptureFixture, case: str) -> None:
+    from werkzeug.test import Client
+
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    logger = logging.getLogger(f"newcomer5-init-app-{case}")
+    caplog.set_level(logging.WARNING, logger=logger.name)
+    # (a loopback metrics_api: no documentation URL lookup; grouping() logs no call)
+    config = MetricsApiConfig(api_key="any-key", grouping_function=grouping, logger=logger,
+                              metrics_api="http://127.0.0.1:9", enabled=case != "disabled")
+    metrics = ReadMeMetrics(config)
+    app = _flask_app("myapp")
+    if case == "init_app":
+        metrics.init_app(app)
+    elif case == "another-extension":  # this one unused, the app wrapped by another
+        ReadMeMetrics(config, app)
+    client = Client(app)
+    assert client.get("/").get_data() == b"hello"
+    if case == "later":  # given an app after another app's request: said once, then no more
+        metrics.init_app(app)
+        assert client.get("/").get_data() == b"hello"
+        assert len(_said(caplog, logger)) == 1
+        return
+    assert _said(caplog, logger) == []
+    metrics.close()
