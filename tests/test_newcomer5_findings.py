@@ -224,3 +224,77 @@ def test_a_flask_extension_given_its_app_says_nothing_of_it(
         return
     assert _said(caplog, logger) == []
     metrics.close()
+
+
+_PROXY_HINT = (
+    "the POSTs went to the proxy that http_proxy, HTTP_PROXY or ALL_PROXY names, and a "
+    "proxy cannot reach this machine's loopback address: start the app with "
+    "NO_PROXY=127.0.0.1 set (keeping what it holds, comma-separated), then the POSTs go "
+    "straight to metrics_api (README_METRICS_SERVER)")
+
+
+def _proxy(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    for name in ("http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, url)
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize("proxy, said", [
+    pytest.param("http://user:pw@192.0.2.10:3128", True, id="another-host"),
+    pytest.param("http://127.0.0.1:8080", False, id="on-this-machine"),  # mitmproxy's
+    pytest.param("", False, id="none"),
+])
+def test_a_proxy_in_the_way_of_the_local_collector_is_said_at_start_up(
+        collector: Collector, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch, proxy: str, said: bool) -> None:
+    """The app started from a shell with ``http_proxy`` set (a company machine) and
+    README_METRICS_SERVER at ``readme-metrics collect``: the POSTs go to the proxy, which
+    cannot reach this machine's 127.0.0.1. It was said only once 5 attempts had failed
+    (about 20 s on), and not at all when the proxy answered (a 403 read "the API key is
+    wrong or revoked", a 502 "after 5 attempts (HTTP 502 Bad Gateway)"). Now said when
+    the middleware starts, the proxy never named (it may hold a password); not for a
+    proxy on this machine (mitmproxy), which does reach it. Nothing is posted here: the
+    proxy on another host is a documentation address (TEST-NET-1)."""
+    from readme_metrics import MetricsMiddleware
+
+    _proxy(monkeypatch, proxy)
+    logger = logging.getLogger(f"newcomer5-proxy-start-{proxy}")
+    caplog.set_level(logging.WARNING, logger=logger.name)
+    config = MetricsApiConfig(api_key="any-key", grouping_function=grouping, logger=logger,
+                              metrics_api=collector.url)
+    for _ in range(2):  # said once
+        MetricsMiddleware(_hello_wsgi, config).close()
+    expected = [f"readme_metrics: metrics_api (README_METRICS_SERVER) is {collector.url}, "
+                f"on this machine, but requests sends to it through a proxy: {_PROXY_HINT}"]
+    assert _said(caplog, logger) == (expected if said else [])
+    assert all("pw" not in line and "192.0.2.10" not in line for line in _said(caplog, logger))
+
+
+@pytest.mark.parametrize("status, needle", [
+    pytest.param(403, "refused the API key", id="403"),
+    pytest.param(502, "could not deliver", id="502"),
+    pytest.param(407, "rejected a batch", id="407"),
+])
+def test_a_proxys_answer_for_the_local_collector_says_it_was_the_proxy(
+        collector: Collector, make_delivery: MakeDelivery,
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, status: int,
+        needle: str) -> None:
+    """A proxy that answers (a company proxy's 403 or 502 for an address it will not or
+    cannot reach, a 407 for its own credentials): the warning or error ends with the same
+    hint as a proxy that cannot be reached at all (newcomer4), instead of blaming the API
+    key or the Metrics API. The proxy here is a real one: a second collector, answering
+    ``status`` to the POSTs requests sends it."""
+    proxy = Collector().start()
+    try:
+        proxy.default = Reply(status)
+        _proxy(monkeypatch, proxy.url)
+        delivery = make_delivery(collector.url, buffer_length=1)
+        delivery.submit(item("a"))
+        wait_until(lambda: delivery.stats["dropped"] == 1)
+        assert len(proxy.failed) >= 1 and collector.received == []
+        level = logging.ERROR if status == 403 else logging.WARNING
+        (said,) = messages(caplog, level, needle)
+        assert said.rstrip(".").endswith(f"; {_PROXY_HINT}"), said
+    finally:
+        proxy.stop()

@@ -12,7 +12,6 @@ import logging
 import time
 import traceback
 from typing import Any, Iterable, Optional
-from urllib.parse import urlsplit
 
 from readme_metrics._logging import LogLimiter, QuietLogger, hidden, shown
 from readme_metrics._wording import counted
@@ -20,6 +19,7 @@ from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.policy import FAIL, PAUSE, REJECT, SENT, WARN_INTERVAL, Outcome
 from readme_metrics.delivery.queue import Batch
 from readme_metrics.delivery.sender import Sender
+from readme_metrics.delivery.transport import loopback_proxy_hint
 from readme_metrics.option_checks import is_loopback_url
 
 
@@ -94,13 +94,15 @@ class Attempt:
                 self._logger.error(
                     "readme_metrics: the Metrics API at %s refused the API key (%s): the "
                     "api_key (README_API_KEY) is wrong or revoked. Logs are dropped for the "
-                    "next %ss.", self._sender.endpoint, cause, self._auth_pause)
+                    "next %ss%s.", self._sender.endpoint, cause, self._auth_pause,
+                    self._proxy_hint(cause))
         elif verdict == REJECT:
             self._logger.debug("readme_metrics: the Metrics API answered %s: %s", cause,
                                outcome.detail)
             self.warnings.log(logging.WARNING, "rejected", "readme_metrics: the Metrics "
-                              "API at %s rejected a batch of %s (%s); dropping it",
-                              self._sender.endpoint, counted(batch.count, "log"), cause)
+                              "API at %s rejected a batch of %s (%s); dropping it%s",
+                              self._sender.endpoint, counted(batch.count, "log"), cause,
+                              self._proxy_hint(cause))
             batcher.settle(batch, "rejected")
         elif verdict == FAIL:
             self.warnings.log(logging.WARNING, "failed", "readme_metrics: could not deliver "
@@ -112,7 +114,8 @@ class Attempt:
                               "not deliver a batch of %s to %s after %s (%s); dropping it%s",
                               counted(batch.count, "log"), self._sender.endpoint,
                               counted(batch.attempts, "attempt"), cause,
-                              _refused_hint(self._sender.endpoint, cause))
+                              _refused_hint(self._sender.endpoint, cause,
+                                            self._sender.proxied))
             batcher.settle(batch, "retries_exhausted")
         else:
             self.last_failure = cause
@@ -120,6 +123,14 @@ class Attempt:
             if delay is not None:
                 self._logger.debug("readme_metrics: delivery attempt %d failed (%s); "
                                    "retrying in %.2fs", batch.attempts, cause, delay)
+
+    def _proxy_hint(self, cause: str) -> str:
+        """For an answer to a POST to a loopback URL that went through a proxy (a
+        company proxy's 403, 407 or 502): it was the proxy's, and what to do."""
+        endpoint = self._sender.endpoint
+        if not (self._sender.proxied and is_loopback_url(endpoint)):
+            return ""
+        return f"; {loopback_proxy_hint(endpoint)}"
 
     def _log_build_error(self, batch: Batch, exc: BaseException, item: Any) -> None:
         """A log of ``batch`` could not be built: drop it alone, say so once per message.
@@ -151,29 +162,26 @@ class Attempt:
                                hidden(self._sender.scrub(trace), secrets))
 
 
-def why_waiting(endpoint: str, cause: Optional[str]) -> str:
+def why_waiting(endpoint: str, cause: Optional[str], proxied: bool = False) -> str:
     """For the close that gives up on logs waiting for a retry: what their last attempt
     met (the collector not started at all, a newcomer's first Ctrl-C, said only
     "1 log not delivered"), with the hint of the retries' own warning."""
     if not cause:
         return ""
     return (f"; the last attempt to post to {endpoint} failed ({cause})"
-            f"{_refused_hint(endpoint, cause)}")
+            f"{_refused_hint(endpoint, cause, proxied)}")
 
 
-def _refused_hint(endpoint: str, cause: str) -> str:
+def _refused_hint(endpoint: str, cause: str, proxied: bool = False) -> str:
     """For a loopback Metrics API URL nothing listens at: what it was most likely meant
     for (README's See it locally), the collector, not started or on another port. For
-    one a proxy of the machine failed to reach (a proxy cannot reach this machine's
-    127.0.0.1, whether it answers or not): the variable that exempts it."""
+    one the POSTs went to through a proxy of the machine (a proxy cannot reach this
+    machine's 127.0.0.1, whether it answers, a 502, or not): the variable that exempts
+    it."""
     if not is_loopback_url(endpoint):
         return ""
-    if cause.startswith("ProxyError"):
-        return ("; the POSTs went to the proxy that http_proxy, HTTP_PROXY or ALL_PROXY "
-                "names, and a proxy cannot reach this machine's loopback address: start the "
-                f"app with NO_PROXY={urlsplit(endpoint).hostname} set (keeping what it "
-                "holds, comma-separated), then the POSTs go straight to metrics_api "
-                "(README_METRICS_SERVER)")
+    if proxied or cause.startswith("ProxyError"):
+        return f"; {loopback_proxy_hint(endpoint)}"
     if "ConnectionRefusedError" not in cause:
         return ""
     return ("; nothing listens there: start `readme-metrics collect` (it prints the URL to "

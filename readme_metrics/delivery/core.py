@@ -313,7 +313,8 @@ class Delivery:
                 f" ({pending} of them in POSTs still waiting for the Metrics API's "
                 f"answer: it may have them)" if pending else "",
                 # Logs given up while waiting for a retry: why the retries were needed.
-                why_waiting(self._sender.endpoint, self._attempt.last_failure)
+                why_waiting(self._sender.endpoint, self._attempt.last_failure,
+                            self._sender.proxied)
                 if dropped else "")
 
     def release(self) -> bool:

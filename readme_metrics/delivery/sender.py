@@ -69,6 +69,11 @@ class Sender:
         return self.scrub(urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2],
                                                     query="", fragment="")))
 
+    @property
+    def proxied(self) -> bool:
+        """True when the POSTs go through a proxy (the environment's, as requests reads it)."""
+        return self.transport.proxy_host is not None
+
     def scrub(self, text: str) -> str:
         """``text`` with the API key and its Basic token replaced by [REDACTED]."""
         for secret in self._secrets:

@@ -31,6 +31,7 @@ part of a URL, an exception message or a log line made here.
 
 from __future__ import annotations
 
+import logging
 from typing import Optional, Union
 from urllib.parse import SplitResult, urlsplit
 
@@ -38,16 +39,32 @@ import requests
 from requests.utils import select_proxy
 
 from readme_metrics._http import shown_url
-from readme_metrics._logging import QuietLogger
+from readme_metrics._logging import LogLimiter, QuietLogger
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery.answer import Answer
 from readme_metrics.delivery.direct import DirectPoster
 from readme_metrics.delivery.encode import ENCODER, Body
 from readme_metrics.delivery.session import USER_AGENT, SessionPoster, basic_token, make_session
+from readme_metrics.option_checks import is_loopback_url
 
-__all__ = ["USER_AGENT", "Answer", "Transport", "basic_token"]
+__all__ = ["USER_AGENT", "Answer", "Transport", "basic_token", "loopback_proxy_hint"]
 
 Poster = Union[DirectPoster, SessionPoster]
+
+# The start-up warning of a proxy in the way of a loopback URL: once per logger and URL.
+_PROXY_WARNED = LogLimiter(logging.getLogger("readme_metrics"), interval=None)
+
+
+def loopback_proxy_hint(endpoint: str) -> str:
+    """What to do when the POSTs to a loopback ``endpoint`` (``readme-metrics collect``)
+    go to a proxy of the machine's environment: it cannot reach this machine's loopback
+    address, whether it answers (a 403, a 502) or not. The proxy is never named (its URL
+    may hold a password)."""
+    return ("the POSTs went to the proxy that http_proxy, HTTP_PROXY or ALL_PROXY names, "
+            "and a proxy cannot reach this machine's loopback address: start the app with "
+            f"NO_PROXY={urlsplit(endpoint).hostname} set (keeping what it holds, "
+            "comma-separated), then the POSTs go straight to metrics_api "
+            "(README_METRICS_SERVER)")
 
 
 class Transport:
@@ -78,7 +95,20 @@ class Transport:
         self._direct = direct
         self._logger = QuietLogger(config.logger, secrets=(config.api_key,))
         self.session = make_session(config.api_key)
+        #: The host of the proxy the POSTs go through (from the environment, as requests
+        #: reads it), or None when there is none.
+        self.proxy_host: Optional[str] = None
         self._poster: Poster = self._poster_for(config.metrics_api + "/v1/request")
+        if (self.proxy_host is not None and is_loopback_url(config.metrics_api)
+                and not is_loopback_url(f"http://{self.proxy_host}/")
+                and _PROXY_WARNED.due(f"{config.logger.name}\n{config.metrics_api}")):
+            # Said once 5 attempts had failed (about 20 s on), or not at all when the
+            # proxy answered (its 403 read as a wrong API key): said now. Not for a proxy
+            # on this machine (mitmproxy), which does reach the address.
+            self._logger.warning(
+                "readme_metrics: metrics_api (README_METRICS_SERVER) is %s, on this machine, "
+                "but requests sends to it through a proxy: %s", shown_url(config.metrics_api),
+                loopback_proxy_hint(config.metrics_api))
 
     @property
     def url(self) -> str:
@@ -102,9 +132,12 @@ class Transport:
         parts = urlsplit(url)
         template = session.prepare_request(requests.Request("POST", url, data=b""))
         verify = settings["verify"]
+        proxy = select_proxy(url, settings["proxies"])
+        self.proxy_host = None if proxy is None else (
+            urlsplit(proxy if "://" in proxy else f"http://{proxy}").hostname or "")
         if (not self._direct or parts.scheme not in ("http", "https") or not parts.hostname
                 or "@" in parts.netloc or settings["cert"] is not None
-                or select_proxy(url, settings["proxies"]) is not None
+                or proxy is not None
                 or not (verify is True or isinstance(verify, str) and verify)):
             self._logger.debug("readme_metrics: logs are posted to %s with requests; "
                                "JSON encoder: %s", _where(parts), ENCODER)
