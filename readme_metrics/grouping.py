@@ -178,8 +178,13 @@ def _no_key(result: Mapping[Any, Any]) -> str:
                     "is not a key (a non-blank string or a number); the request is not "
                     f"logged{hint}")
     names = ", ".join(sorted(str(name) for name in result)) or "none"
+    # The Node SDK's apiKey (and other spellings of it): named, as the reader may not see
+    # the difference in the list.
+    meant = [name for name in result if isinstance(name, str)
+             and name.lower().replace("_", "").replace("-", "") == "apikey"]
     return (f"the grouping function returned no 'api_key' (its keys: {names}; known: "
-            f"{_DOCUMENTED_KEYS}); the request is not logged")
+            f"{_DOCUMENTED_KEYS}); the request is not logged"
+            + (f" (did you mean 'api_key' for {meant[0]!r}?)" if meant else ""))
 
 
 # The ASGI middlewares, and Django's under ASGI, await what the grouping function returns;

@@ -298,3 +298,23 @@ def test_a_proxys_answer_for_the_local_collector_says_it_was_the_proxy(
         assert said.rstrip(".").endswith(f"; {_PROXY_HINT}"), said
     finally:
         proxy.stop()
+
+
+@pytest.mark.parametrize("name", ["apiKey", "APIKey", "api-key", "API_KEY", "apikey"])
+def test_the_caller_key_under_another_sdks_name_says_the_name_meant(
+        caplog: pytest.LogCaptureFixture, name: str) -> None:
+    """``{"apiKey": ..., "label": ..., "email": ...}``, the Node SDK's spelling (and
+    ReadMe's docs for it), returned from a grouping function: "returned no 'api_key'
+    (its keys: apiKey, label; ...)" left the reader to spot the difference. It now
+    names the key meant. Names only, never the value."""
+    from readme_metrics.grouping import Identifier
+
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    assert Identifier(lambda request: {name: "owlbert-secret", "label": "x"},
+                      logging.getLogger("readme_metrics"))(object()) is None
+    said = [r.getMessage() for r in caplog.records if "returned no 'api_key'" in r.getMessage()]
+    assert said == [
+        f"readme_metrics: the grouping function returned no 'api_key' (its keys: "
+        f"{', '.join(sorted([name, 'label']))}; known: api_key, label, email); the request "
+        f"is not logged (did you mean 'api_key' for {name!r}?)"], said
+    assert not any("owlbert-secret" in r.getMessage() for r in caplog.records)
