@@ -32,15 +32,15 @@ import stat
 import sys
 import threading
 from contextlib import contextmanager
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Collection, Iterator, Mapping, Optional
 
 from dotenv import dotenv_values  # environs' own reader of .env files
 from environs import Env, EnvError
 
 from readme_metrics._wording import wrong_type
 
-__all__ = ["blamed", "dotenv_where", "environment", "flag", "hidden_by_empty", "names",
-           "not_assigned", "raw", "read", "reset", "setting"]
+__all__ = ["blamed", "dotenv_elsewhere", "dotenv_where", "environment", "flag",
+           "hidden_by_empty", "names", "not_assigned", "raw", "read", "reset", "setting"]
 
 _lock = threading.Lock()
 _env: Optional[Env] = None
@@ -171,6 +171,32 @@ def dotenv_where(variable: Optional[str] = None) -> str:
                     f"{variable}=value: write {variable}=<the value> there)")
         return f"in {_env_file} (read, but without a value for it)"
     return f"in a .env file in the working directory ({_env_directory} has none)"
+
+
+def dotenv_elsewhere(directory: str,
+                     known: Collection[str]) -> Optional[tuple[str, list[str], str]]:
+    """``(file, names, working directory)`` when the working directory has no ``.env``
+    but ``directory`` (the app module's) has one that sets variables of ``known`` the
+    environment does not: a ``.env`` beside app.py, where python-dotenv's
+    ``load_dotenv()`` looks, is not read when the app runs from elsewhere (``python
+    proj/app.py``), and those options keep their defaults without a word. Names only;
+    None otherwise (a file that cannot be read too)."""
+    environment()
+    if _env_file is not None:
+        return None
+    here = os.path.abspath(_env_directory or os.curdir)
+    path = os.path.join(os.path.abspath(directory), ".env")
+    if os.path.dirname(path) == here or not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8-sig") as file:
+            matches = [_LINE.match(line) for line in file]
+    except (OSError, UnicodeDecodeError):
+        return None
+    names = sorted({match.group(1) for match in matches
+                    if match is not None and match.group(2) == "="
+                    and match.group(1) in known and match.group(1) not in os.environ})
+    return (path, names, here) if names else None
 
 
 def origin(variable: Optional[str]) -> str:

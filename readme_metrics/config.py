@@ -13,6 +13,8 @@ documentation, are the table in :mod:`readme_metrics.options`.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import warnings
 from typing import (
     Any,
@@ -189,6 +191,25 @@ def _hidden_by_empty(given: Collection[str]) -> list[str]:
             if name in _VARIABLES and _OPTION_OF[name] not in given]
 
 
+def _dotenv_beside_the_app(grouping_function: Any) -> list[str]:
+    """The warning for a ``.env`` beside the grouping function's module (the app's) that
+    is not read because the app runs from another directory, which has none
+    (:func:`_env.dotenv_elsewhere`). Names only."""
+    try:
+        module = sys.modules.get(getattr(grouping_function, "__module__", None) or "")
+        directory = os.path.dirname(os.path.abspath(module.__file__))  # type: ignore[union-attr,arg-type]
+        found = _env.dotenv_elsewhere(directory, _VARIABLES)
+    except Exception:  # no module, no file (a lambda in a REPL, a builtin): nothing said
+        return []
+    if found is None:
+        return []
+    file, names, here = found
+    return [f"readme_metrics: {file} sets {', '.join(names)}, which are not read from it: "
+            f"the .env file read is the working directory's ({here}, which has "
+            f"none): run the app from {directory}, or move the file to the working "
+            "directory"]
+
+
 def _warn(logger: logging.Logger, warnings: list[str]) -> None:
     """Log the start-up ``warnings`` on the config's ``logger``, each once per process."""
     for message in warnings:
@@ -352,6 +373,8 @@ class MetricsApiConfig:
             if not self.enabled and option.name in ("api_key", "grouping_function"):
                 continue
             setattr(self, option.name, _resolve(option, given, warnings))
+        if self.enabled:
+            warnings += _dotenv_beside_the_app(self.grouping_function)
         _warn(self.logger, warnings)
         if not self.enabled:
             self._disabled_identity(given)

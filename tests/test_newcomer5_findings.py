@@ -10,6 +10,10 @@ configuration, collector, apps and servers); none passed before its fix.
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +27,8 @@ from tests.support.delivery import (
 )
 from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def grouping(request: Any) -> None:
@@ -318,3 +324,48 @@ def test_the_caller_key_under_another_sdks_name_says_the_name_meant(
         f"{', '.join(sorted([name, 'label']))}; known: api_key, label, email); the request "
         f"is not logged (did you mean 'api_key' for {name!r}?)"], said
     assert not any("owlbert-secret" in r.getMessage() for r in caplog.records)
+
+
+_APP_BESIDE_ITS_ENV = """
+import logging
+from readme_metrics import MetricsApiConfig
+
+def grouping_function(request):
+    return None
+
+config = MetricsApiConfig(grouping_function=grouping_function)
+print("metrics_api", config.metrics_api)
+"""
+
+
+@pytest.mark.parametrize("where", ["elsewhere", "beside"])
+def test_a_dotenv_beside_the_app_run_from_elsewhere_is_said_not_read(
+        tmp_path: Path, where: str) -> None:
+    """README's WSGI quick start with collect's two lines in a ``.env`` beside app.py
+    (where python-dotenv's ``load_dotenv()`` looks), the key exported in the shell, and
+    the app run as ``python proj/app.py``: the ``.env`` of the working directory is the
+    one read, so README_METRICS_SERVER kept its default and the logs went to ReadMe
+    while the collector showed nothing, without a word (only a missing key's error
+    named the directory looked in). The variables' names only, never their values."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "app.py").write_text(_APP_BESIDE_ITS_ENV)
+    (project / ".env").write_text("README_METRICS_SERVER=http://127.0.0.1:8001\n"
+                                  "README_API_URL=http://127.0.0.1:8001\nOTHER=1\n")
+    env = {name: value for name, value in os.environ.items()
+           if not name.upper().startswith("README_")}
+    env.update(README_API_KEY="rdme_secretinthesehell123", PYTHONPATH=str(ROOT))
+    cwd = tmp_path if where == "elsewhere" else project
+    done = subprocess.run([sys.executable, str(project / "app.py")], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    if where == "beside":
+        assert done.stdout == "metrics_api http://127.0.0.1:8001\n"
+        assert done.stderr == ""
+        return
+    assert done.stdout == "metrics_api https://metrics.readme.io\n"
+    assert done.stderr == (
+        f"readme_metrics: {project / '.env'} sets README_API_URL, README_METRICS_SERVER, "
+        "which are not read from it: the .env file read is the working directory's "
+        f"({tmp_path}, which has none): run the app from {project}, or move the file to "
+        "the working directory\n")
