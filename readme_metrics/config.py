@@ -196,7 +196,10 @@ def _dotenv_beside_the_app(grouping_function: Any) -> list[str]:
     is not read because the app runs from another directory, which has none
     (:func:`_env.dotenv_elsewhere`). Names only."""
     try:
-        module = sys.modules.get(getattr(grouping_function, "__module__", None) or "")
+        name = getattr(grouping_function, "__module__", None) or ""
+        if name.partition(".")[0] == "readme_metrics":
+            return []  # a path imported on the first call (Django's): the app's unknown
+        module = sys.modules.get(name)
         directory = os.path.dirname(os.path.abspath(module.__file__))  # type: ignore[union-attr,arg-type]
         found = _env.dotenv_elsewhere(directory, _VARIABLES)
     except Exception:  # no module, no file (a lambda in a REPL, a builtin): nothing said
