@@ -1,9 +1,10 @@
-"""The caller's key in request cookies, masked while they are built (SPEC 6).
+"""The caller's key in request and response cookies, masked while they are built (SPEC 6).
 
 ``request_cookies`` decides on the raw Cookie header whether a name may hold the key, and
-leaves the masked values unsearched only for a key no mask can hold
-(``CallerKey.outside_masks``). Each case below is a key that a mask or a redacted value
-does hold: the log must still show none of its spellings.
+``response_cookies`` on each Set-Cookie header whether its name, path or domain may; both
+leave the masked values unsearched only for a key no mask can hold
+(``CallerKey.outside_masks``). Each case below is a key that a mask, a redacted value or
+a piece of a cookie does hold: the log must still show none of its spellings.
 """
 
 from __future__ import annotations
@@ -80,3 +81,46 @@ def test_cookie_values_keep_their_masks_for_a_key_outside_masks() -> None:
     assert_valid_log(log)
     cookies = log["request"]["log"]["entries"][0]["request"]["cookies"]
     assert cookies == [{"name": "session", "value": MASK}, {"name": "theme", "value": mask("dark")}]
+
+
+def _response_log(set_cookie: str, key: str, redactor: Optional[Redactor] = None
+                  ) -> tuple[Any, str]:
+    exchange = make_exchange(response_headers=[("Content-Type", "application/json"),
+                                               ("Set-Cookie", set_cookie)])
+    exchange.group = Group(key, "Owlbert")
+    log = json.loads(json.dumps(build_log(exchange, redactor=redactor), ensure_ascii=False))
+    return log, json.dumps(log, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(("set_cookie", "key", "lists"), [
+    pytest.param(f"sid={VALUE}; Path=/", MASK[20:52], None, id="key-inside-a-mask"),
+    pytest.param(f"sid={VALUE}", MASK[-12:], None, id="key-across-the-question-mark"),
+    pytest.param(f"sid={PLUS_VALUE}", _spaced_key(), None, id="spaced-key-as-plus-in-a-mask"),
+    pytest.param("a=12345678; Path=/", "[REDACTED 8]", Redactor(allowlist=["x"]),
+                 id="key-is-a-redacted-value"),
+    pytest.param("sk_live_cookie_name_1=1; Path=/", "sk_live_cookie_name_1", None,
+                 id="key-as-a-name"),
+    pytest.param("a=1; Path=/u/sk_live_cookie_path_1", "sk_live_cookie_path_1", None,
+                 id="key-in-the-path"),
+    pytest.param("a=1; Domain=sk-live-cookie-domain.example", "sk-live-cookie-domain",
+                 Redactor(["b"]), id="key-in-the-domain-with-lists"),
+    pytest.param("a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT", "2026-10-21T07:28:00",
+                 None, id="key-in-the-expires-date-written"),
+    pytest.param('a=1; Path={"id":1.2345678e7}', "12345678", None,
+                 id="number-key-as-json-in-a-piece"),
+])
+def test_key_never_in_clear_in_response_cookies(set_cookie: str, key: str,
+                                                lists: Optional[Redactor]) -> None:
+    log, _ = _response_log(set_cookie, key, lists)
+    cookies = log["request"]["log"]["entries"][0]["response"]["cookies"]
+    assert cookies
+    text = json.dumps(cookies, ensure_ascii=False)
+    for spelling in {key, key.replace(" ", "+"), "1.2345678e7"}:
+        assert spelling not in text
+
+
+def test_set_cookie_values_keep_their_masks_for_a_key_outside_masks() -> None:
+    log, _ = _response_log(f"session={VALUE}; Path=/; HttpOnly", "sk_live_4f9a8b7c6d5e4f3a2b1c")
+    assert_valid_log(log)
+    cookies = log["request"]["log"]["entries"][0]["response"]["cookies"]
+    assert cookies == [{"name": "session", "value": MASK, "path": "/", "httpOnly": True}]

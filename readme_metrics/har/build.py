@@ -205,7 +205,8 @@ def _response(
         "httpVersion": exchange.response_http_version or exchange.http_version,
         "headers": response_headers,
         "cookies": (bodies.safely(response_cookies, exchange.response_headers, active,
-                                  response_received(exchange.started, exchange.wait)) or []
+                                  response_received(exchange.started, exchange.wait),
+                                  caller) or []
                     if "set-cookie" in noted else []),
         "content": content,
         "redirectURL": noted.get("location", ""),

@@ -443,16 +443,22 @@ def response_received(started: Any, wait: Any) -> Optional[float]:
 
 def response_cookies(
     pairs: list[tuple[str, str]], redactor: Optional[Redactor],
-    received: Optional[float] = None,
+    received: Optional[float] = None, caller: Optional[CallerKey] = None,
 ) -> list[dict[str, Any]]:
     """One HAR cookie per Set-Cookie header, with the attributes HAR knows.
 
     ``expires`` is the Max-Age counted from ``received`` (see :func:`response_received`)
     when there is one (it wins over Expires, RFC 6265 5.3), else the Expires date. HAR
     has no field for SameSite (nor Priority, Partitioned ...): the header keeps them.
+
+    ``caller``: its key is masked in the cookies' strings, as :func:`request_cookies`
+    does (an alias's spellings are left to the scrub after the build).
     """
     out = []
     lowered = _LOWER.get
+    # Whether the values need a search: not when each is a mask (no lists) that cannot
+    # hold the key (see _cookie_keys).
+    values = caller is not None and not (redactor is None and caller.outside_masks)
     for key, value_of_header in pairs:
         if (lowered(key) or lower(key)) != "set-cookie":
             continue
@@ -481,5 +487,23 @@ def response_cookies(
                 cookie["secure"] = True
         if max_age is not None:
             cookie["expires"] = max_age
+        if caller is not None:
+            # Decided on the header where that is exact, as _cookie_keys does: the name,
+            # path and domain are pieces of it, so none may hold the key when the whole
+            # cannot (but a number's JSON, which a piece may start).
+            pieces = caller.numeric or caller.may_hold(value_of_header)
+            if pieces or values or "expires" in cookie:
+                _set_cookie_keys(cookie, pieces, values, caller)
         out.append(cookie)
     return out
+
+
+def _set_cookie_keys(cookie: dict[str, Any], pieces: bool, values: bool,
+                     caller: CallerKey) -> None:
+    """Mask the caller's key in a response ``cookie``: in its name, path and domain when
+    ``pieces``, its value when ``values``, its expires (a date written here) always."""
+    for field, value in cookie.items():
+        if value.__class__ is str and (
+                values if field == "value" else pieces or field == "expires") and (
+                caller.may_hold(value)):
+            cookie[field] = caller.name(value) if field == "name" else caller.text(value)

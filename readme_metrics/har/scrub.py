@@ -63,9 +63,9 @@ def scrub_entry(entry: dict[str, Any], caller: Optional[CallerKey],
                 response_type: Optional[str] = None) -> None:
     """Mask the caller's key in the url, query and bodies of ``entry`` (in place).
 
-    Headers and the request's cookies are done while they are built
-    (:func:`readme_metrics.har.headers.headers` and ``request_cookies``); an alias of the
-    key in all of them here.
+    Headers and cookies are done while they are built
+    (:func:`readme_metrics.har.headers.headers`, ``request_cookies`` and
+    ``response_cookies``); an alias of the key in all of them here.
     ``response_type``: the response's Content-Type as sent, when its ``mimeType`` may be
     redacted (an allowlist): it tells a form, whose values are masked one by one.
     """
@@ -101,7 +101,7 @@ def _aliased_headers(entry: dict[str, Any], alias: CallerKey) -> None:
 def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str],
            built: bool = False) -> None:
     """:func:`scrub_entry` for one spelling of the key, headers aside; ``built``: the
-    request's cookies aside too (the key itself: masked while they were built)."""
+    cookies aside too (the key itself: masked while they were built)."""
     request, response = entry["request"], entry["response"]
     url = caller.url(request["url"])
     if url != request["url"]:
@@ -119,10 +119,11 @@ def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str
             or caller.numeric):
         _records(caller, request["queryString"])
     # (Most requests send no Cookie, most responses no Set-Cookie: no call for them.)
-    if request["cookies"] and not built:
-        _records(caller, request["cookies"])
-    if response["cookies"]:
-        _records(caller, response["cookies"])
+    if not built:
+        if request["cookies"]:
+            _records(caller, request["cookies"])
+        if response["cookies"]:
+            _records(caller, response["cookies"])
     # The method is the client's text (a token, any: servers pass it on).
     if caller.may_hold(request["method"]):
         request["method"] = caller.text(request["method"])
