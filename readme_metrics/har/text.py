@@ -180,6 +180,11 @@ def _nul_pattern(head: bytes) -> Optional[str]:
     return _NUL_PATTERNS.get(tuple(byte == 0 for byte in head[:4]))
 
 
+#: The C0 control bytes that text does not hold, as file(1) reads text: NUL, the controls
+#: before the tab, and those after the carriage return but ESC (terminal colours). A body
+#: of a type that is not text with one of them is binary data (SPEC 4: base64).
+_BINARY_BYTE = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+
 _NUL_PATTERNS: dict[tuple[bool, ...], str] = {
     (True, True, True, False): "utf-32-be", (False, True, True, True): "utf-32-le",
     (True, False, True, False): "utf-16-be", (False, True, False, True): "utf-16-le",
@@ -212,7 +217,12 @@ def decode(
     without a charset is read as such, so the deny list still finds its keys). A
     truncated body may end in the middle of a multi-byte character: the incremental
     decoder then drops that partial tail instead of calling the whole body binary.
+    A body whose type does not say it is text (octet-stream, an image, protobuf) and
+    that holds a control byte no text holds (:data:`_BINARY_BYTE`) is binary, though
+    bytes below 0x80 all decode as UTF-8: ``b"\x00\x01\x02\x03"`` is no text.
     """
+    if essence and not is_textual(essence) and _BINARY_BYTE.search(body) is not None:
+        return None, ""
     head = body[:4]
     if (head[:1] not in _BOM_STARTS and 0 not in head
             and (not charset or _text_codec(charset) == "utf-8")):

@@ -1,0 +1,90 @@
+"""spec20's items (SPEC 2-9 read line by line, black-box): each test failed on main at
+ed38dd6 and passes with its fix, under real parts (the collector on 127.0.0.1, the
+public middleware)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Callable
+
+import pytest
+
+from readme_metrics import MetricsMiddleware
+from tests.support.contract import exchange, reading_app
+from tests.support.fake_api import Collector
+
+# -- 1. a binary body that happens to be valid UTF-8 --------------------------------------
+
+# Bodies a test of "binary: base64" may well send: every byte below 0x80, so each decodes
+# as UTF-8, yet none is text (NULs, C0 controls).
+CONTROL_BODIES = [
+    pytest.param(b"\x00\x01\x02\x03", id="nul-and-controls"),
+    pytest.param(b"\x00" * 16, id="nuls"),
+    pytest.param(bytes(range(32)), id="all-c0"),
+    pytest.param(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", id="ascii-magic-then-nuls"),
+    pytest.param(b"\x01\x02\x03\x04\x7f", id="controls-without-nul"),
+]
+
+
+@pytest.mark.parametrize("body", CONTROL_BODIES)
+@pytest.mark.parametrize("content_type", ["application/octet-stream", "image/gif",
+                                          "application/x-protobuf"])
+def test_a_body_of_control_bytes_is_binary_base64(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        body: bytes, content_type: str) -> None:
+    """SPEC 4: binary is ``{mimeType, text: <base64>, comment: "base64"}`` (request) and
+    ``encoding: "base64"`` (response). A body of a type that is not text (octet-stream,
+    an image, protobuf) holding NULs or C0 controls is binary even when every byte is
+    below 0x80: it was recorded as text, NULs and all."""
+    app = reading_app(headers=[("Content-Type", content_type)], body=[body])
+    middleware = inline_wrap(app)
+    _, _, entry = exchange(middleware, collector, method="POST", body=body,
+                           headers={"Content-Type": content_type})
+    post = entry["request"]["postData"]
+    assert post["mimeType"] == content_type
+    assert post.get("comment") == "base64", post
+    assert base64.b64decode(post["text"]) == body
+    content = entry["response"]["content"]
+    assert content.get("encoding") == "base64", content
+    assert base64.b64decode(content["text"]) == body
+    assert content["size"] == len(body)
+
+
+def test_a_truncated_binary_body_stays_base64(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    """bytes(range(256)) cut at 10 bytes keeps only bytes below 0x80: still binary, and
+    the comment says both things."""
+    body = bytes(range(256))
+    app = reading_app(headers=[("Content-Type", "application/octet-stream")], body=[body])
+    middleware = inline_wrap(app, max_body_bytes=10)
+    _, _, entry = exchange(middleware, collector, method="POST", body=body,
+                           headers={"Content-Type": "application/octet-stream"})
+    post = entry["request"]["postData"]
+    assert base64.b64decode(post["text"]) == body[:10]
+    assert post["comment"] == "base64; truncated to 10 of 256 bytes"
+    content = entry["response"]["content"]
+    assert content["encoding"] == "base64"
+    assert base64.b64decode(content["text"]) == body[:10]
+    assert content["size"] == 256 and "truncated to 10 of 256 bytes" in content["comment"]
+
+
+@pytest.mark.parametrize("content_type, body", [
+    pytest.param("application/octet-stream", b"plain ascii\r\n\tline two\x0c\x1b[0m",
+                 id="octet-stream-text"),
+    pytest.param("text/plain", b"a\x00b", id="text-with-nul"),
+    pytest.param("application/json", b'{"a": "b"}\x00', id="json-with-nul"),
+    pytest.param(None, b"no type\x00here", id="no-content-type"),
+])
+def test_text_stays_text(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        content_type: str | None, body: bytes) -> None:
+    """SPEC 4: anything else that decodes as text is ``{mimeType, text}`` exactly as
+    received: an octet-stream of text (tabs, line ends, form feed, ESC are text), and a
+    body its type says is text (text/*, JSON, no Content-Type), NULs and all."""
+    headers = {"Content-Type": content_type} if content_type else {}
+    middleware = inline_wrap(reading_app())
+    _, _, entry = exchange(middleware, collector, method="POST", body=body, headers=headers)
+    post = entry["request"]["postData"]
+    assert "comment" not in post, post
+    assert post["text"] == body.decode("utf-8")
+    assert post["mimeType"] == (content_type or "text/plain")
