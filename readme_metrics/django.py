@@ -110,7 +110,9 @@ def _shared_for(config: MetricsApiConfig) -> tuple[MetricsPipeline, InlineSends]
         known = _pipelines.get(id(config))
         if known is None or known[0] is not config:
             pipeline = MetricsPipeline(config)
-            known = (config, pipeline, InlineSends(pipeline.submit, config.max_queue_size))
+            inline = InlineSends(pipeline.submit, config.max_queue_size)
+            pipeline.held_by(inline.hand_over)  # its flush and close count what waits there
+            known = (config, pipeline, inline)
             _pipelines[id(config)] = known
         return known[1], known[2]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import weakref
 from functools import partial
 from queue import Empty, SimpleQueue
@@ -95,6 +96,10 @@ class MetricsPipeline:
         #: (pid, finish) pairs: a forked child's copy holds its parent's, not its own.
         #: What :meth:`hand_over` received (an adapter runs it when not ``empty()``).
         self.handed_over: SimpleQueue[tuple[int, Callable[[], None]]] = SimpleQueue()
+        #: What holds logs handed over but not yet queued (the inline sends under an event
+        #: loop: :class:`~readme_metrics.capture.asgi_inline.InlineSends`), as weak
+        #: methods ``hand_over(timeout)``: each queues them before a flush or a close.
+        self._holders: list[weakref.WeakMethod[Callable[[Optional[float]], None]]] = []
 
     # -- request thread ----------------------------------------------------------------
 
@@ -215,13 +220,29 @@ class MetricsPipeline:
 
     # -- lifecycle ---------------------------------------------------------------------
 
+    def held_by(self, hand_over: Callable[[Optional[float]], None]) -> None:
+        """Register a holder's bound ``hand_over(timeout)`` (see ``_holders``), weakly."""
+        self._holders.append(weakref.WeakMethod(hand_over))
+
+    def _take_held(self, timeout: Optional[float]) -> None:
+        for ref in self._holders:
+            hand_over = ref()
+            if hand_over is not None:
+                hand_over(timeout)
+
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Send everything queued now; True when all of it was delivered."""
+        if self._holders:
+            limit = self.config.shutdown_timeout if timeout is None else timeout
+            started = time.monotonic()
+            self._take_held(limit)
+            timeout = max(0.0, limit - (time.monotonic() - started))
         self.run_handed_over()
         return self.delivery.flush(timeout)
 
     def close(self) -> None:
         """Flush (within shutdown_timeout) and stop the worker. Idempotent."""
+        self._take_held(0)  # queued for the close's flush; no wait for a send under way
         self.run_handed_over()
         self.delivery.close()
 

@@ -4,13 +4,15 @@ public middleware)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 
-from readme_metrics import MetricsMiddleware
-from tests.support.contract import exchange, reading_app
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
+from tests.support.contract import API_KEY, exchange, inline_options, reading_app
 from tests.support.fake_api import Collector
 
 # -- 1. a binary body that happens to be valid UTF-8 --------------------------------------
@@ -88,3 +90,43 @@ def test_text_stays_text(
     assert "comment" not in post, post
     assert post["text"] == body.decode("utf-8")
     assert post["mimeType"] == (content_type or "text/plain")
+
+
+# -- 2. flush() after an ASGI app raised, in inline mode ---------------------------------
+
+
+def _raising_asgi_app() -> Any:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        raise RuntimeError("the app failed before its response")
+
+    return app
+
+
+def test_flush_after_an_asgi_app_raised_sends_its_500_log(collector: Collector) -> None:
+    """SPEC 5: an app that raises still gives a log with status 500; SPEC 2: flush() sends
+    everything queued and says True only when all was delivered. In inline mode the
+    ASGI middleware hands a raising exchange's log to its inline sender without waiting
+    (the server owes the client its 500), and flush() did not count what waited there:
+    it said True with the log not sent (after each raising request but the first)."""
+    httpx = pytest.importorskip("httpx")
+    middleware = AsgiMetricsMiddleware(_raising_asgi_app(), MetricsApiConfig(
+        api_key=API_KEY, metrics_api=collector.url, **inline_options({})))
+    flushed: list[tuple[bool, int]] = []
+
+    async def calls() -> None:
+        transport = httpx.ASGITransport(app=middleware, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as c:
+            for _ in range(5):
+                assert (await c.get("/fails")).status_code == 500
+                flushed.append((middleware.flush(5.0), len(collector.logs)))
+
+    try:
+        asyncio.run(calls())
+    finally:
+        middleware.close()
+    assert flushed == [(True, count) for count in range(1, 6)]
+    statuses = [log["request"]["log"]["entries"][0]["response"]["status"]
+                for log in collector.logs]
+    assert statuses == [500] * 5

@@ -127,6 +127,8 @@ class MetricsMiddleware(PipelineControls):
             except UnicodeEncodeError:
                 pass
         self._inline = InlineSends(self.submit, config.max_queue_size)
+        if self.pipeline is not None:  # flush() and close() count what waits there
+            self.pipeline.held_by(self._inline.hand_over)
         self._lifespan = Lifespan(self.flush, config.shutdown_timeout, self.logger,
                                   self.outlive)
         self.project, self.layers = nesting.layer(config, self) if self.enabled else (0, [1])

@@ -53,6 +53,7 @@ class InlineSends:
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._waiting: deque[tuple[Any, Future[None]]] = deque()
+        self._in_hand: Optional[Future[None]] = None  # the item a drain is submitting
         self._draining = False  # a thread is running _drain, or is about to
         self._ticket: Optional[object] = None  # the drain whose turn it is
         # Our own thread (new after a fork); its queued sends finish at interpreter exit,
@@ -68,6 +69,7 @@ class InlineSends:
             if self._pid != os.getpid():  # a forked child: the parent's sends are its own
                 self._pid = os.getpid()
                 self._waiting.clear()
+                self._in_hand = None
                 self._draining = False
                 self._ticket = None
                 self._own = None
@@ -125,11 +127,37 @@ class InlineSends:
                     self._draining = False
                     return
                 item, done = self._waiting.popleft()
+                self._in_hand = done
             try:
                 self._submit(item)
             except Exception:  # pragma: no cover - MetricsPipeline.submit never raises
                 pass  # and a drain that stopped here would strand every later send
             _settle(done)
+            with self._lock:
+                if self._in_hand is done:
+                    self._in_hand = None
+
+    def hand_over(self, timeout: Optional[float]) -> None:
+        """Before a ``flush()`` or ``close()``: queue what waits for its turn (no I/O),
+        and wait up to ``timeout`` seconds for the one a drain is submitting, so that the
+        flush counts every log handed over before it. The app's call does not wait for
+        every send (an exchange that raised before its response: the server owes the
+        client its 500; Django's), and a flush right after it said True with that log
+        still waiting here, unsent. What is queued here is sent by the flush itself (or
+        by the close), as a full batch would be. Never raises."""
+        with self._lock:
+            if self._pid != os.getpid():
+                return  # a forked child: what waits is its parent's (see send)
+            waiting = list(self._waiting)
+            self._waiting.clear()
+            in_hand = self._in_hand
+        for item, done in waiting:
+            self._queue_only(item, done)
+        if in_hand is not None and (timeout is None or timeout > 0):
+            try:
+                in_hand.result(timeout)
+            except Exception:  # TimeoutError: the flush answers for what it could send
+                pass
 
     def _own_thread(self) -> ThreadPoolExecutor:
         with self._lock:
