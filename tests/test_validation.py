@@ -148,6 +148,11 @@ BROKEN = [
                  "request.log.pages[0].startedDateTime: missing", id="pages"),
     pytest.param(_set(f"{E}.startedDateTime", "2026-11-21 10:31:43"),
                  "startedDateTime: must be ISO 8601 UTC", id="date-format"),
+    # The shape of a date is not a date: month 13, day 45, 25 o'clock (spec20).
+    pytest.param(_set(f"{E}.startedDateTime", "2026-13-45T10:31:43.123Z"),
+                 "startedDateTime: must be ISO 8601 UTC", id="date-no-such-day"),
+    pytest.param(_set(f"{E}.startedDateTime", "2026-02-30T25:61:61.123Z"),
+                 "startedDateTime: must be ISO 8601 UTC", id="date-no-such-time"),
     pytest.param(_set(f"{E}.time", 999.0), "time: must be the sum of the timings", id="time-sum"),
     pytest.param(_set(f"{E}.timings.wait", -1), "timings.wait: must be a finite number >= 0",
                  id="negative-wait"),

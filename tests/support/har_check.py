@@ -8,6 +8,7 @@ import math
 import platform
 import re
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -105,6 +106,8 @@ def assert_valid_log(log: dict) -> None:
     assert _STARTED_SHAPE.fullmatch(entry["startedDateTime"]), (
         f"startedDateTime {entry['startedDateTime']!r} is not YYYY-MM-DDTHH:MM:SS.mmmZ"
     )
+    # A real moment, not only its shape (raises ValueError for month 13, 25 o'clock).
+    datetime.strptime(entry["startedDateTime"], "%Y-%m-%dT%H:%M:%S.%fZ")
     timings = entry["timings"]
     for name in ("send", "wait", "receive"):
         assert timings[name] >= 0, f"timings.{name} is negative"

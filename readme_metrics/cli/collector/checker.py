@@ -9,13 +9,26 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import datetime
 from typing import Any, Callable, Optional
 
 from readme_metrics.masking import is_masked
 
-__all__ = ["HAR_DATE", "Checker", "header_value", "kind", "secret_shape"]
+__all__ = ["HAR_DATE", "Checker", "header_value", "is_date", "kind", "secret_shape"]
 
 HAR_DATE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)")
+
+
+def is_date(text: str) -> bool:
+    """True when ``text``, shaped as :data:`HAR_DATE` (checked by the caller), names a
+    real moment: month 13, February 30th or 25 o'clock have the shape of a date only.
+    A leap second (``:60``) is ISO 8601's, so it is let through."""
+    try:
+        datetime(int(text[0:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]),
+                 int(text[14:16]), min(int(text[17:19]), 59))
+    except ValueError:
+        return False
+    return True
 _REDACTED = re.compile(r"\[REDACTED( \d+)?\]")
 # HAR allows 'comment' everywhere and custom members only when '_'-prefixed.
 _RECORD_KEYS = frozenset({"name", "value", "comment"})
@@ -106,7 +119,7 @@ class Checker:
                     self.field(record, key, item_path, self.boolean, required=False)
             expires = record.get("expires") if "expires" in allowed else None
             if "expires" in record and "expires" in allowed and not (
-                isinstance(expires, str) and HAR_DATE.fullmatch(expires)
+                isinstance(expires, str) and HAR_DATE.fullmatch(expires) and is_date(expires)
             ):
                 self.add(f"{item_path}.expires", f"must be an ISO 8601 date, got {kind(expires)}")
             if name is not None:

@@ -17,6 +17,7 @@ from readme_metrics.cli.collector.checker import (
     HAR_DATE,
     Checker,
     header_value,
+    is_date,
     kind,
     repeats,
     secret_shape,
@@ -185,7 +186,7 @@ def check_pages(c: Checker, value: Any, path: str) -> None:
         c.members(page, page_path,
                   frozenset({"startedDateTime", "id", "title", "pageTimings", "comment"}))
         started = c.field(page, "startedDateTime", page_path, c.string)
-        if started is not None and not HAR_DATE.fullmatch(started):
+        if started is not None and not (HAR_DATE.fullmatch(started) and is_date(started)):
             c.add(f"{page_path}.startedDateTime", f"must be an ISO 8601 date, got {started!r}")
         c.field(page, "id", page_path, c.string)
         c.field(page, "title", page_path, c.string)
@@ -210,7 +211,7 @@ def check_entry(c: Checker, value: Any, path: str) -> None:
     c.field(entry, "serverIPAddress", path, c.string, required=False)
     c.field(entry, "connection", path, c.string, required=False)
     started = c.field(entry, "startedDateTime", path, c.string)
-    if started is not None and not _STARTED.fullmatch(started):
+    if started is not None and not (_STARTED.fullmatch(started) and is_date(started)):
         c.add(f"{path}.startedDateTime",
               f"must be ISO 8601 UTC with milliseconds (2026-11-21T10:31:43.123Z), got {started!r}")
     total = c.field(entry, "time", path, c.number)
