@@ -75,7 +75,7 @@ def test_a_truncated_binary_body_stays_base64(
                  id="octet-stream-text"),
     pytest.param("text/plain", b"a\x00b", id="text-with-nul"),
     pytest.param("application/json", b'{"a": "b"}\x00', id="json-with-nul"),
-    pytest.param(None, b"no type\x00here", id="no-content-type"),
+    pytest.param(None, "UTF-16 with its mark".encode("utf-16"), id="no-type-utf-16"),
 ])
 def test_text_stays_text(
         collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
@@ -88,8 +88,25 @@ def test_text_stays_text(
     _, _, entry = exchange(middleware, collector, method="POST", body=body, headers=headers)
     post = entry["request"]["postData"]
     assert "comment" not in post, post
-    assert post["text"] == body.decode("utf-8")
+    assert post["text"] == (body.decode("utf-8") if content_type else "UTF-16 with its mark")
     assert post["mimeType"] == (content_type or "text/plain")
+
+
+@pytest.mark.parametrize("body", CONTROL_BODIES)
+def test_a_body_of_control_bytes_without_a_type_is_binary_too(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        body: bytes) -> None:
+    """Without a Content-Type the body's bytes decide, as they did for one that is no
+    UTF-8 (base64): ``requests.post(url, data=b"\\x00\\x01\\x02\\x03")`` sends none."""
+    app = reading_app(headers=[], body=[body])
+    middleware = inline_wrap(app)
+    _, _, entry = exchange(middleware, collector, method="POST", body=body)
+    post = entry["request"]["postData"]
+    assert post.get("comment") == "base64", post
+    assert base64.b64decode(post["text"]) == body
+    content = entry["response"]["content"]
+    assert content.get("encoding") == "base64", content
+    assert base64.b64decode(content["text"]) == body
 
 
 # -- 2. flush() after an ASGI app raised, in inline mode ---------------------------------

@@ -217,13 +217,15 @@ def decode(
     without a charset is read as such, so the deny list still finds its keys). A
     truncated body may end in the middle of a multi-byte character: the incremental
     decoder then drops that partial tail instead of calling the whole body binary.
-    A body whose type does not say it is text (octet-stream, an image, protobuf) and
-    that holds a control byte no text holds (:data:`_BINARY_BYTE`) is binary, though
-    bytes below 0x80 all decode as UTF-8: ``b"\x00\x01\x02\x03"`` is no text.
+    A body whose type does not say it is text (octet-stream, an image, protobuf, or no
+    type at all, unless a byte order mark or the NUL pattern says UTF-16/32) and that
+    holds a control byte no text holds (:data:`_BINARY_BYTE`) is binary, though bytes
+    below 0x80 all decode as UTF-8: ``b"\\x00\\x01\\x02\\x03"`` is no text.
     """
-    if essence and not is_textual(essence) and _BINARY_BYTE.search(body) is not None:
-        return None, ""
     head = body[:4]
+    if not is_textual(essence) and _BINARY_BYTE.search(body) is not None and (
+            essence or (_bom(head) is None and _nul_pattern(head) is None)):
+        return None, ""
     if (head[:1] not in _BOM_STARTS and 0 not in head
             and (not charset or _text_codec(charset) == "utf-8")):
         # The common case, decided at C speed: a body that starts with no byte order
