@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
+import threading
 from typing import Any, Callable
 
 import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
+from readme_metrics.request_id import RequestIdMiddleware, current_request_id
 from tests.support.contract import API_KEY, exchange, inline_options, reading_app
 from tests.support.fake_api import Collector
+from tests.support.wsgi import run_wsgi, wsgi_environ
 
 # -- 1. a binary body that happens to be valid UTF-8 --------------------------------------
 
@@ -147,3 +151,34 @@ def test_flush_after_an_asgi_app_raised_sends_its_500_log(collector: Collector) 
     statuses = [log["request"]["log"]["entries"][0]["response"]["status"]
                 for log in collector.logs]
     assert statuses == [500] * 5
+
+
+# -- 3. SPEC 8's "a contextvar, also right for threads": the reading pinned ----------------
+
+
+def test_current_request_id_is_per_thread_and_copied_contexts_carry_it() -> None:
+    """SPEC 8 says current_request_id() is "a contextvar, also right for threads". Read
+    as docs/COMPANIONS.md does: every server thread sees its own request's id (never
+    another's: test_request_id's eight threads on a real server), a thread the app
+    starts itself does not inherit it (Python threads start with an empty context) and
+    sees None, not a stale or foreign id, and one run with contextvars.copy_context()
+    sees the request's."""
+    seen: dict[str, Any] = {}
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        seen["call"] = current_request_id()
+        plain = threading.Thread(target=lambda: seen.setdefault("plain", current_request_id()))
+        context = contextvars.copy_context()
+        copied = threading.Thread(target=context.run, args=(
+            lambda: seen.setdefault("copied", current_request_id()),))
+        for thread in (plain, copied):
+            thread.start()
+            thread.join()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    result = run_wsgi(RequestIdMiddleware(app),
+                      wsgi_environ(headers={"X-Request-Id": "req-spec20"}))
+    assert result.header("X-Request-Id") == ["req-spec20"]
+    assert seen == {"call": "req-spec20", "plain": None, "copied": "req-spec20"}
+    assert current_request_id() is None
