@@ -51,7 +51,7 @@ class _Exchange(RequestSide):
 
     __slots__ = (
         "middleware", "scope", "request", "recorder", "group", "_send", "_ended",
-        "_sending", "_settling", "_starting", "_bodied", "_odd_status", "_own",
+        "_sending", "_settling", "_starting", "_bodied", "_odd_status", "_own", "_finished",
     )
 
     def __init__(self, middleware: MetricsMiddleware, scope: MutableMapping[str, Any],
@@ -89,6 +89,8 @@ class _Exchange(RequestSide):
         # The app's status when it was no int the server took all the same (see
         # ``_status_refused``).
         self._odd_status: Any = None
+        # True once finish_now() finished the recorder (see there).
+        self._finished = False
 
     # -- the response side -------------------------------------------------------------
 
@@ -312,12 +314,17 @@ class _Exchange(RequestSide):
         recorder = self.recorder
         if failed:
             recorder.fail()
-        if not recorder.finish():
+        # Finished twice in the usual case: by the last body message, then when the
+        # app's call returns. The recorder's finish() tells a second call by an
+        # AttributeError raised and caught (about 3k instructions); this flag first.
+        # (The exchange runs on its event loop's thread: no other thread finishes it.)
+        if self._finished or not recorder.finish():
             sending = self._sending
             if sending is not None:  # the app's call ends once its inline send is over
                 self._sending = None
                 return self.middleware.sent(sending)
             return None
+        self._finished = True
         group = self.group
         if group is not _UNKNOWN and self._settling is None:
             body = recorder.request_body
