@@ -22,7 +22,7 @@ import re
 from itertools import accumulate
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "loads", "too_deep"]
+__all__ = ["MAX_DEPTH", "loads", "repeats_a_name", "too_deep"]
 
 #: Deepest nesting of arrays and objects read as JSON (serde_json's limit). At about
 #: 150 bytes of C stack a level, it needs some 20 KiB, parse and write back each.
@@ -83,3 +83,28 @@ def loads(text: str, **options: Any) -> Any:
         return json.loads(text, **options)
     except RecursionError:
         raise ValueError("JSON nested too deep for the stack") from None
+
+
+class _Repeated(Exception):
+    """An object names a member twice (raised to stop the parse there)."""
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise _Repeated
+    return document
+
+
+def repeats_a_name(text: str) -> bool:
+    """Whether an object of the JSON ``text`` (one :func:`loads` read) names a member
+    twice (``{"a": {...}, "a": 1}``; json.loads keeps the last value, so the earlier
+    ones are in the text but in no document read from it). An error reading it says yes:
+    the caller then writes the document back rather than trust the text."""
+    try:
+        json.loads(text, object_pairs_hook=_unique)
+    except _Repeated:
+        return True
+    except Exception:  # noqa: BLE001 - see the docstring
+        return True
+    return False

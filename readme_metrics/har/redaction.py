@@ -36,7 +36,7 @@ from functools import lru_cache, partial
 from typing import Any, Callable, Iterable, Optional, Sequence
 from urllib.parse import quote
 
-from readme_metrics.har.deep_json import loads, too_deep
+from readme_metrics.har.deep_json import loads, repeats_a_name, too_deep
 from readme_metrics.har.text import (
     JSON_START,
     PROBED_TEXT,
@@ -316,7 +316,9 @@ class Redactor:
         """Redact a JSON document; None when ``text`` is not JSON.
 
         When nothing needs redacting the original text is returned unchanged (byte
-        exact); otherwise the document is re-serialised compactly with non-ASCII kept.
+        exact); otherwise the document is re-serialised compactly with non-ASCII kept
+        (so is one naming a member twice that could hide a listed key under an earlier
+        value: only the last is kept).
         ``listed``: the document is the value of a key the allowlist lists (a JSON form
         field), so only the denylist applies inside it. ``depth``: how many JSON strings
         hold this document (see :meth:`_inner`).
@@ -335,8 +337,14 @@ class Redactor:
             # A bare value has no key: with an allowlist, it is not listed.
             return json.dumps(redacted(document)) if allow_mode else text
         try:
-            if not self._walk(document, allow_mode, "\\" in text and (
-                    '\\"' in text or "\\u" in text), depth):
+            changed = self._walk(document, allow_mode, "\\" in text and (
+                '\\"' in text or "\\u" in text), depth)
+            # A member named twice keeps its last value only in ``document``, as
+            # json.loads (Flask, Django, Starlette) reads it: an earlier value, never
+            # walked, may hold a listed key, so such a text is written back from the
+            # document when it could ({"a": {"password": "x"}, "a": 1} is {"a":1}).
+            if not changed and not ((allow_mode or self.mentions_key(text, True))
+                                    and repeats_a_name(text)):
                 return text
             out = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
             if "\\" in text and "\\u" in text:  # the backslash first, see mentions_key

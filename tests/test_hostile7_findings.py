@@ -1,0 +1,91 @@
+"""hostile7's items: hostile clients and odd encodings under real servers (raw sockets,
+the collector on 127.0.0.1, tests/support/hostile_apps.py served bare and wrapped side by
+side), and the pure functions behind what they found. Each test failed on main at
+ed38dd6 and passes with its fix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from readme_metrics.exchange import Group
+from readme_metrics.har.redaction import Redactor
+from tests.support.exchanges import entry_of, post
+from tests.support.fake_api import Collector, free_port
+from tests.test_e2e_servers import serve, server_env
+from tests.test_hostile6_findings import LIMIT, _logged, _request_of
+from tests.test_hostile_servers import SERVERS, _post
+
+pytestmark = pytest.mark.e2e
+
+# -- 1. a JSON member named twice, a denied key under the first ------------------------
+
+SECRET = "hostile7-denied-secret"
+REPEATED = json.dumps({"a": {"password": SECRET}})[:-1] + ', "a": 1}'
+
+
+@pytest.mark.parametrize("server", ["waitress", "uvicorn"])
+def test_a_denied_key_under_a_repeated_member_is_not_sent(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """``{"a": {"password": "..."}, "a": 1}``: json.loads keeps the last ``a``, so the
+    denylist found nothing to redact in the document it read, and the body was logged
+    byte for byte as received, the password under the first ``a`` in clear. A document
+    naming a member twice is written back as read (each name's last value, as
+    json.loads, Flask, Django and Starlette read it) whenever it could hide a listed
+    key, so what is sent is what was checked."""
+    cases = {"repeated": _post("/echo", REPEATED.encode(), b"Content-Type: application/json")}
+    port = free_port()
+    env = server_env(collector, HOSTILE_TRACES=str(tmp_path / "traces"),
+                     README_MAX_BODY_BYTES=str(LIMIT), README_DENYLIST="password")
+    with serve(SERVERS[server](port), env, tmp_path, port):
+        logs = _logged(collector, port, server, cases)
+
+    assert _request_of(logs["repeated"])["postData"] == {
+        "mimeType": "application/json", "text": '{"a":1}'}
+    for batch in collector.received:
+        assert SECRET.encode() not in batch.body
+
+
+def _json_post(body: str, content_type: str = "application/json") -> Any:
+    return post(content_type, body.encode(), group=Group("caller-key-7", "l", "e"))
+
+
+def _posted(entry: dict[str, Any]) -> str:
+    return json.dumps(entry["request"].get("postData"))
+
+
+# (body, Content-Type, denylist, allowlist)
+REPEATS = {
+    "denied-under-first": (REPEATED, "application/json", ["password"], []),
+    "in-an-array": (f"[{REPEATED}]", "application/json", ["password"], []),
+    "deeper": ('{"x": ' + REPEATED + "}", "application/json", ["password"], []),
+    "dotted-path": (REPEATED.replace('"a"', '"user"'), "application/json",
+                    ["user.password"], []),
+    "allowlist-hides-first": (REPEATED, "application/json", [], ["a"]),
+    "allowlist-first-a-string": ('{"b": "' + SECRET + '", "b": {"c": 1}}', "application/json",
+                                 [], ["c"]),
+    "form-field-of-json": ("f=" + REPEATED.replace(" ", ""),
+                           "application/x-www-form-urlencoded", ["password"], []),
+    "json-in-a-json-string": (json.dumps({"m": REPEATED}), "application/json", ["password"], []),
+}
+
+
+@pytest.mark.parametrize("case", list(REPEATS))
+def test_repeated_members_hide_nothing(case: str) -> None:
+    """The same, wherever a JSON document is redacted: with the allowlist (an earlier
+    value of an allowed name), a dotted path, a form field holding JSON, a JSON document
+    in a JSON string."""
+    body, content_type, deny, allow = REPEATS[case]
+    entry = entry_of(_json_post(body, content_type), redactor=Redactor(deny, allow))
+    assert SECRET not in _posted(entry), _posted(entry)
+
+
+def test_repeated_members_that_name_no_denied_key_keep_the_body_as_sent() -> None:
+    """A document that names no denied key is kept as it came, members named twice
+    and all (the denylist cannot apply to it)."""
+    body = '{"a": {"b": 1}, "a": 2}'
+    entry = entry_of(_json_post(body), redactor=Redactor(["password"]))
+    assert entry["request"]["postData"]["text"] == body
