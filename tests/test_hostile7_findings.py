@@ -6,6 +6,7 @@ ed38dd6 and passes with its fix."""
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,13 @@ import pytest
 
 from readme_metrics.exchange import Group
 from readme_metrics.har.redaction import Redactor
+from tests.support.capture_wrap import only_log, wrap_fixture  # noqa: F401
 from tests.support.exchanges import entry_of, post
 from tests.support.fake_api import Collector, free_port
+from tests.support.wsgi_servers import served
 from tests.test_e2e_servers import serve, server_env
 from tests.test_hostile6_findings import LIMIT, _logged, _request_of
-from tests.test_hostile_servers import SERVERS, _post
+from tests.test_hostile_servers import SERVERS, _normalized, _post
 
 pytestmark = pytest.mark.e2e
 
@@ -89,3 +92,59 @@ def test_repeated_members_that_name_no_denied_key_keep_the_body_as_sent() -> Non
     body = '{"a": {"b": 1}, "a": 2}'
     entry = entry_of(_json_post(body), redactor=Redactor(["password"]))
     assert entry["request"]["postData"]["text"] == body
+
+
+# -- 2. response headers as a tuple under wsgiref (and runserver) ----------------------
+
+
+class _HeaderList(list):  # type: ignore[type-arg]
+    """A list of headers that is not exactly a list (wsgiref refuses it, as a tuple)."""
+
+
+HEADER_SHAPES = {"tuple": tuple, "list-subclass": _HeaderList}
+
+
+def _shaped_headers(shape: str) -> Any:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", HEADER_SHAPES[shape]([("Content-Type", "text/plain")]))
+        return [b"ok"]
+    return app
+
+
+def _raw_get(port: int) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"GET /h HTTP/1.0\r\nHost: x\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("shape", list(HEADER_SHAPES))
+def test_headers_the_server_refuses_are_refused_wrapped_too(
+        wrap: Any, collector: Collector, shape: str) -> None:
+    """PEP 3333 asks for a list of headers, and wsgiref's start_response (behind
+    ``python app.py`` and Django's runserver) refuses anything else: a tuple gets the
+    client a 500. Wrapped, the headers went to the server as a new list (with
+    x-documentation-url added), so the same app answered 200. The server now gets the
+    app's container type (a tuple stays a tuple; a list of another class is passed as it
+    is, without the docs URL), and refuses it as bare; the log says 500."""
+    app = _shaped_headers(shape)
+    with served("wsgiref", app) as port:
+        bare = _normalized(_raw_get(port))
+    with served("wsgiref", wrap(app, base_log_url="https://docs.example.test")) as port:
+        wrapped = _normalized(_raw_get(port))
+    assert bare[0].startswith(b"HTTP/1.0 500 ")
+    assert wrapped == bare
+    assert only_log(collector)["request"]["log"]["entries"][0]["response"]["status"] == 500
+
+
+def test_a_tuple_the_server_takes_still_gets_the_docs_url(
+        wrap: Any, collector: Collector) -> None:
+    """werkzeug's server takes a tuple of headers: x-documentation-url is added to it."""
+    app = wrap(_shaped_headers("tuple"), base_log_url="https://docs.example.test")
+    with served("werkzeug", app) as port:
+        answer = _raw_get(port)
+    assert answer.startswith(b"HTTP/1.1 200 ") or answer.startswith(b"HTTP/1.0 200 ")
+    assert b"\r\nx-documentation-url: https://docs.example.test/logs/" in answer
+    assert only_log(collector)["request"]["log"]["entries"][0]["response"]["status"] == 200

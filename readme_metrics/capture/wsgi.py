@@ -244,9 +244,14 @@ class _Capture(Recorder):
             except TypeError:  # not even iterable: the server's to refuse, as bare
                 recorded = ()
             else:
-                if extra is not None and not sets_docs_url(recorded):
+                kind = headers.__class__
+                if extra is not None and (kind is list or kind is tuple) and not (
+                        sets_docs_url(recorded)):
+                    # In the app's container: wsgiref (and runserver) refuse anything
+                    # but a list, a tuple too, with a 500 that must stay the bare
+                    # app's. Another class is passed as it is, without the header.
                     recorded += (extra,)
-                    headers = list(recorded)
+                    headers = list(recorded) if kind is list else recorded
         try:
             if exc_info is None:
                 self._write = self._start_response(status, headers)
