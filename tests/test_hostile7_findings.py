@@ -148,3 +148,48 @@ def test_a_tuple_the_server_takes_still_gets_the_docs_url(
     assert answer.startswith(b"HTTP/1.1 200 ") or answer.startswith(b"HTTP/1.0 200 ")
     assert b"\r\nx-documentation-url: https://docs.example.test/logs/" in answer
     assert only_log(collector)["request"]["log"]["entries"][0]["response"]["status"] == 200
+
+
+# -- 3. JSON sent as a form, with a byte order mark or not in UTF-8 --------------------
+
+FORM = "application/x-www-form-urlencoded"
+FORMS_OF_JSON = {
+    "utf-8-bom": (b"\xef\xbb\xbf" + json.dumps({"password": SECRET}).encode(), FORM),
+    "latin-1": (json.dumps({"password": SECRET + "\xe9"}, ensure_ascii=False)
+                .encode("latin-1"), FORM),
+    "latin-1-declared-utf-8": (json.dumps({"password": SECRET + "\xe9"}, ensure_ascii=False)
+                               .encode("latin-1"), FORM + "; charset=utf-8"),
+    "utf-8-bom-declared-latin-1": (b"\xef\xbb\xbf" + json.dumps({"password": SECRET}).encode(),
+                                   FORM + "; charset=latin-1"),
+}
+
+
+@pytest.mark.parametrize("case", list(FORMS_OF_JSON))
+def test_json_sent_as_a_form_is_redacted_whatever_its_bytes(case: str) -> None:
+    """A JSON body under a form's Content-Type (jQuery's default) is redacted key by key
+    as JSON, since a view reading ``json.loads(request.body)`` reads it so; json.loads
+    reads a UTF-8 byte order mark too. Only a body that was UTF-8 and started with a
+    bracket was: with the mark, or a latin-1 byte in it (a client's lying charset), the
+    document was read as a form, one field named after the whole document, the password
+    in clear in the field's name."""
+    body, content_type = FORMS_OF_JSON[case]
+    entry = entry_of(post(content_type, body), redactor=Redactor(["password"]))
+    post_data = entry["request"]["postData"]
+    assert SECRET not in json.dumps(post_data), post_data
+    assert json.loads(post_data["text"])["password"].startswith("[REDACTED ")
+
+
+@pytest.mark.parametrize("server", ["waitress"])
+def test_json_with_a_byte_order_mark_sent_as_a_form_under_a_server(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """The same through a real server, raw socket: the answers are the bare app's."""
+    body, content_type = FORMS_OF_JSON["utf-8-bom"]
+    cases = {"bom-form": _post("/echo", body, f"Content-Type: {content_type}".encode())}
+    port = free_port()
+    env = server_env(collector, HOSTILE_TRACES=str(tmp_path / "traces"),
+                     README_MAX_BODY_BYTES=str(LIMIT), README_DENYLIST="password")
+    with serve(SERVERS[server](port), env, tmp_path, port):
+        logs = _logged(collector, port, server, cases)
+    assert SECRET not in json.dumps(_request_of(logs["bom-form"])["postData"])
+    for batch in collector.received:
+        assert SECRET.encode() not in batch.body

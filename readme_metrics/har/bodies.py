@@ -43,7 +43,8 @@ _NOT_KEYED_COMMENT = "body is not key/value data, so the allowlist redacted it w
 _FORM_OF_JSON_COMMENT = "body declared a form is JSON, so it was redacted key by key as JSON"
 _UNREADABLE_COMMENT = "body could not be decoded, so it was redacted whole"
 UNRECORDABLE_COMMENT = "body could not be recorded"
-_JSON_BYTES_START = re.compile(rb"\s*[\[{]")
+# A JSON document's first bytes, after a UTF-8 byte order mark (json.loads reads one).
+_JSON_BYTES_START = re.compile(rb"(?:\xef\xbb\xbf)?\s*[\[{]")
 
 
 def records(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
@@ -225,9 +226,11 @@ def _form_of_json(body: bytes, redactor: Optional[Redactor]) -> Optional[tuple[s
     if redactor is None or _JSON_BYTES_START.match(body) is None:
         return None
     try:
-        text = body.decode("utf-8")
+        text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return None
+        # A byte that is not UTF-8 (a latin-1 "é" under a lying charset): its keys are
+        # ASCII all the same, and read as a form the document was one field's name.
+        text = body.decode("latin-1")
     return _json_as_form(text, redactor)
 
 
@@ -235,6 +238,8 @@ def _json_as_form(text: str, redactor: Redactor) -> Optional[tuple[str, str]]:
     """(text, comment) of a form's ``text`` that is JSON, redacted as JSON: read as a form,
     its keys and values would be one field's name, which no list redacts. None when it
     is no JSON, or holds nothing to redact."""
+    if text.startswith("\ufeff"):  # a UTF-8 byte order mark, which json.loads reads
+        text = text[1:]
     if JSON_START.match(text) is None or not redactor.mentions_key(text):
         return None
     document = redactor.json_text(text)
