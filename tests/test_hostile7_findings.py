@@ -20,7 +20,7 @@ from tests.support.fake_api import Collector, free_port
 from tests.support.wsgi_servers import served
 from tests.test_e2e_servers import serve, server_env
 from tests.test_hostile6_findings import LIMIT, _logged, _request_of
-from tests.test_hostile_servers import SERVERS, _normalized, _post
+from tests.test_hostile_servers import SERVERS, _answer, _normalized, _post
 
 pytestmark = pytest.mark.e2e
 
@@ -193,3 +193,38 @@ def test_json_with_a_byte_order_mark_sent_as_a_form_under_a_server(
     assert SECRET not in json.dumps(_request_of(logs["bom-form"])["postData"])
     for batch in collector.received:
         assert SECRET.encode() not in batch.body
+
+
+# -- 4. a client that leaves mid-body while the app reads it --------------------------
+
+DECLARED = 100000
+
+
+def _left_mid_body(port: int, prefix: str, trace: str) -> bytes:
+    """POST /echo declaring DECLARED bytes, sending ten, then shutting its side."""
+    return (f"POST /{prefix}/echo HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Trace: {trace}\r\n"
+            f"Content-Type: text/plain\r\nContent-Length: {DECLARED}\r\n"
+            "Connection: close\r\n\r\n0123456789").encode()
+
+
+@pytest.mark.parametrize("server", ["gunicorn-sync", "werkzeug"])
+def test_a_body_cut_short_by_the_client_is_logged_incomplete(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """The client declares 100,000 bytes, sends ten and shuts its side; the app reads
+    the body and gets the ten, then the end of the stream. Under werkzeug's server the
+    log said ``incomplete: 10 of 100000 bytes``; under gunicorn (and granian, whose read
+    gives nothing then) it said a complete body of 10 bytes (or none at all) beside a
+    Content-Length of 100,000. The end of the stream short of the declared length is
+    the client leaving: the log says the body is incomplete, of its declared size."""
+    port = free_port()
+    env = server_env(collector, HOSTILE_TRACES=str(tmp_path / "traces"),
+                     README_MAX_BODY_BYTES=str(LIMIT))
+    with serve(SERVERS[server](port), env, tmp_path, port):
+        bare = _normalized(_answer(port, _left_mid_body(port, "bare", "bare"), True))
+        wrapped = _normalized(_answer(port, _left_mid_body(port, "wrap", "cut"), True))
+        logs = collector.wait_for_logs(1)
+    assert wrapped == bare
+    request = _request_of(logs[0])
+    assert request["bodySize"] == DECLARED
+    assert request["postData"]["text"] == "0123456789"
+    assert request["postData"]["comment"].startswith(f"incomplete: 10 of {DECLARED} bytes")

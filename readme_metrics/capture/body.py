@@ -140,6 +140,7 @@ class BodyRecord:
             kept.add(data[:room] if n > room else data)
         if self.declared is not None and self.size >= self.declared:
             self.eof = True
+            self.incomplete = False  # given up on earlier, it was read whole after all
 
     def feed_after(self, data: Union[bytes, bytearray, memoryview], skip: int) -> int:
         """:meth:`feed` ``data`` but its first ``skip`` bytes, recorded already (from a copy
@@ -150,8 +151,13 @@ class BodyRecord:
         return max(skip - n, 0)
 
     def end(self) -> None:
-        """The body is over (end of stream, or the last ASGI message)."""
+        """The body is over (end of stream, or the last ASGI message). Short of its
+        declared length, the client left before it sent the rest (an app's read got the
+        end of the stream): the log says the body is incomplete, of its declared size."""
+        declared = self.declared
         self.eof = True
+        # (Read to its end, a body given up on earlier is whole after all.)
+        self.incomplete = declared is not None and self.size < declared
 
     def give_up(self) -> None:
         """The rest could not be had without waiting: the log says the body is incomplete."""
@@ -189,7 +195,7 @@ class BodyRecord:
     @property
     def body_size(self) -> int:
         """Bytes of the body: read to the end, declared, or -1 if unknown."""
-        if self.eof:
+        if self.eof and not self.incomplete:
             return self.size
         if self.declared is not None:
             return self.declared

@@ -37,9 +37,9 @@ class StreamTee:
         if data:
             self._ahead = record.feed_after(data, self._ahead)
         if asked is None or asked < 0 or (not data and asked > 0):
+            # (Read on to its end after read_rest gave up on it, it is whole after all,
+            # unless it ended short of its length: BodyRecord.end and feed say which.)
             record.end()
-        if record.eof:  # read on to its end after read_rest gave up on it: whole after all
-            record.incomplete = False
         return data
 
     def read(self, size: Optional[int] = -1, *args: Any) -> bytes:

@@ -20,6 +20,7 @@ What the app does is chosen by its path:
 - ``/length-short`` / ``/length-long``: declares Content-Length 10 / 1, sends 3 / 5 bytes.
 - ``/body-always?status=N``: answers N with a body, whatever the method (HEAD, 204, 304).
 - ``/many-headers?n=N&size=M``: answers N headers with M-byte values.
+- ``/stream?n=N&size=M``: answers N chunks of M bytes each.
 - ``/headers/<shape>``: headers as a tuple, a generator, a 3-tuple, an int value, bytes,
   a string (WSGI).
 """
@@ -65,6 +66,9 @@ def _behaviour(path: str, query: str, method: str, body: bytes, content_type: st
                           ("Content-Length", str(len(body)))], [body], None
     if path == "/body-always":
         return f"{args.get('status', ['200'])[0]} Any", text, [b"body"], None
+    if path == "/stream":
+        count, size = int(args.get("n", ["100"])[0]), int(args.get("size", ["65536"])[0])
+        return "200 OK", text, [b"s" * size] * count, None
     if path == "/many-headers":
         count, size = int(args.get("n", ["100"])[0]), int(args.get("size", ["10"])[0])
         headers = [(f"X-H{i}", "v" * size) for i in range(count)]
