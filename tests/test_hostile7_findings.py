@@ -228,3 +228,40 @@ def test_a_body_cut_short_by_the_client_is_logged_incomplete(
     assert request["bodySize"] == DECLARED
     assert request["postData"]["text"] == "0123456789"
     assert request["postData"]["comment"].startswith(f"incomplete: 10 of {DECLARED} bytes")
+
+
+# -- 5. Transfer-Encoding and Content-Length both, under a server that does not dechunk -
+
+NEXT_TOKEN = "hostile7-next-request-token"
+
+
+def _noread(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+
+@pytest.mark.parametrize("length", [b"40", b"3"])
+def test_a_length_sent_with_chunked_does_not_frame_an_unread_body(
+        wrap: Any, collector: Collector, length: bytes) -> None:
+    """wsgiref (``python app.py``; runserver is built on it) does not dechunk: it passes
+    a chunked body on framed, with the CONTENT_LENGTH a client sent beside it. The unread
+    rest was read by that length, which means nothing with Transfer-Encoding (RFC 9112
+    6.3, as the capture reads it under werkzeug and the ASGI servers): 40 took the chunk
+    framing and the start of the request pipelined after it (its request line and, with
+    a longer length, its Authorization value in clear) as the body; 3 took ``5\\r\\nh``.
+    The chunks are copied and read out of their framing now, as with no length: hello."""
+    body = b"5\r\nhello\r\n0\r\n\r\n"
+    following = (f"GET /next HTTP/1.1\r\nHost: api.example.com\r\n"
+                 f"Authorization: Bearer {NEXT_TOKEN}\r\n\r\n").encode()
+    with served("wsgiref", wrap(_noread)) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(b"POST /upload HTTP/1.1\r\nHost: api.example.com\r\n"
+                         b"Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
+                         b"Content-Length: " + length + b"\r\n\r\n" + body + following)
+            while sock.recv(65536):
+                pass
+        request = _request_of(only_log(collector))
+    assert request["postData"] == {"mimeType": "text/plain", "text": "hello"}
+    assert request["bodySize"] == 5
+    for batch in collector.received:
+        assert NEXT_TOKEN.encode() not in batch.body and b"/next" not in batch.body

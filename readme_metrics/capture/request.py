@@ -34,8 +34,8 @@ from urllib.parse import quote
 from readme_metrics.capture.environ_strings import PLANS_MAX, environ_strings, small_shape
 
 __all__ = [
-    "EnvironRequest", "RequestHead", "RequestSource", "build_url", "client_ip",
-    "content_length", "forwarded", "header_text", "pick_client_ip", "request_headers",
+    "EnvironRequest", "RequestHead", "RequestSource", "build_url", "chunked_coding",
+    "client_ip", "content_length", "forwarded", "header_text", "pick_client_ip", "request_headers",
     "request_url", "server_host", "url_authority", "wsgi_bytes",
 ]
 
@@ -276,6 +276,14 @@ def content_length(environ: Mapping[str, object]) -> Optional[int]:
     except (TypeError, ValueError):
         return None
     return length if length is None or length >= 0 else None
+
+
+def chunked_coding(value: object) -> bool:
+    """Whether a Transfer-Encoding value ends in ``chunked``: the body is framed in chunks
+    (RFC 9112 6.3), whatever Content-Length says."""
+    if value.__class__ is not str:
+        return False
+    return value.rpartition(",")[2].strip().lower() == "chunked"
 
 
 def client_ip(environ: Mapping[str, str], trusted_proxies: int = 0) -> str:

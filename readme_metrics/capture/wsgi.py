@@ -29,7 +29,7 @@ from readme_metrics.capture.recorder import (
     sets_docs_url,
     status_parts,
 )
-from readme_metrics.capture.request import EnvironRequest, content_length
+from readme_metrics.capture.request import EnvironRequest, chunked_coding, content_length
 from readme_metrics.capture.webob_request import BARE, Request
 from readme_metrics.capture.webob_request import new as new_object
 from readme_metrics.capture.wsgi_input import InputTee, server_ends_input
@@ -152,7 +152,8 @@ class _Capture(Recorder):
                 # Chunked input the server ends (werkzeug): the Transfer-Encoding wins
                 # over a Content-Length sent with it (RFC 9112 6.3), and the app may read
                 # to the end, past that length, as it does bare.
-                chunked = bool(environ.get("HTTP_TRANSFER_ENCODING"))
+                coding = environ.get("HTTP_TRANSFER_ENCODING")
+                chunked = bool(coding)
                 # The server ends the input at the body's end: the app's reads go to it
                 # as they are, not held to the length (granian gives read() of a body
                 # cut short b"", read(length) what arrived).
@@ -160,9 +161,14 @@ class _Capture(Recorder):
                 terminated = chunked and ends
                 length = None if terminated else content_length(environ)
                 # ``chunked``: a body is there even where the server leaves it framed
-                # (wsgiref, runserver): an unread one is copied from the connection.
-                body = BodyRecord(limit, length, chunked)
-                self.tee = InputTee(wsgi_input, body, terminated, clamp=not ends)
+                # (wsgiref, runserver): an unread one is copied from the connection and
+                # read out of its chunks. A length sent beside them does not frame it
+                # (read by it, the rest took in the next request on the connection),
+                # though the app's reads are still held to it.
+                body = BodyRecord(limit, None if length is not None and chunked
+                                  and chunked_coding(coding) else length, chunked)
+                self.tee = InputTee(wsgi_input, body, terminated, clamp=not ends,
+                                    left=length)
                 # Weak: the environ holds the tee, which would otherwise hold it back.
                 self.tee.environ_of = _environ_of(self)
                 environ["wsgi.input"] = self.tee

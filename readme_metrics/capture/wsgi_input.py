@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import operator
 from types import MethodType
-from typing import Any, Callable, Iterator, Mapping, Optional
+from typing import Any, Callable, Iterator, Literal, Mapping, Optional, Union
 
 from readme_metrics.capture.body import GRACE, BodyRecord, read_ahead, readline_ahead
 from readme_metrics.capture.input_shape import REFUSED, readlines_stop, shaped, size_argument
@@ -67,10 +67,13 @@ class InputTee(InputRest):
         return object.__new__(shaped(cls, type(wsgi_input)) if cls is InputTee else cls)
 
     def __init__(self, wsgi_input: Any, record: BodyRecord, terminated: bool = False,
-                 clamp: bool = True) -> None:
+                 clamp: bool = True, left: Union[int, None, Literal[False]] = False
+                 ) -> None:
         self._input = wsgi_input
         self.record = record
-        self._left = record.declared
+        # The app's reads are held to ``left`` (CONTENT_LENGTH), the record's declared
+        # length unless given (a chunked body left framed: the record has none).
+        self._left = record.declared if left is False else left
         # Reads are held to _left; False where the server ends the input at the body's
         # end (wsgi.input_terminated), whose reads are the app's own, unchanged.
         self._clamp = clamp

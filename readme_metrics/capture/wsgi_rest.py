@@ -141,7 +141,10 @@ class InputRest:
             return True
         skip = self._ahead
         # From the stream's position: the bytes recorded from a copy, then the rest.
-        scratch = BodyRecord(skip + record.room, self._left, record.chunked)
+        # (A chunked body left framed is read out of its chunks, not by the length the
+        # app's reads are held to: the record has no declared length then.)
+        scratch = BodyRecord(skip + record.room,
+                             None if record.declared is None else self._left, record.chunked)
         taken = record_rest(scratch, self._input, environ, grace, ahead=keep)
         data = scratch.content()
         if taken:  # read off the stream, from its position (copied bytes included)
