@@ -1,7 +1,7 @@
 """hostile7's items: hostile clients and odd encodings under real servers (raw sockets,
 the collector on 127.0.0.1, tests/support/hostile_apps.py served bare and wrapped side by
-side), and the pure functions behind what they found. Each test failed on main at
-ed38dd6 and passes with its fix."""
+side), and the pure functions behind what they found. Each test failed without its fix
+(on main at ed38dd6, or 999e13b for the last) and passes with it."""
 
 from __future__ import annotations
 
