@@ -18,9 +18,11 @@ from tests.support.capture_wrap import only_log, wrap_fixture  # noqa: F401
 from tests.support.exchanges import entry_of, post
 from tests.support.fake_api import Collector, free_port
 from tests.support.wsgi_servers import served
+from tests.test_asgi_servers import HAVE_GRANIAN
+from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_e2e_servers import serve, server_env
 from tests.test_hostile6_findings import LIMIT, _logged, _request_of
-from tests.test_hostile_servers import SERVERS, _answer, _normalized, _post
+from tests.test_hostile_servers import SERVERS, _answer, _normalized, _post, _request
 
 pytestmark = pytest.mark.e2e
 
@@ -265,3 +267,26 @@ def test_a_length_sent_with_chunked_does_not_frame_an_unread_body(
     assert request["bodySize"] == 5
     for batch in collector.received:
         assert NEXT_TOKEN.encode() not in batch.body and b"/next" not in batch.body
+
+
+# -- 6. granian (ASGI) cuts a streamed body at the Content-Length the app declared -----
+
+
+@pytest.mark.skipif(not HAVE_GRANIAN, reason="granian is not installed")
+def test_what_granian_cuts_off_a_streamed_body_is_not_logged_as_sent(
+        collector: Collector, tmp_path: Path) -> None:
+    """An app declares Content-Length 1 and streams 5 bytes (``more_body``): granian
+    sends the client one byte (a body given in one message it sends whole), as waitress
+    and gunicorn do under WSGI, where the log said what the client got; under ASGI the
+    log said ``abcde``, size 5. Now the one byte granian sent."""
+    port = free_port()
+    argv = ASGI_SERVERS["granian"](port, "tests.support.hostile_apps:asgi_root")
+    env = server_env(collector, HOSTILE_TRACES=str(tmp_path / "traces"),
+                     README_MAX_BODY_BYTES=str(LIMIT))
+    cases = {"length-long": _request("GET", "/length-long")}
+    with serve(argv, env, tmp_path, port):
+        logs = _logged(collector, port, "granian", cases)
+        bare = _answer(port, cases["length-long"](port, "bare", "again"))
+    assert bare.partition(b"\r\n\r\n")[2] == b"a"
+    content = logs["length-long"]["request"]["log"]["entries"][0]["response"]["content"]
+    assert (content["size"], content["text"]) == (1, "a")

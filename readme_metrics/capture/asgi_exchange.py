@@ -25,6 +25,7 @@ from readme_metrics.capture.asgi_messages import (
     client_gone_comment,
     content_length,
     cut_answered,
+    cuts_stream_at_length,
     holds_start,
     loaded_answered_version,
     start_status,
@@ -112,6 +113,9 @@ class _Exchange(RequestSide):
                     if not is_cancellation(exc):
                         self._status_refused()
                     raise
+                if not self._bodied and cuts_stream_at_length(self._own):
+                    # What granian drops past the declared length is not logged as sent.
+                    self.recorder.cut_at_length = True
                 self._bodied = True
                 if not gone:
                     self._record(chunk)

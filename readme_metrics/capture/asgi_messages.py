@@ -33,7 +33,8 @@ from readme_metrics.exchange import INVALID_STATUS
 
 __all__ = ["CLIENT_GONE_COMMENT", "CLIENT_GONE_REASON", "CLIENT_GONE_STATUS", "CUT_STATUS",
            "REASONS", "body_record", "client_gone", "client_gone_comment", "content_length",
-           "cut_answered", "ends_receive_with_response", "holds_start", "start_status"]
+           "cut_answered", "cuts_stream_at_length", "ends_receive_with_response", "holds_start",
+           "start_status"]
 
 #: What the client got when the server ended the request body (``http.disconnect``)
 #: before the app's response start, under the servers :func:`cut_answered` names: the
@@ -250,6 +251,14 @@ def loaded_answered_version() -> Optional[str]:
     modules = sys.modules
     versions = {version for name, version in _HTTP1_SERVING.items() if name in modules}
     return versions.pop() if len(versions) == 1 else None
+
+
+def cuts_stream_at_length(send: Any) -> bool:
+    """Whether the server sends no more of a streamed body (its first message with
+    ``more_body``) than the Content-Length the app declared, dropping the rest: granian
+    (2.x), which sends a body given in one message whole. uvicorn and hypercorn refuse
+    the message that would go past the length; daphne sends it all."""
+    return _owner_module(send).startswith("granian.")
 
 
 def holds_start(send: Any) -> bool:

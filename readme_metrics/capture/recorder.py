@@ -61,13 +61,16 @@ def sets_docs_url(headers: Any) -> bool:
     return False
 
 
+_CONTENT_LENGTH = ("content-length", b"content-length")
+
+
 def response_content_length(headers: Any) -> int:
     """The Content-Length the app declared (the last one, as waitress and gunicorn read
-    them); -1 when none can be read (never raises)."""
+    them; WSGI's str pairs or ASGI's bytes); -1 when none can be read (never raises)."""
     length = -1
     try:
         for name, value in headers:
-            if name.lower() == "content-length":
+            if name.lower() in _CONTENT_LENGTH:
                 length = int(value)
     except Exception:  # noqa: BLE001 - malformed headers are the server's to refuse
         return -1
