@@ -191,17 +191,19 @@ def _hidden_by_empty(given: Collection[str]) -> list[str]:
             if name in _VARIABLES and _OPTION_OF[name] not in given]
 
 
-def _dotenv_beside_the_app(grouping_function: Any) -> list[str]:
+def _dotenv_beside_the_app(grouping_function: Any, given: Collection[str]) -> list[str]:
     """The warning for a ``.env`` beside the grouping function's module (the app's) that
     is not read because the app runs from another directory, which has none
-    (:func:`_env.dotenv_elsewhere`). Names only."""
+    (:func:`_env.dotenv_elsewhere`). Names only; not those of options ``given`` as
+    arguments (an app that reads that file itself and passes its values)."""
     try:
         name = getattr(grouping_function, "__module__", None) or ""
         if name.partition(".")[0] == "readme_metrics":
             return []  # a path imported on the first call (Django's): the app's unknown
         module = sys.modules.get(name)
         directory = os.path.dirname(os.path.abspath(module.__file__))  # type: ignore[union-attr,arg-type]
-        found = _env.dotenv_elsewhere(directory, _VARIABLES)
+        found = _env.dotenv_elsewhere(directory, [name for name in _VARIABLES
+                                                  if _OPTION_OF[name] not in given])
     except Exception:  # no module, no file (a lambda in a REPL, a builtin): nothing said
         return []
     if found is None:
@@ -377,7 +379,7 @@ class MetricsApiConfig:
                 continue
             setattr(self, option.name, _resolve(option, given, warnings))
         if self.enabled:
-            warnings += _dotenv_beside_the_app(self.grouping_function)
+            warnings += _dotenv_beside_the_app(self.grouping_function, given)
         _warn(self.logger, warnings)
         if not self.enabled:
             self._disabled_identity(given)

@@ -1,0 +1,61 @@
+"""Findings of review23 (an adversarial read of this session's landings: newcomer5's
+start-up checks, review22's server guess, odds8, cpu15w's Set-Cookie masking): each test
+failed before its fix."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# -- 1. a .env beside the app whose values the app passes as arguments ------------------
+
+_APP_PASSING_ITS_ENV = """\
+import os
+from dotenv import dotenv_values
+from readme_metrics import MetricsApiConfig
+
+values = dotenv_values(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".env"))
+
+def grouping_function(request):
+    return None
+
+config = MetricsApiConfig(api_key=values["README_API_KEY"],
+                          metrics_api=values["README_METRICS_SERVER"],
+                          grouping_function=grouping_function)
+print("metrics_api", config.metrics_api)
+"""
+
+
+def test_a_dotenv_beside_the_app_whose_values_are_passed_is_not_said_unread(
+        tmp_path: Path) -> None:
+    """An app that reads the .env beside its module itself (python-dotenv's
+    dotenv_values, pydantic-settings' env_file) and passes the values as arguments: they
+    are used, so 'which are not read from it ... move the file' was false, and moving
+    the file would change nothing. Only a variable whose option is not given is said."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "app.py").write_text(_APP_PASSING_ITS_ENV)
+    (project / ".env").write_text("README_API_KEY=rdme_review23secretkey123\n"
+                                  "README_METRICS_SERVER=http://127.0.0.1:8001\n")
+    env = {name: value for name, value in os.environ.items()
+           if not name.upper().startswith("README_")}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run([sys.executable, str(project / "app.py")], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "metrics_api http://127.0.0.1:8001\n"
+    assert done.stderr == ""
+    # One the app does not pass is still said (README_ALLOWLIST here).
+    (project / ".env").write_text("README_API_KEY=rdme_review23secretkey123\n"
+                                  "README_METRICS_SERVER=http://127.0.0.1:8001\n"
+                                  "README_ALLOWLIST=id\n")
+    done = subprocess.run([sys.executable, str(project / "app.py")], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith(
+        f"readme_metrics: {project / '.env'} sets README_ALLOWLIST, which are not read")
+    assert "rdme_review23secretkey123" not in done.stderr
