@@ -4,12 +4,29 @@ failed before its fix."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import pytest
+
+from readme_metrics import MetricsApiConfig
+from tests.support.fake_api import Collector
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _grouping(request: Any) -> None:
+    return None
+
+
+def _hello_wsgi(environ: dict[str, Any], start_response: Callable[..., Any]
+                ) -> Iterable[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"hello"]
 
 # -- 1. a .env beside the app whose values the app passes as arguments ------------------
 
@@ -59,3 +76,34 @@ def test_a_dotenv_beside_the_app_whose_values_are_passed_is_not_said_unread(
     assert done.stderr.startswith(
         f"readme_metrics: {project / '.env'} sets README_ALLOWLIST, which are not read")
     assert "rdme_review23secretkey123" not in done.stderr
+
+
+# -- 2. a proxy on this machine named by its IPv6 loopback address ----------------------
+
+
+@pytest.mark.parametrize("proxy", ["http://[::1]:8080", "http://user:pw@[::1]:8080",
+                                   "http://127.0.0.1:8080", "http://localhost:8080"])
+def test_a_proxy_on_this_machine_at_ipv6_loopback_is_not_said_in_the_way(
+        collector: Collector, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch, proxy: str) -> None:
+    """newcomer5's start-up warning leaves a proxy on this machine alone (mitmproxy,
+    which does reach 127.0.0.1), but asked is_loopback_url of 'http://::1/' for a proxy
+    at [::1] (its hostname put back without brackets): no host, so 'not on this machine',
+    and the warning said falsely that a proxy cannot reach the loopback address."""
+    from readme_metrics import MetricsMiddleware
+
+    for name in ("http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, proxy)
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    logger = logging.getLogger(f"review23-proxy-{proxy}")
+    caplog.set_level(logging.DEBUG, logger=logger.name)
+    config = MetricsApiConfig(api_key="any-key", grouping_function=_grouping, logger=logger,
+                              metrics_api=collector.url)
+    middleware = MetricsMiddleware(_hello_wsgi, config)
+    try:
+        assert middleware.pipeline.delivery._sender.proxied  # the POSTs do go through it
+    finally:
+        middleware.close()
+    assert [record.getMessage() for record in caplog.records
+            if record.name == logger.name and record.levelno >= logging.WARNING] == []

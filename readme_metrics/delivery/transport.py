@@ -100,7 +100,7 @@ class Transport:
         self.proxy_host: Optional[str] = None
         self._poster: Poster = self._poster_for(config.metrics_api + "/v1/request")
         if (self.proxy_host is not None and is_loopback_url(config.metrics_api)
-                and not is_loopback_url(f"http://{self.proxy_host}/")
+                and not _on_this_machine(self.proxy_host)
                 and _PROXY_WARNED.due(f"{config.logger.name}\n{config.metrics_api}")):
             # Said once 5 attempts had failed (about 20 s on), or not at all when the
             # proxy answered (its 403 read as a wrong API key): said now. Not for a proxy
@@ -165,6 +165,12 @@ class Transport:
     def __repr__(self) -> str:
         # (A user and password in the URL are a credential: never shown.)
         return f"Transport(url={shown_url(self.url)!r}, route={self.route!r})"
+
+
+def _on_this_machine(host: str) -> bool:
+    """Whether a proxy's ``host`` (a hostname as urlsplit gives it, an IPv6 one without
+    its brackets) is this machine's loopback address."""
+    return is_loopback_url(f"http://[{host}]/" if ":" in host else f"http://{host}/")
 
 
 def _where(parts: SplitResult) -> str:
