@@ -107,3 +107,57 @@ def test_a_proxy_on_this_machine_at_ipv6_loopback_is_not_said_in_the_way(
         middleware.close()
     assert [record.getMessage() for record in caplog.records
             if record.name == logger.name and record.levelno >= logging.WARNING] == []
+
+
+# -- 3. an ASGI adapter of a WSGI app made with functools.wraps -------------------------
+
+
+def _adapter_of(wsgi_app: Any) -> Any:
+    """A hand-written ASGI adapter of a WSGI app, ``functools.wraps`` keeping its name and
+    docs (as decorators do): a plain def with (scope, receive, send) returning the
+    coroutine that serves the request (here a fixed answer, as the WSGI app gives)."""
+    import functools
+
+    @functools.wraps(wsgi_app)
+    def app(scope: Any, receive: Any, send: Any) -> Any:
+        async def serve() -> None:
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"text/plain")]})
+            await send({"type": "http.response.body", "body": b"hello"})
+        return serve()
+
+    return app
+
+
+def test_an_asgi_adapter_wrapping_a_wsgi_app_with_functools_wraps_is_taken(
+        collector: Collector) -> None:
+    """newcomer5's refusal of a WSGI app read the signature inspect.signature gives,
+    which follows ``__wrapped__``: an ASGI adapter made with ``functools.wraps(wsgi_app)``
+    showed the WSGI app's (environ, start_response) and was refused at start-up, an app
+    that works unable to start. Its own (scope, receive, send) decides; a ``*args``
+    wrapper of a WSGI app is still refused (the wrapped signature then)."""
+    import asyncio
+
+    from readme_metrics.asgi import MetricsMiddleware
+    from tests.support.asgi import http_scope, run
+
+    config = MetricsApiConfig(api_key="any-key", grouping_function=_grouping,
+                              metrics_api=collector.url)
+    middleware = MetricsMiddleware(_adapter_of(_hello_wsgi), config)
+    try:
+        done = asyncio.run(run(middleware, http_scope(), then="disconnect"))
+        assert done.body == b"hello"
+    finally:
+        middleware.close()
+
+    def forwarding(wsgi_app: Any) -> Any:
+        import functools
+
+        @functools.wraps(wsgi_app)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return wsgi_app(*args, **kwargs)  # pragma: no cover
+
+        return wrapper
+
+    with pytest.raises(TypeError, match="app is a WSGI app"):
+        MetricsMiddleware(forwarding(_hello_wsgi), config)

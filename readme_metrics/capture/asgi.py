@@ -62,9 +62,19 @@ def _wsgi_app(app: Any) -> Optional[str]:
         if inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(
                 getattr(app, "__call__", None)):  # noqa: B004 - its coroutine-ness is asked
             return None
+        own = inspect.signature(app, follow_wrapped=False)
         signature = inspect.signature(app)
     except Exception:  # no signature (a builtin), or attributes that raise: left alone
         return None
+    # Its own parameters first, when it names them: inspect.signature follows __wrapped__,
+    # and an ASGI adapter of a WSGI app made with functools.wraps showed the WSGI app's.
+    if all(parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+            for parameter in own.parameters.values()):
+        try:
+            own.bind(None, None, None)
+            return None
+        except TypeError:
+            pass
     try:
         signature.bind(None, None, None)
         return None  # (scope, receive, send) fits: an ASGI 3 app, or *args
