@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable
+from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 
@@ -161,3 +162,31 @@ def test_an_asgi_adapter_wrapping_a_wsgi_app_with_functools_wraps_is_taken(
 
     with pytest.raises(TypeError, match="app is a WSGI app"):
         MetricsMiddleware(forwarding(_hello_wsgi), config)
+
+
+# -- 4. a key that is the path, its "/" percent-encoded in the url ----------------------
+
+
+@pytest.mark.parametrize("server", ["werkzeug", "waitress"])
+@pytest.mark.parametrize("sent", ["/users%2Fme", "/users%2fme", "/v1%2Fitems/42"])
+def test_a_key_that_is_the_path_sent_with_an_encoded_slash_keeps_the_host(
+        collector: Collector, inline_wrap: Any, server: str, sent: str) -> None:
+    """odds8's key starting with '/' (``{"api_key": req.path}``) keeps the path's '/'
+    before its mask where the url holds the key as is; the url as sent holds it with its
+    inner '/' percent-encoded (``GET /users%2Fme``: the server decodes PATH_INFO to
+    "/users/me", the key), and that spelling was masked '/' and all, the url reading
+    ``http://127.0.0.1%3A<port>sha512-...``: another host."""
+    import requests
+
+    from readme_metrics.masking import mask
+    from tests.support.wsgi_servers import served
+
+    app = inline_wrap(_hello_wsgi, grouping_function=lambda req: {"api_key": req.path})
+    with served(server, app) as port:
+        target = f"http://127.0.0.1:{port}{sent}"
+        assert requests.get(target, timeout=10).status_code == 200
+    request = collector.wait_for_logs(1)[0]["request"]["log"]["entries"][0]["request"]
+    url = request["url"]
+    key = unquote(sent)
+    assert (urlsplit(url).hostname, urlsplit(url).port) == ("127.0.0.1", int(port)), url
+    assert url == f"http://127.0.0.1:{port}/" + quote(mask(key), safe=""), url

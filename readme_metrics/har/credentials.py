@@ -116,6 +116,18 @@ URL_HEADERS = frozenset({
 })
 
 
+def _rooted(key: str) -> re.Pattern[str]:
+    """A pattern of a key starting with "/" as a url may spell it: that "/" as is (the
+    path's own), each other character as is or percent-encoded (in either case), a blank
+    as "+" too."""
+    parts = []
+    for char in key[1:]:
+        encoded = "".join(f"%(?i:{byte:02x})" for byte in utf8(char))
+        spaced = "|\\+" if char == " " else ""
+        parts.append(f"(?:{re.escape(char)}|{encoded}{spaced})")
+    return re.compile("/" + "".join(parts))
+
+
 class CallerKey:
     """Replace one caller's key by its mask in the strings of a HAR entry."""
 
@@ -169,7 +181,7 @@ class CallerKey:
                               and not _MASK_ALPHABET.issuperset(key.replace(" ", "+")))
         # A key starting with "/" (a grouping function returning the path) keeps it in
         # the url (see url, _whole_segments); not "/" alone, every root path.
-        self._rooted = key.startswith("/") and key.strip("/") != ""
+        self._rooted = _rooted(key) if key.startswith("/") and key.strip("/") else None
         # How the key can be written in a URL: as is, percent-encoded, or form-encoded
         # (longest first: see _longest_first).
         self._spellings = _longest_first({key, quote(utf8(key), safe=""),
@@ -352,11 +364,12 @@ class CallerKey:
             scheme, sep, rest = url.partition("://")
             if not sep:  # a relative URL (Location: /p?k=...): no scheme to keep
                 scheme, rest = "", url
-            if self._rooted and self.key in rest:
+            if self._rooted is not None:
                 # A key starting with "/" (a grouping function returning the path) keeps
                 # it, as the mask keeps the last four: else a path starting with the key
-                # made http://hsha512-..., a url of another host.
-                rest = rest.replace(self.key, "/" + self._quoted_mask)
+                # made http://hsha512-..., a url of another host. Its other characters
+                # as is or percent-encoded (GET /users%2Fme: PATH_INFO is "/users/me").
+                rest = self._rooted.sub("/" + self._quoted_mask, rest)  # no backslash
             rest = self._json_escaped(self._spelled(rest), url_pairs)
             if not sep:
                 return rest
