@@ -147,8 +147,17 @@ _ARGUMENT_NAMES.update({
     "README_METRICS_API_TIMEOUT": "README_TIMEOUT",
     "README_BUFFER_SIZE": "README_BUFFER_LENGTH", "README_BATCH_SIZE": "README_BUFFER_LENGTH",
     "README_DEV_MODE": "README_DEVELOPMENT_MODE", "README_MAX_BODY_SIZE": "README_MAX_BODY_BYTES",
-    "README_GROUPING": "README_GROUPING_FUNCTION",
+    "README_GROUPING": "README_GROUPING_FUNCTION", "README_GROUPING_FN": "README_GROUPING_FUNCTION",
+    "README_ENABLE": "README_METRICS_ENABLED",
 })
+# A debug switch one looks for: there is none (development_mode is the nearest name, and
+# means something else), and the library's logger is the app's to turn on.
+_ARGUMENT_NAMES.update(dict.fromkeys(
+    ("README_DEBUG", "README_METRICS_DEBUG"),
+    "README_DEVELOPMENT_MODE (which marks the logs as development's; there is no debug "
+    "variable: the library logs to logging.getLogger('readme_metrics') and adds no "
+    "handler, so turn it on with logging.getLogger('readme_metrics').setLevel(logging.DEBUG) "
+    "and logging.basicConfig())"))
 # The opposite of the variable: the value is turned round too (README_DISABLED=true
 # copied as README_METRICS_ENABLED=true would keep metrics on). README_METRICS_DISABLED
 # is close enough for difflib, which named the variable without turning it round.
