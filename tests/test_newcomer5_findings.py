@@ -278,7 +278,7 @@ def test_a_proxy_in_the_way_of_the_local_collector_is_said_at_start_up(
 
 
 @pytest.mark.parametrize("status, needle", [
-    pytest.param(403, "refused the API key", id="403"),
+    pytest.param(403, "refused the POST of logs", id="403"),
     pytest.param(502, "could not deliver", id="502"),
     pytest.param(407, "rejected a batch", id="407"),
 ])

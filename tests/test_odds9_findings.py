@@ -10,6 +10,14 @@ from typing import Any
 import pytest
 
 from readme_metrics import MetricsApiConfig
+from tests.support.delivery import (
+    MakeDelivery,
+    item,
+    make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    messages,
+)
+from tests.support.fake_api import Collector, Reply
+from tests.support.polling import wait_until
 
 
 def _grouping(request: Any) -> None:
@@ -49,3 +57,65 @@ def test_a_guessed_name_gets_the_variable_meant(
     assert _said(caplog, logger) == [
         f"readme_metrics: {name} (set in the environment) is no variable of this library "
         f"and is ignored: did you mean {meant}?"]
+
+
+# -- 2. a 403 through a proxy: not "the API key is wrong" ----------------------------------
+
+
+def _proxy(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    for name in ("http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, url)
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize("loopback", [True, False], ids=["collector", "remote-api"])
+def test_a_refusal_through_a_proxy_does_not_say_the_key_is_wrong(
+        collector: Collector, make_delivery: MakeDelivery,
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+        loopback: bool) -> None:
+    """A company proxy's 403 for a host it does not let through read "refused the API
+    key (HTTP 403 Forbidden): the api_key (README_API_KEY) is wrong or revoked" before
+    the proxy hint (or with no hint at all for ReadMe's own URL): the key was never
+    looked at. Through a proxy the error now says the proxy or the API refused. The proxy
+    is a real one: a second collector answering 403 to the POSTs requests sends it."""
+    proxy = Collector().start()
+    try:
+        proxy.default = Reply(403)
+        _proxy(monkeypatch, proxy.url)
+        api = collector.url if loopback else "http://metrics.example.test"
+        delivery = make_delivery(api, buffer_length=1)
+        delivery.submit(item("a"))
+        wait_until(lambda: delivery.stats["dropped_auth"] == 1)
+        assert len(proxy.failed) >= 1 and collector.received == []
+        (said,) = messages(caplog, logging.ERROR, "refused")
+        assert said.startswith(
+            f"readme_metrics: the proxy or the Metrics API at {api}/v1/request refused the "
+            "POST of logs (HTTP 403 Forbidden): the POSTs go through a proxy, whose own "
+            "refusal this may be; if it was the API's, the api_key (README_API_KEY) is "
+            "wrong or revoked. Logs are dropped for the next 60.0s; "), said
+        assert "is wrong or revoked. Logs" in said and "refused the API key" not in said
+        if loopback:
+            assert "NO_PROXY=127.0.0.1" in said, said
+        else:
+            assert said.endswith(
+                "; if it was the proxy's: ask for metrics.example.test to be let through "
+                "it, or add metrics.example.test to NO_PROXY where it is reached without "
+                "the proxy."), said
+    finally:
+        proxy.stop()
+
+
+def test_a_refusal_without_a_proxy_still_names_the_key(
+        collector: Collector, make_delivery: MakeDelivery,
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No proxy: the API's 403 is the key's, said as before."""
+    _proxy(monkeypatch, "")
+    collector.replies.append(Reply(403))
+    delivery = make_delivery(collector.url, buffer_length=1)
+    delivery.submit(item("a"))
+    wait_until(lambda: delivery.stats["dropped_auth"] == 1)
+    assert messages(caplog, logging.ERROR, "refused") == [
+        f"readme_metrics: the Metrics API at {collector.url}/v1/request refused the API key "
+        "(HTTP 403 Forbidden): the api_key (README_API_KEY) is wrong or revoked. Logs are "
+        "dropped for the next 60.0s."]

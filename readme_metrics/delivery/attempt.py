@@ -12,6 +12,7 @@ import logging
 import time
 import traceback
 from typing import Any, Iterable, Optional
+from urllib.parse import urlsplit
 
 from readme_metrics._logging import LogLimiter, QuietLogger, hidden, shown
 from readme_metrics._wording import counted
@@ -91,11 +92,21 @@ class Attempt:
             batcher.settle(batch, None)
         elif verdict == PAUSE:
             if batcher.pause(batch, self._auth_pause):
-                self._logger.error(
-                    "readme_metrics: the Metrics API at %s refused the API key (%s): the "
-                    "api_key (README_API_KEY) is wrong or revoked. Logs are dropped for the "
-                    "next %ss%s.", self._sender.endpoint, cause, self._auth_pause,
-                    self._proxy_hint(cause))
+                if self._sender.proxied:
+                    # A company proxy's 403 for a host it does not let through: the key
+                    # was never looked at, whoever answered is not known here.
+                    self._logger.error(
+                        "readme_metrics: the proxy or the Metrics API at %s refused the POST "
+                        "of logs (%s): the POSTs go through a proxy, whose own refusal this "
+                        "may be; if it was the API's, the api_key (README_API_KEY) is wrong "
+                        "or revoked. Logs are dropped for the next %ss%s.",
+                        self._sender.endpoint, cause, self._auth_pause,
+                        self._proxy_hint(cause) or self._remote_proxy_hint())
+                else:
+                    self._logger.error(
+                        "readme_metrics: the Metrics API at %s refused the API key (%s): "
+                        "the api_key (README_API_KEY) is wrong or revoked. Logs are dropped "
+                        "for the next %ss.", self._sender.endpoint, cause, self._auth_pause)
         elif verdict == REJECT:
             self._logger.debug("readme_metrics: the Metrics API answered %s: %s", cause,
                                outcome.detail)
@@ -131,6 +142,13 @@ class Attempt:
         if not (self._sender.proxied and is_loopback_url(endpoint)):
             return ""
         return f"; {loopback_proxy_hint(endpoint)}"
+
+    def _remote_proxy_hint(self) -> str:
+        """For a refusal through a proxy of a POST to a host that is not this machine's
+        (ReadMe's): what to do if it was the proxy's."""
+        host = urlsplit(self._sender.endpoint).hostname
+        return (f"; if it was the proxy's: ask for {host} to be let through it, or add "
+                f"{host} to NO_PROXY where it is reached without the proxy")
 
     def _log_build_error(self, batch: Batch, exc: BaseException, item: Any) -> None:
         """A log of ``batch`` could not be built: drop it alone, say so once per message.
