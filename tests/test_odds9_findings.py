@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from readme_metrics import MetricsApiConfig
+from readme_metrics.cli import main
 from tests.support.delivery import (
     MakeDelivery,
     item,
@@ -119,3 +120,20 @@ def test_a_refusal_without_a_proxy_still_names_the_key(
         f"readme_metrics: the Metrics API at {collector.url}/v1/request refused the API key "
         "(HTTP 403 Forbidden): the api_key (README_API_KEY) is wrong or revoked. Logs are "
         "dropped for the next 60.0s."]
+
+
+# -- 4. --help's example: what collect prints ----------------------------------------------
+
+
+def test_the_help_example_sets_what_collect_prints(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``readme-metrics --help`` showed ``export README_METRICS_SERVER=... README_API_KEY=
+    any-key``, while collect prints ``export README_METRICS_SERVER=... README_API_URL=...``
+    (README_API_URL makes each logged response link to its call on the dashboard): the
+    two disagreed on what to set."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    assert ("export README_METRICS_SERVER=http://127.0.0.1:8001 "
+            "README_API_URL=http://127.0.0.1:8001") in lines, lines
+    assert "export README_API_KEY=any-key" in lines, lines

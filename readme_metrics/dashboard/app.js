@@ -183,7 +183,8 @@ function sortBy(key) {
 }
 
 function init() {
-  $("empty-hint").textContent = "export README_METRICS_SERVER=" + location.origin;
+  $("empty-hint").textContent = "export README_METRICS_SERVER=" + location.origin +
+    " README_API_URL=" + location.origin;  // the line collect prints
   const filters = [["path", "filter-path"], ["method", "filter-method"], ["status", "filter-status"],
     ["host", "filter-host"], ["caller", "filter-caller"]];
   for (const [name, id] of filters) {
