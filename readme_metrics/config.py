@@ -104,7 +104,17 @@ def _resolve(option: Option, given: Mapping[str, Any], warnings: list[str]) -> A
     if option.name in given:
         value = given[option.name]
         if value is not None:
-            return _checked(option, value, warnings)
+            try:
+                return _checked(option, value, warnings)
+            except ValueError as exc:
+                if option.variable is None or _env.raw(option.variable) is None:
+                    raise
+                # The error names the variable too (the house style): set as well, it
+                # would be taken for the value refused, and edited to no effect.
+                raise ValueError(
+                    f"{exc} (from the {option.name} argument, which overrides "
+                    f"{option.variable}, set in {_env.origin(option.variable)})"
+                ) from exc.__cause__
         try:
             return _checked(option, option.default, warnings)
         except ValueError:

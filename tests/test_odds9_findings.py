@@ -122,6 +122,50 @@ def test_a_refusal_without_a_proxy_still_names_the_key(
         "dropped for the next 60.0s."]
 
 
+# -- 3. an argument's error while the variable is set too -----------------------------------
+
+
+def _config_error(**given: Any) -> str:
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(api_key="any-key", **given)
+    return str(raised.value)
+
+
+def test_an_arguments_error_says_it_overrides_the_variable_set(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``grouping_function="app.grouping"`` mistyped in code, with README_GROUPING_FUNCTION
+    set right in the environment: "grouping_function (README_GROUPING_FUNCTION) cannot
+    import ..." sent the reader to the variable, which was not the value refused. The
+    error now names the argument as the source, as the ``api_key=None`` one does."""
+    monkeypatch.setenv("README_GROUPING_FUNCTION", "tests.test_odds9_findings._grouping")
+    assert _config_error(grouping_function="odds9_no_such_module.grouping") == (
+        "readme_metrics: grouping_function (README_GROUPING_FUNCTION) cannot import "
+        "'odds9_no_such_module.grouping': No module named 'odds9_no_such_module' (from the "
+        "grouping_function argument, which overrides README_GROUPING_FUNCTION, set in the "
+        "environment)")
+    monkeypatch.setenv("README_BUFFER_LENGTH", "5")
+    assert _config_error(grouping_function=_grouping, buffer_length=0) == (
+        "readme_metrics: buffer_length (README_BUFFER_LENGTH) must be an integer >= 1, got 0 "
+        "(from the buffer_length argument, which overrides README_BUFFER_LENGTH, set in the "
+        "environment)")
+
+
+@pytest.mark.parametrize("from_environment", [False, True], ids=["argument", "environment"])
+def test_an_error_without_both_sources_is_as_before(
+        monkeypatch: pytest.MonkeyPatch, from_environment: bool) -> None:
+    """The house convention stays: an error names the option and its variable, and one
+    of a value read from the environment ends with where it was read."""
+    monkeypatch.delenv("README_GROUPING_FUNCTION", raising=False)
+    if from_environment:
+        monkeypatch.setenv("README_GROUPING_FUNCTION", "odds9_no_such_module.grouping")
+    said = _config_error(**({} if from_environment
+                            else {"grouping_function": "odds9_no_such_module.grouping"}))
+    assert said == (
+        "readme_metrics: grouping_function (README_GROUPING_FUNCTION) cannot import "
+        "'odds9_no_such_module.grouping': No module named 'odds9_no_such_module'"
+        + (" (from the environment)" if from_environment else ""))
+
+
 # -- 4. --help's example: what collect prints ----------------------------------------------
 
 
