@@ -160,12 +160,13 @@ _ARGUMENT_NAMES.update({
     "README_GROUPING": "README_GROUPING_FUNCTION", "README_GROUPING_FN": "README_GROUPING_FUNCTION",
     "README_ENABLE": "README_METRICS_ENABLED",
 })
-# A debug switch one looks for: there is none (development_mode is the nearest name, and
-# means something else), and the library's logger is the app's to turn on.
+# A debug switch or log level one looks for: there is none (development_mode is the
+# nearest name, and means something else), and the library's logger is the app's to turn on.
 _ARGUMENT_NAMES.update(dict.fromkeys(
-    ("README_DEBUG", "README_METRICS_DEBUG"),
+    ("README_DEBUG", "README_METRICS_DEBUG", "README_LOG_LEVEL", "README_METRICS_LOG_LEVEL",
+     "README_VERBOSE"),
     "README_DEVELOPMENT_MODE (which marks the logs as development's; there is no debug "
-    "variable: the library logs to logging.getLogger('readme_metrics') and adds no "
+    "or log level variable: the library logs to logging.getLogger('readme_metrics') and adds no "
     "handler, so turn it on with logging.getLogger('readme_metrics').setLevel(logging.DEBUG) "
     "and logging.basicConfig())"))
 # The opposite of the variable: the value is turned round too (README_DISABLED=true

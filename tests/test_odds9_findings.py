@@ -33,9 +33,9 @@ def _said(caplog: pytest.LogCaptureFixture, logger: logging.Logger) -> list[str]
 
 _DEBUG_MEANT = (
     "README_DEVELOPMENT_MODE (which marks the logs as development's; there is no debug "
-    "variable: the library logs to logging.getLogger('readme_metrics') and adds no "
-    "handler, so turn it on with logging.getLogger('readme_metrics').setLevel(logging.DEBUG) "
-    "and logging.basicConfig())")
+    "or log level variable: the library logs to logging.getLogger('readme_metrics') and "
+    "adds no handler, so turn it on with "
+    "logging.getLogger('readme_metrics').setLevel(logging.DEBUG) and logging.basicConfig())")
 
 
 @pytest.mark.parametrize("name, meant", [
