@@ -68,6 +68,19 @@ class FlaskMetricsMiddleware(MetricsMiddleware):
                 state.pop(name, None)
 
 
+def _wrapped(layer: Any) -> bool:
+    """Whether a Flask app's ``wsgi_app`` is a :class:`MetricsMiddleware` (README's plain
+    WSGI way) or has one in its chain of layers keeping the next as ``.app`` (werkzeug's
+    ProxyFix, this library's CORS); a few steps at most, nothing called."""
+    for _ in range(8):
+        if isinstance(layer, MetricsMiddleware):
+            return True
+        layer = getattr(layer, "app", None)
+        if layer is None:
+            return False
+    return False
+
+
 class ReadMeMetrics:
     """Log every call to a Flask app to ReadMe's Metrics API (a Flask extension).
 
@@ -115,8 +128,9 @@ class ReadMeMetrics:
             request_started.disconnect(self._request_started)
             if self.__dict__.pop("_watching", None) is None:
                 return  # another thread's request said it (a dict pop is atomic)
-            if self.middlewares or _EXTENSION_KEY in getattr(sender, "extensions", {}):
-                return  # given an app since, or the app is another extension's
+            if (self.middlewares or _EXTENSION_KEY in getattr(sender, "extensions", {})
+                    or _wrapped(getattr(sender, "wsgi_app", None))):
+                return  # given an app since, the app another extension's or a middleware's
             QuietLogger(self.config.logger, secrets=(self.config.api_key,)).warning(
                 "readme_metrics: the Flask app %r served a request, and a ReadMeMetrics "
                 "made in this process was never given an app, so no request is logged: "

@@ -42,3 +42,45 @@ def test_a_guessed_logging_variable_gets_the_logging_hint(
     assert _said(caplog, logger) == [
         f"readme_metrics: {name} (set in the environment) is no variable of this library "
         f"and is ignored: did you mean {_LOGGING_MEANT}?"]
+
+
+# -- 4. a Flask app wrapped by the plain WSGI middleware: "no request is logged" was false ----
+
+
+def _flask_app(name: str) -> Any:
+    from flask import Flask
+
+    app = Flask(name)
+    app.add_url_rule("/", "hello", lambda: "hello")
+    return app
+
+
+@pytest.mark.parametrize("outer", [False, True], ids=["wsgi-middleware", "under-another-layer"])
+def test_a_flask_app_wrapped_by_the_wsgi_middleware_gets_no_init_app_warning(
+        caplog: pytest.LogCaptureFixture, outer: bool) -> None:
+    """``app.wsgi_app = MetricsMiddleware(app.wsgi_app, config)`` (README's plain WSGI
+    way) with an unused ReadMeMetrics made elsewhere in the process: the first request
+    said "was never given an app, so no request is logged", while every request was
+    logged. Silent now, the middleware found in the app's wsgi_app chain (also under
+    another layer that keeps it as ``.app``, as werkzeug's ProxyFix does)."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+    from werkzeug.test import Client
+
+    from readme_metrics import MetricsMiddleware
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    logger = logging.getLogger(f"odds10-flask-wsgi-{outer}")
+    caplog.set_level(logging.WARNING, logger=logger.name)
+    config = MetricsApiConfig(api_key="any-key", grouping_function=_grouping, logger=logger,
+                              metrics_api="http://127.0.0.1:9")
+    unused = ReadMeMetrics(config)
+    app = _flask_app("myapp")
+    app.wsgi_app = MetricsMiddleware(app.wsgi_app, config)  # type: ignore[method-assign]
+    if outer:
+        app.wsgi_app = ProxyFix(app.wsgi_app)  # type: ignore[method-assign]
+    try:
+        assert Client(app).get("/").get_data() == b"hello"
+        assert _said(caplog, logger) == []
+    finally:
+        unused.close()
+        (app.wsgi_app.app if outer else app.wsgi_app).close()
