@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import re
+import socket
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Collection, Mapping, Optional
 from urllib.parse import SplitResult, urlsplit
@@ -483,6 +484,25 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
+def host_on_this_machine(host: str) -> bool:
+    """Whether ``host`` (a hostname as urlsplit gives it: an IPv6 one without its
+    brackets) reaches this machine itself: ``localhost``, loopback (127.0.0.0/8, ``::1``,
+    also written short as ``127.1``), or the unspecified ``0.0.0.0`` / ``::``, which a
+    connection takes for this machine. For a proxy: one here (mitmproxy) does reach this
+    machine's loopback address, one elsewhere does not."""
+    host = host.strip("[]").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(host)
+    except ValueError:
+        try:  # the forms the system's resolver takes too: 127.1, 2130706433
+            address = ipaddress.IPv4Address(socket.inet_aton(host))
+        except (OSError, UnicodeError, ValueError):
+            return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback or address.is_unspecified
 
 
 _PREFIX = "README_"

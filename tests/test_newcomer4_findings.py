@@ -24,7 +24,7 @@ from tests.support.delivery import (
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     messages,
 )
-from tests.support.fake_api import Collector
+from tests.support.fake_api import Collector, machine_address
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
 
@@ -174,9 +174,14 @@ def test_a_proxy_in_the_way_of_a_loopback_url_says_to_exempt_it(
     ``readme-metrics collect``: requests sends the POSTs to the proxy, which cannot reach
     the machine's 127.0.0.1. The warning said "ProxyError: ('Unable to connect to proxy'
     ..." and nothing of the cause; it now names the variable that exempts the address.
-    The collector is real and listening: with the address exempted it gets the log."""
+    The collector is real and listening: with the address exempted it gets the log.
+    The dead proxy is at this machine's non-loopback address, standing for another host
+    (one on 127.0.0.1, mitmproxy's, can reach the collector: odds10)."""
+    address = machine_address()
+    if address is None:
+        pytest.skip("no non-loopback IPv4 address to put a proxy on")
     for name in ("http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy"):
-        monkeypatch.setenv(name, f"http://127.0.0.1:{free_port()}")  # a dead proxy
+        monkeypatch.setenv(name, f"http://{address}:{free_port()}")  # a dead proxy
     for name in ("no_proxy", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
     delivery = make_delivery(collector.url, buffer_length=1)

@@ -20,7 +20,7 @@ from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.policy import FAIL, PAUSE, REJECT, SENT, WARN_INTERVAL, Outcome
 from readme_metrics.delivery.queue import Batch
 from readme_metrics.delivery.sender import Sender
-from readme_metrics.delivery.transport import loopback_proxy_hint
+from readme_metrics.delivery.transport import loopback_proxy_hint, proxy_variables
 from readme_metrics.option_checks import is_loopback_url
 
 
@@ -126,7 +126,8 @@ class Attempt:
                               counted(batch.count, "log"), self._sender.endpoint,
                               counted(batch.attempts, "attempt"), cause,
                               _refused_hint(self._sender.endpoint, cause,
-                                            self._sender.proxied))
+                                            self._sender.proxied,
+                                            self._sender.proxy_elsewhere))
             batcher.settle(batch, "retries_exhausted")
         else:
             self.last_failure = cause
@@ -136,10 +137,10 @@ class Attempt:
                                    "retrying in %.2fs", batch.attempts, cause, delay)
 
     def _proxy_hint(self, cause: str) -> str:
-        """For an answer to a POST to a loopback URL that went through a proxy (a
-        company proxy's 403, 407 or 502): it was the proxy's, and what to do."""
+        """For an answer to a POST to a loopback URL that went through a proxy elsewhere
+        (a company proxy's 403, 407 or 502): it was the proxy's, and what to do."""
         endpoint = self._sender.endpoint
-        if not (self._sender.proxied and is_loopback_url(endpoint)):
+        if not (self._sender.proxy_elsewhere and is_loopback_url(endpoint)):
             return ""
         return f"; {loopback_proxy_hint(endpoint)}"
 
@@ -180,31 +181,45 @@ class Attempt:
                                hidden(self._sender.scrub(trace), secrets))
 
 
-def why_waiting(endpoint: str, cause: Optional[str], proxied: bool = False) -> str:
+def why_waiting(endpoint: str, cause: Optional[str], proxied: bool = False,
+                elsewhere: bool = False) -> str:
     """For the close that gives up on logs waiting for a retry: what their last attempt
     met (the collector not started at all, a newcomer's first Ctrl-C, said only
     "1 log not delivered"), with the hint of the retries' own warning."""
     if not cause:
         return ""
     return (f"; the last attempt to post to {endpoint} failed ({cause})"
-            f"{_refused_hint(endpoint, cause, proxied)}")
+            f"{_refused_hint(endpoint, cause, proxied, elsewhere)}")
 
 
-def _refused_hint(endpoint: str, cause: str, proxied: bool = False) -> str:
+def _refused_hint(endpoint: str, cause: str, proxied: bool = False,
+                  elsewhere: bool = False) -> str:
     """For a loopback Metrics API URL nothing listens at: what it was most likely meant
     for (README's See it locally), the collector, not started or on another port. For
-    one the POSTs went to through a proxy of the machine (a proxy cannot reach this
-    machine's 127.0.0.1, whether it answers, a 502, or not): the variable that exempts
-    it."""
+    one the POSTs went to through a proxy elsewhere (it cannot reach this machine's
+    127.0.0.1, whether it answers, a 502, or not): the variable that exempts it. Through
+    a proxy on this machine (mitmproxy, which does reach it): its 502 is most likely the
+    collector not started; its not answering, the proxy not started."""
     if not is_loopback_url(endpoint):
         return ""
-    if proxied or cause.startswith("ProxyError"):
+    if elsewhere:
         return f"; {loopback_proxy_hint(endpoint)}"
+    if proxied and cause.startswith("ProxyError"):
+        return (f"; the proxy on this machine that {proxy_variables(endpoint)} names did "
+                "not answer: start it, or start the app with "
+                f"NO_PROXY={urlsplit(endpoint).hostname} set (keeping what it holds, "
+                "comma-separated) for the POSTs to go straight to metrics_api "
+                "(README_METRICS_SERVER)")
+    if proxied and cause.startswith("HTTP 502"):
+        return f"; the proxy on this machine could not reach it, {_NOTHING_THERE}"
     if "ConnectionRefusedError" not in cause:
         return ""
-    return ("; nothing listens there: start `readme-metrics collect` (it prints the URL to "
-            "give README_METRICS_SERVER), or correct the port in metrics_api "
-            "(README_METRICS_SERVER)")
+    return f"; {_NOTHING_THERE}"
+
+
+_NOTHING_THERE = ("nothing listens there: start `readme-metrics collect` (it prints the URL "
+                  "to give README_METRICS_SERVER), or correct the port in metrics_api "
+                  "(README_METRICS_SERVER)")
 
 
 def _caller_key(item: Any) -> tuple[str, ...]:

@@ -314,7 +314,7 @@ class Delivery:
                 f"answer: it may have them)" if pending else "",
                 # Logs given up while waiting for a retry: why the retries were needed.
                 why_waiting(self._sender.endpoint, self._attempt.last_failure,
-                            self._sender.proxied)
+                            self._sender.proxied, self._sender.proxy_elsewhere)
                 if dropped else "")
 
     def release(self) -> bool:

@@ -74,6 +74,11 @@ class Sender:
         """True when the POSTs go through a proxy (the environment's, as requests reads it)."""
         return self.transport.proxy_host is not None
 
+    @property
+    def proxy_elsewhere(self) -> bool:
+        """True when that proxy is not on this machine (:attr:`Transport.proxy_elsewhere`)."""
+        return self.transport.proxy_elsewhere
+
     def scrub(self, text: str) -> str:
         """``text`` with the API key and its Basic token replaced by [REDACTED]."""
         for secret in self._secrets:

@@ -45,9 +45,10 @@ from readme_metrics.delivery.answer import Answer
 from readme_metrics.delivery.direct import DirectPoster
 from readme_metrics.delivery.encode import ENCODER, Body
 from readme_metrics.delivery.session import USER_AGENT, SessionPoster, basic_token, make_session
-from readme_metrics.option_checks import is_loopback_url
+from readme_metrics.option_checks import host_on_this_machine, is_loopback_url
 
-__all__ = ["USER_AGENT", "Answer", "Transport", "basic_token", "loopback_proxy_hint"]
+__all__ = ["USER_AGENT", "Answer", "Transport", "basic_token", "loopback_proxy_hint",
+           "proxy_variables"]
 
 Poster = Union[DirectPoster, SessionPoster]
 
@@ -55,12 +56,18 @@ Poster = Union[DirectPoster, SessionPoster]
 _PROXY_WARNED = LogLimiter(logging.getLogger("readme_metrics"), interval=None)
 
 
+def proxy_variables(endpoint: str) -> str:
+    """The variables requests takes the proxy for ``endpoint`` from (its scheme's)."""
+    scheme = "https" if endpoint.startswith("https:") else "http"
+    return f"{scheme}_proxy, {scheme.upper()}_PROXY or ALL_PROXY"
+
+
 def loopback_proxy_hint(endpoint: str) -> str:
     """What to do when the POSTs to a loopback ``endpoint`` (``readme-metrics collect``)
-    go to a proxy of the machine's environment: it cannot reach this machine's loopback
-    address, whether it answers (a 403, a 502) or not. The proxy is never named (its URL
-    may hold a password)."""
-    return ("the POSTs went to the proxy that http_proxy, HTTP_PROXY or ALL_PROXY names, "
+    go to a proxy elsewhere (:attr:`Transport.proxy_elsewhere`): it cannot reach this
+    machine's loopback address, whether it answers (a 403, a 502) or not. The proxy is
+    never named (its URL may hold a password)."""
+    return (f"the POSTs went to the proxy that {proxy_variables(endpoint)} names, "
             "and a proxy cannot reach this machine's loopback address: start the app with "
             f"NO_PROXY={urlsplit(endpoint).hostname} set (keeping what it holds, "
             "comma-separated), then the POSTs go straight to metrics_api "
@@ -99,8 +106,7 @@ class Transport:
         #: reads it), or None when there is none.
         self.proxy_host: Optional[str] = None
         self._poster: Poster = self._poster_for(config.metrics_api + "/v1/request")
-        if (self.proxy_host is not None and is_loopback_url(config.metrics_api)
-                and not _on_this_machine(self.proxy_host)
+        if (self.proxy_elsewhere and is_loopback_url(config.metrics_api)
                 and _PROXY_WARNED.due(f"{config.logger.name}\n{config.metrics_api}")):
             # Said once 5 attempts had failed (about 20 s on), or not at all when the
             # proxy answered (its 403 read as a wrong API key): said now. Not for a proxy
@@ -109,6 +115,13 @@ class Transport:
                 "readme_metrics: metrics_api (README_METRICS_SERVER) is %s, on this machine, "
                 "but requests sends to it through a proxy: %s", shown_url(config.metrics_api),
                 loopback_proxy_hint(config.metrics_api))
+
+    @property
+    def proxy_elsewhere(self) -> bool:
+        """True when the POSTs go through a proxy that is not on this machine
+        (:func:`host_on_this_machine`): one that cannot reach its loopback address. The
+        start-up warning and the delivery messages' proxy hint both ask this."""
+        return self.proxy_host is not None and not host_on_this_machine(self.proxy_host)
 
     @property
     def url(self) -> str:
@@ -165,12 +178,6 @@ class Transport:
     def __repr__(self) -> str:
         # (A user and password in the URL are a credential: never shown.)
         return f"Transport(url={shown_url(self.url)!r}, route={self.route!r})"
-
-
-def _on_this_machine(host: str) -> bool:
-    """Whether a proxy's ``host`` (a hostname as urlsplit gives it, an IPv6 one without
-    its brackets) is this machine's loopback address."""
-    return is_loopback_url(f"http://[{host}]/" if ":" in host else f"http://{host}/")
 
 
 def _where(parts: SplitResult) -> str:
