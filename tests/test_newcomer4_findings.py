@@ -23,8 +23,9 @@ from tests.support.delivery import (
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     messages,
+    proxy_taken_for_elsewhere,
 )
-from tests.support.fake_api import Collector, machine_address
+from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
 
@@ -175,13 +176,11 @@ def test_a_proxy_in_the_way_of_a_loopback_url_says_to_exempt_it(
     the machine's 127.0.0.1. The warning said "ProxyError: ('Unable to connect to proxy'
     ..." and nothing of the cause; it now names the variable that exempts the address.
     The collector is real and listening: with the address exempted it gets the log.
-    The dead proxy is at this machine's non-loopback address, standing for another host
-    (one on 127.0.0.1, mitmproxy's, can reach the collector: odds10)."""
-    address = machine_address()
-    if address is None:
-        pytest.skip("no non-loopback IPv4 address to put a proxy on")
+    The dead proxy stands for one on another host (one on 127.0.0.1, mitmproxy's, can
+    reach the collector: odds10): the library is made to take it for one elsewhere."""
+    proxy_taken_for_elsewhere(monkeypatch)
     for name in ("http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy"):
-        monkeypatch.setenv(name, f"http://{address}:{free_port()}")  # a dead proxy
+        monkeypatch.setenv(name, f"http://127.0.0.1:{free_port()}")  # a dead proxy
     for name in ("no_proxy", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
     delivery = make_delivery(collector.url, buffer_length=1)

@@ -24,8 +24,9 @@ from tests.support.delivery import (
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     messages,
+    proxy_taken_for_elsewhere,
 )
-from tests.support.fake_api import Collector, Reply, machine_address
+from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -290,12 +291,10 @@ def test_a_proxys_answer_for_the_local_collector_says_it_was_the_proxy(
     cannot reach, a 407 for its own credentials): the warning or error ends with the same
     hint as a proxy that cannot be reached at all (newcomer4), instead of blaming the API
     key or the Metrics API. The proxy here is a real one: a second collector, answering
-    ``status`` to the POSTs requests sends it, on this machine's non-loopback address
-    (standing for another host: one on 127.0.0.1, mitmproxy's, gets no such hint, odds10)."""
-    address = machine_address()
-    if address is None:
-        pytest.skip("no non-loopback IPv4 address to put a proxy on")
-    proxy = Collector(address).start()
+    ``status`` to the POSTs requests sends it, standing for one on another host (the library
+    is made to take it for one: on 127.0.0.1, mitmproxy's, it gets no such hint, odds10)."""
+    proxy_taken_for_elsewhere(monkeypatch)
+    proxy = Collector().start()
     try:
         proxy.default = Reply(status)
         _proxy(monkeypatch, proxy.url)

@@ -15,8 +15,9 @@ from tests.support.delivery import (
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     messages,
+    proxy_taken_for_elsewhere,
 )
-from tests.support.fake_api import Collector, Reply, machine_address
+from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
 
@@ -205,13 +206,11 @@ def test_a_proxy_on_this_machine_not_answering_is_said_so(
 def test_a_proxy_elsewhere_answering_still_gets_the_no_proxy_hint(
         collector: Collector, make_delivery: MakeDelivery,
         caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The case the hint is for, with a real proxy on this machine's non-loopback address
-    (as far as the library can tell, not this machine): its 502 ends with the NO_PROXY
-    hint."""
-    address = machine_address()
-    if address is None:
-        pytest.skip("no non-loopback IPv4 address to put a proxy on")
-    proxy = Collector(address).start()
+    """The case the hint is for, a proxy on another host: a real one on 127.0.0.1 that the
+    library is made to take for one elsewhere (every network test talks to loopback
+    only). Its 502 ends with the NO_PROXY hint."""
+    proxy_taken_for_elsewhere(monkeypatch)
+    proxy = Collector().start()
     try:
         proxy.default = Reply(502)
         _proxy(monkeypatch, proxy.url)

@@ -93,6 +93,17 @@ def api_key_never_logged_fixture(caplog: pytest.LogCaptureFixture) -> Iterator[N
         assert_api_key_not_logged(caplog.get_records("call"), key)
 
 
+def proxy_taken_for_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the library take every proxy for one on another host (one that cannot reach
+    this machine's loopback address), as it takes one not on this machine
+    (``option_checks.host_on_this_machine``, asked through
+    ``Transport.proxy_elsewhere``): the tests' proxies listen on 127.0.0.1, as every
+    network test talks to loopback only."""
+    from readme_metrics.delivery import transport
+
+    monkeypatch.setattr(transport, "host_on_this_machine", lambda host: False)
+
+
 def messages(caplog: pytest.LogCaptureFixture, level: int, needle: str) -> list[str]:
     """The library's log messages at ``level`` that contain ``needle``."""
     return [r.getMessage() for r in caplog.records

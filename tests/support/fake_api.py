@@ -63,11 +63,9 @@ class Collector:
 
     ``replies`` is a queue of :class:`Reply` consumed one per POST; when it is empty,
     ``default`` answers. ``GET /v1`` (the docs URL lookup) answers ``get_v1`` if set.
-    ``host`` is the IPv4 address it listens on (:func:`machine_address` for one that is
-    not loopback: a proxy that is not on this machine, as far as the library can tell).
     """
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self) -> None:
         self.received: list[Received] = []
         self.replies: deque[Reply] = deque()
         self.default = Reply()
@@ -151,10 +149,10 @@ class Collector:
             def handle_error(self, request: Any, client_address: Any) -> None:
                 pass  # a client that gave up (timeout tests) is expected, not noise
 
-        self.server = QuietServer((host, 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
-        self.url = f"http://{host}:{self.port}"
+        self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self.server.serve_forever, args=(SERVE_POLL,),
                                         daemon=True)
 
@@ -205,25 +203,6 @@ class Collector:
         logs = self.logs
         assert len(logs) == count, describe(logs)
         return logs
-
-
-def machine_address() -> Optional[str]:
-    """This machine's IPv4 address on its default route (none is contacted: a UDP
-    socket's connect only picks the route), or None without one or when it is loopback.
-    A server bound there stands for a host that is not this machine's loopback."""
-    import ipaddress
-
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.connect(("198.51.100.1", 9))  # TEST-NET-2
-            address = str(probe.getsockname()[0])
-        if ipaddress.ip_address(address).is_loopback or address == "0.0.0.0":
-            return None
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
-            server.bind((address, 0))
-    except OSError:
-        return None
-    return address
 
 
 def describe(logs: list[dict[str, Any]]) -> str:
