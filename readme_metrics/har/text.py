@@ -218,13 +218,17 @@ def decode(
     truncated body may end in the middle of a multi-byte character: the incremental
     decoder then drops that partial tail instead of calling the whole body binary.
     A body whose type does not say it is text (octet-stream, an image, protobuf, or no
-    type at all, unless a byte order mark or the NUL pattern says UTF-16/32) and that
-    holds a control byte no text holds (:data:`_BINARY_BYTE`) is binary, though bytes
-    below 0x80 all decode as UTF-8: ``b"\\x00\\x01\\x02\\x03"`` is no text.
+    type at all, unless a byte order mark or the NUL pattern says UTF-16/32), whose
+    charset is none in which text is NUL-spaced (UTF-16/32 say text), and that holds a
+    control byte no text holds (:data:`_BINARY_BYTE`) is binary, though bytes below
+    0x80 all decode as UTF-8: ``b"\\x00\\x01\\x02\\x03"`` is no text.
     """
     head = body[:4]
     if not is_textual(essence) and _BINARY_BYTE.search(body) is not None and (
-            essence or (_bom(head) is None and _nul_pattern(head) is None)):
+            essence or (_bom(head) is None and _nul_pattern(head) is None)) and (
+            not charset or _ascii_is_ascii(_text_codec(charset))):
+        # (A charset in which text is NUL-spaced, UTF-16/32, says the body is such text:
+        # an "Export to Excel" answer of application/vnd.ms-excel; charset=utf-16le.)
         return None, ""
     if (head[:1] not in _BOM_STARTS and 0 not in head
             and (not charset or _text_codec(charset) == "utf-8")):
