@@ -27,7 +27,7 @@ from readme_metrics.capture.asgi_messages import loaded_answered_version
 from readme_metrics.capture.asgi_scope import request_path, scope_version
 from readme_metrics.capture.body import GRACE, BodyRecord
 from readme_metrics.capture.recorder import Pending, Recorder
-from readme_metrics.capture.request import EnvironRequest, content_length
+from readme_metrics.capture.request import EnvironRequest, chunked_coding, content_length
 from readme_metrics.capture.stream_tee import StreamTee
 from readme_metrics.capture.wsgi_response import (
     ANSWERS_OWN_VERSION,
@@ -94,6 +94,12 @@ class Capture:
         self.source = EnvironRequest(meta, pipeline.config.trusted_proxies)
         self.limit = limit = pipeline.config.max_body_bytes
         self.declared = content_length(meta)
+        if (self.declared is not None and getattr(request, "scope", None) is not None
+                and chunked_coding(meta.get("HTTP_TRANSFER_ENCODING"))):
+            # Under ASGI the server de-chunked the body, whole: a Content-Length sent
+            # beside Transfer-Encoding: chunked (h11 keeps both) means nothing (RFC 9112
+            # 6.3), and read by it the whole body was logged incomplete, of that length.
+            self.declared = None
         self.group: Optional[Group] = None
         self.tee: Optional[StreamTee] = None
         # Inline mode under the async chain (ASGI): the sends, and the loop whose
