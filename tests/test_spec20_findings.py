@@ -8,7 +8,8 @@ import asyncio
 import base64
 import contextvars
 import threading
-from typing import Any, Callable
+import time
+from typing import Any, Callable, Optional
 
 import pytest
 
@@ -125,12 +126,15 @@ def _raising_asgi_app() -> Any:
     return app
 
 
-def test_flush_after_an_asgi_app_raised_sends_its_500_log(collector: Collector) -> None:
+@pytest.mark.parametrize("timeout", [5.0, None, float("inf")])
+def test_flush_after_an_asgi_app_raised_sends_its_500_log(
+        collector: Collector, timeout: Optional[float]) -> None:
     """SPEC 5: an app that raises still gives a log with status 500; SPEC 2: flush() sends
     everything queued and says True only when all was delivered. In inline mode the
     ASGI middleware hands a raising exchange's log to its inline sender without waiting
     (the server owes the client its 500), and flush() did not count what waited there:
-    it said True with the log not sent (after each raising request but the first)."""
+    it said True with the log not sent (after each raising request but the first). Any
+    timeout: "as long as it takes" (inf) waits for the send under way too."""
     httpx = pytest.importorskip("httpx")
     middleware = AsgiMetricsMiddleware(_raising_asgi_app(), MetricsApiConfig(
         api_key=API_KEY, metrics_api=collector.url, **inline_options({})))
@@ -141,7 +145,7 @@ def test_flush_after_an_asgi_app_raised_sends_its_500_log(collector: Collector) 
         async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as c:
             for _ in range(5):
                 assert (await c.get("/fails")).status_code == 500
-                flushed.append((middleware.flush(5.0), len(collector.logs)))
+                flushed.append((middleware.flush(timeout), len(collector.logs)))
 
     try:
         asyncio.run(calls())
@@ -182,3 +186,28 @@ def test_current_request_id_is_per_thread_and_copied_contexts_carry_it() -> None
     assert result.header("X-Request-Id") == ["req-spec20"]
     assert seen == {"call": "req-spec20", "plain": None, "copied": "req-spec20"}
     assert current_request_id() is None
+
+
+def test_a_flush_as_long_as_it_takes_waits_for_the_inline_send_under_way() -> None:
+    """flush(float("inf")) under the ASGI inline sends: the wait for the send a drain has
+    in hand was Future.result(inf), whose OverflowError (caught) made it not wait at all,
+    so the flush answered without that log. Capped at threading.TIMEOUT_MAX, as
+    Delivery.flush caps its own wait."""
+    from readme_metrics.capture.asgi_inline import InlineSends
+
+    started, release = threading.Event(), threading.Event()
+    submitted: list[Any] = []
+
+    def submit(item: Any, send: bool = True) -> None:
+        started.set()
+        release.wait(10)
+        submitted.append(item)
+
+    sends = InlineSends(submit, 10)
+    sends.send("log", None)  # no loop: our own thread drains it
+    assert started.wait(10)
+    threading.Timer(0.3, release.set).start()
+    began = time.monotonic()
+    sends.hand_over(float("inf"))
+    assert submitted == ["log"], "hand_over returned before the send under way was done"
+    assert time.monotonic() - began >= 0.2

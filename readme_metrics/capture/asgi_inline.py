@@ -155,7 +155,9 @@ class InlineSends:
             self._queue_only(item, done)
         if in_hand is not None and (timeout is None or timeout > 0):
             try:
-                in_hand.result(timeout)
+                # Beyond TIMEOUT_MAX (inf: "as long as it takes") a wait raises
+                # OverflowError, which would not wait at all: capped, as Delivery.flush.
+                in_hand.result(None if timeout is None else min(timeout, threading.TIMEOUT_MAX))
             except Exception:  # TimeoutError: the flush answers for what it could send
                 pass
 
