@@ -37,11 +37,6 @@ CYCLE_WEIGHT = 0.25
 IDLE_LOOK = 5.0
 
 
-def _moved(average: float, sample: float) -> float:
-    """A moving average after one more ``sample`` (the sample itself for the first: 0)."""
-    return average + (sample - average) * CYCLE_WEIGHT if average else sample
-
-
 class Batcher:
     """The scheduling half of delivery; every method takes the queue's lock itself."""
 
@@ -258,11 +253,19 @@ class Batcher:
     def observe(self, encode_s: Optional[float] = None,
                 post_s: Optional[float] = None) -> None:
         """A sender's cycle: seconds spent encoding a batch, or in its POST."""
+        # Moving averages, each the sample itself for the first (0: none yet); written
+        # out, without max(): called twice per batch, where a call costs more than this.
         with self.lock:
             if encode_s is not None:  # never 0, which means "none measured yet"
-                self.encode_s = _moved(self.encode_s, max(encode_s, 1e-9))
+                if encode_s < 1e-9:
+                    encode_s = 1e-9
+                average = self.encode_s
+                self.encode_s = (average + (encode_s - average) * CYCLE_WEIGHT if average
+                                 else encode_s)
             if post_s is not None:
-                self.post_s = _moved(self.post_s, post_s)
+                average = self.post_s
+                self.post_s = (average + (post_s - average) * CYCLE_WEIGHT if average
+                               else post_s)
 
     def claim_sender(self, urgent: bool = False) -> bool:
         """:meth:`claim_sender_locked` for a flush (``urgent``)."""
@@ -317,8 +320,10 @@ class Batcher:
         with self.lock:
             if reason in (None, "rejected"):  # the API answered: it works again
                 self.failures = 0
-            self.queue.settle_locked(batch, reason)
-            self.queue.wake.notify_all()
+            queue = self.queue
+            queue.settle_locked(batch, reason)
+            if queue.idle:  # (none waits but the idle senders: three Python calls spared)
+                queue.wake.notify_all()
 
     def retry_later(self, batch: Batch, retry_after: Optional[float]) -> Optional[float]:
         """Keep the batch for another attempt after a backoff; None if closing gave up."""

@@ -377,7 +377,7 @@ class DirectPoster:
         if deadline is not None:  # the reads left the socket's timeout at what was left
             connection.timeout = sock.gettimeout()
         headers = reply.headers
-        if "Set-Cookie" in headers or "Set-Cookie2" in headers:
+        if "set-cookie" in headers.index or "set-cookie2" in headers.index:
             self._cookies.extract_cookies(
                 MockResponse(headers),  # type: ignore[arg-type]
                 MockRequest(self._cookie_request))  # type: ignore[arg-type]

@@ -161,9 +161,22 @@ def post_size(sizes: Iterable[int], max_logs: int = MAX_POST_LOGS,
     return count
 
 
+#: The outcomes of the 2xx answers met (an Outcome never changes): one per POST is made
+#: once, not each time. A server with many reasons stops adding at the bound.
+_SENT_OUTCOMES: dict[tuple[int, str], Outcome] = {}
+_SENT_OUTCOMES_MAX = 32
+
+
 def outcome_of_status(status: int, reason: str, retry_after: Optional[str],
                       text: str) -> Outcome:
     """The outcome of an answered POST (``retry_after``: the header's raw value)."""
+    if 200 <= status < 300:
+        outcome = _SENT_OUTCOMES.get((status, reason))
+        if outcome is None:
+            outcome = Outcome(SENT, f"HTTP {status} {reason or ''}".rstrip())
+            if len(_SENT_OUTCOMES) < _SENT_OUTCOMES_MAX:
+                _SENT_OUTCOMES[status, reason] = outcome
+        return outcome
     verdict = classify(status)
     cause = f"HTTP {status} {reason or ''}".rstrip()
     if verdict == RETRY:

@@ -148,7 +148,10 @@ class Stream:
         while len(self._data) - self._pos < size and self._more():
             pass
         pos = self._pos
-        self._pos = end = min(pos + size, len(self._data))
+        end = pos + size
+        if end > len(self._data):  # (min() costs more, once per POST)
+            end = len(self._data)
+        self._pos = end
         return self._take(pos, end)
 
     def left(self) -> bool:
@@ -178,7 +181,7 @@ class Fields:
     text decoded from ISO-8859-1 has no surrogates for it to turn into a ``Header``.
     """
 
-    __slots__ = ("_fields", "_index")
+    __slots__ = ("_fields", "index")
 
     def __init__(self, fields: list[tuple[str, str]]) -> None:
         self._fields = fields
@@ -189,21 +192,23 @@ class Fields:
                 index[key].append(value)
             else:
                 index[key] = [value]
-        self._index = index
+        #: Every value of each field, in order, by its name in lower case (never changed:
+        #: for the reader and the direct route, whose look-ups are hot).
+        self.index = index
 
     def get(self, name: str, default: Optional[str] = None) -> Optional[str]:
-        values = self._index.get(name.lower())
+        values = self.index.get(name.lower())
         return values[0] if values else default
 
     def __getitem__(self, name: str) -> Optional[str]:
         return self.get(name)
 
     def get_all(self, name: str, default: Any = None) -> Any:
-        values = self._index.get(name.lower())
+        values = self.index.get(name.lower())
         return list(values) if values else default
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._index
+        return isinstance(name, str) and name.lower() in self.index
 
     def items(self) -> list[tuple[str, str]]:
         return list(self._fields)
@@ -271,14 +276,17 @@ def read_answer(stream: Stream, limit: int, *, verdict_first: bool = False) -> R
         if not verdict_first:
             raise
         return Reply(status, reason.strip(), Fields([]), b"", False)
-    encoding = headers.get("transfer-encoding")
-    chunked = encoding is not None and encoding.lower() == "chunked"
-    closes = _closes(headers, old)
-    lengths = headers.get_all("content-length") or []
-    if len(set(lengths)) > 1:  # which is right? requests refuses the answer too
+    # Looked up in the index itself (names in lower case): each method call costs more
+    # than the look-up, and a POST makes several.
+    index = headers.index
+    encoding = index.get("transfer-encoding")
+    chunked = encoding is not None and encoding[0].lower() == "chunked"
+    closes = _closes(index, old)
+    lengths = index.get("content-length") or []
+    if len(lengths) > 1 and len(set(lengths)) > 1:  # which is right? requests refuses it
         raise http.client.HTTPException(f"conflicting Content-Length: {lengths}")
     length: Optional[int] = None
-    value = headers.get("content-length")
+    value = lengths[0] if lengths else None
     if value and not chunked:
         try:
             length = int(value)
@@ -293,7 +301,7 @@ def read_answer(stream: Stream, limit: int, *, verdict_first: bool = False) -> R
         if chunked:
             content, whole = _chunked(stream, limit)
         elif length is not None:
-            wanted = min(length, limit + 1)
+            wanted = length if length <= limit else limit + 1
             content = stream.read(wanted)
             if len(content) < wanted:  # the server hung up (or was cut) before the end
                 raise http.client.IncompleteRead(content, length - len(content))
@@ -398,18 +406,25 @@ def _value(source: list[str]) -> str:
     return value.rstrip("\r\n")
 
 
-def _closes(headers: Fields, old: bool) -> bool:
+def _closes(index: dict[str, list[str]], old: bool) -> bool:
     """True if the server closes the connection after this answer
-    (``HTTPResponse._check_close``)."""
-    connection = headers.get("connection")
+    (``HTTPResponse._check_close``); ``index`` is :attr:`Fields.index`."""
+    connection = _first(index, "connection")
     if not old:
         return connection is not None and "close" in connection.lower()
-    if headers.get("keep-alive"):
+    if _first(index, "keep-alive"):
         return False
     if connection and "keep-alive" in connection.lower():
         return False
-    proxy = headers.get("proxy-connection")
+    proxy = _first(index, "proxy-connection")
     return not (proxy and "keep-alive" in proxy.lower())
+
+
+def _first(index: dict[str, list[str]], key: str) -> Optional[str]:
+    """The first value of the field named ``key`` (lower case) in ``index``, as
+    :meth:`Fields.get` gives it."""
+    values = index.get(key)
+    return values[0] if values else None
 
 
 def _chunked(stream: Stream, limit: int) -> tuple[bytes, bool]:

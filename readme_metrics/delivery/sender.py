@@ -54,9 +54,13 @@ class Sender:
         except Exception as exc:
             outcome = outcome_of_error(exc)
             return Outcome(outcome.verdict, self.scrub(outcome.cause))
-        outcome = outcome_of_status(response.status_code, response.reason or "",
-                                    response.first("Retry-After"),
-                                    response.text if response.status_code >= 400 else "")
+        status = response.status_code
+        # Retry-After and the body count only for an error (policy.outcome_of_status).
+        if status < 400:
+            outcome = outcome_of_status(status, response.reason or "", None, "")
+        else:
+            outcome = outcome_of_status(status, response.reason or "",
+                                        response.first("Retry-After"), response.text)
         if outcome.detail:
             return Outcome(outcome.verdict, outcome.cause, outcome.retry_after,
                            self.scrub(outcome.detail))
