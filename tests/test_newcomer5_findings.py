@@ -25,6 +25,8 @@ from tests.support.delivery import (
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     messages,
     proxy_taken_for_elsewhere,
+    said_on,
+    through_proxy,
 )
 from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
@@ -34,10 +36,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def grouping(request: Any) -> None:
     return None
-
-
-def _said(caplog: pytest.LogCaptureFixture, logger: logging.Logger) -> list[str]:
-    return [record.getMessage() for record in caplog.records if record.name == logger.name]
 
 
 @pytest.mark.parametrize("name", ["README_METRICS_DISABLED", "README_METRICS_DISABLE",
@@ -53,7 +51,7 @@ def test_a_disabled_variable_is_said_to_be_the_opposite_of_enabled(
     caplog.set_level(logging.WARNING)
     MetricsApiConfig(api_key="any-key", grouping_function=grouping, logger=logger)
     upper = name.upper()
-    assert _said(caplog, logger) == [
+    assert said_on(caplog, logger) == [
         f"readme_metrics: {name} (set in the environment) is no variable of this library "
         f"and is ignored: did you mean README_METRICS_ENABLED (the opposite: {upper}=true "
         "is README_METRICS_ENABLED=false)?"]
@@ -190,7 +188,7 @@ def test_a_flask_extension_never_given_its_app_says_so_at_the_first_request(
     client = Client(_flask_app("myapp"))
     for _ in range(3):
         assert client.get("/").get_data() == b"hello"
-    assert _said(caplog, logger) == [
+    assert said_on(caplog, logger) == [
         "readme_metrics: the Flask app 'myapp' served a request, and a ReadMeMetrics made "
         "in this process was never given an app, so no request is logged: call "
         "metrics.init_app(app) where the app is made (in create_app), or make it as "
@@ -201,7 +199,7 @@ def test_a_flask_extension_never_given_its_app_says_so_at_the_first_request(
 
     row = troubleshooting_row('a warning "the Flask app')
     quoted = row.split('"')[1].rstrip(". ").replace("'app'", "'myapp'")
-    assert _said(caplog, logger)[0].startswith(f"readme_metrics: {quoted}"), row
+    assert said_on(caplog, logger)[0].startswith(f"readme_metrics: {quoted}"), row
 
 
 @pytest.mark.parametrize("case", ["init_app", "later", "disabled", "another-extension"])
@@ -227,9 +225,9 @@ def test_a_flask_extension_given_its_app_says_nothing_of_it(
     if case == "later":  # given an app after another app's request: said once, then no more
         metrics.init_app(app)
         assert client.get("/").get_data() == b"hello"
-        assert len(_said(caplog, logger)) == 1
+        assert len(said_on(caplog, logger)) == 1
         return
-    assert _said(caplog, logger) == []
+    assert said_on(caplog, logger) == []
     metrics.close()
 
 
@@ -238,13 +236,6 @@ _PROXY_HINT = (
     "proxy cannot reach this machine's loopback address: start the app with "
     "NO_PROXY=127.0.0.1 set (keeping what it holds, comma-separated), then the POSTs go "
     "straight to metrics_api (README_METRICS_SERVER)")
-
-
-def _proxy(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
-    for name in ("http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy"):
-        monkeypatch.setenv(name, url)
-    for name in ("no_proxy", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.mark.parametrize("proxy, said", [
@@ -265,7 +256,7 @@ def test_a_proxy_in_the_way_of_the_local_collector_is_said_at_start_up(
     proxy on another host is a documentation address (TEST-NET-1)."""
     from readme_metrics import MetricsMiddleware
 
-    _proxy(monkeypatch, proxy)
+    through_proxy(monkeypatch, proxy)
     logger = logging.getLogger(f"newcomer5-proxy-start-{proxy}")
     caplog.set_level(logging.WARNING, logger=logger.name)
     config = MetricsApiConfig(api_key="any-key", grouping_function=grouping, logger=logger,
@@ -274,8 +265,8 @@ def test_a_proxy_in_the_way_of_the_local_collector_is_said_at_start_up(
         MetricsMiddleware(_hello_wsgi, config).close()
     expected = [f"readme_metrics: metrics_api (README_METRICS_SERVER) is {collector.url}, "
                 f"on this machine, but requests sends to it through a proxy: {_PROXY_HINT}"]
-    assert _said(caplog, logger) == (expected if said else [])
-    assert all("pw" not in line and "192.0.2.10" not in line for line in _said(caplog, logger))
+    assert said_on(caplog, logger) == (expected if said else [])
+    assert all("pw" not in line and "192.0.2.10" not in line for line in said_on(caplog, logger))
 
 
 @pytest.mark.parametrize("status, needle", [
@@ -297,7 +288,7 @@ def test_a_proxys_answer_for_the_local_collector_says_it_was_the_proxy(
     proxy = Collector().start()
     try:
         proxy.default = Reply(status)
-        _proxy(monkeypatch, proxy.url)
+        through_proxy(monkeypatch, proxy.url)
         delivery = make_delivery(collector.url, buffer_length=1)
         delivery.submit(item("a"))
         wait_until(lambda: delivery.stats["dropped"] == 1)

@@ -16,6 +16,8 @@ from tests.support.delivery import (
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     messages,
     proxy_taken_for_elsewhere,
+    said_on,
+    through_proxy,
 )
 from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
@@ -24,34 +26,6 @@ from tests.support.ports import free_port
 
 def _grouping(request: Any) -> None:
     return None
-
-
-def _said(caplog: pytest.LogCaptureFixture, logger: logging.Logger) -> list[str]:
-    return [record.getMessage() for record in caplog.records if record.name == logger.name]
-
-
-# -- 3. README_LOG_LEVEL, README_VERBOSE, README_METRICS_LOG_LEVEL: ignored without a word ----
-
-_LOGGING_MEANT = (
-    "README_DEVELOPMENT_MODE (which marks the logs as development's; there is no debug "
-    "or log level variable: the library logs to logging.getLogger('readme_metrics') and "
-    "adds no handler, so turn it on with "
-    "logging.getLogger('readme_metrics').setLevel(logging.DEBUG) and logging.basicConfig())")
-
-
-@pytest.mark.parametrize("name", ["README_LOG_LEVEL", "README_VERBOSE",
-                                  "README_METRICS_LOG_LEVEL", "README_DEBUG"])
-def test_a_guessed_logging_variable_gets_the_logging_hint(
-        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    """``README_LOG_LEVEL=DEBUG`` (or ``README_VERBOSE=1``) to see what the library does:
-    ignored without a word, as README_DEBUG was before odds9 gave it the logging hint."""
-    monkeypatch.setenv(name, "DEBUG")
-    logger = logging.getLogger(f"odds10-guessed-{name}")  # warned once per logger
-    caplog.set_level(logging.WARNING)
-    MetricsApiConfig(api_key="any-key", grouping_function=_grouping, logger=logger)
-    assert _said(caplog, logger) == [
-        f"readme_metrics: {name} (set in the environment) is no variable of this library "
-        f"and is ignored: did you mean {_LOGGING_MEANT}?"]
 
 
 # -- 4. a Flask app wrapped by the plain WSGI middleware: "no request is logged" was false ----
@@ -90,7 +64,7 @@ def test_a_flask_app_wrapped_by_the_wsgi_middleware_gets_no_init_app_warning(
         app.wsgi_app = ProxyFix(app.wsgi_app)  # type: ignore[method-assign]
     try:
         assert Client(app).get("/").get_data() == b"hello"
-        assert _said(caplog, logger) == []
+        assert said_on(caplog, logger) == []
     finally:
         unused.close()
         (app.wsgi_app.app if outer else app.wsgi_app).close()
@@ -104,14 +78,6 @@ _COLLECT = ("nothing listens there: start `readme-metrics collect` (it prints th
             "(README_METRICS_SERVER)")
 
 
-def _proxy(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ALL_PROXY",
-                 "all_proxy"):
-        monkeypatch.setenv(name, url)
-    for name in ("no_proxy", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.mark.parametrize("proxy", ["http://127.1:8080", "http://0.0.0.0:8080",
                                    "http://[::]:8080", "http://[::ffff:127.0.0.1]:8080"])
 def test_a_proxy_on_this_machine_written_otherwise_is_not_said_in_the_way(
@@ -123,13 +89,13 @@ def test_a_proxy_on_this_machine_written_otherwise_is_not_said_in_the_way(
     posted (nothing is logged)."""
     from readme_metrics import MetricsMiddleware
 
-    _proxy(monkeypatch, proxy)
+    through_proxy(monkeypatch, proxy)
     logger = logging.getLogger(f"odds10-proxy-here-{proxy}")
     caplog.set_level(logging.WARNING, logger=logger.name)
     config = MetricsApiConfig(api_key="any-key", grouping_function=_grouping, logger=logger,
                               metrics_api=f"http://127.0.0.1:{free_port()}")
     MetricsMiddleware(lambda environ, start_response: [], config).close()
-    assert _said(caplog, logger) == []
+    assert said_on(caplog, logger) == []
 
 
 def test_the_start_up_proxy_warning_names_the_https_variables_for_an_https_url(
@@ -139,7 +105,7 @@ def test_the_start_up_proxy_warning_names_the_https_variables_for_an_https_url(
     a documentation address (TEST-NET-1): nothing is posted."""
     from readme_metrics import MetricsMiddleware
 
-    _proxy(monkeypatch, "")
+    through_proxy(monkeypatch, "")
     for name in ("https_proxy", "HTTPS_PROXY"):
         monkeypatch.setenv(name, "http://192.0.2.10:3128")
     logger = logging.getLogger("odds10-proxy-https")
@@ -148,7 +114,7 @@ def test_the_start_up_proxy_warning_names_the_https_variables_for_an_https_url(
     config = MetricsApiConfig(api_key="any-key", grouping_function=_grouping, logger=logger,
                               metrics_api=url)
     MetricsMiddleware(lambda environ, start_response: [], config).close()
-    (said,) = _said(caplog, logger)
+    (said,) = said_on(caplog, logger)
     assert ("the POSTs went to the proxy that https_proxy, HTTPS_PROXY or ALL_PROXY names, "
             f"and {_ELSEWHERE}") in said, said
 
@@ -173,7 +139,7 @@ def test_a_proxy_on_this_machine_answering_gets_no_remote_proxy_hint(
     proxy = Collector().start()
     try:
         proxy.default = Reply(status)
-        _proxy(monkeypatch, proxy.url)
+        through_proxy(monkeypatch, proxy.url)
         delivery = make_delivery(f"http://127.0.0.1:{free_port()}", buffer_length=1)
         delivery.submit(item("a"))
         wait_until(lambda: delivery.stats["dropped"] == 1)
@@ -189,7 +155,7 @@ def test_a_proxy_on_this_machine_not_answering_is_said_so(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """mitmproxy not started (http_proxy still names it): the gave-up warning said a
     proxy cannot reach this machine's loopback address; it says the proxy did not answer."""
-    _proxy(monkeypatch, f"http://127.0.0.1:{free_port()}")
+    through_proxy(monkeypatch, f"http://127.0.0.1:{free_port()}")
     url = f"http://127.0.0.1:{free_port()}"
     delivery = make_delivery(url, buffer_length=1)
     delivery.submit(item("a"))
@@ -213,7 +179,7 @@ def test_a_proxy_elsewhere_answering_still_gets_the_no_proxy_hint(
     proxy = Collector().start()
     try:
         proxy.default = Reply(502)
-        _proxy(monkeypatch, proxy.url)
+        through_proxy(monkeypatch, proxy.url)
         delivery = make_delivery(collector.url, buffer_length=1)
         delivery.submit(item("a"))
         wait_until(lambda: delivery.stats["dropped"] == 1)

@@ -17,6 +17,8 @@ from tests.support.delivery import (
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     messages,
     proxy_taken_for_elsewhere,
+    said_on,
+    through_proxy,
 )
 from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
@@ -24,10 +26,6 @@ from tests.support.polling import wait_until
 
 def _grouping(request: Any) -> None:
     return None
-
-
-def _said(caplog: pytest.LogCaptureFixture, logger: logging.Logger) -> list[str]:
-    return [record.getMessage() for record in caplog.records if record.name == logger.name]
 
 
 # -- 1. README_GROUPING_FN, README_ENABLE, README_METRICS_DEBUG: ignored without a word ------
@@ -44,6 +42,10 @@ _DEBUG_MEANT = (
     ("README_ENABLE", "README_METRICS_ENABLED"),
     ("README_METRICS_DEBUG", _DEBUG_MEANT),
     ("README_DEBUG", _DEBUG_MEANT),
+    # odds10: a log level or verbosity one looks for gets the same hint
+    ("README_LOG_LEVEL", _DEBUG_MEANT),
+    ("README_METRICS_LOG_LEVEL", _DEBUG_MEANT),
+    ("README_VERBOSE", _DEBUG_MEANT),
 ])
 def test_a_guessed_name_gets_the_variable_meant(
         caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, name: str,
@@ -56,19 +58,12 @@ def test_a_guessed_name_gets_the_variable_meant(
     logger = logging.getLogger(f"odds9-guessed-{name}")  # warned once per logger
     caplog.set_level(logging.WARNING)
     MetricsApiConfig(api_key="any-key", grouping_function=_grouping, logger=logger)
-    assert _said(caplog, logger) == [
+    assert said_on(caplog, logger) == [
         f"readme_metrics: {name} (set in the environment) is no variable of this library "
         f"and is ignored: did you mean {meant}?"]
 
 
 # -- 2. a 403 through a proxy: not "the API key is wrong" ----------------------------------
-
-
-def _proxy(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
-    for name in ("http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy"):
-        monkeypatch.setenv(name, url)
-    for name in ("no_proxy", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.mark.parametrize("loopback", [True, False], ids=["collector", "remote-api"])
@@ -86,7 +81,7 @@ def test_a_refusal_through_a_proxy_does_not_say_the_key_is_wrong(
     proxy = Collector().start()
     try:
         proxy.default = Reply(403)
-        _proxy(monkeypatch, proxy.url)
+        through_proxy(monkeypatch, proxy.url)
         api = collector.url if loopback else "http://metrics.example.test"
         delivery = make_delivery(api, buffer_length=1)
         delivery.submit(item("a"))
@@ -114,7 +109,7 @@ def test_a_refusal_without_a_proxy_still_names_the_key(
         collector: Collector, make_delivery: MakeDelivery,
         caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     """No proxy: the API's 403 is the key's, said as before."""
-    _proxy(monkeypatch, "")
+    through_proxy(monkeypatch, "")
     collector.replies.append(Reply(403))
     delivery = make_delivery(collector.url, buffer_length=1)
     delivery.submit(item("a"))

@@ -93,6 +93,22 @@ def api_key_never_logged_fixture(caplog: pytest.LogCaptureFixture) -> Iterator[N
         assert_api_key_not_logged(caplog.get_records("call"), key)
 
 
+def through_proxy(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    """Every proxy variable requests reads (http, https, all; both cases) set to ``url``,
+    and none of NO_PROXY's: the POSTs go through that proxy."""
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ALL_PROXY",
+                 "all_proxy"):
+        monkeypatch.setenv(name, url)
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def said_on(caplog: pytest.LogCaptureFixture, logger: logging.Logger) -> list[str]:
+    """The messages ``caplog`` holds from ``logger`` (a logger made for one test: the
+    start-up warnings are said once per logger)."""
+    return [record.getMessage() for record in caplog.records if record.name == logger.name]
+
+
 def proxy_taken_for_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the library take every proxy for one on another host (one that cannot reach
     this machine's loopback address), as it takes one not on this machine
