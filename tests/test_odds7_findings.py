@@ -129,6 +129,13 @@ def test_a_size_that_is_no_integer_raises_as_bare_and_the_body_is_logged_whole(
     ("'<' not supported ..."), not the server's; where they are not (waitress, gunicorn:
     wsgi.input_terminated) the server's TypeError marked the input failed, and the log's
     body was "incomplete: 0 of 18 bytes" for a body that had arrived whole."""
+    assert_misuse_answered_as_bare(collector, inline_wrap, server, call)
+
+
+def assert_misuse_answered_as_bare(collector: Collector, inline_wrap: Any, server: str,
+                                   call: Callable[[Any], Any]) -> None:
+    """:func:`_misusing_app` under ``server``, bare then wrapped: the same TypeError
+    answer, and the body (left unread) logged whole."""
     answers = []
     for app in (_misusing_app(call), inline_wrap(_misusing_app(call))):
         with served(server, app) as port:

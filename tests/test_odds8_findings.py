@@ -173,19 +173,9 @@ def test_readinto_a_bad_buffer_raises_as_bare_and_the_body_is_logged_whole(
     The tee's own memoryview raised ("memoryview: a bytes-like object is required"), not
     the server's TypeError; a read-only ``bytes`` got the server's, which marked the
     input failed, and the log's body was "incomplete: 0 of 18 bytes"."""
-    from tests.test_odds7_findings import BODY, _misusing_app
+    from tests.test_odds7_findings import assert_misuse_answered_as_bare
 
-    answers = []
-    for app in (_misusing_app(call), inline_wrap(_misusing_app(call))):
-        with served(server, app) as port:
-            answers.append(requests.post(f"http://127.0.0.1:{port}/misuse", data=BODY,
-                                         headers={"Content-Type": "text/plain"},
-                                         timeout=10).text)
-    bare, wrapped = answers
-    assert bare.startswith("TypeError: ") and wrapped == bare
-    [log] = collector.wait_for_logs(1)
-    post = log["request"]["log"]["entries"][0]["request"]["postData"]
-    assert post == {"mimeType": "text/plain", "text": BODY.decode()}, post
+    assert_misuse_answered_as_bare(collector, inline_wrap, server, call)
 
 
 # -- 6. the grouping path's hint, over a source too deep for the parser ---------------------
