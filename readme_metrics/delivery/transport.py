@@ -146,8 +146,7 @@ class Transport:
         template = session.prepare_request(requests.Request("POST", url, data=b""))
         verify = settings["verify"]
         proxy = select_proxy(url, settings["proxies"])
-        self.proxy_host = None if proxy is None else (
-            urlsplit(proxy if "://" in proxy else f"http://{proxy}").hostname or "")
+        self.proxy_host = None if proxy is None else _proxy_host(proxy)
         if (not self._direct or parts.scheme not in ("http", "https") or not parts.hostname
                 or "@" in parts.netloc or settings["cert"] is not None
                 or proxy is not None
@@ -178,6 +177,16 @@ class Transport:
     def __repr__(self) -> str:
         # (A user and password in the URL are a credential: never shown.)
         return f"Transport(url={shown_url(self.url)!r}, route={self.route!r})"
+
+
+def _proxy_host(proxy: str) -> str:
+    """The host of the ``proxy`` URL, "" when it has none or urlsplit refuses it
+    (``http://[::1:3128``, a bracket left out: requests fails each POST with InvalidURL,
+    and the app must start all the same)."""
+    try:
+        return urlsplit(proxy if "://" in proxy else f"http://{proxy}").hostname or ""
+    except ValueError:
+        return ""
 
 
 def _where(parts: SplitResult) -> str:
