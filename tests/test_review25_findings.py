@@ -48,3 +48,26 @@ def test_a_malformed_proxy_variable_does_not_stop_the_app_from_starting(
         assert result.error is None and result.status == "200 OK"
     finally:
         middleware.close()
+
+
+# -- an HTTPS:// metrics_api (scheme in capitals): the hint named http_proxy -----------------
+
+
+def test_the_proxy_hint_names_the_https_variables_for_a_capitalised_https_url(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """``README_METRICS_SERVER=HTTPS://127.0.0.1:8443``: requests takes the scheme in any
+    case (HTTPS_PROXY's proxy carries the POSTs), but the hint looked for ``https:`` as
+    written and named "http_proxy, HTTP_PROXY or ALL_PROXY", variables not in play. The
+    proxy is a documentation address (TEST-NET-1): nothing is posted."""
+    _proxy(monkeypatch, "")
+    for name in ("https_proxy", "HTTPS_PROXY"):
+        monkeypatch.setenv(name, "http://192.0.2.10:3128")
+    logger = logging.getLogger("review25-proxy-HTTPS")
+    caplog.set_level(logging.WARNING, logger=logger.name)
+    config = MetricsApiConfig(api_key="any-key", grouping_function=_grouping, logger=logger,
+                              metrics_api=f"HTTPS://127.0.0.1:{free_port()}")
+    MetricsMiddleware(lambda environ, start_response: [], config).close()
+    said = [record.getMessage() for record in caplog.records if record.name == logger.name]
+    assert len(said) == 1 and (
+        "the POSTs went to the proxy that https_proxy, HTTPS_PROXY or ALL_PROXY names"
+        in said[0]), said

@@ -58,7 +58,7 @@ _PROXY_WARNED = LogLimiter(logging.getLogger("readme_metrics"), interval=None)
 
 def proxy_variables(endpoint: str) -> str:
     """The variables requests takes the proxy for ``endpoint`` from (its scheme's)."""
-    scheme = "https" if endpoint.startswith("https:") else "http"
+    scheme = "https" if endpoint[:6].lower() == "https:" else "http"  # HTTPS:// too
     return f"{scheme}_proxy, {scheme.upper()}_PROXY or ALL_PROXY"
 
 
