@@ -474,14 +474,10 @@ def logger(option: Option, value: Any) -> logging.Logger:
 
 
 def is_loopback_url(url: str) -> bool:
-    """True when ``url``'s host is ``localhost``, 127.0.0.0/8 or ``::1``."""
-    host = (urlsplit(url).hostname or "").rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    """True when ``url``'s host is this machine (:func:`host_on_this_machine`:
+    ``localhost``, 127.0.0.0/8, ``::1``, also as ``127.1``, ``::ffff:127.0.0.1``, or the
+    unspecified ``0.0.0.0`` that ``readme-metrics collect --host 0.0.0.0`` shows)."""
+    return host_on_this_machine(urlsplit(url).hostname or "")
 
 
 def host_on_this_machine(host: str) -> bool:

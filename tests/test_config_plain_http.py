@@ -101,6 +101,12 @@ def test_plain_http_to_another_host_warns_once(
     pytest.param("http://LOCALHOST.:8001", id="localhost-fqdn"),
     pytest.param("http://api.localhost:8001", id="a-localhost-subdomain"),
     pytest.param("http://[::1]:8001", id="ipv6-loopback"),
+    # The proxy check's forms of this machine (review25): `readme-metrics collect --host
+    # 0.0.0.0` says "listening on http://0.0.0.0:8001", and a connection there is local.
+    pytest.param("http://0.0.0.0:8001", id="unspecified"),
+    pytest.param("http://[::]:8001", id="ipv6-unspecified"),
+    pytest.param("http://127.1:8001", id="short-form"),
+    pytest.param("http://[::ffff:127.0.0.1]:8001", id="mapped-loopback"),
 ])
 @pytest.mark.parametrize("option", ["metrics_api", "readme_api_url"])
 def test_https_or_loopback_does_not_warn(logger: tuple[logging.Logger, Kept], url: str,

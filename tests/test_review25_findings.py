@@ -71,3 +71,25 @@ def test_the_proxy_hint_names_the_https_variables_for_a_capitalised_https_url(
     assert len(said) == 1 and (
         "the POSTs went to the proxy that https_proxy, HTTPS_PROXY or ALL_PROXY names"
         in said[0]), said
+
+
+# -- metrics_api on this machine written otherwise: taken for another host ------------------
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "127.1", "[::ffff:127.0.0.1]"])
+def test_a_proxy_in_the_way_of_this_machine_written_otherwise_is_said(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, host: str) -> None:
+    """``readme-metrics collect --host 0.0.0.0`` says "listening on http://0.0.0.0:8001";
+    with that as README_METRICS_SERVER and a proxy elsewhere in the way, the start-up
+    check (whose proxy side odds10 taught these forms) said nothing: the metrics_api side
+    (is_loopback_url) knew only 127/8, ::1 and localhost. The proxy is a documentation
+    address (TEST-NET-1): nothing is posted."""
+    _proxy(monkeypatch, "http://192.0.2.10:3128")
+    logger = logging.getLogger(f"review25-proxy-to-{host}")
+    caplog.set_level(logging.WARNING, logger=logger.name)
+    config = MetricsApiConfig(api_key="any-key", grouping_function=_grouping, logger=logger,
+                              metrics_api=f"http://{host}:{free_port()}")
+    MetricsMiddleware(lambda environ, start_response: [], config).close()
+    said = [record.getMessage() for record in caplog.records if record.name == logger.name]
+    assert len(said) == 1 and (
+        "a proxy cannot reach this machine's loopback address" in said[0]), said
