@@ -143,7 +143,8 @@ OPTIONS: tuple[Option, ...] = (
         check.http_url,
         "`https://dash.readme.com/api`",
         "base URL used to look up your docs URL; not looked up while `metrics_api` is a "
-        "loopback address (`localhost`, `127.0.0.0/8`, `::1`) unless set "
+        "loopback address (`localhost`, `127.0.0.0/8`, `::1`, also `0.0.0.0`, `127.1`, "
+        "`::ffff:127.0.0.1`) unless set "
         "(`readme-metrics collect` prints both)", warning=check.key_url_warnings),
     Option("max_body_bytes", "README_MAX_BODY_BYTES", "int", 262144, _WHOLE.format(0),
         check.whole(0), "`262144` (256 KiB)", "most bytes of one body recorded; larger bodies "
