@@ -48,11 +48,17 @@ def test_outside_masks(key: str, outside: bool) -> None:
     assert CallerKey(key).outside_masks is outside
 
 
-def _log(cookie: str, key: str, redactor: Optional[Redactor] = None) -> tuple[Any, str]:
-    exchange = make_exchange(request_headers=[("Cookie", cookie)])
-    exchange.group = Group(key, "Owlbert")
-    log = json.loads(json.dumps(build_log(exchange, redactor=redactor), ensure_ascii=False))
+def _built(key: str, redactor: Optional[Redactor], **exchange: Any) -> tuple[Any, str]:
+    """The log (as posted, read back) and its JSON text, of an exchange made with
+    ``exchange``'s headers, for the caller ``key``."""
+    made = make_exchange(**exchange)
+    made.group = Group(key, "Owlbert")
+    log = json.loads(json.dumps(build_log(made, redactor=redactor), ensure_ascii=False))
     return log, json.dumps(log, ensure_ascii=False)
+
+
+def _log(cookie: str, key: str, redactor: Optional[Redactor] = None) -> tuple[Any, str]:
+    return _built(key, redactor, request_headers=[("Cookie", cookie)])
 
 
 @pytest.mark.parametrize(("cookie", "key", "lists"), [
@@ -85,11 +91,8 @@ def test_cookie_values_keep_their_masks_for_a_key_outside_masks() -> None:
 
 def _response_log(set_cookie: str, key: str, redactor: Optional[Redactor] = None
                   ) -> tuple[Any, str]:
-    exchange = make_exchange(response_headers=[("Content-Type", "application/json"),
-                                               ("Set-Cookie", set_cookie)])
-    exchange.group = Group(key, "Owlbert")
-    log = json.loads(json.dumps(build_log(exchange, redactor=redactor), ensure_ascii=False))
-    return log, json.dumps(log, ensure_ascii=False)
+    return _built(key, redactor, response_headers=[("Content-Type", "application/json"),
+                                                   ("Set-Cookie", set_cookie)])
 
 
 @pytest.mark.parametrize(("set_cookie", "key", "lists"), [
