@@ -12,6 +12,7 @@ import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from tests.support.fake_api import Collector, free_port
+from tests.support.raw_requests import answer_to
 from tests.support.wsgi import run_wsgi, wsgi_environ
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_asgi_servers import _env as asgi_env
@@ -113,12 +114,8 @@ def test_the_django_middleware_under_runserver_logs_the_status_lines_version(
     port = free_port()
     with serve(E2E_SERVERS["runserver"](port, "tests.support.e2e_apps:django_app"),
                django_env(collector), tmp_path, port):
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
-            conn.sendall(f"GET /hello?name=x HTTP/{version}\r\nHost: 127.0.0.1\r\n"
-                         "X-Api-Key: review21-caller\r\nConnection: close\r\n\r\n".encode())
-            answer = b""
-            while chunk := conn.recv(65536):
-                answer += chunk
+        answer = answer_to(port, f"GET /hello?name=x HTTP/{version}\r\nHost: 127.0.0.1\r\n"
+                           "X-Api-Key: review21-caller\r\nConnection: close\r\n\r\n".encode())
         entry = collector.wait_for_logs(1)[0]["request"]["log"]["entries"][0]
     status_line = answer.split(b"\r\n", 1)[0].decode("latin-1")
     assert status_line == "HTTP/1.1 200 OK", status_line

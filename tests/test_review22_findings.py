@@ -3,12 +3,12 @@ deep_json, the HTTP versions, masking, the ASGI capture): each test failed befor
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 
 from tests.support.fake_api import Collector, free_port
+from tests.support.raw_requests import answer_to
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_asgi_servers import _env as asgi_env
 from tests.test_e2e_servers import SERVERS as E2E_SERVERS
@@ -19,13 +19,8 @@ from tests.test_e2e_servers import django_env, serve, server_env
 
 def _get_http10(port: int) -> bytes:
     """A GET /hello in HTTP/1.0 (nginx's proxy_pass asks so by default); the answer."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
-        conn.sendall(b"GET /hello?name=x HTTP/1.0\r\nHost: 127.0.0.1\r\n"
-                     b"X-Api-Key: review22-caller\r\n\r\n")
-        answer = b""
-        while chunk := conn.recv(65536):
-            answer += chunk
-        return answer
+    return answer_to(port, b"GET /hello?name=x HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+                           b"X-Api-Key: review22-caller\r\n\r\n")
 
 
 @pytest.mark.e2e
@@ -87,12 +82,8 @@ def test_a_dev_servers_500_for_an_app_that_raised_logs_its_status_lines_version(
     port = free_port()
     with serve(E2E_SERVERS[server](port, "tests.support.e2e_apps:plain_app"),
                server_env(collector), tmp_path, port):
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
-            conn.sendall(f"GET /raise/{mode} HTTP/{version}\r\nHost: 127.0.0.1\r\n"
-                         "X-Api-Key: review22-caller\r\nConnection: close\r\n\r\n".encode())
-            answer = b""
-            while chunk := conn.recv(65536):
-                answer += chunk
+        answer = answer_to(port, f"GET /raise/{mode} HTTP/{version}\r\nHost: 127.0.0.1\r\n"
+                           "X-Api-Key: review22-caller\r\nConnection: close\r\n\r\n".encode())
         entry = collector.wait_for_logs(1)[0]["request"]["log"]["entries"][0]
     status_line = answer.split(b"\r\n", 1)[0].decode("latin-1")
     assert status_line.lower().endswith(" 500 internal server error"), status_line

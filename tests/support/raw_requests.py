@@ -2,7 +2,8 @@
 
 The stand-in APIs that break HTTP on purpose (``drip``, ``hangup``, the answers of
 test_transport_answers.py) read each request themselves off the socket, then answer
-with bytes of their own: these are their readers.
+with bytes of their own: these are their readers. And a raw client's
+(:func:`answer_to`), for what an HTTP client library would not send or read as is.
 """
 
 from __future__ import annotations
@@ -46,3 +47,14 @@ def read_body(conn: socket.socket) -> Optional[bytes]:
     """One request's body (None if the client went away first), for a server that answers
     each request before the client sends another."""
     return read_request(conn)[0]
+
+
+def answer_to(port: int, request: bytes) -> bytes:
+    """Send ``request`` as is to 127.0.0.1:``port`` and read the answer until the server
+    closes the connection (``Connection: close``, or HTTP/1.0)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+        return answer
