@@ -11,6 +11,7 @@ import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from tests.support.contract import reading_app
+from tests.support.delivery import said_on, through_proxy
 from tests.support.ports import free_port
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
@@ -19,12 +20,15 @@ def _grouping(request: Any) -> None:
     return None
 
 
-def _proxy(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ALL_PROXY",
-                 "all_proxy"):
-        monkeypatch.setenv(name, url)
-    for name in ("no_proxy", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
+def _said_at_start_up(caplog: pytest.LogCaptureFixture, logger_name: str,
+                      metrics_api: str) -> list[str]:
+    """What a WSGI middleware sending to ``metrics_api`` says at start-up (and close)."""
+    logger = logging.getLogger(logger_name)  # the start-up warnings: once per logger
+    caplog.set_level(logging.WARNING, logger=logger.name)
+    config = MetricsApiConfig(api_key="any-key", grouping_function=_grouping, logger=logger,
+                              metrics_api=metrics_api)
+    MetricsMiddleware(lambda environ, start_response: [], config).close()
+    return said_on(caplog, logger)
 
 
 # -- a proxy URL urlsplit refuses: the middleware could not be built ------------------------
@@ -38,7 +42,7 @@ def test_a_malformed_proxy_variable_does_not_stop_the_app_from_starting(
     with InvalidURL, but since the proxy's host is read at start-up (a5dea283) urlsplit's
     ``ValueError: Invalid IPv6 URL`` came out of ``MetricsMiddleware(app, config)``: the
     app, which runs unwrapped, did not start at all."""
-    _proxy(monkeypatch, proxy)
+    through_proxy(monkeypatch, proxy)
     config = MetricsApiConfig(api_key="any-key", grouping_function=_grouping,
                               logger=logging.getLogger("review25-malformed-proxy"),
                               metrics_api=f"http://127.0.0.1:{free_port()}")
@@ -59,15 +63,11 @@ def test_the_proxy_hint_names_the_https_variables_for_a_capitalised_https_url(
     case (HTTPS_PROXY's proxy carries the POSTs), but the hint looked for ``https:`` as
     written and named "http_proxy, HTTP_PROXY or ALL_PROXY", variables not in play. The
     proxy is a documentation address (TEST-NET-1): nothing is posted."""
-    _proxy(monkeypatch, "")
+    through_proxy(monkeypatch, "")
     for name in ("https_proxy", "HTTPS_PROXY"):
         monkeypatch.setenv(name, "http://192.0.2.10:3128")
-    logger = logging.getLogger("review25-proxy-HTTPS")
-    caplog.set_level(logging.WARNING, logger=logger.name)
-    config = MetricsApiConfig(api_key="any-key", grouping_function=_grouping, logger=logger,
-                              metrics_api=f"HTTPS://127.0.0.1:{free_port()}")
-    MetricsMiddleware(lambda environ, start_response: [], config).close()
-    said = [record.getMessage() for record in caplog.records if record.name == logger.name]
+    said = _said_at_start_up(caplog, "review25-proxy-HTTPS",
+                             f"HTTPS://127.0.0.1:{free_port()}")
     assert len(said) == 1 and (
         "the POSTs went to the proxy that https_proxy, HTTPS_PROXY or ALL_PROXY names"
         in said[0]), said
@@ -84,12 +84,8 @@ def test_a_proxy_in_the_way_of_this_machine_written_otherwise_is_said(
     check (whose proxy side odds10 taught these forms) said nothing: the metrics_api side
     (is_loopback_url) knew only 127/8, ::1 and localhost. The proxy is a documentation
     address (TEST-NET-1): nothing is posted."""
-    _proxy(monkeypatch, "http://192.0.2.10:3128")
-    logger = logging.getLogger(f"review25-proxy-to-{host}")
-    caplog.set_level(logging.WARNING, logger=logger.name)
-    config = MetricsApiConfig(api_key="any-key", grouping_function=_grouping, logger=logger,
-                              metrics_api=f"http://{host}:{free_port()}")
-    MetricsMiddleware(lambda environ, start_response: [], config).close()
-    said = [record.getMessage() for record in caplog.records if record.name == logger.name]
+    through_proxy(monkeypatch, "http://192.0.2.10:3128")
+    said = _said_at_start_up(caplog, f"review25-proxy-to-{host}",
+                             f"http://{host}:{free_port()}")
     assert len(said) == 1 and (
         "a proxy cannot reach this machine's loopback address" in said[0]), said
