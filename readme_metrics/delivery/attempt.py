@@ -101,7 +101,7 @@ class Attempt:
                         "may be; if it was the API's, the api_key (README_API_KEY) is wrong "
                         "or revoked. Logs are dropped for the next %ss%s.",
                         self._sender.endpoint, cause, self._auth_pause,
-                        self._proxy_hint(cause) or self._remote_proxy_hint())
+                        self._hint(cause) or self._remote_proxy_hint())
                 else:
                     self._logger.error(
                         "readme_metrics: the Metrics API at %s refused the API key (%s): "
@@ -113,7 +113,7 @@ class Attempt:
             self.warnings.log(logging.WARNING, "rejected", "readme_metrics: the Metrics "
                               "API at %s rejected a batch of %s (%s); dropping it%s",
                               self._sender.endpoint, counted(batch.count, "log"), cause,
-                              self._proxy_hint(cause))
+                              self._hint(cause))
             batcher.settle(batch, "rejected")
         elif verdict == FAIL:
             self.warnings.log(logging.WARNING, "failed", "readme_metrics: could not deliver "
@@ -125,9 +125,7 @@ class Attempt:
                               "not deliver a batch of %s to %s after %s (%s); dropping it%s",
                               counted(batch.count, "log"), self._sender.endpoint,
                               counted(batch.attempts, "attempt"), cause,
-                              _refused_hint(self._sender.endpoint, cause,
-                                            self._sender.proxied,
-                                            self._sender.proxy_elsewhere))
+                              self._hint(cause))
             batcher.settle(batch, "retries_exhausted")
         else:
             self.last_failure = cause
@@ -136,13 +134,12 @@ class Attempt:
                 self._logger.debug("readme_metrics: delivery attempt %d failed (%s); "
                                    "retrying in %.2fs", batch.attempts, cause, delay)
 
-    def _proxy_hint(self, cause: str) -> str:
-        """For an answer to a POST to a loopback URL that went through a proxy elsewhere
-        (a company proxy's 403, 407 or 502): it was the proxy's, and what to do."""
-        endpoint = self._sender.endpoint
-        if not (self._sender.proxy_elsewhere and is_loopback_url(endpoint)):
-            return ""
-        return f"; {loopback_proxy_hint(endpoint)}"
+    def _hint(self, cause: str) -> str:
+        """:func:`_refused_hint` for this sender's endpoint and proxy: for an answer to a
+        POST to a loopback URL that went through a proxy elsewhere (a company proxy's 403,
+        407 or 502), that it was the proxy's, and what to do."""
+        sender = self._sender
+        return _refused_hint(sender.endpoint, cause, sender.proxied, sender.proxy_elsewhere)
 
     def _remote_proxy_hint(self) -> str:
         """For a refusal through a proxy of a POST to a host that is not this machine's
