@@ -12,9 +12,11 @@ never by a read that waits for the client), and handed back untouched afterwards
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any, Optional
 
 from readme_metrics._logging import QuietLogger
+from readme_metrics.capture import nesting
 from readme_metrics.capture.wsgi import MetricsMiddleware
 from readme_metrics.capture.wsgi_input import InputTee
 from readme_metrics.capture.wsgi_replay import replay_input
@@ -81,6 +83,24 @@ def _wrapped(layer: Any) -> bool:
     return False
 
 
+def _recorded_outside() -> bool:
+    """Whether the request under way is recorded by a middleware around the Flask app,
+    which ``wsgi_app`` does not show: ``MetricsMiddleware(app, config)`` given to the
+    server (README's way for any WSGI app; its call is on this thread's stack), or the
+    ASGI middleware around an ASGI-to-WSGI bridge (asgiref's WsgiToAsgi, Starlette's
+    WSGIMiddleware: its recording is in this context, a copy of the task's). Asked once,
+    at the first request: a walk up the stack, nothing called."""
+    if nesting.recording_here():
+        return True
+    code = MetricsMiddleware.__call__.__code__
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code is code:
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
+
+
 class ReadMeMetrics:
     """Log every call to a Flask app to ReadMe's Metrics API (a Flask extension).
 
@@ -129,8 +149,9 @@ class ReadMeMetrics:
             if self.__dict__.pop("_watching", None) is None:
                 return  # another thread's request said it (a dict pop is atomic)
             if (self.middlewares or _EXTENSION_KEY in getattr(sender, "extensions", {})
-                    or _wrapped(getattr(sender, "wsgi_app", None))):
+                    or _wrapped(getattr(sender, "wsgi_app", None)) or _recorded_outside()):
                 return  # given an app since, the app another extension's or a middleware's
+                # (in its wsgi_app, or around it: every request is logged)
             QuietLogger(self.config.logger, secrets=(self.config.api_key,)).warning(
                 "readme_metrics: the Flask app %r served a request, and a ReadMeMetrics "
                 "made in this process was never given an app, so no request is logged: "

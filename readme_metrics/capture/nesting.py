@@ -44,7 +44,7 @@ from typing import Any, Mapping, MutableMapping, Optional
 from readme_metrics.config import MetricsApiConfig
 
 __all__ = ["MARK", "asgi_records", "done", "layer", "mark", "marked", "recorded",
-           "recording"]
+           "recording", "recording_here"]
 
 #: The request's key holding the projects whose layer records it.
 MARK = "readme_metrics.recorded_for"
@@ -173,6 +173,12 @@ def recording(scope: MutableMapping[str, Any], project: int,
     projects = (*outer[1], project) if outer is not None and (
         outer[0] is scope or _copied(scope, outer[0])) else (project,)
     return _recording.set((scope, projects))
+
+
+def recording_here() -> bool:
+    """True when an ASGI layer records the exchange this context runs (the app it calls
+    runs here, or a WSGI app behind an ASGI-to-WSGI bridge, in a copy of the context)."""
+    return _recording.get() is not None
 
 
 def done(token: Optional[contextvars.Token[Any]]) -> None:

@@ -1,0 +1,89 @@
+"""review27's findings on the start-up checks and delivery changes of the session that
+ended at 56b32bc: each test failed there and passes with its fix, under real parts (a
+real collector on 127.0.0.1, real apps and servers)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+import pytest
+import requests
+
+from readme_metrics import MetricsApiConfig
+from tests.support.asgi_stack import BRIDGES, httpx_get, layer_config
+from tests.support.delivery import said_on
+from tests.support.fake_api import Collector
+from tests.support.wsgi_servers import served
+
+
+def _flask_app(name: str) -> Any:
+    from flask import Flask
+
+    app = Flask(name)
+    app.add_url_rule("/", "hello", lambda: "hello")
+    return app
+
+
+# -- 1. a Flask app wrapped from outside: "no request is logged" was false -----------------
+
+
+def _served_wsgi(app: Any, config: MetricsApiConfig) -> Callable[[], Any]:
+    from readme_metrics import MetricsMiddleware
+
+    outer = MetricsMiddleware(app, config)
+
+    def get() -> Any:
+        with served("werkzeug", outer) as port:
+            return requests.get(f"http://127.0.0.1:{port}/", timeout=10)
+
+    get.layer = outer  # type: ignore[attr-defined]
+    return get
+
+
+def _served_asgi(bridge: Callable[[Any], Any]) -> Callable[[Any, MetricsApiConfig],
+                                                            Callable[[], Any]]:
+    def serve(app: Any, config: MetricsApiConfig) -> Callable[[], Any]:
+        from readme_metrics.asgi import MetricsMiddleware
+
+        outer = MetricsMiddleware(bridge(app), config)
+
+        def get() -> Any:
+            return httpx_get(outer, "/")
+
+        get.layer = outer  # type: ignore[attr-defined]
+        return get
+    return serve
+
+
+@pytest.mark.parametrize("serve", [
+    pytest.param(_served_wsgi, id="wsgi-middleware-around-the-app"),
+    *[pytest.param(_served_asgi(param.values[0]), id=f"asgi-middleware-{param.id}")
+      for param in BRIDGES],
+])
+def test_a_flask_app_wrapped_from_outside_gets_no_init_app_warning(
+        caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest, serve: Any) -> None:
+    """``MetricsMiddleware(flask_app, config)`` given to the server (README's way for any
+    WSGI app; under an ASGI server, the ASGI middleware around asgiref's WsgiToAsgi, as
+    README's Troubleshooting says), with an unused ReadMeMetrics made elsewhere in the
+    process (a shared module's): the first request said "was never given an app, so no
+    request is logged" while the request was logged. bedac7d silenced it for a
+    middleware inside the app's ``wsgi_app`` only."""
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    collector = Collector().start()
+    logger = logging.getLogger(f"review27-{request.node.name}")
+    caplog.set_level(logging.WARNING, logger=logger.name)
+    config = layer_config(collector, "any-key", logger=logger)
+    unused = ReadMeMetrics(config)
+    get = serve(_flask_app("myapp"), config)
+    try:
+        response = get()
+        assert response.status_code == 200 and response.text == "hello"
+        assert get.layer.flush(10)
+        assert len(collector.wait_for_logs(1)) == 1  # the request was logged
+        assert said_on(caplog, logger) == []
+    finally:
+        get.layer.close()
+        unused.close()
+        collector.stop()
