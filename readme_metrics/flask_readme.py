@@ -12,10 +12,11 @@ never by a read that waits for the client), and handed back untouched afterwards
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import TYPE_CHECKING, Any, Optional
 
-from readme_metrics._logging import QuietLogger
+from readme_metrics._logging import LogLimiter, QuietLogger
 from readme_metrics.capture import nesting
 from readme_metrics.capture.wsgi import MetricsMiddleware
 from readme_metrics.capture.wsgi_input import InputTee
@@ -34,6 +35,9 @@ _EXTENSION_KEY = "readme_metrics"
 # the instance's __dict__, and get_data()'s and get_json()'s caches).
 _BODY_STATE = ("stream", "form", "files", "values", "data", "_cached_data", "_cached_json")
 _LENT = "_readme_metrics_lent_stream"  # marks a request whose stream is the copy
+# The never-given-an-app warning: once per logger and app, however many extensions were
+# made without one (a module imported twice, as __main__ and by its name; one per test).
+_UNWRAPPED_SAID = LogLimiter(logging.getLogger("readme_metrics"), interval=None)
 
 
 class FlaskMetricsMiddleware(MetricsMiddleware):
@@ -152,11 +156,14 @@ class ReadMeMetrics:
                     or _wrapped(getattr(sender, "wsgi_app", None)) or _recorded_outside()):
                 return  # given an app since, the app another extension's or a middleware's
                 # (in its wsgi_app, or around it: every request is logged)
+            name = getattr(sender, "name", "?")
+            if not _UNWRAPPED_SAID.due(f"{self.config.logger.name}\n{name}"):
+                return
             QuietLogger(self.config.logger, secrets=(self.config.api_key,)).warning(
                 "readme_metrics: the Flask app %r served a request, and a ReadMeMetrics "
                 "made in this process was never given an app, so no request is logged: "
                 "call metrics.init_app(app) where the app is made (in create_app), or "
-                "make it as ReadMeMetrics(config, app)", getattr(sender, "name", "?"))
+                "make it as ReadMeMetrics(config, app)", name)
         except Exception:  # the app's own request goes on, whatever this did
             pass
 

@@ -87,3 +87,32 @@ def test_a_flask_app_wrapped_from_outside_gets_no_init_app_warning(
         get.layer.close()
         unused.close()
         collector.stop()
+
+
+def test_two_extensions_never_given_an_app_say_it_once(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Two ``ReadMeMetrics(config)`` never given an app (a module that makes one imported
+    twice, as ``__main__`` by ``python app.py`` and as ``app`` by a module of the app;
+    an extension made per test) said the same warning twice at the app's first request,
+    and a third made later said it again at the next: once per process now, as the
+    library's other start-up warnings (per logger and app)."""
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    collector = Collector().start()
+    logger = logging.getLogger("review27-flask-two-strays")
+    caplog.set_level(logging.WARNING, logger=logger.name)
+    config = layer_config(collector, "any-key", logger=logger)
+    strays = [ReadMeMetrics(config), ReadMeMetrics(config)]
+    try:
+        with served("werkzeug", _flask_app("myapp")) as port:
+            assert requests.get(f"http://127.0.0.1:{port}/", timeout=10).text == "hello"
+            strays.append(ReadMeMetrics(config))
+            assert requests.get(f"http://127.0.0.1:{port}/", timeout=10).text == "hello"
+        said = said_on(caplog, logger)
+        assert len(said) == 1, said
+        assert said[0].startswith("readme_metrics: the Flask app 'myapp' served a request, "
+                                  "and a ReadMeMetrics made in this process was never given")
+    finally:
+        for stray in strays:
+            stray.close()
+        collector.stop()
