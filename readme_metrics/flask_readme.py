@@ -99,7 +99,9 @@ def _recorded_outside() -> bool:
     code = MetricsMiddleware.__call__.__code__
     frame = sys._getframe(1)
     while frame is not None:
-        if frame.f_code is code:
+        # (One with metrics off logs nothing: not it.)
+        if frame.f_code is code and getattr(frame.f_locals.get("self"), "pipeline",
+                                            None) is not None:
             return True
         frame = frame.f_back  # type: ignore[assignment]
     return False

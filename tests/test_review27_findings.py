@@ -116,3 +116,25 @@ def test_two_extensions_never_given_an_app_say_it_once(
         for stray in strays:
             stray.close()
         collector.stop()
+
+
+def test_a_flask_app_wrapped_from_outside_with_metrics_off_still_gets_the_warning(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The middleware around the app with metrics off (``enabled=False``) logs nothing:
+    an extension never given an app still says that no request is logged."""
+    from readme_metrics import MetricsMiddleware
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    collector = Collector().start()
+    logger = logging.getLogger("review27-flask-outside-off")
+    caplog.set_level(logging.WARNING, logger=logger.name)
+    unused = ReadMeMetrics(layer_config(collector, "any-key", logger=logger))
+    outer = MetricsMiddleware(_flask_app("myapp"),
+                              layer_config(collector, "any-key", enabled=False))
+    try:
+        with served("werkzeug", outer) as port:
+            assert requests.get(f"http://127.0.0.1:{port}/", timeout=10).text == "hello"
+        assert len(said_on(caplog, logger)) == 1
+    finally:
+        unused.close()
+        collector.stop()
