@@ -229,7 +229,8 @@ def _dotenv_beside_the_app(grouping_function: Any, given: Collection[str]) -> li
     if found is None:
         return []
     file, names, here = found
-    return [f"readme_metrics: {file} sets {', '.join(names)}, which are not read from it: "
+    verb = "is" if len(names) == 1 else "are"
+    return [f"readme_metrics: {file} sets {', '.join(names)}, which {verb} not read from it: "
             f"the .env file read is the working directory's ({here}, which has "
             f"none): run the app from {directory}, or move the file to the working "
             "directory"]

@@ -75,7 +75,7 @@ def test_a_dotenv_beside_the_app_whose_values_are_passed_is_not_said_unread(
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stderr.startswith(
-        f"readme_metrics: {project / '.env'} sets README_ALLOWLIST, which are not read")
+        f"readme_metrics: {project / '.env'} sets README_ALLOWLIST, which is not read")
     assert "rdme_review23secretkey123" not in done.stderr
 
 

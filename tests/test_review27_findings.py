@@ -5,6 +5,10 @@ real collector on 127.0.0.1, real apps and servers)."""
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -15,6 +19,8 @@ from tests.support.asgi_stack import BRIDGES, httpx_get, layer_config
 from tests.support.delivery import said_on
 from tests.support.fake_api import Collector
 from tests.support.wsgi_servers import served
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _flask_app(name: str) -> Any:
@@ -138,3 +144,28 @@ def test_a_flask_app_wrapped_from_outside_with_metrics_off_still_gets_the_warnin
     finally:
         unused.close()
         collector.stop()
+
+
+# -- 2. the .env beside the app naming one variable -----------------------------------------
+
+
+def test_a_dotenv_beside_the_app_setting_one_variable_says_it_is_not_read(
+        tmp_path: Path) -> None:
+    """newcomer5's warning for a ``.env`` beside the app, run from elsewhere, with one
+    variable in it (collect's README_METRICS_SERVER alone, README's own quote): it said
+    "sets README_METRICS_SERVER, which are not read from it"."""
+    from tests.test_newcomer5_findings import _APP_BESIDE_ITS_ENV
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "app.py").write_text(_APP_BESIDE_ITS_ENV)
+    (project / ".env").write_text("README_METRICS_SERVER=http://127.0.0.1:8001\n")
+    env = {name: value for name, value in os.environ.items()
+           if not name.upper().startswith("README_")}
+    env.update(README_API_KEY="rdme_review27_key", PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, str(project / "app.py")], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith(
+        f"readme_metrics: {project / '.env'} sets README_METRICS_SERVER, which is not read "
+        "from it: the .env file read is the working directory's"), done.stderr
