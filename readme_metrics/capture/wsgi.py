@@ -440,9 +440,19 @@ class MetricsMiddleware(PipelineControls):
     With ``config.enabled`` false, calls go straight to the app and nothing is started.
     """
 
-    def __init__(self, app: WSGIApplication, config: MetricsApiConfig) -> None:
-        self.app = app
+    def __init__(self, app: Optional[WSGIApplication] = None,
+                 config: Optional[MetricsApiConfig] = None, *,
+                 wsgi_app_reference: Optional[WSGIApplication] = None) -> None:
+        # wsgi_app_reference: the official package's name for the app (3.x), so that
+        # MetricsMiddleware(wsgi_app_reference=..., config=...) keeps working unedited.
+        if wsgi_app_reference is not None:
+            if app is not None:
+                raise TypeError(f"readme_metrics: {type(self).__name__}(app, config): "
+                                "app and wsgi_app_reference (its official 3.x name) were "
+                                "both given: pass one")
+            app = wsgi_app_reference
         self.config = config = checked_config(type(self).__name__, app, config)
+        self.app: WSGIApplication = app  # type: ignore[assignment] # callable: checked
         if _asgi_app(app):
             raise TypeError(_ASGI_APP.format(type(self).__name__, type(app).__name__))
         self.enabled = bool(getattr(config, "enabled", True))

@@ -3,7 +3,9 @@
 Routes: ``POST /v1/request`` (the Metrics API), ``GET /v1`` (the docs-URL lookup: its
 ``baseUrl`` is this dashboard, so ``x-documentation-url`` opens the call here), ``GET /``
 and ``GET /logs/<id>`` (the dashboard), ``GET /api/logs``, ``GET /api/logs/<id>``,
-``GET /api/summary`` (its JSON) and ``DELETE /api/logs`` (its clear button).
+``GET /api/summary`` (its JSON) and ``DELETE /api/logs`` (its clear button). Another
+method on one of these paths is answered ``405`` with ``Allow`` (``OPTIONS``: ``204`` with
+``Allow``), an unknown path ``404``; a POST body may be sent chunked, as HTTP/1.1 allows.
 
 On a loopback address only loopback Host names are answered (an IP literal such as
 ``127.0.0.1`` or ``[::1]``, or ``localhost``, with this port), so a web page cannot read
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import socket
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,8 +33,8 @@ from readme_metrics.cli.collector.receiver import Receiver
 from readme_metrics.version import __version__
 
 __all__ = [
-    "MAX_POST_BYTES", "CollectorServer", "Handler", "is_loopback_name", "loopback_host",
-    "make_server",
+    "MAX_POST_BYTES", "CollectorServer", "Handler", "allowed_methods", "is_loopback_name",
+    "loopback_host", "make_server",
 ]
 
 # Bigger POST bodies are refused: with max_body_bytes of 256 KiB per body and batches of
@@ -47,6 +50,28 @@ _DASHBOARD_FILES = {
     "/util.js": ("util.js", "text/javascript; charset=utf-8"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),
 }
+# The methods each route answers (the Allow header of a 405); every other dashboard path
+# (its files, /logs/<id>, /api/logs/<id>, /api/summary) is GET and HEAD.
+_ALLOWED = {"/v1/request": "POST", "/v1": "GET, HEAD", "/api/logs": "GET, HEAD, DELETE"}
+_READ_ONLY = "GET, HEAD"
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+# Bounds for the lines of a chunked body (a chunk's size line with its extensions, a
+# trailer line) and for the number of trailer lines: a client cannot make one unbounded.
+_MAX_LINE = 8192
+_MAX_TRAILERS = 100
+
+
+def allowed_methods(path: str) -> Optional[str]:
+    """The ``Allow`` value for a route of the collector, or None for an unknown path."""
+    path = path.rstrip("/") or "/"
+    if path in _ALLOWED:
+        return _ALLOWED[path]
+    if (path in _DASHBOARD_FILES or path in ("/api/summary", "/favicon.ico")
+            or path.startswith(("/logs/", "/api/logs/"))):
+        return _READ_ONLY
+    return None
+
+
 # The dashboard loads nothing from outside, and this makes the browser hold it to that.
 _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -147,12 +172,15 @@ class Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, body: bytes, content_type: str,
               extra: Optional[dict[str, str]] = None) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        if status != 204:  # RFC 9110 8.6: a 204 has no body, and no Content-Length
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
         for name, value in (extra or {}).items():
             self.send_header(name, value)
+        if self.close_connection:  # said, so that a pooling client does not reuse it
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -182,7 +210,20 @@ class Handler(BaseHTTPRequestHandler):
                    {"WWW-Authenticate": 'Basic realm="readme-metrics"'})
         return False
 
+    def _method_not_allowed(self, path: str) -> bool:
+        """Answer 405 (with ``Allow``) when ``path`` is a route that does not take this
+        method; True when answered. An unknown path is left to the caller's 404."""
+        allow = allowed_methods(path)
+        if allow is None or self.command in allow.split(", "):
+            return False
+        self._json(405, {"error": f"{self.command} is not allowed on {path} (only {allow})"},
+                   {"Allow": allow})
+        return True
+
     def _read_body(self) -> Optional[bytes]:
+        """The request body (Content-Length or chunked), or None once answered 4xx."""
+        if "Transfer-Encoding" in self.headers:
+            return self._read_chunked()
         length_header = self.headers.get("Content-Length")
         try:
             length = int(length_header) if length_header is not None else -1
@@ -198,13 +239,62 @@ class Handler(BaseHTTPRequestHandler):
             return None
         return self.rfile.read(length)
 
+    def _read_chunked(self) -> Optional[bytes]:
+        """A ``Transfer-Encoding: chunked`` body (RFC 9112 7.1), bounded by MAX_POST_BYTES.
+
+        HTTP/1.1 clients may send any body so (a stream, a proxy that re-frames); it
+        was refused with 411. The connection is closed after a refusal (the rest of the
+        body is not read), and when Content-Length came too, as RFC 9112 6.3 asks.
+        """
+        if "Content-Length" in self.headers:
+            self.close_connection = True
+        codings = [coding.strip().lower()
+                   for coding in self.headers.get("Transfer-Encoding", "").split(",")]
+        if codings != ["chunked"]:
+            self.close_connection = True
+            self._json(501, {"error": "Transfer-Encoding other than chunked is not supported"})
+            return None
+        body = bytearray()
+        while True:
+            line = self.rfile.readline(_MAX_LINE + 1)
+            size_text = line.split(b";", 1)[0].strip()
+            if not line.endswith(b"\n") or not _CHUNK_SIZE.fullmatch(size_text):
+                self.close_connection = True
+                self._json(400, {"error": "malformed chunked body"})
+                return None
+            size = int(size_text, 16)
+            if size == 0:
+                break
+            if len(body) + size > MAX_POST_BYTES:
+                self.close_connection = True
+                self._json(413, {"error": f"body over {MAX_POST_BYTES} bytes"})
+                return None
+            data = self.rfile.read(size)
+            if len(data) < size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                self.close_connection = True
+                self._json(400, {"error": "malformed chunked body"})
+                return None
+            body += data
+        for _ in range(_MAX_TRAILERS + 1):  # trailer fields, ignored, then the blank line
+            line = self.rfile.readline(_MAX_LINE + 1)
+            if line in (b"\r\n", b"\n"):
+                return bytes(body)
+            if not line.endswith(b"\n"):
+                break
+        self.close_connection = True
+        self._json(400, {"error": "malformed chunked body"})
+        return None
+
     # -- methods ----------------------------------------------------------------------
 
     def do_POST(self) -> None:  # noqa: N802
         body = self._read_body()
         if body is None or not self._host_ok():
             return
-        if urlsplit(self.path).path.rstrip("/") != "/v1/request":
+        path = urlsplit(self.path).path
+        if self._method_not_allowed(path):
+            return
+        if path.rstrip("/") != "/v1/request":
             self._json(404, {"error": "not found"})
             return
         if not self._auth_ok("POST /v1/request", body):
@@ -218,8 +308,10 @@ class Handler(BaseHTTPRequestHandler):
         self._json(status, answer)
 
     def do_DELETE(self) -> None:  # noqa: N802
-        body = self._read_body() if self.headers.get("Content-Length") else b""
-        if body is None or not self._host_ok():
+        body = (self._read_body() if "Content-Length" in self.headers
+                or "Transfer-Encoding" in self.headers else b"")
+        if body is None or not self._host_ok() or self._method_not_allowed(
+                urlsplit(self.path).path):
             return
         origin = self.headers.get("Origin")
         if origin is not None and origin != f"http://{self.headers.get('Host')}":
@@ -230,6 +322,29 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._json(404, {"error": "not found"})
 
+    def do_PUT(self) -> None:  # noqa: N802
+        """PUT and PATCH: no route takes them (405 on a route, else 404); they were
+        answered 501 in HTML by http.server, unlike every other answer here."""
+        body = (self._read_body() if "Content-Length" in self.headers
+                or "Transfer-Encoding" in self.headers else b"")
+        if body is None or not self._host_ok():
+            return
+        if not self._method_not_allowed(urlsplit(self.path).path):
+            self._json(404, {"error": "not found"})
+
+    do_PATCH = do_PUT
+
+    def do_OPTIONS(self) -> None:  # noqa: N802
+        """The methods a route takes, in ``Allow`` (no CORS headers: the dashboard is
+        read from its own origin only)."""
+        if not self._host_ok():
+            return
+        allow = allowed_methods(urlsplit(self.path).path)
+        if allow is None:
+            self._json(404, {"error": "not found"})
+        else:
+            self._send(204, b"", "text/plain", {"Allow": f"{allow}, OPTIONS"})
+
     def do_HEAD(self) -> None:  # noqa: N802
         self.do_GET()
 
@@ -238,6 +353,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         parts = urlsplit(self.path)
         path = parts.path
+        if self._method_not_allowed(path):
+            return
         store = self.server.receiver.store
         routes: dict[str, Callable[[], None]] = {
             "/v1": self._v1,
