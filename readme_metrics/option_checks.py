@@ -102,6 +102,9 @@ def flag(option: Option, value: Any) -> bool:
     return value
 
 
+_EMPTY_LIST = re.compile(r"\s*\[\s*\]\s*")
+
+
 def _bracketed(text: str) -> bool:
     """True when the whole of ``text`` is in brackets, as a list is written in JSON or
     Python (``["a", "b"]``, ``[a,b]``): no key list means that."""
@@ -114,7 +117,7 @@ def _as_commas(text: str) -> str:
     items = [item.strip().strip("'\"").strip() for item in text.strip()[1:-1].split(",")]
     listed = ",".join(item for item in items if item)
     return (f"write it without brackets or quotes, {listed!r}" if listed
-            else "write it without brackets: an empty value lists none")
+            else "an empty list is written [] alone")
 
 
 def _json_list(text: str) -> bool:
@@ -136,6 +139,11 @@ def strings(normalise: Callable[[str], str] = str,
     def check(option: Option, value: Any) -> list[str]:
         # list() of a str would split it into characters: "password" must stay one key.
         items = value.split(",") if isinstance(value, str) else value
+        if isinstance(value, str) and _EMPTY_LIST.fullmatch(value):
+            # "[]": the empty list, said explicitly. An empty variable means unset (the
+            # default), so README_SKIP_METHODS=[] is how the environment says "log every
+            # method" (its default, OPTIONS, is the one list default that is not empty).
+            return []
         if isinstance(value, str) and listed(value):
             # JSON (["password"]) would be one key named '["password"]' that matches
             # nothing, and [password,token] keys '[password' and 'token]': the denylist

@@ -163,7 +163,7 @@ OPTIONS: tuple[Option, ...] = (
         "a list of HTTP methods such as OPTIONS,HEAD (comma-separated in the environment)",
         check.methods, "`OPTIONS`",
         "methods never logged (comma-separated in the environment); a list you give "
-        "replaces the default"),
+        "replaces the default; `[]` (`README_SKIP_METHODS=[]`) logs every method"),
     Option("shutdown_timeout", "README_SHUTDOWN_TIMEOUT", "float", 5.0,
         f"a number of seconds from 0 to {check.MAX_SECONDS}", check.number(0), "`5`",
         "seconds the exit flush may take at most"),

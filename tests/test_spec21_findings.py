@@ -155,3 +155,34 @@ def test_a_chunked_body_with_extensions_and_trailers_is_read(local: LocalCollect
     finally:
         conn.close()
 
+
+
+# -- 4. SPEC 2: skip_methods from the environment, "a given list replaces the default" ---
+
+
+@pytest.mark.parametrize(("value", "logged"), [
+    pytest.param("[]", True, id="empty-list-logs-every-method"),
+    pytest.param(" [ ] ", True, id="empty-list-spaced"),
+    pytest.param("", False, id="empty-means-unset-so-the-default"),
+    pytest.param("HEAD", True, id="another-list"),
+    pytest.param("options", False, id="options-listed"),
+])
+def test_the_environment_can_give_skip_methods_an_empty_list(
+        collector: Collector, monkeypatch: pytest.MonkeyPatch, value: str,
+        logged: bool) -> None:
+    """An empty variable means unset, so README_SKIP_METHODS could not say "skip no
+    method" (to see CORS preflights): README_SKIP_METHODS=[] was refused with "write it
+    without brackets: an empty value lists none", and the empty value it pointed to
+    kept the default, OPTIONS."""
+    monkeypatch.setenv("README_SKIP_METHODS", value)
+    middleware = MetricsMiddleware(json_app, MetricsApiConfig(
+        api_key=API_KEY, grouping_function=caller, metrics_api=collector.url,
+        background_worker_mode=False, buffer_length=1))
+    try:
+        assert hit(middleware, "/preflight", method="OPTIONS").status.startswith("200")
+        assert middleware.flush(5.0) is True
+    finally:
+        middleware.close()
+    methods = [log["request"]["log"]["entries"][0]["request"]["method"]
+               for log in collector.logs]
+    assert methods == (["OPTIONS"] if logged else [])
