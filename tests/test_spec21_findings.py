@@ -186,3 +186,31 @@ def test_the_environment_can_give_skip_methods_an_empty_list(
     methods = [log["request"]["log"]["entries"][0]["request"]["method"]
                for log in collector.logs]
     assert methods == (["OPTIONS"] if logged else [])
+
+
+# -- 5. SPEC 9: demo's two ports ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("argv", [
+    pytest.param(["--port", "{port}", "--collector-port", "{port}", "--requests", "1"],
+                 id="both-given"),
+    pytest.param(["--port", "8001"], id="the-collectors-default"),
+])
+def test_demo_with_one_port_for_both_servers_says_so(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        argv: list[str]) -> None:
+    """The collector took the port, and the example API's bind failed with "port N on
+    127.0.0.1 is already in use (another collector or app?)": the user went looking for
+    another process, while the demo had asked for the same port twice."""
+    from readme_metrics.cli import main
+    from tests.support.ports import free_port
+
+    monkeypatch.chdir(tmp_path)
+    port = str(free_port())
+    assert main(["demo", *(arg.format(port=port) for arg in argv)]) == 2
+    err = capsys.readouterr().err
+    shown = port if "{port}" in argv[1] else argv[1]
+    assert err == (f"readme-metrics demo: the example API (--port) and the collector "
+                   f"(--collector-port) would both listen on port {shown}: give them two "
+                   "ports (or --port 0 to pick a free one)\n"), err
+    assert list(tmp_path.iterdir()) == []  # no HAR file begun

@@ -163,6 +163,13 @@ def _start(args: argparse.Namespace, once: bool,
     collector_port = (
         args.collector_port if args.collector_port is not None else (0 if once else 8001)
     )
+    if api_port and api_port == collector_port:
+        # Else the collector took the port and the API's bind failed with "already in use
+        # (another collector or app?)", which sent the user after another process.
+        print(f"readme-metrics demo: the example API (--port) and the collector "
+              f"(--collector-port) would both listen on port {api_port}: give them two "
+              "ports (or --port 0 to pick a free one)", file=sys.stderr)
+        return None
     try:
         collector = LocalCollector(
             "127.0.0.1", collector_port, har_path=har_path, fresh_har=True,
