@@ -217,7 +217,7 @@ class Handler(BaseHTTPRequestHandler):
         if allow is None or self.command in allow.split(", "):
             return False
         self._json(405, {"error": f"{self.command} is not allowed on {path} (only {allow})"},
-                   {"Allow": allow})
+                   {"Allow": f"{allow}, OPTIONS"})
         return True
 
     def _read_body(self) -> Optional[bytes]:
