@@ -260,6 +260,20 @@ def _with_aliases(given: dict[str, Any]) -> None:
         ) + extra
 
 
+#: The WSGI and ASGI middlewares' ``config`` when none was passed: Django calls a class in
+#: its MIDDLEWARE setting with the next handler alone, and Python's "missing 1 required
+#: positional argument: 'config'" did not say that the class for that setting is another.
+NO_CONFIG: Any = object()
+
+
+def _from_django(app: Any) -> bool:
+    """True for the handler Django gives a class of its MIDDLEWARE setting (a function of
+    django.core.handlers, or asgiref's adapter of one under ASGI)."""
+    modules = (getattr(app, "__module__", None), type(app).__module__)
+    return any(isinstance(name, str) and name.split(".")[0] in ("django", "asgiref")
+               for name in modules)
+
+
 def checked_config(middleware: str, app: Any, config: Any,
                    call: str = "(app, config)") -> MetricsApiConfig:
     """``config`` of ``middleware(app, config)`` (or of the ``call`` given: Flask's
@@ -269,6 +283,12 @@ def checked_config(middleware: str, app: Any, config: Any,
     has no attribute 'skip_methods'"), and an app that is no callable failed on every
     request instead."""
     call = f"readme_metrics: {middleware}{call}"
+    if config is NO_CONFIG:
+        django = ("; in Django's MIDDLEWARE setting, name "
+                  "'readme_metrics.django.MetricsMiddleware' instead, which reads "
+                  "settings.README_METRICS_CONFIG" if _from_django(app) else "")
+        raise TypeError(f"{call}: config is missing: pass MetricsApiConfig(...) (or "
+                        f"MetricsApiConfig(), which reads the README_* variables){django}")
     if isinstance(app, MetricsApiConfig) and not isinstance(config, MetricsApiConfig):
         raise TypeError(f"{call}: the arguments are swapped, the MetricsApiConfig was "
                         "given in the app's place")

@@ -39,7 +39,7 @@ import asyncio
 import threading
 import time
 from functools import partial
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 try:
     from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
@@ -96,9 +96,14 @@ def _configured() -> MetricsApiConfig:
                 ) from exc
         return _default_config[0]
     if not isinstance(config, MetricsApiConfig):
+        # A dict is how most Django settings are written (DATABASES, CACHES): say how
+        # to make one of it, as the WSGI and ASGI middlewares' own check does.
+        hint = (" (MetricsApiConfig(**options) makes one of a dict, with from "
+                "readme_metrics import MetricsApiConfig)" if isinstance(config, Mapping)
+                else "")
         raise ImproperlyConfigured(
             "readme_metrics: settings.README_METRICS_CONFIG must be a MetricsApiConfig, "
-            f"got {type(config).__name__}"
+            f"got {type(config).__name__}{hint}"
         )
     return config
 

@@ -37,7 +37,7 @@ from readme_metrics.capture.asgi_outlive import Outlive, is_cancellation
 from readme_metrics.capture.asgi_receive import running_asyncio_loop
 from readme_metrics.capture.asgi_scope import ScopeRequest, header
 from readme_metrics.capture.webob_request import webob_request
-from readme_metrics.config import MetricsApiConfig, checked_config
+from readme_metrics.config import NO_CONFIG, MetricsApiConfig, checked_config
 from readme_metrics.exchange import PendingExchange
 from readme_metrics.pipeline import OWN_AGENT, MetricsPipeline, PipelineControls
 
@@ -109,7 +109,8 @@ class MetricsMiddleware(PipelineControls):
     :class:`readme_metrics.fastapi.ReadMeMetricsMiddleware` gives Starlette's ``Request``.
     """
 
-    def __init__(self, app: ASGIApp, config: MetricsApiConfig) -> None:
+    def __init__(self, app: ASGIApp,
+                 config: MetricsApiConfig = NO_CONFIG) -> None:
         self.app = app
         self.config = config = checked_config(type(self).__name__, app, config)
         wsgi = _wsgi_app(app)

@@ -48,7 +48,7 @@ from readme_metrics.capture.wsgi_response import (
     sends_list_as_is,
     takes_raising_restart,
 )
-from readme_metrics.config import MetricsApiConfig, checked_config
+from readme_metrics.config import NO_CONFIG, MetricsApiConfig, checked_config
 from readme_metrics.exchange import Group
 from readme_metrics.pipeline import OWN_AGENT, MetricsPipeline, PipelineControls
 
@@ -441,7 +441,7 @@ class MetricsMiddleware(PipelineControls):
     """
 
     def __init__(self, app: Optional[WSGIApplication] = None,
-                 config: Optional[MetricsApiConfig] = None, *,
+                 config: MetricsApiConfig = NO_CONFIG, *,
                  wsgi_app_reference: Optional[WSGIApplication] = None) -> None:
         # wsgi_app_reference: the official package's name for the app (3.x), so that
         # MetricsMiddleware(wsgi_app_reference=..., config=...) keeps working unedited.

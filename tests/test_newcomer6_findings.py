@@ -1,0 +1,135 @@
+"""A newcomer's first hour, sixth pass: README's quick starts followed in a fresh clone
+and fresh virtualenvs (Python 3.11 and 3.9), pointed at ``readme-metrics collect``, then
+the usual mistakes, and what the library says about each.
+
+Each test is one thing tried there, written down with the library's real parts (real
+Django projects in a subprocess, real configuration); none passed before its fix.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from readme_metrics import MetricsMiddleware
+from readme_metrics.asgi import MetricsMiddleware as ASGIMetricsMiddleware
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _django_project(tmp_path: Path, readme_lines: str) -> Path:
+    """A project as ``django-admin startproject`` leaves it, reduced to what loading the
+    middleware needs, with README's Django lines (or a newcomer's take on them) at the
+    end of its settings, and the grouping module they name."""
+    (tmp_path / "mysite").mkdir()
+    (tmp_path / "mysite" / "__init__.py").write_text("")
+    (tmp_path / "mysite" / "settings.py").write_text(textwrap.dedent("""\
+        SECRET_KEY = "newcomer6-not-secret"
+        DEBUG = True
+        ALLOWED_HOSTS = ["127.0.0.1"]
+        ROOT_URLCONF = "mysite.urls"
+        INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth"]
+        MIDDLEWARE = [
+            "django.middleware.security.SecurityMiddleware",
+            "django.middleware.common.CommonMiddleware",
+        ]
+        """) + textwrap.dedent(readme_lines))
+    (tmp_path / "mysite" / "urls.py").write_text("urlpatterns = []\n")
+    (tmp_path / "myapp").mkdir()
+    (tmp_path / "myapp" / "__init__.py").write_text("")
+    (tmp_path / "myapp" / "metrics.py").write_text(
+        "def grouping(request):\n    return None\n")
+    return tmp_path
+
+
+def _load(project: Path, handler: str) -> str:
+    """What ``get_wsgi_application()`` or ``get_asgi_application()`` (what gunicorn,
+    runserver and uvicorn call first) raises for the project: its last line."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mysite.settings",
+           "README_API_KEY": "any-key", "README_METRICS_SERVER": "http://127.0.0.1:9",
+           "PYTHONPATH": os.pathsep.join([str(project), str(ROOT)])}
+    done = subprocess.run(
+        [sys.executable, "-c",
+         f"from django.core.{handler} import get_{handler}_application\n"
+         f"get_{handler}_application()\n"],
+        cwd=project, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0, done.stdout
+    return done.stderr.strip().splitlines()[-1]
+
+
+_NAMES_DJANGOS = (
+    "config is missing: pass MetricsApiConfig(...) (or MetricsApiConfig(), which reads "
+    "the README_* variables); in Django's MIDDLEWARE setting, name "
+    "'readme_metrics.django.MetricsMiddleware' instead, which reads "
+    "settings.README_METRICS_CONFIG")
+
+
+@pytest.mark.parametrize(("middleware", "handler"), [
+    pytest.param("readme_metrics.MetricsMiddleware", "wsgi", id="wsgi-middleware"),
+    # Under ASGI, Django hands a sync-only middleware asgiref's AsyncToSync of its chain.
+    pytest.param("readme_metrics.MetricsMiddleware", "asgi", id="wsgi-middleware-asgi"),
+    pytest.param("readme_metrics.asgi.MetricsMiddleware", "wsgi", id="asgi-middleware"),
+])
+def test_the_plain_middleware_in_djangos_setting_names_the_django_one(
+        tmp_path: Path, middleware: str, handler: str) -> None:
+    """``MIDDLEWARE.insert(0, "readme_metrics.MetricsMiddleware")``, the class README's
+    first quick start imports, for Django's: Django calls it with the next handler alone,
+    and it said only "TypeError: MetricsMiddleware.__init__() missing 1 required
+    positional argument: 'config'", the settings' README_METRICS_CONFIG right there."""
+    project = _django_project(tmp_path, f"""
+        from readme_metrics import MetricsApiConfig
+
+        MIDDLEWARE.insert(0, "{middleware}")
+
+        README_METRICS_CONFIG = MetricsApiConfig(
+            grouping_function="myapp.metrics.grouping",
+        )
+        """)
+    assert _load(project, handler) == (
+        "TypeError: readme_metrics: MetricsMiddleware(app, config): " + _NAMES_DJANGOS)
+
+
+def test_a_dict_as_djangos_setting_says_how_to_make_the_config(tmp_path: Path) -> None:
+    """``README_METRICS_CONFIG = {"grouping_function": ...}``, as DATABASES and CACHES are
+    written: "must be a MetricsApiConfig, got dict" and no more, where the WSGI and ASGI
+    middlewares' own check of a dict says MetricsApiConfig(**options) makes one."""
+    project = _django_project(tmp_path, """
+        MIDDLEWARE.insert(0, "readme_metrics.django.MetricsMiddleware")
+
+        README_METRICS_CONFIG = {"grouping_function": "myapp.metrics.grouping"}
+        """)
+    assert _load(project, "wsgi") == (
+        "django.core.exceptions.ImproperlyConfigured: readme_metrics: "
+        "settings.README_METRICS_CONFIG must be a MetricsApiConfig, got dict "
+        "(MetricsApiConfig(**options) makes one of a dict, with from readme_metrics "
+        "import MetricsApiConfig)")
+
+
+def _wsgi_app(environ: Any, start_response: Any) -> list[bytes]:
+    start_response("200 OK", [])
+    return []
+
+
+async def _asgi_app(scope: Any, receive: Any, send: Any) -> None:
+    pass
+
+
+@pytest.mark.parametrize(("middleware", "app"), [
+    pytest.param(MetricsMiddleware, _wsgi_app, id="wsgi"),
+    pytest.param(ASGIMetricsMiddleware, _asgi_app, id="asgi"),
+])
+def test_a_middleware_made_without_its_config_says_what_to_pass(
+        middleware: Any, app: Any) -> None:
+    """Outside Django, the same mistake is told what to pass, and nothing of Django."""
+    with pytest.raises(TypeError) as raised:
+        middleware(app)
+    assert str(raised.value) == (
+        "readme_metrics: MetricsMiddleware(app, config): config is missing: pass "
+        "MetricsApiConfig(...) (or MetricsApiConfig(), which reads the README_* "
+        "variables)")
