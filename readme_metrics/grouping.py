@@ -306,8 +306,10 @@ class Identifier:
                 logging.ERROR,
                 "the grouping function must return a mapping or None, "
                 f"got {type(result).__name__}"
-                + (' (return {"api_key": <the caller\'s key>, "label": ..., "email": ...}, '
-                   "not the key alone)" if isinstance(result, (str, bytes, int)) else "")
+                # The shape to return, whatever came back: the key alone, a tuple, the
+                # caller's own object (Django's request.user, a FastAPI user model).
+                + ' (return {"api_key": <the caller\'s key>, "label": ..., "email": ...}'
+                + (", not the key alone)" if isinstance(result, (str, bytes, int)) else ")")
                 + "; the request is not logged",
             )
             return None

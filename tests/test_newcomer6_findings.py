@@ -8,6 +8,8 @@ Django projects in a subprocess, real configuration); none passed before its fix
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
 import subprocess
 import sys
@@ -17,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from readme_metrics import MetricsMiddleware
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.asgi import MetricsMiddleware as ASGIMetricsMiddleware
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,3 +135,34 @@ def test_a_middleware_made_without_its_config_says_what_to_pass(
         "readme_metrics: MetricsMiddleware(app, config): config is missing: pass "
         "MetricsApiConfig(...) (or MetricsApiConfig(), which reads the README_* "
         "variables)")
+
+
+@dataclasses.dataclass
+class User:
+    """The caller's own object, as an authentication layer gives it (Django's
+    request.user, a FastAPI dependency's model)."""
+
+    api_key: str
+    name: str
+
+
+@pytest.mark.parametrize(("returned", "kind"), [
+    pytest.param(lambda key: (key, "Owlbert"), "tuple", id="tuple"),
+    pytest.param(lambda key: User(key, "Owlbert"), "User", id="user-object"),
+])
+def test_a_grouping_function_returning_no_mapping_is_shown_the_shape(
+        caplog: pytest.LogCaptureFixture, returned: Any, kind: str) -> None:
+    """``return request.user`` or ``return key, label``: "must return a mapping or None,
+    got User", without the keys to return, which only the key alone (a str) was shown."""
+    from werkzeug.test import Client
+
+    app = MetricsMiddleware(_wsgi_app, MetricsApiConfig(
+        api_key="any-key", metrics_api="http://127.0.0.1:9", base_log_url=None,
+        grouping_function=lambda request: returned(request.headers["X-Api-Key"])))
+    caplog.set_level(logging.ERROR, logger="readme_metrics")
+    Client(app).get("/", headers={"X-Api-Key": "owlbert-key"}, buffered=True)
+    app.close()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"readme_metrics: the grouping function must return a mapping or None, got {kind} "
+        '(return {"api_key": <the caller\'s key>, "label": ..., "email": ...}); the '
+        "request is not logged"]
