@@ -95,6 +95,25 @@ def number(minimum: float, exclusive: bool = False) -> Callable[[Option, Any], f
     return check
 
 
+#: From this many seconds on, a duration is more likely milliseconds written for seconds
+#: (``README_FLUSH_INTERVAL=5000``, as JavaScript's timers take them) than meant: 16
+#: minutes and more between a log and its POST, for one HTTP call, or for the exit.
+LIKELY_MILLISECONDS = 1000
+
+
+def seconds_warning(effect: str) -> Callable[[Option, Any, Any], Optional[str]]:
+    """The warning for a duration accepted at :data:`LIKELY_MILLISECONDS` or more, saying
+    ``effect``: what waits that long."""
+
+    def warning(option: Option, given: Any, value: Any) -> Optional[str]:
+        if not isinstance(value, float) or value < LIKELY_MILLISECONDS:
+            return None
+        return (f"readme_metrics: {option.label()} is {value:g} seconds ({value / 60:.0f} "
+                f"minutes): {effect}. It is in seconds, not milliseconds: "
+                f"{value / 1000:g} for {value:g} ms")
+    return warning
+
+
 def flag(option: Option, value: Any) -> bool:
     """True or False, nothing else (the environment's text is parsed before)."""
     if not isinstance(value, bool):

@@ -110,7 +110,8 @@ OPTIONS: tuple[Option, ...] = (
         "seconds: a partial batch is sent this long after its first log (later only "
         "while the Metrics API fails, or with 16 POSTs in flight); `0` turns this timer "
         "off: a partial batch then waits for `buffer_length` logs, `flush()` or the exit "
-        "(to send each log at once, `buffer_length=1`)"),
+        "(to send each log at once, `buffer_length=1`)",
+        warning=check.seconds_warning("a partial batch waits that long to be sent")),
     Option("development_mode", "README_DEVELOPMENT_MODE", "bool", False, "true or false",
         check.flag, "`False`", "logs are marked `development: true` (ReadMe shows them apart)"),
     Option("background_worker_mode", "README_BACKGROUND_WORKER_MODE", "bool", True,
@@ -131,7 +132,9 @@ OPTIONS: tuple[Option, ...] = (
         "or without the port; behind `trusted_proxies`, the Host they forwarded)"),
     Option("timeout", "README_TIMEOUT", "float", 3.0,
         f"a number of seconds > 0 and <= {check.MAX_SECONDS}", check.number(0, exclusive=True),
-        "`3`", "seconds per HTTP call to ReadMe"),
+        "`3`", "seconds per HTTP call to ReadMe",
+        warning=check.seconds_warning("a Metrics API that does not answer holds a POST "
+                                      "that long")),
     Option("base_log_url", "README_BASE_LOG_URL", "str", None, _URL, check.http_url, "`None`",
         "your docs site URL, for the `x-documentation-url` header (looked up from ReadMe "
         "if not set)", warning=check.link_userinfo_warning),
@@ -166,7 +169,8 @@ OPTIONS: tuple[Option, ...] = (
         "replaces the default; `[]` (`README_SKIP_METHODS=[]`) logs every method"),
     Option("shutdown_timeout", "README_SHUTDOWN_TIMEOUT", "float", 5.0,
         f"a number of seconds from 0 to {check.MAX_SECONDS}", check.number(0), "`5`",
-        "seconds the exit flush may take at most"),
+        "seconds the exit flush may take at most",
+        warning=check.seconds_warning("the exit may wait that long for the Metrics API")),
     Option("logger", None, "str", None, "a logging.Logger", check.logger,
         '`logging.getLogger("readme_metrics")`',
         "the library's logger; it adds no handlers and never calls `basicConfig`"),

@@ -21,6 +21,7 @@ import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.asgi import MetricsMiddleware as ASGIMetricsMiddleware
+from tests.support.delivery import said_on
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -166,3 +167,50 @@ def test_a_grouping_function_returning_no_mapping_is_shown_the_shape(
         f"readme_metrics: the grouping function must return a mapping or None, got {kind} "
         '(return {"api_key": <the caller\'s key>, "label": ..., "email": ...}); the '
         "request is not logged"]
+
+
+@pytest.mark.parametrize(("variable", "text", "said"), [
+    pytest.param("README_FLUSH_INTERVAL", "5000",
+                 "flush_interval (README_FLUSH_INTERVAL) is 5000 seconds (83 minutes): a "
+                 "partial batch waits that long to be sent. It is in seconds, not "
+                 "milliseconds: 5 for 5000 ms", id="flush_interval"),
+    pytest.param("README_TIMEOUT", "3000",
+                 "timeout (README_TIMEOUT) is 3000 seconds (50 minutes): a Metrics API "
+                 "that does not answer holds a POST that long. It is in seconds, not "
+                 "milliseconds: 3 for 3000 ms", id="timeout"),
+    pytest.param("README_SHUTDOWN_TIMEOUT", "10000",
+                 "shutdown_timeout (README_SHUTDOWN_TIMEOUT) is 10000 seconds (167 "
+                 "minutes): the exit may wait that long for the Metrics API. It is in "
+                 "seconds, not milliseconds: 10 for 10000 ms", id="shutdown_timeout"),
+    pytest.param("README_FLUSH_INTERVAL", "999", None, id="under-1000-seconds"),
+])
+def test_a_duration_in_milliseconds_is_said_at_start_up(
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+        variable: str, text: str, said: Any) -> None:
+    """``README_FLUSH_INTERVAL=5000`` (milliseconds, as JavaScript's timers take them,
+    for README's 5 s) was taken without a word as 83 minutes: under ``flask run``, two
+    calls, fewer than ``buffer_length``, had not reached the collector 8 s later, and
+    nothing was said. The option keeps the value given."""
+    monkeypatch.setenv(variable, text)
+    logger = logging.getLogger(f"newcomer6-milliseconds-{variable}-{text}")
+    caplog.set_level(logging.WARNING)
+    config = MetricsApiConfig(api_key="any-key", grouping_function=_no_caller,
+                              logger=logger)
+    assert getattr(config, variable[len("README_"):].lower()) == float(text)
+    assert said_on(caplog, logger) == ([f"readme_metrics: {said}"] if said else [])
+
+
+def test_a_duration_argument_in_milliseconds_is_said_too(
+        caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("newcomer6-milliseconds-argument")
+    caplog.set_level(logging.WARNING)
+    MetricsApiConfig(api_key="any-key", grouping_function=_no_caller, logger=logger,
+                     flush_interval=2000)
+    assert said_on(caplog, logger) == [
+        "readme_metrics: flush_interval (README_FLUSH_INTERVAL) is 2000 seconds (33 "
+        "minutes): a partial batch waits that long to be sent. It is in seconds, not "
+        "milliseconds: 2 for 2000 ms"]
+
+
+def _no_caller(request: Any) -> None:
+    return None
