@@ -296,6 +296,10 @@ def checked_config(middleware: str, app: Any, config: Any,
         given = "None" if config is None else type(config).__name__
         hint = (" (MetricsApiConfig(**options) makes one of a dict)"
                 if isinstance(config, Mapping) else "")
+        if app is None and callable(config) and call.endswith("(config, app)"):
+            # ReadMeMetrics(app), as Flask-CORS and Flask-SQLAlchemy are made.
+            hint = (" (the app comes second: ReadMeMetrics(MetricsApiConfig(...), app); "
+                    "MetricsApiConfig() reads the README_* variables)")
         raise TypeError(f"{call}: config must be a MetricsApiConfig, got {given}{hint}")
     if not callable(app) and (app is not None or call.endswith("(app, config)")):
         raise TypeError(f"{call}: app must be the application to wrap (a callable), got "

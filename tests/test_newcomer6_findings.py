@@ -214,3 +214,18 @@ def test_a_duration_argument_in_milliseconds_is_said_too(
 
 def _no_caller(request: Any) -> None:
     return None
+
+
+def test_a_flask_extension_made_with_the_app_alone_says_the_app_comes_second() -> None:
+    """``ReadMeMetrics(app)``, as Flask-CORS and Flask-SQLAlchemy are made: "config must
+    be a MetricsApiConfig, got Flask", without the order of the arguments."""
+    from flask import Flask
+
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    with pytest.raises(TypeError) as raised:
+        ReadMeMetrics(Flask("newcomer6"))  # type: ignore[arg-type]
+    assert str(raised.value) == (
+        "readme_metrics: ReadMeMetrics(config, app): config must be a MetricsApiConfig, "
+        "got Flask (the app comes second: ReadMeMetrics(MetricsApiConfig(...), app); "
+        "MetricsApiConfig() reads the README_* variables)")
