@@ -263,7 +263,15 @@ def _with_aliases(given: dict[str, Any]) -> None:
 #: The WSGI and ASGI middlewares' ``config`` when none was passed: Django calls a class in
 #: its MIDDLEWARE setting with the next handler alone, and Python's "missing 1 required
 #: positional argument: 'config'" did not say that the class for that setting is another.
-NO_CONFIG: Any = object()
+class _Required:
+    """The sentinel's type: shown as ``<required>`` in the middlewares' signatures
+    (``help()``, ``inspect.signature``), not as an object's address."""
+
+    def __repr__(self) -> str:
+        return "<required>"
+
+
+NO_CONFIG: Any = _Required()
 
 
 def _from_django(app: Any) -> bool:

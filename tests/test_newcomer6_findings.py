@@ -9,6 +9,7 @@ Django projects in a subprocess, real configuration); none passed before its fix
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import logging
 import os
 import subprocess
@@ -129,7 +130,9 @@ async def _asgi_app(scope: Any, receive: Any, send: Any) -> None:
 ])
 def test_a_middleware_made_without_its_config_says_what_to_pass(
         middleware: Any, app: Any) -> None:
-    """Outside Django, the same mistake is told what to pass, and nothing of Django."""
+    """Outside Django, the same mistake is told what to pass, and nothing of Django; the
+    signature (``help()``) shows the argument as required, not as an object's address."""
+    assert repr(inspect.signature(middleware).parameters["config"].default) == "<required>"
     with pytest.raises(TypeError) as raised:
         middleware(app)
     assert str(raised.value) == (
