@@ -8,6 +8,8 @@ here raises into the caller: :func:`safely` turns a failure into a comment.
 from __future__ import annotations
 
 import base64
+import codecs
+import json
 import re
 from typing import Any, Callable, Optional
 from urllib.parse import unquote
@@ -45,6 +47,9 @@ _UNREADABLE_COMMENT = "body could not be decoded, so it was redacted whole"
 UNRECORDABLE_COMMENT = "body could not be recorded"
 # A JSON document's first bytes, after a UTF-8 byte order mark (json.loads reads one).
 _JSON_BYTES_START = re.compile(rb"(?:\xef\xbb\xbf)?\s*[\[{]")
+# UTF-16's byte order marks (UTF-32's, and UTF-16/32 without one, have a NUL in the first
+# four bytes).
+_UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def records(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
@@ -223,14 +228,20 @@ def _form_of_json(body: bytes, redactor: Optional[Redactor]) -> Optional[tuple[s
     """(text, comment) of a request body sent as a form that is JSON (jQuery's default
     Content-Type; a view reading ``json.loads(request.body)`` reads it as JSON), see
     :func:`_json_as_form`; None for any other body."""
-    if redactor is None or _JSON_BYTES_START.match(body) is None:
+    if redactor is None or (_JSON_BYTES_START.match(body) is None and not (
+            0 in body[:4] or body[:2] in _UTF16_MARKS)):
         return None
+    # As json.loads(bytes) reads it: in the codec of its byte order mark, or of UTF-16/32
+    # by where its NULs are (RFC 4627), else UTF-8.
+    codec = json.detect_encoding(body)
     try:
-        text = body.decode("utf-8-sig")
+        text = body.decode(codec)
     except UnicodeDecodeError:
         # A byte that is not UTF-8 (a latin-1 "é" under a lying charset): its keys are
-        # ASCII all the same, and read as a form the document was one field's name.
-        text = body.decode("latin-1")
+        # ASCII all the same, and read as a form the document was one field's name; the
+        # UTF-8 mark before it is no text. UTF-16/32 cut short: as far as it decodes.
+        text = (body[3 if codec == "utf-8-sig" else 0:].decode("latin-1")
+                if codec.startswith("utf-8") else body.decode(codec, "replace"))
     return _json_as_form(text, redactor)
 
 
