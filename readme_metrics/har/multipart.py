@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import json
 import re
 from email.message import Message
 from email.utils import collapse_rfc2231_value
@@ -232,10 +233,17 @@ def _file_value(
 ) -> str:
     """A file part as a data URL, its JSON redacted key by key (redacted whole if hidden)."""
     if not denied and redactor is not None and "json" in part_type.lower():
+        # As json.load(upload) reads it: in the codec of its byte order mark (Notepad's
+        # UTF-8, PowerShell's UTF-16), or of UTF-16/32 by where its NULs are, else UTF-8.
         # surrogateescape: bytes that are not UTF-8 come back as they were.
-        document, whole = redactor.json_field(data.decode("utf-8", "surrogateescape"), name)
+        codec = json.detect_encoding(data)
+        text = data.decode(codec, "surrogateescape" if codec.startswith("utf-8")
+                           else "replace")
+        document, whole = redactor.json_field(text, name)
         if document is not None:
-            data, hidden = document.encode("utf-8", "surrogateescape"), False
+            if document != text:  # (else the bytes as they came, mark and all)
+                data = document.encode("utf-8", "surrogateescape")
+            hidden = False
         hidden = hidden or whole
     if hidden:
         return redacted(data)
