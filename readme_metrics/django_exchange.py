@@ -119,7 +119,9 @@ class Capture:
         # reads CONTENT_LENGTH bytes: none): all of it is still the server's to copy.
         self.unseen_chunked = (self.declared is None and "HTTP_TRANSFER_ENCODING" in meta
                                and getattr(request, "scope", None) is None)
-        record = BodyRecord(limit, self.declared)
+        # Chunked: a body is there, of a length unknown until its last chunk (one not
+        # arrived yet is logged incomplete, not as none).
+        record = BodyRecord(limit, self.declared, bool(meta.get("HTTP_TRANSFER_ENCODING")))
         stream = getattr(request, "_stream", None)
         if stream is not None and not hasattr(request, "_body") and not getattr(
             request, "_read_started", False

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 from pathlib import Path
 from typing import Any, Callable
 
@@ -16,7 +17,8 @@ from werkzeug.wrappers import Request
 from readme_metrics import MetricsMiddleware
 from tests.support.contract import exchange
 from tests.support.fake_api import Collector, free_port
-from tests.test_e2e_servers import serve, server_env
+from tests.test_e2e_servers import SERVERS as E2E_SERVERS
+from tests.test_e2e_servers import django_env, serve, server_env
 from tests.test_hostile6_findings import LIMIT, _logged, _request_of
 from tests.test_hostile_servers import SERVERS, _post
 
@@ -149,3 +151,35 @@ def test_a_utf16_json_form_under_a_server(collector: Collector, tmp_path: Path) 
     assert json.loads(post["text"])["password"] == f"[REDACTED {len(SECRET)}]"
     for batch in collector.received:
         assert not _spelled(batch.body)
+
+
+# -- 3. Django under runserver: a chunked body not there when the view answers -----------
+
+
+def test_django_logs_a_chunked_body_not_there_yet_as_incomplete_not_as_none(
+        collector: Collector, tmp_path: Path) -> None:
+    """runserver does not de-chunk, and Django under WSGI reads no body without a
+    Content-Length: the middleware copies a chunked body from the connection, as far as
+    it has arrived. One still on its way when the view has answered (curl's chunked
+    upload, sent after the 100 Continue; here after the answer) was logged as no body at
+    all: no postData, bodySize 0, the record not knowing a chunked body was there.
+    Logged as the WSGI middleware logs it under wsgiref: incomplete, of unknown length."""
+    port = free_port()
+    ran = tmp_path / "view-ran"
+    head = (f"POST /noread?ran={ran} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
+            "X-Api-Key: chunked-caller\r\nConnection: close\r\n\r\n").encode()
+    with serve(E2E_SERVERS["runserver"](port, "tests.support.e2e_apps:django_app"),
+               django_env(collector), tmp_path, port):
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
+            client.sendall(head)
+            answer = b""
+            while chunk := client.recv(65536):  # the answer, then runserver closes
+                answer += chunk
+        logs = collector.wait_for_logs(1)
+    assert answer.startswith(b"HTTP/1.1 200 ") and ran.exists(), answer[:80]
+    request = logs[0]["request"]["log"]["entries"][0]["request"]
+    assert request["bodySize"] == -1
+    assert request["postData"] == {
+        "mimeType": "text/plain", "text": "",
+        "comment": "incomplete: 0 of a body of unknown length could be read without waiting"}
