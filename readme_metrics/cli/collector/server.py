@@ -239,6 +239,14 @@ class Handler(BaseHTTPRequestHandler):
             return None
         return self.rfile.read(length)
 
+    def _optional_body(self) -> Optional[bytes]:
+        """The body of a request that may come without one (b""), read whatever the route
+        does with it: left unread on a kept-alive connection, it was taken for the next
+        request. None once answered 4xx, as :meth:`_read_body`."""
+        if "Content-Length" in self.headers or "Transfer-Encoding" in self.headers:
+            return self._read_body()
+        return b""
+
     def _read_chunked(self) -> Optional[bytes]:
         """A ``Transfer-Encoding: chunked`` body (RFC 9112 7.1), bounded by MAX_POST_BYTES.
 
@@ -249,7 +257,8 @@ class Handler(BaseHTTPRequestHandler):
         if "Content-Length" in self.headers:
             self.close_connection = True
         codings = [coding.strip().lower()
-                   for coding in self.headers.get("Transfer-Encoding", "").split(",")]
+                   for line in self.headers.get_all("Transfer-Encoding", [])
+                   for coding in line.split(",")]  # two lines are one list (RFC 9110 5.3)
         if codings != ["chunked"]:
             self.close_connection = True
             self._json(501, {"error": "Transfer-Encoding other than chunked is not supported"})
@@ -308,9 +317,7 @@ class Handler(BaseHTTPRequestHandler):
         self._json(status, answer)
 
     def do_DELETE(self) -> None:  # noqa: N802
-        body = (self._read_body() if "Content-Length" in self.headers
-                or "Transfer-Encoding" in self.headers else b"")
-        if body is None or not self._host_ok() or self._method_not_allowed(
+        if self._optional_body() is None or not self._host_ok() or self._method_not_allowed(
                 urlsplit(self.path).path):
             return
         origin = self.headers.get("Origin")
@@ -325,9 +332,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:  # noqa: N802
         """PUT and PATCH: no route takes them (405 on a route, else 404); they were
         answered 501 in HTML by http.server, unlike every other answer here."""
-        body = (self._read_body() if "Content-Length" in self.headers
-                or "Transfer-Encoding" in self.headers else b"")
-        if body is None or not self._host_ok():
+        if self._optional_body() is None or not self._host_ok():
             return
         if not self._method_not_allowed(urlsplit(self.path).path):
             self._json(404, {"error": "not found"})
@@ -337,7 +342,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_OPTIONS(self) -> None:  # noqa: N802
         """The methods a route takes, in ``Allow`` (no CORS headers: the dashboard is
         read from its own origin only)."""
-        if not self._host_ok():
+        if self._optional_body() is None or not self._host_ok():
             return
         allow = allowed_methods(urlsplit(self.path).path)
         if allow is None:
@@ -349,7 +354,7 @@ class Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self) -> None:  # noqa: N802
-        if not self._host_ok():
+        if self._optional_body() is None or not self._host_ok():
             return
         parts = urlsplit(self.path)
         path = parts.path

@@ -1,0 +1,80 @@
+"""review28's items (an adversarial read of what review27, spec21, newcomer6 and review26
+landed after 56b32bc): each test failed on main at 18ddf48 and passes with its fix, under
+real parts (the collector in-process on 127.0.0.1, raw sockets where the bytes matter)."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from readme_metrics.cli.collector import LocalCollector
+from tests.support.sample_logs import valid_log
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> Iterator[LocalCollector]:
+    """``readme-metrics collect`` in-process, silent."""
+    running = LocalCollector("127.0.0.1", 0, har_path=tmp_path / "c.har")
+    try:
+        yield running.start()
+    finally:
+        running.stop()
+
+
+def _answers(url: str, request: bytes) -> list[bytes]:
+    """The status lines the collector sends for ``request`` (one connection, closed for
+    writing once sent), read until it closes the connection."""
+    host, _, port = url.removeprefix("http://").partition(":")
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(request)
+        conn.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    return re.findall(rb"HTTP/1\.1 \d{3} [A-Za-z ]+", answer)
+
+
+# -- 1. collect: a body sent with OPTIONS or GET is read, not taken for the next request --
+
+
+@pytest.mark.parametrize("method", ["OPTIONS", "GET"])
+def test_a_body_on_a_request_that_takes_none_is_not_read_as_the_next_request(
+        local: LocalCollector, method: str) -> None:
+    """f64ff8e/30d168b answer OPTIONS (204) on a kept-alive connection, where
+    http.server's 501 closed it; the handler read no body, so one sent with it (here a
+    whole request, as a smuggled one would be) was answered as a request of its own.
+    GET, its 405 on /v1/request new too, did the same."""
+    port = local.url.rsplit(":", 1)[1]
+    host = f"Host: 127.0.0.1:{port}\r\n".encode()
+    inner = b"DELETE /api/logs HTTP/1.1\r\n" + host + b"Content-Length: 0\r\n\r\n"
+    answers = _answers(local.url, f"{method} /v1/request HTTP/1.1\r\n".encode() + host
+                       + f"Content-Length: {len(inner)}\r\n\r\n".encode() + inner
+                       + b"GET /api/summary HTTP/1.1\r\n" + host
+                       + b"Connection: close\r\n\r\n")
+    assert answers == [b"HTTP/1.1 204 No Content" if method == "OPTIONS"
+                       else b"HTTP/1.1 405 Method Not Allowed", b"HTTP/1.1 200 OK"]
+    assert local.store.generation == 0  # the DELETE in the body was not served
+
+
+# -- 2. collect: Transfer-Encoding in two header lines is one list ------------------------
+
+
+def test_transfer_encoding_in_two_lines_is_read_as_one_list(local: LocalCollector) -> None:
+    """RFC 9110 5.3: two Transfer-Encoding lines are one list, 'chunked, gzip' here, whose
+    last coding is not chunked: 501, as for the one-line spelling. Only the first line was
+    read, so this body was taken as chunked and its logs accepted."""
+    port = local.url.rsplit(":", 1)[1]
+    body = json.dumps([valid_log("two-lines")]).encode()
+    answers = _answers(local.url, (
+        f"POST /v1/request HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+        "Transfer-Encoding: gzip\r\n\r\n").encode()
+        + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+    assert answers == [b"HTTP/1.1 501 Not Implemented"]
+    assert local.store.accepted == 0
+
