@@ -291,6 +291,10 @@ def checked_config(middleware: str, app: Any, config: Any,
     has no attribute 'skip_methods'"), and an app that is no callable failed on every
     request instead."""
     call = f"readme_metrics: {middleware}{call}"
+    if config is NO_CONFIG and isinstance(app, MetricsApiConfig):
+        # middleware(config): the app is what is missing, not the config.
+        raise TypeError(f"{call}: the MetricsApiConfig was given in the app's place, and "
+                        "no app: the app comes first")
     if config is NO_CONFIG:
         django = ("; in Django's MIDDLEWARE setting, name "
                   "'readme_metrics.django.MetricsMiddleware' instead, which reads "

@@ -9,10 +9,14 @@ import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
 from readme_metrics.cli.collector import LocalCollector
+from tests.support.contract import API_KEY, caller, json_app
 from tests.support.sample_logs import valid_log
 
 
@@ -78,3 +82,26 @@ def test_transfer_encoding_in_two_lines_is_read_as_one_list(local: LocalCollecto
     assert answers == [b"HTTP/1.1 501 Not Implemented"]
     assert local.store.accepted == 0
 
+
+# -- 3. a MetricsApiConfig given alone, in the app's place ---------------------------------
+
+
+@pytest.mark.parametrize("middleware", [MetricsMiddleware, AsgiMetricsMiddleware])
+def test_a_config_given_alone_is_not_said_to_be_missing(middleware: type) -> None:
+    """MetricsMiddleware(config) (the app left out, as Flask's ReadMeMetrics(config) is
+    made) was told 'config is missing: pass MetricsApiConfig(...)' by 102aa64's default,
+    a MetricsApiConfig being what it was given: the app is what is missing."""
+    config = MetricsApiConfig(api_key=API_KEY, grouping_function=caller, enabled=False)
+    with pytest.raises(TypeError) as raised:
+        middleware(config)
+    message = str(raised.value)
+    assert "config is missing" not in message
+    assert "the MetricsApiConfig was given in the app's place" in message
+    assert f"{middleware.__name__}(app, config)" in message
+    # The usual call is untouched.
+    app = json_app if middleware is MetricsMiddleware else _asgi_app
+    assert middleware(app, config).config is config
+
+
+async def _asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """An ASGI app (never called: the middlewares here have metrics off)."""
