@@ -276,10 +276,11 @@ NO_CONFIG: Any = _Required()
 
 def _from_django(app: Any) -> bool:
     """True for the handler Django gives a class of its MIDDLEWARE setting (a function of
-    django.core.handlers, or asgiref's adapter of one under ASGI)."""
-    modules = (getattr(app, "__module__", None), type(app).__module__)
-    return any(isinstance(name, str) and name.split(".")[0] in ("django", "asgiref")
-               for name in modules)
+    django.core.handlers, or asgiref's adapter of one under ASGI: not any asgiref object,
+    such as WsgiToAsgi, README's way to serve a WSGI app with an ASGI server)."""
+    if type(app).__module__.split(".")[0] == "asgiref":
+        app = getattr(app, "awaitable", None) or getattr(app, "func", None)
+    return str(getattr(app, "__module__", None)).split(".")[0] == "django"
 
 
 def checked_config(middleware: str, app: Any, config: Any,

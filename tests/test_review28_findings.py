@@ -105,3 +105,19 @@ def test_a_config_given_alone_is_not_said_to_be_missing(middleware: type) -> Non
 
 async def _asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """An ASGI app (never called: the middlewares here have metrics off)."""
+
+
+def test_an_asgiref_adapter_outside_django_is_not_told_of_djangos_setting() -> None:
+    """README's way to serve a WSGI app (Flask) under an ASGI server is the ASGI
+    middleware around asgiref's WsgiToAsgi; made without its config, 102aa64 took any
+    asgiref object for Django's handler and added "in Django's MIDDLEWARE setting, name
+    'readme_metrics.django.MetricsMiddleware' instead" to a project with no Django.
+    asgiref's adapter counts only around a function of Django's (AsyncToSync of its
+    chain under ASGI, which tests/test_newcomer6_findings.py runs)."""
+    from asgiref.wsgi import WsgiToAsgi
+
+    with pytest.raises(TypeError) as raised:
+        AsgiMetricsMiddleware(WsgiToAsgi(json_app))
+    assert str(raised.value).endswith("config is missing: pass MetricsApiConfig(...) (or "
+                                      "MetricsApiConfig(), which reads the README_* "
+                                      "variables)")
