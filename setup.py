@@ -97,5 +97,7 @@ setup(
         "Framework :: Flask",
         "Framework :: FastAPI",
         "Topic :: Internet :: WWW/HTTP :: WSGI :: Middleware",
+        # py.typed ships in the wheel (package_data above)
+        "Typing :: Typed",
     ],
 )
