@@ -183,11 +183,6 @@ class Recorder:
         self.comment: Optional[str] = None
         self._unfinished = True  # deleted by the first finish() (see there)
 
-    @property
-    def started_response(self) -> bool:
-        """True once the response status is known."""
-        return self.status != 0
-
     def respond(self, status: int, reason: str, headers: Sequence[tuple[str, str]]) -> None:
         """The response started (or its status/headers changed before the body)."""
         self.status = status
