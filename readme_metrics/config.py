@@ -33,7 +33,8 @@ from typing import (
 from readme_metrics import _env
 from readme_metrics._http import shown_url
 from readme_metrics._logging import LogLimiter, QuietLogger
-from readme_metrics.option_checks import is_loopback_url, meant_variable
+from readme_metrics._loopback import is_loopback_url
+from readme_metrics.option_checks import meant_variable
 from readme_metrics.options import BY_NAME, OPTIONS, Option
 
 #: ``grouping_function(request)``: the caller's mapping or None; under the ASGI middlewares

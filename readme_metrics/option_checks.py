@@ -15,12 +15,10 @@ config logs them on that logger once it is.
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import json
 import logging
 import math
 import re
-import socket
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Collection, Mapping, Optional
 from urllib.parse import SplitResult, urlsplit
@@ -33,6 +31,7 @@ from readme_metrics._dotted import (
     too_early_for_django,
 )
 from readme_metrics._http import shown_url
+from readme_metrics._loopback import is_loopback_url  # also in __all__, as before
 
 if TYPE_CHECKING:
     from readme_metrics.options import Option
@@ -498,34 +497,6 @@ def logger(option: Option, value: Any) -> logging.Logger:
     if not isinstance(value, logging.Logger):
         raise option.wrong_type(value, "a logging.Logger")
     return value
-
-
-def is_loopback_url(url: str) -> bool:
-    """True when ``url``'s host is this machine (:func:`host_on_this_machine`:
-    ``localhost``, 127.0.0.0/8, ``::1``, also as ``127.1``, ``::ffff:127.0.0.1``, or the
-    unspecified ``0.0.0.0`` that ``readme-metrics collect --host 0.0.0.0`` shows)."""
-    return host_on_this_machine(urlsplit(url).hostname or "")
-
-
-def host_on_this_machine(host: str) -> bool:
-    """Whether ``host`` (a hostname as urlsplit gives it: an IPv6 one without its
-    brackets) reaches this machine itself: ``localhost``, loopback (127.0.0.0/8, ``::1``,
-    also written short as ``127.1``), or the unspecified ``0.0.0.0`` / ``::``, which a
-    connection takes for this machine. For a proxy: one here (mitmproxy) does reach this
-    machine's loopback address, one elsewhere does not."""
-    host = host.strip("[]").rstrip(".").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(host)
-    except ValueError:
-        try:  # the forms the system's resolver takes too: 127.1, 2130706433
-            address = ipaddress.IPv4Address(socket.inet_aton(host))
-        except (OSError, UnicodeError, ValueError):
-            return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback or address.is_unspecified
 
 
 _PREFIX = "README_"

@@ -15,13 +15,13 @@ from typing import Any, Iterable, Optional
 from urllib.parse import urlsplit
 
 from readme_metrics._logging import LogLimiter, QuietLogger, hidden, shown
+from readme_metrics._loopback import is_loopback_url
 from readme_metrics._wording import counted
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.policy import FAIL, PAUSE, REJECT, SENT, WARN_INTERVAL, Outcome
 from readme_metrics.delivery.queue import Batch
 from readme_metrics.delivery.sender import Sender
 from readme_metrics.delivery.transport import loopback_proxy_hint, proxy_variables
-from readme_metrics.option_checks import is_loopback_url
 
 
 class Attempt:

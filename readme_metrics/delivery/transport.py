@@ -40,12 +40,12 @@ from requests.utils import select_proxy
 
 from readme_metrics._http import shown_url
 from readme_metrics._logging import LogLimiter, QuietLogger
+from readme_metrics._loopback import host_on_this_machine, is_loopback_url
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery.answer import Answer
 from readme_metrics.delivery.direct import DirectPoster
 from readme_metrics.delivery.encode import ENCODER, Body
 from readme_metrics.delivery.session import USER_AGENT, SessionPoster, basic_token, make_session
-from readme_metrics.option_checks import host_on_this_machine, is_loopback_url
 
 __all__ = ["USER_AGENT", "Answer", "Transport", "basic_token", "loopback_proxy_hint",
            "proxy_variables"]
