@@ -17,13 +17,12 @@ from __future__ import annotations
 import typing as t
 
 from readme_metrics.asgi_types import ASGIApp, Message, Receive, Scope, Send
-from readme_metrics.cors import CORSRules, Headers, Names, with_headers
-from readme_metrics.cors_settings import CORSSettings
+from readme_metrics.cors import CORSOptions, Headers, with_headers
 
 __all__ = ["CORSMiddleware"]
 
 
-class CORSMiddleware:
+class CORSMiddleware(CORSOptions[ASGIApp]):
     """Answer CORS preflights and add ``Access-Control-*`` headers, for an ASGI app.
 
     .. code-block:: python
@@ -39,24 +38,6 @@ class CORSMiddleware:
     :class:`readme_metrics.cors.CORSMiddleware`; invalid configuration raises
     ``ValueError`` naming the option and the variable.
     """
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        allowed_origins: Names = None,
-        *,
-        allow_credentials: t.Optional[bool] = None,
-        allow_methods: Names = None,
-        allow_headers: Names = None,
-        expose_headers: Names = None,
-        max_age: t.Optional[int] = None,
-    ) -> None:
-        self.app = app
-        self.rules = CORSRules(CORSSettings.read(
-            allowed_origins=allowed_origins, allow_credentials=allow_credentials,
-            allow_methods=allow_methods, allow_headers=allow_headers,
-            expose_headers=expose_headers, max_age=max_age,
-        ))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         rules = self.rules

@@ -31,16 +31,46 @@ from readme_metrics._http import is_token
 from readme_metrics.cors_settings import CORSSettings, normalise_origin
 
 if t.TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    # WSGIApplication: in quotes in CORSMiddleware's base (CORSOptions["WSGIApplication"])
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment  # noqa: F401
 
-__all__ = ["CORSMiddleware", "CORSRules", "Headers", "normalise_origin", "with_headers"]
+__all__ = ["CORSMiddleware", "CORSOptions", "CORSRules", "Headers", "normalise_origin",
+           "with_headers"]
 
 Headers = t.List[t.Tuple[str, str]]
 # A comma-separated string or a sequence of names (origins, methods, headers).
 Names = t.Union[str, t.Sequence[str], None]
 
 
-class CORSMiddleware:
+_App = t.TypeVar("_App")
+
+
+class CORSOptions(t.Generic[_App]):
+    """What both CORS middlewares are made of: the app they wrap, and the options read
+    and checked once (:meth:`CORSSettings.read`) as the :class:`CORSRules` that answer.
+    The WSGI middleware here and the ASGI one (:mod:`readme_metrics.asgi_cors`) take the
+    same arguments through this one ``__init__``."""
+
+    def __init__(
+        self,
+        app: _App,
+        allowed_origins: Names = None,
+        *,
+        allow_credentials: t.Optional[bool] = None,
+        allow_methods: Names = None,
+        allow_headers: Names = None,
+        expose_headers: Names = None,
+        max_age: t.Optional[int] = None,
+    ) -> None:
+        self.app = app
+        self.rules = CORSRules(CORSSettings.read(
+            allowed_origins=allowed_origins, allow_credentials=allow_credentials,
+            allow_methods=allow_methods, allow_headers=allow_headers,
+            expose_headers=expose_headers, max_age=max_age,
+        ))
+
+
+class CORSMiddleware(CORSOptions["WSGIApplication"]):
     """Answer CORS preflights and add ``Access-Control-*`` headers for allowed origins.
 
     .. code-block:: python
@@ -85,24 +115,6 @@ class CORSMiddleware:
     option is also an attribute (``allowed_origins`` normalised, and ``allow_any``);
     setting one is checked the same way and takes effect from the next request.
     """
-
-    def __init__(
-        self,
-        app: WSGIApplication,
-        allowed_origins: Names = None,
-        *,
-        allow_credentials: t.Optional[bool] = None,
-        allow_methods: Names = None,
-        allow_headers: Names = None,
-        expose_headers: Names = None,
-        max_age: t.Optional[int] = None,
-    ) -> None:
-        self.app = app
-        self.rules = CORSRules(CORSSettings.read(
-            allowed_origins=allowed_origins, allow_credentials=allow_credentials,
-            allow_methods=allow_methods, allow_headers=allow_headers,
-            expose_headers=expose_headers, max_age=max_age,
-        ))
 
     # The options as attributes, read from (and set through) ``rules``: one set of
     # settings, so that setting one after construction takes effect at the next request
