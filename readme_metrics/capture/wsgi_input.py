@@ -446,7 +446,7 @@ class InputTee(InputRest):
             return b""
         if arrives_later(self._input, environ):
             self._looked = True
-            self._record_arrived(environ, GRACE, keep=True)
+            self._record_arrived(environ, GRACE, keep=True, ahead=True)
             return b""
         data = self._source("read", size)
         if not isinstance(data, bytes):

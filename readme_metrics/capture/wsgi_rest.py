@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 
 from readme_metrics.capture import discard_tap
 from readme_metrics.capture.body import BodyRecord
-from readme_metrics.capture.rest import arrives_later, record_rest, waits_for_close
+from readme_metrics.capture.rest import (
+    arrives_later,
+    discards_before_close,
+    record_rest,
+    waits_for_close,
+)
 
 __all__ = ["InputRest"]
 
@@ -72,7 +77,7 @@ class InputRest:
         record = self.record
         if not self._rest_unread() or record.chunked or "werkzeug.socket" not in environ:
             return False  # (a chunked body: werkzeug discards it framed)
-        self._record_arrived(environ, 0.0, keep=False)
+        self._record_arrived(environ, 0.0, keep=False, ahead=False)
         if record.eof or not self._left:
             return False
         self._tapped = discard_tap.tap(self._input, self._discarded)
@@ -112,7 +117,13 @@ class InputRest:
             return
         if record.declared is None and not (self.terminated or record.chunked):
             return  # no length and no Transfer-Encoding: there is no body
-        if self._record_arrived(environ, grace, keep=False):
+        # What is read off the server's stream stays the app's: the close() of its
+        # iterable may still read the body, and gets it whole bare (waitress calls it
+        # before it drops its copy of the body; a test client's input is memory), not
+        # b"" nor the bytes past max_body_bytes. Not where the server throws unread
+        # input away before close() (werkzeug, runserver): bare, such a read gets none.
+        keep = not discards_before_close(self._input, environ)
+        if self._record_arrived(environ, grace, keep=keep, ahead=False):
             record.give_up()
 
     def _record_before_close(self) -> bool:
@@ -123,16 +134,17 @@ class InputRest:
         if environ is None or not self._rest_unread():
             return False
         try:
-            return self._record_arrived(environ, 0.0, keep=True)
+            return self._record_arrived(environ, 0.0, keep=True, ahead=True)
         except Exception:  # noqa: BLE001 - never raise into the app
             return False
 
-    def _record_arrived(self, environ: Mapping[str, Any], grace: float, keep: bool
-                        ) -> bool:
+    def _record_arrived(self, environ: Mapping[str, Any], grace: float, keep: bool,
+                        ahead: bool) -> bool:
         """Record the unread body from the server's stream's position, as far as it has
         arrived, past the ``_ahead`` bytes a copy recorded already. Bytes read off the
-        stream (not copied) go to ``_pending`` with ``keep``, for the app. True when the
-        body is incomplete (not all of it could be had, and there was room to keep more).
+        stream (not copied) go to ``_pending`` with ``keep``, for the app; ``ahead``: the
+        app reads on from where this stops (``record_rest``'s). True when the body is
+        incomplete (not all of it could be had, and there was room to keep more).
         """
         record = self.record
         if self.failed is not None:
@@ -145,7 +157,7 @@ class InputRest:
         # app's reads are held to: the record has no declared length then.)
         scratch = BodyRecord(skip + record.room,
                              None if record.declared is None else self._left, record.chunked)
-        taken = record_rest(scratch, self._input, environ, grace, ahead=keep)
+        taken = record_rest(scratch, self._input, environ, grace, ahead=ahead)
         data = scratch.content()
         if taken:  # read off the stream, from its position (copied bytes included)
             if self._left is not None:

@@ -1,0 +1,123 @@
+"""hostile8's items: odd apps and hostile clients under real servers (the collector on
+127.0.0.1, raw sockets), and what they found. Each test failed without its fix (on main
+at 56b32bc) and passes with it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from tests.support.capture_wrap import only_log
+from tests.support.fake_api import Collector
+from tests.support.raw_requests import answer_to
+from tests.support.wsgi import run_wsgi, wsgi_environ
+from tests.support.wsgi_servers import served
+
+# -- 1. an app reading its request body in its iterable's close() ----------------------
+
+LIMIT = 4096  # max_body_bytes here: BODIES has one body under it and one over it
+BODIES = {"under-the-limit": bytes(range(256)) * 8, "over-the-limit": bytes(range(256)) * 40}
+
+
+class _ReadsInClose:
+    """A response whose ``close()`` reads the request body (PEP 3333 lets an app read
+    ``wsgi.input`` until its iterable is closed; waitress calls ``close()`` before it drops
+    its copy of the body), and notes a digest of what it read."""
+
+    def __init__(self, environ: dict[str, Any], read: list[str]) -> None:
+        self.environ = environ
+        self.read = read
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter([b"accepted"])
+
+    def close(self) -> None:
+        length = int(self.environ.get("CONTENT_LENGTH") or 0)
+        self.read.append(_digest(self.environ["wsgi.input"].read(length)))
+
+
+def _digest(data: bytes) -> str:
+    return f"{len(data)} bytes, md5 {hashlib.md5(data).hexdigest()}"
+
+
+def _reads_in_close(read: list[str]) -> Callable[..., Any]:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        start_response("202 Accepted", [("Content-Type", "text/plain")])
+        return _ReadsInClose(environ, read)
+
+    return app
+
+
+def _middleware(app: Any, collector: Collector, background: bool) -> MetricsMiddleware:
+    return MetricsMiddleware(app, MetricsApiConfig(
+        api_key="rdme_hostile8_project_key", metrics_api=collector.url, buffer_length=1,
+        grouping_function=lambda request: {"api_key": "hostile8-caller"},
+        background_worker_mode=background, max_body_bytes=LIMIT))
+
+
+def _post(port: int, body: bytes) -> bytes:
+    return answer_to(port, b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                     b"Content-Type: application/octet-stream\r\n"
+                     + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+
+
+def _logged_body(collector: Collector, middleware: MetricsMiddleware) -> tuple[int, bytes]:
+    """(bodySize, the body recorded) of the one log ``middleware`` sent."""
+    assert middleware.flush(5.0) is True
+    request = only_log(collector)["request"]["log"]["entries"][0]["request"]
+    assert request["postData"]["comment"].startswith("base64")
+    return request["bodySize"], base64.b64decode(request["postData"]["text"])
+
+
+@pytest.mark.parametrize("background", [True, False], ids=["background", "inline"])
+@pytest.mark.parametrize("server", ["waitress", "wsgiref"])
+@pytest.mark.parametrize("size", list(BODIES))
+def test_a_close_reading_the_body_reads_what_it_reads_bare(
+        collector: Collector, server: str, size: str, background: bool) -> None:
+    """The app answers 202 without reading the body, then reads it in its iterable's
+    ``close()``. Bare, under waitress it gets the whole body, and under wsgiref what
+    has arrived (werkzeug's server throws the body away before close(), where such a
+    read waits for the client: not tried). Wrapped, the
+    middleware had read the unread rest for the log as the iterable ended (background
+    mode) or before the app's close() (inline mode), off waitress's buffer, and kept none
+    of it for the app: its close() read b"", or with a body over max_body_bytes only the
+    bytes past the limit (the body's tail, as if it were its start). The log still
+    records the body."""
+    body = BODIES[size]
+    answers, read = {}, {}
+    for side in ("bare", "wrapped"):
+        read[side] = []
+        app = _reads_in_close(read[side])
+        middleware = _middleware(app, collector, background) if side == "wrapped" else None
+        with served(server, middleware or app) as port:
+            answers[side] = _post(port, body)
+        if middleware is not None:
+            logged = _logged_body(collector, middleware)
+            middleware.close()
+    assert answers["wrapped"].split(b"\r\n", 1)[0] == answers["bare"].split(b"\r\n", 1)[0]
+    assert read["wrapped"] == read["bare"]
+    if server == "waitress":
+        assert read["bare"] == [_digest(body)]
+    assert logged == (len(body), body[:LIMIT])
+
+
+@pytest.mark.parametrize("background", [True, False], ids=["background", "inline"])
+@pytest.mark.parametrize("size", list(BODIES))
+def test_a_close_reading_an_input_in_memory_reads_the_whole_body(
+        collector: Collector, size: str, background: bool) -> None:
+    """The same app called as a strict server calls it, with the body in memory (a test
+    client's input, Django's FakePayload): its close() reads the whole body, wrapped as
+    bare."""
+    body = BODIES[size]
+    read: list[str] = []
+    middleware = _middleware(_reads_in_close(read), collector, background)
+    result = run_wsgi(middleware, wsgi_environ(method="POST", body=body, headers={
+        "Content-Type": "application/octet-stream"}))
+    assert result.status == "202 Accepted"
+    assert read == [_digest(body)]
+    assert _logged_body(collector, middleware) == (len(body), body[:LIMIT])
+    middleware.close()
