@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
+import time
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -121,3 +123,54 @@ def test_a_close_reading_an_input_in_memory_reads_the_whole_body(
     assert read == [_digest(body)]
     assert _logged_body(collector, middleware) == (len(body), body[:LIMIT])
     middleware.close()
+
+
+# -- 2. a late read, after the server closed its input --------------------------------
+
+
+def _reads_late(outcome: list[str]) -> Callable[..., Any]:
+    """An app that answers at once and leaves a thread to read the body once the server
+    has closed its input (the request is over): bare, that read raises."""
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        stream, length = environ["wsgi.input"], int(environ["CONTENT_LENGTH"])
+
+        def later() -> None:
+            deadline = time.monotonic() + 10
+            while getattr(stream, "closed", False) is not True and time.monotonic() < deadline:
+                time.sleep(0.01)
+            try:
+                outcome.append(_digest(stream.read(length)))
+            except Exception as error:  # noqa: BLE001 - what the app's read raised
+                outcome.append(f"{type(error).__name__}: {error}")
+
+        thread = threading.Thread(target=later)
+        thread.start()
+        outcome.append(thread)  # type: ignore[arg-type]  # joined by the test
+        start_response("202 Accepted", [("Content-Type", "text/plain")])
+        return [b"accepted"]
+
+    return app
+
+
+@pytest.mark.parametrize("server", ["waitress", "wsgiref"])
+def test_a_read_after_the_server_closed_its_input_raises_as_bare(
+        collector: Collector, server: str) -> None:
+    """The thread's read, once the request is over and the server closed its input, raises
+    bare ("I/O operation on closed file", "read of closed file"). Wrapped, it was served
+    from the bytes the middleware had read for the log (the whole body, since they stay
+    the app's for a close() that reads them), or under wsgiref b"" (held at the body's
+    end) on main already."""
+    body = BODIES["under-the-limit"]
+    outcome: dict[str, list[Any]] = {}
+    for side in ("bare", "wrapped"):
+        outcome[side] = []
+        app = _reads_late(outcome[side])
+        middleware = _middleware(app, collector, True) if side == "wrapped" else None
+        with served(server, middleware or app) as port:
+            assert _post(port, body).startswith(b"HTTP/1.")
+        outcome[side].pop(0).join(10)
+        if middleware is not None:
+            assert _logged_body(collector, middleware) == (len(body), body)
+            middleware.close()
+    assert outcome["bare"][0].startswith("ValueError: ")
+    assert outcome["wrapped"] == outcome["bare"]

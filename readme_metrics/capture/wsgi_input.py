@@ -146,6 +146,8 @@ class InputTee(InputRest):
         if whole.readonly or not whole.c_contiguous:  # bytes: no server writes there
             whole.release()
             return self._refused_into(method, buffer)
+        if self.settled:
+            self._closed(False)  # see there: a read after the server closed its input
         # Released before returning: a caller may resize its buffer next (RawIOBase.read).
         with whole, whole.cast("B") as view:
             size = len(view)
@@ -214,6 +216,8 @@ class InputTee(InputRest):
     def read(self, *args: Any, **kwargs: Any) -> Any:
         if kwargs or len(args) > 1:  # as the server's input takes them (rare)
             return self._as_called("read", args, kwargs)
+        if self.settled:
+            self._closed(False)  # see there: a read after the server closed its input
         if self._stray is not None:
             return self._take_stray()
         size = args[0] if args else None
@@ -233,6 +237,8 @@ class InputTee(InputRest):
     def readline(self, *args: Any, **kwargs: Any) -> Any:
         if kwargs or len(args) > 1:  # as the server's input takes them (rare)
             return self._as_called("readline", args, kwargs)
+        if self.settled:
+            self._closed(False)  # see there: a read after the server closed its input
         if self._stray is not None:
             return self._take_stray()
         size = args[0] if args else None
@@ -329,6 +335,11 @@ class InputTee(InputRest):
             self._closed(incomplete)
 
     def _closed(self, incomplete: bool) -> None:
+        """The server's input is closed: by the app, or by the server once the request is
+        over (waitress drops its copy of the body, wsgiref and werkzeug close the
+        socket's file; asked only once the unread rest was recorded: a late read, from a
+        thread the app left running), and nothing read ahead or held at the body's end
+        stands in for it."""
         if getattr(self._input, "closed", False) is True:
             # The app's reads go to the closed input, to raise as bare.
             self._pending = b""
@@ -357,6 +368,8 @@ class InputTee(InputRest):
         return self._into("readinto1", buffer)
 
     def _read1(self, size: int = -1) -> Any:
+        if self.settled:
+            self._closed(False)  # see there: a read after the server closed its input
         if self._pending:  # one read: of what was read ahead only
             head, self._pending, _ = read_ahead(self._pending, size)
             return head
@@ -368,6 +381,8 @@ class InputTee(InputRest):
         return self._source("readall", None)
 
     def _peek(self, size: int = 0) -> Any:
+        if self.settled:
+            self._closed(False)  # see there: a read after the server closed its input
         if self._pending:
             return self._pending
         left = self._left
