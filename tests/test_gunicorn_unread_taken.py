@@ -118,7 +118,10 @@ def test_a_body_cut_short_is_taken_as_far_as_it_came_and_the_answer_is_not_late(
             answer, seconds = _exchange(port, data, until_close=False)
             assert answer.startswith(b"HTTP/1.1 200 "), answer[:100]
             took[f"{prefix}-{len(took)}"] = seconds
-        assert max(took["wrap-1"], took["wrap-3"]) < 1.0, took
+        # Waiting for the rest would take SAFETY (the client never sends it); the bound
+        # is relative to bare's, so a loaded machine (both slower) does not fail it.
+        bare = max(took["bare-0"], took["bare-2"])
+        assert max(took["wrap-1"], took["wrap-3"]) < 1.0 + 2 * bare, took
         assert _post_data(collector, "wrap-1") == {
             "mimeType": "text/plain", "text": "y" * sent,
             "comment": f"incomplete: {sent} of {declared} bytes could be read without waiting"}
