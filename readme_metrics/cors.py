@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import typing as t
 
-from readme_metrics._http import is_token
+from readme_metrics._http import as_given, is_token
 from readme_metrics.cors_settings import CORSSettings, normalise_origin
 
 if t.TYPE_CHECKING:
@@ -215,7 +215,10 @@ class CORSMiddleware(CORSOptions["WSGIApplication"]):
         def cors_start_response(
             status: str, headers: Headers, exc_info: t.Any = None
         ) -> t.Callable[[bytes], object]:
-            headers = with_headers(headers, added)
+            try:
+                headers = as_given(headers, with_headers(headers, added))
+            except Exception:  # not pairs of names: the server's to refuse, as bare
+                pass
             if exc_info is None:
                 return start_response(status, headers)
             return start_response(status, headers, exc_info)
@@ -297,10 +300,10 @@ _NOT_EXPOSED = ("set-cookie", "set-cookie2", "access-control-")
 
 def with_headers(headers: Headers, added: Headers) -> Headers:
     """The app's headers plus ours: a header the app set wins, Vary is extended."""
-    present = {name.lower() for name, _ in headers}
-    result = list(headers)  # never mutate the app's own list
+    result = list(headers)  # never mutate the app's own list; read once (an iterator)
+    present = {name.lower() for name, _ in result}
     if _CREDENTIALED in added:
-        added = _exposed(added, headers)
+        added = _exposed(added, result)
     result += [(name, value) for name, value in added if name.lower() not in present]
     vary = [index for index, (name, _) in enumerate(result) if name.lower() == "vary"]
     if not vary:

@@ -29,7 +29,7 @@ import uuid
 from contextvars import ContextVar
 
 from readme_metrics._env import blamed, flag, setting
-from readme_metrics._http import is_token
+from readme_metrics._http import as_given, is_token
 from readme_metrics.masking import mask
 
 if t.TYPE_CHECKING:
@@ -140,8 +140,13 @@ class RequestIdMiddleware:
             status: str, headers: t.List[t.Tuple[str, str]], exc_info: t.Any = None
         ) -> t.Callable[[bytes], object]:
             wanted = self.header.lower()
-            headers = [item for item in headers if item[0].lower() != wanted]
-            headers.append((self.header, request_id))
+            try:
+                kept = [item for item in headers if item[0].lower() != wanted]
+            except Exception:  # not pairs of names: the server's to refuse, as bare
+                pass
+            else:
+                kept.append((self.header, request_id))
+                headers = as_given(headers, kept)
             if exc_info is None:
                 return start_response(status, headers)
             return start_response(status, headers, exc_info)
