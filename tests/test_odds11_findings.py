@@ -4,12 +4,23 @@ Metrics API and as a proxy)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable
 
 import pytest
 
 from readme_metrics.cors import CORSMiddleware
 from readme_metrics.request_id import RequestIdMiddleware
+from tests.support.delivery import (
+    MakeDelivery,
+    adds_up,
+    item,
+    make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    messages,
+    through_proxy,
+)
+from tests.support.fake_api import Collector
+from tests.support.polling import wait_until
 from tests.support.raw_requests import answer_to
 from tests.support.wsgi_servers import served
 
@@ -75,3 +86,60 @@ def test_servers_that_take_any_headers_get_the_apps_and_the_companions(
     assert b"\r\nX-App: 1\r\n" in answer
     added = b"Access-Control-Allow-Origin: " if companion == "cors" else b"X-Request-Id: "
     assert b"\r\n" + added in answer
+
+
+# -- 3. a proxy requests cannot use: said once, each batch dropped at its first attempt ----
+
+BAD_PROXIES = {
+    "bracket-left-out": "http://[::1:3128",
+    "port-out-of-range": "http://127.0.0.1:99999",
+    "no-host": "http://",
+    "scheme-requests-cannot-use": "ftp://127.0.0.1:2121",
+}
+
+
+@pytest.mark.parametrize("proxy", list(BAD_PROXIES.values()), ids=list(BAD_PROXIES))
+def test_a_proxy_requests_cannot_use_is_said_once_and_not_retried(
+        collector: Collector, make_delivery: MakeDelivery, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch, proxy: str) -> None:
+    """``http_proxy=http://[::1:3128`` (a bracket left out): requests raises InvalidURL
+    for every POST before any I/O, and the transport reads the proxy once. Each batch was
+    retried 5 times (a debug line each) and dropped as retries_exhausted, with a warning
+    per minute ending in the loopback proxy hint. Now the first attempt drops it, counted
+    as dropped_proxy, and one error says what to correct."""
+    through_proxy(monkeypatch, proxy)
+    delivery = make_delivery(collector.url, buffer_length=1)
+    for done, name in enumerate(("a", "b", "c"), 1):
+        delivery.submit(item(name))
+        wait_until(lambda done=done: delivery.stats["failed_batches"] >= done)
+    stats = delivery.stats
+    assert (stats["dropped_proxy"], stats["failed_batches"], stats["retries"]) == (3, 3, 0)
+    assert adds_up(stats) and collector.received == []
+    said = [r.getMessage() for r in caplog.records
+            if r.name == "readme_metrics" and r.levelno >= logging.WARNING]
+    assert len(said) == 1 and said[0].startswith(
+        "readme_metrics: the proxy that http_proxy, HTTP_PROXY or ALL_PROXY names is not "
+        "one requests can use ("), said
+    assert said[0].endswith(
+        "To fix it, correct that variable (http://host:port), or set NO_PROXY=127.0.0.1 "
+        "(keeping what it holds, comma-separated) for the POSTs to go without the proxy, "
+        "and restart the app; until then each batch of logs is dropped at its first "
+        "attempt (stats: dropped_proxy)."), said
+
+
+def test_the_password_of_a_proxy_requests_cannot_use_is_never_logged(
+        collector: Collector, make_delivery: MakeDelivery, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """urllib3 quotes some proxy URLs it cannot parse whole (``Failed to parse:
+    http://user:password@proxy:99999``): the password was in each attempt's debug line
+    and in the warning that gave the batch up. Such an error's message is withheld when
+    the proxy URL holds an ``@``."""
+    password = "odds11-proxy-password"
+    through_proxy(monkeypatch, f"http://owl:{password}@127.0.0.1:99999")
+    delivery = make_delivery(collector.url, buffer_length=1)
+    delivery.submit(item("a"))
+    wait_until(lambda: delivery.stats["failed_batches"] == 1)
+    assert not [r for r in caplog.records if password in r.getMessage()]
+    (said,) = messages(caplog, logging.ERROR, "is not one requests can use")
+    assert ("(InvalidURL: its message withheld, as it may quote the proxy's user and "
+            "password)") in said, said

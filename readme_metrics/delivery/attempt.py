@@ -41,6 +41,8 @@ class Attempt:
         #: Why the last attempt that is to be retried failed (its cause), until a POST
         #: goes through: the close that gives such a batch up says why it was waiting.
         self.last_failure: Optional[str] = None
+        #: The error of a proxy requests cannot use was logged (once per Delivery).
+        self._proxy_said = False
 
     def __call__(self, batch: Batch, deadline: Optional[float]) -> None:
         """Encode (first time), make one attempt, and act on its outcome.
@@ -116,10 +118,14 @@ class Attempt:
                               self._hint(cause))
             batcher.settle(batch, "rejected")
         elif verdict == FAIL:
-            self.warnings.log(logging.WARNING, "failed", "readme_metrics: could not deliver "
-                              "a batch of %s to %s: %s; retrying cannot help, dropping it",
-                              counted(batch.count, "log"), self._sender.endpoint, cause)
-            batcher.settle(batch, "tls")
+            if outcome.reason == "proxy":
+                self._unusable_proxy(batch, cause)
+            else:
+                self.warnings.log(logging.WARNING, "failed", "readme_metrics: could not "
+                                  "deliver a batch of %s to %s: %s; retrying cannot help, "
+                                  "dropping it", counted(batch.count, "log"),
+                                  self._sender.endpoint, cause)
+            batcher.settle(batch, outcome.reason or "tls")
         elif batch.attempts >= self._max_attempts:
             self.warnings.log(logging.WARNING, "retries_exhausted", "readme_metrics: could "
                               "not deliver a batch of %s to %s after %s (%s); dropping it%s",
@@ -133,6 +139,27 @@ class Attempt:
             if delay is not None:
                 self._logger.debug("readme_metrics: delivery attempt %d failed (%s); "
                                    "retrying in %.2fs", batch.attempts, cause, delay)
+
+    def _unusable_proxy(self, batch: Batch, cause: str) -> None:
+        """A proxy requests cannot use (policy.UNUSABLE_PROXY): said once, as an error,
+        since every POST fails alike until the app restarts with the variable corrected;
+        the batches after it are dropped at their first attempt too, each said at debug."""
+        endpoint = self._sender.endpoint
+        if self._proxy_said:
+            self._logger.debug("readme_metrics: dropping a batch of %s: the proxy cannot "
+                               "be used (%s)", counted(batch.count, "log"), cause)
+            return
+        self._proxy_said = True
+        # requests' own error when PySocks is missing (its "socks" extra installs it).
+        fix = ("install PySocks (pip install 'requests[socks]')" if "SOCKS" in cause else
+               "correct that variable (http://host:port)")
+        self._logger.error(
+            "readme_metrics: the proxy that %s names is not one requests can use (%s): no "
+            "log can be posted to %s through it. To fix it, %s, or set NO_PROXY=%s "
+            "(keeping what it holds, comma-separated) for the POSTs to go without the "
+            "proxy, and restart the app; until then each batch of logs is dropped at its "
+            "first attempt (stats: dropped_proxy).", proxy_variables(endpoint), cause,
+            endpoint, fix, urlsplit(endpoint).hostname)
 
     def _hint(self, cause: str) -> str:
         """:func:`_refused_hint` for this sender's endpoint and proxy: for an answer to a

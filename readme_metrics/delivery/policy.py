@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+import requests
+
 from readme_metrics._random import uniform01
 from readme_metrics.delivery.errors import chain, described
 
@@ -56,8 +58,9 @@ SENT = "sent"
 RETRY = "retry"
 PAUSE = "pause"
 REJECT = "reject"
-#: No answer, and no retry can get one (TLS, :data:`UNHEALING_TLS`): the batch is
-#: dropped at once, counted as ``dropped_tls``.
+#: No answer, and no retry can get one: the batch is dropped at once, counted as
+#: ``dropped_<reason>`` of the outcome (``tls``: :data:`UNHEALING_TLS`; ``proxy``: a
+#: proxy requests cannot use, :data:`UNUSABLE_PROXY`).
 FAIL = "fail"
 
 #: TLS failures no retry heals, by OpenSSL's reason (in the error's text on both routes),
@@ -75,11 +78,19 @@ UNHEALING_TLS = {
 UNHEALING_TLS["SSLCertVerificationError"] = UNHEALING_TLS["CERTIFICATE_VERIFY_FAILED"]
 UNHEALING_TLS["CertificateError("] = UNHEALING_TLS["CERTIFICATE_VERIFY_FAILED"]
 
+#: What requests raises, before any I/O, for a proxy it cannot use: its URL does not
+#: parse (``http://[::1:3128``, ``http://proxy:99999``), has no host (``http://``), or
+#: has a scheme requests cannot use (``ftp://``; ``socks5://`` without PySocks). The
+#: transport reads the proxy once (its metrics_api URL was prepared then too), so every
+#: POST would fail alike until the app is restarted with another environment.
+UNUSABLE_PROXY = (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema)
+
 #: Drop reasons, each counted as ``dropped_<reason>`` in the stats: ``rejected`` when the
 #: Metrics API answered a 4xx that drops the batch, ``tls`` when its TLS failed in a way
-#: no retry heals (no answer at all: a certificate that does not verify, or no TLS).
+#: no retry heals (no answer at all: a certificate that does not verify, or no TLS),
+#: ``proxy`` when the proxy the environment names is one requests cannot use.
 DROP_REASONS = ("queue_full", "auth", "rejected", "retries_exhausted", "build_error",
-                "shutdown", "error", "tls")
+                "shutdown", "error", "tls", "proxy")
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,8 @@ class Outcome:
     retry_after: Optional[float] = None
     #: The response body of a rejected batch (logged at debug), scrubbed by the sender.
     detail: str = ""
+    #: For FAIL: the drop reason (:data:`DROP_REASONS`) the batch is counted under.
+    reason: str = ""
 
 
 def classify(status: int) -> str:
@@ -188,9 +201,12 @@ def outcome_of_status(status: int, reason: str, retry_after: Optional[str],
 
 def outcome_of_error(exc: BaseException) -> Outcome:
     """A POST that got no answer (connection error, timeout) is retried, unless it failed
-    on TLS in a way retrying cannot heal (:data:`UNHEALING_TLS`): that fails at once."""
+    on TLS in a way retrying cannot heal (:data:`UNHEALING_TLS`), or could not be made
+    through the proxy at all (:data:`UNUSABLE_PROXY`): those fail at once."""
     layers = chain(exc)
     cause = described(exc, layers)
+    if isinstance(exc, UNUSABLE_PROXY):
+        return Outcome(FAIL, cause, reason="proxy")
     if type(exc).__name__ == "SSLError":  # requests' SSLError, on either route
         # OpenSSL's reason is in a message, a host name check's error is named by its type
         # (urllib3 1.x), and str() of the outermost shows every layer as repr.
@@ -198,6 +214,6 @@ def outcome_of_error(exc: BaseException) -> Outcome:
                         + [f"{type(e).__name__}({e}" for e in layers])
         for reason, meaning in UNHEALING_TLS.items():
             if reason in said:
-                return Outcome(FAIL, f"{meaning}; {cause}")
+                return Outcome(FAIL, f"{meaning}; {cause}", reason="tls")
     return Outcome(RETRY, cause)
 

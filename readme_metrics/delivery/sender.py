@@ -53,7 +53,13 @@ class Sender:
             response = self.transport.post_logs(body, timeout=timeout)
         except Exception as exc:
             outcome = outcome_of_error(exc)
-            return Outcome(outcome.verdict, self.scrub(outcome.cause))
+            cause = outcome.cause
+            if outcome.reason == "proxy" and self.transport.proxy_userinfo:
+                # urllib3 may quote the proxy URL it could not parse whole (Failed to
+                # parse: http://user:password@proxy:99999), or a piece of its password.
+                cause = (f"{type(exc).__name__}: its message withheld, as it may quote "
+                         "the proxy's user and password")
+            return Outcome(outcome.verdict, self.scrub(cause), reason=outcome.reason)
         status = response.status_code
         # Retry-After and the body count only for an error (policy.outcome_of_status).
         if status < 400:

@@ -105,6 +105,8 @@ class Transport:
         #: The host of the proxy the POSTs go through (from the environment, as requests
         #: reads it), or None when there is none.
         self.proxy_host: Optional[str] = None
+        #: True when that proxy's URL may hold a user and password (an "@" in it).
+        self.proxy_userinfo = False
         self._poster: Poster = self._poster_for(config.metrics_api + "/v1/request")
         if (self.proxy_elsewhere and is_loopback_url(config.metrics_api)
                 and _PROXY_WARNED.due(f"{config.logger.name}\n{config.metrics_api}")):
@@ -120,8 +122,10 @@ class Transport:
     def proxy_elsewhere(self) -> bool:
         """True when the POSTs go through a proxy that is not on this machine
         (:func:`host_on_this_machine`): one that cannot reach its loopback address. The
-        start-up warning and the delivery messages' proxy hint both ask this."""
-        return self.proxy_host is not None and not host_on_this_machine(self.proxy_host)
+        start-up warning and the delivery messages' proxy hint both ask this. Not for a
+        proxy whose host cannot be read (""): requests cannot use it, and the first POST
+        says so (policy.UNUSABLE_PROXY), not that it cannot reach this machine."""
+        return bool(self.proxy_host) and not host_on_this_machine(self.proxy_host or "")
 
     @property
     def url(self) -> str:
@@ -147,6 +151,7 @@ class Transport:
         verify = settings["verify"]
         proxy = select_proxy(url, settings["proxies"])
         self.proxy_host = None if proxy is None else _proxy_host(proxy)
+        self.proxy_userinfo = proxy is not None and "@" in proxy
         if (not self._direct or parts.scheme not in ("http", "https") or not parts.hostname
                 or "@" in parts.netloc or settings["cert"] is not None
                 or proxy is not None
@@ -182,7 +187,7 @@ class Transport:
 def _proxy_host(proxy: str) -> str:
     """The host of the ``proxy`` URL, "" when it has none or urlsplit refuses it
     (``http://[::1:3128``, a bracket left out: requests fails each POST with InvalidURL,
-    and the app must start all the same)."""
+    and the app must start all the same; the first POST says so)."""
     try:
         return urlsplit(proxy if "://" in proxy else f"http://{proxy}").hostname or ""
     except ValueError:
