@@ -221,7 +221,10 @@ class MetricsPipeline:
     # -- lifecycle ---------------------------------------------------------------------
 
     def held_by(self, hand_over: Callable[[Optional[float]], None]) -> None:
-        """Register a holder's bound ``hand_over(timeout)`` (see ``_holders``), weakly."""
+        """Register a holder's bound ``hand_over(timeout)`` (see ``_holders``), weakly;
+        the holders collected since are forgotten (their refs would pile up on a
+        pipeline that outlives them)."""
+        self._holders = [ref for ref in self._holders if ref() is not None]
         self._holders.append(weakref.WeakMethod(hand_over))
 
     def _take_held(self, timeout: Optional[float]) -> None:

@@ -143,3 +143,34 @@ def test_the_password_of_a_proxy_requests_cannot_use_is_never_logged(
     (said,) = messages(caplog, logging.ERROR, "is not one requests can use")
     assert ("(InvalidURL: its message withheld, as it may quote the proxy's user and "
             "password)") in said, said
+
+
+# -- 4. a pipeline forgets the holders collected since ------------------------------------
+
+
+def test_a_pipeline_keeps_no_ref_of_a_holder_collected() -> None:
+    """``MetricsPipeline.held_by`` kept a weak ref per holder registered, dead or alive:
+    a pipeline outliving its holders (InlineSends, the ASGI middleware's and Django's)
+    piled them up. Today each pipeline gets one holder, made with it (capture/asgi.py,
+    django.py), so this guards the next caller; real pipeline and InlineSends, nothing
+    posted (metrics_api on a port nothing listens on, nothing captured)."""
+    import gc
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.capture.asgi_inline import InlineSends
+    from readme_metrics.pipeline import MetricsPipeline
+
+    config = MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None,
+                              metrics_api="http://127.0.0.1:9")
+    pipeline = MetricsPipeline(config)
+    try:
+        kept = InlineSends(pipeline.submit, 10)
+        pipeline.held_by(kept.hand_over)
+        for _ in range(5):
+            pipeline.held_by(InlineSends(pipeline.submit, 10).hand_over)
+            gc.collect()
+        pipeline.held_by(InlineSends(pipeline.submit, 10).hand_over)
+        assert len(pipeline._holders) <= 3
+        assert any(ref() == kept.hand_over for ref in pipeline._holders)
+    finally:
+        pipeline.close()
