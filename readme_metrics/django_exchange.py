@@ -94,11 +94,14 @@ class Capture:
         self.source = EnvironRequest(meta, pipeline.config.trusted_proxies)
         self.limit = limit = pipeline.config.max_body_bytes
         self.declared = content_length(meta)
-        if (self.declared is not None and getattr(request, "scope", None) is not None
-                and chunked_coding(meta.get("HTTP_TRANSFER_ENCODING"))):
-            # Under ASGI the server de-chunked the body, whole: a Content-Length sent
-            # beside Transfer-Encoding: chunked (h11 keeps both) means nothing (RFC 9112
-            # 6.3), and read by it the whole body was logged incomplete, of that length.
+        if self.declared is not None and chunked_coding(meta.get("HTTP_TRANSFER_ENCODING")):
+            # A Content-Length sent beside Transfer-Encoding: chunked means nothing (RFC
+            # 9112 6.3): the chunks tell the body's end. Under ASGI the server de-chunked
+            # the body, whole (h11 keeps both headers); under WSGI werkzeug de-chunks it
+            # (wsgi.input_terminated) and wsgiref and runserver leave it framed, and the
+            # rest the view left unread is read out of its chunks (as the WSGI middleware
+            # does). Read by that length, a whole body was logged incomplete of it, or
+            # the framing and what came after it (the next request) made the body.
             self.declared = None
         self.group: Optional[Group] = None
         self.tee: Optional[StreamTee] = None

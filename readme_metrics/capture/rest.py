@@ -65,7 +65,7 @@ import time
 from typing import Any, Mapping
 
 from readme_metrics.capture.body import BodyRecord
-from readme_metrics.capture.rest_chunked import is_dechunking, socket_chunks
+from readme_metrics.capture.rest_chunked import dechunked_all, is_dechunking, socket_chunks
 from readme_metrics.capture.rest_gunicorn import gunicorn_chunks, gunicorn_peek, gunicorn_read
 from readme_metrics.capture.rest_uwsgi import (
     is_uwsgi_input,
@@ -110,6 +110,9 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
             grace = 0.0  # the body is not on its way: do not wait for it
         deadline = time.monotonic() + grace
         if remaining is None:  # without a length, only the chunks tell the end
+            if is_dechunking(base) and dechunked_all(base):
+                record.end()  # read to its last chunk already (werkzeug's own state)
+                return 0
             chunks = None if uwsgi else gunicorn_chunks(base, environ, want, deadline)
             if chunks is None and not record.size:
                 framed = environ.get("wsgi.input_terminated") is not True

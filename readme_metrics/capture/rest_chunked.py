@@ -19,13 +19,20 @@ from typing import Any, Optional
 from readme_metrics.capture.chunked import copied_chunks
 from readme_metrics.capture.sockets import WOULD_BLOCK, socket_of
 
-__all__ = ["is_dechunking", "socket_chunks", "untouched"]
+__all__ = ["dechunked_all", "is_dechunking", "socket_chunks", "untouched"]
 
 
 def is_dechunking(stream: Any) -> bool:
     """True for werkzeug's dechunking reader (a chunked body behind its server)."""
     return type(stream).__name__ == "DechunkedInput" and type(stream).__module__ == (
         "werkzeug.serving")
+
+
+def dechunked_all(stream: Any) -> bool:
+    """True when werkzeug's dechunking reader has read its body's last chunk: the app
+    (or a framework's reader over it, Django's LimitedStream by a Content-Length sent
+    beside the chunks) read all of it, though no read of it has met its end yet."""
+    return getattr(stream, "_done", False) is True
 
 
 def untouched(stream: Any) -> bool:
