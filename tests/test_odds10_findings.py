@@ -125,8 +125,11 @@ def test_the_start_up_proxy_warning_names_the_https_variables_for_an_https_url(
     pytest.param(403, logging.ERROR, "refused the POST of logs",
                  "; if it was the proxy's: ask for 127.0.0.1 to be let through it, or add "
                  "127.0.0.1 to NO_PROXY where it is reached without the proxy.", id="403"),
-    pytest.param(407, logging.WARNING, "rejected a batch", "(HTTP 407 Proxy Authentication "
-                 "Required); dropping it", id="407"),
+    # The proxy's own 407 (odds11): its credentials, not NO_PROXY's loopback hint.
+    pytest.param(407, logging.ERROR, "asks for credentials", "give them (or the right "
+                 "ones) in that variable (http://user:password@host:port), or set "
+                 "NO_PROXY=127.0.0.1 (keeping what it holds, comma-separated) for the POSTs "
+                 "to go without the proxy, and restart the app.", id="407"),
 ])
 def test_a_proxy_on_this_machine_answering_gets_no_remote_proxy_hint(
         make_delivery: MakeDelivery, caplog: pytest.LogCaptureFixture,

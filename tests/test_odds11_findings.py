@@ -21,6 +21,8 @@ from tests.support.delivery import (
 )
 from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
+from tests.support.ports import free_port
+from tests.support.proxy import Proxy
 from tests.support.raw_requests import answer_to
 from tests.support.wsgi_servers import served
 
@@ -118,13 +120,13 @@ def test_a_proxy_requests_cannot_use_is_said_once_and_not_retried(
     said = [r.getMessage() for r in caplog.records
             if r.name == "readme_metrics" and r.levelno >= logging.WARNING]
     assert len(said) == 1 and said[0].startswith(
-        "readme_metrics: the proxy that http_proxy, HTTP_PROXY or ALL_PROXY names is not "
-        "one requests can use ("), said
+        f"readme_metrics: no log can be posted to {collector.url}/v1/request: the proxy "
+        "that http_proxy, HTTP_PROXY or ALL_PROXY names is not one requests can use ("), said
     assert said[0].endswith(
-        "To fix it, correct that variable (http://host:port), or set NO_PROXY=127.0.0.1 "
-        "(keeping what it holds, comma-separated) for the POSTs to go without the proxy, "
-        "and restart the app; until then each batch of logs is dropped at its first "
-        "attempt (stats: dropped_proxy)."), said
+        "), so each batch of logs is dropped at its first attempt (stats: dropped_proxy); "
+        "correct that variable (http://host:port), or set NO_PROXY=127.0.0.1 (keeping what "
+        "it holds, comma-separated) for the POSTs to go without the proxy, and restart the "
+        "app."), said
 
 
 def test_the_password_of_a_proxy_requests_cannot_use_is_never_logged(
@@ -174,3 +176,51 @@ def test_a_pipeline_keeps_no_ref_of_a_holder_collected() -> None:
         assert any(ref() == kept.hand_over for ref in pipeline._holders)
     finally:
         pipeline.close()
+
+
+# -- 2. the proxy's own refusal (407; 403 to a CONNECT): said as the proxy's, not retried ----
+
+PROXY_REFUSALS = {
+    # (status the proxy answers, scheme of metrics_api, what the error says of it)
+    "407-to-the-post": (407, "http", "asks for credentials (HTTP 407 Proxy Authentication "
+                                     "Required), so each batch of logs is dropped at its "
+                                     "first attempt (stats: dropped_proxy); give them (or "
+                                     "the right ones) in that variable "
+                                     "(http://user:password@host:port)"),
+    "407-to-the-connect": (407, "https", "asks for credentials (ProxyError: "),
+    "403-to-the-connect": (403, "https", "refused to let the POSTs through to 127.0.0.1 "
+                                         "(ProxyError: "),
+}
+
+
+@pytest.mark.parametrize("case", list(PROXY_REFUSALS))
+def test_the_proxys_own_refusal_is_said_as_the_proxys_and_not_retried(
+        make_delivery: MakeDelivery, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    """A proxy that answers itself: 407 (only a proxy asks for its credentials), or
+    403/407 to the CONNECT of an https tunnel (a CONNECT is the proxy's alone). The 407
+    to a POST was "the Metrics API ... rejected a batch" (dropped_rejected), and a refused
+    CONNECT was retried 5 times per batch (a ProxyError). Now each batch is dropped at
+    its first attempt, counted as dropped_proxy, and one error says it was the proxy.
+    (A 401/403 to a POST through a plain-HTTP proxy may be the proxy's or the API's:
+    still the pause, its error saying both.) The proxy is a real one on 127.0.0.1; the
+    https metrics_api is a port nothing listens on (the tunnel is never opened)."""
+    status, scheme, said_of_it = PROXY_REFUSALS[case]
+    proxy = Proxy(refuse=status)
+    try:
+        through_proxy(monkeypatch, proxy.url)
+        delivery = make_delivery(f"{scheme}://127.0.0.1:{free_port()}", buffer_length=1)
+        for done, name in enumerate(("a", "b"), 1):
+            delivery.submit(item(name))
+            wait_until(lambda done=done: delivery.stats["failed_batches"] >= done)
+        stats = delivery.stats
+        assert (stats["dropped_proxy"], stats["retries"]) == (2, 0), stats
+        assert len(proxy.seen) == 2 and adds_up(stats)
+        said = [r.getMessage() for r in caplog.records
+                if r.name == "readme_metrics" and r.levelno >= logging.WARNING]
+        assert len(said) == 1 and (
+            "the proxy that http_proxy, HTTP_PROXY or ALL_PROXY names " if scheme == "http"
+            else "the proxy that https_proxy, HTTPS_PROXY or ALL_PROXY names ") in said[0]
+        assert said_of_it in said[0], said
+    finally:
+        proxy.stop()

@@ -41,7 +41,7 @@ class Attempt:
         #: Why the last attempt that is to be retried failed (its cause), until a POST
         #: goes through: the close that gives such a batch up says why it was waiting.
         self.last_failure: Optional[str] = None
-        #: The error of a proxy requests cannot use was logged (once per Delivery).
+        #: The error of a proxy that cannot carry the POSTs was logged (once per Delivery).
         self._proxy_said = False
 
     def __call__(self, batch: Batch, deadline: Optional[float]) -> None:
@@ -119,7 +119,10 @@ class Attempt:
             batcher.settle(batch, "rejected")
         elif verdict == FAIL:
             if outcome.reason == "proxy":
-                self._unusable_proxy(batch, cause)
+                if outcome.detail:
+                    self._logger.debug("readme_metrics: the proxy answered %s: %s", cause,
+                                       outcome.detail)
+                self._proxy_refused(batch, cause)
             else:
                 self.warnings.log(logging.WARNING, "failed", "readme_metrics: could not "
                                   "deliver a batch of %s to %s: %s; retrying cannot help, "
@@ -140,26 +143,42 @@ class Attempt:
                 self._logger.debug("readme_metrics: delivery attempt %d failed (%s); "
                                    "retrying in %.2fs", batch.attempts, cause, delay)
 
-    def _unusable_proxy(self, batch: Batch, cause: str) -> None:
-        """A proxy requests cannot use (policy.UNUSABLE_PROXY): said once, as an error,
-        since every POST fails alike until the app restarts with the variable corrected;
-        the batches after it are dropped at their first attempt too, each said at debug."""
-        endpoint = self._sender.endpoint
+    def _proxy_refused(self, batch: Batch, cause: str) -> None:
+        """The proxy cannot carry the POSTs (policy: a proxy requests cannot use, or the
+        proxy's own 407, or 403 to a CONNECT): said once, as an error, with what to do;
+        the batches after it are dropped at their first attempt too, each said at debug
+        (one POST each: a proxy that lets them through later gets them)."""
         if self._proxy_said:
-            self._logger.debug("readme_metrics: dropping a batch of %s: the proxy cannot "
-                               "be used (%s)", counted(batch.count, "log"), cause)
+            self._logger.debug("readme_metrics: dropping a batch of %s: the proxy refused "
+                               "it or cannot be used (%s)", counted(batch.count, "log"), cause)
             return
         self._proxy_said = True
-        # requests' own error when PySocks is missing (its "socks" extra installs it).
-        fix = ("install PySocks (pip install 'requests[socks]')" if "SOCKS" in cause else
-               "correct that variable (http://host:port)")
+        sender = self._sender
+        endpoint = sender.endpoint
+        host = urlsplit(endpoint).hostname
+        exempt = (f"set NO_PROXY={host} (keeping what it holds, comma-separated) for the "
+                  "POSTs to go without the proxy")
+        # A proxy elsewhere in the way of the local collector: that is the thing to fix.
+        elsewhere = is_loopback_url(endpoint) and sender.proxy_elsewhere
+        if cause.startswith("HTTP 407") or "failed: 407" in cause:
+            what = "asks for credentials"
+            fix = ("give them (or the right ones) in that variable "
+                   f"(http://user:password@host:port), or {exempt}, and restart the app")
+        elif "failed: 403" in cause:
+            what = f"refused to let the POSTs through to {host}"
+            fix = (f"ask for {host} to be let through it; where {host} is reached "
+                   f"without the proxy, {exempt}, and restart the app")
+        else:
+            what, elsewhere = "is not one requests can use", False
+            # requests' own error when PySocks is missing (its "socks" extra installs it).
+            fix = ("install PySocks (pip install 'requests[socks]')" if "SOCKS" in cause
+                   else "correct that variable (http://host:port)")
+            fix = f"{fix}, or {exempt}, and restart the app"
         self._logger.error(
-            "readme_metrics: the proxy that %s names is not one requests can use (%s): no "
-            "log can be posted to %s through it. To fix it, %s, or set NO_PROXY=%s "
-            "(keeping what it holds, comma-separated) for the POSTs to go without the "
-            "proxy, and restart the app; until then each batch of logs is dropped at its "
-            "first attempt (stats: dropped_proxy).", proxy_variables(endpoint), cause,
-            endpoint, fix, urlsplit(endpoint).hostname)
+            "readme_metrics: no log can be posted to %s: the proxy that %s names %s (%s), so "
+            "each batch of logs is dropped at its first attempt (stats: dropped_proxy); %s.",
+            endpoint, proxy_variables(endpoint), what, cause,
+            loopback_proxy_hint(endpoint) if elsewhere else fix)
 
     def _hint(self, cause: str) -> str:
         """:func:`_refused_hint` for this sender's endpoint and proxy: for an answer to a

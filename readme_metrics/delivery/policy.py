@@ -9,6 +9,7 @@ decisions apart from the I/O that sends.
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -84,11 +85,17 @@ UNHEALING_TLS["CertificateError("] = UNHEALING_TLS["CERTIFICATE_VERIFY_FAILED"]
 #: transport reads the proxy once (its metrics_api URL was prepared then too), so every
 #: POST would fail alike until the app is restarted with another environment.
 UNUSABLE_PROXY = (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema)
+#: The proxy's own refusal of the CONNECT of an https tunnel (http.client's message): 407,
+#: it wants credentials the proxy variable does not give; 403, it does not let that host
+#: through. A CONNECT is answered by the proxy alone, so it is never the API's verdict
+#: (unlike a 401/403 to a POST through a plain-HTTP proxy, which may be either).
+_TUNNEL_REFUSED = re.compile(r"Tunnel connection failed: 40[37]\b")
 
 #: Drop reasons, each counted as ``dropped_<reason>`` in the stats: ``rejected`` when the
 #: Metrics API answered a 4xx that drops the batch, ``tls`` when its TLS failed in a way
 #: no retry heals (no answer at all: a certificate that does not verify, or no TLS),
-#: ``proxy`` when the proxy the environment names is one requests cannot use.
+#: ``proxy`` when the proxy the environment names is one requests cannot use, or refuses
+#: the POSTs itself (a 407, or a 403 to the CONNECT of an https tunnel).
 DROP_REASONS = ("queue_full", "auth", "rejected", "retries_exhausted", "build_error",
                 "shutdown", "error", "tls", "proxy")
 
@@ -181,8 +188,11 @@ _SENT_OUTCOMES_MAX = 32
 
 
 def outcome_of_status(status: int, reason: str, retry_after: Optional[str],
-                      text: str) -> Outcome:
-    """The outcome of an answered POST (``retry_after``: the header's raw value)."""
+                      text: str, proxied: bool = False) -> Outcome:
+    """The outcome of an answered POST (``retry_after``: the header's raw value).
+
+    ``proxied``: the POST went through a proxy, whose own 407 (Proxy Authentication
+    Required: only a proxy asks it) fails at once, counted as ``dropped_proxy``."""
     if 200 <= status < 300:
         outcome = _SENT_OUTCOMES.get((status, reason))
         if outcome is None:
@@ -192,6 +202,8 @@ def outcome_of_status(status: int, reason: str, retry_after: Optional[str],
         return outcome
     verdict = classify(status)
     cause = f"HTTP {status} {reason or ''}".rstrip()
+    if status == 407 and proxied:
+        return Outcome(FAIL, cause, detail=text[:2000], reason="proxy")
     if verdict == RETRY:
         return Outcome(verdict, cause, parse_retry_after(retry_after))
     if verdict == REJECT:
@@ -199,13 +211,16 @@ def outcome_of_status(status: int, reason: str, retry_after: Optional[str],
     return Outcome(verdict, cause)
 
 
-def outcome_of_error(exc: BaseException) -> Outcome:
+def outcome_of_error(exc: BaseException, proxied: bool = False) -> Outcome:
     """A POST that got no answer (connection error, timeout) is retried, unless it failed
-    on TLS in a way retrying cannot heal (:data:`UNHEALING_TLS`), or could not be made
-    through the proxy at all (:data:`UNUSABLE_PROXY`): those fail at once."""
+    on TLS in a way retrying cannot heal (:data:`UNHEALING_TLS`), or (``proxied``: it
+    went through a proxy) could not be made through the proxy at all
+    (:data:`UNUSABLE_PROXY`), or the proxy refused the tunnel itself (a 403 or 407 to its
+    CONNECT): those fail at once."""
     layers = chain(exc)
     cause = described(exc, layers)
-    if isinstance(exc, UNUSABLE_PROXY):
+    if proxied and (isinstance(exc, UNUSABLE_PROXY) or (
+            isinstance(exc, requests.exceptions.ProxyError) and _TUNNEL_REFUSED.search(cause))):
         return Outcome(FAIL, cause, reason="proxy")
     if type(exc).__name__ == "SSLError":  # requests' SSLError, on either route
         # OpenSSL's reason is in a message, a host name check's error is named by its type

@@ -12,7 +12,7 @@ import select
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Optional
 from urllib.parse import urlsplit
 
 from tests.support.polling import SERVE_POLL
@@ -22,11 +22,27 @@ _HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "proxy-authorizat
 
 
 class Proxy:
-    """``seen`` lists ``(method, target)`` for every request the proxy handled."""
+    """``seen`` lists ``(method, target)`` for every request the proxy handled.
 
-    def __init__(self) -> None:
+    ``refuse``: a status the proxy answers every request (POST or CONNECT) with itself,
+    as a company proxy refuses (407 asks for credentials; 403, a host not let through).
+    """
+
+    def __init__(self, refuse: Optional[int] = None) -> None:
         self.seen: list[tuple[str, str]] = []
         proxy = self
+
+        def refused(handler: BaseHTTPRequestHandler) -> bool:
+            if refuse is None:
+                return False
+            body = b"refused by the proxy\n"
+            handler.send_response(refuse)
+            if refuse == 407:
+                handler.send_header("Proxy-Authenticate", 'Basic realm="proxy"')
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+            return True
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -36,6 +52,9 @@ class Proxy:
 
             def do_POST(self) -> None:  # noqa: N802
                 proxy.seen.append(("POST", self.path))
+                if refused(self):
+                    self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                    return
                 target = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
@@ -59,6 +78,8 @@ class Proxy:
 
             def do_CONNECT(self) -> None:  # noqa: N802
                 proxy.seen.append(("CONNECT", self.path))
+                if refused(self):
+                    return
                 host, _, port = self.path.rpartition(":")
                 upstream = socket.create_connection((host, int(port)), timeout=10)
                 self.send_response(200, "Connection established")
