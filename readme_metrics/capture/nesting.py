@@ -31,7 +31,8 @@ between that changes the request on a ``dict(scope)``) is the same exchange. A W
 app run by an ASGI-to-WSGI bridge (asgiref's WsgiToAsgi, Starlette's WSGIMiddleware)
 gets an environ made from the scope, without its mark, in a thread given a copy of the
 task's context: its WSGI layer of the project finds the ASGI layer's recording there
-(:func:`asgi_records`).
+(:func:`asgi_records`), the same exchange by its method and path, or by its headers when
+a middleware in between rewrote the path on a copy of the scope.
 """
 
 from __future__ import annotations
@@ -128,9 +129,11 @@ def asgi_records(project: int, environ: Mapping[str, Any]) -> bool:
     context runs, which ``environ`` is (the WSGI app is behind an ASGI-to-WSGI bridge,
     which runs it with a copy of the task's context and builds the environ from the
     scope: its method, and its path as SCRIPT_NAME and PATH_INFO, or its root_path and
-    path when the path does not start with the root_path). Said once: the
-    recording is forgotten in this context then. A request made in process to another
-    method or path (a WSGI app called by the ASGI app) is another exchange."""
+    path when the path does not start with the root_path; or another path, a
+    middleware in between having rewritten it on a copy of the scope, when the environ
+    holds the scope's headers as the bridges build them: :func:`_bridged`). Said once:
+    the recording is forgotten in this context then. A request made in process to
+    another method or path (a WSGI app called by the ASGI app) is another exchange."""
     outer = _recording.get()
     if outer is None or project not in outer[1]:
         return False
@@ -147,12 +150,37 @@ def asgi_records(project: int, environ: Mapping[str, Any]) -> bool:
         # root_path (and a Mount's prefix, which Starlette adds to root_path).
         if f"{script}{path_info}" != wanted and not (
                 path_info == wanted and isinstance(root, str) and root
-                and script.startswith(_latin1(root))):
+                and script.startswith(_latin1(root))) and not _bridged(scope, environ):
             return False
     except Exception:  # an odd environ or scope: not this exchange, logged as before
         return False
     _recording.set(None)
     return True
+
+
+def _bridged(scope: Mapping[str, Any], environ: Mapping[str, Any]) -> bool:
+    """True when ``environ`` holds the recorded request's headers and client address as
+    a bridge builds them from the scope (each header ``HTTP_<NAME>``, or CONTENT_TYPE and
+    CONTENT_LENGTH, a repeated one joined by commas), and no other header: the exchange
+    reached the bridge on a copy of the scope whose path a middleware in between rewrote
+    (a version prefix stripped, a mount). A request the app makes in process to a WSGI
+    app builds an environ of its own, with its own headers: another exchange (a request
+    with no header at all is not taken for the same one). Asked only when the path
+    differs, of a project with two middlewares."""
+    built: dict[str, str] = {}
+    for name, value in scope.get("headers") or ():
+        key = name.decode("latin-1")
+        key = _BRIDGED_NAMES.get(key) or f"HTTP_{key.upper().replace('-', '_')}"
+        text = value.decode("latin-1")
+        built[key] = f"{built[key]},{text}" if key in built else text
+    client = scope.get("client")
+    if client and environ.get("REMOTE_ADDR") != client[0]:
+        return False
+    return bool(built) and built == {key: value for key, value in environ.items()
+                     if key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH")}
+
+
+_BRIDGED_NAMES = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
 
 
 def _latin1(text: str) -> str:
