@@ -57,6 +57,36 @@ class Exploding:
         pass
 
 
+class Responder:
+    """As Starlette's GZipMiddleware's responder: it hands on a method of its own, and
+    keeps the ``send`` it was given (and here the ``receive``) as attributes."""
+
+    def __init__(self, send: Any, receive: Any = None) -> None:
+        self.app = lambda scope, receive, send: None
+        self.receive = receive
+        self.send = send
+
+    async def send_with_compression(self, message: Any) -> None:
+        await self.send(message)
+
+
+class ExplodingResponder(Exploding):
+    """A middleware object whose class code must not run when its method is walked."""
+
+    async def send_on(self, message: Any) -> None:
+        pass
+
+
+class SlottedResponder:
+    __slots__ = ("send",)
+
+    def __init__(self, send: Any) -> None:
+        self.send = send
+
+    async def send_on(self, message: Any) -> None:
+        await self.send(message)
+
+
 def deep(levels: int) -> Any:
     send: Any = SERVER_SEND
     for _ in range(levels):
@@ -74,6 +104,15 @@ def deep(levels: int) -> Any:
     pytest.param(Exploding(), False, id="callable-object"),
     pytest.param(closure_around(Other().app_send), False, id="other-bound-method"),
     pytest.param(lambda message: None, False, id="no-closure"),
+    pytest.param(Responder(SERVER_SEND).send_with_compression, True, id="method-of-object"),
+    pytest.param(Responder(closure_around(SERVER_SEND)).send_with_compression, True,
+                 id="method-of-object-closure"),
+    pytest.param(partial(Responder(SERVER_SEND).send_with_compression), True,
+                 id="partial-of-method-of-object"),
+    pytest.param(Responder(Exploding()).send_with_compression, False,
+                 id="method-of-object-other-callable"),
+    pytest.param(ExplodingResponder().send_on, False, id="method-of-object-class-code-not-run"),
+    pytest.param(SlottedResponder(SERVER_SEND).send_on, False, id="method-of-slotted-object"),
 ])
 def test_server_send_is_found_under_wrappers(send: Any, found: bool) -> None:
     assert (server_send(send, "hypercorn.") is SERVER_SEND) is found
@@ -127,6 +166,37 @@ def test_own_send_is_the_server_send_under_each_exchange_closure(make: Any) -> N
         assert own_send(send) is send
         assert own_send(closure_around(send)) is send
         assert own_send(closure_around(closure_around(send))) is send  # a mounted app
+
+
+class Cycle(Other):
+    """uvicorn's request cycle, whose ``receive`` and ``send`` are methods of one object."""
+
+    async def receive(self) -> Any:
+        return {"type": "http.disconnect"}
+
+
+Cycle.__module__ = Other.__module__
+
+
+def test_own_send_skips_the_servers_receive_kept_beside_its_send() -> None:
+    """A middleware object that keeps the server's ``receive`` (a bound method of the
+    same request cycle, before its ``send`` in the object's dict): the send is found."""
+    cycle = Cycle()
+    assert own_send(Responder(cycle.app_send, cycle.receive).send_with_compression) == (
+        cycle.app_send)
+
+
+def test_own_send_follows_the_attribute_learned_for_a_class_only_to_a_server() -> None:
+    """Each request's responder (GZipMiddleware makes one per request) leads to that
+    request's server ``send``; one of the same class holding something else gives the
+    method back."""
+    for _ in range(3):
+        send = uvicorn_send()
+        assert own_send(Responder(send).send_with_compression) is send
+        assert own_send(Responder(closure_around(send)).send_with_compression) is send
+    for other in (Exploding(), closure_around(Exploding()), None):
+        method = Responder(other).send_with_compression
+        assert own_send(method) == method
 
 
 def test_own_send_where_no_server_is_behind() -> None:

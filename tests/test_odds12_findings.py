@@ -5,14 +5,26 @@ the collector on 127.0.0.1)."""
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from readme_metrics import MetricsMiddleware
+from readme_metrics.capture.asgi_messages import CLIENT_GONE_COMMENT
 from tests.support.asgi_stack import BRIDGES, httpx_get, httpx_gets, layer_config
-from tests.support.fake_api import Collector
+from tests.support.fake_api import Collector, free_port
 from tests.support.wsgi import run_wsgi, wsgi_environ
+from tests.test_asgi_client_got import (
+    ALL,
+    _entries,
+    _servers,
+    assert_left_stream_logged_as_far_as_it_went,
+)
+from tests.test_asgi_conformance import SAFETY, _raw
+from tests.test_e2e_servers import serve, server_env
 
 # -- 1. a layer between the ASGI layer and a bridge rewrites the scope's path -------------
 
@@ -92,3 +104,39 @@ def test_a_wsgi_app_called_in_process_from_the_same_address_is_still_logged(
     finally:
         outer.close()
         inner.close()
+
+
+# -- 2. a middleware outside hands on a bound method of an object of its own as send --------
+
+GZIP_OUTSIDE = "tests.support.asgi_left:starlette_gzip_root"
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("server", _servers("uvicorn-h11", "daphne"))
+def test_a_client_gone_behind_a_method_wrapping_send_is_logged_as_closed_by_the_client(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """Starlette's GZipMiddleware, added after the metrics middleware (so outside it),
+    hands it ``responder.send_with_compression``, a bound method of an object of its
+    own that holds the server's ``send`` as an attribute. That bound method was taken
+    for the server's ``send``: a client gone before the answer was logged with the app's
+    200 and body (the client got nothing; 499 behind a closure or a partial)."""
+    port = free_port()
+    barrier = tmp_path / "barrier"
+    with serve(ALL[server](port, GZIP_OUTSIDE), server_env(collector), tmp_path, port):
+        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+            sock.sendall(_raw(port, "wrap", "late", "GET", f"/late?barrier={barrier}"))
+            time.sleep(0.1)  # the request is in
+        barrier.touch()  # the socket is closed: now the app answers
+        response = _entries(collector, 1)["late"]["response"]
+    assert (response["status"], response["content"]["size"]) == (499, 0)
+    assert response["comment"] == CLIENT_GONE_COMMENT + "; the app answered 200"
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("server", _servers("uvicorn-httptools", "daphne", "hypercorn"))
+def test_a_stream_left_behind_a_method_wrapping_send_is_logged_as_far_as_it_went(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """The stream the client left, behind GZipMiddleware outside (identity: no
+    Accept-Encoding): one log, the four chunks the client got and at most a few more.
+    It was logged as sent in full."""
+    assert_left_stream_logged_as_far_as_it_went(collector, tmp_path, server, GZIP_OUTSIDE)

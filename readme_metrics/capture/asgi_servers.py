@@ -8,10 +8,12 @@ is not the one looked for, or a version built otherwise, reads as "nothing known
 - :func:`own_send`: the server's own ``send`` under the closures a middleware wraps it
   in (Starlette's ``ServerErrorMiddleware``, outside every middleware a FastAPI or
   Starlette app adds with ``app.add_middleware``), or in a ``functools.partial``'s
-  function, arguments and keyword arguments (Starlette's ``CORSMiddleware``). Looked for
-  once per exchange, never per message, and only when the ``send`` given is such a
-  closure or partial: down the cell learned for the closure's code (a walk the first
-  time).
+  function, arguments and keyword arguments (Starlette's ``CORSMiddleware``), or in the
+  instance dict of the object a bound method given is of (Starlette's
+  ``GZipMiddleware``'s responder keeps the ``send`` it was given). Looked for once per
+  exchange, never per message, and only when the ``send`` given is such a closure,
+  partial or method: down the cell learned for the closure's code, or the attribute
+  learned for the object's class (a walk the first time).
 - :func:`server_send`: that ``send``, if it is of the server named.
 - :func:`hypercorn_connection`: hypercorn's connection protocol and TCP server behind
   one of its streams' ``send``.
@@ -22,11 +24,11 @@ from __future__ import annotations
 
 import socket
 from functools import partial
-from types import BuiltinMethodType, CodeType, FunctionType, MethodType
+from types import BuiltinMethodType, FunctionType, MethodType
 from typing import Any, Optional
 
-__all__ = ["hypercorn_connection", "hypercorn_dead", "is_daphne_send", "own_send",
-           "server_send"]
+__all__ = ["SERVER_CLASSES", "hypercorn_connection", "hypercorn_dead", "is_daphne_send",
+           "own_send", "server_send"]
 
 # Closures to look into before giving up (a FastAPI app has one: ServerErrorMiddleware's;
 # two with a body size limit).
@@ -44,18 +46,27 @@ _TCP_CLOSE = 7
 
 
 def own_send(send: Any) -> Any:
-    """The server's own ``send`` behind ``send``: ``send`` itself when it is no plain
-    function (a server's bound method, daphne's ``partial``: no walk), else the first
-    bound method of a server's class, or daphne's ``partial``, found in the closures
-    (and ``functools.partial``, its arguments too) that wrap it, at most :data:`_DEPTH`
-    deep; ``send`` itself when none is found. Only functions, partials and bound methods
-    are looked at: no attribute of any other object is read. Never raises.
+    """The server's own ``send`` behind ``send``: ``send`` itself when it is a bound
+    method of a server's class seen before, a native one, or daphne's ``partial`` (no
+    walk), else the first bound method of a server's class (not its ``receive``), or
+    daphne's ``partial``, found in the closures (``functools.partial``, its arguments
+    too; a bound method of another class, its instance dict) that wrap it, at most
+    :data:`_DEPTH` deep; ``send`` itself when none is found. Only functions, partials,
+    bound methods and the instance dicts of bound methods' objects (read with
+    ``object.__getattribute__``: no ``__getattr__`` or property runs) are looked at: no
+    attribute of any other object is read. Never raises.
 
-    Which cell of a closure leads on is learned once per code object (:data:`_NEXT`):
-    the next exchange through the same middlewares follows the cells (a dict look-up
-    each) rather than walking again, and walks only if they lead elsewhere."""
+    Which cell of a closure, or attribute of a method's object, leads on is learned once
+    per code object or class (:data:`_NEXT`): the next exchange through the same
+    middlewares follows them (a dict look-up each) rather than walking again, and walks
+    only if they lead elsewhere."""
     try:
         if send.__class__ is not FunctionType:
+            if send.__class__ is MethodType:  # a server's, or a middleware object's
+                if send.__self__.__class__ in SERVER_CLASSES:
+                    return send
+                found = _follow(send)
+                return _walk(send) if found is None else found
             if send.__class__ is not partial or is_daphne_send(send):
                 return send  # the usual case: no walk
             return _walk(send)
@@ -70,9 +81,9 @@ def own_send(send: Any) -> Any:
 
 
 def _follow(send: Any) -> Any:
-    """The server's ``send`` down the cells learned from ``send``, a closure; None where
-    they lead nowhere known (no cell learned for a code, an empty cell, another ``send``
-    wrapped)."""
+    """The server's ``send`` down the cells (and attributes) learned from ``send``, a
+    closure or a method of a middleware's object; None where they lead nowhere known (no
+    cell learned for a code, an empty cell, another ``send`` wrapped)."""
     try:
         found = send
         for _ in range(_DEPTH - 1):  # as deep as the walk: a hop less than its levels
@@ -83,10 +94,20 @@ def _follow(send: Any) -> Any:
                     return None
                 found = found.__closure__[known[1]].cell_contents  # type: ignore[index]
                 if (found.__class__ in _METHODS
-                        and found.__self__.__class__ in _SERVERS_SEEN):
+                        and found.__self__.__class__ in SERVER_CLASSES):
+                    return found
+            elif found.__class__ is MethodType:
+                owner = found.__self__
+                kind = owner.__class__
+                known = _NEXT.get(id(kind))
+                if known is None or known[0] is not kind:
+                    return None
+                found = object.__getattribute__(owner, "__dict__")[known[1]]
+                if (found.__class__ in _METHODS
+                        and found.__self__.__class__ in SERVER_CLASSES):
                     return found
             elif found.__class__ is partial:
-                if found.args and found.args[0].__class__ in _SERVERS_SEEN:
+                if found.args and found.args[0].__class__ in SERVER_CLASSES:
                     return found  # daphne's
                 found = found.func
             else:
@@ -97,32 +118,45 @@ def _follow(send: Any) -> Any:
 
 
 #: A closure's code (by id; the code is kept, and compared) -> the index of its cell
-#: that leads to the server's ``send`` (the next wrapper, or the server's own), learned
-#: by :func:`_walk`: a few middlewares per process (the bound keeps code made per
-#: request, which no framework does, from growing it).
-_NEXT: dict[int, tuple[CodeType, int]] = {}
+#: that leads to the server's ``send`` (the next wrapper, or the server's own); a
+#: middleware object's class -> the name of its attribute that does: learned by
+#: :func:`_walk`, a few middlewares per process (the bound keeps code or classes made
+#: per request, which no framework does, from growing it).
+_NEXT: dict[int, tuple[Any, Any]] = {}
 _NEXT_KEPT = 32
 #: The server classes whose bound methods (or daphne's protocol, in its ``partial``)
 #: were found: a look-up, not a module's name.
-_SERVERS_SEEN: set[type] = set()
+SERVER_CLASSES: set[type] = set()
 
 
 def _walk(send: Any) -> Any:
     """:func:`own_send`'s walk, breadth first; the cells that led to the server's
     ``send`` are kept in :data:`_NEXT`."""
-    todo: list[tuple[Any, tuple[tuple[CodeType, int], ...]]] = [(send, ())]
+    todo: list[tuple[Any, tuple[tuple[Any, Any], ...]]] = [(send, ())]
     for _ in range(_DEPTH):
-        found: list[tuple[Any, tuple[tuple[CodeType, int], ...]]] = []
+        found: list[tuple[Any, tuple[tuple[Any, Any], ...]]] = []
         for candidate, way in todo:
             kind = candidate.__class__
             if kind in _METHODS:
                 owner = type(candidate.__self__)
                 if owner.__module__.startswith(_SERVERS):
-                    _SERVERS_SEEN.add(owner)
+                    if "receive" in candidate.__name__:  # kept beside the send: not it
+                        continue
+                    SERVER_CLASSES.add(owner)
                     return _learned(way, candidate)
+                if kind is MethodType:
+                    # A method of a middleware's object (Starlette's GZipMiddleware hands
+                    # on its responder's send_with_compression): the send it was given
+                    # is an attribute of that object. Its instance dict is read as it
+                    # is (object.__getattribute__: no __getattr__ or property of the
+                    # class runs), and only its functions, partials and bound methods
+                    # are looked at further.
+                    for name, value in _attributes(candidate.__self__):
+                        if value.__class__ in _WRAPPERS:
+                            found.append((value, (*way, (owner, name))))
             elif kind is partial:
                 if is_daphne_send(candidate):
-                    _SERVERS_SEEN.add(type(candidate.args[0]))
+                    SERVER_CLASSES.add(type(candidate.args[0]))
                     return _learned(way, candidate)
                 found.append((candidate.func, way))
                 # The send it was given may be an argument of its own: Starlette's
@@ -145,11 +179,22 @@ def _walk(send: Any) -> Any:
     return send
 
 
-def _learned(way: tuple[tuple[CodeType, int], ...], found: Any) -> Any:
-    """Keep the cells that led to ``found`` (the first found for each code)."""
-    for code, index in way:
-        if len(_NEXT) < _NEXT_KEPT and id(code) not in _NEXT:
-            _NEXT[id(code)] = (code, index)
+def _attributes(owner: Any) -> tuple[tuple[str, Any], ...]:
+    """The items of ``owner``'s instance dict, without running any of its class's code
+    (none for an object without one: slots, a native class)."""
+    try:
+        attributes = object.__getattribute__(owner, "__dict__")
+        return tuple(attributes.items()) if attributes.__class__ is dict else ()
+    except Exception:  # noqa: BLE001 - no dict
+        return ()
+
+
+def _learned(way: tuple[tuple[Any, Any], ...], found: Any) -> Any:
+    """Keep the cells and attributes that led to ``found`` (the first found for each
+    code or class)."""
+    for anchor, hop in way:
+        if len(_NEXT) < _NEXT_KEPT and id(anchor) not in _NEXT:
+            _NEXT[id(anchor)] = (anchor, hop)
     return found
 
 

@@ -15,7 +15,10 @@ by:
   ``MetricsMiddleware(app, config)`` (the server's ``send`` as it is);
 - ``starlette_cors_root``: ``starlette_root`` with Starlette's ``CORSMiddleware`` added
   after the metrics middleware, so outside it: for a request with an Origin it hands
-  on a ``partial`` of its own method, the server's ``send`` a keyword argument of it.
+  on a ``partial`` of its own method, the server's ``send`` a keyword argument of it;
+- ``starlette_gzip_root``: ``starlette_root`` with Starlette's ``GZipMiddleware`` added
+  after the metrics middleware: it hands on a bound method of a responder object of its
+  own, the server's ``send`` an attribute of that object.
 
 Each wrapped call appends its ``X-Trace`` header to the file named by ``ASGI_TRACES``.
 
@@ -166,15 +169,18 @@ def _routes() -> list[Any]:
             Route("/start-only", _Raw())]
 
 
-def _starlette(inside: bool, cors_outside: bool = False) -> Any:
+def _starlette(inside: bool, cors_outside: bool = False, gzip_outside: bool = False) -> Any:
     from starlette.applications import Starlette
     from starlette.middleware.cors import CORSMiddleware
+    from starlette.middleware.gzip import GZipMiddleware
 
     app = Starlette(routes=_routes())
     if inside:
         _add_middleware(app)
     if cors_outside:  # added after: outside the metrics middleware
         app.add_middleware(CORSMiddleware, allow_origins=["*"])
+    if gzip_outside:  # outside too: its send is a method of a responder of its own
+        app.add_middleware(GZipMiddleware)
     return app
 
 
@@ -218,5 +224,7 @@ starlette_root = Lazy(lambda: _side_by_side(_starlette(False), _starlette(True))
 fastapi_root = Lazy(lambda: _side_by_side(_fastapi(False), _fastapi(True)))
 starlette_cors_root = Lazy(lambda: _side_by_side(_starlette(False, True),
                                                  _starlette(True, True)))
+starlette_gzip_root = Lazy(lambda: _side_by_side(_starlette(False, gzip_outside=True),
+                                                 _starlette(True, gzip_outside=True)))
 starlette_whole_root = Lazy(lambda: _side_by_side(_starlette(False),
                                                   _whole(_starlette(False))))
