@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from readme_metrics import MetricsMiddleware
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.capture.asgi_messages import CLIENT_GONE_COMMENT
 from tests.support.asgi_stack import BRIDGES, httpx_get, httpx_gets, layer_config
 from tests.support.fake_api import Collector, free_port
@@ -140,3 +140,72 @@ def test_a_stream_left_behind_a_method_wrapping_send_is_logged_as_far_as_it_went
     Accept-Encoding): one log, the four chunks the client got and at most a few more.
     It was logged as sent in full."""
     assert_left_stream_logged_as_far_as_it_went(collector, tmp_path, server, GZIP_OUTSIDE)
+
+
+# -- 3. a WSGI app that is a class (PEP 3333), its instances with an async __call__ ------------
+
+
+class IterableApp:
+    """PEP 3333's application class: calling it with (environ, start_response) makes the
+    response, an iterable instance. Its instances are also awaitable callbacks of their
+    own (an ``async def __call__`` taking nothing of WSGI): the class is a WSGI app all
+    the same, and a server calls the class."""
+
+    def __init__(self, environ: dict[str, Any], start_response: Any) -> None:
+        self.path = environ["PATH_INFO"]
+        start_response("200 OK", [("Content-Type", "text/plain")])
+
+    def __iter__(self) -> Any:
+        yield b"class app at " + self.path.encode()
+
+    async def __call__(self) -> str:  # pragma: no cover - never awaited here
+        return self.path
+
+
+def test_a_wsgi_app_class_whose_instances_have_an_async_call_is_taken(
+        collector: Collector) -> None:
+    """The class's ``__call__`` attribute is its instances' method: async, so the WSGI
+    middleware refused the class at construction as an ASGI app (TypeError), where a
+    WSGI server serves it. Now taken: the answer is the bare app's, and logged."""
+    config = MetricsApiConfig(api_key="rdme_odds12_class_app", metrics_api=collector.url,
+                              grouping_function=lambda request: {"api_key": "caller"},
+                              buffer_length=1, background_worker_mode=False)
+    bare = run_wsgi(IterableApp, wsgi_environ("GET", "/c"))
+    middleware = MetricsMiddleware(IterableApp, config)
+    try:
+        wrapped = run_wsgi(middleware, wsgi_environ("GET", "/c"))
+        assert (wrapped.status, wrapped.body) == (bare.status, bare.body) == (
+            "200 OK", b"class app at /c")
+        url = collector.wait_for_logs(1)[0]["request"]["log"]["entries"][0]["request"]["url"]
+        assert url.endswith("/c"), url
+    finally:
+        middleware.close()
+
+
+class Asgi2App:
+    """ASGI 2's double callable: the class takes the scope, its instance's async
+    ``__call__`` takes (receive, send). No WSGI server can call it: still refused."""
+
+    def __init__(self, scope: Any) -> None:
+        self.scope = scope
+
+    async def __call__(self, receive: Any, send: Any) -> None:  # pragma: no cover
+        pass
+
+
+def test_an_asgi2_app_class_is_still_refused_by_the_wsgi_middleware() -> None:
+    config = MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
+    with pytest.raises(TypeError, match=r"app is an ASGI app \(Asgi2App: "):
+        MetricsMiddleware(Asgi2App, config)
+
+
+def test_the_asgi_middleware_refuses_a_wsgi_app_class_whose_instances_have_an_async_call(
+        ) -> None:
+    """The mirror: the ASGI middleware took such a class for an ASGI app (its instances'
+    ``__call__`` async), and every request failed (an ASGI server calls the class with
+    three arguments). It is refused at construction, as other WSGI apps are."""
+    from readme_metrics.asgi import MetricsMiddleware as AsgiLayer
+
+    config = MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
+    with pytest.raises(TypeError, match=r"app is a WSGI app \(IterableApp: it takes"):
+        AsgiLayer(IterableApp, config)

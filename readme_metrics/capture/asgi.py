@@ -59,8 +59,10 @@ def _wsgi_app(app: Any) -> Optional[str]:
     takes 3 positional arguments but 4 were given". None for anything else, and for an
     app whose signature cannot be read."""
     try:
-        if inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(
-                getattr(app, "__call__", None)):  # noqa: B004 - its coroutine-ness is asked
+        # (A class's __call__ is its instances': its own call makes one, as a WSGI app
+        # class of PEP 3333's does, whatever that is; its signature tells.)
+        if not isinstance(app, type) and (inspect.iscoroutinefunction(app) or
+                inspect.iscoroutinefunction(getattr(app, "__call__", None))):  # noqa: B004
             return None
         own = inspect.signature(app, follow_wrapped=False)
         signature = inspect.signature(app)
@@ -84,7 +86,7 @@ def _wsgi_app(app: Any) -> Optional[str]:
         signature.bind(None, None)
     except TypeError:
         return None
-    if inspect.isfunction(app) or inspect.ismethod(app):
+    if inspect.isfunction(app) or inspect.ismethod(app) or isinstance(app, type):
         return str(app.__name__)
     return type(app).__name__
 

@@ -416,12 +416,29 @@ def _asgi_app(app: Any) -> bool:
     """True for an app no WSGI server can call: an ``async def`` callable (FastAPI,
     Starlette, Django's ASGIHandler, Quart's app), which returns a coroutine, never a
     response. Wrapped with this middleware it failed only on each request, uvicorn
-    saying "MetricsMiddleware.__call__() missing 1 required positional argument"."""
+    saying "MetricsMiddleware.__call__() missing 1 required positional argument".
+
+    A class is called to make an instance: its ``__call__`` attribute is its instances'.
+    PEP 3333's application class, which takes ``(environ, start_response)`` and whose
+    instance is the response, is a WSGI app whatever its instances' ``__call__`` is
+    (async, it was refused); ASGI 2's class takes the scope alone."""
     try:
+        if isinstance(app, type) and _takes_two(app):
+            return False
         return inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(
             getattr(app, "__call__", None))  # noqa: B004 - its coroutine-ness is asked
     except Exception:  # an app whose attributes raise: left to be called as it is
         return False
+
+
+def _takes_two(cls: type) -> bool:
+    """True when calling ``cls`` with two arguments fits its signature (False when it
+    does not, or cannot be read)."""
+    try:
+        inspect.signature(cls).bind(None, None)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 class MetricsMiddleware(PipelineControls):
@@ -454,7 +471,8 @@ class MetricsMiddleware(PipelineControls):
         self.config = config = checked_config(type(self).__name__, app, config)
         self.app: WSGIApplication = app  # type: ignore[assignment] # callable: checked
         if _asgi_app(app):
-            raise TypeError(_ASGI_APP.format(type(self).__name__, type(app).__name__))
+            raise TypeError(_ASGI_APP.format(
+                type(self).__name__, (app if isinstance(app, type) else type(app)).__name__))
         self.enabled = bool(getattr(config, "enabled", True))
         self.pipeline: Optional[MetricsPipeline] = (
             MetricsPipeline(config) if self.enabled else None)
