@@ -14,7 +14,7 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-__all__ = ["host_on_this_machine", "is_loopback_url"]
+__all__ = ["host_on_this_machine", "is_loopback_url", "proxy_on_this_machine"]
 
 
 def is_loopback_url(url: str) -> bool:
@@ -43,3 +43,33 @@ def host_on_this_machine(host: str) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     return address.is_loopback or address.is_unspecified
+
+
+def proxy_on_this_machine(host: str) -> bool:
+    """Whether a proxy at ``host`` runs on this machine, and so reaches its loopback
+    address: :func:`host_on_this_machine`, or the machine's own name
+    (``socket.gethostname()``, with or without a domain on either side: ``vm``,
+    ``vm.example.com``), or an address of one of its interfaces (its LAN address): one a
+    socket can be bound to. No name is looked up (a resolver can block start-up) and no
+    packet is sent; a name of this machine other than its hostname (an alias, a DNS
+    name) is taken for elsewhere. For the metrics URL itself, :func:`is_loopback_url`
+    asks loopback only: a proxy elsewhere reaches a LAN address."""
+    if host_on_this_machine(host):
+        return True
+    name = host.strip("[]").rstrip(".").lower()
+    if not name:
+        return False
+    own = socket.gethostname().rstrip(".").lower()
+    if own and (name == own or name.startswith(f"{own}.") or own.startswith(f"{name}.")):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.bind((str(address), 0))  # EADDRNOTAVAIL unless it is this machine's
+    except OSError:
+        return False
+    return True

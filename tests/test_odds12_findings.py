@@ -5,6 +5,7 @@ the collector on 127.0.0.1)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.capture.asgi_messages import CLIENT_GONE_COMMENT
 from tests.support.asgi_stack import BRIDGES, httpx_get, httpx_gets, layer_config
+from tests.support.delivery import said_on, through_proxy
 from tests.support.fake_api import Collector, free_port
 from tests.support.wsgi import run_wsgi, wsgi_environ
 from tests.test_asgi_client_got import (
@@ -209,3 +211,61 @@ def test_the_asgi_middleware_refuses_a_wsgi_app_class_whose_instances_have_an_as
     config = MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
     with pytest.raises(TypeError, match=r"app is a WSGI app \(IterableApp: it takes"):
         AsgiLayer(IterableApp, config)
+
+
+# -- 4. a proxy named by this machine's own name or address ----------------------------------
+
+
+def _lan_address() -> str:
+    """This machine's address on its default route (a UDP socket's connect: no packet
+    goes out, no name is looked up); skipped on a machine without one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: only the route is looked at
+        except OSError:
+            pytest.skip("no route off loopback")
+        address = str(probe.getsockname()[0])
+    if address.startswith("127."):
+        pytest.skip("no address off loopback")
+    return address
+
+
+@pytest.mark.parametrize("proxy_host", [
+    pytest.param(lambda: socket.gethostname(), id="hostname"),
+    pytest.param(lambda: socket.gethostname().upper() + ".", id="hostname-caps-dot"),
+    pytest.param(_lan_address, id="lan-address"),
+])
+def test_a_proxy_named_by_this_machines_own_name_or_address_is_not_said_in_the_way(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        proxy_host: Any) -> None:
+    """A proxy on this machine named by its hostname (``socket.gethostname()``) or its LAN
+    address: the start-up check said "a proxy cannot reach this machine's loopback
+    address" (it can: it runs here). The name is compared, never resolved; an address is
+    this machine's when a socket can be bound to it. Nothing is posted."""
+    host = proxy_host()
+    through_proxy(monkeypatch, f"http://{host}:3128")
+    logger = logging.getLogger(f"odds12-proxy-here-{host}")
+    caplog.set_level(logging.WARNING, logger=logger.name)
+    config = MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None,
+                              logger=logger, metrics_api=f"http://127.0.0.1:{free_port()}")
+    MetricsMiddleware(lambda environ, start_response: [], config).close()
+    assert said_on(caplog, logger) == []
+
+
+@pytest.mark.parametrize("proxy_host", [
+    pytest.param(lambda: "192.0.2.10", id="another-address"),
+    pytest.param(lambda: "proxy-of-" + socket.gethostname(), id="another-name"),
+    pytest.param(lambda: socket.gethostname()[:-1] or "x", id="a-shorter-name"),
+])
+def test_a_proxy_elsewhere_is_still_said_in_the_way(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        proxy_host: Any) -> None:
+    host = proxy_host()
+    through_proxy(monkeypatch, f"http://{host}:3128")
+    logger = logging.getLogger(f"odds12-proxy-elsewhere-{host}")
+    caplog.set_level(logging.WARNING, logger=logger.name)
+    config = MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None,
+                              logger=logger, metrics_api=f"http://127.0.0.1:{free_port()}")
+    MetricsMiddleware(lambda environ, start_response: [], config).close()
+    (said,) = said_on(caplog, logger)
+    assert "a proxy cannot reach this machine's loopback address" in said, said

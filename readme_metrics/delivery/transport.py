@@ -40,7 +40,7 @@ from requests.utils import select_proxy
 
 from readme_metrics._http import shown_url
 from readme_metrics._logging import LogLimiter, QuietLogger
-from readme_metrics._loopback import host_on_this_machine, is_loopback_url
+from readme_metrics._loopback import is_loopback_url, proxy_on_this_machine
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery.answer import Answer
 from readme_metrics.delivery.direct import DirectPoster
@@ -108,7 +108,7 @@ class Transport:
         #: True when that proxy's URL may hold a user and password (an "@" in it).
         self.proxy_userinfo = False
         self._poster: Poster = self._poster_for(config.metrics_api + "/v1/request")
-        if (self.proxy_elsewhere and is_loopback_url(config.metrics_api)
+        if (is_loopback_url(config.metrics_api) and self.proxy_elsewhere
                 and _PROXY_WARNED.due(f"{config.logger.name}\n{config.metrics_api}")):
             # Said once 5 attempts had failed (about 20 s on), or not at all when the
             # proxy answered (its 403 read as a wrong API key): said now. Not for a proxy
@@ -121,11 +121,11 @@ class Transport:
     @property
     def proxy_elsewhere(self) -> bool:
         """True when the POSTs go through a proxy that is not on this machine
-        (:func:`host_on_this_machine`): one that cannot reach its loopback address. The
-        start-up warning and the delivery messages' proxy hint both ask this. Not for a
-        proxy whose host cannot be read (""): requests cannot use it, and the first POST
+        (:func:`.proxy_on_this_machine`): one that cannot reach its loopback address.
+        The start-up warning and the delivery messages' proxy hint both ask this. Not for
+        a proxy whose host cannot be read (""): requests cannot use it, and the first POST
         says so (policy.UNUSABLE_PROXY), not that it cannot reach this machine."""
-        return bool(self.proxy_host) and not host_on_this_machine(self.proxy_host or "")
+        return bool(self.proxy_host) and not proxy_on_this_machine(self.proxy_host or "")
 
     @property
     def url(self) -> str:

@@ -112,12 +112,12 @@ def said_on(caplog: pytest.LogCaptureFixture, logger: logging.Logger) -> list[st
 def proxy_taken_for_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the library take every proxy for one on another host (one that cannot reach
     this machine's loopback address), as it takes one not on this machine
-    (``_loopback.host_on_this_machine``, asked through
+    (``_loopback.proxy_on_this_machine``, asked through
     ``Transport.proxy_elsewhere``): the tests' proxies listen on 127.0.0.1, as every
     network test talks to loopback only."""
     from readme_metrics.delivery import transport
 
-    monkeypatch.setattr(transport, "host_on_this_machine", lambda host: False)
+    monkeypatch.setattr(transport, "proxy_on_this_machine", lambda host: False)
 
 
 def messages(caplog: pytest.LogCaptureFixture, level: int, needle: str) -> list[str]:
