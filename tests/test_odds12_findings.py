@@ -5,6 +5,7 @@ the collector on 127.0.0.1)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
 import time
@@ -19,6 +20,7 @@ from tests.support.asgi_stack import BRIDGES, httpx_get, httpx_gets, layer_confi
 from tests.support.delivery import said_on, through_proxy
 from tests.support.fake_api import Collector, free_port
 from tests.support.wsgi import run_wsgi, wsgi_environ
+from tests.support.wsgi_servers import served
 from tests.test_asgi_client_got import (
     ALL,
     _entries,
@@ -269,3 +271,55 @@ def test_a_proxy_elsewhere_is_still_said_in_the_way(
     MetricsMiddleware(lambda environ, start_response: [], config).close()
     (said,) = said_on(caplog, logger)
     assert "a proxy cannot reach this machine's loopback address" in said, said
+
+
+# -- 5. werkzeug's server given two Content-Lengths reads the body by the last ----------------
+
+SMUGGLED = "Bearer odds12-next-request-secret"
+
+
+def _two_lengths(port: int) -> bytes:
+    """A POST declaring Content-Length 3, then 80, with a body of 3 bytes and the next
+    request pipelined after it (its Authorization in clear); werkzeug's answer."""
+    request = ("POST /a HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+               "Content-Length: 3\r\nContent-Length: 80\r\n\r\nabc"
+               f"GET /b HTTP/1.1\r\nHost: x\r\nAuthorization: {SMUGGLED}\r\n"
+               "Connection: close\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer.split(b"\r\n\r\n", 1)[1]  # the body (no Date)
+
+
+@pytest.mark.parametrize("reads", [False, True], ids=["unread", "read-by-the-app"])
+def test_a_body_under_two_content_lengths_is_logged_no_further_than_the_smaller(
+        collector: Collector, reads: bool) -> None:
+    """werkzeug's development server (``flask run``) keeps the last of two Content-Length
+    lines in CONTENT_LENGTH and reads the body by it: the environ does not show the
+    first. The log's body took in the next request pipelined after the 3 bytes, its
+    Authorization value in clear. werkzeug's handler still has both lines (found behind
+    its ``start_response``): the log keeps no more than the smaller length, marked
+    truncated; the app reads what it reads bare."""
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"])) if reads else b""
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"%d bytes: %s" % (len(body), body.split(b"\r\n")[0])]
+
+    config = MetricsApiConfig(api_key="rdme_odds12_two_lengths", metrics_api=collector.url,
+                              grouping_function=lambda request: {"api_key": "caller"},
+                              buffer_length=1, background_worker_mode=False)
+    middleware = MetricsMiddleware(app, config)
+    try:
+        with served("werkzeug", app) as port:
+            bare = _two_lengths(port)
+        with served("werkzeug", middleware) as port:
+            wrapped = _two_lengths(port)
+        assert wrapped == bare
+        entry = collector.wait_for_logs(1)[0]["request"]["log"]["entries"][0]
+    finally:
+        middleware.close()
+    assert SMUGGLED not in json.dumps(entry)
+    post = entry["request"]["postData"]
+    assert post["text"] == "abc", post

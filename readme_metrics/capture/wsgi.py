@@ -32,6 +32,7 @@ from readme_metrics.capture.recorder import (
 from readme_metrics.capture.request import EnvironRequest, chunked_coding, content_length
 from readme_metrics.capture.webob_request import BARE, Request
 from readme_metrics.capture.webob_request import new as new_object
+from readme_metrics.capture.werkzeug_lengths import least_length
 from readme_metrics.capture.wsgi_input import InputTee, server_ends_input
 from readme_metrics.capture.wsgi_replay import replay_input
 from readme_metrics.capture.wsgi_response import (
@@ -165,7 +166,14 @@ class _Capture(Recorder):
                 # read out of its chunks. A length sent beside them does not frame it
                 # (read by it, the rest took in the next request on the connection),
                 # though the app's reads are still held to it.
-                body = BodyRecord(limit, None if length is not None and chunked
+                # werkzeug's server reads the body by the last of two Content-Length
+                # lines: the log keeps no more than the smaller (werkzeug_lengths).
+                kept = limit
+                if length and "werkzeug.socket" in environ and not chunked:
+                    least = least_length(start_response)
+                    if least is not None and least < limit:
+                        kept = least
+                body = BodyRecord(kept, None if length is not None and chunked
                                   and chunked_coding(coding) else length, chunked)
                 self.tee = InputTee(wsgi_input, body, terminated, clamp=not ends,
                                     left=length)
