@@ -118,6 +118,29 @@ def _folded(name: str) -> str:
 _ESCAPED_IN_JSON = re.compile(r'["\\/\x00-\x1f]')
 
 
+# A member's name ends in a quote, then JSON whitespace if any, then its colon.
+_SPACED_COLON = re.compile(r'"[ \t\n\r]+:')
+
+
+def _more_members_than(text: str, keys: int) -> bool:
+    """Whether the JSON ``text`` may write more members than ``keys``, the number of keys
+    of the document read from it. Each member's name ends in a quote, whitespace if any,
+    then a colon; a string value can hold a colon, and a quote only escaped: so the
+    colons, and the quotes followed by one, are at least the members. A text that names
+    no member twice writes as many members as the document has keys; one that does
+    writes more (the earlier values, and what they hold, are in no document). False
+    means no member is named twice. Scans at memory speed (0.04 to 0.3 ms for 140 KB),
+    where reading the text again with a hook costs a Python call per object (0.8 ms)."""
+    if keys < 0:
+        return True
+    if text.count(":") <= keys:  # no colon in a string: one scan of one character
+        return False
+    members = text.count('":')
+    if _SPACED_COLON.search(text) is not None:  # ('"key" : 1')
+        members += len(_SPACED_COLON.findall(text))
+    return members > keys
+
+
 def _reject_constant(name: str) -> Any:
     # NaN and Infinity are not JSON; re-serialising them would produce invalid JSON.
     raise ValueError(f"{name} is not valid JSON")
@@ -337,13 +360,17 @@ class Redactor:
             # A bare value has no key: with an allowlist, it is not listed.
             return json.dumps(redacted(document)) if allow_mode else text
         try:
-            changed = self._walk(document, allow_mode, "\\" in text and (
+            changed, keys = self._walk(document, allow_mode, "\\" in text and (
                 '\\"' in text or "\\u" in text), depth)
             # A member named twice keeps its last value only in ``document``, as
             # json.loads (Flask, Django, Starlette) reads it: an earlier value, never
             # walked, may hold a listed key, so such a text is written back from the
             # document when it could ({"a": {"password": "x"}, "a": 1} is {"a":1}).
+            # The text names no member twice when it has no more members than the
+            # document has keys (:func:`_more_members_than`): known without reading it
+            # again, most often.
             if not changed and not ((allow_mode or self.mentions_key(text, True))
+                                    and _more_members_than(text, keys)
                                     and repeats_a_name(text)):
                 return text
             out = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
@@ -368,8 +395,10 @@ class Redactor:
         return document, document is None and self.mentions_key(text)
 
     def _walk(self, root: dict[str, Any] | list[Any], allow_root: bool,
-              quoted: bool = False, depth: int = 0) -> bool:
-        """Redact ``root`` in place; True when anything changed.
+              quoted: bool = False, depth: int = 0) -> tuple[bool, int]:
+        """Redact ``root`` in place: (True when anything changed, the number of keys of
+        the objects walked, or -1 when some were not walked: the value of an allowed key
+        with no denylist).
 
         ``quoted``: the text holds an escaped quote (or a ``\\u`` escape, which may spell
         one), so a string value in it may be a JSON document with keys (see
@@ -384,11 +413,17 @@ class Redactor:
         inner = has_deny and quoted
         links = has_deny  # a string may be a URL whose query names a denied key (_link)
         changed = False
+        keys = 0
+        # Every object is walked but an allowed key's value with no denylist, and, with
+        # neither list applying from the root (a listed form field, no denylist), any
+        # object below the root.
+        whole = has_deny or allow_root
         # (node, path of the key holding it, allowlist applies)
         stack: list[tuple[Any, str, bool]] = [(root, "", allow_root)]
         while stack:
             node, path, allow_mode = stack.pop()
             if isinstance(node, dict):
+                keys += len(node)
                 for key, value in node.items():
                     lower = key.lower()
                     if not lower.isascii():  # _folded, inlined
@@ -407,6 +442,8 @@ class Redactor:
                                 changed = self._inner(node, key, value, depth) or changed
                             elif links and value.__class__ is str and "=" in value:
                                 changed = self._link(node, key, value) or changed
+                            elif nested:
+                                whole = False  # kept whole, not walked
                         elif nested:
                             stack.append((value, here, True))
                         else:
@@ -431,7 +468,7 @@ class Redactor:
                         changed = self._inner(node, index, value, depth) or changed
                     elif links and value.__class__ is str and "=" in value:
                         changed = self._link(node, index, value) or changed
-        return changed
+        return changed, keys if whole else -1
 
     def _link(self, node: Any, at: Any, text: str) -> bool:
         """Redact, by the denylist, the query (and a fragment's ``k=v`` pairs) of a URL that
