@@ -4,6 +4,7 @@ collector on 127.0.0.1, the public middleware)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any, Callable
 from urllib.parse import quote, quote_plus, unquote_plus
@@ -12,6 +13,7 @@ import pytest
 from werkzeug.wrappers import Request
 
 from readme_metrics import MetricsMiddleware
+from readme_metrics.masking import mask
 from tests.support.contract import exchange
 from tests.support.fake_api import Collector
 from tests.support.leaks import found
@@ -105,3 +107,33 @@ def test_a_name_that_is_no_json_with_a_listed_key_is_kept(
                            body=body.encode(), headers={"Content-Type": FORM})
     names = [p["name"] for p in entry["request"]["postData"]["params"]]
     assert names == [unquote_plus(pair.partition("=")[0]) for pair in body.split("&")]
+
+
+# -- 4. The caller's key in UTF-16/32 inside a binary body (recorded in base64) ---------
+
+CALLER_KEY = "leaks9-caller-key-1234"
+
+
+def _by_key(request: Any) -> dict[str, str]:
+    return {"api_key": CALLER_KEY}
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+@pytest.mark.parametrize("content_type", ["application/octet-stream",
+                                          "multipart/form-data; boundary=none-here"])
+def test_the_callers_key_in_utf16_or_32_in_a_binary_body_is_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        codec: str, content_type: str) -> None:
+    """A binary body (or a multipart one that does not parse, recorded as base64) holding
+    the caller's key in UTF-16/32 (a Windows client's string) had it in clear in the
+    base64, where the key's UTF-8 bytes were masked; the denylist already reads such
+    NUL-spaced names. The key's mask stands there now, in the same encoding."""
+    body = b"\x89\x00\x01" + f"key={CALLER_KEY};".encode(codec) + b"\xff\x00"
+    _, _, entry = exchange(inline_wrap(_app({}), grouping_function=_by_key), collector,
+                           method="POST", body=body, headers={"Content-Type": content_type})
+    post = entry["request"]["postData"]
+    assert post["comment"] == "base64"
+    data = base64.b64decode(post["text"])
+    assert CALLER_KEY.encode(codec) not in data
+    assert mask(CALLER_KEY).encode(codec) in data
+    assert data.startswith(b"\x89\x00\x01") and data.endswith(b"\xff\x00")

@@ -728,10 +728,17 @@ class CallerKey:
         key = utf8(self.key)
         if data == key:
             data = self.masked.encode()
-        elif self.inside and key in data:
-            data = data.replace(key, self.masked.encode())
-        else:
+        elif not self.inside:
             return encoded
+        else:
+            found = data.replace(key, self.masked.encode()) if key in data else data
+            if b"\x00" in found:
+                # A string in UTF-16/32 (a Windows client's): the denylist reads such
+                # NUL-spaced names too (Redactor.mentions_key_in).
+                found = _wide_masked(found, self.key, self.masked)
+            if found is data:
+                return encoded
+            data = found
         return b64encode(data).decode("ascii")
 
     def data_url(self, url: str, part_type: Optional[str] = None,
@@ -906,6 +913,29 @@ class CallerKey:
         masked = json.dumps(self.masked)
         return _BARE_NUMBER.sub(
             lambda found: found[1] + masked if self._same(found[2]) else found[0], text)
+
+
+@lru_cache(maxsize=64)
+def _wide(text: str) -> tuple[bytes, ...]:
+    """``text`` in UTF-16 and UTF-32 as both byte orders spell it: the little-endian
+    bytes without their last NULs, which the big-endian ones hold too, one NUL run
+    earlier (``k\0e\0y`` in ``k\0e\0y\0`` and ``\0k\0e\0y``); none for a text
+    beyond latin-1, whose characters' high bytes are not NUL."""
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return ()
+    return text.encode("utf-16-le")[:-1], text.encode("utf-32-le")[:-3]
+
+
+def _wide_masked(data: bytes, key: str, masked: str) -> bytes:
+    """``data`` with ``key`` in UTF-16/32 replaced by ``masked`` in the same encoding
+    (the very same object when it holds none): one replace for both byte orders, the
+    mask being ASCII (see :func:`_wide`)."""
+    for spelled, mask_spelled in zip(_wide(key), _wide(masked)):
+        if spelled in data:
+            data = data.replace(spelled, mask_spelled)
+    return data
 
 
 def _kept(name: str, value: str) -> None:
