@@ -27,6 +27,7 @@ from readme_metrics.har.text import (
     escape_undecoded,
     form_codec,
     parse_query,
+    wide_form_codec,
 )
 
 __all__ = [
@@ -132,7 +133,13 @@ def _clip(body: bytes, size: int, max_body_bytes: int) -> tuple[bytes, Optional[
 def _form_params(body: bytes, charset: Optional[str], redactor: Optional[Redactor]
                  ) -> list[dict[str, str]]:
     codec = form_codec(charset)
-    if codec is not None:
+    wide = _wide_form(body, charset) if codec is None else None
+    if wide is not None:
+        # UTF-16/32 (NUL-spaced ASCII): read in the declared charset, as Django's
+        # QueryDict reads it, not as NUL-spaced names no list names (a "password" field
+        # went out in clear); its escapes are then read as any form's (UTF-8).
+        text = wide
+    elif codec is not None:
         # The client's statement of what the bytes mean, when it is a charset a form can
         # be in: "caf%E9" in latin-1 is "café" (the escapes, and the raw bytes, read so).
         text = ascii_form(body)
@@ -148,6 +155,17 @@ def _form_params(body: bytes, charset: Optional[str], redactor: Optional[Redacto
         # The pairs after a "#" in a pair too, and a field holding JSON key by key.
         text = redactor.query_string(text, codec)
     return records(parse_query(text, codec))
+
+
+def _wide_form(body: bytes, charset: Optional[str]) -> Optional[str]:
+    """A form body declared UTF-16/32 as text in that charset, None for any other."""
+    codec = wide_form_codec(charset)
+    if codec is None or 0 not in body:
+        # No NUL, no UTF-16/32 form ("=" is "=\0"): ASCII under a wrong charset, read
+        # as any form's, as before.
+        return None
+    # (Cut short, or an odd byte: U+FFFD for it, never a fall back to NUL-spaced names.)
+    return body.decode(codec, "replace")
 
 
 def _text_or_base64(
@@ -215,6 +233,13 @@ def _params(
         json_text = _form_of_json(body, redactor)
         if json_text is not None:
             return None, *json_text
+        if (redactor is not None and _wide_form(body, charset) is not None
+                and redactor.mentions_key(
+                    body.decode("latin-1").replace("\0", "\n"), denied_only=True)):
+            # Read in UTF-16/32 (as Django reads it), a denied name spelled in ASCII
+            # (as werkzeug and Starlette read the bytes) would go out in clear. (The
+            # NULs made line breaks: mentions_key drops NULs, finding NUL-spaced names.)
+            return None, redacted(body), _UNREDACTABLE_COMMENT
         return _form_params(body, charset, redactor), None, None
     params = multipart_params(body, declared, redactor)
     if params is None and redactor is not None and _multipart_mentions(

@@ -19,7 +19,7 @@ __all__ = [
     "FORM", "JSON_START", "PROBED_TEXT", "ascii_form", "content_type", "decode",
     "decode_component", "decode_field", "decode_in", "escape_undecoded", "form_codec",
     "fragment_pairs", "is_textual", "parse_query", "query_values", "rarest", "sendable",
-    "target_pairs", "url_pairs",
+    "target_pairs", "url_pairs", "wide_form_codec",
 ]
 
 #: The essence of a form body's Content-Type.
@@ -116,6 +116,14 @@ def form_codec(charset: Optional[str]) -> Optional[str]:
     if codec == "utf-8" or codec.startswith(_NOT_FORM_CHARSETS):
         return None
     return codec if _ascii_is_ascii(codec) else None
+
+
+@lru_cache(maxsize=64)
+def wide_form_codec(charset: Optional[str]) -> Optional[str]:
+    """The codec of a form's declared charset when it is UTF-16 or UTF-32 (its ASCII
+    NUL-spaced, so no :func:`form_codec`), else None."""
+    codec = _text_codec(charset) if charset else "utf-8"
+    return codec if codec.startswith(("utf-16", "utf-32")) else None
 
 
 @lru_cache(maxsize=64)
