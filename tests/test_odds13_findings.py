@@ -4,14 +4,21 @@ real `readme-metrics collect` server on a socket)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import json
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Callable, Optional
 
 import pytest
 
-from readme_metrics import MetricsMiddleware
-from tests.support.contract import exchange
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics.cli.collector import LocalCollector
+from tests.support.contract import API_KEY, caller, exchange, json_app
 from tests.support.fake_api import Collector
 from tests.support.leaks import found
+from tests.support.wsgi import run_wsgi, wsgi_environ
 
 # -- 1. a form declared UTF-16/32: its "password" went out in clear, NUL-spaced ---------
 
@@ -91,3 +98,104 @@ def test_a_form_declared_utf16_spelling_a_denied_name_in_ascii_is_redacted_whole
     assert not found([batch.body for batch in collector.received], SECRET)
     assert not any(SECRET.encode("ascii").decode("utf-16-le", "replace") in s
                    for s in [batch.body.decode("utf-8") for batch in collector.received])
+
+
+# -- 2. collect: a slow client (slowloris) held a handler thread forever -----------------
+
+IDLE = 0.4  # the collector's idle and head timeouts in these tests (30 s and 60 s served)
+HEAD = 1.0
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> Iterator[LocalCollector]:
+    """``readme-metrics collect`` in-process, silent, with short time limits."""
+    running = LocalCollector("127.0.0.1", 0, har_path=tmp_path / "c.har")
+    running.server.idle_timeout = IDLE
+    running.server.head_timeout = HEAD
+    try:
+        yield running.start()
+    finally:
+        running.stop()
+
+
+def _closed_after(conn: socket.socket, drip: bytes = b"", every: float = 0.0,
+                  limit: float = 4.0) -> float:
+    """Seconds until the collector closes ``conn`` (``drip`` sent a byte at a time every
+    ``every`` seconds meanwhile); fails if it is still open after ``limit``."""
+    start = time.monotonic()
+    conn.settimeout(every or limit)
+    steps: list[Optional[int]] = list(drip) or [None]
+    for byte in steps:
+        try:
+            if conn.recv(1024) == b"":
+                return time.monotonic() - start
+        except TimeoutError:
+            pass
+        except ConnectionError:
+            return time.monotonic() - start
+        if byte is not None:
+            try:
+                conn.sendall(bytes([byte]))
+            except ConnectionError:
+                return time.monotonic() - start
+        if time.monotonic() - start > limit:
+            break
+    raise AssertionError(f"the collector kept the connection open for {limit} s")
+
+
+def test_a_connection_idle_before_its_request_is_closed(local: LocalCollector) -> None:
+    """A client that connects and sends nothing held a handler thread for ever (no
+    socket timeout): closed after the idle timeout now."""
+    with socket.create_connection(("127.0.0.1", local.port), timeout=5) as conn:
+        waited = _closed_after(conn)
+    assert IDLE * 0.8 <= waited < IDLE + 1.5, waited
+
+
+def test_a_head_sent_a_byte_at_a_time_is_cut_off_at_the_head_timeout(
+        local: LocalCollector) -> None:
+    """slowloris: each byte of the head comes before the idle timeout, so only a bound on
+    the whole head frees the thread; and the collector answers others meanwhile."""
+    head = (f"POST /v1/request HTTP/1.1\r\nHost: 127.0.0.1:{local.port}\r\n"
+            "X-Slow: " + "a" * 200).encode()
+    with socket.create_connection(("127.0.0.1", local.port), timeout=5) as conn:
+        conn.sendall(head[:5])
+        waited = _closed_after(conn, head[5:], every=IDLE / 4, limit=HEAD + 3)
+        with socket.create_connection(("127.0.0.1", local.port), timeout=5) as other:
+            other.sendall(f"GET /api/summary HTTP/1.1\r\nHost: 127.0.0.1:{local.port}\r\n"
+                          "Connection: close\r\n\r\n".encode())
+            assert other.recv(65536).startswith(b"HTTP/1.1 200 ")
+    assert HEAD * 0.8 <= waited < HEAD + 1.5, waited
+
+
+def test_a_body_stalled_past_the_idle_timeout_is_cut_off(local: LocalCollector) -> None:
+    """The head in time, then half the declared body and nothing more."""
+    body = json.dumps([{"x": 1}]).encode()
+    with socket.create_connection(("127.0.0.1", local.port), timeout=5) as conn:
+        conn.sendall((f"POST /v1/request HTTP/1.1\r\nHost: 127.0.0.1:{local.port}\r\n"
+                      f"Content-Length: {len(body)}\r\n\r\n").encode() + body[:4])
+        waited = _closed_after(conn)
+    assert waited < IDLE + 1.5, waited
+
+
+@pytest.mark.parametrize("background", [False, True], ids=["inline", "background"])
+def test_the_library_delivers_across_the_collector_closing_its_idle_connection(
+        local: LocalCollector, background: bool) -> None:
+    """The middleware keeps its connection to the collector alive between batches; one
+    the collector closed as idle is replaced, and every log arrives (no retry warning
+    needed, nothing lost)."""
+    middleware = MetricsMiddleware(json_app, MetricsApiConfig(
+        api_key=API_KEY, metrics_api=local.url, grouping_function=caller,
+        buffer_length=1, background_worker_mode=background))
+    try:
+        for index in range(3):
+            run_wsgi(middleware, wsgi_environ(path=f"/n{index}"))
+            assert middleware.flush(5.0) is True
+            time.sleep(IDLE * 2.5)  # the pooled connection is closed by the collector
+        deadline = time.monotonic() + 5
+        while local.store.accepted < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stats = middleware.stats
+    finally:
+        middleware.close()
+    assert local.store.accepted == 3
+    assert (stats["sent"], stats["retries"], stats["dropped"]) == (3, 0, 0), stats

@@ -19,11 +19,13 @@ for a delayed ACK on every batch.
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import json
 import re
 import socket
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any, Callable, Optional
@@ -33,8 +35,8 @@ from readme_metrics.cli.collector.receiver import Receiver
 from readme_metrics.version import __version__
 
 __all__ = [
-    "MAX_POST_BYTES", "CollectorServer", "Handler", "allowed_methods", "is_loopback_name",
-    "loopback_host", "make_server",
+    "HEAD_TIMEOUT", "IDLE_TIMEOUT", "MAX_POST_BYTES", "CollectorServer", "Handler",
+    "allowed_methods", "is_loopback_name", "loopback_host", "make_server",
 ]
 
 # Bigger POST bodies are refused: with max_body_bytes of 256 KiB per body and batches of
@@ -59,6 +61,12 @@ _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 # trailer line) and for the number of trailer lines: a client cannot make one unbounded.
 _MAX_LINE = 8192
 _MAX_TRAILERS = 100
+# A connection's limits (a slowloris client held a handler thread forever): each read
+# waits this long at most (a kept-alive connection idle as long is closed; the library's
+# pool opens another), and a request's line and headers, from their first byte, must all
+# arrive within HEAD_TIMEOUT. Attributes of the server, so tests can shorten them.
+IDLE_TIMEOUT = 30.0
+HEAD_TIMEOUT = 60.0
 
 
 def allowed_methods(path: str) -> Optional[str]:
@@ -115,10 +123,49 @@ def _dashboard_file(name: str) -> bytes:
     return (resources.files("readme_metrics") / "dashboard" / name).read_bytes()
 
 
+class _TimedReader(io.RawIOBase):
+    """A connection's reads, bounded: each waits ``idle`` seconds at most, and between
+    :meth:`start_head` (its first byte) and :meth:`end_head` a request's head must arrive
+    within ``head`` seconds, however slowly its bytes trickle in. Raises TimeoutError,
+    which ``BaseHTTPRequestHandler.handle_one_request`` answers by closing."""
+
+    def __init__(self, sock: socket.socket, idle: float, head: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._idle = idle
+        self._head = head
+        self._in_head = False
+        self._deadline: Optional[float] = None
+
+    def readable(self) -> bool:
+        return True
+
+    def start_head(self) -> None:
+        self._in_head, self._deadline = True, None
+
+    def end_head(self) -> None:
+        self._in_head, self._deadline = False, None
+
+    def readinto(self, buffer: Any) -> int:
+        timeout = self._idle
+        if self._deadline is not None:
+            left = self._deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the request's head took too long")
+            timeout = min(timeout, left)
+        self._sock.settimeout(timeout)
+        count = self._sock.recv_into(buffer)
+        if self._in_head and self._deadline is None:
+            self._deadline = time.monotonic() + self._head
+        return count
+
+
 class CollectorServer(ThreadingHTTPServer):
     """The HTTP server of one collector; handlers reach the receiver through it."""
 
     daemon_threads = True
+    idle_timeout = IDLE_TIMEOUT
+    head_timeout = HEAD_TIMEOUT
 
     def __init__(self, address: tuple[str, int], receiver: Receiver, *,
                  loopback_only: bool) -> None:
@@ -166,6 +213,24 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # one line per log is printed instead; polling would drown it
+
+    # -- a connection's time limits (see IDLE_TIMEOUT) ---------------------------------
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # the socket's own reader, replaced by a bounded one
+        self._reader = _TimedReader(
+            self.connection, self.server.idle_timeout, self.server.head_timeout)
+        self.rfile = io.BufferedReader(self._reader)
+
+    def handle_one_request(self) -> None:
+        self._reader.start_head()
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()
+        self._reader.end_head()  # the body: each read bounded by the idle timeout only
+        return parsed
 
     # -- answers ----------------------------------------------------------------------
 
