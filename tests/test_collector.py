@@ -401,7 +401,8 @@ def test_the_two_printed_variables_close_the_local_loop(
     collect, as it prints: the docs URL lookup goes there, authenticated, and
     x-documentation-url opens the call on its dashboard."""
     proc, url, _ = guarded
-    assert f"export README_METRICS_SERVER={url} README_API_URL={url}" in proc.stdout
+    # Printed after the "listening" line the fixture waits for: waited for too.
+    proc.wait_for(re.escape(f"export README_METRICS_SERVER={url} README_API_URL={url}"))
     config = MetricsApiConfig(api_key="rdme_right", grouping_function=grouping,
                               metrics_api=url, readme_api_url=url,
                               background_worker_mode=False, buffer_length=1, timeout=10)
