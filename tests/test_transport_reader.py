@@ -107,14 +107,14 @@ def by_http_client(pieces: list[bytes]) -> Outcome:
 def by_reader(pieces: list[bytes]) -> Outcome:
     source = Segments(pieces)
     try:
-        reply = reader.read_answer(reader.Stream(source), MAX_CONTENT)
+        answer, reusable = reader.read_answer(reader.Stream(source), MAX_CONTENT)
     except Exception as exc:  # noqa: BLE001 - the class is the outcome
         return _failed(exc)
     # Bytes after the answer the reader did not receive are still in the socket: the
     # direct route's idle check finds them before the next POST and does not reuse it.
-    assert type(reply.content) is bytes  # never the Stream's bytearray (equal to bytes)
-    return ("answer", reply.status, reply.reason, list(reply.headers.items()),
-            lookups(reply.headers), reply.content, reply.reusable and not source.left())
+    assert type(answer.content) is bytes  # never the Stream's bytearray (equal to bytes)
+    return ("answer", answer.status_code, answer.reason, list(answer.headers.items()),
+            lookups(answer.headers), answer.content, reusable and not source.left())
 
 
 #: Names looked up in every answer's headers, in the cases a caller may write them.

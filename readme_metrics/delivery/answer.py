@@ -6,7 +6,11 @@ import http.client
 from typing import Any, Optional
 
 from readme_metrics._http import is_token
-from readme_metrics.delivery.reader import MAX_HEADERS, MAX_LINE
+
+#: http.client's limits: the longest line, the most header lines (the blank one counted).
+#: The direct route's reader (:mod:`.reader`) applies them too.
+MAX_LINE = 65536
+MAX_HEADERS = 100
 
 #: The most of an answer's body that is read. The policy logs the start of an error's
 #: body and nothing reads more; a server sending an endless body (or announcing one of

@@ -368,23 +368,22 @@ class DirectPoster:
         pieces = body.pieces if isinstance(body, Body) else (body,)
         failed = _send(sock, self._head(len(body)), pieces, deadline)
         try:
-            reply = reader.read_answer(reader.Stream(sock, deadline), MAX_CONTENT,
-                                       verdict_first=True)
+            answer, reusable = reader.read_answer(reader.Stream(sock, deadline),
+                                                  MAX_CONTENT, verdict_first=True)
         except Exception:
             if failed is not None:  # no answer came: the send's error is the story
                 raise failed from None
             raise
         if deadline is not None:  # the reads left the socket's timeout at what was left
             connection.timeout = sock.gettimeout()
-        headers = reply.headers
+        headers = answer.headers
         if "set-cookie" in headers.index or "set-cookie2" in headers.index:
             self._cookies.extract_cookies(
                 MockResponse(headers),  # type: ignore[arg-type]
                 MockRequest(self._cookie_request))  # type: ignore[arg-type]
             self._has_cookies = bool(self._cookies)
         # Part of the body still unsent when the server answered: never reuse the line.
-        reusable = reply.reusable and failed is None
-        return Answer(reply.status, reply.reason, headers, reply.content), reusable
+        return answer, reusable and failed is None
 
     def _head(self, length: int) -> bytes:
         """The header block of a POST of ``length`` bytes: the one ``http.client`` made,

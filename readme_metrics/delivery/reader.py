@@ -34,9 +34,10 @@ import re
 import time
 from typing import Any, Iterator, Optional, Union
 
-#: http.client's limits: the longest line, the most header lines (the blank one counted).
-MAX_LINE = 65536
-MAX_HEADERS = 100
+from readme_metrics.delivery.answer import MAX_HEADERS, MAX_LINE, Answer
+
+__all__ = ["MAX_HEADERS", "MAX_LINE", "Fields", "Stream", "parse_headers", "read_answer",
+           "time_left"]
 
 #: Bytes asked of the socket at a time: a whole answer of the Metrics API, mostly.
 _RECV = 65536
@@ -229,25 +230,12 @@ class Fields:
         return f"Fields({self._fields!r})"
 
 
-class Reply:
-    """A final answer read by :func:`read_answer`: ``status``, ``reason``, ``headers``
-    (:class:`Fields`, looked up as an ``http.client.HTTPMessage``), ``content`` (at most
-    ``limit`` bytes), and ``reusable``: the answer was read in full and the connection
-    may carry another."""
-
-    __slots__ = ("status", "reason", "headers", "content", "reusable")
-
-    def __init__(self, status: int, reason: str, headers: Fields,
-                 content: bytes, reusable: bool) -> None:
-        self.status = status
-        self.reason = reason
-        self.headers = headers
-        self.content = content
-        self.reusable = reusable
-
-
-def read_answer(stream: Stream, limit: int, *, verdict_first: bool = False) -> Reply:
-    """The final answer on ``stream``, its body read up to ``limit + 1`` bytes.
+def read_answer(stream: Stream, limit: int, *, verdict_first: bool = False
+                ) -> tuple[Answer, bool]:
+    """The final answer on ``stream`` (an :class:`~.answer.Answer`, its ``headers``
+    :class:`Fields`, looked up as an ``http.client.HTTPMessage``, its ``content`` at most
+    ``limit`` bytes of the body, read up to ``limit + 1``), and whether the connection
+    may carry another request: the answer was read in full, with nothing after it.
 
     Raises ``http.client.HTTPException`` (or ``OSError``) as ``http.client`` would;
     with ``verdict_first``, only until the final answer's header lines are read, or
@@ -275,7 +263,7 @@ def read_answer(stream: Stream, limit: int, *, verdict_first: bool = False) -> R
     except http.client.HTTPException:  # past the limits (LineTooLong, too many lines)
         if not verdict_first:
             raise
-        return Reply(status, reason.strip(), Fields([]), b"", False)
+        return Answer(status, reason.strip(), Fields([]), b""), False
     # Looked up in the index itself (names in lower case): each method call costs more
     # than the look-up, and a POST makes several.
     index = headers.index
@@ -312,10 +300,10 @@ def read_answer(stream: Stream, limit: int, *, verdict_first: bool = False) -> R
     except (http.client.HTTPException, OSError):
         if not verdict_first:
             raise
-        return Reply(status, reason.strip(), headers, b"", False)
+        return Answer(status, reason.strip(), headers, b""), False
     # After 101 Switching Protocols the connection speaks something else: never reused.
     reusable = whole and not closes and not stream.left() and status != 101
-    return Reply(status, reason.strip(), headers, content[:limit], reusable)
+    return Answer(status, reason.strip(), headers, content[:limit]), reusable
 
 
 def _status(stream: Stream) -> tuple[str, int, str]:
