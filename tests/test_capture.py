@@ -141,11 +141,10 @@ def test_environ_strings_of_tiny_and_huge_environs() -> None:
 def _head_of(environ: dict[str, Any], trusted: int) -> RequestHead:
     """What EnvironRequest.head must give: the environ's strings read as a dict."""
     strings = {k: v for k, v in environ.items() if v.__class__ is str}
-    return RequestHead(method=strings.get("REQUEST_METHOD", "GET"),
-                       url=request_url(strings, trusted),
-                       http_version=strings.get("SERVER_PROTOCOL", "HTTP/1.1"),
-                       headers=request_headers(strings),
-                       client_ip=client_ip(strings, trusted))
+    # (method, url, http_version, headers, client_ip)
+    return (strings.get("REQUEST_METHOD", "GET"), request_url(strings, trusted),
+            strings.get("SERVER_PROTOCOL", "HTTP/1.1"), request_headers(strings),
+            client_ip(strings, trusted))
 
 
 _HEAD_KEYS = ["REQUEST_METHOD", "SERVER_PROTOCOL", "CONTENT_TYPE", "CONTENT_LENGTH",
@@ -400,7 +399,7 @@ def test_pending_makes_each_exchange_field_of_its_own_piece() -> None:
     recorder.respond(201, "Made", [("X-R", "r\u00c3\u00a9")])
     recorder.record(b"answer")
     recorder.comment = "why"
-    head = RequestHead("PUT", "http://h.test/p", "HTTP/1.0", [("X-Q", "q")], "10.1.2.3")
+    head: RequestHead = ("PUT", "http://h.test/p", "HTTP/1.0", [("X-Q", "q")], "10.1.2.3")
 
     class Source:
         nbytes = 0

@@ -162,15 +162,14 @@ class ScopeRequest:
             forwarded_host = header(scope, b"x-forwarded-host")
             forwarded_for = header(scope, b"x-forwarded-for")
         client = scope.get("client")
-        return RequestHead(
-            method=scope.get("method") or "GET",
-            url=build_url(scope.get("scheme") or "http", self.host or _server_host(scope),
-                          _target(scope), proto, forwarded_host, trusted),
-            http_version=http_version(scope),
-            headers=[(_name(bytes(name)), header_text(bytes(value).decode("latin-1")))
-                     for name, value in scope["headers"]],
-            client_ip=pick_client_ip(str(client[0]) if client else "", forwarded_for,
-                                     trusted),
+        return (
+            scope.get("method") or "GET",
+            build_url(scope.get("scheme") or "http", self.host or _server_host(scope),
+                      _target(scope), proto, forwarded_host, trusted),
+            http_version(scope),
+            [(_name(bytes(name)), header_text(bytes(value).decode("latin-1")))
+             for name, value in scope["headers"]],
+            pick_client_ip(str(client[0]) if client else "", forwarded_for, trusted),
         )
 
 

@@ -377,8 +377,9 @@ class Pending:
     def to_exchange(self) -> Exchange:
         """The plain-data record (on the worker: parsing happens here, not per request)."""
         request = self.request
-        head = (environ_head(request[0], request[1])
-                if request.__class__ is tuple else request.head())  # type: ignore[union-attr]
+        method, url, http_version, headers, client_ip = (
+            environ_head(request[0], request[1])
+            if request.__class__ is tuple else request.head())  # type: ignore[union-attr]
         body, size = self.response_body, self.response_body_size
         if self.cut_at_length:
             length = response_content_length(self.response_headers)
@@ -395,11 +396,11 @@ class Pending:
             self.log_id,  # id
             # started: the request's wall-clock start, now less the time since it began
             time.time() - (time.perf_counter() - begin),
-            head.method,
-            head.url,
-            head.http_version,
-            head.headers,  # request_headers
-            head.client_ip,
+            method,
+            url,
+            http_version,
+            headers,  # request_headers
+            client_ip,
             self.group,
             self.request_body,
             self.request_body_size,
