@@ -85,3 +85,28 @@ def test_server_port_is_the_ports_str(port: Any, expected: str) -> None:
 def test_query_string_is_its_bytes_as_latin_1(query: Any, expected: str) -> None:
     environ = wsgi_environ({**scope(COMMON), "query_string": query}, b"")
     assert environ["QUERY_STRING"] == expected
+
+
+#: The environ's first keys, in the order a grouping function iterating it sees them.
+FIXED = ["REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "SERVER_NAME",
+         "SERVER_PORT", "SERVER_PROTOCOL", "REMOTE_ADDR", "wsgi.url_scheme", "wsgi.input",
+         "asgi.scope"]
+
+
+@pytest.mark.parametrize("headers", [
+    pytest.param(COMMON, id="usual"),
+    pytest.param(COMMON + [(b"accept", b"text/html")], id="repeated"),
+    pytest.param([(b"x-new-%d" % id(object()), b"v")] + COMMON, id="new-name"),
+    pytest.param([], id="none"),
+])
+def test_environ_keys_keep_their_order_and_no_environ_is_shared(headers: list[Any]) -> None:
+    """The environ is a copy of a template kept per set of header names: each request
+    gets its own dict (a grouping function may change it), its keys in the order they
+    were always in: the fixed ones, then the headers' in the order they came."""
+    changed = wsgi_environ(scope(list(headers)), b"")
+    changed.update({"HTTP_HOST": "changed", "EXTRA": "x", "PATH_INFO": "/changed"})
+    for _ in range(2):
+        environ = wsgi_environ(scope(list(headers)), b"")
+        assert list(environ) == FIXED + list(reference_headers(headers))
+        assert "EXTRA" not in environ and environ["PATH_INFO"] == "/p"
+        assert environ.get("HTTP_HOST") in (None, "api.example.com")

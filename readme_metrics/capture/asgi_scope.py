@@ -189,9 +189,18 @@ def scope_version(scope: Scope) -> str:
 _ENVIRON_KEYS: dict[bytes, str] = {}
 # The usual ports as SERVER_PORT strings: a look-up, not an int made a str per request.
 _PORTS = {80: "80", 443: "443", 8000: "8000", 8080: "8080"}
-# A request's header names, in order -> their environ keys: the few sets of headers an
-# API's clients send (bounded: clients sending random names cannot grow it).
-_ENVIRON_NAMES: dict[tuple[bytes, ...], tuple[str, ...]] = {}
+# The keys every environ starts with, in wsgi_environ's order (a template's first keys).
+_FIXED = ("REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "SERVER_NAME",
+          "SERVER_PORT", "SERVER_PROTOCOL", "REMOTE_ADDR", "wsgi.url_scheme", "wsgi.input",
+          "asgi.scope")
+# An environ of those keys alone, copied for headers not seen before (see _ENVIRON_PLANS).
+_BARE_TEMPLATE: dict[str, Any] = dict.fromkeys(_FIXED)
+# A request's header names, in order -> their environ keys, and a template of the environ:
+# its fixed keys, then the headers' keys, every value None. Copying a dict of every key
+# and filling it in costs fewer instructions than adding 24 keys to a new dict (no
+# resize, no new key inserted). The few sets of headers an API's clients send (bounded:
+# clients sending random names cannot grow it).
+_ENVIRON_PLANS: dict[tuple[bytes, ...], tuple[dict[str, Any], tuple[str, ...]]] = {}
 _ENVIRON_NAMES_MAX = 64
 
 
@@ -214,8 +223,32 @@ def wsgi_environ(scope: Scope, body: bytes) -> dict[str, Any]:
 
     Strings are latin-1 decoded bytes as PEP 3333 wants; the scope itself stays reachable
     as ``environ["asgi.scope"]``. Runs on the event loop for every logged request, so the
-    headers go in through comprehensions and one ``update``.
+    headers go in through C calls: a copy of the template of their names' environ (see
+    :data:`_ENVIRON_PLANS`), then one ``update``.
     """
+    headers = scope.get("headers") or ()
+    try:
+        # The usual case in C calls, no Python loop: the names and values apart, the
+        # names' keys and template known from earlier requests, the values decoded in
+        # one go (a line break is in no header value a server passes on; if one were,
+        # the count of parts would tell, and the values are decoded one by one instead).
+        names_, values = zip(*headers)
+        plan = _ENVIRON_PLANS.get(names_)  # one look-up, not one per name
+        if plan is None:
+            plan = _environ_plan(names_)
+        template, names = plan
+        texts = b"\n".join(values).decode("latin-1").split("\n")
+        if len(texts) != len(names):
+            raise ValueError
+    except (KeyError, ValueError, TypeError):  # a name not seen before, no pairs, ...
+        template = _BARE_TEMPLATE
+        keys = _ENVIRON_KEYS
+        try:
+            names = tuple([keys[name] for name, _ in headers])
+        except KeyError:  # a header name not seen before
+            names = tuple([keys.get(name) or _environ_key(bytes(name)) for name, _ in headers])
+        # ASGI header values are bytes (or bytearray): decoded as they are, no copy first.
+        texts = [value.decode("latin-1") for _, value in headers]
     server = scope.get("server") or ("localhost", 80)
     port = server[1]
     query = scope.get("query_string")
@@ -227,52 +260,40 @@ def wsgi_environ(scope: Scope, body: bytes) -> dict[str, Any]:
         root = _wsgi_str(root)
         if path.startswith(root):
             path = path[len(root):]
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": scope.get("method", "GET"),
-        "SCRIPT_NAME": root,
-        "PATH_INFO": path,
-        "QUERY_STRING": query.decode("latin-1") if query.__class__ is bytes
-        else bytes(query or b"").decode("latin-1"),  # bytes as servers give it: no copy
-        "SERVER_NAME": str(server[0]),
-        "SERVER_PORT": (_PORTS.get(port) if port.__class__ is int else None)
-        or str(port if port is not None else ""),
-        "SERVER_PROTOCOL": f"HTTP/{scope_version(scope)}",  # http_version()
-        "REMOTE_ADDR": str((scope.get("client") or [""])[0]),
-        "wsgi.url_scheme": scope.get("scheme") or "http",
-        "wsgi.input": io.BytesIO(body),
-        "asgi.scope": scope,
-    }
-    headers = scope.get("headers") or ()
-    size = len(environ)
-    try:
-        # The usual case in C calls, no Python loop: the names and values apart, the
-        # names' keys known from earlier requests, the values decoded in one go (a line
-        # break is in no header value a server passes on; if one were, the count of
-        # parts would tell, and the values are decoded one by one instead).
-        names_, values = zip(*headers)
-        known = _ENVIRON_NAMES.get(names_)  # one look-up, not one per name
-        if known is None:
-            known = tuple(map(_ENVIRON_KEYS.__getitem__, names_))
-            if len(_ENVIRON_NAMES) < _ENVIRON_NAMES_MAX:
-                _ENVIRON_NAMES[names_] = known
-        names: Sequence[str] = known
-        texts = b"\n".join(values).decode("latin-1").split("\n")
-        if len(texts) != len(names):
-            raise ValueError
-    except (KeyError, ValueError, TypeError):  # a name not seen before, no pairs, ...
-        keys = _ENVIRON_KEYS
-        try:
-            names = [keys[name] for name, _ in headers]
-        except KeyError:  # a header name not seen before
-            names = [keys.get(name) or _environ_key(bytes(name)) for name, _ in headers]
-        # ASGI header values are bytes (or bytearray): decoded as they are, no copy first.
-        texts = [value.decode("latin-1") for _, value in headers]
+    # The fixed keys in _FIXED's order (the template's first keys: set, not added).
+    environ = template.copy()
+    environ["REQUEST_METHOD"] = scope.get("method", "GET")
+    environ["SCRIPT_NAME"] = root
+    environ["PATH_INFO"] = path
+    environ["QUERY_STRING"] = (
+        query.decode("latin-1") if query.__class__ is bytes
+        else bytes(query or b"").decode("latin-1"))  # bytes as servers give it: no copy
+    environ["SERVER_NAME"] = str(server[0])
+    environ["SERVER_PORT"] = ((_PORTS.get(port) if port.__class__ is int else None)
+                              or str(port if port is not None else ""))
+    environ["SERVER_PROTOCOL"] = f"HTTP/{scope_version(scope)}"  # http_version()
+    environ["REMOTE_ADDR"] = str((scope.get("client") or [""])[0])
+    environ["wsgi.url_scheme"] = scope.get("scheme") or "http"
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["asgi.scope"] = scope
     environ.update(zip(names, texts))
-    if len(environ) - size != len(names):  # a repeated header
+    if len(environ) != len(_FIXED) + len(names):  # a repeated header
         _join_repeated(environ, names, headers)
     if "CONTENT_LENGTH" in environ or body:
         environ["CONTENT_LENGTH"] = str(len(body))  # the body the request holds
     return environ
+
+
+def _environ_plan(names: tuple[bytes, ...]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The environ keys of header ``names`` and the template of their environ, kept for
+    the next request with the same names (KeyError for a name not seen before)."""
+    keys = tuple(map(_ENVIRON_KEYS.__getitem__, names))
+    template = dict.fromkeys(_FIXED)
+    template.update(dict.fromkeys(keys))
+    plan = template, keys
+    if len(_ENVIRON_PLANS) < _ENVIRON_NAMES_MAX:
+        _ENVIRON_PLANS[names] = plan
+    return plan
 
 
 def _join_repeated(environ: dict[str, Any], names: Sequence[str], headers: Any) -> None:
