@@ -64,6 +64,10 @@ setup(
             "hypercorn>=0.14",
             "trio>=0.22",  # hypercorn --worker-class trio (tests/test_asgi_servers.py)
             "daphne>=4.0",  # Django's ASGI server (tests/test_asgi_client_got.py)
+            # gunicorn -k gevent (tests/test_greenlet_servers.py); gunicorn 27 has no
+            # eventlet worker any more, so eventlet is not here (its cases skip).
+            "gevent>=22; platform_python_implementation == 'CPython'",
+            "cheroot>=10",  # CherryPy's WSGI server (tests/test_cheroot_daphne.py)
             "httpx>=0.24",  # tests/test_asgi.py drives apps through httpx.ASGITransport
             # Starlette's TestClient is built on httpx2 when it is installed (on httpx it
             # warns that httpx is deprecated there).
