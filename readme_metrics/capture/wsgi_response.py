@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Response", "SizedResponse", "answers_500", "cuts_at_length", "ends_at_close",
            "holds_empty_chunks", "ignores_late_start", "keeps_earlier_headers", "plain_server",
-           "read_along", "refuses_unsent", "sends_list_as_is", "takes_raising_restart"]
+           "read_along", "refuses_unsent", "sends_list_as_is", "takes_raising_restart",
+           "under_cheroot"]
 
 
 def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[str, str]]
@@ -50,24 +51,36 @@ def holds_empty_chunks(environ: Any) -> bool:
     return "waitress.client_disconnected" in environ
 
 
+def under_cheroot(environ: Any) -> bool:
+    """True under cheroot, CherryPy's server (SERVER_SOFTWARE "Cheroot/11.1.2 Server", or
+    CherryPy's "CherryPy/18.10.0 Cheroot/11.1.2 Server"); it puts no key of its own in
+    the environ. Asked only on the rare paths below, never once per request."""
+    software = environ.get("SERVER_SOFTWARE")
+    return software.__class__ is str and "Cheroot/" in software
+
+
 def answers_500(environ: Any, in_call: bool, wrote: bool) -> bool:
     """Whether the server answers its own 500 when an app that started a response raises
     before the server sent a chunk of it: from its call (``in_call``), or at its
     iterable's first chunk; ``wrote``: write() was called. PEP 3333 servers (wsgiref,
     werkzeug, gunicorn, waitress) do unless write() sent the status; uWSGI sends the
     started status whatever raised; granian answers 500 for a raise from the call, even
-    after write(), and the started status for one from the iterable."""
+    after write(), and the started status for one from the iterable. So does cheroot,
+    whose ``finally`` sends the started headers when the iterable raised (and, after
+    write(), nothing more: 500 from the call only without it)."""
     if "uwsgi.version" in environ:
         return False
     if environ.get("SERVER_SOFTWARE") == "Granian":
         return in_call
+    if under_cheroot(environ):
+        return in_call and not wrote
     return not wrote
 
 
 def keeps_earlier_headers(environ: Any) -> bool:
     """Whether a second start_response (with exc_info, before the status went out) adds
-    its headers to those of the first instead of replacing them (gunicorn)."""
-    return "gunicorn.socket" in environ
+    its headers to those of the first instead of replacing them (gunicorn, cheroot)."""
+    return "gunicorn.socket" in environ or under_cheroot(environ)
 
 
 def takes_raising_restart(environ: Any) -> bool:
