@@ -340,9 +340,10 @@ class Redactor:
         document = self.json_text(text)
         if document is None:
             # Cut short (a body truncated to max_body_bytes) or broken: hidden whole only
-            # if it could hold a member (a quoted name) a denied key names; a name such as
-            # "{password}" is none, and a name is kept under the allowlist.
-            if '"' not in text or not self.mentions_key(text, True):
+            # if it could hold a member (a quoted name) that a denied key names, or any
+            # under an allowlist (whose whole document's unlisted values are redacted); a
+            # name such as "{password}" is none.
+            if '"' not in text or not self.mentions_key(text):
                 return None
             document = redacted(text)
         elif document == text:
