@@ -3,11 +3,15 @@ fix, under real parts (the public middleware, the collector on 127.0.0.1)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any, Callable
 from urllib.parse import quote
 
+import pytest
+
 from readme_metrics import MetricsMiddleware
+from readme_metrics.masking import mask
 from tests.support.contract import exchange
 from tests.support.fake_api import Collector
 from tests.support.leaks import found
@@ -46,4 +50,34 @@ def test_a_json_name_cut_at_max_body_bytes_is_hidden_under_an_allowlist(
     _, _, entry = exchange(inline_wrap(_app, allowlist=["a"]), collector, method="POST",
                            body=body, headers={"Content-Type": FORM})
     assert found(_bodies(collector, before), UNLISTED) == []
+
+
+# -- The caller's key beyond latin-1, in UTF-16/32 inside a binary body -----------------
+
+WIDE_KEY = "ключ-1234-клиента"  # its mask ends beyond latin-1 too
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+@pytest.mark.parametrize("nul", [True, False], ids=["with-a-nul", "no-nul"])
+def test_a_key_beyond_latin1_in_utf16_or_32_in_a_binary_body_is_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        codec: str, nul: bool) -> None:
+    """ae3facc masked a latin-1 key's UTF-16/32 bytes only (one replace for both byte
+    orders needs NUL high bytes), and only in data holding a NUL: a key "ключ-..." a
+    Windows client sent as UTF-16 left in clear in the base64 (SPEC 6). Each encoding of
+    such a key is replaced by the mask in that encoding now."""
+    head = b"\x89\x00\x01" if nul else b"\x89\x01"
+    body = head + WIDE_KEY.encode(codec) + b"\xff"
+    before = len(collector.received)
+    _, _, entry = exchange(
+        inline_wrap(_app, grouping_function=lambda request: {"api_key": WIDE_KEY}),
+        collector, method="POST", body=body,
+        headers={"Content-Type": "application/octet-stream"})
+    post = entry["request"]["postData"]
+    assert post["comment"] == "base64"
+    data = base64.b64decode(post["text"])
+    assert WIDE_KEY.encode(codec) not in data
+    assert mask(WIDE_KEY).encode(codec) in data
+    assert data.startswith(head) and data.endswith(b"\xff")
+    assert found(_bodies(collector, before), WIDE_KEY) == []
 

@@ -732,10 +732,11 @@ class CallerKey:
             return encoded
         else:
             found = data.replace(key, self.masked.encode()) if key in data else data
-            if b"\x00" in found:
+            latin, wide = _wide(self.key, self.masked)
+            if wide and (b"\x00" in found or not latin):
                 # A string in UTF-16/32 (a Windows client's): the denylist reads such
                 # NUL-spaced names too (Redactor.mentions_key_in).
-                found = _wide_masked(found, self.key, self.masked)
+                found = _wide_masked(found, wide)
             if found is data:
                 return encoded
             data = found
@@ -915,24 +916,35 @@ class CallerKey:
             lambda found: found[1] + masked if self._same(found[2]) else found[0], text)
 
 
+_WIDE_CODECS = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+
+
 @lru_cache(maxsize=64)
-def _wide(text: str) -> tuple[bytes, ...]:
-    """``text`` in UTF-16 and UTF-32 as both byte orders spell it: the little-endian
-    bytes without their last NULs, which the big-endian ones hold too, one NUL run
-    earlier (``k\0e\0y`` in ``k\0e\0y\0`` and ``\0k\0e\0y``); none for a text
-    beyond latin-1, whose characters' high bytes are not NUL."""
+def _wide(key: str, masked: str) -> tuple[bool, tuple[tuple[bytes, bytes], ...]]:
+    """(whether ``key`` and ``masked`` are within latin-1; the (key, mask) pairs of bytes
+    that spell them in UTF-16 and UTF-32). Within latin-1, both byte orders in one pair
+    per width: the little-endian bytes without their last NULs, which the big-endian ones
+    hold too, one NUL run earlier (``k\0e\0y`` in ``k\0e\0y\0`` and ``\0k\0e\0y``),
+    such a text's every high byte being NUL. Beyond it (a key "ключ-...", whose mask ends
+    with its last four characters), one pair per encoding, whose high bytes are not NUL;
+    none for a key with lone surrogates (no UTF-16)."""
     try:
-        text.encode("latin-1")
+        key.encode("latin-1")
+        masked.encode("latin-1")
     except UnicodeEncodeError:
-        return ()
-    return text.encode("utf-16-le")[:-1], text.encode("utf-32-le")[:-3]
+        try:
+            return False, tuple((key.encode(codec), masked.encode(codec))
+                                for codec in _WIDE_CODECS)
+        except UnicodeEncodeError:
+            return False, ()
+    return True, ((key.encode("utf-16-le")[:-1], masked.encode("utf-16-le")[:-1]),
+                  (key.encode("utf-32-le")[:-3], masked.encode("utf-32-le")[:-3]))
 
 
-def _wide_masked(data: bytes, key: str, masked: str) -> bytes:
-    """``data`` with ``key`` in UTF-16/32 replaced by ``masked`` in the same encoding
-    (the very same object when it holds none): one replace for both byte orders, the
-    mask being ASCII (see :func:`_wide`)."""
-    for spelled, mask_spelled in zip(_wide(key), _wide(masked)):
+def _wide_masked(data: bytes, wide: tuple[tuple[bytes, bytes], ...]) -> bytes:
+    """``data`` with the key in UTF-16/32 replaced by its mask in the same encoding (the
+    very same object when it holds none); ``wide``: the pairs :func:`_wide` gives."""
+    for spelled, mask_spelled in wide:
         if spelled in data:
             data = data.replace(spelled, mask_spelled)
     return data
