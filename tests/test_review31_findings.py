@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from typing import Any, Callable
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 
@@ -81,3 +81,23 @@ def test_a_key_beyond_latin1_in_utf16_or_32_in_a_binary_body_is_masked(
     assert data.startswith(head) and data.endswith(b"\xff")
     assert found(_bodies(collector, before), WIDE_KEY) == []
 
+
+# -- A JSON name alone after a ";" or "#" inside a query pair ---------------------------
+
+SECRET = "review31-denied-secret"
+
+
+@pytest.mark.parametrize("separator", [";", "#", "%23"])
+def test_a_json_name_alone_after_a_separator_in_a_query_pair_is_redacted(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        separator: str) -> None:
+    """ea7b11a asked about names in the pairs after a ";" or "#" inside a pair only when
+    they had a "=": ``?a=1;{"password": ...}`` (";" a separator to Python's parse_qs
+    before 3.9.2; a "#" some servers pass on in QUERY_STRING) kept the document in
+    clear in url and queryString. An anchor-like name alone there is still kept."""
+    document = quote(json.dumps({"user": "zoe", "password": SECRET}), safe="")
+    before = len(collector.received)
+    _, _, entry = exchange(inline_wrap(_app, denylist=["password"]), collector,
+                           path="/p", query=f"a=1{separator}{document}&b=2{separator}token")
+    assert found(_bodies(collector, before), SECRET) == []
+    assert unquote(entry["request"]["url"]).endswith(f"&b=2{unquote(separator)}token")

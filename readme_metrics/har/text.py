@@ -385,7 +385,8 @@ def query_values(query: str, replace: Callable[[str, str], Optional[str]],
     each ``#``, as a fragment's (:func:`fragment_pairs`): ``replace`` is asked about
     ``token`` there too, whatever it said of ``a``. So is one holding a ``;``
     (``a=1;token=x``), a separator to some frameworks. ``flags``: a name alone there
-    (``a=1#token``) is asked about too (see :func:`fragment_pairs`).
+    (``a=1#token``) is asked about too (see :func:`fragment_pairs`); without it, only
+    ``rename`` is.
     """
     chunks = query.split("&")
     changed = False
@@ -402,6 +403,11 @@ def query_values(query: str, replace: Callable[[str, str], Optional[str]],
         elif "#" in chunk or ";" in chunk or "%23" in chunk:
             pieces = _PIECES.split(chunk)  # pair, "#", fragment, ";", pair ...
             for at in range(2, len(pieces), 2):
+                if rename is not None and not flags and "=" not in pieces[at]:
+                    # A name alone there is kept (an anchor, ``#token``) unless
+                    # ``rename`` says (a JSON document: ``a=1;{"password": ...}``).
+                    pieces[at] = rename(pieces[at]) or pieces[at]
+                    continue
                 pieces[at] = fragment_pairs(
                     pieces[at], lambda pair: _pair(pair, replace, rename), flags)
             spliced = "".join(pieces)
