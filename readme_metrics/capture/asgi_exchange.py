@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import Future
-from types import MethodType
 from typing import TYPE_CHECKING, Any, Awaitable, MutableMapping, Optional
 
 from readme_metrics.capture.asgi_messages import (
@@ -33,7 +32,7 @@ from readme_metrics.capture.asgi_messages import (
 from readme_metrics.capture.asgi_outlive import is_cancellation
 from readme_metrics.capture.asgi_receive import Message, Receive, RequestSide, Send
 from readme_metrics.capture.asgi_scope import ScopeRequest
-from readme_metrics.capture.asgi_servers import SERVER_CLASSES, own_send
+from readme_metrics.capture.asgi_servers import own_send
 from readme_metrics.capture.recorder import Pending, Recorder, sets_docs_url
 from readme_metrics.exchange import INVALID_STATUS, Group
 from readme_metrics.pipeline import MetricsPipeline
@@ -74,9 +73,10 @@ class _Exchange(RequestSide):
         # with ``app.add_middleware``). Looked for once per exchange, here (a cell or
         # two: :func:`.own_send`), not per message. A bound method is the server's when
         # its class was found to be a server's before (a middleware's object's, Starlette's
-        # GZipMiddleware's, holds the server's as an attribute: walked).
-        self._own = (send if send.__class__ is MethodType
-                     and send.__self__.__class__ in SERVER_CLASSES else own_send(send))
+        # GZipMiddleware's, holds the server's as an attribute: walked). That look-up
+        # hashes the object's class, which may raise (a metaclass with __eq__): it is
+        # own_send's, under its guard.
+        self._own = own_send(send)
         # When the last of the response went out: work after it (a background task)
         # is not part of the exchange's time.
         self._ended = 0.0

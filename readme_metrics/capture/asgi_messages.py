@@ -190,24 +190,25 @@ def client_gone(send: Any) -> bool:
     ``send`` is the server's own (:func:`.own_send`: under the closures of Starlette's
     middlewares, also when the metrics middleware is added with ``app.add_middleware``).
     """
-    owner = getattr(send, "__self__", None)
-    if owner is not None:  # a bound method: the server's class says where to look
-        kind = owner.__class__
-        sign = _GONE_SIGNS.get(kind)
-        if sign is None:
-            module = kind.__module__
-            sign = _GONE_SIGNS[kind] = (
-                "disconnected" if module.startswith("uvicorn.")
-                else _HYPERCORN if module.startswith("hypercorn.") else "")
-        if sign == "":
-            return False
-        if sign is _HYPERCORN:
-            return hypercorn_dead(owner)
-        return getattr(owner, sign, False) is True
-    if send.__class__ is not partial or not is_daphne_send(send):
-        return False
-    request = send.args[0]  # daphne: partial(server.handle_reply, request)
     try:
+        owner = getattr(send, "__self__", None)
+        if owner is not None:  # a bound method: the server's class says where to look
+            kind = owner.__class__
+            # (a middleware's class may not hash, a metaclass with __eq__: guarded)
+            sign = _GONE_SIGNS.get(kind)
+            if sign is None:
+                module = kind.__module__
+                sign = _GONE_SIGNS[kind] = (
+                    "disconnected" if module.startswith("uvicorn.")
+                    else _HYPERCORN if module.startswith("hypercorn.") else "")
+            if sign == "":
+                return False
+            if sign is _HYPERCORN:
+                return hypercorn_dead(owner)
+            return getattr(owner, sign, False) is True
+        if send.__class__ is not partial or not is_daphne_send(send):
+            return False
+        request = send.args[0]  # daphne: partial(server.handle_reply, request)
         return bool(getattr(request, "finished", False)) or getattr(
             request, "channel", True) is None
     except Exception:  # noqa: BLE001 - a look must never cost the app its send
