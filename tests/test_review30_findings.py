@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.asgi_stack import httpx_get, layer_config
+from readme_metrics import MetricsMiddleware
+from tests.support.asgi_stack import BRIDGES, httpx_get, httpx_gets, layer_config
 from tests.support.fake_api import Collector
 
 # -- 1. a send bound to an object whose class cannot be hashed --------------------------
@@ -57,3 +58,37 @@ def test_a_send_bound_to_an_object_of_an_unhashable_class_is_still_logged(
     finally:
         layer.close()
 
+
+# -- 2. two projects, each with an ASGI layer before a bridge and a WSGI layer after it --
+
+
+@pytest.mark.parametrize("bridge", BRIDGES)
+def test_two_projects_layered_on_both_sides_of_a_bridge_log_once_each(
+        collector: Collector, bridge: Any) -> None:
+    """ASGI layers of projects P and Q, an ASGI-to-WSGI bridge, WSGI layers of Q and P:
+    the WSGI layer of Q found the recording and forgot it for every project of the
+    context, so the WSGI layer of P inside took the exchange for another one, and P got
+    each request twice (asgi P 2, wsgi P 2: 4 logs for 2 requests)."""
+    pytest.importorskip("httpx")
+    from readme_metrics.asgi import MetricsMiddleware as AsgiLayer
+
+    def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    p_key, q_key = "rdme_review30_project_p_2222", "rdme_review30_project_q_3333"
+    wsgi_p = MetricsMiddleware(wsgi_app, layer_config(collector, p_key))
+    wsgi_q = MetricsMiddleware(wsgi_p, layer_config(collector, q_key))
+    asgi_q = AsgiLayer(bridge(wsgi_q), layer_config(collector, q_key))
+    asgi_p = AsgiLayer(asgi_q, layer_config(collector, p_key))
+    layers = (asgi_p, asgi_q, wsgi_q, wsgi_p)
+    try:
+        responses = httpx_gets(asgi_p, ["/items/0", "/items/1"])
+        assert [r.content for r in responses] == [b"ok", b"ok"]
+        for each in layers:
+            each.flush(5.0)
+        collector.wait_for_only(4, 0.5)  # 2 per project; more would be on their way
+        assert [each.stats["captured"] for each in layers] == [2, 2, 0, 0]
+    finally:
+        for each in layers:
+            each.close()

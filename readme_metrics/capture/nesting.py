@@ -132,8 +132,9 @@ def asgi_records(project: int, environ: Mapping[str, Any]) -> bool:
     path when the path does not start with the root_path; or another path, a
     middleware in between having rewritten it on a copy of the scope, when the environ
     holds the scope's headers as the bridges build them: :func:`_bridged`). Said once:
-    the recording is forgotten in this context then. A request made in process to
-    another method or path (a WSGI app called by the ASGI app) is another exchange."""
+    the recording is forgotten for ``project`` in this context then (another project's
+    WSGI layer further in still finds it). A request made in process to another method
+    or path (a WSGI app called by the ASGI app) is another exchange."""
     outer = _recording.get()
     if outer is None or project not in outer[1]:
         return False
@@ -154,7 +155,10 @@ def asgi_records(project: int, environ: Mapping[str, Any]) -> bool:
             return False
     except Exception:  # an odd environ or scope: not this exchange, logged as before
         return False
-    _recording.set(None)
+    # Forgotten for this project only: a WSGI layer of another project recorded outside
+    # (an ASGI layer of each before the bridge) further in still finds it.
+    rest = tuple(other for other in outer[1] if other != project)
+    _recording.set((scope, rest) if rest else None)
     return True
 
 
