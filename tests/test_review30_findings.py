@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from readme_metrics import MetricsMiddleware
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from tests.support.asgi_stack import BRIDGES, httpx_get, httpx_gets, layer_config
 from tests.support.fake_api import Collector
 
@@ -92,3 +92,23 @@ def test_two_projects_layered_on_both_sides_of_a_bridge_log_once_each(
     finally:
         for each in layers:
             each.close()
+
+
+# -- 3. an ASGI middleware's class, not an instance, given to the WSGI middleware ----------
+
+
+def test_an_asgi_middleware_class_given_to_the_wsgi_middleware_is_still_refused() -> None:
+    """5122446 took any class that can be called with two arguments for PEP 3333's
+    application class: Starlette's CORSMiddleware and GZipMiddleware classes (their
+    ``__init__(self, app, ...)`` takes two; their instances' ``__call__`` is async),
+    given uninstantiated by mistake, were accepted as WSGI apps, where they had been
+    refused at construction with 'app is an ASGI app'; every request then failed. A
+    PEP 3333 class's instance is the response, an iterable: these are not."""
+    pytest.importorskip("starlette")
+    from starlette.middleware.cors import CORSMiddleware
+    from starlette.middleware.gzip import GZipMiddleware
+
+    config = MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
+    for asgi_class in (CORSMiddleware, GZipMiddleware):
+        with pytest.raises(TypeError, match=r"app is an ASGI app \("):
+            MetricsMiddleware(asgi_class, config)

@@ -428,10 +428,12 @@ def _asgi_app(app: Any) -> bool:
 
     A class is called to make an instance: its ``__call__`` attribute is its instances'.
     PEP 3333's application class, which takes ``(environ, start_response)`` and whose
-    instance is the response, is a WSGI app whatever its instances' ``__call__`` is
-    (async, it was refused); ASGI 2's class takes the scope alone."""
+    instance is the response (an iterable), is a WSGI app whatever its instances'
+    ``__call__`` is (async, it was refused); ASGI 2's class takes the scope alone, and
+    an ASGI middleware's class given by mistake (Starlette's CORSMiddleware: it takes
+    ``(app, ...)``) makes no iterable."""
     try:
-        if isinstance(app, type) and _takes_two(app):
+        if isinstance(app, type) and hasattr(app, "__iter__") and _takes_two(app):
             return False
         return inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(
             getattr(app, "__call__", None))  # noqa: B004 - its coroutine-ness is asked
