@@ -431,3 +431,45 @@ def test_the_member_count_never_misses_a_name_named_twice() -> None:
             assert _more_members_than(text, keys), text
 
     check()
+
+
+def test_sub_requests_forwarding_the_clients_headers_for_other_paths_are_each_logged(
+        collector: Collector) -> None:
+    """The limit of the path-rewrite rule above (review30's fan-out probe): an endpoint
+    serving /dashboard fetches /users and /orders from a WSGI app of the project in
+    process, forwarding the client's headers and address. Neither path is the recorded
+    one with a prefix stripped or added: two exchanges of their own, three logs in all
+    (455c2a2 took both for the dashboard's, one log)."""
+    pytest.importorskip("httpx")
+    from readme_metrics.asgi import MetricsMiddleware as AsgiLayer
+
+    key = "rdme_odds12_fan_out_3333"
+
+    def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [environ["PATH_INFO"].encode()]
+
+    inner = MetricsMiddleware(wsgi_app, layer_config(collector, key))
+
+    def forwarded(scope: Any, path: str) -> dict[str, Any]:
+        environ = wsgi_environ(scope["method"], path, {
+            name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]})
+        environ["REMOTE_ADDR"] = scope["client"][0]
+        return environ
+
+    async def dashboard(scope: Any, receive: Any, send: Any) -> None:
+        parts = [await asyncio.to_thread(run_wsgi, inner, forwarded(scope, path))
+                 for path in ("/users", "/orders")]
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"+".join(p.body for p in parts)})
+
+    outer = AsgiLayer(dashboard, layer_config(collector, key))
+    try:
+        assert httpx_get(outer, "/dashboard").content == b"/users+/orders"
+        outer.flush(5.0)
+        inner.flush(5.0)
+        collector.wait_for_only(3, 0.5)
+        assert outer.stats["captured"] == 1 and inner.stats["captured"] == 2
+    finally:
+        outer.close()
+        inner.close()

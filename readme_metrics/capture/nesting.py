@@ -151,7 +151,8 @@ def asgi_records(project: int, environ: Mapping[str, Any]) -> bool:
         # root_path (and a Mount's prefix, which Starlette adds to root_path).
         if f"{script}{path_info}" != wanted and not (
                 path_info == wanted and isinstance(root, str) and root
-                and script.startswith(_latin1(root))) and not _bridged(scope, environ):
+                and script.startswith(_latin1(root))) and not (
+                _rewritten(wanted, f"{script}{path_info}") and _bridged(scope, environ)):
             return False
     except Exception:  # an odd environ or scope: not this exchange, logged as before
         return False
@@ -160,6 +161,14 @@ def asgi_records(project: int, environ: Mapping[str, Any]) -> bool:
     rest = tuple(other for other in outer[1] if other != project)
     _recording.set((scope, rest) if rest else None)
     return True
+
+
+def _rewritten(path: str, got: str) -> bool:
+    """True when ``got`` is ``path`` with a prefix stripped or added (``/v1/items`` and
+    ``/items``, a mount's prefix): the rewrites :func:`_bridged` is asked for. Another
+    path altogether (``/users`` fetched in process, the client's headers forwarded, while
+    serving ``/dashboard``) is another exchange, however alike its headers."""
+    return bool(path) and bool(got) and (path.endswith(got) or got.endswith(path))
 
 
 def _bridged(scope: Mapping[str, Any], environ: Mapping[str, Any]) -> bool:
