@@ -462,6 +462,8 @@ def parse_query(raw: str, codec: Optional[str] = None) -> list[tuple[str, str]]:
 _NOT_ASCII_BYTE = re.compile("[\x80-\xff]")
 # What surrogateescape makes of the bytes it cannot decode (0x80 to 0xff).
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+# A run of them, kept by split() as a piece of its own.
+_UNDECODED_RUN = re.compile("([\udc80-\udcff]+)")
 
 
 def _percent_encoded(match: re.Match[str]) -> str:
@@ -503,18 +505,24 @@ def _decode_run(match: re.Match[str]) -> str:
     """Decode one run of %XX escapes as UTF-8, keeping undecodable escapes as written."""
     escapes = match.group(0)
     data = bytes.fromhex(escapes.replace("%", ""))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    # Linear in the run: decoding the rest again after each bad byte was quadratic (a
+    # 256 KiB form of one invalid byte repeated took seconds). surrogateescape marks the
+    # bytes a strict decode refuses, one U+DC80..U+DCFF each; they are put back as the
+    # escapes written, found by each piece's length in bytes.
     out: list[str] = []
     start = 0
-    while start < len(data):
-        try:
-            out.append(data[start:].decode("utf-8"))
-            break
-        except UnicodeDecodeError as exc:
-            # exc positions are relative to data[start:]; each byte is 3 escape characters.
-            bad_start, bad_end = start + exc.start, start + exc.end
-            out.append(data[start:bad_start].decode("utf-8"))
-            out.append(escapes[3 * bad_start:3 * bad_end])
-            start = bad_end
+    for piece in _UNDECODED_RUN.split(data.decode("utf-8", "surrogateescape")):
+        if piece and "\udc80" <= piece[0] <= "\udcff":
+            end = start + len(piece)
+            out.append(escapes[3 * start:3 * end])
+        else:
+            end = start + len(piece.encode("utf-8"))
+            out.append(piece)
+        start = end
     return "".join(out)
 
 
