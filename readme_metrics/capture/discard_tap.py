@@ -33,7 +33,7 @@ class Tap:
 
     def recv_into(self, buffer: Any, *args: Any) -> int:
         n = self.sock.recv_into(buffer, *args)
-        if n:
+        if n is not None:  # 0 too: werkzeug's read found the client's end
             try:
                 with memoryview(buffer) as whole, whole.cast("B") as view, view[:n] as data:
                     self._sink(data)

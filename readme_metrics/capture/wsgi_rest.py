@@ -77,10 +77,15 @@ class InputRest:
         record = self.record
         if not self._rest_unread() or record.chunked or "werkzeug.socket" not in environ:
             return False  # (a chunked body: werkzeug discards it framed)
-        self._record_arrived(environ, 0.0, keep=False, ahead=False)
-        if record.eof or not self._left:
+        # Kept for the app: a body in werkzeug's reader's buffer stays there, for a read in
+        # close(), unless its discard finds the connection readable (and reads the buffer
+        # out with the rest): the tap's first read drops them then (_discarded).
+        self._record_arrived(environ, 0.0, keep=True, ahead=False)
+        if (record.eof or not self._left) and not self._pending:
             return False
         self._tapped = discard_tap.tap(self._input, self._discarded)
+        if self._tapped is None:
+            self._pending = b""  # no telling whether werkzeug throws them away: as before
         return self._tapped is not None
 
     @property
@@ -90,7 +95,10 @@ class InputRest:
         return self._tapped is not None
 
     def _discarded(self, data: memoryview) -> None:
-        """Bytes werkzeug read off the connection to throw away: the body's are recorded."""
+        """Bytes werkzeug read off the connection to throw away (none: it found the
+        client's end): the body's are recorded. It read its buffer out first, which held
+        what was kept for the app."""
+        self._pending = b""
         left = self._left
         if self.settled or not left or left < 0:
             return
