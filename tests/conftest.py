@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware, _env
+from readme_metrics.cli.collector import LocalCollector
 from tests.support.contract import API_KEY, DOCS, caller, inline_options, json_app
 from tests.support.fake_api import Collector
 from tests.support.key_site import Site
@@ -52,6 +53,17 @@ def collector() -> Iterator[Collector]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def local(tmp_path) -> Iterator[LocalCollector]:
+    """``readme-metrics collect`` in-process (as the demo embeds it), silent, on a free
+    port of 127.0.0.1 (tests/test_odds13_findings.py has its own, with short limits)."""
+    running = LocalCollector("127.0.0.1", 0, har_path=tmp_path / "c.har")
+    try:
+        yield running.start()
+    finally:
+        running.stop()
 
 
 @pytest.fixture(params=["wsgi", "asgi"])

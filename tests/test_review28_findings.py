@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import re
 import socket
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,16 +16,6 @@ from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
 from readme_metrics.cli.collector import LocalCollector
 from tests.support.contract import API_KEY, caller, json_app
 from tests.support.sample_logs import valid_log
-
-
-@pytest.fixture
-def local(tmp_path: Path) -> Iterator[LocalCollector]:
-    """``readme-metrics collect`` in-process, silent."""
-    running = LocalCollector("127.0.0.1", 0, har_path=tmp_path / "c.har")
-    try:
-        yield running.start()
-    finally:
-        running.stop()
 
 
 def _answers(url: str, request: bytes) -> list[bytes]:

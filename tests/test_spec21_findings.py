@@ -47,16 +47,6 @@ def test_the_official_keyword_names_of_the_wsgi_middleware_work(collector: Colle
 # -- 2. SPEC 9: the collector's answers to other methods ----------------------------------
 
 
-@pytest.fixture
-def local(tmp_path: Path) -> Iterator[LocalCollector]:
-    """``readme-metrics collect`` in-process (as the demo embeds it), silent."""
-    running = LocalCollector("127.0.0.1", 0, har_path=tmp_path / "c.har")
-    try:
-        yield running.start()
-    finally:
-        running.stop()
-
-
 @pytest.mark.parametrize(("method", "path", "status", "allow"), [
     pytest.param("GET", "/v1/request", 405, "POST", id="get-the-post-route"),
     pytest.param("PUT", "/v1/request", 405, "POST", id="put-the-post-route"),
