@@ -288,6 +288,9 @@ class Response:
             error = sys.exc_info()[1]
             if error is not None:
                 self._capture.refused(error)
+        tee = capture.tee
+        if tee is not None:
+            tee.discard_over()  # the app's reads in close() are its own, not werkzeug's
         try:
             close = getattr(self._result, "close", None)
             if close is not None:
@@ -296,7 +299,6 @@ class Response:
             self._capture.fail()
             raise
         finally:
-            tee = capture.tee
             # werkzeug's discard read what came after the answer (see discard_tap): wait
             # for more only where the client has its answer's end already.
             capture.finish_log(0.0 if tee is not None and tee.discard_tapped and

@@ -94,6 +94,14 @@ class InputRest:
         :meth:`record_discarded`), until :meth:`record_rest`."""
         return self._tapped is not None
 
+    def discard_over(self) -> None:
+        """werkzeug's discard is over: it calls the iterable's ``close()`` next. The socket
+        is put back before the app's ``close()``, whose own reads the tee records (through
+        the tap they were recorded twice); :attr:`discard_tapped` holds until
+        :meth:`record_rest`."""
+        if self._tapped is not None:
+            discard_tap.untap(self._tapped)
+
     def _discarded(self, data: memoryview) -> None:
         """Bytes werkzeug read off the connection to throw away (none: it found the
         client's end): the body's are recorded. It read its buffer out first, which held
