@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import socket
 import time
+from typing import Any
 
 import pytest
 
+from readme_metrics import MetricsMiddleware
+from tests.support.asgi_stack import BRIDGES, httpx_gets, layer_config
 from tests.support.fake_api import Collector
 from tests.support.wsgi_servers import served
 from tests.test_hostile8_findings import BODIES, _digest, _logged_body, _middleware, _reads_in_close
@@ -55,3 +58,101 @@ def test_werkzeug_a_close_reading_the_rest_as_it_arrives_is_logged_once(
     assert read["bare"] == [_digest(body)]
     assert read["wrapped"] == read["bare"]
     assert logged == (len(body), body)
+
+
+# -- 2. nesting: a path rewritten other than by a prefix (a trailing slash) ---------------
+
+
+def _slash_adding(app: Any) -> Any:
+    """A middleware of another project that adds a trailing slash on a copy of the scope
+    (so that the routes declared with one match without a redirect)."""
+    async def rewrite(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not scope["path"].endswith("/"):
+            scope = {**scope, "path": scope["path"] + "/", "raw_path": scope["raw_path"] + b"/"}
+        await app(scope, receive, send)
+    return rewrite
+
+
+@pytest.mark.parametrize("bridge", BRIDGES)
+def test_a_trailing_slash_added_between_the_asgi_layer_and_a_bridge_gives_one_log(
+        collector: Collector, bridge: Any) -> None:
+    """The ASGI layer of a project, a middleware adding a trailing slash on a scope copy,
+    an ASGI-to-WSGI bridge, the WSGI app wrapped for the same project: 9fc08be took a
+    bridged environ for the recorded exchange only when its path was the recorded one with
+    a prefix stripped or added, so /items/0/ was another exchange than /items/0 and both
+    layers logged each request (4 logs for 2; 1 log each before 9fc08be)."""
+    pytest.importorskip("httpx")
+    from readme_metrics.asgi import MetricsMiddleware as AsgiLayer
+
+    key = "rdme_review33_slash_3333"
+
+    def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [environ["PATH_INFO"].encode()]
+
+    inner = MetricsMiddleware(wsgi_app, layer_config(collector, key))
+    outer = AsgiLayer(_slash_adding(bridge(inner)), layer_config(collector, key))
+    try:
+        responses = httpx_gets(outer, ["/items/0", "/items/1"])
+        assert [r.content for r in responses] == [b"/items/0/", b"/items/1/"]
+        outer.flush(5.0)
+        inner.flush(5.0)
+        collector.wait_for_only(2, 0.5)  # more logs would be on their way
+        assert outer.stats["captured"] == 2 and inner.stats["captured"] == 0
+    finally:
+        outer.close()
+        inner.close()
+
+
+def _behind_root_path(app: Any, root: str) -> Any:
+    """The scope as uvicorn --root-path makes it: the root_path, and in the path too."""
+    async def server(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, "root_path": root, "path": root + scope["path"],
+                     "raw_path": root.encode() + scope["raw_path"]}
+        await app(scope, receive, send)
+    return server
+
+
+def _version_stripping_after(root: str, app: Any) -> Any:
+    """A middleware of another project that strips a version prefix after the root_path
+    (the path under uvicorn --root-path holds it), on a copy of the scope."""
+    async def rewrite(scope: Any, receive: Any, send: Any) -> None:
+        versioned = f"{root}/v1/"
+        if scope["type"] == "http" and scope["path"].startswith(versioned):
+            rest = scope["path"][len(versioned) - 1:]
+            scope = {**scope, "path": root + rest, "raw_path": (root + rest).encode()}
+        await app(scope, receive, send)
+    return rewrite
+
+
+@pytest.mark.parametrize("bridge", BRIDGES)
+def test_a_version_prefix_stripped_after_the_root_path_gives_one_log(
+        collector: Collector, bridge: Any) -> None:
+    """Under uvicorn --root-path /pre the path holds the root_path (/pre/v1/items/0): a
+    middleware stripping the version prefix after it makes /pre/items/0, which is the
+    recorded path with a part in its middle taken out, not a prefix: 9fc08be's rule took
+    the bridged environ for another exchange, and both layers logged each request (4 logs
+    for 2; 2 before 9fc08be)."""
+    pytest.importorskip("httpx")
+    from readme_metrics.asgi import MetricsMiddleware as AsgiLayer
+
+    key = "rdme_review33_root_4444"
+
+    def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [f"{environ['SCRIPT_NAME']}|{environ['PATH_INFO']}".encode()]
+
+    inner = MetricsMiddleware(wsgi_app, layer_config(collector, key))
+    outer = AsgiLayer(_version_stripping_after("/pre", bridge(inner)),
+                      layer_config(collector, key))
+    try:
+        responses = httpx_gets(_behind_root_path(outer, "/pre"), ["/v1/items/0", "/items/1"])
+        assert [r.content for r in responses] == [b"/pre|/items/0", b"/pre|/items/1"]
+        outer.flush(5.0)
+        inner.flush(5.0)
+        collector.wait_for_only(2, 0.5)  # more logs would be on their way
+        assert outer.stats["captured"] == 2 and inner.stats["captured"] == 0
+    finally:
+        outer.close()
+        inner.close()

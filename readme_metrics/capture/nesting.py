@@ -152,7 +152,7 @@ def asgi_records(project: int, environ: Mapping[str, Any]) -> bool:
         if f"{script}{path_info}" != wanted and not (
                 path_info == wanted and isinstance(root, str) and root
                 and script.startswith(_latin1(root))) and not (
-                _rewritten(wanted, f"{script}{path_info}") and _bridged(scope, environ)):
+                _rewritten(wanted, f"{script}{path_info}", root) and _bridged(scope, environ)):
             return False
     except Exception:  # an odd environ or scope: not this exchange, logged as before
         return False
@@ -163,12 +163,21 @@ def asgi_records(project: int, environ: Mapping[str, Any]) -> bool:
     return True
 
 
-def _rewritten(path: str, got: str) -> bool:
+def _rewritten(path: str, got: str, root: Any = None) -> bool:
     """True when ``got`` is ``path`` with a prefix stripped or added (``/v1/items`` and
-    ``/items``, a mount's prefix): the rewrites :func:`_bridged` is asked for. Another
-    path altogether (``/users`` fetched in process, the client's headers forwarded, while
-    serving ``/dashboard``) is another exchange, however alike its headers."""
-    return bool(path) and bool(got) and (path.endswith(got) or got.endswith(path))
+    ``/items``, a mount's prefix), after the scope's ``root`` too where both hold it
+    (uvicorn --root-path puts it in the path), a trailing slash added or stripped too
+    (a middleware that normalizes it): the rewrites :func:`_bridged` is asked for.
+    Another path altogether (``/users`` fetched in process, the client's headers
+    forwarded, while serving ``/dashboard``) is another exchange, however alike its
+    headers."""
+    pairs = [(path, got)]
+    if isinstance(root, str) and root:
+        root = _latin1(root)
+        if path.startswith(root) and got.startswith(root):
+            pairs.append((path[len(root):], got[len(root):]))
+    return any(a and b and (a.endswith(b) or b.endswith(a))
+               for pair in pairs for a, b in (pair, (pair[0].rstrip("/"), pair[1].rstrip("/"))))
 
 
 def _bridged(scope: Mapping[str, Any], environ: Mapping[str, Any]) -> bool:
