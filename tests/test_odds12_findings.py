@@ -16,7 +16,12 @@ import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.capture.asgi_messages import CLIENT_GONE_COMMENT
-from tests.support.asgi_stack import BRIDGES, httpx_get, httpx_gets, layer_config
+from tests.support.asgi_stack import (
+    BRIDGES,
+    httpx_get,
+    layer_config,
+    logged_once_through_a_bridge,
+)
 from tests.support.delivery import said_on, through_proxy
 from tests.support.fake_api import Collector, free_port
 from tests.support.wsgi import run_wsgi, wsgi_environ
@@ -51,27 +56,9 @@ def test_a_path_rewritten_between_the_asgi_layer_and_a_bridge_gives_one_log(
     did not have the recorded scope's path, so the WSGI layer took it for another
     exchange and both logged each request (4 logs for 2)."""
     pytest.importorskip("httpx")
-    from readme_metrics.asgi import MetricsMiddleware as AsgiLayer
-
-    key = "rdme_odds12_rewritten_1111"
-
-    def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [environ["PATH_INFO"].encode()]
-
-    inner = MetricsMiddleware(wsgi_app, layer_config(collector, key))
-    outer = AsgiLayer(_path_rewriting(bridge(inner)), layer_config(collector, key))
-
-    try:
-        responses = httpx_gets(outer, ["/v1/items/0", "/v1/items/1"])
-        assert [r.content for r in responses] == [b"/items/0", b"/items/1"]
-        outer.flush(5.0)
-        inner.flush(5.0)
-        collector.wait_for_only(2, 0.5)  # more logs would be on their way
-        assert outer.stats["captured"] == 2 and inner.stats["captured"] == 0
-    finally:
-        outer.close()
-        inner.close()
+    assert logged_once_through_a_bridge(
+        collector, "rdme_odds12_rewritten_1111", lambda inner: _path_rewriting(bridge(inner)),
+        ["/v1/items/0", "/v1/items/1"]) == [b"/items/0", b"/items/1"]
 
 
 def test_a_wsgi_app_called_in_process_from_the_same_address_is_still_logged(

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from readme_metrics import MetricsMiddleware
-from tests.support.asgi_stack import BRIDGES, httpx_gets, layer_config
+from tests.support.asgi_stack import BRIDGES, logged_once_through_a_bridge
 from tests.support.fake_api import Collector
 from tests.support.wsgi_servers import served
 from tests.test_hostile8_findings import BODIES, _digest, _logged_body, _middleware, _reads_in_close
@@ -82,26 +81,9 @@ def test_a_trailing_slash_added_between_the_asgi_layer_and_a_bridge_gives_one_lo
     a prefix stripped or added, so /items/0/ was another exchange than /items/0 and both
     layers logged each request (4 logs for 2; 1 log each before 9fc08be)."""
     pytest.importorskip("httpx")
-    from readme_metrics.asgi import MetricsMiddleware as AsgiLayer
-
-    key = "rdme_review33_slash_3333"
-
-    def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [environ["PATH_INFO"].encode()]
-
-    inner = MetricsMiddleware(wsgi_app, layer_config(collector, key))
-    outer = AsgiLayer(_slash_adding(bridge(inner)), layer_config(collector, key))
-    try:
-        responses = httpx_gets(outer, ["/items/0", "/items/1"])
-        assert [r.content for r in responses] == [b"/items/0/", b"/items/1/"]
-        outer.flush(5.0)
-        inner.flush(5.0)
-        collector.wait_for_only(2, 0.5)  # more logs would be on their way
-        assert outer.stats["captured"] == 2 and inner.stats["captured"] == 0
-    finally:
-        outer.close()
-        inner.close()
+    assert logged_once_through_a_bridge(
+        collector, "rdme_review33_slash_3333", lambda inner: _slash_adding(bridge(inner)),
+        ["/items/0", "/items/1"]) == [b"/items/0/", b"/items/1/"]
 
 
 def _behind_root_path(app: Any, root: str) -> Any:
@@ -135,24 +117,9 @@ def test_a_version_prefix_stripped_after_the_root_path_gives_one_log(
     the bridged environ for another exchange, and both layers logged each request (4 logs
     for 2; 2 before 9fc08be)."""
     pytest.importorskip("httpx")
-    from readme_metrics.asgi import MetricsMiddleware as AsgiLayer
-
-    key = "rdme_review33_root_4444"
-
-    def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [f"{environ['SCRIPT_NAME']}|{environ['PATH_INFO']}".encode()]
-
-    inner = MetricsMiddleware(wsgi_app, layer_config(collector, key))
-    outer = AsgiLayer(_version_stripping_after("/pre", bridge(inner)),
-                      layer_config(collector, key))
-    try:
-        responses = httpx_gets(_behind_root_path(outer, "/pre"), ["/v1/items/0", "/items/1"])
-        assert [r.content for r in responses] == [b"/pre|/items/0", b"/pre|/items/1"]
-        outer.flush(5.0)
-        inner.flush(5.0)
-        collector.wait_for_only(2, 0.5)  # more logs would be on their way
-        assert outer.stats["captured"] == 2 and inner.stats["captured"] == 0
-    finally:
-        outer.close()
-        inner.close()
+    assert logged_once_through_a_bridge(
+        collector, "rdme_review33_root_4444",
+        lambda inner: _version_stripping_after("/pre", bridge(inner)),
+        ["/v1/items/0", "/items/1"], around=lambda outer: _behind_root_path(outer, "/pre"),
+        body=lambda environ: f"{environ['SCRIPT_NAME']}|{environ['PATH_INFO']}",
+    ) == [b"/pre|/items/0", b"/pre|/items/1"]

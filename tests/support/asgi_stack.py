@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -90,3 +90,34 @@ BRIDGES = [
     pytest.param(asgiref_bridge, id="asgiref-WsgiToAsgi"),
     pytest.param(starlette_bridge, id="starlette-WSGIMiddleware"),
 ]
+
+
+def logged_once_through_a_bridge(
+        collector: Collector, key: str, between: Callable[[Any], Any], paths: list[str], *,
+        around: Callable[[Any], Any] = lambda app: app,
+        body: Callable[[dict[str, Any]], str] = lambda environ: environ["PATH_INFO"],
+) -> list[bytes]:
+    """The ASGI layer of project ``key`` over ``between(inner)`` (a bridge, and what a
+    test puts around it), ``inner`` the WSGI layer of the same project over an app
+    answering ``body(environ)``; the stack served ``around`` (a server's scope) for each
+    of ``paths``. Asserts each request logged once, by the ASGI layer (the WSGI layer took
+    the bridged environ for the recorded exchange); the answers' bodies."""
+    from readme_metrics import MetricsMiddleware
+    from readme_metrics.asgi import MetricsMiddleware as AsgiLayer
+
+    def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [body(environ).encode()]
+
+    inner = MetricsMiddleware(wsgi_app, layer_config(collector, key))
+    outer = AsgiLayer(between(inner), layer_config(collector, key))
+    try:
+        responses = httpx_gets(around(outer), paths)
+        outer.flush(5.0)
+        inner.flush(5.0)
+        collector.wait_for_only(len(paths), 0.5)  # more logs would be on their way
+        assert outer.stats["captured"] == len(paths) and inner.stats["captured"] == 0
+    finally:
+        outer.close()
+        inner.close()
+    return [response.content for response in responses]
