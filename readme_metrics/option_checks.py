@@ -23,6 +23,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Collection, Mapping, Optional
 from urllib.parse import SplitResult, urlsplit
 
+import requests
+
 from readme_metrics import _env
 from readme_metrics._dotted import (
     ImportedOnFirstCall,
@@ -193,6 +195,24 @@ def _appended_path(option: Option, url: str) -> Optional[str]:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+def _host_name_problem(text: str, host: str) -> Optional[str]:
+    """Why requests cannot post to the host name ``host`` of ``text``, if it cannot: an
+    empty label (``a..b``, ``.a``: retried every batch for ever, each POST failing), or a
+    name IDNA refuses (``\u2603.com``: requests' InvalidURL when the transport was made,
+    out of ``MetricsMiddleware(app, config)``). IP literals are left to urlsplit."""
+    if ":" in host:  # an IPv6 literal (urlsplit checked it)
+        return None
+    if not all(host[:-1].split(".") if host.endswith(".") else host.split(".")):
+        return "its host name has an empty label (two dots in a row, or a leading dot)"
+    try:
+        requests.Request("POST", text).prepare()
+    except requests.exceptions.InvalidURL as error:
+        return f"its host name is not valid ({error})"
+    except Exception:  # noqa: BLE001 - anything else is left to the first POST to say
+        return None
+    return None
+
+
 def _url_problem(text: str, parts: SplitResult) -> Optional[str]:
     """Why the http(s) URL ``text`` (split: ``parts``) is no base URL the library can post
     to, if it is not. urlsplit drops tabs and line breaks: ``text`` still has them."""
@@ -206,7 +226,7 @@ def _url_problem(text: str, parts: SplitResult) -> Optional[str]:
         port = 0
     if port == 0:
         return "its port must be a number from 1 to 65535"
-    return None
+    return _host_name_problem(text, parts.hostname)
 
 
 def http_url(option: Option, value: Any) -> Optional[str]:

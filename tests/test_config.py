@@ -1258,6 +1258,14 @@ def test_documentation_urls_must_be_http_urls(monkeypatch: pytest.MonkeyPatch, o
                  "blank or control character", id="docs-url-with-a-tab"),
     pytest.param("metrics_api", "README_METRICS_SERVER", "http://[::1:8001",
                  "not a valid URL", id="server-unclosed-ipv6"),
+    # requests refused these at the first POST, or at Transport() (MetricsMiddleware(app,
+    # config) raised requests' InvalidURL), or retried every batch for ever (odds11).
+    pytest.param("metrics_api", "README_METRICS_SERVER", "http://\u2603.com",
+                 "host name is not valid", id="server-host-not-idna"),
+    pytest.param("metrics_api", "README_METRICS_SERVER", "http://metrics..example.com",
+                 "empty label", id="server-host-two-dots"),
+    pytest.param("readme_api_url", "README_API_URL", "https://.example.com",
+                 "empty label", id="api-url-host-leading-dot"),
 ])
 @pytest.mark.parametrize("source", ["argument", "environment"])
 def test_a_value_that_would_silently_do_nothing_is_refused(
@@ -1276,6 +1284,17 @@ def test_a_value_that_would_silently_do_nothing_is_refused(
     message = str(raised.value)
     assert f"{option} ({variable}) must be" in message and hint in message, message
     assert repr(raw) in message or repr([raw]) in message, message
+
+
+@pytest.mark.parametrize("url", ["http://xn--n3h.com", "http://caf\u00e9.example",
+                                 "http://localhost.", "http://[::1]:8001",
+                                 "http://127.0.0.1:8001", "https://api_1.example.com"])
+def test_a_host_requests_can_post_to_is_taken(url: str) -> None:
+    """The host name check refuses only what requests cannot post to: a punycode or
+    accented name, a fully qualified name's final dot, IP literals, an underscore."""
+    config = MetricsApiConfig(api_key="rdme_key", grouping_function=grouping,
+                              metrics_api=url)
+    assert config.metrics_api == url
 
 
 @pytest.mark.parametrize("option", ["metrics_api", "readme_api_url", "base_log_url"])
