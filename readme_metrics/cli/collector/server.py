@@ -61,6 +61,7 @@ _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 # trailer line) and for the number of trailer lines: a client cannot make one unbounded.
 _MAX_LINE = 8192
 _MAX_TRAILERS = 100
+_MALFORMED = "malformed chunked body"
 # A connection's limits (a slowloris client held a handler thread forever): each read
 # waits this long at most (a kept-alive connection idle as long is closed; the library's
 # pool opens another), and a request's line and headers, from their first byte, must all
@@ -295,14 +296,17 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             length = -1
         if length < 0:
-            self.close_connection = True
-            self._json(411, {"error": "Content-Length required"})
-            return None
+            return self._refused(411, "Content-Length required")
         if length > MAX_POST_BYTES:
-            self.close_connection = True
-            self._json(413, {"error": f"body over {MAX_POST_BYTES} bytes"})
-            return None
+            return self._refused(413, f"body over {MAX_POST_BYTES} bytes")
         return self.rfile.read(length)
+
+    def _refused(self, status: int, error: str) -> Optional[bytes]:
+        """Answer a body that cannot be read (the rest of it is left unread) and close the
+        connection after it: None, what :meth:`_read_body` returns then."""
+        self.close_connection = True
+        self._json(status, {"error": error})
+        return None
 
     def _optional_body(self) -> Optional[bytes]:
         """The body of a request that may come without one (b""), read whatever the route
@@ -325,29 +329,21 @@ class Handler(BaseHTTPRequestHandler):
                    for line in self.headers.get_all("Transfer-Encoding", [])
                    for coding in line.split(",")]  # two lines are one list (RFC 9110 5.3)
         if codings != ["chunked"]:
-            self.close_connection = True
-            self._json(501, {"error": "Transfer-Encoding other than chunked is not supported"})
-            return None
+            return self._refused(501, "Transfer-Encoding other than chunked is not supported")
         body = bytearray()
         while True:
             line = self.rfile.readline(_MAX_LINE + 1)
             size_text = line.split(b";", 1)[0].strip()
             if not line.endswith(b"\n") or not _CHUNK_SIZE.fullmatch(size_text):
-                self.close_connection = True
-                self._json(400, {"error": "malformed chunked body"})
-                return None
+                return self._refused(400, _MALFORMED)
             size = int(size_text, 16)
             if size == 0:
                 break
             if len(body) + size > MAX_POST_BYTES:
-                self.close_connection = True
-                self._json(413, {"error": f"body over {MAX_POST_BYTES} bytes"})
-                return None
+                return self._refused(413, f"body over {MAX_POST_BYTES} bytes")
             data = self.rfile.read(size)
             if len(data) < size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
-                self.close_connection = True
-                self._json(400, {"error": "malformed chunked body"})
-                return None
+                return self._refused(400, _MALFORMED)
             body += data
         for _ in range(_MAX_TRAILERS + 1):  # trailer fields, ignored, then the blank line
             line = self.rfile.readline(_MAX_LINE + 1)
@@ -355,9 +351,7 @@ class Handler(BaseHTTPRequestHandler):
                 return bytes(body)
             if not line.endswith(b"\n"):
                 break
-        self.close_connection = True
-        self._json(400, {"error": "malformed chunked body"})
-        return None
+        return self._refused(400, _MALFORMED)
 
     # -- methods ----------------------------------------------------------------------
 
