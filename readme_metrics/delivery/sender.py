@@ -52,7 +52,7 @@ class Sender:
         try:
             response = self.transport.post_logs(body, timeout=timeout)
         except Exception as exc:
-            outcome = outcome_of_error(exc, self.transport.proxy_host is not None)
+            outcome = outcome_of_error(exc, self.proxied)
             cause = outcome.cause
             if outcome.reason == "proxy" and self.transport.proxy_userinfo:
                 # urllib3 may quote the proxy URL it could not parse whole (Failed to
@@ -67,7 +67,7 @@ class Sender:
         else:
             outcome = outcome_of_status(status, response.reason or "",
                                         response.first("Retry-After"), response.text,
-                                        self.transport.proxy_host is not None)
+                                        self.proxied)
         if outcome.detail:
             return Outcome(outcome.verdict, outcome.cause, outcome.retry_after,
                            self.scrub(outcome.detail), outcome.reason)
