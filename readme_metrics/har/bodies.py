@@ -133,12 +133,13 @@ def _clip(body: bytes, size: int, max_body_bytes: int) -> tuple[bytes, Optional[
 def _form_params(body: bytes, charset: Optional[str], redactor: Optional[Redactor]
                  ) -> list[dict[str, str]]:
     codec = form_codec(charset)
-    wide = _wide_form(body, charset) if codec is None else None
+    wide = _wide_codec(body, charset) if codec is None else None
     if wide is not None:
         # UTF-16/32 (NUL-spaced ASCII): read in the declared charset, as Django's
         # QueryDict reads it, not as NUL-spaced names no list names (a "password" field
-        # went out in clear); its escapes are then read as any form's (UTF-8).
-        text = wide
+        # went out in clear); its escapes are then read as any form's (UTF-8). Cut
+        # short, or an odd byte: U+FFFD for it, never a fall back to NUL-spaced names.
+        text = body.decode(wide, "replace")
     elif codec is not None:
         # The client's statement of what the bytes mean, when it is a charset a form can
         # be in: "caf%E9" in latin-1 is "café" (the escapes, and the raw bytes, read so).
@@ -157,15 +158,11 @@ def _form_params(body: bytes, charset: Optional[str], redactor: Optional[Redacto
     return records(parse_query(text, codec))
 
 
-def _wide_form(body: bytes, charset: Optional[str]) -> Optional[str]:
-    """A form body declared UTF-16/32 as text in that charset, None for any other."""
+def _wide_codec(body: bytes, charset: Optional[str]) -> Optional[str]:
+    """The codec of a form body declared UTF-16/32, None for any other. No NUL, no
+    UTF-16/32 form ("=" is "=\0"): ASCII under a wrong charset, read as any form's."""
     codec = wide_form_codec(charset)
-    if codec is None or 0 not in body:
-        # No NUL, no UTF-16/32 form ("=" is "=\0"): ASCII under a wrong charset, read
-        # as any form's, as before.
-        return None
-    # (Cut short, or an odd byte: U+FFFD for it, never a fall back to NUL-spaced names.)
-    return body.decode(codec, "replace")
+    return codec if codec is not None and 0 in body else None
 
 
 def _text_or_base64(
@@ -233,7 +230,7 @@ def _params(
         json_text = _form_of_json(body, redactor)
         if json_text is not None:
             return None, *json_text
-        if (redactor is not None and _wide_form(body, charset) is not None
+        if (redactor is not None and _wide_codec(body, charset) is not None
                 and redactor.mentions_key(
                     body.decode("latin-1").replace("\0", "\n"), denied_only=True)):
             # Read in UTF-16/32 (as Django reads it), a denied name spelled in ASCII
