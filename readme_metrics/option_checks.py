@@ -202,14 +202,14 @@ def _host_name_problem(text: str, host: str) -> Optional[str]:
     out of ``MetricsMiddleware(app, config)``). IP literals are left to urlsplit."""
     if ":" in host:  # an IPv6 literal (urlsplit checked it)
         return None
-    if not all(host[:-1].split(".") if host.endswith(".") else host.split(".")):
+    if not all(host.removesuffix(".").split(".")):  # (a final dot: a fully qualified name)
         return "its host name has an empty label (two dots in a row, or a leading dot)"
     try:
         requests.Request("POST", text).prepare()
     except requests.exceptions.InvalidURL as error:
         return f"its host name is not valid ({error})"
     except Exception:  # noqa: BLE001 - anything else is left to the first POST to say
-        return None
+        pass
     return None
 
 
