@@ -10,7 +10,7 @@ import logging
 import socket
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -67,34 +67,14 @@ def test_a_wsgi_app_called_in_process_from_the_same_address_is_still_logged(
     address): an endpoint calling a WSGI app of the project in process for another path,
     with an environ of its own (its own headers), makes an exchange of its own."""
     pytest.importorskip("httpx")
-    from readme_metrics.asgi import MetricsMiddleware as AsgiLayer
 
-    key = "rdme_odds12_in_process_2222"
-
-    def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"inner"]
-
-    inner = MetricsMiddleware(wsgi_app, layer_config(collector, key))
-
-    async def asgi_app(scope: Any, receive: Any, send: Any) -> None:
+    def own_environ(scope: Any) -> list[dict[str, Any]]:
         environ = wsgi_environ("GET", "/inner", {"Host": "api.test"})
         environ["REMOTE_ADDR"] = scope["client"][0]
-        result = await asyncio.to_thread(run_wsgi, inner, environ)
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": result.body})
+        return [environ]
 
-    outer = AsgiLayer(asgi_app, layer_config(collector, key))
-
-    try:
-        assert httpx_get(outer, "/outer").content == b"inner"
-        outer.flush(5.0)
-        inner.flush(5.0)
-        collector.wait_for_only(2, 0.5)
-        assert outer.stats["captured"] == 1 and inner.stats["captured"] == 1
-    finally:
-        outer.close()
-        inner.close()
+    assert _logged_apart(collector, "rdme_odds12_in_process_2222", "/outer", own_environ,
+                         body=lambda environ: "inner") == b"inner"
 
 
 # -- 2. a middleware outside hands on a bound method of an object of its own as send --------
@@ -428,35 +408,54 @@ def test_sub_requests_forwarding_the_clients_headers_for_other_paths_are_each_lo
     one with a prefix stripped or added: two exchanges of their own, three logs in all
     (455c2a2 took both for the dashboard's, one log)."""
     pytest.importorskip("httpx")
-    from readme_metrics.asgi import MetricsMiddleware as AsgiLayer
 
-    key = "rdme_odds12_fan_out_3333"
+    def forwarded(scope: Any) -> list[dict[str, Any]]:
+        environs = []
+        for path in ("/users", "/orders"):
+            environ = wsgi_environ(scope["method"], path, {
+                name.decode("latin-1"): value.decode("latin-1")
+                for name, value in scope["headers"]})
+            environ["REMOTE_ADDR"] = scope["client"][0]
+            environs.append(environ)
+        return environs
+
+    assert _logged_apart(collector, "rdme_odds12_fan_out_3333", "/dashboard",
+                         forwarded) == b"/users+/orders"
+
+
+def _logged_apart(collector: Collector, key: str, path: str,
+                  sub_requests: Callable[[Any], list[dict[str, Any]]], *,
+                  body: Callable[[dict[str, Any]], str] = lambda environ: environ["PATH_INFO"],
+                  ) -> bytes:
+    """The ASGI layer of project ``key`` over an endpoint that, serving ``path``, calls
+    the WSGI layer of the same project in process (asyncio.to_thread) for each environ
+    ``sub_requests(scope)`` gives, on an app answering ``body(environ)``, and answers
+    their bodies joined by "+". Asserts the call logged once by the ASGI layer and each
+    sub-request once by the WSGI layer; the answer's body."""
+    from readme_metrics.asgi import MetricsMiddleware as AsgiLayer
 
     def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         start_response("200 OK", [("Content-Type", "text/plain")])
-        return [environ["PATH_INFO"].encode()]
+        return [body(environ).encode()]
 
     inner = MetricsMiddleware(wsgi_app, layer_config(collector, key))
 
-    def forwarded(scope: Any, path: str) -> dict[str, Any]:
-        environ = wsgi_environ(scope["method"], path, {
-            name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]})
-        environ["REMOTE_ADDR"] = scope["client"][0]
-        return environ
+    made: list[dict[str, Any]] = []
 
-    async def dashboard(scope: Any, receive: Any, send: Any) -> None:
-        parts = [await asyncio.to_thread(run_wsgi, inner, forwarded(scope, path))
-                 for path in ("/users", "/orders")]
+    async def endpoint(scope: Any, receive: Any, send: Any) -> None:
+        made.extend(sub_requests(scope))
+        parts = [await asyncio.to_thread(run_wsgi, inner, environ) for environ in made]
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"+".join(p.body for p in parts)})
 
-    outer = AsgiLayer(dashboard, layer_config(collector, key))
+    outer = AsgiLayer(endpoint, layer_config(collector, key))
     try:
-        assert httpx_get(outer, "/dashboard").content == b"/users+/orders"
+        answer = httpx_get(outer, path).content
         outer.flush(5.0)
         inner.flush(5.0)
-        collector.wait_for_only(3, 0.5)
-        assert outer.stats["captured"] == 1 and inner.stats["captured"] == 2
+        collector.wait_for_only(1 + len(made), 0.5)
+        assert outer.stats["captured"] == 1 and inner.stats["captured"] == len(made)
     finally:
         outer.close()
         inner.close()
+    return answer
