@@ -68,6 +68,7 @@ _MALFORMED = "malformed chunked body"
 # arrive within HEAD_TIMEOUT. Attributes of the server, so tests can shorten them.
 IDLE_TIMEOUT = 30.0
 HEAD_TIMEOUT = 60.0
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def allowed_methods(path: str) -> Optional[str]:
@@ -118,6 +119,24 @@ def loopback_host(host_header: str, port: int) -> bool:
     elif port != 80:  # the port is left out only when it is the default one
         return False
     return is_loopback_name(name)
+
+
+def _misframed(headers: Any) -> Optional[str]:
+    """Why a request's parsed ``headers`` (``http.client.parse_headers``) leave its body's
+    length in doubt, if they do (RFC 9112 5.1, 5.2, 6.3: a 400 then). http.client ends
+    the headers at a line it cannot read (a blank before the colon, none at all), so a
+    Content-Length after it was never seen; it keeps a folded line in the previous
+    field's value; and a proxy in front may read either otherwise, or take another of
+    two lengths: the body would pass for the next request."""
+    if headers.defects or headers.get_payload():
+        return "a header line is not 'name: value' (no blank before the colon)"
+    if any("\n" in value or "\r" in value for value in headers.values()):
+        return "a header line is folded onto the next (obs-fold)"
+    lengths = {part.strip() for line in headers.get_all("Content-Length", [])
+               for part in line.split(",")}
+    if len(lengths) > 1 or not all(_DIGITS.fullmatch(length) for length in lengths):
+        return "Content-Length must be one number"
+    return None
 
 
 def _dashboard_file(name: str) -> bytes:
@@ -231,6 +250,10 @@ class Handler(BaseHTTPRequestHandler):
     def parse_request(self) -> bool:
         parsed = super().parse_request()
         self._reader.end_head()  # the body: each read bounded by the idle timeout only
+        problem = _misframed(self.headers) if parsed else None
+        if problem is not None:  # nothing after this head can be told from a request
+            self._refused(400, f"malformed request head: {problem}")
+            return False
         return parsed
 
     # -- answers ----------------------------------------------------------------------
@@ -291,10 +314,8 @@ class Handler(BaseHTTPRequestHandler):
         if "Transfer-Encoding" in self.headers:
             return self._read_chunked()
         length_header = self.headers.get("Content-Length")
-        try:
-            length = int(length_header) if length_header is not None else -1
-        except ValueError:
-            length = -1
+        # One number, maybe listed again ("5, 5"): checked with the head (misframed).
+        length = -1 if length_header is None else int(length_header.split(",")[0])
         if length < 0:
             return self._refused(411, "Content-Length required")
         if length > MAX_POST_BYTES:

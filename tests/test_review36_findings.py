@@ -1,0 +1,78 @@
+"""review36's items (an adversarial read of the last session's delivery, config and
+collector changes): each test failed on main at dc6a179 and passes with its fix, under
+real parts (the collector in-process on 127.0.0.1 over raw sockets, a real server on
+::1, the public config)."""
+
+from __future__ import annotations
+
+import re
+import socket
+
+import pytest
+
+from readme_metrics.cli.collector import LocalCollector
+
+# -- 1. collect: a request head the collector misread let its body pass for a request ----
+
+
+def _answers(local: LocalCollector, request: bytes) -> list[bytes]:
+    """The status lines the collector sends for ``request`` (one connection, closed for
+    writing once sent), read until it closes the connection."""
+    with socket.create_connection(("127.0.0.1", local.port), timeout=5) as conn:
+        conn.sendall(request)
+        conn.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    return re.findall(rb"HTTP/1\.1 \d{3} [A-Za-z ]+", answer)
+
+
+def _smuggled(local: LocalCollector, head: bytes) -> tuple[list[bytes], int]:
+    """``OPTIONS /v1/request`` with ``head`` (its header lines but Host's) and a whole
+    ``DELETE /api/logs`` as its body, then a GET: the status lines, and the store's
+    generation (1 when the DELETE in the body was served as a request)."""
+    host = f"Host: 127.0.0.1:{local.port}\r\n".encode()
+    inner = b"DELETE /api/logs HTTP/1.1\r\n" + host + b"Content-Length: 0\r\n\r\n"
+    head = head.replace(b"{n}", str(len(inner)).encode())
+    answers = _answers(local, b"OPTIONS /v1/request HTTP/1.1\r\n" + host + head + b"\r\n"
+                       + inner + b"GET /api/summary HTTP/1.1\r\n" + host
+                       + b"Connection: close\r\n\r\n")
+    return answers, local.store.generation
+
+
+MISREAD_HEADS = {
+    # Two lengths: the first was taken, the rest of the body read as the next request
+    # (a proxy in front that takes the last one forwards it whole: RFC 9112 6.3, 400).
+    "two-content-lengths": b"Content-Length: 0\r\nContent-Length: {n}\r\n",
+    "a-content-length-list": b"Content-Length: 0, {n}\r\n",
+    # int() takes more than digits (RFC 9112 8.6: 1*DIGIT).
+    "a-content-length-with-a-sign": b"Content-Length: +{n}\r\n",
+    # A line the header parser cannot read ends the headers there (http.client): the
+    # Content-Length after it was never seen, and the body taken for a request.
+    "a-blank-before-the-colon": b"Content-Length : {n}\r\n",
+    "a-tab-before-the-colon": b"Content-Length\t: {n}\r\n",
+    "a-line-without-a-colon": b"X-Note\r\nContent-Length: {n}\r\n",
+    "a-blank-in-a-name": b"X Note: 1\r\nContent-Length: {n}\r\n",
+    # obs-fold (RFC 9112 5.2: a server rejects it with 400, or unfolds it): kept as the
+    # previous field's value, line break and all.
+    "a-folded-line": b"X-Note: 1\r\n Content-Length: {n}\r\n",
+}
+
+
+@pytest.mark.parametrize("head", list(MISREAD_HEADS.values()), ids=list(MISREAD_HEADS))
+def test_a_head_with_a_framing_the_collector_cannot_be_sure_of_is_refused(
+        local: LocalCollector, head: bytes) -> None:
+    """Each of these made the collector answer the OPTIONS, then serve the DELETE its
+    body held (the dashboard cleared), then the GET: a request smuggled in a body, as a
+    proxy in front (mitmproxy, a company's) would frame it otherwise. Now 400, and the
+    connection closed: nothing after the head is read as a request."""
+    answers, generation = _smuggled(local, head)
+    assert (answers, generation) == ([b"HTTP/1.1 400 Bad Request"], 0)
+
+
+def test_a_head_the_collector_reads_one_way_keeps_its_connection(
+        local: LocalCollector) -> None:
+    """The must-still-work side: the same length twice is one length (RFC 9112 6.3), so
+    the body is read as a body and the connection carries the next request."""
+    answers, generation = _smuggled(local, b"Content-Length: {n}\r\nContent-Length: {n}\r\n")
+    assert (answers, generation) == ([b"HTTP/1.1 204 No Content", b"HTTP/1.1 200 OK"], 0)
