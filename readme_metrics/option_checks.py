@@ -207,7 +207,14 @@ def _host_name_problem(text: str, host: str) -> Optional[str]:
     try:
         requests.Request("POST", text).prepare()
     except requests.exceptions.InvalidURL as error:
-        return f"its host name is not valid ({error})"
+        # requests quotes the URL in some ("Invalid URL 'http://user:password@...'"):
+        # shown as the error shows it, without its user and password.
+        said = str(error).replace(repr(text), repr(shown_url(text))).replace(
+            text, shown_url(text))
+        userinfo = urlsplit(text).netloc.rpartition("@")[0]
+        if userinfo and userinfo in said:
+            said = "requests' InvalidURL, its message withheld: it quotes the user info"
+        return f"its host name is not valid ({said})"
     except Exception:  # noqa: BLE001 - anything else is left to the first POST to say
         pass
     return None

@@ -10,6 +10,7 @@ import socket
 
 import pytest
 
+from readme_metrics import MetricsApiConfig
 from readme_metrics.cli.collector import LocalCollector
 
 # -- 1. collect: a request head the collector misread let its body pass for a request ----
@@ -76,3 +77,20 @@ def test_a_head_the_collector_reads_one_way_keeps_its_connection(
     the body is read as a body and the connection carries the next request."""
     answers, generation = _smuggled(local, b"Content-Length: {n}\r\nContent-Length: {n}\r\n")
     assert (answers, generation) == ([b"HTTP/1.1 204 No Content", b"HTTP/1.1 200 OK"], 0)
+
+
+# -- 2. config: a password in a URL quoted by requests' error -----------------------------
+
+PASSWORD = "review36-url-password"
+
+
+@pytest.mark.parametrize("option", ["metrics_api", "readme_api_url"])
+def test_the_password_of_a_refused_url_is_not_in_the_error(option: str) -> None:
+    """5451e37 adds requests' own InvalidURL text to the error, and requests quotes the
+    whole URL in some ("Invalid URL 'http://user:password@\\\\host': No host supplied"):
+    the URL itself is shown without its user and password, the quote of it was not."""
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(api_key="rdme_key", grouping_function=lambda request: None,
+                         **{option: f"http://owl:{PASSWORD}@\\metrics.example.com/api"})
+    message = str(raised.value)
+    assert "host name is not valid" in message and PASSWORD not in message, message
