@@ -199,9 +199,13 @@ def _host_name_problem(text: str, host: str) -> Optional[str]:
     """Why requests cannot post to the host name ``host`` of ``text``, if it cannot: an
     empty label (``a..b``, ``.a``: retried every batch for ever, each POST failing), or a
     name IDNA refuses (``\u2603.com``: requests' InvalidURL when the transport was made,
-    out of ``MetricsMiddleware(app, config)``). IP literals are left to urlsplit."""
+    out of ``MetricsMiddleware(app, config)``). IP literals are left to urlsplit, but an
+    IPv6 zone id."""
     if ":" in host:  # an IPv6 literal (urlsplit checked it)
-        return None
+        # requests and the direct route alike look "::1%25lo" up as a name: every POST
+        # fails ("Name or service not known"), retried for ever.
+        return ("its IPv6 address has a zone id (%...), which requests cannot post to"
+                if "%" in host else None)
     if not all(host.removesuffix(".").split(".")):  # (a final dot: a fully qualified name)
         return "its host name has an empty label (two dots in a row, or a leading dot)"
     try:

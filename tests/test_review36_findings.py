@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import re
 import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -94,3 +98,61 @@ def test_the_password_of_a_refused_url_is_not_in_the_error(option: str) -> None:
                          **{option: f"http://owl:{PASSWORD}@\\metrics.example.com/api"})
     message = str(raised.value)
     assert "host name is not valid" in message and PASSWORD not in message, message
+
+
+# -- 3. config: an IPv6 address with a zone id, which no route can post to ---------------
+
+
+@pytest.fixture
+def v6_server() -> Iterator[int]:
+    """An HTTP server on ::1 answering every POST 202: its port."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(202)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    class Server(ThreadingHTTPServer):
+        address_family = socket.AF_INET6
+        daemon_threads = True
+
+    try:
+        server = Server(("::1", 0), Handler)
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("zone", ["%25lo", "%lo"])
+def test_an_ipv6_address_with_a_zone_id_is_refused(v6_server: int, zone: str) -> None:
+    """``http://[::1%25lo]:port`` (RFC 6874) was taken, and every POST failed, on both
+    routes ('Name or service not known': requests and the direct route look up
+    '::1%25lo' as a name), retried for ever; the same address without the zone is
+    served (the must-still-work side)."""
+    url = f"http://[::1{zone}]:{v6_server}"
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(api_key="rdme_key", grouping_function=lambda request: None,
+                         metrics_api=url)
+    assert "zone" in str(raised.value), raised.value
+    plain = MetricsApiConfig(api_key="rdme_key", grouping_function=lambda request: None,
+                             metrics_api=f"http://[::1]:{v6_server}")
+    from readme_metrics.delivery.transport import Transport
+
+    for direct in (True, False):
+        transport = Transport(plain, direct=direct)
+        try:
+            assert transport.post_logs(b"[]", timeout=5).status_code == 202
+        finally:
+            transport.close()
