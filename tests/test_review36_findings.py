@@ -5,6 +5,7 @@ real parts (the collector in-process on 127.0.0.1 over raw sockets, a real serve
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import threading
@@ -16,6 +17,7 @@ import pytest
 
 from readme_metrics import MetricsApiConfig
 from readme_metrics.cli.collector import LocalCollector
+from tests.support.sample_logs import valid_log
 
 # -- 1. collect: a request head the collector misread let its body pass for a request ----
 
@@ -156,3 +158,42 @@ def test_an_ipv6_address_with_a_zone_id_is_refused(v6_server: int, zone: str) ->
             assert transport.post_logs(b"[]", timeout=5).status_code == 202
         finally:
             transport.close()
+
+
+# -- 4. collect: a chunked body's lines read as RFC 9112 7.1 writes them ------------------
+
+
+@pytest.mark.parametrize("chunks", [
+    pytest.param(b" 2\r\n[]\r\n0\r\n\r\n", id="a-blank-before-the-size"),
+    pytest.param(b"2\r\r\n[]\r\n0\r\n\r\n", id="a-bare-cr-after-the-size"),
+    pytest.param(b"2;a\rb\r\n[]\r\n0\r\n\r\n", id="a-bare-cr-in-an-extension"),
+    pytest.param(b"2\r\n[]\r\n0\r\nno colon here\r\n\r\n", id="a-trailer-line-without-colon"),
+    pytest.param(b"2\r\n[]\r\n0\r\nX-A: 1\r\n folded: 2\r\n\r\n", id="a-folded-trailer"),
+])
+def test_a_chunked_line_outside_the_grammar_is_refused(local: LocalCollector,
+                                                       chunks: bytes) -> None:
+    """Each was read as the size or trailer it is closest to (``line.strip()``, any line
+    up to the blank one a trailer), where a proxy in front may read it otherwise (the
+    framing desync of request smuggling): refused with 400 and the connection closed,
+    as a size that is no number already was (spec21)."""
+    answers = _answers(local, (
+        f"POST /v1/request HTTP/1.1\r\nHost: 127.0.0.1:{local.port}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+        + chunks + f"GET /api/summary HTTP/1.1\r\nHost: 127.0.0.1:{local.port}\r\n"
+        "Connection: close\r\n\r\n".encode())
+    assert answers == [b"HTTP/1.1 400 Bad Request"]
+
+
+def test_chunked_lines_in_the_grammar_are_read(local: LocalCollector) -> None:
+    """The must-still-work side: extensions after blanks, a bare LF as a line's end
+    (RFC 9112 2.2 lets a recipient take it), trailers; the next request on the same
+    connection is answered."""
+    body = json.dumps([valid_log("grammar")]).encode()
+    answers = _answers(local, (
+        f"POST /v1/request HTTP/1.1\r\nHost: 127.0.0.1:{local.port}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+        + b"1 ;a=b\r\n%s\r\n%x;q=\"x y\"\n%s\r\n0\r\nX-Trailer: yes\r\nY:\r\n\r\n"
+        % (body[:1], len(body) - 1, body[1:])
+        + f"GET /api/summary HTTP/1.1\r\nHost: 127.0.0.1:{local.port}\r\n"
+        "Connection: close\r\n\r\n".encode())
+    assert answers == [b"HTTP/1.1 202 Accepted", b"HTTP/1.1 200 OK"]

@@ -56,7 +56,11 @@ _DASHBOARD_FILES = {
 # (its files, /logs/<id>, /api/logs/<id>, /api/summary) is GET and HEAD.
 _ALLOWED = {"/v1/request": "POST", "/v1": "GET, HEAD", "/api/logs": "GET, HEAD, DELETE"}
 _READ_ONLY = "GET, HEAD"
-_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+# A chunk's size line and a trailer line as RFC 9112 7.1 writes them (a bare LF may end
+# a line, 2.2); anything else (a blank before the size, a bare CR, a trailer without a
+# colon or folded) is refused: a proxy in front may read it otherwise.
+_SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r?\n")
+_TRAILER_LINE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n]*\r?\n")
 # Bounds for the lines of a chunked body (a chunk's size line with its extensions, a
 # trailer line) and for the number of trailer lines: a client cannot make one unbounded.
 _MAX_LINE = 8192
@@ -353,11 +357,10 @@ class Handler(BaseHTTPRequestHandler):
             return self._refused(501, "Transfer-Encoding other than chunked is not supported")
         body = bytearray()
         while True:
-            line = self.rfile.readline(_MAX_LINE + 1)
-            size_text = line.split(b";", 1)[0].strip()
-            if not line.endswith(b"\n") or not _CHUNK_SIZE.fullmatch(size_text):
+            sized = _SIZE_LINE.fullmatch(self.rfile.readline(_MAX_LINE + 1))
+            if sized is None:
                 return self._refused(400, _MALFORMED)
-            size = int(size_text, 16)
+            size = int(sized[1], 16)
             if size == 0:
                 break
             if len(body) + size > MAX_POST_BYTES:
@@ -370,7 +373,7 @@ class Handler(BaseHTTPRequestHandler):
             line = self.rfile.readline(_MAX_LINE + 1)
             if line in (b"\r\n", b"\n"):
                 return bytes(body)
-            if not line.endswith(b"\n"):
+            if not _TRAILER_LINE.fullmatch(line):
                 break
         return self._refused(400, _MALFORMED)
 
