@@ -9,8 +9,10 @@ import json
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -197,3 +199,52 @@ def test_chunked_lines_in_the_grammar_are_read(local: LocalCollector) -> None:
         + f"GET /api/summary HTTP/1.1\r\nHost: 127.0.0.1:{local.port}\r\n"
         "Connection: close\r\n\r\n".encode())
     assert answers == [b"HTTP/1.1 202 Accepted", b"HTTP/1.1 200 OK"]
+
+
+# -- 5. collect: a body trickled in a byte before each idle timeout held its thread -------
+
+IDLE, BODY = 0.4, 1.0  # the collector's idle and body limits here (30 s and 60 s served)
+
+
+@pytest.fixture
+def limited(tmp_path: Path) -> Iterator[LocalCollector]:
+    """``readme-metrics collect`` in-process, silent, with short time limits."""
+    running = LocalCollector("127.0.0.1", 0, har_path=tmp_path / "c.har")
+    running.server.idle_timeout = IDLE
+    running.server.head_timeout = BODY
+    running.server.body_timeout = BODY
+    try:
+        yield running.start()
+    finally:
+        running.stop()
+
+
+def test_a_body_sent_a_byte_at_a_time_is_cut_off_at_the_body_timeout(
+        limited: LocalCollector) -> None:
+    """1e548a7 bounds each read (idle) and the head as a whole, not the body: a declared
+    64 MiB sent a byte every 29 s held a handler thread (and its socket) for as long.
+    Now the body too must arrive within a time from the end of the head (60 s served;
+    the library's own POST gives up after its timeout, 3 s by default)."""
+    head = (f"POST /v1/request HTTP/1.1\r\nHost: 127.0.0.1:{limited.port}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", limited.port), timeout=5) as conn:
+        conn.sendall(head)
+        start = time.monotonic()
+        conn.settimeout(IDLE / 4)
+        closed = None
+        while closed is None and time.monotonic() - start < BODY + 3:
+            try:
+                if conn.recv(1024) == b"":
+                    closed = time.monotonic() - start
+                    break
+            except TimeoutError:
+                pass
+            except ConnectionError:
+                closed = time.monotonic() - start
+                break
+            try:
+                conn.sendall(b" ")
+            except ConnectionError:
+                closed = time.monotonic() - start
+    assert closed is not None, f"the collector kept the connection open for {BODY + 3} s"
+    assert BODY * 0.8 <= closed < BODY + 1.5, closed

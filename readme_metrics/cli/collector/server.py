@@ -35,7 +35,7 @@ from readme_metrics.cli.collector.receiver import Receiver
 from readme_metrics.version import __version__
 
 __all__ = [
-    "HEAD_TIMEOUT", "IDLE_TIMEOUT", "MAX_POST_BYTES", "CollectorServer", "Handler",
+    "BODY_TIMEOUT", "HEAD_TIMEOUT", "IDLE_TIMEOUT", "MAX_POST_BYTES", "CollectorServer", "Handler",
     "allowed_methods", "is_loopback_name", "loopback_host", "make_server",
 ]
 
@@ -68,10 +68,13 @@ _MAX_TRAILERS = 100
 _MALFORMED = "malformed chunked body"
 # A connection's limits (a slowloris client held a handler thread forever): each read
 # waits this long at most (a kept-alive connection idle as long is closed; the library's
-# pool opens another), and a request's line and headers, from their first byte, must all
-# arrive within HEAD_TIMEOUT. Attributes of the server, so tests can shorten them.
+# pool opens another), a request's line and headers, from their first byte, must all
+# arrive within HEAD_TIMEOUT, and its body within BODY_TIMEOUT of the head's end (a
+# batch is a few MiB at most; the library's POST gives up after its timeout, 3 s by
+# default). Attributes of the server, so tests can shorten them.
 IDLE_TIMEOUT = 30.0
 HEAD_TIMEOUT = 60.0
+BODY_TIMEOUT = 60.0
 _DIGITS = re.compile(r"[0-9]+")
 
 
@@ -148,16 +151,18 @@ def _dashboard_file(name: str) -> bytes:
 
 
 class _TimedReader(io.RawIOBase):
-    """A connection's reads, bounded: each waits ``idle`` seconds at most, and between
+    """A connection's reads, bounded: each waits ``idle`` seconds at most; between
     :meth:`start_head` (its first byte) and :meth:`end_head` a request's head must arrive
-    within ``head`` seconds, however slowly its bytes trickle in. Raises TimeoutError,
-    which ``BaseHTTPRequestHandler.handle_one_request`` answers by closing."""
+    within ``head`` seconds, and after it its body within ``body`` seconds, however
+    slowly their bytes trickle in. Raises TimeoutError, which
+    ``BaseHTTPRequestHandler.handle_one_request`` answers by closing."""
 
-    def __init__(self, sock: socket.socket, idle: float, head: float) -> None:
+    def __init__(self, sock: socket.socket, idle: float, head: float, body: float) -> None:
         super().__init__()
         self._sock = sock
         self._idle = idle
         self._head = head
+        self._body = body
         self._in_head = False
         self._deadline: Optional[float] = None
 
@@ -168,14 +173,15 @@ class _TimedReader(io.RawIOBase):
         self._in_head, self._deadline = True, None
 
     def end_head(self) -> None:
-        self._in_head, self._deadline = False, None
+        # Until the next request's start_head: only its body is read meanwhile.
+        self._in_head, self._deadline = False, time.monotonic() + self._body
 
     def readinto(self, buffer: Any) -> int:
         timeout = self._idle
         if self._deadline is not None:
             left = self._deadline - time.monotonic()
             if left <= 0:
-                raise TimeoutError("the request's head took too long")
+                raise TimeoutError("the request's head or body took too long")
             timeout = min(timeout, left)
         self._sock.settimeout(timeout)
         count = self._sock.recv_into(buffer)
@@ -190,6 +196,7 @@ class CollectorServer(ThreadingHTTPServer):
     daemon_threads = True
     idle_timeout = IDLE_TIMEOUT
     head_timeout = HEAD_TIMEOUT
+    body_timeout = BODY_TIMEOUT
 
     def __init__(self, address: tuple[str, int], receiver: Receiver, *,
                  loopback_only: bool) -> None:
@@ -244,7 +251,8 @@ class Handler(BaseHTTPRequestHandler):
         super().setup()
         self.rfile.close()  # the socket's own reader, replaced by a bounded one
         self._reader = _TimedReader(
-            self.connection, self.server.idle_timeout, self.server.head_timeout)
+            self.connection, self.server.idle_timeout, self.server.head_timeout,
+            self.server.body_timeout)
         self.rfile = io.BufferedReader(self._reader)
 
     def handle_one_request(self) -> None:
@@ -253,7 +261,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def parse_request(self) -> bool:
         parsed = super().parse_request()
-        self._reader.end_head()  # the body: each read bounded by the idle timeout only
+        self._reader.end_head()  # the body: bounded by the body timeout from here
         problem = _misframed(self.headers) if parsed else None
         if problem is not None:  # nothing after this head can be told from a request
             self._refused(400, f"malformed request head: {problem}")
