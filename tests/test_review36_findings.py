@@ -87,6 +87,18 @@ def test_a_head_the_collector_reads_one_way_keeps_its_connection(
     assert (answers, generation) == ([b"HTTP/1.1 204 No Content", b"HTTP/1.1 200 OK"], 0)
 
 
+
+def test_a_chunked_http10_request_closes_its_connection(local: LocalCollector) -> None:
+    """RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding is to be taken as faulty
+    framing, and the connection closed after it (an HTTP/1.0 proxy in front knows no
+    chunked coding). With 'Connection: keep-alive' the collector read the next request
+    on it."""
+    host = f"Host: 127.0.0.1:{local.port}\r\n".encode()
+    answers = _answers(local, b"OPTIONS /v1/request HTTP/1.0\r\n" + host
+                       + b"Connection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       + b"0\r\n\r\n" + b"GET /api/summary HTTP/1.1\r\n" + host + b"\r\n")
+    assert answers == [b"HTTP/1.1 204 No Content"]
+
 # -- 2. config: a password in a URL quoted by requests' error -----------------------------
 
 PASSWORD = "review36-url-password"

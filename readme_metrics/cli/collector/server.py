@@ -354,9 +354,10 @@ class Handler(BaseHTTPRequestHandler):
 
         HTTP/1.1 clients may send any body so (a stream, a proxy that re-frames); it
         was refused with 411. The connection is closed after a refusal (the rest of the
-        body is not read), and when Content-Length came too, as RFC 9112 6.3 asks.
+        body is not read), and when Content-Length came too or the request is HTTP/1.0
+        (which has no chunked coding), as RFC 9112 6.1 and 6.3 ask.
         """
-        if "Content-Length" in self.headers:
+        if "Content-Length" in self.headers or self.request_version == "HTTP/1.0":
             self.close_connection = True
         codings = [coding.strip().lower()
                    for line in self.headers.get_all("Transfer-Encoding", [])
