@@ -257,8 +257,9 @@ def http_url(option: Option, value: Any) -> Optional[str]:
     url = text.rstrip("/")
     appended = _appended_path(option, url)
     problem = _url_problem(text, parts)
-    if problem is None and (parts.query or parts.fragment):
-        # They would end up after the paths the library appends.
+    if problem is None and ("?" in text or "#" in text):
+        # They would end up after the paths the library appends (an empty one too:
+        # 'http://host?' posted to '/?/v1/request', whose path is '/').
         problem = (f"give the base URL, without {appended} (the library adds it)"
                    if appended is not None else
                    "a base URL has no query or fragment (the library appends paths to it)")

@@ -260,3 +260,20 @@ def test_a_body_sent_a_byte_at_a_time_is_cut_off_at_the_body_timeout(
                 closed = time.monotonic() - start
     assert closed is not None, f"the collector kept the connection open for {BODY + 3} s"
     assert BODY * 0.8 <= closed < BODY + 1.5, closed
+
+
+# -- 6. config: a base URL ending in an empty query or fragment ---------------------------
+
+
+@pytest.mark.parametrize("option", ["metrics_api", "readme_api_url"])
+@pytest.mark.parametrize("end", ["?", "/?", "#", "?#"])
+def test_a_base_url_ending_in_an_empty_query_or_fragment_is_refused(option: str,
+                                                                   end: str) -> None:
+    """urlsplit's query and fragment are empty for 'http://host:port?', so the check for
+    them let it by, and the library appends its paths after it: every batch went to
+    '/?/v1/request' (the path '/'), or '/' with '#' (checked against the collector:
+    'POST /?/v1/request'), which ReadMe answers 404, each batch dropped."""
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(api_key="rdme_key", grouping_function=lambda request: None,
+                         **{option: f"http://127.0.0.1:8001{end}"})
+    assert "a base URL has no query or fragment" in str(raised.value), raised.value
