@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import pytest
 
@@ -182,6 +183,25 @@ def test_flush_interval_sends_a_partial_batch(collector: Collector,
     logs = collector.wait_for_logs(3, timeout=10)  # no flush() call: the timer sends them
     assert ids(logs) == ["log-0", "log-1", "log-2"]
     assert len(collector.batches) == 1
+
+
+def test_flush_interval_counts_from_the_first_waiting_log_not_the_last(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    # SPEC 7: "or flush_interval after the first waiting log". A log arrives every
+    # 0.1 s, far more often than flush_interval: a timer restarted by each new log would
+    # never come due while they keep arriving. The first POST must come while they do,
+    # and carry the first log. (A stalled machine can only let a restarted timer fire,
+    # never keep a correct one from firing: this cannot fail for load.)
+    delivery = make_delivery(collector.url, buffer_length=1000, flush_interval=0.5)
+    submitted = 0
+    while not collector.batches and submitted < 100:  # 10 s: twenty flush_intervals
+        assert delivery.submit(item(f"log-{submitted}"))
+        submitted += 1
+        time.sleep(0.1)
+    assert collector.batches, f"no POST while {submitted} logs arrived 0.1 s apart"
+    assert ids(collector.batches[0])[0] == "log-0"
+    assert delivery.flush(10.0) is True
+    assert ids(collector.logs) == [f"log-{n}" for n in range(submitted)]
 
 
 def test_flush_interval_zero_waits_for_a_full_batch_or_flush(
