@@ -115,10 +115,12 @@ def _normalise(entries: Iterable[Any] | None) -> frozenset[str]:
 
 def _folded(name: str) -> str:
     """``name`` as names are compared: lower-cased, and case-folded beyond ASCII, where
-    lower-casing is no caseless match (``ß`` and ``SS``, ``ς`` and ``Σ``). (Inlined in
-    :meth:`Redactor._walk`.)"""
+    lower-casing is no caseless match (``ß`` and ``SS``, ``ς`` and ``Σ``), without a
+    leading byte order mark, which is no part of a name: a form or query read from a
+    file saved with one (Notepad, PowerShell 5), or a JSON key from the first column of
+    such a CSV, starts with it. (Inlined in :meth:`Redactor._walk`.)"""
     lower = name.lower()
-    return lower if lower.isascii() else name.casefold()
+    return lower if lower.isascii() else name.casefold().lstrip("\ufeff")
 
 
 # What JSON may write with a short escape, or as a \u escape only (control characters):
@@ -475,7 +477,7 @@ class Redactor:
                 for key, value in node.items():
                     lower = key.lower()
                     if not lower.isascii():  # _folded, inlined
-                        lower = key.casefold()
+                        lower = key.casefold().lstrip("\ufeff")
                     here = (f"{path}.{lower}" if path else lower) if track else ""
                     nested = isinstance(value, (dict, list))
                     if lower in deny_keys or (track and here in deny_paths):
