@@ -58,3 +58,40 @@ def test_a_json_key_beginning_with_a_byte_order_mark_is_still_denied(
     assert "hunter2" not in json.dumps(log)
     assert json.loads(entry["request"]["postData"]["text"]) == [
         {"\ufeffpassword": "[REDACTED 7]", "x": "1"}]
+
+
+# -- SPEC 6: a JSON Patch names its keys in pointers ----------------------------------------
+
+
+def test_a_json_patch_setting_a_denied_key_is_redacted(
+        inline_wrap: Any, collector: Collector) -> None:
+    """JSON "at any depth": a JSON Patch (RFC 6902, `PATCH /users/1` changing a password,
+    as Kubernetes, Azure and many admin APIs take it) names the key it sets in its
+    ``path`` pointer, and the secret is its ``value``: the denylist's "password" matched
+    no key, and the new password went out in clear. A pointer is read as the key path it
+    names (``~1`` is ``/``, array indexes looked through, as for dotted entries)."""
+    patch = [
+        {"op": "test", "path": "/password", "value": "old-secret"},
+        {"op": "replace", "path": "/Password", "value": "new-secret"},
+        {"op": "add", "path": "/user/pin", "value": "4321"},
+        {"op": "add", "path": "/keys/0/pass~1word", "value": {"v": 1}},
+        {"op": "replace", "path": "/email", "value": "e@example.com"},
+        {"op": "remove", "path": "/password"},
+        {"op": "copy", "from": "/password", "path": "/backup"},
+    ]
+    body = json.dumps(patch).encode()
+    middleware = inline_wrap(reading_app(), denylist=["password", "user.pin", "pass/word"])
+    _result, log, entry = exchange(middleware, collector, method="PATCH", path="/users/1",
+                                   body=body,
+                                   headers={"Content-Type": "application/json-patch+json"})
+    sent = json.dumps(log)
+    assert not any(secret in sent for secret in ("old-secret", "new-secret", "4321"))
+    assert json.loads(entry["request"]["postData"]["text"]) == [
+        {"op": "test", "path": "/password", "value": "[REDACTED 10]"},
+        {"op": "replace", "path": "/Password", "value": "[REDACTED 10]"},
+        {"op": "add", "path": "/user/pin", "value": "[REDACTED 4]"},
+        {"op": "add", "path": "/keys/0/pass~1word", "value": "[REDACTED]"},
+        {"op": "replace", "path": "/email", "value": "e@example.com"},
+        {"op": "remove", "path": "/password"},
+        {"op": "copy", "from": "/password", "path": "/backup"},
+    ]

@@ -474,6 +474,8 @@ class Redactor:
             node, path, allow_mode = stack.pop()
             if isinstance(node, dict):
                 keys += len(node)
+                if has_deny and "op" in node and "path" in node and "value" in node:
+                    changed = self._patch(node) or changed
                 for key, value in node.items():
                     lower = key.lower()
                     if not lower.isascii():  # _folded, inlined
@@ -519,6 +521,25 @@ class Redactor:
                     elif links and value.__class__ is str and "=" in value:
                         changed = self._link(node, index, value) or changed
         return changed, keys if whole else -1
+
+    def _patch(self, operation: dict[str, Any]) -> bool:
+        """Redact the ``value`` of a JSON Patch operation (RFC 6902) whose ``path``
+        pointer names a denied key: ``{"op": "replace", "path": "/password", "value": ...}``
+        sets the key ``password``, whose value no key names. The pointer is read as the
+        key path it names (``~1`` is ``/``, ``~0`` is ``~``), array indexes left out as a
+        dotted entry looks through arrays. True when it changed."""
+        pointer = operation["path"]
+        if pointer.__class__ is not str or not pointer.startswith("/"):
+            return False
+        segments = [_folded(segment.replace("~1", "/").replace("~0", "~"))
+                    for segment in pointer[1:].split("/")]
+        segments = [segment for segment in segments if not segment.isdigit()
+                    and segment != "-"]
+        if not segments or not (segments[-1] in self._deny_keys
+                                or ".".join(segments) in self._deny_paths):
+            return False
+        operation["value"] = redacted(operation["value"])
+        return True
 
     def _link(self, node: Any, at: Any, text: str) -> bool:
         """Redact, by the denylist, the query (and a fragment's ``k=v`` pairs) of a URL that
