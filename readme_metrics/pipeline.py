@@ -40,6 +40,15 @@ _SELF_POST = (
     "`readme-metrics collect` (http://127.0.0.1:8001)")
 
 
+def _without_root_dot(host: str) -> str:
+    """``host`` without a fully qualified name's root dot ("api.example.com." and
+    "api.example.com.:8080" name api.example.com, as Django's ALLOWED_HOSTS reads them)."""
+    name, colon, port = host.rpartition(":")
+    if colon and port.isdigit():
+        return name.removesuffix(".") + colon + port
+    return host.removesuffix(".")
+
+
 class MetricsPipeline:
     """Capture-independent half of the middleware: decide, identify, enqueue, deliver."""
 
@@ -136,11 +145,14 @@ class MetricsPipeline:
         if self.forwarded_hosts:
             host = forwarded(forwarded_host, self.config.trusted_proxies) or host
         host = host.lower()
-        if host in self._hosts or host.rpartition(":")[0] in self._hosts:
+        if self._listed(host) or self._listed(_without_root_dot(host)):
             return True
         if self.logger.isEnabledFor(logging.DEBUG):
             self._host_not_allowed(host)
         return False
+
+    def _listed(self, host: str) -> bool:
+        return host in self._hosts or host.rpartition(":")[0] in self._hosts
 
     def _host_not_allowed(self, host: str) -> None:
         """At DEBUG, once per Host (16 at most): why a request was left out. Under Django

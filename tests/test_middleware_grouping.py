@@ -43,6 +43,13 @@ def hello(environ, start_response):
                  False, id="host-not-allowed"),
     pytest.param({"allowed_http_hosts": ["API.example.com"]}, "GET", "api.example.com:8080",
                  True, id="host-allowed-with-port"),
+    # A fully qualified name's root dot names the same host (as Django's ALLOWED_HOSTS).
+    pytest.param({"allowed_http_hosts": ["api.example.com"]}, "GET", "api.example.com.",
+                 True, id="host-allowed-root-dot"),
+    pytest.param({"allowed_http_hosts": ["api.example.com"]}, "GET",
+                 "api.example.com.:8080", True, id="host-allowed-root-dot-with-port"),
+    pytest.param({"allowed_http_hosts": ["api.example.com"]}, "GET", "api.example.co.",
+                 False, id="host-not-allowed-root-dot"),
     # Behind a trusted proxy the Host that counts is the one it forwarded, as in the url.
     pytest.param({"allowed_http_hosts": ["api.example.com"], "trusted_proxies": 1}, "GET",
                  "internal:8000|api.example.com", True, id="forwarded-host-allowed"),
