@@ -5,14 +5,21 @@ collector on 127.0.0.1)."""
 
 from __future__ import annotations
 
+import json
+import sys
 import time
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 
 from readme_metrics import MetricsMiddleware
+from readme_metrics.exchange import Group
+from readme_metrics.har import build_log
 from readme_metrics.har.multipart import multipart_params
+from readme_metrics.har.redaction import Redactor
+from readme_metrics.masking import mask
 from tests.support.contract import exchange, json_app
+from tests.support.exchanges import post
 from tests.support.fake_api import Collector
 
 # -- 1. multipart part headers read in quadratic time -----------------------------------
@@ -87,3 +94,55 @@ def test_a_part_of_many_header_lines_is_read_in_linear_time() -> None:
 
     small, large = best(256 * 1024), best(1024 * 1024)
     assert large < 7 * max(small, 0.005), f"{small:.3f} s, then {large:.3f} s"
+
+
+# -- 2. a short numeric key's masks read again as JSON documents -------------------------
+
+SHORT_KEY_BODIES = {
+    "numbers": b"1",
+    "strings": b'"1"',
+    "fractions": b"1.0",
+    "names": b'{"1":1}',
+}
+
+
+def _calls(build: Callable[[], object]) -> int:
+    """How many Python functions ``build()`` calls (a count of the work, not a time)."""
+    count = 0
+
+    def profile(frame: object, event: str, arg: object) -> None:
+        nonlocal count
+        if event == "call":
+            count += 1
+
+    sys.setprofile(profile)
+    try:
+        build()
+    finally:
+        sys.setprofile(None)
+    return count
+
+
+@pytest.mark.parametrize("element", list(SHORT_KEY_BODIES.values()), ids=list(SHORT_KEY_BODIES))
+def test_a_json_body_of_a_short_key_repeated_costs_a_few_calls_an_element(
+        element: bytes) -> None:
+    """A caller whose key is "1" (the client's X-Api-Key, as the grouping function read
+    it) sending a JSON array of "1" repeated: each one is masked (a whole JSON number or
+    string), and each mask put in was then read again as a JSON document, in the walk of
+    the document and again in the check of the text masked in place (CallerKey._json,
+    _clean): 42 Python calls an element on main dc6a179 (7 s of the worker per MiB of
+    [1,1,...]), now 6 (1.1 s per MiB, its log 50 times the body: a mask is 95
+    characters). The bound is 16 calls an element (main: 21 to 68)."""
+    redactor = Redactor(denylist=["password"])
+
+    def log_of(count: int) -> dict[str, Any]:
+        body = b"[" + b",".join([element] * count) + b"]"
+        return build_log(post("application/json", body, group=Group("1", None, None)),
+                         redactor=redactor)
+
+    masked = mask("1")
+    document = json.loads(log_of(3)["request"]["log"]["entries"][0]["request"]
+                          ["postData"]["text"])
+    assert document == 3 * ([{masked: masked}] if element.startswith(b"{") else [masked])
+    per_element = (_calls(lambda: log_of(4000)) - _calls(lambda: log_of(1000))) / 3000
+    assert per_element <= 16, per_element
