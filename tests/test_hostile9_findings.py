@@ -1,11 +1,13 @@
 """hostile9's findings: hostile clients against the delivery worker's CPU (what it does for
-each log: HAR building, parsing, redaction, masking, encoding). Each test failed on main
-at dc6a179 and passes with its fix, under real parts (the public middleware, the
-collector on 127.0.0.1)."""
+each log: HAR building, parsing, redaction, masking, encoding). The tests of 1 and 2
+failed on main at dc6a179 and pass with their fix, under real parts (the public
+middleware or the HAR builder, the collector on 127.0.0.1); 3 is a guard that passes on
+main too."""
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from typing import Any, Callable
@@ -19,6 +21,16 @@ from readme_metrics.har.multipart import multipart_params
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.masking import mask
 from tests.support.contract import exchange, json_app
+from tests.support.delivery import (
+    MakeDelivery,
+    adds_up,
+    api_key_never_logged_fixture,  # noqa: F401 - autouse
+    build_id,
+    ids,
+    item,
+    make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    messages,
+)
 from tests.support.exchanges import post
 from tests.support.fake_api import Collector
 
@@ -146,3 +158,33 @@ def test_a_json_body_of_a_short_key_repeated_costs_a_few_calls_an_element(
     assert document == 3 * ([{masked: masked}] if element.startswith(b"{") else [masked])
     per_element = (_calls(lambda: log_of(4000)) - _calls(lambda: log_of(1000))) / 3000
     assert per_element <= 16, per_element
+
+
+# -- 3. a log whose build runs out of stack or memory (a guard, passes on main too) -------
+
+
+@pytest.mark.parametrize("error", [RecursionError, MemoryError])
+def test_a_log_out_of_stack_or_memory_is_dropped_alone_and_said_once(
+        collector: Collector, make_delivery: MakeDelivery, caplog: pytest.LogCaptureFixture,
+        error: type[BaseException]) -> None:
+    """What the worker does when building one log raises RecursionError or MemoryError
+    (the body readers guard depth, deep_json; a MemoryError can come from anywhere): that
+    log is dropped and counted, the error said once for all of them, the logs beside it
+    in its batch and after it are sent, and the sender goes on."""
+
+    def build(pending: Any) -> dict[str, Any]:
+        if pending.to_exchange().id.startswith("bad"):
+            raise error("building this log failed")
+        return build_id(pending)
+
+    delivery = make_delivery(collector.url, build, buffer_length=3)
+    for name in ["ok-1", "bad-1", "ok-2", "bad-2", "ok-3", "bad-3"]:
+        delivery.submit(item(name))
+    assert delivery.flush(5.0) is False  # three were dropped
+    delivery.submit(item("ok-4"))
+    assert delivery.flush(5.0) is True
+    assert sorted(ids(collector.logs)) == ["ok-1", "ok-2", "ok-3", "ok-4"]
+    stats = delivery.stats
+    assert stats["dropped_build_error"] == 3 and stats["sent"] == 4, stats
+    assert adds_up(stats)
+    assert len(messages(caplog, logging.ERROR, "building this log failed")) == 1
