@@ -191,6 +191,11 @@ class _Exchange(RequestSide):
             return
         await self._send(message)
 
+    def _head_written(self) -> bool:
+        """Whether the server has written the response head: once it took the start,
+        but under granian (:func:`.holds_start`) only with the first body message."""
+        return self._starting and (self._bodied or not holds_start(self._own))
+
     def _status_refused(self) -> None:
         """The server refused the first body message after taking a start whose status
         was no int: it had kept the start, to write it with that message (daphne), and

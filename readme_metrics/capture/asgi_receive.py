@@ -110,7 +110,7 @@ class RequestSide:
 
     It reads the exchange's ``recorder`` (the request body record), ``_starting`` (the
     app's response start went to the server) and ``_ended`` (the response is complete),
-    which the response side sets.
+    which the response side sets, and asks it :meth:`_head_written`.
     """
 
     __slots__ = ("_receive", "_pending", "_receiving", "_reading", "_disconnected",
@@ -129,8 +129,9 @@ class RequestSide:
         # Our last read ahead: a task (asyncio) or a _TrioRead (trio).
         self._reading: Optional[Any] = None
         self._disconnected = False
-        # "Expect: 100-continue": reading the body would make the server send 100
-        # Continue, telling the client to send a body the app chose not to read.
+        # "Expect: 100-continue": reading the body before the response head is written
+        # would make the server (uvicorn, granian) send 100 Continue, telling the client
+        # to send a body the app chose not to read. After it, none does (see drain_now).
         self._no_drain = no_drain
         self._drain_until = 0.0  # set by the first drain: GRACE for the whole exchange
         # The server ended the request body (http.disconnect) before the app's start:
@@ -217,6 +218,10 @@ class RequestSide:
         finally:
             reading.end()
 
+    def _head_written(self) -> bool:
+        """Whether the response head is on the wire (the response side knows)."""
+        return False
+
     def _body_over(self) -> bool:
         body = self.recorder.request_body
         return body is None or body.eof
@@ -228,10 +233,15 @@ class RequestSide:
         is read is owed to the app: its next ``receive()`` gets it (waiting for a read
         still in flight rather than reading beside it). Skipped while the app itself
         waits in ``receive()`` (a second reader would steal its messages) and after a
-        disconnect.
+        disconnect. With ``Expect: 100-continue``, only once the response head is
+        written: then no server answers 100 Continue any more (uvicorn forgets it at the
+        start, granian's hyper once the head is out; hypercorn and daphne send it
+        themselves before the app runs), so what the client sent all the same (without
+        waiting for the 100, or after hypercorn's or daphne's) is recorded, and a client
+        that waits is never asked for its body.
         """
         body = self.recorder.request_body
-        if body is None or self._no_drain:
+        if body is None or (self._no_drain and not self._head_written()):
             return
         if not self._drain_until:
             self._drain_until = time.perf_counter() + GRACE
