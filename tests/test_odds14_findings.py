@@ -7,6 +7,9 @@ in one process, against the collector on 127.0.0.1.
    daphne's own) was logged empty, "incomplete", though the server had it. It is read
    now once the response head is written, when no server answers 100 any more; a
    client that waits for the 100 is still never asked for its body.
+2. granian with keep-alive (found clean, kept as a check): several requests on one
+   connection, one after the other and pipelined, each answered as bare and logged once
+   with its own body and answer, and a client leaving mid-stream on a kept connection.
 """
 
 from __future__ import annotations
@@ -109,3 +112,95 @@ def test_expect_100_continue_same_wire_and_the_body_sent_is_logged(
             "mimeType": "application/json", "text": "",
             "comment": f"incomplete: 0 of {len(body)} bytes could be read without waiting"}
     assert entries["wrap-echo"]["request"]["postData"]["text"] == body.decode()
+
+
+def _kept(port: int, prefix: str, requests: list[tuple[str, str, bytes, tuple[str, ...]]],
+          pipelined: bool) -> list[bytes]:
+    """The requests on one kept-alive connection (X-Trace: prefix-<index>), one after
+    the other (each answer as read) or all in one write, the last closing (all the
+    answers, read to the close)."""
+    data = [(_raw(port, prefix, f"{prefix}-{'p' if pipelined else 's'}{index}", method, path,
+                  b"", *headers) + body if "Transfer-Encoding: chunked" in headers else
+             _raw(port, prefix, f"{prefix}-{'p' if pipelined else 's'}{index}", method, path,
+                  body, *headers)).replace(b"Connection: close", b"Connection: keep-alive")
+            for index, (method, path, body, headers) in enumerate(requests)]
+    answers = []
+    with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+        if pipelined:
+            data[-1] = data[-1].replace(b"Connection: keep-alive", b"Connection: close")
+            sock.sendall(b"".join(data))
+            answer = b""
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    return [answer]
+                answer += chunk
+        for request in data:
+            sock.sendall(request)
+            answers.append(read_answer(sock, SAFETY))
+    return answers
+
+
+def _chunks(body: bytes, size: int) -> bytes:
+    return b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + size]), body[i:i + size])
+                    for i in range(0, len(body), size)) + b"0\r\n\r\n"
+
+
+@pytest.mark.parametrize("server", _servers("granian"))
+def test_granian_keep_alive_each_request_answered_and_logged_once(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    text = ("Content-Type: text/plain",)
+    chunked = b"chunked " * 500
+    requests = [
+        ("POST", "/echo", b"first body", text),
+        ("GET", "/stream?n=30", b"", ()),
+        ("POST", "/echo", b"second " * 2000, text),  # 14,000 bytes
+        ("POST", "/echo", b"", (*text, "Transfer-Encoding: chunked")),  # body below
+        ("GET", "/hello", b"", ()),
+    ]
+    sequence = [request if request[3][-1:] != ("Transfer-Encoding: chunked",)
+                else (request[0], request[1], _chunks(chunked, 700), request[3])
+                for request in requests]
+    sent = [chunked if body.endswith(b"0\r\n\r\n") else body for _, _, body, _ in sequence]
+    traces = tmp_path / "traces"
+    port = free_port()
+    env = server_env(collector, ASGI_TRACES=str(traces), README_MAX_BODY_BYTES="65536")
+    with serve(ALL[server](port, PLAIN), env, tmp_path, port):
+        answers = {(prefix, pipelined): [_lines(answer, server) for answer in _kept(
+            port, prefix, sequence, pipelined)]
+            for pipelined in (False, True) for prefix in ("bare", "wrap")}
+        # A client leaving a long stream mid-way, on a connection it kept after a call.
+        for prefix in ("bare", "wrap"):
+            with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+                sock.sendall(_raw(port, prefix, f"{prefix}-before-left", "POST", "/echo",
+                                  b"kept", *text).replace(b"Connection: close",
+                                                          b"Connection: keep-alive"))
+                assert read_answer(sock, SAFETY).endswith(b"kept")
+                sock.sendall(_raw(port, prefix, f"{prefix}-left", "GET",
+                                  "/stream?n=1200&size=1024").replace(
+                                      b"Connection: close", b"Connection: keep-alive"))
+                got = b""
+                while b"chunk 3\n" not in got:
+                    chunk = sock.recv(65536)
+                    assert chunk, got[-200:]
+                    got += chunk
+        # The server goes on serving.
+        assert _exchange(port, _raw(port, "wrap", "wrap-after", "GET", "/hello")).endswith(
+            b"hello")
+        entries = _entries(collector, traces)
+    for pipelined in (False, True):
+        assert answers["wrap", pipelined] == answers["bare", pipelined], pipelined
+    for pipelined, mark in ((False, "s"), (True, "p")):
+        for index, body in enumerate(sent):
+            entry = entries[f"wrap-{mark}{index}"]
+            assert entry["request"]["bodySize"] == len(body), (mark, index)
+            assert entry["request"].get("postData", {}).get("text", "") == body.decode()
+            answered = body if sequence[index][1] == "/echo" else (
+                b"hello" if sequence[index][1] == "/hello"
+                else b"".join(b"chunk %d\n" % i for i in range(30)))
+            assert entry["response"]["content"]["text"].encode() == answered
+            if not pipelined and sequence[index][1] != "/stream?n=30":
+                assert answers["wrap", pipelined][index][-1] == answered
+    assert entries["wrap-before-left"]["response"]["content"]["text"] == "kept"
+    left = entries["wrap-left"]["response"]
+    assert left["status"] == 200 and left["content"]["text"].startswith("chunk 0\n")
