@@ -10,6 +10,10 @@ in one process, against the collector on 127.0.0.1.
 2. granian with keep-alive (found clean, kept as a check): several requests on one
    connection, one after the other and pipelined, each answered as bare and logged once
    with its own body and answer, and a client leaving mid-stream on a kept connection.
+3. Django's ASGI handler under uvicorn with readme_metrics.django's middleware, alone and
+   with the ASGI middleware around the handler too (found clean, kept as a check):
+   chunked, large and multipart bodies, an async StreamingHttpResponse, an unread body,
+   each answered as sent and logged exactly once, by the outer layer when stacked.
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.support.fake_api import Collector, free_port
 from tests.test_asgi_client_got import ALL, _servers
 from tests.test_asgi_conformance import SAFETY, _exchange, _raw, _trace_of, _wait_logs
-from tests.test_e2e_servers import serve, server_env
+from tests.test_e2e_servers import CALLER, MAX_BODY, django_env, serve, server_env
 from tests.test_slow_client import IGNORED_HEADERS, read_answer
 
 pytestmark = pytest.mark.e2e
@@ -204,3 +209,73 @@ def test_granian_keep_alive_each_request_answered_and_logged_once(
     assert entries["wrap-before-left"]["response"]["content"]["text"] == "kept"
     left = entries["wrap-left"]["response"]
     assert left["status"] == 200 and left["content"]["text"].startswith("chunk 0\n")
+
+
+STACKS = {"django-middleware": ("django_asgi_app", "django.core.handlers.asgi.ASGIRequest"),
+          "stacked": ("django_asgi_stacked", "webob.request.Request")}
+
+
+@pytest.mark.parametrize("stack", list(STACKS))
+def test_django_asgi_under_uvicorn_each_call_logged_once(
+        collector: Collector, tmp_path: Path, stack: str) -> None:
+    attribute, kind = STACKS[stack]
+    chunked = b"0123456789" * 600  # 6,000 bytes in 40 chunks
+    large = bytes(range(32, 127)) * 1100  # 104,500 bytes, over max_body_bytes
+    upload = bytes(range(256)) * 8
+    noread = b"n" * 3000
+    port = free_port()
+    answers: dict[str, requests.Response] = {}
+    with serve(ALL["uvicorn-h11"](port, f"tests.support.e2e_apps:{attribute}"),
+               django_env(collector), tmp_path, port) as base, requests.Session() as session:
+        session.headers["X-Api-Key"] = CALLER
+
+        def call(trace: str, method: str, path: str, **options: Any) -> requests.Response:
+            answers[trace] = session.request(method, base + path, timeout=SAFETY,
+                                             headers={"X-Trace": trace,
+                                                      **options.pop("headers", {})},
+                                             **options)
+            return answers[trace]
+
+        text = {"Content-Type": "text/plain"}
+        call("chunked", "POST", "/echo", headers=text,
+             data=(chunked[i:i + 150] for i in range(0, len(chunked), 150)))
+        call("large", "POST", "/echo", data=large, headers=text)
+        call("large-chunked", "POST", "/echo", headers=text,
+             data=(large[i:i + 4096] for i in range(0, len(large), 4096)))
+        call("multipart", "POST", "/upload", data={"field": "v\u00e4lue"},
+             files={"file": ("data.bin", upload, "application/octet-stream")})
+        call("noread", "POST", "/noread", data=noread, headers=text)
+        barrier = tmp_path / "barrier"
+        streamed = call("stream", "GET", "/stream", params={"barrier": str(barrier)},
+                        stream=True)
+        received = b""
+        chunks = streamed.iter_content(chunk_size=1)
+        for chunk in chunks:
+            received += chunk
+            if received == b"first\n":
+                break
+        barrier.touch()  # the view waits for it: "timeout" had the stream been held
+        received += b"".join(chunks)
+        logs = collector.wait_for_only(len(answers))
+    entries = {_trace_of(log): log for log in logs}
+    assert sorted(entries) == sorted(answers), "each call logged exactly once"
+    assert {log["group"]["label"] for log in logs} == {kind}  # the outer layer's
+    assert received == b"first\nsecond\nthird\n"
+    for trace, body in (("chunked", chunked), ("large", large), ("large-chunked", large)):
+        assert answers[trace].content == body, trace
+        entry = entries[trace]["request"]["log"]["entries"][0]
+        assert entry["request"]["bodySize"] == len(body), trace
+        assert entry["request"]["postData"]["text"] == body[:MAX_BODY].decode(), trace
+        assert entry["response"]["content"]["size"] == len(body), trace
+        assert entry["response"]["content"]["text"] == body[:MAX_BODY].decode(), trace
+    assert "truncated" in entries["large-chunked"]["request"]["log"]["entries"][0][
+        "request"]["postData"]["comment"]
+    multipart = entries["multipart"]["request"]["log"]["entries"][0]["request"]
+    assert answers["multipart"].json()["size"] == len(upload)
+    params = {param["name"]: param for param in multipart["postData"]["params"]}
+    assert params["field"]["value"] == "v\u00e4lue"
+    assert params["file"]["fileName"] == "data.bin"
+    assert entries["noread"]["request"]["log"]["entries"][0]["request"]["postData"] == {
+        "mimeType": "text/plain", "text": noread.decode()}
+    content = entries["stream"]["request"]["log"]["entries"][0]["response"]["content"]
+    assert (content["text"], content["size"]) == (received.decode(), len(received))

@@ -487,11 +487,26 @@ def _django_views() -> list[Any]:
             path("raise-stream/<str:mode>", raise_stream)]
 
 
+def _build_django_asgi_stacked() -> Any:
+    """Django's ASGI handler, its Django middleware (MIDDLEWARE above) inside, wrapped by
+    the ASGI middleware too: one project stacked twice (capture/nesting.py), each call
+    logged once, by the outer layer (its grouping function gets a webob Request)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", __name__)
+    from django.core.asgi import get_asgi_application
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.asgi import MetricsMiddleware
+
+    return MetricsMiddleware(get_asgi_application(),
+                             MetricsApiConfig(grouping_function=webob_grouping))
+
+
 _BUILDERS: dict[str, Callable[[], Any]] = {
     "plain_app": _build_plain,
     "plain_bare": lambda: _plain,
     "bottle_app": _build_bottle,
     "flask_app": _build_flask,
+    "django_asgi_stacked": _build_django_asgi_stacked,
 }
 
 
