@@ -14,18 +14,23 @@ in one process, against the collector on 127.0.0.1.
    with the ASGI middleware around the handler too (found clean, kept as a check):
    chunked, large and multipart bodies, an async StreamingHttpResponse, an unread body,
    each answered as sent and logged exactly once, by the outer layer when stacked.
+4. FastAPI with ``app.add_middleware`` (found clean, kept as a check): BackgroundTasks
+   after the answer (the log ends before them), a client gone before the body is read
+   (``http.disconnect``), websocket routes beside http: untouched and never logged.
 """
 
 from __future__ import annotations
 
 import socket
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.support.fake_api import Collector, free_port
+from tests.support.fake_api import Collector, describe, free_port
 from tests.test_asgi_client_got import ALL, _servers
 from tests.test_asgi_conformance import SAFETY, _exchange, _raw, _trace_of, _wait_logs
 from tests.test_e2e_servers import CALLER, MAX_BODY, django_env, serve, server_env
@@ -279,3 +284,67 @@ def test_django_asgi_under_uvicorn_each_call_logged_once(
         "mimeType": "text/plain", "text": noread.decode()}
     content = entries["stream"]["request"]["log"]["entries"][0]["response"]["content"]
     assert (content["text"], content["size"]) == (received.decode(), len(received))
+
+
+def _websockets(port: int, prefix: str) -> list[str]:
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    with connect(f"ws://127.0.0.1:{port}/{prefix}/ws", open_timeout=SAFETY) as ws:
+        said = []
+        for text in ("a", "b"):
+            ws.send(text)
+            said.append(str(ws.recv(timeout=SAFETY)))
+        ws.send("bye")
+    try:
+        with connect(f"ws://127.0.0.1:{port}/{prefix}/ws-deny", open_timeout=SAFETY):
+            said.append("accepted")
+    except InvalidStatus as refused:
+        said.append(f"refused {refused.response.status_code}")
+    return said
+
+
+@pytest.mark.parametrize("server", _servers("uvicorn-h11", "hypercorn", "granian"))
+def test_fastapi_background_tasks_disconnects_and_websockets(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    item = b'{"name": "n1"}'
+    traces = tmp_path / "traces"
+    port = free_port()
+    env = server_env(collector, ASGI_TRACES=str(traces))
+    answers: dict[str, list[list[bytes]]] = {}
+    with serve(ALL[server](port, "tests.support.fastapi_tasks:root"), env,
+               tmp_path, port):
+        for prefix in ("bare", "wrap"):
+            out = tmp_path / f"tasks-{prefix}"
+            answers.setdefault("items", []).append(_lines(_exchange(port, _raw(
+                port, prefix, f"{prefix}-items", "POST", f"/items?out={out}", item,
+                "Content-Type: application/json")), server))
+            time.sleep(0.1)  # the answer's end and the tasks' work well apart
+            let_go = time.time()
+            Path(f"{out}.go").touch()
+            # Gone before its body: the head declares 1,000 bytes, 4 come, then the close.
+            with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+                sock.sendall(_raw(port, prefix, f"{prefix}-gone", "POST", "/items?out=x",
+                                  b'{"na', "Content-Type: application/json", length=1000))
+            answers.setdefault("websockets", []).append(
+                [text.encode() for text in _websockets(port, prefix)])
+        entries = _entries(collector, traces)
+        done = [(tmp_path / f"tasks-wrap{suffix}") for suffix in ("", ".sync")]
+        deadline = time.monotonic() + SAFETY
+        while not all(path.exists() for path in done) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert answers["items"][0] == answers["items"][1]
+    assert answers["items"][1][-1] == b'{"name":"n1"}'
+    assert answers["websockets"][0] == answers["websockets"][1] == [
+        b"echo: a", b"echo: b", b"refused 403"]
+    assert [path.read_text() for path in done] == ["done", "done"]
+    # Only the two http calls: no websocket was logged (nor anything else, by now).
+    assert sorted(entries) == ["wrap-gone", "wrap-items"]
+    assert len(collector.logs) == 2, describe(collector.logs)
+    logged = entries["wrap-items"]
+    assert logged["response"]["content"]["text"] == '{"name":"n1"}'
+    started = datetime.strptime(logged["startedDateTime"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    ended = started.replace(tzinfo=timezone.utc).timestamp() + logged["time"] / 1000
+    assert ended < let_go  # not when the background tasks ended
+    gone = entries["wrap-gone"]["request"]
+    assert gone["bodySize"] == 1000 and gone["postData"]["text"] == '{"na'
