@@ -5,8 +5,9 @@ in one process, against the collector on 127.0.0.1.
 1. ``Expect: 100-continue``: the capture never asked for a body sent with it, so a body
    the client sent all the same (without waiting for the 100, or after hypercorn's or
    daphne's own) was logged empty, "incomplete", though the server had it. It is read
-   now once the response head is written, when no server answers 100 any more; a
-   client that waits for the 100 is still never asked for its body.
+   now once no server answers 100 any more (uvicorn: after the start, before the last
+   body message, without the grace; the others: once the response is out); a client
+   that waits for the 100 is still never asked for its body.
 2. granian with keep-alive (found clean, kept as a check): several requests on one
    connection, one after the other and pipelined, each answered as bare and logged once
    with its own body and answer, and a client leaving mid-stream on a kept connection.

@@ -237,19 +237,33 @@ class RequestSide:
         written: then no server answers 100 Continue any more (uvicorn forgets it at the
         start, granian's hyper once the head is out; hypercorn and daphne send it
         themselves before the app runs), so what the client sent all the same (without
-        waiting for the 100, or after hypercorn's or daphne's) is recorded, and a client
-        that waits is never asked for its body.
+        waiting for the 100, or after hypercorn's or daphne's) is recorded as far as it
+        has arrived, and a client that waits is never asked for its body, nor answered
+        later than by the bare app (no grace before the response's end).
         """
         body = self.recorder.request_body
-        if body is None or (self._no_drain and not self._head_written()):
+        if body is None:
             return
-        if not self._drain_until:
-            self._drain_until = time.perf_counter() + GRACE
+        if self._no_drain and not self._ended:
+            if not self._head_written():
+                return
+            # A client waiting for the 100 sends nothing: the grace would only make
+            # each answer to one end later than the bare app's. Where the server's
+            # receive still gives the body once the response is out (hypercorn,
+            # granian), it is read then; uvicorn says http.disconnect then, so what
+            # has arrived is read now, without the grace.
+            if not ends_receive_with_response(self._receive):
+                return
+            until = time.perf_counter()
+        else:
+            if not self._drain_until:
+                self._drain_until = time.perf_counter() + GRACE
+            until = self._drain_until
         trio = None if running_asyncio_loop() is not None else running_trio()
         try:
             while (not body.eof and not self._disconnected and not self._receiving
                    and body.room > 0):
-                left = self._drain_until - time.perf_counter()
+                left = until - time.perf_counter()
                 if trio is not None:
                     message = await self._trio_read_ahead(trio, left)
                 else:
