@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from readme_metrics.capture.asgi_messages import body_record
 from readme_metrics.capture.asgi_scope import ScopeRequest, wsgi_environ
 
 
@@ -148,3 +149,21 @@ def test_scope_request_counts_a_huge_header_without_copying_it() -> None:
         tracemalloc.stop()
     assert request.nbytes == 55 + len(b"x-huge") + len(huge)
     assert peak < 1 << 20
+
+
+@pytest.mark.parametrize(("version", "protocol", "no_body"), [
+    pytest.param("1.1", "HTTP/1.1", True, id="1.1"),
+    pytest.param("1.0", "HTTP/1.0", True, id="1.0"),
+    pytest.param("1", "HTTP/1.0", True, id="granian-1.0"),
+    pytest.param(None, "HTTP/1.1", True, id="none"),
+    pytest.param("", "HTTP/1.1", True, id="empty"),
+    pytest.param("2", "HTTP/2", False, id="2"),
+    pytest.param("3", "HTTP/3", False, id="3"),
+])
+def test_http_version_gives_the_protocol_and_whether_a_bare_request_has_a_body(
+        version: Any, protocol: str, no_body: bool) -> None:
+    """The usual "1.1" is tested first on the request path: every version must still
+    give what scope_version() says (HTTP/1.x without framing headers has no body)."""
+    given = {**scope(COMMON), "http_version": version}
+    assert wsgi_environ(given, b"")["SERVER_PROTOCOL"] == protocol
+    assert body_record(given, ScopeRequest(given), 1024).eof is no_body

@@ -75,9 +75,10 @@ def body_record(scope: MutableMapping[str, Any], request: ScopeRequest,
         declared = None  # a length sent with Transfer-Encoding means nothing (RFC 9112 6.3)
     record = BodyRecord(limit, declared, request.chunked)
     # HTTP/1.x without Content-Length and Transfer-Encoding has no body (RFC 9112);
-    # HTTP/2 and 3 may have one of unknown length.
-    if (declared is None and scope_version(scope) in ("1.0", "1.1")
-            and not request.chunked):
+    # HTTP/2 and 3 may have one of unknown length. The usual "1.1" is tested before
+    # scope_version() is called (a call fewer per request).
+    if (declared is None and not request.chunked
+            and (scope.get("http_version") == "1.1" or scope_version(scope) in ("1.0", "1.1"))):
         record.end()
     return record
 

@@ -278,7 +278,8 @@ def wsgi_environ(scope: Scope, body: bytes) -> dict[str, Any]:
     environ["SERVER_NAME"] = str(server[0])
     environ["SERVER_PORT"] = ((_PORTS.get(port) if port.__class__ is int else None)
                               or str(port if port is not None else ""))
-    environ["SERVER_PROTOCOL"] = f"HTTP/{scope_version(scope)}"  # http_version()
+    environ["SERVER_PROTOCOL"] = ("HTTP/1.1" if scope.get("http_version") == "1.1"
+                                  else http_version(scope))  # the usual one: no call
     environ["REMOTE_ADDR"] = str((scope.get("client") or [""])[0])
     environ["wsgi.url_scheme"] = scope.get("scheme") or "http"
     environ["wsgi.input"] = io.BytesIO(body)
