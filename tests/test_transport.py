@@ -557,3 +557,34 @@ def test_a_short_limit_fires_while_a_long_one_is_waiting() -> None:
         for sock in (*long_pair, *short_pair):
             sock.close()
     assert not long_limit[0].fired
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_watchdog_thread_that_ended_is_started_again_by_the_next_limit() -> None:
+    # Each POST asks whether the watchdog thread runs by a reference the thread clears as
+    # it ends (not Thread.is_alive(), three Python calls). Ended (here by an errand that
+    # raises what _run_errand does not catch), the next limit must start another and
+    # still be cut at its deadline.
+    with watchdog.limit(5.0):  # the watchdog thread runs from here on
+        pass
+    first = watchdog._thread
+    assert first is not None
+
+    def end_the_thread() -> None:
+        raise SystemExit  # not an Exception: it ends the watchdog thread
+
+    watchdog.run_soon(end_the_thread)
+    first.join(10)
+    assert not first.is_alive()
+    pair = socket.socketpair()
+    for sock in pair:
+        sock.settimeout(20.0)  # the guard if the watchdog never cuts
+    try:
+        with watchdog.limit(0.3) as current:
+            watchdog.watch(_Held(pair[0]))
+            assert pair[0].recv(1) == b""  # shut down by a new watchdog thread
+        assert current.watched and current.fired
+    finally:
+        for sock in pair:
+            sock.close()
+    assert watchdog._thread is not None and watchdog._thread is not first

@@ -174,7 +174,9 @@ def _arm(current: Limit) -> None:
 def _started_locked() -> bool:
     """Start the watchdog thread if none runs; True if this call started it."""
     global _thread
-    if _thread is not None and _thread.is_alive():
+    # The thread clears _thread as it ends (_run): no Thread.is_alive() per POST, which
+    # is three Python calls.
+    if _thread is not None:
         return False
     _thread = threading.Thread(target=_run, name="readme-metrics-watchdog", daemon=True)
     try:
@@ -186,6 +188,16 @@ def _started_locked() -> bool:
 
 
 def _run() -> None:
+    global _thread
+    try:
+        _watch()
+    finally:  # (never, short of a bug: then the next POST starts another thread)
+        with _lock:
+            if _thread is threading.current_thread():
+                _thread = None
+
+
+def _watch() -> None:
     global _sleeping_until
     lock = _lock
     with lock:
