@@ -28,7 +28,7 @@ BODIES = {"under-the-limit": bytes(range(256)) * 8, "over-the-limit": bytes(rang
 class _ReadsInClose:
     """A response whose ``close()`` reads the request body (PEP 3333 lets an app read
     ``wsgi.input`` until its iterable is closed; waitress calls ``close()`` before it drops
-    its copy of the body), and notes a digest of what it read."""
+    its copy of the body), and notes a digest of what it read (or what the read raised)."""
 
     def __init__(self, environ: dict[str, Any], read: list[str]) -> None:
         self.environ = environ
@@ -38,8 +38,12 @@ class _ReadsInClose:
         return iter([b"accepted"])
 
     def close(self) -> None:
-        length = int(self.environ.get("CONTENT_LENGTH") or 0)
-        self.read.append(_digest(self.environ["wsgi.input"].read(length)))
+        length = self.environ.get("CONTENT_LENGTH")  # none: a chunked body, read to its end
+        stream = self.environ["wsgi.input"]
+        try:
+            self.read.append(_digest(stream.read(int(length)) if length else stream.read()))
+        except Exception as error:  # noqa: BLE001 - what the read raised, to compare
+            self.read.append(f"{type(error).__name__}: {error}")
 
 
 def _digest(data: bytes) -> str:

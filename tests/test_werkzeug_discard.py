@@ -13,17 +13,20 @@ from __future__ import annotations
 import contextlib
 import io
 import socket
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from readme_metrics.capture import discard_tap
+from readme_metrics.capture import discard_tap, wsgi_response
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.wsgi_input import InputTee
 from tests.support.fake_api import Collector, free_port
+from tests.support.wsgi_servers import served
 from tests.test_e2e_servers import SERVERS as E2E_SERVERS
 from tests.test_e2e_servers import django_env, serve
+from tests.test_hostile8_findings import BODIES, _digest, _logged_body, _middleware, _reads_in_close
 from tests.test_slow_client import (
     SAFETY,
     SINGLE,
@@ -116,6 +119,39 @@ def test_werkzeugs_discard_is_recorded_as_it_reads(limit: int) -> None:
         client.close()
 
 
+@pytest.mark.parametrize("limit", [100, 4], ids=["kept-whole", "truncated"])
+def test_werkzeugs_discard_of_a_chunked_body_is_recorded_as_it_reads(limit: int) -> None:
+    """The same with werkzeug's dechunking reader over the connection's: a chunked body the
+    app never read, its first chunk there as the iterable ends (copied, no wait), the
+    rest read framed by werkzeug's discard with the next request: the log has the body's
+    data, once, and nothing past its last chunk."""
+    from werkzeug.serving import DechunkedInput
+
+    server, client = socket.socketpair()
+    try:
+        reader = server.makefile("rb")
+        record = BodyRecord(limit, None, chunked=True)
+        tee = InputTee(DechunkedInput(reader), record, terminated=True, clamp=False,
+                       left=None)
+        environ = {"werkzeug.socket": server}
+        client.sendall(b"4\r\n0123\r\n")
+        assert tee.record_discarded(environ)
+        assert isinstance(reader.raw._sock, discard_tap.Tap)  # type: ignore[attr-defined]
+        assert record.content() == b"0123"[:limit]  # what had arrived, taken without waiting
+        client.sendall(b"6\r\n456789\r\n0\r\n\r\nGET /next HTTP/1.1\r\n\r\n")
+        client.shutdown(socket.SHUT_WR)
+        assert reader.read(10_000_000).endswith(b"GET /next HTTP/1.1\r\n\r\n")  # the discard
+        tee.record_rest(environ, 0.0)
+        assert reader.raw._sock is server  # type: ignore[attr-defined]
+        # Truncated: as a chunked body copied, of unknown length past what is kept.
+        assert (record.content(), record.size, record.eof) == (
+            (b"0123456789", 10, True) if limit > 10 else (b"0123", 4, False))
+        assert not record.incomplete
+    finally:
+        server.close()
+        client.close()
+
+
 @pytest.mark.parametrize("case", ["chunked", "no-werkzeug", "not-a-socket-reader", "all-read"])
 def test_no_tap_where_werkzeugs_discard_is_not_the_bodys(case: str) -> None:
     server, client = socket.socketpair()
@@ -135,3 +171,54 @@ def test_no_tap_where_werkzeugs_discard_is_not_the_bodys(case: str) -> None:
     finally:
         server.close()
         client.close()
+
+
+def _chunked_after_the_answer(port: int, body: bytes, read: list[str]) -> float:
+    """POST a chunked body's head; 0.3 s after the answer is in (werkzeug's 10 ms discard
+    has found nothing), the chunks. The connection stays open until the app's close() has
+    read (10 s at most): how long that took, from the chunks."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/octet-stream\r\n"
+                     b"Transfer-Encoding: chunked\r\n\r\n")
+        answer = b""
+        while b"accepted" not in answer:
+            data = sock.recv(65536)
+            assert data, answer
+            answer += data
+        time.sleep(0.3)
+        sent = time.monotonic()
+        sock.sendall(b"".join(b"%x\r\n%s\r\n" % (len(body[at:at + 700]), body[at:at + 700])
+                              for at in range(0, len(body), 700)) + b"0\r\n\r\n")
+        while not read and time.monotonic() < sent + 10:
+            time.sleep(0.005)
+        return time.monotonic() - sent
+
+
+@pytest.mark.parametrize("kind", ["werkzeug", "werkzeug-unthreaded"])
+@pytest.mark.parametrize("background", [True, False], ids=["background", "inline"])
+def test_a_chunked_body_sent_after_the_answer_is_the_apps_in_close(
+        collector: Collector, background: bool, kind: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chunked body whose chunks come after the answer, on a connection the client keeps
+    open, read by the app's close(). Bare, werkzeug's discard finds nothing within its
+    10 ms and the close() reads the body as it comes. Wrapped, the wait for a body in
+    flight (GRACE: 50 ms, here 2 s, so that chunks 0.3 s late fall in it on a loaded
+    machine too) ran before werkzeug's discard, which then found the chunks and read on
+    until the client hung up: the app's close() got OSError 'Invalid chunk header', once
+    the client was gone (chunks 10-60 ms late with the real GRACE)."""
+    monkeypatch.setattr(wsgi_response, "GRACE", 2.0)
+    body = BODIES["under-the-limit"]
+    read: dict[str, list[str]] = {"bare": [], "wrapped": []}
+    took = {}
+    with served(kind, _reads_in_close(read["bare"])) as port:
+        took["bare"] = _chunked_after_the_answer(port, body, read["bare"])
+    middleware = _middleware(_reads_in_close(read["wrapped"]), collector, background)
+    with served(kind, middleware) as port:
+        took["wrapped"] = _chunked_after_the_answer(port, body, read["wrapped"])
+    logged = _logged_body(collector, middleware)
+    middleware.close()
+    assert read["bare"] == [_digest(body)]
+    assert read["wrapped"] == read["bare"]
+    assert took["wrapped"] < 5, took
+    assert logged == (len(body), body)

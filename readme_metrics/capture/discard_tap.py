@@ -5,10 +5,11 @@ chunk of a streamed one) once the app's iterable is exhausted, then reads and th
 away what the client still sends (for about 10 ms of quiet, or to the client's end),
 and only then calls the iterable's ``close()``. Waiting for a body still in flight before
 that (``GRACE``) held back the end of the answer; waiting in ``close()`` found the body
-thrown away. So, for a body with a length read through werkzeug's connection reader, the
-socket under that reader (``socket.SocketIO._sock``) is stood in for by a :class:`Tap`
-while werkzeug discards: each byte it receives is handed to a sink (the capture's record)
-and to werkzeug as before. Nothing is read that werkzeug would not read, nor waited for
+thrown away. So, for a body read through werkzeug's connection reader (a chunked one
+through its dechunking reader over it: framed), the socket under that reader
+(``socket.SocketIO._sock``) is stood in for by a :class:`Tap` while werkzeug discards:
+each byte it receives is handed to a sink (the capture's record) and to werkzeug as
+before. Nothing is read that werkzeug would not read, nor waited for
 that it would not wait for; ``untap`` puts the socket back, in ``close()``.
 """
 

@@ -14,12 +14,13 @@ Nothing is consumed: the server's own reads, and its discarding, see the same by
 from __future__ import annotations
 
 import io
+import socket
 from typing import Any, Optional
 
 from readme_metrics.capture.chunked import copied_chunks
 from readme_metrics.capture.sockets import WOULD_BLOCK, socket_of
 
-__all__ = ["dechunked_all", "is_dechunking", "socket_chunks", "untouched"]
+__all__ = ["dechunked_all", "held", "is_dechunking", "socket_chunks", "untouched"]
 
 
 def is_dechunking(stream: Any) -> bool:
@@ -56,12 +57,17 @@ def socket_chunks(stream: Any, framed: bool, want: int, deadline: float
     sock = socket_of(stream)
     if sock is None or not isinstance(stream, io.BufferedReader):
         return None
+    return copied_chunks(held(stream, sock), sock, want, deadline)
+
+
+def held(stream: io.BufferedReader, sock: socket.socket) -> bytes:
+    """What the socket reader ``stream`` has buffered (what ``sock`` has received, when
+    its buffer is empty), without waiting and without consuming it."""
     timeout = sock.gettimeout()
     sock.settimeout(0.0)  # peek() reads the socket when its buffer is empty: never wait
     try:
-        held = stream.peek()
+        return stream.peek()
     except WOULD_BLOCK:
-        held = b""
+        return b""
     finally:
         sock.settimeout(timeout)
-    return copied_chunks(held, sock, want, deadline)

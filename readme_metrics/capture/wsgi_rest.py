@@ -9,16 +9,20 @@ the app closes the input. Mirroring the app's own reads is the tee's job, not th
 
 from __future__ import annotations
 
+import io
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 
 from readme_metrics.capture import discard_tap
 from readme_metrics.capture.body import BodyRecord
+from readme_metrics.capture.chunked import dechunk
 from readme_metrics.capture.rest import (
     arrives_later,
     discards_before_close,
     record_rest,
     waits_for_close,
 )
+from readme_metrics.capture.rest_chunked import held, is_dechunking, untouched
+from readme_metrics.capture.sockets import socket_of
 
 __all__ = ["InputRest"]
 
@@ -39,6 +43,9 @@ class InputRest:
     _pending: bytes
     _ahead: int  #: bytes at the stream's position already recorded from a copy
     _tapped: Any  #: werkzeug's reader whose discard is recorded (``discard_tap``), or None
+    #: A chunked body's bytes as werkzeug's discard reads them, framed (what its reader
+    #: held first), read out of their chunks in record_rest; None when not tapped for one
+    _framed: Optional[bytearray]
     terminated: bool  #: a chunked body on a server that ends wsgi.input at its end
     settled: bool  #: the rest was recorded: later reads pass through, unrecorded
     #: What a read of the server's stream raised (for the app), or None: the stream's
@@ -72,11 +79,14 @@ class InputRest:
     def record_discarded(self, environ: Mapping[str, Any]) -> bool:
         """werkzeug's development server, the app's iterable exhausted: record what has
         arrived of the unread body (no wait), and what werkzeug reads of the rest when it
-        discards it, after the end of the answer (``discard_tap``). True when its discard
-        is tapped: the rest is then recorded in ``close()`` (:meth:`record_rest`)."""
+        discards it, after the end of the answer (``discard_tap``; a chunked body read
+        out of its chunks, :meth:`_tap_chunked`). True when its discard is tapped: the
+        rest is then recorded in ``close()`` (:meth:`record_rest`)."""
         record = self.record
-        if not self._rest_unread() or record.chunked or "werkzeug.socket" not in environ:
-            return False  # (a chunked body: werkzeug discards it framed)
+        if not self._rest_unread() or "werkzeug.socket" not in environ:
+            return False
+        if record.chunked:
+            return self._tap_chunked(environ)
         # Kept for the app: a body in werkzeug's reader's buffer stays there, for a read in
         # close(), unless its discard finds the connection readable (and reads the buffer
         # out with the rest): the tap's first read drops them then (_discarded).
@@ -87,6 +97,39 @@ class InputRest:
         if self._tapped is None:
             self._pending = b""  # no telling whether werkzeug throws them away: as before
         return self._tapped is not None
+
+    def _tap_chunked(self, environ: Mapping[str, Any]) -> bool:
+        """:meth:`record_discarded` for a chunked body the app has not started reading
+        (werkzeug's dechunking reader): what has arrived is copied, without the wait for
+        the rest (GRACE), which moved werkzeug's discard later: chunks arriving in it,
+        which bare werkzeug leaves to the app's close(), were thrown away, and the discard
+        read on until the client hung up. What the discard reads is kept framed, after
+        what the connection's reader held, and read out of its chunks in
+        :meth:`record_rest`; what comes after it is copied there, as bare it reaches
+        the app's close()."""
+        stream = self._input
+        reader = getattr(stream, "_rfile", None)
+        sock = socket_of(reader)
+        if not (is_dechunking(stream) and untouched(stream) and sock is not None
+                and isinstance(reader, io.BufferedReader)):
+            return False
+        self._record_arrived(environ, 0.0, keep=False, ahead=True)
+        if self.record.eof:
+            return False
+        framed = bytearray(held(reader, sock))
+        self._tapped = discard_tap.tap(reader, self._discarded_framed)
+        if self._tapped is not None:
+            self._framed = framed
+        return self._tapped is not None
+
+    def _discarded_framed(self, data: memoryview) -> None:
+        """Bytes of a chunked body werkzeug read off the connection to throw away: kept
+        framed, as many as the record could take with framing around them."""
+        framed = self._framed
+        if framed is not None:
+            room = 2 * (self._ahead + self.record.room) + 8192 - len(framed)
+            if room > 0:
+                framed += data[:room]
 
     @property
     def discard_tapped(self) -> bool:
@@ -125,10 +168,21 @@ class InputRest:
         if self._tapped is not None:
             discard_tap.untap(self._tapped)
             self._tapped = None
+        framed, self._framed = self._framed, None
         if self.settled:
             return
         self.settled = True
         record = self.record
+        if framed is not None and not record.eof and untouched(self._input):
+            # What werkzeug's discard read (the app's close() read none of it).
+            data, whole = dechunk(bytes(framed), self._ahead + record.room)
+            if len(data) > self._ahead:
+                record.feed(data[self._ahead:])
+                self._ahead = len(data)
+            if whole:
+                record.end()
+            elif not record.room:
+                return  # all that is kept was kept: a longer body is truncated
         if record.eof:
             return
         if record.declared is None and not (self.terminated or record.chunked):
