@@ -21,7 +21,7 @@ from readme_metrics.capture.rest import (
     record_rest,
     waits_for_close,
 )
-from readme_metrics.capture.rest_chunked import held, is_dechunking, untouched
+from readme_metrics.capture.rest_chunked import dechunked_all, held, is_dechunking, untouched
 from readme_metrics.capture.sockets import socket_of
 
 __all__ = ["InputRest"]
@@ -80,13 +80,16 @@ class InputRest:
         """werkzeug's development server, the app's iterable exhausted: record what has
         arrived of the unread body (no wait), and what werkzeug reads of the rest when it
         discards it, after the end of the answer (``discard_tap``; a chunked body read
-        out of its chunks, :meth:`_tap_chunked`). True when its discard is tapped: the
-        rest is then recorded in ``close()`` (:meth:`record_rest`)."""
+        out of its chunks, :meth:`_tap_chunked`). True when its discard is tapped (or a
+        chunked body's rest is left to the app's close()): the rest is then recorded in
+        ``close()`` (:meth:`record_rest`)."""
         record = self.record
-        if not self._rest_unread() or "werkzeug.socket" not in environ:
+        if "werkzeug.socket" not in environ:
             return False
         if record.chunked:
             return self._tap_chunked(environ)
+        if not self._rest_unread():
+            return False
         # Kept for the app: a body in werkzeug's reader's buffer stays there, for a read in
         # close(), unless its discard finds the connection readable (and reads the buffer
         # out with the rest): the tap's first read drops them then (_discarded).
@@ -99,19 +102,27 @@ class InputRest:
         return self._tapped is not None
 
     def _tap_chunked(self, environ: Mapping[str, Any]) -> bool:
-        """:meth:`record_discarded` for a chunked body the app has not started reading
-        (werkzeug's dechunking reader): what has arrived is copied, without the wait for
-        the rest (GRACE), which moved werkzeug's discard later: chunks arriving in it,
-        which bare werkzeug leaves to the app's close(), were thrown away, and the discard
-        read on until the client hung up. What the discard reads is kept framed, after
-        what the connection's reader held, and read out of its chunks in
-        :meth:`record_rest`; what comes after it is copied there, as bare it reaches
-        the app's close()."""
+        """:meth:`record_discarded` for a chunked body (werkzeug's dechunking reader).
+
+        One the app has started reading cannot be copied (where the next chunk starts is
+        werkzeug's state), but its close() may read on (bare, werkzeug's discard leaves
+        the chunks in its reader's buffer alone): the log waits for it, the tee records it.
+
+        One it has not: what has arrived is copied, without the wait for the rest
+        (GRACE), which moved werkzeug's discard later: chunks arriving in it, which bare
+        werkzeug leaves to the app's close(), were thrown away, and the discard read on
+        until the client hung up. What the discard reads is kept framed, after what the
+        connection's reader held, and read out of its chunks in :meth:`record_rest`;
+        what comes after it is copied there, as bare it reaches the app's close()."""
         stream = self._input
+        if (self.settled or self.record.eof or self.failed is not None
+                or not is_dechunking(stream) or dechunked_all(stream)):
+            return False
+        if not untouched(stream):
+            return True
         reader = getattr(stream, "_rfile", None)
         sock = socket_of(reader)
-        if not (is_dechunking(stream) and untouched(stream) and sock is not None
-                and isinstance(reader, io.BufferedReader)):
+        if sock is None or not isinstance(reader, io.BufferedReader):
             return False
         self._record_arrived(environ, 0.0, keep=False, ahead=True)
         if self.record.eof:
