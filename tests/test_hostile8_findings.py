@@ -6,18 +6,22 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from tests.support.capture_wrap import only_log
-from tests.support.fake_api import Collector
+from tests.support.fake_api import Collector, free_port
 from tests.support.raw_requests import answer_to
 from tests.support.wsgi import run_wsgi, wsgi_environ
 from tests.support.wsgi_servers import served
+from tests.test_e2e_servers import NO_CHEROOT, serve, server_env
+from tests.test_e2e_servers import SERVERS as E2E_SERVERS
 
 # -- 1. an app reading its request body in its iterable's close() ----------------------
 
@@ -178,3 +182,69 @@ def test_a_read_after_the_server_closed_its_input_raises_as_bare(
             middleware.close()
     assert outcome["bare"][0].startswith("ValueError: ")
     assert outcome["wrapped"] == outcome["bare"]
+
+
+# -- 3. a chunked body the app starts reading in its call and reads on in close() -------
+
+_READS_ON_APP = '''
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+
+def app(environ, start_response):
+    stream = environ["wsgi.input"]
+    first = stream.read(10)
+
+    class Answer:
+        def __iter__(self):
+            return iter([b"accepted"])
+
+        def close(self):
+            rest = stream.read()
+            if environ["REQUEST_METHOD"] != "POST":  # the test's look whether it is up
+                return
+            with open("read-in-close", "ab") as out:
+                out.write(b"%d\\n" % len(first + rest))
+
+    start_response("202 Accepted", [("Content-Type", "text/plain"), ("Content-Length", "8")])
+    return Answer()
+
+
+app = MetricsMiddleware(app, MetricsApiConfig(
+    grouping_function=lambda request: {"api_key": "hostile8-caller"}))
+'''
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("server, background", [
+    ("gunicorn-sync", "false"), ("gunicorn-sync", "true"), ("gunicorn-gthread", "false"),
+    pytest.param("cheroot", "false", marks=NO_CHEROOT)])
+def test_a_chunked_body_the_app_reads_on_in_close_is_logged_whole(
+        collector: Collector, tmp_path: Path, server: str, background: str) -> None:
+    """A chunked body sent with its head; the app reads 10 bytes in its call and the rest
+    in its iterable's close() (bare and wrapped: all 2048 bytes). Where the server ends
+    the input at the body's end and keeps it until close() (gunicorn, cheroot), the log
+    was finished as the iterable ended, before that read: 'incomplete: 10 of a body of
+    unknown length' (nothing can be copied past the server's chunk state)."""
+    (tmp_path / "reads_on_app.py").write_text(_READS_ON_APP)
+    body = BODIES["under-the-limit"]
+    port = free_port()
+    env = server_env(collector, README_BACKGROUND_WORKER_MODE=background,
+                     README_MAX_BODY_BYTES=str(LIMIT))
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env["PYTHONPATH"]])
+    with serve(E2E_SERVERS[server](port, "reads_on_app:app"), env, tmp_path, port):
+        answer = answer_to(port, b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                           b"Content-Type: application/octet-stream\r\n"
+                           b"Transfer-Encoding: chunked\r\n\r\n"
+                           + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+        deadline = time.monotonic() + 30
+        while not (posted := [log["request"]["log"]["entries"][0]["request"]
+                              for log in collector.logs if log["request"]["log"]["entries"][
+                                  0]["request"]["method"] == "POST"]):
+            assert time.monotonic() < deadline, "no log of the POST"
+            time.sleep(0.05)
+    assert answer.startswith(b"HTTP/1.1 202 ")
+    assert (tmp_path / "read-in-close").read_bytes() == b"2048\n"
+    (request,) = posted
+    assert request["bodySize"] == len(body)
+    assert request["postData"]["comment"] == "base64"
+    assert base64.b64decode(request["postData"]["text"]) == body

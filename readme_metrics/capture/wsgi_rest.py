@@ -73,8 +73,16 @@ class InputRest:
     def waits_for_close(self, environ: Mapping[str, Any]) -> bool:
         """True when the unread rest is best read in the response's ``close()``: it may
         still arrive, and the server keeps it until then (see
-        :func:`~readme_metrics.capture.rest.waits_for_close`)."""
-        return self._rest_unread() and waits_for_close(self._input, environ, self._input)
+        :func:`~readme_metrics.capture.rest.waits_for_close`). Or when it is a chunked
+        body the server ends (gunicorn, cheroot, granian) that the app has started
+        reading: nothing can be copied past the server's chunk state, but the app's
+        ``close()`` may read on, which the tee records (no read of the rest waits then)."""
+        if self._rest_unread():
+            return waits_for_close(self._input, environ, self._input)
+        record = self.record
+        return (self.terminated and record.size > 0
+                and not (self.settled or record.eof or self.failed is not None)
+                and not discards_before_close(self._input, environ))
 
     def record_discarded(self, environ: Mapping[str, Any]) -> bool:
         """werkzeug's development server, the app's iterable exhausted: record what has
