@@ -267,3 +267,56 @@ def test_a_chunked_body_the_app_reads_on_in_close_is_logged_whole(
     assert read == [_digest(body)]
     assert _logged_body(collector, middleware) == (len(body), body)
     middleware.close()
+
+
+def _slow(app: Any) -> Any:
+    """``app``, answering 0.2 s after it is called: a body sent 50 ms after the head is
+    then in the connection (not in werkzeug's reader) when the iterable ends."""
+    def slow(environ: dict[str, Any], start_response: Any) -> Any:
+        time.sleep(0.2)
+        return app(environ, start_response)
+
+    return slow
+
+
+def _chunks_after_the_head(port: int, body: bytes, read: list[str]) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/octet-stream\r\n"
+                     b"Transfer-Encoding: chunked\r\n\r\n")
+        time.sleep(0.05)
+        sock.sendall(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+        answer = b""
+        while not answer.endswith(b"\r\n0\r\n\r\n"):  # the whole (chunked) answer: a
+            data = sock.recv(65536)  # close with bytes of it unread resets the connection
+            assert data, answer
+            answer += data
+        deadline = time.monotonic() + 0.5  # kept open: bare, werkzeug's discard reads on
+        while not read and time.monotonic() < deadline:
+            time.sleep(0.005)
+    deadline = time.monotonic() + 10
+    while not read and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+@pytest.mark.parametrize("background", [True, False], ids=["background", "inline"])
+def test_a_chunked_body_in_the_connection_is_discarded_as_bare(
+        collector: Collector, background: bool) -> None:
+    """The chunks are in the connection (not yet in werkzeug's reader) as the iterable
+    ends: bare, werkzeug's discard finds them and throws them away, and the app's close()
+    read raises (its chunk header is gone), once the client hangs up (0.5 s). Wrapped,
+    copying what had arrived peeked at
+    werkzeug's reader, which read the connection into its buffer: the discard found
+    nothing, and the app's close() read the body bare would not get. The log has it."""
+    body = BODIES["under-the-limit"]
+    read: dict[str, list[str]] = {"bare": [], "wrapped": []}
+    with served("werkzeug", _slow(_reads_in_close(read["bare"]))) as port:
+        _chunks_after_the_head(port, body, read["bare"])
+    middleware = _middleware(_slow(_reads_in_close(read["wrapped"])), collector, background)
+    with served("werkzeug", middleware) as port:
+        _chunks_after_the_head(port, body, read["wrapped"])
+    logged = _logged_body(collector, middleware)
+    middleware.close()
+    assert read["bare"] == ["OSError: Invalid chunk header"]
+    assert read["wrapped"] == read["bare"]
+    assert logged == (len(body), body)

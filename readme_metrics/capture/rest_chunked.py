@@ -13,6 +13,7 @@ Nothing is consumed: the server's own reads, and its discarding, see the same by
 
 from __future__ import annotations
 
+import errno
 import io
 import socket
 from typing import Any, Optional
@@ -60,9 +61,33 @@ def socket_chunks(stream: Any, framed: bool, want: int, deadline: float
     return copied_chunks(held(stream, sock), sock, want, deadline)
 
 
+class _Held:
+    """A socket stand-in whose reads would block: a reader's ``peek()`` over it gives
+    what the reader holds, and reads nothing off the connection."""
+
+    __slots__ = ()
+
+    def recv_into(self, *args: Any) -> int:
+        raise BlockingIOError(errno.EAGAIN, "what the reader holds only")
+
+
+_HELD = _Held()
+
+
 def held(stream: io.BufferedReader, sock: socket.socket) -> bytes:
-    """What the socket reader ``stream`` has buffered (what ``sock`` has received, when
-    its buffer is empty), without waiting and without consuming it."""
+    """What the socket reader ``stream`` has buffered, without waiting and without
+    consuming it. Nothing is read off the connection into that buffer (``peek()`` reads
+    the socket when its buffer is empty): there werkzeug's discard would no longer see
+    it, and leave it to the app's close(), where bare it throws it away."""
+    raw = stream.raw
+    if isinstance(raw, socket.SocketIO) and getattr(raw, "_sock", None) is sock:
+        raw._sock = _HELD  # type: ignore[attr-defined]
+        try:
+            return stream.peek()
+        except WOULD_BLOCK:
+            return b""
+        finally:
+            raw._sock = sock  # type: ignore[attr-defined]
     timeout = sock.gettimeout()
     sock.settimeout(0.0)  # peek() reads the socket when its buffer is empty: never wait
     try:
