@@ -5,6 +5,7 @@ the collector on 127.0.0.1)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import socket
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from werkzeug.middleware.lint import LintMiddleware
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.capture.asgi_messages import CLIENT_GONE_COMMENT
@@ -290,6 +292,58 @@ def test_a_body_under_two_content_lengths_is_logged_no_further_than_the_smaller(
     assert SMUGGLED not in json.dumps(entry)
     post = entry["request"]["postData"]
     assert post["text"] == "abc", post
+
+
+def _start_response_wrapping(inner: Any) -> Any:
+    """A middleware of another project between werkzeug's server and ours that wraps
+    ``start_response`` (as Sentry's, OpenTelemetry's and werkzeug's LintMiddleware do)."""
+    def outer(environ: dict[str, Any], start_response: Any) -> Any:
+        def wrapped(status: str, headers: Any, exc_info: Any = None) -> Any:
+            return start_response(status, headers, exc_info)
+
+        return inner(environ, wrapped)
+
+    return outer
+
+
+def _partial_start_response(inner: Any) -> Any:
+    """The same through functools.partial (Sentry's WSGI middleware binds its own
+    function to the server's ``start_response`` so)."""
+    def call(start_response: Any, status: str, headers: Any, exc_info: Any = None) -> Any:
+        return start_response(status, headers, exc_info)
+
+    def outer(environ: dict[str, Any], start_response: Any) -> Any:
+        return inner(environ, functools.partial(call, start_response))
+
+    return outer
+
+
+@pytest.mark.parametrize("front", [_start_response_wrapping, _partial_start_response,
+                                   LintMiddleware], ids=["closure", "partial", "lint"])
+def test_two_content_lengths_behind_a_start_response_wrapped_in_between(
+        collector: Collector, front: Any) -> None:
+    """The same request with a middleware between werkzeug's server and ours that wraps
+    ``start_response``: werkzeug_lengths looked at the ``start_response`` it was given
+    only, found no werkzeug handler behind it, and the log's body took in the next
+    request, its Authorization value in clear. (The app reads the body, as bare: behind
+    LintMiddleware's input an unread body is not read for the log.)"""
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    config = MetricsApiConfig(api_key="rdme_odds12_two_lengths", metrics_api=collector.url,
+                              grouping_function=lambda request: {"api_key": "caller"},
+                              buffer_length=1, background_worker_mode=False)
+    middleware = MetricsMiddleware(app, config)
+    try:
+        with served("werkzeug", front(middleware)) as port:
+            _two_lengths(port)
+        entry = collector.wait_for_logs(1)[0]["request"]["log"]["entries"][0]
+    finally:
+        middleware.close()
+    assert SMUGGLED not in json.dumps(entry)
+    assert entry["request"]["postData"]["text"] == "abc"
 
 
 # -- 6. the duplicate-name check, without reading the text a second time ------------------
