@@ -130,13 +130,14 @@ def _clip(body: bytes, size: int, max_body_bytes: int) -> tuple[bytes, Optional[
     return body, None, False
 
 
-def _form_params(body: bytes, charset: Optional[str], redactor: Optional[Redactor]
-                 ) -> list[dict[str, str]]:
-    codec = form_codec(charset)
-    wide = _wide_codec(body, charset) if codec is None else None
+def _form_params(body: bytes, charset: Optional[str], wide: Optional[str],
+                 redactor: Optional[Redactor]) -> list[dict[str, str]]:
+    """HAR params of a form body; ``wide``: its codec when it is UTF-16/32
+    (:func:`_wide_codec`), else None."""
+    codec = None if wide is not None else form_codec(charset)
     if wide is not None:
-        # UTF-16/32 (NUL-spaced ASCII): read in the declared charset, as Django's
-        # QueryDict reads it, not as NUL-spaced names no list names (a "password" field
+        # UTF-16/32 (NUL-spaced ASCII): read in that codec, as Django's QueryDict reads
+        # a form declared so, not as NUL-spaced names no list names (a "password" field
         # went out in clear); its escapes are then read as any form's (UTF-8). Cut
         # short, or an odd byte: U+FFFD for it, never a fall back to NUL-spaced names.
         text = body.decode(wide, "replace")
@@ -159,10 +160,16 @@ def _form_params(body: bytes, charset: Optional[str], redactor: Optional[Redacto
 
 
 def _wide_codec(body: bytes, charset: Optional[str]) -> Optional[str]:
-    """The codec of a form body declared UTF-16/32, None for any other. No NUL, no
-    UTF-16/32 form ("=" is "=\0"): ASCII under a wrong charset, read as any form's."""
-    codec = wide_form_codec(charset)
-    return codec if codec is not None and 0 in body else None
+    """The codec of a form body in UTF-16/32, None for any other: ASCII holds no NUL.
+    Told as json.loads(bytes) tells a text's: by its byte order mark, or by where the
+    NULs of its first two characters are, whatever the charset says (UTF-16-BE without a
+    mark, declared "utf-16", read little-endian logged the fields byte-swapped, U+7000
+    for "p"; with no charset, NUL-spaced; neither named by any list); else its declared
+    charset when that is UTF-16/32 (the first characters beyond ASCII)."""
+    if 0 not in body:
+        return None
+    found = json.detect_encoding(body)
+    return wide_form_codec(charset) if found.startswith("utf-8") else found
 
 
 def _text_or_base64(
@@ -230,14 +237,15 @@ def _params(
         json_text = _form_of_json(body, redactor)
         if json_text is not None:
             return None, *json_text
-        if (redactor is not None and _wide_codec(body, charset) is not None
+        wide = _wide_codec(body, charset)
+        if (redactor is not None and wide is not None
                 and redactor.mentions_key(
                     body.decode("latin-1").replace("\0", "\n"), denied_only=True)):
             # Read in UTF-16/32 (as Django reads it), a denied name spelled in ASCII
             # (as werkzeug and Starlette read the bytes) would go out in clear. (The
             # NULs made line breaks: mentions_key drops NULs, finding NUL-spaced names.)
             return None, redacted(body), _UNREDACTABLE_COMMENT
-        return _form_params(body, charset, redactor), None, None
+        return _form_params(body, charset, wide, redactor), None, None
     params = multipart_params(body, declared, redactor)
     if params is None and redactor is not None and _multipart_mentions(
             body.decode("latin-1"), redactor):

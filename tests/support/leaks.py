@@ -8,12 +8,14 @@ any case.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from typing import Any
 from urllib.parse import quote, unquote, unquote_plus
 
-__all__ = ["found", "found_unmasked", "found_whole", "strings", "unmasked"]
+__all__ = ["found", "found_spelled", "found_unmasked", "found_whole", "strings", "unmasked"]
 
 
 def strings(value: Any) -> list[str]:
@@ -42,6 +44,32 @@ def found(bodies: list[bytes], secret: str) -> list[str]:
     for body in bodies:
         hits += [s for s in strings(json.loads(body))
                  if any(lowered in spelled for spelled in _spellings(s))]
+    return hits
+
+
+# A base64 text, or the data of a data URL (a file part's value).
+_BASE64 = re.compile(r"(?:^|;base64,)([A-Za-z0-9+/]{8,}={0,2})$")
+
+
+def found_spelled(bodies: list[bytes], secret: str) -> list[str]:
+    """:func:`found`, and each JSON string that spells the ASCII ``secret`` in a way a
+    reader of the log still reads it: NUL-spaced (UTF-16/32 read as UTF-8), byte-swapped
+    (UTF-16-BE read as little-endian: U+7000 for "p"), or inside base64 data (a data
+    URL's, a binary body's), in any of those ways."""
+    hits = found(bodies, secret)
+    lowered = secret.lower().encode("ascii")
+    for body in bodies:
+        for text in strings(json.loads(body)):
+            views = [text.encode(codec, "surrogatepass")
+                     for codec in ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le")]
+            match = _BASE64.search(text)
+            if match is not None:
+                try:
+                    views.append(base64.b64decode(match.group(1)))
+                except (binascii.Error, ValueError):
+                    pass
+            if any(lowered in view.lower().replace(b"\0", b"") for view in views):
+                hits.append(text)
     return hits
 
 
