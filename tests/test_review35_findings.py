@@ -5,6 +5,8 @@ through the public middleware and the collector on 127.0.0.1."""
 
 from __future__ import annotations
 
+import base64
+import codecs
 import json
 from typing import Any, Callable
 
@@ -73,3 +75,69 @@ def test_a_form_in_utf16_or_utf32_is_read_by_its_mark_or_nul_pattern(
     assert hits == []
     assert post["params"] == [{"name": "a", "value": "1"},
                               {"name": "password", "value": HIDDEN}]
+
+
+# -- 3. A JSON file uploaded without a JSON Content-Type ---------------------------------
+
+DOCUMENT = json.dumps({"user": "zoe", "password": SECRET})
+
+
+def _multipart(part_headers: str, data: bytes) -> bytes:
+    return (b"--XB\r\n" + part_headers.encode() + b"\r\n\r\n" + data + b"\r\n--XB--\r\n")
+
+
+# requests.post(url, files={"f": open("payload.json", "rb")}) sends a file part with no
+# Content-Type (logged as application/octet-stream); curl -F f=@payload.json sends
+# octet-stream or text/plain by the file's name. The view json.load()s it all the same;
+# only a part typed JSON was read as JSON, so the password went out in the data URL.
+UNTYPED_FILES = {
+    "no-type": ("", DOCUMENT.encode()),
+    "octet-stream": ("\r\nContent-Type: application/octet-stream", DOCUMENT.encode()),
+    "text-plain": ("\r\nContent-Type: text/plain", DOCUMENT.encode()),
+    "octet-stream-utf-8-mark": ("\r\nContent-Type: application/octet-stream",
+                                codecs.BOM_UTF8 + DOCUMENT.encode()),
+    "no-type-utf-16": ("", DOCUMENT.encode("utf-16")),
+}
+
+
+@pytest.mark.parametrize("case", list(UNTYPED_FILES))
+def test_a_json_file_uploaded_without_a_json_type_is_redacted_key_by_key(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        case: str) -> None:
+    part_type, data = UNTYPED_FILES[case]
+    body = _multipart('Content-Disposition: form-data; name="f"; filename="payload.json"'
+                      + part_type, data)
+    seen: dict[str, Any] = {}
+    hits, post = _logged(collector, inline_wrap, body, "multipart/form-data; boundary=XB",
+                         seen)
+    assert seen["file"]["password"] == SECRET  # what the view reads
+    assert hits == []
+    (param,) = post["params"]
+    assert param["fileName"] == "payload.json"
+    logged = json.loads(base64.b64decode(param["value"].split(";base64,", 1)[1]))
+    assert logged == {"user": "zoe", "password": HIDDEN}
+
+
+# -- 4. A JSON field part (no file name) with a mark, or in UTF-16 ------------------------
+
+# curl -F 'f=<payload.json;type=application/json' sends the file's bytes as a field (no
+# file name): Notepad's mark made its value "\ufeff{...", PowerShell's UTF-16 NUL-spaced
+# text, neither read as JSON, so the password went out in clear.
+JSON_FIELDS = {
+    "utf-8-mark": codecs.BOM_UTF8 + DOCUMENT.encode(),
+    "utf-16-with-a-mark": DOCUMENT.encode("utf-16"),
+    "utf-16-be-no-mark": DOCUMENT.encode("utf-16-be"),
+}
+
+
+@pytest.mark.parametrize("case", list(JSON_FIELDS))
+def test_a_json_field_part_with_a_mark_or_in_utf16_is_redacted_key_by_key(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        case: str) -> None:
+    body = _multipart('Content-Disposition: form-data; name="f"\r\n'
+                      "Content-Type: application/json", JSON_FIELDS[case])
+    hits, post = _logged(collector, inline_wrap, body, "multipart/form-data; boundary=XB",
+                         {})
+    assert hits == []
+    (param,) = post["params"]
+    assert json.loads(param["value"]) == {"user": "zoe", "password": HIDDEN}

@@ -28,7 +28,7 @@ from email.utils import collapse_rfc2231_value
 from typing import Any, Callable, Optional
 
 from readme_metrics.har.redaction import Redactor, redacted
-from readme_metrics.har.text import decode_field, sendable
+from readme_metrics.har.text import JSON_START, decode_field, sendable
 
 __all__ = ["multipart_params"]
 
@@ -198,13 +198,47 @@ def _fields(body: bytes, content_type: str) -> list[tuple[Any, str, Any]]:
 def _field(part: Any) -> Any:
     """The text of a field part (its transfer encoding undone, in its charset), or what
     webob gives for a part that holds no bytes (a nested multipart: its parts)."""
+    data = _field_bytes(part)
+    if not isinstance(data, bytes):
+        return data
+    return decode_field(data, part.type_options.get("charset"))
+
+
+def _field_bytes(part: Any) -> Any:
+    """A field part's bytes, its transfer encoding undone (what webob gives for a part
+    that holds none)."""
     data = part.value
     if not isinstance(data, bytes):
         return data
     coding = part.headers.get("content-transfer-encoding")
     if coding in _TRANSFER_DECODERS:
         data = _TRANSFER_DECODERS[coding](data)
-    return decode_field(data, part.type_options.get("charset"))
+    return data
+
+
+def _json_read(data: bytes) -> str:
+    """``data`` as json.loads(bytes) reads it: in the codec of its byte order mark
+    (Notepad's UTF-8, PowerShell's UTF-16), or of UTF-16/32 by where its NULs are, else
+    UTF-8 (surrogateescape: bytes that are not UTF-8 come back as they were)."""
+    codec = json.detect_encoding(data)
+    return data.decode(codec, "surrogateescape" if codec.startswith("utf-8") else "replace")
+
+
+# A field's text read as UTF-8 (no charset) that json.loads(bytes) reads otherwise: a
+# byte order mark (as read, or percent-encoded as decode_field keeps a byte that is not
+# UTF-8), or a NUL among the first characters (UTF-16/32).
+_MARKED = ("\ufeff", "%FF%FE", "%FE%FF")
+
+
+def _as_json_reads(part: Any, field: str) -> str:
+    """A field's text as json.loads(its bytes) reads it, when that differs: curl -F
+    'f=<payload.json' sends a file's bytes as a field, Notepad's with a mark
+    (``"\\ufeff{"``: no JSON to json_field), PowerShell's in UTF-16 (NUL-spaced as UTF-8), so
+    the password went out in clear. Any other field as it is."""
+    if "\x00" not in field[:4] and not field.startswith(_MARKED):
+        return field
+    data = _field_bytes(part)
+    return _json_read(data) if isinstance(data, bytes) else field
 
 
 def _name(part: Any) -> str:
@@ -312,10 +346,12 @@ def _param(
             field if isinstance(field, str) else getattr(field, "value", None), redactor):
         denied = hidden = True
     if isinstance(field, str):
+        text = field if denied or redactor is None else _as_json_reads(part, field)
         document, whole = (None, False) if denied or redactor is None else \
-            redactor.json_field(field, name)
+            redactor.json_field(text, name)
         if document is not None:
-            return {"name": name, "value": document}
+            # (Nothing redacted: the field as it came.)
+            return {"name": name, "value": field if document == text else document}
         return {"name": name, "value": redacted(field) if hidden or whole else field}
     filename = getattr(field, "filename", None)
     if filename is None:
@@ -338,13 +374,13 @@ def _file_value(
     redactor: Optional[Redactor],
 ) -> str:
     """A file part as a data URL, its JSON redacted key by key (redacted whole if hidden)."""
-    if not denied and redactor is not None and "json" in part_type.lower():
-        # As json.load(upload) reads it: in the codec of its byte order mark (Notepad's
-        # UTF-8, PowerShell's UTF-16), or of UTF-16/32 by where its NULs are, else UTF-8.
-        # surrogateescape: bytes that are not UTF-8 come back as they were.
-        codec = json.detect_encoding(data)
-        text = data.decode(codec, "surrogateescape" if codec.startswith("utf-8")
-                           else "replace")
+    if not denied and redactor is not None and (
+            "json" in part_type.lower() or JSON_START.match(_json_read(data[:64]))):
+        # As json.load(upload) reads it (_json_read). A file of any type may be JSON:
+        # requests sends a file part with no Content-Type (logged as octet-stream), curl
+        # octet-stream or text/plain by the file's name; such a file's password went out
+        # in its data URL. (Its text starts a JSON document, as a body's does.)
+        text = _json_read(data)
         document, whole = redactor.json_field(text, name)
         if document is not None:
             if document != text:  # (else the bytes as they came, mark and all)
