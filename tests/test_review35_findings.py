@@ -141,3 +141,17 @@ def test_a_json_field_part_with_a_mark_or_in_utf16_is_redacted_key_by_key(
     assert hits == []
     (param,) = post["params"]
     assert json.loads(param["value"]) == {"user": "zoe", "password": HIDDEN}
+
+
+# -- 5. A JSON body that is a JSON string holding a JSON document -----------------------
+
+def test_a_json_body_encoded_twice_is_redacted_key_by_key(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    """``JSON.stringify(JSON.stringify(payload))`` (or json.dumps twice): the body is one
+    JSON string whose text is the document; the view's ``json.loads(json.loads(body))``
+    reads the password. A bare value has no key, so it went out as sent, in clear (a
+    string member's value holding a document was already read, by the denylist)."""
+    body = json.dumps(DOCUMENT).encode()
+    hits, post = _logged(collector, inline_wrap, body, "application/json", {})
+    assert hits == []
+    assert json.loads(json.loads(post["text"])) == {"user": "zoe", "password": HIDDEN}

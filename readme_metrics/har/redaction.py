@@ -408,7 +408,15 @@ class Redactor:
         allow_mode = self._has_allow and not listed
         if not isinstance(document, (dict, list)):
             # A bare value has no key: with an allowlist, it is not listed.
-            return json.dumps(redacted(document)) if allow_mode else text
+            if allow_mode:
+                return json.dumps(redacted(document))
+            if self._has_deny and document.__class__ is str and document[:1] in _JSON_FIRST:
+                # JSON encoded twice (JSON.stringify of a string): a document in a string,
+                # read by the denylist as a member's string value is (_inner).
+                holder = [document]
+                if self._inner(holder, 0, document, depth):
+                    return json.dumps(holder[0])
+            return text
         try:
             changed, keys = self._walk(document, allow_mode, "\\" in text and (
                 '\\"' in text or "\\u" in text), depth)
