@@ -155,3 +155,17 @@ def test_a_json_body_encoded_twice_is_redacted_key_by_key(
     hits, post = _logged(collector, inline_wrap, body, "application/json", {})
     assert hits == []
     assert json.loads(json.loads(post["text"])) == {"user": "zoe", "password": HIDDEN}
+
+
+# -- 6. A JSON body of a type that is not text, with a byte order mark ----------------------
+
+def test_a_json_body_typed_octet_stream_with_a_byte_order_mark_is_redacted_key_by_key(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    """A JSON body is read as JSON whatever its type (its text starts a document); one
+    typed application/octet-stream (``curl --data-binary @payload.json`` with that header)
+    saved with Notepad's mark was read as "\\ufeff{...}", which starts none, and went out
+    in clear (for a text type the mark is dropped when decoding)."""
+    body = codecs.BOM_UTF8 + DOCUMENT.encode()
+    hits, post = _logged(collector, inline_wrap, body, "application/octet-stream", {})
+    assert hits == []
+    assert json.loads(post["text"]) == {"user": "zoe", "password": HIDDEN}

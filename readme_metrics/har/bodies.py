@@ -87,6 +87,11 @@ def _redact_text(
     if essence.startswith("multipart/") and _multipart_mentions(text, redactor):
         # Kept as text (a response's), its fields cannot be redacted one by one.
         return redacted(text), _UNREDACTABLE_COMMENT
+    if text[:1] == "\ufeff" and JSON_START.match(text, 1) is not None:
+        # A byte order mark the codec kept (a type that is not text, octet-stream: no
+        # mark is looked for) is no part of the JSON after it ("\ufeff{" starts none, so
+        # the document went out in clear); for text types decoding dropped it.
+        text = text[1:]
     if _looks_like_json(essence, text):
         if codec in _ASCII_TRANSPARENT and not redactor.mentions_key(text):
             return text, None  # spare parsing and re-serialising it
