@@ -169,3 +169,59 @@ def test_a_json_body_typed_octet_stream_with_a_byte_order_mark_is_redacted_key_b
     hits, post = _logged(collector, inline_wrap, body, "application/octet-stream", {})
     assert hits == []
     assert json.loads(post["text"]) == {"user": "zoe", "password": HIDDEN}
+
+
+# -- 7. A body whose bytes are UTF-16/32 against its declared charset ---------------------
+
+FORM_FIELDS = f"token_type=bearer&password={SECRET}&x=12"  # an even length
+# (Content-Type, body) of a response, or of a request body that is no form: decode()
+# read the declared charset before the bytes' NUL pattern (UTF-16 declared UTF-8 decodes,
+# NUL-spaced), and for a type that is not text (a form, octet-stream) also before their
+# mark, so UTF-16-BE declared "utf-16" was read little-endian (U+7000 for "p"): in clear,
+# byte-swapped; and ASCII declared "utf-16" was CJK spelling its bytes.
+MISDECLARED = {
+    "form-response-utf-16-be-declared-utf-16": (
+        FORM + "; charset=utf-16", FORM_FIELDS.encode("utf-16-be")),
+    "form-response-utf-32-le-declared-utf-16le": (
+        FORM + "; charset=utf-16le", FORM_FIELDS.encode("utf-32-le")),
+    "form-response-ascii-declared-utf-16": (FORM + "; charset=utf-16", FORM_FIELDS.encode()),
+    "octet-stream-utf-16-be-declared-utf-16": (
+        "application/octet-stream; charset=utf-16", DOCUMENT.encode("utf-16-be")),
+    "text-plain-utf-16-be-declared-utf-8": (
+        "text/plain; charset=utf-8", DOCUMENT.encode("utf-16-be")),
+    "text-plain-utf-32-be-declared-latin-1": (
+        "text/plain; charset=latin-1", DOCUMENT.encode("utf-32-be")),
+}
+
+
+# (A request's form is test 1's: params, read by bodies._wide_codec.)
+SIDES = [(case, side) for case, (content_type, _) in MISDECLARED.items()
+         for side in ("request", "response")
+         if side == "response" or not content_type.startswith(FORM)]
+
+
+@pytest.mark.parametrize(("case", "side"), SIDES)
+def test_a_body_in_utf16_or_utf32_is_read_by_its_bytes_before_a_charset_they_contradict(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        case: str, side: str) -> None:
+    content_type, data = MISDECLARED[case]
+    answer = (content_type, data) if side == "response" else ("text/plain", b"ok")
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Type", answer[0])])
+        return [answer[1]]
+
+    before = len(collector.received)
+    _, _, entry = exchange(inline_wrap(app, denylist=["password"]), collector,
+                           method="POST", body=data if side == "request" else b"x",
+                           headers={"Content-Type": content_type if side == "request"
+                                    else "text/plain"})
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    assert found_spelled(bodies, SECRET) == []
+    text = (entry["request"]["postData"] if side == "request"
+            else entry["response"]["content"])["text"]
+    if content_type.startswith(FORM):
+        assert text == f"token_type=bearer&password=%5BREDACTED%20{len(SECRET)}%5D&x=12"
+    else:
+        assert json.loads(text) == {"user": "zoe", "password": HIDDEN}

@@ -123,7 +123,7 @@ def wide_form_codec(charset: Optional[str]) -> Optional[str]:
     """The codec of a form's declared charset when it is UTF-16 or UTF-32 (its ASCII
     NUL-spaced, so no :func:`form_codec`), else None."""
     codec = _text_codec(charset) if charset else "utf-8"
-    return codec if codec.startswith(("utf-16", "utf-32")) else None
+    return codec if codec.startswith(_WIDE) else None
 
 
 @lru_cache(maxsize=64)
@@ -161,6 +161,8 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _BOM_STARTS = frozenset(bom[:1] for bom, _ in _BOMS)
+# The codecs of UTF-16/32, whose ASCII is NUL-spaced.
+_WIDE = ("utf-16", "utf-32")
 
 
 @lru_cache(maxsize=256)
@@ -253,7 +255,8 @@ def decode(
     declared = _text_codec(charset) if charset else None
     if declared is not None and (
             not _ascii_is_ascii(declared) if "json" in essence
-            else textual and not _alphanumerics_are_ascii(declared)):
+            else (textual or declared.startswith(_WIDE))
+            and not _alphanumerics_are_ascii(declared)):
         # RFC 8259 (11) defines no charset for JSON: its recipients read it by its bytes,
         # as json.loads(bytes) does in Flask, Django and Starlette (a byte order mark, the
         # NUL pattern, else UTF-8). A charset in which its ASCII is no ASCII (UTF-16,
@@ -262,13 +265,19 @@ def decode(
         # charset where letters and digits are not themselves (UTF-16/32, EBCDIC; UTF-7
         # keeps them), as werkzeug reads it (get_data(as_text=True): UTF-8). A body
         # really in it has a mark or the NUL pattern, or is no UTF-8: still read in it.
+        # So for a body of any type declared UTF-16/32 (a form, octet-stream): UTF-16-BE
+        # declared "utf-16" was read little-endian, its keys byte-swapped (U+7000 for
+        # "p"), named by no list.
         candidates: tuple[Optional[str], ...] = (json.detect_encoding(body), declared,
                                                  "utf-8")
     else:
+        # The NUL pattern before the declared charset too: UTF-16/32 text declared UTF-8
+        # or latin-1 decodes in it NUL-spaced (its keys named by no list); ASCII text
+        # holds no NUL.
         candidates = (
             _bom(head) if textual else None,
-            declared,
             _nul_pattern(head) if textual else None,
+            declared,
             "utf-8",
         )
     tried = []
