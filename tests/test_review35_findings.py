@@ -14,6 +14,7 @@ import pytest
 from werkzeug.wrappers import Request
 
 from readme_metrics import MetricsMiddleware
+from readme_metrics.masking import mask
 from tests.support.contract import exchange
 from tests.support.fake_api import Collector
 from tests.support.leaks import found_spelled
@@ -225,3 +226,30 @@ def test_a_body_in_utf16_or_utf32_is_read_by_its_bytes_before_a_charset_they_con
         assert text == f"token_type=bearer&password=%5BREDACTED%20{len(SECRET)}%5D&x=12"
     else:
         assert json.loads(text) == {"user": "zoe", "password": HIDDEN}
+
+
+# -- 8. The caller's key in a multipart field sent in UTF-16/32 --------------------------
+
+CALLER_KEY = "review35-caller-key-5678"
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32-le",
+                                   "utf-32-be"])
+def test_the_callers_key_in_a_utf16_or_32_field_is_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        codec: str) -> None:
+    """A field with no charset holding the caller's key in UTF-16/32 (``curl -F
+    'key=<key.txt'``, the file saved by PowerShell) was read as UTF-8, NUL-spaced text in
+    which the key's mask looked for it in vain: in clear (ae3facc and 7dd3d3e masked it
+    in base64 bodies only). Such a field is read by its mark or NUL pattern now."""
+    body = _multipart('Content-Disposition: form-data; name="key"',
+                      CALLER_KEY.encode(codec))
+    before = len(collector.received)
+    _, _, entry = exchange(
+        inline_wrap(_form_app({}), grouping_function=lambda request: {"api_key": CALLER_KEY}),
+        collector, method="POST", body=body,
+        headers={"Content-Type": "multipart/form-data; boundary=XB"})
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    assert found_spelled(bodies, CALLER_KEY) == []
+    assert entry["request"]["postData"]["params"] == [
+        {"name": "key", "value": mask(CALLER_KEY)}]

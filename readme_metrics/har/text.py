@@ -312,11 +312,14 @@ def decode_field(data: bytes, charset: Optional[str]) -> str:
     urlencoded form keeps it (:func:`escape_undecoded`), and a lone surrogate a codec made
     (UTF-7's ``+2AA-``) as "?" (:func:`sendable`)."""
     codec = _text_codec(charset) if charset else "utf-8"
-    if codec != "utf-8" and not _alphanumerics_are_ascii(codec):
+    if (not _alphanumerics_are_ascii(codec) if codec != "utf-8"
+            else (_bom(data[:4]) or _nul_pattern(data[:4]) or "").startswith(_WIDE)):
         # werkzeug (Flask), Django and Starlette read a field in UTF-8 (the request's
         # charset), not in its part's: a UTF-8 field declared UTF-16 (or EBCDIC) read in
         # it was CJK text spelling its bytes, the caller's key among them. Read by its
-        # bytes first, as decode() reads such a body; then in the declared charset.
+        # bytes first, as decode() reads such a body; then in the declared charset. So is
+        # a field in UTF-16/32 (its mark, its NUL pattern) with no charset: read as UTF-8
+        # it was NUL-spaced text, in which the caller's key went unmasked.
         try:
             return sendable(data.decode(json.detect_encoding(data)))
         except (UnicodeError, LookupError):
