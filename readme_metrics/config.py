@@ -439,6 +439,10 @@ class MetricsApiConfig:
             setattr(self, option.name, _resolve(option, given, warnings))
         if self.enabled:
             warnings += _dotenv_beside_the_app(self.grouping_function, given)
+            if "django.conf" in sys.modules:  # settings.py: is the middleware used?
+                from readme_metrics.unwrapped import watch_django
+
+                watch_django()
         _warn(self.logger, warnings)
         if not self.enabled:
             self._disabled_identity(given)

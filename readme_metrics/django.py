@@ -62,6 +62,7 @@ from readme_metrics.config import MetricsApiConfig
 from readme_metrics.django_exchange import Capture, async_stream, finish_at_close, sync_stream
 from readme_metrics.exchange import Group
 from readme_metrics.pipeline import MetricsPipeline
+from readme_metrics.unwrapped import django_middleware_made
 
 try:  # asgiref >= 3.6 (Django >= 4.2)
     from asgiref.sync import markcoroutinefunction
@@ -155,6 +156,7 @@ class MetricsMiddleware:
         if not getattr(self.config, "enabled", True):
             # Django leaves this middleware out of the chain: no pipeline, no thread.
             raise MiddlewareNotUsed("readme_metrics: metrics are turned off (enabled=False)")
+        django_middleware_made()
         self.pipeline, self._inline = _shared_for(self.config)
         self._project, self._layers = nesting.layer(self.config, self)
         # Under ASGI, an ``async`` grouping function (or an awaitable returned) is awaited

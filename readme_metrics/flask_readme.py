@@ -13,16 +13,15 @@ never by a read that waits for the client), and handed back untouched afterwards
 from __future__ import annotations
 
 import logging
-import sys
 from typing import TYPE_CHECKING, Any, Optional
 
 from readme_metrics._logging import LogLimiter, QuietLogger
-from readme_metrics.capture import nesting
 from readme_metrics.capture.wsgi import MetricsMiddleware
 from readme_metrics.capture.wsgi_input import InputTee
 from readme_metrics.capture.wsgi_replay import replay_input
 from readme_metrics.config import MetricsApiConfig, checked_config
 from readme_metrics.delivery import zero_stats
+from readme_metrics.unwrapped import recorded_outside
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -87,26 +86,6 @@ def _wrapped(layer: Any) -> bool:
     return False
 
 
-def _recorded_outside() -> bool:
-    """Whether the request under way is recorded by a middleware around the Flask app,
-    which ``wsgi_app`` does not show: ``MetricsMiddleware(app, config)`` given to the
-    server (README's way for any WSGI app; its call is on this thread's stack), or the
-    ASGI middleware around an ASGI-to-WSGI bridge (asgiref's WsgiToAsgi, Starlette's
-    WSGIMiddleware: its recording is in this context, a copy of the task's). Asked once,
-    at the first request: a walk up the stack, nothing called."""
-    if nesting.recording_here():
-        return True
-    code = MetricsMiddleware.__call__.__code__
-    frame = sys._getframe(1)
-    while frame is not None:
-        # (One with metrics off logs nothing: not it.)
-        if frame.f_code is code and getattr(frame.f_locals.get("self"), "pipeline",
-                                            None) is not None:
-            return True
-        frame = frame.f_back  # type: ignore[assignment]
-    return False
-
-
 class ReadMeMetrics:
     """Log every call to a Flask app to ReadMe's Metrics API (a Flask extension).
 
@@ -155,7 +134,7 @@ class ReadMeMetrics:
             if self.__dict__.pop("_watching", None) is None:
                 return  # another thread's request said it (a dict pop is atomic)
             if (self.middlewares or _EXTENSION_KEY in getattr(sender, "extensions", {})
-                    or _wrapped(getattr(sender, "wsgi_app", None)) or _recorded_outside()):
+                    or _wrapped(getattr(sender, "wsgi_app", None)) or recorded_outside()):
                 return  # given an app since, the app another extension's or a middleware's
                 # (in its wsgi_app, or around it: every request is logged)
             name = getattr(sender, "name", "?")

@@ -1,0 +1,100 @@
+"""An app served without the middleware its configuration was made for.
+
+README's Flask and Django quick starts each take two steps: make the configuration, and
+put the middleware on the app (``metrics.init_app(app)``; the ``MIDDLEWARE.insert(0,
+"readme_metrics.django.MetricsMiddleware")`` line). Left out, the second step let the app
+serve every request unlogged without a word, not even at DEBUG. Each front end asks, once,
+at the first request the framework serves, whether a middleware records it; this module
+holds what they share (:func:`recorded_outside`) and Django's check, which the
+configuration starts (only ``settings.py`` runs this library's code in a Django project
+whose ``MIDDLEWARE`` lacks the line). Flask's is the extension's own
+(:meth:`readme_metrics.flask_readme.ReadMeMetrics._watch_for_an_unwrapped_app`).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any
+
+from readme_metrics._logging import QuietLogger
+from readme_metrics.capture import nesting
+from readme_metrics.capture.wsgi import MetricsMiddleware
+
+__all__ = ["django_middleware_made", "recorded_outside", "watch_django"]
+
+_DISPATCH_UID = "readme_metrics.unwrapped.django"
+_state = {"watching": False, "made": False}
+_lock = threading.Lock()
+
+#: What the warning says, and README's Troubleshooting row quotes.
+DJANGO_UNWRAPPED = (
+    "readme_metrics: Django served a request, and settings.README_METRICS_CONFIG is set, "
+    "but readme_metrics.django.MetricsMiddleware is not in settings.MIDDLEWARE, so no "
+    "request is logged: add MIDDLEWARE.insert(0, "
+    "\"readme_metrics.django.MetricsMiddleware\") to settings.py, after MIDDLEWARE")
+
+
+def recorded_outside() -> bool:
+    """Whether the request under way is recorded by a middleware around the framework's
+    app, which the framework does not show: ``MetricsMiddleware(app, config)`` given to
+    the server (README's way for any WSGI app; its call is on this thread's stack), or the
+    ASGI middleware around the app or an ASGI-to-WSGI bridge (asgiref's WsgiToAsgi,
+    Starlette's WSGIMiddleware: its recording is in this context, a copy of the task's).
+    Asked once, at the first request: a walk up the stack, nothing called."""
+    if nesting.recording_here():
+        return True
+    code = MetricsMiddleware.__call__.__code__
+    frame = sys._getframe(1)
+    while frame is not None:
+        # (One with metrics off logs nothing: not it.)
+        if frame.f_code is code and getattr(frame.f_locals.get("self"), "pipeline",
+                                            None) is not None:
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
+
+
+def django_middleware_made() -> None:
+    """Django's middleware (metrics on) was made in this process: nothing to say."""
+    _state["made"] = True
+
+
+def watch_django() -> None:
+    """Asked by a configuration (metrics on) made once Django is imported, as
+    ``settings.py`` makes it: the first request Django serves in this process says so
+    when ``settings.README_METRICS_CONFIG`` is a configuration and no middleware records
+    the request. Django's ``request_started`` signal, connected once per process."""
+    with _lock:
+        if _state["watching"] or _state["made"]:
+            return
+        _state["watching"] = True
+    try:  # (during settings.py: django.core.signals reads no setting)
+        from django.core.signals import request_started
+
+        request_started.connect(_first_request, weak=False, dispatch_uid=_DISPATCH_UID)
+    except Exception:  # an older or partial Django: the library works the same, unwatched
+        pass
+
+
+def _first_request(sender: Any, **extra: Any) -> None:
+    """The receiver: looks once, then disconnects. Never raises into the request."""
+    try:
+        from django.conf import settings
+        from django.core.signals import request_started
+
+        with _lock:
+            if not _state["watching"]:
+                return  # another thread's request looked
+            _state["watching"] = False
+        request_started.disconnect(dispatch_uid=_DISPATCH_UID)
+        if _state["made"] or recorded_outside():
+            return
+        config = getattr(settings, "README_METRICS_CONFIG", None)
+        from readme_metrics.config import MetricsApiConfig
+
+        if not isinstance(config, MetricsApiConfig) or not config.enabled:
+            return
+        QuietLogger(config.logger, secrets=(config.api_key,)).warning(DJANGO_UNWRAPPED)
+    except Exception:  # the app's own request goes on, whatever this did
+        pass

@@ -1,0 +1,151 @@
+"""A newcomer's first hour, seventh pass: README's quick starts followed in a fresh clone
+and fresh virtualenvs, pointed at ``readme-metrics collect``, then the usual mistakes,
+and what the library says about each.
+
+Each test is one thing tried there, written down with the library's real parts (real
+Django projects in a subprocess, real configuration); none passed before its fix.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from readme_metrics.unwrapped import DJANGO_UNWRAPPED
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_README_LINES = """
+    from readme_metrics import MetricsApiConfig
+
+    {insert}MIDDLEWARE.insert(0, "readme_metrics.django.MetricsMiddleware")
+
+    README_METRICS_CONFIG = MetricsApiConfig(
+        grouping_function="myapp.metrics.grouping",
+    )
+    """
+
+
+def _django_project(tmp_path: Path, with_the_middleware_line: bool) -> Path:
+    """A project as ``django-admin startproject`` leaves it, reduced to one view, with
+    README's Django lines at the end of its settings (the MIDDLEWARE one commented out,
+    as a newcomer leaves it out) and the grouping module they name."""
+    (tmp_path / "mysite").mkdir()
+    (tmp_path / "mysite" / "__init__.py").write_text("")
+    lines = _README_LINES.format(insert="" if with_the_middleware_line else "# ")
+    (tmp_path / "mysite" / "settings.py").write_text(textwrap.dedent("""\
+        SECRET_KEY = "newcomer7-not-secret"
+        DEBUG = True
+        ALLOWED_HOSTS = ["testserver", "127.0.0.1"]
+        ROOT_URLCONF = "mysite.urls"
+        INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth"]
+        MIDDLEWARE = [
+            "django.middleware.security.SecurityMiddleware",
+            "django.middleware.common.CommonMiddleware",
+        ]
+        """) + textwrap.dedent(lines))
+    (tmp_path / "mysite" / "urls.py").write_text(textwrap.dedent("""\
+        from django.http import JsonResponse
+        from django.urls import path
+
+        urlpatterns = [path("", lambda request: JsonResponse({"hello": "world"}))]
+        """))
+    (tmp_path / "myapp").mkdir()
+    (tmp_path / "myapp" / "__init__.py").write_text("")
+    (tmp_path / "myapp" / "metrics.py").write_text(textwrap.dedent("""\
+        def grouping(request):
+            key = request.headers.get("X-Api-Key")
+            return {"api_key": key} if key else None
+        """))
+    return tmp_path
+
+
+def _served(project: Path, script: str) -> str:
+    """The stderr of ``script`` run in the project (two requests, the way it serves
+    them), with the settings module and a metrics server nothing listens on (no log is
+    queued where the middleware is missing; where it is there, the exit flush gives up
+    at once)."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mysite.settings",
+           "README_API_KEY": "any-key", "README_METRICS_SERVER": "http://127.0.0.1:9",
+           "README_SHUTDOWN_TIMEOUT": "0.1",
+           "PYTHONPATH": os.pathsep.join([str(project), str(ROOT)])}
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], cwd=project,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["200", "200"], done.stdout
+    return done.stderr
+
+
+_TEST_CLIENT = """
+    import django
+    django.setup()
+    from django.test import Client
+    for _ in range(2):
+        print(Client().get("/", HTTP_X_API_KEY="owlbert-key").status_code)
+    """
+
+_ASYNC_CLIENT = """
+    import asyncio
+    import django
+    django.setup()
+    from django.test import AsyncClient
+
+    async def main():
+        for _ in range(2):
+            print((await AsyncClient().get("/", HTTP_X_API_KEY="owlbert-key")).status_code)
+
+    asyncio.run(main())
+    """
+
+# README's plain WSGI way around Django's handler: every request is logged there.
+_WRAPPED_OUTSIDE = """
+    from wsgiref.util import setup_testing_defaults
+    from django.conf import settings
+    from django.core.wsgi import get_wsgi_application
+    from readme_metrics import MetricsMiddleware
+
+    app = MetricsMiddleware(get_wsgi_application(), settings.README_METRICS_CONFIG)
+    for _ in range(2):
+        environ = {"HTTP_X_API_KEY": "owlbert-key", "SERVER_NAME": "127.0.0.1"}
+        setup_testing_defaults(environ)
+        said = []
+        body = app(environ, lambda status, headers, exc_info=None: said.append(status))
+        b"".join(body)
+        body.close()
+        print(said[0].split()[0])
+    """
+
+
+@pytest.mark.parametrize("script", [
+    pytest.param(_TEST_CLIENT, id="wsgi-handler"),
+    pytest.param(_ASYNC_CLIENT, id="asgi-handler"),
+])
+def test_djangos_middleware_line_left_out_is_said_at_the_first_request(
+        tmp_path: Path, script: str) -> None:
+    """README's Django quick start is two lines in settings.py; with the
+    ``MIDDLEWARE.insert(0, ...)`` one left out, ``manage.py runserver`` served every
+    request unlogged and nothing was said, at any level. Now the first request says it,
+    once."""
+    said = _served(_django_project(tmp_path, with_the_middleware_line=False), script)
+    assert said.count(DJANGO_UNWRAPPED) == 1, said
+    assert said.strip() == DJANGO_UNWRAPPED
+    assert "any-key" not in said
+
+
+@pytest.mark.parametrize(("with_the_middleware_line", "script"), [
+    pytest.param(True, _TEST_CLIENT, id="line-there-wsgi"),
+    pytest.param(True, _ASYNC_CLIENT, id="line-there-asgi"),
+    pytest.param(False, _WRAPPED_OUTSIDE, id="wrapped-outside"),
+])
+def test_nothing_is_said_where_the_requests_are_logged(
+        tmp_path: Path, with_the_middleware_line: bool, script: str) -> None:
+    """The README's way (the line there, under either handler), or Django's WSGI
+    handler wrapped with the plain middleware and the settings' config: logged, so no
+    word about a missing line."""
+    said = _served(_django_project(tmp_path, with_the_middleware_line), script)
+    assert "not in settings.MIDDLEWARE" not in said, said
