@@ -43,9 +43,40 @@ from readme_metrics.options import BY_NAME, OPTIONS, Option
 GroupingFunction = Callable[
     [Any], Union[Optional[Mapping[str, Any]], Awaitable[Optional[Mapping[str, Any]]]]]
 
-# "Not passed": distinct from None, which is a value an argument can explicitly have.
 _T = TypeVar("_T")
-_UNSET: Any = object()
+
+
+class _Unset:
+    """"Not passed": distinct from None, which is a value an argument can explicitly
+    have. Each argument of :class:`MetricsApiConfig` has its own, shown in its signature
+    (``help()``, ``inspect.signature``, an IDE's tooltip) as where its value then comes
+    from, ``<README_BUFFER_LENGTH or 10>``, rather than as an object's address."""
+
+    __slots__ = ("shown",)
+
+    def __init__(self, shown: str) -> None:
+        self.shown = shown
+
+    def __repr__(self) -> str:
+        return self.shown
+
+
+def _unset(name: str) -> Any:
+    """The sentinel of argument ``name``, shown as its row of the options table says."""
+    option = BY_NAME[name]
+    default = option.shown_default.replace("`", "")
+    if option.alias_of is not None:
+        return _Unset(f"<deprecated: {option.alias_of}>")
+    if option.variable is None:
+        return _Unset(f"<{default}>")
+    if default == "required":
+        return _Unset(f"<{option.variable}, required>")
+    return _Unset(f"<{option.variable} or {default}>")
+
+
+_UNSET: Any = _Unset("<unset>")
+#: The signature's defaults, one per argument.
+_NOT_PASSED: dict[str, Any] = {option.name: _unset(option.name) for option in OPTIONS}
 
 # A start-up warning is said once per process and logger: every worker and every config
 # built from the same settings would repeat it, yet a config with a logger of its own
@@ -392,37 +423,38 @@ class MetricsApiConfig:
 
     # The positional order is the official package's (3.1 to 3.4), so existing code keeps
     # working: allowlist before denylist, or a list meant to be kept would be the only one
-    # redacted. Every default is _UNSET, so that an explicit argument, None included, is
-    # told apart from one left out; the names and the table's are kept in step by a test.
+    # redacted. Every default is an _Unset (its own, for the signature to show), so that an
+    # explicit argument, None included, is told apart from one left out; the names and the
+    # table's are kept in step by a test.
     def __init__(
         self,
-        api_key: Optional[str] = _UNSET,
-        grouping_function: Union[GroupingFunction, str, None] = _UNSET,
-        base_log_url: Optional[str] = _UNSET,
-        buffer_length: Optional[int] = _UNSET,
-        development_mode: Optional[bool] = _UNSET,
-        background_worker_mode: Optional[bool] = _UNSET,
-        allowlist: Optional[Sequence[str]] = _UNSET,
-        denylist: Optional[Sequence[str]] = _UNSET,
-        blacklist: Optional[Sequence[str]] = _UNSET,
-        whitelist: Optional[Sequence[str]] = _UNSET,
-        allowed_http_hosts: Optional[Sequence[str]] = _UNSET,
-        timeout: Optional[float] = _UNSET,
-        logger: Optional[logging.Logger] = _UNSET,
+        api_key: Optional[str] = _NOT_PASSED["api_key"],
+        grouping_function: Union[GroupingFunction, str, None] = _NOT_PASSED["grouping_function"],
+        base_log_url: Optional[str] = _NOT_PASSED["base_log_url"],
+        buffer_length: Optional[int] = _NOT_PASSED["buffer_length"],
+        development_mode: Optional[bool] = _NOT_PASSED["development_mode"],
+        background_worker_mode: Optional[bool] = _NOT_PASSED["background_worker_mode"],
+        allowlist: Optional[Sequence[str]] = _NOT_PASSED["allowlist"],
+        denylist: Optional[Sequence[str]] = _NOT_PASSED["denylist"],
+        blacklist: Optional[Sequence[str]] = _NOT_PASSED["blacklist"],
+        whitelist: Optional[Sequence[str]] = _NOT_PASSED["whitelist"],
+        allowed_http_hosts: Optional[Sequence[str]] = _NOT_PASSED["allowed_http_hosts"],
+        timeout: Optional[float] = _NOT_PASSED["timeout"],
+        logger: Optional[logging.Logger] = _NOT_PASSED["logger"],
         *,
-        flush_interval: Optional[float] = _UNSET,
-        metrics_api: Optional[str] = _UNSET,
-        readme_api_url: Optional[str] = _UNSET,
-        max_body_bytes: Optional[int] = _UNSET,
-        max_queue_size: Optional[int] = _UNSET,
-        max_queue_bytes: Optional[int] = _UNSET,
-        trusted_proxies: Optional[int] = _UNSET,
-        skip_methods: Optional[Sequence[str]] = _UNSET,
-        shutdown_timeout: Optional[float] = _UNSET,
-        enabled: Optional[bool] = _UNSET,
+        flush_interval: Optional[float] = _NOT_PASSED["flush_interval"],
+        metrics_api: Optional[str] = _NOT_PASSED["metrics_api"],
+        readme_api_url: Optional[str] = _NOT_PASSED["readme_api_url"],
+        max_body_bytes: Optional[int] = _NOT_PASSED["max_body_bytes"],
+        max_queue_size: Optional[int] = _NOT_PASSED["max_queue_size"],
+        max_queue_bytes: Optional[int] = _NOT_PASSED["max_queue_bytes"],
+        trusted_proxies: Optional[int] = _NOT_PASSED["trusted_proxies"],
+        skip_methods: Optional[Sequence[str]] = _NOT_PASSED["skip_methods"],
+        shutdown_timeout: Optional[float] = _NOT_PASSED["shutdown_timeout"],
+        enabled: Optional[bool] = _NOT_PASSED["enabled"],
     ) -> None:
         given = {name: value for name, value in locals().items()
-                 if name != "self" and value is not _UNSET}
+                 if name != "self" and not isinstance(value, _Unset)}
         _with_aliases(given)
         # The logger (an argument only) first: a misspelled variable is warned about
         # even when it leaves a required option unset (README_APIKEY: no api_key).

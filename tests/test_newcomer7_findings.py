@@ -8,6 +8,7 @@ Django projects in a subprocess, real configuration); none passed before its fix
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from readme_metrics import MetricsApiConfig
+from readme_metrics.options import OPTIONS
 from readme_metrics.unwrapped import DJANGO_UNWRAPPED
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,3 +152,31 @@ def test_nothing_is_said_where_the_requests_are_logged(
     word about a missing line."""
     said = _served(_django_project(tmp_path, with_the_middleware_line), script)
     assert "not in settings.MIDDLEWARE" not in said, said
+
+
+def test_the_configs_signature_shows_where_each_value_comes_from() -> None:
+    """``help(MetricsApiConfig)`` (and IPython's ``MetricsApiConfig?``, an IDE's tooltip),
+    the first thing tried after the quick start, showed ``= <object object at 0x7f...>``
+    for each of the 23 arguments: the "not passed" sentinel. Each now shows its variable
+    and default, as README's options table does."""
+    signature = inspect.signature(MetricsApiConfig)
+    assert "object at" not in str(signature)
+    shown = {name: repr(parameter.default)
+             for name, parameter in signature.parameters.items()}
+    assert shown["api_key"] == "<README_API_KEY, required>"
+    assert shown["buffer_length"] == "<README_BUFFER_LENGTH or 10>"
+    assert shown["metrics_api"] == "<README_METRICS_SERVER or https://metrics.readme.io>"
+    assert shown["blacklist"] == "<deprecated: denylist>"
+    assert shown["logger"] == '<logging.getLogger("readme_metrics")>'
+    for option in OPTIONS:
+        if option.variable is not None:
+            assert shown[option.name].startswith(f"<{option.variable}"), option.name
+    # Left out, each is still read from the environment, then defaulted.
+    config = MetricsApiConfig(api_key="any-key", grouping_function=_no_caller)
+    assert (config.buffer_length, config.skip_methods) == (10, ["OPTIONS"])
+    assert MetricsApiConfig(api_key="any-key", grouping_function=_no_caller,
+                            buffer_length=None).buffer_length == 10
+
+
+def _no_caller(request: object) -> None:
+    return None
