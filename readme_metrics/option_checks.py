@@ -423,7 +423,15 @@ def api_key(option: Option, value: Any) -> str:
             "README_METRICS_ENABLED=false to turn metrics off" + _key_variables_set()
         )
     if not isinstance(value, str):
-        raise option.wrong_type(value, "a str", shown=False)
+        error = option.wrong_type(value, "a str", shown=False)
+        if callable(value):
+            # MetricsApiConfig(grouping): the official package's positional order puts
+            # api_key first, and the quick starts read the key from README_API_KEY.
+            raise ValueError(
+                f"{error}: api_key is MetricsApiConfig's first positional argument; name "
+                "the function: MetricsApiConfig(grouping_function=...) (the key then "
+                "comes from README_API_KEY)")
+        raise error
     if _cannot_be_a_key(value):
         # The value is not echoed: were this check ever wrong, it would be a real key.
         raise ValueError(

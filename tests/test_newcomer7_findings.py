@@ -180,3 +180,28 @@ def test_the_configs_signature_shows_where_each_value_comes_from() -> None:
 
 def _no_caller(request: object) -> None:
     return None
+
+
+@pytest.mark.parametrize("variable_set", [
+    pytest.param(False, id="no-key-variable"),
+    pytest.param(True, id="key-variable-set"),
+])
+def test_the_grouping_function_passed_first_says_api_key_comes_first(
+        monkeypatch: pytest.MonkeyPatch, variable_set: bool) -> None:
+    """``MetricsApiConfig(grouping)``, the key left to README_API_KEY as the quick starts
+    do: the official package's positional order puts api_key first, and the error was
+    "api_key (README_API_KEY) must be a str, got a value of type function", with the
+    key's variable set and right (the error then also said the argument overrides it)."""
+    monkeypatch.delenv("README_API_KEY", raising=False)
+    if variable_set:
+        monkeypatch.setenv("README_API_KEY", "any-key")
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(_no_caller)
+    assert ("must be a str, got a value of type function: api_key is MetricsApiConfig's "
+            "first positional argument; name the function: "
+            "MetricsApiConfig(grouping_function=...) (the key then comes from "
+            "README_API_KEY)") in str(raised.value)
+    # Any other type is not taken for a misplaced function.
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(12, _no_caller)
+    assert "positional" not in str(raised.value)
