@@ -5,9 +5,10 @@
     from readme_metrics import MetricsApiConfig, MetricsMiddleware
 
     app.wsgi_app = MetricsMiddleware(app.wsgi_app, MetricsApiConfig(
-        api_key="rdme_...",
-        grouping_function=lambda req: {"api_key": req.headers.get("X-Api-Key")},
-    ))
+        # the caller's key for your API; None: the call is not logged
+        grouping_function=lambda req: (
+            {"api_key": req.headers["X-Api-Key"]} if "X-Api-Key" in req.headers else None),
+    ))  # your ReadMe API key from README_API_KEY (or api_key="...")
 """
 
 from importlib import import_module

@@ -388,9 +388,11 @@ class MetricsApiConfig:
     .. code-block:: python
 
         config = MetricsApiConfig(
-            api_key="rdme_...",
-            grouping_function=lambda req: {"api_key": req.headers.get("X-Api-Key")},
-        )
+            # the caller's key for your API; None: the call is not logged
+            grouping_function=lambda req: (
+                {"api_key": req.headers["X-Api-Key"]} if "X-Api-Key" in req.headers
+                else None),
+        )  # your ReadMe API key from README_API_KEY (or api_key="...")
 
     Arguments left out are read from ``README_*`` environment variables, then defaulted
     (the table in :mod:`readme_metrics.options`). Invalid values raise ``ValueError``

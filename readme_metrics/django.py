@@ -7,9 +7,8 @@
 
     MIDDLEWARE = ["readme_metrics.django.MetricsMiddleware", *MIDDLEWARE]
     README_METRICS_CONFIG = MetricsApiConfig(
-        api_key="rdme_...",
         grouping_function="myapp.metrics.grouping",  # receives the HttpRequest
-    )
+    )  # your ReadMe API key from README_API_KEY (or api_key="...")
 
 The capture builds the same plain-data record as the WSGI middleware and hands it to the
 same pipeline (HAR, redaction, delivery are shared). What it trusts: the request's META,

@@ -11,11 +11,12 @@ the only module that imports Starlette (the ``fastapi`` extra).
     from readme_metrics.fastapi import ReadMeMetricsMiddleware
 
     async def grouping(request: Request):
-        return {"api_key": request.headers.get("x-api-key")}
+        key = request.headers.get("x-api-key")
+        return {"api_key": key} if key else None  # None: the call is not logged
 
     app = FastAPI()
     app.add_middleware(ReadMeMetricsMiddleware, config=MetricsApiConfig(
-        api_key="rdme_...", grouping_function=grouping))
+        grouping_function=grouping))  # your ReadMe API key from README_API_KEY
 """
 
 from __future__ import annotations

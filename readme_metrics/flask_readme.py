@@ -95,9 +95,10 @@ class ReadMeMetrics:
         from readme_metrics.flask_readme import ReadMeMetrics
 
         metrics = ReadMeMetrics(MetricsApiConfig(
-            api_key="rdme_...",
-            grouping_function=lambda request: {"api_key": request.headers["X-Api-Key"]},
-        ))
+            grouping_function=lambda request: (
+                {"api_key": request.headers["X-Api-Key"]}
+                if "X-Api-Key" in request.headers else None),
+        ))  # your ReadMe API key from README_API_KEY (or api_key="...")
         metrics.init_app(app)  # or ReadMeMetrics(config, app)
 
     The grouping function receives Flask's ``request``.

@@ -100,9 +100,10 @@ class MetricsMiddleware(PipelineControls):
         from readme_metrics.asgi import MetricsMiddleware
 
         app = MetricsMiddleware(app, MetricsApiConfig(
-            api_key="rdme_...",
-            grouping_function=lambda req: {"api_key": req.headers["X-Api-Key"]},
-        ))
+            grouping_function=lambda req: (
+                {"api_key": req.headers["X-Api-Key"]} if "X-Api-Key" in req.headers
+                else None),
+        ))  # your ReadMe API key from README_API_KEY (or api_key="...")
 
     The grouping function (plain or ``async``) runs once per exchange, when the app
     starts its response. Here it receives a :class:`webob.Request` built from the scope,

@@ -459,9 +459,10 @@ class MetricsMiddleware(PipelineControls):
         from readme_metrics import MetricsApiConfig, MetricsMiddleware
 
         app.wsgi_app = MetricsMiddleware(app.wsgi_app, MetricsApiConfig(
-            api_key="rdme_...",
-            grouping_function=lambda req: {"api_key": req.headers["X-Api-Key"]},
-        ))
+            grouping_function=lambda req: (
+                {"api_key": req.headers["X-Api-Key"]} if "X-Api-Key" in req.headers
+                else None),
+        ))  # your ReadMe API key from README_API_KEY (or api_key="...")
 
     The grouping function receives a :class:`webob.Request` whose body can be read.
     With ``config.enabled`` false, calls go straight to the app and nothing is started.
