@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import threading
@@ -46,6 +47,24 @@ MIN_SUBSTRING_SECRET = 8
 # The links Python's own tracebacks print between chained exceptions.
 _CAUSE = "The above exception was the direct cause of the following exception:"
 _CONTEXT = "During handling of the above exception, another exception occurred:"
+
+
+def reloader_parent() -> bool:
+    """True in the process of a development server's reloader, which only watches the
+    files and runs the app again in a child that serves it: ``manage.py runserver``
+    (without ``--noreload``), ``flask run --debug`` or ``--reload`` (without
+    ``--no-reload``). Both processes make the app and its configuration, so each
+    start-up warning was said twice; the child says it, as Django's own checks are said
+    there only. (``app.run(debug=True)`` cannot be told from a plain ``python app.py``
+    when the configuration is made: said twice there still.)"""
+    argv = sys.argv
+    if argv[1:2] == ["runserver"] and "django" in sys.modules:
+        return os.environ.get("RUN_MAIN") != "true" and "--noreload" not in argv
+    if "run" in argv[1:] and "flask" in sys.modules and "--no-reload" not in argv:
+        debug = os.environ.get("FLASK_DEBUG", "").lower() not in ("", "0", "false", "no")
+        return (os.environ.get("WERKZEUG_RUN_MAIN") != "true"
+                and ("--reload" in argv or "--debug" in argv or debug))
+    return False
 
 
 class LogLimiter:

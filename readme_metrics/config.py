@@ -32,7 +32,7 @@ from typing import (
 
 from readme_metrics import _env
 from readme_metrics._http import shown_url
-from readme_metrics._logging import LogLimiter, QuietLogger
+from readme_metrics._logging import LogLimiter, QuietLogger, reloader_parent
 from readme_metrics._loopback import is_loopback_url
 from readme_metrics.option_checks import meant_variable
 from readme_metrics.options import BY_NAME, OPTIONS, Option
@@ -269,7 +269,10 @@ def _dotenv_beside_the_app(grouping_function: Any, given: Collection[str]) -> li
 
 
 def _warn(logger: logging.Logger, warnings: list[str]) -> None:
-    """Log the start-up ``warnings`` on the config's ``logger``, each once per process."""
+    """Log the start-up ``warnings`` on the config's ``logger``, each once per process
+    (in a reloader's child only: :func:`reloader_parent`)."""
+    if warnings and reloader_parent():
+        return
     for message in warnings:
         if _WARNED.due(f"{logger.name}\n{message}"):
             QuietLogger(logger).warning("%s", message)  # the app's filters may raise

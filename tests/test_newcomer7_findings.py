@@ -16,10 +16,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import requests
 
 from readme_metrics import MetricsApiConfig
 from readme_metrics.options import OPTIONS
 from readme_metrics.unwrapped import DJANGO_UNWRAPPED
+from tests.support.polling import wait_until
+from tests.support.ports import free_port
+from tests.support.processes import OWN_GROUP, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -196,12 +200,76 @@ def test_the_grouping_function_passed_first_says_api_key_comes_first(
     if variable_set:
         monkeypatch.setenv("README_API_KEY", "any-key")
     with pytest.raises(ValueError) as raised:
-        MetricsApiConfig(_no_caller)
+        MetricsApiConfig(_no_caller)  # type: ignore[arg-type]
     assert ("must be a str, got a value of type function: api_key is MetricsApiConfig's "
             "first positional argument; name the function: "
             "MetricsApiConfig(grouping_function=...) (the key then comes from "
             "README_API_KEY)") in str(raised.value)
     # Any other type is not taken for a misplaced function.
     with pytest.raises(ValueError) as raised:
-        MetricsApiConfig(12, _no_caller)
+        MetricsApiConfig(12, _no_caller)  # type: ignore[arg-type]
     assert "positional" not in str(raised.value)
+
+
+_NEAR_MISS = ("readme_metrics: README_METRIC_SERVER (set in the environment) is no "
+              "variable of this library and is ignored: did you mean README_METRICS_SERVER?")
+
+_FLASK_APP = """
+    from flask import Flask
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    app = Flask(__name__)
+    ReadMeMetrics(MetricsApiConfig(grouping_function=lambda request: None), app)
+
+    @app.get("/")
+    def hello():
+        return {"hello": "world"}
+    """
+
+
+def _said_while_serving(tmp_path: Path, command: list[str], env: dict[str, str]) -> str:
+    """What a development server started as ``command`` wrote to stderr by the time it
+    answered a first request (its reloader's child serves it), then stopped."""
+    port = free_port()
+    stderr = tmp_path / "stderr.txt"
+    with stderr.open("wb") as sink:
+        server = subprocess.Popen(
+            [*command, str(port)], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=sink,
+            env={**os.environ, "README_API_KEY": "any-key",
+                 "README_METRIC_SERVER": "http://127.0.0.1:9",
+                 "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]), **env},
+            **OWN_GROUP)  # type: ignore[call-overload]
+        try:
+            wait_until(lambda: _answers(port), timeout=60)
+        finally:
+            stop_server(server)
+    return stderr.read_text()
+
+
+def _answers(port: int) -> bool:
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+@pytest.mark.parametrize("server", ["flask-run-debug", "runserver", "runserver-noreload"])
+def test_a_start_up_warning_is_said_once_under_a_reloading_dev_server(
+        tmp_path: Path, server: str) -> None:
+    """``flask run --debug`` and ``manage.py runserver`` (the quick starts' servers, with
+    their reloader) make the app in the reloader's process too, which serves nothing:
+    each start-up warning (here, a near miss of README_METRICS_SERVER) was said twice."""
+    if server.startswith("flask"):
+        (tmp_path / "app.py").write_text(textwrap.dedent(_FLASK_APP))
+        command = [sys.executable, "-m", "flask", "--app", "app", "run", "--debug",
+                   "--port"]
+        env: dict[str, str] = {}
+    else:
+        _django_project(tmp_path, with_the_middleware_line=True)
+        command = [sys.executable, "-m", "django", "runserver",
+                   *(["--noreload"] if server.endswith("noreload") else [])]
+        env = {"DJANGO_SETTINGS_MODULE": "mysite.settings"}
+    said = _said_while_serving(tmp_path, command, env)
+    assert said.count(_NEAR_MISS) == 1, said

@@ -39,7 +39,7 @@ import requests
 from requests.utils import select_proxy
 
 from readme_metrics._http import shown_url
-from readme_metrics._logging import LogLimiter, QuietLogger
+from readme_metrics._logging import LogLimiter, QuietLogger, reloader_parent
 from readme_metrics._loopback import is_loopback_url, proxy_on_this_machine
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery.answer import Answer
@@ -109,6 +109,7 @@ class Transport:
         self.proxy_userinfo = False
         self._poster: Poster = self._poster_for(config.metrics_api + "/v1/request")
         if (is_loopback_url(config.metrics_api) and self.proxy_elsewhere
+                and not reloader_parent()
                 and _PROXY_WARNED.due(f"{config.logger.name}\n{config.metrics_api}")):
             # Said once 5 attempts had failed (about 20 s on), or not at all when the
             # proxy answered (its 403 read as a wrong API key): said now. Not for a proxy
