@@ -26,6 +26,7 @@ value for another.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import stat
@@ -253,12 +254,44 @@ def _read(dotenv: Optional[str]) -> tuple[Env, frozenset[str], tuple[tuple[int, 
             "run the app from a directory without it") from None
 
 
+class _OwnRead(logging.Filter):
+    """Drops python-dotenv's "could not parse statement starting at line N" of this
+    library's own read of the file for a line of a ``README*`` name with no ``=``
+    (``README_API_KEY: rdme_...``): this library's warning, or the missing key's error,
+    names that line and what to write, and python-dotenv's line, naming neither the file
+    nor who read it, came first. Its warning about any other line is kept, as are those
+    of the app's own reads. Only records made on the reading thread are looked at."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reading = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        lines = getattr(self.reading, "lines", ())
+        return not (lines and isinstance(record.args, tuple) and record.args
+                    and record.args[0] in lines)
+
+
+_own_read = _OwnRead()
+logging.getLogger("dotenv.main").addFilter(_own_read)
+
+
 def _read_file(dotenv: Optional[str]) -> tuple[Env, frozenset[str],
                                                 tuple[tuple[int, str], ...]]:
-    file = {} if dotenv is None else dotenv_values(dotenv)
+    if dotenv is None:
+        return _FileEnv({}), frozenset(), ()
+    try:
+        not_assigned = _lines_not_assigned(dotenv)
+    except UnicodeDecodeError:
+        not_assigned = ()  # python-dotenv's read below raises it, as before
+    _own_read.reading.lines = frozenset(
+        number for number, name in not_assigned if name.upper().startswith("README"))
+    try:
+        file = dotenv_values(dotenv)
+    finally:
+        _own_read.reading.lines = ()
     return (_FileEnv({key: value for key, value in file.items() if value is not None}),
-            frozenset(name for name in file if _NAME.fullmatch(name)),
-            () if dotenv is None else _lines_not_assigned(dotenv))
+            frozenset(name for name in file if _NAME.fullmatch(name)), not_assigned)
 
 
 def _lines_not_assigned(dotenv: str) -> tuple[tuple[int, str], ...]:

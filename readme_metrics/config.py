@@ -34,7 +34,7 @@ from readme_metrics import _env
 from readme_metrics._http import shown_url
 from readme_metrics._logging import LogLimiter, QuietLogger, reloader_parent
 from readme_metrics._loopback import is_loopback_url
-from readme_metrics.option_checks import meant_variable
+from readme_metrics.option_checks import meant_variable, names_a_key_variable
 from readme_metrics.options import BY_NAME, OPTIONS, Option
 
 #: ``grouping_function(request)``: the caller's mapping or None; under the ASGI middlewares
@@ -210,35 +210,45 @@ _ARGUMENT_NAMES.update({
                  "README_METRICS_DISABLE")})
 
 
-def _misspelled_variables() -> list[str]:
+# The early warnings below come as (repeated, message): repeated is True for a warning
+# that the missing key's error says again (README_API_KEY's line in .env with ':' for
+# '=', README_API_KEY set empty over the file's value, README_APIKEY set): where that
+# error comes, such a warning only doubled it (see MetricsApiConfig.__init__).
+
+
+def _misspelled_variables() -> list[tuple[bool, str]]:
     """A warning for each ``README_*`` variable set that is a near miss of one of ours
     (``README_METRIC_SERVER``): ignored, it would leave its option at the default without
     a word. Names only, never values (the key may be in one)."""
-    return [f"readme_metrics: {name} (set in {_env.origin(name)}) is no variable of this "
-            f"library and is ignored: did you mean {meant}?"
+    return [(meant == "README_API_KEY" and names_a_key_variable(name),
+             f"readme_metrics: {name} (set in {_env.origin(name)}) is no variable of this "
+             f"library and is ignored: did you mean {meant}?")
             for name in _env.names()
             if (meant := meant_variable(name, _VARIABLES, _ARGUMENT_NAMES))]
 
 
-def _lines_not_assigned() -> list[str]:
+def _lines_not_assigned() -> list[tuple[bool, str]]:
     """A warning for each line of the ``.env`` file that starts with one of our variables
     (or a near miss) but does not assign it (``README_API_KEY: rdme_...``): python-dotenv
     skips it, or takes the whole line for a name, and the option keeps its default. The
     line's number and the name only: the rest of it is the value, often the key."""
-    return [f"readme_metrics: line {number} of {file} is no {name}=value (a ':' or a "
-            f"blank where '=' belongs?), so it does not set {name}: write {name}=<the value>"
+    return [(name == "README_API_KEY",
+             f"readme_metrics: line {number} of {file} is no {name}=value (a ':' or a "
+             f"blank where '=' belongs?), so it does not set {name}: write {name}=<the "
+             "value>")
             for file, number, name in _env.not_assigned()
             if name in _VARIABLES or meant_variable(name, _VARIABLES, _ARGUMENT_NAMES)]
 
 
-def _hidden_by_empty(given: Collection[str]) -> list[str]:
+def _hidden_by_empty(given: Collection[str]) -> list[tuple[bool, str]]:
     """A warning for each of our variables that the ``.env`` file sets and the
     environment sets empty: the empty one wins and means unset, so the option keeps its
     default although the file gives it a value. Not for an option ``given`` as an
     argument, which wins over both. Names only."""
-    return [f"readme_metrics: {name} is set empty in the environment, which wins over its "
-            f"value in {file}, so that value is not used: unset {name} in the environment "
-            "(or give it the value there)"
+    return [(name == "README_API_KEY",
+             f"readme_metrics: {name} is set empty in the environment, which wins over "
+             f"its value in {file}, so that value is not used: unset {name} in the "
+             "environment (or give it the value there)")
             for file, name in _env.hidden_by_empty()
             if name in _VARIABLES and _OPTION_OF[name] not in given]
 
@@ -464,10 +474,15 @@ class MetricsApiConfig:
         # The logger (an argument only) first: a misspelled variable is warned about
         # even when it leaves a required option unset (README_APIKEY: no api_key).
         self.logger = _resolve(BY_NAME["logger"], given, [])
-        _warn(self.logger,
-              _misspelled_variables() + _lines_not_assigned() + _hidden_by_empty(given))
+        early = _misspelled_variables() + _lines_not_assigned() + _hidden_by_empty(given)
+        # With no key given or set, the key's error comes (metrics on) and says these.
+        no_key = "api_key" not in given and _env.raw("README_API_KEY") is None
+        _warn(self.logger, [message for repeated, message in early
+                            if not (repeated and no_key)])
         warnings: list[str] = []
         self.enabled = _resolve(BY_NAME["enabled"], given, warnings)
+        if no_key and not self.enabled:
+            warnings += [message for repeated, message in early if repeated]
         for option in OPTIONS:
             if option.alias_of is not None or option.name in ("enabled", "logger"):
                 continue

@@ -444,13 +444,19 @@ def api_key(option: Option, value: Any) -> str:
     return value.strip()
 
 
+def names_a_key_variable(name: str) -> bool:
+    """Whether the missing key's error names variable ``name`` (set): a ``README*`` or
+    ``RDME*`` name, not README_API_KEY, that says key, token or secret."""
+    upper = name.upper()
+    return (upper.startswith(("README", "RDME")) and name != "README_API_KEY"
+            and any(word in upper for word in ("KEY", "TOKEN", "SECRET")))
+
+
 def _key_variables_set() -> str:
     """For the missing key's error: the ``README*``/``RDME*`` variables set whose name says
     key or token (``README_METRICS_API_KEY``, ``README_TOKEN``), too far from
     ``README_API_KEY`` for the near-miss warning. Names only, never values."""
-    found = [name for name in _env.names()
-             if name.upper().startswith(("README", "RDME")) and name != "README_API_KEY"
-             and any(word in name.upper() for word in ("KEY", "TOKEN", "SECRET"))]
+    found = [name for name in _env.names() if names_a_key_variable(name)]
     if not found:
         return ""
     return (f" ({', '.join(found)} {'is' if len(found) == 1 else 'are'} set, but this "

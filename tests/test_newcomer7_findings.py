@@ -273,3 +273,64 @@ def test_a_start_up_warning_is_said_once_under_a_reloading_dev_server(
         env = {"DJANGO_SETTINGS_MODULE": "mysite.settings"}
     said = _said_while_serving(tmp_path, command, env)
     assert said.count(_NEAR_MISS) == 1, said
+
+
+def _made_in(directory: Path, env: dict[str, str]) -> list[str]:
+    """The lines a ``MetricsApiConfig`` made in ``directory`` (its ``.env``) with
+    ``env`` writes to stderr, as a script started there shows them (Python's last
+    resort handler: no logging configured), the traceback's frames left out."""
+    environment = {name: value for name, value in os.environ.items()
+                   if not name.upper().startswith(("README", "RDME"))}
+    done = subprocess.run(
+        [sys.executable, "-c",
+         "from readme_metrics import MetricsApiConfig\n"
+         "MetricsApiConfig(grouping_function=lambda request: None)\n"],
+        cwd=directory, env={**environment, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True, text=True, timeout=60)
+    return [line for line in done.stderr.splitlines()
+            if line and not line.startswith((" ", "Traceback"))]
+
+
+_REQUIRED = ("ValueError: readme_metrics: api_key is required: pass api_key=... or set "
+             "README_API_KEY in the environment or ")
+
+
+@pytest.mark.parametrize(("dotenv", "env", "said"), [
+    pytest.param("README_API_KEY: any-key\n", {},
+                 "(read, but its line 1 is no README_API_KEY=value", id="colon-in-dotenv"),
+    pytest.param("README_API_KEY=any-key\n", {"README_API_KEY": ""},
+                 "README_API_KEY is set empty in the environment", id="empty-over-dotenv"),
+    pytest.param("", {"README_APIKEY": "any-key"},
+                 "(README_APIKEY is set, but this library reads the key from README_API_KEY",
+                 id="near-miss-name"),
+])
+def test_a_missing_key_is_said_once(tmp_path: Path, dotenv: str, env: dict[str, str],
+                                    said: str) -> None:
+    """Three messages for one mistake: ``README_API_KEY: any-key`` in .env (YAML's way)
+    gave python-dotenv's "could not parse statement starting at line 1" (of this
+    library's own read of the file), this library's warning naming the line, then the
+    missing key's error naming the line again; README_API_KEY set empty over the file's
+    value, and README_APIKEY set, a warning and the error saying the same. The error
+    alone now says it."""
+    if dotenv:
+        (tmp_path / ".env").write_text(dotenv)
+    lines = _made_in(tmp_path, env)
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(_REQUIRED) and said in lines[0], lines
+
+
+def test_with_metrics_off_the_warnings_are_still_said(tmp_path: Path) -> None:
+    """No key error comes with metrics turned off: the warnings are the only word.
+    python-dotenv's own line stays for a line of the app's (line 2), which nothing of
+    this library's names."""
+    (tmp_path / ".env").write_text("README_API_KEY: any-key\nAPP_SETTING: its own\n")
+    lines = _made_in(tmp_path, {"README_APIKEY": "any-key",
+                                "README_METRICS_ENABLED": "false"})
+    assert lines == [
+        "python-dotenv could not parse statement starting at line 2",
+        "readme_metrics: README_APIKEY (set in the environment) is no variable of this "
+        "library and is ignored: did you mean README_API_KEY?",
+        f"readme_metrics: line 1 of {tmp_path / '.env'} is no README_API_KEY=value (a "
+        "':' or a blank where '=' belongs?), so it does not set README_API_KEY: write "
+        "README_API_KEY=<the value>",
+    ]
