@@ -24,7 +24,8 @@ from readme_metrics.capture.wsgi import MetricsMiddleware
 __all__ = ["django_middleware_made", "recorded_outside", "watch_django"]
 
 _DISPATCH_UID = "readme_metrics.unwrapped.django"
-_state = {"watching": False, "made": False}
+# watching: connected; made: Django's middleware was made; looked: the first request came.
+_state = {"watching": False, "made": False, "looked": False}
 _lock = threading.Lock()
 
 #: What the warning says, and README's Troubleshooting row quotes.
@@ -66,7 +67,7 @@ def watch_django() -> None:
     when ``settings.README_METRICS_CONFIG`` is a configuration and no middleware records
     the request. Django's ``request_started`` signal, connected once per process."""
     with _lock:
-        if _state["watching"] or _state["made"]:
+        if _state["watching"] or _state["made"] or _state["looked"]:
             return
         _state["watching"] = True
     try:  # (during settings.py: django.core.signals reads no setting)
@@ -87,6 +88,7 @@ def _first_request(sender: Any, **extra: Any) -> None:
             if not _state["watching"]:
                 return  # another thread's request looked
             _state["watching"] = False
+            _state["looked"] = True  # once per process, whatever configs come later
         request_started.disconnect(dispatch_uid=_DISPATCH_UID)
         if _state["made"] or recorded_outside():
             return
