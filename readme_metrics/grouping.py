@@ -92,6 +92,18 @@ def _place(frame: traceback.FrameSummary) -> str:
 _DECIMAL_BITS = 1 << 17
 
 
+def _shape_for(result: Any) -> str:
+    """The shape to return, for a grouping function's result that is no mapping: the key
+    alone, a tuple, the caller's own object (Django's request.user, a FastAPI user
+    model); for a bool (``return False`` meant as "do not log"), None first."""
+    shape = '{"api_key": <the caller\'s key>, "label": ..., "email": ...}'
+    if isinstance(result, bool):
+        return f" (return None, not {result}, to leave a call out, and {shape} to log it)"
+    if isinstance(result, (str, bytes, int)):
+        return f" (return {shape}, not the key alone)"
+    return f" (return {shape})"
+
+
 def _written(number: int) -> str:
     """``str(number)``, past CPython's limit on the digits of an int too (the grouping
     function may return one it computed: str() raised, and the request was not logged).
@@ -305,12 +317,7 @@ class Identifier:
             self._report(
                 logging.ERROR,
                 "the grouping function must return a mapping or None, "
-                f"got {type(result).__name__}"
-                # The shape to return, whatever came back: the key alone, a tuple, the
-                # caller's own object (Django's request.user, a FastAPI user model).
-                + ' (return {"api_key": <the caller\'s key>, "label": ..., "email": ...}'
-                + (", not the key alone)" if isinstance(result, (str, bytes, int)) else ")")
-                + "; the request is not logged",
+                f"got {type(result).__name__}" + _shape_for(result) + "; the request is not logged",
             )
             return None
         given = result.get("api_key")

@@ -9,16 +9,18 @@ Django projects in a subprocess, real configuration); none passed before its fix
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
-from readme_metrics import MetricsApiConfig
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.options import OPTIONS
 from readme_metrics.unwrapped import DJANGO_UNWRAPPED
 from tests.support.polling import wait_until
@@ -334,3 +336,29 @@ def test_with_metrics_off_the_warnings_are_still_said(tmp_path: Path) -> None:
         "':' or a blank where '=' belongs?), so it does not set README_API_KEY: write "
         "README_API_KEY=<the value>",
     ]
+
+
+def _hello(environ: Any, start_response: Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [b'{"hello": "world"}']
+
+
+@pytest.mark.parametrize("returned", [False, True])
+def test_a_grouping_function_returning_a_bool_is_told_none_leaves_a_call_out(
+        caplog: pytest.LogCaptureFixture, returned: bool) -> None:
+    """``return False`` to leave a call out (None is the way): the error said "got bool
+    (return {...}, not the key alone)", a bool being an int, though no key was
+    returned."""
+    from werkzeug.test import Client
+
+    app = MetricsMiddleware(_hello, MetricsApiConfig(
+        api_key="any-key", metrics_api="http://127.0.0.1:9", base_log_url=None,
+        grouping_function=lambda request: returned))
+    caplog.set_level(logging.ERROR, logger="readme_metrics")
+    Client(app).get("/", headers={"X-Api-Key": "owlbert-key"}, buffered=True)
+    app.close()
+    assert [r.getMessage() for r in caplog.records] == [
+        "readme_metrics: the grouping function must return a mapping or None, got bool "
+        f"(return None, not {returned}, to leave a call out, and {{\"api_key\": <the "
+        "caller's key>, \"label\": ..., \"email\": ...} to log it); the request is not "
+        "logged"]
