@@ -195,6 +195,19 @@ def _appended_path(option: Option, url: str) -> Optional[str]:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+# A refused URL's userinfo, up to its last "@" (see _shown_refused).
+_REFUSED_USERINFO = re.compile(r"\A((?:[^/?#]*//|[A-Za-z][A-Za-z0-9+.\-]*:/(?!/))?)[\s\S]*@")
+
+
+def _shown_refused(text: str) -> str:
+    """A refused URL ``text`` for its message: masked as :func:`.shown_url` masks a URL,
+    but up to its last "@". A password holding an unencoded "/", "?" or "#" (generated
+    ones often do) ends the authority early, as urlsplit and browsers read it (the rest
+    is a port, a path, a query or a fragment): shown_url, right for a URL that parses,
+    would show it. A refused text is no URL to read so: what may be a credential goes."""
+    return _REFUSED_USERINFO.sub(r"\1***@", text, count=1) if "@" in text else text
+
+
 def _host_name_problem(text: str, host: str) -> Optional[str]:
     """Why requests cannot post to the host name ``host`` of ``text``, if it cannot: an
     empty label (``a..b``, ``.a``: retried every batch for ever, each POST failing), or a
@@ -213,8 +226,8 @@ def _host_name_problem(text: str, host: str) -> Optional[str]:
     except requests.exceptions.InvalidURL as error:
         # requests quotes the URL in some ("Invalid URL 'http://user:password@...'"):
         # shown as the error shows it, without its user and password.
-        said = str(error).replace(repr(text), repr(shown_url(text))).replace(
-            text, shown_url(text))
+        said = str(error).replace(repr(text), repr(_shown_refused(text))).replace(
+            text, _shown_refused(text))
         userinfo = urlsplit(text).netloc.rpartition("@")[0]
         if userinfo and userinfo in said:
             said = "requests' InvalidURL, its message withheld: it quotes the user info"
@@ -251,9 +264,9 @@ def http_url(option: Option, value: Any) -> Optional[str]:
     try:
         parts = urlsplit(text)
     except ValueError:  # "http://[::1": an unclosed or invalid IP literal
-        raise option.invalid(shown_url(value), hint="not a valid URL") from None
+        raise option.invalid(_shown_refused(value), hint="not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise option.invalid(shown_url(value), hint=_scheme_hint(text))
+        raise option.invalid(_shown_refused(value), hint=_scheme_hint(text))
     url = text.rstrip("/")
     appended = _appended_path(option, url)
     problem = _url_problem(text, parts)
@@ -264,7 +277,7 @@ def http_url(option: Option, value: Any) -> Optional[str]:
                    if appended is not None else
                    "a base URL has no query or fragment (the library appends paths to it)")
     if problem is not None:
-        raise option.invalid(shown_url(value), hint=problem)
+        raise option.invalid(_shown_refused(value), hint=problem)
     if appended is None:
         return url
     return url[:-len(appended)].rstrip("/")
@@ -288,7 +301,7 @@ def _scheme_hint(text: str) -> str:
     except ValueError:  # "[": an unclosed IP literal, no address to suggest
         return ""
     meant = f"{scheme}://{text}"
-    return f"a URL starts with http:// or https://: did you mean {shown_url(meant)!r}?"
+    return f"a URL starts with http:// or https://: did you mean {_shown_refused(meant)!r}?"
 
 
 def appended_path_warning(option: Option, given: Any, value: Any) -> Optional[str]:
