@@ -55,7 +55,8 @@ class MetricsPipeline:
     def __init__(self, config: MetricsApiConfig) -> None:
         self.config = config
         self._skip_methods = frozenset(config.skip_methods)
-        self._hosts = frozenset(config.allowed_http_hosts)
+        # An entry written with the root dot names the same host (_without_root_dot).
+        self._hosts = frozenset(_without_root_dot(host) for host in config.allowed_http_hosts)
         #: True when every Host is logged (no ``allowed_http_hosts``): an adapter may then
         #: tell most requests wanted without calling :meth:`wants_environ`: a method not
         #: in ``skip_methods`` and a User-Agent that does not start with
@@ -145,7 +146,7 @@ class MetricsPipeline:
         if self.forwarded_hosts:
             host = forwarded(forwarded_host, self.config.trusted_proxies) or host
         host = host.lower()
-        if self._listed(host) or self._listed(_without_root_dot(host)):
+        if self._listed(_without_root_dot(host)):
             return True
         if self.logger.isEnabledFor(logging.DEBUG):
             self._host_not_allowed(host)

@@ -48,6 +48,8 @@ def hello(environ, start_response):
                  True, id="host-allowed-root-dot"),
     pytest.param({"allowed_http_hosts": ["api.example.com"]}, "GET",
                  "api.example.com.:8080", True, id="host-allowed-root-dot-with-port"),
+    pytest.param({"allowed_http_hosts": ["api.example.com."]}, "GET", "api.example.com",
+                 True, id="host-allowed-entry-root-dot"),
     pytest.param({"allowed_http_hosts": ["api.example.com"]}, "GET", "api.example.co.",
                  False, id="host-not-allowed-root-dot"),
     # Behind a trusted proxy the Host that counts is the one it forwarded, as in the url.
