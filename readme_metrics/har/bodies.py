@@ -93,7 +93,10 @@ def _redact_text(
         # the document went out in clear); for text types decoding dropped it.
         text = text[1:]
     if _looks_like_json(essence, text):
-        if codec in _ASCII_TRANSPARENT and not redactor.mentions_key(text):
+        if codec in _ASCII_TRANSPARENT and not redactor.mentions_key(text) and not (
+                # A JSON Patch's pointer as a URI fragment, percent-encoded (#/pass%77ord).
+                "#/" in text and "%" in text
+                and redactor.mentions_key(unquote(text, errors="surrogateescape"))):
             return text, None  # spare parsing and re-serialising it
         result = redactor.json_text(text)
         if result is not None:

@@ -34,7 +34,7 @@ import math
 import re
 from functools import lru_cache, partial
 from typing import Any, Callable, Iterable, Optional, Sequence
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from readme_metrics.har.deep_json import loads, repeats_a_name, too_deep
 from readme_metrics.har.text import (
@@ -65,6 +65,11 @@ _JSON_VALUE = re.compile(r"(?:[+\s]|%(?:20|09|0A|0D))*(?:[{\[]|%7B|%5B)", re.IGN
 _ENCODED_BRACKET = re.compile("%[57][Bb]")
 # Distinct bracketed names remembered per redactor (names repeat from request to request).
 _BRACKETED_MAX = 1024
+
+# A SCIM attribute path's value filter (RFC 7644 3.5.2: ``emails[type eq "work"].value``),
+# an unclosed one to the end: ``\[[^\]]*\]`` alone went back over the rest of the path
+# for each "[" (a client's 64 KiB of "[" cost 1.3 s).
+_SCIM_FILTER = re.compile(r"\[[^\]]*(?:\]|$)")
 
 
 def redacted(value: object) -> str:
@@ -130,6 +135,24 @@ _ESCAPED_IN_JSON = re.compile(r'["\\/\x00-\x1f]')
 
 # A member's name ends in a quote, then JSON whitespace if any, then its colon.
 _SPACED_COLON = re.compile(r'"[ \t\n\r]+:')
+
+
+def _pointer_keys(path: str) -> list[str]:
+    """The keys a JSON Patch operation's ``path`` names, folded as names are compared,
+    array indexes (and ``-``, past the end) left out as a dotted entry looks through
+    arrays: a JSON pointer (``/users/0/pass~1word``: ``~1`` is ``/``, ``~0`` is ``~``),
+    maybe as a URI fragment (``#/pass%77ord``, RFC 6901 6), or a SCIM attribute path
+    (RFC 7644 3.5.2: ``password``, ``name.familyName``, maybe after its schema's URN,
+    ``emails[type eq "work"].value``, a value filter in brackets)."""
+    if path.startswith("#"):
+        path = unquote(path[1:])
+    if path.startswith("/"):
+        names = [name.replace("~1", "/").replace("~0", "~") for name in path[1:].split("/")]
+    elif path:
+        names = _SCIM_FILTER.sub("", path).rpartition(":")[2].split(".")
+    else:
+        names = []  # the whole document
+    return [name for name in map(_folded, names) if not name.isdigit() and name != "-"]
 
 
 def _more_members_than(text: str, keys: int) -> bool:
@@ -482,8 +505,9 @@ class Redactor:
             node, path, allow_mode = stack.pop()
             if isinstance(node, dict):
                 keys += len(node)
-                if has_deny and "op" in node and "path" in node and "value" in node:
-                    changed = self._patch(node) or changed
+                if (has_deny or allow_mode) and "op" in node and "path" in node \
+                        and "value" in node:
+                    changed = self._patch(node, allow_mode) or changed
                 for key, value in node.items():
                     lower = key.lower()
                     if not lower.isascii():  # _folded, inlined
@@ -530,24 +554,38 @@ class Redactor:
                         changed = self._link(node, index, value) or changed
         return changed, keys if whole else -1
 
-    def _patch(self, operation: dict[str, Any]) -> bool:
+    def _patch(self, operation: dict[str, Any], allow_mode: bool) -> bool:
         """Redact the ``value`` of a JSON Patch operation (RFC 6902) whose ``path``
-        pointer names a denied key: ``{"op": "replace", "path": "/password", "value": ...}``
-        sets the key ``password``, whose value no key names. The pointer is read as the
-        key path it names (``~1`` is ``/``, ``~0`` is ``~``), array indexes left out as a
-        dotted entry looks through arrays. True when it changed."""
+        names a listed key: ``{"op": "replace", "path": "/password", "value": ...}``
+        sets the key ``password``, whose value no key names (see :func:`_pointer_keys`).
+        By the denylist: the pointer's last key or its path is denied, or a dotted
+        entry goes on below it into the value's keys (``/user`` setting
+        ``{"password": ...}`` for ``user.password``): the value is redacted whole. By the
+        allowlist (``allow_mode``): the value of a key it does not list is redacted, as
+        for any such key, though the allowlist lists ``value``. True when it changed."""
         pointer = operation["path"]
-        if pointer.__class__ is not str or not pointer.startswith("/"):
+        if pointer.__class__ is not str:
             return False
-        segments = [_folded(segment.replace("~1", "/").replace("~0", "~"))
-                    for segment in pointer[1:].split("/")]
-        segments = [segment for segment in segments if not segment.isdigit()
-                    and segment != "-"]
-        if not segments or not (segments[-1] in self._deny_keys
-                                or ".".join(segments) in self._deny_paths):
-            return False
-        operation["value"] = redacted(operation["value"])
-        return True
+        segments = _pointer_keys(pointer)
+        dotted = ".".join(segments)
+        value = operation["value"]
+        nested = isinstance(value, (dict, list))
+        below = dotted + "." if dotted else ""  # what a dotted entry below it starts with
+        if self._has_deny and (
+                segments and segments[-1] in self._deny_keys or dotted in self._deny_paths
+                or nested and any(path.startswith(below) for path in self._deny_paths)):
+            operation["value"] = redacted(value)
+            return True
+        if allow_mode and not (
+                segments and segments[-1] in self._allow_keys or dotted in self._allow_paths
+        ) and (
+                # (A nested value is walked as an unlisted key's by the caller, unless
+                # "value" is listed.)
+                not nested or "value" in self._allow_keys
+                or any(path.endswith(".value") for path in self._allow_paths)):
+            operation["value"] = redacted(value)
+            return True
+        return False
 
     def _link(self, node: Any, at: Any, text: str) -> bool:
         """Redact, by the denylist, the query (and a fragment's ``k=v`` pairs) of a URL that
