@@ -5,8 +5,6 @@ real parts (the collector in-process on 127.0.0.1, raw sockets where the bytes m
 from __future__ import annotations
 
 import json
-import re
-import socket
 from typing import Any
 
 import pytest
@@ -15,21 +13,8 @@ from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
 from readme_metrics.cli.collector import LocalCollector
 from tests.support.contract import API_KEY, caller, json_app
+from tests.support.raw_requests import status_lines
 from tests.support.sample_logs import valid_log
-
-
-def _answers(url: str, request: bytes) -> list[bytes]:
-    """The status lines the collector sends for ``request`` (one connection, closed for
-    writing once sent), read until it closes the connection."""
-    host, _, port = url.removeprefix("http://").partition(":")
-    with socket.create_connection((host, int(port)), timeout=5) as conn:
-        conn.sendall(request)
-        conn.shutdown(socket.SHUT_WR)
-        answer = b""
-        while chunk := conn.recv(65536):
-            answer += chunk
-    return re.findall(rb"HTTP/1\.1 \d{3} [A-Za-z ]+", answer)
-
 
 # -- 1. collect: a body sent with OPTIONS or GET is read, not taken for the next request --
 
@@ -44,7 +29,7 @@ def test_a_body_on_a_request_that_takes_none_is_not_read_as_the_next_request(
     port = local.url.rsplit(":", 1)[1]
     host = f"Host: 127.0.0.1:{port}\r\n".encode()
     inner = b"DELETE /api/logs HTTP/1.1\r\n" + host + b"Content-Length: 0\r\n\r\n"
-    answers = _answers(local.url, f"{method} /v1/request HTTP/1.1\r\n".encode() + host
+    answers = status_lines(local.port, f"{method} /v1/request HTTP/1.1\r\n".encode() + host
                        + f"Content-Length: {len(inner)}\r\n\r\n".encode() + inner
                        + b"GET /api/summary HTTP/1.1\r\n" + host
                        + b"Connection: close\r\n\r\n")
@@ -62,7 +47,7 @@ def test_transfer_encoding_in_two_lines_is_read_as_one_list(local: LocalCollecto
     read, so this body was taken as chunked and its logs accepted."""
     port = local.url.rsplit(":", 1)[1]
     body = json.dumps([valid_log("two-lines")]).encode()
-    answers = _answers(local.url, (
+    answers = status_lines(local.port, (
         f"POST /v1/request HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
         "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
         "Transfer-Encoding: gzip\r\n\r\n").encode()

@@ -6,7 +6,6 @@ real parts (the collector in-process on 127.0.0.1 over raw sockets, a real serve
 from __future__ import annotations
 
 import json
-import re
 import socket
 import threading
 import time
@@ -19,21 +18,10 @@ import pytest
 
 from readme_metrics import MetricsApiConfig
 from readme_metrics.cli.collector import LocalCollector
+from tests.support.raw_requests import status_lines
 from tests.support.sample_logs import valid_log
 
 # -- 1. collect: a request head the collector misread let its body pass for a request ----
-
-
-def _answers(local: LocalCollector, request: bytes) -> list[bytes]:
-    """The status lines the collector sends for ``request`` (one connection, closed for
-    writing once sent), read until it closes the connection."""
-    with socket.create_connection(("127.0.0.1", local.port), timeout=5) as conn:
-        conn.sendall(request)
-        conn.shutdown(socket.SHUT_WR)
-        answer = b""
-        while chunk := conn.recv(65536):
-            answer += chunk
-    return re.findall(rb"HTTP/1\.1 \d{3} [A-Za-z ]+", answer)
 
 
 def _smuggled(local: LocalCollector, head: bytes) -> tuple[list[bytes], int]:
@@ -43,7 +31,7 @@ def _smuggled(local: LocalCollector, head: bytes) -> tuple[list[bytes], int]:
     host = f"Host: 127.0.0.1:{local.port}\r\n".encode()
     inner = b"DELETE /api/logs HTTP/1.1\r\n" + host + b"Content-Length: 0\r\n\r\n"
     head = head.replace(b"{n}", str(len(inner)).encode())
-    answers = _answers(local, b"OPTIONS /v1/request HTTP/1.1\r\n" + host + head + b"\r\n"
+    answers = status_lines(local.port, b"OPTIONS /v1/request HTTP/1.1\r\n" + host + head + b"\r\n"
                        + inner + b"GET /api/summary HTTP/1.1\r\n" + host
                        + b"Connection: close\r\n\r\n")
     return answers, local.store.generation
@@ -94,7 +82,7 @@ def test_a_chunked_http10_request_closes_its_connection(local: LocalCollector) -
     chunked coding). With 'Connection: keep-alive' the collector read the next request
     on it."""
     host = f"Host: 127.0.0.1:{local.port}\r\n".encode()
-    answers = _answers(local, b"OPTIONS /v1/request HTTP/1.0\r\n" + host
+    answers = status_lines(local.port, b"OPTIONS /v1/request HTTP/1.0\r\n" + host
                        + b"Connection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
                        + b"0\r\n\r\n" + b"GET /api/summary HTTP/1.1\r\n" + host + b"\r\n")
     assert answers == [b"HTTP/1.1 204 No Content"]
@@ -190,7 +178,7 @@ def test_a_chunked_line_outside_the_grammar_is_refused(local: LocalCollector,
     up to the blank one a trailer), where a proxy in front may read it otherwise (the
     framing desync of request smuggling): refused with 400 and the connection closed,
     as a size that is no number already was (spec21)."""
-    answers = _answers(local, (
+    answers = status_lines(local.port, (
         f"POST /v1/request HTTP/1.1\r\nHost: 127.0.0.1:{local.port}\r\n"
         "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
         + chunks + f"GET /api/summary HTTP/1.1\r\nHost: 127.0.0.1:{local.port}\r\n"
@@ -203,7 +191,7 @@ def test_chunked_lines_in_the_grammar_are_read(local: LocalCollector) -> None:
     (RFC 9112 2.2 lets a recipient take it), trailers; the next request on the same
     connection is answered."""
     body = json.dumps([valid_log("grammar")]).encode()
-    answers = _answers(local, (
+    answers = status_lines(local.port, (
         f"POST /v1/request HTTP/1.1\r\nHost: 127.0.0.1:{local.port}\r\n"
         "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
         + b"1 ;a=b\r\n%s\r\n%x;q=\"x y\"\n%s\r\n0\r\nX-Trailer: yes\r\nY:\r\n\r\n"

@@ -58,3 +58,15 @@ def answer_to(port: int, request: bytes) -> bytes:
         while chunk := conn.recv(65536):
             answer += chunk
         return answer
+
+
+def status_lines(port: int, request: bytes) -> list[bytes]:
+    """The status lines 127.0.0.1:``port`` sends for ``request`` (one connection, closed
+    for writing once sent: pipelined requests each get theirs), read until it closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(request)
+        conn.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    return re.findall(rb"HTTP/1\.1 \d{3} [A-Za-z ]+", answer)
