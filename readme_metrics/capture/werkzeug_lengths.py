@@ -66,7 +66,13 @@ _LOOKS = 24
 def _werkzeugs(start_response: Any) -> Any:
     """werkzeug's own ``start_response`` (a function of ``werkzeug.serving``): the one
     given, or one a wrapper holds, :data:`_DEPTH` layers deep at most, :data:`_LOOKS`
-    objects looked at at most; None when none is found."""
+    objects looked at at most; None when none is found.
+
+    Only what the interpreter holds is read (a function's closure and attributes, a bound
+    method's function and object, a partial's function and arguments, an object's
+    instance dict through the getter a class statement makes): no attribute is looked up
+    by name on an app object, whose ``__getattr__``, properties or proxying (werkzeug's
+    ``LocalProxy(get_db)`` calls ``get_db`` at each look-up) would run the app's code."""
     layer = [start_response]
     looks = 0
     for _ in range(_DEPTH + 1):
@@ -75,23 +81,48 @@ def _werkzeugs(start_response: Any) -> Any:
             looks += 1
             if looks > _LOOKS:
                 return None
-            if getattr(candidate, "__module__", None) == "werkzeug.serving" and hasattr(
-                    candidate, "__code__"):
-                return candidate
-            closure = getattr(candidate, "__closure__", None)
-            if closure:  # a function closing over it (an empty cell raises: none known)
-                inner.extend(cell.cell_contents for cell in closure)
-            if isinstance(candidate, functools.partial):
-                inner.append(candidate.func)
-                inner.extend(candidate.args)
-            # A wrapper object's attributes (a bound method's object's); not a module's
-            # nor a class's, whose names are no wrapped call.
-            owner = getattr(candidate, "__self__", candidate)
-            if not isinstance(owner, (types.ModuleType, type)):
-                state = getattr(owner, "__dict__", None)
-                if isinstance(state, dict):
-                    inner.extend(state.values())
+            kind = type(candidate)
+            owner = candidate
+            if kind is types.MethodType or kind is types.BuiltinMethodType:
+                owner = candidate.__self__
+                if kind is types.MethodType:
+                    candidate = candidate.__func__
+                    kind = type(candidate)
+            if kind is types.FunctionType:
+                if candidate.__module__ == "werkzeug.serving":
+                    return candidate
+                closure = candidate.__closure__
+                if closure:  # a function closing over it (an empty cell raises: none known)
+                    inner.extend(cell.cell_contents for cell in closure)
+            elif issubclass(kind, functools.partial):
+                inner.append(_PARTIAL_FUNC.__get__(candidate, kind))
+                inner.extend(_PARTIAL_ARGS.__get__(candidate, kind))
+            # A wrapper object's attributes (a bound method's object's, a function's own);
+            # not a module's nor a class's, whose names are no wrapped call.
+            if not issubclass(type(owner), _NO_WRAPPERS):
+                state = _instance_dict(owner)
+                if state:
+                    inner.extend(dict.values(state))
         layer = [item for item in inner if callable(item)]
         if not layer:
             return None
+    return None
+
+
+_PARTIAL_FUNC: Any = functools.partial.func  # member descriptors: read from the object
+_PARTIAL_ARGS: Any = functools.partial.args  # itself, whatever a subclass defines
+_NO_WRAPPERS = (types.ModuleType, type)
+
+
+def _instance_dict(owner: Any) -> Optional[dict[str, Any]]:
+    """``owner.__dict__`` as the getter a class statement makes gives it; None where its
+    class has none (``__slots__``, a builtin) or defines ``__dict__`` itself (a proxy's
+    forwarding it: app code)."""
+    for klass in type(owner).__mro__:
+        getter = klass.__dict__.get("__dict__")
+        if getter is not None:
+            if type(getter) is not types.GetSetDescriptorType:
+                return None
+            state = getter.__get__(owner, type(owner))
+            return state if type(state) is dict else None
     return None

@@ -1,0 +1,104 @@
+"""review39: adversarial review of review34's werkzeug chunked-body capture and
+werkzeug_lengths' search behind start_response wrappers, and of cpu19's ASGI scope and
+watchdog changes (real werkzeug server, collector on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from werkzeug.local import LocalProxy
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from tests.support.fake_api import Collector
+from tests.support.wsgi_servers import served
+from tests.test_odds12_findings import SMUGGLED, _two_lengths
+
+# -- 1. werkzeug_lengths' search runs no code of the app's --------------------------------
+
+
+class _Tenant:
+    """An app object whose attribute look-ups do work (a lazy loader, a settings or
+    client proxy): each look-up that misses is noted."""
+
+    def __init__(self, looked: list[str]) -> None:
+        self.looked = looked
+
+    def __call__(self, *args: Any) -> None:
+        raise AssertionError("called")
+
+    def __getattr__(self, name: str) -> Any:
+        self.looked.append(name)
+        raise AttributeError(name)
+
+
+class _StartResponse:
+    """A middleware's start_response wrapper object (as an APM agent's) holding, beside
+    werkzeug's, app objects: a werkzeug LocalProxy over an app function (``LocalProxy(
+    get_db)``: each attribute look-up calls it) and one with a ``__getattr__``."""
+
+    def __init__(self, start_response: Any, looked: list[str]) -> None:
+        self.db = LocalProxy(lambda: looked.append("get_db()") or len)
+        self.tenant = _Tenant(looked)
+        self.start_response = start_response
+
+    def __call__(self, status: str, headers: Any, exc_info: Any = None) -> Any:
+        return self.start_response(status, headers, exc_info)
+
+
+def _object_front(looked: list[str]) -> Any:
+    def front(inner: Any) -> Any:
+        def outer(environ: dict[str, Any], start_response: Any) -> Any:
+            return inner(environ, _StartResponse(start_response, looked))
+
+        return outer
+
+    return front
+
+
+def _closure_front(looked: list[str]) -> Any:
+    def front(inner: Any) -> Any:
+        tenant = _Tenant(looked)
+        db = LocalProxy(lambda: looked.append("get_db()") or len)
+
+        def outer(environ: dict[str, Any], start_response: Any) -> Any:
+            def wrapped(status: str, headers: Any, exc_info: Any = None) -> Any:
+                assert db is not None and tenant is not None
+                return start_response(status, headers, exc_info)
+
+            return inner(environ, wrapped)
+
+        return outer
+
+    return front
+
+
+@pytest.mark.parametrize("front", [_object_front, _closure_front], ids=["object", "closure"])
+def test_the_search_behind_start_response_runs_no_app_code(
+        collector: Collector, front: Any) -> None:
+    """werkzeug_lengths looks for werkzeug's start_response behind a wrapper with
+    getattr() on what the wrapper holds: an app object's ``__getattr__`` ran (for
+    ``__closure__`` and ``__self__``), and a LocalProxy's app function was called three
+    times per request with a body (``__module__``, ``__closure__``, ``__self__``), which
+    bare nothing calls. The search still finds werkzeug's start_response (the two
+    Content-Lengths' defence: the pipelined request's secret stays out of the log)."""
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    config = MetricsApiConfig(api_key="rdme_review39_search", metrics_api=collector.url,
+                              grouping_function=lambda request: {"api_key": "caller"},
+                              buffer_length=1, background_worker_mode=False)
+    looked: list[str] = []
+    middleware = MetricsMiddleware(app, config)
+    try:
+        with served("werkzeug", front(looked)(middleware)) as port:
+            _two_lengths(port)
+        entry = collector.wait_for_logs(1)[0]["request"]["log"]["entries"][0]
+    finally:
+        middleware.close()
+    assert looked == []
+    assert SMUGGLED not in json.dumps(entry)
+    assert entry["request"]["postData"]["text"] == "abc"
