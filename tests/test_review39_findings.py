@@ -4,6 +4,7 @@ watchdog changes (real werkzeug server, collector on 127.0.0.1)."""
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -100,5 +101,46 @@ def test_the_search_behind_start_response_runs_no_app_code(
     finally:
         middleware.close()
     assert looked == []
+    assert SMUGGLED not in json.dumps(entry)
+    assert entry["request"]["postData"]["text"] == "abc"
+
+
+def _wraps_front(inner: Any) -> Any:
+    """A middleware wrapping start_response with ``functools.wraps`` (a decorator's
+    habit): the wrapper takes werkzeug's ``__module__``, ``__name__`` and
+    ``__qualname__``, and keeps it as ``__wrapped__``."""
+    def outer(environ: dict[str, Any], start_response: Any) -> Any:
+        @functools.wraps(start_response)
+        def wrapped(status: str, headers: Any, exc_info: Any = None) -> Any:
+            return start_response(status, headers, exc_info)
+
+        return inner(environ, wrapped)
+
+    return outer
+
+
+def test_two_content_lengths_behind_a_start_response_wrapped_with_functools_wraps(
+        collector: Collector) -> None:
+    """The search took the first function whose ``__module__`` is werkzeug.serving for
+    werkzeug's: a wrapper made with ``functools.wraps`` says so too, has no ``write``
+    to read the handler through, and least_length answered "nothing known". The log's
+    body took in the request pipelined after the 3 bytes, its Authorization value in
+    clear (odds12's case). The module is now the one the function was defined in (its
+    globals')."""
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    config = MetricsApiConfig(api_key="rdme_review39_wraps", metrics_api=collector.url,
+                              grouping_function=lambda request: {"api_key": "caller"},
+                              buffer_length=1, background_worker_mode=False)
+    middleware = MetricsMiddleware(app, config)
+    try:
+        with served("werkzeug", _wraps_front(middleware)) as port:
+            _two_lengths(port)
+        entry = collector.wait_for_logs(1)[0]["request"]["log"]["entries"][0]
+    finally:
+        middleware.close()
     assert SMUGGLED not in json.dumps(entry)
     assert entry["request"]["postData"]["text"] == "abc"

@@ -89,7 +89,9 @@ def _werkzeugs(start_response: Any) -> Any:
                     candidate = candidate.__func__
                     kind = type(candidate)
             if kind is types.FunctionType:
-                if candidate.__module__ == "werkzeug.serving":
+                # The module it was defined in: its __module__ is a copy that
+                # functools.wraps gives a wrapper too.
+                if candidate.__globals__.get("__name__") == "werkzeug.serving":
                     return candidate
                 closure = candidate.__closure__
                 if closure:  # a function closing over it (an empty cell raises: none known)
