@@ -94,8 +94,12 @@ def _werkzeugs(start_response: Any) -> Any:
                 if candidate.__globals__.get("__name__") == "werkzeug.serving":
                     return candidate
                 closure = candidate.__closure__
-                if closure:  # a function closing over it (an empty cell raises: none known)
-                    inner.extend(cell.cell_contents for cell in closure)
+                if closure:  # a function closing over it
+                    for cell in closure:
+                        try:
+                            inner.append(cell.cell_contents)
+                        except ValueError:  # empty: a nonlocal the wrapper sets later
+                            pass
             elif issubclass(kind, functools.partial):
                 inner.append(_PARTIAL_FUNC.__get__(candidate, kind))
                 inner.extend(_PARTIAL_ARGS.__get__(candidate, kind))
