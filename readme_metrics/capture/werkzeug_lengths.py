@@ -91,7 +91,7 @@ def _werkzeugs(start_response: Any) -> Any:
             if kind is types.FunctionType:
                 # The module it was defined in: its __module__ is a copy that
                 # functools.wraps gives a wrapper too.
-                if candidate.__globals__.get("__name__") == "werkzeug.serving":
+                if dict.get(candidate.__globals__, "__name__") == "werkzeug.serving":
                     return candidate
                 closure = candidate.__closure__
                 if closure:  # a function closing over it
