@@ -322,6 +322,21 @@ class _Capture(Recorder):
                 self.pipeline.logger.debug("readme_metrics: body rest not read",
                                                   exc_info=True)
 
+    def rest_in_close(self) -> bool:
+        """At the iterable's end, with a tee: True when the unread rest of the body is
+        recorded in ``close()`` (it may still arrive and the server keeps it, or
+        werkzeug's discard is tapped). Never raises: on a fault of the capture's own, the
+        rest is settled now, as for any other server."""
+        tee = self.tee
+        environ = self.environ
+        try:
+            return bool(tee.waits_for_close(environ)  # type: ignore[union-attr]
+                        or tee.record_discarded(environ))  # type: ignore[union-attr]
+        except Exception:
+            self.pipeline.logger.debug("readme_metrics: body rest not looked at",
+                                       exc_info=True)
+            return False
+
     def finish_log(self, grace: float = 0.0) -> None:
         """Turn the exchange into one queued log (exactly once). Never raises."""
         # Recorder.finish() written out (a call fewer per request): deleting the slot

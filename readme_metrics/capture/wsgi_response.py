@@ -239,8 +239,7 @@ class Response:
             self._first = False
             capture = self._capture
             tee = capture.tee
-            if tee is not None and (tee.waits_for_close(capture.environ)
-                                    or tee.record_discarded(capture.environ)):
+            if tee is not None and capture.rest_in_close():
                 raise
             if capture.pipeline.config.background_worker_mode:
                 if self._unsent:  # the log goes out before close(): see head_refused()
