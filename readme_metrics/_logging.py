@@ -59,12 +59,34 @@ def reloader_parent() -> bool:
     when the configuration is made: said twice there still.)"""
     argv = sys.argv
     if argv[1:2] == ["runserver"] and "django" in sys.modules:
-        return os.environ.get("RUN_MAIN") != "true" and "--noreload" not in argv
-    if "run" in argv[1:] and "flask" in sys.modules and "--no-reload" not in argv:
-        debug = os.environ.get("FLASK_DEBUG", "").lower() not in ("", "0", "false", "no")
-        return (os.environ.get("WERKZEUG_RUN_MAIN") != "true"
-                and ("--reload" in argv or "--debug" in argv or debug))
+        # (argparse takes a long option's unambiguous prefix: --norel is --noreload.)
+        return os.environ.get("RUN_MAIN") != "true" and not any(
+            len(arg) >= 5 and "--noreload".startswith(arg) for arg in argv[2:])
+    if "run" in argv[1:] and "flask" in sys.modules:
+        if os.environ.get("WERKZEUG_RUN_MAIN") == "true":
+            return False
+        # As flask's run reads them: the last flag given, else FLASK_RUN_RELOAD (click's
+        # variable), else the debug mode (--debug/--no-debug, else FLASK_DEBUG).
+        debug = _flag(argv, "--debug", "--no-debug")
+        if debug is None:
+            debug = os.environ.get("FLASK_DEBUG", "").lower() not in ("", "0", "false", "no")
+        reload = _flag(argv, "--reload", "--no-reload", "FLASK_RUN_RELOAD")
+        return debug if reload is None else reload
     return False
+
+
+def _flag(argv: list[str], on: str, off: str, variable: str = "") -> Optional[bool]:
+    """A click boolean flag's value: the last of ``on``/``off`` in ``argv``, else
+    ``variable`` as click reads it, else None."""
+    for arg in reversed(argv):
+        if arg in (on, off):
+            return arg == on
+    value = os.environ.get(variable, "").strip().lower() if variable else ""
+    if value in ("1", "true", "t", "yes", "y", "on"):
+        return True
+    if value in ("0", "false", "f", "no", "n", "off"):
+        return False
+    return None
 
 
 class LogLimiter:
