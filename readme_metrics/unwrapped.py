@@ -81,6 +81,8 @@ def watch_django() -> None:
 def _first_request(sender: Any, **extra: Any) -> None:
     """The receiver: looks once, then disconnects. Never raises into the request."""
     try:
+        if _serves_files(sender):
+            return  # a static file, served around any middleware: the next request looks
         from django.conf import settings
         from django.core.signals import request_started
 
@@ -100,3 +102,14 @@ def _first_request(sender: Any, **extra: Any) -> None:
         QuietLogger(config.logger, secrets=(config.api_key,)).warning(DJANGO_UNWRAPPED)
     except Exception:  # the app's own request goes on, whatever this did
         pass
+
+
+# Handlers that serve a file of theirs through Django's handler, around the app and any
+# middleware wrapping it (runserver's StaticFilesHandler, LiveServerTestCase's), and
+# send request_started for it: no request of the app's, logged or not.
+_FILE_HANDLERS = frozenset({"StaticFilesHandlerMixin", "FSFilesHandler"})
+
+
+def _serves_files(sender: Any) -> bool:
+    return any(cls.__name__ in _FILE_HANDLERS and cls.__module__.startswith("django.")
+               for cls in getattr(sender, "__mro__", ()))

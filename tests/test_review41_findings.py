@@ -8,7 +8,7 @@ Items that failed on main, each with its fix (checked failing without it):
    which was taken for the reloader's and said no start-up warning at all;
    ``FLASK_RUN_RELOAD=true flask run`` reloads and said each twice; ``manage.py runserver
    --norel`` (argparse takes an unambiguous prefix of ``--noreload``) said none.
-2. (next commit) 191f9a5's Django check, with README's plain WSGI middleware around Django's handler
+2. 191f9a5's Django check, with README's plain WSGI middleware around Django's handler
    and ``settings.README_METRICS_CONFIG``: under ``manage.py runserver`` the handler is
    wrapped in staticfiles' ``StaticFilesHandler``, which serves ``/static/...`` through
    Django's handler without the middleware around it (no request of Django's own), so a
@@ -18,6 +18,8 @@ Items that failed on main, each with its fix (checked failing without it):
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -27,6 +29,7 @@ import pytest
 from tests.test_newcomer7_findings import (
     _FLASK_APP,
     _NEAR_MISS,
+    ROOT,
     _django_project,
     _said_while_serving,
 )
@@ -56,3 +59,78 @@ def test_runserver_noreload_abbreviated_still_says_the_start_up_warnings(
         tmp_path, [sys.executable, "-m", "django", "runserver", "--norel"],
         {"DJANGO_SETTINGS_MODULE": "mysite.settings"})
     assert said.count(_NEAR_MISS) == 1, said
+
+
+# runserver's handler (DEBUG, staticfiles installed): StaticFilesHandler around the
+# WSGI_APPLICATION, here README's plain middleware around Django's handler.
+_STATIC_FIRST = """
+    from wsgiref.util import setup_testing_defaults
+    import django
+    django.setup()
+    from django.conf import settings
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.core.wsgi import get_wsgi_application
+    from readme_metrics import MetricsMiddleware
+
+    app = StaticFilesHandler(
+        MetricsMiddleware(get_wsgi_application(), settings.README_METRICS_CONFIG))
+    for path in ("/static/site.css", "/", "/"):
+        environ = {"HTTP_X_API_KEY": "owlbert-key", "SERVER_NAME": "127.0.0.1",
+                   "PATH_INFO": path}
+        setup_testing_defaults(environ)
+        said = []
+        body = app(environ, lambda status, headers, exc_info=None: said.append(status))
+        b"".join(body)
+        body.close()
+        print(said[0].split()[0])
+    """
+
+
+@pytest.mark.parametrize("with_the_middleware_line", [
+    pytest.param(False, id="wrapped-outside"),
+    pytest.param(True, id="line-there"),
+])
+def test_a_static_file_first_says_nothing_where_the_requests_are_logged(
+        tmp_path: Path, with_the_middleware_line: bool) -> None:
+    project = _django_project(tmp_path, with_the_middleware_line)
+    (project / "static").mkdir()
+    (project / "static" / "site.css").write_text("body {}\n")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(settings.read_text().replace(
+        "INSTALLED_APPS = [", "STATIC_URL = '/static/'\n"
+        f"STATICFILES_DIRS = [{str(project / 'static')!r}]\n"
+        "INSTALLED_APPS = ['django.contrib.staticfiles', "))
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mysite.settings",
+           "README_API_KEY": "any-key", "README_METRICS_SERVER": "http://127.0.0.1:9",
+           "README_SHUTDOWN_TIMEOUT": "0.1",
+           "PYTHONPATH": os.pathsep.join([str(project), str(ROOT)])}
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(_STATIC_FIRST)],
+                          cwd=project, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["200", "200", "200"], (done.stdout, done.stderr)
+    assert "not in settings.MIDDLEWARE" not in done.stderr, done.stderr
+
+
+def test_a_static_file_first_then_the_apps_request_still_says_the_missing_line(
+        tmp_path: Path) -> None:
+    """The check is put off past the static file, not dropped: the app's first request
+    still says the line is missing."""
+    project = _django_project(tmp_path, with_the_middleware_line=False)
+    (project / "static").mkdir()
+    (project / "static" / "site.css").write_text("body {}\n")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(settings.read_text().replace(
+        "INSTALLED_APPS = [", "STATIC_URL = '/static/'\n"
+        f"STATICFILES_DIRS = [{str(project / 'static')!r}]\n"
+        "INSTALLED_APPS = ['django.contrib.staticfiles', "))
+    script = _STATIC_FIRST.replace(
+        "MetricsMiddleware(get_wsgi_application(), settings.README_METRICS_CONFIG))",
+        "get_wsgi_application())")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mysite.settings",
+           "README_API_KEY": "any-key", "README_METRICS_SERVER": "http://127.0.0.1:9",
+           "README_SHUTDOWN_TIMEOUT": "0.1",
+           "PYTHONPATH": os.pathsep.join([str(project), str(ROOT)])}
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)],
+                          cwd=project, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("not in settings.MIDDLEWARE") == 1, done.stderr
