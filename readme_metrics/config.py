@@ -475,8 +475,11 @@ class MetricsApiConfig:
         # even when it leaves a required option unset (README_APIKEY: no api_key).
         self.logger = _resolve(BY_NAME["logger"], given, [])
         early = _misspelled_variables() + _lines_not_assigned() + _hidden_by_empty(given)
-        # With no key given or set, the key's error comes (metrics on) and says these.
-        no_key = "api_key" not in given and _env.raw("README_API_KEY") is None
+        # With no key given or set, the key's error comes (metrics on) and says these: the
+        # argument left out, or passed as None or "" (api_key=os.environ.get(...)).
+        key = given.get("api_key")
+        no_key = ((key is None or (isinstance(key, str) and key == ""))
+                  and _env.raw("README_API_KEY") is None)
         _warn(self.logger, [message for repeated, message in early
                             if not (repeated and no_key)])
         warnings: list[str] = []

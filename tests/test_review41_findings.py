@@ -134,3 +134,38 @@ def test_a_static_file_first_then_the_apps_request_still_says_the_missing_line(
                           cwd=project, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("not in settings.MIDDLEWARE") == 1, done.stderr
+
+
+def _lines_said(directory: Path, env: dict[str, str], arguments: str) -> list[str]:
+    """The lines ``MetricsApiConfig(arguments)`` made in ``directory`` writes to stderr
+    (no logging configured: Python's last resort handler), traceback frames left out."""
+    environment = {name: value for name, value in os.environ.items()
+                   if not name.upper().startswith(("README", "RDME"))}
+    done = subprocess.run(
+        [sys.executable, "-c",
+         f"from readme_metrics import MetricsApiConfig\nMetricsApiConfig({arguments})\n"],
+        cwd=directory, env={**environment, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True, text=True, timeout=60)
+    return [line for line in done.stderr.splitlines()
+            if line and not line.startswith((" ", "Traceback"))]
+
+
+@pytest.mark.parametrize("key", ["None", "''"])
+@pytest.mark.parametrize(("dotenv", "env", "named"), [
+    pytest.param("", {"README_APIKEY": "any-key"}, "README_APIKEY is set",
+                 id="near-miss-variable"),
+    pytest.param("README_API_KEY: any-key\n", {}, "its line 1 is no README_API_KEY=value",
+                 id="colon-in-dotenv"),
+])
+def test_a_key_passed_as_none_or_empty_is_said_missing_once(
+        tmp_path: Path, key: str, dotenv: str, env: dict[str, str], named: str) -> None:
+    """``api_key=os.environ.get("README_API_KEY")`` (None, or "" with a default) is no key
+    either: e10bfba held the warnings that the key's error says again only with the
+    argument left out, so the error came after the same thing said as a warning."""
+    (tmp_path / ".env").write_text(dotenv)
+    said = _lines_said(tmp_path, env,
+                       f"api_key={key}, grouping_function=lambda request: None")
+    assert len(said) == 1, said
+    assert said[0].startswith("ValueError: readme_metrics: api_key is required"), said
+    assert named in said[0], said
+    assert "any-key" not in "\n".join(said)
