@@ -14,6 +14,18 @@ Items that failed on main, each with its fix (checked failing without it):
    Django's handler without the middleware around it (no request of Django's own), so a
    static file as the first request said "no request is logged" though every other is.
    A request of the staticfiles handlers is not looked at; the next one is.
+3. e10bfba held the warnings that the missing key's error repeats only with api_key left
+   out: ``api_key=os.environ.get("README_API_KEY")`` (None, or "") said both.
+
+Probed and found clean (not kept as tests): the Django check under the ASGI middleware
+around get_asgi_application(), the ASGI one around asgiref's WsgiToAsgi, WsgiToAsgi
+around the plain one, 8 threads racing the first request (said once), metrics off, the
+line added by override_settings, a logger filter that raises (the requests answered),
+the receiver gone after the first look; ``flask run --debug --no-reload`` (said once);
+8ad9322's sentinels: MetricsApiConfig(**kwargs), the official positional order, copy,
+deepcopy, pickle, the signature's defaults passed back, the 3.x upper-case attributes;
+3366cd4's and 6a74d59's messages (a function, a partial, a callable object as api_key,
+with README_API_KEY set or not: no key shown).
 """
 
 from __future__ import annotations
