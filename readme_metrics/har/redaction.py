@@ -57,8 +57,11 @@ _BRACKETS = re.compile(r"[\[\]]+")
 #: How many JSON documents inside JSON strings (inside JSON strings ...) are looked into
 #: key by key; a deeper one that could hold a denied key is hidden whole (see _inner).
 MAX_INNER_DEPTH = 2
-# The first characters of a JSON string value that may be a JSON document itself.
-_JSON_FIRST = frozenset("{[ \t\n\r")
+# The first characters of a JSON string value that may be a JSON document itself, or a
+# JSON string holding one (a payload encoded twice, put in an envelope: '"{\\"a\\": ...').
+_JSON_FIRST = frozenset('{[ \t\n\r"')
+# Where _inner reads a string: a document, or a JSON string (read again, one level deeper).
+_INNER_START = re.compile(r'\s*[\[{"]')
 # A raw query or form value that may start a JSON document (blanks first, "+" too).
 _JSON_VALUE_FIRST = frozenset("{[%+ \t\n\r")
 _JSON_VALUE = re.compile(r"(?:[+\s]|%(?:20|09|0A|0D))*(?:[{\[]|%7B|%5B)", re.IGNORECASE)
@@ -620,7 +623,7 @@ class Redactor:
         :data:`MAX_INNER_DEPTH` levels such a string is hidden whole if it could hold a
         denied key, and left as it is otherwise; so is a document nested deeper than
         :data:`~readme_metrics.har.deep_json.MAX_DEPTH`, which is not read."""
-        if JSON_START.match(text) is None or not self.mentions_key(text):
+        if _INNER_START.match(text) is None or not self.mentions_key(text):
             return False
         if depth >= MAX_INNER_DEPTH:
             node[at] = redacted(text)

@@ -1,0 +1,70 @@
+"""review40's items (an adversarial read of review35's landing, 55caa30..be928c5: JSON
+encoded twice, JSON file parts of any type, bodies and fields in UTF-16/32): each test
+failed on main at be928c5 and passes with its fix, through the public middleware and the
+collector on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+import pytest
+from werkzeug.wrappers import Request
+
+from readme_metrics import MetricsMiddleware
+from tests.support.contract import exchange
+from tests.support.fake_api import Collector
+from tests.support.leaks import found_spelled
+
+SECRET = "review40-denied-secret"
+HIDDEN = f"[REDACTED {len(SECRET)}]"
+PAYLOAD = {"user": "zoe", "password": SECRET}
+DOCUMENT = json.dumps(PAYLOAD)
+
+
+def _app(seen: dict[str, Any]) -> Callable[..., list[bytes]]:
+    """Reads an upload as ``json.load(request.files["f"])`` does, else the body."""
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        request = Request(environ)
+        if request.mimetype == "multipart/form-data":
+            seen["file"] = json.load(request.files["f"])
+        else:
+            seen["body"] = request.get_data()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+    return app
+
+
+def _logged(collector: Collector, wrap: Callable[..., MetricsMiddleware], body: bytes,
+            content_type: str, seen: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """(where the posted batch still spells SECRET, the logged postData)."""
+    before = len(collector.received)
+    _, _, entry = exchange(wrap(_app(seen), denylist=["password"]), collector,
+                           method="POST", body=body, headers={"Content-Type": content_type})
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    return found_spelled(bodies, SECRET), entry["request"]["postData"]
+
+
+# -- 1. A document in a string in a string ------------------------------------------------
+
+# A member's string value that is JSON encoded twice (json.dumps of an already serialised
+# payload, put in an envelope), and a body encoded three times: the string read first
+# holds a JSON string, not a document, so it was not read, and the password went out in
+# clear (be928c5 reads a bare string holding a document, and a member holding one).
+TWICE = {
+    "member-encoded-twice": json.dumps({"event": "login", "data": json.dumps(DOCUMENT)}),
+    "item-encoded-twice": json.dumps([json.dumps(DOCUMENT)]),
+    "body-encoded-three-times": json.dumps(json.dumps(DOCUMENT)),
+}
+
+
+@pytest.mark.parametrize("case", list(TWICE))
+def test_a_document_in_a_json_string_in_a_json_string_is_redacted_key_by_key(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        case: str) -> None:
+    hits, post = _logged(collector, inline_wrap, TWICE[case].encode(), "application/json",
+                         {})
+    assert hits == []
+    json.loads(post["text"])  # still JSON, the password hidden in its innermost document
+    assert HIDDEN[1:-1] in post["text"]
+
