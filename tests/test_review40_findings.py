@@ -5,6 +5,7 @@ collector on 127.0.0.1."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any, Callable
 
@@ -67,4 +68,39 @@ def test_a_document_in_a_json_string_in_a_json_string_is_redacted_key_by_key(
     assert hits == []
     json.loads(post["text"])  # still JSON, the password hidden in its innermost document
     assert HIDDEN[1:-1] in post["text"]
+
+
+# -- 2. A JSON file whose document starts past its first 64 bytes --------------------------
+
+def _multipart(data: bytes, part_type: str) -> bytes:
+    return (b'--XB\r\nContent-Disposition: form-data; name="f"; filename="payload.json"'
+            + part_type.encode() + b"\r\n\r\n" + data + b"\r\n--XB--\r\n")
+
+
+# A JSON file of a type that is not JSON is taken for one by its first 64 bytes; a file
+# whose whitespace runs past them (a template's indentation, blank lines: 16 characters
+# are 64 bytes in UTF-32) was not, though json.load reads it: the password went out in
+# the data URL.
+LATE_FILES = {
+    "utf-8-indented-octet-stream": ("\r\nContent-Type: application/octet-stream",
+                                    (" " * 70 + DOCUMENT).encode()),
+    "utf-32-blank-lines-no-type": ("", ("\n" * 20 + DOCUMENT).encode("utf-32")),
+    "utf-16-le-text-plain": ("\r\nContent-Type: text/plain",
+                             ("\r\n" * 20 + DOCUMENT).encode("utf-16-le")),
+}
+
+
+@pytest.mark.parametrize("case", list(LATE_FILES))
+def test_a_json_file_with_more_than_64_bytes_of_leading_whitespace_is_redacted(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        case: str) -> None:
+    part_type, data = LATE_FILES[case]
+    seen: dict[str, Any] = {}
+    hits, post = _logged(collector, inline_wrap, _multipart(data, part_type),
+                         "multipart/form-data; boundary=XB", seen)
+    assert seen["file"] == PAYLOAD  # what the view reads
+    assert hits == []
+    (param,) = post["params"]
+    logged = json.loads(base64.b64decode(param["value"].split(";base64,", 1)[1]))
+    assert logged == {"user": "zoe", "password": HIDDEN}
 

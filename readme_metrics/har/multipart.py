@@ -224,6 +224,18 @@ def _json_read(data: bytes) -> str:
     return data.decode(codec, "surrogateescape" if codec.startswith("utf-8") else "replace")
 
 
+def _starts_a_document(data: bytes) -> bool:
+    """Whether a file's text, as json.load reads it, starts a JSON document: told by its
+    first 64 bytes, or by all of it when those are blanks (a template's indentation,
+    blank lines; 16 characters in UTF-32): such a file's password went out in its data
+    URL, though json.load reads it."""
+    head = _json_read(data[:64])
+    if JSON_START.match(head) is not None:
+        return True
+    return len(data) > 64 and not head.strip() and \
+        JSON_START.match(_json_read(data)) is not None
+
+
 # A field's text read as UTF-8 (no charset) that json.loads(bytes) reads otherwise: a
 # byte order mark (as read, or percent-encoded as decode_field keeps a byte that is not
 # UTF-8), or a NUL among the first characters (UTF-16/32).
@@ -375,7 +387,7 @@ def _file_value(
 ) -> str:
     """A file part as a data URL, its JSON redacted key by key (redacted whole if hidden)."""
     if not denied and redactor is not None and (
-            "json" in part_type.lower() or JSON_START.match(_json_read(data[:64]))):
+            "json" in part_type.lower() or _starts_a_document(data)):
         # As json.load(upload) reads it (_json_read). A file of any type may be JSON:
         # requests sends a file part with no Content-Type (logged as octet-stream), curl
         # octet-stream or text/plain by the file's name; such a file's password went out
