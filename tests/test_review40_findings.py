@@ -104,3 +104,40 @@ def test_a_json_file_with_more_than_64_bytes_of_leading_whitespace_is_redacted(
     logged = json.loads(base64.b64decode(param["value"].split(";base64,", 1)[1]))
     assert logged == {"user": "zoe", "password": HIDDEN}
 
+
+# -- 3. Binary data sent with a form's type, its first bytes holding a NUL ------------------
+
+# curl --data-binary @file sends application/x-www-form-urlencoded unless told otherwise.
+# be928c5 reads a form whose first bytes hold a NUL as UTF-16/32 whatever its charset
+# (json.detect_encoding), with U+FFFD for what does not decode: an MP4's, a font's or
+# BSON's bytes became U+FFFD soup ("ftypmp42", "zoe" gone), where they were logged as a
+# form's bytes are (escaped), as on 55caa30. Read so they are again; a form really in
+# UTF-16/32 (PowerShell's, no charset) decodes in it and is still read so.
+BINARY_FORMS = {
+    "mp4": (b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(200, 256)),
+            "ftypmp42"),
+    "truetype-font": (b"\x00\x01\x00\x00\x00\x0f\x00\x80\x00\x03\x00\x70GDEF"
+                      + bytes(range(130, 256)), "GDEF"),
+    "bson": (b"\x28\x00\x00\x00\x02name\x00\x04\x00\x00\x00zoe\x00\x10age\x00\x07\x00\x00"
+             b"\x00\xff\xfe\x80\x81\x00", "zoe"),
+}
+
+
+@pytest.mark.parametrize("case", list(BINARY_FORMS))
+def test_binary_data_sent_as_a_form_is_not_read_as_utf16_or_utf32(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        case: str) -> None:
+    body, readable = BINARY_FORMS[case]
+    _, post = _logged(collector, inline_wrap, body, "application/x-www-form-urlencoded",
+                      {})
+    (param,) = post["params"]
+    assert "\ufffd" not in param["name"]
+    assert readable in param["name"]
+
+
+def test_a_form_in_utf16_without_a_charset_is_still_read_in_it(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    body = "a=1&b=zoé".encode("utf-16-le")
+    _, post = _logged(collector, inline_wrap, body, "application/x-www-form-urlencoded",
+                      {})
+    assert post["params"] == [{"name": "a", "value": "1"}, {"name": "b", "value": "zoé"}]

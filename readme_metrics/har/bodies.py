@@ -173,11 +173,25 @@ def _wide_codec(body: bytes, charset: Optional[str]) -> Optional[str]:
     NULs of its first two characters are, whatever the charset says (UTF-16-BE without a
     mark, declared "utf-16", read little-endian logged the fields byte-swapped, U+7000
     for "p"; with no charset, NUL-spaced; neither named by any list); else its declared
-    charset when that is UTF-16/32 (the first characters beyond ASCII)."""
+    charset when that is UTF-16/32 (the first characters beyond ASCII).
+
+    Told by its bytes alone (no such charset), it must be text in that codec: binary
+    data sent with a form's type (curl --data-binary's default), an MP4's
+    ``\0\0\0\x18ftyp``, a font's or BSON's first bytes, was read as U+FFFD soup; it is
+    read as any form's bytes are (escaped). (A body cut short may end in a unit's bytes.)
+    """
     if 0 not in body:
         return None
     found = json.detect_encoding(body)
-    return wide_form_codec(charset) if found.startswith("utf-8") else found
+    declared = wide_form_codec(charset)
+    if found.startswith("utf-8"):
+        return declared
+    if declared is None:
+        try:
+            codecs.getincrementaldecoder(found)().decode(body, final=False)
+        except UnicodeDecodeError:
+            return None
+    return found
 
 
 def _text_or_base64(
@@ -246,12 +260,14 @@ def _params(
         if json_text is not None:
             return None, *json_text
         wide = _wide_codec(body, charset)
-        if (redactor is not None and wide is not None
+        if (redactor is not None and 0 in body and (
+                wide is not None or not json.detect_encoding(body).startswith("utf-8"))
                 and redactor.mentions_key(
                     body.decode("latin-1").replace("\0", "\n"), denied_only=True)):
             # Read in UTF-16/32 (as Django reads it), a denied name spelled in ASCII
             # (as werkzeug and Starlette read the bytes) would go out in clear. (The
             # NULs made line breaks: mentions_key drops NULs, finding NUL-spaced names.)
+            # So for bytes that look so but do not decode (read as bytes, NUL-spaced).
             return None, redacted(body), _UNREDACTABLE_COMMENT
         return _form_params(body, charset, wide, redactor), None, None
     params = multipart_params(body, declared, redactor)
