@@ -141,3 +141,35 @@ def test_a_form_in_utf16_without_a_charset_is_still_read_in_it(
     _, post = _logged(collector, inline_wrap, body, "application/x-www-form-urlencoded",
                       {})
     assert post["params"] == [{"name": "a", "value": "1"}, {"name": "b", "value": "zoé"}]
+
+
+# -- 4. A multipart part typed JSON holding a payload encoded twice ------------------------
+
+# A field or file part typed application/json whose text is a JSON string holding the
+# document (the client's JSON.stringify of an already serialised payload): a body so
+# encoded is read (be928c5), such a part was not (only a text starting "{" or "[" was), so
+# the password went out in clear in the field, or in the file's data URL.
+@pytest.mark.parametrize("file_name", ["", '; filename="payload.json"'])
+def test_a_json_part_encoded_twice_is_redacted_key_by_key(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        file_name: str) -> None:
+    body = (b'--XB\r\nContent-Disposition: form-data; name="f"' + file_name.encode()
+            + b"\r\nContent-Type: application/json\r\n\r\n" + json.dumps(DOCUMENT).encode()
+            + b"\r\n--XB--\r\n")
+    before = len(collector.received)
+    _, _, entry = exchange(inline_wrap(_json_part_app, denylist=["password"]), collector,
+                           method="POST", body=body,
+                           headers={"Content-Type": "multipart/form-data; boundary=XB"})
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    assert found_spelled(bodies, SECRET) == []
+    (param,) = entry["request"]["postData"]["params"]
+    value = param["value"]
+    if file_name:
+        value = base64.b64decode(value.split(";base64,", 1)[1]).decode()
+    assert json.loads(json.loads(value)) == {"user": "zoe", "password": HIDDEN}
+
+
+def _json_part_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    Request(environ).get_data(parse_form_data=True)  # reads the form, as a view does
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]

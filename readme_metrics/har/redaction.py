@@ -473,7 +473,13 @@ class Redactor:
         """(a field's value redacted key by key when it is JSON, else None; redact it
         whole?): the value of a form or multipart field ``name`` that is not redacted
         itself. Broken JSON that could hold a listed key cannot be let through."""
-        if not text.lstrip().startswith(("{", "[")):
+        first = text.lstrip()[:1]
+        if first == '"' and self._has_deny:
+            # A JSON string (a part typed application/json holding a payload encoded
+            # twice): a document in it is read by the denylist, as in a body
+            # (json_text); any other text starting with a quote is kept as it is.
+            return self.json_text(text, listed=self.allows(name)), False
+        if first not in ("{", "["):
             return None, False
         document = self.json_text(text, listed=self.allows(name))
         return document, document is None and self.mentions_key(text)
