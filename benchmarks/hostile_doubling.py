@@ -1,0 +1,190 @@
+"""Time the delivery worker's per-log build (``build_log``) on hostile request bodies
+whose size doubles, to find superlinear paths: a case is flagged when one doubling costs
+more than ``--growth`` times as long (2.2) or a MiB more than ``--per-mib`` ms (50).
+
+.. code-block:: sh
+
+    python benchmarks/hostile_doubling.py                    # 64 KiB .. 4 MiB, all cases
+    python benchmarks/hostile_doubling.py --only patch,nested --max-kib 1024
+
+The cases are the client-controlled inputs hostile10 tried against the paths added in the
+session of 2026-12-03 (JSON Patch / SCIM pointers, byte order marks in names, UTF-16/32
+detection, JSON documents in JSON strings, multipart parts); their figures are in
+docs/PERFORMANCE.md. Times are the process's CPU time, best of ``--repeat``; a body is
+built once per size and ``max_body_bytes`` is raised above it, so that all of it is read.
+A machine shared with other work shows steps and noise: re-run a flagged case alone
+before trusting it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from readme_metrics.exchange import Exchange, Group  # noqa: E402
+from readme_metrics.har import build_log  # noqa: E402
+from readme_metrics.har.redaction import Redactor  # noqa: E402
+
+Make = Callable[[int], bytes]
+
+DENY = Redactor(denylist=["password"])
+ALLOW = Redactor(allowlist=["id"])
+
+
+def _repeated(unit: bytes, head: bytes = b"[", tail: bytes = b"]") -> Make:
+    """A body of about ``n`` bytes: ``unit`` repeated, comma-separated, in head and tail."""
+    return lambda n: head + b",".join([unit] * max(1, n // (len(unit) + 1))) + tail
+
+
+def _patch(path: bytes) -> bytes:
+    return b'[{"op":"add","path":"' + path + b'","value":{"x":1}},"password"]'
+
+
+_PART = b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n'
+_WIDE_PART = b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\n\xff\xfe{\x00}\x00\r\n'
+_FILE_PART = b'--XyZ\r\nContent-Disposition: form-data; name="a"; filename="a"\r\n\r\n[1]\r\n'
+_MULTIPART = "multipart/form-data; boundary=XyZ"
+
+#: group -> name -> (Content-Type, body of about n bytes, redactor)
+CASES: dict[str, dict[str, tuple[str, Make, Redactor]]] = {
+    "patch": {
+        "ops (deny)": ("application/json-patch+json",
+                       _repeated(b'{"op":"replace","path":"/a/password","value":1}'), DENY),
+        "ops (allow)": ("application/json-patch+json",
+                        _repeated(b'{"op":"replace","path":"/a/password","value":1}'), ALLOW),
+        "pointer /a/a/...": ("application/json", lambda n: _patch(b"/a" * (n // 2)), DENY),
+        "pointer /~1~0...": ("application/json", lambda n: _patch(b"/~1~0" * (n // 5)), DENY),
+        "pointer #/%41/...": ("application/json", lambda n: _patch(b"#" + b"/%41" * (n // 4)),
+                              DENY),
+        "scim [[[...": ("application/json", lambda n: _patch(b"[" * n), DENY),
+        "scim a.a.a...": ("application/json", lambda n: _patch(b"a." * (n // 2)), DENY),
+        "scim a:a:a...": ("application/json", lambda n: _patch(b"a:" * (n // 2)), DENY),
+        "#/ and %%%... (unquote)": ("application/json",
+                                    lambda n: b'{"a":"#/' + b"%" * n + b'"}', DENY),
+    },
+    "bom": {
+        "keys \\ufeffpassword": ("application/json",
+                                 _repeated(b'"\xef\xbb\xbfpassword":1', b"{", b"}"), DENY),
+        "one key of marks": ("application/json",
+                             lambda n: b'{"' + b"\xef\xbb\xbf" * (n // 3) + b'password":1}',
+                             DENY),
+        "form name of marks": ("application/x-www-form-urlencoded",
+                               lambda n: b"%EF%BB%BF" * (n // 9) + b"password=1", DENY),
+        "octet-stream JSON after a mark": (
+            "application/octet-stream",
+            lambda n: b"\xef\xbb\xbf" + _repeated(b'{"password":1}')(n), DENY),
+    },
+    "wide": {
+        "UTF-16 JSON": ("application/json", lambda n: (
+            "\ufeff" + _repeated(b'{"password":1}')(n // 2).decode()).encode("utf-16-le"),
+            DENY),
+        "UTF-16-BE form, no charset": ("application/x-www-form-urlencoded", lambda n: (
+            "password=1&" * (n // 22)).encode("utf-16-be"), DENY),
+        "UTF-16 form, lone surrogates": (
+            "application/x-www-form-urlencoded; charset=utf-16",
+            lambda n: ("a=\ud800&" * (n // 8)).encode("utf-16-be", "surrogatepass"), DENY),
+        "text, NUL pattern": ("text/plain", lambda n: b"\x00a" * (n // 2), DENY),
+    },
+    "nested": {
+        "strings holding documents": ("application/json", _repeated(
+            json.dumps(json.dumps({"password": 1})).encode()), DENY),
+        "strings of strings of documents": ("application/json", _repeated(
+            json.dumps(json.dumps([json.dumps({"password": 1})])).encode()), DENY),
+        "a string holding a document": ("application/json", lambda n: json.dumps(
+            json.dumps([{"password": 1}] * (n // 20))).encode(), DENY),
+        "a string holding [[[...\\u0041]]]": ("application/json", lambda n: json.dumps(
+            "[" * (n // 2) + "\\u0041" + "]" * (n // 2)).encode(), DENY),
+    },
+    "multipart": {
+        "tiny parts": (_MULTIPART, lambda n: _PART * (n // len(_PART)) + b"--XyZ--\r\n", DENY),
+        "UTF-16 parts": (_MULTIPART,
+                         lambda n: _WIDE_PART * (n // len(_WIDE_PART)) + b"--XyZ--\r\n", DENY),
+        "file parts of JSON": (_MULTIPART,
+                               lambda n: _FILE_PART * (n // len(_FILE_PART)) + b"--XyZ--\r\n",
+                               DENY),
+        "one header of parameters": (_MULTIPART, lambda n: (
+            b'--XyZ\r\nContent-Disposition: form-data; name="a"' + b"; x=y" * (n // 5)
+            + b"\r\n\r\n1\r\n--XyZ--\r\n"), DENY),
+    },
+}
+
+
+def _exchange(content_type: str, body: bytes) -> Exchange:
+    return Exchange(
+        id="hostile", started=0.0, method="POST", url="http://api.example.com/v1",
+        http_version="HTTP/1.1",
+        request_headers=[("Host", "api.example.com"), ("Content-Type", content_type),
+                         ("Content-Length", str(len(body)))],
+        client_ip="10.0.0.1", group=Group("rdme_key_1234", None, None),
+        request_body=body, request_body_size=len(body), status=200, status_text="OK")
+
+
+def _best(exchange: Exchange, redactor: Redactor, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.process_time()
+        build_log(exchange, redactor=redactor, max_body_bytes=len(exchange.request_body) + 1)
+        times.append(time.process_time() - start)
+    return min(times)
+
+
+def run(groups: list[str], max_kib: int, repeat: int, growth: float, per_mib: float,
+        limit: float) -> int:
+    """Print one line a case; return how many were flagged."""
+    flagged = 0
+    for group in groups:
+        for name, (content_type, make, redactor) in CASES[group].items():
+            cells: list[str] = []
+            growths: list[str] = []
+            worst = 0.0  # ms per MiB, from 256 KiB on
+            previous: Optional[float] = None
+            kib = 64
+            while kib <= max_kib:
+                body = make(kib * 1024)
+                took = _best(_exchange(content_type, body), redactor, repeat)
+                cell = f"{kib}K {took * 1000:.0f}ms"
+                if previous is not None and previous >= 0.002:
+                    cell += f" x{took / previous:.1f}"
+                    if took / previous > growth:
+                        growths.append(f"x{took / previous:.1f} at {kib}K")
+                if kib >= 256:
+                    worst = max(worst, took * 1000 * (1 << 20) / len(body))
+                cells.append(cell)
+                previous = took
+                if took > limit:
+                    break
+                kib *= 2
+            flags = growths + ([f"{worst:.0f} ms/MiB"] if worst > per_mib else [])
+            flagged += bool(flags)
+            note = f"  <- {', '.join(flags)}" if flags else ""
+            print(f"{group:9} {name:34} {' | '.join(cells)}{note}", flush=True)
+    return flagged
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", default=",".join(CASES),
+                        help=f"comma-separated groups of cases ({', '.join(CASES)})")
+    parser.add_argument("--max-kib", type=int, default=4096)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--growth", type=float, default=2.2)
+    parser.add_argument("--per-mib", type=float, default=50.0)
+    parser.add_argument("--limit", type=float, default=3.0,
+                        help="stop doubling a case once one size takes this many seconds")
+    args = parser.parse_args(argv)
+    groups = [group for group in args.only.split(",") if group]
+    unknown = set(groups) - set(CASES)
+    if unknown:
+        parser.error(f"unknown groups: {', '.join(sorted(unknown))}")
+    flagged = run(groups, args.max_kib, args.repeat, args.growth, args.per_mib, args.limit)
+    print(f"{flagged} case(s) flagged")
+
+
+if __name__ == "__main__":
+    main()
