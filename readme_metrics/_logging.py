@@ -62,7 +62,7 @@ def reloader_parent() -> bool:
         # (argparse takes a long option's unambiguous prefix: --norel is --noreload.)
         return os.environ.get("RUN_MAIN") != "true" and not any(
             len(arg) >= 5 and "--noreload".startswith(arg) for arg in argv[2:])
-    if "run" in argv[1:] and "flask" in sys.modules:
+    if "run" in argv[1:] and _in_flask_run():
         if os.environ.get("WERKZEUG_RUN_MAIN") == "true":
             return False
         # As flask's run reads them: the last flag given, else FLASK_RUN_RELOAD (click's
@@ -73,6 +73,20 @@ def reloader_parent() -> bool:
         reload = _flag(argv, "--reload", "--no-reload", "FLASK_RUN_RELOAD")
         return debug if reload is None else reload
     return False
+
+
+def _in_flask_run() -> bool:
+    """True inside flask's own ``run`` command (it loads the app there), not in another
+    process that has flask imported and a bare ``run`` among its arguments (``python
+    serve.py run`` under waitress, ``pytest -k run``), which serves in one process."""
+    cli, click = sys.modules.get("flask.cli"), sys.modules.get("click")
+    if cli is None or click is None:
+        return False
+    try:
+        context = click.get_current_context(silent=True)
+        return context is not None and context.command is getattr(cli, "run_command", None)
+    except Exception:
+        return False
 
 
 def _flag(argv: list[str], on: str, off: str, variable: str = "") -> Optional[bool]:
