@@ -78,7 +78,9 @@ def reloader_parent() -> bool:
 def _in_flask_run() -> bool:
     """True inside flask's own ``run`` command (it loads the app there), not in another
     process that has flask imported and a bare ``run`` among its arguments (``python
-    serve.py run`` under waitress, ``pytest -k run``), which serves in one process."""
+    serve.py run`` under waitress, ``pytest -k run``), which serves in one process.
+    (A FlaskGroup script that makes the app at its import, before its command runs,
+    cannot be told from those then: said twice there, as ``app.run(debug=True)``.)"""
     cli, click = sys.modules.get("flask.cli"), sys.modules.get("click")
     if cli is None or click is None:
         return False

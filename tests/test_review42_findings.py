@@ -10,6 +10,14 @@ Items that failed on main, each with its fix (checked failing without it):
    FLASK_DEBUG=1 in the environment (or ``--debug`` among its own options) was taken for
    the reloader's process and said no start-up warning at all. Flask's run is now told by
    click's current command being flask's ``run_command`` (the app is loaded inside it).
+   Trade-off, probed: a FlaskGroup script (``python manage.py run --debug``) that makes
+   the app at module level, before click runs, now says each warning twice (it said it
+   once); with the app made by its create_app, once.
+
+Probed and found clean (not kept as tests): review40's four landings against dc6a179
+(Redactor.json_text over 100 documents x 5 deny/allow lists: 29 differ, each more
+redacted, none less); allowed_http_hosts entries "..", ".:8080", ":8080" refused, "a.."
+matches neither evil.com nor evil.com:8080; 00bebca logs through the QuietLogger.
 """
 
 from __future__ import annotations
