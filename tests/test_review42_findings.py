@@ -10,7 +10,14 @@ Items that failed on main, each with its fix (checked failing without it):
    FLASK_DEBUG=1 in the environment (or ``--debug`` among its own options) was taken for
    the reloader's process and said no start-up warning at all. Flask's run is now told by
    click's current command being flask's ``run_command`` (the app is loaded inside it).
-   Trade-off, probed: a FlaskGroup script (``python manage.py run --debug``) that makes
+2. 1847cab reads a multipart part's JSON string holding a document (a payload encoded
+   twice) by the denylist, but a form field or query value holding one was never read
+   (its first character, '"' or %22, was taken for no JSON), and any such field cut short
+   by max_body_bytes is no JSON and went out as sent: the password in clear, where a
+   field's broken document starting with "{" is hidden whole. Now read, and hidden whole
+   when cut short (an escaped quote or backslash-u escape, and a denied name).
+
+   Item 1's trade-off, probed: a FlaskGroup script (``python manage.py run --debug``) that makes
    the app at module level, before click runs, now says each warning twice (it said it
    once); with the app made by its create_app, once.
 
@@ -22,12 +29,20 @@ matches neither evil.com nor evil.com:8080; 00bebca logs through the QuietLogger
 
 from __future__ import annotations
 
+import json
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import quote_plus
 
 import pytest
+from werkzeug.wrappers import Request
 
+from readme_metrics import MetricsMiddleware
+from tests.support.contract import exchange
+from tests.support.fake_api import Collector
+from tests.support.leaks import found_spelled
 from tests.test_newcomer7_findings import _FLASK_APP, _NEAR_MISS, _said_while_serving
 
 # A production start script: the flask app served by a plain WSGI server, one process.
@@ -58,3 +73,41 @@ def test_a_script_with_run_in_its_arguments_says_the_start_up_warnings(
     (tmp_path / "serve.py").write_text(textwrap.dedent(_SERVE))
     said = _said_while_serving(tmp_path, [sys.executable, "serve.py", *args], env)
     assert said.count(_NEAR_MISS) == 1, said
+
+
+# -- 2. A field holding a payload encoded twice, cut short ---------------------------------
+
+SECRET = "review42-denied-secret"
+# json.dumps of an already serialised payload: a JSON string holding a document.
+TWICE = json.dumps(json.dumps({"user": "zoe", "password": SECRET, "pad": "x" * 40}))
+
+
+def _reads_the_form(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    Request(environ).form  # noqa: B018 - the app reads its fields
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+
+@pytest.mark.parametrize(("body", "content_type"), [
+    pytest.param(b"a=1&f=" + quote_plus(TWICE).encode(),
+                 "application/x-www-form-urlencoded", id="form-field"),
+    pytest.param(b'--XB\r\nContent-Disposition: form-data; name="f"\r\n\r\n' + TWICE.encode()
+                 + b"\r\n--XB--\r\n", "multipart/form-data; boundary=XB", id="multipart-part"),
+    pytest.param(b'--XB\r\nContent-Disposition: form-data; name="f"\r\nContent-Type: '
+                 b"application/json\r\n\r\n" + TWICE.encode() + b"\r\n--XB--\r\n",
+                 "multipart/form-data; boundary=XB", id="multipart-json-part"),
+])
+def test_a_field_holding_a_payload_encoded_twice_cut_short_is_not_logged_in_clear(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        body: bytes, content_type: str) -> None:
+    """1847cab reads a field's JSON string holding a document by the denylist; cut short
+    by max_body_bytes (just past the password) it is no JSON, and went out in clear,
+    where a field's broken document starting with "{" is hidden whole."""
+    limit = body.index(SECRET.encode()) + len(SECRET) + 5
+    before = len(collector.received)
+    _, _, entry = exchange(
+        inline_wrap(_reads_the_form, denylist=["password"], max_body_bytes=limit), collector,
+        method="POST", body=body, headers={"Content-Type": content_type})
+    assert "truncated" in entry["request"]["postData"]["comment"]
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    assert found_spelled(bodies, SECRET) == []

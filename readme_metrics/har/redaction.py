@@ -62,9 +62,10 @@ MAX_INNER_DEPTH = 2
 _JSON_FIRST = frozenset('{[ \t\n\r"')
 # Where _inner reads a string: a document, or a JSON string (read again, one level deeper).
 _INNER_START = re.compile(r'\s*[\[{"]')
-# A raw query or form value that may start a JSON document (blanks first, "+" too).
-_JSON_VALUE_FIRST = frozenset("{[%+ \t\n\r")
-_JSON_VALUE = re.compile(r"(?:[+\s]|%(?:20|09|0A|0D))*(?:[{\[]|%7B|%5B)", re.IGNORECASE)
+# A raw query or form value that may start a JSON document (blanks first, "+" too), or
+# a JSON string holding one (a payload encoded twice: json_field).
+_JSON_VALUE_FIRST = frozenset('{[%+ \t\n\r"')
+_JSON_VALUE = re.compile(r'(?:[+\s]|%(?:20|09|0A|0D))*(?:[{\["]|%7B|%5B|%22)', re.IGNORECASE)
 _ENCODED_BRACKET = re.compile("%[57][Bb]")
 # Distinct bracketed names remembered per redactor (names repeat from request to request).
 _BRACKETED_MAX = 1024
@@ -477,8 +478,12 @@ class Redactor:
         if first == '"' and self._has_deny:
             # A JSON string (a part typed application/json holding a payload encoded
             # twice): a document in it is read by the denylist, as in a body
-            # (json_text); any other text starting with a quote is kept as it is.
-            return self.json_text(text, listed=self.allows(name)), False
+            # (json_text); any other text starting with a quote is kept as it is, but
+            # for one that could be such a string cut short (an escaped quote or a \u
+            # escape, and a denied name): hidden whole, as a broken document is.
+            document = self.json_text(text, listed=self.allows(name))
+            return document, document is None and "\\" in text and (
+                '\\"' in text or "\\u" in text) and self.mentions_key(text, True)
         if first not in ("{", "["):
             return None, False
         document = self.json_text(text, listed=self.allows(name))
