@@ -94,8 +94,9 @@ def _redact_text(
         text = text[1:]
     if _looks_like_json(essence, text):
         if codec in _ASCII_TRANSPARENT and not redactor.mentions_key(text) and not (
-                # A JSON Patch's pointer as a URI fragment, percent-encoded (#/pass%77ord).
-                "#/" in text and "%" in text
+                # A JSON Patch's pointer as a URI fragment, percent-encoded (#/pass%77ord),
+                # or a URL's query in a string naming a key so (?pass%77ord=, _link).
+                "%" in text and ("#" in text or "?" in text)
                 and redactor.mentions_key(unquote(text, errors="surrogateescape"))):
             return text, None  # spare parsing and re-serialising it
         result = redactor.json_text(text)

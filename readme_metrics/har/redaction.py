@@ -605,8 +605,11 @@ class Redactor:
         """Redact, by the denylist, the query (and a fragment's ``k=v`` pairs) of a URL that
         ``node[at]`` holds (a pagination link, a presigned upload URL), as a URL header's;
         True when it changed. The allowlist does not apply: the string is the value of a
-        key it lists, kept whole (or it was redacted whole)."""
-        if ("?" not in text and "#" not in text) or not self.mentions_key(text, True):
+        key it lists, kept whole (or it was redacted whole). A name may be percent-encoded
+        (``?pass%77ord=``), as in a request's url: then the decoded text is looked in."""
+        if ("?" not in text and "#" not in text) or not (
+                self.mentions_key(text, True)
+                or ("%" in text and self.mentions_key(decode_component(text), True))):
             return False
         hidden = url_pairs(text, self._denied_pairs)
         if hidden == text:
@@ -634,7 +637,10 @@ class Redactor:
         :data:`MAX_INNER_DEPTH` levels such a string is hidden whole if it could hold a
         denied key, and left as it is otherwise; so is a document nested deeper than
         :data:`~readme_metrics.har.deep_json.MAX_DEPTH`, which is not read."""
-        if _INNER_START.match(text) is None or not self.mentions_key(text):
+        if _INNER_START.match(text) is None or not (self.mentions_key(text) or (
+                # a URL in it naming a key percent-encoded (?pass%77ord=, see _link)
+                "%" in text and ("?" in text or "#" in text)
+                and self.mentions_key(decode_component(text), True))):
             return False
         if depth >= MAX_INNER_DEPTH:
             node[at] = redacted(text)

@@ -1,0 +1,72 @@
+"""leaks10's items (a probe of SPEC 6's denylist): a URL in a JSON string whose query
+names a denied key percent-encoded (``pass%77ord``), and JSON encoded three times or
+more. Each test failed on main at b3152a9 and passes with its fix, through the public
+middleware and the collector on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+from urllib.parse import quote
+
+import pytest
+
+from readme_metrics import MetricsMiddleware
+from tests.support.contract import exchange, reading_app
+from tests.support.fake_api import Collector
+from tests.support.leaks import found_spelled
+
+SECRET = "leaks10-denied-secret"
+HIDDEN = f"[REDACTED {len(SECRET)}]"
+PAYLOAD = {"user": "zoe", "password": SECRET}
+
+
+def _logged(collector: Collector, wrap: Callable[..., MetricsMiddleware], body: bytes,
+            content_type: str, query: str = "") -> tuple[list[str], dict[str, Any]]:
+    """(where the posted batch still spells SECRET, the logged request)."""
+    before = len(collector.received)
+    request: dict[str, Any] = {"method": "POST", "body": body,
+                               "headers": {"Content-Type": content_type}}
+    if query:
+        request["query"] = query
+    _, _, entry = exchange(wrap(reading_app(), denylist=["password"]), collector,
+                           **request)
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    return found_spelled(bodies, SECRET), entry["request"]
+
+
+# -- 1. A URL in a JSON string whose query names a denied key percent-encoded -------------
+
+# The request's url and a form redact ``pass%77ord`` (the name is decoded first); a URL in
+# a JSON string (a pagination link, a presigned URL) was looked into only if its raw text
+# named the key, so the encoded name went out in clear with its value.
+LINKS = {
+    "one-letter-encoded": "https://x.example/?pass%77ord=" + SECRET,
+    "every-letter-encoded": "https://x.example/?" + "".join(
+        f"%{ord(c):02X}" for c in "password") + "=" + SECRET,
+    "lower-case-escape-in-fragment": "https://x.example/cb#state=1&pass%77ord=" + SECRET,
+}
+
+
+@pytest.mark.parametrize("case", list(LINKS))
+def test_a_url_in_a_json_string_naming_a_denied_key_percent_encoded_is_redacted(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        case: str) -> None:
+    body = json.dumps({"next": LINKS[case], "items": [LINKS[case]]}).encode()
+    hits, request = _logged(collector, inline_wrap, body, "application/json")
+    assert hits == []
+    logged = json.loads(request["postData"]["text"])
+    hidden = quote(HIDDEN, safe="")
+    assert logged["next"] == LINKS[case].replace(SECRET, hidden)
+    assert logged["items"] == [logged["next"]]
+
+
+def test_such_a_url_in_a_document_in_a_json_string_is_redacted(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    # A webhook's envelope: {"Message": "{\"next\": \"https://...?pass%77ord=...\"}"}.
+    link = LINKS["one-letter-encoded"]
+    body = json.dumps({"Message": json.dumps({"next": link})}).encode()
+    hits, request = _logged(collector, inline_wrap, body, "application/json")
+    assert hits == []
+    inner = json.loads(json.loads(request["postData"]["text"])["Message"])
+    assert inner == {"next": link.replace(SECRET, quote(HIDDEN, safe=""))}
