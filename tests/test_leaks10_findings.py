@@ -70,3 +70,36 @@ def test_such_a_url_in_a_document_in_a_json_string_is_redacted(
     assert hits == []
     inner = json.loads(json.loads(request["postData"]["text"])["Message"])
     assert inner == {"next": link.replace(SECRET, quote(HIDDEN, safe=""))}
+
+
+# -- 2. JSON encoded twice or more in a query or form value, or a text/plain body -------------
+
+def _encoded(times: int) -> str:
+    text = json.dumps(PAYLOAD)
+    for _ in range(times - 1):
+        text = json.dumps(text)
+    return text
+
+
+# A JSON body holding a JSON string that holds a document was read (review40), at any
+# depth (past MAX_INNER_DEPTH levels hidden whole); a query or form value did so only when
+# it started with a bracket, so ``data="{\"password\": ...}"`` (a payload serialised twice,
+# JSON.stringify of a string, ``--data-urlencode``) went out in clear, at every depth.
+@pytest.mark.parametrize("times", [2, 3, 4])
+@pytest.mark.parametrize("where", ["query", "form", "form-unencoded-quote"])
+def test_json_encoded_twice_or_more_in_a_query_or_form_value_is_redacted(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        where: str, times: int) -> None:
+    value = _encoded(times)
+    pair = "data=" + (quote(value, safe='"') if where == "form-unencoded-quote"
+                      else quote(value))
+    if where == "query":
+        hits, request = _logged(collector, inline_wrap, b"{}", "application/json", pair)
+        (param,) = [p for p in request["queryString"] if p["name"] == "data"]
+    else:
+        hits, request = _logged(collector, inline_wrap, pair.encode(),
+                                "application/x-www-form-urlencoded")
+        (param,) = request["postData"]["params"]
+    assert hits == []
+    assert "[REDACTED " in param["value"]
+    assert json.loads(param["value"])  # still one JSON string (or its mask)
