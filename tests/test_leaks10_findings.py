@@ -103,3 +103,22 @@ def test_json_encoded_twice_or_more_in_a_query_or_form_value_is_redacted(
     assert hits == []
     assert "[REDACTED " in param["value"]
     assert json.loads(param["value"])  # still one JSON string (or its mask)
+
+
+# A text/plain body that is a JSON document was read (JSON_START); one that is a JSON
+# string holding a document (the same payload serialised twice, a client's default type)
+# was not, and the password went out in clear. Text that only starts with a quote is kept.
+@pytest.mark.parametrize("times", [2, 3, 4])
+def test_a_text_body_that_is_json_encoded_twice_or_more_is_redacted(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        times: int) -> None:
+    hits, request = _logged(collector, inline_wrap, _encoded(times).encode(), "text/plain")
+    assert hits == []
+    assert "[REDACTED " in json.loads(request["postData"]["text"])
+
+
+def test_a_text_body_starting_with_a_quote_that_is_no_json_is_kept(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    text = '"Reset my password", she wrote.'
+    _, request = _logged(collector, inline_wrap, text.encode(), "text/plain")
+    assert request["postData"]["text"] == text

@@ -65,6 +65,10 @@ def _join(first: Optional[str], second: Optional[str]) -> Optional[str]:
     return f"{first}; {second}" if second else first
 
 
+# A text body that may be a JSON string holding a document (JSON encoded twice).
+_JSON_STRING_START = re.compile(r'\s*"')
+
+
 def _looks_like_json(essence: str, text: str) -> bool:
     return "json" in essence or JSON_START.match(text) is not None
 
@@ -106,6 +110,12 @@ def _redact_text(
         return redacted(text), _UNREDACTABLE_COMMENT
     if redactor.allow_only:
         return redacted(text), _NOT_KEYED_COMMENT
+    if _JSON_STRING_START.match(text) is not None and redactor.mentions_key(text):
+        # JSON encoded twice sent as text (a string holding a document): read by the
+        # denylist as a JSON body's string is; text that is no JSON string is kept.
+        result = redactor.json_text(text)
+        if result is not None:
+            return result, None
     return text, None
 
 
