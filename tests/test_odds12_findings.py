@@ -327,12 +327,20 @@ def test_two_content_lengths_behind_a_start_response_wrapped_in_between(
     only, found no werkzeug handler behind it, and the log's body took in the next
     request, its Authorization value in clear. (The app reads the body, as bare: behind
     LintMiddleware's input an unread body is not read for the log.)"""
+    two_lengths_behind(collector, front, "rdme_odds12_two_lengths")
+
+
+def two_lengths_behind(collector: Collector, front: Callable[[Any], Any], api_key: str
+                       ) -> None:
+    """:func:`_two_lengths` under werkzeug, ``front`` (a middleware) between the server
+    and ours, an app reading its body: the log's body is the 3 bytes, the pipelined
+    request's secret not in it."""
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"ok"]
 
-    config = MetricsApiConfig(api_key="rdme_odds12_two_lengths", metrics_api=collector.url,
+    config = MetricsApiConfig(api_key=api_key, metrics_api=collector.url,
                               grouping_function=lambda request: {"api_key": "caller"},
                               buffer_length=1, background_worker_mode=False)
     middleware = MetricsMiddleware(app, config)

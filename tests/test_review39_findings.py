@@ -5,7 +5,6 @@ watchdog changes (real werkzeug server, collector on 127.0.0.1)."""
 from __future__ import annotations
 
 import functools
-import json
 from typing import Any
 
 import pytest
@@ -13,8 +12,7 @@ from werkzeug.local import LocalProxy
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from tests.support.fake_api import Collector
-from tests.support.wsgi_servers import served
-from tests.test_odds12_findings import SMUGGLED, _two_lengths
+from tests.test_odds12_findings import two_lengths_behind
 
 # -- 1. werkzeug_lengths' search runs no code of the app's --------------------------------
 
@@ -84,25 +82,9 @@ def test_the_search_behind_start_response_runs_no_app_code(
     times per request with a body (``__module__``, ``__closure__``, ``__self__``), which
     bare nothing calls. The search still finds werkzeug's start_response (the two
     Content-Lengths' defence: the pipelined request's secret stays out of the log)."""
-    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"ok"]
-
-    config = MetricsApiConfig(api_key="rdme_review39_search", metrics_api=collector.url,
-                              grouping_function=lambda request: {"api_key": "caller"},
-                              buffer_length=1, background_worker_mode=False)
     looked: list[str] = []
-    middleware = MetricsMiddleware(app, config)
-    try:
-        with served("werkzeug", front(looked)(middleware)) as port:
-            _two_lengths(port)
-        entry = collector.wait_for_logs(1)[0]["request"]["log"]["entries"][0]
-    finally:
-        middleware.close()
+    two_lengths_behind(collector, front(looked), "rdme_review39_search")
     assert looked == []
-    assert SMUGGLED not in json.dumps(entry)
-    assert entry["request"]["postData"]["text"] == "abc"
 
 
 def _wraps_front(inner: Any) -> Any:
@@ -148,23 +130,7 @@ def test_two_content_lengths_behind_a_start_response_wrapper(
     clear (odds12's case). The module is now the one the function was defined in (its
     globals'). A closure with a cell still empty (a ``nonlocal`` the wrapper sets) made
     the search raise, with the same result; such a cell is passed over now."""
-    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"ok"]
-
-    config = MetricsApiConfig(api_key="rdme_review39_wraps", metrics_api=collector.url,
-                              grouping_function=lambda request: {"api_key": "caller"},
-                              buffer_length=1, background_worker_mode=False)
-    middleware = MetricsMiddleware(app, config)
-    try:
-        with served("werkzeug", front(middleware)) as port:
-            _two_lengths(port)
-        entry = collector.wait_for_logs(1)[0]["request"]["log"]["entries"][0]
-    finally:
-        middleware.close()
-    assert SMUGGLED not in json.dumps(entry)
-    assert entry["request"]["postData"]["text"] == "abc"
+    two_lengths_behind(collector, front, "rdme_review39_wraps")
 
 
 # -- the look at the unread rest at the iterable's end never raises into the server -------
