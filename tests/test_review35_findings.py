@@ -17,7 +17,7 @@ from readme_metrics import MetricsMiddleware
 from readme_metrics.masking import mask
 from tests.support.contract import exchange
 from tests.support.fake_api import Collector
-from tests.support.leaks import found_spelled
+from tests.support.leaks import found_spelled, spelled_in_batches
 
 SECRET = "review35-denied-secret"
 HIDDEN = f"[REDACTED {len(SECRET)}]"
@@ -41,11 +41,8 @@ def _form_app(seen: dict[str, Any]) -> Callable[..., list[bytes]]:
 def _logged(collector: Collector, wrap: Callable[..., MetricsMiddleware], body: bytes,
             content_type: str, seen: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
     """(where the posted batch still spells SECRET, the logged postData)."""
-    before = len(collector.received)
-    _, _, entry = exchange(wrap(_form_app(seen), denylist=["password"]), collector,
-                           method="POST", body=body, headers={"Content-Type": content_type})
-    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
-    return found_spelled(bodies, SECRET), entry["request"]["postData"]
+    return spelled_in_batches(collector, wrap(_form_app(seen), denylist=["password"]), body,
+                              content_type, SECRET)
 
 
 # -- 1. A form in UTF-16/32 read by its bytes, not only by its declared charset ----------

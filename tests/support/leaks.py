@@ -15,7 +15,8 @@ import re
 from typing import Any
 from urllib.parse import quote, unquote, unquote_plus
 
-__all__ = ["found", "found_spelled", "found_unmasked", "found_whole", "strings", "unmasked"]
+__all__ = ["found", "found_spelled", "found_unmasked", "found_whole", "spelled_in_batches",
+           "strings", "unmasked"]
 
 
 def strings(value: Any) -> list[str]:
@@ -150,3 +151,17 @@ def _json_strings(text: str) -> list[str]:
         return strings(json.loads(text))
     except (ValueError, RecursionError):
         return []
+
+
+def spelled_in_batches(collector: Any, middleware: Any, body: bytes, content_type: str,
+                       secret: str) -> tuple[list[str], dict[str, Any]]:
+    """One POST of ``body`` through ``middleware`` (to the test's ``collector``): where
+    the batches it posted still spell ``secret`` (:func:`found_spelled`), and the logged
+    postData."""
+    from tests.support.contract import exchange
+
+    before = len(collector.received)
+    _, _, entry = exchange(middleware, collector, method="POST", body=body,
+                           headers={"Content-Type": content_type})
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    return found_spelled(bodies, secret), entry["request"]["postData"]
