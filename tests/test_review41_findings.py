@@ -98,13 +98,9 @@ _STATIC_FIRST = """
     """
 
 
-@pytest.mark.parametrize("with_the_middleware_line", [
-    pytest.param(False, id="wrapped-outside"),
-    pytest.param(True, id="line-there"),
-])
-def test_a_static_file_first_says_nothing_where_the_requests_are_logged(
-        tmp_path: Path, with_the_middleware_line: bool) -> None:
-    project = _django_project(tmp_path, with_the_middleware_line)
+def _serve_static(project: Path) -> None:
+    """Have the project serve ``/static/site.css`` (django.contrib.staticfiles, which
+    runserver with DEBUG on puts in front of the app)."""
     (project / "static").mkdir()
     (project / "static" / "site.css").write_text("body {}\n")
     settings = project / "mysite" / "settings.py"
@@ -112,6 +108,16 @@ def test_a_static_file_first_says_nothing_where_the_requests_are_logged(
         "INSTALLED_APPS = [", "STATIC_URL = '/static/'\n"
         f"STATICFILES_DIRS = [{str(project / 'static')!r}]\n"
         "INSTALLED_APPS = ['django.contrib.staticfiles', "))
+
+
+@pytest.mark.parametrize("with_the_middleware_line", [
+    pytest.param(False, id="wrapped-outside"),
+    pytest.param(True, id="line-there"),
+])
+def test_a_static_file_first_says_nothing_where_the_requests_are_logged(
+        tmp_path: Path, with_the_middleware_line: bool) -> None:
+    project = _django_project(tmp_path, with_the_middleware_line)
+    _serve_static(project)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mysite.settings",
            "README_API_KEY": "any-key", "README_METRICS_SERVER": "http://127.0.0.1:9",
            "README_SHUTDOWN_TIMEOUT": "0.1",
@@ -128,13 +134,7 @@ def test_a_static_file_first_then_the_apps_request_still_says_the_missing_line(
     """The check is put off past the static file, not dropped: the app's first request
     still says the line is missing."""
     project = _django_project(tmp_path, with_the_middleware_line=False)
-    (project / "static").mkdir()
-    (project / "static" / "site.css").write_text("body {}\n")
-    settings = project / "mysite" / "settings.py"
-    settings.write_text(settings.read_text().replace(
-        "INSTALLED_APPS = [", "STATIC_URL = '/static/'\n"
-        f"STATICFILES_DIRS = [{str(project / 'static')!r}]\n"
-        "INSTALLED_APPS = ['django.contrib.staticfiles', "))
+    _serve_static(project)
     script = _STATIC_FIRST.replace(
         "MetricsMiddleware(get_wsgi_application(), settings.README_METRICS_CONFIG))",
         "get_wsgi_application())")
