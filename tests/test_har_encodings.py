@@ -613,3 +613,33 @@ def test_a_json_body_in_its_declared_charset_is_still_read_in_it(codec: str) -> 
     entry = entry_of(post(f"application/json; charset={charset}", body), redactor=DENY)
     assert json.loads(entry["request"]["postData"]["text"]) == {
         "password": "[REDACTED 7]", "n": "caf\u00e9"}
+
+
+# -- a form's bytes beyond ASCII, and bytes UTF-8 could not decode, percent-encoded -------
+
+
+@given(st.binary(max_size=200))
+def test_ascii_form_percent_encodes_each_byte_beyond_ascii(body: bytes) -> None:
+    # Each byte 0x80-0xFF becomes its %XX (upper case), every other byte stays: the text
+    # is ASCII and reads back as the body (escapes the body held itself aside).
+    from urllib.parse import unquote_to_bytes
+
+    from readme_metrics.har.text import ascii_form
+
+    text = ascii_form(body)
+    assert text.isascii()
+    assert text == "".join(chr(b) if b < 0x80 else f"%{b:02X}" for b in body)
+    if b"%" not in body:
+        assert unquote_to_bytes(text) == body
+
+
+@given(st.binary(max_size=200))
+def test_escape_undecoded_percent_encodes_what_utf8_could_not_decode(body: bytes) -> None:
+    from urllib.parse import unquote_to_bytes
+
+    from readme_metrics.har.text import escape_undecoded
+
+    text = escape_undecoded(body.decode("utf-8", "surrogateescape"))
+    assert not any("\udc80" <= c <= "\udcff" for c in text)
+    if b"%" not in body:
+        assert unquote_to_bytes(text.encode("utf-8")) == body
