@@ -16,7 +16,7 @@ import zlib
 from typing import Any, Iterator, Optional
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from readme_metrics.exchange import Group
@@ -643,3 +643,25 @@ def test_escape_undecoded_percent_encodes_what_utf8_could_not_decode(body: bytes
     assert not any("\udc80" <= c <= "\udcff" for c in text)
     if b"%" not in body:
         assert unquote_to_bytes(text.encode("utf-8")) == body
+
+
+@given(st.lists(st.one_of(st.integers(0, 255).map(lambda b: f"%{b:02X}"),
+                          st.sampled_from(["a", "=", "é", "%", "%2", "%zz", "\u4e2d"])),
+                max_size=40))
+@example(["%80"])
+@example(["%7F"])
+@example(["%C3", "%A9", "%FF"])
+@example(["%E4", "%B8"])
+def test_decode_component_reads_escapes_as_utf8_keeping_the_undecodable(
+        pieces: list[str]) -> None:
+    # Each run of escapes is read as UTF-8; a byte that is no UTF-8 stays the escape
+    # written (upper case here): unquote with surrogateescape, its surrogates written back.
+    import re
+    from urllib.parse import unquote
+
+    from readme_metrics.har.text import decode_component
+
+    text = "".join(pieces)
+    expected = re.sub("[\udc80-\udcff]", lambda m: f"%{ord(m.group()) - 0xDC00:02X}",
+                      unquote(text, errors="surrogateescape"))
+    assert decode_component(text) == expected

@@ -522,6 +522,9 @@ def decode_in(text: str, codec: str) -> str:
 def _decode_run(match: re.Match[str]) -> str:
     """Decode one run of %XX escapes as UTF-8, keeping undecodable escapes as written."""
     escapes = match.group(0)
+    if len(escapes) == 3:  # one escape (most runs in binary data): no decode to try
+        byte = int(escapes[1:], 16)
+        return chr(byte) if byte < 0x80 else escapes  # a byte >= 0x80 alone is no UTF-8
     data = bytes.fromhex(escapes.replace("%", ""))
     try:
         return data.decode("utf-8")
