@@ -110,6 +110,17 @@ def _serve_static(project: Path) -> None:
         "INSTALLED_APPS = ['django.contrib.staticfiles', "))
 
 
+def _static_first(project: Path, script: str) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` (:data:`_STATIC_FIRST` or a variant) in ``project``, its settings
+    and this checkout on the path, the metrics API a closed port."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mysite.settings",
+           "README_API_KEY": "any-key", "README_METRICS_SERVER": "http://127.0.0.1:9",
+           "README_SHUTDOWN_TIMEOUT": "0.1",
+           "PYTHONPATH": os.pathsep.join([str(project), str(ROOT)])}
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(script)], cwd=project,
+                          env=env, capture_output=True, text=True, timeout=60)
+
+
 @pytest.mark.parametrize("with_the_middleware_line", [
     pytest.param(False, id="wrapped-outside"),
     pytest.param(True, id="line-there"),
@@ -118,12 +129,7 @@ def test_a_static_file_first_says_nothing_where_the_requests_are_logged(
         tmp_path: Path, with_the_middleware_line: bool) -> None:
     project = _django_project(tmp_path, with_the_middleware_line)
     _serve_static(project)
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mysite.settings",
-           "README_API_KEY": "any-key", "README_METRICS_SERVER": "http://127.0.0.1:9",
-           "README_SHUTDOWN_TIMEOUT": "0.1",
-           "PYTHONPATH": os.pathsep.join([str(project), str(ROOT)])}
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(_STATIC_FIRST)],
-                          cwd=project, env=env, capture_output=True, text=True, timeout=60)
+    done = _static_first(project, _STATIC_FIRST)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["200", "200", "200"], (done.stdout, done.stderr)
     assert "not in settings.MIDDLEWARE" not in done.stderr, done.stderr
@@ -138,12 +144,7 @@ def test_a_static_file_first_then_the_apps_request_still_says_the_missing_line(
     script = _STATIC_FIRST.replace(
         "MetricsMiddleware(get_wsgi_application(), settings.README_METRICS_CONFIG))",
         "get_wsgi_application())")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mysite.settings",
-           "README_API_KEY": "any-key", "README_METRICS_SERVER": "http://127.0.0.1:9",
-           "README_SHUTDOWN_TIMEOUT": "0.1",
-           "PYTHONPATH": os.pathsep.join([str(project), str(ROOT)])}
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)],
-                          cwd=project, env=env, capture_output=True, text=True, timeout=60)
+    done = _static_first(project, script)
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("not in settings.MIDDLEWARE") == 1, done.stderr
 
