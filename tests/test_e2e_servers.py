@@ -392,9 +392,9 @@ def check_upload(client: Client, collector: Collector, kind: str) -> None:
     assert params["file"]["contentType"] == "application/octet-stream"
 
 
-def check_stream(client: Client, collector: Collector, kind: str, tmp_path: Path) -> None:
-    barrier = tmp_path / f"barrier-{time.monotonic_ns()}"
-    response = client.call("GET", "/stream", params={"barrier": str(barrier)}, stream=True)
+def read_past_the_barrier(response: requests.Response, barrier: Path) -> bytes:
+    """The body of ``/stream`` (``response``, streamed): its first line, then the rest
+    once ``barrier`` is made, which the view waits for before sending it."""
     received = b""
     # One byte at a time: wsgiref answers HTTP/1.0 without chunks, and reading such a body
     # "as it comes" (chunk_size=None) would read to its end.
@@ -406,8 +406,13 @@ def check_stream(client: Client, collector: Collector, kind: str, tmp_path: Path
     # The app is now waiting for the barrier: had anything buffered the response, the
     # first chunk could not have arrived before it (the app would answer "timeout").
     barrier.touch()
-    for chunk in chunks:
-        received += chunk
+    return received + b"".join(chunks)
+
+
+def check_stream(client: Client, collector: Collector, kind: str, tmp_path: Path) -> None:
+    barrier = tmp_path / f"barrier-{time.monotonic_ns()}"
+    response = client.call("GET", "/stream", params={"barrier": str(barrier)}, stream=True)
+    received = read_past_the_barrier(response, barrier)
     assert received == b"first\nsecond\nthird\n"
     content = entry_of(log_for(collector, response))["response"]["content"]
     assert content["text"] == received.decode() and content["size"] == len(received)

@@ -34,7 +34,14 @@ import requests
 from tests.support.fake_api import Collector, describe, free_port
 from tests.test_asgi_client_got import ALL, _servers
 from tests.test_asgi_conformance import SAFETY, _exchange, _raw, _trace_of, _wait_logs
-from tests.test_e2e_servers import CALLER, MAX_BODY, django_env, serve, server_env
+from tests.test_e2e_servers import (
+    CALLER,
+    MAX_BODY,
+    django_env,
+    read_past_the_barrier,
+    serve,
+    server_env,
+)
 from tests.test_slow_client import IGNORED_HEADERS, read_answer
 
 pytestmark = pytest.mark.e2e
@@ -254,14 +261,7 @@ def test_django_asgi_under_uvicorn_each_call_logged_once(
         barrier = tmp_path / "barrier"
         streamed = call("stream", "GET", "/stream", params={"barrier": str(barrier)},
                         stream=True)
-        received = b""
-        chunks = streamed.iter_content(chunk_size=1)
-        for chunk in chunks:
-            received += chunk
-            if received == b"first\n":
-                break
-        barrier.touch()  # the view waits for it: "timeout" had the stream been held
-        received += b"".join(chunks)
+        received = read_past_the_barrier(streamed, barrier)
         logs = collector.wait_for_only(len(answers))
     entries = {_trace_of(log): log for log in logs}
     assert sorted(entries) == sorted(answers), "each call logged exactly once"
