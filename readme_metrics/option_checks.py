@@ -226,8 +226,8 @@ def _host_name_problem(text: str, host: str) -> Optional[str]:
     except requests.exceptions.InvalidURL as error:
         # requests quotes the URL in some ("Invalid URL 'http://user:password@...'"):
         # shown as the error shows it, without its user and password.
-        said = str(error).replace(repr(text), repr(_shown_refused(text))).replace(
-            text, _shown_refused(text))
+        shown = _shown_refused(text)
+        said = str(error).replace(repr(text), repr(shown)).replace(text, shown)
         userinfo = urlsplit(text).netloc.rpartition("@")[0]
         if userinfo and userinfo in said:
             said = "requests' InvalidURL, its message withheld: it quotes the user info"
