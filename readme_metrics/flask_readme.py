@@ -13,6 +13,7 @@ never by a read that waits for the client), and handed back untouched afterwards
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import TYPE_CHECKING, Any, Optional
 
 from readme_metrics._logging import LogLimiter, QuietLogger
@@ -102,11 +103,19 @@ class ReadMeMetrics:
         metrics.init_app(app)  # or ReadMeMetrics(config, app)
 
     The grouping function receives Flask's ``request``.
+
+    The extension holds the apps it wraps weakly: with one extension for the module and
+    ``init_app`` in an app factory called once per test, an app that is dropped goes
+    (its logs are still delivered, and its sender thread ends), as an app wrapped by a
+    ``MetricsMiddleware`` of its own does.
     """
 
     def __init__(self, config: MetricsApiConfig, app: Optional[Flask] = None) -> None:
         self.config = checked_config("ReadMeMetrics", app, config, "(config, app)")
-        self.middlewares: list[FlaskMetricsMiddleware] = []
+        # Weak: each app holds its middleware (app.wsgi_app, app.extensions); a strong
+        # list here kept every app a factory ever made alive, each with its sender.
+        self._middlewares: list[weakref.ref[FlaskMetricsMiddleware]] = []
+        self._given = False
         if app is not None:
             self.init_app(app)
         elif getattr(config, "enabled", True):
@@ -134,7 +143,7 @@ class ReadMeMetrics:
             request_started.disconnect(self._request_started)
             if self.__dict__.pop("_watching", None) is None:
                 return  # another thread's request said it (a dict pop is atomic)
-            if (self.middlewares or _EXTENSION_KEY in getattr(sender, "extensions", {})
+            if (self._given or _EXTENSION_KEY in getattr(sender, "extensions", {})
                     or _wrapped(getattr(sender, "wsgi_app", None)) or recorded_outside()):
                 return  # given an app since, the app another extension's or a middleware's
                 # (in its wsgi_app, or around it: every request is logged)
@@ -159,12 +168,23 @@ class ReadMeMetrics:
         middleware = FlaskMetricsMiddleware(app.wsgi_app, self.config)
         app.wsgi_app = middleware  # type: ignore[method-assign]
         app.extensions[_EXTENSION_KEY] = middleware
-        self.middlewares.append(middleware)
+        self._given = True
+        self._middlewares = [ref for ref in self._middlewares if ref() is not None]
+        self._middlewares.append(weakref.ref(middleware))
+
+    @property
+    def middlewares(self) -> list[FlaskMetricsMiddleware]:
+        """The middlewares of the apps this extension wraps that are still in use,
+        oldest first."""
+        return [middleware for middleware in (ref() for ref in self._middlewares)
+                if middleware is not None]
 
     @property
     def middleware(self) -> Optional[FlaskMetricsMiddleware]:
-        """The middleware of the (last) app this extension was initialised with."""
-        return self.middlewares[-1] if self.middlewares else None
+        """The middleware of the (last) app this extension was initialised with, while
+        that app is in use."""
+        middlewares = self.middlewares
+        return middlewares[-1] if middlewares else None
 
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Send every queued log now; True when all of them were delivered."""
@@ -177,7 +197,8 @@ class ReadMeMetrics:
 
     @property
     def stats(self) -> dict[str, int]:
-        """Delivery counters summed over the apps this extension wraps (all 0 if none)."""
+        """Delivery counters summed over the apps this extension wraps that are still in
+        use (all 0 if none): a dropped app's counters go with it."""
         total = zero_stats()
         for middleware in self.middlewares:
             for name, value in middleware.stats.items():

@@ -159,3 +159,49 @@ def test_inline_mode_dropped_apps_send_their_partial_batches_then_are_freed(
     assert len(collector.wait_for_logs(6, timeout=20.0)) == 6
     wait_until(lambda: (gc.collect(), all(ref() is None for ref in deliveries))[1],
                timeout=20.0)
+
+
+@pytest.mark.parametrize("background", [True, False], ids=["background", "inline"])
+def test_the_apps_of_one_flask_extension_are_freed_with_their_senders(
+        collector: Collector, background: bool) -> None:
+    """README's Flask quick start: one ``metrics = ReadMeMetrics(config)`` for the module,
+    ``metrics.init_app(app)`` in ``create_app()``, called once per test. The extension
+    held every app's middleware (and so the app) for the life of the process: 12 apps,
+    12 apps alive and 12 sender threads. It holds them weakly now: a dropped app goes,
+    its logs are delivered and its sender ends, while the extension lives on."""
+    metrics = ReadMeMetrics(MetricsApiConfig(
+        api_key=API_KEY, metrics_api=collector.url, grouping_function=caller,
+        buffer_length=10, flush_interval=60.0, shutdown_timeout=5.0,
+        background_worker_mode=background))
+
+    def create_app() -> Flask:
+        app = Flask(__name__)
+
+        @app.get("/hello")
+        def hello() -> str:
+            return "hi"
+
+        metrics.init_app(app)
+        return app
+
+    senders_before = _senders()
+    kept = create_app()  # an app still in use keeps its middleware
+    _flask_request(kept)
+    gone: list[weakref.ref[Any]] = []
+    for _ in range(APPS):
+        app = create_app()
+        _flask_request(app)
+        gone.append(weakref.ref(app))
+        del app
+    wait_until(lambda: gc.collect() >= 0 and all(ref() is None for ref in gone),
+               timeout=20.0)
+    assert len(collector.wait_for_logs(APPS, timeout=20.0)) >= APPS
+    if background:
+        wait_until(lambda: _senders() <= senders_before + 1, timeout=20.0)
+    # The app in use is still logged and reachable through the extension.
+    assert metrics.middlewares == [kept.wsgi_app] and metrics.middleware is kept.wsgi_app
+    _flask_request(kept)
+    assert metrics.flush(10.0) is True
+    assert len(collector.wait_for_logs(APPS + 2, timeout=20.0)) == APPS + 2
+    assert metrics.stats["sent"] == 2  # the live app's; the dropped apps' went with them
+    metrics.close()
