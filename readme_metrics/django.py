@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import weakref
 from functools import partial
 from typing import Any, Callable, Mapping, Optional
 
@@ -74,9 +75,28 @@ except ImportError:  # pragma: no cover - older asgiref, as Django 3.2's Middlew
 
 __all__ = ["MetricsMiddleware"]
 
+class _Shared:
+    """One configuration's pipeline and inline sends, shared by every middleware chain
+    Django builds with it (each test Client builds one, for instance)."""
+
+    __slots__ = ("config", "pipeline", "inline", "__weakref__")
+
+    def __init__(self, config: MetricsApiConfig) -> None:
+        self.config = config
+        self.pipeline = MetricsPipeline(config)
+        self.inline = InlineSends(self.pipeline.submit, config.max_queue_size)
+        # Its flush and close count what waits there.
+        self.pipeline.held_by(self.inline.hand_over)
+
+
 # One pipeline (one delivery worker) per configuration object and process, however many
-# times Django builds its middleware chain (each test Client builds one, for instance).
-_pipelines: dict[int, tuple[MetricsApiConfig, MetricsPipeline, InlineSends]] = {}
+# times Django builds its middleware chain. Held weakly, by id: the middlewares using
+# it hold it, and so does _latest for the configuration seen last (production's only
+# one, kept between two chains). A test suite making a configuration per test
+# (override_settings) kept every one, each with its sender thread, for ever; one that no
+# middleware uses any more now goes, its logs delivered by the pipeline's finalizer.
+_pipelines: weakref.WeakValueDictionary[int, _Shared] = weakref.WeakValueDictionary()
+_latest: list[_Shared] = []
 _pipelines_lock = threading.Lock()
 _default_config: list[MetricsApiConfig] = []
 
@@ -108,18 +128,22 @@ def _configured() -> MetricsApiConfig:
     return config
 
 
-def _shared_for(config: MetricsApiConfig) -> tuple[MetricsPipeline, InlineSends]:
-    """The pipeline of a configuration, and its inline sends under the async chain: one
-    of each, so that the sends take turns whichever handler or chain made them."""
+def _entry_for(config: MetricsApiConfig) -> _Shared:
+    """The pipeline and inline sends of a configuration: one of each, so that the sends
+    take turns whichever handler or chain made them."""
     with _pipelines_lock:
         known = _pipelines.get(id(config))
-        if known is None or known[0] is not config:
-            pipeline = MetricsPipeline(config)
-            inline = InlineSends(pipeline.submit, config.max_queue_size)
-            pipeline.held_by(inline.hand_over)  # its flush and close count what waits there
-            known = (config, pipeline, inline)
+        if known is None or known.config is not config:
+            known = _Shared(config)
             _pipelines[id(config)] = known
-        return known[1], known[2]
+        _latest[:] = [known]
+        return known
+
+
+def _shared_for(config: MetricsApiConfig) -> tuple[MetricsPipeline, InlineSends]:
+    """The pipeline of a configuration, and its inline sends under the async chain."""
+    known = _entry_for(config)
+    return known.pipeline, known.inline
 
 
 def _pipeline_for(config: MetricsApiConfig) -> MetricsPipeline:
@@ -156,7 +180,8 @@ class MetricsMiddleware:
             # Django leaves this middleware out of the chain: no pipeline, no thread.
             raise MiddlewareNotUsed("readme_metrics: metrics are turned off (enabled=False)")
         django_middleware_made()
-        self.pipeline, self._inline = _shared_for(self.config)
+        self._shared = _entry_for(self.config)  # holds it while this chain is in use
+        self.pipeline, self._inline = self._shared.pipeline, self._shared.inline
         self._project, self._layers = nesting.layer(self.config, self)
         # Under ASGI, an ``async`` grouping function (or an awaitable returned) is awaited
         # on the event loop; under WSGI there is no loop: the pipeline's says so.

@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 import threading
+import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Awaitable, Callable, Optional
 from wsgiref.util import FileWrapper, setup_testing_defaults
@@ -555,6 +556,36 @@ def test_one_pipeline_per_config_whatever_the_number_of_handlers(
     first = adapter.MetricsMiddleware(lambda request: HttpResponse())
     second = adapter.MetricsMiddleware(lambda request: HttpResponse())
     assert first.pipeline is second.pipeline is adapter._pipeline_for(config)
+
+
+def test_a_configuration_no_longer_in_use_lets_its_pipeline_go(collector: Collector) -> None:
+    """A Django test suite makes a configuration per test (``override_settings``, as this
+    module's fixture does) and a test Client per test, which builds the middleware
+    chain: each configuration's pipeline stayed in the adapter's table for the life of
+    the process, with its sender thread (6 configurations: 6 threads). The table holds
+    them weakly now, but for the configuration seen last (production's only one): one
+    that no middleware uses any more goes, its logs delivered and its sender ended."""
+    def senders() -> int:
+        return sum(t.name == "readme-metrics-worker" for t in threading.enumerate())
+
+    senders_before = senders()
+    gone: list[Any] = []
+    for _ in range(6):
+        config = MetricsApiConfig(
+            api_key="rdme_django_test_key", grouping_function=grouping,
+            metrics_api=collector.url, base_log_url=DOCS, flush_interval=60.0)
+        with override_settings(README_METRICS_CONFIG=config):
+            assert Client().get("/hello", HTTP_X_API_KEY="k1").status_code == 200
+        gone.append(weakref.ref(adapter._pipeline_for(config)))
+        del config
+    wait_until(lambda: gc.collect() >= 0 and sum(ref() is not None for ref in gone) <= 1,
+               timeout=20.0)
+    assert gone[-1]() is not None  # the last configuration's stays, as in production
+    assert len(collector.wait_for_logs(5, timeout=20.0)) >= 5  # the others' were sent
+    wait_until(lambda: senders() <= senders_before + 1, timeout=20.0)
+    last = gone[-1]()
+    assert last is not None and last.flush(10.0) is True
+    assert len(collector.wait_for_logs(6, timeout=20.0)) == 6
 
 
 def test_explicit_config_wins_over_settings(config: MetricsApiConfig) -> None:
