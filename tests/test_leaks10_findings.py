@@ -22,15 +22,17 @@ PAYLOAD = {"user": "zoe", "password": SECRET}
 
 
 def _logged(collector: Collector, wrap: Callable[..., MetricsMiddleware], body: bytes,
-            content_type: str, query: str = "") -> tuple[list[str], dict[str, Any]]:
-    """(where the posted batch still spells SECRET, the logged request)."""
+            content_type: str, query: str = "", **options: Any
+            ) -> tuple[list[str], dict[str, Any]]:
+    """(where the posted batch still spells SECRET, the logged request); ``options`` for
+    the middleware (denylist ["password"] unless given)."""
     before = len(collector.received)
     request: dict[str, Any] = {"method": "POST", "body": body,
                                "headers": {"Content-Type": content_type}}
     if query:
         request["query"] = query
-    _, _, entry = exchange(wrap(reading_app(), denylist=["password"]), collector,
-                           **request)
+    options.setdefault("denylist", ["password"])
+    _, _, entry = exchange(wrap(reading_app(), **options), collector, **request)
     bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
     return found_spelled(bodies, SECRET), entry["request"]
 
@@ -122,3 +124,53 @@ def test_a_text_body_starting_with_a_quote_that_is_no_json_is_kept(
     text = '"Reset my password", she wrote.'
     _, request = _logged(collector, inline_wrap, text.encode(), "text/plain")
     assert request["postData"]["text"] == text
+
+
+# -- review46: the text body encoded twice (07d623e) and the URL's encoded name (9d6da1c) ------
+
+def test_a_text_body_encoded_twice_cut_short_is_hidden_whole(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    """07d623e reads a text/plain body that is a JSON string holding a document; one cut
+    short by max_body_bytes is no JSON string, and was kept as sent: the password's first
+    characters went out in clear (a JSON-typed body, or such a form field, cut so is
+    hidden whole). Now such a text, which could hold a denied member, is hidden whole;
+    prose starting with a quote is still kept, escaped quotes and all."""
+    text = _encoded(2)
+    cut = text.index(SECRET) + 8
+    hits, request = _logged(collector, inline_wrap, text.encode(), "text/plain",
+                            max_body_bytes=cut)
+    post = request["postData"]
+    assert SECRET[:8] not in post["text"]
+    assert post["text"] == f"[REDACTED {cut}]"
+    prose = '"Reset my \\"password\\"", she wrote.'
+    _, request = _logged(collector, inline_wrap, prose.encode(), "text/plain")
+    assert request["postData"]["text"] == prose
+
+
+# Plain text encoded twice holding a URL whose query names the key percent-encoded: the
+# text body's gate (07d623e) looked for the name in the raw text only.
+TWICE_WITH_LINKS = {
+    "percent-encoded-name": (json.dumps(json.dumps({"next": LINKS["one-letter-encoded"]})),
+                             "text/plain", {}),
+    "byte-order-mark-octet-stream": ("\ufeff" + _encoded(2), "application/octet-stream", {}),
+    # A denied "api key" written with "+" for its space in a URL, no "%" anywhere.
+    "plus-for-space-in-json": (json.dumps({"next": "https://x.example/?api+key=" + SECRET}),
+                               "application/json", {"denylist": ["api key"]}),
+    "plus-for-space-in-a-string": (json.dumps({"m": json.dumps(
+        {"next": "https://x.example/?api+key=" + SECRET})}), "application/json",
+        {"denylist": ["api key"]}),
+    "plus-for-space-text-twice": (json.dumps(json.dumps(
+        {"next": "https://x.example/?api+key=" + SECRET})), "text/plain",
+        {"denylist": ["api key"]}),
+}
+
+
+@pytest.mark.parametrize("case", list(TWICE_WITH_LINKS))
+def test_a_denied_name_spelled_otherwise_in_a_text_or_url_is_redacted(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        case: str) -> None:
+    text, content_type, options = TWICE_WITH_LINKS[case]
+    hits, request = _logged(collector, inline_wrap, text.encode("utf-8"), content_type,
+                            **options)
+    assert hits == []
+    assert "REDACTED" in request["postData"]["text"]

@@ -67,6 +67,8 @@ def _join(first: Optional[str], second: Optional[str]) -> Optional[str]:
 
 # A text body that may be a JSON string holding a document (JSON encoded twice).
 _JSON_STRING_START = re.compile(r'\s*"')
+# One whose string starts a document or another such string (blanks in it escaped).
+_QUOTED_DOCUMENT = re.compile(r'\s*"(?: |\\[nrt])*(?:[\[{]|\\")')
 
 
 def _looks_like_json(essence: str, text: str) -> bool:
@@ -99,9 +101,9 @@ def _redact_text(
     if _looks_like_json(essence, text):
         if codec in _ASCII_TRANSPARENT and not redactor.mentions_key(text) and not (
                 # A JSON Patch's pointer as a URI fragment, percent-encoded (#/pass%77ord),
-                # or a URL's query in a string naming a key so (?pass%77ord=, _link).
-                "%" in text and ("#" in text or "?" in text)
-                and redactor.mentions_key(unquote(text, errors="surrogateescape"))):
+                # or a URL's query in a string naming a key so (?pass%77ord=, ?api+key=:
+                # _link).
+                redactor.names_key_encoded(text)):
             return text, None  # spare parsing and re-serialising it
         result = redactor.json_text(text)
         if result is not None:
@@ -110,12 +112,20 @@ def _redact_text(
         return redacted(text), _UNREDACTABLE_COMMENT
     if redactor.allow_only:
         return redacted(text), _NOT_KEYED_COMMENT
-    if _JSON_STRING_START.match(text) is not None and redactor.mentions_key(text):
+    string = text[1:] if text[:1] == "\ufeff" else text  # (a mark, as above)
+    if _JSON_STRING_START.match(string) is not None and (
+            redactor.mentions_key(string) or redactor.names_key_encoded(string)):
         # JSON encoded twice sent as text (a string holding a document): read by the
-        # denylist as a JSON body's string is; text that is no JSON string is kept.
-        result = redactor.json_text(text)
+        # denylist as a JSON body's string is; text that is no JSON string is kept, but
+        # for one that could be such a string cut short (at max_body_bytes: the start of
+        # a document or of a string in it, escaped quotes, a denied name), hidden whole
+        # as a JSON body cut short is, not to send the start of a password.
+        result = redactor.json_text(string)
         if result is not None:
-            return result, None
+            return text if result == string else result, None
+        if _QUOTED_DOCUMENT.match(string) is not None and (
+                '\\"' in string or "\\u" in string) and redactor.mentions_key(string, True):
+            return redacted(text), _UNREDACTABLE_COMMENT
     return text, None
 
 

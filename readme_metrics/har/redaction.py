@@ -206,7 +206,7 @@ class Redactor:
     __slots__ = (
         "active", "_deny_flat", "_allow_flat", "_deny_keys", "_deny_paths",
         "_allow_keys", "_allow_paths", "_has_allow", "_has_deny", "_track_paths",
-        "_needles", "_probes", "_bracketed", "_escapable",
+        "_needles", "_probes", "_bracketed", "_escapable", "_spaced",
     )
 
     def __init__(self, denylist: Sequence[str] = (), allowlist: Sequence[str] = ()) -> None:
@@ -229,6 +229,8 @@ class Redactor:
         self._needles = tuple(sorted({k.rsplit(".", 1)[-1] for k in deny}))
         # A needle JSON may spell with a short escape: any backslash may hide it.
         self._escapable = any(_ESCAPED_IN_JSON.search(needle) for needle in self._needles)
+        # A needle with a space a query may write as "+" (?api+key=): see names_key_encoded.
+        self._spaced = any(" " in needle for needle in self._needles)
         # Each needle's rarest characters in either case: an ASCII text lacking both cases
         # of one cannot hold the needle, lower-cased or not (see mentions_key). None for a
         # needle with a character beyond ASCII, always looked for.
@@ -608,8 +610,7 @@ class Redactor:
         key it lists, kept whole (or it was redacted whole). A name may be percent-encoded
         (``?pass%77ord=``), as in a request's url: then the decoded text is looked in."""
         if ("?" not in text and "#" not in text) or not (
-                self.mentions_key(text, True)
-                or ("%" in text and self.mentions_key(decode_component(text), True))):
+                self.mentions_key(text, True) or self.names_key_encoded(text)):
             return False
         hidden = url_pairs(text, self._denied_pairs)
         if hidden == text:
@@ -637,10 +638,9 @@ class Redactor:
         :data:`MAX_INNER_DEPTH` levels such a string is hidden whole if it could hold a
         denied key, and left as it is otherwise; so is a document nested deeper than
         :data:`~readme_metrics.har.deep_json.MAX_DEPTH`, which is not read."""
-        if _INNER_START.match(text) is None or not (self.mentions_key(text) or (
-                # a URL in it naming a key percent-encoded (?pass%77ord=, see _link)
-                "%" in text and ("?" in text or "#" in text)
-                and self.mentions_key(decode_component(text), True))):
+        if _INNER_START.match(text) is None or not (
+                # (or a URL in it naming a key percent-encoded: ?pass%77ord=, see _link)
+                self.mentions_key(text) or self.names_key_encoded(text)):
             return False
         if depth >= MAX_INNER_DEPTH:
             node[at] = redacted(text)
@@ -688,6 +688,17 @@ class Redactor:
             # UTF-16/32 text read as UTF-8 or latin-1: its ASCII keys are NUL-spaced.
             lowered = lowered.replace("\x00", "")
         return any(needle in lowered for needle in needles)
+
+    def names_key_encoded(self, text: str) -> bool:
+        """Whether a URL in ``text`` may name a key the denylist lists in a query's
+        spelling only: percent-encoded (``?pass%77ord=``) or, for a name holding a space,
+        with ``+`` for it (``?api+key=``); the query's pairs are read so (see
+        :meth:`_link`). Costs nothing for a text with no ``?`` or ``#``, or nothing to
+        decode."""
+        if ("?" not in text and "#" not in text) or not (
+                "%" in text or (self._spaced and "+" in text)):
+            return False
+        return self.mentions_key(decode_component(text), True)
 
     @property
     def allow_only(self) -> bool:
