@@ -233,6 +233,20 @@ def _patched(inline_wrap: Any, collector: Collector, document: Any,
         {"op": "replace", "path": 'credentials[type eq "pin"].secret', "value": "s3cret"}]},
         {"denylist": ["credentials.secret"]}, id="scim-filtered-dotted"),
     # The pointer as a URI fragment (RFC 6901 6), percent-encoded or not.
+    # SCIM's attribute names are case-insensitive (RFC 7644 3.10): a client serialising
+    # PascalCase members (.NET, Go) writes Op, Path and Value (review46).
+    pytest.param({"schemas": [SCIM_PATCH], "Operations": [
+        {"Op": "Replace", "Path": "password", "Value": "s3cret"}]},
+        {"denylist": ["password"]}, id="scim-members-in-capitals"),
+    pytest.param([{"Op": "replace", "Path": "/user", "Value": {"password": "s3cret"}}],
+                 {"denylist": ["user.password"]}, id="capitals-dotted-split"),
+    # No "op": a validation error echoing the rejected field (express-validator's
+    # {"type": "field", "value": ..., "path": "password"}, Yup's {path, value}) (review46).
+    pytest.param({"errors": [{"type": "field", "value": "s3cret", "msg": "Invalid value",
+                              "path": "password", "location": "body"}]},
+                 {"denylist": ["password"]}, id="validation-error-path-and-value"),
+    pytest.param({"errors": [{"path": "users[0].password", "value": "s3cret"}]},
+                 {"denylist": ["users.password"]}, id="validation-error-dotted"),
     pytest.param([{"op": "replace", "path": "#/password", "value": "s3cret"}],
                  {"denylist": ["password"]}, id="uri-fragment"),
     pytest.param([{"op": "replace", "path": "#/pass%77ord", "value": "s3cret"}],
@@ -262,7 +276,9 @@ def test_a_patch_of_keys_neither_list_names_is_logged_as_sent(
     document = {"schemas": [SCIM_PATCH], "Operations": [
         {"op": "replace", "path": "displayName", "value": "Ann"},
         {"op": "add", "path": "/user/email", "value": {"home": "a@example.com"}},
-        {"op": "replace", "path": "#/nickname", "value": "an"}]}
+        {"op": "replace", "path": "#/nickname", "value": "an"},
+        {"Op": "Replace", "Path": "nickName", "Value": "an"},
+        {"path": "email", "value": "a@example.com", "msg": "Invalid value"}]}
     _sent, logged = _patched(inline_wrap, collector, document,
                              denylist=["password", "user.password"])
     assert logged == document

@@ -95,3 +95,37 @@ def test_a_json_patch_setting_a_denied_key_is_redacted(
         {"op": "remove", "path": "/password"},
         {"op": "copy", "from": "/password", "path": "/backup"},
     ]
+
+
+# -- review46: a key named by a name/value (or key/value) pair ---------------------------------
+
+@pytest.mark.parametrize("document", [
+    # jQuery's serializeArray() of a Rails form, posted as JSON.
+    pytest.param([{"name": "user[login]", "value": "zoe"},
+                  {"name": "user[password]", "value": "s3cret"}], id="serialize-array"),
+    # A Kubernetes container's env (also ECS task definitions, HAR's own headers).
+    pytest.param({"spec": {"containers": [{"env": [
+        {"name": "LOG_LEVEL", "value": "debug"},
+        {"name": "PASSWORD", "value": "s3cret"}]}]}}, id="kubernetes-env"),
+    # .NET's KeyValuePair list, PascalCase.
+    pytest.param([{"Key": "Password", "Value": "s3cret"}], id="dotnet-key-value"),
+    # Joi's validation error echoing the rejected value (its context's key and value).
+    pytest.param({"details": [{"message": "too short", "path": ["password"],
+                               "type": "string.min", "context": {
+                                   "limit": 8, "value": "s3cret", "label": "password",
+                                   "key": "password"}}]}, id="joi-error-context"),
+])
+def test_a_name_value_pair_naming_a_denied_key_has_its_value_redacted(
+        inline_wrap: Any, collector: Collector, document: Any) -> None:
+    """SPEC 6 matches keys "in JSON bodies at any depth"; a list of name/value pairs
+    names its keys in values (``{"name": "password", "value": ...}``: jQuery's
+    serializeArray, a Kubernetes env, HAR's own headers; ``Key``/``Value`` from .NET), so
+    the denylist's "password" matched nothing and the password went out in clear. The
+    pair's name is read as a flat name (bracketed, case-folded); other pairs are kept."""
+    middleware = inline_wrap(reading_app(), denylist=["password"])
+    _result, log, entry = exchange(middleware, collector, method="POST", path="/deploy",
+                                   body=json.dumps(document).encode(),
+                                   headers={"Content-Type": "application/json"})
+    assert "s3cret" not in json.dumps(log)
+    logged = json.dumps(json.loads(entry["request"]["postData"]["text"]))
+    assert logged == json.dumps(document).replace('"s3cret"', '"[REDACTED 6]"')

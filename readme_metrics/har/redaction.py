@@ -159,6 +159,13 @@ def _pointer_keys(path: str) -> list[str]:
     return [name for name in map(_folded, names) if not name.isdigit() and name != "-"]
 
 
+def _member(node: dict[str, Any], name: str) -> Any:
+    """The member ``name`` (lower case) of ``node``, or its PascalCase spelling (``Path``);
+    None when neither is there."""
+    found = node.get(name)
+    return node.get(name.capitalize()) if found is None else found
+
+
 def _more_members_than(text: str, keys: int) -> bool:
     """Whether the JSON ``text`` may write more members than ``keys``, the number of keys
     of the document read from it. Each member's name ends in a quote, whitespace if any,
@@ -521,9 +528,8 @@ class Redactor:
             node, path, allow_mode = stack.pop()
             if isinstance(node, dict):
                 keys += len(node)
-                if (has_deny or allow_mode) and "op" in node and "path" in node \
-                        and "value" in node:
-                    changed = self._patch(node, allow_mode) or changed
+                if (has_deny or allow_mode) and ("value" in node or "Value" in node):
+                    changed = self._operation(node, allow_mode) or changed
                 for key, value in node.items():
                     lower = key.lower()
                     if not lower.isascii():  # _folded, inlined
@@ -570,27 +576,57 @@ class Redactor:
                         changed = self._link(node, index, value) or changed
         return changed, keys if whole else -1
 
-    def _patch(self, operation: dict[str, Any], allow_mode: bool) -> bool:
-        """Redact the ``value`` of a JSON Patch operation (RFC 6902) whose ``path``
-        names a listed key: ``{"op": "replace", "path": "/password", "value": ...}``
-        sets the key ``password``, whose value no key names (see :func:`_pointer_keys`).
+    def _operation(self, node: dict[str, Any], allow_mode: bool) -> bool:
+        """Redact the ``value`` of an object that names its key in another member; True
+        when it changed. Such a member is looked for as written in lower case or in
+        PascalCase (``Op``, ``Path``, ``Value``: SCIM's attribute names are
+        case-insensitive, and .NET and Go clients write them so):
+
+        * a JSON Patch or SCIM PATCH operation, ``op``, ``path`` and ``value`` (see
+          :meth:`_patch`), and by the denylist an object with ``path`` and ``value``
+          but no ``op`` (a validation error echoing the field it rejects: express-validator's
+          ``{"path": "password", "value": ...}``, Yup's);
+        * by the denylist, a name/value pair (``{"name": "password", "value": ...}``:
+          jQuery's serializeArray, a Kubernetes env, HAR's own headers) or a key/value
+          one (.NET's ``{"Key": ..., "Value": ...}``, Joi's error context), its name read
+          as a flat name is (bracketed, ``user[password]``, too)."""
+        value_key = "value" if "value" in node else "Value"
+        pointer = _member(node, "path")
+        if pointer.__class__ is str:
+            operation = _member(node, "op") is not None
+            if (operation or self._has_deny) and self._patch(
+                    node, value_key, pointer, allow_mode and operation):
+                return True
+        if not self._has_deny:
+            return False
+        name = _member(node, "name")
+        if name is None:
+            name = _member(node, "key")
+        if name.__class__ is not str or not self.denies(name):
+            return False
+        node[value_key] = redacted(node[value_key])
+        return True
+
+    def _patch(self, operation: dict[str, Any], value_key: str, pointer: str,
+               allow_mode: bool) -> bool:
+        """Redact the ``value`` (``value_key``) of a JSON Patch operation (RFC 6902)
+        whose ``path`` (``pointer``) names a listed key: ``{"op": "replace", "path":
+        "/password", "value": ...}`` sets the key ``password``, whose value no key names
+        (see :func:`_pointer_keys`).
         By the denylist: the pointer's last key or its path is denied, or a dotted
         entry goes on below it into the value's keys (``/user`` setting
         ``{"password": ...}`` for ``user.password``): the value is redacted whole. By the
         allowlist (``allow_mode``): the value of a key it does not list is redacted, as
         for any such key, though the allowlist lists ``value``. True when it changed."""
-        pointer = operation["path"]
-        if pointer.__class__ is not str:
-            return False
         segments = _pointer_keys(pointer)
         dotted = ".".join(segments)
-        value = operation["value"]
+        value = operation[value_key]
         nested = isinstance(value, (dict, list))
         below = dotted + "." if dotted else ""  # what a dotted entry below it starts with
         if self._has_deny and (
                 segments and segments[-1] in self._deny_keys or dotted in self._deny_paths
                 or nested and any(path.startswith(below) for path in self._deny_paths)):
-            operation["value"] = redacted(value)
+            operation[value_key] = redacted(value)
             return True
         if allow_mode and not (
                 segments and segments[-1] in self._allow_keys or dotted in self._allow_paths
@@ -599,7 +635,7 @@ class Redactor:
                 # "value" is listed.)
                 not nested or "value" in self._allow_keys
                 or any(path.endswith(".value") for path in self._allow_paths)):
-            operation["value"] = redacted(value)
+            operation[value_key] = redacted(value)
             return True
         return False
 
