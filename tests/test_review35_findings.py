@@ -155,6 +155,22 @@ def test_a_json_body_encoded_twice_is_redacted_key_by_key(
     assert json.loads(json.loads(post["text"])) == {"user": "zoe", "password": HIDDEN}
 
 
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain"])
+def test_a_body_encoded_twice_keeps_its_characters_beyond_ascii(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        content_type: str) -> None:
+    """review46: such a body, once redacted, was written back with json.dumps' default
+    ASCII escapes, so ``Zürich`` was logged as ``Z\\u00fcrich`` and an emoji as a
+    surrogate pair of escapes, where a member's string holding a document (and any
+    redacted JSON body) keeps them as sent: only the denied value is to change."""
+    inner = json.dumps({"city": "Zürich", "password": SECRET, "mood": "\U0001f600"},
+                       ensure_ascii=False, separators=(",", ":"))
+    body = json.dumps(inner, ensure_ascii=False).encode("utf-8")
+    hits, post = _logged(collector, inline_wrap, body, content_type, {})
+    assert hits == []
+    assert post["text"] == json.dumps(inner.replace(SECRET, HIDDEN), ensure_ascii=False)
+
+
 # -- 6. A JSON body of a type that is not text, with a byte order mark ----------------------
 
 def test_a_json_body_typed_octet_stream_with_a_byte_order_mark_is_redacted_key_by_key(

@@ -451,7 +451,14 @@ class Redactor:
                 # read by the denylist as a member's string value is (_inner).
                 holder = [document]
                 if self._inner(holder, 0, document, depth):
-                    return json.dumps(holder[0])
+                    # Characters beyond ASCII as sent, as a redacted document's are (but
+                    # a lone surrogate, which UTF-8 cannot carry: see below).
+                    out = json.dumps(holder[0], ensure_ascii=False)
+                    try:
+                        out.encode("utf-8")
+                    except UnicodeEncodeError:
+                        out = json.dumps(holder[0])
+                    return out
             return text
         try:
             changed, keys = self._walk(document, allow_mode, "\\" in text and (
