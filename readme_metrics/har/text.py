@@ -27,7 +27,10 @@ FORM = "application/x-www-form-urlencoded"
 #: Text that may start a JSON document (an object or an array, blanks first).
 JSON_START = re.compile(r"\s*[\[{]")
 
-_PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+# A run of %XX escapes, written to start with its literal "%": as "(?:%XX)+" the regex
+# engine tried the group at every character (3.1 ms for 130 KB holding "50%" 2,000 times,
+# where this pattern skips to each "%": 0.05 ms); the same matches.
+_PERCENT_RUN = re.compile(r"%[0-9A-Fa-f]{2}(?:%[0-9A-Fa-f]{2})*")
 
 # Characters by how often bodies (JSON, HTML, prose) hold them, the most common first; any
 # other is rarer still. Looking for a word (a key, a denied name) in a large text, its
