@@ -47,6 +47,10 @@ LINKS = {
     "every-letter-encoded": "https://x.example/?" + "".join(
         f"%{ord(c):02X}" for c in "password") + "=" + SECRET,
     "lower-case-escape-in-fragment": "https://x.example/cb#state=1&pass%77ord=" + SECRET,
+    # review46: a form in a string, no "?" (an API Gateway event's "body", a queued
+    # request's), its name as sent or percent-encoded.
+    "form-in-a-string": "user=zoe&password=" + SECRET,
+    "form-in-a-string-encoded-name": "user=zoe&pass%77ord=" + SECRET,
 }
 
 

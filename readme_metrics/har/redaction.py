@@ -651,11 +651,15 @@ class Redactor:
         ``node[at]`` holds (a pagination link, a presigned upload URL), as a URL header's;
         True when it changed. The allowlist does not apply: the string is the value of a
         key it lists, kept whole (or it was redacted whole). A name may be percent-encoded
-        (``?pass%77ord=``), as in a request's url: then the decoded text is looked in."""
-        if ("?" not in text and "#" not in text) or not (
-                self.mentions_key(text, True) or self.names_key_encoded(text)):
+        (``?pass%77ord=``), as in a request's url: then the decoded text is looked in. A
+        string with no ``?`` or ``#`` is read as a form (an API Gateway event's ``"body":
+        "user=a&password=..."``): its pairs, as a form body's are."""
+        if not (self.mentions_key(text, True) or self.names_key_encoded(text)):
             return False
-        hidden = url_pairs(text, self._denied_pairs)
+        if "?" in text or "#" in text:
+            hidden = url_pairs(text, self._denied_pairs)
+        else:
+            hidden = self._denied_pairs(text)
         if hidden == text:
             return False
         node[at] = hidden
@@ -733,13 +737,13 @@ class Redactor:
         return any(needle in lowered for needle in needles)
 
     def names_key_encoded(self, text: str) -> bool:
-        """Whether a URL in ``text`` may name a key the denylist lists in a query's
-        spelling only: percent-encoded (``?pass%77ord=``) or, for a name holding a space,
-        with ``+`` for it (``?api+key=``); the query's pairs are read so (see
-        :meth:`_link`). Costs nothing for a text with no ``?`` or ``#``, or nothing to
-        decode."""
-        if ("?" not in text and "#" not in text) or not (
-                "%" in text or (self._spaced and "+" in text)):
+        """Whether a URL or form in ``text`` may name a key the denylist lists in a
+        query's spelling only: percent-encoded (``?pass%77ord=``) or, for a name holding a
+        space, with ``+`` for it (``?api+key=``); the query's pairs are read so (see
+        :meth:`_link`; a JSON Patch's pointer as a URI fragment too, ``#/pass%77ord``).
+        Costs nothing for a text with no ``?``, ``#`` or ``=``, or nothing to decode."""
+        if not ("%" in text or (self._spaced and "+" in text)) or (
+                "=" not in text and "?" not in text and "#" not in text):
             return False
         return self.mentions_key(decode_component(text), True)
 
