@@ -324,6 +324,40 @@ def test_header_iterables_and_buffers_are_sent_as_given(wrap: Any,
     assert entry(collector.logs[0])["response"]["content"]["text"] == "abcdef"
 
 
+@pytest.mark.parametrize("pairs", [
+    pytest.param(lambda pairs: (pair for pair in pairs), id="generator"),
+    pytest.param(iter, id="iterator"),
+    pytest.param(lambda pairs: map(tuple, pairs), id="map"),
+    pytest.param(tuple, id="tuple"),
+])
+def test_request_headers_readable_once_reach_the_app_and_the_grouping_function(
+        wrap: Any, collector: Collector, pairs: Callable[[list[Any]], Any]) -> None:
+    """ASGI's ``headers`` are an iterable: a server or test client may hand over one that
+    can be read only once. The capture reads them first; the app and the grouping
+    function must still get every pair, as unwrapped."""
+    headers = [(b"host", b"api.example.com"), (b"x-api-key", b"abc"),
+               (b"content-type", b"text/plain")]
+    seen: list[Any] = []
+    keys: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.extend(scope["headers"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    def grouping(request: Any) -> dict[str, str]:
+        keys.append(request.headers.get("X-Api-Key"))
+        return dict(GROUP)
+
+    scope = {**http_scope(), "headers": pairs(headers)}
+    done = asyncio.run(run(wrap(app, grouping_function=grouping), scope))
+    assert done.error is None and done.body == b"ok"
+    assert [tuple(pair) for pair in seen] == headers
+    assert keys == ["abc"]
+    logged = entry(collector.logs[0])["request"]["headers"]
+    assert {"name": "Content-Type", "value": "text/plain"} in logged
+
+
 @pytest.mark.parametrize("message", [
     pytest.param({"type": "http.response.pathsend", "path": "/srv/file.bin"}, id="pathsend"),
     pytest.param({"type": "http.response.zerocopy", "file": 7, "count": 1234},

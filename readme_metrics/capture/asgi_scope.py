@@ -115,7 +115,13 @@ class ScopeRequest:
 
     def __init__(self, scope: Scope, trusted_proxies: int = 0) -> None:
         # A copy of the list: an inner middleware may change the scope's list in place.
-        headers = tuple(scope.get("headers") or ())
+        given = scope.get("headers") or ()
+        headers = tuple(given)
+        if (given.__class__ is not list and given.__class__ is not tuple
+                and iter(given) is given):
+            # An iterator (ASGI's headers are any iterable) is read up now: the app and
+            # the grouping request read the pairs from the scope after this, as a list.
+            scope["headers"] = list(headers)
         # Only these keys: the scope also holds app objects (Starlette puts the app,
         # router and endpoint there) that the worker must not keep alive.
         try:
