@@ -6,8 +6,10 @@ in one process, against the collector on 127.0.0.1.
    the client sent all the same (without waiting for the 100, or after hypercorn's or
    daphne's own) was logged empty, "incomplete", though the server had it. It is read
    now once no server answers 100 any more (uvicorn: after the start, before the last
-   body message, without the grace; the others: once the response is out); a client
-   that waits for the 100 is still never asked for its body.
+   body message, without the grace; hypercorn, daphne: once the response is out); a
+   client that waits for the 100 is still never asked for its body. Not under granian
+   (review44): asked for it, hyper reads on from the connection, a waiting client's
+   next request taken for the body.
 2. granian with keep-alive (found clean, kept as a check): several requests on one
    connection, one after the other and pipelined, each answered as bare and logged once
    with its own body and answer, and a client leaving mid-stream on a kept connection.
@@ -94,9 +96,7 @@ def test_expect_100_continue_same_wire_and_the_body_sent_is_logged(
     port = free_port()
     env = server_env(collector, ASGI_TRACES=str(traces))
     differ = {}
-    # granian hands the body over from its own threads: on a loaded machine it can miss
-    # the read's 5 ms grace (asgi_receive.GRACE), then the log says "incomplete".
-    tries = 3 if server == "granian" else 1
+    tries = 1
     with serve(ALL[server](port, PLAIN), env, tmp_path, port):
         for attempt in range(tries):
             # Sent with its head, not waiting for the 100; the app does not read it.
@@ -123,8 +123,12 @@ def test_expect_100_continue_same_wire_and_the_body_sent_is_logged(
     assert not differ, f"answers differ (bare, wrapped): {differ}"
     together = [entries[f"wrap-together-{attempt}"]["request"] for attempt in range(tries)]
     assert {request["bodySize"] for request in together} == {len(body)}
-    assert {"mimeType": "application/json", "text": body.decode()} in [
-        request["postData"] for request in together], together
+    # granian's hyper reads on from the connection once asked for such a body (review44,
+    # test_review38_findings): never read there, the bare app never read it either.
+    sent = {"mimeType": "application/json", "text": body.decode()} if server != "granian" \
+        else {"mimeType": "application/json", "text": "",
+              "comment": f"incomplete: 0 of {len(body)} bytes could be read without waiting"}
+    assert sent in [request["postData"] for request in together], together
     if server in ON_RECEIVE:  # (hypercorn's 100 brought the body: there in time or not)
         assert entries["wrap-waits"]["request"]["postData"] == {
             "mimeType": "application/json", "text": "",

@@ -27,6 +27,7 @@ from readme_metrics.capture.asgi_messages import (
     cuts_stream_at_length,
     holds_start,
     loaded_answered_version,
+    reads_on_for_expect,
     start_status,
 )
 from readme_metrics.capture.asgi_outlive import is_cancellation
@@ -195,6 +196,11 @@ class _Exchange(RequestSide):
         """Whether the server has written the response head: once it took the start,
         but under granian (:func:`.holds_start`) only with the first body message."""
         return self._starting and (self._bodied or not holds_start(self._own))
+
+    def _expect_readable(self) -> bool:
+        """Whether a body sent with ``Expect: 100-continue`` may be read: not under
+        granian (:func:`.reads_on_for_expect`)."""
+        return not reads_on_for_expect(self._receive, self._own)
 
     def _status_refused(self) -> None:
         """The server refused the first body message after taking a start whose status

@@ -12,6 +12,8 @@
   body message (and answers 500 itself to an app that ends before one).
 - :func:`ends_receive_with_response`: whether the server's ``receive`` says
   ``http.disconnect`` once the response is complete, whatever body is left.
+- :func:`reads_on_for_expect`: whether reading a body sent with ``Expect:
+  100-continue`` makes the server read on from the connection, whatever the client does.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from readme_metrics.exchange import INVALID_STATUS
 __all__ = ["CLIENT_GONE_COMMENT", "CLIENT_GONE_REASON", "CLIENT_GONE_STATUS", "CUT_STATUS",
            "REASONS", "body_record", "client_gone", "client_gone_comment", "content_length",
            "cut_answered", "cuts_stream_at_length", "ends_receive_with_response", "holds_start",
-           "start_status"]
+           "reads_on_for_expect", "start_status"]
 
 #: What the client got when the server ended the request body (``http.disconnect``)
 #: before the app's response start, under the servers :func:`cut_answered` names: the
@@ -276,3 +278,14 @@ def ends_receive_with_response(receive: Any) -> bool:
     is complete, whatever request body is left unread: uvicorn (h11 and httptools).
     Other servers (hypercorn, granian) still give the body's messages then."""
     return _owner_module(receive).startswith("uvicorn.")
+
+
+def reads_on_for_expect(receive: Any, send: Any) -> bool:
+    """Whether the server, asked for a body sent with ``Expect: 100-continue`` once it
+    answered without a 100, reads on from the connection whatever the client does:
+    granian (2.x, hyper). A client that waited for the 100 and got the final answer
+    instead may skip the body (RFC 9110 10.1.1) and send its next request: that is then
+    read as this one's body, and lost. The bare app's server never asked for the body:
+    it closes the connection (``connection: close``), unless the body came with the
+    head. ``receive`` or ``send`` (the server's own) tells."""
+    return _owner_module(receive).startswith("granian.") or holds_start(send)

@@ -110,7 +110,8 @@ class RequestSide:
 
     It reads the exchange's ``recorder`` (the request body record), ``_starting`` (the
     app's response start went to the server) and ``_ended`` (the response is complete),
-    which the response side sets, and asks it :meth:`_head_written`.
+    which the response side sets, and asks it :meth:`_head_written` and
+    :meth:`_expect_readable`.
     """
 
     __slots__ = ("_receive", "_pending", "_receiving", "_reading", "_disconnected",
@@ -131,7 +132,8 @@ class RequestSide:
         self._disconnected = False
         # "Expect: 100-continue": reading the body before the response head is written
         # would make the server (uvicorn, granian) send 100 Continue, telling the client
-        # to send a body the app chose not to read. After it, none does (see drain_now).
+        # to send a body the app chose not to read. After it, none does (see drain_now);
+        # but granian then reads on from the connection: never there.
         self._no_drain = no_drain
         self._drain_until = 0.0  # set by the first drain: GRACE for the whole exchange
         # The server ended the request body (http.disconnect) before the app's start:
@@ -222,6 +224,11 @@ class RequestSide:
         """Whether the response head is on the wire (the response side knows)."""
         return False
 
+    def _expect_readable(self) -> bool:
+        """Whether a body sent with ``Expect: 100-continue`` may be read at all (the
+        response side knows the server)."""
+        return True
+
     def _body_over(self) -> bool:
         body = self.recorder.request_body
         return body is None or body.eof
@@ -239,10 +246,14 @@ class RequestSide:
         themselves before the app runs), so what the client sent all the same (without
         waiting for the 100, or after hypercorn's or daphne's) is recorded as far as it
         has arrived, and a client that waits is never asked for its body, nor answered
-        later than by the bare app (no grace before the response's end).
+        later than by the bare app (no grace before the response's end). Never under
+        granian (:func:`.reads_on_for_expect`): its hyper reads on from the connection,
+        taking a waiting client's next request for the body.
         """
         body = self.recorder.request_body
         if body is None:
+            return
+        if self._no_drain and not self._expect_readable():
             return
         if self._no_drain and not self._ended:
             if not self._head_written():
