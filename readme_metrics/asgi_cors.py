@@ -61,7 +61,12 @@ def _headers(scope: Scope, names: tuple[bytes, ...]) -> list[t.Optional[str]]:
     lines are joined with commas, as a WSGI server joins them: two Origin lines are no
     origin (RFC 6454 7.3: a user agent sends one), as for the WSGI twin."""
     found: list[t.Optional[str]] = [None] * len(names)
-    for name, value in scope.get("headers") or ():
+    headers = scope.get("headers") or ()
+    if headers.__class__ is not list and iter(headers) is headers:
+        # An iterator (ASGI's headers are any iterable) read here would reach the app
+        # empty: the pairs go back in the scope as a list.
+        headers = scope["headers"] = list(headers)
+    for name, value in headers:
         lowered = bytes(name).lower()
         if lowered in names:
             index = names.index(lowered)

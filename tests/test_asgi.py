@@ -358,6 +358,27 @@ def test_request_headers_readable_once_reach_the_app_and_the_grouping_function(
     assert {"name": "Content-Type", "value": "text/plain"} in logged
 
 
+def test_cors_passes_request_headers_readable_once_on_whole() -> None:
+    """The ASGI CORS middleware reads the request's Origin lines before the app: headers
+    given as an iterator reach the app whole, as for the metrics middleware."""
+    from readme_metrics.asgi_cors import CORSMiddleware
+
+    site = "https://app.example.com"
+    headers = [(b"host", b"api.example.com"), (b"origin", site.encode())]
+    seen: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.extend(scope["headers"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    cors = CORSMiddleware(app, allowed_origins=[site])
+    done = asyncio.run(run(cors, {**http_scope(), "headers": iter(headers)}))
+    assert done.error is None and done.body == b"ok"
+    assert [tuple(pair) for pair in seen] == headers
+    assert done.headers[b"access-control-allow-origin"] == site.encode()
+
+
 @pytest.mark.parametrize("message", [
     pytest.param({"type": "http.response.pathsend", "path": "/srv/file.bin"}, id="pathsend"),
     pytest.param({"type": "http.response.zerocopy", "file": 7, "count": 1234},
