@@ -253,6 +253,18 @@ def _url_problem(text: str, parts: SplitResult) -> Optional[str]:
     return _host_name_problem(text, parts.hostname)
 
 
+def _userinfo_past_the_host(option: Option, parts: SplitResult) -> bool:
+    """True for ``http://owl:8001/pass@host``: a password whose "/" follows digits (or
+    nothing) reads as a port, the rest as a path. Taken, it posted to host "owl" (the
+    key with it), and every message, the repr and base_log_url's links showed the
+    password: shown_url masks only an authority's userinfo. The API's URLs have no "@"
+    in their path; a docs site's may (a team's page, test_leak4): there, only after a
+    host with a port, which is what such a password makes of the user."""
+    if "@" not in parts.path:
+        return False
+    return option.name != "base_log_url" or ":" in parts.netloc.rpartition("]")[2]
+
+
 def http_url(option: Option, value: Any) -> Optional[str]:
     """An http(s) URL, stripped, without a trailing slash (or the path the library appends
     itself), with a host, a valid port if any, and no query or fragment."""
@@ -276,6 +288,9 @@ def http_url(option: Option, value: Any) -> Optional[str]:
         problem = (f"give the base URL, without {appended} (the library adds it)"
                    if appended is not None else
                    "a base URL has no query or fragment (the library appends paths to it)")
+    if problem is None and _userinfo_past_the_host(option, parts):
+        problem = ("an '@' follows its host: a password holding '/', '?' or '#' takes "
+                   "them percent-encoded (%2F, %3F, %23)")
     if problem is not None:
         raise option.invalid(_shown_refused(value), hint=problem)
     if appended is None:

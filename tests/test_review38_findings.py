@@ -48,6 +48,11 @@ PASSWORD = "review38-pass"  # noqa: S105 - a test value
     pytest.param(f"http://{PASSWORD}#x@metrics.example.com", id="token-as-user"),
     pytest.param(f"owl:{PASSWORD}#x@127.0.0.1:8001", id="no-scheme"),
     pytest.param(f"http:/owl:{PASSWORD}?x@metrics.example.com", id="one-slash"),
+    # review47: a password whose "/" follows digits or nothing reads as a port: the URL
+    # parsed, host "owl", and was taken, shown in clear in the start-up warnings and
+    # the repr, and base_log_url's links (x-documentation-url) carried it to every client.
+    pytest.param(f"http://owl:8001/{PASSWORD}@metrics.example.com", id="slash-after-digits"),
+    pytest.param(f"http://owl:/{PASSWORD}@127.0.0.1:8001", id="slash-first"),
 ])
 @pytest.mark.parametrize("option", ["metrics_api", "readme_api_url", "base_log_url"])
 def test_a_refused_url_never_shows_a_password_holding_a_delimiter(
