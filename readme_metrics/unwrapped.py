@@ -81,8 +81,8 @@ def watch_django() -> None:
 def _first_request(sender: Any, **extra: Any) -> None:
     """The receiver: looks once, then disconnects. Never raises into the request."""
     try:
-        if _serves_files(sender):
-            return  # a static file, served around any middleware: the next request looks
+        if _not_looked_at(sender):
+            return  # a static file, or the test client's request: the next request looks
         from django.conf import settings
         from django.core.signals import request_started
 
@@ -104,12 +104,17 @@ def _first_request(sender: Any, **extra: Any) -> None:
         pass
 
 
-# Handlers that serve a file of theirs through Django's handler, around the app and any
-# middleware wrapping it (runserver's StaticFilesHandler, LiveServerTestCase's), and
-# send request_started for it: no request of the app's, logged or not.
-_FILE_HANDLERS = frozenset({"StaticFilesHandlerMixin", "FSFilesHandler"})
+# Handlers whose request says nothing of how the app is served, though they send
+# request_started: those that serve a file of theirs through Django's handler, around the
+# app and any middleware wrapping it (runserver's StaticFilesHandler,
+# LiveServerTestCase's), and Django's test client's (Client, AsyncClient), which calls
+# the handler itself, around wsgi.py and asgi.py: where README's plain way wraps it
+# (MetricsMiddleware(get_wsgi_application(), ...)), every test run was told to add a
+# MIDDLEWARE line that is not missing.
+_NOT_LOOKED_AT = frozenset({"StaticFilesHandlerMixin", "FSFilesHandler", "ClientHandler",
+                            "AsyncClientHandler"})
 
 
-def _serves_files(sender: Any) -> bool:
-    return any(cls.__name__ in _FILE_HANDLERS and cls.__module__.startswith("django.")
+def _not_looked_at(sender: Any) -> bool:
+    return any(cls.__name__ in _NOT_LOOKED_AT and cls.__module__.startswith("django.")
                for cls in getattr(sender, "__mro__", ()))

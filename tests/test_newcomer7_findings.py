@@ -111,6 +111,39 @@ _ASYNC_CLIENT = """
     asyncio.run(main())
     """
 
+# Django's own handlers, called as a server calls them (runserver and gunicorn the WSGI
+# one, uvicorn and daphne the ASGI one): the test client is not looked at (review47).
+_WSGI_HANDLER = """
+    from wsgiref.util import setup_testing_defaults
+    from django.core.wsgi import get_wsgi_application
+
+    app = get_wsgi_application()
+    for _ in range(2):
+        environ = {"HTTP_X_API_KEY": "owlbert-key", "SERVER_NAME": "127.0.0.1"}
+        setup_testing_defaults(environ)
+        said = []
+        body = app(environ, lambda status, headers, exc_info=None: said.append(status))
+        b"".join(body)
+        body.close()
+        print(said[0].split()[0])
+    """
+
+_ASGI_HANDLER = """
+    import asyncio
+    from django.core.asgi import get_asgi_application
+    from tests.support.asgi import http_scope, run
+
+    app = get_asgi_application()
+
+    async def main():
+        for _ in range(2):
+            scope = http_scope(headers=[(b"x-api-key", b"owlbert-key")])
+            scope["headers"][0] = (b"host", b"127.0.0.1")
+            print((await run(app, scope)).sent[0]["status"])
+
+    asyncio.run(main())
+    """
+
 # README's plain WSGI way around Django's handler: every request is logged there.
 _WRAPPED_OUTSIDE = """
     from wsgiref.util import setup_testing_defaults
@@ -131,8 +164,8 @@ _WRAPPED_OUTSIDE = """
 
 
 @pytest.mark.parametrize("script", [
-    pytest.param(_TEST_CLIENT, id="wsgi-handler"),
-    pytest.param(_ASYNC_CLIENT, id="asgi-handler"),
+    pytest.param(_WSGI_HANDLER, id="wsgi-handler"),
+    pytest.param(_ASGI_HANDLER, id="asgi-handler"),
 ])
 def test_djangos_middleware_line_left_out_is_said_at_the_first_request(
         tmp_path: Path, script: str) -> None:
@@ -150,13 +183,27 @@ def test_djangos_middleware_line_left_out_is_said_at_the_first_request(
     pytest.param(True, _TEST_CLIENT, id="line-there-wsgi"),
     pytest.param(True, _ASYNC_CLIENT, id="line-there-asgi"),
     pytest.param(False, _WRAPPED_OUTSIDE, id="wrapped-outside"),
+    pytest.param(False, _TEST_CLIENT, id="wrapped-in-wsgi-py-test-client"),
+    pytest.param(False, _ASYNC_CLIENT, id="wrapped-in-asgi-py-async-client"),
 ])
 def test_nothing_is_said_where_the_requests_are_logged(
         tmp_path: Path, with_the_middleware_line: bool, script: str) -> None:
     """The README's way (the line there, under either handler), or Django's WSGI
     handler wrapped with the plain middleware and the settings' config: logged, so no
-    word about a missing line."""
-    said = _served(_django_project(tmp_path, with_the_middleware_line), script)
+    word about a missing line. Nor under Django's test client (review47), which calls
+    the handler itself, around wsgi.py and asgi.py: a project wrapping the handler
+    there, README's plain way, was told at every test run to add a line it does not
+    need (and nothing tells such a project's tests from one missing the line)."""
+    project = _django_project(tmp_path, with_the_middleware_line)
+    (project / "mysite" / "wsgi.py").write_text(textwrap.dedent("""\
+        from django.conf import settings
+        from django.core.wsgi import get_wsgi_application
+        from readme_metrics import MetricsMiddleware
+
+        application = MetricsMiddleware(get_wsgi_application(),
+                                        settings.README_METRICS_CONFIG)
+        """))
+    said = _served(project, script)
     assert "not in settings.MIDDLEWARE" not in said, said
 
 
