@@ -34,7 +34,12 @@ from readme_metrics import _env
 from readme_metrics._http import shown_url
 from readme_metrics._logging import LogLimiter, QuietLogger, reloader_parent
 from readme_metrics._loopback import is_loopback_url
-from readme_metrics.option_checks import meant_variable, names_a_key_variable
+from readme_metrics.option_checks import (
+    PATH_FIRST,
+    is_a_dotted_path,
+    meant_variable,
+    names_a_key_variable,
+)
 from readme_metrics.options import BY_NAME, OPTIONS, Option
 
 #: ``grouping_function(request)``: the caller's mapping or None; under the ASGI middlewares
@@ -491,7 +496,13 @@ class MetricsApiConfig:
                 continue
             if not self.enabled and option.name in ("api_key", "grouping_function"):
                 continue
-            setattr(self, option.name, _resolve(option, given, warnings))
+            try:
+                setattr(self, option.name, _resolve(option, given, warnings))
+            except ValueError as exc:
+                if option.name != "grouping_function" or not (
+                        option.name not in given and is_a_dotted_path(given.get("api_key"))):
+                    raise
+                raise ValueError(f"{exc}: {PATH_FIRST}") from exc.__cause__
         if self.enabled:
             warnings += _dotenv_beside_the_app(self.grouping_function, given)
             if "django.conf" in sys.modules:  # settings.py: is the middleware used?

@@ -39,10 +39,11 @@ if TYPE_CHECKING:
     from readme_metrics.options import Option
 
 __all__ = [
-    "MAX_SECONDS", "api_key", "api_key_warning", "appended_path_warning", "count_hint", "flag",
-    "grouping",
+    "MAX_SECONDS", "PATH_FIRST", "api_key", "api_key_warning", "appended_path_warning",
+    "count_hint", "flag", "grouping",
     "hosts", "key_url_warnings", "link_userinfo_warning",
-    "http_url", "is_loopback_url", "logger", "looks_like_a_placeholder", "meant_variable",
+    "http_url", "is_a_dotted_path", "is_loopback_url", "logger", "looks_like_a_placeholder",
+    "meant_variable",
     "methods", "names_a_placeholder", "number", "placeholder_warning", "strings", "whole",
 ]
 
@@ -503,6 +504,23 @@ def placeholder_warning(option: Option, given: Any, value: Any) -> Optional[str]
             "will refuse it; use your project's API key from the ReadMe dashboard")
 
 
+# A "module.attribute" path, as grouping_function takes ("myapp.metrics.grouping"): no
+# ReadMe key has a dot.
+_DOTTED_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+
+#: Said of a path given as the key: README's Django line with ``grouping_function=`` left
+#: out, ``MetricsApiConfig("myapp.metrics.grouping")``.
+PATH_FIRST = ("api_key was given a 'module.attribute' path, as grouping_function takes "
+              "(api_key is MetricsApiConfig's first positional argument): name it, "
+              "MetricsApiConfig(grouping_function=...), the key then comes from "
+              "README_API_KEY")
+
+
+def is_a_dotted_path(text: Any) -> bool:
+    """True for a ``module.attribute`` path (``myapp.metrics.grouping``)."""
+    return isinstance(text, str) and _DOTTED_PATH.fullmatch(text.strip()) is not None
+
+
 def api_key_warning(option: Option, given: Any, value: Any) -> Optional[str]:
     """The start-up warning a key accepted deserves: quoted, or a placeholder.
 
@@ -518,6 +536,11 @@ def api_key_warning(option: Option, given: Any, value: Any) -> Optional[str]:
         return (f"readme_metrics: {option.label()} starts and ends with a {quote} quote, "
                 "which is taken as part of the key: ReadMe will refuse it; remove the "
                 "quotes (`docker run --env-file` keeps them as written)")
+    if is_a_dotted_path(value):
+        return (f"readme_metrics: {option.label()} is a 'module.attribute' path, as "
+                "grouping_function takes, not a key: ReadMe will refuse it (given first to "
+                "MetricsApiConfig, a path is its api_key; name it, "
+                "MetricsApiConfig(grouping_function=...))")
     return placeholder_warning(option, given, value)
 
 

@@ -260,6 +260,40 @@ def test_the_grouping_function_passed_first_says_api_key_comes_first(
     assert "positional" not in str(raised.value)
 
 
+_PATH_FIRST = ("api_key was given a 'module.attribute' path, as grouping_function takes "
+               "(api_key is MetricsApiConfig's first positional argument): name it, "
+               "MetricsApiConfig(grouping_function=...), the key then comes from "
+               "README_API_KEY")
+
+
+def test_a_grouping_path_passed_first_says_api_key_comes_first(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """review47: ``MetricsApiConfig("myapp.metrics.grouping")``, README's Django line with
+    ``grouping_function=`` left out, took the path for the API key: with no
+    README_GROUPING_FUNCTION the error was "grouping_function (README_GROUPING_FUNCTION)
+    is required" (it was passed, the user would say); with it set, the config was made
+    with the path as its key, and nothing was said until ReadMe refused every POST."""
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    monkeypatch.setenv("README_API_KEY", "any-key")
+    monkeypatch.delenv("README_GROUPING_FUNCTION", raising=False)
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig("tests.test_newcomer7_findings._no_caller")
+    assert "grouping_function (README_GROUPING_FUNCTION) is required" in str(raised.value)
+    assert _PATH_FIRST in str(raised.value)
+    # The function's variable set: the config is made, the key said to be a path.
+    monkeypatch.setenv("README_GROUPING_FUNCTION", "tests.test_newcomer7_findings._no_caller")
+    config = MetricsApiConfig("tests.test_newcomer7_findings._no_caller")
+    assert config.grouping_function is _no_caller
+    said = [record.getMessage() for record in caplog.records]
+    assert ("readme_metrics: api_key (README_API_KEY) is a 'module.attribute' path, as "
+            "grouping_function takes, not a key: ReadMe will refuse it") in said[-1], said
+    assert "tests.test_newcomer7_findings" not in " ".join(said)
+    # A key (no dot) or a grouping function given too: nothing of the kind.
+    caplog.clear()
+    MetricsApiConfig("rdme_abc123", "tests.test_newcomer7_findings._no_caller")
+    assert "path" not in caplog.text
+
+
 _NEAR_MISS = ("readme_metrics: README_METRIC_SERVER (set in the environment) is no "
               "variable of this library and is ignored: did you mean README_METRICS_SERVER?")
 
@@ -322,6 +356,7 @@ def test_a_start_up_warning_is_said_once_under_a_reloading_dev_server(
         env = {"DJANGO_SETTINGS_MODULE": "mysite.settings"}
     said = _said_while_serving(tmp_path, command, env)
     assert said.count(_NEAR_MISS) == 1, said
+
 
 
 def _made_in(directory: Path, env: dict[str, str]) -> list[str]:
