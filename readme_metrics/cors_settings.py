@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from readme_metrics._env import blamed, flag, setting
 from readme_metrics._http import is_token
-from readme_metrics._logging import QuietLogger
+from readme_metrics._logging import QuietLogger, reloader_parent
 from readme_metrics._wording import wrong_type
 
 __all__ = ["CORSSettings", "normalise_origin"]
@@ -98,9 +98,10 @@ class CORSSettings:
                 "expose_headers", "CORS_EXPOSE_HEADERS", given.get("expose_headers"), ()),
             max_age=_seconds("max_age", "CORS_MAX_AGE", given.get("max_age")),
         )
-        if settings.allow_any and settings.allow_credentials:
+        if settings.allow_any and settings.allow_credentials and not reloader_parent():
             # Legal (the origin is echoed, never "*"), but it lets any site send
-            # credentialed requests: say so once, where the operator will see it.
+            # credentialed requests: say so once, where the operator will see it (by the
+            # process that serves, not a dev server's reloader making the app too).
             # Through QuietLogger: a filter or handler of the app's that raises must not
             # make building the middleware fail.
             QuietLogger(logging.getLogger("readme_metrics")).warning(

@@ -358,6 +358,30 @@ def test_a_start_up_warning_is_said_once_under_a_reloading_dev_server(
     assert said.count(_NEAR_MISS) == 1, said
 
 
+_CORS_APP = """
+    from flask import Flask
+
+    from readme_metrics.cors import CORSMiddleware
+
+    app = Flask(__name__)
+    app.wsgi_app = CORSMiddleware(app.wsgi_app)
+
+    @app.get("/")
+    def hello():
+        return {"hello": "world"}
+    """
+
+
+def test_the_cors_start_up_warning_is_said_once_under_flask_run_debug(
+        tmp_path: Path) -> None:
+    """review47: the CORS middleware's start-up warning (any origin with credentials)
+    was said by the reloader's process too: twice under ``flask run --debug``."""
+    (tmp_path / "corsapp.py").write_text(textwrap.dedent(_CORS_APP))
+    said = _said_while_serving(
+        tmp_path, [sys.executable, "-m", "flask", "--app", "corsapp", "run", "--debug",
+                   "--port"], {"CORS_ALLOWED": "*", "CORS_ALLOW_CREDENTIALS": "true"})
+    assert said.count("CORS allows any origin with credentials") == 1, said
+
 
 def _made_in(directory: Path, env: dict[str, str]) -> list[str]:
     """The lines a ``MetricsApiConfig`` made in ``directory`` (its ``.env``) with
