@@ -53,10 +53,13 @@ def reloader_parent() -> bool:
     """True in the process of a development server's reloader, which only watches the
     files and runs the app again in a child that serves it: ``manage.py runserver``
     (without ``--noreload``), ``flask run --debug`` or ``--reload`` (without
-    ``--no-reload``). Both processes make the app and its configuration, so each
-    start-up warning was said twice; the child says it, as Django's own checks are said
-    there only. (``app.run(debug=True)`` cannot be told from a plain ``python app.py``
-    when the configuration is made: said twice there still.)"""
+    ``--no-reload``), ``hypercorn --reload``. Both processes make the app and its
+    configuration, so each start-up warning was said twice; the child says it, as
+    Django's own checks are said there only. (``app.run(debug=True)`` cannot be told
+    from a plain ``python app.py`` when the configuration is made: said twice there
+    still.)"""
+    if _in_hypercorns_reloader():
+        return True
     argv = sys.argv
     if argv[1:2] == ["runserver"] and "django" in sys.modules:
         # (argparse takes a long option's unambiguous prefix: --norel is --noreload.)
@@ -72,6 +75,28 @@ def reloader_parent() -> bool:
             debug = os.environ.get("FLASK_DEBUG", "").lower() not in ("", "0", "false", "no")
         reload = _flag(argv, "--reload", "--no-reload", "FLASK_RUN_RELOAD")
         return debug if reload is None else reload
+    return False
+
+
+def _in_hypercorns_reloader() -> bool:
+    """True while ``hypercorn --reload``'s main process imports the app: its ``run``
+    loads it to know the files to watch, then spawns the workers that serve (each loads
+    it again, in a process of its own: ``run`` is not on their stack). Not with
+    ``--workers 0``, where ``run`` serves in its own process, nor without ``--reload``."""
+    run = getattr(sys.modules.get("hypercorn.run"), "run", None)
+    code = getattr(run, "__code__", None)
+    if code is None:
+        return False
+    try:
+        frame: Any = sys._getframe(1)
+        while frame is not None:
+            if frame.f_code is code:
+                config = frame.f_locals.get("config")
+                return bool(getattr(config, "use_reloader", False)
+                            and getattr(config, "workers", 0))
+            frame = frame.f_back
+    except Exception:  # a Python without frames: said twice, as before
+        pass
     return False
 
 

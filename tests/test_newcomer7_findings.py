@@ -338,17 +338,42 @@ def _answers(port: int) -> bool:
         return False
 
 
-@pytest.mark.parametrize("server", ["flask-run-debug", "runserver", "runserver-noreload"])
+_ASGI_APP = """
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.asgi import MetricsMiddleware
+
+    async def hello(scope, receive, send):
+        if scope["type"] == "http":
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"hello"})
+
+    app = MetricsMiddleware(hello, MetricsApiConfig(grouping_function=lambda request: None))
+    """
+
+# hypercorn's own command line, the port given last (as the helper gives it).
+_HYPERCORN_RELOAD = ("import sys; from hypercorn.__main__ import main; "
+                     "sys.exit(main(['--reload', '--bind', '127.0.0.1:' + sys.argv[1], "
+                     "'asgiapp:app']))")
+
+
+@pytest.mark.parametrize("server", ["flask-run-debug", "runserver", "runserver-noreload",
+                                    "hypercorn-reload"])
 def test_a_start_up_warning_is_said_once_under_a_reloading_dev_server(
         tmp_path: Path, server: str) -> None:
     """``flask run --debug`` and ``manage.py runserver`` (the quick starts' servers, with
     their reloader) make the app in the reloader's process too, which serves nothing:
-    each start-up warning (here, a near miss of README_METRICS_SERVER) was said twice."""
-    if server.startswith("flask"):
+    each start-up warning (here, a near miss of README_METRICS_SERVER) was said twice.
+    So did ``hypercorn --reload`` (review47): its main process imports the app to know
+    the files to watch, and spawns a worker that serves it."""
+    if server == "hypercorn-reload":
+        (tmp_path / "asgiapp.py").write_text(textwrap.dedent(_ASGI_APP))
+        command = [sys.executable, "-c", _HYPERCORN_RELOAD]
+        env: dict[str, str] = {}
+    elif server.startswith("flask"):
         (tmp_path / "app.py").write_text(textwrap.dedent(_FLASK_APP))
         command = [sys.executable, "-m", "flask", "--app", "app", "run", "--debug",
                    "--port"]
-        env: dict[str, str] = {}
+        env = {}
     else:
         _django_project(tmp_path, with_the_middleware_line=True)
         command = [sys.executable, "-m", "django", "runserver",
