@@ -397,6 +397,16 @@ def _why_no_host(host: str) -> str:
         return f"{host!r} is not a host name: list the host alone, without a path"
     if host.count(":") > 1:
         return f"{host!r} is not a host name: an IPv6 address goes in brackets, '[::1]'"
+    if not host.isascii():
+        name, colon, port = host.partition(":")
+        try:
+            sent = name.encode("idna").decode("ascii") + colon + port
+        except UnicodeError:
+            return f"{host!r} is not a host name"
+        if _HOST.fullmatch(sent):
+            # The Host header holds a name as DNS does ("xn--..."): matched as sent.
+            return (f"{host!r} is an internationalised name, which clients send in its "
+                    f"ASCII form: list {sent!r}")
     return f"{host!r} is not a host name"
 
 

@@ -1412,6 +1412,10 @@ def test_a_server_given_with_the_endpoint_path_still_receives_the_logs(
                  "'*.example.com' is a wildcard", id="wildcard-among-hosts"),
     pytest.param("allowed_http_hosts", ["api.example.com", "::1"],
                  "'::1' is not a host name: an IPv6 address goes in brackets", id="bare-ipv6"),
+    # review47: an internationalised name (as Django's ALLOWED_HOSTS, matched as sent).
+    pytest.param("allowed_http_hosts", ["B\u00fccher.example:8080"],
+                 "'b\u00fccher.example:8080' is an internationalised name, which clients "
+                 "send in its ASCII form: list 'xn--bcher-kva.example:8080'", id="idna-host"),
     pytest.param("skip_methods", ["OPTIONS", "HEAD GET"],
                  "'HEAD GET' is not one method", id="spaces-among-methods"),
 ])
