@@ -32,13 +32,21 @@ from typing import (
 
 from readme_metrics import _env
 from readme_metrics._http import shown_url
-from readme_metrics._logging import LogLimiter, QuietLogger, reloader_parent
+from readme_metrics._logging import (
+    MIN_SUBSTRING_SECRET,
+    LogLimiter,
+    QuietLogger,
+    hidden,
+    reloader_parent,
+)
 from readme_metrics._loopback import is_loopback_url
 from readme_metrics.option_checks import (
     PATH_FIRST,
     is_a_dotted_path,
+    looks_like_a_placeholder,
     meant_variable,
     names_a_key_variable,
+    names_a_placeholder,
 )
 from readme_metrics.options import BY_NAME, OPTIONS, Option
 
@@ -499,17 +507,23 @@ class MetricsApiConfig:
             try:
                 setattr(self, option.name, _resolve(option, given, warnings))
             except ValueError as exc:
-                if option.name != "grouping_function" or not (
-                        option.name not in given and is_a_dotted_path(given.get("api_key"))):
+                said = str(exc)
+                if option.name == "grouping_function" and option.name not in given and (
+                        is_a_dotted_path(given.get("api_key"))):
+                    said = f"{said}: {PATH_FIRST}"
+                # A refusal quotes the value, and the key may be in it (a URL's query:
+                # '?apiKey=rdme_...', as some APIs take it).
+                said = hidden(said, self._secrets())
+                if said == str(exc):
                     raise
-                raise ValueError(f"{exc}: {PATH_FIRST}") from exc.__cause__
+                raise ValueError(said) from exc.__cause__
         if self.enabled:
             warnings += _dotenv_beside_the_app(self.grouping_function, given)
             if "django.conf" in sys.modules:  # settings.py: is the middleware used?
                 from readme_metrics.unwrapped import watch_django
 
                 watch_django()
-        _warn(self.logger, warnings)
+        _warn(self.logger, [hidden(warning, self._secrets()) for warning in warnings])
         if not self.enabled:
             self._disabled_identity(given)
         self._readme_api_url_given = (given.get("readme_api_url") is not None
@@ -517,6 +531,16 @@ class MetricsApiConfig:
         # docs_lookup_url's answer for the metrics_api it was last asked with: it is asked
         # on the request path, for every logged response (DocsUrl.base).
         self._loopback: tuple[Optional[str], bool] = (None, False)
+
+    def _secrets(self) -> tuple[str, ...]:
+        """The API key, once known: what a message made here never shows. Not a dummy
+        key (shorter than MIN_SUBSTRING_SECRET, ``k42``; a placeholder, ``README_API_KEY``,
+        the official package's own): the words of the message itself would go."""
+        key = getattr(self, "api_key", None)
+        if not isinstance(key, str) or len(key) < MIN_SUBSTRING_SECRET or (
+                names_a_placeholder(key) or looks_like_a_placeholder(key)):
+            return ()
+        return (key,)
 
     @property
     def docs_lookup_url(self) -> Optional[str]:
@@ -551,7 +575,8 @@ class MetricsApiConfig:
             return "MetricsApiConfig(enabled=False)"
         return (
             f"MetricsApiConfig(api_key={key_hint(self.api_key)}, "
-            f"buffer_length={self.buffer_length}, metrics_api={shown_url(self.metrics_api)!r}, "
+            f"buffer_length={self.buffer_length}, "
+            f"metrics_api={hidden(shown_url(self.metrics_api), self._secrets())!r}, "
             f"background_worker_mode={self.background_worker_mode})"
         )
 

@@ -67,6 +67,37 @@ def test_a_refused_url_never_shows_a_password_holding_a_delimiter(
     assert PASSWORD not in caplog.text
 
 
+KEY = "rdme_review47_key_in_a_url"
+
+
+@pytest.mark.parametrize(("option", "value"), [
+    pytest.param("metrics_api", f"https://metrics.example.com/?apiKey={KEY}", id="query"),
+    pytest.param("readme_api_url", f"https://dash.example.com/api#{KEY}", id="fragment"),
+    pytest.param("base_log_url", f"https://docs.example.com/?token={KEY}", id="link-query"),
+])
+def test_a_refused_url_never_shows_the_api_key(
+        caplog: pytest.LogCaptureFixture, option: str, value: str) -> None:
+    """review47: the API key written into a URL option's query or fragment (as some APIs
+    take it) was quoted whole in the refusal ("got 'https://...?apiKey=rdme_...'")."""
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(api_key=KEY, grouping_function=lambda r: None, **{option: value})
+    message = str(raised.value)
+    assert option in message and "[REDACTED]" in message, message
+    assert KEY not in message and KEY not in caplog.text
+
+
+def test_a_start_up_warning_never_shows_the_api_key(caplog: pytest.LogCaptureFixture) -> None:
+    """review47: nor was it hidden in the start-up warnings that show a URL (plain HTTP to
+    another host, here with the key in its path)."""
+    caplog.set_level(logging.DEBUG)
+    config = MetricsApiConfig(api_key=KEY, grouping_function=lambda r: None,
+                              metrics_api=f"http://metrics.example.com/{KEY}")
+    assert "plain HTTP" in caplog.text and "[REDACTED]" in caplog.text, caplog.text
+    assert KEY not in caplog.text
+    assert KEY not in repr(config) and "[REDACTED]" in repr(config)
+
+
 # -- 2. ASGI Expect: 100-continue on a kept-alive connection (found clean, kept) --------
 
 EXPECT_BODY = b'{"kept": "' + b"k" * 6000 + b'"}'
