@@ -1074,3 +1074,44 @@ def test_the_stream_lent_to_a_grouping_function_answers_what_request_body_asks()
     lent = RestOnRead(tee, {"CONTENT_LENGTH": "6"})
     assert lent.seekable() is LimitedStream(io.BytesIO(), 0).seekable() is False
     assert lent.read() == b"abcdef"
+
+
+def test_background_mode_builds_on_the_worker_not_the_request_thread(
+        collector: Collector, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SPEC 3 for the Django adapter under a real server (waitress): the grouping call runs
+    on the request's thread; building the HAR, redacting and serialising JSON on the
+    worker, as for the WSGI middleware (tests/test_threads.py)."""
+    import readme_metrics.delivery.sender as sender
+    import readme_metrics.pipeline as pipeline
+    from readme_metrics.har.redaction import Redactor
+
+    work: list[str] = []
+    grouped: list[str] = []
+
+    def spy(function: Callable[..., Any], seen: list[str]) -> Callable[..., Any]:
+        def spied(*args: Any, **kwargs: Any) -> Any:
+            seen.append(threading.current_thread().name)
+            return function(*args, **kwargs)
+        return spied
+
+    monkeypatch.setattr(pipeline, "build_log", spy(pipeline.build_log, work))
+    monkeypatch.setattr(sender, "dumps", spy(sender.dumps, work))
+    monkeypatch.setattr(Redactor, "json_text", spy(Redactor.json_text, work))
+    config = MetricsApiConfig(
+        api_key="rdme_django_test_key", grouping_function=spy(grouping, grouped),
+        metrics_api=collector.url, base_log_url=DOCS, denylist=["password"],
+        buffer_length=3)
+    body = b'{"password": "hunter2"}'
+    with override_settings(README_METRICS_CONFIG=config), served("waitress", WSGIHandler()) as port:
+        for number in range(6):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            connection.request("POST", f"/body?n={number}", body, {
+                "X-Api-Key": "k1", "Content-Type": "application/json"})
+            answer = connection.getresponse()
+            assert answer.status == 200 and answer.read() == body
+            connection.close()
+        # Two full batches (buffer_length=3): each is sent as soon as it is full.
+        wait_until(lambda: len(collector.logs) == 6)
+    assert "hunter2" not in str(collector.logs)
+    assert len(grouped) == 6 and not set(grouped) & set(work), (grouped, set(work))
+    assert len(work) >= 18 and all(name.startswith("readme-metrics-worker") for name in work)
