@@ -8,6 +8,7 @@ and are still logged.
 
 from __future__ import annotations
 
+import http.client
 import io
 from collections.abc import Iterator
 from typing import Any, Callable
@@ -313,3 +314,47 @@ def test_headers_an_outer_middleware_edits_in_place_are_logged_as_the_app_sent_t
              if h["name"] != "x-documentation-url"]
     assert names == [("Content-Type", "text/plain"), ("Content-Length", "5")]
     assert response["content"]["text"] == "hello"
+
+
+@pytest.mark.parametrize("server", ["waitress", "wsgiref"])
+@pytest.mark.parametrize("opened", [
+    pytest.param(lambda path: io.BytesIO(b"0123456789abcd" * 100), id="in-memory"),
+    pytest.param(lambda path: open(path, "rb"), id="file"),  # noqa: SIM115 - the server closes it
+])
+def test_a_file_wrapper_without_a_length_is_logged_with_the_size_sent(
+        collector: Collector, tmp_path: Any, server: str, opened: Any) -> None:
+    """SPEC 4: ``size`` is the number of body bytes sent. A file_wrapper the app returns
+    without a Content-Length is sent whole from where the file stands (waitress measures
+    it and sends its length, wsgiref sends it to the end): the log said -1 (unknown), its
+    size now, measured as the server does, without reading it. One read in part first:
+    the rest is what goes out."""
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+    from tests.support.wsgi_servers import served
+
+    path = tmp_path / "report.bin"
+    path.write_bytes(b"0123456789abcd" * 100)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        file = opened(path)
+        file.read(100)  # a header the app read itself: the server sends the rest
+        return environ["wsgi.file_wrapper"](file, 256)
+
+    middleware = MetricsMiddleware(app, MetricsApiConfig(
+        api_key="rdme_file_wrapper_key", grouping_function=lambda request: {"api_key": "k1"},
+        metrics_api=collector.url, background_worker_mode=False, buffer_length=1))
+    try:
+        with served(server, middleware) as port:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            connection.request("GET", "/report")
+            answer = connection.getresponse()
+            body = answer.read()
+            connection.close()
+        assert answer.status == 200 and body == (b"0123456789abcd" * 100)[100:]
+        [log] = collector.wait_for_logs(1)
+    finally:
+        middleware.close()
+    assert_valid_log(log)
+    response = log["request"]["log"]["entries"][0]["response"]
+    assert response["content"]["size"] == response["bodySize"] == len(body) == 1300
+    assert "text" not in response["content"]

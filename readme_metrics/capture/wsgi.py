@@ -42,6 +42,7 @@ from readme_metrics.capture.wsgi_response import (
     answered_version,
     answers_500,
     cuts_at_length,
+    file_rest,
     ignores_late_start,
     keeps_earlier_headers,
     read_along,
@@ -407,7 +408,8 @@ class _Capture(Recorder):
         if (file_wrapper is not None and isinstance(file_wrapper, type)
                 and isinstance(result, file_wrapper)):
             # Same object back, so the server keeps its sendfile fast path.
-            self.omit_body(response_content_length(self.headers))
+            length = response_content_length(self.headers)
+            self.omit_body(length if length >= 0 or self.no_body else file_rest(result))
             self.finish_log()
             return result
         if (type(result) in (list, tuple) and self.status

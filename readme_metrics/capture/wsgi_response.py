@@ -9,6 +9,8 @@ them, keeping what the server read for the log.
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
 
@@ -20,9 +22,9 @@ if TYPE_CHECKING:
     from readme_metrics.capture.wsgi import _Capture
 
 __all__ = ["Response", "SizedResponse", "answers_500", "cuts_at_length", "ends_at_close",
-           "holds_empty_chunks", "ignores_late_start", "keeps_earlier_headers", "plain_server",
-           "read_along", "refuses_unsent", "sends_list_as_is", "takes_raising_restart",
-           "under_cheroot"]
+           "file_rest", "holds_empty_chunks", "ignores_late_start", "keeps_earlier_headers",
+           "plain_server", "read_along", "refuses_unsent", "sends_list_as_is",
+           "takes_raising_restart", "under_cheroot"]
 
 
 def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[str, str]]
@@ -35,6 +37,40 @@ def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[st
     if extra is not None and not sets_docs_url(seen):
         seen.append(extra)
         yield extra
+
+
+def file_rest(wrapper: Any) -> int:
+    """Bytes a server sends of a ``wsgi.file_wrapper`` the app gave no Content-Length: the
+    rest of its file from where it stands, measured as the servers do (gunicorn's
+    sendfile by fstat, waitress by a seek to the end and back, wsgiref reads to the end);
+    -1 when that cannot be told without reading it. Leaves the file where it stood and
+    never raises."""
+    # wsgiref's, gunicorn's and werkzeug's FileWrapper keep it as filelike; waitress's
+    # ReadOnlyFileBasedBuffer as file.
+    filelike = getattr(wrapper, "filelike", None)
+    if filelike is None:
+        filelike = getattr(wrapper, "file", None)
+    if filelike is None:
+        return -1
+    try:
+        position = filelike.tell()
+        if position.__class__ is not int or position < 0:
+            return -1  # a text file's opaque cookie: no byte count
+        try:
+            status = os.fstat(filelike.fileno())
+        except Exception:  # noqa: BLE001 - no file descriptor (BytesIO): seek instead
+            status = None
+        if status is not None and stat.S_ISREG(status.st_mode):
+            return max(status.st_size - position, 0)
+        if not filelike.seekable():
+            return -1  # a pipe or a socket: its length is known once it is sent
+        try:
+            end = filelike.seek(0, os.SEEK_END)
+        finally:
+            filelike.seek(position)
+        return max(end - position, 0) if end.__class__ is int else -1
+    except Exception:  # noqa: BLE001 - the app's object: unknown rather than an error
+        return -1
 
 
 def plain_server(environ: Any) -> bool:
