@@ -56,7 +56,8 @@ class Exchange:
     response_body: bytes = b""
     response_body_size: int = 0
     # True when the body was not captured on purpose (a wsgi.file_wrapper response): the
-    # size is known from Content-Length, the content is not recorded.
+    # size is known from Content-Length (or the rest of its file), the content is not
+    # recorded.
     response_body_omitted: bool = False
     # Why ``status`` is none the client read in a status line (the HAR response's
     # comment): the client left before the response started (ASGI's 499).
