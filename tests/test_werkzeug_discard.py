@@ -279,13 +279,16 @@ def _slow(app: Any) -> Any:
     return slow
 
 
-def _chunks_after_the_head(port: int, body: bytes, read: list[str]) -> None:
+def _chunks_after_the_head(port: int, body: bytes, read: list[str],
+                           chunked: bool = True) -> None:
+    """The head, then 50 ms later the body (chunked, or by a Content-Length)."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                      b"Content-Type: application/octet-stream\r\n"
-                     b"Transfer-Encoding: chunked\r\n\r\n")
+                     + (b"Transfer-Encoding: chunked\r\n\r\n" if chunked else
+                        b"Content-Length: %d\r\n\r\n" % len(body)))
         time.sleep(0.05)
-        sock.sendall(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+        sock.sendall(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if chunked else body)
         answer = b""
         while not answer.endswith(b"\r\n0\r\n\r\n"):  # the whole (chunked) answer: a
             data = sock.recv(65536)  # close with bytes of it unread resets the connection
@@ -318,5 +321,28 @@ def test_a_chunked_body_in_the_connection_is_discarded_as_bare(
     logged = _logged_body(collector, middleware)
     middleware.close()
     assert read["bare"] == ["OSError: Invalid chunk header"]
+    assert read["wrapped"] == read["bare"]
+    assert logged == (len(body), body)
+
+
+@pytest.mark.parametrize("background", [True, False], ids=["background", "inline"])
+def test_a_body_with_a_length_in_the_connection_is_discarded_as_bare(
+        collector: Collector, background: bool) -> None:
+    """test_a_chunked_body_in_the_connection_is_discarded_as_bare with a Content-Length:
+    the body reaches the connection after werkzeug read the head, before the app
+    answers. Bare, werkzeug's discard reads it and on until the client hangs up (0.5 s),
+    and the app's close() reads b"". Wrapped, what had arrived was read off the
+    connection for the log as the iterable ended (kept for the app): the discard found
+    nothing, and the app's close() read the whole body at once. The log has it."""
+    body = BODIES["under-the-limit"]
+    read: dict[str, list[str]] = {"bare": [], "wrapped": []}
+    with served("werkzeug", _slow(_reads_in_close(read["bare"]))) as port:
+        _chunks_after_the_head(port, body, read["bare"], chunked=False)
+    middleware = _middleware(_slow(_reads_in_close(read["wrapped"])), collector, background)
+    with served("werkzeug", middleware) as port:
+        _chunks_after_the_head(port, body, read["wrapped"], chunked=False)
+    logged = _logged_body(collector, middleware)
+    middleware.close()
+    assert read["bare"] == [_digest(b"")]
     assert read["wrapped"] == read["bare"]
     assert logged == (len(body), body)

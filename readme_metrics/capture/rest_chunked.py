@@ -13,15 +13,16 @@ Nothing is consumed: the server's own reads, and its discarding, see the same by
 
 from __future__ import annotations
 
-import errno
+import contextlib
 import io
 import socket
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from readme_metrics.capture.chunked import copied_chunks
-from readme_metrics.capture.sockets import WOULD_BLOCK, socket_of
+from readme_metrics.capture.sockets import WOULD_BLOCK, Held, socket_of
 
-__all__ = ["dechunked_all", "held", "is_dechunking", "socket_chunks", "untouched"]
+__all__ = ["dechunked_all", "held", "is_dechunking", "reader_only", "socket_chunks",
+           "untouched"]
 
 
 def is_dechunking(stream: Any) -> bool:
@@ -61,17 +62,23 @@ def socket_chunks(stream: Any, framed: bool, want: int, deadline: float
     return copied_chunks(held(stream, sock), sock, want, deadline)
 
 
-class _Held:
-    """A socket stand-in whose reads would block: a reader's ``peek()`` over it gives
-    what the reader holds, and reads nothing off the connection."""
-
-    __slots__ = ()
-
-    def recv_into(self, *args: Any) -> int:
-        raise BlockingIOError(errno.EAGAIN, "what the reader holds only")
-
-
-_HELD = _Held()
+@contextlib.contextmanager
+def reader_only(stream: Any) -> Iterator[bool]:
+    """While in it, reads of the socket reader ``stream`` (``socket.makefile``'s) give
+    what it has buffered and read nothing off the connection (a read that would need the
+    socket finds it would block: ``read1`` gives b"", ``peek`` what is buffered). Gives
+    False, and changes nothing, for another stream."""
+    raw = getattr(stream, "raw", None)
+    sock = getattr(raw, "_sock", None)
+    if not (isinstance(stream, io.BufferedReader) and isinstance(raw, socket.SocketIO)
+            and isinstance(sock, socket.socket)):
+        yield False
+        return
+    raw._sock = Held(sock)  # type: ignore[attr-defined]
+    try:
+        yield True
+    finally:
+        raw._sock = sock  # type: ignore[attr-defined]
 
 
 def held(stream: io.BufferedReader, sock: socket.socket) -> bytes:
@@ -79,15 +86,13 @@ def held(stream: io.BufferedReader, sock: socket.socket) -> bytes:
     consuming it. Nothing is read off the connection into that buffer (``peek()`` reads
     the socket when its buffer is empty): there werkzeug's discard would no longer see
     it, and leave it to the app's close(), where bare it throws it away."""
-    raw = stream.raw
-    if isinstance(raw, socket.SocketIO) and getattr(raw, "_sock", None) is sock:
-        raw._sock = _HELD  # type: ignore[attr-defined]
-        try:
-            return stream.peek()
-        except WOULD_BLOCK:
-            return b""
-        finally:
-            raw._sock = sock  # type: ignore[attr-defined]
+    if socket_of(stream) is sock:
+        with reader_only(stream) as only:
+            if only:
+                try:
+                    return stream.peek()
+                except WOULD_BLOCK:
+                    return b""
     timeout = sock.gettimeout()
     sock.settimeout(0.0)  # peek() reads the socket when its buffer is empty: never wait
     try:

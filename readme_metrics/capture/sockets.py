@@ -4,6 +4,7 @@ has received (left in place), and the socket under a ``socket.makefile`` reader.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import io
 import math
@@ -67,11 +68,27 @@ def peek(sock: socket.socket, want: int) -> bytes:
         return b""
 
 
+class Held:
+    """A socket stand-in whose reads would block: a reader over it (``rest_chunked``'s
+    ``reader_only``) gives what it has buffered, and reads nothing off the connection,
+    ``sock``, which :func:`socket_of` still finds."""
+
+    __slots__ = ("sock",)
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def recv_into(self, *args: Any) -> int:
+        raise BlockingIOError(errno.EAGAIN, "what the reader holds only")
+
+
 def socket_of(stream: Any) -> Optional[socket.socket]:
     """The socket under a ``socket.makefile`` reader (werkzeug, wsgiref, runserver)."""
     if not isinstance(stream, io.BufferedReader):
         return None
     sock = getattr(stream.raw, "_sock", None)  # socket.SocketIO keeps it there
+    if type(sock) is Held:
+        sock = sock.sock
     return sock if isinstance(sock, socket.socket) else None
 
 

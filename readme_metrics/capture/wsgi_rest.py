@@ -21,7 +21,13 @@ from readme_metrics.capture.rest import (
     record_rest,
     waits_for_close,
 )
-from readme_metrics.capture.rest_chunked import dechunked_all, held, is_dechunking, untouched
+from readme_metrics.capture.rest_chunked import (
+    dechunked_all,
+    held,
+    is_dechunking,
+    reader_only,
+    untouched,
+)
 from readme_metrics.capture.sockets import socket_of
 
 __all__ = ["InputRest"]
@@ -100,8 +106,12 @@ class InputRest:
             return False
         # Kept for the app: a body in werkzeug's reader's buffer stays there, for a read in
         # close(), unless its discard finds the connection readable (and reads the buffer
-        # out with the rest): the tap's first read drops them then (_discarded).
-        self._record_arrived(environ, 0.0, keep=True, ahead=False)
+        # out with the rest): the tap's first read drops them then (_discarded). Only
+        # what the reader holds is read: bytes left in the connection are werkzeug's
+        # discard's to find, as bare (read off it here, the discard found none, and the
+        # app's close() read them, where bare it reads b"" once the client hangs up).
+        with reader_only(self._input):
+            self._record_arrived(environ, 0.0, keep=True, ahead=False)
         if (record.eof or not self._left) and not self._pending:
             return False
         self._tapped = discard_tap.tap(self._input, self._discarded)
