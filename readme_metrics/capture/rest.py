@@ -75,8 +75,8 @@ from readme_metrics.capture.rest_uwsgi import (
 )
 from readme_metrics.capture.sockets import WOULD_BLOCK, readable, socket_of
 
-__all__ = ["arrives_later", "continue_unsent", "discards_before_close", "record_rest",
-           "waits_for_close"]
+__all__ = ["arrives_later", "continue_unsent", "discards_before_close", "held_whole",
+           "record_rest", "waits_for_close"]
 
 
 def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
@@ -167,6 +167,16 @@ def arrives_later(stream: Any, environ: Mapping[str, Any]) -> bool:
                 ) or socket_of(base) is not None or is_dechunking(base) or (
                     is_uwsgi_input(base) and not post_buffered())
     except Exception:  # noqa: BLE001 - unknown: read what is there now
+        return False
+
+
+def held_whole(stream: Any) -> bool:
+    """True when the body read from ``stream`` is all in memory or a file already
+    (waitress, a test client, uWSGI's post-buffering): its unread rest is read at once."""
+    try:
+        base = _base(stream)
+        return _is_buffered(base) or (is_uwsgi_input(base) and post_buffered())
+    except Exception:  # noqa: BLE001 - unknown: not known to be whole
         return False
 
 

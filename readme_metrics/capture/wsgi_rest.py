@@ -18,6 +18,7 @@ from readme_metrics.capture.chunked import dechunk
 from readme_metrics.capture.rest import (
     arrives_later,
     discards_before_close,
+    held_whole,
     record_rest,
     waits_for_close,
 )
@@ -82,11 +83,19 @@ class InputRest:
         :func:`~readme_metrics.capture.rest.waits_for_close`). Or when it is a chunked
         body the server ends (gunicorn, cheroot, granian) that the app has started
         reading: nothing can be copied past the server's chunk state, but the app's
-        ``close()`` may read on, which the tee records (no read of the rest waits then)."""
-        if self._rest_unread():
-            return waits_for_close(self._input, environ, self._input)
+        ``close()`` may read on, which the tee records (no read of the rest waits then).
+        Or when it is a body with a length the app has started reading on a server whose
+        unread rest cannot be read without waiting (cheroot): its ``close()`` may read on
+        too (one held whole, as waitress's, is read at once and logged whole already)."""
         record = self.record
-        return (self.terminated and record.size > 0
+        if self._rest_unread():
+            if waits_for_close(self._input, environ, self._input):
+                return True
+            if record.declared is None or held_whole(self._input):
+                return False
+        elif not self.terminated:
+            return False
+        return (record.size > 0
                 and not (self.settled or record.eof or self.failed is not None)
                 and not discards_before_close(self._input, environ))
 
