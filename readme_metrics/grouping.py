@@ -225,6 +225,12 @@ def _plain(result: dict[Any, Any]) -> bool:
         value is None or value.__class__ is str for value in result.values())
 
 
+#: Said at DEBUG the first time the grouping function returns None (no request data).
+LEFT_OUT = ("the grouping function returned None, so this call is not logged, nor any other "
+            "it returns None for (a call without the header it reads the caller's key "
+            "from, for example); said once")
+
+
 class Identifier:
     """Calls ``grouping_function(request)`` and returns a :class:`Group` or None."""
 
@@ -242,6 +248,7 @@ class Identifier:
         # request is most often the same caller's, and an equal mapping gives an equal
         # Group, shared (a Group is never changed). One tuple, replaced whole.
         self._last: tuple[dict[Any, Optional[str]], Optional[Group]] = (_NONE_YET, None)
+        self._said_none = False
 
     def __call__(self, request: Any) -> Optional[Group]:
         try:
@@ -253,6 +260,8 @@ class Identifier:
             self._report_raised(exc, "the grouping function")
             return None
         if result is None:
+            if not self._said_none:
+                self._say_none()
             return None
         last, group = self._last
         try:
@@ -275,6 +284,15 @@ class Identifier:
         if group is not None and result.__class__ is dict and _plain(result):
             self._last = (dict(result), group)
         return group
+
+    def _say_none(self) -> None:
+        # README's Troubleshooting sends a user whose calls do not show up to the debug
+        # log; under Django and FastAPI there is no ``stats`` to see them skipped, and a
+        # None (a call without the header the function reads) was said nowhere. Once,
+        # and only once a logger shows it: turning DEBUG on later still gets the line.
+        if self._logger.isEnabledFor(logging.DEBUG):
+            self._said_none = True
+            self._report(logging.DEBUG, LEFT_OUT)
 
     def _report(self, level: int, message: str) -> bool:
         """Log ``message`` once per distinct text; True when it went out now."""
