@@ -266,3 +266,104 @@ def test_the_callers_key_in_a_utf16_or_32_field_is_masked(
     assert found_spelled(bodies, CALLER_KEY) == []
     assert entry["request"]["postData"]["params"] == [
         {"name": "key", "value": mask(CALLER_KEY)}]
+
+
+# review45: the caller's key in ASCII after a start in UTF-16 (mixed encodings: a client
+# joining a UTF-16 string and ASCII fields), no charset. The app (werkzeug) reads the bytes
+# as UTF-8, the key among them; be928c5 and 9622635 read such a field or form in UTF-16
+# by its first bytes, the key as CJK text spelling its bytes (U+6472 for "rd"), which its
+# mask was looked for in vain. Such bytes are no UTF-16 text: read as any others.
+MIXED = {
+    "form": (FORM, b"a\x00=\x00&key=" + CALLER_KEY.encode() + b"&b=12"),
+    "multipart-field": ("multipart/form-data; boundary=XB", _multipart(
+        'Content-Disposition: form-data; name="key"', b"a\x00b\x00" + CALLER_KEY.encode())),
+    "multipart-field-with-a-mark": ("multipart/form-data; boundary=XB", _multipart(
+        'Content-Disposition: form-data; name="key"', b"\xff\xfea\x00" + CALLER_KEY.encode())),
+}
+
+
+@pytest.mark.parametrize("case", list(MIXED))
+def test_the_callers_key_after_a_utf16_start_is_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        case: str) -> None:
+    content_type, body = MIXED[case]
+    before = len(collector.received)
+    _, _, entry = exchange(
+        inline_wrap(_form_app({}), grouping_function=lambda request: {"api_key": CALLER_KEY}),
+        collector, method="POST", body=body, headers={"Content-Type": content_type})
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    assert found_spelled(bodies, CALLER_KEY) == []
+    assert any(mask(CALLER_KEY) in param["value"]
+               for param in entry["request"]["postData"]["params"])
+
+
+# review45: so for a text body whose declared charset (UTF-8, latin-1) its bytes are: since
+# d2b4d64 the NUL pattern of its first bytes comes before that charset, and ASCII after a
+# UTF-16 start was read as CJK text spelling its bytes, the caller's key in it unmasked
+# (dc6a179 read the declared charset first); and text that holds NULs in the places of
+# UTF-16's (a NUL-separated list, as sent) was logged as CJK text. The NUL pattern wins
+# over a declared charset only for text in UTF-16/32 (text.wide_text).
+DECLARED_RIGHT = {
+    "key-utf-8": ("text/plain; charset=utf-8", b"a\x00b\x00" + CALLER_KEY.encode()),
+    "key-latin-1": ("text/plain; charset=latin-1", b"a\x00b\x00" + CALLER_KEY.encode()),
+    "nul-separated-utf-8": ("text/plain; charset=utf-8", "a\0b\0café\0".encode()),
+    # (No charset: so on dc6a179 too.)
+    "key-no-charset": ("text/plain", b"a\x00b\x00" + CALLER_KEY.encode()),
+}
+
+
+@pytest.mark.parametrize("side", ["request", "response"])
+@pytest.mark.parametrize("case", list(DECLARED_RIGHT))
+def test_a_text_body_that_is_no_utf16_is_read_in_its_declared_charset(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        case: str, side: str) -> None:
+    content_type, data = DECLARED_RIGHT[case]
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Type", content_type)])
+        return [data if side == "response" else b"ok"]
+
+    before = len(collector.received)
+    _, _, entry = exchange(
+        inline_wrap(app, grouping_function=lambda request: {"api_key": CALLER_KEY}),
+        collector, method="POST", body=data if side == "request" else b"x",
+        headers={"Content-Type": content_type if side == "request" else "text/plain"})
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    assert found_spelled(bodies, CALLER_KEY) == []
+    text = (entry["request"]["postData"] if side == "request"
+            else entry["response"]["content"])["text"]
+    sent = data.decode(content_type.partition("=")[2] or "utf-8")
+    assert text == sent.replace(CALLER_KEY, mask(CALLER_KEY))
+
+
+# What text.wide_text keeps in UTF-16: CJK text (units of two ASCII bytes among them, "中"
+# is b"-N") beside bytes that are no UTF-8, in a form and a field without a charset and a
+# text body declared UTF-8, the caller's key and the password in it: read in UTF-16, each
+# masked (read as bytes, both went out NUL-spaced).
+CJK = "中文テキスト"
+WIDE_CJK = {
+    "form": (FORM, f"a={CJK}&password={SECRET}&key={CALLER_KEY}".encode("utf-16-le")),
+    "multipart-field": ("multipart/form-data; boundary=XB", _multipart(
+        'Content-Disposition: form-data; name="key"',
+        f"k {CJK} {CALLER_KEY}".encode("utf-16-le"))),
+    "text-declared-utf-8": ("text/plain; charset=utf-8", json.dumps(
+        {"a": CJK, "password": SECRET, "key": CALLER_KEY}, ensure_ascii=False
+    ).encode("utf-16-be")),
+}
+
+
+@pytest.mark.parametrize("case", list(WIDE_CJK))
+def test_cjk_text_in_utf16_is_still_read_in_it(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        case: str) -> None:
+    content_type, body = WIDE_CJK[case]
+    before = len(collector.received)
+    _, _, entry = exchange(
+        inline_wrap(_form_app({}), denylist=["password"],
+                    grouping_function=lambda request: {"api_key": CALLER_KEY}),
+        collector, method="POST", body=body, headers={"Content-Type": content_type})
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    assert found_spelled(bodies, CALLER_KEY) == []
+    assert found_spelled(bodies, SECRET) == []
+    assert CJK in json.dumps(entry["request"]["postData"], ensure_ascii=False)

@@ -117,6 +117,12 @@ BINARY_FORMS = {
                       + bytes(range(130, 256)), "GDEF"),
     "bson": (b"\x28\x00\x00\x00\x02name\x00\x04\x00\x00\x00zoe\x00\x10age\x00\x07\x00\x00"
              b"\x00\xff\xfe\x80\x81\x00", "zoe"),
+    # review45: bytes that decode in UTF-16 but hold controls no text holds there (a
+    # protobuf message, field 1 = 0: "\x08\x00"), read as "\x08\u0412\u6261\u6463";
+    # and a whole body of an odd length, no UTF-16 (little-endian samples 200, 1000, 2000,
+    # 3000 and a byte), read as "\xc8\u03e8\u07d0\u0bb8" and U+FFFD for its last byte.
+    "protobuf": (b"\x08\x00\x12\x04abcd", "abcd"),
+    "samples-of-an-odd-length": (b"\xc8\x00\xe8\x03\xd0\x07\xb8\x0b\xff", "%FF"),
 }
 
 

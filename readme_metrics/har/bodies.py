@@ -28,6 +28,7 @@ from readme_metrics.har.text import (
     form_codec,
     parse_query,
     wide_form_codec,
+    wide_text,
 )
 
 __all__ = [
@@ -188,7 +189,7 @@ def _form_params(body: bytes, charset: Optional[str], wide: Optional[str],
     return records(parse_query(text, codec))
 
 
-def _wide_codec(body: bytes, charset: Optional[str]) -> Optional[str]:
+def _wide_codec(body: bytes, charset: Optional[str], truncated: bool) -> Optional[str]:
     """The codec of a form body in UTF-16/32, None for any other: ASCII holds no NUL.
     Told as json.loads(bytes) tells a text's: by its byte order mark, or by where the
     NULs of its first two characters are, whatever the charset says (UTF-16-BE without a
@@ -199,7 +200,10 @@ def _wide_codec(body: bytes, charset: Optional[str]) -> Optional[str]:
     Told by its bytes alone (no such charset), it must be text in that codec: binary
     data sent with a form's type (curl --data-binary's default), an MP4's
     ``\0\0\0\x18ftyp``, a font's or BSON's first bytes, was read as U+FFFD soup; it is
-    read as any form's bytes are (escaped). (A body cut short may end in a unit's bytes.)
+    read as any form's bytes are (escaped). Only a body cut short (``truncated``) may end
+    in a unit's bytes: a whole one of an odd length is no UTF-16 (its last byte was
+    U+FFFD). And it must be text in it (:func:`wide_text`): no controls (a protobuf's
+    bytes), no ASCII read two bytes at a time (the caller's key after a UTF-16 start).
     """
     if 0 not in body:
         return None
@@ -209,8 +213,10 @@ def _wide_codec(body: bytes, charset: Optional[str]) -> Optional[str]:
         return declared
     if declared is None:
         try:
-            codecs.getincrementaldecoder(found)().decode(body, final=False)
+            text = codecs.getincrementaldecoder(found)().decode(body, final=not truncated)
         except UnicodeDecodeError:
+            return None
+        if not wide_text(text, body, found, truncated):
             return None
     return found
 
@@ -272,15 +278,16 @@ def _recorded(
 
 def _params(
     body: bytes, essence: str, charset: Optional[str], declared: str,
-    redactor: Optional[Redactor],
+    redactor: Optional[Redactor], truncated: bool,
 ) -> tuple[Optional[list[dict[str, str]]], Optional[str], Optional[str]]:
     """(HAR params of a form or multipart body, or else the text to record and its
-    comment; all None when it is recorded as any other body)."""
+    comment; all None when it is recorded as any other body). ``truncated``: the body
+    was cut short."""
     if essence == FORM:
         json_text = _form_of_json(body, redactor)
         if json_text is not None:
             return None, *json_text
-        wide = _wide_codec(body, charset)
+        wide = _wide_codec(body, charset, truncated)
         if (redactor is not None and 0 in body and (
                 wide is not None or not json.detect_encoding(body).startswith("utf-8"))
                 and redactor.mentions_key(
@@ -361,7 +368,8 @@ def post_data(
     note = _join(decoded, note)
     post: dict[str, Any]
     if readable is not None and essence in (FORM, _MULTIPART) and declared is not None:
-        params, text, comment = _params(readable, essence, charset, declared, redactor)
+        params, text, comment = _params(readable, essence, charset, declared, redactor,
+                                        truncated)
         if params is not None:
             post = {"mimeType": mime_type, "params": params}
             if note:

@@ -19,7 +19,7 @@ __all__ = [
     "FORM", "JSON_START", "PROBED_TEXT", "ascii_form", "content_type", "decode",
     "decode_component", "decode_field", "decode_in", "escape_undecoded", "form_codec",
     "fragment_pairs", "is_textual", "parse_query", "query_values", "rarest", "sendable",
-    "target_pairs", "url_pairs", "wide_form_codec",
+    "target_pairs", "url_pairs", "wide_form_codec", "wide_text",
 ]
 
 #: The essence of a form body's Content-Type.
@@ -198,6 +198,38 @@ def _nul_pattern(head: bytes) -> Optional[str]:
 #: of a type that is not text with one of them is binary data (SPEC 4: base64).
 _BINARY_BYTE = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
 
+# What text in UTF-16/32 that only its bytes say it is in (no charset, or one they
+# contradict) does not hold: a control no text holds (binary data read two bytes at a
+# time: a protobuf's "\x08\x00", little-endian integers).
+_WIDE_BINARY = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+# A unit of two printable ASCII bytes (U+6472 for "rd" in UTF-16-LE): in bytes that are
+# UTF-8 as a whole, it is ASCII read two bytes at a time, after a start in UTF-16 (mixed
+# encodings), which werkzeug, Django and Starlette read as ASCII: the caller's key among
+# it went out as CJK text spelling its bytes, unmasked. (CJK text and kana in UTF-16 hold
+# such units too, but almost always a byte that is no UTF-8 beside them.)
+_ASCII_PAIR = re.compile(
+    "[" + "".join(f"{chr(high << 8 | 0x20)}-{chr(high << 8 | 0x7E)}"
+                  for high in range(0x20, 0x7F)) + "]")
+
+
+def wide_text(text: str, data: bytes, codec: str, truncated: bool = False) -> bool:
+    """Whether ``text``, ``data`` read in ``codec`` (UTF-16/32) by its bytes alone (a byte
+    order mark, the NUL pattern), is text in it: no control no text holds, and no ASCII
+    read two bytes at a time (:data:`_ASCII_PAIR` in UTF-16 whose bytes after a mark are
+    UTF-8; ``truncated``: they may end in a character cut short)."""
+    if _WIDE_BINARY.search(text) is not None:
+        return False
+    if not codec.startswith("utf-16") or _ASCII_PAIR.search(text) is None:
+        return True
+    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        data = data[2:]
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=not truncated)
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
 _NUL_PATTERNS: dict[tuple[bool, ...], str] = {
     (True, True, True, False): "utf-32-be", (False, True, True, True): "utf-32-le",
     (True, False, True, False): "utf-16-be", (False, True, False, True): "utf-16-le",
@@ -256,6 +288,7 @@ def decode(
                 return _latin1_if_textual(body, essence)
     textual = not essence or is_textual(essence)
     declared = _text_codec(charset) if charset else None
+    nul: Optional[str] = None
     if declared is not None and (
             not _ascii_is_ascii(declared) if "json" in essence
             else (textual or declared.startswith(_WIDE))
@@ -276,19 +309,18 @@ def decode(
     else:
         # The NUL pattern before the declared charset too: UTF-16/32 text declared UTF-8
         # or latin-1 decodes in it NUL-spaced (its keys named by no list); ASCII text
-        # holds no NUL.
-        candidates = (
-            _bom(head) if textual else None,
-            _nul_pattern(head) if textual else None,
-            declared,
-            "utf-8",
-        )
+        # holds no NUL. Only for text in UTF-16/32 (wide_text), then the declared
+        # charset, UTF-8: ASCII after a UTF-16 start read so was CJK text spelling its
+        # bytes (the caller's key unmasked), a NUL-separated list in UTF-8 too.
+        nul = _nul_pattern(head) if textual else None
+        candidates = (_bom(head) if textual else None, nul, declared, "utf-8")
     tried = []
     for codec in candidates:
         if codec is not None and codec not in tried:
             tried.append(codec)
             text = _decode_with(body, codec, truncated)
-            if text is not None:
+            if text is not None and (
+                    codec != nul or wide_text(text, body, codec, truncated)):
                 return text, codec
     return _latin1_if_textual(body, essence)
 
@@ -323,10 +355,15 @@ def decode_field(data: bytes, charset: Optional[str]) -> str:
         # bytes first, as decode() reads such a body; then in the declared charset. So is
         # a field in UTF-16/32 (its mark, its NUL pattern) with no charset: read as UTF-8
         # it was NUL-spaced text, in which the caller's key went unmasked.
+        # (Told by its bytes alone, only when it is text in that codec: wide_text.)
+        found = json.detect_encoding(data)
         try:
-            return sendable(data.decode(json.detect_encoding(data)))
+            text = data.decode(found)
         except (UnicodeError, LookupError):
             pass
+        else:
+            if codec != "utf-8" or wide_text(text, data, found):
+                return sendable(text)
     try:
         text = data.decode(codec, "surrogateescape")
     except (UnicodeError, LookupError, ValueError, TypeError):
