@@ -367,3 +367,27 @@ def test_cjk_text_in_utf16_is_still_read_in_it(
     assert found_spelled(bodies, CALLER_KEY) == []
     assert found_spelled(bodies, SECRET) == []
     assert CJK in json.dumps(entry["request"]["postData"], ensure_ascii=False)
+
+
+# review45: a field declared in a charset where ASCII is itself (latin-1, windows-1252)
+# that is UTF-16/32 (its mark, its NUL pattern) was read in that charset, NUL-spaced, the
+# caller's key unmasked in it (on dc6a179 too): read by its bytes first, as decode() reads
+# such a body (d2b4d64), when it is text in UTF-16/32.
+@pytest.mark.parametrize(("charset", "codec"), [("latin-1", "utf-16-le"),
+                                                ("windows-1252", "utf-16"),
+                                                ("iso-8859-1", "utf-32-be")])
+def test_the_callers_key_in_a_utf16_field_declared_latin1_is_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        charset: str, codec: str) -> None:
+    body = _multipart('Content-Disposition: form-data; name="key"\r\n'
+                      f"Content-Type: text/plain; charset={charset}",
+                      CALLER_KEY.encode(codec))
+    before = len(collector.received)
+    _, _, entry = exchange(
+        inline_wrap(_form_app({}), grouping_function=lambda request: {"api_key": CALLER_KEY}),
+        collector, method="POST", body=body,
+        headers={"Content-Type": "multipart/form-data; boundary=XB"})
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    assert found_spelled(bodies, CALLER_KEY) == []
+    assert entry["request"]["postData"]["params"] == [
+        {"name": "key", "value": mask(CALLER_KEY)}]

@@ -347,22 +347,23 @@ def decode_field(data: bytes, charset: Optional[str]) -> str:
     urlencoded form keeps it (:func:`escape_undecoded`), and a lone surrogate a codec made
     (UTF-7's ``+2AA-``) as "?" (:func:`sendable`)."""
     codec = _text_codec(charset) if charset else "utf-8"
-    if (not _alphanumerics_are_ascii(codec) if codec != "utf-8"
-            else (_bom(data[:4]) or _nul_pattern(data[:4]) or "").startswith(_WIDE)):
+    declared_wide = codec != "utf-8" and not _alphanumerics_are_ascii(codec)
+    if declared_wide or (_bom(data[:4]) or _nul_pattern(data[:4]) or "").startswith(_WIDE):
         # werkzeug (Flask), Django and Starlette read a field in UTF-8 (the request's
         # charset), not in its part's: a UTF-8 field declared UTF-16 (or EBCDIC) read in
         # it was CJK text spelling its bytes, the caller's key among them. Read by its
         # bytes first, as decode() reads such a body; then in the declared charset. So is
-        # a field in UTF-16/32 (its mark, its NUL pattern) with no charset: read as UTF-8
-        # it was NUL-spaced text, in which the caller's key went unmasked.
-        # (Told by its bytes alone, only when it is text in that codec: wide_text.)
+        # a field in UTF-16/32 (its mark, its NUL pattern) with no charset, or one where
+        # ASCII is itself (latin-1): read so it was NUL-spaced text, in which the
+        # caller's key went unmasked. (Told by its bytes alone, only when it is text in
+        # that codec: wide_text.)
         found = json.detect_encoding(data)
         try:
             text = data.decode(found)
         except (UnicodeError, LookupError):
             pass
         else:
-            if codec != "utf-8" or wide_text(text, data, found):
+            if declared_wide or wide_text(text, data, found):
                 return sendable(text)
     try:
         text = data.decode(codec, "surrogateescape")
