@@ -12,7 +12,6 @@ import codecs
 import json
 import re
 from typing import Any, Callable, Optional
-from urllib.parse import unquote
 
 from readme_metrics.har.compression import decompress
 from readme_metrics.har.headers import RAW_CONTENT_ENCODING, RAW_CONTENT_TYPE
@@ -27,6 +26,7 @@ from readme_metrics.har.text import (
     escape_undecoded,
     form_codec,
     parse_query,
+    percent_decoded,
     wide_form_codec,
     wide_text,
 )
@@ -134,7 +134,7 @@ def _multipart_mentions(text: str, redactor: Redactor) -> bool:
     """:meth:`Redactor.mentions_key` for a multipart body, whose field names may also be
     percent-encoded (RFC 2231: ``name*=UTF-8''%74oken``)."""
     return redactor.mentions_key(text) or (
-        "%" in text and redactor.mentions_key(unquote(text, errors="surrogateescape")))
+        "%" in text and redactor.mentions_key(percent_decoded(text)))
 
 
 def body_size(size: int, captured: bytes) -> int:
