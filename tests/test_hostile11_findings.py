@@ -7,6 +7,7 @@ the code changed) on generated inputs."""
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import sys
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 
 from readme_metrics.exchange import Group
 from readme_metrics.har import build_log
+from readme_metrics.har.deep_json import too_deep
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.text import decode_component, percent_decoded
 from tests.support.exchanges import post
@@ -138,4 +140,59 @@ def test_a_json_patch_pointer_of_escapes_costs_few_calls_a_kib(run: bytes) -> No
     redactor = Redactor(denylist=["password"])
     per_kib = _calls(lambda: build_log(exchange, redactor=redactor, max_body_bytes=1 << 20),
                      ("call", "c_call")) / 64
+    assert per_kib <= 50, per_kib
+
+
+# -- 3. deep_json.too_deep on a string holding [[[...]]] (read by each reader of it) -------
+
+
+def _deeper_than(text: str, limit: int) -> bool:
+    """too_deep's answer, bracket by bracket: the depth of arrays and objects outside
+    strings (a quote opens or closes one, a backslash in one takes the next character),
+    a closing bracket too many counted too."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for character in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif character == "\\":
+                escaped = True
+            elif character == '"':
+                in_string = False
+        elif character == '"':
+            in_string = True
+        elif character in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif character in "]}":
+            depth -= 1
+    return deepest > limit
+
+
+@given(st.lists(st.one_of(
+    st.sampled_from(["[", "]", "{", "}", '"', '\\"', "\\", "a", "[]", '"["']),
+    st.integers(1, 12).map(lambda n: "[" * n), st.integers(1, 12).map(lambda n: "]" * n)),
+    max_size=60), st.integers(0, 10))
+@example(["]", "[[[["], 3)  # a run past the limit after a closing bracket too many
+@example(["[[", "[]", "[[", "[]", "["], 4)  # deeper once the "()" are taken out
+def test_too_deep_counts_as_before(pieces: list[str], limit: int) -> None:
+    """too_deep now answers a run of ``limit + 1`` opening brackets (in the brackets
+    outside strings, or in what is left of them once the innermost pairs are taken out)
+    in C, where the depth before it is not below 0: the same answer as the count."""
+    text = "".join(pieces)
+    assert too_deep(text, limit) == _deeper_than(text, limit)
+
+
+def test_a_string_holding_a_deep_document_costs_few_calls_a_kib() -> None:
+    """A JSON string holding 32,768 "[", a "\\u0041" and as many "]" (a document too deep to
+    read, in a string: hostile10's case): too_deep counted its brackets one by one in a
+    Python generator, once for each reader of the text (the string's, the document's),
+    2,051 Python calls a KiB on a5f6c74 (145 ms of the worker a MiB); now 3 (17 ms),
+    the run of brackets found in C. The bound is 50."""
+    body = json.dumps("[" * 32768 + "\\u0041" + "]" * 32768).encode()
+    exchange = post("application/json", body, group=Group("rdme_key_1234"))
+    redactor = Redactor(denylist=["password"])
+    per_kib = _calls(lambda: build_log(exchange, redactor=redactor,
+                                       max_body_bytes=1 << 20)) / 64
     assert per_kib <= 50, per_kib
