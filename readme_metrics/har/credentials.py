@@ -129,6 +129,14 @@ def _rooted(key: str) -> re.Pattern[str]:
     return re.compile("/" + "".join(parts))
 
 
+# A JSON text that starts as a number (JSON's blanks first), and one that is a number:
+# the C parser reads a number's digits, fraction and exponent greedily (an "e" or "."
+# without digits after it is not read), then only blanks may follow.
+_NUMBER_START = re.compile("[ \t\n\r]*-?[0-9]")
+_NUMBER_TEXT = re.compile("[ \t\n\r]*-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"
+                          "[ \t\n\r]*")
+
+
 class CallerKey:
     """Replace one caller's key by its mask in the strings of a HAR entry."""
 
@@ -765,6 +773,11 @@ class CallerKey:
         for a long key that can be one); None if ``text`` is not JSON. ``nested``: a short
         key is masked in the JSON documents its strings hold too (see
         :meth:`_short_json`), one level deep."""
+        if (_NUMBER_START.match(text) is not None and text.isascii()
+                and _NUMBER_TEXT.fullmatch(text) is None):
+            # Starts as a number and is none (a string's "1 1" for the key "1"): no JSON,
+            # as the C parser reads it, told without raising and catching its error.
+            return None
         numbers: list[str] = []  # the numbers that held the key, masked
         held = self.key in text
         # The numbers are looked at (a Python call each) where one may be the key: as
@@ -773,6 +786,11 @@ class CallerKey:
         as_written = (self.inside and self._bare or self._number) and held
         by_value = self._numeric_in(text)
         try:
+            if (as_written or by_value) and JSON_START.match(text) is None:
+                # A text that is no array or object (a string's "1 1" in a body of them,
+                # for the key "1") is read without hooks first: the C parser says in a
+                # microsecond whether it is JSON at all, where a decoder of hooks took 14.
+                loads(text)
             if as_written or by_value:
                 def number(literal: str, parse: Any) -> Any:
                     if self.inside and self.key in literal:
@@ -805,6 +823,10 @@ class CallerKey:
         # A string or a name holds the key only if the text does (or spells it escaped):
         # a document looked at for its numbers alone is not walked.
         stack = [document] if held or "\\" in text else []
+        # What each distinct string came out as (a pure function of it; None: the string
+        # itself, kept): a body of one string repeated (["1 1", ...] for the key "1")
+        # asks text() once, not once a string, here and in _clean's walk of the text.
+        known: dict[str, Optional[str]] = {}
         while stack:
             node = stack.pop()
             if isinstance(node, dict) and any(self.key in name for name in node):
@@ -819,7 +841,12 @@ class CallerKey:
                 if isinstance(value, (dict, list)):
                     stack.append(value)
                 elif isinstance(value, str):
-                    scrubbed = self.text(value) if nested else self._deepest(value)
+                    if value in known:
+                        found = known[value]
+                        scrubbed = value if found is None else found
+                    else:
+                        scrubbed = self.text(value) if nested else self._deepest(value)
+                        known[value] = None if scrubbed is value else scrubbed
                     if scrubbed is not value:
                         node[slot] = scrubbed
                         changed = True
@@ -828,7 +855,7 @@ class CallerKey:
             # not walked: a key there (as is, or spelled with JSON escapes) is masked in
             # place, where that keeps the document, else the document is written again
             # without that member. A text that holds none is sent as it came.
-            if not (held or "\\" in text) or self._clean(text):
+            if not (held or "\\" in text) or self._clean(text, known if nested else {}):
                 return text
             try:
                 written = _dumps(document, text)
@@ -859,11 +886,13 @@ class CallerKey:
             return otherwise
         return in_place if same else otherwise
 
-    def _clean(self, text: str) -> bool:
+    def _clean(self, text: str, known: Optional[dict[str, Optional[str]]] = None) -> bool:
         """Whether no string (member names too) or number of the JSON ``text`` is one
         :meth:`_json` would mask, in every member: also those of an object that names
-        one twice, which a document read as a dict leaves out (the last one is kept)."""
+        one twice, which a document read as a dict leaves out (the last one is kept).
+        ``known``: strings and what :meth:`text` made of them, already."""
         dirty = False
+        known = {} if known is None else known
 
         def number(literal: str) -> int:
             nonlocal dirty
@@ -880,7 +909,11 @@ class CallerKey:
         while stack and not dirty:
             node = stack.pop()
             if isinstance(node, str):
-                dirty = self.text(node) != node
+                if node in known:
+                    found = known[node]
+                    dirty = found is not None and found != node
+                else:
+                    dirty = self.text(node) != node
             elif isinstance(node, (list, tuple)):  # an array, an object's pairs, a pair
                 stack.extend(node)
         return not dirty
