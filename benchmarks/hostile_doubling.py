@@ -9,7 +9,8 @@ more than ``--growth`` times as long (2.2) or a MiB more than ``--per-mib`` ms (
 
 The cases are the client-controlled inputs hostile10 tried against the paths added in the
 session of 2026-12-03 (JSON Patch / SCIM pointers, byte order marks in names, UTF-16/32
-detection, JSON documents in JSON strings, multipart parts); their figures are in
+detection, JSON documents in JSON strings, multipart parts), and hostile11's (binary data
+sent with a form's type, a short numeric key in strings); their figures are in
 docs/PERFORMANCE.md. Times are the process's CPU time, best of ``--repeat``; a body is
 built once per size and ``max_body_bytes`` is raised above it, so that all of it is read.
 A machine shared with other work shows steps and noise: re-run a flagged case alone
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import time
 from pathlib import Path
@@ -101,6 +103,18 @@ CASES: dict[str, dict[str, tuple[str, Make, Redactor]]] = {
         "a string holding [[[...\\u0041]]]": ("application/json", lambda n: json.dumps(
             "[" * (n // 2) + "\\u0041" + "]" * (n // 2)).encode(), DENY),
     },
+    "form": {
+        "binary data, a form's type (curl)": (
+            "application/x-www-form-urlencoded",
+            lambda n: b"a" + random.Random(n).randbytes(n - 1), DENY),
+    },
+    "key": {
+        # The caller's key "1" (X-Api-Key: 1, see KEYS) in strings that are no JSON.
+        "strings \"1 1\" (key 1)": ("application/json", lambda n: json.dumps(
+            ["1 1"] * (n // 6)).encode(), DENY),
+        "distinct strings \"1 i\" (key 1)": ("application/json", lambda n: json.dumps(
+            [f"1 {i}" for i in range(n // 10)]).encode(), DENY),
+    },
     "multipart": {
         "tiny parts": (_MULTIPART, lambda n: _PART * (n // len(_PART)) + b"--XyZ--\r\n", DENY),
         "UTF-16 parts": (_MULTIPART,
@@ -115,13 +129,17 @@ CASES: dict[str, dict[str, tuple[str, Make, Redactor]]] = {
 }
 
 
-def _exchange(content_type: str, body: bytes) -> Exchange:
+#: The caller's key of the cases that need one (the grouping function's id), by name.
+KEYS = {name: "1" for name in CASES["key"]}
+
+
+def _exchange(content_type: str, body: bytes, key: str = "rdme_key_1234") -> Exchange:
     return Exchange(
         id="hostile", started=0.0, method="POST", url="http://api.example.com/v1",
         http_version="HTTP/1.1",
         request_headers=[("Host", "api.example.com"), ("Content-Type", content_type),
                          ("Content-Length", str(len(body)))],
-        client_ip="10.0.0.1", group=Group("rdme_key_1234", None, None),
+        client_ip="10.0.0.1", group=Group(key, None, None),
         request_body=body, request_body_size=len(body), status=200, status_text="OK")
 
 
@@ -147,7 +165,8 @@ def run(groups: list[str], max_kib: int, repeat: int, growth: float, per_mib: fl
             kib = 64
             while kib <= max_kib:
                 body = make(kib * 1024)
-                took = _best(_exchange(content_type, body), redactor, repeat)
+                took = _best(_exchange(content_type, body, KEYS.get(name, "rdme_key_1234")),
+                             redactor, repeat)
                 cell = f"{kib}K {took * 1000:.0f}ms"
                 if previous is not None and previous >= 0.002:
                     cell += f" x{took / previous:.1f}"
