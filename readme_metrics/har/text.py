@@ -573,8 +573,11 @@ _UTF8_ESCAPE = "(?:" + "|".join([
     "[Ff]4%8" + _HEX + _TAIL * 2,                         # F4 80..8F
 ]) + ")"
 # Written to start with its literal "%", which the regex engine skips to (as a group
-# first, it tried the group at every character: see 5317a67).
-_UTF8_RUN = re.compile(f"%{_UTF8_ESCAPE}(?:%{_UTF8_ESCAPE})*")
+# first, it tried the group at every character: see 5317a67); a "%" that starts no
+# escape is passed over after one look at the next character, not one an alternative
+# (a client's 1 MiB of "%": 162 -> 25 ms).
+_UTF8_CHAR = f"%(?=[0-9A-Fa-f]){_UTF8_ESCAPE}"
+_UTF8_RUN = re.compile(f"{_UTF8_CHAR}(?:{_UTF8_CHAR})*")
 
 
 def _decode_run(match: re.Match[str]) -> str:
