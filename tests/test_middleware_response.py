@@ -23,7 +23,7 @@ from tests.support.capture_wrap import (
     wrap_fixture,  # noqa: F401 - the ``wrap`` fixture
 )
 from tests.support.e2e_apps import RAISING_MODES, raising_app
-from tests.support.fake_api import Collector
+from tests.support.fake_api import Collector, free_port
 from tests.support.har_check import assert_valid_log
 from tests.support.minimal_server import call, environ_for
 from tests.support.wsgi import run_wsgi, wsgi_environ
@@ -358,3 +358,156 @@ def test_a_file_wrapper_without_a_length_is_logged_with_the_size_sent(
     response = log["request"]["log"]["entries"][0]["response"]
     assert response["content"]["size"] == response["bodySize"] == len(body) == 1300
     assert "text" not in response["content"]
+
+
+class _SeekNotBack(io.RawIOBase):
+    """An app's file-like object: tell() and a seek to its end work, a seek back does not
+    (a stream that only goes forward)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._data.tell()
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._data.read(len(buffer))
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if whence == 0 and offset < self._data.tell():
+            raise OSError("this stream does not go back")
+        return self._data.seek(offset, whence)
+
+
+def _spooled(data: bytes) -> Any:
+    import tempfile
+
+    spooled = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115
+    spooled.write(data)
+    spooled.seek(0)
+    return spooled
+
+
+@pytest.mark.parametrize("server", ["waitress", "wsgiref"])
+@pytest.mark.parametrize("kind", ["gzip", "bz2", "seek-not-back", "spooled"])
+def test_a_file_wrapper_size_is_never_the_wrong_one_nor_costs_the_app(
+        collector: Collector, tmp_path: Any, server: str, kind: str) -> None:
+    """The follow-up of the test above (8d576b2, review48). A gzip or bz2 file has a file
+    descriptor, the compressed file's: its fstat size (76) was logged while the server
+    sends the decompressed 14000 bytes. A file-like object whose seek does not come back
+    was left at its end by the measuring seek: the server sent nothing (wsgiref; bare it
+    sends the 14000 bytes). A SpooledTemporaryFile's fileno() wrote it to disk. Only a
+    plain file or a BytesIO is measured now; any other is -1 (unknown), untouched."""
+    import bz2
+    import gzip
+
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+    from tests.support.wsgi_servers import served
+
+    data = b"0123456789abcd" * 1000
+    (tmp_path / "data.gz").write_bytes(gzip.compress(data))
+    (tmp_path / "data.bz2").write_bytes(bz2.compress(data))
+    made: list[Any] = []
+
+    def opened() -> Any:
+        if kind == "gzip":
+            return gzip.open(tmp_path / "data.gz", "rb")
+        if kind == "bz2":
+            return bz2.open(tmp_path / "data.bz2", "rb")
+        if kind == "spooled":
+            return _spooled(data)
+        return _SeekNotBack(data)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        made.append(opened())
+        return environ["wsgi.file_wrapper"](made[-1], 4096)
+
+    def fetch(served_app: Any) -> bytes:
+        with served(server, served_app) as port:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            connection.request("GET", "/report")
+            answer = connection.getresponse()
+            body = answer.read()
+            connection.close()
+        return body
+
+    bare = fetch(app)
+    middleware = MetricsMiddleware(app, MetricsApiConfig(
+        api_key="rdme_file_wrapper_key", grouping_function=lambda request: {"api_key": "k1"},
+        metrics_api=collector.url, background_worker_mode=False, buffer_length=1))
+    try:
+        body = fetch(middleware)
+        [log] = collector.wait_for_logs(1)
+    finally:
+        middleware.close()
+    assert body == bare
+    if kind != "seek-not-back" or server == "wsgiref":  # waitress's own seek back fails
+        assert body == data
+    response = log["request"]["log"]["entries"][0]["response"]
+    assert response["content"]["size"] in (-1, len(body))
+    if kind == "spooled":
+        assert response["content"]["size"] == len(data)
+        assert made[-1]._rolled is False  # still in memory, as bare
+
+
+_GUNICORN_FILE_APP = '''
+import os
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report.bin")
+
+
+def bare(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    file = open(PATH, "rb")
+    file.read(100)  # the buffer takes more of the file than the 100 bytes
+    return environ["wsgi.file_wrapper"](file, 4096)
+
+
+wrapped = MetricsMiddleware(bare, MetricsApiConfig(
+    api_key="rdme_file_wrapper_key", grouping_function=lambda request: {"api_key": "k1"},
+    metrics_api=os.environ["README_METRICS_SERVER"], background_worker_mode=False,
+    buffer_length=1))
+
+
+def app(environ, start_response):
+    wrap = environ["PATH_INFO"].startswith("/wrap")
+    return (wrapped if wrap else bare)(environ, start_response)
+'''
+
+
+@pytest.mark.e2e
+def test_a_file_wrapper_read_in_part_under_gunicorn_is_not_logged_a_wrong_size(
+        collector: Collector, tmp_path: Any) -> None:
+    """gunicorn's sendfile sends a file from its descriptor's offset, past what the file's
+    buffer read ahead (the app read 100 bytes: the buffer took 4096), not from the
+    file's position: 9904 bytes sent, 13900 logged (8d576b2 measured from the position).
+    Such a file, whose two positions differ, is -1 under gunicorn now (without sendfile,
+    under TLS or --no-sendfile, gunicorn sends from the position)."""
+    from tests.test_e2e_servers import SERVERS, serve, server_env
+
+    data = b"0123456789abcd" * 1000
+    (tmp_path / "report.bin").write_bytes(data)
+    (tmp_path / "file_app.py").write_text(_GUNICORN_FILE_APP)
+    port = free_port()
+    bodies = {}
+    with serve(SERVERS["gunicorn-sync"](port, "file_app:app"), server_env(collector),
+               tmp_path, port):
+        for prefix in ("bare", "wrap"):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            connection.request("GET", f"/{prefix}/report")
+            bodies[prefix] = connection.getresponse().read()
+            connection.close()
+        [log] = collector.wait_for_logs(1)
+    assert bodies["wrap"] == bodies["bare"] and data.endswith(bodies["bare"])
+    response = log["request"]["log"]["entries"][0]["response"]
+    assert response["content"]["size"] in (-1, len(bodies["wrap"]))

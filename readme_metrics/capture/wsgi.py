@@ -409,7 +409,8 @@ class _Capture(Recorder):
                 and isinstance(result, file_wrapper)):
             # Same object back, so the server keeps its sendfile fast path.
             length = response_content_length(self.headers)
-            self.omit_body(length if length >= 0 or self.no_body else file_rest(result))
+            self.omit_body(length if length >= 0 or self.no_body
+                           else file_rest(result, environ))
             self.finish_log()
             return result
         if (type(result) in (list, tuple) and self.status

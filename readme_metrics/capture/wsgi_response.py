@@ -9,9 +9,11 @@ them, keeping what the server read for the log.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import sys
+import tempfile
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
 
 from readme_metrics.capture import unclosed
@@ -39,38 +41,63 @@ def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[st
         yield extra
 
 
-def file_rest(wrapper: Any) -> int:
+def file_rest(wrapper: Any, environ: Any) -> int:
     """Bytes a server sends of a ``wsgi.file_wrapper`` the app gave no Content-Length: the
     rest of its file from where it stands, measured as the servers do (gunicorn's
     sendfile by fstat, waitress by a seek to the end and back, wsgiref reads to the end);
-    -1 when that cannot be told without reading it. Leaves the file where it stood and
-    never raises."""
+    -1 when that cannot be told without reading it. Only a plain file (an ``open(...,
+    "rb")``, a temporary file) or a ``BytesIO`` is measured: another object's size may not
+    be its descriptor's (a gzip or bz2 file's is the compressed one), and its seek may cost
+    (decompressing) or not come back. Neither moves nor rolls over the file (a
+    SpooledTemporaryFile's fileno() would write it to disk), and never raises."""
     # wsgiref's, gunicorn's and werkzeug's FileWrapper keep it as filelike; waitress's
     # ReadOnlyFileBasedBuffer as file.
     filelike = getattr(wrapper, "filelike", None)
     if filelike is None:
         filelike = getattr(wrapper, "file", None)
-    if filelike is None:
-        return -1
     try:
-        position = filelike.tell()
+        file = _plain_file(filelike)
+        if file is None:
+            return -1
+        position = file.tell()
         if position.__class__ is not int or position < 0:
-            return -1  # a text file's opaque cookie: no byte count
-        try:
-            status = os.fstat(filelike.fileno())
-        except Exception:  # noqa: BLE001 - no file descriptor (BytesIO): seek instead
-            status = None
-        if status is not None and stat.S_ISREG(status.st_mode):
-            return max(status.st_size - position, 0)
-        if not filelike.seekable():
+            return -1
+        if file.__class__ is io.BytesIO:
+            with file.getbuffer() as view:
+                return max(view.nbytes - position, 0)
+        descriptor = file.fileno()
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
             return -1  # a pipe or a socket: its length is known once it is sent
-        try:
-            end = filelike.seek(0, os.SEEK_END)
-        finally:
-            filelike.seek(position)
-        return max(end - position, 0) if end.__class__ is int else -1
+        if ("gunicorn.socket" in environ
+                and os.lseek(descriptor, 0, os.SEEK_CUR) != position):
+            # A buffered file the app read from: gunicorn's sendfile starts at the
+            # descriptor's offset (past what the buffer took), its loop (no sendfile:
+            # TLS, --no-sendfile) at the file's position.
+            return -1
+        return max(status.st_size - position, 0)
     except Exception:  # noqa: BLE001 - the app's object: unknown rather than an error
         return -1
+
+
+def _plain_file(filelike: Any) -> Any:
+    """``filelike`` itself, or the file a tempfile object holds, when it is a file of the
+    io module whose size and position are its bytes' (FileIO, BufferedReader or
+    BufferedRandom over one, BytesIO); else None."""
+    if filelike.__class__ is tempfile.SpooledTemporaryFile:
+        filelike = filelike._file  # BytesIO, or the file it rolled over to
+    elif filelike.__class__ is _TEMPORARY_WRAPPER:
+        filelike = filelike.file  # NamedTemporaryFile's
+    kind = filelike.__class__
+    if kind is io.BytesIO or kind is io.FileIO:
+        return filelike
+    if (kind is io.BufferedReader or kind is io.BufferedRandom) \
+            and filelike.raw.__class__ is io.FileIO:
+        return filelike
+    return None
+
+
+_TEMPORARY_WRAPPER = getattr(tempfile, "_TemporaryFileWrapper", None)
 
 
 def plain_server(environ: Any) -> bool:
