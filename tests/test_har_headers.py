@@ -367,3 +367,33 @@ def test_a_user_and_password_in_a_url_header_are_masked(name: str, value: str,
 def test_an_at_sign_outside_the_authority_is_kept(value: str) -> None:
     entry = entry_of(make_exchange(status=302, response_headers=[("Location", value)]))
     assert entry["response"]["redirectURL"] == value
+
+
+KEY = "sk_live_0123456789abcdef0123"
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    pytest.param("Host", f"{KEY}.example.com", id="host-holding-it"),
+    pytest.param("Content-Type", f"application/json; profile={KEY}", id="noted-type"),
+    pytest.param("Content-Type", f"text/plain; k={KEY.replace('_', '%5F')}",
+                 id="percent-encoded"),
+    pytest.param("X-Documentation-Url", f"https://d.example.com/logs/{KEY}",
+                 id="docs-header"),
+    pytest.param("Link", f'<https://a.example.com/p>; title="{KEY}"', id="link"),
+    pytest.param("Content-Length", KEY, id="equal-to-it"),
+])
+def test_the_callers_key_in_a_header_headers_handle_by_kind_is_masked(name: str,
+                                                                      value: str) -> None:
+    """The headers headers() gives their own treatment (authority, noted, Link, the
+    docs header) have the caller's key masked as CallerKey.text masks it, as the plain
+    ones do (the test is written inline there, not a may_hold call)."""
+    from readme_metrics.har.credentials import for_key
+    from readme_metrics.har.headers import headers
+
+    caller = for_key(KEY)
+    assert caller is not None
+    out, _ = headers([(name, value)], None, caller)
+    assert out[0]["value"] == caller.text(value) != value
+    assert KEY not in out[0]["value"]
+    other = value.replace("sk", "zz")  # no spelling of the key left: kept as it is
+    assert headers([(name, other)], None, caller)[0][0]["value"] == other

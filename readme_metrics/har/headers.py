@@ -330,8 +330,12 @@ def headers(
             if kind == _LINK or redactor is not None and value[:1] in _JSON_OPEN:
                 value = (_link_targets(value, redactor, caller) if kind == _LINK
                          else _json_value(value, name, redactor))  # type: ignore[arg-type]
-            if caller is not None and caller.may_hold(value):
-                value = caller.text(value)
+            # caller.may_hold, inlined as for the plain headers above (Host, Content-Type,
+            # Content-Length and x-documentation-url take this way in every log).
+            if len(value) >= shortest and (key in value or "\\" in value or inside and (
+                    "%" in value or (spaced and "+" in value))) or (
+                    numeric and caller.numbers_in(value)):  # type: ignore[union-attr]
+                value = caller.text(value)  # type: ignore[union-attr]
         if note and low not in noted:
             noted[low] = value
         out.append({"name": name, "value": value})
