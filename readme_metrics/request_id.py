@@ -30,6 +30,7 @@ from contextvars import ContextVar
 
 from readme_metrics._env import blamed, flag, setting
 from readme_metrics._http import as_given, is_token
+from readme_metrics.capture.uwsgi_sendfile import NOTHING, record_sent_file, restore
 from readme_metrics.masking import mask
 
 if t.TYPE_CHECKING:
@@ -151,8 +152,19 @@ class RequestIdMiddleware:
                 return start_response(status, headers)
             return start_response(status, headers, exc_info)
 
-        result = scope.run(self.app, environ, id_start_response)
-        if isinstance(result, (list, tuple)) or _is_file_wrapper(environ, result):
+        if "uwsgi.version" not in environ:
+            result = scope.run(self.app, environ, id_start_response)
+            sent_file = NOTHING
+        else:  # uWSGI's file_wrapper returns the file itself: see uwsgi_sendfile
+            sent = record_sent_file(environ)
+            try:
+                result = scope.run(self.app, environ, id_start_response)
+            finally:
+                if sent is not None:
+                    restore(environ, sent)
+            sent_file = NOTHING if sent is None else sent.sent
+        if (isinstance(result, (list, tuple)) or result is sent_file
+                or _is_file_wrapper(environ, result)):
             return t.cast("t.Iterable[bytes]", result)
         if hasattr(result, "__len__"):
             return _SizedScopedIterable(result, scope)

@@ -511,3 +511,85 @@ def test_a_file_wrapper_read_in_part_under_gunicorn_is_not_logged_a_wrong_size(
     assert bodies["wrap"] == bodies["bare"] and data.endswith(bodies["bare"])
     response = log["request"]["log"]["entries"][0]["response"]
     assert response["content"]["size"] in (-1, len(bodies["wrap"]))
+
+
+_UWSGI_FILE_APP = '''
+import io
+import os
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics.request_id import RequestIdMiddleware
+
+PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report.bin")
+
+
+def bare(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    kind = environ["PATH_INFO"].rsplit("/", 1)[-1]
+    file = io.BytesIO(open(PATH, "rb").read()) if kind.startswith("memory") else open(PATH, "rb")
+    if kind.endswith("100"):
+        file.read(100)
+    return environ["wsgi.file_wrapper"](file, 4096)
+
+
+wrapped = MetricsMiddleware(bare, MetricsApiConfig(
+    api_key="rdme_file_wrapper_key", grouping_function=lambda request: {"api_key": "k1"},
+    metrics_api=os.environ["README_METRICS_SERVER"], background_worker_mode=False,
+    buffer_length=1))
+apps = {"bare": bare, "wrap": wrapped, "rid": RequestIdMiddleware(bare),
+        "both": MetricsMiddleware(RequestIdMiddleware(bare), wrapped.config)}
+
+
+def app(environ, start_response):
+    return apps.get(environ["PATH_INFO"].split("/")[1], bare)(environ, start_response)
+'''
+
+
+@pytest.mark.e2e
+def test_a_file_wrapper_under_uwsgi_is_handed_back_and_sent_by_sendfile(
+        collector: Collector, tmp_path: Any) -> None:
+    """uWSGI's wsgi.file_wrapper is a builtin function (py_uwsgi_sendfile), not a type:
+    it records the file as the request's sendfile object and returns the very same
+    file. The middlewares knew a file_wrapper by its type only, so they iterated the
+    file instead of handing it back: uWSGI lost its sendfile (its log line says "via
+    sendfile()" bare), and since its sendfile sends the whole file from offset 0, a file
+    the app read 100 bytes of went out 13900 bytes wrapped, 14000 bare (review48). Now
+    the same object goes back (metrics and request-id middleware alike), and the size
+    logged is what uWSGI sends: the whole file for a file, the rest of a BytesIO (read
+    from where it stands)."""
+    from tests.test_e2e_servers import NO_UWSGI, UWSGI, serve, server_env, uwsgi_argv
+
+    if UWSGI is None:
+        pytest.skip(NO_UWSGI.kwargs["reason"])
+    data = b"0123456789abcd" * 1000
+    (tmp_path / "report.bin").write_bytes(data)
+    (tmp_path / "file_app.py").write_text(_UWSGI_FILE_APP)
+    port = free_port()
+    kinds = ("file0", "file100", "memory0", "memory100")
+    bodies: dict[tuple[str, str], bytes] = {}
+    with serve(uwsgi_argv(port, "file_app:app", "--threads=2"), server_env(collector),
+               tmp_path, port):
+        for prefix in ("bare", "wrap", "rid", "both"):
+            for kind in kinds:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                connection.request("GET", f"/{prefix}/{kind}")
+                bodies[prefix, kind] = connection.getresponse().read()
+                connection.close()
+        logs = collector.wait_for_logs(2 * len(kinds))
+    assert [len(bodies["bare", kind]) for kind in kinds] == [14000, 14000, 14000, 13900]
+    for prefix in ("wrap", "rid", "both"):
+        assert [bodies[prefix, kind] for kind in kinds] == [
+            bodies["bare", kind] for kind in kinds], prefix
+    sizes = {}
+    for log in logs:
+        entry = log["request"]["log"]["entries"][0]
+        path = entry["request"]["url"].split("/", 3)[3]
+        sizes[path] = entry["response"]["content"]["size"]
+        assert "text" not in entry["response"]["content"]
+    assert sizes == {f"{prefix}/{kind}": len(bodies["bare", kind])
+                     for prefix in ("wrap", "both") for kind in kinds}
+    # uWSGI's own log line: the files went out by sendfile, wrapped as bare.
+    said = (tmp_path / f"server-{port}.log").read_text(errors="replace")
+    for prefix in ("bare", "wrap", "rid", "both"):
+        for kind in ("file0", "file100"):
+            [line] = [line for line in said.splitlines() if f"GET /{prefix}/{kind} " in line]
+            assert "via sendfile()" in line, line

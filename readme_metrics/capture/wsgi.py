@@ -30,6 +30,7 @@ from readme_metrics.capture.recorder import (
     status_parts,
 )
 from readme_metrics.capture.request import EnvironRequest, chunked_coding, content_length
+from readme_metrics.capture.uwsgi_sendfile import NOTHING, record_sent_file, restore
 from readme_metrics.capture.webob_request import BARE, Request
 from readme_metrics.capture.webob_request import new as new_object
 from readme_metrics.capture.werkzeug_lengths import least_length
@@ -385,7 +386,9 @@ class _Capture(Recorder):
         Recorder.fail(self)
         self.finish_log()
 
-    def wrap(self, result: Iterable[bytes]) -> Iterable[bytes]:
+    def wrap(self, result: Iterable[bytes], sent_file: Any = NOTHING) -> Iterable[bytes]:
+        """What goes back to the server for the app's ``result``; ``sent_file``: what
+        uWSGI's file_wrapper returned in the app's call (see uwsgi_sendfile)."""
         environ = self.environ
         # One question instead of four for the servers that need none of them
         # (plain_server() written out: a call fewer per request).
@@ -406,7 +409,7 @@ class _Capture(Recorder):
             self.cut_at_length = cuts_at_length(environ, result)
         file_wrapper = environ.get("wsgi.file_wrapper")
         if (file_wrapper is not None and isinstance(file_wrapper, type)
-                and isinstance(result, file_wrapper)):
+                and isinstance(result, file_wrapper)) or result is sent_file:
             # Same object back, so the server keeps its sendfile fast path.
             length = response_content_length(self.headers)
             self.omit_body(length if length >= 0 or self.no_body
@@ -546,13 +549,26 @@ class MetricsMiddleware(PipelineControls):
             if not wanted:
                 pipeline.skip()
             return self.app(environ, start_response)
+        if "uwsgi.version" not in environ:
+            try:
+                result = self.app(environ, capture.start_response)
+            except BaseException as error:
+                capture.fail(unsent=True, in_call=True, error=error)
+                raise
+            capture.returned = True
+            return capture.wrap(result)
+        # uWSGI's file_wrapper returns the file itself: see uwsgi_sendfile.
+        sent = record_sent_file(environ)
         try:
             result = self.app(environ, capture.start_response)
         except BaseException as error:
             capture.fail(unsent=True, in_call=True, error=error)
             raise
+        finally:
+            if sent is not None:
+                restore(environ, sent)
         capture.returned = True
-        return capture.wrap(result)
+        return capture.wrap(result, NOTHING if sent is None else sent.sent)
 
     def grouping_request(self, environ: WSGIEnvironment, body: Optional[InputTee]) -> Any:
         """What the grouping function receives: a webob.Request whose body can be read.

@@ -44,17 +44,22 @@ def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[st
 def file_rest(wrapper: Any, environ: Any) -> int:
     """Bytes a server sends of a ``wsgi.file_wrapper`` the app gave no Content-Length: the
     rest of its file from where it stands, measured as the servers do (gunicorn's
-    sendfile by fstat, waitress by a seek to the end and back, wsgiref reads to the end);
+    sendfile by fstat, waitress by a seek to the end and back, wsgiref reads to the end;
+    uWSGI's sendfile sends a file with a descriptor whole, from offset 0);
     -1 when that cannot be told without reading it. Only a plain file (an ``open(...,
     "rb")``, a temporary file) or a ``BytesIO`` is measured: another object's size may not
     be its descriptor's (a gzip or bz2 file's is the compressed one), and its seek may cost
     (decompressing) or not come back. Neither moves nor rolls over the file (a
     SpooledTemporaryFile's fileno() would write it to disk), and never raises."""
     # wsgiref's, gunicorn's and werkzeug's FileWrapper keep it as filelike; waitress's
-    # ReadOnlyFileBasedBuffer as file.
-    filelike = getattr(wrapper, "filelike", None)
-    if filelike is None:
-        filelike = getattr(wrapper, "file", None)
+    # ReadOnlyFileBasedBuffer as file; uWSGI's file_wrapper returns the file itself.
+    uwsgi = "uwsgi.version" in environ
+    if uwsgi:
+        filelike = wrapper
+    else:
+        filelike = getattr(wrapper, "filelike", None)
+        if filelike is None:
+            filelike = getattr(wrapper, "file", None)
     try:
         file = _plain_file(filelike)
         if file is None:
@@ -69,6 +74,10 @@ def file_rest(wrapper: Any, environ: Any) -> int:
         status = os.fstat(descriptor)
         if not stat.S_ISREG(status.st_mode):
             return -1  # a pipe or a socket: its length is known once it is sent
+        if uwsgi:
+            # uWSGI's sendfile sends the whole file from offset 0 whatever its position
+            # (a file without a descriptor, a BytesIO, it reads from where it stands).
+            return status.st_size
         if ("gunicorn.socket" in environ
                 and os.lseek(descriptor, 0, os.SEEK_CUR) != position):
             # A buffered file the app read from: gunicorn's sendfile starts at the
