@@ -538,6 +538,14 @@ wrapped = MetricsMiddleware(bare, MetricsApiConfig(
 apps = {"bare": bare, "wrap": wrapped, "rid": RequestIdMiddleware(bare),
         "both": MetricsMiddleware(RequestIdMiddleware(bare), wrapped.config)}
 
+from flask import Flask, send_file
+from readme_metrics.flask_readme import ReadMeMetrics
+
+flask_app = Flask(__name__)
+flask_app.get("/flask/file0")(lambda: send_file(PATH, mimetype="application/octet-stream"))
+ReadMeMetrics(wrapped.config, flask_app)
+apps["flask"] = flask_app
+
 
 def app(environ, start_response):
     return apps.get(environ["PATH_INFO"].split("/")[1], bare)(environ, start_response)
@@ -553,9 +561,9 @@ def test_a_file_wrapper_under_uwsgi_is_handed_back_and_sent_by_sendfile(
     file instead of handing it back: uWSGI lost its sendfile (its log line says "via
     sendfile()" bare), and since its sendfile sends the whole file from offset 0, a file
     the app read 100 bytes of went out 13900 bytes wrapped, 14000 bare (review48). Now
-    the same object goes back (metrics and request-id middleware alike), and the size
-    logged is what uWSGI sends: the whole file for a file, the rest of a BytesIO (read
-    from where it stands)."""
+    the same object goes back (metrics and request-id middleware alike, and so Flask's
+    send_file through ReadMeMetrics), and the size logged is what uWSGI sends: the whole
+    file for a file, the rest of a BytesIO (read from where it stands)."""
     from tests.test_e2e_servers import NO_UWSGI, UWSGI, serve, server_env, uwsgi_argv
 
     if UWSGI is None:
@@ -574,7 +582,11 @@ def test_a_file_wrapper_under_uwsgi_is_handed_back_and_sent_by_sendfile(
                 connection.request("GET", f"/{prefix}/{kind}")
                 bodies[prefix, kind] = connection.getresponse().read()
                 connection.close()
-        logs = collector.wait_for_logs(2 * len(kinds))
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("GET", "/flask/file0")  # Flask's send_file: werkzeug's wrap_file
+        bodies["flask", "file0"] = connection.getresponse().read()
+        connection.close()
+        logs = collector.wait_for_logs(2 * len(kinds) + 1)
     assert [len(bodies["bare", kind]) for kind in kinds] == [14000, 14000, 14000, 13900]
     for prefix in ("wrap", "rid", "both"):
         assert [bodies[prefix, kind] for kind in kinds] == [
@@ -585,11 +597,13 @@ def test_a_file_wrapper_under_uwsgi_is_handed_back_and_sent_by_sendfile(
         path = entry["request"]["url"].split("/", 3)[3]
         sizes[path] = entry["response"]["content"]["size"]
         assert "text" not in entry["response"]["content"]
-    assert sizes == {f"{prefix}/{kind}": len(bodies["bare", kind])
-                     for prefix in ("wrap", "both") for kind in kinds}
+    assert bodies["flask", "file0"] == data
+    assert sizes == {"flask/file0": 14000, **{f"{prefix}/{kind}": len(bodies["bare", kind])
+                                              for prefix in ("wrap", "both") for kind in kinds}}
     # uWSGI's own log line: the files went out by sendfile, wrapped as bare.
     said = (tmp_path / f"server-{port}.log").read_text(errors="replace")
-    for prefix in ("bare", "wrap", "rid", "both"):
-        for kind in ("file0", "file100"):
-            [line] = [line for line in said.splitlines() if f"GET /{prefix}/{kind} " in line]
-            assert "via sendfile()" in line, line
+    paths = ["flask/file0", *(f"{prefix}/{kind}" for prefix in ("bare", "wrap", "rid", "both")
+                              for kind in ("file0", "file100"))]
+    for path in paths:
+        [line] = [line for line in said.splitlines() if f"GET /{path} " in line]
+        assert "via sendfile()" in line, line
