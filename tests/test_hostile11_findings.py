@@ -25,6 +25,7 @@ from readme_metrics.har.deep_json import too_deep
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.text import decode_component, percent_decoded
 from tests.support.exchanges import post
+from tests.support.key_site import Site
 
 
 def _calls(build: Callable[[], object], events: tuple[str, ...] = ("call",)) -> int:
@@ -163,6 +164,44 @@ def test_escapes_between_characters_beyond_ascii_cost_few_calls_a_kib(
     per_kib = _calls(lambda: build_log(exchange, redactor=redactor, max_body_bytes=1 << 20),
                      ("call", "c_call")) / 64
     assert per_kib <= 50, per_kib
+
+
+_LONG_KEY = "sk_live_0123456789"
+_ENCODED = "".join(f"%{byte:02X}" for byte in _LONG_KEY.encode())
+# The caller's key, every character percent-encoded, beside what percent_decoded reads
+# in one pass (characters beyond ASCII) or a run at a time (bytes no UTF-8: a lone
+# surrogate once decoded), and beside escapes that decode to nothing.
+_BESIDE = {
+    "accents": "é%41" + _ENCODED + "é%e2%82é",
+    "emoji-and-a-cut-sequence": "\U0001f600%C3" + _ENCODED.lower() + "%",
+    "no-utf-8": "\udcff%ED%A0%80" + _ENCODED + "\udcfe",
+}
+
+
+@pytest.mark.parametrize("text", list(_BESIDE.values()), ids=list(_BESIDE))
+@pytest.mark.parametrize("where", ["json", "text", "multipart-name", "header"])
+def test_a_key_percent_encoded_beside_characters_beyond_ascii_is_masked(
+        site: Site, where: str, text: str) -> None:
+    """review51 (a guard for percent_decoded's one pass): through the middleware to the
+    collector, the key is found percent-decoded wherever percent_decoded reads a text
+    for it (CallerKey._encoded_in, a multipart text's RFC 2231 name)."""
+    raw = text.encode("utf-8", "surrogateescape")
+    headers = {"Content-Type": {"json": "application/json", "text": "text/plain",
+                                "multipart-name": "multipart/form-data; boundary=XyZ",
+                                "header": "text/plain"}[where]}
+    body = b""
+    if where == "json":
+        body = b'{"note": "' + raw + b'", "list": ["' + raw + b'", "' + raw + b'"]}'
+    elif where == "text":
+        body = raw
+    elif where == "multipart-name":
+        body = (b"--XyZ\r\nContent-Disposition: form-data; name*=UTF-8''" + raw
+                + b"\r\n\r\n1\r\n--XyZ--\r\n")
+    else:
+        headers["X-Note"] = text.encode("utf-8", "surrogateescape").decode("latin-1")
+    entry, leaks = site.send(_LONG_KEY, "/p", "", "POST", headers, body)
+    assert leaks == [], json.dumps(entry["request"])[:1000]
+    assert "sha512-" in json.dumps(entry["request"])  # found, and masked
 
 
 # -- 3. deep_json.too_deep on a string holding [[[...]]] (read by each reader of it) -------
