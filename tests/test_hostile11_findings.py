@@ -154,8 +154,9 @@ def test_escapes_between_characters_beyond_ascii_cost_few_calls_a_kib(
     """review51: percent_decoded read a text beyond ASCII one ASCII run at a time, a
     Python call and five in C each: 64 KiB of "é%41" (a JSON string, a text body: the
     caller's key looked for percent-decoded, CallerKey._encoded_in) cost 1,436 calls a
-    KiB, 0.65-0.68 s of the worker a MiB, more than urllib's unquote it replaced (0.33-0.41
-    s on a5f6c74). Now one pass in C, as for ASCII: 3 calls a KiB. The bound is 50."""
+    KiB, 0.20 s of the worker's CPU a MiB (best of 5), more than urllib's unquote it
+    replaced (0.13-0.14 s on a5f6c74). Now one pass in C, as for ASCII: 3 calls a KiB,
+    0.009-0.013 s. The bound is 50."""
     run = "é%41".encode()
     text = run * (64 * 1024 // len(run))
     body = b'{"note":"' + text + b'"}' if content_type.endswith("json") else text
