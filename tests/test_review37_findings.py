@@ -247,6 +247,10 @@ def _patched(inline_wrap: Any, collector: Collector, document: Any,
                  {"denylist": ["password"]}, id="validation-error-path-and-value"),
     pytest.param({"errors": [{"path": "users[0].password", "value": "s3cret"}]},
                  {"denylist": ["users.password"]}, id="validation-error-dotted"),
+    # express-validator 6 (before 7's "path") named the field "param" (review49).
+    pytest.param({"errors": [{"value": "s3cret", "msg": "Invalid value", "param": "password",
+                              "location": "body"}]},
+                 {"denylist": ["password"]}, id="validation-error-param"),
     pytest.param([{"op": "replace", "path": "#/password", "value": "s3cret"}],
                  {"denylist": ["password"]}, id="uri-fragment"),
     pytest.param([{"op": "replace", "path": "#/pass%77ord", "value": "s3cret"}],
@@ -288,6 +292,73 @@ def test_a_patch_of_keys_neither_list_names_is_logged_as_sent(
     _sent, logged = _patched(inline_wrap, collector, patch,
                              allowlist=["op", "path", "value", "name"])
     assert logged == patch
+
+
+def test_a_route_path_beside_a_value_keeps_the_value(
+        inline_wrap: Any, collector: Collector) -> None:
+    """An object with a ``path`` and a ``value`` but no ``op`` is a validation error
+    echoing a field only when its path is a field's (dotted): an API's per-route figures
+    ({"path": "/oauth/token", "value": 1234}) or a file listing name a URL's or a file's
+    path, and 85c2a5c redacted their value under a denylist naming ``token`` (review49).
+    An operation's pointer is still read (the first member)."""
+    document = {"routes": [
+        {"path": "/oauth/token", "method": "POST", "value": 1234},
+        {"path": "/v1/auth/token", "value": 99.5, "unit": "ms"},
+        {"path": "#/token", "value": 7}],
+        "ops": [{"op": "replace", "path": "/token", "value": "s3cret"}]}
+    _sent, logged = _patched(inline_wrap, collector, document, denylist=["token"])
+    assert logged == {"routes": document["routes"],
+                      "ops": [{"op": "replace", "path": "/token", "value": "[REDACTED 6]"}]}
+
+
+def test_fastapi_422_echoing_a_denied_field_has_its_input_redacted(
+        inline_wrap: Any, collector: Collector) -> None:
+    """FastAPI's 422 answer (pydantic 2) echoes each rejected value as ``input`` beside
+    its ``loc``: a password too short went out in clear in the response body, though the
+    request's own field was redacted (review49). A real FastAPI app, the middleware, the
+    collector on 127.0.0.1; another field's input is kept."""
+    import asyncio
+
+    httpx = pytest.importorskip("httpx")
+    fastapi = pytest.importorskip("fastapi")
+    pydantic = pytest.importorskip("pydantic")
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+    class Signup(pydantic.BaseModel):
+        username: str = pydantic.Field(min_length=3)
+        password: str = pydantic.Field(min_length=12)
+        user: dict[str, pydantic.constr(min_length=12)]  # type: ignore[valid-type]
+
+    app = fastapi.FastAPI()
+
+    def signup(body: Any) -> Any:
+        return {"ok": body.username}
+
+    # (The module's annotations are strings, read in its globals: this one is local.)
+    signup.__annotations__ = {"body": Signup, "return": dict}
+    app.post("/signup")(signup)
+
+    app.add_middleware(ReadMeMetricsMiddleware, config=MetricsApiConfig(
+        api_key="rdme_test_key_review49", metrics_api=collector.url, buffer_length=1,
+        background_worker_mode=False, denylist=["password", "user.token"],
+        grouping_function=lambda request: {"api_key": "caller-1"}))
+
+    async def call() -> Any:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://api.example.com") as client:
+            return await client.post("/signup", json={
+                "username": "an", "password": "s3cret-shrt", "user": {"token": "tok-short"}})
+
+    response = asyncio.run(call())
+    assert response.status_code == 422
+    assert "s3cret-shrt" in response.text  # what the app answers, as it is
+    log = collector.wait_for_logs(1)[0]
+    answered = json.loads(log["request"]["log"]["entries"][0]["response"]["content"]["text"])
+    inputs = {tuple(error["loc"]): error["input"] for error in answered["detail"]}
+    assert inputs == {("body", "username"): "an", ("body", "password"): "[REDACTED 11]",
+                      ("body", "user", "token"): "[REDACTED 9]"}
+    assert "s3cret-shrt" not in json.dumps(log) and "tok-short" not in json.dumps(log)
 
 
 def test_a_patch_path_of_unclosed_filters_is_read_in_linear_time() -> None:

@@ -538,6 +538,8 @@ class Redactor:
                 keys += len(node)
                 if (has_deny or allow_mode) and ("value" in node or "Value" in node):
                     changed = self._operation(node, allow_mode) or changed
+                elif has_deny and "input" in node and "loc" in node:
+                    changed = self._echoed_input(node) or changed
                 for key, value in node.items():
                     lower = key.lower()
                     if not lower.isascii():  # _folded, inlined
@@ -602,17 +604,37 @@ class Redactor:
         pointer = _member(node, "path")
         if pointer.__class__ is str:
             operation = _member(node, "op") is not None
-            if (operation or self._has_deny) and self._patch(
-                    node, value_key, pointer, allow_mode and operation):
+            # With no op, a pointer ("/oauth/token") is a URL's or a file's path, as in
+            # an API's per-route figures ({"path": ..., "value": 1234}): a validator's
+            # field path is dotted ("user.password"), never so (review49).
+            if (operation or self._has_deny and pointer[:1] not in ("/", "#")) and (
+                    self._patch(node, value_key, pointer, allow_mode and operation)):
                 return True
         if not self._has_deny:
             return False
         name = _member(node, "name")
         if name is None:
             name = _member(node, "key")
+            if name is None:
+                name = node.get("param")  # express-validator 6's {"param": "password"}
         if name.__class__ is not str or not self.denies(name):
             return False
         node[value_key] = redacted(node[value_key])
+        return True
+
+    def _echoed_input(self, node: dict[str, Any]) -> bool:
+        """By the denylist, redact the ``input`` of a pydantic 2 validation error (the
+        detail of FastAPI's 422 answer) whose ``loc`` names a denied key: ``{"loc":
+        ["body", "password"], "msg": ..., "input": "abc"}`` echoes the rejected value; its
+        last name is a key, the names from any one on a path. True when it changed."""
+        loc = node["loc"]
+        if loc.__class__ is not list:
+            return False
+        names = [_folded(name) for name in loc if name.__class__ is str]
+        if not names or not (names[-1] in self._deny_keys or any(
+                ".".join(names[start:]) in self._deny_paths for start in range(len(names)))):
+            return False
+        node["input"] = redacted(node["input"])
         return True
 
     def _patch(self, operation: dict[str, Any], value_key: str, pointer: str,
