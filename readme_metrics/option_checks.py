@@ -291,7 +291,7 @@ def http_url(option: Option, value: Any) -> Optional[str]:
                    "a base URL has no query or fragment (the library appends paths to it)")
     if problem is None and _userinfo_past_the_host(option, parts):
         problem = ("an '@' follows its host: a password holding '/', '?' or '#' takes "
-                   "them percent-encoded (%2F, %3F, %23)")
+                   "them percent-encoded (%2F, %3F, %23), and an '@' of the path %40")
     if problem is not None:
         raise option.invalid(_shown_refused(value), hint=problem)
     if appended is None:

@@ -67,6 +67,23 @@ def test_a_refused_url_never_shows_a_password_holding_a_delimiter(
     assert PASSWORD not in caplog.text
 
 
+@pytest.mark.parametrize(("option", "value"), [
+    pytest.param("metrics_api", "http://127.0.0.1:8080/@scope/metrics", id="metrics-api"),
+    pytest.param("base_log_url", "https://docs.example.com:8443/@team", id="docs-after-a-port"),
+])
+def test_an_at_sign_of_the_path_is_told_how_to_be_written(option: str, value: str) -> None:
+    """An '@' in the path after a port cannot be told from a password's (above): refused,
+    but the hint only spoke of a password's '/', to one who has none (review49); it names
+    %40 now, and the URL so written is taken as given."""
+    with pytest.raises(ValueError, match="%40"):
+        MetricsApiConfig(api_key="rdme_review38_key", grouping_function=lambda r: None,
+                         **{option: value})
+    encoded = value.replace("/@", "/%40")
+    config = MetricsApiConfig(api_key="rdme_review38_key", grouping_function=lambda r: None,
+                              **{option: encoded})
+    assert getattr(config, option) == encoded
+
+
 KEY = "rdme_review47_key_in_a_url"
 
 
