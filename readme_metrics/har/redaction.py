@@ -160,6 +160,11 @@ def _pointer_keys(path: str) -> list[str]:
     return [name for name in map(_folded, names) if not name.isdigit() and name != "-"]
 
 
+# The members one of which an object with a "value" needs to name its key (_operation): a
+# time series' {"ts": ..., "value": ...} has none, and is passed by at C speed.
+_NAMING_MEMBERS = frozenset({"path", "Path", "name", "Name", "key", "Key", "param"})
+
+
 def _member(node: dict[str, Any], name: str) -> Any:
     """The member ``name`` (lower case) of ``node``, or its PascalCase spelling (``Path``);
     None when neither is there."""
@@ -524,6 +529,7 @@ class Redactor:
         has_deny, track = self._has_deny, self._track_paths
         inner = has_deny and quoted
         links = has_deny  # a string may be a URL whose query names a denied key (_link)
+        naming = _NAMING_MEMBERS
         changed = False
         keys = 0
         # Every object is walked but an allowed key's value with no denylist, and, with
@@ -537,7 +543,8 @@ class Redactor:
             if isinstance(node, dict):
                 keys += len(node)
                 if (has_deny or allow_mode) and ("value" in node or "Value" in node):
-                    changed = self._operation(node, allow_mode) or changed
+                    if not naming.isdisjoint(node):
+                        changed = self._operation(node, allow_mode) or changed
                 elif has_deny and "input" in node and "loc" in node:
                     changed = self._echoed_input(node) or changed
                 for key, value in node.items():
@@ -677,6 +684,9 @@ class Redactor:
         (``?pass%77ord=``), as in a request's url: then the decoded text is looked in. A
         string with no ``?`` or ``#`` is read as a form (an API Gateway event's ``"body":
         "user=a&password=..."``): its pairs, as a form body's are."""
+        if "?" not in text and "#" not in text and "&" not in text and ";" not in text and (
+                "=" not in text.rstrip("=")):
+            return False  # one name, its value empty or "=": base64's padding (review49)
         if not (self.mentions_key(text, True) or self.names_key_encoded(text)):
             return False
         if "?" in text or "#" in text:
