@@ -67,6 +67,21 @@ def test_a_url_in_a_json_string_naming_a_denied_key_percent_encoded_is_redacted(
     assert logged["items"] == [logged["next"]]
 
 
+@pytest.mark.parametrize("case", ["one-letter-encoded", "form-in-a-string"])
+def test_such_a_url_or_form_as_the_whole_json_body_is_redacted(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        case: str) -> None:
+    """review49: a JSON body that is the string alone (an endpoint answering a presigned
+    URL, jsonify(url), .NET's Ok(url); a form relayed as JSON.stringify(body)) was kept as
+    sent, where the same string as a member's value is read: its query's (or form's)
+    denied pairs are redacted now, the rest, characters beyond ASCII too, as sent."""
+    text = LINKS[case] + "&city=Z\u00fcrich"
+    hits, request = _logged(collector, inline_wrap, json.dumps(text).encode(), "application/json")
+    assert hits == []
+    assert request["postData"]["text"] == json.dumps(
+        text.replace(SECRET, quote(HIDDEN, safe="")), ensure_ascii=False)
+
+
 def test_such_a_url_in_a_document_in_a_json_string_is_redacted(
         collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
     # A webhook's envelope: {"Message": "{\"next\": \"https://...?pass%77ord=...\"}"}.

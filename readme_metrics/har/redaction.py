@@ -452,11 +452,13 @@ class Redactor:
             # A bare value has no key: with an allowlist, it is not listed.
             if allow_mode:
                 return json.dumps(redacted(document))
-            if self._has_deny and document.__class__ is str and document[:1] in _JSON_FIRST:
+            if self._has_deny and document.__class__ is str:
                 # JSON encoded twice (JSON.stringify of a string): a document in a string,
-                # read by the denylist as a member's string value is (_inner).
+                # read by the denylist as a member's string value is (_inner); so is a
+                # URL or a form (_link: an endpoint answering a presigned URL alone).
                 holder = [document]
-                if self._inner(holder, 0, document, depth):
+                if self._inner(holder, 0, document, depth) if document[:1] in _JSON_FIRST \
+                        else "=" in document and self._link(holder, 0, document):
                     # Characters beyond ASCII as sent, as a redacted document's are (but
                     # a lone surrogate, which UTF-8 cannot carry: see below).
                     out = json.dumps(holder[0], ensure_ascii=False)
