@@ -225,29 +225,11 @@ def test_a_chunked_body_the_app_reads_on_in_close_is_logged_whole(
     the input at the body's end and keeps it until close() (gunicorn, cheroot), the log
     was finished as the iterable ended, before that read: 'incomplete: 10 of a body of
     unknown length' (nothing can be copied past the server's chunk state)."""
-    (tmp_path / "reads_on_app.py").write_text(_READS_ON_APP)
     body = BODIES["under-the-limit"]
-    port = free_port()
-    env = server_env(collector, README_BACKGROUND_WORKER_MODE=background,
-                     README_MAX_BODY_BYTES=str(LIMIT))
-    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env["PYTHONPATH"]])
-    with serve(E2E_SERVERS[server](port, "reads_on_app:app"), env, tmp_path, port):
-        answer = answer_to(port, b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-                           b"Content-Type: application/octet-stream\r\n"
-                           b"Transfer-Encoding: chunked\r\n\r\n"
-                           + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
-        deadline = time.monotonic() + 30
-        while not (posted := [log["request"]["log"]["entries"][0]["request"]
-                              for log in collector.logs if log["request"]["log"]["entries"][
-                                  0]["request"]["method"] == "POST"]):
-            assert time.monotonic() < deadline, "no log of the POST"
-            time.sleep(0.05)
-    assert answer.startswith(b"HTTP/1.1 202 ")
-    assert (tmp_path / "read-in-close").read_bytes() == b"2048\n"
-    (request,) = posted
-    assert request["bodySize"] == len(body)
-    assert request["postData"]["comment"] == "base64"
-    assert base64.b64decode(request["postData"]["text"]) == body
+    _read_on_in_close(collector, tmp_path, server, body,
+                      b"Transfer-Encoding: chunked\r\n\r\n"
+                      + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body),
+                      README_BACKGROUND_WORKER_MODE=background)
 
 
 @pytest.mark.e2e
@@ -260,15 +242,23 @@ def test_a_body_with_a_length_the_app_reads_on_in_close_is_logged_whole(
     iterable ended: 'incomplete: 10 of 2048 bytes', though the app's close() read all 2048
     (bare too), through the middleware's tee. (granian, also left out: its close() reads
     none, bare too.)"""
-    (tmp_path / "reads_on_app.py").write_text(_READS_ON_APP)
     body = BODIES["under-the-limit"]
+    _read_on_in_close(collector, tmp_path, server, body,
+                      b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+
+def _read_on_in_close(collector: Collector, tmp_path: Path, server: str, body: bytes,
+                      framed: bytes, **settings: str) -> None:
+    """POST ``framed`` (the body's framing headers and the body) to _READS_ON_APP under
+    ``server``: the app read all of it (10 bytes in its call, the rest in close()), and
+    the log has it whole."""
+    (tmp_path / "reads_on_app.py").write_text(_READS_ON_APP)
     port = free_port()
-    env = server_env(collector, README_MAX_BODY_BYTES=str(LIMIT))
+    env = server_env(collector, README_MAX_BODY_BYTES=str(LIMIT), **settings)
     env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env["PYTHONPATH"]])
     with serve(E2E_SERVERS[server](port, "reads_on_app:app"), env, tmp_path, port):
         answer = answer_to(port, b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-                           b"Content-Type: application/octet-stream\r\n"
-                           + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+                           b"Content-Type: application/octet-stream\r\n" + framed)
         deadline = time.monotonic() + 30
         while not (posted := [log["request"]["log"]["entries"][0]["request"]
                               for log in collector.logs if log["request"]["log"]["entries"][
