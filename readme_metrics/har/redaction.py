@@ -693,6 +693,9 @@ class Redactor:
             return False
         if "?" in text or "#" in text:
             hidden = url_pairs(text, self._denied_pairs)
+            if hidden == text and ";" in text:
+                # A form whose ";" pair's value holds the "?" (``x=1;password=??s``).
+                hidden = self._denied_pairs(text)
         else:
             hidden = self._denied_pairs(text)
         if hidden == text:

@@ -403,7 +403,13 @@ def target_pairs(url: str, change: Callable[[str], str], flags: bool = False) ->
         start = base.find("/", base.find("://") + 3) if "://" in base else 0  # the path
         found = _HASH.search(base, max(start, 0)) if start >= 0 else None
         if found is not None and (flags or "=" in base[found.end():]):
-            base = base[:found.end()] + fragment_pairs(base[found.end():], change, flags)
+            tail = base[found.end():]
+            if question and "=" in tail:
+                # ``/p%23password=??secret``: the "?" is in the pair's value, or begins
+                # the query of a route holding a pair: fragment_pairs tells which.
+                return base[:found.end()] + fragment_pairs(tail + question + query,
+                                                           change, flags)
+            base = base[:found.end()] + fragment_pairs(tail, change, flags)
     if query:
         query = change(query)
     return base + question + query
@@ -414,10 +420,17 @@ def fragment_pairs(fragment: str, change: Callable[[str], str], flags: bool = Fa
     """A fragment (without its ``#``) with ``change`` applied to its ``k=v`` pairs: those
     after a ``?`` in it (a route's query, ``/cb?k=v``), or all of it; one without ``=``
     is kept as it is, unless ``flags`` (the caller's key, which may be a flag there:
-    ``#k42``, ``?a=1#k42``; a denylist's redaction keeps an anchor such as ``#token``)."""
+    ``#k42``, ``?a=1#k42``; a denylist's redaction keeps an anchor such as ``#token``).
+    A "route" holding a ``=`` is a pair, its value holding the ``?``
+    (``password=??secret``, ``token=a?b``): the whole is read as pairs first, and only
+    if that changes nothing, what follows the ``?`` is (``x=1?token=s``)."""
     route, question, pairs = fragment.partition("?")
     if not question:
         route, pairs = "", fragment
+    elif "=" in route:
+        whole = change(fragment)
+        if whole != fragment:
+            return whole
     return route + question + change(pairs) if flags or "=" in pairs else fragment
 
 
