@@ -360,6 +360,43 @@ def test_cjk_text_in_utf16_is_still_read_in_it(
     assert CJK in json.dumps(entry["request"]["postData"], ensure_ascii=False)
 
 
+# review50: CJK whose every unit in UTF-16 is two printable ASCII bytes ("山田" is
+# b"q\\0u" in UTF-16-LE, "漢字" b'"oW['), in text otherwise ASCII: its bytes are UTF-8 as
+# a whole, so wide_text took them for ASCII read two bytes at a time and the body was
+# read as UTF-8, NUL-spaced: the caller's key and the password went out in clear. A
+# Japanese name in a form a Windows client sends in UTF-16. Read in UTF-16 now (only a
+# run of such units as long as a key, or a character beyond ASCII in UTF-8, says not).
+PAIRS_CJK = "山田 漢字"
+WIDE_PAIRS_CJK = {
+    "form": (FORM, f"name={PAIRS_CJK}&password={SECRET}&key={CALLER_KEY}".encode(
+        "utf-16-le")),
+    "form-utf-16-be": (FORM, f"name={PAIRS_CJK}&password={SECRET}&key={CALLER_KEY}".encode(
+        "utf-16-be")),
+    "multipart-field": ("multipart/form-data; boundary=XB", _multipart(
+        'Content-Disposition: form-data; name="key"',
+        f"k {PAIRS_CJK} {CALLER_KEY}".encode("utf-16-le"))),
+    "json": ("application/json", json.dumps(
+        {"name": PAIRS_CJK, "password": SECRET, "key": CALLER_KEY}, ensure_ascii=False
+    ).encode("utf-16-le")),
+}
+
+
+@pytest.mark.parametrize("case", list(WIDE_PAIRS_CJK))
+def test_cjk_of_ascii_bytes_in_utf16_is_read_in_it(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        case: str) -> None:
+    content_type, body = WIDE_PAIRS_CJK[case]
+    before = len(collector.received)
+    _, _, entry = exchange(
+        inline_wrap(_form_app({}), denylist=["password"],
+                    grouping_function=lambda request: {"api_key": CALLER_KEY}),
+        collector, method="POST", body=body, headers={"Content-Type": content_type})
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    assert found_spelled(bodies, CALLER_KEY) == []
+    assert found_spelled(bodies, SECRET) == []
+    assert PAIRS_CJK in json.dumps(entry["request"]["postData"], ensure_ascii=False)
+
+
 # review45: a field declared in a charset where ASCII is itself (latin-1, windows-1252)
 # that is UTF-16/32 (its mark, its NUL pattern) was read in that charset, NUL-spaced, the
 # caller's key unmasked in it (on dc6a179 too): read by its bytes first, as decode() reads

@@ -201,17 +201,24 @@ _WIDE_BINARY = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f]")
 # UTF-8 as a whole, it is ASCII read two bytes at a time, after a start in UTF-16 (mixed
 # encodings), which werkzeug, Django and Starlette read as ASCII: the caller's key among
 # it went out as CJK text spelling its bytes, unmasked. (CJK text and kana in UTF-16 hold
-# such units too, but almost always a byte that is no UTF-8 beside them.)
+# such units too, mostly beside a byte that is no UTF-8; but not always: "山田" is
+# b"q\\0u" in UTF-16-LE, "漢字" b'"oW[', and a Japanese name in text otherwise ASCII,
+# read as UTF-8 NUL-spaced, let the caller's key out. So bytes all ASCII are ASCII read so
+# only where such units run as long as a key (_ASCII_PAIR_RUN: 8 bytes, four CJK characters
+# each of them such a unit, about 2 in 100 four-character words).)
 _ASCII_PAIR = re.compile(
     "[" + "".join(f"{chr(high << 8 | 0x20)}-{chr(high << 8 | 0x7E)}"
                   for high in range(0x20, 0x7F)) + "]")
+_ASCII_PAIR_RUN = re.compile(f"{_ASCII_PAIR.pattern}{{4}}")
 
 
 def wide_text(text: str, data: bytes, codec: str, truncated: bool = False) -> bool:
     """Whether ``text``, ``data`` read in ``codec`` (UTF-16/32) by its bytes alone (a byte
     order mark, the NUL pattern), is text in it: no control no text holds, and no ASCII
     read two bytes at a time (:data:`_ASCII_PAIR` in UTF-16 whose bytes after a mark are
-    UTF-8; ``truncated``: they may end in a character cut short)."""
+    UTF-8; ``truncated``: they may end in a character cut short), unless those bytes are
+    all ASCII and no four such units run together (:data:`_ASCII_PAIR_RUN`): CJK text in
+    UTF-16 among ASCII, not ASCII read two bytes at a time."""
     if _WIDE_BINARY.search(text) is not None:
         return False
     if not codec.startswith("utf-16") or _ASCII_PAIR.search(text) is None:
@@ -222,7 +229,7 @@ def wide_text(text: str, data: bytes, codec: str, truncated: bool = False) -> bo
         codecs.getincrementaldecoder("utf-8")().decode(data, final=not truncated)
     except UnicodeDecodeError:
         return True
-    return False
+    return data.isascii() and _ASCII_PAIR_RUN.search(text) is None
 
 
 _NUL_PATTERNS: dict[tuple[bool, ...], str] = {
