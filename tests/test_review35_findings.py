@@ -397,6 +397,31 @@ def test_cjk_of_ascii_bytes_in_utf16_is_read_in_it(
     assert PAIRS_CJK in json.dumps(entry["request"]["postData"], ensure_ascii=False)
 
 
+# review50: the last field of a multipart body cut at max_body_bytes in the middle of a
+# UTF-16 unit (an odd number of its bytes kept), the caller's key before the cut: the
+# field did not decode in UTF-16 whole and was read in its declared charset or UTF-8,
+# NUL-spaced, the key in clear (with charset=utf-16 declared too). Its whole units are
+# read in UTF-16 now, the byte of the cut unit as any undecoded byte.
+@pytest.mark.parametrize("charset", ["", "; charset=latin-1", "; charset=utf-16"])
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16"])
+def test_a_utf16_field_cut_in_a_unit_keeps_the_callers_key_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        charset: str, codec: str) -> None:
+    field = f"{CALLER_KEY} and more".encode(codec)
+    body = _multipart('Content-Disposition: form-data; name="key"\r\n'
+                      f"Content-Type: text/plain{charset}", field)
+    cut = body.index(field) + len(f"{CALLER_KEY} ".encode(codec)) + 1  # half of "a"
+    before = len(collector.received)
+    _, _, entry = exchange(
+        inline_wrap(_form_app({}), max_body_bytes=cut,
+                    grouping_function=lambda request: {"api_key": CALLER_KEY}),
+        collector, method="POST", body=body,
+        headers={"Content-Type": "multipart/form-data; boundary=XB"})
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    assert found_spelled(bodies, CALLER_KEY) == []
+    assert entry["request"]["postData"]["params"][0]["value"].startswith(mask(CALLER_KEY))
+
+
 # review45: a field declared in a charset where ASCII is itself (latin-1, windows-1252)
 # that is UTF-16/32 (its mark, its NUL pattern) was read in that charset, NUL-spaced, the
 # caller's key unmasked in it (on dc6a179 too): read by its bytes first, as decode() reads

@@ -360,13 +360,23 @@ def decode_field(data: bytes, charset: Optional[str]) -> str:
         # caller's key went unmasked. (Told by its bytes alone, only when it is text in
         # that codec: wide_text.)
         found = json.detect_encoding(data)
+        whole, rest = data, b""
         try:
-            text = data.decode(found)
+            text: Optional[str] = data.decode(found)
+        except UnicodeDecodeError as error:
+            # The last field of a body cut at max_body_bytes may end in a unit's first
+            # bytes (truncated data): its whole units, then those bytes as undecoded.
+            text = None
+            if found != "utf-8" and error.end == len(data) and error.start > 0:
+                whole, rest = data[:error.start], data[error.start:]
+                try:
+                    text = whole.decode(found)
+                except UnicodeError:
+                    text = None
         except (UnicodeError, LookupError):
-            pass
-        else:
-            if declared_wide or wide_text(text, data, found):
-                return sendable(text)
+            text = None
+        if text is not None and (declared_wide or wide_text(text, whole, found, bool(rest))):
+            return sendable(text + escape_undecoded(rest.decode("utf-8", "surrogateescape")))
     try:
         text = data.decode(codec, "surrogateescape")
     except (UnicodeError, LookupError, ValueError, TypeError):
