@@ -193,6 +193,21 @@ class Collector:
                 self._cond.wait(left)
         return self.logs
 
+    def wait_for_posts(self, count: int, timeout: float = PATIENCE) -> list[Received]:
+        """Block until ``count`` accepted POSTs of logs arrived (or raise), then return
+        them, unparsed: a test that sends many requests and reads only the last batch
+        waits without parsing every body again (as :meth:`wait_for_logs` does)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                posts = [r for r in self.received if r.path == "/v1/request"]
+                if len(posts) >= count:
+                    return posts
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise LogsMissing(f"collector got {len(posts)} POSTs, expected {count}")
+                self._cond.wait(left)
+
     def wait_for_only(self, count: int, quiet: float = 0.5,
                       timeout: float = PATIENCE) -> list[dict[str, Any]]:
         """:meth:`wait_for_logs` ``count``, then ``quiet`` seconds in which one more (a
