@@ -522,10 +522,12 @@ def test_a_sender_that_leaves_none_idle_arms_the_watch_once() -> None:
 
 
 def test_a_timed_errand_runs_while_the_watchdog_sleeps_toward_a_long_deadline() -> None:
-    # The watchdog sleeps until the earliest deadline it knows of (here a POST's 600 s,
-    # past the test's patience: with one within it, 30 s, the watchdog woke for that
-    # deadline and ran the errand then, and the test passed with run_at's wake-up
-    # removed); the flush_interval watch's look, due much earlier, must wake it.
+    # The watchdog sleeps until the earliest deadline or timer it knows of (here a POST's
+    # 600 s, or another test's pending timer: at least asleep_for seconds away); the
+    # flush_interval watch's look, due much earlier, must wake it: it runs within runs_in,
+    # well before the watchdog would wake by itself. (With a wake-up within the wait,
+    # the errand ran then, and the test passed with run_at's wake-up removed.)
+    asleep_for, runs_in = 20.0, 10.0
     pair = socket.socketpair()
     pair[0].settimeout(100.0)  # the guard if nobody ends the exchange
     holding = threading.Event()
@@ -542,17 +544,19 @@ def test_a_timed_errand_runs_while_the_watchdog_sleeps_toward_a_long_deadline() 
         holding.wait(10.0)
 
         def asleep_toward_it() -> bool:
-            # A limit another test ended stays the watchdog's next wake-up until it comes
-            # (up to 30 s: 29.6 s in a two-worker run); an errand due now has it drop
-            # those first. One another test's thread still holds (a POST of an earlier
-            # test, still in flight) ends within its own 30 s; then the next nudge drops
-            # it too: so nudge on every look, and wait longer than such a limit lasts.
+            # A limit another test ended stays the watchdog's next wake-up until it
+            # comes; an errand due now has it drop those first. A limit another test's
+            # thread still holds (a POST still in flight) ends within its own 30 s, and a
+            # closed Delivery's pending flush_interval look (run_at) fires at its time:
+            # so nudge on every look, and wait longer than they last. Only those within
+            # asleep_for are waited out (the test needed 60 s ahead, and waited up to a
+            # minute for another test's pending look: 39 s after test_delivery_retries).
             watchdog.run_at(time.monotonic(), lambda: None)
-            return time.monotonic() + 60 < watchdog._sleeping_until < math.inf
+            return time.monotonic() + asleep_for < watchdog._sleeping_until < math.inf
 
         wait_until(asleep_toward_it, timeout=120.0)
         watchdog.run_at(time.monotonic() + 0.2, ran.set)
-        wait_until(ran.is_set)
+        wait_until(ran.is_set, timeout=runs_in)
     finally:
         pair[1].sendall(b"x")
         thread.join()
