@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from typing import Any, Callable
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 
@@ -193,3 +193,70 @@ def test_a_denied_name_spelled_otherwise_in_a_text_or_url_is_redacted(
                             **options)
     assert hits == []
     assert "REDACTED" in request["postData"]["text"]
+
+
+# -- leaks11: a value no list names holding a JSON document, a URL or a form that does -----
+
+# Found by the generative hunt (tests/test_leaks11_property.py). A URL's query was redacted
+# by name only: a value that is a JSON document or a URL or form again (``?data=%7B%22
+# password%22...``: an app reads ``json.loads(args["data"])``) went out in clear, in a
+# JSON string, a query or form value and a multipart field; so did a URL or form in a
+# multipart field, which was looked into only when it was JSON.
+INNER = json.dumps(PAYLOAD)
+URL_OF_JSON = "https://x.example/cb?data=" + quote(INNER, safe="")
+URL_OF_FORM = "https://x.example/cb?data=" + quote("user=zoe&pass%77ord=" + SECRET, safe="")
+FORM_OF_URL = "a=1&next=" + quote("https://x.example/?password=" + SECRET, safe="")
+BOUNDARY = "leaks11Bd"
+
+
+def _multipart(value: str) -> bytes:
+    return (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="data"\r\n\r\n{value}'
+            f"\r\n--{BOUNDARY}--\r\n").encode()
+
+
+NESTED = {
+    "json-string-url-of-json": (json.dumps({"next": URL_OF_JSON}).encode(),
+                                "application/json", ""),
+    "json-string-url-of-form": (json.dumps({"next": URL_OF_FORM}).encode(),
+                                "application/json", ""),
+    "json-string-form-of-url": (json.dumps({"m": FORM_OF_URL}).encode(),
+                                "application/json", ""),
+    "query-url-of-json": (b"", "", "next=" + quote(URL_OF_JSON, safe="")),
+    "query-url": (b"", "", FORM_OF_URL),
+    "form-url-of-json": (("next=" + quote(URL_OF_JSON, safe="")).encode(),
+                         "application/x-www-form-urlencoded", ""),
+    "form-url-of-json-latin-1": (("next=" + quote(URL_OF_JSON, safe="")).encode(),
+                                 "application/x-www-form-urlencoded; charset=latin-1", ""),
+    "multipart-url-of-json": (_multipart(URL_OF_JSON),
+                              f"multipart/form-data; boundary={BOUNDARY}", ""),
+    "multipart-url-of-form": (_multipart(URL_OF_FORM),
+                              f"multipart/form-data; boundary={BOUNDARY}", ""),
+    "multipart-form": (_multipart("user=zoe&password=" + SECRET),
+                       f"multipart/form-data; boundary={BOUNDARY}", ""),
+}
+
+
+@pytest.mark.parametrize("case", list(NESTED))
+def test_a_json_document_url_or_form_in_an_unnamed_value_is_redacted(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        case: str) -> None:
+    body, content_type, query = NESTED[case]
+    hits, request = _logged(collector, inline_wrap, body, content_type or "text/plain",
+                            query)
+    assert hits == []
+    assert "REDACTED" in json.dumps(request)
+
+
+def test_such_a_value_keeps_its_other_text_and_a_fragment_or_semicolon_stays_data(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    hits, request = _logged(collector, inline_wrap, b"", "text/plain",
+                            "next=" + quote(URL_OF_JSON, safe="") + "&q=a%3Bpassword%3Dx")
+    assert hits == []
+    (next_, q) = request["queryString"]
+    # The URL and the document in it as sent but for the password's value.
+    link = next_["value"]
+    assert link.startswith("https://x.example/cb?data=")
+    assert json.loads(unquote(link.partition("data=")[2])) == {
+        "user": "zoe", "password": HIDDEN}
+    # An encoded ";" is data (test_redaction's encoded-semicolon-is-data): kept.
+    assert q == {"name": "q", "value": "a;password=x"}

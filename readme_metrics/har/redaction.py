@@ -68,6 +68,8 @@ _INNER_START = re.compile(r'\s*[\[{"]')
 _JSON_VALUE_FIRST = frozenset('{[%+ \t\n\r"')
 _JSON_VALUE = re.compile(r'(?:[+\s]|%(?:20|09|0A|0D))*(?:[{\["]|%7B|%5B|%22)', re.IGNORECASE)
 _ENCODED_BRACKET = re.compile("%[57][Bb]")
+# A "#" or ";" percent-encoded in a raw query value (see Redactor._nested_value).
+_FRAGMENT_OR_SEPARATOR = re.compile("%(?:23|3[Bb])")
 # Distinct bracketed names remembered per redactor (names repeat from request to request).
 _BRACKETED_MAX = 1024
 
@@ -349,7 +351,8 @@ class Redactor:
         if self.redacts(decoded):
             return quote(redacted(decode_component(value)), safe="")
         if value[:1] not in _JSON_VALUE_FIRST:  # as almost every value: no JSON
-            return None
+            # (but a URL or form holding one, or naming a denied key: _nested_value)
+            return self._nested_value(value, 0) if self._has_deny else None
         return self._json_value(decoded, value, decode_component, None)
 
     def _hidden_in(self, codec: str, name: str, value: str) -> str | None:
@@ -357,6 +360,8 @@ class Redactor:
         decoded = decode_in(name, codec)
         if self.redacts(decoded) or self.denies(_decode_name(name)):
             return quote(redacted(decode_in(value, codec)), safe="")
+        if value[:1] not in _JSON_VALUE_FIRST and self._has_deny:
+            return self._nested_value(value, 0)  # (a URL or form in it: _hidden_value)
         return self._json_value(decoded, value, partial(decode_in, codec=codec), codec)
 
     def _hidden_name(self, name: str) -> str | None:
@@ -509,6 +514,11 @@ class Redactor:
             return document, document is None and "\\" in text and (
                 '\\"' in text or "\\u" in text) and self.mentions_key(text, True)
         if first not in ("{", "["):
+            if self._has_deny and "=" in text:
+                # A URL or form (a multipart field's "next" link), read as _link reads one
+                # in a JSON string.
+                hidden = self.linked(text)
+                return (hidden if hidden != text else None), False
             return None, False
         document = self.json_text(text, listed=self.allows(name))
         return document, document is None and self.mentions_key(text)
@@ -566,7 +576,7 @@ class Redactor:
                             elif inner and value.__class__ is str and value[:1] in _JSON_FIRST:
                                 changed = self._inner(node, key, value, depth) or changed
                             elif links and value.__class__ is str and "=" in value:
-                                changed = self._link(node, key, value) or changed
+                                changed = self._link(node, key, value, depth) or changed
                             elif nested:
                                 whole = False  # kept whole, not walked
                         elif nested:
@@ -579,7 +589,7 @@ class Redactor:
                     elif inner and value.__class__ is str and value[:1] in _JSON_FIRST:
                         changed = self._inner(node, key, value, depth) or changed
                     elif links and value.__class__ is str and "=" in value:
-                        changed = self._link(node, key, value) or changed
+                        changed = self._link(node, key, value, depth) or changed
             else:
                 for index, value in enumerate(node):
                     if isinstance(value, (dict, list)):
@@ -592,7 +602,7 @@ class Redactor:
                     elif inner and value.__class__ is str and value[:1] in _JSON_FIRST:
                         changed = self._inner(node, index, value, depth) or changed
                     elif links and value.__class__ is str and "=" in value:
-                        changed = self._link(node, index, value) or changed
+                        changed = self._link(node, index, value, depth) or changed
         return changed, keys if whole else -1
 
     def _operation(self, node: dict[str, Any], allow_mode: bool) -> bool:
@@ -678,7 +688,7 @@ class Redactor:
             return True
         return False
 
-    def _link(self, node: Any, at: Any, text: str) -> bool:
+    def _link(self, node: Any, at: Any, text: str, depth: int = 0) -> bool:
         """Redact, by the denylist, the query (and a fragment's ``k=v`` pairs) of a URL that
         ``node[at]`` holds (a pagination link, a presigned upload URL), as a URL header's;
         True when it changed. The allowlist does not apply: the string is the value of a
@@ -689,28 +699,78 @@ class Redactor:
         if "?" not in text and "#" not in text and "&" not in text and ";" not in text and (
                 "=" not in text.rstrip("=")):
             return False  # one name, its value empty or "=": base64's padding (review49)
-        if not (self.mentions_key(text, True) or self.names_key_encoded(text)):
-            return False
-        if "?" in text or "#" in text:
-            hidden = url_pairs(text, self._denied_pairs)
-            if hidden == text and ";" in text:
-                # A form whose ";" pair's value holds the "?" (``x=1;password=??s``).
-                hidden = self._denied_pairs(text)
-        else:
-            hidden = self._denied_pairs(text)
+        hidden = self.linked(text, depth)
         if hidden == text:
             return False
         node[at] = hidden
         return True
 
-    def _denied_pairs(self, query: str) -> str:
-        """A raw query with the values of the pairs the denylist names redacted."""
-        return query_values(query, self._denied_value)
+    def linked(self, text: str, depth: int = 0) -> str:
+        """``text`` with the values the denylist names redacted when it is a URL with a
+        query (or a fragment's ``k=v`` pairs) or a form (see :meth:`_link`); else as it
+        is. A value that is not named but holds a JSON document, or a URL or form again
+        (``?data=%7B%22password%22...``, ``?next=https%3A...%3Fpassword%3D...``: what an
+        app reads with ``json.loads(args["data"])``) is looked into too, up to
+        :data:`MAX_INNER_DEPTH` levels (hidden whole below, if it could hold a key)."""
+        if not self._names_key_nested(text):
+            return text
+        pairs = partial(self._denied_pairs, depth=depth)
+        if "?" in text or "#" in text:
+            hidden = url_pairs(text, pairs)
+            if hidden == text and ";" in text:
+                # A form whose ";" pair's value holds the "?" (``x=1;password=??s``).
+                hidden = pairs(text)
+            return hidden
+        return pairs(text)
 
-    def _denied_value(self, name: str, value: str) -> str | None:
-        if not self.denies(_decode_name(name)):
+    def _names_key_nested(self, text: str) -> bool:
+        """Whether ``text`` names a denied key as it is or percent-decoded, once or more
+        (a form in a URL's query value in a field: ``passwor%2564`` is two decodings from
+        ``password``), as far as :meth:`linked` looks."""
+        for _ in range(MAX_INNER_DEPTH + 2):
+            if self.mentions_key(text, True):
+                return True
+            if "%" not in text and not (self._spaced and "+" in text):
+                return False
+            decoded = decode_component(text)
+            if decoded == text:
+                return False
+            text = decoded
+        return False
+
+    def _denied_pairs(self, query: str, depth: int = 0) -> str:
+        """A raw query with the values of the pairs the denylist names redacted."""
+        return query_values(query, partial(self._denied_value, depth))
+
+    def _denied_value(self, depth: int, name: str, value: str) -> str | None:
+        if self.denies(_decode_name(name)):
+            return quote(redacted(decode_component(value)), safe="")
+        return self._nested_value(value, depth)
+
+    def _nested_value(self, value: str, depth: int) -> str | None:
+        """The raw value of a pair no list names, redacted where it holds a JSON
+        document, a URL or a form that names a denied key (see :meth:`linked`); None to
+        keep it. Costs a scan for "%" or "=" for every other value. A value holding a
+        ``#`` or ``;`` (raw or percent-encoded) is left to query_values, which reads the
+        pairs after one as a fragment's (or keeps them as data: ``a=1%3Btoken=x``)."""
+        if "%" not in value and "=" not in value and "{" not in value or (
+                "#" in value or ";" in value or _FRAGMENT_OR_SEPARATOR.search(value)):
             return None
-        return quote(redacted(decode_component(value)), safe="")
+        text = decode_component(value)
+        if not self._names_key_nested(text):
+            return None
+        if depth >= MAX_INNER_DEPTH:
+            return quote(redacted(text), safe="")
+        if _INNER_START.match(text) is not None:
+            document = self.json_text(text, listed=True, depth=depth + 1)
+            if document is None:
+                return quote(redacted(text), safe="") if self.mentions_key(text, True) \
+                    else None
+            return None if document == text else quote(document, safe="")
+        if "=" not in text:
+            return None
+        hidden = self.linked(text, depth + 1)
+        return None if hidden == text else quote(hidden, safe="")
 
     def _inner(self, node: Any, at: Any, text: str, depth: int = 0) -> bool:
         """Redact ``node[at]``, a string that is itself a JSON document (a webhook's
@@ -783,7 +843,8 @@ class Redactor:
         if not ("%" in text or (self._spaced and "+" in text)) or (
                 "=" not in text and "?" not in text and "#" not in text):
             return False
-        return self.mentions_key(decode_component(text), True)
+        # (Decoded more than once: a form in a URL's query value, see _names_key_nested.)
+        return self._names_key_nested(decode_component(text))
 
     @property
     def allow_only(self) -> bool:
