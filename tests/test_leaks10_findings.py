@@ -260,3 +260,21 @@ def test_such_a_value_keeps_its_other_text_and_a_fragment_or_semicolon_stays_dat
         "user": "zoe", "password": HIDDEN}
     # An encoded ";" is data (test_redaction's encoded-semicolon-is-data): kept.
     assert q == {"name": "q", "value": "a;password=x"}
+
+
+# leaks11: a WSGI server hands the app HTTP_CLIENT_SECRET for a header sent Client-Secret
+# or client_secret, logged as Client-Secret; the app reads it as
+# request.headers["client_secret"] (werkzeug, Django), but a denylist entry with "_"
+# matched only a header sent with "_" under ASGI, and the value went out in clear.
+@pytest.mark.parametrize("sent", ["client_secret", "Client-Secret", "CLIENT_SECRET"])
+def test_a_denied_header_name_with_an_underscore_is_redacted_as_wsgi_spells_it(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        sent: str) -> None:
+    before = len(collector.received)
+    _, _, entry = exchange(inline_wrap(reading_app(), denylist=["client_secret"]),
+                           collector, method="GET", headers={sent: SECRET, "X-Other": "kept"})
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    assert found_spelled(bodies, SECRET) == []
+    headers = {h["name"]: h["value"] for h in entry["request"]["headers"]}
+    assert headers["Client-Secret"] == HIDDEN
+    assert headers["X-Other"] == "kept"

@@ -141,10 +141,15 @@ def _role(name: str) -> tuple[str, int, bool, Optional[str], Optional[str]]:
     # (the lists are asked about both spellings); its name is logged as sent.
     dashed = low.replace("_", "-") if "_" in low else None
     spelled = low if dashed is None else dashed
+    # And the other way: a WSGI server's HTTP_CLIENT_SECRET is logged Client-Secret,
+    # which the app reads as request.headers["client_secret"] (werkzeug, Django): a
+    # list entry with "_" names it too.
+    other = dashed if dashed is not None else (
+        low.replace("-", "_") if "-" in low else None)
     kind = (_MASKED if spelled in MASKED_HEADERS else _URL if spelled in URL_HEADERS
             else _LINK if spelled == "link"
             else _AUTHORITY if spelled in AUTHORITY_HEADERS else _PLAIN)
-    role = (low, kind, low in _NOTED_HEADERS, _RAW_NOTED.get(low), dashed)
+    role = (low, kind, low in _NOTED_HEADERS, _RAW_NOTED.get(low), other)
     if len(_ROLES) < _LOWER_MAX:
         _ROLES[name] = role
         if kind == _PLAIN and not role[2] and role[3] is None:
@@ -153,7 +158,8 @@ def _role(name: str) -> tuple[str, int, bool, Optional[str], Optional[str]]:
 
 
 def _redacts(redactor: Redactor, name: str, dashed: Optional[str]) -> bool:
-    """Whether the lists redact a header ``name``, also spelled ``dashed`` (see _role)."""
+    """Whether the lists redact a header ``name``, also spelled ``dashed`` (its "_"
+    and "-" swapped: see _role)."""
     if dashed is None:
         return redactor.redacts(name)
     return redactor.denies(name) or redactor.denies(dashed) or (
