@@ -132,9 +132,10 @@ def _redact_text(
 
 def _multipart_mentions(text: str, redactor: Redactor) -> bool:
     """:meth:`Redactor.mentions_key` for a multipart body, whose field names may also be
-    percent-encoded (RFC 2231: ``name*=UTF-8''%74oken``)."""
+    percent-encoded (RFC 2231: ``name*=UTF-8''%74oken``), or a part's value a form or
+    URL naming one percent-encoded once more (``data=user%3Dzoe%26passwor%2564%3D``)."""
     return redactor.mentions_key(text) or (
-        "%" in text and redactor.mentions_key(percent_decoded(text)))
+        "%" in text and redactor.names_key_decoded(percent_decoded(text)))
 
 
 def body_size(size: int, captured: bytes) -> int:

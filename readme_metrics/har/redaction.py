@@ -345,7 +345,7 @@ class Redactor:
         # looked for only in a query that names one somewhere, decoded as a whole once:
         # asked of each value, a form of 3,000 values holding "%3D" cost 4 times as much.
         nested = self._has_deny and _NESTED_VALUE.search(raw_query) is not None and \
-            self._names_key_nested(raw_query)
+            self.names_key_decoded(raw_query)
         if codec is None:
             return query_values(raw_query, partial(self._hidden_value, nested=nested),
                                 self._hidden_name if named else None)
@@ -721,7 +721,7 @@ class Redactor:
         (``?data=%7B%22password%22...``, ``?next=https%3A...%3Fpassword%3D...``: what an
         app reads with ``json.loads(args["data"])``) is looked into too, up to
         :data:`MAX_INNER_DEPTH` levels (hidden whole below, if it could hold a key)."""
-        if not self._names_key_nested(text):
+        if not self.names_key_decoded(text):
             return text
         pairs = partial(self._denied_pairs, depth=depth)
         if "?" in text or "#" in text:
@@ -732,7 +732,7 @@ class Redactor:
             return hidden
         return pairs(text)
 
-    def _names_key_nested(self, text: str) -> bool:
+    def names_key_decoded(self, text: str) -> bool:
         """Whether ``text`` names a denied key as it is or percent-decoded, once or more
         (a form in a URL's query value in a field: ``passwor%2564`` is two decodings from
         ``password``), as far as :meth:`linked` looks."""
@@ -769,7 +769,7 @@ class Redactor:
                 "#" in value or ";" in value or _FRAGMENT_OR_SEPARATOR.search(value)):
             return None
         text = decode_component(value)
-        if not self._names_key_nested(text):
+        if not self.names_key_decoded(text):
             return None
         if depth >= MAX_INNER_DEPTH:
             return quote(redacted(text), safe="")
@@ -855,8 +855,8 @@ class Redactor:
         if not ("%" in text or (self._spaced and "+" in text)) or (
                 "=" not in text and "?" not in text and "#" not in text):
             return False
-        # (Decoded more than once: a form in a URL's query value, see _names_key_nested.)
-        return self._names_key_nested(decode_component(text))
+        # (Decoded more than once: a form in a URL's query value, see names_key_decoded.)
+        return self.names_key_decoded(decode_component(text))
 
     @property
     def allow_only(self) -> bool:
