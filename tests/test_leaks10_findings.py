@@ -240,6 +240,14 @@ NESTED = {
         f"Content-Type: application/x-www-form-urlencoded\r\n\r\na=1&data="
         f"{quote('user=zoe&passwor%64=' + SECRET, safe='')}\r\n--{BOUNDARY}--\r\n".encode(),
         f"multipart/form-data; boundary={BOUNDARY}", ""),
+    # A part in UTF-16 makes the body binary (base64), hidden whole when it names a key:
+    # one in a JSON document in the part's form value (passwor%5Cu0064) was not seen.
+    "multipart-utf-16-form-of-json": (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="data"\r\n'
+        f"Content-Type: application/x-www-form-urlencoded; charset=utf-16\r\n\r\n".encode()
+        + ("a=1&data=" + quote('{"passwor\\u0064": "' + SECRET + '"}', safe="")
+           ).encode("utf-16") + f"\r\n--{BOUNDARY}--\r\n".encode(),
+        f"multipart/form-data; boundary={BOUNDARY}", ""),
 }
 
 

@@ -240,7 +240,11 @@ def _text_or_base64(
         # Binary data is not key/value data (allowlist), and may spell a denied key.
         if redactor.allow_only:
             return redacted(body), False, _NOT_KEYED_COMMENT
-        if redactor.mentions_key_in(body):
+        if redactor.mentions_key_in(body) or essence.startswith("multipart/") and (
+                # A part in UTF-16/32 (a form's, a JSON's): its value's names
+                # percent-encoded, NUL-spaced (leaks11).
+                b"%" in body and _multipart_mentions(
+                    body.decode("latin-1").replace("\0", ""), redactor)):
             return redacted(body), False, _UNREDACTABLE_COMMENT
     return base64.b64encode(body).decode("ascii"), True, None
 
