@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import time
 from collections.abc import Iterator
 from typing import Any, Callable
 from wsgiref.util import FileWrapper
@@ -587,6 +588,20 @@ def test_a_file_wrapper_under_uwsgi_is_handed_back_and_sent_by_sendfile(
         bodies["flask", "file0"] = connection.getresponse().read()
         connection.close()
         logs = collector.wait_for_logs(2 * len(kinds) + 1)
+        # uWSGI's own log line of each file request: written once the request ended,
+        # which can be after its client read the answer, so waited for while it runs.
+        paths = ["flask/file0", *(f"{prefix}/{kind}"
+                                  for prefix in ("bare", "wrap", "rid", "both")
+                                  for kind in ("file0", "file100"))]
+        server_log = tmp_path / f"server-{port}.log"
+        deadline = time.monotonic() + 30
+        while True:
+            said = server_log.read_text(errors="replace").splitlines()
+            lines = {path: [line for line in said if f"GET /{path} " in line]
+                     for path in paths}
+            if all(lines.values()) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
     assert [len(bodies["bare", kind]) for kind in kinds] == [14000, 14000, 14000, 13900]
     for prefix in ("wrap", "rid", "both"):
         assert [bodies[prefix, kind] for kind in kinds] == [
@@ -601,9 +616,6 @@ def test_a_file_wrapper_under_uwsgi_is_handed_back_and_sent_by_sendfile(
     assert sizes == {"flask/file0": 14000, **{f"{prefix}/{kind}": len(bodies["bare", kind])
                                               for prefix in ("wrap", "both") for kind in kinds}}
     # uWSGI's own log line: the files went out by sendfile, wrapped as bare.
-    said = (tmp_path / f"server-{port}.log").read_text(errors="replace")
-    paths = ["flask/file0", *(f"{prefix}/{kind}" for prefix in ("bare", "wrap", "rid", "both")
-                              for kind in ("file0", "file100"))]
     for path in paths:
-        [line] = [line for line in said.splitlines() if f"GET /{path} " in line]
+        [line] = lines[path]
         assert "via sendfile()" in line, line
