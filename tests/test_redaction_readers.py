@@ -45,7 +45,11 @@ README_CREDENTIAL_HEADERS = (
     "X-XSRF-Token", "X-Client-Secret", "Private-Token", "X-Goog-Api-Key",
     "X-Amz-Security-Token", "Ocp-Apim-Subscription-Key", "X-RapidAPI-Key",
     "X-Functions-Key", "X-Auth-Key", "X-Vault-Token", "X-Gitlab-Token",
-    "X-Shopify-Access-Token", "X-Forwarded-Authorization")
+    "X-Shopify-Access-Token", "X-Forwarded-Authorization", "X-Authorization",
+    "X-Serverless-Authorization", "Cf-Access-Jwt-Assertion", "X-Goog-Iap-Jwt-Assertion",
+    "X-Amzn-Oidc-Accesstoken", "X-Amzn-Oidc-Data", "X-Ms-Token-Aad-Access-Token",
+    "X-Ms-Token-Aad-Id-Token", "X-Ms-Token-Aad-Refresh-Token", "X-Forwarded-Access-Token",
+    "X-Auth-Request-Access-Token")
 
 
 def denied(name: str) -> bool:

@@ -298,3 +298,53 @@ def test_each_option_from_its_variable_acts_through_every_entry_point(
     finally:
         wrapped.close()
     check(collector.logs, answers)
+
+
+# -- SPEC 6: credential headers "and the like" -------------------------------------------
+
+#: The headers an identity-aware proxy or platform in front of the app fills with the
+#: signed-in user's tokens (the app behind it receives them on every request), and the
+#: Authorization under another name: bearer credentials all, "the like" of X-Auth-Token.
+PROXY_TOKEN_HEADERS = [
+    "X-Authorization",  # the caller's Authorization where a gateway uses that header
+    "X-Serverless-Authorization",  # Cloud Run and Cloud Functions
+    "Cf-Access-Jwt-Assertion",  # Cloudflare Access
+    "X-Goog-Iap-Jwt-Assertion",  # Google's Identity-Aware Proxy
+    "X-Amzn-Oidc-Accesstoken", "X-Amzn-Oidc-Data",  # AWS Application Load Balancer
+    "X-Ms-Token-Aad-Access-Token", "X-Ms-Token-Aad-Id-Token",  # Azure App Service
+    "X-Ms-Token-Aad-Refresh-Token",
+    "X-Forwarded-Access-Token", "X-Auth-Request-Access-Token",  # oauth2-proxy
+]
+
+
+def test_identity_proxy_token_headers_are_masked_by_default(collector: Collector) -> None:
+    import requests
+
+    from readme_metrics import MetricsMiddleware
+    from tests.support.contract import spec_mask
+    from tests.support.wsgi import ThreadedWSGIServer
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain"),
+                                  ("X-Amzn-Oidc-Accesstoken", "eyJ.response.token9")])
+        return [b"ok"]
+
+    tokens = {name: f"eyJ.{name.lower()}.sig{index:04d}"
+              for index, name in enumerate(PROXY_TOKEN_HEADERS)}
+    middleware = MetricsMiddleware(app, MetricsApiConfig(
+        api_key=API_KEY, grouping_function=caller, metrics_api=collector.url))
+    try:
+        with ThreadedWSGIServer(middleware) as server:
+            assert requests.get(server.url + "/me", headers=tokens, timeout=30).text == "ok"
+        assert middleware.flush(10) is True
+    finally:
+        middleware.close()
+    [post] = collector.received
+    for token in [*tokens.values(), "eyJ.response.token9"]:
+        assert token.encode() not in post.body
+    entry = _entry(post.json()[0])
+    sent = {header["name"].lower(): header["value"] for header in entry["request"]["headers"]}
+    assert {name: sent[name.lower()] for name in tokens} == {
+        name: spec_mask(token) for name, token in tokens.items()}
+    assert pairs(entry["response"]["headers"])["X-Amzn-Oidc-Accesstoken"] == spec_mask(
+        "eyJ.response.token9")

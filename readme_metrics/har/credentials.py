@@ -60,6 +60,16 @@ CREDENTIAL_HEADERS: frozenset[str] = frozenset({
     # The client's Authorization, which Google Cloud's API Gateway and ESPv2 pass on
     # under this name when they send their own.
     "x-forwarded-authorization",
+    # The Authorization under another name: where a gateway takes Authorization (AWS
+    # IAM), and Cloud Run's and Cloud Functions' for the service beside the app's own.
+    "x-authorization", "x-serverless-authorization",
+    # The signed-in user's tokens, which an identity-aware proxy or platform in front of
+    # the app adds to every request it passes on: Cloudflare Access, Google's IAP, AWS's
+    # Application Load Balancer, Azure App Service, oauth2-proxy.
+    "cf-access-jwt-assertion", "x-goog-iap-jwt-assertion", "x-amzn-oidc-accesstoken",
+    "x-amzn-oidc-data", "x-ms-token-aad-access-token", "x-ms-token-aad-id-token",
+    "x-ms-token-aad-refresh-token", "x-forwarded-access-token",
+    "x-auth-request-access-token",
 })
 
 # A run of ASCII letters and digits, and one of them percent-encoded (no URL needs to),
