@@ -19,6 +19,7 @@ from readme_metrics.capture.asgi_messages import (
     CUT_STATUS,
     REASONS,
     answered_version,
+    awaits_continue,
     body_record,
     client_gone,
     client_gone_comment,
@@ -198,9 +199,12 @@ class _Exchange(RequestSide):
         return self._starting and (self._bodied or not holds_start(self._own))
 
     def _expect_readable(self) -> bool:
-        """Whether a body sent with ``Expect: 100-continue`` may be read: not under
-        granian (:func:`.reads_on_for_expect`)."""
-        return not reads_on_for_expect(self._receive, self._own)
+        """Whether a body sent with ``Expect: 100-continue`` may be read now: never
+        under granian (:func:`.reads_on_for_expect`), and not while the server would
+        answer 100 Continue to the read (:func:`.awaits_continue`: uvicorn, its start
+        held by a middleware outside this one)."""
+        return not (reads_on_for_expect(self._receive, self._own)
+                    or awaits_continue(self._receive, self._own))
 
     def _status_refused(self) -> None:
         """The server refused the first body message after taking a start whose status

@@ -14,6 +14,8 @@
   ``http.disconnect`` once the response is complete, whatever body is left.
 - :func:`reads_on_for_expect`: whether reading a body sent with ``Expect:
   100-continue`` makes the server read on from the connection, whatever the client does.
+- :func:`awaits_continue`: whether the server would answer ``100 Continue`` to the next
+  ``receive()``.
 """
 
 from __future__ import annotations
@@ -34,9 +36,9 @@ from readme_metrics.capture.body import BodyRecord
 from readme_metrics.exchange import INVALID_STATUS
 
 __all__ = ["CLIENT_GONE_COMMENT", "CLIENT_GONE_REASON", "CLIENT_GONE_STATUS", "CUT_STATUS",
-           "REASONS", "body_record", "client_gone", "client_gone_comment", "content_length",
-           "cut_answered", "cuts_stream_at_length", "ends_receive_with_response", "holds_start",
-           "reads_on_for_expect", "start_status"]
+           "REASONS", "awaits_continue", "body_record", "client_gone", "client_gone_comment",
+           "content_length", "cut_answered", "cuts_stream_at_length",
+           "ends_receive_with_response", "holds_start", "reads_on_for_expect", "start_status"]
 
 #: What the client got when the server ended the request body (``http.disconnect``)
 #: before the app's response start, under the servers :func:`cut_answered` names: the
@@ -289,3 +291,22 @@ def reads_on_for_expect(receive: Any, send: Any) -> bool:
     it closes the connection (``connection: close``), unless the body came with the
     head. ``receive`` or ``send`` (the server's own) tells."""
     return _owner_module(receive).startswith("granian.") or holds_start(send)
+
+
+def awaits_continue(receive: Any, send: Any) -> bool:
+    """Whether the server would answer ``100 Continue`` to the next ``receive()`` of a
+    request sent with ``Expect: 100-continue``: uvicorn (h11 and httptools) until the
+    response start reaches it (its request cycle's ``waiting_for_100_continue``). That
+    can be after the app's start went through the metrics middleware: a middleware
+    outside it that holds the start (Starlette's ``GZipMiddleware``, until the first
+    body message) keeps the server waiting. Reading then asks the client for a body the
+    app never read. ``send`` is the server's own (:func:`.own_send`); uvicorn is known
+    by its ``receive`` too. Never raises."""
+    try:
+        for method in (send, receive):
+            owner = getattr(method, "__self__", None)
+            if type(owner).__module__.startswith("uvicorn."):
+                return getattr(owner, "waiting_for_100_continue", False) is True
+    except Exception:  # noqa: BLE001 - another version's insides: nothing known
+        pass
+    return False

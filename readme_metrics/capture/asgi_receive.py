@@ -225,7 +225,7 @@ class RequestSide:
         return False
 
     def _expect_readable(self) -> bool:
-        """Whether a body sent with ``Expect: 100-continue`` may be read at all (the
+        """Whether a body sent with ``Expect: 100-continue`` may be read now (the
         response side knows the server)."""
         return True
 
@@ -248,7 +248,10 @@ class RequestSide:
         has arrived, and a client that waits is never asked for its body, nor answered
         later than by the bare app (no grace before the response's end). Never under
         granian (:func:`.reads_on_for_expect`): its hyper reads on from the connection,
-        taking a waiting client's next request for the body.
+        taking a waiting client's next request for the body. Nor while the server would
+        still answer the read with its 100 (:func:`.awaits_continue`): uvicorn, when a
+        middleware outside this one holds the start the app sent (Starlette's
+        ``GZipMiddleware``); such a body is logged incomplete.
         """
         body = self.recorder.request_body
         if body is None:

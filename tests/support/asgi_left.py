@@ -35,6 +35,8 @@ Endpoints (after the prefix):
   ``StreamingResponse`` listens for ``http.disconnect`` itself, and stops).
 - ``/start-only?then=return|raise``: the response start (201), no body message, then
   returns or raises (raw ASGI under the frameworks too).
+- ``/noread`` (POST under the frameworks): answers ``ok`` without reading the request
+  body (the plain app answers so to any other path).
 """
 
 from __future__ import annotations
@@ -164,9 +166,12 @@ def _routes() -> list[Any]:
         return Response(b"body", media_type="text/plain",
                         status_code=request.query_params["status"])  # type: ignore[arg-type]
 
+    async def noread(request: Request) -> Response:
+        return Response(b"ok", media_type="text/plain")
+
     return [Route("/late", late), Route("/length-short", length_short),
             Route("/status-text", status_text), Route("/left", _Raw()),
-            Route("/start-only", _Raw())]
+            Route("/start-only", _Raw()), Route("/noread", noread, methods=["POST"])]
 
 
 def _starlette(inside: bool, cors_outside: bool = False, gzip_outside: bool = False) -> Any:
