@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.asgi_cases import LATE
 from tests.support.fake_api import Collector, free_port
 from tests.test_asgi_client_got import ALL, _entries, _servers
 from tests.test_asgi_conformance import SAFETY, _raw
@@ -58,3 +59,36 @@ def test_no_100_continue_behind_a_middleware_outside_that_holds_the_start(
     assert [entries[case]["response"]["status"] for case in ("waits", "sends")] == [200, 200]
     waited = entries["waits"]["request"]["postData"]
     assert waited["text"] == "" and waited["comment"].startswith("incomplete: 0 of 100")
+
+
+# -- 2. HTTP/2: a stream the client cancelled, its connection kept open -------------------
+
+
+@pytest.mark.parametrize("server", _servers("hypercorn", "hypercorn-trio"))
+def test_an_http2_stream_the_client_reset_is_logged_as_far_as_it_went(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """Over HTTP/2 (h2c) the client reads four chunks of ``/left`` and cancels the
+    stream (RST_STREAM: a browser's aborted fetch, a closed EventSource), keeping the
+    connection for its other streams; the app, never calling ``receive``, streams
+    LATE more chunks. hypercorn drops them (the stream is gone), but its connection is
+    alive, so nothing the capture asked told that the client had left: the log said
+    the whole stream was sent (1,722 bytes where the client got 32). A hypercorn
+    HTTP/2 stream is closed only by a reset, the connection's end or its own end: once
+    it is, what is sent goes nowhere."""
+    from tests.support.h2c import h2_reset_after
+
+    port = free_port()
+    barrier = tmp_path / "barrier"
+    with serve(ALL[server](port, "tests.support.asgi_cases:plain_root"),
+               server_env(collector), tmp_path, port):
+        got = h2_reset_after(port, f"/wrap/left?barrier={barrier}", b"chunk 3\n",
+                             barrier.touch, lambda: bool(collector.logs),
+                             (("x-trace", "left"),), SAFETY)
+        entry = _entries(collector, 1)["left"]
+    content = entry["response"]["content"]
+    assert entry["request"]["httpVersion"] == "HTTP/2"
+    assert got == b"chunk 0\nchunk 1\nchunk 2\nchunk 3\n"
+    assert content["text"].startswith(got.decode())
+    assert content["size"] == len(content["text"].encode())
+    everything = len(got) + sum(len(b"late %d\n" % i) for i in range(LATE))
+    assert content["size"] < everything, "logged as sent in full"

@@ -43,6 +43,8 @@ _SERVERS = ("uvicorn.", "hypercorn.", "granian.", "daphne.")
 # came in. Elsewhere unknown (None): nothing is read.
 _TCP_INFO: Optional[int] = getattr(socket, "TCP_INFO", None)
 _TCP_CLOSE = 7
+# The HTTP versions whose streams share a connection (see hypercorn_dead).
+_MULTIPLEXED = ("2", "3")
 
 
 def own_send(send: Any) -> Any:
@@ -231,15 +233,25 @@ def hypercorn_connection(stream: Any) -> tuple[Any, Any]:
 
 
 def hypercorn_dead(stream: Any) -> bool:
-    """Whether the TCP connection of a hypercorn stream is dead: what is sent on it now
-    goes nowhere. hypercorn marks its stream ``closed`` at the end of the client's data,
-    from a client that left or one that only half-closed, and writes on either way; the
-    first write to a client that left brings a reset. The asyncio worker's transport is
-    closing once a write failed; the trio worker keeps no sign, but the socket's TCP
-    state is CLOSE after the reset (read where the system offers it: Linux)."""
+    """Whether a hypercorn stream is dead: what is sent on it now goes nowhere.
+
+    HTTP/1: whether its TCP connection is dead. hypercorn marks the stream ``closed`` at
+    the end of the client's data, from a client that left or one that only half-closed,
+    and writes on either way; the first write to a client that left brings a reset. The
+    asyncio worker's transport is closing once a write failed; the trio worker keeps no
+    sign, but the socket's TCP state is CLOSE after the reset (read where the system
+    offers it: Linux).
+
+    HTTP/2 (and 3): an HTTP/2 stream is marked ``closed`` only when the client reset it
+    (RST_STREAM: an aborted fetch), the connection ended, or its response ended; then
+    hypercorn drops what the app sends on it, while the connection, alive for the
+    client's other streams, says nothing."""
     try:
         if getattr(stream, "closed", False) is not True:  # the usual case: one look
             return False
+        scope = getattr(stream, "scope", None)
+        if scope.__class__ is dict and scope.get("http_version") in _MULTIPLEXED:
+            return True
         _, server = hypercorn_connection(stream)
         writer = getattr(server, "writer", None)
         if writer is not None:  # asyncio
