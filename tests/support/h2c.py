@@ -10,21 +10,21 @@ from __future__ import annotations
 
 import socket
 import time
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 IGNORED = (b"date", b"server", b"x-documentation-url")
 
 
-def h2_get(port: int, path: str, headers: tuple[tuple[str, str], ...] = (),
-           timeout: float = 20.0) -> list[tuple[str, Any]]:
-    """``[("info", headers)..., ("headers", headers), ("body", bytes), ("trailers", ...)]``."""
+@contextmanager
+def _getting(port: int, path: str, headers: tuple[tuple[str, str], ...], timeout: float
+             ) -> Iterator[tuple[Any, socket.socket, int]]:
+    """A connection (prior knowledge) with a GET of ``path`` sent on its first stream:
+    ``(h2 connection, socket, stream id)``, the socket closed at the block's end."""
     import h2.config
     import h2.connection
-    import h2.events
 
     conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
-    out: list[tuple[str, Any]] = []
-    body = b""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         conn.initiate_connection()
         stream = conn.get_next_available_stream_id()
@@ -32,6 +32,17 @@ def h2_get(port: int, path: str, headers: tuple[tuple[str, str], ...] = (),
                                    (":authority", f"127.0.0.1:{port}"), *headers],
                           end_stream=True)
         sock.sendall(conn.data_to_send())
+        yield conn, sock, stream
+
+
+def h2_get(port: int, path: str, headers: tuple[tuple[str, str], ...] = (),
+           timeout: float = 20.0) -> list[tuple[str, Any]]:
+    """``[("info", headers)..., ("headers", headers), ("body", bytes), ("trailers", ...)]``."""
+    import h2.events
+
+    out: list[tuple[str, Any]] = []
+    body = b""
+    with _getting(port, path, headers, timeout) as (conn, sock, stream):
         ended = False
         while not ended:
             data = sock.recv(65536)
@@ -63,20 +74,11 @@ def h2_reset_after(port: int, path: str, marker: bytes, then: Callable[[], None]
     the connection open and read (a client's other streams go on over it) until
     ``until()`` is true or ``timeout``. Returns the body got before the reset; anything
     more for the stream afterwards is an error."""
-    import h2.config
-    import h2.connection
     import h2.errors
     import h2.events
 
-    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
     body = b""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        conn.initiate_connection()
-        stream = conn.get_next_available_stream_id()
-        conn.send_headers(stream, [(":method", "GET"), (":path", path), (":scheme", "http"),
-                                   (":authority", f"127.0.0.1:{port}"), *headers],
-                          end_stream=True)
-        sock.sendall(conn.data_to_send())
+    with _getting(port, path, headers, timeout) as (conn, sock, stream):
         while marker not in body:
             data = sock.recv(65536)
             assert data, f"closed before {marker!r}: {body!r}"
