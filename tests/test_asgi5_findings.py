@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from readme_metrics.capture.asgi_messages import CLIENT_GONE_COMMENT
 from tests.support.asgi_cases import LATE
 from tests.support.fake_api import Collector, free_port
 from tests.test_asgi_client_got import ALL, _entries, _servers
@@ -92,3 +93,23 @@ def test_an_http2_stream_the_client_reset_is_logged_as_far_as_it_went(
     assert content["size"] == len(content["text"].encode())
     everything = len(got) + sum(len(b"late %d\n" % i) for i in range(LATE))
     assert content["size"] < everything, "logged as sent in full"
+
+
+@pytest.mark.parametrize("server", _servers("hypercorn", "hypercorn-trio"))
+def test_an_http2_stream_reset_before_the_answer_is_logged_as_closed_by_the_client(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """The same when the client cancels the stream before the response starts (the app,
+    ``/late``, answers once the barrier exists, never calling ``receive``): the client got
+    nothing, and the log said 200 with the app's body. It is a 499, as over HTTP/1."""
+    from tests.support.h2c import h2_reset_after
+
+    port = free_port()
+    barrier = tmp_path / "barrier"
+    with serve(ALL[server](port, "tests.support.asgi_left:plain_root"),
+               server_env(collector), tmp_path, port):
+        got = h2_reset_after(port, f"/wrap/late?barrier={barrier}", b"", barrier.touch,
+                             lambda: bool(collector.logs), (("x-trace", "late"),), SAFETY)
+        response = _entries(collector, 1)["late"]["response"]
+    assert got == b""
+    assert (response["status"], response["content"]["size"]) == (499, 0)
+    assert response["comment"] == CLIENT_GONE_COMMENT + "; the app answered 200"

@@ -69,8 +69,9 @@ def h2_get(port: int, path: str, headers: tuple[tuple[str, str], ...] = (),
 def h2_reset_after(port: int, path: str, marker: bytes, then: Callable[[], None],
                    until: Callable[[], bool], headers: tuple[tuple[str, str], ...] = (),
                    timeout: float = 20.0) -> bytes:
-    """GET ``path`` and read its body up to ``marker``, then cancel the stream
-    (RST_STREAM, as a browser does for a fetch it aborts) and call ``then()``, keeping
+    """GET ``path`` and read its body up to ``marker`` (``b""``: none, the stream is
+    cancelled at once), then cancel the stream (RST_STREAM, as a browser does for a
+    fetch it aborts) and call ``then()``, keeping
     the connection open and read (a client's other streams go on over it) until
     ``until()`` is true or ``timeout``. Returns the body got before the reset; anything
     more for the stream afterwards is an error."""
