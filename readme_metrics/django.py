@@ -75,6 +75,20 @@ except ImportError:  # pragma: no cover - older asgiref, as Django 3.2's Middlew
 
 __all__ = ["MetricsMiddleware"]
 
+#: The path README's Django quick start puts first in ``settings.MIDDLEWARE``.
+_PATH = "readme_metrics.django.MetricsMiddleware"
+#: What the warning says, and README's Troubleshooting row quotes ({} the names).
+DJANGO_NOT_FIRST = (
+    "readme_metrics: readme_metrics.django.MetricsMiddleware comes after Django's {} in "
+    "settings.MIDDLEWARE, so it logs each response as the view gave it, not as the "
+    "client got it: an answer those give themselves (CommonMiddleware's APPEND_SLASH "
+    "redirect, a 400 for a Host not in ALLOWED_HOSTS, ConditionalGetMiddleware's 304) "
+    "is logged as the view's or not at all, and the headers they add are missing from "
+    "the logs: put it first, with MIDDLEWARE.insert(0, "
+    "\"readme_metrics.django.MetricsMiddleware\") after MIDDLEWARE in settings.py, in "
+    "place of the line or list entry that adds it now")
+_placement_checked: list[bool] = []  # once per process
+
 class _Shared:
     """One configuration's pipeline and inline sends, shared by every middleware chain
     Django builds with it (each test Client builds one, for instance)."""
@@ -126,6 +140,24 @@ def _configured() -> MetricsApiConfig:
             f"got {type(config).__name__}{hint}"
         )
     return config
+
+
+def _django_middlewares_before() -> list[str]:
+    """The class names of Django's own middlewares that ``settings.MIDDLEWARE`` lists
+    before this one. Appended (``MIDDLEWARE.append(...)``, or written last in the list,
+    as most middlewares' instructions say), it ran inside them and logged, without a
+    word, a 404 for CommonMiddleware's APPEND_SLASH redirect (301) and a 200 with its
+    body for ConditionalGetMiddleware's 304, nothing for a Host not in ALLOWED_HOSTS
+    (400), and none of SecurityMiddleware's or XFrameOptionsMiddleware's headers.
+    Another package's middleware before it may be meant so (not looked at)."""
+    try:
+        listed = [entry for entry in settings.MIDDLEWARE if isinstance(entry, str)]
+    except Exception:  # settings not configured, MIDDLEWARE no list: nothing to say
+        return []
+    if _PATH not in listed:
+        return []  # built by code (a test's chain, a subclass): no place to tell
+    return [entry.rpartition(".")[2] for entry in listed[:listed.index(_PATH)]
+            if entry.startswith("django.")]
 
 
 def _entry_for(config: MetricsApiConfig) -> _Shared:
@@ -182,6 +214,11 @@ class MetricsMiddleware:
         django_middleware_made()
         self._shared = _entry_for(self.config)  # holds it while this chain is in use
         self.pipeline, self._inline = self._shared.pipeline, self._shared.inline
+        if not _placement_checked:
+            _placement_checked.append(True)
+            outer = _django_middlewares_before()
+            if outer:
+                self.pipeline.logger.warning(DJANGO_NOT_FIRST.format(", ".join(outer)))
         self._project, self._layers = nesting.layer(self.config, self)
         # Under ASGI, an ``async`` grouping function (or an awaitable returned) is awaited
         # on the event loop; under WSGI there is no loop: the pipeline's says so.

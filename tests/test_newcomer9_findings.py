@@ -1,0 +1,82 @@
+"""A newcomer's first hour, ninth pass: README's quick starts followed in a fresh clone,
+pointed at ``readme-metrics collect``, then the mistakes a newcomer makes, and what the
+library says about each.
+
+Each test is one thing tried there, with the library's real parts (a real Django project
+in a subprocess, a real collector, real configuration); none passed before its fix.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from readme_metrics.django import DJANGO_NOT_FIRST
+from tests.support.fake_api import Collector
+from tests.test_newcomer7_findings import _django_project
+from tests.test_readme import _quoted_pattern, troubleshooting_row
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_TWO_CALLS = """
+    import django
+    django.setup()
+    from django.test import Client
+    client = Client()
+    for path in ("/", "/hello"):  # /hello: CommonMiddleware's APPEND_SLASH, a 301
+        print(client.get(path, HTTP_X_API_KEY="owlbert-key").status_code)
+    """
+
+
+@pytest.mark.parametrize("placed", ["insert(0, ", "append("])
+def test_django_middleware_appended_logs_the_views_answer_and_says_so(
+        tmp_path: Path, collector: Collector, placed: str) -> None:
+    """``MIDDLEWARE.append(...)``, as most packages' instructions have it, in place of
+    README's ``insert(0, ...)``: the client got CommonMiddleware's 301 to ``/hello/`` and
+    the log said 404, the view's answer, without a word. Now a warning at start-up says
+    why and what to write (README's Troubleshooting row quotes it); first, nothing is
+    said and the log has the 301."""
+    project = _django_project(tmp_path, with_the_middleware_line=True)
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(settings.read_text().replace("MIDDLEWARE.insert(0, ",
+                                                     f"MIDDLEWARE.{placed}"))
+    (project / "mysite" / "urls.py").write_text(textwrap.dedent("""\
+        from django.http import JsonResponse
+        from django.urls import path
+
+        urlpatterns = [path("", lambda request: JsonResponse({"hello": "world"})),
+                       path("hello/", lambda request: JsonResponse({"hello": "slash"}))]
+        """))
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mysite.settings",
+           "README_API_KEY": "any-key", "README_METRICS_SERVER": collector.url,
+           "PYTHONPATH": os.pathsep.join([str(project), str(ROOT)])}
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(_TWO_CALLS)],
+                          cwd=project, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["200", "301"], done.stdout  # what the client got
+    logged = sorted((log["request"]["log"]["entries"][0]["request"]["url"],
+                     log["request"]["log"]["entries"][0]["response"]["status"])
+                    for log in collector.wait_for_logs(2))
+    warned = [line for line in done.stderr.splitlines() if "comes after Django's" in line]
+    if placed == "append(":
+        assert logged == [("http://testserver/", 200), ("http://testserver/hello", 404)]
+        assert warned == [DJANGO_NOT_FIRST.format("SecurityMiddleware, CommonMiddleware")]
+        assert _quoted_pattern("a warning \"readme_metrics.django.MetricsMiddleware "
+                               "comes after").search(warned[0])
+    else:
+        assert logged == [("http://testserver/", 200), ("http://testserver/hello", 301)]
+        assert warned == [], done.stderr
+
+
+def test_the_readme_row_for_a_django_middleware_appended_says_what_to_write() -> None:
+    row = troubleshooting_row('a warning "readme_metrics.django.MetricsMiddleware comes')
+    assert '`MIDDLEWARE.insert(0, "readme_metrics.django.MetricsMiddleware")`' in row
+    assert "`MIDDLEWARE.append(...)`" in row
+    assert 'MIDDLEWARE.insert(0, \\"readme_metrics.django.MetricsMiddleware\\")' not in row
+
