@@ -611,13 +611,15 @@ _PREFIX = "README_"
 # takes a letter dropped, doubled or swapped (METRIC_SERVER, DENY_LIST, TIMEOUTS) and
 # leaves other ReadMe tools' names alone (README_OAS_KEY is 0.71 from API_KEY).
 _CLOSE = 0.8
+_METRICS = _PREFIX + "METRICS_"
 
 
 def meant_variable(name: str, known: Collection[str],
                    aliases: Optional[Mapping[str, str]] = None) -> Optional[str]:
     """The variable of ``known`` (all ``README_*``) that ``name`` is a near miss of: the
     same name in another case, the variable ``aliases`` gives for it (in any case), or
-    one difflib finds close; None for a name of ``known`` itself, one not starting with
+    one difflib finds close, or, for ``README_METRICS_X``, the ``README_X`` of ``known``
+    (or ``aliases``); None for a name of ``known`` itself, one not starting with
     ``README_``, or one close to none (another tool's)."""
     upper = name.upper()
     if name in known or not upper.startswith(_PREFIX):
@@ -626,6 +628,14 @@ def meant_variable(name: str, known: Collection[str],
         return upper
     if aliases and upper in aliases:
         return aliases[upper]
+    if upper.startswith(_METRICS):
+        # README_METRICS_TIMEOUT: the METRICS_ of README_METRICS_SERVER and _ENABLED put
+        # into another option's variable, which has none (silently ignored before).
+        plain = _PREFIX + upper[len(_METRICS):]
+        if plain in known:
+            return plain
+        if aliases and plain in aliases:
+            return aliases[plain]
     stems = {variable[len(_PREFIX):]: variable for variable in known}
     close = difflib.get_close_matches(upper[len(_PREFIX):], stems, n=1, cutoff=_CLOSE)
     return stems[close[0]] if close else None

@@ -8,6 +8,7 @@ in a subprocess, a real collector, real configuration); none passed before its f
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+import tests.test_newcomer4_findings as newcomer4
+from readme_metrics import MetricsApiConfig
 from readme_metrics.django import DJANGO_NOT_FIRST
 from tests.support.fake_api import Collector
 from tests.test_newcomer7_findings import _django_project
@@ -80,3 +83,40 @@ def test_the_readme_row_for_a_django_middleware_appended_says_what_to_write() ->
     assert "`MIDDLEWARE.append(...)`" in row
     assert 'MIDDLEWARE.insert(0, \\"readme_metrics.django.MetricsMiddleware\\")' not in row
 
+
+def grouping(request: object) -> None:
+    return None
+
+
+@pytest.mark.parametrize("name, meant", [
+    ("README_METRICS_BUFFER_LENGTH", "README_BUFFER_LENGTH"),
+    ("README_METRICS_FLUSH_INTERVAL", "README_FLUSH_INTERVAL"),
+    ("README_METRICS_TIMEOUT", "README_TIMEOUT"),
+    ("README_METRICS_DENYLIST", "README_DENYLIST"),
+    ("readme_metrics_allowlist", "README_ALLOWLIST"),
+    ("README_METRICS_BATCH_SIZE", "README_BUFFER_LENGTH"),  # METRICS_ and another word
+    ("README_METRICS_API_KEY", "README_API_KEY"),  # the key given otherwise: a warning
+    # what was said before stays said (README_METRICS_API_URL: newcomer4's list)
+    ("README_METRICS_SERVR", "README_METRICS_SERVER"),
+    ("README_METRICS_DEVELOPMENT_MODE", "README_DEVELOPMENT_MODE"),
+])
+def test_metrics_put_into_another_options_variable_names_the_variable(
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, name: str,
+        meant: str) -> None:
+    """Two variables say METRICS (README_METRICS_SERVER, README_METRICS_ENABLED), so a
+    newcomer writes README_METRICS_FLUSH_INTERVAL=1 or README_METRICS_DENYLIST=password:
+    ignored without a word, the option left at its default (the password sent), while
+    README_METRICS_DEVELOPMENT_MODE, close enough for difflib, got the warning."""
+    newcomer4.test_a_guessed_name_for_an_option_names_the_variable(
+        caplog, monkeypatch, name, meant)  # its check: the one warning, naming ``meant``
+
+
+@pytest.mark.parametrize("name", ["README_METRICS_CONFIG", "README_METRICS_PROJECT"])
+def test_metrics_before_a_name_that_is_no_options_is_left_alone(
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+        name: str) -> None:
+    monkeypatch.setenv(name, "1")
+    logger = logging.getLogger(f"newcomer9-metrics-other-{name}")
+    caplog.set_level(logging.WARNING)
+    MetricsApiConfig(api_key="any-key", grouping_function=grouping, logger=logger)
+    assert [r.getMessage() for r in caplog.records if r.name == logger.name] == []
