@@ -341,6 +341,25 @@ def _from_django(app: Any) -> bool:
     return str(getattr(app, "__module__", None)).split(".")[0] == "django"
 
 
+def no_options_given(middleware: str, arguments: Mapping[str, Any],
+                     call: str = "(app, config)") -> None:
+    """Raise for ``middleware(app, grouping_function=...)``: options given to the
+    middleware, as Starlette's own take theirs (``app.add_middleware(CORSMiddleware,
+    allow_origins=...)``), are MetricsApiConfig's. Python's own "got an unexpected
+    keyword argument 'grouping_function'" said nothing of where it goes, and under
+    Starlette, which makes its middleware at the first request, came as a 500 for every
+    request. A name that is no option is left to the constructor, for Python's own
+    words."""
+    options = [name for name in arguments if name in BY_NAME]
+    if not options:
+        return
+    given = ", ".join(f"{name}=..." for name in options)
+    raise TypeError(
+        f"readme_metrics: {middleware}{call}: {given} "
+        f"{'is an option' if len(options) == 1 else 'are options'} of MetricsApiConfig, "
+        f"not of the middleware: pass config=MetricsApiConfig({given})")
+
+
 def checked_config(middleware: str, app: Any, config: Any,
                    call: str = "(app, config)") -> MetricsApiConfig:
     """``config`` of ``middleware(app, config)`` (or of the ``call`` given: Flask's

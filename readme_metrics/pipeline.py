@@ -14,13 +14,13 @@ import time
 import weakref
 from functools import partial
 from queue import Empty, SimpleQueue
-from typing import Any, Callable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 
 from readme_metrics._logging import LogLimiter, QuietLogger
 from readme_metrics._random import log_id
 from readme_metrics.capture import unclosed
 from readme_metrics.capture.request import forwarded
-from readme_metrics.config import MetricsApiConfig
+from readme_metrics.config import MetricsApiConfig, no_options_given
 from readme_metrics.delivery import Delivery, zero_stats
 from readme_metrics.delivery.transport import USER_AGENT
 from readme_metrics.docs_url import DocsUrl
@@ -285,6 +285,17 @@ class PipelineControls:
     """
 
     pipeline: Optional[MetricsPipeline]
+
+    if not TYPE_CHECKING:
+        # Options given to the middleware (MetricsMiddleware(app, grouping_function=...),
+        # FastAPI's add_middleware(ReadMeMetricsMiddleware, api_key=...)) are said to be
+        # MetricsApiConfig's before __init__ refuses them in Python's words. Here, in the
+        # base, unseen by type checkers: the middlewares' __init__ stays their signature
+        # for mypy (Starlette's add_middleware checks its arguments against it) and for
+        # inspect and help(), which read a class's own __init__ before a base's __new__.
+        def __new__(cls, *args: Any, **arguments: Any) -> Any:
+            no_options_given(cls.__name__, arguments)
+            return super().__new__(cls)
 
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Send every queued log now; True when all were delivered. Blocks: not on a loop."""

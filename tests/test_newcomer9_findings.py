@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,3 +121,67 @@ def test_metrics_before_a_name_that_is_no_options_is_left_alone(
     caplog.set_level(logging.WARNING)
     MetricsApiConfig(api_key="any-key", grouping_function=grouping, logger=logger)
     assert [r.getMessage() for r in caplog.records if r.name == logger.name] == []
+
+
+def _hello(environ: dict[str, object], start_response: Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"hello"]
+
+
+async def _asgi_hello(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"hello"})
+
+
+def test_options_given_to_the_middleware_say_they_go_to_metricsapiconfig() -> None:
+    """``MetricsMiddleware(app, api_key=..., grouping_function=...)``, the way Starlette's
+    own middlewares take their options: Python's "got an unexpected keyword argument
+    'api_key'" said nothing of where they go."""
+    from readme_metrics import MetricsMiddleware
+    from readme_metrics.asgi import MetricsMiddleware as ASGIMetricsMiddleware
+
+    for middleware, app in ((MetricsMiddleware, _hello),
+                            (ASGIMetricsMiddleware, _asgi_hello)):
+        name = middleware.__name__
+        with pytest.raises(TypeError) as caught:
+            middleware(app, api_key="any-key", grouping_function=grouping)
+        assert str(caught.value) == (
+            f"readme_metrics: {name}(app, config): api_key=..., grouping_function=... are "
+            "options of MetricsApiConfig, not of the middleware: pass "
+            "config=MetricsApiConfig(api_key=..., grouping_function=...)")
+        with pytest.raises(TypeError, match=r"\(app, config\): denylist=\.\.\. is an "
+                                            r"option of MetricsApiConfig"):
+            middleware(app, MetricsApiConfig(api_key="any-key", grouping_function=grouping),
+                       denylist=["password"])
+        # a name that is no option: Python's own words, as before
+        with pytest.raises(TypeError, match=rf"^{name}\.__init__\(\) got an unexpected "
+                                            r"keyword argument 'confg'$"):
+            middleware(app, confg=None)
+
+
+def test_fastapi_add_middleware_with_options_fails_its_request_saying_where_they_go(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``app.add_middleware(ReadMeMetricsMiddleware, grouping_function=...)``: Starlette
+    makes the middleware at the first request, and every request was a 500 whose
+    traceback said only "unexpected keyword argument 'grouping_function'". It still fails
+    there (Starlette's choice), now saying what to write; no README_API_KEY is set, and
+    the configuration the environment would give (api_key is required) is not what is
+    said."""
+    import inspect
+
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+    # what type checkers, help() and inspect read stays the constructor's own
+    assert list(inspect.signature(ReadMeMetricsMiddleware).parameters) == ["app", "config"]
+    monkeypatch.delenv("README_API_KEY", raising=False)
+    app = FastAPI()
+    app.add_middleware(ReadMeMetricsMiddleware, grouping_function=grouping)
+    with pytest.raises(TypeError) as caught:
+        TestClient(app).get("/")
+    assert str(caught.value) == (
+        "readme_metrics: ReadMeMetricsMiddleware(app, config): grouping_function=... is an "
+        "option of MetricsApiConfig, not of the middleware: pass "
+        "config=MetricsApiConfig(grouping_function=...)")
