@@ -27,6 +27,7 @@ from tests.support.e2e_apps import RAISING_MODES, raising_app
 from tests.support.fake_api import Collector, free_port
 from tests.support.har_check import assert_valid_log
 from tests.support.minimal_server import call, environ_for
+from tests.support.raw_requests import answer_to
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
 # -- responses ---------------------------------------------------------------------------
@@ -460,6 +461,21 @@ def test_a_file_wrapper_size_is_never_the_wrong_one_nor_costs_the_app(
         assert made[-1]._rolled is False  # still in memory, as bare
 
 
+#: The end of a file app below: ``bare`` wrapped under /wrap/..., logs sent one by one.
+_WRAPPED_UNDER_WRAP = '''
+
+wrapped = MetricsMiddleware(bare, MetricsApiConfig(
+    api_key="rdme_file_wrapper_key", grouping_function=lambda request: {"api_key": "k1"},
+    metrics_api=os.environ["README_METRICS_SERVER"], background_worker_mode=False,
+    buffer_length=1))
+
+
+def app(environ, start_response):
+    wrap = environ["PATH_INFO"].startswith("/wrap")
+    return (wrapped if wrap else bare)(environ, start_response)
+'''
+
+
 _GUNICORN_FILE_APP = '''
 import os
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
@@ -472,18 +488,7 @@ def bare(environ, start_response):
     file = open(PATH, "rb")
     file.read(100)  # the buffer takes more of the file than the 100 bytes
     return environ["wsgi.file_wrapper"](file, 4096)
-
-
-wrapped = MetricsMiddleware(bare, MetricsApiConfig(
-    api_key="rdme_file_wrapper_key", grouping_function=lambda request: {"api_key": "k1"},
-    metrics_api=os.environ["README_METRICS_SERVER"], background_worker_mode=False,
-    buffer_length=1))
-
-
-def app(environ, start_response):
-    wrap = environ["PATH_INFO"].startswith("/wrap")
-    return (wrapped if wrap else bare)(environ, start_response)
-'''
+''' + _WRAPPED_UNDER_WRAP
 
 
 @pytest.mark.e2e
@@ -619,3 +624,79 @@ def test_a_file_wrapper_under_uwsgi_is_handed_back_and_sent_by_sendfile(
     for path in paths:
         [line] = lines[path]
         assert "via sendfile()" in line, line
+
+
+_DECLARED_FILE_APP = '''
+import io
+import os
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report.bin")
+KINDS = {"file100": ("file", 100, 13900), "memory100": ("memory", 100, 14000),
+         "file0": ("file", 0, 5000)}
+
+
+def bare(environ, start_response):
+    name = environ["PATH_INFO"].rsplit("/", 1)[-1]
+    if name not in KINDS:  # serve()'s readiness probe
+        start_response("204 No Content", [])
+        return []
+    kind, skip, length = KINDS[name]
+    start_response("200 OK", [("Content-Type", "application/octet-stream"),
+                              ("Content-Length", str(length))])
+    file = io.BytesIO(open(PATH, "rb").read()) if kind == "memory" else open(PATH, "rb")
+    file.read(skip)
+    return environ["wsgi.file_wrapper"](file, 4096)
+
+''' + _WRAPPED_UNDER_WRAP
+
+
+def _body_until_close(port: int, path: str) -> bytes:
+    """The body of the answer to GET ``path``, read to the server's end of the connection
+    (a server may send fewer or more bytes than its Content-Length says)."""
+    answer = answer_to(port, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                       .encode())
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    return body
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("server", ["uwsgi", "gunicorn-sync", "waitress"])
+def test_a_file_wrapper_with_a_content_length_is_logged_with_the_size_sent(
+        server: str, collector: Collector, tmp_path: Any) -> None:
+    """A file_wrapper answer with a Content-Length was logged that length as its size
+    (SPEC 4: the body bytes sent), what the server sent being another: uWSGI's sendfile
+    sends the whole file from offset 0 whatever the header says (a file read 100 bytes
+    into under 13900: 14000 sent; the first 5000 of a file: 14000) and a BytesIO to its
+    end (13900 under 14000); waitress and gunicorn stop at the end of a file shorter than
+    the header (13900 under 14000); gunicorn's sendfile sends from the descriptor's
+    offset, past the buffer's read-ahead (9904 of a declared 13900: unknown, -1, as
+    without a Content-Length). Now the size is measured as without one, and held to the
+    header where the server holds it."""
+    from tests.test_e2e_servers import NO_UWSGI, SERVERS, UWSGI, serve, server_env
+
+    if server == "uwsgi" and UWSGI is None:
+        pytest.skip(NO_UWSGI.kwargs["reason"])
+    (tmp_path / "report.bin").write_bytes(b"0123456789abcd" * 1000)
+    (tmp_path / "file_app.py").write_text(_DECLARED_FILE_APP)
+    port = free_port()
+    kinds = ("file100", "memory100", "file0")
+    bodies = {}
+    with serve(SERVERS[server](port, "file_app:app"), server_env(collector), tmp_path, port):
+        for prefix in ("bare", "wrap"):
+            for kind in kinds:
+                bodies[prefix, kind] = _body_until_close(port, f"/{prefix}/{kind}")
+        logs = collector.wait_for_logs(len(kinds))
+    for kind in kinds:
+        assert bodies["wrap", kind] == bodies["bare", kind], kind
+    sizes = {}
+    for log in logs:
+        entry = log["request"]["log"]["entries"][0]
+        sizes[entry["request"]["url"].rsplit("/", 1)[-1]] = entry["response"]["content"]["size"]
+    sent = {kind: len(bodies["bare", kind]) for kind in kinds}
+    if server == "gunicorn-sync":
+        # From the descriptor's offset, past the read-ahead (9904 with a 4096-byte buffer).
+        assert sent["file100"] < 13900
+        sent["file100"] = -1
+    assert sizes == sent

@@ -412,8 +412,7 @@ class _Capture(Recorder):
                 and isinstance(result, file_wrapper)) or result is sent_file:
             # Same object back, so the server keeps its sendfile fast path.
             length = response_content_length(self.headers)
-            self.omit_body(length if length >= 0 or self.no_body
-                           else file_rest(result, environ))
+            self.omit_body(length if self.no_body else file_rest(result, environ, length))
             self.finish_log()
             return result
         if (type(result) in (list, tuple) and self.status
