@@ -76,7 +76,7 @@ from readme_metrics.capture.rest_uwsgi import (
 from readme_metrics.capture.sockets import WOULD_BLOCK, readable, socket_of
 
 __all__ = ["arrives_later", "continue_unsent", "discards_before_close", "held_whole",
-           "record_rest", "waits_for_close"]
+           "record_rest", "waits_for_close", "yields_nothing_in_close"]
 
 
 def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
@@ -177,6 +177,16 @@ def held_whole(stream: Any) -> bool:
         base = _base(stream)
         return _is_buffered(base) or (is_uwsgi_input(base) and post_buffered())
     except Exception:  # noqa: BLE001 - unknown: not known to be whole
+        return False
+
+
+def yields_nothing_in_close(stream: Any) -> bool:
+    """True for granian's own ``wsgi.input``: once the answer is out it gives b"" to every
+    read, whatever of the body is left (bare too), so a read in ``close()`` tells nothing
+    of where the body ends."""
+    try:
+        return type(_base(stream)).__module__.startswith("granian.")
+    except Exception:  # noqa: BLE001 - unknown: its reads are taken as they come
         return False
 
 

@@ -21,6 +21,7 @@ from readme_metrics.capture.rest import (
     held_whole,
     record_rest,
     waits_for_close,
+    yields_nothing_in_close,
 )
 from readme_metrics.capture.rest_chunked import (
     dechunked_all,
@@ -86,7 +87,9 @@ class InputRest:
         ``close()`` may read on, which the tee records (no read of the rest waits then).
         Or when it is a body with a length the app has started reading on a server whose
         unread rest cannot be read without waiting (cheroot): its ``close()`` may read on
-        too (one held whole, as waitress's, is read at once and logged whole already)."""
+        too (one held whole, as waitress's, is read at once and logged whole already).
+        Not under granian, whose input gives b"" in ``close()`` (bare too): a chunked
+        body the app read 10 bytes of was logged whole at 10 bytes there."""
         record = self.record
         if self._rest_unread():
             if waits_for_close(self._input, environ, self._input):
@@ -97,7 +100,8 @@ class InputRest:
             return False
         return (record.size > 0
                 and not (self.settled or record.eof or self.failed is not None)
-                and not discards_before_close(self._input, environ))
+                and not discards_before_close(self._input, environ)
+                and not yields_nothing_in_close(self._input))
 
     def record_discarded(self, environ: Mapping[str, Any]) -> bool:
         """werkzeug's development server, the app's iterable exhausted: record what has
