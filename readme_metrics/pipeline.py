@@ -14,6 +14,7 @@ import time
 import weakref
 from functools import partial
 from queue import Empty, SimpleQueue
+from threading import get_ident
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 
 from readme_metrics._logging import LogLimiter, QuietLogger
@@ -32,6 +33,10 @@ from readme_metrics.redaction import Redactor
 #: The sender's User-Agent up to its version: a POST with it to the Metrics API's path is
 #: the library's own delivery, arriving at this app when README_METRICS_SERVER points here.
 OWN_AGENT = USER_AGENT.partition("@")[0] + "@"
+#: Longest ``stats``, ``flush`` and ``close`` wait for a log another thread is finishing
+#: (see :meth:`MetricsPipeline.run_handed_over`): a finish takes microseconds, unless the
+#: grouping function it calls is slow.
+FINISH_WAIT = 1.0
 _METRICS_PATH = "/v1/request"
 _SELF_POST = (
     "readme_metrics: README_METRICS_SERVER points at this app: this library's own POST "
@@ -106,6 +111,8 @@ class MetricsPipeline:
         #: (pid, finish) pairs: a forked child's copy holds its parent's, not its own.
         #: What :meth:`hand_over` received (an adapter runs it when not ``empty()``).
         self.handed_over: SimpleQueue[tuple[int, Callable[[], None]]] = SimpleQueue()
+        # The threads running a finish they took from handed_over, one entry per finish.
+        self._finishing: list[int] = []
         #: What holds logs handed over but not yet queued (the inline sends under an event
         #: loop: :class:`~readme_metrics.capture.asgi_inline.InlineSends`), as weak
         #: methods ``hand_over(timeout)``: each queues them before a flush or a close.
@@ -213,17 +220,37 @@ class MetricsPipeline:
         queueing the log takes again; ``SimpleQueue.put`` takes no such lock."""
         self.handed_over.put((os.getpid(), finish))
 
-    def run_handed_over(self) -> None:
+    def run_handed_over(self, wait: float = 0.0) -> None:
         """Run what :meth:`hand_over` received in this process (each ``finish`` never
-        raises). What a forked child inherited is its parent's to log, not the child's."""
+        raises). What a forked child inherited is its parent's to log, not the child's.
+
+        ``wait``: at most this long, let another thread finish what it took from the
+        queue (the library's thread for responses dropped unclosed: see
+        :mod:`~readme_metrics.capture.unclosed`): ``stats``, ``flush`` and ``close`` then
+        count, send or close with that log queued. Bounded, so that a grouping function
+        blocked on something the caller holds cannot hang it."""
         handed_over = self.handed_over
+        finishing = self._finishing
         while not handed_over.empty():
             try:
                 pid, finish = handed_over.get_nowait()
             except Empty:  # another thread took it
-                return
+                break
             if pid == os.getpid():
-                finish()
+                here = get_ident()
+                finishing.append(here)
+                try:
+                    finish()
+                finally:
+                    finishing.remove(here)
+        if wait > 0 and finishing:
+            # (A finish in this very thread, whose grouping function asked for stats,
+            # is not waited for.) list.count and len: each one C call, safe beside the
+            # other thread's append and remove.
+            here = get_ident()
+            deadline = time.monotonic() + wait
+            while len(finishing) > finishing.count(here) and time.monotonic() < deadline:
+                time.sleep(0.001)
 
     # -- worker side -------------------------------------------------------------------
 
@@ -253,19 +280,19 @@ class MetricsPipeline:
             started = time.monotonic()
             self._take_held(limit)
             timeout = max(0.0, limit - (time.monotonic() - started))
-        self.run_handed_over()
+        self.run_handed_over(FINISH_WAIT if timeout is None else min(timeout, FINISH_WAIT))
         return self.delivery.flush(timeout)
 
     def close(self) -> None:
         """Flush (within shutdown_timeout) and stop the worker. Idempotent."""
         self._take_held(0)  # queued for the close's flush; no wait for a send under way
-        self.run_handed_over()
+        self.run_handed_over(FINISH_WAIT)
         self.delivery.close()
 
     @property
     def stats(self) -> dict[str, int]:
         """Delivery counters: captured, skipped, queued, sent, dropped, failed_batches, ..."""
-        self.run_handed_over()
+        self.run_handed_over(FINISH_WAIT)
         return dict(self.delivery.stats)
 
 
