@@ -164,16 +164,28 @@ def _pointer_keys(path: str) -> list[str]:
     return [name for name in map(_folded, names) if not name.isdigit() and name != "-"]
 
 
-# The members one of which an object with a "value" needs to name its key (_operation): a
-# time series' {"ts": ..., "value": ...} has none, and is passed by at C speed.
-_NAMING_MEMBERS = frozenset({"path", "Path", "name", "Name", "key", "Key", "param"})
+# The members that hold the value an object names the key of in another member
+# (_operation), as written in lower case, PascalCase or capitals: a ``value``, a
+# ``values`` list (an AWS filter's, a Kubernetes selector's), a Spring FieldError's
+# ``rejectedValue`` (its 400 answer echoes it).
+_VALUE_MEMBERS = ("value", "Value", "VALUE", "values", "Values", "VALUES", "rejectedValue")
+_VALUE_MEMBER_SET = frozenset(_VALUE_MEMBERS)
+# The members one of which such an object needs to name its key (_operation): a time
+# series' {"ts": ..., "value": ...} has none, and is passed by at C speed.
+_NAMING_MEMBERS = frozenset(spelling for name in ("path", "name", "key", "field")
+                            for spelling in (name, name.capitalize(), name.upper())) | {
+                                "param"}
 
 
 def _member(node: dict[str, Any], name: str) -> Any:
-    """The member ``name`` (lower case) of ``node``, or its PascalCase spelling (``Path``);
-    None when neither is there."""
+    """The member ``name`` (lower case) of ``node``, or its PascalCase spelling (``Path``)
+    or its capitals (``PATH``); None when none is there."""
     found = node.get(name)
-    return node.get(name.capitalize()) if found is None else found
+    if found is None:
+        found = node.get(name.capitalize())
+        if found is None:
+            found = node.get(name.upper())
+    return found
 
 
 def _more_members_than(text: str, keys: int) -> bool:
@@ -550,7 +562,7 @@ class Redactor:
         has_deny, track = self._has_deny, self._track_paths
         inner = has_deny and quoted
         links = has_deny  # a string may be a URL whose query names a denied key (_link)
-        naming = _NAMING_MEMBERS
+        naming, values = _NAMING_MEMBERS, _VALUE_MEMBER_SET
         changed = False
         keys = 0
         # Every object is walked but an allowed key's value with no denylist, and, with
@@ -563,7 +575,7 @@ class Redactor:
             node, path, allow_mode = stack.pop()
             if isinstance(node, dict):
                 keys += len(node)
-                if (has_deny or allow_mode) and ("value" in node or "Value" in node):
+                if (has_deny or allow_mode) and not values.isdisjoint(node):
                     if not naming.isdisjoint(node):
                         changed = self._operation(node, allow_mode) or changed
                 elif has_deny and "input" in node and "loc" in node:
@@ -602,6 +614,13 @@ class Redactor:
             else:
                 for index, value in enumerate(node):
                     if isinstance(value, (dict, list)):
+                        if has_deny and value.__class__ is list and len(value) == 2 and (
+                                value[0].__class__ is str and self.denies(value[0])):
+                            # A pair in an array of pairs ([["password", ...]]: JavaScript's
+                            # Object.entries, URLSearchParams' init, Python's dict items),
+                            # its name read as a flat name is, as a name/value object's.
+                            value[1] = redacted(value[1])
+                            changed = True
                         stack.append((value, path, allow_mode))
                     elif allow_mode:
                         # An array element belongs to the key holding the array; one of a
@@ -615,21 +634,26 @@ class Redactor:
         return changed, keys if whole else -1
 
     def _operation(self, node: dict[str, Any], allow_mode: bool) -> bool:
-        """Redact the ``value`` of an object that names its key in another member; True
-        when it changed. Such a member is looked for as written in lower case or in
-        PascalCase (``Op``, ``Path``, ``Value``: SCIM's attribute names are
-        case-insensitive, and .NET and Go clients write them so):
+        """Redact the value (a member of :data:`_VALUE_MEMBERS`) of an object that names
+        its key in another member; True when it changed. Such a member is looked for as
+        written in lower case, in PascalCase (``Op``, ``Path``, ``Value``: SCIM's
+        attribute names are case-insensitive, and .NET and Go clients write them so) or
+        in capitals (``NAME``, ``VALUE``):
 
         * a JSON Patch or SCIM PATCH operation, ``op``, ``path`` and ``value`` (see
-          :meth:`_patch`), and by the denylist an object with ``path`` and ``value``
-          but no ``op`` (a validation error echoing the field it rejects: express-validator's
-          ``{"path": "password", "value": ...}``, Yup's);
+          :meth:`_patch`), and by the denylist an object with ``path`` (or Spring's
+          ``field``) and a value but no ``op`` (a validation error echoing the field it
+          rejects: express-validator's ``{"path": "password", "value": ...}``, Yup's,
+          Spring's ``{"field": "password", "rejectedValue": ...}``);
         * by the denylist, a name/value pair (``{"name": "password", "value": ...}``:
-          jQuery's serializeArray, a Kubernetes env, HAR's own headers) or a key/value
-          one (.NET's ``{"Key": ..., "Value": ...}``, Joi's error context), its name read
-          as a flat name is (bracketed, ``user[password]``, too)."""
-        value_key = "value" if "value" in node else "Value"
+          jQuery's serializeArray, a Kubernetes env, HAR's own headers; ``values``: an
+          AWS filter's) or a key/value one (.NET's ``{"Key": ..., "Value": ...}``, Joi's
+          error context), its name read as a flat name is (bracketed,
+          ``user[password]``, too); each of ``name``, ``key`` and ``param`` is asked."""
+        value_key = next(key for key in _VALUE_MEMBERS if key in node)
         pointer = _member(node, "path")
+        if pointer is None:
+            pointer = _member(node, "field")
         if pointer.__class__ is str:
             operation = _member(node, "op") is not None
             # With no op, a pointer ("/oauth/token") is a URL's or a file's path, as in
@@ -638,14 +662,10 @@ class Redactor:
             if (operation or self._has_deny and pointer[:1] not in ("/", "#")) and (
                     self._patch(node, value_key, pointer, allow_mode and operation)):
                 return True
-        if not self._has_deny:
-            return False
-        name = _member(node, "name")
-        if name is None:
-            name = _member(node, "key")
-            if name is None:
-                name = node.get("param")  # express-validator 6's {"param": "password"}
-        if name.__class__ is not str or not self.denies(name):
+        if not self._has_deny or not any(
+                name.__class__ is str and self.denies(name)
+                # (express-validator 6's {"param": "password"})
+                for name in (_member(node, "name"), _member(node, "key"), node.get("param"))):
             return False
         node[value_key] = redacted(node[value_key])
         return True

@@ -1,0 +1,112 @@
+"""review52's items (an adversarial review of the redaction rules review45/46/49/50 and
+leaks11 landed): near variants of those rules that still sent a denied value in clear,
+and ordinary data they must keep. Each leak test failed on main at dc108ce and passes
+with its fix, through the public middleware and the collector on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+import pytest
+
+from readme_metrics import MetricsMiddleware
+from tests.support.contract import exchange, reading_app
+from tests.support.fake_api import Collector
+from tests.support.leaks import found_spelled
+
+SECRET = "review52-denied-secret"
+HIDDEN = f"[REDACTED {len(SECRET)}]"
+
+
+def _logged(collector: Collector, wrap: Callable[..., MetricsMiddleware], body: bytes = b"",
+            content_type: str = "application/json", query: str = "",
+            answer: bytes = b"ok", answer_type: str = "text/plain"
+            ) -> tuple[list[str], dict[str, Any]]:
+    """(where the posted batch still spells SECRET, the logged HAR entry) for one POST
+    of ``body`` with ``query``, answered ``answer``; denylist ["password"]."""
+    before = len(collector.received)
+    request: dict[str, Any] = {"method": "POST", "body": body,
+                               "headers": {"Content-Type": content_type}}
+    if query:
+        request["query"] = query
+    app = reading_app(status="400 Bad Request", headers=[("Content-Type", answer_type)],
+                      body=[answer])
+    _, _, entry = exchange(wrap(app, denylist=["password"]), collector, **request)
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    return found_spelled(bodies, SECRET), entry
+
+
+# -- 1. Objects naming their key in another member, in the spellings left over --------------
+
+# _operation looked for "value"/"Value" and "name"/"Name", "key"/"Key", "path"/"Path",
+# "op"/"Op": capitals (a C# or Go client's NAME/VALUE, SCIM's case-insensitive OP/PATH),
+# a "values" list beside the name (an AWS filter's), Spring's FieldError echoing the
+# rejected value in its 400 answer, and a name that is not denied beside a key that is
+# went out in clear; so did a pair in an array of pairs (Object.entries, URLSearchParams'
+# init, Python's dict items).
+NAMED = {
+    "name-value-in-capitals": {"NAME": "password", "VALUE": SECRET},
+    "key-value-in-capitals": [{"KEY": "user", "VALUE": "zoe"},
+                              {"KEY": "password", "VALUE": SECRET}],
+    "scim-operation-in-capitals": {"Operations": [
+        {"OP": "replace", "PATH": "password", "VALUE": SECRET}]},
+    "values-beside-name": {"Filters": [{"Name": "password", "Values": [SECRET]}]},
+    "values-beside-name-lower-case": [{"name": "password", "values": [SECRET, "x"]}],
+    "denied-key-beside-a-name": {"name": "Login", "key": "password", "value": SECRET},
+    "array-of-pairs": [["user", "zoe"], ["password", SECRET]],
+    "array-of-pairs-in-a-member": {"entries": [["PASSWORD", SECRET]]},
+}
+
+
+@pytest.mark.parametrize("case", list(NAMED))
+def test_a_value_named_by_another_member_in_these_spellings_is_redacted(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        case: str) -> None:
+    hits, entry = _logged(collector, inline_wrap, json.dumps(NAMED[case]).encode())
+    assert hits == []
+    assert "[REDACTED" in entry["request"]["postData"]["text"]
+
+
+SPRING_400 = {"timestamp": "2026-12-03T15:00:00.000+00:00", "status": 400,
+              "error": "Bad Request", "path": "/users", "errors": [
+                  {"codes": ["Size.user.password", "Size"], "defaultMessage": "size must be"
+                   " between 12 and 64", "objectName": "user", "field": "password",
+                   "rejectedValue": SECRET, "bindingFailure": False, "code": "Size"},
+                  {"objectName": "user", "field": "account.password",
+                   "rejectedValue": SECRET, "code": "Pattern"},
+                  {"objectName": "user", "field": "email", "rejectedValue": "zoe@x",
+                   "code": "Email"}]}
+
+
+def test_spring_s_400_answer_echoing_a_denied_field_s_rejected_value_is_redacted(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    hits, entry = _logged(collector, inline_wrap, b'{"password": "x"}',
+                          answer=json.dumps(SPRING_400).encode(),
+                          answer_type="application/json")
+    assert hits == []
+    errors = json.loads(entry["response"]["content"]["text"])["errors"]
+    assert [error["rejectedValue"] for error in errors] == [HIDDEN, HIDDEN, "zoe@x"]
+    # The rest of the answer as sent.
+    assert errors[0]["field"] == "password" and errors[0]["code"] == "Size"
+
+
+# Ordinary data with these members whose name no list names, or that is no pair of an
+# array of pairs, is kept as sent.
+KEPT = [
+    {"NAME": "zoe", "VALUE": 3, "values": [1, 2]},
+    {"field": "email", "rejectedValue": "zoe@x"},
+    {"field": "/password", "value": "a route's figure"},
+    [["user", "zoe"], ["password-hint", "the cat"], ["password", "x", "y"]],
+    {"tags": ["password", "reset"]},
+    {"name": "password", "label": "Password", "type": "password"},
+]
+
+
+@pytest.mark.parametrize("document", KEPT, ids=range(len(KEPT)))
+def test_ordinary_data_with_such_members_is_kept(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        document: Any) -> None:
+    text = json.dumps(document)
+    _, entry = _logged(collector, inline_wrap, text.encode())
+    assert entry["request"]["postData"]["text"] == text
