@@ -262,7 +262,7 @@ def test_a_json_document_url_or_form_in_an_unnamed_value_is_redacted(
     assert "REDACTED" in json.dumps(request)
 
 
-def test_such_a_value_keeps_its_other_text_and_a_fragment_or_semicolon_stays_data(
+def test_such_a_value_keeps_its_other_text_and_an_encoded_semicolon_is_the_values(
         collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
     hits, request = _logged(collector, inline_wrap, b"", "text/plain",
                             "next=" + quote(URL_OF_JSON, safe="") + "&q=a%3Bpassword%3Dx")
@@ -273,8 +273,11 @@ def test_such_a_value_keeps_its_other_text_and_a_fragment_or_semicolon_stays_dat
     assert link.startswith("https://x.example/cb?data=")
     assert json.loads(unquote(link.partition("data=")[2])) == {
         "user": "zoe", "password": HIDDEN}
-    # An encoded ";" is data (test_redaction's encoded-semicolon-is-data): kept.
-    assert q == {"name": "q", "value": "a;password=x"}
+    # An encoded ";" is the value's (test_redaction's encoded-semicolon-is-data keeps
+    # a=1%3Btoken=x, its "=" raw), but a value holding an encoded "=" is a form, read
+    # as a JSON string's is (";" a separator there, as to Bottle): review52 found
+    # next=https%3A...%3Fpassword%3Dx%3B... and %23top leaving the nested URL unread.
+    assert q == {"name": "q", "value": "a;password=%5BREDACTED%201%5D"}
 
 
 # leaks11: a WSGI server hands the app HTTP_CLIENT_SECRET for a header sent Client-Secret

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from typing import Any, Callable
+from urllib.parse import quote
 
 import pytest
 
@@ -110,3 +111,92 @@ def test_ordinary_data_with_such_members_is_kept(
     text = json.dumps(document)
     _, entry = _logged(collector, inline_wrap, text.encode())
     assert entry["request"]["postData"]["text"] == text
+
+
+# -- 2. A URL or form in a query or form value, holding a "#" or ";" ---------------------
+
+# leaks11's rule (a value no list names holding a URL, a form or a JSON document that
+# names a denied key is read) passed by a value holding a "#" or ";" raw or encoded: a
+# redirect URL with a fragment (next=https%3A...%3Fpassword%3D...%23top), a ";" in its
+# path, a "#fff" colour in a form, went out in clear. So did a URL sent unencoded in a
+# value (next=https://x/cb?password=...), whose "=" was read as the value's text.
+NESTED = {
+    "url-then-fragment": "next=" + quote(f"https://x.example/cb?password={SECRET}#top",
+                                         safe=""),
+    "pair-in-the-url-s-fragment": "next=" + quote(
+        f"https://x.example/cb?a=1#password={SECRET}", safe=""),
+    "semicolon-in-the-url-s-path": "next=" + quote(
+        f"https://x.example/cb;v=1?password={SECRET}", safe=""),
+    "semicolon-in-another-value": "next=" + quote(
+        f"https://x.example/cb?a=1;2&password={SECRET}", safe=""),
+    "hash-in-a-form-s-value": "data=" + quote(f"color=#fff&password={SECRET}", safe=""),
+    "raw-semicolon-after-the-value": "next=" + quote(
+        f"https://x.example/cb?password={SECRET}", safe="") + ";v=1",
+    "url-sent-unencoded": f"next=https://x.example/cb?password={SECRET}",
+    # A denied name after a "#" or ";" in the pair's name, its value holding a form
+    # naming one too: leaks11's rule redacted the nested form's password and kept the
+    # value as sent, which query_values then never read as the fragment's pair.
+    "hash-in-the-name": f"a#password={SECRET}%26password%3Dx",
+    "encoded-hash-in-the-name": f"a%23password={SECRET}%26password%3Dx",
+    "semicolon-in-the-name": f"a;password={SECRET}%26password%3Dx",
+}
+
+
+@pytest.mark.parametrize("case", list(NESTED))
+@pytest.mark.parametrize("carrier", ["query", "form"])
+def test_a_url_or_form_in_a_value_holding_a_hash_or_semicolon_is_redacted(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        case: str, carrier: str) -> None:
+    if carrier == "query":
+        hits, entry = _logged(collector, inline_wrap, query=NESTED[case])
+    else:
+        hits, entry = _logged(collector, inline_wrap, NESTED[case].encode(),
+                              "application/x-www-form-urlencoded")
+    assert hits == []
+    assert "REDACTED" in json.dumps(entry["request"])
+
+
+def test_such_a_url_keeps_its_other_text(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    _, entry = _logged(collector, inline_wrap,
+                       query=NESTED["url-then-fragment"] + "&raw=https://x.example/cb?"
+                       f"a=1&password={SECRET}&q=what?+x")
+    (next_, raw, password, q) = entry["request"]["queryString"]
+    assert next_ == {"name": "next", "value":
+                     "https://x.example/cb?password=%5BREDACTED%2022%5D#top"}
+    # A URL sent unencoded keeps its text (its "&" ends it, as a server reads it).
+    assert raw == {"name": "raw", "value": "https://x.example/cb?a=1"}
+    assert password == {"name": "password", "value": HIDDEN}
+    assert q == {"name": "q", "value": "what? x"}
+
+
+def _multipart(name: str, value: str) -> bytes:
+    return (f'--b\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+            "--b--\r\n").encode()
+
+
+# The same forms in a JSON string, a multipart field and a Referer's query, which read
+# them as a query's (Redactor.linked): a "%23" or "%3B" in a value was left unread there.
+CARRIED = ["url-then-fragment", "pair-in-the-url-s-fragment", "hash-in-a-form-s-value",
+           "semicolon-in-the-url-s-path"]
+
+
+@pytest.mark.parametrize("case", CARRIED)
+@pytest.mark.parametrize("carrier", ["json-string", "multipart-field", "referer"])
+def test_such_a_form_in_a_json_string_a_multipart_field_or_a_referer_is_redacted(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        case: str, carrier: str) -> None:
+    form = NESTED[case]
+    if carrier == "json-string":
+        hits, entry = _logged(collector, inline_wrap, json.dumps({"d": form}).encode())
+    elif carrier == "multipart-field":
+        hits, entry = _logged(collector, inline_wrap, _multipart("d", form),
+                              "multipart/form-data; boundary=b")
+    else:
+        before = len(collector.received)
+        _, _, entry = exchange(inline_wrap(reading_app(), denylist=["password"]), collector,
+                               headers={"Referer": "https://app.example/login?" + form})
+        bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+        hits = found_spelled(bodies, SECRET)
+    assert hits == []
+    assert "REDACTED" in json.dumps(entry["request"])

@@ -68,8 +68,6 @@ _INNER_START = re.compile(r'\s*[\[{"]')
 _JSON_VALUE_FIRST = frozenset('{[%+ \t\n\r"')
 _JSON_VALUE = re.compile(r'(?:[+\s]|%(?:20|09|0A|0D))*(?:[{\["]|%7B|%5B|%22)', re.IGNORECASE)
 _ENCODED_BRACKET = re.compile("%[57][Bb]")
-# A "#" or ";" percent-encoded in a raw query value (see Redactor._nested_value).
-_FRAGMENT_OR_SEPARATOR = re.compile("%(?:23|3[Bb])")
 # What a raw value holding a URL, a form or a JSON document has (Redactor._nested_value).
 _NESTED_VALUE = re.compile(r"%3[Dd]|%7[Bb]|%5[Bb]|[{\[]")
 # Distinct bracketed names remembered per redactor (names repeat from request to request).
@@ -356,13 +354,17 @@ class Redactor:
         # A value holding a URL, form or document naming a denied key (_nested_value) is
         # looked for only in a query that names one somewhere, decoded as a whole once:
         # asked of each value, a form of 3,000 values holding "%3D" cost 4 times as much.
-        nested = self._has_deny and _NESTED_VALUE.search(raw_query) is not None and \
+        nested = self._has_deny and (
+            _NESTED_VALUE.search(raw_query) is not None or "?" in raw_query) and \
             self.names_key_decoded(raw_query)
+        # (The value up to a raw "#" or ";" is asked about too: a URL in it,
+        # next=https%3A...%3Ftoken%3Dx;v=1, see _nested_value.)
         if codec is None:
             return query_values(raw_query, partial(self._hidden_value, nested=nested),
-                                self._hidden_name if named else None)
+                                self._hidden_name if named else None, heads=nested)
         return query_values(raw_query, partial(self._hidden_in, codec, nested=nested),
-                            partial(self._hidden_name_in, codec) if named else None)
+                            partial(self._hidden_name_in, codec) if named else None,
+                            heads=nested)
 
     def _hidden_value(self, name: str, value: str, nested: bool = True) -> str | None:
         """The raw redacted value of the pair ``name=value``, or None to keep it.
@@ -372,7 +374,7 @@ class Redactor:
             return quote(redacted(decode_component(value)), safe="")
         if value[:1] not in _JSON_VALUE_FIRST:  # as almost every value: no JSON
             # (but a URL or form holding one, or naming a denied key: _nested_value)
-            return self._nested_value(value, 0) if nested else None
+            return self._nested_value(name, value, 0) if nested else None
         return self._json_value(decoded, value, decode_component, None)
 
     def _hidden_in(self, codec: str, name: str, value: str, nested: bool = True
@@ -382,7 +384,7 @@ class Redactor:
         if self.redacts(decoded) or self.denies(_decode_name(name)):
             return quote(redacted(decode_in(value, codec)), safe="")
         if value[:1] not in _JSON_VALUE_FIRST and nested:
-            return self._nested_value(value, 0)  # (a URL or form in it: _hidden_value)
+            return self._nested_value(name, value, 0)  # (a URL or form: _hidden_value)
         return self._json_value(decoded, value, partial(decode_in, codec=codec), codec)
 
     def _hidden_name(self, name: str) -> str | None:
@@ -769,25 +771,37 @@ class Redactor:
 
     def _denied_pairs(self, query: str, depth: int = 0) -> str:
         """A raw query with the values of the pairs the denylist names redacted."""
-        return query_values(query, partial(self._denied_value, depth))
+        return query_values(query, partial(self._denied_value, depth), heads=True)
 
     def _denied_value(self, depth: int, name: str, value: str) -> str | None:
         if self.denies(_decode_name(name)):
             return quote(redacted(decode_component(value)), safe="")
-        return self._nested_value(value, depth)
+        return self._nested_value(name, value, depth)
 
-    def _nested_value(self, value: str, depth: int) -> str | None:
+    def _nested_value(self, name: str, value: str, depth: int) -> str | None:
         """The raw value of a pair no list names, redacted where it holds a JSON
         document, a URL or a form that names a denied key (see :meth:`linked`); None to
         keep it. Only a value holding an encoded ``=`` (a URL's or form's pairs, as a
         client encodes them in a value) or a bracket is decoded: a form of 3,000
         percent-encoded values costs 5 ms, not 25. A raw ``=`` in a value (``a=p=``) is
-        the value's text. A value holding a ``#`` or ``;`` (raw or percent-encoded) is
-        left to query_values, which reads the pairs after one as a fragment's (or keeps
-        them as data: ``a=1%3Btoken=x``)."""
-        if _NESTED_VALUE.search(value) is None or (
-                "#" in value or ";" in value or _FRAGMENT_OR_SEPARATOR.search(value)):
+        the value's text, but after a raw ``?``: a URL sent unencoded
+        (``next=https://x/cb?token=...``), its pairs read raw as the URL's. A pair
+        holding a raw ``#`` or ``;`` (in its name too: ``a#token=...``), or a ``%23`` in
+        its name or beside a raw ``?``, is left to query_values, which reads the pairs
+        after one as a fragment's, and the value up to it; a ``%23`` or ``%3B`` in a
+        value otherwise is the nested text's (``next=https%3A...%3Ftoken%3Dx%23top``: its
+        URL's fragment, or a form's separator, as :meth:`linked` reads a JSON
+        string's)."""
+        if "#" in value or ";" in value or "#" in name or ";" in name or "%23" in name:
             return None
+        if _NESTED_VALUE.search(value) is None:
+            if "=" not in value.partition("?")[2] or "%23" in value:
+                return None
+            if depth >= MAX_INNER_DEPTH:
+                return quote(redacted(decode_component(value)), safe="") if (
+                    self.names_key_decoded(value)) else None
+            hidden = self.linked(value, depth + 1)
+            return None if hidden == value else hidden
         text = decode_component(value)
         if not self.names_key_decoded(text):
             return None

@@ -453,7 +453,7 @@ def fragment_pairs(fragment: str, change: Callable[[str], str], flags: bool = Fa
 
 def query_values(query: str, replace: Callable[[str, str], Optional[str]],
                  rename: Optional[Callable[[str], Optional[str]]] = None,
-                 flags: bool = False) -> str:
+                 flags: bool = False, heads: bool = False) -> str:
     """A raw query (or form) with the value of each pair replaced by ``replace(name,
     value)`` (raw, percent-encoded strings) unless that gives None, and its name by
     ``rename(name)`` unless that gives None (a pair without "=" stays without one).
@@ -464,7 +464,8 @@ def query_values(query: str, replace: Callable[[str, str], Optional[str]],
     ``token`` there too, whatever it said of ``a``. So is one holding a ``;``
     (``a=1;token=x``), a separator to some frameworks. ``flags``: a name alone there
     (``a=1#token``) is asked about too (see :func:`fragment_pairs`); without it, only
-    ``rename`` is.
+    ``rename`` is. ``heads``: ``replace`` is asked about the pair before the first
+    (``a=1``) too, its value cut there as such a framework reads it.
     """
     chunks = query.split("&")
     changed = False
@@ -480,6 +481,8 @@ def query_values(query: str, replace: Callable[[str, str], Optional[str]],
             changed = True
         elif "#" in chunk or ";" in chunk or "%23" in chunk:
             pieces = _PIECES.split(chunk)  # pair, "#", fragment, ";", pair ...
+            if heads and "=" in pieces[0]:
+                pieces[0] = _pair(pieces[0], replace)
             for at in range(2, len(pieces), 2):
                 if rename is not None and not flags and "=" not in pieces[at]:
                     # A name alone there is kept (an anchor, ``#token``) unless
