@@ -200,3 +200,26 @@ def test_such_a_form_in_a_json_string_a_multipart_field_or_a_referer_is_redacted
         hits = found_spelled(bodies, SECRET)
     assert hits == []
     assert "REDACTED" in json.dumps(entry["request"])
+
+
+# -- 3. A form in UTF-16/32 whose first characters are beyond ASCII ----------------------
+
+# review45 tells UTF-16/32 by a byte order mark or the NULs of the first characters, as
+# json.loads does: "名前=山田&password=..." in UTF-16 without either holds no NUL there,
+# so it was read as bytes, its pairs' names NUL-spaced ("\0p\0a..."), which no name
+# matched: the password went out NUL-spaced, which a reader of the log reads.
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le"])
+def test_a_form_in_utf16_or_32_starting_beyond_ascii_does_not_send_a_denied_value(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        codec: str) -> None:
+    body = f"名前=山田&password={SECRET}".encode(codec)
+    hits, entry = _logged(collector, inline_wrap, body, "application/x-www-form-urlencoded")
+    assert hits == []
+    assert entry["request"]["postData"]["text"] == "[REDACTED]"
+
+
+def test_such_a_form_naming_no_denied_key_is_logged_as_before(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    body = "名前=山田&city=Kyoto".encode("utf-16-le")
+    _, entry = _logged(collector, inline_wrap, body, "application/x-www-form-urlencoded")
+    assert "REDACTED" not in json.dumps(entry["request"]["postData"])

@@ -293,14 +293,19 @@ def _params(
         if json_text is not None:
             return None, *json_text
         wide = _wide_codec(body, charset, truncated)
-        if (redactor is not None and 0 in body and (
-                wide is not None or not json.detect_encoding(body).startswith("utf-8"))
+        if redactor is not None and 0 in body and (
+                (wide is not None or not json.detect_encoding(body).startswith("utf-8"))
                 and redactor.mentions_key(
-                    body.decode("latin-1").replace("\0", "\n"), denied_only=True)):
+                    body.decode("latin-1").replace("\0", "\n"), denied_only=True)
+                or wide is None and redactor.mentions_key(
+                    body.decode("latin-1"), denied_only=True)):
             # Read in UTF-16/32 (as Django reads it), a denied name spelled in ASCII
             # (as werkzeug and Starlette read the bytes) would go out in clear. (The
             # NULs made line breaks: mentions_key drops NULs, finding NUL-spaced names.)
             # So for bytes that look so but do not decode (read as bytes, NUL-spaced).
+            # And for UTF-16/32 not told as such (its first characters beyond ASCII,
+            # "名前=...&password=...", hold no NUL): read as bytes, its pairs' names are
+            # NUL-spaced, which no name matches (mentions_key drops the NULs).
             return None, redacted(body), _UNREDACTABLE_COMMENT
         return _form_params(body, charset, wide, redactor), None, None
     params = multipart_params(body, declared, redactor)
