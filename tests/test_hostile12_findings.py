@@ -1,0 +1,208 @@
+"""hostile12's findings: hostile input against the log worker's per-log build.
+
+1. The C-backed readings hostile11 and review51 added (decode_component's regular
+   expression of UTF-8 escapes, percent_decoded by the unicode_escape codec, too_deep's
+   runs of brackets, CallerKey's refusal of a text that starts as a number) against
+   plain, obviously right references, on generated inputs.
+2. Hostile bodies through the real WSGI middleware and a real collector: the app reads
+   what was sent and answers as bare, and each call gives one valid log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Iterator
+from urllib.parse import unquote
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics.har.credentials import CallerKey
+from readme_metrics.har.deep_json import MAX_DEPTH, too_deep
+from readme_metrics.har.text import decode_component, percent_decoded
+from tests.support.contract import exchange, reading_app
+from tests.support.fake_api import Collector
+from tests.test_hostile11_findings import _deeper_than
+
+# -- 1. the C-backed readings against plain references -------------------------------------
+
+_HEX = "0123456789abcdefABCDEF"
+
+
+def _one_character(data: bytes) -> bool:
+    """Whether ``data`` is exactly one character of UTF-8, as a strict decoder reads it."""
+    try:
+        return len(data.decode("utf-8")) == 1
+    except UnicodeDecodeError:
+        return False
+
+
+def _reference_decode_component(text: str) -> str:
+    """decode_component written out: "+" is a space; at each "%XX", the escapes of one
+    whole UTF-8 character (one to four of them, a strict decoder's) are that character,
+    and an escape that starts none is kept as written, in its case."""
+    text = text.replace("+", " ")
+    out, at = [], 0
+    while at < len(text):
+        escapes = []
+        while len(escapes) < 4:
+            start = at + 3 * len(escapes)
+            if (text[start:start + 1] == "%" and len(text[start + 1:start + 3]) == 2
+                    and all(c in _HEX for c in text[start + 1:start + 3])):
+                escapes.append(int(text[start + 1:start + 3], 16))
+            else:
+                break
+        for size in range(1, len(escapes) + 1):
+            if _one_character(bytes(escapes[:size])):
+                out.append(bytes(escapes[:size]).decode("utf-8"))
+                at += 3 * size
+                break
+        else:
+            out.append(text[at])
+            at += 1
+    return "".join(out)
+
+
+_BYTE = st.one_of(st.integers(0, 255), st.sampled_from(
+    [0x00, 0x25, 0x2B, 0x7F, 0x80, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4,
+     0xF5, 0xFF]))
+_ESCAPE = st.tuples(_BYTE, st.booleans()).map(
+    lambda t: f"%{t[0]:02x}" if t[1] else f"%{t[0]:02X}")
+# Whole characters' escapes (a character beyond U+FFFF, a surrogate's three bytes too).
+_CHARACTER_ESCAPES = st.integers(0, 0x10FFFF).map(chr).map(
+    lambda c: "".join(f"%{b:02X}" for b in c.encode("utf-8", "surrogatepass")))
+_COMPONENT = st.lists(st.one_of(
+    _ESCAPE, _CHARACTER_ESCAPES, st.characters(), st.sampled_from(
+        ["%", "%%", "%2", "%zz", "%g1", "%%41", "+", "\\", "\\x41", "é", "\udcff", "\ud800",
+         "\U0001f600", "\x00"])), max_size=40).map("".join)
+
+
+@given(_COMPONENT)
+@example("%C3%A9%FF%C3%A9")  # two runs around a byte no UTF-8 holds
+@example("%e2%82%e2%82%ac+%")  # a character cut short, then a whole one
+@example("\udcff%41\udcff%C3%A9")  # the text between runs holds U+DCFF itself
+@example("%F0%9F%98%80%ED%A0%80%F4%90%80%80%C0%AF")  # U+1F600, a surrogate, past U+10FFFF
+def test_decode_component_is_the_reference(text: str) -> None:
+    """decode_component (a regular expression of UTF-8 escapes; every run decoded at
+    once, joined by 0xFF) reads each component as the reference, escape by escape."""
+    assert decode_component(text) == _reference_decode_component(text)
+
+
+@given(st.lists(st.one_of(_ESCAPE, _CHARACTER_ESCAPES, st.characters(), st.sampled_from(
+    ["%", "%%", "%2", "%g1", "\\", "\\x25", "\\N{DASH}", "\\\n", "é", "\udce9", "\ud83d",
+     "\U0001f600", "\ufeff"])), max_size=40).map("".join),
+       st.sampled_from(["surrogateescape", "replace"]))
+@example("%E2%82é%AC%", "replace")
+@example("\\%41\\\\x41", "surrogateescape")
+def test_percent_decoded_is_unquote(text: str, errors: str) -> None:
+    """percent_decoded (the unicode_escape codec over the whole text, a run at a time
+    around a lone surrogate) is urllib's unquote, on texts of any character."""
+    assert percent_decoded(text, errors) == unquote(text, errors=errors)
+
+
+_BRACKETS = st.lists(st.one_of(
+    st.sampled_from(["[", "]", "{", "}", '"', '\\"', "\\", "a", "é", "[]", '"["', '"]"', "\\\\"]),
+    st.integers(MAX_DEPTH - 3, MAX_DEPTH + 3).map(lambda n: "[" * n),
+    st.integers(1, MAX_DEPTH + 3).map(lambda n: "]" * n),
+    st.integers(1, 40).map(lambda n: "[{" * n)), max_size=30).map("".join)
+
+
+@given(_BRACKETS)
+@example("[" * (MAX_DEPTH + 1))
+@example("]" + "[" * (MAX_DEPTH + 1))  # the run after a closing bracket too many
+@example('"' + "[" * (MAX_DEPTH + 1) + '"')  # in a string
+@example('"\\"' + "[" * (MAX_DEPTH + 1) + '"')  # in a string holding an escaped quote
+@example("[]" * 200 + "[" * MAX_DEPTH + "[]")  # as deep as the limit once the pairs go
+def test_too_deep_near_the_limit_is_the_count(text: str) -> None:
+    """too_deep at MAX_DEPTH (a run of 129 brackets found in C, outside strings, the
+    depth before it not below 0) answers as the count bracket by bracket does."""
+    assert too_deep(text) == _deeper_than(text, MAX_DEPTH)
+
+
+@pytest.mark.parametrize("key", ["123456789012345", "20261203143300000001"])
+def test_a_number_of_over_4300_digits_holding_the_key_is_masked_as_a_short_one(
+        key: str) -> None:
+    """A JSON text that is one number holding the caller's key is masked by the number
+    hooks and written as a JSON string, whatever its length (a5f6c74 did so). 780baea's
+    read without hooks first (to refuse a non-JSON text in C) made int() read the
+    number, and int() refuses over 4,300 digits (Python's limit): such a text was then
+    taken for no JSON and masked as plain text, no longer a JSON string as a shorter
+    one is."""
+    caller = CallerKey(key)
+    long = "9" * 4400 + key + "9" * 10
+    short = "9" * 40 + key + "9" * 10
+    assert caller.body(short) == json.dumps(caller.text(short))
+    assert caller.body(long) == json.dumps(caller.text(long))
+
+
+# -- 2. hostile bodies through the middleware ----------------------------------------------
+
+_MB = 1 << 20
+EXAMPLES = int(os.environ.get("HOSTILE12_EXAMPLES", "40"))
+
+
+def _parts(count: int, unit: bytes) -> bytes:
+    return b"".join(b'--b\r\nContent-Disposition: form-data; name="p%d"\r\n\r\n' % i + unit
+                    + b"\r\n" for i in range(count)) + b"--b--\r\n"
+
+
+_BODIES = st.one_of(
+    st.binary(max_size=300),
+    st.sampled_from([
+        b"--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx",  # no end
+        b"--b\r\n\r\n\r\n--b--", b"--b--", b"--b\r\nContent-Disposition: ;;;;\"\r\n\r\n",
+        b'{"password": "x", "a": [1, 2', b'{"a": "\xff\xfe", "password": "\xed\xa0\x80"}',
+        b"\xef\xbb\xbf{\"password\": 1}", b"\xff\xfe{\x00}\x00", b"password=%zz&%%=%C3",
+        b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 5_000 + b"1" + b"}" * 5_000,
+        json.dumps("[" * 2000 + '{"password": 1}' + "]" * 2000).encode(),
+    ]),
+    st.tuples(st.sampled_from([b"a", b"\xff", b"%", b'{"k":1},', b"password=1&", b"\x00\xd8"]),
+              st.sampled_from([_MB, 10 * _MB])).map(lambda t: t[0] * (t[1] // len(t[0]))),
+    st.integers(1, 20_000).map(lambda n: _parts(n, b"1")),
+    st.integers(1, 20_000).map(lambda n: "&".join(f"k{i}=v" for i in range(n)).encode()),
+    st.integers(1, 20_000).map(
+        lambda n: json.dumps({f"k{i}": i for i in range(n)} | {"password": 1}).encode()),
+)
+_TYPES = st.sampled_from([
+    "application/json", "application/json; charset=utf-16", "text/plain",
+    "application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=utf-16",
+    "multipart/form-data; boundary=b", "multipart/form-data", "multipart/form-data; boundary=",
+    "application/octet-stream", "application/merge-patch+json", "text/xml; charset=x-no",
+])
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[tuple[Collector, MetricsMiddleware, object]]:
+    collector = Collector().start()
+    app = reading_app()
+    middleware = MetricsMiddleware(app, MetricsApiConfig(
+        api_key="rdme_hostile12_key", metrics_api=collector.url, denylist=["password"],
+        grouping_function=lambda request: {"api_key": "1", "label": "l", "email": "e"},
+        buffer_length=1, background_worker_mode=False))
+    try:
+        yield collector, middleware, app
+    finally:
+        middleware.close()
+        collector.stop()
+
+
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.data_too_large])
+@given(body=_BODIES, content_type=_TYPES)
+def test_a_hostile_body_reaches_the_app_whole_and_gives_one_log(
+        site: tuple[Collector, MetricsMiddleware, object], body: bytes,
+        content_type: str) -> None:
+    """Malformed multipart, broken JSON, invalid UTF-8, 1 and 10 MB bodies, deep
+    nesting, many parts, pairs and keys, under any Content-Type: the app reads every
+    byte, its answer goes out as bare, and the call gives one log the collector accepts
+    (exchange() checks both). ``HOSTILE12_EXAMPLES=400`` runs a longer hunt."""
+    collector, middleware, app = site
+    result, _, entry = exchange(middleware, collector, method="POST", body=body,
+                                headers={"Content-Type": content_type})
+    assert app.seen["body"] == body  # type: ignore[attr-defined]
+    assert result.error is None and result.status == "200 OK" and result.body == b"ok"
+    assert entry["request"]["method"] == "POST"
