@@ -107,6 +107,11 @@ CASES: dict[str, dict[str, tuple[str, Make, Redactor]]] = {
         "binary data, a form's type (curl)": (
             "application/x-www-form-urlencoded",
             lambda n: b"a" + random.Random(n).randbytes(n - 1), DENY),
+        # Runs of escapes that spell UTF-8 (decode_component's, hostile12).
+        "escaped characters, a=%C3%A9...": (
+            "application/x-www-form-urlencoded", lambda n: b"a=" + b"%C3%A9a" * (n // 7), DENY),
+        "denied pairs password=1&...": (
+            "application/x-www-form-urlencoded", lambda n: b"password=1&" * (n // 11), DENY),
     },
     "key": {
         # The caller's key "1" (X-Api-Key: 1, see KEYS) in strings that are no JSON.

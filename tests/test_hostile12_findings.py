@@ -4,7 +4,9 @@
    expression of UTF-8 escapes, percent_decoded by the unicode_escape codec, too_deep's
    runs of brackets, CallerKey's refusal of a text that starts as a number) against
    plain, obviously right references, on generated inputs.
-2. Hostile bodies through the real WSGI middleware and a real collector: the app reads
+2. What the worker does a KiB, counted (calls, not time), where it was a Python call per
+   escape run of decode_component and a quote() per redacted pair of a form.
+3. Hostile bodies through the real WSGI middleware and a real collector: the app reads
    what was sent and answers as bare, and each call gives one valid log.
 """
 
@@ -13,19 +15,23 @@ from __future__ import annotations
 import json
 import os
 from typing import Iterator
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics.exchange import Group
+from readme_metrics.har import build_log
 from readme_metrics.har.credentials import CallerKey
 from readme_metrics.har.deep_json import MAX_DEPTH, too_deep
+from readme_metrics.har.redaction import Redactor, escaped_redacted, redacted
 from readme_metrics.har.text import decode_component, percent_decoded
 from tests.support.contract import exchange, reading_app
+from tests.support.exchanges import post
 from tests.support.fake_api import Collector
-from tests.test_hostile11_findings import _deeper_than
+from tests.test_hostile11_findings import _calls, _deeper_than
 
 # -- 1. the C-backed readings against plain references -------------------------------------
 
@@ -138,7 +144,44 @@ def test_a_number_of_over_4300_digits_holding_the_key_is_masked_as_a_short_one(
     assert caller.body(long) == json.dumps(caller.text(long))
 
 
-# -- 2. hostile bodies through the middleware ----------------------------------------------
+# -- 2. the worker's calls a KiB --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("unit", ["%C3%A9a", "%5BREDACTED%201%5D&", "%41%FF"],
+                         ids=["characters-between-ascii", "a-redacted-value", "no-utf8"])
+def test_decode_component_makes_no_call_per_escape_run(unit: str) -> None:
+    """decode_component's re.sub callback was a Python call per run of escapes that
+    spell UTF-8 (a form's redacted values, "%5BREDACTED%201%5D", three a pair, read
+    again for the params; a text of characters beyond ASCII, one each): 21,846 calls
+    for 64 KiB of "%C3%A9a" before; now every run is decoded at once in C, the same
+    text (test_decode_component_is_the_reference). The bound is 5 calls in all."""
+    text = unit * (64 * 1024 // len(unit))
+    assert _calls(lambda: decode_component(text)) <= 5
+
+
+@given(st.text())
+def test_escaped_redacted_is_quote_of_redacted(value: str) -> None:
+    """escaped_redacted writes what quote(redacted(value), safe="") wrote."""
+    assert escaped_redacted(value) == quote(redacted(value), safe="")
+
+
+@pytest.mark.parametrize("codec", ["ascii", "utf-16-be"])
+def test_a_form_of_denied_pairs_costs_fewer_calls_a_kib(codec: str) -> None:
+    """64 KiB of "password=1&" (in UTF-16 too, a form read in it): each pair's value
+    was redacted by urllib's quote (a Python loop over its characters) and read again
+    for the params by decode_component, a Python call per escape run (three a pair):
+    5,308 calls, Python and C, a KiB on main dc108ce (2,656 in UTF-16); 2,423 now
+    (1,213). The bound is 3,500 (1,900)."""
+    unit = "password=1&".encode(codec)
+    body = unit * (64 * 1024 // len(unit))
+    exchange_ = post("application/x-www-form-urlencoded", body, group=Group("rdme_key_1234"))
+    redactor = Redactor(denylist=["password"])
+    per_kib = _calls(lambda: build_log(exchange_, redactor=redactor, max_body_bytes=1 << 20),
+                     ("call", "c_call")) / 64
+    assert per_kib <= (3500 if codec == "ascii" else 1900), per_kib
+
+
+# -- 3. hostile bodies through the middleware ----------------------------------------------
 
 _MB = 1 << 20
 EXAMPLES = int(os.environ.get("HOSTILE12_EXAMPLES", "40"))
