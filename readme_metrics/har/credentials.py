@@ -147,6 +147,10 @@ _NUMBER_TEXT = re.compile("[ \t\n\r]*-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][-+
                           "[ \t\n\r]*")
 
 
+# What the denylist writes for a value it redacts (redaction.redacted).
+_REDACTED_MARK = re.compile(r"\[REDACTED(?: [0-9]+)?\]")
+
+
 class CallerKey:
     """Replace one caller's key by its mask in the strings of a HAR entry."""
 
@@ -332,13 +336,16 @@ class CallerKey:
             if self.key in value:
                 return value.replace(self.key, self.masked)
         elif value != self.masked and (
-                self.key in value or "\\" in value or self.numeric and self.numbers_in(value)):
+                self.key in value or "\\" in value or self.numeric and self.numbers_in(value)
+        ) and _REDACTED_MARK.fullmatch(value) is None:
             # A short key only where a whole value equals it: a JSON string of a document
             # the value holds (a form field's, a header's: {"key": "k123"}), its characters
             # maybe JSON escapes ("k\\u0031\\u0032\\u0033"). Not in its own mask, which
             # ends with it and is no JSON: a JSON body of the key repeated ([1,1,...] for
             # "1") had each mask put in read again as a document, twice (_json, _clean),
-            # 14 us each, 7 s of the worker per MiB.
+            # 14 us each, 7 s of the worker per MiB. Nor in a value the denylist
+            # redacted ("[REDACTED 1]" for the key "1": tried as a JSON array, a form of
+            # denied pairs cost 4 times as much), which holds no JSON string.
             return self._short_json(value)
         return value
 
