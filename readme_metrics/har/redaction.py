@@ -805,7 +805,7 @@ class Redactor:
             if "=" not in value.partition("?")[2] or "%23" in value:
                 return None
             if depth >= MAX_INNER_DEPTH:
-                return quote(redacted(decode_component(value)), safe="") if (
+                return escaped_redacted(decode_component(value)) if (
                     self.names_key_decoded(value)) else None
             hidden = self.linked(value, depth + 1)
             return None if hidden == value else hidden
