@@ -20,11 +20,12 @@ app:
 
 from __future__ import annotations
 
+import itertools
 import socket
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -37,7 +38,7 @@ from tests.test_asgi_client_got import (
     _servers,
     assert_left_stream_logged_as_far_as_it_went,
 )
-from tests.test_asgi_conformance import SAFETY, _raw
+from tests.test_asgi_conformance import SAFETY, _raw, _trace_of
 from tests.test_e2e_servers import serve, server_env
 from tests.test_slow_client import normalized, read_answer
 
@@ -52,6 +53,43 @@ FRAMEWORKS = {
 APPS = {"plain": PLAIN, **FRAMEWORKS}
 ON_LINUX = sys.platform.startswith("linux")
 DAPHNE_QUIET = 2.0  # seconds a server that holds a connection and says nothing is given
+_TRACES = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def module_collector() -> Iterator[Collector]:
+    """The collector of the servers :func:`served` keeps for the module."""
+    server = Collector().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def served(server: str, app: str, module_collector: Collector,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """``server`` serving ``APPS[app]`` for every test of the module that asks for that
+    pair (``server`` and ``app`` are parametrized with ``scope="module"``, so pytest runs
+    those tests one after the other): its port. Starting a server is most of such a
+    test's time; each test sends its own trace and reads only its own log
+    (:func:`_entry`), and leaves nothing behind that the next one would meet (every
+    connection is closed, every app waiting for a barrier released)."""
+    port = free_port()
+    tmp = tmp_path_factory.mktemp(f"{server}-{app}")
+    with serve(ALL[server](port, APPS[app]), server_env(module_collector), tmp, port):
+        yield port
+
+
+def _trace(name: str) -> str:
+    """``name`` made unique among the traces the module's tests send."""
+    return f"{name}-{next(_TRACES)}"
+
+
+def _entry(collector: Collector, trace: str) -> dict[str, Any]:
+    """The HAR entry of the log of the wrapped request sent with ``trace``."""
+    log = collector.wait_for_log(lambda log: _trace_of(log) == trace, timeout=SAFETY)
+    return log["request"]["log"]["entries"][0]
 
 
 def _answers(port: int, server: str, trace: str, path: str,
@@ -66,23 +104,22 @@ def _answers(port: int, server: str, trace: str, path: str,
     return got[0], got[1]
 
 
-@pytest.mark.parametrize("app", APPS)
-@pytest.mark.parametrize("server", _servers("uvicorn-h11", "uvicorn-httptools", "daphne"))
+@pytest.mark.parametrize("app", APPS, scope="module")
+@pytest.mark.parametrize("server", _servers("uvicorn-h11", "uvicorn-httptools", "daphne"),
+                         scope="module")
 def test_a_client_gone_before_the_answer_is_logged_as_closed_by_the_client(
-        collector: Collector, tmp_path: Path, server: str, app: str) -> None:
+        module_collector: Collector, served: int, tmp_path: Path) -> None:
     """The client sends its request and leaves; the app answers once it is gone (200 and
     a body). The server knows and drops the answer: the client got nothing, and the log
     says 499 with none of the app's headers or body, and a comment saying why. It said
     200 (uvicorn and daphne; behind ``app.add_middleware`` until the server's ``send``
     was looked for under Starlette's closure)."""
-    port = free_port()
-    barrier = tmp_path / "barrier"
-    with serve(ALL[server](port, APPS[app]), server_env(collector), tmp_path, port):
-        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
-            sock.sendall(_raw(port, "wrap", "late", "GET", f"/late?barrier={barrier}"))
-            time.sleep(0.1)  # the request is in
-        barrier.touch()  # the socket is closed: now the app answers
-        response = _entries(collector, 1)["late"]["response"]
+    barrier, trace = tmp_path / "barrier", _trace("late")
+    with socket.create_connection(("127.0.0.1", served), timeout=SAFETY) as sock:
+        sock.sendall(_raw(served, "wrap", trace, "GET", f"/late?barrier={barrier}"))
+        time.sleep(0.1)  # the request is in
+    barrier.touch()  # the socket is closed: now the app answers
+    response = _entry(module_collector, trace)["response"]
     assert (response["status"], response["statusText"]) == (499, "Client Closed Request")
     assert response["content"]["size"] == 0 and not response["content"].get("text")
     assert not [h for h in response["headers"] if h["name"].lower() == "content-length"]
@@ -111,24 +148,23 @@ def test_a_client_gone_behind_starlettes_cors_middleware_is_logged_as_closed_by_
     assert response["comment"] == CLIENT_GONE_COMMENT + "; the app answered 200"
 
 
-@pytest.mark.parametrize("app", APPS)
-@pytest.mark.parametrize("server", _servers("hypercorn", "hypercorn-trio", "granian"))
+@pytest.mark.parametrize("app", APPS, scope="module")
+@pytest.mark.parametrize("server", _servers("hypercorn", "hypercorn-trio", "granian"),
+                         scope="module")
 def test_a_client_gone_before_the_answer_where_nothing_tells(
-        collector: Collector, tmp_path: Path, server: str, app: str) -> None:
+        module_collector: Collector, served: int, tmp_path: Path, server: str) -> None:
     """hypercorn and granian say nothing of a client gone before the answer (hypercorn
     takes the end of the client's data for a half-close, and writes on): the log keeps
     the app's status. hypercorn's connection is dead once its head brought the client's
     reset (on loopback at once; the TCP state is read on Linux only): the body is not
     logged as sent (it was). granian tells nothing: the body is logged. The same behind
     Starlette and FastAPI."""
-    port = free_port()
-    barrier = tmp_path / "barrier"
-    with serve(ALL[server](port, APPS[app]), server_env(collector), tmp_path, port):
-        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
-            sock.sendall(_raw(port, "wrap", "late", "GET", f"/late?barrier={barrier}"))
-            time.sleep(0.1)
-        barrier.touch()
-        response = _entries(collector, 1)["late"]["response"]
+    barrier, trace = tmp_path / "barrier", _trace("late")
+    with socket.create_connection(("127.0.0.1", served), timeout=SAFETY) as sock:
+        sock.sendall(_raw(served, "wrap", trace, "GET", f"/late?barrier={barrier}"))
+        time.sleep(0.1)
+    barrier.touch()
+    response = _entry(module_collector, trace)["response"]
     assert response["status"] == 200 and "comment" not in response
     dead = server == "hypercorn" or (server == "hypercorn-trio" and ON_LINUX)
     assert response["content"]["size"] == (0 if dead else len(LATE_ANSWER))
@@ -141,20 +177,19 @@ def _granian_before_2_8() -> bool:
     return (major, minor) < (2, 8)
 
 
-@pytest.mark.parametrize("app", APPS)
+@pytest.mark.parametrize("app", APPS, scope="module")
 @pytest.mark.parametrize("split", ["0", "1"])
-@pytest.mark.parametrize("server", _servers(*ALL))
+@pytest.mark.parametrize("server", _servers(*ALL), scope="module")
 def test_a_body_short_of_its_length_is_logged_as_sent(
-        collector: Collector, tmp_path: Path, server: str, split: str, app: str) -> None:
+        module_collector: Collector, served: int, server: str, split: str) -> None:
     """The app declares Content-Length 10 and sends ``abc`` (in its last body message,
     or in one before an empty last one: Starlette's ``Response`` and
     ``StreamingResponse``). Every server sends the 3 bytes (uvicorn and hypercorn then
     refuse to end the response, raise into the app and close the connection); the log
     has them. With the bytes in the last message it had 0 under uvicorn and hypercorn."""
-    port = free_port()
-    with serve(ALL[server](port, APPS[app]), server_env(collector), tmp_path, port):
-        bare, wrapped = _answers(port, server, "short", f"/length-short?split={split}")
-        content = _entries(collector, 1)["short"]["response"]["content"]
+    trace = _trace("short")
+    bare, wrapped = _answers(served, server, trace, f"/length-short?split={split}")
+    content = _entry(module_collector, trace)["response"]["content"]
     if server == "granian" and split == "1" and _granian_before_2_8():
         # granian 2.5 (the last on Python 3.9) sends the 3 bytes or none, from one run
         # to the next, when an empty last message follows (bare too)
@@ -164,21 +199,21 @@ def test_a_body_short_of_its_length_is_logged_as_sent(
     assert (content["size"], content.get("text")) == (3, "abc")
 
 
-@pytest.mark.parametrize("server", _servers(*ALL))
+@pytest.mark.parametrize("app", ["plain"], scope="module")
+@pytest.mark.parametrize("server", _servers(*ALL), scope="module")
 def test_a_status_given_as_text_is_logged_as_the_server_sent_it(
-        collector: Collector, tmp_path: Path, server: str) -> None:
+        module_collector: Collector, served: int, server: str) -> None:
     """The app's status is the string "200". hypercorn sends 200 (``int(status)``); it
     was logged 500 there. uvicorn (at the start) and daphne (at the first body message,
     having taken the start) refuse it and close the connection without a word, granian
     answers its own 500: the app's call raised, and the log says 500."""
-    port = free_port()
     # daphne neither answers nor closes the connection (its own 500 fails, the start
     # taken): the answer is read for DAPHNE_QUIET seconds, not SAFETY's 20, as in
     # tests/test_asgi_client_got.py's start without a body.
     wait = DAPHNE_QUIET if server == "daphne" else SAFETY
-    with serve(ALL[server](port, PLAIN), server_env(collector), tmp_path, port):
-        bare, wrapped = _answers(port, server, "text", "/status-text?status=200", wait)
-        response = _entries(collector, 1)["text"]["response"]
+    trace = _trace("text")
+    bare, wrapped = _answers(served, server, trace, "/status-text?status=200", wait)
+    response = _entry(module_collector, trace)["response"]
     assert wrapped == bare
     sent = int(wrapped[0].split()[1]) if wrapped[0] else 500
     assert response["status"] == sent
@@ -215,17 +250,16 @@ def test_a_stream_left_behind_starlettes_cors_middleware_is_logged_once_as_far_a
 
 
 @pytest.mark.parametrize("then", ["return", "raise"])
-@pytest.mark.parametrize("app", FRAMEWORKS)
-@pytest.mark.parametrize("server", _servers("granian", "uvicorn-h11"))
+@pytest.mark.parametrize("app", FRAMEWORKS, scope="module")
+@pytest.mark.parametrize("server", _servers("granian", "uvicorn-h11"), scope="module")
 def test_an_app_ending_after_its_start_is_logged_as_the_client_got_it(
-        collector: Collector, tmp_path: Path, server: str, app: str, then: str) -> None:
+        module_collector: Collector, served: int, server: str, then: str) -> None:
     """tests/test_asgi_client_got.py's start with no body message, behind Starlette and
     FastAPI: granian writes the head only with the first body message, and answers its
     own 500; uvicorn has sent the 201. Behind ``app.add_middleware`` granian's 500 was
     logged 201 (granian's ``send`` was not looked for under Starlette's closure)."""
-    port = free_port()
-    with serve(ALL[server](port, APPS[app]), server_env(collector), tmp_path, port):
-        bare, wrapped = _answers(port, server, then, f"/start-only?then={then}")
-        status = _entries(collector, 1)[then]["response"]["status"]
+    trace = _trace(then)
+    bare, wrapped = _answers(served, server, trace, f"/start-only?then={then}")
+    status = _entry(module_collector, trace)["response"]["status"]
     assert wrapped == bare
     assert status == int(wrapped[0].split()[1]) == (500 if server == "granian" else 201)

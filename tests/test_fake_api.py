@@ -86,3 +86,16 @@ def test_each_body_is_parsed_once_however_often_it_is_polled(
         assert len(collector.logs) == n + 1
     assert len(collector.batches) == posts
     assert len(parses) == posts
+
+
+def test_wait_for_log_finds_one_among_others_and_says_when_none_came(
+        collector: Collector) -> None:
+    poster = threading.Thread(target=lambda: [_post(collector, [{"_id": str(n)}])
+                                              for n in range(5)])
+    poster.start()
+    try:
+        assert collector.wait_for_log(lambda log: log["_id"] == "3") == {"_id": "3"}
+    finally:
+        poster.join()
+    with pytest.raises(LogsMissing, match="no log of the 5 received matched"):
+        collector.wait_for_log(lambda log: log["_id"] == "5", timeout=0.2)

@@ -208,6 +208,22 @@ class Collector:
                 self._cond.wait(left)
             return self.logs
 
+    def wait_for_log(self, match: Callable[[dict[str, Any]], bool],
+                     timeout: float = PATIENCE) -> dict[str, Any]:
+        """Block until a log that ``match`` accepts arrived (or raise), then return the
+        first: a test sharing the collector with others finds its own log (by a trace
+        header, say), whatever the others sent."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for log in self.logs:
+                    if match(log):
+                        return log
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise LogsMissing(f"no log of the {len(self.logs)} received matched")
+                self._cond.wait(left)
+
     def wait_for_posts(self, count: int, timeout: float = PATIENCE) -> list[Received]:
         """Block until ``count`` accepted POSTs of logs arrived (or raise), then return
         them, unparsed: a test that sends many requests and reads only the last batch
