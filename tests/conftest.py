@@ -55,6 +55,18 @@ def collector() -> Iterator[Collector]:
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def module_collector() -> Iterator[Collector]:
+    """One collector for a module's tests, for the servers a module fixture keeps
+    running across them (tests/test_asgi_left.py's ``served``): each test finds its own
+    logs (by a trace of its own), not all of them."""
+    server = Collector().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def local(tmp_path) -> Iterator[LocalCollector]:
     """``readme-metrics collect`` in-process (as the demo embeds it), silent, on a free

@@ -14,11 +14,12 @@ workers, granian, and daphne when installed), for what the servers do on their o
 
 from __future__ import annotations
 
+import itertools
 import socket
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -51,6 +52,37 @@ def _servers(*names: str) -> list[Any]:
 def _entries(collector: Collector, count: int) -> dict[str, dict[str, Any]]:
     logs = collector.wait_for_logs(count, timeout=SAFETY)
     return {_trace_of(log): log["request"]["log"]["entries"][0] for log in logs}
+
+
+_TRACES = itertools.count()
+
+
+def _trace(name: str) -> str:
+    """``name`` made unique among the traces sent to a server that several tests share
+    (:func:`served`)."""
+    return f"{name}-{next(_TRACES)}"
+
+
+def _entry(collector: Collector, trace: str) -> dict[str, Any]:
+    """The HAR entry of the log of the wrapped request sent with ``trace``, whatever
+    else the collector got."""
+    log = collector.wait_for_log(lambda log: _trace_of(log) == trace, timeout=SAFETY)
+    return log["request"]["log"]["entries"][0]
+
+
+@pytest.fixture(scope="module")
+def served(server: str, module_collector: Collector,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """``server`` serving tests.support.asgi_cases' plain app for every test of the module
+    that asks for it (``server`` parametrized with ``scope="module"``: pytest runs them
+    one after the other), posting to ``module_collector``: its port. Starting a server
+    is most of such a test's time; each test sends its own trace (:func:`_trace`) and
+    reads only its own log (:func:`_entry`)."""
+    port = free_port()
+    tmp = tmp_path_factory.mktemp(server)
+    with serve(ALL[server](port, "tests.support.asgi_cases:plain_root"),
+               server_env(module_collector), tmp, port):
+        yield port
 
 
 @pytest.mark.parametrize("server", _servers("uvicorn-h11", "uvicorn-httptools", "daphne",
@@ -98,24 +130,21 @@ def assert_left_stream_logged_as_far_as_it_went(
 
 
 @pytest.mark.parametrize("then", ["return", "raise"])
-@pytest.mark.parametrize("server", _servers(*ALL))
+@pytest.mark.parametrize("server", _servers(*ALL), scope="module")
 def test_an_app_ending_after_its_start_is_logged_as_the_client_got_it(
-        collector: Collector, tmp_path: Path, server: str, then: str) -> None:
+        module_collector: Collector, served: int, server: str, then: str) -> None:
     """The app sends its start (201) and returns, or raises, without a body message. Most
     servers have written the start: the client gets the 201. granian writes it only with
     the first body message, and answers its own 500. The answer is the bare app's, and
     the log has the status the client got."""
-    port = free_port()
-    with serve(ALL[server](port, "tests.support.asgi_cases:plain_root"),
-               server_env(collector), tmp_path, port):
-        answers = []
-        for prefix in ("bare", "wrap"):
-            with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
-                sock.sendall(_raw(port, prefix, then, "GET", f"/start-only?then={then}"))
-                # daphne holds the start too, and never answers: nothing to compare.
-                answers.append(normalized(read_answer(sock, 2 if server == "daphne"
-                                                      else SAFETY), server))
-        response = _entries(collector, 1)[then]["response"]
+    trace, answers = _trace(then), []
+    for prefix in ("bare", "wrap"):
+        with socket.create_connection(("127.0.0.1", served), timeout=SAFETY) as sock:
+            sock.sendall(_raw(served, prefix, trace, "GET", f"/start-only?then={then}"))
+            # daphne holds the start too, and never answers: nothing to compare.
+            answers.append(normalized(read_answer(sock, 2 if server == "daphne"
+                                                  else SAFETY), server))
+    response = _entry(module_collector, trace)["response"]
     bare, wrapped = answers
     assert wrapped == bare
     if server != "daphne":
@@ -126,45 +155,40 @@ def test_an_app_ending_after_its_start_is_logged_as_the_client_got_it(
             "sent none of the app's answer; the app answered 201"), response
 
 
-@pytest.mark.parametrize("server", _servers(*ALL))
+@pytest.mark.parametrize("server", _servers(*ALL), scope="module")
 def test_a_receive_after_the_response_gets_what_it_gets_bare(
-        collector: Collector, tmp_path: Path, server: str) -> None:
+        module_collector: Collector, served: int, tmp_path: Path) -> None:
     """The app answers without reading the body (5 bytes, sent whole), then calls
     ``receive`` once. The middleware read the body ahead for the log; the app's
     ``receive`` still gets what the server gives it bare: uvicorn says ``http.disconnect``
     once the response is complete, the others give the body."""
-    port = free_port()
-    got = {}
-    with serve(ALL[server](port, "tests.support.asgi_cases:plain_root"),
-               server_env(collector), tmp_path, port):
-        for prefix in ("bare", "wrap"):
-            out = tmp_path / f"after-{prefix}"
-            with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
-                sock.sendall(_raw(port, prefix, "after", "POST", f"/read-after?out={out}",
-                                  b"hello"))
-                assert read_answer(sock, SAFETY).endswith(b"answered")
-                wait_until(out.exists)  # held open: a close would say disconnect
-            got[prefix] = out.read_text()
-        post = _entries(collector, 1)["after"]["request"]["postData"]
+    trace, got = _trace("after"), {}
+    for prefix in ("bare", "wrap"):
+        out = tmp_path / f"after-{prefix}"
+        with socket.create_connection(("127.0.0.1", served), timeout=SAFETY) as sock:
+            sock.sendall(_raw(served, prefix, trace, "POST", f"/read-after?out={out}",
+                              b"hello"))
+            assert read_answer(sock, SAFETY).endswith(b"answered")
+            wait_until(out.exists)  # held open: a close would say disconnect
+        got[prefix] = out.read_text()
+    post = _entry(module_collector, trace)["request"]["postData"]
     assert got["wrap"] == got["bare"]
     assert post["text"] == "hello"
 
 
-@pytest.mark.parametrize("server", _servers("hypercorn", "hypercorn-trio"))
+@pytest.mark.parametrize("server", _servers("hypercorn", "hypercorn-trio"), scope="module")
 def test_a_client_half_closing_after_its_request_is_logged_with_the_answer_it_got(
-        collector: Collector, tmp_path: Path, server: str) -> None:
+        module_collector: Collector, served: int) -> None:
     """The client sends its whole request and shuts its side (``shutdown(SHUT_WR)``);
     these servers still write it the whole answer, and the log has that answer's body
     (hypercorn marks the stream closed at the client's end of data: no sign that the
     client is gone)."""
-    port = free_port()
-    with serve(ALL[server](port, "tests.support.asgi_cases:plain_root"),
-               server_env(collector), tmp_path, port):
-        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
-            sock.sendall(_raw(port, "wrap", "half", "POST", "/echo", b"hello"))
-            sock.shutdown(socket.SHUT_WR)
-            answer = read_answer(sock, SAFETY)
-        content = _entries(collector, 1)["half"]["response"]["content"]
+    trace = _trace("half")
+    with socket.create_connection(("127.0.0.1", served), timeout=SAFETY) as sock:
+        sock.sendall(_raw(served, "wrap", trace, "POST", "/echo", b"hello"))
+        sock.shutdown(socket.SHUT_WR)
+        answer = read_answer(sock, SAFETY)
+    content = _entry(module_collector, trace)["response"]["content"]
     assert answer.endswith(b"\r\n\r\nhello")
     assert (content["size"], content["text"]) == (5, "hello")
 

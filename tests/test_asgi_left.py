@@ -20,7 +20,6 @@ app:
 
 from __future__ import annotations
 
-import itertools
 import socket
 import sys
 import time
@@ -35,10 +34,12 @@ from tests.support.fake_api import Collector, free_port
 from tests.test_asgi_client_got import (
     ALL,
     _entries,
+    _entry,
     _servers,
+    _trace,
     assert_left_stream_logged_as_far_as_it_went,
 )
-from tests.test_asgi_conformance import SAFETY, _raw, _trace_of
+from tests.test_asgi_conformance import SAFETY, _raw
 from tests.test_e2e_servers import serve, server_env
 from tests.test_slow_client import normalized, read_answer
 
@@ -53,17 +54,6 @@ FRAMEWORKS = {
 APPS = {"plain": PLAIN, **FRAMEWORKS}
 ON_LINUX = sys.platform.startswith("linux")
 DAPHNE_QUIET = 2.0  # seconds a server that holds a connection and says nothing is given
-_TRACES = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def module_collector() -> Iterator[Collector]:
-    """The collector of the servers :func:`served` keeps for the module."""
-    server = Collector().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -79,17 +69,6 @@ def served(server: str, app: str, module_collector: Collector,
     tmp = tmp_path_factory.mktemp(f"{server}-{app}")
     with serve(ALL[server](port, APPS[app]), server_env(module_collector), tmp, port):
         yield port
-
-
-def _trace(name: str) -> str:
-    """``name`` made unique among the traces the module's tests send."""
-    return f"{name}-{next(_TRACES)}"
-
-
-def _entry(collector: Collector, trace: str) -> dict[str, Any]:
-    """The HAR entry of the log of the wrapped request sent with ``trace``."""
-    log = collector.wait_for_log(lambda log: _trace_of(log) == trace, timeout=SAFETY)
-    return log["request"]["log"]["entries"][0]
 
 
 def _answers(port: int, server: str, trace: str, path: str,
