@@ -14,6 +14,7 @@ import requests
 
 from tests.support import fake_api
 from tests.support.fake_api import Collector, LogsMissing, Reply
+from tests.support.polling import wait_until
 
 
 def _post(collector: Collector, logs: list[dict[str, Any]]) -> int:
@@ -99,3 +100,30 @@ def test_wait_for_log_finds_one_among_others_and_says_when_none_came(
         poster.join()
     with pytest.raises(LogsMissing, match="no log of the 5 received matched"):
         collector.wait_for_log(lambda log: log["_id"] == "5", timeout=0.2)
+
+
+def test_a_post_is_no_longer_in_flight_once_its_client_can_read_the_answer(
+        collector: Collector) -> None:
+    # in_flight counted a POST until its handler returned, after the whole answer was
+    # written: a client that had the answer could post again (on a new connection) while
+    # it still counted, and tests/test_delivery_senders.py's peak of MAX_SENDERS POSTs
+    # at once read 17 of 16 under load. A large body keeps the handler writing while the
+    # client holds the head: the POST must not count then.
+    held = threading.Event()
+    collector.replies.append(Reply(gate=held, body=b"x" * (16 << 20)))
+    answered = []
+    poster = threading.Thread(target=lambda: answered.append(requests.post(
+        collector.url + "/v1/request", json=[{"_id": "a"}], stream=True, timeout=10)))
+    poster.start()
+    try:
+        wait_until(lambda: collector.in_flight == 1)
+        held.set()
+        poster.join(10)
+        assert answered and answered[0].status_code == 202
+        assert collector.in_flight == 0
+        assert collector.peak_in_flight == 1
+    finally:
+        held.set()
+        poster.join(10)
+        for response in answered:
+            response.close()

@@ -88,11 +88,15 @@ class Collector:
                 return Received(self.command, self.path, dict(self.headers), body,
                                 tuple(self.client_address))
 
-            def _answer(self, reply: Reply) -> None:
+            def _answer(self, reply: Reply, answering: Callable[[], None] = lambda: None
+                        ) -> None:
+                """Answer as ``reply`` says; ``answering()`` right before the first byte
+                (or the close) goes out: from then on the client may have it."""
                 if reply.gate is not None:
                     reply.gate.wait(60)
                 if reply.hang or reply.delay:
                     time.sleep(reply.hang or reply.delay)
+                answering()
                 if reply.partial:
                     self.close_connection = True
                     self.wfile.write(reply.partial)
@@ -129,11 +133,18 @@ class Collector:
                     collector.in_flight += 1
                     collector.peak_in_flight = max(collector.peak_in_flight,
                                                    collector.in_flight)
+                answered = []
+
+                def answering() -> None:  # no longer in flight: the client may have it
+                    if not answered:
+                        answered.append(True)
+                        with collector._cond:
+                            collector.in_flight -= 1
+
                 try:
-                    self._answer(reply)
+                    self._answer(reply, answering)
                 finally:
-                    with collector._cond:
-                        collector.in_flight -= 1
+                    answering()  # (an answer that failed before it began)
 
             def do_GET(self) -> None:  # noqa: N802
                 received = self._read()
@@ -145,7 +156,7 @@ class Collector:
                     self._answer(Reply(404, b'{"error": "not found"}'))
 
         self.failed: list[Received] = []
-        self.in_flight = 0  # POSTs read and not yet answered
+        self.in_flight = 0  # POSTs read and not yet answered (no byte of the answer sent)
         self.peak_in_flight = 0  # the most POSTs ever in that state at once
         self.gets: list[Received] = []
         class QuietServer(ThreadingHTTPServer):
