@@ -259,6 +259,36 @@ def test_har_builder_never_logs_an_impossible_status(status: int, text: str,
     assert response["status"] == 500 and quoted in response["comment"]
 
 
+class _Text(str):
+    """A reason phrase that is a str subclass (an app's own type)."""
+
+
+@pytest.mark.parametrize(("status", "text"), [
+    pytest.param(200, "OK", id="usual"),
+    pytest.param(100, "Continue", id="lowest"),
+    pytest.param(999, "Mine", id="highest"),
+    pytest.param(99, "Low", id="below"),
+    pytest.param(1000, "High", id="above"),
+    pytest.param(HTTPStatus.CREATED, "Created", id="int-enum"),
+    pytest.param(True, "Yes", id="bool"),
+    pytest.param(200, _Text("OK"), id="text-subclass"),
+    pytest.param(404, 404, id="text-not-str"),
+    pytest.param(INVALID_STATUS, "abc", id="unreadable"),
+])
+def test_the_response_status_is_what_status_makes_of_it(status: Any, text: Any) -> None:
+    """build_log tests the usual status (an int of 3 digits, a str reason) without
+    calling _status; whatever it gets, the log's status, text and comment are _status's."""
+    from readme_metrics.har.build import _status
+
+    response = _response(build_log(make_exchange(status=status, status_text=text)))
+    expected_status, expected_text, comment = _status(status, text)
+    assert response["status"] == expected_status
+    assert response["status"].__class__ is int
+    assert response["statusText"] == expected_text
+    assert response["statusText"].__class__ is str
+    assert response.get("comment") == comment
+
+
 def test_a_status_seen_before_is_not_parsed_again(monkeypatch: pytest.MonkeyPatch) -> None:
     """The request thread stays a few microseconds: the status line's pattern runs once
     per distinct status (an app answers with a handful), not on every request."""

@@ -158,7 +158,7 @@ class CallerKey:
                  "_rooted", "_spellings", "_quoted_mask", "_twice_quoted_mask", "_json_keys",
                  "_escapes", "_url_spelling", "_json_spelling", "_anchor", "_probes",
                  "_number", "_value", "_leads", "_number_probes", "_number_looks",
-                 "_integer_otherwise", "_spaced", "outside_masks")
+                 "_integer_otherwise", "_spaced", "outside_masks", "keys")
 
     def __init__(self, key: str, masked: Optional[str] = None) -> None:
         """``masked``: the mask to write instead of ``mask(key)`` (an alias's: its key's)."""
@@ -173,6 +173,9 @@ class CallerKey:
         #: The other spellings of such a key in a HAR entry, masked with its mask.
         self.aliases: tuple[CallerKey, ...] = (
             _aliases(key, self.masked) if self._lone and masked is None else ())
+        #: The key and its aliases' keys: a whole value equal to one is sent as ``masked``
+        #: (each alias is masked as its key is).
+        self.keys = frozenset((key, *(alias.key for alias in self.aliases)))
         # Printable ASCII without quote or backslash reads the same inside a JSON string,
         # so it (and its mask) can be replaced in a JSON text as plain text.
         self._plain = key.isascii() and key.isprintable() and not ('"' in key or "\\" in key)
@@ -650,8 +653,9 @@ class CallerKey:
             # A link ({"next": "...?key=k%2F"}): its spellings masked as in a url
             # (JSON-safe, as the quoted mask is); the key as is is masked below.
             text = self._respelled(text, self._encoded_mask, self._hidden)
+        # (_numeric_in's own first test, spared its call for a key that is no number.)
         if self._plain and not (self._bare and self._holds(text)) and not (
-                self._numeric_in(text)):
+                self.numeric and self._numeric_in(text)):
             # In a JSON text such a key is inside a string: masked there as plain text.
             if self._holds(text):
                 text = text.replace(self.key, self.masked)
