@@ -480,7 +480,17 @@ def test_without_a_watchdog_socket_timeouts_bound_a_direct_post(
     # bound each read instead, or a silent server would hold the POST for good.
     without_watchdog(monkeypatch)
     transport = make_transport(collector.url, timeout=0.3)
-    assert transport.post_logs(b"[]").status_code == 202
+    # A first POST the collector answers at once, on the socket kept alive for the next
+    # one; on a loaded machine its answer may itself take longer than 0.3 s (CI at load
+    # 15-20 saw it), which is not what this test is about: tried again then.
+    answered = None
+    for _ in range(10):
+        try:
+            answered = transport.post_logs(b"[]").status_code
+            break
+        except requests.exceptions.ReadTimeout:
+            continue
+    assert answered == 202
     collector.default = Reply(hang=3.0)  # answers after 3 s: too late
     with pytest.raises(requests.exceptions.ReadTimeout):
         transport.post_logs(b"[]")
