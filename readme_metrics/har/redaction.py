@@ -584,11 +584,16 @@ class Redactor:
             node, path, allow_mode = stack.pop()
             if isinstance(node, dict):
                 keys += len(node)
+                # The members a rule below redacted already: a member's own rule (denied,
+                # or not listed) leaves them so, "[REDACTED n]" of the value, not of that.
+                done: tuple[str, ...] = ()
                 if (has_deny or allow_mode) and not values.isdisjoint(node):
                     if not naming.isdisjoint(node):
-                        changed = self._operation(node, allow_mode) or changed
+                        done = self._operation(node, allow_mode)
                 elif has_deny and "input" in node and "loc" in node:
-                    changed = self._echoed_input(node) or changed
+                    done = self._echoed_input(node)
+                if done:
+                    changed = True
                 for key, value in node.items():
                     lower = key.lower()
                     if not lower.isascii():  # _folded, inlined
@@ -596,7 +601,8 @@ class Redactor:
                     here = (f"{path}.{lower}" if path else lower) if track else ""
                     nested = isinstance(value, (dict, list))
                     if lower in deny_keys or (track and here in deny_paths):
-                        node[key] = redacted(value)
+                        if key not in done:
+                            node[key] = redacted(value)
                         changed = True
                     elif allow_mode:
                         if lower in allow_keys or (track and here in allow_paths):
@@ -611,7 +617,7 @@ class Redactor:
                                 whole = False  # kept whole, not walked
                         elif nested:
                             stack.append((value, here, True))
-                        else:
+                        elif key not in done:
                             node[key] = redacted(value)
                             changed = True
                     elif nested and has_deny:
@@ -630,6 +636,9 @@ class Redactor:
                             # its name read as a flat name is, as a name/value object's.
                             value[1] = redacted(value[1])
                             changed = True
+                            if allow_mode:  # its name too, not listed (its value once)
+                                value[0] = redacted(value[0])
+                                continue
                         stack.append((value, path, allow_mode))
                     elif allow_mode:
                         # An array element belongs to the key holding the array; one of a
@@ -642,12 +651,14 @@ class Redactor:
                         changed = self._link(node, index, value, depth) or changed
         return changed, keys if whole else -1
 
-    def _operation(self, node: dict[str, Any], allow_mode: bool) -> bool:
-        """Redact the value (a member of :data:`_VALUE_MEMBERS`) of an object that names
-        its key in another member; True when it changed. Such a member is looked for as
-        written in lower case, in PascalCase (``Op``, ``Path``, ``Value``: SCIM's
-        attribute names are case-insensitive, and .NET and Go clients write them so) or
-        in capitals (``NAME``, ``VALUE``):
+    def _operation(self, node: dict[str, Any], allow_mode: bool) -> tuple[str, ...]:
+        """Redact the value (each member of :data:`_VALUE_MEMBERS` it has: ``{"value":
+        null, "Value": ...}``) of an object that names its key in another member; the
+        members it redacted (empty: none), which the caller leaves as they are now (their
+        own key's rule would redact the marker again, "[REDACTED 13]"). Such a member is
+        looked for as written in lower case, in PascalCase (``Op``, ``Path``, ``Value``:
+        SCIM's attribute names are case-insensitive, and .NET and Go clients write them
+        so) or in capitals (``NAME``, ``VALUE``):
 
         * a JSON Patch or SCIM PATCH operation, ``op``, ``path`` and ``value`` (see
           :meth:`_patch`), and by the denylist an object with ``path`` (or Spring's
@@ -659,7 +670,7 @@ class Redactor:
           AWS filter's) or a key/value one (.NET's ``{"Key": ..., "Value": ...}``, Joi's
           error context), its name read as a flat name is (bracketed,
           ``user[password]``, too); each of ``name``, ``key`` and ``param`` is asked."""
-        value_key = next(key for key in _VALUE_MEMBERS if key in node)
+        value_keys = tuple(key for key in _VALUE_MEMBERS if key in node)
         pointer = _member(node, "path")
         if pointer is None:
             pointer = _member(node, "field")
@@ -668,31 +679,35 @@ class Redactor:
             # With no op, a pointer ("/oauth/token") is a URL's or a file's path, as in
             # an API's per-route figures ({"path": ..., "value": 1234}): a validator's
             # field path is dotted ("user.password"), never so (review49).
-            if (operation or self._has_deny and pointer[:1] not in ("/", "#")) and (
-                    self._patch(node, value_key, pointer, allow_mode and operation)):
-                return True
+            if operation or self._has_deny and pointer[:1] not in ("/", "#"):
+                done = tuple(key for key in value_keys if self._patch(
+                    node, key, pointer, allow_mode and operation))
+                if done:
+                    return done
         if not self._has_deny or not any(
                 name.__class__ is str and self.denies(name)
                 # (express-validator 6's {"param": "password"})
                 for name in (_member(node, "name"), _member(node, "key"), node.get("param"))):
-            return False
-        node[value_key] = redacted(node[value_key])
-        return True
+            return ()
+        for key in value_keys:
+            node[key] = redacted(node[key])
+        return value_keys
 
-    def _echoed_input(self, node: dict[str, Any]) -> bool:
+    def _echoed_input(self, node: dict[str, Any]) -> tuple[str, ...]:
         """By the denylist, redact the ``input`` of a pydantic 2 validation error (the
         detail of FastAPI's 422 answer) whose ``loc`` names a denied key: ``{"loc":
         ["body", "password"], "msg": ..., "input": "abc"}`` echoes the rejected value; its
-        last name is a key, the names from any one on a path. True when it changed."""
+        last name is a key, the names from any one on a path. ("input",) when it
+        changed, else empty."""
         loc = node["loc"]
         if loc.__class__ is not list:
-            return False
+            return ()
         names = [_folded(name) for name in loc if name.__class__ is str]
         if not names or not (names[-1] in self._deny_keys or any(
                 ".".join(names[start:]) in self._deny_paths for start in range(len(names)))):
-            return False
+            return ()
         node["input"] = redacted(node["input"])
-        return True
+        return ("input",)
 
     def _patch(self, operation: dict[str, Any], value_key: str, pointer: str,
                allow_mode: bool) -> bool:
