@@ -190,6 +190,21 @@ def _form_params(body: bytes, charset: Optional[str], wide: Optional[str],
     return records(parse_query(text, codec))
 
 
+def _misread_wide(body: bytes, wide: str, redactor: Redactor) -> bool:
+    """Whether a form read in ``wide`` (UTF-16/32) spells a denied name in its bytes
+    that this reading hides: its byte order or width told by a declared charset alone
+    (its first characters beyond ASCII), and not the client's. UTF-16-BE with no mark
+    declared "utf-16" is read little-endian (U+7000 for "p", as Django reads it), UTF-32
+    declared "utf-16" NUL-spaced: no name matched, and the secret went out so, spelled
+    in its bytes (review55). Any UTF-16/32 spelling of an ASCII name is that name in the
+    bytes read as latin-1, NULs dropped (:meth:`Redactor.mentions_key` drops them)."""
+    text = body.decode(wide, "replace")
+    if "\0" in text:
+        return redactor.mentions_key(text, denied_only=True)
+    return not redactor.mentions_key(text, denied_only=True) and redactor.mentions_key(
+        body.decode("latin-1"), denied_only=True)
+
+
 def _wide_codec(body: bytes, charset: Optional[str], truncated: bool) -> Optional[str]:
     """The codec of a form body in UTF-16/32, None for any other: ASCII holds no NUL.
     Told as json.loads(bytes) tells a text's: by its byte order mark, or by where the
@@ -298,7 +313,8 @@ def _params(
                 and redactor.mentions_key(
                     body.decode("latin-1").replace("\0", "\n"), denied_only=True)
                 or wide is None and redactor.mentions_key(
-                    body.decode("latin-1"), denied_only=True)):
+                    body.decode("latin-1"), denied_only=True)
+                or wide is not None and _misread_wide(body, wide, redactor)):
             # Read in UTF-16/32 (as Django reads it), a denied name spelled in ASCII
             # (as werkzeug and Starlette read the bytes) would go out in clear. (The
             # NULs made line breaks: mentions_key drops NULs, finding NUL-spaced names.)
