@@ -116,6 +116,47 @@ def test_each_value_member_of_an_object_naming_a_denied_key_is_redacted(
     assert "REDACTED" in json.dumps(logged)
 
 
+# -- 2b. Validation errors echoing the rejected value under other names -------------------
+
+# review52 read Spring's {"field", "rejectedValue"}; NestJS's class-validator answers its
+# ValidationError ({"property": "password", "value": ...}, its "target" the whole body)
+# and ASP.NET's FluentValidation its failures ({"propertyName": "Password",
+# "attemptedValue": ...}, a dotted path, PascalCase too): the value went out in clear.
+ECHOED = {
+    "class-validator": [{"target": {"email": "zoe@x", "password": SECRET}, "value": SECRET,
+                         "property": "password", "children": [],
+                         "constraints": {"minLength": "password is too short"}}],
+    "fluent-validation": {"errors": [{"propertyName": "Password", "errorMessage": "short",
+                                      "attemptedValue": SECRET, "severity": 0}]},
+    "fluent-validation-pascal-path": {"Errors": [
+        {"PropertyName": "Items[0].Password", "AttemptedValue": SECRET}]},
+}
+ECHOED_KEPT = [{"property": "color", "value": "red"},
+               {"propertyName": "Email", "attemptedValue": "zoe@x"},
+               {"property": "/password", "value": 3}]
+
+
+@pytest.mark.parametrize("case", list(ECHOED))
+def test_a_validation_error_echoing_a_denied_field_s_value_is_redacted(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        case: str) -> None:
+    before = len(collector.received)
+    app = reading_app(status="400 Bad Request", headers=[
+        ("Content-Type", "application/json")], body=[json.dumps(ECHOED[case]).encode()])
+    _, _, entry = exchange(inline_wrap(app, denylist=["password"]), collector)
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    assert found_spelled(bodies, SECRET) == []
+    assert HIDDEN in entry["response"]["content"]["text"]
+
+
+@pytest.mark.parametrize("document", ECHOED_KEPT, ids=range(len(ECHOED_KEPT)))
+def test_such_members_naming_no_denied_field_are_kept(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        document: Any) -> None:
+    _, logged = _logged(collector, inline_wrap, document, denylist=["password"])
+    assert logged == document
+
+
 # -- 3. A UTF-16/32 form its declared charset misreads ------------------------------------
 
 # review52 hid a UTF-16/32 form with no mark and no charset whose first characters are

@@ -172,14 +172,16 @@ def _pointer_keys(path: str) -> list[str]:
 # The members that hold the value an object names the key of in another member
 # (_operation), as written in lower case, PascalCase or capitals: a ``value``, a
 # ``values`` list (an AWS filter's, a Kubernetes selector's), a Spring FieldError's
-# ``rejectedValue`` (its 400 answer echoes it).
-_VALUE_MEMBERS = ("value", "Value", "VALUE", "values", "Values", "VALUES", "rejectedValue")
+# ``rejectedValue`` (its 400 answer echoes it), a FluentValidation failure's
+# ``attemptedValue`` (ASP.NET answers echo it so, camel-cased or not).
+_VALUE_MEMBERS = ("value", "Value", "VALUE", "values", "Values", "VALUES", "rejectedValue",
+                  "attemptedValue", "AttemptedValue")
 _VALUE_MEMBER_SET = frozenset(_VALUE_MEMBERS)
 # The members one of which such an object needs to name its key (_operation): a time
 # series' {"ts": ..., "value": ...} has none, and is passed by at C speed.
-_NAMING_MEMBERS = frozenset(spelling for name in ("path", "name", "key", "field")
+_NAMING_MEMBERS = frozenset(spelling for name in ("path", "name", "key", "field", "property")
                             for spelling in (name, name.capitalize(), name.upper())) | {
-                                "param"}
+                                "param", "propertyName", "PropertyName"}
 
 
 def _member(node: dict[str, Any], name: str) -> Any:
@@ -662,9 +664,11 @@ class Redactor:
 
         * a JSON Patch or SCIM PATCH operation, ``op``, ``path`` and ``value`` (see
           :meth:`_patch`), and by the denylist an object with ``path`` (or Spring's
-          ``field``) and a value but no ``op`` (a validation error echoing the field it
-          rejects: express-validator's ``{"path": "password", "value": ...}``, Yup's,
-          Spring's ``{"field": "password", "rejectedValue": ...}``);
+          ``field``, class-validator's ``property``, FluentValidation's
+          ``propertyName``) and a value but no ``op`` (a validation error echoing the
+          field it rejects: express-validator's ``{"path": "password", "value": ...}``,
+          Yup's, Spring's ``{"field": "password", "rejectedValue": ...}``,
+          FluentValidation's ``{"propertyName": "Password", "attemptedValue": ...}``);
         * by the denylist, a name/value pair (``{"name": "password", "value": ...}``:
           jQuery's serializeArray, a Kubernetes env, HAR's own headers; ``values``: an
           AWS filter's) or a key/value one (.NET's ``{"Key": ..., "Value": ...}``, Joi's
@@ -674,6 +678,15 @@ class Redactor:
         pointer = _member(node, "path")
         if pointer is None:
             pointer = _member(node, "field")
+            if pointer is None:
+                # class-validator's (NestJS) ValidationError, {"property": "password",
+                # "value": ...}; FluentValidation's {"propertyName": "User.Password",
+                # "attemptedValue": ...}: a dotted path, indexes in brackets.
+                pointer = _member(node, "property")
+                if pointer is None:
+                    pointer = node.get("propertyName")
+                    if pointer is None:
+                        pointer = node.get("PropertyName")
         if pointer.__class__ is str:
             operation = _member(node, "op") is not None
             # With no op, a pointer ("/oauth/token") is a URL's or a file's path, as in
