@@ -164,29 +164,33 @@ def test_such_members_naming_no_denied_field_are_kept(
 # form is read in it, whatever its bytes are: UTF-16-BE declared "utf-16" (big-endian
 # by RFC 2781 with no mark) was read little-endian, its names byte-swapped (U+7000 for
 # "p"); UTF-32 declared "utf-16", its names NUL-spaced. No name matched: the secret went
-# out spelled in its bytes, as the leak hunt (and a reader of the log) reads them.
+# out spelled in its bytes, as the leak hunt (and a reader of the log) reads them. And
+# review52's rule, with no charset, found an ASCII name only: a denied name beyond ASCII
+# ("パスワード") in UTF-16/32 with no mark and no charset went out NUL-spaced as well.
 # (codec, declared charset, read right by it)
 FORMS = [("utf-16-be", "utf-16", False), ("utf-16-le", "utf-16be", False),
          ("utf-16-be", "utf-16le", False), ("utf-32-le", "utf-16", False),
+         ("utf-16-le", "", False), ("utf-16-be", "", False), ("utf-32-le", "", False),
          # Ones its charset reads are redacted field by field, as before.
          ("utf-16-le", "utf-16", True), ("utf-16-be", "utf-16be", True),
          ("utf-32-le", "utf-32", True)]
 
 
 @pytest.mark.parametrize(("codec", "charset", "read"), FORMS)
+@pytest.mark.parametrize("name", ["password", "パスワード"])
 def test_a_utf16_or_32_form_its_declared_charset_misreads_does_not_send_a_denied_value(
         collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
-        codec: str, charset: str, read: bool) -> None:
+        codec: str, charset: str, read: bool, name: str) -> None:
     before = len(collector.received)
-    _, _, entry = exchange(inline_wrap(reading_app(), denylist=["password"]), collector,
-                           method="POST", body=f"名前=山田&password={SECRET}".encode(codec),
-                           headers={"Content-Type": "application/x-www-form-urlencoded; "
-                                                    f"charset={charset}"})
+    _, _, entry = exchange(inline_wrap(reading_app(), denylist=[name]), collector,
+                           method="POST", body=f"名前=山田&{name}={SECRET}".encode(codec),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"
+                                                    + (f"; charset={charset}" * bool(charset))})
     bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
     assert found_spelled(bodies, SECRET) == []
     posted = entry["request"]["postData"]
     if read:
         assert posted["params"] == [{"name": "名前", "value": "山田"},
-                                    {"name": "password", "value": HIDDEN}]
+                                    {"name": name, "value": HIDDEN}]
     else:
         assert posted["text"] == "[REDACTED]"

@@ -190,19 +190,29 @@ def _form_params(body: bytes, charset: Optional[str], wide: Optional[str],
     return records(parse_query(text, codec))
 
 
-def _misread_wide(body: bytes, wide: str, redactor: Redactor) -> bool:
-    """Whether a form read in ``wide`` (UTF-16/32) spells a denied name in its bytes
-    that this reading hides: its byte order or width told by a declared charset alone
-    (its first characters beyond ASCII), and not the client's. UTF-16-BE with no mark
-    declared "utf-16" is read little-endian (U+7000 for "p", as Django reads it), UTF-32
-    declared "utf-16" NUL-spaced: no name matched, and the secret went out so, spelled
-    in its bytes (review55). Any UTF-16/32 spelling of an ASCII name is that name in the
-    bytes read as latin-1, NULs dropped (:meth:`Redactor.mentions_key` drops them)."""
-    text = body.decode(wide, "replace")
-    if "\0" in text:
-        return redactor.mentions_key(text, denied_only=True)
-    return not redactor.mentions_key(text, denied_only=True) and redactor.mentions_key(
-        body.decode("latin-1"), denied_only=True)
+def _misread_wide(body: bytes, wide: Optional[str], redactor: Redactor) -> bool:
+    """Whether a form holding NULs spells a denied name in UTF-16/32 that the reading it
+    gets hides: read as bytes (``wide`` None: no mark, no charset, its first characters
+    beyond ASCII; review52), or in ``wide`` told by a declared charset alone and not
+    the client's (UTF-16-BE with no mark declared "utf-16" read little-endian, U+7000
+    for "p", as Django reads it; UTF-32 declared "utf-16", NUL-spaced; review55). No
+    name matched, and the secret went out spelled in its bytes. An ASCII name in any
+    UTF-16/32 is that name in the bytes read as latin-1, NULs dropped (mentions_key
+    drops them); one beyond ASCII ("パスワード") is looked for in each UTF-16/32 reading."""
+    if wide is not None:
+        text = body.decode(wide, "replace")
+        if "\0" in text:
+            return redactor.mentions_key(text, denied_only=True)
+        if redactor.mentions_key(text, denied_only=True):
+            return False
+    return redactor.mentions_key(body.decode("latin-1"), denied_only=True) or (
+        redactor.denies_beyond_ascii and any(
+            redactor.mentions_key(body.decode(codec, "replace"), denied_only=True)
+            for codec in _WIDE_READINGS))
+
+
+# The codecs _misread_wide reads a form holding NULs in.
+_WIDE_READINGS = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 
 
 def _wide_codec(body: bytes, charset: Optional[str], truncated: bool) -> Optional[str]:
@@ -312,9 +322,7 @@ def _params(
                 (wide is not None or not json.detect_encoding(body).startswith("utf-8"))
                 and redactor.mentions_key(
                     body.decode("latin-1").replace("\0", "\n"), denied_only=True)
-                or wide is None and redactor.mentions_key(
-                    body.decode("latin-1"), denied_only=True)
-                or wide is not None and _misread_wide(body, wide, redactor)):
+                or _misread_wide(body, wide, redactor)):
             # Read in UTF-16/32 (as Django reads it), a denied name spelled in ASCII
             # (as werkzeug and Starlette read the bytes) would go out in clear. (The
             # NULs made line breaks: mentions_key drops NULs, finding NUL-spaced names.)

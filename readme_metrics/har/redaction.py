@@ -242,7 +242,7 @@ class Redactor:
     __slots__ = (
         "active", "_deny_flat", "_allow_flat", "_deny_keys", "_deny_paths",
         "_allow_keys", "_allow_paths", "_has_allow", "_has_deny", "_track_paths",
-        "_needles", "_probes", "_bracketed", "_escapable", "_spaced",
+        "_needles", "_probes", "_bracketed", "_escapable", "_spaced", "_wide_needles",
     )
 
     def __init__(self, denylist: Sequence[str] = (), allowlist: Sequence[str] = ()) -> None:
@@ -267,6 +267,8 @@ class Redactor:
         self._escapable = any(_ESCAPED_IN_JSON.search(needle) for needle in self._needles)
         # A needle with a space a query may write as "+" (?api+key=): see names_key_encoded.
         self._spaced = any(" " in needle for needle in self._needles)
+        # A needle beyond ASCII, which UTF-16/32 bytes read as latin-1 do not spell.
+        self._wide_needles = not all(needle.isascii() for needle in self._needles)
         # Each needle's rarest characters in either case: an ASCII text lacking both cases
         # of one cannot hold the needle, lower-cased or not (see mentions_key). None for a
         # needle with a character beyond ASCII, always looked for.
@@ -926,6 +928,13 @@ class Redactor:
             return False
         # (Decoded more than once: a form in a URL's query value, see names_key_decoded.)
         return self.names_key_decoded(decode_component(text))
+
+    @property
+    def denies_beyond_ascii(self) -> bool:
+        """True when a denylist entry holds a character beyond ASCII (``パスワード``):
+        text in UTF-16/32 read as latin-1 bytes spells an ASCII name only (NULs dropped
+        by :meth:`mentions_key`), so such a name is looked for in its own reading."""
+        return self._wide_needles
 
     @property
     def allow_only(self) -> bool:
