@@ -8,6 +8,7 @@ and dict lookups prepared once at construction.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import time
@@ -304,6 +305,19 @@ def _build(config: MetricsApiConfig, redactor: Redactor,
                      redactor=redactor, max_body_bytes=config.max_body_bytes)
 
 
+def _takes(init: Callable[..., Any], args: tuple[Any, ...],
+           arguments: Mapping[str, Any]) -> bool:
+    """Whether ``init`` (a middleware class's ``__init__``) takes ``args`` and the
+    keywords ``arguments``; True when its signature cannot be read (left to it)."""
+    try:
+        inspect.signature(init).bind(None, *args, **arguments)
+    except TypeError:
+        return False
+    except ValueError:
+        return True
+    return True
+
+
 class PipelineControls:
     """``flush``, ``close`` and ``stats`` of a middleware, shared by the WSGI and ASGI ones.
 
@@ -320,8 +334,11 @@ class PipelineControls:
         # base, unseen by type checkers: the middlewares' __init__ stays their signature
         # for mypy (Starlette's add_middleware checks its arguments against it) and for
         # inspect and help(), which read a class's own __init__ before a base's __new__.
+        # Only keywords the class's __init__ refuses: a subclass of the app's whose own
+        # __init__ takes api_key=... (and builds the config) is made as before.
         def __new__(cls, *args: Any, **arguments: Any) -> Any:
-            no_options_given(cls.__name__, arguments)
+            if arguments and not _takes(cls.__init__, args, arguments):
+                no_options_given(cls.__name__, arguments)
             return super().__new__(cls)
 
     def flush(self, timeout: Optional[float] = None) -> bool:
