@@ -49,7 +49,13 @@ README_CREDENTIAL_HEADERS = (
     "X-Serverless-Authorization", "Cf-Access-Jwt-Assertion", "X-Goog-Iap-Jwt-Assertion",
     "X-Amzn-Oidc-Accesstoken", "X-Amzn-Oidc-Data", "X-Ms-Token-Aad-Access-Token",
     "X-Ms-Token-Aad-Id-Token", "X-Ms-Token-Aad-Refresh-Token", "X-Forwarded-Access-Token",
-    "X-Auth-Request-Access-Token")
+    "X-Auth-Request-Access-Token", "DPoP",
+    # and the names the rule takes, as README gives them
+    "X-Api-Secret", "Dd-Api-Key", "Dd-Application-Key", "X-Algolia-Api-Key",
+    "X-Parse-Master-Key", "X-Sentry-Auth", "Authentication", "X-Jwt", "Id-Token",
+    "X-Github-Token", "X-CSRFToken", "X-Db-Password",
+    "X-Amz-Server-Side-Encryption-Customer-Key", "Stripe-Signature", "X-Hub-Signature-256",
+    "X-Slack-Signature", "X-Shopify-Hmac-Sha256", "X-Signature-Ed25519")
 
 
 def denied(name: str) -> bool:

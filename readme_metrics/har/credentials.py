@@ -40,7 +40,7 @@ from readme_metrics.masking import mask, utf8
 
 __all__ = [
     "CREDENTIAL_HEADERS", "MIN_SUBSTRING_KEY", "URL_HEADERS", "CallerKey", "authority_key",
-    "for_key",
+    "credential_header", "for_key",
 ]
 
 #: Lower-case names of the headers whose values are always masked.
@@ -70,7 +70,65 @@ CREDENTIAL_HEADERS: frozenset[str] = frozenset({
     "x-amzn-oidc-data", "x-ms-token-aad-access-token", "x-ms-token-aad-id-token",
     "x-ms-token-aad-refresh-token", "x-forwarded-access-token",
     "x-auth-request-access-token",
+    # RFC 9449's proof of possession: a signed JWT sent with an access token bound to the
+    # client's key (Authorization: DPoP ...), a credential as the signatures of the rule
+    # below are.
+    "dpop",
 })
+
+# The rule for the credential headers no list can name (each service has its own:
+# X-Api-Secret, Dd-Api-Key, X-Parse-Master-Key, X-Sentry-Auth, X-Jwt, Id-Token,
+# Stripe-Signature, X-Hub-Signature-256, Django's X-CSRFToken): the last word of the name
+# (words between "-", trailing ones holding a digit dropped: -256, -Sha256, -Ed25519)...
+# ... is one of these,
+_CREDENTIAL_LAST = frozenset({
+    "auth", "authorization", "authentication", "jwt", "assertion", "passwd", "passphrase",
+    "signature", "hmac"})
+# ... or ends with one of these (accesstoken, csrftoken, clientsecret, apikey),
+_CREDENTIAL_ENDINGS = ("token", "secret", "password", "apikey")
+# ... but not a pagination token (X-Next-Page-Token, X-Continuation-Token: where to read
+# on, not who reads), the word before "token" (or glued to it) being one of these;
+_NOT_CREDENTIAL_TOKENS = frozenset({
+    "page", "next", "continuation", "pagination", "cursor", "sync"})
+# ... or is "key" after one of these (or glued to it: masterkey), or after a word ending
+# in "api" (X-RapidAPI-Key): not Idempotency-Key, Sec-WebSocket-Key, a cache key.
+_CREDENTIAL_KEYS = frozenset({
+    "api", "app", "application", "access", "admin", "auth", "client", "customer",
+    "encryption", "license", "master", "private", "secret", "service", "session", "signing",
+    "subscription"})
+_CREDENTIAL_KEY_ENDINGS = tuple(kind + "key" for kind in _CREDENTIAL_KEYS)
+
+
+# ... and not a name the rule would take that holds none (RFC 9421's Accept-Signature
+# asks for a signature).
+_NOT_CREDENTIAL = frozenset({"accept-signature"})
+
+
+def credential_header(name: str) -> bool:
+    """Whether the header ``name`` (lower case, "-" between its words) holds a credential:
+    one of :data:`CREDENTIAL_HEADERS`, or a name the rule above takes. Its value is then
+    masked (:mod:`~readme_metrics.har.headers`, once per distinct name) and the collector
+    refuses it in clear."""
+    if name in CREDENTIAL_HEADERS:
+        return True
+    if name in _NOT_CREDENTIAL:
+        return False
+    words = name.split("-")
+    while len(words) > 1 and any(character.isdigit() for character in words[-1]):
+        words.pop()  # X-Hub-Signature-256, X-Shopify-Hmac-Sha256, X-Signature-Ed25519
+    last = words[-1]
+    if last in _CREDENTIAL_LAST:
+        return True
+    if last.endswith(_CREDENTIAL_ENDINGS):
+        if last.endswith("token"):
+            glued = last[:-len("token")]
+            before = glued or (words[-2] if len(words) > 1 else "")
+            return before not in _NOT_CREDENTIAL_TOKENS
+        return True
+    if last == "key" and len(words) > 1:
+        return words[-2] in _CREDENTIAL_KEYS or words[-2].endswith("api")
+    return last.endswith(_CREDENTIAL_KEY_ENDINGS)
+
 
 # A run of ASCII letters and digits, and one of them percent-encoded (no URL needs to),
 # or encoded twice (a link in a query value: %256F).

@@ -22,6 +22,7 @@ from readme_metrics.har.credentials import (
     URL_HEADERS,
     CallerKey,
     authority_key,
+    credential_header,
 )
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.masking import is_masked, mask
@@ -31,7 +32,8 @@ __all__ = [
     "request_cookies", "response_cookies", "response_received",
 ]
 
-#: Header values that are credentials: sent as mask(value), never in clear.
+#: Header values that are credentials: sent as mask(value), never in clear; and so are
+#: those of the names :func:`~readme_metrics.har.credentials.credential_header` takes.
 MASKED_HEADERS = CREDENTIAL_HEADERS
 #: Headers holding a URL's authority (``host[:port]``): a ``user:password@`` a hand-made
 #: client put there is a credential, masked as a URL's userinfo is.
@@ -146,7 +148,7 @@ def _role(name: str) -> tuple[str, int, bool, Optional[str], Optional[str]]:
     # list entry with "_" names it too.
     other = dashed if dashed is not None else (
         low.replace("-", "_") if "-" in low else None)
-    kind = (_MASKED if spelled in MASKED_HEADERS else _URL if spelled in URL_HEADERS
+    kind = (_MASKED if credential_header(spelled) else _URL if spelled in URL_HEADERS
             else _LINK if spelled == "link"
             else _AUTHORITY if spelled in AUTHORITY_HEADERS else _PLAIN)
     role = (low, kind, low in _NOTED_HEADERS, _RAW_NOTED.get(low), other)

@@ -10,7 +10,7 @@ import base64
 import binascii
 import ipaddress
 import re
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
 from readme_metrics.cli.collector.checker import (
@@ -22,14 +22,14 @@ from readme_metrics.cli.collector.checker import (
     repeats,
     secret_shape,
 )
-from readme_metrics.har.credentials import CREDENTIAL_HEADERS
+from readme_metrics.har.credentials import credential_header
 
 __all__ = ["check_entry", "check_pages"]
 
 _STARTED = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 # Header values that must never leave the building in clear (SPEC sections 4 and 6): the
-# very list the HAR builder masks, in requests and responses alike.
-_MASKED_HEADERS = CREDENTIAL_HEADERS
+# very names the HAR builder masks (its list and its rule), in requests and responses.
+_MASKED_HEADERS = credential_header
 _COOKIE_KEYS = frozenset(
     {"name", "value", "path", "domain", "expires", "httpOnly", "secure", "comment"}
 )
@@ -37,12 +37,12 @@ _PARAM_KEYS = frozenset({"name", "value", "fileName", "contentType", "comment"})
 
 
 def _check_secrets(c: Checker, headers: list[dict[str, Any]], cookies: list[dict[str, Any]],
-                   path: str, masked: frozenset[str]) -> None:
+                   path: str, masked: Callable[[str], bool]) -> None:
     for index, header in enumerate(headers):
         name = str(header["name"])
         # "_" for "-" (x_api_key) is the same header to Django, CGI and uWSGI: the library
         # masks it as the dashed name.
-        if (name.lower().replace("_", "-") in masked and "value" in header
+        if (masked(name.lower().replace("_", "-")) and "value" in header
                 and not secret_shape(header["value"])):
             c.add(f"{path}.headers[{index}]", f"the {name} value must be masked, not sent in clear")
     for index, cookie in enumerate(cookies):
