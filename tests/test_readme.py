@@ -427,11 +427,55 @@ def test_webhook_example_answers_its_docstrings_calls(name: str, tmp_path: Path)
 # -- Troubleshooting's advice, followed ---------------------------------------------------
 
 
+TROUBLESHOOTING = REPO_ROOT / "docs" / "TROUBLESHOOTING.md"
+
+
+def troubleshooting_rows() -> tuple[list[str], list[str]]:
+    """README's short Troubleshooting rows, and docs/TROUBLESHOOTING.md's full ones."""
+    def rows(text: str) -> list[str]:
+        return [line for line in text.splitlines()
+                if line.startswith("| ") and not line.startswith("| symptom |")]
+
+    return (rows(readme_sections()["Troubleshooting"]),
+            rows(TROUBLESHOOTING.read_text(encoding="utf-8")))
+
+
 def troubleshooting_row(symptom: str) -> str:
-    """The Troubleshooting table's row whose symptom starts with ``symptom``."""
-    (row,) = [line for line in readme_sections()["Troubleshooting"].splitlines()
-              if line.startswith(f"| {symptom}")]
-    return row
+    """The row whose symptom starts with ``symptom``: its full form in
+    docs/TROUBLESHOOTING.md, then README's short one (both must be there, once each)."""
+    short, full = troubleshooting_rows()
+    (short_row,) = [line for line in short if line.startswith(f"| {symptom}")]
+    (full_row,) = [line for line in full if line.startswith(f"| {symptom}")]
+    return f"{full_row}\n{short_row}"
+
+
+def _symptom_pattern(short_row: str) -> re.Pattern[str]:
+    """A short row's symptom as a pattern for the start of its full row's: ``...``
+    stands for what the short form leaves out."""
+    symptom = short_row.split(" | ", 1)[0][2:]
+    pattern = re.escape(symptom).replace(r"\ \.\.\.", ".*?").replace(r"\.\.\.", ".*?")
+    return re.compile(pattern)
+
+
+def test_each_short_troubleshooting_row_has_its_full_row() -> None:
+    """README's rows are short; each one's symptom starts a full row of
+    docs/TROUBLESHOOTING.md (and only one), every full row has its short one, in the
+    same order, and what a short row quotes or puts in backticks is in its full row or
+    the README (nothing said only in the short form)."""
+    short, full = troubleshooting_rows()
+    assert len(short) == len(full) >= 30, (len(short), len(full))
+    readme = README.read_text(encoding="utf-8")
+    for index, row in enumerate(short):
+        pattern = _symptom_pattern(row)
+        matched = [i for i, line in enumerate(full) if pattern.match(line[2:])]
+        assert matched == [index], (row, matched)
+        assert "](docs/" not in row or "](docs/TROUBLESHOOTING.md" in row, row
+        said = re.findall(r"`([^`]+)`", row) + re.findall(r'"([^"`]+)"', row)
+        missing = [part.replace(" ...", "") for part in said
+                   if not all(piece.strip() in full[index]
+                              or piece.strip() in readme.replace(row, "")
+                              for piece in part.split("...") if piece.strip())]
+        assert missing == [], (row, missing)
 
 
 def test_a_test_clients_call_is_logged_once_buffered_or_closed(collector: Collector) -> None:
@@ -522,7 +566,7 @@ def test_the_wsgi_middleware_around_an_asgi_app_fails_as_the_row_quotes() -> Non
 
     row = troubleshooting_row("at start-up, `TypeError: readme_metrics: MetricsMiddleware(app, "
                               "config): app is an ASGI app")
-    [quoted] = re.findall(r"`TypeError: (readme_metrics: [^`]+) \.\.\.`", row)
+    [quoted] = set(re.findall(r"`TypeError: (readme_metrics: [^`]+) \.\.\.`", row))
     with pytest.raises(TypeError) as caught:
         MetricsMiddleware(FastAPI(), MetricsApiConfig(
             api_key="any-key", grouping_function=lambda request: None))
@@ -540,7 +584,7 @@ def test_the_asgi_middleware_around_a_wsgi_app_fails_as_the_row_quotes() -> None
 
     row = troubleshooting_row("at start-up, `TypeError: readme_metrics: MetricsMiddleware(app, "
                               "config): app is a WSGI app")
-    [quoted] = re.findall(r"`TypeError: (readme_metrics: [^`]+) \.\.\.`", row)
+    [quoted] = set(re.findall(r"`TypeError: (readme_metrics: [^`]+) \.\.\.`", row))
     with pytest.raises(TypeError) as caught:
         MetricsMiddleware(Flask("app"), MetricsApiConfig(
             api_key="any-key", grouping_function=lambda request: None))
