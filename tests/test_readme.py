@@ -1190,12 +1190,12 @@ def test_the_django_quick_start_under_gunicorn_sends_its_last_logs_at_the_stop(
 @READS_UNREAD
 def test_an_unread_body_under_gunicorn_sent_whole_is_logged_whole(
         tmp_path: Path, collector: Collector) -> None:
-    """What is sent: under gunicorn an unread body is read through gunicorn's own
-    wsgi.input as far as it has arrived, so one sent whole is logged whole, past the
+    """What is sent (docs/BODIES.md): under gunicorn an unread body is read through
+    gunicorn's own wsgi.input as far as it has arrived, so one sent whole is logged whole, past the
     receive buffer's worth (about 128 KiB) a copy could have."""
     from tests.support.unread_gunicorn import unread_body_under_gunicorn
 
-    sentence = " ".join(readme_sections()["What is sent, and how to keep secrets out"].split())
+    sentence = " ".join((REPO_ROOT / "docs" / "BODIES.md").read_text(encoding="utf-8").split())
     assert ("Under gunicorn an unread body is read through gunicorn's own `wsgi.input`, only "
             "as far as it has arrived, so a body the client sent whole is logged whole") in (
                 sentence)
