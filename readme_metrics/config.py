@@ -204,6 +204,10 @@ _ARGUMENT_NAMES.update({
     "README_DEV_MODE": "README_DEVELOPMENT_MODE", "README_MAX_BODY_SIZE": "README_MAX_BODY_BYTES",
     "README_GROUPING": "README_GROUPING_FUNCTION", "README_GROUPING_FN": "README_GROUPING_FUNCTION",
     "README_ENABLE": "README_METRICS_ENABLED",
+    # newcomer9's guesses: a noun left out, a unit added, another word for the list, the
+    # argument metrics_api with METRIC for METRICS
+    "README_MAX_QUEUE": "README_MAX_QUEUE_SIZE", "README_TIMEOUT_SECONDS": "README_TIMEOUT",
+    "README_BLOCKLIST": "README_DENYLIST", "README_METRIC_API": "README_METRICS_SERVER",
 })
 # A debug switch or log level one looks for: there is none (development_mode is the
 # nearest name, and means something else), and the library's logger is the app's to turn on.

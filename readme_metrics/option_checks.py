@@ -619,11 +619,14 @@ def meant_variable(name: str, known: Collection[str],
     """The variable of ``known`` (all ``README_*``) that ``name`` is a near miss of: the
     same name in another case, the variable ``aliases`` gives for it (in any case), or
     one difflib finds close, or, for ``README_METRICS_X``, the ``README_X`` of ``known``
-    (or ``aliases``); None for a name of ``known`` itself, one not starting with
-    ``README_``, or one close to none (another tool's)."""
+    (or ``aliases``); for a name not starting with ``README_``, the variable it is with
+    ``README`` mistyped (``RAEDME_API_KEY``); None for a name of ``known`` itself, or one
+    close to none (another tool's)."""
     upper = name.upper()
-    if name in known or not upper.startswith(_PREFIX):
+    if name in known:
         return None
+    if not upper.startswith(_PREFIX):
+        return _with_readme_mistyped(upper, known)
     if upper in known:
         return upper
     if aliases and upper in aliases:
@@ -639,3 +642,20 @@ def meant_variable(name: str, known: Collection[str],
     stems = {variable[len(_PREFIX):]: variable for variable in known}
     close = difflib.get_close_matches(upper[len(_PREFIX):], stems, n=1, cutoff=_CLOSE)
     return stems[close[0]] if close else None
+
+
+def _with_readme_mistyped(upper: str, known: Collection[str]) -> Optional[str]:
+    """The variable of ``known`` that ``upper`` is with its ``README`` mistyped:
+    ``RAEDME_API_KEY`` (two letters swapped), ``REDME_API_KEY`` (one dropped),
+    ``READ_ME_API_KEY`` (split), the rest spelled exactly. Not the rdme CLI's
+    ``RDME_API_KEY`` (two letters short), nor a word such as ``READER_``."""
+    word = _PREFIX.rstrip("_")
+    for variable in known:
+        stem = variable[len(_PREFIX):]
+        if not upper.endswith("_" + stem):
+            continue
+        letters = upper[:-len(stem) - 1].replace("_", "")
+        dropped = {word[:i] + word[i + 1:] for i in range(len(word))}
+        if sorted(letters) == sorted(word) or letters in dropped:
+            return variable
+    return None

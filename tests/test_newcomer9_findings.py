@@ -112,6 +112,34 @@ def test_metrics_put_into_another_options_variable_names_the_variable(
         caplog, monkeypatch, name, meant)  # its check: the one warning, naming ``meant``
 
 
+@pytest.mark.parametrize("name, meant", [
+    ("RAEDME_API_KEY", "README_API_KEY"),  # README mistyped: two letters swapped,
+    ("REDME_API_KEY", "README_API_KEY"),  # one dropped,
+    ("READ_ME_API_KEY", "README_API_KEY"),  # split in two
+    ("REDME_METRICS_SERVER", "README_METRICS_SERVER"),
+    ("README_MAX_QUEUE", "README_MAX_QUEUE_SIZE"),  # the noun left out
+    ("README_TIMEOUT_SECONDS", "README_TIMEOUT"),  # the unit added
+    ("README_BLOCKLIST", "README_DENYLIST"),  # another word for the list
+    ("README_METRIC_API", "README_METRICS_SERVER"),  # the argument, METRIC for METRICS
+])
+def test_the_near_misses_newcomer9_found_ignored_silently_name_the_variable(
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, name: str,
+        meant: str) -> None:
+    """Each was ignored without a word (README_TIMEOUT_SECONDS=10 left 3 s, and
+    RAEDME_API_KEY with the key given otherwise, or in a .env, said nothing at all)."""
+    newcomer4.test_a_guessed_name_for_an_option_names_the_variable(
+        caplog, monkeypatch, name, meant)  # its check: the one warning, naming ``meant``
+
+
+@pytest.mark.parametrize("name", ["RDME_API_KEY", "READER_TIMEOUT", "OPENAI_API_KEY",
+                                  "READMEE_API_KEY", "API_KEY"])
+def test_a_name_that_only_ends_like_a_variable_is_left_alone(
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+        name: str) -> None:
+    """The rdme CLI's RDME_API_KEY and an app's own names are no misspelled README."""
+    test_metrics_before_a_name_that_is_no_options_is_left_alone(caplog, monkeypatch, name)
+
+
 @pytest.mark.parametrize("name", ["README_METRICS_CONFIG", "README_METRICS_PROJECT"])
 def test_metrics_before_a_name_that_is_no_options_is_left_alone(
         caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
