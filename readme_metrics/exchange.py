@@ -67,6 +67,12 @@ class Exchange:
     # The HTTP version of the server's status line when it is not ``http_version`` (the
     # request's): wsgiref answers HTTP/1.0 to an HTTP/1.1 request.
     response_http_version: Optional[str] = None
+    # Set when the app's answer broke off after its head went out, before its body's
+    # end (a streaming response whose generator raised, a WSGI iterable raising
+    # mid-stream): the server closed the connection (hypercorn's HTTP/2 one too) with
+    # no end of the body, and the client got ``response_body_size`` bytes of it. The
+    # Content-Length the app declared (-1: none); None for an answer that ended.
+    response_body_cut: Optional[int] = None
 
     def to_exchange(self) -> Exchange:
         """Queue items are turned into exchanges on the worker; an Exchange already is one."""

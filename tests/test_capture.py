@@ -422,7 +422,7 @@ def test_pending_makes_each_exchange_field_of_its_own_piece() -> None:
         "status_text": "Made", "response_headers": [("X-R", "r\u00e9")],
         "response_body": b"answer", "response_body_size": 6,
         "response_body_omitted": False, "response_comment": "why",
-        "response_http_version": None,
+        "response_http_version": None, "response_body_cut": None,
     }
 
 

@@ -417,6 +417,11 @@ class _Exchange(RequestSide):
                 return
             self._answered()
             self._held()
+            if not self._ended and self._head_written():
+                # The app's call ended with no last body message: the servers close the
+                # connection (hypercorn's HTTP/2 one too), no last chunk or short of the
+                # Content-Length, and the log says so (Exchange.response_body_cut).
+                self.recorder.broke_off = True
             if self.scope.get("http_version") == "1.0":  # uvicorn answers HTTP/1.1
                 # (Neither known, behind a middleware's bound method: the servers loaded.)
                 self.recorder.answered = (answered_version(self._own, self._receive)

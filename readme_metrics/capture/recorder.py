@@ -145,7 +145,7 @@ class Recorder:
     __slots__ = (
         "log_id", "begin", "responded", "status", "reason", "headers",
         "first", "kept", "kept_size", "body_size", "limit", "omitted", "request_body", "head",
-        "no_body", "cut_at_length", "comment", "answered", "_unfinished",
+        "no_body", "cut_at_length", "comment", "answered", "broke_off", "_unfinished",
     )
 
     def __init__(self, log_id: str, limit: int,
@@ -181,6 +181,9 @@ class Recorder:
         # Why the logged status is not one the client read in a status line (HAR's
         # response comment): see :meth:`client_left`.
         self.comment: Optional[str] = None
+        # True when the app's answer broke off: its head went out, and the app's call
+        # ended (raised, or returned) before its body's end (see Exchange.response_body_cut).
+        self.broke_off = False
         self._unfinished = True  # deleted by the first finish() (see there)
 
     def respond(self, status: int, reason: str, headers: Sequence[tuple[str, str]]) -> None:
@@ -323,7 +326,7 @@ class Pending:
         "request", "log_id", "begin", "group", "request_body", "request_body_size",
         "request_body_incomplete", "status", "reason", "response_headers",
         "response_body", "response_body_size", "response_body_omitted", "cut_at_length",
-        "comment", "responded", "finished", "nbytes", "answered",
+        "comment", "responded", "finished", "nbytes", "answered", "broke_off",
     )
 
     def __init__(self, recorder: Recorder, request: Union[RequestSource, EnvironStrings],
@@ -357,6 +360,10 @@ class Pending:
         self.cut_at_length = recorder.cut_at_length
         self.answered = recorder.answered
         self.comment = recorder.comment
+        # (A status the server answered itself, or a client gone before the start, has
+        # a comment and none of the app's body.)
+        self.broke_off = (recorder.broke_off and recorder.comment is None
+                          and not (recorder.no_body or recorder.omitted))
         # Clock readings (a response never started: the end); the worker makes them the
         # log's times (to_exchange).
         self.responded = recorder.responded or finished
@@ -385,6 +392,11 @@ class Pending:
             length = response_content_length(self.response_headers)
             if 0 <= length < size:  # what the server sent
                 body, size = body[:length], length
+        cut = None
+        if self.broke_off:
+            length = response_content_length(self.response_headers)
+            if length < 0 or size < length:  # else the client got all it was told of
+                cut = length
         begin, finished, status = self.begin, self.finished, self.status
         wait = self.responded - begin
         if not wait > 0.0:
@@ -415,4 +427,5 @@ class Pending:
             wait,
             duration if duration > wait else wait,  # duration
             self.answered,  # response_http_version
+            cut,  # response_body_cut
         )

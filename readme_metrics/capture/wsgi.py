@@ -372,6 +372,10 @@ class _Capture(Recorder):
         refused); after that, the status that went out. uWSGI and granian differ
         (``answers_500``).
         """
+        if in_call and self._wrote:
+            # What write() was given went out: the servers close the connection with no
+            # last chunk, or short of the Content-Length (Exchange.response_body_cut).
+            self.broke_off = True
         if in_call:  # wrap() never ran: the server's own 500 has its status line too
             software = self.environ.get("SERVER_SOFTWARE")
             if software.__class__ is str and software[:1] == ANSWERS_OWN_VERSION:

@@ -335,6 +335,10 @@ class Response:
             raise
         except BaseException as error:
             self._first = False
+            if not self._unsent:
+                # After the head went out: the servers close the connection with no
+                # last chunk, or short of the Content-Length (Exchange.response_body_cut).
+                self._capture.broke_off = True
             self._capture.fail(unsent=self._unsent, error=error)
             raise
         if self._unsent:

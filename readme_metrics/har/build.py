@@ -195,6 +195,8 @@ def _response(
             "mimeType": response_type if response_type is not None else "",
             "comment": bodies.UNRECORDABLE_COMMENT,
         }
+    if exchange.response_body_cut is not None:  # the app's answer broke off
+        bodies.broke_off(content, size, exchange.response_body_cut)
     status, status_text = exchange.status, exchange.status_text
     if status.__class__ is int and 100 <= status <= 999 and status_text.__class__ is str:
         comment = None  # (_status's usual case, without its call)

@@ -35,6 +35,10 @@ Endpoints (after the prefix):
   ``StreamingResponse`` listens for ``http.disconnect`` itself, and stops).
 - ``/start-only?then=return|raise``: the response start (201), no body message, then
   returns or raises (raw ASGI under the frameworks too).
+- ``/stream-raise?length=<n>&then=raise|return``: the response start (200, with a
+  Content-Length ``n`` when given), ``abc`` with ``more_body``, then raises (or returns)
+  without the last body message (under the frameworks: a ``StreamingResponse`` whose
+  generator raises after ``abc``).
 - ``/noread`` (POST under the frameworks): answers ``ok`` without reading the request
   body (the plain app answers so to any other path).
 """
@@ -109,6 +113,14 @@ async def plain(scope: Any, receive: Any, send: Any) -> None:
                     "headers": [text]})
         if query.get("then") == "raise":
             raise RuntimeError("after the start, before any body")
+    elif path == "/stream-raise":
+        headers = [text]
+        if "length" in query:
+            headers.append((b"content-length", query["length"].encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"abc", "more_body": True})
+        if query.get("then") != "return":
+            raise RuntimeError("the stream broke off")
     else:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [text, (b"content-length", b"2")]})
@@ -169,9 +181,19 @@ def _routes() -> list[Any]:
     async def noread(request: Request) -> Response:
         return Response(b"ok", media_type="text/plain")
 
+    async def stream_raise(request: Request) -> Response:
+        length = request.query_params.get("length")
+        headers = {} if length is None else {"content-length": length}
+
+        async def chunks() -> Any:
+            yield b"abc"
+            raise RuntimeError("the stream broke off")
+        return StreamingResponse(chunks(), media_type="text/plain", headers=headers)
+
     return [Route("/late", late), Route("/length-short", length_short),
             Route("/status-text", status_text), Route("/left", _Raw()),
-            Route("/start-only", _Raw()), Route("/noread", noread, methods=["POST"])]
+            Route("/start-only", _Raw()), Route("/noread", noread, methods=["POST"]),
+            Route("/stream-raise", stream_raise)]
 
 
 def _starlette(inside: bool, cors_outside: bool = False, gzip_outside: bool = False) -> Any:

@@ -12,7 +12,9 @@ What the app does is chosen by its path:
 - ``/status/<percent-encoded status>``: answers that status line as it stands.
 - ``/echo``: reads the whole body and answers it with the request's Content-Type.
 - ``/noread``: answers ``ok`` without reading the body.
-- ``/raise-mid``: sends ``a``, then raises.
+- ``/raise-mid?length=N``: sends ``a``, then raises (declaring Content-Length N when
+  given).
+- ``/write-raise?length=N``: WSGI: writes ``a`` with ``write()``, then raises in its call.
 - ``/chunk/<kind>``: yields (sends) ``a``, then a str, int, None, bytearray or memoryview.
 - ``/return-bytes``, ``/return-str``: returns ``b"a"`` / ``"a"`` itself, not a list (WSGI).
 - ``/start-twice``: starts its response twice (no exc_info).
@@ -77,7 +79,10 @@ def _behaviour(path: str, query: str, method: str, body: bytes, content_type: st
         return "200 OK", [*text, ("Content-Length", "10")], [b"abc"], None
     if path == "/length-long":
         return "200 OK", [*text, ("Content-Length", "1")], [b"abcde"], None
-    if path in ("/raise-mid", "/start-twice", "/write", "/return-bytes", "/return-str"):
+    if path in ("/raise-mid", "/write-raise") and "length" in args:
+        return "200 OK", [*text, ("Content-Length", args["length"][0])], [b"a"], path[1:]
+    if path in ("/raise-mid", "/write-raise", "/start-twice", "/write", "/return-bytes",
+                "/return-str"):
         return "200 OK", text, [b"a"], path[1:]
     if path.startswith("/chunk/"):  # a chunk that is not bytes: str, int, None, ...
         chunk = {"str": "text", "int": 7, "none": None, "bytearray": bytearray(b"ba"),
@@ -119,6 +124,9 @@ def wsgi_hostile(environ: WSGIEnvironment, start_response: StartResponse) -> Any
         start_response(status, headers)
     if odd == "write":
         write(b"written-")
+    if odd == "write-raise":
+        write(chunks[0])
+        raise RuntimeError("raised after write()")
 
     if odd == "return-bytes":
         return b"a"
