@@ -112,8 +112,10 @@ class MetricsPipeline:
         #: (pid, finish) pairs: a forked child's copy holds its parent's, not its own.
         #: What :meth:`hand_over` received (an adapter runs it when not ``empty()``).
         self.handed_over: SimpleQueue[tuple[int, Callable[[], None]]] = SimpleQueue()
-        # The threads running a finish they took from handed_over, one entry per finish.
-        self._finishing: list[int] = []
+        # The threads running a finish they took from handed_over, one (pid, thread id)
+        # entry per finish: a child forked meanwhile inherits its parent's entries, which
+        # none of its threads takes off.
+        self._finishing: list[tuple[int, int]] = []
         #: What holds logs handed over but not yet queued (the inline sends under an event
         #: loop: :class:`~readme_metrics.capture.asgi_inline.InlineSends`), as weak
         #: methods ``hand_over(timeout)``: each queues them before a flush or a close.
@@ -238,19 +240,21 @@ class MetricsPipeline:
             except Empty:  # another thread took it
                 break
             if pid == os.getpid():
-                here = get_ident()
+                here = (pid, get_ident())
                 finishing.append(here)
                 try:
                     finish()
                 finally:
                     finishing.remove(here)
         if wait > 0 and finishing:
-            # (A finish in this very thread, whose grouping function asked for stats,
-            # is not waited for.) list.count and len: each one C call, safe beside the
-            # other thread's append and remove.
-            here = get_ident()
+            # Only this process's other threads: not a finish in this very thread, whose
+            # grouping function asked for stats, nor a parent's (a child forked while one
+            # of its threads was finishing: no thread here ends it). The copy, one C
+            # call, is safe beside the other threads' append and remove.
+            pid, thread = os.getpid(), get_ident()
             deadline = time.monotonic() + wait
-            while len(finishing) > finishing.count(here) and time.monotonic() < deadline:
+            while (any(entry[0] == pid and entry[1] != thread for entry in finishing[:])
+                   and time.monotonic() < deadline):
                 time.sleep(0.001)
 
     # -- worker side -------------------------------------------------------------------

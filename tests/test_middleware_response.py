@@ -702,6 +702,22 @@ def test_a_file_wrapper_with_a_content_length_is_logged_with_the_size_sent(
     assert sizes == sent
 
 
+#: The middleware of ``app`` and ``grouping`` (a script's), its response dropped unclosed
+#: (never iterated: not grouped yet) and collected: the library's thread finishes its log.
+DROPPED_UNCLOSED = """
+middleware = MetricsMiddleware(app, MetricsApiConfig(
+    api_key="any-key", grouping_function=grouping, metrics_api=sys.argv[1],
+    base_log_url="http://docs.example"))
+environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SERVER_NAME": "h",
+           "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
+           "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr, "HTTP_HOST": "h"}
+response = middleware(environ, lambda *args: None)  # never iterated: not grouped yet
+cycle = [response]
+cycle.append(cycle)
+del response, cycle
+gc.collect()  # the finalizer hands the log over and wakes the library's thread
+"""
+
 _FINISHED_ON_THE_UNCLOSED_THREAD = """
 import gc, io, sys, threading, time
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
@@ -714,18 +730,7 @@ def grouping(request):
     if threading.current_thread().name == "readme-metrics-unclosed":
         time.sleep(0.5)  # the library's thread is finishing the log: stats must wait
     return {"api_key": "owlbert-key"}
-
-middleware = MetricsMiddleware(app, MetricsApiConfig(
-    api_key="any-key", grouping_function=grouping, metrics_api=sys.argv[1],
-    base_log_url="http://docs.example"))
-environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SERVER_NAME": "h",
-           "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
-           "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr, "HTTP_HOST": "h"}
-response = middleware(environ, lambda *args: None)  # never iterated: not grouped yet
-cycle = [response]
-cycle.append(cycle)
-del response, cycle
-gc.collect()  # the finalizer hands the log over and wakes the library's thread
+""" + DROPPED_UNCLOSED + """
 time.sleep(0.1)  # which takes it (its grouping call sleeps)
 print("captured", middleware.stats["captured"])
 print("flushed", middleware.flush(10))
