@@ -93,6 +93,34 @@ def test_what_orjson_refuses_falls_back(document: Any) -> None:
     assert same(json.loads(slow), finite(document))
 
 
+KEYS = (TEXT | st.integers() | st.integers(min_value=2**63, max_value=2**200)
+        | st.booleans() | st.none() | st.floats(allow_nan=True, allow_infinity=True))
+KEYED = st.recursive(
+    SCALARS,
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(KEYS, children, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=KEYED)
+def test_non_string_keys_give_the_same_documents_either_way(document: Any) -> None:
+    # orjson refuses a key that is no str; the standard library writes it as text (2**70
+    # as "1180591620717411303424", True as "true"). A NaN or infinite key made both
+    # end in a RecursionError (stdlib_dumps called itself on _finite's copy, which
+    # changed only values), dropping the log.
+    fast, slow = encode.dumps(document), encode.stdlib_dumps(document)
+    assert same(json.loads(fast), json.loads(slow))
+
+
+def test_nan_and_infinite_keys_are_named_as_javascript_names_them() -> None:
+    document = {float("nan"): 1, "a": {float("inf"): [float("-inf")], -float("inf"): 2}}
+    expected = {"NaN": 1, "a": {"Infinity": [None], "-Infinity": 2}}
+    assert json.loads(encode.stdlib_dumps(document)) == expected
+    assert json.loads(encode.dumps(document)) == expected
+
+
 def test_a_log_encodes_the_same_either_way() -> None:
     from readme_metrics.har import build_log
     from tests.support.exchanges import make_exchange

@@ -44,14 +44,24 @@ if c_make_encoder is not None and c_encode_basestring is not None:
 
 
 def _finite(node: Any) -> Any:
-    """``node`` with NaN and infinities as None (a copy, only of what holds them)."""
+    """``node`` with NaN and infinities as None (a copy, only of what holds them); such a
+    key as the name JSON.stringify gives it ("NaN", "Infinity", "-Infinity")."""
     if isinstance(node, float):
         return node if math.isfinite(node) else None
     if isinstance(node, dict):
-        return {key: _finite(value) for key, value in node.items()}
+        return {_finite_key(key): _finite(value) for key, value in node.items()}
     if isinstance(node, (list, tuple)):
         return [_finite(value) for value in node]
     return node
+
+
+def _finite_key(key: Any) -> Any:
+    """A dict key the encoders take: a NaN or infinite float (no JSON number, refused
+    even as a key, which the encoders write as text) as its text, as a JavaScript
+    object names it; any other key as it is."""
+    if isinstance(key, float) and not math.isfinite(key):
+        return "NaN" if key != key else ("Infinity" if key > 0 else "-Infinity")
+    return key
 
 
 def stdlib_dumps(log: Any) -> bytes:
