@@ -23,6 +23,7 @@ import re
 from base64 import b64decode, b64encode
 from decimal import Decimal
 from functools import lru_cache
+from secrets import token_hex
 from typing import Any, Callable, Optional
 from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit
 
@@ -887,10 +888,12 @@ class CallerKey:
 
                 document = loads(
                     text, parse_float=lambda literal: number(literal, float),
-                    parse_int=(lambda literal: number(literal, int))
-                    if as_written or by_value and self._integer_otherwise else None)
+                    parse_int=(lambda literal: number(literal, _integer))
+                    if as_written or by_value and self._integer_otherwise else _integer)
             else:
-                document = loads(text)
+                # (_integer: a number int() refuses, over 4,300 digits, made the whole
+                # document no JSON, its strings not looked into.)
+                document = loads(text, parse_int=_integer)
         except (ValueError, RecursionError):
             return None
         if isinstance(document, str):
@@ -962,7 +965,7 @@ class CallerKey:
         if in_place == text:
             return otherwise
         try:
-            same = loads(in_place) == document and self._clean(in_place)
+            same = loads(in_place, parse_int=_integer) == document and self._clean(in_place)
         except (ValueError, RecursionError):
             return otherwise
         return in_place if same else otherwise
@@ -1074,14 +1077,62 @@ def _kept(name: str, value: str) -> None:
     return None
 
 
+class _Long:
+    """An integer literal of more digits than int() reads (Python's int_max_str_digits,
+    4,300 by default), kept as written: :func:`_dumps` writes it back so."""
+
+    __slots__ = ("literal",)
+
+    def __init__(self, literal: str) -> None:
+        self.literal = literal
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Long) and other.literal == self.literal
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _integer(literal: str) -> Any:
+    """A JSON integer as ``int()`` reads it, or as a :class:`_Long` where int() refuses
+    it (a number of over 4,300 digits: the document is JSON all the same)."""
+    try:
+        return int(literal)
+    except ValueError:
+        return _Long(literal)
+
+
 def _dumps(document: Any, source: str) -> str:
     """Compact JSON of ``document``, read from the JSON text ``source``, non-ASCII as is:
     ``"\\ud800"`` escapes in ``source`` were read as lone surrogates, which have no UTF-8,
-    and stay escapes (the whole log would otherwise go out ASCII-escaped)."""
-    out = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    and stay escapes (the whole log would otherwise go out ASCII-escaped). A
+    :class:`_Long` is written as its literal."""
+    longs: list[str] = []
+    token = ""
+
+    def long_literal(node: Any) -> str:
+        nonlocal token
+        if not isinstance(node, _Long):
+            raise TypeError(f"{node.__class__.__name__} is no JSON")
+        if not token:
+            token = _long_token()
+        longs.append(node.literal)
+        return f"{token}{len(longs) - 1}"
+
+    out = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False,
+                     default=long_literal)
     if "\\u" in source and not _encodable(out):
-        out = json.dumps(document, separators=(",", ":"), allow_nan=False)
+        longs.clear()
+        out = json.dumps(document, separators=(",", ":"), allow_nan=False,
+                         default=long_literal)
+    if longs:
+        out = re.sub(f'"{token}([0-9]+)"', lambda found: longs[int(found.group(1))], out)
     return out
+
+
+def _long_token() -> str:
+    """An ASCII text (the same escaped or not) that stands for a number in the output:
+    random, so no string of the document (which escapes may spell) is it."""
+    return f"long{token_hex(16)}"
 
 
 def _encodable(text: str) -> bool:
