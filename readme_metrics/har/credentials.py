@@ -19,6 +19,7 @@ Two rules, applied after redaction:
 from __future__ import annotations
 
 import json
+import math
 import re
 from base64 import b64decode, b64encode
 from decimal import Decimal
@@ -887,13 +888,14 @@ class CallerKey:
                     return numbers[-1]
 
                 document = loads(
-                    text, parse_float=lambda literal: number(literal, float),
+                    text, parse_float=lambda literal: number(literal, _float),
                     parse_int=(lambda literal: number(literal, _integer))
                     if as_written or by_value and self._integer_otherwise else _integer)
             else:
-                # (_integer: a number int() refuses, over 4,300 digits, made the whole
-                # document no JSON, its strings not looked into.)
-                document = loads(text, parse_int=_integer)
+                # (_integer, _float: a number int() refuses, over 4,300 digits, or one
+                # beyond a double, 1e400, made the whole document no JSON or one that
+                # cannot be written again, its strings not masked.)
+                document = loads(text, parse_int=_integer, parse_float=_float)
         except (ValueError, RecursionError):
             return None
         if isinstance(document, str):
@@ -943,14 +945,15 @@ class CallerKey:
                 return text
             try:
                 written = _dumps(document, text)
-            except (ValueError, RecursionError):  # (a stack used up already: as 1e400)
+            except (ValueError, RecursionError):  # (a stack used up already: as NaN)
                 return self._json_spellings(text)
             return self._as_sent(text, written, document)
         try:
             written = _dumps(document, text)
         except (ValueError, RecursionError):
-            # A number beyond a double (1e400) was read as infinity, which is not JSON:
-            # mask the key's JSON spellings in the text instead, leaving the rest as sent.
+            # NaN or Infinity, which Python's parser takes and no JSON writer writes (a
+            # number beyond a double, 1e400, is a _Literal): mask the key's JSON
+            # spellings in the text instead, leaving the rest as sent.
             return self._json_spellings(text)
         return self._as_sent(text, written, document)
 
@@ -965,7 +968,8 @@ class CallerKey:
         if in_place == text:
             return otherwise
         try:
-            same = loads(in_place, parse_int=_integer) == document and self._clean(in_place)
+            same = loads(in_place, parse_int=_integer, parse_float=_float) == document and (
+                self._clean(in_place))
         except (ValueError, RecursionError):
             return otherwise
         return in_place if same else otherwise
@@ -1077,9 +1081,11 @@ def _kept(name: str, value: str) -> None:
     return None
 
 
-class _Long:
-    """An integer literal of more digits than int() reads (Python's int_max_str_digits,
-    4,300 by default), kept as written: :func:`_dumps` writes it back so."""
+class _Literal:
+    """A JSON number kept as written, where Python reads no number that is written back
+    the same: an integer of more digits than int() reads (Python's int_max_str_digits,
+    4,300 by default), a number beyond a double (1e400, read as infinity, which no JSON
+    writer takes). :func:`_dumps` writes it back as its literal."""
 
     __slots__ = ("literal",)
 
@@ -1087,31 +1093,38 @@ class _Long:
         self.literal = literal
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Long) and other.literal == self.literal
+        return isinstance(other, _Literal) and other.literal == self.literal
 
     __hash__ = None  # type: ignore[assignment]
 
 
+def _float(literal: str) -> Any:
+    """A JSON number with a fraction or exponent as ``float()`` reads it, or as a
+    :class:`_Literal` where that is infinite (1e400)."""
+    value = float(literal)
+    return value if math.isfinite(value) else _Literal(literal)
+
+
 def _integer(literal: str) -> Any:
-    """A JSON integer as ``int()`` reads it, or as a :class:`_Long` where int() refuses
+    """A JSON integer as ``int()`` reads it, or as a :class:`_Literal` where int() refuses
     it (a number of over 4,300 digits: the document is JSON all the same)."""
     try:
         return int(literal)
     except ValueError:
-        return _Long(literal)
+        return _Literal(literal)
 
 
 def _dumps(document: Any, source: str) -> str:
     """Compact JSON of ``document``, read from the JSON text ``source``, non-ASCII as is:
     ``"\\ud800"`` escapes in ``source`` were read as lone surrogates, which have no UTF-8,
     and stay escapes (the whole log would otherwise go out ASCII-escaped). A
-    :class:`_Long` is written as its literal."""
+    :class:`_Literal` is written as its literal."""
     longs: list[str] = []
     token = ""
 
     def long_literal(node: Any) -> str:
         nonlocal token
-        if not isinstance(node, _Long):
+        if not isinstance(node, _Literal):
             raise TypeError(f"{node.__class__.__name__} is no JSON")
         if not token:
             token = _long_token()
