@@ -849,11 +849,14 @@ class CallerKey:
             head = f"data:{self.text(part_type)};name={self.name(file_name)}"
         return self.text(head) + mark + self.base64(data)
 
-    def _json(self, text: str, nested: bool = True) -> Optional[str]:
+    def _json(self, text: str, nested: bool = True, exotic: bool = False) -> Optional[str]:
         """Mask the key in the strings of a JSON document (in its numbers too, made strings,
         for a long key that can be one); None if ``text`` is not JSON. ``nested``: a short
         key is masked in the JSON documents its strings hold too (see
-        :meth:`_short_json`), one level deep."""
+        :meth:`_short_json`), one level deep. ``exotic``: numbers Python reads as none
+        written back the same are kept as written (:class:`_Literal`), a Python call a
+        number: asked for again when the C parser's reading could not be read or written
+        for one (a document holding one was no JSON, its strings not masked)."""
         if (_NUMBER_START.match(text) is not None and text.isascii()
                 and _NUMBER_TEXT.fullmatch(text) is None):
             # Starts as a number and is none (a string's "1 1" for the key "1"): no JSON,
@@ -866,6 +869,8 @@ class CallerKey:
         # literal is only for a key written otherwise itself (1000 for "1000.0").
         as_written = (self.inside and self._bare or self._number) and held
         by_value = self._numeric_in(text)
+        ints = _integer if exotic else int
+        floats = _float if exotic else float
         try:
             if (as_written or by_value) and JSON_START.match(text) is None:
                 # A text that is no array or object (a string's "1 1" in a body of them,
@@ -888,15 +893,22 @@ class CallerKey:
                     return numbers[-1]
 
                 document = loads(
-                    text, parse_float=lambda literal: number(literal, _float),
-                    parse_int=(lambda literal: number(literal, _integer))
-                    if as_written or by_value and self._integer_otherwise else _integer)
-            else:
-                # (_integer, _float: a number int() refuses, over 4,300 digits, or one
-                # beyond a double, 1e400, made the whole document no JSON or one that
-                # cannot be written again, its strings not masked.)
+                    text, parse_float=lambda literal: number(literal, floats),
+                    parse_int=(lambda literal: number(literal, ints))
+                    if as_written or by_value and self._integer_otherwise else
+                    _integer if exotic else None)
+            elif exotic:
                 document = loads(text, parse_int=_integer, parse_float=_float)
-        except (ValueError, RecursionError):
+            else:
+                document = loads(text)
+        except ValueError as error:
+            # int() refuses an integer of over 4,300 digits (a ValueError, where a text
+            # that is no JSON raises a JSONDecodeError): read again keeping it.
+            if exotic or isinstance(error, json.JSONDecodeError) or (
+                    _EXOTIC_NUMBER.search(text) is None):
+                return None
+            return self._json(text, nested, True)
+        except RecursionError:
             return None
         if isinstance(document, str):
             scrubbed = self.text(document) if nested else self._deepest(document)
@@ -945,19 +957,28 @@ class CallerKey:
                 return text
             try:
                 written = _dumps(document, text)
-            except (ValueError, RecursionError):  # (a stack used up already: as NaN)
-                return self._json_spellings(text)
-            return self._as_sent(text, written, document)
+            except (ValueError, RecursionError):  # (a stack used up already: as 1e400)
+                return self._unwritable(text, nested, exotic)
+            return self._as_sent(text, written, document, exotic)
         try:
             written = _dumps(document, text)
         except (ValueError, RecursionError):
-            # NaN or Infinity, which Python's parser takes and no JSON writer writes (a
-            # number beyond a double, 1e400, is a _Literal): mask the key's JSON
-            # spellings in the text instead, leaving the rest as sent.
-            return self._json_spellings(text)
-        return self._as_sent(text, written, document)
+            return self._unwritable(text, nested, exotic)
+        return self._as_sent(text, written, document, exotic)
 
-    def _as_sent(self, text: str, otherwise: str, document: Any) -> str:
+    def _unwritable(self, text: str, nested: bool, exotic: bool) -> str:
+        """:meth:`_json` of a document that could not be written again: a number beyond a
+        double (1e400) was read as infinity, which no JSON writer writes, so it is read
+        again keeping such numbers as written; else (NaN or Infinity, which Python's
+        parser takes) the key's JSON spellings in the text are masked instead, the rest
+        left as sent."""
+        if not exotic and _EXOTIC_NUMBER.search(text) is not None:
+            again = self._json(text, nested, True)
+            if again is not None:
+                return again
+        return self._json_spellings(text)
+
+    def _as_sent(self, text: str, otherwise: str, document: Any, exotic: bool) -> str:
         """``text`` with the key masked in place (:meth:`_json_spellings`) when it reads as
         ``document`` (``text`` read, the key masked) and holds the key nowhere else, else
         ``otherwise`` (``document`` written again): the other numbers, the layout and the
@@ -968,7 +989,8 @@ class CallerKey:
         if in_place == text:
             return otherwise
         try:
-            same = loads(in_place, parse_int=_integer, parse_float=_float) == document and (
+            same = loads(in_place, parse_int=_integer if exotic else None,
+                         parse_float=_float if exotic else None) == document and (
                 self._clean(in_place))
         except (ValueError, RecursionError):
             return otherwise
@@ -1079,6 +1101,14 @@ def _wide_masked(data: bytes, wide: tuple[tuple[bytes, bytes], ...]) -> bytes:
 def _kept(name: str, value: str) -> None:
     """For :func:`~readme_metrics.har.text.query_values`: every value as it is."""
     return None
+
+
+# Where a JSON text may hold a _Literal: a run of 300 digits (an integer of over 4,300,
+# a mantissa beyond a double's 1.8e308), or a positive exponent of 2 digits or more
+# (1e400): fewer than 300 digits before the point and a 1-digit exponent stay below
+# 1e308, a negative exponent below 1. (Searched only once the C parser's reading
+# failed: 25 ms a MiB.)
+_EXOTIC_NUMBER = re.compile(r"[0-9]{300}|[eE]\+?[0-9]{2}")
 
 
 class _Literal:
