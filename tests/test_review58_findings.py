@@ -43,14 +43,15 @@ def test_a_document_holding_an_integer_of_over_4300_digits_is_masked_as_a_shorte
         f'"{key}"' not in long and f'\\"{key}\\"' not in long)
 
 
-@pytest.mark.parametrize("beyond", ["1e400", "-1e999", "1.5E+400"])
+@pytest.mark.parametrize("beyond", ["1e400", "-1e999", "1.5E+400", "NaN", "-Infinity"])
 @pytest.mark.parametrize(("key", "template"), _TEMPLATES)
 def test_a_document_holding_a_number_beyond_a_double_is_masked_as_a_finite_one(
         key: str, template: str, beyond: str) -> None:
-    """A number beyond a double (read as infinity, which json.dumps refuses to write)
-    made the document one that could not be written again: the key was then masked by
-    its spellings in the text only, and one in a JSON document held in a string stayed
-    (a short key, or a long one spelled with escapes)."""
+    """A number beyond a double (read as infinity, which json.dumps refuses to write), or
+    NaN or Infinity (no JSON, but Python's parser, and so the app, reads them) made the
+    document one that could not be written again: the key was then masked by its
+    spellings in the text only, and one in a JSON document held in a string stayed (a
+    short key, or a long one spelled with escapes)."""
     caller = CallerKey(key)
     finite, beyond_text = template % "1e+300", template % beyond  # (1e+300: as written back)
     assert caller.body(beyond_text).replace(beyond, "1e+300") == caller.body(finite)

@@ -896,9 +896,11 @@ class CallerKey:
                     text, parse_float=lambda literal: number(literal, floats),
                     parse_int=(lambda literal: number(literal, ints))
                     if as_written or by_value and self._integer_otherwise else
-                    _integer if exotic else None)
+                    _integer if exotic else None,
+                    parse_constant=_Literal if exotic else None)
             elif exotic:
-                document = loads(text, parse_int=_integer, parse_float=_float)
+                document = loads(text, parse_int=_integer, parse_float=_float,
+                                 parse_constant=_Literal)
             else:
                 document = loads(text)
         except ValueError as error:
@@ -968,10 +970,10 @@ class CallerKey:
 
     def _unwritable(self, text: str, nested: bool, exotic: bool) -> str:
         """:meth:`_json` of a document that could not be written again: a number beyond a
-        double (1e400) was read as infinity, which no JSON writer writes, so it is read
-        again keeping such numbers as written; else (NaN or Infinity, which Python's
-        parser takes) the key's JSON spellings in the text are masked instead, the rest
-        left as sent."""
+        double (1e400) was read as infinity, or the text spells NaN or Infinity (no JSON,
+        which Python's parser and so an app's reads), which no JSON writer writes, so it
+        is read again keeping such numbers as written; else (a stack used up) the key's
+        JSON spellings in the text are masked instead, the rest left as sent."""
         if not exotic and _EXOTIC_NUMBER.search(text) is not None:
             again = self._json(text, nested, True)
             if again is not None:
@@ -990,7 +992,8 @@ class CallerKey:
             return otherwise
         try:
             same = loads(in_place, parse_int=_integer if exotic else None,
-                         parse_float=_float if exotic else None) == document and (
+                         parse_float=_float if exotic else None,
+                         parse_constant=_Literal if exotic else None) == document and (
                 self._clean(in_place))
         except (ValueError, RecursionError):
             return otherwise
@@ -1106,16 +1109,17 @@ def _kept(name: str, value: str) -> None:
 # Where a JSON text may hold a _Literal: a run of 300 digits (an integer of over 4,300,
 # a mantissa beyond a double's 1.8e308), or a positive exponent of 2 digits or more
 # (1e400): fewer than 300 digits before the point and a 1-digit exponent stay below
-# 1e308, a negative exponent below 1. (Searched only once the C parser's reading
-# failed: 25 ms a MiB.)
-_EXOTIC_NUMBER = re.compile(r"[0-9]{300}|[eE]\+?[0-9]{2}")
+# 1e308, a negative exponent below 1; NaN and Infinity, which Python's parser takes.
+# (Searched only once the C parser's reading failed: 25 ms a MiB.)
+_EXOTIC_NUMBER = re.compile(r"[0-9]{300}|[eE]\+?[0-9]{2}|NaN|Infinity")
 
 
 class _Literal:
     """A JSON number kept as written, where Python reads no number that is written back
     the same: an integer of more digits than int() reads (Python's int_max_str_digits,
     4,300 by default), a number beyond a double (1e400, read as infinity, which no JSON
-    writer takes). :func:`_dumps` writes it back as its literal."""
+    writer takes), NaN or Infinity as written. :func:`_dumps` writes it back as its
+    literal."""
 
     __slots__ = ("literal",)
 
