@@ -311,7 +311,9 @@ def finish_at_close(pipeline: MetricsPipeline, capture: Capture, response: Any) 
 
 def _finish_dropped(pipeline: MetricsPipeline, finish: Callable[[], None]) -> None:
     unclosed.settled()
-    pipeline.hand_over(finish)  # a finalizer only hands over (see MetricsPipeline.hand_over)
+    # A finalizer only hands over (see MetricsPipeline.hand_over). Quick: the grouping
+    # function answered on the request thread, so the exit may run it.
+    pipeline.hand_over(finish, True)
     unclosed.wake(pipeline)
 
 

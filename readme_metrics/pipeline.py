@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 
 from readme_metrics._logging import LogLimiter, QuietLogger
 from readme_metrics._random import log_id
+from readme_metrics._wording import counted
 from readme_metrics.capture import unclosed
 from readme_metrics.capture.request import forwarded
 from readme_metrics.config import MetricsApiConfig, no_options_given
@@ -109,9 +110,9 @@ class MetricsPipeline:
         self.fixed_base = self.docs.fixed
         self._said = LogLimiter(self.logger, interval=None)
         self._hosts_said = LogLimiter(self.logger, interval=None, max_keys=16)
-        #: (pid, finish) pairs: a forked child's copy holds its parent's, not its own.
+        #: (pid, finish, quick): a forked child's copy holds its parent's, not its own.
         #: What :meth:`hand_over` received (an adapter runs it when not ``empty()``).
-        self.handed_over: SimpleQueue[tuple[int, Callable[[], None]]] = SimpleQueue()
+        self.handed_over: SimpleQueue[tuple[int, Callable[[], None], bool]] = SimpleQueue()
         # The threads running a finish they took from handed_over, one (pid, thread id)
         # entry per finish: a child forked meanwhile inherits its parent's entries, which
         # none of its threads takes off.
@@ -216,12 +217,16 @@ class MetricsPipeline:
         """Count an exchange that is seen but, by the rules, not logged."""
         self.delivery.count_skipped()
 
-    def hand_over(self, finish: Callable[[], None]) -> None:
+    def hand_over(self, finish: Callable[[], None], quick: bool = False) -> None:
         """Have ``finish`` (a log to queue) run later, from ordinary code: the next request,
         ``stats``, ``flush`` or ``close``. For finalizers, which run wherever the cyclic GC
         does, even in a thread holding the delivery queue's lock (a plain Lock) that
-        queueing the log takes again; ``SimpleQueue.put`` takes no such lock."""
-        self.handed_over.put((os.getpid(), finish))
+        queueing the log takes again; ``SimpleQueue.put`` takes no such lock.
+
+        ``quick``: ``finish`` calls no code of the app's (the grouping function has
+        answered already), so the exit may run it in its own thread
+        (:meth:`finish_at_exit`)."""
+        self.handed_over.put((os.getpid(), finish, quick))
 
     def run_handed_over(self, wait: float = 0.0) -> None:
         """Run what :meth:`hand_over` received in this process (each ``finish`` never
@@ -236,7 +241,7 @@ class MetricsPipeline:
         finishing = self._finishing
         while not handed_over.empty():
             try:
-                pid, finish = handed_over.get_nowait()
+                pid, finish, _ = handed_over.get_nowait()
             except Empty:  # another thread took it
                 break
             if pid == os.getpid():
@@ -247,15 +252,55 @@ class MetricsPipeline:
                 finally:
                     finishing.remove(here)
         if wait > 0 and finishing:
-            # Only this process's other threads: not a finish in this very thread, whose
-            # grouping function asked for stats, nor a parent's (a child forked while one
-            # of its threads was finishing: no thread here ends it). The copy, one C
-            # call, is safe beside the other threads' append and remove.
-            pid, thread = os.getpid(), get_ident()
             deadline = time.monotonic() + wait
-            while (any(entry[0] == pid and entry[1] != thread for entry in finishing[:])
-                   and time.monotonic() < deadline):
+            while self._others_finishing() and time.monotonic() < deadline:
                 time.sleep(0.001)
+
+    def _others_finishing(self) -> int:
+        """How many finishes this process's other threads are in: not one in this very
+        thread (whose grouping function asked for stats), nor a parent's (a child forked
+        while one of its threads was finishing: no thread here ends it). The copy, one C
+        call, is safe beside the other threads' append and remove."""
+        pid, thread = os.getpid(), get_ident()
+        return sum(1 for entry in self._finishing[:] if entry[0] == pid and entry[1] != thread)
+
+    def finish_at_exit(self, waited: float) -> None:
+        """At exit, before delivery closes, once the thread that runs what was handed
+        over (:mod:`~readme_metrics.capture.unclosed`'s) had its bounded wait,
+        ``waited`` seconds: run here what it has not taken and that is ``quick`` (library
+        code alone: bounded), so that a busy machine, which may not schedule that thread
+        in time, loses no log. What would call the grouping function is not run here (it
+        may block, and the exit must not): counted dropped, as is what that thread is
+        still finishing, with one warning; never lost without a word. Never raises."""
+        try:
+            here = os.getpid()
+            handed_over = self.handed_over
+            given_up = 0
+            while True:
+                try:
+                    pid, finish, quick = handed_over.get_nowait()
+                except Empty:
+                    break
+                if pid != here:
+                    continue  # a forked child's copy of its parent's: the parent's to log
+                if quick:
+                    finish()  # never raises
+                else:
+                    given_up += 1
+            if given_up:
+                self.delivery.count_dropped_at_exit(given_up)
+            # A finish another thread is in (a grouping function that has not answered):
+            # counted dropped ("shutdown") if it ever queues its log, delivery closed.
+            busy = self._others_finishing()
+            if given_up + busy > 0:
+                self.logger.warning(
+                    "readme_metrics: exiting with %s of responses dropped without close() "
+                    "not yet queued: the library's thread that runs the grouping function "
+                    "for them had not done so within %.2f s (a slow grouping function or a "
+                    "busy machine): not delivered", counted(given_up + busy, "log"),
+                    waited)
+        except Exception:  # never into the exit
+            self.logger.debug("readme_metrics: finishing at exit failed", exc_info=True)
 
     # -- worker side -------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ import gc
 import os
 import threading
 import time
+import weakref
 from collections import deque
 from queue import SimpleQueue
 from typing import TYPE_CHECKING, Callable, Optional
@@ -49,6 +50,10 @@ _pending: deque[None] = deque()
 # off at close() or in the finalizer (atomic, as _pending). A forked child keeps its
 # parent's: at worst one gc.collect() too many at its exit.
 _open: deque[None] = deque()
+# The pipelines woken in this process, weakly (their logs handed over may still wait at
+# exit: :func:`_at_exit`). A set of weak refs that leave it with their pipeline; add and
+# discard are single steps (safe in a finalizer).
+_woken: set[weakref.ref[MetricsPipeline]] = set()
 _lock = threading.Lock()
 _pid: Optional[int] = None  # the process whose thread waits on _wakes
 # True once this process has the thread: ready()'s test on every response, one read
@@ -71,6 +76,7 @@ def ready() -> None:
         if _pid is not None:  # a forked child: the parent's queue and thread are not its own
             _wakes = SimpleQueue()
             _pending.clear()
+            _woken.clear()
         else:  # (a forked child inherits both)
             process.before_exit(_at_exit)
             process.on_fork_in_child(_forked)
@@ -127,6 +133,7 @@ def wake(pipeline: MetricsPipeline) -> None:
     """Have the thread run ``pipeline``'s handed-over work now; nothing without one. Safe
     in a finalizer."""
     if _pid == os.getpid():
+        _woken.add(weakref.ref(pipeline, _woken.discard))
         _pending.append(None)
         _wakes.put((pipeline.run_handed_over, True))
     else:
@@ -166,7 +173,11 @@ def _at_exit() -> None:
     """Before delivery closes at exit: wait (at most :data:`EXIT_WAIT`, and half of the
     shortest ``shutdown_timeout``) for the thread to do the wakes it was given, so that
     those logs are still queued. It does them, not this thread: a finish may call the
-    grouping function, which must not hold the exit.
+    grouping function, which must not hold the exit. Then each woken pipeline's
+    :meth:`~readme_metrics.pipeline.MetricsPipeline.finish_at_exit` runs here what the
+    thread has not taken and calls no code of the app's (a busy machine may not have
+    scheduled the thread in time: the log was lost without a word), and counts the rest
+    dropped with one warning.
     (A dropped app's drain, :func:`call_soon`, is not waited for here: the exit hook takes
     it over.)"""
     if _pid != os.getpid():
@@ -174,7 +185,8 @@ def _at_exit() -> None:
     # Half of the shortest shutdown_timeout at most: the exit flush, which counts from the
     # exit's start (process.close_all), keeps the other half.
     budget = process.exit_budget()
-    deadline = time.monotonic() + min(EXIT_WAIT, budget / 2)
+    began = time.monotonic()
+    deadline = began + min(EXIT_WAIT, budget / 2)
     if _open and budget > 0:
         # A response still open may sit in a reference cycle, finalized (its log handed
         # over, the thread woken) only by the cyclic GC, which would otherwise first run
@@ -186,6 +198,14 @@ def _at_exit() -> None:
         gc.collect()
     while _pending and time.monotonic() < deadline:
         time.sleep(0.005)
+    waited = time.monotonic() - began
+    for ref in list(_woken):  # one C call: no finalizer can add meanwhile
+        pipeline = ref()
+        if pipeline is not None:
+            try:
+                pipeline.finish_at_exit(waited)
+            except Exception:  # noqa: BLE001 - a stand-in without it (tests); never raises
+                pass
 
 
 def _call(work: Callable[[], object], counted: bool) -> None:

@@ -189,6 +189,11 @@ class _Capture(Recorder):
         Recorder.__init__(self, pipeline.new_id(), limit, body,
                           environ.get("REQUEST_METHOD") == "HEAD")
 
+    def identified(self) -> bool:
+        """True once the grouping function has answered: :meth:`finish_log` then calls no
+        code of the app's (the exit may run it in its own thread)."""
+        return self.group is not _UNKNOWN
+
     def _identify(self) -> Optional[Group]:
         if self.group is _UNKNOWN:
             try:

@@ -404,8 +404,10 @@ class Response:
             # whatever thread the GC runs. No grace: nothing waits here for a client.
             try:
                 self._settled()
-                pipeline = self._capture.pipeline
-                pipeline.hand_over(self._capture.finish_log)
+                capture = self._capture
+                pipeline = capture.pipeline
+                # Quick once the grouping function has answered: the exit may run it.
+                pipeline.hand_over(capture.finish_log, capture.identified())
                 unclosed.wake(pipeline)  # now, not at the next request
             except BaseException:  # at interpreter exit anything may fail, and
                 pass  # Python would print what a finalizer raises

@@ -184,6 +184,14 @@ class Delivery:
         """Count an exchange that was seen but, by configuration, not logged."""
         self._queue.skip()
 
+    def count_dropped_at_exit(self, count: int) -> None:
+        """Count ``count`` logs captured and dropped ("shutdown") that were never queued:
+        the exit gave up on finishing them (see ``MetricsPipeline.finish_at_exit``)."""
+        with self._batcher.lock:
+            self._queue.counts["captured"] += count
+            for _ in range(count):
+                self._queue.refuse_locked("shutdown")
+
     # -- public control -------------------------------------------------------------
 
     @property
