@@ -273,20 +273,28 @@ class MetricsPipeline:
         may block, and the exit must not): counted dropped, as is what that thread is
         still finishing, with one warning; never lost without a word. Never raises."""
         try:
+            submit = self.submit
             here = os.getpid()
             handed_over = self.handed_over
             given_up = 0
-            while True:
-                try:
-                    pid, finish, quick = handed_over.get_nowait()
-                except Empty:
-                    break
-                if pid != here:
-                    continue  # a forked child's copy of its parent's: the parent's to log
-                if quick:
-                    finish()  # never raises
-                else:
-                    given_up += 1
+            # Queued only: in inline mode a log filling a batch is posted by the submit,
+            # bounded by ``timeout``, not ``shutdown_timeout``; the exit flush that comes
+            # next posts it within its bound.
+            self.submit = partial(self.delivery.submit, send=False)
+            try:
+                while True:
+                    try:
+                        pid, finish, quick = handed_over.get_nowait()
+                    except Empty:
+                        break
+                    if pid != here:
+                        continue  # a forked child's copy of its parent's: the parent's
+                    if quick:
+                        finish()  # never raises
+                    else:
+                        given_up += 1
+            finally:
+                self.submit = submit
             if given_up:
                 self.delivery.count_dropped_at_exit(given_up)
             # A finish another thread is in (a grouping function that has not answered):

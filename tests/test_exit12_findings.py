@@ -25,7 +25,7 @@ from tests.support.delivery import (  # noqa: F401 - fixtures
     exit_took,
     messages,
 )
-from tests.support.fake_api import Collector
+from tests.support.fake_api import Collector, Reply
 from tests.support.wsgi import wsgi_environ
 from tests.test_delivery_exit import CYCLE_EXIT_SCRIPT
 from tests.test_odds5_findings import DJANGO_CYCLE_EXIT
@@ -141,3 +141,21 @@ def test_finish_at_exit_counts_what_it_gives_up_and_runs_what_is_quick(
     assert [log["request"]["log"]["entries"][0]["request"]["url"]
             for log in collector.logs] == ["http://127.0.0.1/read"]
     middleware.close()
+
+
+def test_a_log_the_exit_finishes_itself_is_only_queued_within_shutdown_timeout(
+        collector: Collector) -> None:
+    """Inline mode, a batch of one, the Metrics API never answering: the log the exit
+    finishes in its own thread fills a batch, which the request path would post there
+    and then, bounded by ``timeout`` (30 s), not shutdown_timeout. It is only queued:
+    the exit flush right after posts it within shutdown_timeout (1 s)."""
+    collector.default = Reply(hang=60.0)
+    script = _held(CYCLE_EXIT_SCRIPT).replace("buffer_length=10", "buffer_length=1")
+    assert "buffer_length=1," in script
+    child = run_python(script, collector.url, "0", "read", timeout=60)
+    assert child.returncode == 0, child.stderr
+    took = exit_took(child.stdout)
+    assert took < 1.0 + SLACK, f"exit took {took:.1f} s"
+    assert EXIT_KEY not in child.stderr
+    assert GAVE_UP not in child.stderr
+    assert "1 log not delivered" in child.stderr  # the flush's one warning: it hangs
