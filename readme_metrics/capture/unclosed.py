@@ -87,6 +87,10 @@ def ready() -> None:
             return  # response dropped unclosed waits for the next request, as before
         _pid = os.getpid()
         _ready = True
+    # A multiprocessing child leaves through os._exit: its exit hook (the one that runs
+    # _at_exit) is otherwise set only at its first queued log, which a log handed over
+    # here may never reach (this thread busy or not scheduled before the exit).
+    process.ensure_exit_in_child()
 
 
 def opened() -> None:
