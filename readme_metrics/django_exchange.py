@@ -244,8 +244,10 @@ class Capture:
             self.pipeline.logger.exception("readme_metrics: could not record a request")
 
     def _submit(self, pending: Pending) -> None:
-        """Queue the log; inline under the async chain, off the loop and in turn."""
-        if self.inline is not None:
+        """Queue the log; inline under the async chain, off the loop and in turn. Not
+        when the exit finishes it (``MetricsPipeline.finish_at_exit``): only queued then,
+        where a thread of InlineSends' own would post it bounded by ``timeout`` alone."""
+        if self.inline is not None and not self.pipeline.exit_finishing:
             self.inline[0].send(pending, self.inline[1])
         else:
             self.pipeline.submit(pending)

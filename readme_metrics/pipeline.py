@@ -103,6 +103,9 @@ class MetricsPipeline:
         #: mode, may send a full batch now, unless ``send`` is False); False if it was
         #: dropped. Never raises. Delivery's own method: one Python call fewer per log.
         self.submit: Callable[..., bool] = self.delivery.submit
+        #: True while :meth:`finish_at_exit` runs finishes in the exit's thread (submit
+        #: then only queues): an adapter's own route to the delivery must not post then.
+        self.exit_finishing = False
         self.docs = DocsUrl(config)
         #: base_log_url, when given, is the base (DocsUrl.base's first answer, without a
         #: user and password): read here, without a call per request (an adapter may
@@ -281,6 +284,7 @@ class MetricsPipeline:
             # bounded by ``timeout``, not ``shutdown_timeout``; the exit flush that comes
             # next posts it within its bound.
             self.submit = partial(self.delivery.submit, send=False)
+            self.exit_finishing = True
             try:
                 while True:
                     try:
@@ -295,6 +299,7 @@ class MetricsPipeline:
                         given_up += 1
             finally:
                 self.submit = submit
+                self.exit_finishing = False
             if given_up:
                 self.delivery.count_dropped_at_exit(given_up)
             # A finish another thread is in (a grouping function that has not answered):

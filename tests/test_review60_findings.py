@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.contract import run_python
 from tests.support.delivery import EXIT_KEY, SLACK, exit_took
-from tests.support.fake_api import Collector
+from tests.support.fake_api import Collector, Reply
 
 # The parent forks a multiprocessing child that serves one request through Django's ASGI
 # handler (inline mode); an outer middleware answers with a response of its own, so the
@@ -107,3 +107,21 @@ def test_a_multiprocessing_child_sends_a_log_handed_over_at_exit(
     assert EXIT_KEY not in child.stderr
     assert len(collector.logs) == 1, child.stderr
     assert child.stderr == ""
+
+
+def test_a_django_async_log_the_exit_finishes_is_only_queued_within_shutdown_timeout(
+        collector: Collector) -> None:
+    """Django under the ASGI handler submits through InlineSends, which took
+    pipeline.submit at construction: finish_at_exit's send=False swap did not reach it,
+    and InlineSends' own thread (one can start in a multiprocessing child's exit) posted
+    the batch of one bounded by ``timeout`` (30 s), which the child's exit then waited
+    for: 'exit took 30.5 s'. Now only queued; the exit flush posts it within
+    shutdown_timeout (1 s) and says the log was not delivered."""
+    pytest.importorskip("django")
+    collector.default = Reply(hang=60.0)
+    child = run_python(MP_CHILD_DJANGO_ASGI, collector.url, "1", timeout=90)
+    assert child.returncode == 0, child.stderr
+    took = exit_took(child.stdout)
+    assert took < 1.0 + SLACK, f"exit took {took:.1f} s"
+    assert EXIT_KEY not in child.stderr
+    assert "1 log not delivered" in child.stderr, child.stderr
