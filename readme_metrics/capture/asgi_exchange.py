@@ -417,10 +417,13 @@ class _Exchange(RequestSide):
                 return
             self._answered()
             self._held()
-            if not self._ended and self._head_written():
+            if (not self._ended and self._head_written()
+                    and not (self._disconnected or client_gone(self._own))):
                 # The app's call ended with no last body message: the servers close the
                 # connection (hypercorn's HTTP/2 one too), no last chunk or short of the
-                # Content-Length, and the log says so (Exchange.response_body_cut).
+                # Content-Length, and the log says so (Exchange.response_body_cut). Not
+                # when the client left first: the app (Starlette's StreamingResponse,
+                # told http.disconnect) stopped because of it, and broke nothing off.
                 self.recorder.broke_off = True
             if self.scope.get("http_version") == "1.0":  # uvicorn answers HTTP/1.1
                 # (Neither known, behind a middleware's bound method: the servers loaded.)

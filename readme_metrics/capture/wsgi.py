@@ -121,7 +121,8 @@ class _Capture(Recorder):
     """
 
     __slots__ = ("middleware", "pipeline", "environ", "request", "tee", "group",
-                 "_start_response", "_write", "_wrote", "sent", "returned", "__weakref__")
+                 "_start_response", "_write", "_wrote", "_write_failed", "sent", "returned",
+                 "__weakref__")
 
     def __init__(self, middleware: MetricsMiddleware, pipeline: MetricsPipeline,
                  environ: WSGIEnvironment, start_response: StartResponse) -> None:
@@ -138,6 +139,7 @@ class _Capture(Recorder):
         self.group: Any = _UNKNOWN
         self._start_response = start_response
         self._wrote = False
+        self._write_failed = False  # the server's write() raised (the client left)
         self.sent = False  # the server has been handed the status with a first chunk
         self.returned = False  # the app's call has returned
         self.tee: Optional[InputTee] = None
@@ -302,6 +304,7 @@ class _Capture(Recorder):
         try:
             return self._write(data)
         except BaseException as error:
+            self._write_failed = True
             if first:
                 self.refused(error)
             raise
@@ -377,9 +380,11 @@ class _Capture(Recorder):
         refused); after that, the status that went out. uWSGI and granian differ
         (``answers_500``).
         """
-        if in_call and self._wrote:
+        if in_call and self._wrote and not self._write_failed:
             # What write() was given went out: the servers close the connection with no
             # last chunk, or short of the Content-Length (Exchange.response_body_cut).
+            # Not when the server's write() raised (the client left): the app raised
+            # because of it, and broke nothing off.
             self.broke_off = True
         if in_call:  # wrap() never ran: the server's own 500 has its status line too
             software = self.environ.get("SERVER_SOFTWARE")

@@ -190,7 +190,15 @@ def _routes() -> list[Any]:
             raise RuntimeError("the stream broke off")
         return StreamingResponse(chunks(), media_type="text/plain", headers=headers)
 
+    async def stream_on(request: Request) -> Response:
+        async def chunks() -> Any:
+            for i in range(200):
+                yield b"chunk %d\n" % i
+                await anyio.sleep(0.05)
+        return StreamingResponse(chunks(), media_type="text/plain")
+
     return [Route("/late", late), Route("/length-short", length_short),
+            Route("/stream-on", stream_on),
             Route("/status-text", status_text), Route("/left", _Raw()),
             Route("/start-only", _Raw()), Route("/noread", noread, methods=["POST"]),
             Route("/stream-raise", stream_raise)]

@@ -15,6 +15,8 @@ What the app does is chosen by its path:
 - ``/raise-mid?length=N``: sends ``a``, then raises (declaring Content-Length N when
   given).
 - ``/write-raise?length=N``: WSGI: writes ``a`` with ``write()``, then raises in its call.
+- ``/write-on``: WSGI: writes ``chunk <i>\n`` 400 times, 20 ms apart, with ``write()``
+  (it raises once the server's write fails: the client left).
 - ``/chunk/<kind>``: yields (sends) ``a``, then a str, int, None, bytearray or memoryview.
 - ``/return-bytes``, ``/return-str``: returns ``b"a"`` / ``"a"`` itself, not a list (WSGI).
 - ``/start-twice``: starts its response twice (no exc_info).
@@ -30,6 +32,7 @@ What the app does is chosen by its path:
 from __future__ import annotations
 
 import os
+import time
 from typing import TYPE_CHECKING, Any, Iterator, Optional
 from urllib.parse import parse_qs, unquote_to_bytes
 
@@ -119,6 +122,12 @@ def wsgi_hostile(environ: WSGIEnvironment, start_response: StartResponse) -> Any
                    "bytes-pair": lambda: [(b"Content-Type", b"text/plain")],
                    "string": lambda: ["Content-Type: text/plain"],
                    }[path[len("/headers/"):]]()
+    if path == "/write-on":  # writes on until the server's write() fails (client gone)
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        for i in range(400):
+            write(b"chunk %d\n" % i)
+            time.sleep(0.02)
+        return []
     write = start_response(status, headers)
     if odd == "start-twice":
         start_response(status, headers)
