@@ -17,6 +17,18 @@ from tests.test_e2e_servers import serve, server_env
 pytestmark = pytest.mark.e2e
 
 
+def _leave_after_a_chunk(port: int, path: str) -> None:
+    """GET ``path`` of the wrapped app on a raw connection, read up to its second chunk
+    ("chunk 1"), and leave: the stream goes on without its client."""
+    with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+        sock.sendall(_raw(port, "wrap", "left", "GET", path))
+        answer = b""
+        while b"chunk 1\n" not in answer:
+            chunk = sock.recv(65536)
+            assert chunk, f"closed early: {answer!r}"
+            answer += chunk
+
+
 @pytest.mark.parametrize("server", _servers("uvicorn-h11", "hypercorn", "daphne"))
 def test_a_stream_the_client_left_is_not_logged_as_the_app_breaking_off(
         collector: Collector, tmp_path: Path, server: str) -> None:
@@ -27,13 +39,7 @@ def test_a_stream_the_client_left_is_not_logged_as_the_app_breaking_off(
     port = free_port()
     with serve(ALL[server](port, "tests.support.asgi_left:starlette_root"),
                server_env(collector), tmp_path, port):
-        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
-            sock.sendall(_raw(port, "wrap", "left", "GET", "/stream-on"))
-            answer = b""
-            while b"chunk 1\n" not in answer:
-                chunk = sock.recv(65536)
-                assert chunk, f"closed early: {answer!r}"
-                answer += chunk
+        _leave_after_a_chunk(port, "/stream-on")
         content = _entries(collector, 1)["left"]["response"]["content"]
     print(content)
     assert "the app's answer broke off" not in content.get("comment", "")
@@ -55,13 +61,7 @@ def test_a_write_the_client_left_is_not_logged_as_the_app_breaking_off(
     argv = (WSGI_SERVERS[server](port, _WSGI) if server != "werkzeug" else [
         WSGI_SERVERS[server](port, _WSGI)[0], "-m", "tests.support.hostile_apps", str(port)])
     with serve(argv, env, tmp_path, port):
-        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
-            sock.sendall(_raw(port, "wrap", "left", "GET", "/write-on"))
-            answer = b""
-            while b"chunk 1\n" not in answer:
-                chunk = sock.recv(65536)
-                assert chunk, f"closed early: {answer!r}"
-                answer += chunk
+        _leave_after_a_chunk(port, "/write-on")
         logs = collector.wait_for_logs(1, timeout=SAFETY)
     content = logs[0]["request"]["log"]["entries"][0]["response"]["content"]
     print(server, content.get("size"), content.get("comment"))
