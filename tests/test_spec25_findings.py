@@ -63,15 +63,22 @@ def _environ(call: Call) -> dict[str, Any]:
     return environ
 
 
-def _lower(headers: Any) -> dict[str, str]:
-    return {str(name).lower(): str(value) for name, value in headers}
+def _lower(headers: Any, status: Any) -> dict[str, str]:
+    """The answer's headers by lower-case name, and its status code under ``:status``."""
+    answer = {str(name).lower(): str(value) for name, value in headers}
+    answer[":status"] = str(status).split(" ", 1)[0]
+    return answer
 
 
 def _wsgi(config: MetricsApiConfig) -> tuple[Any, Send]:
     from readme_metrics import MetricsMiddleware
 
     middleware = MetricsMiddleware(_wsgi_app, config)
-    return middleware, lambda call: _lower(run_wsgi(middleware, _environ(call)).headers)
+    def send(call: Call) -> dict[str, str]:
+        result = run_wsgi(middleware, _environ(call))
+        return _lower(result.headers, result.status)
+
+    return middleware, send
 
 
 def _flask(config: MetricsApiConfig) -> tuple[Any, Send]:
@@ -81,13 +88,18 @@ def _flask(config: MetricsApiConfig) -> tuple[Any, Send]:
 
     app = Flask(__name__)
 
-    @app.route("/items", methods=["GET", "POST", "OPTIONS", "HEAD"])
-    def items() -> str:
+    @app.route("/items", methods=["GET", "POST", "PUT", "OPTIONS", "HEAD"])
+    def items() -> Any:
         request.get_data()
-        return "ok"
+        return "ok", {"Content-Type": "text/plain"}
 
     extension = ReadMeMetrics(config, app)
-    return extension, lambda call: _lower(run_wsgi(app, _environ(call)).headers)
+
+    def send(call: Call) -> dict[str, str]:
+        result = run_wsgi(app, _environ(call))
+        return _lower(result.headers, result.status)
+
+    return extension, send
 
 
 def _django(config: MetricsApiConfig) -> tuple[Any, Send]:
@@ -113,7 +125,7 @@ def _django(config: MetricsApiConfig) -> tuple[Any, Send]:
     def send(call: Call) -> dict[str, str]:
         response = middleware(WSGIRequest(_environ(call)))
         response.close()  # as Django's WSGI handler does once the answer is out
-        return _lower(response.items())
+        return _lower(response.items(), response.status_code)
 
     # The Django middleware has no flush() or close() of its own (README: Django gives no
     # stats); its pipeline, shared by the chains of one configuration, has them.
@@ -145,8 +157,8 @@ def _asgi_send(app: Any) -> Send:
     def send(call: Call) -> dict[str, str]:
         messages = [{"type": "http.request", "body": call.body, "more_body": False}]
         done = asyncio.run(run(app, _scope(call), messages, then="disconnect"))
-        return {name.decode("latin-1"): value.decode("latin-1")
-                for name, value in done.headers.items()}
+        return _lower(((name.decode("latin-1"), value.decode("latin-1"))
+                       for name, value in done.headers.items()), done.start["status"])
     return send
 
 
@@ -158,17 +170,22 @@ def _asgi(config: MetricsApiConfig) -> tuple[Any, Send]:
 
 
 def _fastapi(config: MetricsApiConfig) -> tuple[Any, Send]:
-    from fastapi import FastAPI, Request
+    from fastapi import FastAPI
     from fastapi.responses import PlainTextResponse
 
     from readme_metrics.fastapi import ReadMeMetricsMiddleware
 
     app = FastAPI()
 
-    @app.api_route("/items", methods=["GET", "POST", "OPTIONS", "HEAD"])
-    async def items(request: Request) -> PlainTextResponse:
+    # A Starlette endpoint (it gets the request positionally): an annotated FastAPI one,
+    # ``request: Request``, is a string under this module's ``from __future__ import
+    # annotations`` that FastAPI cannot resolve from a local import, so it took
+    # ``request`` for a required query parameter and answered 422 without running it.
+    async def items(request: Any) -> PlainTextResponse:
         await request.body()
         return PlainTextResponse("ok")
+
+    app.add_route("/items", items, methods=["GET", "POST", "PUT", "OPTIONS", "HEAD"])
 
     app.add_middleware(ReadMeMetricsMiddleware, config=config)
 
@@ -297,6 +314,9 @@ def test_each_option_from_its_variable_acts_through_every_entry_point(
         assert wrapped.flush(10) is True
     finally:
         wrapped.close()
+    # The app itself answered every call (a harness whose view never runs, answering 404,
+    # 405 or 422 instead, would leave its reading of the body untried).
+    assert [answer[":status"] for answer in answers] == ["200"] * len(calls)
     check(collector.logs, answers)
 
 
