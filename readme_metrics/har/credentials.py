@@ -76,6 +76,13 @@ CREDENTIAL_HEADERS: frozenset[str] = frozenset({
     # client's key (Authorization: DPoP ...), a credential as the signatures of the rule
     # below are.
     "dpop",
+    # Azure Resource Manager's tokens for the other tenants of a call ("Bearer ..., Bearer
+    # ..."), Azure Service Bus's SAS tokens for a forwarding or dead-letter queue, Docker
+    # Engine's build credentials (base64 JSON of each registry's user and password),
+    # Firebase App Check's token, Honeycomb's API key.
+    "x-ms-authorization-auxiliary", "servicebussupplementaryauthorization",
+    "servicebusdlqsupplementaryauthorization", "x-registry-config", "x-firebase-appcheck",
+    "x-honeycomb-team",
 })
 
 # The rule for the credential headers no list can name (each service has its own:
@@ -85,25 +92,32 @@ CREDENTIAL_HEADERS: frozenset[str] = frozenset({
 # ... is one of these,
 _CREDENTIAL_LAST = frozenset({
     "auth", "authorization", "authentication", "jwt", "assertion", "passwd", "passphrase",
-    "signature", "hmac"})
+    # ... "sign": an exchange API's signed request (Cb-Access-Sign, Api-Sign, Kc-Api-Sign),
+    # replayed as a webhook's signature is.
+    "signature", "sign", "hmac"})
 # ... or ends with one of these (accesstoken, csrftoken, clientsecret, apikey),
 _CREDENTIAL_ENDINGS = ("token", "secret", "password", "apikey")
 # ... but not a pagination token (X-Next-Page-Token, X-Continuation-Token: where to read
 # on, not who reads), the word before "token" (or glued to it) being one of these;
 _NOT_CREDENTIAL_TOKENS = frozenset({
-    "page", "next", "continuation", "pagination", "cursor", "sync"})
+    "page", "next", "continuation", "pagination", "cursor", "sync",
+    # ... or an idempotency token (Twilio's I-Twilio-Idempotency-Token: which call, not who);
+    "idempotency"})
 # ... or is "key" after one of these (or glued to it: masterkey), or after a word ending
 # in "api" (X-RapidAPI-Key): not Idempotency-Key, Sec-WebSocket-Key, a cache key.
 _CREDENTIAL_KEYS = frozenset({
     "api", "app", "application", "access", "admin", "auth", "client", "customer",
-    "encryption", "license", "master", "private", "secret", "service", "session", "signing",
-    "subscription"})
+    "encryption", "license", "master", "private", "sas", "secret", "service", "session",
+    "signing", "subscription"})
 _CREDENTIAL_KEY_ENDINGS = tuple(kind + "key" for kind in _CREDENTIAL_KEYS)
 
 
 # ... and not a name the rule would take that holds none (RFC 9421's Accept-Signature
-# asks for a signature).
-_NOT_CREDENTIAL = frozenset({"accept-signature"})
+# asks for a signature; Atlassian's X-Atlassian-Token says "no-check" to its XSRF check).
+_NOT_CREDENTIAL = frozenset({"accept-signature", "x-atlassian-token"})
+# A digest of a key, the word after "key" (X-Amz-Server-Side-Encryption-Customer-Key-MD5,
+# X-Goog-Encryption-Key-Sha256): a check that the key was sent whole, not the key.
+_DIGESTS = ("md5", "sha", "crc")
 
 
 def credential_header(name: str) -> bool:
@@ -116,9 +130,12 @@ def credential_header(name: str) -> bool:
     if name in _NOT_CREDENTIAL:
         return False
     words = name.split("-")
+    dropped = ""
     while len(words) > 1 and any(character.isdigit() for character in words[-1]):
-        words.pop()  # X-Hub-Signature-256, X-Shopify-Hmac-Sha256, X-Signature-Ed25519
+        dropped = words.pop()  # X-Hub-Signature-256, X-Shopify-Hmac-Sha256, X-Signature-Ed25519
     last = words[-1]
+    if last == "key" and dropped.startswith(_DIGESTS):
+        return False
     if last in _CREDENTIAL_LAST:
         return True
     if last.endswith(_CREDENTIAL_ENDINGS):
