@@ -718,7 +718,12 @@ class CallerKey:
         short) has each spelling masked. A long key percent-encoded (a link in the body)
         is masked as in a url. Where a JSON text holds the key outside a string (the whole
         body, a number, across its structure), the mask goes into a JSON string.
+        A byte order mark (kept in a body whose type is not text) is kept, the text after
+        it masked as a body.
         """
+        if text[:1] == "\ufeff":
+            after = text.lstrip("\ufeff")  # (marks repeated: one call, no recursion)
+            return text[:len(text) - len(after)] + self.body(after)
         if text == self.key:
             return self._hidden(text)
         if not self.inside:
@@ -874,6 +879,14 @@ class CallerKey:
         written back the same are kept as written (:class:`_Literal`), a Python call a
         number: asked for again when the C parser's reading could not be read or written
         for one (a document holding one was no JSON, its strings not masked)."""
+        if text[:1] == "\ufeff":
+            # A byte order mark a body kept (a type that is not text, octet-stream, has no
+            # mark taken off: see bodies._redact_text) or a field's: json.loads refuses
+            # the text, which an app reading it as utf-8-sig reads as JSON; the document
+            # after it is masked, the mark kept.
+            after = text.lstrip("\ufeff")
+            scrubbed = self._json(after, nested, exotic)
+            return None if scrubbed is None else text[:len(text) - len(after)] + scrubbed
         if (_NUMBER_START.match(text) is not None and text.isascii()
                 and _NUMBER_TEXT.fullmatch(text) is None):
             # Starts as a number and is none (a string's "1 1" for the key "1"): no JSON,
