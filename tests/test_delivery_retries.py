@@ -294,7 +294,6 @@ def test_auth_failure_pauses_delivery_with_one_error_per_pause(
 @pytest.mark.parametrize("reply", [
     pytest.param(Reply(400, b'{"error":"bad log XYZ"}'), id="400"),
     pytest.param(Reply(404, b"no such route XYZ"), id="404"),
-    pytest.param(Reply(413, b"too large XYZ"), id="413"),
     pytest.param(Reply(422, b'{"errors":["XYZ"]}'), id="422"),
     pytest.param(Reply(400, f'{{"error":"key {API_KEY} XYZ"}}'.encode()), id="body-echoes-key"),
 ])

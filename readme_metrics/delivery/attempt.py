@@ -18,7 +18,16 @@ from readme_metrics._logging import LogLimiter, QuietLogger, hidden, shown
 from readme_metrics._loopback import is_loopback_url
 from readme_metrics._wording import counted
 from readme_metrics.delivery.batcher import Batcher
-from readme_metrics.delivery.policy import FAIL, PAUSE, REJECT, SENT, WARN_INTERVAL, Outcome
+from readme_metrics.delivery.encode import halves
+from readme_metrics.delivery.policy import (
+    FAIL,
+    PAUSE,
+    REJECT,
+    SENT,
+    SPLIT,
+    WARN_INTERVAL,
+    Outcome,
+)
 from readme_metrics.delivery.queue import Batch
 from readme_metrics.delivery.sender import Sender
 from readme_metrics.delivery.transport import loopback_proxy_hint, proxy_variables
@@ -109,7 +118,17 @@ class Attempt:
                         "readme_metrics: the Metrics API at %s refused the API key (%s): "
                         "the api_key (README_API_KEY) is wrong or revoked. Logs are dropped "
                         "for the next %ss.", self._sender.endpoint, cause, self._auth_pause)
-        elif verdict == REJECT:
+        elif verdict == SPLIT and batch.count > 1 and batch.body is not None:
+            self._logger.debug("readme_metrics: the Metrics API answered %s: %s", cause,
+                               outcome.detail)
+            count = batch.count
+            if batcher.split(batch, halves(batch.body)):
+                self.warnings.log(logging.WARNING, "too_large", "readme_metrics: the "
+                                  "Metrics API at %s found a POST of %s too large (%s); "
+                                  "sending them again in two halves, and smaller POSTs "
+                                  "from now on", self._sender.endpoint,
+                                  counted(count, "log"), cause)
+        elif verdict in (REJECT, SPLIT):
             self._logger.debug("readme_metrics: the Metrics API answered %s: %s", cause,
                                outcome.detail)
             self.warnings.log(logging.WARNING, "rejected", "readme_metrics: the Metrics "

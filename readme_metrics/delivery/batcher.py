@@ -28,6 +28,7 @@ from __future__ import annotations
 import time
 from typing import Callable, Optional
 
+from readme_metrics.delivery.encode import Body
 from readme_metrics.delivery.policy import BACKOFF_BASE, BACKOFF_CAP, MAX_SENDERS, backoff_delay
 from readme_metrics.delivery.queue import Batch, LogQueue
 
@@ -340,6 +341,20 @@ class Batcher:
             queue.requeue_locked(batch)
             queue.wake.notify_all()
             return delay
+
+    def split(self, batch: Batch, parts: list[tuple[Body, int]]) -> bool:
+        """413 for a batch of several logs: it goes again as ``parts``, first in line
+        (:meth:`LogQueue.split_locked`); False if close() already gave up (the batch is
+        dropped, as :meth:`retry_later` does). The API answered: it works."""
+        queue = self.queue
+        with self.lock:
+            self.failures = 0
+            if self.closed and not self.closing:
+                queue.settle_locked(batch, "shutdown")
+                return False
+            queue.split_locked(batch, parts)
+            queue.wake.notify_all()
+            return True
 
     def pause(self, batch: Batch, seconds: float) -> bool:
         """401/403: drop the batch and all that waits; True if this began a new pause."""

@@ -63,6 +63,10 @@ REJECT = "reject"
 #: ``dropped_<reason>`` of the outcome (``tls``: :data:`UNHEALING_TLS`; ``proxy``: a
 #: proxy requests cannot use, :data:`UNUSABLE_PROXY`).
 FAIL = "fail"
+#: 413 Content Too Large: the POST was too big for the Metrics API, not its logs wrong.
+#: A batch of several logs is sent again as two halves (and no later POST is larger
+#: than each half); a single log is rejected as any other 4xx drops it.
+SPLIT = "split"
 
 #: TLS failures no retry heals, by OpenSSL's reason (in the error's text on both routes),
 #: and what each means for the user.
@@ -204,6 +208,8 @@ def outcome_of_status(status: int, reason: str, retry_after: Optional[str],
     cause = f"HTTP {status} {reason or ''}".rstrip()
     if status == 407 and proxied:
         return Outcome(FAIL, cause, detail=text[:2000], reason="proxy")
+    if status == 413:
+        return Outcome(SPLIT, cause, detail=text[:2000])
     if verdict == RETRY:
         return Outcome(verdict, cause, parse_retry_after(retry_after))
     if verdict == REJECT:

@@ -218,6 +218,29 @@ class LogQueue:
             index -= 1
         retries.insert(index, batch)
 
+    def split_locked(self, batch: Batch, parts: list[tuple[Body, int]]) -> None:
+        """``batch`` goes again as ``parts`` (its logs in order: each an encoded array and
+        how many logs it holds), first in line; the Metrics API found it too large (413).
+
+        From now on no POST takes more captured bytes than the larger part (one log above
+        that still goes alone): a backlog is not cut into POSTs that would be refused
+        first. Bytes only, not logs: one huge log among small ones, split down to itself,
+        leaves POSTs of small logs as large as before."""
+        self.in_flight.discard(batch)
+        encoded = sum(len(body) for body, _ in parts) or 1
+        shares = [batch.nbytes * len(body) // encoded for body, _ in parts]
+        shares[-1] = batch.nbytes - sum(shares[:-1])
+        self.max_post_bytes = max(1, min(self.max_post_bytes, max(shares)))
+        first = batch.first
+        for index, ((body, count), share) in enumerate(zip(parts, shares)):
+            part = Batch([], first, share)
+            part.items, part.body, part.count = None, body, count
+            part.last = batch.last if index == len(parts) - 1 else first + count - 1
+            first = part.last + 1
+            self.requeue_locked(part)
+        batch.count = batch.nbytes = 0
+        batch.body = batch.items = None
+
     # -- settling ---------------------------------------------------------------------
 
     def settle_locked(self, batch: Batch, reason: Optional[str]) -> None:

@@ -65,13 +65,15 @@ class Collector:
     """A threaded HTTP server recording every request; programmable replies.
 
     ``replies`` is a queue of :class:`Reply` consumed one per POST; when it is empty,
-    ``default`` answers. ``GET /v1`` (the docs URL lookup) answers ``get_v1`` if set.
+    ``judge(received)`` answers if set (a reply that depends on the POST: its size, a
+    log in it), else ``default``. ``GET /v1`` (the docs URL lookup) answers ``get_v1`` if set.
     """
 
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.replies: deque[Reply] = deque()
         self.default = Reply()
+        self.judge: Optional[Callable[[Received], Reply]] = None
         self.get_v1: Optional[Callable[[Received], Reply]] = None
         self._cond = threading.Condition()
         collector = self
@@ -123,7 +125,12 @@ class Collector:
             def do_POST(self) -> None:  # noqa: N802
                 received = self._read()
                 with collector._cond:
-                    reply = collector.replies.popleft() if collector.replies else collector.default
+                    if collector.replies:
+                        reply = collector.replies.popleft()
+                    elif collector.judge is not None:
+                        reply = collector.judge(received)
+                    else:
+                        reply = collector.default
                     if (reply.status < 300 and not reply.drop and not reply.hang
                             and not reply.partial):
                         collector.received.append(received)

@@ -1,0 +1,99 @@
+"""delivery14: the delivery promise (SPEC 7) against a sick Metrics API, findings.
+
+A 413 (Content Too Large) for a POST of several logs dropped them all, counted as
+``dropped_rejected``: after an outage the backlog goes in POSTs of up to 500 logs, and an
+API (or a proxy before it) that takes fewer bytes in one request refused each of them, so
+every log of the outage was lost. The batch is now sent again in halves, and no later
+POST is larger than the half that was sent.
+
+Real collector on 127.0.0.1 (tests/support/fake_api.py), its ``judge`` answering each
+POST by its size; no timed assertions.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+import pytest
+
+from tests.support.delivery import (
+    MakeDelivery,
+    adds_up,
+    api_key_never_logged_fixture,  # noqa: F401 - autouse
+    ids,
+    item,
+    make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    messages,
+)
+from tests.support.fake_api import Collector, Received, Reply
+
+#: The most logs the collector takes in one POST in these tests.
+MOST = 3
+
+
+def too_large_above(most: int) -> Callable[[Received], Reply]:
+    """A Metrics API that answers 413 to a POST of more than ``most`` logs."""
+    def judge(received: Received) -> Reply:
+        if len(received.json()) > most:
+            return Reply(413, b'{"error":"payload too large XYZ"}')
+        return Reply(202)
+    return judge
+
+
+
+@pytest.mark.parametrize("background", [True, False], ids=["background", "inline"])
+def test_a_batch_the_api_finds_too_large_is_sent_in_halves_not_dropped(
+        collector: Collector, make_delivery: MakeDelivery,
+        caplog: pytest.LogCaptureFixture, background: bool) -> None:
+    collector.judge = too_large_above(MOST)
+    delivery = make_delivery(collector.url, buffer_length=12,
+                             background_worker_mode=background)
+    names = [f"log-{n:02d}" for n in range(12)]
+    for name in names:
+        delivery.submit(item(name, b"x" * 100))
+    assert delivery.flush(10.0) is True
+
+    # Every log once, in order: 12 refused, its halves of 6 refused, then 4 POSTs of 3.
+    assert ids(collector.logs) == names
+    assert [len(batch) for batch in collector.batches] == [MOST] * 4
+    assert [len(r.json()) for r in collector.failed] == [12, 6, 6]
+    stats = delivery.stats
+    assert (stats["sent"], stats["dropped"], stats["batches"]) == (12, 0, 4)
+    assert adds_up(stats)
+    assert len(messages(caplog, logging.WARNING, "too large (HTTP 413")) == 1
+    assert len(messages(caplog, logging.DEBUG, "XYZ")) == 3
+
+    # From then on a POST is no larger than the part that went through: none refused.
+    more = [f"more-{n:02d}" for n in range(12)]
+    for name in more:
+        delivery.submit(item(name, b"x" * 100))
+    assert delivery.flush(10.0) is True
+    assert ids(collector.logs) == names + more
+    assert len(collector.failed) == 3
+    assert all(len(batch) <= MOST for batch in collector.batches)
+    assert adds_up(delivery.stats)
+
+
+def test_a_single_log_the_api_finds_too_large_is_dropped_alone(
+        collector: Collector, make_delivery: MakeDelivery,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Split down to one log, a 413 drops that log only (``dropped_rejected``), once."""
+    def judge(received: Received) -> Reply:
+        logs = received.json()
+        if len(logs) > 1 or logs[0]["size"] > 1000:
+            return Reply(413, b"too large XYZ")
+        return Reply(202)
+    collector.judge = judge
+    delivery = make_delivery(collector.url, buffer_length=4)
+    for name, size in (("a", 10), ("big", 5000), ("c", 10), ("d", 10)):
+        delivery.submit(item(name, b"x" * size))
+    assert delivery.flush(10.0) is False  # "big" was dropped
+
+    assert ids(collector.logs) == ["a", "c", "d"]
+    stats = delivery.stats
+    assert (stats["sent"], stats["dropped"], stats["dropped_rejected"]) == (3, 1, 1)
+    assert stats["retries"] == 0
+    assert adds_up(stats)
+    assert len(messages(caplog, logging.WARNING, "rejected a batch of 1 log")) == 1
+
