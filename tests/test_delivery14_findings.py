@@ -6,17 +6,24 @@ API (or a proxy before it) that takes fewer bytes in one request refused each of
 every log of the outage was lost. The batch is now sent again in halves, and no later
 POST is larger than the half that was sent.
 
+A close that began while a batch waited out a backoff lasting past shutdown_timeout gave
+it up at once (``dropped_shutdown``), without an attempt, even when the API answered
+again: the close now cuts the library's own backoff short once (a Retry-After stands).
+
 Real collector on 127.0.0.1 (tests/support/fake_api.py), its ``judge`` answering each
 POST by its size; no timed assertions.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Callable
 
 import pytest
 
+from readme_metrics.delivery import batcher as batcher_module
+from readme_metrics.delivery import policy
 from tests.support.delivery import (
     MakeDelivery,
     adds_up,
@@ -27,6 +34,7 @@ from tests.support.delivery import (
     messages,
 )
 from tests.support.fake_api import Collector, Received, Reply
+from tests.support.polling import wait_until
 
 #: The most logs the collector takes in one POST in these tests.
 MOST = 3
@@ -97,3 +105,60 @@ def test_a_single_log_the_api_finds_too_large_is_dropped_alone(
     assert adds_up(stats)
     assert len(messages(caplog, logging.WARNING, "rejected a batch of 1 log")) == 1
 
+
+# -- the close after a failure -------------------------------------------------------
+
+
+@pytest.fixture(name="full_jitter")
+def full_jitter_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every backoff is its ceiling (the jitter's draw 1.0): a backoff_base of 60 s holds
+    the first retry 60 s, far past any shutdown_timeout here."""
+    monkeypatch.setattr(batcher_module, "backoff_delay",
+                        functools.partial(policy.backoff_delay, rand=lambda: 1.0))
+
+
+@pytest.mark.usefixtures("full_jitter")
+@pytest.mark.parametrize("background", [True, False], ids=["background", "inline"])
+def test_close_tries_once_the_logs_a_backoff_holds_past_its_deadline(
+        collector: Collector, make_delivery: MakeDelivery,
+        caplog: pytest.LogCaptureFixture, background: bool) -> None:
+    """One 503, then the API answers again: the close (shutdown_timeout 2 s) gave up at
+    once on the batch its 60 s backoff held, ``dropped_shutdown``, without an attempt."""
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    collector.replies.append(Reply(503))
+    delivery = make_delivery(collector.url, buffer_length=2, backoff_base=60.0,
+                             backoff_cap=60.0, background_worker_mode=background)
+    delivery.submit(item("a"))
+    delivery.submit(item("b"))
+    if not background:
+        assert delivery.flush(0.5) is False  # the 503; its retry waits 60 s
+    wait_until(lambda: messages(caplog, logging.DEBUG, "retrying in 60.00s"))
+    delivery.close()
+
+    assert ids(collector.logs) == ["a", "b"]
+    assert len(collector.failed) == 1
+    stats = delivery.stats
+    assert (stats["sent"], stats["dropped"], stats["retries"]) == (2, 0, 1)
+    assert adds_up(stats)
+
+
+@pytest.mark.usefixtures("full_jitter")
+def test_close_still_honours_a_retry_after_past_its_deadline(
+        collector: Collector, make_delivery: MakeDelivery,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The Metrics API asked for 60 s: the close sends nothing before then, and gives the
+    logs up (``dropped_shutdown``) within its shutdown_timeout."""
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    collector.replies.append(Reply(429, headers={"Retry-After": "60"}))
+    delivery = make_delivery(collector.url, buffer_length=2, backoff_base=0.01,
+                             backoff_cap=0.01)
+    delivery.submit(item("a"))
+    delivery.submit(item("b"))
+    wait_until(lambda: messages(caplog, logging.DEBUG, "retrying in 60.00s"))
+    delivery.close()
+
+    assert collector.logs == []
+    assert len(collector.failed) == 1
+    stats = delivery.stats
+    assert (stats["sent"], stats["dropped_shutdown"]) == (0, 2)
+    assert adds_up(stats)

@@ -29,7 +29,13 @@ import time
 from typing import Callable, Optional
 
 from readme_metrics.delivery.encode import Body
-from readme_metrics.delivery.policy import BACKOFF_BASE, BACKOFF_CAP, MAX_SENDERS, backoff_delay
+from readme_metrics.delivery.policy import (
+    BACKOFF_BASE,
+    BACKOFF_CAP,
+    MAX_SENDERS,
+    RETRY_AFTER_CAP,
+    backoff_delay,
+)
 from readme_metrics.delivery.queue import Batch, LogQueue
 
 #: How much each sender cycle moves the averages of :meth:`Batcher.observe`.
@@ -62,6 +68,9 @@ class Batcher:
         self.paused_until = 0.0
         self.failures = 0  # consecutive failed attempts, any batch
         self.hold_until = 0.0
+        #: Until when a Retry-After asked delivery to wait (0.0: never asked): a backoff
+        #: of its own the close cuts short (:meth:`_close_locked`), not this.
+        self.asked_until = 0.0
         self.max_senders = max_senders
         # One more sender was asked for and none has come to next_batch() since: one
         # request's word is enough, the next ones keep quiet.
@@ -336,7 +345,11 @@ class Batcher:
             self.failures += 1
             delay = backoff_delay(self.failures, retry_after, self._backoff_base,
                                   self._backoff_cap)
-            self.hold_until = max(self.hold_until, self._clock() + delay)
+            now = self._clock()
+            self.hold_until = max(self.hold_until, now + delay)
+            if retry_after is not None:
+                self.asked_until = max(self.asked_until,
+                                       now + min(retry_after, RETRY_AFTER_CAP))
             batch.not_before = self.hold_until
             queue.requeue_locked(batch)
             queue.wake.notify_all()
@@ -386,6 +399,17 @@ class Batcher:
         self.closed = True
         self.closing = True
         self.deadline = deadline
+        # A backoff of this library's own is cut short, once: a close that begins while
+        # one lasts past the deadline gave up on the batches waiting for a retry without
+        # an attempt, though the Metrics API may have answered again for seconds. They
+        # are tried now, one POST at a time as after any failure; a failure then backs
+        # off as usual (no attempt past the deadline). A Retry-After is still honoured.
+        now = self._clock()
+        resume = max(now, self.asked_until)
+        if self.hold_until > resume:
+            self.hold_until = resume
+            for batch in self.queue.retries:
+                batch.not_before = min(batch.not_before, resume)
         self.queue.flush_target = self.queue.accepted
         self.queue.wake.notify_all()
 
