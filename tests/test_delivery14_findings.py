@@ -10,6 +10,9 @@ A close that began while a batch waited out a backoff lasting past shutdown_time
 it up at once (``dropped_shutdown``), without an attempt, even when the API answered
 again: the close now cuts the library's own backoff short once (a Retry-After stands).
 
+A 3xx (never followed) dropped each batch with a warning that did not say where the API
+pointed: it now names the target's scheme and host.
+
 Real collector on 127.0.0.1 (tests/support/fake_api.py), its ``judge`` answering each
 POST by its size; no timed assertions.
 """
@@ -162,3 +165,33 @@ def test_close_still_honours_a_retry_after_past_its_deadline(
     stats = delivery.stats
     assert (stats["sent"], stats["dropped_shutdown"]) == (0, 2)
     assert adds_up(stats)
+
+
+# -- a redirect ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [301, 307, 308])
+def test_a_redirect_is_not_followed_and_its_warning_names_where_it_points(
+        collector: Collector, make_delivery: MakeDelivery,
+        caplog: pytest.LogCaptureFixture, status: int) -> None:
+    """The batch is dropped (``dropped_rejected``), the key sent nowhere else; the warning
+    said only "rejected ... (HTTP 301 Moved Permanently)", so an http:// metrics_api that
+    the API moves to https:// lost every log with nothing said of why. It names the
+    target's scheme and host (never its path or query, nor a user and password)."""
+    collector.replies.append(Reply(status, headers={
+        "Location": "https://user:pw@metrics.example:8443/v1/request?token=SECRETTOKEN"}))
+    delivery = make_delivery(collector.url, buffer_length=2)
+    delivery.submit(item("a"))
+    delivery.submit(item("b"))
+    assert delivery.flush(5.0) is False
+
+    assert collector.logs == [] and len(collector.failed) == 1
+    stats = delivery.stats
+    assert (stats["dropped_rejected"], stats["retries"]) == (2, 0)
+    warnings = messages(caplog, logging.WARNING, "rejected a batch of 2 logs")
+    assert len(warnings) == 1
+    assert f"HTTP {status}" in warnings[0]
+    assert "to https://metrics.example:8443" in warnings[0]
+    assert "README_METRICS_SERVER" in warnings[0]
+    assert not [r for r in caplog.records
+                if "SECRETTOKEN" in r.getMessage() or "pw@" in r.getMessage()]

@@ -262,6 +262,10 @@ def _refused_hint(endpoint: str, cause: str, proxied: bool = False,
     127.0.0.1, whether it answers, a 502, or not): the variable that exempts it. Through
     a proxy on this machine (mitmproxy, which does reach it): its 502 is most likely the
     collector not started; its not answering, the proxy not started."""
+    if cause.startswith("HTTP 3"):
+        return ("; a redirect is never followed (the API key goes to no other host): if "
+                "it points to the Metrics API, set metrics_api (README_METRICS_SERVER) "
+                "to that URL")
     if not is_loopback_url(endpoint):
         return ""
     if elsewhere:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Callable, Optional
+from urllib.parse import urlsplit
 
 import requests
 
@@ -191,12 +192,31 @@ _SENT_OUTCOMES: dict[tuple[int, str], Outcome] = {}
 _SENT_OUTCOMES_MAX = 32
 
 
+def redirected_to(location: Optional[str]) -> str:
+    """``scheme://host[:port]`` of a redirect's ``Location`` for a message ("" if it has
+    none): never its path or query (a token may be there), nor a user and password."""
+    if not location:
+        return ""
+    try:
+        parts = urlsplit(location.strip())
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not host:
+        return ""
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}" + ("" if port is None else f":{port}")
+
+
 def outcome_of_status(status: int, reason: str, retry_after: Optional[str],
-                      text: str, proxied: bool = False) -> Outcome:
+                      text: str, proxied: bool = False,
+                      location: Optional[str] = None) -> Outcome:
     """The outcome of an answered POST (``retry_after``: the header's raw value).
 
     ``proxied``: the POST went through a proxy, whose own 407 (Proxy Authentication
-    Required: only a proxy asks it) fails at once, counted as ``dropped_proxy``."""
+    Required: only a proxy asks it) fails at once, counted as ``dropped_proxy``.
+    ``location``: a redirect's Location header, named (its host) in the cause: a redirect
+    is never followed, and the API key goes to no other host."""
     if 200 <= status < 300:
         outcome = _SENT_OUTCOMES.get((status, reason))
         if outcome is None:
@@ -206,6 +226,8 @@ def outcome_of_status(status: int, reason: str, retry_after: Optional[str],
         return outcome
     verdict = classify(status)
     cause = f"HTTP {status} {reason or ''}".rstrip()
+    if 300 <= status < 400 and redirected_to(location):
+        cause = f"{cause}, to {redirected_to(location)}"
     if status == 407 and proxied:
         return Outcome(FAIL, cause, detail=text[:2000], reason="proxy")
     if status == 413:

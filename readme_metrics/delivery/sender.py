@@ -62,8 +62,11 @@ class Sender:
             return Outcome(outcome.verdict, self.scrub(cause), reason=outcome.reason)
         status = response.status_code
         # Retry-After and the body count only for an error (policy.outcome_of_status).
-        if status < 400:
+        if status < 300:
             outcome = outcome_of_status(status, response.reason or "", None, "")
+        elif status < 400:  # a redirect, never followed: where to, for the warning
+            outcome = outcome_of_status(status, response.reason or "", None, "",
+                                        location=response.first("Location"))
         else:
             outcome = outcome_of_status(status, response.reason or "",
                                         response.first("Retry-After"), response.text,
