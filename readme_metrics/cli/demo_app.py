@@ -13,7 +13,7 @@ import threading
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Iterable
 
-import webob
+from readme_metrics.capture.webob_request import webob  # without cgi's warning
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment

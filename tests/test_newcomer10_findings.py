@@ -1,0 +1,81 @@
+"""A newcomer's first hour, tenth pass: README's quick starts followed in a fresh clone,
+pointed at ``readme-metrics collect``, then the mistakes a newcomer makes, and what the
+library says about each.
+
+Each test is one thing tried there, with the library's real parts (a real interpreter in
+a subprocess, real configuration); none passed before its fix.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tests.support.command import REPO_ROOT
+
+#: What an app's test suite run with warnings as errors does first: import the library.
+_IMPORT_AND_WRAP = textwrap.dedent("""\
+    import sys
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+    from readme_metrics.flask_readme import ReadMeMetrics
+    from readme_metrics.asgi import MetricsMiddleware as AsgiMiddleware
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"hi"]
+
+    config = MetricsApiConfig(enabled=False)
+    MetricsMiddleware(app, config)
+    print("imported", "cgi" in sys.modules)
+    """)
+
+
+@pytest.mark.parametrize("flags", [["-W", "error"], ["-X", "dev", "-W", "error"],
+                                   ["-W", "error::DeprecationWarning"]])
+def test_the_library_imports_under_warnings_as_errors(flags: list[str]) -> None:
+    """``python -W error`` (or pytest's ``filterwarnings = ["error"]``, as many projects
+    set): ``from readme_metrics import MetricsMiddleware`` raised ``DeprecationWarning:
+    'cgi' is deprecated and slated for removal in Python 3.13`` on Python 3.11 and 3.12,
+    from webob (the library's dependency; every webob 1.8 imports the standard library's
+    ``cgi`` there), so an app's test suite stopped at its first import of the app. The
+    library now imports webob with that one warning ignored; the app's own warnings are
+    still errors."""
+    run = subprocess.run([sys.executable, *flags, "-c", _IMPORT_AND_WRAP],
+                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("imported"), run.stdout
+    assert "DeprecationWarning" not in run.stderr, run.stderr
+
+
+def test_warnings_as_errors_still_raise_the_apps_own_deprecations() -> None:
+    """The library's import leaves the interpreter's warning filters as they were: a
+    deprecation of the app's own, after the import, is still an error."""
+    code = _IMPORT_AND_WRAP + textwrap.dedent("""\
+        import warnings
+        try:
+            warnings.warn("the app's own", DeprecationWarning)
+        except DeprecationWarning:
+            print("still an error")
+        """)
+    run = subprocess.run([sys.executable, "-W", "error", "-c", code], cwd=REPO_ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "still an error" in run.stdout, run.stdout
+
+
+@pytest.mark.parametrize("module", [
+    "readme_metrics.middleware", "readme_metrics.flask_readme",
+    "readme_metrics.fastapi", "readme_metrics.asgi", "readme_metrics.django",
+    "readme_metrics.cli.demo_app",
+])
+def test_each_entry_module_imports_first_under_warnings_as_errors(module: str) -> None:
+    """Whichever of the library's modules an app imports first (the Flask extension, the
+    FastAPI middleware, the demo's app), ``-W error`` does not stop it: each one that
+    imports webob does so through the one guarded import."""
+    run = subprocess.run([sys.executable, "-W", "error", "-c", f"import {module}"],
+                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
