@@ -17,7 +17,9 @@ def wrong_type(name: str, variable: Optional[str], takes: str, value: Any,
     """The error for an argument of the wrong Python type: what ``name`` takes (``takes``,
     "a bool (True or False)") and the type given, with ``value`` unless not ``shown`` (a
     secret). A string is what the environment holds, so a string given as an argument
-    (``development_mode="false"``) is told where strings are read from instead."""
+    (``development_mode="false"``) is told where strings are read from instead, and the
+    ``...`` of an example copied as it is written (``MetricsApiConfig(...)``) is told
+    for what it is."""
     kind = type(value).__name__
     got = f"the {kind} {value!r}" if shown else f"a value of type {kind}"
     if isinstance(value, str) and variable is not None:
@@ -25,4 +27,7 @@ def wrong_type(name: str, variable: Optional[str], takes: str, value: Any,
         return (f"readme_metrics: {name} must be {takes}, got {got}; strings {example}are "
                 f"read from {variable}")
     label = f"{name} ({variable})" if variable is not None else name
+    if value is Ellipsis:  # MetricsApiConfig(...), copied from an example as it is written
+        got += (": `...` in the examples stands for your own arguments: leave it out, or "
+                "write them out")
     return f"readme_metrics: {label} must be {takes}, got {got}"

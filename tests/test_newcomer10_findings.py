@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
 import pytest
 
@@ -79,3 +80,23 @@ def test_each_entry_module_imports_first_under_warnings_as_errors(module: str) -
     run = subprocess.run([sys.executable, "-W", "error", "-c", f"import {module}"],
                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda config: config(...), id="MetricsApiConfig(...)"),
+    pytest.param(lambda config: config(..., denylist=["password"]), id="denylist example"),
+    pytest.param(lambda config: config(api_key="any-key", grouping_function=...),
+                 id="grouping_function=..."),
+])
+def test_an_examples_ellipsis_copied_as_written_is_named(make: Any) -> None:
+    """README's "your own secrets" example is ``MetricsApiConfig(..., denylist=[...])``
+    and its companions stack ``MetricsApiConfig(...)``: copied as written, the ``...``
+    (Ellipsis) is the first positional argument, ``api_key``, and the error said only
+    "api_key (README_API_KEY) must be a str, got a value of type ellipsis", though the
+    key was set in README_API_KEY. It now says what the ``...`` is, and what to do."""
+    from readme_metrics import MetricsApiConfig
+
+    with pytest.raises(ValueError) as raised:
+        make(MetricsApiConfig)
+    assert "`...` in the examples stands for your own arguments: leave it out" in str(
+        raised.value), raised.value
