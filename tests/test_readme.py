@@ -121,6 +121,25 @@ def test_every_anchor_names_a_heading() -> None:
     assert [link for link in links if link not in anchors] == []
 
 
+def test_every_link_into_a_page_names_one_of_its_headings() -> None:
+    """Every link with an anchor, README's into docs/ (``docs/SERVERS.md#django``) and the
+    docs/ pages' into each other and into README, lands on a heading of the page it
+    names: a heading renamed in docs/ would otherwise leave README's link at the top of
+    the page, without a word."""
+    pages = [README, *sorted((REPO_ROOT / "docs").glob("*.md"))]
+    headings = {page.resolve(): {github_anchor(h) for h in re.findall(
+        r"^#+ (.+)$", page.read_text("utf-8"), flags=re.M)} for page in pages}
+    checked, broken = 0, []
+    for page in pages:
+        for target, anchor in re.findall(r"\]\(([^)#\s]*)#([^)\s]+)\)",
+                                         page.read_text("utf-8")):
+            linked = (page.parent / target).resolve() if target else page.resolve()
+            checked += 1
+            if anchor not in headings.get(linked, set()):
+                broken.append(f"{page.name}: {target}#{anchor}")
+    assert checked >= 40 and broken == [], (checked, broken)
+
+
 def test_version_is_above_the_official_3x_line_and_install_says_how() -> None:
     """Issue 12: ``pip install readme-metrics`` is the official package; say what works."""
     from readme_metrics.version import __version__
@@ -1202,3 +1221,66 @@ def test_an_unread_body_under_gunicorn_sent_whole_is_logged_whole(
     post = unread_body_under_gunicorn(tmp_path, collector, "gthread", 260_000)
     assert "comment" not in post, post.get("comment")
     assert post["text"] == "x" * 260_000
+
+
+def _companion_blocks() -> list[Any]:
+    """The code blocks of README's Companions section and docs/COMPANIONS.md that wrap an
+    app (``app.wsgi_app = ...``, ``app.add_middleware(...)``), as pytest params."""
+    blocks = [("README", code) for code in code_blocks(
+        readme_sections()["Companions: webhooks, CORS, request ids"], "python")]
+    page = (REPO_ROOT / "docs" / "COMPANIONS.md").read_text(encoding="utf-8")
+    blocks += [("COMPANIONS.md", code) for code in re.findall(
+        r"^```python\n(.*?)^```", page, flags=re.M | re.S)]
+    wrapping = [(where, code) for where, code in blocks
+                if "app.wsgi_app = " in code or "app.add_middleware(" in code]
+    return [pytest.param(code, id=f"{where}-{index}")
+            for index, (where, code) in enumerate(wrapping)]
+
+
+@pytest.mark.parametrize("code", _companion_blocks())
+def test_the_companion_snippets_run_as_written(code: str, collector: Collector,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """README's and docs/COMPANIONS.md's snippets that wrap an app, run on the app they
+    assume (a Flask app for ``app.wsgi_app``, a FastAPI app for ``add_middleware``), with
+    ``MetricsApiConfig(...)`` filled in: the call is answered, CORS and request-id
+    headers are on the answer where the snippet adds them, and a stack with the metrics
+    middleware logs the call, with the id the client got."""
+    from flask import Flask
+    from starlette.testclient import TestClient
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+    monkeypatch.setenv("CORS_ALLOWED", "https://app.example.com")
+    filled = code.replace("MetricsApiConfig(...)", (
+        "MetricsApiConfig(api_key='any-key', metrics_api=COLLECTOR, buffer_length=1, "
+        "grouping_function=lambda request: {'api_key': 'owlbert-key'})"))
+    origin = {"Origin": "https://app.example.com"}
+    if "app.wsgi_app = " in code:
+        from werkzeug.test import Client
+
+        app: Any = Flask(__name__)
+        app.get("/")(lambda: "hello")
+        exec(filled, {"app": app, "COLLECTOR": collector.url})  # noqa: S102 - README's code
+        answer = Client(app).get("/", headers=origin, buffered=True)
+        headers = {name.lower(): value for name, value in answer.headers.items()}
+        status = answer.status_code
+    else:
+        from fastapi import FastAPI
+
+        app = FastAPI()
+        app.get("/")(lambda: "hello")
+        exec(filled, {"app": app, "COLLECTOR": collector.url,  # noqa: S102
+                      "MetricsApiConfig": MetricsApiConfig,
+                      "ReadMeMetricsMiddleware": ReadMeMetricsMiddleware})
+        with TestClient(app) as client:
+            response = client.get("/", headers=origin)
+        headers, status = dict(response.headers), response.status_code
+    assert status == 200
+    if "CORSMiddleware(" in code or "add_middleware(CORSMiddleware" in code:
+        assert headers.get("access-control-allow-origin") == origin["Origin"], headers
+    if "RequestIdMiddleware(" in code or "add_middleware(RequestIdMiddleware" in code:
+        assert headers.get("x-request-id"), headers
+    if "MetricsApiConfig(...)" in code:
+        (log,) = collector.wait_for_logs(1)
+        assert headers["x-request-id"] in json.dumps(log)
