@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_SECONDS", "PATH_FIRST", "api_key", "api_key_warning", "appended_path_warning",
     "count_hint", "flag", "grouping",
-    "hosts", "key_url_warnings", "link_userinfo_warning",
+    "hosts", "key_separator_warning", "key_url_warnings", "link_userinfo_warning",
     "http_url", "is_a_dotted_path", "is_loopback_url", "logger", "looks_like_a_placeholder",
     "meant_variable",
     "methods", "names_a_placeholder", "number", "placeholder_warning", "strings", "whole",
@@ -175,6 +175,26 @@ def strings(normalise: Callable[[str], str] = str,
             raise option.wrong_type(value, "a list of str (or one comma-separated str)")
         return [normalise(item.strip()) for item in items if item.strip()]
     return check
+
+
+# A key list written with another separator than the comma ("password;token", a shell's
+# "password token", "id | name") is one key that no field has: the list would redact (or
+# keep) nothing. It stays that key, as a JSON key may hold a ';' or a blank, but is said.
+_OTHER_SEPARATOR = re.compile(r"\s*[;|]\s*|\s+")
+
+
+def key_separator_warning(option: Option, given: Any, value: Any) -> Optional[str]:
+    """The warning for a key list given as text (the environment's, or one string) whose
+    keys hold a ';', a '|' or a blank: keys are separated by commas."""
+    if not isinstance(given, str) or not isinstance(value, list):
+        return None
+    odd = [key for key in value if _OTHER_SEPARATOR.search(key)]
+    if not odd:
+        return None
+    meant = ",".join(part for key in value for part in _OTHER_SEPARATOR.split(key) if part)
+    return (f"readme_metrics: {option.label()} holds the key {odd[0]!r}: keys are separated "
+            f"by commas ({meant!r}), so it is matched as one key, as written, which is "
+            "likely no field's name")
 
 
 # The library appends these paths itself ({metrics_api}/v1/request, {readme_api_url}/v1):

@@ -118,9 +118,11 @@ OPTIONS: tuple[Option, ...] = (
         "true or false", check.flag, "`True`", "deliver from a background thread; `False` sends "
         "in the request thread when a batch is full (tests, serverless)"),
     Option("denylist", "README_DENYLIST", "str", (), _LIST, check.strings(), "`[]`",
-        "keys to redact (comma-separated in the environment); wins over the allowlist"),
+        "keys to redact (comma-separated in the environment); wins over the allowlist",
+        warning=check.key_separator_warning),
     Option("allowlist", "README_ALLOWLIST", "str", (), _LIST, check.strings(), "`[]`",
-        "if set, only these keys are kept (comma-separated in the environment)"),
+        "if set, only these keys are kept (comma-separated in the environment)",
+        warning=check.key_separator_warning),
     Option("blacklist", None, "str", None, _LIST, check.strings(), "-",
         "deprecated alias of `denylist` (DeprecationWarning)", alias_of="denylist"),
     Option("whitelist", None, "str", None, _LIST, check.strings(), "-",

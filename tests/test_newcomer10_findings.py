@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.support.command import REPO_ROOT
+from tests.support.fake_api import Collector
 
 #: What an app's test suite run with warnings as errors does first: import the library.
 _IMPORT_AND_WRAP = textwrap.dedent("""\
@@ -100,3 +101,41 @@ def test_an_examples_ellipsis_copied_as_written_is_named(make: Any) -> None:
         make(MetricsApiConfig)
     assert "`...` in the examples stands for your own arguments: leave it out" in str(
         raised.value), raised.value
+
+
+@pytest.mark.parametrize(("variable", "text", "meant"), [
+    ("README_DENYLIST", "password;token", "password,token"),
+    ("README_DENYLIST", "password token", "password,token"),
+    ("README_ALLOWLIST", "id | name", "id,name"),
+])
+def test_a_key_list_written_with_another_separator_is_warned_about(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        collector: Collector, variable: str, text: str, meant: str) -> None:
+    """``README_DENYLIST="password;token"`` (or with blanks, as a shell list is written)
+    was one key, ``password;token``, that no field has: the denylist redacted nothing
+    and the caller's password went out as sent, without a word. It is still that one
+    key (a JSON key may hold a ';' or a blank), with one warning at start-up saying how
+    keys are separated."""
+    import logging
+
+    from werkzeug.test import Client
+
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    monkeypatch.setenv(variable, text)
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b'{"ok": true}']
+
+    middleware = MetricsMiddleware(app, MetricsApiConfig(
+        api_key="any-key", metrics_api=collector.url,
+        grouping_function=lambda request: {"api_key": "owlbert-key"}))
+    Client(middleware).post("/", json={"password": "hunter2"}, buffered=True)
+    assert middleware.flush(30)
+    middleware.close()
+    warned = [record.getMessage() for record in caplog.records
+              if variable in record.getMessage() and "separated" in record.getMessage()]
+    assert len(warned) == 1, [record.getMessage() for record in caplog.records]
+    assert repr(meant) in warned[0], warned
