@@ -258,10 +258,18 @@ def _host_name_problem(text: str, host: str) -> Optional[str]:
     return None
 
 
+# A URL followed by another assignment (" README_API_URL=http://..."): the one line that
+# ``readme-metrics collect`` prints for a shell's export, copied whole into a .env file.
+_TWO_ASSIGNMENTS = re.compile(r"\s+[A-Za-z_][A-Za-z0-9_]*=")
+
+
 def _url_problem(text: str, parts: SplitResult) -> Optional[str]:
     """Why the http(s) URL ``text`` (split: ``parts``) is no base URL the library can post
     to, if it is not. urlsplit drops tabs and line breaks: ``text`` still has them."""
     if _CONTROL.search(text) or any(char.isspace() for char in parts.netloc):
+        if _TWO_ASSIGNMENTS.search(text):  # collect's `export A=... B=...` line, in .env
+            return ("it holds a blank and another variable's assignment: each variable "
+                    "takes one value, and a .env file one variable a line")
         return "it holds a blank or control character"
     if not parts.hostname:
         return "it names no host"

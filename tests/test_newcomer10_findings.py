@@ -139,3 +139,23 @@ def test_a_key_list_written_with_another_separator_is_warned_about(
               if variable in record.getMessage() and "separated" in record.getMessage()]
     assert len(warned) == 1, [record.getMessage() for record in caplog.records]
     assert repr(meant) in warned[0], warned
+
+
+def test_collects_export_line_copied_into_a_dotenv_file_is_named(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``readme-metrics collect`` prints, for the app's shell, the one line ``export
+    README_METRICS_SERVER=http://127.0.0.1:8001 README_API_URL=http://127.0.0.1:8001``.
+    Copied whole into a ``.env`` file (which python-dotenv reads, ``export`` and all), the
+    first variable's value is the rest of the line, and the error said only "it holds a
+    blank or control character". It now says what the blank is in front of."""
+    from readme_metrics import MetricsApiConfig
+
+    (tmp_path / ".env").write_text(
+        "export README_METRICS_SERVER=http://127.0.0.1:8001 "
+        "README_API_URL=http://127.0.0.1:8001\nREADME_API_KEY=any-key\n")
+    monkeypatch.chdir(tmp_path)
+    for variable in ("README_METRICS_SERVER", "README_API_URL", "README_API_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(grouping_function=lambda request: None)
+    assert "a .env file one variable a line" in str(raised.value), raised.value
