@@ -22,7 +22,7 @@ from readme_metrics.capture.wsgi_input import InputTee
 from readme_metrics.capture.wsgi_replay import replay_input
 from readme_metrics.config import MetricsApiConfig, checked_config
 from readme_metrics.delivery import zero_stats
-from readme_metrics.unwrapped import recorded_outside
+from readme_metrics.unwrapped import flask_app_wrapped, recorded_outside
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -72,19 +72,6 @@ class FlaskMetricsMiddleware(MetricsMiddleware):
         if state.pop(_LENT, False):
             for name in _BODY_STATE:
                 state.pop(name, None)
-
-
-def _wrapped(layer: Any) -> bool:
-    """Whether a Flask app's ``wsgi_app`` is a :class:`MetricsMiddleware` (README's plain
-    WSGI way) or has one in its chain of layers keeping the next as ``.app`` (werkzeug's
-    ProxyFix, this library's CORS); a few steps at most, nothing called."""
-    for _ in range(8):
-        if isinstance(layer, MetricsMiddleware):
-            return True
-        layer = getattr(layer, "app", None)
-        if layer is None:
-            return False
-    return False
 
 
 class ReadMeMetrics:
@@ -144,7 +131,8 @@ class ReadMeMetrics:
             if self.__dict__.pop("_watching", None) is None:
                 return  # another thread's request said it (a dict pop is atomic)
             if (self._given or _EXTENSION_KEY in getattr(sender, "extensions", {})
-                    or _wrapped(getattr(sender, "wsgi_app", None)) or recorded_outside()):
+                    or flask_app_wrapped(getattr(sender, "wsgi_app", None))
+                    or recorded_outside()):
                 return  # given an app since, the app another extension's or a middleware's
                 # (in its wsgi_app, or around it: every request is logged)
             name = getattr(sender, "name", "?")

@@ -8,7 +8,9 @@ at the first request the framework serves, whether a middleware records it; this
 holds what they share (:func:`recorded_outside`) and Django's check, which the
 configuration starts (only ``settings.py`` runs this library's code in a Django project
 whose ``MIDDLEWARE`` lacks the line). Flask's is the extension's own
-(:meth:`readme_metrics.flask_readme.ReadMeMetrics._watch_for_an_unwrapped_app`).
+(:meth:`readme_metrics.flask_readme.ReadMeMetrics._watch_for_an_unwrapped_app`), but for
+a plain ``MetricsMiddleware(app.wsgi_app, config)`` whose result was never assigned
+(written as a statement, as a Flask extension is): :func:`watch_flask`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from readme_metrics._logging import QuietLogger
 from readme_metrics.capture import nesting
 from readme_metrics.capture.wsgi import MetricsMiddleware
 
-__all__ = ["django_middleware_made", "recorded_outside", "watch_django"]
+__all__ = ["FLASK_UNASSIGNED", "django_middleware_made", "flask_app_wrapped",
+           "recorded_outside", "watch_django", "watch_flask"]
 
 _DISPATCH_UID = "readme_metrics.unwrapped.django"
 # watching: connected; made: Django's middleware was made; looked: the first request came.
@@ -54,6 +57,65 @@ def recorded_outside() -> bool:
             return True
         frame = frame.f_back  # type: ignore[assignment]
     return False
+
+
+#: What the warning says of a Flask app served without the MetricsMiddleware made around
+#: it (README's Troubleshooting row quotes it).
+FLASK_UNASSIGNED = (
+    "readme_metrics: the Flask app %r served a request, and the MetricsMiddleware made "
+    "around it in this process does not serve it, so no request is logged: assign it, "
+    "app.wsgi_app = MetricsMiddleware(app.wsgi_app, config) (the call alone wraps nothing)")
+
+
+def flask_app_wrapped(layer: Any) -> bool:
+    """Whether a Flask app's ``wsgi_app`` is a :class:`MetricsMiddleware` (README's plain
+    WSGI way) or has one in its chain of layers keeping the next as ``.app`` (werkzeug's
+    ProxyFix, this library's CORS); a few steps at most, nothing called."""
+    for _ in range(8):
+        if isinstance(layer, MetricsMiddleware):
+            return True
+        layer = getattr(layer, "app", None)
+        if layer is None:
+            return False
+    return False
+
+
+def watch_flask(app: Any, config: Any) -> None:
+    """Asked by a :class:`MetricsMiddleware` (metrics on) made around ``app``: when that is
+    a Flask app or its ``wsgi_app``, the first request that app serves says so if no
+    middleware records it. ``MetricsMiddleware(app.wsgi_app, config)`` written as a
+    statement, its result never assigned, served every request unlogged without a word
+    (the middleware, dropped at once, can say nothing itself). Flask's ``request_started``
+    signal, for that app only (blinker forgets it with the app); without blinker (Flask
+    before 2.3 may lack it) nothing is said."""
+    flask = sys.modules.get("flask")
+    owner = getattr(app, "__self__", app)
+    if flask is None or not isinstance(owner, getattr(flask, "Flask", ())):
+        return
+    try:
+        from flask.signals import request_started
+    except Exception:  # noqa: BLE001 - no signals: the middleware works the same, unwatched
+        return
+    once = [True]
+    logger, secrets = config.logger, (config.api_key,)
+
+    def first_request(sender: Any, **extra: Any) -> None:
+        """Looks once, then disconnects. Never raises into the request."""
+        try:
+            request_started.disconnect(first_request, sender=sender)
+            if not once or not once.pop():  # (another thread's request looked)
+                return
+            if flask_app_wrapped(getattr(sender, "wsgi_app", None)) or recorded_outside():
+                return
+            QuietLogger(logger, secrets=secrets).warning(
+                FLASK_UNASSIGNED, getattr(sender, "name", "?"))
+        except Exception:  # noqa: BLE001 - the app's own request goes on, whatever this did
+            pass
+
+    try:
+        request_started.connect(first_request, sender=owner, weak=False)
+    except Exception:  # noqa: BLE001 - the middleware works the same, unwatched
+        pass
 
 
 def django_middleware_made() -> None:

@@ -159,3 +159,46 @@ def test_collects_export_line_copied_into_a_dotenv_file_is_named(
     with pytest.raises(ValueError) as raised:
         MetricsApiConfig(grouping_function=lambda request: None)
     assert "a .env file one variable a line" in str(raised.value), raised.value
+
+
+@pytest.mark.parametrize("written", ["a statement", "assigned", "served around",
+                                     "the extension"])
+def test_a_middleware_around_a_flask_app_never_assigned_says_so(
+        written: str, collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    """``MetricsMiddleware(app.wsgi_app, config)`` written as a statement, as a Flask
+    extension is (``CORS(app)``), its result never assigned: the app served every request
+    unlogged, the debug log said "logs are posted to ..." as for a working setup, and
+    nothing else was said. The first request the app serves now says so, once; nothing
+    is said where the middleware serves the request (README's assignment, the middleware
+    given to the server around the app, the extension)."""
+    import logging
+
+    from flask import Flask
+    from werkzeug.test import Client
+
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+    from readme_metrics.flask_readme import ReadMeMetrics
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    app = Flask(f"app_{written.replace(' ', '_')}")
+    app.get("/")(lambda: "hello")
+    config = MetricsApiConfig(api_key="any-key", metrics_api=collector.url, buffer_length=1,
+                              grouping_function=lambda request: {"api_key": "owlbert-key"})
+    served: Any = app
+    if written == "a statement":
+        MetricsMiddleware(app.wsgi_app, config)
+    elif written == "assigned":
+        app.wsgi_app = MetricsMiddleware(app.wsgi_app, config)  # type: ignore[method-assign]
+    elif written == "served around":
+        served = MetricsMiddleware(app.wsgi_app, config)
+    else:
+        ReadMeMetrics(config, app)
+    for _ in range(2):
+        assert Client(served).get("/", buffered=True).status_code == 200
+    said = [record.getMessage() for record in caplog.records
+            if "does not serve it" in record.getMessage()]
+    if written == "a statement":
+        assert len(said) == 1 and repr(app.name) in said[0], said
+        assert "app.wsgi_app = MetricsMiddleware(app.wsgi_app, config)" in said[0]
+    else:
+        assert said == [], said
+        assert len(collector.wait_for_logs(2)) == 2

@@ -14,6 +14,7 @@ delivery worker. With ``enabled`` false the app is returned untouched (no worker
 from __future__ import annotations
 
 import inspect
+import sys
 import weakref
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
@@ -522,6 +523,10 @@ class MetricsMiddleware(PipelineControls):
         self.pipeline: Optional[MetricsPipeline] = (
             MetricsPipeline(config) if self.enabled else None)
         self.project, self.layers = nesting.layer(config, self) if self.enabled else (0, [1])
+        if self.enabled and "flask" in sys.modules:  # a Flask app's: is it served wrapped?
+            from readme_metrics.unwrapped import watch_flask
+
+            watch_flask(app, config)
         #: True when a subclass hands something back in :meth:`grouped` (Flask's): the
         #: base's does nothing, and is not called per request.
         self.hands_back = type(self).grouped is not MetricsMiddleware.grouped
