@@ -22,6 +22,7 @@ import pytest
 
 from readme_metrics.delivery import MAX_POST_LOGS, MAX_SENDERS, Delivery, watchdog
 from readme_metrics.delivery.batcher import Batcher
+from readme_metrics.delivery.policy import DOWN_AFTER
 from readme_metrics.delivery.queue import Batch, LogQueue
 from tests.support.delivery import (
     MakeDelivery,
@@ -187,11 +188,11 @@ def test_a_partial_batch_due_while_every_sender_is_in_a_slow_post_goes_on_time(
 
 def test_a_partial_batch_due_while_the_api_fails_starts_no_sender(
         collector: Collector, make_delivery: MakeDelivery) -> None:
-    # The same lone log, but the API is failing: the first POST got a 503 and its retry
-    # is held. The pool must not grow for it (no retry storm, SPEC 7 backoff): it goes
-    # once the API works again, each log once.
+    # The same lone log, but the API is down: DOWN_AFTER POSTs in a row got a 503 and
+    # the next retry is held. The pool must not grow for it (no retry storm, SPEC 7
+    # backoff): it goes once the API works again, each log once.
     answer = threading.Event()
-    collector.replies.append(Reply(503))
+    collector.replies.extend(Reply(503) for _ in range(DOWN_AFTER))
     collector.default = Reply(gate=answer)
     delivery = make_delivery(collector.url, buffer_length=10, flush_interval=0.2,
                              timeout=30.0, max_attempts=10)
@@ -200,7 +201,8 @@ def test_a_partial_batch_due_while_the_api_fails_starts_no_sender(
     for name in names[:10]:
         assert delivery.submit(item(name))
     try:
-        wait_until(lambda: len(collector.failed) == 1 and collector.in_flight == 1)
+        wait_until(lambda: len(collector.failed) == DOWN_AFTER
+                   and collector.in_flight == 1)
         assert delivery.submit(item(names[10]))
         # Several flush_intervals while the retry is held: a sender started for the
         # lone log would have posted it by then.
@@ -367,29 +369,58 @@ def test_a_flush_waits_for_the_oldest_post_even_when_later_ones_settle_first() -
     assert adds_up(queue.stats())
 
 
-def test_after_a_failure_senders_hold_then_probe_with_one_post_at_a_time() -> None:
+def test_a_failure_alone_holds_no_other_post() -> None:
+    # An API that fails a share of the POSTs (a load balancer shedding load): the failed
+    # batch waits its own backoff, the next batches go on (delivery15).
     now = [100.0]
     queue, batcher = _queue_and_batcher(clock=lambda: now[0])
-    for n in range(5):
+    for n in range(3):
         batcher.put(item(f"log-{n}"), 0, inline=False)
     with queue.lock:
         a, _ = batcher.take_locked()
-        b, _ = batcher.take_locked()  # two POSTs in flight
-    assert a is not None and b is not None
-    batcher.retry_later(a, None)  # the first one fails
+    assert a is not None
+    batcher.retry_later(a, None)
     with queue.lock:
-        assert batcher.take_locked()[0] is None  # nothing new while failing
-    batcher.retry_later(b, None)  # so does the second
+        b, _ = batcher.take_locked()
+        assert b is not None and b is not a  # the next batch, not held
+        c, _ = batcher.take_locked()
+        assert c is not None and c is not a  # in parallel
+        none, wait = batcher.take_locked()
+        assert none is None and wait is not None and wait <= 1.0  # a's own backoff
+    batcher.settle(b, None)
+    batcher.settle(c, None)
+    now[0] += 1.0
+    with queue.lock:
+        assert batcher.take_locked()[0] is a
+    batcher.settle(a, None)
+    stats = queue.stats()
+    assert stats["sent"] == 3 and adds_up(stats)
+
+
+def test_after_failures_in_a_row_senders_hold_then_probe_with_one_post_at_a_time() -> None:
+    now = [100.0]
+    queue, batcher = _queue_and_batcher(clock=lambda: now[0])
+    for n in range(DOWN_AFTER + 3):
+        batcher.put(item(f"log-{n}"), 0, inline=False)
+    with queue.lock:
+        failing = [batcher.take_locked()[0] for _ in range(DOWN_AFTER)]  # in flight
+    assert None not in failing
+    for batch in failing[:-1]:
+        batcher.retry_later(batch, None)
+    with queue.lock:  # failures alone: the next batch still goes
+        assert batcher.take_locked()[0] is not None
+    for batch in failing[-1:] + [*queue.in_flight - set(failing)]:
+        batcher.retry_later(batch, None)  # DOWN_AFTER in a row, and the one after
     with queue.lock:
         assert batcher.take_locked()[0] is None  # everyone holds for the backoff
     now[0] += 2.0
     with queue.lock:
         probe, _ = batcher.take_locked()
-        assert probe is a  # the oldest retry probes the API ...
+        assert probe is failing[0]  # the oldest retry probes the API ...
         assert batcher.take_locked()[0] is None  # ... alone
-    batcher.settle(a, None)  # it works again: back to parallel POSTs
+    batcher.settle(probe, None)  # it works again: back to parallel POSTs
     with queue.lock:
-        assert batcher.take_locked()[0] is b
+        assert batcher.take_locked()[0] is failing[1]
         assert batcher.take_locked()[0] is not None
     stats = queue.stats()
     assert stats["sent"] == 1 and adds_up(stats)
@@ -405,12 +436,14 @@ def test_a_dropped_probe_ends_the_failing_state_only_if_the_api_answered(
     # retry heals (dropped at once) got no answer: senders keep probing one at a time.
     now = [100.0]
     queue, batcher = _queue_and_batcher(clock=lambda: now[0])
-    for n in range(4):
+    for n in range(DOWN_AFTER + 3):
         batcher.put(item(f"log-{n}"), 0, inline=False)
     with queue.lock:
-        a, _ = batcher.take_locked()
+        failing = [batcher.take_locked()[0] for _ in range(DOWN_AFTER)]
+    a = failing[0]
     assert a is not None
-    batcher.retry_later(a, None)
+    for batch in failing:  # DOWN_AFTER in a row: the API is down
+        batcher.retry_later(batch, None)
     now[0] += 2.0
     with queue.lock:
         probe, _ = batcher.take_locked()
@@ -444,7 +477,8 @@ def test_a_dropped_probe_ends_the_failing_state_only_if_the_api_answered(
     pytest.param([3], 9, {}, False, id="less-than-a-batch-waiting"),
     pytest.param([], 50, {}, False, id="no-post-in-flight"),
     pytest.param([3], 50, {"idle": 1}, False, id="a-sender-is-idle"),
-    pytest.param([3], 50, {"failures": 1}, False, id="the-api-is-failing"),
+    pytest.param([3], 50, {"failures": DOWN_AFTER}, False, id="the-api-is-down"),
+    pytest.param([3], 50, {"failures": DOWN_AFTER - 1}, True, id="failures-in-a-row-short-of-down"),
     pytest.param([3], 50, {"paused_until": 1e9}, False, id="auth-pause"),
     pytest.param([3] * 4, 50, {}, False, id="max-senders-busy"),
     pytest.param([3], 50, {"sender_asked": True}, False, id="already-asked"),
@@ -487,7 +521,9 @@ def test_one_more_sender_is_wanted_when_the_backlog_outgrows_the_posts_in_flight
     pytest.param([10], None, {}, (False, 0.5), id="nothing-waiting-look-in-an-interval"),
     pytest.param([10], 0.5, {"idle": 1}, (False, None), id="an-idle-sender-keeps-the-timer"),
     pytest.param([], 0.5, {}, (False, None), id="no-post-in-flight"),
-    pytest.param([10], 0.5, {"failures": 1}, (False, None), id="the-api-is-failing"),
+    pytest.param([10], 0.5, {"failures": DOWN_AFTER}, (False, None), id="the-api-is-down"),
+    pytest.param([10], 0.5, {"failures": DOWN_AFTER - 1}, (True, None),
+                 id="failures-in-a-row-short-of-down"),
     pytest.param([10], 0.5, {"paused_until": 1e9}, (False, None), id="auth-pause"),
     pytest.param([10] * 4, 0.5, {}, (False, None), id="max-senders-busy"),
     pytest.param([10], 0.5, {"closed": True}, (False, None), id="closed"),

@@ -4,9 +4,13 @@
 that decides the next POST (under the queue's one lock), and the outcomes reported by
 senders. With several POSTs in flight the Metrics API is still treated as one server:
 
-- after a failure that is retried, delivery *holds* for one backoff (exponential in the
-  number of consecutive failures, jittered, never earlier than Retry-After) and then
-  sends one POST at a time until one succeeds: no retry storm;
+- a failed batch that is retried waits its own backoff (exponential in its attempts,
+  jittered) while the other senders go on: an API that fails a share of the POSTs (a
+  load balancer shedding load, a flaky proxy) is not throttled below what it takes;
+- once ``DOWN_AFTER`` attempts in a row have failed (none delivered between), the API is
+  taken for down: delivery *holds* for one backoff (exponential in the failures past
+  that, never earlier than Retry-After) and then sends one POST at a time until one
+  succeeds: no retry storm. A Retry-After holds every sender at any count;
 - a 401/403 pauses delivery once (what is queued, and what comes during the pause, is
   dropped and counted), however many POSTs in flight were refused;
 - closing sends what is left until the deadline, never waiting past it.
@@ -32,6 +36,7 @@ from readme_metrics.delivery.encode import Body
 from readme_metrics.delivery.policy import (
     BACKOFF_BASE,
     BACKOFF_CAP,
+    DOWN_AFTER,
     MAX_SENDERS,
     RETRY_AFTER_CAP,
     backoff_delay,
@@ -67,6 +72,7 @@ class Batcher:
         self.unattended = False
         self.paused_until = 0.0
         self.failures = 0  # consecutive failed attempts, any batch
+        #: Until when every sender holds (while ``failures``): the API is down, or asked.
         self.hold_until = 0.0
         #: Until when a Retry-After asked delivery to wait (0.0: never asked): a backoff
         #: of its own the close cuts short (:meth:`_close_locked`), not this.
@@ -129,7 +135,7 @@ class Batcher:
         if self.paused_until and self.paused_locked():
             return None, self.paused_until - now
         if self.failures:
-            if queue.in_flight:
+            if queue.in_flight and self.failures >= DOWN_AFTER:
                 return None, None  # one probe at a time; woken when it settles
             if now < self.hold_until:
                 return None, self.hold_until - now
@@ -207,7 +213,7 @@ class Batcher:
         waiting = len(queue.items)
         in_flight = queue.in_flight
         if (self.sender_asked or queue.idle or not waiting or not in_flight
-                or len(in_flight) >= self.max_senders or self.failures
+                or len(in_flight) >= self.max_senders or self.failures >= DOWN_AFTER
                 or self.paused_until):
             return False
         if not urgent:
@@ -313,8 +319,8 @@ class Batcher:
         """
         queue = self.queue
         with self.lock:
-            if (self.closed or queue.idle or not queue.in_flight or self.failures
-                    or self.paused_until):
+            if (self.closed or queue.idle or not queue.in_flight
+                    or self.failures >= DOWN_AFTER or self.paused_until):
                 self.watching = False
                 return False, None
             left = queue.timer_left_locked(self._clock())
@@ -330,6 +336,7 @@ class Batcher:
         with self.lock:
             if reason in (None, "rejected"):  # the API answered: it works again
                 self.failures = 0
+                self.hold_until = 0.0  # (a hold of an earlier failure spell is over)
             queue = self.queue
             queue.settle_locked(batch, reason)
             if queue.idle:  # (none waits but the idle senders: three Python calls spared)
@@ -343,14 +350,20 @@ class Batcher:
                 queue.settle_locked(batch, "shutdown")
                 return None
             self.failures += 1
-            delay = backoff_delay(self.failures, retry_after, self._backoff_base,
-                                  self._backoff_cap)
+            # The batch's own backoff; once the API is down, the hold's, which grows
+            # with the failures in a row past DOWN_AFTER (whichever batches they were).
+            down = self.failures >= DOWN_AFTER
+            delay = backoff_delay(max(batch.attempts, self.failures - DOWN_AFTER + 1)
+                                  if down else batch.attempts, retry_after,
+                                  self._backoff_base, self._backoff_cap)
             now = self._clock()
-            self.hold_until = max(self.hold_until, now + delay)
+            batch.not_before = now + delay
+            if down or retry_after is not None:  # every sender holds
+                self.hold_until = max(self.hold_until, now + delay)
+                batch.not_before = self.hold_until
             if retry_after is not None:
                 self.asked_until = max(self.asked_until,
                                        now + min(retry_after, RETRY_AFTER_CAP))
-            batch.not_before = self.hold_until
             queue.requeue_locked(batch)
             queue.wake.notify_all()
             return delay
@@ -404,12 +417,11 @@ class Batcher:
         # an attempt, though the Metrics API may have answered again for seconds. They
         # are tried now, one POST at a time as after any failure; a failure then backs
         # off as usual (no attempt past the deadline). A Retry-After is still honoured.
-        now = self._clock()
-        resume = max(now, self.asked_until)
-        if self.hold_until > resume:
-            self.hold_until = resume
-            for batch in self.queue.retries:
-                batch.not_before = min(batch.not_before, resume)
+        # (Each batch's own backoff too, not only a hold of every sender.)
+        resume = max(self._clock(), self.asked_until)
+        self.hold_until = min(self.hold_until, resume)
+        for batch in self.queue.retries:
+            batch.not_before = min(batch.not_before, resume)
         self.queue.flush_target = self.queue.accepted
         self.queue.wake.notify_all()
 

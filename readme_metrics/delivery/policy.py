@@ -27,6 +27,12 @@ MAX_ATTEMPTS = 5
 #: to the cap.
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
+#: Consecutive failed attempts (no POST delivered between them, whichever batches they
+#: carried) after which the Metrics API is taken for down: every sender then holds for
+#: one backoff and one POST at a time probes it (no retry storm). Fewer failures are a
+#: mostly healthy API's (a load balancer shedding a share of the POSTs, a flaky proxy):
+#: only the failed batch waits its backoff, the other senders go on.
+DOWN_AFTER = 3
 #: Retry-After is honoured: no retry comes earlier than the server asked. Only an absurd
 #: value (a date far in the future) is cut to this, so a mistake there cannot stall
 #: delivery for days; meanwhile the queue stays bounded and new logs are counted as drops.
