@@ -8,6 +8,9 @@ with the queue full though most POSTs succeeded (503 on 1 POST in 3 at 2,000 log
 the others go on; only ``DOWN_AFTER`` failures in a row (or a Retry-After) hold every
 sender, one probe at a time: an API that is down still sees no retry storm.
 
+A close that gave logs up before shutdown_timeout ran out (their next attempt due past
+it) warned that it "gave up after shutdown_timeout of 30.0s": it says how long it took.
+
 Real collector on 127.0.0.1 (tests/support/fake_api.py); no timed assertions: the
 backoffs are made 60 s (the jitter's draw 1.0), so "held" and "not held" differ by
 whether a POST comes at all within a generous wait.
@@ -16,6 +19,8 @@ whether a POST comes at all within a generous wait.
 from __future__ import annotations
 
 import functools
+import logging
+import re
 
 import pytest
 
@@ -28,6 +33,7 @@ from tests.support.delivery import (
     ids,
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    messages,
 )
 from tests.support.fake_api import Collector, Received, Reply
 from tests.support.polling import wait_until
@@ -121,3 +127,27 @@ def test_an_api_that_is_down_is_still_probed_one_post_at_a_time(
     assert seen == policy.DOWN_AFTER
     assert collector.logs == []
 
+
+# -- the close's warning ---------------------------------------------------------------
+
+
+def test_a_close_that_ends_before_shutdown_timeout_does_not_say_it_ran_out(
+        collector: Collector, make_delivery: MakeDelivery,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The Metrics API asked for 60 s: the close (shutdown_timeout 30 s) gives the logs up
+    at once, as nothing may be sent before then. Its warning said "closing gave up after
+    shutdown_timeout (README_SHUTDOWN_TIMEOUT) of 30.0s", 30 s that never passed: it says
+    how long it took, and why it did not wait."""
+    collector.replies.append(Reply(429, headers={"Retry-After": "60"}))
+    delivery = make_delivery(collector.url, buffer_length=2, shutdown_timeout=30.0)
+    delivery.submit(item("a"))
+    delivery.submit(item("b"))
+    wait_until(lambda: messages(caplog, logging.DEBUG, "retrying in 60.00s"))
+    delivery.close()
+
+    assert delivery.stats["dropped_shutdown"] == 2
+    [said] = messages(caplog, logging.WARNING, "closing gave up")
+    assert "gave up after shutdown_timeout" not in said
+    assert re.search(r"closing gave up after \d+\.\ds, the next attempt being due past "
+                     r"shutdown_timeout \(README_SHUTDOWN_TIMEOUT\) of 30\.0s: 2 logs not "
+                     r"delivered; the last attempt .* failed \(HTTP 429", said), said

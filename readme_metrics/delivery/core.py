@@ -71,6 +71,11 @@ def _gone() -> None:
     """The flush_interval watch of a Delivery that no longer exists: nothing to do."""
 
 
+#: A close that ended more than this many seconds before its deadline ended early (the
+#: next attempt was due after it), and says so.
+EARLY = 0.05
+
+
 class Delivery:
     """Bounded queue + a small pool of senders: batching, retries, bounds and stats.
 
@@ -311,12 +316,19 @@ class Delivery:
     def _closed(self, dropped: int, pending: int) -> None:
         """Say what a close gave up on, if anything."""
         if dropped or pending:
+            timeout = self.config.shutdown_timeout
+            left = self._batcher.deadline - time.monotonic()
+            # A close ends before its deadline when the next attempt is due after it (a
+            # Retry-After, or the backoff of a failure meanwhile): said so, with the time
+            # it took, not as if shutdown_timeout had run out.
+            when = (f"after {max(0.0, timeout - left):.1f}s, the next attempt being due "
+                    f"past shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {timeout}s"
+                    if left > EARLY else
+                    f"after shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {timeout}s")
             # Logs in a POST still unanswered were sent: the API may well have them (it
             # read the POST and had not answered yet), which "not delivered" alone hid.
             self._logger.warning(
-                "readme_metrics: closing gave up after shutdown_timeout "
-                "(README_SHUTDOWN_TIMEOUT) of %ss: %s not "
-                "delivered%s%s", self.config.shutdown_timeout,
+                "readme_metrics: closing gave up %s: %s not delivered%s%s", when,
                 counted(dropped + pending, "log"),
                 f" ({pending} of them in POSTs still waiting for the Metrics API's "
                 f"answer: it may have them)" if pending else "",
