@@ -19,18 +19,16 @@ POST by its size; no timed assertions.
 
 from __future__ import annotations
 
-import functools
 import logging
 from typing import Callable
 
 import pytest
 
-from readme_metrics.delivery import batcher as batcher_module
-from readme_metrics.delivery import policy
 from tests.support.delivery import (
     MakeDelivery,
     adds_up,
     api_key_never_logged_fixture,  # noqa: F401 - autouse
+    full_jitter_fixture,  # noqa: F401 - ``full_jitter``
     ids,
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
@@ -110,14 +108,6 @@ def test_a_single_log_the_api_finds_too_large_is_dropped_alone(
 
 
 # -- the close after a failure -------------------------------------------------------
-
-
-@pytest.fixture(name="full_jitter")
-def full_jitter_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every backoff is its ceiling (the jitter's draw 1.0): a backoff_base of 60 s holds
-    the first retry 60 s, far past any shutdown_timeout here."""
-    monkeypatch.setattr(batcher_module, "backoff_delay",
-                        functools.partial(policy.backoff_delay, rand=lambda: 1.0))
 
 
 @pytest.mark.usefixtures("full_jitter")

@@ -18,18 +18,17 @@ whether a POST comes at all within a generous wait.
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 
 import pytest
 
-from readme_metrics.delivery import batcher as batcher_module
 from readme_metrics.delivery import policy
 from tests.support.delivery import (
     MakeDelivery,
     adds_up,
     api_key_never_logged_fixture,  # noqa: F401 - autouse
+    full_jitter_fixture,  # noqa: F401 - ``full_jitter``
     ids,
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
@@ -37,14 +36,6 @@ from tests.support.delivery import (
 )
 from tests.support.fake_api import Collector, Received, Reply
 from tests.support.polling import wait_until
-
-
-@pytest.fixture(name="full_jitter")
-def full_jitter_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every backoff is its ceiling (the jitter's draw 1.0): with a backoff_base of 60 s
-    a retried batch waits 60 s, far past any wait here."""
-    monkeypatch.setattr(batcher_module, "backoff_delay",
-                        functools.partial(policy.backoff_delay, rand=lambda: 1.0))
 
 
 @pytest.mark.usefixtures("full_jitter")

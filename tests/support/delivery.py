@@ -10,6 +10,7 @@ imports these two names to have the fixtures.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from typing import Any, Callable, Iterator, Optional
@@ -17,7 +18,8 @@ from typing import Any, Callable, Iterator, Optional
 import pytest
 
 from readme_metrics.config import MetricsApiConfig
-from readme_metrics.delivery import Delivery
+from readme_metrics.delivery import Delivery, policy
+from readme_metrics.delivery import batcher as batcher_module
 from readme_metrics.exchange import Exchange, Group
 from tests.support.contract import API_KEY as CONTRACT_API_KEY
 from tests.support.fake_api import Collector, Reply
@@ -82,6 +84,15 @@ def make_delivery_fixture() -> Iterator[MakeDelivery]:
     yield make
     for delivery in made:
         delivery.close()
+
+
+@pytest.fixture(name="full_jitter")
+def full_jitter_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every backoff is its ceiling (the jitter's draw 1.0): a backoff_base of 60 s holds
+    a retry 60 s, far past any wait or shutdown_timeout of a test. A test module imports
+    this name to have the fixture (``full_jitter``)."""
+    monkeypatch.setattr(batcher_module, "backoff_delay",
+                        functools.partial(policy.backoff_delay, rand=lambda: 1.0))
 
 
 @pytest.fixture(autouse=True, name="_api_key_never_logged")
