@@ -398,6 +398,56 @@ def test_pathsend_is_logged_with_its_size_and_no_text(wrap: Any, collector: Coll
     assert "pathsend" in content["comment"]  # not a WSGI file_wrapper's comment
 
 
+class Asgi2App:
+    """ASGI 2's double callable: the class takes the scope, its instance's async
+    ``__call__`` takes (receive, send). uvicorn, hypercorn and daphne serve it bare."""
+
+    def __init__(self, scope: Any) -> None:
+        self.scope = scope
+
+    async def __call__(self, receive: Any, send: Any) -> None:
+        if self.scope["type"] == "lifespan":
+            await receive()
+            await send({"type": "lifespan.startup.complete"})
+            return
+        body = await read_body(receive)
+        await send({"type": "http.response.start", "status": 201,
+                    "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"asgi2:" + body})
+
+
+def asgi2_function(scope: Any) -> Any:
+    """ASGI 2 as a plain function of the scope."""
+    return Asgi2App(scope)
+
+
+@pytest.mark.parametrize("app", [Asgi2App, asgi2_function], ids=["class", "function"])
+def test_an_asgi2_app_is_served_and_logged_as_bare(wrap: Any, collector: Collector,
+                                                   app: Any) -> None:
+    """The servers tell ASGI 2 from 3 and call an ASGI 2 app as such; behind the
+    middleware (an ASGI 3 app to them) it was called with (scope, receive, send), and
+    every request failed with a TypeError (the server's 500)."""
+    done = asyncio.run(run(wrap(app), http_scope("POST"), body_messages(b"hi")))
+    assert done.error is None
+    assert (done.start["status"], done.body) == (201, b"asgi2:hi")
+    assert done.headers[b"x-documentation-url"].startswith(DOCS.encode())
+    logged = entry(collector.logs[0])
+    assert logged["response"]["status"] == 201
+    assert logged["request"]["postData"]["text"] == "hi"
+    assert logged["response"]["content"]["text"] == "asgi2:hi"
+
+    got: list[Any] = []
+
+    async def receive() -> Any:
+        return {"type": "lifespan.startup"}
+
+    async def send(message: Any) -> None:
+        got.append(message)
+
+    asyncio.run(wrap(app)({"type": "lifespan", "asgi": {"version": "2.0"}}, receive, send))
+    assert got == [{"type": "lifespan.startup.complete"}]
+
+
 # -- what is not http, or not logged, passes through untouched ------------------------
 
 
