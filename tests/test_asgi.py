@@ -400,7 +400,7 @@ def test_pathsend_is_logged_with_its_size_and_no_text(wrap: Any, collector: Coll
 
 class Asgi2App:
     """ASGI 2's double callable: the class takes the scope, its instance's async
-    ``__call__`` takes (receive, send). uvicorn, hypercorn and daphne serve it bare."""
+    ``__call__`` takes (receive, send). uvicorn and daphne serve it bare."""
 
     def __init__(self, scope: Any) -> None:
         self.scope = scope
@@ -424,9 +424,9 @@ def asgi2_function(scope: Any) -> Any:
 @pytest.mark.parametrize("app", [Asgi2App, asgi2_function], ids=["class", "function"])
 def test_an_asgi2_app_is_served_and_logged_as_bare(wrap: Any, collector: Collector,
                                                    app: Any) -> None:
-    """The servers tell ASGI 2 from 3 and call an ASGI 2 app as such; behind the
-    middleware (an ASGI 3 app to them) it was called with (scope, receive, send), and
-    every request failed with a TypeError (the server's 500)."""
+    """uvicorn and daphne tell ASGI 2 from 3 and call an ASGI 2 app as such; behind
+    the middleware (an ASGI 3 app to them) it was called with (scope, receive, send),
+    and every request failed with a TypeError (the server's 500)."""
     done = asyncio.run(run(wrap(app), http_scope("POST"), body_messages(b"hi")))
     assert done.error is None
     assert (done.start["status"], done.body) == (201, b"asgi2:hi")

@@ -94,12 +94,14 @@ def _wsgi_app(app: Any) -> Optional[str]:
 def _asgi2_app(app: Any) -> bool:
     """Whether ``app`` is an ASGI 2 app (a "double callable": called with the scope
     alone, it returns the coroutine function that takes ``(receive, send)``): a class
-    whose instances are made from the scope, or a plain function of the scope. uvicorn,
-    hypercorn and daphne serve one bare (they tell ASGI 2 from 3 and adapt it); behind
-    this middleware, which the servers take for ASGI 3, every request failed with
-    "takes 2 positional arguments but 4 were given" (the server's 500, or none for a
-    lifespan). Only when its signature takes one argument and not three: anything
-    else is called as ASGI 3, as before."""
+    whose instances are made from the scope, or a plain function of the scope. uvicorn
+    and daphne serve one bare (they tell ASGI 2 from 3 and adapt it); behind this
+    middleware, which they take for ASGI 3, every request failed with "takes 2
+    positional arguments but 4 were given" (their 500, and a failed lifespan). It is
+    called as they call it. (hypercorn 0.18 and granian 2.8 call any app as ASGI 3, and
+    answer 500 to the bare ASGI 2 app: wrapped, it is served under them too.) Only when
+    its signature takes one argument and not three: anything else is called as ASGI 3,
+    as before."""
     try:
         if not isinstance(app, type) and (inspect.iscoroutinefunction(app) or
                 inspect.iscoroutinefunction(getattr(app, "__call__", None))):  # noqa: B004
@@ -122,7 +124,7 @@ def _asgi2_app(app: Any) -> bool:
 
 
 class _Asgi2:
-    """An ASGI 2 app called as ASGI 3, as the servers call one (asgiref's
+    """An ASGI 2 app called as ASGI 3, as uvicorn and daphne call one (asgiref's
     ``guarantee_single_callable``)."""
 
     __slots__ = ("app", "__wrapped__")
