@@ -41,6 +41,10 @@ SERVERS: dict[str, Callable[[int], list[str]]] = {
                               "-m", "tests.support.hostile_apps", str(port)],
     "uvicorn": lambda port: ASGI_SERVERS["uvicorn"](port, ASGI),
     "hypercorn": lambda port: ASGI_SERVERS["hypercorn"](port, ASGI),
+    "hypercorn-trio": lambda port: ASGI_SERVERS["hypercorn-trio"](port, ASGI),
+    # (Not granian 2.8: its worker panics on the bare app's one-digit status, and exits.
+    # Not daphne: the cases pass, but the answers daphne leaves open (an unread body) wait
+    # for SAFETY each: six minutes.)
 }
 
 GZIP_BOMB = gzip.compress(b"\0" * (20 << 20))
@@ -173,6 +177,7 @@ CASES: dict[str, Callable[[int, str, str], bytes]] = {
     "return-bytes": _request("GET", "/return-bytes"),
     "return-str": _request("GET", "/return-str"),
     "start-twice": _request("GET", "/start-twice"),
+    "body-after-end": _request("GET", "/body-after-end"),
     "write-callable": _request("GET", "/write"),
     # the caller's key (the client's X-Api-Key here) spanning the url's structure
     "key-spans-query": _request("GET", "/noread?a=1&b=22&c=3",

@@ -20,6 +20,7 @@ What the app does is chosen by its path:
 - ``/chunk/<kind>``: yields (sends) ``a``, then a str, int, None, bytearray or memoryview.
 - ``/return-bytes``, ``/return-str``: returns ``b"a"`` / ``"a"`` itself, not a list (WSGI).
 - ``/start-twice``: starts its response twice (no exc_info).
+- ``/body-after-end``: ASGI: sends a body message after the last one (WSGI: ``a``).
 - ``/write``: answers through the ``write()`` callable of start_response (WSGI).
 - ``/length-short`` / ``/length-long``: declares Content-Length 10 / 1, sends 3 / 5 bytes.
 - ``/body-always?status=N``: answers N with a body, whatever the method (HEAD, 204, 304).
@@ -85,7 +86,7 @@ def _behaviour(path: str, query: str, method: str, body: bytes, content_type: st
     if path in ("/raise-mid", "/write-raise") and "length" in args:
         return "200 OK", [*text, ("Content-Length", args["length"][0])], [b"a"], path[1:]
     if path in ("/raise-mid", "/write-raise", "/start-twice", "/write", "/return-bytes",
-                "/return-str"):
+                "/return-str", "/body-after-end"):
         return "200 OK", text, [b"a"], path[1:]
     if path.startswith("/chunk/"):  # a chunk that is not bytes: str, int, None, ...
         chunk = {"str": "text", "int": 7, "none": None, "bytearray": bytearray(b"ba"),
@@ -188,6 +189,8 @@ async def asgi_hostile(scope: Any, receive: Any, send: Any) -> None:
     if odd == "raise-mid":
         raise RuntimeError("raised mid-stream")
     await send({"type": "http.response.body", "body": b""})
+    if odd == "body-after-end":
+        await send({"type": "http.response.body", "body": b"late"})
 
 
 def _build_asgi_wrapped() -> Any:
