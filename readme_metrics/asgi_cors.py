@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import typing as t
 
+from readme_metrics.asgi_single import single_callable
 from readme_metrics.asgi_types import ASGIApp, Message, Receive, Scope, Send
 from readme_metrics.cors import CORSOptions, Headers, with_headers
 
@@ -38,6 +39,9 @@ class CORSMiddleware(CORSOptions[ASGIApp]):
     :class:`readme_metrics.cors.CORSMiddleware`; invalid configuration raises
     ``ValueError`` naming the option and the variable.
     """
+
+    # An ASGI 2 app called as the servers call it.
+    _callable = staticmethod(single_callable)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         rules = self.rules

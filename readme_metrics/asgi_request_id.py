@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import typing as t
 
+from readme_metrics.asgi_single import single_callable
 from readme_metrics.asgi_types import ASGIApp, Message, Receive, Scope, Send
 from readme_metrics.request_id import (
     ENVIRON_KEY,
@@ -52,7 +53,7 @@ class RequestIdMiddleware:
     """
 
     def __init__(self, app: ASGIApp, header: t.Optional[str] = None) -> None:
-        self.app = app
+        self.app = single_callable(app)  # an ASGI 2 app called as the servers call it
         self.header: str = header_name(header)
         self._key: bytes = self.header.lower().encode("latin-1")
 

@@ -51,6 +51,11 @@ class CORSOptions(t.Generic[_App]):
     The WSGI middleware here and the ASGI one (:mod:`readme_metrics.asgi_cors`) take the
     same arguments through this one ``__init__``."""
 
+    # What is called with the app given: the ASGI one adapts an ASGI 2 app.
+    @staticmethod
+    def _callable(app: _App) -> _App:
+        return app
+
     def __init__(
         self,
         app: _App,
@@ -62,7 +67,7 @@ class CORSOptions(t.Generic[_App]):
         expose_headers: Names = None,
         max_age: t.Optional[int] = None,
     ) -> None:
-        self.app = app
+        self.app = self._callable(app)
         self.rules = CORSRules(CORSSettings.read(
             allowed_origins=allowed_origins, allow_credentials=allow_credentials,
             allow_methods=allow_methods, allow_headers=allow_headers,

@@ -35,7 +35,9 @@ from readme_metrics.capture.asgi_servers import own_send
 from readme_metrics.fastapi import ReadMeMetricsMiddleware
 from readme_metrics.masking import mask
 from readme_metrics.request_id import ENVIRON_KEY, RequestIdFilter, current_request_id
+from tests.support.asgi import body_messages, http_scope, run
 from tests.support.fake_api import Collector, free_port
+from tests.test_asgi import Asgi2App, asgi2_function
 from tests.test_capture_asgi_servers import SERVER_SEND, closure_around
 from tests.test_e2e_servers import serve, server_env
 
@@ -513,3 +515,14 @@ def test_stacked_in_process_with_the_metrics_middleware(collector: Collector) ->
     (log,) = collector.wait_for_logs(1)
     assert _headers_of(log, "request")["x-request-id"] == "inproc"
     assert _headers_of(log, "response")["access-control-allow-origin"] == SITE
+
+
+@pytest.mark.parametrize("companion", [RequestIdMiddleware, CORSMiddleware],
+                         ids=["request-id", "cors"])
+@pytest.mark.parametrize("app", [Asgi2App, asgi2_function], ids=["class", "function"])
+def test_an_asgi2_app_is_served_through_a_companion(companion: Any, app: Any) -> None:
+    """As through the metrics middleware (test_asgi): uvicorn and daphne serve an ASGI 2
+    app bare; each companion called it with (scope, receive, send), a TypeError."""
+    done = asyncio.run(run(companion(app), http_scope("POST"), body_messages(b"hi")))
+    assert done.error is None
+    assert (done.start["status"], done.body) == (201, b"asgi2:hi")

@@ -27,6 +27,7 @@ from functools import partial
 from typing import Any, Optional
 
 from readme_metrics._logging import QuietLogger
+from readme_metrics.asgi_single import single_callable
 from readme_metrics.asgi_types import ASGIApp, Receive, Scope, Send
 from readme_metrics.capture import asgi_scope, nesting
 from readme_metrics.capture.asgi_exchange import _Exchange
@@ -91,51 +92,6 @@ def _wsgi_app(app: Any) -> Optional[str]:
     return type(app).__name__
 
 
-def _asgi2_app(app: Any) -> bool:
-    """Whether ``app`` is an ASGI 2 app (a "double callable": called with the scope
-    alone, it returns the coroutine function that takes ``(receive, send)``): a class
-    whose instances are made from the scope, or a plain function of the scope. uvicorn
-    and daphne serve one bare (they tell ASGI 2 from 3 and adapt it); behind this
-    middleware, which they take for ASGI 3, every request failed with "takes 2
-    positional arguments but 4 were given" (their 500, and a failed lifespan). It is
-    called as they call it. (hypercorn 0.18 and granian 2.8 call any app as ASGI 3, and
-    answer 500 to the bare ASGI 2 app: wrapped, it is served under them too.) Only when
-    its signature takes one argument and not three: anything else is called as ASGI 3,
-    as before."""
-    try:
-        if not isinstance(app, type) and (inspect.iscoroutinefunction(app) or
-                inspect.iscoroutinefunction(getattr(app, "__call__", None))):  # noqa: B004
-            return False
-        if isinstance(app, type) and hasattr(app, "__await__"):
-            return False  # an awaitable class: servers call it as ASGI 3
-        signature = inspect.signature(app)
-    except Exception:  # no signature (a builtin), or attributes that raise: left alone
-        return False
-    try:
-        signature.bind(None, None, None)
-        return False
-    except TypeError:
-        pass
-    try:
-        signature.bind(None)
-    except TypeError:
-        return False
-    return True
-
-
-class _Asgi2:
-    """An ASGI 2 app called as ASGI 3, as uvicorn and daphne call one (asgiref's
-    ``guarantee_single_callable``)."""
-
-    __slots__ = ("app", "__wrapped__")
-
-    def __init__(self, app: Any) -> None:
-        self.app = self.__wrapped__ = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope)(receive, send)
-
-
 class MetricsMiddleware(PipelineControls):
     """Log every HTTP request/response exchange of an ASGI 3 app to ReadMe's Metrics API.
 
@@ -164,8 +120,7 @@ class MetricsMiddleware(PipelineControls):
         wsgi = _wsgi_app(app)
         if wsgi is not None:
             raise TypeError(_WSGI_APP.format(type(self).__name__, wsgi))
-        if _asgi2_app(app):
-            self.app = _Asgi2(app)
+        self.app = single_callable(app)  # an ASGI 2 app called as the servers call it
         # The app configures the logger: a filter or handler of its that raises must not
         # reach the request (or the lifespan) through a line logged there.
         self.logger = QuietLogger(config.logger, secrets=(config.api_key,))
