@@ -29,6 +29,7 @@ from readme_metrics.capture.asgi_messages import (
     holds_start,
     loaded_answered_version,
     reads_on_for_expect,
+    sends_informational_body,
     start_status,
 )
 from readme_metrics.capture.asgi_outlive import is_cancellation
@@ -175,6 +176,8 @@ class _Exchange(RequestSide):
             status = message.get("status", 200)
             if status.__class__ is int and 100 <= status <= 999:  # start_status()'s first case
                 self.recorder.respond(status, REASONS.get(status, ""), headers)
+                if status < 200 and sends_informational_body(self._own):
+                    self.recorder.no_body = False  # the client gets it: logged as sent
                 return
             code, reason = start_status(status)
             if status.__class__ is not int and code > 0 and not isinstance(status, int):

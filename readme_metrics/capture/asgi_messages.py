@@ -38,7 +38,8 @@ from readme_metrics.exchange import INVALID_STATUS
 __all__ = ["CLIENT_GONE_COMMENT", "CLIENT_GONE_REASON", "CLIENT_GONE_STATUS", "CUT_STATUS",
            "REASONS", "awaits_continue", "body_record", "client_gone", "client_gone_comment",
            "content_length", "cut_answered", "cuts_stream_at_length",
-           "ends_receive_with_response", "holds_start", "reads_on_for_expect", "start_status"]
+           "ends_receive_with_response", "holds_start", "reads_on_for_expect",
+           "sends_informational_body", "start_status"]
 
 #: What the client got when the server ended the request body (``http.disconnect``)
 #: before the app's response start, under the servers :func:`cut_answered` names: the
@@ -166,6 +167,17 @@ def cut_answered(receive: Any, send: Any) -> bool:
 def _owner_module(method: Any) -> str:
     """The module of the object a bound method (a server's ``send``/``receive``) is of."""
     return type(getattr(method, "__self__", None)).__module__
+
+
+def sends_informational_body(send: Any) -> bool:
+    """Whether the server sends the body an app gives to a final 1xx answer, one HTTP
+    allows none (RFC 9110 6.4.1), so that the log has the bytes the client got: uvicorn
+    (its httptools protocol, the one it picks when httptools is installed) and daphne
+    send it, chunked; hypercorn does not, nor, as far as is known, the others. ``send``
+    is the server's own (:func:`.own_send`). Asked only for a 1xx answer. Never raises."""
+    if _owner_module(send) == "uvicorn.protocols.http.httptools_impl":
+        return True
+    return send.__class__ is partial and is_daphne_send(send)
 
 
 # The class of a server's ``send`` -> the attribute of it that says the client is gone

@@ -18,7 +18,8 @@ counts everything it holds (request pieces, headers, bodies) for ``max_queue_byt
 Header strings are WSGI-style (bytes read as latin-1, or text), or the raw bytes of an
 ASGI message; they are turned into text on the worker. A recorder whose response never
 started logs status 500. A body the server must not send (an answer to HEAD, a 1xx, 204
-or 304 status: RFC 9110 6.4.1) is not logged as sent, whatever the app gave.
+or 304 status: RFC 9110 6.4.1) is not logged as sent, whatever the app gave, unless the
+adapter knows its server sends it all the same and sets ``no_body`` back to False.
 """
 
 from __future__ import annotations

@@ -50,6 +50,7 @@ from readme_metrics.capture.wsgi_response import (
     read_along,
     refuses_unsent,
     sends_list_as_is,
+    sends_unallowed_body,
     takes_raising_restart,
 )
 from readme_metrics.config import NO_CONFIG, MetricsApiConfig, checked_config
@@ -292,7 +293,9 @@ class _Capture(Recorder):
         self.reason = reason
         self.headers = (*kept, *recorded) if kept else recorded
         self.comment = None
-        self.no_body = self.head or 100 <= code < 200 or code == 204 or code == 304
+        # A body HTTP allows none is logged as the server treats it: left out, or sent.
+        self.no_body = ((self.head or 100 <= code < 200 or code == 204 or code == 304)
+                        and not sends_unallowed_body(environ, self.head))
         if not self.responded:
             self.responded = perf_counter()
         return self.write

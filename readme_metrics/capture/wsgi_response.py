@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["Response", "SizedResponse", "answers_500", "cuts_at_length", "ends_at_close",
            "file_rest", "holds_empty_chunks", "ignores_late_start", "keeps_earlier_headers",
            "plain_server", "read_along", "refuses_unsent", "sends_list_as_is",
-           "takes_raising_restart", "under_cheroot"]
+           "sends_unallowed_body", "takes_raising_restart", "under_cheroot"]
 
 
 def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[str, str]]
@@ -143,6 +143,37 @@ def under_cheroot(environ: Any) -> bool:
     return software.__class__ is str and "Cheroot/" in software
 
 
+def sends_unallowed_body(environ: Any, head: bool) -> bool:
+    """Whether the server sends the body an app gives to an answer HTTP allows none
+    (RFC 9110 6.4.1: to HEAD when ``head``, else a 1xx, 204 or 304 status), so that the
+    log has the bytes the client got. werkzeug's (``flask run``), wsgiref and cheroot send
+    every such body; Django's runserver all but HEAD's (it drops that one); waitress only
+    HEAD's. gunicorn sends none, and neither, as far as is known, do the others (uWSGI,
+    granian): nothing is logged there. Asked only for such an answer."""
+    if "gunicorn.socket" in environ:
+        return False
+    if "waitress.client_disconnected" in environ:
+        return head
+    software = environ.get("SERVER_SOFTWARE")
+    if software.__class__ is not str:
+        return False
+    if software.startswith("Werkzeug/") or "Cheroot/" in software:
+        return True
+    if software.startswith("WSGIServer/"):
+        return not (head and _under_runserver(environ))
+    return False
+
+
+def _under_runserver(environ: Any) -> bool:
+    """Under wsgiref's SERVER_SOFTWARE ("WSGIServer/"), whether it is Django's runserver,
+    built on it: its ``wsgi.input`` is a Django LimitedStream (under the WSGI middleware's
+    InputTee, if there)."""
+    server_input = environ.get("wsgi.input")
+    server_input = getattr(server_input, "_input", server_input)
+    kind = type(server_input)
+    return kind.__name__ == "LimitedStream" and kind.__module__ == "django.core.handlers.wsgi"
+
+
 def answers_500(environ: Any, in_call: bool, wrote: bool) -> bool:
     """Whether the server answers its own 500 when an app that started a response raises
     before the server sent a chunk of it: from its call (``in_call``), or at its
@@ -209,13 +240,7 @@ def answered_version(environ: Any, software: str) -> Optional[str]:
     (``make_server`` sets it on the class). A handler class of the app's own is not seen.
     """
     if software.startswith("WSGIServer/"):
-        server_input = environ.get("wsgi.input")
-        # Under the WSGI middleware wsgi.input may be its InputTee: the server's is under it.
-        server_input = getattr(server_input, "_input", server_input)
-        kind = type(server_input)
-        django = (kind.__name__ == "LimitedStream"
-                  and kind.__module__ == "django.core.handlers.wsgi")
-        return "HTTP/1.1" if django else "HTTP/1.0"
+        return "HTTP/1.1" if _under_runserver(environ) else "HTTP/1.0"
     if software.startswith("Werkzeug/"):
         serving = sys.modules.get("werkzeug.serving")
         version = getattr(getattr(serving, "WSGIRequestHandler", None), "protocol_version",

@@ -225,5 +225,10 @@ if __name__ == "__main__":
 
     from tests.support import hostile_apps  # under its real name, not as __main__
 
-    # werkzeug's development server, threaded as ``flask run`` starts it.
-    run_simple("127.0.0.1", int(sys.argv[1]), hostile_apps.wsgi_root, threaded=True)
+    if sys.argv[2:] == ["wsgiref"]:
+        from wsgiref.simple_server import make_server
+
+        make_server("127.0.0.1", int(sys.argv[1]), hostile_apps.wsgi_root).serve_forever()
+    else:  # werkzeug's development server, threaded as ``flask run`` starts it.
+        # (``python -m tests.support.hostile_apps PORT wsgiref``: wsgiref's, above.)
+        run_simple("127.0.0.1", int(sys.argv[1]), hostile_apps.wsgi_root, threaded=True)
