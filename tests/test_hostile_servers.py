@@ -159,6 +159,11 @@ CASES: dict[str, Callable[[int, str, str], bytes]] = {
     "expect-continue-unread": _post("/noread", b"hello", b"Expect: 100-continue",
                                     b"Content-Type: text/plain"),
     "unread-body": _post("/noread", b"x" * 20000, b"Content-Type: application/octet-stream"),
+    # the app reads 5 bytes and leaves the rest: the rest is logged too (werkzeug discards it)
+    "partly-read": _post("/read-some", b"0123456789" * 2000, b"Content-Type: text/plain"),
+    "partly-read-chunked": _request(
+        "POST", "/read-some", b"8\r\n01234567\r\n8\r\n89abcdef\r\n0\r\n\r\n",
+        (b"Transfer-Encoding: chunked", b"Content-Type: text/plain"), length=False),
     # pipelined: an unread body must not be taken from the next request
     "pipelined-unread": _pipelined(_post("/noread", b"x" * 5000), _post("/echo", b"second")),
     "pipelined-unread-chunked": _pipelined(
@@ -251,7 +256,8 @@ WHOLE_BODIES = {"chunked-and-length-below": "hello", "chunked-and-length-above":
 
 # Unread bodies: logged whole, or with a comment saying what is missing, never as none.
 SHOWN_BODIES = {"chunked-unread": "hello", "expect-continue-unread": "hello",
-                "unread-body": "x" * 20000}
+                "unread-body": "x" * 20000, "partly-read": "0123456789" * 2000,
+                "partly-read-chunked": "0123456789abcdef"}
 # Servers where an unread chunked body can only be flagged incomplete (none now: werkzeug's
 # dechunking reader would wait on the client, so the chunks are copied from its buffer and
 # the socket instead, as under gunicorn).
@@ -267,7 +273,7 @@ NOT_LOGGED = {"options-path"}
 BODY_NOT_ALLOWED = ("status-100", "status-101", "status-103", "status-199", "204-with-body",
                     "304-with-body", "head-with-body")
 
-HALF_CLOSE = {("werkzeug", "unread-body")}
+HALF_CLOSE = {("werkzeug", "unread-body"), ("werkzeug", "partly-read")}
 
 
 def _answer(port: int, data: bytes, half_close: bool = False) -> bytes:

@@ -249,8 +249,9 @@ def test_client_declaring_more_than_it_sends_gets_the_bare_answer(
         wrapped, trace = wrapped_case.result()
     assert normalized(wrapped, server) == normalized(bare, server)
     if server == "waitress":
-        # waitress waits for the whole body before calling the app, bare or wrapped.
-        assert wrapped == b""
+        # waitress waits for the whole body before calling the app, bare or wrapped; one
+        # over its max_request_body_size (1 GiB) it answers 413 itself, never calling it.
+        assert wrapped == b"" if declared < 1 << 30 else wrapped.startswith(b"HTTP/1.1 413 ")
         return
     assert wrapped.startswith(b"HTTP/1.") and b" 200 " in wrapped.split(b"\r\n")[0]
     request = logged_body(docs_collector, trace)

@@ -12,6 +12,8 @@ What the app does is chosen by its path:
 - ``/status/<percent-encoded status>``: answers that status line as it stands.
 - ``/echo``: reads the whole body and answers it with the request's Content-Type.
 - ``/noread``: answers ``ok`` without reading the body.
+- ``/read-some``: reads the first 5 bytes of the body (WSGI: one ``read(5)``; ASGI: of
+  the first message) and answers them, leaving the rest unread.
 - ``/raise-mid?length=N``: sends ``a``, then raises (declaring Content-Length N when
   given).
 - ``/write-raise?length=N``: WSGI: writes ``a`` with ``write()``, then raises in its call.
@@ -112,6 +114,8 @@ def _read_all(environ: WSGIEnvironment) -> bytes:
 def wsgi_hostile(environ: WSGIEnvironment, start_response: StartResponse) -> Any:
     path = environ.get("PATH_INFO", "")
     body = _read_all(environ) if path == "/echo" else b""
+    if path == "/read-some":
+        path, body = "/echo", bytes(environ["wsgi.input"].read(5))
     status, headers, chunks, odd = _behaviour(
         path, environ.get("QUERY_STRING", ""), environ["REQUEST_METHOD"], body,
         environ.get("CONTENT_TYPE", ""))
@@ -173,6 +177,8 @@ async def asgi_hostile(scope: Any, receive: Any, send: Any) -> None:
         return
     path = scope["path"][len(scope.get("root_path", "")):]
     body = await read_body(receive) if path == "/echo" else b""
+    if path == "/read-some":
+        path, body = "/echo", (await receive()).get("body", b"")[:5]
     headers = {bytes(k).lower(): bytes(v) for k, v in scope["headers"]}
     status, pairs, chunks, odd = _behaviour(
         path, scope["query_string"].decode("latin-1"), scope["method"], body,
