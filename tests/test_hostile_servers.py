@@ -273,7 +273,14 @@ NOT_LOGGED = {"options-path"}
 BODY_NOT_ALLOWED = ("status-100", "status-101", "status-103", "status-199", "204-with-body",
                     "304-with-body", "head-with-body")
 
-HALF_CLOSE = {("werkzeug", "unread-body"), ("werkzeug", "partly-read")}
+# daphne neither ends nor closes a response whose app raised or sent an invalid message
+# (bare too): each such case would only wait out SAFETY twice, so they are not sent there.
+HANGS = {"daphne": {"status-letters", "status-empty", "raise-mid-stream", "start-twice",
+                    *(f"chunk-{kind}" for kind in ("str", "int", "none", "bytearray",
+                                                   "memoryview"))}}
+# (wsgiref reads by the Content-Length, 30 bytes of which 15 come: the end ends its read.)
+HALF_CLOSE = {("werkzeug", "unread-body"), ("werkzeug", "partly-read"),
+              ("werkzeug", "gzip-bomb-unread"), ("wsgiref", "chunked-and-length-above")}
 
 
 def _answer(port: int, data: bytes, half_close: bool = False) -> bytes:
@@ -347,6 +354,8 @@ def test_hostile_input_same_answer_and_valid_logs(collector: Collector, tmp_path
     sent = {}
     with serve(SERVERS[server](port), env, tmp_path, port):
         for name, make in CASES.items():
+            if name in HANGS.get(server, ()):
+                continue
             half = (server, name) in HALF_CLOSE
             bare = _normalized(_answer(port, make(port, "bare", f"bare-{name}"), half))
             answer = _answer(port, make(port, "wrap", name), half)
