@@ -262,6 +262,10 @@ SHOWN_BODIES = {"chunked-unread": "hello", "expect-continue-unread": "hello",
 # dechunking reader would wait on the client, so the chunks are copied from its buffer and
 # the socket instead, as under gunicorn).
 CHUNKED_UNREAD_INCOMPLETE = {"cheroot"}  # its reader gives nothing without waiting
+# Servers where the rest of a chunked body the app read part of is only said incomplete:
+# gunicorn's and cheroot's readers keep where the app is in a chunk to themselves, and
+# wsgiref gives the app the chunks' framing as the body (see the servers8 report).
+PARTLY_READ_CHUNKED_INCOMPLETE = {"gunicorn-sync", "gunicorn-gthread", "cheroot", "wsgiref"}
 # wsgiref knows no chunked framing: the app reads by the Content-Length, as the log says.
 NO_CHUNKED = {"wsgiref"}
 # Reach the app but are never logged (OPTIONS is in skip_methods by default).
@@ -385,6 +389,9 @@ def test_hostile_input_same_answer_and_valid_logs(collector: Collector, tmp_path
     assert not hidden, f"unread bodies neither logged nor said incomplete: {hidden}"
     if server not in CHUNKED_UNREAD_INCOMPLETE and "chunked-unread" in bodies:
         assert bodies["chunked-unread"] == {"mimeType": "text/plain", "text": "hello"}
+    if server not in PARTLY_READ_CHUNKED_INCOMPLETE:
+        assert bodies["partly-read-chunked"] == {"mimeType": "text/plain",
+                                                 "text": "0123456789abcdef"}
     sizes = {_trace_of(log): log["request"]["log"]["entries"][0]["response"]["content"]["size"]
              for log in logs if _trace_of(log) in sent}
     assert sizes == sent, "response sizes logged (left) differ from the bytes sent (right)"

@@ -346,3 +346,29 @@ def test_a_body_with_a_length_in_the_connection_is_discarded_as_bare(
     assert read["bare"] == [_digest(b"")]
     assert read["wrapped"] == read["bare"]
     assert logged == (len(body), body)
+
+
+def test_werkzeugs_chunked_body_read_in_part_is_recorded_whole() -> None:
+    """servers8: the app read 5 bytes of a chunked body's first 8-byte chunk, the rest of
+    the body all there in the connection. werkzeug's dechunking reader is in that chunk
+    (3 bytes of it left): the rest is copied from there, as it is for a body the app
+    never read, not left to werkzeug's discard, which may run after the log is done.
+    Before, the log had ``01234`` and "incomplete: 5 of a body of unknown length"."""
+    from werkzeug.serving import DechunkedInput
+
+    server, client = socket.socketpair()
+    try:
+        reader = server.makefile("rb")
+        record = BodyRecord(100, None, chunked=True)
+        tee = InputTee(DechunkedInput(reader), record, terminated=True, clamp=False,
+                       left=None)
+        client.sendall(b"8\r\n01234567\r\n8\r\n89abcdef\r\n0\r\n\r\nGET /next HTTP/1.1\r\n\r\n")
+        assert tee.read(5) == b"01234"
+        tee.record_rest({"werkzeug.socket": server}, 0.0)
+        assert (record.content(), record.size, record.eof) == (b"0123456789abcdef", 16, True)
+        assert not record.incomplete
+        # Copied, not consumed: the server's reader still has the rest and the next request.
+        assert reader.read1(1000).startswith(b"567\r\n8\r\n89abcdef\r\n0\r\n\r\nGET /next")
+    finally:
+        server.close()
+        client.close()

@@ -47,8 +47,8 @@ def dechunk(raw: bytes, want: int) -> tuple[bytes, bool]:
     return b"".join(parts), False
 
 
-def copied_chunks(held: bytes, sock: Optional[socket.socket], want: int, deadline: float
-                  ) -> tuple[bytes, bool]:
+def copied_chunks(held: bytes, sock: Optional[socket.socket], want: int, deadline: float,
+                  lead: bytes = b"") -> tuple[bytes, bool]:
     """(the data of a chunked body, True when its last chunk is there), from ``held`` (what
     the server's reader buffered) followed by what ``sock`` has received, copied again
     every few milliseconds until ``deadline`` while the body is short and the client has
@@ -57,7 +57,7 @@ def copied_chunks(held: bytes, sock: Optional[socket.socket], want: int, deadlin
     if isinstance(sock, ssl.SSLSocket):
         sock = None
     while True:
-        raw = held
+        raw = lead + held  # lead: a size line for the rest of a chunk read in part
         ended = False
         if isinstance(sock, socket.socket):
             ended = peer_done(sock)  # asked first: what came before the end is copied

@@ -114,7 +114,7 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
                 record.end()  # read to its last chunk already (werkzeug's own state)
                 return 0
             chunks = None if uwsgi else gunicorn_chunks(base, environ, want, deadline)
-            if chunks is None and not record.size:
+            if chunks is None and (not record.size or is_dechunking(base)):
                 framed = environ.get("wsgi.input_terminated") is not True
                 chunks = socket_chunks(base, framed, want, deadline)
             if chunks is not None:

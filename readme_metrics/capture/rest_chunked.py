@@ -46,20 +46,24 @@ def untouched(stream: Any) -> bool:
 def socket_chunks(stream: Any, framed: bool, want: int, deadline: float
                   ) -> Optional[tuple[bytes, bool]]:
     """(the data of a chunked body not read yet, True when its last chunk is there);
-    None when ``stream`` is neither werkzeug's dechunking reader at its start (once the
-    app has read some, where the next chunk starts is werkzeug's own state) nor, with
-    ``framed`` (the server left the chunks as sent: no ``wsgi.input_terminated``), a
-    reader over a socket."""
+    None when ``stream`` is neither werkzeug's dechunking reader (at a chunk's start, or
+    in a chunk the app read part of: werkzeug's own state says how much of it is left,
+    read as that chunk's own) nor, with ``framed`` (the server left the chunks as sent:
+    no ``wsgi.input_terminated``), a reader over a socket."""
+    lead = b""
     if is_dechunking(stream):
+        left = getattr(stream, "_len", None)
         if not untouched(stream):
-            return None
+            if getattr(stream, "_done", True) or left.__class__ is not int or left <= 0:
+                return None
+            lead = b"%x\r\n" % left  # the rest of the chunk the app is in
         stream = getattr(stream, "_rfile", None)
     elif not framed:
         return None  # a reader that de-chunks in a way not known here
     sock = socket_of(stream)
     if sock is None or not isinstance(stream, io.BufferedReader):
         return None
-    return copied_chunks(held(stream, sock), sock, want, deadline)
+    return copied_chunks(held(stream, sock), sock, want, deadline, lead)
 
 
 @contextlib.contextmanager
