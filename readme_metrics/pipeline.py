@@ -337,20 +337,26 @@ class MetricsPipeline:
                 hand_over(timeout)
 
     def flush(self, timeout: Optional[float] = None) -> bool:
-        """Send everything queued now; True when all of it was delivered."""
+        """Send everything queued now; True when all of it was delivered. Within
+        ``timeout`` (shutdown_timeout by default) in all: the holders' hand-over and the
+        wait for a finish another thread is in come out of it (a flush(0.5) took up to
+        1 s, a flush() shutdown_timeout + :data:`FINISH_WAIT`)."""
+        limit = self.config.shutdown_timeout if timeout is None else timeout
+        started = time.monotonic()
         if self._holders:
-            limit = self.config.shutdown_timeout if timeout is None else timeout
-            started = time.monotonic()
-            self._take_held(limit)
-            timeout = max(0.0, limit - (time.monotonic() - started))
-        self.run_handed_over(FINISH_WAIT if timeout is None else min(timeout, FINISH_WAIT))
-        return self.delivery.flush(timeout)
+            self._take_held(max(0.0, limit))
+        self.run_handed_over(min(max(0.0, limit - (time.monotonic() - started)),
+                                 FINISH_WAIT))
+        # NaN stays NaN (no wait, as Delivery.flush reads it); inf stays inf.
+        return self.delivery.flush(limit - (time.monotonic() - started))
 
     def close(self) -> None:
-        """Flush (within shutdown_timeout) and stop the worker. Idempotent."""
+        """Flush (within shutdown_timeout, counted from this call: the wait for a
+        finish another thread is in comes out of it) and stop the worker. Idempotent."""
+        started = time.monotonic()
         self._take_held(0)  # queued for the close's flush; no wait for a send under way
-        self.run_handed_over(FINISH_WAIT)
-        self.delivery.close()
+        self.run_handed_over(min(FINISH_WAIT, self.config.shutdown_timeout))
+        self.delivery.close(began=started)
 
     @property
     def stats(self) -> dict[str, int]:

@@ -232,10 +232,11 @@ class Delivery:
             self._logger.debug("readme_metrics: flush failed", exc_info=True)
             return False
 
-    def close(self) -> None:
-        """Flush within ``shutdown_timeout``, then stop the senders. Idempotent."""
+    def close(self, began: Optional[float] = None) -> None:
+        """Flush within ``shutdown_timeout`` (from ``began``, a ``time.monotonic()``
+        reading, else from now), then stop the senders. Idempotent."""
         try:
-            if self.begin_exit():
+            if self.begin_exit(began):
                 self.finish_exit()
         except Exception:
             self._logger.debug("readme_metrics: close failed", exc_info=True)
@@ -283,13 +284,15 @@ class Delivery:
                 queue.waiters.remove(waiter)
                 queue.answered_locked(waiter.target, waiter.refused)
 
-    def begin_exit(self) -> bool:
-        """Stop accepting logs and start draining; False if already closed (process hook)."""
+    def begin_exit(self, began: Optional[float] = None) -> bool:
+        """Stop accepting logs and start draining; False if already closed (process hook).
+        ``began``: when the close began (see :meth:`close`)."""
         if self._pid != os.getpid():
             return False
         # At interpreter exit the bound counts from the start of the exit (its hooks'
-        # wait, unclosed.py's, is part of shutdown_timeout); close() counts from now.
-        began = process.exit_began()
+        # wait, unclosed.py's, is part of shutdown_timeout); close() counts from its call.
+        if began is None:
+            began = process.exit_began()
         return self._batcher.begin_close(
             (time.monotonic() if began is None else began) + self.config.shutdown_timeout)
 
