@@ -1,14 +1,21 @@
-"""exit13's items: flush(timeout) and close() keep to their bound when a handed-over log
-(a WSGI response dropped unclosed) is being finished on the library's own thread.
+"""exit13's items.
 
-Before: the wait for that finish (at most FINISH_WAIT, 1 s) came on top of the bound:
-flush(0.4) took up to 0.8 s, flush() and close() shutdown_timeout + 1 s. The checks read
-what the pipeline gave its delivery (the time left, the close's deadline) against the
-clock read before the call: exact whatever the load, no slack."""
+flush(timeout) and close() keep to their bound when a handed-over log (a WSGI response
+dropped unclosed) is being finished on the library's own thread. Before: the wait for
+that finish (at most FINISH_WAIT, 1 s) came on top of the bound: flush(0.4) took up to
+0.8 s, flush() and close() shutdown_timeout + 1 s. The checks read what the pipeline gave
+its delivery (the time left, the close's deadline) against the clock read around the
+wait: exact whatever the load, no slack.
+
+At exit, the library's thread for such responses is waited for until it has been
+scheduled (up to half of shutdown_timeout), not EXIT_WAIT (0.5 s) from the exit's start,
+which the exit's own gc.collect() (a large heap) or a starved CPU used up: the log the
+collection handed over was given up, never having had a chance to run."""
 
 from __future__ import annotations
 
 import gc
+import textwrap
 import threading
 import time
 from typing import Any, Callable, Iterator, Optional
@@ -17,8 +24,11 @@ import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.pipeline import MetricsPipeline
+from tests.support.contract import run_python
+from tests.support.delivery import assert_exit_sent
 from tests.support.fake_api import Collector
 from tests.support.wsgi import wsgi_environ
+from tests.test_delivery_exit import CYCLE_EXIT_SCRIPT
 
 
 def _streamed(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
@@ -128,3 +138,40 @@ def test_close_keeps_to_shutdown_timeout_while_a_finish_is_waited_for(
         assert deadline <= began + 0.3, (ended - began, deadline - began)
     finally:
         release.set()
+
+
+# The exit's own collection holds the GIL for 0.7 s after it finalized the response (as
+# that of a heap of millions of objects does, or a CPU the machine gives to others): the
+# library's thread, woken by the finalizer, cannot run before it ends.
+_LONG_EXIT_COLLECTION = textwrap.dedent("""\
+    import gc, sys, time
+    def _long_collection(phase, info, held=[]):
+        if phase == "start" and not held:  # the exit's gc.collect() (gc is disabled)
+            held.append(sys.getswitchinterval())
+            sys.setswitchinterval(10.0)  # no other thread takes the GIL from here
+        elif phase == "stop" and len(held) == 1:
+            held.append(None)
+            end = time.monotonic() + 0.7
+            while time.monotonic() < end:
+                pass
+            sys.setswitchinterval(held[0])
+    gc.callbacks.append(_long_collection)
+    exit_begins()""")
+
+
+@pytest.mark.parametrize("background", [pytest.param(True, id="background"),
+                                        pytest.param(False, id="inline")])
+def test_a_log_handed_over_by_a_long_exit_collection_is_sent(
+        collector: Collector, background: bool) -> None:
+    """A response dropped unread in a reference cycle, finalized by the exit's
+    gc.collect(), which then held the GIL 0.7 s more; default shutdown_timeout (5 s).
+    Before: the exit's wait for the library's thread (0.5 s from the exit's start) was
+    over when the collection ended: the log was given up ('exiting with 1 log ... not
+    yet queued'), 0 of 1 sent. The thread, not yet on that work, is now waited for."""
+    script = CYCLE_EXIT_SCRIPT.replace("shutdown_timeout=1.0", "shutdown_timeout=5.0")
+    head, call, tail = script.rpartition("\nexit_begins()")  # the call, not the def
+    assert call and script != CYCLE_EXIT_SCRIPT
+    child = run_python(head + "\n" + _LONG_EXIT_COLLECTION + tail, collector.url,
+                       "1" if background else "0", "unread", timeout=60)
+    assert_exit_sent(child, collector, 1)
+    assert "not yet queued" not in child.stderr

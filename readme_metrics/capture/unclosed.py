@@ -59,8 +59,12 @@ _pid: Optional[int] = None  # the process whose thread waits on _wakes
 # True once this process has the thread: ready()'s test on every response, one read
 # (os.getpid() is a system call); a forked child clears it (_forked).
 _ready = False
-#: Longest the exit waits for work the thread is doing (a finish queues one log).
+#: Longest the exit waits for one piece of work the thread is doing (a finish queues one
+#: log, unless the grouping function it calls is slow), from when it began.
 EXIT_WAIT = 0.5
+# When the thread began the work it is doing (time.monotonic()), None between two: a
+# thread that has not begun what it was woken for is not slow but not scheduled yet.
+_busy_since: Optional[float] = None
 
 
 def ready() -> None:
@@ -128,8 +132,9 @@ def ready_here() -> None:
 
 def _forked() -> None:
     """In a forked child: the next ready() starts the child's own thread."""
-    global _ready, _lock
+    global _ready, _lock, _busy_since
     _ready = False
+    _busy_since = None  # the parent's thread's: none of the child's
     _lock = threading.Lock()  # a parent thread may have held it at fork time
 
 
@@ -174,9 +179,10 @@ def _done() -> None:
 
 
 def _at_exit() -> None:
-    """Before delivery closes at exit: wait (at most :data:`EXIT_WAIT`, and half of the
-    shortest ``shutdown_timeout``) for the thread to do the wakes it was given, so that
-    those logs are still queued. It does them, not this thread: a finish may call the
+    """Before delivery closes at exit: wait (at most half of the shortest
+    ``shutdown_timeout``, and :data:`EXIT_WAIT` for a piece of work under way: see
+    :func:`_wait_until`) for the thread to do the wakes it was given, so that those logs
+    are still queued. It does them, not this thread: a finish may call the
     grouping function, which must not hold the exit. Then each woken pipeline's
     :meth:`~readme_metrics.pipeline.MetricsPipeline.finish_at_exit` runs here what the
     thread has not taken and calls no code of the app's (a busy machine may not have
@@ -190,7 +196,8 @@ def _at_exit() -> None:
     # exit's start (process.close_all), keeps the other half.
     budget = process.exit_budget()
     began = time.monotonic()
-    deadline = began + min(EXIT_WAIT, budget / 2)
+    # (inf: no delivery left to queue to; a user's "as long as it takes" is not taken up)
+    cap = began + (budget / 2 if budget != float("inf") else EXIT_WAIT)
     if _open and budget > 0:
         # A response still open may sit in a reference cycle, finalized (its log handed
         # over, the thread woken) only by the cyclic GC, which would otherwise first run
@@ -200,7 +207,7 @@ def _at_exit() -> None:
         # runs only when some response is open (none with shutdown_timeout=0), and the wait
         # below counts from before it.
         gc.collect()
-    while _pending and time.monotonic() < deadline:
+    while _pending and time.monotonic() < _wait_until(began, cap):
         time.sleep(0.005)
     waited = time.monotonic() - began
     for ref in list(_woken):  # one C call: no finalizer can add meanwhile
@@ -212,12 +219,28 @@ def _at_exit() -> None:
                 pass
 
 
+def _wait_until(began: float, cap: float) -> float:
+    """How long the exit (which began at ``began``) waits for the thread: a piece of
+    work under way (a grouping function may be slow, or never return) gets
+    :data:`EXIT_WAIT` from the later of its start and the exit's; work not begun yet
+    waits for the machine to schedule the thread (the exit's own gc.collect() holds the
+    GIL meanwhile; so does a starved CPU), up to ``cap``, half of shutdown_timeout."""
+    busy_since = _busy_since
+    if busy_since is None:
+        return cap
+    return min(cap, max(began, busy_since) + EXIT_WAIT)
+
+
 def _call(work: Callable[[], object], counted: bool) -> None:
     # A function of its own: what ``work`` holds (a pipeline, and so its app) is not kept
     # alive by _run's frame until the next wake.
+    global _busy_since
+    _busy_since = time.monotonic()
     try:
         work()
     except Exception:  # noqa: BLE001 - the work never raises; keep the thread
         pass
+    finally:
+        _busy_since = None
     if counted:
         _done()
