@@ -182,9 +182,25 @@ def cannot_take_the_request(function: Callable[..., Any]) -> Optional[str]:
         shown = signature.replace(return_annotation=inspect.Signature.empty, parameters=[
             parameter.replace(annotation=inspect.Parameter.empty)
             for parameter in signature.parameters.values()])
+        if str(exc) == "too many positional arguments":  # inspect's words for def grouping():
+            return (f"{name}{shown} takes no argument, but it is called with one, the "
+                    f"request: write {_with_the_request(function)}")
         return (f"{name}{shown} cannot be called with the request alone ({exc}): it takes "
                 "one argument, the request")
     return None
+
+
+def _with_the_request(function: Callable[..., Any]) -> str:
+    """How ``function``'s definition reads with the request's parameter: ``def
+    grouping(request)``, ``lambda request: ...``, ``def grouping(self, request)``."""
+    short = getattr(function, "__name__", None)
+    if short == "<lambda>":
+        return "lambda request: ..."
+    if inspect.ismethod(function):
+        return f"def {short}(self, request)"
+    if inspect.isfunction(function):
+        return f"def {short}(request)"
+    return "def __call__(self, request)"
 
 
 def _with_semicolon(problem: Optional[str]) -> Optional[str]:

@@ -253,21 +253,32 @@ def _request_and_user(request: Any, user: Any) -> None:
     return None
 
 
-@pytest.mark.parametrize("function, signature, why", [
-    (_no_request, "_no_request()", "too many positional arguments"),
-    (_request_and_user, "_request_and_user(request, user)",
-     "missing a required argument: 'user'"),
+class _Grouper:
+    def method(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize("function, said", [
+    (_no_request, "_no_request() takes no argument, but it is called with one, the "
+     "request: write def _no_request(request)"),
+    (lambda: None, "<lambda>() takes no argument, but it is called with one, the request: "
+     "write lambda request: ..."),
+    (_Grouper().method, "_Grouper.method() takes no argument, but it is called with one, "
+     "the request: write def method(self, request)"),
+    (_request_and_user, "_request_and_user(request, user) cannot be called with the request "
+     "alone (missing a required argument: 'user'): it takes one argument, the request"),
 ])
 def test_a_grouping_function_that_cannot_take_the_request_fails_at_start_up(
-        function: Any, signature: str, why: str) -> None:
+        function: Any, said: str) -> None:
     # def grouping(): accepted, then every request logged "the grouping function raised
     # TypeError at .../readme_metrics/grouping.py:230 in __call__" (the library's own
-    # frame, the message withheld), which reads as a bug of the library.
+    # frame, the message withheld), which reads as a bug of the library. Then it said
+    # "(too many positional arguments)", inspect's words, for a function taking none
+    # (newcomer10): it says what to write instead.
     with pytest.raises(ValueError) as caught:
         MetricsApiConfig(api_key="any-key", grouping_function=function)
     assert str(caught.value) == (
-        f"readme_metrics: grouping_function (README_GROUPING_FUNCTION): {signature} cannot "
-        f"be called with the request alone ({why}): it takes one argument, the request")
+        f"readme_metrics: grouping_function (README_GROUPING_FUNCTION): {said}")
 
 
 def test_a_decorated_grouping_function_is_judged_by_its_wrapper() -> None:
@@ -299,9 +310,8 @@ def test_a_grouping_function_imported_on_its_first_call_is_checked_then(
         with pytest.raises(NotImported) as caught:
             function("a request")
         assert str(caught.value) == (
-            "the grouping function grouping() cannot be called with the request alone (too "
-            "many positional arguments): it takes one argument, the request; requests are "
-            "not logged")
+            "the grouping function grouping() takes no argument, but it is called with one, "
+            "the request: write def grouping(request); requests are not logged")
 
 
 def test_a_typo_in_the_grouping_functions_name_says_the_name_meant(
