@@ -140,6 +140,19 @@ def test_every_link_into_a_page_names_one_of_its_headings() -> None:
     assert checked >= 40 and broken == [], (checked, broken)
 
 
+@pytest.mark.parametrize("name", ["DELIVERY.md", "BODIES.md"])
+def test_readme_links_into_the_parts_of_the_long_docs_pages(name: str) -> None:
+    """docs/DELIVERY.md and docs/BODIES.md were one title over the whole text, so README's
+    "has the whole of it: the threads, timeouts, ..." could only link to the top of the
+    page (newcomer10). Each part has its heading now, and README links to them."""
+    page = REPO_ROOT / "docs" / name
+    parts = {github_anchor(h) for h in re.findall(r"^## (.+)$", page.read_text("utf-8"),
+                                                  flags=re.M)}
+    linked = set(re.findall(rf"\]\(docs/{re.escape(name)}#([^)\s]+)\)",
+                            README.read_text("utf-8")))
+    assert len(parts) >= 5 and len(linked) >= 5 and linked <= parts, (parts, linked)
+
+
 def test_version_is_above_the_official_3x_line_and_install_says_how() -> None:
     """Issue 12: ``pip install readme-metrics`` is the official package; say what works."""
     from readme_metrics.version import __version__
