@@ -19,6 +19,7 @@ from tests._acceptance_support import (
     environ_for,
     simple_app,
 )
+from tests.support.processes import start_server
 
 ENTRY_POINT = os.path.join(os.path.dirname(sys.executable), "readme-metrics")
 
@@ -32,7 +33,7 @@ def child_env():
 @pytest.fixture
 def collect(tmp_path):
     har = tmp_path / "calls.har"
-    proc = subprocess.Popen(
+    proc = start_server(
         [ENTRY_POINT, "collect", "--port", "0", "--har", str(har), "--summary-every", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
         env=child_env(),

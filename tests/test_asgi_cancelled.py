@@ -31,7 +31,7 @@ from readme_metrics.cli.collector.validation import validate_log
 from readme_metrics.masking import mask
 from tests.support.asgi import http_scope
 from tests.support.fake_api import Collector, free_port
-from tests.support.processes import OWN_GROUP, end_stragglers
+from tests.support.processes import end_stragglers, start_server
 from tests.test_asgi_servers import _wait_ready as wait_until_serving
 from tests.test_e2e_servers import server_env
 
@@ -398,8 +398,8 @@ def test_a_request_cancelled_by_uvicorns_shutdown_is_logged(
     output = tmp_path / "server.log"
     answers: list[Any] = []
     with output.open("wb") as log:
-        process = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=log,
-                                   stderr=subprocess.STDOUT, **OWN_GROUP)
+        process = start_server(argv, env=env, cwd=tmp_path, stdout=log,
+                                   stderr=subprocess.STDOUT)
         try:
             client = get_in_a_thread(f"{wait_until_serving(process, port, output)}/slow",
                                      answers)

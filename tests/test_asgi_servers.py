@@ -27,7 +27,7 @@ import requests
 
 from readme_metrics.masking import mask
 from tests.support.fake_api import Collector, Reply, basic_auth, describe, free_port
-from tests.support.processes import OWN_GROUP, end_stragglers
+from tests.support.processes import end_stragglers, start_server
 from tests.test_e2e_servers import (
     API_KEY,
     CALLER,
@@ -386,8 +386,8 @@ def test_exit_flush_when_the_server_stops(
     argv = SERVERS[server](port, f"tests.support.asgi_apps:{app}")
     output = tmp_path / "server.log"
     with output.open("wb") as log:
-        process = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=log,
-                                   stderr=subprocess.STDOUT, **OWN_GROUP)
+        process = start_server(argv, env=env, cwd=tmp_path, stdout=log,
+                                   stderr=subprocess.STDOUT)
         try:
             client = Client(_wait_ready(process, port, output))
             for i in range(7):

@@ -27,7 +27,7 @@ import pytest
 import requests
 
 from tests.support.fake_api import Collector, Reply, free_port
-from tests.support.processes import OWN_GROUP, end_stragglers
+from tests.support.processes import end_stragglers, start_server
 
 pytestmark = pytest.mark.e2e
 
@@ -76,8 +76,8 @@ def test_each_worker_flushes_at_sigterm(server: str, collector: Collector,
            "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(SERVERS[server](port), cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, **OWN_GROUP)
+    process = start_server(SERVERS[server](port), cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     served: dict[str, int] = {}
     try:
         deadline = time.monotonic() + 60

@@ -26,6 +26,7 @@ from tests.support.contract import hit
 from tests.support.fake_api import Collector, basic_auth
 from tests.support.har_check import assert_valid_log
 from tests.support.har_file import har_file_logs
+from tests.support.processes import start_server
 from tests.support.sample_logs import entry_count, valid_log
 from tests.support.wsgi import ThreadedWSGIServer
 
@@ -340,7 +341,7 @@ def test_piped_into_head_it_keeps_collecting_and_stops_without_a_traceback(
     env["PYTHONPATH"] = str(REPO_ROOT)
     errors = tmp_path / "stderr.txt"
     with open(errors, "wb") as stderr:
-        proc = subprocess.Popen(
+        proc = start_server(
             [sys.executable, "-m", "readme_metrics", "collect", "--port", "0", "--har",
              str(har)], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=stderr, text=True)

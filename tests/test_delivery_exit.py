@@ -50,6 +50,7 @@ from tests.support.delivery import (
 from tests.support.drip import DripServer
 from tests.support.fake_api import Collector, Reply, free_port
 from tests.support.polling import wait_until
+from tests.support.processes import start_server
 
 
 def test_hanging_collector_never_blocks_submit_and_close_is_bounded(
@@ -192,7 +193,7 @@ def test_interpreter_exit_within_shutdown_timeout(collector: Collector, backgrou
     drip = DripServer(interval=0.4, max_bytes=200) if reply is None else None
     if reply is not None:
         collector.default = reply
-    process = subprocess.Popen(
+    process = start_server(
         [sys.executable, "-c", EXIT_SCRIPT, drip.url if drip else collector.url,
          "1" if background else "0", str(backoff)], stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -298,7 +299,7 @@ def test_interpreter_exit_sends_everything_within_shutdown_timeout(
     # (unclosed._wait_until), here 5 s, and still ends within 1 s and SLACK (checked
     # below) once they are sent; a stuck grouping function is waited for EXIT_WAIT.
     script = _unread_room(MIDDLEWARE_EXIT_SCRIPT) if unread else MIDDLEWARE_EXIT_SCRIPT
-    process = subprocess.Popen(
+    process = start_server(
         [sys.executable, "-c", script, url, "1" if background else "0", str(count),
          *unread],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(REPO_ROOT),
@@ -419,7 +420,7 @@ def test_inline_dropped_apps_are_sent_while_the_process_goes_on(
     the app's responses were lists (WSGI) or always (ASGI): nothing had started the
     library's thread that drains them."""
     assert DROPPED_ALIVE_SCRIPT != DROPPED_EXIT_SCRIPT
-    process = subprocess.Popen(
+    process = start_server(
         [sys.executable, "-c", DROPPED_ALIVE_SCRIPT, collector.url, kind, "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.PIPE, text=True,
         cwd=str(REPO_ROOT), env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})

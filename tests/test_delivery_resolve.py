@@ -33,6 +33,7 @@ from tests.support.delivery import (
     messages,
 )
 from tests.support.fake_api import Collector, Reply
+from tests.support.processes import start_server
 from tests.support.transports import make_transport
 
 NAME = "metrics.test"
@@ -198,7 +199,7 @@ EXIT_SCRIPT = textwrap.dedent("""
 def test_interpreter_exit_ends_while_the_lookup_hangs(collector: Collector) -> None:
     # The sender's lookup hangs; at exit the exiting thread's POST waits for that same
     # lookup only until shutdown_timeout. Before, the exit hung with the resolver.
-    process = subprocess.Popen(
+    process = start_server(
         [sys.executable, "-c", EXIT_SCRIPT, str(collector.port)], stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})

@@ -49,7 +49,7 @@ from tests.support.fake_api import (
 )
 from tests.support.har_check import assert_valid_log
 from tests.support.polling import PATIENCE
-from tests.support.processes import OWN_GROUP, stop_server
+from tests.support.processes import start_server, stop_server
 from tests.support.sessions import close_connections, one_write_session
 from tests.support.wsgi import ThreadedWSGIServer
 
@@ -226,8 +226,8 @@ def serve(argv: list[str], env: dict[str, str], cwd: Path, port: int,
     """Run a server process until the block ends; yields its base URL once it answers."""
     output = cwd / f"server-{port}.log"
     with output.open("wb") as log:
-        process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log,
-                                   stderr=subprocess.STDOUT, **OWN_GROUP)
+        process = start_server(argv, env=env, cwd=cwd, stdout=log,
+                                   stderr=subprocess.STDOUT)
         try:
             url = f"http://{host}:{port}"
             deadline = time.monotonic() + 60

@@ -29,6 +29,7 @@ from tests.support.contract import run_python
 from tests.support.delivery import build_id, ids, item
 from tests.support.fake_api import Collector, Reply, free_port
 from tests.support.polling import wait_until
+from tests.support.processes import start_server
 from tests.support.wsgi import wsgi_environ
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -244,7 +245,7 @@ def test_gunicorn_preload_two_workers_both_deliver(collector: Collector,
     port = free_port()
     env = {**os.environ, "METRICS_URL": collector.url,
            "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
-    process = subprocess.Popen(
+    process = start_server(
         [sys.executable, "-m", "gunicorn", "--preload", "--workers", "2",
          "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "10", "metrics_app:application"],
         cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -295,7 +296,7 @@ def test_gunicorn_worker_exit_flushes_queued_logs(collector: Collector,
     port = free_port()
     env = {**os.environ, "METRICS_URL": collector.url,
            "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
-    process = subprocess.Popen(
+    process = start_server(
         [sys.executable, "-m", "gunicorn", "--preload", "--workers", "2",
          "--bind", f"127.0.0.1:{port}", "metrics_app:application"],
         cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

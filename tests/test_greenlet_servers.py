@@ -24,7 +24,7 @@ import pytest
 import requests
 
 from tests.support.fake_api import Collector, Reply, free_port
-from tests.support.processes import OWN_GROUP, end_stragglers
+from tests.support.processes import end_stragglers, start_server
 from tests.test_e2e_servers import _gunicorn_has
 
 pytestmark = pytest.mark.e2e
@@ -82,8 +82,8 @@ def _start(worker: str, collector: Collector, tmp_path: Path, *options: str,
             "--graceful-timeout=5", f"--bind=127.0.0.1:{port}", *options]
     if _gunicorn_has("--no-control-socket"):
         argv.append("--no-control-socket")
-    process = subprocess.Popen([*argv, "green_app:application"], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, **OWN_GROUP)
+    process = start_server([*argv, "green_app:application"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     for attempt in itertools.count():

@@ -25,7 +25,7 @@ from readme_metrics.options import OPTIONS
 from readme_metrics.unwrapped import DJANGO_UNWRAPPED
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
-from tests.support.processes import OWN_GROUP, stop_server
+from tests.support.processes import start_server, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -318,12 +318,11 @@ def _said_while_serving(tmp_path: Path, command: list[str], env: dict[str, str])
     port = free_port()
     stderr = tmp_path / "stderr.txt"
     with stderr.open("wb") as sink:
-        server = subprocess.Popen(
+        server = start_server(
             [*command, str(port)], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=sink,
             env={**os.environ, "README_API_KEY": "any-key",
                  "README_METRIC_SERVER": "http://127.0.0.1:9",
-                 "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]), **env},
-            **OWN_GROUP)  # type: ignore[call-overload]
+                 "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]), **env})  # type: ignore[call-overload]
         try:
             wait_until(lambda: _answers(port), timeout=60)
         finally:

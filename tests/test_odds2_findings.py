@@ -30,7 +30,7 @@ from tests.support.delivery import (  # noqa: F401 - fixtures
     messages,
 )
 from tests.support.fake_api import Collector, describe
-from tests.support.processes import OWN_GROUP, stop_server
+from tests.support.processes import start_server, stop_server
 
 # -- 1. a scope-copying middleware between a wrap and Starlette's lazy layer ------------
 
@@ -126,10 +126,10 @@ def test_a_pre_fork_app_dropped_in_the_child_sends_its_logs_without_waiting_for_
     logs were held in process._held until the child's exit, however long it lived."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
     environment["PYTHONPATH"] = str(REPO_ROOT)
-    process = subprocess.Popen(
+    process = start_server(
         [sys.executable, "-c", PRE_FORK_DROP, collector.url, mode, "6"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
-        cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL, **OWN_GROUP)
+        cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL)
     try:
         assert process.stdout is not None
         assert process.stdout.readline().strip() == "dropped", process.stderr

@@ -29,6 +29,7 @@ import requests
 from tests.support.command import REPO_ROOT
 from tests.support.fake_api import Collector, free_port
 from tests.support.har_check import assert_valid_log
+from tests.support.processes import start_server
 from tests.support.unread_gunicorn import READS_UNREAD
 
 README = REPO_ROOT / "README.md"
@@ -211,7 +212,7 @@ def _start_app(command: list[str], cwd: Path, env: dict[str, str], port: int,
                log: Path) -> subprocess.Popen[bytes]:
     """``command`` run in ``cwd``, its output in ``log``, once it listens on ``port``."""
     with open(log, "wb") as output:
-        proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+        proc = start_server(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                 stdout=output, stderr=subprocess.STDOUT)
     try:
         _wait_for_port(port, proc, log)

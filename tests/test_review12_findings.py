@@ -21,7 +21,7 @@ from tests.support.contract import exchange
 from tests.support.fake_api import Collector, Reply, basic_auth, free_port
 from tests.support.leaks import strings
 from tests.support.polling import wait_until
-from tests.support.processes import OWN_GROUP, stop_server
+from tests.support.processes import start_server, stop_server
 from tests.support.unread_gunicorn import _reads_unread_bodies
 from tests.test_docs_url import Records, make_config, records  # noqa: F401 - a fixture
 
@@ -203,8 +203,8 @@ def _tls_server(kind: str, tmp_path: Path, collector: Collector) -> Iterator[Any
         return context.wrap_socket(sock, server_hostname="localhost")
 
     with (tmp_path / "server.log").open("wb") as output:
-        process = subprocess.Popen(argv, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=output, stderr=subprocess.STDOUT, **OWN_GROUP)
+        process = start_server(argv, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
+                                   stdout=output, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 30
             while True:

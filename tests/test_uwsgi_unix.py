@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from tests.support.fake_api import Collector
-from tests.support.processes import OWN_GROUP, stop_server
+from tests.support.processes import start_server, stop_server
 from tests.test_e2e_servers import UWSGI, server_env
 from tests.test_slow_client import SAFETY, docs_collector, logged_body  # noqa: F401
 
@@ -66,8 +66,8 @@ def uwsgi_unix(tmp_path: Path, collector: Collector, attribute: str, *options: s
             "--need-app", "--processes=1", *options]
     env = server_env(collector)
     with (tmp_path / "uwsgi.log").open("ab") as log:
-        process = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=log,
-                                   stderr=subprocess.STDOUT, **OWN_GROUP)
+        process = start_server(argv, env=env, cwd=tmp_path, stdout=log,
+                                   stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 60
             while True:

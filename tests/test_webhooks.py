@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from readme_metrics.webhooks import VerificationError, VerifyWebhook
+from tests.support.processes import start_server
 
 SECRET = "rdme_webhooksecret1234"
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -216,7 +217,7 @@ def node() -> Iterator[Callable[[str], str]]:
         "const rl = require('readline').createInterface({input: process.stdin});"
         "rl.on('line', (l) => process.stdout.write(JSON.stringify(JSON.parse(l)) + '\\n'));"
     )
-    process = subprocess.Popen(
+    process = start_server(
         [executable, "-e", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE
     )
     assert process.stdin is not None and process.stdout is not None

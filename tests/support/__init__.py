@@ -44,8 +44,8 @@
 - ``hangup``: ``HangupServer``, a Metrics API that answers, then drops a kept-alive
   connection without warning.
 - ``proxy``: a forward HTTP proxy on 127.0.0.1 that records what went through it.
-- ``processes``: ``OWN_GROUP``, ``stop_server`` and ``end_stragglers``, so a server
-  process the tests start leaves nothing behind.
+- ``processes``: ``start_server``, ``stop_server`` and ``end_stragglers``, so a server
+  process the tests start leaves nothing behind, and dies with the test run.
 - ``tls``: certificates made for a test by ``openssl`` (a private CA) and an HTTPS
   collector.
 - ``transports``: the transport tests' key, both routes (``ROUTES``) and a clean

@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
+from tests.support.processes import start_server
+
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
@@ -35,7 +37,7 @@ class CommandProcess:
         environment.update(env or {})
         self.stderr_path = Path(cwd) / f"stderr-{time.monotonic_ns()}.txt"
         self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
+        self.proc = start_server(
             [sys.executable, "-m", "readme_metrics", *args], cwd=str(cwd), env=environment,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr,
             text=True, encoding="utf-8", errors="replace",

@@ -17,6 +17,7 @@ import pytest
 
 from tests.support.command import REPO_ROOT
 from tests.support.fake_api import Collector, free_port
+from tests.support.processes import start_server
 
 _APP = """
 def app(environ, start_response):  # never reads the body, as README's quick start
@@ -38,7 +39,7 @@ def unread_body_under_gunicorn(tmp_path: Path, collector: Collector, worker: str
     env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
                README_FLUSH_INTERVAL="0.2",
                PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO_ROOT)]))
-    proc = subprocess.Popen(
+    proc = start_server(
         [sys.executable, "-m", "gunicorn", "-k", worker, "-b", f"127.0.0.1:{port}",
          "unread_app:app"], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -1,0 +1,75 @@
+"""The servers the tests start die with the test run (tests/support/processes.py).
+
+Stopping the suite with SIGTERM (``timeout 90 python -m pytest``, README's command) left
+a daphne that a test had started serving, and spinning, as an orphan: the test's finally
+never ran (newcomer10). Here a process stands for pytest: it starts a server through
+``start_server``, then is ended as pytest was, with no chance to clean up.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.command import REPO_ROOT
+from tests.support.polling import wait_until
+from tests.support.processes import start_server
+
+#: pytest's stand-in: starts a "server" (a sleeping interpreter), says its PID, waits.
+_RUNNER = """\
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from tests.support.processes import start_server
+server = start_server([sys.executable, "-c", "import time; time.sleep(600)"])
+print(server.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def _running(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie no init has reaped yet counts as ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_server_started_by_the_tests_ends_with_the_process_that_started_it(
+        how: signal.Signals) -> None:
+    runner = start_server([sys.executable, "-c", _RUNNER, str(REPO_ROOT)],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+    server = 0
+    try:
+        assert runner.stdout is not None
+        server = int(runner.stdout.readline())
+        assert _running(server)
+        runner.send_signal(how)  # as `timeout` ends pytest, or the OOM killer a worker
+        runner.wait(30)
+        wait_until(lambda: not _running(server), timeout=30)
+    finally:
+        runner.kill()
+        runner.wait()
+        if server and _running(server):
+            os.kill(server, signal.SIGKILL)
+
+
+def test_every_process_the_tests_start_and_end_goes_through_start_server() -> None:
+    """One helper ties them all: a ``subprocess.Popen(`` written anywhere else in tests/
+    would start a process that can outlive the run again (``subprocess.run`` waits for
+    its process, with a timeout, and is left as it is)."""
+    exempt = {(REPO_ROOT / "tests" / "support" / "processes.py").resolve(),
+              Path(__file__).resolve()}
+    found = [f"{path.relative_to(REPO_ROOT)}:{number}"
+             for path in sorted((REPO_ROOT / "tests").rglob("*.py"))
+             if path.resolve() not in exempt
+             for number, line in enumerate(path.read_text("utf-8").splitlines(), 1)
+             if "Popen(" in line.split("#")[0]]
+    assert found == []
