@@ -5,8 +5,10 @@ The pipeline stage after capture: :func:`build_log` turns one
 
 - :mod:`~readme_metrics.har.build`: the log object and its HAR entry (pure functions)
 - :mod:`~readme_metrics.har.headers`: headers and cookies, credentials masked
-- :mod:`~readme_metrics.har.credentials`: :data:`CREDENTIAL_HEADERS`, the caller's key
-  masked in one string (:class:`~readme_metrics.har.credentials.CallerKey`)
+- :mod:`~readme_metrics.har.credential_headers`: :data:`CREDENTIAL_HEADERS` and the rule
+  for the other credential header names
+- :mod:`~readme_metrics.har.credentials`: the caller's key masked in one string
+  (:class:`~readme_metrics.har.credentials.CallerKey`)
 - :mod:`~readme_metrics.har.scrub`: where in an entry the caller's key is masked
 - :mod:`~readme_metrics.har.bodies`: ``postData`` and ``content``
 - :mod:`~readme_metrics.har.multipart`, :mod:`~readme_metrics.har.text`: body parsing
@@ -19,7 +21,7 @@ from readme_metrics.har.build import (
     build_entry,
     build_log,
 )
-from readme_metrics.har.credentials import CREDENTIAL_HEADERS
+from readme_metrics.har.credential_headers import CREDENTIAL_HEADERS
 from readme_metrics.har.redaction import Redactor, decode_component, redacted
 
 __all__ = [

@@ -17,13 +17,8 @@ from email.utils import mktime_tz, parsedate_tz
 from typing import Any, Callable, Optional
 from urllib.parse import quote, unquote
 
-from readme_metrics.har.credentials import (
-    CREDENTIAL_HEADERS,
-    URL_HEADERS,
-    CallerKey,
-    authority_key,
-    credential_header,
-)
+from readme_metrics.har.credential_headers import CREDENTIAL_HEADERS, credential_header
+from readme_metrics.har.credentials import URL_HEADERS, CallerKey, authority_key
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.masking import is_masked, mask
 
@@ -33,7 +28,7 @@ __all__ = [
 ]
 
 #: Header values that are credentials: sent as mask(value), never in clear; and so are
-#: those of the names :func:`~readme_metrics.har.credentials.credential_header` takes.
+#: those of the names :func:`~readme_metrics.har.credential_headers.credential_header` takes.
 MASKED_HEADERS = CREDENTIAL_HEADERS
 #: Headers holding a URL's authority (``host[:port]``): a ``user:password@`` a hand-made
 #: client put there is a credential, masked as a URL's userinfo is.

@@ -22,7 +22,7 @@ from readme_metrics.cli.collector.checker import (
     repeats,
     secret_shape,
 )
-from readme_metrics.har.credentials import credential_header
+from readme_metrics.har.credential_headers import credential_header
 
 __all__ = ["check_entry", "check_pages"]
 
