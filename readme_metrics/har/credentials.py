@@ -20,17 +20,45 @@ Two rules, applied after redaction:
 from __future__ import annotations
 
 import json
-import math
 import re
 from base64 import b64decode, b64encode
 from decimal import Decimal
 from functools import lru_cache
-from secrets import token_hex
 from typing import Any, Callable, Optional
-from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 from readme_metrics.har.credential_headers import CREDENTIAL_HEADERS, credential_header
 from readme_metrics.har.deep_json import loads, too_deep
+from readme_metrics.har.json_literals import (
+    _EXOTIC_NUMBER,
+    _dumps,
+    _float,
+    _integer,
+    _Literal,
+)
+from readme_metrics.har.key_authority import (
+    _valid_authority,
+    authority_key,
+)
+from readme_metrics.har.key_spellings import (
+    _ALNUM_ESCAPE,
+    _ALNUM_RUN,
+    _ANY_ESCAPE,
+    _ASCII_ESCAPE,
+    _decoded,
+    _encodable,
+    _is_json,
+    _json_pattern,
+    _json_spelling,
+    _longest_first,
+    _replaced,
+    _rooted,
+    _url_pattern,
+)
+from readme_metrics.har.key_wide import (
+    _wide,
+    _wide_masked,
+)
 from readme_metrics.har.text import (
     JSON_START,
     PROBED_TEXT,
@@ -47,15 +75,6 @@ __all__ = [
     "credential_header", "for_key",
 ]
 
-# A run of ASCII letters and digits, and one of them percent-encoded (no URL needs to),
-# or encoded twice (a link in a query value: %256F).
-_ALNUM_RUN = re.compile(r"[A-Za-z0-9]+")
-_ALNUM_ESCAPE = re.compile(r"%(?:25)?(?:3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa])")
-# JSON escapes: of a printable ASCII character, of any character.
-_ASCII_ESCAPE = re.compile(r"\\u00[2-7][0-9A-Fa-f]")
-_ANY_ESCAPE = re.compile(r"\\u")
-_SHORT_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n",
-                  "r": "\r", "t": "\t"}
 # What a JSON text may hold outside its strings (numbers, literals, structure): a key
 # made of these only can be found there, where a mask would no longer be JSON.
 _OUTSIDE_STRINGS = frozenset("0123456789+-.eE truefalsn[]{},:\t\n\r")
@@ -100,18 +119,6 @@ URL_HEADERS = frozenset({
     # middleware echoes back.
     "origin", "access-control-allow-origin",
 })
-
-
-def _rooted(key: str) -> re.Pattern[str]:
-    """A pattern of a key starting with "/" as a url may spell it: that "/" as is (the
-    path's own), each other character as is or percent-encoded (in either case), a blank
-    as "+" too."""
-    parts = []
-    for char in key[1:]:
-        encoded = "".join(f"%(?i:{byte:02x})" for byte in utf8(char))
-        spaced = "|\\+" if char == " " else ""
-        parts.append(f"(?:{re.escape(char)}|{encoded}{spaced})")
-    return re.compile("/" + "".join(parts))
 
 
 # A JSON text that starts as a number (JSON's blanks first), and one that is a number:
@@ -995,128 +1002,9 @@ class CallerKey:
             lambda found: found[1] + masked if self._same(found[2]) else found[0], text)
 
 
-_WIDE_CODECS = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
-
-
-@lru_cache(maxsize=64)
-def _wide(key: str, masked: str) -> tuple[bool, tuple[tuple[bytes, bytes], ...]]:
-    """(whether ``key`` and ``masked`` are within latin-1; the (key, mask) pairs of bytes
-    that spell them in UTF-16 and UTF-32). Within latin-1, both byte orders in one pair
-    per width: the little-endian bytes without their last NULs, which the big-endian ones
-    hold too, one NUL run earlier (``k\0e\0y`` in ``k\0e\0y\0`` and ``\0k\0e\0y``),
-    such a text's every high byte being NUL. Beyond it (a key "ключ-...", whose mask ends
-    with its last four characters), one pair per encoding, whose high bytes are not NUL;
-    none for a key with lone surrogates (no UTF-16)."""
-    try:
-        key.encode("latin-1")
-        masked.encode("latin-1")
-    except UnicodeEncodeError:
-        try:
-            return False, tuple((key.encode(codec), masked.encode(codec))
-                                for codec in _WIDE_CODECS)
-        except UnicodeEncodeError:
-            return False, ()
-    return True, ((key.encode("utf-16-le")[:-1], masked.encode("utf-16-le")[:-1]),
-                  (key.encode("utf-32-le")[:-3], masked.encode("utf-32-le")[:-3]))
-
-
-def _wide_masked(data: bytes, wide: tuple[tuple[bytes, bytes], ...]) -> bytes:
-    """``data`` with the key in UTF-16/32 replaced by its mask in the same encoding (the
-    very same object when it holds none); ``wide``: the pairs :func:`_wide` gives."""
-    for spelled, mask_spelled in wide:
-        if spelled in data:
-            data = data.replace(spelled, mask_spelled)
-    return data
-
-
 def _kept(name: str, value: str) -> None:
     """For :func:`~readme_metrics.har.text.query_values`: every value as it is."""
     return None
-
-
-# Where a JSON text may hold a _Literal: a run of 300 digits (an integer of over 4,300,
-# a mantissa beyond a double's 1.8e308), or a positive exponent of 2 digits or more
-# (1e400): fewer than 300 digits before the point and a 1-digit exponent stay below
-# 1e308, a negative exponent below 1; NaN and Infinity, which Python's parser takes.
-# (Searched only once the C parser's reading failed: 25 ms a MiB.)
-_EXOTIC_NUMBER = re.compile(r"[0-9]{300}|[eE]\+?[0-9]{2}|NaN|Infinity")
-
-
-class _Literal:
-    """A JSON number kept as written, where Python reads no number that is written back
-    the same: an integer of more digits than int() reads (Python's int_max_str_digits,
-    4,300 by default), a number beyond a double (1e400, read as infinity, which no JSON
-    writer takes), NaN or Infinity as written. :func:`_dumps` writes it back as its
-    literal."""
-
-    __slots__ = ("literal",)
-
-    def __init__(self, literal: str) -> None:
-        self.literal = literal
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Literal) and other.literal == self.literal
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-def _float(literal: str) -> Any:
-    """A JSON number with a fraction or exponent as ``float()`` reads it, or as a
-    :class:`_Literal` where that is infinite (1e400)."""
-    value = float(literal)
-    return value if math.isfinite(value) else _Literal(literal)
-
-
-def _integer(literal: str) -> Any:
-    """A JSON integer as ``int()`` reads it, or as a :class:`_Literal` where int() refuses
-    it (a number of over 4,300 digits: the document is JSON all the same)."""
-    try:
-        return int(literal)
-    except ValueError:
-        return _Literal(literal)
-
-
-def _dumps(document: Any, source: str) -> str:
-    """Compact JSON of ``document``, read from the JSON text ``source``, non-ASCII as is:
-    ``"\\ud800"`` escapes in ``source`` were read as lone surrogates, which have no UTF-8,
-    and stay escapes (the whole log would otherwise go out ASCII-escaped). A
-    :class:`_Literal` is written as its literal."""
-    longs: list[str] = []
-    token = ""
-
-    def long_literal(node: Any) -> str:
-        nonlocal token
-        if not isinstance(node, _Literal):
-            raise TypeError(f"{node.__class__.__name__} is no JSON")
-        if not token:
-            token = _long_token()
-        longs.append(node.literal)
-        return f"{token}{len(longs) - 1}"
-
-    out = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False,
-                     default=long_literal)
-    if "\\u" in source and not _encodable(out):
-        longs.clear()
-        out = json.dumps(document, separators=(",", ":"), allow_nan=False,
-                         default=long_literal)
-    if longs:
-        out = re.sub(f'"{token}([0-9]+)"', lambda found: longs[int(found.group(1))], out)
-    return out
-
-
-def _long_token() -> str:
-    """An ASCII text (the same escaped or not) that stands for a number in the output:
-    random, so no string of the document (which escapes may spell) is it."""
-    return f"long{token_hex(16)}"
-
-
-def _encodable(text: str) -> bool:
-    """Whether ``text`` has UTF-8 (no lone surrogate)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _aliases(key: str, masked: str) -> tuple[CallerKey, ...]:
@@ -1133,124 +1021,6 @@ def _aliases(key: str, masked: str) -> tuple[CallerKey, ...]:
         spellings.add(decode_component(quote(data, safe="")))
     spellings.discard(key)
     return tuple(CallerKey(spelling, masked) for spelling in sorted(spellings))
-
-
-def _longest_first(spellings: set[str]) -> tuple[str, ...]:
-    """``spellings`` longest first, as one can start another ("k%" starts "k%25"), and in
-    the same order in every process (a set's order follows the string hashes)."""
-    return tuple(sorted(spellings, key=lambda spelling: (-len(spelling), spelling)))
-
-
-def _replaced(text: str, spellings: tuple[str, ...], mask: str) -> str:
-    """``text`` with each of ``spellings`` (longest first) replaced by ``mask``."""
-    for spelling in spellings:
-        if spelling in text:
-            text = text.replace(spelling, mask)
-    return text
-
-
-def _is_json(text: str) -> bool:
-    try:
-        loads(text, parse_int=str)
-    except (ValueError, RecursionError):
-        return False
-    return True
-
-
-def _decoded(text: str, key: str) -> str:
-    """``text`` with the JSON escapes that can spell ``key`` (printable, no quote, no
-    backslash) decoded, to look for it: the ``\\uXXXX`` ones in C (``\\\\u0041`` stays,
-    as JSON reads it; a Go server's JSON of 256 KB holding 20,000 ``\\u003c`` takes
-    0.4 ms, against 6 ms with a callback per escape), then ``\\/``."""
-    if "\\" not in text:
-        return text
-    decoded = text.encode("raw_unicode_escape").decode("raw_unicode_escape", "replace")
-    if any(character > "\uffff" for character in key):  # a surrogate pair is one character
-        decoded = decoded.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-    return decoded.replace("\\/", "/") if "/" in key else decoded
-
-
-def _json_pattern(key: str, whole: bool) -> re.Pattern[str]:
-    """Any JSON spelling of ``key``: each character as is or escaped (``\\uXXXX`` in either
-    case, a surrogate pair beyond the BMP, or its one-character escape), inside quotes for
-    a ``whole`` string."""
-    pattern = _json_spelling(key)
-    return re.compile(f'"{pattern}"' if whole else pattern)
-
-
-# A character JSON can write with a one-character escape, and that escape.
-_SHORT_SPELLED = {character: "\\" + escape for escape, character in _SHORT_ESCAPES.items()}
-
-
-def _json_escaped(character: str) -> str:
-    """``character`` as JSON's ``\\uXXXX`` escape (two for one beyond the BMP)."""
-    units = character.encode("utf-16-be", "surrogatepass")
-    return "".join(f"\\u{units[at]:02x}{units[at + 1]:02x}" for at in range(0, len(units), 2))
-
-
-def _json_spelling(key: str) -> str:
-    """A pattern of any JSON spelling of ``key`` (see :func:`_json_pattern`)."""
-    return _any_spelling(key, (_json_escaped,), _SHORT_SPELLED)
-
-
-def _url_pattern(key: str) -> re.Pattern[str]:
-    """Any URL spelling of ``key``: each character as is or percent-encoded (its UTF-8
-    bytes, hex digits in either case), or encoded twice (``%252F``: a link inside a query
-    value), a space as "+" too. The encoded forms are tried first, as a key can start its
-    own encoding ("k%" starts "k%25")."""
-    def twice(character: str) -> str:
-        return "".join(f"%25{byte:02X}" for byte in utf8(character))
-
-    def encoded(character: str) -> str:
-        return "".join(f"%{byte:02X}" for byte in utf8(character))
-
-    return re.compile(_any_spelling(key, (twice, encoded), {" ": "+"}))
-
-
-def _any_spelling(key: str, encodings: tuple[Callable[[str], str], ...],
-                  also: dict[str, str]) -> str:
-    """A pattern of ``key`` with each character as is or as one of ``encodings`` gives
-    it (tried first, in order; hex digits in either case), or as ``also`` spells it, if
-    it does."""
-    characters = []
-    for character in key:
-        options = [f"(?i:{re.escape(encoded(character))})" for encoded in encodings]
-        options.append(re.escape(character))
-        if character in also:
-            options.append(re.escape(also[character]))
-        characters.append(f"(?:{'|'.join(options)})")
-    return "".join(characters)
-
-
-def authority_key(authority: str, key: str, masked: str) -> str:
-    """``authority`` (``[userinfo@]host[:port]``, a url's or a Host header's) with its host
-    as ``masked`` when the host decodes to ``key``, else ``authority`` itself."""
-    userinfo, at, hostport = authority.rpartition("@")
-    host, colon, port = hostport.rpartition(":")
-    if not colon or not port.isdigit():
-        host, colon, port = hostport, "", ""
-    if host and unquote(host, errors="surrogateescape") == key:
-        return userinfo + at + masked + colon + port
-    return authority
-
-
-# What an authority masked whole may hold: a reg-name (RFC 3986), escapes included.
-_REG_NAME_SAFE = "!$&'()*+,;=-._~%"
-
-
-def _valid_authority(rest: str) -> str:
-    """``rest`` (authority, path, query) with an authority that urlsplit reads whole."""
-    cut = [index for index in (rest.find("/"), rest.find("?"), rest.find("#")) if index >= 0]
-    end = min(cut) if cut else len(rest)
-    authority = rest[:end]
-    try:
-        parts = urlsplit("http://" + authority)
-        parts.port  # noqa: B018 - raises ValueError for a port no URL can have
-        if parts.netloc == authority and authority:
-            return rest
-    except ValueError:  # half an IP literal
-        pass
-    return quote(authority, safe=_REG_NAME_SAFE) + rest[end:]
 
 
 @lru_cache(maxsize=256)
