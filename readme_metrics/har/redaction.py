@@ -30,19 +30,35 @@ from __future__ import annotations
 
 import codecs
 import json
-import math
 import re
 from functools import lru_cache, partial
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 from urllib.parse import quote
 
 from readme_metrics.har.deep_json import loads, repeats_a_name, too_deep
+from readme_metrics.har.redaction_json import (
+    _ESCAPED_IN_JSON,
+    _INNER_START,
+    _JSON_FIRST,
+    _NAMING_MEMBERS,
+    _VALUE_MEMBER_SET,
+    _VALUE_MEMBERS,
+    _finite_float,
+    _member,
+    _more_members_than,
+    _reject_constant,
+)
+from readme_metrics.har.redaction_names import (
+    _BRACKETS,
+    _folded,
+    _normalise,
+    _pointer_keys,
+)
 from readme_metrics.har.text import (
     JSON_START,
     PROBED_TEXT,
     decode_component,
     decode_in,
-    percent_decoded,
     query_values,
     rarest,
     target_pairs,
@@ -54,15 +70,9 @@ __all__ = ["Redactor", "decode_component", "redacted"]
 # Parameter and cookie names repeat across requests: decode each distinct one once.
 _decode_name = lru_cache(maxsize=2048)(decode_component)
 
-_BRACKETS = re.compile(r"[\[\]]+")
 #: How many JSON documents inside JSON strings (inside JSON strings ...) are looked into
 #: key by key; a deeper one that could hold a denied key is hidden whole (see _inner).
 MAX_INNER_DEPTH = 2
-# The first characters of a JSON string value that may be a JSON document itself, or a
-# JSON string holding one (a payload encoded twice, put in an envelope: '"{\\"a\\": ...').
-_JSON_FIRST = frozenset('{[ \t\n\r"')
-# Where _inner reads a string: a document, or a JSON string (read again, one level deeper).
-_INNER_START = re.compile(r'\s*[\[{"]')
 # A raw query or form value that may start a JSON document (blanks first, "+" too), or
 # a JSON string holding one (a payload encoded twice: json_field).
 _JSON_VALUE_FIRST = frozenset('{[%+ \t\n\r"')
@@ -72,11 +82,6 @@ _ENCODED_BRACKET = re.compile("%[57][Bb]")
 _NESTED_VALUE = re.compile(r"%3[Dd]|%7[Bb]|%5[Bb]|[{\[]")
 # Distinct bracketed names remembered per redactor (names repeat from request to request).
 _BRACKETED_MAX = 1024
-
-# A SCIM attribute path's value filter (RFC 7644 3.5.2: ``emails[type eq "work"].value``),
-# an unclosed one to the end: ``\[[^\]]*\]`` alone went back over the rest of the path
-# for each "[" (a client's 64 KiB of "[" cost 1.3 s).
-_SCIM_FILTER = re.compile(r"\[[^\]]*(?:\]|$)")
 
 
 def redacted(value: object) -> str:
@@ -118,115 +123,6 @@ def _json_escaped(error: UnicodeError) -> tuple[str, int]:
 #: The name of the encode error handler writing JSON escapes (one pass over the text).
 _JSON_ESCAPE = "readme_metrics.json_escape"
 codecs.register_error(_JSON_ESCAPE, _json_escaped)
-
-
-def _normalise(entries: Iterable[Any] | None) -> frozenset[str]:
-    if not entries:
-        return frozenset()
-    if isinstance(entries, (str, bytes)):
-        entries = str(entries).split(",")
-    out = set()
-    for entry in entries:
-        key = _folded(str(entry).strip())
-        if key:
-            out.add(key)
-    return frozenset(out)
-
-
-def _folded(name: str) -> str:
-    """``name`` as names are compared: lower-cased, and case-folded beyond ASCII, where
-    lower-casing is no caseless match (``ß`` and ``SS``, ``ς`` and ``Σ``), without a
-    leading byte order mark, which is no part of a name: a form or query read from a
-    file saved with one (Notepad, PowerShell 5), or a JSON key from the first column of
-    such a CSV, starts with it. (Inlined in :meth:`Redactor._walk`.)"""
-    lower = name.lower()
-    return lower if lower.isascii() else name.casefold().lstrip("\ufeff")
-
-
-# What JSON may write with a short escape, or as a \u escape only (control characters):
-# a denied name holding one may be spelled so in the raw text (PHP's "a\/b").
-_ESCAPED_IN_JSON = re.compile(r'["\\/\x00-\x1f]')
-
-
-# A member's name ends in a quote, then JSON whitespace if any, then its colon.
-_SPACED_COLON = re.compile(r'"[ \t\n\r]+:')
-
-
-def _pointer_keys(path: str) -> list[str]:
-    """The keys a JSON Patch operation's ``path`` names, folded as names are compared,
-    array indexes (and ``-``, past the end) left out as a dotted entry looks through
-    arrays: a JSON pointer (``/users/0/pass~1word``: ``~1`` is ``/``, ``~0`` is ``~``),
-    maybe as a URI fragment (``#/pass%77ord``, RFC 6901 6), or a SCIM attribute path
-    (RFC 7644 3.5.2: ``password``, ``name.familyName``, maybe after its schema's URN,
-    ``emails[type eq "work"].value``, a value filter in brackets)."""
-    if path.startswith("#"):
-        path = percent_decoded(path[1:], "replace")  # unquote's, at C speed
-    if path.startswith("/"):
-        names = [name.replace("~1", "/").replace("~0", "~") for name in path[1:].split("/")]
-    elif path:
-        names = _SCIM_FILTER.sub("", path).rpartition(":")[2].split(".")
-    else:
-        names = []  # the whole document
-    return [name for name in map(_folded, names) if not name.isdigit() and name != "-"]
-
-
-# The members that hold the value an object names the key of in another member
-# (_operation), as written in lower case, PascalCase or capitals: a ``value``, a
-# ``values`` list (an AWS filter's, a Kubernetes selector's), a Spring FieldError's
-# ``rejectedValue`` (its 400 answer echoes it), a FluentValidation failure's
-# ``attemptedValue`` (ASP.NET answers echo it so, camel-cased or not).
-_VALUE_MEMBERS = ("value", "Value", "VALUE", "values", "Values", "VALUES", "rejectedValue",
-                  "attemptedValue", "AttemptedValue")
-_VALUE_MEMBER_SET = frozenset(_VALUE_MEMBERS)
-# The members one of which such an object needs to name its key (_operation): a time
-# series' {"ts": ..., "value": ...} has none, and is passed by at C speed.
-_NAMING_MEMBERS = frozenset(spelling for name in ("path", "name", "key", "field", "property")
-                            for spelling in (name, name.capitalize(), name.upper())) | {
-                                "param", "propertyName", "PropertyName"}
-
-
-def _member(node: dict[str, Any], name: str) -> Any:
-    """The member ``name`` (lower case) of ``node``, or its PascalCase spelling (``Path``)
-    or its capitals (``PATH``); None when none is there."""
-    found = node.get(name)
-    if found is None:
-        found = node.get(name.capitalize())
-        if found is None:
-            found = node.get(name.upper())
-    return found
-
-
-def _more_members_than(text: str, keys: int) -> bool:
-    """Whether the JSON ``text`` may write more members than ``keys``, the number of keys
-    of the document read from it. Each member's name ends in a quote, whitespace if any,
-    then a colon; a string value can hold a colon, and a quote only escaped: so the
-    colons, and the quotes followed by one, are at least the members. A text that names
-    no member twice writes as many members as the document has keys; one that does
-    writes more (the earlier values, and what they hold, are in no document). False
-    means no member is named twice. Scans at memory speed (0.04 to 0.3 ms for 140 KB),
-    where reading the text again with a hook costs a Python call per object (0.8 ms)."""
-    if keys < 0:
-        return True
-    if text.count(":") <= keys:  # no colon in a string: one scan of one character
-        return False
-    members = text.count('":')
-    if _SPACED_COLON.search(text) is not None:  # ('"key" : 1')
-        members += len(_SPACED_COLON.findall(text))
-    return members > keys
-
-
-def _reject_constant(name: str) -> Any:
-    # NaN and Infinity are not JSON; re-serialising them would produce invalid JSON.
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _finite_float(text: str) -> float:
-    # A number beyond a double (1e400) is valid JSON but parses to infinity, which would
-    # be re-serialised as "Infinity": such a document is refused like NaN.
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text[:20]} does not fit a double")
-    return value
 
 
 class Redactor:

@@ -1,0 +1,86 @@
+"""What :class:`~readme_metrics.har.redaction.Redactor` reads a JSON text with: where a
+document may start, the members that name another member's key (an echoed validation
+error, a JSON Patch operation), a count of members against the document's keys, and
+the parser hooks that refuse what is no JSON. Moved from
+:mod:`readme_metrics.har.redaction`, as is.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+# The first characters of a JSON string value that may be a JSON document itself, or a
+# JSON string holding one (a payload encoded twice, put in an envelope: '"{\\"a\\": ...').
+_JSON_FIRST = frozenset('{[ \t\n\r"')
+# Where _inner reads a string: a document, or a JSON string (read again, one level deeper).
+_INNER_START = re.compile(r'\s*[\[{"]')
+
+
+# What JSON may write with a short escape, or as a \u escape only (control characters):
+# a denied name holding one may be spelled so in the raw text (PHP's "a\/b").
+_ESCAPED_IN_JSON = re.compile(r'["\\/\x00-\x1f]')
+
+
+# A member's name ends in a quote, then JSON whitespace if any, then its colon.
+_SPACED_COLON = re.compile(r'"[ \t\n\r]+:')
+
+
+# The members that hold the value an object names the key of in another member
+# (_operation), as written in lower case, PascalCase or capitals: a ``value``, a
+# ``values`` list (an AWS filter's, a Kubernetes selector's), a Spring FieldError's
+# ``rejectedValue`` (its 400 answer echoes it), a FluentValidation failure's
+# ``attemptedValue`` (ASP.NET answers echo it so, camel-cased or not).
+_VALUE_MEMBERS = ("value", "Value", "VALUE", "values", "Values", "VALUES", "rejectedValue",
+                  "attemptedValue", "AttemptedValue")
+_VALUE_MEMBER_SET = frozenset(_VALUE_MEMBERS)
+# The members one of which such an object needs to name its key (_operation): a time
+# series' {"ts": ..., "value": ...} has none, and is passed by at C speed.
+_NAMING_MEMBERS = frozenset(spelling for name in ("path", "name", "key", "field", "property")
+                            for spelling in (name, name.capitalize(), name.upper())) | {
+                                "param", "propertyName", "PropertyName"}
+
+
+def _member(node: dict[str, Any], name: str) -> Any:
+    """The member ``name`` (lower case) of ``node``, or its PascalCase spelling (``Path``)
+    or its capitals (``PATH``); None when none is there."""
+    found = node.get(name)
+    if found is None:
+        found = node.get(name.capitalize())
+        if found is None:
+            found = node.get(name.upper())
+    return found
+
+
+def _more_members_than(text: str, keys: int) -> bool:
+    """Whether the JSON ``text`` may write more members than ``keys``, the number of keys
+    of the document read from it. Each member's name ends in a quote, whitespace if any,
+    then a colon; a string value can hold a colon, and a quote only escaped: so the
+    colons, and the quotes followed by one, are at least the members. A text that names
+    no member twice writes as many members as the document has keys; one that does
+    writes more (the earlier values, and what they hold, are in no document). False
+    means no member is named twice. Scans at memory speed (0.04 to 0.3 ms for 140 KB),
+    where reading the text again with a hook costs a Python call per object (0.8 ms)."""
+    if keys < 0:
+        return True
+    if text.count(":") <= keys:  # no colon in a string: one scan of one character
+        return False
+    members = text.count('":')
+    if _SPACED_COLON.search(text) is not None:  # ('"key" : 1')
+        members += len(_SPACED_COLON.findall(text))
+    return members > keys
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON; re-serialising them would produce invalid JSON.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    # A number beyond a double (1e400) is valid JSON but parses to infinity, which would
+    # be re-serialised as "Infinity": such a document is refused like NaN.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:20]} does not fit a double")
+    return value

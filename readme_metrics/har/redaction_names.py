@@ -1,0 +1,62 @@
+"""How a denylist or allowlist entry meets a name: entries read and folded as names are
+compared (case-folded, without a byte order mark), and the keys a JSON Patch or SCIM
+path names. Moved from :mod:`readme_metrics.har.redaction`, as is.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable
+
+from readme_metrics.har.text import (
+    percent_decoded,
+)
+
+_BRACKETS = re.compile(r"[\[\]]+")
+
+
+# A SCIM attribute path's value filter (RFC 7644 3.5.2: ``emails[type eq "work"].value``),
+# an unclosed one to the end: ``\[[^\]]*\]`` alone went back over the rest of the path
+# for each "[" (a client's 64 KiB of "[" cost 1.3 s).
+_SCIM_FILTER = re.compile(r"\[[^\]]*(?:\]|$)")
+
+
+def _normalise(entries: Iterable[Any] | None) -> frozenset[str]:
+    if not entries:
+        return frozenset()
+    if isinstance(entries, (str, bytes)):
+        entries = str(entries).split(",")
+    out = set()
+    for entry in entries:
+        key = _folded(str(entry).strip())
+        if key:
+            out.add(key)
+    return frozenset(out)
+
+
+def _folded(name: str) -> str:
+    """``name`` as names are compared: lower-cased, and case-folded beyond ASCII, where
+    lower-casing is no caseless match (``ß`` and ``SS``, ``ς`` and ``Σ``), without a
+    leading byte order mark, which is no part of a name: a form or query read from a
+    file saved with one (Notepad, PowerShell 5), or a JSON key from the first column of
+    such a CSV, starts with it. (Inlined in :meth:`Redactor._walk`.)"""
+    lower = name.lower()
+    return lower if lower.isascii() else name.casefold().lstrip("\ufeff")
+
+
+def _pointer_keys(path: str) -> list[str]:
+    """The keys a JSON Patch operation's ``path`` names, folded as names are compared,
+    array indexes (and ``-``, past the end) left out as a dotted entry looks through
+    arrays: a JSON pointer (``/users/0/pass~1word``: ``~1`` is ``/``, ``~0`` is ``~``),
+    maybe as a URI fragment (``#/pass%77ord``, RFC 6901 6), or a SCIM attribute path
+    (RFC 7644 3.5.2: ``password``, ``name.familyName``, maybe after its schema's URN,
+    ``emails[type eq "work"].value``, a value filter in brackets)."""
+    if path.startswith("#"):
+        path = percent_decoded(path[1:], "replace")  # unquote's, at C speed
+    if path.startswith("/"):
+        names = [name.replace("~1", "/").replace("~0", "~") for name in path[1:].split("/")]
+    elif path:
+        names = _SCIM_FILTER.sub("", path).rpartition(":")[2].split(".")
+    else:
+        names = []  # the whole document
+    return [name for name in map(_folded, names) if not name.isdigit() and name != "-"]
