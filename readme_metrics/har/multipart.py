@@ -327,8 +327,12 @@ def multipart_params(
         return None
     params: list[dict[str, str]] = []
     mentions: Optional[bool] = None
+    # The value fields of a name/value pair naming a denied key (env[0][name]=password,
+    # env[0][value]=...), as a form's are.
+    paired = frozenset() if redactor is None else redactor.paired_fields(
+        (name, value if isinstance(value, str) else "") for _, name, value in fields)
     for part, name, value in fields:
-        unread = False
+        unread = name in paired
         if not name and redactor is not None and not getattr(part, "headers", None):
             # No part header webob could read ("Content-Disposition : ...", which
             # werkzeug reads): nothing says whose value it is.
@@ -349,8 +353,8 @@ def _param(
     name: str, part: Any, field: Any, redactor: Optional[Redactor], unread: bool = False
 ) -> Optional[dict[str, str]]:
     """One HAR param of a parsed part; None when the part cannot be flattened.
-    ``unread``: its headers could not be read, and the body may name a listed key: it is
-    redacted whole."""
+    ``unread``: its headers could not be read, and the body may name a listed key, or it
+    holds the value of a name/value pair naming a denied key: it is redacted whole."""
     read_as = () if redactor is None else _names(name, part)
     denied = unread or redactor is not None and any(map(redactor.denies, read_as))
     hidden = unread or redactor is not None and any(map(redactor.redacts, read_as))

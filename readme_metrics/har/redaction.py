@@ -32,7 +32,7 @@ import codecs
 import json
 import re
 from functools import lru_cache, partial
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 from urllib.parse import quote
 
 from readme_metrics.har.deep_json import loads, repeats_a_name, too_deep
@@ -40,8 +40,10 @@ from readme_metrics.har.redaction_json import (
     _ESCAPED_IN_JSON,
     _INNER_START,
     _JSON_FIRST,
+    _NAME_MEMBERS,
     _NAMING_MEMBERS,
-    _VALUE_MEMBER_SET,
+    _POINTER_MEMBERS,
+    _POINTER_SET,
     _VALUE_MEMBERS,
     _finite_float,
     _member,
@@ -78,8 +80,10 @@ MAX_INNER_DEPTH = 2
 _JSON_VALUE_FIRST = frozenset('{[%+ \t\n\r"')
 _JSON_VALUE = re.compile(r'(?:[+\s]|%(?:20|09|0A|0D))*(?:[{\["]|%7B|%5B|%22)', re.IGNORECASE)
 _ENCODED_BRACKET = re.compile("%[57][Bb]")
+_ENCODED_EQUALS = re.compile("%3[Dd]")
 # What a raw value holding a URL, a form or a JSON document has (Redactor._nested_value).
-_NESTED_VALUE = re.compile(r"%3[Dd]|%7[Bb]|%5[Bb]|[{\[]")
+# (Or one percent-encoded twice: "%253D", a form in a value encoded once more.)
+_NESTED_VALUE = re.compile(r"%(?:25)?(?:3[Dd]|7[Bb]|5[Bb])|[{\[]")
 # Distinct bracketed names remembered per redactor (names repeat from request to request).
 _BRACKETED_MAX = 1024
 
@@ -123,6 +127,43 @@ def _json_escaped(error: UnicodeError) -> tuple[str, int]:
 #: The name of the encode error handler writing JSON escapes (one pass over the text).
 _JSON_ESCAPE = "readme_metrics.json_escape"
 codecs.register_error(_JSON_ESCAPE, _json_escaped)
+
+
+# The name of a field a name/value pair's value may be in, as a raw form writes it: one
+# ending in "value" or "values", then its closing bracket if any, "[]" if any, and "="
+# (Redactor.paired_fields, read only where one is). Looked for in the lower-cased form
+# where it spells "value" (a literal prefix: 0.2 ms in a 30 KB form holding it a thousand
+# times), and with any letter percent-encoded (_VALUE_FIELD_ENCODED: 1.3 ms there, where
+# a scan for such an escape takes 16 us).
+_VALUE_FIELD = re.compile(r"values?(?:\]|%5d)?(?:\[\]|%5b%5d)*=")
+_VALUE_LETTER_ESCAPED = re.compile(r"%(?:[57][356]|[46][15c])", re.IGNORECASE)
+_VALUE_FIELD_ENCODED = re.compile(
+    r"(?:v|%[57]6)(?:a|%[46]1)(?:l|%[46]c)(?:u|%[57]5)(?:e|%[46]5)(?:s|%[57]3)?"
+    r"(?:\]|%5d)?(?:\[\]|%5b%5d)*=", re.IGNORECASE)
+
+
+def _names_a_value_field(raw: str) -> bool:
+    """Whether a raw form or query may have a field named ``value`` (``env[0][value]``,
+    ``values[]``, ``v%61lue``, in any case): see :data:`_VALUE_FIELD`."""
+    lowered = raw.lower()
+    if "value" in lowered and _VALUE_FIELD.search(lowered) is not None:
+        return True
+    return "%" in raw and _VALUE_LETTER_ESCAPED.search(raw) is not None and (
+        _VALUE_FIELD_ENCODED.search(raw) is not None)
+
+
+def _field_member(name: str) -> tuple[str, str]:
+    """(object, member) of a form field's folded ``name``, as PHP, Rails, qs and Spring
+    read a bracketed or dotted one: ``env[0][name]`` and ``env[0].name`` are the member
+    ``name`` of ``env[0]``; a flat ``name`` is a member of the form itself ("")."""
+    while name.endswith("[]"):
+        name = name[:-2]
+    if name.endswith("]"):
+        name = name[:-1]
+    cut = max(name.rfind("["), name.rfind("."))
+    if cut < 0:
+        return "", name
+    return name[:cut], name[cut + 1:]
 
 
 class Redactor:
@@ -232,6 +273,45 @@ class Redactor:
         denied, allowed = self._lists(_folded(name))
         return allowed and not denied
 
+    def paired_fields(self, fields: Iterable[tuple[str, str]]) -> frozenset[str]:
+        """The names (as given) of the fields (decoded ``(name, value)`` of a form, a query
+        or a multipart body) that hold the value of a name/value pair naming a key the
+        denylist names, as a JSON object does (:meth:`_operation`): the fields of one
+        object (``env[0][name]=password&env[0][value]=...``, ``params[0][key]=token&
+        params[0][value]=...``, ``env[0].name``, or the form itself: ``name=password&
+        value=...``), a member of :data:`_NAME_MEMBERS` naming the key as a flat name is
+        (in any case: ``nAme``), each member of :data:`_VALUE_MEMBERS` holding its value.
+        A form with a ``name`` field alone (a sign-up's ``name=password``) holds no
+        value to redact."""
+        if not self._has_deny:
+            return frozenset()
+        named: set[str] = set()
+        holders: dict[str, list[str]] = {}
+        for name, value in fields:
+            group, member = _field_member(_folded(name))
+            if member in _VALUE_MEMBERS:
+                holders.setdefault(group, []).append(name)
+            elif member in _NAME_MEMBERS and group not in named and self.denies(value):
+                named.add(group)
+        return frozenset(name for group in named for name in holders.get(group, ()))
+
+    def _paired_in(self, raw: str, codec: Optional[str] = None) -> frozenset[str]:
+        """:meth:`paired_fields` of a raw query or form (its pairs as
+        :func:`~readme_metrics.har.text.query_values` reads them, after a ``#`` or ``;``
+        too), decoded in ``codec`` (None: UTF-8); looked for only in one holding a value
+        field and naming a denied key."""
+        if not self._has_deny or not _names_a_value_field(raw) or (
+                not self.names_key_decoded(raw)):
+            return frozenset()
+        fields: list[tuple[str, str]] = []
+        if codec is None:
+            query_values(raw, lambda name, value: fields.append(
+                (_decode_name(name), decode_component(value))), heads=True)
+        else:
+            query_values(raw, lambda name, value: fields.append(
+                (decode_in(name, codec), decode_in(value, codec))), heads=True)
+        return self.paired_fields(fields)
+
     def pairs(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Redact the values of (name, value) pairs: headers, query, cookies, fields.
 
@@ -275,31 +355,41 @@ class Redactor:
             self.names_key_decoded(raw_query)
         # (The value up to a raw "#" or ";" is asked about too: a URL in it,
         # next=https%3A...%3Ftoken%3Dx;v=1, see _nested_value.)
+        # The value fields of a name/value pair naming a denied key (paired_fields).
+        paired = self._paired_in(raw_query, codec)
         if codec is None:
-            return query_values(raw_query, partial(self._hidden_value, nested=nested),
+            return query_values(raw_query, partial(self._hidden_value, nested=nested,
+                                                   paired=paired),
                                 self._hidden_name if named else None, heads=nested)
-        return query_values(raw_query, partial(self._hidden_in, codec, nested=nested),
+        return query_values(raw_query, partial(self._hidden_in, codec, nested=nested,
+                                               paired=paired),
                             partial(self._hidden_name_in, codec) if named else None,
                             heads=nested)
 
-    def _hidden_value(self, name: str, value: str, nested: bool = True) -> str | None:
+    def _hidden_value(self, name: str, value: str, nested: bool = True,
+                      paired: frozenset[str] = frozenset()) -> str | None:
         """The raw redacted value of the pair ``name=value``, or None to keep it.
-        ``nested``: a value may hold a URL or form naming a denied key (see query_string)."""
-        if self._redacts_raw(name):
+        ``nested``: a value may hold a URL or form naming a denied key (see query_string);
+        ``paired``: the fields holding a denied name/value pair's value (paired_fields)."""
+        if self._redacts_raw(name) or paired and _decode_name(name) in paired:
             return escaped_redacted(decode_component(value))
-        if value[:1] not in _JSON_VALUE_FIRST:  # as almost every value: no JSON
-            # (but a URL or form holding one, or naming a denied key: _nested_value)
+        if value[:1] not in _JSON_VALUE_FIRST or _JSON_VALUE.match(value) is None:
+            # As almost every value: no JSON (but a URL or form holding one, or naming a
+            # denied key: _nested_value; one starting with an escape too, a relative URL
+            # "%2Fcb%3Fpassword%3D..." or a form encoded twice).
             return self._nested_value(name, value, 0) if nested else None
         return self._json_value(_decode_name(name), value, decode_component, None)
 
-    def _hidden_in(self, codec: str, name: str, value: str, nested: bool = True
-                   ) -> str | None:
+    def _hidden_in(self, codec: str, name: str, value: str, nested: bool = True,
+                   paired: frozenset[str] = frozenset()) -> str | None:
         """:meth:`_hidden_value` for a form in ``codec``."""
         decoded = decode_in(name, codec)
-        if self.redacts(decoded) or self.denies(_decode_name(name)):
+        if self.redacts(decoded) or self.denies(_decode_name(name)) or (
+                paired and decoded in paired):
             return escaped_redacted(decode_in(value, codec))
-        if value[:1] not in _JSON_VALUE_FIRST and nested:
-            return self._nested_value(name, value, 0)  # (a URL or form: _hidden_value)
+        if value[:1] not in _JSON_VALUE_FIRST or _JSON_VALUE.match(value) is None:
+            # (a URL or form: _hidden_value)
+            return self._nested_value(name, value, 0) if nested else None
         return self._json_value(decoded, value, partial(decode_in, codec=codec), codec)
 
     def _hidden_name(self, name: str) -> str | None:
@@ -401,7 +491,8 @@ class Redactor:
                 # URL or a form (_link: an endpoint answering a presigned URL alone).
                 holder = [document]
                 if self._inner(holder, 0, document, depth) if document[:1] in _JSON_FIRST \
-                        else "=" in document and self._link(holder, 0, document):
+                        else ("=" in document or "%" in document) and self._link(
+                            holder, 0, document):
                     # Characters beyond ASCII as sent, as a redacted document's are (but
                     # a lone surrogate, which UTF-8 cannot carry: see below).
                     out = json.dumps(holder[0], ensure_ascii=False)
@@ -452,7 +543,7 @@ class Redactor:
             return document, document is None and "\\" in text and (
                 '\\"' in text or "\\u" in text) and self.mentions_key(text, True)
         if first not in ("{", "["):
-            if self._has_deny and "=" in text:
+            if self._has_deny and ("=" in text or "%" in text):
                 # A URL or form (a multipart field's "next" link), read as _link reads one
                 # in a JSON string.
                 hidden = self.linked(text)
@@ -479,7 +570,7 @@ class Redactor:
         has_deny, track = self._has_deny, self._track_paths
         inner = has_deny and quoted
         links = has_deny  # a string may be a URL whose query names a denied key (_link)
-        naming, values = _NAMING_MEMBERS, _VALUE_MEMBER_SET
+        naming, values = _NAMING_MEMBERS, _VALUE_MEMBERS
         changed = False
         keys = 0
         # Every object is walked but an allowed key's value with no denylist, and, with
@@ -495,15 +586,17 @@ class Redactor:
                 # The members a rule below redacted already: a member's own rule (denied,
                 # or not listed) leaves them so, "[REDACTED n]" of the value, not of that.
                 done: tuple[str, ...] = ()
-                if (has_deny or allow_mode) and not values.isdisjoint(node):
-                    if not naming.isdisjoint(node):
-                        done = self._operation(node, allow_mode)
+                # (Lower-cased once for the rules below and the loop: name/value members
+                # in any case, {"nAme": ..., "vAlue": ...}, as any key is matched.)
+                folded = list(map(str.lower, node))
+                if (has_deny or allow_mode) and not values.isdisjoint(folded):
+                    if not naming.isdisjoint(folded):
+                        done = self._operation(node, folded, allow_mode)
                 elif has_deny and "input" in node and "loc" in node:
                     done = self._echoed_input(node)
                 if done:
                     changed = True
-                for key, value in node.items():
-                    lower = key.lower()
+                for (key, value), lower in zip(node.items(), folded):
                     if not lower.isascii():  # _folded, inlined
                         lower = key.casefold().lstrip("\ufeff")
                     here = (f"{path}.{lower}" if path else lower) if track else ""
@@ -519,7 +612,8 @@ class Redactor:
                                 stack.append((value, here, False))
                             elif inner and value.__class__ is str and value[:1] in _JSON_FIRST:
                                 changed = self._inner(node, key, value, depth) or changed
-                            elif links and value.__class__ is str and "=" in value:
+                            elif links and value.__class__ is str and (
+                                    "=" in value or "%" in value):
                                 changed = self._link(node, key, value, depth) or changed
                             elif nested:
                                 whole = False  # kept whole, not walked
@@ -532,20 +626,28 @@ class Redactor:
                         stack.append((value, here, False))
                     elif inner and value.__class__ is str and value[:1] in _JSON_FIRST:
                         changed = self._inner(node, key, value, depth) or changed
-                    elif links and value.__class__ is str and "=" in value:
+                    elif links and value.__class__ is str and (
+                            "=" in value or "%" in value):
                         changed = self._link(node, key, value, depth) or changed
             else:
                 for index, value in enumerate(node):
                     if isinstance(value, (dict, list)):
-                        if has_deny and value.__class__ is list and len(value) == 2 and (
+                        if has_deny and value.__class__ is list and len(value) >= 2 and (
                                 value[0].__class__ is str and self.denies(value[0])):
                             # A pair in an array of pairs ([["password", ...]]: JavaScript's
                             # Object.entries, URLSearchParams' init, Python's dict items),
-                            # its name read as a flat name is, as a name/value object's.
+                            # its name read as a flat name is, as a name/value object's;
+                            # a row with more after the value too (["password", "s",
+                            # "meta"]: a tuple of name, value and its attributes).
                             value[1] = redacted(value[1])
                             changed = True
                             if allow_mode:  # its name too, not listed (its value once)
                                 value[0] = redacted(value[0])
+                                for at in range(2, len(value)):  # the rest, as walked
+                                    if isinstance(value[at], (dict, list)):
+                                        stack.append((value[at], path, True))
+                                    else:
+                                        value[at] = redacted(value[at])
                                 continue
                         stack.append((value, path, allow_mode))
                     elif allow_mode:
@@ -555,18 +657,20 @@ class Redactor:
                         changed = True
                     elif inner and value.__class__ is str and value[:1] in _JSON_FIRST:
                         changed = self._inner(node, index, value, depth) or changed
-                    elif links and value.__class__ is str and "=" in value:
+                    elif links and value.__class__ is str and (
+                            "=" in value or "%" in value):
                         changed = self._link(node, index, value, depth) or changed
         return changed, keys if whole else -1
 
-    def _operation(self, node: dict[str, Any], allow_mode: bool) -> tuple[str, ...]:
+    def _operation(self, node: dict[str, Any], folded: list[str], allow_mode: bool
+                   ) -> tuple[str, ...]:
         """Redact the value (each member of :data:`_VALUE_MEMBERS` it has: ``{"value":
         null, "Value": ...}``) of an object that names its key in another member; the
         members it redacted (empty: none), which the caller leaves as they are now (their
         own key's rule would redact the marker again, "[REDACTED 13]"). Such a member is
-        looked for as written in lower case, in PascalCase (``Op``, ``Path``, ``Value``:
-        SCIM's attribute names are case-insensitive, and .NET and Go clients write them
-        so) or in capitals (``NAME``, ``VALUE``):
+        looked for in any case (``folded``: the object's keys lower-cased, in order):
+        ``Op``, ``Path``, ``Value`` (SCIM's attribute names are case-insensitive, and .NET
+        and Go clients write them so), ``NAME``, ``vAlue``:
 
         * a JSON Patch or SCIM PATCH operation, ``op``, ``path`` and ``value`` (see
           :meth:`_patch`), and by the denylist an object with ``path`` (or Spring's
@@ -578,23 +682,22 @@ class Redactor:
         * by the denylist, a name/value pair (``{"name": "password", "value": ...}``:
           jQuery's serializeArray, a Kubernetes env, HAR's own headers; ``values``: an
           AWS filter's) or a key/value one (.NET's ``{"Key": ..., "Value": ...}``, Joi's
-          error context), its name read as a flat name is (bracketed,
-          ``user[password]``, too); each of ``name``, ``key`` and ``param`` is asked."""
-        value_keys = tuple(key for key in _VALUE_MEMBERS if key in node)
-        pointer = _member(node, "path")
-        if pointer is None:
-            pointer = _member(node, "field")
-            if pointer is None:
+          error context, CloudFormation's ``{"ParameterKey": ..., "ParameterValue":
+          ...}``), its name read as a flat name is (bracketed, ``user[password]``, too);
+          every member of :data:`_NAME_MEMBERS` is asked, however many spell one."""
+        keys = list(node)
+        value_keys = tuple(key for key, lower in zip(keys, folded) if lower in _VALUE_MEMBERS)
+        pointer = None
+        if not _POINTER_SET.isdisjoint(folded):  # (a name/value pair has none)
+            for name in _POINTER_MEMBERS:
                 # class-validator's (NestJS) ValidationError, {"property": "password",
                 # "value": ...}; FluentValidation's {"propertyName": "User.Password",
                 # "attemptedValue": ...}: a dotted path, indexes in brackets.
-                pointer = _member(node, "property")
-                if pointer is None:
-                    pointer = node.get("propertyName")
-                    if pointer is None:
-                        pointer = node.get("PropertyName")
+                pointer = _member(node, keys, folded, name)
+                if pointer is not None:
+                    break
         if pointer.__class__ is str:
-            operation = _member(node, "op") is not None
+            operation = _member(node, keys, folded, "op") is not None
             # With no op, a pointer ("/oauth/token") is a URL's or a file's path, as in
             # an API's per-route figures ({"path": ..., "value": 1234}): a validator's
             # field path is dotted ("user.password"), never so (review49).
@@ -604,9 +707,8 @@ class Redactor:
                 if done:
                     return done
         if not self._has_deny or not any(
-                name.__class__ is str and self.denies(name)
-                # (express-validator 6's {"param": "password"})
-                for name in (_member(node, "name"), _member(node, "key"), node.get("param"))):
+                lower in _NAME_MEMBERS and node[key].__class__ is str and self.denies(node[key])
+                for key, lower in zip(keys, folded)):
             return ()
         for key in value_keys:
             node[key] = redacted(node[key])
@@ -669,8 +771,10 @@ class Redactor:
         string with no ``?`` or ``#`` is read as a form (an API Gateway event's ``"body":
         "user=a&password=..."``): its pairs, as a form body's are."""
         if "?" not in text and "#" not in text and "&" not in text and ";" not in text and (
-                "=" not in text.rstrip("=")):
-            return False  # one name, its value empty or "=": base64's padding (review49)
+                "=" not in text.rstrip("=")) and _ENCODED_EQUALS.search(text) is None:
+            # One name, its value empty or "=": base64's padding (review49); but a URL or
+            # form percent-encoded (what an app decodes: "a%3D1%26password%3D...") is read.
+            return False
         hidden = self.linked(text, depth)
         if hidden == text:
             return False
@@ -686,6 +790,16 @@ class Redactor:
         :data:`MAX_INNER_DEPTH` levels (hidden whole below, if it could hold a key)."""
         if not self.names_key_decoded(text):
             return text
+        if "=" not in text and "?" not in text and "#" not in text:
+            # A URL or form percent-encoded ("%2Fcb%3Fpassword%3D...", a form value
+            # encoded twice as the app reads it): read decoded, one level deeper.
+            if _ENCODED_EQUALS.search(text) is None:
+                return text
+            if depth >= MAX_INNER_DEPTH:
+                return redacted(text)
+            decoded = decode_component(text)
+            hidden = self.linked(decoded, depth + 1)
+            return text if hidden == decoded else quote(hidden, safe="")
         pairs = partial(self._denied_pairs, depth=depth)
         if "?" in text or "#" in text:
             hidden = url_pairs(text, pairs)
@@ -711,11 +825,15 @@ class Redactor:
         return False
 
     def _denied_pairs(self, query: str, depth: int = 0) -> str:
-        """A raw query with the values of the pairs the denylist names redacted."""
-        return query_values(query, partial(self._denied_value, depth), heads=True)
+        """A raw query with the values of the pairs the denylist names redacted (and
+        those of a name/value pair naming a denied key: paired_fields)."""
+        return query_values(query, partial(self._denied_value, depth,
+                                           self._paired_in(query)), heads=True)
 
-    def _denied_value(self, depth: int, name: str, value: str) -> str | None:
-        if self.denies(_decode_name(name)):
+    def _denied_value(self, depth: int, paired: frozenset[str], name: str, value: str
+                      ) -> str | None:
+        decoded = _decode_name(name)
+        if self.denies(decoded) or paired and decoded in paired:
             return escaped_redacted(decode_component(value))
         return self._nested_value(name, value, depth)
 
@@ -755,7 +873,12 @@ class Redactor:
                     else None
             return None if document == text else quote(document, safe="")
         if "=" not in text:
-            return None
+            # A URL, form or document percent-encoded twice (``next=a%253D1%2526password
+            # %253D...``: the app reads "a%3D1%26password%3D..." and decodes it again):
+            # read as the value it decodes to, one level deeper.
+            inner = self._nested_value(name, text, depth + 1) if (
+                _NESTED_VALUE.search(text) is not None) else None
+            return None if inner is None else quote(inner, safe="")
         hidden = self.linked(text, depth + 1)
         return None if hidden == text else quote(hidden, safe="")
 

@@ -28,29 +28,30 @@ _SPACED_COLON = re.compile(r'"[ \t\n\r]+:')
 
 
 # The members that hold the value an object names the key of in another member
-# (_operation), as written in lower case, PascalCase or capitals: a ``value``, a
-# ``values`` list (an AWS filter's, a Kubernetes selector's), a Spring FieldError's
-# ``rejectedValue`` (its 400 answer echoes it), a FluentValidation failure's
-# ``attemptedValue`` (ASP.NET answers echo it so, camel-cased or not).
-_VALUE_MEMBERS = ("value", "Value", "VALUE", "values", "Values", "VALUES", "rejectedValue",
-                  "attemptedValue", "AttemptedValue")
-_VALUE_MEMBER_SET = frozenset(_VALUE_MEMBERS)
+# (_operation), folded as member names are compared (``Value``, ``VALUE``, ``vAlue``): a
+# ``value``, a ``values`` list (an AWS filter's, a Kubernetes selector's), a Spring
+# FieldError's ``rejectedValue`` (its 400 answer echoes it), a FluentValidation failure's
+# ``attemptedValue`` (ASP.NET answers echo it so), an AWS CloudFormation parameter's
+# ``ParameterValue``.
+_VALUE_MEMBERS = frozenset(("value", "values", "rejectedvalue", "attemptedvalue",
+                            "parametervalue"))
+# The members naming that key as a flat name is (a name/value pair, by the denylist):
+# jQuery's ``name``, .NET's ``Key``, express-validator 6's ``param``, a select option's or
+# a Terraform variable's ``label``, an LDAP or SAML ``attribute``, CloudFormation's
+# ``ParameterKey``. The same members pair a form's fields (Redactor.paired_fields).
+_NAME_MEMBERS = frozenset(("name", "key", "param", "label", "attribute", "parameterkey"))
+# The members naming it as a path (_patch), in the order they are asked.
+_POINTER_MEMBERS = ("path", "field", "property", "propertyname")
+_POINTER_SET = frozenset(_POINTER_MEMBERS)
 # The members one of which such an object needs to name its key (_operation): a time
 # series' {"ts": ..., "value": ...} has none, and is passed by at C speed.
-_NAMING_MEMBERS = frozenset(spelling for name in ("path", "name", "key", "field", "property")
-                            for spelling in (name, name.capitalize(), name.upper())) | {
-                                "param", "propertyName", "PropertyName"}
+_NAMING_MEMBERS = _NAME_MEMBERS | frozenset(_POINTER_MEMBERS)
 
 
-def _member(node: dict[str, Any], name: str) -> Any:
-    """The member ``name`` (lower case) of ``node``, or its PascalCase spelling (``Path``)
-    or its capitals (``PATH``); None when none is there."""
-    found = node.get(name)
-    if found is None:
-        found = node.get(name.capitalize())
-        if found is None:
-            found = node.get(name.upper())
-    return found
+def _member(node: dict[str, Any], keys: list[str], folded: list[str], name: str) -> Any:
+    """The first member of ``node`` (its ``keys``, ``folded`` as names are compared) that
+    folds to ``name``; None when none is there."""
+    return node[keys[folded.index(name)]] if name in folded else None
 
 
 def _more_members_than(text: str, keys: int) -> bool:
