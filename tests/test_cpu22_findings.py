@@ -21,7 +21,13 @@ from hypothesis import strategies as st
 
 from readme_metrics.exchange import Group
 from readme_metrics.har import build_log
-from readme_metrics.har.redaction import _NESTED_VALUE, Redactor, _bracketed, escaped_redacted
+from readme_metrics.har.redaction import (
+    _JSON_VALUE,
+    _NESTED_VALUE,
+    Redactor,
+    _bracketed,
+    escaped_redacted,
+)
 from readme_metrics.har.text import decode_component, decode_in, parse_query, query_values
 from tests.support.exchanges import post
 from tests.test_hostile11_findings import _calls
@@ -41,12 +47,15 @@ def _former_parse_query(raw: str, codec: Optional[str] = None) -> list[tuple[str
 
 
 def _former_hidden_value(redactor: Redactor, name: str, value: str,
-                         nested: bool = True) -> Optional[str]:
-    """Redactor._hidden_value as it was: the name decoded and asked of the lists each time."""
+                         nested: bool = True,
+                         paired: frozenset[str] = frozenset()) -> Optional[str]:
+    """Redactor._hidden_value as it was: the name decoded and asked of the lists each time
+    (with redact13's rules since: a denied name/value pair's value field, ``paired``, and
+    a value starting with an escape asked whether it holds a URL or form)."""
     decoded = decode_component(name)
-    if redactor.redacts(decoded):
+    if redactor.redacts(decoded) or paired and decoded in paired:
         return escaped_redacted(decode_component(value))
-    if value[:1] not in "{[%+ \t\n\r\"":
+    if value[:1] not in "{[%+ \t\n\r\"" or _JSON_VALUE.match(value) is None:
         return redactor._nested_value(name, value, 0) if nested else None
     return redactor._json_value(decoded, value, decode_component, None)
 
@@ -58,10 +67,13 @@ def _former_query_string(redactor: Redactor, raw: str, codec: Optional[str]) -> 
     named = _bracketed(raw)
     nested = redactor._has_deny and (_NESTED_VALUE.search(raw) is not None or "?" in raw) \
         and redactor.names_key_decoded(raw)
+    paired = redactor._paired_in(raw, codec)
     if codec is None:
-        return query_values(raw, partial(_former_hidden_value, redactor, nested=nested),
+        return query_values(raw, partial(_former_hidden_value, redactor, nested=nested,
+                                         paired=paired),
                             redactor._hidden_name if named else None, heads=nested)
-    return query_values(raw, partial(redactor._hidden_in, codec, nested=nested),
+    return query_values(raw, partial(redactor._hidden_in, codec, nested=nested,
+                                     paired=paired),
                         partial(redactor._hidden_name_in, codec) if named else None,
                         heads=nested)
 

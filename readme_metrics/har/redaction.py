@@ -348,11 +348,12 @@ class Redactor:
         # A value holding a URL, form or document naming a denied key (_nested_value) is
         # looked for only in a query that names one somewhere, decoded as a whole once:
         # asked of each value, a form of 3,000 values holding "%3D" cost 4 times as much.
-        # (_NESTED_VALUE's brackets are named's: the rest of it is an encoded "=", looked
-        # for without the pattern, which took 16 ms a MiB.)
+        # (_NESTED_VALUE's brackets are named's: the rest of it is an encoded "=", or
+        # an escape encoded twice ("%253D", "%257B"), looked for without the pattern,
+        # which took 16 ms a MiB.)
         nested = self._has_deny and (
-            named or "%3D" in raw_query or "%3d" in raw_query or "?" in raw_query) and \
-            self.names_key_decoded(raw_query)
+            named or "%3D" in raw_query or "%3d" in raw_query or "%25" in raw_query
+            or "?" in raw_query) and self.names_key_decoded(raw_query)
         # (The value up to a raw "#" or ";" is asked about too: a URL in it,
         # next=https%3A...%3Ftoken%3Dx;v=1, see _nested_value.)
         # The value fields of a name/value pair naming a denied key (paired_fields).
