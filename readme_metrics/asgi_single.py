@@ -19,17 +19,26 @@ from readme_metrics.asgi_types import ASGIApp, Receive, Scope, Send
 __all__ = ["single_callable"]
 
 
+# Parameters that say nothing of how many arguments a callable means to take.
+_ANY = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+
+
 def _asgi2_app(app: Any) -> bool:
     """Whether ``app`` is an ASGI 2 app: its signature takes one argument and not
     three (anything else is called as ASGI 3); not an ``async`` callable, nor an
-    awaitable class."""
+    awaitable class. Its own signature, not that of what it keeps as ``__wrapped__``
+    (an ASGI 3 layer adapting an ASGI 2 app, made its wrapper by ``functools.wraps`` or
+    ``update_wrapper``, takes three), unless its own is only ``(*args, **kwargs)``."""
     try:
         if not isinstance(app, type) and (inspect.iscoroutinefunction(app) or
                 inspect.iscoroutinefunction(getattr(app, "__call__", None))):  # noqa: B004
             return False
         if isinstance(app, type) and hasattr(app, "__await__"):
             return False  # an awaitable class: servers call it as ASGI 3
-        signature = inspect.signature(app)
+        signature = inspect.signature(app, follow_wrapped=False)
+        if all(parameter.kind in _ANY for parameter in signature.parameters.values()):
+            # (*args, **kwargs): a decorator's; the function it wraps tells.
+            signature = inspect.signature(app)
     except Exception:  # no signature (a builtin), or attributes that raise: left alone
         return False
     try:

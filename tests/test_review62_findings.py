@@ -1,0 +1,90 @@
+"""review62: an adversarial pass over the session's capture landings (servers8's bodies
+the server sends to HEAD/1xx/204/304, asgi6's ASGI 2 adapter, newcomer10's first-hour
+messages). Each test failed before its fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Iterator
+from typing import Any, Callable
+
+import pytest
+
+from readme_metrics.asgi import MetricsMiddleware as AsgiMiddleware
+from tests.support.asgi import DOCS, body_messages, http_scope, read_body, run
+from tests.support.capture_wrap import wrapping
+from tests.support.fake_api import Collector
+from tests.support.har_check import assert_valid_log
+
+
+@pytest.fixture
+def wrap(collector: Collector) -> Iterator[Callable[..., AsgiMiddleware]]:
+    with wrapping(collector, AsgiMiddleware, base_log_url=DOCS) as make:
+        yield make
+
+
+class _Asgi2:
+    """An ASGI 2 app: the class takes the scope, its instance (receive, send)."""
+
+    def __init__(self, scope: Any) -> None:
+        self.scope = scope
+
+    async def __call__(self, receive: Any, send: Any) -> None:
+        if self.scope["type"] == "lifespan":
+            await receive()
+            await send({"type": "lifespan.startup.complete"})
+            return
+        body = await read_body(receive)
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"inner:" + body})
+
+
+def _asgi2_app(scope: Any) -> Any:
+    return _Asgi2(scope)
+
+
+class _Adapter:
+    """An ASGI 3 layer (a plain ``__call__`` returning the awaitable) over an ASGI 2 app,
+    made a wrapper of it by ``functools.update_wrapper``, as class-based decorators are:
+    it keeps the inner app as ``__wrapped__``."""
+
+    def __init__(self, app: Any) -> None:
+        functools.update_wrapper(self, app)
+        self.inner = app
+
+    def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
+        return self.inner(scope)(receive, send)
+
+
+def _decorated(app: Any) -> Any:
+    """The same as a function: ``@functools.wraps`` of the ASGI 2 app it adapts."""
+
+    @functools.wraps(app)
+    def asgi3(scope: Any, receive: Any, send: Any) -> Any:
+        return app(scope)(receive, send)
+
+    return asgi3
+
+
+@pytest.mark.parametrize("make", [_Adapter, _decorated], ids=["class", "function"])
+def test_an_asgi3_layer_wrapping_an_asgi2_app_is_called_as_asgi3(
+        wrap: Any, collector: Collector, make: Any) -> None:
+    """asgi6's check read the signature through ``__wrapped__`` (inspect's default): an
+    ASGI 3 app taking ``(scope, receive, send)`` that keeps the ASGI 2 app it adapts as
+    ``__wrapped__`` was taken for that ASGI 2 app and called with the scope alone:
+    every request and lifespan failed with "missing 2 required positional arguments",
+    where a server calling it as ASGI 3 (granian, hypercorn's asgi mode) serves it."""
+    app = make(_asgi2_app)
+    bare = asyncio.run(run(app, http_scope("POST"), body_messages(b"hi")))  # as ASGI 3
+    assert (bare.error, bare.start["status"], bare.body) == (None, 200, b"inner:hi")
+
+    done = asyncio.run(run(wrap(app), http_scope("POST"), body_messages(b"hi")))
+    assert done.error is None, done.error
+    assert (done.start["status"], done.body) == (200, b"inner:hi")
+    log = collector.logs[0]
+    assert_valid_log(log)
+    assert log["request"]["log"]["entries"][0]["response"]["content"]["text"] == "inner:hi"
+
