@@ -180,18 +180,22 @@ def strings(normalise: Callable[[str], str] = str,
 # A key list written with another separator than the comma ("password;token", a shell's
 # "password token", "id | name") is one key that no field has: the list would redact (or
 # keep) nothing. It stays that key, as a JSON key may hold a ';' or a blank, but is said.
+# A list written with commas used them: a blank there is its key's own ("first name").
 _OTHER_SEPARATOR = re.compile(r"\s*[;|]\s*|\s+")
+_OTHER_THAN_BLANK = re.compile(r"\s*[;|]\s*")
 
 
 def key_separator_warning(option: Option, given: Any, value: Any) -> Optional[str]:
     """The warning for a key list given as text (the environment's, or one string) whose
-    keys hold a ';', a '|' or a blank: keys are separated by commas."""
+    keys hold a ';', a '|' or, in a text without a comma, a blank: keys are separated by
+    commas."""
     if not isinstance(given, str) or not isinstance(value, list):
         return None
-    odd = [key for key in value if _OTHER_SEPARATOR.search(key)]
+    separator = _OTHER_THAN_BLANK if "," in given else _OTHER_SEPARATOR
+    odd = [key for key in value if separator.search(key)]
     if not odd:
         return None
-    meant = ",".join(part for key in value for part in _OTHER_SEPARATOR.split(key) if part)
+    meant = ",".join(part for key in value for part in separator.split(key) if part)
     return (f"readme_metrics: {option.label()} holds the key {odd[0]!r}: keys are separated "
             f"by commas ({meant!r}), so it is matched as one key, as written, which is "
             "likely no field's name")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Iterator
 from typing import Any, Callable
 
@@ -87,4 +88,27 @@ def test_an_asgi3_layer_wrapping_an_asgi2_app_is_called_as_asgi3(
     log = collector.logs[0]
     assert_valid_log(log)
     assert log["request"]["log"]["entries"][0]["response"]["content"]["text"] == "inner:hi"
+
+
+def test_a_key_list_with_commas_and_a_blank_in_a_key_is_not_warned_about(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """newcomer10's separator warning took any blank for a separator: a list written
+    with commas whose key holds a blank (a JSON key "first name") was told its keys are
+    separated by commas, and offered 'first,name,password', which would redact other
+    fields and leave "first name" as sent. Keys given with commas are the user's own;
+    a ';' or '|' there is still said, and so is a list without a comma."""
+    from readme_metrics import MetricsApiConfig
+
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+
+    def make(text: str) -> list[str]:
+        caplog.clear()
+        monkeypatch.setenv("README_DENYLIST", text)
+        MetricsApiConfig(api_key="any-key", enabled=False)
+        return [r.getMessage() for r in caplog.records if "separated" in r.getMessage()]
+
+    assert make("first name62,password") == []
+    assert make("last name62, password") == []
+    assert make("secret62 token62") != []  # (no comma: the shell's list)
+    assert make("first name,secret62;token62") != []
 
