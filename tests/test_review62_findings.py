@@ -8,7 +8,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import socket
+import sys
+import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -16,7 +20,7 @@ import pytest
 from readme_metrics.asgi import MetricsMiddleware as AsgiMiddleware
 from tests.support.asgi import DOCS, body_messages, http_scope, read_body, run
 from tests.support.capture_wrap import wrapping
-from tests.support.fake_api import Collector
+from tests.support.fake_api import Collector, free_port
 from tests.support.har_check import assert_valid_log
 
 
@@ -111,4 +115,72 @@ def test_a_key_list_with_commas_and_a_blank_in_a_key_is_not_warned_about(
     assert make("last name62, password") == []
     assert make("secret62 token62") != []  # (no comma: the shell's list)
     assert make("first name,secret62;token62") != []
+
+
+_RUNSERVER_PROJECT = textwrap.dedent("""\
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    SECRET_KEY = "review62"
+    DEBUG = True
+    ALLOWED_HOSTS = ["*"]
+    ROOT_URLCONF = "review62_project"
+    urlpatterns = []
+    INSTALLED_APPS = []
+    WSGI_APPLICATION = "review62_project.application"
+
+
+    def app(environ, start_response):
+        write = start_response("200 OK", [("Content-Type", "text/plain"),
+                                          ("Content-Length", "5")])
+        if environ["PATH_INFO"] == "/write":
+            write(b"hello")  # the write() callable: wsgiref sends it at once
+            return []
+        return [b"hello"]
+
+
+    application = MetricsMiddleware(app, MetricsApiConfig(
+        grouping_function=lambda request: {"api_key": "owlbert"}))
+    """)
+
+
+def _raw(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as client:
+        client.sendall(request)
+        got = b""
+        while True:
+            data = client.recv(65536)
+            if not data:
+                return got
+            got += data
+
+
+@pytest.mark.e2e
+def test_runserver_sends_a_head_body_given_to_write_and_the_log_says_so(
+        collector: Collector, tmp_path: Path) -> None:
+    """servers8 read runserver's source: it drops a HEAD answer's body (its handler
+    consumes the iterable unsent), so the log leaves it out. That is the iterable's
+    only: a body given to the ``write()`` callable goes out through wsgiref's write at
+    once. Run for real, the client got ``hello`` after the headers and the log said an
+    empty body of size 0. The iterable's body is still left out, as the client got it."""
+    from tests.test_e2e_servers import serve, server_env
+
+    (tmp_path / "review62_project.py").write_text(_RUNSERVER_PROJECT)
+    port = free_port()
+    env = server_env(collector, DJANGO_SETTINGS_MODULE="review62_project")
+    env["PYTHONPATH"] = f"{tmp_path}:{env['PYTHONPATH']}"
+    argv = [sys.executable, "-m", "django", "runserver", f"127.0.0.1:{port}",
+            "--noreload", "--skip-checks"]
+    with serve(argv, env, tmp_path, port):
+        got = {path: _raw(port, b"HEAD %s HTTP/1.1\r\nHost: x\r\nConnection: close"
+                                b"\r\n\r\n" % path.encode())
+               for path in ("/write", "/iterable")}
+        logs = collector.wait_for_logs(2)
+    assert got["/write"].endswith(b"\r\n\r\nhello"), got["/write"]
+    assert got["/iterable"].endswith(b"\r\n\r\n"), got["/iterable"]
+    for log in logs:
+        assert_valid_log(log)
+    content = {entry["request"]["url"].rsplit("/", 1)[1]: entry["response"]["content"]
+               for log in logs for entry in log["request"]["log"]["entries"]}
+    assert (content["write"]["size"], content["write"].get("text")) == (5, "hello")
+    assert content["iterable"]["size"] == 0
 

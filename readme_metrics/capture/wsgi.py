@@ -51,6 +51,7 @@ from readme_metrics.capture.wsgi_response import (
     refuses_unsent,
     sends_list_as_is,
     sends_unallowed_body,
+    sends_written_head_body,
     takes_raising_restart,
 )
 from readme_metrics.config import NO_CONFIG, MetricsApiConfig, checked_config
@@ -304,7 +305,12 @@ class _Capture(Recorder):
         """The ``write`` callable the app gets: recorded, then the server's."""
         first = not self._wrote
         self._wrote = self.sent = True
-        self.record(data)
+        if self.no_body and self.head and sends_written_head_body(self.environ):
+            self.no_body = False  # (runserver: this chunk goes out, the iterable's not)
+            self.record(data)
+            self.no_body = True
+        else:
+            self.record(data)
         try:
             return self._write(data)
         except BaseException as error:

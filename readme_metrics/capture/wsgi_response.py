@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["Response", "SizedResponse", "answers_500", "cuts_at_length", "ends_at_close",
            "file_rest", "holds_empty_chunks", "ignores_late_start", "keeps_earlier_headers",
            "plain_server", "read_along", "refuses_unsent", "sends_list_as_is",
-           "sends_unallowed_body", "takes_raising_restart", "under_cheroot"]
+           "sends_unallowed_body", "sends_written_head_body", "takes_raising_restart",
+           "under_cheroot"]
 
 
 def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[str, str]]
@@ -162,6 +163,16 @@ def sends_unallowed_body(environ: Any, head: bool) -> bool:
     if software.startswith("WSGIServer/"):
         return not (head and _under_runserver(environ))
     return False
+
+
+def sends_written_head_body(environ: Any) -> bool:
+    """Whether the server sends what a HEAD answer's app gives to ``write()`` though it
+    drops its iterable's body (``sends_unallowed_body`` False for HEAD): Django's
+    runserver, whose HEAD consumes the iterable unsent, while wsgiref's ``write()``,
+    which it keeps, sends each chunk at once. Asked only for such a chunk."""
+    software = environ.get("SERVER_SOFTWARE")
+    return (software.__class__ is str and software.startswith("WSGIServer/")
+            and _under_runserver(environ))
 
 
 def _under_runserver(environ: Any) -> bool:
