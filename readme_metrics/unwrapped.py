@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Any
+import weakref
+from typing import Any, Callable
 
 from readme_metrics._logging import QuietLogger
 from readme_metrics.capture import nesting
@@ -86,8 +87,12 @@ def watch_flask(app: Any, config: Any) -> None:
     middleware records it. ``MetricsMiddleware(app.wsgi_app, config)`` written as a
     statement, its result never assigned, served every request unlogged without a word
     (the middleware, dropped at once, can say nothing itself). Flask's ``request_started``
-    signal, for that app only (blinker forgets it with the app); without blinker (Flask
-    before 2.3 may lack it) nothing is said."""
+    signal, for that app only; without blinker (Flask before 2.3 may lack it) nothing is
+    said. One receiver per app, whatever the number of middlewares made around it (an app
+    a test suite wraps in each test), held by the app alone (:data:`_FLASK_WATCHED`):
+    blinker keeps a receiver connected for a sender until it is disconnected for every
+    sender, so each middleware made had left its own in Flask's process-wide signal for
+    good, the app long gone or its first request served."""
     flask = sys.modules.get("flask")
     owner = getattr(app, "__self__", app)
     if flask is None or not isinstance(owner, getattr(flask, "Flask", ())):
@@ -102,7 +107,10 @@ def watch_flask(app: Any, config: Any) -> None:
     def first_request(sender: Any, **extra: Any) -> None:
         """Looks once, then disconnects. Never raises into the request."""
         try:
-            request_started.disconnect(first_request, sender=sender)
+            request_started.disconnect(first_request)  # (every sender: blinker forgets it)
+            with _lock:
+                if _FLASK_WATCHED.get(sender) is first_request:
+                    del _FLASK_WATCHED[sender]
             if not once or not once.pop():  # (another thread's request looked)
                 return
             if flask_app_wrapped(getattr(sender, "wsgi_app", None)) or recorded_outside():
@@ -113,9 +121,20 @@ def watch_flask(app: Any, config: Any) -> None:
             pass
 
     try:
-        request_started.connect(first_request, sender=owner, weak=False)
+        with _lock:
+            if owner in _FLASK_WATCHED:
+                return  # (watched already: its first request looks)
+            _FLASK_WATCHED[owner] = first_request
+        # Weak: the app holds it (above), and takes it along when it goes.
+        request_started.connect(first_request, sender=owner, weak=True)
     except Exception:  # noqa: BLE001 - the middleware works the same, unwatched
         pass
+
+
+#: A Flask app -> the receiver watching it (until its first request): the receiver's
+#: only strong reference, gone with the app.
+_FLASK_WATCHED: weakref.WeakKeyDictionary[Any, Callable[..., None]] = (
+    weakref.WeakKeyDictionary())
 
 
 def django_middleware_made() -> None:

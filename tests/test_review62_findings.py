@@ -184,3 +184,52 @@ def test_runserver_sends_a_head_body_given_to_write_and_the_log_says_so(
     assert (content["write"]["size"], content["write"].get("text")) == (5, "hello")
     assert content["iterable"]["size"] == 0
 
+
+def test_flask_watchers_do_not_pile_up_in_flasks_signal(collector: Collector) -> None:
+    """newcomer10's ``watch_flask`` connected a receiver to Flask's process-wide
+    ``request_started`` for each MetricsMiddleware made around a Flask app, strongly
+    (``weak=False``), and disconnected it for that app only: blinker keeps such a
+    receiver (with the config's logger and API key) until it is disconnected for every
+    sender, so each one stayed for good, the app gone or served: 50 apps made and
+    dropped left 50 receivers, one app wrapped in 50 tests 50 more. One receiver per
+    live app now, gone with the app or at its first request; the unassigned middleware
+    is still warned about."""
+    import gc
+
+    from flask import Flask
+    from flask.signals import request_started
+
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    config = MetricsApiConfig(api_key="any-key", metrics_api=collector.url,
+                              readme_api_url=collector.url, base_log_url=DOCS,
+                              grouping_function=lambda request: None)
+    before = len(request_started.receivers)
+    for i in range(50):
+        made = Flask(f"review62_{i}")
+        made.wsgi_app = MetricsMiddleware(made.wsgi_app, config)  # type: ignore[method-assign]
+    del made
+    gc.collect()
+    gc.collect()
+    assert len(request_started.receivers) == before
+
+    app = Flask("review62_same")
+    app.get("/")(lambda: "ok")
+    for _ in range(50):
+        MetricsMiddleware(app.wsgi_app, config)  # made in each test, never assigned
+    assert len(request_started.receivers) == before + 1
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    config.logger.addHandler(handler)
+    try:
+        assert app.test_client().get("/").data == b"ok"
+    finally:
+        config.logger.removeHandler(handler)
+    assert len(request_started.receivers) == before
+    assert [r.getMessage() for r in records if "does not serve it" in r.getMessage()] == [
+        ("readme_metrics: the Flask app 'review62_same' served a request, and the "
+         "MetricsMiddleware made around it in this process does not serve it, so no request "
+         "is logged: assign it, app.wsgi_app = MetricsMiddleware(app.wsgi_app, config) (the "
+         "call alone wraps nothing)")]
