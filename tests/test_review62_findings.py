@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import socket
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -18,37 +17,18 @@ from typing import Any, Callable
 import pytest
 
 from readme_metrics.asgi import MetricsMiddleware as AsgiMiddleware
-from tests.support.asgi import DOCS, body_messages, http_scope, read_body, run
+from tests.support.asgi import DOCS, body_messages, http_scope, run
 from tests.support.capture_wrap import wrapping
 from tests.support.fake_api import Collector, free_port
 from tests.support.har_check import assert_valid_log
+from tests.support.raw_requests import answer_to
+from tests.test_asgi import asgi2_function
 
 
 @pytest.fixture
 def wrap(collector: Collector) -> Iterator[Callable[..., AsgiMiddleware]]:
     with wrapping(collector, AsgiMiddleware, base_log_url=DOCS) as make:
         yield make
-
-
-class _Asgi2:
-    """An ASGI 2 app: the class takes the scope, its instance (receive, send)."""
-
-    def __init__(self, scope: Any) -> None:
-        self.scope = scope
-
-    async def __call__(self, receive: Any, send: Any) -> None:
-        if self.scope["type"] == "lifespan":
-            await receive()
-            await send({"type": "lifespan.startup.complete"})
-            return
-        body = await read_body(receive)
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/plain")]})
-        await send({"type": "http.response.body", "body": b"inner:" + body})
-
-
-def _asgi2_app(scope: Any) -> Any:
-    return _Asgi2(scope)
 
 
 class _Adapter:
@@ -80,18 +60,18 @@ def test_an_asgi3_layer_wrapping_an_asgi2_app_is_called_as_asgi3(
     """asgi6's check read the signature through ``__wrapped__`` (inspect's default): an
     ASGI 3 app taking ``(scope, receive, send)`` that keeps the ASGI 2 app it adapts as
     ``__wrapped__`` was taken for that ASGI 2 app and called with the scope alone:
-    every request and lifespan failed with "missing 2 required positional arguments",
-    where a server calling it as ASGI 3 (granian, hypercorn's asgi mode) serves it."""
-    app = make(_asgi2_app)
+    every request failed with "missing 2 required positional arguments", where a
+    server calling it as ASGI 3 (granian calls any app so) serves it."""
+    app = make(asgi2_function)
     bare = asyncio.run(run(app, http_scope("POST"), body_messages(b"hi")))  # as ASGI 3
-    assert (bare.error, bare.start["status"], bare.body) == (None, 200, b"inner:hi")
+    assert (bare.error, bare.start["status"], bare.body) == (None, 201, b"asgi2:hi")
 
     done = asyncio.run(run(wrap(app), http_scope("POST"), body_messages(b"hi")))
     assert done.error is None, done.error
-    assert (done.start["status"], done.body) == (200, b"inner:hi")
+    assert (done.start["status"], done.body) == (201, b"asgi2:hi")
     log = collector.logs[0]
     assert_valid_log(log)
-    assert log["request"]["log"]["entries"][0]["response"]["content"]["text"] == "inner:hi"
+    assert log["request"]["log"]["entries"][0]["response"]["content"]["text"] == "asgi2:hi"
 
 
 def test_a_key_list_with_commas_and_a_blank_in_a_key_is_not_warned_about(
@@ -143,17 +123,6 @@ _RUNSERVER_PROJECT = textwrap.dedent("""\
     """)
 
 
-def _raw(port: int, request: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=20) as client:
-        client.sendall(request)
-        got = b""
-        while True:
-            data = client.recv(65536)
-            if not data:
-                return got
-            got += data
-
-
 @pytest.mark.e2e
 def test_runserver_sends_a_head_body_given_to_write_and_the_log_says_so(
         collector: Collector, tmp_path: Path) -> None:
@@ -171,7 +140,7 @@ def test_runserver_sends_a_head_body_given_to_write_and_the_log_says_so(
     argv = [sys.executable, "-m", "django", "runserver", f"127.0.0.1:{port}",
             "--noreload", "--skip-checks"]
     with serve(argv, env, tmp_path, port):
-        got = {path: _raw(port, b"HEAD %s HTTP/1.1\r\nHost: x\r\nConnection: close"
+        got = {path: answer_to(port, b"HEAD %s HTTP/1.1\r\nHost: x\r\nConnection: close"
                                 b"\r\n\r\n" % path.encode())
                for path in ("/write", "/iterable")}
         logs = collector.wait_for_logs(2)
