@@ -103,10 +103,16 @@ def watch_flask(app: Any, config: Any) -> None:
         return
     once = [True]
     logger, secrets = config.logger, (config.api_key,)
+    # Around the app itself (README's plain way: ``application = MetricsMiddleware(app,
+    # config)`` given to the server), a request from a test client, which calls the app,
+    # says nothing of how it is served: the next request looks (as Django's check does).
+    whole_app = owner is app
 
     def first_request(sender: Any, **extra: Any) -> None:
         """Looks once, then disconnects. Never raises into the request."""
         try:
+            if whole_app and _from_test_client():
+                return
             request_started.disconnect(first_request)  # (every sender: blinker forgets it)
             with _lock:
                 if _FLASK_WATCHED.get(sender) is first_request:
@@ -129,6 +135,19 @@ def watch_flask(app: Any, config: Any) -> None:
         request_started.connect(first_request, sender=owner, weak=True)
     except Exception:  # noqa: BLE001 - the middleware works the same, unwatched
         pass
+
+
+def _from_test_client() -> bool:
+    """Whether the request under way comes from werkzeug's test client (Flask's
+    ``app.test_client()`` is one): its ``run_wsgi_app`` is on this thread's stack."""
+    test = sys.modules.get("werkzeug.test")
+    code = getattr(getattr(test, "run_wsgi_app", None), "__code__", None)
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code is code:
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
 
 
 #: A Flask app -> the receiver watching it (until its first request): the receiver's

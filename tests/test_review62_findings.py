@@ -202,3 +202,52 @@ def test_flask_watchers_do_not_pile_up_in_flasks_signal(collector: Collector) ->
          "MetricsMiddleware made around it in this process does not serve it, so no request "
          "is logged: assign it, app.wsgi_app = MetricsMiddleware(app.wsgi_app, config) (the "
          "call alone wraps nothing)")]
+
+
+def test_flasks_test_client_around_readmes_plain_way_is_not_told_to_assign(
+        collector: Collector) -> None:
+    """README's plain way for any WSGI app, ``application = MetricsMiddleware(app,
+    config)`` given to the server, and a test suite calling ``app.test_client()``: the
+    test client calls the Flask app itself, so newcomer10's check told every test run
+    "the MetricsMiddleware made around it in this process does not serve it ... assign
+    it, app.wsgi_app = ...", advice that does not apply (Django's check leaves its test
+    client's requests alone for the same reason). A middleware made around the app
+    itself now lets a test client's request pass, the next request looking: a real
+    server serving the app without it is still told."""
+    import threading
+
+    from flask import Flask
+    from werkzeug.serving import make_server
+
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    app = Flask("review62_plain_way")
+    app.get("/")(lambda: "ok")
+    config = MetricsApiConfig(api_key="any-key", metrics_api=collector.url,
+                              readme_api_url=collector.url, base_log_url=DOCS,
+                              grouping_function=lambda request: None)
+    application = MetricsMiddleware(app, config)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    config.logger.addHandler(handler)
+    try:
+        for _ in range(2):
+            assert app.test_client().get("/").data == b"ok"
+        assert [r for r in records if "does not serve it" in r.getMessage()] == []
+
+        server = make_server("127.0.0.1", 0, app)  # the app served without `application`
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            for _ in range(2):
+                answer = answer_to(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n"
+                                                b"Connection: close\r\n\r\n")
+                assert answer.endswith(b"ok"), answer
+        finally:
+            server.shutdown()
+            thread.join()
+    finally:
+        config.logger.removeHandler(handler)
+    assert len([r for r in records if "does not serve it" in r.getMessage()]) == 1
+    assert application.app is app
