@@ -147,12 +147,16 @@ def under_cheroot(environ: Any) -> bool:
 def sends_unallowed_body(environ: Any, head: bool) -> bool:
     """Whether the server sends the body an app gives to an answer HTTP allows none
     (RFC 9110 6.4.1: to HEAD when ``head``, else a 1xx, 204 or 304 status), so that the
-    log has the bytes the client got. werkzeug's (``flask run``), wsgiref and cheroot send
-    every such body; Django's runserver all but HEAD's (it drops that one); waitress only
-    HEAD's. gunicorn sends none, and neither, as far as is known, do the others (uWSGI,
-    granian): nothing is logged there. Asked only for such an answer."""
+    log has the bytes the client got. werkzeug's (``flask run``), wsgiref, cheroot and
+    uWSGI send every such body (uWSGI 2.0.30 over --http-socket, shown by raw clients:
+    HEAD, 103, 204 and 304, from the iterable and from ``write()``); Django's
+    runserver all but HEAD's (it drops that one); waitress only HEAD's. gunicorn and
+    granian send none, and neither, as far as is known, do the others: nothing is logged
+    there. Asked only for such an answer."""
     if "gunicorn.socket" in environ:
         return False
+    if "uwsgi.version" in environ:
+        return True
     if "waitress.client_disconnected" in environ:
         return head
     software = environ.get("SERVER_SOFTWARE")
