@@ -4,6 +4,8 @@ For the unread-rest readers of servers that hand the app a chunked body through 
 own dechunking reader (gunicorn, werkzeug): where a read would wait on the client, the
 bytes that have arrived are copied (left in place) and the body's data is taken out of
 its chunks here, as far as it has arrived; the last chunk tells that the body is whole.
+wsgiref hands the app the chunks as sent: the rest of a body the app read part of is
+copied framed, from where the app's bytes stop in the framing (``framing_end``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Optional
 
 from readme_metrics.capture.sockets import peek, peer_done
 
-__all__ = ["copied_chunks", "dechunk"]
+__all__ = ["copied_chunks", "dechunk", "framing_end"]
 
 # A chunk-size line: hex digits, then extensions (ignored here) up to CRLF.
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r\n")
@@ -47,13 +49,54 @@ def dechunk(raw: bytes, want: int) -> tuple[bytes, bool]:
     return b"".join(parts), False
 
 
+def framing_end(raw: bytes) -> tuple[int, bool]:
+    """How far ``raw``, from a chunked body's first byte, is that body's framing (chunks,
+    the last chunk, trailer fields and the empty line that ends them), and True when the
+    body's end is in it. Stops before anything that is not chunked framing (a size line
+    or a CRLF not all there yet): what follows may be the next request's."""
+    at = 0
+    n = len(raw)
+    while True:
+        size_line = _CHUNK_SIZE.match(raw, at)
+        if size_line is None:
+            return at, False
+        size = int(size_line.group(1), 16)
+        at = size_line.end()
+        if size == 0:
+            while True:  # trailer fields, then an empty line
+                eol = raw.find(b"\r\n", at)
+                if eol == at:
+                    return at + 2, True
+                if eol < 0 or raw[at:at + 1] in b" \t" or b":" not in raw[at:eol]:
+                    return at, False
+                at = eol + 2
+        end = at + size
+        if end > n:
+            return n, False  # the rest of this chunk's data has not arrived
+        if raw[end:end + 2] != b"\r\n":
+            return end, False
+        at = end + 2
+
+
+def _framed_rest(read: bytes, raw: bytes, want: int) -> tuple[bytes, bool]:
+    """The framed bytes in ``raw`` that follow ``read`` (the body's first framed bytes) in
+    its chunked framing, at most ``want``; True when the body's end is among them."""
+    end, whole = framing_end(read + raw)
+    rest = raw[:max(end - len(read), 0)]
+    return (rest[:want], False) if len(rest) > want else (rest, whole)
+
+
 def copied_chunks(held: bytes, sock: Optional[socket.socket], want: int, deadline: float,
-                  lead: bytes = b"") -> tuple[bytes, bool]:
+                  lead: bytes = b"", read: Optional[bytes] = None) -> tuple[bytes, bool]:
     """(the data of a chunked body, True when its last chunk is there), from ``held`` (what
     the server's reader buffered) followed by what ``sock`` has received, copied again
     every few milliseconds until ``deadline`` while the body is short and the client has
     not shut its side (without ``sock``, ``held`` is all there is: no wait; over TLS
-    too: the bytes a TLS socket received are ciphertext, which no copy can read)."""
+    too: the bytes a TLS socket received are ciphertext, which no copy can read).
+
+    ``read``: the framed bytes of the body the app has read already, from a server that
+    leaves the chunks framed (wsgiref): the rest is given framed too, as the app would
+    read it on, up to the body's end (:func:`framing_end`), not read out of its chunks."""
     if isinstance(sock, ssl.SSLSocket):
         sock = None
     while True:
@@ -62,7 +105,7 @@ def copied_chunks(held: bytes, sock: Optional[socket.socket], want: int, deadlin
         if isinstance(sock, socket.socket):
             ended = peer_done(sock)  # asked first: what came before the end is copied
             raw += peek(sock, want + _FRAMING_ROOM)
-        data, whole = dechunk(raw, want)
+        data, whole = dechunk(raw, want) if read is None else _framed_rest(read, raw, want)
         if (whole or len(data) >= want or time.monotonic() >= deadline or ended
                 or not isinstance(sock, socket.socket)):  # nothing more can come
             return data, whole

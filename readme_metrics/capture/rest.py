@@ -62,7 +62,7 @@ import socket
 import stat
 import tempfile
 import time
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.rest_chunked import dechunked_all, is_dechunking, socket_chunks
@@ -80,7 +80,8 @@ __all__ = ["arrives_later", "continue_unsent", "discards_before_close", "held_wh
 
 
 def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
-                grace: float = 0.0, ahead: bool = False) -> int:
+                grace: float = 0.0, ahead: bool = False, app_read: Optional[bytes] = None
+                ) -> int:
     """Feed ``record`` the unread rest of a WSGI body that is there now; never blocks.
 
     ``stream`` is what the app reads the body from (``wsgi.input``, or a framework's
@@ -92,7 +93,10 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
     ``ahead``: read ahead of the app (for a grouping function), which reads on from where
     this stops: under uWSGI no read may lose bytes nor leave the connection shut
     (``read_uwsgi``'s ``lossless``), and under its keep-alive the body's last byte is read
-    too (the grouping function needs all of it). Never raises.
+    too (the grouping function needs all of it). ``app_read``: the bytes the app has read
+    of a chunked body the server leaves framed (wsgiref, which gives the app the chunks
+    as sent): the rest is copied framed from where they stop, never read out of chunks
+    from the middle of one (see ``chunked.framing_end``). Never raises.
     """
     if record.eof:
         return 0
@@ -116,7 +120,7 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
             chunks = None if uwsgi else gunicorn_chunks(base, environ, want, deadline)
             if chunks is None and (not record.size or is_dechunking(base)):
                 framed = environ.get("wsgi.input_terminated") is not True
-                chunks = socket_chunks(base, framed, want, deadline)
+                chunks = socket_chunks(base, framed, want, deadline, app_read)
             if chunks is not None:
                 record.feed(chunks[0])
                 if chunks[1]:

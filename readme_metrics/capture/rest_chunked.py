@@ -9,6 +9,9 @@ body the app never started reading is copied instead: what the reader has buffer
 (``peek``, with the socket non-blocking for that call, so it never waits) followed by
 what the socket has received (``MSG_PEEK``), read out of its chunks (``chunked.py``).
 Nothing is consumed: the server's own reads, and its discarding, see the same bytes.
+One the app has started reading is copied on from where it is: werkzeug's reader says
+where in a chunk; under wsgiref the framed bytes the app read do, and the rest is copied
+framed, as the app would read it there.
 """
 
 from __future__ import annotations
@@ -43,13 +46,15 @@ def untouched(stream: Any) -> bool:
     return not getattr(stream, "_done", True) and getattr(stream, "_len", None) == 0
 
 
-def socket_chunks(stream: Any, framed: bool, want: int, deadline: float
-                  ) -> Optional[tuple[bytes, bool]]:
+def socket_chunks(stream: Any, framed: bool, want: int, deadline: float,
+                  read: Optional[bytes] = None) -> Optional[tuple[bytes, bool]]:
     """(the data of a chunked body not read yet, True when its last chunk is there);
     None when ``stream`` is neither werkzeug's dechunking reader (at a chunk's start, or
     in a chunk the app read part of: werkzeug's own state says how much of it is left,
     read as that chunk's own) nor, with ``framed`` (the server left the chunks as sent:
-    no ``wsgi.input_terminated``), a reader over a socket."""
+    no ``wsgi.input_terminated``), a reader over a socket. ``read``: the framed bytes
+    the app read of such a body (wsgiref gives it the chunks as sent): the rest is
+    copied framed, from where they stop in the framing (``copied_chunks``)."""
     lead = b""
     if is_dechunking(stream):
         left = getattr(stream, "_len", None)
@@ -58,12 +63,13 @@ def socket_chunks(stream: Any, framed: bool, want: int, deadline: float
                 return None
             lead = b"%x\r\n" % left  # the rest of the chunk the app is in
         stream = getattr(stream, "_rfile", None)
+        read = None  # werkzeug's reader is where the app is: read out of the chunks
     elif not framed:
         return None  # a reader that de-chunks in a way not known here
     sock = socket_of(stream)
     if sock is None or not isinstance(stream, io.BufferedReader):
         return None
-    return copied_chunks(held(stream, sock), sock, want, deadline, lead)
+    return copied_chunks(held(stream, sock), sock, want, deadline, lead, read)
 
 
 @contextlib.contextmanager

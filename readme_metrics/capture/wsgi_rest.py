@@ -264,12 +264,22 @@ class InputRest:
             # next request on the connection (its credentials in clear): none are taken.
             return True
         skip = self._ahead
+        read = None
+        if record.chunked and record.declared is None and record.size and not self.terminated:
+            # A chunked body the app has started reading from a server that leaves it
+            # framed (wsgiref): where the stream stands in the chunks is told by the
+            # framed bytes before it, which the record must hold (all but the ``skip``
+            # copied past it already).
+            read = record.content()
+            if len(read) != record.size or skip > len(read):
+                return bool(record.room)  # that place is not known: nothing is copied
+            read = read[:len(read) - skip]
         # From the stream's position: the bytes recorded from a copy, then the rest.
         # (A chunked body left framed is read out of its chunks, not by the length the
         # app's reads are held to: the record has no declared length then.)
         scratch = BodyRecord(skip + record.room,
                              None if record.declared is None else self._left, record.chunked)
-        taken = record_rest(scratch, self._input, environ, grace, ahead=ahead)
+        taken = record_rest(scratch, self._input, environ, grace, ahead=ahead, app_read=read)
         data = scratch.content()
         if taken:  # read off the stream, from its position (copied bytes included)
             if self._left is not None:
