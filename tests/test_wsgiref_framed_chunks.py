@@ -145,3 +145,57 @@ def test_wsgirefs_partly_read_chunked_body_is_logged_framed(
     assert answer.partition(b"\r\n\r\n")[2] == b"8\r\n01"
     assert request["postData"] == {"mimeType": "text/plain", "text": BODY.decode()}
     assert request["bodySize"] == len(BODY)
+
+
+@pytest.mark.parametrize("read", [5, 20, len(BODY), len(BODY + NEXT)])
+def test_framed_reads_after_a_whole_copy_for_the_grouping_function_add_nothing(
+        read: int) -> None:
+    """The grouping function ran first (at start_response) and read the body: its copy,
+    out of the chunks, is the whole body, and the log. The app's framed reads after it
+    were recorded past the copy's length: ``read(20)`` logged ``0123456789abcdef89ab``
+    (20 bytes, complete)."""
+    server, client = socket.socketpair()
+    try:
+        record = BodyRecord(100, None, chunked=True)
+        tee = InputTee(server.makefile("rb"), record, False, clamp=True, left=None)
+        client.sendall(BODY + NEXT)
+        assert tee.pull(100, ENVIRON) == b""
+        assert (record.content(), record.eof) == (b"0123456789abcdef", True)
+        assert tee.read(read) == (BODY + NEXT)[:read]
+        tee.record_rest(ENVIRON, 0.0)
+        assert (record.content(), record.size, record.eof, record.incomplete) == (
+            b"0123456789abcdef", 16, True, False)
+    finally:
+        server.close()
+        client.close()
+
+
+def _starts_then_reads(environ: dict[str, Any], start_response: Callable[..., Any]
+                       ) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [environ["wsgi.input"].read(20)]
+
+
+def test_a_grouping_function_reading_first_under_wsgiref(
+        wrap: Any, collector: Collector) -> None:
+    """The same through the middleware under wsgiref's server, the grouping function
+    reading the body (it runs at start_response, before the app reads)."""
+    seen: list[bytes] = []
+
+    def grouping(request: Any) -> dict[str, str]:
+        seen.append(request.environ["wsgi.input"].read(100))
+        return {"api_key": "k", "label": "l", "email": "e"}
+
+    with served("wsgiref", wrap(_starts_then_reads, grouping_function=grouping)) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(b"POST /upload HTTP/1.1\r\nHost: api.example.com\r\n"
+                         b"Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
+                         b"Connection: close\r\n\r\n" + BODY)
+            answer = b""
+            while data := sock.recv(65536):
+                answer += data
+        request = only_log(collector)["request"]["log"]["entries"][0]["request"]
+    assert answer.partition(b"\r\n\r\n")[2] == BODY[:20]
+    assert seen == [b"0123456789abcdef"]
+    assert request["postData"] == {"mimeType": "text/plain", "text": "0123456789abcdef"}
+    assert request["bodySize"] == 16

@@ -128,6 +128,11 @@ class InputTee(InputRest):
             return
         record = self.record
         if n:  # past the bytes recorded from a copy taken for the grouping function
+            if record.eof and record.chunked and not self.terminated:
+                # A chunked body the server leaves framed (wsgiref), copied whole for the
+                # grouping function out of its chunks: the framed bytes the app reads now
+                # are that body's (or past it), recorded already.
+                return
             self._ahead = record.feed_after(data, self._ahead)
         if size is None or size < 0:
             # Without a limit, read() reads to the end, readline() to the end of a line
