@@ -123,6 +123,20 @@ def test_framing_end(raw: bytes, end: tuple[int, bool]) -> None:
     assert framing_end(raw) == end
 
 
+def _served_once(app: Any, collector: Collector) -> tuple[bytes, dict[str, Any]]:
+    """(the answer, the logged request) of BODY sent chunked to ``app`` under wsgiref's
+    server, the connection closed after it."""
+    with served("wsgiref", app) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(b"POST /upload HTTP/1.1\r\nHost: api.example.com\r\n"
+                         b"Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
+                         b"Connection: close\r\n\r\n" + BODY)
+            answer = b""
+            while data := sock.recv(65536):
+                answer += data
+        return answer, only_log(collector)["request"]["log"]["entries"][0]["request"]
+
+
 def _reads_five(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
     data = environ["wsgi.input"].read(5)
     start_response("200 OK", [("Content-Type", "text/plain")])
@@ -133,15 +147,7 @@ def test_wsgirefs_partly_read_chunked_body_is_logged_framed(
         wrap: Any, collector: Collector) -> None:
     """The same through the middleware under wsgiref's real server: the app gets the
     framing as bare, and the log has the framed body, whole."""
-    with served("wsgiref", wrap(_reads_five)) as port:
-        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-            sock.sendall(b"POST /upload HTTP/1.1\r\nHost: api.example.com\r\n"
-                         b"Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
-                         b"Connection: close\r\n\r\n" + BODY)
-            answer = b""
-            while data := sock.recv(65536):
-                answer += data
-        request = only_log(collector)["request"]["log"]["entries"][0]["request"]
+    answer, request = _served_once(wrap(_reads_five), collector)
     assert answer.partition(b"\r\n\r\n")[2] == b"8\r\n01"
     assert request["postData"] == {"mimeType": "text/plain", "text": BODY.decode()}
     assert request["bodySize"] == len(BODY)
@@ -186,15 +192,8 @@ def test_a_grouping_function_reading_first_under_wsgiref(
         seen.append(request.environ["wsgi.input"].read(100))
         return {"api_key": "k", "label": "l", "email": "e"}
 
-    with served("wsgiref", wrap(_starts_then_reads, grouping_function=grouping)) as port:
-        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-            sock.sendall(b"POST /upload HTTP/1.1\r\nHost: api.example.com\r\n"
-                         b"Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
-                         b"Connection: close\r\n\r\n" + BODY)
-            answer = b""
-            while data := sock.recv(65536):
-                answer += data
-        request = only_log(collector)["request"]["log"]["entries"][0]["request"]
+    answer, request = _served_once(wrap(_starts_then_reads, grouping_function=grouping),
+                                   collector)
     assert answer.partition(b"\r\n\r\n")[2] == BODY[:20]
     assert seen == [b"0123456789abcdef"]
     assert request["postData"] == {"mimeType": "text/plain", "text": "0123456789abcdef"}
