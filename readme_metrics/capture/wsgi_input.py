@@ -128,12 +128,19 @@ class InputTee(InputRest):
             return
         record = self.record
         if n:  # past the bytes recorded from a copy taken for the grouping function
-            if record.eof and record.chunked and not self.terminated:
-                # A chunked body the server leaves framed (wsgiref), copied whole for the
-                # grouping function out of its chunks: the framed bytes the app reads now
-                # are that body's (or past it), recorded already.
+            ahead = self._ahead
+            if record.chunked and not self.terminated and (
+                    record.eof or (ahead and ahead == record.size)):
+                # A chunked body the server leaves framed (wsgiref), copied for the
+                # grouping function out of its chunks before the app read any: the framed
+                # bytes the app reads are that body's (or past it), recorded already when
+                # the copy was whole; else where they stand in it is not known, and the
+                # log keeps the copy, said incomplete.
+                if not record.eof:
+                    self.settled = True
+                    record.give_up()
                 return
-            self._ahead = record.feed_after(data, self._ahead)
+            self._ahead = record.feed_after(data, ahead)
         if size is None or size < 0:
             # Without a limit, read() reads to the end, readline() to the end of a line
             # and read1() what one read of the server's stream gave.
