@@ -267,6 +267,14 @@ def _host_name_problem(text: str, host: str) -> Optional[str]:
 _TWO_ASSIGNMENTS = re.compile(r"\s+[A-Za-z_][A-Za-z0-9_]*=")
 
 
+def _before_another_assignment(text: str) -> str:
+    """``text`` up to another variable's assignment, if it holds one: what follows is
+    another variable's value (``README_API_KEY=rdme_...`` on the same .env line), never
+    shown in an error."""
+    found = _TWO_ASSIGNMENTS.search(text)
+    return text if found is None else f"{text[:found.start()]} ..."
+
+
 def _url_problem(text: str, parts: SplitResult) -> Optional[str]:
     """Why the http(s) URL ``text`` (split: ``parts``) is no base URL the library can post
     to, if it is not. urlsplit drops tabs and line breaks: ``text`` still has them."""
@@ -325,7 +333,8 @@ def http_url(option: Option, value: Any) -> Optional[str]:
         problem = ("an '@' follows its host: a password holding '/', '?' or '#' takes "
                    "them percent-encoded (%2F, %3F, %23), and an '@' of the path %40")
     if problem is not None:
-        raise option.invalid(_shown_refused(value), hint=problem)
+        raise option.invalid(_shown_refused(_before_another_assignment(value)),
+                             hint=problem)
     if appended is None:
         return url
     return url[:-len(appended)].rstrip("/")

@@ -161,6 +161,26 @@ def test_collects_export_line_copied_into_a_dotenv_file_is_named(
     assert "a .env file one variable a line" in str(raised.value), raised.value
 
 
+def test_an_api_key_on_the_same_dotenv_line_is_not_in_the_error(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A .env line holding two assignments, the second the API key
+    (``README_METRICS_SERVER=http://... README_API_KEY=rdme_...``): the error quoted the
+    whole value, key included (review62). It now quotes the URL up to the other
+    assignment."""
+    from readme_metrics import MetricsApiConfig
+
+    (tmp_path / ".env").write_text(
+        "README_METRICS_SERVER=http://127.0.0.1:8001 README_API_KEY=rdme_leaked0secret\n")
+    monkeypatch.chdir(tmp_path)
+    for variable in ("README_METRICS_SERVER", "README_API_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(api_key="rdme_leaked0secret", grouping_function=lambda request: None)
+    said = str(raised.value)
+    assert "leaked0secret" not in said and "README_API_KEY" not in said, said
+    assert "'http://127.0.0.1:8001 ...'" in said and "one variable a line" in said, said
+
+
 @pytest.mark.parametrize("written", ["a statement", "assigned", "served around",
                                      "the extension"])
 def test_a_middleware_around_a_flask_app_never_assigned_says_so(
