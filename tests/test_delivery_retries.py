@@ -233,6 +233,8 @@ def test_retry_after_is_respected(collector: Collector, make_delivery: MakeDeliv
 def test_retries_are_bounded_then_the_batch_is_dropped(
         collector: Collector, make_delivery: MakeDelivery,
         caplog: pytest.LogCaptureFixture) -> None:
+    # max_attempts failures at the longest backoff: make_delivery's climbs 0.01, 0.02,
+    # 0.04 s to its 0.05 s cap, and the 3 failures below the cap do not count (delivery16).
     collector.default = Reply(503)
     delivery = make_delivery(collector.url, buffer_length=2, max_attempts=3)
     for n in range(6):
@@ -243,12 +245,14 @@ def test_retries_are_bounded_then_the_batch_is_dropped(
     stats = delivery.stats
     batches = stats["failed_batches"]
     assert 1 <= batches <= 3
-    assert len(collector.failed) == 3 * batches  # three attempts each, no more
+    # Each batch: 3 attempts at the cap, and at most 3 below it (fewer once the API is
+    # down: the hold grows with every batch's failures in a row).
+    assert 3 * batches < len(collector.failed) <= 6 * batches
     assert stats["dropped_retries_exhausted"] == stats["dropped"] == 6
-    assert (stats["retries"], stats["queued"]) == (2 * batches, 0)
+    assert (stats["retries"], stats["queued"]) == (len(collector.failed) - batches, 0)
     assert adds_up(stats)
     # Batches dropped, one warning: warnings are rate-limited per kind.
-    assert len(messages(caplog, logging.WARNING, "after 3 attempts")) == 1
+    assert len(messages(caplog, logging.WARNING, "could not deliver a batch")) == 1
 
 
 @pytest.mark.parametrize("status", [pytest.param(401, id="401"), pytest.param(403, id="403")])

@@ -148,7 +148,7 @@ class Attempt:
                                   "dropping it", counted(batch.count, "log"),
                                   self._sender.endpoint, cause)
             batcher.settle(batch, outcome.reason or "tls")
-        elif batch.attempts >= self._max_attempts:
+        elif batcher.exhausted(batch, self._max_attempts):
             self.warnings.log(logging.WARNING, "retries_exhausted", "readme_metrics: could "
                               "not deliver a batch of %s to %s after %s (%s); dropping it%s",
                               counted(batch.count, "log"), self._sender.endpoint,

@@ -39,6 +39,7 @@ from readme_metrics.delivery.policy import (
     DOWN_AFTER,
     MAX_SENDERS,
     RETRY_AFTER_CAP,
+    backoff_ceiling,
     backoff_delay,
 )
 from readme_metrics.delivery.queue import Batch, LogQueue
@@ -350,11 +351,8 @@ class Batcher:
                 queue.settle_locked(batch, "shutdown")
                 return None
             self.failures += 1
-            # The batch's own backoff; once the API is down, the hold's, which grows
-            # with the failures in a row past DOWN_AFTER (whichever batches they were).
             down = self.failures >= DOWN_AFTER
-            delay = backoff_delay(max(batch.attempts, self.failures - DOWN_AFTER + 1)
-                                  if down else batch.attempts, retry_after,
+            delay = backoff_delay(self._step_locked(batch, self.failures), retry_after,
                                   self._backoff_base, self._backoff_cap)
             now = self._clock()
             batch.not_before = now + delay
@@ -367,6 +365,30 @@ class Batcher:
             queue.requeue_locked(batch)
             queue.wake.notify_all()
             return delay
+
+    def exhausted(self, batch: Batch, max_attempts: int) -> bool:
+        """For a batch whose attempt failed and may be retried: True if it is to be
+        dropped now, its ``max_attempts`` failures at the longest backoff spent.
+
+        A failure counts once the backoff that follows it (:meth:`retry_later`'s) has
+        its ceiling at the cap; those while it still climbs do not. That step is at least
+        the batch's attempts, so at most ``max_attempts`` plus the steps below the cap
+        (6 with the defaults) are made: bounded, whatever the API does.
+        """
+        with self.lock:
+            step = self._step_locked(batch, self.failures + 1)
+            if backoff_ceiling(step, self._backoff_base,
+                               self._backoff_cap) >= self._backoff_cap:
+                batch.spent += 1
+            return batch.spent >= max_attempts
+
+    def _step_locked(self, batch: Batch, failures: int) -> int:
+        """The backoff's exponent after a failure of ``batch``, the ``failures``-th in a
+        row: the batch's own attempts; once the API is down, the hold's, which grows
+        with the failures in a row past DOWN_AFTER (whichever batches they were)."""
+        if failures >= DOWN_AFTER:
+            return max(batch.attempts, failures - DOWN_AFTER + 1)
+        return batch.attempts
 
     def split(self, batch: Batch, parts: list[tuple[Body, int]]) -> bool:
         """413 for a batch of several logs: it goes again as ``parts``, first in line

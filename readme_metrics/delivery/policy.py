@@ -21,7 +21,14 @@ import requests
 from readme_metrics._random import uniform01
 from readme_metrics.delivery.errors import chain, described
 
-#: Attempts per batch (the first one included) before it is dropped.
+#: Failed attempts at the longest backoff (its ceiling at ``BACKOFF_CAP``) after which a
+#: batch is dropped. The attempts while the backoff still climbs to the cap (0.5, 1, 2, 4,
+#: 8 and 16 s: 6 with the defaults) do not count: a batch is tried at most 11 times, over
+#: 75 s on average, so an outage of tens of seconds loses nothing, and a batch that draws
+#: a few failures in a row by chance (a load balancer shedding a third of the POSTs) is
+#: not dropped for it. While the API is down the probe's backoff is the hold, which grows
+#: with the failures in a row (whichever batches they were): once it is at the cap, every
+#: failed probe counts (a dead API still has a batch dropped every 5 probes).
 MAX_ATTEMPTS = 5
 #: First backoff ceiling in seconds; it doubles per consecutive failure (full jitter) up
 #: to the cap.
@@ -168,11 +175,16 @@ def backoff_delay(attempt: int, retry_after: Optional[float] = None,
 
     ``attempt`` counts the failures so far (>= 1). A server's Retry-After is a floor.
     """
-    ceiling = min(cap, base * (2 ** min(attempt - 1, 32)))
-    delay = ceiling * rand()
+    delay = backoff_ceiling(attempt, base, cap) * rand()
     if retry_after is not None:
         delay = max(delay, min(retry_after, RETRY_AFTER_CAP))
     return delay
+
+
+def backoff_ceiling(attempt: int, base: float = BACKOFF_BASE,
+                    cap: float = BACKOFF_CAP) -> float:
+    """The longest wait after ``attempt`` failures (>= 1): ``base`` doubling, at most ``cap``."""
+    return min(cap, base * (2 ** min(attempt - 1, 32)))
 
 
 def post_size(sizes: Iterable[int], max_logs: int = MAX_POST_LOGS,

@@ -48,7 +48,7 @@ class Batch:
     """Logs taken off the queue together; kept (encoded) while they are retried."""
 
     __slots__ = ("items", "first", "last", "count", "nbytes", "body", "attempts",
-                 "not_before", "sent_at")
+                 "spent", "not_before", "sent_at")
 
     def __init__(self, items: list[Any], first: int, nbytes: int) -> None:
         self.items: Optional[list[Any]] = items
@@ -58,6 +58,8 @@ class Batch:
         self.nbytes = nbytes
         self.body: Optional[Body] = None  # encoded (the first attempt), kept for retries
         self.attempts = 0
+        #: Failed attempts that count against max_attempts (Batcher.exhausted).
+        self.spent = 0
         self.not_before = 0.0
         self.sent_at = 0.0  # when its current POST began (0: being encoded)
 

@@ -111,7 +111,7 @@ class Transport:
         if (is_loopback_url(config.metrics_api) and self.proxy_elsewhere
                 and not reloader_parent()
                 and _PROXY_WARNED.due(f"{config.logger.name}\n{config.metrics_api}")):
-            # Said once 5 attempts had failed (about 20 s on), or not at all when the
+            # Said once a batch had spent its attempts (a minute or more on), or not at all when the
             # proxy answered (its 403 read as a wrong API key): said now. Not for a proxy
             # on this machine (mitmproxy), which does reach the address.
             self._logger.warning(

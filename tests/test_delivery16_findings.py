@@ -1,0 +1,145 @@
+"""delivery16: the retry budget of a batch during an outage (SPEC 7), findings.
+
+A batch was dropped after 5 attempts whatever their backoffs: 0.5 s doubling, at most
+7.5 s of waiting (3.75 s on average). While the API is down the probe is the oldest
+retry, which alone spent its 5 attempts and was dropped, though dropping it protects
+the API from nothing (the next batch probes instead): a 10 s outage (503 or connection
+resets) at 500 logs/s lost its oldest batch (delivery15's finding). Now only failures
+whose backoff has its ceiling at the cap (BACKOFF_CAP, 30 s) count against
+``max_attempts``: those while it climbs do not, so a batch is tried at most
+``max_attempts`` plus the steps below the cap (11 attempts with the defaults), and a dead
+API still ends in drops counted, one probe at a time.
+
+Real collector on 127.0.0.1 (tests/support/fake_api.py), and the Batcher alone with a
+clock of its own: counts of POSTs and drops, no timed assertions.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from readme_metrics.delivery.batcher import Batcher
+from readme_metrics.delivery.policy import BACKOFF_BASE, BACKOFF_CAP, DOWN_AFTER, MAX_ATTEMPTS
+from readme_metrics.delivery.queue import Batch, LogQueue
+from tests.support.delivery import (
+    MakeDelivery,
+    adds_up,
+    api_key_never_logged_fixture,  # noqa: F401 - autouse
+    ids,
+    item,
+    make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    messages,
+)
+from tests.support.fake_api import Collector, Reply
+
+# make_delivery's backoff: 0.01 s doubling to a 0.05 s cap, so the failures after which it
+# is 0.01, 0.02 and 0.04 s do not count: 3 more attempts than max_attempts.
+BELOW_CAP = 3
+
+
+def test_failures_while_the_backoff_climbs_do_not_drop_the_batch(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    """7 failures in a row then the API answers: the batch (5 attempts, as by default)
+    is delivered at its 8th attempt, not dropped at its 5th."""
+    for _ in range(MAX_ATTEMPTS + BELOW_CAP - 1):
+        collector.replies.append(Reply(503))
+    delivery = make_delivery(collector.url, buffer_length=1)
+    delivery.submit(item("a"))
+
+    assert delivery.flush(10.0) is True
+    assert ids(collector.logs) == ["a"]
+    stats = delivery.stats
+    assert len(collector.failed) == MAX_ATTEMPTS + BELOW_CAP - 1
+    assert (stats["sent"], stats["dropped"], stats["retries"]) == (
+        1, 0, MAX_ATTEMPTS + BELOW_CAP - 1)
+    assert adds_up(stats)
+
+
+def test_a_dead_api_has_the_batch_dropped_after_max_attempts_at_the_cap(
+        collector: Collector, make_delivery: MakeDelivery,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """An API that never answers but 503: max_attempts failures at the cap, then the
+    batch is dropped, counted, with one warning naming every attempt made."""
+    collector.default = Reply(503)
+    delivery = make_delivery(collector.url, buffer_length=1, max_attempts=3)
+    delivery.submit(item("a"))
+    assert delivery.flush(10.0) is False
+
+    stats = delivery.stats
+    assert collector.received == []
+    assert len(collector.failed) == 3 + BELOW_CAP
+    assert stats["dropped_retries_exhausted"] == stats["dropped"] == 1
+    assert (stats["retries"], stats["queued"]) == (2 + BELOW_CAP, 0)
+    assert adds_up(stats)
+    assert len(messages(caplog, logging.WARNING, f"after {3 + BELOW_CAP} attempts")) == 1
+
+
+def _down_batcher(now: list[float]) -> tuple[LogQueue, Batcher, list[Batch]]:
+    """The defaults' backoff; DOWN_AFTER + 2 batches of one log, DOWN_AFTER of them
+    failed: the API is down."""
+    queue = LogQueue(batch_size=1, interval=0.0, max_size=100, max_bytes=10**6,
+                     max_post_logs=1)
+    batcher = Batcher(queue, backoff_base=BACKOFF_BASE, backoff_cap=BACKOFF_CAP,
+                      clock=lambda: now[0])
+    for n in range(DOWN_AFTER + 2):
+        batcher.put(item(f"log-{n}"), 0, inline=False)
+    with queue.lock:
+        batches = [batcher.take_locked()[0] for _ in range(DOWN_AFTER)]
+    assert None not in batches
+    failed = [batch for batch in batches if batch is not None]
+    for batch in failed:
+        _fail(batcher, batch)
+    return queue, batcher, failed
+
+
+def _fail(batcher: Batcher, batch: Batch, max_attempts: int = MAX_ATTEMPTS) -> bool:
+    """What Attempt does with a failed attempt: True if the batch is dropped."""
+    batch.attempts += 1
+    if batcher.exhausted(batch, max_attempts):
+        batcher.settle(batch, "retries_exhausted")
+        return True
+    batcher.retry_later(batch, None)
+    return False
+
+
+def _probe(queue: LogQueue, batcher: Batcher, now: list[float]) -> Any:
+    """The next batch a sender takes once the hold is over, and that it is alone."""
+    now[0] += BACKOFF_CAP + 1
+    with queue.lock:
+        probe, _ = batcher.take_locked()
+        assert batcher.take_locked()[0] is None  # one probe at a time
+    return probe
+
+
+def test_a_down_api_has_its_probe_dropped_only_after_failures_at_the_cap() -> None:
+    """The oldest batch probes a down API; its failures while the hold climbs to the cap
+    (0.5 ... 16 s) do not count: it is dropped at its 11th attempt, not its 5th. The next
+    batch then probes with the hold at the cap: every probe of it counts."""
+    now = [100.0]
+    queue, batcher, failed = _down_batcher(now)
+    oldest = failed[0]
+    attempts = 1
+    while True:
+        probe = _probe(queue, batcher, now)
+        assert probe is oldest
+        attempts += 1
+        if _fail(batcher, probe):
+            break
+        assert attempts < 20  # bounded
+    assert attempts == MAX_ATTEMPTS + 6  # 0.5, 1, 2, 4, 8 and 16 s below the cap
+
+    nxt = failed[1]
+    while True:
+        probe = _probe(queue, batcher, now)
+        assert probe is nxt
+        if _fail(batcher, probe):
+            break
+    # Its first failure (before the API was taken for down: its own 0.5 s backoff) did
+    # not count; then 5 probes at the cap.
+    assert nxt.attempts == MAX_ATTEMPTS + 1
+    stats = queue.stats()
+    assert (stats["dropped_retries_exhausted"], stats["failed_batches"]) == (2, 2)
+    assert adds_up(stats)
