@@ -28,6 +28,7 @@ from tests.support.delivery import (
     MakeDelivery,
     adds_up,
     api_key_never_logged_fixture,  # noqa: F401 - autouse
+    full_jitter_fixture,  # noqa: F401 - ``full_jitter``
     ids,
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
@@ -143,3 +144,33 @@ def test_a_down_api_has_its_probe_dropped_only_after_failures_at_the_cap() -> No
     stats = queue.stats()
     assert (stats["dropped_retries_exhausted"], stats["failed_batches"]) == (2, 2)
     assert adds_up(stats)
+
+
+@pytest.mark.usefixtures("full_jitter")
+def test_a_retry_due_is_not_held_behind_an_older_one_with_a_longer_backoff() -> None:
+    """Review of delivery15: a failed batch waits its own backoff while the others go on,
+    but the retries waited in line: an older batch at a 30 s backoff held a younger one
+    whose 0.5 s backoff was over (the API working, failures fewer than DOWN_AFTER)."""
+    now = [100.0]
+    queue = LogQueue(batch_size=1, interval=0.0, max_size=100, max_bytes=10**6,
+                     max_post_logs=1)
+    batcher = Batcher(queue, backoff_base=BACKOFF_BASE, backoff_cap=BACKOFF_CAP,
+                      clock=lambda: now[0])
+    for n in range(2):
+        batcher.put(item(f"log-{n}"), 0, inline=False)
+    with queue.lock:
+        older, _ = batcher.take_locked()
+        younger, _ = batcher.take_locked()
+    assert older is not None and younger is not None
+    older.attempts = 7  # its backoff at the cap: 30 s
+    batcher.retry_later(older, None)
+    batcher.failures = 0  # a POST was delivered between: the API is not down
+    younger.attempts = 1  # 0.5 s
+    batcher.retry_later(younger, None)
+    now[0] += 1.0
+    with queue.lock:
+        taken, _ = batcher.take_locked()
+    assert taken is younger
+    now[0] += BACKOFF_CAP
+    with queue.lock:
+        assert batcher.take_locked()[0] is older

@@ -201,15 +201,19 @@ class LogQueue:
         return batch
 
     def take_retry_locked(self, now: float) -> tuple[Optional[Batch], Optional[float]]:
-        """The oldest batch waiting for a retry if its time has come, else the wait."""
-        if not self.retries:
-            return None, None
-        batch = self.retries[0]
-        if batch.not_before > now:
-            return None, batch.not_before - now
-        del self.retries[0]
-        self.in_flight.add(batch)
-        return batch, None
+        """The oldest batch waiting for a retry whose time has come, else the wait until
+        the first one's comes (None: none waits). Not only the oldest: each failed batch
+        waits its own backoff, and a younger one's may end first."""
+        retries = self.retries
+        soonest: Optional[float] = None
+        for index, batch in enumerate(retries):
+            if batch.not_before <= now:
+                del retries[index]
+                self.in_flight.add(batch)
+                return batch, None
+            if soonest is None or batch.not_before < soonest:
+                soonest = batch.not_before
+        return None, None if soonest is None else soonest - now
 
     def requeue_locked(self, batch: Batch) -> None:
         """A batch goes back to wait for its next attempt, in sequence order."""
