@@ -34,7 +34,8 @@ from tests.support.delivery import (
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     messages,
 )
-from tests.support.fake_api import Collector, Reply
+from tests.support.fake_api import Collector, Reply, free_port
+from tests.support.polling import wait_until
 
 # make_delivery's backoff: 0.01 s doubling to a 0.05 s cap, so the failures after which it
 # is 0.01, 0.02 and 0.04 s do not count: 3 more attempts than max_attempts.
@@ -174,3 +175,24 @@ def test_a_retry_due_is_not_held_behind_an_older_one_with_a_longer_backoff() -> 
     now[0] += BACKOFF_CAP
     with queue.lock:
         assert batcher.take_locked()[0] is older
+
+
+def test_an_api_taken_for_down_is_said_at_once_not_only_when_a_batch_is_dropped(
+        make_delivery: MakeDelivery, caplog: pytest.LogCaptureFixture) -> None:
+    """The one warning of a failing API was a batch dropped, after its 5 attempts (about
+    4 s with the defaults); with the failures below the cap not counting, that is over a
+    minute on, and a newcomer whose collector is not started saw nothing meanwhile. The
+    API taken for down (DOWN_AFTER failures in a row) is said at once, with the hint of
+    what is wrong, and nothing is dropped for it."""
+    port = free_port()  # nothing listens there
+    delivery = make_delivery(f"http://127.0.0.1:{port}", buffer_length=1, max_attempts=1000)
+    delivery.submit(item("a"))
+    wait_until(lambda: messages(caplog, logging.WARNING, "in a row"))
+
+    said = messages(caplog, logging.WARNING, "in a row")
+    assert len(said) == 1
+    assert f"{DOWN_AFTER} POSTs in a row to http://127.0.0.1:{port}" in said[0]
+    assert "ConnectionRefusedError" in said[0] and "nothing listens there" in said[0]
+    assert "the logs wait in memory" in said[0]
+    stats = delivery.stats
+    assert (stats["dropped"], stats["queued"]) == (0, 1)

@@ -20,6 +20,7 @@ from readme_metrics._wording import counted
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.encode import halves
 from readme_metrics.delivery.policy import (
+    DOWN_AFTER,
     FAIL,
     PAUSE,
     REJECT,
@@ -157,10 +158,18 @@ class Attempt:
             batcher.settle(batch, "retries_exhausted")
         else:
             self.last_failure = cause
-            delay = batcher.retry_later(batch, outcome.retry_after)
-            if delay is not None:
-                self._logger.debug("readme_metrics: delivery attempt %d failed (%s); "
-                                   "retrying in %.2fs", batch.attempts, cause, delay)
+            later = batcher.retry_later(batch, outcome.retry_after)
+            if later is None:
+                return
+            delay, down = later
+            self._logger.debug("readme_metrics: delivery attempt %d failed (%s); "
+                               "retrying in %.2fs", batch.attempts, cause, delay)
+            if down:  # said at once: a batch is dropped only a minute or more on
+                self.warnings.log(logging.WARNING, "down", "readme_metrics: %s in a row "
+                                  "to %s failed (%s): retrying with backoff, one POST at "
+                                  "a time; the logs wait in memory meanwhile (up to "
+                                  "max_queue_size)%s", counted(DOWN_AFTER, "POST"),
+                                  self._sender.endpoint, cause, self._hint(cause))
 
     def _proxy_refused(self, batch: Batch, cause: str) -> None:
         """The proxy cannot carry the POSTs (policy: a proxy requests cannot use, or the

@@ -343,8 +343,10 @@ class Batcher:
             if queue.idle:  # (none waits but the idle senders: three Python calls spared)
                 queue.wake.notify_all()
 
-    def retry_later(self, batch: Batch, retry_after: Optional[float]) -> Optional[float]:
-        """Keep the batch for another attempt after a backoff; None if closing gave up."""
+    def retry_later(self, batch: Batch,
+                    retry_after: Optional[float]) -> Optional[tuple[float, bool]]:
+        """Keep the batch for another attempt after a backoff: (that backoff, True if
+        this failure had the API taken for down); None if closing gave up."""
         queue = self.queue
         with self.lock:
             if self.closed and not self.closing:  # close() already gave up
@@ -364,7 +366,7 @@ class Batcher:
                                        now + min(retry_after, RETRY_AFTER_CAP))
             queue.requeue_locked(batch)
             queue.wake.notify_all()
-            return delay
+            return delay, self.failures == DOWN_AFTER
 
     def exhausted(self, batch: Batch, max_attempts: int) -> bool:
         """For a batch whose attempt failed and may be retried: True if it is to be
