@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from readme_metrics.delivery.batcher import Batcher
+from readme_metrics.delivery.encode import array_body
 from readme_metrics.delivery.policy import BACKOFF_BASE, BACKOFF_CAP, DOWN_AFTER, MAX_ATTEMPTS
 from readme_metrics.delivery.queue import Batch, LogQueue
 from tests.support.delivery import (
@@ -196,3 +197,37 @@ def test_an_api_taken_for_down_is_said_at_once_not_only_when_a_batch_is_dropped(
     assert "the logs wait in memory" in said[0]
     stats = delivery.stats
     assert (stats["dropped"], stats["queued"]) == (0, 1)
+
+
+def test_a_413_ends_a_hold_as_any_answer_does_not_for_the_next_failure_only() -> None:
+    """Review of delivery14: a 413 is an answer (the API works) and set the failures in a
+    row to 0, but left the hold of the spell before (a Retry-After's, 60 s) in place:
+    unread while no failure, it came back with the next one, which held every sender
+    till then, not only its own batch. A delivered POST ends the hold; a 413 now too."""
+    now = [100.0]
+    queue = LogQueue(batch_size=1, interval=0.0, max_size=100, max_bytes=10**6,
+                     max_post_logs=2)
+    batcher = Batcher(queue, backoff_base=BACKOFF_BASE, backoff_cap=BACKOFF_CAP,
+                      clock=lambda: now[0])
+    for n in range(3):
+        batcher.put(item(f"log-{n}"), 0, inline=False)
+    with queue.lock:
+        asked, _ = batcher.take_locked()  # log-0 and log-1
+        assert asked is not None
+    batcher.put(item("log-3"), 0, inline=False)
+    batcher.retry_later(asked, 60.0)  # 429, Retry-After: 60: every sender holds
+    with queue.lock:
+        assert batcher.take_locked()[0] is None
+    too_large = asked
+    with queue.lock:
+        queue.retries.remove(too_large)  # (as if it had been in flight meanwhile)
+        queue.in_flight.add(too_large)
+    batcher.split(too_large, [(array_body([b'{"_id":"log-0"}']), 1),
+                              (array_body([b'{"_id":"log-1"}']), 1)])
+    with queue.lock:
+        first, _ = batcher.take_locked()
+        second, _ = batcher.take_locked()
+    assert first is not None and second is not None  # the answer ended the hold
+    batcher.retry_later(first, None)  # one failure: its own backoff, no other's
+    with queue.lock:
+        assert batcher.take_locked()[0] is not None  # log-2 and log-3 go

@@ -399,6 +399,7 @@ class Batcher:
         queue = self.queue
         with self.lock:
             self.failures = 0
+            self.hold_until = 0.0  # as settle() does: else the next failure revived it
             if self.closed and not self.closing:
                 queue.settle_locked(batch, "shutdown")
                 return False
