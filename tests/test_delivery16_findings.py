@@ -231,3 +231,35 @@ def test_a_413_ends_a_hold_as_any_answer_does_not_for_the_next_failure_only() ->
     batcher.retry_later(first, None)  # one failure: its own backoff, no other's
     with queue.lock:
         assert batcher.take_locked()[0] is not None  # log-2 and log-3 go
+
+
+@pytest.mark.usefixtures("full_jitter")
+def test_the_hold_of_a_down_api_grows_with_the_failures_in_a_row_not_one_batchs_attempts(
+        ) -> None:
+    """Review of delivery15: the hold of every sender, once DOWN_AFTER failures came in a
+    row, took the backoff of the batch that failed last if its attempts were more: one
+    batch long at odds (7 attempts, a 30 s backoff, which its own retries may well have:
+    a load balancer shedding a third of the POSTs) held every sender 30 s at the third
+    failure in a row, and the queue filled (503 on 1 POST in 3 at 2,000 logs/s: 565 of
+    30,000 dropped as queue_full in one run). That batch waits its own 30 s; the others
+    hold for the in-a-row count's 0.5 s."""
+    now = [100.0]
+    queue = LogQueue(batch_size=1, interval=0.0, max_size=100, max_bytes=10**6,
+                     max_post_logs=1)
+    batcher = Batcher(queue, backoff_base=BACKOFF_BASE, backoff_cap=BACKOFF_CAP,
+                      clock=lambda: now[0])
+    for n in range(DOWN_AFTER + 1):
+        batcher.put(item(f"log-{n}"), 0, inline=False)
+    with queue.lock:
+        batches = [batcher.take_locked()[0] for _ in range(DOWN_AFTER)]
+    failed = [batch for batch in batches if batch is not None]
+    assert len(failed) == DOWN_AFTER
+    failed[-1].attempts = 7  # long at odds: its own backoff is 30 s
+    for batch in failed:
+        batch.attempts = max(batch.attempts, 1)
+        batcher.retry_later(batch, None)
+    now[0] += 2 * BACKOFF_BASE
+    with queue.lock:
+        probe, _ = batcher.take_locked()
+    assert probe is failed[0]  # the hold was the in-a-row count's, not 30 s
+    assert failed[-1].not_before >= now[0] + BACKOFF_CAP - 2  # its own backoff

@@ -354,13 +354,20 @@ class Batcher:
                 return None
             self.failures += 1
             down = self.failures >= DOWN_AFTER
-            delay = backoff_delay(self._step_locked(batch, self.failures), retry_after,
-                                  self._backoff_base, self._backoff_cap)
+            base, cap = self._backoff_base, self._backoff_cap
             now = self._clock()
-            batch.not_before = now + delay
-            if down or retry_after is not None:  # every sender holds
-                self.hold_until = max(self.hold_until, now + delay)
-                batch.not_before = self.hold_until
+            # The batch's own backoff, exponential in its attempts.
+            batch.not_before = now + backoff_delay(batch.attempts, retry_after, base, cap)
+            if down or retry_after is not None:
+                # Every sender holds: once the API is down, for a backoff exponential in
+                # the failures in a row past DOWN_AFTER (whichever batches they were),
+                # not in this batch's attempts (one batch long at odds held them all up
+                # to 30 s); else for what the Retry-After asked.
+                hold = (backoff_delay(self.failures - DOWN_AFTER + 1, retry_after, base, cap)
+                        if down else min(retry_after or 0.0, RETRY_AFTER_CAP))
+                self.hold_until = max(self.hold_until, now + hold)
+                batch.not_before = max(batch.not_before, self.hold_until)
+            delay = batch.not_before - now
             if retry_after is not None:
                 self.asked_until = max(self.asked_until,
                                        now + min(retry_after, RETRY_AFTER_CAP))
