@@ -328,11 +328,14 @@ def multipart_params(
     params: list[dict[str, str]] = []
     mentions: Optional[bool] = None
     # The value fields of a name/value pair naming a denied key (env[0][name]=password,
-    # env[0][value]=...), as a form's are.
+    # env[0][value]=...), as a form's are; by every name the app's parser may read for a
+    # part (name="value"; name*=UTF-8''x is "value" to python-multipart: _names).
+    read_as = [() if redactor is None else _names(name, part) for part, name, _ in fields]
     paired = frozenset() if redactor is None else redactor.paired_fields(
-        (name, value if isinstance(value, str) else "") for _, name, value in fields)
-    for part, name, value in fields:
-        unread = name in paired
+        (spelled, value if isinstance(value, str) else "")
+        for names, (_, _, value) in zip(read_as, fields) for spelled in names)
+    for (part, name, value), names in zip(fields, read_as):
+        unread = bool(paired) and not paired.isdisjoint(names)
         if not name and redactor is not None and not getattr(part, "headers", None):
             # No part header webob could read ("Content-Disposition : ...", which
             # werkzeug reads): nothing says whose value it is.

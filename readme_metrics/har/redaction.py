@@ -80,10 +80,13 @@ MAX_INNER_DEPTH = 2
 _JSON_VALUE_FIRST = frozenset('{[%+ \t\n\r"')
 _JSON_VALUE = re.compile(r'(?:[+\s]|%(?:20|09|0A|0D))*(?:[{\["]|%7B|%5B|%22)', re.IGNORECASE)
 _ENCODED_BRACKET = re.compile("%[57][Bb]")
-_ENCODED_EQUALS = re.compile("%3[Dd]")
+# (Percent-encoded more than once too: "%253D" is "%3D" encoded again, which the app
+# decodes to "=" at the last; each level is read as deep as MAX_INNER_DEPTH, then hidden.)
+_ENCODED_EQUALS = re.compile("%(?:25)*3[Dd]")
 # What a raw value holding a URL, a form or a JSON document has (Redactor._nested_value).
-# (Or one percent-encoded twice: "%253D", a form in a value encoded once more.)
-_NESTED_VALUE = re.compile(r"%(?:25)?(?:3[Dd]|7[Bb]|5[Bb])|[{\[]")
+# (Or one percent-encoded twice or more: "%253D", "%25253D", a form in a value encoded
+# once more, or twice: hidden whole past MAX_INNER_DEPTH.)
+_NESTED_VALUE = re.compile(r"%(?:25)*(?:3[Dd]|7[Bb]|5[Bb])|[{\[]")
 # Distinct bracketed names remembered per redactor (names repeat from request to request).
 _BRACKETED_MAX = 1024
 

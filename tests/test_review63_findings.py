@@ -1,0 +1,77 @@
+"""review63: leaks left by redact13 (tests/test_redaction_pairs.py), each through the WSGI
+middleware to the collector on 127.0.0.1; every case spelled the secret in the posted
+batch on main at 49a6f37.
+
+* A value percent-encoded one level more than redact13 read: a form or query value
+  encoded three times (``next=%25253Fpassword%25253D...``: the app decodes it twice
+  more) and a JSON string or multipart value encoded twice (``{"next": "a%253D1%2526
+  password%253D..."}``, the JSON analogue of redact13's form case) were neither read nor
+  hidden whole (SPEC 6: a level past MAX_INNER_DEPTH that could hold a denied key is
+  hidden whole).
+* A multipart name/value pair whose member is named differently by the app's parser: a
+  part ``name="value"; name*=UTF-8''x`` is ``value`` to python-multipart (Starlette,
+  FastAPI), which reads the plain name, and ``x`` to webob; only webob's name was paired.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+import pytest
+
+from readme_metrics import MetricsMiddleware
+from tests.support.fake_api import Collector
+from tests.test_redaction_pairs import SECRET, _form, _json, _logged
+
+S = SECRET
+
+
+def _multipart(*parts: tuple[str, str]) -> dict[str, Any]:
+    body = b"".join(
+        f"--XyZ\r\nContent-Disposition: form-data; {disposition}\r\n\r\n{value}\r\n".encode()
+        for disposition, value in parts) + b"--XyZ--\r\n"
+    return {"method": "POST", "body": body,
+            "headers": {"Content-Type": "multipart/form-data; boundary=XyZ"}}
+
+
+LEAKS: list[Any] = [
+    pytest.param(_form(f"next=%25253Fpassword%25253D{S}"), id="form URL encoded three times"),
+    pytest.param({"query": f"next=a%25253D1%252526password%25253D{S}"},
+                 id="query form encoded three times"),
+    pytest.param(_json({"next": f"a%253D1%2526password%253D{S}"}), id="json form encoded twice"),
+    pytest.param(_json({"next": f"%252Fcb%253Fpassword%253D{S}"}), id="json URL encoded twice"),
+    pytest.param(_json({"next": f"%25252Fcb%25253Fpassword%25253D{S}"}),
+                 id="json URL encoded three times"),
+    pytest.param(_multipart(('name="next"', f"a%253D1%2526password%253D{S}")),
+                 id="multipart form encoded twice"),
+    pytest.param(_multipart(("name=\"value\"; name*=UTF-8''x", S), ('name="name"', "password")),
+                 id="multipart value field by its plain name"),
+    pytest.param(_multipart(('name="value"', S), ("name=\"name\"; name*=UTF-8''x", "password")),
+                 id="multipart name field by its plain name"),
+]
+
+
+@pytest.mark.parametrize("request_", LEAKS)
+def test_a_secret_encoded_once_more_or_named_otherwise_never_reaches_the_collector(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        request_: dict[str, Any]) -> None:
+    hits, entry = _logged(collector, inline_wrap, request_, denylist=["password", "token"])
+    assert hits == []
+    assert "REDACTED" in json.dumps(entry["request"])
+
+
+KEPT: list[Any] = [
+    pytest.param(_form("next=%25252Fhome%25253Fpage%25253D2"), id="encoded three times, no key"),
+    pytest.param(_json({"next": "a%253D1%2526page%253D2"}), id="json encoded twice, no key"),
+    pytest.param(_multipart(("name=\"value\"; name*=UTF-8''x", "42"), ('name="name"', "Zoe")),
+                 id="multipart pair naming no denied key"),
+]
+
+
+@pytest.mark.parametrize("request_", KEPT)
+def test_ordinary_data_encoded_so_is_kept(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        request_: dict[str, Any]) -> None:
+    _, entry = _logged(collector, inline_wrap, request_, denylist=["password"])
+    assert "REDACTED" not in json.dumps(entry["request"])
