@@ -75,3 +75,32 @@ def test_ordinary_data_encoded_so_is_kept(
         request_: dict[str, Any]) -> None:
     _, entry = _logged(collector, inline_wrap, request_, denylist=["password"])
     assert "REDACTED" not in json.dumps(entry["request"])
+
+
+def test_long_distinct_names_are_not_kept_by_the_redactor() -> None:
+    """A client sending forms each with a distinct long name (a form's is up to
+    max_body_bytes) pinned them in the redactor's name caches (1,024 raw names, 2,048
+    decoded ones, 1,024 bracketed): 1,100 names of 200 KB held 220 MB for the life of the
+    process. A name past 256 characters is read each time, not kept; its value is still
+    redacted as its name says."""
+    import gc
+    import tracemalloc
+
+    from readme_metrics.har.redaction import Redactor
+
+    redactor = Redactor(denylist=["password"])
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for index in range(1100):
+            name = f"n{index:05d}" + "a" * 20_000
+            assert redactor.query_string(f"{name}=1&x[{name}]=2&password=s") == (
+                f"{name}=1&x[{name}]=2&password=%5BREDACTED%201%5D")
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held < 4_000_000, held  # (1,100 names of 20 KB: 62 MB before)
+    long_name = "password" + "[a]" * 100
+    assert redactor.query_string(f"{long_name}=s") == f"{long_name}=%5BREDACTED%201%5D"

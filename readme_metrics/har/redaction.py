@@ -69,8 +69,17 @@ from readme_metrics.har.text import (
 
 __all__ = ["Redactor", "decode_component", "redacted"]
 
-# Parameter and cookie names repeat across requests: decode each distinct one once.
-_decode_name = lru_cache(maxsize=2048)(decode_component)
+# Parameter and cookie names repeat across requests: decode each distinct one once. A
+# name longer than _CACHED_NAME is not kept: a client sending distinct names of 200 KB
+# (a form's, up to max_body_bytes) pinned 220 MB in the caches (review63).
+_CACHED_NAME = 256
+_decode_cached = lru_cache(maxsize=2048)(decode_component)
+
+
+def _decode_name(name: str) -> str:
+    """:func:`decode_component` of a query or form name, remembered if short."""
+    return _decode_cached(name) if len(name) <= _CACHED_NAME else decode_component(name)
+
 
 #: How many JSON documents inside JSON strings (inside JSON strings ...) are looked into
 #: key by key; a deeper one that could hold a denied key is hidden whole (see _inner).
@@ -224,7 +233,7 @@ class Redactor:
         # asked once per distinct name: a form's names repeat (a MiB of denied pairs asked
         # 95,000 times, three Python calls each).
         self._redacts_raw: Callable[[str], bool] = lru_cache(maxsize=_BRACKETED_MAX)(
-            lambda name: self.redacts(_decode_name(name)))
+            lambda name: self.redacts(_decode_cached(name)))
 
     def __repr__(self) -> str:
         return (
@@ -254,7 +263,7 @@ class Redactor:
                 key in self._allow_flat or path in self._allow_flat
                 or any(s in self._allow_keys for s in segments),
             )
-            if len(self._bracketed) < _BRACKETED_MAX:
+            if len(self._bracketed) < _BRACKETED_MAX and len(key) <= _CACHED_NAME:
                 self._bracketed[key] = found
         return found
 
@@ -375,7 +384,8 @@ class Redactor:
         """The raw redacted value of the pair ``name=value``, or None to keep it.
         ``nested``: a value may hold a URL or form naming a denied key (see query_string);
         ``paired``: the fields holding a denied name/value pair's value (paired_fields)."""
-        if self._redacts_raw(name) or paired and _decode_name(name) in paired:
+        if (self._redacts_raw(name) if len(name) <= _CACHED_NAME else self.redacts(
+                decode_component(name))) or paired and _decode_name(name) in paired:
             return escaped_redacted(decode_component(value))
         if value[:1] not in _JSON_VALUE_FIRST or _JSON_VALUE.match(value) is None:
             # As almost every value: no JSON (but a URL or form holding one, or naming a
