@@ -8,10 +8,12 @@ never ran (newcomer10). Here a process stands for pytest: it starts a server thr
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,60 @@ def test_every_process_the_tests_start_and_end_goes_through_start_server() -> No
              for number, line in enumerate(path.read_text("utf-8").splitlines(), 1)
              if "Popen(" in line.split("#")[0]]
     assert found == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_a_server_is_not_ended_mid_test_because_a_thread_that_started_it_ended() -> None:
+    """Linux sends PR_SET_PDEATHSIG's signal when the *thread* that forked the child ends
+    (prctl(2)): a server started from a helper thread (a fixture's, an executor's) was
+    SIGTERMed as soon as that thread returned, while the test still used it (review64).
+    Either the start is refused there, loudly, or the server lives on."""
+    started: list[subprocess.Popen[bytes]] = []
+    refused: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            started.append(start_server([sys.executable, "-c", "import time; time.sleep(60)"]))
+        except RuntimeError as error:
+            refused.append(error)
+
+    thread = threading.Thread(target=start)
+    thread.start()
+    thread.join(30)
+    if refused:
+        assert "main thread" in str(refused[0])
+        return
+    server = started[0]
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            server.wait(2)  # ended by the thread's end: returns at once with -SIGTERM
+    finally:
+        server.kill()
+        server.wait()
+
+
+#: CPython 3.8-3.12's subinterpreters, made non-isolated (an isolated one runs no subprocess).
+_SUBINTERPRETERS = "_xxsubinterpreters" if importlib.util.find_spec("_xxsubinterpreters") else None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or _SUBINTERPRETERS is None,
+                    reason="prctl is Linux's; subinterpreters are CPython's")
+def test_the_tie_runs_no_python_between_fork_and_exec(tmp_path: Path) -> None:
+    """The tie was a ``preexec_fn``: Python code run in the child between fork and exec,
+    which Python's docs call unsafe in a process with threads (the child may deadlock
+    before exec, and ``Popen`` waits for that exec with no timeout: the whole run hangs).
+    Where CPython cannot make it even that safe it refuses it outright: inside a
+    subinterpreter, ``preexec_fn not supported within subinterpreters``. A start that
+    needs no preexec_fn works there too."""
+    mark = tmp_path / "ran"
+    touch = f"open({str(mark)!r}, 'w')"
+    code = (f"import sys; sys.path.insert(0, {str(REPO_ROOT)!r})\n"
+            "from tests.support.processes import start_server\n"
+            f"process = start_server([sys.executable, '-c', {touch!r}])\n"
+            "assert process.wait(30) == 0\n")
+    script = (f"import {_SUBINTERPRETERS} as interpreters\n"
+              "interpreter = interpreters.create(isolated=False)\n"
+              f"interpreters.run_string(interpreter, {code!r})\n")
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60,
+                   capture_output=True)
+    assert mark.exists()

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import subprocess
 import sys
-from typing import Any, Callable, Optional
+import threading
+from typing import Any
 
-#: Linux's prctl option: the signal a process gets when its parent ends (prctl(2)).
-_PR_SET_PDEATHSIG = 1
-_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+#: Run in place of the server, then replaced by it (``os.execvp``): asks Linux for
+#: SIGTERM when its parent ends (prctl(2) PR_SET_PDEATHSIG = 1), or ends at once if that
+#: parent is already gone. A program of its own, not a ``preexec_fn``: Python code run
+#: between fork and exec in a process with threads (the tests' collectors and senders)
+#: may deadlock the child before exec, and Popen waits for that exec with no timeout.
+_TIE = """\
+import ctypes, os, signal, sys
+ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)
+if os.getppid() != int(sys.argv[1]):
+    sys.exit("tests.support.processes: the test run ended before its server started")
+os.execvp(sys.argv[2], sys.argv[2:])
+"""
 
 
 def start_server(argv: Any, **options: Any) -> subprocess.Popen[Any]:
@@ -22,24 +31,21 @@ def start_server(argv: Any, **options: Any) -> subprocess.Popen[Any]:
     (``timeout 90 python -m pytest``), a crashed xdist worker, a SIGKILL: no finally of
     the test runs, and a daphne or gunicorn it had started kept serving, and spinning,
     as an orphan (newcomer10). On Linux the child gets SIGTERM when this process ends
-    (prctl PR_SET_PDEATHSIG, set between fork and exec), as its users would stop it, so a
-    server with workers ends them. The tie is to the thread that starts it (prctl's
-    rule): start servers from the test's own thread, not from a thread that ends first."""
-    return subprocess.Popen(argv, start_new_session=True,
-                            preexec_fn=_tied_to(os.getpid()), **options)
+    (prctl PR_SET_PDEATHSIG, asked for by a small program that then becomes the server:
+    ``_TIE``), as its users would stop it, so a server with workers ends them.
 
-
-def _tied_to(parent: int) -> Optional[Callable[[], None]]:
-    """The ``preexec_fn`` that asks for SIGTERM when ``parent`` ends; None off Linux."""
-    libc, sigterm = _LIBC, int(signal.SIGTERM)
-    if libc is None:
-        return None
-
-    def tie() -> None:  # in the child, between fork and exec: no imports, no allocation
-        libc.prctl(_PR_SET_PDEATHSIG, sigterm, 0, 0, 0)
-        if os.getppid() != parent:  # the parent ended before the tie was made
-            os._exit(1)
-    return tie
+    Linux ties the child to the *thread* that starts it: a server started from a thread
+    that ends first would be ended mid-test. So it is started from the main thread only
+    (where pytest runs the tests and fixtures): elsewhere a RuntimeError says so."""
+    if not sys.platform.startswith("linux"):
+        return subprocess.Popen(argv, start_new_session=True, **options)
+    if threading.current_thread() is not threading.main_thread():
+        raise RuntimeError("start_server: start servers from the main thread; Linux ends "
+                           "the server when the thread that started it ends")
+    if isinstance(argv, (str, bytes, os.PathLike)):
+        argv = [argv]
+    return subprocess.Popen([sys.executable, "-I", "-S", "-c", _TIE, str(os.getpid()),
+                             *map(os.fspath, argv)], start_new_session=True, **options)
 
 
 def stop_server(process: subprocess.Popen[bytes], patience: float = 15.0) -> None:
