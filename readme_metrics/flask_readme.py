@@ -13,6 +13,7 @@ never by a read that waits for the client), and handed back untouched afterwards
 from __future__ import annotations
 
 import logging
+import time
 import weakref
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -175,13 +176,24 @@ class ReadMeMetrics:
         return middlewares[-1] if middlewares else None
 
     def flush(self, timeout: Optional[float] = None) -> bool:
-        """Send every queued log now; True when all of them were delivered."""
-        return all([middleware.flush(timeout) for middleware in self.middlewares])
+        """Send every queued log now; True when all of them were delivered. Within
+        ``timeout`` (shutdown_timeout by default) for all the apps together, not for
+        each in turn (N apps took up to N times the timeout)."""
+        limit = self.config.shutdown_timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        # NaN stays NaN (no wait, as Delivery.flush reads it); inf stays inf.
+        return all([middleware.flush(limit if limit != limit else
+                                     max(0.0, deadline - time.monotonic()))
+                    for middleware in self.middlewares])
 
     def close(self) -> None:
-        """Flush within shutdown_timeout and stop the delivery worker(s)."""
-        for middleware in self.middlewares:
-            middleware.close()
+        """Flush within shutdown_timeout and stop the delivery worker(s): all the apps'
+        at once, within one shutdown_timeout (in turn, N apps took N times it)."""
+        began = time.monotonic()
+        pipelines = [middleware.pipeline for middleware in self.middlewares
+                     if middleware.pipeline is not None]
+        for pipeline in [pipeline for pipeline in pipelines if pipeline.begin_close(began)]:
+            pipeline.finish_close()
 
     @property
     def stats(self) -> dict[str, int]:
