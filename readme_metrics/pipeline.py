@@ -119,7 +119,7 @@ class MetricsPipeline:
         # The threads running a finish they took from handed_over, one (pid, thread id)
         # entry per finish: a child forked meanwhile inherits its parent's entries, which
         # none of its threads takes off.
-        self._finishing: list[tuple[int, int]] = []
+        self._finishing: list[tuple[int, int, float]] = []  # (pid, thread, began)
         #: What holds logs handed over but not yet queued (the inline sends under an event
         #: loop: :class:`~readme_metrics.capture.asgi_inline.InlineSends`), as weak
         #: methods ``hand_over(timeout)``: each queues them before a flush or a close.
@@ -248,24 +248,30 @@ class MetricsPipeline:
             except Empty:  # another thread took it
                 break
             if pid == os.getpid():
-                here = (pid, get_ident())
+                here = (pid, get_ident(), time.monotonic())
                 finishing.append(here)
                 try:
                     finish()
                 finally:
                     finishing.remove(here)
         if wait > 0 and finishing:
+            # ``wait`` from when each finish began, not from this call: a grouping
+            # function that never returns held every later call (stats: each read of
+            # it took FINISH_WAIT, for as long as the process lived).
             deadline = time.monotonic() + wait
-            while self._others_finishing() and time.monotonic() < deadline:
+            while (self._others_finishing(began_after=time.monotonic() - wait)
+                   and time.monotonic() < deadline):
                 time.sleep(0.001)
 
-    def _others_finishing(self) -> int:
-        """How many finishes this process's other threads are in: not one in this very
-        thread (whose grouping function asked for stats), nor a parent's (a child forked
-        while one of its threads was finishing: no thread here ends it). The copy, one C
-        call, is safe beside the other threads' append and remove."""
+    def _others_finishing(self, began_after: float = float("-inf")) -> int:
+        """How many finishes this process's other threads are in (those begun after
+        ``began_after``, a ``time.monotonic()`` reading): not one in this very thread
+        (whose grouping function asked for stats), nor a parent's (a child forked while
+        one of its threads was finishing: no thread here ends it). The copy, one C call,
+        is safe beside the other threads' append and remove."""
         pid, thread = os.getpid(), get_ident()
-        return sum(1 for entry in self._finishing[:] if entry[0] == pid and entry[1] != thread)
+        return sum(1 for entry in self._finishing[:]
+                   if entry[0] == pid and entry[1] != thread and entry[2] > began_after)
 
     def finish_at_exit(self, waited: float) -> None:
         """At exit, before delivery closes, once the thread that runs what was handed
