@@ -80,15 +80,22 @@ def test_a_dead_api_has_the_batch_dropped_after_max_attempts_at_the_cap(
     assert len(messages(caplog, logging.WARNING, f"after {3 + BELOW_CAP} attempts")) == 1
 
 
+def _batcher(now: list[float], logs: int, post_logs: int = 1) -> tuple[LogQueue, Batcher]:
+    """A queue of ``logs`` logs, one a batch, at most ``post_logs`` a POST, and its batcher
+    with the defaults' backoff on the clock ``now[0]``."""
+    queue = LogQueue(batch_size=1, interval=0.0, max_size=100, max_bytes=10**6,
+                     max_post_logs=post_logs)
+    batcher = Batcher(queue, backoff_base=BACKOFF_BASE, backoff_cap=BACKOFF_CAP,
+                      clock=lambda: now[0])
+    for n in range(logs):
+        batcher.put(item(f"log-{n}"), 0, inline=False)
+    return queue, batcher
+
+
 def _down_batcher(now: list[float]) -> tuple[LogQueue, Batcher, list[Batch]]:
     """The defaults' backoff; DOWN_AFTER + 2 batches of one log, DOWN_AFTER of them
     failed: the API is down."""
-    queue = LogQueue(batch_size=1, interval=0.0, max_size=100, max_bytes=10**6,
-                     max_post_logs=1)
-    batcher = Batcher(queue, backoff_base=BACKOFF_BASE, backoff_cap=BACKOFF_CAP,
-                      clock=lambda: now[0])
-    for n in range(DOWN_AFTER + 2):
-        batcher.put(item(f"log-{n}"), 0, inline=False)
+    queue, batcher = _batcher(now, DOWN_AFTER + 2)
     with queue.lock:
         batches = [batcher.take_locked()[0] for _ in range(DOWN_AFTER)]
     assert None not in batches
@@ -154,12 +161,7 @@ def test_a_retry_due_is_not_held_behind_an_older_one_with_a_longer_backoff() -> 
     but the retries waited in line: an older batch at a 30 s backoff held a younger one
     whose 0.5 s backoff was over (the API working, failures fewer than DOWN_AFTER)."""
     now = [100.0]
-    queue = LogQueue(batch_size=1, interval=0.0, max_size=100, max_bytes=10**6,
-                     max_post_logs=1)
-    batcher = Batcher(queue, backoff_base=BACKOFF_BASE, backoff_cap=BACKOFF_CAP,
-                      clock=lambda: now[0])
-    for n in range(2):
-        batcher.put(item(f"log-{n}"), 0, inline=False)
+    queue, batcher = _batcher(now, 2)
     with queue.lock:
         older, _ = batcher.take_locked()
         younger, _ = batcher.take_locked()
@@ -205,12 +207,7 @@ def test_a_413_ends_a_hold_as_any_answer_does_not_for_the_next_failure_only() ->
     unread while no failure, it came back with the next one, which held every sender
     till then, not only its own batch. A delivered POST ends the hold; a 413 now too."""
     now = [100.0]
-    queue = LogQueue(batch_size=1, interval=0.0, max_size=100, max_bytes=10**6,
-                     max_post_logs=2)
-    batcher = Batcher(queue, backoff_base=BACKOFF_BASE, backoff_cap=BACKOFF_CAP,
-                      clock=lambda: now[0])
-    for n in range(3):
-        batcher.put(item(f"log-{n}"), 0, inline=False)
+    queue, batcher = _batcher(now, 3, post_logs=2)
     with queue.lock:
         asked, _ = batcher.take_locked()  # log-0 and log-1
         assert asked is not None
@@ -244,12 +241,7 @@ def test_the_hold_of_a_down_api_grows_with_the_failures_in_a_row_not_one_batchs_
     30,000 dropped as queue_full in one run). That batch waits its own 30 s; the others
     hold for the in-a-row count's 0.5 s."""
     now = [100.0]
-    queue = LogQueue(batch_size=1, interval=0.0, max_size=100, max_bytes=10**6,
-                     max_post_logs=1)
-    batcher = Batcher(queue, backoff_base=BACKOFF_BASE, backoff_cap=BACKOFF_CAP,
-                      clock=lambda: now[0])
-    for n in range(DOWN_AFTER + 1):
-        batcher.put(item(f"log-{n}"), 0, inline=False)
+    queue, batcher = _batcher(now, DOWN_AFTER + 1)
     with queue.lock:
         batches = [batcher.take_locked()[0] for _ in range(DOWN_AFTER)]
     failed = [batch for batch in batches if batch is not None]
