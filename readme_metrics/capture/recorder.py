@@ -213,14 +213,16 @@ class Recorder:
         self.body_size = 0
         self.comment = server_answer_comment(status, why, started)
 
-    def record(self, chunk: bytes) -> None:
+    def record(self, chunk: bytes, sent: bool = False) -> None:
         """Count one response chunk and keep what fits under the limit. Never raises.
+        A body HTTP allows none (``no_body``) is not, unless the adapter knows the server
+        ``sent`` this chunk all the same (runserver's HEAD ``write()``).
 
         A chunk that is not bytes (None, an int from ``return b"..."``, a str) is the
         server's to judge: it must get it exactly as the app gave it, so nothing here
         may raise before it does (gunicorn sends the headers first, waitress skips None).
         """
-        if self.no_body:
+        if self.no_body and not sent:
             return
         if chunk.__class__ is bytes:
             n = len(chunk)

@@ -305,12 +305,9 @@ class _Capture(Recorder):
         """The ``write`` callable the app gets: recorded, then the server's."""
         first = not self._wrote
         self._wrote = self.sent = True
-        if self.no_body and self.head and sends_written_head_body(self.environ):
-            self.no_body = False  # (runserver: this chunk goes out, the iterable's not)
-            self.record(data)
-            self.no_body = True
-        else:
-            self.record(data)
+        # (runserver sends a HEAD answer's write() chunks, not its iterable's.)
+        self.record(data, self.no_body and self.head
+                    and sends_written_head_body(self.environ))
         try:
             return self._write(data)
         except BaseException as error:
