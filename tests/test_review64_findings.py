@@ -11,22 +11,19 @@ the fix, 3 apps: flush(1.0) 3.0 s, close() with shutdown_timeout=2 5.5-6.0 s.
 
 from __future__ import annotations
 
-import gc
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from flask import Flask
 
-from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics import MetricsApiConfig
 from readme_metrics.flask_readme import ReadMeMetrics
 from readme_metrics.pipeline import FINISH_WAIT
 from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
-from tests.support.wsgi import wsgi_environ
+from tests.test_exit13_findings import _finishing_on_the_thread
 
 APPS = 4
 
@@ -78,11 +75,6 @@ def test_close_of_several_apps_keeps_to_one_shutdown_timeout(silent_api: str) ->
         assert not middleware.pipeline.delivery.accepting  # type: ignore[union-attr]
 
 
-def _streamed(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    yield b"ok"
-
-
 def test_stats_does_not_wait_again_and_again_for_a_grouping_function_that_never_returns(
         collector: Collector) -> None:
     """``stats`` lets a finish another thread is in end first, at most FINISH_WAIT: that
@@ -90,23 +82,9 @@ def test_stats_does_not_wait_again_and_again_for_a_grouping_function_that_never_
     function every read of ``stats`` (a health endpoint's, each request) took 1 s, for
     ever (measured before the fix: 1.00 s, 1.00 s, 1.00 s). It counts from when the
     finish began now: a finish under way longer than FINISH_WAIT is not waited for."""
-    release = threading.Event()
-
-    def grouping(request: Any) -> dict[str, str]:
-        if threading.current_thread().name == "readme-metrics-unclosed":
-            release.wait(60.0)
-        return {"api_key": "caller"}
-
-    middleware = MetricsMiddleware(_streamed, MetricsApiConfig(
-        api_key="rdme_review64_key_0001", metrics_api=collector.url, flush_interval=600,
-        shutdown_timeout=1.0, grouping_function=grouping))
-    pipeline = middleware.pipeline
-    assert pipeline is not None
+    middleware, _, release = _finishing_on_the_thread(collector, background=True,
+                                                      shutdown_timeout=1.0)
     try:
-        response = middleware(wsgi_environ("GET", "/dropped"), lambda *args: None)
-        del response  # never read nor closed: the library's thread finishes it
-        gc.collect()
-        wait_until(lambda: pipeline._others_finishing() > 0, timeout=30.0)
         time.sleep(FINISH_WAIT * 1.2)  # the finish is now older than FINISH_WAIT
         began = time.monotonic()
         for _ in range(3):
