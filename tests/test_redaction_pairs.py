@@ -34,12 +34,18 @@ S = SECRET
 FORM = "application/x-www-form-urlencoded"
 
 
-def _multipart(*fields: tuple[str, str]) -> dict[str, Any]:
+def _parts(*parts: tuple[str, str]) -> dict[str, Any]:
+    """A multipart request of ``(Content-Disposition parameters, value)`` parts."""
     body = b"".join(
-        f'--XyZ\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-        for name, value in fields) + b"--XyZ--\r\n"
+        f"--XyZ\r\nContent-Disposition: form-data; {disposition}\r\n\r\n{value}\r\n".encode()
+        for disposition, value in parts) + b"--XyZ--\r\n"
     return {"method": "POST", "body": body,
             "headers": {"Content-Type": "multipart/form-data; boundary=XyZ"}}
+
+
+def _multipart(*fields: tuple[str, str]) -> dict[str, Any]:
+    """A multipart request of ``(name, value)`` fields."""
+    return _parts(*((f'name="{name}"', value) for name, value in fields))
 
 
 def _form(text: str) -> dict[str, Any]:

@@ -22,17 +22,9 @@ import pytest
 
 from readme_metrics import MetricsMiddleware
 from tests.support.fake_api import Collector
-from tests.test_redaction_pairs import SECRET, _form, _json, _logged
+from tests.test_redaction_pairs import SECRET, _form, _json, _logged, _parts
 
 S = SECRET
-
-
-def _multipart(*parts: tuple[str, str]) -> dict[str, Any]:
-    body = b"".join(
-        f"--XyZ\r\nContent-Disposition: form-data; {disposition}\r\n\r\n{value}\r\n".encode()
-        for disposition, value in parts) + b"--XyZ--\r\n"
-    return {"method": "POST", "body": body,
-            "headers": {"Content-Type": "multipart/form-data; boundary=XyZ"}}
 
 
 LEAKS: list[Any] = [
@@ -43,11 +35,11 @@ LEAKS: list[Any] = [
     pytest.param(_json({"next": f"%252Fcb%253Fpassword%253D{S}"}), id="json URL encoded twice"),
     pytest.param(_json({"next": f"%25252Fcb%25253Fpassword%25253D{S}"}),
                  id="json URL encoded three times"),
-    pytest.param(_multipart(('name="next"', f"a%253D1%2526password%253D{S}")),
+    pytest.param(_parts(('name="next"', f"a%253D1%2526password%253D{S}")),
                  id="multipart form encoded twice"),
-    pytest.param(_multipart(("name=\"value\"; name*=UTF-8''x", S), ('name="name"', "password")),
+    pytest.param(_parts(("name=\"value\"; name*=UTF-8''x", S), ('name="name"', "password")),
                  id="multipart value field by its plain name"),
-    pytest.param(_multipart(('name="value"', S), ("name=\"name\"; name*=UTF-8''x", "password")),
+    pytest.param(_parts(('name="value"', S), ("name=\"name\"; name*=UTF-8''x", "password")),
                  id="multipart name field by its plain name"),
 ]
 
@@ -64,7 +56,7 @@ def test_a_secret_encoded_once_more_or_named_otherwise_never_reaches_the_collect
 KEPT: list[Any] = [
     pytest.param(_form("next=%25252Fhome%25253Fpage%25253D2"), id="encoded three times, no key"),
     pytest.param(_json({"next": "a%253D1%2526page%253D2"}), id="json encoded twice, no key"),
-    pytest.param(_multipart(("name=\"value\"; name*=UTF-8''x", "42"), ('name="name"', "Zoe")),
+    pytest.param(_parts(("name=\"value\"; name*=UTF-8''x", "42"), ('name="name"', "Zoe")),
                  id="multipart pair naming no denied key"),
 ]
 
