@@ -23,6 +23,7 @@ from readme_metrics.capture.chunked import framing_end
 from readme_metrics.capture.wsgi_input import InputTee
 from tests.support.capture_wrap import only_log, wrap_fixture  # noqa: F401
 from tests.support.fake_api import Collector
+from tests.support.raw_requests import answer_to
 from tests.support.wsgi_servers import served
 
 BODY = b"8\r\n01234567\r\n8\r\n89abcdef\r\n0\r\n\r\n"
@@ -127,13 +128,9 @@ def _served_once(app: Any, collector: Collector) -> tuple[bytes, dict[str, Any]]
     """(the answer, the logged request) of BODY sent chunked to ``app`` under wsgiref's
     server, the connection closed after it."""
     with served("wsgiref", app) as port:
-        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-            sock.sendall(b"POST /upload HTTP/1.1\r\nHost: api.example.com\r\n"
-                         b"Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
-                         b"Connection: close\r\n\r\n" + BODY)
-            answer = b""
-            while data := sock.recv(65536):
-                answer += data
+        answer = answer_to(port, b"POST /upload HTTP/1.1\r\nHost: api.example.com\r\n"
+                                 b"Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
+                                 b"Connection: close\r\n\r\n" + BODY)
         return answer, only_log(collector)["request"]["log"]["entries"][0]["request"]
 
 
