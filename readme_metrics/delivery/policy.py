@@ -244,8 +244,8 @@ def outcome_of_status(status: int, reason: str, retry_after: Optional[str],
         return outcome
     verdict = classify(status)
     cause = f"HTTP {status} {reason or ''}".rstrip()
-    if 300 <= status < 400 and redirected_to(location):
-        cause = f"{cause}, to {redirected_to(location)}"
+    if 300 <= status < 400 and (target := redirected_to(location)):
+        cause = f"{cause}, to {target}"
     if status == 407 and proxied:
         return Outcome(FAIL, cause, detail=text[:2000], reason="proxy")
     if status == 413:
