@@ -23,6 +23,7 @@ from readme_metrics.capture.asgi_messages import (
     body_record,
     client_gone,
     client_gone_comment,
+    closes_on_refused_start,
     content_length,
     cut_answered,
     cuts_stream_at_length,
@@ -166,7 +167,12 @@ class _Exchange(RequestSide):
             message, headers = self._start(message)
             self._starting = True
             gone = client_gone(self._own)
-            await self._send(message)
+            try:
+                await self._send(message)
+            except BaseException as exc:
+                if not is_cancellation(exc):
+                    self._start_refused(message)
+                raise
             # Only once the server took it: a start it refuses (a status or header it
             # cannot write) raises into the app, and the server answers 500.
             if gone:  # the client left before the answer: it got none of it
@@ -176,8 +182,13 @@ class _Exchange(RequestSide):
             status = message.get("status", 200)
             if status.__class__ is int and 100 <= status <= 999:  # start_status()'s first case
                 self.recorder.respond(status, REASONS.get(status, ""), headers)
-                if status < 200 and sends_informational_body(self._own):
-                    self.recorder.no_body = False  # the client gets it: logged as sent
+                if status < 200:
+                    if status != 101 and holds_start(self._own):
+                        # granian answers its own 500, no body, to a final 1xx but 101
+                        self.recorder.server_answered(500, "Internal Server Error",
+                                                      "a final 1xx status")
+                    elif sends_informational_body(self._own):
+                        self.recorder.no_body = False  # the client gets it: logged as sent
                 return
             code, reason = start_status(status)
             if status.__class__ is not int and code > 0 and not isinstance(status, int):
@@ -382,11 +393,23 @@ class _Exchange(RequestSide):
                 CUT_STATUS, "Bad Request",
                 "a malformed request body, or one the client left before sending")
 
+    def _start_refused(self, message: Message) -> None:
+        """The server refused the app's start (a status or header it cannot write), and
+        raised into the app: the head never went out. hypercorn answers its own 500 once
+        the app's call ends (logged so: no status was recorded); uvicorn, and hypercorn
+        whose h11 connection the start broke (a final 101 no client asked for), close
+        the connection with no answer at all (:func:`.closes_on_refused_start`)."""
+        self._starting = False
+        if closes_on_refused_start(self._own):
+            self.recorder.no_answer("refused the app's start", message.get("status"))
+
     def _held(self) -> None:
         """The app started its response and ended (returned, raised, or was cancelled)
         before any body message: under a server that writes the head only with the
-        first one (:func:`.holds_start`), the client got the server's 500 instead."""
-        if self._starting and not self._bodied and holds_start(self._own):
+        first one (:func:`.holds_start`), the client got the server's 500 instead
+        (unless the log already says what the client got: granian's 500 to a final 1xx)."""
+        if (self._starting and not self._bodied and self.recorder.comment is None
+                and holds_start(self._own)):
             self.recorder.server_answered(500, "Internal Server Error",
                                           "the app ended before any body message")
 

@@ -8,6 +8,8 @@
   ends a request body with ``http.disconnect``.
 - :func:`client_gone`: whether the server knows the client is gone (what is sent now
   goes nowhere), though the app was not told so.
+- :func:`closes_on_refused_start`: whether the server closes the connection with no
+  answer once it refused the app's start.
 - :func:`holds_start`: whether the server writes the response head only with the first
   body message (and answers 500 itself to an app that ends before one).
 - :func:`ends_receive_with_response`: whether the server's ``receive`` says
@@ -37,7 +39,7 @@ from readme_metrics.exchange import INVALID_STATUS
 
 __all__ = ["CLIENT_GONE_COMMENT", "CLIENT_GONE_REASON", "CLIENT_GONE_STATUS", "CUT_STATUS",
            "REASONS", "awaits_continue", "body_record", "client_gone", "client_gone_comment",
-           "content_length", "cut_answered", "cuts_stream_at_length",
+           "closes_on_refused_start", "content_length", "cut_answered", "cuts_stream_at_length",
            "ends_receive_with_response", "holds_start", "reads_on_for_expect",
            "sends_informational_body", "start_status"]
 
@@ -277,6 +279,29 @@ def cuts_stream_at_length(send: Any) -> bool:
     (2.x), which sends a body given in one message whole. uvicorn and hypercorn refuse
     the message that would go past the length; daphne sends it all."""
     return _owner_module(send).startswith("granian.")
+
+
+def closes_on_refused_start(send: Any) -> bool:
+    """Whether the server, having refused the app's ``http.response.start`` (its
+    ``send`` raised), closes the connection with no answer at all once the app's call
+    ends: uvicorn (h11 and httptools), which marked its response started before it
+    looked at the status and headers; hypercorn (h11) when the start broke its h11
+    connection (a final 101 no client asked an upgrade for: h11 refuses it and its
+    state is ERROR, so hypercorn's own 500 cannot go out either). Otherwise (hypercorn
+    refusing a status that is no number) the server answers its own 500. Asked only
+    for a refused start. Never raises."""
+    try:
+        owner = getattr(send, "__self__", None)
+        module = type(owner).__module__
+        if module.startswith("uvicorn."):
+            return getattr(owner, "response_started", False) is True
+        if module.startswith("hypercorn."):
+            protocol, _ = hypercorn_connection(owner)
+            state = getattr(getattr(protocol, "connection", None), "our_state", None)
+            return getattr(state, "__name__", None) == "ERROR"
+    except Exception:  # noqa: BLE001 - another version's insides: nothing known
+        pass
+    return False
 
 
 def holds_start(send: Any) -> bool:

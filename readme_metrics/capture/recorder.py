@@ -211,7 +211,23 @@ class Recorder:
         self.respond(status, reason, ())
         self.first, self.kept, self.kept_size = b"", None, 0
         self.body_size = 0
+        # What the app sends after this goes nowhere (granian's 500 for a final 1xx
+        # has no body, whatever the app's iterable or body messages hold).
+        self.no_body = True
         self.comment = server_answer_comment(status, why, started)
+
+    def no_answer(self, why: str, started: object) -> None:
+        """The server closed the connection and sent no answer at all (``why``, in a
+        few words; ``started``: the app's status, which no client got): logged 500, as
+        no status line said otherwise, with no headers or body and a comment saying so."""
+        self.respond(500, "Internal Server Error", ())
+        self.first, self.kept, self.kept_size = b"", None, 0
+        self.body_size = 0
+        self.no_body = True
+        comment = f"no answer reached the client: the server {why} and closed the connection"
+        if isinstance(started, int) and 100 <= started <= 999:
+            comment += f"; the app answered {started}"
+        self.comment = comment
 
     def record(self, chunk: bytes, sent: bool = False) -> None:
         """Count one response chunk and keep what fits under the limit. Never raises.
