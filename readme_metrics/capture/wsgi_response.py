@@ -23,11 +23,11 @@ from readme_metrics.capture.recorder import response_content_length, sets_docs_u
 if TYPE_CHECKING:
     from readme_metrics.capture.wsgi import _Capture
 
-__all__ = ["Response", "SizedResponse", "answers_500", "cuts_at_length", "ends_at_close",
-           "file_rest", "holds_empty_chunks", "ignores_late_start", "keeps_earlier_headers",
-           "plain_server", "read_along", "refuses_unsent", "sends_list_as_is",
-           "sends_unallowed_body", "sends_written_head_body", "takes_raising_restart",
-           "under_cheroot"]
+__all__ = ["Response", "SizedResponse", "answers_500", "cuts_at_length", "ends_after_close",
+           "ends_at_close", "file_rest", "holds_empty_chunks", "ignores_late_start",
+           "keeps_earlier_headers", "plain_server", "read_along", "refuses_unsent",
+           "sends_list_as_is", "sends_unallowed_body", "sends_written_head_body",
+           "takes_raising_restart", "under_cheroot"]
 
 
 def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[str, str]]
@@ -207,6 +207,17 @@ def answers_500(environ: Any, in_call: bool, wrote: bool) -> bool:
     return not wrote
 
 
+def ends_after_close(environ: Any) -> bool:
+    """Whether the server writes the end of the answer (a chunked body's last chunk;
+    cheroot the head too, when no chunk went out) only once the app's iterable's
+    ``close()`` returned, so that a ``close()`` that raises leaves the client's answer
+    without its end (waitress and cheroot, which then close the connection; waitress
+    answers its own 500 when nothing went out yet). gunicorn and werkzeug write the end
+    before calling ``close()``; wsgiref answers HTTP/1.0, ended by the close. Asked only
+    at the iterable's end and when its ``close()`` raised."""
+    return "waitress.client_disconnected" in environ or under_cheroot(environ)
+
+
 def keeps_earlier_headers(environ: Any) -> bool:
     """Whether a second start_response (with exc_info, before the status went out) adds
     its headers to those of the first instead of replacing them (gunicorn, cheroot)."""
@@ -366,16 +377,21 @@ class Response:
             if tee is not None and capture.rest_in_close():
                 raise
             if capture.pipeline.config.background_worker_mode:
-                if self._unsent:  # the log goes out before close(): see head_refused()
-                    self.head_refused()
-                capture.finish_log(GRACE)
-                self._settled()  # queued: nothing left for the exit to collect
+                # (Not where close() may still change what the client got: see
+                # _close_raised(). Those servers always call it.)
+                if not ends_after_close(capture.environ):
+                    if self._unsent:  # the log goes out before close(): see head_refused()
+                        self.head_refused()
+                    capture.finish_log(GRACE)
+                    self._settled()  # queued: nothing left for the exit to collect
             elif tee is not None:
                 capture.settle_body(GRACE)
             raise
         except BaseException as error:
             self._first = False
-            if not self._unsent:
+            capture = self._capture
+            if not self._unsent or (capture.status and under_cheroot(capture.environ)):
+                # (cheroot sends the started head all the same, and no end: answers_500)
                 # After the head went out: the servers close the connection with no
                 # last chunk, or short of the Content-Length (Exchange.response_body_cut).
                 self._capture.broke_off = True
@@ -423,13 +439,27 @@ class Response:
             if close is not None:
                 close()
         except BaseException:
-            self._capture.fail()
+            self._close_raised()
             raise
         finally:
             # werkzeug's discard read what came after the answer (see discard_tap): wait
             # for more only where the client has its answer's end already.
             capture.finish_log(0.0 if tee is not None and tee.discard_tapped and
                                ends_at_close(capture.environ, capture.headers) else GRACE)
+
+    def _close_raised(self) -> None:
+        """The app's ``close()`` raised: under a server that writes the answer's end only
+        after it (:func:`ends_after_close`), the client got no end (the log says the
+        answer broke off: a chunked one, or one short of its Content-Length), or, from
+        waitress with nothing sent yet, its own 500."""
+        capture = self._capture
+        if capture.status and ends_after_close(capture.environ):
+            if self._unsent and holds_empty_chunks(capture.environ):
+                capture.server_answered(500, "Internal Server Error",
+                                        "the app's close() raised")
+            else:
+                capture.broke_off = True
+        capture.fail()
 
     def _settled(self) -> None:
         """No longer counted open (once: the iteration's end, close() and the finalizer

@@ -17,6 +17,10 @@ What the app does is chosen by its path:
 - ``/raise-mid?length=N``: sends ``a``, then raises (declaring Content-Length N when
   given).
 - ``/write-raise?length=N``: WSGI: writes ``a`` with ``write()``, then raises in its call.
+- ``/raise-after?n=N&length=L``: WSGI: yields ``c`` N times, then raises (declaring
+  Content-Length L when given).
+- ``/close-raise?n=N&length=L``: WSGI: yields ``c`` N times from an iterable whose
+  ``close()`` raises (declaring Content-Length L when given).
 - ``/write-on``: WSGI: writes ``chunk <i>\n`` 400 times, 20 ms apart, with ``write()``
   (it raises once the server's write fails: the client left).
 - ``/chunk/<kind>``: yields (sends) ``a``, then a str, int, None, bytearray or memoryview.
@@ -119,6 +123,8 @@ def wsgi_hostile(environ: WSGIEnvironment, start_response: StartResponse) -> Any
     status, headers, chunks, odd = _behaviour(
         path, environ.get("QUERY_STRING", ""), environ["REQUEST_METHOD"], body,
         environ.get("CONTENT_TYPE", ""))
+    if path in ("/raise-after", "/close-raise"):
+        return _raising(environ, start_response, path, parse_qs(environ.get("QUERY_STRING", "")))
     if path.startswith("/headers/"):  # headers in shapes PEP 3333 does not allow
         headers = {"tuple": lambda: tuple(headers),
                    "generator": lambda: (pair for pair in headers),
@@ -151,6 +157,37 @@ def wsgi_hostile(environ: WSGIEnvironment, start_response: StartResponse) -> Any
         yield from chunks
         if odd == "raise-mid":
             raise RuntimeError("raised mid-stream")
+
+    return answer()
+
+
+class _CloseRaises:
+    """An iterable of ``count`` chunks whose ``close()`` raises."""
+
+    def __init__(self, count: int) -> None:
+        self.chunks = [b"c"] * count
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.chunks)
+
+    def close(self) -> None:
+        raise RuntimeError("close() failed")
+
+
+def _raising(environ: WSGIEnvironment, start_response: StartResponse, path: str,
+             args: dict[str, list[str]]) -> Any:
+    count = int(args.get("n", ["1"])[0])
+    headers = [("Content-Type", "text/plain")]
+    if "length" in args:
+        headers.append(("Content-Length", args["length"][0]))
+    start_response("200 OK", headers)
+    if path == "/close-raise":
+        return _CloseRaises(count)
+
+    def answer() -> Iterator[bytes]:
+        for _ in range(count):
+            yield b"c"
+        raise RuntimeError(f"raised after {count} chunks")
 
     return answer()
 
