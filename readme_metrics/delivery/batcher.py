@@ -7,10 +7,13 @@ senders. With several POSTs in flight the Metrics API is still treated as one se
 - a failed batch that is retried waits its own backoff (exponential in its attempts,
   jittered) while the other senders go on: an API that fails a share of the POSTs (a
   load balancer shedding load, a flaky proxy) is not throttled below what it takes;
-- once ``DOWN_AFTER`` attempts in a row have failed (none delivered between), the API is
-  taken for down: delivery *holds* for one backoff (exponential in the failures past
-  that, never earlier than Retry-After) and then sends one POST at a time until one
-  succeeds: no retry storm. A Retry-After holds every sender at any count;
+- once ``DOWN_AFTER`` attempts in a row have failed (none delivered between), or the API
+  asked for a Retry-After, it is taken for *down*: delivery holds for one backoff
+  (exponential in the failures past that, at most ``PROBE_CAP``, never earlier than
+  Retry-After) and then sends one POST at a time until one succeeds: no retry storm.
+  That success releases every batch held for a retry at once (as many POSTs in flight
+  as there are senders, at most ``max_senders``): the drain does not wait out each
+  batch's own backoff (up to ``BACKOFF_CAP``) once the API is back;
 - a 401/403 pauses delivery once (what is queued, and what comes during the pause, is
   dropped and counted), however many POSTs in flight were refused;
 - closing sends what is left until the deadline, never waiting past it.
@@ -38,9 +41,11 @@ from readme_metrics.delivery.policy import (
     BACKOFF_CAP,
     DOWN_AFTER,
     MAX_SENDERS,
+    PROBE_CAP,
     RETRY_AFTER_CAP,
-    backoff_ceiling,
     backoff_delay,
+    hold_step,
+    spends_attempt,
 )
 from readme_metrics.delivery.queue import Batch, LogQueue
 
@@ -73,7 +78,10 @@ class Batcher:
         self.unattended = False
         self.paused_until = 0.0
         self.failures = 0  # consecutive failed attempts, any batch
-        #: Until when every sender holds (while ``failures``): the API is down, or asked.
+        #: The API is taken for down (``DOWN_AFTER`` failures in a row, or a Retry-After),
+        #: until it answers: one POST at a time probes it, after each hold.
+        self.down = False
+        #: Until when every sender holds (while ``down``).
         self.hold_until = 0.0
         #: Until when a Retry-After asked delivery to wait (0.0: never asked): a backoff
         #: of its own the close cuts short (:meth:`_close_locked`), not this.
@@ -135,8 +143,8 @@ class Batcher:
         now = self._clock()
         if self.paused_until and self.paused_locked():
             return None, self.paused_until - now
-        if self.failures:
-            if queue.in_flight and self.failures >= DOWN_AFTER:
+        if self.down:
+            if queue.in_flight:
                 return None, None  # one probe at a time; woken when it settles
             if now < self.hold_until:
                 return None, self.hold_until - now
@@ -214,7 +222,7 @@ class Batcher:
         waiting = len(queue.items)
         in_flight = queue.in_flight
         if (self.sender_asked or queue.idle or not waiting or not in_flight
-                or len(in_flight) >= self.max_senders or self.failures >= DOWN_AFTER
+                or len(in_flight) >= self.max_senders or self.down
                 or self.paused_until):
             return False
         if not urgent:
@@ -321,7 +329,7 @@ class Batcher:
         queue = self.queue
         with self.lock:
             if (self.closed or queue.idle or not queue.in_flight
-                    or self.failures >= DOWN_AFTER or self.paused_until):
+                    or self.down or self.paused_until):
                 self.watching = False
                 return False, None
             left = queue.timer_left_locked(self._clock())
@@ -335,9 +343,8 @@ class Batcher:
     def settle(self, batch: Batch, reason: Optional[str]) -> None:
         """Delivered (``reason`` None: the API works again) or dropped for ``reason``."""
         with self.lock:
-            if reason in (None, "rejected"):  # the API answered: it works again
-                self.failures = 0
-                self.hold_until = 0.0  # (a hold of an earlier failure spell is over)
+            if self.failures and reason in (None, "rejected"):  # the API answered
+                self._answered_locked()
             queue = self.queue
             queue.settle_locked(batch, reason)
             if queue.idle:  # (none waits but the idle senders: three Python calls spared)
@@ -353,22 +360,23 @@ class Batcher:
                 queue.settle_locked(batch, "shutdown")
                 return None
             self.failures += 1
-            down = self.failures >= DOWN_AFTER
-            base, cap = self._backoff_base, self._backoff_cap
             now = self._clock()
             # The batch's own backoff, exponential in its attempts.
-            batch.not_before = now + backoff_delay(batch.attempts, retry_after, base, cap)
-            if down or retry_after is not None:
-                # Every sender holds: once the API is down, for a backoff exponential in
-                # the failures in a row past DOWN_AFTER (whichever batches they were),
-                # not in this batch's attempts (one batch long at odds held them all up
-                # to 30 s); else for what the Retry-After asked.
-                hold = (backoff_delay(self.failures - DOWN_AFTER + 1, retry_after, base, cap)
-                        if down else min(retry_after or 0.0, RETRY_AFTER_CAP))
+            batch.not_before = now + backoff_delay(batch.attempts, retry_after,
+                                                   self._backoff_base, self._backoff_cap)
+            if self.down or self.failures >= DOWN_AFTER or retry_after:
+                # Every sender holds, then one POST at a time probes: once the API is
+                # down, for a backoff exponential in the failures in a row past
+                # DOWN_AFTER (whichever batches they were; not in this batch's attempts:
+                # one batch long at odds held them all up to 30 s), at most PROBE_CAP;
+                # never earlier than a Retry-After asked (a Retry-After: 0 holds none).
+                self.down = True
+                hold = backoff_delay(max(1, hold_step(self.failures)), retry_after,
+                                     self._backoff_base, min(self._backoff_cap, PROBE_CAP))
                 self.hold_until = max(self.hold_until, now + hold)
                 batch.not_before = max(batch.not_before, self.hold_until)
             delay = batch.not_before - now
-            if retry_after is not None:
+            if retry_after:
                 self.asked_until = max(self.asked_until,
                                        now + min(retry_after, RETRY_AFTER_CAP))
             queue.requeue_locked(batch)
@@ -379,25 +387,17 @@ class Batcher:
         """For a batch whose attempt failed and may be retried: True if it is to be
         dropped now, its ``max_attempts`` failures at the longest backoff spent.
 
-        A failure counts once the backoff that follows it (:meth:`retry_later`'s) has
-        its ceiling at the cap; those while it still climbs do not. That step is at least
-        the batch's attempts, so at most ``max_attempts`` plus the steps below the cap
-        (6 with the defaults) are made: bounded, whatever the API does.
+        A failure counts once the batch's own backoff that follows it
+        (:meth:`retry_later`'s) has its ceiling at the cap (:func:`policy.spends_attempt`);
+        those while it still climbs do not. So a batch is tried ``max_attempts`` plus the
+        steps below the cap times at most (11 with the defaults), over its own backoffs
+        (75 s on average), whatever the API does and however often it was probed
+        meanwhile (every ``PROBE_CAP`` at most, while down: counting those probes dropped
+        the oldest batch of a 60 s outage).
         """
-        with self.lock:
-            step = self._step_locked(batch, self.failures + 1)
-            if backoff_ceiling(step, self._backoff_base,
-                               self._backoff_cap) >= self._backoff_cap:
-                batch.spent += 1
-            return batch.spent >= max_attempts
-
-    def _step_locked(self, batch: Batch, failures: int) -> int:
-        """The backoff's exponent after a failure of ``batch``, the ``failures``-th in a
-        row: the batch's own attempts; once the API is down, the hold's, which grows
-        with the failures in a row past DOWN_AFTER (whichever batches they were)."""
-        if failures >= DOWN_AFTER:
-            return max(batch.attempts, failures - DOWN_AFTER + 1)
-        return batch.attempts
+        if spends_attempt(batch.attempts, self._backoff_base, self._backoff_cap):
+            batch.spent += 1
+        return batch.spent >= max_attempts
 
     def split(self, batch: Batch, parts: list[tuple[Body, int]]) -> bool:
         """413 for a batch of several logs: it goes again as ``parts``, first in line
@@ -405,14 +405,29 @@ class Batcher:
         dropped, as :meth:`retry_later` does). The API answered: it works."""
         queue = self.queue
         with self.lock:
-            self.failures = 0
-            self.hold_until = 0.0  # as settle() does: else the next failure revived it
+            if self.failures:
+                self._answered_locked()  # as settle() does: else a hold came back
             if self.closed and not self.closing:
                 queue.settle_locked(batch, "shutdown")
                 return False
             queue.split_locked(batch, parts)
             queue.wake.notify_all()
             return True
+
+    def _answered_locked(self) -> None:
+        """The API answered (a delivery, a 4xx, a 413): the failures in a row are over,
+        and so is a hold. If it was taken for down, every batch waiting for a retry is
+        due now, not at the end of its own backoff (up to ``BACKOFF_CAP`` on: the
+        backlog trickled back over 30 s after an outage); at most one POST per sender
+        (``max_senders``) goes at once. Never earlier than a Retry-After asked."""
+        if self.down:
+            resume = max(self._clock(), self.asked_until)
+            for batch in self.queue.retries:
+                if batch.not_before > resume:
+                    batch.not_before = resume
+        self.failures = 0
+        self.down = False
+        self.hold_until = 0.0
 
     def pause(self, batch: Batch, seconds: float) -> bool:
         """401/403: drop the batch and all that waits; True if this began a new pause."""

@@ -22,13 +22,13 @@ from readme_metrics._random import uniform01
 from readme_metrics.delivery.errors import chain, described
 
 #: Failed attempts at the longest backoff (its ceiling at ``BACKOFF_CAP``) after which a
-#: batch is dropped. The attempts while the backoff still climbs to the cap (0.5, 1, 2, 4,
-#: 8 and 16 s: 6 with the defaults) do not count: a batch is tried at most 11 times, over
-#: 75 s on average, so an outage of tens of seconds loses nothing, and a batch that draws
-#: a few failures in a row by chance (a load balancer shedding a third of the POSTs) is
-#: not dropped for it. While the API is down the probe's backoff is the hold, which grows
-#: with the failures in a row (whichever batches they were): once it is at the cap, every
-#: failed probe counts (a dead API still has a batch dropped every 5 probes).
+#: batch is dropped. The attempts while the batch's own backoff still climbs to the cap
+#: (0.5, 1, 2, 4, 8 and 16 s: 6 with the defaults) do not count: a batch is tried at most
+#: 11 times, over 75 s of its own backoffs on average, so an outage of tens of seconds
+#: loses nothing, and a batch that draws a few failures in a row by chance (a load
+#: balancer shedding a third of the POSTs) is not dropped for it. Counted by the batch's
+#: own attempts only (:func:`spends_attempt`), not by how often the API was probed while
+#: down: a dead API still has a batch dropped every 11 probes.
 MAX_ATTEMPTS = 5
 #: First backoff ceiling in seconds; it doubles per consecutive failure (full jitter) up
 #: to the cap.
@@ -40,6 +40,15 @@ BACKOFF_CAP = 30.0
 #: mostly healthy API's (a load balancer shedding a share of the POSTs, a flaky proxy):
 #: only the failed batch waits its backoff, the other senders go on.
 DOWN_AFTER = 3
+#: The longest hold between two probes of an API taken for down (the hold grows from
+#: ``BACKOFF_BASE`` with the failures in a row, full jitter, as a backoff does). Lower
+#: than ``BACKOFF_CAP``: the first probe after the API is back comes within 5 s (1.7 s on
+#: average), not 30 (10 s on average), and its success releases every batch held
+#: (:meth:`~readme_metrics.delivery.batcher.Batcher.settle`). A dead API sees one POST
+#: every 2.5 s on average from a process, one at a time; each batch still waits its own
+#: backoff (up to ``BACKOFF_CAP``) between its own attempts, so the probes are the
+#: batches whose backoff is over, or the logs that came meanwhile.
+PROBE_CAP = 5.0
 #: Retry-After is honoured: no retry comes earlier than the server asked. Only an absurd
 #: value (a date far in the future) is cut to this, so a mistake there cannot stall
 #: delivery for days; meanwhile the queue stays bounded and new logs are counted as drops.
@@ -185,6 +194,21 @@ def backoff_ceiling(attempt: int, base: float = BACKOFF_BASE,
                     cap: float = BACKOFF_CAP) -> float:
     """The longest wait after ``attempt`` failures (>= 1): ``base`` doubling, at most ``cap``."""
     return min(cap, base * (2 ** min(attempt - 1, 32)))
+
+
+def spends_attempt(attempts: int, base: float = BACKOFF_BASE,
+                   cap: float = BACKOFF_CAP) -> bool:
+    """True if a batch's failed attempt, its ``attempts``-th, counts against
+    ``max_attempts``: the backoff that follows it (:func:`backoff_delay` of ``attempts``)
+    has its ceiling at ``cap``. The one rule of a batch's retry budget."""
+    return backoff_ceiling(attempts, base, cap) >= cap
+
+
+def hold_step(failures: int) -> int:
+    """The exponent of the hold of every sender (``backoff_delay``'s ``attempt``) after
+    ``failures`` in a row, the API taken for down (>= ``DOWN_AFTER``): 1 at the
+    ``DOWN_AFTER``-th, growing by one with each failed probe."""
+    return failures - DOWN_AFTER + 1
 
 
 def post_size(sizes: Iterable[int], max_logs: int = MAX_POST_LOGS,

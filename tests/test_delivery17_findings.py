@@ -1,0 +1,238 @@
+"""delivery17: delivery once the Metrics API is back after an outage (SPEC 7), findings.
+
+After an outage the backlog drained slowly (17 to 24 s once the API was back, measured
+by delivery16): while down, the hold between two probes grew to the backoff cap (30 s,
+so the first probe after the API came back was up to 30 s away, 10 s on average), and
+a probe's success ended the hold but left each batch held for a retry to wait out its
+own backoff, up to 30 s more. The hold between probes is now capped at ``PROBE_CAP``
+(5 s), the probe's success releases every held batch at once (at most one POST per
+sender), and the retry budget counts a batch's own attempts only, so probing more often
+does not drop a batch sooner.
+
+A Retry-After held every
+sender, but then let all of them go at once, where the docs said one probe at a time.
+
+Real collector on 127.0.0.1 (tests/support/fake_api.py), and the Batcher alone with a
+clock of its own: counts of POSTs and drops, no timed assertions.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import pytest
+
+from readme_metrics.delivery import batcher as batcher_module
+from readme_metrics.delivery import policy
+from readme_metrics.delivery.batcher import Batcher
+from readme_metrics.delivery.policy import (
+    BACKOFF_BASE,
+    BACKOFF_CAP,
+    DOWN_AFTER,
+    MAX_ATTEMPTS,
+)
+from readme_metrics.delivery.queue import Batch, LogQueue
+from tests.support.delivery import (
+    MakeDelivery,
+    adds_up,
+    api_key_never_logged_fixture,  # noqa: F401 - autouse
+    full_jitter_fixture,  # noqa: F401 - ``full_jitter``
+    ids,
+    item,
+    make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    messages,
+)
+from tests.support.fake_api import Collector, Reply
+from tests.support.polling import wait_until
+
+
+def _batcher(now: list[float], logs: int, post_logs: int = 1,
+             **queue_options: int) -> tuple[LogQueue, Batcher]:
+    """A queue of ``logs`` logs, one a batch, at most ``post_logs`` a POST,
+    and its batcher with the defaults' backoff on the clock ``now[0]``."""
+    queue = LogQueue(batch_size=1, interval=0.0, max_size=1000, max_bytes=10**7,
+                     max_post_logs=post_logs, **queue_options)
+    batcher = Batcher(queue, backoff_base=BACKOFF_BASE, backoff_cap=BACKOFF_CAP,
+                      clock=lambda: now[0])
+    for n in range(logs):
+        _put(batcher, f"log-{n}")
+    return queue, batcher
+
+
+def _put(batcher: Batcher, name: str) -> None:
+    log = item(name)
+    batcher.put(log, log.nbytes, inline=False)
+
+
+def _take(queue: LogQueue, batcher: Batcher) -> Batch | None:
+    with queue.lock:
+        return batcher.take_locked()[0]
+
+
+def _fail(batcher: Batcher, batch: Batch, retry_after: float | None = None) -> bool:
+    """What Attempt does with a failed attempt: True if the batch is dropped."""
+    batch.attempts += 1
+    if batcher.exhausted(batch, MAX_ATTEMPTS):
+        batcher.settle(batch, "retries_exhausted")
+        return True
+    batcher.retry_later(batch, retry_after)
+    return False
+
+
+# -- the drain once the API is back ------------------------------------------------------
+
+
+@pytest.mark.usefixtures("full_jitter")
+def test_the_probe_that_succeeds_releases_every_batch_held_for_a_retry() -> None:
+    """Three batches failed (the API down), each its own backoff at the cap (30 s); the
+    next probe is delivered: the three are due at once, not 30 s on, one POST each."""
+    now = [100.0]
+    queue, batcher = _batcher(now, DOWN_AFTER + 1)
+    failed = [_take(queue, batcher) for _ in range(DOWN_AFTER)]
+    for batch in failed:
+        assert batch is not None
+        batch.attempts = 6  # its backoff after the next failure: 30 s
+        _fail(batcher, batch)
+    now[0] += BACKOFF_CAP / 2  # past the hold, not past their own backoffs
+    probe = _take(queue, batcher)
+    assert probe is not None and probe not in failed  # the log that came meanwhile
+    assert _take(queue, batcher) is None  # one probe at a time
+    batcher.settle(probe, None)
+
+    released = [_take(queue, batcher) for _ in range(DOWN_AFTER)]
+    assert released == failed  # all at once, oldest first
+    assert queue.retries == []
+    for batch in released:
+        assert batch is not None
+        batcher.settle(batch, None)
+    stats = queue.stats()
+    assert (stats["sent"], stats["queued"], stats["dropped"]) == (DOWN_AFTER + 1, 0, 0)
+
+
+@pytest.mark.usefixtures("full_jitter")
+def test_after_an_outage_the_backlog_goes_once_a_probe_succeeds(
+        collector: Collector, make_delivery: MakeDelivery,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """Every batch's own backoff is 60 s; the API fails DOWN_AFTER POSTs, then answers:
+    the next log probes it (the hold between probes is PROBE_CAP's, made 0.05 s here),
+    and its delivery brings the three held batches with it, not 60 s on."""
+    monkeypatch.setattr(batcher_module, "PROBE_CAP", 0.05, raising=False)
+    for _ in range(DOWN_AFTER):
+        collector.replies.append(Reply(503))
+    delivery = make_delivery(collector.url, buffer_length=2, backoff_base=60.0,
+                             backoff_cap=60.0)
+    names = [f"log-{n}" for n in range(2 * DOWN_AFTER)]
+    for number, pair in enumerate(zip(names[::2], names[1::2]), 1):
+        for name in pair:
+            delivery.submit(item(name))
+        wait_until(lambda: len(collector.failed) == number)  # noqa: B023 - in the loop
+    # (the last failure's retry is scheduled: the API is taken for down)
+    wait_until(lambda: len(messages(caplog, logging.DEBUG, "retrying in")) == DOWN_AFTER)
+    delivery.submit(item("probe-a"))
+    delivery.submit(item("probe-b"))
+
+    assert delivery.flush(10.0) is True
+    assert sorted(ids(collector.logs)) == sorted([*names, "probe-a", "probe-b"])
+    assert [len(batch) for batch in collector.batches] == [2] * (DOWN_AFTER + 1)
+    stats = delivery.stats
+    assert (stats["sent"], stats["dropped"], stats["retries"]) == (8, 0, DOWN_AFTER)
+    assert adds_up(stats)
+
+
+@pytest.mark.usefixtures("full_jitter")
+def test_the_ceilings_of_a_batchs_backoff_and_of_the_hold_between_probes() -> None:
+    """One rule each, in one place (policy.spends_attempt, policy.hold_step). A batch's
+    own backoff after each of its failures: 0.5 s doubling to 30 s, the failures at 30 s
+    counting, dropped at its 11th attempt (as before). The hold of every sender while the
+    API is down: 0.5 s doubling from the DOWN_AFTER-th failure in a row, at most 5 s (30
+    before: the first probe after the API came back was up to 30 s away)."""
+    now = [100.0]
+    queue, batcher = _batcher(now, 1)
+    batch = _take(queue, batcher)
+    assert batch is not None
+    own = []
+    while True:
+        batcher.failures = 0  # a POST delivered between: only its own backoff counts
+        if _fail(batcher, batch):
+            break
+        own.append(batch.not_before - now[0])
+        now[0] = batch.not_before
+        assert _take(queue, batcher) is batch
+    assert own == [0.5, 1, 2, 4, 8, 16, 30, 30, 30, 30]
+    assert batch.attempts == MAX_ATTEMPTS + 6
+
+    queue, batcher = _batcher(now, 20)
+    holds = []
+    for _ in range(12):  # each log probes once (its own backoff keeps it back after)
+        probe = _take(queue, batcher)
+        assert probe is not None
+        _fail(batcher, probe)
+        if batcher.failures >= DOWN_AFTER:
+            holds.append(batcher.hold_until - now[0])
+            now[0] = batcher.hold_until
+    assert holds == [0.5, 1, 2, 4, 5, 5, 5, 5, 5, 5]
+
+
+def test_a_60_s_outage_at_a_low_rate_loses_no_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Probing every 5 s at most, each probe a failure in a row: had those counted
+    against the budget (delivery16's rule, the hold's exponent at the cap), the oldest
+    batch was dropped within the minute. Its own attempts count: one log a second for a
+    60 s outage (each jitter drawn at its mean), then every log goes."""
+    monkeypatch.setattr(batcher_module, "backoff_delay",
+                        functools.partial(policy.backoff_delay, rand=lambda: 0.5))
+    now = [100.0]
+    queue, batcher = _batcher(now, 0)
+    logs = 0
+    while now[0] < 160:
+        if now[0] >= 100 + logs:
+            _put(batcher, f"log-{logs}")
+            logs += 1
+        probe = _take(queue, batcher)
+        if probe is not None:
+            assert not _fail(batcher, probe), f"dropped at {now[0] - 100:.1f} s"
+        now[0] += 0.05
+    assert max(batch.attempts for batch in queue.retries) >= 9  # probed often
+    now[0] = max(now[0], batcher.hold_until)  # the API is back: the next log probes
+    _put(batcher, "after")
+    probe = _take(queue, batcher)
+    assert probe is not None
+    batcher.settle(probe, None)
+    while (batch := _take(queue, batcher)) is not None:
+        batcher.settle(batch, None)
+    stats = queue.stats()
+    assert (stats["sent"], stats["dropped"], stats["queued"]) == (logs + 1, 0, 0)
+
+
+# -- Retry-After ---------------------------------------------------------------------------
+
+
+def test_after_a_retry_after_one_post_at_a_time_probes_the_api() -> None:
+    """A 429 with Retry-After: 2 to the first POST: every sender held 2 s, then every
+    sender went at once (16 POSTs to an API that asked to be left alone); the docs said
+    one POST at a time probes it until one succeeds, as after DOWN_AFTER failures."""
+    now = [100.0]
+    queue, batcher = _batcher(now, 5)
+    first = _take(queue, batcher)
+    assert first is not None
+    _fail(batcher, first, retry_after=2.0)
+    assert _take(queue, batcher) is None  # held
+    now[0] += 2.5
+    probe = _take(queue, batcher)
+    assert probe is first
+    assert _take(queue, batcher) is None  # one probe at a time
+    batcher.settle(probe, None)
+    assert _take(queue, batcher) is not None  # answered: the others go
+    assert _take(queue, batcher) is not None
+
+
+def test_a_retry_after_of_0_holds_no_other_sender() -> None:
+    """429 with Retry-After: 0: a failure like any other, the batch waits its own
+    backoff and the other batches go on."""
+    now = [100.0]
+    queue, batcher = _batcher(now, 3)
+    first = _take(queue, batcher)
+    assert first is not None
+    _fail(batcher, first, retry_after=0.0)
+    assert _take(queue, batcher) is not None
+    assert _take(queue, batcher) is not None
