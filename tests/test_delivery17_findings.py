@@ -9,7 +9,8 @@ own backoff, up to 30 s more. The hold between probes is now capped at ``PROBE_C
 sender), and the retry budget counts a batch's own attempts only, so probing more often
 does not drop a batch sooner.
 
-A Retry-After held every
+A 413 lowered the bytes a POST carries for the life of the process: it is raised again,
+doubling every ``RAISE_POST_BYTES_AFTER`` POSTs delivered. A Retry-After held every
 sender, but then let all of them go at once, where the docs said one probe at a time.
 
 Real collector on 127.0.0.1 (tests/support/fake_api.py), and the Batcher alone with a
@@ -26,11 +27,14 @@ import pytest
 from readme_metrics.delivery import batcher as batcher_module
 from readme_metrics.delivery import policy
 from readme_metrics.delivery.batcher import Batcher
+from readme_metrics.delivery.encode import array_body
 from readme_metrics.delivery.policy import (
     BACKOFF_BASE,
     BACKOFF_CAP,
     DOWN_AFTER,
     MAX_ATTEMPTS,
+    MAX_POST_BYTES,
+    RAISE_POST_BYTES_AFTER,
 )
 from readme_metrics.delivery.queue import Batch, LogQueue
 from tests.support.delivery import (
@@ -43,7 +47,7 @@ from tests.support.delivery import (
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     messages,
 )
-from tests.support.fake_api import Collector, Reply
+from tests.support.fake_api import Collector, Received, Reply
 from tests.support.polling import wait_until
 
 
@@ -236,3 +240,65 @@ def test_a_retry_after_of_0_holds_no_other_sender() -> None:
     _fail(batcher, first, retry_after=0.0)
     assert _take(queue, batcher) is not None
     assert _take(queue, batcher) is not None
+
+
+# -- the bytes of a POST after a 413 -------------------------------------------------------
+
+
+def test_the_bytes_of_a_post_lowered_by_a_413_are_raised_again() -> None:
+    """A 413 to a POST of two logs of 100 bytes: every later POST carried one log (100
+    bytes at most) for the life of the process. After RAISE_POST_BYTES_AFTER POSTs
+    delivered the cap doubles, and so on up to MAX_POST_BYTES."""
+    now = [100.0]
+    queue, batcher = _batcher(now, 2, post_logs=2)
+    refused = _take(queue, batcher)
+    assert refused is not None and refused.count == 2
+    both = refused.nbytes
+    batcher.split(refused, [(array_body([b'{"_id":"log-0"}']), 1),
+                            (array_body([b'{"_id":"log-1"}']), 1)])
+    assert queue.max_post_bytes < both
+    for part in (_take(queue, batcher), _take(queue, batcher)):
+        assert part is not None
+        batcher.settle(part, None)
+    counts = []
+    for n in range(2, 2 + 30 * RAISE_POST_BYTES_AFTER):
+        _put(batcher, f"log-{n}")
+        _put(batcher, f"log-{n}b")
+        while (batch := _take(queue, batcher)) is not None:
+            counts.append(batch.count)
+            batcher.settle(batch, None)
+        if queue.max_post_bytes == MAX_POST_BYTES:
+            break
+    # One log a POST (the 413's cap) until RAISE_POST_BYTES_AFTER were delivered (the
+    # halves the first two), then the cap doubled: both logs in one POST.
+    assert counts[:RAISE_POST_BYTES_AFTER - 2] == [1] * (RAISE_POST_BYTES_AFTER - 2)
+    assert counts[-1] == 2
+    assert queue.max_post_bytes == MAX_POST_BYTES
+
+
+def test_a_413_at_a_raised_cap_is_sent_in_halves_again(
+        collector: Collector, make_delivery: MakeDelivery,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """An API that really takes at most 2 logs a POST: the raised cap meets its 413
+    again, the POST goes in halves, nothing is lost, and the warning is not repeated."""
+    monkeypatch.setattr("readme_metrics.delivery.queue.RAISE_POST_BYTES_AFTER", 2,
+                        raising=False)
+
+    def judge(received: Received) -> Reply:
+        return Reply(413) if len(received.json()) > 2 else Reply(202)
+
+    collector.judge = judge
+    delivery = make_delivery(collector.url, buffer_length=4)
+    names = [f"log-{n:02d}" for n in range(16)]
+    for start in range(0, 16, 4):
+        for name in names[start:start + 4]:
+            delivery.submit(item(name, b"x" * 100))
+        assert delivery.flush(10.0) is True
+    assert sorted(ids(collector.logs)) == names
+    assert all(len(batch) <= 2 for batch in collector.batches)
+    assert len(collector.failed) >= 2  # the first 413, and one at a raised cap
+    # Said once, not once a minute for as long as the limit stays.
+    assert len(messages(caplog, logging.WARNING, "too large (HTTP 413")) == 1
+    stats = delivery.stats
+    assert (stats["sent"], stats["dropped"]) == (16, 0)
+    assert adds_up(stats)

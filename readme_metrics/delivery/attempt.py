@@ -123,7 +123,11 @@ class Attempt:
             self._logger.debug("readme_metrics: the Metrics API answered %s: %s", cause,
                                outcome.detail)
             count = batch.count
-            if batcher.split(batch, halves(batch.body)):
+            queue = self._queue
+            # Said once: a 413 at a cap raised again after one (a limit that stays) is
+            # expected, every RAISE_POST_BYTES_AFTER POSTs, and loses nothing.
+            again = queue.max_post_bytes < queue.post_bytes_cap
+            if batcher.split(batch, halves(batch.body)) and not again:
                 self.warnings.log(logging.WARNING, "too_large", "readme_metrics: the "
                                   "Metrics API at %s found a POST of %s too large (%s); "
                                   "sending them again in two halves, and smaller POSTs "

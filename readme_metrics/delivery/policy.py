@@ -66,6 +66,13 @@ MAX_POST_LOGS = 500
 #: carries; a single log above it goes alone. Keeps one request to the Metrics API a few
 #: megabytes at most once encoded.
 MAX_POST_BYTES = 2 * 1024 * 1024
+#: After a 413 lowered the bytes a POST carries (``split``), this many POSTs delivered
+#: double it again, up to ``MAX_POST_BYTES``: a 413 that was the API's passing state (or
+#: a proxy since reconfigured) does not leave POSTs of a few logs for the life of the
+#: process (a 413 to a batch of two small logs capped every later POST at one log, and
+#: 2,000 logs/s then filled the queue). A limit that stays costs one 413 per that many
+#: POSTs at most, its POST sent again in halves: nothing is lost.
+RAISE_POST_BYTES_AFTER = 100
 #: Most sender threads per Delivery, hence most POSTs in flight at once. One thread runs
 #: while one POST at a time keeps up; another starts only while every sender is busy and
 #: the backlog outgrows them, and only while a POST's wait on the API is longer than

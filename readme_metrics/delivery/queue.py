@@ -28,6 +28,7 @@ from readme_metrics.delivery.policy import (
     DROP_REASONS,
     MAX_POST_BYTES,
     MAX_POST_LOGS,
+    RAISE_POST_BYTES_AFTER,
     post_size,
 )
 
@@ -89,6 +90,11 @@ class LogQueue:
         self.max_bytes = max_bytes
         self.max_post_logs = max_post_logs
         self.max_post_bytes = max_post_bytes
+        #: The cap ``max_post_bytes`` goes back to after a 413 lowered it
+        #: (:meth:`split_locked`), doubling every ``RAISE_POST_BYTES_AFTER`` POSTs
+        #: delivered meanwhile (counted in ``delivered_since_413``).
+        self.post_bytes_cap = max_post_bytes
+        self.delivered_since_413 = 0
         self.lock = threading.Lock()
         self.wake = threading.Condition(self.lock)  # senders wait here
         self.done = threading.Condition(self.lock)  # flush() callers wait here
@@ -230,13 +236,15 @@ class LogQueue:
 
         From now on no POST takes more captured bytes than the larger part (one log above
         that still goes alone): a backlog is not cut into POSTs that would be refused
-        first. Bytes only, not logs: one huge log among small ones, split down to itself,
-        leaves POSTs of small logs as large as before."""
+        first. Each ``RAISE_POST_BYTES_AFTER`` POSTs delivered then double it again, up
+        to its cap (:meth:`settle_locked`). Bytes only, not logs: one huge log among
+        small ones, split down to itself, leaves POSTs of small logs as large as before."""
         self.in_flight.discard(batch)
         encoded = sum(len(body) for body, _ in parts) or 1
         shares = [batch.nbytes * len(body) // encoded for body, _ in parts]
         shares[-1] = batch.nbytes - sum(shares[:-1])
         self.max_post_bytes = max(1, min(self.max_post_bytes, max(shares)))
+        self.delivered_since_413 = 0
         first = batch.first
         for index, ((body, count), share) in enumerate(zip(parts, shares)):
             part = Batch([], first, share)
@@ -255,12 +263,22 @@ class LogQueue:
         if batch.count:
             self.resolve_locked(batch.first, batch.last, batch.count, batch.nbytes, reason)
             self.counts["batches" if reason is None else "failed_batches"] += 1
+            if reason is None and self.max_post_bytes < self.post_bytes_cap:
+                self._delivered_under_413_locked()
         elif batch.nbytes:
             self.queued_bytes -= batch.nbytes
         batch.count = 0
         batch.nbytes = 0
         batch.body = None
         batch.items = None
+
+    def _delivered_under_413_locked(self) -> None:
+        """A POST was delivered while a 413 keeps them smaller than the cap: every
+        ``RAISE_POST_BYTES_AFTER`` of them double the bytes a POST may carry again."""
+        self.delivered_since_413 += 1
+        if self.delivered_since_413 >= RAISE_POST_BYTES_AFTER:
+            self.delivered_since_413 = 0
+            self.max_post_bytes = min(self.post_bytes_cap, 2 * self.max_post_bytes)
 
     def drop_one_locked(self, batch: Batch, reason: str) -> None:
         """One log of ``batch`` is dropped alone (it could not be built)."""
