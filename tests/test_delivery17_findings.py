@@ -230,6 +230,54 @@ def test_after_a_retry_after_one_post_at_a_time_probes_the_api() -> None:
     assert _take(queue, batcher) is not None
 
 
+def test_an_hours_retry_after_holds_its_batch_an_hour_the_others_a_minute() -> None:
+    """A 503 with Retry-After: 3600 (a proxy's mistake, or meant): every sender held an
+    hour while the queue filled and dropped every later log. The batch it answered
+    waits the hour; the others hold RETRY_AFTER_HOLD, then one probe at a time, and
+    once the API answers they go, the asked batch still not before its hour."""
+    now = [100.0]
+    queue, batcher = _batcher(now, 4)
+    asked = _take(queue, batcher)
+    assert asked is not None
+    _fail(batcher, asked, retry_after=3600.0)
+    now[0] += 59.0
+    assert _take(queue, batcher) is None  # every sender holds the first minute
+    now[0] += 2.0
+    probe = _take(queue, batcher)
+    assert probe is not None and probe is not asked
+    assert _take(queue, batcher) is None  # one probe at a time
+    batcher.settle(probe, None)  # the API answers
+    rest = [_take(queue, batcher), _take(queue, batcher)]
+    assert None not in rest and asked not in rest
+    assert _take(queue, batcher) is None  # the asked batch waits its hour
+    now[0] = asked.not_before
+    assert asked.not_before >= 100.0 + 3600.0
+    assert _take(queue, batcher) is asked
+
+
+def test_an_hours_retry_after_stops_only_its_batch(
+        collector: Collector, make_delivery: MakeDelivery,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Against the real collector (RETRY_AFTER_HOLD made 0.05 s): the batch answered
+    "Retry-After: 3600" waits, the next logs are delivered, the close gives the asked
+    batch up (its hour is past shutdown_timeout) and counts it."""
+    monkeypatch.setattr(batcher_module, "RETRY_AFTER_HOLD", 0.05, raising=False)
+    collector.replies.append(Reply(503, headers={"Retry-After": "3600"}))
+    delivery = make_delivery(collector.url, buffer_length=2)
+    delivery.submit(item("a"))
+    delivery.submit(item("b"))
+    wait_until(lambda: len(collector.failed) == 1)
+    for name in ("c", "d", "e", "f"):
+        delivery.submit(item(name))
+
+    assert sorted(ids(collector.wait_for_logs(4))) == ["c", "d", "e", "f"]
+    delivery.close()
+    stats = delivery.stats
+    assert (stats["sent"], stats["dropped_shutdown"], stats["retries"]) == (4, 2, 0)
+    assert len(collector.failed) == 1  # "a" and "b" never sent again before their hour
+    assert adds_up(stats)
+
+
 def test_a_retry_after_of_0_holds_no_other_sender() -> None:
     """429 with Retry-After: 0: a failure like any other, the batch waits its own
     backoff and the other batches go on."""

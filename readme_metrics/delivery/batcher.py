@@ -43,6 +43,7 @@ from readme_metrics.delivery.policy import (
     MAX_SENDERS,
     PROBE_CAP,
     RETRY_AFTER_CAP,
+    RETRY_AFTER_HOLD,
     backoff_delay,
     hold_step,
     spends_attempt,
@@ -370,8 +371,12 @@ class Batcher:
                 # DOWN_AFTER (whichever batches they were; not in this batch's attempts:
                 # one batch long at odds held them all up to 30 s), at most PROBE_CAP;
                 # never earlier than a Retry-After asked (a Retry-After: 0 holds none).
+                # A Retry-After holds every sender RETRY_AFTER_HOLD at most; the batch
+                # it answered waits all of it (its own backoff, above).
                 self.down = True
-                hold = backoff_delay(max(1, hold_step(self.failures)), retry_after,
+                hold = backoff_delay(max(1, hold_step(self.failures)),
+                                     min(retry_after, RETRY_AFTER_HOLD) if retry_after
+                                     else None,
                                      self._backoff_base, min(self._backoff_cap, PROBE_CAP))
                 self.hold_until = max(self.hold_until, now + hold)
                 batch.not_before = max(batch.not_before, self.hold_until)

@@ -53,6 +53,12 @@ PROBE_CAP = 5.0
 #: value (a date far in the future) is cut to this, so a mistake there cannot stall
 #: delivery for days; meanwhile the queue stays bounded and new logs are counted as drops.
 RETRY_AFTER_CAP = 3600.0
+#: The longest every sender holds for one Retry-After: the batch it answered waits all
+#: of it (up to ``RETRY_AFTER_CAP``), the others one probe at a time after this. A
+#: Retry-After of an hour (a proxy's mistake, a date misread) held every sender an hour
+#: while the queue filled and every log after it was dropped; now the API that means it
+#: sees one POST a minute (each answered so waits its own hour), as after a 401/403.
+RETRY_AFTER_HOLD = 60.0
 #: How long a 401/403 stops delivery; a wrong key does not fix itself within seconds.
 AUTH_PAUSE = 60.0
 #: At most one warning of each kind per this many seconds.
