@@ -1,0 +1,220 @@
+"""Delivery after an outage of the Metrics API: delivered of served, and the drain.
+
+.. code-block:: sh
+
+    python benchmarks/outage.py                          # 10, 30, 60 s at 500/s and 2000/s
+    python benchmarks/outage.py --runs 500@10 --kind refused
+
+The wrapped GET app of bench.py (default options) is called at a fixed rate; the API on
+127.0.0.1 (its own process) answers 202 after 50 ms for ``--lead`` seconds, then fails
+every POST for the outage (``--kind``: 503, or ``refused``: nothing listens on its port),
+then answers 202 after 50 ms again. The load stops when the API comes back (the moment
+"back"); then: seconds from back until the queue is empty (``stats["queued"] == 0``), and
+until the API has every log served, delivered of served (distinct ``_id``), duplicates,
+the drops by reason, and the POSTs the API received after back with the most in flight
+at once. One JSON line per run on stdout, progress on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import Any, Optional
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from bench import environ_for, get_app, log, wrap  # noqa: E402
+
+
+def serve(delay: float) -> None:
+    """The API: its mode comes on stdin (``ok``, ``503``, ``refused``); GET /count on a
+    second port (always up) says logs, distinct ids, POSTs since ``mark`` and the most in
+    flight since then."""
+    state: dict[str, Any] = {"mode": "ok", "logs": 0, "posts": 0, "in_flight": 0,
+                             "most": 0}
+    ids: set[bytes] = set()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                match = re.search(rb"(?i)content-length:\s*(\d+)", head)
+                body = await reader.readexactly(int(match.group(1))) if match else b""
+                if state["mode"] == "refused":
+                    break  # (a connection kept alive from before is closed)
+                if state["mode"] == "503":
+                    writer.write(b"HTTP/1.1 503 Service Unavailable\r\n"
+                                 b"Content-Length: 0\r\n\r\n")
+                else:
+                    state["posts"] += 1
+                    state["in_flight"] += 1
+                    state["most"] = max(state["most"], state["in_flight"])
+                    try:
+                        await asyncio.sleep(delay)
+                    finally:
+                        state["in_flight"] -= 1
+                    found = re.findall(rb'"_id":"([^"]+)"', body)
+                    state["logs"] += len(found)
+                    ids.update(found)
+                    writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            writer.close()
+
+    async def count(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        text = json.dumps({"logs": state["logs"], "distinct": len(ids),
+                           "posts": state["posts"], "most": state["most"]}).encode()
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(text), text))
+        await writer.drain()
+        writer.close()
+
+    async def main() -> None:
+        api = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=512)
+        port = api.sockets[0].getsockname()[1]
+        control = await asyncio.start_server(count, "127.0.0.1", 0)
+        print(port, control.sockets[0].getsockname()[1], flush=True)
+        loop = asyncio.get_running_loop()
+        while True:
+            line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
+            if not line:
+                return
+            if line == "mark":
+                state["posts"] = state["most"] = 0
+                continue
+            if line == "refused" and api is not None:
+                api.close()  # nothing listens: connections are refused
+                await api.wait_closed()
+                api = None
+            elif line != "refused" and api is None:
+                api = await asyncio.start_server(handle, "127.0.0.1", port, backlog=512,
+                                                 reuse_address=True)
+            state["mode"] = line
+
+    asyncio.run(main())
+
+
+class Api:
+    """:func:`serve` in its own process."""
+
+    def __init__(self, delay: float) -> None:
+        self.process = subprocess.Popen([sys.executable, __file__, "serve", str(delay)],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True)
+        assert self.process.stdout is not None
+        port, control = self.process.stdout.readline().split()
+        self.url = f"http://127.0.0.1:{port}"
+        self.control = int(control)
+
+    def say(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+    def counts(self) -> dict[str, int]:
+        with socket.create_connection(("127.0.0.1", self.control)) as sock:
+            sock.sendall(b"GET /count HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = b""
+            while True:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            return dict(json.loads(data.split(b"\r\n\r\n", 1)[1]))
+
+    def stop(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(10)
+
+
+def run(rate: float, outage: float, kind: str, lead: float, delay: float,
+        patience: float) -> dict[str, Any]:
+    api = Api(delay)
+    try:
+        app = wrap(get_app, api.url)
+        environ = environ_for("GET")
+        start_response: Any = lambda status, headers, exc_info=None: None  # noqa: E731
+        total = int(rate * (lead + outage))
+        down_at = int(rate * lead)
+        started = time.perf_counter()
+        for n in range(total):
+            if n == down_at:
+                api.say(kind)
+            ahead = started + n / rate - time.perf_counter()
+            if ahead > 0:
+                time.sleep(ahead)
+            result = app(dict(environ), start_response)
+            for _ in result:
+                pass
+            if hasattr(result, "close"):
+                result.close()
+        api.say("mark")
+        api.say("ok")
+        back = time.perf_counter()
+        at_back = app.stats
+        empty_s: Optional[float] = None
+        all_s: Optional[float] = None
+        while time.perf_counter() - back < patience:
+            now = time.perf_counter() - back
+            if empty_s is None and app.stats["queued"] == 0:
+                empty_s = round(now, 2)
+            if all_s is None and api.counts()["distinct"] >= total:
+                all_s = round(now, 2)
+            if empty_s is not None and (all_s is not None
+                                        or app.stats["sent"] + app.stats["dropped"] >= total):
+                break
+            time.sleep(0.02)
+        app.close()
+        stats = app.stats
+        counts = api.counts()
+    finally:
+        api.stop()
+    threads = sum(t.name == "readme-metrics-worker" for t in threading.enumerate())
+    result = {
+        "rate": rate, "outage_s": outage, "kind": kind, "served": total,
+        "delivered": counts["distinct"], "duplicates": counts["logs"] - counts["distinct"],
+        "queued_at_back": at_back["queued"], "empty_after_back_s": empty_s,
+        "all_delivered_after_back_s": all_s,
+        "dropped": {key[8:]: value for key, value in stats.items()
+                    if key.startswith("dropped_") and value},
+        "posts_after_back": counts["posts"], "most_in_flight_after_back": counts["most"],
+        "retries": stats["retries"], "sender_threads": threads,
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+    }
+    log(f"{kind} {outage:g} s at {rate:g}/s: {result['delivered']} of {total} delivered, "
+        f"queue empty {empty_s} s after back, dropped {result['dropped']}")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", default="500@10,500@30,500@60,2000@10,2000@30,2000@60",
+                        help="RATE@OUTAGE_SECONDS,...")
+    parser.add_argument("--kind", default="503", choices=["503", "refused"])
+    parser.add_argument("--lead", type=float, default=2.0, help="seconds before the outage")
+    parser.add_argument("--delay", type=float, default=0.05, help="API's answer, seconds")
+    parser.add_argument("--patience", type=float, default=120.0,
+                        help="most seconds to wait for the drain after back")
+    args = parser.parse_args()
+    for spec in args.runs.split(","):
+        rate, outage = spec.split("@")
+        print(json.dumps(run(float(rate), float(outage), args.kind, args.lead, args.delay,
+                             args.patience)), flush=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "serve":
+        serve(float(sys.argv[2]))
+    else:
+        main()
