@@ -9,8 +9,9 @@ senders. With several POSTs in flight the Metrics API is still treated as one se
   load balancer shedding load, a flaky proxy) is not throttled below what it takes;
 - once ``DOWN_AFTER`` attempts in a row have failed (none delivered between), or the API
   asked for a Retry-After, it is taken for *down*: delivery holds for one backoff
-  (exponential in the failures past that, at most ``PROBE_CAP``, never earlier than
-  Retry-After) and then sends one POST at a time until one succeeds: no retry storm.
+  (exponential in the failures past that, at most ``PROBE_CAP``; for a Retry-After what
+  it asks, at most ``RETRY_AFTER_HOLD``, the batch it answered all of it) and then sends
+  one POST at a time until one succeeds: no retry storm.
   That success releases every batch held for a retry at once (as many POSTs in flight
   as there are senders, at most ``max_senders``): the drain does not wait out each
   batch's own backoff (up to ``BACKOFF_CAP``) once the API is back;
