@@ -31,7 +31,7 @@ from typing import Any, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench import environ_for, get_app, log, wrap  # noqa: E402
+from bench import drive, get_app, log, wrap  # noqa: E402
 
 
 def serve(delay: float) -> None:
@@ -143,22 +143,10 @@ def run(rate: float, outage: float, kind: str, lead: float, delay: float,
     api = Api(delay)
     try:
         app = wrap(get_app, api.url)
-        environ = environ_for("GET")
-        start_response: Any = lambda status, headers, exc_info=None: None  # noqa: E731
-        total = int(rate * (lead + outage))
-        down_at = int(rate * lead)
-        started = time.perf_counter()
-        for n in range(total):
-            if n == down_at:
-                api.say(kind)
-            ahead = started + n / rate - time.perf_counter()
-            if ahead > 0:
-                time.sleep(ahead)
-            result = app(dict(environ), start_response)
-            for _ in result:
-                pass
-            if hasattr(result, "close"):
-                result.close()
+        served, _ = drive(app, rate, lead)
+        api.say(kind)
+        during, _ = drive(app, rate, outage)
+        total = served + during
         api.say("mark")
         api.say("ok")
         back = time.perf_counter()
