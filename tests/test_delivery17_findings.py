@@ -350,3 +350,29 @@ def test_a_413_at_a_raised_cap_is_sent_in_halves_again(
     stats = delivery.stats
     assert (stats["sent"], stats["dropped"]) == (16, 0)
     assert adds_up(stats)
+
+
+def test_a_batch_answered_503_and_413_in_turn_ends_counted_in_bounded_posts(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    """Adversarial read of the retry budget (no defect): every POST answered 503 and 413
+    in turn. Each 413 splits (its halves start a budget of their own, and the answer
+    ends the failures in a row, so the API is never taken for down), but the halving
+    ends at single logs, which a 413 rejects: 8 logs take 2 POSTs per batch of the
+    split tree (15 batches) at most, and every log is counted."""
+    posts: list[int] = []
+
+    def judge(received: Received) -> Reply:
+        posts.append(len(received.json()))
+        return Reply(503) if len(posts) % 2 else Reply(413)
+
+    collector.judge = judge
+    delivery = make_delivery(collector.url, buffer_length=8)
+    for n in range(8):
+        delivery.submit(item(f"log-{n}", b"x" * 100))
+    assert delivery.flush(20.0) is False
+
+    stats = delivery.stats
+    assert (stats["dropped_rejected"], stats["dropped"], stats["queued"]) == (8, 8, 0)
+    assert len(posts) <= 2 * (2 * 8 - 1)
+    assert collector.logs == []
+    assert adds_up(stats)
