@@ -38,6 +38,9 @@ setup(
         "test": [
             "pytest>=7",
             "pytest-xdist>=3.2",  # -n 2 --dist worksteal, in pyproject.toml's addopts
+            # a test that hangs fails with every thread's stack (pyproject.toml's timeout)
+            # instead of holding CI's 90 minutes
+            "pytest-timeout>=2.1",
             "orjson>=3.6",
             "hypothesis>=6",
             "jsonschema>=4",

@@ -19,7 +19,7 @@ from tests._acceptance_support import (
     environ_for,
     simple_app,
 )
-from tests.support.processes import start_server
+from tests.support.processes import read_line, run_command, start_server
 
 ENTRY_POINT = os.path.join(os.path.dirname(sys.executable), "readme-metrics")
 
@@ -41,7 +41,7 @@ def collect(tmp_path):
     url = None
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        line = proc.stdout.readline()
+        line = read_line(proc.stdout, about="readme-metrics collect")
         match = re.search(r"http://127\.0\.0\.1:\d+", line)
         if match:
             url = match.group(0)
@@ -137,7 +137,7 @@ def test_collect_refuses_a_log_with_an_unmasked_group_id(collect):
 
 def test_demo_requests_runs_the_whole_flow(tmp_path):
     har = tmp_path / "demo.har"
-    proc = subprocess.run(
+    proc = run_command(
         [ENTRY_POINT, "demo", "--requests", "6", "--har", str(har)],
         capture_output=True, text=True, cwd=tmp_path, env=child_env(), timeout=120,
     )
@@ -147,10 +147,10 @@ def test_demo_requests_runs_the_whole_flow(tmp_path):
 
 
 def test_python_dash_m_is_the_same_command(tmp_path):
-    help_m = subprocess.run([sys.executable, "-m", "readme_metrics", "--help"],
-                            capture_output=True, text=True, env=child_env(), timeout=60)
-    help_ep = subprocess.run([ENTRY_POINT, "--help"], capture_output=True, text=True,
-                             env=child_env(), timeout=60)
+    help_m = run_command([sys.executable, "-m", "readme_metrics", "--help"],
+                         capture_output=True, text=True, env=child_env(), timeout=60)
+    help_ep = run_command([ENTRY_POINT, "--help"], capture_output=True, text=True,
+                          env=child_env(), timeout=60)
     assert help_m.returncode == help_ep.returncode == 0
     for command in ("collect", "demo"):
         assert command in help_m.stdout
@@ -160,7 +160,7 @@ def test_python_dash_m_is_the_same_command(tmp_path):
 def test_version_flag():
     import readme_metrics
 
-    out = subprocess.run([ENTRY_POINT, "--version"], capture_output=True, text=True,
-                         env=child_env(), timeout=60)
+    out = run_command([ENTRY_POINT, "--version"], capture_output=True, text=True,
+                      env=child_env(), timeout=60)
     assert out.returncode == 0
     assert readme_metrics.__version__ in out.stdout + out.stderr

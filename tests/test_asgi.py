@@ -42,6 +42,7 @@ from tests.support.asgi import (
 from tests.support.capture_wrap import wrapping
 from tests.support.fake_api import Collector, Reply
 from tests.support.har_check import assert_valid_log
+from tests.support.processes import run_command
 
 API_KEY = "rdme_abcdefghijklmnopqrstuvwxyz"
 
@@ -887,7 +888,6 @@ def test_a_hanging_metrics_api_does_not_hold_other_requests(
 
 
 def test_only_the_fastapi_module_imports_starlette() -> None:
-    import subprocess
     import sys
     from pathlib import Path
 
@@ -897,9 +897,9 @@ def test_only_the_fastapi_module_imports_starlette() -> None:
               "('starlette', 'fastapi'))\n"
               "import readme_metrics.fastapi\n"
               "print(before, 'starlette' in sys.modules)\n")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         cwd=str(Path(__file__).resolve().parent.parent), timeout=60,
-                         check=True)
+    out = run_command([sys.executable, "-c", script], capture_output=True, text=True,
+                      cwd=str(Path(__file__).resolve().parent.parent), timeout=60,
+                      check=True)
     assert out.stdout.strip() == "[] True"
 
 

@@ -16,7 +16,6 @@ import io
 import json
 import logging
 import os
-import subprocess
 import sys
 import textwrap
 import threading
@@ -37,6 +36,7 @@ from readme_metrics.masking import mask
 from readme_metrics.request_id import ENVIRON_KEY, RequestIdFilter, current_request_id
 from tests.support.asgi import body_messages, http_scope, run
 from tests.support.fake_api import Collector, free_port
+from tests.support.processes import run_command
 from tests.test_asgi import Asgi2App, asgi2_function
 from tests.test_capture_asgi_servers import SERVER_SEND, closure_around
 from tests.test_e2e_servers import serve, server_env
@@ -280,9 +280,9 @@ def test_django_asgi_views_plain_and_async_see_the_id(tmp_path: Path) -> None:
     In a process of its own: Django's settings are configured once per process."""
     script = tmp_path / "django_ids.py"
     script.write_text(_DJANGO)
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          timeout=120, cwd=tmp_path,
-                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    done = run_command([sys.executable, str(script)], capture_output=True, text=True,
+                       timeout=120, cwd=tmp_path,
+                       env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [{"id": "dj-1", "meta": "dj-1", "thread": True},
                                        {"id": "dj-2"}]

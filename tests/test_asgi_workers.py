@@ -27,7 +27,7 @@ import pytest
 import requests
 
 from tests.support.fake_api import Collector, Reply, free_port
-from tests.support.processes import end_stragglers, start_server
+from tests.support.processes import LINE_WAIT, end_stragglers, start_server
 
 pytestmark = pytest.mark.e2e
 
@@ -82,7 +82,8 @@ def test_each_worker_flushes_at_sigterm(server: str, collector: Collector,
     try:
         deadline = time.monotonic() + 60
         while True:  # OPTIONS is in skip_methods: probing leaves no log
-            assert process.poll() is None, process.communicate()[1].decode(errors="replace")
+            assert process.poll() is None, process.communicate(
+                timeout=LINE_WAIT)[1].decode(errors="replace")
             try:
                 requests.options(f"{base}/ready", timeout=5)
                 break

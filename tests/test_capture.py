@@ -9,7 +9,6 @@ without Django.
 from __future__ import annotations
 
 import socket
-import subprocess
 import sys
 import threading
 import tracemalloc
@@ -48,6 +47,7 @@ from readme_metrics.capture.wsgi_response import (
 from readme_metrics.exchange import Exchange, Group
 from readme_metrics.flask_readme import ReadMeMetrics
 from tests.support.fake_api import Collector
+from tests.support.processes import run_command
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
 SAFETY = 10.0  # seconds; reached only when a read waits on the client
@@ -548,8 +548,8 @@ def test_an_adapter_without_its_framework_says_what_to_install(adapter: str, mis
     # package, which would replace this one.
     code = (f"import sys; sys.modules[{missing!r}] = None\n"
             f"import readme_metrics.{adapter}\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60)
+    done = run_command([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=60)
     assert done.returncode != 0
     assert f"ImportError: readme_metrics.{adapter} {hint}" in done.stderr
 

@@ -18,6 +18,7 @@ from tests.support.command import REPO_ROOT, CommandProcess
 from tests.support.fake_api import free_port
 from tests.support.har_check import assert_valid_log
 from tests.support.har_file import har_file_logs
+from tests.support.processes import run_command
 
 
 @pytest.mark.parametrize(("argv", "expected"), [
@@ -263,7 +264,7 @@ def test_collect_banner_prints_the_line_to_copy(tmp_path: Path) -> None:
     app.mkdir()
     (app / ".env").write_text("\n".join(line.strip() for line in dotenv) + "\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
-    read = subprocess.run(
+    read = run_command(
         [sys.executable, "-c", "from readme_metrics import MetricsApiConfig as C; "
          "c = C(api_key='any-key', grouping_function=print); "
          "print(c.metrics_api, c.readme_api_url)"],
@@ -367,17 +368,17 @@ def test_demo_ignores_the_machines_readme_variables(tmp_path: Path) -> None:
 ])
 def test_command_and_python_m_offer_collect_and_demo(argv: list[str]) -> None:
     """SPEC 9: `readme-metrics` (also `python -m readme_metrics`) with collect and demo."""
-    done = subprocess.run([sys.executable, *argv], capture_output=True, text=True,
-                          timeout=60, cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL,
-                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    done = run_command([sys.executable, *argv], capture_output=True, text=True,
+                       timeout=60, cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL,
+                       env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     assert done.returncode == 0, done.stderr
     assert "collect" in done.stdout and "demo" in done.stdout
     setup = (REPO_ROOT / "setup.py").read_text(encoding="utf-8")
     assert re.search(r"""["']readme-metrics\s*=\s*readme_metrics\.cli:main["']""", setup)
     script = Path(sys.executable).with_name("readme-metrics")
     if script.exists():  # installed (pip install -e .): the real console script too
-        done = subprocess.run([str(script), "--help"], capture_output=True, text=True,
-                              timeout=60, stdin=subprocess.DEVNULL)
+        done = run_command([str(script), "--help"], capture_output=True, text=True,
+                           timeout=60, stdin=subprocess.DEVNULL)
         assert done.returncode == 0 and "collect" in done.stdout
 
 
@@ -460,7 +461,7 @@ def test_collect_warns_of_a_proxy_and_its_line_brings_the_logs(tmp_path: Path) -
         app_env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
         app_env.update(env, README_API_KEY="any-key", README_METRICS_SERVER=url)
         app_env[line.group(1)] = line.group(2)
-        sent = subprocess.run(
+        sent = run_command(
             [sys.executable, "-c",
              "from readme_metrics import MetricsApiConfig, MetricsMiddleware\n"
              "from werkzeug.test import Client\n"

@@ -26,7 +26,7 @@ from tests.support.contract import hit
 from tests.support.fake_api import Collector, basic_auth
 from tests.support.har_check import assert_valid_log
 from tests.support.har_file import har_file_logs
-from tests.support.processes import start_server
+from tests.support.processes import read_line, start_server
 from tests.support.sample_logs import entry_count, valid_log
 from tests.support.wsgi import ThreadedWSGIServer
 
@@ -347,7 +347,7 @@ def test_piped_into_head_it_keeps_collecting_and_stops_without_a_traceback(
             stdout=subprocess.PIPE, stderr=stderr, text=True)
     try:
         assert proc.stdout is not None
-        url = re.search(LISTENING, proc.stdout.readline()).group(1)  # type: ignore[union-attr]
+        url = re.search(LISTENING, read_line(proc.stdout, about="readme-metrics collect")).group(1)  # type: ignore[union-attr]
         proc.stdout.close()  # what head does after its one line
         for label in ("first", "second"):
             answer = requests.post(url + "/v1/request", json=[valid_log(label)], timeout=5,

@@ -26,6 +26,7 @@ from tests.support.contract import API_KEY as CONTRACT_API_KEY
 from tests.support.contract import caller, json_app
 from tests.support.fake_api import Collector, Reply, basic_auth
 from tests.support.lint import validated_inside_lint
+from tests.support.processes import run_command
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1001,7 +1002,6 @@ def test_a_readme_api_url_given_beside_a_local_metrics_server_is_asked(
 
 def test_the_official_attribute_names_keep_their_types_for_mypy(tmp_path) -> None:
     """They were typed properties; users' type checks must still see int, str, ..."""
-    import subprocess
     import sys
 
     user = tmp_path / "user.py"
@@ -1015,10 +1015,10 @@ def test_the_official_attribute_names_keep_their_types_for_mypy(tmp_path) -> Non
     import readme_metrics
 
     checkout = str(Path(readme_metrics.__file__).parent.parent)  # an editable install
-    out = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental",
-                          "--cache-dir", str(tmp_path / "cache"), str(user)],
-                         capture_output=True, text=True, timeout=300, cwd=tmp_path,
-                         env={**os.environ, "MYPYPATH": checkout})
+    out = run_command([sys.executable, "-m", "mypy", "--no-incremental",
+                       "--cache-dir", str(tmp_path / "cache"), str(user)],
+                      capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                      env={**os.environ, "MYPYPATH": checkout})
     mine = [line for line in out.stdout.splitlines() if line.startswith("user.py:")]
     revealed = [line.split("Revealed type is ")[1].replace("builtins.", "")
                 for line in mine if "Revealed" in line]
@@ -1063,7 +1063,6 @@ def test_readmes_quick_starts_and_the_examples_pass_mypy(tmp_path: Path) -> None
     """The package ships py.typed, so users' type checks read its annotations: the code
     README and examples/ tell them to write (an ``async def`` grouping function under
     FastAPI among it) must type-check; a grouping function returning no mapping must not."""
-    import subprocess
     import sys
 
     names = _typed_user_code(tmp_path)
@@ -1075,7 +1074,7 @@ def test_readmes_quick_starts_and_the_examples_pass_mypy(tmp_path: Path) -> None
     import readme_metrics
 
     checkout = str(Path(readme_metrics.__file__).parent.parent)  # an editable install
-    out = subprocess.run(
+    out = run_command(
         [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "cache"),
          *[arg for name in [*names, "wrong"] for arg in ("-m", name)]],
         capture_output=True, text=True, timeout=600, cwd=tmp_path,

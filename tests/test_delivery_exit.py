@@ -50,7 +50,7 @@ from tests.support.delivery import (
 from tests.support.drip import DripServer
 from tests.support.fake_api import Collector, Reply, free_port
 from tests.support.polling import wait_until
-from tests.support.processes import start_server
+from tests.support.processes import read_line, start_server
 
 
 def test_hanging_collector_never_blocks_submit_and_close_is_bounded(
@@ -426,7 +426,7 @@ def test_inline_dropped_apps_are_sent_while_the_process_goes_on(
         cwd=str(REPO_ROOT), env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     try:
         assert process.stdout is not None
-        line = process.stdout.readline()
+        line = read_line(process.stdout, about="the app factory's process")
         logs = len(collector.logs)  # before the process exits
         _, err = process.communicate("\n", timeout=30)
     finally:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 import sys
 from typing import Any
 
@@ -18,6 +17,7 @@ from hypothesis import strategies as st
 
 from readme_metrics.delivery import encode
 from tests.support.command import REPO_ROOT
+from tests.support.processes import run_command
 
 TEXT = st.text(st.characters(codec=None, min_codepoint=0, max_codepoint=0x10FFFF,
                              categories=None), max_size=30)
@@ -152,9 +152,9 @@ print(encode.dumps({"a": float("nan"), "b": "\\ud800", "c": 2 ** 70}).decode())
 
 
 def test_without_orjson_the_stdlib_is_chosen_and_named_in_the_debug_log() -> None:
-    done = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True,
-                          cwd=str(REPO_ROOT), timeout=60,
-                          env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"})
+    done = run_command([sys.executable, "-c", CHILD], capture_output=True, text=True,
+                       cwd=str(REPO_ROOT), timeout=60,
+                       env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines.count("mine readme_metrics: logs are posted to http://127.0.0.1:9 directly "

@@ -29,7 +29,7 @@ from tests.support.contract import run_python
 from tests.support.delivery import build_id, ids, item
 from tests.support.fake_api import Collector, Reply, free_port
 from tests.support.polling import wait_until
-from tests.support.processes import start_server
+from tests.support.processes import start_server, tie_to_parent
 from tests.support.wsgi import wsgi_environ
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,16 +61,27 @@ def stats_of_forked_child(target: Callable[[Any, Any], None],
     has exited cleanly."""
     context = multiprocessing.get_context("fork")
     results = context.Queue()
-    child = context.Process(target=target, args=(middleware, results))
+    child = context.Process(target=_tied, args=(target, middleware, results))
     with warnings.catch_warnings():
         # A fork while the middleware's threads run is the point (Python 3.12+ warns).
         warnings.filterwarnings("ignore", r"This process .* is multi-threaded, use of fork",
                                 DeprecationWarning)
         child.start()
-    child_stats = results.get(timeout=30)
-    child.join(30)
-    assert child.exitcode == 0
+    try:
+        child_stats = results.get(timeout=30)
+        child.join(30)
+        assert child.exitcode == 0
+    finally:
+        if child.exitcode is None:  # stuck: not left running after the test
+            child.kill()
+            child.join(30)
     return child.pid, child_stats
+
+
+def _tied(target: Callable[[Any, Any], None], middleware: Any, results: Any) -> None:
+    """The forked child: ends with the test run however that ends, then ``target``."""
+    tie_to_parent()
+    target(middleware, results)
 
 
 def call(app: Any, path: str) -> bytes:

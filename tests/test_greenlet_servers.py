@@ -24,7 +24,7 @@ import pytest
 import requests
 
 from tests.support.fake_api import Collector, Reply, free_port
-from tests.support.processes import end_stragglers, start_server
+from tests.support.processes import LINE_WAIT, end_stragglers, start_server
 from tests.test_e2e_servers import _gunicorn_has
 
 pytestmark = pytest.mark.e2e
@@ -88,7 +88,7 @@ def _start(worker: str, collector: Collector, tmp_path: Path, *options: str,
     deadline = time.monotonic() + 30
     for attempt in itertools.count():
         if process.poll() is not None:
-            raise AssertionError(process.communicate()[1].decode(errors="replace"))
+            raise AssertionError(process.communicate(timeout=LINE_WAIT)[1].decode(errors="replace"))
         try:
             # A worker still booting on a busy machine leaves the master's backlog waiting.
             requests.get(f"{base}/ready/{attempt}", timeout=5)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from urllib.parse import quote, quote_plus
 
@@ -25,6 +24,7 @@ from readme_metrics.har import build_log
 from readme_metrics.masking import mask
 from tests.support.command import REPO_ROOT
 from tests.support.exchanges import make_exchange
+from tests.support.processes import run_command
 
 CASES = [
     pytest.param("http://api.example.com/v1?x=1", "http://api.example.com", id="scheme-and-host"),
@@ -85,8 +85,8 @@ def test_a_key_that_starts_its_own_encoding_is_masked_whole_in_every_process() -
     expected = "https://h/p?k=" + quote(mask("abcdefg%"), safe="")
     for seed in range(8):
         env = {**os.environ, "PYTHONHASHSEED": str(seed), "PYTHONPATH": str(REPO_ROOT)}
-        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                             text=True, check=True, timeout=60)
+        out = run_command([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, check=True, timeout=60)
         assert out.stdout.strip() == expected, f"PYTHONHASHSEED={seed}"
 
 

@@ -27,6 +27,7 @@ from tests.support.e2e_apps import RAISING_MODES, raising_app
 from tests.support.fake_api import Collector, free_port
 from tests.support.har_check import assert_valid_log
 from tests.support.minimal_server import call, environ_for
+from tests.support.processes import run_command
 from tests.support.raw_requests import answer_to
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
@@ -279,11 +280,10 @@ def test_a_response_the_gc_frees_unclosed_is_logged_without_a_deadlock(
     a thread holding the delivery queue's lock: queueing the log there (that lock again,
     a plain Lock) would hang that thread, and with it every request. It only hands the
     log over; the next request, stats, flush or close queue it."""
-    import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-c", _GC_UNDER_THE_QUEUE_LOCK, collector.url],
-                         capture_output=True, text=True, timeout=60)
+    out = run_command([sys.executable, "-c", _GC_UNDER_THE_QUEUE_LOCK, collector.url],
+                      capture_output=True, text=True, timeout=60)
     assert out.stdout.split("\n") == ["captured 1", "flushed True", "done", ""], out
     assert len(collector.wait_for_logs(1)) == 1
 
@@ -745,10 +745,9 @@ def test_stats_and_flush_wait_for_a_log_the_unclosed_thread_is_finishing(
     off the hand-over queue: stats and flush ran what was left there (nothing) and read
     the counters, or flushed, before that log was queued: "captured 0", and flush said
     True for a log it never sent (found by review53 as a flake of the test above)."""
-    import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-c", _FINISHED_ON_THE_UNCLOSED_THREAD,
-                          collector.url], capture_output=True, text=True, timeout=60)
+    out = run_command([sys.executable, "-c", _FINISHED_ON_THE_UNCLOSED_THREAD,
+                       collector.url], capture_output=True, text=True, timeout=60)
     assert out.stdout.split("\n") == ["captured 1", "flushed True", ""], out
     assert len(collector.wait_for_logs(1)) == 1

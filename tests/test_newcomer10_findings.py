@@ -8,7 +8,6 @@ a subprocess, real configuration); none passed before its fix.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import textwrap
 from typing import Any
@@ -17,6 +16,7 @@ import pytest
 
 from tests.support.command import REPO_ROOT
 from tests.support.fake_api import Collector
+from tests.support.processes import run_command
 
 #: What an app's test suite run with warnings as errors does first: import the library.
 _IMPORT_AND_WRAP = textwrap.dedent("""\
@@ -46,8 +46,8 @@ def test_the_library_imports_under_warnings_as_errors(flags: list[str]) -> None:
     ``cgi`` there), so an app's test suite stopped at its first import of the app. The
     library now imports webob with that one warning ignored; the app's own warnings are
     still errors."""
-    run = subprocess.run([sys.executable, *flags, "-c", _IMPORT_AND_WRAP],
-                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    run = run_command([sys.executable, *flags, "-c", _IMPORT_AND_WRAP],
+                      cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("imported"), run.stdout
     assert "DeprecationWarning" not in run.stderr, run.stderr
@@ -63,8 +63,8 @@ def test_warnings_as_errors_still_raise_the_apps_own_deprecations() -> None:
         except DeprecationWarning:
             print("still an error")
         """)
-    run = subprocess.run([sys.executable, "-W", "error", "-c", code], cwd=REPO_ROOT,
-                         capture_output=True, text=True, timeout=120)
+    run = run_command([sys.executable, "-W", "error", "-c", code], cwd=REPO_ROOT,
+                      capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "still an error" in run.stdout, run.stdout
 
@@ -78,8 +78,8 @@ def test_each_entry_module_imports_first_under_warnings_as_errors(module: str) -
     """Whichever of the library's modules an app imports first (the Flask extension, the
     FastAPI middleware, the demo's app), ``-W error`` does not stop it: each one that
     imports webob does so through the one guarded import."""
-    run = subprocess.run([sys.executable, "-W", "error", "-c", f"import {module}"],
-                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    run = run_command([sys.executable, "-W", "error", "-c", f"import {module}"],
+                      cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import subprocess
 import sys
 from typing import Any
 
@@ -28,6 +27,7 @@ from tests.support.delivery import (
 from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
+from tests.support.processes import run_command
 
 SECRET = "rdme_secretkeyinthedotenvline1234"
 
@@ -250,9 +250,9 @@ def test_a_wrong_value_flask_run_loaded_from_the_dotenv_names_the_file(
                       "README_METRIC_SERVER=http://127.0.0.1:8001\n")
     environ = {name: value for name, value in os.environ.items()
                if not name.startswith(("README_", "FLASK_"))}
-    ran = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "routes"],
-                         cwd=tmp_path, env=environ, capture_output=True, text=True,
-                         timeout=60)
+    ran = run_command([sys.executable, "-m", "flask", "--app", "app", "routes"],
+                      cwd=tmp_path, env=environ, capture_output=True, text=True,
+                      timeout=60)
     assert ran.returncode != 0
     where = (f"the environment; {dotenv} sets the same value, which Flask (`flask run`, "
              "`app.run()`) loads there")

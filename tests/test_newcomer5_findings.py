@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from tests.support.delivery import (
 )
 from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
+from tests.support.processes import run_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -355,8 +355,8 @@ def test_a_dotenv_beside_the_app_run_from_elsewhere_is_said_not_read(
            if not name.upper().startswith("README_")}
     env.update(README_API_KEY="rdme_secretinthesehell123", PYTHONPATH=str(ROOT))
     cwd = tmp_path if where == "elsewhere" else project
-    done = subprocess.run([sys.executable, str(project / "app.py")], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = run_command([sys.executable, str(project / "app.py")], cwd=cwd, env=env,
+                       capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     if where == "beside":
         assert done.stdout == "metrics_api http://127.0.0.1:8001\n"

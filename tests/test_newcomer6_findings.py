@@ -12,7 +12,6 @@ import dataclasses
 import inspect
 import logging
 import os
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -23,6 +22,7 @@ import pytest
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.asgi import MetricsMiddleware as ASGIMetricsMiddleware
 from tests.support.delivery import said_on
+from tests.support.processes import run_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,7 +58,7 @@ def _load(project: Path, handler: str) -> str:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mysite.settings",
            "README_API_KEY": "any-key", "README_METRICS_SERVER": "http://127.0.0.1:9",
            "PYTHONPATH": os.pathsep.join([str(project), str(ROOT)])}
-    done = subprocess.run(
+    done = run_command(
         [sys.executable, "-c",
          f"from django.core.{handler} import get_{handler}_application\n"
          f"get_{handler}_application()\n"],

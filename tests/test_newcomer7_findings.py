@@ -25,7 +25,7 @@ from readme_metrics.options import OPTIONS
 from readme_metrics.unwrapped import DJANGO_UNWRAPPED
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
-from tests.support.processes import start_server, stop_server
+from tests.support.processes import run_command, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,8 +83,8 @@ def _served(project: Path, script: str) -> str:
            "README_API_KEY": "any-key", "README_METRICS_SERVER": "http://127.0.0.1:9",
            "README_SHUTDOWN_TIMEOUT": "0.1",
            "PYTHONPATH": os.pathsep.join([str(project), str(ROOT)])}
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], cwd=project,
-                          env=env, capture_output=True, text=True, timeout=60)
+    done = run_command([sys.executable, "-c", textwrap.dedent(script)], cwd=project,
+                       env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["200", "200"], done.stdout
     return done.stderr
@@ -413,7 +413,7 @@ def _made_in(directory: Path, env: dict[str, str]) -> list[str]:
     resort handler: no logging configured), the traceback's frames left out."""
     environment = {name: value for name, value in os.environ.items()
                    if not name.upper().startswith(("README", "RDME"))}
-    done = subprocess.run(
+    done = run_command(
         [sys.executable, "-c",
          "from readme_metrics import MetricsApiConfig\n"
          "MetricsApiConfig(grouping_function=lambda request: None)\n"],

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -22,6 +21,7 @@ import tests.test_newcomer4_findings as newcomer4
 from readme_metrics import MetricsApiConfig
 from readme_metrics.django import DJANGO_NOT_FIRST
 from tests.support.fake_api import Collector
+from tests.support.processes import run_command
 from tests.test_newcomer7_findings import _django_project
 from tests.test_readme import _quoted_pattern, troubleshooting_row
 
@@ -59,9 +59,9 @@ def test_django_middleware_appended_logs_the_views_answer_and_says_so(
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mysite.settings",
            "README_API_KEY": "any-key", "README_METRICS_SERVER": collector.url,
            "PYTHONPATH": os.pathsep.join([str(project), str(ROOT)])}
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(_TWO_CALLS)],
-                          cwd=project, env=env, capture_output=True, text=True,
-                          timeout=60)
+    done = run_command([sys.executable, "-c", textwrap.dedent(_TWO_CALLS)],
+                       cwd=project, env=env, capture_output=True, text=True,
+                       timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["200", "301"], done.stdout  # what the client got
     logged = sorted((log["request"]["log"]["entries"][0]["request"]["url"],

@@ -30,7 +30,7 @@ from tests.support.delivery import (  # noqa: F401 - fixtures
     messages,
 )
 from tests.support.fake_api import Collector, describe
-from tests.support.processes import start_server, stop_server
+from tests.support.processes import read_line, start_server, stop_server
 
 # -- 1. a scope-copying middleware between a wrap and Starlette's lazy layer ------------
 
@@ -132,7 +132,7 @@ def test_a_pre_fork_app_dropped_in_the_child_sends_its_logs_without_waiting_for_
         cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL)
     try:
         assert process.stdout is not None
-        assert process.stdout.readline().strip() == "dropped", process.stderr
+        assert read_line(process.stdout).strip() == "dropped", process.stderr
         dropped = time.monotonic()
         # flush_interval is 0.5 s: well within 3 s, and the child lives 6 s more.
         collector.wait_for_logs(1, timeout=3.0)

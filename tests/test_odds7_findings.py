@@ -5,7 +5,6 @@ bad size argument of the app's own read marking the captured input failed."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from typing import Any, Callable
 
@@ -13,6 +12,7 @@ import pytest
 import requests
 
 from tests.support.fake_api import Collector
+from tests.support.processes import run_command
 from tests.support.wsgi_servers import served
 
 
@@ -90,8 +90,8 @@ def test_a_value_in_the_environment_and_the_dotenv_names_flask_only_when_it_ran(
     environ = {name: value for name, value in os.environ.items()
                if not name.startswith(("README_", "FLASK_", "WERKZEUG_"))}
     environ.update(README_API_KEY="any-key", README_BUFFER_LENGTH="abc", **set_by)
-    ran = subprocess.run([sys.executable, "-c", _APP], cwd=tmp_path, env=environ,
-                         capture_output=True, text=True, timeout=60)
+    ran = run_command([sys.executable, "-c", _APP], cwd=tmp_path, env=environ,
+                      capture_output=True, text=True, timeout=60)
     assert ran.returncode != 0
     assert ("readme_metrics: buffer_length (README_BUFFER_LENGTH) must be an integer >= 1, "
             f"got 'abc' (from {said.format(env=dotenv)})") in ran.stderr, ran.stderr

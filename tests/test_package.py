@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import importlib
 import re
-import subprocess
 import sys
 from typing import Any
 
 import pytest
 
 from tests.support.command import REPO_ROOT
+from tests.support.processes import run_command
 
 # SPEC section 2: the official package's documented paths, and the ASGI ones.
 SPEC_PATHS = [
@@ -119,8 +119,8 @@ def test_framework_packages_are_imported_only_by_their_adapter() -> None:
         "('flask', 'django', 'werkzeug', 'asgiref', 'starlette', 'fastapi')\n"
         "            or m.startswith('readme_metrics.cli')))\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         cwd=str(REPO_ROOT), timeout=60, check=True)
+    out = run_command([sys.executable, "-c", script], capture_output=True, text=True,
+                      cwd=str(REPO_ROOT), timeout=60, check=True)
     assert out.stdout.strip() == "[]"
 
 
@@ -167,6 +167,6 @@ def test_the_official_packages_module_paths_work_and_keep_the_classes(first: str
         "assert C is MetricsApiConfig is readme_metrics.MetricsApiConfig, C\n"
         "print('ok')\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         cwd=str(REPO_ROOT), timeout=60)
+    out = run_command([sys.executable, "-c", script], capture_output=True, text=True,
+                      cwd=str(REPO_ROOT), timeout=60)
     assert out.stdout.strip() == "ok", out.stderr

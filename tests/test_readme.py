@@ -29,7 +29,7 @@ import requests
 from tests.support.command import REPO_ROOT
 from tests.support.fake_api import Collector, free_port
 from tests.support.har_check import assert_valid_log
-from tests.support.processes import start_server
+from tests.support.processes import run_command, start_server
 from tests.support.unread_gunicorn import READS_UNREAD
 
 README = REPO_ROOT / "README.md"
@@ -266,8 +266,8 @@ def _fastapi(tmp_path: Path, port: int) -> list[str]:
 def _django(tmp_path: Path, port: int) -> list[str]:
     settings_code, grouping_code = code_blocks(readme_sections()["Quick start: Django"],
                                                "python")
-    subprocess.run([sys.executable, "-m", "django", "startproject", "mysite", "."],
-                   cwd=tmp_path, check=True)
+    run_command([sys.executable, "-m", "django", "startproject", "mysite", "."],
+                cwd=tmp_path, check=True)
     settings = tmp_path / "mysite" / "settings.py"
     settings.write_text(settings.read_text() + "\n" + settings_code)
     (tmp_path / "myapp").mkdir()
@@ -389,8 +389,8 @@ def example_served(name: str, tmp_path: Path, metrics_server: str,
     for command in setup:  # python manage.py migrate
         tool, *args = command.split()
         assert tool == "python", command
-        subprocess.run([sys.executable, *args], cwd=cwd, env=env, check=True,
-                       stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+        run_command([sys.executable, *args], cwd=cwd, env=env, check=True,
+                    stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
     header, url = re.fullmatch(r'curl -H "([^"]+)" (http://127\.0\.0\.1:\d+/\S*)',
                                curl).groups()  # type: ignore[union-attr]
     port = free_port()
@@ -447,8 +447,8 @@ def test_webhook_example_answers_its_docstrings_calls(name: str, tmp_path: Path)
                       log)
     try:
         calls = "\n".join(commands[2:]).replace(":4000/", f":{port}/")
-        done = subprocess.run(["bash", "-c", calls.replace("curl ", "curl -s -w '\\n' ")],
-                              capture_output=True, text=True, timeout=30)
+        done = run_command(["bash", "-c", calls.replace("curl ", "curl -s -w '\\n' ")],
+                           capture_output=True, text=True, timeout=30)
     finally:
         proc.terminate()
         proc.wait(20)
@@ -757,10 +757,10 @@ def test_the_sigterm_advice_is_safe_off_the_main_thread() -> None:
     """A settings module may be imported off the main thread (a server that loads the app
     in a worker thread): ``signal.signal`` raises ValueError there, and the advised line
     must then do nothing rather than fail the import."""
-    done = subprocess.run([sys.executable, "-c",
-                           _OFF_THE_MAIN_THREAD.format(advice=sigterm_advice())],
-                          capture_output=True, text=True, timeout=60,
-                          stdin=subprocess.DEVNULL)
+    done = run_command([sys.executable, "-c",
+                        _OFF_THE_MAIN_THREAD.format(advice=sigterm_advice())],
+                       capture_output=True, text=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:2] == ["[] True", "False"], done.stdout
 
@@ -944,8 +944,8 @@ def test_the_api_key_placeholder_survives_the_shell_and_is_refused_clearly() -> 
                              README.read_text(encoding="utf-8"))
     assert len(assignments) >= 4, assignments
     for assignment in assignments:
-        shell = subprocess.run(["bash", "-c", f"{assignment} printenv README_API_KEY"],
-                               capture_output=True, text=True, timeout=10)
+        shell = run_command(["bash", "-c", f"{assignment} printenv README_API_KEY"],
+                            capture_output=True, text=True, timeout=10)
         assert shell.returncode == 0 and not shell.stderr, (assignment, shell.stderr)
         with pytest.raises(ValueError) as raised:
             MetricsApiConfig(api_key=shell.stdout.strip(), grouping_function=print)

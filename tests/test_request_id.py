@@ -38,6 +38,7 @@ from tests.support.contract import hit
 from tests.support.fake_api import Collector
 from tests.support.har_check import assert_valid_log
 from tests.support.lint import validated_inside_lint
+from tests.support.processes import run_command
 from tests.support.strategies import ScriptedApp, scripted_apps
 from tests.support.wsgi import ThreadedWSGIServer, WSGIResult, run_wsgi, wsgi_environ
 
@@ -723,9 +724,9 @@ def test_companions_read_a_dotenv_file(tmp_path: Path) -> None:
                                    "REQUEST_ID_HEADER=X-Trace\nLOG_TOKENS=false\n")
     environment = {k: v for k, v in os.environ.items()
                    if k not in ("CORS_ALLOWED", "REQUEST_ID_HEADER", "LOG_TOKENS")}
-    done = subprocess.run([sys.executable, "-c", DOTENV_SCRIPT], capture_output=True,
-                          text=True, timeout=60, cwd=str(tmp_path), stdin=subprocess.DEVNULL,
-                          env={**environment, "PYTHONPATH": str(REPO_ROOT)})
+    done = run_command([sys.executable, "-c", DOTENV_SCRIPT], capture_output=True,
+                       text=True, timeout=60, cwd=str(tmp_path), stdin=subprocess.DEVNULL,
+                       env={**environment, "PYTHONPATH": str(REPO_ROOT)})
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["https://dotenv.example", "trace-1", "trace-1", "-"]
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -16,6 +15,7 @@ import pytest
 
 from readme_metrics import MetricsApiConfig
 from tests.support.fake_api import Collector
+from tests.support.processes import run_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,8 +62,8 @@ def test_a_dotenv_beside_the_app_whose_values_are_passed_is_not_said_unread(
     env = {name: value for name, value in os.environ.items()
            if not name.upper().startswith("README_")}
     env["PYTHONPATH"] = str(ROOT)
-    done = subprocess.run([sys.executable, str(project / "app.py")], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = run_command([sys.executable, str(project / "app.py")], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "metrics_api http://127.0.0.1:8001\n"
     assert done.stderr == ""
@@ -71,8 +71,8 @@ def test_a_dotenv_beside_the_app_whose_values_are_passed_is_not_said_unread(
     (project / ".env").write_text("README_API_KEY=rdme_review23secretkey123\n"
                                   "README_METRICS_SERVER=http://127.0.0.1:8001\n"
                                   "README_ALLOWLIST=id\n")
-    done = subprocess.run([sys.executable, str(project / "app.py")], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = run_command([sys.executable, str(project / "app.py")], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stderr.startswith(
         f"readme_metrics: {project / '.env'} sets README_ALLOWLIST, which is not read")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -18,6 +17,7 @@ from readme_metrics import MetricsApiConfig
 from tests.support.asgi_stack import BRIDGES, httpx_get, layer_config
 from tests.support.delivery import said_on
 from tests.support.fake_api import Collector
+from tests.support.processes import run_command
 from tests.support.wsgi_servers import served
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,8 +163,8 @@ def test_a_dotenv_beside_the_app_setting_one_variable_says_it_is_not_read(
     env = {name: value for name, value in os.environ.items()
            if not name.upper().startswith("README_")}
     env.update(README_API_KEY="rdme_review27_key", PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, str(project / "app.py")], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = run_command([sys.executable, str(project / "app.py")], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stderr.startswith(
         f"readme_metrics: {project / '.env'} sets README_METRICS_SERVER, which is not read "

@@ -38,6 +38,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import run_command
 from tests.test_newcomer7_findings import (
     _FLASK_APP,
     _NEAR_MISS,
@@ -117,8 +118,8 @@ def _static_first(project: Path, script: str) -> subprocess.CompletedProcess[str
            "README_API_KEY": "any-key", "README_METRICS_SERVER": "http://127.0.0.1:9",
            "README_SHUTDOWN_TIMEOUT": "0.1",
            "PYTHONPATH": os.pathsep.join([str(project), str(ROOT)])}
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(script)], cwd=project,
-                          env=env, capture_output=True, text=True, timeout=60)
+    return run_command([sys.executable, "-c", textwrap.dedent(script)], cwd=project,
+                       env=env, capture_output=True, text=True, timeout=60)
 
 
 @pytest.mark.parametrize("with_the_middleware_line", [
@@ -154,7 +155,7 @@ def _lines_said(directory: Path, env: dict[str, str], arguments: str) -> list[st
     (no logging configured: Python's last resort handler), traceback frames left out."""
     environment = {name: value for name, value in os.environ.items()
                    if not name.upper().startswith(("README", "RDME"))}
-    done = subprocess.run(
+    done = run_command(
         [sys.executable, "-c",
          f"from readme_metrics import MetricsApiConfig\nMetricsApiConfig({arguments})\n"],
         cwd=directory, env={**environment, "PYTHONPATH": str(ROOT), **env},

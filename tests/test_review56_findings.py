@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 
 from readme_metrics.cli.collector.validation import validate_batch
 from tests.support.fake_api import Collector, free_port
+from tests.support.processes import run_command
 from tests.test_asgi_client_got import ALL, _servers
 from tests.test_asgi_conformance import _exchange, _raw, _trace_of
 from tests.test_e2e_servers import SERVERS as WSGI_SERVERS
@@ -185,6 +185,6 @@ def test_a_forked_child_does_not_wait_for_its_parents_finishing_thread(
     waited the whole FINISH_WAIT (1 s each), for ever. Only this process's finishing
     threads are waited for now. (FINISH_WAIT is raised here so that the wait shows as a
     hang rather than a time.)"""
-    out = subprocess.run([sys.executable, "-W", "ignore", "-c", _FORKED_WHILE_FINISHING,
-                          collector.url], capture_output=True, text=True, timeout=120)
+    out = run_command([sys.executable, "-W", "ignore", "-c", _FORKED_WHILE_FINISHING,
+                       collector.url], capture_output=True, text=True, timeout=120)
     assert out.stdout.split("\n") == ["captured 1", ""], out

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tarfile
 import zipfile
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.command import REPO_ROOT
+from tests.support.processes import run_command
 
 # Every test module is collected from the unpacked archive (so each imports from what it
 # ships) and, in the same pytest run, a subset runs: the modules reading shipped data at
@@ -52,7 +52,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
     base = tmp_path_factory.mktemp("build")
     source = base / "source"
     shutil.copytree(REPO_ROOT, source, ignore=JUNK)
-    result = subprocess.run(
+    result = run_command(
         [sys.executable, "-m", "build", "--no-isolation", "-o", str(base / "dist"),
          str(source)],
         capture_output=True, text=True, timeout=300,
@@ -105,7 +105,7 @@ def test_the_tests_pass_from_the_unpacked_sdist(built: tuple[Path, Path, str],
     (unpacked,) = tmp_path.iterdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    where = subprocess.run(
+    where = run_command(
         [sys.executable, "-c", "import readme_metrics, tests; "
          "print(readme_metrics.__file__); print(tests.__file__)"],
         cwd=unpacked, env=env, capture_output=True, text=True, timeout=60, check=True,
@@ -119,7 +119,7 @@ def test_the_tests_pass_from_the_unpacked_sdist(built: tuple[Path, Path, str],
     # files (shipped: test_the_sdist_and_wheel_ship_every_file), in cold mypy caches,
     # here a second time (side by side at a load of 6 to 9: 168 s with them, 132 without).
     keyword = f"({' or '.join(SUBSET)}) and not mypy"
-    result = subprocess.run(
+    result = run_command(
         [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "-n", "0",
          "-k", keyword, "tests"],
         # A bound for a hang only: 30 s alone, 230 s beside the suite at a load of 14.

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.command import REPO_ROOT
+from tests.support.processes import run_command
 
 HERE = Path(__file__).resolve()
 
@@ -62,9 +63,9 @@ def test_requests_is_never_mocked() -> None:
 
 def test_speed_is_a_benchmark_script_with_a_json_result() -> None:
     """SPEC 10: speed is a benchmark script with a JSON result, never a timed assertion."""
-    done = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "bench.py"),
-                           "--help"], capture_output=True, text=True, timeout=60,
-                          cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL,
-                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    done = run_command([sys.executable, str(REPO_ROOT / "benchmarks" / "bench.py"),
+                        "--help"], capture_output=True, text=True, timeout=60,
+                       cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL,
+                       env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     assert done.returncode == 0, done.stderr
     assert "json" in done.stdout.lower()

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.support.command import REPO_ROOT
 from tests.support.polling import wait_until
-from tests.support.processes import start_server
+from tests.support.processes import read_line, run_command, start_server
 
 #: pytest's stand-in: starts a "server" (a sleeping interpreter), says its PID, waits.
 _RUNNER = """\
@@ -51,7 +53,7 @@ def test_a_server_started_by_the_tests_ends_with_the_process_that_started_it(
     server = 0
     try:
         assert runner.stdout is not None
-        server = int(runner.stdout.readline())
+        server = int(read_line(runner.stdout))
         assert _running(server)
         runner.send_signal(how)  # as `timeout` ends pytest, or the OOM killer a worker
         runner.wait(30)
@@ -61,6 +63,98 @@ def test_a_server_started_by_the_tests_ends_with_the_process_that_started_it(
         runner.wait()
         if server and _running(server):
             os.kill(server, signal.SIGKILL)
+
+
+#: As _RUNNER, the "server" started from a thread that then ends (test_slow_client starts
+#: its servers from an executor's threads): tied all the same.
+_THREAD_RUNNER = """\
+import sys, threading, time
+sys.path.insert(0, sys.argv[1])
+from tests.support.processes import start_server
+started = []
+thread = threading.Thread(target=lambda: started.append(start_server(
+    [sys.executable, "-c", "import time; time.sleep(600)"])))
+thread.start()
+thread.join(60)
+print(started[0].pid, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_a_server_started_from_another_thread_ends_with_the_process_too() -> None:
+    """A server started off the main thread was not tied (Linux ties a child to the
+    thread that forked it, and that thread ended first): a run ended by SIGKILL left it
+    running. Such starts now go through one thread that lasts as long as the process."""
+    runner = start_server([sys.executable, "-c", _THREAD_RUNNER, str(REPO_ROOT)],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+    server = 0
+    try:
+        assert runner.stdout is not None
+        server = int(read_line(runner.stdout))
+        assert _running(server)
+        time.sleep(0.5)  # the starting thread has ended: the server still runs
+        assert _running(server)
+        runner.kill()
+        runner.wait(30)
+        wait_until(lambda: not _running(server), timeout=30)
+    finally:
+        runner.kill()
+        runner.wait(30)
+        if server and _running(server):
+            os.kill(server, signal.SIGKILL)
+
+
+def test_a_line_that_never_comes_fails_the_test_instead_of_hanging_it() -> None:
+    """read_line: a child stuck before it prints (a server that hangs at start-up) held
+    a bare readline(), and the run, for ever."""
+    child = start_server([sys.executable, "-c", "import time; time.sleep(600)"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        with pytest.raises(AssertionError, match="no line within 0.5 s from the silent"):
+            read_line(child.stdout, timeout=0.5, about="the silent child")
+    finally:
+        child.kill()
+        child.wait(30)
+    said = start_server([sys.executable, "-c", "print('ready')"],
+                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+    assert said.stdout is not None
+    assert read_line(said.stdout) == "ready\n"
+    said.wait(30)
+
+
+def test_a_command_run_by_the_tests_is_ended_at_its_timeout_with_what_it_started(
+        tmp_path: Path) -> None:
+    """run_command: subprocess.run's bound, and the command's group ended with it (a
+    grandchild holding the pipes open kept communicate() waiting)."""
+    pid_file = tmp_path / "grandchild"
+    script = ("import subprocess, sys, time\n"
+              "child = subprocess.Popen([sys.executable, '-c', 'import time; "
+              "time.sleep(600)'])\n"
+              f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+              "time.sleep(600)\n")
+    with pytest.raises(subprocess.TimeoutExpired):
+        run_command([sys.executable, "-c", script], capture_output=True, timeout=3)
+    grandchild = int(pid_file.read_text())
+    wait_until(lambda: not _running(grandchild), timeout=30)
+    done = run_command([sys.executable, "-c", "print('out')"], capture_output=True,
+                       text=True, check=True)
+    assert (done.returncode, done.stdout) == (0, "out\n")
+
+
+def test_no_test_waits_on_a_process_without_a_bound() -> None:
+    """``subprocess.run(`` (no timeout by default, and its command not tied to the run)
+    and a child's ``stdout.readline()`` (no timeout at all) go through
+    :func:`run_command` and :func:`read_line`."""
+    exempt = {(REPO_ROOT / "tests" / "support" / "processes.py").resolve(),
+              Path(__file__).resolve()}
+    found = [f"{path.relative_to(REPO_ROOT)}:{number}"
+             for path in sorted((REPO_ROOT / "tests").rglob("*.py"))
+             if path.resolve() not in exempt
+             for number, line in enumerate(path.read_text("utf-8").splitlines(), 1)
+             if re.search(r"subprocess\.run\(|stdout\.readline\(", line.split("#")[0])]
+    assert found == []
 
 
 def test_every_process_the_tests_start_and_end_goes_through_start_server() -> None:
@@ -129,6 +223,6 @@ def test_the_tie_runs_no_python_between_fork_and_exec(tmp_path: Path) -> None:
     script = (f"import {_SUBINTERPRETERS} as interpreters\n"
               "interpreter = interpreters.create(isolated=False)\n"
               f"interpreters.run_string(interpreter, {code!r})\n")
-    subprocess.run([sys.executable, "-c", script], check=True, timeout=60,
-                   capture_output=True)
+    run_command([sys.executable, "-c", script], check=True, timeout=60,
+                capture_output=True)
     assert mark.exists()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ import requests
 from tests.support.drip import DripServer
 from tests.support.fake_api import Collector, basic_auth
 from tests.support.polling import wait_until
+from tests.support.processes import run_command
 from tests.support.proxy import Proxy
 from tests.support.tls import Certificates, TLSCollector, make_certificates, server_context
 from tests.support.transports import (
@@ -170,7 +170,7 @@ def test_https_with_a_ca_directory_from_the_environment(
     directory = tmp_path / "cas"
     directory.mkdir()
     shutil.copy(certificates.ca, directory / "test-ca.pem")
-    subprocess.run(["openssl", "rehash", str(directory)], check=True, capture_output=True)
+    run_command(["openssl", "rehash", str(directory)], check=True, capture_output=True)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(directory))
     transport = make_transport(tls_collector.url, direct)
     assert transport.post_logs(b"[]").status_code == 202

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from readme_metrics.webhooks import VerificationError, VerifyWebhook
-from tests.support.processes import start_server
+from tests.support.processes import read_line, start_server
 
 SECRET = "rdme_webhooksecret1234"
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -226,7 +226,7 @@ def node() -> Iterator[Callable[[str], str]]:
     def stringify(text: str) -> str:
         stdin.write(text.encode("ascii") + b"\n")
         stdin.flush()
-        return stdout.readline().rstrip(b"\n").decode("utf-8")
+        return read_line(stdout, about="node").rstrip(b"\n").decode("utf-8")
 
     try:
         yield stringify

@@ -19,6 +19,7 @@ from typing import Any, Callable, Optional
 from tests.support.command import REPO_ROOT
 from tests.support.fake_api import Collector
 from tests.support.har_check import assert_valid_log
+from tests.support.processes import run_command
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
 API_KEY = "rdme_contract_audit_key_9876"
@@ -113,6 +114,6 @@ def run_python(script: str, *args: str, timeout: float = 60.0,
     environment = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
     environment["PYTHONPATH"] = str(REPO_ROOT)
     environment.update(env or {})
-    return subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
-                          text=True, timeout=timeout, env=environment, cwd=str(REPO_ROOT),
-                          stdin=subprocess.DEVNULL)
+    return run_command([sys.executable, "-c", script, *args], capture_output=True,
+                       text=True, timeout=timeout, env=environment, cwd=str(REPO_ROOT),
+                       stdin=subprocess.DEVNULL)

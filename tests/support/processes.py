@@ -1,13 +1,27 @@
-"""Server processes the tests start: whatever they leave behind is ended too."""
+"""Server processes the tests start: whatever they leave behind is ended too, and no
+wait on one of them is unbounded (CI has 90 minutes for a suite of about 10: a hang must
+fail its test, not eat the rest; pyproject.toml's pytest-timeout is the last guard)."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
 import sys
 import threading
-from typing import Any
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as NoResult
+from queue import SimpleQueue
+from typing import IO, Any, Callable, Optional, TypeVar
+
+_T = TypeVar("_T")
+
+#: How long :func:`read_line` waits for a child's line by default: a server prints its
+#: first line within seconds; a busy CI machine gets a minute.
+LINE_WAIT = 60.0
+#: How long :func:`run_command` lets a command take when its caller names no timeout.
+RUN_WAIT = 120.0
 
 #: Run in place of the server, then replaced by it (``os.execvp``): asks Linux for
 #: SIGTERM when its parent ends (prctl(2) PR_SET_PDEATHSIG = 1), or ends at once if that
@@ -35,17 +49,110 @@ def start_server(argv: Any, **options: Any) -> subprocess.Popen[Any]:
     ``_TIE``), as its users would stop it, so a server with workers ends them.
 
     Linux ties the child to the *thread* that starts it: a server started from a thread
-    that ends first would be ended mid-test. So only a server started from the main
-    thread (where pytest runs the tests and fixtures) is tied; one started from another
-    thread (test_slow_client starts the bare and the wrapped server at once, from an
-    executor's threads) is not, and is ended by its test's ``stop_server`` only."""
-    if not sys.platform.startswith("linux") or (
-            threading.current_thread() is not threading.main_thread()):
+    that ends first would be ended mid-test. So a server asked for from another thread
+    than the main one (test_slow_client starts the bare and the wrapped server at once,
+    from an executor's threads) is started by :func:`_on_lasting_thread`'s thread, which
+    lives as long as this process: tied too (before, it was not, and outlived a run
+    ended by a signal)."""
+    if not sys.platform.startswith("linux"):
         return subprocess.Popen(argv, start_new_session=True, **options)
     if isinstance(argv, (str, bytes, os.PathLike)):
         argv = [argv]
-    return subprocess.Popen([sys.executable, "-I", "-S", "-c", _TIE, str(os.getpid()),
-                             *map(os.fspath, argv)], start_new_session=True, **options)
+    argv = [sys.executable, "-I", "-S", "-c", _TIE, str(os.getpid()), *map(os.fspath, argv)]
+    if threading.current_thread() is threading.main_thread():
+        return subprocess.Popen(argv, start_new_session=True, **options)
+    return _on_lasting_thread(lambda: subprocess.Popen(argv, start_new_session=True,
+                                                       **options))
+
+
+# The thread that starts the servers asked for from threads other than the main one: a
+# daemon that never ends while this process lives (Linux's PR_SET_PDEATHSIG fires when
+# the thread that forked the child ends). Started at the first such request.
+_starts: SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = SimpleQueue()
+_starter: list[threading.Thread] = []
+_starter_lock = threading.Lock()
+
+
+def _on_lasting_thread(start: Callable[[], _T]) -> _T:
+    """``start()`` run on the lasting starter thread; its result or its exception."""
+    with _starter_lock:
+        if not _starter or not _starter[0].is_alive():
+            thread = threading.Thread(target=_start_forever, name="tests-server-starter",
+                                      daemon=True)
+            thread.start()
+            _starter[:] = [thread]
+    done: Future[_T] = Future()
+    _starts.put((start, done))
+    return done.result(timeout=LINE_WAIT)
+
+
+def _start_forever() -> None:
+    while True:
+        start, done = _starts.get()
+        try:
+            done.set_result(start())
+        except BaseException as error:  # noqa: BLE001 - handed to the caller
+            done.set_exception(error)
+
+
+def run_command(argv: Any, timeout: Optional[float] = RUN_WAIT, input: Any = None,
+        check: bool = False, capture_output: bool = False,
+        **options: Any) -> subprocess.CompletedProcess[Any]:
+    """``subprocess.run`` for the tests: the command is tied to this process as
+    :func:`start_server`'s are (a run ended by a signal left it running), always within
+    ``timeout`` (RUN_WAIT by default: subprocess.run's default is no bound at all).
+    When it is over, the command and what it left in its group are killed and
+    ``subprocess.TimeoutExpired`` is raised, as subprocess.run does."""
+    if capture_output:
+        options["stdout"] = options["stderr"] = subprocess.PIPE
+    if input is not None:
+        options["stdin"] = subprocess.PIPE
+    process = start_server(argv, **options)
+    try:
+        out, err = process.communicate(input, timeout=timeout)
+    except BaseException:
+        process.kill()
+        end_stragglers(process)  # a grandchild holding the pipes open
+        process.communicate(timeout=LINE_WAIT)
+        raise
+    code = process.poll()
+    assert code is not None
+    if check and code:
+        raise subprocess.CalledProcessError(code, argv, out, err)
+    return subprocess.CompletedProcess(argv, code, out, err)
+
+
+def read_line(stream: IO[_T], timeout: float = LINE_WAIT, about: str = "") -> _T:
+    """``stream.readline()`` (a child's stdout), waiting at most ``timeout`` seconds:
+    an AssertionError naming ``about`` when no line came by then (a child stuck before
+    it prints would otherwise hold the test, and the run, for ever). The read goes on in
+    a daemon thread, which the caller's end of the child (its pipe closed) ends."""
+    line: Future[_T] = Future()
+
+    def read() -> None:
+        try:
+            line.set_result(stream.readline())
+        except BaseException as error:  # noqa: BLE001 - handed to the caller
+            line.set_exception(error)
+
+    threading.Thread(target=read, name="tests-read-line", daemon=True).start()
+    try:
+        return line.result(timeout=timeout)
+    except NoResult:  # concurrent.futures' own before 3.11
+        raise AssertionError(f"no line within {timeout} s from {about or 'the child'}"
+                             ) from None
+
+
+def tie_to_parent() -> None:
+    """In a child forked by the tests (multiprocessing's fork context): SIGKILL when the
+    thread that forked it ends, as :func:`start_server`'s children get SIGTERM; ends at
+    once if that parent is gone already. Linux only; elsewhere nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent or parent == 1:
+        os._exit(1)
 
 
 def stop_server(process: subprocess.Popen[bytes], patience: float = 15.0) -> None:
@@ -56,7 +163,7 @@ def stop_server(process: subprocess.Popen[bytes], patience: float = 15.0) -> Non
         process.wait(patience)
     except subprocess.TimeoutExpired:
         process.kill()
-        process.wait()
+        process.wait(LINE_WAIT)
     end_stragglers(process)
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import shutil
 import ssl
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.support.fake_api import Collector
+from tests.support.processes import run_command
 
 _EXTENSIONS = """\
 subjectAltName = DNS:localhost
@@ -37,7 +37,7 @@ class Certificates:
 
 
 def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+    run_command(["openssl", *args], cwd=cwd, check=True, capture_output=True)
 
 
 def make_certificates(directory: Path) -> Certificates:
