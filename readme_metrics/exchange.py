@@ -73,6 +73,11 @@ class Exchange:
     # no end of the body, and the client got ``response_body_size`` bytes of it. The
     # Content-Length the app declared (-1: none); None for an answer that ended.
     response_body_cut: Optional[int] = None
+    # With ``response_body_cut``: the body did not break off, the process exited while
+    # it was still being sent (a WSGI stream in flight at exit, or one the server never
+    # closed): ``response_body_size`` bytes were recorded by then, what came later is
+    # not in the log.
+    response_cut_at_exit: bool = False
 
     def to_exchange(self) -> Exchange:
         """Queue items are turned into exchanges on the worker; an Exchange already is one."""

@@ -321,6 +321,24 @@ class MetricsPipeline:
         except Exception:  # never into the exit
             self.logger.debug("readme_metrics: finishing at exit failed", exc_info=True)
 
+    def cut_at_exit(self, logged: int, dropped: int) -> None:
+        """At exit, before delivery closes: ``logged`` responses the server was still
+        sending were queued as far as they went, their bodies marked incomplete, and
+        ``dropped`` ones that had not started yet (the grouping function not asked) were
+        not: counted dropped ("shutdown"). Said once (a warning when any was dropped).
+        Never raises."""
+        try:
+            if dropped:
+                self.delivery.count_dropped_at_exit(dropped)
+            self.logger.log(
+                logging.WARNING if dropped else logging.INFO,
+                "readme_metrics: exiting while %s still being sent (not closed by the "
+                "server): %d logged as far as it went, marked incomplete; %d not started "
+                "yet, not delivered", counted(logged + dropped, "response"), logged,
+                dropped)
+        except Exception:  # never into the exit
+            pass
+
     # -- worker side -------------------------------------------------------------------
 
     def build_log(self, item: PendingExchange) -> dict[str, Any]:

@@ -423,6 +423,7 @@ def test_pending_makes_each_exchange_field_of_its_own_piece() -> None:
         "response_body": b"answer", "response_body_size": 6,
         "response_body_omitted": False, "response_comment": "why",
         "response_http_version": None, "response_body_cut": None,
+        "response_cut_at_exit": False,
     }
 
 

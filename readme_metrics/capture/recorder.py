@@ -448,3 +448,16 @@ class Pending:
             self.answered,  # response_http_version
             cut,  # response_body_cut
         )
+
+
+class CutAtExit(Pending):
+    """A :class:`Pending` of a response the process exited while it was still being sent:
+    its exchange says so (``Exchange.response_cut_at_exit``). Made only at exit: the
+    usual path pays nothing for it."""
+
+    __slots__ = ()
+
+    def to_exchange(self) -> Exchange:
+        exchange = Pending.to_exchange(self)
+        exchange.response_cut_at_exit = True
+        return exchange

@@ -19,6 +19,12 @@ was woken for (a response dropped just before the process ends). A response drop
 reference cycle is finalized only when the cyclic GC reaches it, which may be after the
 exit hook, delivery closed (the interpreter's own collection at shutdown): with responses
 still open (:func:`opened`, :func:`settled`), the exit hook collects once first.
+
+A WSGI response the server still holds at exit (a stream in flight when the process is
+stopped, a last response a server never closes) is neither closed nor finalized before
+delivery closes: its log was lost, uncounted. :func:`sending` keeps each response
+weakly until :func:`sent`; the exit hook queues the log of each one still there as far
+as it went, marked incomplete, with no code of the app's (:func:`_cut`).
 """
 
 from __future__ import annotations
@@ -36,9 +42,15 @@ from readme_metrics import _random
 from readme_metrics.delivery import process
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from readme_metrics.pipeline import MetricsPipeline
 
-__all__ = ["call_soon", "opened", "ready", "ready_here", "settled", "wake"]
+    class InFlight(Protocol):
+        def cut_at_exit(self) -> tuple[MetricsPipeline, bool]: ...
+
+__all__ = ["call_soon", "opened", "ready", "ready_here", "sending", "sent", "settled",
+           "wake"]
 
 # What the thread is to run, and whether it is a wake (counted in _pending).
 _wakes: SimpleQueue[tuple[Callable[[], object], bool]] = SimpleQueue()
@@ -54,6 +66,11 @@ _open: deque[None] = deque()
 # exit: :func:`_at_exit`). A set of weak refs that leave it with their pipeline; add and
 # discard are single steps (safe in a finalizer).
 _woken: set[weakref.ref[MetricsPipeline]] = set()
+# The WSGI responses in flight (:func:`sending`), weakly, until :func:`sent`: those still
+# here at exit (a stream the server was still sending when the process was stopped, a
+# last response a server never closes) are logged as far as they went (:func:`_cut`).
+# Before, they were neither logged nor counted. Single steps as _woken's.
+_in_flight: set[weakref.ref[InFlight]] = set()
 _lock = threading.Lock()
 _pid: Optional[int] = None  # the process whose thread waits on _wakes
 # True once this process has the thread: ready()'s test on every response, one read
@@ -81,6 +98,7 @@ def ready() -> None:
             _wakes = SimpleQueue()
             _pending.clear()
             _woken.clear()
+            _in_flight.clear()  # the parent's to log
         else:  # (a forked child inherits both)
             process.before_exit(_at_exit)
             process.on_fork_in_child(_forked)
@@ -118,6 +136,22 @@ def settled() -> None:
         _open.pop()
     except IndexError:  # pragma: no cover - never more than were opened
         pass
+
+
+def sending(response: InFlight) -> weakref.ref[InFlight]:
+    """:func:`opened`, for a WSGI response, and kept weakly as in flight until
+    :func:`sent` is given the returned reference. Not from a finalizer. Never raises."""
+    opened()
+    ref = weakref.ref(response, _in_flight.discard)
+    _in_flight.add(ref)
+    return ref
+
+
+def sent(ref: weakref.ref[InFlight]) -> None:
+    """:func:`settled`, for a response :func:`sending` returned ``ref`` for. Safe in a
+    finalizer."""
+    _in_flight.discard(ref)
+    settled()
 
 
 def ready_here() -> None:
@@ -210,6 +244,8 @@ def _at_exit() -> None:
     while _pending and time.monotonic() < _wait_until(began, cap):
         time.sleep(0.005)
     waited = time.monotonic() - began
+    if _in_flight:
+        _cut()
     for ref in list(_woken):  # one C call: no finalizer can add meanwhile
         pipeline = ref()
         if pipeline is not None:
@@ -217,6 +253,31 @@ def _at_exit() -> None:
                 pipeline.finish_at_exit(waited)
             except Exception:  # noqa: BLE001 - a stand-in without it (tests); never raises
                 pass
+
+
+def _cut() -> None:
+    """At exit, the responses still in flight (the server still holds them: neither
+    closed, nor read to their end in background mode, nor dropped): each log queued as
+    far as it went, marked incomplete, in this thread (no code of the app's: the
+    grouping function answered when the response started); one not started yet is
+    counted dropped. Each pipeline then says how many (see
+    :meth:`~readme_metrics.pipeline.MetricsPipeline.cut_at_exit`)."""
+    counts: dict[int, tuple[MetricsPipeline, int, int]] = {}
+    for ref in list(_in_flight):  # one C call: no finalizer can change it meanwhile
+        response = ref()
+        if response is None:
+            continue
+        try:
+            pipeline, queued = response.cut_at_exit()
+        except Exception:  # noqa: BLE001 - never into the exit
+            continue
+        _, done, given_up = counts.get(id(pipeline), (pipeline, 0, 0))
+        counts[id(pipeline)] = (pipeline, done + queued, given_up + (not queued))
+    for pipeline, logged, dropped in counts.values():
+        try:
+            pipeline.cut_at_exit(logged, dropped)
+        except Exception:  # noqa: BLE001 - never into the exit
+            pass
 
 
 def _wait_until(began: float, cap: float) -> float:

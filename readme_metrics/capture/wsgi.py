@@ -24,6 +24,7 @@ from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.environ_strings import environ_strings
 from readme_metrics.capture.recorder import (
     KNOWN_STATUS_PARTS,
+    CutAtExit,
     Pending,
     Recorder,
     response_content_length,
@@ -374,6 +375,35 @@ class _Capture(Recorder):
             self.pipeline.submit(Pending(self, self.request, group, perf_counter()))
         except Exception:
             self.pipeline.logger.exception("readme_metrics: could not record a request")
+
+    def finish_at_exit(self, ended: bool) -> bool:
+        """At exit, with the response not closed (the server holds it: a stream in flight
+        when the process is stopped, or a server that never closes its last response):
+        queue the log of what was recorded by then, its body marked incomplete unless
+        ``ended`` (the iteration reached its end); True when done (or done already).
+        Calls no code of the app's (the grouping function answered when the response
+        started) and reads nothing more (the request body as far as the app read it):
+        bounded, for the exit's thread. False when the grouping function had not
+        answered (the response had not started): not logged, for the caller to count.
+        Never raises."""
+        try:
+            del self._unfinished  # once: the server's thread may still end it meanwhile
+        except AttributeError:
+            return True
+        group = self.group
+        if group is _UNKNOWN:
+            return False
+        try:
+            if group is None:
+                self.pipeline.skip()
+            else:
+                self.broke_off = not ended
+                # Queued only: the exit flush that comes next sends it, within its bound.
+                self.pipeline.submit(CutAtExit(self, self.request, group, perf_counter()),
+                                     False)
+        except Exception:
+            self.pipeline.logger.exception("readme_metrics: could not record a request")
+        return True
 
     def fail(self, unsent: bool = False, in_call: bool = False,
              error: Optional[BaseException] = None) -> None:

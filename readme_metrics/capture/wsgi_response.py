@@ -14,6 +14,7 @@ import os
 import stat
 import sys
 import tempfile
+import weakref
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
 
 from readme_metrics.capture import unclosed
@@ -22,6 +23,7 @@ from readme_metrics.capture.recorder import response_content_length, sets_docs_u
 
 if TYPE_CHECKING:
     from readme_metrics.capture.wsgi import _Capture
+    from readme_metrics.pipeline import MetricsPipeline
 
 __all__ = ["Response", "SizedResponse", "answers_500", "cuts_at_length", "ends_after_close",
            "ends_at_close", "file_rest", "holds_empty_chunks", "ignores_late_start",
@@ -335,7 +337,7 @@ class Response:
     """
 
     __slots__ = ("_capture", "_result", "_iterator", "_closed", "_unsent", "_first",
-                 "_open")
+                 "_open", "_ended", "__weakref__")
 
     def __init__(self, capture: _Capture, result: Iterable[bytes]) -> None:
         self._capture = capture
@@ -352,8 +354,10 @@ class Response:
         # when the app was dropped (as Django's adapter, which always asked for it).
         # Counted as open until its log is queued (background mode: at the iteration's
         # end), closed or finalized: the exit collects if any is left.
-        unclosed.opened()
-        self._open = True
+        # Weakly in unclosed's set of responses in flight too, until then: one the
+        # server still holds at exit is logged as far as it went (cut_at_exit).
+        self._open: Optional[weakref.ref[unclosed.InFlight]] = unclosed.sending(self)
+        self._ended = False  # the iteration reached its end
 
     def __iter__(self) -> Response:
         return self
@@ -372,6 +376,7 @@ class Response:
             # instead, once the server has sent the end of a streamed answer; werkzeug's
             # discard of it, after that end, is recorded as werkzeug reads.
             self._first = False
+            self._ended = True
             capture = self._capture
             tee = capture.tee
             if tee is not None and capture.rest_in_close():
@@ -464,9 +469,19 @@ class Response:
     def _settled(self) -> None:
         """No longer counted open (once: the iteration's end, close() and the finalizer
         may each come)."""
-        if self._open:
-            self._open = False
-            unclosed.settled()
+        ref = self._open
+        if ref is not None:
+            self._open = None
+            unclosed.sent(ref)
+
+    def cut_at_exit(self) -> tuple[MetricsPipeline, bool]:
+        """At exit (unclosed's exit hook, in the exiting thread), this response still in
+        flight: its log queued as far as it went (see ``_Capture.finish_at_exit``). Its
+        pipeline, and False when it had not started (not logged: the caller counts it).
+        Never raises."""
+        self._settled()
+        capture = self._capture
+        return capture.pipeline, capture.finish_at_exit(self._ended)
 
     def __del__(self) -> None:
         if not self._closed:

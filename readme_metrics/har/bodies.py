@@ -471,15 +471,20 @@ def omitted(size: int, mime_type: Optional[str]) -> dict[str, Any]:
             "comment": _OMITTED_COMMENT}
 
 
-def broke_off(content: dict[str, Any], size: int, declared: int) -> None:
+def broke_off(content: dict[str, Any], size: int, declared: int,
+              at_exit: bool = False) -> None:
     """Say in HAR response ``content``'s comment that the answer broke off after ``size``
     bytes, short of the ``declared`` Content-Length (-1: none): the app's call ended
     before its body's end, and the server closed the connection (hypercorn's HTTP/2
-    one too) without it (see ``Exchange.response_body_cut``). "incomplete", as a request
-    body's, so that the text's end is read as cut (:mod:`.credentials`)."""
+    one too) without it (see ``Exchange.response_body_cut``); or, ``at_exit``, the
+    process exited while it was still being sent (``Exchange.response_cut_at_exit``).
+    "incomplete", as a request body's, so that the text's end is read as cut
+    (:mod:`.credentials`)."""
     of = f"{size} of the {declared} bytes its Content-Length declared" if declared >= 0 \
         else f"{size} bytes, with no end of its body"
     content["comment"] = _join(content.get("comment"), (
+        f"incomplete: the process exited while the answer was being sent, after {of}: "
+        "what was sent later is not logged" if at_exit else
         f"incomplete: the app's answer broke off after {of}: its call ended before the "
         "body's end, and the client's answer was cut short there"))
 
