@@ -121,6 +121,19 @@ def _stopped(process: subprocess.Popen[str], how: signal.Signals,
     return time.monotonic() - began, err
 
 
+def _stopped_in(process: subprocess.Popen[str], port: int, path: str, how: signal.Signals,
+                limit: float) -> tuple[float, str]:
+    """A GET of /ready answered, then one of ``path`` in flight (the app printed
+    "entered"), then :func:`_stopped`."""
+    with _connect(port, process) as ready, _connect(port, process) as in_flight:
+        _get(ready, "/ready")
+        assert ready.recv(4096).startswith(b"HTTP/1.1 200")
+        _get(in_flight, path)
+        assert process.stdout is not None
+        assert read_line(process.stdout, about=path).strip() == "entered"
+        return _stopped(process, how, limit)
+
+
 def _stats(err: str) -> dict[str, int]:
     found = re.findall(r"^stats (\{.*\})$", err, re.M)
     assert len(found) == 1, err
@@ -155,13 +168,8 @@ def test_a_stream_in_flight_at_exit_is_logged_as_far_as_it_went(
     by the exit, the stream's body as far as it was sent then, marked incomplete."""
     process, port = _serve(tmp_path, collector, "stream_app", _WSGI_APP, _waitress,
                            background, TERM_EXITS="1")
-    with _connect(port, process) as ready, _connect(port, process) as streamed:
-        _get(ready, "/ready")
-        assert ready.recv(4096).startswith(b"HTTP/1.1 200")
-        _get(streamed, "/stream")
-        assert process.stdout is not None
-        assert read_line(process.stdout, about="waitress").strip() == "entered"
-        took, err = _stopped(process, how, WAITRESS_JOIN + SHUTDOWN_TIMEOUT + MARGIN)
+    took, err = _stopped_in(process, port, "/stream", how,
+                            WAITRESS_JOIN + SHUTDOWN_TIMEOUT + MARGIN)
     assert process.returncode == 0, err
     logs = _by_path(collector.wait_for_logs(2))
     assert sorted(logs) == ["ready", "stream"], err
@@ -185,13 +193,8 @@ def test_a_response_not_started_at_exit_is_counted_dropped_with_a_warning(
     grouping function never answered, and is not called at exit (it may block). Before:
     not counted anywhere. Now: dropped ("shutdown"), with one warning."""
     process, port = _serve(tmp_path, collector, "stream_app", _WSGI_APP, _waitress)
-    with _connect(port, process) as ready, _connect(port, process) as waiting:
-        _get(ready, "/ready")
-        assert ready.recv(4096).startswith(b"HTTP/1.1 200")
-        _get(waiting, "/unstarted")
-        assert process.stdout is not None
-        assert read_line(process.stdout, about="waitress").strip() == "entered"
-        _, err = _stopped(process, signal.SIGINT, WAITRESS_JOIN + SHUTDOWN_TIMEOUT + MARGIN)
+    _, err = _stopped_in(process, port, "/unstarted", signal.SIGINT,
+                         WAITRESS_JOIN + SHUTDOWN_TIMEOUT + MARGIN)
     assert process.returncode == 0, err
     logs = _by_path(collector.wait_for_logs(1))
     assert sorted(logs) == ["ready"], err
@@ -310,13 +313,8 @@ def test_gunicorn_finishes_a_stream_in_flight_before_its_worker_exits(
     process, port = _serve(tmp_path, collector, "stream_app", _WSGI_APP, lambda port: [
         "gunicorn", "-b", f"127.0.0.1:{port}", "--graceful-timeout", "60",
         "stream_app:app"], CHUNK_EVERY="0.05", CHUNKS="40")
-    with _connect(port, process) as ready, _connect(port, process) as streamed:
-        _get(ready, "/ready")
-        assert ready.recv(4096).startswith(b"HTTP/1.1 200")
-        _get(streamed, "/stream")
-        assert process.stdout is not None
-        assert read_line(process.stdout, about="gunicorn").strip() == "entered"
-        _, err = _stopped(process, signal.SIGTERM, 40 * 0.05 + SHUTDOWN_TIMEOUT + MARGIN)
+    _, err = _stopped_in(process, port, "/stream", signal.SIGTERM,
+                         40 * 0.05 + SHUTDOWN_TIMEOUT + MARGIN)
     assert process.returncode == 0, err
     logs = _by_path(collector.wait_for_logs(2))
     assert sorted(logs) == ["ready", "stream"], err

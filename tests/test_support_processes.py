@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -34,37 +33,6 @@ print(server.pid, flush=True)
 time.sleep(600)
 """
 
-
-def _running(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie no init has reaped yet counts as ended)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
-@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
-def test_a_server_started_by_the_tests_ends_with_the_process_that_started_it(
-        how: signal.Signals) -> None:
-    runner = start_server([sys.executable, "-c", _RUNNER, str(REPO_ROOT)],
-                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
-    server = 0
-    try:
-        assert runner.stdout is not None
-        server = int(read_line(runner.stdout))
-        assert _running(server)
-        runner.send_signal(how)  # as `timeout` ends pytest, or the OOM killer a worker
-        runner.wait(30)
-        wait_until(lambda: not _running(server), timeout=30)
-    finally:
-        runner.kill()
-        runner.wait()
-        if server and _running(server):
-            os.kill(server, signal.SIGKILL)
-
-
 #: As _RUNNER, the "server" started from a thread that then ends (test_slow_client starts
 #: its servers from an executor's threads): tied all the same.
 _THREAD_RUNNER = """\
@@ -81,28 +49,42 @@ time.sleep(600)
 """
 
 
+def _running(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie no init has reaped yet counts as ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
-def test_a_server_started_from_another_thread_ends_with_the_process_too() -> None:
-    """A server started off the main thread was not tied (Linux ties a child to the
-    thread that forked it, and that thread ended first): a run ended by SIGKILL left it
-    running. Such starts now go through one thread that lasts as long as the process."""
-    runner = start_server([sys.executable, "-c", _THREAD_RUNNER, str(REPO_ROOT)],
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+@pytest.mark.parametrize("runner_script", [pytest.param(_RUNNER, id="main-thread"),
+                                           pytest.param(_THREAD_RUNNER, id="other-thread")])
+def test_a_server_started_by_the_tests_ends_with_the_process_that_started_it(
+        how: signal.Signals, runner_script: str) -> None:
+    """Also a server started from a thread that ended before (test_slow_client starts
+    its servers from an executor's threads): it was not tied (Linux ties a child to the
+    thread that forked it), and outlived the run. Such starts now go through one thread
+    that lasts as long as the process."""
+    runner = start_server([sys.executable, "-c", runner_script, str(REPO_ROOT)],
                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
     server = 0
     try:
         assert runner.stdout is not None
         server = int(read_line(runner.stdout))
         assert _running(server)
-        time.sleep(0.5)  # the starting thread has ended: the server still runs
-        assert _running(server)
-        runner.kill()
+        runner.send_signal(how)  # as `timeout` ends pytest, or the OOM killer a worker
         runner.wait(30)
         wait_until(lambda: not _running(server), timeout=30)
     finally:
         runner.kill()
-        runner.wait(30)
+        runner.wait()
         if server and _running(server):
             os.kill(server, signal.SIGKILL)
+
+
 
 
 def test_a_line_that_never_comes_fails_the_test_instead_of_hanging_it() -> None:
@@ -143,32 +125,30 @@ def test_a_command_run_by_the_tests_is_ended_at_its_timeout_with_what_it_started
     assert (done.returncode, done.stdout) == (0, "out\n")
 
 
+def _written_in_tests(pattern: str) -> list[str]:
+    """Where ``pattern`` is in tests/ code (comments aside), outside this file and
+    tests/support/processes.py."""
+    exempt = {(REPO_ROOT / "tests" / "support" / "processes.py").resolve(),
+              Path(__file__).resolve()}
+    return [f"{path.relative_to(REPO_ROOT)}:{number}"
+            for path in sorted((REPO_ROOT / "tests").rglob("*.py"))
+            if path.resolve() not in exempt
+            for number, line in enumerate(path.read_text("utf-8").splitlines(), 1)
+            if re.search(pattern, line.split("#")[0])]
+
+
 def test_no_test_waits_on_a_process_without_a_bound() -> None:
     """``subprocess.run(`` (no timeout by default, and its command not tied to the run)
     and a child's ``stdout.readline()`` (no timeout at all) go through
     :func:`run_command` and :func:`read_line`."""
-    exempt = {(REPO_ROOT / "tests" / "support" / "processes.py").resolve(),
-              Path(__file__).resolve()}
-    found = [f"{path.relative_to(REPO_ROOT)}:{number}"
-             for path in sorted((REPO_ROOT / "tests").rglob("*.py"))
-             if path.resolve() not in exempt
-             for number, line in enumerate(path.read_text("utf-8").splitlines(), 1)
-             if re.search(r"subprocess\.run\(|stdout\.readline\(", line.split("#")[0])]
-    assert found == []
+    assert _written_in_tests(r"subprocess\.run\(|stdout\.readline\(") == []
 
 
 def test_every_process_the_tests_start_and_end_goes_through_start_server() -> None:
     """One helper ties them all: a ``subprocess.Popen(`` written anywhere else in tests/
-    would start a process that can outlive the run again (``subprocess.run`` waits for
-    its process, with a timeout, and is left as it is)."""
-    exempt = {(REPO_ROOT / "tests" / "support" / "processes.py").resolve(),
-              Path(__file__).resolve()}
-    found = [f"{path.relative_to(REPO_ROOT)}:{number}"
-             for path in sorted((REPO_ROOT / "tests").rglob("*.py"))
-             if path.resolve() not in exempt
-             for number, line in enumerate(path.read_text("utf-8").splitlines(), 1)
-             if "Popen(" in line.split("#")[0]]
-    assert found == []
+    would start a process that can outlive the run again (``run_command`` is
+    ``subprocess.run`` through it)."""
+    assert _written_in_tests(r"Popen\(") == []
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
