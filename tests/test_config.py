@@ -1000,6 +1000,7 @@ def test_a_readme_api_url_given_beside_a_local_metrics_server_is_asked(
     assert {(got.method, got.path) for got in collector.gets} == {("GET", "/v1")}
 
 
+@pytest.mark.timeout(360)  # its mypy run's own bound, 300 s, and more: not the 300 s default
 def test_the_official_attribute_names_keep_their_types_for_mypy(tmp_path) -> None:
     """They were typed properties; users' type checks must still see int, str, ..."""
     import sys
@@ -1059,6 +1060,7 @@ def _typed_user_code(folder: Path) -> list[str]:
     return names
 
 
+@pytest.mark.timeout(660)  # its mypy run's own bound, 600 s, and more
 def test_readmes_quick_starts_and_the_examples_pass_mypy(tmp_path: Path) -> None:
     """The package ships py.typed, so users' type checks read its annotations: the code
     README and examples/ tell them to write (an ``async def`` grouping function under
