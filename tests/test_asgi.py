@@ -382,7 +382,7 @@ def test_cors_passes_request_headers_readable_once_on_whole() -> None:
 
 @pytest.mark.parametrize("message", [
     pytest.param({"type": "http.response.pathsend", "path": "/srv/file.bin"}, id="pathsend"),
-    pytest.param({"type": "http.response.zerocopy", "file": 7, "count": 1234},
+    pytest.param({"type": "http.response.zerocopysend", "file": 7, "count": 1234},
                  id="zerocopy"),
 ])
 def test_pathsend_is_logged_with_its_size_and_no_text(wrap: Any, collector: Collector,

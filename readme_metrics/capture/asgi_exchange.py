@@ -27,6 +27,7 @@ from readme_metrics.capture.asgi_messages import (
     content_length,
     cut_answered,
     cuts_stream_at_length,
+    file_size,
     holds_start,
     loaded_answered_version,
     reads_on_for_expect,
@@ -46,8 +47,9 @@ if TYPE_CHECKING:
 
 
 _UNKNOWN: Any = object()  # the grouping function has not run yet
-# Response body messages whose bytes the server reads from a file itself (extensions).
-_FROM_A_FILE = ("http.response.pathsend", "http.response.zerocopy")
+# Response body messages whose bytes the server reads from a file itself (the ASGI
+# extensions Path Send and Zero Copy Send).
+_FROM_A_FILE = ("http.response.pathsend", "http.response.zerocopysend")
 
 
 class _Exchange(RequestSide):
@@ -196,9 +198,16 @@ class _Exchange(RequestSide):
             self.recorder.respond(code, reason, headers)
             return
         elif kind in _FROM_A_FILE:
-            # The server sends the file itself: keep its fast path, log the size only.
-            self.recorder.omit_body(content_length(self.recorder.headers))
+            # The server sends the file itself: keep its fast path, log the size only,
+            # once the server took the message (one it refuses never reached the client,
+            # nor does one sent once the client is known to be gone).
+            gone = self._disconnected or client_gone(self._own)
             await self._send(message)
+            if not gone:
+                recorder = self.recorder
+                recorder.omit_body(file_size(
+                    message, content_length(recorder.headers),
+                    recorder.body_size if self._bodied else 0))
             self._bodied = True
             if not message.get("more_body", False):  # pathsend has none: the end
                 left = self._end()

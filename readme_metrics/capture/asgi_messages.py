@@ -22,11 +22,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from functools import partial
 from http import HTTPStatus
 from typing import Any, MutableMapping, Optional
 
+from readme_metrics.asgi_types import Message
 from readme_metrics.capture.asgi_scope import ScopeRequest, scope_version
 from readme_metrics.capture.asgi_servers import (
     hypercorn_connection,
@@ -37,11 +39,12 @@ from readme_metrics.capture.asgi_servers import (
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.exchange import INVALID_STATUS
 
-__all__ = ["CLIENT_GONE_COMMENT", "CLIENT_GONE_REASON", "CLIENT_GONE_STATUS", "CUT_STATUS",
-           "REASONS", "awaits_continue", "body_record", "client_gone", "client_gone_comment",
-           "closes_on_refused_start", "content_length", "cut_answered", "cuts_stream_at_length",
-           "ends_receive_with_response", "holds_start", "reads_on_for_expect",
-           "sends_informational_body", "start_status"]
+__all__ = ["CLIENT_GONE_COMMENT", "CLIENT_GONE_REASON", "CLIENT_GONE_STATUS",
+           "CUT_STATUS", "REASONS", "awaits_continue", "body_record", "client_gone",
+           "client_gone_comment", "closes_on_refused_start", "content_length",
+           "cut_answered", "cuts_stream_at_length", "ends_receive_with_response",
+           "file_size", "holds_start", "reads_on_for_expect", "sends_informational_body",
+           "start_status"]
 
 #: What the client got when the server ended the request body (``http.disconnect``)
 #: before the app's response start, under the servers :func:`cut_answered` names: the
@@ -132,6 +135,36 @@ def content_length(headers: Any) -> int:
     except Exception:  # noqa: BLE001 - malformed headers are the server's to refuse
         pass
     return -1
+
+
+def file_size(message: Message, declared: int, before: int) -> int:
+    """The response body's size, in all, once the server took a message whose bytes it
+    reads from a file itself; -1 when it cannot be told. Never raises, and never reads
+    the file (a stat at most, on the event loop).
+
+    - ``http.response.pathsend``: the whole file at ``path`` (ASGI Path Send), so its
+      Content-Length (``declared``; -1: none), else the file's size.
+    - ``http.response.zerocopysend``: ``count`` bytes of ``file`` (ASGI Zero Copy Send),
+      or, without a count, the file from ``offset`` (else from where it stands) to its
+      end, after the ``before`` bytes of body messages sent before it (-1: unknown).
+    """
+    try:
+        if message.get("type") == "http.response.pathsend":
+            if declared >= 0:
+                return declared
+            return os.stat(message["path"]).st_size
+        count = message.get("count")
+        if count is None:
+            descriptor = message["file"].fileno()
+            offset = message.get("offset")
+            if offset is None:
+                offset = os.lseek(descriptor, 0, os.SEEK_CUR)
+            count = max(os.fstat(descriptor).st_size - offset, 0)
+        if before < 0 or count.__class__ is not int or count < 0:
+            return -1
+        return before + count
+    except Exception:  # noqa: BLE001 - the server's to refuse; the size is unknown
+        return -1
 
 
 def cut_answered(receive: Any, send: Any) -> bool:

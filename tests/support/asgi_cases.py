@@ -18,6 +18,9 @@ Endpoints (after the prefix):
   given). ``/sse``: server-sent events that never end (until the client goes away).
 - ``/file``: a 1 MiB file (Starlette's ``FileResponse``: ``http.response.pathsend``
   where the server offers it; the plain app sends it in 64 KiB chunks).
+- ``/pathsend?sized=0|1`` (the plain app): a file of :data:`ODD_FILE_SIZE` bytes as
+  ``http.response.pathsend`` whether the server offers it or not, with a Content-Length
+  or without.
 - ``/background?out=<path>``: answers, then (after the response) waits until the client
   has created ``<path>.go``, works a little and writes ``done`` to ``<path>``.
 - ``/raise-before``, ``/raise-after-start``, ``/raise-mid``: raise before the start, after
@@ -158,6 +161,18 @@ async def _plain_file(scope: Any, send: Any) -> None:
                 return
 
 
+async def _plain_pathsend(query: dict[str, str], send: Any) -> None:
+    """``/pathsend?sized=0|1``: a file of :data:`ODD_FILE_SIZE` bytes as one
+    ``http.response.pathsend``, offered by the server or not (a server without the
+    extension refuses it: its ``send`` raises), with a Content-Length or without."""
+    path = big_file(ODD_FILE_SIZE)
+    headers = [(b"content-type", b"application/octet-stream")]
+    if query.get("sized") == "1":
+        headers.append((b"content-length", str(ODD_FILE_SIZE).encode()))
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.pathsend", "path": path})
+
+
 async def _plain_extensions(scope: Any, path: str, send: Any) -> None:
     extensions = scope.get("extensions") or {}
     if path == "/early-hint" and "http.response.early_hint" in extensions:
@@ -225,6 +240,8 @@ async def plain(scope: Any, receive: Any, send: Any) -> None:  # noqa: C901 - a 
         await _plain_sse(receive, send)
     elif path == "/file":
         await _plain_file(scope, send)
+    elif path == "/pathsend":
+        await _plain_pathsend(query, send)
     elif path == "/background":
         await _answer(send, 200, b"started")
         await background_work(query["out"])
