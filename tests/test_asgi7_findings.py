@@ -8,6 +8,9 @@ servers where one offers them.
   offer no Path Send) reached no client and was logged whole all the same.
 - A Path Send without a Content-Length was logged with size -1 although the client got
   the whole file (granian sends it chunked): its size is the file's (a stat, no read).
+- A client that left mid-request-body, logged as the server's 400, had its comment say
+  "the app answered 499": the library's own code for a client gone before the start,
+  which no app sent. It quotes the app's status.
 """
 
 from __future__ import annotations
@@ -25,9 +28,9 @@ from tests.support.asgi_cases import ODD_FILE_SIZE
 from tests.support.capture_wrap import wrapping
 from tests.support.fake_api import Collector, free_port
 from tests.test_asgi_client_got import ALL, _entries, _servers
-from tests.test_asgi_conformance import SAFETY, _raw
+from tests.test_asgi_conformance import SAFETY, _exchange, _raw
 from tests.test_e2e_servers import serve, server_env
-from tests.test_slow_client import read_answer
+from tests.test_slow_client import normalized, read_answer
 
 
 @pytest.fixture
@@ -123,3 +126,62 @@ def test_a_path_send_without_a_length_is_logged_with_the_files_size(
     head = answer.partition(b"\r\n\r\n")[0].lower()
     assert b"transfer-encoding: chunked" in head and b"content-length" not in head
     assert content["size"] == ODD_FILE_SIZE and "text" not in content
+
+
+@pytest.mark.parametrize("server", _servers("uvicorn-h11", "uvicorn-httptools"))
+def test_a_client_gone_mid_body_is_logged_with_the_apps_own_status(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """The client declares 1,000 bytes, sends 100 and leaves; ``/echo`` reads what
+    comes (``http.disconnect``) and answers 200, which goes nowhere. The log is the
+    server's 400 with the body incomplete, and quotes the app's 200 (it said 499).
+    (hypercorn answers 400 only when its h11 parser saw the end first: by timing.)"""
+    port = free_port()
+    with serve(ALL[server](port, "tests.support.asgi_cases:plain_root"),
+               server_env(collector), tmp_path, port):
+        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+            sock.sendall(_raw(port, "wrap", "left-mid-body", "POST", "/echo", b"a" * 100,
+                              "Content-Type: text/plain", length=1000))
+        entry = _entries(collector, 1)["left-mid-body"]
+    assert entry["response"]["status"] == 400
+    assert entry["response"]["comment"].endswith(
+        "sent none of the app's answer; the app answered 200")
+    assert entry["request"]["postData"]["comment"].startswith("incomplete: 100 of 1000")
+
+
+DJANGO_BODY = b'{"name": "Owlbert", "n": 1}'
+
+
+@pytest.mark.parametrize("server", _servers("uvicorn-h11", "daphne"))
+def test_django_asgi_bodies_of_every_method_streams_and_files_as_bare(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """Django's ASGI handler (``get_asgi_application``) bare and wrapped in one server:
+    a JSON body sent with each method that carries one, an async
+    ``StreamingHttpResponse`` and a ``FileResponse``. The client gets the same bytes,
+    and each wrapped call is logged once, with its body and all the file's bytes."""
+    barrier = tmp_path / "barrier"
+    barrier.touch()
+    port = free_port()
+    requests = {method.lower(): (method, "/echo", DJANGO_BODY, "Content-Type: application/json")
+                for method in ("GET", "POST", "PUT", "PATCH", "DELETE")}
+    requests["stream"] = ("GET", f"/stream?barrier={barrier}", b"")
+    requests["file"] = ("GET", f"/file?size={ODD_FILE_SIZE}", b"")
+    answers = {}
+    with serve(ALL[server](port, "tests.support.asgi_cases:django_root"),
+               server_env(collector), tmp_path, port):
+        for trace, (method, path, body, *headers) in requests.items():
+            answers[trace] = [normalized(_exchange(port, _raw(
+                port, prefix, trace, method, path, body, *headers)), server)
+                for prefix in ("bare", "wrap")]
+        entries = _entries(collector, len(requests))
+    assert {trace: bare for trace, (bare, _) in answers.items()} == {
+        trace: wrapped for trace, (_, wrapped) in answers.items()}
+    assert sorted(entries) == sorted(requests)
+    for trace, (method, _, body, *_) in requests.items():
+        entry = entries[trace]
+        assert entry["request"]["method"] == method
+        if body:
+            assert entry["request"]["postData"]["text"] == body.decode()
+            assert entry["response"]["content"]["text"] == body.decode()
+    assert entries["stream"]["response"]["content"]["text"] == "first\nsecond\nthird\n"
+    assert answers["file"][0][-1] == (bytes(range(256)) * 400)[:ODD_FILE_SIZE]
+    assert entries["file"]["response"]["content"]["size"] == ODD_FILE_SIZE

@@ -19,6 +19,7 @@ from readme_metrics.capture.asgi_messages import (
     CUT_STATUS,
     REASONS,
     answered_version,
+    app_status,
     awaits_continue,
     body_record,
     client_gone,
@@ -178,8 +179,9 @@ class _Exchange(RequestSide):
             # Only once the server took it: a start it refuses (a status or header it
             # cannot write) raises into the app, and the server answers 500.
             if gone:  # the client left before the answer: it got none of it
+                status = message.get("status")
                 self.recorder.client_left(CLIENT_GONE_STATUS, CLIENT_GONE_REASON,
-                                          client_gone_comment(message.get("status")))
+                                          client_gone_comment(status), app_status(status))
                 return
             status = message.get("status", 200)
             if status.__class__ is int and 100 <= status <= 999:  # start_status()'s first case

@@ -40,11 +40,11 @@ from readme_metrics.capture.body import BodyRecord
 from readme_metrics.exchange import INVALID_STATUS
 
 __all__ = ["CLIENT_GONE_COMMENT", "CLIENT_GONE_REASON", "CLIENT_GONE_STATUS",
-           "CUT_STATUS", "REASONS", "awaits_continue", "body_record", "client_gone",
-           "client_gone_comment", "closes_on_refused_start", "content_length",
-           "cut_answered", "cuts_stream_at_length", "ends_receive_with_response",
-           "file_size", "holds_start", "reads_on_for_expect", "sends_informational_body",
-           "start_status"]
+           "CUT_STATUS", "REASONS", "app_status", "awaits_continue", "body_record",
+           "client_gone", "client_gone_comment", "closes_on_refused_start",
+           "content_length", "cut_answered", "cuts_stream_at_length",
+           "ends_receive_with_response", "file_size", "holds_start",
+           "reads_on_for_expect", "sends_informational_body", "start_status"]
 
 #: What the client got when the server ended the request body (``http.disconnect``)
 #: before the app's response start, under the servers :func:`cut_answered` names: the
@@ -117,11 +117,18 @@ def start_status(status: Any) -> tuple[int, str]:
     return INVALID_STATUS, repr(status)
 
 
+def app_status(status: Any) -> int:
+    """The code of the status of an app's start, when it is one a status line could
+    carry; else 0."""
+    code, _ = start_status(status)
+    return 0 if code == INVALID_STATUS else code
+
+
 def client_gone_comment(status: Any) -> str:
     """:data:`CLIENT_GONE_COMMENT`, with the status of the app's start that never reached
     the client when it is one a status line could carry."""
-    code, _ = start_status(status)
-    if code == INVALID_STATUS:
+    code = app_status(status)
+    if not code:
         return CLIENT_GONE_COMMENT
     return f"{CLIENT_GONE_COMMENT}; the app answered {code}"
 

@@ -147,6 +147,7 @@ class Recorder:
         "log_id", "begin", "responded", "status", "reason", "headers",
         "first", "kept", "kept_size", "body_size", "limit", "omitted", "request_body", "head",
         "no_body", "cut_at_length", "comment", "answered", "broke_off", "_unfinished",
+        "left_with",
     )
 
     def __init__(self, log_id: str, limit: int,
@@ -197,17 +198,22 @@ class Recorder:
         if not self.responded:
             self.responded = time.perf_counter()
 
-    def client_left(self, status: int, reason: str, comment: str) -> None:
+    def client_left(self, status: int, reason: str, comment: str, started: int = 0) -> None:
         """The client was gone before the response started, and got none of it: logged
-        as ``status`` (a code no server sent), no headers or body, and ``comment``."""
+        as ``status`` (a code no server sent), no headers or body, and ``comment``;
+        ``started`` is the app's own status (0: none a status line could carry)."""
         self.respond(status, reason, ())
         self.comment = comment
+        self.left_with = started  # set here only: read by server_answered()
 
     def server_answered(self, status: int, reason: str, why: str) -> None:
         """The server sent none of the app's answer and answered this itself instead: its
         status, none of the app's headers or body, and a HAR response comment saying so
-        (``why``, and the status the app had started, which no client got)."""
+        (``why``, and the status the app had started, which no client got: not the
+        status :meth:`client_left` logged in its place, which no app sent)."""
         started = self.status
+        if self.comment is not None:  # client_left()'s still stands (respond() clears it)
+            started = getattr(self, "left_with", started)
         self.respond(status, reason, ())
         self.first, self.kept, self.kept_size = b"", None, 0
         self.body_size = 0

@@ -475,13 +475,20 @@ def _django_views() -> list[Any]:
         return JsonResponse({"marked": MARK in request.META, "senders": sum(
             thread.name == "readme-metrics-worker" for thread in threading.enumerate())})
 
+    def file(request: Any) -> Any:  # Django's FileResponse of a file of ``size`` bytes
+        from django.http import FileResponse
+
+        from tests.support.asgi_cases import big_file
+
+        return FileResponse(open(big_file(int(request.GET["size"])), "rb"))
+
     def length_lie(request: Any) -> Any:  # a Content-Length short of the body
         response = HttpResponse("caf\u00e9 ok".encode(), content_type="text/plain")
         response["Content-Length"] = request.GET.get("n", "3")
         return response
 
     return [path("hello", hello), path("echo", echo), path("upload", upload),
-            path("length-lie", length_lie), path("layers", layers),
+            path("length-lie", length_lie), path("layers", layers), path("file", file),
             path("stream", stream), path("nolog", nolog), path("noread", noread),
             path("noread-stream", noread_stream), path("read-stream", read_stream),
             path("raise-stream/<str:mode>", raise_stream)]
