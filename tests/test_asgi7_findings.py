@@ -11,6 +11,10 @@ servers where one offers them.
 - A client that left mid-request-body, logged as the server's 400, had its comment say
   "the app answered 499": the library's own code for a client gone before the start,
   which no app sent. It quotes the app's status.
+- A response whose start said ``trailers``, under a server offering the extension
+  (hypercorn's HTTP/2), was logged as complete at its last body message: an app that
+  raised before its trailers, whose client never got the end of the stream, was logged
+  as a complete answer. The trailers end it now.
 """
 
 from __future__ import annotations
@@ -146,6 +150,30 @@ def test_a_client_gone_mid_body_is_logged_with_the_apps_own_status(
     assert entry["response"]["comment"].endswith(
         "sent none of the app's answer; the app answered 200")
     assert entry["request"]["postData"]["comment"].startswith("incomplete: 100 of 1000")
+
+
+@pytest.mark.parametrize("server", _servers("hypercorn", "hypercorn-trio"))
+def test_a_response_with_trailers_ends_with_them(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """Over HTTP/2 (h2c) hypercorn offers trailers. ``/trailers`` sends them: logged
+    whole, as before. ``/trailers?then=raise`` raises after its last body message,
+    before them: hypercorn never ends the stream (the client waits until the connection
+    closes), and the log says the answer broke off (it was logged complete)."""
+    from tests.support.h2c import h2_get
+
+    port = free_port()
+    with serve(ALL[server](port, "tests.support.asgi_cases:plain_root"),
+               server_env(collector), tmp_path, port):
+        answers = {trace: h2_get(port, f"/wrap/trailers{query}",
+                                 (("te", "trailers"), ("x-trace", trace)))
+                   for trace, query in (("whole", ""), ("raised", "?then=raise"))}
+        entries = _entries(collector, 2)
+    assert ("trailers", [(b"x-checksum", b"abc")]) in answers["whole"]
+    assert not any(kind == "trailers" for kind, _ in answers["raised"])
+    whole, raised = (entries[trace]["response"]["content"] for trace in ("whole", "raised"))
+    assert whole["text"] == raised["text"] == "with extras"
+    assert "comment" not in whole
+    assert raised["comment"].startswith("incomplete: the app's answer broke off after 11")
 
 
 DJANGO_BODY = b'{"name": "Owlbert", "n": 1}'

@@ -34,6 +34,7 @@ from readme_metrics.capture.asgi_messages import (
     reads_on_for_expect,
     sends_informational_body,
     start_status,
+    trails,
 )
 from readme_metrics.capture.asgi_outlive import is_cancellation
 from readme_metrics.capture.asgi_receive import Message, Receive, RequestSide, Send
@@ -59,6 +60,7 @@ class _Exchange(RequestSide):
     __slots__ = (
         "middleware", "scope", "request", "recorder", "group", "_send", "_ended",
         "_sending", "_settling", "_starting", "_bodied", "_odd_status", "_own", "_finished",
+        "_trailing",
     )
 
     def __init__(self, middleware: MetricsMiddleware, scope: MutableMapping[str, Any],
@@ -102,6 +104,10 @@ class _Exchange(RequestSide):
         self._odd_status: Any = None
         # True once finish_now() finished the recorder (see there).
         self._finished = False
+        # True when the response ends with its trailers, not its last body message: the
+        # start said ``trailers`` and the server offers the extension (hypercorn's
+        # HTTP/2), which ends the stream only once the last trailers message came.
+        self._trailing = False
 
     # -- the response side -------------------------------------------------------------
 
@@ -152,6 +158,8 @@ class _Exchange(RequestSide):
                     self.recorder.record(chunk)  # type: ignore[arg-type]
                 except Exception:  # not bytes: the server will tell the app, not us
                     pass
+            if self._trailing:
+                return  # the trailers end the response
             # The end (see _end()), written out: a call fewer.
             self._ended = time.perf_counter()
             left = self.finish_now(failed=False)
@@ -169,6 +177,8 @@ class _Exchange(RequestSide):
                     await self.identify()
             message, headers = self._start(message)
             self._starting = True
+            if message.get("trailers"):
+                self._trailing = trails(self.scope)
             gone = client_gone(self._own)
             try:
                 await self._send(message)
@@ -211,8 +221,15 @@ class _Exchange(RequestSide):
                     message, content_length(recorder.headers),
                     recorder.body_size if self._bodied else 0))
             self._bodied = True
-            if not message.get("more_body", False):  # pathsend has none: the end
-                left = self._end()
+            if not (message.get("more_body", False) or self._trailing):  # pathsend
+                left = self._end()  # has no more_body: the end
+                if left is not None:
+                    await left
+            return
+        elif kind == "http.response.trailers":
+            await self._send(message)
+            if self._trailing and not message.get("more_trailers", False):
+                left = self._end()  # the last trailers: the end of the response
                 if left is not None:
                     await left
             return

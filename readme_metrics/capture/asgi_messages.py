@@ -44,7 +44,7 @@ __all__ = ["CLIENT_GONE_COMMENT", "CLIENT_GONE_REASON", "CLIENT_GONE_STATUS",
            "client_gone", "client_gone_comment", "closes_on_refused_start",
            "content_length", "cut_answered", "cuts_stream_at_length",
            "ends_receive_with_response", "file_size", "holds_start",
-           "reads_on_for_expect", "sends_informational_body", "start_status"]
+           "reads_on_for_expect", "sends_informational_body", "start_status", "trails"]
 
 #: What the client got when the server ended the request body (``http.disconnect``)
 #: before the app's response start, under the servers :func:`cut_answered` names: the
@@ -122,6 +122,17 @@ def app_status(status: Any) -> int:
     carry; else 0."""
     code, _ = start_status(status)
     return 0 if code == INVALID_STATUS else code
+
+
+def trails(scope: MutableMapping[str, Any]) -> bool:
+    """Whether the server offers the ASGI trailers extension: a response whose start says
+    ``trailers`` then ends with its last ``http.response.trailers`` message, not its last
+    body message (hypercorn over HTTP/2). A server that does not offer it ignores the
+    start's ``trailers``. Never raises."""
+    try:
+        return "http.response.trailers" in (scope.get("extensions") or {})
+    except Exception:  # noqa: BLE001 - a scope that is not the server's: no trailers
+        return False
 
 
 def client_gone_comment(status: Any) -> str:

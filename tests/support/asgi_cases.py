@@ -26,7 +26,8 @@ Endpoints (after the prefix):
 - ``/raise-before``, ``/raise-after-start``, ``/raise-mid``: raise before the start, after
   it, after a first chunk.
 - ``/status?code=N``: answers N (with a body the server must drop for 204/304).
-- ``/trailers``, ``/early-hint``: use the extensions when the scope offers them.
+- ``/trailers``, ``/early-hint``: use the extensions when the scope offers them;
+  ``/trailers?then=raise`` raises after the body, before the trailers.
 - ``/state``: the ``state`` the lifespan put in the scope.
 - ``/ws``: a websocket echoing one text message.
 - ``/odd-file`` (Starlette, FastAPI): a file of :data:`ODD_FILE_SIZE` bytes, no multiple
@@ -181,6 +182,8 @@ async def _plain_extensions(scope: Any, path: str, send: Any) -> None:
     await send({"type": "http.response.start", "status": 200, "trailers": trailers,
                 "headers": [(b"content-type", b"text/plain")]})
     await send({"type": "http.response.body", "body": b"with extras"})
+    if trailers and _query(scope).get("then") == "raise":
+        raise RuntimeError("after the body, before the trailers")
     if trailers:
         await send({"type": "http.response.trailers", "more_trailers": False,
                     "headers": [(b"x-checksum", b"abc")]})
