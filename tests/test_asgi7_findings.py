@@ -15,11 +15,15 @@ servers where one offers them.
   (hypercorn's HTTP/2), was logged as complete at its last body message: an app that
   raised before its trailers, whose client never got the end of the stream, was logged
   as a complete answer. The trailers end it now.
+- An app whose lifespan returned once started, or raised on ``lifespan.shutdown``, never
+  got the flush at shutdown: every log still queued was lost when the server stopped
+  (uvicorn re-raises SIGTERM once shut down: no exit hooks run).
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -33,6 +37,7 @@ from tests.support.capture_wrap import wrapping
 from tests.support.fake_api import Collector, free_port
 from tests.test_asgi_client_got import ALL, _entries, _servers
 from tests.test_asgi_conformance import SAFETY, _exchange, _raw
+from tests.test_asgi_servers import SERVER_PARAMS, assert_exit_flush
 from tests.test_e2e_servers import serve, server_env
 from tests.test_slow_client import normalized, read_answer
 
@@ -174,6 +179,20 @@ def test_a_response_with_trailers_ends_with_them(
     assert whole["text"] == raised["text"] == "with extras"
     assert "comment" not in whole
     assert raised["comment"].startswith("incomplete: the app's answer broke off after 11")
+
+
+@pytest.mark.parametrize("app", ["lifespan_returns_app", "lifespan_raises_app"])
+@pytest.mark.parametrize("server", [p for p in SERVER_PARAMS
+                                    if p.values[0] in ("uvicorn", "hypercorn", "granian")])
+def test_logs_are_flushed_when_the_apps_lifespan_ended_early(
+        collector: Collector, tmp_path: Path, app: str, server: str) -> None:
+    """The app's lifespan call ends without a shutdown end: it returned once started
+    (the servers still send it ``lifespan.shutdown``, which nobody reads then), or it
+    raised on ``lifespan.shutdown``. SIGTERM still delivers every log: under uvicorn,
+    which re-raises the signal once shut down (no exit hooks run), none did. hypercorn
+    and granian, whose exit hooks run, show that waiting for the shutdown holds nothing
+    up."""
+    assert_exit_flush(collector, tmp_path, app, server, signal.SIGTERM)
 
 
 DJANGO_BODY = b'{"name": "Owlbert", "n": 1}'

@@ -380,6 +380,13 @@ def test_exit_flush_when_the_server_stops(
 ) -> None:
     """Background mode, nothing due before exit: stopping the server delivers every log,
     whether or not the app supports the lifespan protocol."""
+    assert_exit_flush(collector, tmp_path, app, server, stop)
+
+
+def assert_exit_flush(collector: Collector, tmp_path: Path, app: str, server: str,
+                      stop: signal.Signals) -> None:
+    """Serve ``app`` of tests.support.asgi_apps, call ``/hello`` 7 times (nothing due
+    before the exit), stop the server with ``stop``: every log arrives."""
     port = free_port()
     env = _env(collector, README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="100",
                README_FLUSH_INTERVAL="600", README_BASE_LOG_URL=DOCS)

@@ -5,7 +5,11 @@ and Kubernetes stop it) by raising the signal again once it has shut down, and a
 hooks do not run then. So the lifespan's end is where queued logs go out.
 
 The app's lifespan messages pass unchanged, the flush runs just before
-``lifespan.shutdown.complete`` (or ``.failed``) reaches the server. An app that does not
+``lifespan.shutdown.complete`` (or ``.failed``) reaches the server. An app whose lifespan
+call ends without either (it returned once started, or raised on ``lifespan.shutdown``)
+still gets the flush: once its call ended after ``lifespan.shutdown``, or, for one that
+returned once started, when the server's ``lifespan.shutdown`` comes, which the servers
+still send (the server sees the call end as bare). An app that does not
 speak the protocol at all (Django's ASGI handler, an app asserting ``scope["type"] ==
 "http"``) raises, or returns, before it takes or sends any message; the server would then go
 on without a lifespan and never say when it stops, and every log still queued would be
@@ -44,28 +48,52 @@ class Lifespan:
     async def __call__(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send
                        ) -> None:
         asked = False  # the app took or sent a message: it speaks the protocol
+        # What of the protocol went by: the server's lifespan.shutdown given to the app,
+        # the app's startup.complete, and the flush made (before its shutdown end).
+        shutdown = started = flushed = False
 
         async def app_receive() -> Message:
-            nonlocal asked
+            nonlocal asked, shutdown
             asked = True
-            return await receive()
+            message = await receive()
+            if message.get("type") == "lifespan.shutdown":
+                shutdown = True
+            return message
 
         async def app_send(message: Message) -> None:
-            nonlocal asked
+            nonlocal asked, started, flushed
             asked = True
-            if message.get("type") in _ENDS:
+            kind = message.get("type")
+            if kind in _ENDS:
+                flushed = True
                 await self.flush_off_loop()
+            elif kind == "lifespan.startup.complete":
+                started = True
             await send(message)
 
         try:
             await app(scope, app_receive, app_send)
         except Exception:
             if asked:
+                if shutdown and not flushed:  # it failed at shutdown without a word
+                    await self.flush_off_loop()
                 raise  # a real startup or shutdown failure: the server sees it as bare
             self.logger.debug("readme_metrics: the app does not support the lifespan "
                               "protocol; the middleware answers it", exc_info=True)
         if not asked:
             await self._answer(receive, send)
+        elif not flushed and (shutdown or started):
+            await self._shut_down(shutdown, receive)
+
+    async def _shut_down(self, told: bool, receive: Receive) -> None:
+        """The app's lifespan call returned without a shutdown end: the flush is made now
+        if the app was told ``lifespan.shutdown``; if it returned once started, at the
+        server's shutdown, which uvicorn, hypercorn and granian still send (the app's
+        call returned: nobody else reads it). Nothing is sent to the server, which goes
+        on as it does bare once the call returns."""
+        if not told and (await receive()).get("type") != "lifespan.shutdown":
+            return
+        await self.flush_off_loop()
 
     async def _answer(self, receive: Receive, send: Send) -> None:
         """The lifespan protocol, for an app that does not speak it."""

@@ -19,6 +19,10 @@ Endpoints: those of tests/support/e2e_apps.py (``/hello``, ``/echo``, ``/upload`
 
 ``late_sends_app`` (``readme_metrics.asgi.MetricsMiddleware`` around a plain ASGI app)
 sends one event, waits for the client to go away, then sends one more.
+
+``lifespan_returns_app`` and ``lifespan_raises_app`` (the same middleware around a plain
+app answering ``hello``): a lifespan that returns once it has sent
+``lifespan.startup.complete``, and one that raises on ``lifespan.shutdown``.
 """
 
 
@@ -229,6 +233,25 @@ def _build_late_sends() -> Any:
     return MetricsMiddleware(late_sends, MetricsApiConfig(grouping_function=webob_grouping))
 
 
+def _build_lifespan_ends(raises: bool) -> Any:
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.asgi import MetricsMiddleware
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await receive()
+            await send({"type": "lifespan.startup.complete"})
+            if raises:
+                await receive()
+                raise RuntimeError("lifespan.shutdown went wrong")
+            return  # the lifespan ends once started
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"hello"})
+
+    return MetricsMiddleware(app, MetricsApiConfig(grouping_function=webob_grouping))
+
+
 class Lazy:
     """An ASGI app built on its first call, so each server process imports only its own
     framework (servers look the name up in the module's namespace: no module
@@ -252,3 +275,5 @@ fastapi_bare = Lazy(lambda: _build_fastapi(wrapped=False))
 starlette_bare = Lazy(lambda: _build_starlette(wrapped=False))
 django_asgi_app = Lazy(_build_django)
 late_sends_app = Lazy(_build_late_sends)
+lifespan_returns_app = Lazy(lambda: _build_lifespan_ends(raises=False))
+lifespan_raises_app = Lazy(lambda: _build_lifespan_ends(raises=True))
