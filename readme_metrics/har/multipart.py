@@ -330,12 +330,15 @@ def multipart_params(
     # The value fields of a name/value pair naming a denied key (env[0][name]=password,
     # env[0][value]=...), as a form's are; by every name the app's parser may read for a
     # part (name="value"; name*=UTF-8''x is "value" to python-multipart: _names).
-    read_as = [() if redactor is None else _names(name, part) for part, name, _ in fields]
+    # (Each spelling once: a part is one field, paired by its position among them.)
+    read_as = [() if redactor is None else tuple(dict.fromkeys(_names(name, part)))
+               for part, name, _ in fields]
     paired = frozenset() if redactor is None else redactor.paired_fields(
         (spelled, value if isinstance(value, str) else "")
         for names, (_, _, value) in zip(read_as, fields) for spelled in names)
     for (part, name, value), names in zip(fields, read_as):
-        unread = bool(paired) and not paired.isdisjoint(names)
+        text = value if isinstance(value, str) else ""
+        unread = bool(paired) and any((spelled, text) in paired for spelled in names)
         if not name and redactor is not None and not getattr(part, "headers", None):
             # No part header webob could read ("Content-Disposition : ...", which
             # werkzeug reads): nothing says whose value it is.

@@ -56,6 +56,7 @@ from readme_metrics.har.redaction_names import (
     _normalise,
     _pointer_keys,
 )
+from readme_metrics.har.redaction_pairs import PAIRED_ONLY, paired_values, pairs_with
 from readme_metrics.har.text import (
     JSON_START,
     PROBED_TEXT,
@@ -84,6 +85,11 @@ def _decode_name(name: str) -> str:
 #: How many JSON documents inside JSON strings (inside JSON strings ...) are looked into
 #: key by key; a deeper one that could hold a denied key is hidden whole (see _inner).
 MAX_INNER_DEPTH = 2
+#: How many times a text is percent-decoded to look for a denied name in it (a value
+#: encoded once per level, its letters too: ``pass%2525252577ord``); past that, a text that
+#: still decodes is taken to hold one (Redactor.names_key_decoded). Each decoding shrinks
+#: the text, and stops once nothing changes: most text is decoded once, or not at all.
+MAX_DECODINGS = 16
 # A raw query or form value that may start a JSON document (blanks first, "+" too), or
 # a JSON string holding one (a payload encoded twice: json_field).
 _JSON_VALUE_FIRST = frozenset('{[%+ \t\n\r"')
@@ -145,40 +151,28 @@ codecs.register_error(_JSON_ESCAPE, _json_escaped)
 
 
 # The name of a field a name/value pair's value may be in, as a raw form writes it: one
-# ending in "value" or "values", then its closing bracket if any, "[]" if any, and "="
+# ending in "value", "values", "val" or "v" (_VALUE_MEMBERS), then its closing bracket if
+# any, "[]" or an index if any ("value[1]", AWS's "Value.1"), and "="
 # (Redactor.paired_fields, read only where one is). Looked for in the lower-cased form
-# where it spells "value" (a literal prefix: 0.2 ms in a 30 KB form holding it a thousand
-# times), and with any letter percent-encoded (_VALUE_FIELD_ENCODED: 1.3 ms there, where
-# a scan for such an escape takes 16 us).
-_VALUE_FIELD = re.compile(r"values?(?:\]|%5d)?(?:\[\]|%5b%5d)*=")
+# (a literal prefix: 0.2 ms in a 30 KB form holding it a thousand times), and with any
+# letter percent-encoded (_VALUE_FIELD_ENCODED: 1.3 ms there, where a scan for such an
+# escape takes 16 us).
+_VALUE_FIELD = re.compile(r"v(?:al(?:ues?)?)?(?:\]|%5d)?(?:\[\d*\]|%5b\d*%5d|\.\d+)*=")
 _VALUE_LETTER_ESCAPED = re.compile(r"%(?:[57][356]|[46][15c])", re.IGNORECASE)
 _VALUE_FIELD_ENCODED = re.compile(
-    r"(?:v|%[57]6)(?:a|%[46]1)(?:l|%[46]c)(?:u|%[57]5)(?:e|%[46]5)(?:s|%[57]3)?"
-    r"(?:\]|%5d)?(?:\[\]|%5b%5d)*=", re.IGNORECASE)
+    r"(?:v|%[57]6)(?:(?:a|%[46]1)(?:l|%[46]c)(?:(?:u|%[57]5)(?:e|%[46]5)(?:s|%[57]3)?)?)?"
+    r"(?:\]|%5d)?(?:\[\d*\]|%5b\d*%5d|\.\d+)*=", re.IGNORECASE)
 
 
 def _names_a_value_field(raw: str) -> bool:
     """Whether a raw form or query may have a field named ``value`` (``env[0][value]``,
-    ``values[]``, ``v%61lue``, in any case): see :data:`_VALUE_FIELD`."""
+    ``values[]``, ``value[1]``, ``val``, ``v``, ``v%61lue``, in any case): see
+    :data:`_VALUE_FIELD`."""
     lowered = raw.lower()
-    if "value" in lowered and _VALUE_FIELD.search(lowered) is not None:
+    if _VALUE_FIELD.search(lowered) is not None:
         return True
     return "%" in raw and _VALUE_LETTER_ESCAPED.search(raw) is not None and (
         _VALUE_FIELD_ENCODED.search(raw) is not None)
-
-
-def _field_member(name: str) -> tuple[str, str]:
-    """(object, member) of a form field's folded ``name``, as PHP, Rails, qs and Spring
-    read a bracketed or dotted one: ``env[0][name]`` and ``env[0].name`` are the member
-    ``name`` of ``env[0]``; a flat ``name`` is a member of the form itself ("")."""
-    while name.endswith("[]"):
-        name = name[:-2]
-    if name.endswith("]"):
-        name = name[:-1]
-    cut = max(name.rfind("["), name.rfind("."))
-    if cut < 0:
-        return "", name
-    return name[:cut], name[cut + 1:]
 
 
 class Redactor:
@@ -288,29 +282,24 @@ class Redactor:
         denied, allowed = self._lists(_folded(name))
         return allowed and not denied
 
-    def paired_fields(self, fields: Iterable[tuple[str, str]]) -> frozenset[str]:
-        """The names (as given) of the fields (decoded ``(name, value)`` of a form, a query
-        or a multipart body) that hold the value of a name/value pair naming a key the
-        denylist names, as a JSON object does (:meth:`_operation`): the fields of one
-        object (``env[0][name]=password&env[0][value]=...``, ``params[0][key]=token&
+    def paired_fields(self, fields: Iterable[tuple[str, str]]
+                      ) -> frozenset[tuple[str, str]]:
+        """The fields (decoded ``(name, value)`` of a form, a query or a multipart body,
+        as given) that hold the value of a name/value pair naming a key the denylist
+        names, as a JSON object does (:meth:`_operation`): the fields of one object
+        (``env[0][name]=password&env[0][value]=...``, ``params[0][key]=token&
         params[0][value]=...``, ``env[0].name``, or the form itself: ``name=password&
         value=...``), a member of :data:`_NAME_MEMBERS` naming the key as a flat name is
-        (in any case: ``nAme``), each member of :data:`_VALUE_MEMBERS` holding its value.
-        A form with a ``name`` field alone (a sign-up's ``name=password``) holds no
-        value to redact."""
+        (in any case: ``nAme``), a member of :data:`_VALUE_MEMBERS` holding its value,
+        paired by index or position within the object
+        (:func:`~readme_metrics.har.redaction_pairs.paired_values`). A form with a
+        ``name`` field alone (a sign-up's ``name=password``) holds no value to redact."""
         if not self._has_deny:
             return frozenset()
-        named: set[str] = set()
-        holders: dict[str, list[str]] = {}
-        for name, value in fields:
-            group, member = _field_member(_folded(name))
-            if member in _VALUE_MEMBERS:
-                holders.setdefault(group, []).append(name)
-            elif member in _NAME_MEMBERS and group not in named and self.denies(value):
-                named.add(group)
-        return frozenset(name for group in named for name in holders.get(group, ()))
+        return paired_values(fields, self.denies)
 
-    def _paired_in(self, raw: str, codec: Optional[str] = None) -> frozenset[str]:
+    def _paired_in(self, raw: str, codec: Optional[str] = None
+                   ) -> frozenset[tuple[str, str]]:
         """:meth:`paired_fields` of a raw query or form (its pairs as
         :func:`~readme_metrics.har.text.query_values` reads them, after a ``#`` or ``;``
         too), decoded in ``codec`` (None: UTF-8); looked for only in one holding a value
@@ -385,12 +374,13 @@ class Redactor:
                             heads=nested)
 
     def _hidden_value(self, name: str, value: str, nested: bool = True,
-                      paired: frozenset[str] = frozenset()) -> str | None:
+                      paired: frozenset[tuple[str, str]] = frozenset()) -> str | None:
         """The raw redacted value of the pair ``name=value``, or None to keep it.
         ``nested``: a value may hold a URL or form naming a denied key (see query_string);
         ``paired``: the fields holding a denied name/value pair's value (paired_fields)."""
         if (self._redacts_raw(name) if len(name) <= _CACHED_NAME else self.redacts(
-                decode_component(name))) or paired and _decode_name(name) in paired:
+                decode_component(name))) or paired and (
+                    _decode_name(name), decode_component(value)) in paired:
             return escaped_redacted(decode_component(value))
         if value[:1] not in _JSON_VALUE_FIRST or _JSON_VALUE.match(value) is None:
             # As almost every value: no JSON (but a URL or form holding one, or naming a
@@ -400,11 +390,11 @@ class Redactor:
         return self._json_value(_decode_name(name), value, decode_component, None)
 
     def _hidden_in(self, codec: str, name: str, value: str, nested: bool = True,
-                   paired: frozenset[str] = frozenset()) -> str | None:
+                   paired: frozenset[tuple[str, str]] = frozenset()) -> str | None:
         """:meth:`_hidden_value` for a form in ``codec``."""
         decoded = decode_in(name, codec)
         if self.redacts(decoded) or self.denies(_decode_name(name)) or (
-                paired and decoded in paired):
+                paired and (decoded, decode_in(value, codec)) in paired):
             return escaped_redacted(decode_in(value, codec))
         if value[:1] not in _JSON_VALUE_FIRST or _JSON_VALUE.match(value) is None:
             # (a URL or form: _hidden_value)
@@ -705,7 +695,9 @@ class Redactor:
           ...}``), its name read as a flat name is (bracketed, ``user[password]``, too);
           every member of :data:`_NAME_MEMBERS` is asked, however many spell one."""
         keys = list(node)
-        value_keys = tuple(key for key, lower in zip(keys, folded) if lower in _VALUE_MEMBERS)
+        # (A path's value: not a tag's "v", see pairs_with.)
+        value_keys = tuple(key for key, lower in zip(keys, folded)
+                           if lower in _VALUE_MEMBERS and lower not in PAIRED_ONLY)
         pointer = None
         if not _POINTER_SET.isdisjoint(folded):  # (a name/value pair has none)
             for name in _POINTER_MEMBERS:
@@ -725,10 +717,13 @@ class Redactor:
                     node, key, pointer, allow_mode and operation))
                 if done:
                     return done
-        if not self._has_deny or not any(
-                lower in _NAME_MEMBERS and node[key].__class__ is str and self.denies(node[key])
-                for key, lower in zip(keys, folded)):
+        if not self._has_deny:
             return ()
+        denied = [lower for key, lower in zip(keys, folded) if lower in _NAME_MEMBERS
+                  and node[key].__class__ is str and self.denies(node[key])]
+        # (A tag's "v" beside its "k" only: pairs_with.)
+        value_keys = tuple(key for key, lower in zip(keys, folded) if lower in _VALUE_MEMBERS
+                           and any(pairs_with(name, lower) for name in denied))
         for key in value_keys:
             node[key] = redacted(node[key])
         return value_keys
@@ -831,8 +826,10 @@ class Redactor:
     def names_key_decoded(self, text: str) -> bool:
         """Whether ``text`` names a denied key as it is or percent-decoded, once or more
         (a form in a URL's query value in a field: ``passwor%2564`` is two decodings from
-        ``password``), as far as :meth:`linked` looks."""
-        for _ in range(MAX_INNER_DEPTH + 2):
+        ``password``): decoded until nothing changes, at most :data:`MAX_DECODINGS`
+        times; a text that still decodes then could name one (a client may encode a
+        value any number of times, and :meth:`linked` hides what is past its depth)."""
+        for _ in range(MAX_DECODINGS):
             if self.mentions_key(text, True):
                 return True
             if "%" not in text and not (self._spaced and "+" in text):
@@ -841,7 +838,7 @@ class Redactor:
             if decoded == text:
                 return False
             text = decoded
-        return False
+        return self.mentions_key(text, True) or decode_component(text) != text
 
     def _denied_pairs(self, query: str, depth: int = 0) -> str:
         """A raw query with the values of the pairs the denylist names redacted (and
@@ -849,10 +846,10 @@ class Redactor:
         return query_values(query, partial(self._denied_value, depth,
                                            self._paired_in(query)), heads=True)
 
-    def _denied_value(self, depth: int, paired: frozenset[str], name: str, value: str
-                      ) -> str | None:
+    def _denied_value(self, depth: int, paired: frozenset[tuple[str, str]], name: str,
+                      value: str) -> str | None:
         decoded = _decode_name(name)
-        if self.denies(decoded) or paired and decoded in paired:
+        if self.denies(decoded) or paired and (decoded, decode_component(value)) in paired:
             return escaped_redacted(decode_component(value))
         return self._nested_value(name, value, depth)
 
@@ -967,10 +964,13 @@ class Redactor:
         """Whether a URL or form in ``text`` may name a key the denylist lists in a
         query's spelling only: percent-encoded (``?pass%77ord=``) or, for a name holding a
         space, with ``+`` for it (``?api+key=``); the query's pairs are read so (see
-        :meth:`_link`; a JSON Patch's pointer as a URI fragment too, ``#/pass%77ord``).
-        Costs nothing for a text with no ``?``, ``#`` or ``=``, or nothing to decode."""
+        :meth:`_link`; a JSON Patch's pointer as a URI fragment too, ``#/pass%77ord``;
+        a form in a string percent-encoded, ``a%3D1%26pass%2577ord%3D...``, its ``=``
+        too). Costs nothing for a text with no ``?``, ``#`` or ``=`` (as is or encoded),
+        or nothing to decode."""
         if not ("%" in text or (self._spaced and "+" in text)) or (
-                "=" not in text and "?" not in text and "#" not in text):
+                "=" not in text and "?" not in text and "#" not in text
+                and ("%" not in text or _ENCODED_EQUALS.search(text) is None)):
             return False
         # (Decoded more than once: a form in a URL's query value, see names_key_decoded.)
         return self.names_key_decoded(decode_component(text))

@@ -32,14 +32,20 @@ _SPACED_COLON = re.compile(r'"[ \t\n\r]+:')
 # ``value``, a ``values`` list (an AWS filter's, a Kubernetes selector's), a Spring
 # FieldError's ``rejectedValue`` (its 400 answer echoes it), a FluentValidation failure's
 # ``attemptedValue`` (ASP.NET answers echo it so), an AWS CloudFormation parameter's
-# ``ParameterValue``.
+# ``ParameterValue``; ``val`` (``key=password&val=...``), ``fieldValue``,
+# ``attributeValue``, and a tag's ``v`` beside its ``k`` only (redaction_pairs.PAIRED_ONLY).
 _VALUE_MEMBERS = frozenset(("value", "values", "rejectedvalue", "attemptedvalue",
-                            "parametervalue"))
+                            "parametervalue", "val", "fieldvalue", "attributevalue", "v"))
 # The members naming that key as a flat name is (a name/value pair, by the denylist):
 # jQuery's ``name``, .NET's ``Key``, express-validator 6's ``param``, a select option's or
 # a Terraform variable's ``label``, an LDAP or SAML ``attribute``, CloudFormation's
-# ``ParameterKey``. The same members pair a form's fields (Redactor.paired_fields).
-_NAME_MEMBERS = frozenset(("name", "key", "param", "label", "attribute", "parameterkey"))
+# ``ParameterKey``; a form's ``field`` and ``property`` (a JSON object's are read as paths
+# first: _POINTER_MEMBERS), ``fieldName``, ``attributeName`` (SimpleDB's),
+# ``parameterName`` (RDS's), ``optionName`` (Elastic Beanstalk's), a tag's ``k``. The
+# same members pair a form's fields (redaction_pairs.paired_values).
+_NAME_MEMBERS = frozenset(("name", "key", "param", "label", "attribute", "parameterkey",
+                           "field", "property", "propertyname", "fieldname",
+                           "attributename", "parametername", "optionname", "k"))
 # The members naming it as a path (_patch), in the order they are asked.
 _POINTER_MEMBERS = ("path", "field", "property", "propertyname")
 _POINTER_SET = frozenset(_POINTER_MEMBERS)

@@ -1,0 +1,112 @@
+"""Which fields of a form, a query or a multipart body hold the value of a name/value pair
+naming a denied key (``name=password&value=...``, ``env[0][key]=token&env[0][value]=...``),
+read as the apps reading them pair such fields: by object (``env[0]``), then by position
+within one (``name[]=a&value[]=b&name[]=password&value[]=s`` is two pairs, PHP's lists,
+Rails' and werkzeug's ``getlist``), or by index (``name[1]``, AWS's ``Tag.1.Value``).
+Pure functions over decoded ``(name, value)`` fields; the rule that says whether a name is
+denied is given (:meth:`Redactor.denies <readme_metrics.har.redaction.Redactor.denies>`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterable, Optional
+
+from readme_metrics.har.redaction_json import _NAME_MEMBERS, _VALUE_MEMBERS
+from readme_metrics.har.redaction_names import _folded
+
+#: Members that pair only with each other: ``k=password&v=...`` (a tag's, OpenStreetMap's
+#: spelling) is a pair, but a ``v`` beside a ``name`` is most often an API version
+#: (``name=password&v=2``, a sign-up's), and a ``k`` beside a ``value`` a sort key.
+PAIRED_ONLY = {"k": "v", "v": "k"}
+
+# An explicit index after the member: PHP's and Rails' ``name[1]``, an AWS query API's
+# ``Filter.1.Value.1``.
+_INDEX_END = re.compile(r"(?:\[(\d+)\]|\.(\d+))$")
+
+
+def pairs_with(name_member: str, value_member: str) -> bool:
+    """Whether a folded naming member (``name``, ``key``, ``k`` ...) and a value member
+    (``value``, ``val``, ``v`` ...) make a pair (see :data:`PAIRED_ONLY`)."""
+    return PAIRED_ONLY.get(name_member, value_member) == value_member and (
+        PAIRED_ONLY.get(value_member, name_member) == name_member)
+
+
+def field_member(name: str) -> tuple[str, str, Optional[str]]:
+    """(object, member, index) of a form field's folded ``name``, as PHP, Rails, qs and
+    Spring read a bracketed or dotted one: ``env[0][name]`` and ``env[0].name`` are the
+    member ``name`` of ``env[0]``; a flat ``name`` (or a list, ``name[]``) is a member of
+    the form itself (""); ``name[1]`` and ``Value.1`` are the member at index ``1``
+    (index None: none written)."""
+    while name.endswith("[]"):
+        name = name[:-2]
+    index = None
+    found = _INDEX_END.search(name)
+    if found is not None and found.start() > 0:
+        index = found.group(1) or found.group(2)
+        name = name[:found.start()]
+    if name.endswith("]"):
+        name = name[:-1]
+    cut = max(name.rfind("["), name.rfind("."))
+    if cut < 0:
+        return "", name, index
+    return name[:cut], name[cut + 1:], index
+
+
+# One naming or value field of an object: (is a value member, its member, its index, the
+# field's name and value as given, whether it names a denied key).
+_Field = tuple[bool, str, Optional[str], str, str, bool]
+
+
+def paired_values(fields: Iterable[tuple[str, str]], denies: Callable[[str], bool]
+                  ) -> frozenset[tuple[str, str]]:
+    """The ``(name, value)`` fields (as given) holding the value of a name/value pair whose
+    naming field a member of :data:`_NAME_MEMBERS` holds a name ``denies`` says is denied,
+    the value in a member of :data:`_VALUE_MEMBERS` of the same object
+    (:func:`field_member`) that :func:`pairs_with` it.
+
+    Within one object the fields pair by index when each has one (``name[1]`` with
+    ``value[1]``), else by position when as many naming as value fields alternate (``name[]=a&
+    value[]=b&name[]=password&value[]=s``: every reading agrees, PHP's lists, werkzeug's
+    ``getlist``, Rails' array of hashes, the last or the first of each); otherwise (one
+    name and a list of values, ``a[attribute]=password&a[values][]=...``, fields in
+    another order, some indexed and some not) any denied name hides every value it pairs
+    with, as nothing says which is its own."""
+    objects: dict[str, list[_Field]] = {}
+    for name, value in fields:
+        group, member, index = field_member(_folded(name))
+        if member in _VALUE_MEMBERS:
+            objects.setdefault(group, []).append((True, member, index, name, value, False))
+        elif member in _NAME_MEMBERS:
+            objects.setdefault(group, []).append(
+                (False, member, index, name, value, denies(value)))
+    hidden: set[tuple[str, str]] = set()
+    for found in objects.values():
+        if not any(field[5] for field in found):
+            continue
+        # The k/v family apart from the others (PAIRED_ONLY): each is paired on its own.
+        for family in (True, False):
+            members = [field for field in found if (field[1] in PAIRED_ONLY) is family]
+            hidden.update(_paired(members))
+    return frozenset(hidden)
+
+
+def _paired(fields: list[_Field]) -> Iterable[tuple[str, str]]:
+    """The value fields of one object's ``fields`` (one family of members) that a denied
+    naming field pairs with (see :func:`paired_values`)."""
+    values = [field for field in fields if field[0]]
+    names = [field for field in fields if not field[0]]
+    if not values or not any(field[5] for field in names):
+        return ()
+    if all(field[2] is not None for field in fields):
+        denied = {field[2] for field in names if field[5]}
+        return [(field[3], field[4]) for field in values if field[2] in denied]
+    if len(names) > 1 and len(names) == len(values) and all(
+            field[2] is None for field in fields) and all(
+            fields[at][0] is not fields[at + 1][0] for at in range(len(fields) - 1)):
+        # Alternating: each value with its own name, the one before it or after it as the
+        # first field is a name or a value.
+        step = 1 if not fields[0][0] else -1
+        return [(value[3], value[4]) for at, value in enumerate(fields)
+                if value[0] and 0 <= at - step < len(fields) and fields[at - step][5]]
+    return [(field[3], field[4]) for field in values]
