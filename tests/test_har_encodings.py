@@ -173,7 +173,8 @@ def test_unreadable_coding(coding: str, data: bytes) -> None:
 
 ALLOWLIST_CASES = [
     pytest.param(post("text/plain", b"password is hunter2"), "request", id="text-plain"),
-    pytest.param(post("application/xml", b"<password>hunter2</password>"), "request",
+    # (An element named by a denied key is one: redact14, docs/BODIES.md.)
+    pytest.param(post("application/xml", b"<note>password is hunter2</note>"), "request",
                  id="xml"),
     pytest.param(post("application/octet-stream", b"\x00\xffhunter2\xfe"), "request",
                  id="binary"),

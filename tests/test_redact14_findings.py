@@ -10,7 +10,10 @@ any number of times.
   ``v`` for the value (``key=password&val=...``, ``k=password&v=...``, JSON too), and a
   value whose letters are percent-encoded three times or more (``next=`` a form quoted
   once per level: the app decodes it as often) went out in clear; in a JSON body, once
-  was enough (a string holding no raw ``=``, ``?`` or ``#`` was not looked into).
+  was enough (a string holding no raw ``=``, ``?`` or ``#`` was not looked into). An XML
+  body (SOAP's WS-Security ``<wsse:Password>``) was never redacted by the denylist, nor a
+  text/plain body holding a form (``fetch`` sends a string so); nor a form in a JSON
+  string (an API Gateway event's ``"body"``) whose denied value held a raw ``?`` or ``#``.
 
 Each case goes through the WSGI middleware to the collector on 127.0.0.1, as
 tests/test_redaction_pairs.py's; every LEAKS case spelled the secret in the posted batch
@@ -28,11 +31,16 @@ import pytest
 from readme_metrics import MetricsMiddleware
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.redaction_pairs import field_member, pairs_with
+from readme_metrics.har.redaction_xml import xml_redacted
 from tests.support.fake_api import Collector
 from tests.test_redaction_pairs import SECRET, _form, _json, _logged, _multipart
 
 S = SECRET
 DENY = {"denylist": ["password", "token"]}
+
+
+def _typed(content_type: str, text: str) -> dict[str, Any]:
+    return {"method": "POST", "body": text.encode(), "headers": {"Content-Type": content_type}}
 
 
 def _encoded(times: int) -> str:
@@ -70,6 +78,26 @@ LEAKS: list[Any] = [
     *(pytest.param(_json({"next": _encoded(times)}), id=f"json encoded {times} times")
       for times in (1, 3, 5)),
     pytest.param(_multipart(("next", _encoded(4))), id="multipart encoded 4 times"),
+    pytest.param(_typed("application/xml", f"<login><user>a</user><password>{S}</password>"
+                        "</login>"), id="xml element"),
+    pytest.param(_typed("text/xml", f"<login user='a' Password=\"{S}\"/>"),
+                 id="xml attribute"),
+    pytest.param(_typed("application/soap+xml; charset=utf-8", (
+        '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header>'
+        "<wsse:Security><wsse:UsernameToken><wsse:Username>zoe</wsse:Username>"
+        f'<wsse:Password Type="#PasswordText">{S}</wsse:Password></wsse:UsernameToken>'
+        "</wsse:Security></s:Header><s:Body/></s:Envelope>")), id="SOAP WS-Security"),
+    pytest.param(_typed("application/xml", f"<a><token><![CDATA[{S}"), id="xml cut short"),
+    pytest.param(_typed("text/plain;charset=UTF-8", f"user=zoe&password={S}"),
+                 id="text/plain form (fetch of a string)"),
+    pytest.param(_typed("text/plain", f"user=zoe\r\npassword={S}\r\n"),
+                 id="text/plain HTML form"),
+    pytest.param(_typed("text/plain", f"user=zoe&password={S}?#1"),
+                 id="text/plain form, a value holding ? and #"),
+    # (An API Gateway event's form body, as a client wrote it: a raw "?" or "#" in the
+    # value made the string read as a URL, whose query held no denied name.)
+    pytest.param(_json({"body": f"user=zoe&password={S}?1"}), id="json form, a value with ?"),
+    pytest.param(_json({"body": f"password={S}#1"}), id="json form, a value with #"),
 ]
 
 
@@ -125,6 +153,10 @@ KEPT: list[Any] = [
     pytest.param(_json({"k": "sort", "value": "password"}), id="json k beside a value"),
     pytest.param(_form("next=" + quote(quote(quote("page=2", safe=""), safe=""), safe="")),
                  id="encoded three times, no key"),
+    pytest.param(_typed("application/xml", "<field><name>password</name><type>secret</type>"
+                        "</field>"), id="xml naming a key in its text"),
+    pytest.param(_typed("text/plain", "name=password\nhint=the password is long"),
+                 id="text/plain naming a key in values"),
 ]
 
 
@@ -180,3 +212,17 @@ def test_a_value_encoded_past_every_decoding_is_hidden_whole() -> None:
     deep = _encoded(MAX_DECODINGS + 4)
     assert S not in redactor.query_string(f"next={deep}")
     assert redactor.query_string("next=a%2Fb&page=2") == "next=a%2Fb&page=2"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("<password>s</password>", "<password>[REDACTED 1]</password>"),
+    ("<a:PASSWORD x='1'>s<b/></a:PASSWORD><password/>",
+     "<a:PASSWORD x='1'>[REDACTED 5]</a:PASSWORD><password/>"),
+    ("<login password = 'ab' user=\"password\">", "<login password = '[REDACTED 2]' "
+     "user=\"password\">"),
+    ("<?xml version='1.0'?><!-- password --><user>zoe</user>",
+     "<?xml version='1.0'?><!-- password --><user>zoe</user>"),
+    ("<password>unclosed", "<password>[REDACTED 8]"),
+])
+def test_xml_redacted(text: str, expected: str) -> None:
+    assert xml_redacted(text, Redactor(denylist=["password"]).denies) == expected

@@ -17,6 +17,7 @@ from readme_metrics.har.compression import decompress
 from readme_metrics.har.headers import RAW_CONTENT_ENCODING, RAW_CONTENT_TYPE
 from readme_metrics.har.multipart import multipart_params
 from readme_metrics.har.redaction import Redactor, redacted
+from readme_metrics.har.redaction_xml import is_xml, xml_redacted
 from readme_metrics.har.text import (
     FORM,
     JSON_START,
@@ -113,6 +114,12 @@ def _redact_text(
         return redacted(text), _UNREDACTABLE_COMMENT
     if redactor.allow_only:
         return redacted(text), _NOT_KEYED_COMMENT
+    if is_xml(essence):
+        # By the denylist, its elements and attributes named by a denied key (SOAP's
+        # <wsse:Password>): XML is keyed too.
+        if redactor.mentions_key(text, True):
+            return xml_redacted(text, redactor.denies), None
+        return text, None
     string = text[1:] if text[:1] == "\ufeff" else text  # (a mark, as above)
     if _JSON_STRING_START.match(string) is not None and (
             redactor.mentions_key(string) or redactor.names_key_encoded(string)):
@@ -127,7 +134,22 @@ def _redact_text(
         if _QUOTED_DOCUMENT.match(string) is not None and (
                 '\\"' in string or "\\u" in string) and redactor.mentions_key(string, True):
             return redacted(text), _UNREDACTABLE_COMMENT
+    if essence == "text/plain" and "=" in text and redactor.mentions_key(text, True):
+        return _plain_pairs(text, redactor), None
     return text, None
+
+
+def _plain_pairs(text: str, redactor: Redactor) -> str:
+    """A text/plain body with the pairs of each line read as a form's (see
+    :meth:`Redactor.linked`): ``fetch(url, {body: "user=a&password=..."})`` sends a
+    string as text/plain, and so does an HTML form with ``enctype="text/plain"``, one
+    ``name=value`` a line."""
+    lines = text.split("\n")
+    for at, line in enumerate(lines):
+        if "=" in line:
+            end = "\r" if line.endswith("\r") else ""
+            lines[at] = redactor.linked(line[:len(line) - len(end)]) + end
+    return "\n".join(lines)
 
 
 def _multipart_mentions(text: str, redactor: Redactor) -> bool:

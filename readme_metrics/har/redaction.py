@@ -815,7 +815,11 @@ class Redactor:
             hidden = self.linked(decoded, depth + 1)
             return text if hidden == decoded else quote(hidden, safe="")
         pairs = partial(self._denied_pairs, depth=depth)
-        if "?" in text or "#" in text:
+        if ("?" in text or "#" in text) and "=" not in (
+                text.partition("?")[0].partition("#")[0]):
+            # (A "=" before the first "?" or "#": a form, whose value holds one, as a
+            # client writing "user=a&password=" + password sends it: read as a form,
+            # which reads a URL in a value too.)
             hidden = url_pairs(text, pairs)
             if hidden == text and ";" in text:
                 # A form whose ";" pair's value holds the "?" (``x=1;password=??s``).
