@@ -12,7 +12,8 @@ any number of times.
   once per level: the app decodes it as often) went out in clear; in a JSON body, once
   was enough (a string holding no raw ``=``, ``?`` or ``#`` was not looked into). An XML
   body (SOAP's WS-Security ``<wsse:Password>``) was never redacted by the denylist, nor a
-  text/plain body holding a form (``fetch`` sends a string so); nor a form in a JSON
+  text/plain body holding a form (``fetch`` sends a string so), a pair split between the
+  query and the body (``POST /?name=password`` and ``value=...``), nor a form in a JSON
   string (an API Gateway event's ``"body"``) whose denied value held a raw ``?`` or ``#``.
 
 Each case goes through the WSGI middleware to the collector on 127.0.0.1, as
@@ -121,6 +122,38 @@ PAIRED = {
     "indexed": [("name[1]", "password"), ("value[1]", S), ("name[0]", "a"),
                 ("value[0]", "b")],
 }
+
+
+#: A pair split between the query and the body (Flask's request.values, Rails' params,
+#: PHP's $_REQUEST read them as one form).
+SPLIT: list[Any] = [
+    pytest.param({"query": "name=password", **_form(f"value={S}")}, id="name in the query"),
+    pytest.param({"query": f"value={S}", **_form("name=password&plan=pro")},
+                 id="value in the query"),
+    pytest.param({"query": "key=token", **_multipart(("val", S))}, id="multipart body"),
+    pytest.param({"query": "name[]=a&name[]=password",
+                  **_form(f"value[]=b&value[]={S}")}, id="lists split"),
+]
+
+
+@pytest.mark.parametrize("request_", SPLIT)
+def test_a_pair_split_between_query_and_body_never_reaches_the_collector(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        request_: dict[str, Any]) -> None:
+    hits, entry = _logged(collector, inline_wrap, request_, **DENY)
+    assert hits == []
+    assert HIDDEN in json.dumps(entry["request"])
+    # The url and queryString agree.
+    request = entry["request"]
+    assert ("value=%5BREDACTED" in request["url"]) is any(
+        record["value"] == HIDDEN for record in request["queryString"])
+
+
+def test_a_split_pair_naming_no_denied_key_is_kept(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    _, entry = _logged(collector, inline_wrap, {"query": "name=plan", **_form("value=pro")},
+                       denylist=["password"])
+    assert "REDACTED" not in json.dumps(entry["request"])
 
 
 def _recorded(entry: dict[str, Any]) -> list[tuple[str, str]]:

@@ -31,9 +31,10 @@ from readme_metrics.har.headers import (
     response_cookies,
     response_received,
 )
-from readme_metrics.har.redaction import Redactor
+from readme_metrics.har.redaction import Redactor, escaped_redacted, redacted
+from readme_metrics.har.redaction_pairs import paired_across
 from readme_metrics.har.scrub import scrub_entry
-from readme_metrics.har.text import parse_query
+from readme_metrics.har.text import decode_component, parse_query, query_values
 from readme_metrics.masking import mask
 from readme_metrics.version import __version__
 
@@ -273,6 +274,8 @@ def _entry(exchange: Exchange, redactor: Optional[Redactor], max_body_bytes: int
 
     total, wait, receive = timings(exchange.wait, exchange.duration)
     request = _request(exchange, url, query, active, max_body_bytes, caller)
+    if active is not None and query and "postData" in request:
+        url = _paired_across(request, url, query, active)
     response, response_type = _response(exchange, active, max_body_bytes, caller)
     entry = {
         "pageref": url,
@@ -288,6 +291,29 @@ def _entry(exchange: Exchange, redactor: Optional[Redactor], max_body_bytes: int
     except Exception:  # noqa: BLE001 - never the key in clear, never a lost log
         bodies.hide_bodies(entry)
     return entry
+
+
+def _paired_across(request: dict[str, Any], url: str, query: list[tuple[str, str]],
+                   redactor: Redactor) -> str:
+    """The request's ``url``, and its ``queryString`` and form or multipart ``params`` in
+    place, with the values of a name/value pair split between the query and the body
+    redacted (:func:`~readme_metrics.har.redaction_pairs.paired_across`)."""
+    params = request["postData"].get("params")
+    if not params:
+        return url
+    hidden = paired_across(query, [(param["name"], param["value"]) for param in params
+                                   if param.get("value").__class__ is str], redactor.denies)
+    if not hidden:
+        return url
+    for record in (*request["queryString"], *params):
+        if (record["name"], record.get("value")) in hidden:
+            record["value"] = redacted(record["value"])
+    base, _, raw_query = url.partition("?")
+    url = base + "?" + query_values(raw_query, lambda name, value: escaped_redacted(
+        decode_component(value)) if (decode_component(name), decode_component(value)) in (
+            hidden) else None)
+    request["url"] = url
+    return url
 
 
 def _client_ip(address: str, caller: Optional[CallerKey]) -> str:

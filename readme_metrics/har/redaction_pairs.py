@@ -15,11 +15,15 @@ from typing import Callable, Iterable, Optional
 from readme_metrics.har.redaction_json import _NAME_MEMBERS, _VALUE_MEMBERS
 from readme_metrics.har.redaction_names import _folded
 
+_PAIR_MEMBERS = _NAME_MEMBERS | _VALUE_MEMBERS
+
 #: Members that pair only with each other: ``k=password&v=...`` (a tag's, OpenStreetMap's
 #: spelling) is a pair, but a ``v`` beside a ``name`` is most often an API version
 #: (``name=password&v=2``, a sign-up's), and a ``k`` beside a ``value`` a sort key.
 PAIRED_ONLY = {"k": "v", "v": "k"}
 
+# The replacement of a value redacted already (Redactor's redacted()): not again.
+_MARKER = re.compile(r"\[REDACTED(?: \d+)?\]")
 # An explicit index after the member: PHP's and Rails' ``name[1]``, an AWS query API's
 # ``Filter.1.Value.1``.
 _INDEX_END = re.compile(r"(?:\[(\d+)\]|\.(\d+))$")
@@ -110,3 +114,21 @@ def _paired(fields: list[_Field]) -> Iterable[tuple[str, str]]:
         return [(value[3], value[4]) for at, value in enumerate(fields)
                 if value[0] and 0 <= at - step < len(fields) and fields[at - step][5]]
     return [(field[3], field[4]) for field in values]
+
+
+def paired_across(query: list[tuple[str, str]], body: list[tuple[str, str]],
+                  denies: Callable[[str], bool]) -> frozenset[tuple[str, str]]:
+    """The fields (as given) of a pair split between a request's ``query`` and its form or
+    multipart ``body`` (``POST /?name=password`` with the body ``value=...``), which
+    werkzeug's ``request.values``, Rails' ``params`` and PHP's ``$_REQUEST`` read as one
+    form, the query's fields first: :func:`paired_values` of them together, less what
+    either pairs alone (redacted already). Read only where the query holds a naming or
+    value field, as few do."""
+    if not query or not body or not any(
+            field_member(_folded(name))[1] in _PAIR_MEMBERS for name, _ in query):
+        return frozenset()
+    across = paired_values(query + body, denies)
+    if not across:
+        return across
+    alone = paired_values(query, denies) | paired_values(body, denies)
+    return frozenset(field for field in across - alone if _MARKER.fullmatch(field[1]) is None)
