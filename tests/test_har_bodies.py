@@ -212,8 +212,12 @@ POST_DATA_CASES = [
                   "comment": "body could not be parsed to redact it field by field, so it was "
                              "redacted whole; truncated to 28 of 99 bytes"},
                  id="truncated-json-with-escapes-redacted-whole"),
+    pytest.param(post("text/plain", b"password is x"), DENY,
+                 {"mimeType": "text/plain", "text": "password is x"}, id="plain-text-not-json"),
+    # A form sent as text/plain (fetch's string body) is read as one (redact14).
     pytest.param(post("text/plain", b"password=x"), DENY,
-                 {"mimeType": "text/plain", "text": "password=x"}, id="plain-text-not-json"),
+                 {"mimeType": "text/plain", "text": "password=%5BREDACTED%201%5D"},
+                 id="plain-text-form"),
     pytest.param(post("application/x-www-form-urlencoded", b"user=a&PASSWORD=b%20c"), DENY,
                  {"mimeType": "application/x-www-form-urlencoded",
                   "params": [{"name": "user", "value": "a"},
