@@ -348,6 +348,8 @@ def decode_field(data: bytes, charset: Optional[str]) -> str:
     if none or unknown: each byte that does not decode kept percent-encoded, as a
     urlencoded form keeps it (:func:`escape_undecoded`), and a lone surrogate a codec made
     (UTF-7's ``+2AA-``) as "?" (:func:`sendable`)."""
+    if not charset and data.isascii() and 0 not in data[:4]:
+        return data.decode("ascii")  # no mark, no NUL pattern: UTF-8 that is ASCII
     codec = _text_codec(charset) if charset else "utf-8"
     declared_wide = codec != "utf-8" and not _alphanumerics_are_ascii(codec)
     if declared_wide or (_bom(data[:4]) or _nul_pattern(data[:4]) or "").startswith(_WIDE):
