@@ -630,8 +630,8 @@ def test_the_pattern_of_any_url_spelling_is_compiled_only_for_a_text_that_needs_
         compiled.append(key)
         return real(key)
 
-    real = credentials._url_pattern
-    monkeypatch.setattr(credentials, "_url_pattern", counting)
+    real = credentials.url_pattern
+    monkeypatch.setattr(credentials, "url_pattern", counting)
     caller = credentials.CallerKey(SLASH_KEY)
     masked = f"http://h/p?k={quote(mask(SLASH_KEY), safe='')}"
     assert caller.url("http://h/p?q=caf%C3%A9") == "http://h/p?q=caf%C3%A9"
@@ -732,8 +732,8 @@ def test_a_key_too_long_for_a_pattern_is_hidden_however_it_is_spelled(
 
     exchange = _spelled_somewhere(key, data, place)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(credentials, "_url_pattern", refused)
-        patch.setattr(credentials, "_json_pattern", refused)
+        patch.setattr(credentials, "url_pattern", refused)
+        patch.setattr(credentials, "json_pattern", refused)
         log, _ = sent(exchange, key)
     leaked = [text for text in _strings(log)
               if key in _without_mask(text, key)]

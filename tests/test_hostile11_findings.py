@@ -134,7 +134,7 @@ def test_percent_decoded_is_unquote(pieces: list[str], errors: str) -> None:
 def test_a_json_patch_pointer_of_escapes_costs_few_calls_a_kib(run: bytes) -> None:
     """A JSON Patch whose pointer is a URI fragment of 64 KiB of "%41" (or of "%"): the
     caller's key is looked for in it percent-decoded (CallerKey._encoded_in: "%41" is an
-    escape of a letter), as JSON Patch's keys are read (_pointer_keys), by urllib's
+    escape of a letter), as JSON Patch's keys are read (pointer_keys), by urllib's
     unquote, a Python loop over each "%" (a KeyError raised and caught for a lone one).
     Python and C calls a KiB for "%41": 1,368 on a5f6c74, 700 on main de44718, 6 now;
     for "%": 2,050 on a5f6c74, 2 on main (which reads such a JSON string by

@@ -443,7 +443,8 @@ def test_the_member_count_never_misses_a_name_named_twice() -> None:
     hypothesis = pytest.importorskip("hypothesis")
     from hypothesis import strategies as st
 
-    from readme_metrics.har.redaction import Redactor, _more_members_than, repeats_a_name
+    from readme_metrics.har.redaction import Redactor, repeats_a_name
+    from readme_metrics.har.redaction_json import more_members_than
 
     walker = Redactor(denylist=["password"])
     values = _values()
@@ -457,7 +458,7 @@ def test_the_member_count_never_misses_a_name_named_twice() -> None:
             return
         _, keys = walker._walk(document, False)
         if repeats_a_name(text):
-            assert _more_members_than(text, keys), text
+            assert more_members_than(text, keys), text
 
     check()
 

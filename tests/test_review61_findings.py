@@ -145,7 +145,7 @@ def test_bodies_doc_lists_every_credential_header_and_the_rule() -> None:
         assert f"`{example}`" in taken and credential_header(example.lower())
 
 
-# -- review58's _Literal numbers and hostile12's JSON reading, against a plain reference ---
+# -- review58's KeptNumber numbers and hostile12's JSON reading, against a plain reference ---
 
 _KEYS = ["k1", "42", "12345", "owlbert-key-123", "12345678901", "1e3", "ключ-12345678",
          "9" * 400]

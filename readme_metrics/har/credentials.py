@@ -30,34 +30,34 @@ from urllib.parse import quote, quote_plus, unquote, unquote_plus
 from readme_metrics.har.credential_headers import CREDENTIAL_HEADERS, credential_header
 from readme_metrics.har.deep_json import loads, too_deep
 from readme_metrics.har.json_literals import (
-    _EXOTIC_NUMBER,
-    _dumps,
-    _float,
-    _integer,
-    _Literal,
+    EXOTIC_NUMBER,
+    KeptNumber,
+    dumps_as_sent,
+    read_float,
+    read_integer,
 )
 from readme_metrics.har.key_authority import (
-    _valid_authority,
     authority_key,
+    valid_authority,
 )
 from readme_metrics.har.key_spellings import (
-    _ALNUM_ESCAPE,
-    _ALNUM_RUN,
-    _ANY_ESCAPE,
-    _ASCII_ESCAPE,
-    _decoded,
-    _encodable,
-    _is_json,
-    _json_pattern,
-    _json_spelling,
-    _longest_first,
-    _replaced,
-    _rooted,
-    _url_pattern,
+    ALNUM_ESCAPE,
+    ALNUM_RUN,
+    ANY_ESCAPE,
+    ASCII_ESCAPE,
+    encodable,
+    is_json,
+    json_decoded,
+    json_pattern,
+    json_spelling,
+    longest_first,
+    replaced,
+    rooted_pattern,
+    url_pattern,
 )
 from readme_metrics.har.key_wide import (
-    _wide,
-    _wide_masked,
+    wide_forms,
+    wide_masked,
 )
 from readme_metrics.har.text import (
     JSON_START,
@@ -151,7 +151,7 @@ class CallerKey:
         self._spaced = " " in key
         # A key holding lone surrogates (a header's bytes read with surrogateescape) has
         # no UTF-8: the exchange shows its bytes otherwise (see _aliases).
-        self._lone = not _encodable(key)
+        self._lone = not encodable(key)
         #: The other spellings of such a key in a HAR entry, masked with its mask.
         self.aliases: tuple[CallerKey, ...] = (
             _aliases(key, self.masked) if self._lone and masked is None else ())
@@ -189,10 +189,10 @@ class CallerKey:
                               and not _MASK_ALPHABET.issuperset(key.replace(" ", "+")))
         # A key starting with "/" (a grouping function returning the path) keeps it in
         # the url (see url, _whole_segments); not "/" alone, every root path.
-        self._rooted = _rooted(key) if key.startswith("/") and key.strip("/") else None
+        self._rooted = rooted_pattern(key) if key.startswith("/") and key.strip("/") else None
         # How the key can be written in a URL: as is, percent-encoded, or form-encoded
-        # (longest first: see _longest_first).
-        self._spellings = _longest_first({key, quote(utf8(key), safe=""),
+        # (longest first: see longest_first).
+        self._spellings = longest_first({key, quote(utf8(key), safe=""),
                                           quote_plus(utf8(key), safe="")})
         self._quoted_mask = quote(self.masked, safe="")
         # As a link inside a query value carries it (?next=%2Fp%3Fk%3Dowl%252Fbert).
@@ -204,7 +204,7 @@ class CallerKey:
         # Its longest run of letters and digits, which no URL needs to encode: a text
         # with neither it nor an escaped letter or digit cannot spell the key (a shortcut
         # past decoding it).
-        self._anchor = max(_ALNUM_RUN.findall(key), key=len, default="")
+        self._anchor = max(ALNUM_RUN.findall(key), key=len, default="")
         self._probes = rarest(key)  # see _holds
         # The key as a JSON string, escaped and not (non-ASCII, DEL).
         self._json_keys = tuple({json.dumps(key), json.dumps(key, ensure_ascii=False)})
@@ -214,7 +214,7 @@ class CallerKey:
         # The JSON escapes that can spell a character of the key: for a printable ASCII
         # key, \u0020 to \u007f (not the \u00e9 of any non-ASCII text), and \/ for a
         # slash; for any other key, every \u.
-        self._escapes = _ASCII_ESCAPE if self._plain else _ANY_ESCAPE
+        self._escapes = ASCII_ESCAPE if self._plain else ANY_ESCAPE
         if "/" in key:
             self._escapes = re.compile(self._escapes.pattern + r"|\\/")
 
@@ -391,7 +391,7 @@ class CallerKey:
             whole = scheme + sep + rest
             if self.key in whole or self._encoded_in(whole):
                 return f"{scheme}{sep}{self._quoted_mask}/"  # the key spans the scheme
-            return scheme + sep + _valid_authority(rest)
+            return scheme + sep + valid_authority(rest)
         if url == self.key:  # a URL header holding just the key (Referer: k123)
             return self.masked
         return self._whole_segments(url_pairs(url, self._whole_values, flags=True))
@@ -505,7 +505,7 @@ class CallerKey:
     def _spelled(self, text: str) -> str:
         """``text`` with every URL spelling of the key masked: the usual ones (longest
         first), then any other the text still decodes to."""
-        text = _replaced(text, self._spellings, self._quoted_mask)
+        text = replaced(text, self._spellings, self._quoted_mask)
         if self._encoded_in(text):
             text = self._respelled(text, lambda spelling: self._quoted(spelling.group()))
         return text
@@ -525,7 +525,7 @@ class CallerKey:
     def _url_any(self) -> re.Pattern[str]:
         """The pattern of any URL spelling of the key (see _url_spelling)."""
         if self._url_spelling is None:  # two threads may both compile it: no harm
-            self._url_spelling = _url_pattern(self.key)
+            self._url_spelling = url_pattern(self.key)
         return self._url_spelling
 
     def _respelled(self, text: str, replace: Callable[[re.Match[str]], str],
@@ -540,7 +540,7 @@ class CallerKey:
         if len(self.key) <= MAX_SPELLED_KEY:
             return self._url_any().sub(replace, text)
         key = self.key
-        spelled = _replaced(text, tuple(s for s in self._spellings if s != key),
+        spelled = replaced(text, tuple(s for s in self._spellings if s != key),
                             self._quoted_mask)
         if not self._encoded_in(spelled.replace(key, self.masked)):
             return spelled
@@ -552,7 +552,7 @@ class CallerKey:
         writes a space as "+", and a link inside a query value is encoded twice."""
         if "%" not in text and not (" " in self.key and "+" in text):
             return False
-        if self._anchor not in text and _ALNUM_ESCAPE.search(text) is None:
+        if self._anchor not in text and ALNUM_ESCAPE.search(text) is None:
             return False
         if len(self.key) <= MAX_SPELLED_KEY and ("%" in self.key or (
                 self._lone and utf8(self.key).decode("utf-8", "surrogateescape") != self.key)):
@@ -683,11 +683,11 @@ class CallerKey:
         """:meth:`cut` for a ``tail`` of ``text`` whose JSON escapes may spell the key's
         first characters (rare: the patterns are made only once the decoded tail ends so)."""
         key = self.key
-        decoded = _decoded(tail, key)
+        decoded = json_decoded(tail, key)
         sizes = [size for size in range(len(key) - 1, MIN_CUT_KEY - 1, -1)
                  if decoded.endswith(key[:size])]
         for size in sizes:
-            found = re.search(_json_spelling(key[:size]) + r"\Z", tail)
+            found = re.search(json_spelling(key[:size]) + r"\Z", tail)
             if found is not None:
                 start = len(text) - len(tail) + found.start()
                 return text[:start] + json.dumps(self.masked, ensure_ascii=False)[1:-1]
@@ -730,7 +730,7 @@ class CallerKey:
 
     def _hidden(self, text: str) -> str:
         """The mask in place of all of ``text``: a JSON string if ``text`` is JSON."""
-        return json.dumps(self.masked, ensure_ascii=False) if _is_json(text) else self.masked
+        return json.dumps(self.masked, ensure_ascii=False) if is_json(text) else self.masked
 
     def name(self, value: str) -> str:
         """A field, parameter, cookie or JSON member name with the key masked as a value
@@ -753,11 +753,11 @@ class CallerKey:
             return encoded
         else:
             found = data.replace(key, self.masked.encode()) if key in data else data
-            latin, wide = _wide(self.key, self.masked)
+            latin, wide = wide_forms(self.key, self.masked)
             if wide and (b"\x00" in found or not latin):
                 # A string in UTF-16/32 (a Windows client's): the denylist reads such
                 # NUL-spaced names too (Redactor.mentions_key_in).
-                found = _wide_masked(found, wide)
+                found = wide_masked(found, wide)
             if found is data:
                 return encoded
             data = found
@@ -781,7 +781,7 @@ class CallerKey:
         for a long key that can be one); None if ``text`` is not JSON. ``nested``: a short
         key is masked in the JSON documents its strings hold too (see
         :meth:`_short_json`), one level deep. ``exotic``: numbers Python reads as none
-        written back the same are kept as written (:class:`_Literal`), a Python call a
+        written back the same are kept as written (:class:`KeptNumber`), a Python call a
         number: asked for again when the C parser's reading could not be read or written
         for one (a document holding one was no JSON, its strings not masked)."""
         if text[:1] == "\ufeff":
@@ -804,8 +804,8 @@ class CallerKey:
         # literal is only for a key written otherwise itself (1000 for "1000.0").
         as_written = (self.inside and self._bare or self._number) and held
         by_value = self._numeric_in(text)
-        ints = _integer if exotic else int
-        floats = _float if exotic else float
+        ints = read_integer if exotic else int
+        floats = read_float if exotic else float
         try:
             if (as_written or by_value) and JSON_START.match(text) is None:
                 # A text that is no array or object (a string's "1 1" in a body of them,
@@ -831,18 +831,18 @@ class CallerKey:
                     text, parse_float=lambda literal: number(literal, floats),
                     parse_int=(lambda literal: number(literal, ints))
                     if as_written or by_value and self._integer_otherwise else
-                    _integer if exotic else None,
-                    parse_constant=_Literal if exotic else None)
+                    read_integer if exotic else None,
+                    parse_constant=KeptNumber if exotic else None)
             elif exotic:
-                document = loads(text, parse_int=_integer, parse_float=_float,
-                                 parse_constant=_Literal)
+                document = loads(text, parse_int=read_integer, parse_float=read_float,
+                                 parse_constant=KeptNumber)
             else:
                 document = loads(text)
         except ValueError as error:
             # int() refuses an integer of over 4,300 digits (a ValueError, where a text
             # that is no JSON raises a JSONDecodeError): read again keeping it.
             if exotic or isinstance(error, json.JSONDecodeError) or (
-                    _EXOTIC_NUMBER.search(text) is None):
+                    EXOTIC_NUMBER.search(text) is None):
                 return None
             return self._json(text, nested, True)
         except RecursionError:
@@ -851,7 +851,7 @@ class CallerKey:
             scrubbed = self.text(document) if nested else self._deepest(document)
             if scrubbed is document and not numbers:
                 return None
-            return _dumps(scrubbed, text)
+            return dumps_as_sent(scrubbed, text)
         if not isinstance(document, (dict, list)):
             return None
         changed = bool(numbers)
@@ -893,12 +893,12 @@ class CallerKey:
             if not (held or "\\" in text) or self._clean(text, known if nested else {}):
                 return text
             try:
-                written = _dumps(document, text)
+                written = dumps_as_sent(document, text)
             except (ValueError, RecursionError):  # (a stack used up already: as 1e400)
                 return self._unwritable(text, nested, exotic)
             return self._as_sent(text, written, document, exotic)
         try:
-            written = _dumps(document, text)
+            written = dumps_as_sent(document, text)
         except (ValueError, RecursionError):
             return self._unwritable(text, nested, exotic)
         return self._as_sent(text, written, document, exotic)
@@ -909,7 +909,7 @@ class CallerKey:
         which Python's parser and so an app's reads), which no JSON writer writes, so it
         is read again keeping such numbers as written; else (a stack used up) the key's
         JSON spellings in the text are masked instead, the rest left as sent."""
-        if not exotic and _EXOTIC_NUMBER.search(text) is not None:
+        if not exotic and EXOTIC_NUMBER.search(text) is not None:
             again = self._json(text, nested, True)
             if again is not None:
                 return again
@@ -926,9 +926,9 @@ class CallerKey:
         if in_place == text:
             return otherwise
         try:
-            same = loads(in_place, parse_int=_integer if exotic else None,
-                         parse_float=_float if exotic else None,
-                         parse_constant=_Literal if exotic else None) == document and (
+            same = loads(in_place, parse_int=read_integer if exotic else None,
+                         parse_float=read_float if exotic else None,
+                         parse_constant=KeptNumber if exotic else None) == document and (
                 self._clean(in_place))
         except (ValueError, RecursionError):
             return otherwise
@@ -979,12 +979,12 @@ class CallerKey:
         # has escapes that do not decode so: the pattern looks wherever there is one.
         simple = key.isprintable() and not ('"' in key or "\\" in key)
         if (simple or "\\" not in text) and (
-                key if self.inside else f'"{key}"') not in _decoded(text, key):
+                key if self.inside else f'"{key}"') not in json_decoded(text, key):
             return text
         if len(key) > MAX_SPELLED_KEY:
             return self._hidden(text)
         if self._json_spelling is None:  # two threads may both compile it: no harm
-            self._json_spelling = _json_pattern(self.key, whole=not self.inside)
+            self._json_spelling = json_pattern(self.key, whole=not self.inside)
         masked = json.dumps(self.masked, ensure_ascii=False)
         if self.inside:
             masked = masked[1:-1]  # inside a string, where the key was

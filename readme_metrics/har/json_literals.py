@@ -1,6 +1,6 @@
 """JSON numbers written back as the client wrote them, when the caller's key is masked in a
-JSON document: :class:`_Literal` for a number Python reads as no number written back the
-same (over 4,300 digits, 1e400, NaN), and :func:`_dumps`, which writes them as sent.
+JSON document: :class:`KeptNumber` for a number Python reads as no number written back the
+same (over 4,300 digits, 1e400, NaN), and :func:`dumps_as_sent`, which writes them as sent.
 Moved from :mod:`readme_metrics.har.credentials`, as is.
 """
 
@@ -13,22 +13,22 @@ from secrets import token_hex
 from typing import Any
 
 from readme_metrics.har.key_spellings import (
-    _encodable,
+    encodable,
 )
 
-# Where a JSON text may hold a _Literal: a run of 300 digits (an integer of over 4,300,
+# Where a JSON text may hold a KeptNumber: a run of 300 digits (an integer of over 4,300,
 # a mantissa beyond a double's 1.8e308), or a positive exponent of 2 digits or more
 # (1e400): fewer than 300 digits before the point and a 1-digit exponent stay below
 # 1e308, a negative exponent below 1; NaN and Infinity, which Python's parser takes.
 # (Searched only once the C parser's reading failed: 25 ms a MiB.)
-_EXOTIC_NUMBER = re.compile(r"[0-9]{300}|[eE]\+?[0-9]{2}|NaN|Infinity")
+EXOTIC_NUMBER = re.compile(r"[0-9]{300}|[eE]\+?[0-9]{2}|NaN|Infinity")
 
 
-class _Literal:
+class KeptNumber:
     """A JSON number kept as written, where Python reads no number that is written back
     the same: an integer of more digits than int() reads (Python's int_max_str_digits,
     4,300 by default), a number beyond a double (1e400, read as infinity, which no JSON
-    writer takes), NaN or Infinity as written. :func:`_dumps` writes it back as its
+    writer takes), NaN or Infinity as written. :func:`dumps_as_sent` writes it back as its
     literal."""
 
     __slots__ = ("literal",)
@@ -37,38 +37,38 @@ class _Literal:
         self.literal = literal
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Literal) and other.literal == self.literal
+        return isinstance(other, KeptNumber) and other.literal == self.literal
 
     __hash__ = None  # type: ignore[assignment]
 
 
-def _float(literal: str) -> Any:
+def read_float(literal: str) -> Any:
     """A JSON number with a fraction or exponent as ``float()`` reads it, or as a
-    :class:`_Literal` where that is infinite (1e400)."""
+    :class:`KeptNumber` where that is infinite (1e400)."""
     value = float(literal)
-    return value if math.isfinite(value) else _Literal(literal)
+    return value if math.isfinite(value) else KeptNumber(literal)
 
 
-def _integer(literal: str) -> Any:
-    """A JSON integer as ``int()`` reads it, or as a :class:`_Literal` where int() refuses
+def read_integer(literal: str) -> Any:
+    """A JSON integer as ``int()`` reads it, or as a :class:`KeptNumber` where int() refuses
     it (a number of over 4,300 digits: the document is JSON all the same)."""
     try:
         return int(literal)
     except ValueError:
-        return _Literal(literal)
+        return KeptNumber(literal)
 
 
-def _dumps(document: Any, source: str) -> str:
+def dumps_as_sent(document: Any, source: str) -> str:
     """Compact JSON of ``document``, read from the JSON text ``source``, non-ASCII as is:
     ``"\\ud800"`` escapes in ``source`` were read as lone surrogates, which have no UTF-8,
     and stay escapes (the whole log would otherwise go out ASCII-escaped). A
-    :class:`_Literal` is written as its literal."""
+    :class:`KeptNumber` is written as its literal."""
     longs: list[str] = []
     token = ""
 
     def long_literal(node: Any) -> str:
         nonlocal token
-        if not isinstance(node, _Literal):
+        if not isinstance(node, KeptNumber):
             raise TypeError(f"{node.__class__.__name__} is no JSON")
         if not token:
             token = _long_token()
@@ -77,7 +77,7 @@ def _dumps(document: Any, source: str) -> str:
 
     out = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False,
                      default=long_literal)
-    if "\\u" in source and not _encodable(out):
+    if "\\u" in source and not encodable(out):
         longs.clear()
         out = json.dumps(document, separators=(",", ":"), allow_nan=False,
                          default=long_literal)

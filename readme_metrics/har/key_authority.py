@@ -24,7 +24,7 @@ def authority_key(authority: str, key: str, masked: str) -> str:
 _REG_NAME_SAFE = "!$&'()*+,;=-._~%"
 
 
-def _valid_authority(rest: str) -> str:
+def valid_authority(rest: str) -> str:
     """``rest`` (authority, path, query) with an authority that urlsplit reads whole."""
     cut = [index for index in (rest.find("/"), rest.find("?"), rest.find("#")) if index >= 0]
     end = min(cut) if cut else len(rest)

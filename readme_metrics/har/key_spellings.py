@@ -14,16 +14,16 @@ from readme_metrics.masking import utf8
 
 # A run of ASCII letters and digits, and one of them percent-encoded (no URL needs to),
 # or encoded twice (a link in a query value: %256F).
-_ALNUM_RUN = re.compile(r"[A-Za-z0-9]+")
-_ALNUM_ESCAPE = re.compile(r"%(?:25)?(?:3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa])")
+ALNUM_RUN = re.compile(r"[A-Za-z0-9]+")
+ALNUM_ESCAPE = re.compile(r"%(?:25)?(?:3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa])")
 # JSON escapes: of a printable ASCII character, of any character.
-_ASCII_ESCAPE = re.compile(r"\\u00[2-7][0-9A-Fa-f]")
-_ANY_ESCAPE = re.compile(r"\\u")
+ASCII_ESCAPE = re.compile(r"\\u00[2-7][0-9A-Fa-f]")
+ANY_ESCAPE = re.compile(r"\\u")
 _SHORT_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n",
                   "r": "\r", "t": "\t"}
 
 
-def _rooted(key: str) -> re.Pattern[str]:
+def rooted_pattern(key: str) -> re.Pattern[str]:
     """A pattern of a key starting with "/" as a url may spell it: that "/" as is (the
     path's own), each other character as is or percent-encoded (in either case), a blank
     as "+" too."""
@@ -35,7 +35,7 @@ def _rooted(key: str) -> re.Pattern[str]:
     return re.compile("/" + "".join(parts))
 
 
-def _encodable(text: str) -> bool:
+def encodable(text: str) -> bool:
     """Whether ``text`` has UTF-8 (no lone surrogate)."""
     try:
         text.encode("utf-8")
@@ -44,13 +44,13 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _longest_first(spellings: set[str]) -> tuple[str, ...]:
+def longest_first(spellings: set[str]) -> tuple[str, ...]:
     """``spellings`` longest first, as one can start another ("k%" starts "k%25"), and in
     the same order in every process (a set's order follows the string hashes)."""
     return tuple(sorted(spellings, key=lambda spelling: (-len(spelling), spelling)))
 
 
-def _replaced(text: str, spellings: tuple[str, ...], mask: str) -> str:
+def replaced(text: str, spellings: tuple[str, ...], mask: str) -> str:
     """``text`` with each of ``spellings`` (longest first) replaced by ``mask``."""
     for spelling in spellings:
         if spelling in text:
@@ -58,7 +58,7 @@ def _replaced(text: str, spellings: tuple[str, ...], mask: str) -> str:
     return text
 
 
-def _is_json(text: str) -> bool:
+def is_json(text: str) -> bool:
     try:
         loads(text, parse_int=str)
     except (ValueError, RecursionError):
@@ -66,7 +66,7 @@ def _is_json(text: str) -> bool:
     return True
 
 
-def _decoded(text: str, key: str) -> str:
+def json_decoded(text: str, key: str) -> str:
     """``text`` with the JSON escapes that can spell ``key`` (printable, no quote, no
     backslash) decoded, to look for it: the ``\\uXXXX`` ones in C (``\\\\u0041`` stays,
     as JSON reads it; a Go server's JSON of 256 KB holding 20,000 ``\\u003c`` takes
@@ -79,11 +79,11 @@ def _decoded(text: str, key: str) -> str:
     return decoded.replace("\\/", "/") if "/" in key else decoded
 
 
-def _json_pattern(key: str, whole: bool) -> re.Pattern[str]:
+def json_pattern(key: str, whole: bool) -> re.Pattern[str]:
     """Any JSON spelling of ``key``: each character as is or escaped (``\\uXXXX`` in either
     case, a surrogate pair beyond the BMP, or its one-character escape), inside quotes for
     a ``whole`` string."""
-    pattern = _json_spelling(key)
+    pattern = json_spelling(key)
     return re.compile(f'"{pattern}"' if whole else pattern)
 
 
@@ -97,12 +97,12 @@ def _json_escaped(character: str) -> str:
     return "".join(f"\\u{units[at]:02x}{units[at + 1]:02x}" for at in range(0, len(units), 2))
 
 
-def _json_spelling(key: str) -> str:
-    """A pattern of any JSON spelling of ``key`` (see :func:`_json_pattern`)."""
+def json_spelling(key: str) -> str:
+    """A pattern of any JSON spelling of ``key`` (see :func:`json_pattern`)."""
     return _any_spelling(key, (_json_escaped,), _SHORT_SPELLED)
 
 
-def _url_pattern(key: str) -> re.Pattern[str]:
+def url_pattern(key: str) -> re.Pattern[str]:
     """Any URL spelling of ``key``: each character as is or percent-encoded (its UTF-8
     bytes, hex digits in either case), or encoded twice (``%252F``: a link inside a query
     value), a space as "+" too. The encoded forms are tried first, as a key can start its

@@ -11,7 +11,7 @@ _WIDE_CODECS = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 
 
 @lru_cache(maxsize=64)
-def _wide(key: str, masked: str) -> tuple[bool, tuple[tuple[bytes, bytes], ...]]:
+def wide_forms(key: str, masked: str) -> tuple[bool, tuple[tuple[bytes, bytes], ...]]:
     """(whether ``key`` and ``masked`` are within latin-1; the (key, mask) pairs of bytes
     that spell them in UTF-16 and UTF-32). Within latin-1, both byte orders in one pair
     per width: the little-endian bytes without their last NULs, which the big-endian ones
@@ -32,9 +32,9 @@ def _wide(key: str, masked: str) -> tuple[bool, tuple[tuple[bytes, bytes], ...]]
                   (key.encode("utf-32-le")[:-3], masked.encode("utf-32-le")[:-3]))
 
 
-def _wide_masked(data: bytes, wide: tuple[tuple[bytes, bytes], ...]) -> bytes:
+def wide_masked(data: bytes, wide: tuple[tuple[bytes, bytes], ...]) -> bytes:
     """``data`` with the key in UTF-16/32 replaced by its mask in the same encoding (the
-    very same object when it holds none); ``wide``: the pairs :func:`_wide` gives."""
+    very same object when it holds none); ``wide``: the pairs :func:`wide_forms` gives."""
     for spelled, mask_spelled in wide:
         if spelled in data:
             data = data.replace(spelled, mask_spelled)

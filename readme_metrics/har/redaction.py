@@ -37,24 +37,24 @@ from urllib.parse import quote
 
 from readme_metrics.har.deep_json import loads, repeats_a_name, too_deep
 from readme_metrics.har.redaction_json import (
-    _ESCAPED_IN_JSON,
-    _INNER_START,
-    _JSON_FIRST,
-    _NAME_MEMBERS,
-    _NAMING_MEMBERS,
-    _POINTER_MEMBERS,
-    _POINTER_SET,
-    _VALUE_MEMBERS,
-    _finite_float,
-    _member,
-    _more_members_than,
-    _reject_constant,
+    ESCAPED_IN_JSON,
+    INNER_START,
+    JSON_FIRST,
+    NAME_MEMBERS,
+    NAMING_MEMBERS,
+    POINTER_MEMBERS,
+    POINTER_SET,
+    VALUE_MEMBERS,
+    finite_float,
+    member_named,
+    more_members_than,
+    reject_constant,
 )
 from readme_metrics.har.redaction_names import (
-    _BRACKETS,
-    _folded,
-    _normalise,
-    _pointer_keys,
+    BRACKETS,
+    folded_name,
+    normalise,
+    pointer_keys,
 )
 from readme_metrics.har.redaction_pairs import PAIRED_ONLY, paired_values, pairs_with
 from readme_metrics.har.text import (
@@ -151,7 +151,7 @@ codecs.register_error(_JSON_ESCAPE, _json_escaped)
 
 
 # The name of a field a name/value pair's value may be in, as a raw form writes it: one
-# ending in "value", "values", "val" or "v" (_VALUE_MEMBERS), then its closing bracket if
+# ending in "value", "values", "val" or "v" (VALUE_MEMBERS), then its closing bracket if
 # any, "[]" or an index if any ("value[1]", AWS's "Value.1"), and "="
 # (Redactor.paired_fields, read only where one is). Looked for in the lower-cased form
 # where it spells "value" (a literal prefix: 0.2 ms in a 30 KB form holding it a
@@ -203,8 +203,8 @@ class Redactor:
     )
 
     def __init__(self, denylist: Sequence[str] = (), allowlist: Sequence[str] = ()) -> None:
-        deny = _normalise(denylist)
-        allow = _normalise(allowlist)
+        deny = normalise(denylist)
+        allow = normalise(allowlist)
         # Flat names (headers, query, cookies, form fields) match any entry as a whole.
         self._deny_flat = deny
         self._allow_flat = allow
@@ -221,7 +221,7 @@ class Redactor:
         # What a denied key looks like inside text we cannot parse (see mentions_key).
         self._needles = tuple(sorted({k.rsplit(".", 1)[-1] for k in deny}))
         # A needle JSON may spell with a short escape: any backslash may hide it.
-        self._escapable = any(_ESCAPED_IN_JSON.search(needle) for needle in self._needles)
+        self._escapable = any(ESCAPED_IN_JSON.search(needle) for needle in self._needles)
         # A needle with a space a query may write as "+" (?api+key=): see names_key_encoded.
         self._spaced = any(" " in needle for needle in self._needles)
         # A needle beyond ASCII, which UTF-16/32 bytes read as latin-1 do not spell.
@@ -261,7 +261,7 @@ class Redactor:
             return key in self._deny_flat, key in self._allow_flat
         found = self._bracketed.get(key)
         if found is None:
-            segments = [s for s in _BRACKETS.split(key) if s and not s.isdigit()]
+            segments = [s for s in BRACKETS.split(key) if s and not s.isdigit()]
             path = ".".join(segments)
             found = (
                 key in self._deny_flat or path in self._deny_flat
@@ -277,18 +277,18 @@ class Redactor:
         """True when the value of the flat key ``name`` must be redacted."""
         if not self.active:
             return False
-        denied, allowed = self._lists(_folded(name))
+        denied, allowed = self._lists(folded_name(name))
         return denied or (self._has_allow and not allowed)
 
     def denies(self, name: str) -> bool:
         """True when the flat key ``name`` is on the denylist (whatever the allowlist)."""
-        return self._has_deny and self._lists(_folded(name))[0]
+        return self._has_deny and self._lists(folded_name(name))[0]
 
     def allows(self, name: str) -> bool:
         """True when the flat key ``name`` is on the allowlist (and not denied)."""
         if not self._has_allow:
             return False
-        denied, allowed = self._lists(_folded(name))
+        denied, allowed = self._lists(folded_name(name))
         return allowed and not denied
 
     def paired_fields(self, fields: Iterable[tuple[str, str]]
@@ -298,8 +298,8 @@ class Redactor:
         names, as a JSON object does (:meth:`_operation`): the fields of one object
         (``env[0][name]=password&env[0][value]=...``, ``params[0][key]=token&
         params[0][value]=...``, ``env[0].name``, or the form itself: ``name=password&
-        value=...``), a member of :data:`_NAME_MEMBERS` naming the key as a flat name is
-        (in any case: ``nAme``), a member of :data:`_VALUE_MEMBERS` holding its value,
+        value=...``), a member of :data:`NAME_MEMBERS` naming the key as a flat name is
+        (in any case: ``nAme``), a member of :data:`VALUE_MEMBERS` holding its value,
         paired by index or position within the object
         (:func:`~readme_metrics.har.redaction_pairs.paired_values`). A form with a
         ``name`` field alone (a sign-up's ``name=password``) holds no value to redact."""
@@ -492,8 +492,8 @@ class Redactor:
         try:
             # Deeper than deep_json.MAX_DEPTH: not JSON (redacted whole where it could
             # hold a listed key), as the parser's recursion could crash a small stack.
-            document = loads(text, parse_constant=_reject_constant,
-                             parse_float=_finite_float)
+            document = loads(text, parse_constant=reject_constant,
+                             parse_float=finite_float)
         except (ValueError, TypeError):
             return None
         if not self.active:
@@ -508,7 +508,7 @@ class Redactor:
                 # read by the denylist as a member's string value is (_inner); so is a
                 # URL or a form (_link: an endpoint answering a presigned URL alone).
                 holder = [document]
-                if self._inner(holder, 0, document, depth) if document[:1] in _JSON_FIRST \
+                if self._inner(holder, 0, document, depth) if document[:1] in JSON_FIRST \
                         else ("=" in document or "%" in document) and self._link(
                             holder, 0, document):
                     # Characters beyond ASCII as sent, as a redacted document's are (but
@@ -528,10 +528,10 @@ class Redactor:
             # walked, may hold a listed key, so such a text is written back from the
             # document when it could ({"a": {"password": "x"}, "a": 1} is {"a":1}).
             # The text names no member twice when it has no more members than the
-            # document has keys (:func:`_more_members_than`): known without reading it
+            # document has keys (:func:`more_members_than`): known without reading it
             # again, most often.
             if not changed and not ((allow_mode or self.mentions_key(text, True))
-                                    and _more_members_than(text, keys)
+                                    and more_members_than(text, keys)
                                     and repeats_a_name(text)):
                 return text
             out = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
@@ -588,7 +588,7 @@ class Redactor:
         has_deny, track = self._has_deny, self._track_paths
         inner = has_deny and quoted
         links = has_deny  # a string may be a URL whose query names a denied key (_link)
-        naming, values = _NAMING_MEMBERS, _VALUE_MEMBERS
+        naming, values = NAMING_MEMBERS, VALUE_MEMBERS
         changed = False
         keys = 0
         # Every object is walked but an allowed key's value with no denylist, and, with
@@ -615,7 +615,7 @@ class Redactor:
                 if done:
                     changed = True
                 for (key, value), lower in zip(node.items(), folded):
-                    if not lower.isascii():  # _folded, inlined
+                    if not lower.isascii():  # folded_name, inlined
                         lower = key.casefold().lstrip("\ufeff")
                     here = (f"{path}.{lower}" if path else lower) if track else ""
                     nested = isinstance(value, (dict, list))
@@ -628,7 +628,7 @@ class Redactor:
                             # Kept whole, but the denylist still wins deeper down.
                             if nested and has_deny:
                                 stack.append((value, here, False))
-                            elif inner and value.__class__ is str and value[:1] in _JSON_FIRST:
+                            elif inner and value.__class__ is str and value[:1] in JSON_FIRST:
                                 changed = self._inner(node, key, value, depth) or changed
                             elif links and value.__class__ is str and (
                                     "=" in value or "%" in value):
@@ -642,7 +642,7 @@ class Redactor:
                             changed = True
                     elif nested and has_deny:
                         stack.append((value, here, False))
-                    elif inner and value.__class__ is str and value[:1] in _JSON_FIRST:
+                    elif inner and value.__class__ is str and value[:1] in JSON_FIRST:
                         changed = self._inner(node, key, value, depth) or changed
                     elif links and value.__class__ is str and (
                             "=" in value or "%" in value):
@@ -673,7 +673,7 @@ class Redactor:
                         # root array has no key, so no key lists it (as a bare value).
                         node[index] = redacted(value)
                         changed = True
-                    elif inner and value.__class__ is str and value[:1] in _JSON_FIRST:
+                    elif inner and value.__class__ is str and value[:1] in JSON_FIRST:
                         changed = self._inner(node, index, value, depth) or changed
                     elif links and value.__class__ is str and (
                             "=" in value or "%" in value):
@@ -682,7 +682,7 @@ class Redactor:
 
     def _operation(self, node: dict[str, Any], folded: list[str], allow_mode: bool
                    ) -> tuple[str, ...]:
-        """Redact the value (each member of :data:`_VALUE_MEMBERS` it has: ``{"value":
+        """Redact the value (each member of :data:`VALUE_MEMBERS` it has: ``{"value":
         null, "Value": ...}``) of an object that names its key in another member; the
         members it redacted (empty: none), which the caller leaves as they are now (their
         own key's rule would redact the marker again, "[REDACTED 13]"). Such a member is
@@ -702,22 +702,22 @@ class Redactor:
           AWS filter's) or a key/value one (.NET's ``{"Key": ..., "Value": ...}``, Joi's
           error context, CloudFormation's ``{"ParameterKey": ..., "ParameterValue":
           ...}``), its name read as a flat name is (bracketed, ``user[password]``, too);
-          every member of :data:`_NAME_MEMBERS` is asked, however many spell one."""
+          every member of :data:`NAME_MEMBERS` is asked, however many spell one."""
         keys = list(node)
         # (A path's value: not a tag's "v", see pairs_with.)
         value_keys = tuple(key for key, lower in zip(keys, folded)
-                           if lower in _VALUE_MEMBERS and lower not in PAIRED_ONLY)
+                           if lower in VALUE_MEMBERS and lower not in PAIRED_ONLY)
         pointer = None
-        if not _POINTER_SET.isdisjoint(folded):  # (a name/value pair has none)
-            for name in _POINTER_MEMBERS:
+        if not POINTER_SET.isdisjoint(folded):  # (a name/value pair has none)
+            for name in POINTER_MEMBERS:
                 # class-validator's (NestJS) ValidationError, {"property": "password",
                 # "value": ...}; FluentValidation's {"propertyName": "User.Password",
                 # "attemptedValue": ...}: a dotted path, indexes in brackets.
-                pointer = _member(node, keys, folded, name)
+                pointer = member_named(node, keys, folded, name)
                 if pointer is not None:
                     break
         if pointer.__class__ is str:
-            operation = _member(node, keys, folded, "op") is not None
+            operation = member_named(node, keys, folded, "op") is not None
             # With no op, a pointer ("/oauth/token") is a URL's or a file's path, as in
             # an API's per-route figures ({"path": ..., "value": 1234}): a validator's
             # field path is dotted ("user.password"), never so (review49).
@@ -728,10 +728,10 @@ class Redactor:
                     return done
         if not self._has_deny:
             return ()
-        denied = [lower for key, lower in zip(keys, folded) if lower in _NAME_MEMBERS
+        denied = [lower for key, lower in zip(keys, folded) if lower in NAME_MEMBERS
                   and node[key].__class__ is str and self.denies(node[key])]
         # (A tag's "v" beside its "k" only: pairs_with.)
-        value_keys = tuple(key for key, lower in zip(keys, folded) if lower in _VALUE_MEMBERS
+        value_keys = tuple(key for key, lower in zip(keys, folded) if lower in VALUE_MEMBERS
                            and any(pairs_with(name, lower) for name in denied))
         for key in value_keys:
             node[key] = redacted(node[key])
@@ -746,7 +746,7 @@ class Redactor:
         loc = node["loc"]
         if loc.__class__ is not list:
             return ()
-        names = [_folded(name) for name in loc if name.__class__ is str]
+        names = [folded_name(name) for name in loc if name.__class__ is str]
         if not names or not (names[-1] in self._deny_keys or any(
                 ".".join(names[start:]) in self._deny_paths for start in range(len(names)))):
             return ()
@@ -758,13 +758,13 @@ class Redactor:
         """Redact the ``value`` (``value_key``) of a JSON Patch operation (RFC 6902)
         whose ``path`` (``pointer``) names a listed key: ``{"op": "replace", "path":
         "/password", "value": ...}`` sets the key ``password``, whose value no key names
-        (see :func:`_pointer_keys`).
+        (see :func:`pointer_keys`).
         By the denylist: the pointer's last key or its path is denied, or a dotted
         entry goes on below it into the value's keys (``/user`` setting
         ``{"password": ...}`` for ``user.password``): the value is redacted whole. By the
         allowlist (``allow_mode``): the value of a key it does not list is redacted, as
         for any such key, though the allowlist lists ``value``. True when it changed."""
-        segments = _pointer_keys(pointer)
+        segments = pointer_keys(pointer)
         dotted = ".".join(segments)
         value = operation[value_key]
         nested = isinstance(value, (dict, list))
@@ -895,7 +895,7 @@ class Redactor:
             return None
         if depth >= MAX_INNER_DEPTH:
             return escaped_redacted(text)
-        if _INNER_START.match(text) is not None:
+        if INNER_START.match(text) is not None:
             document = self.json_text(text, listed=True, depth=depth + 1)
             if document is None:
                 return escaped_redacted(text) if self.mentions_key(text, True) \
@@ -922,7 +922,7 @@ class Redactor:
         :data:`MAX_INNER_DEPTH` levels such a string is hidden whole if it could hold a
         denied key, and left as it is otherwise; so is a document nested deeper than
         :data:`~readme_metrics.har.deep_json.MAX_DEPTH`, which is not read."""
-        if _INNER_START.match(text) is None or not (
+        if INNER_START.match(text) is None or not (
                 # (or a URL in it naming a key percent-encoded: ?pass%77ord=, see _link)
                 self.mentions_key(text) or self.names_key_encoded(text)):
             return False

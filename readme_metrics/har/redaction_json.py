@@ -13,14 +13,14 @@ from typing import Any
 
 # The first characters of a JSON string value that may be a JSON document itself, or a
 # JSON string holding one (a payload encoded twice, put in an envelope: '"{\\"a\\": ...').
-_JSON_FIRST = frozenset('{[ \t\n\r"')
+JSON_FIRST = frozenset('{[ \t\n\r"')
 # Where _inner reads a string: a document, or a JSON string (read again, one level deeper).
-_INNER_START = re.compile(r'\s*[\[{"]')
+INNER_START = re.compile(r'\s*[\[{"]')
 
 
 # What JSON may write with a short escape, or as a \u escape only (control characters):
 # a denied name holding one may be spelled so in the raw text (PHP's "a\/b").
-_ESCAPED_IN_JSON = re.compile(r'["\\/\x00-\x1f]')
+ESCAPED_IN_JSON = re.compile(r'["\\/\x00-\x1f]')
 
 
 # A member's name ends in a quote, then JSON whitespace if any, then its colon.
@@ -34,33 +34,33 @@ _SPACED_COLON = re.compile(r'"[ \t\n\r]+:')
 # ``attemptedValue`` (ASP.NET answers echo it so), an AWS CloudFormation parameter's
 # ``ParameterValue``; ``val`` (``key=password&val=...``), ``fieldValue``,
 # ``attributeValue``, and a tag's ``v`` beside its ``k`` only (redaction_pairs.PAIRED_ONLY).
-_VALUE_MEMBERS = frozenset(("value", "values", "rejectedvalue", "attemptedvalue",
+VALUE_MEMBERS = frozenset(("value", "values", "rejectedvalue", "attemptedvalue",
                             "parametervalue", "val", "fieldvalue", "attributevalue", "v"))
 # The members naming that key as a flat name is (a name/value pair, by the denylist):
 # jQuery's ``name``, .NET's ``Key``, express-validator 6's ``param``, a select option's or
 # a Terraform variable's ``label``, an LDAP or SAML ``attribute``, CloudFormation's
 # ``ParameterKey``; a form's ``field`` and ``property`` (a JSON object's are read as paths
-# first: _POINTER_MEMBERS), ``fieldName``, ``attributeName`` (SimpleDB's),
+# first: POINTER_MEMBERS), ``fieldName``, ``attributeName`` (SimpleDB's),
 # ``parameterName`` (RDS's), ``optionName`` (Elastic Beanstalk's), a tag's ``k``. The
 # same members pair a form's fields (redaction_pairs.paired_values).
-_NAME_MEMBERS = frozenset(("name", "key", "param", "label", "attribute", "parameterkey",
+NAME_MEMBERS = frozenset(("name", "key", "param", "label", "attribute", "parameterkey",
                            "field", "property", "propertyname", "fieldname",
                            "attributename", "parametername", "optionname", "k"))
 # The members naming it as a path (_patch), in the order they are asked.
-_POINTER_MEMBERS = ("path", "field", "property", "propertyname")
-_POINTER_SET = frozenset(_POINTER_MEMBERS)
+POINTER_MEMBERS = ("path", "field", "property", "propertyname")
+POINTER_SET = frozenset(POINTER_MEMBERS)
 # The members one of which such an object needs to name its key (_operation): a time
 # series' {"ts": ..., "value": ...} has none, and is passed by at C speed.
-_NAMING_MEMBERS = _NAME_MEMBERS | frozenset(_POINTER_MEMBERS)
+NAMING_MEMBERS = NAME_MEMBERS | frozenset(POINTER_MEMBERS)
 
 
-def _member(node: dict[str, Any], keys: list[str], folded: list[str], name: str) -> Any:
+def member_named(node: dict[str, Any], keys: list[str], folded: list[str], name: str) -> Any:
     """The first member of ``node`` (its ``keys``, ``folded`` as names are compared) that
     folds to ``name``; None when none is there."""
     return node[keys[folded.index(name)]] if name in folded else None
 
 
-def _more_members_than(text: str, keys: int) -> bool:
+def more_members_than(text: str, keys: int) -> bool:
     """Whether the JSON ``text`` may write more members than ``keys``, the number of keys
     of the document read from it. Each member's name ends in a quote, whitespace if any,
     then a colon; a string value can hold a colon, and a quote only escaped: so the
@@ -79,12 +79,12 @@ def _more_members_than(text: str, keys: int) -> bool:
     return members > keys
 
 
-def _reject_constant(name: str) -> Any:
+def reject_constant(name: str) -> Any:
     # NaN and Infinity are not JSON; re-serialising them would produce invalid JSON.
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _finite_float(text: str) -> float:
+def finite_float(text: str) -> float:
     # A number beyond a double (1e400) is valid JSON but parses to infinity, which would
     # be re-serialised as "Infinity": such a document is refused like NaN.
     value = float(text)

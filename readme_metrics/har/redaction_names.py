@@ -12,7 +12,7 @@ from readme_metrics.har.text import (
     percent_decoded,
 )
 
-_BRACKETS = re.compile(r"[\[\]]+")
+BRACKETS = re.compile(r"[\[\]]+")
 
 
 # A SCIM attribute path's value filter (RFC 7644 3.5.2: ``emails[type eq "work"].value``),
@@ -21,20 +21,20 @@ _BRACKETS = re.compile(r"[\[\]]+")
 _SCIM_FILTER = re.compile(r"\[[^\]]*(?:\]|$)")
 
 
-def _normalise(entries: Iterable[Any] | None) -> frozenset[str]:
+def normalise(entries: Iterable[Any] | None) -> frozenset[str]:
     if not entries:
         return frozenset()
     if isinstance(entries, (str, bytes)):
         entries = str(entries).split(",")
     out = set()
     for entry in entries:
-        key = _folded(str(entry).strip())
+        key = folded_name(str(entry).strip())
         if key:
             out.add(key)
     return frozenset(out)
 
 
-def _folded(name: str) -> str:
+def folded_name(name: str) -> str:
     """``name`` as names are compared: lower-cased, and case-folded beyond ASCII, where
     lower-casing is no caseless match (``ß`` and ``SS``, ``ς`` and ``Σ``), without a
     leading byte order mark, which is no part of a name: a form or query read from a
@@ -44,7 +44,7 @@ def _folded(name: str) -> str:
     return lower if lower.isascii() else name.casefold().lstrip("\ufeff")
 
 
-def _pointer_keys(path: str) -> list[str]:
+def pointer_keys(path: str) -> list[str]:
     """The keys a JSON Patch operation's ``path`` names, folded as names are compared,
     array indexes (and ``-``, past the end) left out as a dotted entry looks through
     arrays: a JSON pointer (``/users/0/pass~1word``: ``~1`` is ``/``, ``~0`` is ``~``),
@@ -59,4 +59,4 @@ def _pointer_keys(path: str) -> list[str]:
         names = _SCIM_FILTER.sub("", path).rpartition(":")[2].split(".")
     else:
         names = []  # the whole document
-    return [name for name in map(_folded, names) if not name.isdigit() and name != "-"]
+    return [name for name in map(folded_name, names) if not name.isdigit() and name != "-"]

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from typing import Callable, Iterable, Optional
 
-from readme_metrics.har.redaction_json import _NAME_MEMBERS, _VALUE_MEMBERS
-from readme_metrics.har.redaction_names import _folded
+from readme_metrics.har.redaction_json import NAME_MEMBERS, VALUE_MEMBERS
+from readme_metrics.har.redaction_names import folded_name
 
-_PAIR_MEMBERS = _NAME_MEMBERS | _VALUE_MEMBERS
+_PAIR_MEMBERS = NAME_MEMBERS | VALUE_MEMBERS
 
 #: Members that pair only with each other: ``k=password&v=...`` (a tag's, OpenStreetMap's
 #: spelling) is a pair, but a ``v`` beside a ``name`` is most often an API version
@@ -65,8 +65,8 @@ _Field = tuple[bool, str, Optional[str], str, str, bool]
 def paired_values(fields: Iterable[tuple[str, str]], denies: Callable[[str], bool]
                   ) -> frozenset[tuple[str, str]]:
     """The ``(name, value)`` fields (as given) holding the value of a name/value pair whose
-    naming field a member of :data:`_NAME_MEMBERS` holds a name ``denies`` says is denied,
-    the value in a member of :data:`_VALUE_MEMBERS` of the same object
+    naming field a member of :data:`NAME_MEMBERS` holds a name ``denies`` says is denied,
+    the value in a member of :data:`VALUE_MEMBERS` of the same object
     (:func:`field_member`) that :func:`pairs_with` it.
 
     Within one object the fields pair by index when each has one (``name[1]`` with
@@ -78,10 +78,10 @@ def paired_values(fields: Iterable[tuple[str, str]], denies: Callable[[str], boo
     with, as nothing says which is its own."""
     objects: dict[str, list[_Field]] = {}
     for name, value in fields:
-        group, member, index = field_member(_folded(name))
-        if member in _VALUE_MEMBERS:
+        group, member, index = field_member(folded_name(name))
+        if member in VALUE_MEMBERS:
             objects.setdefault(group, []).append((True, member, index, name, value, False))
-        elif member in _NAME_MEMBERS:
+        elif member in NAME_MEMBERS:
             objects.setdefault(group, []).append(
                 (False, member, index, name, value, denies(value)))
     hidden: set[tuple[str, str]] = set()
@@ -125,7 +125,7 @@ def paired_across(query: list[tuple[str, str]], body: list[tuple[str, str]],
     either pairs alone (redacted already). Read only where the query holds a naming or
     value field, as few do."""
     if not query or not body or not any(
-            field_member(_folded(name))[1] in _PAIR_MEMBERS for name, _ in query):
+            field_member(folded_name(name))[1] in _PAIR_MEMBERS for name, _ in query):
         return frozenset()
     across = paired_values(query + body, denies)
     if not across:
