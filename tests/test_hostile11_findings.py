@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from readme_metrics.exchange import Group
 from readme_metrics.har import build_log
-from readme_metrics.har.credentials import _NUMBER_START, _NUMBER_TEXT
 from readme_metrics.har.deep_json import too_deep
+from readme_metrics.har.key_numbers import NUMBER_START, NUMBER_TEXT
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.text import decode_component, percent_decoded
 from tests.support.exchanges import post
@@ -274,11 +274,11 @@ def test_a_string_holding_a_deep_document_costs_few_calls_a_kib() -> None:
 @example("10e-1")
 def test_a_text_refused_as_no_number_is_no_json(text: str) -> None:
     """CallerKey._json answers None without parsing for a text that starts as a JSON
-    number and is none (_NUMBER_TEXT): the C parser refuses each such text too."""
-    if _NUMBER_START.match(text) is not None and _NUMBER_TEXT.fullmatch(text) is None:
+    number and is none (NUMBER_TEXT): the C parser refuses each such text too."""
+    if NUMBER_START.match(text) is not None and NUMBER_TEXT.fullmatch(text) is None:
         with pytest.raises(ValueError):
             json.loads(text)
-    elif _NUMBER_START.match(text) is not None:
+    elif NUMBER_START.match(text) is not None:
         assert isinstance(json.loads(text), (int, float))
 
 

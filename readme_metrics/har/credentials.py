@@ -40,6 +40,16 @@ from readme_metrics.har.key_authority import (
     authority_key,
     valid_authority,
 )
+from readme_metrics.har.key_numbers import (
+    JSON_NUMBER,
+    MAX_NUMBER_DIGITS,
+    NUMBER_START,
+    NUMBER_TEXT,
+    masked_bare_numbers,
+    number_in,
+    number_looks,
+    same_number,
+)
 from readme_metrics.har.key_spellings import (
     ALNUM_ESCAPE,
     ALNUM_RUN,
@@ -71,27 +81,13 @@ from readme_metrics.har.text import (
 from readme_metrics.masking import mask, utf8
 
 __all__ = [
-    "CREDENTIAL_HEADERS", "MIN_SUBSTRING_KEY", "URL_HEADERS", "CallerKey", "authority_key",
-    "credential_header", "for_key",
+    "CREDENTIAL_HEADERS", "MAX_NUMBER_DIGITS", "MIN_SUBSTRING_KEY", "URL_HEADERS", "CallerKey",
+    "authority_key", "credential_header", "for_key",
 ]
 
 # What a JSON text may hold outside its strings (numbers, literals, structure): a key
 # made of these only can be found there, where a mask would no longer be JSON.
 _OUTSIDE_STRINGS = frozenset("0123456789+-.eE truefalsn[]{},:\t\n\r")
-# A JSON number, as the parser reads one (RFC 8259 6).
-_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
-# A number standing as a whole value in a JSON text the parser could not read (cut short):
-# after ":", "[" or ",", ended by ",", "]", "}" or the text's end.
-_BARE_NUMBER = re.compile(r"([\[:,][ \t\r\n]*)(-?[0-9][0-9.eE+\-]*)"
-                          r"(?=[ \t\r\n]*(?:[,\]}]|\Z))")
-#: The most significant digits a key that is a number may have to be masked where a JSON
-#: number of its value is written otherwise (1e3 for 1000); a longer one as written only
-#: (each text is looked at once per digit: see CallerKey._numeric_in).
-MAX_NUMBER_DIGITS = 40
-# The most digits of a number key's plain decimal looked for (a double's are 309 or 324).
-_MAX_PLAIN_DIGITS = 400
-# What stands before a number's first significant digit only inside a word or a number.
-_NOT_BEFORE_NUMBER = frozenset("123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 
 # What a mask holds before its "?": "sha512-" and base64.
 _MASK_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-")
@@ -119,14 +115,6 @@ URL_HEADERS = frozenset({
     # middleware echoes back.
     "origin", "access-control-allow-origin",
 })
-
-
-# A JSON text that starts as a number (JSON's blanks first), and one that is a number:
-# the C parser reads a number's digits, fraction and exponent greedily (an "e" or "."
-# without digits after it is not read), then only blanks may follow.
-_NUMBER_START = re.compile("[ \t\n\r]*-?[0-9]")
-_NUMBER_TEXT = re.compile("[ \t\n\r]*-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"
-                          "[ \t\n\r]*")
 
 
 # What the denylist writes for a value it redacts (redaction.redacted).
@@ -165,7 +153,7 @@ class CallerKey:
         self._bare = _OUTSIDE_STRINGS.issuperset(key)
         # A short key that is a JSON number (a grouping function returning the caller's
         # id as 12345): masked where a whole JSON number is it, as a whole string.
-        self._number = not self.inside and _JSON_NUMBER.fullmatch(key) is not None
+        self._number = not self.inside and JSON_NUMBER.fullmatch(key) is not None
         # A key that is a JSON number, of any length: a JSON number of the same value
         # written otherwise (1000.0, 1e3, 1E+3 for 1000; 1000 for 1000.0) is the same value
         # to whoever reads the JSON, so it is masked as the key is (see _same). Strings
@@ -175,8 +163,10 @@ class CallerKey:
         self._number_probes: tuple[str, ...] = ()
         self._number_looks: tuple[re.Pattern[str], ...] = ()
         self._integer_otherwise = False  # an integer key written otherwise ("1e+16")
-        if _JSON_NUMBER.fullmatch(key) is not None:
-            self._numeric(Decimal(key))
+        looks = number_looks(key, Decimal(key)) if JSON_NUMBER.fullmatch(key) else None
+        if looks is not None:
+            (self._value, self._leads, self._number_probes, self._number_looks,
+             self._integer_otherwise) = looks
         #: Whether the key is a number, found by value in JSON too (see :meth:`numbers_in`).
         self.numeric = self._value is not None
         #: Whether no mask (:func:`~readme_metrics.masking.mask`) can hold the key in any
@@ -218,60 +208,13 @@ class CallerKey:
         if "/" in key:
             self._escapes = re.compile(self._escapes.pattern + r"|\\/")
 
-    def _numeric(self, value: Decimal) -> None:
-        """Prepare the looks for a JSON number of ``value`` written otherwise than the key.
-
-        Its significant digits ``d`` (1 for 1000, 125 for 12.5), then zeros, then an
-        exponent (``1e3``, ``1000.0E0``, ``0.1e4``, ``125e-1``) or, for an integer, a
-        dot and zeros (``1000.0``) or, for a key written otherwise, nothing (``1000`` for
-        "1e3"); as encoders write large or small numbers, its first digit, a dot, its
-        other digits and an exponent (``1.2345E4``); a fraction's plain decimal with more
-        zeros (``12.50``) or, for a key written otherwise, as it is. A number written
-        otherwise still (``12.345e3``, by hand) is not looked for. Each look starts with
-        fixed text, found at memory speed; text found so is parsed, and only a number
-        equal to ``value`` masked (:meth:`_same`).
-        """
-        digits = "".join(map(str, value.as_tuple().digits)).rstrip("0")
-        if len(digits) > MAX_NUMBER_DIGITS or not value.is_finite():
-            return
-        self._value = value
-        # The first significant character a number of this value shows (see _same).
-        self._leads = (digits[0],) if digits else ("", "e", "E")
-        digits = digits or "0"
-        looks, probes = [], set()
-        exponent = r"0*(?:\.0*)?[eE]"  # d, zeros, maybe a dot and zeros, an exponent
-        if abs(value.adjusted()) > _MAX_PLAIN_DIGITS:
-            looks.append(re.escape(digits) + exponent)
-        elif int(value) == value:
-            plain = str(abs(int(value)))
-            self._integer_otherwise = str(int(value)) != self.key
-            zeros = len(plain) - len(digits.lstrip("0") or "0")
-            alone = r"|(?![0-9.eE])" if self._integer_otherwise else ""
-            looks.append(f"{re.escape(digits)}(?:{exponent}|0{{{zeros}}}(?:\\.0{alone}))")
-        else:
-            plain = format(abs(value), "f")
-            looks.append(re.escape(digits) + exponent)
-            probes.add(plain + "0")
-            if format(value, "f") != self.key:
-                probes.add(plain)
-        if len(digits) > 1:
-            looks.append(re.escape(f"{digits[0]}.{digits[1:]}") + "0*[eE]")
-        probes.discard(self.key)
-        self._number_probes = tuple(sorted(probes))
-        self._number_looks = tuple(re.compile(look) for look in looks)
-
     def _numeric_in(self, text: str) -> bool:
         """Whether ``text`` may hold a JSON number of the key's value written otherwise
-        (False for a key that is no number): see :meth:`_numeric`."""
+        (False for a key that is no number): see
+        :func:`~readme_metrics.har.key_numbers.number_looks`."""
         if self._value is None:
             return False
-        for look in self._number_looks:
-            for found in look.finditer(text):
-                at = found.start()
-                # (Not inside a word or another number: the "1e" of an id "a1e4".)
-                if at == 0 or text[at - 1] not in _NOT_BEFORE_NUMBER:
-                    return True
-        return any(probe in text for probe in self._number_probes)
+        return number_in(text, self._number_looks, self._number_probes)
 
     def numbers_in(self, value: str) -> bool:
         """Whether ``value`` may be a JSON document holding a number of the key's value
@@ -281,14 +224,7 @@ class CallerKey:
 
     def _same(self, literal: str) -> bool:
         """Whether the JSON number ``literal`` is the key: as written, or of its value."""
-        if literal == self.key:
-            return True
-        if self._value is None or literal.lstrip("-0.")[:1] not in self._leads:
-            return False
-        try:
-            return Decimal(literal) == self._value
-        except ArithmeticError:  # an exponent no Decimal holds, or no number (cut short)
-            return False
+        return same_number(literal, self.key, self._value, self._leads)
 
     def may_hold(self, value: str) -> bool:
         """Whether ``value`` may spell the key: it equals it, or holds it (a long key: as is,
@@ -792,8 +728,8 @@ class CallerKey:
             after = text.lstrip("\ufeff")
             scrubbed = self._json(after, nested, exotic)
             return None if scrubbed is None else text[:len(text) - len(after)] + scrubbed
-        if (_NUMBER_START.match(text) is not None and text.isascii()
-                and _NUMBER_TEXT.fullmatch(text) is None):
+        if (NUMBER_START.match(text) is not None and text.isascii()
+                and NUMBER_TEXT.fullmatch(text) is None):
             # Starts as a number and is none (a string's "1 1" for the key "1"): no JSON,
             # as the C parser reads it, told without raising and catching its error.
             return None
@@ -997,9 +933,7 @@ class CallerKey:
         have been longer: masked all the same)."""
         if self.key not in text and not self._numeric_in(text):
             return text
-        masked = json.dumps(self.masked)
-        return _BARE_NUMBER.sub(
-            lambda found: found[1] + masked if self._same(found[2]) else found[0], text)
+        return masked_bare_numbers(text, json.dumps(self.masked), self._same)
 
 
 def _kept(name: str, value: str) -> None:
