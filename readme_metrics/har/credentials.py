@@ -25,7 +25,7 @@ from base64 import b64decode, b64encode
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Callable, Optional
-from urllib.parse import quote, quote_plus, unquote, unquote_plus
+from urllib.parse import quote, quote_plus, unquote_plus
 
 from readme_metrics.har.credential_headers import CREDENTIAL_HEADERS, credential_header
 from readme_metrics.har.deep_json import loads, too_deep
@@ -50,6 +50,7 @@ from readme_metrics.har.key_numbers import (
     number_looks,
     same_number,
 )
+from readme_metrics.har.key_paths import whole_segments
 from readme_metrics.har.key_spellings import (
     ALNUM_ESCAPE,
     ALNUM_RUN,
@@ -178,7 +179,7 @@ class CallerKey:
         self.outside_masks = (self.inside and not self.numeric and "?" not in key
                               and not _MASK_ALPHABET.issuperset(key.replace(" ", "+")))
         # A key starting with "/" (a grouping function returning the path) keeps it in
-        # the url (see url, _whole_segments); not "/" alone, every root path.
+        # the url (see url, key_paths.whole_segments); not "/" alone, every root path.
         self._rooted = rooted_pattern(key) if key.startswith("/") and key.strip("/") else None
         # How the key can be written in a URL: as is, percent-encoded, or form-encoded
         # (longest first: see longest_first).
@@ -330,73 +331,8 @@ class CallerKey:
             return scheme + sep + valid_authority(rest)
         if url == self.key:  # a URL header holding just the key (Referer: k123)
             return self.masked
-        return self._whole_segments(url_pairs(url, self._whole_values, flags=True))
-
-    def _whole_segments(self, url: str) -> str:
-        """``url`` with its host and each segment of its path that decodes to the (short)
-        key as the quoted mask: "the url" SPEC 6 names holds the path too, where a key
-        travels as a whole segment (``/keys/k123/usage``); a short key only there, whole,
-        as elsewhere. A key holding a ``/`` may span segments (``/keys/k/42/usage``:
-        WSGI's PATH_INFO decodes ``%2F``): consecutive segments that decode to it, joined,
-        are one mask."""
-        if self.key not in url and "%" not in url:
-            return url
-        scheme, sep, rest = url.partition("://")
-        if not sep:
-            scheme, rest = "", url
-        cut = [at for at in (rest.find("?"), rest.find("#")) if at >= 0]
-        end = min(cut) if cut else len(rest)
-        segments = rest[:end].split("/")
-        changed = False
-        if self._rooted and len(segments) > 1 and (sep or not segments[0]):
-            # A key starting with "/" (a grouping function returning the path) is whole
-            # segments after the path's own "/", which stays: the host would run into
-            # the mask. (Here, not in _spanned: an authority is no empty segment.)
-            for size in range(min(self.key.count("/"), len(segments) - 1), 0, -1):
-                joined = "/" + "/".join(segments[1:1 + size])
-                if unquote(joined, errors="surrogateescape") == self.key:
-                    segments[1:1 + size] = [self._quoted_mask]
-                    changed = True
-                    break
-        for at, segment in enumerate(segments):
-            if at == 0 and sep:  # the authority: its host, a userinfo before, a port after
-                if self.key in segment or "%" in segment:
-                    host = authority_key(segment, self.key, self._quoted_mask)
-                    if host is not segment:
-                        segments[at] = host
-                        changed = True
-            elif segment and unquote(segment, errors="surrogateescape") == self.key:
-                segments[at] = self._quoted_mask
-                changed = True
-        if "/" in self.key and len(segments) > 1:
-            spanned = self._spanned(segments, 1 if sep else 0)
-            if spanned is not None:
-                segments = spanned
-                changed = True
-        if not changed:
-            return url
-        return scheme + sep + "/".join(segments) + rest[end:]
-
-    def _spanned(self, segments: list[str], first: int) -> Optional[list[str]]:
-        """``segments`` (of a path, from index ``first``) with each run of two or more
-        that, joined by ``/``, decodes to the key (which holds a ``/``) as one quoted
-        mask; None if there is none."""
-        widest = self.key.count("/") + 1  # a %2F in a segment spans no segment
-        kept = segments[:first]
-        at = first
-        found = False
-        while at < len(segments):
-            for size in range(min(widest, len(segments) - at), 1, -1):
-                joined = "/".join(segments[at:at + size])
-                if unquote(joined, errors="surrogateescape") == self.key:
-                    kept.append(self._quoted_mask)
-                    at += size
-                    found = True
-                    break
-            else:
-                kept.append(segments[at])
-                at += 1
-        return kept if found else None
+        return whole_segments(url_pairs(url, self._whole_values, flags=True), self.key,
+                              self._rooted, self._quoted_mask)
 
     def form(self, text: str) -> str:
         """A form's text (a response's: a request's becomes params) with the key masked
