@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import re
-from base64 import b64decode, b64encode
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Callable, Optional
@@ -40,6 +39,8 @@ from readme_metrics.har.key_authority import (
     authority_key,
     valid_authority,
 )
+from readme_metrics.har.key_bytes import masked_base64
+from readme_metrics.har.key_cuts import MIN_CUT_KEY, cut_base64, cut_text
 from readme_metrics.har.key_numbers import (
     JSON_NUMBER,
     MAX_NUMBER_DIGITS,
@@ -60,15 +61,10 @@ from readme_metrics.har.key_spellings import (
     is_json,
     json_decoded,
     json_pattern,
-    json_spelling,
     longest_first,
     replaced,
     rooted_pattern,
     url_pattern,
-)
-from readme_metrics.har.key_wide import (
-    wide_forms,
-    wide_masked,
 )
 from readme_metrics.har.text import (
     JSON_START,
@@ -82,8 +78,8 @@ from readme_metrics.har.text import (
 from readme_metrics.masking import mask, utf8
 
 __all__ = [
-    "CREDENTIAL_HEADERS", "MAX_NUMBER_DIGITS", "MIN_SUBSTRING_KEY", "URL_HEADERS", "CallerKey",
-    "authority_key", "credential_header", "for_key",
+    "CREDENTIAL_HEADERS", "MAX_NUMBER_DIGITS", "MIN_CUT_KEY", "MIN_SUBSTRING_KEY",
+    "URL_HEADERS", "CallerKey", "authority_key", "credential_header", "for_key",
 ]
 
 # What a JSON text may hold outside its strings (numbers, literals, structure): a key
@@ -95,9 +91,6 @@ _MASK_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 
 #: Keys this long or longer are replaced inside values, not only as whole values.
 MIN_SUBSTRING_KEY = 8
-
-#: The fewest first characters of a long key masked at the end of a body cut short.
-MIN_CUT_KEY = 4
 
 #: The longest key looked for in every spelling it can take in a URL or a JSON text (each
 #: character as is or encoded: a pattern compiled once per key, 60 to 110 us a character).
@@ -536,55 +529,14 @@ class CallerKey:
         return scrubbed
 
     def cut(self, text: str, comment: str) -> str:
-        """A body's text cut short (``comment``: at max_body_bytes, or where the client
-        stopped), its last characters the first ones of a long key: they are the mask's
-        (a key cut there went out in clear up to the cut)."""
-        key = self.key
-        if not self.inside or not ("truncated" in comment or "incomplete" in comment):
-            return text
-        if text.endswith(self.masked):  # the key's mask ends it: its last characters
-            return text
-        for size in range(len(key) - 1, MIN_CUT_KEY - 1, -1):
-            if text.endswith(key[:size]):
-                return text[:-size] + self.masked
-        # JSON may spell it with escapes (each character up to 12: a surrogate pair)
-        tail = text[-12 * len(key):]
-        return self._cut_escaped(text, tail) if "\\" in tail else text
-
-    def _cut_escaped(self, text: str, tail: str) -> str:
-        """:meth:`cut` for a ``tail`` of ``text`` whose JSON escapes may spell the key's
-        first characters (rare: the patterns are made only once the decoded tail ends so)."""
-        key = self.key
-        decoded = json_decoded(tail, key)
-        sizes = [size for size in range(len(key) - 1, MIN_CUT_KEY - 1, -1)
-                 if decoded.endswith(key[:size])]
-        for size in sizes:
-            found = re.search(json_spelling(key[:size]) + r"\Z", tail)
-            if found is not None:
-                start = len(text) - len(tail) + found.start()
-                return text[:start] + json.dumps(self.masked, ensure_ascii=False)[1:-1]
-        return text
-
-    def cut_data(self, data: bytes, comment: str) -> bytes:
-        """:meth:`cut` for the bytes of a binary body cut short (its base64 text)."""
-        if not self.inside or not ("truncated" in comment or "incomplete" in comment):
-            return data
-        key = utf8(self.key)
-        if data.endswith(self.masked.encode()):  # the key's mask ends it (see cut)
-            return data
-        for size in range(len(key) - 1, MIN_CUT_KEY - 1, -1):
-            if data.endswith(key[:size]):
-                return data[:-size] + self.masked.encode()
-        return data
+        """A body's text cut short (``comment``) with the key's first characters that end
+        it masked: :func:`~readme_metrics.har.key_cuts.cut_text`."""
+        return cut_text(text, comment, self.key, self.masked, self.inside)
 
     def cut_base64(self, encoded: str, comment: str) -> str:
-        """:meth:`cut_data` for base64 ``encoded`` data."""
-        try:
-            data = b64decode(encoded, validate=True)
-        except ValueError:
-            return encoded
-        cut = self.cut_data(data, comment)
-        return encoded if cut is data else b64encode(cut).decode("ascii")
+        """:meth:`cut` for base64 ``encoded`` data
+        (:func:`~readme_metrics.har.key_cuts.cut_base64`)."""
+        return cut_base64(encoded, comment, self.key, self.masked, self.inside)
 
     def _holds(self, text: str) -> bool:
         """``self.key in text``, sooner for a large text that lacks one of the key's rarest
@@ -613,27 +565,9 @@ class CallerKey:
         return self.text(value)
 
     def base64(self, encoded: str) -> str:
-        """Base64 data (a binary body, a file part) with the key's UTF-8 bytes masked."""
-        try:
-            data = b64decode(encoded, validate=True)
-        except ValueError:
-            return encoded
-        key = utf8(self.key)
-        if data == key:
-            data = self.masked.encode()
-        elif not self.inside:
-            return encoded
-        else:
-            found = data.replace(key, self.masked.encode()) if key in data else data
-            latin, wide = wide_forms(self.key, self.masked)
-            if wide and (b"\x00" in found or not latin):
-                # A string in UTF-16/32 (a Windows client's): the denylist reads such
-                # NUL-spaced names too (Redactor.mentions_key_in).
-                found = wide_masked(found, wide)
-            if found is data:
-                return encoded
-            data = found
-        return b64encode(data).decode("ascii")
+        """Base64 data (a binary body, a file part) with the key's UTF-8 bytes masked:
+        :func:`~readme_metrics.har.key_bytes.masked_base64`."""
+        return masked_base64(encoded, self.key, self.masked, self.inside)
 
     def data_url(self, url: str, part_type: Optional[str] = None,
                  file_name: Optional[str] = None) -> str:
