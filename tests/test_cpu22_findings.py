@@ -21,13 +21,8 @@ from hypothesis import strategies as st
 
 from readme_metrics.exchange import Group
 from readme_metrics.har import build_log
-from readme_metrics.har.redaction import (
-    _JSON_VALUE,
-    _NESTED_VALUE,
-    Redactor,
-    _bracketed,
-    escaped_redacted,
-)
+from readme_metrics.har.redaction import Redactor, escaped_redacted
+from readme_metrics.har.redaction_forms import JSON_VALUE, NESTED_VALUE, holds_bracket
 from readme_metrics.har.text import decode_component, decode_in, parse_query, query_values
 from tests.support.exchanges import post
 from tests.test_hostile11_findings import _calls
@@ -55,7 +50,7 @@ def _former_hidden_value(redactor: Redactor, name: str, value: str,
     decoded = decode_component(name)
     if redactor.redacts(decoded) or paired and decoded in paired:
         return escaped_redacted(decode_component(value))
-    if value[:1] not in "{[%+ \t\n\r\"" or _JSON_VALUE.match(value) is None:
+    if value[:1] not in "{[%+ \t\n\r\"" or JSON_VALUE.match(value) is None:
         return redactor._nested_value(name, value, 0) if nested else None
     return redactor._json_value(decoded, value, decode_component, None)
 
@@ -64,8 +59,8 @@ def _former_query_string(redactor: Redactor, raw: str, codec: Optional[str]) -> 
     """Redactor.query_string as it was: its two looks over the text by pattern."""
     if not redactor.active or not raw:
         return raw
-    named = _bracketed(raw)
-    nested = redactor._has_deny and (_NESTED_VALUE.search(raw) is not None or "?" in raw) \
+    named = holds_bracket(raw)
+    nested = redactor._has_deny and (NESTED_VALUE.search(raw) is not None or "?" in raw) \
         and redactor.names_key_decoded(raw)
     paired = redactor._paired_in(raw, codec)
     if codec is None:

@@ -28,14 +28,25 @@ raises on any input: these functions run on the delivery worker for every log.
 
 from __future__ import annotations
 
-import codecs
 import json
-import re
 from functools import lru_cache, partial
 from typing import Any, Callable, Iterable, Optional, Sequence
 from urllib.parse import quote
 
 from readme_metrics.har.deep_json import loads, repeats_a_name, too_deep
+from readme_metrics.har.redaction_forms import (
+    CACHED_NAME,
+    ENCODED_EQUALS,
+    ENCODED_TWICE,
+    JSON_VALUE,
+    JSON_VALUE_FIRST,
+    NESTED_VALUE,
+    decode_cached,
+    decode_name,
+    holds_bracket,
+    in_charset,
+    names_a_value_field,
+)
 from readme_metrics.har.redaction_json import (
     ESCAPED_IN_JSON,
     INNER_START,
@@ -70,18 +81,6 @@ from readme_metrics.har.text import (
 
 __all__ = ["Redactor", "decode_component", "redacted"]
 
-# Parameter and cookie names repeat across requests: decode each distinct one once. A
-# name longer than _CACHED_NAME is not kept: a client sending distinct names of 200 KB
-# (a form's, up to max_body_bytes) pinned 220 MB in the caches (review63).
-_CACHED_NAME = 256
-_decode_cached = lru_cache(maxsize=2048)(decode_component)
-
-
-def _decode_name(name: str) -> str:
-    """:func:`decode_component` of a query or form name, remembered if short."""
-    return _decode_cached(name) if len(name) <= _CACHED_NAME else decode_component(name)
-
-
 #: How many JSON documents inside JSON strings (inside JSON strings ...) are looked into
 #: key by key; a deeper one that could hold a denied key is hidden whole (see _inner).
 MAX_INNER_DEPTH = 2
@@ -90,21 +89,6 @@ MAX_INNER_DEPTH = 2
 #: still decodes is taken to hold one (Redactor.names_key_decoded). Each decoding shrinks
 #: the text, and stops once nothing changes: most text is decoded once, or not at all.
 MAX_DECODINGS = 16
-# A raw query or form value that may start a JSON document (blanks first, "+" too), or
-# a JSON string holding one (a payload encoded twice: json_field).
-_JSON_VALUE_FIRST = frozenset('{[%+ \t\n\r"')
-_JSON_VALUE = re.compile(r'(?:[+\s]|%(?:20|09|0A|0D))*(?:[{\["]|%7B|%5B|%22)', re.IGNORECASE)
-_ENCODED_BRACKET = re.compile("%[57][Bb]")
-# (Percent-encoded more than once too: "%253D" is "%3D" encoded again, which the app
-# decodes to "=" at the last; each level is read as deep as MAX_INNER_DEPTH, then hidden.)
-_ENCODED_EQUALS = re.compile("%(?:25)*3[Dd]")
-# What a raw value holding a URL, a form or a JSON document has (Redactor._nested_value).
-# (Or one percent-encoded twice or more: "%253D", "%25253D", a form in a value encoded
-# once more, or twice: hidden whole past MAX_INNER_DEPTH.)
-_NESTED_VALUE = re.compile(r"%(?:25)*(?:3[Dd]|7[Bb]|5[Bb])|[{\[]")
-# Its escapes encoded twice or more alone, looked for after a plain "%25" (a literal
-# prefix: found at memchr speed where _NESTED_VALUE took 16 ms a MiB).
-_ENCODED_TWICE = re.compile(r"%25(?:25)*(?:3[Dd]|7[Bb]|5[Bb])")
 # Distinct bracketed names remembered per redactor (names repeat from request to request).
 _BRACKETED_MAX = 1024
 
@@ -121,67 +105,6 @@ def escaped_redacted(value: str) -> str:
     or form writes it (``%5BREDACTED%205%5D``), without quote's Python work: a form of
     denied pairs wrote each one so."""
     return f"%5BREDACTED%20{len(value)}%5D"
-
-
-def _bracketed(text: str) -> bool:
-    """Whether a raw query or form holds a ``{`` or ``[``, as sent or percent-encoded
-    (in a 100 KB form: a character in 1 us, an escape by this pattern in 40, where
-    ``"%7B" in text`` took 200 per spelling)."""
-    return "{" in text or "[" in text or "%" in text and _ENCODED_BRACKET.search(
-        text) is not None
-
-
-def _in_charset(document: str, codec: str) -> bytes:
-    """A JSON ``document`` as bytes in ``codec``, a form's charset; a character it has no
-    byte for (a ``\\u20ac`` escape that redacting wrote as "€") is a JSON escape again:
-    only a string can hold one there."""
-    return document.encode(codec, _JSON_ESCAPE)
-
-
-def _json_escaped(error: UnicodeError) -> tuple[str, int]:
-    """The ``_JSON_ESCAPE`` error handler: the characters a codec lacks as JSON escapes."""
-    if not isinstance(error, UnicodeEncodeError):
-        raise error
-    return json.dumps(error.object[error.start:error.end])[1:-1], error.end
-
-
-#: The name of the encode error handler writing JSON escapes (one pass over the text).
-_JSON_ESCAPE = "readme_metrics.json_escape"
-codecs.register_error(_JSON_ESCAPE, _json_escaped)
-
-
-# The name of a field a name/value pair's value may be in, as a raw form writes it: one
-# ending in "value", "values", "val" or "v" (VALUE_MEMBERS), then its closing bracket if
-# any, "[]" or an index if any ("value[1]", AWS's "Value.1"), and "="
-# (Redactor.paired_fields, read only where one is). Looked for in the lower-cased form
-# where it spells "value" (a literal prefix: 0.2 ms in a 30 KB form holding it a
-# thousand times), "val" or "v" where _SHORT_VALUE_END finds one, and with any
-# letter percent-encoded (_VALUE_FIELD_ENCODED: 1.3 ms there, where a scan for such an
-# escape takes 16 us).
-_VALUE_FIELD = re.compile(r"values?(?:\]|%5d)?(?:\[\d*\]|%5b\d*%5d|\.\d+)*=")
-# "val" and "v" (a pattern starting "v" alone doubled the look in a form of "value"s):
-# looked for only where the text holds one followed by what may follow a field's name
-# (_SHORT_VALUE_END: 0.4 ms in a 60 KB form, where ten substrings took 4.4).
-_SHORT_VALUE_FIELD = re.compile(r"v(?:al)?(?:\]|%5d)?(?:\[\d*\]|%5b\d*%5d|\.\d+)*=")
-_SHORT_VALUE_END = re.compile(r"v(?:al)?[=\]\[.%]")
-_VALUE_LETTER_ESCAPED = re.compile(r"%(?:[57][356]|[46][15c])", re.IGNORECASE)
-_VALUE_FIELD_ENCODED = re.compile(
-    r"(?:v|%[57]6)(?:(?:a|%[46]1)(?:l|%[46]c)(?:(?:u|%[57]5)(?:e|%[46]5)(?:s|%[57]3)?)?)?"
-    r"(?:\]|%5d)?(?:\[\d*\]|%5b\d*%5d|\.\d+)*=", re.IGNORECASE)
-
-
-def _names_a_value_field(raw: str) -> bool:
-    """Whether a raw form or query may have a field named ``value`` (``env[0][value]``,
-    ``values[]``, ``value[1]``, ``val``, ``v``, ``v%61lue``, in any case): see
-    :data:`_VALUE_FIELD`."""
-    lowered = raw.lower()
-    if "value" in lowered and _VALUE_FIELD.search(lowered) is not None:
-        return True
-    if _SHORT_VALUE_END.search(lowered) is not None and (
-            _SHORT_VALUE_FIELD.search(lowered) is not None):
-        return True
-    return "%" in raw and _VALUE_LETTER_ESCAPED.search(raw) is not None and (
-        _VALUE_FIELD_ENCODED.search(raw) is not None)
 
 
 class Redactor:
@@ -239,7 +162,7 @@ class Redactor:
         # asked once per distinct name: a form's names repeat (a MiB of denied pairs asked
         # 95,000 times, three Python calls each).
         self._redacts_raw: Callable[[str], bool] = lru_cache(maxsize=_BRACKETED_MAX)(
-            lambda name: self.redacts(_decode_cached(name)))
+            lambda name: self.redacts(decode_cached(name)))
 
     def __repr__(self) -> str:
         return (
@@ -269,7 +192,7 @@ class Redactor:
                 key in self._allow_flat or path in self._allow_flat
                 or any(s in self._allow_keys for s in segments),
             )
-            if len(self._bracketed) < _BRACKETED_MAX and len(key) <= _CACHED_NAME:
+            if len(self._bracketed) < _BRACKETED_MAX and len(key) <= CACHED_NAME:
                 self._bracketed[key] = found
         return found
 
@@ -313,13 +236,13 @@ class Redactor:
         :func:`~readme_metrics.har.text.query_values` reads them, after a ``#`` or ``;``
         too), decoded in ``codec`` (None: UTF-8); looked for only in one holding a value
         field and naming a denied key."""
-        if not self._has_deny or not _names_a_value_field(raw) or (
+        if not self._has_deny or not names_a_value_field(raw) or (
                 not self.names_key_decoded(raw)):
             return frozenset()
         fields: list[tuple[str, str]] = []
         if codec is None:
             query_values(raw, lambda name, value: fields.append(
-                (_decode_name(name), decode_component(value))), heads=True)
+                (decode_name(name), decode_component(value))), heads=True)
         else:
             query_values(raw, lambda name, value: fields.append(
                 (decode_in(name, codec), decode_in(value, codec))), heads=True)
@@ -357,17 +280,17 @@ class Redactor:
             return raw_query
         # A name that is a JSON document holds a bracket, as sent or percent-encoded:
         # without one, no name is asked about (a call per pair, 2.7% of a 100 KB form).
-        named = _bracketed(raw_query)
+        named = holds_bracket(raw_query)
         # A value holding a URL, form or document naming a denied key (_nested_value) is
         # looked for only in a query that names one somewhere, decoded as a whole once:
         # asked of each value, a form of 3,000 values holding "%3D" cost 4 times as much.
-        # (_NESTED_VALUE's brackets are named's: the rest of it is an encoded "=",
+        # (NESTED_VALUE's brackets are named's: the rest of it is an encoded "=",
         # looked for without the pattern, which took 16 ms a MiB, or an escape encoded
         # twice ("%253D", "%257B"): not any "%25", a "100%" in a form field, which made
         # a 100 KB form decode itself whole twice, 44% more work (review63).)
         nested = self._has_deny and (
             named or "%3D" in raw_query or "%3d" in raw_query or "?" in raw_query
-            or "%25" in raw_query and _ENCODED_TWICE.search(raw_query) is not None
+            or "%25" in raw_query and ENCODED_TWICE.search(raw_query) is not None
         ) and self.names_key_decoded(raw_query)
         # (The value up to a raw "#" or ";" is asked about too: a URL in it,
         # next=https%3A...%3Ftoken%3Dx;v=1, see _nested_value.)
@@ -387,25 +310,25 @@ class Redactor:
         """The raw redacted value of the pair ``name=value``, or None to keep it.
         ``nested``: a value may hold a URL or form naming a denied key (see query_string);
         ``paired``: the fields holding a denied name/value pair's value (paired_fields)."""
-        if (self._redacts_raw(name) if len(name) <= _CACHED_NAME else self.redacts(
+        if (self._redacts_raw(name) if len(name) <= CACHED_NAME else self.redacts(
                 decode_component(name))) or paired and (
-                    _decode_name(name), decode_component(value)) in paired:
+                    decode_name(name), decode_component(value)) in paired:
             return escaped_redacted(decode_component(value))
-        if value[:1] not in _JSON_VALUE_FIRST or _JSON_VALUE.match(value) is None:
+        if value[:1] not in JSON_VALUE_FIRST or JSON_VALUE.match(value) is None:
             # As almost every value: no JSON (but a URL or form holding one, or naming a
             # denied key: _nested_value; one starting with an escape too, a relative URL
             # "%2Fcb%3Fpassword%3D..." or a form encoded twice).
             return self._nested_value(name, value, 0) if nested else None
-        return self._json_value(_decode_name(name), value, decode_component, None)
+        return self._json_value(decode_name(name), value, decode_component, None)
 
     def _hidden_in(self, codec: str, name: str, value: str, nested: bool = True,
                    paired: frozenset[tuple[str, str]] = frozenset()) -> str | None:
         """:meth:`_hidden_value` for a form in ``codec``."""
         decoded = decode_in(name, codec)
-        if self.redacts(decoded) or self.denies(_decode_name(name)) or (
+        if self.redacts(decoded) or self.denies(decode_name(name)) or (
                 paired and (decoded, decode_in(value, codec)) in paired):
             return escaped_redacted(decode_in(value, codec))
-        if value[:1] not in _JSON_VALUE_FIRST or _JSON_VALUE.match(value) is None:
+        if value[:1] not in JSON_VALUE_FIRST or JSON_VALUE.match(value) is None:
             # (a URL or form: _hidden_value)
             return self._nested_value(name, value, 0) if nested else None
         return self._json_value(decoded, value, partial(decode_in, codec=codec), codec)
@@ -415,19 +338,19 @@ class Redactor:
         (``curl --data-urlencode '{"password": ...}'`` sends one percent-encoded with no
         "=", a form of one field named by the document), redacted key by key; None to
         keep it, as every name that is no JSON is kept."""
-        if name[:1] not in _JSON_VALUE_FIRST:  # as almost every name: no JSON
+        if name[:1] not in JSON_VALUE_FIRST:  # as almost every name: no JSON
             return None
         return self._json_name(name, decode_component, None)
 
     def _hidden_name_in(self, codec: str, name: str) -> str | None:
         """:meth:`_hidden_name` for a form in ``codec``."""
-        if name[:1] not in _JSON_VALUE_FIRST:
+        if name[:1] not in JSON_VALUE_FIRST:
             return None
         return self._json_name(name, partial(decode_in, codec=codec), codec)
 
     def _json_name(self, name: str, decode: Callable[[str], str],
                    codec: Optional[str]) -> str | None:
-        if _JSON_VALUE.match(name) is None:
+        if JSON_VALUE.match(name) is None:
             return None
         text = decode(name)
         if JSON_START.match(text) is None:
@@ -443,7 +366,7 @@ class Redactor:
             document = redacted(text)
         elif document == text:
             return None
-        return quote(document if codec is None else _in_charset(document, codec), safe="")
+        return quote(document if codec is None else in_charset(document, codec), safe="")
 
     def _json_value(self, name: str, value: str, decode: Callable[[str], str],
                     codec: Optional[str]) -> str | None:
@@ -451,7 +374,7 @@ class Redactor:
         query's ``filter={"token": ...}``, a form field's): redacted key by key as
         :meth:`json_field` says, percent-encoded in the form's charset ``codec`` (None:
         UTF-8), as its other escapes are read; None to keep it."""
-        if _JSON_VALUE.match(value) is None:
+        if JSON_VALUE.match(value) is None:
             return None
         text = decode(value)
         document, whole = self.json_field(text, name)
@@ -459,7 +382,7 @@ class Redactor:
             return escaped_redacted(text)
         if document is None or document == text:
             return None
-        return quote(document if codec is None else _in_charset(document, codec), safe="")
+        return quote(document if codec is None else in_charset(document, codec), safe="")
 
     def target(self, url: str) -> str:
         """A request's url (a ``#`` in it is data: see
@@ -794,7 +717,7 @@ class Redactor:
         string with no ``?`` or ``#`` is read as a form (an API Gateway event's ``"body":
         "user=a&password=..."``): its pairs, as a form body's are."""
         if "?" not in text and "#" not in text and "&" not in text and ";" not in text and (
-                "=" not in text.rstrip("=")) and _ENCODED_EQUALS.search(text) is None:
+                "=" not in text.rstrip("=")) and ENCODED_EQUALS.search(text) is None:
             # One name, its value empty or "=": base64's padding (review49); but a URL or
             # form percent-encoded (what an app decodes: "a%3D1%26password%3D...") is read.
             return False
@@ -816,7 +739,7 @@ class Redactor:
         if "=" not in text and "?" not in text and "#" not in text:
             # A URL or form percent-encoded ("%2Fcb%3Fpassword%3D...", a form value
             # encoded twice as the app reads it): read decoded, one level deeper.
-            if _ENCODED_EQUALS.search(text) is None:
+            if ENCODED_EQUALS.search(text) is None:
                 return text
             if depth >= MAX_INNER_DEPTH:
                 return redacted(text)
@@ -861,7 +784,7 @@ class Redactor:
 
     def _denied_value(self, depth: int, paired: frozenset[tuple[str, str]], name: str,
                       value: str) -> str | None:
-        decoded = _decode_name(name)
+        decoded = decode_name(name)
         if self.denies(decoded) or paired and (decoded, decode_component(value)) in paired:
             return escaped_redacted(decode_component(value))
         return self._nested_value(name, value, depth)
@@ -882,7 +805,7 @@ class Redactor:
         string's)."""
         if "#" in value or ";" in value or "#" in name or ";" in name or "%23" in name:
             return None
-        if _NESTED_VALUE.search(value) is None:
+        if NESTED_VALUE.search(value) is None:
             if "=" not in value.partition("?")[2] or "%23" in value:
                 return None
             if depth >= MAX_INNER_DEPTH:
@@ -906,7 +829,7 @@ class Redactor:
             # %253D...``: the app reads "a%3D1%26password%3D..." and decodes it again):
             # read as the value it decodes to, one level deeper.
             inner = self._nested_value(name, text, depth + 1) if (
-                _NESTED_VALUE.search(text) is not None) else None
+                NESTED_VALUE.search(text) is not None) else None
             return None if inner is None else quote(inner, safe="")
         hidden = self.linked(text, depth + 1)
         return None if hidden == text else quote(hidden, safe="")
@@ -983,7 +906,7 @@ class Redactor:
         or nothing to decode."""
         if not ("%" in text or (self._spaced and "+" in text)) or (
                 "=" not in text and "?" not in text and "#" not in text
-                and ("%" not in text or _ENCODED_EQUALS.search(text) is None)):
+                and ("%" not in text or ENCODED_EQUALS.search(text) is None)):
             return False
         # (Decoded more than once: a form in a URL's query value, see names_key_decoded.)
         return self.names_key_decoded(decode_component(text))
