@@ -51,23 +51,20 @@ from readme_metrics.har.redaction_json import (
     ESCAPED_IN_JSON,
     INNER_START,
     JSON_FIRST,
-    NAME_MEMBERS,
     NAMING_MEMBERS,
-    POINTER_MEMBERS,
-    POINTER_SET,
     VALUE_MEMBERS,
     finite_float,
-    member_named,
     more_members_than,
     reject_constant,
 )
+from readme_metrics.har.redaction_marks import escaped_redacted, redacted
+from readme_metrics.har.redaction_members import echoed_input, operation_values
 from readme_metrics.har.redaction_names import (
     BRACKETS,
     folded_name,
     normalise,
-    pointer_keys,
 )
-from readme_metrics.har.redaction_pairs import PAIRED_ONLY, paired_values, pairs_with
+from readme_metrics.har.redaction_pairs import paired_values
 from readme_metrics.har.text import (
     JSON_START,
     PROBED_TEXT,
@@ -91,20 +88,6 @@ MAX_INNER_DEPTH = 2
 MAX_DECODINGS = 16
 # Distinct bracketed names remembered per redactor (names repeat from request to request).
 _BRACKETED_MAX = 1024
-
-
-def redacted(value: object) -> str:
-    """The replacement of a redacted value: ``"[REDACTED n]"`` for a str of length n."""
-    if isinstance(value, str):
-        return f"[REDACTED {len(value)}]"
-    return "[REDACTED]"
-
-
-def escaped_redacted(value: str) -> str:
-    """``quote(redacted(value), safe="")``, the replacement of a redacted value as a query
-    or form writes it (``%5BREDACTED%205%5D``), without quote's Python work: a form of
-    denied pairs wrote each one so."""
-    return f"%5BREDACTED%20{len(value)}%5D"
 
 
 class Redactor:
@@ -218,7 +201,8 @@ class Redactor:
                       ) -> frozenset[tuple[str, str]]:
         """The fields (decoded ``(name, value)`` of a form, a query or a multipart body,
         as given) that hold the value of a name/value pair naming a key the denylist
-        names, as a JSON object does (:meth:`_operation`): the fields of one object
+        names, as a JSON object does
+        (:func:`~readme_metrics.har.redaction_members.operation_values`): the fields of one object
         (``env[0][name]=password&env[0][value]=...``, ``params[0][key]=token&
         params[0][value]=...``, ``env[0].name``, or the form itself: ``name=password&
         value=...``), a member of :data:`NAME_MEMBERS` naming the key as a flat name is
@@ -532,9 +516,12 @@ class Redactor:
                 folded = list(map(str.lower, node))
                 if (has_deny or allow_mode) and not values.isdisjoint(folded):
                     if not naming.isdisjoint(folded):
-                        done = self._operation(node, folded, allow_mode)
+                        done = operation_values(
+                            node, folded, allow_mode, has_deny=has_deny, denies=self.denies,
+                            deny_keys=deny_keys, deny_paths=deny_paths,
+                            allow_keys=allow_keys, allow_paths=allow_paths)
                 elif has_deny and "input" in node and "loc" in node:
-                    done = self._echoed_input(node)
+                    done = echoed_input(node, deny_keys, deny_paths)
                 if done:
                     changed = True
                 for (key, value), lower in zip(node.items(), folded):
@@ -602,111 +589,6 @@ class Redactor:
                             "=" in value or "%" in value):
                         changed = self._link(node, index, value, depth) or changed
         return changed, keys if whole else -1
-
-    def _operation(self, node: dict[str, Any], folded: list[str], allow_mode: bool
-                   ) -> tuple[str, ...]:
-        """Redact the value (each member of :data:`VALUE_MEMBERS` it has: ``{"value":
-        null, "Value": ...}``) of an object that names its key in another member; the
-        members it redacted (empty: none), which the caller leaves as they are now (their
-        own key's rule would redact the marker again, "[REDACTED 13]"). Such a member is
-        looked for in any case (``folded``: the object's keys lower-cased, in order):
-        ``Op``, ``Path``, ``Value`` (SCIM's attribute names are case-insensitive, and .NET
-        and Go clients write them so), ``NAME``, ``vAlue``:
-
-        * a JSON Patch or SCIM PATCH operation, ``op``, ``path`` and ``value`` (see
-          :meth:`_patch`), and by the denylist an object with ``path`` (or Spring's
-          ``field``, class-validator's ``property``, FluentValidation's
-          ``propertyName``) and a value but no ``op`` (a validation error echoing the
-          field it rejects: express-validator's ``{"path": "password", "value": ...}``,
-          Yup's, Spring's ``{"field": "password", "rejectedValue": ...}``,
-          FluentValidation's ``{"propertyName": "Password", "attemptedValue": ...}``);
-        * by the denylist, a name/value pair (``{"name": "password", "value": ...}``:
-          jQuery's serializeArray, a Kubernetes env, HAR's own headers; ``values``: an
-          AWS filter's) or a key/value one (.NET's ``{"Key": ..., "Value": ...}``, Joi's
-          error context, CloudFormation's ``{"ParameterKey": ..., "ParameterValue":
-          ...}``), its name read as a flat name is (bracketed, ``user[password]``, too);
-          every member of :data:`NAME_MEMBERS` is asked, however many spell one."""
-        keys = list(node)
-        # (A path's value: not a tag's "v", see pairs_with.)
-        value_keys = tuple(key for key, lower in zip(keys, folded)
-                           if lower in VALUE_MEMBERS and lower not in PAIRED_ONLY)
-        pointer = None
-        if not POINTER_SET.isdisjoint(folded):  # (a name/value pair has none)
-            for name in POINTER_MEMBERS:
-                # class-validator's (NestJS) ValidationError, {"property": "password",
-                # "value": ...}; FluentValidation's {"propertyName": "User.Password",
-                # "attemptedValue": ...}: a dotted path, indexes in brackets.
-                pointer = member_named(node, keys, folded, name)
-                if pointer is not None:
-                    break
-        if pointer.__class__ is str:
-            operation = member_named(node, keys, folded, "op") is not None
-            # With no op, a pointer ("/oauth/token") is a URL's or a file's path, as in
-            # an API's per-route figures ({"path": ..., "value": 1234}): a validator's
-            # field path is dotted ("user.password"), never so (review49).
-            if operation or self._has_deny and pointer[:1] not in ("/", "#"):
-                done = tuple(key for key in value_keys if self._patch(
-                    node, key, pointer, allow_mode and operation))
-                if done:
-                    return done
-        if not self._has_deny:
-            return ()
-        denied = [lower for key, lower in zip(keys, folded) if lower in NAME_MEMBERS
-                  and node[key].__class__ is str and self.denies(node[key])]
-        # (A tag's "v" beside its "k" only: pairs_with.)
-        value_keys = tuple(key for key, lower in zip(keys, folded) if lower in VALUE_MEMBERS
-                           and any(pairs_with(name, lower) for name in denied))
-        for key in value_keys:
-            node[key] = redacted(node[key])
-        return value_keys
-
-    def _echoed_input(self, node: dict[str, Any]) -> tuple[str, ...]:
-        """By the denylist, redact the ``input`` of a pydantic 2 validation error (the
-        detail of FastAPI's 422 answer) whose ``loc`` names a denied key: ``{"loc":
-        ["body", "password"], "msg": ..., "input": "abc"}`` echoes the rejected value; its
-        last name is a key, the names from any one on a path. ("input",) when it
-        changed, else empty."""
-        loc = node["loc"]
-        if loc.__class__ is not list:
-            return ()
-        names = [folded_name(name) for name in loc if name.__class__ is str]
-        if not names or not (names[-1] in self._deny_keys or any(
-                ".".join(names[start:]) in self._deny_paths for start in range(len(names)))):
-            return ()
-        node["input"] = redacted(node["input"])
-        return ("input",)
-
-    def _patch(self, operation: dict[str, Any], value_key: str, pointer: str,
-               allow_mode: bool) -> bool:
-        """Redact the ``value`` (``value_key``) of a JSON Patch operation (RFC 6902)
-        whose ``path`` (``pointer``) names a listed key: ``{"op": "replace", "path":
-        "/password", "value": ...}`` sets the key ``password``, whose value no key names
-        (see :func:`pointer_keys`).
-        By the denylist: the pointer's last key or its path is denied, or a dotted
-        entry goes on below it into the value's keys (``/user`` setting
-        ``{"password": ...}`` for ``user.password``): the value is redacted whole. By the
-        allowlist (``allow_mode``): the value of a key it does not list is redacted, as
-        for any such key, though the allowlist lists ``value``. True when it changed."""
-        segments = pointer_keys(pointer)
-        dotted = ".".join(segments)
-        value = operation[value_key]
-        nested = isinstance(value, (dict, list))
-        below = dotted + "." if dotted else ""  # what a dotted entry below it starts with
-        if self._has_deny and (
-                segments and segments[-1] in self._deny_keys or dotted in self._deny_paths
-                or nested and any(path.startswith(below) for path in self._deny_paths)):
-            operation[value_key] = redacted(value)
-            return True
-        if allow_mode and not (
-                segments and segments[-1] in self._allow_keys or dotted in self._allow_paths
-        ) and (
-                # (A nested value is walked as an unlisted key's by the caller, unless
-                # "value" is listed.)
-                not nested or "value" in self._allow_keys
-                or any(path.endswith(".value") for path in self._allow_paths)):
-            operation[value_key] = redacted(value)
-            return True
-        return False
 
     def _link(self, node: Any, at: Any, text: str, depth: int = 0) -> bool:
         """Redact, by the denylist, the query (and a fragment's ``k=v`` pairs) of a URL that

@@ -1,0 +1,20 @@
+"""What a redacted value becomes in a log (SPEC section 6): ``"[REDACTED n]"`` for a string
+of length n, ``"[REDACTED]"`` otherwise, and the same percent-encoded as a query or a form
+writes it. Moved from :mod:`readme_metrics.har.redaction` (which exports both), as is.
+"""
+
+from __future__ import annotations
+
+
+def redacted(value: object) -> str:
+    """The replacement of a redacted value: ``"[REDACTED n]"`` for a str of length n."""
+    if isinstance(value, str):
+        return f"[REDACTED {len(value)}]"
+    return "[REDACTED]"
+
+
+def escaped_redacted(value: str) -> str:
+    """``quote(redacted(value), safe="")``, the replacement of a redacted value as a query
+    or form writes it (``%5BREDACTED%205%5D``), without quote's Python work: a form of
+    denied pairs wrote each one so."""
+    return f"%5BREDACTED%20{len(value)}%5D"
