@@ -60,14 +60,14 @@ from readme_metrics.har.redaction_json import (
 from readme_metrics.har.redaction_marks import escaped_redacted, redacted
 from readme_metrics.har.redaction_members import echoed_input, operation_values
 from readme_metrics.har.redaction_names import (
-    BRACKETS,
+    bracketed_lists,
     folded_name,
+    needles_in,
     normalise,
 )
 from readme_metrics.har.redaction_pairs import paired_values
 from readme_metrics.har.text import (
     JSON_START,
-    PROBED_TEXT,
     decode_component,
     decode_in,
     query_values,
@@ -167,14 +167,8 @@ class Redactor:
             return key in self._deny_flat, key in self._allow_flat
         found = self._bracketed.get(key)
         if found is None:
-            segments = [s for s in BRACKETS.split(key) if s and not s.isdigit()]
-            path = ".".join(segments)
-            found = (
-                key in self._deny_flat or path in self._deny_flat
-                or any(s in self._deny_keys for s in segments),
-                key in self._allow_flat or path in self._allow_flat
-                or any(s in self._allow_keys for s in segments),
-            )
+            found = bracketed_lists(key, self._deny_flat, self._allow_flat, self._deny_keys,
+                                    self._allow_keys)
             if len(self._bracketed) < _BRACKETED_MAX and len(key) <= CACHED_NAME:
                 self._bracketed[key] = found
         return found
@@ -760,23 +754,7 @@ class Redactor:
         if (self._has_allow and not denied_only) or ("\\" in text and (
                 "\\u" in text or self._escapable)):
             return True
-        needles = self._needles
-        if len(text) >= PROBED_TEXT and text.isascii():
-            # Lower-casing 100 KB takes 20 us and looking for a name in it 40 to 65 us: a
-            # needle is looked for only if the text holds its rarest characters (in either
-            # case: in ASCII text nothing else lowers to them), found at memchr speed.
-            needles = tuple(needle for needle, probes in zip(needles, self._probes)
-                            if probes is None or all(
-                                lower in text or upper in text for lower, upper in probes))
-            if not needles:
-                return False
-        lowered = text.lower()
-        if not lowered.isascii():
-            lowered = text.casefold()
-        if "\x00" in lowered:
-            # UTF-16/32 text read as UTF-8 or latin-1: its ASCII keys are NUL-spaced.
-            lowered = lowered.replace("\x00", "")
-        return any(needle in lowered for needle in needles)
+        return needles_in(text, self._needles, self._probes)
 
     def names_key_encoded(self, text: str) -> bool:
         """Whether a URL or form in ``text`` may name a key the denylist lists in a

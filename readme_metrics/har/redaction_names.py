@@ -9,10 +9,11 @@ import re
 from typing import Any, Iterable
 
 from readme_metrics.har.text import (
+    PROBED_TEXT,
     percent_decoded,
 )
 
-BRACKETS = re.compile(r"[\[\]]+")
+_BRACKETS = re.compile(r"[\[\]]+")
 
 
 # A SCIM attribute path's value filter (RFC 7644 3.5.2: ``emails[type eq "work"].value``),
@@ -60,3 +61,44 @@ def pointer_keys(path: str) -> list[str]:
     else:
         names = []  # the whole document
     return [name for name in map(folded_name, names) if not name.isdigit() and name != "-"]
+
+
+def bracketed_lists(key: str, deny_flat: frozenset[str], allow_flat: frozenset[str],
+                    deny_keys: frozenset[str], allow_keys: frozenset[str]
+                    ) -> tuple[bool, bool]:
+    """(denied, allowed) for a lower-case flat name holding a ``[``: the name, or the path
+    of its segments, indexes left out, as a JSON document's keys would be (a bare entry
+    matches any segment, a dotted entry the whole path): see
+    :meth:`~readme_metrics.har.redaction.Redactor.redacts`."""
+    segments = [s for s in _BRACKETS.split(key) if s and not s.isdigit()]
+    path = ".".join(segments)
+    return (
+        key in deny_flat or path in deny_flat
+        or any(s in deny_keys for s in segments),
+        key in allow_flat or path in allow_flat
+        or any(s in allow_keys for s in segments),
+    )
+
+
+def needles_in(text: str, needles: tuple[str, ...],
+               probes: tuple[tuple[tuple[str, str], ...] | None, ...]) -> bool:
+    """Whether ``text`` holds one of the ``needles`` (denied names, lower-cased: the last
+    segment of each entry) case-insensitively, NULs left out (UTF-16/32 text); ``probes``:
+    each needle's rarest characters in either case, None for one beyond ASCII (see
+    :meth:`~readme_metrics.har.redaction.Redactor.mentions_key`)."""
+    if len(text) >= PROBED_TEXT and text.isascii():
+        # Lower-casing 100 KB takes 20 us and looking for a name in it 40 to 65 us: a
+        # needle is looked for only if the text holds its rarest characters (in either
+        # case: in ASCII text nothing else lowers to them), found at memchr speed.
+        needles = tuple(needle for needle, probe in zip(needles, probes)
+                        if probe is None or all(
+                            lower in text or upper in text for lower, upper in probe))
+        if not needles:
+            return False
+    lowered = text.lower()
+    if not lowered.isascii():
+        lowered = text.casefold()
+    if "\x00" in lowered:
+        # UTF-16/32 text read as UTF-8 or latin-1: its ASCII keys are NUL-spaced.
+        lowered = lowered.replace("\x00", "")
+    return any(needle in lowered for needle in needles)
