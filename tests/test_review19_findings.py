@@ -83,7 +83,7 @@ def test_a_layer_of_another_project_behind_a_scope_copy_keeps_the_outer_recordin
 def test_a_json_number_of_the_keys_value_is_masked_once_the_numbers_are_read(
         site: Site, key: str, body: str, spellings: list[str]) -> None:
     """A numeric key (a grouping function returning the caller's id) is masked in a JSON
-    body where a number has its value, however written (SPEC 4; CallerKey._numeric).
+    body where a number has its value, however written (SPEC 4; key_numbers.number_looks).
     When the body holds the key as written, _json reads every number but masked only
     those its quick looks had found; one they do not look for (1234.5e1, 12.5e0) was
     read as a float and the body written again: 12345.0 and 12.5 in clear, 1.50 as 1.5,

@@ -28,7 +28,7 @@ _SPACED_COLON = re.compile(r'"[ \t\n\r]+:')
 
 
 # The members that hold the value an object names the key of in another member
-# (_operation), folded as member names are compared (``Value``, ``VALUE``, ``vAlue``): a
+# (operation_values), folded as member names are compared (``Value``, ``VALUE``, ``vAlue``): a
 # ``value``, a ``values`` list (an AWS filter's, a Kubernetes selector's), a Spring
 # FieldError's ``rejectedValue`` (its 400 answer echoes it), a FluentValidation failure's
 # ``attemptedValue`` (ASP.NET answers echo it so), an AWS CloudFormation parameter's
@@ -46,10 +46,10 @@ VALUE_MEMBERS = frozenset(("value", "values", "rejectedvalue", "attemptedvalue",
 NAME_MEMBERS = frozenset(("name", "key", "param", "label", "attribute", "parameterkey",
                            "field", "property", "propertyname", "fieldname",
                            "attributename", "parametername", "optionname", "k"))
-# The members naming it as a path (_patch), in the order they are asked.
+# The members naming it as a path (patch_value), in the order they are asked.
 POINTER_MEMBERS = ("path", "field", "property", "propertyname")
 POINTER_SET = frozenset(POINTER_MEMBERS)
-# The members one of which such an object needs to name its key (_operation): a time
+# The members one of which such an object needs to name its key (operation_values): a time
 # series' {"ts": ..., "value": ...} has none, and is passed by at C speed.
 NAMING_MEMBERS = NAME_MEMBERS | frozenset(POINTER_MEMBERS)
 
