@@ -48,6 +48,15 @@ CREDENTIAL_HEADERS: frozenset[str] = frozenset({
     "x-ms-authorization-auxiliary", "servicebussupplementaryauthorization",
     "servicebusdlqsupplementaryauthorization", "x-registry-config", "x-firebase-appcheck",
     "x-honeycomb-team",
+    # Names no rule below can tell: AWS's MFA device serial and its one-time code
+    # (X-Amz-Mfa: "<serial> <code>"), GitHub's two-factor code, New Relic's Insights
+    # keys, Adafruit IO's and JFrog Artifactory's API keys, Appwrite's server key,
+    # Mashape's (RapidAPI's old) key, Vercel's protection bypass secret, Trino's and
+    # Presto's extra credentials (a connector's user and password), and the CSRF tokens
+    # of WordPress (a nonce) and Jenkins (a crumb), as X-CSRF-Token is.
+    "x-amz-mfa", "x-github-otp", "x-insert-key", "x-query-key", "x-aio-key",
+    "x-jfrog-art-api", "x-appwrite-key", "x-mashape-key", "x-vercel-protection-bypass",
+    "x-trino-extra-credential", "x-presto-extra-credential", "x-wp-nonce", "jenkins-crumb",
 })
 
 # The rule for the credential headers no list can name (each service has its own:
@@ -59,7 +68,9 @@ _CREDENTIAL_LAST = frozenset({
     "auth", "authorization", "authentication", "jwt", "assertion", "passwd", "passphrase",
     # ... "sign": an exchange API's signed request (Cb-Access-Sign, Api-Sign, Kc-Api-Sign),
     # replayed as a webhook's signature is.
-    "signature", "sign", "hmac"})
+    "signature", "sign", "hmac",
+    # ... "sig": PayPal's webhook signature (Paypal-Transmission-Sig).
+    "sig"})
 # ... or ends with one of these (accesstoken, csrftoken, clientsecret, apikey),
 _CREDENTIAL_ENDINGS = ("token", "secret", "password", "apikey")
 # ... but not a pagination token (X-Next-Page-Token, X-Continuation-Token: where to read
@@ -94,6 +105,13 @@ def credential_header(name: str) -> bool:
         return True
     if name in _NOT_CREDENTIAL:
         return False
+    if name[-1:].isdigit():
+        # Digits glued to the last word (X-Api-Key2, Api-Key1: a second key, a rotation's
+        # next one): the name without them, which a word holding a digit (-256, -Sha256)
+        # otherwise drops whole, "key2" with it.
+        stem = name.rstrip("0123456789")
+        if stem[-1:].isalpha() and credential_header(stem):
+            return True
     words = name.split("-")
     dropped = ""
     while len(words) > 1 and any(character.isdigit() for character in words[-1]):

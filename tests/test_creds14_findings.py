@@ -1,0 +1,90 @@
+"""creds14: credentials sent in clear (or masked though they hold none) in headers and
+bodies, checked against the names and spellings real APIs and clients use.
+
+Each test is one defect found, with the library's real parts (a real collector, the
+collector's own checks, build_log); each failed before its fix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from readme_metrics import MetricsApiConfig
+from tests.support.contract import API_KEY, caller, spec_mask
+from tests.support.fake_api import Collector
+from tests.test_validation import _valid_log
+
+
+def _entry(log: dict[str, Any]) -> dict[str, Any]:
+    return log["request"]["log"]["entries"][0]
+
+
+# -- credential header names ----------------------------------------------------------------
+
+#: Credentials logged in clear: digits glued to the last word of a credential name (a
+#: second key, a rotation's next one), and names the rule cannot tell: AWS's MFA serial and
+#: code, GitHub's two-factor code, New Relic's Insights keys, Adafruit IO's, JFrog
+#: Artifactory's, Appwrite's and Mashape's keys, Vercel's protection bypass secret, Trino's
+#: extra credentials, WordPress's and Jenkins's CSRF tokens, PayPal's webhook signature.
+MISSED = [
+    "X-Api-Key2", "Api-Key1", "X-ApiKey2", "X-Auth-Token2", "X-Amz-Mfa", "X-Github-Otp",
+    "X-Insert-Key", "X-Query-Key", "X-Aio-Key", "X-JFrog-Art-Api", "X-Appwrite-Key",
+    "X-Mashape-Key", "X-Vercel-Protection-Bypass", "X-Trino-Extra-Credential",
+    "X-Presto-Extra-Credential", "X-Wp-Nonce", "Jenkins-Crumb", "Paypal-Transmission-Sig",
+]
+#: Credentials that were masked already, kept so (the brief's list, checked one by one).
+MASKED_ALREADY = [
+    "X-Api-Key-2", "X-Amz-Security-Token", "X-Goog-Iap-Jwt-Assertion",
+    "Cf-Access-Jwt-Assertion", "X-Vault-Token", "X-Consul-Token", "X-Nomad-Token",
+    "Private-Token", "X-Shopify-Access-Token", "X-Postmark-Server-Token", "Dd-Api-Key",
+    "Dd-Application-Key", "X-Sentry-Auth", "X-Hub-Signature", "X-Hub-Signature-256",
+    "Proxy-Authorization", "X-Forwarded-Authorization", "X-Original-Authorization",
+]
+#: Ordinary headers, which must stay as sent: ids, digests, an old WebSocket handshake's
+#: keys (Sec-WebSocket-Key1/Key2, no secret), a key's id.
+ORDINARY = {
+    "X-Request-Id": "req-0042", "Traceparent": "00-4bf92f35-00f067aa-01",
+    "Content-Digest": "sha-256=:X48E9q=:", "Idempotency-Key": "idem-0042",
+    "X-Amz-Content-Sha256": "e3b0c442", "Content-Md5": "1B2M2Y8A",
+    "Sec-WebSocket-Key1": "18x 6]8vM;54 *(5:  {   U1]8  z [  8",
+    "Sec-WebSocket-Key2": "1_ tx7X d  <  nw  334J702) 7]o}` 0", "X-Api-Key-Id": "kid-7",
+    "X-Request-Id2": "req-0043", "X-Appwrite-Project": "proj-42",
+}
+
+
+def test_credentials_under_these_names_are_masked_and_ordinary_headers_are_not(
+        collector: Collector) -> None:
+    """Through the WSGI environ (HTTP_X_API_KEY2) to a real collector: the names in MISSED
+    were logged in clear, whose values the collector holds must be masked too; the
+    MASKED_ALREADY ones stay masked, the ORDINARY ones as sent."""
+    from readme_metrics import MetricsMiddleware
+    from readme_metrics.cli.collector.validation import validate_log
+    from tests.support.contract import exchange, reading_app
+
+    names = [*MISSED, *MASKED_ALREADY]
+    secrets = {name: f"sec.{name.lower()}.{index:04d}" for index, name in enumerate(names)}
+    middleware = MetricsMiddleware(reading_app(headers=[
+        ("Content-Type", "text/plain"), ("X-Api-Key2", "answer.key.5678")]),
+        MetricsApiConfig(api_key=API_KEY, grouping_function=caller,
+                         metrics_api=collector.url))
+    try:
+        _, log, entry = exchange(middleware, collector,
+                                 headers={"X-Api-Key": "owlbert", **secrets, **ORDINARY})
+    finally:
+        middleware.close()
+    sent = b"".join(post.body for post in collector.received)
+    for secret in [*secrets.values(), "answer.key.5678"]:
+        assert secret.encode() not in sent
+    sent_headers = {header["name"].lower(): header["value"]
+                    for header in entry["request"]["headers"]}
+    assert {name: sent_headers[name.lower()] for name in secrets} == {
+        name: spec_mask(secret) for name, secret in secrets.items()}
+    assert {name: sent_headers[name.lower()] for name in ORDINARY} == ORDINARY
+    assert validate_log(log) == []
+    for name in MISSED:
+        entry["request"]["headers"] = [{"name": name, "value": "clear-1"}]
+        assert [problem for problem in validate_log(log) if "must be masked" in problem], name
+    entry["request"]["headers"] = [{"name": name, "value": value}
+                                   for name, value in ORDINARY.items()]
+    assert validate_log(_valid_log()) == []
+    assert validate_log(log) == []
