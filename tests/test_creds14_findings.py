@@ -7,7 +7,11 @@ collector's own checks, build_log); each failed before its fix.
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
+
+import pytest
 
 from readme_metrics import MetricsApiConfig
 from tests.support.contract import API_KEY, caller, spec_mask
@@ -88,3 +92,51 @@ def test_credentials_under_these_names_are_masked_and_ordinary_headers_are_not(
                                    for name, value in ORDINARY.items()]
     assert validate_log(_valid_log()) == []
     assert validate_log(log) == []
+
+
+# -- a caller key that is one of the constants Python's JSON parser reads ---------------------
+
+def _logged(key: str, **changes: Any) -> dict[str, Any]:
+    """The HAR entry build_log makes of an exchange of caller ``key``."""
+    from readme_metrics.exchange import Group
+    from readme_metrics.har import build_log
+    from tests.support.exchanges import make_exchange
+
+    exchange = make_exchange(**changes)
+    exchange.group = Group(key, "Owlbert")
+    return _entry(build_log(exchange))
+
+
+@pytest.mark.parametrize("key", ["Infinity", "-Infinity", "NaN"])
+def test_a_key_that_is_a_json_constant_is_masked_into_a_json_string(key: str) -> None:
+    """A JSON body holding the key as Python's parser (and so the app's) reads it outside a
+    string, ``{"limit": Infinity}``: the key "Infinity" (8 characters, masked inside
+    values) had its mask written bare in its place, ``{"limit": sha512-...?nity}``, no
+    JSON any more; the key "NaN" (short: a whole value) was kept in clear. Now each goes
+    into a JSON string, as a numeric key does; the other constants stay as sent."""
+    body = f'{{"limit": {key}, "name": "{key}", "all": [{key}, 1], "other": NaN}}'
+    if key == "NaN":
+        body = body.replace('"other": NaN', '"other": Infinity')
+    data = body.encode()
+    entry = _logged(key, method="POST", request_headers=[("Content-Type", "application/json")],
+                    request_body=data, request_body_size=len(data),
+                    response_body=data, response_body_size=len(data))
+    masked = spec_mask(key)
+    for text in (entry["request"]["postData"]["text"], entry["response"]["content"]["text"]):
+        document = json.loads(text)  # (NaN and Infinity as the app reads them)
+        assert (document["limit"], document["name"], document["all"]) == (
+            masked, masked, [masked, 1]), text
+        other = document["other"]
+        assert isinstance(other, float) and not math.isfinite(other)
+
+
+@pytest.mark.parametrize("key", ["true", "false", "null"])
+def test_a_key_that_is_a_json_literal_keeps_the_documents_literals(key: str) -> None:
+    """Decided, not changed: JSON's own literals (true, false, null) are no spelling of a
+    string, and a caller whose key is "true" would have every boolean of every body
+    hidden; such a key is masked where a string is it, as any short key."""
+    data = f'{{"flag": {key}, "name": "{key}"}}'.encode()
+    entry = _logged(key, method="POST", request_headers=[("Content-Type", "application/json")],
+                    request_body=data, request_body_size=len(data))
+    document = json.loads(entry["request"]["postData"]["text"])
+    assert document == {"flag": json.loads(key), "name": spec_mask(key)}

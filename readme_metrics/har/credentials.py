@@ -85,6 +85,10 @@ __all__ = [
 # What a JSON text may hold outside its strings (numbers, literals, structure): a key
 # made of these only can be found there, where a mask would no longer be JSON.
 _OUTSIDE_STRINGS = frozenset("0123456789+-.eE truefalsn[]{},:\t\n\r")
+# The constants Python's JSON parser (and so an app's) reads outside strings as numbers,
+# where no JSON writer writes them (see json_literals): a key that is one, or holds one
+# among the characters above, can be found there too.
+_CONSTANTS = ("-Infinity", "Infinity", "NaN")
 
 # What a mask holds before its "?": "sha512-" and base64.
 _MASK_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-")
@@ -144,10 +148,13 @@ class CallerKey:
         # so it (and its mask) can be replaced in a JSON text as plain text.
         self._plain = key.isascii() and key.isprintable() and not ('"' in key or "\\" in key)
         # A key that can be found outside a JSON text's strings (12345678 in {"id": 12345678}).
-        self._bare = _OUTSIDE_STRINGS.issuperset(key)
+        self._bare = _OUTSIDE_STRINGS.issuperset(
+            key.replace("Infinity", "").replace("NaN", "") if "N" in key or "I" in key
+            else key)
         # A short key that is a JSON number (a grouping function returning the caller's
         # id as 12345): masked where a whole JSON number is it, as a whole string.
-        self._number = not self.inside and JSON_NUMBER.fullmatch(key) is not None
+        self._number = not self.inside and (JSON_NUMBER.fullmatch(key) is not None
+                                            or key in _CONSTANTS)
         # A key that is a JSON number, of any length: a JSON number of the same value
         # written otherwise (1000.0, 1e3, 1E+3 for 1000; 1000 for 1000.0) is the same value
         # to whoever reads the JSON, so it is masked as the key is (see _same). Strings
@@ -612,6 +619,7 @@ class CallerKey:
         by_value = self._numeric_in(text)
         ints = read_integer if exotic else int
         floats = read_float if exotic else float
+        constants = KeptNumber if exotic else float
         try:
             if (as_written or by_value) and JSON_START.match(text) is None:
                 # A text that is no array or object (a string's "1 1" in a body of them,
@@ -638,7 +646,10 @@ class CallerKey:
                     parse_int=(lambda literal: number(literal, ints))
                     if as_written or by_value and self._integer_otherwise else
                     read_integer if exotic else None,
-                    parse_constant=KeptNumber if exotic else None)
+                    # NaN, Infinity, -Infinity: the key's characters outside a string,
+                    # as a number's are (the key "Infinity": the mask goes into a string).
+                    parse_constant=(lambda literal: number(literal, constants))
+                    if as_written else constants if exotic else None)
             elif exotic:
                 document = loads(text, parse_int=read_integer, parse_float=read_float,
                                  parse_constant=KeptNumber)
@@ -757,7 +768,7 @@ class CallerKey:
 
         try:
             stack = [loads(text, object_pairs_hook=lambda pairs: pairs,
-                           parse_int=number, parse_float=number)]
+                           parse_int=number, parse_float=number, parse_constant=number)]
         except ValueError:  # (the stack used up: not known clean, so written again)
             return False
         while stack and not dirty:
