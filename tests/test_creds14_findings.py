@@ -7,6 +7,7 @@ collector's own checks, build_log); each failed before its fix.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from typing import Any
@@ -140,3 +141,28 @@ def test_a_key_that_is_a_json_literal_keeps_the_documents_literals(key: str) -> 
                     request_body=data, request_body_size=len(data))
     document = json.loads(entry["request"]["postData"]["text"])
     assert document == {"flag": json.loads(key), "name": spec_mask(key)}
+
+
+# -- a short caller key in a binary body in UTF-16/32 -----------------------------------------
+
+@pytest.mark.parametrize("codec,mark", [
+    ("utf-16-le", b""), ("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"),
+    ("utf-32-le", b""), ("utf-32-be", b"\x00\x00\xfe\xff")])
+def test_a_binary_body_that_is_a_short_key_in_utf16_or_utf32_is_masked(
+        codec: str, mark: bytes) -> None:
+    """A short key (under 8 characters) is masked where a whole value is it: an
+    octet-stream body of the key in UTF-8 was, the same key in UTF-16 or UTF-32 (a Windows
+    client's), with or without its byte order mark, went out in clear in the base64 text.
+    The bound: only a body of at most 4 bytes a character and a mark is compared (one dict
+    lookup); a short key inside a longer binary body stays, as in a text body."""
+    key = "k42"
+    data = mark + key.encode(codec)
+    longer = mark + f"id {key} ok".encode(codec)
+    entry = _logged(key, method="POST",
+                    request_headers=[("Content-Type", "application/octet-stream")],
+                    request_body=data, request_body_size=len(data),
+                    response_headers=[("Content-Type", "application/octet-stream")],
+                    response_body=longer, response_body_size=len(longer))
+    sent = base64.b64decode(entry["request"]["postData"]["text"])
+    assert sent == mark + spec_mask(key).encode(codec)
+    assert base64.b64decode(entry["response"]["content"]["text"]) == longer

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from base64 import b64decode, b64encode
 
-from readme_metrics.har.key_wide import wide_forms, wide_masked
+from readme_metrics.har.key_wide import wide_forms, wide_masked, wide_whole
 from readme_metrics.masking import utf8
 
 
@@ -23,7 +23,14 @@ def masked_base64(encoded: str, key: str, masked: str, inside: bool) -> str:
     if data == spelled:
         data = masked.encode()
     elif not inside:
-        return encoded
+        # A short key: a whole body (a file part) that is it, in UTF-16/32 too (at most
+        # 4 bytes a character and a mark: one dict lookup, for small data only).
+        if not 2 * len(key) <= len(data) <= 4 * len(key) + 4:
+            return encoded
+        whole = wide_whole(key, masked).get(data)
+        if whole is None:
+            return encoded
+        data = whole
     else:
         found = data.replace(spelled, masked.encode()) if spelled in data else data
         latin, wide = wide_forms(key, masked)

@@ -39,3 +39,25 @@ def wide_masked(data: bytes, wide: tuple[tuple[bytes, bytes], ...]) -> bytes:
         if spelled in data:
             data = data.replace(spelled, mask_spelled)
     return data
+
+
+# The byte order marks a UTF-16/32 text may start with, by codec (little/big-endian).
+_MARKS = {"utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff",
+          "utf-32-le": b"\xff\xfe\x00\x00", "utf-32-be": b"\x00\x00\xfe\xff"}
+
+
+@lru_cache(maxsize=64)
+def wide_whole(key: str, masked: str) -> dict[bytes, bytes]:
+    """The bytes of ``key`` alone in UTF-16 and UTF-32 (either byte order, with or without
+    its byte order mark) -> ``masked`` in the same bytes: a short key is masked where a
+    whole value is it, and a binary body (a Windows client's octet-stream) is one value.
+    Empty for a key with lone surrogates (no UTF-16)."""
+    whole = {}
+    for codec, mark in _MARKS.items():
+        try:
+            spelled, mask_spelled = key.encode(codec), masked.encode(codec)
+        except UnicodeEncodeError:
+            return {}
+        whole[spelled] = mask_spelled
+        whole[mark + spelled] = mark + mask_spelled
+    return whole
