@@ -166,3 +166,59 @@ def test_a_binary_body_that_is_a_short_key_in_utf16_or_utf32_is_masked(
     sent = base64.b64decode(entry["request"]["postData"]["text"])
     assert sent == mark + spec_mask(key).encode(codec)
     assert base64.b64decode(entry["response"]["content"]["text"]) == longer
+
+
+# -- bearer tokens sent as WebSocket subprotocols ---------------------------------------------
+
+_K8S = "base64url.bearer.authorization.k8s.io."
+_JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJvd2xiZXJ0In0.c2lnbmF0dXJlLXMzY3IzdA"
+
+
+@pytest.mark.parametrize("sent,tokens,kept", [
+    pytest.param(f"{_K8S}c2VjcmV0LXRva2VuLTQy, v4.channel.k8s.io",
+                 ["c2VjcmV0LXRva2VuLTQy"], f"{_K8S}{{0}}, v4.channel.k8s.io", id="k8s"),
+    pytest.param(f"access_token, {_JWT}", [_JWT], "access_token, {0}", id="pair-jwt"),
+    pytest.param("graphql-ws, Authorization,opaque-s3cr3t-77", ["opaque-s3cr3t-77"],
+                 "graphql-ws, Authorization,{0}", id="pair-authorization"),
+    pytest.param("Bearer, opaque-s3cr3t-78, chat", ["opaque-s3cr3t-78"],
+                 "Bearer, {0}, chat", id="pair-bearer"),
+    pytest.param(f"chat, {_JWT}", [_JWT], "chat, {0}", id="jwt-alone"),
+])
+def test_a_token_sent_as_a_websocket_subprotocol_is_masked_the_names_kept(
+        collector: Collector, sent: str, tokens: list[str], kept: str) -> None:
+    """A browser's WebSocket API sets no Authorization, so clients send their token in
+    Sec-WebSocket-Protocol (Kubernetes' API server reads the k8s one; many servers the
+    item after access_token, Authorization or Bearer): an upgrade the app answered over
+    HTTP (here a 426) was logged with the token in clear, in the request and in the
+    server's echo of it. Now the token is masked, the protocol names kept."""
+    from readme_metrics import MetricsMiddleware
+    from tests.support.contract import exchange, reading_app
+
+    middleware = MetricsMiddleware(reading_app("426 Upgrade Required", headers=[
+        ("Content-Type", "text/plain"), ("Sec-WebSocket-Protocol", sent)]),
+        MetricsApiConfig(api_key=API_KEY, grouping_function=caller,
+                         metrics_api=collector.url))
+    try:
+        _, _, entry = exchange(middleware, collector, headers={
+            "X-Api-Key": "owlbert", "Upgrade": "websocket", "Connection": "Upgrade",
+            "Sec-WebSocket-Protocol": sent})
+    finally:
+        middleware.close()
+    posted = b"".join(post.body for post in collector.received)
+    for token in tokens:
+        assert token.encode() not in posted
+    expected = kept.format(*(spec_mask(token) for token in tokens))
+    for side in ("request", "response"):
+        logged = {header["name"].lower(): header["value"] for header in entry[side]["headers"]}
+        assert logged["sec-websocket-protocol"] == expected
+
+
+@pytest.mark.parametrize("value", [
+    "graphql-ws", "graphql-transport-ws, graphql-ws", "v4.channel.k8s.io, base64.binary.k8s.io",
+    "mqtt", "wamp.2.json, wamp.2.msgpack", "soap, wamp"])
+def test_subprotocols_that_hold_no_token_are_logged_as_sent(value: str) -> None:
+    """Not over-masked: protocol names (dotted ones too) stay as sent."""
+    from readme_metrics.har.headers import headers
+
+    [logged], _ = headers([("Sec-WebSocket-Protocol", value)], None)
+    assert logged["value"] == value

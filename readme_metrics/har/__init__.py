@@ -5,6 +5,8 @@ The pipeline stage after capture: :func:`build_log` turns one
 
 - :mod:`~readme_metrics.har.build`: the log object and its HAR entry (pure functions)
 - :mod:`~readme_metrics.har.headers`: headers and cookies, credentials masked
+- :mod:`~readme_metrics.har.subprotocols`: a WebSocket client's bearer token among its
+  subprotocols, masked
 - :mod:`~readme_metrics.har.credential_headers`: :data:`CREDENTIAL_HEADERS` and the rule
   for the other credential header names
 - :mod:`~readme_metrics.har.credentials`: the caller's key masked in one string

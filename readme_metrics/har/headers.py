@@ -20,6 +20,7 @@ from urllib.parse import quote, unquote
 from readme_metrics.har.credential_headers import CREDENTIAL_HEADERS, credential_header
 from readme_metrics.har.credentials import URL_HEADERS, CallerKey, authority_key
 from readme_metrics.har.redaction import Redactor, redacted
+from readme_metrics.har.subprotocols import SUBPROTOCOL_HEADER, masked_subprotocols
 from readme_metrics.masking import is_masked, mask
 
 __all__ = [
@@ -114,7 +115,7 @@ def _without_redacted_cookies(name: str, value: str, redactor: Optional[Redactor
 # note its HAR value?, key to note its raw value under or None). Decided once per
 # distinct name (bounded like ``_LOWER``), so each header costs one lookup instead of a
 # lower() and four set tests.
-_PLAIN, _MASKED, _URL, _LINK, _AUTHORITY = 0, 1, 2, 3, 4
+_PLAIN, _MASKED, _URL, _LINK, _AUTHORITY, _SUBPROTOCOLS = 0, 1, 2, 3, 4, 5
 # A Link header's targets (RFC 8288: "<https://api/items?page=2>; rel=next, <...>"),
 # pagination links that may carry a signed URL's token.
 _LINK_TARGET = re.compile(r"<([^<>]*)>")
@@ -145,7 +146,8 @@ def _role(name: str) -> tuple[str, int, bool, Optional[str], Optional[str]]:
         low.replace("-", "_") if "-" in low else None)
     kind = (_MASKED if credential_header(spelled) else _URL if spelled in URL_HEADERS
             else _LINK if spelled == "link"
-            else _AUTHORITY if spelled in AUTHORITY_HEADERS else _PLAIN)
+            else _AUTHORITY if spelled in AUTHORITY_HEADERS
+            else _SUBPROTOCOLS if spelled == SUBPROTOCOL_HEADER else _PLAIN)
     role = (low, kind, low in _NOTED_HEADERS, _RAW_NOTED.get(low), other)
     if len(_ROLES) < _LOWER_MAX:
         _ROLES[name] = role
@@ -330,6 +332,8 @@ def headers(
                     # A short key that is the host (with a port or a userinfo: the url
                     # shows its host masked, scrub.py), as the whole value would be.
                     value = authority_key(value, caller.key, caller.masked)
+            elif kind == _SUBPROTOCOLS:
+                value = masked_subprotocols(value)  # a WebSocket client's bearer token
             if kind == _LINK or redactor is not None and value[:1] in _JSON_OPEN:
                 value = (_link_targets(value, redactor, caller) if kind == _LINK
                          else _json_value(value, name, redactor))  # type: ignore[arg-type]
