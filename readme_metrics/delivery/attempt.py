@@ -280,7 +280,7 @@ def _refused_hint(endpoint: str, cause: str, proxied: bool = False,
                 "it points to the Metrics API, set metrics_api (README_METRICS_SERVER) "
                 "to that URL")
     if not is_loopback_url(endpoint):
-        return ""
+        return "" if proxied else _unreached_hint(endpoint, cause)
     if elsewhere:
         return f"; {loopback_proxy_hint(endpoint)}"
     if proxied and cause.startswith("ProxyError"):
@@ -294,6 +294,34 @@ def _refused_hint(endpoint: str, cause: str, proxied: bool = False,
     if "ConnectionRefusedError" not in cause:
         return ""
     return f"; {_NOTHING_THERE}"
+
+
+#: What a POST met that never reached the host: a name not looked up, a connection
+#: refused, dropped (a firewall's DROP: a connect timeout) or with no route to it.
+_UNREACHED = ("gaierror", "NameResolutionError", "Failed to resolve", "host name timed out",
+              "ConnectTimeout", "ConnectionRefusedError", "Network is unreachable",
+              "No route to host")
+
+
+def _unreached_hint(endpoint: str, cause: str) -> str:
+    """For a Metrics API on another host (ReadMe's), not through a proxy: a POST that did
+    not reach it (``_UNREACHED``) is most likely the network of the app's machine (an
+    egress firewall, a security group, a name server, a network that allows only a
+    proxy); one that got no answer in time (``Timeout``, ``ReadTimeout``), that too or
+    an API slower than ``timeout``. Both say how to check it from that machine."""
+    parts = urlsplit(endpoint)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    check = f"`curl -sI {origin}`, run on the app's machine, shows an HTTP answer once it can"
+    if any(sign in cause for sign in _UNREACHED):
+        return (f"; this machine cannot reach {parts.hostname}: a firewall or egress rule "
+                f"(a container's, a security group's) that blocks outbound connections to "
+                f"it, a name server that does not resolve it, or no network. Let the app's "
+                f"machine reach {origin} (or, where the network allows only a proxy, set "
+                f"HTTPS_PROXY before the app starts): {check}")
+    if cause.startswith(("Timeout", "ReadTimeout")):
+        return (f"; no answer from {parts.hostname} within timeout (README_TIMEOUT): a "
+                f"firewall that drops the connection, or a slow network: {check}")
+    return ""
 
 
 _NOTHING_THERE = ("nothing listens there: start `readme-metrics collect` (it prints the URL "
