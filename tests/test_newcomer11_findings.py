@@ -9,17 +9,26 @@ delivery and logger, real sockets on this machine); none passed before its fix.
 from __future__ import annotations
 
 import logging
+import os
+import re
+import shlex
+import signal
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import pytest
+import requests
 from werkzeug.test import Client
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.delivery.errors import described, requests_error
 from tests.support.command import REPO_ROOT
+from tests.support.fake_api import Collector
 from tests.support.ports import free_port
+from tests.test_readme import _one_log, _start_app, code_blocks, readme_sections
 
 
 def _name_for_this_machine() -> Optional[str]:
@@ -160,3 +169,44 @@ def test_the_troubleshooting_row_for_an_unreachable_readme_quotes_the_message() 
     assert "curl -sI https://metrics.readme.io" in row, row
     assert "HTTPS_PROXY" in row, row
     assert (REPO_ROOT / "docs" / "TROUBLESHOOTING.md").exists()
+
+
+@pytest.mark.e2e
+def test_the_flask_quick_start_under_gunicorn_as_readme_says(tmp_path: Path,
+                                                             collector: Collector) -> None:
+    """Step 1 under the server people use: the Flask quick start has no module-level
+    ``app`` (its ``create_app()`` makes one), so ``gunicorn app:app``, as the Django quick
+    start and "Bottle, Pyramid, Falcon" teach, stops at once ("Failed to find attribute
+    'app' in 'app'", the worker exiting with code 4), and README said nothing of gunicorn
+    for Flask. It now gives the factory's line; both are run here as README words them."""
+    section = readme_sections()["Quick start: Flask"]
+    (code,) = code_blocks(section, "python")
+    (tmp_path / "app.py").write_text(code)
+    (line,) = re.findall(r"`README_API_KEY='<your ReadMe API key>' (gunicorn [^`]+)`",
+                         " ".join(section.split()))
+    assert "'app:create_app()'" in line and "-b 127.0.0.1:8000" in line, line
+    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
+    env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
+               PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO_ROOT)]))
+
+    wrong = subprocess.run([sys.executable, "-m", "gunicorn", "app:app", "-b",
+                            f"127.0.0.1:{free_port()}"], cwd=tmp_path, env=env,
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=60)
+    assert wrong.returncode != 0
+    (quoted,) = re.findall(r'stops with "([^"]+)"', " ".join(section.split()))
+    assert quoted in wrong.stderr, wrong.stderr
+
+    port = free_port()
+    command = [sys.executable, "-m", *shlex.split(line.replace("8000", str(port)))]
+    log = tmp_path / "app-output.txt"
+    proc = _start_app(command, tmp_path, env, port, log)
+    try:
+        answer = requests.get(f"http://127.0.0.1:{port}/", timeout=10,
+                              headers={"X-Api-Key": "owlbert-key"})
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, log.read_text()
+    assert answer.json() == {"hello": "world"}
+    (sent,) = _one_log(collector, log)
+    assert sent["group"]["label"] == "Customer name"
