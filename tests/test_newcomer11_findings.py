@@ -210,3 +210,43 @@ def test_the_flask_quick_start_under_gunicorn_as_readme_says(tmp_path: Path,
     assert answer.json() == {"hello": "world"}
     (sent,) = _one_log(collector, log)
     assert sent["group"]["label"] == "Customer name"
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("sigterm", [False, True], ids=["quick-start", "with-sigterm-lines"])
+def test_the_django_quick_start_under_uvicorn_keeps_its_last_logs_as_readme_says(
+        tmp_path: Path, collector: Collector, sigterm: bool) -> None:
+    """README's Django quick start, served by `uvicorn mysite.asgi:application` as its
+    "Django under ASGI" row said ("nothing more"), then stopped as a redeploy stops it
+    (SIGTERM) just after a call: the log, waiting for its flush_interval, was lost
+    (uvicorn ends on SIGTERM without exit hooks, Django's ASGI handler having no
+    lifespan). README now says so in the quick start and the row, with the lines to add
+    to settings.py; with them the log arrives. Without them it is still lost: that is
+    what README says, checked."""
+    from tests.test_readme import _django
+
+    section = readme_sections()["Quick start: Django"]
+    assert "uvicorn mysite.asgi:application" in section
+    row = [line for line in readme_sections()[
+        "Quick start: Bottle, Pyramid, Falcon, Starlette and others"].splitlines()
+        if line.startswith("| Django under ASGI |")][0]
+    assert "SIGTERM lines" in row and "nothing more" not in row, row
+    _django(tmp_path, 0, sigterm=sigterm)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
+    env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
+               PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO_ROOT)]))
+    log = tmp_path / "app-output.txt"
+    proc = _start_app([sys.executable, "-m", "uvicorn", "mysite.asgi:application",
+                       "--port", str(port)], tmp_path, env, port, log)
+    try:
+        answer = requests.get(f"http://127.0.0.1:{port}/", timeout=10,
+                              headers={"X-Api-Key": "owlbert-key"})
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    assert answer.status_code == 200
+    if sigterm:
+        assert len(_one_log(collector, log)) == 1
+    else:  # the flush_interval (5 s) has not come: nothing was sent, nor will be
+        assert collector.logs == [], collector.logs

@@ -263,9 +263,13 @@ def _fastapi(tmp_path: Path, port: int) -> list[str]:
     return [sys.executable, "-m", "uvicorn", "app:app", "--port", str(port)]
 
 
-def _django(tmp_path: Path, port: int) -> list[str]:
-    settings_code, grouping_code = code_blocks(readme_sections()["Quick start: Django"],
-                                               "python")
+def _django(tmp_path: Path, port: int, sigterm: bool = False) -> list[str]:
+    """README's Django quick start in a new project; with ``sigterm``, the SIGTERM lines
+    it adds for uvicorn too."""
+    settings_code, grouping_code, sigterm_code = code_blocks(
+        readme_sections()["Quick start: Django"], "python")
+    if sigterm:
+        settings_code += "\n" + sigterm_code
     run_command([sys.executable, "-m", "django", "startproject", "mysite", "."],
                 cwd=tmp_path, check=True)
     settings = tmp_path / "mysite" / "settings.py"
