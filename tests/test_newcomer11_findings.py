@@ -28,6 +28,7 @@ from readme_metrics.delivery.errors import described, requests_error
 from tests.support.command import REPO_ROOT
 from tests.support.fake_api import Collector
 from tests.support.ports import free_port
+from tests.support.processes import run_command
 from tests.test_readme import _one_log, _start_app, code_blocks, readme_sections
 
 
@@ -189,10 +190,9 @@ def test_the_flask_quick_start_under_gunicorn_as_readme_says(tmp_path: Path,
     env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
                PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO_ROOT)]))
 
-    wrong = subprocess.run([sys.executable, "-m", "gunicorn", "app:app", "-b",
-                            f"127.0.0.1:{free_port()}"], cwd=tmp_path, env=env,
-                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                           timeout=60)
+    wrong = run_command([sys.executable, "-m", "gunicorn", "app:app", "-b",
+                         f"127.0.0.1:{free_port()}"], cwd=tmp_path, env=env,
+                        stdin=subprocess.DEVNULL, capture_output=True, text=True)
     assert wrong.returncode != 0
     (quoted,) = re.findall(r'stops with "([^"]+)"', " ".join(section.split()))
     assert quoted in wrong.stderr, wrong.stderr
