@@ -250,3 +250,13 @@ def test_the_django_quick_start_under_uvicorn_keeps_its_last_logs_as_readme_says
         assert len(_one_log(collector, log)) == 1
     else:  # the flush_interval (5 s) has not come: nothing was sent, nor will be
         assert collector.logs == [], collector.logs
+
+
+@pytest.mark.parametrize("seconds, said", [(1.61722, "1.62s"), (3.0, "3s"), (0.2, "0.2s"),
+                                           (86400.0, "86400s")])
+def test_a_timeout_is_said_in_readable_seconds(seconds: float, said: str) -> None:
+    """The exit that gave up on a Metrics API that never answered said "(Timeout: no
+    complete answer within 1.61722s)": the POST's bound, cut to what was left of
+    shutdown_timeout, to the microsecond. Now to the hundredth."""
+    error = requests_error(TimeoutError("timed out"), True, seconds)
+    assert described(error) == f"Timeout: no complete answer within {said}"

@@ -24,7 +24,7 @@ def requests_error(exc: Exception, fired: bool, seconds: float,
     ``fired``: the watchdog cut the POST; ``connecting``: it failed while connecting.
     """
     if fired:
-        return requests.Timeout(f"no complete answer within {seconds:g}s")
+        return requests.Timeout(f"no complete answer within {round(seconds, 2):g}s")
     if isinstance(exc, requests.RequestException):
         return exc
     # The error itself as the argument, as requests wraps urllib3's: described() names it.
