@@ -363,9 +363,17 @@ class Batcher:
                 return None
             self.failures += 1
             now = self._clock()
-            # The batch's own backoff, exponential in its attempts.
-            batch.not_before = now + backoff_delay(batch.attempts, retry_after,
-                                                   self._backoff_base, self._backoff_cap)
+            own, batch.released = batch.released, 0.0
+            if own > now:
+                # A free try (released by a probe's success, failed again before its own
+                # backoff was over: the API flaps): that backoff goes on, as had the
+                # API not answered meanwhile (exhausted() did not count it either).
+                batch.not_before = max(own, now + min(retry_after or 0.0, RETRY_AFTER_CAP))
+            else:
+                # The batch's own backoff, exponential in its attempts.
+                batch.not_before = now + backoff_delay(batch.attempts, retry_after,
+                                                       self._backoff_base,
+                                                       self._backoff_cap)
             if self.down or self.failures >= DOWN_AFTER or retry_after:
                 # Every sender holds, then one POST at a time probes: once the API is
                 # down, for a backoff exponential in the failures in a row past
@@ -399,8 +407,11 @@ class Batcher:
         steps below the cap times at most (11 with the defaults), over its own backoffs
         (75 s on average), whatever the API does and however often it was probed
         meanwhile (every ``PROBE_CAP`` at most, while down: counting those probes dropped
-        the oldest batch of a 60 s outage).
+        the oldest batch of a 60 s outage). A free try (:meth:`_answered_locked` released
+        the batch before its own backoff was over, and it failed before then) counts not.
         """
+        if batch.released > self._clock():
+            return False  # a free try (see retry_later)
         if spends_attempt(batch.attempts, self._backoff_base, self._backoff_cap):
             batch.spent += 1
         return batch.spent >= max_attempts
@@ -425,11 +436,16 @@ class Batcher:
         and so is a hold. If it was taken for down, every batch waiting for a retry is
         due now, not at the end of its own backoff (up to ``BACKOFF_CAP`` on: the
         backlog trickled back over 30 s after an outage); at most one POST per sender
-        (``max_senders``) goes at once. Never earlier than a Retry-After asked."""
+        (``max_senders``) goes at once. Never earlier than a Retry-After asked. Each keeps
+        the end of its own backoff (``Batch.released``): an API back flapping, which
+        fails it again before then, had each answer spend an attempt of every batch's
+        budget (:meth:`retry_later`)."""
         if self.down:
             resume = max(self._clock(), self.asked_until)
             for batch in self.queue.retries:
                 if batch.not_before > resume:
+                    if not batch.released:
+                        batch.released = batch.not_before
                     batch.not_before = resume
         self.failures = 0
         self.down = False

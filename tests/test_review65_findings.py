@@ -1,0 +1,105 @@
+"""review65: an adversarial read of delivery17 (the drain after an outage), findings.
+
+delivery17 releases every batch held for a retry once a probe of an API taken for down
+succeeds. Against an API that comes back flapping (one POST answered now and then, the
+others 503), each release sent every held batch again at once, each failure counted
+against its budget as one of its own attempts: the batches were tried as often as the
+API flapped, not at their own backoffs, and dropped within about a minute (none were
+before delivery17).
+
+The Batcher alone with a clock of its own (as test_delivery17_findings): counts of
+POSTs and drops, no timed assertions.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from readme_metrics.delivery import batcher as batcher_module
+from readme_metrics.delivery import policy
+from readme_metrics.delivery.batcher import Batcher
+from readme_metrics.delivery.policy import BACKOFF_BASE, BACKOFF_CAP, MAX_ATTEMPTS
+from readme_metrics.delivery.queue import Batch, LogQueue
+from tests.support.delivery import (
+    api_key_never_logged_fixture,  # noqa: F401 - autouse
+    item,
+)
+
+
+def _batcher(now: list[float]) -> tuple[LogQueue, Batcher]:
+    queue = LogQueue(batch_size=1, interval=0.0, max_size=1000, max_bytes=10**7,
+                     max_post_logs=1)
+    return queue, Batcher(queue, backoff_base=BACKOFF_BASE, backoff_cap=BACKOFF_CAP,
+                          clock=lambda: now[0])
+
+
+def _put(batcher: Batcher, name: str) -> None:
+    log = item(name)
+    batcher.put(log, log.nbytes, inline=False)
+
+
+def _take(queue: LogQueue, batcher: Batcher) -> Batch | None:
+    with queue.lock:
+        return batcher.take_locked()[0]
+
+
+def _fail(batcher: Batcher, batch: Batch) -> bool:
+    """What Attempt does with a failed attempt (503): True if the batch is dropped."""
+    batch.attempts += 1
+    if batcher.exhausted(batch, MAX_ATTEMPTS):
+        batcher.settle(batch, "retries_exhausted")
+        return True
+    batcher.retry_later(batch, None)
+    return False
+
+
+@pytest.fixture(name="mean_jitter")
+def mean_jitter_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every backoff and hold is drawn at its mean (half its ceiling)."""
+    monkeypatch.setattr(batcher_module, "backoff_delay",
+                        functools.partial(policy.backoff_delay, rand=lambda: 0.5))
+
+
+def _flapping(seconds: float, every: float, senders: int = 4) -> tuple[LogQueue, int, int]:
+    """One log a second for ``seconds`` to an API that answers the first POST of each
+    ``every`` seconds and 503 to the others, ``senders`` POSTs in flight at most (each
+    answered within the 0.05 s step); then the API is back and everything is sent.
+    (queue, logs, dropped during the spell)"""
+    now = [100.0]
+    queue, batcher = _batcher(now)
+    logs = dropped = 0
+    answered = -1e9
+    while now[0] < 100 + seconds:
+        if now[0] >= 100 + logs:
+            _put(batcher, f"log-{logs}")
+            logs += 1
+        posts = []
+        while len(posts) < senders and (batch := _take(queue, batcher)) is not None:
+            posts.append(batch)
+        for batch in posts:
+            if now[0] - answered >= every:
+                answered = now[0]
+                batcher.settle(batch, None)
+            else:
+                dropped += _fail(batcher, batch)
+        now[0] += 0.05
+    now[0] += 3600.0  # the API is back, every backoff over
+    while (batch := _take(queue, batcher)) is not None:
+        batcher.settle(batch, None)
+    return queue, logs, dropped
+
+
+@pytest.mark.usefixtures("mean_jitter")
+@pytest.mark.parametrize("every", [5.0, 10.0, 20.0])
+def test_an_api_back_flapping_for_90_s_at_a_low_rate_loses_no_log(every: float) -> None:
+    """One POST answered every 5, 10 or 20 s, the others 503, for 90 s: each answer
+    released every held batch, each spent an attempt of its budget, and 3 to 12 logs
+    were dropped (none before delivery17). A released batch that fails again goes back
+    to the backoff it had: its budget is spent at its own pace, as the docs say."""
+    queue, logs, dropped = _flapping(90.0, every)
+    stats = queue.stats()
+    assert dropped == 0
+    assert (stats["sent"], stats["dropped"], stats["queued"]) == (logs, 0, 0)
+
