@@ -7,13 +7,18 @@ against its budget as one of its own attempts: the batches were tried as often a
 API flapped, not at their own backoffs, and dropped within about a minute (none were
 before delivery17).
 
+servers9 reads uvicorn's ``response_started`` to tell a start the server refused and
+answered nothing to: a second start, refused after the first head went out, was taken
+for it.
+
 The Batcher alone with a clock of its own (as test_delivery17_findings): counts of
-POSTs and drops, no timed assertions.
+POSTs and drops, no timed assertions; real servers for servers9 (its test's harness).
 """
 
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +31,8 @@ from tests.support.delivery import (
     api_key_never_logged_fixture,  # noqa: F401 - autouse
     item,
 )
+from tests.support.fake_api import Collector
+from tests.test_servers9_findings import _served
 
 
 def _batcher(now: list[float]) -> tuple[LogQueue, Batcher]:
@@ -103,3 +110,25 @@ def test_an_api_back_flapping_for_90_s_at_a_low_rate_loses_no_log(every: float) 
     assert dropped == 0
     assert (stats["sent"], stats["dropped"], stats["queued"]) == (logs, 0, 0)
 
+
+# -- servers9: a second start the server refuses ------------------------------------------
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("server", ["uvicorn", "hypercorn"])
+def test_a_second_start_refused_after_the_head_went_out_is_logged_broken_off(
+        server: str, collector: Collector, tmp_path: Path) -> None:
+    """An app that starts its response twice: the server writes the first head, refuses
+    the second (its send raises into the app) and closes the connection, the client
+    holding a 200 head with no body. servers9 took the second start for a refused
+    first one under uvicorn (its ``response_started`` was set by the first) and logged
+    500 with "no answer reached the client". Logged as before servers9: the 200 the
+    client got, broken off after 0 bytes."""
+    path = "/start-twice"
+    got, responses = _served(server, collector, tmp_path, [path])
+    response = responses[path]
+    assert got[path] == (200, 0)
+    assert (response["status"], response["content"]["size"]) == got[path]
+    assert "comment" not in response, response
+    assert response["content"].get("comment", "").startswith(
+        "incomplete: the app's answer broke off after 0 bytes"), response

@@ -176,6 +176,9 @@ class _Exchange(RequestSide):
                 else:
                     await self.identify()
             message, headers = self._start(message)
+            # The server took a final start already (its head went out, or goes out with
+            # the first body message): one more it refuses is no refused first start.
+            again = self._starting and self.recorder.status >= 200
             self._starting = True
             if message.get("trailers"):
                 self._trailing = trails(self.scope)
@@ -183,7 +186,7 @@ class _Exchange(RequestSide):
             try:
                 await self._send(message)
             except BaseException as exc:
-                if not is_cancellation(exc):
+                if not (again or is_cancellation(exc)):
                     self._start_refused(message)
                 raise
             # Only once the server took it: a start it refuses (a status or header it
