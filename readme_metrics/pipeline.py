@@ -15,7 +15,7 @@ import time
 import weakref
 from functools import partial
 from queue import Empty, SimpleQueue
-from threading import get_ident
+from threading import Lock, get_ident
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 
 from readme_metrics._logging import LogLimiter, QuietLogger
@@ -124,6 +124,7 @@ class MetricsPipeline:
         #: loop: :class:`~readme_metrics.capture.asgi_inline.InlineSends`), as weak
         #: methods ``hand_over(timeout)``: each queues them before a flush or a close.
         self._holders: list[weakref.WeakMethod[Callable[[Optional[float]], None]]] = []
+        self._holders_lock = Lock()  # held_by() from request threads at once
 
     # -- request thread ----------------------------------------------------------------
 
@@ -351,8 +352,10 @@ class MetricsPipeline:
         """Register a holder's bound ``hand_over(timeout)`` (see ``_holders``), weakly;
         the holders collected since are forgotten (their refs would pile up on a
         pipeline that outlives them)."""
-        self._holders = [ref for ref in self._holders if ref() is not None]
-        self._holders.append(weakref.WeakMethod(hand_over))
+        with self._holders_lock:  # (two at once each dropped the other's)
+            holders = [ref for ref in self._holders if ref() is not None]
+            holders.append(weakref.WeakMethod(hand_over))
+            self._holders = holders
 
     def _take_held(self, timeout: Optional[float]) -> None:
         for ref in self._holders:

@@ -18,15 +18,19 @@ POSTs and drops, no timed assertions; real servers for servers9 (its test's harn
 from __future__ import annotations
 
 import functools
+import threading
 from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import pytest
 
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.delivery import batcher as batcher_module
 from readme_metrics.delivery import policy
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.policy import BACKOFF_BASE, BACKOFF_CAP, MAX_ATTEMPTS
 from readme_metrics.delivery.queue import Batch, LogQueue
+from tests.support.contract import API_KEY as CONTRACT_API_KEY
 from tests.support.delivery import (
     api_key_never_logged_fixture,  # noqa: F401 - autouse
     item,
@@ -132,3 +136,53 @@ def test_a_second_start_refused_after_the_head_went_out_is_logged_broken_off(
     assert "comment" not in response, response
     assert response["content"].get("comment", "").startswith(
         "incomplete: the app's answer broke off after 0 bytes"), response
+
+
+# -- servers9: under waitress and cheroot the background log waits for close() -----------
+
+
+class _SlowClose:
+    """An app's iterable whose ``close()`` waits for ``release`` (a cleanup that takes
+    its time: a database session, a file on a network share)."""
+
+    def __init__(self, release: threading.Event) -> None:
+        self.release = release
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield b"hello"
+
+    def close(self) -> None:
+        self.release.wait(10)
+
+
+def test_a_log_whose_close_has_not_returned_at_the_middlewares_close_is_counted(
+        collector: Collector) -> None:
+    """Background mode under waitress (its environ key): servers9 queues the log once
+    the iterable's close() returned, not at the iteration's end, to see a close() that
+    raises. A close() still running when the middleware closes left the log neither
+    sent nor counted (captured 0); at 18ad0b3 it was queued at the iteration's end and
+    sent by the close. The middleware's close (and flush) now queue it, as it is."""
+    release = threading.Event()
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> _SlowClose:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return _SlowClose(release)
+
+    middleware = MetricsMiddleware(app, MetricsApiConfig(
+        api_key=CONTRACT_API_KEY, metrics_api=collector.url, background_worker_mode=True,
+        buffer_length=1, grouping_function=lambda request: {"api_key": "k", "label": "l"}))
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SERVER_NAME": "x",
+               "SERVER_PORT": "80", "wsgi.url_scheme": "http", "SERVER_PROTOCOL": "HTTP/1.1",
+               "waitress.client_disconnected": lambda: False}
+    result = middleware(environ, lambda status, headers, *exc_info: None)
+    assert b"".join(result) == b"hello"
+    closing = threading.Thread(target=result.close)  # the server's close(), still running
+    closing.start()
+    try:
+        middleware.close()
+        stats = middleware.stats
+        assert (stats["captured"], stats["sent"]) == (1, 1), stats
+        assert len(collector.logs) == 1
+    finally:
+        release.set()
+        closing.join(10)

@@ -389,6 +389,11 @@ class Response:
                         self.head_refused()
                     capture.finish_log(GRACE)
                     self._settled()  # queued: nothing left for the exit to collect
+                else:
+                    # A close() still running when the middleware closes (the process
+                    # exits) has the log queued then, as it is: else neither sent nor
+                    # counted.
+                    capture.pipeline.held_by(self._hand_over)
             elif tee is not None:
                 capture.settle_body(GRACE)
             raise
@@ -465,6 +470,13 @@ class Response:
             else:
                 capture.broke_off = True
         capture.fail()
+
+    def _hand_over(self, timeout: Optional[float]) -> None:
+        """A holder's (:meth:`MetricsPipeline.held_by`): the middleware flushes or closes
+        while the log of this response, read to its end, waits for its ``close()``
+        (waitress, cheroot): it is queued now, as it is, unless close() queued it (once
+        only: :meth:`_Capture.finish_log`). Never raises."""
+        self._capture.finish_log(0.0)
 
     def _settled(self) -> None:
         """No longer counted open (once: the iteration's end, close() and the finalizer
