@@ -18,6 +18,9 @@ POSTs and drops, no timed assertions; real servers for servers9 (its test's harn
 from __future__ import annotations
 
 import functools
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -37,6 +40,8 @@ from tests.support.delivery import (
 )
 from tests.support.fake_api import Collector
 from tests.test_servers9_findings import _served
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _batcher(now: list[float]) -> tuple[LogQueue, Batcher]:
@@ -186,3 +191,40 @@ def test_a_log_whose_close_has_not_returned_at_the_middlewares_close_is_counted(
     finally:
         release.set()
         closing.join(10)
+
+
+_EXITS_DURING_CLOSE = '''
+import sys, threading
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+class SlowClose:
+    def __iter__(self):
+        yield b"hello"
+
+    def close(self):
+        threading.Event().wait(30)  # still running when the process exits
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return SlowClose()
+
+middleware = MetricsMiddleware(app, MetricsApiConfig(
+    api_key=sys.argv[2], metrics_api=sys.argv[1], background_worker_mode=True,
+    buffer_length=1, grouping_function=lambda request: {"api_key": "k", "label": "l"}))
+environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SERVER_NAME": "x",
+           "SERVER_PORT": "80", "wsgi.url_scheme": "http", "SERVER_PROTOCOL": "HTTP/1.1",
+           "waitress.client_disconnected": lambda: False}
+result = middleware(environ, lambda status, headers, *exc_info: None)
+assert b"".join(result) == b"hello"
+threading.Thread(target=result.close, daemon=True).start()
+'''
+
+
+def test_a_log_whose_close_has_not_returned_at_exit_is_sent(collector: Collector) -> None:
+    """As above, at the interpreter's exit with no close() of the middleware (a waitress
+    worker thread still in the app's close()): the exit queues the log and sends it."""
+    done = subprocess.run([sys.executable, "-c", _EXITS_DURING_CLOSE, collector.url,
+                           CONTRACT_API_KEY], capture_output=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert [log["_id"] for log in collector.wait_for_logs(1)]

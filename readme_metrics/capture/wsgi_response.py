@@ -431,7 +431,6 @@ class Response:
         if self._closed:
             return
         self._closed = True
-        self._settled()
         capture = self._capture
         if self._unsent:
             self.head_refused()
@@ -456,6 +455,9 @@ class Response:
             # for more only where the client has its answer's end already.
             capture.finish_log(0.0 if tee is not None and tee.discard_tapped and
                                ends_at_close(capture.environ, capture.headers) else GRACE)
+            # Counted in flight until its log is queued: a close() of the app's still
+            # running at exit (waitress, cheroot: the log waits for it) has it cut then.
+            self._settled()
 
     def _close_raised(self) -> None:
         """The app's ``close()`` raised: under a server that writes the answer's end only
