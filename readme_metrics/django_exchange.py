@@ -17,6 +17,7 @@ import io
 import re
 import weakref
 from collections.abc import AsyncIterator, Iterator
+from time import perf_counter
 from typing import Any, Callable, Optional
 
 from django.http import HttpRequest, HttpResponseBase
@@ -26,7 +27,7 @@ from readme_metrics.capture.asgi_inline import InlineSends
 from readme_metrics.capture.asgi_messages import loaded_answered_version
 from readme_metrics.capture.asgi_scope import request_path, scope_version
 from readme_metrics.capture.body import GRACE, BodyRecord
-from readme_metrics.capture.recorder import Pending, Recorder
+from readme_metrics.capture.recorder import CutAtExit, Pending, Recorder
 from readme_metrics.capture.request import EnvironRequest, chunked_coding, content_length
 from readme_metrics.capture.stream_tee import StreamTee
 from readme_metrics.capture.wsgi_response import (
@@ -115,6 +116,13 @@ class Capture:
         self.rest_in_close = False
         self.read_started = False  # the view had read part of the body (then)
         self.streaming = False  # the response is streamed: the view may read on
+        # A streamed answer's iterator reached its end (sync_stream, async_stream): what
+        # the exit logs of a response still open then is whole (cut_at_exit).
+        self.stream_ended = False
+        # While the response is open (finish_at_close): its finalizer and its reference in
+        # unclosed's responses in flight, for the exit (cut_at_exit).
+        self.in_flight: Optional[tuple[weakref.finalize[Any, Any],
+                                       weakref.ref[unclosed.InFlight]]] = None
         # What the grouping function is lent in place of the view's body (see grouped()):
         # a RestOnRead as request._stream, True for request._body set from the copy.
         self.lent: Any = None
@@ -199,8 +207,9 @@ class Capture:
             for name in ("_body", "_post", "_files"):
                 request.__dict__.pop(name, None)
 
-    def request_body(self) -> None:
-        """Before queueing: the body Django already held, or the start of a long one."""
+    def request_body(self, read: bool = True) -> None:
+        """Before queueing: the body Django already held, or the start of a long one
+        (not ``read``: only what is held, no read)."""
         record = self.recorder.request_body
         raw = getattr(self.request, "_body", None)
         if self.unseen_chunked and record is not None and record.eof and not record.size:
@@ -208,7 +217,7 @@ class Capture:
         if self.tee is None and isinstance(raw, bytes) and record is not None:
             record.feed(raw)  # read before this middleware ran
             record.end()
-        elif self.tee is not None and not record.eof:  # type: ignore[union-attr]
+        elif read and self.tee is not None and not record.eof:  # type: ignore[union-attr]
             self.tee.read_rest(self.request.META, GRACE if self.rest_in_close else 0.0)
 
     def respond(self, response: HttpResponseBase) -> None:
@@ -242,6 +251,29 @@ class Capture:
                 self._submit(self.recorder.pending(self.source, self.group))
         except Exception:
             self.pipeline.logger.exception("readme_metrics: could not record a request")
+
+    def cut_at_exit(self) -> tuple[MetricsPipeline, bool]:
+        """At exit (unclosed's exit hook, in the exiting thread), the response still open:
+        neither closed nor finalized (a stream the server was still sending when the
+        process was stopped). Its log queued as far as it went, its body marked incomplete
+        unless its stream had ended, as the WSGI middleware's (``_Capture.finish_at_exit``):
+        no code of the app's (the grouping function answered before the response), no
+        read of the request body. Its pipeline, and True (it had started). Never raises."""
+        pipeline = self.pipeline
+        try:
+            held = self.in_flight
+            if held is not None and held[0].detach() is not None:  # once, as closed()
+                unclosed.sent(held[1])
+            recorder = self.recorder
+            if recorder.finish() and self.group is not None:
+                self.request_body(read=False)
+                recorder.broke_off = self.streaming and not self.stream_ended
+                # Queued only: the exit flush that comes next sends it, within its bound.
+                pipeline.submit(CutAtExit(recorder, self.source, self.group,
+                                          perf_counter()), False)
+        except Exception:
+            pipeline.logger.exception("readme_metrics: could not record a request")
+        return pipeline, True
 
     def _submit(self, pending: Pending) -> None:
         """Queue the log; inline under the async chain, off the loop and in turn. Not
@@ -300,19 +332,23 @@ def finish_at_close(pipeline: MetricsPipeline, capture: Capture, response: Any) 
     over (``unclosed.py``), off the request path. Counted open until one of the two
     (:func:`unclosed.opened`): one dropped in a reference cycle is finalized only by the
     cyclic GC, which the exit runs once first while any is open."""
-    dropped = weakref.finalize(response, _finish_dropped, pipeline, capture.finish)
-    unclosed.opened()
+    # Weakly in unclosed's responses in flight too, until then: one the server still
+    # holds at exit is logged as far as it went (Capture.cut_at_exit).
+    ref = unclosed.sending(capture)
+    dropped = weakref.finalize(response, _finish_dropped, pipeline, capture.finish, ref)
+    capture.in_flight = (dropped, ref)
 
     def closed() -> None:
         if dropped.detach() is not None:  # not finalized meanwhile: counted off here
-            unclosed.settled()
+            unclosed.sent(ref)
         capture.finish()
 
     response._resource_closers.append(closed)
 
 
-def _finish_dropped(pipeline: MetricsPipeline, finish: Callable[[], None]) -> None:
-    unclosed.settled()
+def _finish_dropped(pipeline: MetricsPipeline, finish: Callable[[], None],
+                    ref: weakref.ref[unclosed.InFlight]) -> None:
+    unclosed.sent(ref)
     # A finalizer only hands over (see MetricsPipeline.hand_over). Quick: the grouping
     # function answered on the request thread, so the exit may run it.
     pipeline.hand_over(finish, True)
@@ -329,6 +365,7 @@ def sync_stream(capture: Capture, chunks: Iterator[bytes]) -> Iterator[bytes]:
             if unsent:
                 unsent = not chunk and holds_empty_chunks(capture.request.META)
             yield chunk
+        capture.stream_ended = True
     except Exception:
         # The client gets the server's own 500 (as WSGI's Capture.fail).
         if unsent and answers_500(capture.request.META, in_call=False, wrote=False):
@@ -345,6 +382,7 @@ async def async_stream(capture: Capture, chunks: AsyncIterator[bytes]
         async for chunk in chunks:
             capture.recorder.record(chunk)
             yield chunk
+        capture.stream_ended = True
     finally:
         if not capture.finish_in_close:  # as sync_stream (WSGI consumes it in one go)
             capture.finish()
