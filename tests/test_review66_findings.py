@@ -3,12 +3,17 @@ and asgi7 (Zero Copy / Path Send, the lifespan's flush, trailers)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.support.asgi import http_scope, run
 from tests.support.fake_api import Collector
+from tests.test_asgi7_findings import _content, data, wrap  # noqa: F401 - fixtures
 from tests.test_exit14_findings import (
     MARGIN,
     SHUTDOWN_TIMEOUT,
@@ -71,3 +76,34 @@ def test_a_django_stream_in_flight_at_exit_is_logged_as_far_as_it_went(
     assert content["text"].startswith("chunk 0\nchunk 1\nchunk 2\nchunk 3\n"), content
     assert content["comment"].startswith(
         "incomplete: the process exited while the answer was being sent"), content
+
+
+@pytest.mark.parametrize(("extra", "size"), [
+    pytest.param({}, 10_240, id="whole-file"),
+    pytest.param({"count": 1000}, 1000, id="count"),
+])
+def test_a_zero_copy_send_read_from_where_the_file_stands_logs_what_it_sent(
+        wrap: Any, collector: Collector, data: Any,  # noqa: F811
+        extra: dict[str, Any],
+        size: int) -> None:
+    """asgi7 sized a Zero Copy Send without ``offset`` from the file's position *after*
+    the server took it. The spec's server reads the file from where it stands then, and
+    advances it (``os.sendfile`` with no offset does): by then the file stood at its
+    end, and a whole file sent was logged as 0 bytes. Driven as such a server would."""
+    message = {"type": "http.response.zerocopysend", "file": data, **extra}
+    got: list[int] = []
+
+    def sendfile(sent: dict[str, Any]) -> None:
+        if sent["type"] == "http.response.zerocopysend":  # as os.sendfile(.., None, ..)
+            count = sent.get("count")
+            got.append(len(os.read(sent["file"].fileno(),
+                                   count if count is not None else 1 << 20)))
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send(message)
+
+    done = asyncio.run(run(wrap(app), http_scope(), on_send=sendfile))
+    assert done.error is None and got == [size]
+    content = _content(collector)
+    assert content["size"] == size and "text" not in content, content

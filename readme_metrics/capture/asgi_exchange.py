@@ -217,12 +217,14 @@ class _Exchange(RequestSide):
             # once the server took the message (one it refuses never reached the client,
             # nor does one sent once the client is known to be gone).
             gone = self._disconnected or client_gone(self._own)
+            # Sized before the send: Zero Copy Send without an offset reads the file from
+            # where it stands, and the server's read (os.sendfile's) moves it to the end.
+            recorder = self.recorder
+            size = file_size(message, content_length(recorder.headers),
+                             recorder.body_size if self._bodied else 0)
             await self._send(message)
             if not gone:
-                recorder = self.recorder
-                recorder.omit_body(file_size(
-                    message, content_length(recorder.headers),
-                    recorder.body_size if self._bodied else 0))
+                recorder.omit_body(size)
             self._bodied = True
             if not (message.get("more_body", False) or self._trailing):  # pathsend
                 left = self._end()  # has no more_body: the end
