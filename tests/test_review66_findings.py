@@ -14,6 +14,7 @@ import pytest
 from tests.support.asgi import http_scope, run
 from tests.support.fake_api import Collector
 from tests.test_asgi7_findings import _content, data, wrap  # noqa: F401 - fixtures
+from tests.test_asgi_servers import SERVER_PARAMS, assert_exit_flush
 from tests.test_exit14_findings import (
     MARGIN,
     SHUTDOWN_TIMEOUT,
@@ -107,3 +108,17 @@ def test_a_zero_copy_send_read_from_where_the_file_stands_logs_what_it_sent(
     assert done.error is None and got == [size]
     content = _content(collector)
     assert content["size"] == size and "text" not in content, content
+
+
+@pytest.mark.parametrize("server", [p for p in SERVER_PARAMS
+                                    if p.values[0] in ("uvicorn", "hypercorn", "granian")])
+def test_logs_are_flushed_when_the_apps_lifespan_returned_without_a_word(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """asgi7 flushed for a lifespan that returned once it had sent
+    ``lifespan.startup.complete``, not for one that returned as soon as it took
+    ``lifespan.startup``, having sent nothing. The servers take that as a lifespan that
+    ended (uvicorn: "Application startup complete"), and still send it
+    ``lifespan.shutdown`` at the end, which nobody read: under uvicorn, which re-raises
+    SIGTERM once shut down, 0 of 7 logs were delivered."""
+    assert_exit_flush(collector, tmp_path, "lifespan_returns_unstarted_app", server,
+                      signal.SIGTERM)

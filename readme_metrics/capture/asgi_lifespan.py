@@ -9,7 +9,10 @@ The app's lifespan messages pass unchanged, the flush runs just before
 call ends without either (it returned once started, or raised on ``lifespan.shutdown``)
 still gets the flush: once its call ended after ``lifespan.shutdown``, or, for one that
 returned once started, when the server's ``lifespan.shutdown`` comes, which the servers
-still send (the server sees the call end as bare). An app that does not
+still send (the server sees the call end as bare). One that returned as soon as it took
+``lifespan.startup``, having said nothing, the servers take as started: the middleware
+says ``lifespan.startup.complete`` for it (as the servers take the call's end) and waits
+for that shutdown. An app that does not
 speak the protocol at all (Django's ASGI handler, an app asserting ``scope["type"] ==
 "http"``) raises, or returns, before it takes or sends any message; the server would then go
 on without a lifespan and never say when it stops, and every log still queued would be
@@ -48,20 +51,24 @@ class Lifespan:
     async def __call__(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send
                        ) -> None:
         asked = False  # the app took or sent a message: it speaks the protocol
-        # What of the protocol went by: the server's lifespan.shutdown given to the app,
-        # the app's startup.complete, and the flush made (before its shutdown end).
-        shutdown = started = flushed = False
+        # What of the protocol went by: the server's lifespan.startup and lifespan.shutdown
+        # given to the app, the app's startup end (.complete or .failed), and the flush
+        # made (before its shutdown end).
+        told_start = shutdown = started = start_failed = flushed = False
 
         async def app_receive() -> Message:
-            nonlocal asked, shutdown
+            nonlocal asked, told_start, shutdown
             asked = True
             message = await receive()
-            if message.get("type") == "lifespan.shutdown":
+            kind = message.get("type")
+            if kind == "lifespan.shutdown":
                 shutdown = True
+            elif kind == "lifespan.startup":
+                told_start = True
             return message
 
         async def app_send(message: Message) -> None:
-            nonlocal asked, started, flushed
+            nonlocal asked, started, start_failed, flushed
             asked = True
             kind = message.get("type")
             if kind in _ENDS:
@@ -69,6 +76,8 @@ class Lifespan:
                 await self.flush_off_loop()
             elif kind == "lifespan.startup.complete":
                 started = True
+            elif kind == "lifespan.startup.failed":
+                start_failed = True
             await send(message)
 
         try:
@@ -84,6 +93,14 @@ class Lifespan:
             await self._answer(receive, send)
         elif not flushed and (shutdown or started):
             await self._shut_down(shutdown, receive)
+        elif told_start and not (flushed or start_failed):
+            # It took lifespan.startup and returned, having said nothing: the servers
+            # take that as started (a call that ended without an error), and still send
+            # lifespan.shutdown. The call must end for them to go on, or end to be waited
+            # for at shutdown: lifespan.startup.complete, which they take alike, lets
+            # them go on while the flush waits for that shutdown.
+            await send({"type": "lifespan.startup.complete"})
+            await self._shut_down(False, receive)
 
     async def _shut_down(self, told: bool, receive: Receive) -> None:
         """The app's lifespan call returned without a shutdown end: the flush is made now

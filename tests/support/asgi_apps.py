@@ -22,7 +22,9 @@ sends one event, waits for the client to go away, then sends one more.
 
 ``lifespan_returns_app`` and ``lifespan_raises_app`` (the same middleware around a plain
 app answering ``hello``): a lifespan that returns once it has sent
-``lifespan.startup.complete``, and one that raises on ``lifespan.shutdown``.
+``lifespan.startup.complete``, and one that raises on ``lifespan.shutdown``;
+``lifespan_returns_unstarted_app``: one that returns once it took ``lifespan.startup``,
+having sent nothing.
 """
 
 
@@ -233,13 +235,15 @@ def _build_late_sends() -> Any:
     return MetricsMiddleware(late_sends, MetricsApiConfig(grouping_function=webob_grouping))
 
 
-def _build_lifespan_ends(raises: bool) -> Any:
+def _build_lifespan_ends(raises: bool, starts: bool = True) -> Any:
     from readme_metrics import MetricsApiConfig
     from readme_metrics.asgi import MetricsMiddleware
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             await receive()
+            if not starts:
+                return  # took lifespan.startup, said nothing
             await send({"type": "lifespan.startup.complete"})
             if raises:
                 await receive()
@@ -277,3 +281,5 @@ django_asgi_app = Lazy(_build_django)
 late_sends_app = Lazy(_build_late_sends)
 lifespan_returns_app = Lazy(lambda: _build_lifespan_ends(raises=False))
 lifespan_raises_app = Lazy(lambda: _build_lifespan_ends(raises=True))
+lifespan_returns_unstarted_app = Lazy(lambda: _build_lifespan_ends(raises=False,
+                                                                   starts=False))
