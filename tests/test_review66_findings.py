@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +123,31 @@ def test_logs_are_flushed_when_the_apps_lifespan_returned_without_a_word(
     SIGTERM once shut down, 0 of 7 logs were delivered."""
     assert_exit_flush(collector, tmp_path, "lifespan_returns_unstarted_app", server,
                       signal.SIGTERM)
+
+
+def test_a_path_sends_stat_runs_off_the_event_loop(
+        wrap: Any, collector: Collector, tmp_path: Path,  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """asgi7 sized a Path Send without a Content-Length by a stat of its path on the
+    event loop: a path on a slow network file system (a stat that hangs) held every
+    request the loop serves, for as long as it took. The stat runs off the loop now."""
+    path = tmp_path / "file.bin"
+    path.write_bytes(b"z" * 4321)
+    stat = os.stat
+    on_loop: list[bool] = []
+
+    def watched(target: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        if os.fspath(target) == str(path):
+            on_loop.append(threading.current_thread() is threading.main_thread())
+        return stat(target, *args, **kwargs)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.pathsend", "path": str(path)})
+
+    monkeypatch.setattr(os, "stat", watched)
+    done = asyncio.run(run(wrap(app), http_scope()))  # the loop runs in this thread
+    monkeypatch.undo()
+    assert done.error is None
+    assert on_loop == [False]
+    assert _content(collector)["size"] == 4321

@@ -37,7 +37,13 @@ from readme_metrics.capture.asgi_messages import (
     trails,
 )
 from readme_metrics.capture.asgi_outlive import is_cancellation
-from readme_metrics.capture.asgi_receive import Message, Receive, RequestSide, Send
+from readme_metrics.capture.asgi_receive import (
+    Message,
+    Receive,
+    RequestSide,
+    Send,
+    running_asyncio_loop,
+)
 from readme_metrics.capture.asgi_scope import ScopeRequest
 from readme_metrics.capture.asgi_servers import own_send
 from readme_metrics.capture.recorder import Pending, Recorder, sets_docs_url
@@ -220,9 +226,20 @@ class _Exchange(RequestSide):
             # Sized before the send: Zero Copy Send without an offset reads the file from
             # where it stands, and the server's read (os.sendfile's) moves it to the end.
             recorder = self.recorder
-            size = file_size(message, content_length(recorder.headers),
-                             recorder.body_size if self._bodied else 0)
-            await self._send(message)
+            declared = content_length(recorder.headers)
+            before = recorder.body_size if self._bodied else 0
+            loop = (running_asyncio_loop()
+                    if declared < 0 and kind == "http.response.pathsend" else None)
+            if loop is None:
+                size = file_size(message, declared, before)
+                await self._send(message)
+            else:
+                # A Path Send's size is a stat of its path: off the loop (a path on a slow
+                # network file system holds this send only, as the server's own read of
+                # it does, not every request the loop serves).
+                sizing = loop.run_in_executor(None, file_size, message, declared, before)
+                await self._send(message)
+                size = await sizing
             if not gone:
                 recorder.omit_body(size)
             self._bodied = True

@@ -158,7 +158,7 @@ def content_length(headers: Any) -> int:
 def file_size(message: Message, declared: int, before: int) -> int:
     """The response body's size, in all, once the server took a message whose bytes it
     reads from a file itself; -1 when it cannot be told. Never raises, and never reads
-    the file (a stat at most, on the event loop).
+    the file (a stat at most: the ASGI adapter runs it off the event loop).
 
     - ``http.response.pathsend``: the whole file at ``path`` (ASGI Path Send), so its
       Content-Length (``declared``; -1: none), else the file's size.
