@@ -131,6 +131,30 @@ CASES: dict[str, dict[str, tuple[str, Make, Redactor]]] = {
             b'--XyZ\r\nContent-Disposition: form-data; name="a"' + b"; x=y" * (n // 5)
             + b"\r\n\r\n1\r\n--XyZ--\r\n"), DENY),
     },
+    # XML and text/plain bodies by the denylist (redact14's readers; review67).
+    "xml": {
+        "a tag's run of name characters": (
+            "application/xml", lambda n: b'<x a="1" password="s" ' + b"a" * n + b"/>", DENY),
+        "a tag's run of a:a:a...": (
+            "application/xml", lambda n: b'<x a="1" password="s" ' + b"a:" * (n // 2) + b"/>",
+            DENY),
+        "elements of distinct prefixes": ("application/xml", lambda n: b"<password/>" + b"".join(
+            b"<p%d:password>x</p%d:password>" % (i, i) for i in range(n // 32)), DENY),
+        "start tags never ended <a <a...": (
+            "application/xml", lambda n: b"<password/>" + b"<a " * (n // 3), DENY),
+        "close tags never ended </password</...": (
+            "application/xml", lambda n: b"<password>" + b"</password" * (n // 10), DENY),
+        "quoted values a=\"...\"": (
+            "application/xml", lambda n: b"<x password='s'" + b' a="b"' * (n // 6) + b">", DENY),
+    },
+    "plain": {
+        "lines of pairs": ("text/plain", lambda n: b"password=1\n" + b"a=b&c=d\n" * (n // 8),
+                           DENY),
+        "one line of pairs": ("text/plain", lambda n: b"password=1\n" + b"a=b&" * (n // 4),
+                              DENY),
+        "prose with =": ("text/plain",
+                         lambda n: b"the password is 1+1=2 and a%20b\n" * (n // 33), DENY),
+    },
 }
 
 

@@ -14,11 +14,21 @@ from typing import Callable
 
 from readme_metrics.har.redaction import redacted
 
-# A start tag: its prefix if any, its local name, its attributes, "/" when empty.
-_START_TAG = re.compile(r"<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)((?:\s[^<>]*?)?)(/?)>")
+# A start tag: its prefix if any, its local name, its attributes, "/" when empty. An
+# attribute's quoted value may hold a ">" (XML allows it, not "<"): read as a value, not
+# the tag's end (note="a>b" password="..." ended the tag at "a>", the password unread).
+# Each alternative starts with its own character, so a tag is read in one pass.
+_START_TAG = re.compile(
+    r"""<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)"""
+    r"""((?:\s(?:[^<>"'/]|"[^"<]*"|'[^'<]*'|/(?!>))*)?)(/?)>""")
 # One attribute in a start tag: its prefix if any, its local name, "=", its quoted value.
+# It starts at no name character: tried at every character of a long run of them, the
+# name read to the run's end each time, a 16 KiB tag took seconds (quadratic).
 _ATTRIBUTE = re.compile(
-    r"""([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)(\s*=\s*)(?:"([^"]*)"|'([^']*)')""")
+    r"""(?<![\w.\-:])([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)(\s*=\s*)"""
+    r"""(?:"([^"]*)"|'([^']*)')""")
+# What ends an element's close tag after its name: spaces, then ">".
+_CLOSE_END = re.compile(r"\s*>")
 
 
 def is_xml(essence: str) -> bool:
@@ -46,9 +56,7 @@ def xml_redacted(text: str, denies: Callable[[str], bool]) -> str:
                 start = f"<{prefix or ''}{local}{hidden}{empty}>"
         at = tag.end()
         if not empty and denies(local):
-            close = re.compile(f"</{re.escape(prefix or '')}{re.escape(local)}\\s*>")
-            closed = close.search(text, at)
-            end = len(text) if closed is None else closed.start()
+            end = _close_tag(text, f"</{prefix or ''}{local}", at)
             out += [text[kept:tag.start()], start or tag.group(0), redacted(text[at:end])]
             kept = at = end
         elif start is not None:
@@ -58,6 +66,19 @@ def xml_redacted(text: str, denies: Callable[[str], bool]) -> str:
         return text
     out.append(text[kept:])
     return "".join(out)
+
+
+def _close_tag(text: str, opening: str, at: int) -> int:
+    """Where the first close tag ``opening`` + spaces + ">" at or after ``at`` starts;
+    ``len(text)`` when none does. (No pattern compiled per element: one per distinct
+    prefix filled the ``re`` cache of a body of many.)"""
+    found = text.find(opening, at)
+    while found != -1:
+        after = found + len(opening)
+        if _CLOSE_END.match(text, after) is not None:
+            return found
+        found = text.find(opening, after)
+    return len(text)
 
 
 def _attribute(found: re.Match[str], denies: Callable[[str], bool]) -> str:

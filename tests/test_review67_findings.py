@@ -1,0 +1,91 @@
+"""review67: an adversarial look at redact14's XML reader and creds14's header names.
+
+* Leak: an XML start tag whose attribute value held a ">" (XML allows it, not "<") was
+  read as ending there, so a denied attribute after it (``<login note="a>b"
+  password="..."/>``) went out in clear.
+* Cost: an attribute was tried at every character of a tag, its name read to the end of
+  the run each time: a tag holding a run of 16 KiB of name characters took 4.5 s of the
+  worker, 32 KiB 16 s (quadratic; benchmarks/hostile_doubling.py --only xml: 0.37 s for
+  2 MiB now, linear); and the close tag of each denied element was a pattern compiled
+  for it, one per distinct prefix (``<p1:password>``, ``<p2:password>``...), each a
+  compile and a slot of ``re``'s cache.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Callable
+
+import pytest
+
+from readme_metrics import MetricsMiddleware
+from readme_metrics.har import redaction_xml
+from readme_metrics.har.redaction_xml import xml_redacted
+from tests.support.fake_api import Collector
+from tests.test_redact14_findings import _typed
+from tests.test_redaction_pairs import SECRET, _logged
+
+S = SECRET
+
+
+@pytest.mark.parametrize("text", [
+    f'<login note="a>b" password="{S}"/>',
+    f"<login note='x>' password='{S}'></login>",
+    f'<login a="1>" b=\'2>\' password="{S}" c="3"><user>zoe</user></login>',
+])
+def test_a_denied_attribute_after_a_value_holding_a_gt_never_reaches_the_collector(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        text: str) -> None:
+    hits, entry = _logged(collector, inline_wrap, _typed("application/xml", text),
+                          denylist=["password"])
+    assert hits == []
+    assert f"[REDACTED {len(S)}]" in json.dumps(entry["request"])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('<a note="x>y" password="s"/>', '<a note="x>y" password="[REDACTED 1]"/>'),
+    ("<a t='/>' password='s'>k</a>", "<a t='/>' password='[REDACTED 1]'>k</a>"),
+    # A value holding "<" is no XML: the tag is not read, as before.
+    ('<a note="x<y" password="s"/>', '<a note="x<y" password="s"/>'),
+    # Empty element tags, with and without attributes, as before.
+    ("<password/><b>k</b>", "<password/><b>k</b>"),
+    ('<login password="s" />', '<login password="[REDACTED 1]" />'),
+    ("<password >s</password >", "<password >[REDACTED 1]</password >"),
+    ("<x:password>s</x:password\n>t", "<x:password>[REDACTED 1]</x:password\n>t"),
+    ("<x:password>s</x:passwordy></x:password>",
+     "<x:password>[REDACTED 15]</x:password>"),
+    ("<password>s</passwor", "<password>[REDACTED 10]"),
+])
+def test_xml_redacted_reads_values_holding_gt(text: str, expected: str) -> None:
+    assert xml_redacted(text, lambda name: name.lower() == "password") == expected
+
+
+def test_an_attribute_is_tried_only_where_a_name_starts() -> None:
+    """The attribute pattern matched at every character of a run of name characters,
+    reading to its end each time (quadratic: 4.5 s for a tag of 16 KiB of "a"); it
+    starts only after a character no name holds now."""
+    assert redaction_xml._ATTRIBUTE.search(' ab="1"', 2) is None
+    assert redaction_xml._ATTRIBUTE.search(' x:ab="1"', 3) is None
+    assert redaction_xml._ATTRIBUTE.search(' ab="1"').group(2) == "ab"
+    tag = '<x a="1" password="s" ' + "a" * (64 * 1024) + "/>"
+    assert xml_redacted(tag, lambda name: name == "password") == tag.replace(
+        '"s"', '"[REDACTED 1]"')
+
+
+def test_no_pattern_is_compiled_per_element(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each denied element's close tag was a pattern compiled for it: a body of elements
+    of distinct prefixes compiled (and cached) one each."""
+    compiled: list[str] = []
+    real = re.compile
+
+    def counting(pattern: Any, flags: int = 0) -> Any:
+        compiled.append(pattern)
+        return real(pattern, flags)
+
+    monkeypatch.setattr(re, "compile", counting)
+    text = "".join(f"<p{i}:password>s</p{i}:password>" for i in range(200))
+    hidden = xml_redacted(text, lambda name: name == "password")
+    assert hidden == "".join(
+        f"<p{i}:password>[REDACTED 1]</p{i}:password>" for i in range(200))
+    assert compiled == []
