@@ -9,6 +9,9 @@
   2 MiB now, linear); and the close tag of each denied element was a pattern compiled
   for it, one per distinct prefix (``<p1:password>``, ``<p2:password>``...), each a
   compile and a slot of ``re``'s cache.
+* Leak: ``X-Signature-Sha-256`` (the digest's name and its size as two words) dropped
+  "256" only, its last word then "sha": logged in clear where ``X-Signature-Sha256`` was
+  masked. A key's digest (``X-Api-Key-Sha-256``) stays as sent, as ``-Sha256`` did.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from typing import Any, Callable
 
 import pytest
 
-from readme_metrics import MetricsMiddleware
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.har import redaction_xml
+from readme_metrics.har.credential_headers import credential_header
 from readme_metrics.har.redaction_xml import xml_redacted
+from tests.support.contract import API_KEY, caller, exchange, reading_app, spec_mask
 from tests.support.fake_api import Collector
 from tests.test_redact14_findings import _typed
 from tests.test_redaction_pairs import SECRET, _logged
@@ -89,3 +94,38 @@ def test_no_pattern_is_compiled_per_element(monkeypatch: pytest.MonkeyPatch) -> 
     assert hidden == "".join(
         f"<p{i}:password>[REDACTED 1]</p{i}:password>" for i in range(200))
     assert compiled == []
+
+
+@pytest.mark.parametrize("name", [
+    "X-Signature-Sha-256", "X-Request-Signature-Sha-256", "X-Hub-Signature-Sha-1",
+    "X-Webhook-Hmac-Sha-512"])
+def test_a_signature_named_with_its_digest_in_two_words_is_masked(
+        collector: Collector, name: str) -> None:
+    """Through the WSGI environ to a real collector; the collector's own check refuses
+    it in clear (it reads the same rule)."""
+    from readme_metrics.cli.collector.validation import validate_log
+
+    secret = "sha256=9f86d081884c7d659a2feaa0c55ad015"
+    middleware = MetricsMiddleware(reading_app(), MetricsApiConfig(
+        api_key=API_KEY, grouping_function=caller, metrics_api=collector.url))
+    try:
+        _, log, entry = exchange(middleware, collector, headers={
+            "X-Api-Key": "owlbert", name: secret, "X-Api-Key-Sha-256": "e3b0c442"})
+    finally:
+        middleware.close()
+    assert secret.encode() not in b"".join(post.body for post in collector.received)
+    sent = {header["name"].lower(): header["value"] for header in entry["request"]["headers"]}
+    assert sent[name.lower()] == spec_mask(secret)
+    assert sent["x-api-key-sha-256"] == "e3b0c442"  # a key's digest, as -Sha256's
+    entry["request"]["headers"] = [{"name": name, "value": "clear-1"}]
+    assert [problem for problem in validate_log(log) if "must be masked" in problem]
+
+
+@pytest.mark.parametrize(("name", "masked"), [
+    ("x-signature-sha-256", True), ("x-signature-sha256", True),
+    ("x-api-key-sha-256", False), ("x-api-key-sha256", False), ("x-api-key-md5", False),
+    ("x-signature-algorithm", False), ("x-sig-version", False), ("x-api-key-id", False),
+    ("sec-websocket-key1", False), ("x-content-sha-256", False), ("x-sha-256", False),
+])
+def test_credential_header_digest_words(name: str, masked: bool) -> None:
+    assert credential_header(name) is masked

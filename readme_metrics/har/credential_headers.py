@@ -62,7 +62,8 @@ CREDENTIAL_HEADERS: frozenset[str] = frozenset({
 # The rule for the credential headers no list can name (each service has its own:
 # X-Api-Secret, Dd-Api-Key, X-Parse-Master-Key, X-Sentry-Auth, X-Jwt, Id-Token,
 # Stripe-Signature, X-Hub-Signature-256, Django's X-CSRFToken): the last word of the name
-# (words between "-", trailing ones holding a digit dropped: -256, -Sha256, -Ed25519)...
+# (words between "-", trailing ones holding a digit dropped: -256, -Sha256, -Ed25519,
+# and a digest's name before them: -Sha-256)...
 # ... is one of these,
 _CREDENTIAL_LAST = frozenset({
     "auth", "authorization", "authentication", "jwt", "assertion", "passwd", "passphrase",
@@ -114,7 +115,9 @@ def credential_header(name: str) -> bool:
             return True
     words = name.split("-")
     dropped = ""
-    while len(words) > 1 and any(character.isdigit() for character in words[-1]):
+    while len(words) > 1 and (any(character.isdigit() for character in words[-1]) or (
+            # ... and a digest's name before them (X-Signature-Sha-256, as -Sha256 is).
+            dropped and words[-1] in _DIGESTS)):
         dropped = words.pop()  # X-Hub-Signature-256, X-Shopify-Hmac-Sha256, X-Signature-Ed25519
     last = words[-1]
     if last == "key" and dropped.startswith(_DIGESTS):
