@@ -144,6 +144,8 @@ CASES: dict[str, dict[str, tuple[str, Make, Redactor]]] = {
             "application/xml", lambda n: b"<password/>" + b"<a " * (n // 3), DENY),
         "close tags never ended </password</...": (
             "application/xml", lambda n: b"<password>" + b"</password" * (n // 10), DENY),
+        "one tag of pairs key=\"password\" value=\"s\"": ("application/xml", lambda n: (
+            b"<x" + b' key="password" value="s"' * (n // 25) + b"/>"), DENY),
         "quoted values a=\"...\"": (
             "application/xml", lambda n: b"<x password='s'" + b' a="b"' * (n // 6) + b">", DENY),
     },

@@ -9,6 +9,11 @@
   2 MiB now, linear); and the close tag of each denied element was a pattern compiled
   for it, one per distinct prefix (``<p1:password>``, ``<p2:password>``...), each a
   compile and a slot of ``re``'s cache.
+* Leak: a name/value pair written as an XML element's attributes (.NET's ``<add
+  key="Password" value="..."/>``, Spring's ``<property name="password" value="..."/>``,
+  OpenStreetMap's ``<tag k="password" v="..."/>``) or a naming attribute and the content
+  (Java's XML properties, ``<entry key="password">...</entry>``) went out in clear; a
+  form's, a query's and a JSON body's are paired (redact13/14).
 * Leak: ``X-Signature-Sha-256`` (the digest's name and its size as two words) dropped
   "256" only, its last word then "sha": logged in clear where ``X-Signature-Sha256`` was
   masked. A key's digest (``X-Api-Key-Sha-256``) stays as sent, as ``-Sha256`` did.
@@ -94,6 +99,39 @@ def test_no_pattern_is_compiled_per_element(monkeypatch: pytest.MonkeyPatch) -> 
     assert hidden == "".join(
         f"<p{i}:password>[REDACTED 1]</p{i}:password>" for i in range(200))
     assert compiled == []
+
+
+XML_PAIRS = {
+    ".NET appSettings": f'<configuration><appSettings><add key="Password" value="{S}"/>'
+                        '<add key="Host" value="db"/></appSettings></configuration>',
+    "Spring property": f'<beans><bean><property name="password" value="{S}"/></bean></beans>',
+    "OpenStreetMap tag": f'<osm><node><tag k="password" v="{S}"/></node></osm>',
+    "Java XML properties": f'<properties><entry key="password">{S}</entry></properties>',
+    "a param's content": f"<params><param name='token'>{S}</param></params>",
+    "attributes prefixed": f'<c:add c:key="password" c:value="{S}"/>',
+}
+
+
+@pytest.mark.parametrize("text", [pytest.param(text, id=label)
+                                  for label, text in XML_PAIRS.items()])
+def test_an_xml_name_value_pair_never_reaches_the_collector(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        text: str) -> None:
+    hits, entry = _logged(collector, inline_wrap, _typed("application/xml", text),
+                          denylist=["password", "token"])
+    assert hits == []
+    assert f"[REDACTED {len(S)}]" in json.dumps(entry["request"])
+
+
+@pytest.mark.parametrize("text", [
+    '<add key="Host" value="db"/><entry key="user">zoe</entry>',
+    '<error field="password" message="too short"/>',
+    '<errors><error field="password">is too short</error></errors>',
+    '<x name="password" v="2"/>',  # a version beside a name, as in a form
+    '<tag k="highway" v="primary"/>',
+])
+def test_xml_pairs_naming_no_denied_key_are_kept(text: str) -> None:
+    assert xml_redacted(text, lambda name: name.lower() == "password") == text
 
 
 @pytest.mark.parametrize("name", [

@@ -10,9 +10,13 @@ hidden.
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Callable
 
 from readme_metrics.har.redaction import redacted
+from readme_metrics.har.redaction_json import NAME_MEMBERS, VALUE_MEMBERS
+from readme_metrics.har.redaction_names import folded_name
+from readme_metrics.har.redaction_pairs import pairs_with
 
 # A start tag: its prefix if any, its local name, its attributes, "/" when empty. An
 # attribute's quoted value may hold a ">" (XML allows it, not "<"): read as a value, not
@@ -27,6 +31,9 @@ _START_TAG = re.compile(
 _ATTRIBUTE = re.compile(
     r"""(?<![\w.\-:])([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)(\s*=\s*)"""
     r"""(?:"([^"]*)"|'([^']*)')""")
+# The naming attributes whose element's content is the value when no attribute is
+# (Java's XML properties' <entry key=...>, a <param name=...>).
+_NAMING_CONTENT = frozenset(("key", "name"))
 # What ends an element's close tag after its name: spaces, then ">".
 _CLOSE_END = re.compile(r"\s*>")
 
@@ -50,12 +57,15 @@ def xml_redacted(text: str, denies: Callable[[str], bool]) -> str:
             break
         prefix, local, attributes, empty = tag.groups()
         start = None  # the start tag written again, its attributes redacted
+        content = False  # its content the value of a pair its attributes name
         if "=" in attributes:
-            hidden = _ATTRIBUTE.sub(lambda found: _attribute(found, denies), attributes)
+            paired, content = _paired_attributes(attributes, denies)
+            hidden = _ATTRIBUTE.sub(partial(_attribute, denies=denies, paired=paired),
+                                    attributes)
             if hidden != attributes:
                 start = f"<{prefix or ''}{local}{hidden}{empty}>"
         at = tag.end()
-        if not empty and denies(local):
+        if not empty and (content or denies(local)):
             end = _close_tag(text, f"</{prefix or ''}{local}", at)
             out += [text[kept:tag.start()], start or tag.group(0), redacted(text[at:end])]
             kept = at = end
@@ -81,9 +91,32 @@ def _close_tag(text: str, opening: str, at: int) -> int:
     return len(text)
 
 
-def _attribute(found: re.Match[str], denies: Callable[[str], bool]) -> str:
-    """One attribute as written, its value redacted when its local name is denied."""
-    if not denies(found.group(2)):
+def _paired_attributes(attributes: str, denies: Callable[[str], bool]
+                       ) -> tuple[frozenset[str], bool]:
+    """The value attributes (folded local names) of a start tag's name/value pairs naming
+    a denied key, and whether its content is such a value: .NET's ``<add key="Password"
+    value="..."/>``, Spring's ``<property name="password" value="..."/>``, an HTML form's
+    ``<input name="password" value="...">``, Java's XML properties' ``<entry
+    key="password">...</entry>`` (a ``key`` or ``name`` attribute and no value attribute:
+    the content; not ``<error field="password">is too short</error>``'s). Paired as a
+    form's fields are (:func:`pairs_with`)."""
+    found = [(folded_name(match.group(2)), match.group(4) if match.group(4) is not None
+              else match.group(5)) for match in _ATTRIBUTE.finditer(attributes)]
+    # (Sets of members, of at most 14 and 9: a tag repeating them pairs in constant time.)
+    naming = {member for member, value in found if member in NAME_MEMBERS and denies(value)}
+    if not naming:
+        return frozenset(), False
+    values = {member for member, _ in found if member in VALUE_MEMBERS}
+    paired = frozenset(value for value in values
+                       if any(pairs_with(name, value) for name in naming))
+    return paired, not values and any(name in _NAMING_CONTENT for name in naming)
+
+
+def _attribute(found: re.Match[str], denies: Callable[[str], bool],
+               paired: frozenset[str]) -> str:
+    """One attribute as written, its value redacted when its local name is denied or it
+    is a pair's value (``paired``)."""
+    if not denies(found.group(2)) and folded_name(found.group(2)) not in paired:
         return found.group(0)
     double = found.group(4) is not None
     value = found.group(4) if double else found.group(5)
