@@ -167,3 +167,42 @@ def test_a_signature_named_with_its_digest_in_two_words_is_masked(
 ])
 def test_credential_header_digest_words(name: str, masked: bool) -> None:
     assert credential_header(name) is masked
+
+
+_JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ6b2UifQ.c2lnbmF0dXJlLXM3"
+
+
+@pytest.mark.parametrize("sent", [
+    f"base64url.bearer.authorization.k8s.io.{_JWT[:20]}, base64.binary.k8s.io",
+    f"access_token, {_JWT}", "graphql-ws, Authorization,opaque-s3cr3t-77", f"chat, {_JWT}"])
+def test_the_collector_refuses_a_subprotocol_token_in_clear(
+        collector: Collector, sent: str) -> None:
+    """creds14 masks a bearer token sent as a WebSocket subprotocol; the collector, which
+    refuses a credential header in clear, let such a token pass. It refuses it now, and
+    takes the library's log of it (the token masked, the names kept)."""
+    from readme_metrics.cli.collector.validation import validate_log
+
+    middleware = MetricsMiddleware(reading_app("426 Upgrade Required", headers=[
+        ("Content-Type", "text/plain"), ("Sec-WebSocket-Protocol", sent)]),
+        MetricsApiConfig(api_key=API_KEY, grouping_function=caller,
+                         metrics_api=collector.url))
+    try:
+        _, log, entry = exchange(middleware, collector, headers={
+            "X-Api-Key": "owlbert", "Upgrade": "websocket", "Connection": "Upgrade",
+            "Sec-WebSocket-Protocol": sent})
+    finally:
+        middleware.close()
+    assert validate_log(log) == []
+
+    def protocols(value: str) -> None:
+        for side in ("request", "response"):
+            for header in entry[side]["headers"]:
+                if header["name"].lower() == "sec-websocket-protocol":
+                    header["value"] = value
+
+    protocols(sent)
+    problems = [problem for problem in validate_log(log) if "must be masked" in problem]
+    assert len(problems) == 2, problems
+    for value in ("graphql-ws, graphql-transport-ws", "wamp.2.json, wamp.2.msgpack"):
+        protocols(value)
+        assert validate_log(log) == []

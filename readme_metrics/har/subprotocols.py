@@ -16,7 +16,7 @@ import re
 from readme_metrics.har.credential_headers import credential_header
 from readme_metrics.masking import mask
 
-__all__ = ["SUBPROTOCOL_HEADER", "masked_subprotocols"]
+__all__ = ["SUBPROTOCOL_HEADER", "masked_subprotocols", "subprotocol_tokens"]
 
 #: The header whose items are looked at (lower case).
 SUBPROTOCOL_HEADER = "sec-websocket-protocol"
@@ -35,25 +35,37 @@ def _names_a_token(item: str) -> bool:
     return name == "bearer" or credential_header(name)
 
 
+def subprotocol_tokens(value: str) -> list[tuple[int, str, str]]:
+    """The tokens in a ``Sec-WebSocket-Protocol`` value (the items described above): for
+    each, the index of its item, the item stripped and the token in it (the item itself
+    but for Kubernetes' prefix). The collector checks that each is masked."""
+    if "," not in value and "." not in value:
+        return []  # one protocol name ("graphql-ws", "mqtt"): no token
+    tokens = []
+    after_name = False
+    for index, item in enumerate(value.split(",")):
+        stripped = item.strip()
+        token = None
+        if after_name and stripped:
+            token = stripped
+        elif stripped.startswith(_K8S_BEARER) and len(stripped) > len(_K8S_BEARER):
+            token = stripped[len(_K8S_BEARER):]
+        elif stripped.startswith("eyJ") and _JWT.fullmatch(stripped) is not None:
+            token = stripped
+        after_name = token is None and _names_a_token(stripped)
+        if token is not None:
+            tokens.append((index, stripped, token))
+    return tokens
+
+
 def masked_subprotocols(value: str) -> str:
     """A ``Sec-WebSocket-Protocol`` value with each token in it masked (the items
     described above), the rest as sent; ``value`` itself when it holds none."""
-    if "," not in value and "." not in value:
-        return value  # one protocol name ("graphql-ws", "mqtt"): no token
+    tokens = subprotocol_tokens(value)
+    if not tokens:
+        return value
     items = value.split(",")
-    changed = False
-    after_name = False
-    for index, item in enumerate(items):
-        stripped = item.strip()
-        masked = None
-        if after_name and stripped:
-            masked = mask(stripped)
-        elif stripped.startswith(_K8S_BEARER) and len(stripped) > len(_K8S_BEARER):
-            masked = _K8S_BEARER + mask(stripped[len(_K8S_BEARER):])
-        elif stripped.startswith("eyJ") and _JWT.fullmatch(stripped) is not None:
-            masked = mask(stripped)
-        after_name = masked is None and _names_a_token(stripped)
-        if masked is not None:
-            items[index] = item.replace(stripped, masked, 1)
-            changed = True
-    return ",".join(items) if changed else value
+    for index, stripped, token in tokens:
+        masked = stripped[:len(stripped) - len(token)] + mask(token)
+        items[index] = items[index].replace(stripped, masked, 1)
+    return ",".join(items)

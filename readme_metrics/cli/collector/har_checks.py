@@ -23,6 +23,7 @@ from readme_metrics.cli.collector.checker import (
     secret_shape,
 )
 from readme_metrics.har.credential_headers import credential_header
+from readme_metrics.har.subprotocols import SUBPROTOCOL_HEADER, subprotocol_tokens
 
 __all__ = ["check_entry", "check_pages"]
 
@@ -45,6 +46,12 @@ def _check_secrets(c: Checker, headers: list[dict[str, Any]], cookies: list[dict
         if (masked(name.lower().replace("_", "-")) and "value" in header
                 and not secret_shape(header["value"])):
             c.add(f"{path}.headers[{index}]", f"the {name} value must be masked, not sent in clear")
+        elif (name.lower() == SUBPROTOCOL_HEADER and "value" in header
+              and any(not secret_shape(token)
+                      for _, _, token in subprotocol_tokens(str(header["value"])))):
+            # A WebSocket client's bearer token as a subprotocol (the library masks it).
+            c.add(f"{path}.headers[{index}]",
+                  f"the token in the {name} value must be masked, not sent in clear")
     for index, cookie in enumerate(cookies):
         if "value" in cookie and not secret_shape(cookie["value"]):
             c.add(f"{path}.cookies[{index}]",
