@@ -372,7 +372,7 @@ class CallerKey:
         if "\\" not in decoded:
             return None
         masked = self.text(decoded)
-        return None if masked == decoded else quote(masked, safe="")
+        return None if masked == decoded else quote(utf8(masked), safe="")
 
     def _spelled(self, text: str) -> str:
         """``text`` with every URL spelling of the key masked: the usual ones (longest
@@ -459,7 +459,7 @@ class CallerKey:
         if not self.numbers_in(decoded):
             return None
         masked = self.text(decoded)
-        return None if masked == decoded else quote(masked, safe="")
+        return None if masked == decoded else quote(utf8(masked), safe="")
 
     def _whole_values(self, query: str) -> str:
         """A raw query (or a fragment's pairs) with the values and names that decode to
@@ -473,7 +473,7 @@ class CallerKey:
         if self.key not in decoded and "\\" not in decoded and not self.numeric:
             return None
         masked = self.name(decoded)
-        return None if masked == decoded else quote(masked, safe="")
+        return None if masked == decoded else quote(utf8(masked), safe="")
 
     def _whole_value(self, name: str, value: str) -> Optional[str]:
         """The quoted mask for a raw value that decodes to the key, the value masked as
@@ -485,7 +485,7 @@ class CallerKey:
         if self.key not in decoded and "\\" not in decoded:  # (JSON escapes may spell it)
             return None
         masked = self.text(decoded)
-        return None if masked == decoded else quote(masked, safe="")
+        return None if masked == decoded else quote(utf8(masked), safe="")
 
     def body(self, text: str) -> str:
         """A body's text with the key masked; a JSON document stays valid JSON.

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from urllib.parse import quote, unquote, urlsplit
 
+from readme_metrics.masking import utf8
+
 
 def authority_key(authority: str, key: str, masked: str) -> str:
     """``authority`` (``[userinfo@]host[:port]``, a url's or a Host header's) with its host
@@ -36,4 +38,6 @@ def valid_authority(rest: str) -> str:
             return rest
     except ValueError:  # half an IP literal
         pass
-    return quote(authority, safe=_REG_NAME_SAFE) + rest[end:]
+    # (A lone surrogate, as a WSGI app's Location built from a path read with
+    # surrogateescape holds, as its byte: quote's UTF-8 raised, and the log was dropped.)
+    return quote(utf8(authority), safe=_REG_NAME_SAFE) + rest[end:]
