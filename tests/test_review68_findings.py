@@ -161,56 +161,78 @@ _OTHER_HEADERS = st.sampled_from([
     "Content-Type: text/plain; charset=utf-16"])
 
 
+_USUAL_NAMES = _NAMES.filter(lambda name: not any(c in name for c in '"\\;*\r\n'))
+_USUAL_VALUES = _VALUES.filter(lambda value: b"\n--" not in value)
+
+
 @st.composite
-def _part(draw: Any, boundary: str) -> bytes:
-    name = draw(_NAMES)
-    if draw(st.booleans()):
-        disposition = f'{draw(_DISPOSITIONS)}form-data; name="{name}"'
-    else:
+def _part(draw: Any, boundary: str, odd: bool) -> bytes:
+    """A part as clients write it (any header-name case, a Content-Type with any
+    parameters, names and data the usual reader takes); or, ``odd``, one with the
+    shapes it leaves to FieldStorage (blanks around ``;`` and ``=``, ``Form-Data``, no
+    blank after the colon, two Content-Dispositions, other headers, reversed order, a
+    boundary in its data)."""
+    name = draw(_NAMES if odd else _USUAL_NAMES)
+    colon = draw(st.sampled_from(["Content-Disposition: ", "content-disposition: ",
+                                  "CONTENT-DISPOSITION: ", "Content-disposition: "]))
+    if odd and draw(st.booleans()):
         disposition = (draw(_DISPOSITIONS) + draw(_FORMS) +
                        draw(st.sampled_from(["; ", ";", " ; ", ";\t"])) + "name" +
                        draw(st.sampled_from(["=", " =", "= "])) + f'"{name}"')
+    else:
+        disposition = f'{colon}form-data; name="{name}"'
     filename = draw(st.none() | st.sampled_from(["", "a.txt", "a.json", "r\xe9sum\xe9.pdf"]))
     if filename is not None:
-        disposition += draw(st.sampled_from(["; ", ";"])) + f'filename="{filename}"'
-    if draw(st.integers(0, 9)) == 0:
+        disposition += draw(st.sampled_from(["; ", ";"] if odd else ["; "])) + \
+            f'filename="{filename}"'
+    if odd and draw(st.integers(0, 3)) == 0:
         disposition += draw(st.sampled_from([" ", "\t", ";", "; x=1"]))
     lines = [disposition]
     part_type = draw(_TYPES)
     if part_type is not None:
         lines.append(draw(st.sampled_from(["Content-Type: ", "content-type:",
                                            "Content-Type:\t", "CONTENT-TYPE:  "])) + part_type)
-    if draw(st.integers(0, 5)) == 0:
+    if odd and draw(st.integers(0, 2)) == 0:
         lines.insert(draw(st.integers(0, len(lines))), draw(_OTHER_HEADERS))
-    if draw(st.integers(0, 7)) == 0:
+    if odd and draw(st.integers(0, 3)) == 0:
         lines.reverse()
     head = ("\r\n".join(lines) + "\r\n\r\n").encode(
         draw(st.sampled_from(["utf-8", "latin-1"])), "replace")
-    return head + draw(_VALUES).replace(b"--B", b"--" + boundary.encode("latin-1"))
+    value = draw(_VALUES if odd else _USUAL_VALUES)
+    return head + value.replace(b"--B", b"--" + boundary.encode("latin-1"))
 
 
 @st.composite
 def _bodies(draw: Any) -> tuple[bytes, str]:
+    """A body as clients frame it (two in three), or one with one odd part or odd
+    framing: padding after a boundary, no closing boundary, an epilogue, a bare LF, a
+    leading CR LF, another spelling of its Content-Type."""
+    odd = draw(st.integers(0, 2)) == 0
     boundary = draw(st.sampled_from(_BOUNDARIES))
     quoted = draw(st.booleans()) or any(c in boundary for c in ' ;=,/:\t"\\')
     content_type = "multipart/form-data; boundary=" + (
         f'"{boundary}"' if quoted else boundary)
     dash = b"--" + boundary.encode("latin-1")
+    count = draw(st.integers(1, 6))
+    odd_part = draw(st.integers(0, count)) if odd else -1  # (count: the framing)
     body = b""
-    for _ in range(draw(st.integers(1, 6))):
-        padding = draw(st.sampled_from([b"", b"", b"", b" ", b"\t"]))
-        body += dash + padding + b"\r\n" + draw(_part(boundary)) + b"\r\n"
-    body += dash + draw(st.sampled_from([b"--", b"--\r\n", b"--\r\n", b"-- ", b"--\r\n\r\n",
-                                         b"", b"\r\n", b"--\n", b"--\r\nx"]))
-    if draw(st.integers(0, 5)) == 0:
+    for index in range(count):
+        padding = draw(st.sampled_from([b" ", b"\t", b"  "])) if \
+            index == odd_part and draw(st.booleans()) else b""
+        body += dash + padding + b"\r\n" + draw(_part(boundary, index == odd_part)) + b"\r\n"
+    body += dash + draw(st.sampled_from([b"--", b"--\r\n"]))
+    if odd_part == count:
         body = draw(st.sampled_from([
             lambda b: b"\r\n" + b, lambda b: b[:-1], lambda b: b + b"\r\n",
-            lambda b: b.replace(b"\r\n", b"\n", 1)]))(body)
-    if draw(st.integers(0, 6)) == 0:
+            lambda b: b.replace(b"\r\n", b"\n", 1), lambda b: b + b"epilogue",
+            lambda b: b[:b.rindex(dash)], lambda b: b + b"  ",
+            lambda b: b.replace(dash + b"--", dash + b"-- ")]))(body)
+    if draw(st.integers(0, 4)) == 0:
         content_type = draw(st.sampled_from([
             "Multipart/Form-Data; boundary=", "multipart/form-data; Boundary=",
             "multipart/form-data;boundary=", "multipart/form-data; boundary = ",
-            "multipart/form-data; charset=latin-1; boundary="])) + boundary
+            "multipart/form-data; charset=latin-1; boundary=", "multipart/mixed; boundary="
+        ])) + (f'"{boundary}"' if quoted else boundary)
     return body, content_type
 
 
