@@ -29,6 +29,8 @@ from tests.support.delivery import (
     MakeDelivery,
     adds_up,
     api_key_never_logged_fixture,  # noqa: F401 - autouse
+    clocked_batcher,
+    fail_attempt,
     full_jitter_fixture,  # noqa: F401 - ``full_jitter``
     ids,
     item,
@@ -80,39 +82,17 @@ def test_a_dead_api_has_the_batch_dropped_after_max_attempts_at_the_cap(
     assert len(messages(caplog, logging.WARNING, f"after {3 + BELOW_CAP} attempts")) == 1
 
 
-def _batcher(now: list[float], logs: int, post_logs: int = 1) -> tuple[LogQueue, Batcher]:
-    """A queue of ``logs`` logs, one a batch, at most ``post_logs`` a POST, and its batcher
-    with the defaults' backoff on the clock ``now[0]``."""
-    queue = LogQueue(batch_size=1, interval=0.0, max_size=100, max_bytes=10**6,
-                     max_post_logs=post_logs)
-    batcher = Batcher(queue, backoff_base=BACKOFF_BASE, backoff_cap=BACKOFF_CAP,
-                      clock=lambda: now[0])
-    for n in range(logs):
-        batcher.put(item(f"log-{n}"), 0, inline=False)
-    return queue, batcher
-
-
 def _down_batcher(now: list[float]) -> tuple[LogQueue, Batcher, list[Batch]]:
     """The defaults' backoff; DOWN_AFTER + 2 batches of one log, DOWN_AFTER of them
     failed: the API is down."""
-    queue, batcher = _batcher(now, DOWN_AFTER + 2)
+    queue, batcher = clocked_batcher(now, DOWN_AFTER + 2)
     with queue.lock:
         batches = [batcher.take_locked()[0] for _ in range(DOWN_AFTER)]
     assert None not in batches
     failed = [batch for batch in batches if batch is not None]
     for batch in failed:
-        _fail(batcher, batch)
+        fail_attempt(batcher, batch)
     return queue, batcher, failed
-
-
-def _fail(batcher: Batcher, batch: Batch, max_attempts: int = MAX_ATTEMPTS) -> bool:
-    """What Attempt does with a failed attempt: True if the batch is dropped."""
-    batch.attempts += 1
-    if batcher.exhausted(batch, max_attempts):
-        batcher.settle(batch, "retries_exhausted")
-        return True
-    batcher.retry_later(batch, None)
-    return False
 
 
 def _probe(queue: LogQueue, batcher: Batcher, now: list[float]) -> Any:
@@ -136,7 +116,7 @@ def test_a_down_api_has_its_probe_dropped_only_after_failures_at_the_cap() -> No
         probe = _probe(queue, batcher, now)
         assert probe is oldest
         attempts += 1
-        if _fail(batcher, probe):
+        if fail_attempt(batcher, probe):
             break
         assert attempts < 20  # bounded
     assert attempts == MAX_ATTEMPTS + 6  # 0.5, 1, 2, 4, 8 and 16 s below the cap
@@ -145,7 +125,7 @@ def test_a_down_api_has_its_probe_dropped_only_after_failures_at_the_cap() -> No
     while True:
         probe = _probe(queue, batcher, now)
         assert probe is nxt
-        if _fail(batcher, probe):
+        if fail_attempt(batcher, probe):
             break
     # Its own attempts count, not the probes before it (delivery17: with a probe every
     # PROBE_CAP at most, counting the failures in a row dropped a 60 s outage's oldest
@@ -162,7 +142,7 @@ def test_a_retry_due_is_not_held_behind_an_older_one_with_a_longer_backoff() -> 
     but the retries waited in line: an older batch at a 30 s backoff held a younger one
     whose 0.5 s backoff was over (the API working, failures fewer than DOWN_AFTER)."""
     now = [100.0]
-    queue, batcher = _batcher(now, 2)
+    queue, batcher = clocked_batcher(now, 2)
     with queue.lock:
         older, _ = batcher.take_locked()
         younger, _ = batcher.take_locked()
@@ -208,7 +188,7 @@ def test_a_413_ends_a_hold_as_any_answer_does_not_for_the_next_failure_only() ->
     unread while no failure, it came back with the next one, which held every sender
     till then, not only its own batch. A delivered POST ends the hold; a 413 now too."""
     now = [100.0]
-    queue, batcher = _batcher(now, 3, post_logs=2)
+    queue, batcher = clocked_batcher(now, 3, post_logs=2)
     with queue.lock:
         asked, _ = batcher.take_locked()  # log-0 and log-1
         assert asked is not None
@@ -242,7 +222,7 @@ def test_the_hold_of_a_down_api_grows_with_the_failures_in_a_row_not_one_batchs_
     30,000 dropped as queue_full in one run). That batch waits its own 30 s; the others
     hold for the in-a-row count's 0.5 s."""
     now = [100.0]
-    queue, batcher = _batcher(now, DOWN_AFTER + 1)
+    queue, batcher = clocked_batcher(now, DOWN_AFTER + 1)
     with queue.lock:
         batches = [batcher.take_locked()[0] for _ in range(DOWN_AFTER)]
     failed = [batch for batch in batches if batch is not None]

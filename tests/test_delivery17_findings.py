@@ -26,63 +26,30 @@ import pytest
 
 from readme_metrics.delivery import batcher as batcher_module
 from readme_metrics.delivery import policy
-from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.encode import array_body
 from readme_metrics.delivery.policy import (
-    BACKOFF_BASE,
     BACKOFF_CAP,
     DOWN_AFTER,
     MAX_ATTEMPTS,
     MAX_POST_BYTES,
     RAISE_POST_BYTES_AFTER,
 )
-from readme_metrics.delivery.queue import Batch, LogQueue
 from tests.support.delivery import (
     MakeDelivery,
     adds_up,
     api_key_never_logged_fixture,  # noqa: F401 - autouse
+    clocked_batcher,
+    fail_attempt,
     full_jitter_fixture,  # noqa: F401 - ``full_jitter``
     ids,
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     messages,
+    put_log,
+    take_batch,
 )
 from tests.support.fake_api import Collector, Received, Reply
 from tests.support.polling import wait_until
-
-
-def _batcher(now: list[float], logs: int, post_logs: int = 1,
-             **queue_options: int) -> tuple[LogQueue, Batcher]:
-    """A queue of ``logs`` logs, one a batch, at most ``post_logs`` a POST,
-    and its batcher with the defaults' backoff on the clock ``now[0]``."""
-    queue = LogQueue(batch_size=1, interval=0.0, max_size=1000, max_bytes=10**7,
-                     max_post_logs=post_logs, **queue_options)
-    batcher = Batcher(queue, backoff_base=BACKOFF_BASE, backoff_cap=BACKOFF_CAP,
-                      clock=lambda: now[0])
-    for n in range(logs):
-        _put(batcher, f"log-{n}")
-    return queue, batcher
-
-
-def _put(batcher: Batcher, name: str) -> None:
-    log = item(name)
-    batcher.put(log, log.nbytes, inline=False)
-
-
-def _take(queue: LogQueue, batcher: Batcher) -> Batch | None:
-    with queue.lock:
-        return batcher.take_locked()[0]
-
-
-def _fail(batcher: Batcher, batch: Batch, retry_after: float | None = None) -> bool:
-    """What Attempt does with a failed attempt: True if the batch is dropped."""
-    batch.attempts += 1
-    if batcher.exhausted(batch, MAX_ATTEMPTS):
-        batcher.settle(batch, "retries_exhausted")
-        return True
-    batcher.retry_later(batch, retry_after)
-    return False
-
 
 # -- the drain once the API is back ------------------------------------------------------
 
@@ -92,19 +59,19 @@ def test_the_probe_that_succeeds_releases_every_batch_held_for_a_retry() -> None
     """Three batches failed (the API down), each its own backoff at the cap (30 s); the
     next probe is delivered: the three are due at once, not 30 s on, one POST each."""
     now = [100.0]
-    queue, batcher = _batcher(now, DOWN_AFTER + 1)
-    failed = [_take(queue, batcher) for _ in range(DOWN_AFTER)]
+    queue, batcher = clocked_batcher(now, DOWN_AFTER + 1)
+    failed = [take_batch(queue, batcher) for _ in range(DOWN_AFTER)]
     for batch in failed:
         assert batch is not None
         batch.attempts = 6  # its backoff after the next failure: 30 s
-        _fail(batcher, batch)
+        fail_attempt(batcher, batch)
     now[0] += BACKOFF_CAP / 2  # past the hold, not past their own backoffs
-    probe = _take(queue, batcher)
+    probe = take_batch(queue, batcher)
     assert probe is not None and probe not in failed  # the log that came meanwhile
-    assert _take(queue, batcher) is None  # one probe at a time
+    assert take_batch(queue, batcher) is None  # one probe at a time
     batcher.settle(probe, None)
 
-    released = [_take(queue, batcher) for _ in range(DOWN_AFTER)]
+    released = [take_batch(queue, batcher) for _ in range(DOWN_AFTER)]
     assert released == failed  # all at once, oldest first
     assert queue.retries == []
     for batch in released:
@@ -152,26 +119,26 @@ def test_the_ceilings_of_a_batchs_backoff_and_of_the_hold_between_probes() -> No
     API is down: 0.5 s doubling from the DOWN_AFTER-th failure in a row, at most 5 s (30
     before: the first probe after the API came back was up to 30 s away)."""
     now = [100.0]
-    queue, batcher = _batcher(now, 1)
-    batch = _take(queue, batcher)
+    queue, batcher = clocked_batcher(now, 1)
+    batch = take_batch(queue, batcher)
     assert batch is not None
     own = []
     while True:
         batcher.failures = 0  # a POST delivered between: only its own backoff counts
-        if _fail(batcher, batch):
+        if fail_attempt(batcher, batch):
             break
         own.append(batch.not_before - now[0])
         now[0] = batch.not_before
-        assert _take(queue, batcher) is batch
+        assert take_batch(queue, batcher) is batch
     assert own == [0.5, 1, 2, 4, 8, 16, 30, 30, 30, 30]
     assert batch.attempts == MAX_ATTEMPTS + 6
 
-    queue, batcher = _batcher(now, 20)
+    queue, batcher = clocked_batcher(now, 20)
     holds = []
     for _ in range(12):  # each log probes once (its own backoff keeps it back after)
-        probe = _take(queue, batcher)
+        probe = take_batch(queue, batcher)
         assert probe is not None
-        _fail(batcher, probe)
+        fail_attempt(batcher, probe)
         if batcher.failures >= DOWN_AFTER:
             holds.append(batcher.hold_until - now[0])
             now[0] = batcher.hold_until
@@ -186,23 +153,23 @@ def test_a_60_s_outage_at_a_low_rate_loses_no_log(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(batcher_module, "backoff_delay",
                         functools.partial(policy.backoff_delay, rand=lambda: 0.5))
     now = [100.0]
-    queue, batcher = _batcher(now, 0)
+    queue, batcher = clocked_batcher(now, 0)
     logs = 0
     while now[0] < 160:
         if now[0] >= 100 + logs:
-            _put(batcher, f"log-{logs}")
+            put_log(batcher, f"log-{logs}")
             logs += 1
-        probe = _take(queue, batcher)
+        probe = take_batch(queue, batcher)
         if probe is not None:
-            assert not _fail(batcher, probe), f"dropped at {now[0] - 100:.1f} s"
+            assert not fail_attempt(batcher, probe), f"dropped at {now[0] - 100:.1f} s"
         now[0] += 0.05
     assert max(batch.attempts for batch in queue.retries) >= 9  # probed often
     now[0] = max(now[0], batcher.hold_until)  # the API is back: the next log probes
-    _put(batcher, "after")
-    probe = _take(queue, batcher)
+    put_log(batcher, "after")
+    probe = take_batch(queue, batcher)
     assert probe is not None
     batcher.settle(probe, None)
-    while (batch := _take(queue, batcher)) is not None:
+    while (batch := take_batch(queue, batcher)) is not None:
         batcher.settle(batch, None)
     stats = queue.stats()
     assert (stats["sent"], stats["dropped"], stats["queued"]) == (logs + 1, 0, 0)
@@ -216,18 +183,18 @@ def test_after_a_retry_after_one_post_at_a_time_probes_the_api() -> None:
     sender went at once (16 POSTs to an API that asked to be left alone); the docs said
     one POST at a time probes it until one succeeds, as after DOWN_AFTER failures."""
     now = [100.0]
-    queue, batcher = _batcher(now, 5)
-    first = _take(queue, batcher)
+    queue, batcher = clocked_batcher(now, 5)
+    first = take_batch(queue, batcher)
     assert first is not None
-    _fail(batcher, first, retry_after=2.0)
-    assert _take(queue, batcher) is None  # held
+    fail_attempt(batcher, first, retry_after=2.0)
+    assert take_batch(queue, batcher) is None  # held
     now[0] += 2.5
-    probe = _take(queue, batcher)
+    probe = take_batch(queue, batcher)
     assert probe is first
-    assert _take(queue, batcher) is None  # one probe at a time
+    assert take_batch(queue, batcher) is None  # one probe at a time
     batcher.settle(probe, None)
-    assert _take(queue, batcher) is not None  # answered: the others go
-    assert _take(queue, batcher) is not None
+    assert take_batch(queue, batcher) is not None  # answered: the others go
+    assert take_batch(queue, batcher) is not None
 
 
 def test_an_hours_retry_after_holds_its_batch_an_hour_the_others_a_minute() -> None:
@@ -236,23 +203,23 @@ def test_an_hours_retry_after_holds_its_batch_an_hour_the_others_a_minute() -> N
     waits the hour; the others hold RETRY_AFTER_HOLD, then one probe at a time, and
     once the API answers they go, the asked batch still not before its hour."""
     now = [100.0]
-    queue, batcher = _batcher(now, 4)
-    asked = _take(queue, batcher)
+    queue, batcher = clocked_batcher(now, 4)
+    asked = take_batch(queue, batcher)
     assert asked is not None
-    _fail(batcher, asked, retry_after=3600.0)
+    fail_attempt(batcher, asked, retry_after=3600.0)
     now[0] += 59.0
-    assert _take(queue, batcher) is None  # every sender holds the first minute
+    assert take_batch(queue, batcher) is None  # every sender holds the first minute
     now[0] += 2.0
-    probe = _take(queue, batcher)
+    probe = take_batch(queue, batcher)
     assert probe is not None and probe is not asked
-    assert _take(queue, batcher) is None  # one probe at a time
+    assert take_batch(queue, batcher) is None  # one probe at a time
     batcher.settle(probe, None)  # the API answers
-    rest = [_take(queue, batcher), _take(queue, batcher)]
+    rest = [take_batch(queue, batcher), take_batch(queue, batcher)]
     assert None not in rest and asked not in rest
-    assert _take(queue, batcher) is None  # the asked batch waits its hour
+    assert take_batch(queue, batcher) is None  # the asked batch waits its hour
     now[0] = asked.not_before
     assert asked.not_before >= 100.0 + 3600.0
-    assert _take(queue, batcher) is asked
+    assert take_batch(queue, batcher) is asked
 
 
 def test_an_hours_retry_after_stops_only_its_batch(
@@ -282,12 +249,12 @@ def test_a_retry_after_of_0_holds_no_other_sender() -> None:
     """429 with Retry-After: 0: a failure like any other, the batch waits its own
     backoff and the other batches go on."""
     now = [100.0]
-    queue, batcher = _batcher(now, 3)
-    first = _take(queue, batcher)
+    queue, batcher = clocked_batcher(now, 3)
+    first = take_batch(queue, batcher)
     assert first is not None
-    _fail(batcher, first, retry_after=0.0)
-    assert _take(queue, batcher) is not None
-    assert _take(queue, batcher) is not None
+    fail_attempt(batcher, first, retry_after=0.0)
+    assert take_batch(queue, batcher) is not None
+    assert take_batch(queue, batcher) is not None
 
 
 # -- the bytes of a POST after a 413 -------------------------------------------------------
@@ -298,21 +265,21 @@ def test_the_bytes_of_a_post_lowered_by_a_413_are_raised_again() -> None:
     bytes at most) for the life of the process. After RAISE_POST_BYTES_AFTER POSTs
     delivered the cap doubles, and so on up to MAX_POST_BYTES."""
     now = [100.0]
-    queue, batcher = _batcher(now, 2, post_logs=2)
-    refused = _take(queue, batcher)
+    queue, batcher = clocked_batcher(now, 2, post_logs=2)
+    refused = take_batch(queue, batcher)
     assert refused is not None and refused.count == 2
     both = refused.nbytes
     batcher.split(refused, [(array_body([b'{"_id":"log-0"}']), 1),
                             (array_body([b'{"_id":"log-1"}']), 1)])
     assert queue.max_post_bytes < both
-    for part in (_take(queue, batcher), _take(queue, batcher)):
+    for part in (take_batch(queue, batcher), take_batch(queue, batcher)):
         assert part is not None
         batcher.settle(part, None)
     counts = []
     for n in range(2, 2 + 30 * RAISE_POST_BYTES_AFTER):
-        _put(batcher, f"log-{n}")
-        _put(batcher, f"log-{n}b")
-        while (batch := _take(queue, batcher)) is not None:
+        put_log(batcher, f"log-{n}")
+        put_log(batcher, f"log-{n}b")
+        while (batch := take_batch(queue, batcher)) is not None:
             counts.append(batch.count)
             batcher.settle(batch, None)
         if queue.max_post_bytes == MAX_POST_BYTES:

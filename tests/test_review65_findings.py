@@ -30,45 +30,19 @@ import pytest
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.delivery import batcher as batcher_module
 from readme_metrics.delivery import policy
-from readme_metrics.delivery.batcher import Batcher
-from readme_metrics.delivery.policy import BACKOFF_BASE, BACKOFF_CAP, MAX_ATTEMPTS
-from readme_metrics.delivery.queue import Batch, LogQueue
+from readme_metrics.delivery.queue import LogQueue
 from tests.support.contract import API_KEY as CONTRACT_API_KEY
 from tests.support.delivery import (
     api_key_never_logged_fixture,  # noqa: F401 - autouse
-    item,
+    clocked_batcher,
+    fail_attempt,
+    put_log,
+    take_batch,
 )
 from tests.support.fake_api import Collector
 from tests.test_servers9_findings import _served
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _batcher(now: list[float]) -> tuple[LogQueue, Batcher]:
-    queue = LogQueue(batch_size=1, interval=0.0, max_size=1000, max_bytes=10**7,
-                     max_post_logs=1)
-    return queue, Batcher(queue, backoff_base=BACKOFF_BASE, backoff_cap=BACKOFF_CAP,
-                          clock=lambda: now[0])
-
-
-def _put(batcher: Batcher, name: str) -> None:
-    log = item(name)
-    batcher.put(log, log.nbytes, inline=False)
-
-
-def _take(queue: LogQueue, batcher: Batcher) -> Batch | None:
-    with queue.lock:
-        return batcher.take_locked()[0]
-
-
-def _fail(batcher: Batcher, batch: Batch) -> bool:
-    """What Attempt does with a failed attempt (503): True if the batch is dropped."""
-    batch.attempts += 1
-    if batcher.exhausted(batch, MAX_ATTEMPTS):
-        batcher.settle(batch, "retries_exhausted")
-        return True
-    batcher.retry_later(batch, None)
-    return False
 
 
 @pytest.fixture(name="mean_jitter")
@@ -84,25 +58,25 @@ def _flapping(seconds: float, every: float, senders: int = 4) -> tuple[LogQueue,
     answered within the 0.05 s step); then the API is back and everything is sent.
     (queue, logs, dropped during the spell)"""
     now = [100.0]
-    queue, batcher = _batcher(now)
+    queue, batcher = clocked_batcher(now)
     logs = dropped = 0
     answered = -1e9
     while now[0] < 100 + seconds:
         if now[0] >= 100 + logs:
-            _put(batcher, f"log-{logs}")
+            put_log(batcher, f"log-{logs}")
             logs += 1
         posts = []
-        while len(posts) < senders and (batch := _take(queue, batcher)) is not None:
+        while len(posts) < senders and (batch := take_batch(queue, batcher)) is not None:
             posts.append(batch)
         for batch in posts:
             if now[0] - answered >= every:
                 answered = now[0]
                 batcher.settle(batch, None)
             else:
-                dropped += _fail(batcher, batch)
+                dropped += fail_attempt(batcher, batch)
         now[0] += 0.05
     now[0] += 3600.0  # the API is back, every backoff over
-    while (batch := _take(queue, batcher)) is not None:
+    while (batch := take_batch(queue, batcher)) is not None:
         batcher.settle(batch, None)
     return queue, logs, dropped
 

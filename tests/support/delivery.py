@@ -20,6 +20,8 @@ import pytest
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import Delivery, policy
 from readme_metrics.delivery import batcher as batcher_module
+from readme_metrics.delivery.batcher import Batcher
+from readme_metrics.delivery.queue import Batch, LogQueue
 from readme_metrics.exchange import Exchange, Group
 from tests.support.contract import API_KEY as CONTRACT_API_KEY
 from tests.support.fake_api import Collector, Reply
@@ -34,6 +36,44 @@ def item(name: str, body: bytes = b"") -> Exchange:
     return Exchange(id=name, started=0.0, method="GET", url="http://api.test/x",
                     http_version="HTTP/1.1", request_headers=[], client_ip="127.0.0.1",
                     group=Group("caller"), response_body=body, response_body_size=len(body))
+
+
+def clocked_batcher(now: list[float], logs: int = 0, post_logs: int = 1,
+                    **queue_options: int) -> tuple[LogQueue, Batcher]:
+    """A queue of ``logs`` logs (``log-0`` ...), one a batch, at most ``post_logs`` a
+    POST, and its batcher with the defaults' backoff on the fake clock ``now[0]``: the
+    retry rules stepped through without a sender or a wait."""
+    sizes = {"max_size": 1000, "max_bytes": 10**7, **queue_options}
+    queue = LogQueue(batch_size=1, interval=0.0, max_post_logs=post_logs, **sizes)
+    batcher = Batcher(queue, backoff_base=policy.BACKOFF_BASE,
+                      backoff_cap=policy.BACKOFF_CAP, clock=lambda: now[0])
+    for n in range(logs):
+        put_log(batcher, f"log-{n}")
+    return queue, batcher
+
+
+def put_log(batcher: Batcher, name: str) -> None:
+    """What a request does: one log named ``name`` queued."""
+    log = item(name)
+    batcher.put(log, log.nbytes, inline=False)
+
+
+def take_batch(queue: LogQueue, batcher: Batcher) -> Optional[Batch]:
+    """What a sender does: the next batch due, or None."""
+    with queue.lock:
+        return batcher.take_locked()[0]
+
+
+def fail_attempt(batcher: Batcher, batch: Batch, retry_after: Optional[float] = None,
+                 max_attempts: int = policy.MAX_ATTEMPTS) -> bool:
+    """What Attempt does with a failed attempt (a 503, or a 429 with ``retry_after``):
+    True if the batch is dropped."""
+    batch.attempts += 1
+    if batcher.exhausted(batch, max_attempts):
+        batcher.settle(batch, "retries_exhausted")
+        return True
+    batcher.retry_later(batch, retry_after)
+    return False
 
 
 def build_id(pending: Any) -> dict:
