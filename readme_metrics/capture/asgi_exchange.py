@@ -491,8 +491,12 @@ class _Exchange(RequestSide):
             if group is None:
                 self.middleware.skip()
                 return
-            self._answered()
-            self._held()
+            # _answered() and _held() called only when their first test holds: the
+            # usual exchange was not cut, and ended with a body message.
+            if self._cut:
+                self._answered()
+            if not self._bodied:
+                self._held()
             if (not self._ended and self._head_written()
                     and not (self._disconnected or client_gone(self._own))):
                 # The app's call ended with no last body message: the servers close the
