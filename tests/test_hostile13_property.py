@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import json
-import threading
 import warnings
 from typing import Any, Optional
 from urllib.parse import unquote
@@ -224,8 +224,27 @@ def grouping_of(case: dict[str, Any]) -> Any:
     return group
 
 
-_lock = threading.Lock()
-_collector: Optional[Collector] = None
+_tags = itertools.count()
+#: Logs of an earlier example that reached the collector during a later one (hunts print it).
+STRAY: list[dict[str, Any]] = []
+
+
+def tagged(case: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """``case`` with a header naming the example: its logs are told from any an earlier
+    example's middleware posts late."""
+    tag = f"e{next(_tags)}"
+    return {**case, "headers": [*case["headers"], ("X-Example", tag)]}, tag
+
+
+def own_logs(collector: Collector, tag: str) -> list[dict[str, Any]]:
+    mine = []
+    for log in collector.logs:
+        headers = log["request"]["log"]["entries"][0]["request"]["headers"]
+        if {"name": "X-Example", "value": tag} in headers:
+            mine.append(log)
+        else:
+            STRAY.append(log)
+    return mine
 
 
 @pytest.fixture(scope="module")
@@ -263,7 +282,8 @@ def body_size(case: dict[str, Any], lint: bool) -> int:
         return max(len(body) - 5, 0)
     if framing == "long":
         return len(body) + 7
-    if framing == "chunked" and lint and case["reads"] in ("none", "part", "past"):
+    if framing == "chunked" and lint and case["reads"] in ("none", "part", "past") and (
+            case["grouping"] != "body-key"):  # the grouping function's read takes it all
         return -1
     return len(body)
 
@@ -273,6 +293,7 @@ def check_exchange(case: dict[str, Any], collector: Collector) -> None:
 
     with collector._cond:
         collector.received.clear()
+    case, tag = tagged(case)
     config = MetricsApiConfig(
         api_key="rdme_hostile13", metrics_api=collector.url, buffer_length=1,
         background_worker_mode=False, base_log_url="https://docs.example.com",
@@ -298,7 +319,7 @@ def check_exchange(case: dict[str, Any], collector: Collector) -> None:
     if case["grouping"] in ("key", "id", "body-key"):  # else the key is a value it sent
         assert case["key"].encode() not in posted
     assert case["secret"].encode() not in posted
-    logs = collector.logs
+    logs = own_logs(collector, tag)
     identified = case["method"] != "OPTIONS" and (case["grouping"] in ("key", "id") or (
         # webob raises reading a body the client cut short, in the grouping function too
         case["grouping"] == "body-key" and case["framing"] != "long"))
@@ -409,6 +430,7 @@ def check_asgi_exchange(case: dict[str, Any], collector: Collector) -> None:
 
     with collector._cond:
         collector.received.clear()
+    case, tag = tagged(case)
     config = MetricsApiConfig(
         api_key="rdme_hostile13", metrics_api=collector.url, buffer_length=1,
         background_worker_mode=False, base_log_url="https://docs.example.com",
@@ -434,7 +456,7 @@ def check_asgi_exchange(case: dict[str, Any], collector: Collector) -> None:
     if case["grouping"] in ("key", "id", "body-key"):
         assert case["key"].encode() not in posted
     assert case["secret"].encode() not in posted
-    logs = collector.logs
+    logs = own_logs(collector, tag)
     if case["grouping"] in ("none", "raise", "str", "int", "list"):
         assert logs == []
         return
