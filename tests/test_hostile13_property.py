@@ -249,10 +249,10 @@ def own_logs(collector: Collector, tag: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def collector() -> Any:
-    global _collector
-    _collector = Collector().start()
-    yield _collector
-    _collector.stop()
+    """One collector for all the examples (each clears what it received)."""
+    started = Collector().start()
+    yield started
+    started.stop()
 
 
 def run(app: Any, environ: dict[str, Any]) -> tuple[Any, list[str], list[str]]:
