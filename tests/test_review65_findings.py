@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import os
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -40,6 +39,7 @@ from tests.support.delivery import (
     take_batch,
 )
 from tests.support.fake_api import Collector
+from tests.support.processes import run_command
 from tests.test_servers9_findings import _served
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -197,8 +197,8 @@ threading.Thread(target=result.close, daemon=True).start()
 def test_a_log_whose_close_has_not_returned_at_exit_is_sent(collector: Collector) -> None:
     """As above, at the interpreter's exit with no close() of the middleware (a waitress
     worker thread still in the app's close()): the exit queues the log and sends it."""
-    done = subprocess.run([sys.executable, "-c", _EXITS_DURING_CLOSE, collector.url,
-                           CONTRACT_API_KEY], capture_output=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    done = run_command([sys.executable, "-c", _EXITS_DURING_CLOSE, collector.url,
+                        CONTRACT_API_KEY], capture_output=True, timeout=60,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr
     assert [log["_id"] for log in collector.wait_for_logs(1)]
