@@ -290,16 +290,22 @@ def body_size(case: dict[str, Any], lint: bool) -> int:
     return len(body)
 
 
+def config_for(case: dict[str, Any], collector: Collector) -> MetricsApiConfig:
+    """The same options for the WSGI and the ASGI run: inline, one log a POST, the
+    case's grouping function, the denylist its planted value is under."""
+    return MetricsApiConfig(
+        api_key="rdme_hostile13", metrics_api=collector.url, buffer_length=1,
+        background_worker_mode=False, base_log_url="https://docs.example.com",
+        grouping_function=grouping_of(case), denylist=["secret_field"])
+
+
 def check_exchange(case: dict[str, Any], collector: Collector) -> None:
     from werkzeug.middleware.lint import LintMiddleware
 
     with collector._cond:
         collector.received.clear()
     case, tag = tagged(case)
-    config = MetricsApiConfig(
-        api_key="rdme_hostile13", metrics_api=collector.url, buffer_length=1,
-        background_worker_mode=False, base_log_url="https://docs.example.com",
-        grouping_function=grouping_of(case), denylist=["secret_field"])
+    config = config_for(case, collector)
     seen_bare: list[Any] = []
     seen_wrapped: list[Any] = []
     middleware = MetricsMiddleware(validated_inside_lint(make_app(case, seen_wrapped)), config)
@@ -433,10 +439,7 @@ def check_asgi_exchange(case: dict[str, Any], collector: Collector) -> None:
     with collector._cond:
         collector.received.clear()
     case, tag = tagged(case)
-    config = MetricsApiConfig(
-        api_key="rdme_hostile13", metrics_api=collector.url, buffer_length=1,
-        background_worker_mode=False, base_log_url="https://docs.example.com",
-        grouping_function=grouping_of(case), denylist=["secret_field"])
+    config = config_for(case, collector)
     scope, messages = asgi_request_of(case)
     reads = case["reads"]
     then = "disconnect" if reads == "past" or case["framing"] == "long" else "wait"

@@ -214,26 +214,27 @@ class Recorder:
         started = self.status
         if self.comment is not None:  # client_left()'s still stands (respond() clears it)
             started = getattr(self, "left_with", started)
-        self.respond(status, reason, ())
-        self.first, self.kept, self.kept_size = b"", None, 0
-        self.body_size = 0
-        # What the app sends after this goes nowhere (granian's 500 for a final 1xx
-        # has no body, whatever the app's iterable or body messages hold).
-        self.no_body = True
+        self._answered_instead(status, reason)
         self.comment = server_answer_comment(status, why, started)
 
     def no_answer(self, why: str, started: object) -> None:
         """The server closed the connection and sent no answer at all (``why``, in a
         few words; ``started``: the app's status, which no client got): logged 500, as
         no status line said otherwise, with no headers or body and a comment saying so."""
-        self.respond(500, "Internal Server Error", ())
-        self.first, self.kept, self.kept_size = b"", None, 0
-        self.body_size = 0
-        self.no_body = True
+        self._answered_instead(500, "Internal Server Error")
         comment = f"no answer reached the client: the server {why} and closed the connection"
         if isinstance(started, int) and 100 <= started <= 999:
             comment += f"; the app answered {started}"
         self.comment = comment
+
+    def _answered_instead(self, status: int, reason: str) -> None:
+        """Logged as ``status``, with none of the app's headers or body: what the app
+        sends after this goes nowhere (granian's 500 for a final 1xx has no body, whatever
+        the app's iterable or body messages hold)."""
+        self.respond(status, reason, ())
+        self.first, self.kept, self.kept_size = b"", None, 0
+        self.body_size = 0
+        self.no_body = True
 
     def record(self, chunk: bytes, sent: bool = False) -> None:
         """Count one response chunk and keep what fits under the limit. Never raises.
