@@ -15,9 +15,6 @@ import io
 import json
 import logging
 import re
-import signal
-import subprocess
-import sys
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -25,7 +22,6 @@ from typing import Any, Callable, Optional
 from wsgiref.util import FileWrapper
 
 import pytest
-import requests
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from tests.support.contract import (
@@ -40,8 +36,8 @@ from tests.support.contract import (
 )
 from tests.support.fake_api import Collector
 from tests.support.har_check import assert_valid_log
-from tests.support.processes import read_line, start_server
 from tests.support.wsgi import run_wsgi, wsgi_environ
+from tests.test_acceptance_cli import collect  # noqa: F401 - the ``collect`` fixture
 
 StartResponse = Callable[..., Any]
 
@@ -730,37 +726,6 @@ def test_request_id_filter_and_log_tokens(monkeypatch: pytest.MonkeyPatch,
 # ------------------------------------------------------------------ SPEC 9: command line
 
 
-@pytest.fixture(scope="module")
-def collect_process(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """``python -m readme_metrics collect`` on a free port, with its HAR file."""
-    import os
-
-    from tests.support.command import REPO_ROOT
-
-    folder = tmp_path_factory.mktemp("collect")
-    har = folder / "calls.har"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
-    env.update(PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO_ROOT))
-    proc = start_server([sys.executable, "-m", "readme_metrics", "collect", "--port", "0",
-                         "--har", str(har), "--summary-every", "0"],
-                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                        cwd=folder, env=env)
-    url = None
-    deadline = time.monotonic() + 30
-    while url is None and time.monotonic() < deadline:
-        found = re.search(r"http://127\.0\.0\.1:\d+", read_line(proc.stdout, about="collect"))
-        url = found.group(0) if found else None
-    assert url, "collect did not say where it listens"
-    yield proc, url, har
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    assert proc.returncode == 0
-
-
 def _odd_apps() -> list[tuple[str, Callable[..., Any], dict[str, Any]]]:
     def file_app(environ: dict[str, Any], start_response: StartResponse) -> Any:
         start_response("200 OK", [("Content-Type", "application/pdf"),
@@ -793,10 +758,10 @@ def _odd_apps() -> list[tuple[str, Callable[..., Any], dict[str, Any]]]:
     ]
 
 
-def test_collect_accepts_every_odd_log_the_middleware_sends(collect_process: Any) -> None:
+def test_collect_accepts_every_odd_log_the_middleware_sends(collect: Any) -> None:  # noqa: F811
     """SPEC 9: collect "validates each log against this contract": every odd but valid
     exchange above must be accepted and written, not refused."""
-    _proc, url, har = collect_process
+    _proc, url, har = collect
     cases = _odd_apps()
     for path, app, request in cases:
         middleware = MetricsMiddleware(app, MetricsApiConfig(
@@ -822,13 +787,6 @@ def test_collect_accepts_every_odd_log_the_middleware_sends(collect_process: Any
     assert [u.split("127.0.0.1")[1].split("?")[0] for u in urls] == [c[0] for c in cases]
 
 
-def test_collect_refuses_a_log_with_a_number_for_an_id(collect_process: Any) -> None:
-    _proc, url, _har = collect_process
-    refused = requests.post(url + "/v1/request", data=b'[{"_id": 1}]',
-                            headers={"Content-Type": "application/json"}, timeout=10)
-    assert refused.status_code == 400
-
-
 def test_cli_exit_codes() -> None:
     from tests.support.contract import run_python
 
@@ -841,3 +799,25 @@ def test_cli_exit_codes() -> None:
                          "runpy.run_module('readme_metrics', run_name='__main__')")
         assert bad.returncode == 2, (argv, bad.stderr)
         assert "usage:" in bad.stderr
+
+
+@pytest.mark.parametrize(("set_cookie", "path", "domain"), [
+    pytest.param("a=1; Path", None, None, id="path-without-value"),
+    pytest.param("a=1; Path=", None, None, id="empty-path"),
+    pytest.param("a=1; Path=api", None, None, id="path-not-starting-with-slash"),
+    pytest.param("a=1; Path=/x; Path=", None, None, id="last-path-wins-even-empty"),
+    pytest.param("a=1; Path=; Path=/y", "/y", None, id="last-path-wins"),
+    pytest.param("a=1; Domain=", None, None, id="empty-domain-ignored"),
+    pytest.param("a=1; Domain=ex.com; Domain=", None, "ex.com", id="empty-domain-keeps-earlier"),
+])
+def test_set_cookie_path_and_domain_as_rfc_6265_reads_them(
+        inline_wrap: Any, collector: Collector, set_cookie: str, path: Optional[str],
+        domain: Optional[str]) -> None:
+    """SPEC 4 "cookies (from Set-Cookie)": a Path that is empty or does not start with
+    "/" gives the cookie the default path (RFC 6265 5.2.4), and an empty Domain is
+    ignored (5.2.3): neither is a path or domain of "" or "api" in the HAR cookie."""
+    headers = [("Content-Type", "text/plain"), ("Set-Cookie", set_cookie)]
+    _result, entry = one_entry(inline_wrap, collector, app_answering(headers=headers))
+    cookie, = entry["response"]["cookies"]
+    assert cookie.get("path") == path
+    assert cookie.get("domain") == domain

@@ -460,7 +460,9 @@ def response_cookies(
 
     ``expires`` is the Max-Age counted from ``received`` (see :func:`response_received`)
     when there is one (it wins over Expires, RFC 6265 5.3), else the Expires date. HAR
-    has no field for SameSite (nor Priority, Partitioned ...): the header keeps them.
+    has no field for SameSite (nor Priority, Partitioned ...): the header keeps them. A
+    Path that is empty or does not start with "/", and an empty Domain, give no field
+    (RFC 6265 5.2.3 and 5.2.4: the cookie keeps its default path and host).
 
     ``caller``: its key is masked in the cookies' strings, as :func:`request_cookies`
     does (an alias's spellings are left to the scrub after the build).
@@ -483,9 +485,15 @@ def response_cookies(
             attr, _, attr_value = attribute.partition("=")
             attr, attr_value = attr.strip().lower(), attr_value.strip()
             if attr == "path":
-                cookie["path"] = attr_value
+                # RFC 6265 5.2.4: an empty path, or one not starting with "/", leaves
+                # the cookie the default path (the request's), which is not "" or "api".
+                if attr_value.startswith("/"):
+                    cookie["path"] = attr_value
+                else:
+                    cookie.pop("path", None)
             elif attr == "domain":
-                cookie["domain"] = attr_value
+                if attr_value:  # 5.2.3: an empty Domain is ignored, an earlier one kept
+                    cookie["domain"] = attr_value
             elif attr == "expires":
                 expires = _expires(attr_value)
                 if expires is not None:
