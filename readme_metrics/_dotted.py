@@ -183,11 +183,33 @@ def cannot_take_the_request(function: Callable[..., Any]) -> Optional[str]:
             parameter.replace(annotation=inspect.Parameter.empty)
             for parameter in signature.parameters.values()])
         if str(exc) == "too many positional arguments":  # inspect's words for def grouping():
+            if signature.parameters:  # def grouping(*, request): each one keyword-only
+                return (f"{name}{shown} takes its arguments by keyword only, but it is "
+                        "called with one positional argument, the request: write "
+                        f"{_with_the_request(function)}")
             return (f"{name}{shown} takes no argument, but it is called with one, the "
                     f"request: write {_with_the_request(function)}")
+        taken_from = _class_of_an_unbound_method(function, signature)
+        if taken_from:
+            return (f"{name}{shown} is a method taken from the class, not from an "
+                    f"instance, so the request would be its self: pass an instance's, "
+                    f"{taken_from}().{function.__name__}, or make it a @staticmethod")
         return (f"{name}{shown} cannot be called with the request alone ({exc}): it takes "
                 "one argument, the request")
     return None
+
+
+def _class_of_an_unbound_method(function: Callable[..., Any],
+                                signature: inspect.Signature) -> Optional[str]:
+    """The class's name when ``function`` is a method read from its class (``Grouper.group``
+    for ``Grouper().group``): a plain function defined in a class, taking ``self`` first."""
+    if not inspect.isfunction(function):
+        return None
+    first = next(iter(signature.parameters), None)
+    owner = function.__qualname__.split(".")[-2:-1]
+    if first != "self" or not owner or owner[0] == "<locals>":
+        return None
+    return owner[0]
 
 
 def _with_the_request(function: Callable[..., Any]) -> str:
