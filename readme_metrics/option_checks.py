@@ -64,14 +64,36 @@ _FLAG_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n", "t
 
 
 def count_hint(value: Any) -> str:
-    """For ``trusted_proxies`` given as a flag (``README_TRUSTED_PROXIES=true``, ``True``):
+    """For ``trusted_proxies`` given as a flag (``README_TRUSTED_PROXIES=true``, ``True``)
+    or as the proxies' addresses (``127.0.0.1``, ``10.0.0.0/8``, ``*``, a list, as
+    gunicorn's ``--forwarded-allow-ips`` and other frameworks' trusted proxies take them):
     it counts the proxies, as werkzeug's ProxyFix ``x_for``, which a bare "integer >= 0"
     does not say."""
     if isinstance(value, bool) or (isinstance(value, str)
                                    and value.strip().lower() in _FLAG_WORDS):
         return ("it is the number of reverse proxies in front of the app, not a flag "
                 "(1 for one load balancer, 0 for none)")
+    if _addresses(value):
+        return ("it is the number of reverse proxies in front of the app, not their "
+                "addresses (1 for one nginx or load balancer, 0 for none)")
     return ""
+
+
+def _addresses(value: Any) -> bool:
+    """Whether ``value`` reads as addresses: ``127.0.0.1``, ``::1``, ``10.0.0.0/8``, ``*``,
+    ``proxy.internal``, several with commas, or a list of such."""
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return bool(value) and all(isinstance(item, str) and _addresses(item) for item in value)
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    try:
+        float(text)  # 1.5, 1e3: a number, if not a whole one
+        return False
+    except ValueError:
+        pass
+    return bool(re.fullmatch(r"[\w.:/*\[\]-]+(\s*,\s*[\w.:/*\[\]-]+)*", text)
+                and re.search(r"[.:/*,]", text))
 
 
 #: The longest duration any option accepts. Past about 292 years (threading.TIMEOUT_MAX)

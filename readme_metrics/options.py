@@ -74,6 +74,10 @@ class Option:
         """The error for an argument that is not of the Python type the option takes
         (``takes``: "an int >= 1"); the value is not echoed unless ``shown``."""
         hint = self.hinted(value) if shown else ""
+        if hint and isinstance(value, str):  # as wrong in the variable: not "strings like
+            # '127.0.0.1' are read from README_TRUSTED_PROXIES", which sends the user there
+            return ValueError(f"readme_metrics: {self.label()} must be {takes}, got the str "
+                              f"{value!r}: {hint}")
         return ValueError(wrong_type(self.name, self.variable, takes, value, shown)
                           + (f": {hint}" if hint else ""))
 

@@ -134,3 +134,48 @@ def test_a_method_of_an_instance_or_a_function_taking_self_is_not_taken_for_one(
 
     with pytest.raises(ValueError, match=r"cannot be called with the request alone"):
         MetricsApiConfig(api_key="any-key", grouping_function=nested)
+
+
+# -- trusted_proxies given as the proxies' addresses ---------------------------------------
+
+_NOT_ADDRESSES = ("it is the number of reverse proxies in front of the app, not their "
+                  "addresses (1 for one nginx or load balancer, 0 for none)")
+
+
+@pytest.mark.parametrize("environment, argument, message", [
+    # Behind nginx, a newcomer writes what gunicorn's --forwarded-allow-ips and other
+    # frameworks' trusted proxies take: the proxy's address. It got the bare "must be an
+    # integer >= 0", which does not say what the number counts.
+    pytest.param("127.0.0.1", None, "trusted_proxies (README_TRUSTED_PROXIES) must be an "
+                 "integer >= 0, got '127.0.0.1' (from the environment): " + _NOT_ADDRESSES,
+                 id="env-address"),
+    pytest.param("10.0.0.0/8, 192.168.0.0/16", None, "trusted_proxies (README_TRUSTED_PROXIES) "
+                 "must be an integer >= 0, got '10.0.0.0/8, 192.168.0.0/16' (from the "
+                 "environment): " + _NOT_ADDRESSES, id="env-networks"),
+    pytest.param("*", None, "trusted_proxies (README_TRUSTED_PROXIES) must be an integer "
+                 ">= 0, got '*' (from the environment): " + _NOT_ADDRESSES, id="env-star"),
+    pytest.param(None, ["127.0.0.1", "::1"], "trusted_proxies (README_TRUSTED_PROXIES) must "
+                 "be an int >= 0, got the list ['127.0.0.1', '::1']: " + _NOT_ADDRESSES,
+                 id="argument-list"),
+    # As an argument it also said "strings like '127.0.0.1' are read from
+    # README_TRUSTED_PROXIES", which sent the user to a variable that refuses it as well.
+    pytest.param(None, "127.0.0.1", "trusted_proxies (README_TRUSTED_PROXIES) must be an "
+                 "int >= 0, got the str '127.0.0.1': " + _NOT_ADDRESSES, id="argument-str"),
+    pytest.param(None, "true", "trusted_proxies (README_TRUSTED_PROXIES) must be an int >= 0, "
+                 "got the str 'true': it is the number of reverse proxies in front of the "
+                 "app, not a flag (1 for one load balancer, 0 for none)", id="argument-flag"),
+    # Numbers and words are not taken for addresses: as before, no hint.
+    pytest.param("1.5", None, "trusted_proxies (README_TRUSTED_PROXIES) must be an integer "
+                 ">= 0, got '1.5' (from the environment)", id="env-fraction"),
+    pytest.param("one", None, "trusted_proxies (README_TRUSTED_PROXIES) must be an integer "
+                 ">= 0, got 'one' (from the environment)", id="env-word"),
+])
+def test_trusted_proxies_given_as_addresses_says_it_is_a_count(
+        monkeypatch: pytest.MonkeyPatch, environment: Any, argument: Any,
+        message: str) -> None:
+    if environment is not None:
+        monkeypatch.setenv("README_TRUSTED_PROXIES", environment)
+    given = {} if argument is None else {"trusted_proxies": argument}
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None, **given)
+    assert str(raised.value) == "readme_metrics: " + message
