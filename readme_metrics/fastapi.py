@@ -21,6 +21,7 @@ the only module that imports Starlette (the ``fastapi`` extra).
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Optional
 
 try:
@@ -33,11 +34,34 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
         'FastAPI brings it): pip install "starlette>=0.20"'
     ) from exc
 
+from readme_metrics._logging import LogLimiter, QuietLogger
 from readme_metrics.asgi_types import ASGIApp, Message, Scope
 from readme_metrics.capture.asgi import MetricsMiddleware
 from readme_metrics.config import MetricsApiConfig
 
 __all__ = ["ReadMeMetricsMiddleware"]
+
+# A configuration from the environment that fails: said once per message, as Starlette
+# tries again to build its middleware at every request.
+_REFUSED_SAID = LogLimiter(QuietLogger(logging.getLogger("readme_metrics")), interval=None)
+
+
+def _from_the_environment() -> MetricsApiConfig:
+    """``MetricsApiConfig()``, its error also logged: Starlette makes the middleware when
+    the app is first called, at the lifespan's start under uvicorn, which then says only
+    "ASGI 'lifespan' protocol appears unsupported" and drops the error (then every request
+    fails with it, a 500)."""
+    try:
+        return MetricsApiConfig()
+    except ValueError as exc:
+        _REFUSED_SAID.log(
+            logging.ERROR, str(exc),
+            "%s; ReadMeMetricsMiddleware, added without config=, reads its options from the "
+            "environment when Starlette first builds its middleware, so every request "
+            "fails with this error (a 500): correct the value, or pass "
+            "config=MetricsApiConfig() to add_middleware, which fails at start-up instead",
+            exc)
+        raise
 
 
 class _Replay:
@@ -68,7 +92,7 @@ class ReadMeMetricsMiddleware(MetricsMiddleware):
         # README_GROUPING_FUNCTION as a "module.attribute" path, ...), as Django's adapter
         # does. Starlette builds its middleware at the first request: a missing option is
         # the ValueError naming it, there, rather than a TypeError about an argument.
-        super().__init__(app, config if config is not None else MetricsApiConfig())
+        super().__init__(app, config if config is not None else _from_the_environment())
 
     def grouping_request(self, scope: Scope, body: bytes) -> Any:
         """Starlette's ``Request`` over the app's scope, reading the recorded body."""

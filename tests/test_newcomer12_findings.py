@@ -9,8 +9,11 @@ fix, but for the options table's default column, which was right and is now held
 from __future__ import annotations
 
 import ast
+import asyncio
 import logging
+import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,9 @@ import pytest
 
 from readme_metrics import MetricsApiConfig
 from readme_metrics.options import BY_NAME, OPTIONS
+from tests.support.ports import free_port
+from tests.support.processes import stop_server
+from tests.test_readme import _start_app
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -179,3 +185,88 @@ def test_trusted_proxies_given_as_addresses_says_it_is_a_count(
     with pytest.raises(ValueError) as raised:
         MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None, **given)
     assert str(raised.value) == "readme_metrics: " + message
+
+
+# -- FastAPI without config=, a wrong value in the environment ------------------------------
+
+_FASTAPI_FROM_THE_ENVIRONMENT = '''
+from fastapi import FastAPI
+
+from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+
+def grouping_function(request):
+    return None
+
+
+app = FastAPI()
+app.add_middleware(ReadMeMetricsMiddleware)
+
+
+@app.get("/")
+async def hello():
+    return {"hello": "world"}
+'''
+
+
+def test_fastapi_without_config_says_a_wrong_variable_at_start_up_under_uvicorn(
+        tmp_path: Path) -> None:
+    # README_GROUPING_FUNCTION with a typo, the middleware added without config=:
+    # Starlette builds it at the lifespan's start, and uvicorn said only "ASGI 'lifespan'
+    # protocol appears unsupported" and dropped the error; the reason showed up only in
+    # the traceback of the first request's 500.
+    pytest.importorskip("uvicorn")
+    pytest.importorskip("fastapi")
+    (tmp_path / "app.py").write_text(_FASTAPI_FROM_THE_ENVIRONMENT)
+    port = free_port()
+    env = {**os.environ, "README_API_KEY": "any-key",
+           "README_METRICS_SERVER": "http://127.0.0.1:9",
+           "README_GROUPING_FUNCTION": "app:grouping_functon"}
+    log = tmp_path / "uvicorn.log"
+    proc = _start_app([sys.executable, "-m", "uvicorn", "app:app", "--port", str(port)],
+                      tmp_path, env, port, log)
+    try:
+        said = log.read_text()  # no request made: what a person sees at start-up
+    finally:
+        stop_server(proc)
+    assert "ASGI 'lifespan' protocol appears unsupported" in said, said
+    assert ("readme_metrics: grouping_function (README_GROUPING_FUNCTION) cannot import "
+            "'app:grouping_functon': module 'app' has no attribute 'grouping_functon' (did "
+            "you mean 'grouping_function'?) (from the environment); ReadMeMetricsMiddleware, "
+            "added without config=, reads its options from the environment when Starlette "
+            "first builds its middleware, so every request fails with this error (a 500): "
+            "correct the value, or pass config=MetricsApiConfig() to add_middleware, which "
+            "fails at start-up instead") in said, said
+
+
+def test_fastapi_without_config_says_a_wrong_variable_once(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    # Starlette tries to build its middleware again at every call: one error, not one a
+    # request; the exception still reaches the server each time (its 500).
+    starlette = pytest.importorskip("starlette.applications")
+    from starlette.middleware import Middleware
+
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+    monkeypatch.setenv("README_GROUPING_FUNCTION", "newcomer12_no_such_module.group")
+    monkeypatch.setenv("README_API_KEY", "any-key")
+    app = starlette.Starlette(middleware=[Middleware(ReadMeMetricsMiddleware)])
+    caplog.set_level(logging.ERROR, logger="readme_metrics")
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        return None
+
+    scope = {"type": "http", "method": "GET", "path": "/", "raw_path": b"/",
+             "query_string": b"", "headers": [], "http_version": "1.1", "scheme": "http",
+             "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000), "root_path": "",
+             "asgi": {"version": "3.0"}}
+    for _ in range(3):
+        with pytest.raises(ValueError, match="newcomer12_no_such_module"):
+            asyncio.run(app(scope, receive, send))
+    said = [r.getMessage() for r in caplog.records if "newcomer12_no_such_module" in
+            r.getMessage()]
+    assert len(said) == 1, said
+    assert "added without config=" in said[0]
