@@ -96,6 +96,49 @@ def _addresses(value: Any) -> bool:
                 and re.search(r"[.:/*,]", text))
 
 
+# A duration or a size written with its unit, as other tools' settings take them
+# (README_FLUSH_INTERVAL=5s, README_TIMEOUT=3000ms, README_MAX_BODY_BYTES=1MB).
+_WITH_A_UNIT = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]+)\s*", re.IGNORECASE)
+_SECONDS_IN = {
+    **dict.fromkeys(("ms", "msec", "millisecond", "milliseconds"), 0.001),
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1.0),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60.0),
+    **dict.fromkeys(("h", "hr", "hour", "hours"), 3600.0),
+}
+_BYTES_IN = {
+    **dict.fromkeys(("b", "byte", "bytes"), (1, "")),
+    **dict.fromkeys(("k", "kb", "kib"), (1024, "KiB")),
+    **dict.fromkeys(("m", "mb", "mib"), (1024 ** 2, "MiB")),
+    **dict.fromkeys(("g", "gb", "gib"), (1024 ** 3, "GiB")),
+}
+
+
+def seconds_hint(value: Any) -> str:
+    """For a duration given with its unit (``"5s"``, ``"3000ms"``, ``"1m"``): the number
+    of seconds to write instead, which a bare "a number of seconds" leaves to work out."""
+    match = _WITH_A_UNIT.fullmatch(value) if isinstance(value, str) else None
+    if match is None or match.group(2).lower() not in _SECONDS_IN:
+        return ""
+    seconds = float(match.group(1)) * _SECONDS_IN[match.group(2).lower()]
+    if not math.isfinite(seconds):  # 400 digits
+        return ""
+    return f"write the number of seconds alone, without a unit: {seconds:g}"
+
+
+def bytes_hint(value: Any) -> str:
+    """For a size given with its unit (``"1MB"``, ``"512k"``): the number of bytes to
+    write instead (a KiB counted as 1024 bytes)."""
+    match = _WITH_A_UNIT.fullmatch(value) if isinstance(value, str) else None
+    if match is None or match.group(2).lower() not in _BYTES_IN:
+        return ""
+    size, unit = _BYTES_IN[match.group(2).lower()]
+    if not math.isfinite(float(match.group(1)) * size):  # 400 digits
+        return ""
+    count = int(float(match.group(1)) * size)
+    shown = f" for {match.group(1)} {unit}" if unit else ""
+    return f"write the number of bytes alone, without a unit: {count}{shown}"
+
+
 #: The longest duration any option accepts. Past about 292 years (threading.TIMEOUT_MAX)
 #: a thread's wait raises OverflowError, which killed the delivery thread; a day is far
 #: beyond any sensible batching interval, HTTP timeout or exit flush.

@@ -115,7 +115,8 @@ OPTIONS: tuple[Option, ...] = (
         "while the Metrics API fails, or with 16 POSTs in flight); `0` turns this timer "
         "off: a partial batch then waits for `buffer_length` logs, `flush()` or the exit "
         "(to send each log at once, `buffer_length=1`)",
-        warning=check.seconds_warning("a partial batch waits that long to be sent")),
+        warning=check.seconds_warning("a partial batch waits that long to be sent"),
+        hint=check.seconds_hint),
     Option("development_mode", "README_DEVELOPMENT_MODE", "bool", False, "true or false",
         check.flag, "`False`", "logs are marked `development: true` (ReadMe shows them apart)"),
     Option("background_worker_mode", "README_BACKGROUND_WORKER_MODE", "bool", True,
@@ -140,7 +141,7 @@ OPTIONS: tuple[Option, ...] = (
         f"a number of seconds > 0 and <= {check.MAX_SECONDS}", check.number(0, exclusive=True),
         "`3`", "seconds per HTTP call to ReadMe",
         warning=check.seconds_warning("a Metrics API that does not answer holds a POST "
-                                      "that long")),
+                                      "that long"), hint=check.seconds_hint),
     Option("base_log_url", "README_BASE_LOG_URL", "str", None, _URL, check.http_url, "`None`",
         "your docs site URL, for the `x-documentation-url` header (looked up from ReadMe "
         "if not set)", warning=check.link_userinfo_warning),
@@ -157,13 +158,13 @@ OPTIONS: tuple[Option, ...] = (
         "(`readme-metrics collect` prints both)", warning=check.key_url_warnings),
     Option("max_body_bytes", "README_MAX_BODY_BYTES", "int", 262144, _WHOLE.format(0),
         check.whole(0), "`262144` (256 KiB)", "most bytes of one body recorded; larger bodies "
-        "pass through untouched and are logged truncated"),
+        "pass through untouched and are logged truncated", hint=check.bytes_hint),
     Option("max_queue_size", "README_MAX_QUEUE_SIZE", "int", 10000, _WHOLE.format(1),
         check.whole(1), "`10000`",
         "logs waiting in memory before new ones are dropped (and counted)"),
     Option("max_queue_bytes", "README_MAX_QUEUE_BYTES", "int", 64 * 1024 * 1024,
         _WHOLE.format(1), check.whole(1), "`67108864` (64 MiB)",
-        "captured bytes waiting in memory before new logs are dropped"),
+        "captured bytes waiting in memory before new logs are dropped", hint=check.bytes_hint),
     Option("trusted_proxies", "README_TRUSTED_PROXIES", "int", 0, _WHOLE.format(0), check.whole(0),
         "`0`", "how many reverse proxies to trust for X-Forwarded-For/-Proto/-Host (as "
         "werkzeug's ProxyFix); `0` uses REMOTE_ADDR, `wsgi.url_scheme` and Host only",
@@ -176,7 +177,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("shutdown_timeout", "README_SHUTDOWN_TIMEOUT", "float", 5.0,
         f"a number of seconds from 0 to {check.MAX_SECONDS}", check.number(0), "`5`",
         "seconds the exit flush may take at most",
-        warning=check.seconds_warning("the exit may wait that long for the Metrics API")),
+        warning=check.seconds_warning("the exit may wait that long for the Metrics API"),
+        hint=check.seconds_hint),
     Option("logger", None, "str", None, "a logging.Logger", check.logger,
         '`logging.getLogger("readme_metrics")`',
         "the library's logger; it adds no handlers and never calls `basicConfig`"),

@@ -270,3 +270,52 @@ def test_fastapi_without_config_says_a_wrong_variable_once(
             r.getMessage()]
     assert len(said) == 1, said
     assert "added without config=" in said[0]
+
+
+# -- a duration or a size written with its unit --------------------------------------------
+
+@pytest.mark.parametrize("variable, raw, message", [
+    # README_FLUSH_INTERVAL=5s, as Go's and most container tools' settings take a
+    # duration: "must be a number of seconds ..., got '5s'" left the fix to work out, and
+    # 3000ms is not 3000.
+    ("README_FLUSH_INTERVAL", "5s", "flush_interval (README_FLUSH_INTERVAL) must be a number "
+     "of seconds from 0 to 86400, got '5s' (from the environment): write the number of "
+     "seconds alone, without a unit: 5"),
+    ("README_TIMEOUT", "3000ms", "timeout (README_TIMEOUT) must be a number of seconds > 0 "
+     "and <= 86400, got '3000ms' (from the environment): write the number of seconds "
+     "alone, without a unit: 3"),
+    ("README_SHUTDOWN_TIMEOUT", "1 min", "shutdown_timeout (README_SHUTDOWN_TIMEOUT) must be "
+     "a number of seconds from 0 to 86400, got '1 min' (from the environment): write the "
+     "number of seconds alone, without a unit: 60"),
+    ("README_MAX_BODY_BYTES", "1MB", "max_body_bytes (README_MAX_BODY_BYTES) must be an "
+     "integer >= 0, got '1MB' (from the environment): write the number of bytes alone, "
+     "without a unit: 1048576 for 1 MiB"),
+    ("README_MAX_QUEUE_BYTES", "512k", "max_queue_bytes (README_MAX_QUEUE_BYTES) must be an "
+     "integer >= 1, got '512k' (from the environment): write the number of bytes alone, "
+     "without a unit: 524288 for 512 KiB"),
+    # No unit it knows, or too many digits for a float: as before, no hint.
+    ("README_TIMEOUT", "5x", "timeout (README_TIMEOUT) must be a number of seconds > 0 and "
+     "<= 86400, got '5x' (from the environment)"),
+    ("README_MAX_BODY_BYTES", "9" * 400 + "kb", "max_body_bytes (README_MAX_BODY_BYTES) must "
+     f"be an integer >= 0, got '{'9' * 400}kb' (from the environment)"),
+])
+def test_a_value_with_its_unit_says_the_number_to_write(
+        monkeypatch: pytest.MonkeyPatch, variable: str, raw: str, message: str) -> None:
+    monkeypatch.setenv(variable, raw)
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
+    assert str(raised.value) == "readme_metrics: " + message
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("timeout", "5s", "timeout (README_TIMEOUT) must be an int or a float of seconds > 0 and "
+     "<= 86400, got the str '5s': write the number of seconds alone, without a unit: 5"),
+    ("max_body_bytes", "1MB", "max_body_bytes (README_MAX_BODY_BYTES) must be an int >= 0, "
+     "got the str '1MB': write the number of bytes alone, without a unit: 1048576 for 1 MiB"),
+])
+def test_an_argument_with_its_unit_says_the_number_to_write(
+        option: str, value: str, message: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None,
+                         **{option: value})
+    assert str(raised.value) == "readme_metrics: " + message
