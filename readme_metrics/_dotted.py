@@ -24,6 +24,8 @@ import difflib
 import importlib
 import importlib.util
 import inspect
+import pkgutil
+import sys
 import threading
 import time
 import traceback
@@ -54,6 +56,10 @@ def import_dotted(path: str) -> Any:
     except ModuleNotFoundError as exc:
         if exc.name == module_name and module_name.endswith(".py"):
             raise ImportError(_named_as_a_file(path, module_name, attr)) from None
+        meant = _close_module(exc.name, module_name)
+        if meant is not None:  # a typo: "myapp.metric" for "myapp.metrics"
+            raise ModuleNotFoundError(f"{exc} (did you mean {meant!r}?)",
+                                      name=exc.name) from None
         raise
     name = module_name
     for part in attr.split("."):
@@ -72,6 +78,28 @@ def import_dotted(path: str) -> Any:
                 raise
             obj = importlib.import_module(name)
     return obj
+
+
+def _close_module(missing: Optional[str], module_name: str) -> Optional[str]:
+    """The module that ``missing``, a part of the path's own ``module_name`` (not a module
+    that module imports), is a typo of: a sibling in its package, or a top-level module
+    on ``sys.path`` (the app's folder included)."""
+    if not missing or not (module_name == missing or module_name.startswith(missing + ".")):
+        return None
+    parent, _, last = missing.rpartition(".")
+    try:
+        if parent:
+            where = getattr(sys.modules.get(parent), "__path__", None)
+            if where is None:
+                return None
+            found = pkgutil.iter_modules(where)
+        else:
+            found = pkgutil.iter_modules()
+        names = sorted({module.name for module in found if module.name[:1] != "_"})
+    except Exception:  # a path hook of the app's may raise anything: then no guess
+        return None
+    close = difflib.get_close_matches(last, names, n=1)
+    return f"{parent}.{close[0]}" if close and parent else (close[0] if close else None)
 
 
 def _still_importing(obj: Any) -> bool:

@@ -319,3 +319,31 @@ def test_an_argument_with_its_unit_says_the_number_to_write(
         MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None,
                          **{option: value})
     assert str(raised.value) == "readme_metrics: " + message
+
+
+# -- a typo in the grouping function's module ----------------------------------------------
+
+@pytest.mark.parametrize("path, said", [
+    # Django's quick start, myapp.metrics.grouping mistyped: a typo in the function's name
+    # got "(did you mean 'grouping'?)", one in the module's only "No module named".
+    ("newcomer12_pkg.metric.grouping", "No module named 'newcomer12_pkg.metric' (did you "
+     "mean 'newcomer12_pkg.metrics'?)"),
+    ("newcomer12_pk.metrics:grouping", "No module named 'newcomer12_pk' (did you mean "
+     "'newcomer12_pkg'?)"),
+    # A module the grouping module imports is missing: its own error, no guess.
+    ("newcomer12_pkg.broken.grouping", "No module named 'newcomer12_no_such_dependency'"),
+])
+def test_a_typo_in_the_grouping_functions_module_says_the_module_meant(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str, said: str) -> None:
+    package = tmp_path / "newcomer12_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "metrics.py").write_text("def grouping(request):\n    return None\n")
+    (package / "broken.py").write_text("import newcomer12_no_such_dependency\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("README_GROUPING_FUNCTION", path)
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(api_key="any-key")
+    assert str(raised.value) == (
+        f"readme_metrics: grouping_function (README_GROUPING_FUNCTION) cannot import "
+        f"{path!r}: {said} (from the environment)")
