@@ -634,8 +634,18 @@ def bench_sustained(rate: float, delay: float, seconds: float) -> dict[str, Any]
     """Default options, ``rate`` requests/s for ``seconds`` against an API answering each
     POST after ``delay`` s: served, delivered, dropped, and how long the backlog took to
     clear after the load stopped (then close())."""
+    import logging
     import threading
 
+    warned: list[str] = []
+
+    class Warnings(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.WARNING:
+                warned.append(record.getMessage()[:160])
+
+    handler = Warnings()
+    logging.getLogger("readme_metrics").addHandler(handler)
     collector = SlowCollector(delay=delay)
     try:
         app = wrap(get_app, collector.url)
@@ -656,6 +666,7 @@ def bench_sustained(rate: float, delay: float, seconds: float) -> dict[str, Any]
         counts = collector.counts()
     finally:
         collector.stop()
+        logging.getLogger("readme_metrics").removeHandler(handler)
     result = {
         "target_rate": rate, "api_delay_s": delay, "seconds": seconds,
         "achieved_rate": round(served / wall, 1), "served": served,
@@ -664,6 +675,11 @@ def bench_sustained(rate: float, delay: float, seconds: float) -> dict[str, Any]
         "duplicates": counts["logs"] - counts["distinct"],
         "backlog_at_stop": backlog_at_stop, "backlog_clear_s": clear_s,
         "sender_threads_at_stop": threads, "batches": stats["batches"],
+        "retries": stats["retries"],
+        "dropped_by": {key[8:]: value for key, value in stats.items()
+                       if key.startswith("dropped_") and value},
+        # The library's warnings (their first 160 characters), in order.
+        "warnings": warned,
         "cpu_s": round(cpu, 2),
         "load_avg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
     }

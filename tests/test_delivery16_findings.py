@@ -67,9 +67,12 @@ def test_a_dead_api_has_the_batch_dropped_after_max_attempts_at_the_cap(
         collector: Collector, make_delivery: MakeDelivery,
         caplog: pytest.LogCaptureFixture) -> None:
     """An API that never answers but 503: max_attempts failures at the cap, then the
-    batch is dropped, counted, with one warning naming every attempt made."""
+    batch is dropped, counted, with one warning naming every attempt made. (Taken for
+    down after DOWN_AFTER failures, its probes count against max_down_attempts since
+    delivery18: 3 here as well, 120 by default.)"""
     collector.default = Reply(503)
-    delivery = make_delivery(collector.url, buffer_length=1, max_attempts=3)
+    delivery = make_delivery(collector.url, buffer_length=1, max_attempts=3,
+                             max_down_attempts=3)
     delivery.submit(item("a"))
     assert delivery.flush(10.0) is False
 
@@ -107,7 +110,9 @@ def _probe(queue: LogQueue, batcher: Batcher, now: list[float]) -> Any:
 def test_a_down_api_has_its_probe_dropped_only_after_failures_at_the_cap() -> None:
     """The oldest batch probes a down API; its failures while its backoff climbs to the
     cap (0.5 ... 16 s) do not count: it is dropped at its 11th attempt, not its 5th. The
-    next batch then probes: dropped at its 11th too."""
+    next batch then probes: dropped at its 11th too. (Since delivery18 a probe of a
+    down API counts against ``max_down``, 120 by default: made 5 here, as
+    max_attempts.)"""
     now = [100.0]
     queue, batcher, failed = _down_batcher(now)
     oldest = failed[0]
@@ -116,7 +121,7 @@ def test_a_down_api_has_its_probe_dropped_only_after_failures_at_the_cap() -> No
         probe = _probe(queue, batcher, now)
         assert probe is oldest
         attempts += 1
-        if fail_attempt(batcher, probe):
+        if fail_attempt(batcher, probe, max_down=MAX_ATTEMPTS):
             break
         assert attempts < 20  # bounded
     assert attempts == MAX_ATTEMPTS + 6  # 0.5, 1, 2, 4, 8 and 16 s below the cap
@@ -125,7 +130,7 @@ def test_a_down_api_has_its_probe_dropped_only_after_failures_at_the_cap() -> No
     while True:
         probe = _probe(queue, batcher, now)
         assert probe is nxt
-        if fail_attempt(batcher, probe):
+        if fail_attempt(batcher, probe, max_down=MAX_ATTEMPTS):
             break
     # Its own attempts count, not the probes before it (delivery17: with a probe every
     # PROBE_CAP at most, counting the failures in a row dropped a 60 s outage's oldest

@@ -235,8 +235,10 @@ def test_retries_are_bounded_then_the_batch_is_dropped(
         caplog: pytest.LogCaptureFixture) -> None:
     # max_attempts failures at the longest backoff: make_delivery's climbs 0.01, 0.02,
     # 0.04 s to its 0.05 s cap, and the 3 failures below the cap do not count (delivery16).
+    # (Down after DOWN_AFTER failures: the probes count against max_down_attempts.)
     collector.default = Reply(503)
-    delivery = make_delivery(collector.url, buffer_length=2, max_attempts=3)
+    delivery = make_delivery(collector.url, buffer_length=2, max_attempts=3,
+                             max_down_attempts=3)
     for n in range(6):
         delivery.submit(item(f"log-{n}"))
     assert delivery.flush(10.0) is False

@@ -22,12 +22,15 @@ from readme_metrics.delivery.encode import halves
 from readme_metrics.delivery.policy import (
     DOWN_AFTER,
     FAIL,
+    MAX_DOWN_ATTEMPTS,
     PAUSE,
     REJECT,
     SENT,
     SPLIT,
+    TIMEOUT_CAP,
     WARN_INTERVAL,
     Outcome,
+    next_timeout,
 )
 from readme_metrics.delivery.queue import Batch
 from readme_metrics.delivery.sender import Sender
@@ -38,13 +41,22 @@ class Attempt:
     """Runs single attempts at batches for one Delivery in one process."""
 
     def __init__(self, batcher: Batcher, sender: Sender, logger: QuietLogger, *,
-                 timeout: float, max_attempts: int, auth_pause: float) -> None:
+                 timeout: float, max_attempts: int, auth_pause: float,
+                 max_down_attempts: int = MAX_DOWN_ATTEMPTS) -> None:
         self._batcher = batcher
         self._queue = batcher.queue
         self._sender = sender
         self._logger = logger
         self._timeout = timeout
+        #: The bound of a POST now: ``timeout``, or longer once a POST timed out (the
+        #: bound its batch's next attempt gets: ``Batch.timeout``), until answers come
+        #: fast again (:meth:`_answered_in`).
+        self.stretch = timeout
+        #: The API answered later than ``timeout`` and that was said, since the bound
+        #: last was ``timeout``: one warning for each time the API turns slow.
+        self._slow_said = False
         self._max_attempts = max_attempts
+        self._max_down_attempts = max_down_attempts
         self._auth_pause = auth_pause
         self.warnings = LogLimiter(logger, WARN_INTERVAL)
         self._build_errors = LogLimiter(logger, None, max_keys=100)
@@ -70,7 +82,7 @@ class Attempt:
                 batcher.settle(batch, "build_error")
                 return
             batcher.observe(encode_s=time.monotonic() - began)
-        timeout = self._timeout
+        timeout = wanted = max(self.stretch, batch.timeout)
         if deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -87,9 +99,42 @@ class Attempt:
                 self._queue.counts["retries"] += 1
         batch.sent_at = time.monotonic()
         outcome = self._sender.post(batch.body, timeout)
+        took = time.monotonic() - batch.sent_at
         if first:  # the API's share of a sender's cycle (Batcher.observe)
-            batcher.observe(post_s=time.monotonic() - batch.sent_at)
+            batcher.observe(post_s=took)
+        if outcome.verdict == SENT:
+            self._answered_in(took, wanted)
+        elif outcome.timed_out:  # its next attempt waits twice as long (up to the cap)
+            batch.timeout = next_timeout(wanted, self._timeout)
+            # So do the POSTs after it: those in flight now met the same API, each sent
+            # again (the API may have read it) had it waited only `timeout`.
+            if batch.timeout > self.stretch:
+                self.stretch = batch.timeout
         self._apply(batch, outcome)
+
+    def _answered_in(self, took: float, bound: float) -> None:
+        """A POST bounded to ``bound`` seconds was answered in ``took``: one later than
+        ``timeout`` has every POST wait that bound from now on (said once, until the bound
+        comes back to ``timeout``); one answered within half the bound in force halves
+        it again, down to ``timeout``: the API is fast again."""
+        timeout, stretch = self._timeout, self.stretch
+        if took > timeout:
+            if bound > stretch:
+                self.stretch = bound
+            if not self._slow_said:
+                self._slow_said = True
+                self.warnings.log(
+                    logging.WARNING, "slow", "readme_metrics: the Metrics API at %s answered "
+                    "a POST in %.1fs, later than timeout (README_TIMEOUT) of %gs: POSTs now "
+                    "wait up to %gs for its answer (twice as long after each timeout, at "
+                    "most %gs), and the logs of a POST that timed out may reach ReadMe "
+                    "twice (it may have read them); set README_TIMEOUT above the API's "
+                    "answer time", self._sender.endpoint, took, timeout, self.stretch,
+                    max(timeout, TIMEOUT_CAP))
+        elif stretch > timeout and took < stretch / 2:
+            self.stretch = max(timeout, stretch / 2)
+            if self.stretch == timeout:
+                self._slow_said = False
 
     def _apply(self, batch: Batch, outcome: Outcome) -> None:
         """Settle, pause or reschedule the batch per ``outcome`` (one log line at most)."""
@@ -153,7 +198,7 @@ class Attempt:
                                   "dropping it", counted(batch.count, "log"),
                                   self._sender.endpoint, cause)
             batcher.settle(batch, outcome.reason or "tls")
-        elif batcher.exhausted(batch, self._max_attempts):
+        elif batcher.exhausted(batch, self._max_attempts, self._max_down_attempts):
             self.warnings.log(logging.WARNING, "retries_exhausted", "readme_metrics: could "
                               "not deliver a batch of %s to %s after %s (%s); dropping it%s",
                               counted(batch.count, "log"), self._sender.endpoint,
@@ -172,8 +217,19 @@ class Attempt:
                 self.warnings.log(logging.WARNING, "down", "readme_metrics: %s in a row "
                                   "to %s failed (%s): retrying with backoff, one POST at "
                                   "a time; the logs wait in memory meanwhile (up to "
-                                  "max_queue_size)%s", counted(DOWN_AFTER, "POST"),
-                                  self._sender.endpoint, cause, self._hint(cause))
+                                  "max_queue_size)%s%s", counted(DOWN_AFTER, "POST"),
+                                  self._sender.endpoint, cause, self._hint(cause),
+                                  self._timed_out_hint() if outcome.timed_out else "")
+
+    def _timed_out_hint(self) -> str:
+        """For POSTs that got no answer in time: what the retries do about it, and the
+        option to raise for an API slower than ``timeout``."""
+        timeout = self._timeout
+        if timeout >= TIMEOUT_CAP:
+            return f"; a Metrics API slower than timeout (README_TIMEOUT) of {timeout:g}s"
+        return (f"; each POST that timed out is tried again waiting twice as long, up to "
+                f"{TIMEOUT_CAP:g}s: if the Metrics API answers later than timeout "
+                f"(README_TIMEOUT) of {timeout:g}s, raise it")
 
     def _proxy_refused(self, batch: Batch, cause: str) -> None:
         """The proxy cannot carry the POSTs (policy: a proxy requests cannot use, or the

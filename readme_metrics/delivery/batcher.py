@@ -41,6 +41,7 @@ from readme_metrics.delivery.policy import (
     BACKOFF_BASE,
     BACKOFF_CAP,
     DOWN_AFTER,
+    MAX_DOWN_ATTEMPTS,
     MAX_SENDERS,
     PROBE_CAP,
     RETRY_AFTER_CAP,
@@ -397,23 +398,32 @@ class Batcher:
             queue.wake.notify_all()
             return delay, self.failures == DOWN_AFTER
 
-    def exhausted(self, batch: Batch, max_attempts: int) -> bool:
+    def exhausted(self, batch: Batch, max_attempts: int,
+                  max_down: int = MAX_DOWN_ATTEMPTS) -> bool:
         """For a batch whose attempt failed and may be retried: True if it is to be
         dropped now, its ``max_attempts`` failures at the longest backoff spent.
 
         A failure counts once the batch's own backoff that follows it
         (:meth:`retry_later`'s) has its ceiling at the cap (:func:`policy.spends_attempt`);
-        those while it still climbs do not. So a batch is tried ``max_attempts`` plus the
-        steps below the cap times at most (11 with the defaults), over its own backoffs
-        (75 s on average), whatever the API does and however often it was probed
-        meanwhile (every ``PROBE_CAP`` at most, while down: counting those probes dropped
-        the oldest batch of a 60 s outage). A free try (:meth:`_answered_locked` released
-        the batch before its own backoff was over, and it failed before then) counts not.
+        those while it still climbs do not. Those made while the API is taken for down
+        (a probe's) count against ``max_down`` instead (120: half an hour at the cap),
+        so an outage drops logs at the queue's bounds, not the oldest batch 48 to 110 s
+        in. So a batch the API fails while answering others is tried ``max_attempts``
+        plus the steps below the cap times at most (11 with the defaults), over its own
+        backoffs (75 s on average). A free try (:meth:`_answered_locked` released the
+        batch before its own backoff was over, and it failed before then) counts not.
         """
         if batch.released > self._clock():
             return False  # a free try (see retry_later)
-        if spends_attempt(batch.attempts, self._backoff_base, self._backoff_cap):
-            batch.spent += 1
+        if not spends_attempt(batch.attempts, self._backoff_base, self._backoff_cap):
+            return False
+        if self.down:
+            # A probe of an API taken for down (or a POST in flight when it was): its
+            # failure says the API is still down, nothing of its logs. A batch the API
+            # fails alone (it answers the others) spends max_attempts.
+            batch.spent_down += 1
+            return batch.spent_down >= max_down
+        batch.spent += 1
         return batch.spent >= max_attempts
 
     def split(self, batch: Batch, parts: list[tuple[Body, int]]) -> bool:

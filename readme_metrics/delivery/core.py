@@ -54,6 +54,7 @@ from readme_metrics.delivery.policy import (
     BACKOFF_BASE,
     BACKOFF_CAP,
     MAX_ATTEMPTS,
+    MAX_DOWN_ATTEMPTS,
     MAX_SENDERS,
 )
 from readme_metrics.delivery.queue import LogQueue
@@ -100,6 +101,7 @@ class Delivery:
     def __init__(self, config: MetricsApiConfig, build: Build, *,
                  max_attempts: int = MAX_ATTEMPTS, backoff_base: float = BACKOFF_BASE,
                  backoff_cap: float = BACKOFF_CAP, auth_pause: float = AUTH_PAUSE,
+                 max_down_attempts: int = MAX_DOWN_ATTEMPTS,
                  transport: Optional[Transport] = None,
                  on_first_log: Optional[Callable[[], None]] = None) -> None:
         self.config = config
@@ -109,6 +111,7 @@ class Delivery:
         self._logger = QuietLogger(config.logger, secrets=(config.api_key,))
         self._background = config.background_worker_mode
         self._max_attempts = max(1, max_attempts)
+        self._max_down_attempts = max(1, max_down_attempts)
         self._backoff = (backoff_base, backoff_cap)
         self._auth_pause = auth_pause
         self._transport_given = transport is not None
@@ -136,6 +139,7 @@ class Delivery:
         self._sender = Sender(self._transport, self._build, config.api_key)
         self._attempt = Attempt(self._batcher, self._sender, self._logger,
                                 timeout=config.timeout, max_attempts=self._max_attempts,
+                                max_down_attempts=self._max_down_attempts,
                                 auth_pause=self._auth_pause)
 
     # -- request thread -------------------------------------------------------------

@@ -27,9 +27,16 @@ from readme_metrics.delivery.errors import chain, described
 #: 11 times, over 75 s of its own backoffs on average, so an outage of tens of seconds
 #: loses nothing, and a batch that draws a few failures in a row by chance (a load
 #: balancer shedding a third of the POSTs) is not dropped for it. Counted by the batch's
-#: own attempts only (:func:`spends_attempt`), not by how often the API was probed while
-#: down: a dead API still has a batch dropped every 11 probes.
+#: own attempts only (:func:`spends_attempt`), and none made while the API is taken for
+#: down (``Batcher.exhausted``: those count against ``MAX_DOWN_ATTEMPTS``).
 MAX_ATTEMPTS = 5
+#: Failed attempts at the longest backoff made while the API is taken for down (the
+#: probes) after which a batch is dropped. A probe's failure says the API is still down,
+#: nothing of its logs: counting it against ``MAX_ATTEMPTS`` dropped the oldest batch of
+#: an outage 48 to 110 s in, the queue far from full. 120 at the 30 s cap: an outage of
+#: about half an hour (up to an hour) drops no batch for its attempts, only new logs at
+#: the queue's bounds (``dropped_queue_full``); retries stay bounded all the same (SPEC 7).
+MAX_DOWN_ATTEMPTS = 120
 #: First backoff ceiling in seconds; it doubles per consecutive failure (full jitter) up
 #: to the cap.
 BACKOFF_BASE = 0.5
@@ -59,6 +66,14 @@ RETRY_AFTER_CAP = 3600.0
 #: while the queue filled and every log after it was dropped; now the API that means it
 #: sees one POST a minute (each answered so waits its own hour), as after a 401/403.
 RETRY_AFTER_HOLD = 60.0
+#: The longest a POST waits for the Metrics API's answer once POSTs timed out: an attempt
+#: that got no answer within its bound (``timeout``, 3 s by default) is tried again with
+#: twice that bound, up to this (3, 6, 12, 24, 30 s), and once an answer came later than
+#: ``timeout`` every POST waits as long as that answer needed (:func:`next_timeout`).
+#: Without it, an API answering in 4 s had every POST cut at 3 s and retried until it
+#: was dropped: nothing delivered, each log sent 11 times. A ``timeout`` above it is
+#: kept as it is. At exit, ``shutdown_timeout`` still bounds every POST.
+TIMEOUT_CAP = 30.0
 #: How long a 401/403 stops delivery; a wrong key does not fix itself within seconds.
 AUTH_PAUSE = 60.0
 #: At most one warning of each kind per this many seconds.
@@ -151,6 +166,9 @@ class Outcome:
     detail: str = ""
     #: For FAIL: the drop reason (:data:`DROP_REASONS`) the batch is counted under.
     reason: str = ""
+    #: No answer within the POST's bound (not a connect timeout): the API may be slower
+    #: than ``timeout``, and may have read the POST.
+    timed_out: bool = False
 
 
 def classify(status: int) -> str:
@@ -215,6 +233,13 @@ def spends_attempt(attempts: int, base: float = BACKOFF_BASE,
     ``max_attempts``: the backoff that follows it (:func:`backoff_delay` of ``attempts``)
     has its ceiling at ``cap``. The one rule of a batch's retry budget."""
     return backoff_ceiling(attempts, base, cap) >= cap
+
+
+def next_timeout(used: float, timeout: float, cap: float = TIMEOUT_CAP) -> float:
+    """The bound of the next attempt of a batch whose attempt bounded to ``used`` seconds
+    timed out: twice that, at most ``cap`` (never less than ``timeout``, the option,
+    which stays as it is when above ``cap``)."""
+    return max(timeout, min(cap, 2 * used))
 
 
 def hold_step(failures: int) -> int:
@@ -313,5 +338,7 @@ def outcome_of_error(exc: BaseException, proxied: bool = False) -> Outcome:
         for reason, meaning in UNHEALING_TLS.items():
             if reason in said:
                 return Outcome(FAIL, f"{meaning}; {cause}", reason="tls")
-    return Outcome(RETRY, cause)
+    timed_out = (isinstance(exc, requests.Timeout)
+                 and not isinstance(exc, requests.ConnectTimeout))
+    return Outcome(RETRY, cause, timed_out=timed_out)
 

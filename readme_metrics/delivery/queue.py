@@ -49,7 +49,7 @@ class Batch:
     """Logs taken off the queue together; kept (encoded) while they are retried."""
 
     __slots__ = ("items", "first", "last", "count", "nbytes", "body", "attempts",
-                 "spent", "not_before", "released", "sent_at")
+                 "spent", "spent_down", "not_before", "released", "sent_at", "timeout")
 
     def __init__(self, items: list[Any], first: int, nbytes: int) -> None:
         self.items: Optional[list[Any]] = items
@@ -61,12 +61,17 @@ class Batch:
         self.attempts = 0
         #: Failed attempts that count against max_attempts (Batcher.exhausted).
         self.spent = 0
+        #: Those made while the API was taken for down (Batcher.exhausted's max_down).
+        self.spent_down = 0
         self.not_before = 0.0
         #: The end of its own backoff, when a probe's success released it before then
         #: (Batcher._answered_locked; 0.0: not released): a failure before it is a free
         #: try, which spends none of its budget and keeps that backoff.
         self.released = 0.0
         self.sent_at = 0.0  # when its current POST began (0: being encoded)
+        #: The bound of its next attempt after one timed out (policy.next_timeout; 0.0:
+        #: none did, the Delivery's own bound applies).
+        self.timeout = 0.0
 
 
 class _FlushWaiter:

@@ -59,7 +59,8 @@ class Sender:
                 # parse: http://user:password@proxy:99999), or a piece of its password.
                 cause = (f"{type(exc).__name__}: its message withheld, as it may quote "
                          "the proxy's user and password")
-            return Outcome(outcome.verdict, self.scrub(cause), reason=outcome.reason)
+            return Outcome(outcome.verdict, self.scrub(cause), reason=outcome.reason,
+                           timed_out=outcome.timed_out)
         status = response.status_code
         # Retry-After and the body count only for an error (policy.outcome_of_status).
         if status < 300:

@@ -65,11 +65,12 @@ def take_batch(queue: LogQueue, batcher: Batcher) -> Optional[Batch]:
 
 
 def fail_attempt(batcher: Batcher, batch: Batch, retry_after: Optional[float] = None,
-                 max_attempts: int = policy.MAX_ATTEMPTS) -> bool:
+                 max_attempts: int = policy.MAX_ATTEMPTS,
+                 max_down: int = policy.MAX_DOWN_ATTEMPTS) -> bool:
     """What Attempt does with a failed attempt (a 503, or a 429 with ``retry_after``):
     True if the batch is dropped."""
     batch.attempts += 1
-    if batcher.exhausted(batch, max_attempts):
+    if batcher.exhausted(batch, max_attempts, max_down):
         batcher.settle(batch, "retries_exhausted")
         return True
     batcher.retry_later(batch, retry_after)
@@ -110,14 +111,15 @@ def make_delivery_fixture() -> Iterator[MakeDelivery]:
 
     def make(metrics_api: str, build: Callable[[Any], dict] = build_id, *,
              max_attempts: int = 5, backoff_base: float = 0.01, backoff_cap: float = 0.05,
-             auth_pause: float = 60.0, **options: Any) -> Delivery:
+             auth_pause: float = 60.0,
+             max_down_attempts: int = policy.MAX_DOWN_ATTEMPTS, **options: Any) -> Delivery:
         options.setdefault("flush_interval", 0)
         options.setdefault("shutdown_timeout", 2.0)
         config = MetricsApiConfig(api_key=API_KEY, grouping_function=lambda req: None,
                                   metrics_api=metrics_api, **options)
         delivery = Delivery(config, build, max_attempts=max_attempts,
                             backoff_base=backoff_base, backoff_cap=backoff_cap,
-                            auth_pause=auth_pause)
+                            auth_pause=auth_pause, max_down_attempts=max_down_attempts)
         made.append(delivery)
         return delivery
 
