@@ -139,7 +139,9 @@ OPTIONS: tuple[Option, ...] = (
         "or without the port; behind `trusted_proxies`, the Host they forwarded)"),
     Option("timeout", "README_TIMEOUT", "float", 3.0,
         f"a number of seconds > 0 and <= {check.MAX_SECONDS}", check.number(0, exclusive=True),
-        "`3`", "seconds per HTTP call to ReadMe",
+        "`3`", "seconds a POST to ReadMe waits for its answer; one that got none in time is "
+        "sent again waiting twice as long, up to 30 s, and so are the POSTs after it until "
+        "answers come fast again ([Timeouts](docs/DELIVERY.md#timeouts))",
         warning=check.seconds_warning("a Metrics API that does not answer holds a POST "
                                       "that long"), hint=check.seconds_hint),
     Option("base_log_url", "README_BASE_LOG_URL", "str", None, _URL, check.http_url, "`None`",

@@ -121,6 +121,21 @@ def test_once_the_api_is_fast_again_the_bound_comes_back_to_timeout(
     assert delivery._attempt.stretch == 0.2
 
 
+def test_a_post_cut_at_a_flushs_deadline_does_not_stretch_the_bound(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    """flush(0.2) in inline mode cuts a POST to an API answering in 0.5 s at its
+    deadline: that says nothing of the API against ``timeout`` (3 s), which stays the
+    bound (close() at its deadline alike)."""
+    collector.default = Reply(delay=0.5)
+    delivery = make_delivery(collector.url, buffer_length=10, timeout=3.0,
+                             background_worker_mode=False)
+    delivery.submit(item("a"))
+    assert delivery.flush(0.2) is False
+    assert delivery._attempt.stretch == 3.0  # (an answer in 0.5 s would halve a 6 back)
+    assert delivery.flush(10.0) is True
+    assert "a" in ids(collector.logs)
+
+
 # -- an outage longer than the retry budget ------------------------------------------------
 
 

@@ -104,7 +104,9 @@ class Attempt:
             batcher.observe(post_s=took)
         if outcome.verdict == SENT:
             self._answered_in(took, wanted)
-        elif outcome.timed_out:  # its next attempt waits twice as long (up to the cap)
+        elif outcome.timed_out and timeout >= wanted:
+            # Its next attempt waits twice as long (up to the cap); not when it was cut
+            # at a flush's or the exit's deadline, which said nothing of the API.
             batch.timeout = next_timeout(wanted, self._timeout)
             # So do the POSTs after it: those in flight now met the same API, each sent
             # again (the API may have read it) had it waited only `timeout`.
@@ -226,7 +228,8 @@ class Attempt:
         option to raise for an API slower than ``timeout``."""
         timeout = self._timeout
         if timeout >= TIMEOUT_CAP:
-            return f"; a Metrics API slower than timeout (README_TIMEOUT) of {timeout:g}s"
+            return (f"; no answer within timeout (README_TIMEOUT) of {timeout:g}s: raise it "
+                    "if the Metrics API is that slow")
         return (f"; each POST that timed out is tried again waiting twice as long, up to "
                 f"{TIMEOUT_CAP:g}s: if the Metrics API answers later than timeout "
                 f"(README_TIMEOUT) of {timeout:g}s, raise it")
