@@ -103,6 +103,24 @@ def test_an_api_slower_than_timeout_gets_every_log_and_one_warning_naming_it(
     assert len([m for m in said if "later than timeout" in m]) == 1, said
 
 
+def test_posts_timing_out_in_a_row_are_said_once_naming_readme_timeout(
+        collector: Collector, make_delivery: MakeDelivery,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """An API answering in 1 s, ``timeout`` 0.1 s: the bounds 0.1, 0.2, 0.4 and 0.8 s all
+    time out (at least 4 failures in a row before any answer), so the API is taken for
+    down: that warning says what the retries do and names README_TIMEOUT (it named
+    neither for a loopback URL before); the 1.6 s bound then gets every log through."""
+    collector.default = Reply(delay=1.0)
+    delivery = make_delivery(collector.url, buffer_length=1, timeout=0.1,
+                             shutdown_timeout=30.0)
+    delivery.submit(item("a"))
+    assert delivery.flush(30.0) is True
+    assert ids(collector.logs)[-1:] == ["a"]
+    down = messages(caplog, logging.WARNING, "in a row")
+    assert len(down) == 1 and "README_TIMEOUT" in down[0], down
+    assert "tried again waiting twice as long" in down[0]
+
+
 def test_once_the_api_is_fast_again_the_bound_comes_back_to_timeout(
         collector: Collector, make_delivery: MakeDelivery) -> None:
     """The bound stretched for a slow API halves at each answer within half of it, down
