@@ -252,28 +252,33 @@ class Capture:
         except Exception:
             self.pipeline.logger.exception("readme_metrics: could not record a request")
 
-    def cut_at_exit(self) -> tuple[MetricsPipeline, bool]:
+    def cut_at_exit(self) -> tuple[MetricsPipeline, str]:
         """At exit (unclosed's exit hook, in the exiting thread), the response still open:
         neither closed nor finalized (a stream the server was still sending when the
         process was stopped). Its log queued as far as it went, its body marked incomplete
         unless its stream had ended, as the WSGI middleware's (``_Capture.finish_at_exit``):
         no code of the app's (the grouping function answered before the response), no
-        read of the request body. Its pipeline, and True (it had started). Never raises."""
+        read of the request body. Its pipeline, and what was done (``unclosed.CUT``, or
+        ``SKIPPED`` for the grouping function's None, ``DONE`` when closed meanwhile).
+        Never raises."""
         pipeline = self.pipeline
         try:
             held = self.in_flight
             if held is not None and held[0].detach() is not None:  # once, as closed()
                 unclosed.sent(held[1])
             recorder = self.recorder
-            if recorder.finish() and self.group is not None:
-                self.request_body(read=False)
-                recorder.broke_off = self.streaming and not self.stream_ended
-                # Queued only: the exit flush that comes next sends it, within its bound.
-                pipeline.submit(CutAtExit(recorder, self.source, self.group,
-                                          perf_counter()), False)
+            if not recorder.finish():
+                return pipeline, unclosed.DONE
+            if self.group is None:
+                return pipeline, unclosed.SKIPPED
+            self.request_body(read=False)
+            recorder.broke_off = self.streaming and not self.stream_ended
+            # Queued only: the exit flush that comes next sends it, within its bound.
+            pipeline.submit(CutAtExit(recorder, self.source, self.group,
+                                      perf_counter()), False)
         except Exception:
             pipeline.logger.exception("readme_metrics: could not record a request")
-        return pipeline, True
+        return pipeline, unclosed.CUT
 
     def _submit(self, pending: Pending) -> None:
         """Queue the log; inline under the async chain, off the loop and in turn. Not

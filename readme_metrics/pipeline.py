@@ -322,21 +322,36 @@ class MetricsPipeline:
         except Exception:  # never into the exit
             self.logger.debug("readme_metrics: finishing at exit failed", exc_info=True)
 
-    def cut_at_exit(self, logged: int, dropped: int) -> None:
-        """At exit, before delivery closes: ``logged`` responses the server was still
-        sending were queued as far as they went, their bodies marked incomplete, and
-        ``dropped`` ones that had not started yet (the grouping function not asked) were
-        not: counted dropped ("shutdown"). Said once (a warning when any was dropped).
-        Never raises."""
+    def cut_at_exit(self, outcomes: Mapping[str, int]) -> None:
+        """At exit, before delivery closes, the responses the server was still sending
+        and the requests the app was still computing, counted by what was done with them
+        (:mod:`~readme_metrics.capture.unclosed`'s outcomes): queued as far as they went,
+        their bodies marked incomplete (``cut``); queued as unanswered (``unanswered``);
+        not logged as the grouping function said (``skipped``); not logged, the grouping
+        function not asked yet (``dropped``: counted dropped, "shutdown"). Said once, in
+        those words (a warning when any was dropped); those finished meanwhile by their
+        own thread (``done``) are not in it. Never raises."""
         try:
+            dropped = outcomes.get(unclosed.DROPPED, 0)
             if dropped:
                 self.delivery.count_dropped_at_exit(dropped)
+            parts = [f"{count} {what}" for count, what in (
+                (outcomes.get(unclosed.CUT, 0),
+                 "logged as far as it went, marked incomplete"),
+                (outcomes.get(unclosed.UNANSWERED, 0),
+                 "logged as unanswered (the app was still computing it)"),
+                (outcomes.get(unclosed.SKIPPED, 0),
+                 "not logged (the grouping function returned None)"),
+                (dropped, "not delivered (the grouping function not asked yet: "
+                          "counted in dropped_shutdown)")) if count]
+            if not parts:
+                return
+            total = sum(count for outcome, count in outcomes.items()
+                        if outcome != unclosed.DONE)
             self.logger.log(
                 logging.WARNING if dropped else logging.INFO,
-                "readme_metrics: exiting while %s still being sent (not closed by the "
-                "server): %d logged as far as it went, marked incomplete; %d not started "
-                "yet, not delivered", counted(logged + dropped, "response"), logged,
-                dropped)
+                "readme_metrics: exiting with %s unfinished (still being sent, or the app "
+                "still computing it): %s", counted(total, "request"), "; ".join(parts))
         except Exception:  # never into the exit
             pass
 

@@ -201,9 +201,9 @@ def test_a_response_not_started_at_exit_is_counted_dropped_with_a_warning(
     stats = _stats(err)
     assert (stats["captured"], stats["sent"], stats["dropped"],
             stats["dropped_shutdown"]) == (2, 1, 1, 1), stats
-    assert ("exiting while 1 response still being sent (not closed by the server): 0 "
-            "logged as far as it went, marked incomplete; 1 not started yet, not "
-            "delivered") in err
+    assert ("exiting with 1 request unfinished (still being sent, or the app still "
+            "computing it): 1 not delivered (the grouping function not asked yet: counted "
+            "in dropped_shutdown)") in err
 
 
 _HELD = """\

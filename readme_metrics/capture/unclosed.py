@@ -24,7 +24,14 @@ A WSGI response the server still holds at exit (a stream in flight when the proc
 stopped, a last response a server never closes) is neither closed nor finalized before
 delivery closes: its log was lost, uncounted. :func:`sending` keeps each response
 weakly until :func:`sent`; the exit hook queues the log of each one still there as far
-as it went, marked incomplete, with no code of the app's (:func:`_cut`).
+as it went, marked incomplete, with no code of the app's (:func:`_cut`). A request the
+app is still computing at exit (:func:`calling` until :func:`returned`) is logged as
+unanswered when its grouping function has answered, else counted dropped: before, it
+was neither logged nor counted.
+
+:func:`sent` is idempotent for each response (its close(), the finalizer, the exit's cut
+and the weakref's callback may each come, from several threads at once): the open count
+drops once.
 """
 
 from __future__ import annotations
@@ -47,10 +54,19 @@ if TYPE_CHECKING:
     from readme_metrics.pipeline import MetricsPipeline
 
     class InFlight(Protocol):
-        def cut_at_exit(self) -> tuple[MetricsPipeline, bool]: ...
+        def cut_at_exit(self) -> tuple[MetricsPipeline, str]: ...
 
-__all__ = ["call_soon", "opened", "ready", "ready_here", "sending", "sent", "settled",
+__all__ = ["CUT", "DONE", "DROPPED", "SKIPPED", "UNANSWERED", "call_soon", "calling",
+           "opened", "ready", "ready_here", "returned", "sending", "sent", "settled",
            "wake"]
+
+#: What :meth:`InFlight.cut_at_exit` did with a response (or request) still in flight at
+#: exit: its log queued as far as it went, marked incomplete (``CUT``); queued as a
+#: request no answer reached (``UNANSWERED``: the app was still computing it); not
+#: logged, the grouping function having said so (``SKIPPED``: counted skipped); not
+#: logged, the grouping function never asked (``DROPPED``: counted dropped, "shutdown");
+#: nothing, its own thread having finished it meanwhile (``DONE``).
+CUT, UNANSWERED, SKIPPED, DROPPED, DONE = "cut", "unanswered", "skipped", "dropped", "done"
 
 # What the thread is to run, and whether it is a wake (counted in _pending).
 _wakes: SimpleQueue[tuple[Callable[[], object], bool]] = SimpleQueue()
@@ -70,7 +86,15 @@ _woken: set[weakref.ref[MetricsPipeline]] = set()
 # here at exit (a stream the server was still sending when the process was stopped, a
 # last response a server never closes) are logged as far as they went (:func:`_cut`).
 # Before, they were neither logged nor counted. Single steps as _woken's.
-_in_flight: set[weakref.ref[InFlight]] = set()
+# A dict (insertion order, and pop() says whether it was there): sent() settles a
+# response once, whichever of its close(), finalizer, exit cut or weakref callback comes
+# first, from whatever thread (two at once lowered the open count twice, and the exit then
+# skipped the collection for a response still open).
+_in_flight: dict[weakref.ref[InFlight], None] = {}
+# The requests the app is computing (its call not returned yet), strongly (the call
+# holds them anyway): :func:`calling` until :func:`returned`. Those still here at exit
+# are logged as unanswered, or counted dropped (:func:`_cut`). Before, they were neither.
+_in_call: set[InFlight] = set()
 _lock = threading.Lock()
 _pid: Optional[int] = None  # the process whose thread waits on _wakes
 # True once this process has the thread: ready()'s test on every response, one read
@@ -99,6 +123,7 @@ def ready() -> None:
             _pending.clear()
             _woken.clear()
             _in_flight.clear()  # the parent's to log
+            _in_call.clear()
         else:  # (a forked child inherits both)
             process.before_exit(_at_exit)
             process.on_fork_in_child(_forked)
@@ -142,16 +167,35 @@ def sending(response: InFlight) -> weakref.ref[InFlight]:
     """:func:`opened`, for a WSGI response, and kept weakly as in flight until
     :func:`sent` is given the returned reference. Not from a finalizer. Never raises."""
     opened()
-    ref = weakref.ref(response, _in_flight.discard)
-    _in_flight.add(ref)
+    ref = weakref.ref(response, sent)
+    _in_flight[ref] = None
     return ref
 
 
 def sent(ref: weakref.ref[InFlight]) -> None:
-    """:func:`settled`, for a response :func:`sending` returned ``ref`` for. Safe in a
-    finalizer."""
-    _in_flight.discard(ref)
-    settled()
+    """:func:`settled`, for a response :func:`sending` returned ``ref`` for, once however
+    often and from however many threads it is called (dict.pop is one C call). Also the
+    weakref's callback: the cyclic GC calls it before the response's finalizer. Safe in
+    a finalizer."""
+    if _in_flight.pop(ref, _GONE) is not _GONE:
+        settled()
+
+
+_GONE = object()
+
+
+def calling(request: InFlight) -> None:
+    """The app is called for ``request``: kept until :func:`returned`, so that the exit
+    finds it if the app is still computing then (:func:`_cut`). Not from a finalizer.
+    Never raises."""
+    if not _ready or _pid != _random._pid:
+        ready_here()  # the exit hook
+    _in_call.add(request)
+
+
+def returned(request: InFlight) -> None:
+    """The app's call for ``request`` (:func:`calling`) returned or raised."""
+    _in_call.discard(request)
 
 
 def ready_here() -> None:
@@ -244,7 +288,7 @@ def _at_exit() -> None:
     while _pending and time.monotonic() < _wait_until(began, cap):
         time.sleep(0.005)
     waited = time.monotonic() - began
-    if _in_flight:
+    if _in_flight or _in_call:
         _cut()
     for ref in list(_woken):  # one C call: no finalizer can add meanwhile
         pipeline = ref()
@@ -257,27 +301,33 @@ def _at_exit() -> None:
 
 def _cut() -> None:
     """At exit, the responses still in flight (the server still holds them: neither
-    closed, nor read to their end in background mode, nor dropped): each log queued as
-    far as it went, marked incomplete, in this thread (no code of the app's: the
-    grouping function answered when the response started); one not started yet is
-    counted dropped. Each pipeline then says how many (see
+    closed, nor read to their end in background mode, nor dropped) and the requests the
+    app is still computing: each log queued as far as it went, in this thread (no code of
+    the app's: the grouping function answered already), or counted (see the outcomes
+    above). Each pipeline then says how many (see
     :meth:`~readme_metrics.pipeline.MetricsPipeline.cut_at_exit`)."""
-    counts: dict[int, tuple[MetricsPipeline, int, int]] = {}
+    counts: dict[int, tuple[MetricsPipeline, dict[str, int]]] = {}
     for ref in list(_in_flight):  # one C call: no finalizer can change it meanwhile
-        response = ref()
-        if response is None:
-            continue
+        _count(counts, ref())
+    for request in list(_in_call):
+        _count(counts, request)
+    for pipeline, outcomes in counts.values():
         try:
-            pipeline, queued = response.cut_at_exit()
-        except Exception:  # noqa: BLE001 - never into the exit
-            continue
-        _, done, given_up = counts.get(id(pipeline), (pipeline, 0, 0))
-        counts[id(pipeline)] = (pipeline, done + queued, given_up + (not queued))
-    for pipeline, logged, dropped in counts.values():
-        try:
-            pipeline.cut_at_exit(logged, dropped)
+            pipeline.cut_at_exit(outcomes)
         except Exception:  # noqa: BLE001 - never into the exit
             pass
+
+
+def _count(counts: dict[int, tuple[MetricsPipeline, dict[str, int]]],
+           held: Optional[InFlight]) -> None:
+    if held is None:
+        return
+    try:
+        pipeline, outcome = held.cut_at_exit()
+    except Exception:  # noqa: BLE001 - never into the exit
+        return
+    outcomes = counts.setdefault(id(pipeline), (pipeline, {}))[1]
+    outcomes[outcome] = outcomes.get(outcome, 0) + 1
 
 
 def _wait_until(began: float, cap: float) -> float:

@@ -19,7 +19,7 @@ import weakref
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
 
-from readme_metrics.capture import nesting
+from readme_metrics.capture import nesting, unclosed
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.environ_strings import environ_strings
 from readme_metrics.capture.recorder import (
@@ -32,6 +32,7 @@ from readme_metrics.capture.recorder import (
     status_parts,
 )
 from readme_metrics.capture.request import EnvironRequest, chunked_coding, content_length
+from readme_metrics.capture.unclosed import calling, returned
 from readme_metrics.capture.uwsgi_sendfile import NOTHING, record_sent_file, restore
 from readme_metrics.capture.webob_request import BARE, Request
 from readme_metrics.capture.webob_request import new as new_object
@@ -376,34 +377,65 @@ class _Capture(Recorder):
         except Exception:
             self.pipeline.logger.exception("readme_metrics: could not record a request")
 
-    def finish_at_exit(self, ended: bool) -> bool:
+    def finish_at_exit(self, ended: bool) -> str:
         """At exit, with the response not closed (the server holds it: a stream in flight
         when the process is stopped, or a server that never closes its last response):
         queue the log of what was recorded by then, its body marked incomplete unless
-        ``ended`` (the iteration reached its end); True when done (or done already).
-        Calls no code of the app's (the grouping function answered when the response
-        started) and reads nothing more (the request body as far as the app read it):
-        bounded, for the exit's thread. False when the grouping function had not
-        answered (the response had not started): not logged, for the caller to count.
-        Never raises."""
+        ``ended`` (the iteration reached its end): ``unclosed.CUT``. Calls no code of the
+        app's (the grouping function answered when the response started) and reads
+        nothing more (the request body as far as the app read it): bounded, for the
+        exit's thread. ``DROPPED`` when the grouping function had not answered (the
+        response had not started): not logged, for the caller to count; ``SKIPPED`` when
+        it answered None (counted skipped, as it would have been); ``DONE`` when its own
+        thread finished it meanwhile. Never raises."""
         try:
             del self._unfinished  # once: the server's thread may still end it meanwhile
         except AttributeError:
-            return True
+            return unclosed.DONE
         group = self.group
         if group is _UNKNOWN:
-            return False
+            return unclosed.DROPPED
         try:
             if group is None:
                 self.pipeline.skip()
-            else:
-                self.broke_off = not ended
-                # Queued only: the exit flush that comes next sends it, within its bound.
-                self.pipeline.submit(CutAtExit(self, self.request, group, perf_counter()),
-                                     False)
+                return unclosed.SKIPPED
+            self.broke_off = not ended
+            # Queued only: the exit flush that comes next sends it, within its bound.
+            self.pipeline.submit(CutAtExit(self, self.request, group, perf_counter()),
+                                 False)
         except Exception:
             self.pipeline.logger.exception("readme_metrics: could not record a request")
-        return True
+        return unclosed.CUT
+
+    def cut_at_exit(self) -> tuple[MetricsPipeline, str]:
+        """At exit (unclosed's exit hook, in the exiting thread), the app still computing
+        this request (its call has not returned: :func:`unclosed.calling`). Nothing of
+        its answer reached the client, who gets the connection closed as the process
+        ends, unless it wrote some already (the legacy ``write()``): logged as far as it
+        went then, else as unanswered (a 500 with a comment, as :meth:`no_answer`) when
+        the grouping function has answered (it did at ``start_response``). Before that it
+        is not asked (it may block, and is the app's code): counted dropped. Its
+        pipeline and the outcome. Never raises."""
+        pipeline = self.pipeline
+        if self.sent:
+            return pipeline, self.finish_at_exit(False)
+        try:
+            del self._unfinished
+        except AttributeError:
+            return pipeline, unclosed.DONE
+        group = self.group
+        if group is _UNKNOWN:
+            return pipeline, unclosed.DROPPED
+        try:
+            if group is None:
+                pipeline.skip()
+                return pipeline, unclosed.SKIPPED
+            self.no_answer("exited while the app was still computing its answer",
+                           self.status)
+            pipeline.submit(Pending(self, self.request, group, perf_counter()), False)
+        except Exception:
+            pipeline.logger.exception("readme_metrics: could not record a request")
+        return pipeline, unclosed.UNANSWERED
 
     def fail(self, unsent: bool = False, in_call: bool = False,
              error: Optional[BaseException] = None) -> None:
@@ -603,12 +635,17 @@ class MetricsMiddleware(PipelineControls):
             if not wanted:
                 pipeline.skip()
             return self.app(environ, start_response)
+        # Kept until the call returns: a request the app is still computing when the
+        # process exits is logged (as unanswered) or counted dropped then (unclosed).
+        calling(capture)
         if "uwsgi.version" not in environ:
             try:
                 result = self.app(environ, capture.start_response)
             except BaseException as error:
                 capture.fail(unsent=True, in_call=True, error=error)
                 raise
+            finally:
+                returned(capture)
             capture.returned = True
             return capture.wrap(result)
         # uWSGI's file_wrapper returns the file itself: see uwsgi_sendfile.
@@ -619,6 +656,7 @@ class MetricsMiddleware(PipelineControls):
             capture.fail(unsent=True, in_call=True, error=error)
             raise
         finally:
+            returned(capture)
             if sent is not None:
                 restore(environ, sent)
         capture.returned = True

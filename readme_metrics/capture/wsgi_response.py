@@ -488,11 +488,10 @@ class Response:
             self._open = None
             unclosed.sent(ref)
 
-    def cut_at_exit(self) -> tuple[MetricsPipeline, bool]:
+    def cut_at_exit(self) -> tuple[MetricsPipeline, str]:
         """At exit (unclosed's exit hook, in the exiting thread), this response still in
         flight: its log queued as far as it went (see ``_Capture.finish_at_exit``). Its
-        pipeline, and False when it had not started (not logged: the caller counts it).
-        Never raises."""
+        pipeline, and what was done (one of unclosed's outcomes). Never raises."""
         self._settled()
         capture = self._capture
         return capture.pipeline, capture.finish_at_exit(self._ended)

@@ -1,0 +1,208 @@
+"""exit15's items: requests at exit, adversarially (after exit14 and review66).
+
+1. A request the app is still computing when the process exits (waitress stopped while
+   the app sleeps in its call, SIGTERM made an exit as README's troubleshooting says)
+   was neither logged nor counted: stats captured 1 of 2, dropped 0. Now it is logged as
+   unanswered where the grouping function has answered (the app called start_response),
+   else counted dropped ("shutdown"); the exit's line says which. gunicorn finishes such
+   a request before its worker exits: logged whole, as before.
+2. The exit's line counted a response in flight whose grouping function returned None as
+   "logged as far as it went".
+3. Two threads settling one response at once (its close() and the exit's cut) lowered the
+   count of open responses twice.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import weakref
+from pathlib import Path
+
+import pytest
+
+from readme_metrics.capture import unclosed
+from tests.support.fake_api import Collector
+from tests.test_exit14_findings import (
+    MARGIN,
+    SHUTDOWN_TIMEOUT,
+    WAITRESS_JOIN,
+    _by_path,
+    _serve,
+    _stats,
+    _stopped_in,
+    _waitress,
+)
+
+_APP = """\
+import atexit, logging, os, signal, sys, threading, time
+
+logging.getLogger("readme_metrics").setLevel(logging.INFO)  # the exit's INFO line too
+
+def _report():  # registered before the library's exit hook, so it runs after it
+    print("stats", dict(app.stats), file=sys.stderr, flush=True)
+
+atexit.register(_report)
+if os.environ.get("TERM_EXITS") and threading.current_thread() is threading.main_thread():
+    # README's troubleshooting: SIGTERM made a normal exit where no server takes it
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+def inner(environ, start_response):
+    path = environ["PATH_INFO"]
+    if path == "/ready":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+    if path.endswith("/started"):  # the grouping function answers at start_response
+        start_response("200 OK", [("Content-Type", "text/plain")])
+    if path.startswith("/computing"):  # still in the app's call at exit
+        print("entered", flush=True)
+        time.sleep(float(os.environ.get("COMPUTE", "600")))
+        if not path.endswith("/started"):
+            start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"computed"]
+    def stream():
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        for number in range(600):
+            if number == 3:
+                print("entered", flush=True)
+            yield b"chunk %d\\n" % number
+            time.sleep(0.1)
+    return stream()
+
+app = MetricsMiddleware(inner, MetricsApiConfig(
+    grouping_function=lambda request: (
+        None if request.path.startswith("/skipped") else {"api_key": "caller-1"}),
+    shutdown_timeout=SHUTDOWN))
+""".replace("SHUTDOWN", repr(SHUTDOWN_TIMEOUT))
+
+_LIMIT = WAITRESS_JOIN + SHUTDOWN_TIMEOUT + MARGIN
+
+
+def _waitress_app(port: int) -> list[str]:
+    return [arg.replace("stream_app:", "exit15_app:") for arg in _waitress(port)]
+
+
+@pytest.mark.e2e
+def test_a_request_the_app_is_still_computing_at_exit_is_counted_dropped(
+        tmp_path: Path, collector: Collector) -> None:
+    """waitress stopped (SIGTERM made an exit) while the app computes in its call,
+    before start_response: the grouping function was never asked, and is not at exit.
+    Before: stats captured 1, dropped 0, nothing said. Now: captured 2, dropped
+    ("shutdown") 1, with a warning."""
+    process, port = _serve(tmp_path, collector, "exit15_app", _APP, _waitress_app,
+                           TERM_EXITS="1")
+    _, err = _stopped_in(process, port, "/computing", signal.SIGTERM, _LIMIT)
+    assert process.returncode == 0, err
+    logs = _by_path(collector.wait_for_logs(1))
+    assert sorted(logs) == ["ready"], err
+    stats = _stats(err)
+    assert (stats["captured"], stats["sent"], stats["dropped"],
+            stats["dropped_shutdown"]) == (2, 1, 1, 1), stats
+    assert ("WARNING" in err or "exiting with" in err) and (
+        "exiting with 1 request unfinished (still being sent, or the app still computing "
+        "it): 1 not delivered (the grouping function not asked yet: counted in "
+        "dropped_shutdown)") in err, err
+
+
+@pytest.mark.e2e
+def test_a_request_computed_after_start_response_at_exit_is_logged_unanswered(
+        tmp_path: Path, collector: Collector) -> None:
+    """The app called start_response (the grouping function answered), then computes
+    in its call when the process exits: no answer reaches the client (nothing was sent;
+    the connection closes with the process). Before: lost without a word. Now: logged as
+    the 500 of a request no answer reached, with a comment saying why."""
+    process, port = _serve(tmp_path, collector, "exit15_app", _APP, _waitress_app,
+                           TERM_EXITS="1")
+    _, err = _stopped_in(process, port, "/computing/started", signal.SIGTERM, _LIMIT)
+    assert process.returncode == 0, err
+    logs = _by_path(collector.wait_for_logs(2))
+    assert sorted(logs) == ["ready", "started"], err
+    response = logs["started"]["response"]
+    assert response["status"] == 500, response
+    assert response["content"]["size"] == 0, response
+    assert response["comment"] == (
+        "no answer reached the client: the server exited while the app was still "
+        "computing its answer and closed the connection; the app answered 200"), response
+    stats = _stats(err)
+    assert (stats["captured"], stats["sent"], stats["dropped"]) == (2, 2, 0), stats
+    assert ("exiting with 1 request unfinished (still being sent, or the app still "
+            "computing it): 1 logged as unanswered (the app was still computing it)"
+            ) in err, err
+
+
+@pytest.mark.e2e
+def test_gunicorn_finishes_a_request_in_the_apps_call_before_its_worker_exits(
+        tmp_path: Path, collector: Collector) -> None:
+    """gunicorn's sync worker stopped by SIGTERM while the app computes in its call (2 s,
+    within --graceful-timeout): the call returns, the answer goes out, then the worker
+    exits and its exit flush delivers it whole (nothing for the exit to cut or count)."""
+    process, port = _serve(tmp_path, collector, "exit15_app", _APP, lambda port: [
+        "gunicorn", "-b", f"127.0.0.1:{port}", "--graceful-timeout", "60",
+        "exit15_app:app"], COMPUTE="2")
+    _, err = _stopped_in(process, port, "/computing", signal.SIGTERM, 2 + _LIMIT)
+    assert process.returncode == 0, err
+    logs = _by_path(collector.wait_for_logs(2))
+    assert sorted(logs) == ["computing", "ready"], err
+    assert logs["computing"]["response"]["content"]["text"] == "computed"
+    stats = _stats(err)
+    assert (stats["captured"], stats["sent"], stats["dropped"]) == (2, 2, 0), stats
+    assert "exiting with" not in err, err
+
+
+@pytest.mark.e2e
+def test_a_stream_in_flight_the_grouping_function_skipped_is_not_said_logged(
+        tmp_path: Path, collector: Collector) -> None:
+    """A stream in flight at exit whose grouping function returned None: not logged, and
+    counted skipped, as it would have been. Before: the exit's line said "1 logged as
+    far as it went, marked incomplete" for it."""
+    process, port = _serve(tmp_path, collector, "exit15_app", _APP, _waitress_app,
+                           TERM_EXITS="1")
+    _, err = _stopped_in(process, port, "/skipped", signal.SIGTERM, _LIMIT)
+    assert process.returncode == 0, err
+    logs = _by_path(collector.wait_for_logs(1))
+    assert sorted(logs) == ["ready"], err
+    stats = _stats(err)
+    assert (stats["captured"], stats["sent"], stats["skipped"], stats["dropped"]
+            ) == (2, 1, 1, 0), stats
+    assert "logged as far as it went" not in err, err
+    assert ("exiting with 1 request unfinished (still being sent, or the app still "
+            "computing it): 1 not logged (the grouping function returned None)") in err
+
+
+class _Held:
+    """A stand-in for a response in flight (weakly referable)."""
+
+
+def test_a_response_settled_by_two_threads_at_once_is_counted_once() -> None:
+    """A response's close() in the server's thread and the exit's cut in the exiting
+    thread both settle it, at once (two threads past a barrier). Before: unclosed.sent
+    lowered the count of open responses once per call: two for one response, and the
+    exit then skipped the collection another response still open needed."""
+    unclosed.ready()
+    other = _Held()
+    unclosed.sending(other)  # another response, still open
+    held = _Held()
+    ref = unclosed.sending(held)
+    before = len(unclosed._open)
+    barrier = threading.Barrier(2)
+
+    def settle() -> None:
+        barrier.wait(timeout=30)
+        unclosed.sent(ref)
+
+    threads = [threading.Thread(target=settle) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+    assert len(unclosed._open) == before - 1
+    assert ref not in unclosed._in_flight
+    del held  # its weakref's callback settles nothing more
+    assert len(unclosed._open) == before - 1
+    other_ref = weakref.ref(other)
+    del other  # dropped without close(): the callback settles it, once
+    assert other_ref() is None
+    assert len(unclosed._open) == before - 2
