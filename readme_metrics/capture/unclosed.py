@@ -57,8 +57,8 @@ if TYPE_CHECKING:
         def cut_at_exit(self) -> tuple[MetricsPipeline, str]: ...
 
 __all__ = ["CUT", "DONE", "DROPPED", "SKIPPED", "UNANSWERED", "call_soon", "calling",
-           "opened", "ready", "ready_here", "returned", "sending", "sent", "settled",
-           "wake"]
+           "hook", "opened", "ready", "ready_here", "returned", "sending", "sent",
+           "settled", "wake"]
 
 #: What :meth:`InFlight.cut_at_exit` did with a response (or request) still in flight at
 #: exit: its log queued as far as it went, marked incomplete (``CUT``); queued as a
@@ -95,6 +95,7 @@ _in_flight: dict[weakref.ref[InFlight], None] = {}
 # holds them anyway): :func:`calling` until :func:`returned`. Those still here at exit
 # are logged as unanswered, or counted dropped (:func:`_cut`). Before, they were neither.
 _in_call: set[InFlight] = set()
+_hooked = False  # the exit hook is set (by ready() or calling())
 _lock = threading.Lock()
 _pid: Optional[int] = None  # the process whose thread waits on _wakes
 # True once this process has the thread: ready()'s test on every response, one read
@@ -125,8 +126,7 @@ def ready() -> None:
             _in_flight.clear()  # the parent's to log
             _in_call.clear()
         else:  # (a forked child inherits both)
-            process.before_exit(_at_exit)
-            process.on_fork_in_child(_forked)
+            _hook()
         try:
             threading.Thread(target=_run, args=(_wakes,), name="readme-metrics-unclosed",
                              daemon=True).start()
@@ -184,18 +184,31 @@ def sent(ref: weakref.ref[InFlight]) -> None:
 _GONE = object()
 
 
-def calling(request: InFlight) -> None:
-    """The app is called for ``request``: kept until :func:`returned`, so that the exit
-    finds it if the app is still computing then (:func:`_cut`). Not from a finalizer.
-    Never raises."""
-    if not _ready or _pid != _random._pid:
-        ready_here()  # the exit hook
-    _in_call.add(request)
+#: ``calling(request)``: the app is called for ``request``; kept (strongly: the call
+#: holds it anyway) until ``returned(request)``, so that the exit finds it if the app is
+#: still computing then (:func:`_cut`). The set's own C methods: the small GET through
+#: the WSGI middleware took 83,590 instructions with two Python functions here, 82,627
+#: with these (82,087 before; benchmarks/instructions.py, mode off). :data:`_in_call` is
+#: only ever cleared, never replaced. :func:`hook` must have been called in the process's lineage
+#: (the WSGI middleware does when made). Safe anywhere.
+calling: Callable[[InFlight], None] = _in_call.add
+returned: Callable[[InFlight], None] = _in_call.discard
 
 
-def returned(request: InFlight) -> None:
-    """The app's call for ``request`` (:func:`calling`) returned or raised."""
-    _in_call.discard(request)
+def hook() -> None:
+    """Set the exit hook (for :data:`calling`'s requests) from ordinary code, without the
+    thread (an app whose responses are lists never needs one). Never raises."""
+    if not _hooked:
+        _hook()
+
+
+def _hook() -> None:
+    """The exit hook, and the fork hook that clears a child's copy of :data:`_in_call`
+    (a forked child inherits both, and the flag)."""
+    global _hooked
+    process.before_exit(_at_exit)  # (each once, under process's own lock)
+    process.on_fork_in_child(_forked)
+    _hooked = True
 
 
 def ready_here() -> None:
@@ -212,6 +225,7 @@ def _forked() -> None:
     """In a forked child: the next ready() starts the child's own thread."""
     global _ready, _lock, _busy_since
     _ready = False
+    _in_call.clear()  # the parent's requests: its own exit's
     _busy_since = None  # the parent's thread's: none of the child's
     _lock = threading.Lock()  # a parent thread may have held it at fork time
 
@@ -269,6 +283,10 @@ def _at_exit() -> None:
     (A dropped app's drain, :func:`call_soon`, is not waited for here: the exit hook takes
     it over.)"""
     if _pid != os.getpid():
+        # No thread here (none was needed): only the requests in the app's call (the
+        # responses in flight, a parent's copy if any, are not this process's).
+        if _in_call:
+            _cut(in_flight=False)
         return
     # Half of the shortest shutdown_timeout at most: the exit flush, which counts from the
     # exit's start (process.close_all), keeps the other half.
@@ -299,7 +317,7 @@ def _at_exit() -> None:
                 pass
 
 
-def _cut() -> None:
+def _cut(in_flight: bool = True) -> None:
     """At exit, the responses still in flight (the server still holds them: neither
     closed, nor read to their end in background mode, nor dropped) and the requests the
     app is still computing: each log queued as far as it went, in this thread (no code of
@@ -307,8 +325,8 @@ def _cut() -> None:
     above). Each pipeline then says how many (see
     :meth:`~readme_metrics.pipeline.MetricsPipeline.cut_at_exit`)."""
     counts: dict[int, tuple[MetricsPipeline, dict[str, int]]] = {}
-    for ref in list(_in_flight):  # one C call: no finalizer can change it meanwhile
-        _count(counts, ref())
+    for ref in list(_in_flight) if in_flight else ():  # one C call: no finalizer
+        _count(counts, ref())  # can change it meanwhile
     for request in list(_in_call):
         _count(counts, request)
     for pipeline, outcomes in counts.values():

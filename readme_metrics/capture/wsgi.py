@@ -590,6 +590,8 @@ class MetricsMiddleware(PipelineControls):
         self.enabled = bool(getattr(config, "enabled", True))
         self.pipeline: Optional[MetricsPipeline] = (
             MetricsPipeline(config) if self.enabled else None)
+        if self.enabled:
+            unclosed.hook()  # the exit's, for a request the app is still computing then
         self.project, self.layers = nesting.layer(config, self) if self.enabled else (0, [1])
         if self.enabled and "flask" in sys.modules:  # a Flask app's: is it served wrapped?
             from readme_metrics.unwrapped import watch_flask
