@@ -18,18 +18,23 @@ import signal
 import threading
 import weakref
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 from readme_metrics.capture import unclosed
 from tests.support.fake_api import Collector
+from tests.support.processes import end_stragglers, read_line
 from tests.test_exit14_findings import (
     MARGIN,
     SHUTDOWN_TIMEOUT,
     WAITRESS_JOIN,
     _by_path,
+    _connect,
+    _get,
     _serve,
     _stats,
+    _stopped,
     _stopped_in,
     _waitress,
 )
@@ -206,3 +211,183 @@ def test_a_response_settled_by_two_threads_at_once_is_counted_once() -> None:
     del other  # dropped without close(): the callback settles it, once
     assert other_ref() is None
     assert len(unclosed._open) == before - 2
+
+
+_WSGIREF = """\
+import sys
+from wsgiref.simple_server import make_server
+
+from exit15_app import app
+
+make_server("127.0.0.1", int(sys.argv[1]), app).serve_forever()
+"""
+
+
+@pytest.mark.e2e
+def test_wsgiref_takes_a_sigterm_mid_answer_as_the_apps_error_and_goes_on_serving(
+        tmp_path: Path, collector: Collector) -> None:
+    """What DELIVERY.md's Exit says of wsgiref (documented, not changed: the bare app
+    does the same). With SIGTERM made an exit (README's troubleshooting), a SIGTERM while
+    wsgiref sends a streamed answer raises SystemExit inside the app's iteration, and
+    wsgiref's handler takes any exception there for the app's (a bare ``except:``): it
+    prints the traceback, closes the response and serves on; the process does not end
+    (``docker stop`` then SIGKILLs it: no exit flush). The stream's log is queued then,
+    broken off; a second SIGTERM, between two requests, ends the process and its exit
+    flush delivers every log (one that comes while wsgiref still writes an answer is
+    taken the same way: the test reads the second answer to its end first)."""
+    (tmp_path / "exit15_wsgiref.py").write_text(_WSGIREF)
+    process, port = _serve(tmp_path, collector, "exit15_app", _APP,
+                           lambda port: ["exit15_wsgiref", str(port)], TERM_EXITS="1")
+    try:
+        with _connect(port, process) as in_flight:
+            _get(in_flight, "/stream")
+            assert process.stdout is not None
+            assert read_line(process.stdout, about="wsgiref").strip() == "entered"
+            process.send_signal(signal.SIGTERM)
+            in_flight.settimeout(60)
+            while in_flight.recv(4096):  # wsgiref closes the stream's connection
+                pass
+        with _connect(port, process) as after:  # and answers the next request
+            _get(after, "/ready")
+            after.settimeout(60)
+            answer = b""
+            while True:  # to its end: a SIGTERM mid-answer would be taken again
+                chunk = after.recv(4096)
+                if not chunk:
+                    break
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.0 200"), "not served on"
+        assert process.poll() is None
+        _, err = _stopped(process, signal.SIGTERM, SHUTDOWN_TIMEOUT + MARGIN)
+    finally:
+        end_stragglers(process)
+    assert process.returncode == 0, err
+    assert "SystemExit" in err, err  # wsgiref's traceback of the first SIGTERM
+    logs = _by_path(collector.wait_for_logs(2))
+    assert sorted(logs) == ["ready", "stream"], err
+    content = logs["stream"]["response"]["content"]
+    assert content["comment"].startswith("incomplete: the app's answer broke off"), content
+    stats = _stats(err)
+    assert (stats["captured"], stats["sent"], stats["dropped"]) == (2, 2, 0), stats
+
+
+_LIFESPANS = """\
+import os, signal, sys, threading
+
+if os.environ.get("TERM_EXITS") and threading.current_thread() is threading.main_thread():
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # README's troubleshooting
+
+from readme_metrics import MetricsApiConfig
+from readme_metrics.asgi import MetricsMiddleware
+
+async def _http(scope, receive, send):
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+async def startup_failed(scope, receive, send):
+    if scope["type"] == "lifespan":
+        await receive()
+        await send({"type": "lifespan.startup.failed", "message": "exit15 startup failed"})
+        return
+    await _http(scope, receive, send)
+
+async def no_lifespan(scope, receive, send):
+    assert scope["type"] == "http"
+    await _http(scope, receive, send)
+
+async def raises_after_startup(scope, receive, send):
+    if scope["type"] == "lifespan":
+        await receive()
+        raise RuntimeError("exit15 lifespan broke after startup")
+    await _http(scope, receive, send)
+
+_config = MetricsApiConfig(grouping_function=lambda request: {"api_key": "caller-1"},
+                           shutdown_timeout=SHUTDOWN)
+wrapped_startup_failed = MetricsMiddleware(startup_failed, _config)
+wrapped_no_lifespan = MetricsMiddleware(no_lifespan, _config)
+wrapped_raises_after_startup = MetricsMiddleware(raises_after_startup, _config)
+""".replace("SHUTDOWN", repr(SHUTDOWN_TIMEOUT))
+
+
+def _uvicorn(lifespan: str, target: str) -> Callable[[int], list[str]]:
+    return lambda port: ["uvicorn", "--host=127.0.0.1", f"--port={port}",
+                         "--no-access-log", f"--lifespan={lifespan}", f"lifespans:{target}"]
+
+
+def _refused_start(tmp_path: Path, collector: Collector, lifespan: str,
+                   target: str) -> tuple[int, str]:
+    """uvicorn serving ``target``, expected to stop by itself at start-up: its exit code
+    and its output (uvicorn logs to stderr)."""
+    process, _ = _serve(tmp_path, collector, "lifespans", _LIFESPANS,
+                        _uvicorn(lifespan, target))
+    try:
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        end_stragglers(process)
+    return process.returncode, err
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("lifespan", ["auto", "on"])
+def test_uvicorn_stops_on_lifespan_startup_failed_wrapped_as_bare(
+        tmp_path: Path, collector: Collector, lifespan: str) -> None:
+    """review66's lifespan change, checked: an app that sends lifespan.startup.failed
+    stops uvicorn at start-up (exit 3, its message said), wrapped as bare."""
+    bare = _refused_start(tmp_path, collector, lifespan, "startup_failed")
+    wrapped = _refused_start(tmp_path, collector, lifespan, "wrapped_startup_failed")
+    for code, err in (bare, wrapped):
+        assert code == 3, err
+        assert "exit15 startup failed" in err and "Application startup failed" in err, err
+
+
+@pytest.mark.e2e
+def test_an_app_without_lifespan_starts_under_lifespan_on_once_wrapped(
+        tmp_path: Path, collector: Collector) -> None:
+    """The one difference the middleware makes at start-up, on purpose: an app that does
+    not speak the lifespan protocol (it raises on the scope before taking a message) gets
+    it answered by the middleware, so that its logs are flushed at shutdown. Under
+    ``uvicorn --lifespan on`` the bare app stops at start-up (exit 3: "Exception in
+    'lifespan' protocol"); wrapped, it starts (documented in SERVERS.md)."""
+    code, err = _refused_start(tmp_path, collector, "on", "no_lifespan")
+    assert code == 3 and "Exception in 'lifespan' protocol" in err, err
+    process, port = _serve(tmp_path, collector, "lifespans", _LIFESPANS,
+                           _uvicorn("on", "wrapped_no_lifespan"))
+    try:
+        with _connect(port, process) as sock:
+            _get(sock, "/hello")
+            sock.settimeout(60)
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        _, err = _stopped(process, signal.SIGTERM, SHUTDOWN_TIMEOUT + MARGIN)
+    finally:
+        end_stragglers(process)
+    assert "Application shutdown complete" in err, err
+    assert len(collector.wait_for_logs(1)) == 1, err
+
+
+@pytest.mark.e2e
+def test_a_lifespan_that_raises_after_startup_under_uvicorn_is_flushed_by_readmes_line(
+        tmp_path: Path, collector: Collector) -> None:
+    """An app whose lifespan raises once it took lifespan.startup: uvicorn (auto) says
+    "ASGI 'lifespan' protocol appears unsupported" and serves on without a lifespan, wrapped
+    as bare (the middleware re-raises: answering in its place would hide a real startup
+    failure under --lifespan on). It never sends lifespan.shutdown then, and re-raises
+    SIGTERM at its stop: no exit hook runs, and the logs still queued were lost (0 of 1),
+    as under --lifespan off. README's troubleshooting line (SIGTERM made an exit) is the
+    remedy, checked here: exit 0, the log delivered by the exit flush."""
+    process, port = _serve(tmp_path, collector, "lifespans", _LIFESPANS,
+                           _uvicorn("auto", "wrapped_raises_after_startup"),
+                           TERM_EXITS="1")
+    try:
+        with _connect(port, process) as sock:
+            _get(sock, "/hello")
+            sock.settimeout(60)
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        _, err = _stopped(process, signal.SIGTERM, SHUTDOWN_TIMEOUT + MARGIN)
+    finally:
+        end_stragglers(process)
+    assert "appears unsupported" in err, err
+    assert process.returncode == 0, err
+    assert len(collector.wait_for_logs(1)) == 1, err
