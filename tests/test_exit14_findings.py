@@ -42,7 +42,9 @@ SHUTDOWN_TIMEOUT = 2.0
 WAITRESS_JOIN = 5.0
 MARGIN = 20.0
 
-_WSGI_APP = """\
+# The app module's start: its stats printed after the exit hook, SIGTERM made an exit
+# with TERM_EXITS (exit15's app starts the same way).
+_PRELUDE = """\
 import atexit, os, signal, sys, threading, time
 
 def _report():  # registered before the library's exit hook, so it runs after it
@@ -53,6 +55,8 @@ if os.environ.get("TERM_EXITS") and threading.current_thread() is threading.main
     # README's troubleshooting: SIGTERM made a normal exit where no server takes it
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
+"""
+_WSGI_APP = _PRELUDE + """\
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 
 def inner(environ, start_response):

@@ -15,10 +15,11 @@
 from __future__ import annotations
 
 import signal
+import subprocess
 import threading
 import weakref
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 
@@ -26,6 +27,7 @@ from readme_metrics.capture import unclosed
 from tests.support.fake_api import Collector
 from tests.support.processes import end_stragglers, read_line
 from tests.test_exit14_findings import (
+    _PRELUDE,
     MARGIN,
     SHUTDOWN_TIMEOUT,
     WAITRESS_JOIN,
@@ -39,18 +41,9 @@ from tests.test_exit14_findings import (
     _waitress,
 )
 
-_APP = """\
-import atexit, logging, os, signal, sys, threading, time
-
+_APP = _PRELUDE + """\
+import logging
 logging.getLogger("readme_metrics").setLevel(logging.INFO)  # the exit's INFO line too
-
-def _report():  # registered before the library's exit hook, so it runs after it
-    print("stats", dict(app.stats), file=sys.stderr, flush=True)
-
-atexit.register(_report)
-if os.environ.get("TERM_EXITS") and threading.current_thread() is threading.main_thread():
-    # README's troubleshooting: SIGTERM made a normal exit where no server takes it
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 
@@ -89,6 +82,17 @@ def _waitress_app(port: int) -> list[str]:
     return [arg.replace("stream_app:", "exit15_app:") for arg in _waitress(port)]
 
 
+def _waitress_stopped_in(tmp_path: Path, collector: Collector, path: str, count: int
+                         ) -> tuple[str, dict[str, dict[str, Any]]]:
+    """waitress serving exit15's app, stopped by SIGTERM (made an exit) with ``path`` in
+    flight (:func:`_stopped_in`): its stderr, and the ``count`` logs by path."""
+    process, port = _serve(tmp_path, collector, "exit15_app", _APP, _waitress_app,
+                           TERM_EXITS="1")
+    _, err = _stopped_in(process, port, path, signal.SIGTERM, _LIMIT)
+    assert process.returncode == 0, err
+    return err, _by_path(collector.wait_for_logs(count))
+
+
 @pytest.mark.e2e
 def test_a_request_the_app_is_still_computing_at_exit_is_counted_dropped(
         tmp_path: Path, collector: Collector) -> None:
@@ -96,11 +100,7 @@ def test_a_request_the_app_is_still_computing_at_exit_is_counted_dropped(
     before start_response: the grouping function was never asked, and is not at exit.
     Before: stats captured 1, dropped 0, nothing said. Now: captured 2, dropped
     ("shutdown") 1, with a warning."""
-    process, port = _serve(tmp_path, collector, "exit15_app", _APP, _waitress_app,
-                           TERM_EXITS="1")
-    _, err = _stopped_in(process, port, "/computing", signal.SIGTERM, _LIMIT)
-    assert process.returncode == 0, err
-    logs = _by_path(collector.wait_for_logs(1))
+    err, logs = _waitress_stopped_in(tmp_path, collector, "/computing", 1)
     assert sorted(logs) == ["ready"], err
     stats = _stats(err)
     assert (stats["captured"], stats["sent"], stats["dropped"],
@@ -118,11 +118,7 @@ def test_a_request_computed_after_start_response_at_exit_is_logged_unanswered(
     in its call when the process exits: no answer reaches the client (nothing was sent;
     the connection closes with the process). Before: lost without a word. Now: logged as
     the 500 of a request no answer reached, with a comment saying why."""
-    process, port = _serve(tmp_path, collector, "exit15_app", _APP, _waitress_app,
-                           TERM_EXITS="1")
-    _, err = _stopped_in(process, port, "/computing/started", signal.SIGTERM, _LIMIT)
-    assert process.returncode == 0, err
-    logs = _by_path(collector.wait_for_logs(2))
+    err, logs = _waitress_stopped_in(tmp_path, collector, "/computing/started", 2)
     assert sorted(logs) == ["ready", "started"], err
     response = logs["started"]["response"]
     assert response["status"] == 500, response
@@ -162,11 +158,7 @@ def test_a_stream_in_flight_the_grouping_function_skipped_is_not_said_logged(
     """A stream in flight at exit whose grouping function returned None: not logged, and
     counted skipped, as it would have been. Before: the exit's line said "1 logged as
     far as it went, marked incomplete" for it."""
-    process, port = _serve(tmp_path, collector, "exit15_app", _APP, _waitress_app,
-                           TERM_EXITS="1")
-    _, err = _stopped_in(process, port, "/skipped", signal.SIGTERM, _LIMIT)
-    assert process.returncode == 0, err
-    logs = _by_path(collector.wait_for_logs(1))
+    err, logs = _waitress_stopped_in(tmp_path, collector, "/skipped", 1)
     assert sorted(logs) == ["ready"], err
     stats = _stats(err)
     assert (stats["captured"], stats["sent"], stats["skipped"], stats["dropped"]
@@ -330,6 +322,19 @@ def _refused_start(tmp_path: Path, collector: Collector, lifespan: str,
     return process.returncode, err
 
 
+def _called_then_stopped(process: subprocess.Popen[str], port: int) -> str:
+    """One GET answered 200, then SIGTERM: the server's output (stderr)."""
+    try:
+        with _connect(port, process) as sock:
+            _get(sock, "/hello")
+            sock.settimeout(60)
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        _, err = _stopped(process, signal.SIGTERM, SHUTDOWN_TIMEOUT + MARGIN)
+    finally:
+        end_stragglers(process)
+    return err
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("lifespan", ["auto", "on"])
 def test_uvicorn_stops_on_lifespan_startup_failed_wrapped_as_bare(
@@ -355,14 +360,7 @@ def test_an_app_without_lifespan_starts_under_lifespan_on_once_wrapped(
     assert code == 3 and "Exception in 'lifespan' protocol" in err, err
     process, port = _serve(tmp_path, collector, "lifespans", _LIFESPANS,
                            _uvicorn("on", "wrapped_no_lifespan"))
-    try:
-        with _connect(port, process) as sock:
-            _get(sock, "/hello")
-            sock.settimeout(60)
-            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
-        _, err = _stopped(process, signal.SIGTERM, SHUTDOWN_TIMEOUT + MARGIN)
-    finally:
-        end_stragglers(process)
+    err = _called_then_stopped(process, port)
     assert "Application shutdown complete" in err, err
     assert len(collector.wait_for_logs(1)) == 1, err
 
@@ -380,14 +378,7 @@ def test_a_lifespan_that_raises_after_startup_under_uvicorn_is_flushed_by_readme
     process, port = _serve(tmp_path, collector, "lifespans", _LIFESPANS,
                            _uvicorn("auto", "wrapped_raises_after_startup"),
                            TERM_EXITS="1")
-    try:
-        with _connect(port, process) as sock:
-            _get(sock, "/hello")
-            sock.settimeout(60)
-            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
-        _, err = _stopped(process, signal.SIGTERM, SHUTDOWN_TIMEOUT + MARGIN)
-    finally:
-        end_stragglers(process)
+    err = _called_then_stopped(process, port)
     assert "appears unsupported" in err, err
     assert process.returncode == 0, err
     assert len(collector.wait_for_logs(1)) == 1, err
