@@ -66,7 +66,7 @@ def xml_redacted(text: str, denies: Callable[[str], bool]) -> str:
                 start = f"<{prefix or ''}{local}{hidden}{empty}>"
         at = tag.end()
         if not empty and (content or denies(local)):
-            end = _close_tag(text, f"</{prefix or ''}{local}", at)
+            end = _close_tag(text, f"{prefix or ''}{local}", at)
             out += [text[kept:tag.start()], start or tag.group(0), redacted(text[at:end])]
             kept = at = end
         elif start is not None:
@@ -78,17 +78,52 @@ def xml_redacted(text: str, denies: Callable[[str], bool]) -> str:
     return "".join(out)
 
 
-def _close_tag(text: str, opening: str, at: int) -> int:
-    """Where the first close tag ``opening`` + spaces + ">" at or after ``at`` starts;
-    ``len(text)`` when none does. (No pattern compiled per element: one per distinct
-    prefix filled the ``re`` cache of a body of many.)"""
-    found = text.find(opening, at)
-    while found != -1:
-        after = found + len(opening)
-        if _CLOSE_END.match(text, after) is not None:
-            return found
-        found = text.find(opening, after)
-    return len(text)
+# What may follow a "<" in a denied element's content: a comment, a CDATA section, a
+# processing instruction (each skipped whole: ``<password><!-- </password> -->secret
+# </password>``'s content is all of it), or a start or close tag: its "/", its prefix,
+# its local name.
+_INSIDE = re.compile(
+    r"<(?:(!--)|(!\[CDATA\[)|(\?)|(/)?([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*))")
+# What ends each of the first three.
+_OPAQUE_END = {1: "-->", 2: "]]>", 3: "?>"}
+
+
+def _close_tag(text: str, name: str, at: int) -> int:
+    """Where the close tag of the element ``name`` (its prefix and local name) whose
+    content starts at ``at`` starts: the first ``</`` + ``name`` + spaces + ">" that is
+    in no comment, CDATA section or processing instruction, nor closes an element of the
+    same name inside it (``<password><password>a</password>secret</password>``);
+    ``len(text)`` when none does (a body cut short, or one of those never ended). Only
+    the content is read, each "<" in it once: linear in the text, however many
+    elements. (No pattern compiled per element: one per distinct prefix filled the
+    ``re`` cache of a body of many.)"""
+    depth = 0  # elements of the same name open inside it
+    while True:
+        found = _INSIDE.search(text, at)
+        if found is None:
+            return len(text)
+        opaque = found.lastindex if found.lastindex in _OPAQUE_END else None
+        if opaque is not None:
+            ending = text.find(_OPAQUE_END[opaque], found.end())
+            if ending < 0:
+                return len(text)
+            at = ending + len(_OPAQUE_END[opaque])
+            continue
+        at = found.end()
+        if f"{found.group(5) or ''}{found.group(6)}" != name:
+            continue
+        if found.group(4):  # a close tag
+            end = _CLOSE_END.match(text, at)
+            if end is not None:
+                if depth == 0:
+                    return found.start()
+                depth -= 1
+                at = end.end()
+        else:  # a start tag of that name, unless empty
+            tag = _START_TAG.match(text, found.start())
+            if tag is not None:
+                depth += not tag.group(4)
+                at = tag.end()
 
 
 def _paired_attributes(attributes: str, denies: Callable[[str], bool]
