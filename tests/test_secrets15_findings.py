@@ -4,6 +4,11 @@
   a comment, a CDATA section or a processing instruction in it, or closing an element of
   the same name nested in it: ``<password><!-- </password> -->secret</password>`` sent
   ``secret`` in clear. The close tag is now looked for in the content's markup.
+* A header list sent in a JSON body (Postman's and HAR's ``[{"name": "Authorization",
+  "value": "Bearer ..."}]``, AWS's ``{"Name": ..., "Value": ...}``, fetch's
+  ``[["X-Api-Key", ...]]``) kept its credential headers' values in clear when no list
+  named them, though the headers themselves are masked by default. (With a denylist
+  naming them, such pairs were redacted already: redact13/14.)
 
 Each case goes through the WSGI middleware to the collector on 127.0.0.1; every LEAKS
 case spelled the secret in the posted batch on main at 43989bb.
@@ -11,6 +16,7 @@ case spelled the secret in the posted batch on main at 43989bb.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Callable
 
 import pytest
@@ -18,7 +24,7 @@ import pytest
 from readme_metrics import MetricsMiddleware
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.redaction_xml import xml_redacted
-from tests.support.contract import exchange, reading_app
+from tests.support.contract import exchange, reading_app, spec_mask
 from tests.support.fake_api import Collector
 from tests.support.leaks import found_spelled
 
@@ -27,6 +33,10 @@ S = "Qz9secrets15Secret"
 
 def _typed(content_type: str, text: str) -> dict[str, Any]:
     return {"method": "POST", "body": text.encode(), "headers": {"Content-Type": content_type}}
+
+
+def _json(document: Any) -> dict[str, Any]:
+    return _typed("application/json", json.dumps(document))
 
 
 def _logged(collector: Collector, wrap: Callable[..., MetricsMiddleware],
@@ -83,3 +93,68 @@ def test_a_large_xml_body_is_read_whole() -> None:
     assert out.count("[REDACTED 21]") == 2 ** 21 // len(item)
     assert out.count("[REDACTED 1]") == 2000
     assert "<name>n</name>" in out
+
+
+def _har(headers: list[dict[str, str]]) -> dict[str, Any]:
+    return {"log": {"entries": [{"request": {"method": "GET", "url": "https://x/",
+                                             "headers": headers}}]}}
+
+
+HEADER_LISTS = {
+    "Postman headers": {"header": [{"key": "Authorization", "value": f"Bearer {S}"}]},
+    "HAR posted to an API": _har([{"name": "Accept", "value": "*/*"},
+                                  {"name": "X-Api-Key", "value": S}]),
+    "AWS Name/Value": {"Headers": [{"Name": "x-auth-token", "Value": S}]},
+    "a list of pairs": [{"name": "authorization", "value": f"Basic {S}"}],
+    "fetch rows": {"headers": [["Content-Type", "text/plain"], ["X-Api-Key", S]]},
+    "underscored name": {"headers": [{"name": "x_api_key", "value": S}]},
+}
+
+
+@pytest.mark.parametrize("document", list(HEADER_LISTS.values()), ids=list(HEADER_LISTS))
+@pytest.mark.parametrize("lists", [pytest.param({}, id="no lists"),
+                                   pytest.param({"denylist": ["email"]}, id="denylist")])
+def test_credential_headers_in_a_json_header_list_are_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        document: Any, lists: dict[str, Any]) -> None:
+    hits, entry = _logged(collector, inline_wrap, _json(document), **lists)
+    assert hits == []
+    text = entry["request"]["postData"]["text"]
+    assert "sha512-" in text
+    json.loads(text)
+
+
+def test_a_masked_pair_is_the_headers_mask_and_the_rest_is_kept(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    document = [{"name": "Authorization", "value": f"Bearer {S}"},
+                {"name": "Accept", "value": "application/json"}]
+    _, entry = _logged(collector, inline_wrap, _json(document))
+    assert json.loads(entry["request"]["postData"]["text"]) == [
+        {"name": "Authorization", "value": spec_mask(f"Bearer {S}")},
+        {"name": "Accept", "value": "application/json"}]
+
+
+def test_a_header_list_in_a_response_body_is_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    app = reading_app(headers=[("Content-Type", "application/json")],
+                      body=[json.dumps({"headers": [{"name": "X-Api-Key", "value": S}]}
+                                       ).encode()])
+    hits, entry = _logged(collector, inline_wrap, {"method": "GET"}, app=app)
+    assert hits == []
+    assert spec_mask(S) in entry["response"]["content"]["text"]
+
+
+#: Header lists naming no credential header, and pairs that are no header: byte for byte.
+KEPT = [
+    '[{"name": "Content-Type", "value": "text/plain"}]',
+    '{"headers": [{"name": "X-Next-Page-Token", "value": "p2"}]}',
+    '{"name": "Zoe", "value": 42, "key": "sort"}',
+    '[["Accept", "text/html"], ["Idempotency-Key", "abc"]]',
+]
+
+
+@pytest.mark.parametrize("text", KEPT)
+def test_other_pairs_are_kept_as_sent(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware], text: str) -> None:
+    _, entry = _logged(collector, inline_wrap, _typed("application/json", text))
+    assert entry["request"]["postData"]["text"] == text

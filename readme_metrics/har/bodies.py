@@ -14,6 +14,7 @@ import re
 from typing import Any, Callable, Optional
 
 from readme_metrics.har.compression import decompress
+from readme_metrics.har.credential_pairs import masked_credential_pairs
 from readme_metrics.har.headers import RAW_CONTENT_ENCODING, RAW_CONTENT_TYPE
 from readme_metrics.har.multipart import multipart_params
 from readme_metrics.har.redaction import Redactor, redacted
@@ -279,9 +280,13 @@ def _text_or_base64(
     """(text, is_base64, redaction comment) for a body that is not a form."""
     text, codec = decode(body, essence, charset, truncated)
     if text is not None:
-        if redactor is None:
-            return text, False, None
-        text, comment = _redact_text(text, essence, codec, redactor)
+        comment = None
+        if redactor is not None:
+            text, comment = _redact_text(text, essence, codec, redactor)
+        if _looks_like_json(essence, text):
+            # A header list in JSON ({"name": "Authorization", "value": ...}): its
+            # credentials masked as the headers are, lists or none.
+            text = masked_credential_pairs(text)
         return text, False, comment
     if redactor is not None:
         # Binary data is not key/value data (allowlist), and may spell a denied key.
@@ -471,7 +476,8 @@ def content(
                 out["text"] = base64.b64encode(body).decode("ascii")
                 out["encoding"] = "base64"
             else:
-                out["text"] = text
+                out["text"] = masked_credential_pairs(text) if _looks_like_json(
+                    essence, text) else text
             if note:
                 out["comment"] = note
             return out

@@ -5,6 +5,11 @@ writes it. Moved from :mod:`readme_metrics.har.redaction` (which exports both), 
 
 from __future__ import annotations
 
+import re
+
+#: A value redacted already (:func:`redacted`'s text): not redacted or masked again.
+REDACTED_MARK = re.compile(r"\[REDACTED(?: \d+)?\]")
+
 
 def redacted(value: object) -> str:
     """The replacement of a redacted value: ``"[REDACTED n]"`` for a str of length n."""

@@ -13,6 +13,7 @@ import re
 from typing import Callable, Iterable, Optional
 
 from readme_metrics.har.redaction_json import NAME_MEMBERS, VALUE_MEMBERS
+from readme_metrics.har.redaction_marks import REDACTED_MARK
 from readme_metrics.har.redaction_names import folded_name
 
 _PAIR_MEMBERS = NAME_MEMBERS | VALUE_MEMBERS
@@ -22,8 +23,6 @@ _PAIR_MEMBERS = NAME_MEMBERS | VALUE_MEMBERS
 #: (``name=password&v=2``, a sign-up's), and a ``k`` beside a ``value`` a sort key.
 PAIRED_ONLY = {"k": "v", "v": "k"}
 
-# The replacement of a value redacted already (Redactor's redacted()): not again.
-_MARKER = re.compile(r"\[REDACTED(?: \d+)?\]")
 # An explicit index after the member: PHP's and Rails' ``name[1]``, an AWS query API's
 # ``Filter.1.Value.1``.
 _INDEX_END = re.compile(r"(?:\[(\d+)\]|\.(\d+))$")
@@ -131,4 +130,4 @@ def paired_across(query: list[tuple[str, str]], body: list[tuple[str, str]],
     if not across:
         return across
     alone = paired_values(query, denies) | paired_values(body, denies)
-    return frozenset(field for field in across - alone if _MARKER.fullmatch(field[1]) is None)
+    return frozenset(field for field in across - alone if REDACTED_MARK.fullmatch(field[1]) is None)
