@@ -162,3 +162,22 @@ def test_ordinary_data_is_kept(
         request_: dict[str, Any]) -> None:
     _, entry = _logged(collector, inline_wrap, request_, denylist=["password"])
     assert "REDACTED" not in json.dumps(entry["request"])
+
+
+def test_only_a_pairs_values_are_decoded_to_pair_them() -> None:
+    """secrets15: a form's other values are not decoded for the pairing (a form of 1,000
+    fields and one denied pair: 52.5 M Ir on main, 24.6 M)."""
+    from readme_metrics.har.redaction import Redactor
+    from readme_metrics.har.redaction_pairs import paired_values
+    from readme_metrics.har.text import decode_component
+
+    asked: list[str] = []
+
+    def decode(value: str) -> str:
+        asked.append(value)
+        return decode_component(value)
+
+    fields = [("title", "a%20b"), ("name", "password"), ("value", "s%33"), ("note", "x")]
+    denies = Redactor(denylist=["password"]).denies
+    assert paired_values(fields, denies, decode) == frozenset({("value", "s3")})
+    assert asked == ["password", "s%33"]

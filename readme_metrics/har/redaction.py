@@ -65,7 +65,7 @@ from readme_metrics.har.redaction_names import (
     needles_in,
     normalise,
 )
-from readme_metrics.har.redaction_pairs import paired_values
+from readme_metrics.har.redaction_pairs import by_name, paired_values
 from readme_metrics.har.text import (
     JSON_START,
     decode_component,
@@ -209,22 +209,26 @@ class Redactor:
         return paired_values(fields, self.denies)
 
     def _paired_in(self, raw: str, codec: Optional[str] = None
-                   ) -> frozenset[tuple[str, str]]:
+                   ) -> dict[str, frozenset[str]]:
         """:meth:`paired_fields` of a raw query or form (its pairs as
         :func:`~readme_metrics.har.text.query_values` reads them, after a ``#`` or ``;``
-        too), decoded in ``codec`` (None: UTF-8); looked for only in one holding a value
-        field and naming a denied key."""
+        too), decoded in ``codec`` (None: UTF-8), as each decoded name's decoded values
+        (:func:`~readme_metrics.har.redaction_pairs.by_name`); looked for only in one
+        holding a value field and naming a denied key. Only a naming or value field's
+        value is decoded (secrets15: every value was, twice in a form of pairs)."""
         if not self._has_deny or not names_a_value_field(raw) or (
                 not self.names_key_decoded(raw)):
-            return frozenset()
+            return {}
         fields: list[tuple[str, str]] = []
         if codec is None:
             query_values(raw, lambda name, value: fields.append(
-                (decode_name(name), decode_component(value))), heads=True)
+                (decode_name(name), value)), heads=True)
+            paired = paired_values(fields, self.denies, decode_component)
         else:
             query_values(raw, lambda name, value: fields.append(
-                (decode_in(name, codec), decode_in(value, codec))), heads=True)
-        return self.paired_fields(fields)
+                (decode_in(name, codec), value)), heads=True)
+            paired = paired_values(fields, self.denies, partial(decode_in, codec=codec))
+        return by_name(paired) if paired else {}
 
     def pairs(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Redact the values of (name, value) pairs: headers, query, cookies, fields.
@@ -284,13 +288,14 @@ class Redactor:
                             heads=nested)
 
     def _hidden_value(self, name: str, value: str, nested: bool = True,
-                      paired: frozenset[tuple[str, str]] = frozenset()) -> str | None:
+                      paired: Optional[dict[str, frozenset[str]]] = None) -> str | None:
         """The raw redacted value of the pair ``name=value``, or None to keep it.
         ``nested``: a value may hold a URL or form naming a denied key (see query_string);
-        ``paired``: the fields holding a denied name/value pair's value (paired_fields)."""
+        ``paired``: the fields holding a denied name/value pair's value (_paired_in)."""
         if (self._redacts_raw(name) if len(name) <= CACHED_NAME else self.redacts(
                 decode_component(name))) or paired and (
-                    decode_name(name), decode_component(value)) in paired:
+                    values := paired.get(decode_name(name))) is not None and (
+                    decode_component(value) in values):
             return escaped_redacted(decode_component(value))
         if value[:1] not in JSON_VALUE_FIRST or JSON_VALUE.match(value) is None:
             # As almost every value: no JSON (but a URL or form holding one, or naming a
@@ -300,11 +305,11 @@ class Redactor:
         return self._json_value(decode_name(name), value, decode_component, None)
 
     def _hidden_in(self, codec: str, name: str, value: str, nested: bool = True,
-                   paired: frozenset[tuple[str, str]] = frozenset()) -> str | None:
+                   paired: Optional[dict[str, frozenset[str]]] = None) -> str | None:
         """:meth:`_hidden_value` for a form in ``codec``."""
         decoded = decode_in(name, codec)
         if self.redacts(decoded) or self.denies(decode_name(name)) or (
-                paired and (decoded, decode_in(value, codec)) in paired):
+                paired and decoded in paired and decode_in(value, codec) in paired[decoded]):
             return escaped_redacted(decode_in(value, codec))
         if value[:1] not in JSON_VALUE_FIRST or JSON_VALUE.match(value) is None:
             # (a URL or form: _hidden_value)
@@ -658,10 +663,11 @@ class Redactor:
         return query_values(query, partial(self._denied_value, depth,
                                            self._paired_in(query)), heads=True)
 
-    def _denied_value(self, depth: int, paired: frozenset[tuple[str, str]], name: str,
+    def _denied_value(self, depth: int, paired: dict[str, frozenset[str]], name: str,
                       value: str) -> str | None:
         decoded = decode_name(name)
-        if self.denies(decoded) or paired and (decoded, decode_component(value)) in paired:
+        if self.denies(decoded) or paired and decoded in paired and (
+                decode_component(value) in paired[decoded]):
             return escaped_redacted(decode_component(value))
         return self._nested_value(name, value, depth)
 

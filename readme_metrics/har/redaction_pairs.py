@@ -61,7 +61,8 @@ def field_member(name: str) -> tuple[str, str, Optional[str]]:
 _Field = tuple[bool, str, Optional[str], str, str, bool]
 
 
-def paired_values(fields: Iterable[tuple[str, str]], denies: Callable[[str], bool]
+def paired_values(fields: Iterable[tuple[str, str]], denies: Callable[[str], bool],
+                  decode: Optional[Callable[[str], str]] = None
                   ) -> frozenset[tuple[str, str]]:
     """The ``(name, value)`` fields (as given) holding the value of a name/value pair whose
     naming field a member of :data:`NAME_MEMBERS` holds a name ``denies`` says is denied,
@@ -74,13 +75,20 @@ def paired_values(fields: Iterable[tuple[str, str]], denies: Callable[[str], boo
     ``getlist``, Rails' array of hashes, the last or the first of each); otherwise (one
     name and a list of values, ``a[attribute]=password&a[values][]=...``, fields in
     another order, some indexed and some not) any denied name hides every value it pairs
-    with, as nothing says which is its own."""
+    with, as nothing says which is its own.
+
+    ``decode``: what reads each value (a raw form's: percent-decoding), asked only of a
+    naming or value field's; the fields returned hold values so read."""
     objects: dict[str, list[_Field]] = {}
     for name, value in fields:
         group, member, index = field_member(folded_name(name))
         if member in VALUE_MEMBERS:
+            if decode is not None:
+                value = decode(value)
             objects.setdefault(group, []).append((True, member, index, name, value, False))
         elif member in NAME_MEMBERS:
+            if decode is not None:
+                value = decode(value)
             objects.setdefault(group, []).append(
                 (False, member, index, name, value, denies(value)))
     hidden: set[tuple[str, str]] = set()
@@ -113,6 +121,15 @@ def _paired(fields: list[_Field]) -> Iterable[tuple[str, str]]:
         return [(value[3], value[4]) for at, value in enumerate(fields)
                 if value[0] and 0 <= at - step < len(fields) and fields[at - step][5]]
     return [(field[3], field[4]) for field in values]
+
+
+def by_name(fields: frozenset[tuple[str, str]]) -> dict[str, frozenset[str]]:
+    """:func:`paired_values`' fields as each name's values: a form's fields are asked
+    about by name first, their values read only for a name there."""
+    names: dict[str, set[str]] = {}
+    for name, value in fields:
+        names.setdefault(name, set()).add(value)
+    return {name: frozenset(values) for name, values in names.items()}
 
 
 def paired_across(query: list[tuple[str, str]], body: list[tuple[str, str]],
