@@ -16,6 +16,7 @@ case spelled the secret in the posted batch on main at 43989bb.
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any, Callable
 
@@ -26,6 +27,7 @@ from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.redaction_xml import xml_redacted
 from tests.support.contract import exchange, reading_app, spec_mask
 from tests.support.fake_api import Collector
+from tests.support.leak_carriers import spelled
 from tests.support.leaks import found_spelled
 
 S = "Qz9secrets15Secret"
@@ -157,4 +159,58 @@ KEPT = [
 def test_other_pairs_are_kept_as_sent(
         collector: Collector, inline_wrap: Callable[..., MetricsMiddleware], text: str) -> None:
     _, entry = _logged(collector, inline_wrap, _typed("application/json", text))
+    assert entry["request"]["postData"]["text"] == text
+
+
+# The caller's key base64-encoded in a body (SPEC 6: the key never leaves in clear).
+KEY = "sk_live_secrets15Zq7Wx"
+
+
+def _key_caller(request: Any) -> dict[str, str]:
+    return {"api_key": KEY, "label": "owl"}
+
+
+def _b64(text: str, urlsafe: bool = False) -> str:
+    encode = base64.urlsafe_b64encode if urlsafe else base64.b64encode
+    return encode(text.encode()).decode("ascii")
+
+
+KEY_IN_BASE64 = {
+    "json Basic credential": lambda: _json({"auth": "Basic " + _b64(f"owl:{KEY}")}),
+    "json url-safe, unpadded": lambda: _json({"t": _b64(f"x{KEY}", urlsafe=True).rstrip("=")}),
+    "json at each alignment": lambda: _json([_b64(lead + KEY) for lead in ("", "a", "ab")]),
+    "text body": lambda: _typed("text/plain", "credentials: " + _b64(f"{KEY}:x") + "\n"),
+}
+
+
+@pytest.mark.parametrize("build", list(KEY_IN_BASE64.values()), ids=list(KEY_IN_BASE64))
+def test_the_callers_key_in_base64_in_a_request_body_is_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        build: Callable[[], dict[str, Any]]) -> None:
+    before = len(collector.received)
+    exchange(inline_wrap(reading_app(), grouping_function=_key_caller), collector, **build())
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    assert spelled(bodies, KEY) == []
+
+
+def test_the_callers_key_in_base64_in_a_response_body_is_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    """An echo of the request's headers (httpbin's /headers): its Basic credential
+    decodes to the user and the key's mask."""
+    echo = json.dumps({"headers": {"Authorization": "Basic " + _b64(f"owl:{KEY}")}})
+    app = reading_app(headers=[("Content-Type", "application/json")], body=[echo.encode()])
+    before = len(collector.received)
+    _, _, entry = exchange(inline_wrap(app, grouping_function=_key_caller), collector,
+                           method="GET")
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    assert spelled(bodies, KEY) == []
+    sent = json.loads(entry["response"]["content"]["text"])["headers"]["Authorization"]
+    assert base64.b64decode(sent.split()[1]).decode() == "owl:" + spec_mask(KEY)
+
+
+def test_base64_without_the_key_is_kept(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    text = json.dumps({"avatar": _b64("not the key at all, " * 5), "id": _b64(KEY[:-1])})
+    _, _, entry = exchange(inline_wrap(reading_app(), grouping_function=_key_caller),
+                           collector, **_typed("application/json", text))
     assert entry["request"]["postData"]["text"] == text

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from readme_metrics.har.credentials import URL_HEADERS, CallerKey
+from readme_metrics.har.key_base64 import masked_base64_runs
 from readme_metrics.har.text import FORM, content_type, parse_query
 from readme_metrics.masking import mask
 
@@ -143,6 +144,8 @@ def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str
         elif "text" in post:
             is_base64 = post.get("comment", "").startswith("base64")
             post["text"] = (caller.base64 if is_base64 else caller.body)(post["text"])
+            if not is_base64 and caller.inside:
+                post["text"] = masked_base64_runs(post["text"], caller.key, caller.masked)
             if "comment" in post:
                 post["text"] = (caller.cut_base64 if is_base64 else caller.cut)(
                     post["text"], post["comment"])
@@ -154,6 +157,9 @@ def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str
             content["text"] = caller.form(content["text"])
         else:
             content["text"] = caller.body(content["text"])
+        if content.get("encoding") != "base64" and caller.inside:
+            # The key base64-encoded in it (an echo of a Basic credential).
+            content["text"] = masked_base64_runs(content["text"], caller.key, caller.masked)
         if "comment" in content:
             content["text"] = (caller.cut_base64 if "encoding" in content else caller.cut)(
                 content["text"], content["comment"])
