@@ -145,6 +145,8 @@ def wrap(app: Callable, metrics_url: str, **options: Any) -> Any:
 
     if os.environ.get("BENCH_BUFFER_LENGTH"):  # --buffer-length, else the default (10)
         options.setdefault("buffer_length", int(os.environ["BENCH_BUFFER_LENGTH"]))
+    if os.environ.get("BENCH_DENYLIST"):  # instructions.py --denylist: a, b, ...
+        options.setdefault("denylist", os.environ["BENCH_DENYLIST"].split(","))
 
     config = MetricsApiConfig(api_key=API_KEY, grouping_function=grouping,
                               metrics_api=metrics_url,

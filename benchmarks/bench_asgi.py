@@ -72,6 +72,8 @@ def wrap(app: Any, metrics_url: str, starlette: bool = True) -> Any:
     options: dict[str, Any] = {}
     if os.environ.get("BENCH_BUFFER_LENGTH"):
         options["buffer_length"] = int(os.environ["BENCH_BUFFER_LENGTH"])
+    if os.environ.get("BENCH_DENYLIST"):  # instructions.py --denylist
+        options["denylist"] = os.environ["BENCH_DENYLIST"].split(",")
     middleware = ReadMeMetricsMiddleware if starlette else MetricsMiddleware
     return middleware(app, MetricsApiConfig(
         api_key=bench.API_KEY, grouping_function=bench.grouping, metrics_api=metrics_url,

@@ -7,6 +7,7 @@ load of a shared machine does not move, for A/B of CPU work (issue 11).
     python benchmarks/instructions.py --workload get --modes off --requests 2000
     python benchmarks/instructions.py --keep /tmp/cg     # keep the callgrind files
     python benchmarks/instructions.py --workload asgi-get --modes bare,off,thread
+    python benchmarks/instructions.py --workload get --denylist password,secret
 
 Each case runs ``bench.py``'s small GET (or its POST, 2 KB in / 100 KB JSON out) through
 the real middleware, a direct environ call per request (no server), then flushes to
@@ -201,7 +202,11 @@ def main() -> None:
     parser.add_argument("--base", type=int, default=0,
                         help="requests of the subtracted run (default a fifth)")
     parser.add_argument("--keep", default="", help="directory for the callgrind files")
+    parser.add_argument("--denylist", default="",
+                        help="comma-separated denylist of the wrapped app (default none)")
     args = parser.parse_args()
+    if args.denylist:
+        os.environ["BENCH_DENYLIST"] = args.denylist  # the children inherit it
     directory = args.keep or tempfile.mkdtemp(prefix="instructions-")
     os.makedirs(directory, exist_ok=True)
     workloads = ["get", "post"] if args.workload == "both" else [args.workload]

@@ -105,7 +105,7 @@ class Redactor:
         "active", "_deny_flat", "_allow_flat", "_deny_keys", "_deny_paths",
         "_allow_keys", "_allow_paths", "_has_allow", "_has_deny", "_track_paths",
         "_needles", "_probes", "_bracketed", "_escapable", "_spaced", "_wide_needles",
-        "_redacts_raw",
+        "_redacts_raw", "_named",
     )
 
     def __init__(self, denylist: Sequence[str] = (), allowlist: Sequence[str] = ()) -> None:
@@ -141,6 +141,10 @@ class Redactor:
         #: False when there is nothing to redact: callers then skip all redaction work.
         self.active: bool = bool(deny or allow)
         self._bracketed: dict[str, tuple[bool, bool]] = {}
+        # (denied, allowed) by flat name as given, before folding: a log asks about each
+        # of its header, query and cookie names two to five times, and the names repeat
+        # from log to log (see _verdict). Bounded as _bracketed.
+        self._named: dict[str, tuple[bool, bool]] = {}
         # Whether the value of a raw (percent-encoded) query or form name is redacted,
         # asked once per distinct name: a form's names repeat (a MiB of denied pairs asked
         # 95,000 times, three Python calls each).
@@ -173,22 +177,31 @@ class Redactor:
                 self._bracketed[key] = found
         return found
 
+    def _verdict(self, name: str) -> tuple[bool, bool]:
+        """(denied, allowed) for the flat key ``name`` as given, remembered for the names
+        that repeat (read through ``self._named.get(name) or self._verdict(name)``: the
+        tuple is never empty). A name longer than CACHED_NAME is not kept."""
+        found = self._lists(folded_name(name))
+        if len(self._named) < _BRACKETED_MAX and len(name) <= CACHED_NAME:
+            self._named[name] = found
+        return found
+
     def redacts(self, name: str) -> bool:
         """True when the value of the flat key ``name`` must be redacted."""
         if not self.active:
             return False
-        denied, allowed = self._lists(folded_name(name))
+        denied, allowed = self._named.get(name) or self._verdict(name)
         return denied or (self._has_allow and not allowed)
 
     def denies(self, name: str) -> bool:
         """True when the flat key ``name`` is on the denylist (whatever the allowlist)."""
-        return self._has_deny and self._lists(folded_name(name))[0]
+        return self._has_deny and (self._named.get(name) or self._verdict(name))[0]
 
     def allows(self, name: str) -> bool:
         """True when the flat key ``name`` is on the allowlist (and not denied)."""
         if not self._has_allow:
             return False
-        denied, allowed = self._lists(folded_name(name))
+        denied, allowed = self._named.get(name) or self._verdict(name)
         return allowed and not denied
 
     def paired_fields(self, fields: Iterable[tuple[str, str]]
