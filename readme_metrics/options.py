@@ -139,7 +139,7 @@ OPTIONS: tuple[Option, ...] = (
         "or without the port; behind `trusted_proxies`, the Host they forwarded)"),
     Option("timeout", "README_TIMEOUT", "float", 3.0,
         f"a number of seconds > 0 and <= {check.MAX_SECONDS}", check.number(0, exclusive=True),
-        "`3`", "seconds a POST to ReadMe waits for its answer; one that got none in time is "
+        "`3.0`", "seconds a POST to ReadMe waits for its answer; one that got none in time is "
         "sent again waiting twice as long, up to 30 s, and so are the POSTs after it until "
         "answers come fast again ([Timeouts](docs/DELIVERY.md#timeouts))",
         warning=check.seconds_warning("a Metrics API that does not answer holds a POST "
@@ -177,7 +177,7 @@ OPTIONS: tuple[Option, ...] = (
         "methods never logged (comma-separated in the environment); a list you give "
         "replaces the default; `[]` (`README_SKIP_METHODS=[]`) logs every method"),
     Option("shutdown_timeout", "README_SHUTDOWN_TIMEOUT", "float", 5.0,
-        f"a number of seconds from 0 to {check.MAX_SECONDS}", check.number(0), "`5`",
+        f"a number of seconds from 0 to {check.MAX_SECONDS}", check.number(0), "`5.0`",
         "seconds the exit flush may take at most",
         warning=check.seconds_warning("the exit may wait that long for the Metrics API"),
         hint=check.seconds_hint),

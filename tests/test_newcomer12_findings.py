@@ -56,9 +56,13 @@ def _shown(cell: str, value: Any) -> bool:
     if text.startswith("logging.getLogger("):
         return eval(text, {"logging": logging}) is value  # noqa: S307 (README's own text)
     try:
-        return bool(ast.literal_eval(text) == value and type(value) is not str)
+        literal = ast.literal_eval(text)
     except (ValueError, SyntaxError):  # a URL, a list as the environment spells it
         return text == (",".join(value) if isinstance(value, list) else value)
+    # A number is shown as its own type: a float option's 3 would read as an integer
+    # beside flush_interval's 5.0 (review70: timeout and shutdown_timeout showed 3 and 5).
+    same_kind = type(literal) is type(value) if isinstance(value, (int, float)) else True
+    return bool(literal == value and same_kind and type(value) is not str)
 
 
 def test_every_row_of_readmes_options_table_is_an_option_with_its_variable() -> None:
