@@ -13,6 +13,7 @@ import os
 import sys
 from typing import Any
 
+from readme_metrics.cli.addresses import interface_addresses, reach_from_here, url_at
 from readme_metrics.cli.collector import LocalCollector
 from readme_metrics.cli.collector.console import silence
 from readme_metrics.cli.proxies import no_proxy_export
@@ -50,11 +51,16 @@ def _open(args: argparse.Namespace, har_path: str) -> LocalCollector | int:
 def _banner(collector: LocalCollector, args: argparse.Namespace, har_path: str) -> None:
     assert collector.har is not None
     already = collector.har.count
-    # The app reaches a collector listening on every address through loopback.
-    reach = collector.url if args.host not in _ANY_ADDRESS \
-        else f"http://127.0.0.1:{collector.port}"
-    _say(f"readme-metrics collector listening on {collector.url}")
-    _say(f"  dashboard:  {reach}/")
+    every = args.host in _ANY_ADDRESS
+    here = reach_from_here(args.host, collector.port) if every else collector.url
+    # On every address the app to point is elsewhere (a container, another machine:
+    # else 127.0.0.1 would have done): its URLs name this machine's address, which its
+    # own 127.0.0.1 is not.
+    others = interface_addresses() if every else []
+    reach = url_at(others[0][1], collector.port) if others else here
+    _say(f"readme-metrics collector listening on {collector.url}"
+         + (" (every address of this machine)" if every else ""))
+    _say(f"  dashboard:  {here}/")
     _say(f"  HAR file:   {har_path}"
          + (f" (continuing, {counted(already, 'entry', 'entries')} so far)" if already else ""))
     for path in collector.har.removed_copies:
@@ -68,6 +74,8 @@ def _banner(collector: LocalCollector, args: argparse.Namespace, har_path: str) 
     _say("or put these lines in a .env file in the app's working directory:")
     _say(f"  README_METRICS_SERVER={reach}")
     _say(f"  README_API_URL={reach}")
+    if every:
+        _where(others, here, collector.port)
     exempt = no_proxy_export(reach)
     if exempt is not None:
         # The app's POSTs would go to that proxy, which cannot reach this machine's loopback.
@@ -85,6 +93,23 @@ def _banner(collector: LocalCollector, args: argparse.Namespace, har_path: str) 
     if not collector.loopback_only:
         _say(f"  WARNING: listening on {args.host}: other machines can read the captured calls")
     _say("Press Ctrl-C to stop.")
+
+
+def _where(others: list[tuple[str, str]], here: str, port: int) -> None:
+    """Which URL serves which app, for a collector on every address."""
+    docker = url_at("host.docker.internal", port)
+    if others:
+        name, _ = others[0]
+        rest = ", ".join(f"{url_at(address, port)} ({interface})"
+                         for interface, address in others[1:])
+        _say(f"  (this machine's address on {name}, for an app in a container or on another "
+             f"machine; an app on this machine may use {here}"
+             + (f"; other addresses: {rest}" if rest else "")
+             + f"; in Docker Desktop's containers {docker} works too)")
+    else:
+        _say(f"  (for an app on this machine; an app in a container or on another machine "
+             f"needs this machine's address instead of 127.0.0.1: in Docker Desktop's "
+             f"containers {docker})")
 
 
 def run_collect(args: argparse.Namespace) -> int:
