@@ -41,24 +41,39 @@ _MAX_PLACES = 256
 _DIGEST_KEY = os.urandom(16)
 
 
-def _where(exc: BaseException) -> str:
+def _where(exc: BaseException, called: str = "") -> str:
     """``file:line in function`` of the innermost frame, where the exception was raised,
     and, when that is deeper (a library the grouping function called), of the grouping
     function's own line that led there: the line the user has to look at.
 
     The traceback starts in this package (:meth:`Identifier.__call__`; for an ``async``
     grouping function also the replay of its awaited outcome): the grouping function's
-    frame is the first one outside it.
+    frame is the first one outside it. With no frame outside it, the code that raised
+    has none of its own (a builtin such as ``dict`` given as the grouping function):
+    ``called`` names it, rather than this package's line that called it.
     """
     frames = traceback.extract_tb(exc.__traceback__)
     if not frames:
         return "an unknown place"
+    if called and all(frame.filename.startswith(_PACKAGE_DIR) for frame in frames):
+        return called
     place = _place(frames[-1])
     own = next((frame for frame in frames[1:]
                 if not frame.filename.startswith(_PACKAGE_DIR)), None)
     if own is not None and own is not frames[-1]:
         place += f", from {_place(own)}"
     return place
+
+
+def _builtin(function: Any) -> str:
+    """Where a grouping function with no Python frame raises, as the log says it: ``dict
+    itself (built-in code, no line of its own: it was called with the request)``."""
+    name = getattr(function, "__qualname__", None) or type(function).__qualname__
+    module = getattr(function, "__module__", None) or type(function).__module__
+    if module not in (None, "builtins"):
+        name = f"{module}.{name}"
+    return (f"{name} itself (built-in code, no line of its own: the grouping function "
+            "given is it, called with the request)")
 
 
 def _missing_attribute(exc: BaseException) -> str:
@@ -257,7 +272,7 @@ class Identifier:
             self._report(logging.ERROR, str(exc))
             return None
         except Exception as exc:  # user code: contain everything, the app must not notice
-            self._report_raised(exc, "the grouping function")
+            self._report_raised(exc, "the grouping function", _builtin(self._function))
             return None
         if result is None:
             if not self._said_none:
@@ -299,10 +314,11 @@ class Identifier:
         # Prefixed as every message of the library: the config's logger may be the app's.
         return self._limiter.log(level, message, "readme_metrics: %s", message)
 
-    def _report_raised(self, exc: Exception, what: str) -> None:
+    def _report_raised(self, exc: Exception, what: str, called: str = "") -> None:
         # Type and place only: the exception's message may hold request data (a KeyError
         # names the missing key, which may be the caller's own API key).
-        raised = f"{what} raised {type(exc).__name__}{_missing_attribute(exc)} at {_where(exc)}"
+        raised = (f"{what} raised {type(exc).__name__}{_missing_attribute(exc)} at "
+                  f"{_where(exc, called)}")
         digest = _digest(exc)
         with self._raised_lock:
             digests = self._raised.get(raised)

@@ -63,7 +63,7 @@ def whole(minimum: int) -> Callable[[Option, Any], int]:
 _FLAG_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n", "t", "f"})
 
 
-def count_hint(value: Any) -> str:
+def count_hint(option: Option, value: Any) -> str:
     """For ``trusted_proxies`` given as a flag (``README_TRUSTED_PROXIES=true``, ``True``)
     or as the proxies' addresses (``127.0.0.1``, ``10.0.0.0/8``, ``*``, a list, as
     gunicorn's ``--forwarded-allow-ips`` and other frameworks' trusted proxies take them):
@@ -98,7 +98,7 @@ def _addresses(value: Any) -> bool:
 
 # A duration or a size written with its unit, as other tools' settings take them
 # (README_FLUSH_INTERVAL=5s, README_TIMEOUT=3000ms, README_MAX_BODY_BYTES=1MB).
-_WITH_A_UNIT = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]+)\s*", re.IGNORECASE)
+_WITH_A_UNIT = re.compile(r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*([a-z]+)\s*", re.IGNORECASE)
 _SECONDS_IN = {
     **dict.fromkeys(("ms", "msec", "millisecond", "milliseconds"), 0.001),
     **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1.0),
@@ -113,21 +113,41 @@ _BYTES_IN = {
 }
 
 
-def seconds_hint(value: Any) -> str:
+def _accepted(option: Option, value: float) -> bool:
+    """Whether the option takes ``value``, a number a hint would tell the user to write."""
+    try:
+        option.check(option, value)
+    except ValueError:
+        return False
+    return True
+
+
+def _without_the_unit(option: Option, what: str, number: Any, shown: str = "") -> str:
+    """"write the number of <what> alone, without a unit: N", or, for a number the option
+    refuses as well (``-5s``, ``0ms`` for a timeout, ``100000s``), that it does."""
+    text = str(number) if isinstance(number, int) else f"{number:g}"
+    if _accepted(option, number):
+        return f"write the number of {what} alone, without a unit: {text}{shown}"
+    return (f"the number of {what} is written alone, without a unit, and {text}{shown} "
+            "is refused too")
+
+
+def seconds_hint(option: Option, value: Any) -> str:
     """For a duration given with its unit (``"5s"``, ``"3000ms"``, ``"1m"``): the number
-    of seconds to write instead, which a bare "a number of seconds" leaves to work out."""
+    of seconds to write instead, which a bare "a number of seconds" leaves to work out
+    (or, when that number is out of the option's range as well, that it is)."""
     match = _WITH_A_UNIT.fullmatch(value) if isinstance(value, str) else None
     if match is None or match.group(2).lower() not in _SECONDS_IN:
         return ""
     seconds = float(match.group(1)) * _SECONDS_IN[match.group(2).lower()]
     if not math.isfinite(seconds):  # 400 digits
         return ""
-    return f"write the number of seconds alone, without a unit: {seconds:g}"
+    return _without_the_unit(option, "seconds", seconds)
 
 
-def bytes_hint(value: Any) -> str:
+def bytes_hint(option: Option, value: Any) -> str:
     """For a size given with its unit (``"1MB"``, ``"512k"``): the number of bytes to
-    write instead (a KiB counted as 1024 bytes)."""
+    write instead (a KiB counted as 1024 bytes), or that it is out of range as well."""
     match = _WITH_A_UNIT.fullmatch(value) if isinstance(value, str) else None
     if match is None or match.group(2).lower() not in _BYTES_IN:
         return ""
@@ -135,8 +155,8 @@ def bytes_hint(value: Any) -> str:
     if not math.isfinite(float(match.group(1)) * size):  # 400 digits
         return ""
     count = int(float(match.group(1)) * size)
-    shown = f" for {match.group(1)} {unit}" if unit else ""
-    return f"write the number of bytes alone, without a unit: {count}{shown}"
+    shown = f" for {match.group(1).lstrip('+')} {unit}" if unit else ""
+    return _without_the_unit(option, "bytes", count, shown)
 
 
 #: The longest duration any option accepts. Past about 292 years (threading.TIMEOUT_MAX)

@@ -56,7 +56,7 @@ class Option:
     warning: Optional[Callable[[Option, Any, Any], Union[None, str, tuple[str, ...]]]] = None
     #: for a value refused (an argument or the variable's text): what the option is, where
     #: the value shows it was taken for something else (a flag for a count), or "".
-    hint: Optional[Callable[[Any], str]] = None
+    hint: Optional[Callable[[Option, Any], str]] = None
 
     def label(self) -> str:
         """``name (VARIABLE)``, the way every message names an option."""
@@ -83,7 +83,7 @@ class Option:
 
     def hinted(self, value: Any) -> str:
         """The row's :attr:`hint` for a refused ``value``, or ""."""
-        return self.hint(value) if self.hint is not None else ""
+        return self.hint(self, value) if self.hint is not None else ""
 
 
 # -- the table -------------------------------------------------------------------------

@@ -7,13 +7,20 @@ Each test failed before its fix.
 from __future__ import annotations
 
 import ipaddress
+import logging
+import operator
+import os
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
+from webob import Request
 
+from readme_metrics import MetricsApiConfig
 from readme_metrics.cli.addresses import interface_addresses
+from readme_metrics.grouping import Identifier
 from tests.support.command import CommandProcess
 from tests.support.processes import run_command
 
@@ -57,3 +64,82 @@ def test_collect_on_every_address_prints_this_machines_address_to_copy(
     assert said.group(2) == f"{here}{port}"
     assert f"  dashboard:  {here}{port}/" in proc.lines
     assert f"  README_METRICS_SERVER=http://{addresses[0]}:{port}" in proc.lines
+
+
+# -- a builtin given as the grouping function: the place named is it, not the library -------
+
+@pytest.mark.parametrize("function, name", [(dict, "dict"), (len, "len"),
+                                            (str.upper, "str.upper"),
+                                            (operator.itemgetter("user"), "operator.itemgetter")])
+def test_a_builtin_grouping_function_that_raises_is_named_not_the_librarys_line(
+        caplog: pytest.LogCaptureFixture, function: Any, name: str) -> None:
+    """``grouping_function=dict`` raised TypeError with no Python frame of its own, and the
+    log said it was raised "at .../readme_metrics/grouping.py:255 in __call__": the
+    library's line, as if the library had failed."""
+    logger = logging.getLogger("readme_metrics.review70")
+    with caplog.at_level(logging.ERROR, logger=logger.name):
+        assert Identifier(function, logger)(Request.blank("/x?api_key=k")) is None
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(said) == 1, said
+    assert f"raised TypeError at {name} itself (built-in code, no line of its own" in said[0]
+    assert "readme_metrics" + os.sep not in said[0] and "grouping.py" not in said[0]
+
+
+def test_a_python_grouping_function_still_names_its_own_line(
+        caplog: pytest.LogCaptureFixture) -> None:
+    def grouping(request: Any) -> Any:
+        return dict(request)  # the builtin deeper: the user's line is the place
+
+    logger = logging.getLogger("readme_metrics.review70")
+    with caplog.at_level(logging.ERROR, logger=logger.name):
+        Identifier(grouping, logger)(Request.blank("/"))
+    said = caplog.records[-1].getMessage()
+    assert f"at {__file__}:" in said and "in grouping" in said, said
+
+
+# -- a value with its unit: the number to write, unless that is refused too ------------------
+
+@pytest.mark.parametrize("variable, text, said", [
+    ("README_SHUTDOWN_TIMEOUT", "5sec", ": write the number of seconds alone, without a unit: 5"),
+    ("README_SHUTDOWN_TIMEOUT", "+5s", ": write the number of seconds alone, without a unit: 5"),
+    ("README_MAX_QUEUE_BYTES", "64MiB",
+     ": write the number of bytes alone, without a unit: 67108864 for 64 MiB"),
+    # negative with a unit: no hint was given (the sign was not read)
+    ("README_SHUTDOWN_TIMEOUT", "-5s",
+     ": the number of seconds is written alone, without a unit, and -5 is refused too"),
+    ("README_MAX_BODY_BYTES", "-1KB", ": the number of bytes is written alone, without a "
+     "unit, and -1024 for -1 KiB is refused too"),
+    # the number the hint told the user to write was refused in turn
+    ("README_TIMEOUT", "0ms",
+     ": the number of seconds is written alone, without a unit, and 0 is refused too"),
+    ("README_TIMEOUT", "100000s",
+     ": the number of seconds is written alone, without a unit, and 100000 is refused too"),
+    ("README_FLUSH_INTERVAL", "0ms", ": write the number of seconds alone, without a unit: 0"),
+])
+def test_a_number_with_its_unit_is_told_the_number_the_option_takes(
+        monkeypatch: pytest.MonkeyPatch, variable: str, text: str, said: str) -> None:
+    for name in list(os.environ):
+        if name.startswith("README_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv(variable, text)
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(api_key="k-review70-secret", grouping_function=lambda request: None)
+    message = str(raised.value)
+    assert message.endswith(f"got {text!r} (from the environment){said}"), message
+    assert "k-review70-secret" not in message
+    # what a hint says to write, the option takes
+    written = re.search(r"without a unit: (\S+)", message)
+    if written is not None:
+        monkeypatch.setenv(variable, written.group(1))
+        MetricsApiConfig(api_key="k-review70-secret", grouping_function=lambda request: None)
+
+
+def test_a_negative_string_argument_with_a_unit_is_not_sent_to_the_variable() -> None:
+    """``timeout="-3s"`` said "strings like '-3s' are read from README_TIMEOUT", where the
+    variable refuses it too."""
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(api_key="k", grouping_function=lambda request: None, timeout="-3s")
+    assert "read from README_TIMEOUT" not in str(raised.value)
+    assert str(raised.value).endswith(
+        "got the str '-3s': the number of seconds is written alone, without a unit, "
+        "and -3 is refused too"), raised.value
