@@ -12,6 +12,9 @@ import operator
 import os
 import re
 import shutil
+import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,12 @@ from readme_metrics import MetricsApiConfig
 from readme_metrics.cli.addresses import interface_addresses
 from readme_metrics.grouping import Identifier
 from tests.support.command import CommandProcess
-from tests.support.processes import run_command
+from tests.support.polling import wait_until
+from tests.support.ports import free_port
+from tests.support.processes import run_command, stop_server
+from tests.test_readme import _start_app
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # -- collect on every address: the URLs to copy name an address the app can reach -----------
 
@@ -143,3 +151,75 @@ def test_a_negative_string_argument_with_a_unit_is_not_sent_to_the_variable() ->
     assert str(raised.value).endswith(
         "got the str '-3s': the number of seconds is written alone, without a unit, "
         "and -3 is refused too"), raised.value
+
+
+# -- FastAPI without config=: the wrong variable said once per worker process ----------------
+
+_FASTAPI_APP = '''
+from fastapi import FastAPI
+
+from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+
+def grouping_function(request):
+    return None
+
+
+app = FastAPI()
+app.add_middleware(ReadMeMetricsMiddleware)
+
+
+@app.get("/")
+async def hello():
+    return {"hello": "world"}
+'''
+
+_SAID = "ReadMeMetricsMiddleware, added without config="
+
+
+def _lines_with(log: Path, text: str, count: int) -> None:
+    """Wait until ``log`` holds ``text`` ``count`` times (each worker's start-up)."""
+    wait_until(lambda: log.read_text(errors="replace").count(text) >= count, timeout=90)
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "hypercorn"])
+@pytest.mark.parametrize("grouping", ["app:grouping_functon", "app:grouping_function"])
+def test_fastapi_without_config_says_a_wrong_variable_once_per_worker(
+        tmp_path: Path, server: str, grouping: str) -> None:
+    """newcomer12's start-up error, under two worker processes: said once by each (at its
+    lifespan's start), not again at each request's 500, and never for a right variable;
+    the key is not in the log."""
+    pytest.importorskip(server)
+    pytest.importorskip("fastapi")
+    (tmp_path / "app.py").write_text(_FASTAPI_APP)
+    port = free_port()
+    command = {
+        "uvicorn": ["-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port),
+                    "--workers", "2"],
+        "hypercorn": ["-m", "hypercorn", "app:app", "--bind", f"127.0.0.1:{port}",
+                      "--workers", "2"]}[server]
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
+           "README_API_KEY": "rdme_review70_secret", "README_GROUPING_FUNCTION": grouping,
+           "README_METRICS_SERVER": f"http://127.0.0.1:{free_port()}",
+           "PYTHONPATH": str(ROOT)}
+    log = tmp_path / "server.log"
+    proc = _start_app([sys.executable, *command], tmp_path, env, port, log)
+    wrong = grouping.endswith("functon")
+    try:
+        started = {"uvicorn": ("ASGI 'lifespan' protocol appears unsupported" if wrong
+                               else "Application startup complete"),
+                   "hypercorn": "Running on"}[server]
+        _lines_with(log, started, 2)
+        statuses = []
+        for _ in range(6):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as answer:
+                    statuses.append(answer.status)
+            except urllib.error.HTTPError as exc:
+                statuses.append(exc.code)
+    finally:
+        stop_server(proc)
+    said = log.read_text(errors="replace")
+    assert statuses == [500 if wrong else 200] * 6, said
+    assert said.count(_SAID) == (2 if wrong else 0), said
+    assert "rdme_review70_secret" not in said
