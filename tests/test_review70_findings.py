@@ -16,7 +16,7 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 from webob import Request
@@ -24,11 +24,14 @@ from webob import Request
 from readme_metrics import MetricsApiConfig
 from readme_metrics.cli.addresses import interface_addresses
 from readme_metrics.grouping import Identifier
+from readme_metrics.har.cookie_date import cookie_date
 from tests.support.command import CommandProcess
+from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
 from tests.support.processes import run_command, stop_server
 from tests.test_readme import _start_app
+from tests.test_spec27_acceptance import app_answering, one_entry
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -223,3 +226,42 @@ def test_fastapi_without_config_says_a_wrong_variable_once_per_worker(
     assert statuses == [500 if wrong else 200] * 6, said
     assert said.count(_SAID) == (2 if wrong else 0), said
     assert "rdme_review70_secret" not in said
+
+
+# -- Set-Cookie Expires read as RFC 6265 5.1.1 reads it ---------------------------------------
+
+@pytest.mark.parametrize("expires, iso", [
+    # a zone or offset is ignored: a cookie date is UTC (email dates applied it)
+    ("Wed, 21 Oct 2015 07:28:00 +0200", "2015-10-21T07:28:00.000Z"),
+    ("Wed, 21 Oct 2015 07:28:00 PST", "2015-10-21T07:28:00.000Z"),
+    # a field out of range fails the date (it rolled into the next day or month)
+    ("Wed, 21 Oct 2015 25:28:00 GMT", None),
+    ("Wed, 32 Oct 2015 07:28:00 GMT", None),
+    ("Mon, 30 Feb 2015 07:28:00 GMT", None),
+    ("Wed, 21 Oct 2015 07:60:00 GMT", None),
+    ("Wed, 21 Oct 1600 07:28:00 GMT", None),
+    # before 1970: the cookie expired (deleted), as Max-Age=0; it was dropped, a session
+    # cookie in the log; the two-digit 69 is 2069 (was 1969, dropped as well)
+    ("Thu, 01 Jan 1960 00:00:00 GMT", "1970-01-01T00:00:00.000Z"),
+    ("Thu, 01-Jan-69 00:00:00 GMT", "2069-01-01T00:00:00.000Z"),
+    ("Thu, 01-Jan-70 00:00:01 GMT", "1970-01-01T00:00:01.000Z"),
+    # the fields in any order, as the algorithm takes them; layouts that were read stay so
+    ("21 Oct 07:28:00 2015", "2015-10-21T07:28:00.000Z"),
+    ("Wed Oct 21 07:28:00 2015", "2015-10-21T07:28:00.000Z"),
+    ("Wednesday, 21-Oct-15 07:28:00 GMT", "2015-10-21T07:28:00.000Z"),
+    ("Wed, 21 Oct 2015 07:28:00 GMT", "2015-10-21T07:28:00.000Z"),
+    ("2015-10-21T07:28:00Z", None),
+    ("never", None),
+])
+def test_set_cookie_expires_is_read_as_rfc_6265_reads_it(
+        inline_wrap: Any, collector: Collector, expires: str, iso: Optional[str]) -> None:
+    headers = [("Content-Type", "text/plain"), ("Set-Cookie", f"a=1; Expires={expires}")]
+    _result, entry = one_entry(inline_wrap, collector, app_answering(headers=headers))
+    cookie, = entry["response"]["cookies"]
+    assert cookie.get("expires") == iso
+
+
+def test_cookie_date_takes_hostile_text_in_linear_time() -> None:
+    # No exception and no backtracking on a long run of digits, colons or tokens.
+    for text in ("1" * 100_000, "1:" * 50_000, "a " * 50_000, "\x00" * 10_000, "99:99:99"):
+        assert cookie_date(text) is None

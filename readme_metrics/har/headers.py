@@ -13,10 +13,10 @@ import math
 import re
 import sys
 import time
-from email.utils import mktime_tz, parsedate_tz
 from typing import Any, Callable, Optional
 from urllib.parse import quote, unquote
 
+from readme_metrics.har.cookie_date import cookie_date
 from readme_metrics.har.credential_headers import CREDENTIAL_HEADERS, credential_header
 from readme_metrics.har.credentials import URL_HEADERS, CallerKey, authority_key
 from readme_metrics.har.redaction import Redactor, redacted
@@ -412,15 +412,11 @@ def _iso(epoch: float) -> str:
 
 
 def _expires(value: str) -> Optional[str]:
-    """A Set-Cookie Expires date as ISO 8601, or None when it cannot be read."""
-    try:
-        parsed = parsedate_tz(value)
-        epoch = None if parsed is None else mktime_tz(parsed)
-    except Exception:  # noqa: BLE001 - a hostile date must not cost the log
-        return None
-    if epoch is None or not 0 <= epoch <= MAX_EPOCH:
-        return None
-    return _iso(epoch)
+    """A Set-Cookie Expires date as ISO 8601 (RFC 6265 5.1.1: UTC, any layout of its
+    fields), or None when it cannot be read. A date before 1970 (an expired cookie, the
+    usual way to delete one) is the earliest time written, as a Max-Age of 0 is."""
+    epoch = cookie_date(value)
+    return None if epoch is None else _iso(epoch)
 
 
 _DELTA_SECONDS = re.compile(r"-?[0-9]+\Z")
