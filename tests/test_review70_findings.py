@@ -30,6 +30,7 @@ from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
 from tests.support.processes import run_command, stop_server
+from tests.test_newcomer12_findings import _FASTAPI_FROM_THE_ENVIRONMENT
 from tests.test_readme import _start_app
 from tests.test_spec27_acceptance import app_answering, one_entry
 
@@ -158,25 +159,6 @@ def test_a_negative_string_argument_with_a_unit_is_not_sent_to_the_variable() ->
 
 # -- FastAPI without config=: the wrong variable said once per worker process ----------------
 
-_FASTAPI_APP = '''
-from fastapi import FastAPI
-
-from readme_metrics.fastapi import ReadMeMetricsMiddleware
-
-
-def grouping_function(request):
-    return None
-
-
-app = FastAPI()
-app.add_middleware(ReadMeMetricsMiddleware)
-
-
-@app.get("/")
-async def hello():
-    return {"hello": "world"}
-'''
-
 _SAID = "ReadMeMetricsMiddleware, added without config="
 
 
@@ -194,7 +176,7 @@ def test_fastapi_without_config_says_a_wrong_variable_once_per_worker(
     the key is not in the log."""
     pytest.importorskip(server)
     pytest.importorskip("fastapi")
-    (tmp_path / "app.py").write_text(_FASTAPI_APP)
+    (tmp_path / "app.py").write_text(_FASTAPI_FROM_THE_ENVIRONMENT)
     port = free_port()
     command = {
         "uvicorn": ["-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port),
