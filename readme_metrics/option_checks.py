@@ -81,7 +81,7 @@ def count_hint(option: Option, value: Any) -> str:
 
 def _addresses(value: Any) -> bool:
     """Whether ``value`` reads as addresses: ``127.0.0.1``, ``::1``, ``10.0.0.0/8``, ``*``,
-    ``proxy.internal``, several with commas, or a list of such."""
+    ``proxy.internal``, ``localhost``, several with commas, or a list of such."""
     if isinstance(value, (list, tuple, set, frozenset)):
         return bool(value) and all(isinstance(item, str) and _addresses(item) for item in value)
     if not isinstance(value, str):
@@ -93,7 +93,7 @@ def _addresses(value: Any) -> bool:
     except ValueError:
         pass
     return bool(re.fullmatch(r"[\w.:/*\[\]-]+(\s*,\s*[\w.:/*\[\]-]+)*", text)
-                and re.search(r"[.:/*,]", text))
+                and (re.search(r"[.:/*,]", text) or text.lower() == "localhost"))
 
 
 # A duration or a size written with its unit, as other tools' settings take them

@@ -247,3 +247,14 @@ def test_cookie_date_takes_hostile_text_in_linear_time() -> None:
     # No exception and no backtracking on a long run of digits, colons or tokens.
     for text in ("1" * 100_000, "1:" * 50_000, "a " * 50_000, "\x00" * 10_000, "99:99:99"):
         assert cookie_date(text) is None
+
+
+@pytest.mark.parametrize("given", ["localhost", "LOCALHOST", "localhost,10.0.0.1"])
+def test_trusted_proxies_given_as_localhost_is_told_it_counts_the_proxies(
+        monkeypatch: pytest.MonkeyPatch, given: str) -> None:
+    """newcomer12's hint for README_TRUSTED_PROXIES given as the proxies' addresses knew
+    127.0.0.1 but not ``localhost`` (a bare "must be an integer >= 0")."""
+    monkeypatch.setenv("README_TRUSTED_PROXIES", given)
+    with pytest.raises(ValueError, match="it is the number of reverse proxies in front of "
+                                         "the app, not their addresses"):
+        MetricsApiConfig(api_key="k", grouping_function=lambda request: None)
