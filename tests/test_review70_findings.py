@@ -51,7 +51,12 @@ def _machine_ipv4() -> list[str]:
 
 
 def test_interface_addresses_are_the_machines_own_but_loopback() -> None:
-    assert sorted(address for _, address in interface_addresses()) == sorted(_machine_ipv4())
+    # Subset, not equality: the interfaces' ioctl lists one address per interface label,
+    # iproute2 every address (a secondary address on one interface is left out there).
+    listed = _machine_ipv4()
+    found = [address for _, address in interface_addresses()]
+    assert set(found) <= set(listed)
+    assert bool(found) == bool(listed)
 
 
 @pytest.mark.parametrize("host, here", [("0.0.0.0", "http://127.0.0.1:"),
@@ -78,10 +83,12 @@ def test_collect_on_every_address_prints_this_machines_address_to_copy(
                              r"may use (\S+?)[;)]")
         proc.wait_for("Press Ctrl-C to stop.")
         assert proc.stop() == 0
-    assert line.group(1) == line.group(2) == f"http://{addresses[0]}:{port}", proc.stdout
+    assert line.group(1) == line.group(2), proc.stdout
+    address = line.group(1).removeprefix("http://").rsplit(":", 1)
+    assert address[0] in addresses and address[1] == port, proc.stdout
     assert said.group(2) == f"{here}{port}"
     assert f"  dashboard:  {here}{port}/" in proc.lines
-    assert f"  README_METRICS_SERVER=http://{addresses[0]}:{port}" in proc.lines
+    assert f"  README_METRICS_SERVER={line.group(1)}" in proc.lines
 
 
 # -- a builtin given as the grouping function: the place named is it, not the library -------
