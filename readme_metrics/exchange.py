@@ -48,7 +48,8 @@ class Exchange:
     request_body: bytes = b""
     request_body_size: int = 0
     # True when the body the app left unread could not all be had without waiting for
-    # the client: ``request_body`` is what had arrived, ``request_body_size`` the declared.
+    # the client: ``request_body_size`` is what had arrived (SPEC 4: bytes received),
+    # ``request_body_declared`` the length the client declared.
     request_body_incomplete: bool = False
     status: int = 500
     status_text: str = "Internal Server Error"
@@ -78,6 +79,19 @@ class Exchange:
     # closed): ``response_body_size`` bytes were recorded by then, what came later is
     # not in the log.
     response_cut_at_exit: bool = False
+    # With ``request_body_incomplete``: the Content-Length the client declared (-1: none,
+    # a chunked body). None in an exchange made without it: ``request_body_size`` is
+    # then taken as the declared length and ``request_body`` as what arrived.
+    request_body_declared: Optional[int] = None
+    # With ``response_body_cut`` (the Content-Length): the app's answer came to its end
+    # as the app gave it, shorter than its own Content-Length; the servers send what
+    # they got and close the connection (or leave the client waiting for the rest):
+    # the client got a broken answer of ``response_body_size`` bytes.
+    response_body_short: bool = False
+    # A request body neither the app nor the capture read to its end (an app that did
+    # not read it all, the capture stopping at max_body_bytes, the server throwing the
+    # rest away): how many bytes of it were read; None for one read to its end.
+    request_body_read: Optional[int] = None
 
     def to_exchange(self) -> Exchange:
         """Queue items are turned into exchanges on the worker; an Exchange already is one."""

@@ -224,11 +224,12 @@ def test_body_record_keeps_the_limit_and_counts_everything() -> None:
     assert not record.incomplete
 
 
-def test_body_record_incomplete_keeps_the_declared_size() -> None:
+def test_body_record_incomplete_is_of_the_size_received() -> None:
     record = BodyRecord(limit=100, declared=100000)
     record.feed(b"abc")
     record.give_up()
-    assert (record.content(), record.body_size, record.incomplete) == (b"abc", 100000, True)
+    assert (record.content(), record.body_size, record.incomplete) == (b"abc", 3, True)
+    assert record.declared == 100000  # for the comment: "3 of 100000 bytes"
 
 
 def test_body_record_hands_over_a_body_read_in_one_chunk_as_that_object() -> None:
@@ -423,7 +424,8 @@ def test_pending_makes_each_exchange_field_of_its_own_piece() -> None:
         "response_body": b"answer", "response_body_size": 6,
         "response_body_omitted": False, "response_comment": "why",
         "response_http_version": None, "response_body_cut": None,
-        "response_cut_at_exit": False,
+        "response_cut_at_exit": False, "request_body_declared": None,
+        "response_body_short": False, "request_body_read": None,
     }
 
 

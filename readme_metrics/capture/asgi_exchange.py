@@ -19,6 +19,7 @@ from readme_metrics.capture.asgi_messages import (
     CUT_STATUS,
     REASONS,
     answered_version,
+    answers_trailers_only,
     app_status,
     awaits_continue,
     body_record,
@@ -153,8 +154,12 @@ class _Exchange(RequestSide):
                 if is_cancellation(exc):
                     if not told and self._disconnected:
                         self._ended_within_send(chunk, gone)
-                elif not gone and self._short_of_length(chunk):
-                    self._record(chunk)
+                elif (not gone or not (chunk or told)) and self._short_of_length(chunk):
+                    if chunk:
+                        self._record(chunk)
+                    # The app's answer ended (an empty last message too), short of its
+                    # own Content-Length (Exchange.response_body_short): not broken off.
+                    self.recorder.ended = True
                 else:
                     self._status_refused()
                 raise
@@ -250,6 +255,11 @@ class _Exchange(RequestSide):
             return
         elif kind == "http.response.trailers":
             await self._send(message)
+            if not self._starting and answers_trailers_only(self.scope):
+                # (Taken with no start: the server answered 200 with these headers.)
+                self._starting = self._trailing = True
+                headers = message.get("headers") or ()
+                self.recorder.respond(200, REASONS.get(200, ""), tuple(headers))
             if self._trailing and not message.get("more_trailers", False):
                 left = self._end()  # the last trailers: the end of the response
                 if left is not None:
@@ -497,7 +507,11 @@ class _Exchange(RequestSide):
                 self._answered()
             if not self._bodied:
                 self._held()
-            if (not self._ended and self._head_written()
+            if self._ended:
+                # (A body left short of its Content-Length is the app's: the client is
+                # there, Pending.to_exchange looks.)
+                self.recorder.ended = not self._disconnected
+            elif (self._head_written() and not self.recorder.ended
                     and not (self._disconnected or client_gone(self._own))):
                 # The app's call ended with no last body message: the servers close the
                 # connection (hypercorn's HTTP/2 one too), no last chunk or short of the

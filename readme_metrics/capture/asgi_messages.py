@@ -40,7 +40,8 @@ from readme_metrics.capture.body import BodyRecord
 from readme_metrics.exchange import INVALID_STATUS
 
 __all__ = ["CLIENT_GONE_COMMENT", "CLIENT_GONE_REASON", "CLIENT_GONE_STATUS",
-           "CUT_STATUS", "REASONS", "app_status", "awaits_continue", "body_record",
+           "CUT_STATUS", "REASONS", "answers_trailers_only", "app_status", "awaits_continue",
+           "body_record",
            "client_gone", "client_gone_comment", "closes_on_refused_start",
            "content_length", "cut_answered", "cuts_stream_at_length",
            "ends_receive_with_response", "file_size", "holds_start",
@@ -132,6 +133,19 @@ def trails(scope: MutableMapping[str, Any]) -> bool:
     try:
         return "http.response.trailers" in (scope.get("extensions") or {})
     except Exception:  # noqa: BLE001 - a scope that is not the server's: no trailers
+        return False
+
+
+def answers_trailers_only(scope: MutableMapping[str, Any]) -> bool:
+    """Whether a ``http.response.trailers`` message with no start before it is the
+    answer: hypercorn over HTTP/2 sends it as a 200 whose headers are those trailers
+    (gRPC's trailers-only response) to a client that sent ``te: trailers``; elsewhere
+    it refuses it (raises into the app, and answers its own 500). Never raises."""
+    try:
+        return trails(scope) and scope.get("http_version") in ("2", "3") and any(
+            bytes(name) == b"te" and bytes(value) == b"trailers"
+            for name, value in scope.get("headers") or ())
+    except Exception:  # noqa: BLE001 - a scope that is not the server's: no such answer
         return False
 
 

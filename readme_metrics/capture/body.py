@@ -5,8 +5,9 @@ API for every adapter (WSGI, Django, ASGI):
 - :class:`BodyRecord` ``(limit, declared, chunked)``: ``feed(chunk)`` for every chunk of the body as
   it passes (bytes; at most ``limit`` bytes are kept, all are counted), ``end()`` when the
   body is known to be over, ``give_up()`` when the rest could not be had without waiting
-  (the log then says the body is incomplete). ``content()``, ``body_size`` and
-  ``incomplete`` are what the log needs; ``nbytes`` what the queue counts.
+  (the log then says the body is incomplete, its size what arrived, of ``declared``).
+  ``content()``, ``body_size``, ``incomplete`` and ``declared`` are what the log needs;
+  ``nbytes`` what the queue counts.
 The unread rest of a WSGI body is read by :mod:`readme_metrics.capture.rest`, within
 ``GRACE`` at most once the response is out.
 """
@@ -153,7 +154,7 @@ class BodyRecord:
     def end(self) -> None:
         """The body is over (end of stream, or the last ASGI message). Short of its
         declared length, the client left before it sent the rest (an app's read got the
-        end of the stream): the log says the body is incomplete, of its declared size."""
+        end of the stream): the log says the body is incomplete, its size what arrived."""
         declared = self.declared
         self.eof = True
         # (Read to its end, a body given up on earlier is whole after all.)
@@ -194,8 +195,12 @@ class BodyRecord:
 
     @property
     def body_size(self) -> int:
-        """Bytes of the body: read to the end, declared, or -1 if unknown."""
-        if self.eof and not self.incomplete:
+        """Bytes of the body (SPEC 4: bytes received): read to the end, or as far as the
+        client sent it (incomplete: :attr:`declared` says how long it said it was);
+        else the declared length (the rest, past what is kept, left unread: the server
+        holds it or throws it away, and its length is the client's word), or -1 if
+        unknown (a chunked body, none of it seen)."""
+        if self.eof or (self.incomplete and (self.size or self.declared is not None)):
             return self.size
         if self.declared is not None:
             return self.declared

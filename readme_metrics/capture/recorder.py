@@ -146,8 +146,8 @@ class Recorder:
     __slots__ = (
         "log_id", "begin", "responded", "status", "reason", "headers",
         "first", "kept", "kept_size", "body_size", "limit", "omitted", "request_body", "head",
-        "no_body", "cut_at_length", "comment", "answered", "broke_off", "_unfinished",
-        "left_with",
+        "no_body", "cut_at_length", "comment", "answered", "broke_off", "ended",
+        "_unfinished", "left_with",
     )
 
     def __init__(self, log_id: str, limit: int,
@@ -186,6 +186,11 @@ class Recorder:
         # True when the app's answer broke off: its head went out, and the app's call
         # ended (raised, or returned) before its body's end (see Exchange.response_body_cut).
         self.broke_off = False
+        # True when the app's answer came to its end as the app gave it (the WSGI
+        # iterable ran out, the last ASGI body message went out), with the client there:
+        # a body shorter than its Content-Length is then the app's (see
+        # Exchange.response_body_short).
+        self.ended = False
         self._unfinished = True  # deleted by the first finish() (see there)
 
     def respond(self, status: int, reason: str, headers: Sequence[tuple[str, str]]) -> None:
@@ -350,9 +355,10 @@ class Pending:
 
     __slots__ = (
         "request", "log_id", "begin", "group", "request_body", "request_body_size",
-        "request_body_incomplete", "status", "reason", "response_headers",
+        "request_body_incomplete", "request_body_declared", "request_body_read", "status",
+        "reason", "response_headers",
         "response_body", "response_body_size", "response_body_omitted", "cut_at_length",
-        "comment", "responded", "finished", "nbytes", "answered", "broke_off",
+        "comment", "responded", "finished", "nbytes", "answered", "broke_off", "ended",
     )
 
     def __init__(self, recorder: Recorder, request: Union[RequestSource, EnvironStrings],
@@ -365,11 +371,21 @@ class Pending:
         if body is None:
             self.request_body, self.request_body_size = b"", 0
             self.request_body_incomplete = False
+            self.request_body_declared: Optional[int] = None
+            self.request_body_read: Optional[int] = None
         else:
             # No bytes seen, none kept (an ASGI GET's ended record): no call for them.
             self.request_body = body.content() if body.size else b""
             self.request_body_size = body.body_size
             self.request_body_incomplete = body.incomplete
+            # The length the client declared, for an incomplete body's comment (-1: none).
+            declared = body.declared
+            self.request_body_declared = (None if not body.incomplete
+                                          else -1 if declared is None else declared)
+            # A body neither the app nor the capture read to its end (the capture stops
+            # at max_body_bytes): how much was read, for its comment.
+            self.request_body_read = (body.size if not (body.eof or body.incomplete)
+                                      and body.size and body.room <= 0 else None)
         # As the recorder has them (0: no response started); the worker reads them.
         self.status = recorder.status
         self.reason = recorder.reason
@@ -388,8 +404,9 @@ class Pending:
         self.comment = recorder.comment
         # (A status the server answered itself, or a client gone before the start, has
         # a comment and none of the app's body.)
-        self.broke_off = (recorder.broke_off and recorder.comment is None
-                          and not (recorder.no_body or recorder.omitted))
+        bodied = recorder.comment is None and not (recorder.no_body or recorder.omitted)
+        self.broke_off = recorder.broke_off and bodied
+        self.ended = recorder.ended and bodied and not recorder.broke_off
         # Clock readings (a response never started: the end); the worker makes them the
         # log's times (to_exchange).
         self.responded = recorder.responded or finished
@@ -419,10 +436,15 @@ class Pending:
             if 0 <= length < size:  # what the server sent
                 body, size = body[:length], length
         cut = None
+        short = False
         if self.broke_off:
             length = response_content_length(self.response_headers)
             if length < 0 or size < length:  # else the client got all it was told of
                 cut = length
+        elif self.ended and self.response_headers:
+            length = response_content_length(self.response_headers)
+            if size < length:  # the app's whole answer is short of its own length
+                cut, short = length, True
         begin, finished, status = self.begin, self.finished, self.status
         wait = self.responded - begin
         if not wait > 0.0:
@@ -454,6 +476,10 @@ class Pending:
             duration if duration > wait else wait,  # duration
             self.answered,  # response_http_version
             cut,  # response_body_cut
+            False,  # response_cut_at_exit
+            self.request_body_declared,
+            short,  # response_body_short
+            self.request_body_read,
         )
 
 

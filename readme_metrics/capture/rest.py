@@ -51,7 +51,9 @@ includes granian, whose ``wsgi.input`` only has reads that wait for the body (no
 what arrived, no socket, and the body stream is held by hyper, not the kernel); a read
 left waiting in another thread also stops granian's Python thread, which takes the
 body's lock when the app returns, until the client sends or closes. So an unread body is
-not recorded there (mod_wsgi, cheroot likewise).
+not recorded there (mod_wsgi likewise; under cheroot, a body with a length is read as
+the socket readers' is, through cheroot's input, and what cheroot reads of it itself, on a
+connection it keeps alive, is recorded as it reads: ``rest_cheroot.py``).
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ import time
 from typing import Any, Mapping, Optional
 
 from readme_metrics.capture.body import BodyRecord
+from readme_metrics.capture.rest_cheroot import socket_of_input
 from readme_metrics.capture.rest_chunked import dechunked_all, is_dechunking, socket_chunks
 from readme_metrics.capture.rest_gunicorn import gunicorn_chunks, gunicorn_peek, gunicorn_read
 from readme_metrics.capture.rest_uwsgi import (
@@ -148,7 +151,8 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
                     # 100 Continue before they call the app, or never: a read cannot
                     # make them ask for the body after the answer (nor is it waited for
                     # where it was never asked for: see continue_unsent).
-                    sock = socket_of(base)
+                    # (cheroot's input read as it is: it counts what is left of the body)
+                    sock = socket_of(base) or socket_of_input(base)
                     data = b"" if sock is None else _read_nonblocking(stream, sock, want,
                                                                       deadline)
                 taken = len(data)
@@ -169,7 +173,8 @@ def arrives_later(stream: Any, environ: Mapping[str, Any]) -> bool:
         return (type(base).__module__ == "gunicorn.http.body"
                 and isinstance(environ.get("gunicorn.socket"), socket.socket)
                 ) or socket_of(base) is not None or is_dechunking(base) or (
-                    is_uwsgi_input(base) and not post_buffered())
+                    is_uwsgi_input(base) and not post_buffered()
+                ) or socket_of_input(base) is not None
     except Exception:  # noqa: BLE001 - unknown: read what is there now
         return False
 

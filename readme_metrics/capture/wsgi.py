@@ -32,6 +32,7 @@ from readme_metrics.capture.recorder import (
     status_parts,
 )
 from readme_metrics.capture.request import EnvironRequest, chunked_coding, content_length
+from readme_metrics.capture.rest_cheroot import is_cheroot_input, tap
 from readme_metrics.capture.unclosed import calling, returned
 from readme_metrics.capture.uwsgi_sendfile import NOTHING, record_sent_file, restore
 from readme_metrics.capture.webob_request import BARE, Request
@@ -186,6 +187,9 @@ class _Capture(Recorder):
                                   and chunked_coding(coding) else length, chunked)
                 self.tee = InputTee(wsgi_input, body, terminated, clamp=not ends,
                                     left=length)
+                if length and is_cheroot_input(wsgi_input):
+                    # cheroot reads an unread rest itself, past the tee (rest_cheroot)
+                    tap(wsgi_input, body)
                 # Weak: the environ holds the tee, which would otherwise hold it back.
                 self.tee.environ_of = _environ_of(self)
                 environ["wsgi.input"] = self.tee
@@ -508,6 +512,7 @@ class _Capture(Recorder):
             record = self.record
             for chunk in result:
                 record(chunk)
+            self.ended = True
             self.finish_log()
             return result
         if hasattr(result, "__len__"):

@@ -378,6 +378,7 @@ class Response:
             self._first = False
             self._ended = True
             capture = self._capture
+            capture.ended = True
             tee = capture.tee
             if tee is not None and capture.rest_in_close():
                 raise

@@ -409,17 +409,31 @@ def post_data(
     redactor: Optional[Redactor],
     max_body_bytes: int,
     incomplete: bool = False,
+    length: Optional[int] = None,
+    read: Optional[int] = None,
 ) -> dict[str, Any]:
     """HAR ``postData`` for a request body; ``head`` as noted by :func:`headers`.
 
     ``incomplete``: the client had not sent the rest of a body the app left unread
-    (SPEC 5), so ``body`` is what could be read without waiting and ``size`` the declared
-    length.
+    (SPEC 5), so ``size`` is what could be read without waiting (``body`` at most
+    max_body_bytes of it) and ``length`` the length the client declared (-1: none);
+    ``length`` None: ``size`` is the declared length and ``body`` what arrived.
+    ``read``: the bytes read of a body whose rest no one read (the app did not read it
+    to its end, the capture stopped at max_body_bytes): the comment says so.
     """
     body, note, truncated = _clip(body, size, max_body_bytes)
     if incomplete:
-        of = f"{size} bytes" if size >= 0 else "a body of unknown length"
-        note = f"incomplete: {len(body)} of {of} could be read without waiting"
+        if length is None:
+            received, length, note = len(body), size, None
+        else:
+            received = max(size, len(body))
+            truncated = True  # it may end in a character cut short
+        of = f"{length} bytes" if length >= 0 else "a body of unknown length"
+        # (A body kept only in part says so after: "truncated to 10 of 17 bytes".)
+        note = _join(f"incomplete: {received} of {of} could be read without waiting", note)
+    elif read is not None:
+        note = _join(note, f"only {read} bytes were read: the app did not read the body to "
+                           "its end, nor did the capture past max_body_bytes")
     declared = head.get(RAW_CONTENT_TYPE)
     mime_type = head.get("content-type")
     essence, charset = content_type(declared)
@@ -500,14 +514,20 @@ def omitted(size: int, mime_type: Optional[str]) -> dict[str, Any]:
 
 
 def broke_off(content: dict[str, Any], size: int, declared: int,
-              at_exit: bool = False) -> None:
+              at_exit: bool = False, short: bool = False) -> None:
     """Say in HAR response ``content``'s comment that the answer broke off after ``size``
     bytes, short of the ``declared`` Content-Length (-1: none): the app's call ended
     before its body's end, and the server closed the connection (hypercorn's HTTP/2
     one too) without it (see ``Exchange.response_body_cut``); or, ``at_exit``, the
-    process exited while it was still being sent (``Exchange.response_cut_at_exit``).
-    "incomplete", as a request body's, so that the text's end is read as cut
-    (:mod:`.credentials`)."""
+    process exited while it was still being sent (``Exchange.response_cut_at_exit``);
+    or, ``short``, the app's answer ended, shorter than its own Content-Length
+    (``Exchange.response_body_short``). "incomplete", as a request body's, so that the
+    text's end is read as cut (:mod:`.credentials`)."""
+    if short:
+        content["comment"] = _join(content.get("comment"), (
+            f"incomplete: the app's answer was shorter than its Content-Length: {size} of "
+            f"{declared} bytes; the client's answer was cut short there"))
+        return
     of = f"{size} of the {declared} bytes its Content-Length declared" if declared >= 0 \
         else f"{size} bytes, with no end of its body"
     content["comment"] = _join(content.get("comment"), (

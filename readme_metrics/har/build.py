@@ -155,14 +155,17 @@ def _request(
         "bodySize": bodies.body_size(exchange.request_body_size, exchange.request_body),
     }
     # A body too large to record at all (max_body_bytes=0) still shows, as truncated;
-    # one of unknown length that could not be read, as incomplete.
+    # one of unknown length, or declared and none of it received, that could not be
+    # read, as incomplete.
     if (exchange.request_body or exchange.request_body_size > 0
-            or (exchange.request_body_incomplete and exchange.request_body_size < 0)):
+            or (exchange.request_body_incomplete and (
+                exchange.request_body_size < 0 or (exchange.request_body_declared or 0) > 0))):
         # mimeTypes are the Content-Type as sent, the caller's key masked (redacted only
         # when the denylist names it: headers() notes it so).
         post = bodies.safely(
             bodies.post_data, exchange.request_body, request["bodySize"], noted, active,
-            max_body_bytes, exchange.request_body_incomplete,
+            max_body_bytes, exchange.request_body_incomplete, exchange.request_body_declared,
+            exchange.request_body_read,
         )
         if post is None:
             post = {
@@ -198,7 +201,7 @@ def _response(
         }
     if exchange.response_body_cut is not None:  # the app's answer broke off
         bodies.broke_off(content, size, exchange.response_body_cut,
-                         exchange.response_cut_at_exit)
+                         exchange.response_cut_at_exit, exchange.response_body_short)
     status, status_text = exchange.status, exchange.status_text
     if status.__class__ is int and 100 <= status <= 999 and status_text.__class__ is str:
         comment = None  # (_status's usual case, without its call)

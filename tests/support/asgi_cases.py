@@ -27,7 +27,8 @@ Endpoints (after the prefix):
   it, after a first chunk.
 - ``/status?code=N``: answers N (with a body the server must drop for 204/304).
 - ``/trailers``, ``/early-hint``: use the extensions when the scope offers them;
-  ``/trailers?then=raise`` raises after the body, before the trailers.
+  ``/trailers?then=raise`` raises after the body, before the trailers;
+  ``/trailers?then=only`` sends trailers alone (no start, no body).
 - ``/state``: the ``state`` the lifespan put in the scope.
 - ``/ws``: a websocket echoing one text message.
 - ``/odd-file`` (Starlette, FastAPI): a file of :data:`ODD_FILE_SIZE` bytes, no multiple
@@ -179,6 +180,12 @@ async def _plain_extensions(scope: Any, path: str, send: Any) -> None:
     if path == "/early-hint" and "http.response.early_hint" in extensions:
         await send({"type": "http.response.early_hint", "links": [b"</s.css>; rel=preload"]})
     trailers = path == "/trailers" and "http.response.trailers" in extensions
+    if trailers and _query(scope).get("then") == "only":
+        # No start, no body: hypercorn's HTTP/2 answers a trailers-only response (gRPC's
+        # errors), a 200 whose headers are these, to a client that sent "te: trailers".
+        await send({"type": "http.response.trailers", "more_trailers": False,
+                    "headers": [(b"grpc-status", b"5"), (b"x-checksum", b"abc")]})
+        return
     await send({"type": "http.response.start", "status": 200, "trailers": trailers,
                 "headers": [(b"content-type", b"text/plain")]})
     await send({"type": "http.response.body", "body": b"with extras"})

@@ -1,0 +1,66 @@
+"""cheroot's unread request body, recorded (SPEC 5): its own read of it, or what arrived.
+
+cheroot (CherryPy's server) reads the unread rest of a body with a length itself when it
+sends the response's head on a connection it keeps alive (``HTTPRequest.send_headers``),
+through the very ``wsgi.input`` it gave the app (its ``KnownLengthRFile``), not through
+the middleware's tee: that rest went unseen, and the log said "incomplete: 0 of N
+bytes". :func:`tap` has that read recorded as cheroot makes it: no read of the
+capture's own, and no wait of its own (cheroot's read waits for the client, bare too).
+On a connection cheroot closes it reads nothing: there the rest is read as the socket
+readers' is (``rest.py``), what has arrived, through cheroot's input (so that its count
+of what is left stays right), over the socket under it (:func:`socket_of_input`).
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import weakref
+from typing import Any, Optional
+
+from readme_metrics.capture.body import BodyRecord
+
+__all__ = ["is_cheroot_input", "socket_of_input", "tap"]
+
+_OWN = "readme_metrics."
+
+
+def is_cheroot_input(stream: Any) -> bool:
+    """True for cheroot's ``wsgi.input`` of a body with a length."""
+    cls = type(stream)
+    return cls.__name__ == "KnownLengthRFile" and cls.__module__ == "cheroot.server"
+
+
+def socket_of_input(stream: Any) -> Optional[socket.socket]:
+    """The socket under cheroot's ``wsgi.input`` (None for any other input, and over
+    TLS). Its reader is ``_pyio``'s BufferedReader (no ``io.BufferedReader`` for
+    :func:`~readme_metrics.capture.sockets.socket_of`), over ``socket.SocketIO``; a
+    non-blocking read of it gives what has arrived, or None (an SSLSocket's raises, and
+    ``_pyio`` drops what it had read by then: not read there)."""
+    if not is_cheroot_input(stream):
+        return None
+    sock = getattr(getattr(getattr(stream, "rfile", None), "raw", None), "_sock", None)
+    return sock if type(sock) is socket.socket else None
+
+
+def tap(stream: Any, record: BodyRecord) -> None:
+    """Have what cheroot itself reads of ``stream`` (its ``KnownLengthRFile``, the app's
+    ``wsgi.input`` under the tee) fed to ``record``: every read made by code other than
+    this library's (the tee's and the rest's reads record their own). Weakly: the input
+    is not kept alive by its own read. Never raises."""
+    try:
+        read = type(stream).read
+        ref = weakref.ref(stream)
+
+        def tapped(size: Optional[int] = None) -> Any:
+            data = read(ref(), size)
+            try:
+                if not sys._getframe(1).f_globals.get("__name__", "").startswith(_OWN):
+                    record.feed(data)  # cheroot's read of the rest, for its keep-alive
+            except Exception:  # noqa: BLE001,S110 - never into cheroot: not recorded
+                pass
+            return data
+
+        stream.read = tapped
+    except Exception:  # noqa: BLE001,S110 - an input that takes no attribute: as before
+        pass
