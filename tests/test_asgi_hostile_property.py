@@ -141,7 +141,11 @@ def test_a_misbehaving_app_sees_what_it_sees_bare_and_is_logged_once(
     if status in (204, 304):
         sent = b""  # the server drops it
     assert (exchange.response_body, exchange.response_body_size) == (sent[:LIMIT], len(sent))
-    assert exchange.request_body_size == declared
+    # bodySize is the bytes received (SPEC 4): a client that stopped short of its
+    # declared length (an incomplete body, so said in the comment) sent len(body); one
+    # whose rest was never read (the capture stops at max_body_bytes) has its declared.
+    received = len(body) if short and exchange.request_body_incomplete else declared
+    assert exchange.request_body_size == received
     assert body.startswith(exchange.request_body)
     given_to_app = b"".join(m.get("body", b"") for m in bare_got)
     assert exchange.request_body.startswith(given_to_app[:LIMIT])
