@@ -13,7 +13,7 @@ import os
 import random
 from binascii import hexlify
 
-__all__ = ["getrandbits", "log_id", "uniform01"]
+__all__ = ["getrandbits", "log_id", "log_id_pid", "uniform01"]
 
 _generator = random.Random()
 _pid = os.getpid()
@@ -70,6 +70,12 @@ def log_id() -> str:
             return _take()
         except IndexError:  # none left (another thread may take those made here first)
             _make_ids()
+
+
+def log_id_pid() -> int:
+    """The process id :func:`log_id` last saw (it asks for it on each id): a forked
+    child's own once it has made an id there, hooks or not."""
+    return _pid
 
 
 def _forked() -> None:

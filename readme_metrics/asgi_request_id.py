@@ -29,9 +29,8 @@ from readme_metrics.asgi_single import single_callable
 from readme_metrics.asgi_types import ASGIApp, Message, Receive, Scope, Send
 from readme_metrics.request_id import (
     ENVIRON_KEY,
-    _authorization,
-    _request_id,
     header_name,
+    request_context,
     request_id_for,
 )
 
@@ -82,13 +81,8 @@ class RequestIdMiddleware:
         scope[ENVIRON_KEY] = request_id
         if kind == "http":
             send = _echoing(send, self._key, raw_id)
-        id_token = _request_id.set(request_id)
-        auth_token = _authorization.set(authorization)
-        try:
+        with request_context(request_id, authorization):
             await self.app(scope, receive, send)
-        finally:
-            _authorization.reset(auth_token)
-            _request_id.reset(id_token)
 
 
 def _echoing(send: Send, key: bytes, value: bytes) -> Send:

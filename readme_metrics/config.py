@@ -30,7 +30,16 @@ from typing import (
     overload,
 )
 
-from readme_metrics import _env
+from readme_metrics._env import (
+    blamed,
+    dotenv_elsewhere,
+    hidden_by_empty,
+    names,
+    not_assigned,
+    origin,
+    raw,
+    read,
+)
 from readme_metrics._http import shown_url
 from readme_metrics._logging import (
     MIN_SUBSTRING_SECRET,
@@ -119,11 +128,11 @@ def _from_environment(option: Option) -> Any:
     """The option's variable, parsed but not checked, or ``_UNSET`` when unset or empty."""
     if option.variable is None:
         return _UNSET
-    text = _env.raw(option.variable)
+    text = raw(option.variable)
     if text is None:
         return _UNSET
     try:
-        value = _env.read(option.name, option.variable, option.parse, option.expects)
+        value = read(option.name, option.variable, option.parse, option.expects)
     except ValueError as exc:  # the parser refused the text: the row's hint, if any
         hint = option.hinted(text)
         if not hint:
@@ -152,18 +161,18 @@ def _resolve(option: Option, given: Mapping[str, Any], warnings: list[str]) -> A
             try:
                 return _checked(option, value, warnings)
             except ValueError as exc:
-                if option.variable is None or _env.raw(option.variable) is None:
+                if option.variable is None or raw(option.variable) is None:
                     raise
                 # The error names the variable too (the house style): set as well, it
                 # would be taken for the value refused, and edited to no effect.
                 raise ValueError(
                     f"{exc} (from the {option.name} argument, which overrides "
-                    f"{option.variable}, set in {_env.origin(option.variable)})"
+                    f"{option.variable}, set in {origin(option.variable)})"
                 ) from exc.__cause__
         try:
             return _checked(option, option.default, warnings)
         except ValueError:
-            if option.variable is None or _env.raw(option.variable) is None:
+            if option.variable is None or raw(option.variable) is None:
                 raise
             # A required option passed as None while its variable is set: "set
             # README_API_KEY" would send the user after a variable that is already there.
@@ -174,7 +183,7 @@ def _resolve(option: Option, given: Mapping[str, Any], warnings: list[str]) -> A
     value = _from_environment(option)
     if value is _UNSET:
         return _checked(option, option.default, warnings)
-    with _env.blamed(option.variable, None):
+    with blamed(option.variable, None):
         return _checked(option, value, warnings)
 
 
@@ -238,9 +247,9 @@ def _misspelled_variables() -> list[tuple[bool, str]]:
     (``README_METRIC_SERVER``): ignored, it would leave its option at the default without
     a word. Names only, never values (the key may be in one)."""
     return [(meant == "README_API_KEY" and names_a_key_variable(name),
-             f"readme_metrics: {name} (set in {_env.origin(name)}) is no variable of this "
+             f"readme_metrics: {name} (set in {origin(name)}) is no variable of this "
              f"library and is ignored: did you mean {meant}?")
-            for name in _env.names()
+            for name in names()
             if (meant := meant_variable(name, _VARIABLES, _ARGUMENT_NAMES))]
 
 
@@ -253,7 +262,7 @@ def _lines_not_assigned() -> list[tuple[bool, str]]:
              f"readme_metrics: line {number} of {file} is no {name}=value (a ':' or a "
              f"blank where '=' belongs?), so it does not set {name}: write {name}=<the "
              "value>")
-            for file, number, name in _env.not_assigned()
+            for file, number, name in not_assigned()
             if name in _VARIABLES or meant_variable(name, _VARIABLES, _ARGUMENT_NAMES)]
 
 
@@ -266,14 +275,14 @@ def _hidden_by_empty(given: Collection[str]) -> list[tuple[bool, str]]:
              f"readme_metrics: {name} is set empty in the environment, which wins over "
              f"its value in {file}, so that value is not used: unset {name} in the "
              "environment (or give it the value there)")
-            for file, name in _env.hidden_by_empty()
+            for file, name in hidden_by_empty()
             if name in _VARIABLES and _OPTION_OF[name] not in given]
 
 
 def _dotenv_beside_the_app(grouping_function: Any, given: Collection[str]) -> list[str]:
     """The warning for a ``.env`` beside the grouping function's module (the app's) that
     is not read because the app runs from another directory, which has none
-    (:func:`_env.dotenv_elsewhere`). Names only; not those of options ``given`` as
+    (:func:`dotenv_elsewhere`). Names only; not those of options ``given`` as
     arguments (an app that reads that file itself and passes its values)."""
     try:
         name = getattr(grouping_function, "__module__", None) or ""
@@ -281,15 +290,15 @@ def _dotenv_beside_the_app(grouping_function: Any, given: Collection[str]) -> li
             return []  # a path imported on the first call (Django's): the app's unknown
         module = sys.modules.get(name)
         directory = os.path.dirname(os.path.abspath(module.__file__))  # type: ignore[union-attr,arg-type]
-        found = _env.dotenv_elsewhere(directory, [name for name in _VARIABLES
+        found = dotenv_elsewhere(directory, [name for name in _VARIABLES
                                                   if _OPTION_OF[name] not in given])
     except Exception:  # no module, no file (a lambda in a REPL, a builtin): nothing said
         return []
     if found is None:
         return []
-    file, names, here = found
-    verb = "is" if len(names) == 1 else "are"
-    return [f"readme_metrics: {file} sets {', '.join(names)}, which {verb} not read from it: "
+    file, variables, here = found
+    verb = "is" if len(variables) == 1 else "are"
+    return [f"readme_metrics: {file} sets {', '.join(variables)}, which {verb} not read from it: "
             f"the .env file read is the working directory's ({here}, which has "
             f"none): run the app from {directory}, or move the file to the working "
             "directory"]
@@ -515,7 +524,7 @@ class MetricsApiConfig:
         # argument left out, or passed as None or "" (api_key=os.environ.get(...)).
         key = given.get("api_key")
         no_key = ((key is None or (isinstance(key, str) and key == ""))
-                  and _env.raw("README_API_KEY") is None)
+                  and raw("README_API_KEY") is None)
         _warn(self.logger, [message for repeated, message in early
                             if not (repeated and no_key)])
         warnings: list[str] = []
@@ -550,7 +559,7 @@ class MetricsApiConfig:
         if not self.enabled:
             self._disabled_identity(given)
         self._readme_api_url_given = (given.get("readme_api_url") is not None
-                                      or _env.raw("README_API_URL") is not None)
+                                      or raw("README_API_URL") is not None)
         # docs_lookup_url's answer for the metrics_api it was last asked with: it is asked
         # on the request path, for every logged response (DocsUrl.base).
         self._loopback: tuple[Optional[str], bool] = (None, False)

@@ -256,7 +256,7 @@ class Capture:
         """At exit (unclosed's exit hook, in the exiting thread), the response still open:
         neither closed nor finalized (a stream the server was still sending when the
         process was stopped). Its log queued as far as it went, its body marked incomplete
-        unless its stream had ended, as the WSGI middleware's (``_Capture.finish_at_exit``):
+        unless its stream had ended, as the WSGI middleware's (``WSGICapture.finish_at_exit``):
         no code of the app's (the grouping function answered before the response), no
         read of the request body. Its pipeline, and what was done (``unclosed.CUT``, or
         ``SKIPPED`` for the grouping function's None, ``DONE`` when closed meanwhile).

@@ -25,13 +25,13 @@ from urllib.parse import SplitResult, urlsplit
 
 import requests
 
-from readme_metrics import _env
 from readme_metrics._dotted import (
     ImportedOnFirstCall,
     cannot_take_the_request,
     import_dotted,
     too_early_for_django,
 )
+from readme_metrics._env import dotenv_where, names
 from readme_metrics._http import shown_url
 from readme_metrics._loopback import is_loopback_url  # also in __all__, as before
 
@@ -584,7 +584,7 @@ def api_key(option: Option, value: Any) -> str:
     if value is None or value == "":
         raise ValueError(
             "readme_metrics: api_key is required: pass api_key=... or set README_API_KEY "
-            f"in the environment or {_env.dotenv_where('README_API_KEY')}; or set "
+            f"in the environment or {dotenv_where('README_API_KEY')}; or set "
             "README_METRICS_ENABLED=false to turn metrics off" + _key_variables_set()
         )
     if not isinstance(value, str):
@@ -621,7 +621,7 @@ def _key_variables_set() -> str:
     """For the missing key's error: the ``README*``/``RDME*`` variables set whose name says
     key or token (``README_METRICS_API_KEY``, ``README_TOKEN``), too far from
     ``README_API_KEY`` for the near-miss warning. Names only, never values."""
-    found = [name for name in _env.names() if names_a_key_variable(name)]
+    found = [name for name in names() if names_a_key_variable(name)]
     if not found:
         return ""
     return (f" ({', '.join(found)} {'is' if len(found) == 1 else 'are'} set, but this "

@@ -26,6 +26,7 @@ import logging
 import re
 import typing as t
 import uuid
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 from readme_metrics._env import blamed, flag, setting
@@ -54,6 +55,20 @@ _authorization: ContextVar[t.Optional[str]] = ContextVar(
 def current_request_id() -> str | None:
     """The id of the request being handled in this thread or context, None outside one."""
     return _request_id.get()
+
+
+@contextmanager
+def request_context(request_id: str, authorization: str | None) -> t.Iterator[None]:
+    """The request's id and Authorization header set for the code run inside, then
+    restored: for :class:`readme_metrics.asgi_request_id.RequestIdMiddleware`, whose app
+    runs in one task (the WSGI middleware sets them around each step: ``_Scope``)."""
+    id_token = _request_id.set(request_id)
+    auth_token = _authorization.set(authorization)
+    try:
+        yield
+    finally:
+        _authorization.reset(auth_token)
+        _request_id.reset(id_token)
 
 
 class _Scope:

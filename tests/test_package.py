@@ -144,6 +144,36 @@ def test_every_docstring_is_utf_8() -> None:
     assert bad == [], bad
 
 
+def test_no_private_name_crosses_a_module_boundary() -> None:
+    """A module imports no ``_name`` of another (``from readme_metrics import _env``,
+    ``_Capture``, a ``_request_id`` context variable) and reads none off a module it
+    imported (``_random._pid``): what a module shares is a public name of it. (A private
+    module's public names, ``from readme_metrics._env import raw``, are the package's.)"""
+    import ast
+
+    crossing = []
+    for path in sorted((REPO_ROOT / "readme_metrics").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        modules = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                    "readme_metrics"):
+                for alias in node.names:
+                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                        crossing.append(f"{path.name}:{node.lineno} {alias.name}")
+                    modules.add(alias.asname or alias.name)
+            elif isinstance(node, ast.Import):
+                modules.update(alias.asname or alias.name.split(".")[0]
+                               for alias in node.names if alias.name.startswith(
+                                   "readme_metrics"))
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                    and node.value.id in modules and node.attr.startswith("_")
+                    and not node.attr.startswith("__")):
+                crossing.append(f"{path.name}:{node.lineno} {node.value.id}.{node.attr}")
+    assert crossing == [], crossing
+
+
 @pytest.mark.parametrize("first", [
     "from readme_metrics.MetricsMiddleware import MetricsMiddleware",
     "from readme_metrics.MetricsApiConfig import MetricsApiConfig",

@@ -35,7 +35,7 @@ class _Responder(metaclass=_EqualByIdentity):
 
 def test_a_send_bound_to_an_object_of_an_unhashable_class_is_still_logged(
         collector: Collector) -> None:
-    """_Exchange looked the bound method's class up in SERVER_CLASSES outside own_send's
+    """ASGIExchange looked the bound method's class up in SERVER_CLASSES outside own_send's
     guard (04b03ec): hash(class) raised TypeError, 'could not start capturing' was logged
     with a traceback for every request, and no request was logged (0 logs for 1)."""
     pytest.importorskip("httpx")

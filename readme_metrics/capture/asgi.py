@@ -30,7 +30,7 @@ from readme_metrics._logging import QuietLogger
 from readme_metrics.asgi_single import single_callable
 from readme_metrics.asgi_types import ASGIApp, Receive, Scope, Send
 from readme_metrics.capture import asgi_scope, nesting
-from readme_metrics.capture.asgi_exchange import _Exchange
+from readme_metrics.capture.asgi_exchange import ASGIExchange
 from readme_metrics.capture.asgi_grouping import AwaitingIdentifier
 from readme_metrics.capture.asgi_inline import InlineSends
 from readme_metrics.capture.asgi_lifespan import Lifespan
@@ -171,7 +171,7 @@ class MetricsMiddleware(PipelineControls):
                     method, request.host or str((scope.get("server") or [""])[0]),
                     header(scope, b"x-forwarded-host") if pipeline.forwarded_hosts else None,
                     agent, scope.get("path", ""))
-            exchange = _Exchange(self, scope, request, receive, send) if wanted else None
+            exchange = ASGIExchange(self, scope, request, receive, send) if wanted else None
             # This layer decides for its project, logged or not (nesting.py).
             recording = nesting.recording(scope, self.project, self.layers)
         except Exception:  # never let the library break a request

@@ -61,7 +61,7 @@ _UNKNOWN: Any = object()  # the grouping function has not run yet
 _FROM_A_FILE = ("http.response.pathsend", "http.response.zerocopysend")
 
 
-class _Exchange(RequestSide):
+class ASGIExchange(RequestSide):
     """One HTTP exchange: the wrapped ``receive``/``send``, recorded by a ``Recorder``."""
 
     __slots__ = (

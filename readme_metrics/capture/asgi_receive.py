@@ -9,7 +9,7 @@ would hand the next message to one reader and the one after to the other). Under
 asyncio a read ahead is a task of its own; under trio, which has no neutral way to start
 one, it runs in the caller's task within a cancel scope.
 
-:class:`RequestSide` is the base of :class:`~.asgi_exchange._Exchange`, which adds the
+:class:`RequestSide` is the base of :class:`~.asgi_exchange.ASGIExchange`, which adds the
 response side, the grouping call and the log.
 """
 
@@ -137,7 +137,7 @@ class RequestSide:
         self._no_drain = no_drain
         self._drain_until = 0.0  # set by the first drain: GRACE for the whole exchange
         # The server ended the request body (http.disconnect) before the app's start:
-        # what the app answers then never reaches the client (see ``_Exchange._answered``).
+        # what the app answers then never reaches the client (see ``ASGIExchange._answered``).
         self._cut = False
 
 

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from readme_metrics.asgi_types import Scope
 from readme_metrics.capture.request import (
-    _PATH_SAFE,
+    PATH_SAFE,
     RequestHead,
     build_url,
     header_text,
@@ -84,11 +84,11 @@ def request_path(scope: Scope) -> str:
             path = "/" + path.partition("://")[2].partition("/")[2]
     else:
         path = quote((scope.get("path") or "").encode("utf-8", "surrogateescape"),
-                     safe=_PATH_SAFE)
+                     safe=PATH_SAFE)
     root = scope.get("root_path")
     if root:
         root = quote(str(root).rstrip("/").encode("utf-8", "surrogateescape"),
-                     safe=_PATH_SAFE)
+                     safe=PATH_SAFE)
         if root and not (path == root or path.startswith(root + "/")):
             path = root + path
     return path if path.startswith("/") else "/" + path  # "*" of OPTIONS *: a path

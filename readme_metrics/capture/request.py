@@ -33,7 +33,7 @@ from urllib.parse import quote
 from readme_metrics.capture.environ_strings import PLANS_MAX, environ_strings, small_shape
 
 __all__ = [
-    "EnvironRequest", "RequestHead", "RequestSource", "build_url", "chunked_coding",
+    "PATH_SAFE", "EnvironRequest", "RequestHead", "RequestSource", "build_url", "chunked_coding",
     "client_ip", "content_length", "forwarded", "header_text", "pick_client_ip", "request_headers",
     "request_url", "server_host", "url_authority", "wsgi_bytes",
 ]
@@ -45,10 +45,10 @@ _URL_SAFE = "!$%&'()*+,/:;=?@[]~"
 # What a path segment may hold literally (RFC 3986 pchar and "/"; brackets because clients
 # send them raw). "%", "?" and "#" are not in it: in a decoded PATH_INFO they can only
 # have arrived percent-encoded, and left bare they would end the path or start an escape.
-_PATH_SAFE = "/!$&'()*+,;=:@[]~"
+PATH_SAFE = "/!$&'()*+,;=:@[]~"
 # A path of nothing but what quote() leaves as it is (letters, digits, "_.-~" and
-# _PATH_SAFE), as most are: quoting it gives it back, so it is not quoted.
-_PLAIN_PATH = re.compile(f"[A-Za-z0-9_.~\\-{re.escape(_PATH_SAFE)}]*")
+# PATH_SAFE), as most are: quoting it gives it back, so it is not quoted.
+_PLAIN_PATH = re.compile(f"[A-Za-z0-9_.~\\-{re.escape(PATH_SAFE)}]*")
 # A URL authority without user info (RFC 3986), port in group 1: "ex ample.com", "h/x?y"
 # or "[::1" would make an invalid URL, or one that means something else; so would ":80",
 # an empty host, which an http URI must not have (RFC 9110 4.2.1).
@@ -186,7 +186,7 @@ def _environ_target(raw: Optional[str], software: str, script_name: str, path_in
     # No raw request target (wsgiref, direct calls): PATH_INFO is decoded, so encode it
     # again. QUERY_STRING is raw (PEP 3333) and stays as received.
     path = script_name + path_info
-    target = path if _PLAIN_PATH.fullmatch(path) else quote(wsgi_bytes(path), safe=_PATH_SAFE)
+    target = path if _PLAIN_PATH.fullmatch(path) else quote(wsgi_bytes(path), safe=PATH_SAFE)
     if not target.startswith("/"):
         target = "/" + target  # "*" of OPTIONS *: the url still needs a path
     return f"{target}?{query}" if query else target

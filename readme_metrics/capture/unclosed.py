@@ -45,7 +45,7 @@ from collections import deque
 from queue import SimpleQueue
 from typing import TYPE_CHECKING, Callable, Optional
 
-from readme_metrics import _random
+from readme_metrics._random import log_id_pid
 from readme_metrics.delivery import process
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ def opened() -> None:
     :func:`readme_metrics._random.log_id` asked the process id for it, so a thread of
     another process shows without a system call here (background mode has no first-log
     hook to ask, and the response comes before its log)."""
-    if not _ready or _pid != _random._pid:
+    if not _ready or _pid != log_id_pid():
         ready_here()
     _open.append(None)
 

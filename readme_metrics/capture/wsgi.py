@@ -108,7 +108,7 @@ class _NoBody:
 _NO_BODY = _NoBody()
 
 
-def _environ_of(capture: _Capture) -> Callable[[], Optional[WSGIEnvironment]]:
+def _environ_of(capture: WSGICapture) -> Callable[[], Optional[WSGIEnvironment]]:
     """``capture``'s environ while it lives, not holding it (:attr:`InputTee.environ_of`)."""
     ref = weakref.ref(capture)
 
@@ -119,7 +119,7 @@ def _environ_of(capture: _Capture) -> Callable[[], Optional[WSGIEnvironment]]:
     return environ
 
 
-class _Capture(Recorder):
+class WSGICapture(Recorder):
     """One exchange while the app runs and its response is sent (its own recorder).
 
     ``wsgi.input`` is replaced by an :class:`InputTee` only when the request may have a
@@ -634,7 +634,7 @@ class MetricsMiddleware(PipelineControls):
                       else pipeline.wants_environ(environ))
             if self.layers[0] > 1:  # this layer decides for its project, logged or not
                 environ[_MARK] = (self.project,) if marks is None else (*marks, self.project)
-            capture = _Capture(self, pipeline, environ, start_response) if wanted else None
+            capture = WSGICapture(self, pipeline, environ, start_response) if wanted else None
         except Exception:  # never let the library break a request
             pipeline.logger.exception("readme_metrics: could not start capturing")
             wanted, capture = False, None

@@ -22,7 +22,7 @@ from readme_metrics.capture.body import GRACE
 from readme_metrics.capture.recorder import response_content_length, sets_docs_url
 
 if TYPE_CHECKING:
-    from readme_metrics.capture.wsgi import _Capture
+    from readme_metrics.capture.wsgi import WSGICapture
     from readme_metrics.pipeline import MetricsPipeline
 
 __all__ = ["Response", "SizedResponse", "answers_500", "cuts_at_length", "ends_after_close",
@@ -339,7 +339,7 @@ class Response:
     __slots__ = ("_capture", "_result", "_iterator", "_closed", "_unsent", "_first",
                  "_open", "_ended", "__weakref__")
 
-    def __init__(self, capture: _Capture, result: Iterable[bytes]) -> None:
+    def __init__(self, capture: WSGICapture, result: Iterable[bytes]) -> None:
         self._capture = capture
         self._result = result
         self._iterator: Optional[Iterator[bytes]] = None
@@ -478,7 +478,7 @@ class Response:
         """A holder's (:meth:`MetricsPipeline.held_by`): the middleware flushes or closes
         while the log of this response, read to its end, waits for its ``close()``
         (waitress, cheroot): it is queued now, as it is, unless close() queued it (once
-        only: :meth:`_Capture.finish_log`). Never raises."""
+        only: :meth:`WSGICapture.finish_log`). Never raises."""
         self._capture.finish_log(0.0)
 
     def _settled(self) -> None:
@@ -491,7 +491,7 @@ class Response:
 
     def cut_at_exit(self) -> tuple[MetricsPipeline, str]:
         """At exit (unclosed's exit hook, in the exiting thread), this response still in
-        flight: its log queued as far as it went (see ``_Capture.finish_at_exit``). Its
+        flight: its log queued as far as it went (see ``WSGICapture.finish_at_exit``). Its
         pipeline, and what was done (one of unclosed's outcomes). Never raises."""
         self._settled()
         capture = self._capture
