@@ -17,7 +17,6 @@ import io
 import re
 import weakref
 from collections.abc import AsyncIterator, Iterator
-from time import perf_counter
 from typing import Any, Callable, Optional
 
 from django.http import HttpRequest, HttpResponseBase
@@ -27,7 +26,7 @@ from readme_metrics.capture.asgi_inline import InlineSends
 from readme_metrics.capture.asgi_messages import loaded_answered_version
 from readme_metrics.capture.asgi_scope import request_path, scope_version
 from readme_metrics.capture.body import GRACE, BodyRecord
-from readme_metrics.capture.recorder import CutAtExit, Pending, Recorder
+from readme_metrics.capture.recorder import Pending, Recorder
 from readme_metrics.capture.request import EnvironRequest, chunked_coding, content_length
 from readme_metrics.capture.stream_tee import StreamTee
 from readme_metrics.capture.wsgi_response import (
@@ -272,10 +271,8 @@ class Capture:
             if self.group is None:
                 return pipeline, unclosed.SKIPPED
             self.request_body(read=False)
-            recorder.broke_off = self.streaming and not self.stream_ended
-            # Queued only: the exit flush that comes next sends it, within its bound.
-            pipeline.submit(CutAtExit(recorder, self.source, self.group,
-                                      perf_counter()), False)
+            recorder.queue_cut_at_exit(pipeline, self.source, self.group,
+                                       not self.streaming or self.stream_ended)
         except Exception:
             pipeline.logger.exception("readme_metrics: could not record a request")
         return pipeline, unclosed.CUT

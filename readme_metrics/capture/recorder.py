@@ -27,11 +27,14 @@ from __future__ import annotations
 import re
 import time
 from http import HTTPStatus
-from typing import Any, Optional, Sequence, Union, cast
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Union, cast
 
 from readme_metrics.capture.body import BodyRecord, Kept
 from readme_metrics.capture.request import RequestSource, environ_head, header_text
 from readme_metrics.exchange import INVALID_STATUS, Exchange, Group
+
+if TYPE_CHECKING:
+    from readme_metrics.pipeline import MetricsPipeline
 
 #: (keys, values, bytes) of a WSGI environ's strings, as environ_strings gives them.
 EnvironStrings = tuple[tuple[str, ...], tuple[str, ...], int]
@@ -313,6 +316,17 @@ class Recorder:
     def pending(self, request: RequestSource, group: Group) -> Pending:
         """The record to queue, timed now."""
         return Pending(self, request, group, time.perf_counter())
+
+    def queue_cut_at_exit(self, pipeline: MetricsPipeline, request: RequestSource,
+                          group: Group, ended: bool) -> None:
+        """At exit, the response still open (a stream the server was still sending when
+        the process was stopped, or one a server never closes): queue the log of what
+        was recorded by then, its body marked incomplete unless ``ended`` (its iteration
+        reached its end). Only queued: the exit flush that comes next sends it, within
+        its bound. For the WSGI and Django middlewares' exit, once :meth:`finish` said
+        so and the grouping function has answered: no code of the app's, no read."""
+        self.broke_off = not ended
+        pipeline.submit(CutAtExit(self, request, group, time.perf_counter()), False)
 
 
 def _text(value: object) -> str:

@@ -24,7 +24,6 @@ from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.environ_strings import environ_strings
 from readme_metrics.capture.recorder import (
     KNOWN_STATUS_PARTS,
-    CutAtExit,
     Pending,
     Recorder,
     response_content_length,
@@ -392,9 +391,7 @@ class WSGICapture(Recorder):
         response had not started): not logged, for the caller to count; ``SKIPPED`` when
         it answered None (counted skipped, as it would have been); ``DONE`` when its own
         thread finished it meanwhile. Never raises."""
-        try:
-            del self._unfinished  # once: the server's thread may still end it meanwhile
-        except AttributeError:
+        if not self.finish():  # once: the server's thread may still end it meanwhile
             return unclosed.DONE
         group = self.group
         if group is _UNKNOWN:
@@ -403,10 +400,7 @@ class WSGICapture(Recorder):
             if group is None:
                 self.pipeline.skip()
                 return unclosed.SKIPPED
-            self.broke_off = not ended
-            # Queued only: the exit flush that comes next sends it, within its bound.
-            self.pipeline.submit(CutAtExit(self, self.request, group, perf_counter()),
-                                 False)
+            self.queue_cut_at_exit(self.pipeline, self.request, group, ended)
         except Exception:
             self.pipeline.logger.exception("readme_metrics: could not record a request")
         return unclosed.CUT
@@ -423,9 +417,7 @@ class WSGICapture(Recorder):
         pipeline = self.pipeline
         if self.sent:
             return pipeline, self.finish_at_exit(False)
-        try:
-            del self._unfinished
-        except AttributeError:
+        if not self.finish():
             return pipeline, unclosed.DONE
         group = self.group
         if group is _UNKNOWN:
