@@ -160,9 +160,15 @@ def wrap(app: Callable, metrics_url: str, **options: Any) -> Any:
 Answer = Callable[[bytes, bytes, asyncio.StreamWriter], Awaitable[None]]
 
 
-def serve_requests(answer: Answer) -> None:
-    """Serve on a free port of 127.0.0.1 until killed; the port goes to stdout first (for
-    the parent). Each request's head and body (by its Content-Length) go to ``answer``."""
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+def request_loop(answer: Answer, refused: Optional[Callable[[], bool]] = None) -> Handler:
+    """A connection handler for ``asyncio.start_server``: reads the connection's requests
+    one after another (kept alive), each one's head and body (by its Content-Length) to
+    ``answer``. ``refused``: asked after each request is read; True closes the connection
+    unanswered (an API down: outage.py's ``refused`` mode, a connection kept alive from
+    before is closed)."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -170,6 +176,8 @@ def serve_requests(answer: Answer) -> None:
                 head = await reader.readuntil(b"\r\n\r\n")
                 match = re.search(rb"(?i)content-length:\s*(\d+)", head)
                 body = await reader.readexactly(int(match.group(1))) if match else b""
+                if refused is not None and refused():
+                    break
                 await answer(head, body, writer)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
@@ -177,8 +185,15 @@ def serve_requests(answer: Answer) -> None:
         finally:
             writer.close()
 
+    return handle
+
+
+def serve_requests(answer: Answer) -> None:
+    """Serve on a free port of 127.0.0.1 until killed; the port goes to stdout first (for
+    the parent). Each request's head and body (by its Content-Length) go to ``answer``."""
+
     async def main() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=512)
+        server = await asyncio.start_server(request_loop(answer), "127.0.0.1", 0, backlog=512)
         print(server.sockets[0].getsockname()[1], flush=True)
         async with server:
             await server.serve_forever()

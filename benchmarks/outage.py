@@ -31,7 +31,7 @@ from typing import Any, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench import drive, get_app, log, wrap  # noqa: E402
+from bench import drive, get_app, log, request_loop, wrap  # noqa: E402
 
 
 def serve(delay: float) -> None:
@@ -42,34 +42,24 @@ def serve(delay: float) -> None:
                              "most": 0}
     ids: set[bytes] = set()
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def answer(head: bytes, body: bytes, writer: asyncio.StreamWriter) -> None:
+        if state["mode"] == "503":
+            writer.write(b"HTTP/1.1 503 Service Unavailable\r\n"
+                         b"Content-Length: 0\r\n\r\n")
+            return
+        state["posts"] += 1
+        state["in_flight"] += 1
+        state["most"] = max(state["most"], state["in_flight"])
         try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                match = re.search(rb"(?i)content-length:\s*(\d+)", head)
-                body = await reader.readexactly(int(match.group(1))) if match else b""
-                if state["mode"] == "refused":
-                    break  # (a connection kept alive from before is closed)
-                if state["mode"] == "503":
-                    writer.write(b"HTTP/1.1 503 Service Unavailable\r\n"
-                                 b"Content-Length: 0\r\n\r\n")
-                else:
-                    state["posts"] += 1
-                    state["in_flight"] += 1
-                    state["most"] = max(state["most"], state["in_flight"])
-                    try:
-                        await asyncio.sleep(delay)
-                    finally:
-                        state["in_flight"] -= 1
-                    found = re.findall(rb'"_id":"([^"]+)"', body)
-                    state["logs"] += len(found)
-                    ids.update(found)
-                    writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-            pass
+            await asyncio.sleep(delay)
         finally:
-            writer.close()
+            state["in_flight"] -= 1
+        found = re.findall(rb'"_id":"([^"]+)"', body)
+        state["logs"] += len(found)
+        ids.update(found)
+        writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+
+    handle = request_loop(answer, refused=lambda: state["mode"] == "refused")
 
     async def count(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
