@@ -314,7 +314,7 @@ _FILLER = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-.,:;
 def test_a_large_text_body_is_masked_as_a_small_one(
         key: str, alphabet: set[str], data: st.DataObject, copies: int, side: str) -> None:
     """A body of a kilobyte or more is first searched for the key's rarest characters
-    (credentials._holds), whichever the body lacks or holds: the key is masked wherever it
+    (KeyForms.holds), whichever the body lacks or holds: the key is masked wherever it
     is, and a body without it is sent byte for byte."""
     filler = st.text(st.sampled_from(sorted(alphabet)), min_size=400, max_size=1500)
     pieces = [data.draw(filler) for _ in range(copies + 1)]
@@ -622,7 +622,7 @@ def test_the_pattern_of_any_url_spelling_is_compiled_only_for_a_text_that_needs_
     """Compiling it costs about 40 times the rest of a CallerKey, which is built once per
     distinct caller (256 kept): only a url the usual spellings miss and that decodes to
     the key pays for it."""
-    from readme_metrics.har import credentials
+    from readme_metrics.har import credentials, key_forms
 
     compiled: list[str] = []
 
@@ -630,8 +630,8 @@ def test_the_pattern_of_any_url_spelling_is_compiled_only_for_a_text_that_needs_
         compiled.append(key)
         return real(key)
 
-    real = credentials.url_pattern
-    monkeypatch.setattr(credentials, "url_pattern", counting)
+    real = key_forms.url_pattern
+    monkeypatch.setattr(key_forms, "url_pattern", counting)
     caller = credentials.CallerKey(SLASH_KEY)
     masked = f"http://h/p?k={quote(mask(SLASH_KEY), safe='')}"
     assert caller.url("http://h/p?q=caf%C3%A9") == "http://h/p?q=caf%C3%A9"
@@ -725,15 +725,15 @@ def test_a_key_too_long_for_a_pattern_is_hidden_however_it_is_spelled(
     characters no per-character pattern is compiled for it (an 8,000-character key spelled
     oddly once cost 0.5 to 0.9 s of CPU per log), and a text that spells it oddly is
     hidden whole; the key never goes out in clear and the log stays valid."""
-    from readme_metrics.har import credentials
+    from readme_metrics.har import key_forms
 
     def refused(key: str, *_: Any) -> Any:
         raise AssertionError(f"a pattern compiled for a key of {len(key)} characters")
 
     exchange = _spelled_somewhere(key, data, place)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(credentials, "url_pattern", refused)
-        patch.setattr(credentials, "json_pattern", refused)
+        patch.setattr(key_forms, "url_pattern", refused)
+        patch.setattr(key_forms, "json_pattern", refused)
         log, _ = sent(exchange, key)
     leaked = [text for text in _strings(log)
               if key in _without_mask(text, key)]

@@ -26,6 +26,7 @@ from readme_metrics.exchange import Group
 from readme_metrics.har import build_log
 from readme_metrics.har.credentials import CallerKey
 from readme_metrics.har.deep_json import MAX_DEPTH, too_deep
+from readme_metrics.har.key_json import short_json
 from readme_metrics.har.redaction import Redactor, escaped_redacted, redacted
 from readme_metrics.har.text import decode_component, percent_decoded
 from tests.support.contract import exchange, reading_app
@@ -187,10 +188,10 @@ def test_a_redacted_value_is_kept_as_the_short_key_json_reading_kept_it(
         key: str, length: int | None) -> None:
     """CallerKey.text passes the denylist's "[REDACTED n]" by for a short key, where it
     tried each as a JSON document holding the key (a form of denied pairs for the key
-    "1"): the same text _short_json gave."""
+    "1"): the same text key_json.short_json gave."""
     caller = CallerKey(key)
     mark = "[REDACTED]" if length is None else f"[REDACTED {length}]"
-    assert caller.text(mark) == caller._short_json(mark) == mark
+    assert caller.text(mark) == short_json(caller, mark, caller.text) == mark
 
 
 def test_a_form_of_denied_pairs_for_a_short_numeric_key_costs_fewer_calls_a_kib() -> None:

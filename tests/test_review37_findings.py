@@ -182,15 +182,16 @@ def test_a_short_keys_mask_hides_no_key(key: str) -> None:
     """36d8d5a has CallerKey.text leave a value equal to a short key's mask as it is,
     before any search. Found clean: for any short key (quotes, backslashes, a JSON
     number, lone surrogates and the aliases they bring), the search it skips
-    (_short_json) gave the mask back too, and the key beside its mask (a client sending
+    (key_json.short_json) gave the mask back too, and the key beside its mask (a client sending
     both, in one JSON document) is still masked where it is a whole string. (20,000
     examples by hand, no difference.)"""
     from readme_metrics.har.credentials import CallerKey
+    from readme_metrics.har.key_json import short_json
 
     for caller in (CallerKey(key), *CallerKey(key).aliases):
         if caller.inside:  # an alias of a lone surrogate's may be long: another path
             continue
-        assert caller._short_json(caller.masked) == caller.masked
+        assert short_json(caller, caller.masked, caller.text) == caller.masked
         assert caller.text(caller.masked) == caller.masked
         for document in ([caller.masked, caller.key], {"a": caller.key, "b": caller.masked}):
             logged = json.loads(caller.text(json.dumps(document)))
