@@ -86,7 +86,7 @@ _CREDENTIAL_KEYS = frozenset({
     "api", "app", "application", "access", "admin", "auth", "client", "customer",
     "encryption", "license", "master", "private", "sas", "secret", "service", "session",
     "signing", "subscription"})
-_CREDENTIAL_KEY_ENDINGS = tuple(kind + "key" for kind in _CREDENTIAL_KEYS)
+CREDENTIAL_KEY_ENDINGS = tuple(kind + "key" for kind in _CREDENTIAL_KEYS)
 
 
 # ... and not a name the rule would take that holds none (RFC 9421's Accept-Signature
@@ -132,4 +132,4 @@ def credential_header(name: str) -> bool:
         return True
     if last == "key" and len(words) > 1:
         return words[-2] in _CREDENTIAL_KEYS or words[-2].endswith("api")
-    return last.endswith(_CREDENTIAL_KEY_ENDINGS)
+    return last.endswith(CREDENTIAL_KEY_ENDINGS)

@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from readme_metrics.har.credential_headers import (
-    _CREDENTIAL_KEY_ENDINGS,
+    CREDENTIAL_KEY_ENDINGS,
     CREDENTIAL_HEADERS,
     credential_header,
 )
@@ -48,7 +48,7 @@ _ROWS = re.compile(r'\[\s*\[\s*"')
 # pair's "key" member is no credential), and the listed names holding none: a text with
 # none of them (in any case) names no credential header.
 _WORDS = ("auth", "token", "secret", "passw", "passphrase", "-key", "_key", " key", "sig",
-          "jwt", "hmac", "assertion", "cookie", *_CREDENTIAL_KEY_ENDINGS)
+          "jwt", "hmac", "assertion", "cookie", *CREDENTIAL_KEY_ENDINGS)
 _NEEDLES = _WORDS + tuple(sorted(name for name in CREDENTIAL_HEADERS
                                  if not any(word in name for word in _WORDS)))
 # Each needle's rarest characters in either case, looked for first (needles_in): a body
