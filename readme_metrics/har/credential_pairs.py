@@ -18,8 +18,8 @@ import re
 from typing import Any
 
 from readme_metrics.har.credential_headers import (
-    CREDENTIAL_KEY_ENDINGS,
     CREDENTIAL_HEADERS,
+    CREDENTIAL_KEY_ENDINGS,
     credential_header,
 )
 from readme_metrics.har.deep_json import loads
