@@ -21,6 +21,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from readme_metrics.asgi_types import Message, Receive, Send
+from readme_metrics.capture.asgi_eager import eager_future
 from readme_metrics.capture.asgi_messages import ends_receive_with_response
 from readme_metrics.capture.asgi_outlive import running_trio
 
@@ -191,8 +192,11 @@ class RequestSide:
     def _read_ahead(self) -> asyncio.Future[Message]:
         """The next message, owed to the app, read in a task of its own (known to
         ``receive`` from the start, before it first runs); the message is queued for the
-        app before the task ends, so that an app waiting on the task finds it there."""
-        self._reading = asyncio.ensure_future(self._queued())
+        app before the task ends, so that an app waiting on the task finds it there.
+        Started at once (:func:`.eager_future`): a message the server has already is
+        read without a turn of the event loop, in which uvicorn would take a client's
+        half-close for a disconnect and drop the answer (hostile14)."""
+        self._reading = eager_future(self._queued())
         return self._reading
 
     async def _queued(self) -> Message:

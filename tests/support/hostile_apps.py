@@ -14,6 +14,8 @@ What the app does is chosen by its path:
 - ``/noread``: answers ``ok`` without reading the body.
 - ``/read-some``: reads the first 5 bytes of the body (WSGI: one ``read(5)``; ASGI: of
   the first message) and answers them, leaving the rest unread.
+- ``/read-past``: WSGI: asks for 10 bytes more than the Content-Length in one ``read()``
+  (all of a terminated input) and answers what it got; ASGI: as ``/echo``.
 - ``/raise-mid?length=N``: sends ``a``, then raises (declaring Content-Length N when
   given).
 - ``/write-raise?length=N``: WSGI: writes ``a`` with ``write()``, then raises in its call.
@@ -120,6 +122,10 @@ def wsgi_hostile(environ: WSGIEnvironment, start_response: StartResponse) -> Any
     body = _read_all(environ) if path == "/echo" else b""
     if path == "/read-some":
         path, body = "/echo", bytes(environ["wsgi.input"].read(5))
+    if path == "/read-past":
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        past = -1 if environ.get("wsgi.input_terminated") else length + 10
+        path, body = "/echo", bytes(environ["wsgi.input"].read(past))
     status, headers, chunks, odd = _behaviour(
         path, environ.get("QUERY_STRING", ""), environ["REQUEST_METHOD"], body,
         environ.get("CONTENT_TYPE", ""))
@@ -213,7 +219,8 @@ async def asgi_hostile(scope: Any, receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
     path = scope["path"][len(scope.get("root_path", "")):]
-    body = await read_body(receive) if path == "/echo" else b""
+    body = await read_body(receive) if path in ("/echo", "/read-past") else b""
+    path = "/echo" if path == "/read-past" else path
     if path == "/read-some":
         path, body = "/echo", (await receive()).get("body", b"")[:5]
     headers = {bytes(k).lower(): bytes(v) for k, v in scope["headers"]}

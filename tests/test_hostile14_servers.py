@@ -1,0 +1,411 @@
+"""Hostile clients against the development servers people run, wrapped vs bare (hostile14).
+
+werkzeug's server (threaded, as ``flask run`` and ``app.run()`` start it), Django's
+``manage.py runserver --noreload``, wsgiref, waitress, gunicorn (sync and gthread),
+uvicorn and hypercorn, each serving tests/support/hostile_apps.py's app bare
+(``/bare/...``) and wrapped (``/wrap/...``) in one process. A raw-socket client plays
+each case (one row per server x case) on one connection, against the bare app and then
+the wrapped one: requests pipelined with bodies the app leaves unread, reads part of or
+reads past; ``Expect: 100-continue`` with the body sent after the 100, or never; chunked
+bodies with extensions, trailers, uppercase hex, a zero chunk in the middle, a bad size;
+odd Content-Lengths (leading zeros, ``+5``, two of them, with Transfer-Encoding); a
+client that half-closes after its body; NUL bytes and invalid UTF-8 under a JSON type,
+a multipart body never closed; obs-fold, a 64 KiB header, 500 headers. Most cases end
+with a next request on the same connection.
+
+For each: the client gets the same bytes from the wrapped app as from the bare one
+(Date, Server and x-documentation-url aside), every wrapped request the app saw gives
+exactly one log the collector's validator takes, and the log's body is what the app was
+given: whole, or cut short with a comment saying it is incomplete (or truncated). The
+seconds each case took, bare and wrapped, are kept (``HOSTILE14_TIMES=path`` writes them
+as JSON lines) but never asserted on: the machine is shared.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import operator
+import os
+import socket
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import pytest
+import requests
+
+from readme_metrics.cli.collector.validation import validate_batch
+from tests.support.fake_api import Collector, free_port
+from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
+from tests.test_e2e_servers import SERVERS as WSGI_SERVERS
+from tests.test_e2e_servers import serve, server_env
+from tests.test_hostile_servers import _logs_for, _trace_of, _traces
+
+pytestmark = pytest.mark.e2e
+
+SAFETY = 20.0  # seconds: only reached when a server never answers nor closes
+QUIET = 1.5  # seconds of silence after which a server waiting on the client is left
+IGNORED = (b"date:", b"server:", b"x-documentation-url:")
+
+WSGI = "tests.support.hostile_apps:wsgi_root"
+ASGI = "tests.support.hostile_apps:asgi_root"
+SERVERS: dict[str, Callable[[int], list[str]]] = {
+    # werkzeug's development server, threaded as `flask run` and app.run() start it
+    "werkzeug": lambda port: [WSGI_SERVERS["werkzeug"](port, WSGI)[0],
+                              "-m", "tests.support.hostile_apps", str(port)],
+    # Django's runserver (tests/support/hostile_django.py names the app)
+    "runserver": lambda port: WSGI_SERVERS["runserver"](port, WSGI),
+    "wsgiref": lambda port: [WSGI_SERVERS["wsgiref"](port, WSGI)[0],
+                             "-m", "tests.support.hostile_apps", str(port), "wsgiref"],
+    "waitress": lambda port: WSGI_SERVERS["waitress"](port, WSGI),
+    "gunicorn-sync": lambda port: WSGI_SERVERS["gunicorn-sync"](port, WSGI),
+    "gunicorn-gthread": lambda port: WSGI_SERVERS["gunicorn-gthread"](port, WSGI),
+    "uvicorn": lambda port: ASGI_SERVERS["uvicorn"](port, ASGI),
+    "hypercorn": lambda port: ASGI_SERVERS["hypercorn"](port, ASGI),
+}
+
+Make = Callable[[int, str, str], bytes]
+# A step of a case: ("send", make), ("wait", marker) (read until the marker came, or
+# QUIET passed), ("answer",) (read until one whole response came, or QUIET passed) or
+# ("shut",) (the client half-closes). Then the client reads until the server closes
+# the connection, or QUIET passes without a byte.
+Step = tuple[Any, ...]
+
+
+def request(n: int, method: str, path: str, body: bytes = b"", *headers: bytes,
+            length: Optional[int] = -1, close: bool = False) -> Make:
+    """Request ``n`` of a case: its X-Trace is ``<trace>-<n>``; ``length`` -1 declares
+    the body's length, None no Content-Length, any other number that number."""
+    def make(port: int, prefix: str, trace: str) -> bytes:
+        lines = [f"{method} /{prefix}{path} HTTP/1.1".encode(),
+                 f"Host: 127.0.0.1:{port}".encode(), f"X-Trace: {trace}-{n}".encode(),
+                 *headers]
+        if length is not None and (body or length != -1):
+            lines.append(b"Content-Length: %d" % (len(body) if length == -1 else length))
+        if close:
+            lines.append(b"Connection: close")
+        return b"\r\n".join(lines) + b"\r\n\r\n" + body
+    return make
+
+
+def then(n: int) -> Make:
+    """The next request on the connection: a GET that closes it."""
+    return request(n, "GET", "/noread", close=True)
+
+
+def raw(make: Make, tail: bytes) -> Make:
+    """``make``'s request with ``tail`` after it, as is."""
+    return lambda port, prefix, trace: make(port, prefix, trace) + tail
+
+
+def both(*makes: Make) -> Make:
+    """Requests written at once (pipelined)."""
+    return lambda port, prefix, trace: b"".join(m(port, prefix, trace) for m in makes)
+
+
+JSON = b"Content-Type: application/json"
+TEXT = b"Content-Type: text/plain"
+CHUNKED = b"Transfer-Encoding: chunked"
+NUL_JSON = b'{"a": "\x00\xff\xfe\xc3("}'
+MULTIPART = b"Content-Type: multipart/form-data; boundary=xyz"
+UNCLOSED = b'--xyz\r\nContent-Disposition: form-data; name="a"\r\n\r\nvalue, never closed'
+CHUNKS = b"3;name=value\r\nabc\r\nA;x\r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\n"
+
+
+def chunked(n: int, path: str, framed: bytes, *headers: bytes) -> Make:
+    return request(n, "POST", path, framed, CHUNKED, TEXT, *headers, length=None)
+
+
+# name -> (steps, {request n: the body the app is given, None when servers differ})
+CASES: dict[str, tuple[list[Step], dict[int, Optional[bytes]]]] = {
+    # (a) pipelined: a body left unread, read in part, read past; the next must be served
+    "pipe-unread": ([("send", both(request(1, "POST", "/noread", b"u" * 3000, TEXT),
+                                   request(2, "POST", "/echo", b"second", TEXT), then(3)))],
+                    {1: b"u" * 3000, 2: b"second"}),
+    "pipe-read-some": ([("send", both(request(1, "POST", "/read-some", b"0123456789" * 5,
+                                              TEXT),
+                                      request(2, "POST", "/echo", b"second", TEXT),
+                                      then(3)))],
+                       {1: b"0123456789" * 5, 2: b"second"}),
+    "pipe-read-past": ([("send", both(request(1, "POST", "/read-past", b"abcdefghij", TEXT),
+                                      request(2, "POST", "/echo", b"second", TEXT),
+                                      then(3)))],
+                       {1: b"abcdefghij", 2: b"second"}),
+    "pipe-chunked-unread": ([("send", both(chunked(1, "/noread", CHUNKS),
+                                           request(2, "POST", "/echo", b"second", TEXT),
+                                           then(3)))],
+                            {1: b"abc0123456789", 2: b"second"}),
+    # (b) Expect: 100-continue, the body after the 100, or never
+    "expect-body-after-100": ([("send", request(1, "POST", "/echo", b"", JSON,
+                                                b"Expect: 100-continue", length=8)),
+                               ("wait", b"100 Continue"), ("send", lambda *_: b'{"a": 1}'),
+                               ("answer",), ("send", then(2))],
+                              {1: b'{"a": 1}'}),
+    # (the next request's first 4 bytes, "GET ", are taken for the body where the
+    # server reads one after its answer: the rest of its line is no request then)
+    "expect-never-unread": ([("send", request(1, "POST", "/noread", b"", JSON,
+                                              b"Expect: 100-continue", length=4)),
+                             ("answer",), ("send", then(2))],
+                            {1: None}),
+    "expect-never-echo": ([("send", request(1, "POST", "/echo", b"", JSON,
+                                            b"Expect: 100-continue", length=8))],
+                          {1: None}),
+    # (c) chunked bodies: extensions, trailers, uppercase hex; a zero chunk mid-body;
+    # a size that is no number
+    "chunked-ext-trailers": ([("send", both(chunked(1, "/echo", CHUNKS), then(2)))],
+                             {1: b"abc0123456789"}),
+    "chunked-ext-unread": ([("send", chunked(1, "/noread", CHUNKS)), ("answer",),
+                            ("send", then(2))],
+                           {1: b"abc0123456789"}),
+    "chunked-zero-mid": ([("send", both(chunked(1, "/echo", b"3\r\nabc\r\n0\r\n\r\n"
+                                                b"3\r\ndef\r\n0\r\n\r\n"), then(2)))],
+                         {1: b"abc"}),
+    "chunked-bad-size": ([("send", both(chunked(1, "/echo", b"zz\r\nabc\r\n0\r\n\r\n"),
+                                        then(2)))],
+                         {1: None}),
+    "chunked-bad-size-unread": ([("send", both(chunked(1, "/noread",
+                                                       b"3\r\nabc\r\nzz\r\nabc\r\n0\r\n\r\n"),
+                                               then(2)))],
+                                {1: b"abc"}),
+    # (d) Content-Length: leading zeros, a sign, twice, with Transfer-Encoding
+    "length-leading-zeros": ([("send", both(request(1, "POST", "/noread", b"hello", TEXT,
+                                                    b"Content-Length: 005", length=None),
+                                            then(2)))],
+                             {1: b"hello"}),
+    "length-plus": ([("send", both(request(1, "POST", "/noread", b"hello", TEXT,
+                                           b"Content-Length: +5", length=None), then(2)))],
+                    {1: b"hello"}),
+    "length-twice-same": ([("send", both(request(1, "POST", "/noread", b"hello", TEXT,
+                                                 b"Content-Length: 5", b"Content-Length: 5",
+                                                 length=None), then(2)))],
+                          {1: b"hello"}),
+    "length-twice-differ": ([("send", both(request(1, "POST", "/noread", b"hello", TEXT,
+                                                   b"Content-Length: 5",
+                                                   b"Content-Length: 3", length=None),
+                                           then(2)))],
+                            {1: None}),
+    "length-and-chunked-unread": ([("send", both(request(1, "POST", "/noread",
+                                                         b"5\r\nhello\r\n0\r\n\r\n", TEXT,
+                                                         CHUNKED, b"Content-Length: 3",
+                                                         length=None), then(2)))],
+                                  {1: b"hello"}),
+    # (e) the client half-closes once its request is sent
+    "half-close-echo": ([("send", request(1, "POST", "/echo", b"half", TEXT)), ("shut",)],
+                        {1: b"half"}),
+    "half-close-unread": ([("send", request(1, "POST", "/noread", b"h" * 5000, TEXT)),
+                           ("shut",)],
+                          {1: b"h" * 5000}),
+    "half-close-short": ([("send", request(1, "POST", "/noread", b"short", TEXT,
+                                           length=100)), ("shut",)],
+                         {1: b"short"}),
+    "half-close-read-some": ([("send", request(1, "POST", "/read-some", b"s" * 3000,
+                                               TEXT)), ("shut",)],
+                             {1: b"s" * 3000}),
+    # (f) NUL bytes and invalid UTF-8 under JSON; a multipart body never closed
+    "json-nul-echo": ([("send", both(request(1, "POST", "/echo", NUL_JSON, JSON), then(2)))],
+                      {1: NUL_JSON}),
+    "json-nul-unread": ([("send", both(request(1, "POST", "/noread", NUL_JSON, JSON),
+                                       then(2)))],
+                        {1: NUL_JSON}),
+    "multipart-unclosed-echo": ([("send", both(request(1, "POST", "/echo", UNCLOSED,
+                                                       MULTIPART), then(2)))],
+                                {1: UNCLOSED}),
+    "multipart-unclosed-unread": ([("send", both(request(1, "POST", "/noread", UNCLOSED,
+                                                         MULTIPART), then(2)))],
+                                  {1: UNCLOSED}),
+    # (g) obs-fold after the request line and in a header; a 64 KiB header; 500 headers
+    "fold-after-request-line": ([("send", lambda port, prefix, trace: (
+        f"POST /{prefix}/echo HTTP/1.1\r\n folded: x\r\nHost: 127.0.0.1:{port}\r\n"
+        f"X-Trace: {trace}-1\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nabc"
+        ).encode() + then(2)(port, prefix, trace))], {1: b"abc"}),
+    "fold-header-body": ([("send", both(request(1, "POST", "/noread", b"folded", TEXT,
+                                                b"X-Fold: first", b" \tsecond"),
+                                        then(2)))],
+                         {1: b"folded"}),
+    "header-64k-body": ([("send", both(request(1, "POST", "/noread", b"big", TEXT,
+                                               b"X-Huge: " + b"h" * 65536), then(2)))],
+                        {1: b"big"}),
+    "headers-500-body": ([("send", both(request(1, "POST", "/echo", b"many", TEXT,
+                                                *(b"X-N%d: %d" % (i, i) for i in range(500))),
+                                        then(2)))],
+                         {1: b"many"}),
+}
+
+
+def _complete(data: bytes) -> bool:
+    """True once ``data`` holds at least one whole final response."""
+    while True:
+        head, sep, body = data.partition(b"\r\n\r\n")
+        if not sep:
+            return False
+        if head.split(b" ", 2)[1:2] == [b"100"]:
+            data = body
+            continue
+        lowered = head.lower().split(b"\r\n")
+        for line in lowered:
+            if line.startswith(b"content-length:"):
+                return len(body) >= int(line.split(b":", 1)[1])
+            if line.startswith(b"transfer-encoding:") and b"chunked" in line:
+                return b"0\r\n\r\n" in body
+        return True
+
+
+def _read(sock: socket.socket, got: bytearray, until: Callable[[bytes], bool],
+          quiet: float) -> Optional[float]:
+    """Read into ``got`` until ``until(got)``, the server closes, or ``quiet`` seconds
+    pass without a byte; the moment of the last byte (None if none came)."""
+    last = None
+    sock.settimeout(quiet)
+    while not until(bytes(got)):
+        try:
+            chunk = sock.recv(65536)
+        except (socket.timeout, OSError):
+            break
+        if not chunk:
+            break
+        got += chunk
+        last = time.monotonic()
+    return last
+
+
+def play(port: int, prefix: str, trace: str, steps: list[Step]) -> tuple[bytes, float]:
+    """What the server sent for the case's steps, and the seconds from the first byte
+    sent to the last byte received."""
+    got = bytearray()
+    last: Optional[float] = None
+    with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+        start = time.monotonic()
+        for step in steps:
+            try:
+                if step[0] == "send":
+                    sock.sendall(step[1](port, prefix, trace))
+                elif step[0] == "shut":
+                    sock.shutdown(socket.SHUT_WR)
+                elif step[0] == "wait":
+                    last = _read(sock, got, partial(operator.contains, step[1]),
+                                 QUIET) or last
+                else:
+                    last = _read(sock, got, _complete, QUIET) or last
+            except OSError:  # the server closed before taking it all
+                break
+        last = _read(sock, got, lambda data: False, QUIET) or last
+    return bytes(got), (last or start) - start
+
+
+def normalized(answer: bytes) -> list[bytes]:
+    lines = answer.replace(b"/wrap/", b"/bare/").replace(b"w-", b"b-").split(b"\r\n")
+    return [line for line in lines if not line.lower().startswith(IGNORED)]
+
+
+def _request_of(log: dict[str, Any]) -> dict[str, Any]:
+    entry: dict[str, Any] = log["request"]["log"]["entries"][0]["request"]
+    return entry
+
+
+def _as_bytes(text: str) -> tuple[bytes, ...]:
+    """The bytes a logged text may stand for: UTF-8, or latin-1 (what a textual body
+    that is no UTF-8 is read as: docs/BODIES.md)."""
+    utf8 = text.encode("utf-8", "surrogateescape")
+    try:
+        return utf8, text.encode("latin-1")
+    except UnicodeEncodeError:
+        return (utf8,)
+
+
+def body_problem(logged: dict[str, Any], given: bytes) -> Optional[str]:
+    """What is wrong with the logged request's body, for an app given ``given``."""
+    post = logged.get("postData")
+    if not given:
+        return None if post is None or not post.get("text") else f"a body: {post}"
+    if post is None:
+        return "no postData"
+    comment = str(post.get("comment") or "")
+    text = post.get("text")
+    if text is None:  # a multipart body's params: each value is in the body
+        params = post.get("params") or []
+        found = all(str(p.get("value")).encode() in given for p in params)
+        return None if params and found else f"params not in the body: {post}"
+    readings = ((base64.b64decode(text),) if comment.startswith("base64")
+                else _as_bytes(text))
+    if "incomplete" in comment or "truncated" in comment:
+        return None if any(given.startswith(data) for data in readings) else (
+            f"cut, not a prefix: {post}")
+    if given not in readings:
+        return f"{readings[0][:80]!r} logged, {given[:80]!r} given"
+    if logged.get("bodySize") != len(given):
+        return f"bodySize {logged.get('bodySize')}, {len(given)} given"
+    return None
+
+
+# Where the wrapped app's answer is not the bare app's, on purpose or as a limit; each
+# is checked for what it is instead.
+# - The app asks for 10 bytes past its Content-Length: werkzeug's and wsgiref's inputs
+#   are the socket itself, and give the bare app the next request's first bytes; the
+#   middleware never reads past CONTENT_LENGTH (SPEC 5), so the wrapped app gets its body
+#   and the next request stays whole (werkzeug closes the connection after either).
+CLAMPED = {("werkzeug", "pipe-read-past"), ("wsgiref", "pipe-read-past")}
+# - uvicorn takes a client's half-close for a disconnect at its next turn of the loop and
+#   drops what is sent after. A client that declared 100 bytes, sent 5 and half-closed:
+#   the bare app answers without a wait; the capture waits up to GRACE (5 ms) for the
+#   rest of the body, a turn of the loop, and the answer is dropped (not fixed: without
+#   the grace a body written apart from its head, as urllib3 writes it, would be logged
+#   incomplete under uvicorn).
+DROPPED = {("uvicorn", "half-close-short")}
+
+
+@pytest.mark.parametrize("server", list(SERVERS))
+def test_hostile_clients_same_answer_same_moment_truthful_logs(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    traces = tmp_path / "traces"
+    port = free_port()
+    env = server_env(collector, HOSTILE_TRACES=str(traces), README_MAX_BODY_BYTES="65536",
+                     README_BASE_LOG_URL="https://docs.example.test",
+                     DJANGO_SETTINGS_MODULE="tests.support.hostile_django")
+    differ: dict[str, Any] = {}
+    odd: dict[str, Any] = {}
+    times: dict[str, tuple[float, float]] = {}
+    with serve(SERVERS[server](port), env, tmp_path, port) as base:
+        # The wrapped app is built at its first call (hostile_apps.built_once): not in a
+        # case's time.
+        requests.get(f"{base}/wrap/noread", headers={"X-Trace": "warm-up"}, timeout=SAFETY)
+        for name, (steps, _) in CASES.items():
+            bare, bare_time = play(port, "bare", f"b-{name}", steps)
+            wrapped, wrapped_time = play(port, "wrap", f"w-{name}", steps)
+            times[name] = (round(bare_time, 3), round(wrapped_time, 3))
+            if (server, name) in CLAMPED:
+                head, _, body = wrapped.partition(b"\r\n\r\n")
+                if body != b"abcdefghij" or b"Content-Length: 10" not in head:
+                    odd[name] = wrapped
+            elif (server, name) in DROPPED:
+                if wrapped.strip() or not bare.startswith(b"HTTP/1.1 200"):
+                    odd[name] = (bare, wrapped)
+            elif normalized(wrapped) != normalized(bare):
+                differ[name] = (bare[:300], wrapped[:300])
+        seen = _traces(traces)
+        logs = _logs_for(collector, len(seen))
+    if os.environ.get("HOSTILE14_TIMES"):
+        with open(os.environ["HOSTILE14_TIMES"], "a", encoding="utf-8") as out:
+            out.write(json.dumps({"server": server, "times": times}) + "\n")
+    assert not differ, f"answers differ (bare, wrapped): {differ}"
+    assert not odd, f"known differences no longer what they were: {odd}"
+    invalid = {_trace_of(batch[index]) if index >= 0 else "?": problems[:3]
+               for batch in collector.batches
+               for index, problems in validate_batch(batch).items()}
+    assert not invalid, f"logs the Metrics API refuses: {invalid}"
+    by_trace: dict[str, list[dict[str, Any]]] = {}
+    for log in logs:
+        by_trace.setdefault(_trace_of(log), []).append(log)
+    counts = {trace: len(by_trace.get(trace, [])) for trace in seen}
+    assert all(count == 1 for count in counts.values()), f"logs per request: {counts}"
+    assert set(by_trace) <= set(seen), f"logs of requests the app never saw: {by_trace.keys()}"
+    wrong = {}
+    for name, (_, given) in CASES.items():
+        for n, expected in given.items():
+            found = by_trace.get(f"w-{name}-{n}")
+            if found and expected is not None:
+                problem = body_problem(_request_of(found[0]), expected)
+                if problem:
+                    wrong[f"{name}-{n}"] = problem
+    assert not wrong, f"logged bodies not what the app was given: {wrong}"
