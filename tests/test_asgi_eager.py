@@ -8,18 +8,25 @@ the app sent after. Here the server's side is scripted as uvicorn's: its ``recei
 has the body already, and the EOF is handled at the next turn of the loop
 (``call_soon``), after which ``send`` drops every message. The real server is in
 tests/test_hostile14_servers.py (uvicorn, half-close-unread).
+
+The same client with a body shorter than its Content-Length: the capture waited up to
+its grace for the rest, a turn of the loop, and the answer was lost the same way. No
+more can come from a client that shut its side: under uvicorn, such a client's body is
+read as far as uvicorn has it, without a wait (half-close-short there).
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
 
 from readme_metrics.asgi import MetricsMiddleware
-from readme_metrics.capture.asgi_eager import eager_future
+from readme_metrics.capture.asgi_eager import eager_future, if_no_wait
+from readme_metrics.capture.asgi_servers import uvicorn_half_closed
 from tests.support.asgi import DOCS, http_scope
 from tests.support.capture_wrap import wrapping
 from tests.support.fake_api import Collector
@@ -141,3 +148,61 @@ def test_eager_future_goes_on_in_a_task_after_a_wait_and_can_be_cancelled() -> N
         assert endless.cancelled() and cancelled == [True]
 
     asyncio.run(case())
+
+
+def test_if_no_wait_runs_what_needs_none_and_cancels_the_rest_at_once() -> None:
+    async def case() -> None:
+        unwound: list[str] = []
+
+        async def ready() -> int:
+            return 3
+
+        async def waits() -> int:
+            try:
+                await asyncio.Event().wait()
+            finally:
+                unwound.append("finally")
+            return 4
+
+        assert if_no_wait(ready()) == (True, 3)
+        assert if_no_wait(waits()) == (False, None)
+        assert unwound == ["finally"]  # in this turn of the loop, nothing left in flight
+
+    asyncio.run(case())
+
+
+class _Transport:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.closing = False
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def get_extra_info(self, name: str) -> Any:
+        return self.sock if name == "socket" else None
+
+
+def test_uvicorn_half_closed_tells_a_client_that_shut_its_side() -> None:
+    """What uvicorn's request cycle offers (its module, its ``transport``), over a real
+    connection: True once the client shut its side, False before, once uvicorn closes
+    the connection itself, and for any other server."""
+    cycle_class = type("RequestResponseCycle", (), {
+        "__module__": "uvicorn.protocols.http.httptools_impl",
+        "receive": lambda self: None})
+    other_class = type("Stream", (), {"__module__": "hypercorn.protocol.http_stream",
+                                      "receive": lambda self: None})
+    server, client = socket.socketpair()
+    with server, client:
+        cycle, other = cycle_class(), other_class()
+        cycle.transport = other.transport = _Transport(server)
+        assert not uvicorn_half_closed(cycle.receive)
+        client.sendall(b"body")
+        assert not uvicorn_half_closed(cycle.receive)  # bytes are no end
+        client.shutdown(socket.SHUT_WR)
+        assert uvicorn_half_closed(cycle.receive)
+        assert not uvicorn_half_closed(other.receive)
+        cycle.transport.closing = True  # uvicorn answered itself (a malformed body's 400)
+        assert not uvicorn_half_closed(cycle.receive)
+        cycle.transport.closing = False
+    assert not uvicorn_half_closed(cycle.receive)  # closed: nothing known, no raise

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine, Generator
-from typing import Any, TypeVar
+from typing import Any, Optional, TypeVar
 
-__all__ = ["eager_future"]
+__all__ = ["eager_future", "if_no_wait"]
 
 _T = TypeVar("_T")
 
@@ -71,3 +71,20 @@ def eager_future(coro: Coroutine[Any, Any, _T]) -> asyncio.Future[_T]:
             future.set_exception(exc)
         return future
     return asyncio.ensure_future(_Resumed(coro, yielded))
+
+
+def if_no_wait(coro: Coroutine[Any, Any, _T]) -> tuple[bool, Optional[_T]]:
+    """``coro`` run now: (True, its result) when it had no wait, else (False, None),
+    cancelled at its first wait, in this turn of the loop (its ``finally`` clauses run
+    now). Its exception, if it raised one without a wait, goes on."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return True, done.value
+    try:
+        coro.throw(asyncio.CancelledError())
+    except (StopIteration, asyncio.CancelledError):
+        pass
+    else:  # it waits again rather than end: left unrun
+        coro.close()
+    return False, None

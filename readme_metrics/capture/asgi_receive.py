@@ -21,9 +21,10 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from readme_metrics.asgi_types import Message, Receive, Send
-from readme_metrics.capture.asgi_eager import eager_future
+from readme_metrics.capture.asgi_eager import eager_future, if_no_wait
 from readme_metrics.capture.asgi_messages import ends_receive_with_response
 from readme_metrics.capture.asgi_outlive import running_trio
+from readme_metrics.capture.asgi_servers import uvicorn_half_closed
 
 if TYPE_CHECKING:
     from readme_metrics.capture.recorder import Recorder
@@ -199,6 +200,11 @@ class RequestSide:
         self._reading = eager_future(self._queued())
         return self._reading
 
+    def _read_ahead_now(self) -> Optional[Message]:
+        """The next message if the server has it at once (owed to the app), else None,
+        without a turn of the event loop: nothing is left in flight."""
+        return if_no_wait(self._queued())[1]
+
     async def _queued(self) -> Message:
         message = await self._pull()
         self._owe(message)
@@ -284,6 +290,10 @@ class RequestSide:
                 left = until - time.perf_counter()
                 if trio is not None:
                     message = await self._trio_read_ahead(trio, left)
+                elif uvicorn_half_closed(self._receive):
+                    # No more will come, and a turn of the loop would lose the answer
+                    # (uvicorn takes the end for a disconnect then): what it has only.
+                    message = self._read_ahead_now()
                 else:
                     message = await receive_within(self._read_ahead, left)
                 if message is None:

@@ -18,6 +18,8 @@ is not the one looked for, or a version built otherwise, reads as "nothing known
 - :func:`hypercorn_connection`: hypercorn's connection protocol and TCP server behind
   one of its streams' ``send``.
 - :func:`hypercorn_dead`: whether a hypercorn stream's TCP connection is dead.
+- :func:`uvicorn_half_closed`: whether uvicorn's client has shut its side, which
+  uvicorn takes for a disconnect at its next read.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from types import BuiltinMethodType, FunctionType, MethodType
 from typing import Any, Optional
 
 __all__ = ["SERVER_CLASSES", "hypercorn_connection", "hypercorn_dead", "is_daphne_send",
-           "own_send", "server_send"]
+           "own_send", "server_send", "uvicorn_half_closed"]
 
 # Closures to look into before giving up (a FastAPI app has one: ServerErrorMiddleware's;
 # two with a body size limit).
@@ -266,5 +268,30 @@ def hypercorn_dead(stream: Any) -> bool:
         if sock is None or _TCP_INFO is None or sock.fileno() < 0:
             return False
         return bool(sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, 1)[0] == _TCP_CLOSE)
+    except Exception:  # noqa: BLE001 - another version's insides: nothing known
+        return False
+
+
+def uvicorn_half_closed(receive: Any) -> bool:
+    """Whether the client of the uvicorn request cycle whose ``receive`` this is has
+    shut its side of the connection (``shutdown(SHUT_WR)``) or reset it, before uvicorn
+    read that: at its next read (the event loop's next turn) uvicorn takes it for a
+    disconnect and drops whatever the app sends after, though a half-closed client
+    still reads the answer (the bare app's, sent without a wait, reached it). False
+    once uvicorn is closing the connection itself, for any other server, or a uvicorn
+    built otherwise."""
+    try:
+        if not type(getattr(receive, "__self__", None)).__module__.startswith("uvicorn."):
+            return False
+        from readme_metrics.capture.sockets import peer_done  # a rare path: lazily
+
+        transport = getattr(receive.__self__, "transport", None)
+        if transport is None or transport.is_closing():
+            # Closing already: uvicorn answered the request itself (a malformed body's
+            # 400) or is done with it; its disconnect comes at the next turn, and tells
+            # the log what the client got.
+            return False
+        sock = transport.get_extra_info("socket")
+        return sock is not None and sock.fileno() >= 0 and peer_done(sock)
     except Exception:  # noqa: BLE001 - another version's insides: nothing known
         return False
