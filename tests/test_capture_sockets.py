@@ -117,6 +117,40 @@ def test_a_copied_body_stops_being_waited_for_when_the_client_shuts_its_side(
     assert time.monotonic() < deadline
 
 
+@pytest.mark.parametrize(("framed", "read"), [
+    (b"zz\r\nabc\r\n0\r\n\r\n", None),  # a size that is no hex number
+    (b"3\r\nabc\r\n-1\r\nabc\r\n", None),
+    (b"3\r\nabcdef\r\n0\r\n\r\n", None),  # data past its size
+    (b"3\r\nabc\r\n0\r\nno colon\r\n\r\n", None),  # a trailer that is no field
+    (b"zz\r\nabc\r\n", b"3\r\nabc\r\n"),  # wsgiref: the app read the first chunk
+])
+def test_a_chunked_body_that_can_never_end_is_not_waited_for(
+        monkeypatch: pytest.MonkeyPatch, framed: bytes, read: object) -> None:
+    """hostile14: a bad chunk size (or another line no chunked body holds) can never be
+    made whole by what the client sends next: the copy stops at once, where before it
+    was taken again until the deadline (GRACE, 50 ms: Django's runserver answered that
+    much later than the bare app, gunicorn's gthread the next request on the
+    connection). The client here still holds its side open."""
+    from readme_metrics.capture.chunked import broken, copied_chunks
+
+    server, client = socket.socketpair()
+    try:
+        _no_blind_sleep(monkeypatch)
+        deadline = time.monotonic() + 60
+        client.sendall(framed)
+        copied_chunks(b"", server, 100, deadline,
+                      read=read if isinstance(read, bytes) else None)
+        assert time.monotonic() < deadline
+    finally:
+        server.close()
+        client.close()
+    whole = (read if isinstance(read, bytes) else b"") + framed
+    assert broken(whole)
+    for still_coming in (b"3\r\nab", b"3\r\nabc\r", b"3\r\nabc\r\n1", b"1;ext", b"",
+                         b"3\r\nabc\r\n0\r\nX-T: 1\r\n"):
+        assert not broken(still_coming), still_coming  # a line still arriving
+
+
 def test_a_chunked_body_copied_without_a_socket_is_not_waited_for(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the socket, what the server's reader buffered is all there is: taking the

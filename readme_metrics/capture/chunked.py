@@ -18,7 +18,7 @@ from typing import Optional
 
 from readme_metrics.capture.sockets import peek, peer_done
 
-__all__ = ["copied_chunks", "dechunk", "framing_end"]
+__all__ = ["broken", "copied_chunks", "dechunk", "framing_end"]
 
 # A chunk-size line: hex digits, then extensions (ignored here) up to CRLF.
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r\n")
@@ -78,6 +78,15 @@ def framing_end(raw: bytes) -> tuple[int, bool]:
         at = end + 2
 
 
+def broken(raw: bytes) -> bool:
+    """Whether the chunked framing ``raw`` (from a body's first byte) can never end: a
+    whole line stands where a chunk-size line or a trailer field belongs and is neither
+    (``zz``, ``-1``), or a chunk's data runs on past its size to a line end. A line not
+    all there yet is not broken: the client may still be sending it."""
+    end, whole = framing_end(raw)
+    return not whole and b"\r\n" in raw[end:]
+
+
 def _framed_rest(read: bytes, raw: bytes, want: int) -> tuple[bytes, bool]:
     """The framed bytes in ``raw`` that follow ``read`` (the body's first framed bytes) in
     its chunked framing, at most ``want``; True when the body's end is among them."""
@@ -92,7 +101,9 @@ def copied_chunks(held: bytes, sock: Optional[socket.socket], want: int, deadlin
     the server's reader buffered) followed by what ``sock`` has received, copied again
     every few milliseconds until ``deadline`` while the body is short and the client has
     not shut its side (without ``sock``, ``held`` is all there is: no wait; over TLS
-    too: the bytes a TLS socket received are ciphertext, which no copy can read).
+    too: the bytes a TLS socket received are ciphertext, which no copy can read), and
+    the framing is not :func:`broken` (a bad chunk size: no byte more makes it whole,
+    and the wait would only make the answer later than the bare app's).
 
     ``read``: the framed bytes of the body the app has read already, from a server that
     leaves the chunks framed (wsgiref): the rest is given framed too, as the app would
@@ -107,6 +118,7 @@ def copied_chunks(held: bytes, sock: Optional[socket.socket], want: int, deadlin
             raw += peek(sock, want + _FRAMING_ROOM)
         data, whole = dechunk(raw, want) if read is None else _framed_rest(read, raw, want)
         if (whole or len(data) >= want or time.monotonic() >= deadline or ended
-                or not isinstance(sock, socket.socket)):  # nothing more can come
+                or not isinstance(sock, socket.socket)  # nothing more can come
+                or broken(raw if read is None else read + raw)):  # nor make it whole
             return data, whole
         peer_done(sock, 0.002)
