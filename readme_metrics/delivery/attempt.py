@@ -8,7 +8,9 @@ settle, pause or reschedule it per the verdict, with at most one (rate-limited) 
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 import time
 import traceback
 from typing import Any, Iterable, Optional
@@ -35,6 +37,7 @@ from readme_metrics.delivery.policy import (
 from readme_metrics.delivery.queue import Batch
 from readme_metrics.delivery.sender import Sender
 from readme_metrics.delivery.transport import loopback_proxy_hint, proxy_variables
+from readme_metrics.delivery.watchdog import Stretch
 
 
 class Attempt:
@@ -48,10 +51,9 @@ class Attempt:
         self._sender = sender
         self._logger = logger
         self._timeout = timeout
-        #: The bound of a POST now: ``timeout``, or longer once a POST timed out (the
-        #: bound its batch's next attempt gets: ``Batch.timeout``), until answers come
-        #: fast again (:meth:`_answered_in`).
-        self.stretch = timeout
+        #: The bound of a POST now (:attr:`stretch`), which the POSTs in flight follow
+        #: as it grows: the watchdog grows it as it cuts one at it.
+        self._bound = Stretch(timeout, functools.partial(next_timeout, timeout=timeout))
         #: The API answered later than ``timeout`` and that was said, since the bound
         #: last was ``timeout``: one warning for each time the API turns slow.
         self._slow_said = False
@@ -65,6 +67,17 @@ class Attempt:
         self.last_failure: Optional[str] = None
         #: The error of a proxy that cannot carry the POSTs was logged (once per Delivery).
         self._proxy_said = False
+
+    @property
+    def stretch(self) -> float:
+        """The bound of a POST now: ``timeout``, or longer once a POST timed out (the
+        bound its batch's next attempt gets: ``Batch.timeout``), until answers come fast
+        again (:meth:`_answered_in`)."""
+        return self._bound.seconds
+
+    @stretch.setter
+    def stretch(self, seconds: float) -> None:
+        self._bound.seconds = seconds
 
     def __call__(self, batch: Batch, deadline: Optional[float]) -> None:
         """Encode (first time), make one attempt, and act on its outcome.
@@ -98,7 +111,11 @@ class Attempt:
             with batcher.lock:
                 self._queue.counts["retries"] += 1
         batch.sent_at = time.monotonic()
-        outcome = self._sender.post(batch.body, timeout)
+        # The POSTs in flight when the API turned slow wait as long as the one that
+        # found it out has the next ones wait: not cut at the bound they began with,
+        # each sent again (the API may have read it). Never past a flush's or the exit's.
+        outcome = self._sender.post(batch.body, timeout, self._bound,
+                                    math.inf if deadline is None else deadline)
         took = time.monotonic() - batch.sent_at
         if first:  # the API's share of a sender's cycle (Batcher.observe)
             batcher.observe(post_s=took)
@@ -106,8 +123,10 @@ class Attempt:
             self._answered_in(took, wanted)
         elif outcome.timed_out and timeout >= wanted:
             # Its next attempt waits twice as long (up to the cap); not when it was cut
-            # at a flush's or the exit's deadline, which said nothing of the API.
-            batch.timeout = next_timeout(wanted, self._timeout)
+            # at a flush's or the exit's deadline, which said nothing of the API. (The
+            # watchdog grew the bound already when it cut it: at the bound it had grown
+            # to meanwhile, maybe more than ``wanted``.)
+            batch.timeout = max(next_timeout(wanted, self._timeout), self.stretch)
             # So do the POSTs after it: those in flight now met the same API, each sent
             # again (the API may have read it) had it waited only `timeout`.
             if batch.timeout > self.stretch:

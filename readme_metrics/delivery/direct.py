@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import errno
 import http.client
+import math
 import re
 import select
 import socket
@@ -318,9 +319,11 @@ class DirectPoster:
             self._context = tls.context_for(self._verify)
         return self._context
 
-    def post(self, body: Union[bytes, Body], seconds: float) -> Answer:
+    def post(self, body: Union[bytes, Body], seconds: float,
+             stretch: Optional[watchdog.Stretch] = None, until: float = math.inf) -> Answer:
         """One POST of ``body`` (a :class:`~.encode.Body`'s pieces sent as they are) and
-        its answer (body up to ``MAX_CONTENT``), within ``seconds``.
+        its answer (body up to ``MAX_CONTENT``), within ``seconds`` (or ``stretch``'s
+        bound, should it grow meanwhile, up to ``until``: :func:`.watchdog.limit`).
 
         Raises ``requests.RequestException``; ``requests.Timeout`` when cut at the deadline.
         """
@@ -330,13 +333,15 @@ class DirectPoster:
             connection = _Connection(self)
         limit: Optional[watchdog.Limit] = None
         try:
-            with watchdog.limit(seconds, connection.line) as limit:
+            with watchdog.limit(seconds, connection.line, stretch, until) as limit:
                 answer, reusable = self._exchange(connection, body, seconds,
                                                   limit.watched)
         except BaseException as exc:
             connection.close()
             if isinstance(exc, Exception):
                 fired = limit is not None and limit.fired
+                if fired and limit is not None:  # the bound it was cut at (it may have grown)
+                    seconds = max(seconds, limit.bound)
                 raise requests_error(exc, fired, seconds, connection.connecting) from None
             raise
         if limit.fired or not reusable:

@@ -10,12 +10,14 @@ and its Basic token.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Optional, Union
 from urllib.parse import urlsplit, urlunsplit
 
 from readme_metrics.delivery.encode import Body, array_body, dumps
 from readme_metrics.delivery.policy import Outcome, outcome_of_error, outcome_of_status
 from readme_metrics.delivery.transport import Transport, basic_token
+from readme_metrics.delivery.watchdog import Stretch
 
 Build = Callable[[Any], dict]
 
@@ -47,10 +49,12 @@ class Sender:
                 on_error(exc, item)
         return array_body(parts) if parts else None
 
-    def post(self, body: Union[bytes, Body], timeout: float) -> Outcome:
-        """One attempt; the outcome's texts are scrubbed of the key."""
+    def post(self, body: Union[bytes, Body], timeout: float,
+             stretch: Optional[Stretch] = None, until: float = math.inf) -> Outcome:
+        """One attempt (``stretch``, ``until``: :meth:`Transport.post_logs`); the
+        outcome's texts are scrubbed of the key."""
         try:
-            response = self.transport.post_logs(body, timeout=timeout)
+            response = self.transport.post_logs(body, timeout, stretch, until)
         except Exception as exc:
             outcome = outcome_of_error(exc, self.proxied)
             cause = outcome.cause

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import http.client
 import io
+import math
 from collections.abc import Mapping
 from typing import Any, Optional, Union
 
@@ -231,19 +232,27 @@ class SessionPoster:
         # for ``url``), and each POST copies it and sets its body.
         self._template = template
 
-    def post(self, body: Union[bytes, Body], seconds: float) -> Answer:
+    def post(self, body: Union[bytes, Body], seconds: float,
+             stretch: Optional[watchdog.Stretch] = None, until: float = math.inf) -> Answer:
         """One POST of ``body`` (a :class:`~.encode.Body` joined into one ``bytes``) and
-        its answer (body up to ``MAX_CONTENT``), within ``seconds``.
+        its answer (body up to ``MAX_CONTENT``), within ``seconds`` (or ``stretch``'s
+        bound, should it grow meanwhile, up to ``until``: :func:`.watchdog.limit`).
 
         Raises ``requests.RequestException``; ``requests.Timeout`` when cut at the deadline.
         """
         data = bytes(body)
         response: Optional[requests.Response] = None
         try:
-            with watchdog.limit(seconds) as limit:
+            with watchdog.limit(seconds, stretch=stretch, until=until) as limit:
+                # requests' timeout bounds each read: where the watchdog can move the
+                # deadline, reads may wait as long as the bound can grow (it cuts them).
+                reads = (seconds if stretch is None or not limit.watched else
+                         max(seconds, min(stretch.longest, until - limit.began)))
                 try:
-                    response = self._send(data, seconds)
+                    response = self._send(data, (seconds, reads))
                 except Exception as exc:
+                    if limit.fired:  # the bound it was cut at (it may have grown)
+                        seconds = max(seconds, limit.bound)
                     raise requests_error(exc, limit.fired, seconds) from None
                 try:
                     content = _bounded_content(response)
@@ -264,7 +273,7 @@ class SessionPoster:
             if response is not None:
                 response.close()
 
-    def _send(self, body: bytes, seconds: float) -> requests.Response:
+    def _send(self, body: bytes, seconds: tuple[float, float]) -> requests.Response:
         """``Session.post`` of ``body``, from the request prepared at construction."""
         if self.session.cookies:
             # The Metrics API set a cookie: prepare afresh so that it is sent back.

@@ -32,6 +32,7 @@ part of a URL, an exception message or a log line made here.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Optional, Union
 from urllib.parse import SplitResult, urlsplit
 
@@ -42,6 +43,7 @@ from readme_metrics._http import shown_url
 from readme_metrics._logging import LogLimiter, QuietLogger, reloader_parent
 from readme_metrics._loopback import is_loopback_url, proxy_on_this_machine
 from readme_metrics.config import MetricsApiConfig
+from readme_metrics.delivery import watchdog
 from readme_metrics.delivery.answer import Answer
 from readme_metrics.delivery.direct import DirectPoster
 from readme_metrics.delivery.encode import ENCODER, Body
@@ -165,15 +167,19 @@ class Transport:
         return DirectPoster(url, template, verify if isinstance(verify, str) else True,
                             session.cookies)
 
-    def post_logs(self, body: Union[bytes, Body], timeout: Optional[float] = None) -> Answer:
+    def post_logs(self, body: Union[bytes, Body], timeout: Optional[float] = None,
+                  stretch: Optional[watchdog.Stretch] = None,
+                  until: float = math.inf) -> Answer:
         """POST one JSON array of logs (``bytes``, or the pieces of a :class:`Body`, sent
         as they are on the direct route); raises ``requests.RequestException`` on I/O
         errors.
 
-        ``timeout`` (default ``config.timeout``) bounds the whole call.
+        ``timeout`` (default ``config.timeout``) bounds the whole call; with a
+        ``stretch``, the bound grows with it while the call runs, up to the monotonic
+        time ``until`` (:func:`.watchdog.limit`).
         """
         seconds = self.timeout if timeout is None else max(timeout, 0.001)
-        return self._poster.post(body, seconds)
+        return self._poster.post(body, seconds, stretch, until)
 
     def close(self) -> None:
         """Close the kept-alive connections."""

@@ -6,7 +6,9 @@ minutes. The transport marks its connections while a POST runs (given to :func:`
 or :func:`watch` from the connection class inside it); one daemon thread per process
 shuts down the socket of any marked connection whose deadline has passed, which ends the
 blocked read at once with a connection error, and :func:`limit` reports that the
-deadline fired.
+deadline fired. A deadline may follow a bound that grows while the exchange runs
+(:class:`Stretch`: the Metrics API turned slower than ``timeout``), looked at only when
+the deadline comes.
 
 The same thread runs short errands (:func:`run_soon`) for a thread that must not do them
 itself: a request that finds every sender busy in a POST while a burst builds up asks
@@ -28,6 +30,30 @@ import time
 from typing import Any, Callable, Optional
 
 
+class Stretch:
+    """The bound, in seconds, of the exchanges with one server, which may grow while they
+    run: a limit made with it (:func:`limit`'s ``stretch``) is cut at its start plus the
+    bound in force when its deadline comes, not the one it began with. When the watchdog
+    cuts one at that bound, the bound grows at once to ``grow(bound)``, so the exchanges
+    still running with the same server (begun a moment later, the server as slow for
+    them) wait that long, rather than each being cut and sent again.
+    """
+
+    __slots__ = ("seconds", "longest", "_grow")
+
+    def __init__(self, seconds: float, grow: Callable[[float], float]) -> None:
+        self.seconds = seconds
+        self._grow = grow
+        #: The most it can grow to (what a socket's own timeout must not undercut).
+        self.longest = grow(math.inf)
+
+    def timed_out(self, bound: float) -> None:
+        """An exchange bounded to ``bound`` got no answer within it: the bound grows."""
+        grown = self._grow(bound)
+        if grown > self.seconds:
+            self.seconds = grown
+
+
 class Limit:
     """One exchange's deadline; ``fired`` tells whether the watchdog cut it short.
 
@@ -35,15 +61,26 @@ class Limit:
     once per POST.
     """
 
-    __slots__ = ("deadline", "fired", "connections", "watched")
+    __slots__ = ("deadline", "fired", "connections", "watched", "began", "stretch", "until",
+                 "bound")
 
-    def __init__(self, deadline: float, connections: Optional[list[Any]] = None) -> None:
+    def __init__(self, deadline: float, connections: Optional[list[Any]] = None,
+                 stretch: Optional[Stretch] = None, until: float = math.inf,
+                 began: float = 0.0, bound: float = 0.0) -> None:
         self.deadline = deadline
         self.fired = False
         self.connections: list[Any] = connections or []
         #: A watchdog thread runs (set on entry): without one (a first POST at
         #: interpreter exit), only socket timeouts bound the exchange.
         self.watched = False
+        self.began = began
+        #: The bound it follows as it grows (None: ``deadline`` stays), never past
+        #: ``until`` (a flush's or the exit's deadline).
+        self.stretch = stretch
+        self.until = until
+        #: Its bound in seconds (``deadline - began``, exactly as given): more than it
+        #: began with once its stretch grew.
+        self.bound = bound
 
     def __enter__(self) -> Limit:
         _local.limit = self
@@ -85,7 +122,8 @@ _pid = os.getpid()
 _sleeping_until = math.inf
 
 
-def limit(seconds: float, connection: Any = None) -> Limit:
+def limit(seconds: float, connection: Any = None, stretch: Optional[Stretch] = None,
+          until: float = math.inf) -> Limit:
     """Bound everything the current thread's connections do inside to ``seconds``.
 
     .. code-block:: python
@@ -95,9 +133,13 @@ def limit(seconds: float, connection: Any = None) -> Limit:
         if current.fired: ...  # the deadline passed and their sockets were shut down
 
     A ``connection`` known beforehand is watched from the start, as if it had called
-    :func:`watch` (one lock and one look-up less per POST).
+    :func:`watch` (one lock and one look-up less per POST). With a ``stretch``, the bound
+    is ``stretch.seconds`` when the deadline comes, if that grew meanwhile (up to the
+    monotonic time ``until``), and a cut at it grows it (:class:`Stretch`).
     """
-    return Limit(time.monotonic() + seconds, None if connection is None else [connection])
+    now = time.monotonic()
+    return Limit(now + seconds, None if connection is None else [connection], stretch,
+                 until, now, seconds)
 
 
 def watch(connection: Any) -> None:
@@ -205,6 +247,9 @@ def _watch() -> None:
             now = time.monotonic()
             while _heap and (not _heap[0][2].deadline or _heap[0][0] <= now):
                 _, _, due = heapq.heappop(_heap)
+                if due.deadline and due.stretch is not None and _stretched(
+                        due, due.stretch, now):
+                    continue
                 if due.deadline and due.connections:
                     due.fired = True
                     for connection in due.connections:
@@ -225,6 +270,24 @@ def _watch() -> None:
             _sleeping_until = min(_heap[0][0] if _heap else math.inf,
                                   _timers[0][0] if _timers else math.inf)
             _wake.wait(None if _sleeping_until == math.inf else _sleeping_until - now)
+
+
+def _stretched(due: Limit, stretch: Stretch, now: float) -> bool:
+    """For a limit following ``stretch``, at its deadline: True if the bound grew
+    meanwhile, its deadline moved there; else, when its deadline is its bound's (not
+    ``until``), the bound grows as it is cut."""
+    if stretch.seconds > due.bound and due.deadline < due.until:
+        later = due.began + stretch.seconds
+        if later > due.until:
+            later = due.until
+        if later > now:
+            due.deadline = later
+            due.bound = later - due.began if later == due.until else stretch.seconds
+            heapq.heappush(_heap, (later, next(_order), due))
+            return True
+    if due.connections and due.deadline < due.until:
+        stretch.timed_out(due.bound)
+    return False
 
 
 def _run_errand(errand: Callable[[], object]) -> None:

@@ -22,6 +22,7 @@ from readme_metrics.delivery import Delivery, policy
 from readme_metrics.delivery import batcher as batcher_module
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.queue import Batch, LogQueue
+from readme_metrics.delivery.transport import Transport
 from readme_metrics.exchange import Exchange, Group
 from tests.support.contract import API_KEY as CONTRACT_API_KEY
 from tests.support.fake_api import Collector, Reply
@@ -106,26 +107,35 @@ MakeDelivery = Callable[..., Delivery]
 
 @pytest.fixture(name="make_delivery")
 def make_delivery_fixture() -> Iterator[MakeDelivery]:
-    """Delivery factory with test-sized retry timings; closes them all afterwards."""
+    """Delivery factory with test-sized retry timings; closes them all afterwards.
+    ``direct=False`` posts on the requests route (the direct one is the default's)."""
     made: list[Delivery] = []
+    transports: list[Transport] = []
 
     def make(metrics_api: str, build: Callable[[Any], dict] = build_id, *,
              max_attempts: int = 5, backoff_base: float = 0.01, backoff_cap: float = 0.05,
              auth_pause: float = 60.0,
-             max_down_attempts: int = policy.MAX_DOWN_ATTEMPTS, **options: Any) -> Delivery:
+             max_down_attempts: int = policy.MAX_DOWN_ATTEMPTS, direct: bool = True,
+             **options: Any) -> Delivery:
         options.setdefault("flush_interval", 0)
         options.setdefault("shutdown_timeout", 2.0)
         config = MetricsApiConfig(api_key=API_KEY, grouping_function=lambda req: None,
                                   metrics_api=metrics_api, **options)
+        transport = None if direct else Transport(config, direct=False)
+        if transport is not None:
+            transports.append(transport)
         delivery = Delivery(config, build, max_attempts=max_attempts,
                             backoff_base=backoff_base, backoff_cap=backoff_cap,
-                            auth_pause=auth_pause, max_down_attempts=max_down_attempts)
+                            auth_pause=auth_pause, max_down_attempts=max_down_attempts,
+                            transport=transport)
         made.append(delivery)
         return delivery
 
     yield make
     for delivery in made:
         delivery.close()
+    for transport in transports:
+        transport.close()
 
 
 @pytest.fixture(name="full_jitter")

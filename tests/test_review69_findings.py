@@ -1,0 +1,113 @@
+"""review69: an adversarial review of delivery18 (a POST that timed out stretches the
+bound of the POSTs after it; an outage's probes spend MAX_DOWN_ATTEMPTS).
+
+The POSTs already in flight when the API turned slow kept the bound they began with:
+each was cut at ``timeout`` and sent again, though the API had read it (it answered the
+first attempt too, late) and the one that timed out had just stretched the bound of the
+POSTs after it. An API answering in 1.5 s with ``timeout`` 1 s got every log of those
+POSTs twice (13 of 40 logs in one run, 3 POSTs cut). Now the watchdog moves a POST's
+deadline as the bound grows, and grows it as it cuts a POST at it: only the POST that
+found the API slow is sent again.
+
+Real collector on 127.0.0.1 (tests/support/fake_api.py) on both routes, and the watchdog
+over a real socket pair: counts of POSTs and copies, no timed assertions.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import socket
+import time
+from collections import Counter
+
+import pytest
+
+from readme_metrics.delivery import policy, watchdog
+from tests.support.delivery import (
+    MakeDelivery,
+    adds_up,
+    api_key_never_logged_fixture,  # noqa: F401 - autouse
+    ids,
+    item,
+    make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    messages,
+)
+from tests.support.fake_api import Collector, Reply
+from tests.support.polling import wait_until
+from tests.support.transports import ROUTES
+
+# -- POSTs in flight when the API turns slow ---------------------------------------------
+
+
+@pytest.mark.parametrize("direct", ROUTES)
+def test_posts_in_flight_when_the_api_turns_slow_are_not_sent_again(
+        collector: Collector, make_delivery: MakeDelivery, direct: bool,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The API answers each POST 1.1 s after reading it (never sooner); ``timeout`` is
+    1 s; three POSTs or more are in flight. The first is cut at 1 s and sent again
+    waiting 2 s (the API has it twice: it may have read it). Before, each POST in flight
+    then was cut at 1 s too, and sent again: 3 retries and more, their logs twice at the
+    API. Now their deadlines move to 2 s as the bound grows: they are answered, one
+    retry in all, said as a timeout after 1 s."""
+    collector.default = Reply(delay=1.1)
+    delivery = make_delivery(collector.url, buffer_length=1, timeout=1.0,
+                             shutdown_timeout=10.0, direct=direct)
+    made = 0
+    while collector.in_flight < 3 and made < 400:  # 3 POSTs held, more logs behind
+        delivery.submit(item(f"log-{made}"))
+        made += 1
+        time.sleep(0.005)
+    assert collector.in_flight >= 3
+    assert delivery.flush(30.0) is True
+    copies = Counter(ids(collector.logs))
+    assert set(copies) == {f"log-{n}" for n in range(made)}
+    twice = {name for name, count in copies.items() if count > 1}
+    # The logs of the one POST cut at 1 s, and no other.
+    holding = [batch for batch in collector.batches
+               if {log["_id"] for log in batch} & twice]
+    assert delivery.stats["retries"] == 1, (delivery.stats, len(twice))
+    assert len(holding) == 2, holding
+    assert max(copies.values()) == 2
+    stats = delivery.stats
+    assert (stats["sent"], stats["dropped"]) == (made, 0)
+    assert adds_up(stats)
+    assert delivery._attempt.stretch == 2.0
+    cut = messages(caplog, logging.DEBUG, "failed (Timeout")
+    assert len(cut) == 1 and "within 1s" in cut[0], cut
+
+
+def _line() -> tuple[watchdog.Line, socket.socket, socket.socket]:
+    """A socket pair, one end as the watchdog holds it."""
+    mine, theirs = socket.socketpair()
+    return watchdog.Line(mine), mine, theirs
+
+
+def test_a_limit_follows_its_stretch_and_a_cut_at_it_grows_it() -> None:
+    """A limit of 0.2 s whose stretch grew to 0.6 s meanwhile is not cut at 0.2 s; the
+    cut at 0.6 s grows the stretch to 1.2 s (policy.next_timeout) for the others."""
+    line, mine, theirs = _line()
+    stretch = watchdog.Stretch(0.2, functools.partial(policy.next_timeout, timeout=0.2))
+    with mine, theirs, watchdog.limit(0.2, line, stretch) as current:
+        stretch.seconds = 0.6
+        first = current.deadline
+        wait_until(lambda: time.monotonic() > first + 0.1)
+        assert not current.fired
+        wait_until(lambda: current.fired)
+        assert current.bound == pytest.approx(0.6)
+        assert mine.recv(1) == b""  # shut down by the watchdog
+    assert stretch.seconds == pytest.approx(1.2)
+
+
+def test_a_stretch_never_carries_a_limit_past_its_until() -> None:
+    """A flush's or the exit's deadline (``until``) bounds a POST whatever the stretch
+    does meanwhile: cut there, and that cut says nothing of the API (the stretch stays)."""
+    line, mine, theirs = _line()
+    stretch = watchdog.Stretch(0.2, functools.partial(policy.next_timeout, timeout=0.2))
+    with mine, theirs:
+        began = time.monotonic()
+        with watchdog.limit(0.2, line, stretch, until=began + 0.4) as current:
+            stretch.seconds = 30.0
+            wait_until(lambda: current.fired)
+            assert current.deadline <= began + 0.4
+    assert stretch.seconds == 30.0
