@@ -20,6 +20,7 @@ import logging
 import socket
 import time
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 
@@ -111,3 +112,44 @@ def test_a_stretch_never_carries_a_limit_past_its_until() -> None:
             wait_until(lambda: current.fired)
             assert current.deadline <= began + 0.4
     assert stretch.seconds == 30.0
+
+
+# -- an API behind a firewall that drops the SYN -------------------------------------------
+
+
+@pytest.fixture(name="dropping_syn")
+def dropping_syn_fixture() -> Iterator[str]:
+    """The URL of a port whose SYNs go unanswered: a listener with a backlog of 0 and one
+    connection waiting in it (Linux drops the next SYN), as behind a firewall."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    waiting = socket.create_connection(listener.getsockname())
+    host, port = listener.getsockname()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        waiting.close()
+        listener.close()
+
+
+@pytest.mark.parametrize("direct", ROUTES)
+def test_a_connection_never_made_is_a_connect_timeout_and_stretches_nothing(
+        dropping_syn: str, make_delivery: MakeDelivery, direct: bool,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The watchdog's deadline and the connect's own timeout pass together: the watchdog
+    marked the POST cut though it had no socket to cut yet, and it was said as "no
+    complete answer" (requests route: every time; direct: most times), a read timeout,
+    so the bound of an API behind a firewall doubled to 30 s (the docs: not a connect
+    timeout, where waiting longer helps nothing), each probe of it then held 30 s, and
+    the warning told to raise README_TIMEOUT. Now each is a ConnectTimeout."""
+    delivery = make_delivery(dropping_syn, buffer_length=1, timeout=0.2, direct=direct,
+                             backoff_base=0.001, backoff_cap=0.001)
+    delivery.submit(item("a"))
+    assert delivery.flush(1.5) is False
+    failed = messages(caplog, logging.DEBUG, "delivery attempt")
+    assert len(failed) >= 3, failed
+    assert all("ConnectTimeout" in message for message in failed), failed
+    assert delivery._attempt.stretch == 0.2
+    down = messages(caplog, logging.WARNING, "in a row")
+    assert down and "twice as long" not in down[0], down

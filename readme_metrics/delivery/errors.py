@@ -22,8 +22,14 @@ def requests_error(exc: Exception, fired: bool, seconds: float,
     """The ``requests`` exception for ``exc``, raised in a POST bounded to ``seconds``.
 
     ``fired``: the watchdog cut the POST; ``connecting``: it failed while connecting.
+    A deadline passed while connecting is a connect timeout (an API behind a firewall
+    that drops the SYN), not an answer that did not come in time: a longer bound would
+    help nothing there (policy.outcome_of_error's ``timed_out``).
     """
     if fired:
+        if connecting or isinstance(exc, requests.ConnectTimeout):
+            return requests.exceptions.ConnectTimeout(
+                f"no connection within {round(seconds, 2):g}s")
         return requests.Timeout(f"no complete answer within {round(seconds, 2):g}s")
     if isinstance(exc, requests.RequestException):
         return exc

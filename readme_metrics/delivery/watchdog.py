@@ -252,9 +252,14 @@ def _watch() -> None:
                     continue
                 if due.deadline and due.connections:
                     due.fired = True
+                    cut = False
                     for connection in due.connections:
-                        _cut(connection)
+                        cut = _cut(connection) or cut
                     due.connections = []
+                    if cut and due.stretch is not None and due.deadline < due.until:
+                        # Cut at its bound (not a flush's or the exit's deadline), a
+                        # socket connected: no answer in time, the bound grows.
+                        due.stretch.timed_out(due.bound)
             while _timers and _timers[0][0] <= now:
                 _errands.append(heapq.heappop(_timers)[2])
             if _errands:
@@ -274,8 +279,7 @@ def _watch() -> None:
 
 def _stretched(due: Limit, stretch: Stretch, now: float) -> bool:
     """For a limit following ``stretch``, at its deadline: True if the bound grew
-    meanwhile, its deadline moved there; else, when its deadline is its bound's (not
-    ``until``), the bound grows as it is cut."""
+    meanwhile (its deadline moved there, never past ``until``)."""
     if stretch.seconds > due.bound and due.deadline < due.until:
         later = due.began + stretch.seconds
         if later > due.until:
@@ -285,8 +289,6 @@ def _stretched(due: Limit, stretch: Stretch, now: float) -> bool:
             due.bound = later - due.began if later == due.until else stretch.seconds
             heapq.heappush(_heap, (later, next(_order), due))
             return True
-    if due.connections and due.deadline < due.until:
-        stretch.timed_out(due.bound)
     return False
 
 
@@ -297,11 +299,14 @@ def _run_errand(errand: Callable[[], object]) -> None:
         pass
 
 
-def _cut(connection: Any) -> None:
+def _cut(connection: Any) -> bool:
+    """Shut ``connection``'s socket down; False if it has none yet (a TCP connect still
+    running, bounded by its own timeout)."""
     sock = getattr(connection, "sock", None)
     if sock is None:
-        return
+        return False
     try:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
+    return True
