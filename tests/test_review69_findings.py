@@ -153,3 +153,28 @@ def test_a_connection_never_made_is_a_connect_timeout_and_stretches_nothing(
     assert delivery._attempt.stretch == 0.2
     down = messages(caplog, logging.WARNING, "in a row")
     assert down and "twice as long" not in down[0], down
+
+
+# -- inline mode ------------------------------------------------------------------------------
+
+
+def test_an_inline_request_thread_waits_timeout_at_most_and_flush_the_stretch(
+        collector: Collector, make_delivery: MakeDelivery,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Inline mode sends a full batch in the request thread (a server's worker, a
+    serverless invocation), "one attempt within timeout" (docs/DELIVERY.md). With the
+    bound stretched for a slow API, each request thread's POST waited it: 0.2, 0.4, 0.8 s
+    here, 3, 6, 12, 24, 30 s with the defaults, a worker held 30 s by a black-holed API.
+    Now a request thread waits ``timeout`` at most (its timeout still stretches the
+    bound), and flush() waits the stretched bound: the logs get through there."""
+    collector.default = Reply(delay=0.5)
+    delivery = make_delivery(collector.url, buffer_length=1, timeout=0.2,
+                             background_worker_mode=False, shutdown_timeout=10.0)
+    for n in range(3):
+        delivery.submit(item(f"log-{n}"))  # each a full batch, sent by this thread
+    cut = messages(caplog, logging.DEBUG, "failed (Timeout")
+    assert len(cut) == 3, cut
+    assert all("within 0.2s" in message for message in cut), cut
+    assert delivery._attempt.stretch == 0.4
+    assert delivery.flush(10.0) is True
+    assert set(ids(collector.logs)) == {"log-0", "log-1", "log-2"}

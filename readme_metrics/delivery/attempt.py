@@ -79,10 +79,14 @@ class Attempt:
     def stretch(self, seconds: float) -> None:
         self._bound.seconds = seconds
 
-    def __call__(self, batch: Batch, deadline: Optional[float]) -> None:
+    def __call__(self, batch: Batch, deadline: Optional[float],
+                 request_thread: bool = False) -> None:
         """Encode (first time), make one attempt, and act on its outcome.
 
         ``deadline`` (flush or close) caps the POST's timeout so that neither overruns.
+        ``request_thread``: an inline-mode request thread sends it, which waits
+        ``timeout`` at most, whatever the bound in force (flush() and the exit wait it);
+        a timeout there grows the bound as any other.
         """
         batcher = self._batcher
         first = batch.body is None
@@ -96,6 +100,10 @@ class Attempt:
                 return
             batcher.observe(encode_s=time.monotonic() - began)
         timeout = wanted = max(self.stretch, batch.timeout)
+        until = math.inf if deadline is None else deadline
+        if request_thread:  # `timeout` at most, not stretched in flight either
+            timeout = wanted = min(wanted, self._timeout)
+            until = min(until, time.monotonic() + timeout)
         if deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -114,8 +122,7 @@ class Attempt:
         # The POSTs in flight when the API turned slow wait as long as the one that
         # found it out has the next ones wait: not cut at the bound they began with,
         # each sent again (the API may have read it). Never past a flush's or the exit's.
-        outcome = self._sender.post(batch.body, timeout, self._bound,
-                                    math.inf if deadline is None else deadline)
+        outcome = self._sender.post(batch.body, timeout, self._bound, until)
         took = time.monotonic() - batch.sent_at
         if first:  # the API's share of a sender's cycle (Batcher.observe)
             batcher.observe(post_s=took)

@@ -504,7 +504,9 @@ class Delivery:
                 time.sleep(wait)
                 continue
             try:
-                self._attempt(batch, deadline)
+                # A request thread (not forced) waits `timeout` at most, not the bound
+                # stretched for a slow API: flush() and the exit wait that.
+                self._attempt(batch, deadline, request_thread=not force)
             except Exception as exc:  # as a sender thread does: the batches after it go
                 self._attempt.log_exception("readme_metrics: unexpected delivery error", exc)
                 self._batcher.settle(batch, "error")
