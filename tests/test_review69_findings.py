@@ -25,6 +25,7 @@ from collections.abc import Iterator
 import pytest
 
 from readme_metrics.delivery import policy, watchdog
+from readme_metrics.delivery.session import SessionPoster
 from tests.support.delivery import (
     MakeDelivery,
     adds_up,
@@ -36,7 +37,7 @@ from tests.support.delivery import (
 )
 from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
-from tests.support.transports import ROUTES
+from tests.support.transports import ROUTES, clear_proxy_and_bundle, make_transport
 
 # -- POSTs in flight when the API turns slow ---------------------------------------------
 
@@ -178,3 +179,27 @@ def test_an_inline_request_thread_waits_timeout_at_most_and_flush_the_stretch(
     assert delivery._attempt.stretch == 0.4
     assert delivery.flush(10.0) is True
     assert set(ids(collector.logs)) == {"log-0", "log-1", "log-2"}
+
+
+@pytest.mark.parametrize(("proxy", "watched"), [
+    pytest.param("", True, id="no-proxy"),
+    pytest.param("http://p.test:3128", True, id="http-proxy"),
+    pytest.param("socks5://p.test:1080", False, id="socks-proxy"),
+])
+def test_a_post_follows_the_stretch_only_where_the_watchdog_can_cut_it(
+        proxy: str, watched: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the requests route a POST following the stretch lets each read wait as long
+    as the bound may grow, the watchdog cutting it at the bound: through a SOCKS proxy,
+    whose connections the watchdog does not hold, each read's timeout is all that bounds
+    the POST, so it stays the POST's bound there. (PySocks is not installed here: the
+    route's choice is what can be checked.)"""
+    clear_proxy_and_bundle(monkeypatch)
+    if proxy:
+        monkeypatch.setenv("ALL_PROXY", proxy)
+    transport = make_transport("https://api.test", direct=False)
+    try:
+        poster = transport._poster
+        assert isinstance(poster, SessionPoster)
+        assert poster.watched is watched
+    finally:
+        transport.close()

@@ -24,6 +24,7 @@ from typing import Any, Optional, Union
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import select_proxy
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
@@ -231,6 +232,10 @@ class SessionPoster:
         # Session.post: the transport did it once (``template``, the session's request
         # for ``url``), and each POST copies it and sets its body.
         self._template = template
+        proxy = select_proxy(url, settings["proxies"])
+        #: The watchdog can cut its connections (not through a SOCKS proxy, whose pools
+        #: keep socket timeouts only: :class:`_Adapter`), so a POST may follow a stretch.
+        self.watched = proxy is None or not proxy.lower().startswith("socks")
 
     def post(self, body: Union[bytes, Body], seconds: float,
              stretch: Optional[watchdog.Stretch] = None, until: float = math.inf) -> Answer:
@@ -242,6 +247,8 @@ class SessionPoster:
         """
         data = bytes(body)
         response: Optional[requests.Response] = None
+        if not self.watched:
+            stretch = None  # each read bounded to `seconds` is all that bounds it
         try:
             with watchdog.limit(seconds, stretch=stretch, until=until) as limit:
                 # requests' timeout bounds each read: where the watchdog can move the
