@@ -83,7 +83,7 @@ class _Connection:
     def connect(self, seconds: float) -> Any:
         """TCP (then TLS) connection to the Metrics API, each step within ``seconds``."""
         poster = self._poster
-        self.connecting = True
+        self.connecting = self.line.connecting = True
         self.line.sock = None
         sock = _open(poster.resolver, seconds)
         try:
@@ -102,7 +102,7 @@ class _Connection:
                 do_handshake_on_connect=False)
             self.sock = self.line.sock = wrapped
             wrapped.do_handshake()
-        self.connecting = False
+        self.connecting = self.line.connecting = False
         return self.sock
 
     def set_timeout(self, seconds: Optional[float]) -> None:

@@ -142,9 +142,16 @@ class _Watched(HTTPConnection):
 
     response_class = _Response
 
+    #: While it connects, its TLS handshake included (a cut then is a connect timeout).
+    connecting = False
+
     def connect(self) -> None:
         watchdog.watch(self)  # its ``sock`` is the socket being connected
-        super().connect()
+        self.connecting = True
+        try:
+            super().connect()
+        finally:
+            self.connecting = False
 
     def request(self, *args: Any, **kwargs: Any) -> Any:
         watchdog.watch(self)  # connecting (if it must) and sending
@@ -260,7 +267,8 @@ class SessionPoster:
                 except Exception as exc:
                     if limit.fired:  # the bound it was cut at (it may have grown)
                         seconds = max(seconds, limit.bound)
-                    raise requests_error(exc, limit.fired, seconds) from None
+                    raise requests_error(exc, limit.fired, seconds,
+                                         limit.fired and not limit.connected) from None
                 try:
                     content = _bounded_content(response)
                 except (requests.RequestException, http.client.HTTPException, OSError):

@@ -62,7 +62,7 @@ class Limit:
     """
 
     __slots__ = ("deadline", "fired", "connections", "watched", "began", "stretch", "until",
-                 "bound")
+                 "bound", "connected")
 
     def __init__(self, deadline: float, connections: Optional[list[Any]] = None,
                  stretch: Optional[Stretch] = None, until: float = math.inf,
@@ -81,6 +81,8 @@ class Limit:
         #: Its bound in seconds (``deadline - began``, exactly as given): more than it
         #: began with once its stretch grew.
         self.bound = bound
+        #: Once ``fired``: a connection it cut was made (not one still connecting).
+        self.connected = False
 
     def __enter__(self) -> Limit:
         _local.limit = self
@@ -101,12 +103,14 @@ class Limit:
 class Line:
     """What the watchdog cuts: a socket, held apart from the connection that made it
     (``http.client`` hands its socket over to an answer that lasts until the server
-    closes, and TLS wrapping replaces it). ``sock`` is None until connected."""
+    closes, and TLS wrapping replaces it). ``sock`` is None until connected;
+    ``connecting`` while its TLS handshake runs (a cut then is a connect timeout)."""
 
-    __slots__ = ("sock",)
+    __slots__ = ("sock", "connecting")
 
     def __init__(self, sock: Any = None) -> None:
         self.sock = sock
+        self.connecting = False
 
 
 _local = threading.local()
@@ -252,13 +256,13 @@ def _watch() -> None:
                     continue
                 if due.deadline and due.connections:
                     due.fired = True
-                    cut = False
                     for connection in due.connections:
-                        cut = _cut(connection) or cut
+                        due.connected = _cut(connection) or due.connected
                     due.connections = []
-                    if cut and due.stretch is not None and due.deadline < due.until:
-                        # Cut at its bound (not a flush's or the exit's deadline), a
-                        # socket connected: no answer in time, the bound grows.
+                    if (due.connected and due.stretch is not None
+                            and due.deadline < due.until):
+                        # Cut at its bound (not a flush's or the exit's deadline), its
+                        # connection made: no answer in time, the bound grows.
                         due.stretch.timed_out(due.bound)
             while _timers and _timers[0][0] <= now:
                 _errands.append(heapq.heappop(_timers)[2])
@@ -300,8 +304,8 @@ def _run_errand(errand: Callable[[], object]) -> None:
 
 
 def _cut(connection: Any) -> bool:
-    """Shut ``connection``'s socket down; False if it has none yet (a TCP connect still
-    running, bounded by its own timeout)."""
+    """Shut ``connection``'s socket down; True if it was connected: False while a TCP
+    connect runs (no socket yet, bounded by its own timeout) or a TLS handshake."""
     sock = getattr(connection, "sock", None)
     if sock is None:
         return False
@@ -309,4 +313,4 @@ def _cut(connection: Any) -> bool:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
-    return True
+    return not getattr(connection, "connecting", False)
