@@ -318,7 +318,7 @@ def test_interpreter_exit_sends_everything_within_shutdown_timeout(
     assert err.count("not yet queued") == (1 if case.endswith("-stuck") else 0), err
     if isinstance(reply, Reply) and reply.status == 401:
         # The last-resort handler shows the library's one error for the pause.
-        assert err.count("401") == 1, err
+        assert err.count("HTTP 401") == 1, err
 
 
 # -- an app dropped before exit: its partial batch is still sent (SPEC 7) -----------------
