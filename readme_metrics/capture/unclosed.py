@@ -325,10 +325,17 @@ def _cut(in_flight: bool = True) -> None:
     above). Each pipeline then says how many (see
     :meth:`~readme_metrics.pipeline.MetricsPipeline.cut_at_exit`)."""
     counts: dict[int, tuple[MetricsPipeline, dict[str, int]]] = {}
-    for ref in list(_in_flight) if in_flight else ():  # one C call: no finalizer
-        _count(counts, ref())  # can change it meanwhile
-    for request in list(_in_call):
+    # The requests in the app's call first, then the responses in flight (each list one
+    # C call: no finalizer can change it meanwhile): a request leaves the first only once
+    # its response is in the second (or its log queued), so one that returns meanwhile is
+    # in one of the two snapshots (in both, the second finds it DONE). The other way
+    # round, one returning between them was in neither: lost, uncounted.
+    calls = list(_in_call)
+    refs = list(_in_flight) if in_flight else ()
+    for request in calls:
         _count(counts, request)
+    for ref in refs:
+        _count(counts, ref())
     for pipeline, outcomes in counts.values():
         try:
             pipeline.cut_at_exit(outcomes)

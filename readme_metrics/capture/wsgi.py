@@ -636,30 +636,37 @@ class MetricsMiddleware(PipelineControls):
             return self.app(environ, start_response)
         # Kept until the call returns: a request the app is still computing when the
         # process exits is logged (as unanswered) or counted dropped then (unclosed).
+        # Taken off only once wrap() has registered its Response as in flight (or queued
+        # its log): the exit looks at the in-call requests first, then at the responses
+        # in flight, so a request between the two is in one of them (it was in neither,
+        # lost uncounted, when the exit looked in that gap).
         calling(capture)
         if "uwsgi.version" not in environ:
+            try:
+                try:
+                    result = self.app(environ, capture.start_response)
+                except BaseException as error:
+                    capture.fail(unsent=True, in_call=True, error=error)
+                    raise
+                capture.returned = True
+                return capture.wrap(result)
+            finally:
+                returned(capture)
+        # uWSGI's file_wrapper returns the file itself: see uwsgi_sendfile.
+        try:
+            sent = record_sent_file(environ)
             try:
                 result = self.app(environ, capture.start_response)
             except BaseException as error:
                 capture.fail(unsent=True, in_call=True, error=error)
                 raise
             finally:
-                returned(capture)
+                if sent is not None:
+                    restore(environ, sent)
             capture.returned = True
-            return capture.wrap(result)
-        # uWSGI's file_wrapper returns the file itself: see uwsgi_sendfile.
-        sent = record_sent_file(environ)
-        try:
-            result = self.app(environ, capture.start_response)
-        except BaseException as error:
-            capture.fail(unsent=True, in_call=True, error=error)
-            raise
+            return capture.wrap(result, NOTHING if sent is None else sent.sent)
         finally:
             returned(capture)
-            if sent is not None:
-                restore(environ, sent)
-        capture.returned = True
-        return capture.wrap(result, NOTHING if sent is None else sent.sent)
 
     def grouping_request(self, environ: WSGIEnvironment, body: Optional[InputTee]) -> Any:
         """What the grouping function receives: a webob.Request whose body can be read.
