@@ -54,10 +54,11 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
         'pip install "django>=3.2"'
     ) from exc
 
-from readme_metrics.capture import nesting
+from readme_metrics.capture import nesting, unclosed
 from readme_metrics.capture.asgi_grouping import AwaitingIdentifier
 from readme_metrics.capture.asgi_inline import InlineSends
 from readme_metrics.capture.asgi_outlive import Outlive
+from readme_metrics.capture.unclosed import calling, returned
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.django_exchange import Capture, async_stream, finish_at_close, sync_stream
 from readme_metrics.exchange import Group
@@ -212,6 +213,7 @@ class MetricsMiddleware:
             # Django leaves this middleware out of the chain: no pipeline, no thread.
             raise MiddlewareNotUsed("readme_metrics: metrics are turned off (enabled=False)")
         django_middleware_made()
+        unclosed.hook()  # the exit's, for a request still inside the view then
         self._shared = _entry_for(self.config)  # holds it while this chain is in use
         self.pipeline, self._inline = self._shared.pipeline, self._shared.inline
         if not _placement_checked:
@@ -235,14 +237,23 @@ class MetricsMiddleware:
         capture = self._start(request)
         if capture is None:
             return self.get_response(request)
+        # In unclosed's in-call requests until its log is queued or its response
+        # registered in flight (_complete): a request still inside the view when the
+        # process exits is counted dropped then, as the WSGI middleware's (it was lost
+        # without a word). The sync chain only: the async one's tasks are the server's
+        # to cancel at shutdown, and their cancellation is logged.
+        calling(capture)
         try:
-            response = self.get_response(request)
-        except BaseException:
-            self._failed(capture)
-            raise
-        capture.recorder.responded = time.perf_counter()
-        group = self._identify(capture, response)
-        return self._complete(capture, response, group)
+            try:
+                response = self.get_response(request)
+            except BaseException:
+                self._failed(capture)
+                raise
+            capture.recorder.responded = time.perf_counter()
+            group = self._identify(capture, response)
+            return self._complete(capture, response, group)
+        finally:
+            returned(capture)
 
     async def __acall__(self, request: HttpRequest) -> Any:
         """The async chain (ASGI): same steps, the grouping function in a thread (an
@@ -356,6 +367,7 @@ class MetricsMiddleware:
 
     def _grouped(self, capture: Capture, group: Optional[Group]) -> Optional[Group]:
         capture.group = group
+        capture.asked = True
         try:
             capture.grouped()
         except Exception:  # pragma: no cover - attribute reads and writes only

@@ -104,6 +104,7 @@ class Capture:
             # the framing and what came after it (the next request) made the body.
             self.declared = None
         self.group: Optional[Group] = None
+        self.asked = False  # the grouping function has answered (group is its answer)
         self.tee: Optional[StreamTee] = None
         # Inline mode under the async chain (ASGI): the sends, and the loop whose
         # executor makes them, wherever the log is finished (on the loop, or in the
@@ -259,11 +260,14 @@ class Capture:
         no code of the app's (the grouping function answered before the response), no
         read of the request body. Its pipeline, and what was done (``unclosed.CUT``, or
         ``SKIPPED`` for the grouping function's None, ``DONE`` when closed meanwhile).
-        Never raises."""
+        Before its response is registered (the middleware's call not returned: unclosed's
+        in-call requests), :meth:`_in_call_at_exit`. Never raises."""
         pipeline = self.pipeline
         try:
             held = self.in_flight
-            if held is not None and held[0].detach() is not None:  # once, as closed()
+            if held is None:
+                return pipeline, self._in_call_at_exit()
+            if held[0].detach() is not None:  # once, as closed()
                 unclosed.sent(held[1])
             recorder = self.recorder
             if not recorder.finish():
@@ -276,6 +280,27 @@ class Capture:
         except Exception:
             pipeline.logger.exception("readme_metrics: could not record a request")
         return pipeline, unclosed.CUT
+
+    def _in_call_at_exit(self) -> str:
+        """At exit, the middleware's call not returned (unclosed's in-call requests): the
+        view still computing, or the grouping function, or the log about to be queued.
+        ``DROPPED`` before the grouping function answered (it is the app's code: not
+        asked here), ``SKIPPED`` for its None (the middleware's thread counts it),
+        else logged as unanswered, as the WSGI middleware's: the answer never reached
+        the server. ``DONE`` when its own thread queued it meanwhile."""
+        if not self.asked:
+            return unclosed.DROPPED if self.recorder.finish() else unclosed.DONE
+        if self.group is None:
+            return unclosed.SKIPPED
+        recorder = self.recorder
+        if not recorder.finish():
+            return unclosed.DONE
+        self.request_body(read=False)
+        recorder.no_answer("exited while the app was still computing its answer",
+                           recorder.status)
+        self.pipeline.submit(Pending(recorder, self.source, self.group, perf_counter()),
+                             False)
+        return unclosed.UNANSWERED
 
     def _submit(self, pending: Pending) -> None:
         """Queue the log; inline under the async chain, off the loop and in turn. Not

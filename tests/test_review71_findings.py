@@ -5,20 +5,30 @@
    exit's snapshots: not logged, not counted (stats captured 1, sent 0, dropped 0), though
    the server never sent its answer. Now the Response is registered before the request
    leaves the in-call set, and the exit looks at the in-call set first: it is found.
+2. The Django adapter did not see a request still inside the view at exit (exit15 left
+   it): lost without a word. Its sync chain now keeps the request in the same in-call
+   set until its log is queued or its response registered in flight: counted dropped
+   ("shutdown") while the grouping function has not answered, logged as unanswered once
+   it has (the answer still inside the middleware), as the WSGI middleware's.
 """
 
 from __future__ import annotations
 
 import ast
+import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from tests.support.fake_api import Collector
-from tests.support.processes import run_command
+import pytest
+
+from tests.support.fake_api import Collector, free_port
+from tests.support.processes import end_stragglers, read_line, run_command, start_server
 from tests.test_e2e_servers import server_env
+from tests.test_exit14_findings import _connect, _get, _stopped
 
 # The app's thread stops right after the middleware discards the request from unclosed's
 # in-call set (its hook ``returned``, as the WSGI middleware imported it) and waits there
@@ -101,3 +111,146 @@ def test_an_exit_right_after_the_app_call_returned_finds_the_request(
     assert ("exiting with 1 request unfinished (still being sent, or the app still "
             "computing it): 1 logged as far as it went, marked incomplete") in err, err
 
+
+_DJANGO_PROJECT = """\
+import os, signal, sys, threading, time
+
+from django.http import HttpResponse
+from django.urls import path
+
+from readme_metrics import MetricsApiConfig
+
+if threading.current_thread() is threading.main_thread() and (
+        signal.getsignal(signal.SIGTERM) is signal.SIG_DFL):
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # README's troubleshooting
+
+SECRET_KEY = "review71"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+ROOT_URLCONF = "review71_project"
+INSTALLED_APPS = []
+MIDDLEWARE = ["readme_metrics.django.MetricsMiddleware"]
+README_METRICS_CONFIG = MetricsApiConfig(
+    grouping_function=lambda request: {"api_key": "caller-1"}, shutdown_timeout=5)
+
+
+def ready(request):
+    return HttpResponse(b"ok")
+
+
+def computing(request):  # still inside the view at exit
+    print("entered", flush=True)
+    time.sleep(600)
+    return HttpResponse(b"computed")
+
+
+urlpatterns = [path("ready", ready), path("computing", computing)]
+"""
+
+
+@pytest.mark.e2e
+def test_a_request_inside_a_django_view_at_exit_is_counted_dropped(
+        tmp_path: Path, collector: Collector) -> None:
+    """runserver (SIGTERM made an exit, README's line in settings.py) stopped while a
+    view computes: the grouping function, which Django's middleware asks once the view
+    returned, was never asked, and is not at exit (it is the app's code). Before: lost
+    without a word (the WSGI middleware's exit15 counted it, Django's did not see it).
+    Now: counted dropped ("shutdown"), and the exit's warning says so."""
+    (tmp_path / "review71_project.py").write_text(_DJANGO_PROJECT)
+    port = free_port()
+    env = server_env(collector, DJANGO_SETTINGS_MODULE="review71_project",
+                     README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="100",
+                     README_FLUSH_INTERVAL="600")
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env["PYTHONPATH"]])
+    process = start_server([sys.executable, "-m", "django", "runserver",
+                            f"127.0.0.1:{port}", "--noreload", "--skip-checks"],
+                           cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        with _connect(port, process) as ready, _connect(port, process) as in_view:
+            _get(ready, "/ready")
+            assert ready.recv(4096).startswith(b"HTTP/1.1 200")
+            _get(in_view, "/computing")
+            assert process.stdout is not None
+            for _ in range(20):  # runserver's own lines first
+                line = read_line(process.stdout, about="/computing")
+                assert line, "the server ended"
+                if line.strip() == "entered":
+                    break
+            _, err = _stopped(process, signal.SIGTERM, 60)
+    finally:
+        end_stragglers(process)
+    assert process.returncode == 0, err
+    logs = collector.wait_for_logs(1)
+    assert [log["request"]["log"]["entries"][0]["request"]["url"].rsplit("/", 1)[1]
+            for log in logs] == ["ready"], err
+    assert ("exiting with 1 request unfinished (still being sent, or the app still "
+            "computing it): 1 not delivered (the grouping function not asked yet: "
+            "counted in dropped_shutdown)") in err, err
+
+
+# Django's middleware, its grouping function answered, held just before it queues the
+# log (its _complete): the main thread exits meanwhile (as _GAP).
+_DJANGO_HELD = """\
+import atexit, logging, sys, threading
+
+import django
+from django.conf import settings
+
+def _report():  # registered before the library's exit hook, so it runs after it
+    print("stats", dict(_pipeline.stats), file=sys.stderr, flush=True)
+
+atexit.register(_report)
+logging.basicConfig(format="%(message)s")
+logging.getLogger("readme_metrics").setLevel(logging.INFO)
+from readme_metrics import MetricsApiConfig
+
+settings.configure(
+    SECRET_KEY="review71", ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__, INSTALLED_APPS=[],
+    MIDDLEWARE=["readme_metrics.django.MetricsMiddleware"],
+    README_METRICS_CONFIG=MetricsApiConfig(
+        grouping_function=lambda request: {"api_key": "caller-1"}, shutdown_timeout=5))
+django.setup()
+
+from django.http import HttpResponse
+from django.test import Client
+from django.urls import path
+
+import readme_metrics.django as django_metrics
+
+urlpatterns = [path("held", lambda request: HttpResponse(b"answer"))]
+held = threading.Event()
+_pipeline = None
+
+def complete(self, capture, response, group):
+    global _pipeline
+    _pipeline = self.pipeline
+    held.set()
+    threading.Event().wait()  # descheduled here until the process ends
+
+django_metrics.MetricsMiddleware._complete = complete
+threading.Thread(target=lambda: Client().get("/held"), daemon=True).start()
+assert held.wait(60)
+sys.exit(0)
+"""
+
+
+def test_a_django_request_held_after_its_grouping_function_is_logged_unanswered(
+        tmp_path: Path, collector: Collector) -> None:
+    """The view returned and the grouping function answered, the log not queued yet when
+    the process exits: logged as unanswered (nothing reached the server, let alone the
+    client), as the WSGI middleware's request after start_response. Before: lost without
+    a word (captured 0, sent 0)."""
+    err = _run(tmp_path, collector, _DJANGO_HELD).stderr
+    stats = _stats(err)
+    assert (stats["captured"], stats["sent"], stats["dropped"]) == (1, 1, 0), stats
+    logs = collector.wait_for_logs(1)
+    entry: dict[str, Any] = logs[0]["request"]["log"]["entries"][0]
+    assert entry["request"]["url"].endswith("/held"), entry
+    assert entry["response"]["status"] == 500, entry
+    assert entry["response"]["comment"] == (
+        "no answer reached the client: the server exited while the app was still "
+        "computing its answer and closed the connection"), entry
+    assert ("exiting with 1 request unfinished (still being sent, or the app still "
+            "computing it): 1 logged as unanswered (the app was still computing it)"
+            ) in err, err
