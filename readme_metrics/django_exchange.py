@@ -296,10 +296,11 @@ class Capture:
         if not recorder.finish():
             return unclosed.DONE
         self.request_body(read=False)
-        recorder.no_answer("exited while the app was still computing its answer",
-                           recorder.status)
-        self.pipeline.submit(Pending(recorder, self.source, self.group, perf_counter()),
-                             False)
+        # Marked on the record, once made: the middleware's thread may be recording
+        # the response meanwhile (capture.respond).
+        pending = Pending(recorder, self.source, self.group, perf_counter())
+        pending.unanswered("exited while the app was still computing its answer")
+        self.pipeline.submit(pending, False)
         return unclosed.UNANSWERED
 
     def _submit(self, pending: Pending) -> None:

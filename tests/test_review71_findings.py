@@ -10,6 +10,10 @@
    set until its log is queued or its response registered in flight: counted dropped
    ("shutdown") while the grouping function has not answered, logged as unanswered once
    it has (the answer still inside the middleware), as the WSGI middleware's.
+3. The exit marked a request unanswered on the live capture, then made the record it
+   queued: the app's thread finishing start_response meanwhile set the status, headers
+   and comment again, and the log said 200 with the app's headers for an answer that
+   never went out. The mark is now made on the record itself.
 """
 
 from __future__ import annotations
@@ -254,3 +258,74 @@ def test_a_django_request_held_after_its_grouping_function_is_logged_unanswered(
     assert ("exiting with 1 request unfinished (still being sent, or the app still "
             "computing it): 1 logged as unanswered (the app was still computing it)"
             ) in err, err
+
+
+# The app's thread inside start_response (the grouping function answered, the server's
+# start_response not returned yet) while the exit marks the request unanswered: the exit's
+# record of it (Pending) is made only once the app's thread has finished start_response.
+_MARKED = """\
+import atexit, logging, sys, threading
+
+def _report():  # registered before the library's exit hook, so it runs after it
+    print("stats", dict(app.stats), file=sys.stderr, flush=True)
+
+atexit.register(_report)
+logging.basicConfig(format="%(message)s")
+logging.getLogger("readme_metrics").setLevel(logging.INFO)
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+import readme_metrics.capture.wsgi as wsgi_capture
+
+in_start, go, done = threading.Event(), threading.Event(), threading.Event()
+exiting = False
+
+class Held(wsgi_capture.Pending):
+    __slots__ = ()
+
+    def __init__(self, *args):
+        if exiting:  # the exit's record: the app's thread goes on first
+            go.set()
+            assert done.wait(60)
+        super().__init__(*args)
+
+wsgi_capture.Pending = Held
+
+def inner(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    done.set()
+    threading.Event().wait()  # still computing at exit
+
+def server_start_response(status, headers, exc_info=None):
+    in_start.set()
+    assert go.wait(60)
+    return lambda data: None
+
+app = MetricsMiddleware(inner, MetricsApiConfig(
+    grouping_function=lambda request: {"api_key": "caller-1"}, shutdown_timeout=5))
+environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/marked", "SERVER_NAME": "127.0.0.1",
+           "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
+           "HTTP_HOST": "127.0.0.1"}
+threading.Thread(target=app, args=(environ, server_start_response), daemon=True).start()
+assert in_start.wait(60)
+exiting = True
+sys.exit(0)
+"""
+
+
+def test_start_response_finishing_while_the_exit_marks_the_request_unanswered(
+        tmp_path: Path, collector: Collector) -> None:
+    """The exit marks a request unanswered (no_answer on the live capture) while the
+    app's thread finishes start_response, which sets the status, headers and comment
+    again: the record the exit queued, made after that, said 200 with the app's headers
+    and no comment, though nothing reached the client. Now the no-answer is applied to
+    the queued record itself, after it is made: 500, its comment saying why."""
+    err = _run(tmp_path, collector, _MARKED).stderr
+    stats = _stats(err)
+    assert (stats["captured"], stats["sent"], stats["dropped"]) == (1, 1, 0), stats
+    logs = collector.wait_for_logs(1)
+    response: dict[str, Any] = logs[0]["request"]["log"]["entries"][0]["response"]
+    assert response["status"] == 500, response
+    assert response["comment"] == (
+        "no answer reached the client: the server exited while the app was still "
+        "computing its answer and closed the connection; the app answered 200"), response
+    assert response["content"]["size"] == 0, response

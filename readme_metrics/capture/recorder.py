@@ -230,10 +230,7 @@ class Recorder:
         few words; ``started``: the app's status, which no client got): logged 500, as
         no status line said otherwise, with no headers or body and a comment saying so."""
         self._answered_instead(500, "Internal Server Error")
-        comment = f"no answer reached the client: the server {why} and closed the connection"
-        if isinstance(started, int) and 100 <= started <= 999:
-            comment += f"; the app answered {started}"
-        self.comment = comment
+        self.comment = no_answer_comment(why, started)
 
     def _answered_instead(self, status: int, reason: str) -> None:
         """Logged as ``status``, with none of the app's headers or body: what the app
@@ -356,6 +353,15 @@ def response_header_text(pairs: Sequence[tuple[object, object]]) -> list[tuple[s
     return out
 
 
+def no_answer_comment(why: str, started: object) -> str:
+    """The HAR response comment of an exchange no answer reached (see
+    :meth:`Recorder.no_answer`)."""
+    comment = f"no answer reached the client: the server {why} and closed the connection"
+    if isinstance(started, int) and 100 <= started <= 999:
+        comment += f"; the app answered {started}"
+    return comment
+
+
 class Pending:
     """What the request thread queues: raw pieces; the worker builds the Exchange.
 
@@ -437,6 +443,18 @@ class Pending:
         self.nbytes = ((request[2] if request.__class__ is tuple
                         else request.nbytes)  # type: ignore[union-attr]
                        + header_bytes + len(self.request_body) + len(self.response_body))
+
+    def unanswered(self, why: str) -> None:
+        """:meth:`Recorder.no_answer` on this record, once made: at exit, for a request
+        whose thread may still be setting its status and headers (start_response), which
+        the record made after marking the recorder then took instead (a 200 logged for
+        an answer that never went out)."""
+        started = self.status
+        self.status, self.reason = 500, "Internal Server Error"
+        self.response_headers = ()
+        self.response_body, self.response_body_size = b"", 0
+        self.response_body_omitted = self.cut_at_length = self.broke_off = False
+        self.comment = no_answer_comment(why, started)
 
     def to_exchange(self) -> Exchange:
         """The plain-data record (on the worker: parsing happens here, not per request)."""

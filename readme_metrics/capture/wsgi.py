@@ -426,9 +426,11 @@ class WSGICapture(Recorder):
             if group is None:
                 pipeline.skip()
                 return pipeline, unclosed.SKIPPED
-            self.no_answer("exited while the app was still computing its answer",
-                           self.status)
-            pipeline.submit(Pending(self, self.request, group, perf_counter()), False)
+            # Marked on the record, once made: the app's thread may be finishing
+            # start_response meanwhile (its status, headers and comment set again).
+            pending = Pending(self, self.request, group, perf_counter())
+            pending.unanswered("exited while the app was still computing its answer")
+            pipeline.submit(pending, False)
         except Exception:
             pipeline.logger.exception("readme_metrics: could not record a request")
         return pipeline, unclosed.UNANSWERED
