@@ -34,23 +34,35 @@ from tests.support.processes import end_stragglers, read_line, run_command, star
 from tests.test_e2e_servers import server_env
 from tests.test_exit14_findings import _connect, _get, _stopped
 
+# What each child starts with: its stats printed after the library's exit hook (registered
+# before it: atexit runs the last registered first), the exit's INFO line shown, and the
+# WSGI request its thread makes.
+_PRELUDE = """\
+import atexit, logging, sys, threading
+
+def _report():
+    print("stats", dict(stats_of().stats), file=sys.stderr, flush=True)
+
+atexit.register(_report)
+logging.basicConfig(format="%(message)s")
+logging.getLogger("readme_metrics").setLevel(logging.INFO)
+
+from readme_metrics import MetricsApiConfig
+
+CONFIG = MetricsApiConfig(grouping_function=lambda request: {"api_key": "caller-1"},
+                          shutdown_timeout=5)
+ENVIRON = {"REQUEST_METHOD": "GET", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80",
+           "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http", "HTTP_HOST": "127.0.0.1"}
+"""
+
 # The app's thread stops right after the middleware discards the request from unclosed's
 # in-call set (its hook ``returned``, as the WSGI middleware imported it) and waits there
 # for good, as a thread the machine does not schedule again before the exit; the main
 # thread then exits (atexit: unclosed's exit hook, then delivery's flush).
-_GAP = """\
-import atexit, logging, sys, threading
-
-def _report():  # registered before the library's exit hook, so it runs after it
-    print("stats", dict(app.stats), file=sys.stderr, flush=True)
-
-atexit.register(_report)
-
-from readme_metrics import MetricsApiConfig, MetricsMiddleware
+_GAP = _PRELUDE + """\
+from readme_metrics import MetricsMiddleware
 import readme_metrics.capture.wsgi as wsgi_capture
 
-logging.basicConfig(format="%(message)s")
-logging.getLogger("readme_metrics").setLevel(logging.INFO)
 HOOK = sys.argv[1]
 gap = threading.Event()
 original = getattr(wsgi_capture, HOOK)
@@ -66,12 +78,10 @@ def inner(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     return iter([b"answer"])  # an iterable the server has not read yet
 
-app = MetricsMiddleware(inner, MetricsApiConfig(
-    grouping_function=lambda request: {"api_key": "caller-1"}, shutdown_timeout=5))
-environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/gap", "SERVER_NAME": "127.0.0.1",
-           "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
-           "HTTP_HOST": "127.0.0.1"}
-threading.Thread(target=app, args=(environ, lambda status, headers, exc_info=None: None),
+app = MetricsMiddleware(inner, CONFIG)
+stats_of = lambda: app
+threading.Thread(target=app, args=(dict(ENVIRON, PATH_INFO="/gap"),
+                                   lambda status, headers, exc_info=None: None),
                  daemon=True).start()
 assert gap.wait(60)
 sys.exit(0)
@@ -195,25 +205,13 @@ def test_a_request_inside_a_django_view_at_exit_is_counted_dropped(
 
 # Django's middleware, its grouping function answered, held just before it queues the
 # log (its _complete): the main thread exits meanwhile (as _GAP).
-_DJANGO_HELD = """\
-import atexit, logging, sys, threading
-
+_DJANGO_HELD = _PRELUDE + """\
 import django
 from django.conf import settings
 
-def _report():  # registered before the library's exit hook, so it runs after it
-    print("stats", dict(_pipeline.stats), file=sys.stderr, flush=True)
-
-atexit.register(_report)
-logging.basicConfig(format="%(message)s")
-logging.getLogger("readme_metrics").setLevel(logging.INFO)
-from readme_metrics import MetricsApiConfig
-
 settings.configure(
     SECRET_KEY="review71", ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__, INSTALLED_APPS=[],
-    MIDDLEWARE=["readme_metrics.django.MetricsMiddleware"],
-    README_METRICS_CONFIG=MetricsApiConfig(
-        grouping_function=lambda request: {"api_key": "caller-1"}, shutdown_timeout=5))
+    MIDDLEWARE=["readme_metrics.django.MetricsMiddleware"], README_METRICS_CONFIG=CONFIG)
 django.setup()
 
 from django.http import HttpResponse
@@ -225,6 +223,7 @@ import readme_metrics.django as django_metrics
 urlpatterns = [path("held", lambda request: HttpResponse(b"answer"))]
 held = threading.Event()
 _pipeline = None
+stats_of = lambda: _pipeline
 
 def complete(self, capture, response, group):
     global _pipeline
@@ -263,17 +262,8 @@ def test_a_django_request_held_after_its_grouping_function_is_logged_unanswered(
 # The app's thread inside start_response (the grouping function answered, the server's
 # start_response not returned yet) while the exit marks the request unanswered: the exit's
 # record of it (Pending) is made only once the app's thread has finished start_response.
-_MARKED = """\
-import atexit, logging, sys, threading
-
-def _report():  # registered before the library's exit hook, so it runs after it
-    print("stats", dict(app.stats), file=sys.stderr, flush=True)
-
-atexit.register(_report)
-logging.basicConfig(format="%(message)s")
-logging.getLogger("readme_metrics").setLevel(logging.INFO)
-
-from readme_metrics import MetricsApiConfig, MetricsMiddleware
+_MARKED = _PRELUDE + """\
+from readme_metrics import MetricsMiddleware
 import readme_metrics.capture.wsgi as wsgi_capture
 
 in_start, go, done = threading.Event(), threading.Event(), threading.Event()
@@ -300,12 +290,10 @@ def server_start_response(status, headers, exc_info=None):
     assert go.wait(60)
     return lambda data: None
 
-app = MetricsMiddleware(inner, MetricsApiConfig(
-    grouping_function=lambda request: {"api_key": "caller-1"}, shutdown_timeout=5))
-environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/marked", "SERVER_NAME": "127.0.0.1",
-           "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
-           "HTTP_HOST": "127.0.0.1"}
-threading.Thread(target=app, args=(environ, server_start_response), daemon=True).start()
+app = MetricsMiddleware(inner, CONFIG)
+stats_of = lambda: app
+threading.Thread(target=app, args=(dict(ENVIRON, PATH_INFO="/marked"),
+                                   server_start_response), daemon=True).start()
 assert in_start.wait(60)
 exiting = True
 sys.exit(0)
