@@ -17,6 +17,7 @@ import io
 import re
 import weakref
 from collections.abc import AsyncIterator, Iterator
+from time import perf_counter
 from typing import Any, Callable, Optional
 
 from django.http import HttpRequest, HttpResponseBase
