@@ -323,7 +323,8 @@ def _client_ip(address: str, caller: Optional[CallerKey]) -> str:
     """The client's address with the caller's key masked: with trusted_proxies it is an
     X-Forwarded-For hop as sent, which a client reaching the app through fewer proxies
     than configured writes itself (the header is masked, so is this copy of it)."""
-    if caller is None or address.__class__ is not str or not caller.may_hold(address):
+    if caller is None or address.__class__ is not str or len(address) < caller.shortest or (
+            not caller.may_hold(address)):
         return address
     return caller.text(address)
 

@@ -57,8 +57,8 @@ MAX_SPELLED_KEY = 128
 class KeyForms:
     """One key's forms: what its masking looks for, and the mask it writes."""
 
-    __slots__ = ("key", "masked", "inside", "numeric", "lone", "plain", "bare", "rooted",
-                 "spellings", "quoted_mask", "twice_quoted_mask", "json_keys", "escapes",
+    __slots__ = ("key", "masked", "inside", "numeric", "shortest", "lone", "plain", "bare",
+                 "rooted", "spellings", "quoted_mask", "twice_quoted_mask", "json_keys", "escapes",
                  "url_spelling", "json_spelling", "anchor", "probes", "number", "value",
                  "leads", "number_probes", "number_looks", "integer_otherwise", "spaced",
                  "outside_masks")
@@ -99,6 +99,11 @@ class KeyForms:
              self.integer_otherwise) = looks
         #: Whether the key is a number, found by value in JSON too (see :meth:`numbers_in`).
         self.numeric = self.value is not None
+        #: No value shorter than this may hold the key (``CallerKey.may_hold`` is False for
+        #: it): the key's length, 0 for a numeric key (1e3 is 1000). A caller's test of it
+        #: inline skips the call for the short values of every log (a method, a reason
+        #: phrase, a client's address).
+        self.shortest = 0 if self.numeric else len(key)
         #: Whether no mask (:func:`~readme_metrics.masking.mask`) can hold the key in any
         #: spelling ``CallerKey.text`` looks for, so a masked value needs no search: a long
         #: key, not a number, without "?" and with a character outside a mask's "sha512-"

@@ -126,12 +126,14 @@ def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str
         if response["cookies"]:
             _records(caller, response["cookies"])
     # The method is the client's text (a token, any: servers pass it on).
-    if caller.may_hold(request["method"]):
-        request["method"] = caller.text(request["method"])
+    # (caller.may_hold behind its inline length test: both are shorter than most keys.)
+    method, reason = request["method"], response["statusText"]
+    if len(method) >= caller.shortest and caller.may_hold(method):
+        request["method"] = caller.text(method)
     # The status line's reason phrase is the app's text ("401 Unknown key k3y..."), as is
     # the comment quoting a status no status code could carry.
-    if caller.may_hold(response["statusText"]):
-        response["statusText"] = caller.text(response["statusText"])
+    if len(reason) >= caller.shortest and caller.may_hold(reason):
+        response["statusText"] = caller.text(reason)
     if "comment" in response:
         response["comment"] = caller.text(response["comment"])
     post = request.get("postData")
