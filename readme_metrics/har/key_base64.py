@@ -13,21 +13,24 @@ import binascii
 import re
 from base64 import b64decode, b64encode
 from functools import lru_cache
+from urllib.parse import quote
 
 from readme_metrics.masking import utf8
 
-__all__ = ["masked_base64_runs"]
+__all__ = ["masked_base64_runs", "shortest_spelling"]
 
 _TO_URLSAFE = str.maketrans("+/", "-_")
 # A run of base64 in either alphabet, its padding included.
 _RUN = re.compile(r"[A-Za-z0-9+/\-_]+=*")
+# The same in a URL or a form, not starting inside a percent escape (%2B).
+_URL_RUN = re.compile(r"(?<!%)(?<!%[0-9A-Fa-f])[A-Za-z0-9+/\-_]+=*")
 
 
 @lru_cache(maxsize=64)
-def _needles(key: str) -> tuple[str, ...]:
+def _spellings(key: str) -> tuple[tuple[str, int], ...]:
     """The characters that spell the ``key``'s UTF-8 bytes in base64 data at each of the
     three alignments, in the standard and the URL-safe alphabet (those holding no bit of
-    a byte before or after it)."""
+    a byte before or after it), each with where it starts in its first group of four."""
     data = utf8(key)
     out = []
     for lead in range(3):
@@ -35,25 +38,42 @@ def _needles(key: str) -> tuple[str, ...]:
         first = -(-8 * lead // 6)  # the first character holding none of the lead's bits
         last = 8 * (lead + len(data)) // 6  # past the last holding only the key's
         needle = encoded[first:last]
-        out += [needle, needle.translate(_TO_URLSAFE)]
+        out += [(needle, first), (needle.translate(_TO_URLSAFE), first)]
     return tuple(dict.fromkeys(out))
 
 
-def masked_base64_runs(text: str, key: str, masked: str) -> str:
+@lru_cache(maxsize=64)
+def _needles(key: str) -> tuple[str, ...]:
+    """The texts of :func:`_spellings`, each once."""
+    return tuple(dict.fromkeys(needle for needle, _ in _spellings(key)))
+
+
+def shortest_spelling(key: str) -> int:
+    """The length of the shortest text spelling the ``key`` in base64: a value shorter
+    holds none."""
+    return min(len(needle) for needle in _needles(key))
+
+
+def masked_base64_runs(text: str, key: str, masked: str, url: bool = False) -> str:
     """``text`` with each run of base64 spelling the (long) ``key``'s bytes written
-    again with ``masked``'s bytes there; a run that does not decode so (its start
-    glued to other letters) becomes ``masked`` itself. ``text`` itself when none
-    does."""
+    again with ``masked``'s bytes there, from the group of four where the key's bytes
+    start (what stands before it, a word glued to it or a path, as it was); a run that
+    does not decode so becomes ``masked`` itself. ``text`` itself when none does.
+    ``url``: ``text`` is a URL (or a form): a run does not start inside a percent escape,
+    and what is written is percent-encoded ("+", "=" and a mask's "?")."""
     needles = [needle for needle in _needles(key) if needle in text]
     if not needles:
         return text
     out: list[str] = []
     kept = 0
-    for run in _RUN.finditer(text):
+    for run in (_URL_RUN if url else _RUN).finditer(text):
         found = run.group(0)
         if not any(needle in found for needle in needles):
             continue
-        out += [text[kept:run.start()], _masked_run(found, key, masked)]
+        written = _masked_run(found, key, masked, url)
+        if url:
+            written = quote(written, safe="-_/")
+        out += [text[kept:run.start()], written]
         kept = run.end()
     if not out:
         return text
@@ -61,15 +81,24 @@ def masked_base64_runs(text: str, key: str, masked: str) -> str:
     return "".join(out)
 
 
-def _masked_run(run: str, key: str, masked: str) -> str:
+def _masked_run(run: str, key: str, masked: str, url: bool) -> str:
     """One run of base64 holding the key's spelling, with its bytes masked (see
-    :func:`masked_base64_runs`)."""
-    urlsafe = "-" in run or "_" in run
+    :func:`masked_base64_runs`); in the URL-safe alphabet when it is written so, or is
+    in a URL and holds neither "+" nor "/"."""
     body = run.rstrip("=")
     padded = len(body) != len(run)
     spelled = utf8(key)
-    for skip in range(4):  # (the run may start with letters that are no part of it)
+    starts = []
+    for needle, first in _spellings(key):
+        at = body.find(needle)
+        while at >= 0:
+            if at >= first:
+                starts.append(at - first)
+            at = body.find(needle, at + 1)
+    for skip in dict.fromkeys([*starts, 0, 1, 2, 3]):
         data_text = body[skip:]
+        urlsafe = "-" in data_text or "_" in data_text or url and not (
+            "+" in data_text or "/" in data_text)
         if urlsafe:
             data_text = data_text.replace("-", "+").replace("_", "/")
         try:

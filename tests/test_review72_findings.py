@@ -1,0 +1,154 @@
+"""review72: what secrets15 left in clear, or changed where nothing was secret.
+
+* The caller's key base64-encoded (``Basic base64(user:key)``) was masked in the bodies
+  only: a header that is no credential header's (an upstream's ``X-Upstream-Creds``, an
+  echo in a response header), the url's query and path, a form or multipart field and a
+  cookie sent it in clear.
+
+Each case goes through the WSGI middleware to the collector on 127.0.0.1, and the posted
+batch is searched for the key in every spelling a reader can decode: as is, percent- or
+JSON-decoded, and base64-encoded at each of its three alignments, in either alphabet.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any, Callable
+from urllib.parse import quote, unquote, unquote_plus
+
+import pytest
+
+from readme_metrics import MetricsMiddleware
+from tests.support.contract import exchange, reading_app, spec_mask
+from tests.support.fake_api import Collector
+
+KEY = "sk_live_review72Kq9Zx3Vw8"
+
+
+def _b64(text: str, urlsafe: bool = False) -> str:
+    encode = base64.urlsafe_b64encode if urlsafe else base64.b64encode
+    return encode(text.encode()).decode("ascii")
+
+
+def _spellings(key: str) -> set[str]:
+    """The key as is and its base64 spellings: the characters holding only its bits, at
+    each alignment, in either alphabet."""
+    out = {key}
+    for lead in range(3):
+        encoded = _b64("\0" * lead + key)
+        needle = encoded[-(-8 * lead // 6):8 * (lead + len(key)) // 6]
+        out |= {needle, needle.translate(str.maketrans("+/", "-_"))}
+    return out
+
+
+def _spelled(batches: list[bytes], key: str) -> list[str]:
+    """Each string of the posted ``batches`` (a JSON document in one looked into) that
+    spells ``key`` in a way its reader decodes: in any view, with the line breaks of
+    wrapped base64 taken out."""
+    spellings = _spellings(key)
+    hits: list[str] = []
+
+    def look(value: Any, depth: int) -> None:
+        if isinstance(value, dict):
+            for name, item in value.items():
+                look(name, depth)
+                look(item, depth)
+        elif isinstance(value, list):
+            for item in value:
+                look(item, depth)
+        elif isinstance(value, str):
+            views = {value, unquote(value), unquote_plus(value), value.replace("\\/", "/")}
+            views |= {view.replace("\r", "").replace("\n", "") for view in views}
+            if any(spelling in view for view in views for spelling in spellings):
+                hits.append(value)
+            stripped = value.strip()
+            if depth < 3 and stripped[:1] in "[{":
+                try:
+                    look(json.loads(stripped), depth + 1)
+                except ValueError:
+                    pass
+
+    for batch in batches:
+        look(json.loads(batch), 0)
+    return hits
+
+
+def _sent(collector: Collector, wrap: Callable[..., MetricsMiddleware], app: Any = None,
+          **request: Any) -> tuple[list[str], dict[str, Any]]:
+    before = len(collector.received)
+    middleware = wrap(app or reading_app(),
+                      grouping_function=lambda req: {"api_key": KEY, "label": "owl"})
+    _, _, entry = exchange(middleware, collector, **request)
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    assert bodies
+    return _spelled(bodies, KEY), entry
+
+
+BASIC = _b64(f"owl:{KEY}")
+URLSAFE = _b64(f"owl:{KEY}", urlsafe=True).rstrip("=")
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+KEY_IN_BASE64 = {
+    "custom request header": {"method": "GET", "headers": {"X-Upstream-Creds": BASIC}},
+    "header, Basic after a word": {"method": "GET",
+                                   "headers": {"X-Forwarded-Client": "Basic " + BASIC}},
+    "query, percent-encoded": {"method": "GET", "query": "c=" + quote(BASIC, safe="")},
+    "query, as is": {"method": "GET", "query": "a=1&c=" + BASIC + "&d=2"},
+    "query, each alignment": {"method": "GET", "query": "&".join(
+        f"c{lead}=" + _b64(lead + KEY) for lead in ("", "a", "ab"))},
+    "path, url-safe": {"method": "GET", "path": "/sessions/" + URLSAFE},
+    "form field": {"method": "POST", "headers": FORM,
+                   "body": ("c=" + quote(BASIC, safe="") + "&n=1").encode()},
+    "multipart field": {"method": "POST",
+                        "headers": {"Content-Type": "multipart/form-data; boundary=b"},
+                        "body": (b'--b\r\nContent-Disposition: form-data; name="c"\r\n\r\n'
+                                 + BASIC.encode() + b"\r\n--b--\r\n")},
+    "cookie": {"method": "GET", "headers": {"Cookie": "a=1; creds=" + BASIC}},
+}
+
+
+@pytest.mark.parametrize("request_", list(KEY_IN_BASE64.values()), ids=list(KEY_IN_BASE64))
+def test_the_callers_key_in_base64_outside_the_bodies_is_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        request_: dict[str, Any]) -> None:
+    hits, _ = _sent(collector, inline_wrap, **request_)
+    assert hits == []
+
+
+def test_a_response_header_echoing_the_key_in_base64_is_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    app = reading_app(headers=[("Content-Type", "text/plain"), ("X-Echo-Auth", BASIC),
+                               ("Location", "/next?c=" + URLSAFE)], status="302 Found")
+    hits, entry = _sent(collector, inline_wrap, app=app, method="GET")
+    assert hits == []
+    assert entry["response"]["redirectURL"].startswith("/next?c=")
+
+
+def test_a_masked_field_still_decodes_to_the_user_and_the_keys_mask(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    """What stood before the key (the user, a word glued to the run, a path) is kept."""
+    _, entry = _sent(collector, inline_wrap, method="POST", path="/sessions/" + URLSAFE,
+                     headers={"X-Upstream-Creds": "Basic " + BASIC, **FORM},
+                     body=("c=" + quote(BASIC, safe="")).encode())
+    request = entry["request"]
+    header = dict((h["name"], h["value"]) for h in request["headers"])["X-Upstream-Creds"]
+    scheme, _, encoded = header.partition(" ")
+    assert scheme == "Basic"
+    assert base64.b64decode(encoded).decode() == "owl:" + spec_mask(KEY)
+    field = request["postData"]["params"][0]["value"]
+    assert base64.b64decode(field).decode() == "owl:" + spec_mask(KEY)
+    path = request["url"].split("/sessions/", 1)[1]
+    assert "/" not in path and "?" not in path  # one segment, as sent
+    assert base64.urlsafe_b64decode(path + "=" * (-len(path) % 4)).decode() == (
+        "owl:" + spec_mask(KEY))
+
+
+def test_base64_without_the_key_is_kept_outside_the_bodies(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    other = _b64("owl:" + KEY[:-1])
+    _, entry = _sent(collector, inline_wrap, method="GET", query="c=" + other,
+                     headers={"X-Upstream-Creds": other})
+    request = entry["request"]
+    assert request["url"].endswith("?c=" + other)
+    assert {"name": "X-Upstream-Creds", "value": other} in request["headers"]
