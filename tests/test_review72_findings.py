@@ -22,6 +22,7 @@ import pytest
 from readme_metrics import MetricsMiddleware
 from tests.support.contract import exchange, reading_app, spec_mask
 from tests.support.fake_api import Collector
+from tests.support.leaks import found_spelled
 
 KEY = "sk_live_review72Kq9Zx3Vw8"
 
@@ -152,3 +153,68 @@ def test_base64_without_the_key_is_kept_outside_the_bodies(
     request = entry["request"]
     assert request["url"].endswith("?c=" + other)
     assert {"name": "X-Upstream-Creds", "value": other} in request["headers"]
+
+
+# -- credential headers keyed by their names in a JSON body ------------------------------
+
+S = "Qz9review72Secret"
+
+KEYED = {
+    "httpbin echo": {"headers": {"Accept": "*/*", "Authorization": f"Bearer {S}"}},
+    "Lambda event": {"httpMethod": "GET", "headers": {"x-api-key": S},
+                     "multiValueHeaders": {"x-api-key": [S]}},
+    "request header": {"requestHeader": {"Cookie": f"session={S}"}},
+    "nested": [{"request": {"Headers": {"X-Auth-Token": S, "Host": "x"}}}],
+}
+
+
+@pytest.mark.parametrize("document", list(KEYED.values()), ids=list(KEYED))
+def test_credential_headers_keyed_by_name_in_json_are_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        document: Any) -> None:
+    before = len(collector.received)
+    _, _, entry = exchange(inline_wrap(reading_app()), collector, method="POST",
+                           body=json.dumps(document).encode(),
+                           headers={"Content-Type": "application/json"})
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    assert found_spelled(bodies, S) == []
+    json.loads(entry["request"]["postData"]["text"])
+
+
+def test_an_echo_of_the_headers_in_a_response_keeps_the_rest(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    echo = {"headers": {"Authorization": f"Bearer {S}", "Accept": "*/*"}, "url": "/x"}
+    app = reading_app(headers=[("Content-Type", "application/json")],
+                      body=[json.dumps(echo).encode()])
+    _, _, entry = exchange(inline_wrap(app), collector, method="GET")
+    assert json.loads(entry["response"]["content"]["text"]) == {
+        "headers": {"Authorization": spec_mask(f"Bearer {S}"), "Accept": "*/*"},
+        "url": "/x"}
+
+
+@pytest.mark.parametrize("text", [
+    '{"headers": {"Accept": "text/html", "X-Next-Page-Token": "p2"}}',
+    '{"header": "Authorization", "token_count": 3}',
+    '{"settings": {"theme": "dark"}, "headers": ["Authorization"]}',
+])
+def test_headers_keyed_by_name_holding_no_credential_are_kept(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        text: str) -> None:
+    _, _, entry = exchange(inline_wrap(reading_app()), collector, method="POST",
+                           body=text.encode(), headers={"Content-Type": "application/json"})
+    assert entry["request"]["postData"]["text"] == text
+
+
+def test_an_echo_of_a_basic_credential_is_masked_as_the_header_is(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    """httpbin's /headers: the Authorization holding the caller's key in base64 shows
+    the header's mask, as the request's own Authorization does."""
+    value = "Basic " + BASIC
+    app = reading_app(headers=[("Content-Type", "application/json")],
+                      body=[json.dumps({"headers": {"Authorization": value}}).encode()])
+    hits, entry = _sent(collector, inline_wrap, app=app, method="GET",
+                        headers={"Authorization": value})
+    assert hits == []
+    echoed = json.loads(entry["response"]["content"]["text"])["headers"]["Authorization"]
+    sent = {h["name"]: h["value"] for h in entry["request"]["headers"]}["Authorization"]
+    assert echoed == sent == spec_mask(value)

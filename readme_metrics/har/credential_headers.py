@@ -8,7 +8,7 @@ refuses them in clear (:mod:`~readme_metrics.cli.collector.har_checks`).
 
 from __future__ import annotations
 
-__all__ = ["CREDENTIAL_HEADERS", "credential_header"]
+__all__ = ["CREDENTIAL_HEADERS", "CREDENTIAL_KEY_ENDINGS", "credential_header"]
 
 #: Lower-case names of the headers whose values are always masked.
 CREDENTIAL_HEADERS: frozenset[str] = frozenset({
@@ -86,6 +86,7 @@ _CREDENTIAL_KEYS = frozenset({
     "api", "app", "application", "access", "admin", "auth", "client", "customer",
     "encryption", "license", "master", "private", "sas", "secret", "service", "session",
     "signing", "subscription"})
+#: The endings of a last word naming a credential key (apikey, masterkey, clientkey).
 CREDENTIAL_KEY_ENDINGS = tuple(kind + "key" for kind in _CREDENTIAL_KEYS)
 
 

@@ -1,8 +1,10 @@
 """Credential headers written as JSON name/value pairs (SPEC 6): a header list sent in a
 JSON body (Postman's and HAR's ``[{"name": "Authorization", "value": "Bearer ..."}]``, a
 proxy or webhook API's ``{"headers": [{"key": "X-Api-Key", "value": ...}]}``, AWS's
-``{"Name": ..., "Value": ...}``, fetch's ``[["Authorization", "Bearer ..."]]``) has the
-value of each pair naming a credential header
+``{"Name": ..., "Value": ...}``, fetch's ``[["Authorization", "Bearer ..."]]``), or
+keyed by their names in a member named for headers (``{"headers": {"Authorization":
+...}}``: an echo of a request, API Gateway's Lambda event) has the value of each pair
+or member naming a credential header
 (:func:`~readme_metrics.har.credential_headers.credential_header`) masked, as the header
 itself is, with or without a denylist. The pairs are those the denylist reads
 (:data:`~readme_metrics.har.redaction_json.NAME_MEMBERS` with
@@ -43,6 +45,12 @@ __all__ = ["masked_credential_pairs"]
 # ([["X-Api-Key", ...]]). A text with neither holds no pair and is not parsed.
 _VALUE_ENDS = ("alue", "ALUE", 'al"', 'AL"', 'v"', 'V"')
 _ROWS = re.compile(r'\[\s*\[\s*"')
+# What a member holding headers keyed by their names holds as written ("headers",
+# "Headers", API Gateway's "multiValueHeaders", "requestHeader"): {"headers":
+# {"Authorization": "Bearer ..."}}, an echo of the request (httpbin's /headers), a
+# Lambda proxy event. (One search, lower case: each costs about 0.1 ms in a 100 KB text
+# of common letters; an all-capitals "HEADERS" member is not looked for.)
+_KEYED = "eader"
 # The words one of which a credential header's name holds (the last words and endings
 # of credential_header's rule; "key" after a word, as a bare "key" names none, and a
 # pair's "key" member is no credential), and the listed names holding none: a text with
@@ -63,6 +71,16 @@ def _has_rows(text: str) -> bool:
     first = text.find("[")
     return first >= 0 and text.find("[", first + 1) >= 0 and (
         _ROWS.search(text, first) is not None)
+
+
+def _may_name_credentials(text: str) -> bool:
+    """Whether ``text`` may hold a pair, a row or headers keyed by name, naming a
+    credential header: the credential words (2 ms in a 100 KB text holding their rarest
+    characters) looked for only in a text holding one of those shapes."""
+    if not (("v" in text or "V" in text) and any(end in text for end in _VALUE_ENDS)
+            or _has_rows(text) or ("h" in text or "H" in text) and _KEYED in text):
+        return False
+    return needles_in(text, _NEEDLES, _PROBES)
 
 
 def _names_credential(name: Any) -> bool:
@@ -96,6 +114,14 @@ def _walk(document: Any) -> bool:
                       if member in NAME_MEMBERS and _names_credential(node[key])]
             for key, member in zip(keys, folded):
                 value = node[key]
+                if value.__class__ is dict and member.endswith(("headers", "header")):
+                    # Headers keyed by their names: each credential header's value.
+                    for name, held in value.items():
+                        if _names_credential(name):
+                            hidden = _masked(held)
+                            if hidden != held:
+                                value[name] = hidden
+                                changed = True
                 if naming and member in VALUE_MEMBERS and any(
                         pairs_with(name, member) for name in naming):
                     hidden = _masked(value)
@@ -119,11 +145,11 @@ def _walk(document: Any) -> bool:
 
 def masked_credential_pairs(text: str) -> str:
     """``text`` (a JSON body) with the value of each name/value pair naming a credential
-    header masked; ``text`` itself, byte for byte, when it holds none (or is no JSON:
+    header masked, and of each credential header in an object of headers keyed by their
+    names; ``text`` itself, byte for byte, when it holds none (or is no JSON:
     left as it is, as a header list cut short cannot be read). Written back as a
     redacted document is (compact, characters beyond ASCII as sent)."""
-    if not (("v" in text or "V" in text) and any(end in text for end in _VALUE_ENDS)
-            or _has_rows(text)) or not needles_in(text, _NEEDLES, _PROBES):
+    if not _may_name_credentials(text):
         return text
     try:
         document = loads(text, parse_constant=reject_constant, parse_float=finite_float)
