@@ -218,3 +218,16 @@ def test_an_echo_of_a_basic_credential_is_masked_as_the_header_is(
     echoed = json.loads(entry["response"]["content"]["text"])["headers"]["Authorization"]
     sent = {h["name"]: h["value"] for h in entry["request"]["headers"]}["Authorization"]
     assert echoed == sent == spec_mask(value)
+
+
+def test_the_key_in_base64_in_a_long_body_is_found_past_its_probes(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    """A body of 1 KB or more is looked for the key's base64 spellings only where it
+    holds their rarest characters: each alignment, both alphabets, found there too."""
+    filler = [{"id": n, "note": "lorem ipsum dolor sit amet"} for n in range(60)]
+    document = {"rows": filler, "creds": [_b64(lead + KEY, urlsafe=lead == "a")
+                                          for lead in ("", "a", "ab")]}
+    hits, _ = _sent(collector, inline_wrap, method="POST",
+                    body=json.dumps(document).encode(),
+                    headers={"Content-Type": "application/json"})
+    assert hits == []
