@@ -231,3 +231,48 @@ def test_the_key_in_base64_in_a_long_body_is_found_past_its_probes(
                     body=json.dumps(document).encode(),
                     headers={"Content-Type": "application/json"})
     assert hits == []
+
+
+def _har_of(headers: list[dict[str, str]], pad: int) -> dict[str, Any]:
+    return {"log": {"entries": [{"request": {"method": "GET", "url": "https://x/",
+                                             "headers": headers}},
+                                {"response": {"content": {"text": "x" * pad}}}]}}
+
+
+CUT = {
+    "HAR pairs": _har_of([{"name": "Accept", "value": "*/*"},
+                          {"name": "Authorization", "value": f"Bearer {S}"}], 5000),
+    "value first": _har_of([{"value": S, "name": "X-Api-Key"}], 5000),
+    "fetch rows": {"headers": [["Accept", "*/*"], ["X-Api-Key", S]], "pad": "x" * 5000},
+    "cut inside the value": [{"name": "Accept", "value": "y" * 1920},
+                             {"name": "X-Auth-Token", "value": S + "z" * 100}],
+}
+
+
+@pytest.mark.parametrize("document", list(CUT.values()), ids=list(CUT))
+def test_a_header_list_cut_at_max_body_bytes_is_masked_as_written(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        document: Any) -> None:
+    """A JSON header list past max_body_bytes cannot be read: its pairs and rows are
+    found as written, and their values masked there."""
+    before = len(collector.received)
+    _, _, entry = exchange(inline_wrap(reading_app(), max_body_bytes=2000), collector,
+                           method="POST", body=json.dumps(document).encode(),
+                           headers={"Content-Type": "application/json"})
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    assert found_spelled(bodies, S) == []
+    assert found_spelled(bodies, S[:8]) == []  # nor the start of a value cut short
+    post = entry["request"]["postData"]
+    assert "sha512-" in post["text"]
+    assert "comment" in post  # cut, as it was
+
+
+def test_a_cut_list_keeps_what_names_no_credential(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    text = json.dumps([{"name": "Accept", "value": "text/html"},
+                       {"name": "X-Next-Page-Token", "value": "p2"},
+                       {"name": "Authorization-Hint", "value": "y" * 3000}])
+    _, _, entry = exchange(inline_wrap(reading_app(), max_body_bytes=2000), collector,
+                           method="POST", body=text.encode(),
+                           headers={"Content-Type": "application/json"})
+    assert text.startswith(entry["request"]["postData"]["text"])

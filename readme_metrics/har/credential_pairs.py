@@ -83,6 +83,56 @@ def _may_name_credentials(text: str) -> bool:
     return needles_in(text, _NEEDLES, _PROBES)
 
 
+# In a JSON text that cannot be read: a member holding a string (the last maybe cut
+# short, at the end of the text), and a row of two strings.
+_STRING = r'"((?:[^"\\]|\\.)*)(?:"|\\?\Z)'
+_MEMBER = re.compile(r'"([A-Za-z_]{1,30})"\s*:\s*' + _STRING)
+_ROW = re.compile(r'\[\s*' + _STRING + r'\s*,\s*' + _STRING)
+_BETWEEN = re.compile(r"\s*,\s*")
+
+
+def _unescaped(written: str) -> Any:
+    """A JSON string's characters as written between its quotes, read (None if they
+    cannot be: cut inside an escape)."""
+    try:
+        return json.loads('"' + written + '"')
+    except ValueError:
+        return None
+
+
+def _masked_as_written(text: str) -> str:
+    """``text``, a JSON text that cannot be read (cut short), with the value of each pair
+    (two members one after the other, either first) and row naming a credential header
+    masked where it is written; the rest as it is."""
+    spans: list[tuple[int, int, str]] = []
+    members = list(_MEMBER.finditer(text))
+    for first, second in zip(members, members[1:]):
+        if _BETWEEN.fullmatch(text, first.end(), second.start()) is None:
+            continue
+        one, other = folded_name(first.group(1)), folded_name(second.group(1))
+        for name, naming, value, member in ((first, one, second, other),
+                                            (second, other, first, one)):
+            if naming in NAME_MEMBERS and member in VALUE_MEMBERS and pairs_with(
+                    naming, member) and _names_credential(_unescaped(name.group(2))):
+                spans.append((value.start(2), value.end(2), value.group(2)))
+    for row in _ROW.finditer(text):
+        if _names_credential(_unescaped(row.group(1))):
+            spans.append((row.start(2), row.end(2), row.group(2)))
+    if not spans:
+        return text
+    out: list[str] = []
+    kept = 0
+    for start, end, written in sorted(set(spans)):
+        if start < kept:
+            continue
+        value = _unescaped(written)
+        hidden = _masked(value if value.__class__ is str else written)
+        out += [text[kept:start], json.dumps(hidden, ensure_ascii=False)[1:-1]]
+        kept = end
+    out.append(text[kept:])
+    return "".join(out)
+
+
 def _names_credential(name: Any) -> bool:
     """Whether a JSON string ``name`` names a credential header (``x_api_key`` as
     ``X-Api-Key``, as a server reading it does)."""
@@ -153,7 +203,11 @@ def masked_credential_pairs(text: str) -> str:
         return text
     try:
         document = loads(text, parse_constant=reject_constant, parse_float=finite_float)
-    except (ValueError, TypeError, RecursionError):
+    except ValueError:
+        # A header list cut at max_body_bytes (a HAR posted to an API): its pairs as
+        # written.
+        return _masked_as_written(text)
+    except (TypeError, RecursionError):
         return text
     if not isinstance(document, (dict, list)) or not _walk(document):
         return text
