@@ -276,3 +276,47 @@ def test_a_cut_list_keeps_what_names_no_credential(
                            method="POST", body=text.encode(),
                            headers={"Content-Type": "application/json"})
     assert text.startswith(entry["request"]["postData"]["text"])
+
+
+FORM_LISTS = {
+    "indexed": f"headers[0][name]=Accept&headers[0][value]=*/*&headers[1][name]=Authorization"
+               f"&headers[1][value]=Bearer+{S}",
+    "alternating": f"name[]=X-Api-Key&value[]={S}&name[]=Accept&value[]=x",
+    "dotted": f"Header.1.Name=x-auth-token&Header.1.Value={S}&Header.2.Name=Accept"
+              "&Header.2.Value=x",
+}
+
+
+@pytest.mark.parametrize("text", list(FORM_LISTS.values()), ids=list(FORM_LISTS))
+def test_a_header_list_in_form_fields_is_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware], text: str) -> None:
+    before = len(collector.received)
+    _, _, entry = exchange(inline_wrap(reading_app()), collector, method="POST",
+                           body=text.encode(), headers=FORM)
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    assert found_spelled(bodies, S) == []
+    params = entry["request"]["postData"]["params"]
+    assert any(param["value"].startswith("sha512-") for param in params)
+    assert {"Accept", "*/*", "x"} & {param["value"] for param in params}
+
+
+def test_a_header_list_in_multipart_fields_is_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    parts = b"".join(b'--b\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (
+        name, value) for name, value in ((b"h[name]", b"X-Api-Key"), (b"h[value]", S.encode())))
+    before = len(collector.received)
+    _, _, entry = exchange(inline_wrap(reading_app()), collector, method="POST",
+                           body=parts + b"--b--\r\n",
+                           headers={"Content-Type": "multipart/form-data; boundary=b"})
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    assert found_spelled(bodies, S) == []
+    assert entry["request"]["postData"]["params"][1]["value"] == spec_mask(S)
+
+
+def test_form_pairs_naming_no_credential_header_are_kept(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    text = "f[0][name]=token_count&f[0][value]=3&f[1][name]=Accept&f[1][value]=x"
+    _, _, entry = exchange(inline_wrap(reading_app()), collector, method="POST",
+                           body=text.encode(), headers=FORM)
+    assert [p["value"] for p in entry["request"]["postData"]["params"]] == [
+        "token_count", "3", "Accept", "x"]

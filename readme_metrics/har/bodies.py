@@ -14,7 +14,10 @@ import re
 from typing import Any, Callable, Optional
 
 from readme_metrics.har.compression import decompress
-from readme_metrics.har.credential_pairs import masked_credential_pairs
+from readme_metrics.har.credential_pairs import (
+    masked_credential_fields,
+    masked_credential_pairs,
+)
 from readme_metrics.har.headers import RAW_CONTENT_ENCODING, RAW_CONTENT_TYPE
 from readme_metrics.har.multipart import multipart_params
 from readme_metrics.har.redaction import Redactor, redacted
@@ -446,6 +449,8 @@ def post_data(
         params, text, comment = _params(readable, essence, charset, declared, redactor,
                                         truncated)
         if params is not None:
+            # A header list in form fields: its credentials masked as the headers are.
+            masked_credential_fields(params)
             post = {"mimeType": mime_type, "params": params}
             if note:
                 post["comment"] = note

@@ -33,11 +33,11 @@ from readme_metrics.har.redaction_json import (
 )
 from readme_metrics.har.redaction_marks import REDACTED_MARK
 from readme_metrics.har.redaction_names import folded_name, needles_in
-from readme_metrics.har.redaction_pairs import pairs_with
+from readme_metrics.har.redaction_pairs import paired_values, pairs_with
 from readme_metrics.har.text import rarest
 from readme_metrics.masking import is_masked, mask
 
-__all__ = ["masked_credential_pairs"]
+__all__ = ["masked_credential_fields", "masked_credential_pairs"]
 
 # What a text's value member ends with, as written ("value", "Value", "ParameterValue",
 # "VALUES", "val", "v"), each holding a "v" looked for first (memchr speed: a 100 KB
@@ -217,3 +217,23 @@ def masked_credential_pairs(text: str) -> str:
     except UnicodeEncodeError:  # a lone surrogate from a "\ud800" escape
         out = json.dumps(document, separators=(",", ":"))
     return out
+
+
+def masked_credential_fields(params: list[dict[str, Any]]) -> None:
+    """Mask, in place, the value of each form or multipart field that a field naming a
+    credential header pairs with (``headers[0][name]=Authorization&headers[0][value]=
+    Bearer ...``: the pairs the denylist reads, :func:`paired_values`), as the header
+    itself is; files aside. A form none of whose values holds a credential word is
+    passed by."""
+    fields = [(param["name"], param["value"]) for param in params
+              if "fileName" not in param and param.get("name").__class__ is str
+              and param.get("value").__class__ is str]
+    if not fields or not needles_in("\n".join(value for _, value in fields), _NEEDLES,
+                                    _PROBES):
+        return
+    hidden = paired_values(fields, _names_credential)
+    if not hidden:
+        return
+    for param in params:
+        if (param.get("name"), param.get("value")) in hidden and "fileName" not in param:
+            param["value"] = _masked(param["value"])
