@@ -18,7 +18,7 @@ from urllib.parse import quote
 from readme_metrics.har.text import PROBED_TEXT, rarest
 from readme_metrics.masking import utf8
 
-__all__ = ["masked_base64_runs", "shortest_spelling"]
+__all__ = ["base64_spellings", "masked_base64_runs"]
 
 _TO_URLSAFE = str.maketrans("+/", "-_")
 # A run of base64 in either alphabet, its padding included.
@@ -57,10 +57,10 @@ def _probed(key: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple((needle, rarest(needle)) for needle in _needles(key))
 
 
-def shortest_spelling(key: str) -> int:
-    """The length of the shortest text spelling the ``key`` in base64: a value shorter
-    holds none."""
-    return min(len(needle) for needle in _needles(key))
+def base64_spellings(key: str) -> tuple[str, ...]:
+    """The texts spelling the ``key``'s bytes in base64 (each alignment and alphabet): a
+    value holding none of them needs no :func:`masked_base64_runs`."""
+    return _needles(key)
 
 
 def masked_base64_runs(text: str, key: str, masked: str, url: bool = False) -> str:
