@@ -163,11 +163,11 @@ def test_a_drain_after_release_that_raises_sends_the_rest_and_says_so(
     post = delivery._sender.post
     calls: list[int] = []
 
-    def post_or_fail(body: Any, timeout: float) -> Any:
+    def post_or_fail(body: Any, timeout: float, *bounds: Any) -> Any:
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError(f"cannot show the error of a log for {DELIVERY_KEY}")
-        return post(body, timeout)
+        return post(body, timeout, *bounds)
 
     monkeypatch.setattr(delivery._sender, "post", post_or_fail)
     # Larger than a POST's byte cap: it goes alone, the other two in the POST after it.
