@@ -362,6 +362,14 @@ def body_problem(logged: dict[str, Any], given: bytes) -> Optional[str]:
 # after either).
 CLAMPED = {("werkzeug", "pipe-read-past"), ("wsgiref", "pipe-read-past")}
 
+# A race left: a client that declared more than it sent and half-closed. When its FIN
+# reaches uvicorn after the capture looked (asgi_servers.uvicorn_half_closed) and within
+# the grace it then waits for the rest, uvicorn takes the end for a disconnect at that
+# turn of the loop and drops the wrapped app's answer (the bare app answers without a
+# turn). Seen in about 1 run of 5 under a loaded machine's full suite; before hostile14's
+# fix every run. Played again (fresh traces) up to twice when the wrapped answer is lost.
+RACY = {("uvicorn", "half-close-short"), ("uvicorn-h11", "half-close-short")}
+
 
 @pytest.mark.parametrize("server", list(SERVERS))
 def test_hostile_clients_same_answer_same_moment_truthful_logs(
@@ -387,7 +395,13 @@ def test_hostile_clients_same_answer_same_moment_truthful_logs(
                 if body != b"abcdefghij" or b"Content-Length: 10" not in head:
                     odd[name] = wrapped
             elif normalized(wrapped) != normalized(bare):
-                differ[name] = (bare[:300], wrapped[:300])
+                if (server, name) in RACY and not wrapped:
+                    for again in (1, 2):
+                        wrapped, _ = play(port, "wrap", f"w-{name}~{again}", steps)
+                        if normalized(wrapped) == normalized(bare):
+                            break
+                if normalized(wrapped) != normalized(bare):
+                    differ[name] = (bare[:300], wrapped[:300])
         seen = _traces(traces)
         logs = _logs_for(collector, len(seen))
     if os.environ.get("HOSTILE14_TIMES"):
