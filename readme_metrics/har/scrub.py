@@ -100,8 +100,16 @@ def _base64_fields(entry: dict[str, Any], caller: CallerKey) -> None:
     if len(redirect) >= shortest and _holds(redirect, spellings):
         response["redirectURL"] = masked_base64_runs(redirect, key, masked, url=True)
     post = request.get("postData")
-    for records in (request["headers"], request["cookies"], response["headers"],
-                    response["cookies"], post.get("params", ()) if post else ()):
+    every = (request["headers"], request["cookies"], response["headers"],
+             response["cookies"], post.get("params", ()) if post else ())
+    # One look over all the values at once first (no spelling holds a newline, so one
+    # found in the joined text is in one value): most logs hold none, and a call a value
+    # cost ~14 us a small GET's log.
+    if not _holds("\n".join([record["value"] for records in every for record in records
+                              if "value" in record and record["value"].__class__ is str]),
+                  spellings):
+        return
+    for records in every:
         for record in records:
             value = record.get("value")
             if value.__class__ is str and len(value) >= shortest and _holds(
