@@ -19,6 +19,7 @@ import json
 import re
 from typing import Any
 
+from readme_metrics._http import is_token
 from readme_metrics.har.credential_headers import (
     CREDENTIAL_HEADERS,
     CREDENTIAL_KEY_ENDINGS,
@@ -133,17 +134,14 @@ def _masked_as_written(text: str) -> str:
     return "".join(out)
 
 
-#: A header's name is a token (RFC 9110 5.1): ``/password`` (a route) names no header.
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-
-
 def _names_credential(name: Any) -> bool:
     """Whether a JSON string ``name`` names a credential header (``x_api_key`` as
     ``X-Api-Key``, as a server reading it does)."""
     if name.__class__ is not str:
         return False
+    # A header's name is a token (RFC 9110 5.1): ``/password`` (a route) names no header.
     name = name.strip()
-    return _TOKEN.fullmatch(name) is not None and credential_header(
+    return is_token(name) and credential_header(
         name.lower().replace("_", "-"))
 
 
