@@ -46,7 +46,11 @@ from readme_metrics.capture.asgi_receive import (
     running_asyncio_loop,
 )
 from readme_metrics.capture.asgi_scope import ScopeRequest
-from readme_metrics.capture.asgi_servers import own_send
+from readme_metrics.capture.asgi_servers import (
+    hypercorn_half_closed,
+    own_send,
+    uvicorn_half_closed,
+)
 from readme_metrics.capture.recorder import Pending, Recorder, sets_docs_url
 from readme_metrics.exchange import INVALID_STATUS, Group
 from readme_metrics.pipeline import MetricsPipeline
@@ -271,6 +275,12 @@ class ASGIExchange(RequestSide):
         """Whether the server has written the response head: once it took the start,
         but under granian (:func:`.holds_start`) only with the first body message."""
         return self._starting and (self._bodied or not holds_start(self._own))
+
+    def _half_closed(self) -> bool:
+        """Whether the client has shut its side and the server has not read that yet:
+        uvicorn's (from its ``receive``) or hypercorn's HTTP/1 one (from its ``send``)."""
+        return (uvicorn_half_closed(self._receive)
+                or hypercorn_half_closed(getattr(self._own, "__self__", None)))
 
     def _expect_readable(self) -> bool:
         """Whether a body sent with ``Expect: 100-continue`` may be read now: never

@@ -234,6 +234,12 @@ class RequestSide:
         """Whether the response head is on the wire (the response side knows)."""
         return False
 
+    def _half_closed(self) -> bool:
+        """Whether the client has shut its side and the server has not read that yet
+        (uvicorn's, known from its ``receive``; the response side also knows
+        hypercorn's)."""
+        return uvicorn_half_closed(self._receive)
+
     def _expect_readable(self) -> bool:
         """Whether a body sent with ``Expect: 100-continue`` may be read now (the
         response side knows the server)."""
@@ -290,9 +296,10 @@ class RequestSide:
                 left = until - time.perf_counter()
                 if trio is not None:
                     message = await self._trio_read_ahead(trio, left)
-                elif uvicorn_half_closed(self._receive):
+                elif self._half_closed():
                     # No more will come, and a turn of the loop would lose the answer
-                    # (uvicorn takes the end for a disconnect then): what it has only.
+                    # (uvicorn takes the end for a disconnect then, hypercorn answers
+                    # its own 400 to a short body): what the server has only.
                     message = self._read_ahead_now()
                 else:
                     message = await receive_within(self._read_ahead, left)

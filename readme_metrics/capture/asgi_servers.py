@@ -20,6 +20,8 @@ is not the one looked for, or a version built otherwise, reads as "nothing known
 - :func:`hypercorn_dead`: whether a hypercorn stream's TCP connection is dead.
 - :func:`uvicorn_half_closed`: whether uvicorn's client has shut its side, which
   uvicorn takes for a disconnect at its next read.
+- :func:`hypercorn_half_closed`: whether hypercorn's HTTP/1 client has shut its side,
+  which hypercorn, at its next read, answers with its own 400 when the body is short.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from functools import partial
 from types import BuiltinMethodType, FunctionType, MethodType
 from typing import Any, Optional
 
-__all__ = ["SERVER_CLASSES", "hypercorn_connection", "hypercorn_dead", "is_daphne_send",
-           "own_send", "server_send", "uvicorn_half_closed"]
+__all__ = ["SERVER_CLASSES", "hypercorn_connection", "hypercorn_dead",
+           "hypercorn_half_closed", "is_daphne_send", "own_send", "server_send",
+           "uvicorn_half_closed"]
 
 # Closures to look into before giving up (a FastAPI app has one: ServerErrorMiddleware's;
 # two with a body size limit).
@@ -292,6 +295,39 @@ def uvicorn_half_closed(receive: Any) -> bool:
             # the log what the client got.
             return False
         sock = transport.get_extra_info("socket")
+        return sock is not None and sock.fileno() >= 0 and peer_done(sock)
+    except Exception:  # noqa: BLE001 - another version's insides: nothing known
+        return False
+
+
+def hypercorn_half_closed(stream: Any) -> bool:
+    """Whether the client of the hypercorn HTTP/1 stream whose ``app_send`` the app got
+    (``stream``, its ``__self__``) has shut its side of the connection or reset it,
+    before hypercorn read that: at its next read (the event loop's next turn) hypercorn
+    feeds the end to h11, which fails a body short of its Content-Length, and hypercorn
+    answers its own 400 if no response head went out yet (the bare app, answering
+    without a wait, got its own answer out first). False over HTTP/2 and 3 (the
+    connection's end is no stream's), once the transport is closing, for any other
+    server, or a hypercorn built otherwise."""
+    try:
+        if not type(stream).__module__.startswith("hypercorn."):
+            return False
+        scope = getattr(stream, "scope", None)
+        if scope.__class__ is dict and scope.get("http_version") in _MULTIPLEXED:
+            return False
+        from readme_metrics.capture.sockets import peer_done  # a rare path: lazily
+
+        _, server = hypercorn_connection(stream)
+        writer = getattr(server, "writer", None)
+        if writer is not None:  # asyncio
+            transport = writer.transport
+            if transport.is_closing():
+                return False
+            sock = transport.get_extra_info("socket")
+        else:  # trio: a SocketStream (over TLS, an SSLStream over one)
+            trio_stream = getattr(server, "stream", None)
+            sock = getattr(trio_stream, "socket", None) or getattr(
+                getattr(trio_stream, "transport_stream", None), "socket", None)
         return sock is not None and sock.fileno() >= 0 and peer_done(sock)
     except Exception:  # noqa: BLE001 - another version's insides: nothing known
         return False

@@ -1,0 +1,48 @@
+"""An ASGI app that answers without reading the body, after holding the event loop a
+moment, bare at ``/bare/...`` and wrapped at ``/wrap/...`` (for
+tests/test_half_close_late.py).
+
+The hold (a blocking ``time.sleep``, no ``await``) lets a client's half-close reach the
+server's socket before the app answers, while the server, its loop held, has not read it
+yet: the order the race of hostile14's ``half-close-short`` needs, every time.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tests.support.side_by_side import bare_or_wrapped, built_once
+
+HOLD = 0.3  # seconds the loop is held: the client's FIN is in the kernel by then
+
+
+def grouping(request: Any) -> dict[str, str]:
+    return {"api_key": "half-close-key", "label": "half-close"}
+
+
+async def late_noread(scope: Any, receive: Any, send: Any) -> None:
+    time.sleep(HOLD)  # noqa: ASYNC251 - on purpose: the server must not read meanwhile
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def _build_wrapped() -> Any:
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.asgi import MetricsMiddleware
+
+    return MetricsMiddleware(late_noread, MetricsApiConfig(grouping_function=grouping))
+
+
+_wrapped = built_once(_build_wrapped)
+
+
+async def app(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+        return
+    await bare_or_wrapped(scope, receive, send, late_noread, _wrapped, lambda scope: None)

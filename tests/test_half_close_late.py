@@ -1,0 +1,80 @@
+"""A client that declares more body than it sends and half-closes, whose end reaches
+the server's socket before the wrapped app answers, gets the bare app's answer.
+
+hostile14's ``half-close-short`` case, with the order fixed: the client sends
+``Content-Length: 100`` and 5 bytes; the server reads them and goes back to reading; the
+app holds the event loop (tests/support/half_close_app.py), meanwhile the client shuts its
+side (``shutdown(SHUT_WR)``); then the app answers 200 without reading the body.
+(Sent with the request, the end is read with it: hypercorn then only closes the stream.) The
+capture reads ahead what the app left unread, up to a grace for bytes in flight; a wait
+there is a turn of the loop, in which the server reads the end: uvicorn takes it for a
+disconnect and drops the answer, hypercorn feeds it to h11, which fails the short body,
+and answers its own 400 (the CI failure of 2026-12-04). The bare app answers without a
+turn. A client that shut its side sends no more: the capture then takes only what the
+server has, with no turn (asgi_servers.uvicorn_half_closed, hypercorn_half_closed).
+Under trio (hypercorn's trio worker) every receive is a checkpoint: not covered here.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.fake_api import Collector, free_port
+from tests.support.half_close_app import HOLD
+from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
+from tests.test_e2e_servers import serve, server_env
+
+pytestmark = pytest.mark.e2e
+
+TARGET = "tests.support.half_close_app:app"
+SERVERS = {
+    "uvicorn": lambda port: ASGI_SERVERS["uvicorn"](port, TARGET),
+    "uvicorn-h11": lambda port: [*ASGI_SERVERS["uvicorn"](port, TARGET), "--http=h11"],
+    "hypercorn": lambda port: ASGI_SERVERS["hypercorn"](port, TARGET),
+}
+
+
+def _half_closed_short(port: int, prefix: str) -> bytes:
+    """Everything the server sent to a client that declared 100 bytes, sent 5 and shut
+    its side, read until the server closed."""
+    head = (f"POST /{prefix}/noread HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Content-Type: text/plain\r\nContent-Length: 100\r\n\r\n").encode()
+    got = bytearray()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head + b"short")
+        # The server has read the request and gone back to reading, and the app holds
+        # its loop: the end comes now, to be read at the loop's next turn.
+        time.sleep(HOLD / 3)
+        sock.shutdown(socket.SHUT_WR)
+        while chunk := sock.recv(65536):
+            got += chunk
+    return bytes(got)
+
+
+def _status_and_body(answer: bytes) -> tuple[bytes, bytes]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return head.split(b"\r\n", 1)[0], body
+
+
+@pytest.mark.parametrize("server", list(SERVERS))
+def test_a_half_closed_short_body_gets_the_apps_answer(collector: Collector, tmp_path: Path,
+                                                       server: str) -> None:
+    port = free_port()
+    with serve(SERVERS[server](port), server_env(collector), tmp_path, port):
+        bare = _half_closed_short(port, "bare")
+        wrapped = [_half_closed_short(port, "wrap") for _ in range(2)]
+        logs = collector.wait_for_logs(2)
+    assert _status_and_body(bare)[1] == b"ok", bare
+    assert _status_and_body(bare)[0].startswith(b"HTTP/1.1 200"), bare
+    for answer in wrapped:
+        assert _status_and_body(answer)[1] == b"ok", (bare, answer)
+        assert _status_and_body(answer)[0] == _status_and_body(bare)[0], (bare, answer)
+    assert len(logs) == 2, logs
+    for log in logs:
+        entry = log["request"]["log"]["entries"][0]
+        assert entry["response"]["status"] == 200
+        assert entry["request"]["postData"]["text"] == "short"
