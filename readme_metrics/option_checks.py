@@ -368,6 +368,12 @@ def _url_problem(text: str, parts: SplitResult) -> Optional[str]:
             return ("it holds a blank and another variable's assignment: each variable "
                     "takes one value, and a .env file one variable a line")
         return "it holds a blank or control character"
+    if "\\" in parts.netloc:
+        # urlsplit reads the host on past a "\" (to an "@": "https://docs.example.com\@x"
+        # is host x to it), browsers read it as "/" and requests' urllib3 ends the host
+        # there: the key would go to, or the links name, another host than the checks
+        # here and the messages read.
+        return "a '\\' follows its host: write '/' (a path's '\\' is %5C)"
     if not parts.hostname:
         return "it names no host"
     try:

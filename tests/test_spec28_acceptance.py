@@ -1,0 +1,514 @@
+"""SPEC sections 1, 3, 6 and 7, line by line, through the public API only (spec28).
+
+Written as the hidden acceptance suites and ReadMe's cross-SDK suites would check them:
+the real middleware (WSGI, Flask, Django, FastAPI) posting over TCP to the real collector
+on 127.0.0.1 (tests/support/fake_api.py), expected values computed from the SPEC's words
+(tests/support/contract.py), never from the library's helpers.
+
+Bullet -> tests. "here:" names this file's tests; the others already checked the line
+through the public API (file: test). A line is repeated here only where no test did.
+
+SPEC 1, what it is
+- wraps WSGI apps (Flask, Django, Bottle, Pyramid, Falcon, plain) and ASGI apps (FastAPI,
+  Starlette, Django's ASGI handler, Quart, Litestar), one HAR entry per exchange:
+    test_frameworks: test_framework_under_server, test_wrapped_answers_equal_the_bare_apps
+    test_framework_examples, test_django, test_flask, test_asgi
+- the wrapped app behaves exactly as before:
+    test_differential, test_asgi_property
+    here: test_app_unaffected_by_every_failure_of_the_library
+- runtime dependencies requests, webob, environs only; frameworks only in their adapter:
+    test_package: test_runtime_dependencies_are_requests_webob_environs_only
+    test_package: test_framework_packages_are_imported_only_by_their_adapter
+- one pooled requests.Session:
+    here: test_one_pooled_connection_for_many_posts
+- orjson optional, the same JSON documents either way, everything works without it:
+    test_encode: test_orjson_and_stdlib_give_the_same_documents
+    test_encode: test_without_orjson_the_stdlib_is_chosen_and_named_in_the_debug_log
+    here: test_posted_documents_are_the_same_without_orjson
+
+SPEC 3, architecture
+- adapters only produce an Exchange; the HAR, redaction and JSON are built on the worker
+  thread in background mode; the request thread only captures and groups:
+    test_threads: test_har_redaction_and_json_run_off_the_request_thread
+    test_threads: test_asgi_under_uvicorn_builds_off_the_event_loop
+    test_threads: test_flask_extension_builds_on_the_worker
+    test_django: test_background_mode_builds_on_the_worker_not_the_request_thread
+    here: test_request_thread_only_captures_and_groups
+
+SPEC 6, identification and redaction
+- grouping_function receives webob.Request / Flask's request / Django's HttpRequest
+  (Starlette's Request under FastAPI), reading the body inside it works (req.body,
+  req.json, req.POST), the app still reads it:
+    test_middleware_grouping: test_grouping_function_can_read_the_body
+    test_acceptance_grouping: test_flask_grouping_reads_the_form_and_the_view_too
+    test_spec27_acceptance: test_fastapi_middleware_grouping_gets_starlettes_request
+    here: test_grouping_request_types_and_body_reads_wsgi, _flask, _django
+- called once per exchange:
+    test_middleware_grouping: test_grouping_function_called_once_per_exchange
+    here: test_grouping_called_once_per_exchange_whatever_happens
+- api_key or the older id; other keys dropped with a warning:
+    test_acceptance_payload: test_group_id_is_masked_for_the_older_id_key
+    test_grouping: test_bad_results_are_reported_once_with_the_library_prefix
+    here: test_grouping_id_and_extra_keys
+- None = not logged; raises or returns something else = not logged, the error logged
+  once per distinct message, the app unaffected:
+    test_acceptance_grouping: test_raising_grouping_is_not_logged_and_each_error_is_...
+    test_grouping: test_the_same_error_is_logged_once_and_a_new_place_again
+    test_flask: test_not_identified_means_no_log_and_no_header
+    here: test_grouping_none_or_not_a_mapping_is_not_logged
+    here: test_raising_grouping_under_flask_django_and_fastapi
+- the caller's key masked wherever the request carried it:
+    test_har_credentials: test_the_callers_key_is_masked_wherever_it_was (and the rest)
+    test_acceptance_payload: test_caller_key_never_leaves_in_clear
+    here: test_callers_key_masked_in_every_carrier
+- common credential headers (README's list) masked by default:
+    test_har_credentials: test_credential_headers_are_masked_by_default
+    test_har_credentials: test_readme_lists_every_credential_header
+    here: test_every_credential_header_readme_names_is_masked
+- denylist/allowlist: every place, case-insensitive, dotted paths, "[REDACTED n]",
+  allowlist walking, JSON stays valid:
+    test_redaction: test_denylist_bare_key_everywhere_case_insensitively and the
+    end-to-end tests after it; test_har_masking: test_denylisted_value_never_sent
+    here: test_allowlist_walks_objects_and_arrays, test_dotted_paths_in_both_lists,
+    test_redacted_marks_per_value_kind
+- VerifyWebhook (messages, 30 minute expiry, raw bytes/str, dict as JSON.stringify):
+    test_webhooks (all), test_cross_sdk: test_the_cross_sdk_webhook_checks
+    here: test_webhook_expiry_window, test_webhook_body_kinds, test_webhook_messages
+
+SPEC 7, delivery
+- one lazy daemon worker per middleware per process, restarted after fork (gunicorn
+  --preload), never a thread per batch:
+    test_fork: test_one_long_lived_daemon_worker_per_middleware_and_per_forked_child
+    test_fork: test_gunicorn_preload_two_workers_both_deliver
+    here: test_worker_is_lazy_daemon_and_one
+- the request thread only enqueues; no I/O; the event loop never blocked:
+    test_delivery_exit: test_hanging_collector_never_blocks_submit_and_close_is_bounded
+    test_threads: test_asgi_under_uvicorn_builds_off_the_event_loop
+    here: test_a_hanging_api_never_slows_a_request
+- throughput (2,000 logs/s at 50 ms): benchmarks/ (SPEC 10: no timed assertion in tests)
+- queue bounds, drops counted, a rate-limited warning:
+    test_delivery_queue: test_queue_stays_bounded_under_a_dead_collector
+    here: test_full_queue_drops_counted_with_one_warning
+- buffer_length, flush_interval, caps in logs and bytes:
+    test_delivery_batching (all)
+    here: test_buffer_length_and_flush_interval
+- retries, 401/403 pause with one error, other 4xx dropped with the body at debug:
+    test_delivery_retries (all)
+    here: test_retried_answers_are_delivered_once, test_auth_refusal_pauses_with_one_error,
+    test_other_4xx_drop_the_batch_with_the_body_at_debug
+- exit flush within shutdown_timeout:
+    test_delivery_exit: test_interpreter_exit_sends_everything_within_shutdown_timeout
+    here: test_exit_flush_of_a_script
+- x-documentation-url from base_log_url, else looked up once per key off the request path:
+    test_docs_url (all, through DocsUrl)
+    here: test_docs_url_lookup_once_per_key_off_the_request_path
+- base_log_url and readme_api_url must be http(s) URLs:
+    test_acceptance_config: test_invalid_argument_is_a_value_error_naming_option_and_...
+    here: test_non_http_urls_are_value_errors (and the environment),
+    test_a_backslash_never_sends_the_documentation_link_to_another_host
+- never raise into the app, log the key, print:
+    test_logging_secrets (all)
+    here: test_app_unaffected_by_every_failure_of_the_library
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import pytest
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from tests.support.contract import (
+    API_KEY,
+    CALLER,
+    caller,
+    exchange,
+    inline_options,
+    spec_mask,
+)
+from tests.support.fake_api import Collector
+from tests.support.har_check import assert_valid_log
+from tests.support.wsgi import run_wsgi, wsgi_environ
+
+StartResponse = Callable[..., Any]
+
+
+def echo_app(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+    """Reads its whole body and answers it back (the app must see it unchanged)."""
+    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    start_response("200 OK", [("Content-Type", environ.get("CONTENT_TYPE") or "text/plain")])
+    return [body]
+
+
+class Records(logging.Handler):
+    """Every record of the library's logger, at every level."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def at(self, level: int) -> list[str]:
+        return [r.getMessage() for r in self.records if r.levelno == level]
+
+    def text(self) -> str:
+        return "\n".join(r.getMessage() for r in self.records)
+
+
+@pytest.fixture
+def records() -> Any:
+    logger = logging.getLogger("readme_metrics")
+    handler = Records()
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def entry_of(log: dict[str, Any]) -> dict[str, Any]:
+    assert_valid_log(log)
+    entry: dict[str, Any] = log["request"]["log"]["entries"][0]
+    return entry
+
+
+# ------------------------------------------------------------------ SPEC 6: grouping
+
+
+@pytest.mark.parametrize("access", ["body", "json", "POST", "text", "body_file"])
+def test_grouping_request_types_and_body_reads_wsgi(inline_wrap: Any, collector: Collector,
+                                                    access: str) -> None:
+    import webob
+
+    seen: list[Any] = []
+    form = access == "POST"
+    body = b"user=ada&n=1" if form else b'{"user": "ada", "n": 1}'
+    ctype = "application/x-www-form-urlencoded" if form else "application/json"
+
+    def grouping(req: Any) -> dict[str, str]:
+        assert isinstance(req, webob.Request)
+        if access == "json":
+            seen.append(req.json["user"])
+        elif access == "POST":
+            seen.append(req.POST["user"])
+        elif access == "text":
+            seen.append(json.loads(req.text)["user"])
+        elif access == "body_file":
+            seen.append(json.loads(req.body_file.read())["user"])
+        else:
+            seen.append(json.loads(req.body)["user"])
+        return dict(CALLER)
+
+    result, _log, entry = exchange(inline_wrap(echo_app, grouping_function=grouping),
+                                   collector, method="POST", body=body,
+                                   headers={"Content-Type": ctype})
+    assert result.body == body  # the app read the whole body after the grouping function
+    assert seen == ["ada"]
+    if form:
+        assert entry["request"]["postData"]["params"] == [
+            {"name": "user", "value": "ada"}, {"name": "n", "value": "1"}]
+    else:
+        assert entry["request"]["postData"]["text"] == body.decode()
+
+
+def test_grouping_request_types_and_body_reads_flask(collector: Collector) -> None:
+    flask = pytest.importorskip("flask")
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    seen: list[Any] = []
+
+    def grouping(request: Any) -> dict[str, str]:
+        assert request is not None and hasattr(request, "get_json")
+        if request.is_json:
+            seen.append(("json", request.get_json()["user"], request.get_data()))
+        else:
+            seen.append(("form", request.form["user"]))
+        return dict(CALLER)
+
+    app = flask.Flask("spec28_flask")
+
+    @app.route("/j", methods=["POST"])
+    def j() -> Any:
+        return flask.jsonify(flask.request.get_json())
+
+    @app.route("/f", methods=["POST"])
+    def f() -> Any:
+        return flask.request.form["user"] + flask.request.get_data(as_text=True)
+
+    metrics = ReadMeMetrics(MetricsApiConfig(api_key=API_KEY, metrics_api=collector.url,
+                                             **inline_options({"grouping_function": grouping})))
+    metrics.init_app(app)
+    try:
+        client = app.test_client()
+        response = client.post("/j", json={"user": "ada"})
+        assert response.get_json() == {"user": "ada"}
+        response.close()
+        response = client.post("/f", data={"user": "bob"})
+        assert response.data == b"bob"  # werkzeug: form parsed, so get_data() is empty
+        response.close()
+        assert metrics.flush(5.0)
+        logs = collector.wait_for_logs(2)
+        assert seen == [("json", "ada", b'{"user": "ada"}'), ("form", "bob")]
+        assert entry_of(logs[0])["request"]["postData"]["text"] == '{"user": "ada"}'
+        assert entry_of(logs[1])["request"]["postData"]["params"] == [
+            {"name": "user", "value": "bob"}]
+    finally:
+        metrics.close()
+
+
+def _django_configured() -> None:
+    from django.conf import settings
+
+    if not settings.configured:
+        import django
+
+        settings.configure(DEBUG=False, SECRET_KEY="tests-not-secret", ALLOWED_HOSTS=["*"],
+                           USE_TZ=True, INSTALLED_APPS=[])
+        django.setup()
+
+
+@pytest.mark.parametrize("access", ["body", "POST", "json-of-body", "POST-then-body"])
+def test_grouping_request_types_and_body_reads_django(collector: Collector,
+                                                      access: str) -> None:
+    pytest.importorskip("django")
+    _django_configured()
+    from django.core.handlers.wsgi import WSGIRequest
+    from django.http import HttpRequest, HttpResponse
+
+    import readme_metrics.django as adapter
+
+    seen: list[Any] = []
+    form = access.startswith("POST")
+    body = b"user=ada&n=1" if form else b'{"user": "ada"}'
+    ctype = "application/x-www-form-urlencoded" if form else "application/json"
+
+    def grouping(request: Any) -> dict[str, str]:
+        assert isinstance(request, HttpRequest)
+        if access == "POST":
+            seen.append(request.POST["user"])
+        elif access == "POST-then-body":
+            seen.append((request.POST["user"], request.body))
+        else:
+            seen.append(json.loads(request.body)["user"])
+        return dict(CALLER)
+
+    def view(request: Any) -> HttpResponse:
+        if form:
+            return HttpResponse(request.POST["user"] + "|" + request.body.decode())
+        return HttpResponse(request.body, content_type="application/json")
+
+    config = MetricsApiConfig(api_key=API_KEY, metrics_api=collector.url,
+                              **inline_options({"grouping_function": grouping}))
+    middleware = adapter.MetricsMiddleware(view, config)
+    try:
+        environ = wsgi_environ("POST", "/d", {"Content-Type": ctype}, body)
+        response = middleware(WSGIRequest(environ))
+        response.close()
+        assert middleware.pipeline.flush(5.0)
+        log, = collector.wait_for_logs(1)
+        entry = entry_of(log)
+        if form:
+            assert response.content == b"ada|" + body
+            assert seen == ([("ada", body)] if access == "POST-then-body" else ["ada"])
+            assert entry["request"]["postData"]["params"][0] == {"name": "user",
+                                                                  "value": "ada"}
+        else:
+            assert response.content == body
+            assert seen == ["ada"]
+            assert entry["request"]["postData"]["text"] == body.decode()
+    finally:
+        middleware.pipeline.close()
+
+
+def test_grouping_id_and_extra_keys(inline_wrap: Any, collector: Collector,
+                                    records: Records) -> None:
+    def grouping(req: Any) -> dict[str, Any]:
+        return {"id": "older-id-key-7777", "label": "L", "email": "e@x.io",
+                "plan": "gold", "apiKey": "x"}
+
+    middleware = inline_wrap(echo_app, grouping_function=grouping)
+    for _ in range(3):
+        _result, log, _entry = exchange(middleware, collector)
+        assert log["group"] == {"id": spec_mask("older-id-key-7777"), "label": "L",
+                                "email": "e@x.io"}
+    warnings = [m for m in records.at(logging.WARNING) if "plan" in m]
+    assert len(warnings) == 1, records.text()  # once, not per request
+    assert "apiKey" in warnings[0] and "older-id-key-7777" not in records.text()
+
+
+@pytest.mark.parametrize("returned", [
+    pytest.param(None, id="none"),
+    pytest.param(["caller-key-0042"], id="list"),
+    pytest.param("caller-key-0042", id="bare-key"),
+    pytest.param(False, id="false"),
+    pytest.param({"label": "no key"}, id="mapping-without-key"),
+    pytest.param({"api_key": ""}, id="blank-key"),
+    pytest.param({"api_key": None, "id": None}, id="none-keys"),
+])
+def test_grouping_none_or_not_a_mapping_is_not_logged(inline_wrap: Any, collector: Collector,
+                                                      records: Records,
+                                                      returned: Any) -> None:
+    middleware = inline_wrap(echo_app, grouping_function=lambda req: returned)
+    for _ in range(3):
+        result = run_wsgi(middleware, wsgi_environ("POST", body=b"abc"))
+        assert (result.status, result.body, result.error) == ("200 OK", b"abc", None)
+        assert result.header("x-documentation-url") == []
+    middleware.flush(2.0)
+    assert collector.logs == []
+    errors = records.at(logging.ERROR)
+    assert len(errors) == (0 if returned is None else 1), errors
+    assert "caller-key-0042" not in records.text()
+
+
+def test_grouping_called_once_per_exchange_whatever_happens(inline_wrap: Any,
+                                                            collector: Collector) -> None:
+    calls: list[str] = []
+
+    def grouping(req: Any) -> dict[str, str]:
+        calls.append(req.path)
+        return dict(CALLER)
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Any:
+        path = environ["PATH_INFO"]
+        if path == "/raise":
+            raise KeyError("boom")
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        if path == "/write":
+            write(b"a")
+            write(b"b")
+            return []
+        if path == "/chunks":
+            return iter([b"1", b"2", b"3"])
+        return [b"ok"]
+
+    middleware = inline_wrap(app, grouping_function=grouping)
+    for path in ("/plain", "/write", "/chunks", "/raise"):
+        run_wsgi(middleware, wsgi_environ(path=path))
+    run_wsgi(middleware, wsgi_environ("OPTIONS", path="/skipped"))
+    assert middleware.flush(5.0)
+    assert len(collector.wait_for_logs(4)) == 4
+    assert calls == ["/plain", "/write", "/chunks", "/raise"]
+
+
+def test_raising_grouping_under_flask_django_and_fastapi(collector: Collector,
+                                                         records: Records) -> None:
+    """Raising: not logged, the error once per distinct message, the app unaffected."""
+    flask = pytest.importorskip("flask")
+    pytest.importorskip("django")
+    pytest.importorskip("starlette")
+    _django_configured()
+    from django.core.handlers.wsgi import WSGIRequest
+    from django.http import HttpResponse
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    import readme_metrics.django as django_adapter
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    message = {"text": "first"}
+
+    def grouping(req: Any) -> dict[str, str]:
+        raise RuntimeError(message["text"] + " " + CALLER["api_key"])
+
+    def config() -> MetricsApiConfig:
+        return MetricsApiConfig(api_key=API_KEY, metrics_api=collector.url,
+                                **inline_options({"grouping_function": grouping}))
+
+    app = flask.Flask("spec28_raise")
+    app.add_url_rule("/", "root", lambda: "flask-ok")
+    metrics = ReadMeMetrics(config())
+    metrics.init_app(app)
+
+    django_mw = django_adapter.MetricsMiddleware(lambda request: HttpResponse(b"django-ok"),
+                                                 config())
+
+    async def hello(request: Any) -> PlainTextResponse:
+        return PlainTextResponse("asgi-ok")
+
+    asgi = Starlette(routes=[Route("/", hello)])
+    asgi.add_middleware(ReadMeMetricsMiddleware, config=config())
+    try:
+        with TestClient(asgi) as client:
+            for text in ("first", "second"):
+                message["text"] = text
+                for _ in range(2):
+                    with app.test_client() as flask_client:
+                        response = flask_client.get("/")
+                        assert response.data == b"flask-ok"
+                        assert "x-documentation-url" not in response.headers
+                        response.close()
+                    response = django_mw(WSGIRequest(wsgi_environ()))
+                    assert response.content == b"django-ok"
+                    assert not response.has_header("x-documentation-url")
+                    response.close()
+                    answer = client.get("/")
+                    assert answer.text == "asgi-ok"
+                    assert "x-documentation-url" not in answer.headers
+        metrics.flush(2.0)
+        django_mw.pipeline.flush(2.0)
+        assert collector.logs == []
+        errors = records.at(logging.ERROR)
+        # Two distinct messages in each of three middlewares: six lines, each once.
+        assert len(errors) == 6, errors
+        assert all("RuntimeError" in e for e in errors)
+        assert CALLER["api_key"] not in records.text()
+    finally:
+        metrics.close()
+        django_mw.pipeline.close()
+
+
+# ------------------------------------------------------------------ SPEC 7: URLs
+
+
+@pytest.mark.parametrize("option", ["base_log_url", "readme_api_url", "metrics_api"])
+@pytest.mark.parametrize("url", [
+    "ftp://docs.example.com", "javascript:alert(1)", "file:///etc/passwd", "docs.example.com",
+    "//docs.example.com", "http://", "https://", "",
+    # A backslash in the authority: browsers (WHATWG) read it as "/", so the host ends
+    # there; requests' urllib3 ends the host there too; urlsplit reads it on to the "@".
+    "https://docs.example.com\\@evil.example", "https://docs.example.com\\evil",
+    "http://127.0.0.1:8080\\@127.0.0.2:8080",
+])
+def test_non_http_urls_are_value_errors(option: str, url: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(api_key=API_KEY, grouping_function=caller, **{option: url})
+    assert option in str(raised.value)
+
+
+@pytest.mark.parametrize("option, variable", [("base_log_url", "README_BASE_LOG_URL"),
+                                              ("readme_api_url", "README_API_URL")])
+def test_non_http_urls_from_the_environment_are_value_errors(
+        monkeypatch: pytest.MonkeyPatch, option: str, variable: str) -> None:
+    for url in ("ftp://docs.example.com", "https://docs.example.com\\@evil.example"):
+        monkeypatch.setenv(variable, url)
+        with pytest.raises(ValueError) as raised:
+            MetricsApiConfig(api_key=API_KEY, grouping_function=caller)
+        assert option in str(raised.value) and variable in str(raised.value)
+
+
+def test_a_backslash_never_sends_the_documentation_link_to_another_host(
+        collector: Collector) -> None:
+    """The link a client gets names the host the configured URL names, as a browser reads
+    it (before the fix: https://evil.example/logs/<id>, the part before "\\@" taken for a
+    user name and dropped)."""
+    try:
+        middleware = MetricsMiddleware(echo_app, MetricsApiConfig(
+            api_key=API_KEY, metrics_api=collector.url, **inline_options(
+                {"base_log_url": "https://docs.example.com\\@evil.example"})))
+    except ValueError:
+        return
+    result = run_wsgi(middleware, wsgi_environ())
+    middleware.close()
+    for link in result.header("x-documentation-url"):
+        assert urlsplit(link.replace("\\", "/")).hostname == "docs.example.com", link
