@@ -113,10 +113,12 @@ SPEC 7, delivery
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import re
 from typing import Any, Callable
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 
@@ -127,6 +129,7 @@ from tests.support.contract import (
     caller,
     exchange,
     inline_options,
+    pairs,
     spec_mask,
 )
 from tests.support.fake_api import Collector
@@ -512,3 +515,271 @@ def test_a_backslash_never_sends_the_documentation_link_to_another_host(
     middleware.close()
     for link in result.header("x-documentation-url"):
         assert urlsplit(link.replace("\\", "/")).hostname == "docs.example.com", link
+
+
+# ------------------------------------------------------------------ SPEC 6: the key
+
+
+KEY = "cust-Key_9f8e7d6c5b4a"  # the caller's key, as the grouping function returns it
+_BOUNDARY = "spec28bd"
+
+
+def _carriers() -> list[Any]:
+    """(id, request kwargs): each carries the caller's key in one place."""
+    multipart = (f"--{_BOUNDARY}\r\nContent-Disposition: form-data; name=\"token\"\r\n\r\n"
+                 f"{KEY}\r\n--{_BOUNDARY}\r\nContent-Disposition: form-data; name=\"up\"; "
+                 f"filename=\"k.txt\"\r\nContent-Type: text/plain\r\n\r\nkey={KEY}\r\n"
+                 f"--{_BOUNDARY}--\r\n").encode()
+    return [
+        pytest.param({"headers": {"X-Custom-Credential-Name": KEY}}, id="any-header"),
+        pytest.param({"headers": {"Authorization": f"Bearer {KEY}"}}, id="authorization"),
+        pytest.param({"query": f"apiKey={KEY}&x=1"}, id="query-and-url"),
+        pytest.param({"query": f"k={KEY.replace('_', '%5F')}"}, id="query-percent-encoded"),
+        pytest.param({"path": f"/keys/{KEY}/items"}, id="url-path"),
+        pytest.param({"headers": {"Cookie": f"session=abc; k={KEY}"}}, id="cookie"),
+        pytest.param({"method": "POST", "body": f"a=1&key={KEY}".encode(),
+                      "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
+                     id="form"),
+        pytest.param({"method": "POST", "body": multipart, "headers": {
+            "Content-Type": f"multipart/form-data; boundary={_BOUNDARY}"}}, id="multipart"),
+        pytest.param({"method": "POST", "body": json.dumps(
+            {"a": [{"deep": {"apiKey": KEY}}], "b": KEY}).encode(),
+            "headers": {"Content-Type": "application/json"}}, id="json"),
+        pytest.param({"method": "POST", "body": json.dumps({"k": KEY}, indent=2).encode(),
+                      "headers": {"Content-Type": "application/vnd.api+json"}},
+                     id="plus-json-pretty"),
+    ]
+
+
+def _key_group(req: Any) -> dict[str, str]:
+    return {"api_key": KEY, "label": "L"}
+
+
+def _no_key_in(collector: Collector) -> None:
+    for received in collector.received:
+        assert KEY.encode() not in received.body, received.body[:2000]
+        assert KEY.replace("_", "%5F").encode() not in received.body
+
+
+@pytest.mark.parametrize("request_kwargs", _carriers())
+def test_callers_key_masked_in_every_carrier(inline_wrap: Any, collector: Collector,
+                                            request_kwargs: dict[str, Any]) -> None:
+    result, log, entry = exchange(inline_wrap(echo_app, grouping_function=_key_group),
+                                  collector, **request_kwargs)
+    assert result.status == "200 OK"
+    assert log["group"]["id"] == spec_mask(KEY)
+    _no_key_in(collector)
+    request = entry["request"]
+    sent = json.dumps(request, ensure_ascii=False)
+    if "Authorization" in request_kwargs.get("headers", {}):  # masked whole, as SPEC 4
+        assert pairs(request["headers"])["Authorization"] == spec_mask(f"Bearer {KEY}")
+    else:  # the key's own mask where the key was (percent-encoded in the url)
+        assert spec_mask(KEY) in sent or quote(spec_mask(KEY), safe="") in request["url"]
+    assert urlsplit(request["url"]).path.startswith("/")  # the url stays a url
+    if "query" in request_kwargs:
+        assert [q["name"] for q in request["queryString"]] == [
+            pair.split("=")[0] for pair in request_kwargs["query"].split("&")]
+        assert [q["value"] for q in request["queryString"]] == [
+            unquote(pair.split("=")[1]) if pair.split("=")[1] == "1" else spec_mask(KEY)
+            for pair in request_kwargs["query"].split("&")]
+    if "json" in request.get("postData", {}).get("mimeType", ""):
+        json.loads(request["postData"]["text"])  # still JSON
+    for param in request.get("postData", {}).get("params", []):
+        if param["value"].startswith("data:"):  # a file's bytes, base64: no key inside
+            assert KEY.encode() not in base64.b64decode(param["value"].split(",")[1])
+
+
+def test_callers_key_masked_in_every_carrier_under_fastapi(collector: Collector) -> None:
+    pytest.importorskip("starlette")
+    pytest.importorskip("httpx")
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+    async def echo(request: Request) -> Response:
+        return Response(await request.body(), media_type="text/plain")
+
+    app = Starlette(routes=[Route("/{rest:path}", echo, methods=["GET", "POST"])])
+    app.add_middleware(ReadMeMetricsMiddleware, config=MetricsApiConfig(
+        api_key=API_KEY, metrics_api=collector.url,
+        **inline_options({"grouping_function": _key_group})))
+    cases = [case.values[0] for case in _carriers()]
+    with TestClient(app) as client:
+        for case in cases:
+            url = case.get("path", "/") + ("?" + case["query"] if "query" in case else "")
+            response = client.request(case.get("method", "GET"), url,
+                                      headers=case.get("headers", {}),
+                                      content=case.get("body", b""))
+            assert response.status_code == 200
+    logs = collector.wait_for_logs(len(cases))
+    assert len(logs) == len(cases)
+    for log in logs:
+        assert_valid_log(log)
+        assert log["group"]["id"] == spec_mask(KEY)
+    _no_key_in(collector)
+
+
+def _readme_credential_headers() -> list[str]:
+    from tests.support.command import REPO_ROOT
+
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("(`readme_metrics.har.CREDENTIAL_HEADERS`):")
+    end = text.index("and every header whose name says it holds one", start)
+    return re.findall(r"`([A-Za-z0-9-]+)`", text[start:end])
+
+
+def test_every_credential_header_readme_names_is_masked(inline_wrap: Any,
+                                                        collector: Collector) -> None:
+    names = _readme_credential_headers()
+    assert len(names) > 40 and "X-Api-Key" in names and "Authorization" in names
+    value = "tok-" + "z" * 20 + "-0042"
+    sent = {name: value + name for name in names}
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")]
+                       + [(name, sent[name]) for name in names])
+        return [b"ok"]
+
+    _result, _log, entry = exchange(inline_wrap(app), collector, headers=dict(sent))
+    for side in ("request", "response"):
+        headers = entry[side]["headers"]
+        # (WSGI gives no request header's case: HTTP_APIKEY is sent as "Apikey".)
+        got = {h["name"].lower(): h["value"] for h in headers}
+        for name in names:
+            if side == "request" and name.lower() in ("set-cookie", "set-cookie2"):
+                continue
+            assert got.get(name.lower()) == spec_mask(sent[name]), (side, name)
+        if side == "response":  # the app's names keep their case
+            assert [h["name"] for h in headers][1:-1] == names  # x-documentation-url last
+    _no_value = [r for r in collector.received if value.encode() in r.body]
+    assert _no_value == []
+
+
+# ------------------------------------------------------------------ SPEC 6: the lists
+
+
+_DOCUMENT = {"items": [{"id": 7, "secret": "s"}], "meta": {"id": "x", "n": 1}, "id": "top",
+             "user": {"name": "a", "pw": "bb"}, "name": "ccc", "nul": None, "t": True,
+             "users": [{"password": "p1"}], "a": {"user": {"pw": "deep"}}}
+
+
+def _json_exchange(inline_wrap: Any, collector: Collector, **options: Any
+                   ) -> tuple[Any, Any, dict[str, Any]]:
+    """The same JSON document sent and echoed back: (request's, response's, entry)."""
+    body = json.dumps(_DOCUMENT).encode()
+    _result, _log, entry = exchange(inline_wrap(echo_app, **options), collector,
+                                    method="POST", body=body, query="id=1&name=n",
+                                    headers={"Content-Type": "application/json"})
+    return (json.loads(entry["request"]["postData"]["text"]),
+            json.loads(entry["response"]["content"]["text"]), entry)
+
+
+def test_allowlist_walks_objects_and_arrays(inline_wrap: Any, collector: Collector) -> None:
+    """Allowlist only: objects and arrays under a key not listed are walked (a listed key
+    inside keeps its value); every other value is redacted; JSON stays valid."""
+    request, response, entry = _json_exchange(inline_wrap, collector, allowlist=["ID"])
+    expected = {"items": [{"id": 7, "secret": "[REDACTED 1]"}],
+                "meta": {"id": "x", "n": "[REDACTED]"}, "id": "top",
+                "user": {"name": "[REDACTED 1]", "pw": "[REDACTED 2]"},
+                "name": "[REDACTED 3]", "nul": "[REDACTED]", "t": "[REDACTED]",
+                "users": [{"password": "[REDACTED 2]"}],
+                "a": {"user": {"pw": "[REDACTED 4]"}}}
+    assert request == expected and response == expected
+    assert pairs(entry["request"]["queryString"]) == {"id": "1", "name": "[REDACTED 1]"}
+    assert urlsplit(entry["request"]["url"]).query == "id=1&name=%5BREDACTED%201%5D"
+
+
+def test_allowlist_keeps_an_object_under_a_listed_key_whole(inline_wrap: Any,
+                                                            collector: Collector) -> None:
+    request, _response, _entry = _json_exchange(inline_wrap, collector,
+                                                allowlist=["user", "items"])
+    assert request["user"] == {"name": "a", "pw": "bb"}
+    assert request["items"] == [{"id": 7, "secret": "s"}]
+    assert request["a"] == {"user": {"pw": "deep"}}  # "user" anywhere: a bare key
+    assert request["meta"] == {"id": "[REDACTED 1]", "n": "[REDACTED]"}
+
+
+def test_dotted_paths_in_both_lists(inline_wrap: Any, collector: Collector) -> None:
+    """A dotted path matches that path only, from the top of the document (through the
+    arrays on the way: the library's reading; SPEC is silent on arrays)."""
+    request, _response, _entry = _json_exchange(
+        inline_wrap, collector, denylist=["user.pw", "users.password", "meta.n"])
+    assert request["user"] == {"name": "a", "pw": "[REDACTED 2]"}
+    assert request["a"] == {"user": {"pw": "deep"}}  # not the path from the top
+    assert request["users"] == [{"password": "[REDACTED 2]"}]
+    assert request["meta"] == {"id": "x", "n": "[REDACTED]"}
+    assert request["name"] == "ccc"
+
+    request, _response, _entry = _json_exchange(inline_wrap, collector,
+                                                allowlist=["user.name"])
+    assert request["user"] == {"name": "a", "pw": "[REDACTED 2]"}
+    assert request["name"] == "[REDACTED 3]"  # the bare key is not listed
+
+
+def test_redacted_marks_per_value_kind(inline_wrap: Any, collector: Collector) -> None:
+    """"[REDACTED n]" for a string of length n (code points, as Python's len and the
+    official Python package count), "[REDACTED]" for anything else."""
+    body = json.dumps({"s": "héllo", "e": "", "u": "\U0001f600x", "n": 12, "f": 1.5,
+                       "b": False, "z": None, "o": {"s": "x"}, "a": ["x"]},
+                      ensure_ascii=False).encode()
+    _result, _log, entry = exchange(
+        inline_wrap(echo_app, denylist=["s", "e", "u", "n", "f", "b", "z", "o", "a"]),
+        collector, method="POST", body=body,
+        headers={"Content-Type": "application/json; charset=utf-8"}, query="s=%C3%A9t%C3%A9")
+    assert json.loads(entry["request"]["postData"]["text"]) == {
+        "s": "[REDACTED 5]", "e": "[REDACTED 0]", "u": "[REDACTED 2]", "n": "[REDACTED]",
+        "f": "[REDACTED]", "b": "[REDACTED]", "z": "[REDACTED]", "o": "[REDACTED]",
+        "a": "[REDACTED]"}
+    assert entry["request"]["queryString"] == [{"name": "s", "value": "[REDACTED 3]"}]
+
+
+def test_denylist_in_every_place_of_a_fastapi_exchange(collector: Collector) -> None:
+    """The same lists under the ASGI middleware: headers both ways, query and url,
+    cookies, form fields and JSON at any depth, matched case-insensitively."""
+    pytest.importorskip("starlette")
+    pytest.importorskip("httpx")
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+    async def echo(request: Request) -> Response:
+        return Response(await request.body(), media_type=request.headers["content-type"],
+                        headers={"X-Secret": "answer"})
+
+    app = Starlette(routes=[Route("/", echo, methods=["POST"])])
+    app.add_middleware(ReadMeMetricsMiddleware, config=MetricsApiConfig(
+        api_key=API_KEY, metrics_api=collector.url,
+        **inline_options({"denylist": ["SECRET", "x-secret"]})))
+    with TestClient(app) as client:
+        client.post("/?Secret=QQQQQ&ok=1", content=b'{"a": [{"b": {"secret": "JJJJJ"}}]}',
+                    headers={"Content-Type": "application/json", "X-Secret": "HHHHH",
+                             "Cookie": "secret=CCCCC; ok=2"})
+        client.post("/", content=b"secret=FFFFF&ok=3",
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    first, second = (entry_of(log) for log in collector.wait_for_logs(2))
+    assert pairs(first["request"]["queryString"]) == {"Secret": "[REDACTED 5]", "ok": "1"}
+    assert "QQQQQ" not in first["request"]["url"]
+
+    def header(side: str) -> str:
+        return next(h["value"] for h in first[side]["headers"] if h["name"].lower()
+                    == "x-secret")
+
+    assert header("request") == "[REDACTED 5]" and header("response") == "[REDACTED 6]"
+    assert pairs(first["request"]["cookies"])["secret"] == "[REDACTED 5]"
+    assert json.loads(first["request"]["postData"]["text"]) == {
+        "a": [{"b": {"secret": "[REDACTED 5]"}}]}
+    assert json.loads(first["response"]["content"]["text"]) == {
+        "a": [{"b": {"secret": "[REDACTED 5]"}}]}
+    assert second["request"]["postData"]["params"] == [
+        {"name": "secret", "value": "[REDACTED 5]"}, {"name": "ok", "value": "3"}]
+    for received in collector.received:
+        for value in (b"QQQQQ", b"HHHHH", b"CCCCC", b"JJJJJ", b"FFFFF", b"answer"):
+            assert value not in received.body
