@@ -114,10 +114,14 @@ SPEC 7, delivery
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import logging
 import re
-from typing import Any, Callable
+import threading
+import time
+from typing import Any, Callable, Optional
 from urllib.parse import quote, unquote, urlsplit
 
 import pytest
@@ -132,7 +136,7 @@ from tests.support.contract import (
     pairs,
     spec_mask,
 )
-from tests.support.fake_api import Collector
+from tests.support.fake_api import Collector, Reply, basic_auth
 from tests.support.har_check import assert_valid_log
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
@@ -783,3 +787,375 @@ def test_denylist_in_every_place_of_a_fastapi_exchange(collector: Collector) -> 
     for received in collector.received:
         for value in (b"QQQQQ", b"HHHHH", b"CCCCC", b"JJJJJ", b"FFFFF", b"answer"):
             assert value not in received.body
+
+
+# ------------------------------------------------------------------ SPEC 6: webhooks
+
+
+_SECRET = "rdme_webhook_secret_abc123"
+
+
+def _sign(body: bytes, at_ms: int, secret: str = _SECRET) -> str:
+    """ReadMe's header, computed from the SPEC's words (not the library's code)."""
+    digest = hmac.new(secret.encode(), f"{at_ms}.".encode() + body, hashlib.sha256)
+    return f"t={at_ms},v0={digest.hexdigest()}"
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@pytest.mark.parametrize(("age_minutes", "expired"), [
+    pytest.param(0, False, id="now"),
+    pytest.param(29, False, id="29-min-old"),
+    pytest.param(31, True, id="31-min-old"),
+    pytest.param(24 * 60, True, id="a-day-old"),
+    pytest.param(-31, True, id="31-min-ahead"),
+])
+def test_webhook_expiry_window(age_minutes: int, expired: bool) -> None:
+    from readme_metrics.VerifyWebhook import VerifyWebhook
+    from readme_metrics.webhooks import VerificationError
+
+    body = b'{"email":"owlbert@example.com"}'
+    header = _sign(body, _now_ms() - age_minutes * 60_000)
+    if expired:
+        with pytest.raises(VerificationError, match="^Expired Signature$"):
+            VerifyWebhook(body, header, _SECRET)
+    else:
+        assert VerifyWebhook(body, header, _SECRET) == body
+
+
+@pytest.mark.parametrize(("body", "signed"), [
+    pytest.param(b'{"a": 1}', b'{"a": 1}', id="raw-bytes-exact"),
+    pytest.param('{"name": "Zoë"}', '{"name": "Zoë"}'.encode(), id="raw-str-utf8"),
+    pytest.param({"email": "owlbert@example.com", "n": 1.0, "z": "Zoë", "l": [1, None],
+                  "e": 1e21, "s": 1e-7, "nested": {"b": True}},
+                 '{"email":"owlbert@example.com","n":1,"z":"Zoë","l":[1,null],"e":1e+21,'
+                 '"s":1e-7,"nested":{"b":true}}'.encode(), id="dict-as-json-stringify"),
+    pytest.param({"2": "b", "x": 1, "1": "a"}, b'{"1":"a","2":"b","x":1}',
+                 id="dict-index-keys-first"),
+])
+def test_webhook_body_kinds(body: Any, signed: bytes) -> None:
+    from readme_metrics.VerifyWebhook import VerifyWebhook
+    from readme_metrics.webhooks import VerificationError
+
+    at = _now_ms()
+    assert VerifyWebhook(body, _sign(signed, at), _SECRET) == body
+    assert VerifyWebhook(body, _sign(signed, at).encode(), _SECRET.encode()) == body
+    with pytest.raises(VerificationError, match="^Invalid Signature$"):
+        VerifyWebhook(body, _sign(signed + b" ", at), _SECRET)
+
+
+@pytest.mark.parametrize(("signature", "message"), [
+    pytest.param(None, "Missing Signature", id="none"),
+    pytest.param("", "Missing Signature", id="empty"),
+    pytest.param("v0=abc", "Invalid Signature", id="no-time"),
+    pytest.param("t=notanumber,v0=abc", "Invalid Signature", id="bad-time"),
+    pytest.param("t={now}", "Invalid Signature", id="no-v0"),
+    pytest.param("t={now},v0=" + "0" * 64, "Invalid Signature", id="wrong-hmac"),
+    pytest.param("garbage", "Invalid Signature", id="garbage"),
+])
+def test_webhook_messages(signature: Optional[str], message: str) -> None:
+    from readme_metrics.VerifyWebhook import VerifyWebhook
+    from readme_metrics.webhooks import VerificationError
+
+    if signature is not None:
+        signature = signature.replace("{now}", str(_now_ms()))
+    with pytest.raises(VerificationError) as raised:
+        VerifyWebhook(b"{}", signature, _SECRET)
+    assert str(raised.value) == message
+    wrong_secret = _sign(b"{}", _now_ms(), secret="another-secret")
+    with pytest.raises(VerificationError, match="^Invalid Signature$"):
+        VerifyWebhook(b"{}", wrong_secret, _SECRET)
+
+
+# ------------------------------------------------------------------ SPEC 7: delivery
+
+
+def _library_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("readme-metrics")]
+
+
+def _workers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "readme-metrics-worker"]
+
+
+def test_worker_is_lazy_daemon_and_one(background_wrap: Any, collector: Collector) -> None:
+    before = set(_workers())
+    first = background_wrap(flush_interval=0)
+    assert set(_workers()) == before  # made: no thread yet
+    run_wsgi(first, wsgi_environ())
+    started = [t for t in _workers() if t not in before]
+    assert len(started) == 1 and started[0].daemon
+    for _ in range(60):  # 6 batches of 10: still the one worker
+        run_wsgi(first, wsgi_environ())
+    assert first.flush(10.0)
+    assert [t for t in _workers() if t not in before] == started
+    second = background_wrap(flush_interval=0)  # its own worker, once it logs
+    run_wsgi(second, wsgi_environ())
+    assert len([t for t in _workers() if t not in before]) == 2
+    assert second.flush(10.0)
+    assert len(collector.wait_for_logs(62)) == 62
+
+
+def test_sender_threads_stay_few_under_a_slow_api(background_wrap: Any,
+                                                  collector: Collector) -> None:
+    """Never one thread per batch: 300 batches of one log against an API answering in
+    50 ms leave a small, bounded number of the library's threads."""
+    collector.default = Reply(delay=0.05)
+    middleware = background_wrap(buffer_length=1, flush_interval=0)
+    most = 0
+    for _ in range(300):
+        run_wsgi(middleware, wsgi_environ())
+        most = max(most, len(_library_threads()))
+    assert middleware.flush(30.0)
+    assert middleware.stats["sent"] == 300
+    assert most <= 20, most  # README: senders up to 16, the worker, a watchdog
+
+
+def test_a_hanging_api_never_slows_a_request(background_wrap: Any,
+                                             collector: Collector) -> None:
+    """The request thread only enqueues: with every POST held by the API, requests go on
+    being answered (all 200 of them before the API answers at all)."""
+    gate = threading.Event()
+    collector.default = Reply(gate=gate)
+    middleware = background_wrap(buffer_length=1, flush_interval=0)
+    answered: list[bytes] = []
+
+    def serve() -> None:
+        for _ in range(200):
+            answered.append(run_wsgi(middleware, wsgi_environ()).body)
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    thread.join(60)
+    try:
+        assert not thread.is_alive() and len(answered) == 200
+        assert not gate.is_set()
+    finally:
+        gate.set()
+    assert middleware.flush(30.0)
+
+
+def test_full_queue_drops_counted_with_one_warning(background_wrap: Any, collector: Collector,
+                                                   records: Records) -> None:
+    gate = threading.Event()
+    collector.default = Reply(gate=gate)
+    middleware = background_wrap(max_queue_size=5, buffer_length=1, flush_interval=0)
+    try:
+        for _ in range(200):
+            run_wsgi(middleware, wsgi_environ())
+        stats = middleware.stats
+        assert stats["captured"] == 200
+        assert stats["dropped_queue_full"] >= 200 - 5 - 20  # at most a few in flight
+        assert stats["dropped"] == stats["dropped_queue_full"]
+        assert stats["queued"] <= 5 + 20
+        assert stats["captured"] == (stats["sent"] + stats["dropped"] + stats["queued"]
+                                     + stats["skipped"])
+        full = [m for m in records.at(logging.WARNING) if "queue is full" in m]
+        assert len(full) == 1, full  # rate-limited: one for the whole burst
+        assert "max_queue_size" in full[0] and "README_MAX_QUEUE_SIZE" in full[0]
+    finally:
+        gate.set()
+    middleware.flush(10.0)
+
+
+def test_buffer_length_and_flush_interval(background_wrap: Any, collector: Collector) -> None:
+    full = background_wrap(buffer_length=3, flush_interval=0)
+    run_wsgi(full, wsgi_environ(path="/a"))
+    run_wsgi(full, wsgi_environ(path="/b"))
+    with pytest.raises(AssertionError):  # a partial batch waits (no interval)
+        collector.wait_for_logs(1, timeout=0.5)
+    run_wsgi(full, wsgi_environ(path="/c"))
+    post, = collector.wait_for_posts(1)  # sent as soon as 3 wait, without flush()
+    assert [urlsplit(entry_of(log)["request"]["url"]).path for log in post.json()] == [
+        "/a", "/b", "/c"]
+    timed = background_wrap(buffer_length=100, flush_interval=0.2)
+    run_wsgi(timed, wsgi_environ(path="/d"))
+    posts = collector.wait_for_posts(2)  # sent flush_interval after it, without flush()
+    assert len(posts[1].json()) == 1
+
+
+@pytest.mark.parametrize("failure", [
+    pytest.param(Reply(503), id="503"),
+    pytest.param(Reply(500), id="500"),
+    pytest.param(Reply(429, headers={"Retry-After": "0"}), id="429-retry-after"),
+    pytest.param(Reply(408), id="408"),
+    pytest.param(Reply(drop=True), id="connection-closed"),
+])
+def test_retried_answers_are_delivered_once(inline_wrap: Any, collector: Collector,
+                                            failure: Reply) -> None:
+    collector.replies.extend([failure])
+    middleware = inline_wrap(echo_app)
+    run_wsgi(middleware, wsgi_environ())
+    assert middleware.flush(15.0)
+    logs = collector.wait_for_only(1)
+    assert_valid_log(logs[0])
+    stats = middleware.stats
+    assert stats["sent"] == 1 and stats["retries"] >= 1 and stats["dropped"] == 0
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_auth_refusal_pauses_with_one_error(background_wrap: Any, collector: Collector,
+                                            records: Records, status: int) -> None:
+    collector.default = Reply(status, body=b'{"error": "APIKEY_NOTFOUNDD"}')
+    middleware = background_wrap(buffer_length=1, flush_interval=0)
+    for _ in range(20):
+        run_wsgi(middleware, wsgi_environ())
+        middleware.flush(5.0)
+    stats = middleware.stats
+    assert stats["dropped_auth"] == 20 and stats["sent"] == 0
+    assert collector.received == []
+    assert 1 <= len(collector.failed) <= 2  # the pause: the later logs are dropped unsent
+    errors = records.at(logging.ERROR)
+    assert len(errors) == 1, errors
+    assert str(status) in errors[0] and "README_API_KEY" in errors[0]
+    assert API_KEY not in records.text()
+
+
+def test_other_4xx_drop_the_batch_with_the_body_at_debug(inline_wrap: Any,
+                                                         collector: Collector,
+                                                         records: Records) -> None:
+    collector.replies.append(Reply(400, body=b'{"error": "the log had no foo-bar-baz"}'))
+    middleware = inline_wrap(echo_app)
+    run_wsgi(middleware, wsgi_environ(path="/first"))
+    assert middleware.flush(5.0) is False
+    stats = middleware.stats
+    assert stats["dropped_rejected"] == 1 and stats["retries"] == 0
+    assert len(collector.failed) == 1 and collector.received == []
+    debug = [m for m in records.at(logging.DEBUG) if "foo-bar-baz" in m]
+    assert debug, records.text()
+    assert not [m for lvl in (logging.INFO, logging.WARNING, logging.ERROR)
+                for m in records.at(lvl) if "foo-bar-baz" in m]
+    run_wsgi(middleware, wsgi_environ(path="/second"))  # delivery goes on
+    assert middleware.flush(5.0)
+    assert urlsplit(entry_of(collector.wait_for_logs(1)[0])["request"]["url"]).path == "/second"
+
+
+_EXIT_SCRIPT = """
+import sys
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from tests.support.wsgi import run_wsgi, wsgi_environ
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+middleware = MetricsMiddleware(app, MetricsApiConfig(
+    api_key="rdme_exit_key_1234", metrics_api=sys.argv[1], base_log_url="https://d.example",
+    grouping_function=lambda req: {"api_key": "k-1234"}, buffer_length=100,
+    flush_interval=0, shutdown_timeout=float(sys.argv[2])))
+for n in range(7):
+    run_wsgi(middleware, wsgi_environ(path=f"/exit/{n}"))
+print("served")
+"""
+
+
+@pytest.mark.parametrize("answering", [True, False])
+def test_exit_flush_of_a_script(collector: Collector, answering: bool) -> None:
+    """At interpreter exit everything queued is sent; an API that never answers does not
+    hang the exit past shutdown_timeout (the bound here is generous: no timing)."""
+    from tests.support.contract import run_python
+
+    gate = threading.Event()
+    if not answering:
+        collector.default = Reply(gate=gate)
+    try:
+        done = run_python(_EXIT_SCRIPT, collector.url, "1.0", timeout=60)
+    finally:
+        gate.set()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "served\n"  # the library printed nothing
+    assert "rdme_exit_key_1234" not in done.stderr
+    if answering:
+        logs = collector.wait_for_only(7)
+        assert sorted(urlsplit(entry_of(log)["request"]["url"]).path for log in logs) == [
+            f"/exit/{n}" for n in range(7)]
+
+
+def test_docs_url_lookup_once_per_key_off_the_request_path(collector: Collector) -> None:
+    release = threading.Event()
+
+    def lookup(received: Any) -> Reply:
+        release.wait(30)
+        return Reply(200, b'{"baseUrl": "https://owl.readme.io/"}')
+
+    collector.get_v1 = lookup
+
+    def make(key: str) -> MetricsMiddleware:
+        return MetricsMiddleware(echo_app, MetricsApiConfig(
+            api_key=key, metrics_api=collector.url, readme_api_url=collector.url,
+            grouping_function=caller, buffer_length=1, background_worker_mode=False))
+
+    first, same_key, other_key = make(API_KEY), make(API_KEY), make("rdme_another_key_5678")
+    try:
+        early = [run_wsgi(m, wsgi_environ()) for m in (first, same_key, first)]
+        # Until the base is known, no header; the lookup never held a request.
+        assert [r.header("x-documentation-url") for r in early] == [[], [], []]
+        assert not release.is_set()
+        release.set()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            result = run_wsgi(first, wsgi_environ())
+            if result.header("x-documentation-url"):
+                break
+            time.sleep(0.05)
+        link, = result.header("x-documentation-url")
+        assert link.startswith("https://owl.readme.io/logs/")
+        assert run_wsgi(same_key, wsgi_environ()).header("x-documentation-url")
+        for _ in range(20):
+            run_wsgi(first, wsgi_environ())
+        while time.monotonic() < deadline:
+            if run_wsgi(other_key, wsgi_environ()).header("x-documentation-url"):
+                break
+            time.sleep(0.05)
+        auths = sorted(g.headers.get("Authorization", "") for g in collector.gets)
+        assert auths == sorted([basic_auth(API_KEY), basic_auth("rdme_another_key_5678")])
+        assert all(g.path == "/v1" for g in collector.gets)
+    finally:
+        for middleware in (first, same_key, other_key):
+            middleware.close()
+
+
+def test_one_pooled_connection_for_many_posts(inline_wrap: Any, collector: Collector) -> None:
+    middleware = inline_wrap(echo_app)
+    for _ in range(25):
+        run_wsgi(middleware, wsgi_environ())
+    assert middleware.flush(5.0)
+    posts = collector.wait_for_posts(25)
+    assert len({post.peer for post in posts}) == 1  # one keep-alive connection
+
+
+def test_app_unaffected_by_every_failure_of_the_library(capfd: pytest.CaptureFixture[str],
+                                                        records: Records) -> None:
+    """An API that is refused, down, rejecting or unreachable: the app answers as bare,
+    nothing is raised or printed, and neither key appears in any log line."""
+    from tests.support.ports import free_port
+
+    bare = run_wsgi(echo_app, wsgi_environ("POST", "/x", {"X-Api-Key": CALLER["api_key"]},
+                                           b"body"))
+    dead = f"http://127.0.0.1:{free_port()}"
+    refusing = Collector().start()
+    refusing.default = Reply(500, body=b"down")
+    try:
+        for url in (dead, refusing.url):
+            for background in (True, False):
+                middleware = MetricsMiddleware(echo_app, MetricsApiConfig(
+                    api_key=API_KEY, metrics_api=url, readme_api_url=url,
+                    grouping_function=lambda req: {"api_key": req.headers["X-Api-Key"]},
+                    buffer_length=1, background_worker_mode=background,
+                    shutdown_timeout=0.5, timeout=0.5))
+                for _ in range(3):
+                    result = run_wsgi(middleware, wsgi_environ(
+                        "POST", "/x", {"X-Api-Key": CALLER["api_key"]}, b"body"))
+                    assert (result.status, result.body, result.error) == (
+                        bare.status, bare.body, None)
+                    assert [h for h in result.headers if h[0] != "x-documentation-url"] \
+                        == bare.headers
+                middleware.close()
+    finally:
+        refusing.stop()
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+    text = records.text()
+    assert records.records and API_KEY not in text and CALLER["api_key"] not in text
