@@ -6,8 +6,9 @@ chunk by chunk). The only Flask-specific part is what the grouping function rece
 Flask calls ``start_response`` from inside its request context, and that is where the
 middleware identifies the caller, so the function gets Flask's real ``request`` and
 ``flask.g``, ``flask_login.current_user`` and the like work as in a view. A body the
-view left untouched is read there from the middleware's copy (as far as it has arrived,
-never by a read that waits for the client), and handed back untouched afterwards.
+view left untouched, or read past ``get_data()``'s cache (``request.stream``, the form),
+is read there from the middleware's copy (as far as it has arrived, never by a read that
+waits for the client), and handed back as the view left it afterwards.
 """
 
 from __future__ import annotations
@@ -56,23 +57,29 @@ class FlaskMetricsMiddleware(MetricsMiddleware):
             # The object itself, not the proxy: it stays usable if the function keeps it.
             current = request._get_current_object()  # type: ignore[attr-defined]
             state = current.__dict__
-            if body is not None and not any(name in state for name in _BODY_STATE):
-                # The view left the body untouched: the function reads the copy, which
-                # never waits for the client (werkzeug's own stream would).
+            if body is not None and "_cached_data" not in state:
+                # The view left the body untouched, or read it past get_data()'s cache
+                # (request.stream, request.form, get_data(cache=False)): werkzeug's own
+                # stream would give the function b"" (or the rest, waiting for the
+                # client). It reads the copy, which never waits for the client; what the
+                # view parsed (its form) stays as it is.
+                saved = {name: state[name] for name in _BODY_STATE if name in state}
                 copy = dict(environ)
                 replay_input(body, copy, environ)
                 state["stream"] = copy["wsgi.input"]
-                state[_LENT] = True
+                state[_LENT] = saved
             return current
         return super().grouping_request(environ, body)
 
     def grouped(self, request: Any) -> None:
-        """The body lent to the grouping function is the view's own again, untouched (a
-        streamed answer may read it, whole, as without the middleware)."""
+        """The body lent to the grouping function is the view's own again, as the view
+        left it (a streamed answer may read it on, as without the middleware)."""
         state = getattr(request, "__dict__", {})
-        if state.pop(_LENT, False):
+        saved = state.pop(_LENT, None)
+        if saved is not None:
             for name in _BODY_STATE:
                 state.pop(name, None)
+            state.update(saved)
 
 
 class ReadMeMetrics:

@@ -1159,3 +1159,159 @@ def test_app_unaffected_by_every_failure_of_the_library(capfd: pytest.CaptureFix
     assert out == "" and err == ""
     text = records.text()
     assert records.records and API_KEY not in text and CALLER["api_key"] not in text
+
+
+# How the view read the body: (route, view body). Each answers what it read.
+_FLASK_VIEW_READS = {
+    "stream": lambda flask: flask.request.stream.read(),
+    "stream-part": lambda flask: flask.request.stream.read(3),
+    "uncached": lambda flask: flask.request.get_data(cache=False),
+    "form": lambda flask: repr(sorted(flask.request.form.items())).encode(),
+    "input-stream": lambda flask: flask.request.input_stream.read(
+        flask.request.content_length),
+    "cached": lambda flask: flask.request.get_data(),
+    "untouched": lambda flask: b"-",
+}
+
+
+@pytest.mark.parametrize("view_read", list(_FLASK_VIEW_READS))
+@pytest.mark.parametrize("kind", ["json", "form"])
+def test_flask_grouping_reads_the_body_however_the_view_read_it(
+        collector: Collector, view_read: str, kind: str) -> None:
+    """SPEC 6: the body is readable inside the grouping function under Flask too (as
+    under Django and plain WSGI), whatever the view did with it first: a view that read
+    request.stream (or the form, or get_data(cache=False)) left the grouping function
+    get_data() == b"" and get_json() failing before; the view's reads are unchanged."""
+    flask = pytest.importorskip("flask")
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    body = b'{"user": "ada", "n": 1}' if kind == "json" else b"user=ada&n=1"
+    ctype = "application/json" if kind == "json" else "application/x-www-form-urlencoded"
+    seen: list[Any] = []
+
+    def grouping(request: Any) -> dict[str, str]:
+        data = request.get_data()  # first: werkzeug's form parsing leaves it b"" after
+        user = (request.get_json()["user"] if kind == "json" else request.form["user"])
+        seen.append((data, user))
+        return dict(CALLER)
+
+    def make_app(name: str) -> Any:
+        app = flask.Flask(name)
+
+        @app.route("/", methods=["POST"])
+        def view() -> Any:
+            return _FLASK_VIEW_READS[view_read](flask)
+
+        return app
+
+    bare = make_app("spec28_bare").test_client().post("/", data=body,
+                                                      content_type=ctype)
+    app = make_app("spec28_wrapped")
+    metrics = ReadMeMetrics(MetricsApiConfig(api_key=API_KEY, metrics_api=collector.url,
+                                             **inline_options({"grouping_function": grouping})))
+    metrics.init_app(app)
+    try:
+        response = app.test_client().post("/", data=body, content_type=ctype)
+        assert (response.status, response.data) == (bare.status, bare.data)
+        response.close()
+        assert metrics.flush(5.0)
+        log, = collector.wait_for_logs(1, timeout=5)
+        assert seen == [(body, "ada")]
+        post_data = entry_of(log)["request"]["postData"]
+        assert post_data.get("text", body.decode()) == body.decode()
+    finally:
+        metrics.close()
+
+
+def test_flask_streamed_answer_reads_the_rest_after_the_grouping_function(
+        collector: Collector) -> None:
+    """A streamed answer whose generator reads the body on after the view returned gets
+    the rest as without the middleware, though the grouping function read it all."""
+    flask = pytest.importorskip("flask")
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    body = b'{"user": "ada", "padding": "' + b"x" * 5000 + b'"}'
+    seen: list[Any] = []
+
+    def grouping(request: Any) -> dict[str, str]:
+        seen.append(request.get_json()["user"])
+        return dict(CALLER)
+
+    def make_app(name: str) -> Any:
+        app = flask.Flask(name)
+
+        @app.route("/", methods=["POST"])
+        def view() -> Any:
+            stream = flask.request.stream
+            first = stream.read(10)
+
+            def rest() -> Any:
+                yield first
+                yield b"|" + stream.read()
+
+            return flask.Response(flask.stream_with_context(rest()))
+
+        return app
+
+    bare = make_app("spec28_bare_stream").test_client().post(
+        "/", data=body, content_type="application/json")
+    app = make_app("spec28_stream")
+    metrics = ReadMeMetrics(MetricsApiConfig(api_key=API_KEY, metrics_api=collector.url,
+                                             **inline_options({"grouping_function": grouping})))
+    metrics.init_app(app)
+    try:
+        response = app.test_client().post("/", data=body, content_type="application/json")
+        assert response.data == bare.data == body[:10] + b"|" + body[10:]
+        response.close()
+        assert metrics.flush(5.0)
+        collector.wait_for_logs(1, timeout=5)
+        assert seen == ["ada"]
+    finally:
+        metrics.close()
+
+
+@pytest.mark.parametrize("view_read", ["stream", "stream-part", "form", "untouched"])
+def test_flask_grouping_reads_the_body_under_werkzeugs_server(collector: Collector,
+                                                              view_read: str) -> None:
+    """The same under werkzeug's development server (``flask run``), on a live
+    connection: the grouping function reads the whole body, the client gets the view's
+    answer as from the bare app."""
+    flask = pytest.importorskip("flask")
+    requests = pytest.importorskip("requests")
+    from werkzeug.serving import make_server
+
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    seen: list[Any] = []
+
+    def grouping(request: Any) -> dict[str, str]:
+        seen.append(request.get_data())
+        return dict(CALLER)
+
+    app = flask.Flask("spec28_werkzeug")
+
+    @app.route("/", methods=["POST"])
+    def view() -> Any:
+        return _FLASK_VIEW_READS[view_read](flask)
+
+    bare = app.test_client().post("/", data=b"user=ada&n=1",
+                                  content_type="application/x-www-form-urlencoded").data
+    metrics = ReadMeMetrics(MetricsApiConfig(api_key=API_KEY, metrics_api=collector.url,
+                                             **inline_options({"grouping_function": grouping})))
+    metrics.init_app(app)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        answer = requests.post(f"http://127.0.0.1:{server.port}/", data={"user": "ada",
+                                                                        "n": "1"}, timeout=10)
+        assert answer.content == bare
+        assert metrics.flush(5.0)
+        log, = collector.wait_for_logs(1, timeout=5)
+        assert seen == [b"user=ada&n=1"]
+        assert entry_of(log)["request"]["postData"]["params"] == [
+            {"name": "user", "value": "ada"}, {"name": "n", "value": "1"}]
+    finally:
+        server.shutdown()
+        thread.join(10)
+        metrics.close()
