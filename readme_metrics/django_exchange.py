@@ -161,6 +161,16 @@ class Capture:
         self.streaming = streaming
         record = tee.record
         unread = not getattr(request, "_read_started", False)
+        if not unread and streaming and not record.eof and self.declared is not None:
+            # Read in part by a view whose streamed answer may read on: request.body
+            # raised RawPostDataException in the grouping function. It is lent the body
+            # as the log will have it (what the view read, then what has arrived), and
+            # the view's stream is put back after it, the rest read ahead waiting in the
+            # tee for the view (grouped()).
+            self.read_started = True
+            request._stream = self.lent = RestOnRead(tee, request.META)
+            request._read_started = False
+            return
         if not unread and (record.eof or streaming):
             pass  # read to the end, or a streaming response that may read on
         elif self.declared is not None:

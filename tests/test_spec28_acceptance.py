@@ -1315,3 +1315,58 @@ def test_flask_grouping_reads_the_body_under_werkzeugs_server(collector: Collect
         server.shutdown()
         thread.join(10)
         metrics.close()
+
+
+@pytest.mark.parametrize("answer", ["streamed", "plain"])
+def test_django_grouping_reads_the_body_after_a_view_that_read_part(collector: Collector,
+                                                                    answer: str) -> None:
+    """SPEC 6 under Django: request.body works in the grouping function after a view that
+    read part of the body with request.read(), also when the view streams its answer and
+    reads the rest as it goes (RawPostDataException before: the call was not logged);
+    the streamed answer still gets the whole rest, as from the bare view."""
+    pytest.importorskip("django")
+    _django_configured()
+    from django.core.handlers.wsgi import WSGIRequest
+    from django.http import HttpResponse, StreamingHttpResponse
+
+    import readme_metrics.django as adapter
+
+    body = b'{"user": "ada", "padding": "' + b"x" * 5000 + b'"}'
+    seen: list[Any] = []
+
+    def grouping(request: Any) -> dict[str, str]:
+        seen.append(json.loads(request.body)["user"])
+        return dict(CALLER)
+
+    def view(request: Any) -> Any:
+        first = request.read(10)
+        if answer == "plain":
+            return HttpResponse(first)
+
+        def rest() -> Any:
+            yield first
+            yield b"|" + request.read()
+
+        return StreamingHttpResponse(rest())
+
+    def content(response: Any) -> bytes:
+        data = b"".join(response) if response.streaming else response.content
+        response.close()
+        return data
+
+    def request() -> Any:
+        return WSGIRequest(wsgi_environ("POST", "/", {"Content-Type": "application/json"},
+                                        body))
+
+    bare = content(view(request()))
+    middleware = adapter.MetricsMiddleware(view, MetricsApiConfig(
+        api_key=API_KEY, metrics_api=collector.url,
+        **inline_options({"grouping_function": grouping})))
+    try:
+        assert content(middleware(request())) == bare
+        assert middleware.pipeline.flush(5.0)
+        log, = collector.wait_for_logs(1, timeout=5)
+        assert seen == ["ada"]
+        assert entry_of(log)["request"]["postData"]["text"] == body.decode()
+    finally:
+        middleware.pipeline.close()
