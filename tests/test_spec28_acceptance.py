@@ -101,7 +101,9 @@ SPEC 7, delivery
     here: test_full_queue_drops_counted_with_one_warning
 - buffer_length, flush_interval, caps in logs and bytes (README: 500 logs a POST):
     test_delivery_batching (all)
-    here: test_buffer_length_and_flush_interval
+    here: test_buffer_length_and_flush_interval,
+    test_a_backlog_goes_in_posts_within_the_documented_caps (docs/DELIVERY.md: 500 logs,
+    2 MiB of captured data)
 - retries, 401/403 pause with one error, other 4xx dropped with the body at debug:
     test_delivery_retries (all)
     here: test_retried_answers_are_delivered_once, test_auth_refusal_pauses_with_one_error,
@@ -1427,3 +1429,38 @@ def test_posted_documents_are_the_same_without_orjson(collector: Collector) -> N
     assert documents[0]["group"]["label"] == "\u00e9\U0001f600"
     assert json.loads(documents[0]["request"]["log"]["entries"][0]["request"]["postData"][
         "text"])["secret"] == "[REDACTED 1]"
+
+
+def test_a_backlog_goes_in_posts_within_the_documented_caps(background_wrap: Any,
+                                                            collector: Collector) -> None:
+    """SPEC 7: with more than buffer_length waiting, one POST carries more of them, up to
+    the cap docs/DELIVERY.md documents (500 logs, 2 MiB of captured data), and a single
+    log larger than the byte cap goes alone; every log once."""
+    gate = threading.Event()
+    collector.replies.append(Reply(gate=gate))  # the first POST holds the rest back
+    middleware = background_wrap(echo_app, buffer_length=1, flush_interval=0,
+                                 max_body_bytes=3 * 1024 * 1024)
+    run_wsgi(middleware, wsgi_environ(path="/first"))
+    collector_waits = time.monotonic() + 10
+    while collector.in_flight == 0 and time.monotonic() < collector_waits:
+        time.sleep(0.01)
+    paths = ["/first"]
+    for n in range(1100):
+        paths.append(f"/small/{n}")
+        run_wsgi(middleware, wsgi_environ(path=paths[-1]))
+    for n in range(12):  # 200 KB each way: 400 KB captured, 5 to a POST at most
+        paths.append(f"/big/{n}")
+        run_wsgi(middleware, wsgi_environ("POST", paths[-1], {"Content-Type": "text/plain"},
+                                          b"y" * 200_000))
+    paths.append("/huge")  # 5 MB captured: over the byte cap, alone
+    run_wsgi(middleware, wsgi_environ("POST", "/huge", {"Content-Type": "text/plain"},
+                                      b"z" * 2_500_000))
+    gate.set()
+    assert middleware.flush(60.0)
+    posted = [[urlsplit(log["request"]["log"]["entries"][0]["request"]["url"]).path
+               for log in post.json()] for post in collector.received]
+    assert sorted(path for post in posted for path in post) == sorted(paths)
+    assert all(len(post) <= 500 for post in posted)
+    assert max(len(post) for post in posted) > 1  # a backlog does go in larger POSTs
+    assert all(sum(path.startswith("/big/") for path in post) <= 5 for post in posted)
+    assert ["/huge"] in posted
