@@ -400,6 +400,9 @@ class MetricsMiddleware:
                 self._stream(capture, response)
             else:
                 capture.recorder.record(bytes(response.content))
+                # The app's whole answer: shorter than its own Content-Length, the log
+                # says the client's was cut short (Exchange.response_body_short).
+                capture.recorder.ended = True
                 if capture.finish_in_close:
                     finish_at_close(self.pipeline, capture, response)
                 else:

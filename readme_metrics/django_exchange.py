@@ -405,6 +405,7 @@ def sync_stream(capture: Capture, chunks: Iterator[bytes]) -> Iterator[bytes]:
                 unsent = not chunk and holds_empty_chunks(capture.request.META)
             yield chunk
         capture.stream_ended = True
+        capture.recorder.ended = True  # the app's whole answer (see Django's _complete)
     except Exception:
         # The client gets the server's own 500 (as WSGI's Capture.fail).
         if unsent and answers_500(capture.request.META, in_call=False, wrote=False):
@@ -422,6 +423,7 @@ async def async_stream(capture: Capture, chunks: AsyncIterator[bytes]
             capture.recorder.record(chunk)
             yield chunk
         capture.stream_ended = True
+        capture.recorder.ended = True
     finally:
         if not capture.finish_in_close:  # as sync_stream (WSGI consumes it in one go)
             capture.finish()
