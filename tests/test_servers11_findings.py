@@ -5,13 +5,19 @@
    ``Content-Length: 20`` on 8 bytes) left the client a broken answer and the log said
    nothing; the WSGI and ASGI middlewares say so (servers10): the Django one does now,
    under WSGI servers and Django's ASGI handler alike.
+2. Django's runserver gives the app a chunked body as an input of length 0 (Django's
+   LimitedStream of no CONTENT_LENGTH): a body the app never read was logged as the
+   13 bytes the client sent, one it read part of (getting nothing) with bodySize 0, as
+   if the client had sent none. Both are logged as sent now, 13 bytes.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
+import requests
 
 from tests.support.fake_api import Collector, free_port
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
@@ -22,8 +28,11 @@ from tests.test_e2e_servers import (
     entry_of,
     raw_answer,
     serve,
+    server_env,
     serving_django,
 )
+from tests.test_hostile14_servers import SERVERS as HOSTILE14_SERVERS
+from tests.test_hostile_servers import _answer, _normalized, _request, _trace_of
 
 pytestmark = pytest.mark.e2e
 
@@ -59,3 +68,52 @@ def test_a_django_asgi_answer_shorter_than_its_content_length_is_logged_so(
         answer, content = _django_short(port, collector)
     assert answer.partition(b"\r\n\r\n")[2] == "caf\u00e9 ok".encode()
     assert (content["size"], content["comment"]) == (8, DJANGO_SHORT)
+
+
+# -- the WSGI middleware under the servers of hostile14, bare vs wrapped -------------------
+
+Make = Callable[[int, str, str], bytes]
+CHUNKS = b"3;name=value\r\nabc\r\nA;x\r\n0123456789\r\n0\r\n\r\n"  # 13 bytes of data
+LIMIT = 65536
+
+
+def _chunked(path: str) -> Make:
+    return _request("POST", path, CHUNKS, (b"Transfer-Encoding: chunked",
+                                            b"Content-Type: text/plain"), length=False)
+
+
+def _logged(argv: list[str], port: int, collector: Collector, tmp_path: Path,
+            cases: dict[str, Make], half_close: bool = False) -> dict[str, dict[str, Any]]:
+    """Each case played against the bare app and the wrapped one (a fresh connection
+    each): the same answer, byte for byte (Date, Server and x-documentation-url aside);
+    each case's log entry."""
+    env = server_env(collector, README_MAX_BODY_BYTES=str(LIMIT),
+                     DJANGO_SETTINGS_MODULE="tests.support.hostile_django")
+    with serve(argv, env, tmp_path, port) as base:
+        # The wrapped app is built at its first call: not in a case's answer.
+        requests.get(f"{base}/wrap/noread", headers={"X-Trace": "warm-up"}, timeout=20)
+        for name, make in cases.items():
+            bare = _answer(port, make(port, "bare", "bare"), half_close)
+            wrapped = _answer(port, make(port, "wrap", name), half_close)
+            assert bare.startswith(b"HTTP/1.1 "), name
+            assert _normalized(wrapped) == _normalized(bare), name
+        logs = collector.wait_for_logs(len(cases) + 1)
+    return {_trace_of(log): log["request"]["log"]["entries"][0] for log in logs}
+
+
+# -- 2. runserver: a chunked body, read or not, logged as the client sent it ---------------
+
+@pytest.mark.parametrize("half_close", [False, True])
+def test_runserver_logs_a_chunked_body_as_sent_read_or_not(
+        collector: Collector, tmp_path: Path, half_close: bool) -> None:
+    port = free_port()
+    cases = {"unread": _chunked("/noread"), "read-some": _chunked("/read-some"),
+             "read-past": _chunked("/read-past")}
+    entries = _logged(HOSTILE14_SERVERS["runserver"](port), port, collector, tmp_path,
+                      cases, half_close)
+    for name in cases:
+        request = entries[name]["request"]
+        assert (request["bodySize"], request["postData"]) == (
+            13, {"mimeType": "text/plain", "text": "abc0123456789"}), name
+        # What the app got of it: nothing (runserver's input of a chunked body is empty).
+        assert entries[name]["response"]["content"]["size"] in (0, 2), name

@@ -79,7 +79,7 @@ from readme_metrics.capture.rest_uwsgi import (
 from readme_metrics.capture.sockets import WOULD_BLOCK, readable, socket_of
 
 __all__ = ["arrives_later", "continue_unsent", "discards_before_close", "held_whole",
-           "record_rest", "waits_for_close", "yields_nothing_in_close"]
+           "record_rest", "waits_for_close", "withholds_chunks", "yields_nothing_in_close"]
 
 
 def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
@@ -197,6 +197,15 @@ def yields_nothing_in_close(stream: Any) -> bool:
         return type(_base(stream)).__module__.startswith("granian.")
     except Exception:  # noqa: BLE001 - unknown: its reads are taken as they come
         return False
+
+
+def withholds_chunks(stream: Any) -> bool:
+    """True for Django runserver's ``wsgi.input`` of a chunked body: a LimitedStream of
+    limit 0 (no CONTENT_LENGTH), over the connection's reader, which neither de-chunks nor
+    ends the input. Its empty reads are that limit, not the body's end: the body the
+    client sent is still on the connection, whole, and is copied out of its chunks as an
+    unread one (a read that gave nothing is no read of it)."""
+    return _is_django_limited(stream) and getattr(stream, "limit", None) == 0
 
 
 def continue_unsent(environ: Mapping[str, Any]) -> bool:

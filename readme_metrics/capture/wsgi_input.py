@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator, Literal, Mapping, Optional, Union
 
 from readme_metrics.capture.body import GRACE, BodyRecord, read_ahead, readline_ahead
 from readme_metrics.capture.input_shape import REFUSED, readlines_stop, shaped, size_argument
-from readme_metrics.capture.rest import arrives_later
+from readme_metrics.capture.rest import arrives_later, withholds_chunks
 from readme_metrics.capture.wsgi_rest import InputRest
 
 __all__ = ["InputTee", "server_ends_input"]
@@ -141,6 +141,8 @@ class InputTee(InputRest):
                     record.give_up()
                 return
             self._ahead = record.feed_after(data, ahead)
+        elif record.chunked and withholds_chunks(self._input):
+            return  # runserver gives none of a chunked body: still unread, not ended
         if size is None or size < 0:
             # Without a limit, read() reads to the end, readline() to the end of a line
             # and read1() what one read of the server's stream gave.
@@ -304,7 +306,8 @@ class InputTee(InputRest):
             return
         data = b"".join(lines)
         self._took(data, len(data), "read")
-        if not data.endswith(b"\n"):
+        if not data.endswith(b"\n") and not (
+                not data and self.record.chunked and withholds_chunks(self._input)):
             self.record.end()  # a line cut short, or none: the end of the input
 
     def _take_stray(self) -> Any:
