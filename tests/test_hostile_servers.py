@@ -259,9 +259,9 @@ SHOWN_BODIES = {"chunked-unread": "hello", "expect-continue-unread": "hello",
                 "unread-body": "x" * 20000, "partly-read": "0123456789" * 2000,
                 "partly-read-chunked": "0123456789abcdef"}
 # Servers where an unread chunked body can only be flagged incomplete (none now: werkzeug's
-# dechunking reader would wait on the client, so the chunks are copied from its buffer and
-# the socket instead, as under gunicorn).
-CHUNKED_UNREAD_INCOMPLETE = {"cheroot"}  # its reader gives nothing without waiting
+# and cheroot's dechunking readers would wait on the client, so the chunks are copied from
+# their buffer and the socket instead, as under gunicorn).
+CHUNKED_UNREAD_INCOMPLETE: set[str] = set()
 # Servers where the rest of a chunked body the app read part of is only said incomplete:
 # gunicorn's and cheroot's readers keep where the app is in a chunk to themselves.
 PARTLY_READ_CHUNKED_INCOMPLETE = {"gunicorn-sync", "gunicorn-gthread", "cheroot"}

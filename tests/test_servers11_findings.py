@@ -9,6 +9,9 @@
    LimitedStream of no CONTENT_LENGTH): a body the app never read was logged as the
    13 bytes the client sent, one it read part of (getting nothing) with bodySize 0, as
    if the client had sent none. Both are logged as sent now, 13 bytes.
+3. cheroot: a chunked body the app left unread was logged "incomplete: 0 of a body of
+   unknown length" (servers10 recorded one with a length only): copied now out of its
+   chunks, as under werkzeug's server.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from tests.support.fake_api import Collector, free_port
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_e2e_servers import (
     CALLER,
+    NO_CHEROOT,
     describe,
     django_env,
     entry_of,
@@ -32,6 +36,7 @@ from tests.test_e2e_servers import (
     serving_django,
 )
 from tests.test_hostile14_servers import SERVERS as HOSTILE14_SERVERS
+from tests.test_hostile_servers import SERVERS as HOSTILE_SERVERS
 from tests.test_hostile_servers import _answer, _normalized, _request, _trace_of
 
 pytestmark = pytest.mark.e2e
@@ -117,3 +122,25 @@ def test_runserver_logs_a_chunked_body_as_sent_read_or_not(
             13, {"mimeType": "text/plain", "text": "abc0123456789"}), name
         # What the app got of it: nothing (runserver's input of a chunked body is empty).
         assert entries[name]["response"]["content"]["size"] in (0, 2), name
+
+
+# -- 3. cheroot: a chunked body the app left unread ----------------------------------------
+
+@NO_CHEROOT
+@pytest.mark.parametrize("half_close", [False, True])
+def test_cheroot_records_a_chunked_body_the_app_left_unread(
+        collector: Collector, tmp_path: Path, half_close: bool) -> None:
+    port = free_port()
+    big = b"".join(b"1000\r\n" + b"c" * 4096 + b"\r\n" for _ in range(20)) + b"0\r\n\r\n"
+    cases = {"unread": _chunked("/noread"),
+             "over-the-limit": _request("POST", "/noread", big, (
+                 b"Transfer-Encoding: chunked", b"Content-Type: text/plain"), length=False)}
+    entries = _logged(HOSTILE_SERVERS["cheroot"](port), port, collector, tmp_path, cases,
+                      half_close)
+    request = entries["unread"]["request"]
+    assert (request["bodySize"], request["postData"]) == (
+        13, {"mimeType": "text/plain", "text": "abc0123456789"})
+    post_data = entries["over-the-limit"]["request"]["postData"]
+    assert post_data["text"] == "c" * LIMIT
+    assert post_data["comment"].startswith(
+        f"truncated to {LIMIT} bytes of a body of unknown length")

@@ -53,7 +53,8 @@ left waiting in another thread also stops granian's Python thread, which takes t
 body's lock when the app returns, until the client sends or closes. So an unread body is
 not recorded there (mod_wsgi likewise; under cheroot, a body with a length is read as
 the socket readers' is, through cheroot's input, and what cheroot reads of it itself, on a
-connection it keeps alive, is recorded as it reads: ``rest_cheroot.py``).
+connection it keeps alive, is recorded as it reads; a chunked one the app never started
+reading is copied out of its chunks: ``rest_cheroot.py``).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ import time
 from typing import Any, Mapping, Optional
 
 from readme_metrics.capture.body import BodyRecord
-from readme_metrics.capture.rest_cheroot import socket_of_input
+from readme_metrics.capture.rest_cheroot import chunks_of, socket_of_input, unread_chunked
 from readme_metrics.capture.rest_chunked import dechunked_all, is_dechunking, socket_chunks
 from readme_metrics.capture.rest_gunicorn import gunicorn_chunks, gunicorn_peek, gunicorn_read
 from readme_metrics.capture.rest_uwsgi import (
@@ -121,6 +122,8 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
                 record.end()  # read to its last chunk already (werkzeug's own state)
                 return 0
             chunks = None if uwsgi else gunicorn_chunks(base, environ, want, deadline)
+            if chunks is None and not uwsgi:
+                chunks = chunks_of(base, want, deadline)  # cheroot's, untouched
             if chunks is None and (not record.size or is_dechunking(base)):
                 framed = environ.get("wsgi.input_terminated") is not True
                 chunks = socket_chunks(base, framed, want, deadline, app_read)
@@ -174,7 +177,7 @@ def arrives_later(stream: Any, environ: Mapping[str, Any]) -> bool:
                 and isinstance(environ.get("gunicorn.socket"), socket.socket)
                 ) or socket_of(base) is not None or is_dechunking(base) or (
                     is_uwsgi_input(base) and not post_buffered()
-                ) or socket_of_input(base) is not None
+                ) or socket_of_input(base) is not None or unread_chunked(base)
     except Exception:  # noqa: BLE001 - unknown: read what is there now
         return False
 

@@ -9,6 +9,10 @@ capture's own, and no wait of its own (cheroot's read waits for the client, bare
 On a connection cheroot closes it reads nothing: there the rest is read as the socket
 readers' is (``rest.py``), what has arrived, through cheroot's input (so that its count
 of what is left stays right), over the socket under it (:func:`socket_of_input`).
+A chunked body (cheroot's ``ChunkedRFile``, which cheroot never reads on) the app has not
+started reading is copied, without consuming it, out of its chunks (:func:`chunks_of`):
+what cheroot's reader holds, then what the socket has received, as under werkzeug's
+server (``rest_chunked.py``); over TLS only what the reader holds (decrypted).
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ import weakref
 from typing import Any, Optional
 
 from readme_metrics.capture.body import BodyRecord
+from readme_metrics.capture.chunked import copied_chunks
 
-__all__ = ["is_cheroot_input", "socket_of_input", "tap"]
+__all__ = ["chunks_of", "is_cheroot_input", "socket_of_input", "tap", "unread_chunked"]
 
 _OWN = "readme_metrics."
 
@@ -29,6 +34,33 @@ def is_cheroot_input(stream: Any) -> bool:
     """True for cheroot's ``wsgi.input`` of a body with a length."""
     cls = type(stream)
     return cls.__name__ == "KnownLengthRFile" and cls.__module__ == "cheroot.server"
+
+
+def unread_chunked(stream: Any) -> bool:
+    """True for cheroot's ``wsgi.input`` of a chunked body none of which was read yet
+    (its ``ChunkedRFile``: no chunk fetched, nothing buffered, not at its end)."""
+    cls = type(stream)
+    return (cls.__name__ == "ChunkedRFile" and cls.__module__ == "cheroot.server"
+            and getattr(stream, "bytes_read", None) == 0 and not getattr(stream, "buffer", 1)
+            and getattr(stream, "closed", True) is False)
+
+
+def chunks_of(stream: Any, want: int, deadline: float) -> Optional[tuple[bytes, bool]]:
+    """(the data of the chunked body of cheroot's ``stream``, True when its last chunk is
+    there), copied from where the app left it, untouched (:func:`unread_chunked`); None
+    for any other stream. Nothing is consumed: what cheroot's reader (``_pyio``'s
+    BufferedReader) buffered, then what its socket received (``MSG_PEEK``), with bytes in
+    flight until ``deadline``; over TLS the reader's buffer only (no wait)."""
+    if not unread_chunked(stream):
+        return None
+    reader = getattr(stream, "rfile", None)
+    buffered = getattr(reader, "_read_buf", None)
+    position = getattr(reader, "_read_pos", None)
+    if buffered.__class__ is not bytes or position.__class__ is not int:
+        return None
+    sock = getattr(getattr(reader, "raw", None), "_sock", None)
+    return copied_chunks(buffered[position:], sock if isinstance(sock, socket.socket)
+                         else None, want, deadline)
 
 
 def socket_of_input(stream: Any) -> Optional[socket.socket]:
