@@ -271,26 +271,16 @@ def run(app: Any, environ: dict[str, Any]) -> tuple[Any, list[str], list[str]]:
                            if "readme" not in str(w.filename)), docs
 
 
-def body_size(case: dict[str, Any], lint: bool) -> int:
+def body_size(case: dict[str, Any]) -> int:
     """The request's bodySize: the bytes received (SPEC 4; a client that declared more
-    than it sent too: the comment says of how many); a chunked body left unread
-    under werkzeug's lint is of unknown length (-1)."""
+    than it sent too: the comment says of how many), under werkzeug's lint too (servers11:
+    the capture sees the server's input through its InputStream, as through
+    wsgiref.validate's, and reads the rest the app left)."""
     framing, body = case["framing"], case["body"]
     if framing == "absent":
         return 0
-    arrived = max(len(body) - 5, 0) if framing == "short" else len(body)
-    if lint and framing != "chunked" and case["reads"] in ("none", "part") and (
-            case["grouping"] != "body-key" or case["raises"] == "before"):
-        # Under werkzeug's lint (its InputStream around the input, which the capture does
-        # not see through) the rest the app left is not read: what the app read.
-        return min(case["part"], arrived) if case["reads"] == "part" else 0
     if framing == "short":
-        return arrived
-    if framing == "chunked" and lint and case["reads"] in ("none", "part", "past") and (
-            # the grouping function's read takes it all, when it runs at the start of
-            # the response (after a raise, the body is recorded before it runs)
-            case["grouping"] != "body-key" or case["raises"] == "before"):
-        return -1
+        return max(len(body) - 5, 0)
     return len(body)
 
 
@@ -314,8 +304,6 @@ def check_exchange(case: dict[str, Any], collector: Collector) -> None:
     seen_wrapped: list[Any] = []
     middleware = MetricsMiddleware(validated_inside_lint(make_app(case, seen_wrapped)), config)
     try:
-        # werkzeug's lint hides the input's kind: a body left unread is then not read
-        # (it might wait on the client), so the log's body is said incomplete.
         linted = LintMiddleware if case["lint"] else (lambda app: app)
         bare, bare_said, _ = run(validator(linted(validated_inside_lint(
             make_app(case, seen_bare)))), environ_of(case))
@@ -345,7 +333,7 @@ def check_exchange(case: dict[str, Any], collector: Collector) -> None:
     assert_valid_log(log)
     assert validate_log(log) == []
     entry = log["request"]["log"]["entries"][0]
-    assert entry["request"]["bodySize"] == body_size(case, lint=case["lint"])
+    assert entry["request"]["bodySize"] == body_size(case)
     if len(bare) == 2:  # the app raised
         return
     status, _headers, body = bare
@@ -479,7 +467,7 @@ def check_asgi_exchange(case: dict[str, Any], collector: Collector) -> None:
     assert_valid_log(log)
     assert validate_log(log) == []
     entry = log["request"]["log"]["entries"][0]
-    assert entry["request"]["bodySize"] == body_size(case, lint=False)
+    assert entry["request"]["bodySize"] == body_size(case)
     starts = [m for m in bare.sent if m["type"] == "http.response.start"]
     code = starts[0]["status"] if starts else 500
     assert entry["response"]["status"] == code

@@ -12,6 +12,11 @@
 3. cheroot: a chunked body the app left unread was logged "incomplete: 0 of a body of
    unknown length" (servers10 recorded one with a length only): copied now out of its
    chunks, as under werkzeug's server.
+4. werkzeug's ``LintMiddleware`` around the middleware (its input wrapper around the
+   ``wsgi.input`` the middleware is given) hid the server's input: a body the app read
+   5 bytes of was logged as those 5, "incomplete: 5 of 200 bytes", under waitress too,
+   which holds it whole. The server's input is seen through it now, as through
+   ``wsgiref.validate``'s.
 """
 
 from __future__ import annotations
@@ -21,8 +26,11 @@ from typing import Any, Callable
 
 import pytest
 import requests
+from werkzeug.middleware.lint import LintMiddleware
 
 from tests.support.fake_api import Collector, free_port
+from tests.support.raw_requests import answer_to
+from tests.support.wsgi_servers import served
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_e2e_servers import (
     CALLER,
@@ -144,3 +152,36 @@ def test_cheroot_records_a_chunked_body_the_app_left_unread(
     assert post_data["text"] == "c" * LIMIT
     assert post_data["comment"].startswith(
         f"truncated to {LIMIT} bytes of a body of unknown length")
+
+
+# -- 4. werkzeug's LintMiddleware around the middleware ------------------------------------
+
+def _reads(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """Reads 5 bytes of the body (/read-some), or none, and answers with them."""
+    got = environ["wsgi.input"].read(5) if environ["PATH_INFO"] == "/read-some" else b""
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Content-Length", str(len(got)))])
+    return [got]
+
+
+@pytest.mark.filterwarnings("ignore::werkzeug.middleware.lint.WSGIWarning")
+@pytest.mark.parametrize("kind", ["werkzeug", "wsgiref", "waitress"])
+def test_a_body_under_werkzeugs_lint_is_logged_as_sent(
+        inline_wrap: Any, collector: Collector, kind: str) -> None:
+    body = b"0123456789" * 20
+    answers = {}
+    for name, app in (("bare", LintMiddleware(_reads)),
+                      ("wrapped", LintMiddleware(inline_wrap(_reads)))):
+        with served(kind, app) as port:
+            answers[name] = [_normalized(answer_to(port, (
+                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body))
+                for path in ("/noread", "/read-some")]
+    assert answers["wrapped"] == answers["bare"]
+    logs = collector.wait_for_logs(2)
+    requests_logged = {log["request"]["log"]["entries"][0]["request"]["url"].rsplit("/", 1)[1]:
+                       log["request"]["log"]["entries"][0]["request"] for log in logs}
+    for path in ("noread", "read-some"):
+        request = requests_logged[path]
+        assert (request["bodySize"], request["postData"]) == (
+            200, {"mimeType": "text/plain", "text": body.decode()}), path

@@ -80,7 +80,8 @@ from readme_metrics.capture.rest_uwsgi import (
 from readme_metrics.capture.sockets import WOULD_BLOCK, readable, socket_of
 
 __all__ = ["arrives_later", "continue_unsent", "discards_before_close", "held_whole",
-           "record_rest", "waits_for_close", "withholds_chunks", "yields_nothing_in_close"]
+           "record_rest", "server_stream", "waits_for_close", "withholds_chunks",
+           "yields_nothing_in_close"]
 
 
 def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
@@ -110,7 +111,7 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
         return 0  # all that is kept was kept: a longer body is simply truncated
     taken = 0
     try:
-        base = _base(stream)
+        base = server_stream(stream)
         uwsgi = is_uwsgi_input(base)
         if _is_buffered(base) or (uwsgi and post_buffered()):
             return _read_buffered(record, stream, want)
@@ -172,7 +173,7 @@ def arrives_later(stream: Any, environ: Mapping[str, Any]) -> bool:
     without waiting (gunicorn, a socket reader, werkzeug's dechunking one, uWSGI): worth
     reading after the response."""
     try:
-        base = _base(stream)
+        base = server_stream(stream)
         return (type(base).__module__ == "gunicorn.http.body"
                 and isinstance(environ.get("gunicorn.socket"), socket.socket)
                 ) or socket_of(base) is not None or is_dechunking(base) or (
@@ -186,7 +187,7 @@ def held_whole(stream: Any) -> bool:
     """True when the body read from ``stream`` is all in memory or a file already
     (waitress, a test client, uWSGI's post-buffering): its unread rest is read at once."""
     try:
-        base = _base(stream)
+        base = server_stream(stream)
         return _is_buffered(base) or (is_uwsgi_input(base) and post_buffered())
     except Exception:  # noqa: BLE001 - unknown: not known to be whole
         return False
@@ -197,7 +198,7 @@ def yields_nothing_in_close(stream: Any) -> bool:
     read, whatever of the body is left (bare too), so a read in ``close()`` tells nothing
     of where the body ends."""
     try:
-        return type(_base(stream)).__module__.startswith("granian.")
+        return type(server_stream(stream)).__module__.startswith("granian.")
     except Exception:  # noqa: BLE001 - unknown: its reads are taken as they come
         return False
 
@@ -262,22 +263,32 @@ def _read_buffered(record: BodyRecord, stream: Any, want: int) -> int:
     return taken
 
 
-def _base(stream: Any) -> Any:
+def server_stream(stream: Any) -> Any:
     """The server's own stream under the wrappers that only count or check reads.
 
-    wsgiref.validate's checker (tests put it around apps) and Django's LimitedStream
-    (its runserver wraps the socket reader in one) are seen through.
+    wsgiref.validate's checker and werkzeug's ``LintMiddleware`` input (put around apps
+    in development and tests: outside the middleware, around the input it is given) and
+    Django's LimitedStream (its runserver wraps the socket reader in one) are seen
+    through. Reads still go through them (``stream``), for their counts.
     """
     from wsgiref.validate import InputWrapper
 
     for _ in range(8):  # a few layers at most; never loop on a self-referencing wrapper
         if isinstance(stream, InputWrapper):
             stream = stream.input
+        elif _is_lint_input(stream):
+            stream = stream._stream
         elif _is_django_limited(stream):
             stream = getattr(stream._read, "__self__", None)
         else:
             break
     return stream
+
+
+def _is_lint_input(stream: Any) -> bool:
+    """True for werkzeug's ``LintMiddleware`` wrapper of ``wsgi.input`` (it only warns)."""
+    return type(stream).__name__ == "InputStream" and type(stream).__module__ == (
+        "werkzeug.middleware.lint")
 
 
 def _is_django_limited(stream: Any) -> bool:

@@ -20,6 +20,7 @@ from readme_metrics.capture.rest import (
     discards_before_close,
     held_whole,
     record_rest,
+    server_stream,
     waits_for_close,
     yields_nothing_in_close,
 )
@@ -123,11 +124,12 @@ class InputRest:
         # what the reader holds is read: bytes left in the connection are werkzeug's
         # discard's to find, as bare (read off it here, the discard found none, and the
         # app's close() read them, where bare it reads b"" once the client hangs up).
-        with reader_only(self._input):
+        reader = server_stream(self._input)  # under a lint or validator wrapper too
+        with reader_only(reader):
             self._record_arrived(environ, 0.0, keep=True, ahead=False)
         if (record.eof or not self._left) and not self._pending:
             return False
-        self._tapped = discard_tap.tap(self._input, self._discarded)
+        self._tapped = discard_tap.tap(reader, self._discarded)
         if self._tapped is None:
             self._pending = b""  # no telling whether werkzeug throws them away: as before
         return self._tapped is not None
