@@ -17,10 +17,17 @@
    5 bytes of was logged as those 5, "incomplete: 5 of 200 bytes", under waitress too,
    which holds it whole. The server's input is seen through it now, as through
    ``wsgiref.validate``'s.
+5. cheroot over TLS: a body the app left unread (or read part of) was logged "incomplete:
+   0 of 200" (5 of 200), on a kept-alive connection too, though cheroot had it,
+   decrypted, in its reader with the head: what the reader holds is read now (never the
+   socket), and a chunked one is copied from there.
 """
 
 from __future__ import annotations
 
+import socket
+import ssl
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -30,6 +37,7 @@ from werkzeug.middleware.lint import LintMiddleware
 
 from tests.support.fake_api import Collector, free_port
 from tests.support.raw_requests import answer_to
+from tests.support.tls import make_certificates
 from tests.support.wsgi_servers import served
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_e2e_servers import (
@@ -185,3 +193,66 @@ def test_a_body_under_werkzeugs_lint_is_logged_as_sent(
         request = requests_logged[path]
         assert (request["bodySize"], request["postData"]) == (
             200, {"mimeType": "text/plain", "text": body.decode()}), path
+
+
+# -- 5. cheroot over TLS -------------------------------------------------------------------
+
+def _tls_answer(port: int, ca: Path, data: bytes) -> bytes:
+    """What cheroot sends over TLS for ``data`` until it closes the connection."""
+    context = ssl.create_default_context(cafile=str(ca))
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname="localhost") as conn:
+        conn.sendall(data)
+        answer = b""
+        try:
+            while chunk := conn.recv(65536):
+                answer += chunk
+        except OSError:  # a TLS close without close_notify: the answer is in
+            pass
+        return answer
+
+
+@NO_CHEROOT
+def test_cheroot_over_tls_records_a_body_the_app_left_unread(
+        inline_wrap: Any, collector: Collector, tmp_path: Path) -> None:
+    from cheroot import wsgi
+    from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+    certificates = make_certificates(tmp_path)
+    body = b"0123456789" * 20
+    head = ("POST /{} HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n"
+            "Content-Length: 200\r\n{}\r\n")
+    cases = {
+        "noread": head.format("noread", "Connection: close\r\n").encode() + body,
+        "read-some": head.format("read-some", "Connection: close\r\n").encode() + body,
+        "kept-alive": head.format("noread", "").encode() + body
+        + b"GET /noread HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        "chunked": b"POST /noread HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain"
+        b"\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + CHUNKS,
+    }
+    answers: dict[str, list[list[bytes]]] = {}
+    for name, app in (("bare", _reads), ("wrapped", inline_wrap(_reads))):
+        server = wsgi.Server(("127.0.0.1", 0), app)
+        server.ssl_adapter = BuiltinSSLAdapter(str(certificates.cert), str(certificates.key))
+        server.prepare()
+        thread = threading.Thread(target=server.serve, daemon=True)
+        thread.start()
+        try:
+            answers[name] = [_normalized(_tls_answer(server.bind_addr[1], certificates.ca,
+                                                     data)) for data in cases.values()]
+        finally:
+            server.stop()
+            thread.join(10)
+    assert answers["wrapped"] == answers["bare"]
+    assert answers["bare"][2].count(b"HTTP/1.1 200 OK") == 2  # the next request answered
+    logs = collector.wait_for_logs(5)
+    logged = sorted(((entry["request"]["url"], entry["request"]["bodySize"],
+                     entry["request"].get("postData"))
+                    for entry in (log["request"]["log"]["entries"][0] for log in logs)),
+                    key=repr)
+    whole = {"mimeType": "text/plain", "text": body.decode()}
+    assert logged == sorted([
+        ("https://localhost/noread", 200, whole), ("https://localhost/read-some", 200, whole),
+        ("https://localhost/noread", 200, whole), ("https://localhost/noread", 0, None),
+        ("https://localhost/noread", 13, {"mimeType": "text/plain", "text": "abc0123456789"}),
+    ], key=repr)

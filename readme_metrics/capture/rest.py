@@ -68,7 +68,12 @@ import time
 from typing import Any, Mapping, Optional
 
 from readme_metrics.capture.body import BodyRecord
-from readme_metrics.capture.rest_cheroot import chunks_of, socket_of_input, unread_chunked
+from readme_metrics.capture.rest_cheroot import (
+    chunks_of,
+    read_held,
+    socket_of_input,
+    unread_chunked,
+)
 from readme_metrics.capture.rest_chunked import dechunked_all, is_dechunking, socket_chunks
 from readme_metrics.capture.rest_gunicorn import gunicorn_chunks, gunicorn_peek, gunicorn_read
 from readme_metrics.capture.rest_uwsgi import (
@@ -157,8 +162,9 @@ def record_rest(record: BodyRecord, stream: Any, environ: Mapping[str, Any],
                     # where it was never asked for: see continue_unsent).
                     # (cheroot's input read as it is: it counts what is left of the body)
                     sock = socket_of(base) or socket_of_input(base)
-                    data = b"" if sock is None else _read_nonblocking(stream, sock, want,
-                                                                      deadline)
+                    # (cheroot over TLS: what its reader holds, no socket read)
+                    data = read_held(stream, base, want) if sock is None else (
+                        _read_nonblocking(stream, sock, want, deadline))
                 taken = len(data)
             record.feed(data)
     except Exception:  # noqa: BLE001 - a server we misjudged: record nothing more

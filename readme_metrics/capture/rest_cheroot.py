@@ -13,6 +13,8 @@ A chunked body (cheroot's ``ChunkedRFile``, which cheroot never reads on) the ap
 started reading is copied, without consuming it, out of its chunks (:func:`chunks_of`):
 what cheroot's reader holds, then what the socket has received, as under werkzeug's
 server (``rest_chunked.py``); over TLS only what the reader holds (decrypted).
+Over TLS a body with a length is read as far as cheroot's reader holds it (decrypted with
+the head, in the TLS records read then: :func:`read_held`), never from the socket.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from typing import Any, Optional
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.chunked import copied_chunks
 
-__all__ = ["chunks_of", "is_cheroot_input", "socket_of_input", "tap", "unread_chunked"]
+__all__ = ["chunks_of", "is_cheroot_input", "read_held", "socket_of_input", "tap",
+           "unread_chunked"]
 
 _OWN = "readme_metrics."
 
@@ -73,6 +76,24 @@ def socket_of_input(stream: Any) -> Optional[socket.socket]:
         return None
     sock = getattr(getattr(getattr(stream, "rfile", None), "raw", None), "_sock", None)
     return sock if type(sock) is socket.socket else None
+
+
+def read_held(stream: Any, base: Any, want: int) -> bytes:
+    """Of the body of cheroot's input ``base`` (read through ``stream``, the app's view of
+    it), what its reader holds already, up to ``want``: no read of the socket, no wait.
+    b"" for any other input. For TLS, where :func:`socket_of_input` gives no socket: the
+    reader (``_pyio``'s) drops what it read when a non-blocking TLS read raises."""
+    if not is_cheroot_input(base):
+        return b""
+    reader = getattr(base, "rfile", None)
+    buffered = getattr(reader, "_read_buf", None)
+    position = getattr(reader, "_read_pos", None)
+    left = getattr(base, "remaining", None)
+    if buffered.__class__ is not bytes or position.__class__ is not int or (
+            left.__class__ is not int):
+        return b""
+    size = min(want, len(buffered) - position, left)
+    return stream.read(size) if size > 0 else b""
 
 
 def tap(stream: Any, record: BodyRecord) -> None:
