@@ -57,13 +57,22 @@ def chunks_of(stream: Any, want: int, deadline: float) -> Optional[tuple[bytes, 
     if not unread_chunked(stream):
         return None
     reader = getattr(stream, "rfile", None)
+    held = _held(reader)
+    if held is None:
+        return None
+    sock = getattr(getattr(reader, "raw", None), "_sock", None)
+    return copied_chunks(held, sock if isinstance(sock, socket.socket) else None, want,
+                         deadline)
+
+
+def _held(reader: Any) -> Optional[bytes]:
+    """What cheroot's connection reader (``_pyio``'s BufferedReader) has buffered and
+    not handed out yet; None for a reader not built so."""
     buffered = getattr(reader, "_read_buf", None)
     position = getattr(reader, "_read_pos", None)
     if buffered.__class__ is not bytes or position.__class__ is not int:
         return None
-    sock = getattr(getattr(reader, "raw", None), "_sock", None)
-    return copied_chunks(buffered[position:], sock if isinstance(sock, socket.socket)
-                         else None, want, deadline)
+    return buffered[position:]
 
 
 def socket_of_input(stream: Any) -> Optional[socket.socket]:
@@ -85,14 +94,11 @@ def read_held(stream: Any, base: Any, want: int) -> bytes:
     reader (``_pyio``'s) drops what it read when a non-blocking TLS read raises."""
     if not is_cheroot_input(base):
         return b""
-    reader = getattr(base, "rfile", None)
-    buffered = getattr(reader, "_read_buf", None)
-    position = getattr(reader, "_read_pos", None)
+    held = _held(getattr(base, "rfile", None))
     left = getattr(base, "remaining", None)
-    if buffered.__class__ is not bytes or position.__class__ is not int or (
-            left.__class__ is not int):
+    if held is None or left.__class__ is not int:
         return b""
-    size = min(want, len(buffered) - position, left)
+    size = min(want, len(held), left)
     return stream.read(size) if size > 0 else b""
 
 
