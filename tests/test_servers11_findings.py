@@ -68,11 +68,13 @@ DJANGO_SHORT = ("incomplete: the app's answer was shorter than its Content-Lengt
                 "bytes; the client's answer was cut short there")
 
 
-def _django_short(port: int, collector: Collector) -> tuple[bytes, dict]:
-    answer = raw_answer(port, f"GET /length-lie?n=20 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+def _django_short(port: int, collector: Collector, query: str = "") -> tuple[bytes, dict]:
+    answer = raw_answer(port, f"GET /length-lie?n=20{query} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                               f"X-Api-Key: {CALLER}\r\nConnection: close\r\n\r\n".encode())
     logs = collector.wait_for_logs(1)
     assert len(logs) == 1, describe(logs)
+    with collector._cond:
+        collector.received.clear()
     return answer, entry_of(logs[0])["response"]["content"]
 
 
@@ -80,9 +82,10 @@ def _django_short(port: int, collector: Collector) -> tuple[bytes, dict]:
 def test_a_django_answer_shorter_than_its_content_length_is_logged_so(
         server: str, collector: Collector, tmp_path: Path) -> None:
     with serving_django(server, collector, tmp_path) as port:
-        answer, content = _django_short(port, collector)
-    assert answer.partition(b"\r\n\r\n")[2] == "caf\u00e9 ok".encode()  # 8 of the 20
-    assert (content["size"], content["comment"]) == (8, DJANGO_SHORT)
+        for query in ("", "&stream=1"):  # an HttpResponse, a StreamingHttpResponse
+            answer, content = _django_short(port, collector, query)
+            assert answer.partition(b"\r\n\r\n")[2] == "caf\u00e9 ok".encode(), query
+            assert (content["size"], content["comment"]) == (8, DJANGO_SHORT), query
 
 
 @pytest.mark.parametrize("server", ["uvicorn", "daphne"])

@@ -482,7 +482,12 @@ def _django_views() -> list[Any]:
 
         return FileResponse(open(big_file(int(request.GET["size"])), "rb"))
 
-    def length_lie(request: Any) -> Any:  # a Content-Length short of the body
+    def length_lie(request: Any) -> Any:  # a Content-Length short of the body (or past it)
+        if request.GET.get("stream") and not hasattr(request, "scope"):  # streamed
+            response = StreamingHttpResponse(iter([b"caf\xc3\xa9", b" ok"]),
+                                             content_type="text/plain")
+            response["Content-Length"] = request.GET.get("n", "3")
+            return response
         response = HttpResponse("caf\u00e9 ok".encode(), content_type="text/plain")
         response["Content-Length"] = request.GET.get("n", "3")
         return response
