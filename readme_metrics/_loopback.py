@@ -5,7 +5,7 @@ leaves the machine; the scheme suggested for a URL given without one), by the co
 Metrics API on this machine has no docs-URL lookup) and by delivery (a proxy elsewhere
 cannot reach this machine's loopback; what a failed POST to a loopback API most likely
 means). A fact about addresses, not about any one option, so it lives apart from
-:mod:`readme_metrics.option_checks`.
+:mod:`readme_metrics.url_checks`.
 """
 
 from __future__ import annotations

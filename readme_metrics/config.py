@@ -49,12 +49,11 @@ from readme_metrics._logging import (
     reloader_parent,
 )
 from readme_metrics._loopback import is_loopback_url
-from readme_metrics.option_checks import (
+from readme_metrics.env_names import meant_variable, names_a_key_variable
+from readme_metrics.key_checks import (
     PATH_FIRST,
     is_a_dotted_path,
     looks_like_a_placeholder,
-    meant_variable,
-    names_a_key_variable,
     names_a_placeholder,
 )
 from readme_metrics.options import BY_NAME, OPTIONS, Option

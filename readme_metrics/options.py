@@ -2,11 +2,12 @@
 
 Each :class:`Option` row says everything about one option: its argument name, its
 environment variable, how the variable's text is parsed, its default, the check that
-validates and normalises a value (the checks are :mod:`readme_metrics.option_checks`;
-the row words the error), and the line README shows. The
-constructor, the environment parsing, the error messages and README's options table
-(:func:`markdown_table`, checked against README by the tests) all come from :data:`OPTIONS`,
-so they cannot drift apart.
+validates and normalises a value (the checks are :mod:`readme_metrics.option_checks`, and
+for URLs, the API key and Python objects :mod:`~readme_metrics.url_checks`,
+:mod:`~readme_metrics.key_checks` and :mod:`~readme_metrics.object_checks`; the row words
+the error), and the line README shows. The constructor, the environment parsing, the error
+messages and README's options table (:func:`markdown_table`, checked against README by the
+tests) all come from :data:`OPTIONS`, so they cannot drift apart.
 
 Print README's table with
 ``python -c "from readme_metrics.options import markdown_table; print(markdown_table())"``.
@@ -17,17 +18,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
+from readme_metrics import key_checks, object_checks, url_checks
 from readme_metrics import option_checks as check
+from readme_metrics._loopback import is_loopback_url
 from readme_metrics._wording import wrong_type
+from readme_metrics.key_checks import looks_like_a_placeholder, names_a_placeholder  # noqa: F401
+from readme_metrics.option_checks import MAX_SECONDS  # noqa: F401
 
-# Kept importable from here, where they lived before the checks had a module of their own.
-from readme_metrics.option_checks import (  # noqa: F401
-    MAX_SECONDS,
-    is_loopback_url,
-    looks_like_a_placeholder,
-    names_a_placeholder,
-)
-
+# is_loopback_url, looks_like_a_placeholder, names_a_placeholder and MAX_SECONDS are kept
+# importable from here, where they lived before the checks had modules of their own.
 __all__ = ["BY_NAME", "OPTIONS", "Option", "is_loopback_url", "markdown_table"]
 
 
@@ -100,11 +99,12 @@ OPTIONS: tuple[Option, ...] = (
         "`False` turns metrics off: the app is passed through untouched, no thread is "
         "started, nothing is sent, and `api_key` and `grouping_function` are not needed "
         "(tests, local runs)"),
-    Option("api_key", "README_API_KEY", "str", None, "your project's API key", check.api_key,
-        "required", "your ReadMe project API key; never logged; a placeholder such as "
-        "`<your ReadMe API key>` is refused", warning=check.api_key_warning),
+    Option("api_key", "README_API_KEY", "str", None, "your project's API key",
+        key_checks.api_key, "required", "your ReadMe project API key; never logged; a "
+        "placeholder such as `<your ReadMe API key>` is refused",
+        warning=key_checks.api_key_warning),
     Option("grouping_function", "README_GROUPING_FUNCTION", "str", None,
-        "a callable or a 'module.attribute' path", check.grouping, "required",
+        "a callable or a 'module.attribute' path", object_checks.grouping, "required",
         "`callable(request) -> mapping or None`; in the environment a dotted path such as "
         "`myapp.metrics.group` (or `myapp.metrics:group`)"),
     Option("buffer_length", "README_BUFFER_LENGTH", "int", 10, _WHOLE.format(1), check.whole(1),
@@ -144,20 +144,20 @@ OPTIONS: tuple[Option, ...] = (
         "answers come fast again ([Timeouts](docs/DELIVERY.md#timeouts))",
         warning=check.seconds_warning("a Metrics API that does not answer holds a POST "
                                       "that long"), hint=check.seconds_hint),
-    Option("base_log_url", "README_BASE_LOG_URL", "str", None, _URL, check.http_url, "`None`",
+    Option("base_log_url", "README_BASE_LOG_URL", "str", None, _URL, url_checks.http_url, "`None`",
         "your docs site URL, for the `x-documentation-url` header (looked up from ReadMe "
-        "if not set)", warning=check.link_userinfo_warning),
+        "if not set)", warning=url_checks.link_userinfo_warning),
     Option("metrics_api", "README_METRICS_SERVER", "str", "https://metrics.readme.io", _URL,
-        check.http_url, "`https://metrics.readme.io`", "base URL of the Metrics API (point it at "
-        "`readme-metrics collect` to see what would be sent)",
-        warning=check.key_url_warnings),
+        url_checks.http_url, "`https://metrics.readme.io`", "base URL of the Metrics API "
+        "(point it at `readme-metrics collect` to see what would be sent)",
+        warning=url_checks.key_url_warnings),
     Option("readme_api_url", "README_API_URL", "str", "https://dash.readme.com/api", _URL,
-        check.http_url,
+        url_checks.http_url,
         "`https://dash.readme.com/api`",
         "base URL used to look up your docs URL; not looked up while `metrics_api` is a "
         "loopback address (`localhost`, `127.0.0.0/8`, `::1`, also `0.0.0.0`, `127.1`, "
         "`::ffff:127.0.0.1`) unless set "
-        "(`readme-metrics collect` prints both)", warning=check.key_url_warnings),
+        "(`readme-metrics collect` prints both)", warning=url_checks.key_url_warnings),
     Option("max_body_bytes", "README_MAX_BODY_BYTES", "int", 262144, _WHOLE.format(0),
         check.whole(0), "`262144` (256 KiB)", "most bytes of one body recorded; larger bodies "
         "pass through untouched and are logged truncated", hint=check.bytes_hint),
@@ -181,7 +181,7 @@ OPTIONS: tuple[Option, ...] = (
         "seconds the exit flush may take at most",
         warning=check.seconds_warning("the exit may wait that long for the Metrics API"),
         hint=check.seconds_hint),
-    Option("logger", None, "str", None, "a logging.Logger", check.logger,
+    Option("logger", None, "str", None, "a logging.Logger", object_checks.logger,
         '`logging.getLogger("readme_metrics")`',
         "the library's logger; it adds no handlers and never calls `basicConfig`"),
 )

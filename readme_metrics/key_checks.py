@@ -1,0 +1,162 @@
+"""The checks of the ``api_key`` option: what a key may be, and what a key accepted
+deserves a warning for.
+
+A key with a blank inside (README's ``<your ReadMe API key>`` pasted as written) is
+refused; other placeholders (``rdme_...``, ``YOUR_API_KEY``), a quoted key and a
+``module.attribute`` path given first to ``MetricsApiConfig`` are accepted, as the
+official package's test suites use such dummy keys, and warned about. No message echoes
+the value: were a check ever wrong, it would be a real key. As in
+:mod:`readme_metrics.option_checks`, nothing here logs.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, Optional
+
+from readme_metrics._env import dotenv_where, names
+from readme_metrics.env_names import names_a_key_variable
+
+if TYPE_CHECKING:
+    from readme_metrics.options import Option
+
+__all__ = [
+    "PATH_FIRST", "api_key", "api_key_warning", "is_a_dotted_path", "looks_like_a_placeholder",
+    "names_a_placeholder", "placeholder_warning",
+]
+
+
+# A whole key that is one of these (lower case, separators removed) was never replaced.
+_PLACEHOLDER_WORDS = frozenset((
+    "yourapikey", "yourreadmeapikey", "readmeapikey", "apikey", "yourkey", "key",
+    "yourapikeyhere", "apikeyhere", "changeme", "placeholder", "todo", "secret", "rdme",
+))
+_PLACEHOLDER_SHAPES = re.compile(r"(rdme_?)?(x{3,}|\.+|\*+)", re.IGNORECASE)
+
+
+def _cannot_be_a_key(key: str) -> bool:
+    """True for what no key is, real or a dummy: blank, or with a blank inside (the
+    README's ``<your ReadMe API key>`` pasted as written). Other placeholder shapes
+    (``rdme_...``, SPEC 2's own example; ``rdme_xxxxxxxx``; ``<<apiKey>>``) are dummy keys
+    in someone's tests: warned about (:func:`placeholder_warning`), not refused."""
+    text = key.strip()
+    return not text or any(char.isspace() for char in text)
+
+
+def looks_like_a_placeholder(key: str) -> bool:
+    """True for keys copied from documentation: ``<your ReadMe API key>``, ``rdme_...``.
+
+    Only shapes no real key has (brackets, spaces, ellipses, a template variable, a run of
+    x): a key with one is warned about; one with a blank inside is refused (api_key).
+    """
+    if _cannot_be_a_key(key):
+        return True
+    text = key.strip()
+    if text[0] in "<{[$%" or text[-1] in ">}]" or "..." in text or "\u2026" in text:
+        return True
+    return _PLACEHOLDER_SHAPES.fullmatch(text) is not None
+
+
+def names_a_placeholder(key: str) -> bool:
+    """True for a whole placeholder word (``YOUR_API_KEY``, ``README_API_KEY``, ``secret``).
+
+    Not refused, only warned about: test suites written for the official package use such
+    words as dummy keys (its own build ``MetricsApiConfig("README_API_KEY", ...)``), and
+    they must keep running unchanged (SPEC 2). ReadMe refuses such a key with a 401, which
+    the delivery reports as well.
+    """
+    return re.sub(r"[\s_\-.]", "", key.strip().lower()) in _PLACEHOLDER_WORDS
+
+
+def api_key(option: Option, value: Any) -> str:
+    """A key without a blank inside (placeholders without one are only warned about),
+    without surrounding blanks."""
+    if value is None or value == "":
+        raise ValueError(
+            "readme_metrics: api_key is required: pass api_key=... or set README_API_KEY "
+            f"in the environment or {dotenv_where('README_API_KEY')}; or set "
+            "README_METRICS_ENABLED=false to turn metrics off" + _key_variables_set()
+        )
+    if not isinstance(value, str):
+        error = option.wrong_type(value, "a str", shown=False)
+        if callable(value):
+            # MetricsApiConfig(grouping): the official package's positional order puts
+            # api_key first, and the quick starts read the key from README_API_KEY.
+            raise ValueError(
+                f"{error}: api_key is MetricsApiConfig's first positional argument; name "
+                "the function: MetricsApiConfig(grouping_function=...) (the key then "
+                "comes from README_API_KEY)")
+        raise error
+    if _cannot_be_a_key(value):
+        # The value is not echoed: were this check ever wrong, it would be a real key.
+        raise ValueError(
+            f"readme_metrics: {option.label()} looks like a placeholder (such as "
+            "'<your ReadMe API key>'), not a key: use your project's API key from the "
+            "ReadMe dashboard (no key yet? any key works against the local collector: "
+            "`readme-metrics collect`, then README_METRICS_SERVER=http://127.0.0.1:8001)"
+        )
+    # Stripped as the variable is: a key read from a secrets file ends in a line break.
+    return value.strip()
+
+
+def _key_variables_set() -> str:
+    """For the missing key's error: the ``README*``/``RDME*`` variables set whose name says
+    key or token (``README_METRICS_API_KEY``, ``README_TOKEN``), too far from
+    ``README_API_KEY`` for the near-miss warning. Names only, never values."""
+    found = [name for name in names() if names_a_key_variable(name)]
+    if not found:
+        return ""
+    return (f" ({', '.join(found)} {'is' if len(found) == 1 else 'are'} set, but this "
+            "library reads the key from README_API_KEY only)")
+
+
+def placeholder_warning(option: Option, given: Any, value: Any) -> Optional[str]:
+    """The warning for a key that is a whole placeholder word (:func:`names_a_placeholder`)
+    or has a placeholder's shape (:func:`looks_like_a_placeholder`) and was accepted.
+
+    The value is not echoed, as in the error for a placeholder refused.
+    """
+    if not (names_a_placeholder(value) or looks_like_a_placeholder(value)):
+        return None
+    return (f"readme_metrics: {option.label()} looks like a placeholder, not a key: ReadMe "
+            "will refuse it; use your project's API key from the ReadMe dashboard")
+
+
+# A "module.attribute" path, as grouping_function takes ("myapp.metrics.grouping"): no
+# ReadMe key has a dot.
+_DOTTED_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+
+#: Said of a path given as the key: README's Django line with ``grouping_function=`` left
+#: out, ``MetricsApiConfig("myapp.metrics.grouping")``.
+PATH_FIRST = ("api_key was given a 'module.attribute' path, as grouping_function takes "
+              "(api_key is MetricsApiConfig's first positional argument): name it, "
+              "MetricsApiConfig(grouping_function=...), the key then comes from "
+              "README_API_KEY")
+
+
+def is_a_dotted_path(text: Any) -> bool:
+    """True for a ``module.attribute`` path (``myapp.metrics.grouping``)."""
+    return isinstance(text, str) and _DOTTED_PATH.fullmatch(text.strip()) is not None
+
+
+def api_key_warning(option: Option, given: Any, value: Any) -> Optional[str]:
+    """The start-up warning a key accepted deserves: quoted, or a placeholder.
+
+    A key between quotes (``README_API_KEY="rdme_..."`` in a file given to ``docker run
+    --env-file``, which keeps them; a YAML value quoted twice) has them as part of the
+    value, and ReadMe refuses it with a 401. Warned about, not stripped: a key is opaque
+    to the library, which sends what it was given. The value is not echoed.
+    (Surrounding blanks, a secrets file's line break, are stripped: no key has them.)
+    """
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] and (
+            value[0] in "\"'"):
+        quote = value[0]
+        return (f"readme_metrics: {option.label()} starts and ends with a {quote} quote, "
+                "which is taken as part of the key: ReadMe will refuse it; remove the "
+                "quotes (`docker run --env-file` keeps them as written)")
+    if is_a_dotted_path(value):
+        return (f"readme_metrics: {option.label()} is a 'module.attribute' path, as "
+                "grouping_function takes, not a key: ReadMe will refuse it (given first to "
+                "MetricsApiConfig, a path is its api_key; name it, "
+                "MetricsApiConfig(grouping_function=...))")
+    return placeholder_warning(option, given, value)
