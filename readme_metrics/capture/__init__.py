@@ -10,8 +10,9 @@
 - ``wsgi_input.py``: the ``wsgi.input`` tee, mirroring the app's reads (``input_shape.py``:
   the calls, ``with`` and iteration the server's input takes, kept; ``wsgi_rest.py``: the
   rest the app left unread, recorded; ``wsgi_replay.py``: the body for the grouping
-  function); ``wsgi.py``: the WSGI middleware (``uwsgi_sendfile.py``: uWSGI's
-  file_wrapper, seen returning its file);
+  function); ``wsgi.py``: the WSGI middleware, over ``wsgi_exchange.py`` (one exchange:
+  the wrapped ``start_response`` and response, the grouping call, the log;
+  ``uwsgi_sendfile.py``: uWSGI's file_wrapper, seen returning its file);
 - ``asgi.py``: the ASGI middleware, over ``asgi_exchange.py`` (one exchange: the
   wrapped ``send``, the grouping call, the log), ``asgi_receive.py`` (its request side:
   the wrapped ``receive``, reading an unread body ahead) and ``asgi_scope.py`` (reading

@@ -22,7 +22,7 @@ from readme_metrics.capture.body import GRACE
 from readme_metrics.capture.recorder import response_content_length, sets_docs_url
 
 if TYPE_CHECKING:
-    from readme_metrics.capture.wsgi import WSGICapture
+    from readme_metrics.capture.wsgi_exchange import WSGICapture
     from readme_metrics.pipeline import MetricsPipeline
 
 __all__ = ["Response", "SizedResponse", "answers_500", "cuts_at_length", "ends_after_close",
