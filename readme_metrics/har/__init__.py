@@ -14,6 +14,8 @@ The pipeline stage after capture: :func:`build_log` turns one
 - :mod:`~readme_metrics.har.scrub`: where in an entry the caller's key is masked
 - :mod:`~readme_metrics.har.bodies`: ``postData`` and ``content``
 - :mod:`~readme_metrics.har.multipart`, :mod:`~readme_metrics.har.text`: body parsing
+  (:mod:`~readme_metrics.har.percent`: percent-encoding; :mod:`~readme_metrics.har.pairs`:
+  a query's, a fragment's and a form's pairs)
 - :mod:`~readme_metrics.har.redaction`: the denylist/allowlist :class:`Redactor`
 """
 

@@ -20,18 +20,16 @@ from readme_metrics.har.credential_pairs import (
 )
 from readme_metrics.har.headers import RAW_CONTENT_ENCODING, RAW_CONTENT_TYPE
 from readme_metrics.har.multipart import multipart_params
+from readme_metrics.har.pairs import parse_query
+from readme_metrics.har.percent import ascii_form, escape_undecoded, percent_decoded
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.redaction_xml import is_xml, xml_redacted
 from readme_metrics.har.text import (
     FORM,
     JSON_START,
-    ascii_form,
     content_type,
     decode,
-    escape_undecoded,
     form_codec,
-    parse_query,
-    percent_decoded,
     wide_form_codec,
     wide_text,
 )

@@ -31,10 +31,11 @@ from readme_metrics.har.headers import (
     response_cookies,
     response_received,
 )
+from readme_metrics.har.pairs import parse_query, query_values
+from readme_metrics.har.percent import decode_component
 from readme_metrics.har.redaction import Redactor, escaped_redacted, redacted
 from readme_metrics.har.redaction_pairs import paired_across
 from readme_metrics.har.scrub import scrub_entry
-from readme_metrics.har.text import decode_component, parse_query, query_values
 from readme_metrics.masking import mask
 from readme_metrics.version import __version__
 

@@ -46,7 +46,8 @@ from readme_metrics.har.key_json import (
 )
 from readme_metrics.har.key_numbers import MAX_NUMBER_DIGITS
 from readme_metrics.har.key_url import encoded_in, encoded_mask, masked_form, masked_url, respelled
-from readme_metrics.har.text import JSON_START, decode_component
+from readme_metrics.har.percent import decode_component
+from readme_metrics.har.text import JSON_START
 from readme_metrics.masking import utf8
 
 __all__ = [

@@ -19,7 +19,8 @@ from readme_metrics.har.key_forms import MAX_SPELLED_KEY, KeyForms
 from readme_metrics.har.key_json import MaskText, short_json
 from readme_metrics.har.key_paths import whole_segments
 from readme_metrics.har.key_spellings import ALNUM_ESCAPE, replaced
-from readme_metrics.har.text import decode_component, percent_decoded, query_values, url_pairs
+from readme_metrics.har.pairs import query_values, url_pairs
+from readme_metrics.har.percent import decode_component, percent_decoded
 from readme_metrics.masking import utf8
 
 __all__ = ["encoded_in", "encoded_mask", "masked_form", "masked_url", "respelled"]
@@ -84,7 +85,7 @@ def masked_form(forms: KeyForms, text: str, mask_text: MaskText) -> str:
 
 
 def _kept(name: str, value: str) -> None:
-    """For :func:`~readme_metrics.har.text.query_values`: every value as it is."""
+    """For :func:`~readme_metrics.har.pairs.query_values`: every value as it is."""
     return None
 
 

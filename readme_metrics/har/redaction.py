@@ -34,6 +34,8 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 from urllib.parse import quote
 
 from readme_metrics.har.deep_json import loads, repeats_a_name, too_deep
+from readme_metrics.har.pairs import query_values, target_pairs, url_pairs
+from readme_metrics.har.percent import decode_component, decode_in
 from readme_metrics.har.redaction_forms import (
     CACHED_NAME,
     ENCODED_EQUALS,
@@ -66,15 +68,7 @@ from readme_metrics.har.redaction_names import (
     normalise,
 )
 from readme_metrics.har.redaction_pairs import by_name, paired_values
-from readme_metrics.har.text import (
-    JSON_START,
-    decode_component,
-    decode_in,
-    query_values,
-    rarest,
-    target_pairs,
-    url_pairs,
-)
+from readme_metrics.har.text import JSON_START, rarest
 
 __all__ = ["Redactor", "decode_component", "redacted"]
 
@@ -224,7 +218,7 @@ class Redactor:
     def _paired_in(self, raw: str, codec: Optional[str] = None
                    ) -> dict[str, frozenset[str]]:
         """:meth:`paired_fields` of a raw query or form (its pairs as
-        :func:`~readme_metrics.har.text.query_values` reads them, after a ``#`` or ``;``
+        :func:`~readme_metrics.har.pairs.query_values` reads them, after a ``#`` or ``;``
         too), decoded in ``codec`` (None: UTF-8), as each decoded name's decoded values
         (:func:`~readme_metrics.har.redaction_pairs.by_name`); looked for only in one
         holding a value field and naming a denied key. Only a naming or value field's
@@ -265,7 +259,7 @@ class Redactor:
         ``[REDACTED n]``, n the length of the decoded value); everything else stays byte
         for byte, so the URL remains valid and its pairs read as ``queryString``. The
         ``k=v`` pairs after a ``#`` inside a pair (``a=1#token=x``, a fragment a client
-        sent) are redacted too (see :func:`~readme_metrics.har.text.query_values`).
+        sent) are redacted too (see :func:`~readme_metrics.har.pairs.query_values`).
 
         ``codec``: a form's declared charset (:func:`~readme_metrics.har.text.form_codec`),
         in which its names and values are read; a name the denylist names read as UTF-8
@@ -382,7 +376,7 @@ class Redactor:
 
     def target(self, url: str) -> str:
         """A request's url (a ``#`` in it is data: see
-        :func:`~readme_metrics.har.text.target_pairs`) with its query redacted by
+        :func:`~readme_metrics.har.pairs.target_pairs`) with its query redacted by
         :meth:`query_string`, and the ``k=v`` pairs after a ``#`` in its path."""
         if not self.active:
             return url
@@ -390,7 +384,7 @@ class Redactor:
 
     def url(self, url: str) -> str:
         """``url`` with its query string, and a fragment of ``k=v`` pairs, redacted by
-        :meth:`query_string` (see :func:`~readme_metrics.har.text.url_pairs`)."""
+        :meth:`query_string` (see :func:`~readme_metrics.har.pairs.url_pairs`)."""
         if not self.active or ("?" not in url and "#" not in url and "%23" not in url):
             return url
         return url_pairs(url, self.query_string)

@@ -13,7 +13,7 @@ import json
 import re
 from functools import lru_cache
 
-from readme_metrics.har.text import decode_component
+from readme_metrics.har.percent import decode_component
 
 # Parameter and cookie names repeat across requests: decode each distinct one once. A
 # name longer than CACHED_NAME is not kept: a client sending distinct names of 200 KB

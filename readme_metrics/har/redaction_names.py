@@ -8,10 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
-from readme_metrics.har.text import (
-    PROBED_TEXT,
-    percent_decoded,
-)
+from readme_metrics.har.percent import percent_decoded
+from readme_metrics.har.text import PROBED_TEXT
 
 _BRACKETS = re.compile(r"[\[\]]+")
 

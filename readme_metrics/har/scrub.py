@@ -14,7 +14,8 @@ from typing import Any, Optional
 
 from readme_metrics.har.credentials import URL_HEADERS, CallerKey
 from readme_metrics.har.key_base64 import base64_spellings, masked_base64_runs
-from readme_metrics.har.text import FORM, content_type, parse_query
+from readme_metrics.har.pairs import parse_query
+from readme_metrics.har.text import FORM, content_type
 from readme_metrics.masking import mask
 
 __all__ = ["scrub_entry"]

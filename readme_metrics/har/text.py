@@ -1,6 +1,8 @@
 """Turn captured body bytes into text: Content-Type parsing and charsets (SPEC section 4).
 
 Pure functions, cached per distinct header value (the values repeat from log to log).
+Percent-encoding is :mod:`readme_metrics.har.percent`'s, a query's and a fragment's pairs
+:mod:`readme_metrics.har.pairs`'.
 """
 
 from __future__ import annotations
@@ -11,15 +13,23 @@ import encodings.aliases
 import json
 import pkgutil
 import re
-from functools import lru_cache, partial
-from typing import Callable, Optional
-from urllib.parse import unquote_to_bytes
+from functools import lru_cache
+from typing import Optional
+
+# Kept importable from here, where they lived before they had modules of their own
+# (escape_undecoded is decode_field's too).
+from readme_metrics.har.pairs import parse_query, query_values  # noqa: F401
+from readme_metrics.har.percent import (  # noqa: F401
+    ascii_form,
+    decode_component,
+    decode_in,
+    escape_undecoded,
+    percent_decoded,
+)
 
 __all__ = [
-    "FORM", "JSON_START", "PROBED_TEXT", "ascii_form", "content_type", "decode",
-    "decode_component", "decode_field", "decode_in", "escape_undecoded", "form_codec",
-    "fragment_pairs", "is_textual", "parse_query", "percent_decoded", "query_values",
-    "rarest", "sendable", "target_pairs", "url_pairs", "wide_form_codec", "wide_text",
+    "FORM", "JSON_START", "PROBED_TEXT", "content_type", "decode", "decode_field",
+    "form_codec", "is_textual", "rarest", "sendable", "wide_form_codec", "wide_text",
 ]
 
 #: The essence of a form body's Content-Type.
@@ -385,319 +395,3 @@ def decode_field(data: bytes, charset: Optional[str]) -> str:
         # A byte below 0x80 that does not decode (UTF-7, UTF-16) cannot be escaped so.
         text = data.decode("utf-8", "surrogateescape")
     return sendable(escape_undecoded(text))
-
-
-# A "#" in a request target, as sent (wsgiref and hypercorn pass it on in QUERY_STRING
-# or the path) or percent-encoded (build_url's, which cannot be told from a client's own
-# "%23" then).
-_HASH = re.compile("(#|%23)")
-# Where a pair of a query or form may hold more pairs: after such a "#", and after a
-# ";", which some frameworks split pairs on too (Bottle, Rack before 3, Python before
-# 3.9.2), so that their app reads "a=1;token=x" as a token.
-_PIECES = re.compile("(#|%23|;)")
-
-
-def url_pairs(url: str, change: Callable[[str], str], flags: bool = False) -> str:
-    """``url`` with ``change`` applied to its query, and to its fragment when that holds
-    ``k=v`` pairs (after a ``?`` in it, if it has one: ``#/cb?k=v``), where OAuth's
-    implicit flow returns its token. Any other fragment is kept as it is, unless
-    ``flags``: then it is read as pairs too, a name alone a flag (see fragment_pairs)."""
-    rest, hash_mark, fragment = url.partition("#")
-    if fragment:
-        fragment = fragment_pairs(fragment, change, flags)
-    return target_pairs(rest, change, flags) + hash_mark + fragment
-
-
-def target_pairs(url: str, change: Callable[[str], str], flags: bool = False) -> str:
-    """A url without a fragment (a request's: a ``#`` in it is data, as sent or
-    percent-encoded) with ``change`` applied to its query.
-
-    A raw client may send a fragment in its request target (``GET /p#token=x``), which
-    :func:`readme_metrics.capture.request.build_url` keeps percent-encoded: what follows
-    a ``#`` in the path is read as a fragment's pairs too (``change`` itself finds the
-    ones in the query, see :func:`query_values`). ``flags``: as :func:`url_pairs`.
-    """
-    base, question, query = url.partition("?")
-    if "%23" in base or "#" in base:
-        start = base.find("/", base.find("://") + 3) if "://" in base else 0  # the path
-        found = _HASH.search(base, max(start, 0)) if start >= 0 else None
-        if found is not None and (flags or "=" in base[found.end():]):
-            tail = base[found.end():]
-            if question and "=" in tail:
-                # ``/p%23password=??secret``: the "?" is in the pair's value, or begins
-                # the query of a route holding a pair: fragment_pairs tells which.
-                return base[:found.end()] + fragment_pairs(tail + question + query,
-                                                           change, flags)
-            base = base[:found.end()] + fragment_pairs(tail, change, flags)
-    if query:
-        query = change(query)
-    return base + question + query
-
-
-def fragment_pairs(fragment: str, change: Callable[[str], str], flags: bool = False
-                   ) -> str:
-    """A fragment (without its ``#``) with ``change`` applied to its ``k=v`` pairs: those
-    after a ``?`` in it (a route's query, ``/cb?k=v``), or all of it; one without ``=``
-    is kept as it is, unless ``flags`` (the caller's key, which may be a flag there:
-    ``#k42``, ``?a=1#k42``; a denylist's redaction keeps an anchor such as ``#token``).
-    A "route" holding a ``=`` is a pair, its value holding the ``?``
-    (``password=??secret``, ``token=a?b``): the whole is read as pairs first, and only
-    if that changes nothing, what follows the ``?`` is (``x=1?token=s``)."""
-    route, question, pairs = fragment.partition("?")
-    if not question:
-        route, pairs = "", fragment
-    elif "=" in route:
-        whole = change(fragment)
-        if whole != fragment:
-            return whole
-    return route + question + change(pairs) if flags or "=" in pairs else fragment
-
-
-def query_values(query: str, replace: Callable[[str, str], Optional[str]],
-                 rename: Optional[Callable[[str], Optional[str]]] = None,
-                 flags: bool = False, heads: bool = False) -> str:
-    """A raw query (or form) with the value of each pair replaced by ``replace(name,
-    value)`` (raw, percent-encoded strings) unless that gives None, and its name by
-    ``rename(name)`` unless that gives None (a pair without "=" stays without one).
-
-    A pair holding a ``#`` (``a=1#token=x``: a fragment a client sent in its request
-    target, which some servers pass on in QUERY_STRING) is also read as the pairs after
-    each ``#``, as a fragment's (:func:`fragment_pairs`): ``replace`` is asked about
-    ``token`` there too, whatever it said of ``a``. So is one holding a ``;``
-    (``a=1;token=x``), a separator to some frameworks. ``flags``: a name alone there
-    (``a=1#token``) is asked about too (see :func:`fragment_pairs`); without it, only
-    ``rename`` is. ``heads``: ``replace`` is asked about the pair before the first
-    (``a=1``) too, its value cut there as such a framework reads it.
-    """
-    chunks = query.split("&")
-    changed = False
-    for index, chunk in enumerate(chunks):
-        if not chunk:
-            continue
-        name, equals, value = chunk.partition("=")
-        new = replace(name, value)
-        new_name = None if rename is None else rename(name)
-        if new is not None or new_name is not None:
-            chunks[index] = _joined(name if new_name is None else new_name, equals,
-                                    value if new is None else new)
-            changed = True
-        elif "#" in chunk or ";" in chunk or "%23" in chunk:
-            pieces = _PIECES.split(chunk)  # pair, "#", fragment, ";", pair ...
-            if heads and "=" in pieces[0]:
-                pieces[0] = _pair(pieces[0], replace)
-            for at in range(2, len(pieces), 2):
-                if rename is not None and not flags and "=" not in pieces[at]:
-                    # A name alone there is kept (an anchor, ``#token``) unless
-                    # ``rename`` says (a JSON document: ``a=1;{"password": ...}``).
-                    pieces[at] = rename(pieces[at]) or pieces[at]
-                    continue
-                pieces[at] = fragment_pairs(
-                    pieces[at], lambda pair: _pair(pair, replace, rename), flags)
-            spliced = "".join(pieces)
-            if spliced != chunk:
-                chunks[index] = spliced
-                changed = True
-    return "&".join(chunks) if changed else query
-
-
-def _joined(name: str, equals: str, value: str) -> str:
-    """A pair again: ``name=value``, or ``name`` alone for a pair that had no "=" and no
-    value given it."""
-    return name + "=" + value if equals or value else name
-
-
-def _pair(pair: str, replace: Callable[[str, str], Optional[str]],
-          rename: Optional[Callable[[str], Optional[str]]] = None) -> str:
-    """One ``name=value`` with its value and name replaced as ``replace`` and ``rename``
-    say."""
-    name, equals, value = pair.partition("=")
-    new = replace(name, value)
-    new_name = None if rename is None else rename(name)
-    if new is None and new_name is None:
-        return pair
-    return _joined(name if new_name is None else new_name, equals,
-                   value if new is None else new)
-
-
-def parse_query(raw: str, codec: Optional[str] = None) -> list[tuple[str, str]]:
-    """Decoded (name, value) pairs in order; repeats and blank values kept.
-
-    ``codec``: a form's declared charset (see :func:`form_codec`), ``raw`` then ASCII
-    (see :func:`ascii_form`); UTF-8 by default.
-    """
-    pairs = []
-    if "%" not in raw and "+" not in raw:
-        # Nothing to decode, in any codec (the usual query): the pieces as they are, without
-        # a call per name and value.
-        for chunk in raw.split("&"):
-            if chunk:
-                name, _, value = chunk.partition("=")
-                pairs.append((name, value))
-        return pairs
-    decoded = decode_component if codec is None else partial(decode_in, codec=codec)
-    if raw.count("&") >= _FEW_PAIRS:
-        # Each distinct name and value of a long form decoded once: its names repeat, and
-        # so do its redacted values ("%5BREDACTED%201%5D", one per length), which took a
-        # call each (a MiB of denied pairs: 190,000 calls, 110 of its 270 ms).
-        chunks = [chunk.partition("=") for chunk in raw.split("&") if chunk]
-        known = {component: decoded(component) for component in
-                 {part for name, _, value in chunks for part in (name, value)}}
-        return [(known[name], known[value]) for name, _, value in chunks]
-    for chunk in raw.split("&"):
-        if chunk:
-            name, _, value = chunk.partition("=")
-            pairs.append((decoded(name), decoded(value)))
-    return pairs
-
-
-# Pairs of a query that parse_query decodes one by one: in a short query the set and
-# table of its distinct components cost more than they save.
-_FEW_PAIRS = 16
-
-
-# What surrogateescape makes of the bytes it cannot decode (0x80 to 0xff).
-_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
-
-
-# Each byte beyond ASCII (as latin-1 reads it) and each byte surrogateescape could not
-# decode (U+DC80..U+DCFF), percent-encoded: str.translate's tables, one C pass where a
-# re.sub callback was a Python call per byte (a 256 KiB binary body sent with a form's
-# type, curl --data-binary's default, made 112,000 of them: 64 -> 10.5 ms).
-_PERCENT_LATIN_1 = {byte: f"%{byte:02X}" for byte in range(0x80, 0x100)}
-_PERCENT_ESCAPED = {0xDC00 + byte: f"%{byte:02X}" for byte in range(0x80, 0x100)}
-
-
-def ascii_form(body: bytes) -> str:
-    """A form body as ASCII text, each byte beyond ASCII percent-encoded (what a client
-    should have sent): its pairs then split as any form's, their bytes read by
-    :func:`decode_in`."""
-    text = body.decode("latin-1")
-    return text if text.isascii() else text.translate(_PERCENT_LATIN_1)
-
-
-def escape_undecoded(text: str) -> str:
-    """``text`` decoded with surrogateescape, each byte it could not decode
-    percent-encoded (``caf\\udce9`` is ``caf%E9``), as an escape of that byte is kept."""
-    if text.isascii() or _ESCAPED_BYTE.search(text) is None:
-        return text
-    return text.translate(_PERCENT_ESCAPED)
-
-
-def decode_in(text: str, codec: str) -> str:
-    """:func:`decode_component` for a form in ``codec`` (its declared charset, see
-    :func:`form_codec`): its escapes are bytes in ``codec`` (``caf%E9`` in latin-1 is
-    "café"), as its other characters are (``text`` is ASCII, see :func:`ascii_form`, or
-    was decoded in ``codec``). Bytes ``codec`` cannot decode stay percent-encoded, as
-    UTF-8's do."""
-    if "+" in text:
-        text = text.replace("+", " ")
-    if "%" not in text:
-        return text
-    try:
-        decoded = unquote_to_bytes(text.encode(codec)).decode(codec, "surrogateescape")
-        decoded.encode("utf-8", "surrogateescape")  # no other lone surrogate
-    except (UnicodeError, LookupError, ValueError, TypeError):
-        return decode_component(text)
-    return escape_undecoded(decoded)
-
-
-# One UTF-8 character written as %XX escapes (RFC 3629's well-formed sequences, as
-# Python's strict decoder takes them: no overlong forms, no surrogates, nothing past
-# U+10FFFF), and a run of them. decode_component decodes these runs and leaves every
-# other escape as written, without a Python call for it: the escapes of a binary body
-# sent with a form's type (curl --data-binary's default) are mostly bytes that are no
-# UTF-8, one call a run before (a random 1 MiB: 0.65 -> 0.27 s of the worker).
-_HEX = "[0-9A-Fa-f]"
-_TAIL = "%[89ABab]" + _HEX
-# (Each after its first "%".)
-_UTF8_ESCAPE = "(?:" + "|".join([
-    "[0-7]" + _HEX,                                       # U+0000..U+007F
-    "(?:[Cc][2-9A-Fa-f]|[Dd]" + _HEX + ")" + _TAIL,       # C2..DF, one tail byte
-    "[Ee]0%[ABab]" + _HEX + _TAIL,                        # E0 A0..BF
-    "[Ee][1-9A-Ca-cEFef]" + _TAIL * 2,                     # E1..EC, EE..EF
-    "[Ee][Dd]%[89]" + _HEX + _TAIL,                       # ED 80..9F (no surrogates)
-    "[Ff]0%[9ABab]" + _HEX + _TAIL * 2,                   # F0 90..BF
-    "[Ff][1-3]" + _TAIL * 3,                              # F1..F3
-    "[Ff]4%8" + _HEX + _TAIL * 2,                         # F4 80..8F
-]) + ")"
-# Written to start with its literal "%", which the regex engine skips to (as a group
-# first, it tried the group at every character: see 5317a67); a "%" that starts no
-# escape is passed over after one look at the next character, not one an alternative
-# (a client's 1 MiB of "%": 162 -> 25 ms).
-_UTF8_CHAR = f"%(?=[0-9A-Fa-f]){_UTF8_ESCAPE}"
-# (One group, the whole run: split() keeps each run as a piece of its own.)
-_UTF8_RUN = re.compile(f"({_UTF8_CHAR}(?:{_UTF8_CHAR})*)")
-# A byte no UTF-8 holds, between two runs decoded together (see decode_component).
-_BETWEEN_RUNS = "%FF"
-
-
-def decode_component(text: str) -> str:
-    """Decode one query or form component as HTML forms do (``+`` is a space).
-
-    Unlike :func:`urllib.parse.unquote_plus`, escapes that do not form valid UTF-8
-    (``%FF``) and broken escapes (``%zz``) are kept exactly as written rather than
-    replaced, so nothing is lost and nothing raises.
-    """
-    if "+" in text:
-        text = text.replace("+", " ")
-    if "%" not in text:
-        return text
-    # Each run of escapes is decoded as UTF-8 where its bytes are UTF-8 and kept as
-    # written where they are not: as a strict decoder reads a run, a byte that cannot
-    # start or continue a character is refused alone and the next one read afresh (the
-    # "maximal subpart" of Unicode's chapter 3), so the characters a run holds are the
-    # well-formed sequences in it, found left to right.
-    pieces = _UTF8_RUN.split(text)  # text, run, text, run ... text
-    if len(pieces) == 1:
-        return text
-    # Every run decoded at once, in C (a re.sub callback was a Python call per run: three
-    # a pair of a redacted form, "%5BREDACTED%201%5D"): each run is whole characters, so
-    # their bytes joined by a byte no UTF-8 holds (0xFF, which surrogateescape reads as
-    # the one U+DCFF) decode to the runs' characters, split again at each U+DCFF.
-    runs = _BETWEEN_RUNS.join(pieces[1::2]).replace("%", "")
-    pieces[1::2] = bytes.fromhex(runs).decode("utf-8", "surrogateescape").split("\udcff")
-    return "".join(pieces)
-
-
-# A "%" that starts no escape (not two hex digits after it), and a run of ASCII.
-_NOT_AN_ESCAPE = re.compile("%(?![0-9A-Fa-f]{2})")
-_ASCII_RUN = re.compile("([\x00-\x7f]+)")
-
-
-def percent_decoded(text: str, errors: str = "surrogateescape") -> str:
-    """``urllib.parse.unquote(text, errors=errors)``, its escapes read in C.
-
-    unquote reads each "%" in a Python loop, raising and catching a KeyError for one
-    that starts no escape: a client's JSON string of "%" repeated cost 284 ms of the
-    worker a MiB in the look for a percent-encoded key (bodies._redact_text). Here the
-    escapes are turned into Python's own ``\\xNN`` (the text's backslashes doubled, a "%"
-    starting no escape written ``\\x25``) and read by the unicode_escape codec, the text
-    beyond ASCII as its UTF-8 bytes; as in unquote, the bytes are then decoded as UTF-8.
-    """
-    if "%" not in text:
-        return text
-    if text.isascii() or _SURROGATE.search(text) is None:
-        # A character beyond ASCII goes through as its own UTF-8 bytes: they start with
-        # a byte no sequence continues with and end a whole sequence, so the escapes on
-        # either side are decoded as unquote decodes each ASCII run alone. One pass in C:
-        # a run at a time was a Python call each, 3 times unquote's time for a text of
-        # "é%41" repeated (review51).
-        return _percent_decoded(text, errors)
-    # A lone surrogate (surrogateescape's) has no UTF-8 of its own: a run at a time.
-    pieces = _ASCII_RUN.split(text)  # beyond ASCII, ASCII, beyond ASCII ...
-    for at in range(1, len(pieces), 2):
-        pieces[at] = _percent_decoded(pieces[at], errors)
-    return "".join(pieces)
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _percent_decoded(text: str, errors: str) -> str:
-    if "%" not in text:
-        return text
-    if "\\" in text:
-        text = text.replace("\\", "\\\\")
-    escaped = _NOT_AN_ESCAPE.sub("%25", text).replace("%", "\\x")
-    return (escaped.encode("utf-8").decode("unicode_escape").encode("latin-1")
-            .decode("utf-8", errors))
