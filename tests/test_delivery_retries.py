@@ -82,7 +82,7 @@ def test_each_2xx_answer_has_its_own_cause_however_many_reasons_a_server_gives()
         for status in (200, 202):
             reason = f"OK {number}"
             outcome = outcome_of_status(status, reason, "5", "")
-            assert outcome == Outcome(SENT, f"HTTP {status} {reason}")
+            assert outcome == Outcome(SENT, f"HTTP {status} {reason}", answered=True)
             assert outcome_of_status(status, reason, None, "body") == outcome
     assert outcome_of_status(204, "", None, "").cause == "HTTP 204"
     assert len(policy._SENT_OUTCOMES) <= policy._SENT_OUTCOMES_MAX

@@ -54,9 +54,6 @@ class Attempt:
         #: The bound of a POST now (:attr:`stretch`), which the POSTs in flight follow
         #: as it grows: the watchdog grows it as it cuts one at it.
         self._bound = Stretch(timeout, functools.partial(next_timeout, timeout=timeout))
-        #: The API answered later than ``timeout`` and that was said, since the bound
-        #: last was ``timeout``: one warning for each time the API turns slow.
-        self._slow_said = False
         self._max_attempts = max_attempts
         self._max_down_attempts = max_down_attempts
         self._auth_pause = auth_pause
@@ -126,13 +123,14 @@ class Attempt:
         took = time.monotonic() - batch.sent_at
         if first:  # the API's share of a sender's cycle (Batcher.observe)
             batcher.observe(post_s=took)
-        if outcome.verdict == SENT:
-            self._answered_in(took, wanted)
-        elif outcome.timed_out and timeout >= wanted:
+        if outcome.answered:
+            self._answered_in(batch.sent_at, took, wanted)
+        elif outcome.timed_out and timeout >= wanted and self._bound.slow(batch.sent_at):
             # Its next attempt waits twice as long (up to the cap); not when it was cut
-            # at a flush's or the exit's deadline, which said nothing of the API. (The
-            # watchdog grew the bound already when it cut it: at the bound it had grown
-            # to meanwhile, maybe more than ``wanted``.)
+            # at a flush's or the exit's deadline, which said nothing of the API, nor when
+            # a POST begun after it was answered fast meanwhile (it was lost, the API is
+            # not slow: Stretch.slow). (The watchdog grew the bound already when it cut
+            # it: at the bound it had grown to meanwhile, maybe more than ``wanted``.)
             batch.timeout = max(next_timeout(wanted, self._timeout), self.stretch)
             # So do the POSTs after it: those in flight now met the same API, each sent
             # again (the API may have read it) had it waited only `timeout`.
@@ -140,29 +138,26 @@ class Attempt:
                 self.stretch = batch.timeout
         self._apply(batch, outcome)
 
-    def _answered_in(self, took: float, bound: float) -> None:
-        """A POST bounded to ``bound`` seconds was answered in ``took``: one later than
-        ``timeout`` has every POST wait that bound from now on (said once, until the bound
-        comes back to ``timeout``); one answered within half the bound in force halves
-        it again, down to ``timeout``: the API is fast again."""
-        timeout, stretch = self._timeout, self.stretch
-        if took > timeout:
-            if bound > stretch:
-                self.stretch = bound
-            if not self._slow_said:
-                self._slow_said = True
-                self.warnings.log(
-                    logging.WARNING, "slow", "readme_metrics: the Metrics API at %s answered "
-                    "a POST in %.1fs, later than timeout (README_TIMEOUT) of %gs: POSTs now "
-                    "wait up to %gs for its answer (twice as long after each timeout, at "
-                    "most %gs), and the logs of a POST that timed out may reach ReadMe "
-                    "twice (it may have read them); set README_TIMEOUT above the API's "
-                    "answer time", self._sender.endpoint, took, timeout, self.stretch,
-                    max(timeout, TIMEOUT_CAP))
-        elif stretch > timeout and took < stretch / 2:
-            self.stretch = max(timeout, stretch / 2)
-            if self.stretch == timeout:
-                self._slow_said = False
+    def _answered_in(self, began: float, took: float, bound: float) -> None:
+        """A POST begun at ``began``, bounded to ``bound`` seconds, was answered (any
+        status) in ``took``: one later than ``timeout`` has every POST wait that bound
+        from now on (said once, until the bound comes back to ``timeout``); one answered
+        within half the bound in force halves it again, down to ``timeout``: the API is
+        fast again (:class:`~readme_metrics.delivery.stretch.Stretch`)."""
+        if not self._bound.answered(began, took, bound):
+            return
+        timeout = self._timeout
+        if not self.warnings.log(
+                logging.WARNING, "slow", "readme_metrics: the Metrics API at %s answered "
+                "a POST in %.1fs, later than timeout (README_TIMEOUT) of %gs: POSTs now "
+                "wait up to %gs for its answer (twice as long after each timeout, at "
+                "most %gs), and the logs of a POST that timed out may reach ReadMe "
+                "twice (it may have read them); set README_TIMEOUT above the API's "
+                "answer time", self._sender.endpoint, took, timeout, self.stretch,
+                max(timeout, TIMEOUT_CAP)):
+            # Held back by the minute's limit (a second slowdown soon after the first):
+            # said at a slow answer once the minute is over, if the API is still slow.
+            self._bound.unsaid()
 
     def _apply(self, batch: Batch, outcome: Outcome) -> None:
         """Settle, pause or reschedule the batch per ``outcome`` (one log line at most)."""

@@ -169,6 +169,9 @@ class Outcome:
     #: No answer within the POST's bound (not a connect timeout): the API may be slower
     #: than ``timeout``, and may have read the POST.
     timed_out: bool = False
+    #: The API (or a proxy) answered, whatever the status: its time says how long the
+    #: API takes to answer a POST (delivery.stretch).
+    answered: bool = False
 
 
 def classify(status: int) -> str:
@@ -300,7 +303,7 @@ def outcome_of_status(status: int, reason: str, retry_after: Optional[str],
     if 200 <= status < 300:
         outcome = _SENT_OUTCOMES.get((status, reason))
         if outcome is None:
-            outcome = Outcome(SENT, f"HTTP {status} {reason or ''}".rstrip())
+            outcome = Outcome(SENT, f"HTTP {status} {reason or ''}".rstrip(), answered=True)
             if len(_SENT_OUTCOMES) < _SENT_OUTCOMES_MAX:
                 _SENT_OUTCOMES[status, reason] = outcome
         return outcome
@@ -309,14 +312,14 @@ def outcome_of_status(status: int, reason: str, retry_after: Optional[str],
     if 300 <= status < 400 and (target := redirected_to(location)):
         cause = f"{cause}, to {target}"
     if status == 407 and proxied:
-        return Outcome(FAIL, cause, detail=text[:2000], reason="proxy")
+        return Outcome(FAIL, cause, detail=text[:2000], reason="proxy", answered=True)
     if status == 413:
-        return Outcome(SPLIT, cause, detail=text[:2000])
+        return Outcome(SPLIT, cause, detail=text[:2000], answered=True)
     if verdict == RETRY:
-        return Outcome(verdict, cause, parse_retry_after(retry_after))
+        return Outcome(verdict, cause, parse_retry_after(retry_after), answered=True)
     if verdict == REJECT:
-        return Outcome(verdict, cause, detail=text[:2000])
-    return Outcome(verdict, cause)
+        return Outcome(verdict, cause, detail=text[:2000], answered=True)
+    return Outcome(verdict, cause, answered=True)
 
 
 def outcome_of_error(exc: BaseException, proxied: bool = False) -> Outcome:

@@ -78,7 +78,7 @@ class Sender:
                                         self.proxied)
         if outcome.detail:
             return Outcome(outcome.verdict, outcome.cause, outcome.retry_after,
-                           self.scrub(outcome.detail), outcome.reason)
+                           self.scrub(outcome.detail), outcome.reason, answered=True)
         return outcome
 
     @property

@@ -7,7 +7,8 @@ or :func:`watch` from the connection class inside it); one daemon thread per pro
 shuts down the socket of any marked connection whose deadline has passed, which ends the
 blocked read at once with a connection error, and :func:`limit` reports that the
 deadline fired. A deadline may follow a bound that grows while the exchange runs
-(:class:`Stretch`: the Metrics API turned slower than ``timeout``), looked at only when
+(:class:`~readme_metrics.delivery.stretch.Stretch`: the Metrics API turned slower
+than ``timeout``), looked at only when
 the deadline comes.
 
 The same thread runs short errands (:func:`run_soon`) for a thread that must not do them
@@ -29,29 +30,7 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
-
-class Stretch:
-    """The bound, in seconds, of the exchanges with one server, which may grow while they
-    run: a limit made with it (:func:`limit`'s ``stretch``) is cut at its start plus the
-    bound in force when its deadline comes, not the one it began with. When the watchdog
-    cuts one at that bound, the bound grows at once to ``grow(bound)``, so the exchanges
-    still running with the same server (begun a moment later, the server as slow for
-    them) wait that long, rather than each being cut and sent again.
-    """
-
-    __slots__ = ("seconds", "longest", "_grow")
-
-    def __init__(self, seconds: float, grow: Callable[[float], float]) -> None:
-        self.seconds = seconds
-        self._grow = grow
-        #: The most it can grow to (what a socket's own timeout must not undercut).
-        self.longest = grow(math.inf)
-
-    def timed_out(self, bound: float) -> None:
-        """An exchange bounded to ``bound`` got no answer within it: the bound grows."""
-        grown = self._grow(bound)
-        if grown > self.seconds:
-            self.seconds = grown
+from readme_metrics.delivery.stretch import Stretch
 
 
 class Limit:
@@ -262,8 +241,9 @@ def _watch() -> None:
                     if (due.connected and due.stretch is not None
                             and due.deadline < due.until):
                         # Cut at its bound (not a flush's or the exit's deadline), its
-                        # connection made: no answer in time, the bound grows.
-                        due.stretch.timed_out(due.bound)
+                        # connection made: no answer in time, the bound grows (unless
+                        # a POST begun after it was answered fast: it was lost).
+                        due.stretch.timed_out(due.bound, due.began)
             while _timers and _timers[0][0] <= now:
                 _errands.append(heapq.heappop(_timers)[2])
             if _errands:
