@@ -112,7 +112,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("flush_interval", "README_FLUSH_INTERVAL", "float", 5.0,
         f"a number of seconds from 0 to {check.MAX_SECONDS}", check.number(0), "`5.0`",
         "seconds: a partial batch is sent this long after its first log (later only "
-        "while the Metrics API fails, or with 16 POSTs in flight); `0` turns this timer "
+        "while the Metrics API fails, or is slow: its POSTs spread over its round "
+        "trip); `0` turns this timer "
         "off: a partial batch then waits for `buffer_length` logs, `flush()` or the exit "
         "(to send each log at once, `buffer_length=1`)",
         warning=check.seconds_warning("a partial batch waits that long to be sent"),

@@ -98,9 +98,10 @@ def test_a_backlog_beyond_one_post_has_max_senders_posts_in_flight_at_once(
     # there, however long a busy machine takes to start threads), and no more ever are.
     answer = threading.Event()
     collector.default = Reply(gate=answer)
+    count = MAX_SENDERS * MAX_POST_LOGS + 100  # (more than max_queue_size's default)
     delivery = make_delivery(collector.url, flush_interval=5.0, shutdown_timeout=60.0,
-                             timeout=90.0)  # a held POST must not time out and be retried
-    count = MAX_SENDERS * MAX_POST_LOGS + 100
+                             timeout=90.0,  # a held POST must not time out and be retried
+                             max_queue_size=count)
     for n in range(count):
         assert delivery.submit(item(f"log-{n}"))
     try:
@@ -278,7 +279,7 @@ def test_a_backlog_the_cpu_holds_back_does_not_grow_the_pool(
 
 
 #: More logs than every sender's first POST can take, so some are still waiting when the
-#: API changes its answer below.
+#: API changes its answer below (more than max_queue_size's default: the tests raise it).
 BACKLOG = (MAX_SENDERS + 1) * MAX_POST_LOGS
 
 
@@ -304,7 +305,8 @@ def _backlog_with_senders(collector: Collector, delivery: Delivery, count: int) 
 def test_a_refused_key_with_several_posts_in_flight_is_one_pause_and_one_error(
         collector: Collector, make_delivery: MakeDelivery,
         caplog: pytest.LogCaptureFixture) -> None:
-    delivery = make_delivery(collector.url, buffer_length=10, flush_interval=0.05)
+    delivery = make_delivery(collector.url, buffer_length=10, flush_interval=0.05,
+                             max_queue_size=BACKLOG)
     senders = _backlog_with_senders(collector, delivery, BACKLOG)
     assert 2 <= len(senders) <= MAX_SENDERS
     collector.default = Reply(401, delay=0.1)
@@ -327,7 +329,7 @@ def test_failures_with_several_posts_in_flight_hold_every_sender(
     # timeout 30 s: under load a POST of 500 logs answered after the default 3 s was
     # sent again, and its logs arrived twice (9000 of 8500 at a load average of 14).
     delivery = make_delivery(collector.url, buffer_length=10, flush_interval=0.05,
-                             max_attempts=10, timeout=30.0)
+                             max_attempts=10, timeout=30.0, max_queue_size=BACKLOG)
     _backlog_with_senders(collector, delivery, BACKLOG)
     collector.default = Reply(503, headers={"Retry-After": "3"})
     wait_until(lambda: len(collector.failed) >= 1)

@@ -194,6 +194,14 @@ class LogQueue:
         """
         return self.first_at + self.interval - now if self.items else self.interval
 
+    def fills_post_locked(self) -> bool:
+        """True if the logs waiting fill a POST at the caps (``max_post_logs`` logs or
+        ``max_post_bytes`` captured bytes)."""
+        items = self.items
+        if len(items) >= self.max_post_logs:
+            return True
+        return sum(map(_NBYTES, items)) >= self.max_post_bytes
+
     def cut_locked(self) -> Batch:
         """Take the next POST's worth of waiting logs (see policy.post_size)."""
         items = self.items
