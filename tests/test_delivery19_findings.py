@@ -115,7 +115,13 @@ def test_posts_of_new_logs_are_spaced_by_the_round_trip_over_the_senders() -> No
     put(50)  # a POST at the caps
     third = take_batch(queue, batcher)
     assert third is not None and third.count == 50
-    for batch in (first, second, third):
+    put(2)
+    with queue.lock:
+        assert batcher.take_locked()[0] is None  # (within the spacing again)
+        queue.add_waiter_locked()  # a flush() waits for what is queued: no spacing
+    fourth = take_batch(queue, batcher)
+    assert fourth is not None and fourth.count == 2
+    for batch in (first, second, third, fourth):
         batcher.settle(batch, None)
     put(1)  # none in flight: no wait
     assert take_batch(queue, batcher) is not None

@@ -160,7 +160,8 @@ class Batcher:
             return batch, None
         due, due_in = queue.due_locked(now, force or self.closing)
         if due:
-            if queue.in_flight and not (force or self.closing):
+            if (queue.in_flight and not (force or self.closing)
+                    and queue.taken >= queue.flush_target):  # (a flush waits for none)
                 spaced = self._spaced_locked(now)
                 if spaced > 0:
                     return None, spaced
