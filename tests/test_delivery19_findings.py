@@ -30,6 +30,7 @@ from readme_metrics.delivery.stretch import Stretch
 from tests.support.delivery import (
     MakeDelivery,
     api_key_never_logged_fixture,  # noqa: F401 - autouse
+    fail_attempt,
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     messages,
@@ -313,3 +314,41 @@ def test_a_second_slowdown_within_the_minute_is_said_once_the_minute_is_over(
     delivery.submit(item("slow-3"))
     assert delivery.flush(10.0) is True
     assert len(messages(caplog, logging.WARNING, "later than timeout")) == 2
+
+
+# -- a black-holed API that comes back ------------------------------------------------
+
+
+def test_a_probe_unanswered_for_timeout_lets_the_next_one_go() -> None:
+    """The API taken for down, one probe in flight on a connection it black-holed (the
+    bound stretched to 30 s): before, no other POST went until that probe's 30 s were
+    out, though the API might be back. Now the next probe goes once it has waited
+    ``timeout`` (3 s) unanswered, and the hold; not before."""
+    now = [100.0]
+    queue = LogQueue(batch_size=1, interval=0.0, max_size=1000, max_bytes=10**7)
+    batcher = Batcher(queue, backoff_base=policy.BACKOFF_BASE,
+                      backoff_cap=policy.BACKOFF_CAP, clock=lambda: now[0],
+                      probe_after=3.0)
+
+    def put(name: str) -> None:
+        log = item(name)
+        batcher.put(log, log.nbytes, inline=False)
+
+    for n in range(policy.DOWN_AFTER):
+        put(f"failed-{n}")
+        batch = take_batch(queue, batcher)
+        assert batch is not None
+        fail_attempt(batcher, batch)
+    assert batcher.down
+    now[0] = batcher.hold_until
+    probe = take_batch(queue, batcher)
+    assert probe is not None
+    probe.sent_at = now[0]
+    put("new")
+    now[0] += 2.9
+    assert take_batch(queue, batcher) is None  # one probe at a time
+    with queue.lock:
+        assert batcher.claim_sender_locked() is False
+    now[0] += 0.2  # the probe has waited timeout, unanswered
+    with queue.lock:
+        assert batcher.take_locked()[0] is not None

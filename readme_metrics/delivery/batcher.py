@@ -64,7 +64,8 @@ class Batcher:
 
     def __init__(self, queue: LogQueue, *, backoff_base: float = BACKOFF_BASE,
                  backoff_cap: float = BACKOFF_CAP, max_senders: int = MAX_SENDERS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 probe_after: float = math.inf) -> None:
         self.queue = queue
         self.lock = queue.lock
         self._backoff_base = backoff_base
@@ -91,6 +92,10 @@ class Batcher:
         #: of its own the close cuts short (:meth:`_close_locked`), not this.
         self.asked_until = 0.0
         self.max_senders = max_senders
+        #: While the API is taken for down, the next probe may go once every POST in
+        #: flight has waited this long without an answer (``timeout``: see
+        #: :meth:`_probing_locked`).
+        self.probe_after = probe_after
         # One more sender was asked for and none has come to next_batch() since: one
         # request's word is enough, the next ones keep quiet.
         self.sender_asked = False
@@ -152,7 +157,9 @@ class Batcher:
             return None, self.paused_until - now
         if self.down:
             if queue.in_flight:
-                return None, None  # one probe at a time; woken when it settles
+                probing, wait = self._probing_locked(now)
+                if probing:  # one probe at a time; woken when it settles
+                    return None, wait
             if now < self.hold_until:
                 return None, self.hold_until - now
         batch, wait = queue.take_retry_locked(now)
@@ -170,6 +177,27 @@ class Batcher:
         if wait is None or (due_in is not None and due_in < wait):
             wait = due_in
         return None, wait
+
+    def _probing_locked(self, now: float) -> tuple[bool, Optional[float]]:
+        """While the API is taken for down, with POSTs in flight: (True, and seconds until
+        that may change, None: until one settles) if a probe waits for an answer yet,
+        (False, None) if every POST in flight has waited ``probe_after`` (``timeout``)
+        without one.
+
+        One probe at a time, but not one held on a dead connection: the bound of an API
+        that takes POSTs and never answers grows to 30 s as for a slower one (the two
+        look alike until an answer comes), and the probe in flight when it came back
+        waited out up to 30 s before the next one went (review69). The next probe goes
+        once the one in flight has waited ``timeout``; the one in flight is still waited
+        for, whole, should the API be that slow."""
+        youngest = 0.0
+        for batch in self.queue.in_flight:
+            if not batch.sent_at:
+                return True, None  # being encoded
+            if batch.sent_at > youngest:
+                youngest = batch.sent_at
+        left = youngest + self.probe_after - now
+        return (True, left) if left > 0 else (False, None)
 
     def _spaced_locked(self, now: float) -> float:
         """Seconds the next POST of new logs waits, while POSTs are in flight, unless the
@@ -262,8 +290,8 @@ class Batcher:
         waiting = len(queue.items)
         in_flight = queue.in_flight
         if (self.sender_asked or queue.idle or not waiting or not in_flight
-                or len(in_flight) >= self.max_senders or self.down
-                or self.paused_until):
+                or len(in_flight) >= self.max_senders or self.paused_until
+                or (self.down and self._probing_locked(self._clock())[0])):
             return False
         if not urgent:
             if waiting < queue.batch_size:

@@ -128,7 +128,8 @@ class Delivery:
                                max_size=config.max_queue_size,
                                max_bytes=config.max_queue_bytes)
         self._batcher = Batcher(self._queue, backoff_base=self._backoff[0],
-                                backoff_cap=self._backoff[1], max_senders=MAX_SENDERS)
+                                backoff_cap=self._backoff[1], max_senders=MAX_SENDERS,
+                                probe_after=config.timeout)
         self._batcher.closed = closed
         self._pool = WorkerPool(self._run, name=WORKER_NAME, size=MAX_SENDERS)
         self._started = False

@@ -232,6 +232,7 @@ class LogQueue:
         for index, batch in enumerate(retries):
             if batch.not_before <= now:
                 del retries[index]
+                batch.sent_at = 0.0  # (its last POST's until this one begins)
                 self.in_flight.add(batch)
                 return batch, None
             if soonest is None or batch.not_before < soonest:
