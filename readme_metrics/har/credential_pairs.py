@@ -204,7 +204,12 @@ def masked_credential_pairs(text: str) -> str:
     names; ``text`` itself, byte for byte, when it holds none (or is no JSON:
     left as it is, as a header list cut short cannot be read). Written back as a
     redacted document is (compact, characters beyond ASCII as sent)."""
-    if not _may_name_credentials(text):
+    # The shapes _may_name_credentials looks for need a "v" or an "h" (either case) or two
+    # "[": a body with none (a small JSON answer, an id and a list) is passed by without
+    # its calls.
+    first = text.find("[")
+    if not ("v" in text or "h" in text or "V" in text or "H" in text or first >= 0 and (
+            text.find("[", first + 1) >= 0)) or not _may_name_credentials(text):
         return text
     try:
         document = loads(text, parse_constant=reject_constant, parse_float=finite_float)

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from readme_metrics.har.text import PROBED_TEXT, rarest
 from readme_metrics.masking import utf8
 
-__all__ = ["base64_spellings", "masked_base64_runs"]
+__all__ = ["base64_spellings", "masked_base64_runs", "shortest_spelling"]
 
 _TO_URLSAFE = str.maketrans("+/", "-_")
 # A run of base64 in either alphabet, its padding included.
@@ -64,6 +64,13 @@ def base64_spellings(key: str) -> tuple[str, ...]:
     return _needles(key)
 
 
+@lru_cache(maxsize=64)
+def shortest_spelling(key: str) -> int:
+    """The length of the shortest of :func:`base64_spellings`: a shorter value holds
+    none (worked out once per key, not per log)."""
+    return min([len(needle) for needle in _needles(key)])
+
+
 def masked_base64_runs(text: str, key: str, masked: str, url: bool = False) -> str:
     """``text`` with each run of base64 spelling the (long) ``key``'s bytes written
     again with ``masked``'s bytes there, from the group of four where the key's bytes
@@ -86,7 +93,11 @@ def masked_base64_runs(text: str, key: str, masked: str, url: bool = False) -> s
                 if needle in text:
                     needles.append(needle)
     else:
-        needles = [needle for needle in _needles(key) if needle in text]
+        # (A loop: most texts hold none, and a comprehension is a call of its own.)
+        needles = []
+        for needle in _needles(key):
+            if needle in text:
+                needles.append(needle)
     if not needles:
         return text
     out: list[str] = []
