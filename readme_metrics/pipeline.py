@@ -244,17 +244,20 @@ class MetricsPipeline:
         handed_over = self.handed_over
         finishing = self._finishing
         while not handed_over.empty():
+            # In ``_finishing`` before the take: a thread that finds the queue empty
+            # meanwhile (stats, flush, close) sees this finish and waits for it. Made
+            # after it, a thread switch between the two hid the log from both.
+            here = (os.getpid(), get_ident(), time.monotonic())
+            finishing.append(here)
             try:
-                pid, finish, _ = handed_over.get_nowait()
-            except Empty:  # another thread took it
-                break
-            if pid == os.getpid():
-                here = (pid, get_ident(), time.monotonic())
-                finishing.append(here)
                 try:
+                    pid, finish, _ = handed_over.get_nowait()
+                except Empty:  # another thread took it
+                    break
+                if pid == here[0]:
                     finish()
-                finally:
-                    finishing.remove(here)
+            finally:
+                finishing.remove(here)
         if wait > 0 and finishing:
             # ``wait`` from when each finish began, not from this call: a grouping
             # function that never returns held every later call (stats: each read of
