@@ -726,12 +726,15 @@ def app(environ, start_response):  # a generator: starts at the first next(), if
     start_response("200 OK", [("Content-Type", "text/plain")])
     yield b"hi"
 
+entered = threading.Event()
+
 def grouping(request):
     if threading.current_thread().name == "readme-metrics-unclosed":
-        time.sleep(0.5)  # the library's thread is finishing the log: stats must wait
+        entered.set()
+        time.sleep(0.2)  # the library's thread is finishing the log: stats must wait
     return {"api_key": "owlbert-key"}
 """ + DROPPED_UNCLOSED + """
-time.sleep(0.1)  # which takes it (its grouping call sleeps)
+entered.wait(30)  # which takes it (its grouping call sleeps)
 print("captured", middleware.stats["captured"])
 print("flushed", middleware.flush(10))
 sys.stdout.flush()
