@@ -10,7 +10,6 @@ URL the app was given (not started, or another port).
 from __future__ import annotations
 
 import logging
-import socket
 from typing import Any
 
 import pytest
@@ -23,6 +22,7 @@ from tests.support.delivery import (
     messages,
 )
 from tests.support.polling import wait_until
+from tests.support.ports import free_port
 
 
 @pytest.mark.parametrize("name", ["README_METRICS_API_KEY", "README_KEY", "README_TOKEN"])
@@ -77,9 +77,10 @@ def test_a_grouping_function_returning_the_key_itself_says_what_to_return(
 
 
 def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port nothing listens on during the test: from this xdist worker's share below
+    the ephemeral range (tests/support/ports.py). One bound on port 0 and closed could be
+    handed to the other worker's collector meanwhile, which would then answer."""
+    return free_port()
 
 
 def test_nothing_listening_on_a_loopback_url_says_to_start_the_collector(
