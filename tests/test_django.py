@@ -603,7 +603,7 @@ def test_disabled_middleware_is_left_out_of_the_chain(collector: Collector) -> N
         response = Client().get("/hello", HTTP_X_API_KEY="k1")
     assert response.status_code == 200 and "x-documentation-url" not in response
     assert id(off) not in adapter._pipelines  # no pipeline, so no worker, no network
-    assert set(threading.enumerate()) == threads
+    assert not set(threading.enumerate()) - threads  # none started (another's may end)
     assert collector.received == []
 
 
