@@ -206,3 +206,22 @@ def test_the_tie_runs_no_python_between_fork_and_exec(tmp_path: Path) -> None:
     run_command([sys.executable, "-c", script], check=True, timeout=60,
                 capture_output=True)
     assert mark.exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="start_server's tie")
+def test_a_server_gets_sigint_as_from_a_terminal_when_the_run_ignores_it() -> None:
+    """A run started as a shell's background job (``pytest &``, ``nohup``) has SIGINT
+    ignored, and exec keeps that: the waitress and wsgiref servers that tests stop with
+    Ctrl-C ran on (5 failures in such a run: "SIGINT did not stop it (SIGINT here:
+    <Handlers.SIG_IGN: 1>)"). start_server gives its server the default action back."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as such a run has it
+    try:
+        child = start_server(
+            [sys.executable, "-c", "import signal; print(signal.getsignal(signal.SIGINT)"
+             " is signal.default_int_handler, flush=True)"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert child.stdout is not None
+    assert read_line(child.stdout) == "True\n"
+    child.wait(30)
