@@ -22,7 +22,7 @@ from tests.test_asgi_conformance import SAFETY, _exchange, _raw, _trace_of
 from tests.test_e2e_servers import SERVERS as WSGI_SERVERS
 from tests.test_e2e_servers import serve, server_env
 from tests.test_middleware_response import DROPPED_UNCLOSED
-from tests.test_slow_client import complete, normalized, read_answer
+from tests.test_slow_client import normalized, read_past
 
 pytestmark = pytest.mark.e2e
 
@@ -34,21 +34,10 @@ _BROKEN = {"chunked": ("", -1), "short": ("length=10", 10), "return": ("then=ret
 _WHOLE = ("whole", "length=3")
 
 
-#: How long a broken answer is read past its known end for bytes that would follow: the
-#: servers that close the connection end the read at once; daphne keeps it open, and the
-#: read waited SAFETY (20 s) for each of its 6 broken answers (2 min, CI's slowest test).
+#: How long a broken answer is read past what the app sent before it broke off, for bytes
+#: that would follow: daphne keeps the connection open, and a read to its close waited
+#: SAFETY (20 s) for each of its 6 broken answers (2 min, the suite's slowest test).
 AFTER_THE_END = 1.5
-
-
-def _broken_answer(port: int, data: bytes, end: bytes) -> bytes:
-    """The answer to ``data`` up to its close, or a complete response, or ``end`` (what
-    the app sent before it broke off) and then AFTER_THE_END seconds of nothing more."""
-    with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
-        sock.sendall(data)
-        answer = read_answer(sock, SAFETY, until=end)
-        if answer.endswith(end) and not complete(answer):
-            answer += read_answer(sock, AFTER_THE_END)
-        return answer
 
 
 def _entries_and_batches(collector: Collector, count: int) -> dict[str, dict[str, Any]]:
@@ -94,9 +83,11 @@ def test_an_asgi_answer_that_broke_off_is_logged_incomplete(
         for name, query in [*((n, q) for n, (q, _) in cases.items()), _WHOLE]:
             chunked = name in cases and cases[name][1] < 0
             for prefix in ("bare", "wrap"):
-                answers[prefix, name] = _broken_answer(port, _raw(
-                    port, prefix, name, "GET", f"/stream-raise?{query}"),
-                    b"3\r\nabc\r\n" if chunked else b"\r\n\r\nabc")
+                with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+                    sock.sendall(_raw(port, prefix, name, "GET", f"/stream-raise?{query}"))
+                    answers[prefix, name] = read_past(
+                        sock, b"3\r\nabc\r\n" if chunked else b"\r\n\r\nabc",
+                        AFTER_THE_END)
         entries = _entries_and_batches(collector, len(cases) + 1)
     for name in [*cases, _WHOLE[0]]:
         assert normalized(answers["wrap", name], server) == normalized(

@@ -130,6 +130,17 @@ def read_answer(sock: socket.socket, wait: float, until: bytes = b"") -> bytes:
     return data
 
 
+def read_past(sock: socket.socket, end: bytes, quiet: float) -> bytes:
+    """:func:`read_answer` up to ``end`` (an answer cut short there: daphne keeps such a
+    connection open, and a read to its close waited the whole SAFETY), then what comes
+    within ``quiet`` seconds more; at once when the server closes or the answer is
+    complete."""
+    answer = read_answer(sock, SAFETY, until=end)
+    if answer.endswith(end) and not complete(answer):
+        answer += read_answer(sock, quiet)
+    return answer
+
+
 def normalized(answer: bytes, server: str) -> list[bytes]:
     # granian closes a connection with unread input or not, by timing: bare apps too.
     ignored = IGNORED_HEADERS + ((b"connection:",) if server == "granian" else ())
