@@ -57,13 +57,15 @@ class FlaskMetricsMiddleware(MetricsMiddleware):
             # The object itself, not the proxy: it stays usable if the function keeps it.
             current = request._get_current_object()  # type: ignore[attr-defined]
             state = current.__dict__
-            if body is not None and "_cached_data" not in state:
+            if body is not None and not state.get("_cached_data"):
                 # The view left the body untouched, or read it past get_data()'s cache
-                # (request.stream, request.form, get_data(cache=False)): werkzeug's own
-                # stream would give the function b"" (or the rest, waiting for the
-                # client). It reads the copy, which never waits for the client; what the
-                # view parsed (its form) stays as it is.
+                # (request.stream, request.form, get_data(cache=False)), or its cache is
+                # the b"" left by a form parsed first (request.data, get_data(
+                # parse_form_data=True)): werkzeug's own stream would give the function
+                # b"" (or the rest, waiting for the client). It reads the copy, which
+                # never waits for the client; what the view parsed (its form) stays.
                 saved = {name: state[name] for name in _BODY_STATE if name in state}
+                state.pop("_cached_data", None)
                 copy = dict(environ)
                 replay_input(body, copy, environ)
                 state["stream"] = copy["wsgi.input"]
