@@ -187,9 +187,10 @@ class Capture:
                 # Longer than max_body_bytes: request.body is its start, as the log's.
                 request._body = record.content()
                 return
-        if (record.eof and record.size <= self.limit) or record.incomplete:
+        if record.eof or record.incomplete:
             # Consumed (request.POST for multipart, read()) or read here: request.body
-            # comes back from the copy.
+            # comes back from the copy (the start of one longer than max_body_bytes, as
+            # the log's: Django's request.body would raise RawPostDataException).
             request._body = record.content()
 
     @property

@@ -1389,6 +1389,55 @@ def test_django_grouping_reads_the_body_after_a_view_that_read_part(collector: C
         middleware.pipeline.close()
 
 
+@pytest.mark.parametrize("answer", ["streamed", "plain"])
+def test_django_grouping_reads_a_body_past_max_body_bytes_the_view_read(
+        collector: Collector, answer: str) -> None:
+    """review73: a view that read the whole body with request.read(), a body longer than
+    max_body_bytes: request.body raised RawPostDataException in the grouping function
+    (the call not logged). It gets the body as the log has it, its start, as for a long
+    body the view left unread; the view's answer is the bare view's."""
+    pytest.importorskip("django")
+    _django_configured()
+    from django.core.handlers.wsgi import WSGIRequest
+    from django.http import HttpResponse, StreamingHttpResponse
+
+    import readme_metrics.django as adapter
+
+    body = b"user=ada&pad=" + b"x" * 300
+    seen: list[Any] = []
+
+    def grouping(request: Any) -> dict[str, str]:
+        seen.append(request.body)
+        return dict(CALLER)
+
+    def view(request: Any) -> Any:
+        data = request.read()
+        if answer == "plain":
+            return HttpResponse(data)
+        return StreamingHttpResponse(iter([data, b"|" + request.read()]))
+
+    def content(response: Any) -> bytes:
+        data = b"".join(response) if response.streaming else response.content
+        response.close()
+        return data
+
+    def request() -> Any:
+        return WSGIRequest(wsgi_environ(
+            "POST", "/", {"Content-Type": "application/x-www-form-urlencoded"}, body))
+
+    bare = content(view(request()))
+    middleware = adapter.MetricsMiddleware(view, MetricsApiConfig(
+        api_key=API_KEY, metrics_api=collector.url, max_body_bytes=100,
+        **inline_options({"grouping_function": grouping})))
+    try:
+        assert content(middleware(request())) == bare
+        assert middleware.pipeline.flush(5.0)
+        collector.wait_for_logs(1, timeout=5)
+        assert seen == [body[:100]]
+    finally:
+        middleware.pipeline.close()
+
+
 _ENCODER_SCRIPT = """
 import sys
 if sys.argv[2] == "without":
