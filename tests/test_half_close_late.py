@@ -78,3 +78,43 @@ def test_a_half_closed_short_body_gets_the_apps_answer(collector: Collector, tmp
         entry = log["request"]["log"]["entries"][0]
         assert entry["response"]["status"] == 200
         assert entry["request"]["postData"]["text"] == "short"
+
+
+def _half_closed_whole(port: int, prefix: str, body: bytes) -> bytes:
+    """Everything the server sent to a client that sent its whole declared body while
+    the app held the loop, then shut its side, read until the server closed."""
+    head = (f"POST /{prefix}/noread HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    got = bytearray()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head)
+        time.sleep(HOLD / 3)  # the server read the head, the app holds its loop
+        sock.sendall(body)
+        sock.shutdown(socket.SHUT_WR)
+        while chunk := sock.recv(65536):
+            got += chunk
+    return bytes(got)
+
+
+@pytest.mark.xfail(strict=True, reason="review73, not fixed: the capture takes only what "
+                   "the server has read once the client half-closed (uvicorn before this "
+                   "session; hypercorn since d075115, whose log had the body before)")
+@pytest.mark.parametrize("server", list(SERVERS))
+def test_a_half_closed_whole_body_is_logged(collector: Collector, tmp_path: Path,
+                                            server: str) -> None:
+    """review73: a client that sent its whole body, then shut its side, while the app
+    held the loop, gets the bare app's answer and its body logged whole (the server had
+    not read it yet: taking only what the server had logged none of it)."""
+    body = b"x" * 100
+    port = free_port()
+    with serve(SERVERS[server](port), server_env(collector), tmp_path, port):
+        bare = _half_closed_whole(port, "bare", body)
+        wrapped = [_half_closed_whole(port, "wrap", body) for _ in range(2)]
+        logs = collector.wait_for_logs(2)
+    assert _status_and_body(bare)[1] == b"ok", bare
+    for answer in wrapped:
+        assert _status_and_body(answer) == _status_and_body(bare), (bare, answer)
+    assert len(logs) == 2, logs
+    for log in logs:
+        entry = log["request"]["log"]["entries"][0]
+        assert entry["request"]["postData"]["text"] == body.decode()
