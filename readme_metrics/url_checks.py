@@ -116,7 +116,9 @@ def _url_problem(text: str, parts: SplitResult) -> Optional[str]:
         # is host x to it), browsers read it as "/" and requests' urllib3 ends the host
         # there: the key would go to, or the links name, another host than the checks
         # here and the messages read.
-        return "a '\\' follows its host: write '/' (a path's '\\' is %5C)"
+        return ("it holds a '\\' before its path, where requests and browsers end the "
+                "host: write '/' after the host, and a user's, password's or path's '\\' "
+                "as %5C")
     if not parts.hostname:
         return "it names no host"
     try:

@@ -506,6 +506,22 @@ def test_non_http_urls_are_value_errors(option: str, url: str) -> None:
     assert option in str(raised.value)
 
 
+@pytest.mark.parametrize("option", ["base_log_url", "readme_api_url", "metrics_api"])
+def test_backslash_refusals_say_how_to_write_it(option: str) -> None:
+    """review73: a password holding a backslash is refused (requests would post to host
+    "user"), with a message that says to percent-encode it: it said "a '\\' follows its
+    host: write '/'", under a URL shown as https://***@host, where no '\\' follows the
+    host. URLs with a backslash past the host are still taken."""
+    for url in ("https://user:p\\w@docs.example.com", "https://docs.example.com\\@evil.example"):
+        with pytest.raises(ValueError) as raised:
+            MetricsApiConfig(api_key=API_KEY, grouping_function=caller, **{option: url})
+        said = str(raised.value)
+        assert "p\\w" not in said and "password" in said and "%5C" in said, said
+    for url in ("https://docs.example.com/a\\b", "http://[::1]:8080/a\\b",
+                "https://u:p%5Cw@docs.example.com:8443/x", "https://docs.example.com/%5C"):
+        MetricsApiConfig(api_key=API_KEY, grouping_function=caller, **{option: url})
+
+
 @pytest.mark.parametrize("option, variable", [("base_log_url", "README_BASE_LOG_URL"),
                                               ("readme_api_url", "README_API_URL")])
 def test_non_http_urls_from_the_environment_are_value_errors(
