@@ -108,6 +108,9 @@ class Batcher:
         #: When the last POST of new logs was cut: the next one, unless it fills a POST at
         #: the caps, waits ``post_s / max_senders`` after it (:meth:`take_locked`).
         self.last_cut = -math.inf
+        #: When the latest-begun POST delivered so far began: a POST in flight begun
+        #: before it was lost, not slowed by the API (:meth:`_spaced_locked`).
+        self.answered_began = -math.inf
 
     # -- request thread ---------------------------------------------------------------
 
@@ -215,8 +218,16 @@ class Batcher:
         as that excess: the POSTs in flight at most double in count per round trip of
         the API as it now is, rather than every sender taking a POST of a few logs
         within its first second."""
-        in_flight = self.queue.in_flight
-        oldest = min(batch.sent_at or now for batch in in_flight)
+        # Only the POSTs begun after the latest one delivered say the API turned slower:
+        # one begun before it and still unanswered was lost (a dead connection, cut at
+        # its bound, up to 30 s), and held every log behind it in POSTs doubling apart
+        # (review74: 14 s late at buffer_length, the API answering in 5 ms).
+        answered_began = self.answered_began
+        oldest = now
+        for batch in self.queue.in_flight:
+            sent_at = batch.sent_at
+            if answered_began < sent_at < oldest:
+                oldest = sent_at
         round_trip = self.post_s
         spacing = self.last_cut - oldest - round_trip
         if spacing < round_trip / self.max_senders:
@@ -413,6 +424,8 @@ class Batcher:
         with self.lock:
             if self.failures and reason in (None, "rejected"):  # the API answered
                 self._answered_locked()
+            if reason is None and batch.sent_at > self.answered_began:
+                self.answered_began = batch.sent_at
             queue = self.queue
             queue.settle_locked(batch, reason)
             if queue.idle:  # (none waits but the idle senders: three Python calls spared)
