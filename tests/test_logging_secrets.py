@@ -233,7 +233,7 @@ def test_could_not_record_a_request_never_shows_the_callers_key_wsgi(
         collector: Collector, lines: tuple[logging.Logger, Lines],
         monkeypatch: pytest.MonkeyPatch) -> None:
     logger, handler = lines
-    _fault(monkeypatch, "wsgi")
+    _fault(monkeypatch, "wsgi_exchange")
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         start_response("200 OK", [("Content-Type", "text/plain")])
