@@ -264,7 +264,7 @@ def test_a_django_request_held_after_its_grouping_function_is_logged_unanswered(
 # record of it (Pending) is made only once the app's thread has finished start_response.
 _MARKED = _PRELUDE + """\
 from readme_metrics import MetricsMiddleware
-import readme_metrics.capture.wsgi as wsgi_capture
+import readme_metrics.capture.wsgi_exchange as wsgi_capture
 
 in_start, go, done = threading.Event(), threading.Event(), threading.Event()
 exiting = False
