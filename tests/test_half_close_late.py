@@ -80,10 +80,10 @@ def test_a_half_closed_short_body_gets_the_apps_answer(collector: Collector, tmp
         assert entry["request"]["postData"]["text"] == "short"
 
 
-def _half_closed_whole(port: int, prefix: str, body: bytes) -> bytes:
+def _half_closed_whole(port: int, prefix: str, body: bytes, route: str = "noread") -> bytes:
     """Everything the server sent to a client that sent its whole declared body while
     the app held the loop, then shut its side, read until the server closed."""
-    head = (f"POST /{prefix}/noread HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+    head = (f"POST /{prefix}/{route} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
             f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n").encode()
     got = bytearray()
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
@@ -96,14 +96,7 @@ def _half_closed_whole(port: int, prefix: str, body: bytes) -> bytes:
     return bytes(got)
 
 
-_UVICORN_SHORT = pytest.mark.xfail(strict=True, reason=(
-    "review73, not fixed: once uvicorn's client half-closed, the capture takes only what "
-    "uvicorn has read (a turn of the loop would lose the answer)"))
-
-
-@pytest.mark.parametrize("server", [
-    pytest.param(name, marks=[_UVICORN_SHORT] if name.startswith("uvicorn") else [])
-    for name in SERVERS])
+@pytest.mark.parametrize("server", list(SERVERS))
 def test_a_half_closed_whole_body_is_logged(collector: Collector, tmp_path: Path,
                                             server: str) -> None:
     """review73: a client that sent its whole body, then shut its side, while the app
@@ -122,3 +115,27 @@ def test_a_half_closed_whole_body_is_logged(collector: Collector, tmp_path: Path
     for log in logs:
         entry = log["request"]["log"]["entries"][0]
         assert entry["request"]["postData"]["text"] == body.decode()
+
+
+@pytest.mark.parametrize("server", list(SERVERS))
+def test_a_half_closed_body_read_after_the_start_is_logged_once(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """A body recorded from the server's socket, unread (uvicorn), that the app reads
+    after all (once its response head is out) is logged once, not twice; past
+    max_body_bytes it is counted whole and kept to the limit."""
+    body = bytes(range(97, 123)) * 4  # 104 bytes
+    port = free_port()
+    env = server_env(collector, README_MAX_BODY_BYTES="64")
+    with serve(SERVERS[server](port), env, tmp_path, port):
+        bare = _half_closed_whole(port, "bare", body, "readafter")
+        wrapped = [_half_closed_whole(port, "wrap", body, route)
+                   for route in ("readafter", "noread")]
+        logs = collector.wait_for_logs(2)
+    assert _status_and_body(bare)[1] == b"ok", bare
+    for answer in wrapped:
+        assert _status_and_body(answer) == _status_and_body(bare), (bare, answer)
+    assert len(logs) == 2, logs
+    for log in logs:
+        request = log["request"]["log"]["entries"][0]["request"]
+        assert request["postData"]["text"] == body[:64].decode(), request
+        assert request["bodySize"] == len(body), request

@@ -24,7 +24,7 @@ from readme_metrics.asgi_types import Message, Receive, Send
 from readme_metrics.capture.asgi_eager import eager_future, if_no_wait
 from readme_metrics.capture.asgi_messages import ends_receive_with_response
 from readme_metrics.capture.asgi_outlive import running_trio
-from readme_metrics.capture.asgi_servers import uvicorn_half_closed
+from readme_metrics.capture.asgi_servers import uvicorn_half_closed, uvicorn_unread
 
 if TYPE_CHECKING:
     from readme_metrics.capture.recorder import Recorder
@@ -117,7 +117,7 @@ class RequestSide:
     """
 
     __slots__ = ("_receive", "_pending", "_receiving", "_reading", "_disconnected",
-                 "_no_drain", "_drain_until", "_cut")
+                 "_no_drain", "_drain_until", "_cut", "_peeked")
 
     recorder: Recorder
     _starting: bool
@@ -141,7 +141,9 @@ class RequestSide:
         # The server ended the request body (http.disconnect) before the app's start:
         # what the app answers then never reaches the client (see ``ASGIExchange._answered``).
         self._cut = False
-
+        # Bytes of the body recorded from the server's socket, unread by the server (see
+        # _record_unread): the server's next messages give them again, not recorded twice.
+        self._peeked = 0
 
     async def _pull(self) -> Message:
         """The server's next message, recorded on its way."""
@@ -156,7 +158,10 @@ class RequestSide:
             assert body is not None
             chunk = message.get("body")
             if chunk:
-                body.feed(chunk)
+                if self._peeked:
+                    self._peeked = body.feed_after(chunk, self._peeked)
+                else:
+                    body.feed(chunk)
             if not message.get("more_body", False):
                 body.end()
         elif kind == "http.disconnect":
@@ -249,6 +254,24 @@ class RequestSide:
         body = self.recorder.request_body
         return body is None or body.eof
 
+    def _record_unread(self) -> None:
+        """Record the rest of a body the server has not read yet from its socket, left
+        there (uvicorn's, known from its ``receive``; see :func:`.uvicorn_unread`): a
+        client that half-closed sent all it will, and a turn of the loop would lose the
+        answer. Only a body of a declared length (a chunked one's bytes there are its
+        framing), at most what it declared; past ``max_body_bytes`` counted, not
+        copied. The server's later messages give those bytes again: not recorded
+        twice (``_peeked``)."""
+        body = self.recorder.request_body
+        remaining = None if body is None else body.remaining
+        if body is None or not remaining or self._peeked:
+            return
+        kept, there = uvicorn_unread(self._receive, remaining, body.room)
+        if there:
+            body.feed(kept)
+            body.feed_past_limit(there - len(kept))
+            self._peeked = there
+
     async def drain_now(self) -> None:
         """Read the body the app has not received, as far as it has arrived (GRACE).
 
@@ -301,6 +324,8 @@ class RequestSide:
                     # (uvicorn takes the end for a disconnect then, hypercorn answers
                     # its own 400 to a short body): what the server has only.
                     message = self._read_ahead_now()
+                    if message is None:
+                        self._record_unread()
                 else:
                     message = await receive_within(self._read_ahead, left)
                 if message is None:

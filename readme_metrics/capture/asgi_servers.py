@@ -22,6 +22,8 @@ is not the one looked for, or a version built otherwise, reads as "nothing known
   uvicorn takes for a disconnect at its next read.
 - :func:`hypercorn_half_closed`: whether hypercorn's HTTP/1 client has shut its side,
   which hypercorn, at its next read, answers with its own 400 when the body is short.
+- :func:`uvicorn_unread`: what uvicorn's client sent that uvicorn has not read yet,
+  left in place.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import Any, Optional
 
 __all__ = ["SERVER_CLASSES", "hypercorn_connection", "hypercorn_dead",
            "hypercorn_half_closed", "is_daphne_send", "own_send", "server_send",
-           "uvicorn_half_closed"]
+           "uvicorn_half_closed", "uvicorn_unread"]
 
 # Closures to look into before giving up (a FastAPI app has one: ServerErrorMiddleware's;
 # two with a body size limit).
@@ -359,3 +361,35 @@ def _rest_received(protocol: Any, sock: Any) -> bool:
     # recv): a duplicate of its descriptor, closed after the look.
     with socket.fromfd(sock.fileno(), sock.family, sock.type) as copy:
         return len(peek(copy, missing)) >= missing
+
+
+def uvicorn_unread(receive: Any, want: int, keep: int) -> tuple[bytes, int]:
+    """What the client of the uvicorn request cycle whose ``receive`` this is sent and
+    uvicorn has not read yet, left in place (uvicorn reads it itself, or drops it at the
+    disconnect): (its first ``keep`` bytes at most, how many of ``want`` bytes are
+    there). Read through a duplicate of the socket's descriptor, without a turn of the
+    event loop. (b"", 0) over TLS (the socket holds ciphertext), for another server, a
+    uvicorn built otherwise, or when the socket is gone."""
+    from readme_metrics.capture.sockets import peek, unread_bytes  # a rare path: lazily
+
+    try:
+        if not type(getattr(receive, "__self__", None)).__module__.startswith("uvicorn."):
+            return b"", 0
+        transport = getattr(receive.__self__, "transport", None)
+        if (transport is None or transport.is_closing()
+                or transport.get_extra_info("sslcontext") is not None):
+            return b"", 0
+        sock = transport.get_extra_info("socket")
+        if sock is None or sock.fileno() < 0:
+            return b"", 0
+        there = min(unread_bytes(sock.fileno()), want)
+        if there <= 0:
+            return b"", 0
+        if keep <= 0:
+            return b"", there
+        # asyncio hands out a TransportSocket, without recv: a duplicate, closed after.
+        with socket.fromfd(sock.fileno(), sock.family, sock.type) as copy:
+            kept = peek(copy, min(keep, there))
+        return kept, max(there, len(kept))
+    except Exception:  # noqa: BLE001 - another version's insides: nothing known
+        return b"", 0

@@ -151,6 +151,15 @@ class BodyRecord:
             self.feed(data[skip:] if skip else data)
         return max(skip - n, 0)
 
+    def feed_past_limit(self, n: int) -> None:
+        """Count ``n`` bytes of the body past the kept ones (none of them would be kept:
+        :attr:`room` is 0), as :meth:`feed` would count them."""
+        if n > 0:
+            self.size += n
+            if self.declared is not None and self.size >= self.declared:
+                self.eof = True
+                self.incomplete = False
+
     def end(self) -> None:
         """The body is over (end of stream, or the last ASGI message). Short of its
         declared length, the client left before it sent the rest (an app's read got the

@@ -22,9 +22,17 @@ def grouping(request: Any) -> dict[str, str]:
 
 
 async def late_noread(scope: Any, receive: Any, send: Any) -> None:
+    """Answers "ok" without reading the body; at ``.../readafter``, reads it once the
+    response head is sent (what it got, or the end it saw, is not in the answer: the
+    bare app's and the wrapped one's may read differently)."""
     time.sleep(HOLD)  # noqa: ASYNC251 - on purpose: the server must not read meanwhile
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2")]})
+    if scope["path"].endswith("/readafter"):
+        while True:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
     await send({"type": "http.response.body", "body": b"ok"})
 
 
