@@ -23,6 +23,14 @@ from readme_metrics.exchange import Group
 from readme_metrics.har import build_log
 from readme_metrics.har.redaction import Redactor, escaped_redacted
 from readme_metrics.har.redaction_forms import JSON_VALUE, NESTED_VALUE, holds_bracket
+from readme_metrics.har.redaction_query import (
+    hidden_in,
+    hidden_name,
+    hidden_name_in,
+    json_value,
+    nested_value,
+    paired_in,
+)
 from readme_metrics.har.text import decode_component, decode_in, parse_query, query_values
 from tests.support.exchanges import post
 from tests.test_hostile11_findings import _calls
@@ -51,8 +59,8 @@ def _former_hidden_value(redactor: Redactor, name: str, value: str,
     if redactor.redacts(decoded) or paired and decoded in paired:
         return escaped_redacted(decode_component(value))
     if value[:1] not in "{[%+ \t\n\r\"" or JSON_VALUE.match(value) is None:
-        return redactor._nested_value(name, value, 0) if nested else None
-    return redactor._json_value(decoded, value, decode_component, None)
+        return nested_value(redactor, name, value, 0) if nested else None
+    return json_value(redactor, decoded, value, decode_component, None)
 
 
 def _former_query_string(redactor: Redactor, raw: str, codec: Optional[str]) -> str:
@@ -60,16 +68,16 @@ def _former_query_string(redactor: Redactor, raw: str, codec: Optional[str]) -> 
     if not redactor.active or not raw:
         return raw
     named = holds_bracket(raw)
-    nested = redactor._has_deny and (NESTED_VALUE.search(raw) is not None or "?" in raw) \
+    nested = redactor.has_deny and (NESTED_VALUE.search(raw) is not None or "?" in raw) \
         and redactor.names_key_decoded(raw)
-    paired = redactor._paired_in(raw, codec)
+    paired = paired_in(redactor, raw, codec)
     if codec is None:
         return query_values(raw, partial(_former_hidden_value, redactor, nested=nested,
                                          paired=paired),
-                            redactor._hidden_name if named else None, heads=nested)
-    return query_values(raw, partial(redactor._hidden_in, codec, nested=nested,
+                            partial(hidden_name, redactor) if named else None, heads=nested)
+    return query_values(raw, partial(hidden_in, redactor, codec, nested=nested,
                                      paired=paired),
-                        partial(redactor._hidden_name_in, codec) if named else None,
+                        partial(hidden_name_in, redactor, codec) if named else None,
                         heads=nested)
 
 

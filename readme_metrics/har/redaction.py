@@ -29,25 +29,17 @@ raises on any input: these functions run on the delivery worker for every log.
 from __future__ import annotations
 
 import json
-from functools import lru_cache, partial
-from typing import Any, Callable, Iterable, Optional, Sequence
-from urllib.parse import quote
+from functools import lru_cache
+from typing import Any, Callable, Iterable, Sequence
 
+from readme_metrics.har import redaction_query
 from readme_metrics.har.deep_json import loads, repeats_a_name, too_deep
-from readme_metrics.har.pairs import query_values, target_pairs, url_pairs
-from readme_metrics.har.percent import decode_component, decode_in
+from readme_metrics.har.pairs import target_pairs, url_pairs
+from readme_metrics.har.percent import decode_component
 from readme_metrics.har.redaction_forms import (
     CACHED_NAME,
     ENCODED_EQUALS,
-    ENCODED_TWICE,
-    JSON_VALUE,
-    JSON_VALUE_FIRST,
-    NESTED_VALUE,
     decode_cached,
-    decode_name,
-    holds_bracket,
-    in_charset,
-    names_a_value_field,
 )
 from readme_metrics.har.redaction_json import (
     ESCAPED_IN_JSON,
@@ -67,14 +59,12 @@ from readme_metrics.har.redaction_names import (
     needles_in,
     normalise,
 )
-from readme_metrics.har.redaction_pairs import by_name, paired_values
-from readme_metrics.har.text import JSON_START, rarest
+from readme_metrics.har.redaction_pairs import paired_values
+from readme_metrics.har.redaction_query import MAX_INNER_DEPTH, link_in, linked
+from readme_metrics.har.text import rarest
 
-__all__ = ["Redactor", "decode_component", "redacted"]
+__all__ = ["Redactor", "decode_component", "escaped_redacted", "redacted"]
 
-#: How many JSON documents inside JSON strings (inside JSON strings ...) are looked into
-#: key by key; a deeper one that could hold a denied key is hidden whole (see _inner).
-MAX_INNER_DEPTH = 2
 #: How many times a text is percent-decoded to look for a denied name in it (a value
 #: encoded once per level, its letters too: ``pass%2525252577ord``); past that, a text that
 #: still decodes is taken to hold one (Redactor.names_key_decoded). Each decoding shrinks
@@ -97,9 +87,9 @@ class Redactor:
 
     __slots__ = (
         "active", "_deny_flat", "_allow_flat", "_deny_keys", "_deny_paths",
-        "_allow_keys", "_allow_paths", "_has_allow", "_has_deny", "_track_paths",
-        "_needles", "_probes", "_bracketed", "_escapable", "_spaced", "_wide_needles",
-        "_redacts_raw", "_named",
+        "_allow_keys", "_allow_paths", "_has_allow", "has_deny", "_track_paths",
+        "_needles", "_probes", "_bracketed", "_escapable", "spaced", "_wide_needles",
+        "redacts_raw", "_named",
     )
 
     def __init__(self, denylist: Sequence[str] = (), allowlist: Sequence[str] = ()) -> None:
@@ -114,7 +104,7 @@ class Redactor:
         self._deny_paths = frozenset(k for k in deny if "." in k)
         self._allow_keys = frozenset(k for k in allow if "." not in k)
         self._allow_paths = frozenset(k for k in allow if "." in k)
-        self._has_deny = bool(deny)
+        self.has_deny = bool(deny)
         self._has_allow = bool(allow)
         # Building "a.b.c" path strings costs an allocation per JSON key: only if needed.
         self._track_paths = bool(self._deny_paths or self._allow_paths)
@@ -123,7 +113,7 @@ class Redactor:
         # A needle JSON may spell with a short escape: any backslash may hide it.
         self._escapable = any(ESCAPED_IN_JSON.search(needle) for needle in self._needles)
         # A needle with a space a query may write as "+" (?api+key=): see names_key_encoded.
-        self._spaced = any(" " in needle for needle in self._needles)
+        self.spaced = any(" " in needle for needle in self._needles)
         # A needle beyond ASCII, which UTF-16/32 bytes read as latin-1 do not spell.
         self._wide_needles = not all(needle.isascii() for needle in self._needles)
         # Each needle's rarest characters in either case: an ASCII text lacking both cases
@@ -142,7 +132,7 @@ class Redactor:
         # Whether the value of a raw (percent-encoded) query or form name is redacted,
         # asked once per distinct name: a form's names repeat (a MiB of denied pairs asked
         # 95,000 times, three Python calls each).
-        self._redacts_raw: Callable[[str], bool] = lru_cache(maxsize=_BRACKETED_MAX)(
+        self.redacts_raw: Callable[[str], bool] = lru_cache(maxsize=_BRACKETED_MAX)(
             lambda name: self.redacts(decode_cached(name)))
 
     def __repr__(self) -> str:
@@ -189,7 +179,7 @@ class Redactor:
 
     def denies(self, name: str) -> bool:
         """True when the flat key ``name`` is on the denylist (whatever the allowlist)."""
-        return self._has_deny and (self._named.get(name) or self._verdict(name))[0]
+        return self.has_deny and (self._named.get(name) or self._verdict(name))[0]
 
     def allows(self, name: str) -> bool:
         """True when the flat key ``name`` is on the allowlist (and not denied)."""
@@ -211,31 +201,9 @@ class Redactor:
         paired by index or position within the object
         (:func:`~readme_metrics.har.redaction_pairs.paired_values`). A form with a
         ``name`` field alone (a sign-up's ``name=password``) holds no value to redact."""
-        if not self._has_deny:
+        if not self.has_deny:
             return frozenset()
         return paired_values(fields, self.denies)
-
-    def _paired_in(self, raw: str, codec: Optional[str] = None
-                   ) -> dict[str, frozenset[str]]:
-        """:meth:`paired_fields` of a raw query or form (its pairs as
-        :func:`~readme_metrics.har.pairs.query_values` reads them, after a ``#`` or ``;``
-        too), decoded in ``codec`` (None: UTF-8), as each decoded name's decoded values
-        (:func:`~readme_metrics.har.redaction_pairs.by_name`); looked for only in one
-        holding a value field and naming a denied key. Only a naming or value field's
-        value is decoded (secrets15: every value was, twice in a form of pairs)."""
-        if not self._has_deny or not names_a_value_field(raw) or (
-                not self.names_key_decoded(raw)):
-            return {}
-        fields: list[tuple[str, str]] = []
-        if codec is None:
-            query_values(raw, lambda name, value: fields.append(
-                (decode_name(name), value)), heads=True)
-            paired = paired_values(fields, self.denies, decode_component)
-        else:
-            query_values(raw, lambda name, value: fields.append(
-                (decode_in(name, codec), value)), heads=True)
-            paired = paired_values(fields, self.denies, partial(decode_in, codec=codec))
-        return by_name(paired) if paired else {}
 
     def pairs(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Redact the values of (name, value) pairs: headers, query, cookies, fields.
@@ -252,127 +220,9 @@ class Redactor:
                 out[index] = (name, redacted(value))
         return pairs if out is None else out
 
-    def query_string(self, raw_query: str, codec: Optional[str] = None) -> str:
-        """Redact parameter values inside a raw (percent-encoded) query string or form.
-
-        Only the value of a redacted parameter changes (to the percent-encoded
-        ``[REDACTED n]``, n the length of the decoded value); everything else stays byte
-        for byte, so the URL remains valid and its pairs read as ``queryString``. The
-        ``k=v`` pairs after a ``#`` inside a pair (``a=1#token=x``, a fragment a client
-        sent) are redacted too (see :func:`~readme_metrics.har.pairs.query_values`).
-
-        ``codec``: a form's declared charset (:func:`~readme_metrics.har.text.form_codec`),
-        in which its names and values are read; a name the denylist names read as UTF-8
-        (what most frameworks read, whatever the charset) is redacted too.
-        """
-        if not self.active or not raw_query:
-            return raw_query
-        # A name that is a JSON document holds a bracket, as sent or percent-encoded:
-        # without one, no name is asked about (a call per pair, 2.7% of a 100 KB form).
-        named = holds_bracket(raw_query)
-        # A value holding a URL, form or document naming a denied key (_nested_value) is
-        # looked for only in a query that names one somewhere, decoded as a whole once:
-        # asked of each value, a form of 3,000 values holding "%3D" cost 4 times as much.
-        # (NESTED_VALUE's brackets are named's: the rest of it is an encoded "=",
-        # looked for without the pattern, which took 16 ms a MiB, or an escape encoded
-        # twice ("%253D", "%257B"): not any "%25", a "100%" in a form field, which made
-        # a 100 KB form decode itself whole twice, 44% more work (review63).)
-        nested = self._has_deny and (
-            named or "%3D" in raw_query or "%3d" in raw_query or "?" in raw_query
-            or "%25" in raw_query and ENCODED_TWICE.search(raw_query) is not None
-        ) and self.names_key_decoded(raw_query)
-        # (The value up to a raw "#" or ";" is asked about too: a URL in it,
-        # next=https%3A...%3Ftoken%3Dx;v=1, see _nested_value.)
-        # The value fields of a name/value pair naming a denied key (paired_fields).
-        paired = self._paired_in(raw_query, codec)
-        if codec is None:
-            return query_values(raw_query, partial(self._hidden_value, nested=nested,
-                                                   paired=paired),
-                                self._hidden_name if named else None, heads=nested)
-        return query_values(raw_query, partial(self._hidden_in, codec, nested=nested,
-                                               paired=paired),
-                            partial(self._hidden_name_in, codec) if named else None,
-                            heads=nested)
-
-    def _hidden_value(self, name: str, value: str, nested: bool = True,
-                      paired: Optional[dict[str, frozenset[str]]] = None) -> str | None:
-        """The raw redacted value of the pair ``name=value``, or None to keep it.
-        ``nested``: a value may hold a URL or form naming a denied key (see query_string);
-        ``paired``: the fields holding a denied name/value pair's value (_paired_in)."""
-        if (self._redacts_raw(name) if len(name) <= CACHED_NAME else self.redacts(
-                decode_component(name))) or paired and (
-                    values := paired.get(decode_name(name))) is not None and (
-                    decode_component(value) in values):
-            return escaped_redacted(decode_component(value))
-        if value[:1] not in JSON_VALUE_FIRST or JSON_VALUE.match(value) is None:
-            # As almost every value: no JSON (but a URL or form holding one, or naming a
-            # denied key: _nested_value; one starting with an escape too, a relative URL
-            # "%2Fcb%3Fpassword%3D..." or a form encoded twice).
-            return self._nested_value(name, value, 0) if nested else None
-        return self._json_value(decode_name(name), value, decode_component, None)
-
-    def _hidden_in(self, codec: str, name: str, value: str, nested: bool = True,
-                   paired: Optional[dict[str, frozenset[str]]] = None) -> str | None:
-        """:meth:`_hidden_value` for a form in ``codec``."""
-        decoded = decode_in(name, codec)
-        if self.redacts(decoded) or self.denies(decode_name(name)) or (
-                paired and decoded in paired and decode_in(value, codec) in paired[decoded]):
-            return escaped_redacted(decode_in(value, codec))
-        if value[:1] not in JSON_VALUE_FIRST or JSON_VALUE.match(value) is None:
-            # (a URL or form: _hidden_value)
-            return self._nested_value(name, value, 0) if nested else None
-        return self._json_value(decoded, value, partial(decode_in, codec=codec), codec)
-
-    def _hidden_name(self, name: str) -> str | None:
-        """The raw name of a pair when it is a JSON document holding a key to redact
-        (``curl --data-urlencode '{"password": ...}'`` sends one percent-encoded with no
-        "=", a form of one field named by the document), redacted key by key; None to
-        keep it, as every name that is no JSON is kept."""
-        if name[:1] not in JSON_VALUE_FIRST:  # as almost every name: no JSON
-            return None
-        return self._json_name(name, decode_component, None)
-
-    def _hidden_name_in(self, codec: str, name: str) -> str | None:
-        """:meth:`_hidden_name` for a form in ``codec``."""
-        if name[:1] not in JSON_VALUE_FIRST:
-            return None
-        return self._json_name(name, partial(decode_in, codec=codec), codec)
-
-    def _json_name(self, name: str, decode: Callable[[str], str],
-                   codec: Optional[str]) -> str | None:
-        if JSON_VALUE.match(name) is None:
-            return None
-        text = decode(name)
-        if JSON_START.match(text) is None:
-            return None
-        document = self.json_text(text)
-        if document is None:
-            # Cut short (a body truncated to max_body_bytes) or broken: hidden whole only
-            # if it could hold a member (a quoted name) that a denied key names, or any
-            # under an allowlist (whose whole document's unlisted values are redacted); a
-            # name such as "{password}" is none.
-            if '"' not in text or not self.mentions_key(text):
-                return None
-            document = redacted(text)
-        elif document == text:
-            return None
-        return quote(document if codec is None else in_charset(document, codec), safe="")
-
-    def _json_value(self, name: str, value: str, decode: Callable[[str], str],
-                    codec: Optional[str]) -> str | None:
-        """The raw value of a pair that is not redacted itself, when it holds JSON (a
-        query's ``filter={"token": ...}``, a form field's): redacted key by key as
-        :meth:`json_field` says, percent-encoded in the form's charset ``codec`` (None:
-        UTF-8), as its other escapes are read; None to keep it."""
-        if JSON_VALUE.match(value) is None:
-            return None
-        text = decode(value)
-        document, whole = self.json_field(text, name)
-        if whole:
-            return escaped_redacted(text)
-        if document is None or document == text:
-            return None
-        return quote(document if codec is None else in_charset(document, codec), safe="")
+    # Read by redaction_query's pure functions, which ask this redactor's verdicts.
+    query_string = redaction_query.query_string
+    linked = linked
 
     def target(self, url: str) -> str:
         """A request's url (a ``#`` in it is data: see
@@ -416,13 +266,13 @@ class Redactor:
             # A bare value has no key: with an allowlist, it is not listed.
             if allow_mode:
                 return json.dumps(redacted(document))
-            if self._has_deny and document.__class__ is str:
+            if self.has_deny and document.__class__ is str:
                 # JSON encoded twice (JSON.stringify of a string): a document in a string,
                 # read by the denylist as a member's string value is (_inner); so is a
                 # URL or a form (_link: an endpoint answering a presigned URL alone).
                 holder = [document]
                 if self._inner(holder, 0, document, depth) if document[:1] in JSON_FIRST \
-                        else ("=" in document or "%" in document) and self._link(
+                        else ("=" in document or "%" in document) and link_in(self,
                             holder, 0, document):
                     # Characters beyond ASCII as sent, as a redacted document's are (but
                     # a lone surrogate, which UTF-8 cannot carry: see below).
@@ -464,7 +314,7 @@ class Redactor:
         whole?): the value of a form or multipart field ``name`` that is not redacted
         itself. Broken JSON that could hold a listed key cannot be let through."""
         first = text.lstrip()[:1]
-        if first == '"' and self._has_deny:
+        if first == '"' and self.has_deny:
             # A JSON string (a part typed application/json holding a payload encoded
             # twice): a document in it is read by the denylist, as in a body
             # (json_text); any other text starting with a quote is kept as it is, but
@@ -474,10 +324,10 @@ class Redactor:
             return document, document is None and "\\" in text and (
                 '\\"' in text or "\\u" in text) and self.mentions_key(text, True)
         if first not in ("{", "["):
-            if self._has_deny and ("=" in text or "%" in text):
+            if self.has_deny and ("=" in text or "%" in text):
                 # A URL or form (a multipart field's "next" link), read as _link reads one
                 # in a JSON string.
-                hidden = self.linked(text)
+                hidden = linked(self, text)
                 return (hidden if hidden != text else None), False
             return None, False
         document = self.json_text(text, listed=self.allows(name))
@@ -498,7 +348,7 @@ class Redactor:
         """
         deny_keys, deny_paths = self._deny_keys, self._deny_paths
         allow_keys, allow_paths = self._allow_keys, self._allow_paths
-        has_deny, track = self._has_deny, self._track_paths
+        has_deny, track = self.has_deny, self._track_paths
         inner = has_deny and quoted
         links = has_deny  # a string may be a URL whose query names a denied key (_link)
         naming, values = NAMING_MEMBERS, VALUE_MEMBERS
@@ -548,7 +398,7 @@ class Redactor:
                                 changed = self._inner(node, key, value, depth) or changed
                             elif links and value.__class__ is str and (
                                     "=" in value or "%" in value):
-                                changed = self._link(node, key, value, depth) or changed
+                                changed = link_in(self, node, key, value, depth) or changed
                             elif nested:
                                 whole = False  # kept whole, not walked
                         elif nested:
@@ -562,7 +412,7 @@ class Redactor:
                         changed = self._inner(node, key, value, depth) or changed
                     elif links and value.__class__ is str and (
                             "=" in value or "%" in value):
-                        changed = self._link(node, key, value, depth) or changed
+                        changed = link_in(self, node, key, value, depth) or changed
             else:
                 for index, value in enumerate(node):
                     if isinstance(value, (dict, list)):
@@ -593,135 +443,26 @@ class Redactor:
                         changed = self._inner(node, index, value, depth) or changed
                     elif links and value.__class__ is str and (
                             "=" in value or "%" in value):
-                        changed = self._link(node, index, value, depth) or changed
+                        changed = link_in(self, node, index, value, depth) or changed
         return changed, keys if whole else -1
-
-    def _link(self, node: Any, at: Any, text: str, depth: int = 0) -> bool:
-        """Redact, by the denylist, the query (and a fragment's ``k=v`` pairs) of a URL that
-        ``node[at]`` holds (a pagination link, a presigned upload URL), as a URL header's;
-        True when it changed. The allowlist does not apply: the string is the value of a
-        key it lists, kept whole (or it was redacted whole). A name may be percent-encoded
-        (``?pass%77ord=``), as in a request's url: then the decoded text is looked in. A
-        string with no ``?`` or ``#`` is read as a form (an API Gateway event's ``"body":
-        "user=a&password=..."``): its pairs, as a form body's are."""
-        if "?" not in text and "#" not in text and "&" not in text and ";" not in text and (
-                "=" not in text.rstrip("=")) and ENCODED_EQUALS.search(text) is None:
-            # One name, its value empty or "=": base64's padding (review49); but a URL or
-            # form percent-encoded (what an app decodes: "a%3D1%26password%3D...") is read.
-            return False
-        hidden = self.linked(text, depth)
-        if hidden == text:
-            return False
-        node[at] = hidden
-        return True
-
-    def linked(self, text: str, depth: int = 0) -> str:
-        """``text`` with the values the denylist names redacted when it is a URL with a
-        query (or a fragment's ``k=v`` pairs) or a form (see :meth:`_link`); else as it
-        is. A value that is not named but holds a JSON document, or a URL or form again
-        (``?data=%7B%22password%22...``, ``?next=https%3A...%3Fpassword%3D...``: what an
-        app reads with ``json.loads(args["data"])``) is looked into too, up to
-        :data:`MAX_INNER_DEPTH` levels (hidden whole below, if it could hold a key)."""
-        if not self.names_key_decoded(text):
-            return text
-        if "=" not in text and "?" not in text and "#" not in text:
-            # A URL or form percent-encoded ("%2Fcb%3Fpassword%3D...", a form value
-            # encoded twice as the app reads it): read decoded, one level deeper.
-            if ENCODED_EQUALS.search(text) is None:
-                return text
-            if depth >= MAX_INNER_DEPTH:
-                return redacted(text)
-            decoded = decode_component(text)
-            hidden = self.linked(decoded, depth + 1)
-            return text if hidden == decoded else quote(hidden, safe="")
-        pairs = partial(self._denied_pairs, depth=depth)
-        if ("?" in text or "#" in text) and "=" not in (
-                text.partition("?")[0].partition("#")[0]):
-            # (A "=" before the first "?" or "#": a form, whose value holds one, as a
-            # client writing "user=a&password=" + password sends it: read as a form,
-            # which reads a URL in a value too.)
-            hidden = url_pairs(text, pairs)
-            if hidden == text and ";" in text:
-                # A form whose ";" pair's value holds the "?" (``x=1;password=??s``).
-                hidden = pairs(text)
-            return hidden
-        return pairs(text)
 
     def names_key_decoded(self, text: str) -> bool:
         """Whether ``text`` names a denied key as it is or percent-decoded, once or more
         (a form in a URL's query value in a field: ``passwor%2564`` is two decodings from
         ``password``): decoded until nothing changes, at most :data:`MAX_DECODINGS`
         times; a text that still decodes then could name one (a client may encode a
-        value any number of times, and :meth:`linked` hides what is past its depth)."""
+        value any number of times, and
+        :func:`~readme_metrics.har.redaction_query.linked` hides what is past its depth)."""
         for _ in range(MAX_DECODINGS):
             if self.mentions_key(text, True):
                 return True
-            if "%" not in text and not (self._spaced and "+" in text):
+            if "%" not in text and not (self.spaced and "+" in text):
                 return False
             decoded = decode_component(text)
             if decoded == text:
                 return False
             text = decoded
         return self.mentions_key(text, True) or decode_component(text) != text
-
-    def _denied_pairs(self, query: str, depth: int = 0) -> str:
-        """A raw query with the values of the pairs the denylist names redacted (and
-        those of a name/value pair naming a denied key: paired_fields)."""
-        return query_values(query, partial(self._denied_value, depth,
-                                           self._paired_in(query)), heads=True)
-
-    def _denied_value(self, depth: int, paired: dict[str, frozenset[str]], name: str,
-                      value: str) -> str | None:
-        decoded = decode_name(name)
-        if self.denies(decoded) or paired and decoded in paired and (
-                decode_component(value) in paired[decoded]):
-            return escaped_redacted(decode_component(value))
-        return self._nested_value(name, value, depth)
-
-    def _nested_value(self, name: str, value: str, depth: int) -> str | None:
-        """The raw value of a pair no list names, redacted where it holds a JSON
-        document, a URL or a form that names a denied key (see :meth:`linked`); None to
-        keep it. Only a value holding an encoded ``=`` (a URL's or form's pairs, as a
-        client encodes them in a value) or a bracket is decoded: a form of 3,000
-        percent-encoded values costs 5 ms, not 25. A raw ``=`` in a value (``a=p=``) is
-        the value's text, but after a raw ``?``: a URL sent unencoded
-        (``next=https://x/cb?token=...``), its pairs read raw as the URL's. A pair
-        holding a raw ``#`` or ``;`` (in its name too: ``a#token=...``), or a ``%23`` in
-        its name or beside a raw ``?``, is left to query_values, which reads the pairs
-        after one as a fragment's, and the value up to it; a ``%23`` or ``%3B`` in a
-        value otherwise is the nested text's (``next=https%3A...%3Ftoken%3Dx%23top``: its
-        URL's fragment, or a form's separator, as :meth:`linked` reads a JSON
-        string's)."""
-        if "#" in value or ";" in value or "#" in name or ";" in name or "%23" in name:
-            return None
-        if NESTED_VALUE.search(value) is None:
-            if "=" not in value.partition("?")[2] or "%23" in value:
-                return None
-            if depth >= MAX_INNER_DEPTH:
-                return escaped_redacted(decode_component(value)) if (
-                    self.names_key_decoded(value)) else None
-            hidden = self.linked(value, depth + 1)
-            return None if hidden == value else hidden
-        text = decode_component(value)
-        if not self.names_key_decoded(text):
-            return None
-        if depth >= MAX_INNER_DEPTH:
-            return escaped_redacted(text)
-        if INNER_START.match(text) is not None:
-            document = self.json_text(text, listed=True, depth=depth + 1)
-            if document is None:
-                return escaped_redacted(text) if self.mentions_key(text, True) \
-                    else None
-            return None if document == text else quote(document, safe="")
-        if "=" not in text:
-            # A URL, form or document percent-encoded twice (``next=a%253D1%2526password
-            # %253D...``: the app reads "a%3D1%26password%3D..." and decodes it again):
-            # read as the value it decodes to, one level deeper.
-            inner = self._nested_value(name, text, depth + 1) if (
-                NESTED_VALUE.search(text) is not None) else None
-            return None if inner is None else quote(inner, safe="")
-        hidden = self.linked(text, depth + 1)
-        return None if hidden == text else quote(hidden, safe="")
 
     def _inner(self, node: Any, at: Any, text: str, depth: int = 0) -> bool:
         """Redact ``node[at]``, a string that is itself a JSON document (a webhook's
@@ -760,7 +501,7 @@ class Redactor:
         ``denied_only``: whether it could hold a key the denylist names (the allowlist
         keeps it whole: the value of a key it lists).
         """
-        if not self.active or (denied_only and not self._has_deny):
+        if not self.active or (denied_only and not self.has_deny):
             return False
         # A backslash is looked for first: one character is found at memory speed, where
         # a two-character needle took 88 us in a 100 KB body.
@@ -773,11 +514,12 @@ class Redactor:
         """Whether a URL or form in ``text`` may name a key the denylist lists in a
         query's spelling only: percent-encoded (``?pass%77ord=``) or, for a name holding a
         space, with ``+`` for it (``?api+key=``); the query's pairs are read so (see
-        :meth:`_link`; a JSON Patch's pointer as a URI fragment too, ``#/pass%77ord``;
+        :func:`~readme_metrics.har.redaction_query.link_in`; a JSON Patch's pointer as a
+        URI fragment too, ``#/pass%77ord``;
         a form in a string percent-encoded, ``a%3D1%26pass%2577ord%3D...``, its ``=``
         too). Costs nothing for a text with no ``?``, ``#`` or ``=`` (as is or encoded),
         or nothing to decode."""
-        if not ("%" in text or (self._spaced and "+" in text)) or (
+        if not ("%" in text or (self.spaced and "+" in text)) or (
                 "=" not in text and "?" not in text and "#" not in text
                 and ("%" not in text or ENCODED_EQUALS.search(text) is None)):
             return False

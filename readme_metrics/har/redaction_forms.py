@@ -35,7 +35,7 @@ _ENCODED_BRACKET = re.compile("%[57][Bb]")
 # (Percent-encoded more than once too: "%253D" is "%3D" encoded again, which the app
 # decodes to "=" at the last; each level is read as deep as MAX_INNER_DEPTH, then hidden.)
 ENCODED_EQUALS = re.compile("%(?:25)*3[Dd]")
-# What a raw value holding a URL, a form or a JSON document has (Redactor._nested_value).
+# What a raw value holding a URL, a form or a JSON document has (redaction_query.nested_value).
 # (Or one percent-encoded twice or more: "%253D", "%25253D", a form in a value encoded
 # once more, or twice: hidden whole past MAX_INNER_DEPTH.)
 NESTED_VALUE = re.compile(r"%(?:25)*(?:3[Dd]|7[Bb]|5[Bb])|[{\[]")

@@ -1,0 +1,300 @@
+"""A raw (percent-encoded) query, form or URL by the lists (SPEC section 6): the value of
+each pair a list names redacted as the query writes it (``%5BREDACTED%205%5D``), a name
+or value holding a JSON document redacted key by key, a value holding a URL or form that
+names a denied key looked into (up to :data:`MAX_INNER_DEPTH` levels, hidden whole
+below), and the value fields of a name/value pair naming a denied key. Pure functions of
+the text and a :class:`~readme_metrics.har.redaction.Redactor`, whose verdicts
+(``redacts``, ``denies``, ``names_key_decoded``) and JSON reading (``json_text``,
+``json_field``) they ask; moved from :mod:`readme_metrics.har.redaction`, as is.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Any, Callable, Optional
+from urllib.parse import quote
+
+from readme_metrics.har.pairs import query_values, url_pairs
+from readme_metrics.har.percent import decode_component, decode_in
+from readme_metrics.har.redaction_forms import (
+    CACHED_NAME,
+    ENCODED_EQUALS,
+    ENCODED_TWICE,
+    JSON_VALUE,
+    JSON_VALUE_FIRST,
+    NESTED_VALUE,
+    decode_name,
+    holds_bracket,
+    in_charset,
+    names_a_value_field,
+)
+from readme_metrics.har.redaction_json import INNER_START
+from readme_metrics.har.redaction_marks import escaped_redacted, redacted
+from readme_metrics.har.redaction_pairs import by_name, paired_values
+from readme_metrics.har.text import JSON_START
+
+if TYPE_CHECKING:
+    from readme_metrics.har.redaction import Redactor
+
+__all__ = ["MAX_INNER_DEPTH", "link_in", "linked", "paired_in", "query_string"]
+
+#: How many JSON documents inside JSON strings (inside JSON strings ...) are looked into
+#: key by key; a deeper one that could hold a denied key is hidden whole (see
+#: Redactor.json_text). Also how many URLs or forms in values are.
+MAX_INNER_DEPTH = 2
+
+
+def paired_in(redactor: Redactor, raw: str, codec: Optional[str] = None
+               ) -> dict[str, frozenset[str]]:
+    """:meth:`Redactor.paired_fields` of a raw query or form (its pairs as
+    :func:`~readme_metrics.har.pairs.query_values` reads them, after a ``#`` or ``;``
+    too), decoded in ``codec`` (None: UTF-8), as each decoded name's decoded values
+    (:func:`~readme_metrics.har.redaction_pairs.by_name`); looked for only in one
+    holding a value field and naming a denied key. Only a naming or value field's
+    value is decoded (secrets15: every value was, twice in a form of pairs)."""
+    if not redactor.has_deny or not names_a_value_field(raw) or (
+            not redactor.names_key_decoded(raw)):
+        return {}
+    fields: list[tuple[str, str]] = []
+    if codec is None:
+        query_values(raw, lambda name, value: fields.append(
+            (decode_name(name), value)), heads=True)
+        paired = paired_values(fields, redactor.denies, decode_component)
+    else:
+        query_values(raw, lambda name, value: fields.append(
+            (decode_in(name, codec), value)), heads=True)
+        paired = paired_values(fields, redactor.denies, partial(decode_in, codec=codec))
+    return by_name(paired) if paired else {}
+
+def query_string(redactor: Redactor, raw_query: str, codec: Optional[str] = None) -> str:
+    """Redact parameter values inside a raw (percent-encoded) query string or form.
+
+    Only the value of a redacted parameter changes (to the percent-encoded
+    ``[REDACTED n]``, n the length of the decoded value); everything else stays byte
+    for byte, so the URL remains valid and its pairs read as ``queryString``. The
+    ``k=v`` pairs after a ``#`` inside a pair (``a=1#token=x``, a fragment a client
+    sent) are redacted too (see :func:`~readme_metrics.har.pairs.query_values`).
+
+    ``codec``: a form's declared charset (:func:`~readme_metrics.har.text.form_codec`),
+    in which its names and values are read; a name the denylist names read as UTF-8
+    (what most frameworks read, whatever the charset) is redacted too.
+    """
+    if not redactor.active or not raw_query:
+        return raw_query
+    # A name that is a JSON document holds a bracket, as sent or percent-encoded:
+    # without one, no name is asked about (a call per pair, 2.7% of a 100 KB form).
+    named = holds_bracket(raw_query)
+    # A value holding a URL, form or document naming a denied key (nested_value) is
+    # looked for only in a query that names one somewhere, decoded as a whole once:
+    # asked of each value, a form of 3,000 values holding "%3D" cost 4 times as much.
+    # (NESTED_VALUE's brackets are named's: the rest of it is an encoded "=",
+    # looked for without the pattern, which took 16 ms a MiB, or an escape encoded
+    # twice ("%253D", "%257B"): not any "%25", a "100%" in a form field, which made
+    # a 100 KB form decode itself whole twice, 44% more work (review63).)
+    nested = redactor.has_deny and (
+        named or "%3D" in raw_query or "%3d" in raw_query or "?" in raw_query
+        or "%25" in raw_query and ENCODED_TWICE.search(raw_query) is not None
+    ) and redactor.names_key_decoded(raw_query)
+    # (The value up to a raw "#" or ";" is asked about too: a URL in it,
+    # next=https%3A...%3Ftoken%3Dx;v=1, see nested_value.)
+    # The value fields of a name/value pair naming a denied key (paired_fields).
+    paired = paired_in(redactor, raw_query, codec)
+    if codec is None:
+        return query_values(raw_query, partial(hidden_value, redactor, nested=nested,
+                                               paired=paired),
+                            partial(hidden_name, redactor) if named else None, heads=nested)
+    return query_values(raw_query, partial(hidden_in, redactor, codec, nested=nested,
+                                           paired=paired),
+                        partial(hidden_name_in, redactor, codec) if named else None,
+                        heads=nested)
+
+def hidden_value(redactor: Redactor, name: str, value: str, nested: bool = True,
+                  paired: Optional[dict[str, frozenset[str]]] = None) -> str | None:
+    """The raw redacted value of the pair ``name=value``, or None to keep it.
+    ``nested``: a value may hold a URL or form naming a denied key (see query_string);
+    ``paired``: the fields holding a denied name/value pair's value (paired_in)."""
+    if (redactor.redacts_raw(name) if len(name) <= CACHED_NAME else redactor.redacts(
+            decode_component(name))) or paired and (
+                values := paired.get(decode_name(name))) is not None and (
+                decode_component(value) in values):
+        return escaped_redacted(decode_component(value))
+    if value[:1] not in JSON_VALUE_FIRST or JSON_VALUE.match(value) is None:
+        # As almost every value: no JSON (but a URL or form holding one, or naming a
+        # denied key: nested_value; one starting with an escape too, a relative URL
+        # "%2Fcb%3Fpassword%3D..." or a form encoded twice).
+        return nested_value(redactor, name, value, 0) if nested else None
+    return json_value(redactor, decode_name(name), value, decode_component, None)
+
+def hidden_in(redactor: Redactor, codec: str, name: str, value: str, nested: bool = True,
+               paired: Optional[dict[str, frozenset[str]]] = None) -> str | None:
+    """:func:`hidden_value` for a form in ``codec``."""
+    decoded = decode_in(name, codec)
+    if redactor.redacts(decoded) or redactor.denies(decode_name(name)) or (
+            paired and decoded in paired and decode_in(value, codec) in paired[decoded]):
+        return escaped_redacted(decode_in(value, codec))
+    if value[:1] not in JSON_VALUE_FIRST or JSON_VALUE.match(value) is None:
+        # (a URL or form: hidden_value)
+        return nested_value(redactor, name, value, 0) if nested else None
+    return json_value(redactor, decoded, value, partial(decode_in, codec=codec), codec)
+
+def hidden_name(redactor: Redactor, name: str) -> str | None:
+    """The raw name of a pair when it is a JSON document holding a key to redact
+    (``curl --data-urlencode '{"password": ...}'`` sends one percent-encoded with no
+    "=", a form of one field named by the document), redacted key by key; None to
+    keep it, as every name that is no JSON is kept."""
+    if name[:1] not in JSON_VALUE_FIRST:  # as almost every name: no JSON
+        return None
+    return json_name(redactor, name, decode_component, None)
+
+def hidden_name_in(redactor: Redactor, codec: str, name: str) -> str | None:
+    """:func:`hidden_name` for a form in ``codec``."""
+    if name[:1] not in JSON_VALUE_FIRST:
+        return None
+    return json_name(redactor, name, partial(decode_in, codec=codec), codec)
+
+def json_name(redactor: Redactor, name: str, decode: Callable[[str], str],
+               codec: Optional[str]) -> str | None:
+    if JSON_VALUE.match(name) is None:
+        return None
+    text = decode(name)
+    if JSON_START.match(text) is None:
+        return None
+    document = redactor.json_text(text)
+    if document is None:
+        # Cut short (a body truncated to max_body_bytes) or broken: hidden whole only
+        # if it could hold a member (a quoted name) that a denied key names, or any
+        # under an allowlist (whose whole document's unlisted values are redacted); a
+        # name such as "{password}" is none.
+        if '"' not in text or not redactor.mentions_key(text):
+            return None
+        document = redacted(text)
+    elif document == text:
+        return None
+    return quote(document if codec is None else in_charset(document, codec), safe="")
+
+def json_value(redactor: Redactor, name: str, value: str, decode: Callable[[str], str],
+                codec: Optional[str]) -> str | None:
+    """The raw value of a pair that is not redacted itself, when it holds JSON (a
+    query's ``filter={"token": ...}``, a form field's): redacted key by key as
+    :meth:`Redactor.json_field` says, percent-encoded in the form's charset ``codec`` (None:
+    UTF-8), as its other escapes are read; None to keep it."""
+    if JSON_VALUE.match(value) is None:
+        return None
+    text = decode(value)
+    document, whole = redactor.json_field(text, name)
+    if whole:
+        return escaped_redacted(text)
+    if document is None or document == text:
+        return None
+    return quote(document if codec is None else in_charset(document, codec), safe="")
+
+def link_in(redactor: Redactor, node: Any, at: Any, text: str, depth: int = 0) -> bool:
+    """Redact, by the denylist, the query (and a fragment's ``k=v`` pairs) of a URL that
+    ``node[at]`` holds (a pagination link, a presigned upload URL), as a URL header's;
+    True when it changed. The allowlist does not apply: the string is the value of a
+    key it lists, kept whole (or it was redacted whole). A name may be percent-encoded
+    (``?pass%77ord=``), as in a request's url: then the decoded text is looked in. A
+    string with no ``?`` or ``#`` is read as a form (an API Gateway event's ``"body":
+    "user=a&password=..."``): its pairs, as a form body's are."""
+    if "?" not in text and "#" not in text and "&" not in text and ";" not in text and (
+            "=" not in text.rstrip("=")) and ENCODED_EQUALS.search(text) is None:
+        # One name, its value empty or "=": base64's padding (review49); but a URL or
+        # form percent-encoded (what an app decodes: "a%3D1%26password%3D...") is read.
+        return False
+    hidden = linked(redactor, text, depth)
+    if hidden == text:
+        return False
+    node[at] = hidden
+    return True
+
+def linked(redactor: Redactor, text: str, depth: int = 0) -> str:
+    """``text`` with the values the denylist names redacted when it is a URL with a
+    query (or a fragment's ``k=v`` pairs) or a form (see :func:`link_in`); else as it
+    is. A value that is not named but holds a JSON document, or a URL or form again
+    (``?data=%7B%22password%22...``, ``?next=https%3A...%3Fpassword%3D...``: what an
+    app reads with ``json.loads(args["data"])``) is looked into too, up to
+    :data:`MAX_INNER_DEPTH` levels (hidden whole below, if it could hold a key)."""
+    if not redactor.names_key_decoded(text):
+        return text
+    if "=" not in text and "?" not in text and "#" not in text:
+        # A URL or form percent-encoded ("%2Fcb%3Fpassword%3D...", a form value
+        # encoded twice as the app reads it): read decoded, one level deeper.
+        if ENCODED_EQUALS.search(text) is None:
+            return text
+        if depth >= MAX_INNER_DEPTH:
+            return redacted(text)
+        decoded = decode_component(text)
+        hidden = linked(redactor, decoded, depth + 1)
+        return text if hidden == decoded else quote(hidden, safe="")
+    pairs = partial(denied_pairs, redactor, depth=depth)
+    if ("?" in text or "#" in text) and "=" not in (
+            text.partition("?")[0].partition("#")[0]):
+        # (A "=" before the first "?" or "#": a form, whose value holds one, as a
+        # client writing "user=a&password=" + password sends it: read as a form,
+        # which reads a URL in a value too.)
+        hidden = url_pairs(text, pairs)
+        if hidden == text and ";" in text:
+            # A form whose ";" pair's value holds the "?" (``x=1;password=??s``).
+            hidden = pairs(text)
+        return hidden
+    return pairs(text)
+
+def denied_pairs(redactor: Redactor, query: str, depth: int = 0) -> str:
+    """A raw query with the values of the pairs the denylist names redacted (and
+    those of a name/value pair naming a denied key: paired_fields)."""
+    return query_values(query, partial(denied_value, redactor, depth,
+                                       paired_in(redactor, query)), heads=True)
+
+def denied_value(redactor: Redactor, depth: int, paired: dict[str, frozenset[str]], name: str,
+                  value: str) -> str | None:
+    decoded = decode_name(name)
+    if redactor.denies(decoded) or paired and decoded in paired and (
+            decode_component(value) in paired[decoded]):
+        return escaped_redacted(decode_component(value))
+    return nested_value(redactor, name, value, depth)
+
+def nested_value(redactor: Redactor, name: str, value: str, depth: int) -> str | None:
+    """The raw value of a pair no list names, redacted where it holds a JSON
+    document, a URL or a form that names a denied key (see :func:`linked`); None to
+    keep it. Only a value holding an encoded ``=`` (a URL's or form's pairs, as a
+    client encodes them in a value) or a bracket is decoded: a form of 3,000
+    percent-encoded values costs 5 ms, not 25. A raw ``=`` in a value (``a=p=``) is
+    the value's text, but after a raw ``?``: a URL sent unencoded
+    (``next=https://x/cb?token=...``), its pairs read raw as the URL's. A pair
+    holding a raw ``#`` or ``;`` (in its name too: ``a#token=...``), or a ``%23`` in
+    its name or beside a raw ``?``, is left to query_values, which reads the pairs
+    after one as a fragment's, and the value up to it; a ``%23`` or ``%3B`` in a
+    value otherwise is the nested text's (``next=https%3A...%3Ftoken%3Dx%23top``: its
+    URL's fragment, or a form's separator, as :func:`linked` reads a JSON
+    string's)."""
+    if "#" in value or ";" in value or "#" in name or ";" in name or "%23" in name:
+        return None
+    if NESTED_VALUE.search(value) is None:
+        if "=" not in value.partition("?")[2] or "%23" in value:
+            return None
+        if depth >= MAX_INNER_DEPTH:
+            return escaped_redacted(decode_component(value)) if (
+                redactor.names_key_decoded(value)) else None
+        hidden = linked(redactor, value, depth + 1)
+        return None if hidden == value else hidden
+    text = decode_component(value)
+    if not redactor.names_key_decoded(text):
+        return None
+    if depth >= MAX_INNER_DEPTH:
+        return escaped_redacted(text)
+    if INNER_START.match(text) is not None:
+        document = redactor.json_text(text, listed=True, depth=depth + 1)
+        if document is None:
+            return escaped_redacted(text) if redactor.mentions_key(text, True) \
+                else None
+        return None if document == text else quote(document, safe="")
+    if "=" not in text:
+        # A URL, form or document percent-encoded twice (``next=a%253D1%2526password
+        # %253D...``: the app reads "a%3D1%26password%3D..." and decodes it again):
+        # read as the value it decodes to, one level deeper.
+        inner = nested_value(redactor, name, text, depth + 1) if (
+            NESTED_VALUE.search(text) is not None) else None
+        return None if inner is None else quote(inner, safe="")
+    hidden = linked(redactor, text, depth + 1)
+    return None if hidden == text else quote(hidden, safe="")
+
