@@ -372,11 +372,11 @@ def test_a_denied_name_only_inside_other_names_reads_the_text_once(
     sent, and it was read a second time (repeats_a_name's hook parse: 2.1 -> 3.2 ms on
     112 KB, review24) to rule out a member named twice. Its members are counted in the
     text (colons, quotes before them) against the document's keys instead."""
-    from readme_metrics.har import redaction
+    from readme_metrics.har import redaction, redaction_walk
 
     calls: list[str] = []
-    real = redaction.repeats_a_name
-    monkeypatch.setattr(redaction, "repeats_a_name",
+    real = redaction_walk.repeats_a_name
+    monkeypatch.setattr(redaction_walk, "repeats_a_name",
                         lambda text: calls.append(text) or real(text))
     assert redaction.Redactor(denylist=["password"]).json_text(text) == text
     assert calls == []
@@ -443,8 +443,10 @@ def test_the_member_count_never_misses_a_name_named_twice() -> None:
     hypothesis = pytest.importorskip("hypothesis")
     from hypothesis import strategies as st
 
-    from readme_metrics.har.redaction import Redactor, repeats_a_name
+    from readme_metrics.har.deep_json import repeats_a_name
+    from readme_metrics.har.redaction import Redactor
     from readme_metrics.har.redaction_json import more_members_than
+    from readme_metrics.har.redaction_walk import walk
 
     walker = Redactor(denylist=["password"])
     values = _values()
@@ -456,7 +458,7 @@ def test_the_member_count_never_misses_a_name_named_twice() -> None:
         document = json.loads(text)
         if not isinstance(document, (dict, list)):
             return
-        _, keys = walker._walk(document, False)
+        _, keys = walk(walker, document, False)
         if repeats_a_name(text):
             assert more_members_than(text, keys), text
 

@@ -36,7 +36,7 @@ def short_json(forms: KeyForms, text: str, mask_text: MaskText) -> str:
     deep: the strings of a JSON document in it; a document in those strings that holds
     the key is hidden whole (each level written back is escaped again by the levels
     around it, so a text nested n deep grew as 2 ** n, see
-    :meth:`readme_metrics.har.redaction.Redactor._inner`)."""
+    :func:`readme_metrics.har.redaction_walk.inner_document`)."""
     if may_hold_short(forms, text):
         return masked_json(forms, text, mask_text, nested=False) or json_spellings(forms, text)
     return text

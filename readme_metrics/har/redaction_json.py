@@ -14,7 +14,7 @@ from typing import Any
 # The first characters of a JSON string value that may be a JSON document itself, or a
 # JSON string holding one (a payload encoded twice, put in an envelope: '"{\\"a\\": ...').
 JSON_FIRST = frozenset('{[ \t\n\r"')
-# Where _inner reads a string: a document, or a JSON string (read again, one level deeper).
+# Where inner_document reads a string: a document, or a JSON string (read again, one level deeper).
 INNER_START = re.compile(r'\s*[\[{"]')
 
 

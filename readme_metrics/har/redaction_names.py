@@ -38,7 +38,7 @@ def folded_name(name: str) -> str:
     lower-casing is no caseless match (``ß`` and ``SS``, ``ς`` and ``Σ``), without a
     leading byte order mark, which is no part of a name: a form or query read from a
     file saved with one (Notepad, PowerShell 5), or a JSON key from the first column of
-    such a CSV, starts with it. (Inlined in :meth:`Redactor._walk`.)"""
+    such a CSV, starts with it. (Inlined in :func:`~readme_metrics.har.redaction_walk.walk`.)"""
     lower = name.lower()
     return lower if lower.isascii() else name.casefold().lstrip("\ufeff")
 
