@@ -10,6 +10,8 @@ the text and a :class:`~readme_metrics.har.redaction.Redactor`, whose verdicts
 
 from __future__ import annotations
 
+import codecs
+import json
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Optional
 from urllib.parse import quote
@@ -25,12 +27,10 @@ from readme_metrics.har.redaction_forms import (
     NESTED_VALUE,
     decode_name,
     holds_bracket,
-    in_charset,
-    names_a_value_field,
 )
 from readme_metrics.har.redaction_json import INNER_START
 from readme_metrics.har.redaction_marks import escaped_redacted, redacted
-from readme_metrics.har.redaction_pairs import by_name, paired_values
+from readme_metrics.har.redaction_pairs import by_name, names_a_value_field, paired_values
 from readme_metrics.har.text import JSON_START
 
 if TYPE_CHECKING:
@@ -42,6 +42,25 @@ __all__ = ["MAX_INNER_DEPTH", "link_in", "linked", "paired_in", "query_string"]
 #: key by key; a deeper one that could hold a denied key is hidden whole (see
 #: Redactor.json_text). Also how many URLs or forms in values are.
 MAX_INNER_DEPTH = 2
+
+
+def in_charset(document: str, codec: str) -> bytes:
+    """A JSON ``document`` as bytes in ``codec``, a form's charset; a character it has no
+    byte for (a ``\\u20ac`` escape that redacting wrote as "€") is a JSON escape again:
+    only a string can hold one there."""
+    return document.encode(codec, _JSON_ESCAPE)
+
+
+def _json_escaped(error: UnicodeError) -> tuple[str, int]:
+    """The ``_JSON_ESCAPE`` error handler: the characters a codec lacks as JSON escapes."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    return json.dumps(error.object[error.start:error.end])[1:-1], error.end
+
+
+#: The name of the encode error handler writing JSON escapes (one pass over the text).
+_JSON_ESCAPE = "readme_metrics.json_escape"
+codecs.register_error(_JSON_ESCAPE, _json_escaped)
 
 
 def paired_in(redactor: Redactor, raw: str, codec: Optional[str] = None
