@@ -79,6 +79,8 @@ class Redactor:
     def __init__(self, denylist: Sequence[str] = (), allowlist: Sequence[str] = ()) -> None:
         deny = normalise(denylist)
         allow = normalise(allowlist)
+        # (The lists as sets, has_deny/has_allow, track_paths, spaced and redacts_raw are
+        # public but read-only: redaction_query's and redaction_walk's functions read them.)
         # Flat names (headers, query, cookies, form fields) match any entry as a whole.
         self._deny_flat = deny
         self._allow_flat = allow
@@ -223,7 +225,7 @@ class Redactor:
             return url
         return url_pairs(url, self.query_string)
 
-    # -- JSON -----------------------------------------------------------------------
+    # -- a denied name in text -------------------------------------------------------
 
     def names_key_decoded(self, text: str) -> bool:
         """Whether ``text`` names a denied key as it is or percent-decoded, once or more
