@@ -379,7 +379,6 @@ class Pending:
         "reason", "response_headers",
         "response_body", "response_body_size", "response_body_omitted", "cut_at_length",
         "comment", "responded", "finished", "nbytes", "answered", "broke_off", "ended",
-        "length_pairs",
     )
 
     def __init__(self, recorder: Recorder, request: Union[RequestSource, EnvironStrings],
@@ -435,22 +434,12 @@ class Pending:
         # A loop, not sum(map(len, chain.from_iterable(headers))): for the few pairs of
         # a response, the three iterator objects cost more than the loop (about 2.5k
         # instructions against 1k for three pairs).
-        # The same walk finds the pairs response_content_length reads in to_exchange: a
-        # Content-Length's name has 14 characters (either type, any case), so the one
-        # pair of that length is all it needs; none: no length (-1); more, or no pairs:
-        # all of them (exit15's call read every name of every log, a lower() each).
         header_bytes = 0
-        length_pairs: Any = None
         try:
             for name, value in headers:
-                size = len(name)
-                header_bytes += size + len(value)
-                if size == 14:
-                    length_pairs = ((name, value),) if length_pairs is None else headers
+                header_bytes += len(name) + len(value)
         except (TypeError, ValueError):  # no pairs of strings: the server refuses them
             header_bytes = 0  # count nothing
-            length_pairs = headers
-        self.length_pairs = length_pairs
         self.nbytes = ((request[2] if request.__class__ is tuple
                         else request.nbytes)  # type: ignore[union-attr]
                        + header_bytes + len(self.request_body) + len(self.response_body))
@@ -462,7 +451,7 @@ class Pending:
         an answer that never went out)."""
         started = self.status
         self.status, self.reason = 500, "Internal Server Error"
-        self.response_headers, self.length_pairs = (), None
+        self.response_headers = ()
         self.response_body, self.response_body_size = b"", 0
         self.response_body_omitted = self.cut_at_length = self.broke_off = False
         self.comment = no_answer_comment(why, started)
@@ -484,8 +473,8 @@ class Pending:
             length = response_content_length(self.response_headers)
             if length < 0 or size < length:  # else the client got all it was told of
                 cut = length
-        elif self.ended and self.length_pairs is not None:
-            length = response_content_length(self.length_pairs)
+        elif self.ended and self.response_headers:
+            length = response_content_length(self.response_headers)
             if size < length:  # the app's whole answer is short of its own length
                 cut, short = length, True
         begin, finished, status = self.begin, self.finished, self.status
