@@ -178,12 +178,42 @@ def http_url(option: Option, value: Any) -> Optional[str]:
 
 _SCHEME_ONE_SLASH = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:/")
 
+# "https//host", "https:/host", "https:host", "htps://host", "htttp://host": an http(s)
+# scheme mistyped (a letter missing, doubled or extra; the ":" or a "/" missing). Read as
+# a URL without its scheme, "https//host" got "did you mean 'https://https//host'?".
+_MISTYPED_SCHEME = re.compile(
+    r"(?P<word>h{1,2}t{0,3}p{1,2}(?P<s>s?))(?P<sep>[:;]?/{0,3})(?P<rest>[^/:\s].*)\Z",
+    re.IGNORECASE | re.DOTALL)
+
+
+def _mistyped_scheme_hint(text: str) -> Optional[str]:
+    """The URL meant by ``text`` if its http(s) scheme is mistyped (see _MISTYPED_SCHEME):
+    the scheme its letters say (an "s" at their end: https) with "://" and the rest."""
+    found = _MISTYPED_SCHEME.match(text)
+    if found is None or not found["sep"] or (found["word"].lower() in ("http", "https")
+                                             and found["sep"] == "://"):
+        return None  # no ":" or "/" after the letters: a host name ("httpbin.org")
+    scheme = "https" if found["s"] else "http"
+    try:
+        if not urlsplit(f"{scheme}://{found['rest']}").hostname:
+            return None
+    except ValueError:
+        return None
+    return f"{scheme}://{found['rest']}"
+
 
 def _scheme_hint(text: str) -> str:
     """For a URL given without its scheme (``127.0.0.1:8001``, the collector's address
     copied without it): the URL meant, ``http://`` for a loopback host (the collector
-    speaks plain HTTP), ``https://`` otherwise; "" when the text is no such address."""
-    if "://" in text or not text or text[0] in "/:" or any(c.isspace() for c in text):
+    speaks plain HTTP), ``https://`` otherwise; for a mistyped scheme (``https//host``),
+    the URL with it spelled right; "" when the text is no such address."""
+    if not text or any(c.isspace() for c in text):
+        return ""
+    mistyped = _mistyped_scheme_hint(text)
+    if mistyped is not None:
+        return ("its scheme is mistyped: a URL starts with http:// or https://: "
+                f"did you mean {_shown_refused(mistyped)!r}?")
+    if "://" in text or text[0] in "/:":
         return ""
     if _SCHEME_ONE_SLASH.match(text):  # "http:/host": a scheme, one slash short, not a host
         return ""
