@@ -121,10 +121,23 @@ def _without_the_unit(option: Option, what: str, number: Any, shown: str = "") -
             "is refused too")
 
 
+# A decimal comma, as a German or French locale writes numbers (README_FLUSH_INTERVAL=0,5).
+_DECIMAL_COMMA = re.compile(r"\s*([+-]?\d+),(\d+)\s*")
+
+
 def seconds_hint(option: Option, value: Any) -> str:
     """For a duration given with its unit (``"5s"``, ``"3000ms"``, ``"1m"``): the number
     of seconds to write instead, which a bare "a number of seconds" leaves to work out
-    (or, when that number is out of the option's range as well, that it is)."""
+    (or, when that number is out of the option's range as well, that it is). For one
+    written with a decimal comma (``"0,5"``): the same number with a point, unless it may
+    be a thousands separator (``"1,000"``)."""
+    comma = _DECIMAL_COMMA.fullmatch(value) if isinstance(value, str) else None
+    # "1,000" may be a thousand written with a separator: no guess then ("0,500" is not).
+    if comma is not None and (len(comma.group(2)) != 3 or int(comma.group(1)) == 0):
+        meant = f"{comma.group(1)}.{comma.group(2)}"
+        if _accepted(option, float(meant)):
+            return f"write the number with a decimal point, not a comma: {meant}"
+        return ""
     match = _WITH_A_UNIT.fullmatch(value) if isinstance(value, str) else None
     if match is None or match.group(2).lower() not in _SECONDS_IN:
         return ""

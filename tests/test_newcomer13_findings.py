@@ -91,3 +91,32 @@ def test_the_wsgi_quick_start_stops_on_ctrl_c_without_a_traceback(
     output = log.read_text()
     assert "Traceback" not in output and proc.returncode == 0, output
     assert len(collector.wait_for_logs(1)) == 1  # sent by the exit flush
+
+
+# -- a duration written with a decimal comma ------------------------------------------------
+
+@pytest.mark.parametrize("variable, given, meant", [
+    ("README_FLUSH_INTERVAL", "1,5", "1.5"),
+    ("README_TIMEOUT", "0,5", "0.5"),
+    ("README_SHUTDOWN_TIMEOUT", "2,25", "2.25"),
+    ("README_FLUSH_INTERVAL", "0,500", "0.500"),
+])
+def test_a_decimal_comma_says_the_number_with_a_point(
+        monkeypatch: pytest.MonkeyPatch, variable: str, given: str, meant: str) -> None:
+    # README_FLUSH_INTERVAL=1,5 (a German or French locale's 1.5) said only "must be a
+    # number of seconds from 0 to 86400, got '1,5'".
+    monkeypatch.setenv(variable, given)
+    with pytest.raises(ValueError) as caught:
+        MetricsApiConfig(api_key="any-key", grouping_function=print)
+    assert str(caught.value).endswith(
+        f"write the number with a decimal point, not a comma: {meant}"), str(caught.value)
+
+
+@pytest.mark.parametrize("given", ["1,000", "99999,5"])
+def test_a_comma_that_may_be_a_separator_or_out_of_range_gets_no_guess(
+        monkeypatch: pytest.MonkeyPatch, given: str) -> None:
+    # "1,000" may be a thousand seconds; 99999.5 is refused too: no number to suggest.
+    monkeypatch.setenv("README_FLUSH_INTERVAL", given)
+    with pytest.raises(ValueError) as caught:
+        MetricsApiConfig(api_key="any-key", grouping_function=print)
+    assert "decimal point" not in str(caught.value), str(caught.value)
