@@ -9,6 +9,7 @@ fix.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from readme_metrics import MetricsApiConfig
-from tests.support.command import REPO_ROOT
+from tests.support.command import REPO_ROOT, CommandProcess
 from tests.support.fake_api import Collector, free_port
 from tests.test_readme import _get_until_closed, _start_app, _wsgi
 
@@ -120,3 +121,27 @@ def test_a_comma_that_may_be_a_separator_or_out_of_range_gets_no_guess(
     with pytest.raises(ValueError) as caught:
         MetricsApiConfig(api_key="any-key", grouping_function=print)
     assert "decimal point" not in str(caught.value), str(caught.value)
+
+
+# -- demo --requests past what its collector keeps -------------------------------------------
+
+@pytest.mark.e2e
+def test_the_demo_summary_says_its_rates_are_over_the_calls_kept(tmp_path: Path) -> None:
+    # `readme-metrics demo --requests 1200` said "1200 logs accepted", then endpoint counts
+    # adding up to 1000 and an error rate over those 1000, with nothing saying so: the
+    # collector keeps the last 1000 calls in memory.
+    with CommandProcess("demo", "--requests", "1010", cwd=tmp_path) as proc:
+        assert proc.wait(300) == 0, proc.stdout + proc.stderr
+    (line,) = [line for line in proc.lines if line.startswith("collector:")]
+    assert "1010 logs accepted, 0 refused; over the last 1000 (" in line, line
+    counts = [int(m.group(1)) for m in
+              (re.match(r"\s+(\d+)  [A-Z]+ /", line) for line in proc.lines) if m]
+    assert sum(counts) == 1000, proc.stdout
+
+
+def test_the_demo_summary_says_nothing_of_a_window_when_all_calls_are_kept(
+        tmp_path: Path) -> None:
+    with CommandProcess("demo", "--requests", "20", cwd=tmp_path) as proc:
+        assert proc.wait(120) == 0, proc.stdout + proc.stderr
+    (line,) = [line for line in proc.lines if line.startswith("collector:")]
+    assert "20 logs accepted, 0 refused; error rate" in line, line

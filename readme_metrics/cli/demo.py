@@ -124,8 +124,13 @@ def _print_summary(collector: LocalCollector, middleware: MetricsMiddleware,
         f"{name} {stats.get(name, 0)}"
         for name in ("captured", "skipped", "sent", "dropped", "failed_batches", "retries")
     ))
+    # The rates and the endpoints' counts are over the logs the collector keeps in memory
+    # (1000): past them, the counts below added up to 1000 under "1200 logs accepted".
+    window = ("" if summary["kept"] == summary["accepted"] else
+              f"; over the last {summary['kept']} (all it keeps in memory; the HAR file has "
+              "every one)")
     print(f"collector:   {counted(summary['accepted'], 'log')} accepted, "
-          f"{summary['rejected']} refused; "
+          f"{summary['rejected']} refused{window}; "
           f"error rate {summary['errorRate'] * 100:.0f}%, p50 {summary['p50']:.1f} ms, "
           f"p95 {summary['p95']:.1f} ms")
     for item in summary["endpoints"]:
