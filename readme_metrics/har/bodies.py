@@ -16,6 +16,7 @@ from typing import Any, Callable, Optional
 from readme_metrics.har.compression import decompress
 from readme_metrics.har.credential_pairs import (
     masked_credential_fields,
+    masked_credential_form,
     masked_credential_pairs,
 )
 from readme_metrics.har.headers import RAW_CONTENT_ENCODING, RAW_CONTENT_TYPE
@@ -288,6 +289,9 @@ def _text_or_base64(
             # A header list in JSON ({"name": "Authorization", "value": ...}): its
             # credentials masked as the headers are, lists or none.
             text = masked_credential_pairs(text)
+        elif essence == FORM:
+            # A header list in a form-encoded answer (recorded as text).
+            text = masked_credential_form(text)
         return text, False, comment
     if redactor is not None:
         # Binary data is not key/value data (allowlist), and may spell a denied key.
@@ -495,7 +499,8 @@ def content(
             else:
                 # (_looks_like_json, inline: the usual answer's path, a call fewer.)
                 out["text"] = masked_credential_pairs(text) if (
-                    "json" in essence or JSON_START.match(text) is not None) else text
+                    "json" in essence or JSON_START.match(text) is not None) else (
+                    masked_credential_form(text) if essence == FORM else text)
             if note:
                 out["comment"] = note
             return out

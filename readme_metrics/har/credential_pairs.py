@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import quote_plus, unquote_plus
 
 from readme_metrics._http import is_token
 from readme_metrics.har.credential_headers import (
@@ -38,7 +39,7 @@ from readme_metrics.har.redaction_pairs import paired_values, pairs_with
 from readme_metrics.har.text import rarest
 from readme_metrics.masking import is_masked, mask
 
-__all__ = ["masked_credential_fields", "masked_credential_pairs"]
+__all__ = ["masked_credential_fields", "masked_credential_form", "masked_credential_pairs"]
 
 # What a text's value member ends with, as written ("value", "Value", "ParameterValue",
 # "VALUES", "val", "v"), each holding a "v" looked for first (memchr speed: a 100 KB
@@ -50,8 +51,10 @@ _ROWS = re.compile(r'\[\s*\[\s*"')
 # "Headers", API Gateway's "multiValueHeaders", "requestHeader"): {"headers":
 # {"Authorization": "Bearer ..."}}, an echo of the request (httpbin's /headers), a
 # Lambda proxy event. (One search, lower case: each costs about 0.1 ms in a 100 KB text
-# of common letters; an all-capitals "HEADERS" member is not looked for.)
+# of common letters; an all-capitals "HEADERS" member, looked for only in a text holding
+# an "H": _KEYED_CAPITALS.)
 _KEYED = "eader"
+_KEYED_CAPITALS = "EADER"
 # The words one of which a credential header's name holds (the last words and endings
 # of credential_header's rule; "key" after a word, as a bare "key" names none, and a
 # pair's "key" member is no credential), and the listed names holding none: a text with
@@ -79,7 +82,8 @@ def _may_name_credentials(text: str) -> bool:
     credential header: the credential words (2 ms in a 100 KB text holding their rarest
     characters) looked for only in a text holding one of those shapes."""
     if not (("v" in text or "V" in text) and any(end in text for end in _VALUE_ENDS)
-            or _has_rows(text) or ("h" in text or "H" in text) and _KEYED in text):
+            or _has_rows(text) or ("h" in text or "H" in text) and _KEYED in text
+            or "H" in text and _KEYED_CAPITALS in text):
         return False
     return needles_in(text, _NEEDLES, _PROBES)
 
@@ -145,11 +149,20 @@ def _names_credential(name: Any) -> bool:
         name.lower().replace("_", "-"))
 
 
+# The values of a setting (any case), which no credential is: a pair holding one is a
+# settings list's row ({"name": "auth", "value": "enabled"}, [["sig", "none"]]), which a
+# name alone does not tell from a header's (secrets16), and masking it hid nothing.
+_SETTINGS = frozenset(("enabled", "disabled", "enable", "disable", "true", "false", "on",
+                       "off", "yes", "no", "none", "null", "required", "optional",
+                       "allowed", "denied", "default", "auto", ""))
+
+
 def _masked(value: Any) -> Any:
     """A credential's value masked: a string, or each string of a list (AWS's
-    ``Values``); anything else as it is."""
+    ``Values``), but a setting's (:data:`_SETTINGS`); anything else as it is."""
     if value.__class__ is str:
-        return value if is_masked(value) or REDACTED_MARK.fullmatch(value) else mask(value)
+        return value if is_masked(value) or REDACTED_MARK.fullmatch(value) or (
+            len(value) < 9 and value.lower() in _SETTINGS) else mask(value)
     if value.__class__ is list:
         return [_masked(item) if item.__class__ is str else item for item in value]
     return value
@@ -248,3 +261,24 @@ def masked_credential_fields(params: list[dict[str, Any]]) -> None:
     for param in params:
         if (param.get("name"), param.get("value")) in hidden and "fileName" not in param:
             param["value"] = _masked(param["value"])
+
+
+def masked_credential_form(text: str) -> str:
+    """``text``, a form-encoded body recorded as text (an answer: a request's form is
+    recorded as fields, :func:`masked_credential_fields`), with the value of each field
+    a field naming a credential header pairs with masked (percent-encoded as a form's
+    value is), the rest as written; ``text`` itself when none is (a form naming no
+    credential header is passed by unread)."""
+    if not needles_in(unquote_plus(text) if "%" in text else text, _NEEDLES, _PROBES):
+        return text
+    pieces = text.split("&")
+    fields = []
+    for piece in pieces:
+        name, _, value = piece.partition("=")
+        fields.append((unquote_plus(name), unquote_plus(value)))
+    hidden = paired_values(fields, _names_credential)
+    if not hidden:
+        return text
+    return "&".join([
+        piece.partition("=")[0] + "=" + quote_plus(_masked(field[1]), safe="")
+        if field in hidden else piece for piece, field in zip(pieces, fields)])

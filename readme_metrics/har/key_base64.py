@@ -25,6 +25,15 @@ _TO_URLSAFE = str.maketrans("+/", "-_")
 _RUN = re.compile(r"[A-Za-z0-9+/\-_]+=*")
 # The same in a URL or a form, not starting inside a percent escape (%2B).
 _URL_RUN = re.compile(r"(?<!%)(?<!%[0-9A-Fa-f])[A-Za-z0-9+/\-_]+=*")
+# A character of standard base64 escaped in a JSON string (.NET writes "+" as "\u002B",
+# PHP "/" as "\/"), and a line break a reader takes out of wrapped base64 (MIME's 76
+# columns, PEM's 64: CRLF or LF, as sent or as a JSON string's escapes).
+_ESCAPE = r"\\u00(?:2[BbFf]|3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa])|\\/"
+_ESCAPED = re.compile(_ESCAPE)
+_BREAK = re.compile(r"\r?\n|\\r\\n|\\n")
+# A run of standard base64 so broken: its characters (or escapes), lines of them.
+_BROKEN_RUN = re.compile(
+    rf"(?:[A-Za-z0-9+/]|{_ESCAPE})+(?:(?:{_BREAK.pattern})+(?:[A-Za-z0-9+/]|{_ESCAPE})+)*=*")
 
 
 @lru_cache(maxsize=64)
@@ -112,7 +121,10 @@ def masked_base64_runs(text: str, key: str, masked: str, url: bool = False) -> s
             if needle in text:
                 needles.append(needle)
     if not needles:
-        return text
+        if url or not ("\n" in text or "\\" in text):
+            return text
+        # Maybe wrapped across lines, or written with JSON's escapes.
+        return _masked_broken_runs(text, key, masked)
     out: list[str] = []
     kept = 0
     for run in (_URL_RUN if url else _RUN).finditer(text):
@@ -163,3 +175,50 @@ def _masked_run(run: str, key: str, masked: str, url: bool) -> str:
             encoded = encoded.rstrip("=")
         return body[:skip] + encoded
     return masked
+
+
+def _unbroken(text: str) -> str:
+    """``text`` as a reader of wrapped base64 in a JSON string takes it: its line breaks
+    out and the escapes of base64's characters read."""
+    if "\\" in text:
+        text = _ESCAPED.sub(_escaped_character, text)
+    return _BREAK.sub("", text)
+
+
+def _escaped_character(escape: re.Match[str]) -> str:
+    written = escape.group(0)
+    return "/" if written == "\\/" else chr(int(written[2:], 16))
+
+
+def _masked_broken_runs(text: str, key: str, masked: str) -> str:
+    """:func:`masked_base64_runs` for a ``text`` holding no spelling as written: one
+    wrapped across lines or written with JSON's escapes (standard base64 only). A run
+    so broken holding a spelling once read is written again masked, unescaped (as JSON
+    reads it) and wrapped as it was: its first line as long, the next ones at the
+    longest line's width, with its first line break."""
+    flat = _unbroken(text)
+    for needle in _needles(key):
+        if needle in flat:
+            break
+    else:
+        return text
+    out: list[str] = []
+    kept = 0
+    for run in _BROKEN_RUN.finditer(text):
+        found = run.group(0)
+        lines = [_unbroken(line) for line in _BREAK.split(found)]
+        whole = "".join(lines)
+        if not any(needle in whole for needle in _needles(key)):
+            continue
+        written = _masked_run(whole, key, masked, False)
+        if len(lines) > 1:
+            newline = _BREAK.search(found).group(0)  # type: ignore[union-attr]
+            first, width = len(lines[0]), max(len(line) for line in lines[:-1])
+            written = newline.join([written[:first]] + [
+                written[at:at + width] for at in range(first, len(written), width)])
+        out += [text[kept:run.start()], written]
+        kept = run.end()
+    if not out:
+        return text
+    out.append(text[kept:])
+    return "".join(out)

@@ -1,0 +1,254 @@
+"""secrets16: what secrets15 and review72 left in clear, or masked where nothing was
+secret.
+
+* The caller's key base64-encoded in a JSON string written with ``\\u`` escapes or
+  ``\\/`` (PHP's json_encode), or wrapped across lines (MIME's 76 columns, PEM's 64,
+  with CRLF, LF, or the JSON escapes ``\\r\\n``): no spelling was found as written.
+* An all-capitals ``HEADERS`` member holding credential headers keyed by name.
+* A header list in a form-encoded response body (``application/x-www-form-urlencoded``
+  answers): only request forms were looked at.
+* A settings list (``{"name": "auth", "value": "enabled"}``) had its setting masked.
+
+Each leak case goes through the WSGI middleware to the collector on 127.0.0.1, and the
+posted batch is searched for the key in every spelling a reader can decode (review72's
+search: as is, percent- or JSON-decoded, line breaks taken out, base64 at each
+alignment in either alphabet).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any, Callable
+
+import pytest
+
+from readme_metrics import MetricsMiddleware
+from tests.support.contract import exchange, reading_app, spec_mask
+from tests.support.fake_api import Collector
+from tests.support.leaks import found_spelled
+from tests.test_review72_findings import _spelled
+
+KEY = "sk_live_secrets16Kq9Zx3Vw8"
+S = "Qz9secrets16Secret"
+JSON = {"Content-Type": "application/json"}
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode("ascii")
+
+
+def _sent(collector: Collector, wrap: Callable[..., MetricsMiddleware], app: Any = None,
+          key: str = KEY, **request: Any) -> tuple[list[str], dict[str, Any]]:
+    before = len(collector.received)
+    middleware = wrap(app or reading_app(),
+                      grouping_function=lambda req: {"api_key": key, "label": "owl"})
+    _, _, entry = exchange(middleware, collector, **request)
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    assert bodies
+    return _spelled(bodies, key), entry
+
+
+# A certificate-like blob long enough to wrap, the key's credential in the middle.
+LONG = _b64("x" * 40 + "owl:" + KEY + "y" * 60)
+
+
+def _wrapped(text: str, width: int, newline: str) -> str:
+    return newline.join(text[at:at + width] for at in range(0, len(text), width))
+
+
+def _escaped(text: str) -> str:
+    return "".join(f"\\u{ord(c):04x}" for c in text)
+
+
+ESCAPED_OR_WRAPPED = {
+    "\\u escapes": '{"auth": "Basic ' + _escaped(_b64("owl:" + KEY)) + '"}',
+
+    "MIME 76, CRLF escaped": json.dumps({"blob": _wrapped(LONG, 76, "\r\n")}),
+    "PEM 64, LF escaped": json.dumps({"blob": _wrapped(LONG, 64, "\n")}),
+}
+TEXT_WRAPPED = {
+    "MIME 76, CRLF": _wrapped(LONG, 76, "\r\n"),
+    "PEM 64, LF": "-----BEGIN X-----\n" + _wrapped(LONG, 64, "\n") + "\n-----END X-----\n",
+}
+
+
+@pytest.mark.parametrize("text", list(ESCAPED_OR_WRAPPED.values()), ids=list(ESCAPED_OR_WRAPPED))
+@pytest.mark.parametrize("side", ["request", "response"])
+def test_the_key_in_escaped_or_wrapped_base64_in_json_is_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        text: str, side: str) -> None:
+    if side == "request":
+        hits, entry = _sent(collector, inline_wrap, method="POST", body=text.encode(),
+                            headers=JSON)
+        logged = entry["request"]["postData"]["text"]
+    else:
+        app = reading_app(headers=[("Content-Type", "application/json")],
+                          body=[text.encode()])
+        hits, entry = _sent(collector, inline_wrap, app=app, method="GET")
+        logged = entry["response"]["content"]["text"]
+    assert hits == []
+    json.loads(logged)
+
+
+@pytest.mark.parametrize("text", list(TEXT_WRAPPED.values()), ids=list(TEXT_WRAPPED))
+def test_the_key_in_wrapped_base64_in_a_text_body_is_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        text: str) -> None:
+    hits, entry = _sent(collector, inline_wrap, method="POST", body=text.encode(),
+                        headers={"Content-Type": "text/plain"})
+    assert hits == []
+
+
+# A key whose base64 spelling at the third alignment holds a "/" ("user:" before it).
+SLASHED = "sk_live_s?crets16Kq9Zx3Vw8"
+
+
+@pytest.mark.parametrize("side", ["request", "response"])
+def test_the_key_in_base64_with_escaped_slashes_is_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        side: str) -> None:
+    """PHP's json_encode writes "/" as "\\/": the spelling's "/" is not as written."""
+    encoded = _b64("user:" + SLASHED)
+    assert "/" in encoded
+    text = '{"auth": "Basic ' + encoded.replace("/", "\\/") + '"}'
+    if side == "request":
+        hits, entry = _sent(collector, inline_wrap, key=SLASHED, method="POST",
+                            body=text.encode(), headers=JSON)
+        logged = entry["request"]["postData"]["text"]
+    else:
+        app = reading_app(headers=[("Content-Type", "application/json")],
+                          body=[text.encode()])
+        hits, entry = _sent(collector, inline_wrap, app=app, key=SLASHED, method="GET")
+        logged = entry["response"]["content"]["text"]
+    assert hits == []
+    auth = json.loads(logged)["auth"].split(" ")[1]
+    assert base64.b64decode(auth + "=" * (-len(auth) % 4)).decode() == (
+        "user:" + spec_mask(SLASHED))
+
+
+def test_a_wrapped_run_is_masked_and_wrapped_as_it_was(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    """What stands around the key decodes as before; the lines keep their width."""
+    text = TEXT_WRAPPED["PEM 64, LF"]
+    _, entry = _sent(collector, inline_wrap, method="POST", body=text.encode(),
+                     headers={"Content-Type": "text/plain"})
+    logged = entry["request"]["postData"]["text"]
+    lines = logged.split("\n")
+    assert lines[0] == "-----BEGIN X-----" and lines[-2:] == ["-----END X-----", ""]
+    assert {len(line) for line in lines[1:-3]} == {64}
+    data = base64.b64decode("".join(lines[1:-2]))
+    assert data == ("x" * 40 + "owl:" + spec_mask(KEY) + "y" * 60).encode()
+
+
+def test_json_escaped_base64_is_masked_and_read_back_as_json(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    text = '{"auth": "Basic ' + _escaped(_b64("owl:" + KEY)) + '"}'
+    _, entry = _sent(collector, inline_wrap, method="POST", body=text.encode(), headers=JSON)
+    auth = json.loads(entry["request"]["postData"]["text"])["auth"]
+    encoded = auth.split(" ")[1]  # unpadded, as it was written
+    assert base64.b64decode(encoded + "=" * (-len(encoded) % 4)).decode() == (
+        "owl:" + spec_mask(KEY))
+
+
+@pytest.mark.parametrize("text", [
+    '{"note": "line one\\nline two", "path": "a\\/b", "v": "\\u0041BC"}',
+    "-----BEGIN X-----\n" + _wrapped(_b64("x" * 90), 64, "\n") + "\n-----END X-----\n",
+])
+def test_escapes_and_wrapped_base64_without_the_key_are_kept(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        text: str) -> None:
+    _, entry = _sent(collector, inline_wrap, method="POST", body=text.encode(),
+                     headers={"Content-Type": "text/plain"})
+    assert entry["request"]["postData"]["text"] == text
+
+
+# -- names holding the key ---------------------------------------------------------------
+
+NAMES = {
+    "query name": {"method": "GET", "query": f"{KEY}=1&a=2"},
+    "header name": {"method": "GET", "headers": {f"X-{KEY}": "1"}},
+    "json member name": {"method": "POST", "headers": JSON,
+                         "body": json.dumps({KEY: 1}).encode()},
+    "form field name": {"method": "POST",
+                        "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+                        "body": f"{KEY}=1".encode()},
+    "cookie name": {"method": "GET", "headers": {"Cookie": f"{KEY}=1"}},
+}
+
+
+@pytest.mark.parametrize("request_", list(NAMES.values()), ids=list(NAMES))
+def test_a_name_holding_the_key_is_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        request_: dict[str, Any]) -> None:
+    hits, _ = _sent(collector, inline_wrap, **request_)
+    assert hits == []
+
+
+# -- credential headers keyed by name under an all-capitals member ------------------------
+
+def test_an_all_capitals_headers_member_is_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    before = len(collector.received)
+    text = json.dumps({"HEADERS": {"Authorization": f"Bearer {S}", "Accept": "*/*"}})
+    _, _, entry = exchange(inline_wrap(reading_app()), collector, method="POST",
+                           body=text.encode(), headers=JSON)
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    assert found_spelled(bodies, S) == []
+    assert json.loads(entry["request"]["postData"]["text"])["HEADERS"]["Accept"] == "*/*"
+
+
+# -- a header list in a form-encoded response --------------------------------------------
+
+def test_a_header_list_in_a_form_response_is_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    text = (f"headers%5B0%5D%5Bname%5D=Authorization&headers%5B0%5D%5Bvalue%5D=Bearer+{S}"
+            "&headers%5B1%5D%5Bname%5D=Accept&headers%5B1%5D%5Bvalue%5D=text%2Fhtml&n=1")
+    app = reading_app(headers=[("Content-Type", "application/x-www-form-urlencoded")],
+                      body=[text.encode()])
+    before = len(collector.received)
+    _, _, entry = exchange(inline_wrap(app), collector, method="GET")
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    assert found_spelled(bodies, S) == []
+    logged = entry["response"]["content"]["text"]
+    assert "Accept" in logged and "text%2Fhtml" in logged and logged.endswith("&n=1")
+
+
+def test_a_header_list_in_a_form_response_is_masked_with_a_denylist(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    text = f"name%5B%5D=X-Api-Key&value%5B%5D={S}&name%5B%5D=Accept&value%5B%5D=a"
+    app = reading_app(headers=[("Content-Type", "application/x-www-form-urlencoded")],
+                      body=[text.encode()])
+    before = len(collector.received)
+    _, _, entry = exchange(inline_wrap(app, denylist=["password"]), collector, method="GET")
+    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
+    assert found_spelled(bodies, S) == []
+    assert entry["response"]["content"]["text"].endswith("&value%5B%5D=a")
+
+
+# -- a settings list naming no header ----------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    '[{"name":"auth","value":"enabled"},{"name":"theme","value":"dark"}]',
+    '{"settings":[{"name":"token","value":"required"},{"name":"cookie","value":"off"}]}',
+    '[["auth","disabled"],["sig","none"]]',
+])
+def test_a_settings_list_naming_no_header_is_kept(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        text: str) -> None:
+    _, _, entry = exchange(inline_wrap(reading_app()), collector, method="POST",
+                           body=text.encode(), headers=JSON)
+    assert entry["request"]["postData"]["text"] == text
+
+
+@pytest.mark.parametrize("value", ["Bearer abc123", "s3cr3t-token-value", "on-call"])
+def test_a_credential_pair_holding_no_setting_is_still_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        value: str) -> None:
+    text = json.dumps([{"name": "Authorization", "value": value},
+                       {"name": "auth", "value": value}])
+    _, _, entry = exchange(inline_wrap(reading_app()), collector, method="POST",
+                           body=text.encode(), headers=JSON)
+    assert json.loads(entry["request"]["postData"]["text"]) == [
+        {"name": "Authorization", "value": spec_mask(value)},
+        {"name": "auth", "value": spec_mask(value)}]
