@@ -37,14 +37,29 @@ def utf8(value: str) -> bytes:
                                      "surrogateescape") for index, piece in enumerate(pieces))
 
 
-@lru_cache(maxsize=4096)
+#: The longest value whose mask :func:`mask` keeps (its last 4096, each with the value
+#: it masks): an API key, a session cookie, most bearer tokens. A longer one (a body's
+#: credential value, up to max_body_bytes) is masked again each time, so the cache holds
+#: at most 4096 x 2048 characters (secrets16: 4096 values of any length before, a
+#: gigabyte and more of them kept in memory for 1 MB values).
+CACHED_LENGTH = 2048
+
+
 def mask(value: str) -> str:
     """Return the SPEC mask of ``value`` (stable, so equal inputs group together)."""
+    return _cached_mask(value) if len(value) <= CACHED_LENGTH else _mask(value)
+
+
+def _mask(value: str) -> str:
+    """:func:`mask`, not kept."""
     digest = hashlib.sha512(utf8(value)).digest()
     tail = value[-4:]
     if not tail.isascii():
         tail = _SURROGATE.sub("\ufffd", tail)
     return "sha512-" + base64.b64encode(digest).decode("ascii") + "?" + tail
+
+
+_cached_mask = lru_cache(maxsize=4096)(_mask)
 
 
 def is_masked(value: str) -> bool:

@@ -252,3 +252,33 @@ def test_a_credential_pair_holding_no_setting_is_still_masked(
     assert json.loads(entry["request"]["postData"]["text"]) == [
         {"name": "Authorization", "value": spec_mask(value)},
         {"name": "auth", "value": spec_mask(value)}]
+
+
+# -- mask()'s cache ----------------------------------------------------------------------
+
+def test_the_mask_cache_does_not_keep_long_values() -> None:
+    """A credential value from a body (up to max_body_bytes) was kept by mask()'s cache
+    with its mask: 4096 of them, of any length. 20 distinct values of 1 MB masked: what
+    stays allocated afterwards is far below their 20 MB."""
+    import gc
+    import tracemalloc
+
+    from readme_metrics.masking import mask
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        masks = {mask(f"{n:04d}" + "s" * 1_000_000) for n in range(20)}
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(masks) == 20
+    assert kept < 2_000_000
+
+
+def test_a_value_past_the_cached_length_is_masked_as_one_cached() -> None:
+    from readme_metrics.masking import CACHED_LENGTH, mask
+
+    long, short = "t" * (CACHED_LENGTH + 1), "t" * CACHED_LENGTH
+    assert mask(long) == spec_mask(long) and mask(short) == spec_mask(short)

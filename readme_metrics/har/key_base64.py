@@ -125,8 +125,7 @@ def masked_base64_runs(text: str, key: str, masked: str, url: bool = False) -> s
             return text
         # Maybe wrapped across lines, or written with JSON's escapes.
         return _masked_broken_runs(text, key, masked)
-    out: list[str] = []
-    kept = 0
+    spans = []
     for run in (_URL_RUN if url else _RUN).finditer(text):
         found = run.group(0)
         if not any(needle in found for needle in needles):
@@ -134,10 +133,20 @@ def masked_base64_runs(text: str, key: str, masked: str, url: bool = False) -> s
         written = _masked_run(found, key, masked, url)
         if url:
             written = quote(written, safe="-_/")
-        out += [text[kept:run.start()], written]
-        kept = run.end()
-    if not out:
+        spans.append((run.start(), run.end(), written))
+    return _spliced(text, spans)
+
+
+def _spliced(text: str, spans: list[tuple[int, int, str]]) -> str:
+    """``text`` with each of the ``spans`` (start, end, what is written there: in order,
+    apart) written instead; ``text`` itself when there is none."""
+    if not spans:
         return text
+    out: list[str] = []
+    kept = 0
+    for start, end, written in spans:
+        out += [text[kept:start], written]
+        kept = end
     out.append(text[kept:])
     return "".join(out)
 
@@ -202,8 +211,7 @@ def _masked_broken_runs(text: str, key: str, masked: str) -> str:
             break
     else:
         return text
-    out: list[str] = []
-    kept = 0
+    spans = []
     for run in _BROKEN_RUN.finditer(text):
         found = run.group(0)
         lines = [_unbroken(line) for line in _BREAK.split(found)]
@@ -216,9 +224,5 @@ def _masked_broken_runs(text: str, key: str, masked: str) -> str:
             first, width = len(lines[0]), max(len(line) for line in lines[:-1])
             written = newline.join([written[:first]] + [
                 written[at:at + width] for at in range(first, len(written), width)])
-        out += [text[kept:run.start()], written]
-        kept = run.end()
-    if not out:
-        return text
-    out.append(text[kept:])
-    return "".join(out)
+        spans.append((run.start(), run.end(), written))
+    return _spliced(text, spans)
