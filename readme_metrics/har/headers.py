@@ -291,7 +291,10 @@ def headers(
                     "%" in value or (spaced and "+" in value))) or (
                     numeric and caller.numbers_in(value)):  # type: ignore[union-attr]
                 value = caller.text(value)  # type: ignore[union-attr]
-            out.append({"name": name, "value": value})
+            # A name is learned plain whatever it holds: the key (a client sending it as
+            # a header's name) is looked for in each log's (most are shorter than it).
+            out.append({"name": name if len(name) < shortest else _keyless_name(
+                name, caller), "value": value})  # type: ignore[arg-type]
             continue
         low, kind, note, raw, dashed = roles(name) or _role(name)
         if raw is not None:
@@ -345,8 +348,28 @@ def headers(
                 value = caller.text(value)  # type: ignore[union-attr]
         if note and low not in noted:
             noted[low] = value
-        out.append({"name": name, "value": value})
+        out.append({"name": name if len(name) < shortest else _keyless_name(
+            name, caller), "value": value})  # type: ignore[arg-type]
     return out, noted
+
+
+def _keyless_name(name: str, caller: CallerKey) -> str:
+    """A header's ``name`` with the caller's key in it masked (a client sending the key
+    as a header's name, a flag), as a query's or a cookie's name has it: as the server
+    passes the name on, in any case (WSGI's title case, ASGI's lower case) and with "-"
+    for "_"; a short key (under 8 characters) only where it is the whole name."""
+    key = caller.key
+    folded = name.lower().replace("_", "-")
+    if not caller.inside:
+        return caller.masked if folded == key.lower().replace("_", "-") else name
+    if not key.isascii() or len(folded) != len(name):
+        return caller.name(name)  # (its spellings as written)
+    sought = key.lower().replace("_", "-")
+    at = folded.rfind(sought)
+    while at >= 0:
+        name = name[:at] + caller.masked + name[at + len(key):]
+        at = folded.rfind(sought, 0, at)
+    return name
 
 
 def _cookie_value(name: str, value: str, redactor: Optional[Redactor]) -> str:
