@@ -18,7 +18,7 @@ import hashlib
 import re
 from functools import lru_cache
 
-__all__ = ["is_masked", "mask", "utf8"]
+__all__ = ["CACHED_LENGTH", "is_masked", "kept_mask", "mask", "utf8"]
 
 # Lone surrogates, and those of them surrogateescape cannot encode (it makes \udc80 to
 # \udcff of the bytes 0x80 to 0xff it could not decode, and knows no other).
@@ -47,7 +47,7 @@ CACHED_LENGTH = 2048
 
 def mask(value: str) -> str:
     """Return the SPEC mask of ``value`` (stable, so equal inputs group together)."""
-    return _cached_mask(value) if len(value) <= CACHED_LENGTH else _mask(value)
+    return kept_mask(value) if len(value) <= CACHED_LENGTH else _mask(value)
 
 
 def _mask(value: str) -> str:
@@ -59,7 +59,10 @@ def _mask(value: str) -> str:
     return "sha512-" + base64.b64encode(digest).decode("ascii") + "?" + tail
 
 
-_cached_mask = lru_cache(maxsize=4096)(_mask)
+#: :func:`mask` of a value of :data:`CACHED_LENGTH` characters or fewer, kept: for the
+#: hot paths (a log's cookies and credential headers), which test the length inline
+#: rather than pay :func:`mask`'s call.
+kept_mask = lru_cache(maxsize=4096)(_mask)
 
 
 def is_masked(value: str) -> bool:

@@ -21,7 +21,7 @@ from readme_metrics.har.credential_headers import CREDENTIAL_HEADERS, credential
 from readme_metrics.har.credentials import URL_HEADERS, CallerKey, authority_key
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.subprotocols import SUBPROTOCOL_HEADER, masked_subprotocols
-from readme_metrics.masking import is_masked, mask
+from readme_metrics.masking import CACHED_LENGTH, is_masked, kept_mask, mask
 
 __all__ = [
     "AUTHORITY_HEADERS", "MASKED_HEADERS", "header", "headers", "hidden_userinfo", "lower",
@@ -317,8 +317,10 @@ def headers(
                 noted[low] = _unlisted(value, kind, redactor, caller)
             value = redacted(value)
         elif kind == _MASKED:
-            value = mask(value if redactor is None
-                         else _without_redacted_cookies(name, value, redactor))
+            if redactor is not None:
+                value = _without_redacted_cookies(name, value, redactor)
+            # (mask, inlined: its call costs more than the length test.)
+            value = kept_mask(value) if len(value) <= CACHED_LENGTH else mask(value)
         elif kind == _URL:
             if redactor is not None:
                 value = redactor.url(value)
@@ -403,7 +405,9 @@ def request_cookies(cookies: str, redactor: Optional[Redactor],
         name, value = (name.strip(), value.strip()) if equals else ("", name.strip())
         if not name and not value:
             continue
-        out.append({"name": name, "value": mask(value) if redactor is None
+        out.append({"name": name, "value": (
+                        kept_mask(value) if len(value) <= CACHED_LENGTH else mask(value))
+                    if redactor is None
                     else _cookie_value(name, value, redactor)})
     if caller is not None and out:
         _cookie_keys(out, cookies, redactor is None, caller)
