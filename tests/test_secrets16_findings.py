@@ -127,6 +127,33 @@ def test_the_key_in_base64_with_escaped_slashes_is_masked(
         "user:" + spec_mask(SLASHED))
 
 
+# A key whose base64 spelling at the third alignment holds a "+".
+PLUSSED = "sk_live_secrets16K>q9Zx3Vw8"
+FILLER = [{"id": n, "note": "lorem ipsum dolor sit amet"} for n in range(40)]
+
+
+@pytest.mark.parametrize(("key", "blob"), [
+    (KEY, _wrapped(LONG, 64, "\n")),
+    (KEY, _wrapped(LONG, 76, "\r\n")),
+    (PLUSSED, _b64("user:" + PLUSSED).replace("+", "\\u002B")),
+    (SLASHED, _b64("user:" + SLASHED).replace("/", "\\/")),
+], ids=["PEM", "MIME", ".NET's \\u002B", "PHP's \\/"])
+def test_the_key_in_broken_base64_in_a_long_body_is_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        key: str, blob: str) -> None:
+    """A body of 1 KB or more is looked for a broken spelling only when a spelling's
+    probe characters are there (or its missing one is "+" or "/", which JSON escapes)."""
+    assert "+" not in blob and "/" not in blob.replace("\\/", "")
+    text = json.dumps({"rows": FILLER})[:-1] + ', "blob": "' + json.dumps(blob)[1:-1].replace(
+        "\\\\", "\\") + '"}'
+    assert len(text) > 1024
+    json.loads(text)
+    hits, entry = _sent(collector, inline_wrap, key=key, method="POST", body=text.encode(),
+                        headers=JSON)
+    assert hits == []
+    assert json.loads(entry["request"]["postData"]["text"])["rows"] == FILLER
+
+
 def test_a_wrapped_run_is_masked_and_wrapped_as_it_was(
         collector: Collector, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
     """What stands around the key decodes as before; the lines keep their width."""
