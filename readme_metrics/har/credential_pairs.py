@@ -82,8 +82,9 @@ def _may_name_credentials(text: str) -> bool:
     credential header: the credential words (2 ms in a 100 KB text holding their rarest
     characters) looked for only in a text holding one of those shapes."""
     if not (("v" in text or "V" in text) and any(end in text for end in _VALUE_ENDS)
-            or _has_rows(text) or ("h" in text or "H" in text) and _KEYED in text
-            or "H" in text and _KEYED_CAPITALS in text):
+            or _has_rows(text) or "h" in text and _KEYED in text
+            # (A text with neither "h" nor "H" is scanned for each once, as before.)
+            or "H" in text and (_KEYED in text or _KEYED_CAPITALS in text)):
         return False
     return needles_in(text, _NEEDLES, _PROBES)
 
