@@ -129,8 +129,9 @@ _ROLES: dict[str, tuple[str, int, bool, Optional[str], Optional[str]]] = {}
 # for in its value, and headers() takes it by this one set test. Bounded as _ROLES.
 _PLAIN_NAMES: set[str] = set()
 # The longest of _PLAIN_NAMES: a key longer than it is in none of them, and headers()
-# looks for it in no plain header's name (one test a log, where one a header cost 0.4%
-# of the small GET's instructions, callgrind).
+# looks for it in no plain header's name (one test a log, not one a header: the small
+# GET's log, inline, 350,790 instructions with one a header, 348,521 with this, 347,715
+# on d7467c6; callgrind, secrets16).
 _PLAIN_LONGEST = [0]
 _NO_NAMES: frozenset[str] = frozenset()
 
