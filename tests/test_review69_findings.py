@@ -77,8 +77,12 @@ def test_posts_in_flight_when_the_api_turns_slow_are_not_sent_again(
     assert (stats["sent"], stats["dropped"]) == (made, 0)
     assert adds_up(stats)
     assert delivery._attempt.stretch >= 2.0
-    cut = messages(caplog, logging.DEBUG, "failed (Timeout")
-    assert cut and "within 1s" in cut[0], cut
+    # Said as a timeout after 1 s: no answer in time, or (a sender thread the loaded
+    # machine did not run for a second while it connected, seen in CI) no connection.
+    failed = messages(caplog, logging.DEBUG, "failed (")
+    cut = [line for line in failed if "failed (Timeout" in line
+           or "failed (ConnectTimeout" in line]
+    assert cut and "within 1s" in cut[0], failed
 
 
 def _line() -> tuple[watchdog.Line, socket.socket, socket.socket]:
