@@ -239,6 +239,21 @@ def hypercorn_connection(stream: Any) -> tuple[Any, Any]:
     return protocol, server
 
 
+def _hypercorn_socket(server: Any) -> tuple[bool, Any]:
+    """(whether the transport is closing, the socket) of hypercorn's TCP server
+    ``server``: the asyncio worker's transport's, or the trio worker's SocketStream's
+    (over TLS, an SSLStream over one); None when there is none."""
+    writer = getattr(server, "writer", None)
+    if writer is not None:  # asyncio
+        transport = writer.transport
+        if transport.is_closing():
+            return True, None
+        return False, transport.get_extra_info("socket")
+    trio_stream = getattr(server, "stream", None)
+    return False, getattr(trio_stream, "socket", None) or getattr(
+        getattr(trio_stream, "transport_stream", None), "socket", None)
+
+
 def hypercorn_dead(stream: Any) -> bool:
     """Whether a hypercorn stream is dead: what is sent on it now goes nowhere.
 
@@ -260,16 +275,9 @@ def hypercorn_dead(stream: Any) -> bool:
         if scope.__class__ is dict and scope.get("http_version") in _MULTIPLEXED:
             return True
         _, server = hypercorn_connection(stream)
-        writer = getattr(server, "writer", None)
-        if writer is not None:  # asyncio
-            transport = writer.transport
-            if transport.is_closing():
-                return True
-            sock = transport.get_extra_info("socket")
-        else:  # trio: a SocketStream, or an SSLStream over one
-            trio_stream = getattr(server, "stream", None)
-            sock = getattr(trio_stream, "socket", None) or getattr(
-                getattr(trio_stream, "transport_stream", None), "socket", None)
+        closing, sock = _hypercorn_socket(server)
+        if closing:
+            return True
         if sock is None or _TCP_INFO is None or sock.fileno() < 0:
             return False
         return bool(sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, 1)[0] == _TCP_CLOSE)
@@ -320,16 +328,9 @@ def hypercorn_half_closed(stream: Any) -> bool:
         from readme_metrics.capture.sockets import peer_done  # a rare path: lazily
 
         protocol, server = hypercorn_connection(stream)
-        writer = getattr(server, "writer", None)
-        if writer is not None:  # asyncio
-            transport = writer.transport
-            if transport.is_closing():
-                return False
-            sock = transport.get_extra_info("socket")
-        else:  # trio: a SocketStream (over TLS, an SSLStream over one)
-            trio_stream = getattr(server, "stream", None)
-            sock = getattr(trio_stream, "socket", None) or getattr(
-                getattr(trio_stream, "transport_stream", None), "socket", None)
+        closing, sock = _hypercorn_socket(server)
+        if closing:
+            return False
         return (sock is not None and sock.fileno() >= 0 and peer_done(sock)
                 and not _rest_received(protocol, sock))
     except Exception:  # noqa: BLE001 - another version's insides: nothing known
