@@ -352,3 +352,24 @@ def test_a_probe_unanswered_for_timeout_lets_the_next_one_go() -> None:
     now[0] += 0.2  # the probe has waited timeout, unanswered
     with queue.lock:
         assert batcher.take_locked()[0] is not None
+
+
+def test_a_post_still_being_encoded_before_the_first_answer_holds_no_one_for_long() -> None:
+    """Before any answer, a batch taken and not yet sent (``sent_at`` 0.0: being
+    encoded) was read as a POST begun at the clock's zero: the next batch due waited
+    about the clock's whole reading (the monotonic clock's seconds since boot) instead
+    of the spacing. It counts as not begun yet: the wait is the spacing at most."""
+    now = [50_000.0]  # a machine up for half a day
+    queue = LogQueue(batch_size=1, interval=0.0, max_size=10_000, max_bytes=10**9,
+                     max_post_logs=50)
+    batcher = Batcher(queue, max_senders=16, clock=lambda: now[0])
+    batcher.observe(post_s=3.2)
+    log = item("first")
+    batcher.put(log, log.nbytes, inline=False)
+    first = take_batch(queue, batcher)
+    assert first is not None and not first.sent_at  # taken, being encoded
+    log = item("second")
+    batcher.put(log, log.nbytes, inline=False)
+    with queue.lock:
+        batch, wait = batcher.take_locked()
+    assert batch is not None or (wait is not None and wait <= 3.2 / 16 + 1e-9), wait

@@ -222,7 +222,11 @@ class Batcher:
         # one begun before it and still unanswered was lost (a dead connection, cut at
         # its bound, up to 30 s), and held every log behind it in POSTs doubling apart
         # (review74: 14 s late at buffer_length, the API answering in 5 ms).
+        # A batch being encoded (sent_at 0.0) has begun no POST yet: not counted (read
+        # as begun at the clock's zero, it held the next POST for the clock's reading).
         answered_began = self.answered_began
+        if answered_began < 0.0:
+            answered_began = 0.0
         oldest = now
         for batch in self.queue.in_flight:
             sent_at = batch.sent_at
