@@ -285,6 +285,17 @@ def hypercorn_dead(stream: Any) -> bool:
         return False
 
 
+def _uvicorn_transport(receive: Any) -> Any:
+    """The transport of the uvicorn request cycle whose ``receive`` this is; None for
+    another server, a uvicorn built otherwise, or once the transport is closing."""
+    if not type(getattr(receive, "__self__", None)).__module__.startswith("uvicorn."):
+        return None
+    transport = getattr(receive.__self__, "transport", None)
+    if transport is None or transport.is_closing():
+        return None
+    return transport
+
+
 def uvicorn_half_closed(receive: Any) -> bool:
     """Whether the client of the uvicorn request cycle whose ``receive`` this is has
     shut its side of the connection (``shutdown(SHUT_WR)``) or reset it, before uvicorn
@@ -294,16 +305,14 @@ def uvicorn_half_closed(receive: Any) -> bool:
     once uvicorn is closing the connection itself, for any other server, or a uvicorn
     built otherwise."""
     try:
-        if not type(getattr(receive, "__self__", None)).__module__.startswith("uvicorn."):
+        # (No transport while closing already: uvicorn answered the request itself, a
+        # malformed body's 400, or is done with it; its disconnect comes at the next
+        # turn, and tells the log what the client got.)
+        transport = _uvicorn_transport(receive)
+        if transport is None:
             return False
         from readme_metrics.capture.sockets import peer_done  # a rare path: lazily
 
-        transport = getattr(receive.__self__, "transport", None)
-        if transport is None or transport.is_closing():
-            # Closing already: uvicorn answered the request itself (a malformed body's
-            # 400) or is done with it; its disconnect comes at the next turn, and tells
-            # the log what the client got.
-            return False
         sock = transport.get_extra_info("socket")
         return sock is not None and sock.fileno() >= 0 and peer_done(sock)
     except Exception:  # noqa: BLE001 - another version's insides: nothing known
@@ -346,7 +355,7 @@ def _rest_received(protocol: Any, sock: Any) -> bool:
     unread, before the client's end: a turn of the loop then reads a whole body, which
     h11 takes without the 400 (the body is logged whole, as the bare app's client sent
     it). h11's insides: False (short) when they are not the ones looked for."""
-    from readme_metrics.capture.sockets import peek  # a rare path: lazily
+    from readme_metrics.capture.sockets import peek_copy  # a rare path: lazily
 
     connection = getattr(protocol, "connection", None)
     remaining = getattr(getattr(connection, "_reader", None), "_remaining", None)
@@ -358,10 +367,7 @@ def _rest_received(protocol: Any, sock: Any) -> bool:
         return True
     if missing > _REST_PEEKED:
         return False
-    # The server's socket as a socket (asyncio hands out a TransportSocket, without
-    # recv): a duplicate of its descriptor, closed after the look.
-    with socket.fromfd(sock.fileno(), sock.family, sock.type) as copy:
-        return len(peek(copy, missing)) >= missing
+    return len(peek_copy(sock, missing)) >= missing
 
 
 def uvicorn_unread(receive: Any, want: int, keep: int) -> tuple[bytes, int]:
@@ -371,14 +377,11 @@ def uvicorn_unread(receive: Any, want: int, keep: int) -> tuple[bytes, int]:
     there). Read through a duplicate of the socket's descriptor, without a turn of the
     event loop. (b"", 0) over TLS (the socket holds ciphertext), for another server, a
     uvicorn built otherwise, or when the socket is gone."""
-    from readme_metrics.capture.sockets import peek, unread_bytes  # a rare path: lazily
+    from readme_metrics.capture.sockets import peek_copy, unread_bytes  # rare: lazily
 
     try:
-        if not type(getattr(receive, "__self__", None)).__module__.startswith("uvicorn."):
-            return b"", 0
-        transport = getattr(receive.__self__, "transport", None)
-        if (transport is None or transport.is_closing()
-                or transport.get_extra_info("sslcontext") is not None):
+        transport = _uvicorn_transport(receive)
+        if transport is None or transport.get_extra_info("sslcontext") is not None:
             return b"", 0
         sock = transport.get_extra_info("socket")
         if sock is None or sock.fileno() < 0:
@@ -388,9 +391,7 @@ def uvicorn_unread(receive: Any, want: int, keep: int) -> tuple[bytes, int]:
             return b"", 0
         if keep <= 0:
             return b"", there
-        # asyncio hands out a TransportSocket, without recv: a duplicate, closed after.
-        with socket.fromfd(sock.fileno(), sock.family, sock.type) as copy:
-            kept = peek(copy, min(keep, there))
+        kept = peek_copy(sock, min(keep, there))
         return kept, max(there, len(kept))
     except Exception:  # noqa: BLE001 - another version's insides: nothing known
         return b"", 0

@@ -68,6 +68,13 @@ def peek(sock: socket.socket, want: int) -> bytes:
         return b""
 
 
+def peek_copy(sock: Any, want: int) -> bytes:
+    """:func:`peek` through a duplicate of ``sock``'s descriptor, closed after: the
+    socket an asyncio transport hands out (a ``TransportSocket``) has no ``recv``."""
+    with socket.fromfd(sock.fileno(), sock.family, sock.type) as copy:
+        return peek(copy, want)
+
+
 class Held:
     """A socket stand-in whose reads would block: a reader over it (``rest_chunked``'s
     ``reader_only``) gives what it has buffered, and reads nothing off the connection,
