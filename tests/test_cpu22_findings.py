@@ -21,6 +21,8 @@ from hypothesis import strategies as st
 
 from readme_metrics.exchange import Group
 from readme_metrics.har import build_log
+from readme_metrics.har.pairs import parse_query, query_values
+from readme_metrics.har.percent import decode_component, decode_in
 from readme_metrics.har.redaction import Redactor, escaped_redacted
 from readme_metrics.har.redaction_forms import JSON_VALUE, NESTED_VALUE, holds_bracket
 from readme_metrics.har.redaction_query import (
@@ -31,7 +33,6 @@ from readme_metrics.har.redaction_query import (
     nested_value,
     paired_in,
 )
-from readme_metrics.har.text import decode_component, decode_in, parse_query, query_values
 from tests.support.exchanges import post
 from tests.test_hostile11_findings import _calls
 

@@ -68,7 +68,7 @@ def _former(entry: dict[str, Any], caller: CallerKey) -> None:
     before."""
     from readme_metrics.har.credentials import URL_HEADERS
     from readme_metrics.har.key_base64 import masked_base64_runs
-    from readme_metrics.har.text import parse_query
+    from readme_metrics.har.pairs import parse_query
 
     key, masked = caller.key, caller.masked
     spellings = base64_spellings(key)

@@ -625,7 +625,7 @@ def test_ascii_form_percent_encodes_each_byte_beyond_ascii(body: bytes) -> None:
     # is ASCII and reads back as the body (escapes the body held itself aside).
     from urllib.parse import unquote_to_bytes
 
-    from readme_metrics.har.text import ascii_form
+    from readme_metrics.har.percent import ascii_form
 
     text = ascii_form(body)
     assert text.isascii()
@@ -638,7 +638,7 @@ def test_ascii_form_percent_encodes_each_byte_beyond_ascii(body: bytes) -> None:
 def test_escape_undecoded_percent_encodes_what_utf8_could_not_decode(body: bytes) -> None:
     from urllib.parse import unquote_to_bytes
 
-    from readme_metrics.har.text import escape_undecoded
+    from readme_metrics.har.percent import escape_undecoded
 
     text = escape_undecoded(body.decode("utf-8", "surrogateescape"))
     assert not any("\udc80" <= c <= "\udcff" for c in text)
@@ -662,7 +662,7 @@ def test_decode_component_reads_escapes_as_utf8_keeping_the_undecodable(
     import re
     from urllib.parse import unquote
 
-    from readme_metrics.har.text import decode_component
+    from readme_metrics.har.percent import decode_component
 
     def upper(text: str) -> str:
         return re.sub("%[0-9a-fA-F]{2}", lambda m: m.group().upper(), text)

@@ -22,8 +22,8 @@ from readme_metrics.exchange import Group
 from readme_metrics.har import build_log
 from readme_metrics.har.deep_json import too_deep
 from readme_metrics.har.key_numbers import NUMBER_START, NUMBER_TEXT
+from readme_metrics.har.percent import decode_component, percent_decoded
 from readme_metrics.har.redaction import Redactor
-from readme_metrics.har.text import decode_component, percent_decoded
 from tests.support.exchanges import post
 from tests.support.key_site import Site
 

@@ -27,8 +27,8 @@ from readme_metrics.har import build_log
 from readme_metrics.har.credentials import CallerKey
 from readme_metrics.har.deep_json import MAX_DEPTH, too_deep
 from readme_metrics.har.key_json import short_json
+from readme_metrics.har.percent import decode_component, percent_decoded
 from readme_metrics.har.redaction import Redactor, escaped_redacted, redacted
-from readme_metrics.har.text import decode_component, percent_decoded
 from tests.support.contract import exchange, reading_app
 from tests.support.exchanges import post
 from tests.support.fake_api import Collector

@@ -39,7 +39,7 @@ import pytest
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics._http import shown_url, without_userinfo
 from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
-from readme_metrics.har.text import parse_query
+from readme_metrics.har.pairs import parse_query
 from readme_metrics.masking import mask
 from tests.support.asgi import http_scope, run
 from tests.support.fake_api import Collector

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from readme_metrics.har.credentials import MIN_SUBSTRING_KEY
-from readme_metrics.har.text import parse_query
+from readme_metrics.har.pairs import parse_query
 from readme_metrics.masking import mask
 from tests.support.fake_api import Collector
 from tests.support.key_site import Site, without_made_fields

@@ -14,7 +14,7 @@ import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.capture import unclosed
-from readme_metrics.har.text import parse_query
+from readme_metrics.har.pairs import parse_query
 from readme_metrics.masking import mask
 from tests.support.contract import run_python
 from tests.support.delivery import (  # noqa: F401 - fixtures

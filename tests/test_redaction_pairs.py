@@ -167,9 +167,9 @@ def test_ordinary_data_is_kept(
 def test_only_a_pairs_values_are_decoded_to_pair_them() -> None:
     """secrets15: a form's other values are not decoded for the pairing (a form of 1,000
     fields and one denied pair: 52.5 M Ir on main, 24.6 M)."""
+    from readme_metrics.har.percent import decode_component
     from readme_metrics.har.redaction import Redactor
     from readme_metrics.har.redaction_pairs import paired_values
-    from readme_metrics.har.text import decode_component
 
     asked: list[str] = []
 

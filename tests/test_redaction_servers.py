@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from readme_metrics.har.text import parse_query
+from readme_metrics.har.pairs import parse_query
 from tests.support.fake_api import Collector, free_port
 from tests.support.har_check import assert_valid_log
 from tests.support.leaks import found

@@ -16,16 +16,7 @@ import re
 from functools import lru_cache
 from typing import Optional
 
-# Kept importable from here, where they lived before they had modules of their own
-# (escape_undecoded is decode_field's too).
-from readme_metrics.har.pairs import parse_query, query_values  # noqa: F401
-from readme_metrics.har.percent import (  # noqa: F401
-    ascii_form,
-    decode_component,
-    decode_in,
-    escape_undecoded,
-    percent_decoded,
-)
+from readme_metrics.har.percent import escape_undecoded
 
 __all__ = [
     "FORM", "JSON_START", "PROBED_TEXT", "content_type", "decode", "decode_field",
