@@ -55,7 +55,7 @@ import anyio
 from tests.support.asgi_apps import Lazy
 from tests.support.asgi_cases import stream_left
 from tests.support.e2e_apps import BARRIER_WAIT
-from tests.support.side_by_side import bare_or_wrapped, built_once
+from tests.support.side_by_side import bare_or_wrapped, built_once, lifespan
 
 LATE_ANSWER = b"late answer"
 
@@ -139,9 +139,7 @@ _plain = built_once(_plain_wrapped)
 
 async def plain_root(scope: Any, receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
-        while (await receive())["type"] != "lifespan.shutdown":
-            await send({"type": "lifespan.startup.complete"})
-        await send({"type": "lifespan.shutdown.complete"})
+        await lifespan(receive, send)
         return
     await bare_or_wrapped(scope, receive, send, plain, _plain, _trace)
 
@@ -247,9 +245,7 @@ def _whole(app: Any) -> Any:
 def _side_by_side(bare: Any, wrapped: Any) -> Any:
     async def root(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":  # neither app needs one
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
+            await lifespan(receive, send)
             return
         await bare_or_wrapped(scope, receive, send, bare, lambda: wrapped, _trace)
     return root

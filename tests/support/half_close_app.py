@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.support.side_by_side import bare_or_wrapped, built_once
+from tests.support.side_by_side import bare_or_wrapped, built_once, lifespan
 
 HOLD = 0.3  # seconds the loop is held: the client's FIN is in the kernel by then
 
@@ -49,8 +49,6 @@ _wrapped = built_once(_build_wrapped)
 async def app(scope: Any, receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
+            await lifespan(receive, send)
         return
     await bare_or_wrapped(scope, receive, send, late_noread, _wrapped, lambda scope: None)

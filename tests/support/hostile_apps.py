@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Optional
 from urllib.parse import parse_qs, unquote_to_bytes
 
 from tests.support.asgi import read_body
-from tests.support.side_by_side import bare_or_wrapped, built_once, wsgi_bare_or_wrapped
+from tests.support.side_by_side import bare_or_wrapped, built_once, lifespan, wsgi_bare_or_wrapped
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -261,9 +261,7 @@ def _trace_scope(scope: Any) -> None:
 async def asgi_root(scope: Any, receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
+            await lifespan(receive, send)
         return
     await bare_or_wrapped(scope, receive, send, asgi_hostile, _asgi_wrapped, _trace_scope)
 

@@ -29,6 +29,14 @@ def built_once(build: Callable[[], T]) -> Callable[[], T]:
     return get
 
 
+async def lifespan(receive: Any, send: Any) -> None:
+    """Answer a lifespan scope for an app that needs none: each ``lifespan.startup``
+    complete, then ``lifespan.shutdown`` complete, and return."""
+    while (await receive())["type"] != "lifespan.shutdown":
+        await send({"type": "lifespan.startup.complete"})
+    await send({"type": "lifespan.shutdown.complete"})
+
+
 async def bare_or_wrapped(scope: Any, receive: Any, send: Any, bare: App,
                           wrapped: Callable[[], App], trace: Callable[[Any], None]) -> None:
     """``/wrap/...`` to ``wrapped()`` after ``trace(scope)``; anything else to ``bare``."""
