@@ -6,7 +6,7 @@ refused; other placeholders (``rdme_...``, ``YOUR_API_KEY``), a quoted key and a
 ``module.attribute`` path given first to ``MetricsApiConfig`` are accepted, as the
 official package's test suites use such dummy keys, and warned about. No message echoes
 the value: were a check ever wrong, it would be a real key. As in
-:mod:`readme_metrics.option_checks`, nothing here logs.
+:mod:`readme_metrics.number_checks`, nothing here logs.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Each :class:`Option` row says everything about one option: its argument name, its
 environment variable, how the variable's text is parsed, its default, the check that
-validates and normalises a value (the checks are :mod:`readme_metrics.option_checks`, and
-for URLs, the API key and Python objects :mod:`~readme_metrics.url_checks`,
+validates and normalises a value (the checks are :mod:`readme_metrics.number_checks` for
+numbers and flags, and for lists, URLs, the API key and Python objects
+:mod:`~readme_metrics.list_checks`, :mod:`~readme_metrics.url_checks`,
 :mod:`~readme_metrics.key_checks` and :mod:`~readme_metrics.object_checks`; the row words
 the error), and the line README shows. The constructor, the environment parsing, the error
 messages and README's options table (:func:`markdown_table`, checked against README by the
@@ -19,11 +20,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
 from readme_metrics import key_checks, object_checks, url_checks
-from readme_metrics import option_checks as check
+from readme_metrics import list_checks as lists
+from readme_metrics import number_checks as numbers
 from readme_metrics._loopback import is_loopback_url
 from readme_metrics._wording import wrong_type
 from readme_metrics.key_checks import looks_like_a_placeholder, names_a_placeholder  # noqa: F401
-from readme_metrics.option_checks import MAX_SECONDS  # noqa: F401
+from readme_metrics.number_checks import MAX_SECONDS  # noqa: F401
 
 # is_loopback_url, looks_like_a_placeholder, names_a_placeholder and MAX_SECONDS are kept
 # importable from here, where they lived before the checks had modules of their own.
@@ -95,7 +97,8 @@ _URL = "an http(s) URL"
 #: Every option, in README's order. The constructor's signature lists the same names
 #: (the official package's positional order first); a test keeps them in step.
 OPTIONS: tuple[Option, ...] = (
-    Option("enabled", "README_METRICS_ENABLED", "bool", True, "true or false", check.flag, "`True`",
+    Option("enabled", "README_METRICS_ENABLED", "bool", True, "true or false", numbers.flag,
+        "`True`",
         "`False` turns metrics off: the app is passed through untouched, no thread is "
         "started, nothing is sent, and `api_key` and `grouping_function` are not needed "
         "(tests, local runs)"),
@@ -107,44 +110,44 @@ OPTIONS: tuple[Option, ...] = (
         "a callable or a 'module.attribute' path", object_checks.grouping, "required",
         "`callable(request) -> mapping or None`; in the environment a dotted path such as "
         "`myapp.metrics.group` (or `myapp.metrics:group`)"),
-    Option("buffer_length", "README_BUFFER_LENGTH", "int", 10, _WHOLE.format(1), check.whole(1),
+    Option("buffer_length", "README_BUFFER_LENGTH", "int", 10, _WHOLE.format(1), numbers.whole(1),
         "`10`", "logs per batch; a batch is sent as soon as this many are waiting"),
     Option("flush_interval", "README_FLUSH_INTERVAL", "float", 5.0,
-        f"a number of seconds from 0 to {check.MAX_SECONDS}", check.number(0), "`5.0`",
+        f"a number of seconds from 0 to {numbers.MAX_SECONDS}", numbers.number(0), "`5.0`",
         "seconds: a partial batch is sent this long after its first log (later only "
         "while the Metrics API fails, or is slow: its POSTs spread over its round "
         "trip); `0` turns this timer "
         "off: a partial batch then waits for `buffer_length` logs, `flush()` or the exit "
         "(to send each log at once, `buffer_length=1`)",
-        warning=check.seconds_warning("a partial batch waits that long to be sent"),
-        hint=check.seconds_hint),
+        warning=numbers.seconds_warning("a partial batch waits that long to be sent"),
+        hint=numbers.seconds_hint),
     Option("development_mode", "README_DEVELOPMENT_MODE", "bool", False, "true or false",
-        check.flag, "`False`", "logs are marked `development: true` (ReadMe shows them apart)"),
+        numbers.flag, "`False`", "logs are marked `development: true` (ReadMe shows them apart)"),
     Option("background_worker_mode", "README_BACKGROUND_WORKER_MODE", "bool", True,
-        "true or false", check.flag, "`True`", "deliver from a background thread; `False` sends "
+        "true or false", numbers.flag, "`True`", "deliver from a background thread; `False` sends "
         "in the request thread when a batch is full (tests, serverless)"),
-    Option("denylist", "README_DENYLIST", "str", (), _LIST, check.strings(), "`[]`",
+    Option("denylist", "README_DENYLIST", "str", (), _LIST, lists.strings(), "`[]`",
         "keys to redact (comma-separated in the environment); wins over the allowlist",
-        warning=check.key_separator_warning),
-    Option("allowlist", "README_ALLOWLIST", "str", (), _LIST, check.strings(), "`[]`",
+        warning=lists.key_separator_warning),
+    Option("allowlist", "README_ALLOWLIST", "str", (), _LIST, lists.strings(), "`[]`",
         "if set, only these keys are kept (comma-separated in the environment)",
-        warning=check.key_separator_warning),
-    Option("blacklist", None, "str", None, _LIST, check.strings(), "-",
+        warning=lists.key_separator_warning),
+    Option("blacklist", None, "str", None, _LIST, lists.strings(), "-",
         "deprecated alias of `denylist` (DeprecationWarning)", alias_of="denylist"),
-    Option("whitelist", None, "str", None, _LIST, check.strings(), "-",
+    Option("whitelist", None, "str", None, _LIST, lists.strings(), "-",
         "deprecated alias of `allowlist` (DeprecationWarning)", alias_of="allowlist"),
     Option("allowed_http_hosts", "README_ALLOWED_HTTP_HOSTS", "str", (),
         "a list of host names, each with or without a port (exact names: no URL or "
-        "wildcard; comma-separated in the environment)", check.hosts, "`[]` (all)",
+        "wildcard; comma-separated in the environment)", lists.hosts, "`[]` (all)",
         "only requests whose Host is listed are logged (exact names, no wildcards; with "
         "or without the port; behind `trusted_proxies`, the Host they forwarded)"),
     Option("timeout", "README_TIMEOUT", "float", 3.0,
-        f"a number of seconds > 0 and <= {check.MAX_SECONDS}", check.number(0, exclusive=True),
+        f"a number of seconds > 0 and <= {numbers.MAX_SECONDS}", numbers.number(0, exclusive=True),
         "`3.0`", "seconds a POST to ReadMe waits for its answer; one that got none in time is "
         "sent again waiting twice as long, up to 30 s, and so are the POSTs after it until "
         "answers come fast again ([Timeouts](docs/DELIVERY.md#timeouts))",
-        warning=check.seconds_warning("a Metrics API that does not answer holds a POST "
-                                      "that long"), hint=check.seconds_hint),
+        warning=numbers.seconds_warning("a Metrics API that does not answer holds a POST "
+                                      "that long"), hint=numbers.seconds_hint),
     Option("base_log_url", "README_BASE_LOG_URL", "str", None, _URL, url_checks.http_url, "`None`",
         "your docs site URL, for the `x-documentation-url` header (looked up from ReadMe "
         "if not set)", warning=url_checks.link_userinfo_warning),
@@ -160,28 +163,30 @@ OPTIONS: tuple[Option, ...] = (
         "`::ffff:127.0.0.1`) unless set "
         "(`readme-metrics collect` prints both)", warning=url_checks.key_url_warnings),
     Option("max_body_bytes", "README_MAX_BODY_BYTES", "int", 262144, _WHOLE.format(0),
-        check.whole(0), "`262144` (256 KiB)", "most bytes of one body recorded; larger bodies "
-        "pass through untouched and are logged truncated", hint=check.bytes_hint),
+        numbers.whole(0), "`262144` (256 KiB)", "most bytes of one body recorded; larger bodies "
+        "pass through untouched and are logged truncated", hint=numbers.bytes_hint),
     Option("max_queue_size", "README_MAX_QUEUE_SIZE", "int", 10000, _WHOLE.format(1),
-        check.whole(1), "`10000`",
+        numbers.whole(1), "`10000`",
         "logs waiting in memory before new ones are dropped (and counted)"),
     Option("max_queue_bytes", "README_MAX_QUEUE_BYTES", "int", 64 * 1024 * 1024,
-        _WHOLE.format(1), check.whole(1), "`67108864` (64 MiB)",
-        "captured bytes waiting in memory before new logs are dropped", hint=check.bytes_hint),
-    Option("trusted_proxies", "README_TRUSTED_PROXIES", "int", 0, _WHOLE.format(0), check.whole(0),
-        "`0`", "how many reverse proxies to trust for X-Forwarded-For/-Proto/-Host (as "
+        _WHOLE.format(1), numbers.whole(1), "`67108864` (64 MiB)",
+        "captured bytes waiting in memory before new logs are dropped",
+        hint=numbers.bytes_hint),
+    Option("trusted_proxies", "README_TRUSTED_PROXIES", "int", 0, _WHOLE.format(0),
+        numbers.whole(0), "`0`",
+        "how many reverse proxies to trust for X-Forwarded-For/-Proto/-Host (as "
         "werkzeug's ProxyFix); `0` uses REMOTE_ADDR, `wsgi.url_scheme` and Host only",
-        hint=check.count_hint),
+        hint=numbers.count_hint),
     Option("skip_methods", "README_SKIP_METHODS", "str", ("OPTIONS",),
         "a list of HTTP methods such as OPTIONS,HEAD (comma-separated in the environment)",
-        check.methods, "`OPTIONS`",
+        lists.methods, "`OPTIONS`",
         "methods never logged (comma-separated in the environment); a list you give "
         "replaces the default; `[]` (`README_SKIP_METHODS=[]`) logs every method"),
     Option("shutdown_timeout", "README_SHUTDOWN_TIMEOUT", "float", 5.0,
-        f"a number of seconds from 0 to {check.MAX_SECONDS}", check.number(0), "`5.0`",
+        f"a number of seconds from 0 to {numbers.MAX_SECONDS}", numbers.number(0), "`5.0`",
         "seconds the exit flush may take at most",
-        warning=check.seconds_warning("the exit may wait that long for the Metrics API"),
-        hint=check.seconds_hint),
+        warning=numbers.seconds_warning("the exit may wait that long for the Metrics API"),
+        hint=numbers.seconds_hint),
     Option("logger", None, "str", None, "a logging.Logger", object_checks.logger,
         '`logging.getLogger("readme_metrics")`',
         "the library's logger; it adds no handlers and never calls `basicConfig`"),

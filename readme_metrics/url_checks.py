@@ -6,7 +6,7 @@ key is sent to both) and ``base_log_url`` (the docs links' base).
 its user and password masked (a refused text is no URL to read, so up to its last "@").
 The ``*_warning`` functions word what a URL accepted deserves: the path the library adds
 given as well, plain HTTP to another machine, a user and password in a link base. As in
-:mod:`readme_metrics.option_checks`, nothing here logs.
+:mod:`readme_metrics.number_checks`, nothing here logs.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The checks of the option table (:data:`readme_metrics.options.OPTIONS`): numbers,
-flags and lists of strings.
+"""The checks of the options that are numbers (counts, sizes, durations) and of the
+flags.
 
 Each check validates one option's value (an argument, a parsed environment variable or the
 default) and returns it normalised, or raises ``ValueError`` through
@@ -7,33 +7,30 @@ default) and returns it normalised, or raises ``ValueError`` through
 What the checks accept is what README's options table says: the words come from the table,
 the rules from here.
 
-A value accepted but worth a word (a duration likely in milliseconds, a key list written
-with semicolons) has a ``*_warning`` function that returns the warning; a value refused
-that shows what it was taken for (a duration with its unit, proxies' addresses for their
-count) has a ``*_hint``. Nothing here logs: the warnings fire while the options are read,
-before the config's ``logger`` is known, so the config logs them on that logger once it
-is.
+A value accepted but worth a word (a duration likely in milliseconds) has a ``*_warning``
+function that returns the warning; a value refused that shows what it was taken for (a
+duration with its unit, proxies' addresses for their count) has a ``*_hint``. Nothing here
+logs: the warnings fire while the options are read, before the config's ``logger`` is
+known, so the config logs them on that logger once it is.
 
-The checks of the other options live by their job: URLs in :mod:`readme_metrics.url_checks`,
-the API key in :mod:`readme_metrics.key_checks`, the grouping function and the logger in
+The checks of the other options live by their job: lists of strings (keys, methods, hosts)
+in :mod:`readme_metrics.list_checks`, URLs in :mod:`readme_metrics.url_checks`, the API key
+in :mod:`readme_metrics.key_checks`, the grouping function and the logger in
 :mod:`readme_metrics.object_checks`.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from typing import TYPE_CHECKING, Any, Callable, Optional
-from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from readme_metrics.options import Option
 
 __all__ = [
-    "LIKELY_MILLISECONDS", "MAX_SECONDS", "bytes_hint", "count_hint", "flag", "hosts",
-    "key_separator_warning", "methods", "number", "seconds_hint", "seconds_warning",
-    "strings", "whole",
+    "LIKELY_MILLISECONDS", "MAX_SECONDS", "bytes_hint", "count_hint", "flag", "number",
+    "seconds_hint", "seconds_warning", "whole",
 ]
 
 
@@ -208,132 +205,3 @@ def flag(option: Option, value: Any) -> bool:
     if not isinstance(value, bool):
         raise option.wrong_type(value, "a bool (True or False)")
     return value
-
-
-_EMPTY_LIST = re.compile(r"\s*\[\s*\]\s*")
-
-
-def _bracketed(text: str) -> bool:
-    """True when the whole of ``text`` is in brackets, as a list is written in JSON or
-    Python (``["a", "b"]``, ``[a,b]``): no key list means that."""
-    text = text.strip()
-    return text.startswith("[") and text.endswith("]")
-
-
-def _as_commas(text: str) -> str:
-    """How a list written in brackets is written here: ``["a", "b"]`` is ``'a,b'``."""
-    items = [item.strip().strip("'\"").strip() for item in text.strip()[1:-1].split(",")]
-    listed = ",".join(item for item in items if item)
-    return (f"write it without brackets or quotes, {listed!r}" if listed
-            else "an empty list is written [] alone")
-
-
-def _json_list(text: str) -> bool:
-    """True when ``text`` is a JSON array (``["a", "b"]``); ``[::1]``, an IPv6 host, is not."""
-    if not _bracketed(text):
-        return False
-    try:
-        return isinstance(json.loads(text), list)
-    except ValueError:
-        return False
-
-
-def strings(normalise: Callable[[str], str] = str,
-            listed: Callable[[str], bool] = _bracketed
-            ) -> Callable[[Option, Any], list[str]]:
-    """A list of strings, or one comma-separated string; each stripped and ``normalise``-d.
-
-    ``listed`` tells a string written as a list (refused)."""
-    def check(option: Option, value: Any) -> list[str]:
-        # list() of a str would split it into characters: "password" must stay one key.
-        items = value.split(",") if isinstance(value, str) else value
-        if isinstance(value, str) and _EMPTY_LIST.fullmatch(value):
-            # "[]": the empty list, said explicitly. An empty variable means unset (the
-            # default), so README_SKIP_METHODS=[] is how the environment says "log every
-            # method" (its default, OPTIONS, is the one list default that is not empty).
-            return []
-        if isinstance(value, str) and listed(value):
-            # JSON (["password"]) would be one key named '["password"]' that matches
-            # nothing, and [password,token] keys '[password' and 'token]': the denylist
-            # would silently redact nothing.
-            raise option.invalid(value, hint=_as_commas(value))
-        if not isinstance(items, (list, tuple, set, frozenset)) or not all(
-                isinstance(item, str) for item in items):
-            raise option.wrong_type(value, "a list of str (or one comma-separated str)")
-        return [normalise(item.strip()) for item in items if item.strip()]
-    return check
-
-
-# A key list written with another separator than the comma ("password;token", a shell's
-# "password token", "id | name") is one key that no field has: the list would redact (or
-# keep) nothing. It stays that key, as a JSON key may hold a ';' or a blank, but is said.
-# A list written with commas used them: a blank there is its key's own ("first name").
-_OTHER_SEPARATOR = re.compile(r"\s*[;|]\s*|\s+")
-_OTHER_THAN_BLANK = re.compile(r"\s*[;|]\s*")
-
-
-def key_separator_warning(option: Option, given: Any, value: Any) -> Optional[str]:
-    """The warning for a key list given as text (the environment's, or one string) whose
-    keys hold a ';', a '|' or, in a text without a comma, a blank: keys are separated by
-    commas."""
-    if not isinstance(given, str) or not isinstance(value, list):
-        return None
-    separator = _OTHER_THAN_BLANK if "," in given else _OTHER_SEPARATOR
-    odd = [key for key in value if separator.search(key)]
-    if not odd:
-        return None
-    meant = ",".join(part for key in value for part in separator.split(key) if part)
-    return (f"readme_metrics: {option.label()} holds the key {odd[0]!r}: keys are separated "
-            f"by commas ({meant!r}), so it is matched as one key, as written, which is "
-            "likely no field's name")
-
-
-# RFC 9110 5.6.2: a method is a token; "GET POST" (spaces) or "GET;POST" would be one
-# method that no request has, so nothing would ever be skipped.
-_METHOD = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-# What a Host header holds: a name or address, maybe a port. A URL, a path or a wildcard
-# (Django's ".example.com", "*") would match no Host, and every call would be skipped.
-_HOST = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9_\-][a-z0-9_\-.]*)(:[0-9]+)?")
-
-
-def methods(option: Option, value: Any) -> list[str]:
-    """HTTP method names, upper case, each one token."""
-    names = strings(str.upper)(option, value)
-    for method in names:
-        if not _METHOD.fullmatch(method):
-            raise option.invalid(value, hint=f"{method!r} is not one method (separate "
-                                 "methods with commas)")
-    return names
-
-
-def hosts(option: Option, value: Any) -> list[str]:
-    """Host names, lower case, each with or without a port."""
-    names = strings(str.lower, _json_list)(option, value)
-    for host in names:
-        if not _HOST.fullmatch(host):
-            raise option.invalid(value, hint=_why_no_host(host))
-    return names
-
-
-def _why_no_host(host: str) -> str:
-    """What is wrong with one entry of allowed_http_hosts, naming it (a list may be long)."""
-    if "*" in host or host.startswith("."):
-        return f"{host!r} is a wildcard, which never matches: list each host"
-    netloc = urlsplit(host).netloc if "://" in host else ""
-    if netloc:
-        return f"{host!r} is a URL: list its host, {netloc!r}"
-    if "/" in host:
-        return f"{host!r} is not a host name: list the host alone, without a path"
-    if host.count(":") > 1:
-        return f"{host!r} is not a host name: an IPv6 address goes in brackets, '[::1]'"
-    if not host.isascii():
-        name, colon, port = host.partition(":")
-        try:
-            sent = name.encode("idna").decode("ascii") + colon + port
-        except UnicodeError:
-            return f"{host!r} is not a host name"
-        if _HOST.fullmatch(sent):
-            # The Host header holds a name as DNS does ("xn--..."): matched as sent.
-            return (f"{host!r} is an internationalised name, which clients send in its "
-                    f"ASCII form: list {sent!r}")
-    return f"{host!r} is not a host name"
