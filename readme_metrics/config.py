@@ -7,20 +7,21 @@ argument given explicitly wins even when it is ``None`` (``base_log_url=None`` m
 base URL", whatever ``README_BASE_LOG_URL`` says; ``None`` for any other option means its
 default). Everything is validated once, here, so the request path never has to
 second-guess a value. The options themselves, with their variables, defaults, checks and
-documentation, are the table in :mod:`readme_metrics.options`.
+documentation, are the table in :mod:`readme_metrics.options`; the start-up warnings
+about the environment itself (a misspelled variable, a ``.env`` line or file not read) are
+:mod:`readme_metrics.env_warnings`', and the middlewares' check of the config they are
+given is :mod:`readme_metrics.middleware_arguments`'.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import warnings
 from typing import (
     Any,
     Awaitable,
     Callable,
-    Collection,
     Generic,
     Mapping,
     Optional,
@@ -32,10 +33,6 @@ from typing import (
 
 from readme_metrics._env import (
     blamed,
-    dotenv_elsewhere,
-    hidden_by_empty,
-    names,
-    not_assigned,
     origin,
     raw,
     read,
@@ -49,7 +46,12 @@ from readme_metrics._logging import (
     reloader_parent,
 )
 from readme_metrics._loopback import is_loopback_url
-from readme_metrics.env_names import meant_variable, names_a_key_variable
+from readme_metrics.env_warnings import (
+    dotenv_beside_the_app,
+    emptied_variables,
+    lines_not_assigned,
+    misspelled_variables,
+)
 from readme_metrics.key_checks import (
     PATH_FIRST,
     is_a_dotted_path,
@@ -186,123 +188,6 @@ def _resolve(option: Option, given: Mapping[str, Any], warnings: list[str]) -> A
         return _checked(option, value, warnings)
 
 
-_OPTION_OF = {option.variable: option.name for option in OPTIONS if option.variable}
-_VARIABLES = frozenset(_OPTION_OF)
-# README_ + an argument's name where its variable is named otherwise (README_METRICS_API
-# for metrics_api's README_METRICS_SERVER, README_ENABLED): what the table's first column
-# leads one to write, and too far from the variable for difflib.
-_ARGUMENT_NAMES = {f"README_{option.name.upper()}": option.variable for option in OPTIONS
-                   if option.variable and option.variable != f"README_{option.name.upper()}"}
-# Other names one guesses for the Metrics API's address (none is another ReadMe tool's).
-# Not README_URL, README_HOST or README_API_BASE_URL: a project's own names for other
-# things (its README's link) or as near the docs site's README_API_URL.
-_ARGUMENT_NAMES.update(dict.fromkeys(("README_METRICS_URL", "README_METRICS_HOST",
-                                      "README_METRICS_API_URL", "README_SERVER",
-                                      "README_METRICS_ENDPOINT", "README_ENDPOINT",
-                                      "README_METRICS_BASE_URL"), "README_METRICS_SERVER"))
-# The official package's names for options (its arguments blacklist/whitelist, its
-# upper-case attributes) and other words for an option's noun, as one coming from it or
-# from another SDK writes them: too far from the variable for difflib, and silently
-# ignored before (README_BUFFER_SIZE=1 left batches of 10).
-_ARGUMENT_NAMES.update({
-    "README_BLACKLIST": "README_DENYLIST", "README_WHITELIST": "README_ALLOWLIST",
-    "README_IS_BACKGROUND_MODE": "README_BACKGROUND_WORKER_MODE",
-    "README_METRICS_API_TIMEOUT": "README_TIMEOUT",
-    "README_BUFFER_SIZE": "README_BUFFER_LENGTH", "README_BATCH_SIZE": "README_BUFFER_LENGTH",
-    "README_DEV_MODE": "README_DEVELOPMENT_MODE", "README_MAX_BODY_SIZE": "README_MAX_BODY_BYTES",
-    "README_GROUPING": "README_GROUPING_FUNCTION", "README_GROUPING_FN": "README_GROUPING_FUNCTION",
-    "README_ENABLE": "README_METRICS_ENABLED",
-    # newcomer9's guesses: a noun left out, a unit added, another word for the list, the
-    # argument metrics_api with METRIC for METRICS
-    "README_MAX_QUEUE": "README_MAX_QUEUE_SIZE", "README_TIMEOUT_SECONDS": "README_TIMEOUT",
-    "README_BLOCKLIST": "README_DENYLIST", "README_METRIC_API": "README_METRICS_SERVER",
-})
-# A debug switch or log level one looks for: there is none (development_mode is the
-# nearest name, and means something else), and the library's logger is the app's to turn on.
-_ARGUMENT_NAMES.update(dict.fromkeys(
-    ("README_DEBUG", "README_METRICS_DEBUG", "README_LOG_LEVEL", "README_METRICS_LOG_LEVEL",
-     "README_VERBOSE"),
-    "README_DEVELOPMENT_MODE (which marks the logs as development's; there is no debug "
-    "or log level variable: the library logs to logging.getLogger('readme_metrics') and adds no "
-    "handler, so turn it on with logging.getLogger('readme_metrics').setLevel(logging.DEBUG) "
-    "and logging.basicConfig())"))
-# The opposite of the variable: the value is turned round too (README_DISABLED=true
-# copied as README_METRICS_ENABLED=true would keep metrics on). README_METRICS_DISABLED
-# is close enough for difflib, which named the variable without turning it round.
-_ARGUMENT_NAMES.update({
-    name: f"README_METRICS_ENABLED (the opposite: {name}=true is README_METRICS_ENABLED=false)"
-    for name in ("README_DISABLED", "README_DISABLE", "README_METRICS_DISABLED",
-                 "README_METRICS_DISABLE")})
-
-
-# The early warnings below come as (repeated, message): repeated is True for a warning
-# that the missing key's error says again (README_API_KEY's line in .env with ':' for
-# '=', README_API_KEY set empty over the file's value, README_APIKEY set): where that
-# error comes, such a warning only doubled it (see MetricsApiConfig.__init__).
-
-
-def _misspelled_variables() -> list[tuple[bool, str]]:
-    """A warning for each ``README_*`` variable set that is a near miss of one of ours
-    (``README_METRIC_SERVER``): ignored, it would leave its option at the default without
-    a word. Names only, never values (the key may be in one)."""
-    return [(meant == "README_API_KEY" and names_a_key_variable(name),
-             f"readme_metrics: {name} (set in {origin(name)}) is no variable of this "
-             f"library and is ignored: did you mean {meant}?")
-            for name in names()
-            if (meant := meant_variable(name, _VARIABLES, _ARGUMENT_NAMES))]
-
-
-def _lines_not_assigned() -> list[tuple[bool, str]]:
-    """A warning for each line of the ``.env`` file that starts with one of our variables
-    (or a near miss) but does not assign it (``README_API_KEY: rdme_...``): python-dotenv
-    skips it, or takes the whole line for a name, and the option keeps its default. The
-    line's number and the name only: the rest of it is the value, often the key."""
-    return [(name == "README_API_KEY",
-             f"readme_metrics: line {number} of {file} is no {name}=value (a ':' or a "
-             f"blank where '=' belongs?), so it does not set {name}: write {name}=<the "
-             "value>")
-            for file, number, name in not_assigned()
-            if name in _VARIABLES or meant_variable(name, _VARIABLES, _ARGUMENT_NAMES)]
-
-
-def _hidden_by_empty(given: Collection[str]) -> list[tuple[bool, str]]:
-    """A warning for each of our variables that the ``.env`` file sets and the
-    environment sets empty: the empty one wins and means unset, so the option keeps its
-    default although the file gives it a value. Not for an option ``given`` as an
-    argument, which wins over both. Names only."""
-    return [(name == "README_API_KEY",
-             f"readme_metrics: {name} is set empty in the environment, which wins over "
-             f"its value in {file}, so that value is not used: unset {name} in the "
-             "environment (or give it the value there)")
-            for file, name in hidden_by_empty()
-            if name in _VARIABLES and _OPTION_OF[name] not in given]
-
-
-def _dotenv_beside_the_app(grouping_function: Any, given: Collection[str]) -> list[str]:
-    """The warning for a ``.env`` beside the grouping function's module (the app's) that
-    is not read because the app runs from another directory, which has none
-    (:func:`dotenv_elsewhere`). Names only; not those of options ``given`` as
-    arguments (an app that reads that file itself and passes its values)."""
-    try:
-        name = getattr(grouping_function, "__module__", None) or ""
-        if name.partition(".")[0] == "readme_metrics":
-            return []  # a path imported on the first call (Django's): the app's unknown
-        module = sys.modules.get(name)
-        directory = os.path.dirname(os.path.abspath(module.__file__))  # type: ignore[union-attr,arg-type]
-        found = dotenv_elsewhere(directory, [name for name in _VARIABLES
-                                                  if _OPTION_OF[name] not in given])
-    except Exception:  # no module, no file (a lambda in a REPL, a builtin): nothing said
-        return []
-    if found is None:
-        return []
-    file, variables, here = found
-    verb = "is" if len(variables) == 1 else "are"
-    return [f"readme_metrics: {file} sets {', '.join(variables)}, which {verb} not read from it: "
-            f"the .env file read is the working directory's ({here}, which has "
-            f"none): run the app from {directory}, or move the file to the working "
-            "directory"]
-
-
 def _warn(logger: logging.Logger, warnings: list[str]) -> None:
     """Log the start-up ``warnings`` on the config's ``logger``, each once per process
     (in a reloader's child only: :func:`reloader_parent`)."""
@@ -328,85 +213,6 @@ def _with_aliases(given: dict[str, Any]) -> None:
         given[target.name] = (
             [] if current is None else target.check(target, current)
         ) + extra
-
-
-#: The WSGI and ASGI middlewares' ``config`` when none was passed: Django calls a class in
-#: its MIDDLEWARE setting with the next handler alone, and Python's "missing 1 required
-#: positional argument: 'config'" did not say that the class for that setting is another.
-class _Required:
-    """The sentinel's type: shown as ``<required>`` in the middlewares' signatures
-    (``help()``, ``inspect.signature``), not as an object's address."""
-
-    def __repr__(self) -> str:
-        return "<required>"
-
-
-NO_CONFIG: Any = _Required()
-
-
-def _from_django(app: Any) -> bool:
-    """True for the handler Django gives a class of its MIDDLEWARE setting (a function of
-    django.core.handlers, or asgiref's adapter of one under ASGI: not any asgiref object,
-    such as WsgiToAsgi, README's way to serve a WSGI app with an ASGI server)."""
-    if type(app).__module__.split(".")[0] == "asgiref":
-        app = getattr(app, "awaitable", None) or getattr(app, "func", None)
-    return str(getattr(app, "__module__", None)).split(".")[0] == "django"
-
-
-def no_options_given(middleware: str, arguments: Mapping[str, Any],
-                     call: str = "(app, config)") -> None:
-    """Raise for ``middleware(app, grouping_function=...)``: options given to the
-    middleware, as Starlette's own take theirs (``app.add_middleware(CORSMiddleware,
-    allow_origins=...)``), are MetricsApiConfig's. Python's own "got an unexpected
-    keyword argument 'grouping_function'" said nothing of where it goes, and under
-    Starlette, which makes its middleware at the first request, came as a 500 for every
-    request. A name that is no option is left to the constructor, for Python's own
-    words."""
-    options = [name for name in arguments if name in BY_NAME]
-    if not options:
-        return
-    given = ", ".join(f"{name}=..." for name in options)
-    raise TypeError(
-        f"readme_metrics: {middleware}{call}: {given} "
-        f"{'is an option' if len(options) == 1 else 'are options'} of MetricsApiConfig, "
-        f"not of the middleware: pass config=MetricsApiConfig({given})")
-
-
-def checked_config(middleware: str, app: Any, config: Any,
-                   call: str = "(app, config)") -> MetricsApiConfig:
-    """``config`` of ``middleware(app, config)`` (or of the ``call`` given: Flask's
-    ``ReadMeMetrics(config, app)``, whose app may come later), once both arguments are
-    what they must be: a ``TypeError`` saying which is not, at construction. Unchecked,
-    None, a dict of options or swapped arguments failed deep inside ("'NoneType' object
-    has no attribute 'skip_methods'"), and an app that is no callable failed on every
-    request instead."""
-    call = f"readme_metrics: {middleware}{call}"
-    if config is NO_CONFIG and isinstance(app, MetricsApiConfig):
-        # middleware(config): the app is what is missing, not the config.
-        raise TypeError(f"{call}: the MetricsApiConfig was given in the app's place, and "
-                        "no app: the app comes first")
-    if config is NO_CONFIG:
-        django = ("; in Django's MIDDLEWARE setting, name "
-                  "'readme_metrics.django.MetricsMiddleware' instead, which reads "
-                  "settings.README_METRICS_CONFIG" if _from_django(app) else "")
-        raise TypeError(f"{call}: config is missing: pass MetricsApiConfig(...) (or "
-                        f"MetricsApiConfig(), which reads the README_* variables){django}")
-    if isinstance(app, MetricsApiConfig) and not isinstance(config, MetricsApiConfig):
-        raise TypeError(f"{call}: the arguments are swapped, the MetricsApiConfig was "
-                        "given in the app's place")
-    if not isinstance(config, MetricsApiConfig):
-        given = "None" if config is None else type(config).__name__
-        hint = (" (MetricsApiConfig(**options) makes one of a dict)"
-                if isinstance(config, Mapping) else "")
-        if app is None and callable(config) and call.endswith("(config, app)"):
-            # ReadMeMetrics(app), as Flask-CORS and Flask-SQLAlchemy are made.
-            hint = (" (the app comes second: ReadMeMetrics(MetricsApiConfig(...), app); "
-                    "MetricsApiConfig() reads the README_* variables)")
-        raise TypeError(f"{call}: config must be a MetricsApiConfig, got {given}{hint}")
-    if not callable(app) and (app is not None or call.endswith("(app, config)")):
-        raise TypeError(f"{call}: app must be the application to wrap (a callable), got "
-                        f"{type(app).__name__}")
-    return config
 
 
 class _OfficialName(Generic[_T]):
@@ -518,7 +324,7 @@ class MetricsApiConfig:
         # The logger (an argument only) first: a misspelled variable is warned about
         # even when it leaves a required option unset (README_APIKEY: no api_key).
         self.logger = _resolve(BY_NAME["logger"], given, [])
-        early = _misspelled_variables() + _lines_not_assigned() + _hidden_by_empty(given)
+        early = misspelled_variables() + lines_not_assigned() + emptied_variables(given)
         # With no key given or set, the key's error comes (metrics on) and says these: the
         # argument left out, or passed as None or "" (api_key=os.environ.get(...)).
         key = given.get("api_key")
@@ -549,7 +355,7 @@ class MetricsApiConfig:
                     raise
                 raise ValueError(said) from exc.__cause__
         if self.enabled:
-            warnings += _dotenv_beside_the_app(self.grouping_function, given)
+            warnings += dotenv_beside_the_app(self.grouping_function, given)
             if "django.conf" in sys.modules:  # settings.py: is the middleware used?
                 from readme_metrics.unwrapped import watch_django
 

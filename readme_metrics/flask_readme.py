@@ -22,8 +22,9 @@ from readme_metrics._logging import LogLimiter, QuietLogger
 from readme_metrics.capture.wsgi import MetricsMiddleware
 from readme_metrics.capture.wsgi_input import InputTee
 from readme_metrics.capture.wsgi_replay import replay_input
-from readme_metrics.config import MetricsApiConfig, checked_config
+from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import zero_stats
+from readme_metrics.middleware_arguments import checked_config
 from readme_metrics.unwrapped import flask_app_wrapped, recorded_outside
 
 if TYPE_CHECKING:

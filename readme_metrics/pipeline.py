@@ -23,13 +23,14 @@ from readme_metrics._random import log_id
 from readme_metrics._wording import counted
 from readme_metrics.capture import unclosed
 from readme_metrics.capture.request import forwarded
-from readme_metrics.config import MetricsApiConfig, no_options_given
+from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import Delivery, zero_stats
 from readme_metrics.delivery.transport import USER_AGENT
 from readme_metrics.docs_url import DocsUrl
 from readme_metrics.exchange import Group, PendingExchange
 from readme_metrics.grouping import Identifier
 from readme_metrics.har import build_log
+from readme_metrics.middleware_arguments import no_options_given
 from readme_metrics.redaction import Redactor
 
 #: The sender's User-Agent up to its version: a POST with it to the Metrics API's path is

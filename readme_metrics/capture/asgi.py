@@ -38,8 +38,9 @@ from readme_metrics.capture.asgi_outlive import Outlive, is_cancellation
 from readme_metrics.capture.asgi_receive import running_asyncio_loop
 from readme_metrics.capture.asgi_scope import ScopeRequest, header
 from readme_metrics.capture.webob_request import webob_request
-from readme_metrics.config import NO_CONFIG, MetricsApiConfig, checked_config
+from readme_metrics.config import MetricsApiConfig
 from readme_metrics.exchange import PendingExchange
+from readme_metrics.middleware_arguments import NO_CONFIG, checked_config
 from readme_metrics.pipeline import OWN_AGENT, MetricsPipeline, PipelineControls
 
 _WSGI_APP = (

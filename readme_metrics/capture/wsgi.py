@@ -25,7 +25,8 @@ from readme_metrics.capture.webob_request import new as new_object
 from readme_metrics.capture.wsgi_exchange import NO_BODY, WSGICapture
 from readme_metrics.capture.wsgi_input import InputTee
 from readme_metrics.capture.wsgi_replay import replay_input
-from readme_metrics.config import NO_CONFIG, MetricsApiConfig, checked_config
+from readme_metrics.config import MetricsApiConfig
+from readme_metrics.middleware_arguments import NO_CONFIG, checked_config
 from readme_metrics.pipeline import OWN_AGENT, MetricsPipeline, PipelineControls
 
 if TYPE_CHECKING:

@@ -1,0 +1,93 @@
+"""What a middleware was given, checked at its construction: the config (present, a
+:class:`~readme_metrics.config.MetricsApiConfig`, not swapped with the app) and no option of
+the config given to the middleware itself. Each mistake is a ``TypeError`` saying which
+argument is wrong and what to pass, at construction rather than at every request.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from readme_metrics.config import MetricsApiConfig
+from readme_metrics.options import BY_NAME
+
+__all__ = ["NO_CONFIG", "checked_config", "no_options_given"]
+
+
+#: The WSGI and ASGI middlewares' ``config`` when none was passed: Django calls a class in
+#: its MIDDLEWARE setting with the next handler alone, and Python's "missing 1 required
+#: positional argument: 'config'" did not say that the class for that setting is another.
+class _Required:
+    """The sentinel's type: shown as ``<required>`` in the middlewares' signatures
+    (``help()``, ``inspect.signature``), not as an object's address."""
+
+    def __repr__(self) -> str:
+        return "<required>"
+
+
+NO_CONFIG: Any = _Required()
+
+
+def _from_django(app: Any) -> bool:
+    """True for the handler Django gives a class of its MIDDLEWARE setting (a function of
+    django.core.handlers, or asgiref's adapter of one under ASGI: not any asgiref object,
+    such as WsgiToAsgi, README's way to serve a WSGI app with an ASGI server)."""
+    if type(app).__module__.split(".")[0] == "asgiref":
+        app = getattr(app, "awaitable", None) or getattr(app, "func", None)
+    return str(getattr(app, "__module__", None)).split(".")[0] == "django"
+
+
+def no_options_given(middleware: str, arguments: Mapping[str, Any],
+                     call: str = "(app, config)") -> None:
+    """Raise for ``middleware(app, grouping_function=...)``: options given to the
+    middleware, as Starlette's own take theirs (``app.add_middleware(CORSMiddleware,
+    allow_origins=...)``), are MetricsApiConfig's. Python's own "got an unexpected
+    keyword argument 'grouping_function'" said nothing of where it goes, and under
+    Starlette, which makes its middleware at the first request, came as a 500 for every
+    request. A name that is no option is left to the constructor, for Python's own
+    words."""
+    options = [name for name in arguments if name in BY_NAME]
+    if not options:
+        return
+    given = ", ".join(f"{name}=..." for name in options)
+    raise TypeError(
+        f"readme_metrics: {middleware}{call}: {given} "
+        f"{'is an option' if len(options) == 1 else 'are options'} of MetricsApiConfig, "
+        f"not of the middleware: pass config=MetricsApiConfig({given})")
+
+
+def checked_config(middleware: str, app: Any, config: Any,
+                   call: str = "(app, config)") -> MetricsApiConfig:
+    """``config`` of ``middleware(app, config)`` (or of the ``call`` given: Flask's
+    ``ReadMeMetrics(config, app)``, whose app may come later), once both arguments are
+    what they must be: a ``TypeError`` saying which is not, at construction. Unchecked,
+    None, a dict of options or swapped arguments failed deep inside ("'NoneType' object
+    has no attribute 'skip_methods'"), and an app that is no callable failed on every
+    request instead."""
+    call = f"readme_metrics: {middleware}{call}"
+    if config is NO_CONFIG and isinstance(app, MetricsApiConfig):
+        # middleware(config): the app is what is missing, not the config.
+        raise TypeError(f"{call}: the MetricsApiConfig was given in the app's place, and "
+                        "no app: the app comes first")
+    if config is NO_CONFIG:
+        django = ("; in Django's MIDDLEWARE setting, name "
+                  "'readme_metrics.django.MetricsMiddleware' instead, which reads "
+                  "settings.README_METRICS_CONFIG" if _from_django(app) else "")
+        raise TypeError(f"{call}: config is missing: pass MetricsApiConfig(...) (or "
+                        f"MetricsApiConfig(), which reads the README_* variables){django}")
+    if isinstance(app, MetricsApiConfig) and not isinstance(config, MetricsApiConfig):
+        raise TypeError(f"{call}: the arguments are swapped, the MetricsApiConfig was "
+                        "given in the app's place")
+    if not isinstance(config, MetricsApiConfig):
+        given = "None" if config is None else type(config).__name__
+        hint = (" (MetricsApiConfig(**options) makes one of a dict)"
+                if isinstance(config, Mapping) else "")
+        if app is None and callable(config) and call.endswith("(config, app)"):
+            # ReadMeMetrics(app), as Flask-CORS and Flask-SQLAlchemy are made.
+            hint = (" (the app comes second: ReadMeMetrics(MetricsApiConfig(...), app); "
+                    "MetricsApiConfig() reads the README_* variables)")
+        raise TypeError(f"{call}: config must be a MetricsApiConfig, got {given}{hint}")
+    if not callable(app) and (app is not None or call.endswith("(app, config)")):
+        raise TypeError(f"{call}: app must be the application to wrap (a callable), got "
+                        f"{type(app).__name__}")
+    return config
