@@ -58,6 +58,22 @@ def _check_secrets(c: Checker, headers: list[dict[str, Any]], cookies: list[dict
                   f"the value of cookie {cookie['name']!r} must be masked, not sent in clear")
 
 
+def _check_cookies(c: Checker, message: dict[str, Any], path: str,
+                   headers: list[dict[str, Any]]) -> None:
+    """A request's or a response's ``cookies``, and no secret in clear in them or in its
+    ``headers``."""
+    cookies = c.field(message, "cookies", path,
+                      lambda v, p: c.records(v, p, _COOKIE_KEYS)) or []
+    _check_secrets(c, headers, cookies, path, _MASKED_HEADERS)
+
+
+def _check_headers_size(c: Checker, message: dict[str, Any], path: str) -> None:
+    """A request's or a response's ``headersSize``: -1, the headers' size unknown."""
+    headers_size = c.field(message, "headersSize", path, c.integer)
+    if headers_size is not None and headers_size != -1:
+        c.add(f"{path}.headersSize", f"must be -1, got {headers_size}")
+
+
 def _check_post_data(c: Checker, value: Any, path: str, headers: list[dict[str, Any]],
                      body_size: Optional[int]) -> None:
     post = c.obj(value, path)
@@ -122,12 +138,8 @@ def _check_request(c: Checker, value: Any, path: str) -> None:
     if isinstance(query, list) and query_pairs is not None and len(query) != query_pairs:
         c.add(f"{path}.queryString",
               f"has {len(query)} pairs but the url query has {query_pairs}")
-    cookies = c.field(request, "cookies", path,
-                      lambda v, p: c.records(v, p, _COOKIE_KEYS)) or []
-    _check_secrets(c, headers, cookies, path, _MASKED_HEADERS)
-    headers_size = c.field(request, "headersSize", path, c.integer)
-    if headers_size is not None and headers_size != -1:
-        c.add(f"{path}.headersSize", f"must be -1, got {headers_size}")
+    _check_cookies(c, request, path, headers)
+    _check_headers_size(c, request, path)
     body_size = c.field(request, "bodySize", path, c.integer)
     if "postData" in request:
         _check_post_data(c, request["postData"], f"{path}.postData", headers, body_size)
@@ -149,9 +161,7 @@ def _check_response(c: Checker, value: Any, path: str) -> None:
     c.field(response, "statusText", path, c.string)
     c.field(response, "httpVersion", path, c.string)
     headers = c.field(response, "headers", path, c.records) or []
-    cookies = c.field(response, "cookies", path,
-                      lambda v, p: c.records(v, p, _COOKIE_KEYS)) or []
-    _check_secrets(c, headers, cookies, path, _MASKED_HEADERS)
+    _check_cookies(c, response, path, headers)
     content = c.field(response, "content", path, c.obj)
     if content is not None:
         content_path = f"{path}.content"
@@ -178,9 +188,7 @@ def _check_response(c: Checker, value: Any, path: str) -> None:
     location = header_value(headers, "location") or ""
     if redirect is not None and not repeats(redirect, location):
         c.add(f"{path}.redirectURL", f"must be the Location header {location!r}, got {redirect!r}")
-    headers_size = c.field(response, "headersSize", path, c.integer)
-    if headers_size is not None and headers_size != -1:
-        c.add(f"{path}.headersSize", f"must be -1, got {headers_size}")
+    _check_headers_size(c, response, path)
     c.field(response, "bodySize", path, c.integer)
 
 
