@@ -6,7 +6,7 @@ holding a document read again (up to
 or form read by :func:`~readme_metrics.har.redaction_query.link_in`; written back only when
 something changed. Pure functions of the text and a
 :class:`~readme_metrics.har.redaction.Redactor`, whose lists and verdicts they read; moved
-from :mod:`readme_metrics.har.redaction`, as is.
+from :mod:`readme_metrics.har.redaction`.
 """
 
 from __future__ import annotations
@@ -182,25 +182,23 @@ def walk(redactor: Redactor, root: dict[str, Any] | list[Any], allow_root: bool,
                     if key not in done:
                         node[key] = redacted(value)
                     changed = True
-                elif allow_mode:
-                    if lower in allow_keys or (track and here in allow_paths):
-                        # Kept whole, but the denylist still wins deeper down.
-                        if nested and has_deny:
-                            stack.append((value, here, False))
-                        elif inner and value.__class__ is str and value[:1] in JSON_FIRST:
-                            changed = inner_document(redactor, node, key, value, depth) or changed
-                        elif links and value.__class__ is str and (
-                                "=" in value or "%" in value):
-                            changed = link_in(redactor, node, key, value, depth) or changed
-                        elif nested:
-                            whole = False  # kept whole, not walked
-                    elif nested:
+                elif allow_mode and not (lower in allow_keys or (track and here in allow_paths)):
+                    # Not listed: an object or array is walked (a key in it may be), a
+                    # value redacted.
+                    if nested:
                         stack.append((value, here, True))
                     elif key not in done:
                         node[key] = redacted(value)
                         changed = True
-                elif nested and has_deny:
-                    stack.append((value, here, False))
+                # A listed key's value (kept whole, but the denylist still wins deeper
+                # down), or any value where no allowlist applies: one branch for both.
+                elif nested:
+                    if has_deny:
+                        stack.append((value, here, False))
+                    else:
+                        # Kept whole, not walked. (Where no allowlist applies and there
+                        # is no denylist, only the root is walked, and whole is False.)
+                        whole = False
                 elif inner and value.__class__ is str and value[:1] in JSON_FIRST:
                     changed = inner_document(redactor, node, key, value, depth) or changed
                 elif links and value.__class__ is str and (
