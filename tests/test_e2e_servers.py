@@ -222,14 +222,16 @@ _SAID = 4000  # characters of a server's output shown when its logs did not all 
 
 @contextmanager
 def serve(argv: list[str], env: dict[str, str], cwd: Path, port: int,
-          host: str = "127.0.0.1") -> Iterator[str]:
-    """Run a server process until the block ends; yields its base URL once it answers."""
+          host: str = "127.0.0.1", ca: Optional[Path] = None) -> Iterator[str]:
+    """Run a server process until the block ends; yields its base URL once it answers
+    (over TLS when ``ca``, the CA that signed its certificate, is given: ``host`` is then
+    the name in the certificate)."""
     output = cwd / f"server-{port}.log"
     with output.open("wb") as log:
         process = start_server(argv, env=env, cwd=cwd, stdout=log,
                                    stderr=subprocess.STDOUT)
         try:
-            url = f"http://{host}:{port}"
+            url = f"{'https' if ca else 'http'}://{host}:{port}"
             deadline = time.monotonic() + 60
             while True:
                 if process.poll() is not None:
@@ -237,7 +239,8 @@ def serve(argv: list[str], env: dict[str, str], cwd: Path, port: int,
                                 + output.read_text(errors="replace"))
                 try:
                     # OPTIONS is in skip_methods: probing leaves no log behind.
-                    requests.options(f"{url}/nolog", timeout=2)
+                    requests.options(f"{url}/nolog", timeout=2,
+                                     verify=str(ca) if ca else True)
                     break
                 except (requests.ConnectionError, requests.Timeout):  # not ready, or busy
                     if time.monotonic() > deadline:

@@ -18,6 +18,7 @@ Under trio (hypercorn's trio worker) every receive is a checkpoint: not covered 
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import pytest
 
 from tests.support.fake_api import Collector, free_port
 from tests.support.half_close_app import HOLD
+from tests.support.tls import make_certificates
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_e2e_servers import serve, server_env
 
@@ -139,3 +141,62 @@ def test_a_half_closed_body_read_after_the_start_is_logged_once(
         request = log["request"]["log"]["entries"][0]["request"]
         assert request["postData"]["text"] == body[:64].decode(), request
         assert request["bodySize"] == len(body), request
+
+
+def _tls_half_closed(port: int, ca: Path, prefix: str, parts: tuple[bytes, bytes],
+                     declared: int) -> bytes:
+    """:func:`_half_closed_short` over TLS: the head and ``parts[0]``, then (the server
+    read them, the app holds its loop) ``parts[1]``, and the client shuts its side (a
+    FIN, no close_notify: shut through a duplicate of the descriptor, the TLS session
+    still reads), read until the server closed."""
+    head = (f"POST /{prefix}/noread HTTP/1.1\r\nHost: localhost:{port}\r\n"
+            f"Content-Type: text/plain\r\nContent-Length: {declared}\r\n\r\n").encode()
+    context = ssl.create_default_context(cafile=str(ca))
+    got = bytearray()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname="localhost") as sock:
+        sock.sendall(head + parts[0])
+        time.sleep(HOLD / 3)
+        sock.sendall(parts[1])
+        with socket.fromfd(sock.fileno(), sock.family, sock.type) as copy:
+            copy.shutdown(socket.SHUT_WR)
+        try:
+            while chunk := sock.recv(65536):
+                got += chunk
+        except OSError:  # a TLS close without close_notify: the answer is in
+            pass
+    return bytes(got)
+
+
+@pytest.mark.parametrize("rest", [b"abcde", b"x" * 15], ids=["short", "whole"])
+def test_over_tls_the_rest_in_the_socket_is_not_counted(
+        collector: Collector, tmp_path: Path, rest: bytes) -> None:
+    """asgi9 (a): hypercorn over TLS, a client that declared 20 bytes, sent 5 with the
+    head, ``rest`` while the app held the loop, then shut its side (a FIN). The socket
+    holds ``rest`` encrypted (a TLS record of 27 bytes or more): the capture took that for
+    the 15 missing and let a turn of the loop go, in which hypercorn read the rest and
+    the end, and closed the connection (asyncio's TLS transport: an end with no
+    close_notify) before the wrapped app answered: no answer, short rest or whole (the
+    bare app's client got its 200). Over TLS the socket's bytes say nothing of the body:
+    no turn, the bare app's answer, the body logged as far as hypercorn had it, said
+    incomplete."""
+    certificates = make_certificates(tmp_path)
+    port = free_port()
+    argv = [*SERVERS["hypercorn"](port), f"--certfile={certificates.cert}",
+            f"--keyfile={certificates.key}"]
+    parts = (b"short", rest)
+    with serve(argv, server_env(collector), tmp_path, port, host="localhost",
+               ca=certificates.ca):
+        bare = _tls_half_closed(port, certificates.ca, "bare", parts, 20)
+        wrapped = [_tls_half_closed(port, certificates.ca, "wrap", parts, 20)
+                   for _ in range(2)]
+        logs = collector.wait_for_logs(2)
+    assert _status_and_body(bare)[0].startswith(b"HTTP/1.1 200"), bare
+    assert _status_and_body(bare)[1] == b"ok", bare
+    for answer in wrapped:
+        assert _status_and_body(answer) == _status_and_body(bare), (bare, answer)
+    assert len(logs) == 2, logs
+    for log in logs:
+        post = log["request"]["log"]["entries"][0]["request"]["postData"]
+        assert post == {"mimeType": "text/plain", "text": "short", "comment":
+                        "incomplete: 5 of 20 bytes could be read without waiting"}, post
