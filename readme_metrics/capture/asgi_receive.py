@@ -24,7 +24,11 @@ from readme_metrics.asgi_types import Message, Receive, Send
 from readme_metrics.capture.asgi_eager import eager_future, if_no_wait
 from readme_metrics.capture.asgi_messages import ends_receive_with_response
 from readme_metrics.capture.asgi_outlive import running_trio
-from readme_metrics.capture.asgi_servers import uvicorn_half_closed, uvicorn_unread
+from readme_metrics.capture.asgi_servers import (
+    trio_ready,
+    uvicorn_half_closed,
+    uvicorn_unread,
+)
 
 if TYPE_CHECKING:
     from readme_metrics.capture.recorder import Recorder
@@ -152,6 +156,11 @@ class RequestSide:
             message = await self._receive()
         finally:
             self._receiving -= 1
+        self._took(message)
+        return message
+
+    def _took(self, message: Message) -> None:
+        """Record a message of the server's on its way (to the app, or owed to it)."""
         kind = message.get("type")
         if kind == "http.request":
             body = self.recorder.request_body
@@ -168,7 +177,6 @@ class RequestSide:
             self._disconnected = True
             if not self._starting and not self._body_over():
                 self._cut = True
-        return message
 
     async def receive(self) -> Message:
         """The app's ``receive``: what we read ahead first, then the server's, as is."""
@@ -221,6 +229,16 @@ class RequestSide:
         if pending.__class__ is tuple:
             pending = self._pending = deque()
         pending.append(message)  # type: ignore[union-attr]
+
+    def _trio_read_now(self) -> Optional[Message]:
+        """The next message if the server's trio channel holds it (owed to the app),
+        else None, without a checkpoint (:func:`.trio_ready`): nothing is left in
+        flight."""
+        message = trio_ready(self._receive)
+        if message is not None:
+            self._took(message)
+            self._owe(message)
+        return message
 
     async def _trio_read_ahead(self, trio: Any, timeout: float) -> Optional[Message]:
         """The next message within ``timeout`` (None without), owed to the app, read in
@@ -317,15 +335,22 @@ class RequestSide:
             while (not body.eof and not self._disconnected and not self._receiving
                    and body.room > 0):
                 left = until - time.perf_counter()
-                if trio is not None:
-                    message = await self._trio_read_ahead(trio, left)
-                elif self._half_closed():
+                if self._half_closed():
                     # No more will come, and a turn of the loop would lose the answer
                     # (uvicorn takes the end for a disconnect then, hypercorn answers
-                    # its own 400 to a short body): what the server has only.
+                    # its own 400 to a short body; under trio, a checkpoint, in which
+                    # hypercorn's trio worker reads the end and answers its 400): what
+                    # the server has only.
+                    if trio is not None:
+                        message = self._trio_read_now()
+                        if message is None:
+                            return
+                        continue
                     message = self._read_ahead_now()
                     if message is None:
                         self._record_unread()
+                elif trio is not None:
+                    message = await self._trio_read_ahead(trio, left)
                 else:
                     message = await receive_within(self._read_ahead, left)
                 if message is None:

@@ -24,6 +24,8 @@ is not the one looked for, or a version built otherwise, reads as "nothing known
   which hypercorn, at its next read, answers with its own 400 when the body is short.
 - :func:`uvicorn_unread`: what uvicorn's client sent that uvicorn has not read yet,
   left in place.
+- :func:`trio_ready`: the message hypercorn's trio worker has for the app, taken
+  without a checkpoint.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from typing import Any, Optional
 
 __all__ = ["SERVER_CLASSES", "hypercorn_connection", "hypercorn_dead",
            "hypercorn_half_closed", "is_daphne_send", "own_send", "server_send",
-           "uvicorn_half_closed", "uvicorn_unread"]
+           "trio_ready", "uvicorn_half_closed", "uvicorn_unread"]
 
 # Closures to look into before giving up (a FastAPI app has one: ServerErrorMiddleware's;
 # two with a body size limit).
@@ -374,6 +376,25 @@ def _rest_received(protocol: Any, sock: Any) -> bool:
     from readme_metrics.capture.sockets import peek_copy  # a rare path: lazily
 
     return len(peek_copy(sock, missing)) >= missing
+
+
+def trio_ready(receive: Any) -> Any:
+    """The message the trio memory channel whose ``receive`` this is (hypercorn's trio
+    worker's) holds now, taken without a checkpoint (``receive_nowait``: its
+    ``receive`` checkpoints even when a message is there, a turn in which hypercorn
+    reads the client's end); None when it holds none, or for another ``receive``."""
+    try:
+        channel: Any = getattr(receive, "__self__", None)
+        if type(channel).__module__.partition(".")[0] != "trio":
+            return None
+        import trio
+
+        try:
+            return channel.receive_nowait()
+        except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+            return None
+    except Exception:  # noqa: BLE001 - another version's insides: nothing known
+        return None
 
 
 def uvicorn_unread(receive: Any, want: int, keep: int) -> tuple[bytes, int]:
