@@ -296,3 +296,40 @@ def test_daphne_and_granian_same_answers_truthful_bodies(
         if name == "declares-more":
             expected["comment"] = "incomplete: 17 of 24 bytes could be read without waiting"
         assert (request["bodySize"], request["postData"]) == (len(text[name]), expected), name
+
+
+# -- 7. granian and a client that half-closes (asgi9) --------------------------------------
+
+# granian (2.8) drops its answer to a client that shut its side once its request was sent
+# (its hyper reads the end and gives the connection up) whenever the body is polled past
+# its first message, and for a body of a declared length even unread: the bare app's
+# client gets nothing then, and so does the wrapped one's. A chunked body the app never
+# reads is the exception: the bare app's client gets its answer; the wrapped app's does
+# not, as the capture reads the body ahead before the response starts, for the grouping
+# function (SPEC 6: it may read the body; granian offers no sign of the client's end
+# to read ahead only when it is safe). Not fixed: doing without that read would take the
+# body from every grouping function under granian, for every client.
+GRANIAN_HALF_CLOSED = {
+    "unread": _request("POST", "/noread", b"x" * 2000, (b"Content-Type: text/plain",)),
+    "echo": _request("POST", "/echo", b"x" * 20, (b"Content-Type: text/plain",)),
+    "chunked-echo": _chunked("/echo"),
+    "chunked-unread": _chunked("/noread"),
+}
+
+
+@pytest.mark.parametrize("case", [
+    *(name for name in GRANIAN_HALF_CLOSED if name != "chunked-unread"),
+    pytest.param("chunked-unread", marks=pytest.mark.xfail(
+        reason="granian: the capture's read ahead loses the answer (see above)",
+        strict=False)),
+])
+def test_granian_a_half_closing_client_gets_the_bare_apps_answer(
+        case: str, collector: Collector, tmp_path: Path) -> None:
+    pytest.importorskip("granian")
+    port = free_port()
+    make = GRANIAN_HALF_CLOSED[case]
+    with serve(ASGI_SERVERS["granian"](port, "tests.support.hostile_apps:asgi_root"),
+               server_env(collector), tmp_path, port):
+        bare = _answer(port, make(port, "bare", "bare"), half_close=True)
+        wrapped = _answer(port, make(port, "wrap", case), half_close=True)
+    assert _normalized(wrapped) == _normalized(bare), (bare, wrapped)
