@@ -15,8 +15,9 @@
   ``uwsgi_sendfile.py``: uWSGI's file_wrapper, seen returning its file);
 - ``asgi.py``: the ASGI middleware, over ``asgi_exchange.py`` (one exchange: the
   wrapped ``send``, the grouping call, the log), ``asgi_receive.py`` (its request side:
-  the wrapped ``receive``, reading an unread body ahead) and ``asgi_scope.py`` (reading
-  an ASGI scope).
+  the wrapped ``receive``, reading an unread body ahead; ``asgi_watch.py``: waiting for
+  its rest with the server's reading paused) and ``asgi_scope.py`` (reading an ASGI
+  scope).
 
 Adapters (WSGI, Flask, Django, ASGI) translate their framework's objects into these
 calls and hand the pending record to the shared pipeline.

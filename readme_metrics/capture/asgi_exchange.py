@@ -49,6 +49,7 @@ from readme_metrics.capture.asgi_scope import ScopeRequest
 from readme_metrics.capture.asgi_servers import (
     hypercorn_half_closed,
     own_send,
+    server_transport,
     uvicorn_half_closed,
 )
 from readme_metrics.capture.recorder import Pending, Recorder, sets_docs_url
@@ -281,6 +282,11 @@ class ASGIExchange(RequestSide):
         uvicorn's (from its ``receive``) or hypercorn's HTTP/1 one (from its ``send``)."""
         return (uvicorn_half_closed(self._receive)
                 or hypercorn_half_closed(getattr(self._own, "__self__", None)))
+
+    def _server_transport(self) -> Any:
+        """The asyncio transport uvicorn or hypercorn (HTTP/1) reads the connection
+        through (:func:`.server_transport`)."""
+        return server_transport(self._receive, getattr(self._own, "__self__", None))
 
     def _expect_readable(self) -> bool:
         """Whether a body sent with ``Expect: 100-continue`` may be read now: never

@@ -25,10 +25,12 @@ from readme_metrics.capture.asgi_eager import eager_future, if_no_wait
 from readme_metrics.capture.asgi_messages import ends_receive_with_response
 from readme_metrics.capture.asgi_outlive import running_trio
 from readme_metrics.capture.asgi_servers import (
+    server_transport,
     trio_ready,
     uvicorn_half_closed,
     uvicorn_unread,
 )
+from readme_metrics.capture.asgi_watch import TURNS, watched_within
 
 if TYPE_CHECKING:
     from readme_metrics.capture.recorder import Recorder
@@ -43,7 +45,7 @@ __all__ = ["GRACE", "Message", "Receive", "RequestSide", "Send", "receive_within
 # another thread (granian). A client that declared more than it sends delays the end of
 # its response by at most this; nothing is ever waited for beyond it.
 GRACE = 0.005
-_TURNS = 2  # event loop turns given to a receive() even when the grace is used up
+_TURNS = TURNS  # event loop turns given to a receive() even when the grace is used up
 
 
 def running_asyncio_loop() -> Optional[asyncio.AbstractEventLoop]:
@@ -268,6 +270,11 @@ class RequestSide:
         response side knows the server)."""
         return True
 
+    def _server_transport(self) -> Any:
+        """The asyncio transport the server reads the connection through (uvicorn's,
+        known from its ``receive``; the response side also knows hypercorn's)."""
+        return server_transport(self._receive, None)
+
     def _body_over(self) -> bool:
         body = self.recorder.request_body
         return body is None or body.eof
@@ -352,7 +359,16 @@ class RequestSide:
                 elif trio is not None:
                     message = await self._trio_read_ahead(trio, left)
                 else:
-                    message = await receive_within(self._read_ahead, left)
+                    transport = self._server_transport()
+                    if transport is None:
+                        message = await receive_within(self._read_ahead, left)
+                    else:
+                        # The server does not read while we wait (asgi_watch): a
+                        # client's end that comes meanwhile is read after the answer.
+                        message, ended = await watched_within(
+                            self._read_ahead, left, transport, self._half_closed)
+                        if ended:
+                            continue  # (half-closed: what the server has, above)
                 if message is None:
                     return
         except Exception:  # a broken receive, or neither asyncio nor trio: stop here

@@ -24,6 +24,8 @@ is not the one looked for, or a version built otherwise, reads as "nothing known
   which hypercorn, at its next read, answers with its own 400 when the body is short.
 - :func:`uvicorn_unread`: what uvicorn's client sent that uvicorn has not read yet,
   left in place.
+- :func:`server_transport`: the asyncio transport uvicorn or hypercorn reads the
+  exchange's HTTP/1 connection through.
 - :func:`trio_ready`: the message hypercorn's trio worker has for the app, taken
   without a checkpoint.
 """
@@ -37,7 +39,7 @@ from typing import Any, Optional
 
 __all__ = ["SERVER_CLASSES", "hypercorn_connection", "hypercorn_dead",
            "hypercorn_half_closed", "is_daphne_send", "own_send", "server_send",
-           "trio_ready", "uvicorn_half_closed", "uvicorn_unread"]
+           "server_transport", "trio_ready", "uvicorn_half_closed", "uvicorn_unread"]
 
 # Closures to look into before giving up (a FastAPI app has one: ServerErrorMiddleware's;
 # two with a body size limit).
@@ -319,6 +321,32 @@ def uvicorn_half_closed(receive: Any) -> bool:
         return sock is not None and sock.fileno() >= 0 and peer_done(sock)
     except Exception:  # noqa: BLE001 - another version's insides: nothing known
         return False
+
+
+def server_transport(receive: Any, stream: Any) -> Any:
+    """The asyncio transport the server reads this exchange's HTTP/1 connection
+    through: uvicorn's (found from its ``receive``), or hypercorn's asyncio worker's
+    (from the stream whose ``app_send`` the app got); None for another server, HTTP/2
+    and 3 (a connection of many streams), hypercorn's trio worker, a server built
+    otherwise, a transport with no socket, or once the transport is closing."""
+    try:
+        transport = _uvicorn_transport(receive)
+        if transport is not None:
+            return transport if transport.get_extra_info("socket") is not None else None
+        if not type(stream).__module__.startswith("hypercorn."):
+            return None
+        scope = getattr(stream, "scope", None)
+        if scope.__class__ is not dict or scope.get("http_version") in _MULTIPLEXED:
+            return None
+        _, server = hypercorn_connection(stream)
+        writer = getattr(server, "writer", None)
+        transport = getattr(writer, "transport", None)
+        if (transport is None or transport.is_closing()
+                or transport.get_extra_info("socket") is None):
+            return None
+        return transport
+    except Exception:  # noqa: BLE001 - another version's insides: nothing known
+        return None
 
 
 def hypercorn_half_closed(stream: Any) -> bool:

@@ -5,16 +5,23 @@ tests/test_half_close_late.py).
 The hold (a blocking ``time.sleep``, no ``await``) lets a client's half-close reach the
 server's socket before the app answers, while the server, its loop held, has not read it
 yet: the order the race of hostile14's ``half-close-short`` needs, every time.
+
+``HALF_CLOSE_HOLD`` (seconds) sets the hold in the server process (0: none), and
+``HALF_CLOSE_GRACE`` the capture's grace for a body's rest (``asgi_receive.GRACE``): a
+grace of seconds lets a client's end come while the capture waits, every time (the race
+that is left when the end comes within the 5 ms grace).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
 from tests.support.side_by_side import bare_or_wrapped, built_once, lifespan
 
 HOLD = 0.3  # seconds the loop is held: the client's FIN is in the kernel by then
+_HELD = float(os.environ.get("HALF_CLOSE_HOLD", HOLD))
 
 
 def grouping(request: Any) -> dict[str, str]:
@@ -25,7 +32,7 @@ async def late_noread(scope: Any, receive: Any, send: Any) -> None:
     """Answers "ok" without reading the body; at ``.../readafter``, reads it once the
     response head is sent (what it got, or the end it saw, is not in the answer: the
     bare app's and the wrapped one's may read differently)."""
-    time.sleep(HOLD)  # noqa: ASYNC251 - on purpose: the server must not read meanwhile
+    time.sleep(_HELD)  # noqa: ASYNC251 - on purpose: the server must not read meanwhile
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2")]})
     if scope["path"].endswith("/readafter"):
@@ -39,6 +46,10 @@ async def late_noread(scope: Any, receive: Any, send: Any) -> None:
 def _build_wrapped() -> Any:
     from readme_metrics import MetricsApiConfig
     from readme_metrics.asgi import MetricsMiddleware
+    from readme_metrics.capture import asgi_receive
+
+    if os.environ.get("HALF_CLOSE_GRACE"):
+        asgi_receive.GRACE = float(os.environ["HALF_CLOSE_GRACE"])
 
     return MetricsMiddleware(late_noread, MetricsApiConfig(grouping_function=grouping))
 

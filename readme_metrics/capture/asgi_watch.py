@@ -1,0 +1,112 @@
+"""Waiting for a body's rest without letting the server read the client's end first.
+
+While the capture waits (``GRACE`` at most) for the rest of a body the app left unread,
+the event loop turns, and uvicorn and hypercorn (asyncio) read the socket in those
+turns. A client's end read there (``shutdown(SHUT_WR)`` after a short body, or with the
+rest of it) loses the app's answer: uvicorn takes it for a disconnect and drops what the
+app sends after; hypercorn feeds it to h11, which fails a short body, and answers its
+own 400. The bare app, answering without a wait, got its answer out first.
+
+So while the capture waits, the server's reading is paused (its transport's
+``pause_reading``) and the loop watches the socket in its stead (a reader on a
+duplicate of the descriptor). When something comes: the client's end (the caller's
+``half_closed``), and the capture stops waiting, the server reading it after the answer
+went out, as from the bare app; else data, which the server is let read (its reading
+resumed for the turn it takes), and the wait goes on. Nothing blocks: every wait is the
+loop's. A server that paused its own reading (flow control) reads nothing meanwhile:
+then the wait is a plain one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from typing import Any, Callable, Optional
+
+from readme_metrics.asgi_types import Message
+
+__all__ = ["TURNS", "watched_within"]
+
+#: Event loop turns given to a read ahead even when its time is used up (for a message
+#: in the socket that the server has not read yet, or one handed over from a thread).
+TURNS = 2
+
+
+def _wake(woke: asyncio.Future[None]) -> None:
+    if not woke.done():
+        woke.set_result(None)
+
+
+def _message(task: asyncio.Future[Message]) -> Optional[Message]:
+    """The read ahead's message; None when it was cancelled or failed (nothing read)."""
+    if not task.done() or task.cancelled() or task.exception() is not None:
+        return None
+    return task.result()
+
+
+async def _cancelled(task: asyncio.Future[Message]) -> None:
+    if not task.done():
+        task.cancel()
+        await asyncio.wait([task])
+
+
+async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
+                         timeout: float, transport: Any,
+                         half_closed: Callable[[], bool]) -> tuple[Optional[Message], bool]:
+    """(the message ``read_ahead()`` gives within ``timeout`` seconds, else None; whether
+    the wait stopped at the client's end, before the server read it), the server's
+    reading of ``transport`` paused while waiting (see the module). With no time left,
+    :data:`TURNS` turns still. The read ahead is cancelled when no message came (safe
+    with the servers' ``receive``: nothing is consumed), as :func:`.receive_within`
+    does."""
+    task = read_ahead()
+    if task.done():
+        return _message(task), False
+    loop = asyncio.get_running_loop()
+    deadline = time.perf_counter() + timeout
+    sock = transport.get_extra_info("socket")
+    ended = False
+    paused = False
+    try:
+        with socket.fromfd(sock.fileno(), sock.family, sock.type) as copy:
+            fd = copy.fileno()
+            turns = TURNS
+            while not task.done():
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    if turns <= 0:
+                        break
+                    turns -= 1
+                    left = 0.0  # a turn: what came is seen, none is waited for
+                if not transport.is_reading():  # paused by the server: reads nothing
+                    await asyncio.wait([task], timeout=left)
+                    break
+                woke: asyncio.Future[None] = loop.create_future()
+                transport.pause_reading()
+                paused = True
+                loop.add_reader(fd, _wake, woke)
+                try:
+                    either: list[asyncio.Future[Any]] = [task, woke]
+                    await asyncio.wait(either, timeout=left,
+                                       return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    loop.remove_reader(fd)
+                if task.done() or not woke.done():
+                    break
+                if half_closed():
+                    ended = True
+                    break
+                # Data: the server reads it in the next turn (its reader queued after
+                # this task's step, hence two); its reading is paused again in the one
+                # after, before a client's end that came with it is read.
+                transport.resume_reading()
+                paused = False
+                await asyncio.sleep(0)
+                await asyncio.sleep(0)
+        if not task.done():
+            await _cancelled(task)  # (a turn: the server still paused)
+    finally:
+        if paused:
+            transport.resume_reading()
+    return _message(task), ended
