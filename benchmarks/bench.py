@@ -629,6 +629,18 @@ class SlowCollector(Collector):
             return dict(json.loads(data.split(b"\r\n\r\n", 1)[1]))
 
 
+def rss_mb() -> float:
+    """This process's resident set size, MB (NaN where /proc is not there)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
 def drive(app: Callable, rate: float, seconds: float) -> tuple[int, float]:
     """Call ``app`` at ``rate`` GETs a second for ``seconds``; (served, wall seconds)."""
     environ = environ_for("GET")
@@ -670,6 +682,7 @@ def bench_sustained(rate: float, delay: float, seconds: float) -> dict[str, Any]
         served, wall = drive(app, rate, seconds)
         stopped = time.perf_counter()
         backlog_at_stop = app.stats["queued"]
+        rss_at_stop = rss_mb()
         threads = sum(t.name == "readme-metrics-worker" for t in threading.enumerate())
         clear_s: Optional[float] = None
         while time.perf_counter() - stopped < 60:
@@ -691,6 +704,9 @@ def bench_sustained(rate: float, delay: float, seconds: float) -> dict[str, Any]
         "delivered_distinct": counts["distinct"],
         "duplicates": counts["logs"] - counts["distinct"],
         "backlog_at_stop": backlog_at_stop, "backlog_clear_s": clear_s,
+        # This process's RSS when the load stopped (the backlog at its largest): the
+        # bench's own and the earlier runs' memory are in it too.
+        "rss_at_stop_mb": round(rss_at_stop, 1),
         "sender_threads_at_stop": threads, "batches": stats["batches"],
         "retries": stats["retries"],
         "dropped_by": {key[8:]: value for key, value in stats.items()
