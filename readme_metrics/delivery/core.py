@@ -417,11 +417,22 @@ class Delivery:
             "thread starts", self._pool.failure or "unknown")
 
     def _run(self) -> None:
-        """One sender thread: take a due batch, post it, repeat until closed."""
+        """One sender thread: take a due batch, post it, repeat until closed, or until
+        the traffic no longer needs it (one sender stays: Batcher._surplus_locked)."""
         batcher = self._batcher
+        batcher.sender_began()
+        try:
+            self._loop(batcher)
+        except BaseException:  # (not expected: counted out, as next_batch does)
+            batcher.sender_gone()
+            raise
+
+    def _loop(self, batcher: Batcher) -> None:
         while True:
             batch = batcher.next_batch()
             if batch is None:
+                if not batcher.closed:
+                    return  # more senders than the traffic needs: this one ends
                 ended = batcher.end_unattended()  # the last sender after a release()
                 if ended is not None:
                     self._closed(*ended)

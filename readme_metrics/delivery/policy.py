@@ -56,6 +56,13 @@ DOWN_AFTER = 3
 #: backoff (up to ``BACKOFF_CAP``) between its own attempts, so the probes are the
 #: batches whose backoff is over, or the logs that came meanwhile.
 PROBE_CAP = 5.0
+#: The longest a probe of an API taken for down waits for the one in flight before it
+#: goes too (``timeout`` at first, doubling with each probe let go so while none was
+#: answered: ``Batcher._probing_locked``). A black-holed API (it takes the POSTs and
+#: never answers) saw one more POST every ``timeout`` plus the hold: 13.6 a minute from
+#: each process with the defaults, up to 10 held open at once. See delivery20 in
+#: docs/DELIVERY.md for the figures behind the value.
+PROBE_OVERLAP_CAP = 10.0
 #: Retry-After is honoured: no retry comes earlier than the server asked. Only an absurd
 #: value (a date far in the future) is cut to this, so a mistake there cannot stall
 #: delivery for days; meanwhile the queue stays bounded and new logs are counted as drops.

@@ -1,0 +1,241 @@
+"""delivery20: senders that outlive a burst, the queue's bound against a slow API, and
+the probes of a black-holed API.
+
+- Up to 32 sender threads started for a burst against a slow Metrics API stayed for the
+  life of the process, each waking every IDLE_LOOK seconds. Now, at the end of each
+  span of IDLE_END seconds, the senders beyond the most POSTs in flight at once during
+  it end as they find nothing to take; one always stays.
+- At 2,000 logs/s against an API answering in 8 s, the logs in flight (16,000 at that
+  rate) counted against max_queue_size (10,000) with those waiting: about 2,000 of
+  12,000 were dropped as ``dropped_queue_full`` whatever the senders. max_queue_size now
+  bounds the logs waiting (for a POST or a retry); those in a POST in flight are bounded
+  by the senders (32 POSTs of 500 logs at most), and max_queue_bytes still bounds all.
+
+The Batcher on a fake clock where it can; one test with the real sender threads, whose
+waits are the events they wait for (no sleep is an assertion).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from readme_metrics.delivery import batcher as batcher_module
+from readme_metrics.delivery import policy
+from readme_metrics.delivery.batcher import Batcher
+from readme_metrics.delivery.queue import LogQueue
+from tests.support.delivery import (
+    MakeDelivery,
+    adds_up,
+    api_key_never_logged_fixture,  # noqa: F401 - autouse
+    fail_attempt,
+    item,
+    make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    put_log,
+    second_post_while_the_first_is_held,
+    take_batch,
+    worker_threads,
+)
+from tests.support.fake_api import Collector, Reply
+from tests.support.polling import wait_until
+from tests.test_delivery19_findings import _sustained
+
+# -- (a) senders a burst started end once the traffic no longer needs them ------------
+
+
+def _burst(now: list[float], senders: int = 32) -> tuple[LogQueue, Batcher]:
+    """``senders`` sender threads counted in, each holding one POST at once (a burst
+    against a slow API), then every POST answered: the Batcher as they leave it."""
+    queue = LogQueue(batch_size=1, interval=0.0, max_size=10_000, max_bytes=10**9,
+                     max_post_logs=1)
+    batcher = Batcher(queue, clock=lambda: now[0])
+    for _ in range(senders):
+        batcher.sender_began()
+    for n in range(senders):
+        put_log(batcher, f"burst-{n}")
+    taken = [batcher.next_batch() for _ in range(senders)]
+    assert all(batch is not None for batch in taken)
+    assert len(queue.in_flight) == senders
+    for batch in taken:
+        assert batch is not None
+        batch.sent_at = now[0]
+    now[0] += 4.0
+    for batch in taken:
+        assert batch is not None
+        batcher.settle(batch, None)
+    return queue, batcher
+
+
+def test_idle_senders_beyond_the_span_s_busiest_end_and_one_stays() -> None:
+    """32 senders held 32 POSTs at once; then nothing for two spans. Before, none ever
+    ended (next_batch only returned None once closed). Now the span that had the burst
+    keeps them all; at the end of the next, quiet one, 31 end as they look, one stays."""
+    now = [100.0]
+    queue, batcher = _burst(now)
+    now[0] = 100.0 + batcher_module.IDLE_END + 1  # the span with the burst is over
+    with queue.lock:
+        assert batcher._surplus_locked() is False  # it needed all 32
+    now[0] += batcher_module.IDLE_END  # a whole span with no POST at all
+    ended = 0
+    while batcher.senders > 1:
+        assert batcher.next_batch() is None  # nothing to take: it ends
+        ended += 1
+    assert ended == 31 and batcher.senders == 1
+    with queue.lock:
+        assert batcher._surplus_locked() is False  # the last one stays
+    put_log(batcher, "after")  # and takes what comes
+    assert batcher.next_batch() is not None
+
+
+def test_the_senders_a_span_needed_stay() -> None:
+    """A quiet span in which 3 POSTs were in flight at once keeps 3 senders; one
+    started meanwhile (a burst: the pool grew) has none end before the span after."""
+    now = [100.0]
+    queue, batcher = _burst(now, senders=8)
+    now[0] = 100.0 + batcher_module.IDLE_END + 1
+    with queue.lock:
+        batcher._surplus_locked()  # the burst's span over: 8 kept for this one
+    for n in range(3):
+        put_log(batcher, f"steady-{n}")
+    steady = [batcher.next_batch() for _ in range(3)]
+    for batch in steady:
+        assert batch is not None
+        batcher.settle(batch, None)
+    now[0] += batcher_module.IDLE_END
+    while batcher.senders > 3:
+        assert batcher.next_batch() is None
+    with queue.lock:
+        assert batcher._surplus_locked() is False
+    batcher.sender_began()  # the pool grew for a burst
+    with queue.lock:
+        assert batcher._surplus_locked() is False  # none ends in this span
+    now[0] += batcher_module.IDLE_END  # a quiet span again: one stays
+    while batcher.senders > 1:
+        assert batcher.next_batch() is None
+
+
+def test_sender_threads_a_burst_started_end_and_delivery_stays_exact(
+        collector: Collector, make_delivery: MakeDelivery,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real senders: a second POST while the first is held starts a second sender;
+    once the API answers and a span passes with nothing to send, one sender is left,
+    it sends what comes next, and flush(), stats and close() are exact. Before, the
+    second sender stayed (the wait below ran out)."""
+    monkeypatch.setattr(batcher_module, "IDLE_END", 0.2, raising=False)
+    monkeypatch.setattr(batcher_module, "IDLE_LOOK", 0.05)
+    delivery = make_delivery(collector.url, buffer_length=1)
+    second_post_while_the_first_is_held(collector, delivery,
+                                        [f"burst-{n}" for n in range(6)], held=1)
+    assert delivery.flush(10.0) is True
+    assert len(worker_threads()) >= 2
+    collector.default = Reply()
+    wait_until(lambda: len(worker_threads()) == 1)  # each ended at an idle look
+    assert delivery._batcher.senders == 1
+    for n in range(5):
+        assert delivery.submit(item(f"after-{n}"))
+    assert delivery.flush(10.0) is True
+    stats = delivery.stats
+    assert stats["sent"] == 11 and stats["queued"] == 0 and adds_up(stats)
+    delivery.close()
+    assert not [t for t in worker_threads() if t.is_alive()]
+    assert len({log["_id"] for log in collector.logs}) == 11
+    assert threading.active_count() >= 1
+
+
+# -- (b) the logs in flight to a slow API do not fill the queue -------------------------
+
+
+@pytest.mark.parametrize(("rate", "latency"), [(2000, 8.0), (3000, 8.0)])
+def test_a_slow_api_s_logs_in_flight_do_not_count_against_max_queue_size(
+        rate: int, latency: float) -> None:
+    """6 s at 2,000/s to an API answering in 8 s: before, 2,000 of 12,000 dropped as
+    dropped_queue_full (3,000/s: 8,000 of 18,000), the 10,000 logs of the bound being
+    in flight. Now every log is delivered."""
+    counts = _sustained(rate, latency, seconds=6.0)
+    assert counts["dropped_queue_full"] == 0, counts
+    assert counts["sent"] + counts["waiting"] == rate * 6
+
+
+def test_max_queue_size_still_bounds_the_logs_waiting() -> None:
+    """With POSTs in flight, the logs waiting for a POST (or a retry) stop at
+    max_queue_size; max_queue_bytes bounds those in flight too."""
+    now = [100.0]
+    queue = LogQueue(batch_size=1, interval=0.0, max_size=5, max_bytes=10**9,
+                     max_post_logs=3)
+    batcher = Batcher(queue, clock=lambda: now[0])
+    for n in range(5):
+        put_log(batcher, f"log-{n}")
+    with queue.lock:
+        in_flight = queue.cut_locked()  # 3 logs in a POST
+    assert in_flight.count == 3
+    for n in range(3):
+        put_log(batcher, f"more-{n}")  # 2 waiting + 3 = 5 waiting: the bound
+    log = item("refused")
+    assert batcher.put(log, log.nbytes, inline=False)[0] == "queue_full"
+    stats = queue.stats()
+    assert stats["queued"] == 8 and stats["dropped_queue_full"] == 1
+    # Bytes: all of them, in flight or not.
+    small = LogQueue(batch_size=1, interval=0.0, max_size=1000, max_bytes=300,
+                     max_post_logs=3)
+    with small.lock:
+        assert small.put_locked(item("a"), 100) and small.put_locked(item("b"), 100)
+        small.cut_locked()
+        assert small.put_locked(item("c"), 100)
+        assert not small.put_locked(item("d"), 100)
+
+
+# -- (c) the probes of a black-holed API back off -----------------------------------------
+
+
+def _down_with_a_probe_in_flight(now: list[float]) -> tuple[LogQueue, Batcher]:
+    """The API taken for down (3 failures in a row), ``timeout`` 3 s, the hold over and
+    a first probe in flight, unanswered."""
+    queue = LogQueue(batch_size=1, interval=0.0, max_size=1000, max_bytes=10**7)
+    batcher = Batcher(queue, clock=lambda: now[0], probe_after=3.0)
+    for n in range(policy.DOWN_AFTER):
+        put_log(batcher, f"failed-{n}")
+        batch = take_batch(queue, batcher)
+        assert batch is not None
+        fail_attempt(batcher, batch)
+    assert batcher.down
+    for batch in queue.retries:  # (their own backoffs are jittered: all due at the hold)
+        batch.not_before = batcher.hold_until
+    now[0] = batcher.hold_until
+    probe = take_batch(queue, batcher)
+    assert probe is not None
+    probe.sent_at = now[0]
+    return queue, batcher
+
+
+def _next_probe_after(queue: LogQueue, batcher: Batcher, now: list[float]) -> float:
+    """Seconds the probe in flight holds the next one back (the fake clock moved there,
+    and on to the next probe sent: the logs' pacing may add to it)."""
+    with queue.lock:
+        probing, wait = batcher._probing_locked(now[0])
+    assert probing and wait is not None
+    now[0] += wait + 1e-9  # (past it, whatever the float sums)
+    put_log(batcher, f"new-{now[0]}")
+    while True:
+        with queue.lock:
+            probe, more = batcher.take_locked()
+        if probe is not None:
+            break
+        assert more is not None
+        now[0] += more + 1e-9
+    probe.sent_at = now[0]
+    return round(wait, 3)
+
+
+def test_the_probes_of_a_black_holed_api_go_ever_further_apart() -> None:
+    """Each probe unanswered for ``timeout`` let the next one go: a black-holed API saw
+    one POST every 3 s and the hold, 13.6 a minute, up to 10 open at once (the 30 s
+    bound). Now each probe let go while none was answered doubles the wait, up to
+    PROBE_OVERLAP_CAP (10 s): 3, 6, 10, 10 s; the first answer brings it back to 3 s."""
+    now = [100.0]
+    queue, batcher = _down_with_a_probe_in_flight(now)
+    waits = [_next_probe_after(queue, batcher, now) for _ in range(4)]
+    assert waits == [3.0, 6.0, policy.PROBE_OVERLAP_CAP, policy.PROBE_OVERLAP_CAP]
+    answered = next(iter(queue.in_flight))
+    batcher.settle(answered, None)  # an answer: the API is up
+    assert batcher.overlaps == 0 and not batcher.down
