@@ -17,8 +17,6 @@ waits are the events they wait for (no sleep is an assertion).
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from readme_metrics.delivery import batcher as batcher_module
@@ -35,7 +33,6 @@ from tests.support.delivery import (
     put_log,
     second_post_while_the_first_is_held,
     take_batch,
-    worker_threads,
 )
 from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
@@ -128,9 +125,10 @@ def test_sender_threads_a_burst_started_end_and_delivery_stays_exact(
     second_post_while_the_first_is_held(collector, delivery,
                                         [f"burst-{n}" for n in range(6)], held=1)
     assert delivery.flush(10.0) is True
-    assert len(worker_threads()) >= 2
+    pool = delivery._pool  # (this Delivery's senders: another test's may still run)
+    assert pool.running() >= 2
     collector.default = Reply()
-    wait_until(lambda: len(worker_threads()) == 1)  # each ended at an idle look
+    wait_until(lambda: pool.running() == 1)  # each ended at an idle look
     assert delivery._batcher.senders == 1
     for n in range(5):
         assert delivery.submit(item(f"after-{n}"))
@@ -138,9 +136,8 @@ def test_sender_threads_a_burst_started_end_and_delivery_stays_exact(
     stats = delivery.stats
     assert stats["sent"] == 11 and stats["queued"] == 0 and adds_up(stats)
     delivery.close()
-    assert not [t for t in worker_threads() if t.is_alive()]
+    assert pool.running() == 0
     assert len({log["_id"] for log in collector.logs}) == 11
-    assert threading.active_count() >= 1
 
 
 # -- (b) the logs in flight to a slow API do not fill the queue -------------------------
