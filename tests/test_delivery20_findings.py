@@ -17,17 +17,24 @@ waits are the events they wait for (no sleep is an assertion).
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 
 from readme_metrics.delivery import batcher as batcher_module
 from readme_metrics.delivery import policy
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.queue import LogQueue
+from tests.support.contract import run_python
 from tests.support.delivery import (
+    EXIT_CLOCK,
+    EXIT_KEY,
     MakeDelivery,
     adds_up,
     api_key_never_logged_fixture,  # noqa: F401 - autouse
+    assert_exit_sent,
     fail_attempt,
+    ids,
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     put_log,
@@ -138,6 +145,52 @@ def test_sender_threads_a_burst_started_end_and_delivery_stays_exact(
     delivery.close()
     assert pool.running() == 0
     assert len({log["_id"] for log in collector.logs}) == 11
+
+
+#: A burst during a slow POST starts a second sender; once one is left (spans of 0.2 s
+#: here), 5 more logs, then the interpreter's exit: all 35 must be delivered within
+#: shutdown_timeout (1 s).
+RETIRED_EXIT_SCRIPT = EXIT_CLOCK + textwrap.dedent("""
+    import sys, time
+    from readme_metrics.delivery import batcher
+    batcher.IDLE_END, batcher.IDLE_LOOK = 0.2, 0.05
+    from readme_metrics.config import MetricsApiConfig
+    from readme_metrics.delivery import Delivery
+    from readme_metrics.exchange import Exchange, Group
+
+    config = MetricsApiConfig(api_key=sys.argv[2], grouping_function=lambda req: None,
+                              metrics_api=sys.argv[1], buffer_length=1,
+                              shutdown_timeout=1.0)
+    delivery = Delivery(config, lambda item: {"_id": item.to_exchange().id})
+
+    def log(name):
+        delivery.submit(Exchange(name, 0.0, "GET", "http://a/", "HTTP/1.1", [], "1",
+                                 Group("g")))
+
+    def until(predicate, what):
+        deadline = time.monotonic() + 20
+        while not predicate():
+            assert time.monotonic() < deadline, what
+            time.sleep(0.01)
+
+    for n in range(30):
+        log(f"burst-{n}")
+    until(lambda: delivery._pool.running() >= 2, "a second sender")
+    until(lambda: delivery._pool.running() == 1, "one sender left")
+    for n in range(5):
+        log(f"after-{n}")
+    exit_begins()
+""")
+
+
+def test_the_exit_flush_with_one_sender_left_sends_everything(
+        collector: Collector) -> None:
+    """After the senders a burst started have ended, the exit still sends every log
+    within shutdown_timeout."""
+    collector.default = Reply(delay=0.3)
+    child = run_python(RETIRED_EXIT_SCRIPT, collector.url, EXIT_KEY)
+    assert_exit_sent(child, collector, 35)
+    assert len(set(ids(collector.logs))) == 35
 
 
 # -- (b) the logs in flight to a slow API do not fill the queue -------------------------
