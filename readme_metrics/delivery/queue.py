@@ -4,10 +4,11 @@ One lock guards everything here. The request thread calls :meth:`LogQueue.put` (
 attribute updates, no I/O); senders take batches with :meth:`LogQueue.take` and report
 each one back exactly once (:meth:`settle`, :meth:`retry_later`, :meth:`pause`).
 
-Every log accepted gets a sequence number. It is *queued* (counted against
-``max_queue_size`` and ``max_queue_bytes``) from the moment it is accepted until it is
-settled, whether it is waiting, in a POST in flight or waiting for a retry, so memory is
-bounded by the options whatever the Metrics API does. Batches may settle out of order
+Every log accepted gets a sequence number. It is *queued* (counted in ``stats`` and
+against ``max_queue_bytes``) from the moment it is accepted until it is settled, whether
+it is waiting, in a POST in flight or waiting for a retry; ``max_queue_size`` bounds
+those not in a POST in flight (:meth:`LogQueue.put_locked`), which the senders bound. So
+memory is bounded whatever the Metrics API does. Batches may settle out of order
 (several POSTs in flight), so a flush waits for the lowest unsettled sequence number to
 pass its target, not for a count.
 
