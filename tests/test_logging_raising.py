@@ -289,8 +289,10 @@ def test_asgi_a_full_queue_and_the_librarys_own_post(
         collector: Collector, raising_logger: logging.Logger) -> None:
     answer = threading.Event()
     collector.default = Reply(gate=answer)
+    # (max_queue_bytes: the logs in POSTs in flight count apart from max_queue_size.)
     middleware = _asgi_middleware(collector, raising_logger, buffer_length=1,
-                                  max_queue_size=2, timeout=30.0, shutdown_timeout=10.0)
+                                  max_queue_size=2, max_queue_bytes=1, timeout=30.0,
+                                  shutdown_timeout=10.0)
     try:
         eye = _serve_asgi(middleware, [
             *({"path": f"/{n}"} for n in range(6)),
