@@ -167,10 +167,7 @@ OPTIONS: tuple[Option, ...] = (
         "pass through untouched and are logged truncated", hint=numbers.bytes_hint),
     Option("max_queue_size", "README_MAX_QUEUE_SIZE", "int", 10000, _WHOLE.format(1),
         numbers.whole(1), "`10000`",
-        "logs waiting in memory (for a POST, or for a retry) before new ones are dropped "
-        "(and counted); the logs in POSTs in flight are not counted here (at most 32 POSTs "
-        "of 500 logs, already encoded: a slow Metrics API's answer time times your "
-        "traffic), `max_queue_bytes` bounds them too"),
+        "logs waiting in memory before new ones are dropped (and counted)"),
     Option("max_queue_bytes", "README_MAX_QUEUE_BYTES", "int", 64 * 1024 * 1024,
         _WHOLE.format(1), numbers.whole(1), "`67108864` (64 MiB)",
         "captured bytes waiting in memory before new logs are dropped",

@@ -136,10 +136,8 @@ def test_a_full_queue_warned_about_on_the_request_thread(
         collector: Collector, raising_logger: logging.Logger) -> None:
     answer = threading.Event()
     collector.default = Reply(gate=answer)  # the first POST is held: the queue fills
-    # (max_queue_bytes: since delivery20 the logs in POSTs in flight count apart from
-    # max_queue_size, and the senders took each log as it came; bytes count them all.)
     middleware = _middleware(collector, raising_logger, buffer_length=1, max_queue_size=2,
-                             max_queue_bytes=1, timeout=30.0, shutdown_timeout=10.0)
+                             timeout=30.0, shutdown_timeout=10.0)
     try:
         eye = _serve(middleware, [{"path": f"/{n}"} for n in range(6)])
         assert middleware.stats["dropped_queue_full"] >= 1
@@ -289,10 +287,8 @@ def test_asgi_a_full_queue_and_the_librarys_own_post(
         collector: Collector, raising_logger: logging.Logger) -> None:
     answer = threading.Event()
     collector.default = Reply(gate=answer)
-    # (max_queue_bytes: the logs in POSTs in flight count apart from max_queue_size.)
     middleware = _asgi_middleware(collector, raising_logger, buffer_length=1,
-                                  max_queue_size=2, max_queue_bytes=1, timeout=30.0,
-                                  shutdown_timeout=10.0)
+                                  max_queue_size=2, timeout=30.0, shutdown_timeout=10.0)
     try:
         eye = _serve_asgi(middleware, [
             *({"path": f"/{n}"} for n in range(6)),

@@ -17,11 +17,10 @@ as a request thread starts no thread but the first. The watchdog also keeps the
 partial batch that comes due then.
 
 What it trusts: nothing about the Metrics API. It may be down, slow, dripping its
-answers or refusing for hours; memory stays bounded (``max_queue_size`` logs waiting
-for a POST or a retry, at most ``MAX_SENDERS`` POSTs in flight, and ``max_queue_bytes``
-captured bytes counting them all), each POST is bounded by ``timeout``, retries are
-bounded, every log that is not delivered is counted with its reason, and exit waits at
-most ``shutdown_timeout``.
+answers or refusing for hours; memory stays bounded (``max_queue_size`` logs and
+``max_queue_bytes`` captured bytes, counting the batches in flight or waiting for a
+retry), each POST is bounded by ``timeout``, retries are bounded, every log that is not
+delivered is counted with its reason, and exit waits at most ``shutdown_timeout``.
 
 The parts: :mod:`.queue` (accounting), :mod:`.batcher` (what goes next), :mod:`.worker`
 (threads), :mod:`.attempt` (one attempt and its consequences), :mod:`.sender` (encode,

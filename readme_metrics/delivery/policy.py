@@ -111,11 +111,12 @@ RAISE_POST_BYTES_AFTER = 100
 #: traffic. 32, not 16 (delivery19): 16 x 500 logs per round trip was exactly 2,000
 #: logs/s against an API that takes 4 s, and with the POSTs spread, 718 of 20,000 were
 #: still dropped there (16 POSTs of 500 in flight, the backlog never drained); 32 had
-#: none dropped. The logs in flight count against max_queue_bytes, not max_queue_size
-#: (delivery20: this bound, 32 POSTs of 500 logs, is theirs), so rate x answer time
-#: must stay under 16,000 logs (docs/DELIVERY.md "Threads"). Threads cost little memory
-#: (the logs they hold are counted); each keeps a connection to the API. Those a burst
-#: started end once a minute passes with fewer POSTs in flight (Batcher._surplus_locked).
+#: none dropped. The logs in flight count against max_queue_size and bytes, which at
+#: their defaults come first past that: rate x answer time must fit in them (10,000
+#: logs: 2,000/s to an API answering in 8 s needs max_queue_size 16,000 to 20,000;
+#: docs/DELIVERY.md "Threads"). Threads cost little memory (the logs they hold are
+#: counted); each keeps a connection to the API. Those a burst started end once a
+#: minute passes with fewer POSTs in flight (Batcher._surplus_locked).
 MAX_SENDERS = 32
 
 # Verdicts on one POST attempt.
