@@ -167,7 +167,10 @@ OPTIONS: tuple[Option, ...] = (
         "pass through untouched and are logged truncated", hint=numbers.bytes_hint),
     Option("max_queue_size", "README_MAX_QUEUE_SIZE", "int", 10000, _WHOLE.format(1),
         numbers.whole(1), "`10000`",
-        "logs waiting in memory before new ones are dropped (and counted)"),
+        "logs held in memory (waiting, or in a POST in flight) before new ones are "
+        "dropped (and counted); against a slow Metrics API your traffic times its answer "
+        "time must fit in it: 2,000 logs/s to one answering in 8 s needs about 16,000 to "
+        "20,000"),
     Option("max_queue_bytes", "README_MAX_QUEUE_BYTES", "int", 64 * 1024 * 1024,
         _WHOLE.format(1), numbers.whole(1), "`67108864` (64 MiB)",
         "captured bytes waiting in memory before new logs are dropped",
