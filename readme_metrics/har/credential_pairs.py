@@ -152,10 +152,20 @@ def _names_credential(name: Any) -> bool:
 
 # The values of a setting (any case), which no credential is: a pair holding one is a
 # settings list's row ({"name": "auth", "value": "enabled"}, [["sig", "none"]]), which a
-# name alone does not tell from a header's (secrets16), and masking it hid nothing.
-_SETTINGS = frozenset(("enabled", "disabled", "enable", "disable", "true", "false", "on",
-                       "off", "yes", "no", "none", "null", "required", "optional",
-                       "allowed", "denied", "default", "auto", ""))
+# name alone does not tell from a header's (secrets16), and masking it hid nothing. So
+# is the name of a scheme alone, with no credential after it ({"name": "auth", "value":
+# "oauth2"}: which scheme a client uses; OpenAPI's security types and the places of an
+# API key), as an ``Authorization: Bearer`` without a token holds none (secrets17).
+_SETTINGS = frozenset((
+    "enabled", "disabled", "enable", "disable", "true", "false", "on", "off", "yes", "no",
+    "none", "null", "required", "optional", "allowed", "denied", "default", "auto", "",
+    "basic", "bearer", "digest", "oauth", "oauth1", "oauth2", "openid", "oidc", "saml",
+    "apikey", "api-key", "api_key", "jwt", "hmac", "ntlm", "negotiate", "kerberos",
+    "hawk", "aws4", "sigv4", "mtls", "token", "session", "cookie", "header", "query",
+    "anonymous", "public",
+))
+# The longest of them: a longer value is no setting (no lookup).
+_SETTING_LENGTH = max(map(len, _SETTINGS))
 
 
 def _masked(value: Any) -> Any:
@@ -163,7 +173,7 @@ def _masked(value: Any) -> Any:
     ``Values``), but a setting's (:data:`_SETTINGS`); anything else as it is."""
     if value.__class__ is str:
         return value if is_masked(value) or REDACTED_MARK.fullmatch(value) or (
-            len(value) < 9 and value.lower() in _SETTINGS) else mask(value)
+            len(value) <= _SETTING_LENGTH and value.lower() in _SETTINGS) else mask(value)
     if value.__class__ is list:
         return [_masked(item) if item.__class__ is str else item for item in value]
     return value

@@ -13,12 +13,15 @@ import binascii
 import re
 from base64 import b64decode, b64encode
 from functools import lru_cache
+from os.path import commonprefix
 from urllib.parse import quote
 
+from readme_metrics.har.percent import percent_decoded
 from readme_metrics.har.text import PROBED_TEXT, rarest
 from readme_metrics.masking import utf8
 
-__all__ = ["base64_spellings", "masked_base64_runs", "shortest_spelling"]
+__all__ = ["base64_spellings", "broken_spelling_in", "masked_base64_runs",
+           "masked_encoded_runs", "shortest_spelling"]
 
 _TO_URLSAFE = str.maketrans("+/", "-_")
 # A run of base64 in either alphabet, its padding included.
@@ -29,11 +32,37 @@ _URL_RUN = re.compile(r"(?<!%)(?<!%[0-9A-Fa-f])[A-Za-z0-9+/\-_]+=*")
 # PHP "/" as "\/"), and a line break a reader takes out of wrapped base64 (MIME's 76
 # columns, PEM's 64: CRLF or LF, as sent or as a JSON string's escapes).
 _ESCAPE = r"\\u00(?:2[BbFf]|3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa])|\\/"
-_ESCAPED = re.compile(_ESCAPE)
+# The same in the URL-safe alphabet ("-" and "_" for "+" and "/"; JSON escapes neither,
+# but a text escaping every character does: "\u002d").
+_URLSAFE_ESCAPE = r"\\u00(?:2[Dd]|3[0-9]|[46][1-9A-Fa-f]|5[0-9AaFf]|7[0-9Aa])"
+_ESCAPED = re.compile(rf"{_ESCAPE}|\\u00(?:2[Dd]|5[Ff])")
 _BREAK = re.compile(r"\r?\n|\\r\\n|\\n")
-# A run of standard base64 so broken: its characters (or escapes), lines of them.
-_BROKEN_RUN = re.compile(
-    rf"(?:[A-Za-z0-9+/]|{_ESCAPE})+(?:(?:{_BREAK.pattern})+(?:[A-Za-z0-9+/]|{_ESCAPE})+)*=*")
+
+
+def _broken_run(characters: str, escape: str) -> re.Pattern[str]:
+    """A run of base64 of ``characters`` so broken: its characters (or ``escape`` s),
+    lines of them. Not starting just after a backslash: what follows one is an escape's
+    (``\\n``, ``\\u0041``, an escaped backslash's ``\\\\u0041``), no data; a run read
+    from there and written again unescaped left a backslash before what it wrote
+    (invalid JSON: ``\\A``)."""
+    character = f"(?:[{characters}]|{escape})"
+    return re.compile(
+        rf"(?<!\\){character}+(?:(?:{_BREAK.pattern})+{character}+)*=*")
+
+
+# A run of standard base64 so broken, and of URL-safe base64.
+_BROKEN_RUN = _broken_run("A-Za-z0-9+/", _ESCAPE)
+_BROKEN_URLSAFE_RUN = _broken_run(r"A-Za-z0-9\-_", _URLSAFE_ESCAPE)
+# A run of base64 (either alphabet) percent-encoded in a URL, a query, a cookie: its
+# characters maybe escaped (urlencode writes "+", "/" and "=" as %2B, %2F, %3D), lines
+# of them (a wrapped value: %0D%0A, %0A), not starting inside an escape.
+_ENCODED_CHARACTER = (r"(?:[A-Za-z0-9+/\-_]|%(?:2[BbDdFf]|3[0-9]|[46][1-9A-Fa-f]"
+                      r"|5[0-9AaFf]|7[0-9Aa]))")
+_ENCODED_RUN = re.compile(
+    rf"(?<!%)(?<!%[0-9A-Fa-f]){_ENCODED_CHARACTER}+"
+    rf"(?:(?:(?:%0[Dd])?%0[Aa])+{_ENCODED_CHARACTER}+)*(?:=|%3[Dd])*")
+_ENCODED_BREAK = re.compile(r"\r?\n")
+_ENCODED_TOKEN = re.compile(r"%[0-9A-Fa-f]{2}|[^%]")
 
 
 @lru_cache(maxsize=64)
@@ -221,8 +250,11 @@ def _masked_broken_runs(text: str, key: str, masked: str) -> str:
             break
     else:
         return text
+    # A spelling holding "-" or "_" is URL-safe base64's (one holding neither is either
+    # alphabet's: read as standard, as before).
+    runs = _BROKEN_URLSAFE_RUN if "-" in needle or "_" in needle else _BROKEN_RUN
     spans = []
-    for run in _BROKEN_RUN.finditer(text):
+    for run in runs.finditer(text):
         found = run.group(0)
         lines = [_unbroken(line) for line in _BREAK.split(found)]
         whole = "".join(lines)
@@ -231,8 +263,59 @@ def _masked_broken_runs(text: str, key: str, masked: str) -> str:
         written = _masked_run(whole, key, masked, False)
         if len(lines) > 1:
             newline = _BREAK.search(found).group(0)  # type: ignore[union-attr]
-            first, width = len(lines[0]), max(len(line) for line in lines[:-1])
-            written = newline.join([written[:first]] + [
-                written[at:at + width] for at in range(first, len(written), width)])
+            written = _rewrapped(written, lines, newline)
         spans.append((run.start(), run.end(), written))
     return _spliced(text, spans)
+
+
+def broken_spelling_in(text: str, key: str) -> bool:
+    """Whether ``text`` may spell the (long) ``key``'s bytes in base64 broken, as no
+    search of it as written finds: wrapped across lines, written with JSON's escapes,
+    or percent-encoded (a query's value: %2B, %0D%0A). Asked only of a text holding a
+    "%", a line break or a backslash."""
+    if "%" in text:
+        text = percent_decoded(text)
+    flat = _unbroken(text)
+    for needle in _needles(key):  # noqa: SIM110 (no generator: see scrub._holds)
+        if needle in flat:
+            return True
+    return False
+
+
+def masked_encoded_runs(text: str, key: str, masked: str) -> str:
+    """``text`` (a URL, a query, a cookie's or a header's value) with each run of base64
+    percent-encoded there (see :data:`_ENCODED_RUN`) that spells the (long) ``key``'s
+    bytes once decoded written again with ``masked``'s bytes there, percent-encoded
+    (its "+", "/", "=" and line breaks; a URL stays valid, and a query's value one) and
+    wrapped as it was. ``text`` itself when none does."""
+    if "%" not in text or not broken_spelling_in(text, key):
+        return text
+    needles = _needles(key)
+    spans = []
+    for run in _ENCODED_RUN.finditer(text):
+        found = run.group(0)
+        if "%" not in found:
+            continue  # as written: masked_base64_runs's
+        decoded = percent_decoded(found)
+        lines = _ENCODED_BREAK.split(decoded)
+        whole = "".join(lines)
+        if not any(needle in whole for needle in needles):
+            continue
+        written = _masked_run(whole, key, masked, False)
+        if len(lines) > 1:
+            newline = _ENCODED_BREAK.search(decoded).group(0)  # type: ignore[union-attr]
+            written = _rewrapped(written, lines, newline)
+        # What stands before the key's group of four (a path, a word) as it was written:
+        # each character of the run is one escape or one character as written.
+        same = len(commonprefix([decoded, written]))
+        kept = "".join(_ENCODED_TOKEN.findall(found)[:same])
+        spans.append((run.start(), run.end(), kept + quote(written[same:], safe="-_")))
+    return _spliced(text, spans)
+
+
+def _rewrapped(written: str, lines: list[str], newline: str) -> str:
+    """``written`` (a run read from ``lines``) wrapped as they were, with ``newline``:
+    its first line as long, the next ones at the longest line's width."""
+    first, width = len(lines[0]), max(len(line) for line in lines[:-1])
+    return newline.join([written[:first]] + [
+        written[at:at + width] for at in range(first, len(written), width)])

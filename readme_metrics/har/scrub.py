@@ -17,7 +17,9 @@ from typing import Any, Optional
 from readme_metrics.har.credentials import URL_HEADERS, CallerKey
 from readme_metrics.har.key_base64 import (
     base64_spellings,
+    broken_spelling_in,
     masked_base64_runs,
+    masked_encoded_runs,
     shortest_spelling,
 )
 from readme_metrics.har.pairs import parse_query
@@ -102,38 +104,57 @@ def _base64_fields(entry: dict[str, Any], caller: CallerKey) -> None:
     every = (request["headers"], request["cookies"], response["headers"],
              response["cookies"], post.get("params", ()) if post else ())
     # One look over the url, the redirect and all the values at once first (no spelling
-    # holds a newline, so one found in the joined text is in one of them): most logs
-    # hold none. The values taken by C (itemgetter), not a comprehension testing each
+    # holds a NUL, so one found in the joined text is in one of them): most logs hold
+    # none. The values taken by C (itemgetter), not a comprehension testing each
     # record (~2/3 of this pass's 28k instructions a small GET's log, callgrind): every
     # header's and cookie's value is a string; a record without one, or with another
     # type (a form's file part), sends it to the records' own test, as before.
     try:
-        joined = "\n".join([url, redirect, *map(_VALUE, chain(*every))])
+        joined = "\0".join([url, redirect, *map(_VALUE, chain(*every))])
     except (KeyError, TypeError):
-        joined = "\n".join([url, redirect, *[
+        joined = "\0".join([url, redirect, *[
             record["value"] for records in every for record in records
             if "value" in record and record["value"].__class__ is str]])
     for spelling in spellings:
         if spelling in joined:
             break
     else:
-        return
+        # None as written; maybe broken: wrapped across lines (a form field's
+        # certificate), JSON-escaped (a header holding JSON), percent-encoded with its
+        # "+" or "/" (a query's value, a cookie's). Three scans of a text that holds
+        # none of their marks, as most do.
+        if not ("%" in joined or "\n" in joined or "\\" in joined) or not (
+                broken_spelling_in(joined, key)):
+            return
     masked, shortest = caller.masked, shortest_spelling(key)
-    if len(url) >= shortest and _holds(url, spellings):
-        hidden = masked_base64_runs(url, key, masked, url=True)
+    if len(url) >= shortest:
+        hidden = _masked_value(url, key, masked, spellings, True)
         if hidden != url:
             entry["pageref"] = request["url"] = hidden
             request["queryString"] = [{"name": name, "value": value}
                                       for name, value in parse_query(hidden.partition("?")[2])]
-    if len(redirect) >= shortest and _holds(redirect, spellings):
-        response["redirectURL"] = masked_base64_runs(redirect, key, masked, url=True)
+    if len(redirect) >= shortest:
+        response["redirectURL"] = _masked_value(redirect, key, masked, spellings, True)
     for records in every:
         for record in records:
             value = record.get("value")
-            if value.__class__ is str and len(value) >= shortest and _holds(
-                    value, spellings) and "fileName" not in record:
-                record["value"] = masked_base64_runs(
-                    value, key, masked, url=record.get("name", "").lower() in URL_HEADERS)
+            if value.__class__ is str and len(value) >= shortest and (
+                    "fileName" not in record):
+                record["value"] = _masked_value(
+                    value, key, masked, spellings,
+                    record.get("name", "").lower() in URL_HEADERS)
+
+
+def _masked_value(value: str, key: str, masked: str, spellings: tuple[str, ...],
+                  url: bool) -> str:
+    """One value (``url``: a URL's) with the key's base64 spellings masked: as written
+    (:func:`masked_base64_runs`, a run wrapped or JSON-escaped in a value that is no URL
+    too), and percent-encoded (:func:`masked_encoded_runs`)."""
+    if _holds(value, spellings) or not url and ("\n" in value or "\\" in value):
+        value = masked_base64_runs(value, key, masked, url=url)
+    if "%" in value:
+        value = masked_encoded_runs(value, key, masked)
+    return value
 
 
 def _holds(value: str, spellings: tuple[str, ...]) -> bool:
