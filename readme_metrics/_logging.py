@@ -231,12 +231,19 @@ def withheld_traceback(exc: BaseException, secrets: Iterable[str] = ()) -> str:
     ``MetricsApiConfig(api_key="rdme_...", grouping_function=lambda req: ...)``, shows
     that line when it raises. They are hidden (:func:`hidden`).
     """
+    secrets = tuple(secrets)
+    # A short secret ("42", "k") only where the app's code or a path may quote it: not
+    # in a frame's line number or function name, nor the exception's type, which are
+    # code ("line 42", "in k": every traceback would lose them). A long one anywhere.
+    code = tuple(secret for secret in secrets if len(secret) >= MIN_SUBSTRING_SECRET)
     text = ""
     seen: set[int] = set()
     current: Optional[BaseException] = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         frames = traceback.format_list(traceback.extract_tb(current.__traceback__))
+        if secrets:
+            frames = [_hidden_frame(frame, secrets, code) for frame in frames]
         kind = type(current)
         text = ("Traceback (most recent call last):\n" + "".join(frames)
                 + f"{kind.__module__}.{kind.__qualname__} (message withheld)\n" + text)
@@ -248,7 +255,23 @@ def withheld_traceback(exc: BaseException, secrets: Iterable[str] = ()) -> str:
             text = f"\n{_CONTEXT}\n\n" + text
         else:
             current = None
-    return hidden(text, secrets) if secrets else text
+    return hidden(text, code) if code else text
+
+
+# A frame as traceback.format_list writes it: where, then its source line (and marks).
+_FRAME = re.compile(r'(  File ")(.*)(", line \d+, in )(.*)(\n)', re.DOTALL)
+
+
+def _hidden_frame(frame: str, secrets: tuple[str, ...], code: tuple[str, ...]) -> str:
+    """One formatted frame with ``secrets`` hidden in its file name and source line,
+    and only the long ones (``code``) in its function's name."""
+    where, newline, rest = frame.partition("\n")
+    found = _FRAME.fullmatch(where + newline)
+    if found is None:
+        return hidden(frame, secrets)
+    opening, file_name, line, name, _ = found.groups()
+    return (opening + hidden(file_name, secrets) + line
+            + (hidden(name, code) if code else name) + newline + hidden(rest, secrets))
 
 
 def _raised(exc_info: Any) -> Optional[BaseException]:

@@ -181,3 +181,91 @@ def test_a_scheme_with_a_credential_is_still_masked(
                            body=text.encode(), headers=JSON)
     assert json.loads(entry["request"]["postData"]["text"]) == [
         {"name": "auth", "value": spec_mask(value)}]
+
+
+def _escaped(text: str, every: bool = True) -> str:
+    return "".join(f"\\u{ord(c):04x}" if every or c.isalpha() else c for c in text)
+
+
+@pytest.mark.parametrize("every", [True, False], ids=["every character", "letters"])
+@pytest.mark.parametrize("side", ["request", "response"])
+def test_the_key_in_escaped_base64_in_a_long_json_body_is_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        side: str, every: bool) -> None:
+    """A body of 1 KB or more was looked at for a spelling only when its probe
+    characters were there: ``\\u``-escaped, they are not (secrets16 read a short body
+    so; a long one went out in clear)."""
+    text = json.dumps({"pad": "p " * 1000})[:-1] + (
+        ', "auth": "Basic ' + _escaped(_b64("owl:" + KEY), every) + '"}')
+    assert len(text) > 1024
+    if side == "request":
+        hits, entry = _sent(collector, inline_wrap, method="POST", body=text.encode(),
+                            headers=JSON)
+        logged = entry["request"]["postData"]["text"]
+    else:
+        app = reading_app(headers=[("Content-Type", "application/json")],
+                          body=[text.encode()])
+        hits, entry = _sent(collector, inline_wrap, app=app, method="GET")
+        logged = entry["response"]["content"]["text"]
+    assert hits == []
+    auth = json.loads(logged)["auth"].split(" ")[1]
+    assert base64.b64decode(auth + "=" * (-len(auth) % 4)).decode() == (
+        "owl:" + spec_mask(KEY))
+
+
+# -- found by the hunt (tests/test_secrets17_hunt.py) -------------------------------------
+
+HUNTED = {
+    "form field name": {"method": "POST", "headers": FORM,
+                        "body": ("creds%3D" + quote(_b64("owl:" + KEY), safe="") + "=1").encode()},
+    "multipart file name": {
+        "method": "POST", "headers": {"Content-Type": "multipart/form-data; boundary=b"},
+        "body": (b'--b\r\nContent-Disposition: form-data; name="f"; filename="'
+                 + _b64("u:" + KEY).encode() + b'"\r\nContent-Type: text/plain\r\n\r\n'
+                 b"hi\r\n--b--\r\n")},
+    "response form, +/ percent-encoded": {
+        "method": "GET", "key": SIGNED, "app": reading_app(
+            headers=[("Content-Type", "application/x-www-form-urlencoded")],
+            body=[("c=" + quote(_b64("owl:" + SIGNED), safe="") + "&n=1").encode()])},
+    "JSON, line breaks \\u-escaped": {
+        "method": "POST", "headers": JSON, "body": (
+            '{"b": "' + _escaped(_wrapped(_long(KEY), 64, "\r\n")) + '"}').encode()},
+}
+
+
+@pytest.mark.parametrize("request_", list(HUNTED.values()), ids=list(HUNTED))
+def test_the_key_in_base64_where_the_hunt_found_it_is_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        request_: dict[str, Any]) -> None:
+    hits, entry = _sent(collector, inline_wrap, **request_)
+    assert hits == []
+    if "filename" in request_.get("body", b"").decode():
+        (part,) = entry["request"]["postData"]["params"]
+        assert part["value"].startswith(f"data:text/plain;name={part['fileName']};base64,")
+
+
+# -- the library's log lines with a short key -------------------------------------------
+
+def k() -> None:
+    """A function named as a one-character key, raising on a line a short key numbers;
+    its source line quotes the key."""
+    raise KeyError("k")
+
+
+@pytest.mark.parametrize("key", ["k", str(k.__code__.co_firstlineno + 3)])
+def test_a_short_key_leaves_a_tracebacks_line_numbers_and_names(key: str) -> None:
+    """A short secret was hidden wherever no letter or digit touched it in a traceback:
+    ``line [REDACTED], in k`` for the key "77", ``in [REDACTED]`` for "k". Line numbers
+    and function names are code; the source line (which may quote the key) and the
+    file's path are still hidden."""
+    from readme_metrics._logging import HIDDEN, withheld_traceback
+
+    try:
+        k()
+    except KeyError as exc:
+        text = withheld_traceback(exc, [key])
+    line = k.__code__.co_firstlineno + 3
+    assert f'test_secrets17_findings.py", line {line}, in k\n' in text
+    if key == "k":
+        assert f'raise KeyError("{HIDDEN}")' in text
+    assert "builtins.KeyError (message withheld)" in text

@@ -150,7 +150,7 @@ class CallerKey(KeyForms):
         :func:`~readme_metrics.har.key_url.masked_form`."""
         return masked_form(self, text, self.text)
 
-    def body(self, text: str) -> str:
+    def body(self, text: str, backslash: Optional[bool] = None) -> str:
         """A body's text with the key masked; a JSON document stays valid JSON.
 
         A JSON text may spell the key with escapes (``\\u002d``, ``\\/``): a text that could
@@ -159,11 +159,13 @@ class CallerKey(KeyForms):
         is masked as in a url. Where a JSON text holds the key outside a string (the whole
         body, a number, across its structure), the mask goes into a JSON string.
         A byte order mark (kept in a body whose type is not text) is kept, the text after
-        it masked as a body.
+        it masked as a body. ``backslash``: whether ``text`` holds one, when the caller
+        knows (one scan of a large body, shared with
+        :func:`~readme_metrics.har.key_base64.masked_base64_runs`).
         """
         if text[:1] == "\ufeff":
             after = text.lstrip("\ufeff")  # (marks repeated: one call, no recursion)
-            return text[:len(text) - len(after)] + self.body(after)
+            return text[:len(text) - len(after)] + self.body(after, backslash)
         if text == self.key:
             return self.hidden(text)
         if not self.inside:
@@ -180,8 +182,8 @@ class CallerKey(KeyForms):
                 self.numeric and self.numeric_in(text)):
             # In a JSON text such a key is inside a string: masked there as plain text.
             if self.holds(text):
-                text = text.replace(self.key, self.masked)
-            if "\\" in text and self.escaped(text):
+                text = text.replace(self.key, self.masked)  # (the mask holds no "\\")
+            if ("\\" in text if backslash is None else backslash) and self.escaped(text):
                 return masked_json(self, text, self.text) or json_spellings(self, text)
             return text
         scrubbed = masked_json(self, text, self.text)

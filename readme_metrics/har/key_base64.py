@@ -14,6 +14,7 @@ import re
 from base64 import b64decode, b64encode
 from functools import lru_cache
 from os.path import commonprefix
+from typing import Optional
 from urllib.parse import quote
 
 from readme_metrics.har.percent import percent_decoded
@@ -36,7 +37,7 @@ _ESCAPE = r"\\u00(?:2[BbFf]|3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa])|\\/"
 # but a text escaping every character does: "\u002d").
 _URLSAFE_ESCAPE = r"\\u00(?:2[Dd]|3[0-9]|[46][1-9A-Fa-f]|5[0-9AaFf]|7[0-9Aa])"
 _ESCAPED = re.compile(rf"{_ESCAPE}|\\u00(?:2[Dd]|5[Ff])")
-_BREAK = re.compile(r"\r?\n|\\r\\n|\\n")
+_BREAK = re.compile(r"\r?\n|\\r\\n|\\n|(?:\\u000[Dd])?\\u000[Aa]")
 
 
 def _broken_run(characters: str, escape: str) -> re.Pattern[str]:
@@ -119,33 +120,38 @@ def shortest_spelling(key: str) -> int:
     return min([len(needle) for needle in _needles(key)])
 
 
-def masked_base64_runs(text: str, key: str, masked: str, url: bool = False) -> str:
+def masked_base64_runs(text: str, key: str, masked: str, url: bool = False,
+                       backslash: Optional[bool] = None) -> str:
     """``text`` with each run of base64 spelling the (long) ``key``'s bytes written
     again with ``masked``'s bytes there, from the group of four where the key's bytes
     start (what stands before it, a word glued to it or a path, as it was); a run that
     does not decode so becomes ``masked`` itself. ``text`` itself when none does.
     ``url``: ``text`` is a URL (or a form): a run does not start inside a percent escape,
-    and what is written is percent-encoded ("+", "=" and a mask's "?")."""
+    and what is written is percent-encoded ("+", "=" and a mask's "?"). ``backslash``:
+    whether ``text`` holds one, when the caller knows (a scan of a large body shared)."""
     if len(text) >= PROBED_TEXT:
         # Each probe character looked for once (the spellings share some: a scan of
         # 100 KB is ~12k instructions, callgrind).
+        held: dict[str, bool] = {} if backslash is None else {"\\": backslash}
         shared = _shared(key)
-        if shared and shared not in text:
+        if shared and shared not in text and not _escaped_in(text, shared, held):
             return text
-        held: dict[str, bool] = {shared: True}
+        held[shared] = True
         needles = []
-        # Whether a spelling may be there broken (wrapped, or its "+" or "/" escaped):
+        # Whether a spelling may be there broken (wrapped, or a character escaped):
         # none is when each lacks a probe character, wrapping adds none, and JSON
-        # encoders escape only "+" (.NET) and "/" (PHP) of base64's. (A text lacking
-        # them is spared the scans for a line break and a backslash: 24k instructions
-        # for bench.py's 100 KB answer, callgrind.)
+        # encoders escape only "+" (.NET) and "/" (PHP) of base64's; a text escaping
+        # every character ("\u0041") holds a backslash, looked for only then. (A text
+        # lacking them is spared the scans for a line break and a backslash: 24k
+        # instructions for bench.py's 100 KB answer, callgrind.)
         broken = False
         for needle, probe in _probed(key):
             for character in probe:
                 if character not in held:
                     held[character] = character in text
                 if not held[character]:
-                    broken = broken or character in "+/"
+                    broken = broken or character in "+/" or _escaped_in(
+                        text, character, held)
                     break
             else:
                 if needle in text:
@@ -174,6 +180,18 @@ def masked_base64_runs(text: str, key: str, masked: str, url: bool = False) -> s
             written = quote(written, safe="-_/")
         spans.append((run.start(), run.end(), written))
     return _spliced(text, spans)
+
+
+def _escaped_in(text: str, character: str, held: dict[str, bool]) -> bool:
+    """Whether ``text`` (which lacks ``character``) writes it as a JSON escape
+    (``\\u004B``, either case): looked for only in a text holding a backslash, known in
+    ``held`` or found with one scan (kept there)."""
+    if "\\" not in held:
+        held["\\"] = "\\" in text
+    if not held["\\"]:
+        return False
+    escape = f"\\u{ord(character):04x}"
+    return escape in text or escape.upper().replace("\\U", "\\u") in text
 
 
 def _spliced(text: str, spans: list[tuple[int, int, str]]) -> str:

@@ -29,6 +29,7 @@ from readme_metrics.masking import mask
 __all__ = ["scrub_entry"]
 
 _VALUE = itemgetter("value")
+_NAME = itemgetter("name")
 
 
 def _records(key: CallerKey, records: list[dict[str, Any]]) -> None:
@@ -109,12 +110,16 @@ def _base64_fields(entry: dict[str, Any], caller: CallerKey) -> None:
     # record (~2/3 of this pass's 28k instructions a small GET's log, callgrind): every
     # header's and cookie's value is a string; a record without one, or with another
     # type (a form's file part), sends it to the records' own test, as before.
+    # (A file part's name is in its data URL, its value.)
+    named = (every[1], every[3], every[4])
     try:
-        joined = "\0".join([url, redirect, *map(_VALUE, chain(*every))])
+        joined = "\0".join([url, redirect, *map(_VALUE, chain(*every)),
+                             *map(_NAME, chain(*named))])
     except (KeyError, TypeError):
         joined = "\0".join([url, redirect, *[
-            record["value"] for records in every for record in records
-            if "value" in record and record["value"].__class__ is str]])
+            record[field] for records in every for record in records
+            for field in ("name", "value")
+            if record.get(field).__class__ is str]])
     for spelling in spellings:
         if spelling in joined:
             break
@@ -143,6 +148,20 @@ def _base64_fields(entry: dict[str, Any], caller: CallerKey) -> None:
                 record["value"] = _masked_value(
                     value, key, masked, spellings,
                     record.get("name", "").lower() in URL_HEADERS)
+    # The names of the fields and cookies, and a file part's name (in its data URL too):
+    # a client may send a credential as a name (a flag), as the key itself is masked.
+    for records in named:
+        for record in records:
+            for field in ("name", "fileName"):
+                value = record.get(field)
+                if value.__class__ is str and len(value) >= shortest:
+                    hidden = _masked_value(value, key, masked, spellings, False)
+                    if hidden != value:
+                        record[field] = hidden
+                        data = record.get("value")
+                        if field == "fileName" and data.__class__ is str:
+                            record["value"] = data.replace(
+                                f";name={value};base64,", f";name={hidden};base64,", 1)
 
 
 def _masked_value(value: str, key: str, masked: str, spellings: tuple[str, ...],
@@ -233,9 +252,10 @@ def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str
                 params[-1]["value"] = caller.cut(params[-1]["value"], post["comment"])
         elif "text" in post:
             is_base64 = post.get("comment", "").startswith("base64")
-            post["text"] = (caller.base64 if is_base64 else caller.body)(post["text"])
-            if not is_base64 and caller.inside:
-                post["text"] = masked_base64_runs(post["text"], caller.key, caller.masked)
+            if is_base64:
+                post["text"] = caller.base64(post["text"])
+            else:
+                post["text"] = _body(caller, post["text"])
             if "comment" in post:
                 post["text"] = (caller.cut_base64 if is_base64 else caller.cut)(
                     post["text"], post["comment"])
@@ -245,11 +265,25 @@ def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str
             content["text"] = caller.base64(content["text"])
         elif content_type(response_type or content.get("mimeType"))[0] == FORM:
             content["text"] = caller.form(content["text"])
+            if caller.inside:
+                # The key base64-encoded in it (an echo of a Basic credential).
+                content["text"] = masked_encoded_runs(masked_base64_runs(
+                    content["text"], caller.key, caller.masked), caller.key, caller.masked)
         else:
-            content["text"] = caller.body(content["text"])
-        if content.get("encoding") != "base64" and caller.inside:
-            # The key base64-encoded in it (an echo of a Basic credential).
-            content["text"] = masked_base64_runs(content["text"], caller.key, caller.masked)
+            content["text"] = _body(caller, content["text"])
         if "comment" in content:
             content["text"] = (caller.cut_base64 if "encoding" in content else caller.cut)(
                 content["text"], content["comment"])
+
+
+def _body(caller: CallerKey, text: str) -> str:
+    """A body's text with the key masked (:meth:`CallerKey.body`) and, for a long key,
+    its base64 spellings (an echo of a Basic credential: :func:`masked_base64_runs`);
+    the scan for a backslash both need made once (one of 100 KB is ~12k instructions)."""
+    if not caller.inside:
+        return caller.body(text)
+    backslash = "\\" in text
+    masked = caller.body(text, backslash)
+    # (What body() writes instead may hold a backslash the text did not: a JSON string.)
+    return masked_base64_runs(masked, caller.key, caller.masked,
+                              backslash=backslash if masked is text else None)
