@@ -102,7 +102,9 @@ def test_a_long_text_without_the_shared_character_takes_one_scan() -> None:
         for n in range(400)) + "]")
     assert len(answer) >= PROBED_TEXT
     _Counted.looked = 0
-    assert masked_base64_runs(answer, BENCH_KEY, "sha512-x") is answer
+    # (As scrub passes it: whether the text holds a backslash, a scan CallerKey.body
+    # shares; secrets17 looks for a missing character's \u escape only in one that does.)
+    assert masked_base64_runs(answer, BENCH_KEY, "sha512-x", backslash=False) is answer
     assert _Counted.looked == 1  # main: 2 (a probe of each of two spellings)
 
 

@@ -132,26 +132,32 @@ def masked_base64_runs(text: str, key: str, masked: str, url: bool = False,
     if len(text) >= PROBED_TEXT:
         # Each probe character looked for once (the spellings share some: a scan of
         # 100 KB is ~12k instructions, callgrind).
-        held: dict[str, bool] = {} if backslash is None else {"\\": backslash}
         shared = _shared(key)
-        if shared and shared not in text and not _escaped_in(text, shared, held):
+        if shared and shared not in text and not (
+                (("\\" in text) if backslash is None else backslash)
+                and _escape_in(text, shared)):
             return text
-        held[shared] = True
+        held: dict[str, bool] = {shared: True}
         needles = []
         # Whether a spelling may be there broken (wrapped, or a character escaped):
         # none is when each lacks a probe character, wrapping adds none, and JSON
         # encoders escape only "+" (.NET) and "/" (PHP) of base64's; a text escaping
-        # every character ("\u0041") holds a backslash, looked for only then. (A text
-        # lacking them is spared the scans for a line break and a backslash: 24k
-        # instructions for bench.py's 100 KB answer, callgrind.)
+        # every character ("\u0041") holds a backslash, looked for only then (once, if
+        # the caller did not say). (A text lacking them is spared the scans for a line
+        # break and a backslash: 24k instructions for bench.py's 100 KB answer.)
         broken = False
         for needle, probe in _probed(key):
             for character in probe:
                 if character not in held:
                     held[character] = character in text
                 if not held[character]:
-                    broken = broken or character in "+/" or _escaped_in(
-                        text, character, held)
+                    if not broken:
+                        if character in "+/":
+                            broken = True
+                        else:
+                            if backslash is None:
+                                backslash = "\\" in text
+                            broken = backslash and _escape_in(text, character)
                     break
             else:
                 if needle in text:
@@ -182,14 +188,9 @@ def masked_base64_runs(text: str, key: str, masked: str, url: bool = False,
     return _spliced(text, spans)
 
 
-def _escaped_in(text: str, character: str, held: dict[str, bool]) -> bool:
-    """Whether ``text`` (which lacks ``character``) writes it as a JSON escape
-    (``\\u004B``, either case): looked for only in a text holding a backslash, known in
-    ``held`` or found with one scan (kept there)."""
-    if "\\" not in held:
-        held["\\"] = "\\" in text
-    if not held["\\"]:
-        return False
+def _escape_in(text: str, character: str) -> bool:
+    """Whether ``text`` writes ``character`` as a JSON escape (``\\u004B``, either
+    case)."""
     escape = f"\\u{ord(character):04x}"
     return escape in text or escape.upper().replace("\\U", "\\u") in text
 

@@ -110,11 +110,13 @@ def _base64_fields(entry: dict[str, Any], caller: CallerKey) -> None:
     # record (~2/3 of this pass's 28k instructions a small GET's log, callgrind): every
     # header's and cookie's value is a string; a record without one, or with another
     # type (a form's file part), sends it to the records' own test, as before.
-    # (A file part's name is in its data URL, its value.)
-    named = (every[1], every[3], every[4])
+    # The form's and multipart's field names too (a file part's name is in its data URL,
+    # its value): most logs have no fields.
+    params = every[4]
     try:
-        joined = "\0".join([url, redirect, *map(_VALUE, chain(*every)),
-                             *map(_NAME, chain(*named))])
+        joined = "\0".join([url, redirect, *map(_VALUE, chain(*every))])
+        if params:
+            joined += "\0" + "\0".join(map(_NAME, params))
     except (KeyError, TypeError):
         joined = "\0".join([url, redirect, *[
             record[field] for records in every for record in records
@@ -148,20 +150,19 @@ def _base64_fields(entry: dict[str, Any], caller: CallerKey) -> None:
                 record["value"] = _masked_value(
                     value, key, masked, spellings,
                     record.get("name", "").lower() in URL_HEADERS)
-    # The names of the fields and cookies, and a file part's name (in its data URL too):
-    # a client may send a credential as a name (a flag), as the key itself is masked.
-    for records in named:
-        for record in records:
-            for field in ("name", "fileName"):
-                value = record.get(field)
-                if value.__class__ is str and len(value) >= shortest:
-                    hidden = _masked_value(value, key, masked, spellings, False)
-                    if hidden != value:
-                        record[field] = hidden
-                        data = record.get("value")
-                        if field == "fileName" and data.__class__ is str:
-                            record["value"] = data.replace(
-                                f";name={value};base64,", f";name={hidden};base64,", 1)
+    # The names of the fields, and a file part's name (in its data URL too): a client may
+    # send a credential as a name (a flag), as the key itself is masked.
+    for record in params:
+        for field in ("name", "fileName"):
+            value = record.get(field)
+            if value.__class__ is str and len(value) >= shortest:
+                hidden = _masked_value(value, key, masked, spellings, False)
+                if hidden != value:
+                    record[field] = hidden
+                    data = record.get("value")
+                    if field == "fileName" and data.__class__ is str:
+                        record["value"] = data.replace(
+                            f";name={value};base64,", f";name={hidden};base64,", 1)
 
 
 def _masked_value(value: str, key: str, masked: str, spellings: tuple[str, ...],
