@@ -31,7 +31,8 @@ import pytest
 from readme_metrics import MetricsMiddleware
 from tests.support.contract import exchange, reading_app, spec_mask
 from tests.support.fake_api import Collector
-from tests.test_review72_findings import _spelled
+from tests.test_secrets16_findings import _sent as sent_with_key
+from tests.test_secrets16_findings import _wrapped
 
 KEY = "sk_live_secrets17Kq9Zx3Vw8"
 # A key whose base64 spellings hold "+" and "/" (and "-", "_" in the URL-safe alphabet)
@@ -46,10 +47,6 @@ def _b64(text: str, urlsafe: bool = False) -> str:
     return encode(text.encode()).decode("ascii")
 
 
-def _wrapped(text: str, width: int, newline: str) -> str:
-    return newline.join(text[at:at + width] for at in range(0, len(text), width))
-
-
 def _long(key: str, urlsafe: bool = False) -> str:
     """A certificate-like blob long enough to wrap, the key's credential in the middle."""
     return _b64("x" * 40 + "owl:" + key + "y" * 60, urlsafe)
@@ -57,13 +54,7 @@ def _long(key: str, urlsafe: bool = False) -> str:
 
 def _sent(collector: Collector, wrap: Callable[..., MetricsMiddleware], app: Any = None,
           key: str = KEY, **request: Any) -> tuple[list[str], dict[str, Any]]:
-    before = len(collector.received)
-    middleware = wrap(app or reading_app(),
-                      grouping_function=lambda req: {"api_key": key, "label": "owl"})
-    _, _, entry = exchange(middleware, collector, **request)
-    bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
-    assert bodies
-    return _spelled(bodies, key), entry
+    return sent_with_key(collector, wrap, app, key, **request)
 
 
 def _multipart(value: str) -> dict[str, Any]:

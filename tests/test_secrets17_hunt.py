@@ -23,21 +23,11 @@ from hypothesis import strategies as st
 from readme_metrics import MetricsMiddleware
 from tests.support.contract import exchange, reading_app
 from tests.support.fake_api import Collector
+from tests.test_review72_findings import _spellings
 
 # Long keys: plain, one whose base64 holds "+" and "/" at every alignment, one with
 # characters a URL or JSON escapes.
 KEYS = ["sk_live_hunt17Kq9Zx3Vw8", "sk_live_h17>>>???Kq9Zx3Vw8", "hunt17/key+with space&=%"]
-
-
-def _needles(key: str) -> set[str]:
-    """The key and the characters spelling its bytes in base64, each alignment and
-    alphabet (review72's)."""
-    out = {key}
-    for lead in range(3):
-        encoded = base64.b64encode(b"\0" * lead + key.encode()).decode("ascii")
-        needle = encoded[-(-8 * lead // 6):8 * (lead + len(key.encode())) // 6]
-        out |= {needle, needle.translate(str.maketrans("+/", "-_"))}
-    return out
 
 
 def _json_unescaped(text: str) -> str:
@@ -60,7 +50,7 @@ def _views(text: str) -> set[str]:
 def leaks(batches: list[bytes], key: str) -> list[str]:
     """Each string of the posted batches (JSON documents in them looked into) that
     spells ``key`` in any view (:func:`_views`)."""
-    needles = _needles(key)
+    needles = _spellings(key)  # review72's: the key and its base64 spellings
     hits: list[str] = []
 
     def look(value: Any, depth: int) -> None:
