@@ -102,7 +102,8 @@ def spellings(draw: Any, key: str) -> str:
 PLACES = ["path", "query value", "query name", "header value", "header json",
           "cookie", "form value", "form name", "multipart value", "multipart file name",
           "json value", "json name", "json escaped", "xml", "text",
-          "response header", "response json", "response text", "response form"]
+          "response header", "response json", "response text", "response form",
+          "response cookie", "response location"]
 
 
 def _request(place: str, text: str) -> tuple[dict[str, Any], Any]:
@@ -160,6 +161,12 @@ def _request(place: str, text: str) -> tuple[dict[str, Any], Any]:
     if place == "response header":
         value = text.replace("\r\n", " ").replace("\n", " ")
         app = reading_app(headers=[("Content-Type", "text/plain"), ("X-Echo", value)])
+        return {"method": "GET"}, app
+    if place in ("response cookie", "response location"):
+        value = quote(text, safe="")
+        header = ("Set-Cookie", f"c={value}; Path=/") if place == "response cookie" else (
+            "Location", f"/next?c={value}")
+        app = reading_app(status="302 Found", headers=[("Content-Type", "text/plain"), header])
         return {"method": "GET"}, app
     if place == "response json":
         app = reading_app(headers=[("Content-Type", "application/json")],
