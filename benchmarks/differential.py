@@ -116,12 +116,18 @@ def exchange(i):
     path = rng.choice(["/v1/widgets/12345", f"/p/{urllib.parse.quote(carrier(key), safe='', errors='surrogateescape')}", "/"])
     query = rng.choice(["", "expand=owner&limit=10", f"t={urllib.parse.quote(carrier(key), safe='', errors='surrogateescape')}", f"k={urllib.parse.quote(key, safe='', errors='surrogateescape')}"])
     url = f"https://api.example.com{path}" + (f"?{query}" if query else "")
+    if rng.random() < 0.2:  # a URL header with a userinfo, or an "@" elsewhere (cpu29)
+        headers.append((rng.choice(["Referer", "Origin", "Location"]), rng.choice([
+            f"https://user:{carrier(key)}@h.example/p", "https://h.example/@me", "mailto:a@b"])))
+    req_size = rng.choice([len(req_body)] * 4 + [-1, -2, len(req_body) + 5, max(len(req_body) - 1, 0)])
+    res_size = rng.choice([len(res_body)] * 4 + [-1, -2, len(res_body) + 5, max(len(res_body) - 1, 0)])
+    client_ip = rng.choice(["10.0.0.1", "203.0.113.7", key, f"1.2.3.4, {key}", carrier(key), ""])
     return Exchange(id=f"00000000-0000-4000-8000-{i:012d}", started=1795257103.123456, method=rng.choice(["GET", "POST", "PUT"]),
-                    url=url, http_version="HTTP/1.1", request_headers=headers, client_ip=rng.choice(["10.0.0.1", "203.0.113.7"]),
+                    url=url, http_version="HTTP/1.1", request_headers=headers, client_ip=client_ip,
                     group=Group(key, "Owl", "owl@example.com"), status=rng.choice([200, 302, 401]),
                     status_text=rng.choice(["OK", "Found", "Unauthorized " + carrier(key)]),
-                    response_headers=res_headers, response_body=res_body, response_body_size=len(res_body),
-                    request_body=req_body, request_body_size=len(req_body), wait=0.01, duration=0.02)
+                    response_headers=res_headers, response_body=res_body, response_body_size=res_size,
+                    request_body=req_body, request_body_size=req_size, wait=0.01, duration=0.02)
 
 LISTS = [None, None, None, Redactor(["password", "token"], None), Redactor(None, ["Host", "accept"]), Redactor(["headers"], None)]
 total = hashlib.sha256()
@@ -174,6 +180,12 @@ config = MetricsApiConfig(api_key="rdme_differential_key_0000", grouping_functio
 middleware = MetricsMiddleware(lambda e, s: [], config)
 middleware.pipeline.submit = lambda item, send=True: records.append(item) or True
 middleware.pipeline.flush = lambda *a, **k: True
+# Behind a trusted proxy (the client IP from X-Forwarded-For), the same records (cpu29).
+proxied = MetricsMiddleware(lambda e, s: [], MetricsApiConfig(
+    api_key="rdme_differential_key_0000", grouping_function=config.grouping_function,
+    metrics_api="http://127.0.0.1:9/", background_worker_mode=False, trusted_proxies=1))
+proxied.pipeline.submit = middleware.pipeline.submit
+proxied.pipeline.flush = middleware.pipeline.flush
 rtotal = hashlib.sha256()
 for i in range(count):
     status, headers, chunks = answer(i)
@@ -187,7 +199,8 @@ for i in range(count):
             return iter(chunks)
         return tuple(chunks)
 
-    middleware.app = app
+    wrapper = proxied if rng.random() < 0.3 else middleware
+    wrapper.app = app
     environ = {"REQUEST_METHOD": "GET", "SCRIPT_NAME": "", "PATH_INFO": f"/r/{i}", "QUERY_STRING": "",
                "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
                "wsgi.url_scheme": "http", "wsgi.input": __import__("io").BytesIO(b""),
@@ -195,8 +208,14 @@ for i in range(count):
                "wsgi.run_once": False, "wsgi.version": (1, 0)}
     if rng.random() < 0.3:
         environ["SERVER_SOFTWARE"] = rng.choice(["gunicorn/21.2.0", "waitress", "WSGIServer/0.2"])
+    # The CGI variables environ_head adds as headers, and a forwarded client (cpu29).
+    for name, values in (("CONTENT_TYPE", ["", "text/plain", "application/json"]),
+                         ("CONTENT_LENGTH", ["", "0", "7"]),
+                         ("HTTP_X_FORWARDED_FOR", ["203.0.113.9", "a, b", ""])):
+        if rng.random() < 0.4:
+            environ[name] = rng.choice(values)
     try:
-        result = middleware(environ, lambda s, h, e=None: None)
+        result = wrapper(environ, lambda s, h, e=None: None)
         for _ in result:
             pass
         if hasattr(result, "close"):

@@ -331,7 +331,8 @@ def environ_head(keys: tuple[str, ...], values: tuple[str, ...], trusted_proxies
     (method, protocol, content_type, length, software, scheme, host, server_name,
      server_port, raw_uri, request_uri, script_name, path_info, query, forwarded_proto,
      forwarded_host, remote_addr, forwarded_for) = plan.pieces(values + (None,))
-    _add_content_headers(headers, content_type, length, software)
+    if content_type or length:  # (else _add_content_headers adds none: no call)
+        _add_content_headers(headers, content_type, length, software)
     # (method, url, http_version, headers, client_ip); the defaults are request_url's
     # and client_ip's.
     return (
@@ -343,8 +344,10 @@ def environ_head(keys: tuple[str, ...], values: tuple[str, ...], trusted_proxies
                      forwarded_host, trusted_proxies),
         "HTTP/1.1" if protocol is None else _VERSIONS.get(protocol, protocol),
         headers,
-        pick_client_ip("" if remote_addr is None else remote_addr, forwarded_for,
-                       trusted_proxies),
+        # (pick_client_ip without its call when no proxy is trusted: the address)
+        ("" if remote_addr is None else remote_addr) if trusted_proxies <= 0
+        else pick_client_ip("" if remote_addr is None else remote_addr, forwarded_for,
+                            trusted_proxies),
     )
 
 

@@ -482,7 +482,10 @@ def content(
     """HAR response ``content`` (without the file_wrapper case, see :func:`omitted`)."""
     mime_type = head.get("content-type")
     out: dict[str, Any] = {"size": size, "mimeType": mime_type if mime_type is not None else ""}
-    body, note, truncated = _clip(body, size, max_body_bytes)
+    if size == len(body) <= max_body_bytes:  # all of it, within the bound: as _clip gives
+        note, truncated = None, False
+    else:
+        body, note, truncated = _clip(body, size, max_body_bytes)
     essence, charset = content_type(head.get(RAW_CONTENT_TYPE))
     coding = head.get(RAW_CONTENT_ENCODING)
     if coding:

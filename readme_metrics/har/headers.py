@@ -337,7 +337,8 @@ def headers(
             if caller is not None:
                 value = caller.url(value)
             # A user and password in it are a credential (sent as Authorization: Basic).
-            value = _hidden_userinfo(value, _masked_userinfo)
+            if "@" in value:  # (_hidden_userinfo's first test: no call for most URLs)
+                value = _hidden_userinfo(value, _masked_userinfo)
         else:
             if kind == _AUTHORITY:
                 if "@" in value:
@@ -421,7 +422,11 @@ def request_cookies(cookies: str, redactor: Optional[Redactor],
                         kept_mask(value) if len(value) <= CACHED_LENGTH else mask(value))
                     if redactor is None
                     else _cookie_value(name, value, redactor)})
-    if caller is not None and out:
+    # (_cookie_keys' own first tests, no call when they leave every record as it is: no
+    # lists and a key no mask holds, the raw cookies holding no spelling of it.)
+    if caller is not None and out and (
+            caller.numeric or not (redactor is None and caller.outside_masks)
+            or caller.may_hold(cookies)):
         _cookie_keys(out, cookies, redactor is None, caller)
     return out
 
