@@ -1,5 +1,5 @@
-"""cpu29: Python calls the log worker made for every log, written out where the call cost
-more than its test (docs/PERFORMANCE.md, "Nineteenth session", cpu29).
+"""cpu29: eleven Python calls the log worker made for every log, written out where the
+call cost more than its test (docs/PERFORMANCE.md, "Nineteenth session", cpu29).
 
 * ``har.build``: ``bodies.safely`` (the request's cookies, the response's content),
   ``bodies.body_size`` (twice), ``bodies.records`` and its comprehension (the query),
