@@ -100,7 +100,9 @@ def exchange(i):
     for _ in range(rng.randrange(8)):
         headers.append((rng.choice(NAMES), carrier(key)))
     if rng.random() < 0.5:
-        headers.append(("Cookie", "; ".join(f"c{j}={carrier(key)}" for j in range(rng.randrange(1, 4)))))
+        headers.append(("Cookie", "; ".join(f"c{j}={carrier(key)}" for j in range(rng.randrange(1, 4)))
+                        # a cookie named by the key (cpu29: request_cookies' gate)
+                        + (f"; {carrier(key)}=v" if rng.random() < 0.3 else "")))
     req_type, req_body = body_for(key, "req") if rng.random() < 0.6 else (None, b"")
     if req_type: headers.append(("Content-Type", req_type))
     res_type, res_body = body_for(key, "res")

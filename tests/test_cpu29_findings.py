@@ -1,16 +1,17 @@
-"""cpu29: eleven Python calls the log worker made for every log, written out where the
+"""cpu29: thirteen Python calls the log worker made for every log, written out where the
 call cost more than its test (docs/PERFORMANCE.md, "Nineteenth session", cpu29).
 
 * ``har.build``: ``bodies.safely`` (the request's cookies, the response's content),
   ``bodies.body_size`` (twice), ``bodies.records`` and its comprehension (the query),
   ``_client_ip``'s first tests;
 * ``bodies.content``: ``_clip`` for a body recorded whole within the bound;
-* ``headers``: ``_hidden_userinfo`` for a URL header without "@", ``_cookie_keys`` when
-  its own first tests leave every cookie as it is;
+* ``headers``: ``CallerKey.url``'s first answer and ``_hidden_userinfo`` for a URL header
+  without "@"; in ``request_cookies``, ``_cookie_keys`` and ``CallerKey.may_hold`` when
+  their first tests leave every cookie as it is;
 * ``environ_head``: ``_add_content_headers`` for a request without Content-Type and
   Content-Length, ``pick_client_ip`` with no trusted proxy.
 
-bench.py's small GET log: 34 Python calls to build on main (320d47b), 25 here; making its
+bench.py's small GET log: 34 Python calls to build on main (320d47b), 23 here; making its
 Exchange 10, 8. Each gate is held against the call it stands before: the same values out.
 """
 
@@ -108,7 +109,7 @@ def test_the_small_get_log_is_built_with_fewer_python_calls(monkeypatch: pytest.
     assert log["request"]["log"]["entries"][0]["request"]["cookies"]  # the path measured
     # main (320d47b): 10 and 34
     assert _calls(record.to_exchange) <= 8  # to_exchange and 7 it calls
-    assert _calls(lambda: build_log(exchange)) <= 25  # the lambda, build_log and 23
+    assert _calls(lambda: build_log(exchange)) <= 23  # the lambda, build_log and 21
 
 
 # -- each gate against the call it stands before ---------------------------------------
@@ -203,14 +204,25 @@ def test_cookie_keys_gate_as_cookie_keys_gives_it(key: str, cookies: str,
     assert request_cookies(cookies, lists, caller) == expected
 
 
+URL_KEYS = [TOKEN, "k3y", "12345678", "a b c d e f g h", "key+with/slash=="]
+
+
 @pytest.mark.parametrize("url", [
     "https://docs.example.com/p", "https://user:pw@docs.example.com/p", "https://h/@me",
-    "mailto:a@b", "//u:p@h/x", "", "@", f"https://u:{TOKEN}@h/",
+    "mailto:a@b", "//u:p@h/x", "", "@", f"https://u:{TOKEN}@h/", f"https://h/?k={TOKEN}",
+    "https://h/?k=sk%5Flive_4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c", "https://h/?q=a+b+c+d+e+f+g+h",
+    "https://h/?n=12345678", "https://h/k3y", "https://h/?j=a\\u0020b", "https://h/?s=key+with/slash==",
 ])
-def test_url_headers_without_an_at_sign_take_no_userinfo_call(url: str) -> None:
-    caller = CallerKey(TOKEN)
-    out, _ = headers([("Referer", url)], None, caller)
-    assert out[0]["value"] == _hidden_userinfo(caller.url(url), _masked_userinfo)
+@pytest.mark.parametrize("key", URL_KEYS)
+@pytest.mark.parametrize("lists", [None, Redactor(["k"], None)])
+def test_url_headers_as_url_and_hidden_userinfo_give_them(url: str, key: str,
+                                                          lists: Optional[Redactor]) -> None:
+    """CallerKey.url's first answer and _hidden_userinfo's first test, written out in
+    headers(): the same value as both calls."""
+    caller = CallerKey(key)
+    out, _ = headers([("Referer", url)], lists, caller)
+    expected = url if lists is None else lists.url(url)
+    assert out[0]["value"] == _hidden_userinfo(caller.url(expected), _masked_userinfo)
 
 
 @pytest.mark.parametrize("extra", [

@@ -334,7 +334,10 @@ def headers(
         elif kind == _URL:
             if redactor is not None:
                 value = redactor.url(value)
-            if caller is not None:
+            # (CallerKey.url's first answer, the url as it is, without its call: a long
+            # key, no number, neither the key nor an escape in the value.)
+            if caller is not None and (not inside or numeric or key in value or "%" in value
+                                       or "\\" in value or spaced and "+" in value):
                 value = caller.url(value)
             # A user and password in it are a credential (sent as Authorization: Basic).
             if "@" in value:  # (_hidden_userinfo's first test: no call for most URLs)
@@ -423,11 +426,15 @@ def request_cookies(cookies: str, redactor: Optional[Redactor],
                     if redactor is None
                     else _cookie_value(name, value, redactor)})
     # (_cookie_keys' own first tests, no call when they leave every record as it is: no
-    # lists and a key no mask holds, the raw cookies holding no spelling of it.)
-    if caller is not None and out and (
-            caller.numeric or not (redactor is None and caller.outside_masks)
-            or caller.may_hold(cookies)):
-        _cookie_keys(out, cookies, redactor is None, caller)
+    # lists and a key no mask holds, the raw cookies holding no spelling of it; the
+    # key not a number, CallerKey.may_hold written out.)
+    if caller is not None and out:
+        key = caller.key
+        if caller.numeric or not (redactor is None and caller.outside_masks) or (
+                cookies == key or len(cookies) >= len(key) and (
+                    key in cookies or "\\" in cookies or caller.inside and (
+                        "%" in cookies or (" " in key and "+" in cookies)))):
+            _cookie_keys(out, cookies, redactor is None, caller)
     return out
 
 
