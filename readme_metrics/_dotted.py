@@ -24,7 +24,9 @@ import difflib
 import importlib
 import importlib.util
 import inspect
+import os
 import pkgutil
+import re
 import sys
 import threading
 import time
@@ -41,21 +43,27 @@ FIRST_RETRY = 1.0
 LONGEST_RETRY = 60.0
 
 
+#: A Windows drive before a file's path (``C:\\proj\\app.py:grouping``): its colon is no
+#: module/attribute separator.
+_DRIVE = re.compile(r"[A-Za-z]:[\\/]")
+
+
 def import_dotted(path: str) -> Any:
     """Import ``"package.module.attr"`` or ``"package.module:attr"``."""
-    if ":" in path:
-        module_name, _, attr = path.partition(":")
-    else:
-        module_name, _, attr = path.rpartition(".")
+    drive = path[:2] if _DRIVE.match(path) else ""
+    rest = path[len(drive):]
+    separator = ":" if ":" in rest else "."
+    module_name, _, attr = rest.partition(":") if ":" in rest else rest.rpartition(".")
     if not module_name or not attr:
         raise ImportError(f"{path!r} is not a 'module.attribute' path")
+    module_name = drive + module_name
     if module_name.startswith(".") or "/" in module_name or "\\" in module_name:
-        raise ImportError(_named_as_a_file(path, module_name, attr))
+        raise ImportError(_named_as_a_file(module_name, separator, attr))
     try:
         obj: Any = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name == module_name and module_name.endswith(".py"):
-            raise ImportError(_named_as_a_file(path, module_name, attr)) from None
+            raise ImportError(_named_as_a_file(module_name, separator, attr)) from None
         meant = _close_module(exc.name, module_name)
         if meant is not None:  # a typo: "myapp.metric" for "myapp.metrics"
             raise ModuleNotFoundError(f"{exc} (did you mean {meant!r}?)",
@@ -182,17 +190,48 @@ def _close_name(name: str, obj: Any, more: Any = ()) -> Optional[str]:
     return close[0] if close else None
 
 
-def _named_as_a_file(path: str, module_name: str, attr: str) -> str:
+def _named_as_a_file(module_name: str, separator: str, attr: str) -> str:
     """The error for a file's name or a relative module where a module's is wanted
     (``./myapp/metrics.py:grouping``): importlib's own says "No module named
-    'myapp/metrics'", or raises a TypeError about a 'package' argument for a leading dot."""
+    'myapp/metrics'", or raises a TypeError about a 'package' argument for a leading dot.
+
+    A full path (``/srv/app/myapp/metrics.py``, ``C:\\proj\\app.py``) is named from the
+    ``sys.path`` folder that holds it, or else by the file's own name, with its folder to
+    put on ``sys.path``: its folders are no part of the module's name."""
     module = module_name.replace("\\", "/")
     while module.startswith("./"):
         module = module[2:]
     module = module[:-3] if module.endswith(".py") else module
-    meant = module.replace("/", ".").strip(".") + (":" if ":" in path else ".") + attr
-    return (f"that is a file's name (or a relative module's): name the module as Python "
-            f"imports it, e.g. {meant!r}")
+    if not (module.startswith("/") or _DRIVE.match(module)):
+        meant = module.replace("/", ".").strip(".") + separator + attr
+        return (f"that is a file's name (or a relative module's): name the module as "
+                f"Python imports it, e.g. {meant!r}")
+    within = _within_sys_path(module)
+    folder, _, stem = module.rpartition("/")
+    if within is not None:
+        return (f"that is a file's path: name the module as Python imports it from the "
+                f"folders on sys.path, e.g. {within.replace('/', '.') + separator + attr!r}")
+    return (f"that is a file's path: name the module as Python imports it, e.g. "
+            f"{stem + separator + attr!r}, with its folder ({folder or '/'}) on sys.path "
+            "(run the app from that folder, or add it to PYTHONPATH)")
+
+
+def _within_sys_path(module: str) -> Optional[str]:
+    """``module`` (a full path, ``.py`` taken off) relative to the deepest ``sys.path``
+    folder that holds it, or None (a Windows path on another system, a folder not on
+    ``sys.path``)."""
+    if not os.path.isabs(module):
+        return None
+    found: Optional[str] = None
+    for entry in sys.path:
+        if not isinstance(entry, str):
+            continue
+        folder = os.path.abspath(entry or os.curdir).replace("\\", "/").rstrip("/")
+        if module.startswith(folder + "/"):
+            inside = module[len(folder) + 1:]
+            if found is None or len(inside) < len(found):
+                found = inside
+    return found
 
 
 def cannot_take_the_request(function: Callable[..., Any]) -> Optional[str]:

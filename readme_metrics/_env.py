@@ -360,8 +360,8 @@ def blamed(variable: Optional[str], given: Any) -> Iterator[None]:
     try:
         yield
     except ValueError as exc:
-        if given is not None:
-            raise
+        if given is not None or str(exc).endswith(f" (from {origin(variable)})"):
+            raise  # an argument's value, or said already (a nested configuration's)
         raise ValueError(f"{exc} (from {origin(variable)})") from None
 
 

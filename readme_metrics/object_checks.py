@@ -32,6 +32,12 @@ def grouping(option: Option, value: Any) -> Callable[[Any], Any]:
         try:
             value = import_dotted(path)
         except (ImportError, AttributeError, ValueError) as exc:
+            if isinstance(exc, ValueError) and str(exc).startswith(
+                    f"readme_metrics: {option.label()}"):
+                # The module imported made its own configuration, which failed on this
+                # option first (`python app.py` naming app:...: app.py runs again as
+                # 'app'): that error, already complete, is said once, not wrapped.
+                raise
             raise ValueError(
                 f"readme_metrics: {option.label()} cannot import {value!r}: {exc}"
             ) from exc

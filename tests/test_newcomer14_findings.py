@@ -1,0 +1,116 @@
+"""A newcomer's first hour, fourteenth pass: README followed in a fresh clone (the demo,
+the test command, the quick starts for plain WSGI, Flask, Django, FastAPI, Bottle, Falcon
+and Starlette under their usual servers, pointed at ``readme-metrics collect``), then the
+mistakes a newcomer makes, and what the library says.
+
+Each test is one thing tried there, with the library's real parts; none passed before its
+fix.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from readme_metrics import MetricsApiConfig
+from tests.support.command import REPO_ROOT
+from tests.test_newcomer_findings import _project
+
+# -- README_GROUPING_FUNCTION given as a file's full path -----------------------------------
+
+
+@pytest.mark.parametrize("path", [
+    "C:\\proj\\newcomer_app\\metrics.py:grouping",  # copied from Windows' Explorer
+    "C:/proj/newcomer_app/metrics.py:grouping",
+    "D:\\proj\\newcomer_app\\metrics.grouping",
+])
+def test_a_windows_path_for_the_grouping_module_says_how_to_name_the_module(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str) -> None:
+    # The drive's colon was read as the module/attribute separator: "cannot import
+    # 'C:\\proj\\app.py:grouping_function': No module named 'C'".
+    _project(tmp_path, monkeypatch)
+    monkeypatch.setenv("README_GROUPING_FUNCTION", path)
+    with pytest.raises(ValueError) as caught:
+        MetricsApiConfig(api_key="any-key")
+    message = str(caught.value)
+    assert "No module named 'C'" not in message and "'D'" not in message, message
+    assert "that is a file's path" in message, message
+    meant = "metrics:grouping" if "metrics.py:" in path else "metrics.grouping"
+    assert f"e.g. {meant!r}" in message, message
+    assert "on sys.path" in message, message
+
+
+def test_an_absolute_path_for_the_grouping_module_is_named_from_its_sys_path_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # /srv/app/newcomer_app/metrics.py:grouping said "e.g.
+    # 'srv.app.newcomer_app.metrics:grouping'", a module that does not exist: the module
+    # is named from the sys.path folder holding the file.
+    _project(tmp_path, monkeypatch)
+    path = f"{tmp_path}/newcomer_app/metrics.py:grouping"
+    monkeypatch.setenv("README_GROUPING_FUNCTION", path)
+    with pytest.raises(ValueError) as caught:
+        MetricsApiConfig(api_key="any-key")
+    message = str(caught.value)
+    assert "e.g. 'newcomer_app.metrics:grouping'" in message, message
+    assert MetricsApiConfig(api_key="any-key", grouping_function="newcomer_app.metrics:grouping")
+
+
+def test_an_absolute_path_outside_sys_path_names_the_folder_to_add(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _project(tmp_path, monkeypatch)
+    elsewhere = Path("/srv/newcomer14/not_on_the_path/metrics.py")  # no sys.path folder
+    monkeypatch.setenv("README_GROUPING_FUNCTION", f"{elsewhere}:grouping")
+    with pytest.raises(ValueError) as caught:
+        MetricsApiConfig(api_key="any-key")
+    message = str(caught.value)
+    assert "e.g. 'metrics:grouping'" in message, message
+    assert f"its folder ({elsewhere.parent}) on sys.path" in message, message
+
+
+# -- `python app.py` whose configuration names `app:...` from the environment --------------
+
+_APP = '''
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+
+def hello_app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [b'{"hello": "world"}']
+
+
+def grouping_function(request):
+    return None
+
+
+app = MetricsMiddleware(hello_app, MetricsApiConfig())
+'''
+
+
+@pytest.mark.parametrize("given, said", [
+    ("app:grouping_functon",
+     "cannot import 'app:grouping_functon': module 'app' has no attribute "
+     "'grouping_functon' (did you mean 'grouping_function'?) (from the environment)"),
+    ("app:hello_app",
+     "hello_app(environ, start_response) cannot be called with the request alone"),
+])
+def test_a_script_naming_itself_in_the_environment_says_its_error_once(
+        tmp_path: Path, given: str, said: str) -> None:
+    # README's plain WSGI quick start with MetricsApiConfig() and
+    # README_GROUPING_FUNCTION=app:grouping_functon, run as `python app.py`: importing
+    # 'app' runs app.py again (the script is '__main__'), whose own configuration fails
+    # the same way, and the error came out twice over: "cannot import 'app:...': readme_
+    # metrics: grouping_function (README_GROUPING_FUNCTION) cannot import 'app:...': ...
+    # (from the environment) (from the environment)".
+    (tmp_path / "app.py").write_text(_APP)
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT),
+           "README_API_KEY": "any-key", "README_GROUPING_FUNCTION": given}
+    done = subprocess.run([sys.executable, "app.py"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert said in last, last
+    assert last.count("readme_metrics:") == 1, last
+    assert last.count("(from the environment)") == 1, last
