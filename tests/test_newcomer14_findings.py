@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from readme_metrics import MetricsApiConfig
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from tests.support.command import REPO_ROOT
 from tests.test_newcomer_findings import _project
 
@@ -114,3 +114,34 @@ def test_a_script_naming_itself_in_the_environment_says_its_error_once(
     assert said in last, last
     assert last.count("readme_metrics:") == 1, last
     assert last.count("(from the environment)") == 1, last
+
+
+# -- "your outbound proxy is not used": the debug line README says confirms it ---------------
+
+@pytest.mark.parametrize("proxied", [True, False])
+def test_the_debug_line_names_the_proxy_the_logs_go_through(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        proxied: bool) -> None:
+    # README's row "your outbound proxy is not used" says the debug line "logs are posted
+    # to ... with requests" confirms the proxy path; that line said "with requests" for a
+    # client certificate or a URL with a user too, and named no proxy: which one, if any,
+    # the logs went through could not be read from it.
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ALL_PROXY",
+                 "all_proxy", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    if proxied:
+        monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal.example:3128")
+    caplog.set_level("DEBUG", logger="readme_metrics")
+    middleware = MetricsMiddleware(lambda environ, start_response: [], MetricsApiConfig(
+        api_key="any-key", grouping_function=lambda request: None,
+        metrics_api="https://metrics.readme.io", base_log_url="https://docs.example.com"))
+    try:
+        middleware.flush(0.1)
+    finally:
+        middleware.close()
+    lines = [r.getMessage() for r in caplog.records if "logs are posted to" in r.getMessage()]
+    assert lines, caplog.text
+    if proxied:
+        assert "with requests, through the proxy at proxy.internal.example;" in lines[0], lines
+    else:
+        assert "through the proxy" not in lines[0], lines

@@ -159,8 +159,9 @@ class Transport:
                 or "@" in parts.netloc or settings["cert"] is not None
                 or proxy is not None
                 or not (verify is True or isinstance(verify, str) and verify)):
-            self._logger.debug("readme_metrics: logs are posted to %s with requests; "
-                               "JSON encoder: %s", _where(parts), ENCODER)
+            through = "" if proxy is None else f", through the proxy at {self.proxy_host or '?'}"
+            self._logger.debug("readme_metrics: logs are posted to %s with requests%s; "
+                               "JSON encoder: %s", _where(parts), through, ENCODER)
             return SessionPoster(session, url, settings, template)
         self._logger.debug("readme_metrics: logs are posted to %s directly (kept-alive sockets); "
                            "JSON encoder: %s", _where(parts), ENCODER)
