@@ -9,11 +9,16 @@ fix.
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
+from werkzeug.test import Client
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from tests.support.command import REPO_ROOT
@@ -145,3 +150,56 @@ def test_the_debug_line_names_the_proxy_the_logs_go_through(
         assert "with requests, through the proxy at proxy.internal.example;" in lines[0], lines
     else:
         assert "through the proxy" not in lines[0], lines
+
+
+# -- README_METRICS_SERVER at a port another program has ------------------------------------
+
+class _NotAMetricsApi(BaseHTTPRequestHandler):
+    """A web server of another kind on the port meant for the collector: a POST is a 404
+    (a web app), or, with no do_POST, a 501 (``python -m http.server``)."""
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        if self.server.answer == 501:  # type: ignore[attr-defined]
+            self.send_error(501, "Unsupported method ('POST')")
+            return
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize("answer", [404, 501])
+def test_a_post_answered_by_another_program_says_the_port_is_not_the_collector(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        answer: int) -> None:
+    # `readme-metrics collect` started on another port (or not at all) and something else
+    # on 127.0.0.1:8001: "the Metrics API at http://127.0.0.1:8001/v1/request rejected a
+    # batch of 1 log (HTTP 404 Not Found); dropping it", or for a 501 (python -m
+    # http.server) "3 POSTs in a row ... failed", with no word of what was wrong.
+    for name in ("http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NotAMetricsApi)
+    server.answer = answer  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        middleware = MetricsMiddleware(_hello, MetricsApiConfig(
+            api_key="any-key", grouping_function=lambda request: {"api_key": "caller-1"},
+            metrics_api=f"http://127.0.0.1:{server.server_port}",
+            base_log_url="https://docs.example.com", shutdown_timeout=2))
+        response = Client(middleware).get("/")
+        response.close()
+        middleware.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any("what answers there is no Metrics API" in line and "another program (or "
+               "this app) has that port" in line for line in said), said
+
+
+def _hello(environ: Any, start_response: Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"hello"]

@@ -191,7 +191,9 @@ def test_a_rejected_batch_names_where_it_was_posted(
     app.close()
     assert [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()] == [
         f"readme_metrics: the Metrics API at {collector.url}/dashboard/v1/request rejected "
-        "a batch of 1 log (HTTP 404 Not Found); dropping it"]
+        "a batch of 1 log (HTTP 404 Not Found); dropping it; what answers there is no "
+        "Metrics API: for `readme-metrics collect`, metrics_api (README_METRICS_SERVER) is "
+        f"its base URL alone, without a path: {collector.url}"]  # the hint: newcomer14
 
 
 @pytest.mark.parametrize("path, meant", [

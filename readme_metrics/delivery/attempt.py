@@ -371,6 +371,14 @@ def _refused_hint(endpoint: str, cause: str, proxied: bool = False,
                 "(README_METRICS_SERVER)")
     if proxied and cause.startswith("HTTP 502"):
         return f"; the proxy on this machine could not reach it, {_NOTHING_THERE}"
+    if cause.startswith(("HTTP 404", "HTTP 405", "HTTP 501")):
+        parts = urlsplit(endpoint)
+        if parts.path != "/v1/request":  # README_METRICS_SERVER=http://127.0.0.1:8001/x
+            base = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+            return ("; what answers there is no Metrics API: for `readme-metrics "
+                    "collect`, metrics_api (README_METRICS_SERVER) is its base URL alone, "
+                    f"without a path: {base}")
+        return f"; {_NOT_A_METRICS_API}"
     if "ConnectionRefusedError" not in cause:
         return ""
     return f"; {_NOTHING_THERE}"
@@ -403,6 +411,13 @@ def _unreached_hint(endpoint: str, cause: str) -> str:
                 f"firewall that drops the connection, or a slow network: {check}")
     return ""
 
+
+#: A 404, 405 or 501 to the POST from a loopback URL: another program has the port (the
+#: collector started on another, or not at all), which takes no POST /v1/request.
+_NOT_A_METRICS_API = ("what answers there is no Metrics API (`readme-metrics collect` "
+                      "takes POST /v1/request): another program (or this app) has that "
+                      "port; start `readme-metrics collect` (--port 0 picks a free port) "
+                      "and give README_METRICS_SERVER the URL it prints")
 
 _NOTHING_THERE = ("nothing listens there: start `readme-metrics collect` (it prints the URL "
                   "to give README_METRICS_SERVER), or correct the port in metrics_api "
