@@ -9,6 +9,7 @@ fix.
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
@@ -203,3 +204,36 @@ def test_a_post_answered_by_another_program_says_the_port_is_not_the_collector(
 def _hello(environ: Any, start_response: Any) -> list[bytes]:
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"hello"]
+
+
+# -- two processes writing one HAR file -------------------------------------------------------
+
+def _entry(n: int) -> dict[str, Any]:
+    return {"startedDateTime": "2026-12-04T06:00:00.000Z", "time": n, "comment": f"call {n}"}
+
+
+def test_two_collectors_given_one_har_file_keep_it_json_and_every_entry(
+        tmp_path: Path) -> None:
+    # `readme-metrics collect` and `readme-metrics collect --port 8005` started in one
+    # folder both append to ./readme-metrics.har; `demo --har readme-metrics.har` replaces
+    # it under a running collector. Each append copied the file and cut it at its own
+    # remembered offset: the file became "Extra data" JSON, or lost the other's entries.
+    from readme_metrics.cli.collector.har_file import HarFile
+
+    path = tmp_path / "readme-metrics.har"
+    first = HarFile(path, fresh=False)
+    second = HarFile(path, fresh=False)
+    for n in range(6):
+        (first if n % 2 else second).append([_entry(n)])
+    entries = json.loads(path.read_bytes())["log"]["entries"]
+    assert sorted(e["time"] for e in entries) == list(range(6))
+
+    HarFile(path, fresh=True).append([_entry(100)])  # demo --har readme-metrics.har
+    first.append([_entry(101)])
+    entries = json.loads(path.read_bytes())["log"]["entries"]
+    assert [e["time"] for e in entries] == [100, 101]
+    assert first.count == 2
+
+    path.unlink()  # deleted under it: started afresh
+    first.append([_entry(102)])
+    assert [e["time"] for e in json.loads(path.read_bytes())["log"]["entries"]] == [102]

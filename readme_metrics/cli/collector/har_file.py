@@ -6,6 +6,11 @@ over the old tail in the copy, syncs it and renames it over the original
 (``os.replace``). A reader, a crash or ``kill -9`` never sees half a write; the cost is one
 kernel-side copy of the file per batch, fine for a local debugging tool.
 
+A file another process wrote since the last append (a second collector given the same
+``--har``, as two ``readme-metrics collect`` started in one folder are; ``demo --har``
+naming it) is read again and continued, not cut at the remembered offset: its entries
+and the new ones are written whole.
+
 The file holds request data (bodies, headers), so it and its copies are created readable
 by the owner only (0600). A copy left behind by a killed process (``.NAME.PID.tmp``, the
 PID no longer running) is removed when the file is opened again.
@@ -107,9 +112,42 @@ class HarFile:
             if not fresh:
                 self.existing = log.pop("entries")
                 head = {**head, **log}
+        self._written: tuple[int, int, int] = (0, 0, 0)
+        self._set_head(head)
+        self._write_whole(self.existing)
+
+    def _set_head(self, head: dict[str, Any]) -> None:
         self._head = (json.dumps({"log": head})[:-2] + ', "entries": [').encode()
         self._end = len(self._head)
-        self._write_whole(self.existing)
+
+    @staticmethod
+    def _identity(stat: os.stat_result) -> tuple[int, int, int]:
+        return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+    def _replaced(self) -> bool:
+        """True when the file on disk is not the one this object wrote last: another
+        process wrote it since (a second collector given the same ``--har``, ``demo --har``
+        naming it), or it was deleted. Appending at the remembered offset would then
+        leave a file that is no JSON."""
+        try:
+            return self._identity(os.stat(self.path)) != self._written
+        except OSError:
+            return True
+
+    def _continue_from_disk(self, entries: list[dict[str, Any]]) -> None:
+        """Write what the file holds now (its head and entries) followed by ``entries``;
+        a file deleted, or that is no HAR file any more, is started afresh."""
+        head: dict[str, Any] = {"version": "1.2", "creator": dict(_CREATOR)}
+        on_disk: list[dict[str, Any]] = []
+        try:
+            log = self._read_log(self.path)
+        except (OSError, ValueError):
+            pass
+        else:
+            on_disk = log.pop("entries")
+            head = {**head, **log}
+        self._set_head(head)
+        self._write_whole(on_disk + entries)
 
     @staticmethod
     def _read_log(path: Path) -> dict[str, Any]:
@@ -167,7 +205,9 @@ class HarFile:
             out.write(self._head + body + self._TAIL)
             out.flush()
             os.fsync(out.fileno())
+            written = self._identity(os.fstat(out.fileno()))
         os.replace(tmp, self.path)
+        self._written = written
         _fsync_dir(self.path.parent)
         self._end = len(self._head) + len(body)
         self.count = len(entries)
@@ -177,6 +217,9 @@ class HarFile:
         if not entries:
             return
         with self._lock:
+            if self._replaced():
+                self._continue_from_disk(entries)
+                return
             data = b"".join(
                 (b",\n" if self.count or index else b"\n") + self._line(entry)
                 for index, entry in enumerate(entries)
@@ -190,7 +233,9 @@ class HarFile:
                     out.write(data + self._TAIL)
                     out.flush()
                     os.fsync(out.fileno())
+                    written = self._identity(os.fstat(out.fileno()))
                 os.replace(tmp, self.path)
+                self._written = written
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
