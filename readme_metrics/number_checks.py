@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LIKELY_MILLISECONDS", "MAX_SECONDS", "bytes_hint", "count_hint", "flag", "number",
-    "seconds_hint", "seconds_warning", "whole",
+    "seconds_hint", "seconds_warning", "whole", "whole_hint",
 ]
 
 
@@ -144,12 +144,41 @@ def seconds_hint(option: Option, value: Any) -> str:
     return _without_the_unit(option, "seconds", seconds)
 
 
+# A whole number written as a decimal or in scientific notation (10.0, 1e6, 1.5E3), and
+# a count written with k for thousands (10k), as other tools' settings take them.
+_DECIMAL = re.compile(r"\s*\+?(?:\d+(?:\.\d*)?|\.\d+)(?:e\+?\d+)?\s*", re.IGNORECASE)
+_THOUSANDS = re.compile(r"\s*\+?(\d+)\s*k\s*", re.IGNORECASE)
+
+
+def whole_hint(option: Option, value: Any, thousands: bool = True) -> str:
+    """For a whole number written as a decimal (``"10.0"``), in scientific notation
+    (``"1e6"``) or, with ``thousands``, with k for a thousand (``"10k"``): the digits to
+    write instead, which int() (and so the environment's parser) refuses those as. Only a
+    number the option takes."""
+    if not isinstance(value, str) or value.strip().lstrip("+").isdigit():
+        return ""  # digits already: an argument given as a str ("10"), said as such
+    match = _THOUSANDS.fullmatch(value) if thousands else None
+    if match is not None:
+        number = int(match.group(1)) * 1000
+    elif _DECIMAL.fullmatch(value):
+        decimal = float(value)
+        if not math.isfinite(decimal) or decimal != int(decimal) or decimal >= 2 ** 53:
+            return ""  # 2.5; 1e23, whose digits a float does not hold exactly
+        number = int(decimal)
+    else:
+        return ""
+    if not _accepted(option, number):
+        return ""
+    return f"write it as a whole number, in digits alone: {number}"
+
+
 def bytes_hint(option: Option, value: Any) -> str:
     """For a size given with its unit (``"1MB"``, ``"512k"``): the number of bytes to
-    write instead (a KiB counted as 1024 bytes), or that it is out of range as well."""
+    write instead (a KiB counted as 1024 bytes), or that it is out of range as well; for
+    one in scientific notation (``"1e6"``), its digits."""
     match = _WITH_A_UNIT.fullmatch(value) if isinstance(value, str) else None
     if match is None or match.group(2).lower() not in _BYTES_IN:
-        return ""
+        return whole_hint(option, value, thousands=False)
     size, unit = _BYTES_IN[match.group(2).lower()]
     if not math.isfinite(float(match.group(1)) * size):  # 400 digits
         return ""

@@ -111,7 +111,8 @@ OPTIONS: tuple[Option, ...] = (
         "`callable(request) -> mapping or None`; in the environment a dotted path such as "
         "`myapp.metrics.group` (or `myapp.metrics:group`)"),
     Option("buffer_length", "README_BUFFER_LENGTH", "int", 10, _WHOLE.format(1), numbers.whole(1),
-        "`10`", "logs per batch; a batch is sent as soon as this many are waiting"),
+        "`10`", "logs per batch; a batch is sent as soon as this many are waiting",
+        hint=numbers.whole_hint),
     Option("flush_interval", "README_FLUSH_INTERVAL", "float", 5.0,
         f"a number of seconds from 0 to {numbers.MAX_SECONDS}", numbers.number(0), "`5.0`",
         "seconds: a partial batch is sent this long after its first log (later only "
@@ -170,7 +171,7 @@ OPTIONS: tuple[Option, ...] = (
         "logs held in memory (waiting, or in a POST in flight) before new ones are "
         "dropped (and counted); against a slow Metrics API your traffic times its answer "
         "time must fit in it: 2,000 logs/s to one answering in 8 s needs about 16,000 to "
-        "20,000"),
+        "20,000", hint=numbers.whole_hint),
     Option("max_queue_bytes", "README_MAX_QUEUE_BYTES", "int", 64 * 1024 * 1024,
         _WHOLE.format(1), numbers.whole(1), "`67108864` (64 MiB)",
         "captured bytes waiting in memory before new logs are dropped",

@@ -237,3 +237,40 @@ def test_two_collectors_given_one_har_file_keep_it_json_and_every_entry(
     path.unlink()  # deleted under it: started afresh
     first.append([_entry(102)])
     assert [e["time"] for e in json.loads(path.read_bytes())["log"]["entries"]] == [102]
+
+
+# -- a count or a size written as 10k, 10.0 or 1e6 --------------------------------------------
+
+@pytest.mark.parametrize("variable, given, meant", [
+    ("README_MAX_QUEUE_SIZE", "10k", "10000"),
+    ("README_MAX_QUEUE_SIZE", "1e4", "10000"),
+    ("README_BUFFER_LENGTH", "10.0", "10"),
+    ("README_MAX_BODY_BYTES", "1e6", "1000000"),
+    ("README_MAX_QUEUE_BYTES", "1.5e7", "15000000"),
+])
+def test_a_whole_number_written_otherwise_says_its_digits(
+        monkeypatch: pytest.MonkeyPatch, variable: str, given: str, meant: str) -> None:
+    # Units got a hint (README_MAX_BODY_BYTES=1MB: "write the number of bytes alone ...:
+    # 1048576"), but a count written as other tools take one (10k, 1e4, 10.0) got only
+    # "must be an integer >= 1, got '10k'".
+    monkeypatch.setenv(variable, given)
+    with pytest.raises(ValueError) as caught:
+        MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
+    assert str(caught.value).endswith(
+        f"got {given!r} (from the environment): write it as a whole number, in digits "
+        f"alone: {meant}"), caught.value
+    monkeypatch.setenv(variable, meant)
+    MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
+
+
+@pytest.mark.parametrize("variable, given", [
+    ("README_BUFFER_LENGTH", "2.5"), ("README_BUFFER_LENGTH", "0.0"),
+    ("README_BUFFER_LENGTH", "1e400"), ("README_MAX_QUEUE_SIZE", "1e23"),
+    ("README_BUFFER_LENGTH", "abc"),
+])
+def test_no_digits_are_offered_for_a_number_that_is_not_a_whole_one_taken(
+        monkeypatch: pytest.MonkeyPatch, variable: str, given: str) -> None:
+    monkeypatch.setenv(variable, given)
+    with pytest.raises(ValueError) as caught:
+        MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
+    assert str(caught.value).endswith(f"got {given!r} (from the environment)"), caught.value
