@@ -36,7 +36,8 @@ from typing import Any, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from readme_metrics.delivery import batcher as batcher_module  # noqa: E402
+from readme_metrics.delivery import health as health_module  # noqa: E402
+from readme_metrics.delivery import pacing as pacing_module  # noqa: E402
 from readme_metrics.delivery import policy  # noqa: E402
 from readme_metrics.delivery.batcher import Batcher  # noqa: E402
 from readme_metrics.delivery.queue import Batch, LogQueue  # noqa: E402
@@ -56,7 +57,7 @@ def run(timeout: float, every: float, hole: tuple[float, float], seconds: float,
     """One run: a log every ``every`` s, the API black-holed during ``hole``, POSTs
     counted during ``count``; stops once the first log queued after the hole is in."""
     draws = random.Random(seed)
-    batcher_module.backoff_delay = functools.partial(policy.backoff_delay,
+    health_module.backoff_delay = functools.partial(policy.backoff_delay,
                                                      rand=draws.random)
     now = [0.0]
     queue = LogQueue(batch_size=1, interval=5.0, max_size=10_000, max_bytes=10**9)
@@ -83,7 +84,7 @@ def run(timeout: float, every: float, hole: tuple[float, float], seconds: float,
             if answer_at is not None and now[0] >= answer_at:
                 del flight[batch]
                 if not batch.attempts:  # (Attempt: the first attempt's time, any outcome)
-                    batcher.observe(post_s=now[0] - began)
+                    batcher.staffing.observe(post_s=now[0] - began)
                 bound.answered(began, now[0] - began, wanted)
                 if watched in names.get(id(batch), ()):
                     delivered_at = now[0]
@@ -92,7 +93,7 @@ def run(timeout: float, every: float, hole: tuple[float, float], seconds: float,
                 del flight[batch]  # the watchdog cuts it at the bound in force
                 cut = max(bound.seconds, wanted)
                 if not batch.attempts:
-                    batcher.observe(post_s=now[0] - began)
+                    batcher.staffing.observe(post_s=now[0] - began)
                 bound.timed_out(cut, began)
                 batch.timeout = max(policy.next_timeout(cut, timeout), bound.seconds)
                 bound.seconds = max(bound.seconds, batch.timeout)
@@ -129,7 +130,7 @@ def main() -> None:
     args = parser.parse_args()
     for cap in (float(value) for value in args.caps.split(",")):
         policy_cap = cap or 1e-9  # (0: the wait stays timeout)
-        batcher_module.PROBE_OVERLAP_CAP = policy_cap
+        pacing_module.PROBE_OVERLAP_CAP = policy_cap
         steady = [run(3.0, 0.1, (0.0, 1e9), 600.0, count=(300.0, 600.0), seed=seed)
                   for seed in range(min(args.seeds, 3))]
         line = [f"cap {cap:g} s: posts/min",

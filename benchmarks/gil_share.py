@@ -83,9 +83,9 @@ def _vary(variant: str, delivery: Any) -> None:
     sender, queue = delivery._sender, delivery._queue
     build = sender._build
     if variant == "older_growth_rule":
-        delivery._batcher._another_overlaps_locked = lambda in_flight: True
+        delivery._batcher.staffing._another_overlaps_locked = lambda in_flight: True
     elif variant == "one_sender":
-        delivery._batcher.max_senders = 1
+        delivery._batcher.staffing.max_senders = 1
     elif variant == "build_twice":
         sender._build = lambda item: (build(item), build(item))[1]
     elif variant == "no_build":

@@ -154,7 +154,7 @@ def test_a_retry_due_is_not_held_behind_an_older_one_with_a_longer_backoff() -> 
     assert older is not None and younger is not None
     older.attempts = 7  # its backoff at the cap: 30 s
     batcher.retry_later(older, None)
-    batcher.failures = 0  # a POST was delivered between: the API is not down
+    batcher.health.failures = 0  # a POST was delivered between: the API is not down
     younger.attempts = 1  # 0.5 s
     batcher.retry_later(younger, None)
     now[0] += 1.0

@@ -24,7 +24,7 @@ import logging
 
 import pytest
 
-from readme_metrics.delivery import batcher as batcher_module
+from readme_metrics.delivery import health as health_module
 from readme_metrics.delivery import policy
 from readme_metrics.delivery.encode import array_body
 from readme_metrics.delivery.policy import (
@@ -88,7 +88,7 @@ def test_after_an_outage_the_backlog_goes_once_a_probe_succeeds(
     """Every batch's own backoff is 60 s; the API fails DOWN_AFTER POSTs, then answers:
     the next log probes it (the hold between probes is PROBE_CAP's, made 0.05 s here),
     and its delivery brings the three held batches with it, not 60 s on."""
-    monkeypatch.setattr(batcher_module, "PROBE_CAP", 0.05, raising=False)
+    monkeypatch.setattr(health_module, "PROBE_CAP", 0.05, raising=False)
     for _ in range(DOWN_AFTER):
         collector.replies.append(Reply(503))
     delivery = make_delivery(collector.url, buffer_length=2, backoff_base=60.0,
@@ -124,7 +124,7 @@ def test_the_ceilings_of_a_batchs_backoff_and_of_the_hold_between_probes() -> No
     assert batch is not None
     own = []
     while True:
-        batcher.failures = 0  # a POST delivered between: only its own backoff counts
+        batcher.health.failures = 0  # a POST delivered between: only its own backoff counts
         if fail_attempt(batcher, batch):
             break
         own.append(batch.not_before - now[0])
@@ -139,9 +139,9 @@ def test_the_ceilings_of_a_batchs_backoff_and_of_the_hold_between_probes() -> No
         probe = take_batch(queue, batcher)
         assert probe is not None
         fail_attempt(batcher, probe)
-        if batcher.failures >= DOWN_AFTER:
-            holds.append(batcher.hold_until - now[0])
-            now[0] = batcher.hold_until
+        if batcher.health.failures >= DOWN_AFTER:
+            holds.append(batcher.health.hold_until - now[0])
+            now[0] = batcher.health.hold_until
     assert holds == [0.5, 1, 2, 4, 5, 5, 5, 5, 5, 5]
 
 
@@ -150,7 +150,7 @@ def test_a_60_s_outage_at_a_low_rate_loses_no_log(monkeypatch: pytest.MonkeyPatc
     against the budget (delivery16's rule, the hold's exponent at the cap), the oldest
     batch was dropped within the minute. Its own attempts count: one log a second for a
     60 s outage (each jitter drawn at its mean), then every log goes."""
-    monkeypatch.setattr(batcher_module, "backoff_delay",
+    monkeypatch.setattr(health_module, "backoff_delay",
                         functools.partial(policy.backoff_delay, rand=lambda: 0.5))
     now = [100.0]
     queue, batcher = clocked_batcher(now, 0)
@@ -164,7 +164,7 @@ def test_a_60_s_outage_at_a_low_rate_loses_no_log(monkeypatch: pytest.MonkeyPatc
             assert not fail_attempt(batcher, probe), f"dropped at {now[0] - 100:.1f} s"
         now[0] += 0.05
     assert max(batch.attempts for batch in queue.retries) >= 9  # probed often
-    now[0] = max(now[0], batcher.hold_until)  # the API is back: the next log probes
+    now[0] = max(now[0], batcher.health.hold_until)  # the API is back: the next log probes
     put_log(batcher, "after")
     probe = take_batch(queue, batcher)
     assert probe is not None
@@ -228,7 +228,7 @@ def test_an_hours_retry_after_stops_only_its_batch(
     """Against the real collector (RETRY_AFTER_HOLD made 0.05 s): the batch answered
     "Retry-After: 3600" waits, the next logs are delivered, the close gives the asked
     batch up (its hour is past shutdown_timeout) and counts it."""
-    monkeypatch.setattr(batcher_module, "RETRY_AFTER_HOLD", 0.05, raising=False)
+    monkeypatch.setattr(health_module, "RETRY_AFTER_HOLD", 0.05, raising=False)
     collector.replies.append(Reply(503, headers={"Retry-After": "3600"}))
     delivery = make_delivery(collector.url, buffer_length=2)
     delivery.submit(item("a"))

@@ -228,7 +228,7 @@ def test_a_batch_the_api_fails_alone_still_spends_its_budget() -> None:
         batcher.settle(good, None)  # the API answers the others
         attempts += 1
         dropped = fail_attempt(batcher, poison)
-        assert not batcher.down
+        assert not batcher.health.down
     assert attempts == MAX_ATTEMPTS + 6  # 0.5 to 16 s do not count: 11 attempts
     assert queue.stats()["dropped_retries_exhausted"] == 1
 
@@ -277,7 +277,7 @@ def test_a_dead_api_still_has_a_batch_dropped_after_its_probes_budget() -> None:
         assert batch is not None
         fail_attempt(batcher, batch)
     oldest = failed[0]
-    assert oldest is not None and batcher.down
+    assert oldest is not None and batcher.health.down
     began = now[0]
     while True:
         now[0] = max(now[0], oldest.not_before)

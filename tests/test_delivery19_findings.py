@@ -23,6 +23,7 @@ import math
 
 import pytest
 
+from readme_metrics.delivery import batcher as batcher_module
 from readme_metrics.delivery import policy
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.queue import LogQueue
@@ -61,7 +62,7 @@ def _sustained(rate: int, latency: float, seconds: float = 10.0,
                 batcher.put(log, log.nbytes, inline=False)
         while answers and answers[0][0] <= now[0]:
             batch = heapq.heappop(answers)[2]
-            batcher.observe(post_s=latency)
+            batcher.staffing.observe(post_s=latency)
             batcher.settle(batch, None)
         while len(queue.in_flight) < senders:
             batch = take_batch(queue, batcher)
@@ -94,7 +95,7 @@ def test_posts_of_new_logs_are_spaced_by_the_round_trip_over_the_senders() -> No
     queue = LogQueue(batch_size=1, interval=0.0, max_size=10_000, max_bytes=10**9,
                      max_post_logs=50)
     batcher = Batcher(queue, max_senders=16, clock=lambda: now[0])
-    batcher.observe(post_s=3.2)
+    batcher.staffing.observe(post_s=3.2)
     spacing = 3.2 / 16
 
     def put(count: int) -> None:
@@ -162,7 +163,7 @@ def test_without_pacing_the_steady_load_to_the_slow_api_drops_logs(
     """The same load with every POST of new logs taken as soon as it is due (before):
     logs dropped with the queue full, and several times the POSTs."""
     paced = _sustained(2000, 4.0)
-    monkeypatch.setattr(Batcher, "_spaced_locked", lambda self, now: 0.0)
+    monkeypatch.setattr(batcher_module, "post_wait", lambda *args: 0.0)
     unpaced = _sustained(2000, 4.0)
     assert unpaced["dropped_queue_full"] > 0, unpaced
     assert paced["posts"] < unpaced["posts"]
@@ -339,8 +340,8 @@ def test_a_probe_unanswered_for_timeout_lets_the_next_one_go() -> None:
         batch = take_batch(queue, batcher)
         assert batch is not None
         fail_attempt(batcher, batch)
-    assert batcher.down
-    now[0] = batcher.hold_until
+    assert batcher.health.down
+    now[0] = batcher.health.hold_until
     with queue.lock:  # the failed batches' retries are jittered: one may come due later
         probe, wait = batcher.take_locked()
     if probe is None and wait is not None:
@@ -352,7 +353,7 @@ def test_a_probe_unanswered_for_timeout_lets_the_next_one_go() -> None:
     now[0] += 2.9
     assert take_batch(queue, batcher) is None  # one probe at a time
     with queue.lock:
-        assert batcher.claim_sender_locked() is False
+        assert batcher.staffing.claim_sender_locked() is False
     now[0] += 0.2  # the probe has waited timeout, unanswered
     with queue.lock:
         assert batcher.take_locked()[0] is not None
@@ -367,7 +368,7 @@ def test_a_post_still_being_encoded_before_the_first_answer_holds_no_one_for_lon
     queue = LogQueue(batch_size=1, interval=0.0, max_size=10_000, max_bytes=10**9,
                      max_post_logs=50)
     batcher = Batcher(queue, max_senders=16, clock=lambda: now[0])
-    batcher.observe(post_s=3.2)
+    batcher.staffing.observe(post_s=3.2)
     log = item("first")
     batcher.put(log, log.nbytes, inline=False)
     first = take_batch(queue, batcher)

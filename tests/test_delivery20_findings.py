@@ -22,6 +22,7 @@ import pytest
 
 from readme_metrics.delivery import batcher as batcher_module
 from readme_metrics.delivery import policy
+from readme_metrics.delivery import staffing as staffing_module
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.queue import LogQueue
 from tests.support.contract import run_python
@@ -54,7 +55,7 @@ def _burst(now: list[float], senders: int = 32) -> tuple[LogQueue, Batcher]:
                      max_post_logs=1)
     batcher = Batcher(queue, clock=lambda: now[0])
     for _ in range(senders):
-        batcher.sender_began()
+        batcher.staffing.sender_began()
     for n in range(senders):
         put_log(batcher, f"burst-{n}")
     taken = [batcher.next_batch() for _ in range(senders)]
@@ -76,17 +77,17 @@ def test_idle_senders_beyond_the_span_s_busiest_end_and_one_stays() -> None:
     keeps them all; at the end of the next, quiet one, 31 end as they look, one stays."""
     now = [100.0]
     queue, batcher = _burst(now)
-    now[0] = 100.0 + batcher_module.IDLE_END + 1  # the span with the burst is over
+    now[0] = 100.0 + staffing_module.IDLE_END + 1  # the span with the burst is over
     with queue.lock:
-        assert batcher._surplus_locked() is False  # it needed all 32
-    now[0] += batcher_module.IDLE_END  # a whole span with no POST at all
+        assert batcher.staffing.surplus_locked() is False  # it needed all 32
+    now[0] += staffing_module.IDLE_END  # a whole span with no POST at all
     ended = 0
-    while batcher.senders > 1:
+    while batcher.staffing.senders > 1:
         assert batcher.next_batch() is None  # nothing to take: it ends
         ended += 1
-    assert ended == 31 and batcher.senders == 1
+    assert ended == 31 and batcher.staffing.senders == 1
     with queue.lock:
-        assert batcher._surplus_locked() is False  # the last one stays
+        assert batcher.staffing.surplus_locked() is False  # the last one stays
     put_log(batcher, "after")  # and takes what comes
     assert batcher.next_batch() is not None
 
@@ -96,25 +97,25 @@ def test_the_senders_a_span_needed_stay() -> None:
     started meanwhile (a burst: the pool grew) has none end before the span after."""
     now = [100.0]
     queue, batcher = _burst(now, senders=8)
-    now[0] = 100.0 + batcher_module.IDLE_END + 1
+    now[0] = 100.0 + staffing_module.IDLE_END + 1
     with queue.lock:
-        batcher._surplus_locked()  # the burst's span over: 8 kept for this one
+        batcher.staffing.surplus_locked()  # the burst's span over: 8 kept for this one
     for n in range(3):
         put_log(batcher, f"steady-{n}")
     steady = [batcher.next_batch() for _ in range(3)]
     for batch in steady:
         assert batch is not None
         batcher.settle(batch, None)
-    now[0] += batcher_module.IDLE_END
-    while batcher.senders > 3:
+    now[0] += staffing_module.IDLE_END
+    while batcher.staffing.senders > 3:
         assert batcher.next_batch() is None
     with queue.lock:
-        assert batcher._surplus_locked() is False
-    batcher.sender_began()  # the pool grew for a burst
+        assert batcher.staffing.surplus_locked() is False
+    batcher.staffing.sender_began()  # the pool grew for a burst
     with queue.lock:
-        assert batcher._surplus_locked() is False  # none ends in this span
-    now[0] += batcher_module.IDLE_END  # a quiet span again: one stays
-    while batcher.senders > 1:
+        assert batcher.staffing.surplus_locked() is False  # none ends in this span
+    now[0] += staffing_module.IDLE_END  # a quiet span again: one stays
+    while batcher.staffing.senders > 1:
         assert batcher.next_batch() is None
 
 
@@ -125,7 +126,7 @@ def test_sender_threads_a_burst_started_end_and_delivery_stays_exact(
     once the API answers and a span passes with nothing to send, one sender is left,
     it sends what comes next, and flush(), stats and close() are exact. Before, the
     second sender stayed (the wait below ran out)."""
-    monkeypatch.setattr(batcher_module, "IDLE_END", 0.2, raising=False)
+    monkeypatch.setattr(staffing_module, "IDLE_END", 0.2, raising=False)
     monkeypatch.setattr(batcher_module, "IDLE_LOOK", 0.05)
     delivery = make_delivery(collector.url, buffer_length=1)
     second_post_while_the_first_is_held(collector, delivery,
@@ -135,7 +136,7 @@ def test_sender_threads_a_burst_started_end_and_delivery_stays_exact(
     assert pool.running() >= 2
     collector.default = Reply()
     wait_until(lambda: pool.running() == 1)  # each ended at an idle look
-    assert delivery._batcher.senders == 1
+    assert delivery._batcher.staffing.senders == 1
     for n in range(5):
         assert delivery.submit(item(f"after-{n}"))
     assert delivery.flush(10.0) is True
@@ -151,8 +152,8 @@ def test_sender_threads_a_burst_started_end_and_delivery_stays_exact(
 #: shutdown_timeout (1 s).
 RETIRED_EXIT_SCRIPT = EXIT_CLOCK + textwrap.dedent("""
     import sys, time
-    from readme_metrics.delivery import batcher
-    batcher.IDLE_END, batcher.IDLE_LOOK = 0.2, 0.05
+    from readme_metrics.delivery import batcher, staffing
+    staffing.IDLE_END, batcher.IDLE_LOOK = 0.2, 0.05
     from readme_metrics.config import MetricsApiConfig
     from readme_metrics.delivery import Delivery
     from readme_metrics.exchange import Exchange, Group
@@ -248,10 +249,10 @@ def _down_with_a_probe_in_flight(now: list[float]) -> tuple[LogQueue, Batcher]:
         batch = take_batch(queue, batcher)
         assert batch is not None
         fail_attempt(batcher, batch)
-    assert batcher.down
+    assert batcher.health.down
     for batch in queue.retries:  # (their own backoffs are jittered: all due at the hold)
-        batch.not_before = batcher.hold_until
-    now[0] = batcher.hold_until
+        batch.not_before = batcher.health.hold_until
+    now[0] = batcher.health.hold_until
     probe = take_batch(queue, batcher)
     assert probe is not None
     probe.sent_at = now[0]
@@ -262,7 +263,7 @@ def _next_probe_after(queue: LogQueue, batcher: Batcher, now: list[float]) -> fl
     """Seconds the probe in flight holds the next one back (the fake clock moved there,
     and on to the next probe sent: the logs' pacing may add to it)."""
     with queue.lock:
-        probing, wait = batcher._probing_locked(now[0])
+        probing, wait = batcher.health.probing_locked(now[0], queue.in_flight)
     assert probing and wait is not None
     now[0] += wait + 1e-9  # (past it, whatever the float sums)
     put_log(batcher, f"new-{now[0]}")
@@ -288,4 +289,4 @@ def test_the_probes_of_a_black_holed_api_go_ever_further_apart() -> None:
     assert waits == [3.0, 6.0, policy.PROBE_OVERLAP_CAP, policy.PROBE_OVERLAP_CAP]
     answered = next(iter(queue.in_flight))
     batcher.settle(answered, None)  # an answer: the API is up
-    assert batcher.overlaps == 0 and not batcher.down
+    assert batcher.health.overlaps == 0 and not batcher.health.down

@@ -512,10 +512,11 @@ def test_one_more_sender_is_wanted_when_the_backlog_outgrows_the_posts_in_flight
         for batch in queue.in_flight:
             batch.sent_at = began
     for name, value in state.items():
-        setattr(queue if hasattr(queue, name) else batcher, name, value)
+        setattr(next((part for part in (queue, batcher.health, batcher.staffing)
+                      if hasattr(part, name)), batcher), name, value)
     with queue.lock:
-        assert batcher.claim_sender_locked(urgent) is wanted
-        assert batcher.claim_sender_locked(urgent) is False  # once, until a sender comes
+        assert batcher.staffing.claim_sender_locked(urgent) is wanted
+        assert batcher.staffing.claim_sender_locked(urgent) is False  # once, until a sender comes
 
 
 @pytest.mark.parametrize(("carrying", "age", "state", "look"), [
@@ -545,12 +546,13 @@ def test_the_flush_interval_watch_starts_a_sender_only_for_a_due_batch_it_may_se
     if age is not None:
         queue.items.extend(item("w") for _ in range(state.pop("many", 1)))
         queue.first_at = now[0] - age
-    batcher.watching = True
+    batcher.staffing.watching = True
     for name, value in state.items():
-        setattr(queue if hasattr(queue, name) else batcher, name, value)
+        setattr(next((part for part in (queue, batcher.health, batcher.staffing)
+                      if hasattr(part, name)), batcher), name, value)
     grow, look_in = batcher.watch()
     assert (grow, look_in if look_in is None else round(look_in, 6)) == look
-    assert batcher.watching is (look_in is not None)  # ended unless it looks again
+    assert batcher.staffing.watching is (look_in is not None)  # ended unless it looks again
 
 
 def test_a_sender_that_leaves_none_idle_arms_the_watch_once() -> None:

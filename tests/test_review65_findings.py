@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
-from readme_metrics.delivery import batcher as batcher_module
+from readme_metrics.delivery import health as health_module
 from readme_metrics.delivery import policy
 from readme_metrics.delivery.queue import LogQueue
 from tests.support.contract import API_KEY as CONTRACT_API_KEY
@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(name="mean_jitter")
 def mean_jitter_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every backoff and hold is drawn at its mean (half its ceiling)."""
-    monkeypatch.setattr(batcher_module, "backoff_delay",
+    monkeypatch.setattr(health_module, "backoff_delay",
                         functools.partial(policy.backoff_delay, rand=lambda: 0.5))
 
 

@@ -25,7 +25,7 @@ def test_a_lost_post_does_not_hold_the_logs_behind_it_when_later_ones_are_answer
     now = [100.0]
     queue = LogQueue(batch_size=1, interval=5.0, max_size=10_000, max_bytes=10**9)
     batcher = Batcher(queue, max_senders=32, clock=lambda: now[0])
-    batcher.observe(post_s=0.005)
+    batcher.staffing.observe(post_s=0.005)
 
     def put(name: str) -> None:
         log = item(name)
@@ -60,7 +60,7 @@ def test_posts_in_flight_begun_after_the_last_answer_still_pace() -> None:
     now = [100.0]
     queue = LogQueue(batch_size=1, interval=5.0, max_size=10_000, max_bytes=10**9)
     batcher = Batcher(queue, max_senders=32, clock=lambda: now[0])
-    batcher.observe(post_s=0.005)
+    batcher.staffing.observe(post_s=0.005)
 
     def put(name: str) -> None:
         log = item(name)

@@ -95,7 +95,7 @@ class Attempt:
             if batch.body is None:  # no log could be built: nothing left to send
                 batcher.settle(batch, "build_error")
                 return
-            batcher.observe(encode_s=time.monotonic() - began)
+            batcher.staffing.observe(encode_s=time.monotonic() - began)
         timeout = wanted = max(self.stretch, batch.timeout)
         until = math.inf if deadline is None else deadline
         if request_thread:  # `timeout` at most, not stretched in flight either
@@ -121,8 +121,8 @@ class Attempt:
         # each sent again (the API may have read it). Never past a flush's or the exit's.
         outcome = self._sender.post(batch.body, timeout, self._bound, until)
         took = time.monotonic() - batch.sent_at
-        if first:  # the API's share of a sender's cycle (Batcher.observe)
-            batcher.observe(post_s=took)
+        if first:  # the API's share of a sender's cycle (Staffing.observe)
+            batcher.staffing.observe(post_s=took)
         if outcome.answered:
             self._answered_in(batch.sent_at, took, wanted)
         elif outcome.timed_out and timeout >= wanted and self._bound.slow(batch.sent_at):

@@ -264,11 +264,11 @@ class Delivery:
                 # would not be true of the caller's logs either.
                 delivered = not queue.dropped_unanswered_locked()
                 queue.answered_locked(queue.accepted, queue.refused)
-                return delivered and not self._batcher.paused_locked()
+                return delivered and not self._batcher.health.paused_locked()
             queue.wake.notify_all()
         try:
             if self._background and self._start():
-                if self._batcher.claim_sender(urgent=True):
+                if self._batcher.staffing.claim_sender(urgent=True):
                     self._pool.grow()  # what waits is due now, not after a busy sender
                 with queue.lock:
                     queue.wait_locked(waiter, deadline)
@@ -418,13 +418,13 @@ class Delivery:
 
     def _run(self) -> None:
         """One sender thread: take a due batch, post it, repeat until closed, or until
-        the traffic no longer needs it (one sender stays: Batcher._surplus_locked)."""
+        the traffic no longer needs it (one sender stays: Staffing.surplus_locked)."""
         batcher = self._batcher
-        batcher.sender_began()
+        batcher.staffing.sender_began()
         try:
             self._loop(batcher)
         except BaseException:  # (not expected: counted out, as next_batch does)
-            batcher.sender_gone()
+            batcher.staffing.sender_gone()
             raise
 
     def _loop(self, batcher: Batcher) -> None:

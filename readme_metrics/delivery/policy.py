@@ -28,7 +28,7 @@ from readme_metrics.delivery.errors import chain, described
 #: loses nothing, and a batch that draws a few failures in a row by chance (a load
 #: balancer shedding a third of the POSTs) is not dropped for it. Counted by the batch's
 #: own attempts only (:func:`spends_attempt`), and none made while the API is taken for
-#: down (``Batcher.exhausted``: those count against ``MAX_DOWN_ATTEMPTS``).
+#: down (``ApiHealth.exhausted``: those count against ``MAX_DOWN_ATTEMPTS``).
 MAX_ATTEMPTS = 5
 #: Failed attempts at the longest backoff made while the API is taken for down (the
 #: probes) after which a batch is dropped. A probe's failure says the API is still down,
@@ -58,7 +58,7 @@ DOWN_AFTER = 3
 PROBE_CAP = 5.0
 #: The longest a probe of an API taken for down waits for the one in flight before it
 #: goes too (``timeout`` at first, doubling with each probe let go so while none was
-#: answered: ``Batcher._probing_locked``). A black-holed API (it takes the POSTs and
+#: answered: ``pacing.probe_wait``). A black-holed API (it takes the POSTs and
 #: never answers) saw one more POST every ``timeout`` plus the hold: 13.6 a minute from
 #: each process with the defaults, up to 10 held open at once; now 5.4 a minute, 3 open
 #: (benchmarks/blackhole.py, a fake clock). Not 30 s (1.8 a minute): the first log
@@ -105,9 +105,9 @@ RAISE_POST_BYTES_AFTER = 100
 #: Most sender threads per Delivery, hence most POSTs in flight at once. One thread runs
 #: while one POST at a time keeps up; another starts only while every sender is busy and
 #: the backlog outgrows them, and only while a POST's wait on the API is longer than
-#: what the other busy senders spend encoding (Batcher.claim_sender_locked: past that,
+#: what the other busy senders spend encoding (Staffing.claim_sender_locked: past that,
 #: the CPU is the bottleneck and more threads only share it). The POSTs of new logs are
-#: spread over the API's round trip (Batcher._spaced_locked), each its share of the
+#: spread over the API's round trip (pacing.post_wait), each its share of the
 #: traffic. 32, not 16 (delivery19): 16 x 500 logs per round trip was exactly 2,000
 #: logs/s against an API that takes 4 s, and with the POSTs spread, 718 of 20,000 were
 #: still dropped there (16 POSTs of 500 in flight, the backlog never drained); 32 had
@@ -116,7 +116,7 @@ RAISE_POST_BYTES_AFTER = 100
 #: logs: 2,000/s to an API answering in 8 s needs max_queue_size 16,000 to 20,000;
 #: docs/DELIVERY.md "Threads"). Threads cost little memory (the logs they hold are
 #: counted); each keeps a connection to the API. Those a burst started end once a
-#: minute passes with fewer POSTs in flight (Batcher._surplus_locked).
+#: minute passes with fewer POSTs in flight (Staffing.surplus_locked).
 MAX_SENDERS = 32
 
 # Verdicts on one POST attempt.

@@ -59,13 +59,13 @@ class Batch:
         self.nbytes = nbytes
         self.body: Optional[Body] = None  # encoded (the first attempt), kept for retries
         self.attempts = 0
-        #: Failed attempts that count against max_attempts (Batcher.exhausted).
+        #: Failed attempts that count against max_attempts (ApiHealth.exhausted).
         self.spent = 0
-        #: Those made while the API was taken for down (Batcher.exhausted's max_down).
+        #: Those made while the API was taken for down (ApiHealth.exhausted's max_down).
         self.spent_down = 0
         self.not_before = 0.0
         #: The end of its own backoff, when a probe's success released it before then
-        #: (Batcher._answered_locked; 0.0: not released): a failure before it is a free
+        #: (ApiHealth.answered_locked; 0.0: not released): a failure before it is a free
         #: try, which spends none of its budget and keeps that backoff.
         self.released = 0.0
         self.sent_at = 0.0  # when its current POST began (0: being encoded)

@@ -19,7 +19,7 @@ import pytest
 
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import Delivery, policy
-from readme_metrics.delivery import batcher as batcher_module
+from readme_metrics.delivery import health as health_module
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.queue import Batch, LogQueue
 from readme_metrics.delivery.transport import Transport
@@ -143,7 +143,7 @@ def full_jitter_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every backoff is its ceiling (the jitter's draw 1.0): a backoff_base of 60 s holds
     a retry 60 s, far past any wait or shutdown_timeout of a test. A test module imports
     this name to have the fixture (``full_jitter``)."""
-    monkeypatch.setattr(batcher_module, "backoff_delay",
+    monkeypatch.setattr(health_module, "backoff_delay",
                         functools.partial(policy.backoff_delay, rand=lambda: 1.0))
 
 
