@@ -64,6 +64,11 @@ setup(
             # uvicorn --http=httptools (tests/test_asgi_conformance.py); h2 comes with
             # hypercorn (the HTTP/2 cases there)
             "httptools>=0.5; platform_python_implementation == 'CPython'",
+            # uvicorn's --loop auto picks uvloop when it is installed (uvicorn[standard]
+            # installs it: what most FastAPI users run), so the uvicorn tests run on it;
+            # uvloop has no Windows build.
+            "uvloop>=0.17; sys_platform != 'win32'"
+            " and platform_python_implementation == 'CPython'",
             "hypercorn>=0.14",
             "trio>=0.22",  # hypercorn --worker-class trio (tests/test_asgi_servers.py)
             "daphne>=4.0",  # Django's ASGI server (tests/test_asgi_client_got.py)

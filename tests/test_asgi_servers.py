@@ -63,6 +63,12 @@ try:
 except ImportError:  # pragma: no cover - in the test extra
     HAVE_TRIO = False
 
+#: uvicorn's default ``--loop auto`` takes uvloop where it is installed (the test extra
+#: has it, as ``uvicorn[standard]`` has: what most FastAPI users run), so a uvicorn row
+#: that names no loop runs on uvloop there, on asyncio's loop elsewhere; rows where the
+#: loop matters name it (``--loop=asyncio`` keeps asyncio's covered).
+HAVE_UVLOOP = importlib.util.find_spec("uvloop") is not None
+NO_UVLOOP = pytest.mark.skipif(not HAVE_UVLOOP, reason="uvloop is not installed")
 SERVERS: dict[str, Callable[[int, str], list[str]]] = {
     "uvicorn": lambda port, target: [
         sys.executable, "-m", "uvicorn", "--host=127.0.0.1", f"--port={port}",

@@ -18,7 +18,6 @@ reads the end: the capture takes what its channel holds without one (asgi9 (b), 
 
 from __future__ import annotations
 
-import importlib.util
 import socket
 import ssl
 import time
@@ -29,17 +28,32 @@ import pytest
 from tests.support.fake_api import Collector, free_port
 from tests.support.half_close_app import HOLD
 from tests.support.tls import make_certificates
+from tests.test_asgi_servers import NO_UVLOOP
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_e2e_servers import serve, server_env
 
 pytestmark = pytest.mark.e2e
 
 TARGET = "tests.support.half_close_app:app"
+# uvicorn's loop, named: asyncio's, and uvloop (libuv reads a socket its own way; the
+# capture pauses the transport's reading and watches a duplicate of its descriptor).
 SERVERS = {
-    "uvicorn": lambda port: ASGI_SERVERS["uvicorn"](port, TARGET),
-    "uvicorn-h11": lambda port: [*ASGI_SERVERS["uvicorn"](port, TARGET), "--http=h11"],
+    "uvicorn": lambda port: [*ASGI_SERVERS["uvicorn"](port, TARGET), "--loop=asyncio"],
+    "uvicorn-uvloop": lambda port: [*ASGI_SERVERS["uvicorn"](port, TARGET),
+                                    "--loop=uvloop"],
+    "uvicorn-h11": lambda port: [*ASGI_SERVERS["uvicorn"](port, TARGET), "--http=h11",
+                                 "--loop=asyncio"],
+    "uvicorn-h11-uvloop": lambda port: [*ASGI_SERVERS["uvicorn"](port, TARGET),
+                                        "--http=h11", "--loop=uvloop"],
     "hypercorn": lambda port: ASGI_SERVERS["hypercorn"](port, TARGET),
+    "hypercorn-uvloop": lambda port: [*ASGI_SERVERS["hypercorn"](port, TARGET),
+                                      "--worker-class=uvloop"],
 }
+#: The event loop each row runs (the app's x-loop header says it).
+LOOPS = {"uvicorn-uvloop": "uvloop", "uvicorn-h11-uvloop": "uvloop",
+         "hypercorn-uvloop": "uvloop"}
+SERVER_PARAMS = [pytest.param(name, marks=[NO_UVLOOP] if LOOPS.get(name) == "uvloop" else [])
+                 for name in SERVERS]
 TRIO = ASGI_SERVERS["hypercorn-trio"]
 
 
@@ -65,7 +79,7 @@ def _status_and_body(answer: bytes) -> tuple[bytes, bytes]:
     return head.split(b"\r\n", 1)[0], body
 
 
-@pytest.mark.parametrize("server", list(SERVERS))
+@pytest.mark.parametrize("server", SERVER_PARAMS)
 def test_a_half_closed_short_body_gets_the_apps_answer(collector: Collector, tmp_path: Path,
                                                        server: str) -> None:
     port = free_port()
@@ -128,7 +142,7 @@ def _half_closed_whole(port: int, prefix: str, body: bytes, route: str = "noread
     return bytes(got)
 
 
-@pytest.mark.parametrize("server", list(SERVERS))
+@pytest.mark.parametrize("server", SERVER_PARAMS)
 def test_a_half_closed_whole_body_is_logged(collector: Collector, tmp_path: Path,
                                             server: str) -> None:
     """review73: a client that sent its whole body, then shut its side, while the app
@@ -149,7 +163,7 @@ def test_a_half_closed_whole_body_is_logged(collector: Collector, tmp_path: Path
         assert entry["request"]["postData"]["text"] == body.decode()
 
 
-@pytest.mark.parametrize("server", list(SERVERS))
+@pytest.mark.parametrize("server", SERVER_PARAMS)
 def test_a_half_closed_body_read_after_the_start_is_logged_once(
         collector: Collector, tmp_path: Path, server: str) -> None:
     """A body recorded from the server's socket, unread (uvicorn), that the app reads
@@ -269,14 +283,8 @@ WITHIN_GRACE = {
 }
 
 
-# uvloop (uvicorn's loop where it is installed: uvicorn[standard]) reads a socket in
-# libuv's own way: checked where it is there (not in the test extra).
-GRACE_SERVERS = [*SERVERS, pytest.param("uvicorn-uvloop", marks=pytest.mark.skipif(
-    importlib.util.find_spec("uvloop") is None, reason="uvloop is not installed"))]
-
-
 @pytest.mark.parametrize("case", list(WITHIN_GRACE))
-@pytest.mark.parametrize("server", GRACE_SERVERS)
+@pytest.mark.parametrize("server", SERVER_PARAMS)
 def test_an_end_within_the_grace_gets_the_apps_answer(collector: Collector, tmp_path: Path,
                                                       server: str, case: str) -> None:
     """asgi9 (d): the client's end (a FIN) comes while the capture waits for the rest of
@@ -291,9 +299,7 @@ def test_an_end_within_the_grace_gets_the_apps_answer(collector: Collector, tmp_
     parts, shut_at, declared, text, comment = WITHIN_GRACE[case]
     port = free_port()
     env = server_env(collector, HALF_CLOSE_HOLD="0", HALF_CLOSE_GRACE="2")
-    argv = (SERVERS[server](port) if server in SERVERS
-            else [*SERVERS["uvicorn"](port), "--loop=uvloop"])
-    with serve(argv, env, tmp_path, port):
+    with serve(SERVERS[server](port), env, tmp_path, port):
         # The wrapped app is built at its first call: not while this client waits.
         _in_parts(port, "wrap", (b"warm",), 4, 0)
         bare = _in_parts(port, "bare", parts, declared, shut_at)
@@ -302,6 +308,7 @@ def test_an_end_within_the_grace_gets_the_apps_answer(collector: Collector, tmp_
     assert _status_and_body(bare)[0].startswith(b"HTTP/1.1 200"), bare
     assert _status_and_body(bare)[1] == b"ok", bare
     assert _status_and_body(wrapped) == _status_and_body(bare), (bare, wrapped)
+    assert f"\r\nx-loop: {LOOPS.get(server, 'asyncio')}\r\n".encode() in bare, bare
     assert len(logs) == 1, logs
     post = logs[0]["request"]["log"]["entries"][0]["request"]["postData"]
     assert (post["text"], post.get("comment")) == (text, comment), post

@@ -62,8 +62,11 @@ SERVERS: dict[str, Callable[[int], list[str]]] = {
     "waitress": lambda port: WSGI_SERVERS["waitress"](port, WSGI),
     "gunicorn-sync": lambda port: WSGI_SERVERS["gunicorn-sync"](port, WSGI),
     "gunicorn-gthread": lambda port: WSGI_SERVERS["gunicorn-gthread"](port, WSGI),
-    "uvicorn": lambda port: ASGI_SERVERS["uvicorn"](port, ASGI),  # httptools, if there
+    # httptools and uvloop where installed (the test extra has both: uvicorn[standard])
+    "uvicorn": lambda port: ASGI_SERVERS["uvicorn"](port, ASGI),
     "uvicorn-h11": lambda port: [*ASGI_SERVERS["uvicorn"](port, ASGI), "--http=h11"],
+    # asyncio's own loop, which the two above do not run where uvloop is installed
+    "uvicorn-asyncio": lambda port: [*ASGI_SERVERS["uvicorn"](port, ASGI), "--loop=asyncio"],
     "hypercorn": lambda port: ASGI_SERVERS["hypercorn"](port, ASGI),
 }
 

@@ -14,6 +14,7 @@ that is left when the end comes within the 5 ms grace).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from typing import Any
@@ -31,10 +32,16 @@ def grouping(request: Any) -> dict[str, str]:
 async def late_noread(scope: Any, receive: Any, send: Any) -> None:
     """Answers "ok" without reading the body; at ``.../readafter``, reads it once the
     response head is sent (what it got, or the end it saw, is not in the answer: the
-    bare app's and the wrapped one's may read differently)."""
+    bare app's and the wrapped one's may read differently). Its ``x-loop`` header names
+    the event loop's module (``asyncio``, ``uvloop``): the loop a row says it runs."""
     time.sleep(_HELD)  # noqa: ASYNC251 - on purpose: the server must not read meanwhile
+    try:
+        loop = type(asyncio.get_running_loop()).__module__.partition(".")[0]
+    except RuntimeError:  # no asyncio loop: hypercorn's trio worker
+        loop = "trio"
     await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2")]})
+                "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2"),
+                            (b"x-loop", loop.encode())]})
     if scope["path"].endswith("/readafter"):
         while True:
             message = await receive()
