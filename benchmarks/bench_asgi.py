@@ -8,7 +8,8 @@ middleware, so the request paths are measured under the same load: mean/p50/p99
 microseconds per call, CPU per request (all threads), logs delivered (``flush()``). The
 p50 is the figure to compare: the mean is dominated by the few calls that wait while the
 delivery thread holds the GIL, in both protocols alike.
-``server``: the app under uvicorn (one worker, the FastAPI/Starlette middleware) driven
+``server``: the app under uvicorn (one worker, the FastAPI/Starlette middleware; its
+default loop, uvloop where it is installed, named in the report) driven
 by ``wrk`` on 127.0.0.1, bare and wrapped: requests per second, the ratio, and the logs
 the collector received out of the requests wrk completed.
 
@@ -18,6 +19,7 @@ the collector received out of the requests wrk completed.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import re
@@ -274,8 +276,10 @@ def bench_server(repeat: int, seconds: float) -> dict[str, Any]:
     finally:
         collector.stop()
     bare, wrapped = bench.median_of(runs["bare"]), bench.median_of(runs["wrapped"])
+    # uvicorn's --loop auto: uvloop where it is installed (the test extra has it)
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     return {
-        "seconds": seconds, "server": "uvicorn, 1 worker", "wrk": "-t2 -c4",
+        "seconds": seconds, "server": f"uvicorn, 1 worker, {loop}", "wrk": "-t2 -c4",
         "bare_rps": round(bare["rps"]), "wrapped_rps": round(wrapped["rps"]),
         "ratio": round(wrapped["rps"] / bare["rps"], 3),
         "bare_server_cpu_us_per_request": round(bare["server_cpu_us_per_request"], 1),
