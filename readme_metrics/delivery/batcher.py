@@ -146,7 +146,16 @@ class Batcher:
         return None, wait
 
     def next_batch(self) -> Optional[Batch]:
-        """Block until a batch is due; None when closed and nothing more can be sent."""
+        """Block until a batch is due; None when closed and nothing more can be sent, or
+        when this sender is to end (:meth:`next_or_end` tells which)."""
+        return self.next_or_end()[0]
+
+    def next_or_end(self) -> tuple[Optional[Batch], bool]:
+        """(the batch due, None; True if the sender ends as one more than the traffic
+        needs, :meth:`.Staffing.surplus_locked`, counted out here): a sender's look, told
+        why it ends under the lock. Read after, ``closed`` could be a close another sender began
+        meanwhile (a :meth:`release`'s), which the ending one then took for its own and
+        ended (:meth:`end_unattended`), dropping every log waiting (review75)."""
         queue = self.queue
         staffing = self.staffing
         with self.lock:
@@ -154,21 +163,21 @@ class Batcher:
             while True:
                 self._close_released_locked()
                 if self.closed and (not self.closing or self._clock() >= self.deadline):
-                    return None
+                    return None, False
                 batch, wait = self.take_locked()
                 if batch is not None:
                     staffing.took_locked()
-                    return batch
+                    return batch, False
                 if not self.closed and staffing.surplus_locked():
                     staffing.gone_locked()
-                    return None  # this sender ends: see Staffing.surplus_locked
+                    return None, True  # this sender ends: see Staffing.surplus_locked
                 if self.closing:
                     left = self.deadline - self._clock()
                     if not (queue.items or queue.retries or queue.in_flight) or (
                             wait is not None and wait >= left):
                         # Drained, or the next retry is due after the deadline: do not
                         # hold the exit for nothing.
-                        return None
+                        return None, False
                     wait = left if wait is None else min(wait, left)
                 elif wait is None and queue.interval > 0:
                     # Idle: look again within flush_interval instead of being woken by

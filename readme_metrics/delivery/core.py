@@ -429,9 +429,9 @@ class Delivery:
 
     def _loop(self, batcher: Batcher) -> None:
         while True:
-            batch = batcher.next_batch()
+            batch, surplus = batcher.next_or_end()
             if batch is None:
-                if not batcher.closed:
+                if surplus:
                     return  # more senders than the traffic needs: this one ends
                 ended = batcher.end_unattended()  # the last sender after a release()
                 if ended is not None:
