@@ -6,9 +6,20 @@
   take the unattended close for its own: ``end_unattended`` dropped every log waiting as
   "shutdown" at once, the deadline far off, while the sender that stayed would have sent
   them.
+- asgi9: over TLS (asyncio's, under uvicorn and hypercorn) the transport's
+  ``pause_reading`` only stops handing the app what is decrypted; the socket under it
+  was still read while the capture waited, and a client's end read there turned
+  asyncio's TLS to flushing, after which it writes nothing: the wrapped app's client got
+  no answer (the bare app's got its 200), every server, each of asgi9's cases. The one
+  under it is paused now (``asgi_watch.socket_reader``).
 """
 
 from __future__ import annotations
+
+import socket
+import ssl
+import time
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +31,10 @@ from tests.support.delivery import (
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     put_log,
 )
-from tests.support.fake_api import Collector
+from tests.support.fake_api import Collector, free_port
+from tests.support.tls import make_certificates
+from tests.test_e2e_servers import serve, server_env
+from tests.test_half_close_late import SERVERS, WITHIN_GRACE, _status_and_body
 
 
 def test_a_surplus_sender_ending_as_a_release_begins_drops_nothing(
@@ -61,3 +75,64 @@ def test_a_surplus_sender_ending_as_a_release_begins_drops_nothing(
     assert stats["sent"] == 3 and stats["dropped"] == 0 and adds_up(stats), stats
     assert sorted(log["_id"] for log in collector.logs) == [
         "waiting-0", "waiting-1", "waiting-2"]
+
+
+def _tls_in_parts(port: int, ca: Path, prefix: str, parts: tuple[bytes, ...],
+                  declared: int, shut_at: int) -> bytes:
+    """test_half_close_late's ``_in_parts`` over TLS: the client's end a FIN with no
+    close_notify (shut through a duplicate of the descriptor), read until the server
+    closed."""
+    head = (f"POST /{prefix}/noread HTTP/1.1\r\nHost: localhost:{port}\r\n"
+            f"Content-Type: text/plain\r\nContent-Length: {declared}\r\n\r\n").encode()
+    context = ssl.create_default_context(cafile=str(ca))
+    got = bytearray()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname="localhost") as sock:
+        try:
+            for index, part in enumerate(parts):
+                if index:
+                    time.sleep(0.1)
+                sock.sendall(head + part if not index else part)
+                if index == shut_at:
+                    with socket.fromfd(sock.fileno(), sock.family, sock.type) as copy:
+                        copy.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        try:
+            while chunk := sock.recv(65536):
+                got += chunk
+        except OSError:  # a TLS close without close_notify: the answer is in
+            pass
+    return bytes(got)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("case", ["short-then-end", "rest-with-end"])
+@pytest.mark.parametrize("server", ["uvicorn", "hypercorn"])
+def test_over_tls_an_end_within_the_grace_gets_the_apps_answer(
+        collector: Collector, tmp_path: Path, server: str, case: str) -> None:
+    """asgi9 (d)'s cases over TLS (the grace made 2 s, so that the end comes within
+    it). Before: the wrapped app's client got nothing, the bare app's its 200. Now the
+    same answer. The body is logged as far as the server had it, said incomplete when
+    the rest came with the end (over TLS the socket's bytes are not the body's)."""
+    parts, shut_at, declared, _, _ = WITHIN_GRACE[case]
+    certificates = make_certificates(tmp_path)
+    port = free_port()
+    env = server_env(collector, HALF_CLOSE_HOLD="0", HALF_CLOSE_GRACE="2")
+    tls = ([f"--ssl-certfile={certificates.cert}", f"--ssl-keyfile={certificates.key}"]
+           if server == "uvicorn" else
+           [f"--certfile={certificates.cert}", f"--keyfile={certificates.key}"])
+    with serve([*SERVERS[server](port), *tls], env, tmp_path, port, host="localhost",
+               ca=certificates.ca):
+        _tls_in_parts(port, certificates.ca, "wrap", (b"warm",), 4, 0)
+        bare = _tls_in_parts(port, certificates.ca, "bare", parts, declared, shut_at)
+        wrapped = _tls_in_parts(port, certificates.ca, "wrap", parts, declared, shut_at)
+        logs = collector.wait_for_logs(2)[1:]
+    assert _status_and_body(bare)[0].startswith(b"HTTP/1.1 200"), bare
+    assert _status_and_body(wrapped) == _status_and_body(bare), (bare, wrapped)
+    assert len(logs) == 1, logs
+    post = logs[0]["request"]["log"]["entries"][0]["request"]["postData"]
+    sent = b"".join(parts).decode()
+    assert sent.startswith(post["text"]), post
+    if post["text"] != sent:
+        assert post["comment"].startswith("incomplete: "), post

@@ -14,7 +14,8 @@ duplicate of the descriptor). When something comes: the client's end (the caller
 went out, as from the bare app; else data, which the server is let read (its reading
 resumed for the turn it takes), and the wait goes on. Nothing blocks: every wait is the
 loop's. A server that paused its own reading (flow control) reads nothing meanwhile:
-then the wait is a plain one.
+then the wait is a plain one. Over TLS the transport paused is the one under the
+server's (:func:`socket_reader`): the TLS transport's own pause leaves the socket read.
 """
 
 from __future__ import annotations
@@ -26,11 +27,21 @@ from typing import Any, Callable, Optional
 
 from readme_metrics.asgi_types import Message
 
-__all__ = ["TURNS", "watched_within"]
+__all__ = ["TURNS", "socket_reader", "watched_within"]
 
 #: Event loop turns given to a read ahead even when its time is used up (for a message
 #: in the socket that the server has not read yet, or one handed over from a thread).
 TURNS = 2
+
+
+def socket_reader(transport: Any) -> Any:
+    """The transport that reads the socket for ``transport``: itself, or over TLS
+    (asyncio's, uvicorn's and hypercorn's) the one under it. The TLS transport's own
+    ``pause_reading`` only stops handing the app protocol what is decrypted: the socket
+    is still read, and a client's end read so turns asyncio's TLS to flushing, after
+    which it writes nothing more (the app's answer dropped, as a turn of the loop did)."""
+    raw = getattr(getattr(transport, "_ssl_protocol", None), "_transport", None)
+    return transport if raw is None else raw
 
 
 def _wake(woke: asyncio.Future[None]) -> None:
@@ -66,6 +77,7 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
     loop = asyncio.get_running_loop()
     deadline = time.perf_counter() + timeout
     sock = transport.get_extra_info("socket")
+    reader = socket_reader(transport)
     ended = False
     paused = False
     try:
@@ -79,11 +91,11 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
                         break
                     turns -= 1
                     left = 0.0  # a turn: what came is seen, none is waited for
-                if not transport.is_reading():  # paused by the server: reads nothing
-                    await asyncio.wait([task], timeout=left)
+                if not (transport.is_reading() and reader.is_reading()):
+                    await asyncio.wait([task], timeout=left)  # paused by the server
                     break
                 woke: asyncio.Future[None] = loop.create_future()
-                transport.pause_reading()
+                reader.pause_reading()
                 paused = True
                 loop.add_reader(fd, _wake, woke)
                 try:
@@ -100,7 +112,7 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
                 # Data: the server reads it in the next turn (its reader queued after
                 # this task's step, hence two); its reading is paused again in the one
                 # after, before a client's end that came with it is read.
-                transport.resume_reading()
+                reader.resume_reading()
                 paused = False
                 await asyncio.sleep(0)
                 await asyncio.sleep(0)
@@ -108,5 +120,5 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
             await _cancelled(task)  # (a turn: the server still paused)
     finally:
         if paused:
-            transport.resume_reading()
+            reader.resume_reading()
     return _message(task), ended
