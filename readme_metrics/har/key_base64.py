@@ -41,14 +41,16 @@ _BREAK = re.compile(r"\r?\n|\\r\\n|\\n|(?:\\u000[Dd])?\\u000[Aa]")
 
 
 def _broken_run(characters: str, escape: str) -> re.Pattern[str]:
-    """A run of base64 of ``characters`` so broken: its characters (or ``escape`` s),
-    lines of them. Not starting just after a backslash: what follows one is an escape's
-    (``\\n``, ``\\u0041``, an escaped backslash's ``\\\\u0041``), no data; a run read
+    """A run of base64 of ``characters`` so broken (its group 1): its characters (or
+    ``escape`` s), lines of them. Not starting inside an escape: what follows an odd
+    number of backslashes is an escape's (``\\n``, ``\\u0041``), no data; a run read
     from there and written again unescaped left a backslash before what it wrote
-    (invalid JSON: ``\\A``)."""
+    (invalid JSON: ``\\A``). After an even number (escaped backslashes: ``\\\\``, a
+    path's or a domain's separator) it is data: a run not starting there at all read
+    the key's base64 one character late, and left it in clear (review75)."""
     character = f"(?:[{characters}]|{escape})"
     return re.compile(
-        rf"(?<!\\){character}+(?:(?:{_BREAK.pattern})+{character}+)*=*")
+        rf"(?<!\\)(?:\\\\)*({character}+(?:(?:{_BREAK.pattern})+{character}+)*=*)")
 
 
 # A run of standard base64 so broken, and of URL-safe base64.
@@ -274,7 +276,7 @@ def _masked_broken_runs(text: str, key: str, masked: str) -> str:
     runs = _BROKEN_URLSAFE_RUN if "-" in needle or "_" in needle else _BROKEN_RUN
     spans = []
     for run in runs.finditer(text):
-        found = run.group(0)
+        found = run.group(1)
         lines = [_unbroken(line) for line in _BREAK.split(found)]
         whole = "".join(lines)
         if not any(needle in whole for needle in _needles(key)):
@@ -283,7 +285,7 @@ def _masked_broken_runs(text: str, key: str, masked: str) -> str:
         if len(lines) > 1:
             newline = _BREAK.search(found).group(0)  # type: ignore[union-attr]
             written = _rewrapped(written, lines, newline)
-        spans.append((run.start(), run.end(), written))
+        spans.append((run.start(1), run.end(1), written))
     return _spliced(text, spans)
 
 
