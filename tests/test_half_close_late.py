@@ -193,17 +193,29 @@ def _tls_half_closed(port: int, ca: Path, prefix: str, parts: tuple[bytes, bytes
     read them, the app holds its loop) ``parts[1]``, and the client shuts its side (a
     FIN, no close_notify: shut through a duplicate of the descriptor, the TLS session
     still reads), read until the server closed."""
+    return tls_in_parts(port, ca, prefix, parts, declared, 1, HOLD / 3)
+
+
+def tls_in_parts(port: int, ca: Path, prefix: str, parts: tuple[bytes, ...],
+                 declared: int, shut_at: int, pause: float = 0.1) -> bytes:
+    """:func:`_in_parts` over TLS, each next part ``pause`` seconds after the last; the
+    client's end a FIN with no close_notify (see :func:`_tls_half_closed`)."""
     head = (f"POST /{prefix}/noread HTTP/1.1\r\nHost: localhost:{port}\r\n"
             f"Content-Type: text/plain\r\nContent-Length: {declared}\r\n\r\n").encode()
     context = ssl.create_default_context(cafile=str(ca))
     got = bytearray()
     with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
             context.wrap_socket(raw, server_hostname="localhost") as sock:
-        sock.sendall(head + parts[0])
-        time.sleep(HOLD / 3)
-        sock.sendall(parts[1])
-        with socket.fromfd(sock.fileno(), sock.family, sock.type) as copy:
-            copy.shutdown(socket.SHUT_WR)
+        try:
+            for index, part in enumerate(parts):
+                if index:
+                    time.sleep(pause)
+                sock.sendall(head + part if not index else part)
+                if index == shut_at:
+                    with socket.fromfd(sock.fileno(), sock.family, sock.type) as copy:
+                        copy.shutdown(socket.SHUT_WR)
+        except OSError:  # the server closed after its answer to a short body
+            pass
         try:
             while chunk := sock.recv(65536):
                 got += chunk

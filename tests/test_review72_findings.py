@@ -43,10 +43,17 @@ def _spellings(key: str) -> set[str]:
     return out
 
 
-def _spelled(batches: list[bytes], key: str) -> list[str]:
+def _views(value: str) -> set[str]:
+    """A string as its readers may take it: as is, percent-decoded (``+`` a space or
+    not), ``\\/`` read, each with the line breaks of wrapped base64 taken out."""
+    views = {value, unquote(value), unquote_plus(value), value.replace("\\/", "/")}
+    return views | {view.replace("\r", "").replace("\n", "") for view in views}
+
+
+def _spelled(batches: list[bytes], key: str,
+             views: Callable[[str], set[str]] = _views) -> list[str]:
     """Each string of the posted ``batches`` (a JSON document in one looked into) that
-    spells ``key`` in a way its reader decodes: in any view, with the line breaks of
-    wrapped base64 taken out."""
+    spells ``key`` in a way its reader decodes: in any of its ``views``."""
     spellings = _spellings(key)
     hits: list[str] = []
 
@@ -59,9 +66,7 @@ def _spelled(batches: list[bytes], key: str) -> list[str]:
             for item in value:
                 look(item, depth)
         elif isinstance(value, str):
-            views = {value, unquote(value), unquote_plus(value), value.replace("\\/", "/")}
-            views |= {view.replace("\r", "").replace("\n", "") for view in views}
-            if any(spelling in view for view in views for spelling in spellings):
+            if any(spelling in view for view in views(value) for spelling in spellings):
                 hits.append(value)
             stripped = value.strip()
             if depth < 3 and stripped[:1] in "[{":

@@ -23,9 +23,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
-import ssl
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -43,7 +40,12 @@ from tests.support.delivery import (
 from tests.support.fake_api import Collector, free_port
 from tests.support.tls import make_certificates
 from tests.test_e2e_servers import serve, server_env
-from tests.test_half_close_late import SERVERS, WITHIN_GRACE, _status_and_body
+from tests.test_half_close_late import (
+    SERVERS,
+    WITHIN_GRACE,
+    _status_and_body,
+    tls_in_parts,
+)
 from tests.test_secrets16_findings import _escaped, _sent, _wrapped
 
 
@@ -87,35 +89,6 @@ def test_a_surplus_sender_ending_as_a_release_begins_drops_nothing(
         "waiting-0", "waiting-1", "waiting-2"]
 
 
-def _tls_in_parts(port: int, ca: Path, prefix: str, parts: tuple[bytes, ...],
-                  declared: int, shut_at: int) -> bytes:
-    """test_half_close_late's ``_in_parts`` over TLS: the client's end a FIN with no
-    close_notify (shut through a duplicate of the descriptor), read until the server
-    closed."""
-    head = (f"POST /{prefix}/noread HTTP/1.1\r\nHost: localhost:{port}\r\n"
-            f"Content-Type: text/plain\r\nContent-Length: {declared}\r\n\r\n").encode()
-    context = ssl.create_default_context(cafile=str(ca))
-    got = bytearray()
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
-            context.wrap_socket(raw, server_hostname="localhost") as sock:
-        try:
-            for index, part in enumerate(parts):
-                if index:
-                    time.sleep(0.1)
-                sock.sendall(head + part if not index else part)
-                if index == shut_at:
-                    with socket.fromfd(sock.fileno(), sock.family, sock.type) as copy:
-                        copy.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-        try:
-            while chunk := sock.recv(65536):
-                got += chunk
-        except OSError:  # a TLS close without close_notify: the answer is in
-            pass
-    return bytes(got)
-
-
 @pytest.mark.e2e
 @pytest.mark.parametrize("case", ["short-then-end", "rest-with-end"])
 @pytest.mark.parametrize("server", ["uvicorn", "hypercorn"])
@@ -134,9 +107,9 @@ def test_over_tls_an_end_within_the_grace_gets_the_apps_answer(
            [f"--certfile={certificates.cert}", f"--keyfile={certificates.key}"])
     with serve([*SERVERS[server](port), *tls], env, tmp_path, port, host="localhost",
                ca=certificates.ca):
-        _tls_in_parts(port, certificates.ca, "wrap", (b"warm",), 4, 0)
-        bare = _tls_in_parts(port, certificates.ca, "bare", parts, declared, shut_at)
-        wrapped = _tls_in_parts(port, certificates.ca, "wrap", parts, declared, shut_at)
+        tls_in_parts(port, certificates.ca, "wrap", (b"warm",), 4, 0)
+        bare = tls_in_parts(port, certificates.ca, "bare", parts, declared, shut_at)
+        wrapped = tls_in_parts(port, certificates.ca, "wrap", parts, declared, shut_at)
         logs = collector.wait_for_logs(2)[1:]
     assert _status_and_body(bare)[0].startswith(b"HTTP/1.1 200"), bare
     assert _status_and_body(wrapped) == _status_and_body(bare), (bare, wrapped)

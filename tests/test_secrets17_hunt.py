@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from readme_metrics import MetricsMiddleware
 from tests.support.contract import exchange, reading_app
 from tests.support.fake_api import Collector
-from tests.test_review72_findings import _spellings
+from tests.test_review72_findings import _spelled
 
 # Long keys: plain, one whose base64 holds "+" and "/" at every alignment, one with
 # characters a URL or JSON escapes.
@@ -49,31 +49,9 @@ def _views(text: str) -> set[str]:
 
 def leaks(batches: list[bytes], key: str) -> list[str]:
     """Each string of the posted batches (JSON documents in them looked into) that
-    spells ``key`` in any view (:func:`_views`)."""
-    needles = _spellings(key)  # review72's: the key and its base64 spellings
-    hits: list[str] = []
-
-    def look(value: Any, depth: int) -> None:
-        if isinstance(value, dict):
-            for name, item in value.items():
-                look(name, depth)
-                look(item, depth)
-        elif isinstance(value, list):
-            for item in value:
-                look(item, depth)
-        elif isinstance(value, str):
-            if any(needle in view for view in _views(value) for needle in needles):
-                hits.append(value)
-            stripped = value.strip()
-            if depth < 3 and stripped[:1] in "[{":
-                try:
-                    look(json.loads(stripped), depth + 1)
-                except ValueError:
-                    pass
-
-    for batch in batches:
-        look(json.loads(batch), 0)
-    return hits
+    spells ``key`` (review72's spellings: the key and its base64) in any view
+    (:func:`_views`)."""
+    return _spelled(batches, key, _views)
 
 
 @st.composite
