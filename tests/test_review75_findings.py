@@ -17,12 +17,17 @@
   escaped backslash (``"DOMAIN\\\\<base64>"``) that is data, and the run read one
   character late spelled the key at no alignment: left in clear (41 of 4,000 generated
   bodies). Now a run starts after an even number of backslashes.
+- asgi9: ``watched_within`` copies the socket's descriptor (``socket.fromfd``) once a
+  wait is needed; with none to spare (EMFILE) or none to copy (-1) the OSError left
+  the read ahead it had started in flight, uncancelled, and stopped the body's read
+  (before asgi9 the wait needed no descriptor). Now the wait is a plain one then.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import textwrap
 from pathlib import Path
 from typing import Any, Callable
 
@@ -30,6 +35,7 @@ import pytest
 
 from readme_metrics import MetricsMiddleware
 from readme_metrics.delivery import staffing as staffing_module
+from tests.support.contract import run_python
 from tests.support.delivery import (
     MakeDelivery,
     adds_up,
@@ -157,3 +163,53 @@ def test_broken_base64_after_an_escaped_backslash_is_masked(
     assert hits == []
     path = json.loads(logged)["path"]
     assert path.startswith(json.loads(text)["path"].split("\\")[0] + "\\"), path
+
+
+#: A connection the loop reads (a server's protocol handing what it reads to its app:
+#: the read ahead's message), every descriptor of the process taken, then the client's
+#: rest while the capture waits for it.
+NO_DESCRIPTOR_SCRIPT = textwrap.dedent("""
+    import asyncio, os, resource, socket
+    from readme_metrics.capture.asgi_watch import watched_within
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        server_side, client = socket.socketpair()
+        message = loop.create_future()
+
+        class Server(asyncio.Protocol):
+            def data_received(self, data):
+                if not message.done():
+                    message.set_result({"type": "http.request", "body": data})
+
+        transport, _ = await loop.connect_accepted_socket(Server, server_side)
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, 256), hard))
+        held = []
+        try:
+            while True:
+                held.append(os.open(os.devnull, os.O_RDONLY))
+        except OSError:
+            pass
+        loop.call_later(0.05, client.send, b"rest")
+        try:
+            got = await watched_within(lambda: message, 5.0, transport, lambda: False)
+        except OSError as exc:
+            print("raised", type(exc).__name__, exc.errno, "in flight", not message.done())
+            return
+        finally:
+            for fd in held:
+                os.close(fd)
+        print("got", got)
+
+    asyncio.run(main())
+""")
+
+
+def test_with_no_descriptor_to_spare_the_wait_is_a_plain_one() -> None:
+    """Before: OSError (EMFILE) out of the wait, the read ahead left in flight. Now the
+    rest the server reads meanwhile is the read ahead's message."""
+    child = run_python(NO_DESCRIPTOR_SCRIPT)
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.strip() == (
+        "got ({'type': 'http.request', 'body': b'rest'}, False)"), child.stdout

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from contextlib import nullcontext
 from typing import Any, Callable, Optional
 
 from readme_metrics.asgi_types import Message
@@ -81,8 +82,15 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
     ended = False
     paused = False
     try:
-        with socket.fromfd(sock.fileno(), sock.family, sock.type) as copy:
-            fd = copy.fileno()
+        copy: Optional[socket.socket] = socket.fromfd(sock.fileno(), sock.family,
+                                                      sock.type)
+    except OSError:
+        # No descriptor to spare (EMFILE) or none to copy (a socket closed: -1): a
+        # plain wait, the server reading meanwhile (as receive_within's).
+        copy = None
+    try:
+        with nullcontext() if copy is None else copy:
+            fd = -1 if copy is None else copy.fileno()
             turns = TURNS
             while not task.done():
                 left = deadline - time.perf_counter()
@@ -91,8 +99,8 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
                         break
                     turns -= 1
                     left = 0.0  # a turn: what came is seen, none is waited for
-                if not (transport.is_reading() and reader.is_reading()):
-                    await asyncio.wait([task], timeout=left)  # paused by the server
+                if copy is None or not (transport.is_reading() and reader.is_reading()):
+                    await asyncio.wait([task], timeout=left)  # (or paused by the server)
                     break
                 woke: asyncio.Future[None] = loop.create_future()
                 reader.pause_reading()
@@ -118,6 +126,9 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
                 await asyncio.sleep(0)
         if not task.done():
             await _cancelled(task)  # (a turn: the server still paused)
+    except Exception:
+        task.cancel()  # a transport built otherwise: no read ahead left in flight
+        raise
     finally:
         if paused:
             reader.resume_reading()
