@@ -508,7 +508,7 @@ def test_an_allow_credentials_argument_that_is_no_bool_is_refused() -> None:
 ])
 def test_a_max_age_argument_that_is_no_int_says_the_type_taken_and_given(
         value: Any, expected: str) -> None:
-    """As option_checks words it for the other options: "got '10'" did not say why."""
+    """As number_checks words it for the other options: "got '10'" did not say why."""
     with pytest.raises(ValueError) as error:
         CORSMiddleware(plain_app(), [SITE], max_age=value)
     assert str(error.value) == "readme_metrics: " + expected
