@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +22,7 @@ from werkzeug.test import Client
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from tests.support.command import REPO_ROOT
+from tests.support.processes import run_command
 from tests.test_newcomer_findings import _project
 
 # -- README_GROUPING_FUNCTION given as a file's full path -----------------------------------
@@ -113,8 +113,8 @@ def test_a_script_naming_itself_in_the_environment_says_its_error_once(
     (tmp_path / "app.py").write_text(_APP)
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT),
            "README_API_KEY": "any-key", "README_GROUPING_FUNCTION": given}
-    done = subprocess.run([sys.executable, "app.py"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = run_command([sys.executable, "app.py"], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=60)
     assert done.returncode == 1, done.stderr
     last = done.stderr.strip().splitlines()[-1]
     assert said in last, last
