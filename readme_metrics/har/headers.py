@@ -24,8 +24,8 @@ from readme_metrics.har.subprotocols import SUBPROTOCOL_HEADER, masked_subprotoc
 from readme_metrics.masking import CACHED_LENGTH, is_masked, kept_mask, mask
 
 __all__ = [
-    "AUTHORITY_HEADERS", "MASKED_HEADERS", "header", "headers", "hidden_userinfo", "lower",
-    "request_cookies", "response_cookies", "response_received",
+    "AUTHORITY_HEADERS", "LINK_TARGET", "MASKED_HEADERS", "header", "headers",
+    "hidden_userinfo", "lower", "request_cookies", "response_cookies", "response_received",
 ]
 
 #: Header values that are credentials: sent as mask(value), never in clear; and so are
@@ -118,7 +118,7 @@ def _without_redacted_cookies(name: str, value: str, redactor: Optional[Redactor
 _PLAIN, _MASKED, _URL, _LINK, _AUTHORITY, _SUBPROTOCOLS = 0, 1, 2, 3, 4, 5
 # A Link header's targets (RFC 8288: "<https://api/items?page=2>; rel=next, <...>"),
 # pagination links that may carry a signed URL's token.
-_LINK_TARGET = re.compile(r"<([^<>]*)>")
+LINK_TARGET = re.compile(r"<([^<>]*)>")
 # Its anchor parameter, the other URL of a link (RFC 8288 3.2), quoted: a URL cannot be a
 # token. Any case and blanks, as a link's parameters may be written.
 _LINK_ANCHOR = re.compile(r'(;[ \t]*anchor[ \t]*=[ \t]*")([^"]*)(")', re.IGNORECASE)
@@ -239,7 +239,7 @@ def _link_targets(value: str, redactor: Optional[Redactor], caller: Optional[Cal
         url = url if caller is None else caller.url(url)
         return _hidden_userinfo(url, _masked_userinfo)
 
-    value = _LINK_TARGET.sub(lambda found: f"<{scrubbed(found[1])}>", value)
+    value = LINK_TARGET.sub(lambda found: f"<{scrubbed(found[1])}>", value)
     if "anchor" not in value.lower():
         return value
     return _LINK_ANCHOR.sub(

@@ -12,9 +12,9 @@ from __future__ import annotations
 import binascii
 import re
 from base64 import b64decode, b64encode
-from functools import lru_cache
+from functools import lru_cache, partial
 from os.path import commonprefix
-from typing import Optional
+from typing import Callable, Optional, Sequence
 from urllib.parse import quote
 
 from readme_metrics.har.percent import percent_decoded
@@ -179,15 +179,125 @@ def masked_base64_runs(text: str, key: str, masked: str, url: bool = False,
         # Maybe wrapped across lines, or written with JSON's escapes.
         return _masked_broken_runs(text, key, masked)
     spans = []
+    path = _path(text) if url else (0, 0)
     for run in (_URL_RUN if url else _RUN).finditer(text):
         found = run.group(0)
         if not any(needle in found for needle in needles):
             continue
-        written = _masked_run(found, key, masked, url)
-        if url:
-            written = quote(written, safe="-_/")
-        spans.append((run.start(), run.end(), written))
+        cuts = _cuts(found, run.start(), path)
+        if cuts:
+            spans += _masked_segments(found, run.start(), cuts, needles,
+                                      partial(_url_segment, key, masked),
+                                      quote(masked, safe="-_/"))
+        else:
+            written = _masked_run(found, key, masked, url)
+            if url:
+                written = quote(written, safe="-_/")
+            spans.append((run.start(), run.end(), written))
     return _spliced(text, spans)
+
+
+def _url_segment(key: str, masked: str, segment: str, exact: bool) -> Optional[str]:
+    """A run of base64 in a URL (some of :func:`_masked_segments`'s segments) with the
+    key's bytes masked, percent-encoded ("+", "=" and a mask's "?"); None when it does
+    not decode so."""
+    written = _decoded_masked(segment, key, masked, True, exact)
+    return None if written is None else quote(written, safe="-_/")
+
+
+# A URL's scheme and "://" (its authority follows).
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
+
+
+def _path(url: str) -> tuple[int, int]:
+    """Where a URL's path stands in it (start, end): from the "/" after its authority
+    (its userinfo too, when it has a password), or the first character of a relative
+    one ("/files/..."), to its query or fragment; (0, 0) for a text that is no such URL
+    (a header's other text: "s=...; Path=/")."""
+    end = len(url)
+    for mark in "?#":
+        at = url.find(mark, 0, end)
+        if at >= 0:
+            end = at
+    scheme = _SCHEME.match(url)
+    if scheme is not None:
+        authority = scheme.end()
+        # Past a userinfo ("user:<base64>@host": a "/" in it is base64's).
+        at = url.rfind("@", authority, end)
+        if at >= 0 and ":" in url[authority:at]:
+            authority = at + 1
+        start = url.find("/", authority, end)
+        return (start, end) if start >= 0 else (0, 0)
+    return (0, end) if url[:1] == "/" else (0, 0)
+
+
+def _cuts(run: str, at: int, path: tuple[int, int]) -> list[int]:
+    """Where (in the ``run``, standing ``at`` in its text) a "/" is the ``path``'s, not
+    base64's: within a URL's path a "/" separates its segments, as the server reads
+    it (in its query, or a text that is no URL, it is base64's)."""
+    start, end = path[0] - at, path[1] - at
+    if end <= 0 or start >= len(run) or "/" not in run:
+        return []
+    cuts = []
+    slash = run.find("/", max(start, 0), end)
+    while slash >= 0:
+        cuts.append(slash)
+        slash = run.find("/", slash + 1, end)
+    return cuts
+
+
+def _masked_segments(run: str, at: int, cuts: list[int], needles: Sequence[str],
+                     written: Callable[[str, bool], Optional[str]], fallback: str,
+                     decoded: Callable[[str], str] = str) -> list[tuple[int, int, str]]:
+    """The spans (in the text, the ``run`` standing ``at`` in it) to write a run of
+    base64 in a URL's path again with, read as its segments (``cuts``: where a "/" of
+    the path stands in it). The fewest segments holding a spelling (once ``decoded``)
+    are tried first, then more around them, until ``written`` (what they are written
+    as, masked; None if they do not decode so) reads some exactly, else some at all:
+    the scheme, the host, the other segments and what follows are kept as they were
+    (the whole run read as one became the mask, or its end decoded with the key was
+    written again shifted: the endpoint gone from the log, review75). A run of base64
+    with a "/" of its own there ("/p/<base64>", a route taking the rest of the path) is
+    read whole when its piece cut at that "/" does not decode exactly; one that does
+    (it ends on a whole group) is masked, the rest kept as written (no spelling left in
+    it, but the run no longer decodes as one). None decoding, the fewest are
+    ``fallback``."""
+    bounds = []
+    start = 0
+    for cut in [*cuts, len(run)]:
+        bounds.append((start, cut))
+        start = cut + 1
+
+    def holds(low: int, high: int) -> bool:
+        text = decoded(run[bounds[low][0]:bounds[high][1]])
+        for needle in needles:  # noqa: SIM110 (no generator: see scrub._holds)
+            if needle in text:
+                return True
+        return False
+
+    spans = []
+    first, count = 0, len(bounds)
+    while first < count:
+        end = next((high for high in range(first, count) if holds(first, high)), None)
+        if end is None:
+            break
+        begin = next(low for low in range(end, first - 1, -1) if holds(low, end))
+        tried = sorted(((low, high) for low in range(first, begin + 1)
+                        for high in range(end, count)),
+                       key=lambda pair: (pair[1] - pair[0], -pair[0]))
+        text = None
+        for exact in (True, False):
+            for low, high in tried:
+                text = written(run[bounds[low][0]:bounds[high][1]], exact)
+                if text is not None:
+                    break
+            if text is not None:
+                break
+        if text is None:
+            low, high, text = begin, end, fallback
+        spans.append((at + bounds[low][0], at + bounds[high][1], text))
+        first = high + 1
+    return spans
 
 
 def _escape_in(text: str, character: str) -> bool:
@@ -214,7 +324,17 @@ def _spliced(text: str, spans: list[tuple[int, int, str]]) -> str:
 def _masked_run(run: str, key: str, masked: str, url: bool) -> str:
     """One run of base64 holding the key's spelling, with its bytes masked (see
     :func:`masked_base64_runs`); in the URL-safe alphabet when it is written so, or is
-    in a URL and holds neither "+" nor "/"."""
+    in a URL and holds neither "+" nor "/". ``masked`` itself when it does not decode
+    so."""
+    written = _decoded_masked(run, key, masked, url)
+    return masked if written is None else written
+
+
+def _decoded_masked(run: str, key: str, masked: str, url: bool,
+                    exact: bool = False) -> Optional[str]:
+    """:func:`_masked_run`, None when the run does not decode to the key's bytes (or,
+    ``exact``, is not what encoding them writes: a piece of a longer run cut short,
+    bits of the next character left over)."""
     body = run.rstrip("=")
     padded = len(body) != len(run)
     spelled = utf8(key)
@@ -235,7 +355,8 @@ def _masked_run(run: str, key: str, masked: str, url: bool) -> str:
             data = b64decode(data_text + "=" * (-len(data_text) % 4), validate=True)
         except (binascii.Error, ValueError):
             continue
-        if spelled not in data:
+        if spelled not in data or exact and (
+                b64encode(data).decode("ascii").rstrip("=") != data_text):
             continue
         encoded = b64encode(data.replace(spelled, utf8(masked))).decode("ascii")
         if urlsafe:
@@ -243,7 +364,7 @@ def _masked_run(run: str, key: str, masked: str, url: bool) -> str:
         if not padded:
             encoded = encoded.rstrip("=")
         return body[:skip] + encoded
-    return masked
+    return None
 
 
 def _unbroken(text: str) -> str:
@@ -303,35 +424,63 @@ def broken_spelling_in(text: str, key: str) -> bool:
     return False
 
 
-def masked_encoded_runs(text: str, key: str, masked: str) -> str:
+def masked_encoded_runs(text: str, key: str, masked: str, url: bool = False) -> str:
     """``text`` (a URL, a query, a cookie's or a header's value) with each run of base64
     percent-encoded there (see :data:`_ENCODED_RUN`) that spells the (long) ``key``'s
     bytes once decoded written again with ``masked``'s bytes there, percent-encoded
     (its "+", "/", "=" and line breaks; a URL stays valid, and a query's value one) and
-    wrapped as it was. ``text`` itself when none does."""
+    wrapped as it was. ``text`` itself when none does. ``url``: ``text`` is a URL, a
+    "/" written as is in its path the path's (:func:`_masked_segments`)."""
     if "%" not in text or not broken_spelling_in(text, key):
         return text
     needles = _needles(key)
     spans = []
+    path = _path(text) if url else (0, 0)
     for run in _ENCODED_RUN.finditer(text):
         found = run.group(0)
         if "%" not in found:
             continue  # as written: masked_base64_runs's
-        decoded = percent_decoded(found)
-        lines = _ENCODED_BREAK.split(decoded)
-        whole = "".join(lines)
-        if not any(needle in whole for needle in needles):
+        if not any(needle in _flat(found) for needle in needles):
             continue
-        written = _masked_run(whole, key, masked, False)
-        if len(lines) > 1:
-            newline = _ENCODED_BREAK.search(decoded).group(0)  # type: ignore[union-attr]
-            written = _rewrapped(written, lines, newline)
-        # What stands before the key's group of four (a path, a word) as it was written:
-        # each character of the run is one escape or one character as written.
-        same = len(commonprefix([decoded, written]))
-        kept = "".join(_ENCODED_TOKEN.findall(found)[:same])
-        spans.append((run.start(), run.end(), kept + quote(written[same:], safe="-_")))
+        cuts = _cuts(found, run.start(), path)
+        if cuts:
+            spans += _masked_segments(found, run.start(), cuts, needles,
+                                      partial(_encoded_segment, key, masked),
+                                      quote(masked, safe="-_"), _flat)
+            continue
+        written = _decoded_masked(_flat(found), key, masked, False)
+        spans.append((run.start(), run.end(),
+                      _encoded_written(found, masked if written is None else written)))
     return _spliced(text, spans)
+
+
+def _flat(found: str) -> str:
+    """A percent-encoded run of base64 as a reader takes it: decoded, lines joined."""
+    return "".join(_ENCODED_BREAK.split(percent_decoded(found)))
+
+
+def _encoded_segment(key: str, masked: str, found: str, exact: bool) -> Optional[str]:
+    """A percent-encoded run of base64 (see :func:`masked_encoded_runs`) written again
+    with the key's bytes masked; None when it does not decode so (``exact``: see
+    :func:`_decoded_masked`)."""
+    written = _decoded_masked(_flat(found), key, masked, False, exact)
+    return None if written is None else _encoded_written(found, written)
+
+
+def _encoded_written(found: str, written: str) -> str:
+    """``written`` (a percent-encoded run of base64 read, masked; or the mask) written
+    as the run ``found`` was: wrapped, what stood before the key as it was, the rest
+    percent-encoded."""
+    decoded = percent_decoded(found)
+    lines = _ENCODED_BREAK.split(decoded)
+    if len(lines) > 1:
+        newline = _ENCODED_BREAK.search(decoded).group(0)  # type: ignore[union-attr]
+        written = _rewrapped(written, lines, newline)
+    # What stands before the key's group of four (a path, a word) as it was written:
+    # each character of the run is one escape or one character as written.
+    same = len(commonprefix([decoded, written]))
+    kept = "".join(_ENCODED_TOKEN.findall(found)[:same])
+    return kept + quote(written[same:], safe="-_")
 
 
 def _rewrapped(written: str, lines: list[str], newline: str) -> str:

@@ -15,6 +15,7 @@ from operator import itemgetter
 from typing import Any, Optional
 
 from readme_metrics.har.credentials import URL_HEADERS, CallerKey
+from readme_metrics.har.headers import LINK_TARGET
 from readme_metrics.har.key_base64 import (
     base64_spellings,
     broken_spelling_in,
@@ -147,9 +148,13 @@ def _base64_fields(entry: dict[str, Any], caller: CallerKey) -> None:
             value = record.get("value")
             if value.__class__ is str and len(value) >= shortest and (
                     "fileName" not in record):
+                name = record.get("name", "").lower()
+                if name == "link" and "<" in value:
+                    # Its targets are URLs (a path's "/" maybe not base64's).
+                    value = LINK_TARGET.sub(lambda found: "<" + _masked_value(
+                        found[1], key, masked, spellings, True) + ">", value)
                 record["value"] = _masked_value(
-                    value, key, masked, spellings,
-                    record.get("name", "").lower() in URL_HEADERS)
+                    value, key, masked, spellings, name in URL_HEADERS)
     # The names of the fields, and a file part's name (in its data URL too): a client may
     # send a credential as a name (a flag), as the key itself is masked.
     for record in params:
@@ -173,7 +178,7 @@ def _masked_value(value: str, key: str, masked: str, spellings: tuple[str, ...],
     if _holds(value, spellings) or not url and ("\n" in value or "\\" in value):
         value = masked_base64_runs(value, key, masked, url=url)
     if "%" in value:
-        value = masked_encoded_runs(value, key, masked)
+        value = masked_encoded_runs(value, key, masked, url)
     return value
 
 
