@@ -45,8 +45,10 @@ from tests.support.delivery import (
 )
 from tests.support.fake_api import Collector, free_port
 from tests.support.tls import make_certificates
+from tests.test_asgi_servers import NO_UVLOOP
 from tests.test_e2e_servers import serve, server_env
 from tests.test_half_close_late import (
+    LOOPS,
     SERVERS,
     WITHIN_GRACE,
     _status_and_body,
@@ -97,7 +99,12 @@ def test_a_surplus_sender_ending_as_a_release_begins_drops_nothing(
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("case", ["short-then-end", "rest-with-end"])
-@pytest.mark.parametrize("server", ["uvicorn", "hypercorn"])
+# review76: the uvloop rows (uvloop's TLS transport keeps the one under it in a C
+# attribute: paused through its read buffer limits); each failed as asyncio's did.
+@pytest.mark.parametrize("server", [
+    "uvicorn", "hypercorn",
+    pytest.param("uvicorn-uvloop", marks=NO_UVLOOP),
+    pytest.param("hypercorn-uvloop", marks=NO_UVLOOP)])
 def test_over_tls_an_end_within_the_grace_gets_the_apps_answer(
         collector: Collector, tmp_path: Path, server: str, case: str) -> None:
     """asgi9 (d)'s cases over TLS (the grace made 2 s, so that the end comes within
@@ -109,7 +116,7 @@ def test_over_tls_an_end_within_the_grace_gets_the_apps_answer(
     port = free_port()
     env = server_env(collector, HALF_CLOSE_HOLD="0", HALF_CLOSE_GRACE="2")
     tls = ([f"--ssl-certfile={certificates.cert}", f"--ssl-keyfile={certificates.key}"]
-           if server == "uvicorn" else
+           if server.startswith("uvicorn") else
            [f"--certfile={certificates.cert}", f"--keyfile={certificates.key}"])
     with serve([*SERVERS[server](port), *tls], env, tmp_path, port, host="localhost",
                ca=certificates.ca):
@@ -119,6 +126,7 @@ def test_over_tls_an_end_within_the_grace_gets_the_apps_answer(
         logs = collector.wait_for_logs(2)[1:]
     assert _status_and_body(bare)[0].startswith(b"HTTP/1.1 200"), bare
     assert _status_and_body(wrapped) == _status_and_body(bare), (bare, wrapped)
+    assert f"\r\nx-loop: {LOOPS.get(server, 'asyncio')}\r\n".encode() in bare, bare
     assert len(logs) == 1, logs
     post = logs[0]["request"]["log"]["entries"][0]["request"]["postData"]
     sent = b"".join(parts).decode()

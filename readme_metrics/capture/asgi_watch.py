@@ -35,14 +35,49 @@ __all__ = ["TURNS", "socket_reader", "watched_within"]
 TURNS = 2
 
 
+class _LimitsPause:
+    """Pauses the socket's reading under a TLS transport whose transport under it cannot
+    be reached (uvloop's: a C attribute) through its read buffer limits: a high water
+    of 0 has the TLS layer pause the transport under it (its flow control: what waits
+    decrypted is at or over it), the limits put back resume it."""
+
+    def __init__(self, transport: Any) -> None:
+        self._transport = transport
+        self._limits: Optional[tuple[int, int]] = None
+
+    def is_reading(self) -> bool:
+        return self._limits is None
+
+    def pause_reading(self) -> None:
+        if self._limits is None:
+            self._limits = self._transport.get_read_buffer_limits()  # (low, high)
+            self._transport.set_read_buffer_limits(high=0, low=0)
+
+    def resume_reading(self) -> None:
+        if self._limits is not None:
+            low, high = self._limits
+            self._limits = None
+            self._transport.set_read_buffer_limits(high=high, low=low)
+
+
 def socket_reader(transport: Any) -> Any:
     """The transport that reads the socket for ``transport``: itself, or over TLS
-    (asyncio's, uvicorn's and hypercorn's) the one under it. The TLS transport's own
+    (asyncio's, uvicorn's and hypercorn's) the one under it, or (uvloop's TLS, whose one
+    under it is a C attribute) its read buffer limits made 0 (:class:`_LimitsPause`);
+    None over a TLS transport with neither (a plain wait). The TLS transport's own
     ``pause_reading`` only stops handing the app protocol what is decrypted: the socket
-    is still read, and a client's end read so turns asyncio's TLS to flushing, after
-    which it writes nothing more (the app's answer dropped, as a turn of the loop did)."""
+    is still read, and a client's end read so turns asyncio's and uvloop's TLS to
+    flushing, after which it writes nothing more (the app's answer dropped, as a turn of
+    the loop did)."""
     raw = getattr(getattr(transport, "_ssl_protocol", None), "_transport", None)
-    return transport if raw is None else raw
+    if raw is not None:
+        return raw
+    if transport.get_extra_info("ssl_object") is None:
+        return transport
+    if hasattr(transport, "get_read_buffer_limits") \
+            and hasattr(transport, "set_read_buffer_limits"):
+        return _LimitsPause(transport)
+    return None
 
 
 def _wake(woke: asyncio.Future[None]) -> None:
@@ -81,9 +116,10 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
     reader = socket_reader(transport)
     ended = False
     paused = False
+    copy: Optional[socket.socket] = None
     try:
-        copy: Optional[socket.socket] = socket.fromfd(sock.fileno(), sock.family,
-                                                      sock.type)
+        if reader is not None:  # (else no reading to pause: a plain wait)
+            copy = socket.fromfd(sock.fileno(), sock.family, sock.type)
     except OSError:
         # No descriptor to spare (EMFILE) or none to copy (a socket closed: -1): a
         # plain wait, the server reading meanwhile (as receive_within's).
