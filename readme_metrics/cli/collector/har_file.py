@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import threading
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -124,23 +125,14 @@ class HarFile:
     def _identity(stat: os.stat_result) -> tuple[int, int, int]:
         return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
-    def _replaced(self) -> bool:
-        """True when the file on disk is not the one this object wrote last: another
-        process wrote it since (a second collector given the same ``--har``, ``demo --har``
-        naming it), or it was deleted. Appending at the remembered offset would then
-        leave a file that is no JSON."""
-        try:
-            return self._identity(os.stat(self.path)) != self._written
-        except OSError:
-            return True
-
-    def _continue_from_disk(self, entries: list[dict[str, Any]]) -> None:
-        """Write what the file holds now (its head and entries) followed by ``entries``;
-        a file deleted, or that is no HAR file any more, is started afresh."""
+    def _continue_from_disk(self, source: Any, entries: list[dict[str, Any]]) -> None:
+        """Write what the file open as ``source`` holds (its head and entries) followed
+        by ``entries``; a file deleted (``source`` None), or that is no HAR file any
+        more, is started afresh."""
         head: dict[str, Any] = {"version": "1.2", "creator": dict(_CREATOR)}
         on_disk: list[dict[str, Any]] = []
         try:
-            log = self._read_log(self.path)
+            log = self._parse_log(self.path, source.read() if source else b"")
         except (OSError, ValueError):
             pass
         else:
@@ -149,12 +141,16 @@ class HarFile:
         self._set_head(head)
         self._write_whole(on_disk + entries)
 
+    @classmethod
+    def _read_log(cls, path: Path) -> dict[str, Any]:
+        return cls._parse_log(path, path.read_bytes())
+
     @staticmethod
-    def _read_log(path: Path) -> dict[str, Any]:
+    def _parse_log(path: Path, data: bytes) -> dict[str, Any]:
         # The reason in words: "--har notes.txt" is a slip, and a repr
         # (JSONDecodeError('Expecting value: ...'), KeyError('log')) reads as a crash.
         try:
-            document = json.loads(path.read_bytes())
+            document = json.loads(data)
         except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
             raise ValueError(f"{path} exists and is not a HAR file: it is not JSON ({exc})"
                              ) from exc
@@ -216,29 +212,43 @@ class HarFile:
         """Add ``entries`` at the end; the file on disk is replaced in one atomic step."""
         if not entries:
             return
-        with self._lock:
-            if self._replaced():
-                self._continue_from_disk(entries)
-                return
-            data = b"".join(
-                (b",\n" if self.count or index else b"\n") + self._line(entry)
-                for index, entry in enumerate(entries)
-            )
-            tmp = self._tmp_path()
+        with self._lock, ExitStack() as opened:
+            # The file another process wrote since (a second collector given the same
+            # ``--har``, ``demo --har`` naming it), or deleted, is not the one this
+            # object wrote last: appending at the remembered offset would cut the
+            # other's entries or leave no JSON. Told from the file opened, not its
+            # name: one replaced between a look at the name and the open was cut.
             try:
-                with open(self.path, "rb") as source, os.fdopen(_private(tmp), "wb") as out:
-                    _copy(source, out)
-                    out.seek(self._end)
-                    out.truncate()
-                    out.write(data + self._TAIL)
-                    out.flush()
-                    os.fsync(out.fileno())
-                    written = self._identity(os.fstat(out.fileno()))
-                os.replace(tmp, self.path)
-                self._written = written
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
-            _fsync_dir(self.path.parent)
-            self._end += len(data)
-            self.count += len(entries)
+                source: Any = opened.enter_context(open(self.path, "rb"))
+            except OSError:
+                source = None
+            if source is None or self._identity(os.fstat(source.fileno())) != self._written:
+                self._continue_from_disk(source, entries)
+            else:
+                self._append_copied(source, entries)
+
+    def _append_copied(self, source: Any, entries: list[dict[str, Any]]) -> None:
+        """Copy the file open as ``source`` (the one this object wrote last), with
+        ``entries`` and the tail written over its tail, and rename it over the file."""
+        data = b"".join(
+            (b",\n" if self.count or index else b"\n") + self._line(entry)
+            for index, entry in enumerate(entries)
+        )
+        tmp = self._tmp_path()
+        try:
+            with os.fdopen(_private(tmp), "wb") as out:
+                _copy(source, out)
+                out.seek(self._end)
+                out.truncate()
+                out.write(data + self._TAIL)
+                out.flush()
+                os.fsync(out.fileno())
+                written = self._identity(os.fstat(out.fileno()))
+            os.replace(tmp, self.path)
+            self._written = written
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(self.path.parent)
+        self._end += len(data)
+        self.count += len(entries)

@@ -1,0 +1,48 @@
+"""review76: defects found in the session's change (110fa78..a7ec368).
+
+- asgi9/review75: over uvloop's TLS transport (uvicorn's default loop where uvloop is
+  installed, hypercorn's uvloop worker) the one under it is a C attribute, so
+  ``socket_reader`` gave the TLS transport, whose ``pause_reading`` leaves the socket
+  read: the client's end within the grace dropped the wrapped app's answer, as on
+  asyncio before review75. The TLS test's uvloop rows are in
+  ``test_review75_findings`` (``test_over_tls_an_end_within_the_grace_gets_the_apps_answer``).
+- newcomer14: the collector's HAR file told another process's write from the file's
+  name (``os.stat``), then opened it: a file replaced between the two was copied and cut
+  at this object's remembered offset, the other's entries lost.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from readme_metrics.cli.collector import har_file
+from tests.test_newcomer14_findings import _entry
+
+
+def test_a_har_file_replaced_just_before_it_is_opened_keeps_the_others_entries(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two collectors on one file; the second's append lands after the first has
+    decided the file is its own and before it opens it. Before: the first copied the
+    second's file and cut it at its own offset (entries [0, 1, 3]: 2 lost). Now every
+    entry is kept."""
+    path = tmp_path / "readme-metrics.har"
+    first = har_file.HarFile(path)
+    first.append([_entry(0)])
+    second = har_file.HarFile(path, fresh=False)
+    first.append([_entry(1)])  # continues the second's rewrite: the file is its own again
+    interleave = [lambda: second.append([_entry(2)])]
+
+    def open_after_the_other(name: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if interleave and Path(name) == path and "r" in mode:
+            interleave.pop()()
+        return open(name, mode, *args, **kwargs)
+
+    monkeypatch.setattr(har_file, "open", open_after_the_other, raising=False)
+    first.append([_entry(3)])
+    assert not interleave
+    entries = json.loads(path.read_bytes())["log"]["entries"]
+    assert [e["time"] for e in entries] == [0, 1, 2, 3]
