@@ -65,7 +65,7 @@ def run(variant: str, batches: int, collector: bench.Collector) -> dict[str, Any
     if variant == "no_build":
         delivery._sender._build = lambda item: {"_id": item.log_id}
     batcher, sender = delivery._batcher, delivery._sender
-    batcher.next_batch = _timed("wait for and take a batch", batcher.next_batch)
+    batcher.next_or_end = _timed("wait for and take a batch", batcher.next_or_end)
     batcher.settle = _timed("settle", batcher.settle)
     sender.encode = _timed("build and encode the logs", sender.encode)
     transport = delivery._transport

@@ -107,7 +107,8 @@ def _vary(variant: str, delivery: Any) -> None:
 def _instrument(events: list, delivery: Any) -> None:
     sender, batcher = delivery._sender, delivery._batcher
     sender._build = _timed(events, "build", sender._build)
-    batcher.next_batch = _timed(events, "wait for and take a batch", batcher.next_batch)
+    batcher.next_or_end = _timed(events, "wait for and take a batch",
+                                 batcher.next_or_end)
     batcher.settle = _timed(events, "settle", batcher.settle)
     delivery._transport.post_logs = _timed(events, "post", delivery._transport.post_logs)
     delivery._pool.grow = _timed(events, "start a thread", delivery._pool.grow)

@@ -9,17 +9,27 @@
 - newcomer14: the collector's HAR file told another process's write from the file's
   name (``os.stat``), then opened it: a file replaced between the two was copied and cut
   at this object's remembered offset, the other's entries lost.
+- review75 (next_or_end): the senders' loop calls ``Batcher.next_or_end``;
+  ``benchmarks/delivery_thread.py`` and ``gil_share.py`` still timed ``next_batch``,
+  which it no longer calls: their "wait for and take a batch" part was gone from the
+  report (delivery_thread) or never timed (gil_share).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from readme_metrics.cli.collector import har_file
+from tests.support.command import REPO_ROOT
+from tests.support.processes import run_command
 from tests.test_newcomer14_findings import _entry
 
 
@@ -46,3 +56,28 @@ def test_a_har_file_replaced_just_before_it_is_opened_keeps_the_others_entries(
     assert not interleave
     entries = json.loads(path.read_bytes())["log"]["entries"]
     assert [e["time"] for e in entries] == [0, 1, 2, 3]
+
+
+def test_the_batcher_methods_benchmarks_time_are_those_the_senders_call() -> None:
+    """A method a benchmark wraps on the batcher (``batcher.NAME = _timed(...)``) that
+    the senders' loop (delivery/core.py) never calls times nothing, silently."""
+    core = (REPO_ROOT / "readme_metrics" / "delivery" / "core.py").read_text()
+    called = set(re.findall(r"batcher\.([a-z_]+)\(", core))
+    wrapped = {
+        (script.name, name)
+        for script in (REPO_ROOT / "benchmarks").glob("*.py")
+        for name in re.findall(r"^\s*batcher\.([a-z_]+) = _timed\(",
+                               script.read_text(), re.M)}
+    assert wrapped  # (the pattern still finds them)
+    assert sorted(pair for pair in wrapped if pair[1] not in called) == []
+
+
+def test_delivery_thread_benchmark_reports_the_wait_for_a_batch() -> None:
+    """Before: no "wait for and take a batch" part in either variant."""
+    done = run_command([sys.executable, str(REPO_ROOT / "benchmarks" / "delivery_thread.py"),
+                        "--batches", "20"], capture_output=True, text=True, timeout=120,
+                       cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL,
+                       env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)["us_of_delivery_thread_cpu_per_batch_of_10"]
+    assert all("wait for and take a batch" in parts for parts in report.values()), report
