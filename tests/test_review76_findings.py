@@ -6,6 +6,7 @@
   read: the client's end within the grace dropped the wrapped app's answer, as on
   asyncio before review75. The TLS test's uvloop rows are in
   ``test_review75_findings`` (``test_over_tls_an_end_within_the_grace_gets_the_apps_answer``).
+  In-process: ``test_the_socket_under_a_tls_transport_is_paused_on_either_loop``.
 - newcomer14: the collector's HAR file told another process's write from the file's
   name (``os.stat``), then opened it: a file replaced between the two was copied and cut
   at this object's remembered offset, the other's entries lost.
@@ -17,19 +18,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
+import ssl
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
+from readme_metrics.capture.asgi_watch import socket_reader
+from readme_metrics.capture.sockets import unread_bytes
 from readme_metrics.cli.collector import har_file
 from tests.support.command import REPO_ROOT
 from tests.support.processes import run_command
+from tests.support.tls import make_certificates, server_context
+from tests.test_asgi_servers import NO_UVLOOP
 from tests.test_newcomer14_findings import _entry
 
 
@@ -81,3 +88,77 @@ def test_delivery_thread_benchmark_reports_the_wait_for_a_batch() -> None:
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)["us_of_delivery_thread_cpu_per_batch_of_10"]
     assert all("wait for and take a batch" in parts for parts in report.values()), report
+
+
+def _uvloop() -> asyncio.AbstractEventLoop:
+    import uvloop
+
+    return uvloop.new_event_loop()  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("new_loop", [
+    pytest.param(asyncio.new_event_loop, id="asyncio"),
+    pytest.param(_uvloop, id="uvloop", marks=NO_UVLOOP)])
+def test_the_socket_under_a_tls_transport_is_paused_on_either_loop(
+        tmp_path: Path, new_loop: Callable[[], asyncio.AbstractEventLoop]) -> None:
+    """What the capture pauses (``socket_reader``) leaves what the client sends next in
+    the socket (the kernel holds it: FIONREAD), and resumed, the server reads it; the
+    TLS transport's read buffer limits are as before. Before, on uvloop: the TLS
+    transport itself, whose pause left the socket read (0 bytes left in it)."""
+    certificates = make_certificates(tmp_path)
+    client_context = ssl.create_default_context(cafile=str(certificates.ca))
+
+    async def main() -> tuple[int, bytes, Any, Any]:
+        got = bytearray()
+        came = asyncio.Event()
+        transports: list[Any] = []
+
+        class Server(asyncio.Protocol):
+            def connection_made(self, transport: Any) -> None:
+                transports.append(transport)
+
+            def data_received(self, data: bytes) -> None:
+                got.extend(data)
+                came.set()
+
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(Server, "127.0.0.1", 0,
+                                          ssl=server_context(certificates))
+        port = server.sockets[0].getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client_context,
+                                                  server_hostname="localhost")
+        try:
+            writer.write(b"first")
+            await asyncio.wait_for(came.wait(), 10)
+            came.clear()
+            transport = transports[0]
+            limits = transport.get_read_buffer_limits()
+            reader = socket_reader(transport)
+            reader.pause_reading()
+            writer.write(b"second")
+            await writer.drain()
+            sock = transport.get_extra_info("socket")
+            for _ in range(200):  # until the bytes are in the server's socket
+                if unread_bytes(sock.fileno()) or came.is_set():
+                    break
+                await asyncio.sleep(0.01)
+            for _ in range(5):  # turns of the loop, which would read them now
+                await asyncio.sleep(0.01)
+            left = unread_bytes(sock.fileno())
+            reader.resume_reading()
+            while bytes(got) != b"firstsecond":
+                await asyncio.wait_for(came.wait(), 10)
+                came.clear()
+            return left, bytes(got), limits, transport.get_read_buffer_limits()
+        finally:
+            writer.close()
+            server.close()
+
+    loop = new_loop()
+    try:
+        left, got, limits, after = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert left > 0  # the ciphertext of "second", unread while paused
+    assert got == b"firstsecond"
+    assert after == limits

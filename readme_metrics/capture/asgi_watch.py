@@ -72,7 +72,7 @@ def socket_reader(transport: Any) -> Any:
     raw = getattr(getattr(transport, "_ssl_protocol", None), "_transport", None)
     if raw is not None:
         return raw
-    if transport.get_extra_info("ssl_object") is None:
+    if transport.get_extra_info("sslcontext") is None:
         return transport
     if hasattr(transport, "get_read_buffer_limits") \
             and hasattr(transport, "set_read_buffer_limits"):
