@@ -312,7 +312,7 @@ class Batcher:
 
         For a finalizer, which runs wherever the cyclic GC does, even in a thread that
         holds the queue's lock (a plain Lock): the close itself is begun by a sender
-        (:meth:`next_batch`); this only sets a flag and wakes them if the lock is free
+        (:meth:`next_or_end`); this only sets a flag and wakes them if the lock is free
         (else they see it within ``IDLE_LOOK``).
         """
         self.released = deadline

@@ -423,7 +423,7 @@ class Delivery:
         batcher.staffing.sender_began()
         try:
             self._loop(batcher)
-        except BaseException:  # (not expected: counted out, as next_batch does)
+        except BaseException:  # (not expected: counted out, as next_or_end does)
             batcher.staffing.sender_gone()
             raise
 

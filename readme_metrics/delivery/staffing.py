@@ -47,7 +47,7 @@ class Staffing:
         self.health = health
         self._clock = clock
         self.max_senders = max_senders
-        # One more sender was asked for and none has come to next_batch() since: one
+        # One more sender was asked for and none has come to next_or_end() since: one
         # request's word is enough, the next ones keep quiet.
         self.sender_asked = False
         # The flush_interval watch is armed (see watch_locked()): one at a time.
@@ -138,8 +138,8 @@ class Staffing:
 
     def claim_sender_locked(self, urgent: bool = False) -> bool:
         """True when one more sender should start now; the first True is the only one
-        until a sender comes to :meth:`Batcher.next_batch
-        <readme_metrics.delivery.batcher.Batcher.next_batch>`.
+        until a sender comes to :meth:`Batcher.next_or_end
+        <readme_metrics.delivery.batcher.Batcher.next_or_end>`.
 
         Wanted when no sender is idle, the API is not failing, fewer than
         ``max_senders`` POSTs are in flight, and logs wait: any, if ``urgent`` (a flush,
