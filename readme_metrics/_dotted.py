@@ -219,7 +219,8 @@ def _named_as_a_file(module_name: str, separator: str, attr: str) -> str:
 def _within_sys_path(module: str) -> Optional[str]:
     """``module`` (a full path, ``.py`` taken off) relative to the deepest ``sys.path``
     folder that holds it, or None (a Windows path on another system, a folder not on
-    ``sys.path``)."""
+    ``sys.path``, or only one from which a folder on the way is no identifier: ``my-app``
+    named no module Python imports)."""
     if not os.path.isabs(module):
         return None
     found: Optional[str] = None
@@ -229,6 +230,8 @@ def _within_sys_path(module: str) -> Optional[str]:
         folder = os.path.abspath(entry or os.curdir).replace("\\", "/").rstrip("/")
         if module.startswith(folder + "/"):
             inside = module[len(folder) + 1:]
+            if not all(part.isidentifier() for part in inside.split("/")):
+                continue
             if found is None or len(inside) < len(found):
                 found = inside
     return found

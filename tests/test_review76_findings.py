@@ -10,6 +10,10 @@
 - newcomer14: the collector's HAR file told another process's write from the file's
   name (``os.stat``), then opened it: a file replaced between the two was copied and cut
   at this object's remembered offset, the other's entries lost.
+- newcomer14: a grouping module given as a file's full path was named from the
+  shallowest-possible ``sys.path`` folder even through a folder that is no identifier
+  (``/srv/my-proj/app.py`` under ``/srv``: "e.g. 'my-proj.app:group'", which cannot be
+  imported). Such a folder is skipped: the file's own name, its folder on sys.path.
 - review75 (next_or_end): the senders' loop calls ``Batcher.next_or_end``;
   ``benchmarks/delivery_thread.py`` and ``gil_share.py`` still timed ``next_batch``,
   which it no longer calls: their "wait for and take a batch" part was gone from the
@@ -30,6 +34,7 @@ from typing import Any, Callable
 
 import pytest
 
+from readme_metrics._dotted import import_dotted
 from readme_metrics.capture.asgi_watch import socket_reader
 from readme_metrics.capture.sockets import unread_bytes
 from readme_metrics.cli.collector import har_file
@@ -162,3 +167,23 @@ def test_the_socket_under_a_tls_transport_is_paused_on_either_loop(
     assert left > 0  # the ciphertext of "second", unread while paused
     assert got == b"firstsecond"
     assert after == limits
+
+
+def test_a_file_path_through_a_folder_no_module_can_be_named_from_names_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "my-proj").mkdir()
+    (tmp_path / "my-proj" / "review76_app.py").write_text(
+        "def group(request):\n    return None\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ImportError) as caught:
+        import_dotted(f"{tmp_path}/my-proj/review76_app.py:group")
+    message = str(caught.value)
+    # before: "e.g. 'my-proj.review76_app:group'"
+    assert "my-proj." not in message, message
+    assert "e.g. 'review76_app:group'" in message, message
+    assert f"({tmp_path}/my-proj)" in message, message
+    monkeypatch.syspath_prepend(str(tmp_path / "my-proj"))  # as the message says
+    try:
+        assert callable(import_dotted("review76_app:group"))
+    finally:
+        sys.modules.pop("review76_app", None)
