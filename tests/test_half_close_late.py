@@ -224,10 +224,14 @@ def tls_in_parts(port: int, ca: Path, prefix: str, parts: tuple[bytes, ...],
     return bytes(got)
 
 
+@pytest.mark.parametrize("server", [  # (review76: each server and loop over TLS)
+    "hypercorn", "uvicorn",
+    pytest.param("hypercorn-uvloop", marks=NO_UVLOOP),
+    pytest.param("uvicorn-uvloop", marks=NO_UVLOOP)])
 @pytest.mark.parametrize("rest", [b"abcde", b"x" * 15], ids=["short", "whole"])
 def test_over_tls_the_rest_in_the_socket_is_not_counted(
-        collector: Collector, tmp_path: Path, rest: bytes) -> None:
-    """asgi9 (a): hypercorn over TLS, a client that declared 20 bytes, sent 5 with the
+        collector: Collector, tmp_path: Path, rest: bytes, server: str) -> None:
+    """asgi9 (a): hypercorn (and uvicorn) over TLS, a client that declared 20 bytes, sent 5 with the
     head, ``rest`` while the app held the loop, then shut its side (a FIN). The socket
     holds ``rest`` encrypted (a TLS record of 27 bytes or more): the capture took that for
     the 15 missing and let a turn of the loop go, in which hypercorn read the rest and
@@ -238,8 +242,10 @@ def test_over_tls_the_rest_in_the_socket_is_not_counted(
     incomplete."""
     certificates = make_certificates(tmp_path)
     port = free_port()
-    argv = [*SERVERS["hypercorn"](port), f"--certfile={certificates.cert}",
-            f"--keyfile={certificates.key}"]
+    argv = [*SERVERS[server](port), f"--certfile={certificates.cert}",
+            f"--keyfile={certificates.key}"] if server.startswith("hypercorn") else [
+        *SERVERS[server](port), f"--ssl-certfile={certificates.cert}",
+        f"--ssl-keyfile={certificates.key}"]
     parts = (b"short", rest)
     with serve(argv, server_env(collector), tmp_path, port, host="localhost",
                ca=certificates.ca):
