@@ -10,6 +10,11 @@
 - newcomer14: the collector's HAR file told another process's write from the file's
   name (``os.stat``), then opened it: a file replaced between the two was copied and cut
   at this object's remembered offset, the other's entries lost.
+- newcomer14: a file that was no HAR file any more when the collector appended
+  (another program's written over it, or a HAR being copied over it in place, caught
+  half-written) was replaced by the collector's new entries alone, though the docs
+  say any other file is never overwritten (and ``cp`` went on into the file replaced:
+  its copy lost). It is left as it is now; the entries wait for the next append.
 - newcomer14: a grouping module given as a file's full path was named from the
   shallowest-possible ``sys.path`` folder even through a folder that is no identifier
   (``/srv/my-proj/app.py`` under ``/srv``: "e.g. 'my-proj.app:group'", which cannot be
@@ -187,3 +192,21 @@ def test_a_file_path_through_a_folder_no_module_can_be_named_from_names_the_file
         assert callable(import_dotted("review76_app:group"))
     finally:
         sys.modules.pop("review76_app", None)
+
+
+def test_a_file_that_is_no_har_file_any_more_is_not_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "readme-metrics.har"
+    collector = har_file.HarFile(path)
+    collector.append([_entry(0)])
+    whole = har_file.HarFile(tmp_path / "saved.har")
+    whole.append([_entry(10), _entry(11)])
+    copied = (tmp_path / "saved.har").read_bytes()
+    path.write_bytes(copied[:len(copied) // 2])  # `cp saved.har readme-metrics.har`, halfway
+    collector.append([_entry(1)])
+    assert path.read_bytes() == copied[:len(copied) // 2]  # before: [1] written over it
+    assert collector.held == [_entry(1)]
+    path.write_bytes(copied)  # the copy done
+    collector.append([_entry(2)])
+    entries = json.loads(path.read_bytes())["log"]["entries"]
+    assert [e["time"] for e in entries] == [10, 11, 1, 2]
+    assert collector.held == [] and collector.count == 4

@@ -106,6 +106,9 @@ class HarFile:
         self._lock = threading.Lock()
         self.count = 0
         self.existing: list[dict[str, Any]] = []
+        #: Entries not written yet: the file was no HAR file at the last append (see
+        #: :meth:`_continue_from_disk`).
+        self.held: list[dict[str, Any]] = []
         self.removed_copies = self._remove_stale_copies()
         head: dict[str, Any] = {"version": "1.2", "creator": dict(_CREATOR)}
         if self.path.exists():
@@ -127,15 +130,19 @@ class HarFile:
 
     def _continue_from_disk(self, source: Any, entries: list[dict[str, Any]]) -> None:
         """Write what the file open as ``source`` holds (its head and entries) followed
-        by ``entries``; a file deleted (``source`` None), or that is no HAR file any
-        more, is started afresh."""
+        by ``entries``; a file deleted (``source`` None) is started afresh. One that is
+        no HAR file now (another program's, or one being written in place: ``cp`` of a
+        HAR over it) is left as it is, never overwritten: ``entries`` are held for the
+        next append (:attr:`held`), which writes them once the file is a HAR again (or
+        is deleted)."""
         head: dict[str, Any] = {"version": "1.2", "creator": dict(_CREATOR)}
         on_disk: list[dict[str, Any]] = []
-        try:
-            log = self._parse_log(self.path, source.read() if source else b"")
-        except (OSError, ValueError):
-            pass
-        else:
+        if source is not None:
+            try:
+                log = self._parse_log(self.path, source.read())
+            except (OSError, ValueError):
+                self.held = entries
+                return
             on_disk = log.pop("entries")
             head = {**head, **log}
         self._set_head(head)
@@ -210,9 +217,10 @@ class HarFile:
 
     def append(self, entries: list[dict[str, Any]]) -> None:
         """Add ``entries`` at the end; the file on disk is replaced in one atomic step."""
-        if not entries:
+        if not entries and not self.held:
             return
         with self._lock, ExitStack() as opened:
+            entries, self.held = self.held + entries, []
             # The file another process wrote since (a second collector given the same
             # ``--har``, ``demo --har`` naming it), or deleted, is not the one this
             # object wrote last: appending at the remembered offset would cut the
@@ -222,10 +230,15 @@ class HarFile:
                 source: Any = opened.enter_context(open(self.path, "rb"))
             except OSError:
                 source = None
-            if source is None or self._identity(os.fstat(source.fileno())) != self._written:
-                self._continue_from_disk(source, entries)
-            else:
-                self._append_copied(source, entries)
+            try:
+                if source is None or self._identity(os.fstat(source.fileno())) \
+                        != self._written:
+                    self._continue_from_disk(source, entries)
+                else:
+                    self._append_copied(source, entries)
+            except BaseException:
+                self.held = entries  # not written (each write fails before its rename)
+                raise
 
     def _append_copied(self, source: Any, entries: list[dict[str, Any]]) -> None:
         """Copy the file open as ``source`` (the one this object wrote last), with
