@@ -232,3 +232,32 @@ def test_a_closed_console_never_fails_a_post_nor_the_har_file(tmp_path: Path) ->
     assert entry_count(tmp_path / "in.har") == 2
     assert "cannot write" not in err.getvalue(), err.getvalue()
     assert err.getvalue().count("console") == 1, err.getvalue()  # said once, where it can be
+
+
+def test_a_batch_the_har_file_could_not_take_is_still_on_the_dashboard(
+        in_process: tuple[LocalCollector, io.StringIO, io.StringIO],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A HAR write that fails (a full disk) was answered 503 after the batch's ids were
+    remembered: the app's retry was counted as duplicates and its logs never reached the
+    store (the dashboard), while the HAR file held them for its next write. Now the batch
+    is taken (202), the store has it, and the file gets it with the next batch."""
+    collector, _, err = in_process
+    har = collector.har
+    assert har is not None
+    real = type(har)._append_copied
+    failures = [OSError(28, "No space left on device")]
+
+    def full_once(self: HarFile, source: Any, entries: list[dict[str, Any]]) -> None:
+        if failures:
+            raise failures.pop()
+        real(self, source, entries)
+
+    _post(collector.url, [valid_log("first")])  # the file exists: the next one appends
+    monkeypatch.setattr(type(har), "_append_copied", full_once)
+    log = valid_log("disk-full")
+    assert _post(collector.url, [log]).json() == {"accepted": 1}
+    assert _post(collector.url, [log]).json() == {"accepted": 0, "duplicates": 1}  # a retry
+    assert collector.store.accepted == 2
+    assert "cannot write the HAR file now" in err.getvalue(), err.getvalue()
+    assert _post(collector.url, [valid_log("after")]).json() == {"accepted": 1}
+    assert entry_count(har.path) == 3 and har.held == []

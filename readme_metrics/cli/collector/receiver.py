@@ -144,7 +144,15 @@ class Receiver:
                     logs.append(log)
             repeated = len(payload) - len(logs)
             if logs and self.har is not None:
-                self.har.append([self._har_entry(log) for log in logs])
+                try:
+                    self.har.append([self._har_entry(log) for log in logs])
+                except OSError as exc:
+                    # The HAR file keeps them for its next write (HarFile.held): the
+                    # logs are taken. Refused (503), the app's retry found their ids
+                    # seen and counted them duplicates: never on the dashboard.
+                    self.console.refused("har", len(logs), "cannot write the HAR file "
+                                         f"now ({exc}); its entries are written with "
+                                         "the next batch")
             rows = self.store.add(logs) if logs else []
             self.received += len(logs)
             self.duplicates += repeated
