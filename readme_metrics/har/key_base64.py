@@ -440,7 +440,8 @@ def masked_encoded_runs(text: str, key: str, masked: str, url: bool = False) -> 
         found = run.group(0)
         if "%" not in found:
             continue  # as written: masked_base64_runs's
-        if not any(needle in _flat(found) for needle in needles):
+        flat = _flat(found)
+        if not any(needle in flat for needle in needles):
             continue
         cuts = _cuts(found, run.start(), path)
         if cuts:
@@ -448,7 +449,7 @@ def masked_encoded_runs(text: str, key: str, masked: str, url: bool = False) -> 
                                       partial(_encoded_segment, key, masked),
                                       quote(masked, safe="-_"), _flat)
             continue
-        written = _decoded_masked(_flat(found), key, masked, False)
+        written = _decoded_masked(flat, key, masked, False)
         spans.append((run.start(), run.end(),
                       _encoded_written(found, masked if written is None else written)))
     return _spliced(text, spans)
