@@ -28,6 +28,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -61,7 +62,17 @@ def test_a_har_file_replaced_just_before_it_is_opened_keeps_the_others_entries(
     first.append([_entry(0)])
     second = har_file.HarFile(path, fresh=False)
     first.append([_entry(1)])  # continues the second's rewrite: the file is its own again
-    interleave = [lambda: second.append([_entry(2)])]
+
+    def second_appends_unlocked() -> None:
+        # A writer that takes no lock (an older collector): one that does waits for the
+        # first's lock (test_collector_har_lock), so this interleaving needs one that
+        # does not.
+        with monkeypatch.context() as unlocked:
+            unlocked.setattr(har_file, "_writers_one_at_a_time",
+                             lambda directory: contextlib.nullcontext())
+            second.append([_entry(2)])
+
+    interleave = [second_appends_unlocked]
 
     def open_after_the_other(name: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
         if interleave and Path(name) == path and "r" in mode:
