@@ -59,8 +59,9 @@ def import_dotted(path: str) -> Any:
     module_name = drive + module_name
     if module_name.startswith(".") or "/" in module_name or "\\" in module_name:
         raise ImportError(_named_as_a_file(module_name, separator, attr))
+    script = _the_running_script(module_name)
     try:
-        obj: Any = importlib.import_module(module_name)
+        obj: Any = script or importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name == module_name and module_name.endswith(".py"):
             raise ImportError(_named_as_a_file(module_name, separator, attr)) from None
@@ -78,14 +79,39 @@ def import_dotted(path: str) -> Any:
             # A submodule its package does not import itself ("myapp.metrics", the
             # function's name forgotten): imported, so the caller can say what it is.
             if not isinstance(obj, ModuleType) or not _is_submodule(name):
-                if _still_importing(obj):
-                    raise AttributeError(_missing_while_importing(obj, part, exc)) from None
+                if _still_importing(obj) or obj is script:
+                    raise AttributeError(_missing_while_importing(
+                        obj, part, exc, module_name if obj is script else "")) from None
                 meant = _close_name(part, obj)
                 if meant is not None:  # a typo: "grouping_functon"
                     raise AttributeError(f"{exc} (did you mean {meant!r}?)") from None
                 raise
             obj = importlib.import_module(name)
     return obj
+
+
+def _the_running_script(module_name: str) -> Optional[ModuleType]:
+    """``__main__`` when it is what importing ``module_name`` would run again: ``python
+    app.py`` (or ``python -m app``) whose configuration names ``app:group``. Imported by
+    name, the file ran a second time as another module (the app's top-level code twice: a
+    second app, its connections, its prints) and the function was taken from that copy."""
+    main = sys.modules.get("__main__")
+    if main is None or module_name in sys.modules:
+        return None
+    spec = getattr(main, "__spec__", None)
+    if spec is not None:  # python -m app
+        return main if spec.name == module_name else None
+    script = getattr(main, "__file__", None)
+    if not script or "." in module_name:  # a package's module: finding it imports the package
+        return None
+    try:
+        found = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError):
+        return None
+    origin = getattr(found, "origin", None)
+    if not origin or os.path.realpath(origin) != os.path.realpath(script):
+        return None
+    return main
 
 
 def _close_module(missing: Optional[str], module_name: str) -> Optional[str]:
@@ -121,21 +147,24 @@ _BELOW = ("is defined below the line that makes this configuration: move it abov
           "line, or pass the function itself as the argument")
 
 
-def _missing_while_importing(module: ModuleType, name: str, exc: AttributeError) -> str:
+def _missing_while_importing(module: ModuleType, name: str, exc: AttributeError,
+                             called: str = "") -> str:
     """The error for ``name`` missing from a module whose import is still running.
 
     Python says "most likely due to a circular import" whatever the name; that is the
     cause only when the module's source defines the name (below the line that makes the
     configuration, which is running). A name the source does not define is a typo, said
-    plainly, with the close name the source has if any.
+    plainly, with the close name the source has if any. ``called``: the name the path
+    gave a script that is running as ``__main__`` (``app`` for ``python app.py``).
     """
+    plain = f"module {called or module.__name__!r} has no attribute {name!r}"
+    said, running = ((plain, f"{called} is still running") if called
+                     else (str(exc), f"{module.__name__} is still being imported"))
     defined = _names_in_source(module)
     if defined is None:  # no source to read (a .pyc only, a namespace)
-        return (f"{exc}: {module.__name__} is still being imported; if {name!r} "
-                f"{_BELOW}")
+        return f"{said}: {running}; if {name!r} {_BELOW}"
     if name in defined:
-        return f"{exc}: {module.__name__} is still being imported, and {name!r} {_BELOW}"
-    plain = f"module {module.__name__!r} has no attribute {name!r}"
+        return f"{said}: {running}, and {name!r} {_BELOW}"
     meant = _close_name(name, module, defined)
     if meant is None:
         return plain
@@ -147,7 +176,9 @@ def _missing_while_importing(module: ModuleType, name: str, exc: AttributeError)
 def _names_in_source(module: ModuleType) -> Optional[set[str]]:
     """The names the module's source binds at its top level (under ``if``, ``try`` and
     ``with`` too), or None when there is no source file to read."""
-    origin = getattr(getattr(module, "__spec__", None), "origin", None)
+    spec = getattr(module, "__spec__", None)
+    # A script run as ``python app.py`` has no spec, only its file.
+    origin = getattr(module, "__file__", None) if spec is None else getattr(spec, "origin", None)
     if not isinstance(origin, str) or not origin.endswith(".py"):
         return None
     try:

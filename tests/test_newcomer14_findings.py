@@ -122,6 +122,26 @@ def test_a_script_naming_itself_in_the_environment_says_its_error_once(
     assert last.count("(from the environment)") == 1, last
 
 
+@pytest.mark.parametrize("run", [["app.py"], ["-m", "app"]])
+def test_a_script_naming_itself_in_the_environment_runs_its_code_once(
+        tmp_path: Path, run: list[str]) -> None:
+    # README's plain WSGI quick start, README_GROUPING_FUNCTION=app:grouping_function,
+    # run as `python app.py`: the name 'app' was imported, which ran app.py a second time
+    # as another module (its top-level code twice: a second app, its connections, its
+    # prints) and took the function from that copy. The running script is used now.
+    (tmp_path / "app.py").write_text(
+        "print('top level of', __name__)\n" + _APP
+        + "print('grouping function is the script own:',"
+          " app.config.grouping_function is grouping_function)\n")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT),
+           "README_API_KEY": "any-key", "README_GROUPING_FUNCTION": "app:grouping_function"}
+    done = run_command([sys.executable, *run], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "top level of __main__", "grouping function is the script own: True"]
+
+
 # -- "your outbound proxy is not used": the debug line README says confirms it ---------------
 
 @pytest.mark.parametrize("proxied", [True, False])
