@@ -106,7 +106,7 @@ def _the_running_script(module_name: str) -> Optional[ModuleType]:
         return None
     try:
         found = importlib.util.find_spec(module_name)
-    except (ImportError, ValueError):
+    except Exception:  # an app's path hook may raise anything: then imported as before
         return None
     origin = getattr(found, "origin", None)
     if not origin or os.path.realpath(origin) != os.path.realpath(script):
