@@ -21,6 +21,7 @@ from readme_metrics.asgi_types import Scope
 from readme_metrics.capture.request import (
     PATH_SAFE,
     RequestHead,
+    authority_form,
     build_url,
     header_text,
     pick_client_ip,
@@ -91,7 +92,11 @@ def request_path(scope: Scope) -> str:
                      safe=PATH_SAFE)
         if root and not (path == root or path.startswith(root + "/")):
             path = root + path
-    return path if path.startswith("/") else "/" + path  # "*" of OPTIONS *: a path
+    if path.startswith("/"):
+        return path
+    # CONNECT's "host:port" (h11 servers pass it on whole) has no path; "*" of OPTIONS *
+    # gets one.
+    return "" if authority_form(path) else "/" + path
 
 
 def _target(scope: Scope) -> str:

@@ -33,9 +33,10 @@ from urllib.parse import quote
 from readme_metrics.capture.environ_strings import PLANS_MAX, environ_strings, small_shape
 
 __all__ = [
-    "PATH_SAFE", "EnvironRequest", "RequestHead", "RequestSource", "build_url", "chunked_coding",
-    "client_ip", "content_length", "forwarded", "header_text", "pick_client_ip", "request_headers",
-    "request_url", "server_host", "url_authority", "wsgi_bytes",
+    "PATH_SAFE", "EnvironRequest", "RequestHead", "RequestSource", "authority_form", "build_url",
+    "chunked_coding", "client_ip", "content_length", "forwarded", "header_text",
+    "pick_client_ip", "request_headers", "request_url", "server_host", "url_authority",
+    "wsgi_bytes",
 ]
 
 # Keep what a valid request target may hold, escapes too. Not "#": a target has no
@@ -180,16 +181,37 @@ def _environ_target(raw: Optional[str], software: str, script_name: str, path_in
     if raw and raw.startswith("/"):
         return raw
     if raw and "://" in raw:  # absolute-form request target (proxy style)
-        after = raw.split("://", 1)[1]
-        slash = after.find("/")
-        return after[slash:] if slash >= 0 else "/"
+        return _origin_form(raw)
+    if raw and authority_form(raw):
+        # CONNECT's target, "host:port": no path (waitress and werkzeug put the port in
+        # PATH_INFO, "443", which the url showed as a path, "/443").
+        return ""
     # No raw request target (wsgiref, direct calls): PATH_INFO is decoded, so encode it
     # again. QUERY_STRING is raw (PEP 3333) and stays as received.
     path = script_name + path_info
     target = path if _PLAIN_PATH.fullmatch(path) else quote(wsgi_bytes(path), safe=PATH_SAFE)
     if not target.startswith("/"):
-        target = "/" + target  # "*" of OPTIONS *: the url still needs a path
+        # wsgiref puts the request target in PATH_INFO whatever its form: CONNECT's
+        # "host:port" has no path, an absolute-form target's is after its authority.
+        if authority_form(path):
+            return ""
+        # "*" of OPTIONS *: the url still needs a path.
+        target = _origin_form(target) if "://" in path else "/" + target
     return f"{target}?{query}" if query else target
+
+
+def _origin_form(target: str) -> str:
+    """The path (and query) of an absolute-form request target, "/" when it has none."""
+    after = target.split("://", 1)[1]
+    slash = after.find("/")
+    return after[slash:] if slash >= 0 else "/"
+
+
+def authority_form(target: str) -> bool:
+    """Whether a request target is CONNECT's authority-form, ``host:port`` (RFC 9112
+    3.2.3): a port, no path."""
+    found = _AUTHORITY.match(target)
+    return found is not None and bool(found.group(1))
 
 
 def _environ_url(scheme: str, host: Optional[str], server_name: str, server_port: object,
