@@ -131,3 +131,26 @@ def test_the_url_of_every_request_target_form_under_uvicorn(
             assert logged_url(collector, count) == url, request
     finally:
         middleware.close()
+
+
+def test_readme_metrics_collect_accepts_the_log_of_every_request_target_form(
+        local: Any) -> None:
+    """SPEC 9: ``collect`` validates each log against the contract, as the Metrics API
+    would: the logs of CONNECT and of an absolute-form target are taken (202)."""
+    from readme_metrics import MetricsMiddleware
+
+    middleware = MetricsMiddleware(plain_app, MetricsApiConfig(
+        api_key=API_KEY, metrics_api=local.url, **inline_options({"skip_methods": []})))
+    try:
+        with served("waitress", middleware) as port:
+            for request, _url in TARGETS:
+                send_raw(port, request)
+            deadline = time.monotonic() + 10
+            while middleware.stats["captured"] < len(TARGETS):
+                assert time.monotonic() < deadline, middleware.stats
+                time.sleep(0.02)
+        assert middleware.flush(10) is True
+        stats = middleware.stats
+        assert (stats["sent"], stats["dropped"], stats["failed_batches"]) == (3, 0, 0)
+    finally:
+        middleware.close()
