@@ -28,7 +28,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
 from urllib3.util import Url, parse_url
@@ -39,6 +39,8 @@ from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import process
 from readme_metrics.delivery.answer import MAX_CONTENT
 from readme_metrics.delivery.transport import USER_AGENT
+from readme_metrics.options import BY_NAME
+from readme_metrics.url_checks import http_url
 
 __all__ = ["DocsUrl", "MAX_REDIRECTS", "MAX_RETRY_AFTER", "RETRY_AFTER"]
 
@@ -122,12 +124,17 @@ def _redirect_refused(start: str, target: str) -> Optional[str]:
 
 
 def _valid_base(value: Any) -> Optional[str]:
+    """The looked-up ``baseUrl`` if it is one ``base_log_url`` could be (the same check:
+    http(s), a host, no control character, query or fragment), else None. It goes into
+    a response header: a line break in it split the header (wsgiref and werkzeug sent
+    the rest as headers of the app's response, waitress answered 500 instead)."""
     if not isinstance(value, str):
         return None
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        base = http_url(BY_NAME["base_log_url"], value)
+    except ValueError:
         return None
-    return without_userinfo(value.strip().rstrip("/"))  # as base_log_url's (DocsUrl)
+    return None if base is None else without_userinfo(base)  # as base_log_url's (DocsUrl)
 
 
 class DocsUrl:

@@ -154,3 +154,66 @@ def test_readme_metrics_collect_accepts_the_log_of_every_request_target_form(
         assert (stats["sent"], stats["dropped"], stats["failed_batches"]) == (3, 0, 0)
     finally:
         middleware.close()
+
+
+# ------------------------------ SPEC 7: x-documentation-url from the looked-up baseUrl
+
+# SPEC 7: base_log_url "must be an http(s) URL (else ValueError)"; one looked up from
+# GET {readme_api_url}/v1 goes into the same header, so one that base_log_url could not
+# be must not either: a line break would split the header (the rest sent as headers of
+# the app's response, or the server's 500 instead of it), a query or fragment would
+# swallow the "/logs/{_id}" appended after it.
+BAD_BASES = [
+    ("crlf", "https://docs.example.com/x\r\nSet-Cookie: injected=1\r\nX-Injected: b"),
+    ("fragment", "https://docs.example.com/sub/?a=1#f"),
+]
+
+
+def _lookup_failed(records: list[Any]) -> bool:
+    return any("could not look up the documentation URL" in record.getMessage()
+               for record in records)
+
+
+@pytest.mark.parametrize("server", ["wsgiref", "werkzeug", "waitress"])
+@pytest.mark.parametrize("case,base", BAD_BASES, ids=[case for case, _ in BAD_BASES])
+def test_a_looked_up_base_url_that_is_no_base_url_adds_no_header(
+        collector: Collector, caplog: pytest.LogCaptureFixture, server: str, case: str,
+        base: str) -> None:
+    import json
+
+    from readme_metrics import MetricsMiddleware
+    from tests.support.fake_api import Reply
+    from tests.support.raw_requests import answer_to
+
+    body = json.dumps({"baseUrl": base}).encode()
+    collector.get_v1 = lambda received: Reply(
+        status=200, body=body, headers={"Content-Type": "application/json"})
+    # The lookup's answer is cached per API key for the process: a key of this case's.
+    config = MetricsApiConfig(api_key=f"rdme_spec29_lookup_{case}_{server}_key_0001",
+                              metrics_api=collector.url, readme_api_url=collector.url,
+                              **inline_options({"base_log_url": None}))
+    middleware = MetricsMiddleware(plain_app, config)
+    request = b"GET /p HTTP/1.1\r\nHost: api.example\r\nConnection: close\r\n\r\n"
+    try:
+        with served(server, plain_app) as port:
+            bare = answer_to(port, request)
+        with caplog.at_level("WARNING", logger="readme_metrics"), \
+                served(server, middleware) as port:
+            first = answer_to(port, request)  # starts the lookup, off the request path
+            deadline = time.monotonic() + 10
+            while not _lookup_failed(caplog.records):
+                # Taken, the base would be cached by now and answered from here on.
+                assert time.monotonic() < deadline, answer_to(port, request)
+                time.sleep(0.02)
+            after = answer_to(port, request)
+    finally:
+        middleware.close()
+
+    def head(answer: bytes) -> tuple[bytes, set[bytes]]:
+        """The status line and header names of an answer (Date and the like vary)."""
+        lines = answer.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+        return lines[0], {line.split(b":", 1)[0].lower() for line in lines[1:]}
+
+    assert head(first) == head(bare)
+    assert head(after) == head(bare), after
+    assert after.endswith(b"\r\n\r\nok")
