@@ -217,3 +217,181 @@ def test_a_looked_up_base_url_that_is_no_base_url_adds_no_header(
     assert head(first) == head(bare)
     assert head(after) == head(bare), after
     assert after.endswith(b"\r\n\r\nok")
+
+
+# ------------------------------------- SPEC 2: each variable's bad values and their error
+
+# SPEC 2: "Invalid values ... raise ValueError at construction naming the option and the
+# variable". tests/test_acceptance_config.py checks one bad number per numeric variable;
+# these are the rest: the list, host, method and path variables, the bounds (0 where a
+# count must be >= 1, 0 s for the timeout) and the floats no setting can mean (nan, inf).
+BAD_VARIABLES = [
+    ("denylist", "README_DENYLIST", '["password","token"]'),
+    ("allowlist", "README_ALLOWLIST", '["id"]'),
+    ("allowed_http_hosts", "README_ALLOWED_HTTP_HOSTS", "http://api.example"),
+    ("allowed_http_hosts", "README_ALLOWED_HTTP_HOSTS", "*.example.com"),
+    ("skip_methods", "README_SKIP_METHODS", "GET POST"),
+    ("grouping_function", "README_GROUPING_FUNCTION", "no_such_module_spec29.group"),
+    ("grouping_function", "README_GROUPING_FUNCTION", "os.path"),
+    ("buffer_length", "README_BUFFER_LENGTH", "0"),
+    ("buffer_length", "README_BUFFER_LENGTH", "10.0"),
+    ("max_queue_size", "README_MAX_QUEUE_SIZE", "0"),
+    ("max_queue_bytes", "README_MAX_QUEUE_BYTES", "0"),
+    ("timeout", "README_TIMEOUT", "0"),
+    ("timeout", "README_TIMEOUT", "inf"),
+    ("flush_interval", "README_FLUSH_INTERVAL", "nan"),
+    ("shutdown_timeout", "README_SHUTDOWN_TIMEOUT", "inf"),
+    ("trusted_proxies", "README_TRUSTED_PROXIES", "true"),
+    ("max_body_bytes", "README_MAX_BODY_BYTES", "256k"),
+    ("metrics_api", "README_METRICS_SERVER", "https://metrics.example com"),
+]
+
+
+@pytest.mark.parametrize("name,variable,text", BAD_VARIABLES)
+def test_a_bad_value_in_a_variable_is_a_value_error_naming_option_and_variable(
+        monkeypatch: pytest.MonkeyPatch, name: str, variable: str, text: str) -> None:
+    monkeypatch.setenv(variable, text)
+    options: dict[str, Any] = {"api_key": API_KEY, "grouping_function": lambda req: None}
+    options.pop(name, None)
+    with pytest.raises(ValueError) as refused:
+        MetricsApiConfig(**options)
+    said = str(refused.value)
+    assert f"{name} ({variable})" in said
+    assert "from the environment" in said
+    assert API_KEY not in said
+
+
+# What each variable's text becomes (SPEC 2: lists comma-separated; README's table).
+PARSED_VARIABLES = [
+    ("denylist", "README_DENYLIST", " password , token ,", ["password", "token"]),
+    ("allowlist", "README_ALLOWLIST", "id,user.name", ["id", "user.name"]),
+    ("allowed_http_hosts", "README_ALLOWED_HTTP_HOSTS", "API.example.com, b.example:8080",
+     ["api.example.com", "b.example:8080"]),
+    ("skip_methods", "README_SKIP_METHODS", "head, options", ["HEAD", "OPTIONS"]),
+    ("development_mode", "README_DEVELOPMENT_MODE", "1", True),
+    ("development_mode", "README_DEVELOPMENT_MODE", "yes", True),
+    ("background_worker_mode", "README_BACKGROUND_WORKER_MODE", "0", False),
+    ("background_worker_mode", "README_BACKGROUND_WORKER_MODE", "off", False),
+    ("buffer_length", "README_BUFFER_LENGTH", " 7 ", 7),
+    ("flush_interval", "README_FLUSH_INTERVAL", "0", 0.0),
+    ("timeout", "README_TIMEOUT", "0.25", 0.25),
+    ("shutdown_timeout", "README_SHUTDOWN_TIMEOUT", "0", 0.0),
+    ("max_body_bytes", "README_MAX_BODY_BYTES", "0", 0),
+    ("metrics_api", "README_METRICS_SERVER", "http://127.0.0.1:9/", "http://127.0.0.1:9"),
+    ("base_log_url", "README_BASE_LOG_URL", "https://docs.example.com/",
+     "https://docs.example.com"),
+]
+
+
+@pytest.mark.parametrize("name,variable,text,value", PARSED_VARIABLES)
+def test_each_variable_is_parsed_as_the_table_says(monkeypatch: pytest.MonkeyPatch,
+                                                   name: str, variable: str, text: str,
+                                                   value: Any) -> None:
+    monkeypatch.setenv(variable, text)
+    config = MetricsApiConfig(api_key=API_KEY, grouping_function=lambda req: None)
+    assert getattr(config, name) == value
+
+
+def test_the_defaults_are_the_tables() -> None:
+    import logging
+
+    config = MetricsApiConfig(api_key=API_KEY, grouping_function=lambda req: None)
+    assert {name: getattr(config, name) for name in (
+        "buffer_length", "flush_interval", "development_mode", "background_worker_mode",
+        "denylist", "allowlist", "allowed_http_hosts", "timeout", "base_log_url",
+        "metrics_api", "readme_api_url", "max_body_bytes", "max_queue_size",
+        "max_queue_bytes", "trusted_proxies", "skip_methods", "shutdown_timeout")} == {
+        "buffer_length": 10, "flush_interval": 5.0, "development_mode": False,
+        "background_worker_mode": True, "denylist": [], "allowlist": [],
+        "allowed_http_hosts": [], "timeout": 3, "base_log_url": None,
+        "metrics_api": "https://metrics.readme.io",
+        "readme_api_url": "https://dash.readme.com/api", "max_body_bytes": 262144,
+        "max_queue_size": 10000, "max_queue_bytes": 67108864, "trusted_proxies": 0,
+        "skip_methods": ["OPTIONS"], "shutdown_timeout": 5}
+    library = logging.getLogger("readme_metrics")
+    assert config.logger is library
+    assert library.handlers == []
+
+
+def test_deprecated_aliases_warn_where_they_are_given_positionally_too() -> None:
+    """SPEC 2: blacklist and whitelist are deprecated aliases that emit DeprecationWarning;
+    the official package's positional order (api_key, grouping_function, base_log_url,
+    buffer_length, development_mode, background_worker_mode, allowlist, denylist,
+    blacklist, whitelist, ...) still reaches them, and they add to the new names."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        config = MetricsApiConfig(API_KEY, lambda req: None, None, None, None, None,
+                                  ["id"], ["password"], ["token"], ["name"])
+    deprecations = [w for w in said if issubclass(w.category, DeprecationWarning)]
+    assert sorted(str(w.message) for w in deprecations) == [
+        "readme_metrics: blacklist is deprecated, use denylist",
+        "readme_metrics: whitelist is deprecated, use allowlist"]
+    assert {w.filename for w in deprecations} == {__file__}  # the caller's line
+    assert sorted(config.denylist) == ["password", "token"]
+    assert sorted(config.allowlist) == ["id", "name"]
+
+
+# --------------------------------------- SPEC 2: flush(timeout) -> bool, close(), stats
+
+SPEC_COUNTERS = {"captured", "skipped", "queued", "sent", "dropped", "failed_batches",
+                 "retries"}
+
+
+def get(middleware: Any, path: str = "/", method: str = "GET") -> Any:
+    from tests.support.wsgi import run_wsgi, wsgi_environ
+
+    return run_wsgi(middleware, wsgi_environ(method=method, path=path))
+
+
+def test_flush_answers_whether_all_was_delivered_within_its_timeout(
+        collector: Collector) -> None:
+    from readme_metrics import MetricsMiddleware
+    from tests.support.contract import caller
+    from tests.support.fake_api import Reply
+
+    gate = threading.Event()
+    collector.replies.append(Reply(gate=gate))  # the first POST waits for the gate
+    middleware = MetricsMiddleware(plain_app, MetricsApiConfig(
+        api_key=API_KEY, grouping_function=caller, metrics_api=collector.url,
+        flush_interval=0, buffer_length=100, shutdown_timeout=5))
+    try:
+        assert middleware.flush() is True  # nothing queued: all of it delivered
+        get(middleware)
+        assert middleware.stats["queued"] == 1
+        assert middleware.flush(0.2) is False  # the API has not answered
+        gate.set()
+        assert middleware.flush(10) is True
+        assert middleware.flush(0) is True  # nothing left
+        stats = middleware.stats
+        assert set(stats) >= SPEC_COUNTERS
+        assert all(type(stats[name]) is int for name in SPEC_COUNTERS)
+        assert (stats["captured"], stats["sent"], stats["queued"]) == (1, 1, 0)
+    finally:
+        gate.set()
+        middleware.close()
+
+
+def test_close_is_idempotent_and_the_app_still_answers_after_it(
+        collector: Collector) -> None:
+    from readme_metrics import MetricsMiddleware
+    from tests.support.contract import caller
+
+    middleware = MetricsMiddleware(plain_app, MetricsApiConfig(
+        api_key=API_KEY, grouping_function=caller, metrics_api=collector.url,
+        flush_interval=0, buffer_length=100))
+    get(middleware)
+    get(middleware, method="OPTIONS")  # skipped by default
+    middleware.close()  # sends what was queued
+    closed = middleware.stats
+    assert (closed["sent"], closed["skipped"], closed["queued"]) == (1, 1, 0)
+    middleware.close()
+    assert middleware.stats == closed
+    result = get(middleware)
+    assert (result.status, result.body) == ("200 OK", b"ok")
+    middleware.close()
+    stats = middleware.stats
+    assert stats["captured"] == (stats["sent"] + stats["dropped"] + stats["queued"]
+                                 + stats["skipped"])
+    assert len(collector.logs) == 1
