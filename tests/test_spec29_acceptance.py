@@ -395,3 +395,101 @@ def test_close_is_idempotent_and_the_app_still_answers_after_it(
     assert stats["captured"] == (stats["sent"] + stats["dropped"] + stats["queued"]
                                  + stats["skipped"])
     assert len(collector.logs) == 1
+
+
+# ------------------------------------- SPEC 4 and 5: a valid HAR entry for every method
+
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT",
+           "PROPFIND"]
+WITH_BODY = {"POST", "PUT", "PATCH", "DELETE", "PROPFIND"}
+
+
+def reading_echo(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [] if environ["REQUEST_METHOD"] == "HEAD" else [b'{"got": %d}' % len(body)]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_gives_one_valid_entry_with_the_har_fields(
+        inline_wrap: Any, collector: Collector, method: str) -> None:
+    """SPEC 4 lists the fields of the entry, request and response; SPEC 5: skip_methods=[]
+    logs every method. Each entry passes the HAR 1.2 schema (assert_valid_log) and has
+    them; postData only for a body; the body the app read is the one sent."""
+    from tests.support.contract import exchange
+
+    body = b'{"name": "owl"}' if method in WITH_BODY else b""
+    result, log, entry = exchange(
+        inline_wrap(reading_echo, skip_methods=[]), collector, method=method, path="/items",
+        query="a=1", body=body, headers={"Content-Type": "application/json"} if body else {})
+    assert result.status == "200 OK"
+    assert set(entry) >= {"pageref", "startedDateTime", "time", "request", "response",
+                          "cache", "timings"}
+    request, response = entry["request"], entry["response"]
+    assert request["method"] == method
+    assert request["url"].endswith("/items?a=1")
+    assert request["headersSize"] == -1
+    assert request["bodySize"] == len(body)
+    if body:
+        assert request["postData"] == {"mimeType": "application/json",
+                                       "text": '{"name": "owl"}'}
+    else:
+        assert "postData" not in request
+    sent = b"" if method == "HEAD" else b'{"got": %d}' % len(body)
+    assert response["content"]["size"] == len(sent) == response["bodySize"]
+    assert response["content"]["text"] == sent.decode()
+    assert response["headersSize"] == -1 and response["redirectURL"] == ""
+    assert log["group"]["id"].startswith("sha512-")
+
+
+def test_options_is_skipped_by_default_with_no_documentation_url(
+        inline_wrap: Any, collector: Collector) -> None:
+    from tests.support.contract import documentation_url, hit
+
+    middleware = inline_wrap(reading_echo)
+    skipped = hit(middleware, method="OPTIONS")
+    logged = hit(middleware, method="GET")
+    assert middleware.flush(5) is True
+    assert documentation_url(skipped) is None
+    assert documentation_url(logged) is not None
+    assert [log["request"]["log"]["entries"][0]["request"]["method"]
+            for log in collector.logs] == ["GET"]
+    assert middleware.stats["skipped"] == 1
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_gives_one_valid_entry_under_the_asgi_middleware(
+        collector: Collector, method: str) -> None:
+    import asyncio
+
+    from readme_metrics.asgi import MetricsMiddleware
+    from tests.support.asgi import body_messages, http_scope, read_body, run
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        got = await read_body(receive)
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b'{"got": %d}' % len(got)})
+
+    body = b'{"name": "owl"}' if method in WITH_BODY else b""
+    headers = [(b"content-type", b"application/json"),
+               (b"content-length", str(len(body)).encode())] if body else []
+    middleware = MetricsMiddleware(app, MetricsApiConfig(
+        api_key=API_KEY, metrics_api=collector.url, **inline_options({"skip_methods": []})))
+    try:
+        done = asyncio.run(run(middleware, http_scope(method, "/items", b"a=1", headers),
+                               body_messages(body), then="disconnect"))
+        assert done.error is None and done.start["status"] == 200
+        assert middleware.flush(5) is True
+        (log,) = collector.wait_for_logs(1)
+    finally:
+        middleware.close()
+    assert_valid_log(log)
+    request = log["request"]["log"]["entries"][0]["request"]
+    response = log["request"]["log"]["entries"][0]["response"]
+    assert (request["method"], request["url"]) == (method, "http://api.example.com/items?a=1")
+    assert request["bodySize"] == len(body)
+    assert ("postData" in request) == bool(body)
+    # HEAD: the server sends no body (RFC 9110), whatever the app gives it.
+    sent = b"" if method == "HEAD" else b'{"got": %d}' % len(body)
+    assert response["content"]["size"] == len(sent) == response["bodySize"]
