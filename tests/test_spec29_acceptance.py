@@ -493,3 +493,29 @@ def test_every_method_gives_one_valid_entry_under_the_asgi_middleware(
     # HEAD: the server sends no body (RFC 9110), whatever the app gives it.
     sent = b"" if method == "HEAD" else b'{"got": %d}' % len(body)
     assert response["content"]["size"] == len(sent) == response["bodySize"]
+
+
+def test_a_request_with_no_host_and_no_server_name_still_gives_a_url(local: Any) -> None:
+    """SPEC 4: the url is scheme://host[:port]/path. A request without Host (HTTP/1.0)
+    takes the server's name; an environ whose SERVER_NAME is empty (a hand-made one:
+    PEP 3333 wants it set) gave "http:///", no URL, and the Metrics API (here ``collect``,
+    validating as it does) refused the whole batch it was in, the good logs with it."""
+    from readme_metrics import MetricsMiddleware
+    from tests.support.contract import caller
+    from tests.support.wsgi import run_wsgi, wsgi_environ
+
+    middleware = MetricsMiddleware(plain_app, MetricsApiConfig(
+        api_key=API_KEY, grouping_function=caller, metrics_api=local.url,
+        flush_interval=0, buffer_length=100))
+    try:
+        for _ in range(3):
+            run_wsgi(middleware, wsgi_environ())
+        nameless = wsgi_environ(path="/nameless")
+        del nameless["HTTP_HOST"]
+        nameless.update(SERVER_NAME="", SERVER_PORT="", SERVER_PROTOCOL="HTTP/1.0")
+        run_wsgi(middleware, nameless)
+        assert middleware.flush(10) is True
+        stats = middleware.stats
+        assert (stats["sent"], stats["dropped"]) == (4, 0)
+    finally:
+        middleware.close()

@@ -132,7 +132,12 @@ def url_authority(host: str) -> str:
 
 def server_host(name: str, port: object, scheme: str) -> str:
     """``host[:port]`` of the server's own address (a request without Host): the port left
-    out when it is the scheme's default, an IPv6 address in brackets as a URL writes it."""
+    out when it is the scheme's default, an IPv6 address in brackets as a URL writes it.
+    No name (an environ's SERVER_NAME "", which PEP 3333 does not allow) is "localhost",
+    as an ASGI scope without ``server``: "http:///" is no URL, and the Metrics API
+    refused the whole batch it was in."""
+    if not name:
+        name = "localhost"
     if ":" in name and not name.startswith("["):
         name = f"[{name}]"
     if port in (None, "") or (scheme, str(port)) in (("http", "80"), ("https", "443")):
