@@ -7,12 +7,16 @@
 
 The wrapped GET app of bench.py (default options) is called at a fixed rate; the API on
 127.0.0.1 (its own process) answers 202 after 50 ms for ``--lead`` seconds, then fails
-every POST for the outage (``--kind``: 503, or ``refused``: nothing listens on its port),
-then answers 202 after 50 ms again. The load stops when the API comes back (the moment
-"back"); then: seconds from back until the queue is empty (``stats["queued"] == 0``), and
+every POST for the outage (``--kind``: 503, or ``refused``: nothing listens on its port,
+or ``blackhole``: it reads each POST and never answers it), then answers 202 after 50 ms
+again. The load stops when the API comes back (the moment "back"), or ``--after`` seconds
+later; then: seconds from back until the queue is empty (``stats["queued"] == 0``), and
 until the API has every log served, delivered of served (distinct ``_id``), duplicates,
 the drops by reason, and the POSTs the API received after back with the most in flight
-at once. One JSON line per run on stdout, progress on stderr.
+at once. With ``--after``: the logs held (``stats["queued"]``) every 0.5 s after back,
+and the seconds until delivery keeps up again (``caught_up_s``: the logs held no more
+than a quarter second of traffic, and staying so); the pacing's answer-time estimate
+(``post_s``) at back too. One JSON line per run on stdout, progress on stderr.
 """
 
 from __future__ import annotations
@@ -46,6 +50,9 @@ def serve(delay: float) -> None:
         if state["mode"] == "503":
             writer.write(b"HTTP/1.1 503 Service Unavailable\r\n"
                          b"Content-Length: 0\r\n\r\n")
+            return
+        if state["mode"] == "blackhole":
+            await asyncio.sleep(3600)  # read, never answered (the client cuts it)
             return
         state["posts"] += 1
         state["in_flight"] += 1
@@ -129,18 +136,34 @@ class Api:
 
 
 def run(rate: float, outage: float, kind: str, lead: float, delay: float,
-        patience: float) -> dict[str, Any]:
+        patience: float, after: float = 0.0) -> dict[str, Any]:
     api = Api(delay)
     try:
         app = wrap(get_app, api.url)
         served, _ = drive(app, rate, lead)
         api.say(kind)
         during, _ = drive(app, rate, outage)
-        total = served + during
         api.say("mark")
         api.say("ok")
         back = time.perf_counter()
         at_back = app.stats
+        post_s_at_back = app.pipeline.delivery._batcher.staffing.post_s
+        held: list[int] = []
+        if after:
+            sampling = True
+
+            def sample() -> None:
+                while sampling:
+                    held.append(app.stats["queued"])
+                    time.sleep(0.5)
+
+            sampler = threading.Thread(target=sample)
+            sampler.start()
+            more, _ = drive(app, rate, after)
+            sampling = False
+            sampler.join()
+            during += more
+        total = served + during
         empty_s: Optional[float] = None
         all_s: Optional[float] = None
         while time.perf_counter() - back < patience:
@@ -168,8 +191,14 @@ def run(rate: float, outage: float, kind: str, lead: float, delay: float,
                     if key.startswith("dropped_") and value},
         "posts_after_back": counts["posts"], "most_in_flight_after_back": counts["most"],
         "retries": stats["retries"], "sender_threads": threads,
+        "post_s_at_back": round(post_s_at_back, 3),
         "load_avg_1m": round(os.getloadavg()[0], 2),
     }
+    if after:
+        steady = rate * 0.25
+        late = [n for n, count in enumerate(held) if count > steady]
+        result["held_every_half_s"] = held
+        result["caught_up_s"] = (0.5 * (late[-1] + 1) if late else 0.0)
     log(f"{kind} {outage:g} s at {rate:g}/s: {result['delivered']} of {total} delivered, "
         f"queue empty {empty_s} s after back, dropped {result['dropped']}")
     return result
@@ -179,7 +208,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default="500@10,500@30,500@60,2000@10,2000@30,2000@60",
                         help="RATE@OUTAGE_SECONDS,...")
-    parser.add_argument("--kind", default="503", choices=["503", "refused"])
+    parser.add_argument("--kind", default="503", choices=["503", "refused", "blackhole"])
+    parser.add_argument("--after", type=float, default=0.0,
+                        help="seconds the load goes on after the API is back")
     parser.add_argument("--lead", type=float, default=2.0, help="seconds before the outage")
     parser.add_argument("--delay", type=float, default=0.05, help="API's answer, seconds")
     parser.add_argument("--patience", type=float, default=120.0,
@@ -188,7 +219,7 @@ def main() -> None:
     for spec in args.runs.split(","):
         rate, outage = spec.split("@")
         print(json.dumps(run(float(rate), float(outage), args.kind, args.lead, args.delay,
-                             args.patience)), flush=True)
+                             args.patience, args.after)), flush=True)
 
 
 if __name__ == "__main__":

@@ -119,7 +119,9 @@ class Batcher:
                 probing, wait = health.probing_locked(now, queue.in_flight)
                 if probing:  # one probe at a time; woken when it settles
                     return None, wait
-                overlapping = True  # the one in flight unanswered: see probe_wait
+                # The probe in flight unanswered (see probe_wait); not a POST begun
+                # before the API was taken for down, which is no probe.
+                overlapping = health.probe_in_flight_locked(queue.in_flight)
             if now < health.hold_until:
                 return None, health.hold_until - now
         batch, wait = queue.take_retry_locked(now)

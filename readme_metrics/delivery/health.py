@@ -72,6 +72,9 @@ class ApiHealth:
         #: Probes let go while the one before was unanswered, since the API last
         #: answered: each doubles that wait (:meth:`probing_locked`).
         self.overlaps = 0
+        #: When the API was last taken for down: a POST in flight begun by then is no
+        #: probe (:meth:`probe_in_flight_locked`).
+        self.down_since = 0.0
 
     def paused_locked(self) -> bool:
         """True during a 401/403 pause (clears the pause once it is over)."""
@@ -84,6 +87,15 @@ class ApiHealth:
         """While the API is taken for down, with POSTs ``in_flight``: whether a probe
         waits for an answer yet (:func:`~readme_metrics.delivery.pacing.probe_wait`)."""
         return probe_wait(now, self.probe_after, self.overlaps, in_flight)
+
+    def probe_in_flight_locked(self, in_flight: Iterable[Batch]) -> bool:
+        """While the API is taken for down: True if a probe is among the POSTs
+        ``in_flight`` (one begun since), so the next one let go beside it is an overlap
+        (``overlaps``). The POSTs begun before (the senders' when the API failed, held on
+        dead connections) are none: counted, the first probe already doubled the wait
+        of the second (6, 10, 10 s rather than 3, 6, 10 s with ``timeout`` 3 s)."""
+        since = self.down_since
+        return any(batch.sent_at > since for batch in in_flight)
 
     def failed_locked(self, batch: Batch, retry_after: Optional[float]) -> float:
         """An attempt of ``batch`` failed and it is kept for another: set when that may
@@ -109,7 +121,8 @@ class ApiHealth:
             # never earlier than a Retry-After asked (a Retry-After: 0 holds none).
             # A Retry-After holds every sender RETRY_AFTER_HOLD at most; the batch
             # it answered waits all of it (its own backoff, above).
-            self.down = True
+            if not self.down:
+                self.down, self.down_since = True, now
             hold = backoff_delay(max(1, hold_step(self.failures)),
                                  min(retry_after, RETRY_AFTER_HOLD) if retry_after
                                  else None,

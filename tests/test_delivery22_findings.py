@@ -1,0 +1,72 @@
+"""delivery22: the probes of an API taken for down while other POSTs were in flight, and
+the pacing that follows a black hole.
+
+The Batcher on a fake clock where it can (no sleep is an assertion).
+"""
+
+from __future__ import annotations
+
+from readme_metrics.delivery import policy
+from readme_metrics.delivery.batcher import Batcher
+from readme_metrics.delivery.queue import LogQueue
+from tests.support.delivery import (
+    api_key_never_logged_fixture,  # noqa: F401 - autouse
+    fail_attempt,
+    put_log,
+    take_batch,
+)
+from tests.test_delivery20_findings import _next_probe_after
+
+# -- (c) the probes' doubling counts only probes let go -----------------------------
+
+
+def _down_with_posts_in_flight(now: list[float], hung: int) -> tuple[LogQueue, Batcher]:
+    """``hung`` POSTs in flight (begun before the API failed, never answered), then the
+    API taken for down (3 failures in a row, ``timeout`` 3 s), the hold over (past the
+    hung POSTs' ``timeout``) and a first probe in flight, unanswered."""
+    queue = LogQueue(batch_size=1, interval=0.0, max_size=1000, max_bytes=10**7)
+    batcher = Batcher(queue, clock=lambda: now[0], probe_after=3.0)
+    for n in range(hung):
+        put_log(batcher, f"hung-{n}")
+        batch = take_batch(queue, batcher)
+        assert batch is not None
+        batch.sent_at = now[0]
+    failing = []
+    for n in range(policy.DOWN_AFTER):
+        put_log(batcher, f"failed-{n}")
+        batch = take_batch(queue, batcher)
+        assert batch is not None
+        batch.sent_at = now[0]
+        failing.append(batch)
+    for batch in failing:
+        fail_attempt(batcher, batch)
+    assert batcher.health.down and len(queue.in_flight) == hung
+    now[0] += 3.5  # the hung POSTs have waited past timeout: they hold no probe back
+    batcher.health.hold_until = min(batcher.health.hold_until, now[0])
+    for batch in queue.retries:  # (their own backoffs are jittered: all due now)
+        batch.not_before = now[0]
+    probe = take_batch(queue, batcher)
+    assert probe is not None
+    probe.sent_at = now[0]
+    return queue, batcher
+
+
+def test_the_first_probe_is_no_overlap_when_other_posts_were_in_flight() -> None:
+    """The probes' wait doubles with each probe let go while the one before was
+    unanswered: 3, 6, 10, 10 s. A POST in flight since before the API was taken for down
+    (a sender's, held on a dead connection) is no probe: the first probe let go beside
+    it counted as an overlap, and the second probe waited 6 s, not 3 (the doubling one
+    step early: 6, 10, 10, 10)."""
+    now = [100.0]
+    queue, batcher = _down_with_posts_in_flight(now, hung=2)
+    assert batcher.health.overlaps == 0
+    waits = [_next_probe_after(queue, batcher, now) for _ in range(4)]
+    assert waits == [3.0, 6.0, policy.PROBE_OVERLAP_CAP, policy.PROBE_OVERLAP_CAP]
+
+
+def test_without_posts_in_flight_the_doubling_is_as_before() -> None:
+    """The same with no POST in flight when the API was taken for down."""
+    now = [100.0]
+    queue, batcher = _down_with_posts_in_flight(now, hung=0)
+    waits = [_next_probe_after(queue, batcher, now) for _ in range(4)]
+    assert waits == [3.0, 6.0, policy.PROBE_OVERLAP_CAP, policy.PROBE_OVERLAP_CAP]
