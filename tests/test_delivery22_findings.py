@@ -10,11 +10,15 @@ from readme_metrics.delivery import policy
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.queue import LogQueue
 from tests.support.delivery import (
+    MakeDelivery,
     api_key_never_logged_fixture,  # noqa: F401 - autouse
     fail_attempt,
+    item,
+    make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     put_log,
     take_batch,
 )
+from tests.support.fake_api import Collector, Reply
 from tests.test_delivery20_findings import _next_probe_after
 
 # -- (c) the probes' doubling counts only probes let go -----------------------------
@@ -70,3 +74,33 @@ def test_without_posts_in_flight_the_doubling_is_as_before() -> None:
     queue, batcher = _down_with_posts_in_flight(now, hung=0)
     waits = [_next_probe_after(queue, batcher, now) for _ in range(4)]
     assert waits == [3.0, 6.0, policy.PROBE_OVERLAP_CAP, policy.PROBE_OVERLAP_CAP]
+
+
+# -- (a) a POST cut at its bound says nothing of the API's answer time --------------
+
+
+def test_a_post_cut_at_its_bound_does_not_feed_the_answer_time(
+        make_delivery: MakeDelivery) -> None:
+    """``post_s``, the API's average answer time, spaces the POSTs of new logs
+    (``post_s / 32`` apart) and sizes the senders. A POST the API never answered (a
+    black hole, cut at its bound) fed its bound into it as an answer time: after a
+    20 s black hole at 1,000 logs/s it was 4.6 s when the API came back (50 ms
+    answers), the POSTs of new logs 0.14 s apart, over 20 POSTs to come back down. Now
+    only an answer (any status) feeds it."""
+    collector = Collector().start()
+    try:
+        delivery = make_delivery(collector.url, buffer_length=1, timeout=0.5)
+        staffing = delivery._batcher.staffing
+        assert delivery.submit(item("answered"))
+        collector.wait_for_logs(1)
+        assert delivery.flush(10)
+        answered = staffing.post_s
+        assert answered > 0.0
+        collector.replies.append(Reply(hang=3.0))  # taken, never answered in time
+        assert delivery.submit(item("black-holed"))
+        collector.wait_for_logs(2)  # its retry (answered: not a first attempt's time)
+        assert delivery.flush(10)
+        assert (delivery.stats["sent"], delivery.stats["retries"]) == (2, 1)
+        assert staffing.post_s == answered
+    finally:
+        collector.stop()
