@@ -1,0 +1,162 @@
+"""Delivery under awkward traffic and APIs: every log delivered or counted, stats exact,
+no sender thread left (delivery22's hunt).
+
+.. code-block:: sh
+
+    PYTHONPATH=. python benchmarks/delivery_hunt.py              # every case
+    PYTHONPATH=. python benchmarks/delivery_hunt.py burst swing  # some
+
+A Delivery with the default options (and the few a case names) posts to the tests'
+collector (tests/support, on 127.0.0.1), which answers as each case says. After the load,
+``flush(60)`` (or ``close()`` at once, for the close cases), ``close()``, and until the
+senders still in a POST end (10 s at most); then one JSON line per case: served,
+delivered (distinct ``_id`` at the collector), duplicates, stats (sent, dropped by
+reason, queued), whether ``captured == sent + dropped + queued + skipped`` and the
+reasons sum to ``dropped`` (``exact``), whether ``sent`` is what the collector has (not
+when a close cut POSTs the API read: ``dropped_shutdown``), the sender threads left, the
+most POSTs in flight at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from typing import Any, Callable, Optional
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from readme_metrics.config import MetricsApiConfig  # noqa: E402
+from readme_metrics.delivery import Delivery  # noqa: E402
+from tests.support.delivery import build_id, item  # noqa: E402
+from tests.support.fake_api import Collector, Received, Reply  # noqa: E402
+
+Judge = Callable[[Received], Reply]
+
+
+def drive(delivery: Delivery, rate: float, seconds: float,
+          body: Callable[[int], bytes] = lambda n: b"", prefix: str = "log") -> int:
+    """Submit ``rate`` logs a second for ``seconds``; the count."""
+    total = int(rate * seconds)
+    start = time.monotonic()
+    for n in range(total):
+        ahead = start + n / rate - time.monotonic()
+        if ahead > 0:
+            time.sleep(ahead)
+        delivery.submit(item(f"{prefix}-{n}", body(n)))
+    return total
+
+
+def senders() -> int:
+    return sum(t.name == "readme-metrics-worker" for t in threading.enumerate())
+
+
+def run(name: str, judge: Judge, load: Callable[[Delivery], int], close_at_once: bool = False,
+        **options: Any) -> dict[str, Any]:
+    collector = Collector().start()
+    collector.judge = judge
+    config = MetricsApiConfig(api_key="rdme_delivery_hunt", grouping_function=lambda r: None,
+                              metrics_api=collector.url, **options)
+    delivery = Delivery(config, build_id)
+    began = time.monotonic()
+    try:
+        served = load(delivery)
+        flushed: Optional[bool] = None if close_at_once else delivery.flush(60)
+        delivery.close()
+        took = time.monotonic() - began
+        waited = time.monotonic()  # the senders still in a POST settle it, then end
+        while senders() and time.monotonic() - waited < 10.0:
+            time.sleep(0.05)
+        stats = delivery.stats
+        ids: set[str] = set()
+        total = 0
+        for received in list(collector.received):
+            for log in received.json():
+                ids.add(log["_id"])
+                total += 1
+    finally:
+        collector.stop()
+    reasons = {key: value for key, value in stats.items()
+               if key.startswith("dropped_") and value}
+    return {
+        "case": name, "served": served, "delivered": len(ids), "duplicates": total - len(ids),
+        "sent": stats["sent"], "dropped": reasons, "queued": stats["queued"],
+        "exact": (stats["captured"] == stats["sent"] + stats["dropped"] + stats["queued"]
+                  + stats["skipped"] and sum(reasons.values()) == stats["dropped"]),
+        "flushed": flushed, "sent_is_delivered": stats["sent"] == len(ids),
+        "senders_left": senders(), "batches": stats["batches"], "retries": stats["retries"],
+        "most_in_flight": collector.peak_in_flight, "seconds": round(took, 1)}
+
+
+def swinging(period: float, fast: float, slow: float) -> Judge:
+    """An API answering in ``fast`` then ``slow`` seconds, each for ``period`` seconds."""
+    start = time.monotonic()
+    return lambda received: Reply(
+        delay=fast if int((time.monotonic() - start) / period) % 2 == 0 else slow)
+
+
+def throttling(after: float, until: float, retry_after: str) -> Judge:
+    """429 with ``Retry-After`` between ``after`` and ``until`` s from now, else 50 ms."""
+    start = time.monotonic()
+
+    def judge(received: Received) -> Reply:
+        if after < time.monotonic() - start < until:
+            return Reply(status=429, headers={"Retry-After": retry_after})
+        return Reply(delay=0.05)
+
+    return judge
+
+
+def big(n: int) -> bytes:
+    return b"x" * 100_000
+
+
+def mixed(n: int) -> bytes:
+    return b"y" * (100_000 if n % 5 == 0 else 500)
+
+
+CASES: dict[str, Callable[[], dict[str, Any]]] = {
+    "burst": lambda: run("10,000 logs in 1 s then quiet, API 250 ms",
+                         lambda r: Reply(delay=0.25), lambda d: drive(d, 10_000, 1.0)),
+    "burst-slow": lambda: run("12,000 logs in 1 s, API 2 s", lambda r: Reply(delay=2.0),
+                              lambda d: drive(d, 12_000, 1.0)),
+    "swing": lambda: run("1,000/s 20 s, API 50 ms <-> 2 s every 5 s",
+                         swinging(5.0, 0.05, 2.0), lambda d: drive(d, 1000, 20)),
+    "swing-2000": lambda: run("2,000/s 20 s, API 50 ms <-> 2 s every 5 s",
+                              swinging(5.0, 0.05, 2.0), lambda d: drive(d, 2000, 20)),
+    "swing-timeout-1": lambda: run("1,000/s 20 s, API 50 ms <-> 2 s every 5 s, timeout 1",
+                                   swinging(5.0, 0.05, 2.0), lambda d: drive(d, 1000, 20),
+                                   timeout=1.0),
+    "429": lambda: run("1,000/s 12 s, 429 Retry-After 2 from 3 to 8 s",
+                       throttling(3.0, 8.0, "2"), lambda d: drive(d, 1000, 12)),
+    "429-long": lambda: run("2,000/s 10 s, 429 Retry-After 30 from 2 to 6 s",
+                            throttling(2.0, 6.0, "30"), lambda d: drive(d, 2000, 10)),
+    "big": lambda: run("100 KB bodies 500/s 10 s, API 1 s", lambda r: Reply(delay=1.0),
+                       lambda d: drive(d, 500, 10, big)),
+    "big-slow": lambda: run("100 KB bodies 500/s 6 s, API 2 s", lambda r: Reply(delay=2.0),
+                            lambda d: drive(d, 500, 6, big)),
+    "mixed": lambda: run("1 in 5 of 100 KB, 500/s 10 s, API 1 s", lambda r: Reply(delay=1.0),
+                         lambda d: drive(d, 500, 10, mixed)),
+    "close-burst": lambda: run("close() during a burst (5,000 at 5,000/s), API 0.5 s",
+                               lambda r: Reply(delay=0.5), lambda d: drive(d, 5000, 1.0),
+                               close_at_once=True, shutdown_timeout=2.0),
+    "close-burst-slow": lambda: run("close() during a burst (5,000 at 5,000/s), API 3 s, "
+                                    "shutdown_timeout 1", lambda r: Reply(delay=3.0),
+                                    lambda d: drive(d, 5000, 1.0), close_at_once=True,
+                                    shutdown_timeout=1.0),
+    "close-retry-after": lambda: run("close() during a Retry-After 20 hold (500/s 3 s), "
+                                     "shutdown_timeout 1", throttling(1.0, 1e9, "20"),
+                                     lambda d: drive(d, 500, 3.0), close_at_once=True,
+                                     shutdown_timeout=1.0),
+}
+
+
+def main() -> None:
+    for name in sys.argv[1:] or list(CASES):
+        print(json.dumps(CASES[name]()), flush=True)
+
+
+if __name__ == "__main__":
+    main()
