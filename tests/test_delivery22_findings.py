@@ -6,6 +6,10 @@ The Batcher on a fake clock where it can (no sleep is an assertion).
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from readme_metrics.delivery import policy
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.queue import LogQueue
@@ -15,6 +19,7 @@ from tests.support.delivery import (
     fail_attempt,
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    messages,
     put_log,
     take_batch,
 )
@@ -104,3 +109,21 @@ def test_a_post_cut_at_its_bound_does_not_feed_the_answer_time(
         assert staffing.post_s == answered
     finally:
         collector.stop()
+
+
+# -- the slowdown's warning: an answer time that reads as later than timeout -----------
+
+
+def test_the_slow_answer_warning_shows_a_time_later_than_timeout(
+        make_delivery: MakeDelivery, caplog: pytest.LogCaptureFixture) -> None:
+    """An API answering a shade after ``timeout`` (3.04 s, ``timeout`` 3 s) was said to
+    have "answered a POST in 3.0s, later than timeout (README_TIMEOUT) of 3s" (seen in
+    delivery22's hunt, an API answering in 3 s): enough digits now that it reads later."""
+    collector = Collector().start()
+    try:
+        delivery = make_delivery(collector.url)
+        delivery._attempt._answered_in(0.0, 3.04, 3.0)
+    finally:
+        collector.stop()
+    said = messages(caplog, logging.WARNING, "later than timeout")
+    assert len(said) == 1 and "answered a POST in 3.04s, later than timeout" in said[0], said

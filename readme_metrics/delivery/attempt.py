@@ -153,11 +153,12 @@ class Attempt:
         timeout = self._timeout
         if not self.warnings.log(
                 logging.WARNING, "slow", "readme_metrics: the Metrics API at %s answered "
-                "a POST in %.1fs, later than timeout (README_TIMEOUT) of %gs: POSTs now "
+                "a POST in %ss, later than timeout (README_TIMEOUT) of %gs: POSTs now "
                 "wait up to %gs for its answer (twice as long after each timeout, at "
                 "most %gs), and the logs of a POST that timed out may reach ReadMe "
                 "twice (it may have read them); set README_TIMEOUT above the API's "
-                "answer time", self._sender.endpoint, took, timeout, self.stretch,
+                "answer time", self._sender.endpoint, _later(took, timeout), timeout,
+                self.stretch,
                 max(timeout, TIMEOUT_CAP)):
             # Held back by the minute's limit (a second slowdown soon after the first):
             # said at a slow answer once the minute is over, if the API is still slow.
@@ -338,6 +339,17 @@ class Attempt:
             trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             self._logger.debug("readme_metrics: traceback:\n%s",
                                hidden(self._sender.scrub(trace), secrets))
+
+
+def _later(took: float, timeout: float) -> str:
+    """``took`` seconds with one decimal, or as many more (up to 3) as it takes to read
+    later than ``timeout``: an answer in 3.04 s was said "in 3.0s, later than timeout of
+    3s"."""
+    for digits in (1, 2):
+        shown = f"{took:.{digits}f}"
+        if float(shown) > timeout:
+            return shown
+    return f"{took:.3f}"
 
 
 def why_waiting(endpoint: str, cause: Optional[str], proxied: bool = False,
