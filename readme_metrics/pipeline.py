@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import numbers
 import os
 import time
 import weakref
@@ -387,6 +388,12 @@ class MetricsPipeline:
         ``timeout`` (shutdown_timeout by default) in all: the holders' hand-over and the
         wait for a finish another thread is in come out of it (a flush(0.5) took up to
         1 s, a flush() shutdown_timeout + :data:`FINISH_WAIT`)."""
+        if timeout is not None and (isinstance(timeout, bool)
+                                    or not isinstance(timeout, numbers.Real)):
+            # Said plainly: flush("1") raised "unsupported operand type(s) for -: 'str'
+            # and 'float'" from deep inside.
+            raise TypeError(f"flush(timeout): timeout is a number of seconds or None, "
+                            f"not {type(timeout).__name__} {timeout!r}")
         limit = self.config.shutdown_timeout if timeout is None else timeout
         started = time.monotonic()
         if self._holders:

@@ -373,6 +373,25 @@ def test_flush_answers_whether_all_was_delivered_within_its_timeout(
         middleware.close()
 
 
+@pytest.mark.parametrize("timeout", ["1", b"1", True, [1]])
+def test_flush_given_no_number_says_what_it_takes(collector: Collector, timeout: Any) -> None:
+    # flush("1") raised "unsupported operand type(s) for -: 'str' and 'float'" from
+    # inside the pipeline (spec29's note). Fractions and numpy-like floats still count.
+    from fractions import Fraction
+
+    from readme_metrics import MetricsMiddleware
+
+    middleware = MetricsMiddleware(plain_app, MetricsApiConfig(
+        api_key=API_KEY, grouping_function=lambda req: None, metrics_api=collector.url))
+    try:
+        with pytest.raises(TypeError, match=r"flush\(timeout\): timeout is a number of "
+                                             r"seconds or None, not "):
+            middleware.flush(timeout)
+        assert middleware.flush(Fraction(1, 2)) is True
+    finally:
+        middleware.close()
+
+
 def test_close_is_idempotent_and_the_app_still_answers_after_it(
         collector: Collector) -> None:
     from readme_metrics import MetricsMiddleware
