@@ -18,6 +18,7 @@ Exchange 10, 8. Each gate is held against the call it stands before: the same va
 from __future__ import annotations
 
 import copy
+import gc
 import importlib
 import io
 from typing import Any, Optional
@@ -109,8 +110,15 @@ def test_the_small_get_log_is_built_with_fewer_python_calls(monkeypatch: pytest.
     assert log["request"]["log"]["entries"][0]["request"]["cookies"]  # the path measured
     # main (320d47b): 10 and 34; secrets17 (landed before) added one: scrub._body, the
     # body's key and base64 masking in one place
-    assert _calls(record.to_exchange) <= 8  # to_exchange and 7 it calls
-    assert _calls(lambda: build_log(exchange)) <= 24  # the lambda, build_log and 22
+    # (No collection during the counts: a finalizer of an earlier test's garbage run
+    # there is a call too; seen once in two runs of 2,700 tests, 25 calls.)
+    gc.collect()
+    gc.disable()
+    try:
+        assert _calls(record.to_exchange) <= 8  # to_exchange and 7 it calls
+        assert _calls(lambda: build_log(exchange)) <= 24  # the lambda, build_log and 22
+    finally:
+        gc.enable()
 
 
 # -- each gate against the call it stands before ---------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from typing import Any, Callable
 from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
@@ -81,7 +82,21 @@ PLACES = ["path", "query value", "query name", "header value", "header json",
           "cookie", "form value", "form name", "multipart value", "multipart file name",
           "json value", "json name", "json escaped", "xml", "text",
           "response header", "response json", "response text", "response form",
-          "response cookie", "response location"]
+          "response cookie", "response location",
+          # secrets19: the status text, the client's address (an X-Forwarded-For hop
+          # behind trusted_proxies), names of headers and cookies, a Set-Cookie's path.
+          "status text", "client ip", "header name", "cookie name", "response header name",
+          "response cookie name", "response cookie path"]
+
+
+def _flat(text: str) -> str:
+    """``text`` on one line (a status line, a header's value)."""
+    return text.replace("\r\n", " ").replace("\n", " ")
+
+
+def _token(text: str) -> str:
+    """``text`` as a name can carry it: its base64 (or key) characters only."""
+    return "".join(c for c in text if c.isalnum() or c in "+/_-") or "x"
 
 
 def _request(place: str, text: str) -> tuple[dict[str, Any], Any]:
@@ -154,8 +169,36 @@ def _request(place: str, text: str) -> tuple[dict[str, Any], Any]:
         app = reading_app(headers=[("Content-Type", "application/x-www-form-urlencoded")],
                           body=[("c=" + quote_plus(text) + "&n=1").encode()])
         return {"method": "GET"}, app
-    app = reading_app(headers=[("Content-Type", "text/plain")], body=[text.encode()])
+    plain = [("Content-Type", "text/plain")]
+    if place == "status text":
+        return {"method": "GET"}, reading_app(status="401 Unknown " + _flat(text), headers=plain)
+    if place == "client ip":  # (check() trusts one proxy)
+        return {"method": "GET", "headers": {"X-Forwarded-For": "10.0.0.1, " + _flat(text)}}, app
+    if place == "header name":
+        return {"method": "GET", "headers": {"X-" + _token(text): "1"}}, app
+    if place == "cookie name":
+        return {"method": "GET", "headers": {"Cookie": f"a=1; {_token(text)}=1"}}, app
+    if place == "response header name":
+        return {"method": "GET"}, reading_app(headers=[*plain, ("X-" + _token(text), "1")])
+    if place == "response cookie name":
+        return {"method": "GET"}, reading_app(headers=[
+            *plain, ("Set-Cookie", f"{_token(text)}=1; Path=/")])
+    if place == "response cookie path":
+        return {"method": "GET"}, reading_app(headers=[
+            *plain, ("Set-Cookie", f"c=1; Path=/p/{_token(text)}")])
+    app = reading_app(headers=plain, body=[text.encode()])
     return {"method": "GET"}, app
+
+
+class _Said(logging.Handler):
+    """The library's log lines, formatted (a traceback included)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(logging.Formatter().format(record))
 
 
 @st.composite
@@ -168,11 +211,23 @@ def check(collector: Collector, wrap: Callable[..., MetricsMiddleware], key: str
           place: str, text: str) -> None:
     request, app = _request(place, text)
     middleware = wrap(app or reading_app(),
-                      grouping_function=lambda req: {"api_key": key, "label": "owl"})
+                      grouping_function=lambda req: {"api_key": key, "label": "owl"},
+                      trusted_proxies=1 if place == "client ip" else 0)
     before = len(collector.received)
-    _, _, entry = exchange(middleware, collector, **request)
+    # The library's own lines too, at DEBUG (secrets19): none may spell the key.
+    said = _Said()
+    library = logging.getLogger("readme_metrics")
+    level = library.level
+    library.addHandler(said)
+    library.setLevel(logging.DEBUG)
+    try:
+        _, _, entry = exchange(middleware, collector, **request)
+    finally:
+        library.removeHandler(said)
+        library.setLevel(level)
     bodies = [r.body for r in collector.received[before:] if r.path == "/v1/request"]
     assert leaks(bodies, key) == [], (place, text)
+    assert leaks([json.dumps(said.lines).encode()], key) == [], (place, said.lines)
     for sent, logged in ((request.get("body"), entry["request"].get("postData", {})),
                          (b"".join(getattr(app, "body", [])) if app else None,
                           entry["response"]["content"])):

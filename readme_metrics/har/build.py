@@ -35,7 +35,7 @@ from readme_metrics.har.pairs import parse_query, query_values
 from readme_metrics.har.percent import decode_component
 from readme_metrics.har.redaction import Redactor, escaped_redacted, redacted
 from readme_metrics.har.redaction_pairs import paired_across
-from readme_metrics.har.scrub import scrub_entry
+from readme_metrics.har.scrub import masked_base64, scrub_entry
 from readme_metrics.masking import mask
 from readme_metrics.version import __version__
 
@@ -338,10 +338,11 @@ def _client_ip(address: str, caller: Optional[CallerKey]) -> str:
     """The client's address with the caller's key masked: with trusted_proxies it is an
     X-Forwarded-For hop as sent, which a client reaching the app through fewer proxies
     than configured writes itself (the header is masked, so is this copy of it)."""
-    if caller is None or address.__class__ is not str or len(address) < caller.shortest or (
-            not caller.may_hold(address)):
+    if caller is None or address.__class__ is not str or len(address) < caller.shortest:
         return address
-    return caller.text(address)
+    if caller.may_hold(address):
+        address = caller.text(address)
+    return masked_base64(address, caller)  # (its base64: "Basic <base64>", a hop's junk)
 
 
 def build_log(

@@ -34,6 +34,7 @@ from urllib.parse import quote
 from readme_metrics.har.credential_headers import CREDENTIAL_HEADERS, credential_header
 from readme_metrics.har.deep_json import too_deep
 from readme_metrics.har.key_authority import authority_key
+from readme_metrics.har.key_base64 import base64_probe
 from readme_metrics.har.key_bytes import masked_base64
 from readme_metrics.har.key_cuts import MIN_CUT_KEY, cut_base64, cut_text
 from readme_metrics.har.key_forms import MAX_SPELLED_KEY, MIN_SUBSTRING_KEY, KeyForms
@@ -45,6 +46,7 @@ from readme_metrics.har.key_json import (
     short_json,
 )
 from readme_metrics.har.key_numbers import MAX_NUMBER_DIGITS
+from readme_metrics.har.key_spellings import as_is_masked
 from readme_metrics.har.key_url import encoded_in, encoded_mask, masked_form, masked_url, respelled
 from readme_metrics.har.percent import decode_component
 from readme_metrics.har.text import JSON_START
@@ -77,7 +79,7 @@ class CallerKey(KeyForms):
     forms (:class:`~readme_metrics.har.key_forms.KeyForms`), and which masking each
     kind of string gets."""
 
-    __slots__ = ("aliases", "keys")
+    __slots__ = ("aliases", "base64_probe", "keys")
 
     def __init__(self, key: str, masked: Optional[str] = None) -> None:
         """``masked``: the mask to write instead of ``mask(key)`` (an alias's: its key's)."""
@@ -88,6 +90,10 @@ class CallerKey(KeyForms):
         #: The key and its aliases' keys: a whole value equal to one is sent as ``masked``
         #: (each alias is masked as its key is).
         self.keys = frozenset((key, *(alias.key for alias in self.aliases)))
+        #: A character the base64 of a long key holds as written at every alignment
+        #: (:func:`~readme_metrics.har.key_base64.base64_probe`): a short value lacking
+        #: it, a "%" and a backslash holds none. None for a short key (not looked for).
+        self.base64_probe: Optional[str] = base64_probe(key) if self.inside else None
 
     def may_hold(self, value: str) -> bool:
         """Whether ``value`` may spell the key: it equals it, or holds it (a long key: as is,
@@ -111,6 +117,13 @@ class CallerKey(KeyForms):
         if self.inside:
             if encoded_in(self, value):
                 value = respelled(self, value, partial(encoded_mask, self))
+            if "\\" in value and self.key in value and not self.numeric and (
+                    JSON_START.match(value) is None):
+                # The key as is first in a text that is no JSON document (a JSON
+                # string's value, read: "\\/v1/keys" of "\\\\\\/v1\\/keys"): a backslash
+                # just before it is the text's own. Read as the escape "\\/", it went
+                # with the key, and the document was written again without it.
+                value = value.replace(self.key, self.masked)
             if "\\" in value and (not self.plain or self.escaped(value)):
                 # (A key with a quote, a backslash or a control character is escaped
                 # with any backslash, non-ASCII maybe: json_spellings looks.)
@@ -182,7 +195,8 @@ class CallerKey(KeyForms):
                 self.numeric and self.numeric_in(text)):
             # In a JSON text such a key is inside a string: masked there as plain text.
             if self.holds(text):
-                text = text.replace(self.key, self.masked)  # (the mask holds no "\\")
+                # (The mask holds no "\\".)
+                text = as_is_masked(text, self.key, self.masked)
             if ("\\" in text if backslash is None else backslash) and self.escaped(text):
                 return masked_json(self, text, self.text) or json_spellings(self, text)
             return text

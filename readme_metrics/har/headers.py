@@ -19,6 +19,12 @@ from urllib.parse import quote, unquote
 from readme_metrics.har.cookie_date import cookie_date
 from readme_metrics.har.credential_headers import CREDENTIAL_HEADERS, credential_header
 from readme_metrics.har.credentials import URL_HEADERS, CallerKey, authority_key
+from readme_metrics.har.key_base64 import (
+    masked_base64_runs,
+    masked_encoded_runs,
+    masked_name_runs,
+    spelled_in,
+)
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.subprotocols import SUBPROTOCOL_HEADER, masked_subprotocols
 from readme_metrics.masking import CACHED_LENGTH, is_masked, kept_mask, mask
@@ -227,7 +233,14 @@ def _unlisted(value: str, kind: int, redactor: Redactor, caller: Optional[Caller
     if kind == _URL:
         value = _unkeyed_hidden(redactor.url(value))
         return value if caller is None else caller.url(value)
-    return value if caller is None or not caller.may_hold(value) else caller.text(value)
+    if caller is None:
+        return value
+    if caller.may_hold(value):
+        value = caller.text(value)
+    if caller.inside and spelled_in(value, caller.key):  # its base64 too (see scrub.py)
+        value = masked_base64_runs(value, caller.key, caller.masked)
+        value = masked_encoded_runs(value, caller.key, caller.masked)
+    return value
 
 
 def _link_targets(value: str, redactor: Optional[Redactor], caller: Optional[CallerKey]
@@ -380,6 +393,9 @@ def _keyless_name(name: str, caller: CallerKey) -> str:
     folded = name.lower().replace("_", "-")
     if not caller.inside:
         return caller.masked if folded == key.lower().replace("_", "-") else name
+    # Its base64 too (a Basic credential sent as a name), in any case.
+    name = masked_name_runs(name, key, caller.masked)
+    folded = name.lower().replace("_", "-")
     if not key.isascii() or len(folded) != len(name):
         return caller.name(name)  # (its spellings as written)
     sought = key.lower().replace("_", "-")
@@ -435,6 +451,13 @@ def request_cookies(cookies: str, redactor: Optional[Redactor],
                     key in cookies or "\\" in cookies or caller.inside and (
                         "%" in cookies or (" " in key and "+" in cookies)))):
             _cookie_keys(out, cookies, redactor is None, caller)
+        probe = caller.base64_probe
+        if probe is not None and (probe in cookies or "%" in cookies or "\\" in cookies) and (
+                spelled_in(cookies, key)):
+            # Its base64 in a name (a value is a mask, or redacted): a Basic credential
+            # sent as a cookie's name. (Looked for in the header, once, for most logs.)
+            for record in out:
+                record["name"] = masked_name_runs(record["name"], key, caller.masked)
     return out
 
 
@@ -560,6 +583,16 @@ def response_cookies(
             pieces = caller.numeric or caller.may_hold(value_of_header)
             if pieces or values or "expires" in cookie:
                 _set_cookie_keys(cookie, pieces, values, caller)
+            probe = caller.base64_probe
+            if probe is not None and (probe in value_of_header or "%" in value_of_header
+                                      or "\\" in value_of_header) and (
+                    spelled_in(value_of_header, caller.key)):
+                # Its base64 in the name, the path or the domain (the value is a mask,
+                # or redacted), as in a request's cookie's name.
+                for field in ("name", "path", "domain"):
+                    if field in cookie:
+                        cookie[field] = masked_name_runs(cookie[field], caller.key,
+                                                         caller.masked)
         out.append(cookie)
     return out
 

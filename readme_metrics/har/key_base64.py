@@ -21,8 +21,8 @@ from readme_metrics.har.percent import percent_decoded
 from readme_metrics.har.text import PROBED_TEXT, rarest
 from readme_metrics.masking import utf8
 
-__all__ = ["base64_spellings", "broken_spelling_in", "masked_base64_runs",
-           "masked_encoded_runs", "shortest_spelling"]
+__all__ = ["base64_probe", "base64_spellings", "broken_spelling_in", "masked_base64_runs",
+           "masked_encoded_runs", "masked_name_runs", "shortest_spelling", "spelled_in"]
 
 _TO_URLSAFE = str.maketrans("+/", "-_")
 # A run of base64 in either alphabet, its padding included.
@@ -109,6 +109,13 @@ def _shared(key: str) -> str:
     return rarest("".join(sorted(common)), 1)[0] if common else ""
 
 
+def base64_probe(key: str) -> str:
+    """A character every one of :func:`base64_spellings` holds ("" if none): a text
+    lacking it (and "%" and a backslash, which a broken one needs) holds none, one
+    ``in`` for a short value (a function call costs more)."""
+    return _shared(key)
+
+
 def base64_spellings(key: str) -> tuple[str, ...]:
     """The texts spelling the ``key``'s bytes in base64 (each alignment and alphabet): a
     value holding none of them needs no :func:`masked_base64_runs`."""
@@ -120,6 +127,50 @@ def shortest_spelling(key: str) -> int:
     """The length of the shortest of :func:`base64_spellings`: a shorter value holds
     none (worked out once per key, not per log)."""
     return min([len(needle) for needle in _needles(key)])
+
+
+@lru_cache(maxsize=64)
+def _folded(key: str) -> tuple[str, ...]:
+    """The texts of :func:`_spellings` as a header's name is compared (see
+    :func:`masked_name_runs`): lower-cased, "-" for "_", each once."""
+    return tuple(dict.fromkeys(needle.lower().replace("_", "-") for needle in _needles(key)))
+
+
+# A run of base64 (either alphabet) in a header's name, its padding included.
+_NAME_RUN = re.compile(r"[A-Za-z0-9+/\-_]+=*")
+
+
+def masked_name_runs(name: str, key: str, masked: str) -> str:
+    """A header's or a cookie's ``name`` with each run of base64 spelling the (long) ``key``'s bytes
+    masked: written again with ``masked``'s bytes there as in a value
+    (:func:`masked_base64_runs`, :func:`masked_encoded_runs`); in another case (as a
+    server passes a request's names on: WSGI's title case and "-" for "_", ASGI's lower
+    case), where it
+    no longer decodes as written but is still read back by whoever tries the cases of
+    each group of four, the run becomes ``masked``. ``name`` itself when none does."""
+    if len(name) < shortest_spelling(key):
+        return name
+    name = masked_base64_runs(name, key, masked)
+    if "%" in name:
+        name = masked_encoded_runs(name, key, masked)
+    lowered = name.lower().replace("_", "-")
+    folded = _folded(key)
+    for needle in folded:
+        if needle in lowered:
+            break
+    else:
+        return name
+    return _NAME_RUN.sub(lambda run: masked if any(
+        needle in run[0].lower().replace("_", "-") for needle in folded) else run[0], name)
+
+
+def spelled_in(text: str, key: str) -> bool:
+    """Whether ``text`` may spell the (long) ``key``'s bytes in base64: as written, or
+    broken (:func:`broken_spelling_in`)."""
+    for needle in _needles(key):
+        if needle in text:
+            return True
+    return ("%" in text or "\n" in text or "\\" in text) and broken_spelling_in(text, key)
 
 
 def masked_base64_runs(text: str, key: str, masked: str, url: bool = False,

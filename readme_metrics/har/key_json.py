@@ -284,6 +284,8 @@ def json_spellings(forms: KeyForms, text: str) -> str:
     masked = json.dumps(forms.masked, ensure_ascii=False)
     if forms.inside:
         masked = masked[1:-1]  # inside a string, where the key was
+        # (The escaped backslashes before it kept: see json_pattern.)
+        return pattern.sub(lambda found: found[1] + masked, text)
     return pattern.sub(lambda _: masked, text)
 
 

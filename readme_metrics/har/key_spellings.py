@@ -21,6 +21,9 @@ ASCII_ESCAPE = re.compile(r"\\u00[2-7][0-9A-Fa-f]")
 ANY_ESCAPE = re.compile(r"\\u")
 _SHORT_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n",
                   "r": "\r", "t": "\t"}
+# What follows a backslash in a JSON escape (a key starting with one, after a backslash:
+# see as_is_masked).
+_ESCAPED_FIRST = frozenset(_SHORT_ESCAPES) | {"u"}
 
 
 def rooted_pattern(key: str) -> re.Pattern[str]:
@@ -58,6 +61,18 @@ def replaced(text: str, spellings: tuple[str, ...], mask: str) -> str:
     return text
 
 
+def as_is_masked(text: str, key: str, masked: str) -> str:
+    """``text.replace(key, masked)`` for a JSON text: not where a backslash just before
+    the key makes its first character an escape's (``\\/`` in ``"\\/v1/keys"``, ``\\n``):
+    there it is no "/" (or "n") of the key as is (an escaped "/" is the key escaped,
+    :func:`json_pattern`'s), and a mask written after that backslash was no JSON
+    (``"\\sha512-..."``). After an escaped one (``\\\\``) the key stands as is."""
+    if key[:1] not in _ESCAPED_FIRST or "\\" + key not in text:
+        return text.replace(key, masked)
+    return re.sub(r"(?<!\\)((?:\\\\)*)" + re.escape(key),
+                  lambda found: found[1] + masked, text)
+
+
 def is_json(text: str) -> bool:
     try:
         loads(text, parse_int=str)
@@ -84,7 +99,13 @@ def json_pattern(key: str, whole: bool) -> re.Pattern[str]:
     case, a surrogate pair beyond the BMP, or its one-character escape), inside quotes for
     a ``whole`` string."""
     pattern = json_spelling(key)
-    return re.compile(f'"{pattern}"' if whole else pattern)
+    if whole:
+        return re.compile(f'"{pattern}"')
+    # Not from inside an escape: after an even number of backslashes (its group 1, kept),
+    # as a JSON reader takes them. After "\\\\" (an escaped backslash) a "\\/" is an
+    # escaped "/", but in "\\\\/" the "/" is as is: read as "\\/", the backslash went
+    # with the key and what was written after the other one was no JSON ("\\s...").
+    return re.compile(rf"(?<!\\)((?:\\\\)*){pattern}")
 
 
 # A character JSON can write with a one-character escape, and that escape.

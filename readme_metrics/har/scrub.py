@@ -27,7 +27,7 @@ from readme_metrics.har.pairs import parse_query
 from readme_metrics.har.text import FORM, content_type
 from readme_metrics.masking import mask
 
-__all__ = ["scrub_entry"]
+__all__ = ["masked_base64", "scrub_entry"]
 
 _VALUE = itemgetter("value")
 _NAME = itemgetter("name")
@@ -105,6 +105,10 @@ def _base64_fields(entry: dict[str, Any], caller: CallerKey) -> None:
     post = request.get("postData")
     every = (request["headers"], request["cookies"], response["headers"],
              response["cookies"], post.get("params", ()) if post else ())
+    # The method and the reason phrase (a server's "401 Unknown token <base64>") too:
+    # the client's and the app's text. (A cookie's name, a Set-Cookie's attributes:
+    # headers.request_cookies and response_cookies.)
+    method, reason = request.get("method", ""), response.get("statusText", "")
     # One look over the url, the redirect and all the values at once first (no spelling
     # holds a NUL, so one found in the joined text is in one of them): most logs hold
     # none. The values taken by C (itemgetter), not a comprehension testing each
@@ -113,16 +117,20 @@ def _base64_fields(entry: dict[str, Any], caller: CallerKey) -> None:
     # type (a form's file part), sends it to the records' own test, as before.
     # The form's and multipart's field names too (a file part's name is in its data URL,
     # its value): most logs have no fields.
+    # The form's and multipart's field names too (a file part's name is in its data URL,
+    # its value): most logs have no fields.
     params = every[4]
     try:
-        joined = "\0".join([url, redirect, *map(_VALUE, chain(*every))])
+        joined = "\0".join([url, redirect, method, reason, *map(_VALUE, chain(*every))])
         if params:
             joined += "\0" + "\0".join(map(_NAME, params))
     except (KeyError, TypeError):
-        joined = "\0".join([url, redirect, *[
+        joined = "\0".join([url, redirect, method, reason, *[
             record[field] for records in every for record in records
             for field in ("name", "value")
             if record.get(field).__class__ is str]])
+    if "comment" in response:  # quoting a status no status line carries (rare)
+        joined += "\0" + str(response["comment"])
     for spelling in spellings:
         if spelling in joined:
             break
@@ -155,6 +163,17 @@ def _base64_fields(entry: dict[str, Any], caller: CallerKey) -> None:
                         found[1], key, masked, spellings, True) + ">", value)
                 record["value"] = _masked_value(
                     value, key, masked, spellings, name in URL_HEADERS)
+    for field in ("method", "statusText", "comment"):
+        side = request if field == "method" else response
+        value = side.get(field)
+        if value.__class__ is str and len(value) >= shortest:
+            side[field] = _masked_value(value, key, masked, spellings, False)
+    # The bodies' types: the Content-Type as sent (in the headers' values above; an
+    # allowlist hiding the header alone: headers._unlisted).
+    for body in (response.get("content"), post):
+        value = body.get("mimeType") if body else None
+        if value.__class__ is str and len(value) >= shortest:
+            body["mimeType"] = _masked_value(value, key, masked, spellings, False)
     # The names of the fields, and a file part's name (in its data URL too): a client may
     # send a credential as a name (a flag), as the key itself is masked.
     for record in params:
@@ -168,6 +187,21 @@ def _base64_fields(entry: dict[str, Any], caller: CallerKey) -> None:
                     if field == "fileName" and data.__class__ is str:
                         record["value"] = data.replace(
                             f";name={value};base64,", f";name={hidden};base64,", 1)
+
+
+def masked_base64(value: str, caller: CallerKey) -> str:
+    """A string of the log outside the entry (the client's address: an X-Forwarded-For
+    hop as sent, behind trusted_proxies) with the (long) key's base64 spellings masked,
+    as :func:`_base64_fields` does in the entry's."""
+    key = caller.key
+    if not caller.inside or len(value) < shortest_spelling(key):
+        return value
+    spellings = base64_spellings(key)
+    if not _holds(value, spellings) and not (
+            ("%" in value or "\n" in value or "\\" in value)
+            and broken_spelling_in(value, key)):
+        return value
+    return _masked_value(value, key, caller.masked, spellings, False)
 
 
 def _masked_value(value: str, key: str, masked: str, spellings: tuple[str, ...],
