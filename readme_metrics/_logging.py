@@ -44,6 +44,13 @@ HIDDEN = "[REDACTED]"
 #: (``42``, a numeric id) only where no letter or digit touches it, or "line 42" of every
 #: traceback would go (as :data:`readme_metrics.har.credentials.MIN_SUBSTRING_KEY`).
 MIN_SUBSTRING_SECRET = 8
+#: A secret shorter than this (``k``, ``42``, ``abc``: a placeholder, a test's key) is
+#: hidden in a line only where a whole value equals it: the whole line, or a quoted
+#: string (``KeyError('k')``, ``{"id": "42"}``). As a word it cannot be told from the
+#: line's own words and numbers ("could not build a log" for the key "a", "line 42"),
+#: which went; and the mask every log sends as ``group.id`` ends with a key's last 4
+#: characters, so a key this short is no secret there either.
+MIN_FREE_TEXT_SECRET = 4
 # The links Python's own tracebacks print between chained exceptions.
 _CAUSE = "The above exception was the direct cause of the following exception:"
 _CONTEXT = "During handling of the above exception, another exception occurred:"
@@ -196,11 +203,10 @@ def spellings(secret: str) -> tuple[str, ...]:
 def hidden(text: str, secrets: Iterable[str]) -> str:
     """``text`` with each of ``secrets`` (their :func:`spellings`) replaced by
     :data:`HIDDEN`: a long one wherever it occurs, a short one where no letter or digit
-    touches it. A text that still spells one after a few rounds (the marker can complete
+    touches it, a very short one (:data:`MIN_FREE_TEXT_SECRET`) where a whole value is
+    it. A text that still spells one after a few rounds (the marker can complete
     a secret: ``D]xxxxxx`` in ``D]xxxxxxxxxxxx``) is hidden whole."""
-    found = [re.compile(re.escape(spelling)) if len(secret) >= MIN_SUBSTRING_SECRET
-             else re.compile(r"(?<![^\W_])" + re.escape(spelling) + r"(?![^\W_])")
-             for secret in secrets for spelling in spellings(secret)]
+    found = [_pattern(secret, spelling) for secret in secrets for spelling in spellings(secret)]
     for _ in range(4):
         changed = 0
         for pattern in found:
@@ -209,6 +215,29 @@ def hidden(text: str, secrets: Iterable[str]) -> str:
         if not changed:
             return text
     return HIDDEN if any(pattern.search(text) for pattern in found) else text
+
+
+def _pattern(secret: str, spelling: str) -> re.Pattern[str]:
+    """Where :func:`hidden` hides one ``spelling`` of ``secret``: anywhere (a long one),
+    where no letter or digit touches it, or where it is a whole value (see
+    :data:`MIN_FREE_TEXT_SECRET`)."""
+    written = re.escape(spelling)
+    if len(secret) >= MIN_SUBSTRING_SECRET:
+        return re.compile(written)
+    if len(secret) >= MIN_FREE_TEXT_SECRET:
+        return re.compile(r"(?<![^\W_])" + written + r"(?![^\W_])")
+    return re.compile(rf"\A{written}\Z|(?<='){written}(?=')|(?<=\"){written}(?=\")")
+
+
+def scrubbed(text: str, secret: str) -> str:
+    """``text`` with ``secret`` (the API key, its Basic token) replaced by :data:`HIDDEN`
+    as written, wherever it occurs; a secret shorter than :data:`MIN_FREE_TEXT_SECRET`
+    only where a whole value equals it (:func:`hidden`)."""
+    if secret not in text:
+        return text
+    if len(secret) >= MIN_FREE_TEXT_SECRET:
+        return text.replace(secret, HIDDEN)
+    return _pattern(secret, secret).sub(HIDDEN, text)
 
 
 def shown(exc: BaseException) -> str:

@@ -13,8 +13,11 @@ lines the library logs must not show it either. Two kinds of line could:
   not known there (the fault may come before the grouping function). Their messages are
   withheld: type and frames only, as the grouping function's tracebacks already were.
 
-A short key (under 8 characters: ``42``, a numeric id) is hidden where no letter or digit
-touches it, or every "line 42" of a traceback would go; the checks below read it so.
+A short key (under 8 characters: ``1234``, a numeric id) is hidden where no letter or
+digit touches it, or every "line 1234" of a traceback would go; one under 4 characters
+(``k``, ``42``) only where a whole value is it (quoted, or the whole line: secrets19), or
+the library's own words went ("could not build [REDACTED] log" for the key "a"); the
+checks below read it so.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
-from readme_metrics._logging import LogLimiter, QuietLogger, hidden
+from readme_metrics._logging import MIN_FREE_TEXT_SECRET, LogLimiter, QuietLogger, hidden
 from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
 from readme_metrics.delivery import Delivery
 from readme_metrics.exchange import Exchange, Group
@@ -78,12 +81,17 @@ def _spellings(key: str) -> set[str]:
 
 
 def shows(text: str, key: str) -> bool:
-    """Whether ``text`` shows ``key`` (a short key: where no letter or digit touches it)."""
+    """Whether ``text`` shows ``key`` (a short key: where no letter or digit touches it;
+    one under MIN_FREE_TEXT_SECRET characters: as a whole value, quoted)."""
     for spelling in _spellings(key):
+        written = re.escape(spelling)
         if len(key) >= 8:
             if spelling in text:
                 return True
-        elif re.search(r"(?<![^\W_])" + re.escape(spelling) + r"(?![^\W_])", text):
+        elif len(key) < MIN_FREE_TEXT_SECRET:
+            if re.search(rf"'{written}'|\"{written}\"", text):
+                return True
+        elif re.search(r"(?<![^\W_])" + written + r"(?![^\W_])", text):
             return True
     return False
 
@@ -166,13 +174,18 @@ def test_could_not_build_a_log_still_says_what_failed(
 
 
 @pytest.mark.parametrize(("text", "key", "expected"), [
-    pytest.param("no user 42 at line 420", "42", "no user [REDACTED] at line 420",
+    pytest.param("no user 4242 at line 42420", "4242", "no user [REDACTED] at line 42420",
                  id="short-key-alone-only"),
+    pytest.param("no user 42 ('42') at line 420", "42", "no user 42 ('[REDACTED]') at line 420",
+                 id="very-short-key-a-whole-value-only"),
+    pytest.param("could not build a log: a", "a", "could not build a log: a",
+                 id="very-short-key-not-in-words"),
+    pytest.param("k", "k", "[REDACTED]", id="very-short-key-the-whole-line"),
     pytest.param("k=owlbert-key-1&x=owlbert-key-12", "owlbert-key-1",
                  "k=[REDACTED]&x=[REDACTED]2", id="long-key-anywhere"),
     pytest.param("D]xxxxxxxxxxxx", "D]xxxxxx", "[REDACTE[REDACTED]",
                  id="the-marker-completes-it"),
-    pytest.param("a%2Fb a+b", "a/b", "[REDACTED] a+b", id="percent-encoded"),
+    pytest.param("ab%2Fcd ab+cd", "ab/cd", "[REDACTED] ab+cd", id="percent-encoded"),
 ])
 def test_hidden(text: str, key: str, expected: str) -> None:
     assert hidden(text, [key]) == expected
@@ -271,3 +284,48 @@ def test_could_not_record_a_request_never_shows_the_callers_key_asgi(
     assert ran.error is None and ran.body == b"ok"
     assert "could not record a request" in handler.text
     assert SECRET not in handler.text, handler.text
+
+
+# -- a 1 to 3 character key: whole values only (secrets19) --------------------------------
+
+
+def _build_error(logger: logging.Logger, api_key: str, caller: str, message: str) -> None:
+    """A log whose build raises ``ValueError(message)``: "could not build a log"."""
+    def build(pending: Any) -> dict[str, Any]:
+        raise ValueError(message)
+
+    config = MetricsApiConfig(api_key=api_key, grouping_function=lambda req: None,
+                              metrics_api=f"http://127.0.0.1:{free_port()}",
+                              logger=logger, flush_interval=0, shutdown_timeout=1.0)
+    delivery = Delivery(config, build)
+    try:
+        delivery.submit(Exchange(id="x", started=0.0, method="GET", url="http://api.test/",
+                                 http_version="HTTP/1.1", request_headers=[],
+                                 client_ip="127.0.0.1", group=Group(caller)))
+        delivery.flush(5.0)
+    finally:
+        delivery.close()
+
+
+@pytest.mark.parametrize(("api_key", "caller"), [
+    ("k", "caller-key-0001"), ("ok", "caller-key-0001"), ("rdme_secrets19_key", "a"),
+    ("rdme_secrets19_key", "log"),
+])
+def test_a_short_key_leaves_the_librarys_words_alone(
+        lines: tuple[logging.Logger, Lines], api_key: str, caller: str) -> None:
+    logger, handler = lines
+    _build_error(logger, api_key, caller, "bad token in a log, ok")
+    said = "readme_metrics: could not build a log, dropping it: ValueError: bad token in a log, ok"
+    assert "ERROR " + said in handler.lines, handler.lines
+
+
+@pytest.mark.parametrize("short", ["k", "42", "abc"])
+def test_a_short_key_is_still_hidden_where_a_whole_value_is_it(
+        lines: tuple[logging.Logger, Lines], short: str) -> None:
+    logger, handler = lines
+    _build_error(logger, "rdme_secrets19_key", short, f"no caller {short!r} (of {short})")
+    said = ("readme_metrics: could not build a log, dropping it: ValueError: no caller "
+            f"'[REDACTED]' (of {short})")
+    assert "ERROR " + said in handler.lines, handler.lines
+    assert hidden(short, [short]) == "[REDACTED]"
+    assert hidden(json.dumps({"id": short}), [short]) == '{"id": "[REDACTED]"}'

@@ -14,6 +14,7 @@ import math
 from typing import Any, Callable, Optional, Union
 from urllib.parse import urlsplit, urlunsplit
 
+from readme_metrics._logging import scrubbed
 from readme_metrics.delivery.encode import Body, array_body, dumps
 from readme_metrics.delivery.policy import Outcome, outcome_of_error, outcome_of_status
 from readme_metrics.delivery.transport import Transport, basic_token
@@ -101,6 +102,5 @@ class Sender:
     def scrub(self, text: str) -> str:
         """``text`` with the API key and its Basic token replaced by [REDACTED]."""
         for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, "[REDACTED]")
+            text = scrubbed(text, secret)  # (a 1 to 3 character key: whole values only)
         return text
