@@ -119,6 +119,23 @@ def _raising(key: str, how: str) -> Callable[[Any], dict]:
     return build
 
 
+def _built(logger: logging.Logger, build: Callable[[Any], dict], caller: str,
+           api_key: str = API_KEY) -> None:
+    """One exchange of ``caller`` delivered with ``build`` (to a port nothing listens
+    on), its lines to ``logger``."""
+    config = MetricsApiConfig(api_key=api_key, grouping_function=lambda req: None,
+                              metrics_api=f"http://127.0.0.1:{free_port()}",
+                              logger=logger, flush_interval=0, shutdown_timeout=1.0)
+    delivery = Delivery(config, build)
+    try:
+        delivery.submit(Exchange(id="x", started=0.0, method="GET", url="http://api.test/",
+                                 http_version="HTTP/1.1", request_headers=[],
+                                 client_ip="127.0.0.1", group=Group(caller)))
+        delivery.flush(5.0)
+    finally:
+        delivery.close()
+
+
 _KEYS = st.one_of(
     st.text(min_size=1, max_size=24).filter(lambda key: key.strip() != ""),
     st.from_regex(r"[A-Za-z0-9_\-]{8,40}", fullmatch=True),
@@ -134,17 +151,7 @@ def test_could_not_build_a_log_never_shows_the_callers_key(
         lines: tuple[logging.Logger, Lines], key: str, how: str) -> None:
     logger, handler = lines
     handler.lines.clear()
-    config = MetricsApiConfig(api_key=API_KEY, grouping_function=lambda req: None,
-                              metrics_api=f"http://127.0.0.1:{free_port()}",
-                              logger=logger, flush_interval=0, shutdown_timeout=1.0)
-    delivery = Delivery(config, _raising(key, how))
-    try:
-        delivery.submit(Exchange(id="x", started=0.0, method="GET", url="http://api.test/",
-                                 http_version="HTTP/1.1", request_headers=[],
-                                 client_ip="127.0.0.1", group=Group(key)))
-        delivery.flush(5.0)
-    finally:
-        delivery.close()
+    _built(logger, _raising(key, how), key)
     # The two lines are there, the key hidden in them (a short key may stand alone in
     # other lines, "orjson 3.10.0", which quote no request data).
     quoting = [line for line in handler.lines
@@ -158,17 +165,7 @@ def test_could_not_build_a_log_never_shows_the_callers_key(
 def test_could_not_build_a_log_still_says_what_failed(
         lines: tuple[logging.Logger, Lines]) -> None:
     logger, handler = lines
-    config = MetricsApiConfig(api_key=API_KEY, grouping_function=lambda req: None,
-                              metrics_api=f"http://127.0.0.1:{free_port()}",
-                              logger=logger, flush_interval=0, shutdown_timeout=1.0)
-    delivery = Delivery(config, _raising("owlbert-caller-key", "value-error"))
-    try:
-        delivery.submit(Exchange(id="x", started=0.0, method="GET", url="http://api.test/",
-                                 http_version="HTTP/1.1", request_headers=[],
-                                 client_ip="127.0.0.1", group=Group("owlbert-caller-key")))
-        delivery.flush(5.0)
-    finally:
-        delivery.close()
+    _built(logger, _raising("owlbert-caller-key", "value-error"), "owlbert-caller-key")
     assert ("ERROR readme_metrics: could not build a log, dropping it: ValueError: invalid "
             "literal for int() with base 10: '[REDACTED]'") in handler.lines
 
@@ -294,17 +291,7 @@ def _build_error(logger: logging.Logger, api_key: str, caller: str, message: str
     def build(pending: Any) -> dict[str, Any]:
         raise ValueError(message)
 
-    config = MetricsApiConfig(api_key=api_key, grouping_function=lambda req: None,
-                              metrics_api=f"http://127.0.0.1:{free_port()}",
-                              logger=logger, flush_interval=0, shutdown_timeout=1.0)
-    delivery = Delivery(config, build)
-    try:
-        delivery.submit(Exchange(id="x", started=0.0, method="GET", url="http://api.test/",
-                                 http_version="HTTP/1.1", request_headers=[],
-                                 client_ip="127.0.0.1", group=Group(caller)))
-        delivery.flush(5.0)
-    finally:
-        delivery.close()
+    _built(logger, build, caller, api_key)
 
 
 @pytest.mark.parametrize(("api_key", "caller"), [
