@@ -2,7 +2,8 @@
 
 * The key's base64 (``Basic base64("user:" + key)``, any alignment, either alphabet) was
   masked in the url, the headers' values, the cookies' values, the fields and the
-  bodies, not in the response's status text (a server's "401 Unknown token <base64>"),
+  bodies, not in the response's status text (a server's "401 Unknown token <base64>";
+  the comment quoting a status no status line carries),
   the client's address (behind ``trusted_proxies``, an X-Forwarded-For hop as the client
   wrote it), a header's or a cookie's name, a Set-Cookie's path or domain, nor in a
   body's mimeType that an allowlist left (the Content-Type as sent).
@@ -79,6 +80,19 @@ def test_the_keys_base64_in_the_status_text_is_masked(
         assert hits == [], response["statusText"]
         assert response["status"] == 401
         assert response["statusText"].startswith("Unknown token Basic ")
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_the_keys_base64_in_the_comment_quoting_a_status_is_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware], key: str) -> None:
+    """A status no status line carries ("2000 ..."): logged as 500, the comment quoting
+    the app's status line."""
+    for blob in _blobs(key):
+        app = reading_app(f"2000 Basic {blob}", [("Content-Type", "text/plain")])
+        hits, log = _sent(collector, inline_wrap, key, app)
+        response = log["request"]["log"]["entries"][0]["response"]
+        assert hits == [], response.get("comment")
+        assert response["status"] == 500 and "2000 Basic " in response["comment"]
 
 
 @pytest.mark.parametrize("key", KEYS)
