@@ -98,6 +98,37 @@ async def _cancelled(task: asyncio.Future[Message]) -> None:
         await asyncio.wait([task])
 
 
+def _watching(transport: Any) -> tuple[Any, Optional[socket.socket]]:
+    """(what pauses the server's reading (:func:`socket_reader`), a duplicate of the
+    socket's descriptor to watch), or (None, None): a plain wait, the server reading
+    meanwhile (as :func:`.receive_within`'s). So when the transport is closing (it reads
+    no more), when there is no reading to pause, no descriptor to spare (EMFILE) or
+    none to copy (a socket closed: -1; uvloop's closed transport gives None), and
+    whatever a transport closed meanwhile raises: asyncio's TLS transport closed twice
+    has dropped its protocol, and every call on it (``get_extra_info`` too) raises
+    AttributeError (Python 3.11 to 3.13's sslproto)."""
+    try:
+        if transport.is_closing():
+            return None, None
+        reader = socket_reader(transport)
+        if reader is None:
+            return None, None
+        sock = transport.get_extra_info("socket")
+        return reader, socket.fromfd(sock.fileno(), sock.family, sock.type)
+    except Exception:  # noqa: BLE001 - see above: nothing watched
+        return None, None
+
+
+def _reading(transport: Any, reader: Any) -> bool:
+    """Whether the server reads the connection now (not paused by its flow control);
+    False once the transport was closed meanwhile (asyncio's TLS one, closed twice,
+    raises): a plain wait then."""
+    try:
+        return bool(transport.is_reading() and reader.is_reading())
+    except Exception:  # noqa: BLE001
+        return False
+
+
 async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
                          timeout: float, transport: Any,
                          half_closed: Callable[[], bool]) -> tuple[Optional[Message], bool]:
@@ -112,18 +143,9 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
         return _message(task), False
     loop = asyncio.get_running_loop()
     deadline = time.perf_counter() + timeout
-    sock = transport.get_extra_info("socket")
-    reader = socket_reader(transport)
+    reader, copy = _watching(transport)
     ended = False
     paused = False
-    copy: Optional[socket.socket] = None
-    try:
-        if reader is not None:  # (else no reading to pause: a plain wait)
-            copy = socket.fromfd(sock.fileno(), sock.family, sock.type)
-    except OSError:
-        # No descriptor to spare (EMFILE) or none to copy (a socket closed: -1): a
-        # plain wait, the server reading meanwhile (as receive_within's).
-        copy = None
     try:
         with nullcontext() if copy is None else copy:
             fd = -1 if copy is None else copy.fileno()
@@ -135,7 +157,7 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
                         break
                     turns -= 1
                     left = 0.0  # a turn: what came is seen, none is waited for
-                if copy is None or not (transport.is_reading() and reader.is_reading()):
+                if copy is None or not _reading(transport, reader):
                     await asyncio.wait([task], timeout=left)  # (or paused by the server)
                     break
                 woke: asyncio.Future[None] = loop.create_future()
