@@ -12,15 +12,22 @@ the body's read stopped. Now either is a plain wait.
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
+import time
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
 from readme_metrics.capture.asgi_watch import watched_within
+from tests.support.fake_api import Collector, free_port
 from tests.support.tls import make_certificates, server_context
 from tests.test_asgi_servers import NO_UVLOOP
+from tests.test_e2e_servers import serve, server_env
+from tests.test_half_close_late import SERVER_PARAMS as HALF_CLOSE_PARAMS
+from tests.test_half_close_late import SERVERS as HALF_CLOSE_SERVERS
+from tests.test_half_close_late import _status_and_body
 
 
 def _uvloop() -> asyncio.AbstractEventLoop:
@@ -97,3 +104,72 @@ def test_a_transport_closed_meanwhile_makes_the_wait_a_plain_one(
         loop.close()
     assert got == ({"type": "http.request"}, False)
     assert done
+
+
+# (b) ---------------------------------------------------------------------------------
+
+TARGET = "tests.support.half_close_app:app"
+
+
+def _short_then_end(port: int, prefix: str, end_after: float) -> bytes:
+    """Everything the server sent to a client that declared 100 bytes, sent 5 with the
+    head and shut its side ``end_after`` seconds later, read until the server closed."""
+    head = (f"POST /{prefix}/partsleep HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Content-Type: text/plain\r\nContent-Length: 100\r\n\r\n").encode()
+    got = bytearray()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head + b"short")
+        time.sleep(end_after)
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:  # the server closed already
+            pass
+        try:
+            while chunk := sock.recv(65536):
+                got += chunk
+        except ConnectionResetError:
+            pass
+    return bytes(got)
+
+
+# (the capture's grace, when the client shuts its side, what the app awaits between its
+# start and its body; seconds). The grace is 5 ms in use, where asgi11 met each of these
+# with the end 5 and 7 ms after the body's part: the wrapped app's body 0 of 40 times,
+# the bare app's 40 of 40 (uvicorn asyncio and uvloop, hypercorn).
+WHEN = {
+    # the end while the capture waits for the rest (it stops there, before the server
+    # reads the end; the server read it as soon as the app awaited)
+    "end-within-the-grace": ("2", 0.3, "0.1"),
+    # the end after the grace, while the app awaits, the bare app's answer out before it
+    "end-after-the-grace": ("0.2", 0.25, "0.1"),
+}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("when", list(WHEN))
+@pytest.mark.parametrize("server", HALF_CLOSE_PARAMS)
+def test_an_end_the_bare_app_answered_before_leaves_the_wrapped_app_its_answer(
+        collector: Collector, tmp_path: Path, server: str, when: str) -> None:
+    """(b) The client sends 5 of 100 bytes, and shuts its side a while later; the app
+    reads the part, starts its answer, awaits, sends its body. The bare app's answer is
+    out before the end. The wrapped app's start waited for the body's rest (the grace,
+    made longer here so that the timing holds every time), and the app did all that
+    follows that much later: the server read the end while the app awaited, uvicorn
+    took it for a disconnect and dropped the body, hypercorn closed the connection
+    (before: the head only, b''). Now the server's reading stays paused (the socket
+    watched: data is read at once) for as long as the app was held back, and the end is
+    read that much later, as the app answers: the bare app's answer."""
+    grace, end_after, sleep = WHEN[when]
+    port = free_port()
+    env = server_env(collector, HALF_CLOSE_HOLD="0", HALF_CLOSE_GRACE=grace,
+                     HALF_CLOSE_SLEEP=sleep)
+    with serve(HALF_CLOSE_SERVERS[server](port), env, tmp_path, port):
+        _short_then_end(port, "wrap", 0.0)  # the wrapped app is built at its first call
+        bare = _short_then_end(port, "bare", end_after)
+        wrapped = _short_then_end(port, "wrap", end_after)
+        logs = collector.wait_for_logs(2)[1:]
+    assert _status_and_body(bare)[1] == b"ok", bare
+    assert _status_and_body(wrapped) == _status_and_body(bare), (bare, wrapped)
+    assert len(logs) == 1, logs
+    post = logs[0]["request"]["log"]["entries"][0]["request"]["postData"]
+    assert post["text"] == "short", post

@@ -30,7 +30,7 @@ from readme_metrics.capture.asgi_servers import (
     uvicorn_half_closed,
     uvicorn_unread,
 )
-from readme_metrics.capture.asgi_watch import TURNS, watched_within
+from readme_metrics.capture.asgi_watch import TURNS, hold_reading, watched_within
 
 if TYPE_CHECKING:
     from readme_metrics.capture.recorder import Recorder
@@ -338,6 +338,8 @@ class RequestSide:
                 self._drain_until = time.perf_counter() + GRACE
             until = self._drain_until
         trio = None if running_asyncio_loop() is not None else running_trio()
+        began = time.perf_counter()
+        watched = None  # the transport whose reading was paused while waiting
         try:
             while (not body.eof and not self._disconnected and not self._receiving
                    and body.room > 0):
@@ -365,6 +367,7 @@ class RequestSide:
                     else:
                         # The server does not read while we wait (asgi_watch): a
                         # client's end that comes meanwhile is read after the answer.
+                        watched = transport
                         message, ended = await watched_within(
                             self._read_ahead, left, transport, self._half_closed)
                         if ended:
@@ -373,3 +376,8 @@ class RequestSide:
                     return
         except Exception:  # a broken receive, or neither asyncio nor trio: stop here
             return
+        finally:
+            if watched is not None:
+                # The app answers as much later as it was held back here: the server
+                # reads a client's end that much later too (asgi11 (b)).
+                hold_reading(watched, time.perf_counter() - began, self._half_closed)

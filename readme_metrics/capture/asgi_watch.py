@@ -28,7 +28,7 @@ from typing import Any, Callable, Optional
 
 from readme_metrics.asgi_types import Message
 
-__all__ = ["TURNS", "socket_reader", "watched_within"]
+__all__ = ["TURNS", "hold_reading", "socket_reader", "watched_within"]
 
 #: Event loop turns given to a read ahead even when its time is used up (for a message
 #: in the socket that the server has not read yet, or one handed over from a thread).
@@ -127,6 +127,80 @@ def _reading(transport: Any, reader: Any) -> bool:
         return bool(transport.is_reading() and reader.is_reading())
     except Exception:  # noqa: BLE001
         return False
+
+
+def _resume(reader: Any) -> None:
+    try:
+        reader.resume_reading()
+    except Exception:  # noqa: BLE001 - a transport closed meanwhile: nothing to read
+        pass
+
+
+class _Hold:
+    """The server's reading paused for a while after a wait (:func:`hold_reading`), the
+    socket watched meanwhile: data resumes it at once (the server reads it as it would
+    have), the client's end keeps it paused to the end of the while."""
+
+    __slots__ = ("_loop", "_reader", "_copy", "_half_closed", "_timer")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, reader: Any, copy: socket.socket,
+                 half_closed: Callable[[], bool], seconds: float) -> None:
+        self._loop = loop
+        self._reader = reader
+        self._copy: Optional[socket.socket] = copy
+        self._half_closed = half_closed
+        self._timer: Optional[asyncio.TimerHandle] = None
+        reader.pause_reading()
+        try:
+            if not half_closed():
+                loop.add_reader(copy.fileno(), self._woke)
+            self._timer = loop.call_later(seconds, self.end)
+        except BaseException:
+            self.end()
+            raise
+
+    def _woke(self) -> None:
+        copy = self._copy
+        if copy is not None:
+            self._loop.remove_reader(copy.fileno())
+            if not self._half_closed():
+                self.end()  # data: the server reads it now
+
+    def end(self) -> None:
+        copy = self._copy
+        if copy is None:
+            return
+        self._copy = None
+        if self._timer is not None:
+            self._timer.cancel()
+        try:
+            self._loop.remove_reader(copy.fileno())
+        finally:
+            copy.close()
+            _resume(self._reader)
+
+
+def hold_reading(transport: Any, seconds: float, half_closed: Callable[[], bool]) -> None:
+    """Keep the server's reading of ``transport`` paused for ``seconds`` (as long as the
+    capture held the app back waiting for a body's rest) unless data comes: a client's
+    end that comes meanwhile is read that much later, as the app answers that much later
+    than the bare app. The bare app's answer was out before the server read the end; the
+    wrapped app, which may await between its start and its body (asgi11 (b)), lost its
+    body to it (uvicorn took the end for a disconnect, hypercorn closed the connection).
+    Nothing at all when the server does not read now (its own flow control, a transport
+    closing): as :func:`watched_within`, callbacks of the loop only, no task."""
+    if seconds <= 0:
+        return
+    reader, copy = _watching(transport)
+    if copy is None:
+        return
+    try:
+        if not _reading(transport, reader):
+            copy.close()
+            return
+        _Hold(asyncio.get_running_loop(), reader, copy, half_closed, seconds)
+    except Exception:  # noqa: BLE001 - a transport built otherwise: not held
+        copy.close()
 
 
 async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],

@@ -23,6 +23,8 @@ from tests.support.side_by_side import bare_or_wrapped, built_once, lifespan
 
 HOLD = 0.3  # seconds the loop is held: the client's FIN is in the kernel by then
 _HELD = float(os.environ.get("HALF_CLOSE_HOLD", HOLD))
+# What ``.../partsleep`` awaits between its start and its body (seconds).
+_SLEEP = float(os.environ.get("HALF_CLOSE_SLEEP", "0.003"))
 
 
 def grouping(request: Any) -> dict[str, str]:
@@ -39,9 +41,17 @@ async def late_noread(scope: Any, receive: Any, send: Any) -> None:
         loop = type(asyncio.get_running_loop()).__module__.partition(".")[0]
     except RuntimeError:  # no asyncio loop: hypercorn's trio worker
         loop = "trio"
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2"),
-                            (b"x-loop", loop.encode())]})
+    start = {"type": "http.response.start", "status": 200,
+             "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2"),
+                         (b"x-loop", loop.encode())]}
+    if scope["path"].endswith("/partsleep"):
+        # asgi11 (b): reads a part of the body, awaits between its start and its body
+        await receive()
+        await send(start)
+        await asyncio.sleep(_SLEEP)
+        await send({"type": "http.response.body", "body": b"ok"})
+        return
+    await send(start)
     if scope["path"].endswith("/readafter"):
         while True:
             message = await receive()
