@@ -30,7 +30,7 @@ from readme_metrics.capture.asgi_servers import (
     uvicorn_half_closed,
     uvicorn_unread,
 )
-from readme_metrics.capture.asgi_watch import TURNS, hold_reading, watched_within
+from readme_metrics.capture.asgi_watch import TURNS, watched_within
 
 if TYPE_CHECKING:
     from readme_metrics.capture.recorder import Recorder
@@ -338,8 +338,7 @@ class RequestSide:
                 self._drain_until = time.perf_counter() + GRACE
             until = self._drain_until
         trio = None if running_asyncio_loop() is not None else running_trio()
-        began = time.perf_counter()
-        watched = None  # the transport whose reading was paused while waiting
+        began = time.perf_counter()  # (the app is held back from here)
         try:
             while (not body.eof and not self._disconnected and not self._receiving
                    and body.room > 0):
@@ -367,17 +366,11 @@ class RequestSide:
                     else:
                         # The server does not read while we wait (asgi_watch): a
                         # client's end that comes meanwhile is read after the answer.
-                        watched = transport
                         message, ended = await watched_within(
-                            self._read_ahead, left, transport, self._half_closed)
+                            self._read_ahead, left, transport, self._half_closed, began)
                         if ended:
                             continue  # (half-closed: what the server has, above)
                 if message is None:
                     return
         except Exception:  # a broken receive, or neither asyncio nor trio: stop here
             return
-        finally:
-            if watched is not None:
-                # The app answers as much later as it was held back here: the server
-                # reads a client's end that much later too (asgi11 (b)).
-                hold_reading(watched, time.perf_counter() - began, self._half_closed)

@@ -23,12 +23,11 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from contextlib import nullcontext
 from typing import Any, Callable, Optional
 
 from readme_metrics.asgi_types import Message
 
-__all__ = ["TURNS", "hold_reading", "socket_reader", "watched_within"]
+__all__ = ["TURNS", "socket_reader", "watched_within"]
 
 #: Event loop turns given to a read ahead even when its time is used up (for a message
 #: in the socket that the server has not read yet, or one handed over from a thread).
@@ -137,9 +136,11 @@ def _resume(reader: Any) -> None:
 
 
 class _Hold:
-    """The server's reading paused for a while after a wait (:func:`hold_reading`), the
-    socket watched meanwhile: data resumes it at once (the server reads it as it would
-    have), the client's end keeps it paused to the end of the while."""
+    """The server's reading, paused by :func:`watched_within`, kept paused for a while
+    (see there), the socket watched meanwhile: data resumes it at once (the server
+    reads it as it would have), the client's end keeps it paused to the end of the
+    while. Callbacks of the loop only, no task; the copy of the descriptor is closed at
+    the end."""
 
     __slots__ = ("_loop", "_reader", "_copy", "_half_closed", "_timer")
 
@@ -150,7 +151,6 @@ class _Hold:
         self._copy: Optional[socket.socket] = copy
         self._half_closed = half_closed
         self._timer: Optional[asyncio.TimerHandle] = None
-        reader.pause_reading()
         try:
             if not half_closed():
                 loop.add_reader(copy.fileno(), self._woke)
@@ -180,38 +180,25 @@ class _Hold:
             _resume(self._reader)
 
 
-def hold_reading(transport: Any, seconds: float, half_closed: Callable[[], bool]) -> None:
-    """Keep the server's reading of ``transport`` paused for ``seconds`` (as long as the
-    capture held the app back waiting for a body's rest) unless data comes: a client's
-    end that comes meanwhile is read that much later, as the app answers that much later
-    than the bare app. The bare app's answer was out before the server read the end; the
-    wrapped app, which may await between its start and its body (asgi11 (b)), lost its
-    body to it (uvicorn took the end for a disconnect, hypercorn closed the connection).
-    Nothing at all when the server does not read now (its own flow control, a transport
-    closing): as :func:`watched_within`, callbacks of the loop only, no task."""
-    if seconds <= 0:
-        return
-    reader, copy = _watching(transport)
-    if copy is None:
-        return
-    try:
-        if not _reading(transport, reader):
-            copy.close()
-            return
-        _Hold(asyncio.get_running_loop(), reader, copy, half_closed, seconds)
-    except Exception:  # noqa: BLE001 - a transport built otherwise: not held
-        copy.close()
-
-
 async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
-                         timeout: float, transport: Any,
-                         half_closed: Callable[[], bool]) -> tuple[Optional[Message], bool]:
+                         timeout: float, transport: Any, half_closed: Callable[[], bool],
+                         began: Optional[float] = None) -> tuple[Optional[Message], bool]:
     """(the message ``read_ahead()`` gives within ``timeout`` seconds, else None; whether
     the wait stopped at the client's end, before the server read it), the server's
     reading of ``transport`` paused while waiting (see the module). With no time left,
     :data:`TURNS` turns still. The read ahead is cancelled when no message came (safe
     with the servers' ``receive``: nothing is consumed), as :func:`.receive_within`
-    does."""
+    does.
+
+    A wait that ends with no message, the server's reading paused, keeps it paused for
+    as long again as the app was held back (since ``began``, when the capture started
+    to wait; not at all without it), the socket watched (:class:`_Hold`): the app does
+    all that follows that much later than the bare app, and may await between its
+    start and its body; a client's end that the bare app's answer came before, read by
+    the server meanwhile, lost the body (uvicorn took it for a disconnect, hypercorn
+    closed the connection: asgi11 (b)). It is read that much later now, as the app
+    answers.
+    """
     task = read_ahead()
     if task.done():
         return _message(task), False
@@ -220,48 +207,58 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
     reader, copy = _watching(transport)
     ended = False
     paused = False
+    failed = False
     try:
-        with nullcontext() if copy is None else copy:
-            fd = -1 if copy is None else copy.fileno()
-            turns = TURNS
-            while not task.done():
-                left = deadline - time.perf_counter()
-                if left <= 0:
-                    if turns <= 0:
-                        break
-                    turns -= 1
-                    left = 0.0  # a turn: what came is seen, none is waited for
-                if copy is None or not _reading(transport, reader):
-                    await asyncio.wait([task], timeout=left)  # (or paused by the server)
+        fd = -1 if copy is None else copy.fileno()
+        turns = TURNS
+        while not task.done():
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                if turns <= 0:
                     break
-                woke: asyncio.Future[None] = loop.create_future()
-                reader.pause_reading()
-                paused = True
-                loop.add_reader(fd, _wake, woke)
-                try:
-                    either: list[asyncio.Future[Any]] = [task, woke]
-                    await asyncio.wait(either, timeout=left,
-                                       return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    loop.remove_reader(fd)
-                if task.done() or not woke.done():
-                    break
-                if half_closed():
-                    ended = True
-                    break
-                # Data: the server reads it in the next turn (its reader queued after
-                # this task's step, hence two); its reading is paused again in the one
-                # after, before a client's end that came with it is read.
-                reader.resume_reading()
-                paused = False
-                await asyncio.sleep(0)
-                await asyncio.sleep(0)
+                turns -= 1
+                left = 0.0  # a turn: what came is seen, none is waited for
+            if copy is None or not _reading(transport, reader):
+                await asyncio.wait([task], timeout=left)  # (or paused by the server)
+                break
+            woke: asyncio.Future[None] = loop.create_future()
+            reader.pause_reading()
+            paused = True
+            loop.add_reader(fd, _wake, woke)
+            try:
+                either: list[asyncio.Future[Any]] = [task, woke]
+                await asyncio.wait(either, timeout=left,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                loop.remove_reader(fd)
+            if task.done() or not woke.done():
+                break
+            if half_closed():
+                ended = True
+                break
+            # Data: the server reads it in the next turn (its reader queued after this
+            # task's step, hence two); its reading is paused again in the one after,
+            # before a client's end that came with it is read.
+            reader.resume_reading()
+            paused = False
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
         if not task.done():
             await _cancelled(task)  # (a turn: the server still paused)
     except Exception:
+        failed = True
         task.cancel()  # a transport built otherwise: no read ahead left in flight
         raise
+    except BaseException:  # a cancellation: the read ahead goes on, owed to the app
+        failed = True
+        raise
     finally:
-        if paused:
-            reader.resume_reading()
+        if (paused and not failed and began is not None and copy is not None
+                and _message(task) is None):
+            _Hold(loop, reader, copy, half_closed, time.perf_counter() - began)
+        else:
+            if paused:
+                reader.resume_reading()
+            if copy is not None:
+                copy.close()
     return _message(task), ended
