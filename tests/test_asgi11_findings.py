@@ -225,3 +225,53 @@ def test_under_trio_a_bad_chunk_size_gets_the_bare_apps_answer(
             bare, _ = play(port, "bare", f"b-{case}-{n}", steps)
             wrapped, _ = play(port, "wrap", f"w-{case}-{n}", steps)
             assert normalized(wrapped) == normalized(bare), (bare, wrapped)
+
+
+def _tls_short_then_end(port: int, ca: Path, prefix: str, end_after: float) -> bytes:
+    """:func:`_short_then_end` over TLS, the client's end a FIN with no close_notify
+    (shut through a duplicate of the descriptor: the TLS session still reads)."""
+    head = (f"POST /{prefix}/partsleep HTTP/1.1\r\nHost: localhost:{port}\r\n"
+            "Content-Type: text/plain\r\nContent-Length: 100\r\n\r\n").encode()
+    context = ssl.create_default_context(cafile=str(ca))
+    got = bytearray()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname="localhost") as sock:
+        sock.sendall(head + b"short")
+        time.sleep(end_after)
+        with socket.fromfd(sock.fileno(), sock.family, sock.type) as copy:
+            copy.shutdown(socket.SHUT_WR)
+        try:
+            while chunk := sock.recv(65536):
+                got += chunk
+        except OSError:  # a TLS close without close_notify: the answer is in
+            pass
+    return bytes(got)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("when", list(WHEN))
+@pytest.mark.parametrize("server", [
+    "uvicorn", "hypercorn",
+    pytest.param("uvicorn-uvloop", marks=NO_UVLOOP),
+    pytest.param("hypercorn-uvloop", marks=NO_UVLOOP)])
+def test_over_tls_an_end_the_bare_app_answered_before_leaves_the_wrapped_app_its_answer(
+        collector: Collector, tmp_path: Path, server: str, when: str) -> None:
+    """(b) over TLS: the pause held is the socket's (the transport under asyncio's TLS
+    one, uvloop's TLS read buffer limits), put back when the hold ends."""
+    grace, end_after, sleep = WHEN[when]
+    certificates = make_certificates(tmp_path)
+    port = free_port()
+    env = server_env(collector, HALF_CLOSE_HOLD="0", HALF_CLOSE_GRACE=grace,
+                     HALF_CLOSE_SLEEP=sleep)
+    tls = ([f"--ssl-certfile={certificates.cert}", f"--ssl-keyfile={certificates.key}"]
+           if server.startswith("uvicorn") else
+           [f"--certfile={certificates.cert}", f"--keyfile={certificates.key}"])
+    with serve([*HALF_CLOSE_SERVERS[server](port), *tls], env, tmp_path, port,
+               host="localhost", ca=certificates.ca):
+        _tls_short_then_end(port, certificates.ca, "wrap", 0.0)
+        bare = _tls_short_then_end(port, certificates.ca, "bare", end_after)
+        wrapped = _tls_short_then_end(port, certificates.ca, "wrap", end_after)
+        logs = collector.wait_for_logs(2)[1:]
+    assert _status_and_body(bare)[1] == b"ok", bare
+    assert _status_and_body(wrapped) == _status_and_body(bare), (bare, wrapped)
+    assert len(logs) == 1, logs

@@ -16,6 +16,13 @@ resumed for the turn it takes), and the wait goes on. Nothing blocks: every wait
 loop's. A server that paused its own reading (flow control) reads nothing meanwhile:
 then the wait is a plain one. Over TLS the transport paused is the one under the
 server's (:func:`socket_reader`): the TLS transport's own pause leaves the socket read.
+
+A wait that ended with no message keeps the server's reading paused for as long again
+as the app was held back, the socket still watched (:class:`_Hold`): the app does all
+that follows that much later than the bare app, and a client's end is read that much
+later too (else one the bare app's answer came before could drop an app's body that it
+awaited before sending). A transport closed meanwhile (asyncio's TLS one closed twice
+raises from every call) makes the wait a plain one.
 """
 
 from __future__ import annotations
