@@ -2,16 +2,17 @@
 
 werkzeug's server (threaded, as ``flask run`` and ``app.run()`` start it), Django's
 ``manage.py runserver --noreload``, wsgiref, waitress, gunicorn (sync and gthread),
-uvicorn and hypercorn, each serving tests/support/hostile_apps.py's app bare
-(``/bare/...``) and wrapped (``/wrap/...``) in one process. A raw-socket client plays
-each case (one row per server x case) on one connection, against the bare app and then
-the wrapped one: requests pipelined with bodies the app leaves unread, reads part of or
-reads past; ``Expect: 100-continue`` with the body sent after the 100, or never; chunked
-bodies with extensions, trailers, uppercase hex, a zero chunk in the middle, a bad size;
-odd Content-Lengths (leading zeros, ``+5``, two of them, with Transfer-Encoding); a
-client that half-closes after its body; NUL bytes and invalid UTF-8 under a JSON type,
-a multipart body never closed; obs-fold, a 64 KiB header, 500 headers. Most cases end
-with a next request on the same connection.
+uvicorn, hypercorn (also on uvloop) and daphne, each serving
+tests/support/hostile_apps.py's app bare (``/bare/...``) and wrapped (``/wrap/...``) in
+one process. A raw-socket client plays each case (one row per server x case) on one
+connection, against the bare app and then the wrapped one: requests pipelined with
+bodies the app leaves unread, reads part of or reads past; ``Expect: 100-continue`` with
+the body sent after the 100, or never; chunked bodies with extensions, trailers,
+uppercase hex, a zero chunk in the middle, a bad size; odd Content-Lengths (leading
+zeros, ``+5``, two of them, with Transfer-Encoding); a client that half-closes after its
+body; NUL bytes and invalid UTF-8 under a JSON type, a multipart body never closed;
+obs-fold, a 64 KiB header, 500 headers. Most cases end with a next request on the same
+connection.
 
 For each: the client gets the same bytes from the wrapped app as from the bare one
 (Date, Server and x-documentation-url aside), every wrapped request the app saw gives
@@ -38,6 +39,7 @@ import requests
 
 from readme_metrics.cli.collector.validation import validate_batch
 from tests.support.fake_api import Collector, free_port
+from tests.test_asgi_servers import NO_UVLOOP
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_e2e_servers import SERVERS as WSGI_SERVERS
 from tests.test_e2e_servers import serve, server_env
@@ -68,6 +70,10 @@ SERVERS: dict[str, Callable[[int], list[str]]] = {
     # asyncio's own loop, which the two above do not run where uvloop is installed
     "uvicorn-asyncio": lambda port: [*ASGI_SERVERS["uvicorn"](port, ASGI), "--loop=asyncio"],
     "hypercorn": lambda port: ASGI_SERVERS["hypercorn"](port, ASGI),
+    # asgi11: hypercorn on uvloop, and daphne (each: every case the same answer)
+    "hypercorn-uvloop": lambda port: [*ASGI_SERVERS["hypercorn"](port, ASGI),
+                                      "--worker-class=uvloop"],
+    "daphne": lambda port: ASGI_SERVERS["daphne"](port, ASGI),
 }
 
 Make = Callable[[int, str, str], bytes]
@@ -372,7 +378,9 @@ CLAMPED = {("werkzeug", "pipe-read-past"), ("wsgiref", "pipe-read-past")}
 # plays it with the end inside the grace every time). No case is played again.)
 
 
-@pytest.mark.parametrize("server", list(SERVERS))
+@pytest.mark.parametrize("server", [
+    pytest.param(name, marks=[NO_UVLOOP] if name.endswith("uvloop") else [])
+    for name in SERVERS])
 def test_hostile_clients_same_answer_same_moment_truthful_logs(
         collector: Collector, tmp_path: Path, server: str) -> None:
     traces = tmp_path / "traces"
