@@ -38,7 +38,7 @@ from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_e2e_servers import serve, server_env
 from tests.test_half_close_late import SERVER_PARAMS as HALF_CLOSE_PARAMS
 from tests.test_half_close_late import SERVERS as HALF_CLOSE_SERVERS
-from tests.test_half_close_late import _status_and_body
+from tests.test_half_close_late import _status_and_body, tls_in_parts
 from tests.test_hostile14_servers import ASGI as HOSTILE_ASGI
 from tests.test_hostile14_servers import CASES as HOSTILE_CASES
 from tests.test_hostile14_servers import normalized, play
@@ -228,24 +228,8 @@ def test_under_trio_a_bad_chunk_size_gets_the_bare_apps_answer(
 
 
 def _tls_short_then_end(port: int, ca: Path, prefix: str, end_after: float) -> bytes:
-    """:func:`_short_then_end` over TLS, the client's end a FIN with no close_notify
-    (shut through a duplicate of the descriptor: the TLS session still reads)."""
-    head = (f"POST /{prefix}/partsleep HTTP/1.1\r\nHost: localhost:{port}\r\n"
-            "Content-Type: text/plain\r\nContent-Length: 100\r\n\r\n").encode()
-    context = ssl.create_default_context(cafile=str(ca))
-    got = bytearray()
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
-            context.wrap_socket(raw, server_hostname="localhost") as sock:
-        sock.sendall(head + b"short")
-        time.sleep(end_after)
-        with socket.fromfd(sock.fileno(), sock.family, sock.type) as copy:
-            copy.shutdown(socket.SHUT_WR)
-        try:
-            while chunk := sock.recv(65536):
-                got += chunk
-        except OSError:  # a TLS close without close_notify: the answer is in
-            pass
-    return bytes(got)
+    """:func:`_short_then_end` over TLS, the client's end a FIN with no close_notify."""
+    return tls_in_parts(port, ca, prefix, (b"short", b""), 100, 1, end_after, "partsleep")
 
 
 @pytest.mark.e2e

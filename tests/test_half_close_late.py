@@ -197,10 +197,12 @@ def _tls_half_closed(port: int, ca: Path, prefix: str, parts: tuple[bytes, bytes
 
 
 def tls_in_parts(port: int, ca: Path, prefix: str, parts: tuple[bytes, ...],
-                 declared: int, shut_at: int, pause: float = 0.1) -> bytes:
-    """:func:`_in_parts` over TLS, each next part ``pause`` seconds after the last; the
-    client's end a FIN with no close_notify (see :func:`_tls_half_closed`)."""
-    head = (f"POST /{prefix}/noread HTTP/1.1\r\nHost: localhost:{port}\r\n"
+                 declared: int, shut_at: int, pause: float = 0.1,
+                 route: str = "noread") -> bytes:
+    """:func:`_in_parts` over TLS (to ``/{prefix}/{route}``), each next part ``pause``
+    seconds after the last; the client's end a FIN with no close_notify (see
+    :func:`_tls_half_closed`)."""
+    head = (f"POST /{prefix}/{route} HTTP/1.1\r\nHost: localhost:{port}\r\n"
             f"Content-Type: text/plain\r\nContent-Length: {declared}\r\n\r\n").encode()
     context = ssl.create_default_context(cafile=str(ca))
     got = bytearray()
