@@ -262,7 +262,10 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
     finally:
         if (paused and not failed and began is not None and copy is not None
                 and _message(task) is None):
-            _Hold(loop, reader, copy, half_closed, time.perf_counter() - began)
+            try:
+                _Hold(loop, reader, copy, half_closed, time.perf_counter() - began)
+            except Exception:  # noqa: BLE001 - a loop built otherwise: resumed, closed
+                pass
         else:
             if paused:
                 reader.resume_reading()
