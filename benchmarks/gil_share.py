@@ -6,6 +6,7 @@
     python benchmarks/gil_share.py --rounds 8 --variants as_is,one_sender
     python benchmarks/gil_share.py --requests 20000     # past max_queue_size: drops
     python benchmarks/gil_share.py --pace-us 500        # a 0.5 ms sleep per 10 requests
+    python benchmarks/gil_share.py --workload post --requests 500 --rounds 20
 
 The loop of ``bench.py --only inprocess`` (the small GET app, wrapped with default
 options, called directly; a fresh middleware per run, 200 warm-up requests flushed
@@ -19,7 +20,13 @@ overlapped the stalls and their wall time during the loop (microseconds per requ
 several threads may overlap one stall, or run one part at once), the loop's and the
 end-to-end wall time and the process CPU per request, the sender threads alive when the
 loop ends, the POSTs sent during the loop, and the logs delivered and dropped out of
-those served. The variants, run in turn in each round:
+those served. ``--workload post`` runs bench.py's POST (2 KB in, 100 KB of JSON out)
+instead of the small GET: keep ``--requests`` near bench.py's 500 there, as more fill
+``max_queue_bytes`` and are dropped. ``stalls_by_length`` splits the requests by how
+long they took (the request thread's wait for the GIL, mostly): per bucket, how many
+per 1,000 requests and their share of the mean's excess over the p50 (microseconds per
+request); the cyclic GC's passes are timed too (``gc``, on any thread). The variants,
+run in turn in each round:
 
 ``as_is``
     The library as it is.
@@ -46,6 +53,7 @@ from __future__ import annotations
 import argparse
 import bisect
 import collections
+import gc
 import io
 import json
 import os
@@ -65,6 +73,9 @@ import readme_metrics.delivery.sender as sender_module  # noqa: E402
 VARIANTS = ("as_is", "older_growth_rule", "one_sender", "build_twice", "no_build",
             "hand_over")
 STALL_NS = 100_000
+#: The buckets of ``stalls_by_length``: (upper bound in ns, name).
+LENGTHS = ((100_000, "under 0.1 ms"), (1_000_000, "0.1 to 1 ms"), (5_000_000, "1 to 5 ms"),
+           (10_000_000, "5 to 10 ms"), (float("inf"), "10 ms or more"))
 _clock = time.perf_counter_ns
 
 
@@ -114,20 +125,38 @@ def _instrument(events: list, delivery: Any) -> None:
     delivery._pool.grow = _timed(events, "start a thread", delivery._pool.grow)
 
 
+def _timed_gc(events: list) -> Callable[[str, dict], None]:
+    """A ``gc.callbacks`` entry that adds each pass of the cyclic GC to ``events``."""
+    began: dict[int, int] = {}
+
+    def callback(phase: str, info: dict) -> None:
+        thread = threading.get_ident()
+        if phase == "start":
+            began[thread] = _clock()
+        elif thread in began:
+            events.append(("gc", thread, began.pop(thread), _clock()))
+    return callback
+
+
+WORKLOADS = {"get": (bench.get_app, "GET", b""),
+             "post": (bench.post_app, "POST", bench.POST_BODY)}
+
+
 def run(variant: str, requests: int, pace: float, collector: bench.Collector,
-        encode: Callable[..., Any]) -> dict[str, Any]:
+        encode: Callable[..., Any], workload: str = "get") -> dict[str, Any]:
     """One run of ``requests`` timed requests through a fresh middleware."""
     events: list[tuple[str, int, int, int]] = []
     sender_module.dumps = _timed(events, "encode", encode)
-    wrapped = bench.wrap(bench.get_app, collector.url)
+    app, method, body = WORKLOADS[workload]
+    wrapped = bench.wrap(app, collector.url)
     delivery = wrapped.pipeline.delivery
     _instrument(events, delivery)
     _vary(variant, delivery)  # after: a hand-over's wait is not counted as building
-    template = bench.environ_for("GET")
+    template = bench.environ_for(method, body)
 
     def serve() -> None:
         environ = dict(template)
-        environ["wsgi.input"] = io.BytesIO(b"")
+        environ["wsgi.input"] = io.BytesIO(body)
         for _ in wrapped(environ, lambda *args: None):
             pass
 
@@ -138,20 +167,25 @@ def run(variant: str, requests: int, pace: float, collector: bench.Collector,
     events.clear()
     starts: list[int] = []
     took: list[int] = []
+    collected = _timed_gc(events)
+    gc.callbacks.append(collected)
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    for index in range(requests):
-        environ = dict(template)
-        environ["wsgi.input"] = io.BytesIO(b"")
-        started = _clock()
-        for _ in wrapped(environ, lambda *args: None):
-            pass
-        took.append(_clock() - started)
-        starts.append(started)
-        if pace and index % 10 == 9:
-            time.sleep(pace)
-    loop_end, loop_end_ns = time.perf_counter(), _clock()
-    senders = delivery._pool.running()
-    wrapped.flush(120)
+    try:
+        for index in range(requests):
+            environ = dict(template)
+            environ["wsgi.input"] = io.BytesIO(body)
+            started = _clock()
+            for _ in wrapped(environ, lambda *args: None):
+                pass
+            took.append(_clock() - started)
+            starts.append(started)
+            if pace and index % 10 == 9:
+                time.sleep(pace)
+        loop_end, loop_end_ns = time.perf_counter(), _clock()
+        senders = delivery._pool.running()
+        wrapped.flush(120)
+    finally:
+        gc.callbacks.remove(collected)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     after = wrapped.stats
     wrapped.close()
@@ -178,9 +212,16 @@ def run(variant: str, requests: int, pace: float, collector: bench.Collector,
                 break
             if end > started:
                 overlap[part] += min(end, ended) - max(begin, started)
+    lengths: dict[str, list[float]] = {name: [0, 0] for _, name in LENGTHS}
+    for spent in took:
+        name = next(name for bound, name in LENGTHS if spent < bound)
+        lengths[name][0] += 1000 / requests
+        lengths[name][1] += max(0, spent - p50) / requests / 1000
     return {
         "mean_us": statistics.fmean(took) / 1000,
         "p50_us": p50 / 1000,
+        "stalls_by_length": {name: {"per_1000": count, "excess_us_per_request": excess}
+                             for name, (count, excess) in lengths.items()},
         "stalls_per_1000": stalls * 1000 / requests,
         "stalls_share_of_excess": stalled / excess if excess else 0.0,
         "during_stalls_us_per_request": {
@@ -200,7 +241,11 @@ def run(variant: str, requests: int, pace: float, collector: bench.Collector,
 def _medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for key, value in runs[0].items():
-        if isinstance(value, dict):
+        if key == "stalls_by_length":
+            summary[key] = {name: {figure: round(statistics.median(
+                run[key][name][figure] for run in runs), 2) for figure in figures}
+                for name, figures in value.items()}
+        elif isinstance(value, dict):
             parts = {part for run in runs for part in run[key]}
             summary[key] = {part: round(statistics.median(run[key].get(part, 0.0)
                                                           for run in runs), 1)
@@ -219,11 +264,14 @@ def main() -> None:
     parser.add_argument("--pace-us", type=float, default=0.0,
                         help="sleep this long after every 10th request (not timed)")
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--workload", choices=sorted(WORKLOADS), default="get",
+                        help="bench.py's small GET, or its POST (2 KB in, 100 KB out)")
     args = parser.parse_args()
     variants = args.variants.split(",")
     report: dict[str, Any] = {
         "load_average_at_start": [round(load, 2) for load in os.getloadavg()],
-        "requests": args.requests, "rounds": args.rounds, "pace_us": args.pace_us}
+        "workload": args.workload, "requests": args.requests, "rounds": args.rounds,
+        "pace_us": args.pace_us}
     encode = sender_module.dumps
     collector = bench.Collector("ok")
     runs: dict[str, list[dict[str, Any]]] = {variant: [] for variant in variants}
@@ -231,7 +279,7 @@ def main() -> None:
         for round_ in range(args.rounds):
             for variant in variants:
                 runs[variant].append(run(variant, args.requests, args.pace_us / 1e6,
-                                         collector, encode))
+                                         collector, encode, args.workload))
                 bench.log(f"round {round_ + 1}/{args.rounds} {variant}: "
                           f"{runs[variant][-1]['mean_us']:.1f} us mean")
     finally:
