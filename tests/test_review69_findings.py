@@ -79,10 +79,14 @@ def test_posts_in_flight_when_the_api_turns_slow_are_not_sent_again(
     assert delivery._attempt.stretch >= 2.0
     # Said as a timeout after 1 s: no answer in time, or (a sender thread the loaded
     # machine did not run for a second while it connected, seen in CI) no connection.
+    # Or, on a machine loaded enough that the watchdog ran only after the answer came
+    # (seen in CI: no attempt failed, the bound stretched all the same), said as an
+    # answer later than timeout.
     failed = messages(caplog, logging.DEBUG, "failed (")
     cut = [line for line in failed if "failed (Timeout" in line
            or "failed (ConnectTimeout" in line]
-    assert cut and "within 1s" in cut[0], failed
+    late = messages(caplog, logging.WARNING, "later than timeout (README_TIMEOUT) of 1s")
+    assert (cut and "within 1s" in cut[0]) or (late and not failed), (failed, late)
 
 
 def _line() -> tuple[watchdog.Line, socket.socket, socket.socket]:
