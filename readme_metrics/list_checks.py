@@ -16,6 +16,8 @@ import re
 from typing import TYPE_CHECKING, Any, Callable, Optional
 from urllib.parse import urlsplit
 
+from readme_metrics._wording import quotes_hint
+
 if TYPE_CHECKING:
     from readme_metrics.options import Option
 
@@ -69,6 +71,11 @@ def strings(normalise: Callable[[str], str] = str,
             # nothing, and [password,token] keys '[password' and 'token]': the denylist
             # would silently redact nothing.
             raise option.invalid(value, hint=_as_commas(value))
+        quoted = quotes_hint(value, items=True)
+        if quoted:
+            # '"password,token"' (docker run --env-file keeps the quotes) would be the keys
+            # '"password' and 'token"', which no field has: nothing would be redacted.
+            raise option.invalid(value, hint=quoted)
         if not isinstance(items, (list, tuple, set, frozenset)) or not all(
                 isinstance(item, str) for item in items):
             raise option.wrong_type(value, "a list of str (or one comma-separated str)")
