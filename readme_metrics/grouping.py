@@ -240,6 +240,24 @@ def _plain(result: dict[Any, Any]) -> bool:
         value is None or value.__class__ is str for value in result.values())
 
 
+#: The most digits of a caller's key that is a user's id rather than a key: below
+#: MIN_SUBSTRING_KEY (har.key_forms), it is masked where a whole value equals it.
+_SHORT_NUMBER = 8
+
+
+def _short_number(key: str) -> bool:
+    """True for a key of a few ASCII digits (``"1"``, ``"42"``): a user's id, not a key."""
+    return len(key) < _SHORT_NUMBER and key.isascii() and key.isdigit()
+
+
+#: Said once, the first time the grouping function returns such a key ({} its digits).
+SHORT_NUMBER_KEY = (
+    "the grouping function returned an api_key of {}: a user's id? As the caller's key it "
+    "is masked wherever a whole value in that caller's logs equals it (an id, a count or "
+    "a page number in a JSON body, the query or the path), so those show the mask; return "
+    "a key that appears nowhere else, such as f\"user-{{user.pk}}\", to keep them (ReadMe "
+    "groups the calls by it); said once")
+
 #: Said at DEBUG the first time the grouping function returns None (no request data).
 LEFT_OUT = ("the grouping function returned None, so this call is not logged, nor any other "
             "it returns None for (a call without the header it reads the caller's key "
@@ -264,6 +282,7 @@ class Identifier:
         # Group, shared (a Group is never changed). One tuple, replaced whole.
         self._last: tuple[dict[Any, Optional[str]], Optional[Group]] = (_NONE_YET, None)
         self._said_none = False
+        self._said_number = False
 
     def __call__(self, request: Any) -> Optional[Group]:
         try:
@@ -364,6 +383,12 @@ class Identifier:
         if key is None:
             self._report(logging.ERROR, _no_key(result))
             return None
+        if not self._said_number and _short_number(key):
+            # README's Django grouping once said str(request.user.pk): every 1 in the first
+            # user's logs went out as the mask, without a word. The key is not said.
+            self._said_number = True
+            digits = "one digit" if len(key) == 1 else f"{len(key)} digits"
+            self._report(logging.WARNING, SHORT_NUMBER_KEY.format(digits))
         if not _KNOWN_KEYS.issuperset(result):
             # (A name may be data too: the caller's key as a name is hidden.)
             extra = sorted(hidden(str(name), (key,)) for name in result

@@ -110,3 +110,67 @@ def test_a_list_argument_between_quotes_is_refused_too(
         MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None,
                          denylist='"password"')
     assert "write it without them, 'password'" in str(caught.value), str(caught.value)
+
+
+# -- a user's id as the caller's key (README's Django quick start said str(request.user.pk)) --
+#
+# README's Django grouping function said `{"api_key": str(request.user.pk), ...}` works,
+# and examples/django did so. The caller's key is masked wherever a whole value of the
+# exchange equals it: signed in as the first user (pk 1), every 1 of that user's logs went
+# out as the mask, `{"id": 1}` in the response, `?page=1`, `/api/users/1/`, `{"qty": 1}`,
+# without a word (a Django REST framework project showed it at its first call). The first
+# such key now gets one warning, without the key, saying what is masked and what to return.
+
+
+def _app_returning(body: bytes):  # type: ignore[no-untyped-def]
+    def app(environ, start_response):  # type: ignore[no-untyped-def]
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [body]
+    return app
+
+
+@pytest.mark.parametrize("key", [1, "42", "1234567"])
+def test_a_short_number_as_the_callers_key_is_warned_about_once(
+        collector, caplog: pytest.LogCaptureFixture, key: object) -> None:  # type: ignore[no-untyped-def]
+    from werkzeug.test import Client
+
+    from readme_metrics import MetricsMiddleware
+
+    config = MetricsApiConfig(api_key="any-key", metrics_api=collector.url,
+                              grouping_function=lambda request: {"api_key": key,
+                                                                 "label": "owl"})
+    middleware = MetricsMiddleware(_app_returning(b'{"id": %s, "name": "owl"}' % (
+        str(key).encode(),)), config)
+    client = Client(middleware)
+    with caplog.at_level(logging.WARNING, logger="readme_metrics"):
+        for _ in range(3):
+            client.get(f"/api/users/{key}/?page=1", buffered=True)
+    assert middleware.flush(5)
+    said = [record.getMessage() for record in caplog.records
+            if "a user's id" in record.getMessage()]
+    assert len(said) == 1, caplog.text
+    message = said[0]
+    digits = "one digit" if len(str(key)) == 1 else f"{len(str(key))} digits"
+    assert f"an api_key of {digits}:" in message, message
+    assert "f\"user-{" in message and "masked wherever" in message, message
+    assert f" {key} " not in message and f"'{key}'" not in message, message
+    # what it warns of is so: the id in the body went out as the mask
+    body = collector.wait_for_logs(3)[0]["request"]["log"]["entries"][0]["response"]
+    assert f'"id": {key},' not in body["content"]["text"], body
+    middleware.close()
+
+
+@pytest.mark.parametrize("key", ["user-1", "12345678", "owlbert-key", "k42"])
+def test_a_key_that_is_no_short_number_gets_no_such_warning(
+        collector, caplog: pytest.LogCaptureFixture, key: str) -> None:  # type: ignore[no-untyped-def]
+    from werkzeug.test import Client
+
+    from readme_metrics import MetricsMiddleware
+
+    config = MetricsApiConfig(api_key="any-key", metrics_api=collector.url,
+                              grouping_function=lambda request: {"api_key": key})
+    middleware = MetricsMiddleware(_app_returning(b'{"id": 1}'), config)
+    with caplog.at_level(logging.WARNING, logger="readme_metrics"):
+        Client(middleware).get("/", buffered=True)
+    assert "a user's id" not in caplog.text, caplog.text
+    middleware.close()
