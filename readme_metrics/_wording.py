@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Optional
 
-__all__ = ["counted", "quotes_hint", "wrong_type"]
+__all__ = ["counted", "env_file_hint", "wrong_type"]
 
 
 def counted(count: int, noun: str, plural: str = "") -> str:
@@ -34,27 +35,39 @@ def wrong_type(name: str, variable: Optional[str], takes: str, value: Any,
 
 
 _QUOTES = "\"'"
+# A comment after a value on a line of a variables file: a blank, then "#" (a URL's
+# fragment, "/#top", has none before it, nor a value that starts with "#").
+_COMMENT = re.compile(r"\s#")
 
 
-def quotes_hint(text: object, shown: bool = True, items: bool = False) -> str:
-    """For a value written between quotes (``"false"``, ``'5'``): that the quotes are part
-    of it, and the value without them (unless not ``shown``: a URL may hold a password);
+def env_file_hint(text: object, shown: bool = True, items: bool = False) -> str:
+    """For a value that holds what a file of variables means as syntax, kept by what read
+    it: quotes around it (``"false"``, ``'5'``) or a comment after it (``1  # seconds``).
+    Says which, and the value meant (unless not ``shown``: a URL may hold a password);
     "" for any other value. ``items``: a comma-separated list, each of whose items may be
     quoted too (``"password","token"`` is written ``'password,token'``).
 
-    The quotes come from a file of variables read by something that keeps them:
     ``docker run --env-file`` takes every line as written, where a ``.env`` file read by
-    the library (python-dotenv) has them removed."""
+    the library (python-dotenv) has its quotes and comments removed."""
     if not isinstance(text, str):
         return ""
-    stripped = text.strip()
-    if len(stripped) < 2 or stripped[0] not in _QUOTES or stripped[-1] != stripped[0]:
+    said = []
+    comment = _COMMENT.search(text)
+    meant = (text[:comment.start()] if comment else text).strip()
+    if comment:
+        said.append("ends with a comment (' # ...')")
+    if len(meant) >= 2 and meant[0] in _QUOTES and meant[-1] == meant[0]:
+        said.append(f"is between {meant[0]} quotes")
+        meant = meant[1:-1].strip()
+        if items:
+            meant = ",".join(item.strip().strip(_QUOTES).strip()
+                             for item in meant.split(","))
+    if not said:
         return ""
-    quote = stripped[0]
-    inner = stripped[1:-1].strip()
-    if items:
-        inner = ",".join(item.strip().strip(_QUOTES).strip() for item in inner.split(","))
-    said = f", {inner!r}" if shown else ""
-    return (f"it is between {quote} quotes, which are part of the value where nothing "
-            f"removes them (`docker run --env-file` keeps them as written): write it "
-            f"without them{said}")
+    which = "them" if len(said) > 1 or not comment else "it"
+    without = ("the quotes and the comment" if len(said) > 1 else
+               "the comment" if comment else "them")
+    write = f"write it without {without}" + (f", {meant!r}" if shown else "")
+    return (f"it {' and '.join(said)}, which {'are' if which == 'them' else 'is'} part of "
+            f"the value where nothing removes {which} (`docker run --env-file` keeps "
+            f"lines as written): {write}")

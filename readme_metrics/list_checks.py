@@ -16,7 +16,7 @@ import re
 from typing import TYPE_CHECKING, Any, Callable, Optional
 from urllib.parse import urlsplit
 
-from readme_metrics._wording import quotes_hint
+from readme_metrics._wording import env_file_hint
 
 if TYPE_CHECKING:
     from readme_metrics.options import Option
@@ -71,11 +71,12 @@ def strings(normalise: Callable[[str], str] = str,
             # nothing, and [password,token] keys '[password' and 'token]': the denylist
             # would silently redact nothing.
             raise option.invalid(value, hint=_as_commas(value))
-        quoted = quotes_hint(value, items=True)
-        if quoted:
-            # '"password,token"' (docker run --env-file keeps the quotes) would be the keys
-            # '"password' and 'token"', which no field has: nothing would be redacted.
-            raise option.invalid(value, hint=quoted)
+        kept = env_file_hint(value, items=True)
+        if kept:
+            # '"password,token"' or 'password,token  # secrets' (docker run --env-file keeps
+            # quotes and comments) would be the keys '"password' and 'token"', or
+            # 'token  # secrets', which no field has: nothing would be redacted.
+            raise option.invalid(value, hint=kept)
         if not isinstance(items, (list, tuple, set, frozenset)) or not all(
                 isinstance(item, str) for item in items):
             raise option.wrong_type(value, "a list of str (or one comma-separated str)")

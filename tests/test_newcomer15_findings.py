@@ -174,3 +174,61 @@ def test_a_key_that_is_no_short_number_gets_no_such_warning(
         Client(middleware).get("/", buffered=True)
     assert "a user's id" not in caplog.text, caplog.text
     middleware.close()
+
+
+# -- a comment after a value (`docker run --env-file` keeps it, python-dotenv drops it) -------
+
+
+@pytest.mark.parametrize(("variable", "text", "meant"), [
+    pytest.param("README_DENYLIST", "password,token # secrets", "'password,token'",
+                 id="denylist"),
+    pytest.param("README_SKIP_METHODS", "OPTIONS  # preflights", "'OPTIONS'", id="methods"),
+    pytest.param("README_FLUSH_INTERVAL", "1 # seconds", "'1'", id="seconds"),
+    pytest.param("README_METRICS_ENABLED", "true\t# on", "'true'", id="flag"),
+    pytest.param("README_DENYLIST", '"password,token" # secrets', "'password,token'",
+                 id="quoted-and-comment"),
+])
+def test_a_value_with_a_comment_after_it_is_refused_saying_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, text: str,
+        meant: str) -> None:
+    # README_DENYLIST=password,token # secrets in a file for `docker run --env-file` was
+    # the keys 'password' and 'token # secrets': the token was never redacted, without a
+    # word; the numbers and flags were refused without saying why.
+    _project(tmp_path, monkeypatch)
+    monkeypatch.setenv(variable, text)
+    with pytest.raises(ValueError) as caught:
+        MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
+    message = str(caught.value)
+    assert f"({variable})" in message, message
+    assert "ends with a comment" in message and "docker run --env-file" in message, message
+    assert message.count("docker run --env-file") == 1, message
+    assert f"{meant}" in message.split("write it without", 1)[1], message
+
+
+@pytest.mark.parametrize(("variable", "text"), [
+    ("README_METRICS_SERVER", "http://127.0.0.1:9001/#top"),
+    ("README_DENYLIST", "#hash,password"),
+    ("README_BASE_LOG_URL", "https://docs.example.com/#/logs"),
+])
+def test_a_hash_that_is_no_comment_is_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, text: str) -> None:
+    _project(tmp_path, monkeypatch)
+    monkeypatch.setenv(variable, text)
+    try:
+        MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
+    except ValueError as exc:  # a URL with a fragment may be refused for it: not a comment
+        assert "comment" not in str(exc), str(exc)
+
+
+def test_a_key_with_a_comment_after_it_is_not_called_a_placeholder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # README_API_KEY=rdme_... # prod key (docker run --env-file): "looks like a
+    # placeholder (such as '<your ReadMe API key>')", for a real key.
+    _project(tmp_path, monkeypatch)
+    monkeypatch.setenv("README_API_KEY", "rdme_abcdefghijklmnop1234 # prod key")
+    with pytest.raises(ValueError) as caught:
+        MetricsApiConfig(grouping_function=lambda request: None)
+    message = str(caught.value)
+    assert "placeholder" not in message, message
+    assert "ends with a comment" in message and "write it without the comment" in message
+    assert "rdme_abc" not in message and "prod key" not in message, message
