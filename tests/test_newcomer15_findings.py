@@ -232,3 +232,52 @@ def test_a_key_with_a_comment_after_it_is_not_called_a_placeholder(
     assert "placeholder" not in message, message
     assert "ends with a comment" in message and "write it without the comment" in message
     assert "rdme_abc" not in message and "prod key" not in message, message
+
+
+# -- Django under `uvicorn --workers N` (and --reload): README's SIGTERM lines do not help ------
+
+
+@pytest.mark.e2e
+def test_the_django_sigterm_lines_under_uvicorn_workers_lose_the_last_logs_as_readme_says(
+        tmp_path: Path, collector) -> None:  # type: ignore[no-untyped-def]
+    """README's Django quick start with its SIGTERM lines, served by `uvicorn
+    mysite.asgi:application --workers 2` and stopped by SIGTERM just after a call (a
+    redeploy): README said the lines keep the last logs under uvicorn, but here uvicorn
+    imports Django in each worker after taking SIGTERM, so `signal.getsignal(SIGTERM) is
+    SIG_DFL` is false, the lines do nothing, and uvicorn ends the worker with SIGTERM's
+    default action (no exit hooks): the log is lost (so under `--reload`, at each reload
+    and at Ctrl-C, and under `gunicorn --preload -k uvicorn_worker.UvicornWorker`, run by
+    hand). README now says where the lines work and where they do not; checked here."""
+    import os
+    import signal
+    import sys
+
+    import requests
+
+    from tests.support.command import REPO_ROOT
+    from tests.support.ports import free_port
+    from tests.test_readme import _django, _start_app, readme_sections
+
+    section = " ".join(readme_sections()["Quick start: Django"].split())
+    assert "Under `uvicorn --workers N`, `uvicorn --reload` and `gunicorn --preload -k" \
+        in section, section
+    assert "lines or not" in section and "README_FLUSH_INTERVAL" in section, section
+    _django(tmp_path, 0, sigterm=True)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
+    env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
+               PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO_ROOT)]))
+    log = tmp_path / "app-output.txt"
+    proc = _start_app([sys.executable, "-m", "uvicorn", "mysite.asgi:application",
+                       "--workers", "2", "--port", str(port)], tmp_path, env, port, log)
+    try:
+        answer = requests.get(f"http://127.0.0.1:{port}/", timeout=10,
+                              headers={"X-Api-Key": "owlbert-key"})
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    assert answer.status_code == 200, log.read_text()
+    output = log.read_text()
+    assert output.count("Finished server process") == 2, output  # both workers stopped
+    # the flush_interval (5 s) had not come and no exit hook ran: nothing was sent
+    assert collector.logs == [], collector.logs
