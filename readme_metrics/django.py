@@ -74,7 +74,7 @@ except ImportError:  # pragma: no cover - older asgiref, as Django 3.2's Middlew
         return func
 
 
-__all__ = ["MetricsMiddleware"]
+__all__ = ["MetricsMiddleware", "flush_all"]
 
 #: The path README's Django quick start puts first in ``settings.MIDDLEWARE``.
 _PATH = "readme_metrics.django.MetricsMiddleware"
@@ -181,6 +181,18 @@ def _shared_for(config: MetricsApiConfig) -> tuple[MetricsPipeline, InlineSends]
 
 def _pipeline_for(config: MetricsApiConfig) -> MetricsPipeline:
     return _shared_for(config)[0]
+
+
+def flush_all(timeout: Optional[float] = None) -> bool:
+    """Send the logs queued by every configuration's middleware in this process; True
+    when all were delivered. Each within ``timeout`` (its ``shutdown_timeout`` by
+    default). What :mod:`readme_metrics.django_asgi` runs at the server's shutdown."""
+    with _pipelines_lock:
+        known = list(_pipelines.values())
+    delivered = True
+    for entry in known:
+        delivered = entry.pipeline.flush(timeout) and delivered
+    return delivered
 
 
 async def _awaited(awaitable: Any) -> Any:

@@ -238,17 +238,20 @@ def test_a_key_with_a_comment_after_it_is_not_called_a_placeholder(
 
 
 @pytest.mark.e2e
-def test_the_django_sigterm_lines_under_uvicorn_workers_lose_the_last_logs_as_readme_says(
-        tmp_path: Path, collector) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("asgi", ["sigterm-lines", "with-lifespan"])
+def test_django_under_uvicorn_workers_keeps_its_last_logs_with_a_lifespan(
+        tmp_path: Path, collector, asgi: str) -> None:  # type: ignore[no-untyped-def]
     """README's Django quick start with its SIGTERM lines, served by `uvicorn
     mysite.asgi:application --workers 2` and stopped by SIGTERM just after a call (a
     redeploy): README said the lines keep the last logs under uvicorn, but here uvicorn
     imports Django in each worker after taking SIGTERM, so `signal.getsignal(SIGTERM) is
     SIG_DFL` is false, the lines do nothing, and uvicorn ends the worker with SIGTERM's
-    default action (no exit hooks): the log is lost (so under `--reload`, at each reload
+    default action (no exit hooks): the log was lost (so under `--reload`, at each reload
     and at Ctrl-C, and under `gunicorn --preload -k uvicorn_worker.UvicornWorker`, run by
-    hand). README now says where the lines work and where they do not; checked here."""
+    hand). README says so now, and `asgi.py` wrapping Django's application in
+    `readme_metrics.django_asgi.with_lifespan`, as README writes it, keeps the log."""
     import os
+    import re
     import signal
     import sys
 
@@ -261,8 +264,14 @@ def test_the_django_sigterm_lines_under_uvicorn_workers_lose_the_last_logs_as_re
     section = " ".join(readme_sections()["Quick start: Django"].split())
     assert "Under `uvicorn --workers N`, `uvicorn --reload` and `gunicorn --preload -k" \
         in section, section
-    assert "lines or not" in section and "README_FLUSH_INTERVAL" in section, section
     _django(tmp_path, 0, sigterm=True)
+    if asgi == "with-lifespan":
+        (line,) = re.findall(r"`(application = with_lifespan\([^`]+)`", section)
+        (imported,) = re.findall(r"`(from readme_metrics\.django_asgi import [^`]+)`",
+                                 section)
+        asgi_py = tmp_path / "mysite" / "asgi.py"
+        asgi_py.write_text(asgi_py.read_text().replace(
+            "application = get_asgi_application()", f"{imported}\n\n{line}"))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
     env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
@@ -279,5 +288,57 @@ def test_the_django_sigterm_lines_under_uvicorn_workers_lose_the_last_logs_as_re
     assert answer.status_code == 200, log.read_text()
     output = log.read_text()
     assert output.count("Finished server process") == 2, output  # both workers stopped
-    # the flush_interval (5 s) had not come and no exit hook ran: nothing was sent
-    assert collector.logs == [], collector.logs
+    if asgi == "with-lifespan":
+        assert "lifespan' protocol appears unsupported" not in output, output
+        assert len(collector.wait_for_logs(1, timeout=10)) == 1, output
+    else:  # the flush_interval (5 s) had not come and no exit hook ran: nothing was sent
+        assert collector.logs == [], collector.logs
+
+
+@pytest.mark.parametrize("flush_fails", [False, True])
+def test_with_lifespan_answers_the_lifespan_and_passes_the_rest_to_django(
+        monkeypatch: pytest.MonkeyPatch, flush_fails: bool) -> None:
+    """The lifespan is answered (started at once, the flush at shutdown, then complete,
+    even when the flush raised); every other scope reaches the app untouched."""
+    import asyncio
+    from typing import Any
+
+    from readme_metrics import django as django_adapter
+    from readme_metrics.django_asgi import with_lifespan
+
+    seen: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope)
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def run(scope: Any, incoming: list[Any]) -> list[Any]:
+        sent: list[Any] = []
+
+        async def receive() -> Any:
+            return incoming.pop(0)
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        await with_lifespan(app)(scope, receive, send)
+        return sent
+
+    flushed: list[Any] = []
+
+    def flush_all(timeout: Any = None) -> bool:
+        flushed.append(timeout)
+        if flush_fails:
+            raise RuntimeError("no network")
+        return True
+
+    monkeypatch.setattr(django_adapter, "flush_all", flush_all)
+    sent = asyncio.run(run({"type": "lifespan"}, [{"type": "lifespan.startup"},
+                                                  {"type": "lifespan.shutdown"}]))
+    assert sent == [{"type": "lifespan.startup.complete"},
+                    {"type": "lifespan.shutdown.complete"}], sent
+    assert flushed == [None] and seen == []
+    http = {"type": "http", "method": "GET", "path": "/"}
+    assert asyncio.run(run(http, []))[0]["status"] == 204
+    assert seen == [http]

@@ -1,0 +1,68 @@
+"""Django's ASGI application with a lifespan, so that a stop sends the last logs.
+
+Django's ASGI handler does not speak the ``lifespan`` protocol, so an ASGI server never
+tells it that it stops; the logs still queued then go out only in the exit hooks, which
+uvicorn skips: it ends on SIGTERM (a redeploy, ``docker stop``) by raising the signal
+again with its default action. README's SIGTERM lines in ``settings.py`` make that an
+exit where Django is imported before uvicorn takes SIGTERM (one ``uvicorn`` process),
+but not under ``uvicorn --workers N``, ``uvicorn --reload`` or ``gunicorn --preload -k
+uvicorn_worker.UvicornWorker``. Wrapped here, the application answers the lifespan
+itself (started at once: Django has nothing to start) and, at the server's shutdown,
+sends what every :class:`readme_metrics.django.MetricsMiddleware` of the process has
+queued, before the server ends::
+
+    # mysite/asgi.py
+    from django.core.asgi import get_asgi_application
+
+    from readme_metrics.django_asgi import with_lifespan
+
+    application = with_lifespan(get_asgi_application())
+
+Every other scope (``http``, ``websocket``) goes to Django untouched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from readme_metrics.asgi_types import ASGIApp, Receive, Scope, Send
+from readme_metrics.capture.asgi_receive import running_asyncio_loop
+
+__all__ = ["with_lifespan"]
+
+
+class _WithLifespan:
+    """``app`` for every scope but ``lifespan``, which it answers itself."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
+        if scope.get("type") != "lifespan":
+            return await self.app(scope, receive, send)
+        while True:
+            message = await receive()
+            if message.get("type") == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message.get("type") == "lifespan.shutdown":
+                # Nothing is served any more (ASGI sends it once every connection is
+                # closed); the flush posts, so under asyncio it runs off the event loop
+                # (under trio in the loop's thread, as the ASGI middleware's does).
+                from readme_metrics.django import flush_all
+
+                loop = running_asyncio_loop()
+                try:
+                    if loop is None:
+                        flush_all()
+                    else:
+                        await loop.run_in_executor(None, flush_all)
+                except Exception:  # noqa: BLE001 - the stop goes on: what was not sent
+                    pass  # is counted and said by the delivery itself
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def with_lifespan(application: ASGIApp) -> ASGIApp:
+    """Django's ASGI ``application`` (``get_asgi_application()``), answering the
+    lifespan protocol: at the server's shutdown the logs still queued are sent."""
+    return _WithLifespan(application)
