@@ -27,7 +27,10 @@ rest of ``handle``), and in its accept loop (the rest of the thread's CPU, from
 ``/proc/<pid>/task/<tid>/schedstat``); the CPU of the other threads (the delivery and
 watchdog threads); the voluntary context switches of each; the workers' user and
 system CPU; the machine's idle share and the requests per second beside the bare app's.
-The bare app call's figure is the clock's own cost plus the app's; subtract it.
+The bare app call's figure is the clock's own cost plus the app's; subtract it. Each
+variant also states the requests per POST, the cyclic GC's passes per 1,000 requests
+(generations 0, 1, 2) and their CPU per request, the most threads one worker had at
+once during the run and the senders alive at exit, and each worker's RSS growth.
 Prints one JSON document; every variant states the requests served and, for the ones
 that post, the logs the collector received.
 """
@@ -42,6 +45,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench  # noqa: E402
 
 APP = """
-import atexit, json, os, sys, time
+import atexit, gc, json, os, sys, threading, time
 sys.path.insert(0, os.environ["BENCH_DIR"])
 import bench
 from readme_metrics.delivery.policy import outcome_of_status
@@ -74,7 +78,33 @@ _no_post.pipeline.delivery._sender.post = _answered
 _no_build = bench.wrap(bench.get_app, os.environ["METRICS_URL"])
 _no_build.pipeline.delivery._sender._build = lambda item: {"_id": item.log_id}
 _inline = bench.wrap(bench.get_app, os.environ["METRICS_URL"], background_worker_mode=False)
-_totals = {"calls": 0, "app_ns": 0, "handle_ns": 0}
+_totals = {"calls": 0, "app_ns": 0, "handle_ns": 0, "posts": 0, "gc_passes": [0, 0, 0],
+           "gc_ns": 0}
+_gc_started = [0]
+
+
+def _gc_timed(phase, info):  # the cyclic GC's passes and their CPU, in this worker
+    if phase == "start":
+        _gc_started[0] = time.thread_time_ns()
+    else:
+        _totals["gc_passes"][info["generation"]] += 1
+        _totals["gc_ns"] += time.thread_time_ns() - _gc_started[0]
+
+
+gc.callbacks.append(_gc_timed)
+
+
+def _counted(sender):  # the POSTs each variant's sender makes (logs per POST)
+    post = sender.post
+
+    def counted(*args, **kwargs):
+        _totals["posts"] += 1
+        return post(*args, **kwargs)
+    sender.post = counted
+
+
+for _app in (_wrapped, _no_build, _inline):
+    _counted(_app.pipeline.delivery._sender)
 
 
 def _timed(app):
@@ -109,6 +139,8 @@ inline = _timed(_inline)
 
 @atexit.register
 def _report():
+    _totals["senders_at_exit"] = sum(
+        1 for thread in threading.enumerate() if thread.name == "readme-metrics-worker")
     with open(os.path.join(os.environ["OUT_DIR"], f"{os.getpid()}.json"), "w") as out:
         json.dump(_totals, out)
 """
@@ -137,6 +169,25 @@ def _cpu(pid: int) -> dict[str, float]:
             elif line.startswith("nonvoluntary_ctxt_switches"):
                 out[f"{role}_involuntary"] += int(line.split()[1])
     return out
+
+
+def _threads_during(workers: list[int], load: subprocess.Popen) -> int:
+    """The most threads one worker had at once while ``load`` ran (sampled every 0.1 s):
+    the serving thread, the watchdog and the senders alive."""
+    most = 0
+    while load.poll() is None:
+        for pid in workers:
+            try:
+                most = max(most, len(os.listdir(f"/proc/{pid}/task")))
+            except OSError:
+                pass
+        time.sleep(0.1)
+    return most
+
+
+def _rss_kib(pid: int) -> int:
+    match = re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())
+    return int(match.group(1)) if match else 0
 
 
 def _machine() -> tuple[int, int]:
@@ -172,10 +223,14 @@ def run(variant: str, seconds: float, collector: bench.Collector) -> dict[str, A
                                   capture_output=True, text=True, check=True).stdout
             workers = bench.child_pids(server.pid)
             before = [_cpu(pid) for pid in workers]
+            rss_before = sum(_rss_kib(pid) for pid in workers)
             machine_before = _machine()
-            out = subprocess.run(["wrk", "-t2", "-c4", f"-d{seconds:g}s", *target],
-                                 capture_output=True, text=True, check=True).stdout
+            load = subprocess.Popen(["wrk", "-t2", "-c4", f"-d{seconds:g}s", *target],
+                                    stdout=subprocess.PIPE, text=True)
+            threads = _threads_during(workers, load)
+            out = load.communicate()[0]
             after = [_cpu(pid) for pid in workers]
+            rss_after = sum(_rss_kib(pid) for pid in workers)
             machine_after = _machine()
         finally:
             server.terminate()
@@ -184,6 +239,7 @@ def run(variant: str, seconds: float, collector: bench.Collector) -> dict[str, A
         warmed = int(re.search(r"(\d+) requests in", warm).group(1))  # type: ignore[union-attr]
         timed = [json.loads(path.read_text()) for path in Path(directory).glob("*.json")]
     calls = sum(t["calls"] for t in timed)
+    posts = sum(t["posts"] for t in timed)
 
     def per_request(key: str, scale: float = 1e6) -> float:
         return round(sum(a[key] - b[key] for a, b in zip(after, before)) / served * scale, 2)
@@ -210,7 +266,23 @@ def run(variant: str, seconds: float, collector: bench.Collector) -> dict[str, A
         "serving_thread_involuntary_switches_per_request": per_request(
             "main_involuntary", 1),
         "other_threads_voluntary_switches_per_request": per_request("others_voluntary", 1),
+        # Warm-ups included (the counts are the workers' whole lives).
+        "requests_per_post": round(calls / posts, 1) if posts else 0,
+        "gc_passes_per_1000_requests": [
+            round(sum(t["gc_passes"][generation] for t in timed) / calls * 1000, 2)
+            for generation in range(3)],
+        "gc_cpu_us_per_request": round(sum(t["gc_ns"] for t in timed) / calls / 1000, 2),
+        "most_threads_in_a_worker": threads,
+        "senders_at_exit": sum(t["senders_at_exit"] for t in timed),
+        "rss_growth_kib_per_worker": round((rss_after - rss_before) / len(workers)),
     }
+
+
+def _median(values: list[Any]) -> Any:
+    """The median of numbers, or of lists of numbers element by element."""
+    if isinstance(values[0], list):
+        return [statistics.median(column) for column in zip(*values)]
+    return statistics.median(values)
 
 
 def main() -> None:
@@ -241,8 +313,7 @@ def main() -> None:
         collector.stop()
     report: dict[str, Any] = {"load_average_at_start": load, "rounds": args.rounds}
     for variant, values in runs.items():
-        report[variant] = {key: statistics.median(run[key] for run in values)
-                           for key in values[0]}
+        report[variant] = {key: _median([run[key] for run in values]) for key in values[0]}
         report[variant]["served"] = sum(run["served"] for run in values)
         report[variant]["served_with_warm_up"] = sum(run["served_with_warm_up"]
                                                      for run in values)
