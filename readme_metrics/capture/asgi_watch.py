@@ -52,7 +52,11 @@ class _LimitsPause:
         self._limits: Optional[tuple[int, int]] = None
 
     def is_reading(self) -> bool:
-        return self._limits is None
+        # Limits already 0: paused by another wait's hold on this connection (a
+        # _LimitsPause of its own, since each wait asks socket_reader anew). Paused
+        # again here, it would save those 0s and put them back at its end, after the
+        # hold had put the real ones back: the socket never read again.
+        return self._limits is None and self._transport.get_read_buffer_limits()[1] > 0
 
     def pause_reading(self) -> None:
         if self._limits is None:

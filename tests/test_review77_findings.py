@@ -1,0 +1,109 @@
+"""review77: an adversarial read of the session's landings (6ba413d..26c6bbb).
+
+(a) asgi_watch's ``_Hold`` keeps the server's reading paused after a wait. Over uvloop's
+TLS the pause is the transport's read buffer limits made 0 (``_LimitsPause``), and each
+wait asks ``socket_reader`` anew: a second wait on the same connection while the first's
+hold was on (the capture drains at the response's start, at its last body and at its
+end) saved those 0s as "the limits" and put them back at its end, after the first hold
+had put the real ones back. Data that woke both holds at once left the socket unread
+for good: the server never read that connection again.
+
+(b) delivery/attempt's ``_later``: an answer in 3.0004 s read "in 3.000s, later than
+timeout (README_TIMEOUT) of 3s".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from readme_metrics.capture.asgi_watch import watched_within
+from readme_metrics.delivery.attempt import _later
+from tests.support.tls import make_certificates, server_context
+from tests.test_asgi11_findings import LOOPS
+
+
+@pytest.mark.parametrize("new_loop", LOOPS)
+@pytest.mark.parametrize("tls", [True, False], ids=["tls", "tcp"])
+def test_a_second_wait_during_a_hold_leaves_the_connection_read(
+        tmp_path: Path, new_loop: Callable[[], asyncio.AbstractEventLoop],
+        tls: bool) -> None:
+    """A real server on 127.0.0.1 (the loop's own): a wait with no message (a 0.2 s
+    hold follows), a second one with no time left during that hold, then the client
+    sends 10 bytes (both holds woken) and 10 more. The server reads all 20. Before:
+    uvloop over TLS read the first 10 only, its reading paused for good (the 0 limits
+    put back last)."""
+    certificates = make_certificates(tmp_path)
+    client_context = ssl.create_default_context(cafile=str(certificates.ca))
+
+    async def main() -> int:
+        transports: list[Any] = []
+        received = bytearray()
+        both = asyncio.Event()
+
+        class Server(asyncio.Protocol):
+            def connection_made(self, transport: Any) -> None:
+                transports.append(transport)
+
+            def data_received(self, data: bytes) -> None:
+                received.extend(data)
+                if len(received) >= 20:
+                    both.set()
+
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            Server, "127.0.0.1", 0, ssl=server_context(certificates) if tls else None)
+        port = server.sockets[0].getsockname()[1]
+        _, writer = await asyncio.open_connection(
+            "127.0.0.1", port, ssl=client_context if tls else None,
+            server_hostname="localhost" if tls else None)
+        try:
+            for _ in range(500):
+                if transports:
+                    break
+                await asyncio.sleep(0.01)
+            transport = transports[0]
+
+            def read_ahead() -> asyncio.Future[Any]:
+                return loop.create_future()  # no message comes
+
+            began = time.perf_counter()
+            assert await watched_within(read_ahead, 0.2, transport, lambda: False,
+                                        began) == (None, False)
+            # the first hold (0.2 s) is on: a second wait, its time used up
+            assert await watched_within(read_ahead, 0.0, transport, lambda: False,
+                                        time.perf_counter()) == (None, False)
+            writer.write(b"x" * 10)
+            await writer.drain()
+            await asyncio.sleep(0.5)  # both holds over, whatever woke them
+            writer.write(b"y" * 10)
+            await writer.drain()
+            try:
+                await asyncio.wait_for(both.wait(), 10)
+            except asyncio.TimeoutError:
+                pass
+            return len(received)
+        finally:
+            writer.close()
+            server.close()
+
+    loop = new_loop()
+    try:
+        assert loop.run_until_complete(main()) == 20
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize(("took", "timeout"), [
+    (3.04, 3), (3.0004, 3), (3.0000001, 3), (2.5001, 2.5), (0.10000004, 0.1), (7.2, 3)])
+def test_the_slow_answer_time_always_reads_later_than_timeout(took: float,
+                                                              timeout: float) -> None:
+    # before: 3.0004 -> '3.000' (and 2.5001 -> '2.500'), "later than timeout ... of 3s"
+    shown = _later(took, timeout)
+    assert float(shown) > timeout, shown
+    assert float(shown) - took < 0.001, shown  # no more than a thousandth added
