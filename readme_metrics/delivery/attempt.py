@@ -344,12 +344,12 @@ class Attempt:
 def _later(took: float, timeout: float) -> str:
     """``took`` seconds with one decimal, or as many more (up to 3) as it takes to read
     later than ``timeout``: an answer in 3.04 s was said "in 3.0s, later than timeout of
-    3s"."""
-    for digits in (1, 2):
+    3s". Past 3 decimals, the thousandth above (3.0004 s is "3.001", not "3.000")."""
+    for digits in (1, 2, 3):
         shown = f"{took:.{digits}f}"
         if float(shown) > timeout:
             return shown
-    return f"{took:.3f}"
+    return f"{math.floor(timeout * 1000 + 1) / 1000:.3f}"
 
 
 def why_waiting(endpoint: str, cause: Optional[str], proxied: bool = False,
