@@ -37,15 +37,20 @@ Judge = Callable[[Received], Reply]
 
 
 def drive(delivery: Delivery, rate: float, seconds: float,
-          body: Callable[[int], bytes] = lambda n: b"", prefix: str = "log") -> int:
-    """Submit ``rate`` logs a second for ``seconds``; the count."""
+          body: Callable[[int], bytes] = lambda n: b"", prefix: str = "log",
+          submitted: Optional[dict[str, float]] = None) -> int:
+    """Submit ``rate`` logs a second for ``seconds``; the count. ``submitted``, if given,
+    gets each log's ``_id`` and the clock's reading (monotonic) as it was submitted."""
     total = int(rate * seconds)
     start = time.monotonic()
     for n in range(total):
         ahead = start + n / rate - time.monotonic()
         if ahead > 0:
             time.sleep(ahead)
-        delivery.submit(item(f"{prefix}-{n}", body(n)))
+        name = f"{prefix}-{n}"
+        if submitted is not None:
+            submitted[name] = time.monotonic()
+        delivery.submit(item(name, body(n)))
     return total
 
 

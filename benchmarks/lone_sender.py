@@ -18,15 +18,17 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import threading
 import time
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from delivery_hunt import drive, senders  # noqa: E402
 
 from readme_metrics.config import MetricsApiConfig  # noqa: E402
 from readme_metrics.delivery import Delivery  # noqa: E402
-from tests.support.delivery import build_id, item  # noqa: E402
+from tests.support.delivery import build_id  # noqa: E402
 from tests.support.fake_api import Collector, Received, Reply  # noqa: E402
 
 
@@ -46,21 +48,13 @@ def main() -> None:
                               metrics_api=collector.url)
     delivery = Delivery(config, build_id)
     put: dict[str, float] = {}
-    total = int(rate * seconds)
-    start = time.monotonic()
-    for n in range(total):
-        ahead = start + n / rate - time.monotonic()
-        if ahead > 0:
-            time.sleep(ahead)
-        name = f"log-{n}"
-        put[name] = time.monotonic()
-        delivery.submit(item(name))
-    senders = sum(t.name == "readme-metrics-worker" for t in threading.enumerate())
+    total = drive(delivery, rate, seconds, submitted=put)
+    threads = senders()
     delivery.flush(30)
     waits = sorted(arrived[name] - began for name, began in put.items() if name in arrived)
     result: dict[str, Any] = {
         "rate": rate, "api_delay_s": delay, "served": total, "delivered": len(waits),
-        "posts": len(collector.received), "senders_at_stop": senders,
+        "posts": len(collector.received), "senders_at_stop": threads,
         "wait_mean_s": round(statistics.mean(waits), 3),
         "wait_p50_s": round(waits[len(waits) // 2], 3),
         "wait_p90_s": round(waits[int(len(waits) * 0.9)], 3),

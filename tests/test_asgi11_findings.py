@@ -22,17 +22,18 @@ leaves it unread (an xfail, below).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, AsyncIterator, Callable, Optional
 
 import pytest
 
 from readme_metrics.capture.asgi_watch import watched_within
 from tests.support.fake_api import Collector, free_port
-from tests.support.tls import make_certificates, server_context
+from tests.support.tls import Certificates, make_certificates, server_context
 from tests.test_asgi_servers import NO_UVLOOP
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_e2e_servers import serve, server_env
@@ -54,6 +55,41 @@ LOOPS = [pytest.param(asyncio.new_event_loop, id="asyncio"),
          pytest.param(_uvloop, id="uvloop", marks=NO_UVLOOP)]
 
 
+@contextlib.asynccontextmanager
+async def connected(certificates: Certificates, tls: bool,
+                    received: Optional[bytearray] = None) -> AsyncIterator[tuple[Any, Any]]:
+    """(the server's transport, the client's writer) of one connection to a server of
+    the running loop on 127.0.0.1 (TLS or not), which adds what it reads to
+    ``received``."""
+    transports: list[Any] = []
+
+    class Server(asyncio.Protocol):
+        def connection_made(self, transport: Any) -> None:
+            transports.append(transport)
+
+        def data_received(self, data: bytes) -> None:
+            if received is not None:
+                received.extend(data)
+
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        Server, "127.0.0.1", 0, ssl=server_context(certificates) if tls else None)
+    port = server.sockets[0].getsockname()[1]
+    client_context = ssl.create_default_context(cafile=str(certificates.ca))
+    _, writer = await asyncio.open_connection(
+        "127.0.0.1", port, ssl=client_context if tls else None,
+        server_hostname="localhost" if tls else None)
+    try:
+        for _ in range(500):
+            if transports:
+                break
+            await asyncio.sleep(0.01)
+        yield transports[0], writer
+    finally:
+        writer.close()
+        server.close()
+
+
 @pytest.mark.parametrize("new_loop", LOOPS)
 @pytest.mark.parametrize("tls", [True, False], ids=["tls", "tcp"])
 def test_a_transport_closed_meanwhile_makes_the_wait_a_plain_one(
@@ -66,28 +102,10 @@ def test_a_transport_closed_meanwhile_makes_the_wait_a_plain_one(
     attribute '_get_extra_info'), uvloop TLS and TCP AttributeError (no attribute
     'fileno'), the read ahead left in flight."""
     certificates = make_certificates(tmp_path)
-    client_context = ssl.create_default_context(cafile=str(certificates.ca))
 
     async def main() -> tuple[Any, bool]:
-        transports: list[Any] = []
-
-        class Server(asyncio.Protocol):
-            def connection_made(self, transport: Any) -> None:
-                transports.append(transport)
-
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(
-            Server, "127.0.0.1", 0, ssl=server_context(certificates) if tls else None)
-        port = server.sockets[0].getsockname()[1]
-        _, writer = await asyncio.open_connection(
-            "127.0.0.1", port, ssl=client_context if tls else None,
-            server_hostname="localhost" if tls else None)
-        try:
-            for _ in range(500):
-                if transports:
-                    break
-                await asyncio.sleep(0.01)
-            transport = transports[0]
+        async with connected(certificates, tls) as (transport, _):
             transport.close()
             transport.close()
             await asyncio.sleep(0.05)
@@ -107,9 +125,6 @@ def test_a_transport_closed_meanwhile_makes_the_wait_a_plain_one(
             except Exception as exc:  # noqa: BLE001 - what it was before
                 got = repr(exc)
             return got, tasks[0].done()
-        finally:
-            writer.close()
-            server.close()
 
     loop = new_loop()
     try:
