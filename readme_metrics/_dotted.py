@@ -102,9 +102,11 @@ def _the_running_script(module_name: str) -> Optional[ModuleType]:
     if spec is not None:  # python -m app
         return main if spec.name == module_name else None
     script = getattr(main, "__file__", None)
-    if not script or "." in module_name:  # a package's module: finding it imports the package
+    if not script:
         return None
     try:
+        # (A package's module, ``python src/pkg/app.py`` naming ``pkg.app``: finding it
+        # imports the package, as importing it would.)
         found = importlib.util.find_spec(module_name)
     except Exception:  # an app's path hook may raise anything: then imported as before
         return None

@@ -10,11 +10,17 @@ for good: the server never read that connection again.
 
 (b) delivery/attempt's ``_later``: an answer in 3.0004 s read "in 3.000s, later than
 timeout (README_TIMEOUT) of 3s".
+
+(c) _dotted._the_running_script: a script in a package run by its file (``python
+src/pkg/app.py``, ``src`` on the path) naming ``pkg.app:grouping_function`` was imported
+again as ``pkg.app`` (its top-level code twice, the function from the copy), as
+``python app.py`` naming ``app:...`` was before 135f0ea.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -23,8 +29,11 @@ import pytest
 
 from readme_metrics.capture.asgi_watch import watched_within
 from readme_metrics.delivery.attempt import _later
+from tests.support.command import REPO_ROOT
+from tests.support.processes import run_command
 from tests.support.tls import make_certificates
 from tests.test_asgi11_findings import LOOPS, connected
+from tests.test_newcomer14_findings import _APP
 
 
 @pytest.mark.parametrize("new_loop", LOOPS)
@@ -78,3 +87,24 @@ def test_the_slow_answer_time_always_reads_later_than_timeout(took: float,
     shown = _later(took, timeout)
     assert float(shown) > timeout, shown
     assert float(shown) - took < 0.001, shown  # no more than a thousandth added
+
+
+def test_a_packaged_script_run_by_its_file_naming_itself_runs_its_code_once(
+        tmp_path: Path) -> None:
+    # before: ['top level of __main__', 'top level of pkg.app', 'grouping function is
+    # the script own: False'] (the copy's top level, under the module's name)
+    package = tmp_path / "src" / "pkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "app.py").write_text(
+        "print('top level of', __name__)\n" + _APP
+        + "print('grouping function is the script own:',"
+          " app.config.grouping_function is grouping_function)\n")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{REPO_ROOT}:{tmp_path / 'src'}",
+           "README_API_KEY": "any-key",
+           "README_GROUPING_FUNCTION": "pkg.app:grouping_function"}
+    done = run_command([sys.executable, "src/pkg/app.py"], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "top level of __main__", "grouping function is the script own: True"]
