@@ -134,7 +134,23 @@ def _valid_base(value: Any) -> Optional[str]:
         base = http_url(BY_NAME["base_log_url"], value)
     except ValueError:
         return None
-    return None if base is None else without_userinfo(base)  # as base_log_url's (DocsUrl)
+    # As base_log_url's (DocsUrl)
+    return None if base is None else _in_a_header(without_userinfo(base))
+
+
+def _in_a_header(base: str) -> Optional[str]:
+    """``base`` as a response header can carry it: ASCII, its host IDNA-encoded and the
+    rest percent-encoded as a browser sends it (requests' rules: :func:`_sent_to`); None
+    when it cannot be. Servers write a header's value as Latin-1: a base naming
+    "https://docs.例え.jp" broke every logged WSGI response (wsgiref sent the status
+    line only, waitress answered 500 instead of the app's answer)."""
+    if base.isascii():
+        return base
+    try:
+        sent = _sent_to(base).rstrip("/")  # (prepared, "https://host" ends with "/")
+    except Exception:  # noqa: BLE001 - requests' InvalidURL, idna's errors: no header
+        return None
+    return sent if sent.isascii() else None
 
 
 class DocsUrl:
@@ -157,8 +173,10 @@ class DocsUrl:
         self._session = session
         # A user and password in it are a credential: the header goes to every client
         # (and into the log's response headers), so it never carries them.
-        self._fixed = (without_userinfo(config.base_log_url) if config.base_log_url
-                       else config.base_log_url)
+        self._fixed = (_in_a_header(without_userinfo(config.base_log_url))
+                       if config.base_log_url else config.base_log_url)
+        # A base_log_url no header can carry (_in_a_header) adds none; none looked up.
+        self._no_header = bool(config.base_log_url) and self._fixed is None
         #: The base when base_log_url is given (as :meth:`base` answers it), else None:
         #: read by the pipeline without a call per request.
         self.fixed: Optional[str] = self._fixed or None
@@ -170,8 +188,8 @@ class DocsUrl:
         """The base URL if known; otherwise start the lookup in the background, return None."""
         if self._fixed:
             return self._fixed
-        if self.config.docs_lookup_url is None:  # a local metrics server: no lookup
-            return None
+        if self.config.docs_lookup_url is None or self._no_header:  # (a local metrics
+            return None                                             # server: no lookup)
         try:
             state = _states.get(self._key)
             if state is not None and state.base is not None:

@@ -15,11 +15,19 @@ timeout (README_TIMEOUT) of 3s".
 src/pkg/app.py``, ``src`` on the path) naming ``pkg.app:grouping_function`` was imported
 again as ``pkg.app`` (its top-level code twice, the function from the copy), as
 ``python app.py`` naming ``app:...`` was before 135f0ea.
+
+(d) docs_url: a base (base_log_url, or the looked-up baseUrl that 00a3787 checks as
+base_log_url is checked) holding a character Latin-1 has not, as an internationalized
+host is written ("https://docs.例え.jp"), went into x-documentation-url as is: every
+logged WSGI response broke (wsgiref sent its status line only, waitress answered 500
+instead of the app's 200; the ASGI capture left the header out). Now the base is written
+as a browser sends it (IDNA host, the rest percent-encoded).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import time
 from pathlib import Path
@@ -27,13 +35,19 @@ from typing import Any, Callable
 
 import pytest
 
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.capture.asgi_watch import watched_within
 from readme_metrics.delivery.attempt import _later
 from tests.support.command import REPO_ROOT
+from tests.support.contract import inline_options
+from tests.support.fake_api import Collector, Reply
 from tests.support.processes import run_command
+from tests.support.raw_requests import answer_to
 from tests.support.tls import make_certificates
+from tests.support.wsgi_servers import served
 from tests.test_asgi11_findings import LOOPS, connected
 from tests.test_newcomer14_findings import _APP
+from tests.test_spec29_acceptance import plain_app
 
 
 @pytest.mark.parametrize("new_loop", LOOPS)
@@ -108,3 +122,35 @@ def test_a_packaged_script_run_by_its_file_naming_itself_runs_its_code_once(
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "top level of __main__", "grouping function is the script own: True"]
+
+
+@pytest.mark.parametrize("server", ["wsgiref", "waitress"])
+@pytest.mark.parametrize("given", ["base_log_url", "looked_up"])
+def test_a_base_with_no_latin1_form_is_written_as_a_browser_sends_it(
+        collector: Collector, server: str, given: str) -> None:
+    base = "https://docs.例え.jp/ä"
+    if given == "looked_up":
+        body = json.dumps({"baseUrl": base}).encode()
+        collector.get_v1 = lambda received: Reply(
+            status=200, body=body, headers={"Content-Type": "application/json"})
+    config = MetricsApiConfig(api_key=f"rdme_review77_{given}_{server}_key_0001",
+                              metrics_api=collector.url, readme_api_url=collector.url,
+                              **inline_options({"base_log_url": None if given ==
+                                                "looked_up" else base}))
+    middleware = MetricsMiddleware(plain_app, config)
+    request = b"GET /p HTTP/1.1\r\nHost: api.example\r\nConnection: close\r\n\r\n"
+    try:
+        with served(server, middleware) as port:
+            deadline = time.monotonic() + 10
+            while True:  # (the lookup's answer taken, the next response carries it)
+                answer = answer_to(port, request)
+                if b"x-documentation-url" in answer.lower() or time.monotonic() > deadline:
+                    break
+                assert answer.endswith(b"\r\n\r\nok"), answer
+                time.sleep(0.02)
+    finally:
+        middleware.close()
+    assert answer.split(b"\r\n", 1)[0].endswith(b" 200 OK"), answer
+    assert answer.endswith(b"\r\n\r\nok"), answer
+    assert b"\r\nx-documentation-url: https://docs.xn--r8jz45g.jp/%c3%a4/logs/" in (
+        answer.lower()), answer
