@@ -10,6 +10,7 @@ and the second rename dropped the first's entries: two writers of 150 appends ea
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -57,3 +58,37 @@ def test_two_processes_appending_at_once_keep_every_entry(tmp_path: Path) -> Non
     assert written == expected
     assert not list(tmp_path.glob(".*.tmp"))  # no copy left behind
     assert sorted(p.name for p in tmp_path.iterdir()) == ["readme-metrics.har"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="flock and fork are POSIX")
+def test_a_child_forked_during_a_write_does_not_keep_the_lock(tmp_path: Path) -> None:
+    # review77: flock's lock is the open file's, which a child forked meanwhile (another
+    # thread's os.fork, a multiprocessing "fork" worker) shares: the lock outlived the
+    # write until the child exited, and every write after it waited (BlockingIOError
+    # below, before). The child closes its copy at once.
+    import fcntl
+
+    from readme_metrics.cli.collector.har_file import _writers_one_at_a_time
+
+    go_on, told = os.pipe()
+    ready, running = os.pipe()
+    try:
+        with _writers_one_at_a_time(tmp_path):
+            pid = os.fork()
+            if pid == 0:  # the child (its fork hooks ran): says so, waits, writes nothing
+                try:
+                    os.write(running, b"r")
+                    os.read(go_on, 1)
+                finally:
+                    os._exit(0)
+        assert os.read(ready, 1) == b"r"
+        other = os.open(tmp_path, os.O_RDONLY)  # as another writer's lock would
+        try:
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(other)
+            os.write(told, b"x")
+            os.waitpid(pid, 0)
+    finally:
+        for fd in (go_on, told, ready, running):
+            os.close(fd)

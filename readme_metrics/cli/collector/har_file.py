@@ -28,6 +28,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from readme_metrics.delivery import process
 from readme_metrics.version import __version__
 
 __all__ = ["HarFile"]
@@ -93,17 +94,39 @@ def _writers_one_at_a_time(directory: Path) -> Iterator[None]:
     except ImportError:  # Windows
         fcntl = None  # type: ignore[assignment]
     fd = -1
-    if fcntl is not None:
-        try:
-            fd = os.open(directory, os.O_RDONLY)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError:
-            pass  # a lock is a courtesy between collectors; the write still goes on
     try:
+        if fcntl is not None:
+            try:
+                fd = os.open(directory, os.O_RDONLY)
+                _locking.add(fd)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError:
+                pass  # a lock is a courtesy between collectors; the write still goes on
         yield
     finally:
         if fd >= 0:
+            _locking.discard(fd)
             os.close(fd)  # releases the lock
+
+
+#: The descriptors :func:`_writers_one_at_a_time` holds its locks by, now. A child forked
+#: meanwhile (another thread's ``os.fork``, a multiprocessing "fork" worker) shares the
+#: lock through its copy of one (flock's lock is the open file's): the lock outlived the
+#: write until the child exited, and every write after waited for it. The child closes
+#: them (it writes nothing under them).
+_locking: set[int] = set()
+
+
+def _after_fork_in_child() -> None:
+    for fd in list(_locking):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _locking.clear()
+
+
+process.on_fork_in_child(_after_fork_in_child)
 
 
 def _private(path: Path) -> int:
