@@ -104,7 +104,7 @@ def _writers_one_at_a_time(directory: Path) -> Iterator[None]:
                 pass  # a lock is a courtesy between collectors; the write still goes on
         yield
     finally:
-        if fd >= 0:
+        if fd in _locking:  # (not in a child forked in the block: closed there)
             _locking.discard(fd)
             os.close(fd)  # releases the lock
 
