@@ -137,9 +137,11 @@ class InputRest:
     def _tap_chunked(self, environ: Mapping[str, Any]) -> bool:
         """:meth:`record_discarded` for a chunked body (werkzeug's dechunking reader).
 
-        One the app has started reading cannot be copied (where the next chunk starts is
-        werkzeug's state), but its close() may read on (bare, werkzeug's discard leaves
-        the chunks in its reader's buffer alone): the log waits for it, the tee records it.
+        One the app has started reading is copied from where it is in its chunk
+        (werkzeug's state says how much of it is left), as far as it has arrived, before
+        the discard (which reads the reader's buffer out with the rest once the
+        connection is readable); its close() may read on: the log waits for it, the tee
+        records what it reads past the copy.
 
         One it has not: what has arrived is copied, without the wait for the rest
         (GRACE), which moved werkzeug's discard later: chunks arriving in it, which bare
@@ -152,7 +154,13 @@ class InputRest:
                 or not is_dechunking(stream) or dechunked_all(stream)):
             return False
         if not untouched(stream):
-            return True
+            # In a chunk (werkzeug's state says how much of it is left): what has arrived
+            # is copied now, before the discard, which reads the connection's reader out
+            # to the client's end once the connection is readable (its end, or more of
+            # the body still in the socket): left to close(), the log had only what the
+            # app read, "incomplete", of a body sent whole (hostile15).
+            self._record_arrived(environ, 0.0, keep=False, ahead=True)
+            return not self.record.eof
         reader = getattr(stream, "_rfile", None)
         sock = socket_of(reader)
         if sock is None or not isinstance(reader, io.BufferedReader):
