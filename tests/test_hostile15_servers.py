@@ -55,7 +55,9 @@ from tests.test_hostile_servers import _logs_for, _trace_of, _traces
 pytestmark = pytest.mark.e2e
 
 WSGI_NAMES = ["werkzeug", "runserver", "wsgiref", "waitress", "gunicorn-sync",
-              "gunicorn-gthread"]
+              "gunicorn-gthread",
+              # Django's own middleware under runserver (tests/support/hostile_django_views)
+              "runserver-django"]
 
 
 def hiding(n: int, method: str, path: str, head: bytes, hidden_n: int, *headers: bytes,
@@ -266,11 +268,15 @@ def play_cases(server: str, collector: Collector, tmp_path: Path,
                max_body: str = "65536") -> dict[str, Any]:
     traces = tmp_path / "traces"
     port = free_port()
+    django = server == "runserver-django"
     env = server_env(collector, HOSTILE_TRACES=str(traces), README_MAX_BODY_BYTES=max_body,
                      README_BASE_LOG_URL="https://docs.example.test",
-                     DJANGO_SETTINGS_MODULE="tests.support.hostile_django")
+                     DJANGO_SETTINGS_MODULE="tests.support.hostile_django_views" if django
+                     else "tests.support.hostile_django",
+                     **({"README_GROUPING_FUNCTION": "tests.support.hostile_django_views.grouping"}
+                        if django else {}))
     differ: dict[str, Any] = {}
-    with serve(SERVERS[server](port), env, tmp_path, port) as base:
+    with serve(SERVERS["runserver" if django else server](port), env, tmp_path, port) as base:
         requests.get(f"{base}/wrap/noread", headers={"X-Trace": "warm-up"}, timeout=SAFETY)
         for name, (steps, _) in cases.items():
             bare = play_slowly(port, "bare", f"b-{name}", steps)
