@@ -38,6 +38,9 @@ _QUOTES = "\"'"
 # A comment after a value on a line of a variables file: a blank, then "#" (a URL's
 # fragment, "/#top", has none before it, nor a value that starts with "#").
 _COMMENT = re.compile(r"\s#")
+# In a list, "#" and a word after a comma and blanks is an item ("id, #tag": a JSON key
+# may start with "#"), not a comment; "password,token, # secrets" still ends with one.
+_ITEMS_COMMENT = re.compile(r"(?<![,\s])\s+#|\s+#(?!\S)")
 
 
 def env_file_hint(text: object, shown: bool = True, items: bool = False) -> str:
@@ -52,7 +55,7 @@ def env_file_hint(text: object, shown: bool = True, items: bool = False) -> str:
     if not isinstance(text, str):
         return ""
     said = []
-    comment = _COMMENT.search(text)
+    comment = (_ITEMS_COMMENT if items else _COMMENT).search(text)
     meant = (text[:comment.start()] if comment else text).strip()
     if comment:
         said.append("ends with a comment (' # ...')")

@@ -1,0 +1,49 @@
+"""Review 78: an adversarial read of newcomer15 (values quoted or commented in a file of
+variables, the short-numeric caller's key warning, Django's ASGI lifespan) and review77
+(docs_url's header-safe base, har_file's fork handling).
+
+Each test is one case found there, with the library's real parts; none passed before its
+fix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from readme_metrics import MetricsApiConfig
+from tests.test_newcomer_findings import _project
+
+# -- a key list whose item starts with "#" ----------------------------------------------------
+#
+# newcomer15 took a blank then "#" anywhere in a variable's value for a comment that
+# `docker run --env-file` kept, and refused the value. In a key list, "#" right after a
+# comma (and blanks) begins a key: README_DENYLIST="password, #pin" (a JSON body's "#pin"
+# field) was refused, and the refusal told to write 'password,' instead, which would have
+# sent "#pin" unredacted.
+
+
+@pytest.mark.parametrize(("variable", "text", "keys"), [
+    pytest.param("README_DENYLIST", "password, #pin", ["password", "#pin"], id="denylist"),
+    pytest.param("README_ALLOWLIST", "id,  #tag,name", ["id", "#tag", "name"],
+                 id="allowlist-two-blanks"),
+])
+def test_a_key_starting_with_a_hash_after_a_comma_is_a_key_not_a_comment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, text: str,
+        keys: list[str]) -> None:
+    _project(tmp_path, monkeypatch)
+    monkeypatch.setenv(variable, text)
+    config = MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
+    assert getattr(config, variable[len("README_"):].lower()) == keys
+
+
+@pytest.mark.parametrize("text", ["password,token # secrets", "password,token, # secrets",
+                                  "password,token,  #"])
+def test_a_comment_after_a_key_list_is_still_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    _project(tmp_path, monkeypatch)
+    monkeypatch.setenv("README_DENYLIST", text)
+    with pytest.raises(ValueError) as caught:
+        MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
+    assert "ends with a comment" in str(caught.value), str(caught.value)
