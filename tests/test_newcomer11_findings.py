@@ -9,7 +9,6 @@ delivery and logger, real sockets on this machine); none passed before its fix.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shlex
 import signal
@@ -25,7 +24,7 @@ from werkzeug.test import Client
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.delivery.errors import described, requests_error
-from tests.support.command import REPO_ROOT
+from tests.support.command import REPO_ROOT, app_environment
 from tests.support.fake_api import Collector
 from tests.support.ports import free_port
 from tests.support.processes import run_command
@@ -186,9 +185,7 @@ def test_the_flask_quick_start_under_gunicorn_as_readme_says(tmp_path: Path,
     (line,) = re.findall(r"`README_API_KEY='<your ReadMe API key>' (gunicorn [^`]+)`",
                          " ".join(section.split()))
     assert "'app:create_app()'" in line and "-b 127.0.0.1:8000" in line, line
-    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
-    env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
-               PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO_ROOT)]))
+    env = app_environment(collector.url, tmp_path)
 
     wrong = run_command([sys.executable, "-m", "gunicorn", "app:app", "-b",
                          f"127.0.0.1:{free_port()}"], cwd=tmp_path, env=env,
@@ -223,7 +220,7 @@ def test_the_django_quick_start_under_uvicorn_keeps_its_last_logs_as_readme_says
     lifespan). README now says so in the quick start and the row, with the lines to add
     to settings.py; with them the log arrives. Without them it is still lost: that is
     what README says, checked."""
-    from tests.test_readme import _django
+    from tests.test_readme import _django, _get_then_sigterm
 
     section = readme_sections()["Quick start: Django"]
     assert "uvicorn mysite.asgi:application" in section
@@ -233,18 +230,10 @@ def test_the_django_quick_start_under_uvicorn_keeps_its_last_logs_as_readme_says
     assert "SIGTERM lines" in row and "nothing more" not in row, row
     _django(tmp_path, 0, sigterm=sigterm)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
-    env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
-               PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO_ROOT)]))
+    env = app_environment(collector.url, tmp_path)
     log = tmp_path / "app-output.txt"
-    proc = _start_app([sys.executable, "-m", "uvicorn", "mysite.asgi:application",
-                       "--port", str(port)], tmp_path, env, port, log)
-    try:
-        answer = requests.get(f"http://127.0.0.1:{port}/", timeout=10,
-                              headers={"X-Api-Key": "owlbert-key"})
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
+    answer = _get_then_sigterm([sys.executable, "-m", "uvicorn", "mysite.asgi:application",
+                                "--port", str(port)], tmp_path, env, port, log)
     assert answer.status_code == 200
     if sigterm:
         assert len(_one_log(collector, log)) == 1

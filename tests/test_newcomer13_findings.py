@@ -8,7 +8,6 @@ fix.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from readme_metrics import MetricsApiConfig
-from tests.support.command import REPO_ROOT, CommandProcess
+from tests.support.command import CommandProcess, app_environment
 from tests.support.fake_api import Collector, free_port
 from tests.test_readme import _get_until_closed, _start_app, _wsgi
 
@@ -74,9 +73,7 @@ def test_the_wsgi_quick_start_stops_on_ctrl_c_without_a_traceback(
     # (examples/wsgi_app.py was fixed for this, README's own snippet was not); the log
     # still queued was sent on the way out all the same.
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
-    env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
-               README_FLUSH_INTERVAL="60", PYTHONPATH=str(REPO_ROOT))
+    env = app_environment(collector.url, README_FLUSH_INTERVAL="60")
     log = tmp_path / "app-output.txt"
     proc = _start_app(_wsgi(tmp_path, port), tmp_path, env, port, log)
     try:

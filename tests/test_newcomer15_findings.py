@@ -250,16 +250,12 @@ def test_django_under_uvicorn_workers_keeps_its_last_logs_with_a_lifespan(
     and at Ctrl-C, and under `gunicorn --preload -k uvicorn_worker.UvicornWorker`, run by
     hand). README says so now, and `asgi.py` wrapping Django's application in
     `readme_metrics.django_asgi.with_lifespan`, as README writes it, keeps the log."""
-    import os
     import re
-    import signal
     import sys
 
-    import requests
-
-    from tests.support.command import REPO_ROOT
+    from tests.support.command import app_environment
     from tests.support.ports import free_port
-    from tests.test_readme import _django, _start_app, readme_sections
+    from tests.test_readme import _django, _get_then_sigterm, readme_sections
 
     section = " ".join(readme_sections()["Quick start: Django"].split())
     assert "Under `uvicorn --workers N`, `uvicorn --reload` and `gunicorn --preload -k" \
@@ -273,18 +269,11 @@ def test_django_under_uvicorn_workers_keeps_its_last_logs_with_a_lifespan(
         asgi_py.write_text(asgi_py.read_text().replace(
             "application = get_asgi_application()", f"{imported}\n\n{line}"))
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
-    env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
-               PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO_ROOT)]))
+    env = app_environment(collector.url, tmp_path)
     log = tmp_path / "app-output.txt"
-    proc = _start_app([sys.executable, "-m", "uvicorn", "mysite.asgi:application",
-                       "--workers", "2", "--port", str(port)], tmp_path, env, port, log)
-    try:
-        answer = requests.get(f"http://127.0.0.1:{port}/", timeout=10,
-                              headers={"X-Api-Key": "owlbert-key"})
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
+    answer = _get_then_sigterm([sys.executable, "-m", "uvicorn", "mysite.asgi:application",
+                                "--workers", "2", "--port", str(port)], tmp_path, env, port,
+                               log)
     assert answer.status_code == 200, log.read_text()
     output = log.read_text()
     assert output.count("Finished server process") == 2, output  # both workers stopped

@@ -26,7 +26,7 @@ from typing import Any, Iterator, Optional
 import pytest
 import requests
 
-from tests.support.command import REPO_ROOT
+from tests.support.command import REPO_ROOT, app_environment
 from tests.support.fake_api import Collector, free_port
 from tests.support.har_check import assert_valid_log
 from tests.support.processes import run_command, start_server
@@ -221,6 +221,19 @@ def _start_app(command: list[str], cwd: Path, env: dict[str, str], port: int,
         proc.wait()
         raise
     return proc
+
+
+def _get_then_sigterm(command: list[str], cwd: Path, env: dict[str, str], port: int,
+                      log: Path, path: str = "/") -> requests.Response:
+    """``command`` started (:func:`_start_app`), one GET of ``path`` with the quick
+    start's key, then SIGTERM and the server's exit: the answer."""
+    proc = _start_app(command, cwd, env, port, log)
+    try:
+        return requests.get(f"http://127.0.0.1:{port}{path}", timeout=10,
+                            headers={"X-Api-Key": "owlbert-key"})
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
 
 
 def _get_until_closed(port: int, path: str) -> bytes:
@@ -792,9 +805,7 @@ def test_sigterm_loses_the_last_logs_unless_the_app_makes_it_an_exit(
         app = tmp_path / "app.py"
         main = 'if __name__ == "__main__":'
         app.write_text(app.read_text().replace(main, f"{sigterm_advice()}\n\n{main}"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
-    env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
-               PYTHONPATH=str(REPO_ROOT))  # flush_interval stays 5 s: the log waits
+    env = app_environment(collector.url)  # flush_interval stays 5 s: the log waits
     log = tmp_path / "app-output.txt"
     proc = _start_app(command, tmp_path, env, port, log)
     try:
@@ -909,9 +920,7 @@ def test_the_wsgi_example_stops_without_a_traceback_and_sends_its_logs(
     how a deployment does, and lost the last logs."""
 
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
-    env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
-               PYTHONPATH=str(REPO_ROOT), PORT=str(port))  # flush_interval stays 5 s
+    env = app_environment(collector.url, PORT=str(port))  # flush_interval stays 5 s
     log = tmp_path / "app-output.txt"
     inherited = signal.getsignal(signal.SIGINT)
     proc = _start_app([sys.executable, str(EXAMPLES / "wsgi_app.py")], tmp_path, env, port,
@@ -1060,9 +1069,7 @@ def test_the_sigterm_advice_in_settings_keeps_the_servers_graceful_stop(
     (tmp_path / "mysite" / "urls.py").write_text(_SLOW_URLS)
     command = {"gunicorn": ["gunicorn", "-b", f"127.0.0.1:{port}", "mysite.wsgi"],
                "uvicorn": ["uvicorn", "--port", str(port), "mysite.asgi:application"]}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
-    env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
-               PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO_ROOT)]))
+    env = app_environment(collector.url, tmp_path)
     log = tmp_path / "app-output.txt"  # flush_interval stays 5 s: the log waits
     proc = _start_app([sys.executable, "-m", *command[server]], tmp_path, env, port, log)
     try:
@@ -1094,18 +1101,11 @@ def test_the_django_example_sends_its_last_logs_when_uvicorn_stops(
 
     cwd = EXAMPLES / "django"
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
-    env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
-               PYTHONPATH=str(REPO_ROOT))  # flush_interval stays 5 s: the log waits
+    env = app_environment(collector.url)  # flush_interval stays 5 s: the log waits
     log = tmp_path / "app-output.txt"
-    proc = _start_app([sys.executable, "-m", "uvicorn", "--port", str(port),
-                       "exampleproject.asgi:application"], cwd, env, port, log)
-    try:
-        answer = requests.get(f"http://127.0.0.1:{port}/pets",
-                              headers={"X-Api-Key": "owlbert-key"}, timeout=10)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(20)
+    answer = _get_then_sigterm([sys.executable, "-m", "uvicorn", "--port", str(port),
+                                "exampleproject.asgi:application"], cwd, env, port, log,
+                               "/pets")
     assert answer.status_code == 200
     assert len(collector.wait_for_logs(1)) == 1, log.read_text()
 
@@ -1207,9 +1207,7 @@ def test_the_django_quick_start_under_gunicorn_sends_its_last_logs_at_the_stop(
     _django(tmp_path, 0)
     port = free_port()
     command = [sys.executable, "-m", *line.replace("8000", str(port)).split()]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
-    env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
-               PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO_ROOT)]))
+    env = app_environment(collector.url, tmp_path)
     log = tmp_path / "app-output.txt"
     proc = _start_app(command, tmp_path, env, port, log)
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from typing import Any, Iterator
 import pytest
 
 from readme_metrics.masking import mask
-from tests.support.command import REPO_ROOT
+from tests.support.command import app_environment
 from tests.support.contract import exchange
 from tests.support.fake_api import Collector, Reply, basic_auth, free_port
 from tests.support.leaks import strings
@@ -186,11 +185,9 @@ def _tls_server(kind: str, tmp_path: Path, collector: Collector) -> Iterator[Any
     certificates = make_certificates(tmp_path)
     (tmp_path / "tls_app.py").write_text(_TLS_APP)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
-    env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
-               README_API_URL=collector.url, README_BACKGROUND_WORKER_MODE="false",
-               README_BUFFER_LENGTH="1", README_MAX_BODY_BYTES="1000000",
-               PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO_ROOT)]))
+    env = app_environment(collector.url, tmp_path, README_API_URL=collector.url,
+                          README_BACKGROUND_WORKER_MODE="false", README_BUFFER_LENGTH="1",
+                          README_MAX_BODY_BYTES="1000000")
     cert, key = str(certificates.cert), str(certificates.key)
     argv = ([sys.executable, "tls_app.py", str(port), cert, key] if kind == "werkzeug" else
             [sys.executable, "-m", "gunicorn", "-k", kind.partition("-")[2] or "sync",

@@ -17,6 +17,16 @@ from tests.support.processes import start_server
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
+def app_environment(metrics_url: str, *paths: Path, **variables: str) -> dict[str, str]:
+    """The environment of an app run as a user runs it, sending to ``metrics_url``: this
+    one without its ``README_*`` variables, ``README_API_KEY`` set, ``PYTHONPATH`` the
+    ``paths`` then the repository, and ``variables`` on top."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
+    env.update(README_API_KEY="any-key", README_METRICS_SERVER=metrics_url,
+               PYTHONPATH=os.pathsep.join([*map(str, paths), str(REPO_ROOT)]), **variables)
+    return env
+
+
 class CommandProcess:
     """``python -m readme_metrics ARGS`` in a subprocess, its stdout read line by line.
 

@@ -4,7 +4,6 @@ tests/test_readme.py)."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.command import REPO_ROOT
+from tests.support.command import app_environment
 from tests.support.fake_api import Collector, free_port
 from tests.support.processes import start_server
 
@@ -35,10 +34,7 @@ def unread_body_under_gunicorn(tmp_path: Path, collector: Collector, worker: str
         + "app = MetricsMiddleware(app, MetricsApiConfig(grouping_function=lambda r: "
           "{'api_key': 'caller-key-1'}))\n")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
-    env.update(README_API_KEY="any-key", README_METRICS_SERVER=collector.url,
-               README_FLUSH_INTERVAL="0.2",
-               PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO_ROOT)]))
+    env = app_environment(collector.url, tmp_path, README_FLUSH_INTERVAL="0.2")
     proc = start_server(
         [sys.executable, "-m", "gunicorn", "-k", worker, "-b", f"127.0.0.1:{port}",
          "unread_app:app"], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
