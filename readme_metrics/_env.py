@@ -41,7 +41,8 @@ from environs import Env, EnvError
 from readme_metrics._wording import wrong_type
 
 __all__ = ["blamed", "dotenv_elsewhere", "dotenv_where", "environment", "flag",
-           "hidden_by_empty", "names", "not_assigned", "raw", "read", "reset", "setting"]
+           "from_dotenv", "hidden_by_empty", "names", "not_assigned", "raw", "read", "reset",
+           "setting"]
 
 _lock = threading.Lock()
 _env: Optional[Env] = None
@@ -223,6 +224,12 @@ def origin(variable: Optional[str]) -> str:
                 "(`flask run`, `app.run()`) loads there")
     return (f"the environment; {_env_file} sets the same value (put there from the file "
             "by docker's --env-file or compose's env_file, or set in both)")
+
+
+def from_dotenv(variable: Optional[str]) -> bool:
+    """True when ``variable``'s value is the ``.env`` file's, read by the library (which
+    removes quotes and comments, but keeps what stands inside quotes)."""
+    return variable is not None and _env_file is not None and variable not in os.environ
 
 
 def _flask_loaded_dotenv() -> bool:

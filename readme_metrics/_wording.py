@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
-__all__ = ["counted", "env_file_hint", "wrong_type"]
+__all__ = ["KEPT", "counted", "env_file_hint", "wrong_type"]
 
 
 def counted(count: int, noun: str, plural: str = "") -> str:
@@ -43,7 +43,12 @@ _COMMENT = re.compile(r"\s#")
 _ITEMS_COMMENT = re.compile(r"(?<![,\s])\s+#|\s+#(?!\S)")
 
 
-def env_file_hint(text: object, shown: bool = True, items: bool = False) -> str:
+#: In every :func:`env_file_hint`: tells a refusal that already says it.
+KEPT = "part of the value where nothing removes"
+
+
+def env_file_hint(text: object, shown: bool = True, items: bool = False,
+                  dotenv: bool = False) -> str:
     """For a value that holds what a file of variables means as syntax, kept by what read
     it: quotes around it (``"false"``, ``'5'``) or a comment after it (``1  # seconds``).
     Says which, and the value meant (unless not ``shown``: a URL may hold a password);
@@ -51,7 +56,8 @@ def env_file_hint(text: object, shown: bool = True, items: bool = False) -> str:
     quoted too (``"password","token"`` is written ``'password,token'``).
 
     ``docker run --env-file`` takes every line as written, where a ``.env`` file read by
-    the library (python-dotenv) has its quotes and comments removed."""
+    the library (python-dotenv) has its quotes and comments removed: there (``dotenv``)
+    what stands inside the quotes is kept (``README_FLUSH_INTERVAL="1 # seconds"``)."""
     if not isinstance(text, str):
         return ""
     said = []
@@ -71,6 +77,7 @@ def env_file_hint(text: object, shown: bool = True, items: bool = False) -> str:
     without = ("the quotes and the comment" if len(said) > 1 else
                "the comment" if comment else "them")
     write = f"write it without {without}" + (f", {meant!r}" if shown else "")
-    return (f"it {' and '.join(said)}, which {'are' if which == 'them' else 'is'} part of "
-            f"the value where nothing removes {which} (`docker run --env-file` keeps "
-            f"lines as written): {write}")
+    where = ("a .env file keeps what stands inside its quotes" if dotenv else
+             "`docker run --env-file` keeps lines as written")
+    return (f"it {' and '.join(said)}, which {'are' if which == 'them' else 'is'} {KEPT} "
+            f"{which} ({where}): {write}")

@@ -33,6 +33,7 @@ from typing import (
 
 from readme_metrics._env import (
     blamed,
+    from_dotenv,
     origin,
     raw,
     read,
@@ -46,7 +47,7 @@ from readme_metrics._logging import (
     reloader_parent,
 )
 from readme_metrics._loopback import is_loopback_url
-from readme_metrics._wording import env_file_hint
+from readme_metrics._wording import KEPT, env_file_hint
 from readme_metrics.env_warnings import (
     dotenv_beside_the_app,
     emptied_variables,
@@ -136,7 +137,7 @@ def _from_environment(option: Option) -> Any:
     try:
         value = read(option.name, option.variable, option.parse, option.expects)
     except ValueError as exc:  # the parser refused the text: the row's hint, if any
-        hint = env_file_hint(text) or option.hinted(text)
+        hint = env_file_hint(text, dotenv=from_dotenv(option.variable)) or option.hinted(text)
         if not hint:
             raise
         raise ValueError(f"{exc}: {hint}") from None
@@ -194,8 +195,9 @@ def _resolve(option: Option, given: Mapping[str, Any], warnings: list[str]) -> A
             # are (a list's check says it itself). A URL is not written again (it may
             # hold a password); the key has a warning of its own instead.
             hint = env_file_hint(value, shown=option.parse != "str" or option.name in (
-                "grouping_function",)) if option.name != "api_key" else ""
-            if not hint or "docker run --env-file" in str(exc):
+                "grouping_function",), dotenv=from_dotenv(option.variable)
+            ) if option.name != "api_key" else ""
+            if not hint or KEPT in str(exc):
                 raise
             raise ValueError(f"{exc}: {hint}") from exc.__cause__
 

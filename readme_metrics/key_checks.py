@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Optional
 
-from readme_metrics._env import dotenv_where, names
+from readme_metrics._env import dotenv_where, from_dotenv, names
 from readme_metrics._wording import env_file_hint
 from readme_metrics.env_names import names_a_key_variable
 
@@ -90,7 +90,7 @@ def api_key(option: Option, value: Any) -> str:
         raise error
     if _cannot_be_a_key(value):
         # The value is not echoed: were this check ever wrong, it would be a real key.
-        kept = env_file_hint(value, shown=False)
+        kept = env_file_hint(value, shown=False, dotenv=from_dotenv(option.variable))
         if "comment" in kept:  # 'rdme_... # prod key' from docker run --env-file
             raise ValueError(f"readme_metrics: {option.label()} {kept[len('it '):]}")
         raise ValueError(

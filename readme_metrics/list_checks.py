@@ -16,6 +16,7 @@ import re
 from typing import TYPE_CHECKING, Any, Callable, Optional
 from urllib.parse import urlsplit
 
+from readme_metrics._env import from_dotenv
 from readme_metrics._wording import env_file_hint
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def strings(normalise: Callable[[str], str] = str,
             # nothing, and [password,token] keys '[password' and 'token]': the denylist
             # would silently redact nothing.
             raise option.invalid(value, hint=_as_commas(value))
-        kept = env_file_hint(value, items=True)
+        kept = env_file_hint(value, items=True, dotenv=from_dotenv(option.variable))
         if kept:
             # '"password,token"' or 'password,token  # secrets' (docker run --env-file keeps
             # quotes and comments) would be the keys '"password' and 'token"', or

@@ -47,3 +47,47 @@ def test_a_comment_after_a_key_list_is_still_refused(
     with pytest.raises(ValueError) as caught:
         MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
     assert "ends with a comment" in str(caught.value), str(caught.value)
+
+
+# -- a comment inside the quotes of a .env file -------------------------------------------------
+#
+# The library reads .env itself (python-dotenv), which removes quotes and a comment after
+# them, but keeps a comment written inside the quotes. Refused since newcomer15, the value
+# was said to be "part of the value where nothing removes it (`docker run --env-file`
+# keeps lines as written)", while the refusal named the .env file it came from, where
+# docker had no part: the cause is the quotes around the comment.
+
+
+@pytest.mark.parametrize(("line", "meant"), [
+    pytest.param('README_FLUSH_INTERVAL="2 # seconds"', "'2'", id="number"),
+    pytest.param('README_DENYLIST="password,token # secrets"', "'password,token'",
+                 id="key-list"),
+    pytest.param("README_METRICS_SERVER='http://127.0.0.1:9 # local'", "", id="url"),
+])
+def test_a_comment_inside_the_quotes_of_a_dotenv_line_blames_the_quotes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line: str, meant: str) -> None:
+    _project(tmp_path, monkeypatch)
+    variable = line.split("=", 1)[0]
+    monkeypatch.delenv(variable, raising=False)
+    (tmp_path / ".env").write_text(line + "\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError) as caught:
+        MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
+    message = str(caught.value)
+    assert str(tmp_path / ".env") in message, message  # (where it was read)
+    assert "ends with a comment" in message, message
+    assert "a .env file keeps what stands inside its quotes" in message, message
+    assert "docker" not in message, message
+    assert message.count("ends with a comment") == 1, message
+    if meant:
+        assert f"write it without the comment, {meant}" in message, message
+
+
+def test_the_same_comment_from_the_environment_still_names_docker(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _project(tmp_path, monkeypatch)
+    monkeypatch.chdir(tmp_path)  # (no .env file)
+    monkeypatch.setenv("README_FLUSH_INTERVAL", "2 # seconds")
+    with pytest.raises(ValueError) as caught:
+        MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
+    assert "`docker run --env-file` keeps lines as written" in str(caught.value)
