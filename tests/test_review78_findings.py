@@ -8,6 +8,7 @@ fix.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,69 @@ def test_the_same_comment_from_the_environment_still_names_docker(
     with pytest.raises(ValueError) as caught:
         MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
     assert "`docker run --env-file` keeps lines as written" in str(caught.value)
+
+
+# -- a child forked between the lock's open and its record -------------------------------------
+#
+# review77 had a child forked while the collector's HAR write holds the folder's flock
+# close its copy of the lock's descriptor: the descriptors are recorded in a set, and the
+# child closes what the set holds. A fork from another thread between os.open and the
+# record missed it: the child kept the descriptor, the parent then took the lock through
+# the same open file, and the lock stayed held by the child until it exited, every later
+# write waiting for it (the window is a few instructions wide, but a multiprocessing
+# "fork" worker started from a thread can land there).
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_a_child_forked_between_the_locks_open_and_its_record_does_not_keep_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fcntl
+    import threading
+
+    from readme_metrics.cli.collector import har_file
+
+    real_open = os.open
+    opened, forked = threading.Event(), threading.Event()
+
+    def open_then_let_a_fork_in(path: object, flags: int, *args: int) -> int:
+        fd = real_open(path, flags, *args)  # type: ignore[arg-type]
+        if path == tmp_path:
+            opened.set()
+            forked.wait(2)  # the fork lands here, unless the open is closed to it
+        return fd
+
+    go_on, told = os.pipe()
+    ready, running = os.pipe()
+    pids: list[int] = []
+
+    def fork_when_opened() -> None:
+        opened.wait(10)
+        pid = os.fork()
+        if pid == 0:  # the child: says it runs, waits, writes nothing
+            try:
+                os.write(running, b"r")
+                os.read(go_on, 1)
+            finally:
+                os._exit(0)
+        pids.append(pid)
+        forked.set()
+
+    monkeypatch.setattr(har_file.os, "open", open_then_let_a_fork_in)
+    forker = threading.Thread(target=fork_when_opened)
+    forker.start()
+    try:
+        with har_file._writers_one_at_a_time(tmp_path):
+            monkeypatch.setattr(har_file.os, "open", real_open)
+        forker.join(10)
+        assert os.read(ready, 1) == b"r"
+        other = os.open(tmp_path, os.O_RDONLY)  # as another writer's lock would
+        try:
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError before
+        finally:
+            os.close(other)
+    finally:
+        os.write(told, b"x")
+        for pid in pids:
+            os.waitpid(pid, 0)
+        for fd in (go_on, told, ready, running):
+            os.close(fd)

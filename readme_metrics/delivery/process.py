@@ -43,6 +43,8 @@ _tracked: weakref.WeakSet[ProcessBound] = weakref.WeakSet()
 #: discard are single steps, and :func:`hold` runs in finalizers.
 _held: set[ProcessBound] = set()
 _child_hooks: list[Callable[[], None]] = []
+#: (before, after in the parent) pairs of :func:`on_fork`.
+_fork_hooks: list[tuple[Callable[[], None], Callable[[], None]]] = []
 _exit_hooks: list[Callable[[], None]] = []
 _lock = threading.Lock()
 _installed = False
@@ -77,6 +79,15 @@ def on_fork_in_child(hook: Callable[[], None]) -> None:
     with _lock:
         if hook not in _child_hooks:
             _child_hooks.append(hook)
+
+
+def on_fork(before: Callable[[], None], after_in_parent: Callable[[], None]) -> None:
+    """Run ``before`` in the forking thread just before every fork, and
+    ``after_in_parent`` there after it (module-level state that no fork may split)."""
+    _install()
+    with _lock:
+        if (before, after_in_parent) not in _fork_hooks:
+            _fork_hooks.append((before, after_in_parent))
 
 
 def before_exit(hook: Callable[[], None]) -> None:
@@ -164,6 +175,8 @@ def _install() -> None:
 
 
 def _before_fork() -> None:
+    for before, _ in list(_fork_hooks):
+        _safe(before)
     for obj in _snapshot():
         _safe(obj.before_fork)
 
@@ -171,6 +184,8 @@ def _before_fork() -> None:
 def _after_fork_in_parent() -> None:
     for obj in _snapshot():
         _safe(obj.after_fork_in_parent)
+    for _, after in list(_fork_hooks):
+        _safe(after)
 
 
 def _after_fork_in_child() -> None:

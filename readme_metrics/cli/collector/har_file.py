@@ -97,8 +97,9 @@ def _writers_one_at_a_time(directory: Path) -> Iterator[None]:
     try:
         if fcntl is not None:
             try:
-                fd = os.open(directory, os.O_RDONLY)
-                _locking.add(fd)
+                with _opening:  # (no fork between the open and its record)
+                    fd = os.open(directory, os.O_RDONLY)
+                    _locking.add(fd)
                 fcntl.flock(fd, fcntl.LOCK_EX)
             except OSError:
                 pass  # a lock is a courtesy between collectors; the write still goes on
@@ -115,9 +116,16 @@ def _writers_one_at_a_time(directory: Path) -> Iterator[None]:
 #: write until the child exited, and every write after waited for it. The child closes
 #: them (it writes nothing under them).
 _locking: set[int] = set()
+#: Held from a lock's ``os.open`` to its record in :data:`_locking`, and by a forking
+#: thread through the fork: a child forked from another thread in between kept a
+#: descriptor the set did not hold yet, and with it the lock the parent then took.
+#: Reentrant: a fork from the holding thread itself (a signal handler's) does not wait.
+_opening = threading.RLock()
 
 
 def _after_fork_in_child() -> None:
+    global _opening
+    _opening = threading.RLock()  # (the forking thread's, held through the fork)
     for fd in list(_locking):
         try:
             os.close(fd)
@@ -127,6 +135,15 @@ def _after_fork_in_child() -> None:
 
 
 process.on_fork_in_child(_after_fork_in_child)
+def _before_fork() -> None:
+    _opening.acquire()
+
+
+def _after_fork_in_parent() -> None:
+    _opening.release()
+
+
+process.on_fork(_before_fork, _after_fork_in_parent)
 
 
 def _private(path: Path) -> int:
