@@ -126,6 +126,7 @@ _opening = threading.RLock()
 def _after_fork_in_child() -> None:
     global _opening
     _opening = threading.RLock()  # (the forking thread's, held through the fork)
+    _fork_holds.clear()
     for fd in list(_locking):
         try:
             os.close(fd)
@@ -135,12 +136,20 @@ def _after_fork_in_child() -> None:
 
 
 process.on_fork_in_child(_after_fork_in_child)
+
+#: The longest a fork waits for a lock's open to be recorded (an open of a folder on a
+#: hung network mount must not hang every fork of the process).
+_FORK_WAIT = 2.0
+_fork_holds: list[bool] = []
+
+
 def _before_fork() -> None:
-    _opening.acquire()
+    _fork_holds.append(_opening.acquire(timeout=_FORK_WAIT))
 
 
 def _after_fork_in_parent() -> None:
-    _opening.release()
+    if _fork_holds.pop() if _fork_holds else False:
+        _opening.release()
 
 
 process.on_fork(_before_fork, _after_fork_in_parent)
