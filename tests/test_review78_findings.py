@@ -140,6 +140,7 @@ def test_a_child_forked_between_the_locks_open_and_its_record_does_not_keep_it(
         forked.set()
 
     monkeypatch.setattr(har_file.os, "open", open_then_let_a_fork_in)
+    monkeypatch.setattr(har_file, "_FORK_WAIT", 10.0)  # longer than the open's own wait
     forker = threading.Thread(target=fork_when_opened)
     forker.start()
     try:
