@@ -247,6 +247,17 @@ def _tls_short_then_end(port: int, ca: Path, prefix: str, end_after: float) -> b
     return tls_in_parts(port, ca, prefix, (b"short", b""), 100, 1, end_after, "partsleep")
 
 
+#: Tries of the bare app's request before there is nothing to compare the wrapped
+#: one with. hypercorn over TLS (seen in CI on uvloop) at times closes the bare app's
+#: connection just after reading its request, the app's answer never sent (a clean
+#: close, b''), when the one before (the warm-up) was lost to its client's end before
+#: its app answered, that app holding the loop meanwhile (the wrapped app's first call
+#: builds it: 150-300 ms). asgi12: a bare app that holds the loop 0.15-0.25 s, no
+#: middleware built, did it too (7 of 120 fresh servers); the capture's watch never ran
+#: in the failures traced. The first try only: none in 150 in one server.
+BARE_TRIES = 4
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("when", list(WHEN))
 @pytest.mark.parametrize("server", [
@@ -268,9 +279,15 @@ def test_over_tls_an_end_the_bare_app_answered_before_leaves_the_wrapped_app_its
     with serve([*HALF_CLOSE_SERVERS[server](port), *tls], env, tmp_path, port,
                host="localhost", ca=certificates.ca):
         _tls_short_then_end(port, certificates.ca, "wrap", 0.0)
-        bare = _tls_short_then_end(port, certificates.ca, "bare", end_after)
+        # hypercorn's own race (see BARE_TRIES): the bare app is none of the library's.
+        for _ in range(BARE_TRIES):
+            bare = _tls_short_then_end(port, certificates.ca, "bare", end_after)
+            if _status_and_body(bare)[1] == b"ok":
+                break
+        else:
+            pytest.skip(f"{server}: the bare app's client got no answer in {BARE_TRIES} "
+                        "tries: nothing to compare the wrapped one with")
         wrapped = _tls_short_then_end(port, certificates.ca, "wrap", end_after)
         logs = collector.wait_for_logs(2)[1:]
-    assert _status_and_body(bare)[1] == b"ok", bare
     assert _status_and_body(wrapped) == _status_and_body(bare), (bare, wrapped)
     assert len(logs) == 1, logs
