@@ -194,6 +194,7 @@ def test_an_end_the_bare_app_answered_before_leaves_the_wrapped_app_its_answer(
                      HALF_CLOSE_SLEEP=sleep)
     with serve(HALF_CLOSE_SERVERS[server](port), env, tmp_path, port):
         _short_then_end(port, "wrap", 0.0)  # the wrapped app is built at its first call
+        collector.wait_for_logs(1)  # built before the bare request (asgi12)
         bare = _short_then_end(port, "bare", end_after)
         wrapped = _short_then_end(port, "wrap", end_after)
         logs = collector.wait_for_logs(2)[1:]

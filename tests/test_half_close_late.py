@@ -322,6 +322,7 @@ def test_an_end_within_the_grace_gets_the_apps_answer(collector: Collector, tmp_
     with serve(SERVERS[server](port), env, tmp_path, port):
         # The wrapped app is built at its first call: not while this client waits.
         _in_parts(port, "wrap", (b"warm",), 4, 0)
+        collector.wait_for_logs(1)  # built before the bare request (asgi12)
         bare = _in_parts(port, "bare", parts, declared, shut_at)
         wrapped = _in_parts(port, "wrap", parts, declared, shut_at)
         logs = collector.wait_for_logs(2)[1:]
