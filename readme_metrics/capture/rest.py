@@ -85,7 +85,8 @@ from readme_metrics.capture.rest_uwsgi import (
 from readme_metrics.capture.sockets import WOULD_BLOCK, readable, socket_of
 
 __all__ = ["arrives_later", "continue_unsent", "discards_before_close", "held_whole",
-           "record_rest", "server_stream", "waits_for_close", "withholds_chunks",
+           "record_rest", "server_stream", "short_read_ends", "waits_for_close",
+           "withholds_chunks",
            "yields_nothing_in_close"]
 
 
@@ -196,6 +197,16 @@ def held_whole(stream: Any) -> bool:
         base = server_stream(stream)
         return _is_buffered(base) or (is_uwsgi_input(base) and post_buffered())
     except Exception:  # noqa: BLE001 - unknown: not known to be whole
+        return False
+
+
+def short_read_ends(stream: Any) -> bool:
+    """True when a read of ``stream`` that gave fewer bytes than asked reached the body's
+    end: a body in memory or a regular file (Django's ASGI body file, waitress's), never
+    a socket's reader. Never raises."""
+    try:
+        return _is_buffered(server_stream(stream))
+    except Exception:  # noqa: BLE001 - unknown: a short read says nothing
         return False
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Iterator, Mapping, Optional
 
 from readme_metrics.capture.body import BodyRecord, read_ahead, readline_ahead
-from readme_metrics.capture.rest import record_rest, waits_for_close
+from readme_metrics.capture.rest import record_rest, short_read_ends, waits_for_close
 
 __all__ = ["StreamTee"]
 
@@ -36,9 +36,15 @@ class StreamTee:
         record = self.record
         if data:
             self._ahead = record.feed_after(data, self._ahead)
-        if asked is None or asked < 0 or (not data and asked > 0):
+        if asked is None or asked < 0 or (not data and asked > 0) or (
+                asked is not None and 0 < len(data) < asked and short_read_ends(self._stream)):
             # (Read on to its end after read_rest gave up on it, it is whole after all,
             # unless it ended short of its length: BodyRecord.end and feed say which.)
+            # A short read of a body in memory or a file is its end: Django's ASGI
+            # handler reads its body file by a size where the file has no seekable()
+            # (SpooledTemporaryFile before Python 3.11), and closes the file before the
+            # log is finished (nothing read after the view then: the body, whole, was
+            # logged incomplete).
             record.end()
         return data
 
