@@ -37,6 +37,10 @@ pytestmark = pytest.mark.e2e
 TARGET = "tests.support.half_close_app:app"
 # uvicorn's loop, named: asyncio's, and uvloop (libuv reads a socket its own way; the
 # capture pauses the transport's reading and watches a duplicate of its descriptor).
+# Each client here reads until the server closes: hypercorn closes a connection only
+# after its keep-alive time idle (5 s by default, once per connection: the suite's
+# slowest rows); 1 s closes it the same, sooner. A request in progress is not idle.
+_IDLE = "--keep-alive=1"
 SERVERS = {
     "uvicorn": lambda port: [*ASGI_SERVERS["uvicorn"](port, TARGET), "--loop=asyncio"],
     "uvicorn-uvloop": lambda port: [*ASGI_SERVERS["uvicorn"](port, TARGET),
@@ -45,8 +49,8 @@ SERVERS = {
                                  "--loop=asyncio"],
     "uvicorn-h11-uvloop": lambda port: [*ASGI_SERVERS["uvicorn"](port, TARGET),
                                         "--http=h11", "--loop=uvloop"],
-    "hypercorn": lambda port: ASGI_SERVERS["hypercorn"](port, TARGET),
-    "hypercorn-uvloop": lambda port: [*ASGI_SERVERS["hypercorn"](port, TARGET),
+    "hypercorn": lambda port: [*ASGI_SERVERS["hypercorn"](port, TARGET), _IDLE],
+    "hypercorn-uvloop": lambda port: [*ASGI_SERVERS["hypercorn"](port, TARGET), _IDLE,
                                       "--worker-class=uvloop"],
 }
 #: The event loop each row runs (the app's x-loop header says it).
@@ -113,7 +117,7 @@ def test_under_trio_a_half_closed_short_body_gets_no_400(collector: Collector,
     the bare app, never the 400."""
     pytest.importorskip("trio")
     port = free_port()
-    with serve(TRIO(port, TARGET), server_env(collector), tmp_path, port):
+    with serve([*TRIO(port, TARGET), _IDLE], server_env(collector), tmp_path, port):
         answers = {prefix: [_half_closed_short(port, prefix) for _ in range(3)]
                    for prefix in ("bare", "wrap")}
         logs = collector.wait_for_logs(3)
