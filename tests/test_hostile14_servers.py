@@ -69,10 +69,12 @@ SERVERS: dict[str, Callable[[int], list[str]]] = {
     "uvicorn-h11": lambda port: [*ASGI_SERVERS["uvicorn"](port, ASGI), "--http=h11"],
     # asyncio's own loop, which the two above do not run where uvloop is installed
     "uvicorn-asyncio": lambda port: [*ASGI_SERVERS["uvicorn"](port, ASGI), "--loop=asyncio"],
-    "hypercorn": lambda port: ASGI_SERVERS["hypercorn"](port, ASGI),
+    # --keep-alive=1: hypercorn closes an idle connection after 1 s (5 s by default),
+    # before QUIET, and not in a request (the half-close cases' reads end at its close)
+    "hypercorn": lambda port: [*ASGI_SERVERS["hypercorn"](port, ASGI), "--keep-alive=1"],
     # asgi11: hypercorn on uvloop, and daphne (each: every case the same answer)
     "hypercorn-uvloop": lambda port: [*ASGI_SERVERS["hypercorn"](port, ASGI),
-                                      "--worker-class=uvloop"],
+                                      "--keep-alive=1", "--worker-class=uvloop"],
     "daphne": lambda port: ASGI_SERVERS["daphne"](port, ASGI),
 }
 
