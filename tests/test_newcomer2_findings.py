@@ -89,7 +89,8 @@ def test_nothing_listening_on_a_loopback_url_says_to_start_the_collector(
     # running (or on another port): "could not deliver ... (ConnectionError:
     # ConnectionRefusedError ...)", with no word of the collector the URL was meant for.
     url = f"http://127.0.0.1:{_closed_port()}"
-    delivery = make_delivery(url, buffer_length=1)
+    delivery = make_delivery(url, buffer_length=1,
+                             max_down_attempts=5)  # given up sooner: the same words
     delivery.submit(item("a"))
     wait_until(lambda: delivery.stats["dropped"] == 1)
     (warning,) = messages(caplog, logging.WARNING, "could not deliver")

@@ -183,7 +183,8 @@ def test_a_proxy_in_the_way_of_a_loopback_url_says_to_exempt_it(
         monkeypatch.setenv(name, f"http://127.0.0.1:{free_port()}")  # a dead proxy
     for name in ("no_proxy", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
-    delivery = make_delivery(collector.url, buffer_length=1)
+    delivery = make_delivery(collector.url, buffer_length=1,
+                             max_down_attempts=5)  # given up sooner: the same words
     delivery.submit(item("a"))
     wait_until(lambda: delivery.stats["dropped"] == 1)
     (warning,) = messages(caplog, logging.WARNING, "could not deliver")
