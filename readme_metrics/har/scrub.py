@@ -22,6 +22,7 @@ from readme_metrics.har.key_base64 import (
     masked_base64_runs,
     masked_encoded_runs,
     shortest_spelling,
+    spelled_in,
 )
 from readme_metrics.har.pairs import parse_query
 from readme_metrics.har.text import FORM, content_type
@@ -117,8 +118,6 @@ def _base64_fields(entry: dict[str, Any], caller: CallerKey) -> None:
     # type (a form's file part), sends it to the records' own test, as before.
     # The form's and multipart's field names too (a file part's name is in its data URL,
     # its value): most logs have no fields.
-    # The form's and multipart's field names too (a file part's name is in its data URL,
-    # its value): most logs have no fields.
     params = every[4]
     try:
         joined = "\0".join([url, redirect, method, reason, *map(_VALUE, chain(*every))])
@@ -194,14 +193,9 @@ def masked_base64(value: str, caller: CallerKey) -> str:
     hop as sent, behind trusted_proxies) with the (long) key's base64 spellings masked,
     as :func:`_base64_fields` does in the entry's."""
     key = caller.key
-    if not caller.inside or len(value) < shortest_spelling(key):
+    if not caller.inside or len(value) < shortest_spelling(key) or not spelled_in(value, key):
         return value
-    spellings = base64_spellings(key)
-    if not _holds(value, spellings) and not (
-            ("%" in value or "\n" in value or "\\" in value)
-            and broken_spelling_in(value, key)):
-        return value
-    return _masked_value(value, key, caller.masked, spellings, False)
+    return _masked_value(value, key, caller.masked, base64_spellings(key), False)
 
 
 def _masked_value(value: str, key: str, masked: str, spellings: tuple[str, ...],
