@@ -27,6 +27,7 @@ from typing import Any, Callable, Optional, Union
 from readme_metrics._dotted import NotImported
 from readme_metrics._logging import LogLimiter, QuietLogger, hidden, withheld_traceback
 from readme_metrics.exchange import Group
+from readme_metrics.har.key_forms import MIN_SUBSTRING_KEY
 
 _KNOWN_KEYS = frozenset(("api_key", "id", "label", "email"))
 _DOCUMENTED_KEYS = "api_key, label, email"  # "id" is the official package's older name
@@ -240,14 +241,11 @@ def _plain(result: dict[Any, Any]) -> bool:
         value is None or value.__class__ is str for value in result.values())
 
 
-#: The most digits of a caller's key that is a user's id rather than a key: below
-#: MIN_SUBSTRING_KEY (har.key_forms), it is masked where a whole value equals it.
-_SHORT_NUMBER = 8
-
-
 def _short_number(key: str) -> bool:
-    """True for a key of a few ASCII digits (``"1"``, ``"42"``): a user's id, not a key."""
-    return len(key) < _SHORT_NUMBER and key.isascii() and key.isdigit()
+    """True for a key of a few ASCII digits (``"1"``, ``"42"``): a user's id, not a key.
+    Shorter than :data:`~readme_metrics.har.key_forms.MIN_SUBSTRING_KEY`, it is masked
+    where a whole value equals it."""
+    return len(key) < MIN_SUBSTRING_KEY and key.isascii() and key.isdigit()
 
 
 #: Said once, the first time the grouping function returns such a key ({} its digits).
