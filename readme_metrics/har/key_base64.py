@@ -141,13 +141,13 @@ _NAME_RUN = re.compile(r"[A-Za-z0-9+/\-_]+=*")
 
 
 def masked_name_runs(name: str, key: str, masked: str) -> str:
-    """A header's or a cookie's ``name`` with each run of base64 spelling the (long) ``key``'s bytes
-    masked: written again with ``masked``'s bytes there as in a value
+    """A header's or a cookie's ``name`` with each run of base64 spelling the (long)
+    ``key``'s bytes masked: written again with ``masked``'s bytes there as in a value
     (:func:`masked_base64_runs`, :func:`masked_encoded_runs`); in another case (as a
     server passes a request's names on: WSGI's title case and "-" for "_", ASGI's lower
-    case), where it
-    no longer decodes as written but is still read back by whoever tries the cases of
-    each group of four, the run becomes ``masked``. ``name`` itself when none does."""
+    case), where it no longer decodes as written but is still read back by whoever
+    tries the cases of each group of four, the run becomes ``masked``. ``name`` itself
+    when none does."""
     if len(name) < shortest_spelling(key):
         return name
     name = masked_base64_runs(name, key, masked)
