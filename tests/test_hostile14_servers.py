@@ -32,7 +32,7 @@ import socket
 import time
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import pytest
 import requests
@@ -330,6 +330,36 @@ def _request_of(log: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
+def refused_logs(collector: Any) -> dict[str, list[Any]]:
+    """The logs the Metrics API's validation refuses, by trace (their first problems)."""
+    return {_trace_of(batch[index]) if index >= 0 else "?": problems[:3]
+            for batch in collector.batches
+            for index, problems in validate_batch(batch).items()}
+
+
+def logs_by_trace(logs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The logs by the trace of the request each logs (its X-Trace header)."""
+    by_trace: dict[str, list[dict[str, Any]]] = {}
+    for log in logs:
+        by_trace.setdefault(_trace_of(log), []).append(log)
+    return by_trace
+
+
+def wrong_bodies(cases: Mapping[str, tuple[Any, Mapping[int, Optional[bytes]]]],
+                 by_trace: Mapping[str, list[dict[str, Any]]]) -> dict[str, str]:
+    """For each case's wrapped request (``w-NAME-N``) whose log's body is not what the
+    app was given, what is wrong with it."""
+    wrong = {}
+    for name, (_, given) in cases.items():
+        for n, expected in given.items():
+            found = by_trace.get(f"w-{name}-{n}")
+            if found and expected is not None:
+                problem = body_problem(_request_of(found[0]), expected)
+                if problem:
+                    wrong[f"{name}-{n}"] = problem
+    return wrong
+
+
 def _as_bytes(text: str) -> tuple[bytes, ...]:
     """The bytes a logged text may stand for: UTF-8, or latin-1 (what a textual body
     that is no UTF-8 is read as: docs/BODIES.md)."""
@@ -414,22 +444,11 @@ def test_hostile_clients_same_answer_same_moment_truthful_logs(
             out.write(json.dumps({"server": server, "times": times}) + "\n")
     assert not differ, f"answers differ (bare, wrapped): {differ}"
     assert not odd, f"known differences no longer what they were: {odd}"
-    invalid = {_trace_of(batch[index]) if index >= 0 else "?": problems[:3]
-               for batch in collector.batches
-               for index, problems in validate_batch(batch).items()}
+    invalid = refused_logs(collector)
     assert not invalid, f"logs the Metrics API refuses: {invalid}"
-    by_trace: dict[str, list[dict[str, Any]]] = {}
-    for log in logs:
-        by_trace.setdefault(_trace_of(log), []).append(log)
+    by_trace = logs_by_trace(logs)
     counts = {trace: len(by_trace.get(trace, [])) for trace in seen}
     assert all(count == 1 for count in counts.values()), f"logs per request: {counts}"
     assert set(by_trace) <= set(seen), f"logs of requests the app never saw: {by_trace.keys()}"
-    wrong = {}
-    for name, (_, given) in CASES.items():
-        for n, expected in given.items():
-            found = by_trace.get(f"w-{name}-{n}")
-            if found and expected is not None:
-                problem = body_problem(_request_of(found[0]), expected)
-                if problem:
-                    wrong[f"{name}-{n}"] = problem
+    wrong = wrong_bodies(CASES, by_trace)
     assert not wrong, f"logged bodies not what the app was given: {wrong}"

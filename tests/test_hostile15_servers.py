@@ -29,7 +29,6 @@ from typing import Any, Optional
 import pytest
 import requests
 
-from readme_metrics.cli.collector.validation import validate_batch
 from tests.support.fake_api import Collector, free_port
 from tests.test_e2e_servers import serve, server_env
 from tests.test_hostile14_servers import (
@@ -42,16 +41,17 @@ from tests.test_hostile14_servers import (
     Make,
     Step,
     _read,
-    _request_of,
-    body_problem,
     both,
     chunked,
+    logs_by_trace,
     normalized,
     play,
+    refused_logs,
     request,
     then,
+    wrong_bodies,
 )
-from tests.test_hostile_servers import _logs_for, _trace_of, _traces
+from tests.test_hostile_servers import _logs_for, _traces
 
 pytestmark = pytest.mark.e2e
 
@@ -296,23 +296,12 @@ def play_cases(server: str, collector: Collector, tmp_path: Path,
                 differ[name] = (bare[:600], wrapped[:600])
         seen = _traces(traces)
         logs = _logs_for(collector, len(seen))
-    invalid = {_trace_of(batch[index]) if index >= 0 else "?": problems[:3]
-               for batch in collector.batches
-               for index, problems in validate_batch(batch).items()}
-    by_trace: dict[str, list[dict[str, Any]]] = {}
-    for log in logs:
-        by_trace.setdefault(_trace_of(log), []).append(log)
+    invalid = refused_logs(collector)
+    by_trace = logs_by_trace(logs)
     counts = {trace: len(by_trace.get(trace, [])) for trace in seen
               if len(by_trace.get(trace, [])) != 1}
-    wrong = {}
-    for name, (_, given) in cases.items():
-        for n, expected in given.items():
-            found = by_trace.get(f"w-{name}-{n}")
-            if found and expected is not None:
-                problem = body_problem(_request_of(found[0]), expected)
-                if problem:
-                    wrong[f"{name}-{n}"] = problem
-    return {"differ": differ, "invalid": invalid, "counts": counts, "wrong": wrong,
+    return {"differ": differ, "invalid": invalid, "counts": counts,
+            "wrong": wrong_bodies(cases, by_trace),
             "unlogged": sorted(set(by_trace) - set(seen))}
 
 
