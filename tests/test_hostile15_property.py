@@ -32,7 +32,13 @@ from hypothesis import strategies as st
 from readme_metrics.cli.collector.validation import validate_log
 from tests.support.fake_api import Collector, free_port
 from tests.test_e2e_servers import serve, server_env
-from tests.test_hostile14_servers import SERVERS, _request_of, body_problem, normalized
+from tests.test_hostile14_servers import (
+    SERVERS,
+    _request_of,
+    body_problem,
+    logs_by_trace,
+    normalized,
+)
 from tests.test_hostile15_servers import OWN_SERVERS
 from tests.test_hostile_servers import SAFETY, _trace_of
 
@@ -171,9 +177,7 @@ def test_pipelined_random_framing_same_answer_and_truthful_logs(
                                  if served.traces.exists() else [])
                if line.startswith("w-" + trace + "-")]
     logs = served.logs_for("w-" + trace, len(reached))
-    by_trace: dict[str, list[dict[str, Any]]] = {}
-    for log in logs:
-        by_trace.setdefault(_trace_of(log), []).append(log)
+    by_trace = logs_by_trace(logs)
     assert sorted(by_trace) == sorted(reached), (by_trace.keys(), reached)
     assert all(len(found) == 1 for found in by_trace.values())
     for log in logs:
