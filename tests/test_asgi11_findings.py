@@ -39,7 +39,7 @@ from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_e2e_servers import serve, server_env
 from tests.test_half_close_late import SERVER_PARAMS as HALF_CLOSE_PARAMS
 from tests.test_half_close_late import SERVERS as HALF_CLOSE_SERVERS
-from tests.test_half_close_late import _status_and_body, tls_in_parts
+from tests.test_half_close_late import _status_and_body, tls_in_parts, tls_options
 from tests.test_hostile14_servers import ASGI as HOSTILE_ASGI
 from tests.test_hostile14_servers import CASES as HOSTILE_CASES
 from tests.test_hostile14_servers import normalized, play
@@ -275,9 +275,7 @@ def test_over_tls_an_end_the_bare_app_answered_before_leaves_the_wrapped_app_its
     port = free_port()
     env = server_env(collector, HALF_CLOSE_HOLD="0", HALF_CLOSE_GRACE=grace,
                      HALF_CLOSE_SLEEP=sleep)
-    tls = ([f"--ssl-certfile={certificates.cert}", f"--ssl-keyfile={certificates.key}"]
-           if server.startswith("uvicorn") else
-           [f"--certfile={certificates.cert}", f"--keyfile={certificates.key}"])
+    tls = tls_options(server, certificates)
     with serve([*HALF_CLOSE_SERVERS[server](port), *tls], env, tmp_path, port,
                host="localhost", ca=certificates.ca):
         _tls_short_then_end(port, certificates.ca, "wrap", 0.0)

@@ -27,7 +27,7 @@ import pytest
 
 from tests.support.fake_api import Collector, free_port
 from tests.support.half_close_app import HOLD
-from tests.support.tls import make_certificates
+from tests.support.tls import Certificates, make_certificates
 from tests.test_asgi_servers import NO_UVLOOP
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_e2e_servers import serve, server_env
@@ -200,6 +200,14 @@ def _tls_half_closed(port: int, ca: Path, prefix: str, parts: tuple[bytes, bytes
     return tls_in_parts(port, ca, prefix, parts, declared, 1, HOLD / 3)
 
 
+def tls_options(server: str, certificates: Certificates) -> list[str]:
+    """The command line options serving ``certificates`` over TLS: uvicorn's, or
+    hypercorn's (any of its workers)."""
+    if server.startswith("uvicorn"):
+        return [f"--ssl-certfile={certificates.cert}", f"--ssl-keyfile={certificates.key}"]
+    return [f"--certfile={certificates.cert}", f"--keyfile={certificates.key}"]
+
+
 def tls_in_parts(port: int, ca: Path, prefix: str, parts: tuple[bytes, ...],
                  declared: int, shut_at: int, pause: float = 0.1,
                  route: str = "noread") -> bytes:
@@ -248,10 +256,7 @@ def test_over_tls_the_rest_in_the_socket_is_not_counted(
     incomplete."""
     certificates = make_certificates(tmp_path)
     port = free_port()
-    argv = [*SERVERS[server](port), f"--certfile={certificates.cert}",
-            f"--keyfile={certificates.key}"] if server.startswith("hypercorn") else [
-        *SERVERS[server](port), f"--ssl-certfile={certificates.cert}",
-        f"--ssl-keyfile={certificates.key}"]
+    argv = [*SERVERS[server](port), *tls_options(server, certificates)]
     parts = (b"short", rest)
     with serve(argv, server_env(collector), tmp_path, port, host="localhost",
                ca=certificates.ca):

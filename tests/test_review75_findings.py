@@ -53,6 +53,7 @@ from tests.test_half_close_late import (
     WITHIN_GRACE,
     _status_and_body,
     tls_in_parts,
+    tls_options,
 )
 from tests.test_secrets16_findings import _escaped, _sent, _wrapped
 
@@ -115,9 +116,7 @@ def test_over_tls_an_end_within_the_grace_gets_the_apps_answer(
     certificates = make_certificates(tmp_path)
     port = free_port()
     env = server_env(collector, HALF_CLOSE_HOLD="0", HALF_CLOSE_GRACE="2")
-    tls = ([f"--ssl-certfile={certificates.cert}", f"--ssl-keyfile={certificates.key}"]
-           if server.startswith("uvicorn") else
-           [f"--certfile={certificates.cert}", f"--keyfile={certificates.key}"])
+    tls = tls_options(server, certificates)
     with serve([*SERVERS[server](port), *tls], env, tmp_path, port, host="localhost",
                ca=certificates.ca):
         tls_in_parts(port, certificates.ca, "wrap", (b"warm",), 4, 0)
