@@ -27,6 +27,17 @@ from tests.test_newcomer_findings import _project
 # other options were refused without saying why ('"false"' is not true or false).
 
 
+def _refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str,
+             text: str) -> str:
+    """The ValueError's message for a configuration made with ``variable`` set to
+    ``text`` in the environment (in a fresh project folder)."""
+    _project(tmp_path, monkeypatch)
+    monkeypatch.setenv(variable, text)
+    with pytest.raises(ValueError) as caught:
+        MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
+    return str(caught.value)
+
+
 @pytest.mark.parametrize(("variable", "text", "meant"), [
     pytest.param("README_DENYLIST", '"password,token"', "'password,token'", id="denylist"),
     pytest.param("README_ALLOWLIST", "'id,name'", "'id,name'", id="allowlist-single"),
@@ -44,11 +55,7 @@ from tests.test_newcomer_findings import _project
 def test_a_list_number_or_flag_between_quotes_is_refused_saying_to_remove_them(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, text: str,
         meant: str) -> None:
-    _project(tmp_path, monkeypatch)
-    monkeypatch.setenv(variable, text)
-    with pytest.raises(ValueError) as caught:
-        MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
-    message = str(caught.value)
+    message = _refused(tmp_path, monkeypatch, variable, text)
     assert f"({variable})" in message and "(from the environment)" in message, message
     assert "quotes" in message and "docker run --env-file" in message, message
     assert f"write it without them, {meant}" in message, message
@@ -59,11 +66,7 @@ def test_a_list_number_or_flag_between_quotes_is_refused_saying_to_remove_them(
                                       "README_BASE_LOG_URL"])
 def test_a_url_between_quotes_is_refused_saying_to_remove_them(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
-    _project(tmp_path, monkeypatch)
-    monkeypatch.setenv(variable, '"http://ops:hunter2@127.0.0.1:9001"')
-    with pytest.raises(ValueError) as caught:
-        MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
-    message = str(caught.value)
+    message = _refused(tmp_path, monkeypatch, variable, '"http://ops:hunter2@127.0.0.1:9001"')
     assert "quotes" in message and "docker run --env-file" in message, message
     assert "write it without them" in message, message
     assert "hunter2" not in message.split("got", 1)[1].split(":", 1)[1], message  # the
@@ -194,11 +197,7 @@ def test_a_value_with_a_comment_after_it_is_refused_saying_so(
     # README_DENYLIST=password,token # secrets in a file for `docker run --env-file` was
     # the keys 'password' and 'token # secrets': the token was never redacted, without a
     # word; the numbers and flags were refused without saying why.
-    _project(tmp_path, monkeypatch)
-    monkeypatch.setenv(variable, text)
-    with pytest.raises(ValueError) as caught:
-        MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
-    message = str(caught.value)
+    message = _refused(tmp_path, monkeypatch, variable, text)
     assert f"({variable})" in message, message
     assert "ends with a comment" in message and "docker run --env-file" in message, message
     assert message.count("docker run --env-file") == 1, message
