@@ -241,11 +241,12 @@ def _plain(result: dict[Any, Any]) -> bool:
         value is None or value.__class__ is str for value in result.values())
 
 
-def _short_number(key: str) -> bool:
-    """True for a key of a few ASCII digits (``"1"``, ``"42"``): a user's id, not a key.
-    Shorter than :data:`~readme_metrics.har.key_forms.MIN_SUBSTRING_KEY`, it is masked
-    where a whole value equals it."""
-    return len(key) < MIN_SUBSTRING_KEY and key.isascii() and key.isdigit()
+def _number_key(key: str) -> bool:
+    """True for a key of ASCII digits alone (``"1"``, ``"42"``, ``"12345678"``): a user's
+    id or an account number, not a key. Shorter than
+    :data:`~readme_metrics.har.key_forms.MIN_SUBSTRING_KEY`, it is masked where a whole
+    value equals it; longer, wherever its digits occur, inside longer numbers too."""
+    return key.isascii() and key.isdigit()
 
 
 #: Said once, the first time the grouping function returns such a key ({} its digits).
@@ -255,6 +256,16 @@ SHORT_NUMBER_KEY = (
     "a page number in a JSON body, the query or the path), so those show the mask; return "
     "a key that appears nowhere else, such as f\"user-{{user.pk}}\", to keep them (ReadMe "
     "groups the calls by it); said once")
+
+#: The same for a number of MIN_SUBSTRING_KEY digits or more, masked inside other text too:
+#: an order number or a timestamp holding its digits goes out with the mask in its middle.
+LONG_NUMBER_KEY = (
+    "the grouping function returned an api_key of {}: a user's id or an account number? "
+    "As the caller's key it is masked wherever its digits occur in that caller's logs, "
+    "inside longer numbers too (an order number or a timestamp holding them, in a JSON "
+    "body, the query or the path, shows the mask in its middle, a JSON number turned into "
+    "text); return a key that appears nowhere else, such as f\"user-{{user.pk}}\", to keep "
+    "them (ReadMe groups the calls by it); said once")
 
 #: Said at DEBUG the first time the grouping function returns None (no request data).
 LEFT_OUT = ("the grouping function returned None, so this call is not logged, nor any other "
@@ -381,12 +392,14 @@ class Identifier:
         if key is None:
             self._report(logging.ERROR, _no_key(result))
             return None
-        if not self._said_number and _short_number(key):
+        if not self._said_number and _number_key(key):
             # README's Django grouping once said str(request.user.pk): every 1 in the first
-            # user's logs went out as the mask, without a word. The key is not said.
+            # user's logs went out as the mask, without a word; an id of 8 digits or more
+            # is masked inside longer numbers too. The key is not said.
             self._said_number = True
             digits = "one digit" if len(key) == 1 else f"{len(key)} digits"
-            self._report(logging.WARNING, SHORT_NUMBER_KEY.format(digits))
+            said = SHORT_NUMBER_KEY if len(key) < MIN_SUBSTRING_KEY else LONG_NUMBER_KEY
+            self._report(logging.WARNING, said.format(digits))
         if not _KNOWN_KEYS.issuperset(result):
             # (A name may be data too: the caller's key as a name is hidden.)
             extra = sorted(hidden(str(name), (key,)) for name in result
