@@ -53,3 +53,86 @@ def test_a_long_number_as_the_callers_key_is_warned_about_once(
         "content"]["text"]
     assert '"order": "99sha512-' in text.replace('":"', '": "'), text
     middleware.close()
+
+
+# -- Litestar: the metrics middleware in `middleware=[...]` instead of around the app ------
+#
+# README's table says to wrap the `Litestar(...)` app; a Litestar user writes middleware in
+# `Litestar(middleware=[DefineMiddleware(MetricsMiddleware, config=...)])`, as Litestar's
+# own docs teach, and nothing said not to. Litestar builds that list once per route
+# handler: 3 routes made 26 middlewares, one sender thread and one batch per route called,
+# none saw the lifespan, so `uvicorn app:app` stopped by SIGTERM (a redeploy) lost the logs
+# still queued (0 of 2, run by hand; wrapped: 2 of 2). README's row now says so.
+
+_LITESTAR_APP = '''
+import os
+
+from litestar import Litestar, get
+from litestar.middleware import DefineMiddleware
+
+from readme_metrics import MetricsApiConfig
+from readme_metrics.asgi import MetricsMiddleware
+
+made = []
+
+
+class Counted(MetricsMiddleware):
+    def __init__(self, *args, **kwargs):
+        made.append(self)
+        super().__init__(*args, **kwargs)
+
+
+@get("/pets")
+async def pets() -> dict:
+    print("middlewares made:", len(made), flush=True)
+    return {"pets": []}
+
+
+@get("/owners")
+async def owners() -> dict:
+    return {"owners": []}
+
+
+def grouping(request):
+    return {"api_key": request.headers.get("x-api-key")}
+
+
+config = MetricsApiConfig(grouping_function=grouping)
+if os.environ["FORM"] == "list":
+    app = Litestar([pets, owners], middleware=[DefineMiddleware(Counted, config=config)])
+else:
+    app = Counted(Litestar([pets, owners]), config)
+'''
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("form", ["wrapped", "list"])
+def test_litestar_wrapped_as_readme_says_keeps_its_last_log_at_a_uvicorn_stop(
+        tmp_path, collector, form: str) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    pytest.importorskip("litestar")
+    pytest.importorskip("uvicorn")
+    from tests.support.command import app_environment
+    from tests.support.ports import free_port
+    from tests.test_readme import _get_then_sigterm, readme_sections
+
+    row = [line for line in readme_sections()[
+        "Quick start: Bottle, Pyramid, Falcon, Starlette and others"].splitlines()
+        if line.startswith("| Litestar |")][0]
+    assert "not in its `middleware=[...]`" in row, row
+    (tmp_path / "app.py").write_text(_LITESTAR_APP)
+    port = free_port()
+    env = app_environment(collector.url, tmp_path, FORM=form)  # flush_interval stays 5 s
+    log = tmp_path / "app-output.txt"
+    answer = _get_then_sigterm([sys.executable, "-m", "uvicorn", "app:app", "--port",
+                                str(port)], tmp_path, env, port, log, "/pets")
+    assert answer.status_code == 200, log.read_text()
+    output = log.read_text()
+    if form == "wrapped":
+        assert "middlewares made: 1\n" in output, output
+        assert len(collector.wait_for_logs(1, timeout=10)) == 1, output
+    else:  # what README's row says: one per route, and the queued log lost at the stop
+        made = int(output.split("middlewares made: ")[1].split()[0])
+        assert made > 2, output
+        assert collector.logs == [], collector.logs
