@@ -210,16 +210,17 @@ def test_the_flask_quick_start_under_gunicorn_as_readme_says(tmp_path: Path,
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("sigterm", [False, True], ids=["quick-start", "with-sigterm-lines"])
+@pytest.mark.parametrize("lifespan", [False, True], ids=["quick-start", "with-lifespan"])
 def test_the_django_quick_start_under_uvicorn_keeps_its_last_logs_as_readme_says(
-        tmp_path: Path, collector: Collector, sigterm: bool) -> None:
+        tmp_path: Path, collector: Collector, lifespan: bool) -> None:
     """README's Django quick start, served by `uvicorn mysite.asgi:application` as its
     "Django under ASGI" row said ("nothing more"), then stopped as a redeploy stops it
     (SIGTERM) just after a call: the log, waiting for its flush_interval, was lost
     (uvicorn ends on SIGTERM without exit hooks, Django's ASGI handler having no
-    lifespan). README now says so in the quick start and the row, with the lines to add
-    to settings.py; with them the log arrives. Without them it is still lost: that is
-    what README says, checked."""
+    lifespan). README now says so in the quick start and the row, with the lines to put
+    in asgi.py (`with_lifespan`; they were SIGTERM lines in settings.py until newcomer16);
+    with them the log arrives. Without them it is still lost: that is what README says,
+    checked."""
     from tests.test_readme import _django, _get_then_sigterm
 
     section = readme_sections()["Quick start: Django"]
@@ -227,15 +228,15 @@ def test_the_django_quick_start_under_uvicorn_keeps_its_last_logs_as_readme_says
     row = [line for line in readme_sections()[
         "Quick start: Bottle, Pyramid, Falcon, Starlette and others"].splitlines()
         if line.startswith("| Django under ASGI |")][0]
-    assert "SIGTERM lines" in row and "nothing more" not in row, row
-    _django(tmp_path, 0, sigterm=sigterm)
+    assert "with_lifespan" in row and "nothing more" not in row, row
+    _django(tmp_path, 0, lifespan=lifespan)
     port = free_port()
     env = app_environment(collector.url, tmp_path)
     log = tmp_path / "app-output.txt"
     answer = _get_then_sigterm([sys.executable, "-m", "uvicorn", "mysite.asgi:application",
                                 "--port", str(port)], tmp_path, env, port, log)
     assert answer.status_code == 200
-    if sigterm:
+    if lifespan:
         assert len(_one_log(collector, log)) == 1
     else:  # the flush_interval (5 s) has not come: nothing was sent, nor will be
         assert collector.logs == [], collector.logs

@@ -276,13 +276,11 @@ def _fastapi(tmp_path: Path, port: int) -> list[str]:
     return [sys.executable, "-m", "uvicorn", "app:app", "--port", str(port)]
 
 
-def _django(tmp_path: Path, port: int, sigterm: bool = False) -> list[str]:
-    """README's Django quick start in a new project; with ``sigterm``, the SIGTERM lines
-    it adds for uvicorn too."""
-    settings_code, grouping_code, sigterm_code = code_blocks(
+def _django(tmp_path: Path, port: int, lifespan: bool = False) -> list[str]:
+    """README's Django quick start in a new project; with ``lifespan``, the lines it puts
+    in `mysite/asgi.py` for uvicorn too."""
+    settings_code, grouping_code, asgi_code = code_blocks(
         readme_sections()["Quick start: Django"], "python")
-    if sigterm:
-        settings_code += "\n" + sigterm_code
     run_command([sys.executable, "-m", "django", "startproject", "mysite", "."],
                 cwd=tmp_path, check=True)
     settings = tmp_path / "mysite" / "settings.py"
@@ -290,6 +288,8 @@ def _django(tmp_path: Path, port: int, sigterm: bool = False) -> list[str]:
     (tmp_path / "myapp").mkdir()
     (tmp_path / "myapp" / "__init__.py").write_text("")
     (tmp_path / "myapp" / "metrics.py").write_text(grouping_code)
+    if lifespan:  # README: "`mysite/asgi.py` wraps Django's application in with_lifespan"
+        (tmp_path / "mysite" / "asgi.py").write_text(asgi_code)
     return [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
 
 

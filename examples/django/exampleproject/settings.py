@@ -60,8 +60,8 @@ README_METRICS_CONFIG = MetricsApiConfig(
 )
 
 # SIGTERM (kill, docker stop) as a normal exit where no server handles it (runserver
-# --noreload; uvicorn, as Django's ASGI handler has no lifespan), so that the logs still
-# queued are sent; gunicorn keeps its own graceful stop (README, Troubleshooting). Only
+# --noreload, waitress; under uvicorn asgi.py's with_lifespan does it), so that the logs
+# still queued are sent; gunicorn keeps its own graceful stop (README, Troubleshooting). Only
 # the main thread may set a handler: imported off it, the settings leave signals alone.
 if threading.current_thread() is threading.main_thread() and \
         signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
