@@ -9,8 +9,10 @@ fix.
 from __future__ import annotations
 
 import logging
+import signal
 
 import pytest
+import requests
 
 from readme_metrics import MetricsApiConfig
 from tests.test_newcomer15_findings import _app_returning
@@ -136,3 +138,48 @@ def test_litestar_wrapped_as_readme_says_keeps_its_last_log_at_a_uvicorn_stop(
         made = int(output.split("middlewares made: ")[1].split()[0])
         assert made > 2, output
         assert collector.logs == [], collector.logs
+
+
+# -- the Bottle and Pyramid examples stopped by SIGTERM under their own servers ----------
+#
+# examples/bottle and examples/pyramid say to serve them with `waitress-serve`, Bottle's
+# also with `bottle.run` (`python app.py`, wsgiref), the servers a Pyramid user's `pserve`
+# and a Bottle user's tutorial start. Neither takes SIGTERM: a `docker stop` or `kill`
+# ended Python without its exit hooks, and the logs still queued (up to flush_interval's)
+# were lost, 0 of 2 by hand under each. examples/wsgi_app.py and examples/django made
+# SIGTERM an exit; these two now do too, with Troubleshooting's lines.
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("name", "server"), [
+    pytest.param("bottle/app.py", "waitress", id="bottle-waitress"),
+    pytest.param("bottle/app.py", "python", id="bottle-run"),
+    pytest.param("pyramid/app.py", "waitress", id="pyramid-waitress"),
+])
+def test_the_bottle_and_pyramid_examples_send_their_last_logs_at_a_sigterm(
+        tmp_path, collector, name: str, server: str) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+    import sys
+
+    from tests.support.command import app_environment
+    from tests.support.ports import free_port
+    from tests.test_readme import EXAMPLES, _start_app
+
+    folder = tmp_path / name.split("/")[0]
+    shutil.copytree(EXAMPLES / name.split("/")[0], folder)
+    port = free_port()
+    argv = {"waitress": [sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}",
+                         "app:app"],
+            "python": [sys.executable, "app.py"]}[server]
+    env = app_environment(collector.url, folder, PORT=str(port))  # flush_interval: 5 s
+    log = tmp_path / "app-output.txt"
+    proc = _start_app(argv, folder, env, port, log)
+    try:
+        answer = requests.get(f"http://127.0.0.1:{port}/pets", timeout=10,
+                              headers={"Authorization": "Bearer owlbert-key"})
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    assert answer.status_code == 200, log.read_text()
+    assert len(collector.wait_for_logs(1, timeout=10)) == 1, log.read_text()
+    assert proc.returncode == 0, log.read_text()  # an exit, not SIGTERM's default action

@@ -18,6 +18,9 @@ the attributes your authentication set on it (here ``bottle.request.caller``).
 
 from __future__ import annotations
 
+import signal
+import sys
+import threading
 from typing import Any, Optional
 
 import bottle
@@ -65,6 +68,14 @@ def grouping(request: Any) -> Optional[dict[str, str]]:
 
 
 app = MetricsMiddleware(api, MetricsApiConfig(grouping_function=grouping))
+
+# SIGTERM (kill, docker stop) as a normal exit, so that the logs still queued are sent:
+# neither waitress nor bottle.run's wsgiref takes it, and Python would end without its
+# exit hooks (README, Troubleshooting); gunicorn keeps its own graceful stop. Only the
+# main thread may set a handler: imported off it, the module leaves signals alone.
+if threading.current_thread() is threading.main_thread() and \
+        signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 if __name__ == "__main__":
     import os

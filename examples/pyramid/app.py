@@ -18,6 +18,9 @@ gone by then, so the tween below puts the caller in the environ (``REMOTE_USER``
 
 from __future__ import annotations
 
+import signal
+import sys
+import threading
 from typing import Any, Callable, Optional
 
 from pyramid.config import Configurator
@@ -75,3 +78,11 @@ with Configurator() as config:
     config.add_view(add_pet, route_name="pets", request_method="POST", renderer="json")
     app = MetricsMiddleware(config.make_wsgi_app(),
                             MetricsApiConfig(grouping_function=grouping))
+
+# SIGTERM (kill, docker stop) as a normal exit, so that the logs still queued are sent:
+# waitress (pserve's server too) does not take it, and Python would end without its exit
+# hooks (README, Troubleshooting); gunicorn keeps its own graceful stop. Only the main
+# thread may set a handler: imported off it, the module leaves signals alone.
+if threading.current_thread() is threading.main_thread() and \
+        signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
