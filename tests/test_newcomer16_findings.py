@@ -183,3 +183,70 @@ def test_the_bottle_and_pyramid_examples_send_their_last_logs_at_a_sigterm(
     assert answer.status_code == 200, log.read_text()
     assert len(collector.wait_for_logs(1, timeout=10)) == 1, log.read_text()
     assert proc.returncode == 0, log.read_text()  # an exit, not SIGTERM's default action
+
+
+# -- Litestar: `litestar run`, Litestar's own command, on the wrapped app ------------------
+#
+# `litestar run` finds the app by looking for a `Litestar` object in app.py: with README's
+# `app = MetricsMiddleware(api, config)` it found `api` and served it unwrapped, nothing
+# logged and nothing said; with the Litestar app made inline it stopped with a NameError
+# traceback (its autodiscovery reads the annotations of every callable in the module), and
+# `litestar --app app:app run` with a TypeError (it calls a non-Litestar app as a factory).
+# README's row now says to serve the wrapped app with `uvicorn app:app`.
+
+_LITESTAR_NAMED = '''
+from litestar import Litestar, get
+
+from readme_metrics import MetricsApiConfig
+from readme_metrics.asgi import MetricsMiddleware
+
+
+@get("/pets")
+async def pets() -> dict:
+    return {"pets": []}
+
+
+def grouping(request):
+    return {"api_key": request.headers.get("x-api-key")}
+
+
+api = Litestar([pets])
+app = MetricsMiddleware(api, MetricsApiConfig(grouping_function=grouping))
+'''
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("command", ["uvicorn", "litestar run"])
+def test_litestar_run_serves_the_unwrapped_app_as_readme_says(
+        tmp_path, collector, command: str) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    pytest.importorskip("litestar.cli")
+    pytest.importorskip("uvicorn")
+    from tests.support.command import app_environment
+    from tests.support.ports import free_port
+    from tests.test_readme import _start_app, readme_sections
+
+    row = [line for line in readme_sections()[
+        "Quick start: Bottle, Pyramid, Falcon, Starlette and others"].splitlines()
+        if line.startswith("| Litestar |")][0]
+    assert "served by `uvicorn app:app`: `litestar run` looks for the `Litestar` object " \
+        "and serves it without the middleware" in row, row
+    (tmp_path / "app.py").write_text(_LITESTAR_NAMED)
+    port = free_port()
+    argv = {"uvicorn": ["uvicorn", "app:app"], "litestar run": ["litestar", "run"]}[command]
+    env = app_environment(collector.url, tmp_path,
+                          README_BASE_LOG_URL="https://docs.example.com")
+    log = tmp_path / "app-output.txt"
+    proc = _start_app([sys.executable, "-m", *argv, "--port", str(port)], tmp_path, env,
+                      port, log)
+    try:
+        answer = requests.get(f"http://127.0.0.1:{port}/pets", timeout=10,
+                              headers={"X-Api-Key": "owlbert-key"})
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    assert answer.status_code == 200, log.read_text()
+    # the middleware puts the log's address on every response it logs
+    logged = "x-documentation-url" in answer.headers
+    assert logged == (command == "uvicorn"), (answer.headers, log.read_text())
