@@ -139,11 +139,25 @@ def _reading(transport: Any, reader: Any) -> bool:
         return False
 
 
-def _resume(reader: Any) -> None:
+def _pause(reader: Any) -> bool:
+    """Pause the server's reading; False when the transport was closed meanwhile (uvloop's
+    TLS one, its connection lost, raises AttributeError from its limits' setter): a
+    plain wait then."""
+    try:
+        reader.pause_reading()
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _resume(reader: Any) -> bool:
+    """Resume the server's reading; False when the transport was closed meanwhile (as
+    :func:`_pause`): nothing more to read."""
     try:
         reader.resume_reading()
+        return True
     except Exception:  # noqa: BLE001 - a transport closed meanwhile: nothing to read
-        pass
+        return False
 
 
 class _Hold:
@@ -219,6 +233,7 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
     ended = False
     paused = False
     failed = False
+    lost = False  # the transport was closed meanwhile (its pause or resume raised)
     try:
         fd = -1 if copy is None else copy.fileno()
         turns = TURNS
@@ -233,8 +248,11 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
                 await asyncio.wait([task], timeout=left)  # (or paused by the server)
                 break
             woke: asyncio.Future[None] = loop.create_future()
-            reader.pause_reading()
-            paused = True
+            paused = True  # (resumed at the end even when the pause raised part way)
+            if not _pause(reader):  # closed meanwhile: a plain wait, no hold after it
+                lost = True
+                await asyncio.wait([task], timeout=left)
+                break
             loop.add_reader(fd, _wake, woke)
             try:
                 either: list[asyncio.Future[Any]] = [task, woke]
@@ -250,8 +268,9 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
             # Data: the server reads it in the next turn (its reader queued after this
             # task's step, hence two); its reading is paused again in the one after,
             # before a client's end that came with it is read.
-            reader.resume_reading()
             paused = False
+            if not _resume(reader):
+                lost = True  # closed meanwhile: nothing more to read
             await asyncio.sleep(0)
             await asyncio.sleep(0)
         if not task.done():
@@ -264,15 +283,20 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
         failed = True
         raise
     finally:
-        if (paused and not failed and began is not None and copy is not None
+        if (paused and not failed and not lost and began is not None and copy is not None
                 and _message(task) is None):
             try:
                 _Hold(loop, reader, copy, half_closed, time.perf_counter() - began)
             except Exception:  # noqa: BLE001 - a loop built otherwise: resumed, closed
                 pass
         else:
+            # _resume, never raising: what the wait raised (a cancellation of the app's
+            # task) goes on as it was, and the copy is closed (the connection it keeps
+            # open too). A transport closed meanwhile raised here (uvloop's TLS one):
+            # a cancellation became an AttributeError, which the drain took for a
+            # broken receive, and the task went on; the copy was left to the collector.
             if paused:
-                reader.resume_reading()
+                _resume(reader)
             if copy is not None:
                 copy.close()
     return _message(task), ended
