@@ -12,6 +12,13 @@ disconnects) came out as that AttributeError, which the drain takes for a broken
 the descriptor was left to the garbage collector (the connection kept open with it); a
 wait that merely timed out raised the AttributeError too, and so did the next pause in
 the loop after data had woken it.
+
+(b) werkzeug's server (``flask run``), a chunked body longer than ``max_body_bytes`` the
+app read part of, sent whole: hostile15's copy before werkzeug's discard filled what is
+kept; after the discard, the rest was read again from the stream's position to find the
+copied bytes, which werkzeug had thrown away, and the log said "incomplete: 16 of a body
+of unknown length could be read without waiting" for a body the client sent whole. Now,
+as when the app read none of it: truncated to max_body_bytes, no "incomplete".
 """
 
 from __future__ import annotations
@@ -23,9 +30,14 @@ from typing import Any, Callable, Optional
 
 import pytest
 
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.capture.asgi_watch import watched_within
+from tests.support.capture_wrap import only_log
+from tests.support.fake_api import Collector
 from tests.support.tls import make_certificates
+from tests.support.wsgi_servers import served
 from tests.test_asgi11_findings import LOOPS, connected
+from tests.test_hostile15_findings import _reads_five, _send
 
 # (a) ---------------------------------------------------------------------------------
 
@@ -76,3 +88,35 @@ def test_a_connection_lost_during_the_wait_raises_nothing_of_its_own(
     finally:
         loop.close()
     assert got == ("cancelled" if end == "cancelled" else (None, False))
+
+
+# (b) ---------------------------------------------------------------------------------
+
+LONG = b"q" * 100_000  # a chunk larger than werkzeug's reader buffers
+
+
+@pytest.mark.parametrize("shut", [True, False], ids=["shut", "open"])
+def test_a_chunked_body_read_in_part_past_max_body_bytes_is_truncated_not_incomplete(
+        collector: Collector, shut: bool) -> None:
+    """werkzeug's server; the app reads 5 bytes of a chunked body of 100,006 bytes sent
+    whole (the client's side shut, or left open); max_body_bytes 16. The log keeps 16
+    bytes, of a body of unknown length, truncated. Before: "incomplete: 16 of a body of
+    unknown length could be read without waiting" (bodySize 16)."""
+    chunks = b"6\r\nabcdef\r\n%x\r\n" % len(LONG) + LONG + b"\r\n0\r\n\r\n"
+    read: list[bytes] = []
+    middleware = MetricsMiddleware(_reads_five(read), MetricsApiConfig(
+        api_key="rdme_review79_project_key", metrics_api=collector.url, buffer_length=1,
+        grouping_function=lambda request: {"api_key": "review79-caller"},
+        max_body_bytes=16))
+    with served("werkzeug", middleware) as port:
+        answer = _send(port, chunks, shut)
+    assert middleware.flush(5.0) is True
+    request = only_log(collector)["request"]["log"]["entries"][0]["request"]
+    middleware.close()
+    assert answer.split(b"\r\n")[0] == b"HTTP/1.1 200 OK"
+    assert read[0] == b"abcde"
+    post = request["postData"]
+    assert post["text"] == "abcdef" + "q" * 10
+    assert "incomplete" not in post.get("comment", ""), post
+    assert "truncated to 16 bytes" in post["comment"], post
+    assert request["bodySize"] == -1

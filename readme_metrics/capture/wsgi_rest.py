@@ -245,7 +245,12 @@ class InputRest:
         # b"" nor the bytes past max_body_bytes. Not where the server throws unread
         # input away before close() (werkzeug, runserver): bare, such a read gets none.
         keep = not discards_before_close(self._input, environ)
-        if self._record_arrived(environ, grace, keep=keep, ahead=False):
+        if self._record_arrived(environ, grace, keep=keep, ahead=False) and record.room:
+            # (Not once a copy filled what is kept: the rest is past max_body_bytes, a
+            # longer body truncated. Read again from the stream's position, werkzeug's
+            # discard had thrown the copied bytes away: a chunked body the app read part
+            # of, sent whole, was "incomplete: <max_body_bytes> of a body of unknown
+            # length".)
             record.give_up()
 
     def _record_before_close(self) -> bool:
