@@ -57,10 +57,12 @@ LOOPS = [pytest.param(asyncio.new_event_loop, id="asyncio"),
 
 @contextlib.asynccontextmanager
 async def connected(certificates: Certificates, tls: bool,
-                    received: Optional[bytearray] = None) -> AsyncIterator[tuple[Any, Any]]:
+                    received: Optional[bytearray] = None,
+                    client_reader: Optional[list[Any]] = None
+                    ) -> AsyncIterator[tuple[Any, Any]]:
     """(the server's transport, the client's writer) of one connection to a server of
     the running loop on 127.0.0.1 (TLS or not), which adds what it reads to
-    ``received``."""
+    ``received``; the client's reader added to ``client_reader``."""
     transports: list[Any] = []
 
     class Server(asyncio.Protocol):
@@ -76,9 +78,11 @@ async def connected(certificates: Certificates, tls: bool,
         Server, "127.0.0.1", 0, ssl=server_context(certificates) if tls else None)
     port = server.sockets[0].getsockname()[1]
     client_context = ssl.create_default_context(cafile=str(certificates.ca))
-    _, writer = await asyncio.open_connection(
+    reader, writer = await asyncio.open_connection(
         "127.0.0.1", port, ssl=client_context if tls else None,
         server_hostname="localhost" if tls else None)
+    if client_reader is not None:
+        client_reader.append(reader)
     try:
         for _ in range(500):
             if transports:

@@ -19,6 +19,13 @@ kept; after the discard, the rest was read again from the stream's position to f
 copied bytes, which werkzeug had thrown away, and the log said "incomplete: 16 of a body
 of unknown length could be read without waiting" for a body the client sent whole. Now,
 as when the app read none of it: truncated to max_body_bytes, no "incomplete".
+
+(c) asgi_watch's ``_Hold`` keeps the server's reading paused for as long as the app was
+held back, through a copy of the socket's descriptor. The server closing the connection
+meanwhile (a ``Connection: close`` answer) closed its own descriptor, and the copy kept
+the connection open: the client saw the close only when the hold ended (a loop stalled
+a second by another request's blocking call made a hold of a second). The hold now ends
+once the server's transport is closing.
 """
 
 from __future__ import annotations
@@ -120,3 +127,40 @@ def test_a_chunked_body_read_in_part_past_max_body_bytes_is_truncated_not_incomp
     assert "incomplete" not in post.get("comment", ""), post
     assert "truncated to 16 bytes" in post["comment"], post
     assert request["bodySize"] == -1
+
+
+# (c) ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("new_loop", LOOPS)
+@pytest.mark.parametrize("tls", [True, False], ids=["tls", "tcp"])
+def test_the_servers_close_during_a_hold_reaches_the_client(
+        tmp_path: Path, new_loop: Callable[[], asyncio.AbstractEventLoop],
+        tls: bool) -> None:
+    """A real server on 127.0.0.1 (the loop's own, TLS or not); a wait with no message
+    whose app was held back 20 s (a 20 s hold follows), then the server closes the
+    transport. The client reads the end of the connection (within 5 s: at once).
+    Before: over TCP, not before the hold's 20 s were over (asyncio and uvloop)."""
+    certificates = make_certificates(tmp_path)
+
+    async def main() -> Any:
+        loop = asyncio.get_running_loop()
+        readers: list[Any] = []
+        async with connected(certificates, tls, client_reader=readers) as (
+                transport, _):
+
+            def read_ahead() -> asyncio.Future[Any]:
+                return loop.create_future()  # no message comes
+
+            assert await watched_within(read_ahead, 0.01, transport, lambda: False,
+                                        time.perf_counter() - 20.0) == (None, False)
+            transport.close()
+            try:
+                return await asyncio.wait_for(readers[0].read(100), 5.0)
+            except asyncio.TimeoutError:
+                return "no end within 5 s"
+
+    loop = new_loop()
+    try:
+        assert loop.run_until_complete(main()) == b""
+    finally:
+        loop.close()

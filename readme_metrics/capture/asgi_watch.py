@@ -39,6 +39,9 @@ __all__ = ["TURNS", "socket_reader", "watched_within"]
 #: Event loop turns given to a read ahead even when its time is used up (for a message
 #: in the socket that the server has not read yet, or one handed over from a thread).
 TURNS = 2
+#: Seconds between two looks of a hold (:class:`_Hold`) at whether the server closed the
+#: transport meanwhile.
+CLOSED_LOOK = 0.005
 
 
 class _LimitsPause:
@@ -167,22 +170,43 @@ class _Hold:
     while. Callbacks of the loop only, no task; the copy of the descriptor is closed at
     the end."""
 
-    __slots__ = ("_loop", "_reader", "_copy", "_half_closed", "_timer")
+    __slots__ = ("_loop", "_reader", "_copy", "_half_closed", "_timer", "_transport",
+                 "_look")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, reader: Any, copy: socket.socket,
-                 half_closed: Callable[[], bool], seconds: float) -> None:
+                 half_closed: Callable[[], bool], seconds: float,
+                 transport: Any = None) -> None:
         self._loop = loop
         self._reader = reader
         self._copy: Optional[socket.socket] = copy
         self._half_closed = half_closed
         self._timer: Optional[asyncio.TimerHandle] = None
+        self._transport = transport
+        self._look: Optional[asyncio.TimerHandle] = None
         try:
             if not half_closed():
                 loop.add_reader(copy.fileno(), self._woke)
             self._timer = loop.call_later(seconds, self.end)
+            if transport is not None:
+                self._look = loop.call_later(CLOSED_LOOK, self._closed)
         except BaseException:
             self.end()
             raise
+
+    def _closed(self) -> None:
+        """Ends the hold once the server closes the transport: the copy of the descriptor
+        keeps the connection open, and the client saw the server's close (a
+        ``Connection: close`` answer's end, read to the close) only when the hold
+        ended, as long after as the app was held back (a second after a loop stalled
+        that long). Looked at every :data:`CLOSED_LOOK` seconds while it lasts."""
+        try:
+            closing = self._transport.is_closing()
+        except Exception:  # noqa: BLE001 - closed meanwhile (asyncio's TLS one raises)
+            closing = True
+        if closing:
+            self.end()
+        elif self._copy is not None:
+            self._look = self._loop.call_later(CLOSED_LOOK, self._closed)
 
     def _woke(self) -> None:
         copy = self._copy
@@ -198,6 +222,8 @@ class _Hold:
         self._copy = None
         if self._timer is not None:
             self._timer.cancel()
+        if self._look is not None:
+            self._look.cancel()
         try:
             self._loop.remove_reader(copy.fileno())
         finally:
@@ -286,7 +312,8 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
         if (paused and not failed and not lost and began is not None and copy is not None
                 and _message(task) is None):
             try:
-                _Hold(loop, reader, copy, half_closed, time.perf_counter() - began)
+                _Hold(loop, reader, copy, half_closed, time.perf_counter() - began,
+                      transport)
             except Exception:  # noqa: BLE001 - a loop built otherwise: resumed, closed
                 pass
         else:
