@@ -217,6 +217,13 @@ def hidden(text: str, secrets: Iterable[str]) -> str:
     return HIDDEN if any(pattern.search(text) for pattern in found) else text
 
 
+# Where a short secret's word may start: no letter or digit before it, or one that ends
+# an escape (a percent escape's "%2F", repr's and JSON's "\\n", "\\xff", "\\u0022"):
+# "next=%2Fkeys%2Fabcd" and "'x\\nabcd'" show the key "abcd" to whoever reads them.
+_UNTOUCHED = (r"(?:(?<![^\W_])|(?<=%[0-9A-Fa-f]{2})|(?<=\\[abfnrtv])"
+              r"|(?<=\\x[0-9A-Fa-f]{2})|(?<=\\u[0-9A-Fa-f]{4})|(?<=\\U[0-9A-Fa-f]{8}))")
+
+
 def _pattern(secret: str, spelling: str) -> re.Pattern[str]:
     """Where :func:`hidden` hides one ``spelling`` of ``secret``: anywhere (a long one),
     where no letter or digit touches it, or where it is a whole value (see
@@ -225,7 +232,7 @@ def _pattern(secret: str, spelling: str) -> re.Pattern[str]:
     if len(secret) >= MIN_SUBSTRING_SECRET:
         return re.compile(written)
     if len(secret) >= MIN_FREE_TEXT_SECRET:
-        return re.compile(r"(?<![^\W_])" + written + r"(?![^\W_])")
+        return re.compile(_UNTOUCHED + written + r"(?![^\W_])")
     return re.compile(rf"\A{written}\Z|(?<='){written}(?=')|(?<=\"){written}(?=\")")
 
 

@@ -1,0 +1,63 @@
+"""review80: an adversarial read of the last session's redaction, URL, config and
+collector landings (secrets19, spec29, newcomer15 + review78, the collector's HAR lock).
+
+* (a) A caller's key of 4 to 7 characters is hidden in the library's lines where no
+  letter or digit touches it (secrets19). A percent escape's or a backslash escape's
+  last character is a letter or digit, though: ``next=%2Fkeys%2Fabcd``, repr's
+  ``'x\\nabcd'``, ``\\xffabcd``, JSON's ``\\u0022abcd`` showed the key "abcd" in a
+  "could not build a log" line and its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterator
+
+import pytest
+
+from readme_metrics._logging import hidden
+from tests.test_logging_secrets import Lines, _build_error
+
+
+@pytest.fixture
+def lines() -> Iterator[tuple[logging.Logger, Lines]]:
+    logger = logging.getLogger(f"tests.review80.{id(object())}")
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    handler = Lines()
+    logger.addHandler(handler)
+    yield logger, handler
+    logger.removeHandler(handler)
+
+
+# -- (a) a short key after an escape ---------------------------------------------------------
+
+ESCAPED = [
+    pytest.param("abcd", "bad next=%2Fkeys%2Fabcd%2Fx", id="percent-escape-before"),
+    pytest.param("abcd", "bad q=api_key%3Dabcd", id="percent-encoded-equals"),
+    pytest.param("ab12", repr("x\nab12"), id="repr-newline"),
+    pytest.param("ab1234", repr("tab\tab1234"), id="repr-tab"),
+    pytest.param("abcd", repr(b"\xffabcd"), id="repr-bytes"),
+    pytest.param("abcdefg", '{"a": "\\u0022abcdefg"}', id="json-unicode-escape"),
+]
+
+
+@pytest.mark.parametrize(("key", "message"), ESCAPED)
+def test_a_short_key_after_an_escape_is_hidden_in_the_librarys_lines(
+        lines: tuple[logging.Logger, Lines], key: str, message: str) -> None:
+    logger, handler = lines
+    _build_error(logger, "rdme_review80_project_key", key, message)
+    quoting = [line for line in handler.lines
+               if "could not build a log" in line or "Traceback" in line]
+    assert len(quoting) == 2, handler.lines
+    for line in quoting:
+        assert key not in line, line
+    assert "[REDACTED]" in quoting[0]
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("no user xabcd at line abcdx", "abcd"),
+    ("%2Fxabcd \\nabcde", "abcd"),
+])
+def test_a_short_key_inside_a_word_is_still_left(text: str, key: Any) -> None:
+    assert hidden(text, [key]) == text
