@@ -15,8 +15,13 @@ from typing import Any, Iterator
 
 import pytest
 
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics._logging import hidden
+from tests.support.contract import API_KEY, inline_options
+from tests.support.fake_api import Collector
+from tests.support.wsgi_servers import served
 from tests.test_logging_secrets import Lines, _build_error
+from tests.test_spec29_acceptance import logged_url, plain_app, send_raw
 
 
 @pytest.fixture
@@ -61,3 +66,26 @@ def test_a_short_key_after_an_escape_is_hidden_in_the_librarys_lines(
 ])
 def test_a_short_key_inside_a_word_is_still_left(text: str, key: Any) -> None:
     assert hidden(text, [key]) == text
+
+
+# -- (b) an absolute-form target with a query and no path ----------------------------------
+
+ABSOLUTE = [
+    ("http://api.example?next=/x", "http://api.example/?next=/x"),
+    ("http://api.example?q=1", "http://api.example/?q=1"),
+    ("http://api.example/p?next=/x", "http://api.example/p?next=/x"),
+]
+
+
+@pytest.mark.parametrize("server", ["wsgiref", "werkzeug", "waitress"])
+def test_an_absolute_form_target_keeps_its_query(collector: Collector, server: str) -> None:
+    middleware = MetricsMiddleware(plain_app, MetricsApiConfig(
+        api_key=API_KEY, metrics_api=collector.url, **inline_options({})))
+    try:
+        with served(server, middleware) as port:
+            for count, (target, url) in enumerate(ABSOLUTE):
+                send_raw(port, f"GET {target} HTTP/1.1\r\nHost: api.example\r\n"
+                               "Connection: close\r\n\r\n".encode())
+                assert logged_url(collector, count) == url, target
+    finally:
+        middleware.close()

@@ -206,10 +206,17 @@ def _environ_target(raw: Optional[str], software: str, script_name: str, path_in
 
 
 def _origin_form(target: str) -> str:
-    """The path (and query) of an absolute-form request target, "/" when it has none."""
+    """The path (and query) of an absolute-form request target, "/" when it has none.
+    Its authority ends at a "/" or a "?" (``http://h?next=/x``: no path, the query
+    "next=/x"; read up to the "/", the url was ``http://h/x``, its query gone)."""
     after = target.split("://", 1)[1]
-    slash = after.find("/")
-    return after[slash:] if slash >= 0 else "/"
+    end = len(after)
+    for mark in "/?":
+        at = after.find(mark, 0, end)
+        if at >= 0:
+            end = at
+    rest = after[end:]
+    return rest if rest.startswith("/") else "/" + rest
 
 
 def authority_form(target: str) -> bool:
