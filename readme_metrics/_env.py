@@ -38,7 +38,7 @@ from typing import Any, Collection, Iterator, Mapping, Optional
 from dotenv import dotenv_values  # environs' own reader of .env files
 from environs import Env, EnvError
 
-from readme_metrics._wording import wrong_type
+from readme_metrics._wording import KeptError, env_file_hint, wrong_type
 
 __all__ = ["blamed", "dotenv_elsewhere", "dotenv_where", "environment", "flag",
            "from_dotenv", "hidden_by_empty", "names", "not_assigned", "raw", "read", "reset",
@@ -360,22 +360,45 @@ def read(option: str, variable: str, parse: str, expects: Optional[str] = None) 
 
 
 @contextmanager
-def blamed(variable: Optional[str], given: Any) -> Iterator[None]:
+def blamed(variable: Optional[str], given: Any, items: Optional[bool] = None
+           ) -> Iterator[None]:
     """Around the check of a value :func:`setting` returned: a ``ValueError`` raised for
     a value read from ``variable`` (``given`` None) ends by saying where it was read, as
-    :func:`read` says it of a value its parser refuses."""
+    :func:`read` says it of a value its parser refuses. ``items`` (a companion's: whether
+    the value is a list): quotes or a comment that it holds are said too, as the main
+    configuration says them (:func:`_kept`)."""
     try:
         yield
     except ValueError as exc:
         if given is not None or str(exc).endswith(f" (from {origin(variable)})"):
             raise  # an argument's value, or said already (a nested configuration's)
-        raise ValueError(f"{exc} (from {origin(variable)})") from None
+        hint = "" if items is None else _kept(exc, variable, items)
+        raise ValueError(f"{exc}{hint} (from {origin(variable)})") from None
+
+
+def _kept(exc: ValueError, variable: Optional[str], items: bool = False) -> str:
+    """": it is between \" quotes ..." (:func:`env_file_hint`) for a companion's
+    ``variable`` whose value was refused (``exc``) and holds quotes or a comment, as
+    ``docker run --env-file`` keeps them ("" if it holds neither, or ``exc`` says it)."""
+    if isinstance(exc, KeptError) or variable is None:
+        return ""
+    hint = env_file_hint(raw(variable), items=items, dotenv=from_dotenv(variable))
+    return f": {hint}" if hint else ""
 
 
 def setting(option: str, variable: str, given: Any, parse: str,
             expects: Optional[str] = None) -> Any:
-    """``given`` unless it is None, else :func:`read` of the variable (the companions' rule)."""
-    return given if given is not None else read(option, variable, parse, expects)
+    """``given`` unless it is None, else :func:`read` of the variable (the companions' rule);
+    a value the parser refuses holding quotes or a comment is told so (:func:`_kept`)."""
+    if given is not None:
+        return given
+    try:
+        return read(option, variable, parse, expects)
+    except ValueError as exc:
+        hint = _kept(exc, variable)
+        if not hint:
+            raise
+        raise ValueError(f"{exc}{hint}") from None
 
 
 def flag(option: str, variable: str, given: Any, default: bool) -> bool:

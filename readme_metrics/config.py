@@ -47,7 +47,7 @@ from readme_metrics._logging import (
     reloader_parent,
 )
 from readme_metrics._loopback import is_loopback_url
-from readme_metrics._wording import KEPT, env_file_hint
+from readme_metrics._wording import KeptError, env_file_hint
 from readme_metrics.env_warnings import (
     dotenv_beside_the_app,
     emptied_variables,
@@ -197,7 +197,7 @@ def _resolve(option: Option, given: Mapping[str, Any], warnings: list[str]) -> A
             hint = env_file_hint(value, shown=option.parse != "str" or option.name in (
                 "grouping_function",), dotenv=from_dotenv(option.variable)
             ) if option.name != "api_key" else ""
-            if not hint or KEPT in str(exc):
+            if not hint or isinstance(exc, KeptError):  # (a list's check said it)
                 raise
             raise ValueError(f"{exc}: {hint}") from exc.__cause__
 

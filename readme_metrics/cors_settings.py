@@ -78,7 +78,7 @@ class CORSSettings:
         not given), else from its variable, else its default; checked."""
         given_origins = given.get("allowed_origins")
         value = setting("allowed_origins", "CORS_ALLOWED", given_origins, "str")
-        with blamed("CORS_ALLOWED", given_origins):
+        with blamed("CORS_ALLOWED", given_origins, items=True):
             origins = _names("allowed_origins", "CORS_ALLOWED", value or ())
             allowed = frozenset(
                 _configured_origin(origin) for origin in origins if origin != "*")
@@ -153,7 +153,7 @@ def _configured_origin(value: str) -> str:
 
 def _token_list(option: str, variable: str, given: t.Any, default: t.Any) -> list[str]:
     value = setting(option, variable, given, "str")
-    with blamed(variable, given):
+    with blamed(variable, given, items=True):
         return _tokens(option, variable, default if value is None else value)
 
 
@@ -165,7 +165,7 @@ def _seconds(option: str, variable: str, given: t.Any) -> int:
         # Only an argument can be of another type (the variable is parsed as an int).
         raise ValueError(wrong_type(option, variable, "an int of seconds >= 0", age))
     if age < 0:
-        with blamed(variable, given):
+        with blamed(variable, given, items=False):
             raise ValueError(f"readme_metrics: {option} ({variable}) must be {expects}, "
                              f"got {age!r}")
     return age

@@ -15,7 +15,7 @@ import re
 from typing import TYPE_CHECKING, Any, Optional
 
 from readme_metrics._env import dotenv_where, from_dotenv, names
-from readme_metrics._wording import env_file_hint
+from readme_metrics._wording import kept_in
 from readme_metrics.env_names import names_a_key_variable
 
 if TYPE_CHECKING:
@@ -90,9 +90,10 @@ def api_key(option: Option, value: Any) -> str:
         raise error
     if _cannot_be_a_key(value):
         # The value is not echoed: were this check ever wrong, it would be a real key.
-        kept = env_file_hint(value, shown=False, dotenv=from_dotenv(option.variable))
-        if "comment" in kept:  # 'rdme_... # prod key' from docker run --env-file
-            raise ValueError(f"readme_metrics: {option.label()} {kept[len('it '):]}")
+        kept = kept_in(value)
+        if kept is not None and kept.comment:  # 'rdme_... # prod key' (docker run --env-file)
+            raise ValueError(f"readme_metrics: {option.label()} "
+                             f"{kept.said(False, from_dotenv(option.variable))}")
         raise ValueError(
             f"readme_metrics: {option.label()} looks like a placeholder (such as "
             "'<your ReadMe API key>'), not a key: use your project's API key from the "

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 from urllib.parse import urlsplit
 
 from readme_metrics._env import from_dotenv
-from readme_metrics._wording import env_file_hint
+from readme_metrics._wording import KeptError, env_file_hint
 
 if TYPE_CHECKING:
     from readme_metrics.options import Option
@@ -77,7 +77,7 @@ def strings(normalise: Callable[[str], str] = str,
             # '"password,token"' or 'password,token  # secrets' (docker run --env-file keeps
             # quotes and comments) would be the keys '"password' and 'token"', or
             # 'token  # secrets', which no field has: nothing would be redacted.
-            raise option.invalid(value, hint=kept)
+            raise KeptError(*option.invalid(value, hint=kept).args)
         if not isinstance(items, (list, tuple, set, frozenset)) or not all(
                 isinstance(item, str) for item in items):
             raise option.wrong_type(value, "a list of str (or one comma-separated str)")

@@ -197,7 +197,7 @@ def header_name(header: t.Optional[str]) -> str:
     name = DEFAULT_HEADER if name is None else name
     name = name.strip() if isinstance(name, str) else name
     if not isinstance(name, str) or not is_token(name):
-        with blamed("REQUEST_ID_HEADER", header):
+        with blamed("REQUEST_ID_HEADER", header, items=False):
             raise ValueError(
                 f"readme_metrics: header (REQUEST_ID_HEADER) must be a header name, "
                 f"got {name!r}"

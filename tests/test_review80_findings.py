@@ -17,6 +17,8 @@ import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics._logging import hidden
+from readme_metrics.cors import CORSMiddleware
+from readme_metrics.request_id import RequestIdMiddleware
 from tests.support.contract import API_KEY, inline_options
 from tests.support.fake_api import Collector
 from tests.support.wsgi_servers import served
@@ -89,3 +91,49 @@ def test_an_absolute_form_target_keeps_its_query(collector: Collector, server: s
                 assert logged_url(collector, count) == url, target
     finally:
         middleware.close()
+
+
+# -- (c) the companions' variables with quotes or a comment ---------------------------------
+
+QUOTES = ("it is between \" quotes, which are part of the value where nothing removes them "
+          "(`docker run --env-file` keeps lines as written): write it without them")
+COMMENT = ("it ends with a comment (' # ...'), which is part of the value where nothing "
+           "removes it (`docker run --env-file` keeps lines as written): write it without "
+           "the comment")
+
+
+def _plain(environ: Any, start_response: Any) -> list[bytes]:
+    start_response("200 OK", [])
+    return []
+
+
+@pytest.mark.parametrize(("variable", "text", "said"), [
+    ("CORS_ALLOWED", '"https://app.example"', f"{QUOTES}, 'https://app.example'"),
+    ("CORS_ALLOWED", '"https://a.example","https://b.example"',
+     f"{QUOTES}, 'https://a.example,https://b.example'"),
+    ("CORS_ALLOWED", "https://app.example # prod", f"{COMMENT}, 'https://app.example'"),
+    ("CORS_ALLOW_METHODS", '"GET,POST"', f"{QUOTES}, 'GET,POST'"),
+    ("CORS_MAX_AGE", '"600"', f"{QUOTES}, '600'"),
+    ("CORS_ALLOW_CREDENTIALS", "true # yes", f"{COMMENT}, 'true'"),
+    ("REQUEST_ID_HEADER", '"X-Req-Id"', f"{QUOTES}, 'X-Req-Id'"),
+])
+def test_a_companions_variable_with_quotes_or_a_comment_says_so(
+        monkeypatch: pytest.MonkeyPatch, variable: str, text: str, said: str) -> None:
+    monkeypatch.setenv(variable, text)
+    middleware = RequestIdMiddleware if variable.startswith("REQUEST_ID") else CORSMiddleware
+    with pytest.raises(ValueError) as refused:
+        middleware(_plain)
+    message = str(refused.value)
+    assert f"({variable})" in message and "(from the environment)" in message
+    assert said in message, message
+    assert message.count("quotes") + message.count("comment") == said.count(
+        "quotes") + said.count("comment"), message  # said once
+
+
+def test_a_companions_plain_refusal_is_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORS_ALLOWED", "app.example")
+    with pytest.raises(ValueError) as refused:
+        CORSMiddleware(_plain)
+    assert str(refused.value) == (
+        "readme_metrics: allowed_origins (CORS_ALLOWED) entries must be "
+        "'scheme://host[:port]' or '*', got 'app.example' (from the environment)")
