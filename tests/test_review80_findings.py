@@ -11,7 +11,8 @@ collector landings (secrets19, spec29, newcomer15 + review78, the collector's HA
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterator
+import threading
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -137,3 +138,66 @@ def test_a_companions_plain_refusal_is_unchanged(monkeypatch: pytest.MonkeyPatch
     assert str(refused.value) == (
         "readme_metrics: allowed_origins (CORS_ALLOWED) entries must be "
         "'scheme://host[:port]' or '*', got 'app.example' (from the environment)")
+
+
+# -- (d) the collector's HAR lock: two forks, one that waited its _FORK_WAIT out --------------
+
+
+def test_forks_from_two_threads_release_only_their_own_hold(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thread B forks while the lock's open is held (a hung mount: its wait runs out, no
+    hold); the open ends and thread C forks while B's fork is still under way (C holds).
+    The holds were one list: B's after-fork took C's (True) and released a lock it did
+    not hold (RuntimeError in os.fork's hook), C's took B's (False) and kept the lock for
+    good: every later write of a HAR file in the process (``with _opening``) waited for
+    ever. The hooks are called as os.fork calls them, in those threads."""
+    from readme_metrics.cli.collector import har_file
+
+    monkeypatch.setattr(har_file, "_FORK_WAIT", 0.05)
+    opening = har_file._opening
+    errors: list[BaseException] = []
+    step = {name: threading.Event() for name in ("b_before", "c_before", "b_after")}
+
+    def guarded(run: Callable[[], None]) -> Callable[[], None]:
+        def call() -> None:
+            try:
+                run()
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+        return call
+
+    def thread_b() -> None:
+        har_file._before_fork()  # waits its _FORK_WAIT out: the open holds the lock
+        step["b_before"].set()
+        step["c_before"].wait(10)
+        har_file._after_fork_in_parent()
+        step["b_after"].set()
+
+    def thread_c() -> None:
+        har_file._before_fork()  # the open has ended: holds the lock
+        step["c_before"].set()
+        step["b_after"].wait(10)
+        har_file._after_fork_in_parent()
+
+    opening.acquire()  # the hung open
+    b = threading.Thread(target=guarded(thread_b))
+    b.start()
+    assert step["b_before"].wait(10)
+    opening.release()  # the open ended
+    c = threading.Thread(target=guarded(thread_c))
+    c.start()
+    b.join(10)
+    c.join(10)
+    assert errors == []
+    # The lock is free again: another thread's write can take it.
+    taken: list[bool] = []
+
+    def take() -> None:
+        taken.append(opening.acquire(timeout=1))
+        if taken[-1]:
+            opening.release()
+
+    other = threading.Thread(target=take)
+    other.start()
+    other.join(10)
+    assert taken == [True]

@@ -140,15 +140,24 @@ process.on_fork_in_child(_after_fork_in_child)
 #: The longest a fork waits for a lock's open to be recorded (an open of a folder on a
 #: hung network mount must not hang every fork of the process).
 _FORK_WAIT = 2.0
-_fork_holds: list[bool] = []
+#: Whether each fork under way holds :data:`_opening`, by forking thread (a fork whose
+#: wait ran out holds nothing). One list for all threads gave a fork another thread's:
+#: one that had waited in vain while another thread's fork took the lock released a
+#: lock it did not hold (RuntimeError), and the other kept it for good.
+_fork_holds: dict[int, list[bool]] = {}
 
 
 def _before_fork() -> None:
-    _fork_holds.append(_opening.acquire(timeout=_FORK_WAIT))
+    _fork_holds.setdefault(threading.get_ident(), []).append(
+        _opening.acquire(timeout=_FORK_WAIT))
 
 
 def _after_fork_in_parent() -> None:
-    if _fork_holds.pop() if _fork_holds else False:
+    holds = _fork_holds.get(threading.get_ident())
+    held = holds.pop() if holds else False
+    if holds == []:
+        _fork_holds.pop(threading.get_ident(), None)
+    if held:
         _opening.release()
 
 
