@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 
@@ -20,22 +20,15 @@ from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics._logging import hidden
 from readme_metrics.cors import CORSMiddleware
 from readme_metrics.request_id import RequestIdMiddleware
+from tests import test_logging_secrets
 from tests.support.contract import API_KEY, inline_options
 from tests.support.fake_api import Collector
 from tests.support.wsgi_servers import served
 from tests.test_logging_secrets import Lines, _build_error
 from tests.test_spec29_acceptance import logged_url, plain_app, send_raw
 
-
-@pytest.fixture
-def lines() -> Iterator[tuple[logging.Logger, Lines]]:
-    logger = logging.getLogger(f"tests.review80.{id(object())}")
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False
-    handler = Lines()
-    logger.addHandler(handler)
-    yield logger, handler
-    logger.removeHandler(handler)
+#: test_logging_secrets' fixture: the lines a logger of the test's own takes.
+lines = test_logging_secrets.lines
 
 
 # -- (a) a short key after an escape ---------------------------------------------------------
