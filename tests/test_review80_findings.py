@@ -21,10 +21,11 @@ from readme_metrics._logging import hidden
 from readme_metrics.cors import CORSMiddleware
 from readme_metrics.request_id import RequestIdMiddleware
 from tests import test_logging_secrets
-from tests.support.contract import API_KEY, inline_options
+from tests.support.contract import API_KEY, inline_options, reading_app
 from tests.support.fake_api import Collector
 from tests.support.wsgi_servers import served
 from tests.test_logging_secrets import Lines, _build_error
+from tests.test_secrets19_findings import SLASHED, USERS, _b64, _sent
 from tests.test_spec29_acceptance import logged_url, plain_app, send_raw
 
 #: test_logging_secrets' fixture: the lines a logger of the test's own takes.
@@ -194,3 +195,36 @@ def test_forks_from_two_threads_release_only_their_own_hold(
     other.start()
     other.join(10)
     assert taken == [True]
+
+
+# -- (e) the key's base64 percent-encoded in a body ----------------------------------------
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/json", "application/xml"])
+@pytest.mark.parametrize("side", ["request", "response"])
+def test_the_keys_base64_percent_encoded_in_a_body_is_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        content_type: str, side: str) -> None:
+    import json
+    from urllib.parse import quote
+
+    for user in USERS:
+        for safe in ("", "/"):  # quote(value, safe="") and quote(value) (keeps "/")
+            encoded = quote(_b64(user + SLASHED), safe=safe)
+            text = f"see https://x.example/cb?auth=Basic%20{encoded}&n=1 now"
+            body = (json.dumps({"link": text}) if content_type == "application/json"
+                    else f"<a>{text}</a>" if content_type == "application/xml" else text)
+            typed = [("Content-Type", content_type)]
+            if side == "request":
+                hits, log = _sent(collector, inline_wrap, SLASHED, method="POST",
+                                  body=body.encode(), headers=dict(typed))
+                written = log["request"]["log"]["entries"][0]["request"]["postData"]["text"]
+            else:
+                hits, log = _sent(collector, inline_wrap, SLASHED,
+                                  reading_app("200 OK", typed, [body.encode()]))
+                written = log["request"]["log"]["entries"][0]["response"]["content"]["text"]
+            assert hits == [], written
+            assert written.startswith(body[:body.index("Basic%20") + 8]), written
+            assert written.endswith(body[body.index("&n=1"):]), written
+            if content_type == "application/json":
+                json.loads(written)

@@ -22,7 +22,8 @@ from readme_metrics.har.text import PROBED_TEXT, rarest
 from readme_metrics.masking import utf8
 
 __all__ = ["base64_probe", "base64_spellings", "broken_spelling_in", "masked_base64_runs",
-           "masked_encoded_runs", "masked_name_runs", "shortest_spelling", "spelled_in"]
+           "masked_encoded_runs", "masked_name_runs", "percent_spelled_in", "shortest_spelling",
+           "spelled_in"]
 
 _TO_URLSAFE = str.maketrans("+/", "-_")
 # A run of base64 in either alphabet, its padding included.
@@ -127,6 +128,26 @@ def shortest_spelling(key: str) -> int:
     """The length of the shortest of :func:`base64_spellings`: a shorter value holds
     none (worked out once per key, not per log)."""
     return min([len(needle) for needle in _needles(key)])
+
+
+@lru_cache(maxsize=64)
+def _encoded_pieces(key: str) -> tuple[str, ...]:
+    """For each of :func:`_needles` holding a "+" or a "/" (which percent-encoding writes
+    %2B, %2F), its longest piece without them: a text lacking every one holds no
+    spelling percent-encoded (one without them is the same written as is)."""
+    pieces = [max(re.split(r"[+/]", needle), key=len)
+              for needle in _needles(key) if "+" in needle or "/" in needle]
+    return tuple(dict.fromkeys(pieces))
+
+
+def percent_spelled_in(text: str, key: str) -> bool:
+    """Whether ``text`` (holding a "%") may spell the (long) ``key``'s bytes in base64
+    percent-encoded (a form's value quoted in a text body: ``Basic%20dXNl...%2B...``),
+    as no search of it as written finds: a few ``in`` s, no decoding of the text."""
+    for piece in _encoded_pieces(key):  # noqa: SIM110 (no generator: see scrub._holds)
+        if piece in text:
+            return True
+    return False
 
 
 @lru_cache(maxsize=64)
