@@ -195,14 +195,17 @@ def spelled_in(text: str, key: str) -> bool:
 
 
 def masked_base64_runs(text: str, key: str, masked: str, url: bool = False,
-                       backslash: Optional[bool] = None) -> str:
+                       backslash: Optional[bool] = None, percent: bool = False) -> str:
     """``text`` with each run of base64 spelling the (long) ``key``'s bytes written
     again with ``masked``'s bytes there, from the group of four where the key's bytes
     start (what stands before it, a word glued to it or a path, as it was); a run that
     does not decode so becomes ``masked`` itself. ``text`` itself when none does.
     ``url``: ``text`` is a URL (or a form): a run does not start inside a percent escape,
     and what is written is percent-encoded ("+", "=" and a mask's "?"). ``backslash``:
-    whether ``text`` holds one, when the caller knows (a scan of a large body shared)."""
+    whether ``text`` holds one, when the caller knows (a scan of a large body shared).
+    ``percent``: a spelling percent-encoded is masked too (:func:`masked_encoded_runs`;
+    a body's text), looked for only where the probes leave it possible (a "+" or "/"
+    of a spelling missing: no scan of a text lacking the others)."""
     if len(text) >= PROBED_TEXT:
         # Each probe character looked for once (the spellings share some: a scan of
         # 100 KB is ~12k instructions, callgrind).
@@ -210,6 +213,8 @@ def masked_base64_runs(text: str, key: str, masked: str, url: bool = False,
         if shared and shared not in text and not (
                 (("\\" in text) if backslash is None else backslash)
                 and _escape_in(text, shared)):
+            if percent and shared in "+/" and "%" in text:  # (percent-encoded, %2B/%2F)
+                return _masked_percent(text, key, masked)
             return text
         held: dict[str, bool] = {shared: True}
         needles = []
@@ -246,6 +251,8 @@ def masked_base64_runs(text: str, key: str, masked: str, url: bool = False,
             if needle in text:
                 needles.append(needle)
     if not needles:
+        if percent and broken and "%" in text:  # (no call for most texts: cpu29)
+            text = _masked_percent(text, key, masked)
         if url or not broken or not ("\n" in text or "\\" in text):
             return text
         # Maybe wrapped across lines, or written with JSON's escapes.
@@ -266,7 +273,17 @@ def masked_base64_runs(text: str, key: str, masked: str, url: bool = False,
             if url:
                 written = quote(written, safe="-_/")
             spans.append((run.start(), run.end(), written))
-    return _spliced(text, spans)
+    text = _spliced(text, spans)
+    return _masked_percent(text, key, masked) if percent and "%" in text else text
+
+
+def _masked_percent(text: str, key: str, masked: str) -> str:
+    """``text`` (a body's, holding a "%") with the ``key``'s base64 percent-encoded in it
+    masked (:func:`masked_encoded_runs`), looked for only in a text holding a piece of
+    such a spelling (:func:`percent_spelled_in`)."""
+    if percent_spelled_in(text, key):
+        return masked_encoded_runs(text, key, masked)
+    return text
 
 
 def _url_segment(key: str, masked: str, segment: str, exact: bool) -> Optional[str]:

@@ -21,7 +21,6 @@ from readme_metrics.har.key_base64 import (
     broken_spelling_in,
     masked_base64_runs,
     masked_encoded_runs,
-    percent_spelled_in,
     shortest_spelling,
     spelled_in,
 )
@@ -320,10 +319,7 @@ def _body(caller: CallerKey, text: str) -> str:
     backslash = "\\" in text
     masked = caller.body(text, backslash)
     # (What body() writes instead may hold a backslash the text did not: a JSON string.)
-    masked = masked_base64_runs(masked, caller.key, caller.masked,
-                                backslash=backslash if masked is text else None)
-    if "%" in masked and percent_spelled_in(masked, caller.key):
-        # Percent-encoded (a form's value or a URL quoted in a JSON or text body): its
-        # "+" and "/" as %2B, %2F, which no search of it as written finds.
-        masked = masked_encoded_runs(masked, caller.key, caller.masked)
-    return masked
+    # Percent-encoded too (a form's value or a URL quoted in a JSON or text body: its
+    # "+" and "/" as %2B, %2F, which no search of it as written finds).
+    return masked_base64_runs(masked, caller.key, caller.masked,
+                              backslash=backslash if masked is text else None, percent=True)
