@@ -209,8 +209,10 @@ def test_the_keys_base64_percent_encoded_in_a_body_is_masked(
     from urllib.parse import quote
 
     for user in USERS:
-        for safe in ("", "/"):  # quote(value, safe="") and quote(value) (keeps "/")
+        for safe, times in (("", 1), ("/", 1), ("", 2)):  # quote(value) keeps "/"
             encoded = quote(_b64(user + SLASHED), safe=safe)
+            if times == 2:
+                encoded = quote(encoded, safe="")
             text = f"see https://x.example/cb?auth=Basic%20{encoded}&n=1 now"
             body = (json.dumps({"link": text}) if content_type == "application/json"
                     else f"<a>{text}</a>" if content_type == "application/xml" else text)
@@ -228,3 +230,26 @@ def test_the_keys_base64_percent_encoded_in_a_body_is_masked(
             assert written.endswith(body[body.index("&n=1"):]), written
             if content_type == "application/json":
                 json.loads(written)
+
+
+@pytest.mark.parametrize("where", ["query", "header value", "header name", "status text"])
+def test_the_keys_base64_percent_encoded_twice_is_masked(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware], where: str
+        ) -> None:
+    from urllib.parse import quote
+
+    for user in USERS:
+        twice = quote(quote(_b64(user + SLASHED), safe=""), safe="")
+        if where == "query":
+            hits, log = _sent(collector, inline_wrap, SLASHED,
+                              path="/cb", query=f"auth={twice}&n=1")
+        elif where == "header value":
+            hits, log = _sent(collector, inline_wrap, SLASHED,
+                              headers={"X-Next": f"/x?auth={twice}"})
+        elif where == "header name":
+            hits, log = _sent(collector, inline_wrap, SLASHED, reading_app(
+                "200 OK", [("Content-Type", "text/plain"), (f"X-{twice}", "1")]))
+        else:
+            hits, log = _sent(collector, inline_wrap, SLASHED, reading_app(
+                f"401 Unknown token {twice}", [("Content-Type", "text/plain")]))
+        assert hits == [], log["request"]["log"]["entries"][0]

@@ -506,6 +506,8 @@ def broken_spelling_in(text: str, key: str) -> bool:
     "%", a line break or a backslash."""
     if "%" in text:
         text = percent_decoded(text)
+        if "%" in text:  # encoded twice (a link in a query value: %252B)
+            text = percent_decoded(text)
     flat = _unbroken(text)
     for needle in _needles(key):  # noqa: SIM110 (no generator: see scrub._holds)
         if needle in flat:
@@ -522,6 +524,8 @@ def masked_encoded_runs(text: str, key: str, masked: str, url: bool = False) -> 
     "/" written as is in its path the path's (:func:`_masked_segments`)."""
     if "%" not in text or not broken_spelling_in(text, key):
         return text
+    if "%25" in text:
+        text = _masked_twice(text, key, masked)
     needles = _needles(key)
     spans = []
     path = _path(text) if url else (0, 0)
@@ -541,6 +545,28 @@ def masked_encoded_runs(text: str, key: str, masked: str, url: bool = False) -> 
         written = _decoded_masked(flat, key, masked, False)
         spans.append((run.start(), run.end(),
                       _encoded_written(found, masked if written is None else written)))
+    return _spliced(text, spans)
+
+
+# A run of base64 percent-encoded twice (urlencode of a urlencoded value: "+" as %252B),
+# its lines too (%250A), not starting inside an escape.
+_TWICE_RUN = re.compile(
+    r"(?<!%)(?<!%[0-9A-Fa-f])(?:[A-Za-z0-9\-_]|%25(?:2[BbDdFf]|3[Dd]|0[AaDd]))+")
+
+
+def _masked_twice(text: str, key: str, masked: str) -> str:
+    """``text`` with each run of base64 percent-encoded twice that spells the ``key``'s
+    bytes once both are read masked as :func:`masked_encoded_runs` masks one encoded
+    once, and encoded again ("%" as %25)."""
+    spans = []
+    for run in _TWICE_RUN.finditer(text):
+        found = run.group(0)
+        if "%25" not in found:
+            continue
+        once = found.replace("%25", "%")
+        written = masked_encoded_runs(once, key, masked)
+        if written != once:
+            spans.append((run.start(), run.end(), written.replace("%", "%25")))
     return _spliced(text, spans)
 
 
