@@ -8,15 +8,19 @@
 The wrapped GET app of bench.py (default options) is called at a fixed rate; the API on
 127.0.0.1 (its own process) answers 202 after 50 ms for ``--lead`` seconds, then fails
 every POST for the outage (``--kind``: 503, or ``refused``: nothing listens on its port,
-or ``blackhole``: it reads each POST and never answers it), then answers 202 after 50 ms
-again. The load stops when the API comes back (the moment "back"), or ``--after`` seconds
-later; then: seconds from back until the queue is empty (``stats["queued"] == 0``), and
-until the API has every log served, delivered of served (distinct ``_id``), duplicates,
-the drops by reason, and the POSTs the API received after back with the most in flight
-at once. With ``--after``: the logs held (``stats["queued"]``) every 0.5 s after back,
-and the seconds until delivery keeps up again (``caught_up_s``: the logs held no more
-than a quarter second of traffic, and staying so); the pacing's answer-time estimate
-(``post_s``) at back too. One JSON line per run on stdout, progress on stderr.
+or ``blackhole``: it reads each POST and never answers it, or ``slow``: it answers each
+one 4 s late), then answers 202 after 50 ms again. A request that carries no logs (a
+GET: delivery23's check that the host answers again) is answered 404 at once when the
+API is up, and met as a POST is during the outage; ``posts_in_outage`` and
+``gets_in_outage`` count what the outage met. The load stops when the API comes back
+(the moment "back"), or ``--after`` seconds later; then: seconds from back until the
+queue is empty (``stats["queued"] == 0``), and until the API has every log served,
+delivered of served (distinct ``_id``), duplicates, the drops by reason, and the POSTs
+the API received after back with the most in flight at once. With ``--after``: the logs
+held (``stats["queued"]``) every 0.5 s after back, and the seconds until delivery keeps
+up again (``caught_up_s``: the logs held no more than a quarter second of traffic, and
+staying so); the pacing's answer-time estimate (``post_s``) at back too. One JSON line
+per run on stdout, progress on stderr.
 """
 
 from __future__ import annotations
@@ -39,20 +43,30 @@ from bench import drive, get_app, log, request_loop, wrap  # noqa: E402
 
 
 def serve(delay: float) -> None:
-    """The API: its mode comes on stdin (``ok``, ``503``, ``refused``); GET /count on a
+    """The API: its mode comes on stdin (``ok``, ``503``, ``refused``, ``blackhole``,
+    ``slow``); GET /count on a
     second port (always up) says logs, distinct ids, POSTs since ``mark`` and the most in
     flight since then."""
     state: dict[str, Any] = {"mode": "ok", "logs": 0, "posts": 0, "in_flight": 0,
-                             "most": 0}
+                             "most": 0, "failed_posts": 0, "gets": 0, "failed_gets": 0}
     ids: set[bytes] = set()
 
     async def answer(head: bytes, body: bytes, writer: asyncio.StreamWriter) -> None:
+        get = not head.startswith(b"POST ")
+        if state["mode"] != "ok":  # POSTs (and GETs) the outage met, whatever its kind
+            state["failed_gets" if get else "failed_posts"] += 1
         if state["mode"] == "503":
             writer.write(b"HTTP/1.1 503 Service Unavailable\r\n"
                          b"Content-Length: 0\r\n\r\n")
             return
         if state["mode"] == "blackhole":
             await asyncio.sleep(3600)  # read, never answered (the client cuts it)
+            return
+        if state["mode"] == "slow":  # answers every request, 4 s late (past timeout)
+            await asyncio.sleep(4.0)
+        if get:  # a request that carries no logs (delivery23's check): answered at once
+            state["gets"] += 1
+            writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
             return
         state["posts"] += 1
         state["in_flight"] += 1
@@ -71,7 +85,9 @@ def serve(delay: float) -> None:
     async def count(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
         text = json.dumps({"logs": state["logs"], "distinct": len(ids),
-                           "posts": state["posts"], "most": state["most"]}).encode()
+                           "posts": state["posts"], "most": state["most"],
+                           "failed_posts": state["failed_posts"], "gets": state["gets"],
+                           "failed_gets": state["failed_gets"]}).encode()
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(text), text))
         await writer.drain()
         writer.close()
@@ -190,6 +206,9 @@ def run(rate: float, outage: float, kind: str, lead: float, delay: float,
         "dropped": {key[8:]: value for key, value in stats.items()
                     if key.startswith("dropped_") and value},
         "posts_after_back": counts["posts"], "most_in_flight_after_back": counts["most"],
+        "posts_in_outage": counts["failed_posts"],
+        "gets": counts["gets"] + counts["failed_gets"],
+        "gets_in_outage": counts["failed_gets"],
         "retries": stats["retries"], "sender_threads": threads,
         "post_s_at_back": round(post_s_at_back, 3),
         "load_avg_1m": round(os.getloadavg()[0], 2),
@@ -208,7 +227,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default="500@10,500@30,500@60,2000@10,2000@30,2000@60",
                         help="RATE@OUTAGE_SECONDS,...")
-    parser.add_argument("--kind", default="503", choices=["503", "refused", "blackhole"])
+    parser.add_argument("--kind", default="503", choices=["503", "refused", "blackhole", "slow"])
     parser.add_argument("--after", type=float, default=0.0,
                         help="seconds the load goes on after the API is back")
     parser.add_argument("--lead", type=float, default=2.0, help="seconds before the outage")

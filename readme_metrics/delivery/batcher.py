@@ -122,11 +122,12 @@ class Batcher:
                 # The probe in flight unanswered (see probe_wait); not a POST begun
                 # before the API was taken for down, which is no probe.
                 overlapping = health.probe_in_flight_locked(queue.in_flight)
-            if now < health.hold_until:
+            if now < health.hold_until and not health.early:
                 return None, health.hold_until - now
         batch, wait = queue.take_retry_locked(now)
         if batch is not None:
-            health.overlaps += overlapping
+            if health.down:
+                health.probe_taken_locked(overlapping)
             return batch, None
         due, due_in = queue.due_locked(now, force or self.closing)
         if due:
@@ -141,7 +142,8 @@ class Batcher:
                 if spaced > 0 and not queue.fills_post_locked():
                     return None, spaced
             self.last_cut = now
-            health.overlaps += overlapping
+            if health.down:
+                health.probe_taken_locked(overlapping)
             return queue.cut_locked(), None
         if wait is None or (due_in is not None and due_in < wait):
             wait = due_in
@@ -214,6 +216,26 @@ class Batcher:
         <readme_metrics.delivery.staffing.Staffing.watch_locked>`."""
         with self.lock:
             return self.staffing.watch_locked(self.closed)
+
+    def check_wait(self, after: float) -> Optional[float]:
+        """For the checker (:mod:`.checks`): seconds until a check of the API's host may
+        go (a POST in flight waited ``after``), None once none is wanted (or delivery is
+        closed)."""
+        with self.lock:
+            if self.closed:
+                return None
+            return self.health.check_wait_locked(self._clock(), self.queue.in_flight,
+                                                 after)
+
+    def checked(self, answered: bool, gap: float) -> tuple[bool, bool]:
+        """A check ended: (it lets the next probe go now, a sender is idle to take it);
+        :meth:`ApiHealth.checked_locked
+        <readme_metrics.delivery.health.ApiHealth.checked_locked>`."""
+        with self.lock:
+            early = self.health.checked_locked(answered, self._clock(), gap)
+            if early:
+                self.queue.wake.notify_all()
+            return early, bool(self.queue.idle)
 
     # -- outcomes -----------------------------------------------------------------------
 

@@ -49,6 +49,7 @@ from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import process, watchdog
 from readme_metrics.delivery.attempt import Attempt, why_waiting
 from readme_metrics.delivery.batcher import Batcher
+from readme_metrics.delivery.checks import Checker
 from readme_metrics.delivery.policy import (
     AUTH_PAUSE,
     BACKOFF_BASE,
@@ -138,6 +139,8 @@ class Delivery:
         self._inline_lock = threading.Lock()  # one inline sender at a time
         self._inline_turned_away = False  # a request found the inline sender busy
         self._sender = Sender(self._transport, self._build, config.api_key)
+        self._checker = Checker(self._batcher, self._transport.answers, self._pool.grow,
+                                config.timeout)
         self._attempt = Attempt(self._batcher, self._sender, self._logger,
                                 timeout=config.timeout, max_attempts=self._max_attempts,
                                 max_down_attempts=self._max_down_attempts,
@@ -449,6 +452,8 @@ class Delivery:
             except BaseException as exc:  # a sender never dies, whatever happens
                 self._attempt.log_exception("readme_metrics: unexpected delivery error", exc)
                 batcher.settle(batch, "error")
+            if batcher.health.down and not batcher.closed:
+                self._checker.wanted()  # a black hole's return noticed sooner (.checks)
 
     def _watch_in(self, seconds: float) -> None:
         """Have the watchdog run the flush_interval watch's next look in ``seconds``.

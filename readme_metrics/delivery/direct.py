@@ -352,6 +352,46 @@ class DirectPoster:
             self._keep(connection)
         return answer
 
+    def answers(self, seconds: float) -> bool:
+        """True if the Metrics API's host answers a request that carries no logs within
+        ``seconds``: a ``GET`` of the POSTs' own path, on a connection of its own (never a
+        kept-alive one: a connection it black-holed stays so), without the API key (no
+        ``Authorization``: nothing is counted or logged for it). Any status counts, a 404
+        or a 401 too: only whether the host answers is asked (:mod:`.checks`). Never
+        raises."""
+        connection = _Connection(self)
+        try:
+            with watchdog.limit(seconds, connection.line) as limit:
+                deadline = None if limit.watched else time.monotonic() + seconds
+                sock = connection.connect(seconds)
+                if limit.watched:
+                    connection.set_timeout(None)
+                _write_one(sock, self._check_head, deadline)
+                got = b""
+                while len(got) < 5:
+                    if deadline is not None:
+                        reader.time_left(sock, deadline)
+                    chunk = sock.recv(64)
+                    if not chunk:
+                        break
+                    got += chunk
+            return got.startswith(b"HTTP/") and not limit.fired
+        except Exception:
+            return False
+        finally:
+            connection.close()
+
+    @property
+    def _check_head(self) -> bytes:
+        """The head of :meth:`answers`' GET: the POST's own request line's path and
+        ``Host`` and ``User-Agent`` headers, nothing else (no key)."""
+        lines = self._block[0].split(b"\r\n") if self._block is not None else [b""]
+        path = lines[0].split(b" ")[1] if lines[0].count(b" ") == 2 else b"/"
+        keep = [line for line in lines[1:]
+                if line.lower().startswith((b"host:", b"user-agent:"))]
+        return b"\r\n".join([b"GET " + path + b" HTTP/1.1", *keep,
+                              b"Connection: close", b"", b""])
+
     def _exchange(self, connection: _Connection, body: Union[bytes, Body], seconds: float,
                   watched: bool) -> tuple[Answer, bool]:
         """Send the request and read the whole answer on ``connection``; the answer,

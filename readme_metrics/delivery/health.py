@@ -75,6 +75,16 @@ class ApiHealth:
         #: When the API was last taken for down: a POST in flight begun by then is no
         #: probe (:meth:`probe_in_flight_locked`).
         self.down_since = 0.0
+        #: A check (a request without logs: :mod:`.checks`) went unanswered since the API
+        #: was taken for down: one answered next says its host answers again.
+        self.check_unanswered = False
+        #: The next probe goes now, whatever the probe in flight and the hold (a check
+        #: was answered after one was not); cleared as it is taken.
+        self.early = False
+        #: An early probe went during this outage: no other one until the API answers.
+        self.early_spent = False
+        #: When the next check may go (one ``CHECK_GAP`` after the last one ended).
+        self.next_check = 0.0
 
     def paused_locked(self) -> bool:
         """True during a 401/403 pause (clears the pause once it is over)."""
@@ -85,8 +95,51 @@ class ApiHealth:
     def probing_locked(self, now: float,
                        in_flight: Iterable[Batch]) -> tuple[bool, Optional[float]]:
         """While the API is taken for down, with POSTs ``in_flight``: whether a probe
-        waits for an answer yet (:func:`~readme_metrics.delivery.pacing.probe_wait`)."""
+        waits for an answer yet (:func:`~readme_metrics.delivery.pacing.probe_wait`);
+        not once a check said the API's host answers again (``early``)."""
+        if self.early:
+            return False, None
         return probe_wait(now, self.probe_after, self.overlaps, in_flight)
+
+    def probe_taken_locked(self, overlapping: bool) -> None:
+        """A batch was taken while the API is taken for down (a probe): ``overlapping``
+        the probe in flight, unanswered, it doubles the next one's wait; an early one
+        (``early``) is spent."""
+        self.overlaps += overlapping
+        self.early = False
+
+    def check_wait_locked(self, now: float, in_flight: Iterable[Batch],
+                          after: float) -> Optional[float]:
+        """For the checker (:mod:`.checks`): seconds until a check may go (0.0: now; inf:
+        no POST in flight), or None once none is wanted (the API answered, or an early
+        probe went this outage).
+
+        A check goes only while a POST in flight has waited ``after`` seconds (the
+        check's own bound) unanswered: an API that refuses the POSTs or fails them (503)
+        at once is no black hole, and sees no check (its probes come after each hold, as
+        before)."""
+        if not self.down or self.early or self.early_spent or self.paused_until:
+            return None
+        oldest = min((batch.sent_at for batch in in_flight if batch.sent_at),
+                     default=math.inf)
+        return max(0.0, oldest + after - now, self.next_check - now)
+
+    def checked_locked(self, answered: bool, now: float, gap: float) -> bool:
+        """A check ended (``answered``: the host answered, any status); the next may go
+        ``gap`` seconds after ``now``. True if this lets the next probe go at once: an
+        answer after a check went unanswered, during this outage, once (``early``), never
+        before a Retry-After asked. A host that answers the checks all along (the edge of
+        an API whose POSTs are black-holed behind it) lets none go early."""
+        self.next_check = now + gap
+        if not self.down or self.early_spent:
+            return False
+        if not answered:
+            self.check_unanswered = True
+            return False
+        if not self.check_unanswered or now < self.asked_until:
+            return False
+        self.early = self.early_spent = True
+        return True
 
     def probe_in_flight_locked(self, in_flight: Iterable[Batch]) -> bool:
         """While the API is taken for down: True if a probe is among the POSTs
@@ -182,6 +235,7 @@ class ApiHealth:
         self.down = False
         self.hold_until = 0.0
         self.overlaps = 0
+        self.check_unanswered = self.early = self.early_spent = False
 
     def pause_locked(self, seconds: float) -> bool:
         """401/403: pause for ``seconds``; True if this began a new pause (one already

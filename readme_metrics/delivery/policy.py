@@ -64,6 +64,16 @@ PROBE_CAP = 5.0
 #: (benchmarks/blackhole.py, a fake clock). Not 30 s (1.8 a minute): the first log
 #: queued after a 60 s black hole was delivered 27.5 s after it (median), 9.0 s at 10.
 PROBE_OVERLAP_CAP = 10.0
+#: While the API is taken for down and a POST has waited this long for its answer (a
+#: black hole: an API that takes the POSTs and never answers), a request that carries no
+#: logs (``GET`` of the POSTs' path, no key: ``DirectPoster.answers``) asks whether its
+#: host answers, one at a time, each bounded by this many seconds (or ``timeout`` if
+#: less), ``CHECK_GAP`` apart. One answered after one went unanswered lets the next probe
+#: go at once (once per outage: ``ApiHealth.checked_locked``), not up to
+#: ``PROBE_OVERLAP_CAP`` after the probe before, held on a dead connection: the queue
+#: stayed full 5 to 5.5 s after a 20 s black hole (delivery22). No POST more.
+CHECK_BOUND = 1.0
+CHECK_GAP = 1.0
 #: Retry-After is honoured: no retry comes earlier than the server asked. Only an absurd
 #: value (a date far in the future) is cut to this, so a mistake there cannot stall
 #: delivery for days; meanwhile the queue stays bounded and new logs are counted as drops.

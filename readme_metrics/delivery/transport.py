@@ -182,6 +182,15 @@ class Transport:
         seconds = self.timeout if timeout is None else max(timeout, 0.001)
         return self._poster.post(body, seconds, stretch, until)
 
+    def answers(self, seconds: float) -> Optional[bool]:
+        """Whether the Metrics API's host answers a request that carries no logs within
+        ``seconds`` (:meth:`DirectPoster.answers`); None on the requests route (through
+        a proxy, whose answer says nothing of the API's host): not asked."""
+        poster = self._poster
+        if isinstance(poster, DirectPoster):
+            return poster.answers(seconds)
+        return None
+
     def close(self) -> None:
         """Close the kept-alive connections."""
         self._poster.close()

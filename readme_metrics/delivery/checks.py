@@ -1,0 +1,86 @@
+"""Noticing that a black-holed Metrics API answers again, without a POST.
+
+An API that takes the POSTs and never answers them (a black hole: a load balancer with
+no backend, a dead connection) is probed one POST at a time, each up to
+``PROBE_OVERLAP_CAP`` (10 s) after the one before while none is answered
+(:func:`~readme_metrics.delivery.pacing.probe_wait`): when it came back, the probe in
+flight sat on its dead connection and the next one went up to 10 s later, the queue
+full meanwhile (delivery22: 5 to 5.5 s after a 20 s black hole, about 5,000 logs dropped
+at 1,000 logs/s). More probes would send more log batches to a black hole.
+
+So while the API is taken for down and a POST has waited ``CHECK_BOUND`` (1 s, or
+``timeout`` if less) unanswered, one :class:`Checker` thread per Delivery
+(``readme-metrics-check``, started by a sender, running while the API is taken for down)
+asks whether the API's host answers a request that carries no logs
+(:meth:`DirectPoster.answers <readme_metrics.delivery.direct.DirectPoster.answers>`: a
+``GET``, without the API key), one at a time, each within that bound, ``CHECK_GAP``
+(1 s) apart. One answered after one was not lets the next probe go at once (once per
+outage: :meth:`ApiHealth.checked_locked
+<readme_metrics.delivery.health.ApiHealth.checked_locked>`). No POST more goes; through
+a proxy (the requests route) there is no check, and the probes go as before.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable, Optional
+
+from readme_metrics.delivery.batcher import Batcher
+from readme_metrics.delivery.policy import CHECK_BOUND, CHECK_GAP
+
+#: The checker thread's name.
+CHECK_NAME = "readme-metrics-check"
+
+
+class Checker:
+    """Runs the checks of one Delivery on a thread of its own while they are wanted.
+
+    ``answers(seconds)`` asks the host (None: it cannot be asked, no check is made);
+    ``grow()`` starts one more sender, for an early probe that finds none idle.
+    """
+
+    def __init__(self, batcher: Batcher, answers: Callable[[float], Optional[bool]],
+                 grow: Callable[[], object], timeout: float) -> None:
+        self._batcher = batcher
+        self._answers = answers
+        self._grow = grow
+        self.bound = min(CHECK_BOUND, timeout)
+        self._lock = threading.Lock()
+        self._thread: Optional[threading.Thread] = None
+
+    def wanted(self) -> None:
+        """Start the thread if a check is wanted and none runs (a sender's call after an
+        attempt, while the API is taken for down); never raises."""
+        with self._lock:
+            if self._thread is not None:
+                return
+            thread = threading.Thread(target=self._run, name=CHECK_NAME, daemon=True)
+            self._thread = thread
+        try:
+            thread.start()
+        except RuntimeError:  # interpreter exit: the probes go as before
+            with self._lock:
+                self._thread = None
+
+    def _run(self) -> None:
+        batcher = self._batcher
+        try:
+            while True:
+                wait = batcher.check_wait(self.bound)
+                if wait is None:
+                    return
+                if wait > 0:
+                    with batcher.lock:
+                        batcher.queue.wake.wait(min(wait, CHECK_GAP))
+                    continue
+                answered = self._answers(self.bound)
+                if answered is None:
+                    return
+                early, idle = batcher.checked(answered, CHECK_GAP)
+                if early and not idle:
+                    self._grow()  # every sender held on a dead connection: one more
+        except Exception:  # pragma: no cover - a check never raises; the probes go on
+            pass
+        finally:
+            with self._lock:
+                self._thread = None

@@ -1,0 +1,187 @@
+"""delivery23: a black-holed Metrics API's return noticed without a POST (the checks of
+its host, ``readme_metrics/delivery/checks.py``).
+
+The rules on the Batcher's fake clock (no sleep is an assertion); one real-socket test
+with a collector that black-holes every request, then answers.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from readme_metrics.delivery import policy
+from readme_metrics.delivery.batcher import Batcher
+from readme_metrics.delivery.checks import CHECK_NAME
+from readme_metrics.delivery.queue import LogQueue
+from tests.support.delivery import (
+    API_KEY,
+    MakeDelivery,
+    adds_up,
+    api_key_never_logged_fixture,  # noqa: F401 - autouse
+    item,
+    make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    put_log,
+    take_batch,
+)
+from tests.support.fake_api import Collector, Reply
+from tests.support.polling import wait_until
+from tests.test_delivery20_findings import _down_with_a_probe_in_flight, _next_probe_after
+
+GAP = policy.CHECK_GAP
+
+
+def _checked(batcher: Batcher, now: list[float], answered: bool) -> bool:
+    """A check ends now, ``answered`` or not: True if it lets the next probe go now."""
+    with batcher.lock:
+        return batcher.health.checked_locked(answered, now[0], GAP)
+
+
+def _probe_now(queue: LogQueue, batcher: Batcher, now: list[float]) -> bool:
+    """A new log queued: True if a sender may take it now (a probe)."""
+    put_log(batcher, f"new-{now[0]}")
+    with queue.lock:
+        batch, _ = batcher.take_locked()
+    if batch is not None:
+        batch.sent_at = now[0]
+    return batch is not None
+
+
+def _held(now: list[float]) -> tuple[LogQueue, Batcher]:
+    """The API taken for down, a probe in flight and unanswered, the probes' wait
+    doubled twice (the next one 10 s after the last), and a hold of every sender on."""
+    queue, batcher = _down_with_a_probe_in_flight(now)
+    for _ in range(2):
+        _next_probe_after(queue, batcher, now)
+    batcher.health.hold_until = now[0] + policy.PROBE_CAP
+    return queue, batcher
+
+
+def test_a_check_answered_after_one_unanswered_lets_the_next_probe_go_now() -> None:
+    """The probe in flight when a black-holed API came back sat on its dead connection
+    and the next went up to 10 s after it (the queue full meanwhile: 5 to 5.5 s after a
+    20 s black hole, delivery22). A check of the host that goes unanswered, then one
+    answered, lets the next probe go at once: before the probe in flight has waited its
+    wait, and through the hold. One only: the one after it waits as before."""
+    now = [100.0]
+    queue, batcher = _held(now)
+    assert not _probe_now(queue, batcher, now)  # held: 10 s after the last probe
+    assert _checked(batcher, now, answered=False) is False
+    now[0] += GAP
+    assert not _probe_now(queue, batcher, now)
+    assert _checked(batcher, now, answered=True) is True
+    assert _probe_now(queue, batcher, now)  # at once
+    assert not _probe_now(queue, batcher, now)  # one early probe, not a stream
+    batcher.settle(next(iter(queue.in_flight)), None)  # the API answered
+    assert not batcher.health.down and not batcher.health.early
+
+
+def test_checks_answered_all_along_let_no_probe_go_early() -> None:
+    """A host that answers the checks while its POSTs are black-holed (the edge in front
+    of a dead backend) tells nothing: no probe goes early, so a black hole sees no POST
+    more than before."""
+    now = [100.0]
+    queue, batcher = _held(now)
+    for _ in range(5):
+        assert _checked(batcher, now, answered=True) is False
+        now[0] += GAP
+        assert not _probe_now(queue, batcher, now)
+
+
+def test_one_early_probe_per_outage() -> None:
+    """An early probe that the API black-holes too (a host that flaps) spends the
+    outage's one: the checks stop, the probes wait as before, until the API answers;
+    then the next outage has its own."""
+    now = [100.0]
+    queue, batcher = _held(now)
+    assert not _checked(batcher, now, answered=False)
+    assert _checked(batcher, now, answered=True)
+    assert _probe_now(queue, batcher, now)
+    with queue.lock:
+        assert batcher.health.check_wait_locked(now[0], queue.in_flight, 1.0) is None
+    assert not _checked(batcher, now, answered=False)
+    assert not _checked(batcher, now, answered=True)
+    assert not _probe_now(queue, batcher, now)
+    for batch in list(queue.in_flight):
+        batcher.settle(batch, None)
+    assert not batcher.health.early_spent
+
+
+def test_no_check_while_the_posts_fail_at_once() -> None:
+    """A check goes only while a POST in flight has waited the check's bound unanswered
+    (a black hole): with none in flight (an API refusing the POSTs, or failing them at
+    once) the checker waits, none goes; once the API answers, none is wanted."""
+    now = [100.0]
+    queue, batcher = _down_with_a_probe_in_flight(now)
+    health = batcher.health
+    with queue.lock:
+        assert health.check_wait_locked(now[0], queue.in_flight, 1.0) == 1.0
+        now[0] += 1.0
+        assert health.check_wait_locked(now[0], queue.in_flight, 1.0) == 0.0
+        assert health.check_wait_locked(now[0], (), 1.0) == float("inf")
+    assert not _checked(batcher, now, answered=False)
+    with queue.lock:  # one check at a time, GAP apart
+        assert health.check_wait_locked(now[0], queue.in_flight, 1.0) == GAP
+    batcher.settle(next(iter(queue.in_flight)), None)
+    with queue.lock:
+        assert health.check_wait_locked(now[0], queue.in_flight, 1.0) is None
+
+
+def test_an_early_probe_never_goes_before_a_retry_after() -> None:
+    """A Retry-After is what the API asked: a check answered before it is over lets no
+    probe go early."""
+    now = [100.0]
+    queue, batcher = _held(now)
+    batcher.health.asked_until = now[0] + 30.0
+    assert not _checked(batcher, now, answered=False)
+    assert not _checked(batcher, now, answered=True)
+    assert not _probe_now(queue, batcher, now)
+
+
+# -- on real sockets ----------------------------------------------------------------------
+
+
+def test_a_black_holed_api_that_answers_again_is_probed_at_once(
+        make_delivery: MakeDelivery) -> None:
+    """The API fails three POSTs (taken for down), then takes every request and never
+    answers (a black hole): the probe in flight holds the next one back for ``timeout``
+    (6 s). A check of the host goes unanswered; the API answers again; the next check is
+    answered and the log waiting goes at once, while the black-holed probe has waited
+    less than ``timeout`` (before: not until then). The checks carry no key; every log
+    is delivered, the stats exact; the checker ends once the API answers."""
+    collector = Collector().start()
+    never = threading.Event()  # the black hole: held requests are never answered
+    try:
+        delivery = make_delivery(collector.url, buffer_length=1, timeout=6.0,
+                                 shutdown_timeout=10.0)
+        batcher, queue = delivery._batcher, delivery._queue
+        for _ in range(policy.DOWN_AFTER):
+            collector.replies.append(Reply(503))
+        # (Not a 2xx: the collector counts those as received on arrival.)
+        collector.default = Reply(503, gate=never)
+        collector.get_v1 = lambda received: Reply(404, gate=never)
+        assert delivery.submit(item("black-holed"))
+        wait_until(lambda: batcher.health.down and collector.in_flight == 1)
+        with queue.lock:
+            (probe,) = queue.in_flight
+            began = probe.sent_at
+        assert delivery.submit(item("waiting"))
+        wait_until(lambda: batcher.health.check_unanswered)
+        collector.default = Reply()
+        collector.get_v1 = None  # answered (404) at once
+        collector.wait_for_logs(1)
+        got = time.monotonic()
+        assert [log["_id"] for log in collector.logs] == ["waiting"]
+        assert got - began < 6.0, "the log waited for the probe in flight's timeout"
+        assert delivery.flush(15.0)
+        stats = delivery.stats
+        assert (stats["sent"], stats["dropped"], stats["queued"]) == (2, 0, 0), stats
+        assert adds_up(stats)
+        assert sorted(log["_id"] for log in collector.logs) == ["black-holed", "waiting"]
+        gets = collector.gets
+        assert gets and all("Authorization" not in get.headers for get in gets)
+        assert all(API_KEY not in repr(get) for get in gets)
+        wait_until(lambda: not any(t.name == CHECK_NAME for t in threading.enumerate()))
+    finally:
+        never.set()
+        collector.stop()
