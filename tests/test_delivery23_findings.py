@@ -7,10 +7,14 @@ with a collector that black-holes every request, then answers.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
+from typing import Any, Optional
 
-from readme_metrics.delivery import policy
+import pytest
+
+from readme_metrics.delivery import policy, resolve
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.checks import CHECK_NAME
 from readme_metrics.delivery.queue import LogQueue
@@ -19,10 +23,10 @@ from tests.support.delivery import (
     MakeDelivery,
     adds_up,
     api_key_never_logged_fixture,  # noqa: F401 - autouse
+    ids,
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     put_log,
-    take_batch,
 )
 from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
@@ -184,4 +188,71 @@ def test_a_black_holed_api_that_answers_again_is_probed_at_once(
         wait_until(lambda: not any(t.name == CHECK_NAME for t in threading.enumerate()))
     finally:
         never.set()
+        collector.stop()
+
+
+# -- (b) a name whose first address drops the SYN ---------------------------------------
+
+
+def _syn_dropping_ipv6(port: int) -> Optional[list[socket.socket]]:
+    """A listener on ``[::1]:port`` whose backlog is full (one connection never
+    accepted), so the kernel drops every further SYN: an address that never answers a
+    connect. None (the test skips) where ``::1`` or that port cannot be had, or a
+    connect there is not left unanswered."""
+    held: list[socket.socket] = []
+    try:
+        listener = socket.socket(socket.AF_INET6)
+        held.append(listener)
+        listener.bind(("::1", port))
+        listener.listen(0)
+        filler = socket.create_connection(("::1", port), timeout=1.0)
+        held.append(filler)
+        probe = socket.socket(socket.AF_INET6)
+        held.append(probe)
+        probe.settimeout(0.3)
+        try:
+            probe.connect(("::1", port))
+        except (TimeoutError, socket.timeout):
+            return held
+    except OSError:
+        pass
+    for sock in held:
+        sock.close()
+    return None
+
+
+def test_a_name_whose_first_address_drops_the_syn_still_gets_every_log(
+        make_delivery: MakeDelivery, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host name that gives ``::1`` first (nothing answers a connect there: a broken
+    IPv6 route to a dual-stack host) and ``127.0.0.1`` second (the API). The first
+    address took each POST's whole bound, the second was never tried: no log got
+    through, every batch retried until dropped. Each address but the last now gets half
+    of what is left, and the one that connected is tried first from then on: every log
+    delivered, on the first attempt, no key in any log line."""
+    collector = Collector().start()
+    held = _syn_dropping_ipv6(collector.port)
+    if held is None:
+        collector.stop()
+        pytest.skip("no [::1] listener that leaves a connect unanswered here")
+    real = resolve._getaddrinfo
+
+    def both(host: str, port: int) -> list[tuple[Any, ...]]:
+        v6: tuple[Any, ...] = (socket.AF_INET6, socket.SOCK_STREAM, 6, "",
+                               ("::1", port, 0, 0))
+        return [v6, *real("127.0.0.1", port)]
+
+    monkeypatch.setattr(resolve, "_getaddrinfo", both)
+    try:
+        delivery = make_delivery(f"http://dual-stack.test:{collector.port}",
+                                 buffer_length=5, timeout=1.0)
+        for n in range(20):
+            assert delivery.submit(item(f"log-{n}"))
+        assert delivery.flush(15.0)
+        stats = delivery.stats
+        assert (stats["sent"], stats["dropped"], stats["retries"]) == (20, 0, 0), stats
+        assert adds_up(stats)
+        assert sorted(ids(collector.logs)) == sorted(f"log-{n}" for n in range(20))
+    finally:
+        for sock in held:
+            sock.close()
         collector.stop()

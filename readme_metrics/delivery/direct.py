@@ -124,22 +124,33 @@ def _open(resolver: resolve.Resolver, seconds: float) -> socket.socket:
     (:mod:`.resolve`) and the addresses share ``seconds``: create_connection gives each
     address the whole timeout, so an API whose name gives several addresses that all drop
     the SYN (down behind a firewall) held a POST for that many timeouts, and its lookup
-    was not bounded at all."""
+    was not bounded at all.
+
+    Each address but the last gets half of what is left, the last all of it: given the
+    whole of it, a first address that drops the SYN (a broken IPv6 route to a dual-stack
+    host, ``localhost`` as ``::1`` where nothing answers there) took every POST's
+    bound, the next one was never tried, and no log got through (delivery23). The address
+    that connected is tried first next time (:meth:`.Resolver.connected`)."""
     deadline = time.monotonic() + seconds
     addresses = resolver.addresses(deadline)
     error: OSError = TimeoutError("timed out")  # the lookup took all the time
-    for family, kind, protocol, _, address in addresses:
+    last = len(addresses) - 1
+    for n, (family, kind, protocol, _, address) in enumerate(addresses):
         left = deadline - time.monotonic()
         if left <= 0:
             break
         sock = socket.socket(family, kind, protocol)
         try:
-            sock.settimeout(left)
+            sock.settimeout(left if n == last else left / 2)
             sock.connect(address)
-            return sock
         except OSError as exc:
             sock.close()
             error = exc
+            continue
+        sock.settimeout(left)
+        if n:
+            resolver.connected(address)
+        return sock
     raise error
 
 

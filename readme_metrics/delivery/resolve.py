@@ -65,6 +65,9 @@ class Resolver:
         self._pending: Optional[_Lookup] = None
         self._last: Optional[Addresses] = None  # the last answer, for when no thread starts
         self._pid = os.getpid()
+        #: The address a connection was last made to after an earlier one failed: tried
+        #: first from then on (:meth:`connected`).
+        self._preferred: Optional[Any] = None
 
     def addresses(self, deadline: float) -> Addresses:
         """The addresses of the name, found by the monotonic ``deadline``.
@@ -85,7 +88,21 @@ class Resolver:
         if lookup.error is not None:
             raise lookup.error
         assert lookup.addresses is not None
-        return lookup.addresses
+        return self._ordered(lookup.addresses)
+
+    def connected(self, address: Any) -> None:
+        """A connection was made to ``address`` after an address before it in the list
+        failed: it is tried first from now on (the one before may drop every SYN, and
+        each connection paid half its bound there)."""
+        self._preferred = address
+
+    def _ordered(self, addresses: Addresses) -> Addresses:
+        """``addresses`` with the preferred one (:meth:`connected`) first."""
+        preferred = self._preferred
+        if preferred is None or addresses[0][4] == preferred:
+            return addresses
+        first = [entry for entry in addresses if entry[4] == preferred]
+        return first + [entry for entry in addresses if entry[4] != preferred]
 
     def _lookup(self) -> Optional[_Lookup]:
         """The lookup to wait for: the one running (or answered but not yet used), else
