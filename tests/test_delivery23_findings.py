@@ -7,6 +7,7 @@ with a collector that black-holes every request, then answers.
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -26,8 +27,10 @@ from tests.support.delivery import (
     ids,
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    messages,
     put_log,
 )
+from tests.support.drip import DripServer
 from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
 from tests.test_delivery20_findings import _down_with_a_probe_in_flight, _next_probe_after
@@ -256,3 +259,34 @@ def test_a_name_whose_first_address_drops_the_syn_still_gets_every_log(
         for sock in held:
             sock.close()
         collector.stop()
+
+
+# -- (b) an answer in time whose body never ends -----------------------------------------
+
+
+@pytest.mark.parametrize("head", [
+    b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n",  # a body trickled
+    b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n",  # HTTP/1.0, until a close
+], ids=["trickled-body", "http10-no-length"])
+def test_an_answer_whose_body_never_ends_grows_no_bound(
+        make_delivery: MakeDelivery, caplog: pytest.LogCaptureFixture,
+        head: bytes) -> None:
+    """An API that answers 200 at once, then sends its body a byte at a time (or an
+    HTTP/1.0 body without a length, the connection kept open). The answer counts (the
+    logs are delivered once, never sent again), and the watchdog cuts the body at the
+    POST's bound. That cut was taken for an API slower than the bound: it grew (0.5, 1,
+    2, 4 s...), every later POST held its sender that long, and a warning said the API
+    "answered a POST in 0.501s, later than timeout". The bound stays now, no warning."""
+    drip = DripServer(interval=0.05, max_bytes=10**6, prefix=head)
+    try:
+        delivery = make_delivery(drip.url, buffer_length=1, timeout=0.5)
+        for n in range(4):
+            assert delivery.submit(item(f"log-{n}"))
+            assert delivery.flush(10.0)
+        stats = delivery.stats
+        assert (stats["sent"], stats["retries"], stats["dropped"]) == (4, 0, 0), stats
+        assert adds_up(stats) and drip.requests == 4
+        assert delivery._attempt.stretch == 0.5
+        assert not messages(caplog, logging.WARNING, "later than timeout")
+    finally:
+        drip.close()

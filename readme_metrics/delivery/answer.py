@@ -93,7 +93,7 @@ class Answer:
     same first value of a repeated header on either.
     """
 
-    __slots__ = ("status_code", "reason", "headers", "content")
+    __slots__ = ("status_code", "reason", "headers", "content", "waited")
 
     def __init__(self, status_code: int, reason: str, headers: Any,
                  content: bytes) -> None:
@@ -101,6 +101,10 @@ class Answer:
         self.reason = reason
         self.headers = headers
         self.content = content
+        #: Seconds from the POST's start to its status line and headers, for an answer
+        #: whose body was cut at the POST's bound (None otherwise): the API's answer
+        #: time, not the bound (``Attempt``).
+        self.waited: Optional[float] = None
 
     def first(self, name: str) -> Optional[str]:
         """The first value of header ``name``, None if absent.

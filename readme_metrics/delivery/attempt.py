@@ -121,6 +121,8 @@ class Attempt:
         # each sent again (the API may have read it). Never past a flush's or the exit's.
         outcome = self._sender.post(batch.body, timeout, self._bound, until)
         took = time.monotonic() - batch.sent_at
+        if outcome.waited is not None:  # answered in time, its body cut at the bound
+            took = outcome.waited
         if first and not (outcome.timed_out and not outcome.answered):
             # The API's share of a sender's cycle (Staffing.observe), and the answer
             # time the POSTs of new logs are spaced by. Not a POST cut at its bound (a

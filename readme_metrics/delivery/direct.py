@@ -359,6 +359,8 @@ class DirectPoster:
             # Cut just after the answer came (the socket is shut down), or the answer
             # was not read in full: that connection carries nothing more.
             connection.close()
+            if limit.fired and limit.verdict_at:  # answered in time, its body cut
+                answer.waited = limit.verdict_at - limit.began
         else:
             self._keep(connection)
         return answer
@@ -424,8 +426,9 @@ class DirectPoster:
         pieces = body.pieces if isinstance(body, Body) else (body,)
         failed = _send(sock, self._head(len(body)), pieces, deadline)
         try:
-            answer, reusable = reader.read_answer(reader.Stream(sock, deadline),
-                                                  MAX_CONTENT, verdict_first=True)
+            answer, reusable = reader.read_answer(
+                reader.Stream(sock, deadline), MAX_CONTENT, verdict_first=True,
+                on_verdict=watchdog.verdict if watched else None)
         except Exception:
             if failed is not None:  # no answer came: the send's error is the story
                 raise failed from None

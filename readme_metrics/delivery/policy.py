@@ -196,6 +196,9 @@ class Outcome:
     #: The API (or a proxy) answered, whatever the status: its time says how long the
     #: API takes to answer a POST (delivery.stretch).
     answered: bool = False
+    #: Seconds to that answer's status line and headers, when its body was cut at the
+    #: POST's bound (None: the POST's own time is the answer's).
+    waited: Optional[float] = None
 
 
 def classify(status: int) -> str:

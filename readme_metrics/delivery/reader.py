@@ -32,7 +32,7 @@ import http.client
 import io
 import re
 import time
-from typing import Any, Iterator, Optional, Union
+from typing import Any, Callable, Iterator, Optional, Union
 
 from readme_metrics.delivery.answer import MAX_HEADERS, MAX_LINE, Answer
 
@@ -230,8 +230,8 @@ class Fields:
         return f"Fields({self._fields!r})"
 
 
-def read_answer(stream: Stream, limit: int, *, verdict_first: bool = False
-                ) -> tuple[Answer, bool]:
+def read_answer(stream: Stream, limit: int, *, verdict_first: bool = False,
+                on_verdict: Optional[Callable[[], object]] = None) -> tuple[Answer, bool]:
     """The final answer on ``stream`` (an :class:`~.answer.Answer`, its ``headers``
     :class:`Fields`, looked up as an ``http.client.HTTPMessage``, its ``content`` at most
     ``limit`` bytes of the body, read up to ``limit + 1``), and whether the connection
@@ -245,7 +245,8 @@ def read_answer(stream: Stream, limit: int, *, verdict_first: bool = False
     one, the watchdog cuts it) gives the answer with an empty body, never reusable. The
     status is the server's verdict on the POST; a body lost after it, or headers too
     absurd to read, must not have the logs sent again. (A connection reset or cut while
-    the header lines come is no answer, as before.)
+    the header lines come is no answer, as before.) ``on_verdict()`` is called as the
+    final answer's header lines were read, before its body.
     """
     while True:
         version, status, reason = _status(stream)
@@ -264,6 +265,8 @@ def read_answer(stream: Stream, limit: int, *, verdict_first: bool = False
         if not verdict_first:
             raise
         return Answer(status, reason.strip(), Fields([]), b""), False
+    if on_verdict is not None:
+        on_verdict()
     # Looked up in the index itself (names in lower case): each method call costs more
     # than the look-up, and a POST makes several.
     index = headers.index

@@ -77,9 +77,11 @@ class Sender:
             outcome = outcome_of_status(status, response.reason or "",
                                         response.first("Retry-After"), response.text,
                                         self.proxied)
-        if outcome.detail:
+        waited = getattr(response, "waited", None)
+        if outcome.detail or waited is not None:
             return Outcome(outcome.verdict, outcome.cause, outcome.retry_after,
-                           self.scrub(outcome.detail), outcome.reason, answered=True)
+                           self.scrub(outcome.detail), outcome.reason, answered=True,
+                           waited=waited)
         return outcome
 
     @property

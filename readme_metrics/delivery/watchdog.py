@@ -41,7 +41,7 @@ class Limit:
     """
 
     __slots__ = ("deadline", "fired", "connections", "watched", "began", "stretch", "until",
-                 "bound", "connected")
+                 "bound", "connected", "verdict_at")
 
     def __init__(self, deadline: float, connections: Optional[list[Any]] = None,
                  stretch: Optional[Stretch] = None, until: float = math.inf,
@@ -62,6 +62,8 @@ class Limit:
         self.bound = bound
         #: Once ``fired``: a connection it cut was made (not one still connecting).
         self.connected = False
+        #: When the answer's status line and headers came (:func:`verdict`; 0.0: not yet).
+        self.verdict_at = 0.0
 
     def __enter__(self) -> Limit:
         _local.limit = self
@@ -132,6 +134,15 @@ def watch(connection: Any) -> None:
         with _lock:
             if connection not in running.connections:
                 running.connections.append(connection)
+
+
+def verdict() -> None:
+    """Called by the reader as an answer's status line and headers came: the running
+    limit's exchange was answered in time, whatever its body does after (a cut then
+    grows no bound: :func:`_watch`)."""
+    running = current()
+    if running is not None:
+        running.verdict_at = time.monotonic()
 
 
 def current() -> Optional[Limit]:
@@ -239,10 +250,13 @@ def _watch() -> None:
                         due.connected = _cut(connection) or due.connected
                     due.connections = []
                     if (due.connected and due.stretch is not None
-                            and due.deadline < due.until):
+                            and due.deadline < due.until and not due.verdict_at):
                         # Cut at its bound (not a flush's or the exit's deadline), its
                         # connection made: no answer in time, the bound grows (unless
-                        # a POST begun after it was answered fast: it was lost).
+                        # a POST begun after it was answered fast: it was lost). Not
+                        # one answered whose body was still coming (an API trickling
+                        # a 200's body, or an HTTP/1.0 body it never ends): that grew
+                        # the bound to 30 s, each such POST holding a sender as long.
                         due.stretch.timed_out(due.bound, due.began)
             while _timers and _timers[0][0] <= now:
                 _errands.append(heapq.heappop(_timers)[2])
