@@ -24,11 +24,13 @@ from tests.support.delivery import (
     MakeDelivery,
     adds_up,
     api_key_never_logged_fixture,  # noqa: F401 - autouse
+    clocked_batcher,
     ids,
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     messages,
     put_log,
+    take_batch,
 )
 from tests.support.drip import DripServer
 from tests.support.fake_api import Collector, Reply
@@ -290,3 +292,52 @@ def test_an_answer_whose_body_never_ends_grows_no_bound(
         assert not messages(caplog, logging.WARNING, "later than timeout")
     finally:
         drip.close()
+
+
+# -- (a) the POSTs a black hole holds when the API answers again ---------------------
+
+
+def test_a_post_lost_in_a_black_hole_goes_again_once_a_later_one_is_answered(
+        make_delivery: MakeDelivery) -> None:
+    """The bound stretched (8 s: a black hole seen), a POST taken and never answered,
+    then the API answers again: a POST begun after it is answered at once. The first
+    was lost (on a connection that will never answer) and sat there until its stretched
+    bound, its logs counted against max_queue_size: after a 20 s black hole at 1,000
+    logs/s the queue stayed full 5 to 5.5 s (delivery22), no new log kept. It is cut
+    now that it has waited ``timeout`` (0.5 s) and goes again; its loss is no failure
+    of the API's (not taken for down), the bound grows not."""
+    collector = Collector().start()
+    never = threading.Event()
+    try:
+        delivery = make_delivery(collector.url, buffer_length=1, timeout=0.5)
+        delivery._attempt.stretch = 8.0  # as after a black hole
+        collector.default = Reply(503, gate=never)  # (a 2xx counts on arrival)
+        assert delivery.submit(item("lost"))
+        wait_until(lambda: collector.in_flight == 1)
+        collector.default = Reply()
+        assert delivery.submit(item("answered"))
+        assert delivery.flush(5.0), delivery.stats  # not the lost POST's 8 s
+        stats = delivery.stats
+        assert (stats["sent"], stats["retries"], stats["dropped"]) == (2, 1, 0), stats
+        assert sorted(ids(collector.logs)) == ["answered", "lost"]
+        health = delivery._batcher.health
+        assert not health.down and health.failures == 0
+        assert delivery._attempt.stretch <= 8.0
+    finally:
+        never.set()
+        collector.stop()
+
+
+def test_a_lost_post_is_no_failure_in_a_row() -> None:
+    """Several lost POSTs cut at once (a black hole's, as the API answers again) were
+    each a failure in a row: three took the API for down, every sender held and one
+    POST at a time probed it, just as it answered again. A lost one waits its own
+    backoff only."""
+    now = [100.0]
+    queue, batcher = clocked_batcher(now, logs=3)
+    batches = [take_batch(queue, batcher) for _ in range(3)]
+    for batch in batches:
+        assert batch is not None
+        batch.attempts += 1
+        batcher.retry_later(batch, None, lost=True)
+    assert batcher.health.failures == 0 and not batcher.health.down

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from readme_metrics._logging import LogLimiter, QuietLogger, hidden, shown
 from readme_metrics._loopback import is_loopback_url
 from readme_metrics._wording import counted
+from readme_metrics.delivery import watchdog
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.encode import halves
 from readme_metrics.delivery.policy import (
@@ -150,7 +151,16 @@ class Attempt:
         from now on (said once, until the bound comes back to ``timeout``); one answered
         within half the bound in force halves it again, down to ``timeout``: the API is
         fast again (:class:`~readme_metrics.delivery.stretch.Stretch`)."""
-        if not self._bound.answered(began, took, bound):
+        stretch = self._bound
+        stretched = stretch.seconds > self._timeout
+        said = stretch.answered(began, took, bound)
+        if stretched and stretch.fast_began == began:
+            # Answered fast while the bound is stretched (a black hole, or a slow API,
+            # answering at once again): the POSTs begun before it and unanswered were
+            # lost; each goes again once it has waited `timeout`, not its stretched
+            # bound (watchdog.cut_lost).
+            watchdog.cut_lost(stretch, began, self._timeout)
+        if not said:
             return
         timeout = self._timeout
         if not self.warnings.log(
@@ -237,7 +247,10 @@ class Attempt:
             batcher.settle(batch, "retries_exhausted")
         else:
             self.last_failure = cause
-            later = batcher.retry_later(batch, outcome.retry_after)
+            # A POST lost (no answer, while one begun after it was answered fast: a dead
+            # connection, Stretch.slow) says nothing of the API: not a failure in a row.
+            lost = outcome.timed_out and not self._bound.slow(batch.sent_at)
+            later = batcher.retry_later(batch, outcome.retry_after, lost)
             if later is None:
                 return
             delay, down = later

@@ -251,8 +251,8 @@ class Batcher:
             if queue.idle:  # (none waits but the idle senders: three Python calls spared)
                 queue.wake.notify_all()
 
-    def retry_later(self, batch: Batch,
-                    retry_after: Optional[float]) -> Optional[tuple[float, bool]]:
+    def retry_later(self, batch: Batch, retry_after: Optional[float],
+                    lost: bool = False) -> Optional[tuple[float, bool]]:
         """Keep the batch for another attempt after a backoff: (that backoff, True if
         this failure had the API taken for down); None if closing gave up.
 
@@ -264,7 +264,7 @@ class Batcher:
             if self.closed and not self.closing:  # close() already gave up
                 queue.settle_locked(batch, "shutdown")
                 return None
-            now = self.health.failed_locked(batch, retry_after)
+            now = self.health.failed_locked(batch, retry_after, lost)
             queue.requeue_locked(batch)
             queue.wake.notify_all()
             return batch.not_before - now, self.health.failures == DOWN_AFTER

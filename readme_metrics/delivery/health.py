@@ -150,11 +150,18 @@ class ApiHealth:
         since = self.down_since
         return any(batch.sent_at > since for batch in in_flight)
 
-    def failed_locked(self, batch: Batch, retry_after: Optional[float]) -> float:
+    def failed_locked(self, batch: Batch, retry_after: Optional[float],
+                      lost: bool = False) -> float:
         """An attempt of ``batch`` failed and it is kept for another: set when that may
-        be (``batch.not_before``) and return the clock's reading now."""
-        self.failures += 1
+        be (``batch.not_before``) and return the clock's reading now. A POST ``lost``
+        (unanswered while one begun after it was answered fast: a dead connection) is
+        no failure in a row of the API's: it only waits its own backoff."""
         now = self._clock()
+        if lost and not self.down:
+            batch.not_before = now + backoff_delay(batch.attempts, retry_after,
+                                                   self._backoff_base, self._backoff_cap)
+            return now
+        self.failures += 1
         own, batch.released = batch.released, 0.0
         if own > now:
             # A free try (released by a probe's success, failed again before its own
