@@ -154,11 +154,13 @@ class Attempt:
         stretch = self._bound
         stretched = stretch.seconds > self._timeout
         said = stretch.answered(began, took, bound)
-        if stretched and stretch.fast_began == began:
-            # Answered fast while the bound is stretched (a black hole, or a slow API,
-            # answering at once again): the POSTs begun before it and unanswered were
-            # lost; each goes again once it has waited `timeout`, not its stretched
-            # bound (watchdog.cut_lost).
+        if stretched and took < self._timeout / 2:
+            # Answered fast (within half of `timeout`) while the bound is stretched (a
+            # black hole, or a slow API, answering at once again): the POSTs begun
+            # before it and unanswered were lost; each goes again once it has waited
+            # `timeout`, not its stretched bound (watchdog.cut_lost). Not on an answer
+            # merely within half the stretched bound: an API answering in 1 to 4 s
+            # with `timeout` 3 s would have its 4 s answers cut and sent again.
             watchdog.cut_lost(stretch, began, self._timeout)
         if not said:
             return
