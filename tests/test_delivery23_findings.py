@@ -341,3 +341,38 @@ def test_a_lost_post_is_no_failure_in_a_row() -> None:
         batch.attempts += 1
         batcher.retry_later(batch, None, lost=True)
     assert batcher.health.failures == 0 and not batcher.health.down
+
+
+def test_a_check_that_finds_the_host_back_sends_the_held_posts_again(
+        make_delivery: MakeDelivery) -> None:
+    """The API taken for down, the bound stretched (8 s), every log held in a probe the
+    black hole took: nothing else waits (at 2,000 logs/s the POSTs in flight held the
+    10,000 logs the queue allows, every new log dropped). A check finds the host silent,
+    the API answers again, the next check finds it answering: the probe let go early
+    had nothing to carry, and the held POST waited out its 8 s bound. Now that check
+    has the POSTs begun before it cut (they waited ``timeout``) and sent again: the
+    log is delivered, nothing dropped."""
+    collector = Collector().start()
+    never = threading.Event()
+    try:
+        delivery = make_delivery(collector.url, buffer_length=1, timeout=0.5)
+        batcher = delivery._batcher
+        with batcher.lock:  # as after three failures in a row and a black hole
+            batcher.health.down, batcher.health.failures = True, policy.DOWN_AFTER
+            batcher.health.down_since = time.monotonic()
+        delivery._attempt.stretch = 8.0
+        collector.default = Reply(503, gate=never)  # (a 2xx counts on arrival)
+        collector.get_v1 = lambda received: Reply(404, gate=never)
+        assert delivery.submit(item("held"))
+        delivery._checker.wanted()  # (a sender's call as the third failure ends)
+        wait_until(lambda: batcher.health.check_unanswered)
+        collector.default = Reply()
+        collector.get_v1 = None  # answered (404) at once
+        assert delivery.flush(5.0), delivery.stats  # not the held POST's 8 s
+        stats = delivery.stats
+        assert (stats["sent"], stats["retries"], stats["dropped"]) == (1, 1, 0), stats
+        assert ids(collector.logs) == ["held"]
+        assert not batcher.health.down
+    finally:
+        never.set()
+        collector.stop()

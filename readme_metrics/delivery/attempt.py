@@ -145,6 +145,28 @@ class Attempt:
                 self.stretch = batch.timeout
         self._apply(batch, outcome)
 
+    def host_answers(self, began: float) -> None:
+        """A check begun at ``began`` (:mod:`.checks`) found the API's host answering
+        again after one found it silent: the POSTs begun before it and unanswered were
+        lost on a black hole's dead connections, and are cut once they have waited
+        ``timeout`` (watchdog.cut_lost), sent again, as after a POST answered fast. At
+        2,000 logs/s they held the 10,000 logs the queue allows: no new log was taken,
+        and the probe let go early had nothing to carry until one of them was cut at
+        its stretched bound, 5 s later."""
+        stretch = self._bound
+        if began > stretch.fast_began:
+            stretch.fast_began = began
+        watchdog.cut_lost(stretch, began, self._lost_after())
+
+    def _lost_after(self) -> float:
+        """How long a lost POST is waited for before it is cut: ``timeout``, or twice
+        the API's average answer time if longer. An API that was slow (answering in
+        4 s, ``timeout`` 3 s) and turns fast again still answers the POSTs it was
+        working on: cut at ``timeout``, they were sent again, 3,969 logs twice where
+        52 were (``benchmarks/outage.py --kind slow``); a black hole's dead POSTs,
+        the answers before it fast, are cut at ``timeout``."""
+        return max(self._timeout, 2.0 * self._batcher.staffing.post_s)
+
     def _answered_in(self, began: float, took: float, bound: float) -> None:
         """A POST begun at ``began``, bounded to ``bound`` seconds, was answered (any
         status) in ``took``: one later than ``timeout`` has every POST wait that bound
@@ -161,7 +183,7 @@ class Attempt:
             # `timeout`, not its stretched bound (watchdog.cut_lost). Not on an answer
             # merely within half the stretched bound: an API answering in 1 to 4 s
             # with `timeout` 3 s would have its 4 s answers cut and sent again.
-            watchdog.cut_lost(stretch, began, self._timeout)
+            watchdog.cut_lost(stretch, began, self._lost_after())
         if not said:
             return
         timeout = self._timeout

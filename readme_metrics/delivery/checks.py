@@ -23,6 +23,7 @@ a proxy (the requests route) there is no check, and the probes go as before.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Callable, Optional
 
 from readme_metrics.delivery.batcher import Batcher
@@ -36,14 +37,20 @@ class Checker:
     """Runs the checks of one Delivery on a thread of its own while they are wanted.
 
     ``answers(seconds)`` asks the host (None: it cannot be asked, no check is made);
-    ``grow()`` starts one more sender, for an early probe that finds none idle.
+    ``grow()`` starts one more sender, for an early probe that finds none idle;
+    ``back(began)`` is told of a check begun at ``began`` that found the host answering
+    again (:meth:`Attempt.host_answers
+    <readme_metrics.delivery.attempt.Attempt.host_answers>`: the POSTs held on dead
+    connections go again).
     """
 
     def __init__(self, batcher: Batcher, answers: Callable[[float], Optional[bool]],
-                 grow: Callable[[], object], timeout: float) -> None:
+                 grow: Callable[[], object], timeout: float,
+                 back: Callable[[float], object] = lambda began: None) -> None:
         self._batcher = batcher
         self._answers = answers
         self._grow = grow
+        self._back = back
         self.bound = min(CHECK_BOUND, timeout)
         self._lock = threading.Lock()
         self._thread: Optional[threading.Thread] = None
@@ -73,12 +80,15 @@ class Checker:
                     with batcher.lock:
                         batcher.queue.wake.wait(min(wait, CHECK_GAP))
                     continue
+                began = time.monotonic()
                 answered = self._answers(self.bound)
                 if answered is None:
                     return
                 early, idle = batcher.checked(answered, CHECK_GAP)
-                if early and not idle:
-                    self._grow()  # every sender held on a dead connection: one more
+                if early:
+                    self._back(began)
+                    if not idle:
+                        self._grow()  # every sender held on a dead connection: one more
         except Exception:  # pragma: no cover - a check never raises; the probes go on
             pass
         finally:

@@ -139,12 +139,12 @@ class Delivery:
         self._inline_lock = threading.Lock()  # one inline sender at a time
         self._inline_turned_away = False  # a request found the inline sender busy
         self._sender = Sender(self._transport, self._build, config.api_key)
-        self._checker = Checker(self._batcher, self._transport.answers, self._pool.grow,
-                                config.timeout)
         self._attempt = Attempt(self._batcher, self._sender, self._logger,
                                 timeout=config.timeout, max_attempts=self._max_attempts,
                                 max_down_attempts=self._max_down_attempts,
                                 auth_pause=self._auth_pause)
+        self._checker = Checker(self._batcher, self._transport.answers, self._pool.grow,
+                                config.timeout, self._attempt.host_answers)
 
     # -- request thread -------------------------------------------------------------
 

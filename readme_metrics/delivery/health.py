@@ -155,11 +155,14 @@ class ApiHealth:
         """An attempt of ``batch`` failed and it is kept for another: set when that may
         be (``batch.not_before``) and return the clock's reading now. A POST ``lost``
         (unanswered while one begun after it was answered fast: a dead connection) is
-        no failure in a row of the API's: it only waits its own backoff."""
+        no failure in a row of the API's: it is due again at once."""
         now = self._clock()
-        if lost and not self.down:
-            batch.not_before = now + backoff_delay(batch.attempts, retry_after,
-                                                   self._backoff_base, self._backoff_cap)
+        if lost and not retry_after:
+            # Due again at once (within a hold of every sender, if the API is down): a
+            # lost POST's logs were held on a dead connection, and once the API answers
+            # again (a check said so: the probe that tells goes now), they are the
+            # ones to carry, the queue full of them.
+            batch.not_before = now
             return now
         self.failures += 1
         own, batch.released = batch.released, 0.0
