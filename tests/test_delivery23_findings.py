@@ -21,6 +21,7 @@ from readme_metrics.delivery.checks import CHECK_NAME
 from readme_metrics.delivery.queue import LogQueue
 from tests.support.delivery import (
     API_KEY,
+    SLACK,
     MakeDelivery,
     adds_up,
     api_key_never_logged_fixture,  # noqa: F401 - autouse
@@ -373,6 +374,34 @@ def test_a_check_that_finds_the_host_back_sends_the_held_posts_again(
         assert (stats["sent"], stats["retries"], stats["dropped"]) == (1, 1, 0), stats
         assert ids(collector.logs) == ["held"]
         assert not batcher.health.down
+    finally:
+        never.set()
+        collector.stop()
+
+
+def test_close_during_a_black_hole_ends_the_checker_and_counts_every_log(
+        make_delivery: MakeDelivery) -> None:
+    """Closed while the API black-holes (taken for down, a check running): close()
+    returns within shutdown_timeout, every log is counted (sent, dropped or still in a
+    POST waiting for its answer), and the checker thread ends."""
+    collector = Collector().start()
+    never = threading.Event()
+    try:
+        delivery = make_delivery(collector.url, buffer_length=1, timeout=0.5,
+                                 shutdown_timeout=1.0)
+        for _ in range(policy.DOWN_AFTER):
+            collector.replies.append(Reply(503))
+        collector.default = Reply(503, gate=never)
+        collector.get_v1 = lambda received: Reply(404, gate=never)
+        for n in range(5):
+            assert delivery.submit(item(f"log-{n}"))
+        wait_until(lambda: delivery._batcher.health.check_unanswered)
+        began = time.monotonic()
+        delivery.close()
+        assert time.monotonic() - began < 1.0 + SLACK
+        stats = delivery.stats
+        assert adds_up(stats) and stats["sent"] == 0, stats
+        wait_until(lambda: not any(t.name == CHECK_NAME for t in threading.enumerate()))
     finally:
         never.set()
         collector.stop()
