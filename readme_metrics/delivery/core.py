@@ -26,7 +26,8 @@ The parts: :mod:`.queue` (accounting), :mod:`.batcher` (what goes next), :mod:`.
 (threads), :mod:`.attempt` (one attempt and its consequences), :mod:`.sender` (encode,
 post, verdict), :mod:`.transport` (HTTP), :mod:`.resolve` (the API's name looked up
 within a deadline), :mod:`.watchdog` (a whole POST within ``timeout``), :mod:`.encode`
-(JSON), :mod:`.policy` (pure decisions) and :mod:`.process` (exit and fork hooks).
+(JSON), :mod:`.policy` (pure decisions), :mod:`.checks` (a black-holed API's return
+noticed without a POST) and :mod:`.process` (exit and fork hooks).
 
 This module runs a little over 300 lines on purpose: it is the one public face of
 delivery (submit, flush, close, stats, fork and exit) plus the sender loop that ties
