@@ -54,6 +54,9 @@ class Checker:
         self.bound = min(CHECK_BOUND, timeout)
         self._lock = threading.Lock()
         self._thread: Optional[threading.Thread] = None
+        #: What the thread waits on between looks: never the queue's ``wake``, whose
+        #: ``notify()`` (one waiter: a batch filled for an idle sender) it would take.
+        self._pause = threading.Event()
 
     def wanted(self) -> None:
         """Start the thread if a check is wanted and none runs (a sender's call after an
@@ -77,8 +80,7 @@ class Checker:
                 if wait is None:
                     return
                 if wait > 0:
-                    with batcher.lock:
-                        batcher.queue.wake.wait(min(wait, CHECK_GAP))
+                    self._pause.wait(min(wait, CHECK_GAP))
                     continue
                 began = time.monotonic()
                 answered = self._answers(self.bound)
