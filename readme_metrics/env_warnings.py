@@ -37,6 +37,16 @@ _ARGUMENT_NAMES.update(dict.fromkeys(("README_METRICS_URL", "README_METRICS_HOST
                                       "README_METRICS_API_URL", "README_SERVER",
                                       "README_METRICS_ENDPOINT", "README_ENDPOINT",
                                       "README_METRICS_BASE_URL"), "README_METRICS_SERVER"))
+# odds3: the local collector's words (the docs call `readme-metrics collect` the
+# collector, and README_METRICS_SERVER is pointed at it) and the Metrics API's with
+# API_/URL/ADDRESS words; README_URL and README_HOST stay out (above), and so do names
+# without README_ (METRICS_SERVER, METRICS_URL: a Prometheus or StatsD setup's own).
+_ARGUMENT_NAMES.update(dict.fromkeys(("README_COLLECTOR", "README_COLLECTOR_URL",
+                                      "README_COLLECTOR_HOST", "README_METRICS_COLLECTOR",
+                                      "README_METRICS_COLLECTOR_URL", "README_SERVER_URL",
+                                      "README_METRICS_ADDRESS", "README_METRICS_URI",
+                                      "README_METRICS_API_HOST", "README_METRICS_API_ENDPOINT",
+                                      "README_METRICS_API_BASE_URL"), "README_METRICS_SERVER"))
 # The official package's names for options (its arguments blacklist/whitelist, its
 # upper-case attributes) and other words for an option's noun, as one coming from it or
 # from another SDK writes them: too far from the variable for difflib, and silently
