@@ -30,9 +30,8 @@ import typing as t
 from readme_metrics._http import as_given, is_token
 from readme_metrics.cors_settings import CORSSettings, normalise_origin
 
-if t.TYPE_CHECKING:
-    # WSGIApplication: in quotes in CORSMiddleware's base (CORSOptions["WSGIApplication"])
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment  # noqa: F401
+# WSGIApplication: in quotes in CORSMiddleware's base (CORSOptions["WSGIApplication"])
+from readme_metrics.wsgi_types import StartResponse, WSGIApplication, WSGIEnvironment  # noqa: F401
 
 __all__ = ["CORSMiddleware", "CORSOptions", "CORSRules", "Headers", "normalise_origin",
            "with_headers"]

@@ -26,10 +26,12 @@ from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import zero_stats
 from readme_metrics.middleware_arguments import checked_config
 from readme_metrics.unwrapped import flask_app_wrapped, recorded_outside
+from readme_metrics.wsgi_types import WSGIEnvironment
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIEnvironment
     from flask import Flask
+else:  # bound for typing.get_type_hints (Litestar's app discovery calls it) without
+    Flask = Any  # importing Flask, which the adapter's module leaves to the app
 
 __all__ = ["FlaskMetricsMiddleware", "ReadMeMetrics"]
 

@@ -33,9 +33,7 @@ from readme_metrics._env import blamed, flag, setting
 from readme_metrics._http import as_given, is_token
 from readme_metrics.capture.uwsgi_sendfile import NOTHING, record_sent_file, restore
 from readme_metrics.masking import mask
-
-if t.TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+from readme_metrics.wsgi_types import StartResponse, WSGIApplication, WSGIEnvironment
 
 ENVIRON_KEY = "readme_metrics.request_id"
 DEFAULT_HEADER = "X-Request-Id"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import inspect
 import sys
-from typing import TYPE_CHECKING, Any, Iterable, Optional
+from typing import Any, Iterable, Optional
 
 from readme_metrics.capture import nesting, unclosed
 from readme_metrics.capture.unclosed import calling, returned
@@ -28,9 +28,7 @@ from readme_metrics.capture.wsgi_replay import replay_input
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.middleware_arguments import NO_CONFIG, checked_config
 from readme_metrics.pipeline import OWN_AGENT, MetricsPipeline, PipelineControls
-
-if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+from readme_metrics.wsgi_types import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = ["MetricsMiddleware"]
 

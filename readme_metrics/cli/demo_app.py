@@ -11,12 +11,10 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable
 
 from readme_metrics.capture.webob_request import webob  # without cgi's warning
-
-if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+from readme_metrics.wsgi_types import StartResponse, WSGIEnvironment
 
 __all__ = ["DEMO_CALLERS", "DemoApp", "demo_grouping", "fire_requests"]
 
