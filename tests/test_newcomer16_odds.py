@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import logging
 import typing
 from pathlib import Path
@@ -96,3 +97,22 @@ def test_every_public_class_has_annotations_that_resolve_at_run_time() -> None:
                 failed.append(f"{module}.{name} {target.__name__}: {exc!r}")
     assert failed == []
 
+
+
+# -- 5. collect continuing a HAR file with no version or creator ----------------------------
+
+
+def test_continuing_a_bare_har_file_writes_version_and_creator(tmp_path: Path) -> None:
+    """``readme-metrics collect --har`` continuing ``{"log": {"entries": []}}`` (no
+    version, no creator, both required by HAR 1.2) writes both, keeping the entries.
+    Not a defect (passed on main at 4fad7ec): pinned, as newcomer16 asked."""
+    from readme_metrics.cli.collector.har_file import HarFile
+
+    path = tmp_path / "bare.har"
+    path.write_text('{"log": {"entries": [{"comment": "before"}]}}')
+    HarFile(path, fresh=False).append([{"comment": "after"}])
+    log = json.loads(path.read_text())["log"]
+    assert log["version"] == "1.2"
+    assert log["creator"]["name"] == "readme-metrics collect"
+    assert isinstance(log["creator"]["version"], str)
+    assert [entry["comment"] for entry in log["entries"]] == ["before", "after"]
