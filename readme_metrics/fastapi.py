@@ -58,8 +58,10 @@ def _from_the_environment() -> MetricsApiConfig:
             logging.ERROR, str(exc),
             "%s; ReadMeMetricsMiddleware, added without config=, reads its options from the "
             "environment when Starlette first builds its middleware, so every request "
-            "fails with this error (a 500): correct the value, or pass "
-            "config=MetricsApiConfig() to add_middleware, which fails at start-up instead",
+            "fails with this error (a 500): correct the value, or give it "
+            "config=MetricsApiConfig(), which fails at start-up instead: "
+            "app.add_middleware(ReadMeMetricsMiddleware, config=...) or "
+            "Middleware(ReadMeMetricsMiddleware, config=...) in middleware=[...]",
             exc)
         raise
 

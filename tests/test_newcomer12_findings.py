@@ -239,8 +239,9 @@ def test_fastapi_without_config_says_a_wrong_variable_at_start_up_under_uvicorn(
             "you mean 'grouping_function'?) (from the environment); ReadMeMetricsMiddleware, "
             "added without config=, reads its options from the environment when Starlette "
             "first builds its middleware, so every request fails with this error (a 500): "
-            "correct the value, or pass config=MetricsApiConfig() to add_middleware, which "
-            "fails at start-up instead") in said, said
+            "correct the value, or give it config=MetricsApiConfig(), which fails at "
+            "start-up instead: app.add_middleware(ReadMeMetricsMiddleware, config=...) or "
+            "Middleware(ReadMeMetricsMiddleware, config=...) in middleware=[...]") in said, said
 
 
 def test_fastapi_without_config_says_a_wrong_variable_once(

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import inspect
 import json
 import logging
 import typing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,3 +118,50 @@ def test_continuing_a_bare_har_file_writes_version_and_creator(tmp_path: Path) -
     assert log["creator"]["name"] == "readme-metrics collect"
     assert isinstance(log["creator"]["version"], str)
     assert [entry["comment"] for entry in log["entries"]] == ["before", "after"]
+
+
+# -- 4. Starlette: the error without config=, and readme_metrics.starlette ------------------
+
+
+def test_the_error_without_config_names_starlettes_middleware_list_too(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """``Starlette(middleware=[Middleware(ReadMeMetricsMiddleware)])`` with a wrong
+    variable was told "pass config=MetricsApiConfig() to add_middleware", a call its
+    author never makes: the error names the list form too."""
+    starlette = pytest.importorskip("starlette.applications")
+    from starlette.middleware import Middleware
+
+    from readme_metrics.starlette import ReadMeMetricsMiddleware
+
+    monkeypatch.setenv("README_GROUPING_FUNCTION", "newcomer16_odds_no_such_module.group")
+    monkeypatch.setenv("README_API_KEY", "any-key")
+    app = starlette.Starlette(middleware=[Middleware(ReadMeMetricsMiddleware)])
+    caplog.set_level(logging.ERROR, logger="readme_metrics")
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        return None
+
+    scope = {"type": "http", "method": "GET", "path": "/", "raw_path": b"/",
+             "query_string": b"", "headers": [], "http_version": "1.1", "scheme": "http",
+             "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000), "root_path": "",
+             "asgi": {"version": "3.0"}}
+    with pytest.raises(ValueError, match="newcomer16_odds_no_such_module"):
+        asyncio.run(app(scope, receive, send))
+    said = [r.getMessage() for r in caplog.records
+            if "newcomer16_odds_no_such_module" in r.getMessage()]
+    assert len(said) == 1, said
+    assert said[0].endswith(
+        "correct the value, or give it config=MetricsApiConfig(), which fails at start-up "
+        "instead: app.add_middleware(ReadMeMetricsMiddleware, config=...) or "
+        "Middleware(ReadMeMetricsMiddleware, config=...) in middleware=[...]"), said[0]
+
+
+def test_readme_metrics_starlette_is_the_fastapi_modules_class() -> None:
+    pytest.importorskip("starlette")
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+    from readme_metrics.starlette import ReadMeMetricsMiddleware as from_starlette
+
+    assert from_starlette is ReadMeMetricsMiddleware
