@@ -1,7 +1,7 @@
 """Hostile clients and odd encodings under the ASGI servers, wrapped vs bare (hostile16).
 
-Two checks hostile14's did not make, on tests/support/hostile_apps.py's app served bare
-(``/bare/...``) and wrapped (``/wrap/...``) in one process:
+Three checks hostile14's and hostile15's did not make, on tests/support/hostile_apps.py's
+app served bare (``/bare/...``) and wrapped (``/wrap/...``) in one process:
 
 - Over HTTP/2 (hypercorn, h2c by prior knowledge; asyncio and trio workers): twenty
   streams on one connection post bodies whose DATA frames the client interleaves (one
@@ -17,6 +17,8 @@ Two checks hostile14's did not make, on tests/support/hostile_apps.py's app serv
   HEAD and a 304 whose app sends a body. The client gets the same bytes (Date, Server and
   x-documentation-url aside), each request the app saw gives one log the Metrics API's
   validation takes, with the body the app was given.
+- hostile15's body over max_body_bytes sent one byte each 50 ms (the app reads part of
+  it, none, or all), played under hostile14's ASGI servers (it ran under WSGI ones).
 
 No difference was found on main at e9e3702: these guard what holds.
 """
@@ -261,3 +263,26 @@ def test_odd_bytes_and_sizes_same_answer_truthful_logs(
     assert all(count == 1 for count in counts.values()), counts
     assert set(by_trace) <= set(seen)
     assert not wrong_bodies(CASES, by_trace)
+
+
+# -- a body over max_body_bytes sent slowly ----------------------------------------------
+
+# hostile14's ASGI servers (granian aside: its `connection: close` after a body still
+# arriving comes or not as its own timing goes, bare too; the answer's bytes otherwise
+# the same).
+_ASGI_NAMES = ["uvicorn", "uvicorn-h11", "uvicorn-asyncio", "hypercorn",
+               "hypercorn-uvloop", "daphne"]
+
+
+@pytest.mark.parametrize("server", _servers(*_ASGI_NAMES))
+def test_under_asgi_a_body_over_max_body_bytes_sent_slowly_same_answer_truthful_log(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """hostile15's slow body (16 bytes, one each 50 ms, max_body_bytes 8; the app reads
+    5 bytes of it, none, or all; then a next request) under the ASGI servers."""
+    from tests.test_hostile15_servers import SLOW, play_cases
+
+    found = play_cases(server, collector, tmp_path, SLOW, max_body="8")
+    assert not found["differ"], f"answers differ (bare, wrapped): {found['differ']}"
+    assert not found["invalid"], f"logs the Metrics API refuses: {found['invalid']}"
+    assert not found["counts"], f"logs per request: {found['counts']}"
+    assert not found["wrong"], f"logged bodies not what the app was given: {found['wrong']}"
