@@ -34,7 +34,6 @@ from tests.test_e2e_servers import serve, server_env
 from tests.test_hostile14_servers import (
     CHUNKED,
     JSON,
-    QUIET,
     SAFETY,
     SERVERS,
     TEXT,
@@ -46,6 +45,7 @@ from tests.test_hostile14_servers import (
     logs_by_trace,
     normalized,
     play,
+    read_to_end,
     refused_logs,
     request,
     then,
@@ -260,7 +260,7 @@ def play_slowly(port: int, prefix: str, trace: str, steps: list[Step]) -> bytes:
                     sock.sendall(step[1](port, prefix, trace))
             except OSError:  # the server closed before taking it all
                 break
-        _read(sock, got, lambda data: False, QUIET)
+        read_to_end(sock, got)
     return bytes(got)
 
 
