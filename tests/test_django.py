@@ -6,12 +6,14 @@ This module is also the test project's URLconf; Django is configured once at imp
 from __future__ import annotations
 
 import asyncio
+import atexit
 import gc
 import hashlib
 import http.client
 import io
 import json
 import os
+import shutil
 import tempfile
 import threading
 import weakref
@@ -25,6 +27,10 @@ import pytest
 from django.conf import settings
 
 if not settings.configured:
+    # The test database's folder, one per process importing this module: removed when
+    # that process ends (412 of them had piled up in /tmp).
+    _DATABASE = tempfile.mkdtemp(prefix="rm-django-")
+    atexit.register(shutil.rmtree, _DATABASE, ignore_errors=True)
     settings.configure(
         DEBUG=False,
         SECRET_KEY="tests-not-secret",
@@ -40,7 +46,7 @@ if not settings.configured:
         ],
         DATABASES={"default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": os.path.join(tempfile.mkdtemp(prefix="rm-django-"), "db.sqlite3"),
+            "NAME": os.path.join(_DATABASE, "db.sqlite3"),
         }},
     )
     django.setup()

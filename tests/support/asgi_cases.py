@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from typing import Any, AsyncIterator, Callable
 
@@ -81,11 +80,17 @@ def _trace(headers: Any) -> None:
 
 
 def big_file(size: int = FILE_SIZE) -> str:
-    """A file of ``size`` known bytes (made once per process)."""
-    path = os.path.join(tempfile.gettempdir(), f"asgi-cases-{os.getpid()}-{size}.bin")
+    """A file of ``size`` known bytes in the working directory (made once there): a
+    test's own folder, which pytest removes in time (the servers run in the test's
+    tmp_path, the tests in one of conftest's). In the system's temporary folder, one per
+    server process, 2,163 files (2 GB) had piled up. Written aside, then renamed: the
+    servers of a test (the bare and the wrapped one, a server's workers) share it."""
+    path = os.path.abspath(f"asgi-cases-{size}.bin")
     if not os.path.exists(path):
-        with open(path, "wb") as out:
+        part = f"{path}.{os.getpid()}.part"
+        with open(part, "wb") as out:
             out.write((bytes(range(256)) * (size // 256 + 1))[:size])
+        os.replace(part, path)
     return path
 
 
