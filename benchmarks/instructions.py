@@ -207,8 +207,16 @@ def main() -> None:
     args = parser.parse_args()
     if args.denylist:
         os.environ["BENCH_DENYLIST"] = args.denylist  # the children inherit it
-    directory = args.keep or tempfile.mkdtemp(prefix="instructions-")
-    os.makedirs(directory, exist_ok=True)
+    if args.keep:
+        os.makedirs(args.keep, exist_ok=True)
+        report_all(args, args.keep)
+    else:  # the callgrind files are read here, then removed (they piled up in /tmp)
+        with tempfile.TemporaryDirectory(prefix="instructions-") as directory:
+            report_all(args, directory)
+
+
+def report_all(args: argparse.Namespace, directory: str) -> None:
+    """Each workload in each mode, its callgrind files in ``directory``; the report."""
     workloads = ["get", "post"] if args.workload == "both" else [args.workload]
     report: dict[str, Any] = {"python": sys.version.split()[0]}
     for workload in workloads:
