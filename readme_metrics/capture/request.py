@@ -207,11 +207,12 @@ def _environ_target(raw: Optional[str], software: str, script_name: str, path_in
 
 def _origin_form(target: str) -> str:
     """The path (and query) of an absolute-form request target, "/" when it has none.
-    Its authority ends at a "/" or a "?" (``http://h?next=/x``: no path, the query
-    "next=/x"; read up to the "/", the url was ``http://h/x``, its query gone)."""
+    Its authority ends at a "/", a "?" or a "#" (``http://h?next=/x``: no path, the
+    query "next=/x"; read up to the "/", the url was ``http://h/x``, its query gone;
+    ``http://h#a/b`` was ``/b``, ``http://h#frag`` lost its "#frag")."""
     after = target.split("://", 1)[1]
     end = len(after)
-    for mark in "/?":
+    for mark in "/?#":
         at = after.find(mark, 0, end)
         if at >= 0:
             end = at
