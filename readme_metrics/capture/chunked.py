@@ -28,11 +28,12 @@ _FRAMING_ROOM = 8192
 
 def dechunk(raw: bytes, want: int) -> tuple[bytes, bool]:
     """The data of the chunks in ``raw`` (at most ``want`` bytes), and True once the last
-    chunk (size 0) is in it. Stops at anything that is not chunked framing."""
+    chunk (size 0) is in it, right after the ``want`` bytes too (a body exactly as long
+    as what is kept is whole, not cut). Stops at anything that is not chunked framing."""
     parts: list[bytes] = []
     got = 0
     at = 0
-    while got < want:
+    while True:
         size_line = _CHUNK_SIZE.match(raw, at)
         if size_line is None:
             break
@@ -40,6 +41,8 @@ def dechunk(raw: bytes, want: int) -> tuple[bytes, bool]:
         at = size_line.end()
         if size == 0:
             return b"".join(parts), True
+        if got >= want:
+            break  # more data: a longer body
         data = raw[at:at + min(size, want - got)]
         parts.append(data)
         got += len(data)
