@@ -107,6 +107,15 @@ else:
 '''
 
 
+def _litestar_row() -> str:
+    """README's Litestar row (its quick start for the other frameworks)."""
+    from tests.test_readme import readme_sections
+
+    return [line for line in readme_sections()[
+        "Quick start: Bottle, Pyramid, Falcon, Starlette and others"].splitlines()
+        if line.startswith("| Litestar |")][0]
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("form", ["wrapped", "list"])
 def test_litestar_wrapped_as_readme_says_keeps_its_last_log_at_a_uvicorn_stop(
@@ -117,11 +126,9 @@ def test_litestar_wrapped_as_readme_says_keeps_its_last_log_at_a_uvicorn_stop(
     pytest.importorskip("uvicorn")
     from tests.support.command import app_environment
     from tests.support.ports import free_port
-    from tests.test_readme import _get_then_sigterm, readme_sections
+    from tests.test_readme import _get_then_sigterm
 
-    row = [line for line in readme_sections()[
-        "Quick start: Bottle, Pyramid, Falcon, Starlette and others"].splitlines()
-        if line.startswith("| Litestar |")][0]
+    row = _litestar_row()
     assert "not in its `middleware=[...]`" in row, row
     (tmp_path / "app.py").write_text(_LITESTAR_APP)
     port = free_port()
@@ -225,11 +232,9 @@ def test_litestar_run_serves_the_unwrapped_app_as_readme_says(
     pytest.importorskip("uvicorn")
     from tests.support.command import app_environment
     from tests.support.ports import free_port
-    from tests.test_readme import _start_app, readme_sections
+    from tests.test_readme import _start_app
 
-    row = [line for line in readme_sections()[
-        "Quick start: Bottle, Pyramid, Falcon, Starlette and others"].splitlines()
-        if line.startswith("| Litestar |")][0]
+    row = _litestar_row()
     assert "served by `uvicorn app:app`: `litestar run` looks for the `Litestar` object " \
         "and serves it without the middleware" in row, row
     (tmp_path / "app.py").write_text(_LITESTAR_NAMED)

@@ -102,6 +102,25 @@ def test_a_connection_lost_during_the_wait_raises_nothing_of_its_own(
 LONG = b"q" * 100_000  # a chunk larger than werkzeug's reader buffers
 
 
+def werkzeug_reads_five(collector: Collector, chunks: bytes, shut: bool,
+                        max_body_bytes: int) -> dict[str, Any]:
+    """The logged request of a chunked POST of ``chunks`` (the client's side shut once
+    sent when ``shut``) to an app that reads 5 bytes of it, under werkzeug's server."""
+    read: list[bytes] = []
+    middleware = MetricsMiddleware(_reads_five(read), MetricsApiConfig(
+        api_key="rdme_review79_project_key", metrics_api=collector.url, buffer_length=1,
+        grouping_function=lambda request: {"api_key": "review79-caller"},
+        max_body_bytes=max_body_bytes))
+    with served("werkzeug", middleware) as port:
+        answer = _send(port, chunks, shut)
+    assert middleware.flush(5.0) is True
+    request: dict[str, Any] = only_log(collector)["request"]["log"]["entries"][0]["request"]
+    middleware.close()
+    assert answer.split(b"\r\n")[0] == b"HTTP/1.1 200 OK"
+    assert read[0] == b"abcde"
+    return request
+
+
 @pytest.mark.parametrize("shut", [True, False], ids=["shut", "open"])
 def test_a_chunked_body_read_in_part_past_max_body_bytes_is_truncated_not_incomplete(
         collector: Collector, shut: bool) -> None:
@@ -110,18 +129,7 @@ def test_a_chunked_body_read_in_part_past_max_body_bytes_is_truncated_not_incomp
     bytes, of a body of unknown length, truncated. Before: "incomplete: 16 of a body of
     unknown length could be read without waiting" (bodySize 16)."""
     chunks = b"6\r\nabcdef\r\n%x\r\n" % len(LONG) + LONG + b"\r\n0\r\n\r\n"
-    read: list[bytes] = []
-    middleware = MetricsMiddleware(_reads_five(read), MetricsApiConfig(
-        api_key="rdme_review79_project_key", metrics_api=collector.url, buffer_length=1,
-        grouping_function=lambda request: {"api_key": "review79-caller"},
-        max_body_bytes=16))
-    with served("werkzeug", middleware) as port:
-        answer = _send(port, chunks, shut)
-    assert middleware.flush(5.0) is True
-    request = only_log(collector)["request"]["log"]["entries"][0]["request"]
-    middleware.close()
-    assert answer.split(b"\r\n")[0] == b"HTTP/1.1 200 OK"
-    assert read[0] == b"abcde"
+    request = werkzeug_reads_five(collector, chunks, shut, 16)
     post = request["postData"]
     assert post["text"] == "abcdef" + "q" * 10
     assert "incomplete" not in post.get("comment", ""), post

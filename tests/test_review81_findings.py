@@ -15,14 +15,10 @@ from __future__ import annotations
 
 import pytest
 
-from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.capture.chunked import dechunk
-from tests.support.capture_wrap import only_log
-from tests.support.contract import API_KEY, inline_options
 from tests.support.fake_api import Collector
-from tests.support.wsgi_servers import served
-from tests.test_hostile15_findings import _reads_five, _send
-from tests.test_spec29_acceptance import logged_url, plain_app, send_raw
+from tests.test_review79_findings import werkzeug_reads_five
+from tests.test_review80_findings import logged_urls
 
 # -- (a) an absolute-form target with a "#" in its authority's place -----------------------
 
@@ -39,16 +35,9 @@ FRAGMENT = [
 @pytest.mark.parametrize(("server", "host"), [("werkzeug", "h"), ("waitress", "api.example")])
 def test_an_absolute_form_targets_fragment_is_not_read_as_its_host(
         collector: Collector, server: str, host: str) -> None:
-    middleware = MetricsMiddleware(plain_app, MetricsApiConfig(
-        api_key=API_KEY, metrics_api=collector.url, **inline_options({})))
-    try:
-        with served(server, middleware) as port:
-            for count, (target, path) in enumerate(FRAGMENT):
-                send_raw(port, f"GET {target} HTTP/1.1\r\nHost: api.example\r\n"
-                               "Connection: close\r\n\r\n".encode())
-                assert logged_url(collector, count) == f"http://{host}{path}", target
-    finally:
-        middleware.close()
+    targets = [target for target, _ in FRAGMENT]
+    assert logged_urls(collector, server, targets) == [
+        f"http://{host}{path}" for _, path in FRAGMENT]
 
 
 # -- (b) a chunked body exactly max_body_bytes long ------------------------------------------
@@ -61,18 +50,7 @@ def test_a_chunked_body_exactly_max_body_bytes_long_is_whole_not_truncated(
     as max_body_bytes (16, or 100,006: a chunk larger than werkzeug's reader buffers)."""
     body = b"abcdef" + b"q" * rest
     chunks = b"6\r\nabcdef\r\n%x\r\n" % rest + b"q" * rest + b"\r\n0\r\n\r\n"
-    read: list[bytes] = []
-    middleware = MetricsMiddleware(_reads_five(read), MetricsApiConfig(
-        api_key="rdme_review81_project_key", metrics_api=collector.url, buffer_length=1,
-        grouping_function=lambda request: {"api_key": "review81-caller"},
-        max_body_bytes=len(body)))
-    with served("werkzeug", middleware) as port:
-        answer = _send(port, chunks, shut)
-    assert middleware.flush(5.0) is True
-    request = only_log(collector)["request"]["log"]["entries"][0]["request"]
-    middleware.close()
-    assert answer.split(b"\r\n")[0] == b"HTTP/1.1 200 OK"
-    assert read[0] == b"abcde"
+    request = werkzeug_reads_five(collector, chunks, shut, len(body))
     post = request["postData"]
     assert post["text"] == body.decode()
     assert "comment" not in post, post
