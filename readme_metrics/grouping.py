@@ -241,12 +241,19 @@ def _plain(result: dict[Any, Any]) -> bool:
         value is None or value.__class__ is str for value in result.values())
 
 
+#: The most digits a user's id or an account number has (a 64-bit integer, 19 digits): a
+#: caller's key of more digits is a random secret, too long to turn up inside the numbers
+#: of its logs, and no warning is said of it (review81: a 32-digit API key was told it
+#: looked like a user's id).
+MAX_ID_DIGITS = 19
+
+
 def _number_key(key: str) -> bool:
-    """True for a key of ASCII digits alone (``"1"``, ``"42"``, ``"12345678"``): a user's
-    id or an account number, not a key. Shorter than
-    :data:`~readme_metrics.har.key_forms.MIN_SUBSTRING_KEY`, it is masked where a whole
-    value equals it; longer, wherever its digits occur, inside longer numbers too."""
-    return key.isascii() and key.isdigit()
+    """True for a key of ASCII digits alone (``"1"``, ``"42"``, ``"12345678"``), at most
+    :data:`MAX_ID_DIGITS` of them: a user's id or an account number, not a key. Shorter
+    than :data:`~readme_metrics.har.key_forms.MIN_SUBSTRING_KEY`, it is masked where a
+    whole value equals it; longer, wherever its digits occur, inside longer numbers too."""
+    return len(key) <= MAX_ID_DIGITS and key.isascii() and key.isdigit()
 
 
 #: Said once, the first time the grouping function returns such a key ({} its digits).

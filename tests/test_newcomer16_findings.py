@@ -255,3 +255,30 @@ def test_litestar_run_serves_the_unwrapped_app_as_readme_says(
     # the middleware puts the log's address on every response it logs
     logged = "x-documentation-url" in answer.headers
     assert logged == (command == "uvicorn"), (answer.headers, log.read_text())
+
+
+# -- a random numeric API key is no user's id (review81) ---------------------------------
+#
+# The number-key warning above asked a caller's key of 32 digits (a random numeric API
+# key, which never turns up inside the numbers of its logs) whether it was a user's id.
+# A 64-bit id has at most 19 digits: longer keys get no warning.
+
+
+@pytest.mark.parametrize("key, warned", [("1" * 19, True), ("7" * 20, False),
+                                         ("31415926535897932384626433832795", False)])
+def test_a_numeric_key_longer_than_any_id_is_not_warned_about(
+        collector, caplog: pytest.LogCaptureFixture, key: str, warned: bool) -> None:  # type: ignore[no-untyped-def]
+    from werkzeug.test import Client
+
+    from readme_metrics import MetricsMiddleware
+
+    config = MetricsApiConfig(api_key="any-key", metrics_api=collector.url,
+                              grouping_function=lambda request: {"api_key": key})
+    middleware = MetricsMiddleware(_app_returning(b'{"page": 2}'), config)
+    with caplog.at_level(logging.WARNING, logger="readme_metrics"):
+        Client(middleware).get("/api/orders", buffered=True)
+    assert middleware.flush(5)
+    said = [record.getMessage() for record in caplog.records
+            if "a user's id or an account number" in record.getMessage()]
+    assert len(said) == (1 if warned else 0), caplog.text
+    middleware.close()
