@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from readme_metrics import MetricsApiConfig
-from readme_metrics.fastapi import ReadMeMetricsMiddleware
+from readme_metrics.starlette import ReadMeMetricsMiddleware
 
 PETS = [{"id": 1, "name": "Owlbert"}, {"id": 2, "name": "Bowsy"}]
 
