@@ -69,6 +69,13 @@ def names_a_placeholder(key: str) -> bool:
     return re.sub(r"[\s_\-.]", "", key.strip().lower()) in _PLACEHOLDER_WORDS
 
 
+# Said by both errors a newcomer without a ReadMe account meets (no key, the placeholder):
+# README's quick starts send such a reader to `readme-metrics collect`, not to turning the
+# metrics off.
+NO_KEY_YET = ("no key yet? any key works against the local collector: "
+              "`readme-metrics collect`, then README_METRICS_SERVER=http://127.0.0.1:8001")
+
+
 def api_key(option: Option, value: Any) -> str:
     """A key without a blank inside (placeholders without one are only warned about),
     without surrounding blanks."""
@@ -77,6 +84,7 @@ def api_key(option: Option, value: Any) -> str:
             "readme_metrics: api_key is required: pass api_key=... or set README_API_KEY "
             f"in the environment or {dotenv_where('README_API_KEY')}; or set "
             "README_METRICS_ENABLED=false to turn metrics off" + _key_variables_set()
+            + f"; {NO_KEY_YET}"
         )
     if not isinstance(value, str):
         error = option.wrong_type(value, "a str", shown=False)
@@ -97,8 +105,7 @@ def api_key(option: Option, value: Any) -> str:
         raise ValueError(
             f"readme_metrics: {option.label()} looks like a placeholder (such as "
             "'<your ReadMe API key>'), not a key: use your project's API key from the "
-            "ReadMe dashboard (no key yet? any key works against the local collector: "
-            "`readme-metrics collect`, then README_METRICS_SERVER=http://127.0.0.1:8001)"
+            f"ReadMe dashboard ({NO_KEY_YET})"
         )
     # Stripped as the variable is: a key read from a secrets file ends in a line break.
     return value.strip()

@@ -42,3 +42,32 @@ def test_the_starlette_example_imports_the_middleware_at_starlettes_path() -> No
                and node.module.startswith("readme_metrics")}
     assert "readme_metrics.fastapi" not in modules, modules
     assert "readme_metrics.starlette" in modules, modules
+
+
+def test_the_missing_key_error_sends_a_reader_without_a_key_to_the_collector(
+        tmp_path: Path) -> None:
+    """README's WSGI quick start run as `python app.py` without README_API_KEY (a reader
+    with no ReadMe account yet, whom README sends to "see it locally") stopped with "api_key
+    is required: ... or set README_METRICS_ENABLED=false to turn metrics off": turned off,
+    nothing is captured and there is nothing to see. The placeholder's error already said
+    that any key works against `readme-metrics collect`; the missing key's says it too."""
+    import os
+    import sys
+
+    from tests.support.processes import run_command
+    from tests.test_readme import code_blocks, readme_sections
+
+    (tmp_path / "app.py").write_text(
+        code_blocks(readme_sections()["Quick start: any WSGI app"], "python")[0])
+    env = {name: value for name, value in os.environ.items()
+           if not name.upper().startswith(("README", "RDME"))}
+    env["PYTHONPATH"] = str(ROOT)
+    done = run_command([sys.executable, "app.py"], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    said = done.stderr.strip().splitlines()[-1]
+    assert said.startswith("ValueError: readme_metrics: api_key is required: "), said
+    assert said.endswith(
+        "or set README_METRICS_ENABLED=false to turn metrics off; no key yet? any key "
+        "works against the local collector: `readme-metrics collect`, then "
+        "README_METRICS_SERVER=http://127.0.0.1:8001"), said
