@@ -327,6 +327,13 @@ def reset() -> None:
         _file_names, _not_assigned = frozenset(), ()
 
 
+def takes(variable: str, parse: str, text: str) -> Any:
+    """``text`` parsed as ``variable``'s would be, by environs' ``parse`` parser (blanks
+    around it ignored, as :func:`read` ignores them); raises ``EnvError`` for a text the
+    variable refuses."""
+    return getattr(_Given(text.strip() if parse != "str" else text), parse)(variable)
+
+
 def raw(variable: str) -> Optional[str]:
     """The variable's text, or None when it is unset or empty (blank)."""
     value = environment().str(variable, default=None)

@@ -19,9 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
+from environs import EnvError
+
 from readme_metrics import key_checks, object_checks, url_checks
 from readme_metrics import list_checks as lists
 from readme_metrics import number_checks as numbers
+from readme_metrics._env import takes
 from readme_metrics._loopback import is_loopback_url
 from readme_metrics._wording import wrong_type
 from readme_metrics.key_checks import looks_like_a_placeholder, names_a_placeholder  # noqa: F401
@@ -75,12 +78,23 @@ class Option:
         """The error for an argument that is not of the Python type the option takes
         (``takes``: "an int >= 1"); the value is not echoed unless ``shown``."""
         hint = self.hinted(value) if shown else ""
-        if hint and isinstance(value, str):  # as wrong in the variable: not "strings like
-            # '127.0.0.1' are read from README_TRUSTED_PROXIES", which sends the user there
+        if isinstance(value, str) and shown and (hint or not self.variable_takes(value)):
+            # as wrong in the variable: not "strings like '127.0.0.1' (or 'abc') are read
+            # from README_TRUSTED_PROXIES", which sends the user there to be refused again
             return ValueError(f"readme_metrics: {self.label()} must be {takes}, got the str "
-                              f"{value!r}: {hint}")
+                              f"{value!r}" + (f": {hint}" if hint else ""))
         return ValueError(wrong_type(self.name, self.variable, takes, value, shown)
                           + (f": {hint}" if hint else ""))
+
+    def variable_takes(self, text: str) -> bool:
+        """Whether this option's variable, set to ``text``, would be accepted."""
+        if self.variable is None or self.parse == "str":
+            return True  # strings are what the check takes: not refused for their type
+        try:
+            self.check(self, takes(self.variable, self.parse, text))
+        except (ValueError, EnvError):
+            return False
+        return True
 
     def hinted(self, value: Any) -> str:
         """The row's :attr:`hint` for a refused ``value``, or ""."""

@@ -71,3 +71,38 @@ def test_the_missing_key_error_sends_a_reader_without_a_key_to_the_collector(
         "or set README_METRICS_ENABLED=false to turn metrics off; no key yet? any key "
         "works against the local collector: `readme-metrics collect`, then "
         "README_METRICS_SERVER=http://127.0.0.1:8001"), said
+
+
+def test_a_string_argument_the_variable_refuses_too_is_not_sent_to_the_variable() -> None:
+    """`MetricsApiConfig(buffer_length="x")` (an app's own setting passed through) was told
+    "strings like 'x' are read from README_BUFFER_LENGTH": moved there, as the message
+    invites, it is refused again. Only a string the variable takes is sent there
+    (`"10"`, `"false"`); one it refuses too is told what the option takes, alone."""
+    import pytest
+
+    from readme_metrics import MetricsApiConfig
+
+    def said(**argument: object) -> str:
+        with pytest.raises(ValueError) as caught:
+            MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None,
+                             **argument)  # type: ignore[arg-type]
+        return str(caught.value)
+
+    assert said(buffer_length="x") == (
+        "readme_metrics: buffer_length (README_BUFFER_LENGTH) must be an int >= 1, "
+        "got the str 'x'")
+    assert said(timeout="abc") == (
+        "readme_metrics: timeout (README_TIMEOUT) must be an int or a float of seconds > 0 "
+        "and <= 86400, got the str 'abc'")
+    assert said(development_mode="maybe") == (
+        "readme_metrics: development_mode (README_DEVELOPMENT_MODE) must be a bool (True or "
+        "False), got the str 'maybe'")
+    assert said(buffer_length="0") == (  # an int, but below the bound: refused there too
+        "readme_metrics: buffer_length (README_BUFFER_LENGTH) must be an int >= 1, "
+        "got the str '0'")
+    # taken by the variable: still sent there
+    assert said(buffer_length="10") == (
+        "readme_metrics: buffer_length must be an int >= 1, got the str '10'; strings like "
+        "'10' are read from README_BUFFER_LENGTH")
+    assert said(development_mode="false").endswith(
+        "strings like 'false' are read from README_DEVELOPMENT_MODE")
