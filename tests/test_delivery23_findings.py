@@ -405,3 +405,23 @@ def test_close_during_a_black_hole_ends_the_checker_and_counts_every_log(
     finally:
         never.set()
         collector.stop()
+
+
+# -- review82 ------------------------------------------------------------------------------
+
+
+def test_no_check_goes_before_a_retry_after() -> None:
+    """A Retry-After is what the API asked: no request of the library's reaches it
+    before then, a check's GET either (an early probe was refused before it, so a check
+    then was traffic for nothing, one a second). Before, a POST in flight 1 s had one go
+    at once (``check_wait_locked`` 0.0); the first goes as the Retry-After ends."""
+    now = [100.0]
+    queue, batcher = _down_with_a_probe_in_flight(now)
+    health = batcher.health
+    health.asked_until = now[0] + 30.0
+    now[0] += 1.0  # the probe in flight has waited the check's bound
+    with queue.lock:
+        assert health.check_wait_locked(now[0], queue.in_flight, 1.0) == pytest.approx(29.0)
+    now[0] += 29.0
+    with queue.lock:
+        assert health.check_wait_locked(now[0], queue.in_flight, 1.0) == 0.0

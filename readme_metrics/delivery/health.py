@@ -117,12 +117,15 @@ class ApiHealth:
         A check goes only while a POST in flight has waited ``after`` seconds (the
         check's own bound) unanswered: an API that refuses the POSTs or fails them (503)
         at once is no black hole, and sees no check (its probes come after each hold, as
-        before)."""
+        before). Nor before a Retry-After is over (the wait runs to its end): no request
+        reaches an API that asked to be left alone, and an early probe waits for it
+        anyway (:meth:`checked_locked`)."""
         if not self.down or self.early or self.early_spent or self.paused_until:
             return None
         oldest = min((batch.sent_at for batch in in_flight if batch.sent_at),
                      default=math.inf)
-        return max(0.0, oldest + after - now, self.next_check - now)
+        return max(0.0, oldest + after - now, self.next_check - now,
+                   self.asked_until - now)
 
     def checked_locked(self, answered: bool, now: float, gap: float) -> bool:
         """A check ended (``answered``: the host answered, any status); the next may go
