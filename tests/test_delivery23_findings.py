@@ -425,3 +425,29 @@ def test_no_check_goes_before_a_retry_after() -> None:
     now[0] += 29.0
     with queue.lock:
         assert health.check_wait_locked(now[0], queue.in_flight, 1.0) == 0.0
+
+
+def test_close_ends_the_checker_before_it_returns(make_delivery: MakeDelivery) -> None:
+    """close() joins the senders; the checker thread too, before it returns: it sat in
+    its 1 s pause between checks (or a check's GET, up to 1 s) and outlived close(), a
+    thread of the library still running, its next look up to 2 s on, after the caller
+    was told delivery was over (an early probe's back() and grow() too)."""
+    collector = Collector().start()
+    never = threading.Event()
+    try:
+        delivery = make_delivery(collector.url, buffer_length=1, timeout=0.5,
+                                 shutdown_timeout=0.2)
+        for _ in range(policy.DOWN_AFTER):
+            collector.replies.append(Reply(503))
+        collector.default = Reply(503, gate=never)
+        collector.get_v1 = lambda received: Reply(404, gate=never)
+        for n in range(5):
+            assert delivery.submit(item(f"log-{n}"))
+        # A check went unanswered: the checker now waits CHECK_GAP for the next.
+        wait_until(lambda: delivery._batcher.health.check_unanswered)
+        delivery.close()
+        assert not any(t.name == CHECK_NAME for t in threading.enumerate())
+        assert adds_up(delivery.stats), delivery.stats
+    finally:
+        never.set()
+        collector.stop()

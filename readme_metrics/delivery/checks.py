@@ -31,6 +31,9 @@ from readme_metrics.delivery.policy import CHECK_BOUND, CHECK_GAP
 
 #: The checker thread's name.
 CHECK_NAME = "readme-metrics-check"
+#: The longest :meth:`Checker.stop` waits for a thread woken from its pause (it ends in
+#: microseconds; a cap, never a sleep).
+_WOKEN = 0.1
 
 
 class Checker:
@@ -57,12 +60,16 @@ class Checker:
         #: What the thread waits on between looks: never the queue's ``wake``, whose
         #: ``notify()`` (one waiter: a batch filled for an idle sender) it would take.
         self._pause = threading.Event()
+        #: Set by :meth:`stop` (close, exit): no check more, no early probe.
+        self._stopped = False
+        #: A check's GET is in flight.
+        self._asking = False
 
     def wanted(self) -> None:
         """Start the thread if a check is wanted and none runs (a sender's call after an
         attempt, while the API is taken for down); never raises."""
         with self._lock:
-            if self._thread is not None:
+            if self._thread is not None or self._stopped:
                 return
             thread = threading.Thread(target=self._run, name=CHECK_NAME, daemon=True)
             self._thread = thread
@@ -72,10 +79,26 @@ class Checker:
             with self._lock:
                 self._thread = None
 
+    def stop(self, seconds: float) -> None:
+        """No check more (close, exit): the thread's pause ends now, and it is waited
+        for, up to ``seconds`` if a check's GET is in flight (it ends within its bound),
+        else until it ends (at once: woken from its pause). Before, it outlived close()
+        by up to 2 s (its pause, then a GET). Never raises."""
+        with self._lock:
+            self._stopped = True
+            thread, asking = self._thread, self._asking
+        self._pause.set()
+        if thread is None or thread is threading.current_thread():
+            return
+        try:
+            thread.join(max(0.0, seconds) if asking else max(seconds, _WOKEN))
+        except RuntimeError:  # pragma: no cover - not started (interpreter exit)
+            pass
+
     def _run(self) -> None:
         batcher = self._batcher
         try:
-            while True:
+            while not self._stopped:
                 wait = batcher.check_wait(self.bound)
                 if wait is None:
                     return
@@ -83,8 +106,16 @@ class Checker:
                     self._pause.wait(min(wait, CHECK_GAP))
                     continue
                 began = time.monotonic()
-                answered = self._answers(self.bound)
-                if answered is None:
+                with self._lock:
+                    if self._stopped:
+                        return
+                    self._asking = True
+                try:
+                    answered = self._answers(self.bound)
+                finally:
+                    with self._lock:
+                        self._asking = False
+                if answered is None or self._stopped:
                     return
                 early, idle = batcher.checked(answered, CHECK_GAP)
                 if early:

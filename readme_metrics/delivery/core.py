@@ -320,6 +320,8 @@ class Delivery:
                 self._pool.join(deadline)
             if not self._pool.running():  # no sender thread: send what is left here
                 self._send_inline(force=True, deadline=deadline)
+        # The checker too (.checks): no GET of the API's host after close() returned.
+        self._checker.stop(deadline - time.monotonic())
         self._closed(*self._batcher.end_close())
         if not self._pool.running() and not self._transport_given:
             self._transport.close()
