@@ -451,3 +451,28 @@ def test_close_ends_the_checker_before_it_returns(make_delivery: MakeDelivery) -
     finally:
         never.set()
         collector.stop()
+
+
+@pytest.mark.parametrize("down", [False, True], ids=["answering", "taken-for-down"])
+def test_a_batch_lost_again_and_again_still_runs_out_of_attempts(down: bool) -> None:
+    """A lost POST is due again at once and no failure in a row, but still an attempt of
+    its batch: one lost each time (a backend that black-holes what it is given while the
+    others answer) is dropped as ``retries_exhausted`` after ``max_attempts`` (11 tries
+    with the defaults), or ``max_down`` while the API is taken for down, never retried
+    for ever (pinned, review82: Attempt calls exhausted() before retry_later)."""
+    now = [100.0]
+    queue, batcher = clocked_batcher(now, logs=1)
+    batch = take_batch(queue, batcher)
+    assert batch is not None
+    batcher.health.down = down
+    tries = 0
+    while True:
+        tries += 1
+        batch.attempts += 1
+        if batcher.exhausted(batch, policy.MAX_ATTEMPTS, max_down=3):
+            break
+        batcher.retry_later(batch, None, lost=True)
+        assert batch.not_before == now[0]  # due again at once
+        assert tries < 1000
+    assert tries == (11 if not down else 9)  # 6 below the 30 s backoff, then 5 or 3
+    assert batcher.health.failures == 0
