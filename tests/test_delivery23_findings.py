@@ -476,3 +476,29 @@ def test_a_batch_lost_again_and_again_still_runs_out_of_attempts(down: bool) -> 
         assert tries < 1000
     assert tries == (11 if not down else 9)  # 6 below the 30 s backoff, then 5 or 3
     assert batcher.health.failures == 0
+
+
+def test_a_lost_post_does_not_say_the_api_was_taken_for_down_again() -> None:
+    """The warning "3 POSTs in a row to ... failed" is said as the failure that takes the
+    API for down comes (retry_later's second value True). A lost POST counts no failure:
+    when it came back with the API taken for down by exactly three (the check's early
+    probe going as the API answers again, the POSTs before it cut), it said so again, as
+    if a third failure had just come (said once the minute's limit let it: an outage
+    over a minute). Only a failure that counts may say it."""
+    now = [100.0]
+    queue, batcher = clocked_batcher(now, logs=policy.DOWN_AFTER + 1)
+    for _ in range(policy.DOWN_AFTER - 1):
+        batch = take_batch(queue, batcher)
+        assert batch is not None
+        batch.attempts += 1
+        assert batcher.retry_later(batch, None) is not None
+    lost = take_batch(queue, batcher)  # in flight as the API is taken for down
+    third = take_batch(queue, batcher)
+    assert lost is not None and third is not None
+    third.attempts += 1
+    later = batcher.retry_later(third, None)
+    assert later is not None and later[1]  # the third failure: taken for down, said
+    lost.attempts += 1
+    later = batcher.retry_later(lost, None, lost=True)
+    assert later is not None and not later[1]
+    assert batcher.health.failures == policy.DOWN_AFTER

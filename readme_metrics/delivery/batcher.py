@@ -264,10 +264,15 @@ class Batcher:
             if self.closed and not self.closing:  # close() already gave up
                 queue.settle_locked(batch, "shutdown")
                 return None
-            now = self.health.failed_locked(batch, retry_after, lost)
+            health = self.health
+            before = health.failures
+            now = health.failed_locked(batch, retry_after, lost)
             queue.requeue_locked(batch)
             queue.wake.notify_all()
-            return batch.not_before - now, self.health.failures == DOWN_AFTER
+            # Taken for down by this failure: not by a lost POST's, which counts none
+            # (it said "3 POSTs in a row failed" again as the API answered again).
+            return (batch.not_before - now,
+                    health.failures != before and health.failures == DOWN_AFTER)
 
     def exhausted(self, batch: Batch, max_attempts: int,
                   max_down: int = MAX_DOWN_ATTEMPTS) -> bool:
