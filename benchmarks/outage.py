@@ -8,10 +8,12 @@
 The wrapped GET app of bench.py (default options) is called at a fixed rate; the API on
 127.0.0.1 (its own process) answers 202 after 50 ms for ``--lead`` seconds, then fails
 every POST for the outage (``--kind``: 503, or ``refused``: nothing listens on its port,
-or ``blackhole``: it reads each POST and never answers it, or ``slow``: it answers each
-one 4 s late), then answers 202 after 50 ms again. A request that carries no logs (a
-GET: delivery23's check that the host answers again) is answered 404 at once when the
-API is up, and met as a POST is during the outage; ``posts_in_outage`` and
+or ``blackhole``: it reads each POST and never answers it, or ``edge``: it black-holes
+the POSTs and answers a GET at once, as an edge in front of a dead backend would, or
+``slow``: it answers each one 4 s late), then answers 202 after 50 ms again. A request
+that carries no logs (a GET: delivery23's check that the host answers again) is
+answered 404 at once when the API is up, and met as a POST is during the outage (but
+``edge``); ``posts_in_outage`` and
 ``gets_in_outage`` count what the outage met. The load stops when the API comes back
 (the moment "back"), or ``--after`` seconds later; then: seconds from back until the
 queue is empty (``stats["queued"] == 0``), and until the API has every log served,
@@ -44,7 +46,7 @@ from bench import drive, get_app, log, request_loop, wrap  # noqa: E402
 
 def serve(delay: float) -> None:
     """The API: its mode comes on stdin (``ok``, ``503``, ``refused``, ``blackhole``,
-    ``slow``); GET /count on a
+    ``edge``, ``slow``); GET /count on a
     second port (always up) says logs, distinct ids, POSTs since ``mark`` and the most in
     flight since then."""
     state: dict[str, Any] = {"mode": "ok", "logs": 0, "posts": 0, "in_flight": 0,
@@ -59,7 +61,7 @@ def serve(delay: float) -> None:
             writer.write(b"HTTP/1.1 503 Service Unavailable\r\n"
                          b"Content-Length: 0\r\n\r\n")
             return
-        if state["mode"] == "blackhole":
+        if state["mode"] == "blackhole" or (state["mode"] == "edge" and not get):
             await asyncio.sleep(3600)  # read, never answered (the client cuts it)
             return
         if state["mode"] == "slow":  # answers every request, 4 s late (past timeout)
@@ -227,7 +229,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default="500@10,500@30,500@60,2000@10,2000@30,2000@60",
                         help="RATE@OUTAGE_SECONDS,...")
-    parser.add_argument("--kind", default="503", choices=["503", "refused", "blackhole", "slow"])
+    parser.add_argument("--kind", default="503", choices=["503", "refused", "blackhole", "edge",
+                                                          "slow"])
     parser.add_argument("--after", type=float, default=0.0,
                         help="seconds the load goes on after the API is back")
     parser.add_argument("--lead", type=float, default=2.0, help="seconds before the outage")
