@@ -17,7 +17,7 @@ import pytest
 
 from readme_metrics.delivery import policy, resolve
 from readme_metrics.delivery.batcher import Batcher
-from readme_metrics.delivery.checks import CHECK_NAME
+from readme_metrics.delivery.checks import CHECK_NAME, Checker
 from readme_metrics.delivery.queue import LogQueue
 from tests.support.delivery import (
     API_KEY,
@@ -502,3 +502,26 @@ def test_a_lost_post_does_not_say_the_api_was_taken_for_down_again() -> None:
     later = batcher.retry_later(lost, None, lost=True)
     assert later is not None and not later[1]
     assert batcher.health.failures == policy.DOWN_AFTER
+
+
+def test_a_route_that_cannot_check_starts_no_checker_again() -> None:
+    """Through a proxy (the requests route) no check can be made (``answers`` gives
+    None): the checker thread ends at its first look. Every sender's call after an
+    attempt while the API is taken for down (``wanted``) started it again, for a look
+    that could only end the same way: once told, it starts no more."""
+    now = [100.0]
+    queue, batcher = _down_with_a_probe_in_flight(now)
+    now[0] += 1.0  # the probe in flight has waited the check's bound: a check is due
+    asked: list[float] = []
+
+    def answers(seconds: float) -> Optional[bool]:
+        asked.append(seconds)
+        return None
+
+    checker = Checker(batcher, answers, lambda: None, timeout=3.0)
+    for _ in range(3):
+        checker.wanted()
+        thread = checker._thread
+        if thread is not None:
+            thread.join(5.0)
+    assert len(asked) == 1

@@ -64,12 +64,15 @@ class Checker:
         self._stopped = False
         #: A check's GET is in flight.
         self._asking = False
+        #: ``answers`` gave None (the requests route, through a proxy): no check can be
+        #: made, the thread is not started again after each attempt for nothing.
+        self._cannot = False
 
     def wanted(self) -> None:
         """Start the thread if a check is wanted and none runs (a sender's call after an
         attempt, while the API is taken for down); never raises."""
         with self._lock:
-            if self._thread is not None or self._stopped:
+            if self._thread is not None or self._stopped or self._cannot:
                 return
             thread = threading.Thread(target=self._run, name=CHECK_NAME, daemon=True)
             self._thread = thread
@@ -115,7 +118,10 @@ class Checker:
                 finally:
                     with self._lock:
                         self._asking = False
-                if answered is None or self._stopped:
+                if answered is None:
+                    self._cannot = True
+                    return
+                if self._stopped:
                     return
                 early, idle = batcher.checked(answered, CHECK_GAP)
                 if early:
