@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import pytest
 
-from readme_metrics.delivery import policy, resolve
+from readme_metrics.delivery import Delivery, policy, resolve
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.checks import CHECK_NAME, Checker
 from readme_metrics.delivery.queue import LogQueue
@@ -379,6 +379,23 @@ def test_a_check_that_finds_the_host_back_sends_the_held_posts_again(
         collector.stop()
 
 
+def _black_holed_with_a_check(make_delivery: MakeDelivery, collector: Collector,
+                              never: threading.Event, shutdown_timeout: float) -> Delivery:
+    """A Delivery (``timeout`` 0.5 s) whose API failed three POSTs (taken for down), then
+    black-holes every request until ``never`` is set: five logs submitted, returned
+    once a check went unanswered."""
+    delivery = make_delivery(collector.url, buffer_length=1, timeout=0.5,
+                             shutdown_timeout=shutdown_timeout)
+    for _ in range(policy.DOWN_AFTER):
+        collector.replies.append(Reply(503))
+    collector.default = Reply(503, gate=never)
+    collector.get_v1 = lambda received: Reply(404, gate=never)
+    for n in range(5):
+        assert delivery.submit(item(f"log-{n}"))
+    wait_until(lambda: delivery._batcher.health.check_unanswered)
+    return delivery
+
+
 def test_close_during_a_black_hole_ends_the_checker_and_counts_every_log(
         make_delivery: MakeDelivery) -> None:
     """Closed while the API black-holes (taken for down, a check running): close()
@@ -387,15 +404,7 @@ def test_close_during_a_black_hole_ends_the_checker_and_counts_every_log(
     collector = Collector().start()
     never = threading.Event()
     try:
-        delivery = make_delivery(collector.url, buffer_length=1, timeout=0.5,
-                                 shutdown_timeout=1.0)
-        for _ in range(policy.DOWN_AFTER):
-            collector.replies.append(Reply(503))
-        collector.default = Reply(503, gate=never)
-        collector.get_v1 = lambda received: Reply(404, gate=never)
-        for n in range(5):
-            assert delivery.submit(item(f"log-{n}"))
-        wait_until(lambda: delivery._batcher.health.check_unanswered)
+        delivery = _black_holed_with_a_check(make_delivery, collector, never, 1.0)
         began = time.monotonic()
         delivery.close()
         assert time.monotonic() - began < 1.0 + SLACK
@@ -435,16 +444,8 @@ def test_close_ends_the_checker_before_it_returns(make_delivery: MakeDelivery) -
     collector = Collector().start()
     never = threading.Event()
     try:
-        delivery = make_delivery(collector.url, buffer_length=1, timeout=0.5,
-                                 shutdown_timeout=0.2)
-        for _ in range(policy.DOWN_AFTER):
-            collector.replies.append(Reply(503))
-        collector.default = Reply(503, gate=never)
-        collector.get_v1 = lambda received: Reply(404, gate=never)
-        for n in range(5):
-            assert delivery.submit(item(f"log-{n}"))
         # A check went unanswered: the checker now waits CHECK_GAP for the next.
-        wait_until(lambda: delivery._batcher.health.check_unanswered)
+        delivery = _black_holed_with_a_check(make_delivery, collector, never, 0.2)
         delivery.close()
         assert not any(t.name == CHECK_NAME for t in threading.enumerate())
         assert adds_up(delivery.stats), delivery.stats
