@@ -241,11 +241,12 @@ def _plain(result: dict[Any, Any]) -> bool:
         value is None or value.__class__ is str for value in result.values())
 
 
-#: The most digits a user's id or an account number has (a 64-bit integer, 19 digits): a
-#: caller's key of more digits is a random secret, too long to turn up inside the numbers
-#: of its logs, and no warning is said of it (review81: a 32-digit API key was told it
-#: looked like a user's id).
-MAX_ID_DIGITS = 19
+#: The most digits a user's id or an account number has (an unsigned 64-bit integer, 20
+#: digits: 18446744073709551615; review83: a signed one's 19 left a BIGINT UNSIGNED id
+#: unwarned): a caller's key of more digits is a random secret, too long to turn up
+#: inside the numbers of its logs, and no warning is said of it (review81: a 32-digit API
+#: key was told it looked like a user's id).
+MAX_ID_DIGITS = 20
 
 
 def _number_key(key: str) -> bool:
