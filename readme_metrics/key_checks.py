@@ -71,9 +71,11 @@ def names_a_placeholder(key: str) -> bool:
 
 # Said by both errors a newcomer without a ReadMe account meets (no key, the placeholder):
 # README's quick starts send such a reader to `readme-metrics collect`, not to turning the
-# metrics off.
+# metrics off. It names a key (any would do): "any key" alone sent the reader who ran
+# the quick start with its placeholder back with the placeholder, refused again (review83).
 NO_KEY_YET = ("no key yet? any key works against the local collector: "
-              "`readme-metrics collect`, then README_METRICS_SERVER=http://127.0.0.1:8001")
+              "`readme-metrics collect`, then README_API_KEY=local-only "
+              "README_METRICS_SERVER=http://127.0.0.1:8001")
 
 
 def api_key(option: Option, value: Any) -> str:
