@@ -264,8 +264,13 @@ def test_litestar_run_serves_the_unwrapped_app_as_readme_says(
 # An unsigned 64-bit id has at most 20 digits: longer keys get no warning (review83).
 
 
-@pytest.mark.parametrize("key, warned", [("1" * 19, True), ("7" * 21, False),
-                                         ("31415926535897932384626433832795", False)])
+@pytest.mark.parametrize("key, warned", [
+    ("1" * 19, True),
+    ("18446744073709551615", True),  # the largest unsigned 64-bit integer: 20 digits
+    ("10000000000000000000", True),  # past the signed range, still an unsigned id
+    ("7" * 21, False),
+    ("31415926535897932384626433832795", False),
+])
 def test_a_numeric_key_longer_than_any_id_is_not_warned_about(
         collector, caplog: pytest.LogCaptureFixture, key: str, warned: bool) -> None:  # type: ignore[no-untyped-def]
     from werkzeug.test import Client
@@ -281,4 +286,5 @@ def test_a_numeric_key_longer_than_any_id_is_not_warned_about(
     said = [record.getMessage() for record in caplog.records
             if "a user's id or an account number" in record.getMessage()]
     assert len(said) == (1 if warned else 0), caplog.text
+    assert all(key not in message for message in said)  # the key itself is never said
     middleware.close()

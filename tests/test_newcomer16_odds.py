@@ -3,19 +3,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import inspect
 import json
 import logging
 import typing
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import readme_metrics
 from readme_metrics import MetricsApiConfig
+from tests.test_newcomer12_findings import one_get
 
 # -- 3. more guessed names for the Metrics API's (the collector's) address ----------------
 
@@ -138,18 +137,8 @@ def test_the_error_without_config_names_starlettes_middleware_list_too(
     app = starlette.Starlette(middleware=[Middleware(ReadMeMetricsMiddleware)])
     caplog.set_level(logging.ERROR, logger="readme_metrics")
 
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        return None
-
-    scope = {"type": "http", "method": "GET", "path": "/", "raw_path": b"/",
-             "query_string": b"", "headers": [], "http_version": "1.1", "scheme": "http",
-             "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000), "root_path": "",
-             "asgi": {"version": "3.0"}}
     with pytest.raises(ValueError, match="newcomer16_odds_no_such_module"):
-        asyncio.run(app(scope, receive, send))
+        one_get(app)
     said = [r.getMessage() for r in caplog.records
             if "newcomer16_odds_no_such_module" in r.getMessage()]
     assert len(said) == 1, said

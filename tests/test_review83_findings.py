@@ -13,36 +13,12 @@ again with the same error.
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 
 from readme_metrics import MetricsApiConfig
-from tests.test_newcomer15_findings import _app_returning
 
-
-@pytest.mark.parametrize("key, warned", [
-    ("18446744073709551615", True),  # the largest unsigned 64-bit integer: 20 digits
-    ("10000000000000000000", True),  # past the signed range, still an unsigned id
-    ("1" * 21, False),
-])
-def test_an_unsigned_64_bit_id_is_warned_about(
-        collector, caplog: pytest.LogCaptureFixture, key: str, warned: bool) -> None:  # type: ignore[no-untyped-def]
-    from werkzeug.test import Client
-
-    from readme_metrics import MetricsMiddleware
-
-    config = MetricsApiConfig(api_key="any-key", metrics_api=collector.url,
-                              grouping_function=lambda request: {"api_key": key})
-    middleware = MetricsMiddleware(_app_returning(b'{"page": 2}'), config)
-    with caplog.at_level(logging.WARNING, logger="readme_metrics"):
-        Client(middleware).get("/api/orders", buffered=True)
-    assert middleware.flush(5)
-    said = [record.getMessage() for record in caplog.records
-            if "a user's id or an account number" in record.getMessage()]
-    assert len(said) == (1 if warned else 0), caplog.text
-    assert all(key not in message for message in said)  # the key itself is never said
-    middleware.close()
+# The number-key warning's bound (20 digits, an unsigned 64-bit id's most): its cases are
+# test_newcomer16_findings.test_a_numeric_key_longer_than_any_id_is_not_warned_about.
 
 
 def test_the_no_key_yet_hint_followed_as_written_gets_past_the_placeholder(
