@@ -74,7 +74,7 @@ def names_a_placeholder(key: str) -> bool:
 # metrics off. It names a key (any would do): "any key" alone sent the reader who ran
 # the quick start with its placeholder back with the placeholder, refused again (review83).
 NO_KEY_YET = ("no key yet? any key works against the local collector: "
-              "`readme-metrics collect`, then README_API_KEY=local-only "
+              "`readme-metrics collect`, then README_API_KEY=any-key "
               "README_METRICS_SERVER=http://127.0.0.1:8001")
 
 

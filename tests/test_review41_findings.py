@@ -166,9 +166,9 @@ def _lines_said(directory: Path, env: dict[str, str], arguments: str) -> list[st
 
 @pytest.mark.parametrize("key", ["None", "''"])
 @pytest.mark.parametrize(("dotenv", "env", "named"), [
-    pytest.param("", {"README_APIKEY": "any-key"}, "README_APIKEY is set",
+    pytest.param("", {"README_APIKEY": "near-miss-key"}, "README_APIKEY is set",
                  id="near-miss-variable"),
-    pytest.param("README_API_KEY: any-key\n", {}, "its line 1 is no README_API_KEY=value",
+    pytest.param("README_API_KEY: near-miss-key\n", {}, "its line 1 is no README_API_KEY=value",
                  id="colon-in-dotenv"),
 ])
 def test_a_key_passed_as_none_or_empty_is_said_missing_once(
@@ -182,4 +182,4 @@ def test_a_key_passed_as_none_or_empty_is_said_missing_once(
     assert len(said) == 1, said
     assert said[0].startswith("ValueError: readme_metrics: api_key is required"), said
     assert named in said[0], said
-    assert "any-key" not in "\n".join(said)
+    assert "near-miss-key" not in "\n".join(said)
