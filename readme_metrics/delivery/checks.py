@@ -31,8 +31,8 @@ from readme_metrics.delivery.policy import CHECK_BOUND, CHECK_GAP
 
 #: The checker thread's name.
 CHECK_NAME = "readme-metrics-check"
-#: The longest :meth:`Checker.stop` waits for a thread woken from its pause (it ends in
-#: microseconds; a cap, never a sleep).
+#: The longest :meth:`Checker.stop` waits for a thread woken from its pause or whose GET
+#: it cut (it ends in microseconds; a cap, never a sleep).
 _WOKEN = 0.1
 
 
@@ -44,13 +44,15 @@ class Checker:
     ``back(began)`` is told of a check begun at ``began`` that found the host answering
     again (:meth:`Attempt.host_answers
     <readme_metrics.delivery.attempt.Attempt.host_answers>`: the POSTs held on dead
-    connections go again).
+    connections go again); ``end()`` cuts a check in flight (:meth:`stop`).
     """
 
     def __init__(self, batcher: Batcher, answers: Callable[[float], Optional[bool]],
                  grow: Callable[[], object], timeout: float,
-                 back: Callable[[float], object] = lambda began: None) -> None:
+                 back: Callable[[float], object] = lambda began: None,
+                 end: Callable[[], object] = lambda: None) -> None:
         self._batcher = batcher
+        self._end = end
         self._answers = answers
         self._grow = grow
         self._back = back
@@ -84,9 +86,11 @@ class Checker:
 
     def stop(self, seconds: float) -> None:
         """No check more (close, exit): the thread's pause ends now, and it is waited
-        for, up to ``seconds`` if a check's GET is in flight (it ends within its bound),
-        else until it ends (at once: woken from its pause). Before, it outlived close()
-        by up to 2 s (its pause, then a GET). Never raises."""
+        for until it ends (at once: woken from its pause); a check's GET in flight is
+        waited for up to ``seconds``, then cut (its socket shut down). Before, the thread
+        outlived close() by up to 2 s (its pause, then a GET); then, with a GET in flight
+        as shutdown_timeout ran out, by up to the GET's 1 s bound (review84). Never
+        raises."""
         with self._lock:
             self._stopped = True
             thread, asking = self._thread, self._asking
@@ -94,8 +98,14 @@ class Checker:
         if thread is None or thread is threading.current_thread():
             return
         try:
-            thread.join(max(0.0, seconds) if asking else max(seconds, _WOKEN))
-        except RuntimeError:  # pragma: no cover - not started (interpreter exit)
+            if not asking:
+                thread.join(max(seconds, _WOKEN))
+                return
+            thread.join(max(0.0, seconds))
+            if thread.is_alive():
+                self._end()
+                thread.join(_WOKEN)
+        except Exception:  # pragma: no cover - not started (interpreter exit)
             pass
 
     def _run(self) -> None:

@@ -145,7 +145,8 @@ class Delivery:
                                 max_down_attempts=self._max_down_attempts,
                                 auth_pause=self._auth_pause)
         self._checker = Checker(self._batcher, self._transport.answers, self._pool.grow,
-                                config.timeout, self._attempt.host_answers)
+                                config.timeout, self._attempt.host_answers,
+                                self._transport.end_check)
 
     # -- request thread -------------------------------------------------------------
 

@@ -323,6 +323,8 @@ class DirectPoster:
         self._idle: list[_Connection] = []  # kept-alive connections, last used first
         self._lock = threading.Lock()
         self._closed = False
+        #: The line of the check in flight (:meth:`answers`), cut by :meth:`end_check`.
+        self._checking: Optional[watchdog.Line] = None
 
     def context(self) -> ssl.SSLContext:
         """The TLS context, made on first use (a missing CA bundle fails that POST only)."""
@@ -373,6 +375,7 @@ class DirectPoster:
         or a 401 too: only whether the host answers is asked (:mod:`.checks`). Never
         raises."""
         connection = _Connection(self)
+        self._checking = connection.line
         try:
             with watchdog.limit(seconds, connection.line) as limit:
                 deadline = None if limit.watched else time.monotonic() + seconds
@@ -392,7 +395,16 @@ class DirectPoster:
         except Exception:
             return False
         finally:
+            self._checking = None
             connection.close()
+
+    def end_check(self) -> None:
+        """Cut the check in flight, if any (its socket shut down, as the watchdog cuts one
+        at its deadline): close() does not wait for it past shutdown_timeout. Never
+        raises."""
+        line = self._checking
+        if line is not None:
+            watchdog.cut(line)
 
     @property
     def _check_head(self) -> bytes:

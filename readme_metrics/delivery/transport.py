@@ -191,6 +191,13 @@ class Transport:
             return poster.answers(seconds)
         return None
 
+    def end_check(self) -> None:
+        """Cut the check of :meth:`answers` in flight, if any (close(): it is not waited
+        for past shutdown_timeout)."""
+        poster = self._poster
+        if isinstance(poster, DirectPoster):
+            poster.end_check()
+
     def close(self) -> None:
         """Close the kept-alive connections."""
         self._poster.close()

@@ -274,7 +274,7 @@ def _watch() -> None:
                 if due.deadline and due.connections:
                     due.fired = True
                     for connection in due.connections:
-                        due.connected = _cut(connection) or due.connected
+                        due.connected = cut(connection) or due.connected
                     due.connections = []
                     if (due.connected and due.stretch is not None
                             and due.deadline < due.until and not due.verdict_at):
@@ -324,7 +324,7 @@ def _run_errand(errand: Callable[[], object]) -> None:
         pass
 
 
-def _cut(connection: Any) -> bool:
+def cut(connection: Any) -> bool:
     """Shut ``connection``'s socket down; True if it was connected: False while a TCP
     connect runs (no socket yet, bounded by its own timeout) or a TLS handshake."""
     sock = getattr(connection, "sock", None)
