@@ -240,6 +240,20 @@ CASES: dict[str, tuple[list[Any], dict[int, Optional[bytes]]]] = {
 }
 
 
+# h11 (uvicorn-h11) refuses a head of more than 16 KiB that reaches it in more than one
+# read (its max_incomplete_event_size) with uvicorn's own 400, before any app is called:
+# whether these 100 KB heads arrive in one read is the machine's timing, bare and wrapped
+# alike (a CI run under load: bare 200, wrapped uvicorn's 400). Such a pair says nothing
+# of the middleware; every other difference still counts.
+_BIG_HEADS = {"header-100k", "headers-10000"}
+_UVICORN_OWN_400 = b"Invalid HTTP request received."
+
+
+def _servers_own_refusal(server: str, name: str, bare: bytes, wrapped: bytes) -> bool:
+    return (server == "uvicorn-h11" and name in _BIG_HEADS
+            and (_UVICORN_OWN_400 in bare or _UVICORN_OWN_400 in wrapped))
+
+
 @pytest.mark.parametrize("server", _servers(*SERVERS))
 def test_odd_bytes_and_sizes_same_answer_truthful_logs(
         collector: Collector, tmp_path: Path, server: str) -> None:
@@ -252,7 +266,8 @@ def test_odd_bytes_and_sizes_same_answer_truthful_logs(
         for name, (steps, _) in CASES.items():
             bare, _ = play(port, "bare", f"b-{name}", steps)
             wrapped, _ = play(port, "wrap", f"w-{name}", steps)
-            if normalized(wrapped) != normalized(bare):
+            if normalized(wrapped) != normalized(bare) \
+                    and not _servers_own_refusal(server, name, bare, wrapped):
                 differ[name] = (bare[:300], wrapped[:300])
         seen = _traces(traces)
         logs = _logs_for(collector, len(seen))
