@@ -19,23 +19,8 @@ from tests.test_newcomer12_findings import one_get
 # -- 3. more guessed names for the Metrics API's (the collector's) address ----------------
 
 
-@pytest.mark.parametrize("name", [
-    "README_COLLECTOR_URL", "README_COLLECTOR", "README_COLLECTOR_HOST",
-    "README_METRICS_COLLECTOR", "README_METRICS_COLLECTOR_URL", "README_SERVER_URL",
-    "README_METRICS_ADDRESS", "README_METRICS_URI", "README_METRICS_API_HOST",
-    "README_METRICS_API_ENDPOINT", "README_METRICS_API_BASE_URL"])
-def test_a_collector_or_api_name_for_the_address_names_the_variable(
-        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    """``README_COLLECTOR_URL=http://127.0.0.1:8001`` (the docs call readme-metrics
-    collect the collector) was ignored without a word: the logs went to ReadMe."""
-    monkeypatch.setenv(name, "http://127.0.0.1:8001")
-    logger = logging.getLogger(f"newcomer16-odds-guessed-{name}")  # warned once per logger
-    caplog.set_level(logging.WARNING)
-    MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None,
-                     logger=logger)
-    assert [r.getMessage() for r in caplog.records if r.name == logger.name] == [
-        f"readme_metrics: {name} (set in the environment) is no variable of this library "
-        "and is ignored: did you mean README_METRICS_SERVER?"]
+# The collector's names (README_COLLECTOR_URL, ...) are rows of
+# test_odds8_findings.test_a_guessed_name_for_the_metrics_address_names_the_variable.
 
 
 @pytest.mark.parametrize("name", ["README_URL", "README_HOST", "METRICS_SERVER",

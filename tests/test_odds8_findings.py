@@ -85,8 +85,14 @@ def test_a_key_that_is_the_path_is_masked_and_the_host_kept(
 # -- 3. more guessed names for the Metrics API's address ------------------------------------
 
 
-@pytest.mark.parametrize("name", ["README_SERVER", "README_METRICS_ENDPOINT",
-                                  "README_ENDPOINT", "README_METRICS_BASE_URL"])
+@pytest.mark.parametrize("name", [
+    "README_SERVER", "README_METRICS_ENDPOINT", "README_ENDPOINT", "README_METRICS_BASE_URL",
+    # newcomer16/odds3: ``README_COLLECTOR_URL=http://127.0.0.1:8001`` (the docs call
+    # readme-metrics collect the collector) was ignored without a word too
+    "README_COLLECTOR_URL", "README_COLLECTOR", "README_COLLECTOR_HOST",
+    "README_METRICS_COLLECTOR", "README_METRICS_COLLECTOR_URL", "README_SERVER_URL",
+    "README_METRICS_ADDRESS", "README_METRICS_URI", "README_METRICS_API_HOST",
+    "README_METRICS_API_ENDPOINT", "README_METRICS_API_BASE_URL"])
 def test_a_guessed_name_for_the_metrics_address_names_the_variable(
         caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     """``README_SERVER=http://127.0.0.1:8001`` (the argument's README_METRICS_API and
