@@ -449,6 +449,27 @@ def body_problem(logged: dict[str, Any], given: bytes) -> Optional[str]:
 # after either).
 CLAMPED = {("werkzeug", "pipe-read-past"), ("wsgiref", "pipe-read-past")}
 
+# daphne (Twisted) takes a client's end for the connection's loss: the reactor turn that
+# reads the FIN drops the answer Twisted has not written yet, and all the app sends after.
+# Its half-close rows race the answer against a FIN sent right after the request, which
+# the bare app loses too: both clients get nothing almost every time (hostile17, two runs
+# of half-close-read-some: 3 and 0 answers of 100 bare, 5 and 0 wrapped; a bare app
+# answering 1 ms later loses more often than the wrapped one; CI once saw the bare app
+# win alone).
+# A pair where only the bare app's whole answer came and the wrapped app's client got
+# nothing is played again, up to twice; any other difference fails at once.
+# tests/test_hostile17_daphne.py checks the middleware's share without a clock: every
+# message reaches daphne's send within the app's own step, wrapped as bare.
+DAPHNE_HALF_CLOSE_AGAIN = 2
+
+
+def lost_to_the_fin(server: str, name: str, bare: bytes, wrapped: bytes) -> bool:
+    """Whether a differing pair is daphne's race with a half-closing client: the bare
+    app's answer whole, nothing at all for the wrapped one's client."""
+    return (server == "daphne" and name.startswith("half-close") and wrapped == b""
+            and _complete(bare))
+
+
 # (``half-close-short`` raced until asgi9: when the client's end came while the capture
 # waited its grace for the rest of the body, uvicorn read it in that wait and dropped the
 # wrapped app's answer, hypercorn answered its own 400; the server's reading is paused
@@ -476,6 +497,11 @@ def test_hostile_clients_same_answer_same_moment_truthful_logs(
         for name, (steps, _) in CASES.items():
             bare, bare_time = play(port, "bare", f"b-{name}", steps)
             wrapped, wrapped_time = play(port, "wrap", f"w-{name}", steps)
+            for again in range(DAPHNE_HALF_CLOSE_AGAIN):
+                if not lost_to_the_fin(server, name, bare, wrapped):
+                    break
+                bare, bare_time = play(port, "bare", f"b-{name}.{again}", steps)
+                wrapped, wrapped_time = play(port, "wrap", f"w-{name}.{again}", steps)
             times[name] = (round(bare_time, 3), round(wrapped_time, 3))
             if (server, name) in CLAMPED:
                 head, _, body = wrapped.partition(b"\r\n\r\n")
