@@ -234,7 +234,12 @@ def test_under_trio_a_bad_chunk_size_gets_the_bare_apps_answer(
     nothing (hypercorn closes the connection its start broke), the wrapped one's the
     400: the capture's read ahead for the grouping function is a trio checkpoint, in
     which hypercorn's reader sends its 400 before the app's start (not fixed; asgi11's
-    report)."""
+    report). hostile17, the capture made to read nothing before the start (a
+    prototype, not kept): the pair still differed in 3 runs of 3, twice the wrapped
+    app's client with the 400 and the bare one's with nothing, once the other way
+    round; trio's scheduler decides which of the two tasks writes first, and in a loop
+    of such pairs hypercorn's trio worker went down (BusyResourceError, connection
+    refused after). Not the capture's alone: the xfail stays."""
     pytest.importorskip("trio")
     steps = HOSTILE_CASES[case][0]
     port = free_port()
