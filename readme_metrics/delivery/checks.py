@@ -72,7 +72,12 @@ class Checker:
 
     def wanted(self) -> None:
         """Start the thread if a check is wanted and none runs (a sender's call after an
-        attempt, while the API is taken for down); never raises."""
+        attempt, while the API is taken for down); never raises. Not once none is (the
+        outage's early probe spent: the thread started for each attempt, to find that at
+        its first look and end, review85)."""
+        if (self._thread is not None or self._stopped or self._cannot
+                or self._batcher.check_wait(self.bound) is None):
+            return
         with self._lock:
             if self._thread is not None or self._stopped or self._cannot:
                 return

@@ -39,7 +39,7 @@ import socket
 import ssl
 import threading
 import time
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 from urllib.parse import urlsplit
 
 import requests
@@ -80,12 +80,15 @@ class _Connection:
         self.timeout: Optional[float] = None  # the socket's, while connected
         self._poster = poster
 
-    def connect(self, seconds: float) -> Any:
-        """TCP (then TLS) connection to the Metrics API, each step within ``seconds``."""
+    def connect(self, seconds: float,
+                ended: Optional[Callable[[], bool]] = None) -> Any:
+        """TCP (then TLS) connection to the Metrics API, each step within ``seconds``;
+        with ``ended`` (a check's), a cut of :attr:`line` ends a TCP connect too
+        (:func:`_open`)."""
         poster = self._poster
         self.connecting = self.line.connecting = True
         self.line.sock = None
-        sock = _open(poster.resolver, seconds)
+        sock = _open(poster.resolver, seconds, None if ended is None else self.line, ended)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:  # not TCP after all (some test doubles): no harm
@@ -118,7 +121,9 @@ class _Connection:
             sock.close()
 
 
-def _open(resolver: resolve.Resolver, seconds: float) -> socket.socket:
+def _open(resolver: resolve.Resolver, seconds: float,
+          line: Optional[watchdog.Line] = None,
+          ended: Optional[Callable[[], bool]] = None) -> socket.socket:
     """A TCP connection to the resolver's host, made as ``socket.create_connection``
     makes it (each address in turn, the last error raised), except that the lookup
     (:mod:`.resolve`) and the addresses share ``seconds``: create_connection gives each
@@ -130,7 +135,12 @@ def _open(resolver: resolve.Resolver, seconds: float) -> socket.socket:
     whole of it, a first address that drops the SYN (a broken IPv6 route to a dual-stack
     host, ``localhost`` as ``::1`` where nothing answers there) took every POST's
     bound, the next one was never tried, and no log got through (delivery23). The address
-    that connected is tried first next time (:meth:`.Resolver.connected`)."""
+    that connected is tried first next time (:meth:`.Resolver.connected`).
+
+    With a ``line`` (a check's: :meth:`DirectPoster.answers`), each socket is on it while
+    it connects, so a cut (:meth:`DirectPoster.end_check`) ends a connect to a host that
+    drops the SYN at once, and once ``ended()`` no other address is tried: such a
+    connect held the readme-metrics-check thread past close() (review85)."""
     deadline = time.monotonic() + seconds
     addresses = resolver.addresses(deadline)
     error: OSError = TimeoutError("timed out")  # the lookup took all the time
@@ -140,12 +150,18 @@ def _open(resolver: resolve.Resolver, seconds: float) -> socket.socket:
         if left <= 0:
             break
         sock = socket.socket(family, kind, protocol)
+        if line is not None:
+            line.sock = sock
         try:
+            if ended is not None and ended():
+                raise ConnectionAbortedError("the check was ended")
             sock.settimeout(left if n == last else left / 2)
             sock.connect(address)
         except OSError as exc:
             sock.close()
             error = exc
+            if ended is not None and ended():
+                break
             continue
         sock.settimeout(left)
         if n:
@@ -325,6 +341,8 @@ class DirectPoster:
         self._closed = False
         #: The line of the check in flight (:meth:`answers`), cut by :meth:`end_check`.
         self._checking: Optional[watchdog.Line] = None
+        #: :meth:`end_check` was called (close): no check more, one connecting stops.
+        self._checks_ended = False
 
     def context(self) -> ssl.SSLContext:
         """The TLS context, made on first use (a missing CA bundle fails that POST only)."""
@@ -377,9 +395,11 @@ class DirectPoster:
         connection = _Connection(self)
         self._checking = connection.line
         try:
+            if self._checks_ended:  # (read after _checking is set: see end_check)
+                return False
             with watchdog.limit(seconds, connection.line) as limit:
                 deadline = None if limit.watched else time.monotonic() + seconds
-                sock = connection.connect(seconds)
+                sock = connection.connect(seconds, self._ended)
                 if limit.watched:
                     connection.set_timeout(None)
                 _write_one(sock, self._check_head, deadline)
@@ -400,11 +420,16 @@ class DirectPoster:
 
     def end_check(self) -> None:
         """Cut the check in flight, if any (its socket shut down, as the watchdog cuts one
-        at its deadline): close() does not wait for it past shutdown_timeout. Never
-        raises."""
+        at its deadline, a TCP connect too), and make no check more: close() does not
+        wait for it past shutdown_timeout. Never raises."""
+        self._checks_ended = True  # (set before _checking is read: see answers)
         line = self._checking
         if line is not None:
             watchdog.cut(line)
+
+    def _ended(self) -> bool:
+        """True once :meth:`end_check` was called (for :func:`_open`)."""
+        return self._checks_ended
 
     @property
     def _check_head(self) -> bytes:
