@@ -4,7 +4,7 @@ and the companions of SPEC 8, ``RequestIdMiddleware`` and ``CORSMiddleware``.
 Thin public names for :class:`readme_metrics.capture.asgi.MetricsMiddleware`,
 :class:`readme_metrics.asgi_request_id.RequestIdMiddleware` and
 :class:`readme_metrics.asgi_cors.CORSMiddleware`; for FastAPI and Starlette apps see also
-:mod:`readme_metrics.fastapi`.
+:mod:`readme_metrics.starlette` (also imported as :mod:`readme_metrics.fastapi`).
 """
 
 from readme_metrics.asgi_cors import CORSMiddleware

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.options import BY_NAME
 
-__all__ = ["NO_CONFIG", "checked_config", "no_options_given"]
+__all__ = ["NO_CONFIG", "checked_config", "django_handler_hint", "no_options_given"]
 
 
 #: The WSGI and ASGI middlewares' ``config`` when none was passed: Django calls a class in
@@ -35,6 +35,22 @@ def _from_django(app: Any) -> bool:
     if type(app).__module__.split(".")[0] == "asgiref":
         app = getattr(app, "awaitable", None) or getattr(app, "func", None)
     return str(getattr(app, "__module__", None)).split(".")[0] == "django"
+
+
+def django_handler_hint(app: Any) -> str:
+    """What to add to a refusal of the app's kind (a WSGI app given to the ASGI middleware,
+    or the reverse) when the app is Django's own handler, ``get_wsgi_application()`` or
+    ``get_asgi_application()``: a Django project wraps neither, its MIDDLEWARE setting
+    does it. Told only which middleware takes the other kind, a newcomer wrapping
+    ``asgi.py``'s application went on to a second middleware around Django's."""
+    if not _from_django(app):
+        return ""
+    return ("; for Django's own application (get_wsgi_application(), "
+            "get_asgi_application()), wrap nothing: settings.py's MIDDLEWARE.insert(0, "
+            "'readme_metrics.django.MetricsMiddleware') logs every call under WSGI and "
+            "ASGI (under uvicorn, asgi.py's application = "
+            "with_lifespan(get_asgi_application()), from readme_metrics.django_asgi "
+            "import with_lifespan)")
 
 
 def no_options_given(middleware: str, arguments: Mapping[str, Any],

@@ -541,10 +541,11 @@ def test_disabled_flask_extension_leaves_the_app_alone(collector: Collector) -> 
 
 
 @pytest.mark.parametrize(("adapter", "missing", "hint"), [
-    ("django", "django", 'needs Django 3.2 or later (the "django" extra): '
-                         'pip install "django>=3.2"'),
-    ("fastapi", "starlette", 'needs Starlette 0.20 or later (the "fastapi" extra; FastAPI '
-                             'brings it): pip install "starlette>=0.20"'),
+    ("django", "django", 'readme_metrics.django needs Django 3.2 or later (the "django" '
+                         'extra): pip install "django>=3.2"'),
+    *[(adapter, "starlette", 'readme_metrics.starlette and readme_metrics.fastapi need '
+       'Starlette 0.20 or later (the "fastapi" extra; FastAPI brings it): pip install '
+       '"starlette>=0.20"') for adapter in ("starlette", "fastapi")],
 ])
 def test_an_adapter_without_its_framework_says_what_to_install(adapter: str, missing: str,
                                                                hint: str) -> None:
@@ -555,7 +556,7 @@ def test_an_adapter_without_its_framework_says_what_to_install(adapter: str, mis
     done = run_command([sys.executable, "-c", code], capture_output=True, text=True,
                        timeout=60)
     assert done.returncode != 0
-    assert f"ImportError: readme_metrics.{adapter} {hint}" in done.stderr
+    assert f"ImportError: {hint}" in done.stderr
 
 
 # -- wsgi_response.py ------------------------------------------------------------------

@@ -40,7 +40,7 @@ from readme_metrics.capture.asgi_scope import ScopeRequest, header
 from readme_metrics.capture.webob_request import webob_request
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.exchange import PendingExchange
-from readme_metrics.middleware_arguments import NO_CONFIG, checked_config
+from readme_metrics.middleware_arguments import NO_CONFIG, checked_config, django_handler_hint
 from readme_metrics.pipeline import OWN_AGENT, MetricsPipeline, PipelineControls
 
 _WSGI_APP = (
@@ -111,7 +111,7 @@ class MetricsMiddleware(PipelineControls):
     starts its response. Here it receives a :class:`webob.Request` built from the scope,
     the same type the WSGI middleware gives, with the request body as far as it has
     arrived and the scope as ``req.environ["asgi.scope"]``;
-    :class:`readme_metrics.fastapi.ReadMeMetricsMiddleware` gives Starlette's ``Request``.
+    :class:`readme_metrics.starlette.ReadMeMetricsMiddleware` gives Starlette's ``Request``.
     """
 
     def __init__(self, app: ASGIApp,
@@ -120,7 +120,8 @@ class MetricsMiddleware(PipelineControls):
         self.config = config = checked_config(type(self).__name__, app, config)
         wsgi = _wsgi_app(app)
         if wsgi is not None:
-            raise TypeError(_WSGI_APP.format(type(self).__name__, wsgi))
+            raise TypeError(_WSGI_APP.format(type(self).__name__, wsgi)
+                            + django_handler_hint(app))
         self.app = single_callable(app)  # an ASGI 2 app called as the servers call it
         # The app configures the logger: a filter or handler of its that raises must not
         # reach the request (or the lifespan) through a line logged there.

@@ -26,7 +26,7 @@ from readme_metrics.capture.wsgi_exchange import NO_BODY, WSGICapture
 from readme_metrics.capture.wsgi_input import InputTee
 from readme_metrics.capture.wsgi_replay import replay_input
 from readme_metrics.config import MetricsApiConfig
-from readme_metrics.middleware_arguments import NO_CONFIG, checked_config
+from readme_metrics.middleware_arguments import NO_CONFIG, checked_config, django_handler_hint
 from readme_metrics.pipeline import OWN_AGENT, MetricsPipeline, PipelineControls
 from readme_metrics.wsgi_types import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -106,7 +106,8 @@ class MetricsMiddleware(PipelineControls):
         self.app: WSGIApplication = app  # type: ignore[assignment] # callable: checked
         if _asgi_app(app):
             raise TypeError(_ASGI_APP.format(
-                type(self).__name__, (app if isinstance(app, type) else type(app)).__name__))
+                type(self).__name__, (app if isinstance(app, type) else type(app)).__name__)
+                + django_handler_hint(app))
         self.enabled = bool(getattr(config, "enabled", True))
         self.pipeline: Optional[MetricsPipeline] = (
             MetricsPipeline(config) if self.enabled else None)
