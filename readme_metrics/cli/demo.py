@@ -140,8 +140,11 @@ def _print_summary(collector: LocalCollector, middleware: MetricsMiddleware,
     print(f"HAR file:    {har_path} ({counted(count, 'entry', 'entries')}, HAR 1.2; open it "
           "in your browser's devtools Network tab)", flush=True)
     if count:
+        # Not "passwords redacted" alone: read as a default, it left a newcomer's own
+        # app sending its callers' passwords, which only a denylist redacts.
         print("             it holds what was sent for each call (caller keys masked, "
-              "passwords redacted)", flush=True)
+              "always; passwords redacted by the demo's denylist=[\"password\"]: your "
+              "app redacts only what its denylist names)", flush=True)
 
 
 def _also_in_use(port: int) -> str:
