@@ -40,6 +40,24 @@ def test_a_starlette_apps_middleware_is_shown_as_readme_metrics_starlettes() -> 
     assert from_fastapi is ReadMeMetricsMiddleware
 
 
+
+def test_a_starlette_app_given_to_the_wsgi_middleware_is_told_starlettes_import() -> None:
+    """`readme_metrics.MetricsMiddleware(Starlette(...), config)` was told to import
+    ReadMeMetricsMiddleware from `readme_metrics.fastapi` alone, the confusion README's
+    Starlette row and example had removed: the refusal names `readme_metrics.starlette`
+    too."""
+    starlette = pytest.importorskip("starlette.applications")
+
+    from readme_metrics import MetricsMiddleware
+
+    config = MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None)
+    with pytest.raises(TypeError) as caught:
+        MetricsMiddleware(starlette.Starlette(), config)
+    assert ("For FastAPI and Starlette, app.add_middleware(ReadMeMetricsMiddleware, "
+            "config=...) (from readme_metrics.starlette import ReadMeMetricsMiddleware, or "
+            "from readme_metrics.fastapi: the same class)") in str(caught.value), caught.value
+
+
 _DJANGO_HANDLERS = """\
 import django
 from django.conf import settings

@@ -39,7 +39,8 @@ _ASGI_APP = (
     "readme_metrics: {0}(app, config): app is an ASGI app ({1}: its __call__ is async), "
     "and this {0} is the WSGI middleware: every request would fail with a TypeError. "
     "For FastAPI and Starlette, app.add_middleware(ReadMeMetricsMiddleware, config=...) "
-    "(from readme_metrics.fastapi import ReadMeMetricsMiddleware); for any other ASGI "
+    "(from readme_metrics.starlette import ReadMeMetricsMiddleware, or from "
+    "readme_metrics.fastapi: the same class); for any other ASGI "
     "app, readme_metrics.asgi.MetricsMiddleware(app, config)")
 
 
