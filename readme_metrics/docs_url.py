@@ -38,6 +38,7 @@ from readme_metrics._logging import QuietLogger
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import process
 from readme_metrics.delivery.answer import MAX_CONTENT
+from readme_metrics.delivery.session import BasicToken, basic_token
 from readme_metrics.delivery.transport import USER_AGENT
 from readme_metrics.options import BY_NAME
 from readme_metrics.url_checks import http_url
@@ -222,7 +223,9 @@ class DocsUrl:
             for _ in range(MAX_REDIRECTS + 1):
                 response = session.get(
                     target,
-                    auth=(self.config.api_key, ""),
+                    # the POSTs' own credentials: requests' auth=(key, "") encodes
+                    # the key as latin-1 and raised for any other character (blackbox2)
+                    auth=BasicToken(basic_token(self.config.api_key)),
                     timeout=self.config.timeout,
                     headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
                     stream=True,  # the body is read up to MAX_CONTENT, not whatever comes

@@ -129,6 +129,17 @@ def test_lookup_runs_once_with_basic_auth_and_is_shared(collector: Collector) ->
     assert len(collector.gets) == 2
 
 
+@pytest.mark.parametrize("api_key", ["rdme_clé_ü", "rdme_ключ", "rdme_鍵_🔑"])
+def test_the_lookup_sends_a_non_ascii_key_as_the_posts_do(
+        collector: Collector, api_key: str) -> None:
+    # requests' auth=(key, "") encodes the key as latin-1: it raised for the last two,
+    # and sent latin-1 bytes for the first, where the POSTs send the key as UTF-8.
+    collector.get_v1 = lambda received: Reply(200, DOCS)
+    docs = DocsUrl(make_config(collector.url, api_key=api_key))
+    assert wait_for_base(docs) == "https://docs.example.com"
+    assert [g.headers.get("Authorization") for g in collector.gets] == [basic_auth(api_key)]
+
+
 def test_concurrent_callers_start_one_lookup_and_never_block(collector: Collector) -> None:
     release = threading.Event()
 

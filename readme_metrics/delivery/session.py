@@ -43,8 +43,10 @@ def basic_token(api_key: str) -> str:
     return base64.b64encode(f"{api_key}:".encode()).decode("ascii")
 
 
-class _BasicToken(requests.auth.AuthBase):
-    """Sets our Authorization header (and keeps ~/.netrc from replacing it)."""
+class BasicToken(requests.auth.AuthBase):
+    """Sets our Authorization header (and keeps ~/.netrc from replacing it): the key as
+    UTF-8, where requests' own ``auth=(key, "")`` encodes it as latin-1 and fails on any
+    other character."""
 
     def __init__(self, token: str) -> None:
         self._header = f"Basic {token}"
@@ -54,7 +56,7 @@ class _BasicToken(requests.auth.AuthBase):
         return request
 
     def __repr__(self) -> str:
-        return "_BasicToken([REDACTED])"
+        return "BasicToken([REDACTED])"
 
 
 def make_session(api_key: str) -> requests.Session:
@@ -65,7 +67,7 @@ def make_session(api_key: str) -> requests.Session:
         "Content-Type": "application/json",
         "Accept-Encoding": "identity",
     })
-    session.auth = _BasicToken(basic_token(api_key))
+    session.auth = BasicToken(basic_token(api_key))
     adapter = _Adapter(pool_connections=1, pool_maxsize=MAX_SENDERS, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
