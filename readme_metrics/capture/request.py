@@ -184,9 +184,9 @@ def _environ_target(raw: Optional[str], software: str, script_name: str, path_in
         except UnicodeError:
             pass
     if raw and raw.startswith("/"):
-        return raw
+        return _with_query(raw, query)
     if raw and "://" in raw:  # absolute-form request target (proxy style)
-        return _origin_form(raw)
+        return _with_query(_origin_form(raw), query)
     if raw and authority_form(raw):
         # CONNECT's target, "host:port": no path (waitress and werkzeug put the port in
         # PATH_INFO, "443", which the url showed as a path, "/443").
@@ -203,6 +203,14 @@ def _environ_target(raw: Optional[str], software: str, script_name: str, path_in
         # "*" of OPTIONS *: the url still needs a path.
         target = _origin_form(target) if "://" in path else "/" + target
     return f"{target}?{query}" if query else target
+
+
+def _with_query(target: str, query: str) -> str:
+    """A raw request target, with QUERY_STRING added when it has no query of its own:
+    werkzeug's test environ (Flask's ``client.get(path, query_string=...)``) gives
+    RAW_URI and REQUEST_URI as the path alone, the query in QUERY_STRING only, and the
+    log would lose the query the app read."""
+    return f"{target}?{query}" if query and "?" not in target else target
 
 
 def _origin_form(target: str) -> str:
