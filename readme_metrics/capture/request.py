@@ -184,9 +184,9 @@ def _environ_target(raw: Optional[str], software: str, script_name: str, path_in
         except UnicodeError:
             pass
     if raw and raw.startswith("/"):
-        return _with_query(raw, query)
+        return _with_query(raw, query, software)
     if raw and "://" in raw:  # absolute-form request target (proxy style)
-        return _with_query(_origin_form(raw), query)
+        return _with_query(_origin_form(raw), query, software)
     if raw and authority_form(raw):
         # CONNECT's target, "host:port": no path (waitress and werkzeug put the port in
         # PATH_INFO, "443", which the url showed as a path, "/443").
@@ -205,12 +205,15 @@ def _environ_target(raw: Optional[str], software: str, script_name: str, path_in
     return f"{target}?{query}" if query else target
 
 
-def _with_query(target: str, query: str) -> str:
-    """A raw request target, with QUERY_STRING added when it has no query of its own:
-    werkzeug's test environ (Flask's ``client.get(path, query_string=...)``) gives
-    RAW_URI and REQUEST_URI as the path alone, the query in QUERY_STRING only, and the
-    log would lose the query the app read."""
-    return f"{target}?{query}" if query and "?" not in target else target
+def _with_query(target: str, query: str, software: str) -> str:
+    """A raw request target, with QUERY_STRING added when it has no query of its own and
+    no server named itself (SERVER_SOFTWARE): werkzeug's test environ (Flask's
+    ``client.get(path, query_string=...)``) gives RAW_URI and REQUEST_URI as the path
+    alone, the query in QUERY_STRING only, and the log would lose the query the app read.
+    Under a server such a target came without a query, and a QUERY_STRING is one an outer
+    middleware of the app's wrote (a rewrite, an internal token): the url stays as
+    received (review87)."""
+    return f"{target}?{query}" if query and not software and "?" not in target else target
 
 
 def _origin_form(target: str) -> str:
