@@ -15,9 +15,16 @@ from typing import Any, Callable
 
 import pytest
 
+from readme_metrics.config import MetricsApiConfig
+from readme_metrics.delivery import direct, watchdog
+from readme_metrics.delivery.direct import DirectPoster
+from readme_metrics.delivery.resolve import Resolver
+from readme_metrics.delivery.transport import Transport
+from tests.support.delivery import API_KEY
 from tests.support.fake_api import Collector
 from tests.support.har_check import assert_valid_log
 from tests.support.wsgi_servers import served
+from tests.test_review85_findings import _syn_dropping
 
 _TOKEN = "internal-s3cr3t-token"
 
@@ -72,3 +79,89 @@ def test_a_query_an_outer_middleware_wrote_is_not_logged_as_received(
     assert request["queryString"] == query
     assert _TOKEN not in str(log)
     assert_valid_log(log)
+
+
+# -- delivery/direct.py: a check cut between its look at ended() and its connect ----------
+
+
+def _cut_right_after_the_look(poster: DirectPoster) -> Callable[[], bool]:
+    """``poster._ended`` whose first call answers False, then close()'s cut lands
+    (``end_check``: the flag set, the check's socket shut down): the moment between
+    ``_open``'s look and its ``connect``, where a cut is lost."""
+    looks: list[bool] = []
+
+    def ended() -> bool:
+        if not looks:
+            looks.append(True)
+            poster.end_check()
+            return False
+        return poster._checks_ended
+
+    return ended
+
+
+def test_a_check_cut_just_before_its_connect_writes_no_get(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """end_check() (close) landing after ``_open`` looked at ``ended()`` but before its
+    connect, the API's host dropping every SYN: the shutdown of a socket not yet
+    connecting is ENOTCONN and does nothing, that connect then returned at once as if
+    connected, and the check wrote its GET on a socket still in SYN-SENT, waiting there
+    until the watchdog's 1 s bound: the readme-metrics-check thread outlived close() by
+    it (1 of 10 runs of answers() racing end_check, /tmp/r87/race0.py). Now ``_open``
+    looks again once its connect returns: no GET is written. Failed before (one)."""
+    found = _syn_dropping()
+    if found is None:
+        pytest.skip("no 127.0.0.1 listener that leaves a connect unanswered here")
+    port, held = found
+    written: list[bytes] = []
+    real_write = direct._write_one
+
+    def write(sock: Any, data: bytes, deadline: Any) -> Any:
+        written.append(data)
+        return real_write(sock, data, deadline)
+
+    monkeypatch.setattr(direct, "_write_one", write)
+    try:
+        transport = Transport(MetricsApiConfig(
+            api_key=API_KEY, metrics_api=f"http://127.0.0.1:{port}",
+            grouping_function=lambda req: None))
+        poster = transport._poster
+        assert isinstance(poster, DirectPoster)
+        monkeypatch.setattr(poster, "_ended", _cut_right_after_the_look(poster))
+        try:
+            assert transport.answers(1.0) is False
+            assert written == []
+        finally:
+            transport.close()
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def test_a_check_cut_just_before_its_connect_to_a_host_dropping_the_syn_fails() -> None:
+    """The same cut on a host that drops every SYN: the connect of a socket shut down
+    before it began returns at once as if connected (its poll sees the shutdown), and
+    the check went on with a socket that never connected until the watchdog's 1 s bound
+    (the thread past close() again). Now ``_open`` raises. Failed before (a socket
+    returned)."""
+    found = _syn_dropping()
+    if found is None:
+        pytest.skip("no 127.0.0.1 listener that leaves a connect unanswered here")
+    port, held = found
+    try:
+        resolver = Resolver("127.0.0.1", port)
+        line = watchdog.Line()
+        ended = [False]
+
+        def cut_after_the_look() -> bool:
+            if not ended[0]:
+                ended[0] = True
+                watchdog.cut(line)
+                return False
+            return True
+
+        with pytest.raises(OSError):
+            direct._open(resolver, 1.0, line, cut_after_the_look).close()
+    finally:
+        for sock in held:
+            sock.close()

@@ -140,7 +140,11 @@ def _open(resolver: resolve.Resolver, seconds: float,
     With a ``line`` (a check's: :meth:`DirectPoster.answers`), each socket is on it while
     it connects, so a cut (:meth:`DirectPoster.end_check`) ends a connect to a host that
     drops the SYN at once, and once ``ended()`` no other address is tried: such a
-    connect held the readme-metrics-check thread past close() (review85)."""
+    connect held the readme-metrics-check thread past close() (review85). ``ended()`` is
+    read again once the connect returns: a cut between the first look and the connect
+    shut down a socket not yet connecting, which does nothing (ENOTCONN), and the
+    connect then returned at once, a host that drops the SYN taken for connected
+    (review87)."""
     deadline = time.monotonic() + seconds
     addresses = resolver.addresses(deadline)
     error: OSError = TimeoutError("timed out")  # the lookup took all the time
@@ -157,6 +161,10 @@ def _open(resolver: resolve.Resolver, seconds: float,
                 raise ConnectionAbortedError("the check was ended")
             sock.settimeout(left if n == last else left / 2)
             sock.connect(address)
+            if ended is not None and ended():
+                # cut between the look above and the connect: a shutdown before it
+                # began did nothing, and such a connect returns at once as if made
+                raise ConnectionAbortedError("the check was ended")
         except OSError as exc:
             sock.close()
             error = exc
