@@ -6,11 +6,17 @@ the client sent no query, and a QUERY_STRING then is one an outer middleware of 
 wrote (a rewrite of ``/v1/items/5`` to ``/items?id=5``, an internal token added): SPEC 4
 logs the url exactly as received, and c1e185c logged that query, the token in clear,
 only for the requests that came without a query of their own.
+
+A check's cut (``DirectPoster.end_check``, close()) was lost when it landed between
+``_open``'s look at ``ended()`` and its connect (the connect of a socket shut down before
+it began returns at once, as if made), or as the socket was wrapped for TLS (the shutdown
+hit the detached descriptor): the GET still went, or waited to the 1 s bound.
 """
 
 from __future__ import annotations
 
 import http.client
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -23,6 +29,7 @@ from readme_metrics.delivery.transport import Transport
 from tests.support.delivery import API_KEY
 from tests.support.fake_api import Collector
 from tests.support.har_check import assert_valid_log
+from tests.support.tls import TLSCollector, make_certificates
 from tests.support.wsgi_servers import served
 from tests.test_review85_findings import _syn_dropping
 
@@ -165,3 +172,36 @@ def test_a_check_cut_just_before_its_connect_to_a_host_dropping_the_syn_fails() 
     finally:
         for sock in held:
             sock.close()
+
+
+def test_a_check_cut_as_its_tls_begins_sends_no_get(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """end_check() (close) landing as the check's socket is wrapped for TLS: wrapping
+    detaches the TCP socket, the cut shut down that dead descriptor (EBADF, nothing
+    cut), and the handshake and the GET went on to the API's host after close() had cut
+    the check. Now the check looks once connected and sends nothing. Failed before (the
+    host got the GET)."""
+    certificates = make_certificates(tmp_path)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificates.ca))
+    server = TLSCollector(certificates).start()
+    try:
+        transport = Transport(MetricsApiConfig(api_key=API_KEY, metrics_api=server.url,
+                                               grouping_function=lambda req: None))
+        poster = transport._poster
+        assert isinstance(poster, DirectPoster)
+        context = poster.context()
+        real_wrap = context.wrap_socket
+
+        def wrap(*args: Any, **kwargs: Any) -> Any:
+            wrapped = real_wrap(*args, **kwargs)
+            poster.end_check()
+            return wrapped
+
+        monkeypatch.setattr(context, "wrap_socket", wrap)
+        try:
+            assert transport.answers(1.0) is False
+            assert server.gets == []
+        finally:
+            transport.close()
+    finally:
+        server.stop()

@@ -84,7 +84,8 @@ class _Connection:
                 ended: Optional[Callable[[], bool]] = None) -> Any:
         """TCP (then TLS) connection to the Metrics API, each step within ``seconds``;
         with ``ended`` (a check's), a cut of :attr:`line` ends a TCP connect too
-        (:func:`_open`)."""
+        (:func:`_open`), and one made as the socket is wrapped for TLS ends it before
+        the handshake."""
         poster = self._poster
         self.connecting = self.line.connecting = True
         self.line.sock = None
@@ -104,6 +105,10 @@ class _Connection:
                 sock, server_hostname=tls.server_name(poster._host),
                 do_handshake_on_connect=False)
             self.sock = self.line.sock = wrapped
+            if ended is not None and ended():
+                # cut as ``sock`` was wrapped: it shut down the detached descriptor
+                # (EBADF), and the handshake and the check's GET would go on (review87)
+                raise ConnectionAbortedError("the check was ended")
             wrapped.do_handshake()
         self.connecting = self.line.connecting = False
         return self.sock
