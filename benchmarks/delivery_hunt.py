@@ -19,8 +19,11 @@ most POSTs in flight at once.
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import os
+import random
 import sys
 import threading
 import time
@@ -59,8 +62,11 @@ def senders() -> int:
 
 
 def run(name: str, judge: Judge, load: Callable[[Delivery], int], close_at_once: bool = False,
+        prepare: Callable[[Collector], None] = lambda collector: None,
         **options: Any) -> dict[str, Any]:
-    collector = Collector().start()
+    collector = Collector()
+    prepare(collector)
+    collector.start()
     collector.judge = judge
     config = MetricsApiConfig(api_key="rdme_delivery_hunt", grouping_function=lambda r: None,
                               metrics_api=collector.url, **options)
@@ -114,6 +120,78 @@ def throttling(after: float, until: float, retry_after: str) -> Judge:
     return judge
 
 
+def sometimes_slow(every: int, slow: float, fast: float = 0.05) -> Judge:
+    """An API answering one POST in ``every`` in ``slow`` seconds (it read it and works
+    on it: the collector has its logs), the others in ``fast``."""
+    posts = itertools.count()
+    return lambda received: Reply(delay=slow if next(posts) % every == 0 else fast)
+
+
+def long_tail(p50: float, p99: float, seed: int = 24) -> Judge:
+    """Answer times drawn from a log-normal law with that median and 99th percentile
+    (seeded): p50 50 ms, p99 2 s has 1 POST in 200 answered later than 3 s."""
+    draw = random.Random(seed)
+    sigma = math.log(p99 / p50) / 2.326
+    return lambda received: Reply(delay=p50 * math.exp(sigma * draw.gauss(0.0, 1.0)))
+
+
+def ramp(fast: float, slowest: float, period: float) -> Judge:
+    """An API whose answer time grows from ``fast`` to ``slowest`` over ``period`` / 2
+    seconds and comes back over the next half, then stays at ``fast``."""
+    start = time.monotonic()
+
+    def judge(received: Received) -> Reply:
+        at = (time.monotonic() - start) / period
+        share = 2 * at if at < 0.5 else max(0.0, 2 - 2 * at)
+        return Reply(delay=fast + (slowest - fast) * share)
+
+    return judge
+
+
+def idle_closing(collector: Collector, idle: float) -> None:
+    """A load balancer closing a keep-alive connection idle for ``idle`` seconds."""
+    collector.server.RequestHandlerClass.timeout = idle  # type: ignore[attr-defined]
+
+
+def closing_reused(after: float) -> Judge:
+    """A load balancer closing a keep-alive connection idle ``after`` seconds or more
+    just as the next request on it comes (the request read, no answer: the client
+    cannot tell whether it was processed): answered 50 ms otherwise."""
+    last: dict[tuple, float] = {}
+
+    def judge(received: Received) -> Reply:
+        now = time.monotonic()
+        idle = now - last.get(received.peer, now)
+        last[received.peer] = now
+        return Reply(drop=True) if idle >= after else Reply(delay=0.05)
+
+    return judge
+
+
+def storm(every: int, retry_after: str) -> Judge:
+    """429 with ``Retry-After`` to one POST in ``every`` at random (seeded), else 50 ms."""
+    draw = random.Random(24)
+    return lambda received: (Reply(status=429, headers={"Retry-After": retry_after})
+                             if draw.random() < 1 / every else Reply(delay=0.05))
+
+
+def redirect(status: int) -> Judge:
+    return lambda received: Reply(status=status,
+                                  headers={"Location": "http://127.0.0.1:9/v1/request"})
+
+
+def trickle(rate: float, seconds: float, gap: float, each: int) -> Callable[[Delivery], int]:
+    """``each`` logs at ``rate`` a second, then ``gap`` seconds of quiet, for ``seconds``."""
+    def load(delivery: Delivery) -> int:
+        total, start = 0, time.monotonic()
+        while time.monotonic() - start < seconds:
+            total += drive(delivery, rate, each / rate, prefix=f"log{total}")
+            time.sleep(gap)
+        return total
+
+    return load
+
+
 def big(n: int) -> bytes:
     return b"x" * 100_000
 
@@ -155,6 +233,32 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
                                      "shutdown_timeout 1", throttling(1.0, 1e9, "20"),
                                      lambda d: drive(d, 500, 3.0), close_at_once=True,
                                      shutdown_timeout=1.0),
+    "sometimes-slow": lambda: run("1,000/s 20 s, 1 POST in 5 answered in 4 s (timeout 3), "
+                                  "the others in 50 ms", sometimes_slow(5, 4.0),
+                                  lambda d: drive(d, 1000, 20)),
+    "half-slow": lambda: run("1,000/s 20 s, 1 POST in 2 answered in 4 s (timeout 3), "
+                             "the others in 50 ms", sometimes_slow(2, 4.0),
+                             lambda d: drive(d, 1000, 20)),
+    "long-tail": lambda: run("1,000/s 20 s, answers log-normal, p50 50 ms, p99 2 s",
+                             long_tail(0.05, 2.0), lambda d: drive(d, 1000, 20)),
+    "ramp": lambda: run("1,000/s 40 s, API 50 ms -> 5 s over 15 s and back over 15 s",
+                        ramp(0.05, 5.0, 30.0), lambda d: drive(d, 1000, 40)),
+    "idle-close": lambda: run("10 logs at 100/s every 5 s for 60 s, keep-alive closed "
+                              "after 5 s idle", lambda r: Reply(delay=0.05),
+                              trickle(100, 60, 4.9, 10), prepare=lambda c: idle_closing(c, 5.0),
+                              buffer_length=10, flush_interval=0.5),
+    "reuse-close": lambda: run("10 logs at 100/s every 5 s for 60 s, a connection idle "
+                               "1 s or more closed as the next POST comes",
+                               closing_reused(1.0), trickle(100, 60, 4.9, 10),
+                               buffer_length=10, flush_interval=0.5),
+    "429-storm": lambda: run("1,000/s 20 s, 1 POST in 3 answered 429 Retry-After 1",
+                             storm(3, "1"), lambda d: drive(d, 1000, 20)),
+    "redirect-301": lambda: run("200/s 3 s, POST path answered 301", redirect(301),
+                                lambda d: drive(d, 200, 3)),
+    "redirect-307": lambda: run("200/s 3 s, POST path answered 307", redirect(307),
+                                lambda d: drive(d, 200, 3)),
+    "redirect-308": lambda: run("200/s 3 s, POST path answered 308", redirect(308),
+                                lambda d: drive(d, 200, 3)),
 }
 
 

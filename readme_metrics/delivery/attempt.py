@@ -160,12 +160,13 @@ class Attempt:
 
     def _lost_after(self) -> float:
         """How long a lost POST is waited for before it is cut: ``timeout``, or twice
-        the API's average answer time if longer. An API that was slow (answering in
+        the API's average answer time, or twice the longest answer later than
+        ``timeout`` (:meth:`Stretch.lost_wait`), if longer. An API that was slow (answering in
         4 s, ``timeout`` 3 s) and turns fast again still answers the POSTs it was
         working on: cut at ``timeout``, they were sent again, 3,969 logs twice where
         52 were (``benchmarks/outage.py --kind slow``); a black hole's dead POSTs,
         the answers before it fast, are cut at ``timeout``."""
-        return max(self._timeout, 2.0 * self._batcher.staffing.post_s)
+        return max(self._bound.lost_wait(), 2.0 * self._batcher.staffing.post_s)
 
     def _answered_in(self, began: float, took: float, bound: float) -> None:
         """A POST begun at ``began``, bounded to ``bound`` seconds, was answered (any
@@ -194,7 +195,7 @@ class Attempt:
                 "most %gs), and the logs of a POST that timed out may reach ReadMe "
                 "twice (it may have read them); set README_TIMEOUT above the API's "
                 "answer time", self._sender.endpoint, _later(took, timeout), timeout,
-                self.stretch,
+                round(max(self.stretch, self._bound.lost_wait()), 1),
                 max(timeout, TIMEOUT_CAP)):
             # Held back by the minute's limit (a second slowdown soon after the first):
             # said at a slow answer once the minute is over, if the API is still slow.

@@ -41,7 +41,7 @@ class Limit:
     """
 
     __slots__ = ("deadline", "fired", "connections", "watched", "began", "stretch", "until",
-                 "bound", "connected", "verdict_at", "lost")
+                 "bound", "connected", "verdict_at", "lost", "spared")
 
     def __init__(self, deadline: float, connections: Optional[list[Any]] = None,
                  stretch: Optional[Stretch] = None, until: float = math.inf,
@@ -66,6 +66,8 @@ class Limit:
         self.verdict_at = 0.0
         #: Lost (:func:`cut_lost`): cut at ``timeout``, whatever its stretch does.
         self.lost = False
+        #: Taken for lost at its bound, and waited longer (:meth:`Stretch.spare`).
+        self.spared = False
 
     def __enter__(self) -> Limit:
         _local.limit = self
@@ -77,6 +79,8 @@ class Limit:
         with _lock:
             self.connections = []  # done: the watchdog leaves these alone now
             self.deadline = 0.0
+            if self.spared and self.stretch is not None:
+                self.stretch.probing = False  # (its answer or its cut taught the tail)
             # Most limits end in the order they began: dropping the finished ones from
             # the top here spares the watchdog thread a wake-up for each of them.
             while _heap and not _heap[0][2].deadline:
@@ -268,8 +272,8 @@ def _watch() -> None:
             now = time.monotonic()
             while _heap and (not _heap[0][2].deadline or _heap[0][0] <= now):
                 _, _, due = heapq.heappop(_heap)
-                if due.deadline and due.stretch is not None and _stretched(
-                        due, due.stretch, now):
+                if due.deadline and due.stretch is not None and (
+                        _stretched(due, due.stretch, now) or _spared(due, due.stretch, now)):
                     continue
                 if due.deadline and due.connections:
                     due.fired = True
@@ -317,6 +321,35 @@ def _stretched(due: Limit, stretch: Stretch, now: float) -> bool:
     return False
 
 
+def _spared(due: Limit, stretch: Stretch, now: float) -> bool:
+    """For a limit following ``stretch``, at its deadline, taken for lost (a POST begun
+    after it was answered fast): True if it is waited longer instead of cut, as the API
+    may answer it late (:meth:`Stretch.spare`). One spared already that reached its
+    deadline again was lost indeed (:meth:`Stretch.spared_lost`): False, cut it."""
+    if (due.lost or due.verdict_at or due.deadline >= due.until or stretch.slow(due.began)
+            or not any(_connected(connection) for connection in due.connections)):
+        return False
+    if due.spared:
+        stretch.spared_lost(now)
+        return False
+    wait = stretch.spare(due.bound, now)
+    if wait is None:
+        return False
+    later = min(due.began + wait, due.until)
+    if later <= now:
+        return False
+    due.spared = True
+    due.deadline, due.bound = later, later - due.began
+    heapq.heappush(_heap, (later, next(_order), due))
+    return True
+
+
+def _connected(connection: Any) -> bool:
+    """The connection's socket is made (not a TCP connect nor a TLS handshake running)."""
+    return (getattr(connection, "sock", None) is not None
+            and not getattr(connection, "connecting", False))
+
+
 def _run_errand(errand: Callable[[], object]) -> None:
     try:
         errand()
@@ -334,4 +367,4 @@ def cut(connection: Any) -> bool:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
-    return not getattr(connection, "connecting", False)
+    return _connected(connection)

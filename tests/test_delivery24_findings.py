@@ -1,0 +1,153 @@
+"""delivery24: a POST taken for lost that was only late (an API answering some POSTs
+later than ``timeout``, the others fast) is waited for, not sent again.
+
+The Stretch's rules on given times (no clock); through a Delivery, against the tests'
+collector on 127.0.0.1, on both routes (direct and requests).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import threading
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from readme_metrics.delivery import Delivery, policy
+from readme_metrics.delivery.stretch import QUIET, Stretch
+from tests.support.delivery import (
+    MakeDelivery,
+    api_key_never_logged_fixture,  # noqa: F401 - autouse
+    ids,
+    item,
+    make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+)
+from tests.support.fake_api import Collector, Reply
+from tests.support.polling import wait_until
+
+
+def _stretch(timeout: float = 3.0) -> Stretch:
+    return Stretch(timeout, functools.partial(policy.next_timeout, timeout=timeout))
+
+
+# -- the rules, on given times -----------------------------------------------------------
+
+
+def test_one_post_taken_for_lost_at_a_time_is_waited_longer_until_the_tail_is_known(
+        ) -> None:
+    """No answer later than ``timeout`` yet: the first POST taken for lost at its bound
+    is waited ``grow(timeout)`` (a probe of the tail), the others meanwhile are cut."""
+    stretch = _stretch(3.0)
+    assert stretch.spare(3.0, now=10.0) == 6.0
+    assert stretch.spare(3.0, now=10.5) is None  # one probe at a time
+    assert stretch.lost_wait() == 3.0
+
+
+def test_a_late_answer_teaches_the_wait_of_every_post_taken_for_lost() -> None:
+    """The probe answered in 4 s: every POST taken for lost is waited twice that (8 s),
+    the bound of a POST itself untouched (the fast ones keep ``timeout``)."""
+    stretch = _stretch(3.0)
+    assert stretch.spare(3.0, now=10.0) == 6.0
+    stretch.answered(began=7.0, took=4.0, bound=3.0)
+    assert stretch.tail == 4.0 and stretch.seconds == 3.0
+    assert stretch.lost_wait() == 8.0
+    assert stretch.spare(3.0, now=11.0) == 8.0
+    assert stretch.spare(3.0, now=11.1) == 8.0  # as many as are taken for lost
+    assert stretch.spare(8.0, now=15.0) is None  # waited that long already
+
+
+def test_a_post_spared_and_still_unanswered_was_lost_and_ends_the_sparing_for_a_while(
+        ) -> None:
+    """A dead connection (a load balancer's black hole) spared past its bound and still
+    unanswered: the tail is forgotten and no POST is spared for ``QUIET`` seconds, so
+    such connections cost one longer wait now and then, not one per POST."""
+    stretch = _stretch(3.0)
+    stretch.answered(began=0.0, took=4.0, bound=8.0)
+    assert stretch.spare(3.0, now=10.0) == 8.0
+    stretch.spared_lost(now=15.0)
+    assert stretch.tail == 0.0 and stretch.lost_wait() == 3.0
+    assert stretch.spare(3.0, now=15.0 + QUIET - 0.1) is None
+    assert stretch.spare(3.0, now=15.0 + QUIET) == 6.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(timeout=st.floats(0.1, 40.0),
+       events=st.lists(st.tuples(st.sampled_from(["answer", "spare", "lost"]),
+                                 st.floats(0.0, 60.0)), max_size=30))
+def test_the_wait_of_a_post_taken_for_lost_stays_between_timeout_and_the_cap(
+        timeout: float, events: list[tuple[str, float]]) -> None:
+    """Whatever the answers and losses, a POST taken for lost is waited at least
+    ``timeout`` and at most the cap (``timeout`` itself above it), and a spare is
+    always longer than the bound it was asked at."""
+    stretch = _stretch(timeout)
+    cap = max(timeout, policy.TIMEOUT_CAP)
+    now = 0.0
+    for kind, seconds in events:
+        now += 1.0
+        if kind == "answer":
+            stretch.answered(began=now - seconds, took=seconds, bound=timeout)
+        elif kind == "spare":
+            wait = stretch.spare(max(timeout, seconds), now)
+            assert wait is None or max(timeout, seconds) < wait <= cap
+        else:
+            stretch.spared_lost(now)
+        assert timeout <= stretch.lost_wait() <= cap
+        assert not math.isnan(stretch.lost_wait())
+
+
+# -- through a Delivery ------------------------------------------------------------------
+
+
+def _then_one_fast(delivery: Delivery, collector: Collector, first: Reply,
+                   name: str) -> dict[str, int]:
+    """A log ``name`` whose POST the collector answers as ``first`` says, then, while it
+    is in flight, a log "fast" answered at once; flushed; the stats."""
+    collector.default = first
+    assert delivery.submit(item(name))
+    wait_until(lambda: collector.in_flight == 1)
+    collector.default = Reply()
+    assert delivery.submit(item("fast"))
+    assert delivery.flush(10.0), delivery.stats
+    return delivery.stats
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "requests"])
+def test_a_post_answered_later_than_timeout_while_others_are_fast_goes_once(
+        make_delivery: MakeDelivery, direct: bool) -> None:
+    """The API answers one POST in 1.5 s (``timeout`` 1 s) and a POST begun after it at
+    once. The first was taken for lost (a POST begun after it was answered fast), cut at
+    1 s and sent again, the API had read it: its log reached ReadMe twice (2,318 of
+    20,000 logs twice at 1,000 logs/s with 1 POST in 5 answered in 4 s, delivery24).
+    Now it is waited for: answered once, no retry, and the tail is learned."""
+    collector = Collector().start()
+    try:
+        delivery = make_delivery(collector.url, buffer_length=1, timeout=1.0, direct=direct)
+        # read (counted) now, answered 1.5 s later
+        stats = _then_one_fast(delivery, collector, Reply(delay=1.5), "late")
+        assert sorted(ids(collector.logs)) == ["fast", "late"], ids(collector.logs)
+        assert (stats["sent"], stats["retries"], stats["dropped"]) == (2, 0, 0), stats
+        assert delivery._attempt._bound.tail >= 1.5
+    finally:
+        collector.stop()
+
+
+def test_a_post_spared_on_a_dead_connection_still_goes_again(
+        make_delivery: MakeDelivery) -> None:
+    """At-least-once stays: a POST taken for lost and spared that never gets its answer
+    (a black-holed connection) is cut at its longer wait and sent again, delivered; no
+    POST is spared for a while after."""
+    collector = Collector().start()
+    never = threading.Event()
+    try:
+        delivery = make_delivery(collector.url, buffer_length=1, timeout=0.3)
+        # (a 2xx counts on arrival)
+        stats = _then_one_fast(delivery, collector, Reply(503, gate=never), "lost")
+        assert sorted(ids(collector.logs)) == ["fast", "lost"]
+        assert (stats["sent"], stats["retries"], stats["dropped"]) == (2, 1, 0), stats
+        bound = delivery._attempt._bound
+        assert bound.tail == 0.0 and not bound.probing and bound.quiet_until > 0
+    finally:
+        never.set()
+        collector.stop()
