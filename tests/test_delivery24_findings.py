@@ -72,6 +72,19 @@ def test_a_post_spared_and_still_unanswered_was_lost_and_ends_the_sparing_for_a_
     assert stretch.spare(3.0, now=15.0 + QUIET) == 6.0
 
 
+def test_the_post_that_finds_the_api_turning_slower_waits_the_grown_bound_itself() -> None:
+    """At ``timeout``, taken for slow (no POST begun after it answered fast): if the
+    latest answer already took more than half ``timeout``, the bound grows and that POST
+    waits it; after fast answers (a black hole, not a slowdown), or once the bound grew,
+    it is cut as before (the cut grows the bound)."""
+    stretch = _stretch(3.0)
+    stretch.answered(began=0.0, took=0.05, bound=3.0)
+    assert stretch.slowing(3.0, began=1.0) is None and stretch.seconds == 3.0
+    stretch.answered(began=2.0, took=2.0, bound=3.0)
+    assert stretch.slowing(3.0, began=3.0) == 6.0 and stretch.seconds == 6.0
+    assert stretch.slowing(6.0, began=3.0) is None
+
+
 @settings(max_examples=200, deadline=None)
 @given(timeout=st.floats(0.1, 40.0),
        events=st.lists(st.tuples(st.sampled_from(["answer", "spare", "lost"]),
@@ -129,6 +142,29 @@ def test_a_post_answered_later_than_timeout_while_others_are_fast_goes_once(
         assert sorted(ids(collector.logs)) == ["fast", "late"], ids(collector.logs)
         assert (stats["sent"], stats["retries"], stats["dropped"]) == (2, 0, 0), stats
         assert delivery._attempt._bound.tail >= 1.5
+    finally:
+        collector.stop()
+
+
+def test_an_api_turning_slower_than_timeout_has_no_post_sent_twice(
+        make_delivery: MakeDelivery) -> None:
+    """The API answers in 0.7 s, then in 1.5 s (``timeout`` 1 s), as an API slowing down
+    gradually does. The first POST past 1 s was cut at it and sent again, the API had
+    read it: twice (the 405 logs of one POST, an API slowing from 50 ms to 5 s over 15 s
+    in benchmarks/delivery_hunt.py ramp). Now it waits the grown bound (2 s) itself."""
+    collector = Collector().start()
+    try:
+        delivery = make_delivery(collector.url, buffer_length=1, timeout=1.0)
+        collector.default = Reply(delay=0.7)
+        assert delivery.submit(item("slowish"))
+        assert delivery.flush(10.0), delivery.stats
+        collector.default = Reply(delay=1.5)  # read (counted) now, answered 1.5 s later
+        assert delivery.submit(item("late"))
+        assert delivery.flush(10.0), delivery.stats
+        stats = delivery.stats
+        assert sorted(ids(collector.logs)) == ["late", "slowish"], ids(collector.logs)
+        assert (stats["sent"], stats["retries"], stats["dropped"]) == (2, 0, 0), stats
+        assert delivery._attempt.stretch == 2.0
     finally:
         collector.stop()
 

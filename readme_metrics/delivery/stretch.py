@@ -28,7 +28,10 @@ runs) and the watchdog (which cuts a POST at it). It reads no clock: every time 
   untouched (the fast POSTs keep ``timeout``). Unanswered then too, it was lost indeed
   (a dead connection): the tail is forgotten and no POST is spared for ``QUIET``
   seconds, so a load balancer black-holing connections costs one POST a longer wait
-  now and then.
+  now and then. And the first POST cut at ``timeout`` as the API turns slower (the
+  latest answer took more than half ``timeout``) grows the bound and waits it itself
+  (:meth:`slowing`), rather than being cut and sent again: an API slowing from 50 ms
+  to 5 s over 15 s had the 405 logs of that POST twice.
 - The first answer later than ``timeout`` after the bound was last ``timeout`` is a
   slowdown to say (:meth:`answered` returns True); one whose warning a rate limit held
   back is said at the next slow answer the limit lets through (:meth:`unsaid`).
@@ -55,7 +58,7 @@ class Stretch:
     """
 
     __slots__ = ("seconds", "longest", "timeout", "fast_began", "said", "_grow", "tail",
-                 "probing", "quiet_until")
+                 "probing", "quiet_until", "last_took")
 
     def __init__(self, seconds: float, grow: Callable[[float], float]) -> None:
         self.seconds = seconds
@@ -75,6 +78,8 @@ class Stretch:
         self.probing = False
         #: No POST taken for lost is spared before then (one spared got no answer).
         self.quiet_until = -math.inf
+        #: How long the latest answer took (0.0: none yet).
+        self.last_took = 0.0
 
     def slow(self, began: float) -> bool:
         """For an exchange begun at ``began`` that got no answer within its bound: True if
@@ -115,6 +120,17 @@ class Stretch:
         self.probing = True
         return wait
 
+    def slowing(self, bound: float, began: float) -> Optional[float]:
+        """An exchange begun at ``began`` reached its ``bound`` with no answer, taken for
+        slow (:meth:`slow`): if that bound is ``timeout`` and the latest answer already
+        took more than half of it (the API turning slower, not a black hole after fast
+        answers), the bound grows now (:meth:`timed_out`) and the new one is returned:
+        that exchange waits it too, rather than being cut and sent again. Else None."""
+        if bound > self.timeout or self.last_took <= self.timeout / 2:
+            return None
+        self.timed_out(bound, began)
+        return self.seconds if self.seconds > bound else None
+
     def spared_lost(self, now: float) -> None:
         """An exchange spared past its bound (:meth:`spare`) got no answer then either:
         it was lost indeed. The tail is forgotten; none is spared for ``QUIET`` s."""
@@ -126,6 +142,7 @@ class Stretch:
         """An exchange begun at ``began``, bounded to ``bound``, was answered (whatever
         the status) in ``took`` seconds: True if that is a slowdown to say now."""
         timeout, seconds = self.timeout, self.seconds
+        self.last_took = took
         if took > timeout:
             if took > self.tail:
                 self.tail = took

@@ -322,23 +322,27 @@ def _stretched(due: Limit, stretch: Stretch, now: float) -> bool:
 
 
 def _spared(due: Limit, stretch: Stretch, now: float) -> bool:
-    """For a limit following ``stretch``, at its deadline, taken for lost (a POST begun
-    after it was answered fast): True if it is waited longer instead of cut, as the API
-    may answer it late (:meth:`Stretch.spare`). One spared already that reached its
-    deadline again was lost indeed (:meth:`Stretch.spared_lost`): False, cut it."""
-    if (due.lost or due.verdict_at or due.deadline >= due.until or stretch.slow(due.began)
+    """For a limit following ``stretch``, at its deadline, unanswered: True if it is
+    waited longer instead of cut, as the API may answer it late. Taken for lost (a POST
+    begun after it was answered fast): :meth:`Stretch.spare`; one spared already that
+    reached its deadline again was lost indeed (:meth:`Stretch.spared_lost`: cut it).
+    Taken for slow, at ``timeout``: :meth:`Stretch.slowing`."""
+    if (due.lost or due.verdict_at or due.deadline >= due.until
             or not any(_connected(connection) for connection in due.connections)):
         return False
-    if due.spared:
+    if stretch.slow(due.began):
+        wait = stretch.slowing(due.bound, due.began)
+    elif due.spared:
         stretch.spared_lost(now)
         return False
-    wait = stretch.spare(due.bound, now)
+    else:
+        wait = stretch.spare(due.bound, now)
+        due.spared = wait is not None
     if wait is None:
         return False
     later = min(due.began + wait, due.until)
     if later <= now:
         return False
-    due.spared = True
     due.deadline, due.bound = later, later - due.began
     heapq.heappush(_heap, (later, next(_order), due))
     return True
