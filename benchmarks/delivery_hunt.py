@@ -127,6 +127,14 @@ def sometimes_slow(every: int, slow: float, fast: float = 0.05) -> Judge:
     return lambda received: Reply(delay=slow if next(posts) % every == 0 else fast)
 
 
+def sometimes_dead(every: int, fast: float = 0.05) -> Judge:
+    """One POST in ``every`` read and never answered (a connection a load balancer
+    black-holed: the collector does not count it), the others answered in ``fast``."""
+    posts = itertools.count()
+    return lambda received: Reply(hang=600.0 if next(posts) % every == 0 else 0.0,
+                                  delay=fast)
+
+
 def long_tail(p50: float, p99: float, seed: int = 24) -> Judge:
     """Answer times drawn from a log-normal law with that median and 99th percentile
     (seeded): p50 50 ms, p99 2 s has 1 POST in 200 answered later than 3 s."""
@@ -239,6 +247,8 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
     "half-slow": lambda: run("1,000/s 20 s, 1 POST in 2 answered in 4 s (timeout 3), "
                              "the others in 50 ms", sometimes_slow(2, 4.0),
                              lambda d: drive(d, 1000, 20)),
+    "sometimes-dead": lambda: run("1,000/s 20 s, 1 POST in 10 never answered, the others "
+                                  "in 50 ms", sometimes_dead(10), lambda d: drive(d, 1000, 20)),
     "long-tail": lambda: run("1,000/s 20 s, answers log-normal, p50 50 ms, p99 2 s",
                              long_tail(0.05, 2.0), lambda d: drive(d, 1000, 20)),
     "ramp": lambda: run("1,000/s 40 s, API 50 ms -> 5 s over 15 s and back over 15 s",
