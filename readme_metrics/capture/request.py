@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from ipaddress import IPv6Address
+from ipaddress import IPv6Address, ip_address
 from operator import itemgetter
 from typing import Mapping, Optional, Protocol
 from urllib.parse import quote
@@ -35,7 +35,7 @@ from readme_metrics.capture.environ_strings import PLANS_MAX, environ_strings, s
 __all__ = [
     "PATH_SAFE", "EnvironRequest", "RequestHead", "RequestSource", "authority_form", "build_url",
     "chunked_coding", "client_ip", "content_length", "forwarded", "header_text",
-    "pick_client_ip", "request_headers", "request_url", "server_host", "url_authority",
+    "ip_text", "pick_client_ip", "request_headers", "request_url", "server_host", "url_authority",
     "wsgi_bytes",
 ]
 
@@ -101,8 +101,10 @@ def forwarded(raw: Optional[str], trusted: int) -> Optional[str]:
     """The value a trusted proxy set in a comma-separated header, ``trusted`` hops from right."""
     if not raw or trusted <= 0:
         return None
-    values = [part.strip() for part in raw.split(",")]
-    return values[-trusted] if len(values) >= trusted else None
+    # (Split from the right only as far as needed: a client's 500 KB of hops is not
+    # made into a list of them for each request.)
+    values = raw.rsplit(",", trusted)
+    return values[-trusted].strip() if len(values) >= trusted else None
 
 
 # What a URL's userinfo may hold literally besides letters, digits and "_.-~".
@@ -162,10 +164,44 @@ def build_url(scheme: str, host: str, target: str, forwarded_proto: Optional[str
 
 def pick_client_ip(remote_addr: str, forwarded_for: Optional[str], trusted_proxies: int = 0
                    ) -> str:
-    """The remote address, or the X-Forwarded-For hop set by the outermost trusted proxy."""
+    """The remote address, or the X-Forwarded-For hop set by the outermost trusted proxy
+    when that hop is an IP address (:func:`ip_text`). It is the client's own text when
+    the client sent the header itself and reached the app past the proxies, or when
+    fewer proxies than ``trusted_proxies`` added to it: anything there (500 KB, control
+    characters, ``<script>``) gives the remote address, as no header would."""
     if trusted_proxies > 0:  # (else forwarded() gives None: no call for it)
-        return forwarded(forwarded_for, trusted_proxies) or remote_addr
+        hop = forwarded(forwarded_for, trusted_proxies)
+        return (ip_text(hop) if hop and len(hop) <= _IP_TEXT_MAX else None) or remote_addr
     return remote_addr
+
+
+#: The longest hop taken for an address: an IPv6 one with a zone and a port, bracketed.
+_IP_TEXT_MAX = 64
+
+
+@lru_cache(maxsize=256)
+def ip_text(hop: str) -> Optional[str]:
+    """An X-Forwarded-For hop as an IP address (v4 or v6, as written), a port after it
+    dropped (``1.2.3.4:5678``, ``[::1]:443``: some proxies add it); None when it is no
+    IP address. (Cached: a hop longer than :data:`_IP_TEXT_MAX` is not asked for, so
+    the cache never holds a client's long text.)"""
+    if not hop.isascii():
+        return None
+    if hop.startswith("["):  # [v6] or [v6]:port
+        host, bracket, port = hop[1:].partition("]")
+        if not bracket or (port and not (port[0] == ":" and port[1:].isdigit())):
+            return None
+    elif hop.count(":") == 1:  # v4:port
+        host, _, port = hop.partition(":")
+        if not port.isdigit():
+            return None
+    else:
+        host = hop
+    try:
+        ip_address(host)
+    except ValueError:
+        return None
+    return host
 
 
 # -- WSGI environ ----------------------------------------------------------------------

@@ -166,10 +166,12 @@ def _request(
         "headersSize": -1,
         "bodySize": size,
     }
-    # A body too large to record at all (max_body_bytes=0) still shows, as truncated;
+    # A body too large to record at all (max_body_bytes=0) still shows, as truncated,
+    # one of unknown length too (chunked, left unread: none of it is read to keep none);
     # one of unknown length, or declared and none of it received, that could not be
     # read, as incomplete.
     if (exchange.request_body or exchange.request_body_size > 0
+            or (exchange.request_body_size < 0 and max_body_bytes == 0)
             or (exchange.request_body_incomplete and (
                 exchange.request_body_size < 0 or (exchange.request_body_declared or 0) > 0))):
         # mimeTypes are the Content-Type as sent, the caller's key masked (redacted only
@@ -335,9 +337,10 @@ def _paired_across(request: dict[str, Any], url: str, query: list[tuple[str, str
 
 
 def _client_ip(address: str, caller: Optional[CallerKey]) -> str:
-    """The client's address with the caller's key masked: with trusted_proxies it is an
-    X-Forwarded-For hop as sent, which a client reaching the app through fewer proxies
-    than configured writes itself (the header is masked, so is this copy of it)."""
+    """The client's address with the caller's key masked: the address a server gives may
+    be an X-Forwarded-For hop as sent (uvicorn's ``--proxy-headers`` takes it), which a
+    client reaching the proxy writes itself (the header is masked, so is this copy of
+    it). (The middleware's own ``trusted_proxies`` takes only an IP address.)"""
     if caller is None or address.__class__ is not str or len(address) < caller.shortest:
         return address
     if caller.may_hold(address):

@@ -1,0 +1,221 @@
+"""review86: WSGI capture leftovers, and what a hostile client puts in X-Forwarded-For.
+
+- werkzeug's development server (``flask run``): a chunked upload over 10 MB the app
+  does not read, the client pausing mid-body. werkzeug's discard reads 10,000,000 bytes
+  at a time (one blocking ``read``) and stops once 10 ms pass without more: a pause right
+  after the first 10 MB ends it, and werkzeug closes the connection (bare too: the rest
+  of the upload meets a broken pipe either way). The log held the body's first bytes,
+  "incomplete", never other bytes: no wrong bytes were found (guarded here).
+- ``max_body_bytes=0``: a chunked body the app left unread had no ``postData`` at all
+  (bodySize -1) under werkzeug, runserver, wsgiref, gunicorn, uvicorn, hypercorn and
+  daphne, where waitress (which holds the body whole) said "truncated to 0 of 5 bytes";
+  any body with a length said so everywhere. A body of unknown length now says
+  "truncated to 0 bytes of a body of unknown length" (har/build.py).
+- ``trusted_proxies``: the X-Forwarded-For hop was logged as clientIPAddress as sent; a
+  client that reaches the app past the proxies (or through fewer than configured) writes
+  it: 60 KB, control characters, ``<script>``. Only a hop that is an IP address is taken
+  now (a port after it dropped); anything else logs the remote address, as no header.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import socket
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from readme_metrics.capture.request import pick_client_ip
+from readme_metrics.exchange import Exchange, Group
+from readme_metrics.har.build import build_log
+from tests.support.fake_api import Collector, free_port
+from tests.test_e2e_servers import serve, server_env
+from tests.test_hostile14_servers import (
+    CHUNKED,
+    SERVERS,
+    TEXT,
+    _request_of,
+    body_problem,
+    logs_by_trace,
+    normalized,
+    play,
+    read_to_end,
+    refused_logs,
+    request,
+)
+from tests.test_hostile_servers import _logs_for, _traces
+
+
+@contextlib.contextmanager
+def _served(collector: Collector, tmp_path: Path, server: str,
+            **env: str) -> Iterator[tuple[int, Callable[[], list[dict[str, Any]]]]]:
+    """tests/support/hostile_apps.py's app under ``server``, configured by ``env``: its
+    port, and a call giving the logs of every wrapped call once they came."""
+    traces = tmp_path / "traces"
+    port = free_port()
+    settings = server_env(collector, HOSTILE_TRACES=str(traces),
+                          DJANGO_SETTINGS_MODULE="tests.support.hostile_django", **env)
+    with serve(SERVERS[server](port), settings, tmp_path, port):
+        yield port, lambda: _logs_for(collector, len(_traces(traces)))
+
+# -- werkzeug's discard of a chunked upload over 10 MB, the client pausing -------------
+
+_TEN_MB = 10_000_000  # what werkzeug's discard reads at a time
+
+
+def _body(size: int) -> bytes:
+    """A body whose every 10 bytes say where they are: bytes out of place show."""
+    return b"".join(b"%09d," % i for i in range(size // 10 + 1))[:size]
+
+
+def _framed(body: bytes, chunk: int) -> bytes:
+    return b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + chunk]), body[i:i + chunk])
+                    for i in range(0, len(body), chunk)) + b"0\r\n\r\n"
+
+
+def _upload_with_a_pause(port: int, prefix: str, framed: bytes, at: int) -> bytes:
+    """POST ``framed`` chunked to /<prefix>/noread, pausing 0.5 s after ``at`` bytes of
+    it; what the server sent back."""
+    head = (f"POST /{prefix}/noread HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"X-Trace: {prefix}-pause\r\nContent-Type: application/octet-stream\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n").encode()
+    got = bytearray()
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(head + framed[:at])
+        time.sleep(0.5)  # the pause: werkzeug's discard stops after 10 ms of it
+        try:
+            sock.sendall(framed[at:])
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:  # werkzeug closed the connection: bare too
+            pass
+        read_to_end(sock, got)
+    return bytes(got)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("chunk", "limit"), [
+    (1_000_000, 20_000_000),  # all werkzeug read could be kept: the rest is not there
+    (4096, 20_000_000),
+    (1_000_000, 65536),  # truncated long before the pause
+])
+def test_werkzeugs_discard_of_a_paused_upload_logs_its_first_bytes(
+        collector: Collector, tmp_path: Path, chunk: int, limit: int) -> None:
+    body = _body(12_000_000)
+    framed = _framed(body, chunk)
+    with _served(collector, tmp_path, "werkzeug", README_MAX_BODY_BYTES=str(limit)) as (
+            port, logs_of):
+        bare = _upload_with_a_pause(port, "bare", framed, _TEN_MB)
+        wrapped = _upload_with_a_pause(port, "wrap", framed, _TEN_MB)
+        logs = logs_of()
+    assert normalized(wrapped) == normalized(bare)
+    assert not refused_logs(collector)
+    logged = _request_of(logs_by_trace(logs)["wrap-pause"][0])
+    comment = logged["postData"].get("comment", "")
+    assert "incomplete" in comment or "truncated" in comment, comment
+    assert body_problem(logged, body) is None
+
+
+# -- max_body_bytes=0: a chunked body left unread says it was not kept -----------------
+
+
+def _exchange(size: int, body: bytes = b"") -> Exchange:
+    return Exchange("id", 0.0, "POST", "http://h/", "HTTP/1.1",
+                    [("Content-Type", "text/plain"), ("Transfer-Encoding", "chunked")],
+                    "127.0.0.1", Group("k"), request_body=body, request_body_size=size,
+                    status=200, status_text="OK")
+
+
+@pytest.mark.parametrize(("size", "limit", "post"), [
+    (-1, 0, {"mimeType": "text/plain", "text": "",
+             "comment": "truncated to 0 bytes of a body of unknown length"}),
+    (5, 0, {"mimeType": "text/plain", "text": "", "comment": "truncated to 0 of 5 bytes"}),
+    (0, 0, None),  # a chunked body read to its end, empty: no body
+    (0, 100, None),
+])
+def test_a_body_of_unknown_length_kept_to_none_says_so(
+        size: int, limit: int, post: Optional[dict[str, str]]) -> None:
+    entry = build_log(_exchange(size), max_body_bytes=limit)["request"]["log"]["entries"][0]
+    assert entry["request"].get("postData") == post
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("server", ["werkzeug", "runserver", "gunicorn-sync", "uvicorn"])
+def test_max_body_bytes_0_says_a_chunked_body_was_not_kept(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    cases = {"chunked": request(1, "POST", "/noread", b"5\r\nhello\r\n0\r\n\r\n", TEXT,
+                                CHUNKED, length=None, close=True),
+             "length": request(1, "POST", "/noread", b"hello", TEXT, close=True)}
+    with _served(collector, tmp_path, server, README_MAX_BODY_BYTES="0") as (port, logs_of):
+        for name, make in cases.items():
+            play(port, "wrap", name, [("send", make)])
+        logs = logs_by_trace(logs_of())
+    assert not refused_logs(collector)
+    posts = {name: _request_of(logs[f"{name}-1"][0]).get("postData") for name in cases}
+    assert posts["length"] == {"mimeType": "text/plain", "text": "",
+                               "comment": "truncated to 0 of 5 bytes"}
+    assert posts["chunked"] is not None and posts["chunked"]["text"] == ""
+    assert posts["chunked"]["comment"].startswith("truncated to 0 "), posts
+
+
+# -- trusted_proxies: X-Forwarded-For as a hostile client writes it --------------------
+
+_REMOTE = "192.0.2.1"
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+@given(st.text(max_size=80), st.integers(1, 3))
+def test_a_hop_that_is_no_ip_address_gives_the_remote_address(hop: str, trusted: int) -> None:
+    header = ", ".join([hop, *["198.51.100.4"] * (trusted - 1)])
+    found = pick_client_ip(_REMOTE, header, trusted)
+    assert found == _REMOTE or (_is_ip(found) and found in hop), (hop, found)
+
+
+@given(st.ip_addresses(), st.sampled_from(["", ":443"]), st.sampled_from(["", "  "]))
+def test_a_hop_that_is_an_ip_address_is_taken(address: Any, port: str, space: str) -> None:
+    text = str(address)
+    hop = f"[{text}]{port}" if address.version == 6 and port else text + port
+    assert pick_client_ip(_REMOTE, f"203.0.113.5,{space}{hop}{space}", 1) == text
+
+
+HOSTILE_HOPS = {
+    "long": "1" * 60_000,  # under werkzeug's 65,536 bytes a header line
+    "script": "1.2.3.4, <script>alert(1)</script>",
+    "control": "1.2.3.4\x01\x7f",
+    "not-ascii": "1.2.3.\u0664",  # an Arabic-Indic digit: int() takes it, no address has it
+    "name": "proxy.internal",
+    "unknown": "unknown",
+    "v4-leading-zero": "01.2.3.4",
+    "empty-last": "1.2.3.4,",
+}
+
+
+@pytest.mark.e2e
+def test_hostile_forwarded_for_logs_the_remote_address_under_werkzeug(
+        collector: Collector, tmp_path: Path) -> None:
+    hops = {**HOSTILE_HOPS, "ip": "203.0.113.5, 198.51.100.4", "ip-port": "198.51.100.4:5678"}
+    with _served(collector, tmp_path, "werkzeug", README_TRUSTED_PROXIES="1") as (
+            port, logs_of):
+        answers = {}
+        for name, hop in hops.items():
+            header = b"X-Forwarded-For: " + hop.encode("utf-8")
+            for prefix in ("bare", "wrap"):
+                answers[prefix] = play(port, prefix, name, [
+                    ("send", request(1, "GET", "/noread", b"", header, close=True))])[0]
+            assert normalized(answers["wrap"]) == normalized(answers["bare"]), name
+        logs = logs_by_trace(logs_of())
+    assert not refused_logs(collector)
+    found = {name: logs[f"{name}-1"][0]["clientIPAddress"] for name in hops}
+    assert found == {**{name: "127.0.0.1" for name in HOSTILE_HOPS},
+                     "ip": "198.51.100.4", "ip-port": "198.51.100.4"}
