@@ -10,6 +10,7 @@ The request thread only copies references and counts bytes.
 
 from __future__ import annotations
 
+import types
 import weakref
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
@@ -300,6 +301,20 @@ class WSGICapture(Recorder):
             self.responded = perf_counter()
         return self.write
 
+    def let_go(self) -> None:
+        """The app's iterable is exhausted: the server's ``start_response`` and ``write``
+        are held weakly from now on (they are still called, as long as the server
+        lives). wsgiref's (Django's runserver) are methods of its handler, which holds
+        the response, which holds this: a reference cycle. runserver drops the response
+        unclosed when its ``close()`` raises reading the rest of a body whose client
+        reset the connection; bare, the app's iterable goes with the handler at once,
+        wrapped the cycle left it (and its log, in inline mode) to the cyclic GC, which
+        an idle server may not run for hours (review86)."""
+        self._start_response = _weakly(self._start_response)
+        write = getattr(self, "_write", None)
+        if write is not None:
+            self._write = _weakly(write)
+
     def write(self, data: bytes) -> Any:
         """The ``write`` callable the app gets: recorded, then the server's."""
         first = not self._wrote
@@ -506,3 +521,19 @@ class WSGICapture(Recorder):
         if hasattr(result, "__len__"):
             return SizedResponse(self, result)
         return Response(self, result)
+
+
+def _weakly(call: Any) -> Any:
+    """``call``, through a weak reference when it is a bound method (its object, the
+    server's handler, is not kept alive by it); any other callable as it is."""
+    if type(call) is not types.MethodType:
+        return call
+    method = weakref.WeakMethod(call)
+
+    def weakly(*args: Any) -> Any:
+        bound = method()
+        if bound is None:  # pragma: no cover - only callable while the server holds it
+            raise RuntimeError("the server's handler of this response is gone")
+        return bound(*args)
+
+    return weakly

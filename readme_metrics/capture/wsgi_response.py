@@ -379,6 +379,7 @@ class Response:
             self._ended = True
             capture = self._capture
             capture.ended = True
+            capture.let_go()  # no cycle through the server's handler (runserver's)
             tee = capture.tee
             if tee is not None and capture.rest_in_close():
                 raise
