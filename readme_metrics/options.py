@@ -193,7 +193,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("trusted_proxies", "README_TRUSTED_PROXIES", "int", 0, _WHOLE.format(0),
         numbers.whole(0), "`0`",
         "how many reverse proxies to trust for X-Forwarded-For/-Proto/-Host (as "
-        "werkzeug's ProxyFix); `0` uses REMOTE_ADDR, `wsgi.url_scheme` and Host only",
+        "werkzeug's ProxyFix); `0` uses REMOTE_ADDR, `wsgi.url_scheme` and Host only. An "
+        "X-Forwarded-For hop that is no IP address (a client's own text) logs REMOTE_ADDR",
         hint=numbers.count_hint),
     Option("skip_methods", "README_SKIP_METHODS", "str", ("OPTIONS",),
         "a list of HTTP methods such as OPTIONS,HEAD (comma-separated in the environment)",

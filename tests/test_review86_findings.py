@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 import pytest
+import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -45,14 +46,19 @@ from tests.test_hostile14_servers import (
     CHUNKED,
     SERVERS,
     TEXT,
+    Make,
+    Step,
     _request_of,
     body_problem,
+    both,
     logs_by_trace,
     normalized,
     play,
     read_to_end,
     refused_logs,
     request,
+    then,
+    wrong_bodies,
 )
 from tests.test_hostile_servers import _logs_for, _traces
 
@@ -275,3 +281,79 @@ def test_hostile_forwarded_for_logs_the_remote_address_under_werkzeug(
     found = {name: logs[f"{name}-1"][0]["clientIPAddress"] for name in hops}
     assert found == {**{name: "127.0.0.1" for name in HOSTILE_HOPS},
                      "ip": "198.51.100.4", "ip-port": "198.51.100.4"}
+
+
+# -- the rest of the hostile pass under the servers newcomers run ----------------------
+
+
+def _http10(path: str, body: bytes, *headers: bytes) -> Make:
+    """An HTTP/1.0 POST with no Content-Length (unless in ``headers``): the body runs to
+    the client's end, which HTTP/1.0 servers do not read as one."""
+    def make(port: int, prefix: str, trace: str) -> bytes:
+        return b"\r\n".join([f"POST /{prefix}{path} HTTP/1.0".encode(), b"Host: x",
+                              f"X-Trace: {trace}-1".encode(), TEXT, *headers]) + (
+            b"\r\n\r\n" + body)
+    return make
+
+
+def _sent(data: bytes) -> Make:
+    return lambda *_: data
+
+
+# name -> (steps, {request n: the body the app is given, None when servers differ})
+PASS_CASES: dict[str, tuple[list[Step], dict[int, Optional[bytes]]]] = {
+    "http10-no-length-echo": ([("send", _http10("/echo", b"abc")), ("shut",)], {1: b""}),
+    "http10-no-length-unread": ([("send", _http10("/noread", b"abc")), ("shut",)], {1: b""}),
+    "http10-length-unread": ([("send", _http10("/noread", b"abc", b"Content-Length: 3"))],
+                             {1: b"abc"}),
+    # the body sent after the answer, with no 100 Continue asked for
+    "expect-body-after-the-answer": (
+        [("send", request(1, "POST", "/noread", b"", TEXT, b"Expect: 100-continue", length=5)),
+         ("wait", b"HTTP/1.1 200"), ("send", _sent(b"hello")), ("send", then(2))], {1: None}),
+    "head-with-a-body": ([("send", both(request(1, "HEAD", "/noread", b"hbody", TEXT),
+                                        then(2)))], {1: b"hbody"}),
+    "get-with-a-body-echo": ([("send", both(request(1, "GET", "/echo", b"gbody", TEXT),
+                                            then(2)))], {1: b"gbody"}),
+    "delete-with-a-body-unread": ([("send", both(request(1, "DELETE", "/noread", b"del",
+                                                         TEXT), then(2)))], {1: b"del"}),
+    "304-with-a-body": ([("send", both(request(1, "POST", "/body-always?status=304", b"p",
+                                               TEXT), then(2)))], {1: b"p"}),
+    "length-longer-then-shut": ([("send", request(1, "POST", "/echo", b"short", TEXT,
+                                                  length=50)), ("shut",)], {1: None}),
+    "pipelined-chunked-between": (
+        [("send", both(request(1, "POST", "/noread", b"one", TEXT),
+                       request(2, "POST", "/noread", b"3\r\ntwo\r\n0\r\n\r\n", TEXT, CHUNKED,
+                               length=None),
+                       request(3, "POST", "/echo", b"three", TEXT), then(4)))],
+        {1: b"one", 2: b"two", 3: b"three"}),
+    # a chunk, then 1.5 s of nothing (the wait for a marker that never comes), the end
+    "chunked-slow-echo": ([("send", request(1, "POST", "/echo", b"", TEXT, CHUNKED,
+                                            length=None)),
+                           ("send", _sent(b"3\r\nabc\r\n")), ("wait", b"never"),
+                           ("send", _sent(b"0\r\n\r\n")), ("send", then(2))], {1: None}),
+}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("limit", ["65536", "4"])
+@pytest.mark.parametrize("server", ["werkzeug", "runserver"])
+def test_the_rest_of_the_hostile_pass_same_answer_truthful_logs(
+        collector: Collector, tmp_path: Path, server: str, limit: str) -> None:
+    """No difference found: guards what holds."""
+    differ = {}
+    with _served(collector, tmp_path, server, README_MAX_BODY_BYTES=limit) as (
+            port, logs_of):
+        # The wrapped app is built at its first call (0.6 to 1.3 s): not in a case's.
+        requests.get(f"http://127.0.0.1:{port}/wrap/noread", headers={"X-Trace": "warm-up"},
+                     timeout=20)
+        for name, (steps, _) in PASS_CASES.items():
+            bare, _ = play(port, "bare", f"b-{name}", steps)
+            wrapped, _ = play(port, "wrap", f"w-{name}", steps)
+            if normalized(bare) != normalized(wrapped):
+                differ[name] = (bare[:300], wrapped[:300])
+        traces = _traces(tmp_path / "traces")
+        logs = logs_by_trace(logs_of())
+    assert not differ
+    assert not refused_logs(collector)
+    assert {trace: len(logs.get(trace, [])) for trace in traces} == dict.fromkeys(traces, 1)
+    assert not wrong_bodies(PASS_CASES, logs)
