@@ -69,3 +69,16 @@ def test_speed_is_a_benchmark_script_with_a_json_result() -> None:
                        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     assert done.returncode == 0, done.stderr
     assert "json" in done.stdout.lower()
+
+
+def test_a_test_starts_in_an_empty_folder_that_adds_nothing_to_pytests_base_folder(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """tests/conftest.py's working folder for each test: empty, in pytest's base folder
+    (removed with it), and not one more entry of that base folder itself, which
+    ``tmp_path_factory.mktemp`` (and so every ``tmp_path``) lists whole to number its new
+    folder: one entry per test made a full run's folder making quadratic (speed7)."""
+    here = Path.cwd()
+    base = tmp_path_factory.getbasetemp()
+    assert list(here.iterdir()) == []
+    assert here.is_relative_to(base), (here, base)
+    assert here.parent != base, here
