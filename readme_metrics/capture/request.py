@@ -201,7 +201,16 @@ def ip_text(hop: str) -> Optional[str]:
         ip_address(host)
     except ValueError:
         return None
+    # (ipaddress takes any text after "%" as an IPv6 zone id: "::1%<img onerror=...>",
+    # control characters. A zone is an interface's name or number: RFC 6874's
+    # unreserved characters only.)
+    if "%" in host and _ZONE.fullmatch(host.partition("%")[2]) is None:
+        return None
     return host
+
+
+#: An IPv6 zone id that :func:`ip_text` takes (RFC 6874: unreserved characters).
+_ZONE = re.compile(r"[0-9A-Za-z._~-]+")
 
 
 # -- WSGI environ ----------------------------------------------------------------------
