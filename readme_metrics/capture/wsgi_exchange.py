@@ -310,11 +310,15 @@ class WSGICapture(Recorder):
         unclosed when its ``close()`` raises reading the rest of a body whose client
         reset the connection; bare, the app's iterable goes with the handler at once,
         wrapped the cycle left it (and its log, in inline mode) to the cyclic GC, which
-        an idle server may not run for hours (review86)."""
-        self._start_response = _weakly(self._start_response)
+        an idle server may not run for hours (review86). Under wsgiref's server, a
+        middleware outside this one may hand its own callables over the handler's (a
+        closure, werkzeug's LintMiddleware's GuardedWrite): those too (review89)."""
+        software = self.environ.get("SERVER_SOFTWARE")
+        wsgiref = software.__class__ is str and software.startswith("WSGIServer/")
+        self._start_response = _weakly(self._start_response, wsgiref, _started)
         write = getattr(self, "_write", None)
         if write is not None:
-            self._write = _weakly(write)
+            self._write = _weakly(write, wsgiref, _late_write)
 
     def write(self, data: bytes) -> Any:
         """The ``write`` callable the app gets: recorded, then the server's."""
@@ -524,21 +528,52 @@ class WSGICapture(Recorder):
         return Response(self, result)
 
 
-def _weakly(call: Any) -> Any:
+def _weakly(call: Any, wsgiref: bool, gone: Callable[..., Any]) -> Any:
     """``call``, through a weak reference when it is a method of wsgiref's handler (which
-    holds the response: runserver's, wsgiref's); any other callable as it is (gunicorn's
-    and waitress's objects hold no response: 1.2 us a request saved)."""
-    if type(call) is not types.MethodType:
+    holds the response: runserver's, wsgiref's), or under wsgiref's server (``wsgiref``)
+    any callable a weak reference can hold (an outer middleware's, which holds the
+    handler's); any other callable as it is (gunicorn's and waitress's objects hold no
+    response: 1.2 us a request saved). Once the callable is gone (nothing but this held
+    an outer middleware's), ``gone`` is called in its place."""
+    if type(call) is types.MethodType:
+        handlers = sys.modules.get("wsgiref.handlers")  # (not imported: no such server)
+        if not wsgiref and (handlers is None
+                            or not isinstance(call.__self__, handlers.BaseHandler)):
+            return call
+        held: Callable[[], Any] = weakref.WeakMethod(call)
+    elif not wsgiref or call.__class__ is _Weakly:
         return call
-    handlers = sys.modules.get("wsgiref.handlers")  # (not imported: no such server)
-    if handlers is None or not isinstance(call.__self__, handlers.BaseHandler):
-        return call
-    method = weakref.WeakMethod(call)
+    else:
+        try:
+            held = weakref.ref(call)
+        except TypeError:  # (no weak reference to it: kept)
+            return call
+    return _Weakly(held, gone)
 
-    def weakly(*args: Any) -> Any:
-        bound = method()
-        if bound is None:  # pragma: no cover - only callable while the server holds it
-            raise RuntimeError("the server's handler of this response is gone")
-        return bound(*args)
 
-    return weakly
+class _Weakly:
+    """A server's callable held weakly (:func:`_weakly`)."""
+
+    __slots__ = ("held", "gone")
+
+    def __init__(self, held: Callable[[], Any], gone: Callable[..., Any]) -> None:
+        self.held = held
+        self.gone = gone
+
+    def __call__(self, *args: Any) -> Any:
+        call = self.held()
+        return (self.gone if call is None else call)(*args)
+
+
+def _started(status: str, headers: Any, exc_info: Any = None) -> Any:
+    """wsgiref's ``start_response`` once the headers went out (they have at the
+    iterable's end): in place of an outer middleware's, gone (:func:`_weakly`)."""
+    if exc_info is not None:
+        raise exc_info[1].with_traceback(exc_info[2])
+    raise AssertionError("Headers already set!")
+
+
+def _late_write(data: bytes) -> None:
+    """An outer middleware's ``write`` called after the iterable's end, once gone
+    (:func:`_weakly`): nothing more goes out (wsgiref would put the bytes on the
+    connection after the body's end), and nothing is raised into the app."""
