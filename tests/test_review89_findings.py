@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gc
 import io
-import ipaddress
 import re
 import sys
 import warnings
@@ -30,27 +29,15 @@ from werkzeug.middleware.lint import LintMiddleware
 from readme_metrics.capture.request import pick_client_ip
 from tests.support.fake_api import Collector
 from tests.test_hostile14_servers import (
-    CHUNKED,
-    TEXT,
-    _request_of,
     logs_by_trace,
     normalized,
     play,
     refused_logs,
     request,
 )
-from tests.test_review86_findings import _served
+from tests.test_review86_findings import _REMOTE, _is_ip, _served
 
-_REMOTE = "192.0.2.1"
 _UNRESERVED = re.compile(r"[0-9A-Za-z._~-]+")
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 @given(st.sampled_from(["fe80::1", "::1", "2001:db8::5"]), st.text(max_size=20),
@@ -224,30 +211,3 @@ def test_calls_from_close_behind_an_outer_closure_are_the_bare_apps(
     assert bare == (b"body-late", ["in close"])
     assert wrapped == bare
 
-
-# -- max_body_bytes=0 and chunked bodies, under every server ----------------------------
-
-
-@pytest.mark.e2e
-@pytest.mark.parametrize("server", ["werkzeug", "runserver", "wsgiref", "waitress",
-                                    "gunicorn-sync", "uvicorn", "hypercorn", "daphne"])
-def test_max_body_bytes_0_and_a_chunked_body_read_or_not(
-        collector: Collector, tmp_path: Path, server: str) -> None:
-    """review86's "truncated to 0 bytes of a body of unknown length" for a chunked body
-    the app left unread (waitress, which holds the body whole, knows its length); one
-    the app read is of a known length, "truncated to 0 of 5 bytes", except where the
-    server hands the app none of a chunked body (wsgiref, runserver: the app reads b"",
-    and the capture reads none of it off the connection to keep none)."""
-    body = b"5\r\nhello\r\n0\r\n\r\n"
-    cases = {name: request(1, "POST", path, body, TEXT, CHUNKED, length=None, close=True)
-             for name, path in (("unread", "/noread"), ("read", "/echo"))}
-    with _served(collector, tmp_path, server, README_MAX_BODY_BYTES="0") as (port, logs_of):
-        for name, make in cases.items():
-            play(port, "wrap", name, [("send", make)])
-        logs = logs_by_trace(logs_of())
-    assert not refused_logs(collector)
-    posts = {name: _request_of(logs[f"{name}-1"][0]).get("postData") for name in cases}
-    known = {"mimeType": "text/plain", "text": "", "comment": "truncated to 0 of 5 bytes"}
-    unknown = {**known, "comment": "truncated to 0 bytes of a body of unknown length"}
-    assert posts == {"read": unknown if server in ("wsgiref", "runserver") else known,
-                     "unread": known if server == "waitress" else unknown}
