@@ -135,6 +135,28 @@ def sometimes_dead(every: int, fast: float = 0.05) -> Judge:
                                   delay=fast)
 
 
+def late_and_dead(every: int, slow: float, fast: float = 0.05) -> Judge:
+    """One POST in ``every`` never answered (a black-holed connection), another in
+    ``every`` answered in ``slow`` seconds (read: the collector has its logs), the others
+    in ``fast``: the two things a POST taken for lost may be, at once (review88)."""
+    posts = itertools.count()
+
+    def judge(received: Received) -> Reply:
+        n = next(posts) % every
+        return Reply(hang=600.0 if n == 0 else 0.0,
+                     delay=slow if n == every // 2 else fast)
+
+    return judge
+
+
+def slow_then(seconds: float, slow: float, then: Judge) -> Judge:
+    """Every POST answered in ``slow`` seconds for the first ``seconds``, then as
+    ``then`` says (the late answers of that phase teach the tail, review88)."""
+    start = time.monotonic()
+    return lambda received: (Reply(delay=slow) if time.monotonic() - start < seconds
+                             else then(received))
+
+
 def long_tail(p50: float, p99: float, seed: int = 24) -> Judge:
     """Answer times drawn from a log-normal law with that median and 99th percentile
     (seeded): p50 50 ms, p99 2 s has 1 POST in 200 answered later than 3 s."""
@@ -249,6 +271,13 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
                              lambda d: drive(d, 1000, 20)),
     "sometimes-dead": lambda: run("1,000/s 20 s, 1 POST in 10 never answered, the others "
                                   "in 50 ms", sometimes_dead(10), lambda d: drive(d, 1000, 20)),
+    "late-and-dead": lambda: run("1,000/s 40 s, 1 POST in 10 never answered, 1 in 10 "
+                                 "answered in 4 s (timeout 3), the others in 50 ms",
+                                 late_and_dead(10, 4.0), lambda d: drive(d, 1000, 40)),
+    "slow-then-dead": lambda: run("1,000/s 35 s, the API answering in 8 s (timeout 3) "
+                                  "for 10 s, then 1 POST in 10 never answered, the others "
+                                  "in 50 ms", slow_then(10.0, 8.0, sometimes_dead(10)),
+                                  lambda d: drive(d, 1000, 35)),
     "long-tail": lambda: run("1,000/s 20 s, answers log-normal, p50 50 ms, p99 2 s",
                              long_tail(0.05, 2.0), lambda d: drive(d, 1000, 20)),
     "ramp": lambda: run("1,000/s 40 s, API 50 ms -> 5 s over 15 s and back over 15 s",
