@@ -50,6 +50,7 @@ from readme_metrics.capture.wsgi_response import (
     sends_unallowed_body,
     sends_written_head_body,
     takes_raising_restart,
+    under_wsgiref,
 )
 from readme_metrics.exchange import Group
 from readme_metrics.pipeline import MetricsPipeline
@@ -313,8 +314,7 @@ class WSGICapture(Recorder):
         an idle server may not run for hours (review86). Under wsgiref's server, a
         middleware outside this one may hand its own callables over the handler's (a
         closure, werkzeug's LintMiddleware's GuardedWrite): those too (review89)."""
-        software = self.environ.get("SERVER_SOFTWARE")
-        wsgiref = software.__class__ is str and software.startswith("WSGIServer/")
+        wsgiref = under_wsgiref(self.environ)
         self._start_response = _weakly(self._start_response, wsgiref, _started)
         write = getattr(self, "_write", None)
         if write is not None:

@@ -29,7 +29,7 @@ __all__ = ["Response", "SizedResponse", "answers_500", "cuts_at_length", "ends_a
            "ends_at_close", "file_rest", "holds_empty_chunks", "ignores_late_start",
            "keeps_earlier_headers", "plain_server", "read_along", "refuses_unsent",
            "sends_list_as_is", "sends_unallowed_body", "sends_written_head_body",
-           "takes_raising_restart", "under_cheroot"]
+           "takes_raising_restart", "under_cheroot", "under_wsgiref"]
 
 
 def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[str, str]]
@@ -146,6 +146,13 @@ def under_cheroot(environ: Any) -> bool:
     return software.__class__ is str and "Cheroot/" in software
 
 
+def under_wsgiref(environ: Any) -> bool:
+    """True under wsgiref's server (SERVER_SOFTWARE "WSGIServer/0.2 CPython/3.11"), and so
+    under Django's runserver, built on it (:func:`_under_runserver` tells them apart)."""
+    software = environ.get("SERVER_SOFTWARE")
+    return software.__class__ is str and software.startswith("WSGIServer/")
+
+
 def sends_unallowed_body(environ: Any, head: bool) -> bool:
     """Whether the server sends the body an app gives to an answer HTTP allows none
     (RFC 9110 6.4.1: to HEAD when ``head``, else a 1xx, 204 or 304 status), so that the
@@ -176,9 +183,7 @@ def sends_written_head_body(environ: Any) -> bool:
     drops its iterable's body (``sends_unallowed_body`` False for HEAD): Django's
     runserver, whose HEAD consumes the iterable unsent, while wsgiref's ``write()``,
     which it keeps, sends each chunk at once. Asked only for such a chunk."""
-    software = environ.get("SERVER_SOFTWARE")
-    return (software.__class__ is str and software.startswith("WSGIServer/")
-            and _under_runserver(environ))
+    return under_wsgiref(environ) and _under_runserver(environ)
 
 
 def _under_runserver(environ: Any) -> bool:
@@ -287,9 +292,7 @@ def refuses_unsent(environ: Any, error: BaseException) -> bool:
     chunk: the client got the app's status."""
     if holds_empty_chunks(environ):
         return isinstance(error, UnicodeEncodeError)
-    software = environ.get("SERVER_SOFTWARE")
-    return (isinstance(error, AssertionError) and software.__class__ is str
-            and software.startswith("WSGIServer/"))
+    return isinstance(error, AssertionError) and under_wsgiref(environ)
 
 
 def ends_at_close(environ: Any, headers: Any) -> bool:
