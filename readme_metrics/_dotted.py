@@ -49,7 +49,8 @@ _DRIVE = re.compile(r"[A-Za-z]:[\\/]")
 
 
 def import_dotted(path: str) -> Any:
-    """Import ``"package.module.attr"`` or ``"package.module:attr"``."""
+    """Import ``"package.module.attr"`` or ``"package.module:attr"`` (``attr`` may be
+    dotted: ``"package.module:Class.method"``, or ``"package.module.Class.method"``)."""
     drive = path[:2] if _DRIVE.match(path) else ""
     rest = path[len(drive):]
     separator = ":" if ":" in rest else "."
@@ -65,6 +66,9 @@ def import_dotted(path: str) -> Any:
     except ModuleNotFoundError as exc:
         if exc.name == module_name and module_name.endswith(".py"):
             raise ImportError(_named_as_a_file(module_name, separator, attr)) from None
+        nested = _in_a_class(module_name, attr, exc) if separator == "." else None
+        if nested is not None:
+            return import_dotted(nested)
         meant = _close_module(exc.name, module_name)
         if meant is not None:  # a typo: "myapp.metric" for "myapp.metrics"
             raise ModuleNotFoundError(f"{exc} (did you mean {meant!r}?)",
@@ -88,6 +92,26 @@ def import_dotted(path: str) -> Any:
                 raise
             obj = importlib.import_module(name)
     return obj
+
+
+def _in_a_class(module_name: str, attr: str, exc: ModuleNotFoundError) -> Optional[str]:
+    """``"pkg.mod:Class.attr"`` for ``"pkg.mod.Class.attr"`` (a method or a function held
+    by a class, as ``pkgutil.resolve_name`` takes it), when the first part no module has,
+    ``pkg.mod.Class``, is an attribute of ``pkg.mod`` or ``pkg.mod`` is no package (then
+    the attribute's error, with its typo, is the one to say); None otherwise."""
+    missing = exc.name or ""
+    if not (module_name == missing or module_name.startswith(missing + ".")):
+        return None  # a module the path's module imports is missing: its error stands
+    parent, _, last = missing.rpartition(".")
+    if not parent:
+        return None
+    try:
+        holder = importlib.import_module(parent)
+    except Exception:  # the parent's own failure: the path's error says it
+        return None
+    if not hasattr(holder, last) and hasattr(holder, "__path__"):
+        return None  # a package: the module missing (or its typo) is the error to say
+    return f"{parent}:{module_name[len(parent) + 1:]}.{attr}"
 
 
 def _the_running_script(module_name: str) -> Optional[ModuleType]:
