@@ -97,24 +97,18 @@ def _without_redacted_cookies(name: str, value: str, redactor: Optional[Redactor
         return value
     lowered = lower(name).replace("_", "-")
     if lowered in ("cookie", "cookie2"):
-        parts = value.split(";")
-        count = len(parts)
-    elif lowered == "set-cookie":
-        parts = value.split(";")
-        count = 1  # the attributes after the first ";" are not cookies
-    elif lowered == "set-cookie2":
+        return _cookies_redacted(value, redactor.denies)
+    if lowered == "set-cookie":
+        first, semicolon, attributes = value.partition(";")  # attributes are no cookies
+        cookie, equals, cookie_value = first.partition("=")
+        if equals and redactor.denies(cookie.strip()):
+            return f"{cookie}={redacted(cookie_value.strip())}{semicolon}{attributes}"
+        return value
+    if lowered == "set-cookie2":
         # RFC 2965: several cookies, each with its attributes, separated by ",".
         return ",".join(_without_redacted_cookies("set-cookie", cookie, redactor)
                         for cookie in value.split(","))
-    else:
-        return value
-    changed = False
-    for index in range(count):
-        cookie, equals, cookie_value = parts[index].partition("=")
-        if equals and redactor.denies(cookie.strip()):
-            parts[index] = f"{cookie}={redacted(cookie_value.strip())}"
-            changed = True
-    return ";".join(parts) if changed else value
+    return value
 
 
 # What :func:`headers` does with a header, by name as sent: (lower-case name, kind,
@@ -406,10 +400,40 @@ def _keyless_name(name: str, caller: CallerKey) -> str:
     return name
 
 
+# A request cookie, "name=value", between ";" or ",": a server joins a Cookie header sent
+# twice with "," (wsgiref, werkzeug, gunicorn; waitress ", "), and webob (the grouping
+# function's request) and http.cookies read a cookie after it.
+_REQUEST_COOKIE = re.compile(r"([^;,=]*)=([^;,]*)")
+
+
+def _cookies_redacted(value: str, redacts: Callable[[str], bool]) -> str:
+    """A request's Cookie value with the value of each cookie whose name ``redacts``
+    redacted, one after a "," too (werkzeug, Django and Starlette read it as part of the
+    cookie before it: masked so, it ended with the redacted value's last four characters)."""
+    def one(cookie: re.Match[str]) -> str:
+        name = cookie.group(1)
+        if redacts(name.strip()):
+            return f"{name}={redacted(cookie.group(2).strip())}"
+        return cookie.group(0)
+
+    return _REQUEST_COOKIE.sub(one, value)
+
+
 def _cookie_value(name: str, value: str, redactor: Optional[Redactor]) -> str:
     if redactor is not None and redactor.redacts(name):
         return redacted(value)
     return mask(value)
+
+
+def _request_cookie_value(name: str, value: str, redactor: Redactor) -> str:
+    """:func:`_cookie_value` of a request cookie, the cookies after a "," in its value
+    that the lists redact redacted before it is masked (and its value redacted when its
+    name is such a cookie's, after a ",": ``d,password=...``)."""
+    if "," in name and redactor.redacts(name.rpartition(",")[2].strip()):
+        return redacted(value)
+    if "," in value and not redactor.redacts(name):
+        value = _cookies_redacted(value, redactor.redacts)
+    return _cookie_value(name, value, redactor)
 
 
 def _pair(cookie: str) -> tuple[str, str]:
@@ -440,7 +464,7 @@ def request_cookies(cookies: str, redactor: Optional[Redactor],
         out.append({"name": name, "value": (
                         kept_mask(value) if len(value) <= CACHED_LENGTH else mask(value))
                     if redactor is None
-                    else _cookie_value(name, value, redactor)})
+                    else _request_cookie_value(name, value, redactor)})
     # (_cookie_keys' own first tests, no call when they leave every record as it is: no
     # lists and a key no mask holds, the raw cookies holding no spelling of it; the
     # key not a number, CallerKey.may_hold written out.)

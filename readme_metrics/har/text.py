@@ -262,7 +262,8 @@ def decode(
     In order: a byte order mark; the declared charset; the NUL pattern of UTF-16/32 (how
     RFC 4627 tells JSON encodings apart); UTF-8; and, for a textual type, ISO 8859-1,
     HTTP's historical default for text, which decodes any bytes (a latin-1 JSON body
-    without a charset is read as such, so the deny list still finds its keys). A
+    without a charset is read as such, so the deny list still finds its keys), but not
+    bytes holding a control no text holds (:data:`_BINARY_BYTE`): binary data. A
     truncated body may end in the middle of a multi-byte character: the incremental
     decoder then drops that partial tail instead of calling the whole body binary.
     A body whose type does not say it is text (octet-stream, an image, protobuf, or no
@@ -329,8 +330,12 @@ def decode(
 
 
 def _latin1_if_textual(body: bytes, essence: str) -> tuple[Optional[str], str]:
-    """What :func:`decode` gives when no codec it tried could read ``body``."""
-    if is_textual(essence):
+    """What :func:`decode` gives when no codec it tried could read ``body``: ISO 8859-1
+    for a text type, unless a control byte no text holds says it is binary data under
+    that type (a zip or protobuf sent as JSON: latin-1 decodes any bytes, and read so it
+    went out as text a dashboard shows otherwise than it was received; SPEC 4: base64).
+    """
+    if is_textual(essence) and _BINARY_BYTE.search(body) is None:
         return body.decode("latin-1"), "latin-1"
     return None, ""
 
