@@ -191,6 +191,28 @@ def test_the_callers_key_in_binary_data_under_json_is_masked() -> None:
     assert key.encode() not in base64.b64decode(record["text"])
 
 
+@pytest.mark.parametrize("side", ["request", "response"])
+@pytest.mark.parametrize("spelled", [
+    pytest.param(b'{"k":"owlbert\\u002dbinary-key-4321"}', id="json-escaped"),
+    pytest.param(b"k=owlbert%2Dbinary-key-4321", id="percent-encoded"),
+    pytest.param(base64.b64encode(b"owlbert-binary-key-4321"), id="base64"),
+    pytest.param(b"owlbert-binary-key-4321", id="as-is"),
+])
+def test_the_callers_key_spelled_otherwise_in_binary_data_under_json_is_masked(
+        side: str, spelled: bytes) -> None:
+    """The spellings the key's text reading masked (a JSON escape, percent-encoding, its
+    base64) while such a body was recorded as latin-1 text stay masked as base64."""
+    key = "owlbert-binary-key-4321"
+    exchange = body_on(side, [("Content-Type", "application/json")],
+                       b"\x00\xff" + spelled + b"\x01")
+    exchange.group = Group(key)
+    entry = entry_of(exchange)
+    record = entry["request"]["postData"] if side == "request" else entry["response"]["content"]
+    data = base64.b64decode(record["text"])
+    assert data.startswith(b"\x00\xff") and data.endswith(b"\x01")
+    assert data[2:-1] != spelled, data
+
+
 @given(st.binary(min_size=1, max_size=64), st.sampled_from(
     ["\x00", "\x01", "\x07", "\x08", "\x0e", "\x1a", "\x1c", "\x1f"]),
        st.sampled_from(["application/json", "text/plain", "text/csv", "application/xml"]))

@@ -10,6 +10,7 @@ string to the right method. Headers are masked while they are built
 
 from __future__ import annotations
 
+from base64 import b64decode, b64encode
 from itertools import chain
 from operator import itemgetter
 from typing import Any, Optional
@@ -25,7 +26,7 @@ from readme_metrics.har.key_base64 import (
     spelled_in,
 )
 from readme_metrics.har.pairs import parse_query
-from readme_metrics.har.text import FORM, content_type
+from readme_metrics.har.text import FORM, content_type, is_textual
 from readme_metrics.masking import mask
 
 __all__ = ["masked_base64", "scrub_entry"]
@@ -287,7 +288,7 @@ def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str
         elif "text" in post:
             is_base64 = post.get("comment", "").startswith("base64")
             if is_base64:
-                post["text"] = caller.base64(post["text"])
+                post["text"] = _base64_body(caller, post["text"], post.get("mimeType"))
             else:
                 post["text"] = _body(caller, post["text"])
             if "comment" in post:
@@ -296,7 +297,8 @@ def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str
     content = response["content"]
     if "text" in content:
         if content.get("encoding") == "base64":
-            content["text"] = caller.base64(content["text"])
+            content["text"] = _base64_body(caller, content["text"],
+                                           response_type or content.get("mimeType"))
         elif content_type(response_type or content.get("mimeType"))[0] == FORM:
             content["text"] = caller.form(content["text"])
             if caller.inside:
@@ -308,6 +310,28 @@ def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str
         if "comment" in content:
             content["text"] = (caller.cut_base64 if "encoding" in content else caller.cut)(
                 content["text"], content["comment"])
+
+
+def _base64_body(caller: CallerKey, encoded: str, mime_type: Optional[str]) -> str:
+    """A base64 body with the key's bytes masked (:meth:`CallerKey.base64`); under a text
+    type (binary data sent as JSON, text/*: text.decode's control bytes), the key's
+    spellings in text too (a JSON escape, percent-encoding, its base64: :func:`_body`),
+    in the bytes read as latin-1, as such a body was when it was recorded as text."""
+    encoded = caller.base64(encoded)
+    if not is_textual(content_type(mime_type)[0]):
+        return encoded
+    try:
+        text = b64decode(encoded, validate=True).decode("latin-1")
+    except ValueError:
+        return encoded
+    masked = _body(caller, text)
+    if masked == text:
+        return encoded
+    try:
+        data = masked.encode("latin-1")  # what _body writes is ASCII: a mask, an escape
+    except UnicodeEncodeError:
+        data = masked.encode("utf-8")
+    return b64encode(data).decode("ascii")
 
 
 def _body(caller: CallerKey, text: str) -> str:
