@@ -315,7 +315,13 @@ class Delivery:
         if not self._pool.owns(threading.current_thread()):
             # This thread posts what waits, next to the senders: they may all be held in
             # slow POSTs, and at interpreter exit no thread can start (Python 3.12+) to
-            # carry it in parallel. Then it waits for the senders' POSTs.
+            # carry it in parallel. Where one can and more waits than this thread's POST
+            # carries, one more sender takes a POST's worth, and each sender that takes
+            # one starts another for what is left (Staffing.after_take_locked): every
+            # log is in a POST at once, not one round trip of the API after another.
+            # Then it waits for the senders' POSTs.
+            if self._batcher.staffing.claim_beside():
+                self._pool.grow()
             self._send_inline(force=True, deadline=deadline)
             if self._pool.running():
                 self._pool.join(deadline)

@@ -136,6 +136,13 @@ class Staffing:
         with self.lock:
             return self.claim_sender_locked(urgent)
 
+    def claim_beside(self) -> bool:
+        """For a thread that posts the next POST's worth itself (close()'s): True when
+        one more sender should start now for what waits beyond that POST (urgently, as
+        for a flush: :meth:`claim_sender_locked`)."""
+        with self.lock:
+            return self.queue.fills_post_locked() and self.claim_sender_locked(urgent=True)
+
     def claim_sender_locked(self, urgent: bool = False) -> bool:
         """True when one more sender should start now; the first True is the only one
         until a sender comes to :meth:`Batcher.next_or_end
@@ -222,10 +229,13 @@ class Staffing:
         flush_interval watch to look in this many seconds; None: not needed).
 
         The watch is needed when no sender is left idle to wait on the timer, unless it
-        is armed already or there is no timer (or delivery is ``closed``).
+        is armed already or there is no timer (or delivery is ``closed``). Once
+        ``closed`` (a close draining until its deadline) every POST's worth that waits is
+        due now, as for a flush: one more sender for it (``urgent``), not left to the
+        senders back from their POSTs, a round trip of the API later each.
         """
         queue = self.queue
-        grow = self.claim_sender_locked()
+        grow = self.claim_sender_locked(urgent=closed)
         if self.watching or queue.idle or queue.interval <= 0 or closed:
             return grow, None
         self.watching = True

@@ -1,0 +1,72 @@
+"""exit16's items: the POSTs at close() and exit, when more than one POST's worth waits.
+
+At close() (and at exit) the closing thread posts what waits itself, one POST at a time,
+next to the senders' POSTs in flight. The senders back from their POSTs take the rest.
+When every sender is busy and more logs wait than one POST carries (500), those beyond
+it waited for the closing thread's POST to be answered, or for a sender's: one round
+trip of the API more, each. Measured (1,000 logs/s for 3 s, an API answering in 4 s,
+close() with the default shutdown_timeout of 5 s): the last two POSTs went 1.1 and 1.4 s
+after the close began, and 605 logs were still waiting for their answer at the deadline.
+Now close() starts a sender for each POST's worth that waits (up to MAX_SENDERS), as a
+flush does for the first: every log is in a POST at once.
+
+Real parts: the loopback collector holds every POST (a gate) until the test has seen
+what was posted; nothing here is timed.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from tests.support.delivery import (
+    MakeDelivery,
+    adds_up,
+    api_key_never_logged_fixture,  # noqa: F401 - autouse
+    ids,
+    item,
+    make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+)
+from tests.support.fake_api import Collector, Reply
+from tests.support.polling import wait_until
+
+
+def _submit(delivery: object, names: list[str], start: int, count: int) -> None:
+    for n in range(start, start + count):
+        names.append(f"log-{n}")
+        delivery.submit(item(names[-1]))  # type: ignore[attr-defined]
+
+
+def test_close_posts_every_batch_waiting_behind_busy_senders_at_once(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    """Four senders each hold a POST of 160 logs (the API has not answered) and 1,100
+    logs wait, which the pool's rules leave to the senders back from their POSTs (no
+    fifth is started: 1,100 + 640 logs are less than four POSTs at the cap of 500
+    carry). close() then posts them all at once: the closing thread 500, one more sender
+    500, and the sender that one starts the last 100. Before: 600 of them waited for an
+    answer the API held, past the close."""
+    gate = threading.Event()
+    collector.default = Reply(gate=gate)
+    delivery = make_delivery(collector.url, buffer_length=160, flush_interval=600,
+                             timeout=60.0, shutdown_timeout=60.0, max_queue_size=10000)
+    names: list[str] = []
+    closing = threading.Thread(target=delivery.close)
+    try:
+        for sender in range(4):
+            _submit(delivery, names, 160 * sender, 160)
+            if sender:
+                delivery.flush(0)  # a flush that waits not: one more sender takes them
+            wait_until(lambda: len(collector.received) == sender + 1)  # noqa: B023
+        _submit(delivery, names, 640, 1100)  # these wait for a sender back
+        assert len(collector.received) == 4 and delivery.stats["queued"] == 1740
+        closing.start()
+        # Every log in a POST while the API still holds its answers.
+        wait_until(lambda: len(collector.logs) == 1740)
+        assert len(collector.received) == 7
+    finally:
+        gate.set()
+        if closing.ident:
+            closing.join()
+    assert sorted(ids(collector.logs)) == sorted(names)
+    stats = delivery.stats
+    assert (stats["sent"], stats["dropped"], stats["queued"]) == (1740, 0, 0)
+    assert adds_up(stats)
