@@ -12,11 +12,24 @@ flush does for the first: every log is in a POST at once.
 
 Real parts: the loopback collector holds every POST (a gate) until the test has seen
 what was posted; nothing here is timed.
+
+The gaps in the real servers' exits the earlier tests left (the green workers' are in
+test_greenlet_servers.py): gunicorn's sync and gthread workers replaced by a SIGHUP
+reload or recycled by ``--max-requests``, to an API answering in 1 s, every log of the
+old workers delivered at their exit, before the server stops. Measured (4 clients up to
+the signal, 50 ms and 1 s APIs) with gunicorn, uvicorn, hypercorn, waitress and
+``flask run --reload``: every answered request delivered; runserver's autoreload drops
+the calls it answers during its exit (docs/DELIVERY.md, Exit).
 """
 
 from __future__ import annotations
 
+import signal
 import threading
+from pathlib import Path
+
+import pytest
+import requests
 
 from tests.support.delivery import (
     MakeDelivery,
@@ -28,6 +41,7 @@ from tests.support.delivery import (
 )
 from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
+from tests.test_greenlet_servers import _check_quiet, _paths, _start, _stop
 
 
 def _submit(delivery: object, names: list[str], start: int, count: int) -> None:
@@ -70,3 +84,43 @@ def test_close_posts_every_batch_waiting_behind_busy_senders_at_once(
     stats = delivery.stats
     assert (stats["sent"], stats["dropped"], stats["queued"]) == (1740, 0, 0)
     assert adds_up(stats)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("worker", ["sync", "gthread"])
+@pytest.mark.parametrize("replaced_by", ["SIGHUP", "max-requests"])
+def test_gunicorns_replaced_workers_send_their_logs_at_exit_to_a_slow_api(
+        worker: str, replaced_by: str, collector: Collector, tmp_path: Path) -> None:
+    """Logs that only a worker's exit sends (a buffer of 100, a 600 s flush interval),
+    to an API answering in 1 s: a SIGHUP replaces both workers (gunicorn's reload), or
+    ``--max-requests=10`` recycles the lone worker; the old workers' logs all arrive
+    while the server still serves, and every request is logged exactly once."""
+    collector.default = Reply(delay=1.0)
+    options = (["--workers=2"] if replaced_by == "SIGHUP"
+               else ["--max-requests=10", "--max-requests-jitter=0"])
+    process, base = _start(worker, collector, tmp_path, *options, buffer_length=100,
+                           flush_interval=600)
+    served: dict[str, int] = {}
+
+    def serve(count: int) -> None:
+        for _ in range(count):
+            path = f"r/{len(served)}"
+            served[path] = requests.get(f"{base}/{path}", timeout=10).json()["pid"]
+
+    try:
+        serve(25)
+        old = set(served.values())
+        if replaced_by == "SIGHUP":
+            process.send_signal(signal.SIGHUP)
+            wait_until(lambda: serve(1) or served[f"r/{len(served) - 1}"] not in old)
+        else:
+            old.discard(served["r/24"])  # the worker serving now (it served 5 of 10)
+        assert old
+        gone = {path for path, pid in served.items() if pid in old}
+        # Delivered by the old workers' exits (nothing else sends before 100 logs).
+        wait_until(lambda: gone <= set(_paths(collector)))
+    finally:
+        out, err = _stop(process)
+    paths = [path for path in _paths(collector) if path.startswith("r/")]
+    assert sorted(paths) == sorted(served), paths  # each exactly once
+    _check_quiet(out, err)
