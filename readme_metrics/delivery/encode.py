@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 from json.encoder import c_encode_basestring, c_make_encoder  # type: ignore[attr-defined]
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 orjson: Any
 try:
@@ -126,19 +126,27 @@ class Body:
         return b"".join(self.pieces)
 
 
-def array_body(parts: list[bytes]) -> Body:
+def array_body(parts: Iterable[bytes]) -> Body:
     """``[part,part,...]`` from encoded documents: each part of ``_ALONE`` bytes or more
     a piece of its own, the others joined with the brackets and commas around them in
-    pieces of up to ``_RUN`` bytes (a batch of small logs is one piece, one copy)."""
-    if not parts:
-        return Body((b"[]",))
-    sizes = [len(part) for part in parts]
-    if max(sizes) < _ALONE and sum(sizes) + len(sizes) + 1 <= _RUN:
-        # The usual batch of small logs, one piece (what the loop below makes of it): the
-        # parts between the brackets and commas by slice assignment, joined once.
-        run = [b","] * (2 * len(parts) + 1)
-        run[0], run[1::2], run[-1] = b"[", parts, b"]"
-        return Body((b"".join(run),))
+    pieces of up to ``_RUN`` bytes (a batch of small logs is one piece, one copy).
+
+    ``parts`` may be an iterator (the sender's logs encoded one at a time): each small
+    part is then held only until its piece is joined, not until the batch's end. A batch
+    of 450 small logs held whole is 1.2 MB that glibc gives back to the kernel after the
+    POST and faults in again for the next batch (docs/PERFORMANCE.md, speed8).
+    """
+    if parts.__class__ is list:
+        if not parts:
+            return Body((b"[]",))
+        sizes = [len(part) for part in parts]
+        if max(sizes) < _ALONE and sum(sizes) + len(sizes) + 1 <= _RUN:
+            # The usual batch of small logs, one piece (what the loop below makes of
+            # it): the parts between the brackets and commas by slice assignment,
+            # joined once.
+            run = [b","] * (2 * len(sizes) + 1)
+            run[0], run[1::2], run[-1] = b"[", parts, b"]"
+            return Body((b"".join(run),))
     pieces: list[bytes] = []
     run = [b"["]
     size = 1
@@ -155,6 +163,8 @@ def array_body(parts: list[bytes]) -> Body:
             size = 0
         run += (part, b",")
         size += length + 1
+    if not pieces and len(run) == 1:  # no part
+        return Body((b"[]",))
     run[-1] = b"]"
     pieces.append(b"".join(run))
     return Body(tuple(pieces))

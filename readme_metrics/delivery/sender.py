@@ -11,7 +11,7 @@ and its Basic token.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Iterator, Optional, Union
 from urllib.parse import urlsplit, urlunsplit
 
 from readme_metrics._logging import scrubbed
@@ -42,13 +42,22 @@ class Sender:
         single C call holds the GIL for a whole batch of large bodies (the interpreter
         can hand the GIL to a request thread between two logs).
         """
-        parts = []
+        body = array_body(self._encoded(items, on_error))
+        return None if body.size == 2 else body  # "[]": none could be built
+
+    def _encoded(self, items: list[Any],
+                 on_error: Callable[[BaseException, Any], None]) -> Iterator[bytes]:
+        """The logs of ``items`` encoded, one at a time (see :meth:`encode`): read by
+        ``array_body`` as they come, so that each small one is joined into its piece and
+        freed before the next is built."""
+        build = self._build
         for item in items:
             try:
-                parts.append(dumps(self._build(item)))
+                part = dumps(build(item))
             except BaseException as exc:  # even SystemExit from build() drops one log only
                 on_error(exc, item)
-        return array_body(parts) if parts else None
+                continue
+            yield part
 
     def post(self, body: Union[bytes, Body], timeout: float,
              stretch: Optional[Stretch] = None, until: float = math.inf) -> Outcome:
