@@ -48,8 +48,8 @@ class Sender:
     def _encoded(self, items: list[Any],
                  on_error: Callable[[BaseException, Any], None]) -> Iterator[bytes]:
         """The logs of ``items`` encoded, one at a time (see :meth:`encode`): read by
-        ``array_body`` as they come, so that each small one is joined into its piece and
-        freed before the next is built."""
+        ``array_body`` as they come, so that each small one is freed once its piece (up
+        to 64 KiB) is joined, not held until the batch's end."""
         build = self._build
         for item in items:
             try:
