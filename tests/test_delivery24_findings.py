@@ -7,7 +7,6 @@ collector on 127.0.0.1, on both routes (direct and requests).
 
 from __future__ import annotations
 
-import functools
 import math
 import threading
 
@@ -16,21 +15,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from readme_metrics.delivery import Delivery, policy
-from readme_metrics.delivery.stretch import QUIET, Stretch
+from readme_metrics.delivery.stretch import QUIET
 from tests.support.delivery import (
     MakeDelivery,
     api_key_never_logged_fixture,  # noqa: F401 - autouse
     ids,
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    new_stretch,
 )
 from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
-
-
-def _stretch(timeout: float = 3.0) -> Stretch:
-    return Stretch(timeout, functools.partial(policy.next_timeout, timeout=timeout))
-
 
 # -- the rules, on given times -----------------------------------------------------------
 
@@ -39,7 +34,7 @@ def test_one_post_taken_for_lost_at_a_time_is_waited_longer_until_the_tail_is_kn
         ) -> None:
     """No answer later than ``timeout`` yet: the first POST taken for lost at its bound
     is waited ``grow(timeout)`` (a probe of the tail), the others meanwhile are cut."""
-    stretch = _stretch(3.0)
+    stretch = new_stretch(3.0)
     assert stretch.spare(3.0, now=10.0) == 6.0
     assert stretch.spare(3.0, now=10.5) is None  # one probe at a time
     assert stretch.lost_wait() == 3.0
@@ -48,7 +43,7 @@ def test_one_post_taken_for_lost_at_a_time_is_waited_longer_until_the_tail_is_kn
 def test_a_late_answer_teaches_the_wait_of_every_post_taken_for_lost() -> None:
     """The probe answered in 4 s: every POST taken for lost is waited twice that (8 s),
     the bound of a POST itself untouched (the fast ones keep ``timeout``)."""
-    stretch = _stretch(3.0)
+    stretch = new_stretch(3.0)
     assert stretch.spare(3.0, now=10.0) == 6.0
     stretch.answered(began=7.0, took=4.0, bound=3.0)
     assert stretch.tail == 4.0 and stretch.seconds == 3.0
@@ -63,7 +58,7 @@ def test_a_post_spared_and_still_unanswered_was_lost_and_ends_the_sparing_for_a_
     """A dead connection (a load balancer's black hole) spared past its bound and still
     unanswered: the tail is forgotten and no POST is spared for ``QUIET`` seconds, so
     such connections cost one longer wait now and then, not one per POST."""
-    stretch = _stretch(3.0)
+    stretch = new_stretch(3.0)
     stretch.answered(began=0.0, took=4.0, bound=8.0)
     assert stretch.spare(3.0, now=10.0) == 8.0
     stretch.spared_lost(now=15.0)
@@ -77,7 +72,7 @@ def test_the_post_that_finds_the_api_turning_slower_waits_the_grown_bound_itself
     latest answer already took more than half ``timeout``, the bound grows and that POST
     waits it; after fast answers (a black hole, not a slowdown), or once the bound grew,
     it is cut as before (the cut grows the bound)."""
-    stretch = _stretch(3.0)
+    stretch = new_stretch(3.0)
     stretch.answered(began=0.0, took=0.05, bound=3.0)
     assert stretch.slowing(3.0, began=1.0) is None and stretch.seconds == 3.0
     stretch.answered(began=2.0, took=2.0, bound=3.0)
@@ -94,7 +89,7 @@ def test_the_wait_of_a_post_taken_for_lost_stays_between_timeout_and_the_cap(
     """Whatever the answers and losses, a POST taken for lost is waited at least
     ``timeout`` and at most the cap (``timeout`` itself above it), and a spare is
     always longer than the bound it was asked at."""
-    stretch = _stretch(timeout)
+    stretch = new_stretch(timeout)
     cap = max(timeout, policy.TIMEOUT_CAP)
     now = 0.0
     for kind, seconds in events:

@@ -28,10 +28,17 @@ runs) and the watchdog (which cuts a POST at it). It reads no clock: every time 
   untouched (the fast POSTs keep ``timeout``). Unanswered then too, it was lost indeed
   (a dead connection): the tail is forgotten and no POST is spared for ``QUIET``
   seconds, so a load balancer black-holing connections costs one POST a longer wait
-  now and then. And the first POST cut at ``timeout`` as the API turns slower (the
-  latest answer took more than half ``timeout``) grows the bound and waits it itself
+  now and then. The tail follows the API's recent answers only: ``TAIL_ANSWERS``
+  answers in a row within ``timeout`` forget it (the next POST taken for lost probes it
+  again). It stayed until a POST spared was lost: the 8 s answers of an API slow for
+  10 s had every POST black-holed after it waited 16 s, and the flush after the load
+  19 to 22 s instead of 3 (review88, ``delivery_hunt.py slow-then-dead``).
+  And the first POST cut at ``timeout`` as the API turns slower (the latest answer
+  took more than half ``timeout``) or before any answer came (no answer time known: an
+  API slower than ``timeout`` from the start) grows the bound and waits it itself
   (:meth:`slowing`), rather than being cut and sent again: an API slowing from 50 ms
-  to 5 s over 15 s had the 405 logs of that POST twice.
+  to 5 s over 15 s had the 405 logs of that POST twice, and one answering every POST in
+  4 s the 10 logs of the first POST (delivery25).
 - The first answer later than ``timeout`` after the bound was last ``timeout`` is a
   slowdown to say (:meth:`answered` returns True); one whose warning a rate limit held
   back is said at the next slow answer the limit lets through (:meth:`unsaid`).
@@ -46,6 +53,10 @@ from typing import Callable, Optional
 #: POST taken for lost is spared, in seconds.
 QUIET = 30.0
 
+#: Answers in a row within ``timeout`` that forget the tail (:meth:`Stretch.answered`):
+#: a round of the most POSTs in flight (32 senders) with no late answer among them.
+TAIL_ANSWERS = 32
+
 
 class Stretch:
     """The bound, in seconds, of the exchanges with one server, which may grow while they
@@ -58,7 +69,7 @@ class Stretch:
     """
 
     __slots__ = ("seconds", "longest", "timeout", "fast_began", "said", "_grow", "tail",
-                 "probing", "quiet_until", "last_took")
+                 "probing", "quiet_until", "last_took", "in_time")
 
     def __init__(self, seconds: float, grow: Callable[[float], float]) -> None:
         self.seconds = seconds
@@ -71,14 +82,17 @@ class Stretch:
         self.fast_began = -math.inf
         #: A slowdown was said since the bound was last ``timeout``.
         self.said = False
-        #: The longest answer later than ``timeout`` since a POST spared was lost (0.0:
-        #: none): the API's tail, which a POST taken for lost is waited for.
+        #: The longest answer later than ``timeout`` since a POST spared was lost or
+        #: ``TAIL_ANSWERS`` answers in a row came within ``timeout`` (0.0: none): the
+        #: API's tail, which a POST taken for lost is waited for.
         self.tail = 0.0
+        #: Answers in a row within ``timeout`` since the latest later one.
+        self.in_time = 0
         #: A POST taken for lost is being waited ``grow(timeout)`` to learn the tail.
         self.probing = False
         #: No POST taken for lost is spared before then (one spared got no answer).
         self.quiet_until = -math.inf
-        #: How long the latest answer took (0.0: none yet).
+        #: How long the latest answer took (0.0: none yet, :meth:`slowing`).
         self.last_took = 0.0
 
     def slow(self, began: float) -> bool:
@@ -124,9 +138,11 @@ class Stretch:
         """An exchange begun at ``began`` reached its ``bound`` with no answer, taken for
         slow (:meth:`slow`): if that bound is ``timeout`` and the latest answer already
         took more than half of it (the API turning slower, not a black hole after fast
-        answers), the bound grows now (:meth:`timed_out`) and the new one is returned:
-        that exchange waits it too, rather than being cut and sent again. Else None."""
-        if bound > self.timeout or self.last_took <= self.timeout / 2:
+        answers), or none came yet (nothing tells slow from dead: the exchanges in flight
+        wait the grown bound all the same), the bound grows now (:meth:`timed_out`) and
+        the new one is returned: that exchange waits it too, rather than being cut and
+        sent again. Else None."""
+        if bound > self.timeout or 0.0 < self.last_took <= self.timeout / 2:
             return None
         self.timed_out(bound, began)
         return self.seconds if self.seconds > bound else None
@@ -144,6 +160,7 @@ class Stretch:
         timeout, seconds = self.timeout, self.seconds
         self.last_took = took
         if took > timeout:
+            self.in_time = 0
             if took > self.tail:
                 self.tail = took
             if bound > seconds:
@@ -152,6 +169,9 @@ class Stretch:
                 return False
             self.said = True
             return True
+        self.in_time += 1
+        if self.in_time >= TAIL_ANSWERS:
+            self.tail = 0.0
         if took < seconds / 2:
             if began > self.fast_began:
                 self.fast_began = began

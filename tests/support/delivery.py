@@ -22,6 +22,7 @@ from readme_metrics.delivery import Delivery, policy
 from readme_metrics.delivery import health as health_module
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.queue import Batch, LogQueue
+from readme_metrics.delivery.stretch import Stretch
 from readme_metrics.delivery.transport import Transport
 from readme_metrics.exchange import Exchange, Group
 from tests.support.contract import API_KEY as CONTRACT_API_KEY
@@ -82,6 +83,11 @@ def build_id(pending: Any) -> dict:
     """The default build: the log is the exchange's id and response body size."""
     exchange = pending.to_exchange()
     return {"_id": exchange.id, "size": exchange.response_body_size}
+
+
+def new_stretch(timeout: float = 3.0) -> Stretch:
+    """A Stretch as a Delivery with that ``timeout`` makes it (its rules on given times)."""
+    return Stretch(timeout, functools.partial(policy.next_timeout, timeout=timeout))
 
 
 def ids(logs: list[dict]) -> list[str]:
