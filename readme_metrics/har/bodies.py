@@ -297,13 +297,26 @@ def _text_or_base64(
         # Binary data is not key/value data (allowlist), and may spell a denied key.
         if redactor.allow_only:
             return redacted(body), False, _NOT_KEYED_COMMENT
-        if redactor.mentions_key_in(body) or essence.startswith("multipart/") and (
-                # A part in UTF-16/32 (a form's, a JSON's): its value's names
-                # percent-encoded, NUL-spaced (leaks11).
-                b"%" in body and _multipart_mentions(
-                    body.decode("latin-1").replace("\0", ""), redactor)):
+        if (redactor.mentions_key_in(body) or _names_key_encoded_in(body, essence, redactor)
+                or essence.startswith("multipart/") and (
+                    # A part in UTF-16/32 (a form's, a JSON's): its value's names
+                    # percent-encoded, NUL-spaced (leaks11).
+                    b"%" in body and _multipart_mentions(
+                        body.decode("latin-1").replace("\0", ""), redactor))):
             return redacted(body), False, _UNREDACTABLE_COMMENT
     return base64.b64encode(body).decode("ascii"), True, None
+
+
+def _names_key_encoded_in(body: bytes, essence: str, redactor: Redactor) -> bool:
+    """Whether binary data of a keyed type, a form or JSON, names a denied key only
+    percent-encoded (``pass%77ord=``, a URL's query in a JSON string): as its text would
+    be read (a form's parse; :func:`_redact_text`'s ``names_key_encoded``). JSON that is
+    no UTF-8 and holds a control is base64 since hostile18, and a form answer that is no
+    UTF-8 always was: :meth:`Redactor.mentions_key_in` finds no such spelling."""
+    if b"%" not in body or essence != FORM and "json" not in essence and (
+            JSON_START.match(body[:64].decode("latin-1")) is None):
+        return False
+    return redactor.names_key_encoded(body.decode("latin-1"))
 
 
 def _readable(
