@@ -123,7 +123,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("grouping_function", "README_GROUPING_FUNCTION", "str", None,
         "a callable or a 'module.attribute' path", object_checks.grouping, "required",
         "`callable(request) -> mapping or None`; in the environment a dotted path such as "
-        "`myapp.metrics.group` (or `myapp.metrics:group`)"),
+        "`myapp.metrics.group` (or `myapp.metrics:group`; a function held by a class: "
+        "`myapp.metrics.Auth.group`)"),
     Option("buffer_length", "README_BUFFER_LENGTH", "int", 10, _WHOLE.format(1), numbers.whole(1),
         "`10`", "logs per batch; a batch is sent as soon as this many are waiting",
         hint=numbers.whole_hint),
