@@ -309,6 +309,8 @@ def cannot_take_the_request(function: Callable[..., Any]) -> Optional[str]:
         shown = signature.replace(return_annotation=inspect.Signature.empty, parameters=[
             parameter.replace(annotation=inspect.Parameter.empty)
             for parameter in signature.parameters.values()])
+        if inspect.isclass(function):
+            return _a_class(function, name)
         if str(exc) == "too many positional arguments":  # inspect's words for def grouping():
             if signature.parameters:  # def grouping(*, request): each one keyword-only
                 return (f"{name}{shown} takes its arguments by keyword only, but it is "
@@ -324,6 +326,20 @@ def cannot_take_the_request(function: Callable[..., Any]) -> Optional[str]:
         return (f"{name}{shown} cannot be called with the request alone ({exc}): it takes "
                 "one argument, the request")
     return None
+
+
+def _a_class(cls: type, name: str) -> str:
+    """The error for a class named where the function is wanted (``myapp.metrics.Auth``
+    for ``myapp.metrics.Auth.group``): called with the request it would make an instance,
+    no group, and writing ``__call__`` in it, as a callable instance is told, would not
+    change that. Names the functions it holds that take the request."""
+    held = [f"{name}.{attr}" for attr, value in vars(cls).items()
+            if attr[:1] != "_" and isinstance(value, (staticmethod, classmethod))
+            and cannot_take_the_request(getattr(cls, attr)) is None]
+    wanted = (f"the function in it ({', '.join(held)}?)" if held
+              else "a function (a @staticmethod in it)")
+    return (f"{name} is a class, which cannot be called with the request alone: name "
+            f"{wanted}, or an instance of a class with def __call__(self, request)")
 
 
 def _class_of_an_unbound_method(function: Callable[..., Any],

@@ -174,3 +174,47 @@ def test_binary_data_naming_no_denied_key_is_still_base64(side: str) -> None:
                     else "application/json")
     assert _shown(_recorded_with_deny(side, content_type, body)) == body
 
+
+# -- A path naming a class ----------------------------------------------------------------
+
+HOLDER = '''
+class Auth:
+    @staticmethod
+    def group(request):
+        return {"api_key": "from-auth"}
+
+    @classmethod
+    def by_class(cls, request):
+        return {"api_key": "from-auth"}
+
+    def method(self, request):
+        return None
+
+
+class Empty:
+    pass
+'''
+
+
+@pytest.mark.parametrize(("attr", "said"), [
+    pytest.param("Auth", "name the function in it (Auth.group, Auth.by_class?)",
+                 id="holding-functions"),
+    pytest.param("Empty", "name a function (a @staticmethod in it)", id="holding-none"),
+])
+def test_a_path_naming_a_class_says_it_is_one_and_names_its_functions(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, attr: str, said: str) -> None:
+    """``myapp.metrics.Auth`` for ``myapp.metrics.Auth.group``: the error said "Auth()
+    takes no argument ...: write def __call__(self, request)", which in the class would
+    change nothing (the class is what is called, making an instance)."""
+    import sys
+
+    from readme_metrics import MetricsApiConfig
+
+    (tmp_path / "review90_holder.py").write_text(HOLDER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "review90_holder", raising=False)
+    with pytest.raises(ValueError) as caught:
+        MetricsApiConfig(api_key="rdme_review90", grouping_function=f"review90_holder.{attr}")
+    message = str(caught.value)
+    assert f"{attr} is a class" in message and said in message, message
+    assert "write def __call__" not in message, message
