@@ -218,3 +218,35 @@ def test_a_path_naming_a_class_says_it_is_one_and_names_its_functions(
     message = str(caught.value)
     assert f"{attr} is a class" in message and said in message, message
     assert "write def __call__" not in message, message
+
+
+# -- A denied cookie after a "," under the servers hostile18 did not run -------------------
+
+COOKIE_SECRET = "s3cr3t-Qz9X"
+
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("server", [
+    pytest.param(name, id=f"{kind}-{name}") for kind, names in (
+        ("wsgi", ("cheroot", "granian", "uwsgi")), ("asgi", ("daphne", "granian")))
+    for name in names])
+def test_two_cookie_headers_show_none_of_a_denied_cookie_under_more_servers(
+        server: str, collector: Collector, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    kind = request.node.callspec.id.split("-", 1)[0]
+    argv = (WSGI_SERVERS if kind == "wsgi" else ASGI_SERVERS)[server]
+    app = ("tests.support.e2e_apps:plain_app" if kind == "wsgi"
+           else "tests.support.asgi_apps:starlette_app")
+    port = free_port()
+    env = server_env(collector, README_DENYLIST="password",
+                     DJANGO_SETTINGS_MODULE="tests.support.asgi_apps")
+    raw = (f"GET /hello HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+           f"X-Api-Key: owlbert-cookie-caller\r\nCookie: a=1\r\n"
+           f"Cookie: password={COOKIE_SECRET}\r\nConnection: close\r\n\r\n").encode()
+    with serve(argv(port, app), env, tmp_path, port):
+        assert raw_answer(port, raw).split(b" ", 2)[1] == b"200"
+        logs = collector.wait_for_logs(1)
+    assert_valid_log(logs[0])
+    posted = b"".join(r.body for r in collector.received if r.path == "/v1/request")
+    assert COOKIE_SECRET[-4:].encode() not in posted, entry_of_log(logs[0])["request"]
