@@ -60,6 +60,8 @@ from readme_metrics.capture.asgi_inline import InlineSends
 from readme_metrics.capture.asgi_outlive import Outlive
 from readme_metrics.capture.unclosed import calling, returned
 from readme_metrics.config import MetricsApiConfig
+from readme_metrics.django_asgi import check_lifespan
+from readme_metrics.django_asgi import checked as lifespan_checked
 from readme_metrics.django_exchange import Capture, async_stream, finish_at_close, sync_stream
 from readme_metrics.exchange import Group
 from readme_metrics.pipeline import MetricsPipeline
@@ -270,6 +272,8 @@ class MetricsMiddleware:
     async def __acall__(self, request: HttpRequest) -> Any:
         """The async chain (ASGI): same steps, the grouping function in a thread (an
         ``async`` one on the loop)."""
+        if not lifespan_checked:
+            check_lifespan(self.pipeline.logger)
         capture = self._start(request)
         if capture is None:
             return await self.get_response(request)

@@ -19,16 +19,47 @@ queued, before the server ends::
     application = with_lifespan(get_asgi_application())
 
 Every other scope (``http``, ``websocket``) goes to Django untouched.
+
+Served by uvicorn without it, :func:`check_lifespan` warns once, at the first request
+Django's middleware sees under ASGI: the loss it tells of comes only at the stop.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from readme_metrics.asgi_types import ASGIApp, Receive, Scope, Send
 from readme_metrics.capture.asgi_receive import running_asyncio_loop
 
-__all__ = ["with_lifespan"]
+__all__ = ["WITHOUT_LIFESPAN", "check_lifespan", "checked", "with_lifespan"]
+
+#: The warning, and README's Troubleshooting row quotes it.
+WITHOUT_LIFESPAN = (
+    "readme_metrics: Django's ASGI application is served by uvicorn without a lifespan "
+    "(uvicorn said \"ASGI 'lifespan' protocol appears unsupported\"): at a stop (SIGTERM: "
+    "kill, docker stop, a reload) uvicorn ends Python without its exit hooks, and the "
+    "logs still queued then are lost. In asgi.py, application = "
+    "with_lifespan(get_asgi_application()), from readme_metrics.django_asgi import "
+    "with_lifespan, sends them before it ends")
+
+#: Not empty once a server started the lifespan of an application wrapped here, and
+#: once :func:`check_lifespan` has run (each once per process).
+_started: list[bool] = []
+checked: list[bool] = []
+
+
+def check_lifespan(logger: Any) -> None:
+    """Warn, once per process, when uvicorn serves Django's ASGI application without
+    :func:`with_lifespan`. Called at the first request of Django's async middleware
+    chain: uvicorn runs the lifespan before it serves any, so by then ``_started`` says
+    whether it reached one. Other servers are left alone: daphne and hypercorn end
+    through Python's exit, which sends the logs."""
+    if checked:
+        return
+    checked.append(True)
+    if not _started and "uvicorn" in sys.modules:
+        logger.warning(WITHOUT_LIFESPAN)
 
 
 class _WithLifespan:
@@ -43,6 +74,7 @@ class _WithLifespan:
         while True:
             message = await receive()
             if message.get("type") == "lifespan.startup":
+                _started.append(True)
                 await send({"type": "lifespan.startup.complete"})
             elif message.get("type") == "lifespan.shutdown":
                 # Nothing is served any more (ASGI sends it once every connection is

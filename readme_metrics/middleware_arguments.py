@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from readme_metrics.app_shape import not_callable_hint
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.options import BY_NAME
 
@@ -105,5 +106,5 @@ def checked_config(middleware: str, app: Any, config: Any,
         raise TypeError(f"{call}: config must be a MetricsApiConfig, got {given}{hint}")
     if not callable(app) and (app is not None or call.endswith("(app, config)")):
         raise TypeError(f"{call}: app must be the application to wrap (a callable), got "
-                        f"{type(app).__name__}")
+                        f"{type(app).__name__}{not_callable_hint(app)}")
     return config

@@ -27,6 +27,7 @@ from functools import partial
 from typing import Any, Optional
 
 from readme_metrics._logging import QuietLogger
+from readme_metrics.app_shape import not_an_app
 from readme_metrics.asgi_single import single_callable
 from readme_metrics.asgi_types import ASGIApp, Receive, Scope, Send
 from readme_metrics.capture import asgi_scope, nesting
@@ -122,6 +123,9 @@ class MetricsMiddleware(PipelineControls):
         if wsgi is not None:
             raise TypeError(_WSGI_APP.format(type(self).__name__, wsgi)
                             + django_handler_hint(app))
+        shape = not_an_app(app, "ASGI")
+        if shape is not None:
+            raise TypeError(f"readme_metrics: {type(self).__name__}(app, config): {shape}")
         self.app = single_callable(app)  # an ASGI 2 app called as the servers call it
         # The app configures the logger: a filter or handler of its that raises must not
         # reach the request (or the lifespan) through a line logged there.

@@ -17,6 +17,7 @@ import inspect
 import sys
 from typing import Any, Iterable, Optional
 
+from readme_metrics.app_shape import not_an_app
 from readme_metrics.capture import nesting, unclosed
 from readme_metrics.capture.unclosed import calling, returned
 from readme_metrics.capture.uwsgi_sendfile import NOTHING, record_sent_file, restore
@@ -109,6 +110,9 @@ class MetricsMiddleware(PipelineControls):
             raise TypeError(_ASGI_APP.format(
                 type(self).__name__, (app if isinstance(app, type) else type(app)).__name__)
                 + django_handler_hint(app))
+        shape = not_an_app(app, "WSGI")
+        if shape is not None:
+            raise TypeError(f"readme_metrics: {type(self).__name__}(app, config): {shape}")
         self.enabled = bool(getattr(config, "enabled", True))
         self.pipeline: Optional[MetricsPipeline] = (
             MetricsPipeline(config) if self.enabled else None)

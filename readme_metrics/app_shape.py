@@ -1,0 +1,98 @@
+"""The app given to a middleware when it is no app yet: a framework's class, or a helper
+that gives the app, named without its call. Each was taken as it was and failed on every
+request instead, in the server's words ("AppStack.__call__() takes 1 positional argument
+but 3 were given" for ``MetricsMiddleware(bottle.default_app, config)``); each is now a
+``TypeError`` at construction, saying what to pass.
+
+Only what no server can call is refused: a signature that cannot be read (a builtin),
+``*args``, or a class that PEP 3333 or ASGI 2 allows as an app is left as it is.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Optional
+
+__all__ = ["not_an_app", "not_callable_hint"]
+
+#: What each kind of server passes the app: WSGI (environ, start_response); ASGI 3
+#: (scope, receive, send), or ASGI 2's class, made with the scope alone.
+_ARGUMENTS = {"WSGI": ("environ", "start_response"), "ASGI": ("scope", "receive", "send")}
+
+
+def _takes(call: Any, count: int) -> Optional[bool]:
+    """Whether ``call`` can be called with ``count`` positional arguments; None when its
+    signature cannot be read. Its own signature: a wrapper made with ``functools.wraps``
+    is called with what it takes, not with what it wraps takes."""
+    try:
+        inspect.signature(call, follow_wrapped=False).bind(*[None] * count)
+    except TypeError:
+        return False
+    except Exception:  # no signature (a builtin, a C type), or attributes that raise
+        return None
+    return True
+
+
+def _own_call(cls: type) -> Any:
+    """The ``__call__`` a class gives its instances (None when only ``object``'s)."""
+    for klass in cls.__mro__[:-1]:
+        if "__call__" in vars(klass):
+            return vars(klass)["__call__"]
+    return None
+
+
+def _name(app: Any) -> str:
+    return f"{getattr(app, '__module__', None) or '?'}.{getattr(app, '__qualname__', '?')}"
+
+
+def _a_class(cls: type, kind: str) -> Optional[str]:
+    """The refusal for an app class given in place of its instance (``falcon.App``,
+    ``bottle.Bottle``, ``falcon.asgi.App``): its instances take what a server passes, and
+    the class itself does not make an answer. PEP 3333's application class (its
+    instance is the response: it has ``__iter__``) and ASGI's classes (``__await__``,
+    or ASGI 2's, whose instances take ``(receive, send)``) are apps, and pass."""
+    if hasattr(cls, "__iter__") or hasattr(cls, "__await__"):
+        return None
+    call = _own_call(cls)
+    if call is None or not _takes(call, len(_ARGUMENTS[kind]) + 1):
+        return None
+    name = _name(cls)
+    return (f"app is the class {name}, not an app: make the app and wrap it "
+            f"(app = {cls.__qualname__}(), its routes added to it)")
+
+
+def not_an_app(app: Any, kind: str) -> Optional[str]:
+    """Why ``app`` cannot be what a ``kind`` ("WSGI" or "ASGI") server calls, or None.
+    Called after the check of the other kind's app (an ASGI app given to the WSGI
+    middleware is refused by it, with its own words)."""
+    try:
+        if isinstance(app, type):
+            return _a_class(app, kind)
+        arguments = _ARGUMENTS[kind]
+        if _takes(app, len(arguments)) is not False:
+            return None
+        if kind == "ASGI" and _takes(app, 1) is not False:
+            return None  # ASGI 2's instance called with the scope alone
+        try:
+            shown = str(inspect.signature(app, follow_wrapped=False))
+        except Exception:  # noqa: BLE001 - read above: this is a second look
+            shown = "(...)"
+    except Exception:  # an app whose attributes raise: left to be called as it is
+        return None
+    hint = ""
+    if type(app).__module__ == "bottle" and type(app).__name__ == "AppStack":
+        hint = ("; bottle.default_app is Bottle's stack of apps: the app is "
+                "bottle.default_app(), with the parentheses")
+    return (f"a {kind} server calls the app with ({', '.join(arguments)}), and app "
+            f"takes {shown}: every request would fail with a TypeError. A function that "
+            f"makes or returns the app is to be called first (MetricsMiddleware(make_app(), "
+            f"config)){hint}")
+
+
+def not_callable_hint(app: Any) -> str:
+    """What to add to the refusal of an app that cannot be called at all, when what was
+    given holds the app: Pyramid's ``Configurator`` makes it with ``make_wsgi_app()``."""
+    if callable(getattr(app, "make_wsgi_app", None)):
+        return (" (Pyramid's Configurator is not the app: wrap config.make_wsgi_app(), "
+                "which makes it)")
+    return ""

@@ -1,0 +1,209 @@
+"""newcomer19's first hour on main at 4c548a4 (2026-12-04), on the frameworks README's
+quick starts do not show (Bottle, Pyramid, Falcon WSGI and ASGI, Django under ASGI,
+Quart, Sanic): each test named "refused" or "warned" failed there and passes with its
+fix; the others show that what worked still does."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
+
+
+def _config() -> MetricsApiConfig:
+    return MetricsApiConfig(api_key="any-key", grouping_function=lambda request: None,
+                            enabled=False)
+
+
+def _refusal(middleware: Any, app: Any) -> str:
+    with pytest.raises(TypeError) as caught:
+        middleware(app, _config())
+    return str(caught.value)
+
+
+# -- an app named without its call, or its class given for it ---------------------------------
+#
+# `MetricsMiddleware(bottle.default_app, config)` (the parentheses forgotten) was taken,
+# and every request then failed with a 500, the server saying "AppStack.__call__() takes 1
+# positional argument but 3 were given"; `falcon.App` (the class, for `falcon.App()`) and
+# `falcon.asgi.App`, `Quart`, `Litestar` given to the ASGI middleware were taken too, and
+# failed on every request. Pyramid's Configurator was refused as "got Configurator", with
+# no word of `config.make_wsgi_app()`.
+
+
+def _bottle_default_app() -> Any:
+    return pytest.importorskip("bottle").default_app
+
+
+def _falcon_app() -> Any:
+    return pytest.importorskip("falcon").App
+
+
+def _bottle_class() -> Any:
+    return pytest.importorskip("bottle").Bottle
+
+
+def _falcon_asgi_app() -> Any:
+    pytest.importorskip("falcon")
+    import falcon.asgi
+
+    return falcon.asgi.App
+
+
+def _quart_class() -> Any:
+    return pytest.importorskip("quart").Quart
+
+
+def _configurator() -> Any:
+    return pytest.importorskip("pyramid.config").Configurator()
+
+
+@pytest.mark.parametrize(("middleware", "make", "said"), [
+    pytest.param(MetricsMiddleware, _bottle_default_app,
+                 "the app is bottle.default_app(), with the parentheses", id="bottle-default-app"),
+    pytest.param(MetricsMiddleware, _falcon_app, "app is the class falcon.app.App, not an app",
+                 id="falcon-app-class"),
+    pytest.param(MetricsMiddleware, _bottle_class, "app is the class bottle.Bottle, not an app",
+                 id="bottle-class"),
+    pytest.param(AsgiMetricsMiddleware, _falcon_asgi_app,
+                 "app is the class falcon.asgi.app.App, not an app", id="falcon-asgi-class"),
+    pytest.param(AsgiMetricsMiddleware, _quart_class, "app is the class quart.app.Quart",
+                 id="quart-class"),
+    pytest.param(MetricsMiddleware, _configurator, "wrap config.make_wsgi_app()",
+                 id="pyramid-configurator"),
+    pytest.param(AsgiMetricsMiddleware, _configurator, "wrap config.make_wsgi_app()",
+                 id="pyramid-configurator-asgi"),
+])
+def test_a_framework_object_that_is_no_app_is_refused_saying_what_to_wrap(
+        middleware: Any, make: Callable[[], Any], said: str) -> None:
+    message = _refusal(middleware, make())
+    assert message.startswith("readme_metrics: MetricsMiddleware(app, config): "), message
+    assert said in message, message
+
+
+def test_bottle_default_app_without_its_call_was_a_500_for_every_request() -> None:
+    """What the refusal spares: the same mistake, with the check out of the way, under a
+    real WSGI call (wsgiref's validator as the server), fails in the server's words."""
+    bottle = pytest.importorskip("bottle")
+    from wsgiref.util import setup_testing_defaults
+
+    environ: dict[str, Any] = {}
+    setup_testing_defaults(environ)
+    with pytest.raises(TypeError, match="positional argument"):
+        bottle.default_app(environ, lambda status, headers: None)
+    assert "default_app()" in _refusal(MetricsMiddleware, bottle.default_app)
+
+
+def _wsgi_apps() -> list[Any]:
+    bottle = pytest.importorskip("bottle")
+    falcon = pytest.importorskip("falcon")
+    configurator = pytest.importorskip("pyramid.config").Configurator
+
+    class Pep3333App:  # PEP 3333's application class: its instance is the response
+        def __init__(self, environ: Any, start_response: Any) -> None:
+            start_response("204 No Content", [])
+
+        def __iter__(self) -> Any:
+            return iter([])
+
+    def app(environ: Any, start_response: Any) -> Any:
+        start_response("204 No Content", [])
+        return []
+
+    return [bottle.default_app(), bottle.Bottle(), falcon.App(),
+            configurator().make_wsgi_app(), Pep3333App, app, functools.partial(app),
+            lambda *arguments: app(*arguments)]
+
+
+def _asgi_apps() -> list[Any]:
+    pytest.importorskip("falcon")
+    import falcon.asgi
+    quart = pytest.importorskip("quart")
+
+    class Asgi2App:  # ASGI 2: made with the scope, its instance awaited with the rest
+        def __init__(self, scope: Any) -> None:
+            self.scope = scope
+
+        async def __call__(self, receive: Any, send: Any) -> None:
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+
+    return [falcon.asgi.App(), quart.Quart(__name__), quart.Quart(__name__).asgi_app,
+            Asgi2App, app]
+
+
+def test_every_app_the_frameworks_make_is_still_taken() -> None:
+    for app in _wsgi_apps():
+        assert MetricsMiddleware(app, _config()).app is app
+    for app in _asgi_apps():
+        AsgiMetricsMiddleware(app, _config())
+
+
+@given(required=st.integers(0, 4), optional=st.integers(0, 2), star=st.booleans())
+def test_a_wsgi_function_is_refused_exactly_when_it_cannot_take_two_arguments(
+        required: int, optional: int, star: bool) -> None:
+    names = [f"a{index}" for index in range(required)]
+    names += [f"b{index}=None" for index in range(optional)]
+    names += ["*rest"] if star else []
+    namespace: dict[str, Any] = {}
+    exec(f"def app({', '.join(names)}):\n    return []", namespace)  # noqa: S102
+    takes_two = required <= 2 and (required + optional >= 2 or star)
+    if takes_two:
+        MetricsMiddleware(namespace["app"], _config())
+    else:
+        assert "every request would fail" in _refusal(MetricsMiddleware, namespace["app"])
+
+
+# -- Django under ASGI without with_lifespan: the logs queued at a stop lost without a word ----
+#
+# README's Django quick start, `asgi.py` left as Django made it, served by `uvicorn
+# mysite.asgi:application` (what a newcomer who read past the lifespan paragraph runs):
+# five calls, then SIGTERM (a redeploy) within flush_interval, and none of the five
+# reached the collector; uvicorn said only "ASGI 'lifespan' protocol appears unsupported",
+# which reads as harmless. The first request now warns, naming the two lines that keep
+# them; with them, and under daphne, nothing is said.
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("server", "lifespan"), [
+    pytest.param("uvicorn", False, id="uvicorn-quick-start"),
+    pytest.param("uvicorn", True, id="uvicorn-with-lifespan"),
+    pytest.param("daphne", False, id="daphne"),
+])
+def test_django_served_by_uvicorn_without_a_lifespan_is_warned_about_at_its_first_request(
+        tmp_path: Path, collector: Any, server: str, lifespan: bool) -> None:
+    import sys
+
+    from tests.support.command import app_environment
+    from tests.support.ports import free_port
+    from tests.test_readme import _django, _get_then_sigterm
+
+    if server == "daphne":
+        pytest.importorskip("daphne")
+    _django(tmp_path, 0, lifespan=lifespan)
+    port = free_port()
+    command = ([sys.executable, "-m", "uvicorn", "mysite.asgi:application", "--port",
+                str(port)] if server == "uvicorn" else
+               [sys.executable, "-m", "daphne", "-p", str(port), "mysite.asgi:application"])
+    log = tmp_path / "app-output.txt"
+    answer = _get_then_sigterm(command, tmp_path, app_environment(collector.url, tmp_path),
+                               port, log)
+    assert answer.status_code == 200, log.read_text()
+    output = log.read_text()
+    if server == "uvicorn" and not lifespan:
+        assert "served by uvicorn without a lifespan" in output, output
+        assert "application = with_lifespan(get_asgi_application())" in output, output
+        assert output.count("readme_metrics: Django's ASGI application") == 1, output
+        assert collector.logs == [], collector.logs  # what the warning tells of
+    else:
+        assert "readme_metrics: Django's ASGI application" not in output, output
+        assert len(collector.wait_for_logs(1, timeout=10)) == 1, output
