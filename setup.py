@@ -70,6 +70,7 @@ setup(
             "uvloop>=0.17; sys_platform != 'win32'"
             " and platform_python_implementation == 'CPython'",
             "hypercorn>=0.14",
+            "sanic>=23.6",  # README's Sanic row (tests/test_newcomer19_findings.py)
             "trio>=0.22",  # hypercorn --worker-class trio (tests/test_asgi_servers.py)
             "daphne>=4.0",  # Django's ASGI server (tests/test_asgi_client_got.py)
             # gunicorn -k gevent (tests/test_greenlet_servers.py); gunicorn 27 has no

@@ -40,8 +40,8 @@ WITHOUT_LIFESPAN = (
     "(uvicorn said \"ASGI 'lifespan' protocol appears unsupported\"): at a stop (SIGTERM: "
     "kill, docker stop, a reload) uvicorn ends Python without its exit hooks, and the "
     "logs still queued then are lost. In asgi.py, application = "
-    "with_lifespan(get_asgi_application()), from readme_metrics.django_asgi import "
-    "with_lifespan, sends them before it ends")
+    "with_lifespan(get_asgi_application()) (from readme_metrics.django_asgi import "
+    "with_lifespan) sends them before it ends")
 
 #: Not empty once a server started the lifespan of an application wrapped here, and
 #: once :func:`check_lifespan` has run (each once per process).

@@ -207,3 +207,93 @@ def test_django_served_by_uvicorn_without_a_lifespan_is_warned_about_at_its_firs
     else:
         assert "readme_metrics: Django's ASGI application" not in output, output
         assert len(collector.wait_for_logs(1, timeout=10)) == 1, output
+
+
+# -- Sanic: README's row as written ---------------------------------------------------------
+#
+# Sanic had no README row: `sanic app:app` on the wrapped app stops (its CLI calls the Sanic
+# object's `prepare`), wrapping and serving with uvicorn works, and Sanic answers the
+# lifespan, so the logs queued at a SIGTERM are sent. The row says both; these check it.
+
+_SANIC_APP = '''
+from sanic import Sanic
+from sanic.response import json
+
+from readme_metrics import MetricsApiConfig
+from readme_metrics.asgi import MetricsMiddleware
+
+api = Sanic("api")
+
+
+@api.on_request
+async def authenticate(request):
+    request.scope["caller"] = request.headers.get("x-api-key")
+
+
+@api.get("/")
+async def hello(request):
+    return json({"hello": "world"})
+
+
+def grouping(request):
+    caller = request.environ["asgi.scope"].get("caller")
+    return {"api_key": caller, "label": "Sanic caller"} if caller else None
+
+
+app = MetricsMiddleware(api, MetricsApiConfig(grouping_function=grouping))
+'''
+
+
+@pytest.mark.e2e
+def test_a_sanic_app_wrapped_as_readmes_row_says_is_logged_under_uvicorn(
+        tmp_path: Path, collector: Any) -> None:
+    import sys
+
+    from tests.support.command import app_environment
+    from tests.support.ports import free_port
+    from tests.support.processes import run_command
+    from tests.test_readme import _get_then_sigterm, readme_sections
+
+    pytest.importorskip("sanic")
+    row = [line for line in readme_sections()[
+        "Quick start: Bottle, Pyramid, Falcon, Starlette and others"].splitlines()
+        if line.startswith("| Sanic |")][0]
+    for said in ('app = MetricsMiddleware(Sanic("api"), config)', "`uvicorn app:app`",
+                 "no attribute 'prepare'", 'request.scope["caller"] = ...',
+                 'request.environ["asgi.scope"]'):
+        assert said in row, (said, row)
+    (tmp_path / "app.py").write_text(_SANIC_APP)
+    env = app_environment(collector.url, tmp_path)
+    # What the row says of Sanic's own command.
+    refused = run_command([sys.executable, "-m", "sanic", "app:app", "--port",
+                           str(free_port())], cwd=tmp_path, env=env, capture_output=True,
+                          timeout=60)
+    assert refused.returncode != 0
+    assert b"no attribute 'prepare'" in refused.stdout + refused.stderr
+    # uvicorn serves it; SIGTERM just after the call (within flush_interval): the
+    # lifespan's shutdown sends the log.
+    port = free_port()
+    log = tmp_path / "app-output.txt"
+    answer = _get_then_sigterm([sys.executable, "-m", "uvicorn", "app:app", "--port",
+                                str(port)], tmp_path, env, port, log)
+    assert answer.json() == {"hello": "world"}, log.read_text()
+    (sent,) = collector.wait_for_logs(1, timeout=10)
+    assert sent["group"]["label"] == "Sanic caller"
+    assert sent["group"]["id"].startswith("sha512-")
+
+
+def test_troubleshooting_quotes_the_refusals_and_the_warning_as_they_are_said() -> None:
+    """A newcomer searches docs/TROUBLESHOOTING.md for the line they got: it is there."""
+    from readme_metrics.django_asgi import WITHOUT_LIFESPAN
+    from tests.test_readme import troubleshooting_row
+
+    assert WITHOUT_LIFESPAN in troubleshooting_row(
+        "a warning \"readme_metrics: Django's ASGI application is served by uvicorn")
+    row = troubleshooting_row("at start-up, `TypeError: readme_metrics: MetricsMiddleware("
+                              "app, config): app is the class")
+    default_app = _refusal(MetricsMiddleware, _bottle_default_app())
+    for said in (_refusal(MetricsMiddleware, _falcon_app()),
+                 _refusal(MetricsMiddleware, _configurator()),
+                 default_app.split(": every request")[0],
+                 default_app.split("; ")[-1]):
+        assert said in row, said
