@@ -22,6 +22,16 @@ def _config() -> MetricsApiConfig:
                             enabled=False)
 
 
+def _framework_row(framework: str) -> str:
+    """README's row for ``framework`` in the table of the other frameworks."""
+    from tests.test_readme import readme_sections
+
+    (row,) = [line for line in readme_sections()[
+        "Quick start: Bottle, Pyramid, Falcon, Starlette and others"].splitlines()
+        if line.startswith(f"| {framework} |")]
+    return row
+
+
 def _refusal(middleware: Any, app: Any) -> str:
     with pytest.raises(TypeError) as caught:
         middleware(app, _config())
@@ -252,12 +262,10 @@ def test_a_sanic_app_wrapped_as_readmes_row_says_is_logged_under_uvicorn(
     from tests.support.command import app_environment
     from tests.support.ports import free_port
     from tests.support.processes import run_command
-    from tests.test_readme import _get_then_sigterm, readme_sections
+    from tests.test_readme import _get_then_sigterm
 
     pytest.importorskip("sanic")
-    row = [line for line in readme_sections()[
-        "Quick start: Bottle, Pyramid, Falcon, Starlette and others"].splitlines()
-        if line.startswith("| Sanic |")][0]
+    row = _framework_row("Sanic")
     for said in ('app = MetricsMiddleware(Sanic("api"), config)', "`uvicorn app:app`",
                  "no attribute 'prepare'", 'request.scope["caller"] = ...',
                  'request.environ["asgi.scope"]'):
@@ -297,3 +305,73 @@ def test_troubleshooting_quotes_the_refusals_and_the_warning_as_they_are_said() 
                  default_app.split(": every request")[0],
                  default_app.split("; ")[-1]):
         assert said in row, said
+
+
+# -- Falcon's resp.stream under gunicorn: a file-like one is the server's to send ---------------
+#
+# A Falcon user's `resp.stream = io.BytesIO(...)` was logged with its size and no body
+# (gunicorn's wsgi.file_wrapper sends it, as SPEC 5 keeps), while a generator was logged
+# whole: README's Falcon row said nothing of it, and an empty body read as a bug. The row
+# says it now; this checks what it says.
+
+_FALCON_APP = '''
+import io
+
+import falcon
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+
+class Streams:
+    def on_get(self, req, resp, kind):
+        resp.content_type = "text/plain"
+        if kind == "file":
+            resp.stream = io.BytesIO(b"chunk 0\\nchunk 1\\n")
+        else:
+            resp.stream = (f"chunk {i}\\n".encode() for i in range(2))
+
+
+api = falcon.App()
+api.add_route("/stream/{kind}", Streams())
+app = MetricsMiddleware(api, MetricsApiConfig(
+    grouping_function=lambda request: {"api_key": request.headers["X-Api-Key"]}))
+'''
+
+
+@pytest.mark.e2e
+def test_falcons_resp_stream_under_gunicorn_is_logged_as_readmes_falcon_row_says(
+        tmp_path: Path, collector: Any) -> None:
+    import sys
+
+    import requests
+
+    from readme_metrics.har.bodies import _OMITTED_COMMENT
+    from tests.support.command import app_environment
+    from tests.support.ports import free_port
+    from tests.test_readme import _start_app
+
+    pytest.importorskip("falcon")
+    pytest.importorskip("gunicorn")
+    row = _framework_row("Falcon")
+    assert "a file or `BytesIO` as `resp.stream` is the WSGI server's to send: logged " \
+        "without its body" in row and "a generator whole" in row, row
+    (tmp_path / "app.py").write_text(_FALCON_APP)
+    port = free_port()
+    log = tmp_path / "app-output.txt"
+    proc = _start_app([sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}",
+                       "app:app"], tmp_path, app_environment(collector.url, tmp_path), port,
+                      log)
+    try:
+        for kind in ("file", "generator"):
+            answer = requests.get(f"http://127.0.0.1:{port}/stream/{kind}", timeout=10,
+                                  headers={"X-Api-Key": "owlbert-key"})
+            assert answer.content == b"chunk 0\nchunk 1\n"
+    finally:
+        proc.terminate()  # gunicorn's graceful stop sends what is queued
+        proc.wait(30)
+    logs = {log["request"]["url"].rsplit("/", 1)[-1]: log["response"]["content"]
+            for entry in collector.wait_for_logs(2, timeout=10)
+            for log in entry["request"]["log"]["entries"]}
+    assert logs["file"]["size"] == 16 and "text" not in logs["file"], logs
+    assert logs["file"]["comment"] == _OMITTED_COMMENT, logs
+    assert logs["generator"]["text"] == "chunk 0\nchunk 1\n", logs
