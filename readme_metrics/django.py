@@ -273,7 +273,7 @@ class MetricsMiddleware:
         """The async chain (ASGI): same steps, the grouping function in a thread (an
         ``async`` one on the loop)."""
         if not lifespan_checked:
-            check_lifespan(self.pipeline.logger)
+            check_lifespan(self.pipeline.logger, getattr(request, "scope", None))
         capture = self._start(request)
         if capture is None:
             return await self.get_response(request)

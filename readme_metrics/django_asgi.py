@@ -49,16 +49,18 @@ _started: list[bool] = []
 checked: list[bool] = []
 
 
-def check_lifespan(logger: Any) -> None:
+def check_lifespan(logger: Any, scope: Any) -> None:
     """Warn, once per process, when uvicorn serves Django's ASGI application without
     :func:`with_lifespan`. Called at the first request of Django's async middleware
-    chain: uvicorn runs the lifespan before it serves any, so by then ``_started`` says
-    whether it reached one. Other servers are left alone: daphne and hypercorn end
-    through Python's exit, which sends the logs."""
+    chain, with its ``scope``: uvicorn runs the lifespan before it serves any, so by
+    then ``_started`` says whether it reached one. A scope without the lifespan's
+    ``state`` is no server's (Django's ``AsyncClient``, in a test process that imported
+    uvicorn). Other servers are left alone: daphne and hypercorn end through Python's
+    exit, which sends the logs."""
     if checked:
         return
     checked.append(True)
-    if not _started and "uvicorn" in sys.modules:
+    if not _started and "uvicorn" in sys.modules and "state" in (scope or ()):
         logger.warning(WITHOUT_LIFESPAN)
 
 

@@ -219,6 +219,37 @@ def test_django_served_by_uvicorn_without_a_lifespan_is_warned_about_at_its_firs
         assert len(collector.wait_for_logs(1, timeout=10)) == 1, output
 
 
+
+@pytest.mark.parametrize(("scope", "started", "warned"), [
+    pytest.param({"type": "http", "state": {}}, False, True, id="uvicorn-no-lifespan"),
+    pytest.param({"type": "http", "state": {}}, True, False, id="uvicorn-with-lifespan"),
+    # Django's AsyncClient gives no state: a test process that imported uvicorn.
+    pytest.param({"type": "http"}, False, False, id="asyncclient"),
+    pytest.param(None, False, False, id="no-scope"),
+])
+def test_the_lifespan_warning_is_for_a_servers_scope_only_and_said_once(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, scope: Any,
+        started: bool, warned: bool) -> None:
+    import logging
+    import sys
+
+    pytest.importorskip("uvicorn")
+    import uvicorn  # noqa: F401 - in sys.modules, as under uvicorn
+
+    from readme_metrics import django_asgi
+
+    assert "uvicorn" in sys.modules
+    monkeypatch.setattr(django_asgi, "_started", [True] if started else [])
+    monkeypatch.setattr(django_asgi, "checked", [])
+    logger = logging.getLogger("readme_metrics.test_newcomer19")
+    with caplog.at_level(logging.WARNING, logger=logger.name):
+        for _ in range(3):
+            django_asgi.check_lifespan(logger, scope)
+    said = [record for record in caplog.records
+            if record.getMessage() == django_asgi.WITHOUT_LIFESPAN]
+    assert len(said) == (1 if warned else 0), caplog.records
+
+
 # -- Sanic: README's row as written ---------------------------------------------------------
 #
 # Sanic had no README row: `sanic app:app` on the wrapped app stops (its CLI calls the Sanic
