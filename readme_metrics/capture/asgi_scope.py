@@ -26,6 +26,7 @@ from readme_metrics.capture.request import (
     header_text,
     pick_client_ip,
     server_host,
+    under_mount,
 )
 
 __all__ = ["ScopeRequest", "header", "wsgi_environ"]
@@ -88,10 +89,8 @@ def request_path(scope: Scope) -> str:
                      safe=PATH_SAFE)
     root = scope.get("root_path")
     if root:
-        root = quote(str(root).rstrip("/").encode("utf-8", "surrogateescape"),
-                     safe=PATH_SAFE)
-        if root and not (path == root or path.startswith(root + "/")):
-            path = root + path
+        path = under_mount(path, quote(str(root).rstrip("/").encode(
+            "utf-8", "surrogateescape"), safe=PATH_SAFE))
     if path.startswith("/"):
         return path
     # CONNECT's "host:port" (h11 servers pass it on whole) has no path; "*" of OPTIONS *

@@ -35,8 +35,8 @@ from readme_metrics.capture.environ_strings import PLANS_MAX, environ_strings, s
 __all__ = [
     "PATH_SAFE", "EnvironRequest", "RequestHead", "RequestSource", "authority_form", "build_url",
     "chunked_coding", "client_ip", "content_length", "forwarded", "header_text",
-    "ip_text", "pick_client_ip", "request_headers", "request_url", "server_host", "url_authority",
-    "wsgi_bytes",
+    "ip_text", "pick_client_ip", "request_headers", "request_url", "server_host", "under_mount",
+    "url_authority", "wsgi_bytes",
 ]
 
 # Keep what a valid request target may hold, escapes too. Not "#": a target has no
@@ -216,10 +216,29 @@ _ZONE = re.compile(r"[0-9A-Za-z._~-]+")
 # -- WSGI environ ----------------------------------------------------------------------
 
 
+def under_mount(target: str, mount: str) -> str:
+    """A request target (percent-encoded, as received) under the app's mount point
+    ``mount`` (SCRIPT_NAME, ASGI's root_path; quoted): a proxy serving the app under a
+    prefix passes it the rest of the path, and the server or a middleware is told the
+    prefix (waitress's ``--url-prefix``, ProxyFix's X-Forwarded-Prefix, ``--root-path``).
+    A target whose path does not start with it gets it, so the url is the one the client
+    asked for, under WSGI and ASGI alike."""
+    mount = mount.rstrip("/")
+    if not mount or not target.startswith(mount):
+        return mount + target
+    after = target[len(mount):len(mount) + 1]
+    return target if after in ("", "/", "?") else mount + target
+
+
 def _environ_target(raw: Optional[str], software: str, script_name: str, path_info: str,
                     query: str) -> str:
-    """The request target of an environ: ``raw`` (RAW_URI or REQUEST_URI), else
-    SCRIPT_NAME and PATH_INFO quoted again, and QUERY_STRING."""
+    """The request target of an environ: ``raw`` (RAW_URI or REQUEST_URI) under
+    SCRIPT_NAME (:func:`under_mount`), else SCRIPT_NAME and PATH_INFO quoted again, and
+    QUERY_STRING."""
+    if raw and script_name and (raw.startswith("/") or "://" in raw):
+        mount = (script_name if _PLAIN_PATH.fullmatch(script_name)
+                 else quote(wsgi_bytes(script_name), safe=PATH_SAFE))
+        return under_mount(_environ_target(raw, software, "", path_info, query), mount)
     if raw and not raw.isascii() and software.startswith("Werkzeug/"):
         # werkzeug's development server reads the request line as latin-1, then encodes
         # that text as UTF-8 into its WSGI strings (a raw é, C3 A9, would be logged as
