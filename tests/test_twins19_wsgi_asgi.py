@@ -164,10 +164,12 @@ SEND_HEAD_BODY = ("waitress", "werkzeug")
 #: hands it over (gunicorn and waitress 4096, werkzeug 6156, daphne 8192 bytes of 10,000;
 #: uvicorn and hypercorn all of it at once), and says how much when it is not all.
 _READ_NOTE = re.compile(r"; only \d+ bytes were read: .*")
+_CUT = re.compile(r"truncated to (\d+) (?:of \d+ bytes|bytes of a body of unknown length)")
 
 
-def normalised(log: dict[str, Any], server: str, case: str) -> dict[str, Any]:
-    """``log`` of ``case`` under ``server``, without what servers legitimately differ in."""
+def normalised(log: dict[str, Any], server: str, chunked: bool) -> dict[str, Any]:
+    """``log`` under ``server`` (of a request sent ``chunked`` or not), without what
+    servers legitimately differ in."""
     assert_valid_log(log)
     log = json.loads(json.dumps(log))
     log_id = log.pop("_id")
@@ -183,7 +185,7 @@ def normalised(log: dict[str, Any], server: str, case: str) -> dict[str, Any]:
     for header in request["headers"]:
         if header["name"].lower() == "host":
             header["value"] = "127.0.0.1:PORT"
-    if server == "waitress" and CASES[case][3] == "chunked":
+    if server == "waitress" and chunked:
         # waitress reads a chunked body whole and hands the app a Content-Length for it
         # (and no Transfer-Encoding): the environ is all a WSGI middleware sees.
         for header in request["headers"]:
@@ -191,7 +193,15 @@ def normalised(log: dict[str, Any], server: str, case: str) -> dict[str, Any]:
                 assert header["value"] == str(request["bodySize"])
                 header.update(name="Transfer-Encoding", value="chunked")
     if "postData" in request and "comment" in request["postData"]:
-        request["postData"]["comment"] = _READ_NOTE.sub("", request["postData"]["comment"])
+        comment = _READ_NOTE.sub("", request["postData"]["comment"])
+        if chunked and _CUT.search(comment):
+            # A chunked body over max_body_bytes the app left unread: its size is known
+            # where the server handed its end over with the first max_body_bytes (uvicorn,
+            # a small body in one message), else -1 (gunicorn, whose reads the capture
+            # stops at max_body_bytes).
+            comment = _CUT.sub(r"truncated to \1 of SIZE", comment)
+            request["bodySize"] = "SIZE"
+        request["postData"]["comment"] = comment
     if server in SEND_HEAD_BODY and request["method"] == "HEAD":
         assert response["content"]["size"] == response["bodySize"] > 0
         response["content"].update(size=0, text="")
@@ -221,8 +231,9 @@ def differences(wsgi: Any, asgi: Any, at: str = "") -> list[str]:
 def assert_same(wsgi_logs: dict[str, Any], wsgi: str, asgi_logs: dict[str, Any], asgi: str,
                 cases: Iterable[str]) -> None:
     """Each case's log the same under ``wsgi`` and ``asgi``, once normalised."""
-    found = {case: differences(normalised(wsgi_logs[case], wsgi, case),
-                               normalised(asgi_logs[case], asgi, case)) for case in cases}
+    found = {case: differences(normalised(wsgi_logs[case], wsgi, CASES[case][3] == "chunked"),
+                               normalised(asgi_logs[case], asgi, CASES[case][3] == "chunked"))
+             for case in cases}
     assert not any(found.values()), "\n".join(
         f"{case}: {line}" for case, lines in found.items() for line in lines)
 
