@@ -40,7 +40,7 @@ ASGI_TARGET = "tests.support.twins19_apps:asgi_app"
 #: client asked for, as docs/SERVERS.md says of ``--root-path``).
 MOUNT = "/api"
 MOUNTED = {"waitress": [f"--url-prefix={MOUNT}"], "hypercorn": [f"--root-path={MOUNT}"],
-           "uvicorn": [f"--root-path={MOUNT}"]}
+           "uvicorn": [f"--root-path={MOUNT}"], "daphne": [f"--root-path={MOUNT}"]}
 
 
 def argv(server: str, port: int, mounted: bool = False) -> list[str]:
@@ -137,7 +137,7 @@ def logs_under(server: str, collector: Collector, tmp_path: Path, cases: Iterabl
                mounted: bool = False) -> dict[str, Any]:
     """Every case sent to ``server``: case id -> the one log the collector received.
     ``mounted``: the app is served under :data:`MOUNT`, which a proxy in front strips
-    (gunicorn: ProxyFix reads it from X-Forwarded-Prefix)."""
+    (gunicorn and werkzeug: ProxyFix reads it from X-Forwarded-Prefix)."""
     port = free_port()
     ids: dict[str, str] = {}
     env = server_env(collector, **({"TWINS19_PROXY_FIX": "1"} if mounted else {}))
@@ -267,7 +267,9 @@ def test_same_log_under_wsgi_and_asgi(wsgi: str, asgi: str, collected: dict[str,
 
 MOUNTED_CASES = ["get-query", "post-form", "redirect", "head"]
 MOUNTED_PAIRS = [pytest.param("waitress", "hypercorn", id="waitress-url-prefix-hypercorn"),
-                 pytest.param("gunicorn", "uvicorn", id="gunicorn-proxyfix-uvicorn")]
+                 pytest.param("gunicorn", "uvicorn", id="gunicorn-proxyfix-uvicorn"),
+                 pytest.param("werkzeug", "daphne", id="werkzeug-proxyfix-daphne",
+                              marks=PAIRS[2].marks)]
 
 
 @pytest.mark.parametrize(("wsgi", "asgi"), MOUNTED_PAIRS)
@@ -278,7 +280,7 @@ def test_same_log_under_a_mount_point(wsgi: str, asgi: str, collected: dict[str,
     tmp, collector = collected["tmp"], collected["collector"]
     wsgi_logs = logs_under(wsgi, collector, tmp, MOUNTED_CASES, mounted=True)
     asgi_logs = logs_under(asgi, collector, tmp, MOUNTED_CASES, mounted=True)
-    for logs in (wsgi_logs, asgi_logs):
-        assert logs["get-query"]["request"]["log"]["entries"][0]["request"]["url"].split(
-            "/", 3)[3].startswith("api/json/caf%C3%A9?a=1+2&b=%2B")
+    for server, logs in ((wsgi, wsgi_logs), (asgi, asgi_logs)):
+        url = logs["get-query"]["request"]["log"]["entries"][0]["request"]["url"]
+        assert url.split("/", 3)[3].startswith("api/json/caf%C3%A9?a=1+2&b=%2B"), (server, url)
     assert_same(wsgi_logs, wsgi, asgi_logs, asgi, MOUNTED_CASES)
