@@ -21,7 +21,7 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from tests.support.fake_api import Collector, free_port
@@ -108,6 +108,10 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
 
 def log_of(collector: Collector, answer: bytes) -> dict[str, Any]:
     found = _LOG_ID.search(answer)
+    if found is None and answer.startswith(b"HTTP/1.1 400 "):
+        # The server's own 400, the app never called: daphne (Twisted) refuses a
+        # malformed multipart body so. Nothing to compare.
+        reject()
     assert found, answer[:500]
     log_id = found.group(1).decode()
     deadline = time.monotonic() + PATIENCE
