@@ -78,7 +78,8 @@ def test_a_batch_the_api_finds_too_large_is_sent_in_halves_not_dropped(
     for name in more:
         delivery.submit(item(name, b"x" * 100))
     assert delivery.flush(10.0) is True
-    assert ids(collector.logs) == names + more
+    # (In POSTs at once, as a flush behind a busy sender sends them: delivery26.)
+    assert ids(collector.logs)[:12] == names and sorted(ids(collector.logs)[12:]) == more
     assert len(collector.failed) == 3
     assert all(len(batch) <= MOST for batch in collector.batches)
     assert adds_up(delivery.stats)
