@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import socket
-import threading
 import time
 from collections.abc import Iterator
 
@@ -24,15 +23,12 @@ from hypothesis import strategies as st
 from readme_metrics.delivery import watchdog
 from tests.support.delivery import (
     MakeDelivery,
-    adds_up,
     api_key_never_logged_fixture,  # noqa: F401 - autouse
-    ids,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     new_stretch,
 )
-from tests.support.fake_api import Collector, Reply
-from tests.support.polling import wait_until
-from tests.test_exit16_findings import _submit
+from tests.support.fake_api import Collector
+from tests.test_exit16_findings import every_log_in_a_post_at_once
 
 
 class _Connection:
@@ -133,30 +129,7 @@ def test_flush_posts_every_batch_waiting_behind_busy_senders_at_once(
     POST's worth (500) and, as at close() (exit16), starts another for what is left,
     which starts the one after: every log in a POST while the API holds its answers.
     Before: the flush started one sender only, and 600 logs waited for an answer."""
-    gate = threading.Event()
-    collector.default = Reply(gate=gate)
-    delivery = make_delivery(collector.url, buffer_length=160, flush_interval=600,
-                             timeout=60.0, shutdown_timeout=60.0, max_queue_size=10000)
-    names: list[str] = []
     flushed: list[bool] = []
-    flushing = threading.Thread(target=lambda: flushed.append(delivery.flush(60.0)))
-    try:
-        for sender in range(4):
-            _submit(delivery, names, 160 * sender, 160)
-            if sender:
-                delivery.flush(0)  # a flush that waits not: one more sender takes them
-            wait_until(lambda: len(collector.received) == sender + 1)  # noqa: B023
-        _submit(delivery, names, 640, 1100)  # these wait for a sender back
-        assert len(collector.received) == 4 and delivery.stats["queued"] == 1740
-        flushing.start()
-        wait_until(lambda: len(collector.logs) == 1740)
-        assert len(collector.received) == 7
-    finally:
-        gate.set()
-        if flushing.ident:
-            flushing.join()
+    every_log_in_a_post_at_once(collector, make_delivery,
+                                lambda delivery: flushed.append(delivery.flush(60.0)))
     assert flushed == [True]
-    assert sorted(ids(collector.logs)) == sorted(names)
-    stats = delivery.stats
-    assert (stats["sent"], stats["dropped"], stats["queued"]) == (1740, 0, 0)
-    assert adds_up(stats)

@@ -27,10 +27,12 @@ from __future__ import annotations
 import signal
 import threading
 from pathlib import Path
+from typing import Callable
 
 import pytest
 import requests
 
+from readme_metrics.delivery import Delivery
 from tests.support.delivery import (
     MakeDelivery,
     adds_up,
@@ -50,20 +52,18 @@ def _submit(delivery: object, names: list[str], start: int, count: int) -> None:
         delivery.submit(item(names[-1]))  # type: ignore[attr-defined]
 
 
-def test_close_posts_every_batch_waiting_behind_busy_senders_at_once(
-        collector: Collector, make_delivery: MakeDelivery) -> None:
-    """Four senders each hold a POST of 160 logs (the API has not answered) and 1,100
-    logs wait, which the pool's rules leave to the senders back from their POSTs (no
-    fifth is started: 1,100 + 640 logs are less than four POSTs at the cap of 500
-    carry). close() then posts them all at once: the closing thread 500, one more sender
-    500, and the sender that one starts the last 100. Before: 600 of them waited for an
-    answer the API held, past the close."""
+def every_log_in_a_post_at_once(collector: Collector, make_delivery: MakeDelivery,
+                                call: Callable[[Delivery], object]) -> None:
+    """Four senders each holding a POST of 160 logs (the collector holds its answers)
+    and 1,100 logs waiting behind them; ``call(delivery)`` on a thread of its own has
+    every log posted while the API still holds its answers, in 7 POSTs, each log
+    delivered once and the stats exact once the answers come."""
     gate = threading.Event()
     collector.default = Reply(gate=gate)
     delivery = make_delivery(collector.url, buffer_length=160, flush_interval=600,
                              timeout=60.0, shutdown_timeout=60.0, max_queue_size=10000)
     names: list[str] = []
-    closing = threading.Thread(target=delivery.close)
+    calling = threading.Thread(target=call, args=(delivery,))
     try:
         for sender in range(4):
             _submit(delivery, names, 160 * sender, 160)
@@ -72,18 +72,29 @@ def test_close_posts_every_batch_waiting_behind_busy_senders_at_once(
             wait_until(lambda: len(collector.received) == sender + 1)  # noqa: B023
         _submit(delivery, names, 640, 1100)  # these wait for a sender back
         assert len(collector.received) == 4 and delivery.stats["queued"] == 1740
-        closing.start()
+        calling.start()
         # Every log in a POST while the API still holds its answers.
         wait_until(lambda: len(collector.logs) == 1740)
         assert len(collector.received) == 7
     finally:
         gate.set()
-        if closing.ident:
-            closing.join()
+        if calling.ident:
+            calling.join()
     assert sorted(ids(collector.logs)) == sorted(names)
     stats = delivery.stats
     assert (stats["sent"], stats["dropped"], stats["queued"]) == (1740, 0, 0)
     assert adds_up(stats)
+
+
+def test_close_posts_every_batch_waiting_behind_busy_senders_at_once(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    """Four senders each hold a POST of 160 logs (the API has not answered) and 1,100
+    logs wait, which the pool's rules leave to the senders back from their POSTs (no
+    fifth is started: 1,100 + 640 logs are less than four POSTs at the cap of 500
+    carry). close() then posts them all at once: the closing thread 500, one more sender
+    500, and the sender that one starts the last 100. Before: 600 of them waited for an
+    answer the API held, past the close."""
+    every_log_in_a_post_at_once(collector, make_delivery, Delivery.close)
 
 
 @pytest.mark.e2e
