@@ -53,11 +53,12 @@ def _submit(delivery: object, names: list[str], start: int, count: int) -> None:
 
 
 def every_log_in_a_post_at_once(collector: Collector, make_delivery: MakeDelivery,
-                                call: Callable[[Delivery], object]) -> None:
+                                call: Callable[[Delivery], object],
+                                posted: tuple[int, int] = (1740, 7)) -> None:
     """Four senders each holding a POST of 160 logs (the collector holds its answers)
     and 1,100 logs waiting behind them; ``call(delivery)`` on a thread of its own has
-    every log posted while the API still holds its answers, in 7 POSTs, each log
-    delivered once and the stats exact once the answers come."""
+    ``posted`` (logs, POSTs: every log, in 7 POSTs) posted while the API still holds its
+    answers, then each log delivered once and the stats exact once the answers come."""
     gate = threading.Event()
     collector.default = Reply(gate=gate)
     delivery = make_delivery(collector.url, buffer_length=160, flush_interval=600,
@@ -74,8 +75,8 @@ def every_log_in_a_post_at_once(collector: Collector, make_delivery: MakeDeliver
         assert len(collector.received) == 4 and delivery.stats["queued"] == 1740
         calling.start()
         # Every log in a POST while the API still holds its answers.
-        wait_until(lambda: len(collector.logs) == 1740)
-        assert len(collector.received) == 7
+        wait_until(lambda: len(collector.logs) == posted[0])
+        assert len(collector.received) == posted[1]
     finally:
         gate.set()
         if calling.ident:
