@@ -73,6 +73,8 @@ setup(
             "sanic>=23.6",  # README's Sanic row (tests/test_newcomer19_findings.py)
             "trio>=0.22",  # hypercorn --worker-class trio (tests/test_asgi_servers.py)
             "daphne>=4.0",  # Django's ASGI server (tests/test_asgi_client_got.py)
+            # sentry's ASGI middleware wrapped (tests/test_review91_findings.py)
+            "sentry-sdk>=1.0",
             # gunicorn -k gevent (tests/test_greenlet_servers.py); gunicorn 27 has no
             # eventlet worker any more, so eventlet is not here (its cases skip).
             "gevent>=22; platform_python_implementation == 'CPython'",

@@ -13,6 +13,8 @@ from __future__ import annotations
 import inspect
 from typing import Any, Optional
 
+from readme_metrics.asgi_single import VARIADIC  # what says nothing of a callable's arguments
+
 __all__ = ["not_an_app", "not_callable_hint"]
 
 #: What each kind of server passes the app: WSGI (environ, start_response); ASGI 3
@@ -20,16 +22,23 @@ __all__ = ["not_an_app", "not_callable_hint"]
 _ARGUMENTS = {"WSGI": ("environ", "start_response"), "ASGI": ("scope", "receive", "send")}
 
 
-def _takes(call: Any, count: int) -> Optional[bool]:
+def _takes(call: Any, count: int, meant: bool = False) -> Optional[bool]:
     """Whether ``call`` can be called with ``count`` positional arguments; None when its
     signature cannot be read. Its own signature: a wrapper made with ``functools.wraps``
-    is called with what it takes, not with what it wraps takes."""
+    is called with what it takes, not with what it wraps takes; with ``meant``, the one
+    it wraps when its own is only ``(*args, **kwargs)`` (a decorator's, which says
+    nothing of what it is meant to be called with)."""
     try:
-        inspect.signature(call, follow_wrapped=False).bind(*[None] * count)
+        signature = inspect.signature(call, follow_wrapped=False)
+        if meant and all(parameter.kind in VARIADIC
+                         for parameter in signature.parameters.values()):
+            signature = inspect.signature(call)
+    except Exception:  # no signature (a builtin, a C type, a Mock with a function spec:
+        return None    # its TypeError is inspect's, not a call's), or attributes raise
+    try:
+        signature.bind(*[None] * count)
     except TypeError:
         return False
-    except Exception:  # no signature (a builtin, a C type), or attributes that raise
-        return None
     return True
 
 
@@ -50,11 +59,16 @@ def _a_class(cls: type, kind: str) -> Optional[str]:
     ``bottle.Bottle``, ``falcon.asgi.App``): its instances take what a server passes, and
     the class itself does not make an answer. PEP 3333's application class (its
     instance is the response: it has ``__iter__``) and ASGI's classes (``__await__``,
-    or ASGI 2's, whose instances take ``(receive, send)``) are apps, and pass."""
+    or ASGI 2's, whose instances take ``(receive, send)``) are apps, and pass; so does a
+    class whose call is not only the making of an instance (a metaclass's ``__call__``,
+    its own ``__new__``), which may answer the request itself."""
     if hasattr(cls, "__iter__") or hasattr(cls, "__await__"):
         return None
-    call = _own_call(cls)
-    if call is None or not _takes(call, len(_ARGUMENTS[kind]) + 1):
+    if type(cls).__call__ is not type.__call__ or any(
+            "__new__" in vars(klass) for klass in cls.__mro__[:-1]):
+        return None  # its metaclass's __call__ or its own __new__ says what a call gives
+    call = _own_call(cls)  # an ASGI 2 class's __call__(self, receive, send) decorated: passes
+    if call is None or not _takes(call, len(_ARGUMENTS[kind]) + 1, meant=True):
         return None
     name = _name(cls)
     return (f"app is the class {name}, not an app: make the app and wrap it "

@@ -16,11 +16,11 @@ from typing import Any
 
 from readme_metrics.asgi_types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["single_callable"]
+__all__ = ["VARIADIC", "single_callable"]
 
 
 # Parameters that say nothing of how many arguments a callable means to take.
-_ANY = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 
 def _asgi2_app(app: Any) -> bool:
@@ -36,7 +36,7 @@ def _asgi2_app(app: Any) -> bool:
         if isinstance(app, type) and hasattr(app, "__await__"):
             return False  # an awaitable class: servers call it as ASGI 3
         signature = inspect.signature(app, follow_wrapped=False)
-        if all(parameter.kind in _ANY for parameter in signature.parameters.values()):
+        if all(parameter.kind in VARIADIC for parameter in signature.parameters.values()):
             # (*args, **kwargs): a decorator's; the function it wraps tells.
             signature = inspect.signature(app)
     except Exception:  # no signature (a builtin), or attributes that raise: left alone

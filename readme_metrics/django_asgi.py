@@ -43,6 +43,12 @@ WITHOUT_LIFESPAN = (
     "with_lifespan(get_asgi_application()) (from readme_metrics.django_asgi import "
     "with_lifespan) sends them before it ends")
 
+#: uvicorn's lifespan classes, one of which its ``Config.load()`` imports (``--lifespan``
+#: auto or on, off): uvicorn serves in this process. Not "uvicorn" alone, which a
+#: project's asgi.py may import for a ``__main__`` block and be served by hypercorn,
+#: whose scope has a ``state`` too and whose exit sends the logs.
+_UVICORN_SERVES = ("uvicorn.lifespan.on", "uvicorn.lifespan.off")
+
 #: Not empty once a server started the lifespan of an application wrapped here, and
 #: once :func:`check_lifespan` has run (each once per process).
 _started: list[bool] = []
@@ -55,12 +61,13 @@ def check_lifespan(logger: Any, scope: Any) -> None:
     chain, with its ``scope``: uvicorn runs the lifespan before it serves any, so by
     then ``_started`` says whether it reached one. A scope without the lifespan's
     ``state`` is no server's (Django's ``AsyncClient``, in a test process that imported
-    uvicorn). Other servers are left alone: daphne and hypercorn end through Python's
-    exit, which sends the logs."""
+    uvicorn). Other servers are left alone, uvicorn imported or not (``_UVICORN_SERVES``):
+    daphne and hypercorn end through Python's exit, which sends the logs."""
     if checked:
         return
     checked.append(True)
-    if not _started and "uvicorn" in sys.modules and "state" in (scope or ()):
+    if (not _started and "state" in (scope or ())
+            and any(name in sys.modules for name in _UVICORN_SERVES)):
         logger.warning(WITHOUT_LIFESPAN)
 
 

@@ -234,11 +234,11 @@ def test_the_lifespan_warning_is_for_a_servers_scope_only_and_said_once(
     import sys
 
     pytest.importorskip("uvicorn")
-    import uvicorn  # noqa: F401 - in sys.modules, as under uvicorn
+    import uvicorn.lifespan.on  # noqa: F401 - in sys.modules, as uvicorn's Config.load() has it
 
     from readme_metrics import django_asgi
 
-    assert "uvicorn" in sys.modules
+    assert "uvicorn.lifespan.on" in sys.modules
     monkeypatch.setattr(django_asgi, "_started", [True] if started else [])
     monkeypatch.setattr(django_asgi, "checked", [])
     logger = logging.getLogger("readme_metrics.test_newcomer19")
