@@ -75,6 +75,7 @@ setup(
             "daphne>=4.0",  # Django's ASGI server (tests/test_asgi_client_got.py)
             # sentry's ASGI middleware wrapped (tests/test_review91_findings.py)
             "sentry-sdk>=1.0",
+            "wrapt>=1.14",  # a wrapt decorator's app (tests/test_review91_findings.py)
             # gunicorn -k gevent (tests/test_greenlet_servers.py); gunicorn 27 has no
             # eventlet worker any more, so eventlet is not here (its cases skip).
             "gevent>=22; platform_python_implementation == 'CPython'",

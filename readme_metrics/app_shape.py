@@ -29,12 +29,15 @@ def _takes(call: Any, count: int, meant: bool = False) -> Optional[bool]:
     it wraps when its own is only ``(*args, **kwargs)`` (a decorator's, which says
     nothing of what it is meant to be called with)."""
     try:
+        if call.__class__ is not type(call):
+            return None  # a proxy (wrapt's, a Mock's spec): the signature is of what it
+            # stands for, not of what it takes (a wrapper passing it one argument more)
         signature = inspect.signature(call, follow_wrapped=False)
         if meant and all(parameter.kind in VARIADIC
                          for parameter in signature.parameters.values()):
             signature = inspect.signature(call)
-    except Exception:  # no signature (a builtin, a C type, a Mock with a function spec:
-        return None    # its TypeError is inspect's, not a call's), or attributes raise
+    except Exception:  # no signature (a builtin, a C type, a __call__ in __slots__: its
+        return None    # TypeError is inspect's, not a call's), or attributes that raise
     try:
         signature.bind(*[None] * count)
     except TypeError:

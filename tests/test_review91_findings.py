@@ -65,8 +65,44 @@ class _MetaAnswers(metaclass=_Answering):
         return _hello(environ, start_response)
 
 
+def _with_config(config: Any, environ: Any, start_response: Any) -> Any:
+    assert config == {"db": "ready"}
+    return _hello(environ, start_response)
+
+
+class _Injecting:
+    """wrapt's ``FunctionWrapper`` shape: it stands for the function it wraps (its
+    ``__class__``, ``__code__``: inspect reads that function's signature) and passes it
+    one argument more. Read as taking (config, environ, start_response), it was refused."""
+
+    def __init__(self, wrapped: Any) -> None:
+        self.__wrapped__ = wrapped
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> Any:
+        return type(self.__wrapped__)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__wrapped__, name)
+
+    def __call__(self, *args: Any) -> Any:
+        return self.__wrapped__({"db": "ready"}, *args)
+
+
+def _wrapt_injecting() -> Any:
+    wrapt = pytest.importorskip("wrapt")
+
+    @wrapt.decorator
+    def with_config(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        return wrapped({"db": "ready"}, *args, **kwargs)
+
+    return with_config(_with_config)
+
+
 @pytest.mark.parametrize("make", [
     pytest.param(lambda: mock.Mock(spec=_hello, side_effect=_hello), id="Mock-spec"),
+    pytest.param(lambda: _Injecting(_with_config), id="proxy-injecting-an-argument"),
+    pytest.param(_wrapt_injecting, id="wrapt-decorator-injecting-an-argument"),
     pytest.param(lambda: mock.Mock(spec_set=_hello, side_effect=_hello), id="Mock-spec_set"),
     pytest.param(lambda: _NewAnswers, id="class-own-new"),
     pytest.param(lambda: _MetaAnswers, id="class-metaclass-call"),
