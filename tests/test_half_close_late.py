@@ -21,9 +21,12 @@ from __future__ import annotations
 import socket
 import ssl
 import time
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
 from tests.support.fake_api import Collector, free_port
 from tests.support.half_close_app import HOLD
@@ -192,12 +195,12 @@ def test_a_half_closed_body_read_after_the_start_is_logged_once(
 
 
 def _tls_half_closed(port: int, ca: Path, prefix: str, parts: tuple[bytes, bytes],
-                     declared: int) -> bytes:
+                     declared: int, route: str = "noread") -> bytes:
     """:func:`_half_closed_short` over TLS: the head and ``parts[0]``, then (the server
     read them, the app holds its loop) ``parts[1]``, and the client shuts its side (a
     FIN, no close_notify: shut through a duplicate of the descriptor, the TLS session
     still reads), read until the server closed."""
-    return tls_in_parts(port, ca, prefix, parts, declared, 1, HOLD / 3)
+    return tls_in_parts(port, ca, prefix, parts, declared, 1, HOLD / 3, route)
 
 
 def tls_options(server: str, certificates: Certificates) -> list[str]:
@@ -238,6 +241,61 @@ def tls_in_parts(port: int, ca: Path, prefix: str, parts: tuple[bytes, ...],
     return bytes(got)
 
 
+# A TLS client's end (a FIN, no close_notify) that hypercorn reads before the answer is
+# written closes its TLS transport (asyncio's StreamReaderProtocol over TLS: no half-close)
+# and drops the answer, bare or wrapped. The rows below need the server to read the head
+# before the end comes (HOLD / 3 later); a server held up that long (CI, load 9 to 12 on 2
+# cores) reads them together, and the app's answer is lost whoever sends it (flake20: the
+# rest and end sent 0 to 5 ms after the head, hypercorn-uvloop whole: nothing for 10 of 30
+# bare clients, 5 of 30 wrapped; short 11 of 18 and 9 of 18; asyncio's whole 6 of 18 and
+# 7 of 18; sent 298 to 313 ms after it, around the hold's end and the capture's grace: 0
+# of 96 each). A play whose every answer is the bare app's whole 200 or nothing at all,
+# one nothing at least, is played again, at most TLS_AGAIN times; any other answer fails
+# at once, and a wrapped app that loses its answer every time fails still. A lost answer's
+# app holds the loop all the same, while its client has its nothing at once: the next
+# request comes in that hold and loses too (bare after a lost wrapped, light load: 3 of
+# 11, else 0 of 9; wrapped after a lost bare 3 of 3). The play again starts once the
+# server answered a plain request (:func:`_settled`).
+TLS_AGAIN = 2
+
+
+def _whole(answer: bytes) -> bool:
+    status, body = _status_and_body(answer)
+    return status.startswith(b"HTTP/1.1 200") and body == b"ok"
+
+
+def _of_url(tail: str, log: dict[str, Any]) -> bool:
+    return bool(log["request"]["log"]["entries"][0]["request"]["url"].endswith(tail))
+
+
+def _settled(port: int, ca: Path) -> None:
+    """Once the server answered a plain request over TLS: any app that held its loop
+    (a lost answer's) is past its hold."""
+    requests.get(f"https://localhost:{port}/bare/settle", verify=str(ca),
+                 timeout=10).raise_for_status()
+
+
+def lost_to_the_end(answers: list[bytes]) -> bool:
+    """Whether a play of bare and wrapped answers is the race with the client's end that
+    the bare app loses too: each answer whole (200, "ok") or nothing, one nothing at
+    least."""
+    return (all(not answer or _whole(answer) for answer in answers)
+            and not all(answers))
+
+
+@pytest.mark.parametrize("answers, again", [
+    ([b"HTTP/1.1 200 \r\nx: y\r\n\r\nok", b"", b"HTTP/1.1 200 \r\n\r\nok"], True),
+    ([b"", b"HTTP/1.1 200 \r\n\r\nok", b"HTTP/1.1 200 \r\n\r\nok"], True),
+    ([b"", b"", b""], True),
+    ([b"HTTP/1.1 200 \r\n\r\nok"] * 3, False),
+    ([b"HTTP/1.1 200 \r\n\r\nok", b"HTTP/1.1 400 \r\n\r\nbad", b""], False),
+    ([b"HTTP/1.1 200 \r\n\r\nok", b"HTTP/1.1 200 \r\n\r\no", b""], False),
+], ids=["wrapped-nothing", "bare-nothing", "all-nothing", "all-whole", "a-400",
+        "a-short-body"])
+def test_only_answers_lost_whole_are_played_again(answers: list[bytes], again: bool) -> None:
+    assert lost_to_the_end(answers) is again
+
+
 @pytest.mark.parametrize("server", [  # (review76: each server and loop over TLS)
     "hypercorn", "uvicorn",
     pytest.param("hypercorn-uvloop", marks=NO_UVLOOP),
@@ -253,22 +311,32 @@ def test_over_tls_the_rest_in_the_socket_is_not_counted(
     close_notify) before the wrapped app answered: no answer, short rest or whole (the
     bare app's client got its 200). Over TLS the socket's bytes say nothing of the body:
     no turn, the bare app's answer, the body logged as far as hypercorn had it, said
-    incomplete."""
+    incomplete. A server held up until the end came loses the answer, bare or wrapped:
+    such a play is played again (:data:`TLS_AGAIN`, flake20)."""
     certificates = make_certificates(tmp_path)
     port = free_port()
     argv = [*SERVERS[server](port), *tls_options(server, certificates)]
     parts = (b"short", rest)
     with serve(argv, server_env(collector), tmp_path, port, host="localhost",
                ca=certificates.ca):
-        bare = _tls_half_closed(port, certificates.ca, "bare", parts, 20)
-        wrapped = [_tls_half_closed(port, certificates.ca, "wrap", parts, 20)
-                   for _ in range(2)]
-        logs = collector.wait_for_logs(2)
+        for play in range(TLS_AGAIN + 1):
+            if play:
+                _settled(port, certificates.ca)
+            # Each wrapped request named by its play, its log found by it (a lost
+            # answer's request may be logged or not).
+            tags = [f"noread?play={play}.{index}" for index in range(2)]
+            bare = _tls_half_closed(port, certificates.ca, "bare", parts, 20)
+            wrapped = [_tls_half_closed(port, certificates.ca, "wrap", parts, 20, tag)
+                       for tag in tags]
+            if not lost_to_the_end([bare, *wrapped]):
+                break
+        logs = [collector.wait_for_log(partial(_of_url, tag)) for tag in tags]
     assert _status_and_body(bare)[0].startswith(b"HTTP/1.1 200"), bare
     assert _status_and_body(bare)[1] == b"ok", bare
     for answer in wrapped:
         assert _status_and_body(answer) == _status_and_body(bare), (bare, answer)
-    assert len(logs) == 2, logs
+    urls = [log["request"]["log"]["entries"][0]["request"]["url"] for log in collector.logs]
+    assert all("/wrap/" in url for url in urls), urls  # the bare app's requests: none
     for log in logs:
         post = log["request"]["log"]["entries"][0]["request"]["postData"]
         assert post == {"mimeType": "text/plain", "text": "short", "comment":
