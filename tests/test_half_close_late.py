@@ -255,7 +255,9 @@ def tls_in_parts(port: int, ca: Path, prefix: str, parts: tuple[bytes, ...],
 # app holds the loop all the same, while its client has its nothing at once: the next
 # request comes in that hold and loses too (bare after a lost wrapped, light load: 3 of
 # 11, else 0 of 9; wrapped after a lost bare 3 of 3). The play again starts once the
-# server answered a plain request (:func:`_settled`).
+# server answered a plain request (:func:`_settled`). hypercorn's rows only: uvicorn's
+# TLS (its own protocol, which answers after the end) lost none, rest and end with the
+# head (12 of 12), and neither server over plain TCP (88 of 88: the rows above).
 TLS_AGAIN = 2
 
 
@@ -328,7 +330,7 @@ def test_over_tls_the_rest_in_the_socket_is_not_counted(
             bare = _tls_half_closed(port, certificates.ca, "bare", parts, 20)
             wrapped = [_tls_half_closed(port, certificates.ca, "wrap", parts, 20, tag)
                        for tag in tags]
-            if not lost_to_the_end([bare, *wrapped]):
+            if not (server.startswith("hypercorn") and lost_to_the_end([bare, *wrapped])):
                 break
         logs = [collector.wait_for_log(partial(_of_url, tag)) for tag in tags]
     assert _status_and_body(bare)[0].startswith(b"HTTP/1.1 200"), bare
