@@ -28,7 +28,7 @@ from functools import lru_cache
 from ipaddress import IPv6Address, ip_address
 from operator import itemgetter
 from typing import Mapping, Optional, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, unquote_to_bytes
 
 from readme_metrics.capture.environ_strings import PLANS_MAX, environ_strings, small_shape
 
@@ -222,12 +222,25 @@ def under_mount(target: str, mount: str) -> str:
     prefix passes it the rest of the path, and the server or a middleware is told the
     prefix (waitress's ``--url-prefix``, ProxyFix's X-Forwarded-Prefix, ``--root-path``).
     A target whose path does not start with it gets it, so the url is the one the client
-    asked for, under WSGI and ASGI alike."""
+    asked for, under WSGI and ASGI alike. Servers and routers match the mount on the
+    decoded path, so the target's is compared decoded: ``/a%70i/x`` and ``/caf%c3%a9/x``
+    start with ``/api`` and ``/caf%C3%A9`` (review92). A target without a path (``*`` of
+    OPTIONS *) is under no mount."""
     mount = mount.rstrip("/")
-    if not mount or not target.startswith(mount):
-        return mount + target
-    after = target[len(mount):len(mount) + 1]
-    return target if after in ("", "/", "?") else mount + target
+    if not mount or not target.startswith("/"):
+        return mount + target if target.startswith("/") else target
+    if target.startswith(mount) and target[len(mount):len(mount) + 1] in ("", "/", "?"):
+        return target
+    want = unquote_to_bytes(mount)
+    path = target.partition("?")[0]
+    for end, char in enumerate(path + "/"):
+        if char == "/" and end:
+            got = unquote_to_bytes(path[:end])
+            if got == want:
+                return target
+            if len(got) >= len(want):
+                break
+    return mount + target
 
 
 def _environ_target(raw: Optional[str], software: str, script_name: str, path_info: str,
@@ -257,7 +270,8 @@ def _environ_target(raw: Optional[str], software: str, script_name: str, path_in
         return ""
     # No raw request target (wsgiref, direct calls): PATH_INFO is decoded, so encode it
     # again. QUERY_STRING is raw (PEP 3333) and stays as received.
-    path = script_name + path_info
+    # "*" of OPTIONS * is under no mount point (waitress keeps --url-prefix's SCRIPT_NAME).
+    path = path_info if path_info == "*" else script_name + path_info
     target = path if _PLAIN_PATH.fullmatch(path) else quote(wsgi_bytes(path), safe=PATH_SAFE)
     if not target.startswith("/"):
         # wsgiref puts the request target in PATH_INFO whatever its form: CONNECT's

@@ -27,14 +27,16 @@ class _Quiet(WSGIRequestHandler):
 
 
 @contextmanager
-def waitress_served(app: Any, threads: int) -> Iterator[int]:
-    """``app`` served by waitress on a free port of 127.0.0.1 until the block ends; the
-    port. Its loop runs in a thread of its own that also closes the server: closed from
-    the test's thread, the socket went while that loop's select() waited on it, and the
-    thread died on EBADF (pytest's unhandled-thread-exception warning in a full run)."""
+def waitress_served(app: Any, threads: int, **adjustments: Any) -> Iterator[int]:
+    """``app`` served by waitress (with ``adjustments``, as ``url_prefix``) on a free port
+    of 127.0.0.1 until the block ends; the port. Its loop runs in a thread of its own
+    that also closes the server: closed from the test's thread, the socket went while
+    that loop's select() waited on it, and the thread died on EBADF (pytest's
+    unhandled-thread-exception warning in a full run)."""
     import waitress
 
-    server: Any = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads)
+    server: Any = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads,
+                                                **adjustments)
     stop = threading.Event()
 
     def run() -> None:
