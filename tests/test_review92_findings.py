@@ -2,13 +2,16 @@
 under_mount): a raw request target that starts with the mount point percent-encoded
 otherwise than the quoted SCRIPT_NAME or root_path (a lower-case hex digit, an unreserved
 character or a "/" encoded) was logged with the mount point twice, and OPTIONS * under
-a mount point as "/api*". Real servers on 127.0.0.1 (werkzeug's development server with
-werkzeug's DispatcherMiddleware outside the middleware; waitress --url-prefix), raw
-request lines from a socket; each failed on main at 9c89abd and passes with the fix."""
+a mount point as "/api*"; gunicorn's SCRIPT_NAME, percent-encoded as gunicorn takes it,
+was quoted again. Real servers on 127.0.0.1 (werkzeug's development server with
+werkzeug's DispatcherMiddleware outside the middleware; waitress --url-prefix; gunicorn
+with SCRIPT_NAME), raw request lines; each failed on main at 9c89abd and passes with the
+fix."""
 
 from __future__ import annotations
 
 import socket
+import sys
 from typing import Any
 from urllib.parse import quote
 
@@ -129,3 +132,27 @@ def test_a_target_starting_with_the_mount_in_any_encoding_keeps_it_once(
     other = "/" + "/".join(_encoded_otherwise(data, part) for part in rest)
     if not other.startswith(quoted) and rest[:len(mount)] != mount:
         assert under_mount(other, quoted) == quoted + other
+
+
+def test_gunicorn_script_name_given_percent_encoded_is_not_doubled(
+        collector: Collector, tmp_path: Any) -> None:
+    """gunicorn matches its SCRIPT_NAME (environment or header) to the raw path, as
+    given, and passes it on so: a mount with a space or a non-ASCII letter is given
+    percent-encoded (``SCRIPT_NAME=/my%20app``). It was quoted again, and /my%20app/x was
+    logged /my%2520app/my%20app/x."""
+    pytest.importorskip("gunicorn")
+    import requests
+
+    from tests.support.ports import free_port
+    from tests.test_e2e_servers import GUNICORN, serve, server_env
+
+    port = free_port()
+    argv = [sys.executable, *GUNICORN, "--worker-class=sync", f"--bind=127.0.0.1:{port}",
+            "tests.support.twins19_apps:wsgi_app"]
+    env = server_env(collector, SCRIPT_NAME="/my%20app")
+    with serve(argv, env, tmp_path, port) as base:
+        for path in ("/my%20app/x", "/my%20app/caf%C3%A9"):
+            assert requests.get(base + path, headers={"X-Api-Key": "k"},
+                                timeout=10).status_code < 500
+        urls = _logged_urls(collector, 2)
+    assert urls == sorted(f"{base}{path}" for path in ("/my%20app/x", "/my%20app/caf%C3%A9"))

@@ -249,9 +249,14 @@ def _environ_target(raw: Optional[str], software: str, script_name: str, path_in
     SCRIPT_NAME (:func:`under_mount`), else SCRIPT_NAME and PATH_INFO quoted again, and
     QUERY_STRING."""
     if raw and script_name and (raw.startswith("/") or "://" in raw):
+        target = _environ_target(raw, software, "", path_info, query)
+        if software.startswith("gunicorn/") and under_mount(target, script_name) == target:
+            # gunicorn matches its SCRIPT_NAME (environment, header) to the raw path as
+            # given and passes it on so, percent-encoded (/my%20app): not quoted again.
+            return target
         mount = (script_name if _PLAIN_PATH.fullmatch(script_name)
                  else quote(wsgi_bytes(script_name), safe=PATH_SAFE))
-        return under_mount(_environ_target(raw, software, "", path_info, query), mount)
+        return under_mount(target, mount)
     if raw and not raw.isascii() and software.startswith("Werkzeug/"):
         # werkzeug's development server reads the request line as latin-1, then encodes
         # that text as UTF-8 into its WSGI strings (a raw é, C3 A9, would be logged as
