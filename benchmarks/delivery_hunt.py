@@ -278,6 +278,19 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
                                   "for 10 s, then 1 POST in 10 never answered, the others "
                                   "in 50 ms", slow_then(10.0, 8.0, sometimes_dead(10)),
                                   lambda d: drive(d, 1000, 35)),
+    # review92: the same with a small queue (logs held by POSTs taken for lost count
+    # against max_queue_size), and 1 POST in 3 black-holed.
+    "slow-then-dead-q": lambda: run("slow-then-dead with max_queue_size 3000",
+                                    slow_then(10.0, 8.0, sometimes_dead(10)),
+                                    lambda d: drive(d, 1000, 35), max_queue_size=3000),
+    "slow-then-dead3-q": lambda: run("slow-then-dead, 1 POST in 3 never answered, "
+                                     "max_queue_size 3000",
+                                     slow_then(10.0, 8.0, sometimes_dead(3)),
+                                     lambda d: drive(d, 1000, 35), max_queue_size=3000),
+    "close-slow-then-dead3": lambda: run("1,000/s 14 s, the API answering in 8 s for 10 s, "
+                                         "then 1 POST in 3 never answered; close() at once",
+                                         slow_then(10.0, 8.0, sometimes_dead(3)),
+                                         lambda d: drive(d, 1000, 14), close_at_once=True),
     "long-tail": lambda: run("1,000/s 20 s, answers log-normal, p50 50 ms, p99 2 s",
                              long_tail(0.05, 2.0), lambda d: drive(d, 1000, 20)),
     "ramp": lambda: run("1,000/s 40 s, API 50 ms -> 5 s over 15 s and back over 15 s",

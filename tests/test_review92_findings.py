@@ -10,7 +10,6 @@ fix."""
 
 from __future__ import annotations
 
-import socket
 import sys
 from typing import Any
 from urllib.parse import quote
@@ -24,21 +23,14 @@ from readme_metrics.capture.asgi_scope import request_path
 from readme_metrics.capture.request import PATH_SAFE, under_mount
 from tests.support.contract import inline_options, json_app
 from tests.support.fake_api import Collector
+from tests.support.raw_requests import answer_to
 from tests.support.wsgi_servers import served, waitress_served
 
 
 def _ask(port: int, line: str) -> bytes:
     """``line`` (a request line) sent raw to 127.0.0.1:``port``; the answer's status line."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(f"{line}\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-                     .encode("latin-1"))
-        answer = b""
-        while b"\r\n" not in answer:
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            answer += chunk
-    return answer.split(b"\r\n", 1)[0]
+    head = f"{line}\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    return answer_to(port, head.encode("latin-1")).split(b"\r\n", 1)[0]
 
 
 def _logged_urls(collector: Collector, count: int) -> list[str]:
