@@ -116,14 +116,21 @@ def _encoded_otherwise(data: st.DataObject, text: str) -> str:
 def test_a_target_starting_with_the_mount_in_any_encoding_keeps_it_once(
         mount: list[str], rest: list[str], data: st.DataObject) -> None:
     """A target whose decoded path starts with the mount point is logged as received;
-    one whose does not gets the mount point in front once."""
+    one that starts with the mount's last segments (a router's mount behind the server's
+    prefix) gets the segments before them; one that starts with none of its segments
+    gets the mount point in front once."""
     quoted = quote("/" + "/".join(mount), safe=PATH_SAFE)
     sent = "/" + "/".join(_encoded_otherwise(data, part) for part in mount + rest)
     assert under_mount(sent, quoted) == sent
     assert under_mount(sent + "?q=1", quoted + "/") == sent + "?q=1"
     other = "/" + "/".join(_encoded_otherwise(data, part) for part in rest)
-    if not other.startswith(quoted) and rest[:len(mount)] != mount:
+    if not set(rest[:1]) & set(mount):
         assert under_mount(other, quoted) == quoted + other
+    if len(set(mount)) == len(mount) > 1:
+        cut = data.draw(st.integers(1, len(mount) - 1))
+        inner = "/" + "/".join(_encoded_otherwise(data, part) for part in mount[cut:] + rest)
+        outer = quote("/" + "/".join(mount[:cut]), safe=PATH_SAFE)
+        assert under_mount(inner, quoted) == outer + inner
 
 
 def test_gunicorn_script_name_given_percent_encoded_is_not_doubled(
@@ -148,3 +155,24 @@ def test_gunicorn_script_name_given_percent_encoded_is_not_doubled(
                                 timeout=10).status_code < 500
         urls = _logged_urls(collector, 2)
     assert urls == sorted(f"{base}{path}" for path in ("/my%20app/x", "/my%20app/caf%C3%A9"))
+
+
+def test_a_router_mount_behind_a_server_prefix_is_not_doubled(collector: Collector) -> None:
+    """waitress --url-prefix=/api (a proxy strips /api) and werkzeug's
+    DispatcherMiddleware mounting /sub around the middleware: SCRIPT_NAME /api/sub, the
+    raw target /sub/x. Main logged /api/sub/sub/x; the client asked for /api/sub/x."""
+    pytest.importorskip("werkzeug")
+    pytest.importorskip("waitress")
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    middleware = _middleware(collector)
+    app = DispatcherMiddleware(json_app, {"/sub": middleware})
+    try:
+        with waitress_served(app, threads=2, url_prefix="/api") as port:
+            for target in ("/sub/x", "/api/sub/y"):
+                assert _ask(port, f"GET {target} HTTP/1.1").endswith(b"200 OK")
+            urls = _logged_urls(collector, 2)
+    finally:
+        middleware.close()
+    base = f"http://127.0.0.1:{port}"
+    assert urls == [f"{base}/api/sub/x", f"{base}/api/sub/y"]

@@ -224,23 +224,36 @@ def under_mount(target: str, mount: str) -> str:
     A target whose path does not start with it gets it, so the url is the one the client
     asked for, under WSGI and ASGI alike. Servers and routers match the mount on the
     decoded path, so the target's is compared decoded: ``/a%70i/x`` and ``/caf%c3%a9/x``
-    start with ``/api`` and ``/caf%C3%A9`` (review92). A target without a path (``*`` of
-    OPTIONS *) is under no mount."""
+    start with ``/api`` and ``/caf%C3%A9``. A router's mount inside the server's prefix
+    (``/sub`` of ``/api/sub``, a DispatcherMiddleware or Starlette Mount behind
+    ``--url-prefix /api``) is in the target already: only the prefix before it is added
+    (review92). A target without a path (``*`` of OPTIONS *) is under no mount."""
     mount = mount.rstrip("/")
-    if not mount or not target.startswith("/"):
-        return mount + target if target.startswith("/") else target
-    if target.startswith(mount) and target[len(mount):len(mount) + 1] in ("", "/", "?"):
+    if not target.startswith("/"):
         return target
+    start = 0
+    while start != -1 and start < len(mount):
+        if _starts_with(target, mount[start:]):
+            return mount[:start] + target
+        start = mount.find("/", start + 1)
+    return mount + target
+
+
+def _starts_with(target: str, mount: str) -> bool:
+    """True if the path of ``target`` starts with the segments of ``mount``, both
+    percent-decoded."""
+    if target.startswith(mount) and target[len(mount):len(mount) + 1] in ("", "/", "?"):
+        return True
     want = unquote_to_bytes(mount)
     path = target.partition("?")[0]
     for end, char in enumerate(path + "/"):
         if char == "/" and end:
             got = unquote_to_bytes(path[:end])
             if got == want:
-                return target
+                return True
             if len(got) >= len(want):
                 break
-    return mount + target
+    return False
 
 
 def _environ_target(raw: Optional[str], software: str, script_name: str, path_info: str,
