@@ -153,35 +153,25 @@ def verdict() -> None:
 
 def cut_lost(stretch: Stretch, before: float, waited: float) -> None:
     """The exchanges following ``stretch`` begun before ``before`` and still unanswered
-    were taken for lost (a later one was answered fast: they may sit on connections that
-    will never answer, :meth:`Stretch.slow`): each is cut once it has waited ``waited``
-    seconds (``timeout``, or the learned tail's wait, :meth:`Stretch.lost_wait`), not at
-    the bound stretched meanwhile: now for those that have. A bound stretched for a black
-    hole (12, 24 s) held them that long after the API answered again, their logs counted
-    against ``max_queue_size``: after a 20 s black hole at 1,000 logs/s the queue stayed
-    full 5 to 5.5 s more (delivery22). One whose bound ends before ``waited`` is waited
-    that long too, as the watchdog spares a POST taken for lost at its bound
-    (:meth:`Stretch.spare`): unanswered then, it was lost indeed
-    (:meth:`Stretch.spared_lost`). Before delivery26 it was cut at its bound (3 s while
-    the tail's wait was 16 s), and a spared one at its spared bound as lost without
-    ending the sparing. They grow no bound. One spared already keeps its own wait."""
+    were lost (a later one was answered fast: they sit on connections that will never
+    answer, :meth:`Stretch.slow`): each is cut once it has waited ``waited`` seconds
+    (``timeout``), now for those that have, not at the bound stretched meanwhile. They
+    grow no bound. A bound stretched for a black hole (12, 24 s) held them that long
+    after the API answered again, their logs counted against ``max_queue_size``: after a
+    20 s black hole at 1,000 logs/s the queue stayed full 5 to 5.5 s more (delivery22)."""
     now = time.monotonic()
     with _lock:
         earliest = math.inf
         for _, _, due in list(_heap):
-            if (due.stretch is not stretch or not due.deadline or due.lost or due.spared
+            if (due.stretch is not stretch or not due.deadline or due.lost
                     or due.began >= before or due.verdict_at):
                 continue
             due.lost = True
-            at = min(max(due.began + waited, now), due.until)
-            if at == due.deadline:
-                continue
-            # (A deadline moved later leaves its earlier entry in the heap: _watch skips
-            # an entry earlier than its limit's deadline.)
-            due.spared = at > due.deadline
-            due.deadline, due.bound = at, at - due.began
-            heapq.heappush(_heap, (at, next(_order), due))
-            earliest = min(earliest, at)
+            at = due.began + waited
+            if at < due.deadline:
+                due.deadline, due.bound = max(at, now), waited
+                heapq.heappush(_heap, (due.deadline, next(_order), due))
+                earliest = min(earliest, due.deadline)
         if earliest < _sleeping_until:
             _wake.notify()
 
@@ -281,9 +271,7 @@ def _watch() -> None:
         while True:
             now = time.monotonic()
             while _heap and (not _heap[0][2].deadline or _heap[0][0] <= now):
-                at, _, due = heapq.heappop(_heap)
-                if at < due.deadline:  # moved later (cut_lost): its own entry comes then
-                    continue
+                _, _, due = heapq.heappop(_heap)
                 if due.deadline and due.stretch is not None and (
                         _stretched(due, due.stretch, now) or _spared(due, due.stretch, now)):
                     continue
@@ -339,16 +327,14 @@ def _spared(due: Limit, stretch: Stretch, now: float) -> bool:
     begun after it was answered fast): :meth:`Stretch.spare`; one spared already that
     reached its deadline again was lost indeed (:meth:`Stretch.spared_lost`: cut it).
     Taken for slow, at ``timeout``: :meth:`Stretch.slowing`."""
-    if (due.verdict_at or due.deadline >= due.until
+    if (due.lost or due.verdict_at or due.deadline >= due.until
             or not any(_connected(connection) for connection in due.connections)):
-        return False
-    if due.spared:  # (never slow again: a POST begun after it was answered fast)
-        stretch.spared_lost(now)
-        return False
-    if due.lost:
         return False
     if stretch.slow(due.began):
         wait = stretch.slowing(due.bound, due.began)
+    elif due.spared:
+        stretch.spared_lost(now)
+        return False
     else:
         wait = stretch.spare(due.bound, now)
         due.spared = wait is not None
