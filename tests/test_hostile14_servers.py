@@ -455,19 +455,21 @@ CLAMPED = {("werkzeug", "pipe-read-past"), ("wsgiref", "pipe-read-past")}
 # the bare app loses too: both clients get nothing almost every time (hostile17, two runs
 # of half-close-read-some: 3 and 0 answers of 100 bare, 5 and 0 wrapped; a bare app
 # answering 1 ms later loses more often than the wrapped one; CI once saw the bare app
-# win alone).
-# A pair where only the bare app's whole answer came and the wrapped app's client got
-# nothing is played again, up to twice; any other difference fails at once.
+# win alone, and a CI at load 9 to 11 the wrapped app alone).
+# A pair where one client got the app's whole answer and the other nothing at all is
+# played again, up to twice (the bare app losing hides no defect of the wrapped one's);
+# any other difference fails at once.
 # tests/test_hostile17_daphne.py checks the middleware's share without a clock: every
 # message reaches daphne's send within the app's own step, wrapped as bare.
 DAPHNE_HALF_CLOSE_AGAIN = 2
 
 
 def lost_to_the_fin(server: str, name: str, bare: bytes, wrapped: bytes) -> bool:
-    """Whether a differing pair is daphne's race with a half-closing client: the bare
-    app's answer whole, nothing at all for the wrapped one's client."""
-    return (server == "daphne" and name.startswith("half-close") and wrapped == b""
-            and _complete(bare))
+    """Whether a differing pair is daphne's race with a half-closing client: one app's
+    answer whole, nothing at all for the other's client."""
+    return (server == "daphne" and name.startswith("half-close")
+            and ((wrapped == b"" and _complete(bare))
+                 or (bare == b"" and _complete(wrapped))))
 
 
 # (``half-close-short`` raced until asgi9: when the client's end came while the capture
