@@ -97,7 +97,9 @@ def _without_redacted_cookies(name: str, value: str, redactor: Optional[Redactor
         return value
     lowered = lower(name).replace("_", "-")
     if lowered in ("cookie", "cookie2"):
-        return _cookies_redacted(value, redactor.denies)
+        # (Most Cookie headers name no denied cookie: one look at the whole value, not a
+        # Python call per cookie.)
+        return _cookies_redacted(value, redactor.denies) if redactor.may_deny(value) else value
     if lowered == "set-cookie":
         first, semicolon, attributes = value.partition(";")  # attributes are no cookies
         cookie, equals, cookie_value = first.partition("=")
@@ -133,6 +135,13 @@ _PLAIN_NAMES: set[str] = set()
 # GET's log, inline, 350,790 instructions with one a header, 348,521 with this, 347,715
 # on d7467c6; callgrind, secrets16).
 _PLAIN_LONGEST = [0]
+# By redactor: the plain names its lists leave as they are, which headers() then takes
+# as it takes _PLAIN_NAMES without lists (a value opening as JSON aside), instead of
+# asking the lists about both spellings of the name in every log (docs/PERFORMANCE.md,
+# speed9). A redactor's lists never change. Bounded: a few redactors (a process has one
+# a middleware), each as _PLAIN_NAMES; another redactor asks the lists as before.
+_PASSED: dict[Redactor, set[str]] = {}
+_PASSED_MAX = 8
 _NO_NAMES: frozenset[str] = frozenset()
 
 
@@ -288,8 +297,10 @@ def headers(
     out = []
     noted: dict[str, str] = {}
     roles = _ROLES.get
-    # Without lists, a plain header (see _PLAIN_NAMES) only has the key looked for.
-    plain = _PLAIN_NAMES if redactor is None else _NO_NAMES
+    # A plain header (see _PLAIN_NAMES) the lists leave as it is only has the key looked
+    # for (learned below, see _PASSED).
+    passed = None if redactor is None else _PASSED.get(redactor) or _passed(redactor)
+    plain = _PLAIN_NAMES if redactor is None else _NO_NAMES if passed is None else passed
     # CallerKey.may_hold, inlined for the plain headers: a method call per header costs
     # more than the test. A value with "%" may spell a long key percent-encoded ("+" too
     # for a space in it), one with a backslash JSON-escaped; no spelling is shorter than
@@ -303,7 +314,7 @@ def headers(
     named = shortest <= _PLAIN_LONGEST[0]
     numeric = caller is not None and caller.numeric
     for name, value in pairs:
-        if name in plain:
+        if name in plain and (redactor is None or value[:1] not in _JSON_OPEN):
             if len(value) >= shortest and (key in value or "\\" in value or inside and (
                     "%" in value or (spaced and "+" in value))) or (
                     numeric and caller.numbers_in(value)):  # type: ignore[union-attr]
@@ -324,8 +335,12 @@ def headers(
         elif low == "cookie":
             noted[RAW_COOKIE] = (noted[RAW_COOKIE] + ";" + value if RAW_COOKIE in noted
                                  else value)
-        if redactor is not None and (redactor.redacts(name) if dashed is None
-                                     else _redacts(redactor, name, dashed)) and (
+        listed = redactor is not None and (redactor.redacts(name) if dashed is None
+                                           else _redacts(redactor, name, dashed))
+        if passed is not None and not listed and name in _PLAIN_NAMES and (
+                len(passed) < _LOWER_MAX):
+            passed.add(name)
+        if listed and redactor is not None and (
                 low != DOCS_HEADER or own is None or not value.endswith(own)
                 or redactor.denies(name)):
             if note and low not in noted and not _denies(redactor, name, dashed):
@@ -376,6 +391,15 @@ def headers(
             name = _keyless_name(name, caller)  # type: ignore[arg-type]
         out.append({"name": name, "value": value})
     return out, noted
+
+
+def _passed(redactor: Redactor) -> Optional[set[str]]:
+    """The plain names ``redactor``'s lists leave as they are, learned so far (see
+    _PASSED); None past the bound."""
+    passed = _PASSED.get(redactor)
+    if passed is None and len(_PASSED) < _PASSED_MAX:
+        passed = _PASSED[redactor] = set()
+    return passed
 
 
 def _keyless_name(name: str, caller: CallerKey) -> str:
@@ -431,7 +455,8 @@ def _request_cookie_value(name: str, value: str, redactor: Redactor) -> str:
     name is such a cookie's, after a ",": ``d,password=...``)."""
     if "," in name and redactor.redacts(name.rpartition(",")[2].strip()):
         return redacted(value)
-    if "," in value and not redactor.redacts(name):
+    if "," in value and not redactor.redacts(name) and (
+            redactor.has_allow or redactor.may_deny(value)):
         value = _cookies_redacted(value, redactor.redacts)
     return _cookie_value(name, value, redactor)
 
@@ -461,10 +486,13 @@ def request_cookies(cookies: str, redactor: Optional[Redactor],
         name, value = (name.strip(), value.strip()) if equals else ("", name.strip())
         if not name and not value:
             continue
-        out.append({"name": name, "value": (
-                        kept_mask(value) if len(value) <= CACHED_LENGTH else mask(value))
-                    if redactor is None
-                    else _request_cookie_value(name, value, redactor)})
+        if redactor is None:
+            value = kept_mask(value) if len(value) <= CACHED_LENGTH else mask(value)
+        elif "," in part:
+            value = _request_cookie_value(name, value, redactor)
+        else:
+            value = _cookie_value(name, value, redactor)
+        out.append({"name": name, "value": value})
     # (_cookie_keys' own first tests, no call when they leave every record as it is: no
     # lists and a key no mask holds, the raw cookies holding no spelling of it; the
     # key not a number, CallerKey.may_hold written out.)
