@@ -4,6 +4,7 @@
 
     python benchmarks/bench.py                 # everything (about 3 minutes)
     python benchmarks/bench.py --only inprocess --repeat 3
+    python benchmarks/bench.py --only inprocess --denylist password,secret,token,api_key
 
 The first three parts compare bare app and wrapped app, interleaved, the median of
 ``--repeat`` runs:
@@ -72,6 +73,8 @@ from typing import Any, Awaitable, Callable, Iterable, Optional
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+#: A denylist as users set one (``--denylist``): the default figures are without lists.
+TYPICAL_DENYLIST = "password,secret,token,api_key,ssn,credit_card"
 API_KEY = "rdme_benchmark_key_0000"
 TOKEN = "sk_live_4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c"
 
@@ -145,7 +148,7 @@ def wrap(app: Callable, metrics_url: str, **options: Any) -> Any:
 
     if os.environ.get("BENCH_BUFFER_LENGTH"):  # --buffer-length, else the default (10)
         options.setdefault("buffer_length", int(os.environ["BENCH_BUFFER_LENGTH"]))
-    if os.environ.get("BENCH_DENYLIST"):  # instructions.py --denylist: a, b, ...
+    if os.environ.get("BENCH_DENYLIST"):  # --denylist (bench.py, instructions.py): a,b,...
         options.setdefault("denylist", os.environ["BENCH_DENYLIST"].split(","))
 
     config = MetricsApiConfig(api_key=API_KEY, grouping_function=grouping,
@@ -868,9 +871,14 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--post-logs", type=int, default=10, help="logs per POST of 'post'")
     parser.add_argument("--buffer-length", type=int, default=None,
                         help="buffer_length of the wrapped apps (default: the library's)")
+    parser.add_argument("--denylist", default="",
+                        help="comma-separated denylist of the wrapped apps (default none; "
+                             f"a typical one: {TYPICAL_DENYLIST})")
     args = parser.parse_args(argv)
     if args.buffer_length:
         os.environ["BENCH_BUFFER_LENGTH"] = str(args.buffer_length)  # children inherit it
+    if args.denylist:
+        os.environ["BENCH_DENYLIST"] = args.denylist  # children inherit it
     parts = set(args.only.split(","))
 
     from readme_metrics.delivery.encode import ENCODER
@@ -885,6 +893,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         "cpus": os.cpu_count(),
         "repeat": args.repeat,
         "buffer_length": args.buffer_length or 10,
+        "denylist": args.denylist.split(",") if args.denylist else [],
     }
     if "inprocess" in parts:
         report["inprocess"] = bench_inprocess(args.repeat, args.get_requests,
