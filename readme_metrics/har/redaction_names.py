@@ -43,21 +43,19 @@ def folded_name(name: str) -> str:
     return lower if lower.isascii() else name.casefold().lstrip("\ufeff")
 
 
-def folded_text(text: str) -> str:
-    """``text`` folded as :func:`folded_name` folds a name, so that every name in it,
-    folded, is a piece of it: lower-cased, or case-folded when that leaves some character
-    beyond ASCII (``str.lower`` and ``str.casefold`` go character by character, but for a
-    final sigma, which no name lowering to ASCII holds; a character lowering to ASCII
-    case-folds to the same, the Kelvin sign's ``k`` too; a byte order mark only stays)."""
-    lowered = text.lower()
-    return lowered if lowered.isascii() else text.casefold()
-
-
 def names_in(text: str, needles: tuple[str, ...]) -> bool:
     """Whether a name in ``text`` (a Cookie header's) could, folded, hold one of the
     ``needles`` (the last segment of each denylist entry): False when no name in it can
-    be one the denylist denies, as a flat name or a bracketed one's segment or path."""
-    folded = folded_text(text)
+    be one the denylist denies, as a flat name or a bracketed one's segment or path.
+
+    ``text`` is folded as :func:`folded_name` folds a name, so that every name in it,
+    folded, is a piece of it: lower-cased, or case-folded when that leaves a character
+    beyond ASCII (``str.lower`` and ``str.casefold`` go character by character, but for
+    a final sigma, which no name lowering to ASCII holds; every character lowering to
+    ASCII case-folds to the same, the Kelvin sign's ``k`` too; a byte order mark stays)."""
+    folded = text.lower()
+    if not folded.isascii():
+        folded = text.casefold()
     return any(needle in folded for needle in needles)
 
 
@@ -111,7 +109,9 @@ def needles_in(text: str, needles: tuple[str, ...],
                             lower in text or upper in text for lower, upper in probe))
         if not needles:
             return False
-    lowered = folded_text(text)
+    lowered = text.lower()  # (folded as names_in folds, inlined: a call each costs)
+    if not lowered.isascii():
+        lowered = text.casefold()
     if "\x00" in lowered:
         # UTF-16/32 text read as UTF-8 or latin-1: its ASCII keys are NUL-spaced.
         lowered = lowered.replace("\x00", "")
