@@ -335,12 +335,8 @@ def headers(
         elif low == "cookie":
             noted[RAW_COOKIE] = (noted[RAW_COOKIE] + ";" + value if RAW_COOKIE in noted
                                  else value)
-        listed = redactor is not None and (redactor.redacts(name) if dashed is None
-                                           else _redacts(redactor, name, dashed))
-        if passed is not None and not listed and name in _PLAIN_NAMES and (
-                len(passed) < _LOWER_MAX):
-            passed.add(name)
-        if listed and redactor is not None and (
+        if redactor is not None and (redactor.redacts(name) if dashed is None
+                                     else _redacts(redactor, name, dashed)) and (
                 low != DOCS_HEADER or own is None or not value.endswith(own)
                 or redactor.denies(name)):
             if note and low not in noted and not _denies(redactor, name, dashed):
@@ -384,6 +380,12 @@ def headers(
                     "%" in value or (spaced and "+" in value))) or (
                     numeric and caller.numbers_in(value)):  # type: ignore[union-attr]
                 value = caller.text(value)  # type: ignore[union-attr]
+            # A plain header the lists leave as it is, learned (see _PASSED): here the
+            # lists redact none but maybe the library's own x-documentation-url.
+            if passed is not None and name in _PLAIN_NAMES and len(passed) < _LOWER_MAX and (
+                    low != DOCS_HEADER or redactor is not None
+                    and not _redacts(redactor, name, dashed)):
+                passed.add(name)
         if note and low not in noted:
             noted[low] = value
         if len(name) >= shortest:
