@@ -488,13 +488,12 @@ def request_cookies(cookies: str, redactor: Optional[Redactor],
         name, value = (name.strip(), value.strip()) if equals else ("", name.strip())
         if not name and not value:
             continue
-        if redactor is None:
-            value = kept_mask(value) if len(value) <= CACHED_LENGTH else mask(value)
-        elif "," in part:
-            value = _request_cookie_value(name, value, redactor)
-        else:
-            value = _cookie_value(name, value, redactor)
-        out.append({"name": name, "value": value})
+        # (With lists, only a cookie holding a "," asks _request_cookie_value.)
+        out.append({"name": name, "value": (
+                        kept_mask(value) if len(value) <= CACHED_LENGTH else mask(value))
+                    if redactor is None
+                    else _request_cookie_value(name, value, redactor) if "," in part
+                    else _cookie_value(name, value, redactor)})
     # (_cookie_keys' own first tests, no call when they leave every record as it is: no
     # lists and a key no mask holds, the raw cookies holding no spelling of it; the
     # key not a number, CallerKey.may_hold written out.)
