@@ -353,10 +353,12 @@ class Delivery:
                 counted(dropped + pending, "log"),
                 f" ({pending} of them in POSTs still waiting for the Metrics API's "
                 f"answer: it may have them)" if pending else "",
-                # Logs given up while waiting for a retry: why the retries were needed.
+                # Why the retries were needed, or why POSTs are still unanswered: the
+                # last attempt's failure, if the API has not answered since (a close
+                # reaching its deadline while a retry is in flight, not between two
+                # retries, said "1 log not delivered" alone).
                 why_waiting(self._sender.endpoint, self._attempt.last_failure,
-                            self._sender.proxied, self._sender.proxy_elsewhere)
-                if dropped else "")
+                            self._sender.proxied, self._sender.proxy_elsewhere))
 
     def release(self) -> bool:
         """The owner (the pipeline, and so the middleware) is gone: the senders send
