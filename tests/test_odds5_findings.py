@@ -165,7 +165,7 @@ def test_a_response_read_to_its_end_in_background_mode_is_no_longer_counted_open
 # -- 4. background mode in a worker forked without Python's fork hooks (uWSGI) -------------
 
 _DROPPED_IN_A_C_CHILD = textwrap.dedent("""
-    import ctypes, gc, os, sys, time
+    import ctypes, gc, os, sys, threading, time
     from wsgiref.util import setup_testing_defaults
     from readme_metrics import MetricsApiConfig, MetricsMiddleware
 
@@ -186,6 +186,22 @@ _DROPPED_IN_A_C_CHILD = textwrap.dedent("""
     b"".join(result)
     result.close()
     middleware.flush(10.0)
+    # A C fork() copies the GIL's own mutex held if another thread was taking or giving
+    # up the GIL at that instant (under load: a thread waiting for it wakes every switch
+    # interval), and the child then hangs at its first thread switch, bare CPython too:
+    # fork once the master's other threads are parked in their waits (the library's
+    # sender answered the flush and may still be running then).
+    me = threading.get_ident()
+    parked = 0
+    for _ in range(1000):  # twice, a sleep apart: a thread just woken still shows its wait
+        parked = parked + 1 if all(
+            frame.f_code.co_name == "wait" or (frame.f_code.co_name == "_run"
+                                               and frame.f_code.co_filename.endswith(
+                                                   "unclosed.py"))
+            for ident, frame in sys._current_frames().items() if ident != me) else 0
+        if parked == 2:
+            break
+        time.sleep(0.01)
     pid = ctypes.PyDLL(None).fork()  # as uWSGI forks its workers: no Python fork hooks
     if pid == 0:
         result = call("/child")
