@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import subprocess
 
 import pytest
 import requests
@@ -186,7 +187,17 @@ def test_the_bottle_and_pyramid_examples_send_their_last_logs_at_a_sigterm(
                               headers={"Authorization": "Bearer owlbert-key"})
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            if server != "python":
+                raise
+            # bottle.run is wsgiref: a SIGTERM landing while it still ends the answer
+            # (the client has it; a CI at load 9 once) is taken for the app's error and
+            # it serves on (docs/DELIVERY.md Exit): a second one, between requests, ends
+            # it, as Troubleshooting says.
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
     assert answer.status_code == 200, log.read_text()
     assert len(collector.wait_for_logs(1, timeout=10)) == 1, log.read_text()
     assert proc.returncode == 0, log.read_text()  # an exit, not SIGTERM's default action
