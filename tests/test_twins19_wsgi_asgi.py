@@ -167,9 +167,9 @@ _READ_NOTE = re.compile(r"; only \d+ bytes were read: .*")
 _CUT = re.compile(r"truncated to (\d+) (?:of \d+ bytes|bytes of a body of unknown length)")
 
 
-def normalised(log: dict[str, Any], server: str, chunked: bool) -> dict[str, Any]:
-    """``log`` under ``server`` (of a request sent ``chunked`` or not), without what
-    servers legitimately differ in."""
+def stripped(log: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """A valid ``log``'s copy without what differs from run to run and server to server:
+    ``_id`` (returned), timings, ``startedDateTime``, ``httpVersion`` and the port."""
     assert_valid_log(log)
     log = json.loads(json.dumps(log))
     log_id = log.pop("_id")
@@ -185,6 +185,15 @@ def normalised(log: dict[str, Any], server: str, chunked: bool) -> dict[str, Any
     for header in request["headers"]:
         if header["name"].lower() == "host":
             header["value"] = "127.0.0.1:PORT"
+    return log, log_id
+
+
+def normalised(log: dict[str, Any], server: str, chunked: bool) -> dict[str, Any]:
+    """``log`` under ``server`` (of a request sent ``chunked`` or not), without what
+    servers legitimately differ in."""
+    log, log_id = stripped(log)
+    entry = log["request"]["log"]["entries"][0]
+    request, response = entry["request"], entry["response"]
     if server == "waitress" and chunked:
         # waitress reads a chunked body whole and hands the app a Content-Length for it
         # (and no Transfer-Encoding): the environ is all a WSGI middleware sees.

@@ -23,12 +23,12 @@ import pytest
 import requests
 
 from tests.support.fake_api import Collector, free_port
-from tests.support.har_check import assert_valid_log
 from tests.support.polling import PATIENCE
 from tests.support.tls import make_certificates
 from tests.support.twins20_apps import chunks
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_e2e_servers import CALLER, GUNICORN, MAX_BODY, entry_of, serve, server_env
+from tests.test_twins19_wsgi_asgi import differences, stripped
 
 pytestmark = pytest.mark.e2e
 
@@ -171,24 +171,12 @@ def normalised(log: dict[str, Any], side: str, case: str) -> dict[str, Any]:
     here), response header names' case and order (Starlette's are lower-case), the
     reason phrase's case (werkzeug's status line says ``NOT FOUND``), and of the answers
     the framework writes itself (:data:`FRAMEWORK_OWNED`) all but the status."""
-    assert_valid_log(log)
-    log = json.loads(json.dumps(log))
-    log_id = log.pop("_id")
+    log, log_id = stripped(log)
     label = log["group"].pop("label")
     assert label.split(" ")[0] == REQUEST_CLASS[side], (side, case, label)
     log["group"]["label"] = label.replace(REQUEST_CLASS[side], "REQUEST")
     entry = log["request"]["log"]["entries"][0]
-    for name in ("startedDateTime", "time", "timings"):
-        entry.pop(name)
     request, response = entry["request"], entry["response"]
-    request.pop("httpVersion")
-    response.pop("httpVersion")
-    host = request["url"].partition("://")[2].partition("/")[0]
-    request["url"] = request["url"].replace(host, "HOST", 1)
-    entry["pageref"] = entry["pageref"].replace(host, "HOST", 1)
-    for header in request["headers"]:
-        if header["name"].lower() == "host":
-            header["value"] = "HOST"
     request["headers"].sort(key=lambda header: header["name"].lower())
     response["headers"] = sorted(
         ({"name": h["name"].lower(), "value": h["value"].replace(log_id, "ID")}
@@ -198,17 +186,6 @@ def normalised(log: dict[str, Any], side: str, case: str) -> dict[str, Any]:
     if case in FRAMEWORK_OWNED:
         entry["response"] = {"status": response["status"]}
     return log
-
-
-def differences(a: Any, b: Any, at: str = "") -> list[str]:
-    if isinstance(a, dict) and isinstance(b, dict):
-        return [line for key in sorted(set(a) | set(b))
-                for line in differences(a.get(key, "<absent>"), b.get(key, "<absent>"),
-                                        f"{at}.{key}")]
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [line for i, (x, y) in enumerate(zip(a, b))
-                for line in differences(x, y, f"{at}[{i}]")]
-    return [] if a == b else [f"{at}: A {a!r} | B {b!r}"]
 
 
 def report(a: Served, b: Served) -> list[str]:
