@@ -244,10 +244,18 @@ class MetricsMiddleware:
         self._async = iscoroutinefunction(get_response)
         if self._async:
             markcoroutinefunction(self)
+        #: True until this chain's first request: a sync chain serves ASGI too when a
+        #: sync-only middleware is in MIDDLEWARE, and is checked for uvicorn's lifespan.
+        self._unchecked = not self._async
 
     def __call__(self, request: HttpRequest) -> Any:
         if self._async:
             return self.__acall__(request)
+        if self._unchecked:
+            self._unchecked = False
+            scope = getattr(request, "scope", None)  # an ASGIRequest's: under ASGI
+            if scope is not None and not lifespan_checked:
+                check_lifespan(self.pipeline.logger, scope)
         capture = self._start(request)
         if capture is None:
             return self.get_response(request)

@@ -49,6 +49,11 @@ WITHOUT_LIFESPAN = (
 #: whose scope has a ``state`` too and whose exit sends the logs.
 _UVICORN_SERVES = ("uvicorn.lifespan.on", "uvicorn.lifespan.off")
 
+#: The extension Starlette's ``TestClient`` puts in every HTTP scope, beside a ``state``
+#: as a server's: no server's (uvicorn's scope has none), in a test process that has
+#: served with uvicorn before.
+_TEST_CLIENT = "http.response.debug"
+
 #: Not empty once a server started the lifespan of an application wrapped here, and
 #: once :func:`check_lifespan` has run (each once per process).
 _started: list[bool] = []
@@ -57,16 +62,19 @@ checked: list[bool] = []
 
 def check_lifespan(logger: Any, scope: Any) -> None:
     """Warn, once per process, when uvicorn serves Django's ASGI application without
-    :func:`with_lifespan`. Called at the first request of Django's async middleware
-    chain, with its ``scope``: uvicorn runs the lifespan before it serves any, so by
+    :func:`with_lifespan`. Called at the first request of Django's middleware chain
+    under ASGI (async, or sync when a sync-only middleware is in ``MIDDLEWARE``), with
+    its ``scope``: uvicorn runs the lifespan before it serves any, so by
     then ``_started`` says whether it reached one. A scope without the lifespan's
     ``state`` is no server's (Django's ``AsyncClient``, in a test process that imported
-    uvicorn). Other servers are left alone, uvicorn imported or not (``_UVICORN_SERVES``):
-    daphne and hypercorn end through Python's exit, which sends the logs."""
+    uvicorn), nor is Starlette's ``TestClient``'s (``_TEST_CLIENT``). Other servers
+    are left alone, uvicorn imported or not (``_UVICORN_SERVES``): daphne and hypercorn
+    end through Python's exit, which sends the logs."""
     if checked:
         return
     checked.append(True)
     if (not _started and "state" in (scope or ())
+            and _TEST_CLIENT not in (scope.get("extensions") or ())
             and any(name in sys.modules for name in _UVICORN_SERVES)):
         logger.warning(WITHOUT_LIFESPAN)
 
