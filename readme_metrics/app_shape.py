@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from readme_metrics.asgi_single import VARIADIC  # what says nothing of a callable's arguments
 
-__all__ = ["not_an_app", "not_callable_hint"]
+__all__ = ["asgi_server_call", "not_an_app", "not_callable_hint"]
 
 #: What each kind of server passes the app: WSGI (environ, start_response); ASGI 3
 #: (scope, receive, send), or ASGI 2's class, made with the scope alone.
@@ -113,3 +113,28 @@ def not_callable_hint(app: Any) -> str:
         return (" (Pyramid's Configurator is not the app: wrap config.make_wsgi_app(), "
                 "which makes it)")
     return ""
+
+
+#: The ASGI scope types a server passes (uvicorn's first call is the lifespan's).
+_ASGI_SCOPES = ("http", "websocket", "lifespan")
+
+
+def asgi_server_call(name: str, environ: Any) -> Optional[str]:
+    """Why the WSGI middleware ``name`` was called with ``environ`` alone, when that is an
+    ASGI server's call: uvicorn takes an app whose ``__call__`` is not async for an ASGI
+    2 app, and calls it with the scope alone, first at start-up (the lifespan: uvicorn
+    then says only "ASGI 'lifespan' protocol appears unsupported"), then at each request
+    (a 500, and "__call__() missing 1 required positional argument: 'start_response'").
+    None for any other call with one argument."""
+    try:
+        if not (isinstance(environ, dict) and environ.get("type") in _ASGI_SCOPES
+                and isinstance(environ.get("asgi"), dict)):
+            return None
+    except Exception:  # noqa: BLE001 - a mapping that raises: no server's scope
+        return None
+    return (f"readme_metrics: {name}(app, config) is a WSGI app, and an ASGI server "
+            f"called it with a scope alone (type {environ['type']!r}: uvicorn does so "
+            f"with an app whose __call__ is not async): every request fails with a "
+            f"TypeError. Serve it with a WSGI server (gunicorn app:app, waitress-serve "
+            f"app:app, granian --interface wsgi app:app), or give the ASGI server an ASGI "
+            f"app: app = WsgiToAsgi(app) (from asgiref.wsgi import WsgiToAsgi)")

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 # -- Django under uvicorn, with a sync-only middleware in MIDDLEWARE -----------------------
 #
@@ -101,3 +103,82 @@ def test_starlettes_test_client_after_uvicorn_is_not_warned_about_a_lifespan(
         said.append(sum(record.getMessage() == django_asgi.WITHOUT_LIFESPAN
                         for record in caplog.records))
     assert said == [0, 1]
+
+
+# -- a WSGI app wrapped, served by uvicorn ---------------------------------------------------
+#
+# uvicorn takes an app whose __call__ is not async for an ASGI 2 app and calls it with the
+# scope alone: at start-up it said only "ASGI 'lifespan' protocol appears unsupported",
+# and each request was a 500 with "MetricsMiddleware.__call__() missing 1 required
+# positional argument: 'start_response'", which says nothing of the server.
+
+_WSGI_APP = '''
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+
+def hello_app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [b'{"hello": "world"}']
+
+
+def grouping_function(request):
+    return {"api_key": request.headers.get("X-Api-Key")}
+
+
+app = MetricsMiddleware(hello_app, MetricsApiConfig(grouping_function=grouping_function))
+'''
+
+_SAID = "readme_metrics: MetricsMiddleware(app, config) is a WSGI app, and an ASGI server"
+
+
+@pytest.mark.e2e
+def test_a_wrapped_wsgi_app_under_uvicorn_is_said_to_be_one_at_start_up_and_per_request(
+        tmp_path: Path, collector: Any) -> None:
+    from tests.support.command import app_environment
+    from tests.support.ports import free_port
+    from tests.test_readme import _get_then_sigterm
+
+    pytest.importorskip("uvicorn")
+    (tmp_path / "app.py").write_text(_WSGI_APP)
+    port = free_port()
+    log = tmp_path / "app-output.txt"
+    answer = _get_then_sigterm([sys.executable, "-m", "uvicorn", "app:app", "--port",
+                                str(port)], tmp_path, app_environment(collector.url, tmp_path),
+                               port, log)
+    output = log.read_text()
+    assert answer.status_code == 500, output  # the server's: a WSGI app it cannot call
+    start_up, served = output.split("Uvicorn running on", 1)
+    assert start_up.count(_SAID) == 1, output  # the lifespan's error, logged
+    assert "type 'lifespan'" in start_up and "gunicorn app:app" in start_up, output
+    assert served.count(_SAID) == 1 and "type 'http'" in served, output  # the 500's
+    assert "missing 1 required positional argument" not in output, output
+    assert collector.logs == []
+    readme = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
+    assert f'an error "{_SAID} called it ..."' in readme  # its Troubleshooting row
+
+
+@given(st.dictionaries(st.sampled_from(["type", "asgi", "REQUEST_METHOD", "state"]),
+                       st.one_of(st.none(), st.text(max_size=10),
+                                 st.sampled_from(["http", "websocket", "lifespan"]),
+                                 st.dictionaries(st.text(max_size=3), st.text(max_size=3)))))
+def test_only_an_asgi_servers_scope_is_said_to_be_one(environ: dict[str, Any]) -> None:
+    from readme_metrics.app_shape import asgi_server_call
+
+    said = asgi_server_call("MetricsMiddleware", environ)
+    scope = (environ.get("type") in ("http", "websocket", "lifespan")
+             and isinstance(environ.get("asgi"), dict))
+    assert (said is not None) == scope
+    if said is not None:
+        assert said.startswith(_SAID) and repr(environ["type"]) in said
+
+
+def test_a_wsgi_call_without_start_response_still_fails_as_python_says() -> None:
+    """Called with one argument by anything but an ASGI server, the error is Python's."""
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    middleware = MetricsMiddleware(lambda environ, start_response: [], MetricsApiConfig(
+        api_key="any-key", grouping_function=lambda request: None, enabled=False))
+    for environ in ({"REQUEST_METHOD": "GET"}, {"type": "http"}, {"type": "x", "asgi": {}}):
+        with pytest.raises(TypeError, match=r"^MetricsMiddleware.__call__\(\) missing 1 "
+                           r"required positional argument: 'start_response'$"):
+            middleware(environ)  # type: ignore[call-arg]

@@ -14,10 +14,11 @@ delivery worker. With ``enabled`` false the app is returned untouched (no worker
 from __future__ import annotations
 
 import inspect
+import logging
 import sys
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, NoReturn, Optional
 
-from readme_metrics.app_shape import not_an_app
+from readme_metrics.app_shape import asgi_server_call, not_an_app
 from readme_metrics.capture import nesting, unclosed
 from readme_metrics.capture.unclosed import calling, returned
 from readme_metrics.capture.uwsgi_sendfile import NOTHING, record_sent_file, restore
@@ -133,7 +134,9 @@ class MetricsMiddleware(PipelineControls):
                             is MetricsMiddleware.grouping_request)
 
     def __call__(self, environ: WSGIEnvironment,
-                 start_response: StartResponse) -> Iterable[bytes]:
+                 start_response: Optional[StartResponse] = None) -> Iterable[bytes]:
+        if start_response is None:  # an ASGI server's call: app(scope) (uvicorn)
+            self._served_by_asgi(environ)
         pipeline = self.pipeline
         # Written out, not nesting.marked()/mark(): this runs for every request.
         marks = environ.get(_MARK) if self.layers[0] > 1 else None
@@ -196,6 +199,20 @@ class MetricsMiddleware(PipelineControls):
             return capture.wrap(result, NOTHING if sent is None else sent.sent)
         finally:
             returned(capture)
+
+    def _served_by_asgi(self, environ: WSGIEnvironment) -> NoReturn:
+        """Refuse a call without ``start_response``, saying so when an ASGI server made
+        it: the error of its first call, uvicorn's lifespan at start-up, is logged
+        (uvicorn swallows it), and each request's is the 500's traceback."""
+        name = type(self).__name__
+        said = asgi_server_call(name, environ)
+        if said is None:
+            raise TypeError(f"{name}.__call__() missing 1 required positional argument: "
+                            "'start_response'")
+        if environ.get("type") == "lifespan":
+            logger = getattr(self.config, "logger", None)
+            (logger or logging.getLogger("readme_metrics")).error(said)
+        raise TypeError(said)
 
     def grouping_request(self, environ: WSGIEnvironment, body: Optional[InputTee]) -> Any:
         """What the grouping function receives: a webob.Request whose body can be read.
