@@ -182,3 +182,58 @@ def test_a_wsgi_call_without_start_response_still_fails_as_python_says() -> None
         with pytest.raises(TypeError, match=r"^MetricsMiddleware.__call__\(\) missing 1 "
                            r"required positional argument: 'start_response'$"):
             middleware(environ)  # type: ignore[call-arg]
+
+
+# -- Pyramid's pserve ---------------------------------------------------------------------
+#
+# README's Pyramid row says "in a PasteDeploy main(), what it returns"; the example had no
+# main() and no .ini, and `pserve` with `use = call:app:main` stops with "No module named
+# 'app'": a console script does not put the current folder on sys.path. The example now
+# has both, and its docstring says to start pserve with PYTHONPATH=. (this test runs it).
+
+
+@pytest.mark.e2e
+def test_the_pyramid_example_under_pserve_as_its_docstring_says(
+        tmp_path: Path, collector: Any) -> None:
+    import os
+    import shutil
+    import signal
+    import subprocess
+
+    import requests
+
+    from tests.support.command import app_environment
+    from tests.support.ports import free_port
+    from tests.test_readme import EXAMPLES, _start_app
+
+    pytest.importorskip("pyramid")
+    pserve = Path(sys.executable).parent / "pserve"
+    if not pserve.exists():
+        pytest.skip("no pserve beside this Python")
+    assert "PYTHONPATH=.\npserve development.ini" in (
+        EXAMPLES / "pyramid" / "app.py").read_text("utf-8")
+    folder = tmp_path / "pyramid"
+    shutil.copytree(EXAMPLES / "pyramid", folder)
+    port = free_port()
+    ini = folder / "development.ini"
+    ini.write_text(ini.read_text().replace("127.0.0.1:8000", f"127.0.0.1:{port}"))
+    without_dot = app_environment(collector.url)  # PYTHONPATH: the library's checkout only
+    stopped = subprocess.run([str(pserve), "development.ini"], cwd=folder, env=without_dot,
+                             capture_output=True, text=True, timeout=60,
+                             stdin=subprocess.DEVNULL)
+    assert stopped.returncode != 0 and "No module named 'app'" in stopped.stderr, stopped
+    env = app_environment(collector.url, Path("."))  # PYTHONPATH=. as the docstring says
+    env["PYTHONPATH"] = os.pathsep.join([".", env["PYTHONPATH"].split(os.pathsep, 1)[1]])
+    log = tmp_path / "app-output.txt"
+    proc = _start_app([str(pserve), "development.ini"], folder, env, port, log)
+    try:
+        answer = requests.get(f"http://127.0.0.1:{port}/pets", timeout=10,
+                              headers={"Authorization": "Bearer owlbert-key"})
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    assert answer.status_code == 200, log.read_text()
+    # Sent at the SIGTERM (the example makes it an exit): flush_interval is 5 s.
+    logs = collector.wait_for_logs(1, timeout=10)
+    assert [log["request"]["log"]["entries"][0]["request"]["url"] for log in logs] == [
+        f"http://127.0.0.1:{port}/pets"], logs

@@ -11,8 +11,14 @@
 README_METRICS_SERVER.)
 
 ``config.make_wsgi_app()`` is the WSGI app to wrap (in a PasteDeploy ``main()``, wrap
-what it returns). The grouping function receives a webob.Request over the request's
-environ as the app left it; Pyramid's own request (and ``get_current_request()``) is
+what it returns). Served by ``pserve development.ini`` instead, whose ``use =
+call:app:main`` imports this module by name: pserve, a console script, does not look in
+the current folder, and says "No module named 'app'" unless started as ``PYTHONPATH=.
+pserve development.ini`` (a project installed with ``pip install -e .`` names itself,
+``use = egg:myproject``, and needs no PYTHONPATH).
+
+The grouping function receives a webob.Request over the request's environ as the app
+left it; Pyramid's own request (and ``get_current_request()``) is
 gone by then, so the tween below puts the caller in the environ (``REMOTE_USER``).
 """
 
@@ -78,6 +84,12 @@ with Configurator() as config:
     config.add_view(add_pet, route_name="pets", request_method="POST", renderer="json")
     app = MetricsMiddleware(config.make_wsgi_app(),
                             MetricsApiConfig(grouping_function=grouping))
+
+
+def main(global_config: Any, **settings: Any) -> Any:
+    """PasteDeploy's entry point, ``use = call:app:main`` in development.ini (pserve)."""
+    return app
+
 
 # SIGTERM (kill, docker stop) as a normal exit, so that the logs still queued are sent:
 # waitress (pserve's server too) does not take it, and Python would end without its exit
