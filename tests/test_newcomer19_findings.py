@@ -183,14 +183,31 @@ def test_a_wsgi_function_is_refused_exactly_when_it_cannot_take_two_arguments(
 # them; with them, and under daphne, nothing is said.
 
 
+_SYNC_ONLY = '''
+class Middleware:
+    """sync only, as most projects' own middlewares are"""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+'''
+
+
 @pytest.mark.e2e
-@pytest.mark.parametrize(("server", "lifespan"), [
-    pytest.param("uvicorn", False, id="uvicorn-quick-start"),
-    pytest.param("uvicorn", True, id="uvicorn-with-lifespan"),
-    pytest.param("daphne", False, id="daphne"),
+@pytest.mark.parametrize(("server", "lifespan", "sync_only"), [
+    pytest.param("uvicorn", False, False, id="uvicorn-quick-start"),
+    pytest.param("uvicorn", True, False, id="uvicorn-with-lifespan"),
+    pytest.param("daphne", False, False, id="daphne"),
+    # newcomer20: a sync-only middleware in MIDDLEWARE (as Django's docs write one) makes
+    # the chain above it sync under ASGI too; no warning was said there.
+    pytest.param("uvicorn", False, True, id="uvicorn-sync-only-middleware"),
+    pytest.param("uvicorn", True, True, id="uvicorn-sync-only-middleware-with-lifespan"),
 ])
 def test_django_served_by_uvicorn_without_a_lifespan_is_warned_about_at_its_first_request(
-        tmp_path: Path, collector: Any, server: str, lifespan: bool) -> None:
+        tmp_path: Path, collector: Any, server: str, lifespan: bool,
+        sync_only: bool) -> None:
     import sys
 
     from tests.support.command import app_environment
@@ -200,6 +217,11 @@ def test_django_served_by_uvicorn_without_a_lifespan_is_warned_about_at_its_firs
     if server == "daphne":
         pytest.importorskip("daphne")
     _django(tmp_path, 0, lifespan=lifespan)
+    if sync_only:
+        (tmp_path / "myapp" / "sync_only.py").write_text(_SYNC_ONLY)
+        settings = tmp_path / "mysite" / "settings.py"
+        settings.write_text(settings.read_text()
+                            + '\nMIDDLEWARE.append("myapp.sync_only.Middleware")\n')
     port = free_port()
     command = ([sys.executable, "-m", "uvicorn", "mysite.asgi:application", "--port",
                 str(port)] if server == "uvicorn" else

@@ -224,13 +224,14 @@ def _start_app(command: list[str], cwd: Path, env: dict[str, str], port: int,
 
 
 def _get_then_sigterm(command: list[str], cwd: Path, env: dict[str, str], port: int,
-                      log: Path, path: str = "/") -> requests.Response:
+                      log: Path, path: str = "/",
+                      headers: Optional[dict[str, str]] = None) -> requests.Response:
     """``command`` started (:func:`_start_app`), one GET of ``path`` with the quick
-    start's key, then SIGTERM and the server's exit: the answer."""
+    start's key (or ``headers``), then SIGTERM and the server's exit: the answer."""
     proc = _start_app(command, cwd, env, port, log)
     try:
         return requests.get(f"http://127.0.0.1:{port}{path}", timeout=10,
-                            headers={"X-Api-Key": "owlbert-key"})
+                            headers=headers or {"X-Api-Key": "owlbert-key"})
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
