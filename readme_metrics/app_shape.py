@@ -121,11 +121,11 @@ _ASGI_SCOPES = ("http", "websocket", "lifespan")
 
 def asgi_server_call(name: str, environ: Any) -> Optional[str]:
     """Why the WSGI middleware ``name`` was called with ``environ`` alone, when that is an
-    ASGI server's call: uvicorn takes an app whose ``__call__`` is not async for an ASGI
-    2 app, and calls it with the scope alone, first at start-up (the lifespan: uvicorn
-    then says only "ASGI 'lifespan' protocol appears unsupported"), then at each request
-    (a 500, and "__call__() missing 1 required positional argument: 'start_response'").
-    None for any other call with one argument."""
+    ASGI server's call: uvicorn and daphne take an app whose ``__call__`` is not async for
+    an ASGI 2 app, and call it with the scope alone: uvicorn first at start-up (the
+    lifespan: it then says only "ASGI 'lifespan' protocol appears unsupported"), both at
+    each request (a 500, and "__call__() missing 1 required positional argument:
+    'start_response'"). None for any other call with one argument."""
     try:
         if not (isinstance(environ, dict) and environ.get("type") in _ASGI_SCOPES
                 and isinstance(environ.get("asgi"), dict)):
@@ -133,8 +133,8 @@ def asgi_server_call(name: str, environ: Any) -> Optional[str]:
     except Exception:  # noqa: BLE001 - a mapping that raises: no server's scope
         return None
     return (f"readme_metrics: {name}(app, config) is a WSGI app, and an ASGI server "
-            f"called it with a scope alone (type {environ['type']!r}: uvicorn does so "
-            f"with an app whose __call__ is not async): every request fails with a "
+            f"called it with a scope alone (type {environ['type']!r}: uvicorn and daphne "
+            f"do so with an app whose __call__ is not async): every request fails with a "
             f"TypeError. Serve it with a WSGI server (gunicorn app:app, waitress-serve "
             f"app:app, granian --interface wsgi app:app), or give the ASGI server an ASGI "
             f"app: app = WsgiToAsgi(app) (from asgiref.wsgi import WsgiToAsgi)")
