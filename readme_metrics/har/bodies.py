@@ -137,9 +137,17 @@ def _redact_text(
         if _QUOTED_DOCUMENT.match(string) is not None and (
                 '\\"' in string or "\\u" in string) and redactor.mentions_key(string, True):
             return redacted(text), _UNREDACTABLE_COMMENT
-    if essence == "text/plain" and "=" in text and redactor.mentions_key(text, True):
+    if essence in _PLAIN_FORMS and "=" in text and (
+            # (A name percent-encoded, "Pass%77ord=", is the name webob reads.)
+            redactor.mentions_key(text, True) or redactor.names_key_encoded(text)):
         return _plain_pairs(text, redactor), None
     return text, None
+
+
+# Text read as form pairs: text/plain, and a body with no Content-Type, which webob (the
+# grouping function's request, Pyramid's) reads as a form, and which a client sends as
+# one: ``requests.post(url, data="user=a&password=...")`` gives no Content-Type.
+_PLAIN_FORMS = frozenset({"text/plain", ""})
 
 
 def _plain_pairs(text: str, redactor: Redactor) -> str:

@@ -101,6 +101,8 @@ def _without_redacted_cookies(name: str, value: str, redactor: Optional[Redactor
         # Python call per cookie.)
         return _cookies_redacted(value, redactor.denies) if redactor.may_deny(value) else value
     if lowered == "set-cookie":
+        if "," in value:
+            value = folded_cookies_redacted(value, redactor.denies)
         first, semicolon, attributes = value.partition(";")  # attributes are no cookies
         cookie, equals, cookie_value = first.partition("=")
         if equals and redactor.denies(cookie.strip()):
@@ -111,6 +113,26 @@ def _without_redacted_cookies(name: str, value: str, redactor: Optional[Redactor
         return ",".join(_without_redacted_cookies("set-cookie", cookie, redactor)
                         for cookie in value.split(","))
     return value
+
+
+# A cookie after a "," in a Set-Cookie value: "sid=abc, password=...". RFC 6265 forbids
+# folding Set-Cookie, but apps and servers do it (one header for several cookies, as
+# urllib3 and so requests join them), and requests, http.cookiejar and many clients read
+# a cookie there; an Expires date's "," is followed by no "name=" before the next ";".
+_FOLDED_COOKIE = re.compile(r",([^;,=]*)=([^;,]*)")
+
+
+def folded_cookies_redacted(value: str, redacts: Callable[[str], bool]) -> str:
+    """A Set-Cookie value (or a piece of one) with the value of each cookie after a ","
+    whose name ``redacts`` redacted: masked whole, the header and the cookie whose value
+    or attribute holds it ended with the redacted value's last four characters."""
+    def one(cookie: re.Match[str]) -> str:
+        name = cookie.group(1)
+        if redacts(name.strip()):
+            return f",{name}={redacted(cookie.group(2).strip())}"
+        return cookie.group(0)
+
+    return _FOLDED_COOKIE.sub(one, value)
 
 
 # What :func:`headers` does with a header, by name as sent: (lower-case name, kind,
@@ -598,6 +620,8 @@ def response_cookies(
     for key, value_of_header in pairs:
         if (lowered(key) or lower(key)) != "set-cookie":
             continue
+        if redactor is not None and "," in value_of_header:
+            value_of_header = folded_cookies_redacted(value_of_header, redactor.redacts)
         first, *attributes = value_of_header.split(";")
         name, value = _pair(first)
         if not name and not value:

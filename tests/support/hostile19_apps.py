@@ -1,0 +1,55 @@
+"""The app of test_hostile19_findings.py's server cases, wrapped in the WSGI middleware
+(configured from the ``README_*`` environment the test sets).
+
+- ``GET /set-cookie/<n>``: answers ``ok`` with the Set-Cookie header ``FOLDED[n]``, several
+  cookies folded into one header with "," (chosen by number: a value in the request would
+  be logged with it).
+- ``POST /form``: reads the body as webob reads a form (a body with no Content-Type is one)
+  and answers the field names it found, comma-separated.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterator
+
+from tests.support.e2e_apps import webob_grouping
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+#: A denied cookie's value (the tests deny "password").
+SECRET = "s3cr3t-Qz9X"
+FOLDED = [
+    f"sid=abc, password={SECRET}",
+    f"sid=abc; Path=/, password={SECRET}",
+    f"sid=abc; Domain=example.com, Password={SECRET}",
+    f"sid=abc; Expires=Wed, 21 Oct 2026 07:28:00 GMT, password={SECRET}; HttpOnly",
+]
+
+
+def _app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[bytes]:
+    import webob
+
+    path = environ.get("PATH_INFO", "")
+    headers = [("Content-Type", "text/plain")]
+    body = b"ok"
+    if path.startswith("/set-cookie/"):
+        headers.append(("Set-Cookie", FOLDED[int(path[len("/set-cookie/"):])]))
+    elif path == "/form":
+        body = ",".join(webob.Request(environ).POST.keys()).encode()
+    start_response("200 OK", [*headers, ("Content-Length", str(len(body)))])
+    return iter([body])
+
+
+def _build() -> Any:
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    return MetricsMiddleware(_app, MetricsApiConfig(grouping_function=webob_grouping))
+
+
+def __getattr__(name: str) -> Any:
+    # Built on first access (by the server), not when a test imports FOLDED.
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()["app"] = _build()
+    return value

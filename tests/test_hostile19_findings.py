@@ -1,0 +1,163 @@
+"""hostile19's findings: the safety leftovers of hostile18, and redaction where the last
+hunts did not look.
+
+1. A Set-Cookie header folding several cookies with "," (``sid=abc, password=...``: an
+   app writing one header for several cookies, as urllib3 and so requests join them;
+   RFC 6265 forbids it, and requests, http.cookiejar and many clients read a cookie
+   after the ","). The header's mask ended with the denied cookie's last four
+   characters, and so did the HAR cookie ``sid``'s (its value read up to the first
+   ";"); after an attribute (``sid=abc; Path=/, password=...``) the HAR cookie's path
+   or domain held the denied value in clear. A denied cookie after a "," is now
+   ``[REDACTED n]`` before anything is masked or read.
+2. A form body sent with no Content-Type (``requests.post(url, data="user=a&password=...")``
+   sends none), which webob (the grouping function's request, Pyramid's) reads as a form,
+   went out in clear: SPEC 4 records a body with no Content-Type as text, so it is, but its
+   pairs are now redacted as text/plain's are (SPEC 6: form fields).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+import pytest
+import requests
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from readme_metrics.har.headers import headers as har_headers
+from readme_metrics.har.headers import response_cookies
+from readme_metrics.har.redaction import Redactor
+from tests.support.exchanges import entry_of, post
+from tests.support.fake_api import Collector, free_port
+from tests.support.har_check import assert_valid_log
+from tests.support.hostile19_apps import FOLDED as APP_FOLDED
+from tests.support.hostile19_apps import SECRET
+from tests.test_e2e_servers import SERVERS as WSGI_SERVERS
+from tests.test_e2e_servers import serve, server_env
+
+#: A denied value, its last four characters found nowhere else in a log.
+TAIL = SECRET[-4:]
+DENY = Redactor(denylist=["password"])
+ALLOW = Redactor(allowlist=["sid"])
+TARGET = "tests.support.hostile19_apps:app"
+
+# -- 1. A denied cookie after a "," in Set-Cookie --------------------------------------
+
+FOLDED = [pytest.param(value, id=name) for name, value in zip(
+    ["after-a-cookie", "after-a-path", "after-a-domain", "after-an-expires-date"], APP_FOLDED)
+] + [pytest.param(f"sid=abc,password={SECRET},b=2", id="between-others")]
+
+def _shown(value: str, redactor: Redactor) -> str:
+    """Every string the log shows of a Set-Cookie ``value``: the header's and the cookie's."""
+    header = har_headers([("Set-Cookie", value)], redactor)[0]
+    return json.dumps([header, response_cookies([("Set-Cookie", value)], redactor)])
+
+
+@pytest.mark.parametrize("redactor", [pytest.param(DENY, id="denylist"),
+                                      pytest.param(ALLOW, id="allowlist")])
+@pytest.mark.parametrize("value", FOLDED)
+def test_a_denied_cookie_after_a_comma_in_set_cookie_shows_none_of_its_value(
+        value: str, redactor: Redactor) -> None:
+    assert TAIL not in _shown(value, redactor)
+
+
+def test_a_folded_set_cookie_keeps_what_the_lists_leave() -> None:
+    """Only a redacted name's value changes: the first cookie, an Expires date's ","
+    and a cookie the lists leave are read as before."""
+    value = "sid=abc; Expires=Wed, 21 Oct 2026 07:28:00 GMT, other=1; Path=/"
+    assert response_cookies([("Set-Cookie", value)], DENY) == response_cookies(
+        [("Set-Cookie", value)], Redactor(denylist=["nothing"]))
+    assert response_cookies([("Set-Cookie", value)], DENY)[0]["expires"] == (
+        "2026-10-21T07:28:00.000Z")
+
+
+@given(st.lists(st.sampled_from(["sid=abc", "password=" + SECRET, "PASSWORD =" + SECRET,
+                                 " Path=/", "Domain=x", "Expires=Wed, 21 Oct 2026 07:28:00 GMT",
+                                 "HttpOnly", "a=b,c", ""]), min_size=1, max_size=6),
+       st.lists(st.sampled_from([";", ",", ", ", "; "]), min_size=5, max_size=5))
+def test_no_folding_lets_a_denied_set_cookies_tail_out(pieces: list[str], glue: list[str]
+                                                       ) -> None:
+    value = pieces[0] + "".join(sep + piece for sep, piece in zip(glue, pieces[1:]))
+    # A denied name as an attribute after ";" ("; password=...") is no cookie: only a
+    # name at the start or after a "," is one (the header's mask may end with an
+    # attribute's last characters, as with any attribute).
+    seps = [","] + glue
+    cookies = [piece for sep, piece in zip(seps, pieces) if "," in sep]
+    attributes = [piece for sep, piece in zip(seps, pieces) if "," not in sep]
+    assume(not any(SECRET in piece for piece in attributes))
+    if any(piece.lower().startswith("password") for piece in cookies):
+        assert TAIL not in _shown(value, DENY)
+
+
+# -- 2. A form with no Content-Type ---------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [
+    pytest.param(f"user=a&password={SECRET}", id="form"),
+    pytest.param(f"password={SECRET}", id="one-field"),
+    pytest.param(f"user=a&Pass%77ord={SECRET}", id="percent-encoded-name"),
+    pytest.param(f"user=a\r\npassword={SECRET}\r\n", id="lines"),
+])
+def test_a_form_with_no_content_type_is_redacted(body: str) -> None:
+    post_data = entry_of(post(None, body.encode()), redactor=DENY)["request"]["postData"]
+    assert post_data["mimeType"] == "text/plain"
+    assert SECRET[:6] not in post_data["text"] and TAIL not in post_data["text"]
+    assert post_data["text"].startswith(body[:6])
+
+
+def test_a_body_with_no_content_type_and_no_denied_key_is_as_received() -> None:
+    body = b"user=a&note=b c"
+    assert entry_of(post(None, body), redactor=DENY)["request"]["postData"]["text"] == (
+        body.decode())
+
+
+# -- Under real servers ---------------------------------------------------------------
+
+
+def _werkzeug(port: int, target: str) -> list[str]:
+    module, attribute = target.split(":")
+    return [sys.executable, "-c",
+            f"from werkzeug.serving import run_simple; from {module} import {attribute}; "
+            f"run_simple('127.0.0.1', {port}, {attribute}, threaded=True)"]
+
+
+HOSTILE19_SERVERS: dict[str, Callable[[int, str], list[str]]] = {
+    "werkzeug": _werkzeug,
+    "waitress": WSGI_SERVERS["waitress"],
+    "gunicorn-sync": WSGI_SERVERS["gunicorn-sync"],
+}
+
+
+def _posted(collector: Collector) -> bytes:
+    return b"".join(r.body for r in collector.received if r.path == "/v1/request")
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("server", list(HOSTILE19_SERVERS))
+def test_folded_set_cookie_and_a_form_without_type_under_each_server(
+        server: str, collector: Collector, tmp_path: Path) -> None:
+    port = free_port()
+    env = server_env(collector, README_DENYLIST="password")
+    caller = {"X-Api-Key": "owlbert-hostile19"}
+    with serve(HOSTILE19_SERVERS[server](port, TARGET), env, tmp_path, port) as url:
+        for number, cookie in enumerate(APP_FOLDED):
+            answer = requests.get(f"{url}/set-cookie/{number}", headers=caller, timeout=30)
+            assert answer.headers["Set-Cookie"] == cookie  # the app's answer untouched
+        # No Content-Type: webob reads a form, the app sees the denied field.
+        request = requests.Request("POST", f"{url}/form", headers=caller,
+                                   data=f"user=a&password={SECRET}").prepare()
+        assert "Content-Type" not in request.headers
+        with requests.Session() as session:
+            answer = session.send(request, timeout=30)
+        assert answer.text == "user,password"
+        logs = collector.wait_for_logs(len(APP_FOLDED) + 1)
+    for log in logs:
+        assert_valid_log(log)
+    posted = _posted(collector)
+    assert SECRET[:6].encode() not in posted
+    assert TAIL.encode() not in posted
+
+
