@@ -13,6 +13,13 @@ hunts did not look.
    sends none), which webob (the grouping function's request, Pyramid's) reads as a form,
    went out in clear: SPEC 4 records a body with no Content-Type as text, so it is, but its
    pairs are now redacted as text/plain's are (SPEC 6: form fields).
+3. Text with no charset that is no UTF-8 (a Windows client's ``\x93hi\x94``) read as
+   ISO 8859-1: curly quotes became the C1 controls U+0093/U+0094, which no text holds.
+   SPEC 4 says "exactly as received" and names no charset. Decided: the last resort
+   reads 0x80-0x9F as windows-1252, as the WHATWG Encoding standard (every browser) reads
+   text labelled latin-1, still one character a byte (the five bytes windows-1252 leaves
+   undefined stay the controls), so the text gives back the bytes received. A multi-byte
+   charset that is not declared (Shift_JIS) is not guessed.
 """
 
 from __future__ import annotations
@@ -161,3 +168,37 @@ def test_folded_set_cookie_and_a_form_without_type_under_each_server(
     assert TAIL.encode() not in posted
 
 
+
+
+# -- 3. Undeclared windows-1252 -------------------------------------------------------
+
+#: The WHATWG windows-1252 decoder's characters for 0x80-0x9F, the bytes back.
+_BYTE_OF = {(bytes([b]).decode("cp1252") if b not in b"\x81\x8d\x8f\x90\x9d" else chr(b)): b
+            for b in range(0x80, 0xA0)}
+
+
+def _bytes_of(text: str) -> bytes:
+    return bytes(_BYTE_OF.get(ch) or ord(ch) for ch in text)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/json", "text/csv"])
+def test_undeclared_windows_1252_reads_as_its_characters(content_type: str) -> None:
+    body = "\u201chi\u201d \u2013 caf\u00e9 \u20ac5".encode("cp1252")
+    assert entry_of(post(content_type, body))["request"]["postData"]["text"] == (
+        "\u201chi\u201d \u2013 caf\u00e9 \u20ac5")
+
+
+@given(st.binary(min_size=1, max_size=40).filter(lambda data: max(data) >= 0x80).map(
+    lambda data: bytes(b if b >= 0x20 or b in (9, 10, 13) else 0x41 for b in data)))
+def test_an_undeclared_text_is_one_character_a_byte_and_no_c1_control(body: bytes) -> None:
+    """Whatever the bytes, the text gives them back, and holds no C1 control but the five
+    windows-1252 leaves undefined (UTF-8 reads as UTF-8)."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        assume(False)
+    text = entry_of(post("text/plain", body))["request"]["postData"]["text"]
+    assert _bytes_of(text) == body
+    assert all(ch in "\x81\x8d\x8f\x90\x9d" for ch in text if "\x80" <= ch <= "\x9f")

@@ -82,7 +82,7 @@ def _looks_like_json(essence: str, text: str) -> bool:
 
 # Codecs under which a key's ASCII bytes read as the key itself: a text that does not
 # mention a denied key cannot hold one, so it need not be parsed.
-_ASCII_TRANSPARENT = frozenset({"utf-8", "utf-8-sig", "latin-1"})
+_ASCII_TRANSPARENT = frozenset({"utf-8", "utf-8-sig", "latin-1", "windows-1252"})
 
 
 def _redact_text(

@@ -329,14 +329,31 @@ def decode(
     return _latin1_if_textual(body, essence)
 
 
+# windows-1252 as the WHATWG Encoding standard reads it (the label "iso-8859-1" and
+# undeclared Western text in every browser): the bytes 0x80-0x9F are the characters
+# below, where ISO 8859-1 has C1 controls no text holds; the five bytes windows-1252
+# leaves undefined stay those controls, so each byte is still one character, and the
+# text gives back the bytes received.
+_C1_AS_1252 = {
+    byte: (bytes([byte]).decode("cp1252") if byte not in b"\x81\x8d\x8f\x90\x9d" else chr(byte))
+    for byte in range(0x80, 0xA0)
+}
+_C1 = re.compile(rb"[\x80-\x9f]")
+
+
 def _latin1_if_textual(body: bytes, essence: str) -> tuple[Optional[str], str]:
     """What :func:`decode` gives when no codec it tried could read ``body``: ISO 8859-1
-    for a text type, unless a control byte no text holds says it is binary data under
-    that type (a zip or protobuf sent as JSON: latin-1 decodes any bytes, and read so it
-    went out as text a dashboard shows otherwise than it was received; SPEC 4: base64).
+    for a text type, its bytes 0x80-0x9F as windows-1252 (see :data:`_C1_AS_1252`: a
+    Windows client's curly quotes and dashes, “ for 0x93, not U+0093), unless a control
+    byte no text holds says it is binary data under that type (a zip or protobuf sent as
+    JSON: latin-1 decodes any bytes, and read so it went out as text a dashboard shows
+    otherwise than it was received; SPEC 4: base64).
     """
     if is_textual(essence) and _BINARY_BYTE.search(body) is None:
-        return body.decode("latin-1"), "latin-1"
+        text = body.decode("latin-1")
+        if _C1.search(body) is None:
+            return text, "latin-1"
+        return text.translate(_C1_AS_1252), "windows-1252"
     return None, ""
 
 
