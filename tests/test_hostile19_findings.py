@@ -20,6 +20,13 @@ hunts did not look.
    text labelled latin-1, still one character a byte (the five bytes windows-1252 leaves
    undefined stay the controls), so the text gives back the bytes received. A multi-byte
    charset that is not declared (Shift_JIS) is not guessed.
+4. A mount point percent-encoded (werkzeug's ProxyFix takes X-Forwarded-Prefix
+   ``/my%20app`` as sent into SCRIPT_NAME) was quoted again: the url said
+   ``/my%2520app/x`` where the app's own request.url says ``/my%20app/x``. SCRIPT_NAME
+   comes from configuration or a proxy, not a decoded request line: its escapes are kept
+   (a "%" starting none is quoted). Mount matching stays case-sensitive, as the servers'
+   (waitress's --url-prefix, ProxyFix, root_path) and RFC 3986's paths are: ``/API/x``
+   under waitress ``--url-prefix=/api`` is logged ``/api/API/x``, the url the app sees.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 import requests
@@ -202,3 +209,52 @@ def test_an_undeclared_text_is_one_character_a_byte_and_no_c1_control(body: byte
     text = entry_of(post("text/plain", body))["request"]["postData"]["text"]
     assert _bytes_of(text) == body
     assert all(ch in "\x81\x8d\x8f\x90\x9d" for ch in text if "\x80" <= ch <= "\x9f")
+
+
+# -- 4. A mount point percent-encoded -------------------------------------------------
+
+
+@pytest.mark.parametrize(("prefix", "path"), [
+    pytest.param("/my%20app", "/my%20app/x", id="escaped-blank"),
+    pytest.param("/caf%C3%A9", "/caf%C3%A9/x", id="escaped-utf-8"),
+    pytest.param("/my app", "/my%20app/x", id="plain-blank"),
+    pytest.param("/100%", "/100%25/x", id="percent-starting-no-escape"),
+])
+@pytest.mark.parametrize("raw", [pytest.param(True, id="raw-target"),
+                                 pytest.param(False, id="no-raw-target")])
+def test_a_forwarded_prefix_is_not_quoted_again(prefix: str, path: str, raw: bool) -> None:
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from readme_metrics.capture.request import request_url
+
+    seen: dict[str, Any] = {}
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        seen.update(environ)
+        start_response("200 OK", [])
+        return []
+
+    environ = {"REQUEST_METHOD": "GET", "SCRIPT_NAME": "", "PATH_INFO": "/x",
+               "QUERY_STRING": "", "SERVER_NAME": "h", "SERVER_PORT": "80",
+               "HTTP_HOST": "h", "wsgi.url_scheme": "http", "REMOTE_ADDR": "10.0.0.1",
+               "HTTP_X_FORWARDED_PREFIX": prefix,
+               "SERVER_SOFTWARE": "waitress" if raw else ""}
+    if raw:
+        environ["REQUEST_URI"] = "/x"
+    ProxyFix(app, x_prefix=1)(environ, lambda *_: None)
+    assert request_url(seen) == "http://h" + path
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("server", ["waitress", "gunicorn-sync"])
+def test_a_forwarded_prefix_is_logged_as_the_app_sees_it_under_a_server(
+        server: str, collector: Collector, tmp_path: Path) -> None:
+    port = free_port()
+    env = server_env(collector)
+    target = "tests.support.hostile19_apps:proxied_app"
+    with serve(WSGI_SERVERS[server](port, target), env, tmp_path, port) as url:
+        answer = requests.get(f"{url}/url", timeout=30, headers={
+            "X-Api-Key": "owlbert-hostile19", "X-Forwarded-Prefix": "/my%20app"})
+        logs = collector.wait_for_logs(1)
+    assert answer.text == f"{url}/my%20app/url"  # werkzeug's request.url
+    assert logs[0]["request"]["log"]["entries"][0]["request"]["url"] == answer.text

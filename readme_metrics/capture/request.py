@@ -267,9 +267,7 @@ def _environ_target(raw: Optional[str], software: str, script_name: str, path_in
             # gunicorn matches its SCRIPT_NAME (environment, header) to the raw path as
             # given and passes it on so, percent-encoded (/my%20app): not quoted again.
             return target
-        mount = (script_name if _PLAIN_PATH.fullmatch(script_name)
-                 else quote(wsgi_bytes(script_name), safe=PATH_SAFE))
-        return under_mount(target, mount)
+        return under_mount(target, _quoted_mount(script_name))
     if raw and not raw.isascii() and software.startswith("Werkzeug/"):
         # werkzeug's development server reads the request line as latin-1, then encodes
         # that text as UTF-8 into its WSGI strings (a raw é, C3 A9, would be logged as
@@ -290,7 +288,12 @@ def _environ_target(raw: Optional[str], software: str, script_name: str, path_in
     # again. QUERY_STRING is raw (PEP 3333) and stays as received.
     # "*" of OPTIONS * is under no mount point (waitress keeps --url-prefix's SCRIPT_NAME).
     path = path_info if path_info == "*" else script_name + path_info
-    target = path if _PLAIN_PATH.fullmatch(path) else quote(wsgi_bytes(path), safe=PATH_SAFE)
+    if _PLAIN_PATH.fullmatch(path):
+        target = path
+    elif "%" in script_name and path_info != "*":
+        target = _quoted_mount(script_name) + quote(wsgi_bytes(path_info), safe=PATH_SAFE)
+    else:
+        target = quote(wsgi_bytes(path), safe=PATH_SAFE)
     if not target.startswith("/"):
         # wsgiref puts the request target in PATH_INFO whatever its form: CONNECT's
         # "host:port" has no path, an absolute-form target's is after its authority.
@@ -299,6 +302,24 @@ def _environ_target(raw: Optional[str], software: str, script_name: str, path_in
         # "*" of OPTIONS *: the url still needs a path.
         target = _origin_form(target) if "://" in path else "/" + target
     return f"{target}?{query}" if query else target
+
+
+# A percent-escape in SCRIPT_NAME: see _quoted_mount.
+_ESCAPE = re.compile(r"(%[0-9A-Fa-f]{2})")
+
+
+def _quoted_mount(script_name: str) -> str:
+    """SCRIPT_NAME quoted for a url, its percent-escapes kept: a mount point comes from
+    configuration or a proxy, not from a decoded request line, and is written as a url's
+    path is (ProxyFix takes X-Forwarded-Prefix ``/my%20app`` as sent, and werkzeug's own
+    request.url keeps its escapes): quoted again, the url said ``/my%2520app``. A "%" that
+    starts no escape is quoted (``%25``)."""
+    if _PLAIN_PATH.fullmatch(script_name):
+        return script_name
+    if "%" not in script_name:
+        return quote(wsgi_bytes(script_name), safe=PATH_SAFE)
+    return "".join(piece if at % 2 else quote(wsgi_bytes(piece), safe=PATH_SAFE)
+                   for at, piece in enumerate(_ESCAPE.split(script_name)))
 
 
 def _with_query(target: str, query: str, software: str) -> str:

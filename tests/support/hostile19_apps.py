@@ -6,6 +6,10 @@
   be logged with it).
 - ``POST /form``: reads the body as webob reads a form (a body with no Content-Type is one)
   and answers the field names it found, comma-separated.
+- ``GET /url``: answers the url werkzeug's request gives the app.
+
+``app`` is the wrapped app; ``proxied_app`` the same behind werkzeug's
+``ProxyFix(x_prefix=1)``, which takes the mount point from X-Forwarded-Prefix.
 """
 
 from __future__ import annotations
@@ -35,6 +39,10 @@ def _app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[by
     body = b"ok"
     if path.startswith("/set-cookie/"):
         headers.append(("Set-Cookie", FOLDED[int(path[len("/set-cookie/"):])]))
+    elif path == "/url":
+        from werkzeug.wrappers import Request
+
+        body = Request(environ).url.encode()
     elif path == "/form":
         body = ",".join(webob.Request(environ).POST.keys()).encode()
     start_response("200 OK", [*headers, ("Content-Length", str(len(body)))])
@@ -47,9 +55,16 @@ def _build() -> Any:
     return MetricsMiddleware(_app, MetricsApiConfig(grouping_function=webob_grouping))
 
 
+def _build_proxied() -> Any:
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    return ProxyFix(_build(), x_prefix=1)
+
+
 def __getattr__(name: str) -> Any:
     # Built on first access (by the server), not when a test imports FOLDED.
-    if name != "app":
+    builders = {"app": _build, "proxied_app": _build_proxied}
+    if name not in builders:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = globals()["app"] = _build()
+    value = globals()[name] = builders[name]()
     return value
