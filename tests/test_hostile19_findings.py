@@ -27,6 +27,11 @@ hunts did not look.
    (a "%" starting none is quoted). Mount matching stays case-sensitive, as the servers'
    (waitress's --url-prefix, ProxyFix, root_path) and RFC 3986's paths are: ``/API/x``
    under waitress ``--url-prefix=/api`` is logged ``/api/API/x``, the url the app sees.
+5. Server-sent events (``text/event-stream``, how streaming APIs answer) are no JSON
+   document, so a denied key in an event's JSON data (``data: {"password": ...}``) went
+   out in clear. Each event's data (its ``data:`` lines joined, a document may span
+   several) is now redacted as a JSON body is, or as a form's pairs; data cut short that
+   names a denied key is hidden whole, with a comment.
 """
 
 from __future__ import annotations
@@ -44,11 +49,12 @@ from hypothesis import strategies as st
 from readme_metrics.har.headers import headers as har_headers
 from readme_metrics.har.headers import response_cookies
 from readme_metrics.har.redaction import Redactor
-from tests.support.exchanges import entry_of, post
+from tests.support.exchanges import body_on, entry_of, post
 from tests.support.fake_api import Collector, free_port
 from tests.support.har_check import assert_valid_log
+from tests.support.hostile19_apps import EVENTS, SECRET
 from tests.support.hostile19_apps import FOLDED as APP_FOLDED
-from tests.support.hostile19_apps import SECRET
+from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_e2e_servers import SERVERS as WSGI_SERVERS
 from tests.test_e2e_servers import serve, server_env
 
@@ -258,3 +264,74 @@ def test_a_forwarded_prefix_is_logged_as_the_app_sees_it_under_a_server(
         logs = collector.wait_for_logs(1)
     assert answer.text == f"{url}/my%20app/url"  # werkzeug's request.url
     assert logs[0]["request"]["log"]["entries"][0]["request"]["url"] == answer.text
+
+
+# -- 5. Server-sent events ------------------------------------------------------------
+
+SSE = [("Content-Type", "text/event-stream; charset=utf-8")]
+
+
+def _sse(text: str, redactor: Redactor = DENY) -> dict[str, Any]:
+    content: dict[str, Any] = entry_of(body_on("response", SSE, text.encode()),
+                                       redactor=redactor)["response"]["content"]
+    return content
+
+
+@pytest.mark.parametrize("stream", [
+    pytest.param("".join(EVENTS), id="the-app's-events"),
+    pytest.param(EVENTS[0].replace("\n", "\r\n"), id="crlf"),
+    pytest.param(EVENTS[1].replace("\n", "\r"), id="cr-and-two-lines"),
+    pytest.param(f'data:{{"a":[{{"password":"{SECRET}"}}]}}', id="no-blank-no-end"),
+    pytest.param(f'data: {{"pass\\u0077ord": "{SECRET}"}}\n\n', id="escaped-key"),
+])
+def test_a_denied_key_in_an_events_data_is_redacted(stream: str) -> None:
+    content = _sse(stream)
+    assert SECRET[:6] not in content["text"] and TAIL not in content["text"]
+    assert "REDACTED 11" in content["text"]
+    assert "comment" not in content
+
+
+def test_events_keep_their_fields_and_what_names_no_denied_key() -> None:
+    text = _sse("".join(EVENTS))["text"]
+    assert text.startswith('event: token\ndata: {"delta":"hi","password":"[REDACTED 11]"}\n\n')
+    assert text.endswith("data: [DONE]\n\n")
+    plain = 'id: 1\ndata: {"delta": "hi"}\n\n: ping\n\n'
+    assert _sse(plain)["text"] == plain
+
+
+def test_an_events_data_cut_short_is_hidden_whole() -> None:
+    content = _sse(f'data: {{"delta": "a"}}\n\ndata: {{"password": "{SECRET}", "b')
+    assert content["text"].startswith('data: {"delta": "a"}\n\ndata: [REDACTED')
+    assert SECRET[:6] not in content["text"]
+    assert "could not be parsed" in content["comment"]
+
+
+@given(st.lists(st.sampled_from([
+    "data: {\"a\": 1}", f"data: {{\"password\": \"{SECRET}\"}}", "data: {\"x\":",
+    f"data: {{\"password\":\n\ndata: \"{SECRET}\"}}".replace("\n\n", "\n"),
+    f"data: {{\"password\":\ndata: \"{SECRET}", f"data: {{\"password\":\ndata: \"a={SECRET}\"}}",
+    "event: e", ": c", "",
+    f"data: password={SECRET}", "data", "id: 7"]), max_size=8),
+    st.sampled_from(["\n", "\r\n", "\r"]))
+def test_no_event_stream_lets_a_denied_value_out(lines: list[str], end: str) -> None:
+    """A document split over data lines, cut short, between other fields: the denied
+    value never shows."""
+    text = _sse(end.join(line.replace("\n", end) for line in lines))["text"]
+    assert SECRET[:6] not in text
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("server", ["uvicorn", "hypercorn"])
+def test_events_streamed_under_a_server_show_no_denied_value(
+        server: str, collector: Collector, tmp_path: Path) -> None:
+    port = free_port()
+    env = server_env(collector, README_DENYLIST="password")
+    target = "tests.support.hostile19_apps:asgi_app"
+    with serve(ASGI_SERVERS[server](port, target), env, tmp_path, port) as url:
+        answer = requests.get(f"{url}/events", timeout=30)
+        logs = collector.wait_for_logs(1)
+    assert answer.text == "".join(EVENTS)  # the client's stream is untouched
+    assert_valid_log(logs[0])
+    posted = _posted(collector)
+    assert SECRET[:6].encode() not in posted and TAIL.encode() not in posted
+    assert b"[DONE]" in posted

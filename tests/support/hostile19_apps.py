@@ -10,6 +10,8 @@
 
 ``app`` is the wrapped app; ``proxied_app`` the same behind werkzeug's
 ``ProxyFix(x_prefix=1)``, which takes the mount point from X-Forwarded-Prefix.
+``asgi_app`` (the ASGI middleware) streams ``EVENTS``, server-sent events whose data
+holds a denied key, one event a message.
 """
 
 from __future__ import annotations
@@ -29,6 +31,45 @@ FOLDED = [
     f"sid=abc; Domain=example.com, Password={SECRET}",
     f"sid=abc; Expires=Wed, 21 Oct 2026 07:28:00 GMT, password={SECRET}; HttpOnly",
 ]
+
+
+#: Server-sent events as a streaming API sends them: JSON data, one document over two
+#: data lines, a form, a last marker.
+EVENTS = [
+    f'event: token\ndata: {{"delta": "hi", "password": "{SECRET}"}}\n\n',
+    f'data: {{"user": {{"name": "zoe",\ndata:  "Password": "{SECRET}"}}}}\n\n',
+    f"data: user=zoe&password={SECRET}\n\n",
+    "data: [DONE]\n\n",
+]
+
+
+async def _events(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/event-stream; charset=utf-8")]})
+    for event in EVENTS:
+        await send({"type": "http.response.body", "body": event.encode(), "more_body": True})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _build_asgi() -> Any:
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.asgi import MetricsMiddleware
+
+    return MetricsMiddleware(_events, MetricsApiConfig(grouping_function=lambda request: {
+        "api_key": request.headers.get("x-api-key") or "hostile19-caller"}))
+
+
+_ASGI: list[Any] = []
+
+
+async def asgi_app(scope: Any, receive: Any, send: Any) -> None:
+    """The wrapped ASGI app, built at its first call (hypercorn reads the module's own
+    attributes, so no module __getattr__ for it)."""
+    if not _ASGI:
+        _ASGI.append(_build_asgi())
+    await _ASGI[0](scope, receive, send)
 
 
 def _app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[bytes]:

@@ -1,0 +1,108 @@
+"""Redacting a server-sent events stream (``text/event-stream``) by the denylist: the
+data of each event as a JSON document (what a streaming API sends, one event a chunk of
+its answer), or a form's pairs.
+
+The stream is no JSON document itself, so the JSON body's reading missed it, and a denied
+key in an event's data (``data: {"password": ...}``) went out in clear. An event's data is
+its ``data:`` lines joined with "\\n" (the HTML standard's event stream): a document may
+span several. Pure functions, as :mod:`readme_metrics.har.bodies`'.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from readme_metrics.har.redaction import Redactor, redacted
+from readme_metrics.har.text import JSON_START
+
+__all__ = ["EVENT_STREAM", "UNREADABLE_EVENT_COMMENT", "event_stream_redacted"]
+
+#: The essence of a server-sent events stream's Content-Type.
+EVENT_STREAM = "text/event-stream"
+
+UNREADABLE_EVENT_COMMENT = (
+    "an event's data could not be parsed to redact it field by field, so it was redacted whole"
+)
+# A line and its end: the standard ends one with CRLF, LF or CR.
+_LINE = re.compile(r"([^\r\n]*)(\r\n|\r|\n|\Z)")
+
+
+def _data(line: str) -> Optional[tuple[str, str]]:
+    """(the field's start, its value) of a ``data`` line, else None: "data:" and one
+    blank after it are no part of the value."""
+    if not line.startswith("data"):
+        return None
+    if line == "data":
+        return line, ""
+    if line[4] != ":":
+        return None
+    start = 6 if line[5:6] == " " else 5
+    return line[:start], line[start:]
+
+
+def _event(lines: list[list[str]], at: list[int], redactor: Redactor) -> bool:
+    """Redact the data of the event whose data lines are ``lines[i]`` for i in ``at``
+    (each [field start, value, line end]); True when a document that could not be read
+    (cut short) was hidden whole."""
+    data = "\n".join(lines[i][1] for i in at)
+    if not (redactor.mentions_key(data) or redactor.names_key_encoded(data)):
+        return False
+    if len(at) > 1 and JSON_START.match(data) is not None:
+        document = redactor.json_text(data)
+        if document is not None:
+            if document != data:
+                # The document on its first line (compact, as a JSON body redacted is),
+                # the others gone: the event's data reads as the same document.
+                lines[at[0]][1] = document
+                for i in at[1:]:
+                    lines[i] = ["", "", ""]
+            return False
+        if redactor.mentions_key(data, True):
+            # A document over several lines cut short: a line of it may be a value alone.
+            for i in at:
+                lines[i][1] = redacted(lines[i][1])
+            return True
+    # Line by line: a document each, or a form's pairs; in data over several lines
+    # naming a denied key, any other line (a piece of a document or of a value that
+    # spans lines; a line holding "=" too, after a document's start) hidden whole.
+    pieces = len(at) > 1 and redactor.mentions_key(data, True)
+    started = pieces and any(JSON_START.match(lines[i][1]) is not None for i in at)
+    whole = False
+    for i in at:
+        value = lines[i][1]
+        if JSON_START.match(value) is not None:
+            document = redactor.json_text(value)
+            if document is None and redactor.mentions_key(data, True):
+                document, whole = redacted(value), True
+            lines[i][1] = value if document is None else document
+        elif "=" in value and not started:
+            lines[i][1] = redactor.linked(value)
+        elif pieces and value:
+            lines[i][1], whole = redacted(value), True
+    return whole
+
+
+def event_stream_redacted(text: str, redactor: Redactor) -> tuple[str, Optional[str]]:
+    """(``text``, an event stream, with each event's data redacted; a comment when a data
+    that could not be read, a document cut short, was hidden whole)."""
+    lines: list[list[str]] = []
+    at: list[int] = []
+    whole = False
+    for match in _LINE.finditer(text):
+        line, end = match.group(1), match.group(2)
+        if not line and not end:
+            break
+        data = _data(line)
+        if data is not None:
+            at.append(len(lines))
+            lines.append([data[0], data[1], end])
+            continue
+        lines.append([line, "", end])
+        if not line and at:  # a blank line ends the event
+            whole = _event(lines, at, redactor) or whole
+            at = []
+    if at:  # a stream cut short: its last event's data too
+        whole = _event(lines, at, redactor) or whole
+    return ("".join("".join(parts) for parts in lines),
+            UNREADABLE_EVENT_COMMENT if whole else None)
