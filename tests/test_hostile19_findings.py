@@ -56,7 +56,7 @@ from tests.support.hostile19_apps import EVENTS, SECRET
 from tests.support.hostile19_apps import FOLDED as APP_FOLDED
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_e2e_servers import SERVERS as WSGI_SERVERS
-from tests.test_e2e_servers import serve, server_env
+from tests.test_e2e_servers import raw_answer, serve, server_env
 
 #: A denied value, its last four characters found nowhere else in a log.
 TAIL = SECRET[-4:]
@@ -335,3 +335,42 @@ def test_events_streamed_under_a_server_show_no_denied_value(
     posted = _posted(collector)
     assert SECRET[:6].encode() not in posted and TAIL.encode() not in posted
     assert b"[DONE]" in posted
+
+
+# -- Header names with "_" under each server (no finding: kept as a check) ------------
+
+UNDERSCORE_SERVERS: dict[str, tuple[Callable[[int, str], list[str]], str]] = {
+    "werkzeug": (_werkzeug, TARGET),
+    "waitress": (WSGI_SERVERS["waitress"], TARGET),
+    "gunicorn-sync": (WSGI_SERVERS["gunicorn-sync"], TARGET),
+    **{name: (ASGI_SERVERS[name], "tests.support.hostile19_apps:asgi_app")
+       for name in ("uvicorn", "hypercorn", "daphne")},
+}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("server", list(UNDERSCORE_SERVERS))
+def test_denied_and_credential_headers_spelled_with_underscores_under_each_server(
+        server: str, collector: Collector, tmp_path: Path) -> None:
+    """``X_Secret`` reaches a WSGI app as HTTP_X_SECRET where the server keeps it (gunicorn
+    drops it, and so do werkzeug's server and waitress), an ASGI app as ``x_secret``:
+    either way the denylist's ``x-secret`` and the credential headers' masks hide it, and
+    a Digest response is masked whole."""
+    port = free_port()
+    env = server_env(collector, README_DENYLIST="x-secret,x-other-secret")
+    argv, target = UNDERSCORE_SERVERS[server]
+    secrets = ["underscored-Aa11", "mixed-Bb22", "apikey-Cc33", "digest-Dd44"]
+    request = (f"GET /headers HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+               f"X-Api-Key: owlbert-hostile19-caller\r\nX_Secret: {secrets[0]}\r\n"
+               f"X-Other_Secret: {secrets[1]}\r\nX_Api_Key: {secrets[2]}\r\n"
+               f'Authorization: Digest username="u", response="{secrets[3]}", nonce="n1"\r\n'
+               "Connection: close\r\n\r\n").encode()
+    with serve(argv(port, target), env, tmp_path, port):
+        assert raw_answer(port, request).split(b" ", 2)[1] == b"200"
+        logs = collector.wait_for_logs(1)
+    assert_valid_log(logs[0])
+    posted = _posted(collector)
+    for secret in secrets:
+        assert secret[:-4].encode() not in posted, (secret, server)
+        if secret != secrets[2]:  # (a masked header's value ends its mask: SPEC 4)
+            assert secret[-4:].encode() not in posted, (secret, server)
