@@ -202,7 +202,9 @@ def test_undeclared_windows_1252_reads_as_its_characters(content_type: str) -> N
 
 
 @given(st.binary(min_size=1, max_size=40).filter(lambda data: max(data) >= 0x80).map(
-    lambda data: bytes(b if b >= 0x20 or b in (9, 10, 13) else 0x41 for b in data)))
+    lambda data: bytes(b if b >= 0x20 or b in (9, 10, 13) else 0x41 for b in data)).filter(
+    # (A byte order mark says UTF-16 or UTF-8: read so.)
+    lambda data: not data.startswith((b"\xfe\xff", b"\xff\xfe", b"\xef\xbb\xbf"))))
 def test_an_undeclared_text_is_one_character_a_byte_and_no_c1_control(body: bytes) -> None:
     """Whatever the bytes, the text gives them back, and holds no C1 control but the five
     windows-1252 leaves undefined (UTF-8 reads as UTF-8)."""

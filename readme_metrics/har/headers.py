@@ -119,20 +119,14 @@ def _without_redacted_cookies(name: str, value: str, redactor: Optional[Redactor
 # folding Set-Cookie, but apps and servers do it (one header for several cookies, as
 # urllib3 and so requests join them), and requests, http.cookiejar and many clients read
 # a cookie there; an Expires date's "," is followed by no "name=" before the next ";".
-_FOLDED_COOKIE = re.compile(r",([^;,=]*)=([^;,]*)")
+_FOLDED_COOKIE = re.compile(r"(,)([^;,=]*)=([^;,]*)")
 
 
 def folded_cookies_redacted(value: str, redacts: Callable[[str], bool]) -> str:
     """A Set-Cookie value (or a piece of one) with the value of each cookie after a ","
     whose name ``redacts`` redacted: masked whole, the header and the cookie whose value
     or attribute holds it ended with the redacted value's last four characters."""
-    def one(cookie: re.Match[str]) -> str:
-        name = cookie.group(1)
-        if redacts(name.strip()):
-            return f",{name}={redacted(cookie.group(2).strip())}"
-        return cookie.group(0)
-
-    return _FOLDED_COOKIE.sub(one, value)
+    return _cookies_redacted(value, redacts, _FOLDED_COOKIE)
 
 
 # What :func:`headers` does with a header, by name as sent: (lower-case name, kind,
@@ -451,20 +445,22 @@ def _keyless_name(name: str, caller: CallerKey) -> str:
 # A request cookie, "name=value", between ";" or ",": a server joins a Cookie header sent
 # twice with "," (wsgiref, werkzeug, gunicorn; waitress ", "), and webob (the grouping
 # function's request) and http.cookies read a cookie after it.
-_REQUEST_COOKIE = re.compile(r"([^;,=]*)=([^;,]*)")
+_REQUEST_COOKIE = re.compile(r"()([^;,=]*)=([^;,]*)")
 
 
-def _cookies_redacted(value: str, redacts: Callable[[str], bool]) -> str:
+def _cookies_redacted(value: str, redacts: Callable[[str], bool],
+                      cookie_pattern: re.Pattern[str] = _REQUEST_COOKIE) -> str:
     """A request's Cookie value with the value of each cookie whose name ``redacts``
     redacted, one after a "," too (werkzeug, Django and Starlette read it as part of the
-    cookie before it: masked so, it ended with the redacted value's last four characters)."""
+    cookie before it: masked so, it ended with the redacted value's last four characters).
+    ``cookie_pattern``: (what comes before a cookie, its name, its value)."""
     def one(cookie: re.Match[str]) -> str:
-        name = cookie.group(1)
+        name = cookie.group(2)
         if redacts(name.strip()):
-            return f"{name}={redacted(cookie.group(2).strip())}"
+            return f"{cookie.group(1)}{name}={redacted(cookie.group(3).strip())}"
         return cookie.group(0)
 
-    return _REQUEST_COOKIE.sub(one, value)
+    return cookie_pattern.sub(one, value)
 
 
 def _cookie_value(name: str, value: str, redactor: Optional[Redactor]) -> str:
