@@ -26,7 +26,9 @@ thread's CPU split three ways: in the app call, in gunicorn's own request handli
 rest of ``handle``), and in its accept loop (the rest of the thread's CPU, from
 ``/proc/<pid>/task/<tid>/schedstat``); the CPU of the other threads (the delivery and
 watchdog threads); the voluntary context switches of each; the workers' user and
-system CPU; the machine's idle share and the requests per second beside the bare app's.
+system CPU; the CPU per request of the rest of the two cores: wrk, gunicorn's arbiter, the
+loopback collector (the benchmark's own), the machine's whole time and its idle time
+(other processes' share is what is left); the requests per second beside the bare app's.
 The bare app call's figure is the clock's own cost plus the app's; subtract it. Each
 variant also states the requests per POST, the cyclic GC's passes per 1,000 requests
 (generations 0, 1, 2) and their CPU per request, the most threads one worker had at
@@ -41,6 +43,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -190,6 +193,16 @@ def _rss_kib(pid: int) -> int:
     return int(match.group(1)) if match else 0
 
 
+def _others_cpu(arbiter: int, collector: bench.Collector) -> dict[str, float]:
+    """CPU seconds so far of the processes beside the workers: the wrk runs this process
+    has waited for (its children's rusage: each wrk, once ended), gunicorn's arbiter and
+    the loopback collector."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"wrk": children.ru_utime + children.ru_stime,
+            "arbiter": bench.process_cpu(arbiter),
+            "collector": bench.process_cpu(collector.process.pid)}
+
+
 def _machine() -> tuple[int, int]:
     """(all ticks, idle ticks) of the whole machine so far, from /proc/stat's cpu line."""
     ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -225,6 +238,7 @@ def run(variant: str, seconds: float, collector: bench.Collector) -> dict[str, A
             before = [_cpu(pid) for pid in workers]
             rss_before = sum(_rss_kib(pid) for pid in workers)
             machine_before = _machine()
+            others_before = _others_cpu(server.pid, collector)
             load = subprocess.Popen(["wrk", "-t2", "-c4", f"-d{seconds:g}s", *target],
                                     stdout=subprocess.PIPE, text=True)
             threads = _threads_during(workers, load)
@@ -232,6 +246,7 @@ def run(variant: str, seconds: float, collector: bench.Collector) -> dict[str, A
             after = [_cpu(pid) for pid in workers]
             rss_after = sum(_rss_kib(pid) for pid in workers)
             machine_after = _machine()
+            others_after = _others_cpu(server.pid, collector)
         finally:
             server.terminate()
             server.wait(30)
@@ -259,6 +274,18 @@ def run(variant: str, seconds: float, collector: bench.Collector) -> dict[str, A
         "other_threads_us_per_request": round(per_request("others_cpu"), 1),
         "user_us_per_request": round(per_request("user"), 1),
         "system_us_per_request": round(per_request("system"), 1),
+        # The rest of the machine's two cores, per request: wrk, gunicorn's arbiter, the
+        # loopback collector (the benchmark's own: the real Metrics API is elsewhere), the
+        # idle time and whatever else ran (other processes), from /proc/stat.
+        **{f"{part}_us_per_request": round((others_after[part] - others_before[part])
+                                           / served * 1e6, 1)
+           for part in ("wrk", "arbiter", "collector")},
+        "machine_us_per_request": round(
+            (machine_after[0] - machine_before[0]) / os.sysconf("SC_CLK_TCK")
+            / served * 1e6, 1),
+        "machine_idle_us_per_request": round(
+            (machine_after[1] - machine_before[1]) / os.sysconf("SC_CLK_TCK")
+            / served * 1e6, 1),
         "machine_idle_percent": round(
             100 * (machine_after[1] - machine_before[1])
             / max(1, machine_after[0] - machine_before[0]), 1),
