@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 import logging
 import sys
-from typing import Any, Iterable, NoReturn, Optional
+from typing import Any, Callable, Iterable, NoReturn, Optional, TypeVar
 
 from readme_metrics.app_shape import asgi_server_call, not_an_app
 from readme_metrics.capture import nesting, unclosed
@@ -35,6 +35,7 @@ from readme_metrics.wsgi_types import StartResponse, WSGIApplication, WSGIEnviro
 __all__ = ["MetricsMiddleware"]
 
 _MARK = nesting.MARK
+_Call = TypeVar("_Call", bound=Callable[..., Any])
 
 
 _ASGI_APP = (
@@ -75,6 +76,19 @@ def _takes_two(cls: type) -> bool:
     except (TypeError, ValueError):
         return False
     return True
+
+
+def _declared_wsgi(call: _Call) -> _Call:
+    """``call`` whose signature says ``start_response`` is required, as PEP 3333's: its
+    default is only there so that an ASGI server's call (the scope alone) reaches
+    :meth:`MetricsMiddleware._served_by_asgi`. Seen by ``inspect.signature``, the
+    default made the middleware an ASGI 2 app (a callable of the scope alone) to the
+    ASGI companions' ``single_callable``, which called it with the scope alone."""
+    signature = inspect.signature(call)
+    call.__signature__ = signature.replace(parameters=[  # type: ignore[attr-defined]
+        parameter.replace(default=inspect.Parameter.empty)
+        for parameter in signature.parameters.values()])
+    return call
 
 
 class MetricsMiddleware(PipelineControls):
@@ -133,6 +147,7 @@ class MetricsMiddleware(PipelineControls):
         self.own_request = (BARE and not self.hands_back and type(self).grouping_request
                             is MetricsMiddleware.grouping_request)
 
+    @_declared_wsgi
     def __call__(self, environ: WSGIEnvironment,
                  start_response: Optional[StartResponse] = None) -> Iterable[bytes]:
         if start_response is None:  # an ASGI server's call: app(scope) (uvicorn)
