@@ -374,8 +374,9 @@ class MetricsMiddleware:
         request = capture.request
         if not isinstance(getattr(request, "scope", None), dict):
             # WSGI: no event loop to await an async function on (a clear error).
-            return self._grouped(capture, self.pipeline.identify(request))
-        group = self._awaiting(request)
+            return self._grouped(capture, self.pipeline.identify(request,
+                                                                capture.given_copy()))
+        group = self._awaiting(request, capture.given_copy())
         if group is None or group.__class__ is Group:
             return self._grouped(capture, group)
         if on_loop:

@@ -127,6 +127,9 @@ class Capture:
         # What the grouping function is lent in place of the view's body (see grouped()):
         # a RestOnRead as request._stream, True for request._body set from the copy.
         self.lent: Any = None
+        # The grouping function reads the body from the copy (not the view's own read):
+        # the start of one longer than max_body_bytes (given_copy).
+        self.from_copy = False
         # Under WSGI Django reads no chunked body that comes without a CONTENT_LENGTH (it
         # reads CONTENT_LENGTH bytes: none): all of it is still the server's to copy.
         self.unseen_chunked = (self.declared is None and "HTTP_TRANSFER_ENCODING" in meta
@@ -158,6 +161,7 @@ class Capture:
         request, tee = self.request, self.tee
         if hasattr(request, "_body") or tee is None:
             return
+        self.from_copy = True  # each way on lends the copy, or leaves request.body unread
         self.streaming = streaming
         record = tee.record
         unread = not getattr(request, "_read_started", False)
@@ -192,6 +196,11 @@ class Capture:
             # comes back from the copy (the start of one longer than max_body_bytes, as
             # the log's: Django's request.body would raise RawPostDataException).
             request._body = record.content()
+
+    def given_copy(self) -> Optional[BodyRecord]:
+        """The record of the body the grouping function reads from the copy (see
+        Identifier); None when it reads the view's own (request.body, read whole)."""
+        return self.tee.record if self.from_copy and self.tee is not None else None
 
     @property
     def finish_in_close(self) -> bool:

@@ -19,6 +19,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, Optional
 
 from readme_metrics._logging import LogLimiter, QuietLogger
+from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.wsgi import MetricsMiddleware
 from readme_metrics.capture.wsgi_input import InputTee
 from readme_metrics.capture.wsgi_replay import replay_input
@@ -75,6 +76,13 @@ class FlaskMetricsMiddleware(MetricsMiddleware):
                 state[_LENT] = saved
             return current
         return super().grouping_request(environ, body)
+
+    def given_copy(self, request: Any, body: Optional[InputTee]) -> Optional[BodyRecord]:
+        """None when the function reads the body the view cached whole (not the copy)."""
+        state = getattr(request, "__dict__", {})
+        if state.get("_cached_data") and _LENT not in state:
+            return None
+        return super().given_copy(request, body)
 
     def grouped(self, request: Any) -> None:
         """The body lent to the grouping function is the view's own again, as the view

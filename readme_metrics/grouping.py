@@ -26,6 +26,7 @@ from typing import Any, Callable, Optional, Union
 
 from readme_metrics._dotted import NotImported
 from readme_metrics._logging import LogLimiter, QuietLogger, hidden, withheld_traceback
+from readme_metrics.capture.body import BodyRecord, body_cut
 from readme_metrics.exchange import Group
 from readme_metrics.har.key_forms import MIN_SUBSTRING_KEY
 
@@ -281,8 +282,28 @@ LEFT_OUT = ("the grouping function returned None, so this call is not logged, no
             "from, for example); said once")
 
 
+#: Added to the error of a grouping function that raised having been given the start of a
+#: body longer than max_body_bytes (SPEC 5: such a body is never held whole): its
+#: ``json()`` raised JSONDecodeError, with no word of why (twins20).
+BODY_CUT = ("; the body it was given was cut at max_body_bytes ({} of {} bytes): raise "
+            "max_body_bytes above the bodies it reads, or read the caller from a header "
+            "(or request.state, which the app sets)")
+
+
+def _cut_note(cut: Optional[tuple[int, int]]) -> str:
+    if cut is None:
+        return ""
+    kept, whole = cut
+    return BODY_CUT.format(kept, whole if whole >= 0 else f"more than {kept}")
+
+
 class Identifier:
-    """Calls ``grouping_function(request)`` and returns a :class:`Group` or None."""
+    """Calls ``grouping_function(request)`` and returns a :class:`Group` or None.
+
+    ``copy`` is the record of the body the request reads from the middleware's copy
+    (None: the app's own read, or no body): if that is the start of a body longer than
+    max_body_bytes once the function ran (see :func:`body_cut`), the error of a function
+    that raised says so."""
 
     def __init__(self, grouping_function: Callable[[Any], Any],
                  logger: Union[logging.Logger, QuietLogger]) -> None:
@@ -301,14 +322,16 @@ class Identifier:
         self._said_none = False
         self._said_number = False
 
-    def __call__(self, request: Any) -> Optional[Group]:
+    def __call__(self, request: Any, copy: Optional[BodyRecord] = None
+                 ) -> Optional[Group]:
         try:
             result = self._function(request)
         except NotImported as exc:  # a path that did not import: its message says why
             self._report(logging.ERROR, str(exc))
             return None
         except Exception as exc:  # user code: contain everything, the app must not notice
-            self._report_raised(exc, "the grouping function", _builtin(self._function))
+            self._report_raised(exc, "the grouping function", _builtin(self._function),
+                                body_cut(copy))
             return None
         if result is None:
             if not self._said_none:
@@ -350,18 +373,21 @@ class Identifier:
         # Prefixed as every message of the library: the config's logger may be the app's.
         return self._limiter.log(level, message, "readme_metrics: %s", message)
 
-    def _report_raised(self, exc: Exception, what: str, called: str = "") -> None:
+    def _report_raised(self, exc: Exception, what: str, called: str = "",
+                       cut: Optional[tuple[int, int]] = None) -> None:
         # Type and place only: the exception's message may hold request data (a KeyError
-        # names the missing key, which may be the caller's own API key).
+        # names the missing key, which may be the caller's own API key). A cut body is a
+        # distinct message, said with the sizes of its first time (not one per size).
         raised = (f"{what} raised {type(exc).__name__}{_missing_attribute(exc)} at "
                   f"{_where(exc, called)}")
+        place = raised if cut is None else raised + " (cut body)"
         digest = _digest(exc)
         with self._raised_lock:
-            digests = self._raised.get(raised)
+            digests = self._raised.get(place)
             if digests is None:
                 if len(self._raised) >= _MAX_PLACES:
                     return
-                digests = self._raised[raised] = set()
+                digests = self._raised[place] = set()
             if digest in digests or len(digests) >= MAX_MESSAGES_PER_PLACE:
                 return
             digests.add(digest)
@@ -371,6 +397,7 @@ class Identifier:
                      else "")
             raised += (f", with another message (distinct message {number} from there, "
                        f"withheld{later})")
+        raised += _cut_note(cut)
         self._logger.error("readme_metrics: %s; the request is not logged (traceback at "
                            "DEBUG level)", raised)
         if self._logger.isEnabledFor(logging.DEBUG):

@@ -78,12 +78,13 @@ class MetricsPipeline:
         # The app configures the logger: a filter or handler of its that raises must not
         # reach the request through a line the library logs there (rare events only).
         self.logger = QuietLogger(config.logger, secrets=(config.api_key,))
-        #: ``identify(request)``: the caller per the grouping function; None means "do not
-        #: log". Never raises. The Identifier's bound ``__call__``, not a method calling
+        #: ``identify(request, copy=None)``: the caller per the grouping function; None
+        #: means "do not log". Never raises. ``copy``: see Identifier. The Identifier's
+        #: bound ``__call__``, not a method calling
         #: it (one Python call fewer per request) nor the instance: 3.11 runs a bound
         #: method of a Python function in the caller's loop, an instance's ``__call__``
         #: through a C slot (about 650 instructions more a call).
-        self.identify: Callable[[Any], Optional[Group]] = Identifier(
+        self.identify: Callable[..., Optional[Group]] = Identifier(
             config.grouping_function, self.logger).__call__
         self.redactor = Redactor(config.denylist, config.allowlist)
         # Delivery gets what building a log needs, not this pipeline: its sender threads

@@ -386,7 +386,7 @@ class ASGIExchange(RequestSide):
             body = self.recorder.request_body
             request = self.middleware.grouping_request(
                 self.scope, body.content() if body is not None and body.size else b"")
-            group = self.middleware.identify(request)
+            group = self.middleware.identify(request, body)
         except Exception:
             self.middleware.logger.debug("readme_metrics: grouping failed", exc_info=True)
             return None

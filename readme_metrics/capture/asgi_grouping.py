@@ -15,6 +15,7 @@ import logging
 from typing import Any, Awaitable, Callable, Optional, Union
 
 from readme_metrics._logging import QuietLogger
+from readme_metrics.capture.body import BodyRecord
 from readme_metrics.exchange import Group
 from readme_metrics.grouping import Identifier
 
@@ -54,19 +55,21 @@ class AwaitingIdentifier:
         self._identifier = Identifier(_given, logger).__call__
         self._raised = Identifier(_Raised.__call__, logger).__call__
 
-    def __call__(self, request: Any
+    def __call__(self, request: Any, copy: Optional[BodyRecord] = None
                  ) -> Union[Optional[Group], Awaitable[Optional[Group]]]:
+        """``copy``: the record of the body the request reads (see Identifier)."""
         try:
             result = self._grouping(request)
         except Exception as exc:  # user code: reported by the Identifier, contained
-            return self._raised(_Raised(exc))
+            return self._raised(_Raised(exc), copy)
         if result.__class__ is not dict and inspect.isawaitable(result):
-            return self._later(result)
+            return self._later(result, copy)
         return self._identifier(result)
 
-    async def _later(self, result: Awaitable[Any]) -> Optional[Group]:
+    async def _later(self, result: Awaitable[Any], copy: Optional[BodyRecord]
+                     ) -> Optional[Group]:
         try:
             value = await result
         except Exception as exc:
-            return self._raised(_Raised(exc))
+            return self._raised(_Raised(exc), copy)
         return self._identifier(value)

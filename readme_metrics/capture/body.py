@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Optional, Union
 
-__all__ = ["GRACE", "BodyRecord", "Kept", "read_ahead", "readline_ahead"]
+__all__ = ["GRACE", "BodyRecord", "Kept", "body_cut", "read_ahead", "readline_ahead"]
 
 # How long, at most, a body still in flight gets to arrive once the response has gone out:
 # clients send the body just after the headers, and an app that answers without reading
@@ -233,3 +233,16 @@ class BodyRecord:
         """Memory the kept copy holds."""
         kept = self._kept
         return 0 if kept is None else kept.size
+
+
+def body_cut(record: Optional[BodyRecord]) -> Optional[tuple[int, int]]:
+    """``(kept, whole)`` for a body longer than ``max_body_bytes``, of which a grouping
+    function reading it gets the first ``kept`` bytes (``whole``: its size, -1 unknown);
+    None for a body kept whole (or cut short by a client that left)."""
+    if record is None:
+        return None
+    kept = record.kept
+    if kept < record.limit:
+        return None
+    whole = record.body_size
+    return (kept, whole) if record.size > kept or whole > kept else None

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable, NoReturn, Optional, TypeVar
 
 from readme_metrics.app_shape import asgi_server_call, not_an_app
 from readme_metrics.capture import nesting, unclosed
+from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.unclosed import calling, returned
 from readme_metrics.capture.uwsgi_sendfile import NOTHING, record_sent_file, restore
 from readme_metrics.capture.webob_request import BARE, Request
@@ -246,6 +247,12 @@ class MetricsMiddleware(PipelineControls):
             request.__dict__["environ"] = request_environ
             return request
         return Request(request_environ)
+
+    def given_copy(self, request: Any, body: Optional[InputTee]) -> Optional[BodyRecord]:
+        """The record of the body ``request`` (from :meth:`grouping_request`) reads from
+        the middleware's copy: the error of a grouping function that raised says when
+        that is the start of a body longer than max_body_bytes (see Identifier)."""
+        return None if body is None else body.record
 
     def grouped(self, request: Any) -> None:
         """After the grouping function ran on ``request`` (from :meth:`grouping_request`):

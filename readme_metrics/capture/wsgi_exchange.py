@@ -216,13 +216,14 @@ class WSGICapture(Recorder):
                     self.group = self.pipeline.identify(request)
                     return self.group  # type: ignore[no-any-return,unused-ignore]
                 request = middleware.grouping_request(self.environ, self.tee)
+                copy = middleware.given_copy(request, self.tee)
                 if middleware.hands_back:
                     try:
-                        self.group = self.pipeline.identify(request)
+                        self.group = self.pipeline.identify(request, copy)
                     finally:
                         middleware.grouped(request)
                 else:
-                    self.group = self.pipeline.identify(request)
+                    self.group = self.pipeline.identify(request, copy)
             except Exception:
                 self.group = None
         return self.group  # type: ignore[no-any-return,unused-ignore]
