@@ -44,9 +44,10 @@ FINISH_WAIT = 1.0
 _METRICS_PATH = "/v1/request"
 _SELF_POST = (
     "readme_metrics: README_METRICS_SERVER points at this app: this library's own POST "
-    "to {} arrived here, and the app's answer to it counts as delivered, so the logs "
-    "are lost (that POST is not logged); point it at the Metrics API or at "
-    "`readme-metrics collect` (http://127.0.0.1:8001)")
+    "to {} arrived here (that POST is not logged), and the app's answer to it is taken "
+    "as the Metrics API's: a 2xx counts the logs as delivered, a 404 (no such route) as "
+    "rejected and dropped, a 5xx as a failure to retry; they are lost either way; point "
+    "it at the Metrics API or at `readme-metrics collect` (http://127.0.0.1:8001)")
 
 
 def _without_root_dot(host: str) -> str:

@@ -42,12 +42,17 @@ def config(port: int) -> MetricsApiConfig:
 
 
 @contextmanager
-def wsgi_server(seen: list[tuple[str, str]]) -> Iterator[tuple[str, Any]]:
-    """The base URL of a threaded wsgiref server and its wrapped app."""
+def wsgi_server(seen: list[tuple[str, str]], routes: bool = False
+                ) -> Iterator[tuple[str, Any]]:
+    """The base URL of a threaded wsgiref server and its wrapped app (``routes``: one
+    that answers 404 to a path other than /hello, as a Flask, Django or FastAPI app)."""
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         seen.append((environ["REQUEST_METHOD"], environ["PATH_INFO"]))
+        if routes and environ["PATH_INFO"] != "/hello":
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"Not Found"]
         start_response("200 OK", [("Content-Type", "application/json")])
         return [b'{"hello": "world"}']  # to POST /v1/request too, as any app would
 
@@ -136,3 +141,32 @@ def test_other_requests_to_the_metrics_path_are_logged_as_any(
         assert middleware.stats["skipped"] == 0
         assert WARNING not in caplog.text
         middleware.flush(PATIENCE)  # to the app, while it listens (then warned about)
+
+
+def test_the_warning_says_what_the_apps_404_makes_of_the_logs(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """An app with routes answers the library's POST with a 404 (newcomer20): its first
+    warning said the app's answer "counts as delivered", and the next one said the batch
+    was rejected and dropped. They agree now: the first says a 2xx counts as delivered
+    and a 404 as rejected and dropped, the logs lost either way; the second is the 404's
+    rejection it announced. Fails on df48492 (the first said "counts as delivered")."""
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    seen: list[tuple[str, str]] = []
+    with wsgi_server(seen, routes=True) as (base, middleware):
+        assert requests.get(f"{base}/hello", timeout=PATIENCE).status_code == 200
+        wait_until(lambda: middleware.stats["queued"] >= 1)
+        middleware.flush(PATIENCE)
+        wait_until(lambda: middleware.stats["dropped_rejected"] == 1)
+        stats = middleware.stats
+    assert (stats["sent"], stats["dropped_rejected"], stats["skipped"]) == (0, 1, 1), stats
+    assert seen == [("GET", "/hello"), ("POST", "/v1/request")]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2, warnings
+    first, second = warnings
+    assert WARNING in first and "counts as delivered" not in first, first
+    assert ("the app's answer to it is taken as the Metrics API's: a 2xx counts the logs "
+            "as delivered, a 404 (no such route) as rejected and dropped, a 5xx as a "
+            "failure to retry; they are lost either way") in first, first
+    assert second.startswith(f"readme_metrics: the Metrics API at {base}/v1/request "
+                             "rejected a batch of 1 log (HTTP 404 Not Found); dropping "
+                             "it"), second
