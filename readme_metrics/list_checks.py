@@ -127,6 +127,30 @@ def methods(option: Option, value: Any) -> list[str]:
     return names
 
 
+#: IANA's HTTP Method Registry (RFC 9110's eight, PATCH, WebDAV's and the others
+#: registered), and QUERY (the safe method with a body, in the making).
+REGISTERED_METHODS = frozenset((
+    "ACL", "BASELINE-CONTROL", "BIND", "CHECKIN", "CHECKOUT", "CONNECT", "COPY", "DELETE",
+    "GET", "HEAD", "LABEL", "LINK", "LOCK", "MERGE", "MKACTIVITY", "MKCALENDAR", "MKCOL",
+    "MKREDIRECTREF", "MKWORKSPACE", "MOVE", "OPTIONS", "ORDERPATCH", "PATCH", "POST",
+    "PRI", "PROPFIND", "PROPPATCH", "PUT", "QUERY", "REBIND", "REPORT", "SEARCH", "TRACE",
+    "UNBIND", "UNCHECKOUT", "UNLINK", "UNLOCK", "UPDATE", "UPDATEREDIRECTREF",
+    "VERSION-CONTROL"))
+
+
+def unknown_methods_warning(option: Option, given: Any, value: Any) -> Optional[str]:
+    """The warning for a method no registry has (README_SKIP_METHODS=FETCH): kept, as a
+    custom method is legal HTTP, but said, as a misspelt one skips nothing."""
+    unknown = [method for method in value if method not in REGISTERED_METHODS]
+    if not unknown:
+        return None
+    listed = ", ".join(repr(method) for method in unknown)
+    return (f"readme_metrics: {option.label()} lists {listed}, no method of the HTTP "
+            "method registry (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE, CONNECT "
+            "and WebDAV's): kept, it skips only requests sent with that very method, "
+            "which servers pass on as any other; a misspelt method skips nothing")
+
+
 def hosts(option: Option, value: Any) -> list[str]:
     """Host names, lower case, each with or without a port."""
     names = strings(str.lower, _json_list)(option, value)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Optional
@@ -27,8 +26,8 @@ from readme_metrics.capture.body import BodyRecord, body_cut
 from readme_metrics.grouping import Identifier
 from tests.support.fake_api import Collector, free_port
 from tests.support.polling import PATIENCE
-from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
-from tests.test_e2e_servers import CALLER, GUNICORN, MAX_BODY, serve, server_env
+from tests.test_e2e_servers import CALLER, MAX_BODY, serve, server_env
+from tests.test_twins20_frameworks import server_argv
 
 TARGETS = {
     "wsgi": ("gunicorn", "tests.support.grouping22_apps:wsgi_app"),
@@ -42,14 +41,6 @@ SMALL = json.dumps({"name": "small"}).encode()
 CUT = re.compile(r"the body it was given was cut at max_body_bytes \((\d+) of (\d+) bytes\): "
                  r"raise max_body_bytes above the bodies it reads, or read the caller from "
                  r"a header")
-
-
-def argv(side: str, port: int) -> list[str]:
-    server, target = TARGETS[side]
-    if server == "gunicorn":
-        return [sys.executable, *GUNICORN, "--worker-class=sync", f"--bind=127.0.0.1:{port}",
-                target]
-    return ASGI_SERVERS[server](port, target)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +67,7 @@ def test_a_grouping_function_given_a_cut_body_is_told_why(
     env = server_env(collector, DJANGO_SETTINGS_MODULE="tests.support.grouping22_apps")
     own_request = side in ("flask", "django-wsgi", "django-asgi")
     sizes: dict[str, int] = {}
-    with serve(argv(side, port), env, tmp_path, port) as base:
+    with serve(server_argv(*TARGETS[side], port), env, tmp_path, port) as base:
         for path, body, label in (("/read", SMALL, "small-read"), ("/read", BIG, "big-read"),
                                   ("/noread", BIG, "big-left"),
                                   ("/noread", SMALL, "small-left")):

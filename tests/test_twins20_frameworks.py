@@ -41,7 +41,12 @@ TARGETS = {
 
 
 def argv(side: str, port: int) -> list[str]:
-    server, target = TARGETS[side]
+    return server_argv(*TARGETS[side], port)
+
+
+def server_argv(server: str, target: str, port: int) -> list[str]:
+    """The command serving ``target`` with ``server`` (gunicorn's sync worker, or an ASGI
+    server of tests/test_asgi_servers.py) on 127.0.0.1:``port``."""
     if server == "gunicorn":
         return [sys.executable, *GUNICORN, "--worker-class=sync", f"--bind=127.0.0.1:{port}",
                 target]
