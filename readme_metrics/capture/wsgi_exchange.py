@@ -216,7 +216,10 @@ class WSGICapture(Recorder):
                     self.group = self.pipeline.identify(request)
                     return self.group  # type: ignore[no-any-return,unused-ignore]
                 request = middleware.grouping_request(self.environ, self.tee)
-                copy = middleware.given_copy(request, self.tee)
+                tee = self.tee
+                # given_copy() written out for this class's own request (a call fewer).
+                copy = ((None if tee is None else tee.record) if middleware.own_request
+                        else middleware.given_copy(request, tee))
                 if middleware.hands_back:
                     try:
                         self.group = self.pipeline.identify(request, copy)
