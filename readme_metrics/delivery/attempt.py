@@ -25,6 +25,7 @@ from readme_metrics.delivery.encode import halves
 from readme_metrics.delivery.policy import (
     DOWN_AFTER,
     FAIL,
+    HOLD_SHARE,
     MAX_DOWN_ATTEMPTS,
     PAUSE,
     REJECT,
@@ -112,6 +113,8 @@ class Attempt:
                         self._queue.requeue_locked(batch)
                 return
             timeout = min(timeout, left)
+        if self._bound.held and not self._holding_is_free():  # the queue is filling
+            watchdog.release(self._bound)
         batch.attempts += 1
         if batch.attempts > 1:
             with batcher.lock:
@@ -158,6 +161,26 @@ class Attempt:
             stretch.fast_began = began
         watchdog.cut_lost(stretch, began, self._lost_after())
 
+    @property
+    def holding(self) -> bool:
+        """Some POST taken for lost is held past its bound (``watchdog.cut_lost``)."""
+        return self._bound.held > 0
+
+    def release(self) -> None:
+        """A flush or close begins: the POSTs taken for lost that ``cut_lost`` holds
+        past their bound are cut now (their logs sent again), not waited for."""
+        if self._bound.held:
+            watchdog.release(self._bound)
+
+    def _holding_is_free(self) -> bool:
+        """A POST taken for lost may be held past its bound (``watchdog.cut_lost``):
+        its logs keep their place in the queue, which has room for the new ones
+        (below ``HOLD_SHARE`` of its bounds), and no flush or close waits for it."""
+        queue = self._queue
+        return (queue.accepted - queue.resolved < queue.max_size * HOLD_SHARE
+                and queue.queued_bytes < queue.max_bytes * HOLD_SHARE
+                and not queue.waiters and not self._batcher.closed)
+
     def _lost_after(self) -> float:
         """How long a lost POST is waited for before it is cut: ``timeout``, or twice
         the API's average answer time, or twice the longest answer later than
@@ -184,7 +207,7 @@ class Attempt:
             # `timeout`, not its stretched bound (watchdog.cut_lost). Not on an answer
             # merely within half the stretched bound: an API answering in 1 to 4 s
             # with `timeout` 3 s would have its 4 s answers cut and sent again.
-            watchdog.cut_lost(stretch, began, self._lost_after())
+            watchdog.cut_lost(stretch, began, self._lost_after(), self._holding_is_free())
         if not said:
             return
         timeout = self._timeout

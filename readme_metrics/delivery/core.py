@@ -176,6 +176,8 @@ class Delivery:
                         "max_queue_bytes (README_MAX_QUEUE_BYTES) %d bytes): new logs are "
                         "dropped (%d so far)", self.config.max_queue_size,
                         self.config.max_queue_bytes, so_far)
+                    if self._attempt.holding:  # POSTs held past their bound: cut them
+                        watchdog.run_soon(self._attempt.release)
                 return False
             if self._background:
                 if not self._started:
@@ -271,6 +273,7 @@ class Delivery:
                 queue.answered_locked(queue.accepted, queue.refused)
                 return delivered and not self._batcher.health.paused_locked()
             queue.wake.notify_all()
+        self._attempt.release()  # POSTs held past their bound: sent again now
         try:
             if self._background and self._start():
                 if self._batcher.staffing.claim_sender(urgent=True):
@@ -303,8 +306,10 @@ class Delivery:
         # wait, unclosed.py's, is part of shutdown_timeout); close() counts from its call.
         if began is None:
             began = process.exit_began()
-        return self._batcher.begin_close(
+        begun = self._batcher.begin_close(
             (time.monotonic() if began is None else began) + self.config.shutdown_timeout)
+        self._attempt.release()  # POSTs held past their bound: sent again now
+        return begun
 
     def finish_exit(self) -> None:
         """Post what waits and wait for the senders until the deadline, then count what

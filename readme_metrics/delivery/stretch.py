@@ -69,7 +69,7 @@ class Stretch:
     """
 
     __slots__ = ("seconds", "longest", "timeout", "fast_began", "said", "_grow", "tail",
-                 "probing", "quiet_until", "last_took", "in_time")
+                 "probing", "quiet_until", "last_took", "in_time", "held")
 
     def __init__(self, seconds: float, grow: Callable[[float], float]) -> None:
         self.seconds = seconds
@@ -94,6 +94,9 @@ class Stretch:
         self.quiet_until = -math.inf
         #: How long the latest answer took (0.0: none yet, :meth:`slowing`).
         self.last_took = 0.0
+        #: Exchanges taken for lost held past their bound (``watchdog.cut_lost``,
+        #: counted by the watchdog under its lock).
+        self.held = 0
 
     def slow(self, began: float) -> bool:
         """For an exchange begun at ``began`` that got no answer within its bound: True if
