@@ -8,6 +8,7 @@ on the watchdog with a socket pair (a connection that never answers).
 
 from __future__ import annotations
 
+import math
 import socket
 import threading
 import time
@@ -171,34 +172,62 @@ class _Conn:
         self.peer.close()
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(bound=st.floats(5.0, 30.0), waited=st.floats(5.0, 30.0), hold=st.booleans(),
-       release=st.booleans())
-def test_cut_lost_holds_only_when_told_and_release_ends_every_hold(
-        bound: float, waited: float, hold: bool, release: bool) -> None:
-    """For any bound and wait: held (``hold``) only if its deadline comes before it has
-    waited ``waited``, then to exactly ``began + waited``; never moved later without
-    ``hold`` (main's rule). :func:`watchdog.release` leaves none held, each due once it
-    has waited ``timeout``. (Deadlines 5 s off or more: nothing is cut meanwhile.)"""
+       after=st.booleans(), release=st.booleans())
+def test_cut_lost_holds_only_those_begun_before_the_recovery_and_release_gives_back(
+        bound: float, waited: float, hold: bool, after: bool, release: bool) -> None:
+    """For any bound and wait: held only if begun before ``hold_before`` (the API's
+    recovery, when holding is free) and its deadline comes before it has waited
+    ``waited``, then to exactly ``began + waited``; else main's rule (never moved
+    later). :func:`watchdog.release` leaves none held, each with the deadline it had
+    before. (Deadlines 5 s off or more: nothing is cut meanwhile.)"""
     stretch = new_stretch(timeout=0.5)
     conn = _Conn()
     try:
         with watchdog.limit(bound, conn, stretch) as limit:
             began, before = limit.began, limit.deadline
-            watchdog.cut_lost(stretch, time.monotonic() + 1.0, waited, hold)
+            hold_before = -math.inf if not hold else began - 0.001 if after else began + 1
+            watchdog.cut_lost(stretch, time.monotonic() + 1.0, waited, hold_before)
             assert limit.lost
-            if hold and waited > bound:
+            if hold and not after and waited > bound:
                 assert limit.held and stretch.held == 1
                 assert limit.deadline == began + waited
             else:
                 assert not limit.held and stretch.held == 0
                 assert limit.deadline == min(before, began + waited)
             if release:
-                held = limit.held
                 watchdog.release(stretch)
                 assert not limit.held and stretch.held == 0
-                if held:
-                    assert limit.deadline == began + stretch.timeout
+                assert limit.deadline == min(before, began + waited)
         assert stretch.held == 0 and not limit.held
     finally:
         conn.close()
+
+
+def test_the_recovery_is_the_first_post_answered_in_time_begun_after_the_latest_late(
+        ) -> None:
+    """On given times (``timeout`` 3): POSTs begun at 2 and 4 answered in 8 s, one begun
+    at 10.4 at once: the API recovered at 10.4 for the POSTs begun before it (those
+    begun 4 to 10.4 may only be late). A late answer of a POST begun before it keeps
+    it; one begun after it (slow again) clears it, and the next in time after that
+    sets it again. The first answer in time ever is one too (a black hole after fast
+    answers: nothing begun during it is held)."""
+    stretch = new_stretch(timeout=3.0)
+    assert stretch.recovery() == math.inf
+    stretch.answered(0.0, 0.05, 3.0)
+    assert stretch.recovery() == 0.0
+    stretch.answered(2.0, 8.0, 12.0)
+    stretch.answered(4.0, 8.0, 12.0)
+    assert stretch.recovery() == math.inf
+    stretch.answered(10.4, 0.05, 12.0)
+    stretch.answered(10.5, 0.05, 6.0)
+    assert stretch.recovery() == 10.4
+    stretch.answered(9.9, 8.0, 12.0)  # read while slow, answered now
+    assert stretch.recovery() == 10.4
+    stretch.answered(11.0, 4.0, 6.0)  # slow again after it
+    assert stretch.recovery() == math.inf
+    stretch.answered(10.8, 0.05, 6.0)  # begun before that late one: says nothing
+    assert stretch.recovery() == math.inf
+    stretch.answered(12.0, 0.05, 6.0)
+    assert stretch.recovery() == 12.0

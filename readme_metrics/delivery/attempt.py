@@ -207,7 +207,8 @@ class Attempt:
             # `timeout`, not its stretched bound (watchdog.cut_lost). Not on an answer
             # merely within half the stretched bound: an API answering in 1 to 4 s
             # with `timeout` 3 s would have its 4 s answers cut and sent again.
-            watchdog.cut_lost(stretch, began, self._lost_after(), self._holding_is_free())
+            watchdog.cut_lost(stretch, began, self._lost_after(),
+                              stretch.recovery() if self._holding_is_free() else -math.inf)
         if not said:
             return
         timeout = self._timeout

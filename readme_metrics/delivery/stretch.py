@@ -69,7 +69,8 @@ class Stretch:
     """
 
     __slots__ = ("seconds", "longest", "timeout", "fast_began", "said", "_grow", "tail",
-                 "probing", "quiet_until", "last_took", "in_time", "held")
+                 "probing", "quiet_until", "last_took", "in_time", "held", "late_began",
+                 "recovered")
 
     def __init__(self, seconds: float, grow: Callable[[float], float]) -> None:
         self.seconds = seconds
@@ -97,6 +98,12 @@ class Stretch:
         #: Exchanges taken for lost held past their bound (``watchdog.cut_lost``,
         #: counted by the watchdog under its lock).
         self.held = 0
+        #: When the latest exchange answered later than ``timeout`` began.
+        self.late_began = -math.inf
+        #: When the first exchange begun after that one and answered within ``timeout``
+        #: began (inf: none yet): the API was slow for the exchanges begun before it, as
+        #: far as their begin times tell, fast again for those after (:meth:`recovery`).
+        self.recovered = math.inf
 
     def slow(self, began: float) -> bool:
         """For an exchange begun at ``began`` that got no answer within its bound: True if
@@ -163,6 +170,10 @@ class Stretch:
         timeout, seconds = self.timeout, self.seconds
         self.last_took = took
         if took > timeout:
+            if began > self.late_began:
+                self.late_began = began
+                if began >= self.recovered:
+                    self.recovered = math.inf  # slow again after it
             self.in_time = 0
             if took > self.tail:
                 self.tail = took
@@ -172,6 +183,8 @@ class Stretch:
                 return False
             self.said = True
             return True
+        if self.late_began < began < self.recovered:
+            self.recovered = began
         self.in_time += 1
         if self.in_time >= TAIL_ANSWERS:
             self.tail = 0.0
@@ -183,6 +196,13 @@ class Stretch:
                 if self.seconds == timeout:
                     self.said = False
         return False
+
+    def recovery(self) -> float:
+        """Exchanges begun before this time may have been read by an API slow then (an
+        exchange begun after the latest one answered late, and before them, was not
+        answered yet): taken for lost, they may only be late. One begun after it sits
+        among exchanges the API answered in time: if unanswered, it was lost."""
+        return self.recovered
 
     def unsaid(self) -> None:
         """The slowdown :meth:`answered` asked to say was not said (a rate limit held it
