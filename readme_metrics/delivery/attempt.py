@@ -56,6 +56,7 @@ class Attempt:
         #: The bound of a POST now (:attr:`stretch`), which the POSTs in flight follow
         #: as it grows: the watchdog grows it as it cuts one at it.
         self._bound = Stretch(timeout, functools.partial(next_timeout, timeout=timeout))
+        self._bound.free = self._holding_is_free
         self._max_attempts = max_attempts
         self._max_down_attempts = max_down_attempts
         self._auth_pause = auth_pause
@@ -173,13 +174,14 @@ class Attempt:
             watchdog.release(self._bound)
 
     def _holding_is_free(self) -> bool:
-        """A POST taken for lost may be held past its bound (``watchdog.cut_lost``):
-        its logs keep their place in the queue, which has room for the new ones
-        (below ``HOLD_SHARE`` of its bounds), and no flush or close waits for it."""
+        """A POST taken for lost may be held past its bound (``watchdog.cut_lost``, or
+        spared: ``Stretch.spare``): its logs keep their place in the queue, which has
+        room for the new ones (below ``HOLD_SHARE`` of its bounds), and no close waits
+        for it. (A flush gives back what is held as it begins: :meth:`release`.)"""
         queue = self._queue
         return (queue.accepted - queue.resolved < queue.max_size * HOLD_SHARE
                 and queue.queued_bytes < queue.max_bytes * HOLD_SHARE
-                and not queue.waiters and not self._batcher.closed)
+                and not self._batcher.closed)
 
     def _lost_after(self) -> float:
         """How long a lost POST is waited for before it is cut: ``timeout``, or twice
@@ -208,7 +210,7 @@ class Attempt:
             # merely within half the stretched bound: an API answering in 1 to 4 s
             # with `timeout` 3 s would have its 4 s answers cut and sent again.
             watchdog.cut_lost(stretch, began, self._lost_after(),
-                              stretch.recovery() if self._holding_is_free() else -math.inf)
+                              stretch.recovery() if stretch.free() else -math.inf)
         if not said:
             return
         timeout = self._timeout

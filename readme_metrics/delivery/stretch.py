@@ -70,7 +70,7 @@ class Stretch:
 
     __slots__ = ("seconds", "longest", "timeout", "fast_began", "said", "_grow", "tail",
                  "probing", "quiet_until", "last_took", "in_time", "held", "late_began",
-                 "recovered")
+                 "recovered", "free")
 
     def __init__(self, seconds: float, grow: Callable[[float], float]) -> None:
         self.seconds = seconds
@@ -98,6 +98,9 @@ class Stretch:
         #: Exchanges taken for lost held past their bound (``watchdog.cut_lost``,
         #: counted by the watchdog under its lock).
         self.held = 0
+        #: Whether holding one past its bound costs nothing now (its owner's: the queue
+        #: has room, no flush or close waits); the watchdog spares none otherwise.
+        self.free: Callable[[], bool] = lambda: True
         #: When the latest exchange answered later than ``timeout`` began.
         self.late_began = -math.inf
         #: When the first exchange begun after that one and answered within ``timeout``

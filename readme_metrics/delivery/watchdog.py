@@ -405,9 +405,11 @@ def _spared(due: Limit, stretch: Stretch, now: float) -> bool:
     elif due.spared:
         stretch.spared_lost(now)
         return False
-    else:
+    elif stretch.free():  # (not as the queue fills, nor into a flush's or close's wait)
         wait = stretch.spare(due.bound, now)
         due.spared = wait is not None
+    else:
+        return False
     if wait is None:
         return False
     later = min(due.began + wait, due.until)
