@@ -157,15 +157,13 @@ def test_a_queue_filling_up_sends_a_held_post_again(make_delivery: MakeDelivery)
         collector.stop()
 
 
-@pytest.mark.parametrize("how", ["flush", "close"])
-def test_a_flush_or_close_sends_a_spared_post_again_at_once(
-        make_delivery: MakeDelivery, how: str) -> None:
+def test_a_close_sends_a_spared_post_again_at_once(make_delivery: MakeDelivery) -> None:
     """A POST taken for lost at its bound (a later one answered at once) and spared the
-    tail's wait (10 s, a tail of 5 s) on a dead connection: a flush or close gives it its
-    bound back and sends it again, within the flush's 3 s and ``shutdown_timeout`` (2 s).
-    Before, the close gave it up at its deadline (``dropped_shutdown``; with the tail
-    kept longer by held POSTs' late answers, 490 to 581 logs of 14,000 instead of 359 to
-    375, ``close-slow-then-dead3``) and the flush returned False."""
+    tail's wait (10 s, a tail of 5 s) on a dead connection: a close gives it its bound
+    back and sends it again, within ``shutdown_timeout`` (2 s). Before, the close gave it
+    up at its deadline (``dropped_shutdown``). (A flush only waits for it, as before: given
+    back at a flush, late answers were sent twice, 254 logs of 20,000 instead of 102,
+    ``delivery_hunt.py sometimes-slow``.)"""
     collector = Collector().start()
     never = threading.Event()
     try:
@@ -180,10 +178,7 @@ def test_a_flush_or_close_sends_a_spared_post_again_at_once(
         for name in FAST:
             assert delivery.submit(item(name))
         wait_until(lambda: any(limit.spared for _, _, limit in list(watchdog._heap)))
-        if how == "flush":
-            assert delivery.flush(3.0), delivery.stats
-        else:
-            delivery.close()
+        delivery.close()
         stats = delivery.stats
         assert sorted(ids(collector.logs)) == sorted(FAST + ["dead", "first"])
         assert (stats["sent"], stats["dropped"]) == (5, 0), stats

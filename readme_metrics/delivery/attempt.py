@@ -167,11 +167,11 @@ class Attempt:
         """Some POST taken for lost is held past its bound (``watchdog.cut_lost``)."""
         return self._bound.held > 0
 
-    def release(self) -> None:
-        """A flush or close begins: the POSTs taken for lost that ``cut_lost`` holds
-        past their bound are cut now (their logs sent again), not waited for."""
+    def release(self, spared: bool = True) -> None:
+        """A close (or a flush: not ``spared``) begins: the POSTs taken for lost held
+        past their bound get it back (``watchdog.release``), not waited for."""
         if self._bound.held:
-            watchdog.release(self._bound)
+            watchdog.release(self._bound, spared)
 
     def _holding_is_free(self) -> bool:
         """A POST taken for lost may be held past its bound (``watchdog.cut_lost``, or

@@ -273,7 +273,7 @@ class Delivery:
                 queue.answered_locked(queue.accepted, queue.refused)
                 return delivered and not self._batcher.health.paused_locked()
             queue.wake.notify_all()
-        self._attempt.release()  # POSTs held past their bound: sent again now
+        self._attempt.release(spared=False)  # POSTs held past their bound: sent again
         try:
             if self._background and self._start():
                 if self._batcher.staffing.claim_sender(urgent=True):

@@ -94,11 +94,11 @@ RETRY_AFTER_HOLD = 60.0
 TIMEOUT_CAP = 30.0
 
 #: The share of ``max_queue_size`` (and ``max_queue_bytes``) below which a POST taken for
-#: lost is held past its bound (``watchdog.cut_lost``), the API maybe only late: at or
-#: above it, the held ones are cut and their logs sent again (``watchdog.release``) before
-#: the queue refuses new logs. Not lower: as an API slow for a while (8 s, 1,000 logs/s)
-#: turns fast, the POSTs it still works on fill 95 % of the default 10,000, about to be
-#: answered.
+#: lost is held past its bound (``watchdog.cut_lost``, or spared), the API maybe only
+#: late: at or above it, the held ones get their own deadline back (``watchdog.release``)
+#: before the queue refuses new logs. Not lower: as an API slow for a while (8 s, 1,000
+#: logs/s) turns fast, the POSTs it still works on fill 95 % of the default 10,000,
+#: about to be answered.
 HOLD_SHARE = 0.98
 #: How long a 401/403 stops delivery; a wrong key does not fix itself within seconds.
 AUTH_PAUSE = 60.0
