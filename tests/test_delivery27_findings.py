@@ -105,7 +105,7 @@ def test_a_held_post_that_never_answers_still_goes_again(
 def test_a_flush_or_close_sends_a_held_post_again_at_once(
         make_delivery: MakeDelivery, how: str) -> None:
     """A flush or close does not wait for a POST held past its bound (its held wait
-    here 10 s, a tail of 5 s): it is cut once it has waited ``timeout`` and sent again,
+    here 10 s, a tail of 5 s): it gets its bound (1 s) back and is sent again,
     within the flush's 3 s and ``shutdown_timeout`` (2 s). Holding it whatever came
     (delivery26) had a close right after give up on 946 logs of 14,000."""
     collector = Collector().start()
