@@ -151,14 +151,6 @@ _PLAIN_NAMES: set[str] = set()
 # GET's log, inline, 350,790 instructions with one a header, 348,521 with this, 347,715
 # on d7467c6; callgrind, secrets16).
 _PLAIN_LONGEST = [0]
-# By redactor: the plain names its lists leave as they are, which headers() then takes
-# as it takes _PLAIN_NAMES without lists (a value opening as JSON aside), instead of
-# asking the lists about both spellings of the name in every log (docs/PERFORMANCE.md,
-# speed9). A redactor's lists never change. Bounded: a few redactors (a process has one
-# a middleware), each as _PLAIN_NAMES; another redactor asks the lists as before.
-_PASSED: dict[Redactor, set[str]] = {}
-_PASSED_MAX = 8
-_NO_NAMES: frozenset[str] = frozenset()
 
 
 def _role(name: str) -> tuple[str, int, bool, Optional[str], Optional[str]]:
@@ -314,9 +306,9 @@ def headers(
     noted: dict[str, str] = {}
     roles = _ROLES.get
     # A plain header (see _PLAIN_NAMES) the lists leave as it is only has the key looked
-    # for (learned below, see _PASSED).
-    passed = None if redactor is None else _PASSED.get(redactor) or _passed(redactor)
-    plain = _PLAIN_NAMES if redactor is None else _NO_NAMES if passed is None else passed
+    # for (learned below into the redactor's passed_names, see Redactor).
+    passed = None if redactor is None else redactor.passed_names
+    plain = _PLAIN_NAMES if passed is None else passed
     # CallerKey.may_hold, inlined for the plain headers: a method call per header costs
     # more than the test. A value with "%" may spell a long key percent-encoded ("+" too
     # for a space in it), one with a backslash JSON-escaped; no spelling is shorter than
@@ -396,9 +388,9 @@ def headers(
                     "%" in value or (spaced and "+" in value))) or (
                     numeric and caller.numbers_in(value)):  # type: ignore[union-attr]
                 value = caller.text(value)  # type: ignore[union-attr]
-            # A plain header the lists leave as it is, learned (see _PASSED): here the
+            # A plain header the lists leave as it is, learned (passed_names): here the
             # lists redact none but maybe the library's own x-documentation-url.
-            if passed is not None and name in _PLAIN_NAMES and len(passed) < _LOWER_MAX and (
+            if passed is not None and name in _PLAIN_NAMES and (
                     low != DOCS_HEADER or redactor is not None
                     and not _redacts(redactor, name, dashed)):
                 passed.add(name)
@@ -409,15 +401,6 @@ def headers(
             name = _keyless_name(name, caller)  # type: ignore[arg-type]
         out.append({"name": name, "value": value})
     return out, noted
-
-
-def _passed(redactor: Redactor) -> Optional[set[str]]:
-    """The plain names ``redactor``'s lists leave as they are, learned so far (see
-    _PASSED); None past the bound."""
-    passed = _PASSED.get(redactor)
-    if passed is None and len(_PASSED) < _PASSED_MAX:
-        passed = _PASSED[redactor] = set()
-    return passed
 
 
 def _keyless_name(name: str, caller: CallerKey) -> str:

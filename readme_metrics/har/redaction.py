@@ -74,7 +74,7 @@ class Redactor:
         "active", "_deny_flat", "_allow_flat", "deny_keys", "deny_paths",
         "allow_keys", "allow_paths", "has_allow", "has_deny", "track_paths",
         "_needles", "_probes", "_bracketed", "_escapable", "spaced", "_wide_needles",
-        "redacts_raw", "_named",
+        "redacts_raw", "_named", "passed_names",
     )
 
     def __init__(self, denylist: Sequence[str] = (), allowlist: Sequence[str] = ()) -> None:
@@ -121,6 +121,13 @@ class Redactor:
         # 95,000 times, three Python calls each).
         self.redacts_raw: Callable[[str], bool] = lru_cache(maxsize=_BRACKETED_MAX)(
             lambda name: self.redacts(decode_cached(name)))
+        #: The plain header names (Host, Accept ...: har/headers.py's _PLAIN_NAMES) these
+        #: lists leave as they are, learned by har/headers.headers(), which then takes
+        #: them as it takes the plain names without lists (a value opening as JSON
+        #: aside) instead of asking the lists about both spellings of the name in every
+        #: log (docs/PERFORMANCE.md, speed9). The lists never change; a subset of the
+        #: bounded _PLAIN_NAMES.
+        self.passed_names: set[str] = set()
 
     def __repr__(self) -> str:
         return (
