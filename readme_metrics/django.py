@@ -181,10 +181,6 @@ def _shared_for(config: MetricsApiConfig) -> tuple[MetricsPipeline, InlineSends]
     return known.pipeline, known.inline
 
 
-def _pipeline_for(config: MetricsApiConfig) -> MetricsPipeline:
-    return _shared_for(config)[0]
-
-
 def flush_all(timeout: Optional[float] = None) -> bool:
     """Send the logs queued by every configuration's middleware in this process; True
     when all were delivered. Each within ``timeout`` (its ``shutdown_timeout`` by

@@ -58,7 +58,7 @@ def _burst(now: list[float], senders: int = 32) -> tuple[LogQueue, Batcher]:
         batcher.staffing.sender_began()
     for n in range(senders):
         put_log(batcher, f"burst-{n}")
-    taken = [batcher.next_batch() for _ in range(senders)]
+    taken = [batcher.next_or_end()[0] for _ in range(senders)]
     assert all(batch is not None for batch in taken)
     assert len(queue.in_flight) == senders
     for batch in taken:
@@ -83,13 +83,13 @@ def test_idle_senders_beyond_the_span_s_busiest_end_and_one_stays() -> None:
     now[0] += staffing_module.IDLE_END  # a whole span with no POST at all
     ended = 0
     while batcher.staffing.senders > 1:
-        assert batcher.next_batch() is None  # nothing to take: it ends
+        assert batcher.next_or_end()[0] is None  # nothing to take: it ends
         ended += 1
     assert ended == 31 and batcher.staffing.senders == 1
     with queue.lock:
         assert batcher.staffing.surplus_locked() is False  # the last one stays
     put_log(batcher, "after")  # and takes what comes
-    assert batcher.next_batch() is not None
+    assert batcher.next_or_end()[0] is not None
 
 
 def test_the_senders_a_span_needed_stay() -> None:
@@ -102,13 +102,13 @@ def test_the_senders_a_span_needed_stay() -> None:
         batcher.staffing.surplus_locked()  # the burst's span over: 8 kept for this one
     for n in range(3):
         put_log(batcher, f"steady-{n}")
-    steady = [batcher.next_batch() for _ in range(3)]
+    steady = [batcher.next_or_end()[0] for _ in range(3)]
     for batch in steady:
         assert batch is not None
         batcher.settle(batch, None)
     now[0] += staffing_module.IDLE_END
     while batcher.staffing.senders > 3:
-        assert batcher.next_batch() is None
+        assert batcher.next_or_end()[0] is None
     with queue.lock:
         assert batcher.staffing.surplus_locked() is False
     batcher.staffing.sender_began()  # the pool grew for a burst
@@ -116,7 +116,7 @@ def test_the_senders_a_span_needed_stay() -> None:
         assert batcher.staffing.surplus_locked() is False  # none ends in this span
     now[0] += staffing_module.IDLE_END  # a quiet span again: one stays
     while batcher.staffing.senders > 1:
-        assert batcher.next_batch() is None
+        assert batcher.next_or_end()[0] is None
 
 
 def test_sender_threads_a_burst_started_end_and_delivery_stays_exact(

@@ -459,7 +459,7 @@ def test_not_logged_means_no_header_and_no_log(
         response = Client().generic(method, "/hello", **headers)
     assert response.status_code == 200
     assert "x-documentation-url" not in response
-    assert adapter._pipeline_for(config).stats["skipped"] == 1
+    assert adapter._shared_for(config)[0].stats["skipped"] == 1
     assert collector.logs == []
 
 
@@ -479,7 +479,7 @@ def test_the_librarys_own_post_of_logs_is_not_logged(
                       HTTP_USER_AGENT=USER_AGENT, HTTP_X_API_KEY="k1")
         Client().post("/v1/request", b"[]", content_type="application/json",
                       HTTP_USER_AGENT="curl/8.5.0", HTTP_X_API_KEY="k1")
-    assert adapter._pipeline_for(config).stats["skipped"] == 1
+    assert adapter._shared_for(config)[0].stats["skipped"] == 1
     assert len(collector.logs) == 1  # curl's
     assert "README_METRICS_SERVER points at this app" in caplog.text
 
@@ -508,7 +508,7 @@ def test_a_grouping_result_that_fails_when_read_never_reaches_the_view(
         response = Client().get("/hello")
     assert response.status_code == 200 and response.json() == {"hello": ""}
     assert "x-documentation-url" not in response
-    assert adapter._pipeline_for(config).stats["skipped"] == 1
+    assert adapter._shared_for(config)[0].stats["skipped"] == 1
     assert collector.logs == []
 
 
@@ -561,7 +561,7 @@ def test_one_pipeline_per_config_whatever_the_number_of_handlers(
 ) -> None:
     first = adapter.MetricsMiddleware(lambda request: HttpResponse())
     second = adapter.MetricsMiddleware(lambda request: HttpResponse())
-    assert first.pipeline is second.pipeline is adapter._pipeline_for(config)
+    assert first.pipeline is second.pipeline is adapter._shared_for(config)[0]
 
 
 def test_a_configuration_no_longer_in_use_lets_its_pipeline_go(collector: Collector) -> None:
@@ -582,7 +582,7 @@ def test_a_configuration_no_longer_in_use_lets_its_pipeline_go(collector: Collec
             metrics_api=collector.url, base_log_url=DOCS, flush_interval=60.0)
         with override_settings(README_METRICS_CONFIG=config):
             assert Client().get("/hello", HTTP_X_API_KEY="k1").status_code == 200
-        gone.append(weakref.ref(adapter._pipeline_for(config)))
+        gone.append(weakref.ref(adapter._shared_for(config)[0]))
         del config
     wait_until(lambda: gc.collect() >= 0 and sum(ref() is not None for ref in gone) <= 1,
                timeout=20.0)
@@ -597,7 +597,7 @@ def test_a_configuration_no_longer_in_use_lets_its_pipeline_go(collector: Collec
 def test_explicit_config_wins_over_settings(config: MetricsApiConfig) -> None:
     other = MetricsApiConfig(api_key="k", grouping_function=grouping, base_log_url=DOCS)
     middleware = adapter.MetricsMiddleware(lambda request: HttpResponse(), other)
-    assert middleware.config is other and middleware.pipeline is adapter._pipeline_for(other)
+    assert middleware.config is other and middleware.pipeline is adapter._shared_for(other)[0]
 
 
 def test_disabled_middleware_is_left_out_of_the_chain(collector: Collector) -> None:
@@ -938,7 +938,7 @@ def test_asgi_inline_send_is_off_the_event_loop_and_after_the_answer(
     [log] = collector.wait_for_logs(1)
     assert_valid_log(log)
     assert entry(log)["request"]["url"] == f"http://testserver{path}"
-    pipeline = adapter._pipeline_for(config)
+    pipeline = adapter._shared_for(config)[0]
     # Sent from a thread of their own when the loop's executor could not take it (the
     # loop closing, a sync stream finished in Django's thread): answered by now, or soon.
     wait_until(lambda: pipeline.stats["queued"] == 0)
@@ -992,7 +992,7 @@ def test_asgi_client_gone_while_an_async_grouping_function_runs(
 
     with override_settings(README_METRICS_CONFIG=config):
         asyncio.run(main())
-    pipeline = adapter._pipeline_for(config)
+    pipeline = adapter._shared_for(config)[0]
     try:
         assert sent == []  # the client was gone: nothing was sent
         [log] = collector.wait_for_logs(1)
@@ -1042,7 +1042,7 @@ def test_asgi_inline_sends_take_turns(collector: Collector, config: MetricsApiCo
     assert [result.status for result in results] == [200] * count
     logs = collector.wait_for_logs(count)
     assert len({log["_id"] for log in logs}) == count
-    stats = adapter._pipeline_for(config).stats
+    stats = adapter._shared_for(config)[0].stats
     assert (stats["sent"], stats["failed_batches"], stats["dropped"]) == (count, 0, 0)
 
 
@@ -1080,7 +1080,7 @@ def test_asgi_inline_sends_waiting_are_bounded(collector: Collector) -> None:
     # 2 wait for their turn; the queue holds at most max_queue_size (2) logs, the held
     # POST's included (SPEC 7: the logs in flight count); the rest are dropped and counted.
     assert stats["queued"] <= 2 and stats["dropped"] >= 30 - 2 - 2, stats
-    pipeline = adapter._pipeline_for(config)
+    pipeline = adapter._shared_for(config)[0]
     assert pipeline.flush(10) is False  # those dropped are answered for (spec19)
     stats = pipeline.stats
     assert stats["sent"] + stats["dropped"] == stats["captured"] == 30, stats

@@ -87,11 +87,6 @@ class StopSignals:
         self.received = data[0] if data else WORK_DONE
         return self.received
 
-    @property
-    def signalled(self) -> bool:
-        """True once a signal (not :meth:`wake`) ended a wait."""
-        return self.received not in (None, WORK_DONE)
-
 
 def end_the_ctrl_c_line(reason: int, stream: IO[str]) -> None:
     """After Ctrl-C at a terminal, which echoes ``^C`` and no line break, end that line,

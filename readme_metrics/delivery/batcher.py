@@ -149,11 +149,6 @@ class Batcher:
             wait = due_in
         return None, wait
 
-    def next_batch(self) -> Optional[Batch]:
-        """Block until a batch is due; None when closed and nothing more can be sent, or
-        when this sender is to end (:meth:`next_or_end` tells which)."""
-        return self.next_or_end()[0]
-
     def next_or_end(self) -> tuple[Optional[Batch], bool]:
         """(the batch due, None; True if the sender ends as one more than the traffic
         needs, :meth:`.Staffing.surplus_locked`, counted out here): a sender's look, told
