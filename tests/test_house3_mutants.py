@@ -1,0 +1,23 @@
+"""house3: behaviours a mutation of the core changed with no test failing (a small AST
+mutator over har/, capture/request.py, delivery/stretch.py and delivery/watchdog.py,
+each module's own tests run against each mutant). Each test here fails on its mutant."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from readme_metrics.delivery import watchdog
+
+
+def test_an_errand_set_at_a_time_still_runs_after_another_is_set() -> None:
+    """watchdog.run_at resets the module's state only in a process forked without
+    Python's hooks (another pid). Mutant: ``_pid == os.getpid()`` reset it at every call
+    in the same process, dropping the errands already waiting (a sender's next look at
+    a stretched POST, core.py) and starting another watchdog thread."""
+    first, second = threading.Event(), threading.Event()
+    when = time.monotonic() + 0.05
+    watchdog.run_at(when, first.set)
+    watchdog.run_at(when, second.set)
+    assert second.wait(30.0)
+    assert first.wait(30.0)
