@@ -21,3 +21,15 @@ def test_an_errand_set_at_a_time_still_runs_after_another_is_set() -> None:
     watchdog.run_at(when, second.set)
     assert second.wait(30.0)
     assert first.wait(30.0)
+
+
+def test_an_errand_set_for_later_waits_for_its_time() -> None:
+    """The watchdog runs the errands whose time has come, not the later ones. Mutant:
+    ``_timers[0][1] <= now`` (the order counter for the time) ran every errand at the
+    next wake-up; ``_timers[1][0]`` ended the watchdog thread (IndexError, test above)."""
+    later, soon = threading.Event(), threading.Event()
+    now = time.monotonic()
+    watchdog.run_at(now + 3600.0, later.set)
+    watchdog.run_at(now + 0.05, soon.set)
+    assert soon.wait(30.0)
+    assert not later.is_set()
