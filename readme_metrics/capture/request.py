@@ -466,11 +466,6 @@ class EnvironRequest:
         self.keys, self.values, self.nbytes = environ_strings(environ)
         self.trusted_proxies = trusted_proxies
 
-    @property
-    def environ(self) -> dict[str, str]:
-        """The copied strings as an environ (a new dict)."""
-        return dict(zip(self.keys, self.values))
-
     def head(self) -> RequestHead:
         """Method, URL, version, headers and client IP (on the worker)."""
         return environ_head(self.keys, self.values, self.trusted_proxies)
