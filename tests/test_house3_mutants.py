@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 
+from readme_metrics.capture.request import _IP_TEXT_MAX, pick_client_ip
 from readme_metrics.delivery import watchdog
 
 
@@ -33,3 +34,14 @@ def test_an_errand_set_for_later_waits_for_its_time() -> None:
     watchdog.run_at(now + 0.05, soon.set)
     assert soon.wait(30.0)
     assert not later.is_set()
+
+
+def test_a_forwarded_hop_of_the_longest_address_length_is_taken() -> None:
+    """A hop of ``_IP_TEXT_MAX`` characters that is an IP address (v6 with a zone and a
+    port, bracketed) is the client's address; one character more gives the remote
+    address. Mutant: ``len(hop) < _IP_TEXT_MAX`` gave the remote address for both."""
+    zone = "z" * (_IP_TEXT_MAX - len("[fe80::1%]:443"))
+    longest = f"[fe80::1%{zone}]:443"
+    assert len(longest) == _IP_TEXT_MAX
+    assert pick_client_ip("10.0.0.9", longest, 1) == f"fe80::1%{zone}"
+    assert pick_client_ip("10.0.0.9", f"[fe80::1%{zone}z]:443", 1) == "10.0.0.9"
