@@ -9,6 +9,8 @@ import time
 
 from readme_metrics.capture.request import _IP_TEXT_MAX, pick_client_ip
 from readme_metrics.delivery import watchdog
+from readme_metrics.har.credentials import for_key
+from readme_metrics.har.scrub import _records
 
 
 def test_an_errand_set_at_a_time_still_runs_after_another_is_set() -> None:
@@ -45,3 +47,16 @@ def test_a_forwarded_hop_of_the_longest_address_length_is_taken() -> None:
     assert len(longest) == _IP_TEXT_MAX
     assert pick_client_ip("10.0.0.9", longest, 1) == f"fe80::1%{zone}"
     assert pick_client_ip("10.0.0.9", f"[fe80::1%{zone}z]:443", 1) == "10.0.0.9"
+
+
+def test_the_key_in_a_records_name_and_value_is_masked() -> None:
+    """scrub's loop over {name, value} records (query pairs, cookies, form fields): the
+    key in a name and in a value is masked. Mutants that passed scrub's own tests:
+    ``whole not in name`` and the name's test joined by ``and`` instead of ``or``."""
+    key = "rdme_xn8s9h3a7b2c1d0e5f4g"
+    caller = for_key(key)
+    assert caller is not None
+    records = [{"name": f"a{key}b", "value": "v"}, {"name": "n", "value": f"x{key}y"}]
+    _records(caller, records)
+    assert all(key not in record["name"] and key not in record["value"]
+               for record in records), records
