@@ -63,9 +63,11 @@ def _event(lines: list[list[str]], at: list[int], redactor: Redactor) -> bool:
             for i in at:
                 lines[i][1] = redacted(lines[i][1])
             return True
-    # Line by line: a document each, or a form's pairs; in data over several lines
-    # naming a denied key, any other line (a piece of a document or of a value that
-    # spans lines; a line holding "=" too, after a document's start) hidden whole.
+    # Line by line: a document each, or a JSON string (a document or a form encoded
+    # twice, as a JSON body's text is read), or a form's pairs; in data over several lines
+    # naming a denied key, any other line (a piece of a document or of a value that spans
+    # lines, a JSON string among them; a line holding "=" too, after a document's start)
+    # hidden whole.
     pieces = len(at) > 1 and redactor.mentions_key(data, True)
     started = pieces and any(JSON_START.match(lines[i][1]) is not None for i in at)
     whole = False
@@ -76,6 +78,9 @@ def _event(lines: list[list[str]], at: list[int], redactor: Redactor) -> bool:
             if document is None and redactor.mentions_key(data, True):
                 document, whole = redacted(value), True
             lines[i][1] = value if document is None else document
+        elif (not pieces and value.lstrip()[:1] == '"'
+              and (document := redactor.json_text(value)) is not None):
+            lines[i][1] = document
         elif "=" in value and not started:
             lines[i][1] = redactor.linked(value)
         elif pieces and value:

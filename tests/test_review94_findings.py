@@ -1,0 +1,77 @@
+"""review94's findings (an adversarial read of hostile19's server-sent events, folded
+Set-Cookie, undeclared forms and text, and kept SCRIPT_NAME escapes).
+
+1. An event whose data is a JSON string holding a document or a form (JSON encoded
+   twice: ``data: "{\\"password\\": ...}"``, what ``JSON.stringify`` of an already
+   encoded document sends) went out in clear: the event stream's reading tried a line
+   as JSON only when it started with ``{`` or ``[``, where a JSON body of the same text
+   is redacted (its string read as a document, SPEC 6). Such a line is now read as a
+   JSON body's text is. Failed on main at 0cf8b5d (the value in clear).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from readme_metrics.har.redaction import Redactor
+from tests.support.exchanges import body_on, entry_of
+
+SECRET = "r94-s3cr3t-Wq7"
+DENY = Redactor(denylist=["password"])
+
+
+def _content(content_type: str, text: str) -> dict[str, Any]:
+    content: dict[str, Any] = entry_of(
+        body_on("response", [("Content-Type", content_type)], text.encode()),
+        redactor=DENY)["response"]["content"]
+    return content
+
+
+# A JSON string holding a document, a form, a document holding a form.
+TWICE = [f'"{{\\"password\\": \\"{SECRET}\\"}}"', f'"user=zoe&password={SECRET}"',
+         f'"{{\\"a\\": [{{\\"Password\\": \\"{SECRET}\\"}}]}}"']
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+@pytest.mark.parametrize("data", TWICE, ids=["document", "form", "nested"])
+def test_an_events_data_encoded_twice_is_redacted_as_a_json_body_is(data: str,
+                                                                     end: str) -> None:
+    body = _content("application/json", data)["text"]
+    assert SECRET not in body  # (what a JSON body of the same text gives)
+    stream = f"event: a{end}data: {data}{end}{end}data:{data}{end}{end}"
+    content = _content("text/event-stream", stream)
+    assert SECRET[:6] not in content["text"] and SECRET[-4:] not in content["text"]
+    assert content["text"] == (f"event: a{end}data: {body}{end}{end}data:{body}{end}{end}")
+    assert "comment" not in content
+
+
+def test_an_events_json_string_naming_no_denied_key_is_as_received() -> None:
+    stream = 'data: "hello"\n\ndata: "{\\"a\\": 1}"\n\ndata: "x" and password\n\n'
+    assert _content("text/event-stream", stream)["text"] == stream
+
+
+def test_a_json_string_line_of_data_over_several_lines_stays_hidden() -> None:
+    """A lone JSON string is a value of the document the other lines spell: hidden whole
+    as before, not read as a document of its own."""
+    stream = f'data: x\ndata: {{"password":\ndata: "{SECRET}"\ndata: }}\n\n'
+    content = _content("text/event-stream", stream)
+    assert SECRET[:6] not in content["text"] and SECRET[-4:] not in content["text"]
+    assert "could not be parsed" in content["comment"]
+
+
+@given(st.lists(st.sampled_from([
+    f"data: {TWICE[0]}", f"data: {TWICE[1]}", f"data:{TWICE[2]}",
+    f'data: {{"password":\ndata: "{SECRET}"', 'data: {"a":', "data: }", "data: x",
+    'data: "a"', ": c", "event: e", ""]), max_size=8),
+       st.sampled_from(["\n", "\r\n", "\r"]))
+def test_no_json_string_in_an_event_lets_a_denied_value_out(lines: list[str],
+                                                            end: str) -> None:
+    """JSON strings among an event's data lines, a document split over them, cut short:
+    the denied value never shows."""
+    text = _content("text/event-stream",
+                    end.join(line.replace("\n", end) for line in lines))["text"]
+    assert SECRET[:6] not in text
