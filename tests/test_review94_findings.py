@@ -11,14 +11,24 @@ Set-Cookie, undeclared forms and text, and kept SCRIPT_NAME escapes).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
 from readme_metrics.har.redaction import Redactor
 from tests.support.exchanges import body_on, entry_of
+from tests.support.fake_api import Collector, free_port
+from tests.support.har_check import assert_valid_log
+from tests.support.review94_apps import EVENTS
+from tests.support.review94_apps import SECRET as SERVED_SECRET
+from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
+from tests.test_e2e_servers import SERVERS as WSGI_SERVERS
+from tests.test_e2e_servers import serve, server_env
+from tests.test_hostile19_findings import _posted as posted_logs
 
 SECRET = "r94-s3cr3t-Wq7"
 DENY = Redactor(denylist=["password"])
@@ -75,3 +85,29 @@ def test_no_json_string_in_an_event_lets_a_denied_value_out(lines: list[str],
     text = _content("text/event-stream",
                     end.join(line.replace("\n", end) for line in lines))["text"]
     assert SECRET[:6] not in text
+
+
+STREAMING = {**{name: (WSGI_SERVERS[name], "tests.support.review94_apps:app")
+                for name in ("waitress", "gunicorn-sync")},
+             **{name: (ASGI_SERVERS[name], "tests.support.review94_apps:asgi_app")
+                for name in ("uvicorn", "hypercorn")}}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("server", list(STREAMING))
+def test_events_encoded_twice_under_a_server_show_no_denied_value(
+        server: str, collector: Collector, tmp_path: Path) -> None:
+    """Streamed by a real server with CRLF line ends: the client's stream untouched, the
+    posted log holding none of the value (failed on main for each server)."""
+    argv, target = STREAMING[server]
+    port = free_port()
+    env = server_env(collector, README_DENYLIST="password")
+    with serve(argv(port, target), env, tmp_path, port) as url:
+        answer = requests.get(f"{url}/events", timeout=30)
+        logs = collector.wait_for_logs(1)
+    assert answer.text == "".join(EVENTS)
+    assert_valid_log(logs[0])
+    posted = posted_logs(collector)
+    assert SERVED_SECRET[:6].encode() not in posted
+    assert SERVED_SECRET[-4:].encode() not in posted
+    assert b"[DONE]" in posted and b"REDACTED 14" in posted
