@@ -7,10 +7,20 @@ Set-Cookie, undeclared forms and text, and kept SCRIPT_NAME escapes).
    as JSON only when it started with ``{`` or ``[``, where a JSON body of the same text
    is redacted (its string read as a document, SPEC 6). Such a line is now read as a
    JSON body's text is. Failed on main at 0cf8b5d (the value in clear).
+2. A Cookie header naming a denied key (or any, under an allowlist) was read by a pattern
+   tried at every character: a run holding no "=" was scanned again from each, quadratic.
+   An 8 KB Cookie ``password`` + "a" * 8000 (gunicorn takes header lines that long,
+   waitress header sections up to 256 KiB) cost 0.78 s of the worker under the GIL, 16 KB
+   5.5 s; any client could send it on every request. The pattern now starts only at the
+   value's start or a separator: 0.34 ms and 15 ms for 256 KiB, the same output.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +29,7 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
+from readme_metrics.har import headers as har_headers
 from readme_metrics.har.redaction import Redactor
 from tests.support.exchanges import body_on, entry_of
 from tests.support.fake_api import Collector, free_port
@@ -31,6 +42,7 @@ from tests.test_e2e_servers import serve, server_env
 from tests.test_hostile19_findings import _posted as posted_logs
 
 SECRET = "r94-s3cr3t-Wq7"
+ROOT = Path(__file__).resolve().parent.parent
 DENY = Redactor(denylist=["password"])
 
 
@@ -111,3 +123,43 @@ def test_events_encoded_twice_under_a_server_show_no_denied_value(
     assert SERVED_SECRET[:6].encode() not in posted
     assert SERVED_SECRET[-4:].encode() not in posted
     assert b"[DONE]" in posted and b"REDACTED 14" in posted
+
+
+# -- 2. A long Cookie header read in quadratic time ----------------------------------
+
+#: The pattern before review94, tried at every character (the reference for the output).
+EVERYWHERE = re.compile(r"()([^;,=]*)=([^;,]*)")
+
+
+@given(st.lists(st.sampled_from(["password", "pw", "=", ";", ",", " ", "a", "b=", '"', "x"]),
+                max_size=14))
+def test_a_cookie_value_is_redacted_as_before(pieces: list[str]) -> None:
+    value = "".join(pieces)
+    denies = Redactor(denylist=["password", "pw"]).denies
+    assert (har_headers._cookies_redacted(value, denies)
+            == har_headers._cookies_redacted(value, denies, EVERYWHERE))
+
+
+#: A child reading a Cookie header of 256 KiB (waitress takes header sections that
+#: long) with no "=" after a denied name, then a denied cookie, as the middleware does.
+LONG_COOKIE = f"""
+import json
+from readme_metrics.har.headers import headers
+from readme_metrics.har.redaction import Redactor
+cookie = "password" + "a" * (256 * 1024) + "; password={SECRET}"
+print(json.dumps(headers([("Cookie", cookie)], Redactor(denylist=["password"]))[0])[-60:])
+"""
+
+
+def test_a_long_cookie_naming_a_denied_key_is_read_in_one_pass() -> None:
+    """Linear, it takes milliseconds; on main the pattern scanned the run again from each
+    character (16 KB took 5.5 s, so this some 25 minutes, holding the GIL: in a child,
+    so that a regression fails at the bound, 120 s, instead of hanging the suite)."""
+    try:
+        child = subprocess.run([sys.executable, "-c", LONG_COOKIE], capture_output=True,
+                               text=True, timeout=120, cwd=ROOT,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    except subprocess.TimeoutExpired:
+        pytest.fail("the Cookie header was still being read after 120 s")
+    assert child.returncode == 0, child.stderr
+    assert SECRET not in child.stdout and child.stdout.rstrip().endswith('"}]')
