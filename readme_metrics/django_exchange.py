@@ -48,6 +48,8 @@ __all__ = ["Capture", "async_stream", "finish_at_close", "sync_stream", "wsgi_me
 # taken as the byte, much the likelier of the two. A run that is UTF-8 (a literal
 # "%C3%A9", sent as %25C3%25A9) Django would have decoded: it is the text as sent.
 _REPERCENT = re.compile(r"(?:%[89A-F][0-9A-F])+")
+# The body Django parses into request.POST reading the stream (not request.body).
+_MULTIPART = "multipart/form-data"
 
 
 def _escaped_bytes(match: re.Match[str]) -> str:
@@ -161,7 +163,10 @@ class Capture:
         request, tee = self.request, self.tee
         if hasattr(request, "_body") or tee is None:
             return
-        self.from_copy = True  # each way on lends the copy, or leaves request.body unread
+        # Each way on lends the copy, or leaves request.body unread; but a multipart form
+        # the view parsed (request.POST, request.FILES) is whole (review96).
+        self.from_copy = not (hasattr(request, "_post")
+                              and getattr(request, "content_type", None) == _MULTIPART)
         self.streaming = streaming
         record = tee.record
         unread = not getattr(request, "_read_started", False)

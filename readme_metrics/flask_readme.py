@@ -41,6 +41,8 @@ _EXTENSION_KEY = "readme_metrics"
 # the instance's __dict__, and get_data()'s and get_json()'s caches).
 _BODY_STATE = ("stream", "form", "files", "values", "data", "_cached_data", "_cached_json")
 _LENT = "_readme_metrics_lent_stream"  # marks a request whose stream is the copy
+# The bodies werkzeug parses into request.form, reading the whole stream.
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 # The never-given-an-app warning: once per logger and app, however many extensions were
 # made without one (a module imported twice, as __main__ and by its name; one per test).
 _UNWRAPPED_SAID = LogLimiter(logging.getLogger("readme_metrics"), interval=None)
@@ -78,9 +80,14 @@ class FlaskMetricsMiddleware(MetricsMiddleware):
         return super().grouping_request(environ, body)
 
     def given_copy(self, request: Any, body: Optional[InputTee]) -> Optional[BodyRecord]:
-        """None when the function reads the body the view cached whole (not the copy)."""
+        """None when the function reads the body the view cached whole (not the copy), or
+        the form the view parsed from the whole body (request.form: review96)."""
         state = getattr(request, "__dict__", {})
-        if state.get("_cached_data") and _LENT not in state:
+        lent = state.get(_LENT)
+        if lent is None:
+            if state.get("_cached_data"):
+                return None
+        elif "form" in lent and getattr(request, "mimetype", None) in _FORM_TYPES:
             return None
         return super().given_copy(request, body)
 
