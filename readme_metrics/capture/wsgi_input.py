@@ -477,7 +477,11 @@ class InputTee(InputRest):
             return b""
         if arrives_later(self._input, environ):
             self._looked = True
-            self._record_arrived(environ, GRACE, keep=True, ahead=True)
+            # A byte past what is kept for a body of unknown length (chunked): the
+            # grouping function given its start is told it was cut (body_cut), not one
+            # that ends at max_body_bytes (review96); the app gets it, as every byte here.
+            self._record_arrived(environ, GRACE, keep=True, ahead=True,
+                                 past=1 if self.record.declared is None else 0)
             return b""
         data = self._source("read", size)
         if not isinstance(data, bytes):
