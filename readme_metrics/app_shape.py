@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from readme_metrics.asgi_single import VARIADIC  # what says nothing of a callable's arguments
 
-__all__ = ["asgi_server_call", "not_an_app", "not_callable_hint"]
+__all__ = ["asgi_server_call", "not_an_app", "not_callable_hint", "rsgi_server_call"]
 
 #: What each kind of server passes the app: WSGI (environ, start_response); ASGI 3
 #: (scope, receive, send), or ASGI 2's class, made with the scope alone.
@@ -138,3 +138,17 @@ def asgi_server_call(name: str, environ: Any) -> Optional[str]:
             f"TypeError. Serve it with a WSGI server (gunicorn app:app, waitress-serve "
             f"app:app, granian --interface wsgi app:app), or give the ASGI server an ASGI "
             f"app: app = WsgiToAsgi(app) (from asgiref.wsgi import WsgiToAsgi)")
+
+
+def rsgi_server_call(name: str, environ: Any) -> Optional[str]:
+    """Why the WSGI middleware ``name`` could not read ``environ``, when that is granian's
+    RSGI scope (``granian --interface rsgi``, granian's default): the request then failed
+    with "could not start capturing ... AttributeError" and the app's own error (review93).
+    None for anything else."""
+    kind = type(environ)
+    if not (kind.__module__.startswith("granian") and kind.__name__.startswith("RSGI")):
+        return None
+    return (f"readme_metrics: {name}(app, config) is a WSGI app, and granian called it as "
+            f"an RSGI app (--interface rsgi, granian's default): every request fails. "
+            f"Serve it with granian --interface wsgi app:app (or gunicorn app:app, "
+            f"waitress-serve app:app)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ import requests
 
 from tests.support.fake_api import Collector, free_port
 from tests.support.polling import PATIENCE
+from tests.test_asgi_servers import HAVE_GRANIAN
 from tests.test_e2e_servers import CALLER, MAX_BODY, serve, server_env
 from tests.test_twins20_frameworks import server_argv
 
@@ -91,3 +93,24 @@ def test_a_chunked_body_over_the_limit_is_said_cut_and_one_of_the_limit_is_not(
     assert f"cut at max_body_bytes ({MAX_BODY} of more than {MAX_BODY} bytes)" in decode[1]
     assert "cut at" not in keys[0]
     assert CALLER not in said
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not HAVE_GRANIAN, reason="granian is not installed")
+@pytest.mark.parametrize("target", ["wsgi_app", "flask_app"])
+def test_granian_rsgi_serving_the_wsgi_middleware_is_named(
+        target: str, collector: Collector, tmp_path: Path) -> None:
+    """granian --interface rsgi (its default) calls the WSGI middleware (bare, or under
+    Flask's app.wsgi_app) with its RSGI scope and protocol: the log said "could not start
+    capturing" with an AttributeError, then the app's own error. It now says what
+    happened and the way out (granian --interface wsgi). Fails before: no such line."""
+    port = free_port()
+    argv = [sys.executable, "-m", "granian", "--interface=rsgi", "--host=127.0.0.1",
+            f"--port={port}", "--workers=1", "--no-ws",
+            f"tests.support.grouping22_apps:{target}"]
+    with serve(argv, server_env(collector), tmp_path, port) as base:
+        assert requests.get(base + "/", timeout=PATIENCE).status_code == 500
+    said = (tmp_path / f"server-{port}.log").read_text(errors="replace")
+    assert "granian called it as an RSGI app (--interface rsgi" in said, said
+    assert "Serve it with granian --interface wsgi app:app" in said
+    assert "could not start capturing" not in said

@@ -18,7 +18,7 @@ import logging
 import sys
 from typing import Any, Callable, Iterable, NoReturn, Optional, TypeVar
 
-from readme_metrics.app_shape import asgi_server_call, not_an_app
+from readme_metrics.app_shape import asgi_server_call, not_an_app, rsgi_server_call
 from readme_metrics.capture import nesting, unclosed
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.unclosed import calling, returned
@@ -176,6 +176,10 @@ class MetricsMiddleware(PipelineControls):
                 environ[_MARK] = (self.project,) if marks is None else (*marks, self.project)
             capture = WSGICapture(self, pipeline, environ, start_response) if wanted else None
         except Exception:  # never let the library break a request
+            said = rsgi_server_call(type(self).__name__, environ)
+            if said is not None:  # no WSGI call at all: the app cannot answer it either
+                pipeline.logger.error(said)
+                raise TypeError(said) from None
             pipeline.logger.exception("readme_metrics: could not start capturing")
             wanted, capture = False, None
         if capture is None:
