@@ -407,11 +407,14 @@ def wrong_bodies(cases: Mapping[str, tuple[Any, Mapping[int, Optional[bytes]]]],
 
 
 def _as_bytes(text: str) -> tuple[bytes, ...]:
-    """The bytes a logged text may stand for: UTF-8, or latin-1 (what a textual body
-    that is no UTF-8 is read as: docs/BODIES.md)."""
+    """The bytes a logged text may stand for: UTF-8, or one byte a character (what a
+    textual body that is no UTF-8 is read as, docs/BODIES.md: latin-1, its bytes
+    0x80-0x9F as windows-1252 reads them, so a character above U+00FF is its
+    windows-1252 byte)."""
     utf8 = text.encode("utf-8", "surrogateescape")
     try:
-        return utf8, text.encode("latin-1")
+        return utf8, b"".join(bytes([ord(c)]) if ord(c) < 256 else c.encode("cp1252")
+                              for c in text)
     except UnicodeEncodeError:
         return (utf8,)
 

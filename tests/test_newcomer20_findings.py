@@ -163,6 +163,7 @@ def test_the_pyramid_example_under_pserve_as_its_docstring_says(
 
     from tests.support.command import app_environment
     from tests.support.ports import free_port
+    from tests.support.processes import run_command
     from tests.test_readme import EXAMPLES, _get_then_sigterm
 
     pytest.importorskip("pyramid")
@@ -177,9 +178,9 @@ def test_the_pyramid_example_under_pserve_as_its_docstring_says(
     ini = folder / "development.ini"
     ini.write_text(ini.read_text().replace("127.0.0.1:8000", f"127.0.0.1:{port}"))
     without_dot = app_environment(collector.url)  # PYTHONPATH: the library's checkout only
-    stopped = subprocess.run([str(pserve), "development.ini"], cwd=folder, env=without_dot,
-                             capture_output=True, text=True, timeout=60,
-                             stdin=subprocess.DEVNULL)
+    stopped = run_command([str(pserve), "development.ini"], cwd=folder, env=without_dot,
+                          capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)
     assert stopped.returncode != 0 and "No module named 'app'" in stopped.stderr, stopped
     env = app_environment(collector.url, Path("."))  # PYTHONPATH=. as the docstring says
     env["PYTHONPATH"] = os.pathsep.join([".", env["PYTHONPATH"].split(os.pathsep, 1)[1]])

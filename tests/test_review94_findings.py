@@ -34,6 +34,7 @@ from readme_metrics.har.redaction import Redactor
 from tests.support.exchanges import body_on, entry_of
 from tests.support.fake_api import Collector, free_port
 from tests.support.har_check import assert_valid_log
+from tests.support.processes import run_command
 from tests.support.review94_apps import EVENTS
 from tests.support.review94_apps import SECRET as SERVED_SECRET
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
@@ -156,9 +157,9 @@ def test_a_long_cookie_naming_a_denied_key_is_read_in_one_pass() -> None:
     character (16 KB took 5.5 s, so this some 25 minutes, holding the GIL: in a child,
     so that a regression fails at the bound, 120 s, instead of hanging the suite)."""
     try:
-        child = subprocess.run([sys.executable, "-c", LONG_COOKIE], capture_output=True,
-                               text=True, timeout=120, cwd=ROOT,
-                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+        child = run_command([sys.executable, "-c", LONG_COOKIE], capture_output=True,
+                            text=True, timeout=120, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
     except subprocess.TimeoutExpired:
         pytest.fail("the Cookie header was still being read after 120 s")
     assert child.returncode == 0, child.stderr
