@@ -114,7 +114,7 @@ class Attempt:
                         self._queue.requeue_locked(batch)
                 return
             timeout = min(timeout, left)
-        if self._bound.held and not self._holding_is_free():  # the queue is filling
+        if self.holding_costs():  # the queue is filling
             watchdog.release(self._bound)
         batch.attempts += 1
         if batch.attempts > 1:
@@ -166,6 +166,13 @@ class Attempt:
     def holding(self) -> bool:
         """Some POST taken for lost is held past its bound (``watchdog.cut_lost``)."""
         return self._bound.held > 0
+
+    def holding_costs(self) -> bool:
+        """Some POST is held past its bound while holding it costs logs (the queue at
+        ``HOLD_SHARE`` of its bounds) or time (a close): :meth:`release` it. Not on a
+        refusal alone: a log larger than the room left in ``max_queue_bytes``, the queue
+        far from full, had the held POSTs cut and their late answers' logs sent twice."""
+        return self._bound.held > 0 and not self._holding_is_free()
 
     def release(self, spared: bool = True) -> None:
         """A close (or a flush: not ``spared``) begins: the POSTs taken for lost held

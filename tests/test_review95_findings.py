@@ -1,0 +1,46 @@
+"""review95: an adversarial review of delivery27's hold of POSTs taken for lost.
+
+A log refused for being larger than the room left in ``max_queue_bytes``, the queue far
+from full, released the POSTs held past their bound (the request thread's queue-full
+path asked the watchdog for it whatever the queue held): holding them still cost
+nothing, and the late answer of one was sent again.
+"""
+
+from __future__ import annotations
+
+from readme_metrics.delivery.policy import HOLD_SHARE
+from tests.support.delivery import (
+    MakeDelivery,
+    api_key_never_logged_fixture,  # noqa: F401 - autouse
+    ids,
+    item,
+    make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+)
+from tests.support.fake_api import Collector, Reply
+from tests.support.polling import wait_until
+from tests.test_delivery27_findings import FAST, _slow_then_fast
+
+
+def test_one_log_too_big_for_the_room_left_releases_no_held_post(
+        make_delivery: MakeDelivery) -> None:
+    """A POST "slow" read by the API while it was slow is held past its bound (1 s) to
+    the tail's wait (1.8 s) and answered at 1.3 s. Meanwhile one log of 300 KB is
+    refused (``max_queue_bytes`` 256 KB; the queue holds a few hundred bytes, far below
+    ``HOLD_SHARE`` of it): that refusal cut "slow" at its bound before, and its logs
+    went twice (retries 1). Now it stays held and goes once."""
+    collector = Collector().start()
+    try:
+        delivery = make_delivery(collector.url, buffer_length=1, timeout=0.5,
+                                 max_queue_bytes=256 * 1024)
+        _slow_then_fast(delivery, collector, Reply(delay=1.3))
+        assert delivery._attempt.holding
+        assert delivery.submit(item("big", b"x" * 300_000)) is False
+        queue = delivery._attempt._queue
+        assert queue.queued_bytes < queue.max_bytes * HOLD_SHARE  # (room: holding is free)
+        wait_until(lambda: delivery.stats["sent"] == 5, timeout=10.0)
+        assert delivery.flush(10.0) is False  # ("big" was refused)
+        stats = delivery.stats
+        assert sorted(ids(collector.logs)) == sorted(FAST + ["late", "slow"]), ids(collector.logs)
+        assert (stats["sent"], stats["retries"], stats["dropped_queue_full"]) == (5, 0, 1), stats
+    finally:
+        collector.stop()
