@@ -3,11 +3,19 @@
 A log refused for being larger than the room left in ``max_queue_bytes``, the queue far
 from full, released the POSTs held past their bound (the request thread's queue-full
 path asked the watchdog for it whatever the queue held): holding them still cost
-nothing, and the late answer of one was sent again.
+nothing, and the late answer of one was sent again. And while the queue is full, each
+refused log asked the watchdog for that errand until it ran: about 1,000 errands for one
+release from a single request thread (a refusal takes 5 us, the watchdog thread waits
+for the GIL's 5 ms switch).
 """
 
 from __future__ import annotations
 
+import threading
+
+import pytest
+
+from readme_metrics.delivery import watchdog
 from readme_metrics.delivery.policy import HOLD_SHARE
 from tests.support.delivery import (
     MakeDelivery,
@@ -43,4 +51,35 @@ def test_one_log_too_big_for_the_room_left_releases_no_held_post(
         assert sorted(ids(collector.logs)) == sorted(FAST + ["late", "slow"]), ids(collector.logs)
         assert (stats["sent"], stats["retries"], stats["dropped_queue_full"]) == (5, 0, 1), stats
     finally:
+        collector.stop()
+
+
+def test_a_full_queue_asks_for_one_release_at_a_time(
+        make_delivery: MakeDelivery, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The queue full (``max_queue_size`` 5, the API holding the POSTs) and a POST held
+    (``Stretch.held``): 50 refused logs ask the watchdog for one release, not 50; once
+    that errand ran, the next refusal asks again if some POST is still held."""
+    collector = Collector().start()
+    gate = threading.Event()
+    collector.default = Reply(gate=gate)
+    try:
+        delivery = make_delivery(collector.url, buffer_length=1, max_queue_size=5)
+        for n in range(5):
+            assert delivery.submit(item(f"log-{n}"))
+        errands: list = []
+        monkeypatch.setattr(watchdog, "run_soon", errands.append)
+        bound = delivery._attempt._bound
+        bound.held = 1  # (as if one POST were held past its bound)
+        assert not any(delivery.submit(item(f"refused-{n}")) for n in range(50))
+        assert len(errands) == 1, len(errands)
+        bound.held = 2  # (not all released meanwhile, say)
+        errands[0]()  # the watchdog runs it: the none it finds in its heap released
+        assert bound.held == 0
+        bound.held = 1
+        assert not delivery.submit(item("refused-again"))
+        assert len(errands) == 2, len(errands)
+        errands[1]()
+        assert delivery.stats["dropped_queue_full"] == 51
+    finally:
+        gate.set()
         collector.stop()

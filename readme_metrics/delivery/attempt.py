@@ -67,6 +67,8 @@ class Attempt:
         self.last_failure: Optional[str] = None
         #: The error of a proxy that cannot carry the POSTs was logged (once per Delivery).
         self._proxy_said = False
+        #: A release asked of the watchdog for a refused log has not run yet.
+        self._release_asked = False
 
     @property
     def stretch(self) -> float:
@@ -173,6 +175,18 @@ class Attempt:
         refusal alone: a log larger than the room left in ``max_queue_bytes``, the queue
         far from full, had the held POSTs cut and their late answers' logs sent twice."""
         return self._bound.held > 0 and not self._holding_is_free()
+
+    def refused(self) -> None:
+        """The full queue refused a log (a request thread): while holding costs, the
+        watchdog releases the held POSTs, asked once until that errand runs (asked at
+        each refusal, one request thread asked about 1,000 times for one release)."""
+        if not self._release_asked and self.holding_costs():
+            self._release_asked = True
+            watchdog.run_soon(self._release_refused)
+
+    def _release_refused(self) -> None:
+        self._release_asked = False
+        self.release()
 
     def release(self, spared: bool = True) -> None:
         """A close (or a flush: not ``spared``) begins: the POSTs taken for lost held

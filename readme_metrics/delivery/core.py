@@ -176,8 +176,7 @@ class Delivery:
                         "max_queue_bytes (README_MAX_QUEUE_BYTES) %d bytes): new logs are "
                         "dropped (%d so far)", self.config.max_queue_size,
                         self.config.max_queue_bytes, so_far)
-                    if self._attempt.holding_costs():  # held past their bound: cut them
-                        watchdog.run_soon(self._attempt.release)
+                    self._attempt.refused()  # POSTs held past their bound: cut them
                 return False
             if self._background:
                 if not self._started:
