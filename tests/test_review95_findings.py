@@ -6,7 +6,9 @@ path asked the watchdog for it whatever the queue held): holding them still cost
 nothing, and the late answer of one was sent again. And while the queue is full, each
 refused log asked the watchdog for that errand until it ran: about 1,000 errands for one
 release from a single request thread (a refusal takes 5 us, the watchdog thread waits
-for the GIL's 5 ms switch).
+for the GIL's 5 ms switch). And the late answers of POSTs begun before the API's
+recovery, held past their bound, kept its tail (8 s) learned: the POSTs on dead
+connections begun after it were spared 16 s each and took every sender.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import pytest
 
 from readme_metrics.delivery import watchdog
 from readme_metrics.delivery.policy import HOLD_SHARE
+from readme_metrics.delivery.stretch import TAIL_ANSWERS
 from tests.support.delivery import (
     MakeDelivery,
     api_key_never_logged_fixture,  # noqa: F401 - autouse
     ids,
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    new_stretch,
 )
 from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
@@ -83,3 +87,24 @@ def test_a_full_queue_asks_for_one_release_at_a_time(
     finally:
         gate.set()
         collector.stop()
+
+
+def test_late_answers_begun_before_the_recovery_let_the_tail_be_forgotten() -> None:
+    """On given times (``timeout`` 3): an API answering in 8 s (the tail 8 s), fast
+    again from a POST begun at 10.4, and between its next in-time answers the late ones
+    of POSTs begun before it (held past their bound). They kept the tail: the POSTs on
+    dead connections begun after the recovery were spared its wait (16 s) each, took
+    all 32 senders, and no log went for 2 s twice (``delivery_hunt.py slow-then-dead``
+    at 19 and 23 s), 905 and 957 logs of 40,000 refused as the API turned slow again.
+    Now ``TAIL_ANSWERS`` in-time answers forget it; a late answer of one begun after
+    the recovery teaches it again."""
+    stretch = new_stretch(timeout=3.0)
+    stretch.answered(2.0, 8.0, 12.0)
+    assert stretch.tail == 8.0 and stretch.lost_wait() == 16.0
+    for n in range(TAIL_ANSWERS):
+        stretch.answered(10.4 + n / 100, 0.05, 12.0)
+        stretch.answered(2.5 + n / 100, 8.0, 6.0)  # held past its bound, answered late
+    assert stretch.recovery() == 10.4
+    assert stretch.tail == 0.0 and stretch.lost_wait() == 3.0
+    stretch.answered(12.0, 4.0, 6.0)  # slow again after the recovery
+    assert stretch.recovery() == float("inf") and stretch.tail == 4.0
