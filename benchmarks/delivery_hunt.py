@@ -157,6 +157,17 @@ def slow_then(seconds: float, slow: float, then: Judge) -> Judge:
                              else then(received))
 
 
+def phases(*plan: tuple[float, Judge]) -> Judge:
+    """Each judge answers until its time (seconds from now) is up; the last one after."""
+    start = time.monotonic()
+
+    def judge(received: Received) -> Reply:
+        now = time.monotonic() - start
+        return next((then for until, then in plan if now < until), plan[-1][1])(received)
+
+    return judge
+
+
 def long_tail(p50: float, p99: float, seed: int = 24) -> Judge:
     """Answer times drawn from a log-normal law with that median and 99th percentile
     (seeded): p50 50 ms, p99 2 s has 1 POST in 200 answered later than 3 s."""
@@ -278,6 +289,16 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
                                   "for 10 s, then 1 POST in 10 never answered, the others "
                                   "in 50 ms", slow_then(10.0, 8.0, sometimes_dead(10)),
                                   lambda d: drive(d, 1000, 35)),
+    # review95: slow again after the recovery (the held POSTs' late answers kept the
+    # tail, dead POSTs spared 16 s took every sender: 905 and 957 logs refused).
+    "slow-dead-slow": lambda: run("1,000/s 40 s, the API answering in 8 s for 10 s, then "
+                                  "1 POST in 10 never answered, 8 s again from 20 to 28 s, "
+                                  "then as from 10 s", phases(
+                                      (10.0, lambda r: Reply(delay=8.0)),
+                                      (20.0, sometimes_dead(10)),
+                                      (28.0, lambda r: Reply(delay=8.0)),
+                                      (math.inf, sometimes_dead(10))),
+                                  lambda d: drive(d, 1000, 40)),
     # review92: the same with a small queue (logs held by POSTs taken for lost count
     # against max_queue_size), and 1 POST in 3 black-holed.
     "slow-then-dead-q": lambda: run("slow-then-dead with max_queue_size 3000",
