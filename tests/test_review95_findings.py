@@ -70,6 +70,8 @@ def test_a_full_queue_asks_for_one_release_at_a_time(
         delivery = make_delivery(collector.url, buffer_length=1, max_queue_size=5)
         for n in range(5):
             assert delivery.submit(item(f"log-{n}"))
+        # (each POST past the sender's own check before it, which would release too)
+        wait_until(lambda: len(collector.logs) == 5)
         errands: list = []
         monkeypatch.setattr(watchdog, "run_soon", errands.append)
         bound = delivery._attempt._bound
