@@ -31,14 +31,13 @@ from readme_metrics.capture.environ_strings import environ_strings
 from readme_metrics.capture.request import environ_head, pick_client_ip
 from readme_metrics.exchange import Exchange, Group
 from readme_metrics.har import bodies, build, build_log
+from readme_metrics.har.cookies import _cookie_keys, request_cookies
 from readme_metrics.har.credentials import CallerKey
 from readme_metrics.har.headers import (
     RAW_CONTENT_TYPE,
-    _cookie_keys,
     _hidden_userinfo,
     _masked_userinfo,
     headers,
-    request_cookies,
 )
 from readme_metrics.har.redaction import Redactor
 from tests.test_hostile11_findings import _calls

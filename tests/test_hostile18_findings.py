@@ -33,8 +33,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from readme_metrics.exchange import Group
+from readme_metrics.har.cookies import request_cookies
 from readme_metrics.har.headers import headers as har_headers
-from readme_metrics.har.headers import request_cookies
 from readme_metrics.har.redaction import Redactor
 from tests.support.exchanges import body_on, entry_of, make_exchange
 from tests.support.fake_api import Collector, free_port

@@ -46,8 +46,8 @@ import requests
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from readme_metrics.har.cookies import response_cookies
 from readme_metrics.har.headers import headers as har_headers
-from readme_metrics.har.headers import response_cookies
 from readme_metrics.har.redaction import Redactor
 from tests.support.exchanges import body_on, entry_of, post
 from tests.support.fake_api import Collector, free_port

@@ -11,12 +11,12 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from readme_metrics.har.cookies import request_cookies
 from readme_metrics.har.headers import (
     _REQUEST_COOKIE,
-    _cookies_redacted,
     _without_redacted_cookies,
+    cookies_redacted,
     headers,
-    request_cookies,
 )
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.redaction_marks import redacted
@@ -38,7 +38,7 @@ def _slow_record_value(name: str, value: str, redactor: Redactor) -> str:
     if "," in name and redactor.redacts(name.rpartition(",")[2].strip()):
         return redacted(value)
     if "," in value and not redactor.redacts(name):
-        value = _cookies_redacted(value, redactor.redacts)
+        value = cookies_redacted(value, redactor.redacts)
     return redacted(value) if redactor.redacts(name) else mask(value)
 
 
@@ -87,7 +87,7 @@ def test_the_fast_path_is_the_slow_one(case: tuple[list[str], list[str], str]) -
                    if redactor.denies(part.partition("=")[0].strip())]
         assert not denied or redactor.may_deny(header), (denied, entries)
         # ... so the header and the records are those asked cookie by cookie.
-        assert _without_redacted_cookies("Cookie", header, redactor) == _cookies_redacted(
+        assert _without_redacted_cookies("Cookie", header, redactor) == cookies_redacted(
             header, redactor.denies)
         assert request_cookies(header, redactor) == _slow_records(header, redactor)
 

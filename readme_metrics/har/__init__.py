@@ -4,7 +4,8 @@ The pipeline stage after capture: :func:`build_log` turns one
 :class:`~readme_metrics.exchange.Exchange` into the log object posted to the Metrics API.
 
 - :mod:`~readme_metrics.har.build`: the log object and its HAR entry (pure functions)
-- :mod:`~readme_metrics.har.headers`: headers and cookies, credentials masked
+- :mod:`~readme_metrics.har.headers`: headers, credentials masked
+- :mod:`~readme_metrics.har.cookies`: a request's and a response's cookies, masked
 - :mod:`~readme_metrics.har.subprotocols`: a WebSocket client's bearer token among its
   subprotocols, masked
 - :mod:`~readme_metrics.har.credential_headers`: :data:`CREDENTIAL_HEADERS` and the rule

@@ -20,17 +20,14 @@ from typing import Any, Optional
 
 from readme_metrics.exchange import INVALID_STATUS, Exchange
 from readme_metrics.har import bodies
-from readme_metrics.har.credentials import CallerKey, for_key
-from readme_metrics.har.headers import (
+from readme_metrics.har.cookies import (
     MAX_EPOCH,
-    RAW_CONTENT_TYPE,
-    RAW_COOKIE,
-    headers,
-    hidden_userinfo,
     request_cookies,
     response_cookies,
     response_received,
 )
+from readme_metrics.har.credentials import CallerKey, for_key
+from readme_metrics.har.headers import RAW_CONTENT_TYPE, RAW_COOKIE, headers, hidden_userinfo
 from readme_metrics.har.pairs import parse_query, query_values
 from readme_metrics.har.percent import decode_component
 from readme_metrics.har.redaction import Redactor, escaped_redacted, redacted

@@ -80,8 +80,9 @@ def scrub_entry(entry: dict[str, Any], caller: Optional[CallerKey],
     """Mask the caller's key in the url, query and bodies of ``entry`` (in place).
 
     Headers and cookies are done while they are built
-    (:func:`readme_metrics.har.headers.headers`, ``request_cookies`` and
-    ``response_cookies``); an alias of the key in all of them here.
+    (:func:`readme_metrics.har.headers.headers`, and ``request_cookies`` and
+    ``response_cookies`` of :mod:`readme_metrics.har.cookies`); an alias of the key in
+    all of them here.
     ``response_type``: the response's Content-Type as sent, when its ``mimeType`` may be
     redacted (an allowlist): it tells a form, whose values are masked one by one.
     """
@@ -109,7 +110,7 @@ def _base64_fields(entry: dict[str, Any], caller: CallerKey) -> None:
              response["cookies"], post.get("params", ()) if post else ())
     # The method and the reason phrase (a server's "401 Unknown token <base64>") too:
     # the client's and the app's text. (A cookie's name, a Set-Cookie's attributes:
-    # headers.request_cookies and response_cookies.)
+    # cookies.request_cookies and response_cookies.)
     method, reason = request.get("method", ""), response.get("statusText", "")
     # One look over the url, the redirect and all the values at once first (no spelling
     # holds a NUL, so one found in the joined text is in one of them): most logs hold

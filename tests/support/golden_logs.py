@@ -38,7 +38,7 @@ from typing import Any, Optional
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.exchange import INVALID_STATUS, Exchange, Group
 from readme_metrics.har import CREATOR, build_log
-from readme_metrics.har.headers import MAX_EPOCH
+from readme_metrics.har.cookies import MAX_EPOCH
 from readme_metrics.har.redaction import Redactor
 from tests.support.minimal_server import call, environ_for
 
