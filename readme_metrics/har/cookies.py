@@ -18,7 +18,12 @@ from typing import Any, Optional
 
 from readme_metrics.har.cookie_date import cookie_date
 from readme_metrics.har.credentials import CallerKey
-from readme_metrics.har.headers import cookies_redacted, folded_cookies_redacted, lower
+from readme_metrics.har.headers import (
+    LOWERED,
+    cookies_redacted,
+    folded_cookies_redacted,
+    lower,
+)
 from readme_metrics.har.key_base64 import masked_name_runs, spelled_in
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.masking import CACHED_LENGTH, kept_mask, mask
@@ -175,11 +180,12 @@ def response_cookies(
     does (an alias's spellings are left to the scrub after the build).
     """
     out = []
+    lowered = LOWERED.get
     # Whether the values need a search: not when each is a mask (no lists) that cannot
     # hold the key (see _cookie_keys).
     values = caller is not None and not (redactor is None and caller.outside_masks)
     for key, value_of_header in pairs:
-        if lower(key) != "set-cookie":
+        if (lowered(key) or lower(key)) != "set-cookie":
             continue
         if redactor is not None and "," in value_of_header:
             value_of_header = folded_cookies_redacted(value_of_header, redactor.redacts)

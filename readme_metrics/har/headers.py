@@ -28,7 +28,7 @@ from readme_metrics.har.subprotocols import SUBPROTOCOL_HEADER, masked_subprotoc
 from readme_metrics.masking import CACHED_LENGTH, is_masked, kept_mask, mask
 
 __all__ = [
-    "AUTHORITY_HEADERS", "LINK_TARGET", "MASKED_HEADERS", "cookies_redacted",
+    "AUTHORITY_HEADERS", "LINK_TARGET", "LOWERED", "MASKED_HEADERS", "cookies_redacted",
     "folded_cookies_redacted", "header", "headers", "hidden_userinfo", "lower",
 ]
 
@@ -55,24 +55,26 @@ DOCS_HEADER = "x-documentation-url"
 # Header name -> its lower-case form. Every log compares a dozen or two header names
 # against a few known ones, several times over (masking, cookies, content types): the
 # names repeat from one log to the next, so each distinct one is lowered once. Bounded:
-# random names cannot grow it; past the bound they are simply lowered every time.
-_LOWER: dict[str, str] = {}
+# random names cannot grow it; past the bound they are simply lowered every time. Read
+# inline (``LOWERED.get(name) or lower(name)``) in the loops over headers, here and in
+# cookies.py: a call per header costs more than the lookup itself.
+LOWERED: dict[str, str] = {}
 _LOWER_MAX = 2048
 
 
 def lower(name: str) -> str:
     """``name.lower()``, cached for the header names that repeat from log to log."""
-    lowered = _LOWER.get(name)
+    lowered = LOWERED.get(name)
     if lowered is None:
         lowered = name.lower()
-        if len(_LOWER) < _LOWER_MAX:
-            _LOWER[name] = lowered
+        if len(LOWERED) < _LOWER_MAX:
+            LOWERED[name] = lowered
     return lowered
 
 
 def header(pairs: list[tuple[str, str]], name: str) -> Optional[str]:
     """First value of header ``name`` (lower-case), or None."""
-    lowered = _LOWER.get
+    lowered = LOWERED.get
     for key, value in pairs:
         # The cache lookup is inlined in the loops over headers: a call per header costs
         # more than the lookup itself.
@@ -149,7 +151,7 @@ def cookies_redacted(value: str, redacts: Callable[[str], bool],
 
 # What :func:`headers` does with a header, by name as sent: (lower-case name, kind,
 # note its HAR value?, key to note its raw value under or None). Decided once per
-# distinct name (bounded like ``_LOWER``), so each header costs one lookup instead of a
+# distinct name (bounded like ``LOWERED``), so each header costs one lookup instead of a
 # lower() and four set tests.
 _PLAIN, _MASKED, _URL, _LINK, _AUTHORITY, _SUBPROTOCOLS = 0, 1, 2, 3, 4, 5
 # A Link header's targets (RFC 8288: "<https://api/items?page=2>; rel=next, <...>"),
