@@ -137,8 +137,8 @@ EVERYWHERE = re.compile(r"()([^;,=]*)=([^;,]*)")
 def test_a_cookie_value_is_redacted_as_before(pieces: list[str]) -> None:
     value = "".join(pieces)
     denies = Redactor(denylist=["password", "pw"]).denies
-    assert (har_headers._cookies_redacted(value, denies)
-            == har_headers._cookies_redacted(value, denies, EVERYWHERE))
+    assert (har_headers.cookies_redacted(value, denies)
+            == har_headers.cookies_redacted(value, denies, EVERYWHERE))
 
 
 #: A child reading a Cookie header of 256 KiB (waitress takes header sections that
