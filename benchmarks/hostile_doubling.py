@@ -24,6 +24,7 @@ import json
 import random
 import sys
 import time
+from base64 import b64encode
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -52,6 +53,7 @@ _PART = b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n'
 _WIDE_PART = b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\n\xff\xfe{\x00}\x00\r\n'
 _FILE_PART = b'--XyZ\r\nContent-Disposition: form-data; name="a"; filename="a"\r\n\r\n[1]\r\n'
 _MULTIPART = "multipart/form-data; boundary=XyZ"
+_LONG_KEY = "rdme_xn0123456789abcdef0123456789abcdef"
 
 #: group -> name -> (Content-Type, body of about n bytes, redactor)
 CASES: dict[str, dict[str, tuple[str, Make, Redactor]]] = {
@@ -119,6 +121,9 @@ CASES: dict[str, dict[str, tuple[str, Make, Redactor]]] = {
             ["1 1"] * (n // 6)).encode(), DENY),
         "distinct strings \"1 i\" (key 1)": ("application/json", lambda n: json.dumps(
             [f"1 {i}" for i in range(n // 10)]).encode(), DENY),
+        # A long key's base64 repeated, one character past a group of four (redos1).
+        "base64 of the key, cut (long key)": ("text/plain", lambda n: b64encode(
+            _LONG_KEY.encode() * (n // 52)) + b"A", DENY),
     },
     "multipart": {
         "tiny parts": (_MULTIPART, lambda n: _PART * (n // len(_PART)) + b"--XyZ--\r\n", DENY),
@@ -161,7 +166,7 @@ CASES: dict[str, dict[str, tuple[str, Make, Redactor]]] = {
 
 
 #: The caller's key of the cases that need one (the grouping function's id), by name.
-KEYS = {name: "1" for name in CASES["key"]}
+KEYS = {name: _LONG_KEY if "long key" in name else "1" for name in CASES["key"]}
 
 
 def _exchange(content_type: str, body: bytes, key: str = "rdme_key_1234") -> Exchange:
