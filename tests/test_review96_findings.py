@@ -9,8 +9,6 @@ collector. Fails before the fix on both sides, for both forms.
 
 from __future__ import annotations
 
-import http.client
-import json
 import sys
 from pathlib import Path
 
@@ -20,7 +18,7 @@ import requests
 from tests.support.fake_api import Collector, free_port
 from tests.support.polling import PATIENCE
 from tests.test_asgi_servers import HAVE_GRANIAN
-from tests.test_e2e_servers import CALLER, MAX_BODY, serve, server_env
+from tests.test_e2e_servers import MAX_BODY, serve, server_env
 from tests.test_twins20_frameworks import server_argv
 
 TARGETS = {
@@ -45,54 +43,6 @@ def test_a_form_the_view_parsed_whole_is_not_said_cut(
     assert errors and all("KeyError" in line for line in errors), said
     assert not [line for line in errors if "cut at max_body_bytes" in line], errors
 
-
-def _json_of(size: int, key: str, name: str) -> bytes:
-    base = json.dumps({key: name, "pad": ""}).encode()
-    return json.dumps({key: name, "pad": "x" * (size - len(base))}).encode()
-
-
-def _post_chunked(port: int, path: str, body: bytes) -> int:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=PATIENCE)
-    try:
-        connection.request("POST", path, body=iter([body]), encode_chunked=True, headers={
-            "X-Api-Key": CALLER, "Content-Type": "application/json"})
-        answer = connection.getresponse()
-        answer.read()
-        return answer.status
-    finally:
-        connection.close()
-
-
-@pytest.mark.e2e
-def test_a_chunked_body_over_the_limit_is_said_cut_and_one_of_the_limit_is_not(
-        collector: Collector, tmp_path: Path) -> None:
-    """A chunked body (no length) one byte over max_body_bytes, left unread by the app
-    (/noread) or read as none (/read reads CONTENT_LENGTH bytes: none), was recorded to
-    max_body_bytes and no further, so the function's JSONDecodeError had no cut note (the
-    body could have ended there). One byte past is now read (the app still gets it):
-    "(4096 of 4097 bytes)" and, the rest unknown, "(4096 of more than 4096 bytes)". A
-    chunked body of exactly max_body_bytes, whole, gets no note. Fails before: no note."""
-    port = free_port()
-    env = server_env(collector)
-    target = "tests.support.grouping22_apps:wsgi_app"
-    with serve(server_argv("gunicorn", target, port), env, tmp_path, port):
-        # Names of different lengths: distinct JSONDecodeError messages, each said.
-        assert _post_chunked(port, "/noread", _json_of(MAX_BODY + 1, "name", "a")) == 200
-        assert _post_chunked(port, "/read", _json_of(MAX_BODY + 2000, "name", "bb")) == 500
-        # Whole, no "name" (KeyError): no note.
-        assert _post_chunked(port, "/noread", _json_of(MAX_BODY, "nam", "c")) == 200
-        # The last one: its log queued after the others' errors.
-        assert _post_chunked(port, "/noread", _json_of(100, "name", "last")) == 200
-        collector.wait_for_log(lambda log: log["group"]["label"] == "last")
-    said = (tmp_path / f"server-{port}.log").read_text()
-    errors = [line for line in said.splitlines() if "the grouping function raised" in line]
-    decode = [line for line in errors if "JSONDecodeError" in line]
-    keys = [line for line in errors if "KeyError" in line]
-    assert len(decode) == 2 and len(keys) == 1, said
-    assert f"cut at max_body_bytes ({MAX_BODY} of {MAX_BODY + 1} bytes)" in decode[0]
-    assert f"cut at max_body_bytes ({MAX_BODY} of more than {MAX_BODY} bytes)" in decode[1]
-    assert "cut at" not in keys[0]
-    assert CALLER not in said
 
 
 @pytest.mark.e2e

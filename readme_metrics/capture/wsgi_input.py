@@ -477,11 +477,7 @@ class InputTee(InputRest):
             return b""
         if arrives_later(self._input, environ):
             self._looked = True
-            # A byte past what is kept for a body of unknown length (chunked): the
-            # grouping function given its start is told it was cut (body_cut), not one
-            # that ends at max_body_bytes (review96); the app gets it, as every byte here.
-            self._record_arrived(environ, GRACE, keep=True, ahead=True,
-                                 past=1 if self.record.declared is None else 0)
+            self._record_arrived(environ, GRACE, keep=True, ahead=True)
             return b""
         data = self._source("read", size)
         if not isinstance(data, bytes):

@@ -245,10 +245,7 @@ class InputRest:
         # b"" nor the bytes past max_body_bytes. Not where the server throws unread
         # input away before close() (werkzeug, runserver): bare, such a read gets none.
         keep = not discards_before_close(self._input, environ)
-        # (A byte past what is kept of a body of unknown length: see pull().)
-        past = 1 if record.declared is None else 0
-        if (self._record_arrived(environ, grace, keep=keep, ahead=False, past=past)
-                and record.room):
+        if self._record_arrived(environ, grace, keep=keep, ahead=False) and record.room:
             # (Not once a copy filled what is kept: the rest is past max_body_bytes, a
             # longer body truncated. Read again from the stream's position, werkzeug's
             # discard had thrown the copied bytes away: a chunked body the app read part
@@ -269,13 +266,11 @@ class InputRest:
             return False
 
     def _record_arrived(self, environ: Mapping[str, Any], grace: float, keep: bool,
-                        ahead: bool, past: int = 0) -> bool:
+                        ahead: bool) -> bool:
         """Record the unread body from the server's stream's position, as far as it has
         arrived, past the ``_ahead`` bytes a copy recorded already. Bytes read off the
         stream (not copied) go to ``_pending`` with ``keep``, for the app; ``ahead``: the
-        app reads on from where this stops (``record_rest``'s). ``past``: bytes to read
-        beyond what is kept (counted, not kept), telling a body of unknown length that
-        goes on past ``max_body_bytes`` from one that ends there. True when the body is
+        app reads on from where this stops (``record_rest``'s). True when the body is
         incomplete (not all of it could be had, and there was room to keep more).
         """
         record = self.record
@@ -297,7 +292,7 @@ class InputRest:
         # From the stream's position: the bytes recorded from a copy, then the rest.
         # (A chunked body left framed is read out of its chunks, not by the length the
         # app's reads are held to: the record has no declared length then.)
-        scratch = BodyRecord(skip + record.room + past,
+        scratch = BodyRecord(skip + record.room,
                              None if record.declared is None else self._left, record.chunked)
         taken = record_rest(scratch, self._input, environ, grace, ahead=ahead, app_read=read)
         data = scratch.content()

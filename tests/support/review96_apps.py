@@ -6,16 +6,11 @@ Django and Flask. Django's settings are this module
 
 from typing import Any, Optional
 
-# Django's settings: grouping22's, with this module's URLconf and grouping function.
-from tests.support.grouping22_apps import (  # noqa: F401
-    ALLOWED_HOSTS,
-    DEBUG,
-    LOGGING_CONFIG,
-    MIDDLEWARE,
-    SECRET_KEY,
-    USE_TZ,
-    _config,
-)
+from readme_metrics import MetricsApiConfig
+
+
+def _config(grouping: Any) -> MetricsApiConfig:
+    return MetricsApiConfig(grouping_function=grouping)
 
 
 def django_grouping(request: Any) -> Optional[dict[str, str]]:
@@ -35,8 +30,15 @@ def _urlpatterns() -> list[Any]:
     return [path("form", form_view)]
 
 
+SECRET_KEY = "review96-not-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
 ROOT_URLCONF = __name__
+USE_TZ = True
+MIDDLEWARE = ["readme_metrics.django.MetricsMiddleware"]
 README_METRICS_CONFIG = _config(django_grouping)
+LOGGING_CONFIG = None
+DATA_UPLOAD_MAX_MEMORY_SIZE = None
 
 
 def _build_flask() -> Any:
