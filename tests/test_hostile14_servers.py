@@ -475,6 +475,25 @@ def lost_to_the_fin(server: str, name: str, bare: bytes, wrapped: bytes) -> bool
                  or (bare == b"" and _complete(wrapped))))
 
 
+# uvicorn's h11 parser refuses a head longer than 16 KiB (h11's max_incomplete_event_size)
+# unless the whole head comes in one read of the socket: header-64k-body's head (64 KiB)
+# is answered 400 "Invalid HTTP request received" or served, as the client's segments
+# happen to arrive, the bare app's as the wrapped one's (the middleware sees no request
+# uvicorn refused). A pair where one client got that 400 and the other the app's answer
+# is played again, up to twice, as daphne's half-close rows are (a CI at 22:21 UTC on
+# 2026-12-04: the bare app's 400, the wrapped app's 200; speed11 saw it once too).
+H11_HEAD_CASES = {"header-64k-body"}
+H11_REFUSED = b"Invalid HTTP request received."
+
+
+def split_head_read(server: str, name: str, bare: bytes, wrapped: bytes) -> bool:
+    """Whether a differing pair is uvicorn/h11 reading a long head in one read for one
+    client and in two for the other: one refused with h11's 400, one served."""
+    return (server.startswith("uvicorn") and name in H11_HEAD_CASES
+            and (H11_REFUSED in bare) != (H11_REFUSED in wrapped)
+            and all(answer.startswith(b"HTTP/1.1 ") for answer in (bare, wrapped)))
+
+
 # (``half-close-short`` raced until asgi9: when the client's end came while the capture
 # waited its grace for the rest of the body, uvicorn read it in that wait and dropped the
 # wrapped app's answer, hypercorn answered its own 400; the server's reading is paused
@@ -503,7 +522,8 @@ def test_hostile_clients_same_answer_same_moment_truthful_logs(
             bare, bare_time = play(port, "bare", f"b-{name}", steps)
             wrapped, wrapped_time = play(port, "wrap", f"w-{name}", steps)
             for again in range(DAPHNE_HALF_CLOSE_AGAIN):
-                if not lost_to_the_fin(server, name, bare, wrapped):
+                if not (lost_to_the_fin(server, name, bare, wrapped)
+                        or split_head_read(server, name, bare, wrapped)):
                     break
                 bare, bare_time = play(port, "bare", f"b-{name}.{again}", steps)
                 wrapped, wrapped_time = play(port, "wrap", f"w-{name}.{again}", steps)
