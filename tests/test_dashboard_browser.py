@@ -324,7 +324,10 @@ def test_dashboard_is_usable_420_px_wide(browser: Any, collector: str, tmp_path:
     page.goto(collector + "/")
     rows = page.locator("#logs tbody tr")
     expect(rows).to_have_count(8)
-    page.wait_for_function("document.querySelectorAll('#chart g[data-endpoint]').length > 0")
+    # A locator, not wait_for_function: polling a JavaScript string is an eval, which the
+    # dashboard's Content Security Policy refuses when the chart is not drawn at the first
+    # look (a CI at 22:42 UTC on 2026-12-04: EvalError, script-src 'self').
+    expect(page.locator("#chart g[data-endpoint]").first).to_be_attached()
 
     def overflow() -> int:
         return int(page.evaluate("document.documentElement.scrollWidth - innerWidth"))
