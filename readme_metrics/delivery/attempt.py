@@ -174,7 +174,7 @@ class Attempt:
         ``HOLD_SHARE`` of its bounds) or time (a close): :meth:`release` it. Not on a
         refusal alone: a log larger than the room left in ``max_queue_bytes``, the queue
         far from full, had the held POSTs cut and their late answers' logs sent twice."""
-        return self._bound.held > 0 and not self._holding_is_free()
+        return self.holding and not self._holding_is_free()
 
     def refused(self) -> None:
         """The full queue refused a log (a request thread): while holding costs, the
