@@ -404,12 +404,29 @@ def bench_inprocess(repeat: int, get_requests: int, post_requests: int) -> dict[
 # -- under gunicorn + wrk ------------------------------------------------------------------------
 
 GUNICORN_APP = textwrap.dedent("""
-    import os, sys
+    import atexit, itertools, os, sys
     sys.path.insert(0, os.environ["BENCH_DIR"])
     import bench
 
-    bare = bench.get_app
-    wrapped = bench.wrap(bench.get_app, os.environ["METRICS_URL"])
+    # Every request the worker served, counted outside the middleware and written at the
+    # worker's exit: wrk counts only the requests answered before its clock stopped, not
+    # the (up to one per connection) in flight then, which the workers still serve and log.
+    served = itertools.count()
+
+    def counted(app):
+        def app_served(environ, start_response):
+            next(served)
+            return app(environ, start_response)
+        return app_served
+
+    def write_served():
+        path = os.path.join(os.environ["BENCH_SERVED_DIR"], f"served-{os.getpid()}")
+        with open(path, "w") as file:
+            file.write(str(next(served)))
+
+    atexit.register(write_served)
+    bare = counted(bench.get_app)
+    wrapped = counted(bench.wrap(bench.get_app, os.environ["METRICS_URL"]))
 """)
 
 
@@ -452,7 +469,7 @@ def run_wrk(app_name: str, directory: str, collector: Collector,
             seconds: float) -> dict[str, float]:
     port = free_port()
     env = {**os.environ, "METRICS_URL": collector.url, "BENCH_DIR": str(Path(__file__).parent),
-           "PYTHONPATH": os.pathsep.join([directory, str(ROOT)])}
+           "PYTHONPATH": os.pathsep.join([directory, str(ROOT)]), "BENCH_SERVED_DIR": directory}
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync",
          "--bind", f"127.0.0.1:{port}", "--log-level", "warning", f"bench_app:{app_name}"],
@@ -474,20 +491,28 @@ def run_wrk(app_name: str, directory: str, collector: Collector,
         total = re.search(r"(\d+) requests in", out)
         if match is None or total is None:
             raise RuntimeError(f"unexpected wrk output: {out}")
-        served = int(total.group(1))
+        answered = int(total.group(1))
         workers_cpu = sum(process_cpu(pid) for pid in workers) - sum(cpu_before)
-        return {
+        figures = {
             "rps": float(match.group(1)),
-            # Every request gunicorn served, warm-up included: each one is a log.
-            "served": served + (int(warm_total.group(1)) if warm_total else 0),
-            "worker_cpu_us_per_request": workers_cpu / served * 1e6,
+            # What wrk saw answered, warm-up included (not the requests in flight when
+            # its clock stopped: "served" below counts those too, at the workers).
+            "wrk_answered": answered + (int(warm_total.group(1)) if warm_total else 0),
+            "worker_cpu_us_per_request": workers_cpu / answered * 1e6,
             "collector_cpu_us_per_request": (process_cpu(collector.process.pid)
-                                             - collector_before) / served * 1e6,
-            "wrk_cpu_us_per_request": wrk_cpu / served * 1e6,
+                                             - collector_before) / answered * 1e6,
+            "wrk_cpu_us_per_request": wrk_cpu / answered * 1e6,
         }
     finally:
         server.terminate()
         server.wait(30)
+    counts = [Path(directory, f"served-{pid}") for pid in workers]
+    # Every request the workers served, each one a log; wrk's count if a worker wrote none.
+    figures["served"] = (sum(int(count.read_text()) for count in counts)
+                         if all(count.exists() for count in counts) else figures["wrk_answered"])
+    for count in counts:
+        count.unlink(missing_ok=True)
+    return figures
 
 
 def bench_server(repeat: int, seconds: float) -> dict[str, Any]:
@@ -537,6 +562,7 @@ def bench_server(repeat: int, seconds: float) -> dict[str, Any]:
         # The workers flush at their exit (server.terminate()), so every wrapped request
         # served should be there.
         "delivered": f"{logged} of {sum(run['served'] for run in runs['wrapped']):g} served",
+        "wrk_answered": sum(run["wrk_answered"] for run in runs["wrapped"]),
     }
 
 
