@@ -139,14 +139,22 @@ def cookies_redacted(value: str, redacts: Callable[[str], bool],
     """A request's Cookie value with the value of each cookie whose name ``redacts``
     redacted, one after a "," too (werkzeug, Django and Starlette read it as part of the
     cookie before it: masked so, it ended with the redacted value's last four characters).
-    ``cookie_pattern``: (what comes before a cookie, its name, its value)."""
-    def one(cookie: re.Match[str]) -> str:
-        name = cookie.group(2)
-        if redacts(name.strip()):
-            return f"{cookie.group(1)}{name}={redacted(cookie.group(3).strip())}"
-        return cookie.group(0)
+    ``cookie_pattern``: (what comes before a cookie, its name, its value).
 
-    return cookie_pattern.sub(one, value)
+    A redacted value runs to the next ";", past a "," in it: werkzeug, Django and
+    Starlette read ``password=x,s3cr3t`` as the value ``x,s3cr3t`` (webob and a folding
+    client as ``x``), and cut at the "," the mask ended with the rest's last four
+    characters. What it runs over (a cookie after a "," in it) is redacted with it."""
+    out: list[str] = []
+    written = 0
+    for cookie in cookie_pattern.finditer(value):
+        if cookie.start() < written or not redacts(cookie.group(2).strip()):
+            continue
+        end = value.find(";", cookie.end())
+        end = len(value) if end < 0 else end
+        out += value[written:cookie.start(3)], redacted(value[cookie.start(3):end].strip())
+        written = end
+    return "".join(out) + value[written:] if out else value
 
 
 # What :func:`headers` does with a header, by name as sent: (lower-case name, kind,
