@@ -14,6 +14,11 @@ undeclared windows-1252, the linear Cookie pattern).
    Django and Starlette read the value as ``x,s3cr3t``, and the header's mask (and, in a
    folded Set-Cookie, the first cookie's) ended with its last four characters. The
    redacted value now runs to the next ";".
+3. A document streamed in pieces, an event each (``data: {"user": "zoe",`` then
+   ``data: "password": "s3cr3t"}``), let a denied member out: a line starting with "{"
+   or "[" that does not parse and names a denied key is hidden whole, but a piece
+   starting otherwise was kept. A line holding a member (``"...":``) that does not
+   parse and names a denied key is now hidden whole too, with the comment.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ from tests.test_hostile19_findings import _werkzeug
 
 SECRET = "s3cr3t-Qz9X"
 TAIL = SECRET[-4:]
+DENY = Redactor(denylist=["password"])
+ALLOW = Redactor(allowlist=["sid"])
 
 # -- 1. An event of many lines asked the same question once a line ---------------------
 
@@ -83,11 +90,32 @@ def test_an_event_reads_as_it_did(lines: list[str], end: str) -> None:
         stream, Redactor(denylist=["password"]))
 
 
+# -- 3. A piece of a document streamed an event at a time -----------------------------
+
+
+@pytest.mark.parametrize("stream", [
+    pytest.param(f'data: {{"user": "zoe",\n\ndata: "password": "{SECRET}"}}\n\n',
+                 id="second-piece"),
+    pytest.param(f'data: {{"user": "zoe"\n\ndata: , "password": "{SECRET}"}}\n\n',
+                 id="piece-after-a-comma"),
+    pytest.param(f'data: "Password" : "{SECRET}"\r\n\r\n', id="member-alone-crlf"),
+    pytest.param(f'data:{{"a": 1}}\r\rdata:"password":"{SECRET}",\r\r', id="cr"),
+])
+def test_a_denied_member_in_a_piece_of_a_document_is_hidden(stream: str) -> None:
+    text, comment = event_stream_redacted(stream, DENY)
+    assert SECRET[:6] not in text and TAIL not in text
+    assert comment is not None
+
+
+@pytest.mark.parametrize("stream", [
+    'data: {"user": "zoe",\n\ndata: "name": "x"}\n\n',
+    f"data: the password is {SECRET}\n\n",  # (free text, as text/plain's is kept)
+])
+def test_pieces_naming_no_denied_member_are_as_sent(stream: str) -> None:
+    assert event_stream_redacted(stream, DENY) == (stream, None)
+
+
 # -- 2. A denied cookie's value holding a "," ------------------------------------------
-
-DENY = Redactor(denylist=["password"])
-ALLOW = Redactor(allowlist=["sid"])
-
 
 def _shown(name: str, value: str, redactor: Redactor) -> str:
     """Every string the log shows of a Cookie or Set-Cookie header: its own and its

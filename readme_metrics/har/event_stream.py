@@ -26,6 +26,8 @@ UNREADABLE_EVENT_COMMENT = (
 )
 # A line and its end: the standard ends one with CRLF, LF or CR.
 _LINE = re.compile(r"([^\r\n]*)(\r\n|\r|\n|\Z)")
+# A JSON member's name and its colon: a line holding one may be a piece of a document.
+_MEMBER = re.compile(r'"\s*:')
 
 
 def _data(line: str) -> Optional[tuple[str, str]]:
@@ -84,6 +86,11 @@ def _event(lines: list[list[str]], at: list[int], redactor: Redactor) -> bool:
         elif (not pieces and value.lstrip()[:1] == '"'
               and (document := redactor.json_text(value)) is not None):
             lines[i][1] = document
+        elif _MEMBER.search(value) is not None and redactor.mentions_key(value, True):
+            # A piece of a document that does not parse, one member whole in it (a
+            # document streamed in pieces, an event each: ', "password": "..."}'), as a
+            # document cut short is.
+            lines[i][1], whole = redacted(value), True
         elif "=" in value and not started:
             lines[i][1] = redactor.linked(value)
         elif pieces and value:

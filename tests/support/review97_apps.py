@@ -3,7 +3,8 @@
 ``app`` (the WSGI middleware) and ``asgi_app`` (the ASGI one) serve, by path:
 
 - ``/events/<n>``: the server-sent events ``STREAMS[n]`` (CRLF, CR and LF line ends, a
-  document over several ``data:`` lines, ``data:`` with no blank), one byte a chunk
+  document over several ``data:`` lines, ``data:`` with no blank, a document in pieces
+  over two events), one byte a chunk
   (a WSGI iterable's item, an ASGI ``http.response.body`` message);
 - ``/events-gzip``: ``STREAMS[0]`` gzip'd (Content-Encoding), one byte a chunk too;
 - ``/forever``: events until ``FOREVER_BYTES`` are sent (a stream the client leaves
@@ -31,6 +32,8 @@ _EVENTS = [
     f'data: {{"user": "zoe",\ndata:  "password": "{SECRET}"}}\n\n',
     f'event: t\ndata:{{"password":"{SECRET}"}}\n\n',
     f'data: {{"a": [\ndata: {{"password": "{SECRET}"}}\ndata: ]}}\n\n',
+    # A document streamed in pieces, an event each.
+    f'data: {{"user": "zoe",\n\ndata:  "password": "{SECRET}"}}\n\n',
     "data: [DONE]\n\n",
 ]
 #: One stream a line end.
