@@ -77,8 +77,9 @@ def _event(lines: list[list[str]], at: list[int], redactor: Redactor) -> bool:
         value = lines[i][1]
         if JSON_START.match(value) is not None:
             document = redactor.json_text(value)
-            # (Over several lines, pieces is that look at the whole data: asked again for
-            # each line, an event of many lines cost a scan of it per line, quadratic.)
+            # Over several lines, `pieces` already holds the look at the whole data
+            # (asked again for each line, an event of many lines cost a scan of it per
+            # line: quadratic).
             if document is None and (pieces if len(at) > 1
                                      else redactor.mentions_key(data, True)):
                 document, whole = redacted(value), True
