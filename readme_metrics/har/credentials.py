@@ -46,7 +46,7 @@ from readme_metrics.har.key_json import (
     short_json,
 )
 from readme_metrics.har.key_numbers import MAX_NUMBER_DIGITS
-from readme_metrics.har.key_spellings import as_is_masked
+from readme_metrics.har.key_spellings import as_is_masked, encodable
 from readme_metrics.har.key_url import encoded_in, encoded_mask, masked_form, masked_url, respelled
 from readme_metrics.har.percent import decode_component
 from readme_metrics.har.text import JSON_START
@@ -86,7 +86,7 @@ class CallerKey(KeyForms):
         KeyForms.__init__(self, key, masked)
         #: The other spellings of such a key in a HAR entry, masked with its mask.
         self.aliases: tuple[CallerKey, ...] = (
-            _aliases(key, self.masked) if self.lone and masked is None else ())
+            _aliases(key, self.masked) if masked is None and not key.isascii() else ())
         #: The key and its aliases' keys: a whole value equal to one is sent as ``masked``
         #: (each alias is masked as its key is).
         self.keys = frozenset((key, *(alias.key for alias in self.aliases)))
@@ -252,17 +252,30 @@ class CallerKey(KeyForms):
 
 
 def _aliases(key: str, masked: str) -> tuple[CallerKey, ...]:
-    """How an exchange shows a key with lone surrogates, each masked as ``masked``.
+    """How an exchange shows a key that is not ASCII otherwise, each masked as ``masked``.
 
-    Such a key stands for bytes that are no UTF-8 (``utf8``: ``\\udc80`` for the byte
-    0x80). Headers, cookies and bodies that are no UTF-8 show them read as latin-1; the
-    url percent-encodes them, which the key itself masks, but a query or form value keeps
-    an escape that is no UTF-8 as written (``%80``), which only a long key finds decoded.
+    A key with lone surrogates stands for bytes that are no UTF-8 (``utf8``: ``\\udc80``
+    for the byte 0x80). Headers, cookies and bodies that are no UTF-8 show them read as
+    latin-1; the url percent-encodes them, which the key itself masks, but a query or
+    form value keeps an escape that is no UTF-8 as written (``%80``), which only a long
+    key finds decoded.
+
+    A key read from a header (PEP 3333's environ, an ASGI server's bytes: latin-1, so
+    ``"cl\u00c3\u00a9"`` for the UTF-8 ``cl\u00e9`` a client sent) stands for the UTF-8
+    text those bytes are, as the log shows them in that header and the url, form and
+    JSON bodies show them elsewhere: that text is the key too (hostile20).
     """
     data = utf8(key)
-    spellings = {data.decode("latin-1")}
-    if len(key) < MIN_SUBSTRING_KEY:
-        spellings.add(decode_component(quote(data, safe="")))
+    spellings = set()
+    if not encodable(key):
+        spellings.add(data.decode("latin-1"))
+        if len(key) < MIN_SUBSTRING_KEY:
+            spellings.add(decode_component(quote(data, safe="")))
+    else:
+        try:
+            spellings.add(key.encode("latin-1").decode("utf-8"))
+        except UnicodeError:  # beyond latin-1, or its bytes are no UTF-8: no other reading
+            pass
     spellings.discard(key)
     return tuple(CallerKey(spelling, masked) for spelling in sorted(spellings))
 

@@ -94,6 +94,8 @@ def scrub_entry(entry: dict[str, Any], caller: Optional[CallerKey],
     for alias in caller.aliases:
         _aliased_headers(entry, alias)
         _scrub(entry, alias, response_type)
+        if alias.inside:
+            _base64_fields(entry, alias)
 
 
 def _base64_fields(entry: dict[str, Any], caller: CallerKey) -> None:
