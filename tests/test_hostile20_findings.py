@@ -12,12 +12,23 @@
    the request carried, so it is masked as the key, with the key's mask (as
    ``group.id``), as a key with lone surrogates already was (its other reading, an
    alias).
+2. A request body declared a form that is JSON (jQuery's default type) holding a byte
+   that is no UTF-8 (a Windows client's ``\x93hi\x94``) read as latin-1: the C1 controls
+   U+0093/U+0094, where the same body as JSON or text/plain reads windows-1252's curly
+   quotes (hostile19). It is read as a JSON body without a charset is, ``\u201chi\u201d``.
+3. An ASGI scope whose header names are bytearrays (no valid ASGI, but Starlette's
+   request, and so the app, reads them as bytes): the exchange went unlogged, with
+   "could not start capturing" and its traceback at ERROR each request (a bytearray is no
+   dict key), and under the plain ASGI middleware the grouping request failed the same
+   way. Decided: such names are read as bytes, and the exchange is logged as with bytes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import logging
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -29,7 +40,11 @@ from hypothesis import strategies as st
 from readme_metrics.exchange import Group
 from readme_metrics.har import build_log
 from readme_metrics.har.credentials import MIN_SUBSTRING_KEY
+from readme_metrics.har.redaction import Redactor
 from readme_metrics.masking import mask
+from tests.support.asgi import GROUP, http_scope, run
+from tests.support.capture_wrap import wrapping
+from tests.support.exchanges import post
 from tests.support.fake_api import Collector, free_port
 from tests.support.har_check import assert_valid_log
 from tests.support.hostile20_apps import REQUESTS
@@ -155,3 +170,90 @@ def test_a_key_beyond_ascii_under_each_server(
         posted = posted.replace(masked, "")
     assert [spelling for spelling in _clear(TEXT) if spelling in posted] == []
     assert READ not in posted
+
+
+# -- 2. A form that is JSON, not UTF-8 -----------------------------------------------
+
+DENY = Redactor(denylist=["password"])
+
+
+def _text(content_type: str, body: bytes) -> str:
+    log = json.loads(json.dumps(build_log(post(content_type, body), redactor=DENY)))
+    assert_valid_log(log)
+    return str(log["request"]["log"]["entries"][0]["request"]["postData"]["text"])
+
+
+@pytest.mark.parametrize("charset", ["", "; charset=UTF-8", "; charset=windows-1252"])
+def test_a_form_that_is_json_reads_windows_1252_as_json_does(charset: str) -> None:
+    """Before: ``{"password":"[REDACTED 1]","note":"\x93hi\x94"}`` (C1 controls)."""
+    body = b'{"password":"x","note":"\x93hi\x94"}'
+    text = _text("application/x-www-form-urlencoded" + charset, body)
+    assert text == '{"password":"[REDACTED 1]","note":"\u201chi\u201d"}'
+    assert text == _text("application/json", body) == _text("text/plain", body)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.binary(max_size=30).map(lambda data: data.replace(b'"', b"").replace(
+    b"\\", b"")), cut=st.booleans())
+def test_a_form_that_is_json_reads_as_the_same_json(value: bytes, cut: bool) -> None:
+    """Any bytes in a string of a JSON document declared a form read as the same
+    document declared JSON does, redacted key by key (whole or cut short)."""
+    body = b'{"password":"x","note":"' + value + b'"}'
+    if cut:
+        body = body[:-2]
+    form, as_json = (build_log(post(content_type, body), redactor=DENY)[
+        "request"]["log"]["entries"][0]["request"]["postData"]
+        for content_type in ("application/x-www-form-urlencoded", "application/json"))
+    if "params" not in form and "declared a form is JSON" in form.get("comment", ""):
+        assert form["text"] == as_json["text"]
+
+
+# -- 3. ASGI header names as bytearrays -----------------------------------------------
+
+_PAIRS = [(b"host", b"api.example.com"), (b"x-api-key", b"abc"),
+          (b"content-type", b"text/plain"), (b"content-length", b"2"),
+          (b"user-agent", b"hostile20")]
+
+
+def _middlewares() -> list[Any]:
+    from readme_metrics.asgi import MetricsMiddleware
+    from readme_metrics.starlette import ReadMeMetricsMiddleware
+    return [pytest.param(MetricsMiddleware, id="asgi"),
+            pytest.param(ReadMeMetricsMiddleware, id="starlette")]
+
+
+@pytest.mark.parametrize("middleware", _middlewares())
+def test_bytearray_header_names_are_logged_as_bytes_ones(
+        middleware: Any, collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    """Before: no log, "could not start capturing" at ERROR each request (and, past it,
+    "grouping failed" under the plain middleware)."""
+    seen: list[Any] = []
+    keys: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.extend(scope["headers"])
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    def grouping(request: Any) -> dict[str, str]:
+        keys.append(request.headers.get("X-Api-Key"))
+        return dict(GROUP)
+
+    headers = []
+    with caplog.at_level(logging.DEBUG, logger="readme_metrics"), wrapping(
+            collector, middleware) as make:
+        wrapped = make(app, grouping_function=grouping)
+        for shape in (bytes, bytearray):
+            pairs = [(shape(name), shape(value)) for name, value in _PAIRS]
+            done = asyncio.run(run(wrapped, {**http_scope(method="POST"), "headers": pairs},
+                                   [{"type": "http.request", "body": b"hi"}]))
+            assert done.error is None and done.body == b"ok"
+            logs = collector.wait_for_logs(len(headers) + 1)
+            headers.append(logs[-1]["request"]["log"]["entries"][0]["request"]["headers"])
+    assert keys == ["abc", "abc"]
+    assert [tuple(map(bytes, pair)) for pair in seen] == _PAIRS * 2
+    assert headers[0] == headers[1]
+    assert {"name": "User-Agent", "value": "hostile20"} in headers[1]
+    assert [record.getMessage() for record in caplog.records
+            if record.levelno >= logging.WARNING or "failed" in record.getMessage()] == []

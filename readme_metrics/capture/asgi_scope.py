@@ -143,9 +143,15 @@ class ScopeRequest:
         # and the join with a dict of the pairs cost 3.5k instructions more for 13.)
         nbytes = 0
         found: dict[Any, Any] = {}
-        for name, value in reversed(headers):
-            nbytes += len(name) + len(value)
-            found[name] = value
+        try:
+            for name, value in reversed(headers):
+                nbytes += len(name) + len(value)
+                found[name] = value
+        except TypeError:
+            # A name that is a bytearray (no valid ASGI, but Starlette's request and most
+            # apps read it as bytes) is no dict key: the names as bytes (hostile20: the
+            # exchange went unlogged, with an error and its traceback each request).
+            nbytes, found = _first_values(headers)
         self.nbytes = nbytes
         length = found.get(b"content-length")
         self.length: Optional[str] = (None if length is None
@@ -188,6 +194,17 @@ class ScopeRequest:
              for name, value in scope["headers"]],
             pick_client_ip(str(client[0]) if client else "", forwarded_for, trusted),
         )
+
+
+def _first_values(headers: tuple[Any, ...]) -> tuple[int, dict[bytes, Any]]:
+    """(the bytes of the ``headers``' names and values, each name's first value under
+    the name as bytes): :meth:`ScopeRequest.__init__`'s pass for names of another type."""
+    nbytes = 0
+    found: dict[bytes, Any] = {}
+    for name, value in reversed(headers):
+        nbytes += len(name) + len(value)
+        found[bytes(name)] = value
+    return nbytes, found
 
 
 def http_version(scope: Scope) -> str:
@@ -262,8 +279,9 @@ def wsgi_environ(scope: Scope, body: bytes) -> dict[str, Any]:
         keys = _ENVIRON_KEYS
         try:
             names = tuple([keys[name] for name, _ in headers])
-        except KeyError:  # a header name not seen before
-            names = tuple([keys.get(name) or _environ_key(bytes(name)) for name, _ in headers])
+        except (KeyError, TypeError):  # a header name not seen before, or a bytearray
+            names = tuple([keys.get(bytes(name)) or _environ_key(bytes(name))
+                           for name, _ in headers])
         # ASGI header values are bytes (or bytearray): decoded as they are, no copy first.
         texts = [value.decode("latin-1") for _, value in headers]
     server = scope.get("server") or ("localhost", 80)

@@ -50,6 +50,8 @@ _UNREDACTABLE_COMMENT = (
 )
 _NOT_KEYED_COMMENT = "body is not key/value data, so the allowlist redacted it whole"
 _FORM_OF_JSON_COMMENT = "body declared a form is JSON, so it was redacted key by key as JSON"
+# The type a form that is JSON is read as (_form_of_json).
+_JSON_TYPE = "application/json"
 _UNREADABLE_COMMENT = "body could not be decoded, so it was redacted whole"
 UNRECORDABLE_COMMENT = "body could not be recorded"
 # A JSON document's first bytes, after a UTF-8 byte order mark (json.loads reads one).
@@ -371,7 +373,7 @@ def _params(
     comment; all None when it is recorded as any other body). ``truncated``: the body
     was cut short."""
     if essence == FORM:
-        json_text = _form_of_json(body, redactor)
+        json_text = _form_of_json(body, truncated, redactor)
         if json_text is not None:
             return None, *json_text
         wide = _wide_codec(body, charset, truncated)
@@ -397,7 +399,8 @@ def _params(
     return params, None, None
 
 
-def _form_of_json(body: bytes, redactor: Optional[Redactor]) -> Optional[tuple[str, str]]:
+def _form_of_json(body: bytes, truncated: bool, redactor: Optional[Redactor]
+                  ) -> Optional[tuple[str, str]]:
     """(text, comment) of a request body sent as a form that is JSON (jQuery's default
     Content-Type; a view reading ``json.loads(request.body)`` reads it as JSON), see
     :func:`_json_as_form`; None for any other body."""
@@ -410,11 +413,18 @@ def _form_of_json(body: bytes, redactor: Optional[Redactor]) -> Optional[tuple[s
     try:
         text = body.decode(codec)
     except UnicodeDecodeError:
-        # A byte that is not UTF-8 (a latin-1 "é" under a lying charset): its keys are
-        # ASCII all the same, and read as a form the document was one field's name; the
-        # UTF-8 mark before it is no text. UTF-16/32 cut short: as far as it decodes.
-        text = (body[3 if codec == "utf-8-sig" else 0:].decode("latin-1")
-                if codec.startswith("utf-8") else body.decode(codec, "replace"))
+        # A byte that is not UTF-8 (a Windows client's curly quote): its keys are ASCII
+        # all the same, and read as a form the document was one field's name. Read as a
+        # JSON body without a charset is (hostile20: the same text under either type):
+        # cut short, up to a character cut; else one character a byte, 0x80-0x9F as
+        # windows-1252 ("\x93" is U+201C, not the control U+0093); binary (a control no
+        # text holds), as latin-1. The UTF-8 mark before it is no text. UTF-16/32 cut
+        # short: as far as it decodes.
+        if codec.startswith("utf-8"):
+            data = body[3 if codec == "utf-8-sig" else 0:]
+            text = decode(data, _JSON_TYPE, None, truncated)[0] or data.decode("latin-1")
+        else:
+            text = body.decode(codec, "replace")
     return _json_as_form(text, redactor)
 
 
