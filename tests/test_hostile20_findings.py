@@ -52,6 +52,7 @@ from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_e2e_servers import SERVERS as WSGI_SERVERS
 from tests.test_e2e_servers import raw_answer, serve, server_env
 from tests.test_har_credentials import _carrying, _strings, _without
+from tests.test_hostile19_findings import _posted
 
 #: A key beyond ASCII, as a client sends it (UTF-8) and as a header gives it to the app.
 TEXT = "cl\u00e9\u20ac-\u00fcn\u00efcode-98765"
@@ -140,10 +141,6 @@ _SERVERS = {
 }
 _TARGETS = {"uvicorn": "tests.support.hostile20_apps:asgi_app",
             "hypercorn": "tests.support.hostile20_apps:asgi_app"}
-
-
-def _posted(collector: Collector) -> bytes:
-    return b"".join(r.body for r in collector.received if r.path == "/v1/request")
 
 
 @pytest.mark.e2e

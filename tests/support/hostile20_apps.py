@@ -17,6 +17,8 @@ import json
 from typing import TYPE_CHECKING, Any, Iterable, Optional
 from urllib.parse import quote, quote_plus
 
+from tests.support.asgi import read_body
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
@@ -81,12 +83,7 @@ def _grouping(request: Any) -> Optional[dict[str, str]]:
 async def _asgi(scope: Any, receive: Any, send: Any) -> None:
     if scope["type"] != "http":  # lifespan: nothing to start
         return
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
+    body = await read_body(receive)
     fields = {name.lower(): value.decode("latin-1") for name, value in scope["headers"]}
     out, headers = _answer(scope["path"], scope["query_string"].decode("latin-1"),
                            fields.get(b"cookie", ""), body, fields.get(b"x-api-key", ""))
