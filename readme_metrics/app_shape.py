@@ -15,7 +15,8 @@ from typing import Any, Optional
 
 from readme_metrics.asgi_single import VARIADIC  # what says nothing of a callable's arguments
 
-__all__ = ["asgi_server_call", "not_an_app", "not_callable_hint", "rsgi_server_call"]
+__all__ = ["asgi_server_call", "is_asgi_app", "not_an_app", "not_callable_hint",
+           "other_kind", "rsgi_server_call", "wsgi_app_name"]
 
 #: What each kind of server passes the app: WSGI (environ, start_response); ASGI 3
 #: (scope, receive, send), or ASGI 2's class, made with the scope alone.
@@ -106,6 +107,85 @@ def not_an_app(app: Any, kind: str) -> Optional[str]:
             f"config)){hint}")
 
 
+def is_asgi_app(app: Any) -> bool:
+    """True for an app no WSGI server can call: an ``async def`` callable (FastAPI,
+    Starlette, Django's ASGIHandler, Quart's app), which returns a coroutine, never a
+    response. Wrapped with a WSGI middleware it failed only on each request, uvicorn
+    saying "MetricsMiddleware.__call__() missing 1 required positional argument".
+
+    A class is called to make an instance: its ``__call__`` attribute is its instances'.
+    PEP 3333's application class, which takes ``(environ, start_response)`` and whose
+    instance is the response (an iterable), is a WSGI app whatever its instances'
+    ``__call__`` is (async, it was refused); ASGI 2's class takes the scope alone, and
+    an ASGI middleware's class given by mistake (Starlette's CORSMiddleware: it takes
+    ``(app, ...)``) makes no iterable."""
+    try:
+        if isinstance(app, type) and hasattr(app, "__iter__") and _takes(app, 2):
+            return False
+        return inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(
+            getattr(app, "__call__", None))  # noqa: B004 - its coroutine-ness is asked
+    except Exception:  # an app whose attributes raise: left to be called as it is
+        return False
+
+
+def wsgi_app_name(app: Any) -> Optional[str]:
+    """The name of ``app`` if it is a WSGI app, which no ASGI server can call: not
+    ``async``, and its signature takes ``(environ, start_response)`` but not ``(scope,
+    receive, send)`` (Flask, a WSGI function or object, the WSGI middleware). Wrapped
+    with an ASGI middleware it failed only on each request, uvicorn saying
+    "Flask.__call__() takes 3 positional arguments but 4 were given". None for anything
+    else, and for an app whose signature cannot be read."""
+    try:
+        # (A class's __call__ is its instances': its own call makes one, as a WSGI app
+        # class of PEP 3333's does, whatever that is; its signature tells.)
+        if not isinstance(app, type) and (inspect.iscoroutinefunction(app) or
+                inspect.iscoroutinefunction(getattr(app, "__call__", None))):  # noqa: B004
+            return None
+        own = inspect.signature(app, follow_wrapped=False)
+        signature = inspect.signature(app)
+    except Exception:  # no signature (a builtin), or attributes that raise: left alone
+        return None
+    # Its own parameters first, when it names them: inspect.signature follows __wrapped__,
+    # and an ASGI adapter of a WSGI app made with functools.wraps showed the WSGI app's.
+    if all(parameter.kind not in VARIADIC for parameter in own.parameters.values()):
+        try:
+            own.bind(None, None, None)
+            return None
+        except TypeError:
+            pass
+    try:
+        signature.bind(None, None, None)
+        return None  # (scope, receive, send) fits: an ASGI 3 app, or *args
+    except TypeError:
+        pass
+    try:
+        signature.bind(None, None)
+    except TypeError:
+        return None
+    if inspect.isfunction(app) or inspect.ismethod(app) or isinstance(app, type):
+        return str(app.__name__)
+    return type(app).__name__
+
+
+def other_kind(middleware: str, app: Any, kind: str, twin: str) -> None:
+    """Refuse, with a ``TypeError`` naming ``twin`` (the same middleware for the other
+    kind), an app of the other kind than ``kind`` ("WSGI" or "ASGI"), which the companion
+    ``middleware`` cannot call: a Flask app given to ``readme_metrics.asgi.CORSMiddleware``
+    was taken as it was, and uvicorn answered every request with "Flask.__call__() takes
+    3 positional arguments but 4 were given" (newcomer21)."""
+    if kind == "ASGI":
+        name = wsgi_app_name(app)
+        shape = None if name is None else f"a WSGI app ({name}: it takes (environ, start_response))"
+    else:
+        shape = None if not is_asgi_app(app) else (
+            f"an ASGI app ({(app if isinstance(app, type) else type(app)).__name__}: "
+            f"its __call__ is async)")
+    if shape is not None:
+        raise TypeError(f"readme_metrics: {middleware}(app): app is {shape}, and this "
+                        f"{middleware} is for {kind} apps: every request would fail with "
+                        f"a TypeError. Wrap it with {twin}(app)")
+
+
 def not_callable_hint(app: Any) -> str:
     """What to add to the refusal of an app that cannot be called at all, when what was
     given holds the app: Pyramid's ``Configurator`` makes it with ``make_wsgi_app()``."""
@@ -119,25 +199,30 @@ def not_callable_hint(app: Any) -> str:
 _ASGI_SCOPES = ("http", "websocket", "lifespan")
 
 
-def asgi_server_call(name: str, environ: Any) -> Optional[str]:
-    """Why the WSGI middleware ``name`` was called with ``environ`` alone, when that is an
-    ASGI server's call: uvicorn and daphne take an app whose ``__call__`` is not async for
-    an ASGI 2 app, and call it with the scope alone: uvicorn first at start-up (the
-    lifespan: it then says only "ASGI 'lifespan' protocol appears unsupported"), both at
-    each request (a 500, and "__call__() missing 1 required positional argument:
-    'start_response'"). None for any other call with one argument."""
+def asgi_server_call(name: str, environ: Any, three: bool = False) -> Optional[str]:
+    """Why the WSGI middleware ``name`` was called with ``environ`` alone (or, ``three``,
+    with ``environ`` and two more arguments), when that is an ASGI server's call: uvicorn
+    and daphne take an app whose ``__call__`` is not async for an ASGI 2 app, and call it
+    with the scope alone: uvicorn first at start-up (the lifespan: it then says only "ASGI
+    'lifespan' protocol appears unsupported"), both at each request (a 500, and
+    "__call__() missing 1 required positional argument: 'start_response'"). granian
+    ``--interface asgi`` calls any app as ASGI 3, ``(scope, receive, send)`` (the lifespan:
+    "ASGI Lifespan errored", then "__call__() takes from 2 to 3 positional arguments but
+    4 were given" at each request). None for any other call."""
     try:
         if not (isinstance(environ, dict) and environ.get("type") in _ASGI_SCOPES
                 and isinstance(environ.get("asgi"), dict)):
             return None
     except Exception:  # noqa: BLE001 - a mapping that raises: no server's scope
         return None
+    how = ("with (scope, receive, send) (type {0!r}: granian --interface asgi calls any "
+           "app so)" if three else "with a scope alone (type {0!r}: uvicorn and daphne do "
+           "so with an app whose __call__ is not async)").format(environ["type"])
     return (f"readme_metrics: {name}(app, config) is a WSGI app, and an ASGI server "
-            f"called it with a scope alone (type {environ['type']!r}: uvicorn and daphne "
-            f"do so with an app whose __call__ is not async): every request fails with a "
-            f"TypeError. Serve it with a WSGI server (gunicorn app:app, waitress-serve "
-            f"app:app, granian --interface wsgi app:app), or give the ASGI server an ASGI "
-            f"app: app = WsgiToAsgi(app) (from asgiref.wsgi import WsgiToAsgi)")
+            f"called it {how}: every request fails with a TypeError. Serve it with a WSGI "
+            f"server (gunicorn app:app, waitress-serve app:app, granian --interface wsgi "
+            f"app:app), or give the ASGI server an ASGI app: app = WsgiToAsgi(app) (from "
+            f"asgiref.wsgi import WsgiToAsgi)")
 
 
 def rsgi_server_call(name: str, environ: Any) -> Optional[str]:

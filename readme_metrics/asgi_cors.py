@@ -40,6 +40,8 @@ class CORSMiddleware(CORSOptions[ASGIApp]):
     ``ValueError`` naming the option and the variable.
     """
 
+    _kind, _path, _twin = ("ASGI", "readme_metrics.asgi.CORSMiddleware",
+                           "readme_metrics.cors.CORSMiddleware")
     # An ASGI 2 app called as the servers call it.
     _callable = staticmethod(single_callable)
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import typing as t
 
+from readme_metrics.app_shape import other_kind
 from readme_metrics.asgi_single import single_callable
 from readme_metrics.asgi_types import ASGIApp, Message, Receive, Scope, Send
 from readme_metrics.request_id import (
@@ -52,6 +53,8 @@ class RequestIdMiddleware:
     """
 
     def __init__(self, app: ASGIApp, header: t.Optional[str] = None) -> None:
+        other_kind("readme_metrics.asgi.RequestIdMiddleware", app, "ASGI",
+                   "readme_metrics.request_id.RequestIdMiddleware")
         self.app = single_callable(app)  # an ASGI 2 app called as the servers call it
         self.header: str = header_name(header)
         self._key: bytes = self.header.lower().encode("latin-1")

@@ -28,6 +28,7 @@ from __future__ import annotations
 import typing as t
 
 from readme_metrics._http import as_given, is_token
+from readme_metrics.app_shape import other_kind
 from readme_metrics.cors_settings import CORSSettings, normalise_origin
 
 # WSGIApplication: in quotes in CORSMiddleware's base (CORSOptions["WSGIApplication"])
@@ -50,6 +51,11 @@ class CORSOptions(t.Generic[_App]):
     The WSGI middleware here and the ASGI one (:mod:`readme_metrics.asgi_cors`) take the
     same arguments through this one ``__init__``."""
 
+    # The kind of app taken, this class's import path and its twin's, which takes the
+    # other kind (named in the refusal of an app of that kind).
+    _kind, _path, _twin = ("WSGI", "readme_metrics.cors.CORSMiddleware",
+                           "readme_metrics.asgi.CORSMiddleware")
+
     # What is called with the app given: the ASGI one adapts an ASGI 2 app.
     @staticmethod
     def _callable(app: _App) -> _App:
@@ -66,6 +72,7 @@ class CORSOptions(t.Generic[_App]):
         expose_headers: Names = None,
         max_age: t.Optional[int] = None,
     ) -> None:
+        other_kind(self._path, app, self._kind, self._twin)
         self.app = self._callable(app)
         self.rules = CORSRules(CORSSettings.read(
             allowed_origins=allowed_origins, allow_credentials=allow_credentials,

@@ -31,6 +31,7 @@ from contextvars import ContextVar
 
 from readme_metrics._env import blamed, flag, setting
 from readme_metrics._http import as_given, is_token
+from readme_metrics.app_shape import other_kind
 from readme_metrics.capture.uwsgi_sendfile import NOTHING, record_sent_file, restore
 from readme_metrics.masking import mask
 from readme_metrics.wsgi_types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -137,6 +138,8 @@ class RequestIdMiddleware:
     """
 
     def __init__(self, app: WSGIApplication, header: t.Optional[str] = None) -> None:
+        other_kind("readme_metrics.request_id.RequestIdMiddleware", app, "WSGI",
+                   "readme_metrics.asgi.RequestIdMiddleware")
         self.app = app
         name = header_name(header)
         self.header: str = name

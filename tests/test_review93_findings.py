@@ -37,8 +37,12 @@ def test_the_declared_signature_is_pep_3333s(
 @pytest.mark.parametrize("companion", [CORSMiddleware, RequestIdMiddleware])
 def test_an_asgi_companion_does_not_take_it_for_an_asgi2_app(
         companion: Any, inline_wrap: Callable[..., MetricsMiddleware]) -> None:
+    """Was a _Asgi2 wrapping it; then kept as it was; since newcomer21 refused, as the
+    WSGI app it is, naming the WSGI twin."""
     middleware = inline_wrap(_wsgi_app)
-    assert companion(middleware).app is middleware  # was a _Asgi2 wrapping it
+    with pytest.raises(TypeError, match=r"app is a WSGI app \(MetricsMiddleware: .*Wrap "
+                       rf"it with readme_metrics\.[a-z_]+\.{companion.__name__}\(app\)$"):
+        companion(middleware)
 
 
 def test_a_call_with_the_scope_alone_still_names_the_asgi_server(

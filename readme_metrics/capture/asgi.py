@@ -21,13 +21,12 @@ not awaited.
 from __future__ import annotations
 
 import asyncio
-import inspect
 from concurrent.futures import Future
 from functools import partial
 from typing import Any, Optional
 
 from readme_metrics._logging import QuietLogger
-from readme_metrics.app_shape import not_an_app
+from readme_metrics.app_shape import not_an_app, wsgi_app_name
 from readme_metrics.asgi_single import single_callable
 from readme_metrics.asgi_types import ASGIApp, Receive, Scope, Send
 from readme_metrics.capture import asgi_scope, nesting
@@ -52,46 +51,6 @@ _WSGI_APP = (
     "readme_metrics.MetricsMiddleware(app, config), served by a WSGI server (gunicorn, "
     "waitress; to serve it with an ASGI server, wrap the app in an adapter first, such "
     "as asgiref's WsgiToAsgi)")
-
-
-def _wsgi_app(app: Any) -> Optional[str]:
-    """The name of ``app`` if it is a WSGI app, which no ASGI server can call: not
-    ``async``, and its signature takes ``(environ, start_response)`` but not ``(scope,
-    receive, send)`` (Flask, a WSGI function or object, the WSGI middleware). Wrapped
-    with this middleware it failed only on each request, uvicorn saying "Flask.__call__()
-    takes 3 positional arguments but 4 were given". None for anything else, and for an
-    app whose signature cannot be read."""
-    try:
-        # (A class's __call__ is its instances': its own call makes one, as a WSGI app
-        # class of PEP 3333's does, whatever that is; its signature tells.)
-        if not isinstance(app, type) and (inspect.iscoroutinefunction(app) or
-                inspect.iscoroutinefunction(getattr(app, "__call__", None))):  # noqa: B004
-            return None
-        own = inspect.signature(app, follow_wrapped=False)
-        signature = inspect.signature(app)
-    except Exception:  # no signature (a builtin), or attributes that raise: left alone
-        return None
-    # Its own parameters first, when it names them: inspect.signature follows __wrapped__,
-    # and an ASGI adapter of a WSGI app made with functools.wraps showed the WSGI app's.
-    if all(parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
-            for parameter in own.parameters.values()):
-        try:
-            own.bind(None, None, None)
-            return None
-        except TypeError:
-            pass
-    try:
-        signature.bind(None, None, None)
-        return None  # (scope, receive, send) fits: an ASGI 3 app, or *args
-    except TypeError:
-        pass
-    try:
-        signature.bind(None, None)
-    except TypeError:
-        return None
-    if inspect.isfunction(app) or inspect.ismethod(app) or isinstance(app, type):
-        return str(app.__name__)
-    return type(app).__name__
 
 
 class MetricsMiddleware(PipelineControls):
@@ -119,7 +78,7 @@ class MetricsMiddleware(PipelineControls):
                  config: MetricsApiConfig = NO_CONFIG) -> None:
         self.app = app
         self.config = config = checked_config(type(self).__name__, app, config)
-        wsgi = _wsgi_app(app)
+        wsgi = wsgi_app_name(app)
         if wsgi is not None:
             raise TypeError(_WSGI_APP.format(type(self).__name__, wsgi)
                             + django_handler_hint(app))

@@ -18,7 +18,12 @@ import logging
 import sys
 from typing import Any, Callable, Iterable, NoReturn, Optional, TypeVar
 
-from readme_metrics.app_shape import asgi_server_call, not_an_app, rsgi_server_call
+from readme_metrics.app_shape import (
+    asgi_server_call,
+    is_asgi_app,
+    not_an_app,
+    rsgi_server_call,
+)
 from readme_metrics.capture import nesting, unclosed
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.unclosed import calling, returned
@@ -48,47 +53,18 @@ _ASGI_APP = (
     "app, readme_metrics.asgi.MetricsMiddleware(app, config)")
 
 
-def _asgi_app(app: Any) -> bool:
-    """True for an app no WSGI server can call: an ``async def`` callable (FastAPI,
-    Starlette, Django's ASGIHandler, Quart's app), which returns a coroutine, never a
-    response. Wrapped with this middleware it failed only on each request, uvicorn
-    saying "MetricsMiddleware.__call__() missing 1 required positional argument".
-
-    A class is called to make an instance: its ``__call__`` attribute is its instances'.
-    PEP 3333's application class, which takes ``(environ, start_response)`` and whose
-    instance is the response (an iterable), is a WSGI app whatever its instances'
-    ``__call__`` is (async, it was refused); ASGI 2's class takes the scope alone, and
-    an ASGI middleware's class given by mistake (Starlette's CORSMiddleware: it takes
-    ``(app, ...)``) makes no iterable."""
-    try:
-        if isinstance(app, type) and hasattr(app, "__iter__") and _takes_two(app):
-            return False
-        return inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(
-            getattr(app, "__call__", None))  # noqa: B004 - its coroutine-ness is asked
-    except Exception:  # an app whose attributes raise: left to be called as it is
-        return False
-
-
-def _takes_two(cls: type) -> bool:
-    """True when calling ``cls`` with two arguments fits its signature (False when it
-    does not, or cannot be read)."""
-    try:
-        inspect.signature(cls).bind(None, None)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
 def _declared_wsgi(call: _Call) -> _Call:
-    """``call`` whose signature says ``start_response`` is required, as PEP 3333's: its
-    default is only there so that an ASGI server's call (the scope alone) reaches
-    :meth:`MetricsMiddleware._served_by_asgi`. Seen by ``inspect.signature``, the
-    default made the middleware an ASGI 2 app (a callable of the scope alone) to the
-    ASGI companions' ``single_callable``, which called it with the scope alone."""
+    """``call`` whose signature is PEP 3333's, ``(environ, start_response)``, both
+    required: ``start_response``'s default and the third parameter are only there so
+    that an ASGI server's call (the scope alone: uvicorn; ``(scope, receive, send)``:
+    granian --interface asgi) reaches :meth:`MetricsMiddleware._served_by_asgi`. Seen by
+    ``inspect.signature``, the default made the middleware an ASGI 2 app (a callable of
+    the scope alone) to the ASGI companions' ``single_callable``, which called it with
+    the scope alone; the third parameter would make it an ASGI 3 app."""
     signature = inspect.signature(call)
     call.__signature__ = signature.replace(parameters=[  # type: ignore[attr-defined]
         parameter.replace(default=inspect.Parameter.empty)
-        for parameter in signature.parameters.values()])
+        for parameter in list(signature.parameters.values())[:3]])  # self, environ, s_r
     return call
 
 
@@ -122,7 +98,7 @@ class MetricsMiddleware(PipelineControls):
             app = wsgi_app_reference
         self.config = config = checked_config(type(self).__name__, app, config)
         self.app: WSGIApplication = app  # type: ignore[assignment] # callable: checked
-        if _asgi_app(app):
+        if is_asgi_app(app):
             raise TypeError(_ASGI_APP.format(
                 type(self).__name__, (app if isinstance(app, type) else type(app)).__name__)
                 + django_handler_hint(app))
@@ -150,9 +126,12 @@ class MetricsMiddleware(PipelineControls):
 
     @_declared_wsgi
     def __call__(self, environ: WSGIEnvironment,
-                 start_response: Optional[StartResponse] = None) -> Iterable[bytes]:
-        if start_response is None:  # an ASGI server's call: app(scope) (uvicorn)
-            self._served_by_asgi(environ)
+                 start_response: Optional[StartResponse] = None,
+                 asgi_send: Any = None) -> Iterable[bytes]:
+        if start_response is None or asgi_send is not None:
+            # An ASGI server's call: app(scope) (uvicorn), app(scope, receive, send)
+            # (granian --interface asgi)
+            self._served_by_asgi(environ, asgi_send is not None)
         pipeline = self.pipeline
         # Written out, not nesting.marked()/mark(): this runs for every request.
         marks = environ.get(_MARK) if self.layers[0] > 1 else None
@@ -220,15 +199,17 @@ class MetricsMiddleware(PipelineControls):
         finally:
             returned(capture)
 
-    def _served_by_asgi(self, environ: WSGIEnvironment) -> NoReturn:
-        """Refuse a call without ``start_response``, saying so when an ASGI server made
-        it: the error of its first call, uvicorn's lifespan at start-up, is logged
-        (uvicorn swallows it), and each request's is the 500's traceback."""
+    def _served_by_asgi(self, environ: WSGIEnvironment, three: bool) -> NoReturn:
+        """Refuse a call without ``start_response`` (or with a third argument: ``three``),
+        saying so when an ASGI server made it: the error of its first call, the lifespan
+        at start-up, is logged (uvicorn and granian swallow it), and each request's is
+        the 500's traceback."""
         name = type(self).__name__
-        said = asgi_server_call(name, environ)
+        said = asgi_server_call(name, environ, three)
         if said is None:
-            raise TypeError(f"{name}.__call__() missing 1 required positional argument: "
-                            "'start_response'")
+            raise TypeError(f"{name}.__call__() takes 3 positional arguments but 4 were "
+                            "given" if three else f"{name}.__call__() missing 1 required "
+                            "positional argument: 'start_response'")
         if environ.get("type") == "lifespan":
             logger = getattr(self.config, "logger", None)
             (logger or logging.getLogger("readme_metrics")).error(said)

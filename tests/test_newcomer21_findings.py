@@ -1,0 +1,141 @@
+"""newcomer21: an app of the wrong kind given to a companion, and granian's ASGI interface
+serving the WSGI middleware.
+
+1. ``readme_metrics.asgi.CORSMiddleware(flask_app)`` (and RequestIdMiddleware, and the
+   WSGI companions given a Starlette app) was taken as it was: every request failed in
+   the server's words ("Flask.__call__() takes 3 positional arguments but 4 were given").
+   It is now a TypeError at construction naming the twin; the twin named, served by a
+   real server, answers with its headers.
+2. ``granian --interface asgi`` serving the WSGI middleware: "MetricsMiddleware.__call__()
+   takes from 2 to 3 positional arguments but 4 were given" at each request. It now says
+   that an ASGI server called it, and how to serve it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics.asgi_single import single_callable
+from tests.support.fake_api import Collector, free_port
+from tests.support.newcomer21_apps import flask_app, starlette_app
+from tests.support.polling import PATIENCE
+from tests.test_asgi_servers import HAVE_GRANIAN
+from tests.test_e2e_servers import serve, server_env
+from tests.test_twins20_frameworks import server_argv
+
+
+def _falcon_asgi() -> Any:
+    import falcon.asgi
+
+    return falcon.asgi.App()
+
+
+def _falcon_wsgi() -> Any:
+    import falcon
+
+    return falcon.App()
+
+
+def _bottle() -> Any:
+    import bottle
+
+    return bottle.Bottle()
+
+
+WRONG = [  # (companion's module, its class, an app of the other kind, the twin's module)
+    ("readme_metrics.asgi", "CORSMiddleware", flask_app, "readme_metrics.cors"),
+    ("readme_metrics.asgi", "RequestIdMiddleware", flask_app, "readme_metrics.request_id"),
+    ("readme_metrics.asgi", "CORSMiddleware", _falcon_wsgi, "readme_metrics.cors"),
+    ("readme_metrics.asgi", "RequestIdMiddleware", _bottle, "readme_metrics.request_id"),
+    ("readme_metrics.cors", "CORSMiddleware", starlette_app, "readme_metrics.asgi"),
+    ("readme_metrics.request_id", "RequestIdMiddleware", starlette_app,
+     "readme_metrics.asgi"),
+    ("readme_metrics.cors", "CORSMiddleware", _falcon_asgi, "readme_metrics.asgi"),
+]
+
+
+@pytest.mark.parametrize(("module", "name", "make", "twin"), [
+    pytest.param(*case, id=f"{case[0].rsplit('.', 1)[1]}.{case[1]}-{case[2].__name__}")
+    for case in WRONG])
+def test_a_companion_refuses_an_app_of_the_other_kind(
+        module: str, name: str, make: Any, twin: str) -> None:
+    """Fails before: no error at construction (the app was kept as it was)."""
+    import importlib
+
+    cls = getattr(importlib.import_module(module), name)
+    with pytest.raises(TypeError) as raised:
+        cls(make())
+    said = str(raised.value)
+    assert said.startswith(f"readme_metrics: {module}.{name}(app): app is a")
+    assert said.endswith(f"Wrap it with {twin}.{name}(app)"), said
+
+
+@pytest.mark.parametrize(("module", "name", "make"), [
+    ("readme_metrics.asgi", "CORSMiddleware", starlette_app),
+    ("readme_metrics.asgi", "RequestIdMiddleware", _falcon_asgi),
+    ("readme_metrics.cors", "CORSMiddleware", flask_app),
+    ("readme_metrics.request_id", "RequestIdMiddleware", _bottle),
+    ("readme_metrics.request_id", "RequestIdMiddleware", _falcon_wsgi),
+])
+def test_a_companion_takes_its_own_kind(module: str, name: str, make: Any) -> None:
+    import importlib
+
+    getattr(importlib.import_module(module), name)(make())
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("server", "target"), [
+    ("gunicorn", "tests.support.newcomer21_apps:wsgi_companions"),
+    ("uvicorn", "tests.support.newcomer21_apps:asgi_companions"),
+])
+def test_the_twin_named_serves_the_app(
+        server: str, target: str, collector: Collector, tmp_path: Path) -> None:
+    """The way out the refusal names works under a real server: the CORS and id headers."""
+    port = free_port()
+    with serve(server_argv(server, target, port), server_env(collector), tmp_path,
+               port) as base:
+        answer = requests.get(base + "/", headers={"Origin": "https://a.example"},
+                              timeout=PATIENCE)
+    assert answer.status_code == 200
+    assert answer.headers["Access-Control-Allow-Origin"] == "https://a.example"
+    assert answer.headers["X-Request-Id"]
+
+
+def test_the_wsgi_middleware_still_declares_a_wsgi_signature() -> None:
+    """The third parameter that takes granian's call is not in the signature: to the ASGI
+    companions' single_callable the middleware is no ASGI app of either version."""
+    middleware = MetricsMiddleware(lambda environ, start_response: [], MetricsApiConfig(
+        api_key="any-key", grouping_function=lambda request: None, enabled=False))
+    assert list(inspect.signature(middleware).parameters) == ["environ", "start_response"]
+    assert single_callable(middleware) is middleware
+    with pytest.raises(TypeError, match=r"^MetricsMiddleware.__call__\(\) takes 3 "
+                       r"positional arguments but 4 were given$"):
+        middleware({"REQUEST_METHOD": "GET"}, 1, 2)  # type: ignore[call-arg]
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not HAVE_GRANIAN, reason="granian is not installed")
+def test_granian_asgi_serving_the_wsgi_middleware_is_named(
+        collector: Collector, tmp_path: Path) -> None:
+    """Fails before: Python's "takes from 2 to 3 positional arguments but 4 were given",
+    and nothing at start-up but granian's "ASGI Lifespan errored"."""
+    port = free_port()
+    argv = [sys.executable, "-m", "granian", "--interface=asgi", "--host=127.0.0.1",
+            f"--port={port}", "--workers=1", "--no-ws",
+            "tests.support.grouping22_apps:wsgi_app"]
+    with serve(argv, server_env(collector), tmp_path, port) as base:
+        assert requests.get(base + "/", timeout=PATIENCE).status_code == 500
+    said = (tmp_path / f"server-{port}.log").read_text(errors="replace")
+    for kind in ("lifespan", "http"):
+        assert (f"an ASGI server called it with (scope, receive, send) (type {kind!r}: "
+                f"granian --interface asgi calls any app so)") in said, said
+    assert "Serve it with a WSGI server (gunicorn app:app" in said
+    assert "positional arguments but 4 were given" not in said
+
