@@ -117,9 +117,18 @@ _METHOD = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HOST = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9_\-][a-z0-9_\-.]*)(:[0-9]+)?")
 
 
+def _method(name: str) -> str:
+    """A registered method in upper case, whatever case it was written in ("options" is
+    OPTIONS); any other as written: a method is case-sensitive (RFC 9110 9.1), and a
+    custom one sent in lower case ("fetch") was upper-cased here and never skipped."""
+    upper = name.upper()
+    return upper if upper in REGISTERED_METHODS else name
+
+
 def methods(option: Option, value: Any) -> list[str]:
-    """HTTP method names, upper case, each one token."""
-    names = strings(str.upper)(option, value)
+    """HTTP method names, each one token: registered ones in upper case, others as
+    written."""
+    names = strings(_method)(option, value)
     for method in names:
         if not _METHOD.fullmatch(method):
             raise option.invalid(value, hint=f"{method!r} is not one method (separate "

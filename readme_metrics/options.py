@@ -201,8 +201,9 @@ OPTIONS: tuple[Option, ...] = (
         "a list of HTTP methods such as OPTIONS,HEAD (comma-separated in the environment)",
         lists.methods, "`OPTIONS`",
         "methods never logged (comma-separated in the environment); a list you give "
-        "replaces the default; `[]` (`README_SKIP_METHODS=[]`) logs every method; one "
-        "outside the HTTP method registry (a custom one) is kept, with a warning",
+        "replaces the default; `[]` (`README_SKIP_METHODS=[]`) logs every method; a "
+        "registered method in any case (`options`) is that method; another (a custom "
+        "one) is kept as written, case included, with a warning",
         warning=lists.unknown_methods_warning),
     Option("shutdown_timeout", "README_SHUTDOWN_TIMEOUT", "float", 5.0,
         f"a number of seconds from 0 to {numbers.MAX_SECONDS}", numbers.number(0), "`5.0`",

@@ -139,3 +139,41 @@ def test_granian_asgi_serving_the_wsgi_middleware_is_named(
     assert "Serve it with a WSGI server (gunicorn app:app" in said
     assert "positional arguments but 4 were given" not in said
 
+
+
+# -- 4. skip_methods: a custom method is case-sensitive ------------------------------------
+
+
+def test_a_lower_case_custom_method_is_skipped_as_written(collector: Collector) -> None:
+    """skip_methods=["fetch", "options"]: "fetch" is kept as written (RFC 9110 9.1: a
+    method is case-sensitive), "options" is the registered OPTIONS. Under a real wsgiref
+    server, a ``fetch`` request reaches the app and is not logged; ``FETCH`` (another
+    method) and GET are. Fails on 564f251: "fetch" became "FETCH", so the ``fetch``
+    request was logged and ``FETCH`` skipped."""
+    import http.client
+
+    from tests.support.polling import wait_until
+    from tests.support.wsgi import ThreadedWSGIServer
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [environ["REQUEST_METHOD"].encode()]
+
+    config = MetricsApiConfig(api_key="rdme_newcomer21_key", metrics_api=collector.url,
+                              grouping_function=lambda request: {"api_key": "caller"},
+                              skip_methods=["fetch", "options"], buffer_length=1)
+    assert config.skip_methods == ["fetch", "OPTIONS"]
+    middleware = MetricsMiddleware(app, config)
+    with ThreadedWSGIServer(middleware) as server:
+        for method in ("fetch", "FETCH", "GET", "OPTIONS"):
+            connection = http.client.HTTPConnection(server.url[len("http://"):],
+                                                    timeout=PATIENCE)
+            connection.request(method, "/x")
+            answer = connection.getresponse()
+            assert (answer.status, answer.read()) == (200, method.encode())
+            connection.close()
+        logs = collector.wait_for_logs(2)
+        wait_until(lambda: middleware.stats["skipped"] == 2)
+    middleware.close()
+    assert sorted(log["request"]["log"]["entries"][0]["request"]["method"]
+                  for log in logs) == ["FETCH", "GET"]
