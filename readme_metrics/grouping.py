@@ -26,7 +26,7 @@ from typing import Any, Callable, Optional, Union
 
 from readme_metrics._dotted import NotImported
 from readme_metrics._logging import LogLimiter, QuietLogger, hidden, withheld_traceback
-from readme_metrics.capture.body import BodyRecord, body_cut
+from readme_metrics.capture.body import MAYBE_LONGER, BodyRecord, body_cut
 from readme_metrics.exchange import Group
 from readme_metrics.har.key_forms import MIN_SUBSTRING_KEY
 
@@ -285,7 +285,7 @@ LEFT_OUT = ("the grouping function returned None, so this call is not logged, no
 #: Added to the error of a grouping function that raised having been given the start of a
 #: body longer than max_body_bytes (SPEC 5: such a body is never held whole): its
 #: ``json()`` raised JSONDecodeError, with no word of why (twins20).
-BODY_CUT = ("; the body it was given was cut at max_body_bytes ({} of {} bytes): raise "
+BODY_CUT = ("; the body it was given {} cut at max_body_bytes ({}): raise "
             "max_body_bytes above the bodies it reads, or read the caller from a header "
             "(or request.state, which the app sets)")
 
@@ -294,7 +294,11 @@ def _cut_note(cut: Optional[tuple[int, int]]) -> str:
     if cut is None:
         return ""
     kept, whole = cut
-    return BODY_CUT.format(kept, whole if whole >= 0 else f"more than {kept}")
+    if whole == MAYBE_LONGER:  # the copy stopped at the limit: the app read no further
+        return BODY_CUT.format("may have been", f"{kept} bytes kept of a chunked body, "
+                               "whose end was not read")
+    return BODY_CUT.format("was", f"{kept} of {whole if whole >= 0 else f'more than {kept}'}"
+                           " bytes")
 
 
 class Identifier:
@@ -321,6 +325,7 @@ class Identifier:
         self._last: tuple[dict[Any, Optional[str]], Optional[Group]] = (_NONE_YET, None)
         self._said_none = False
         self._said_number = False
+        self._said_no_key_cut = False
 
     def __call__(self, request: Any, copy: Optional[BodyRecord] = None
                  ) -> Optional[Group]:
@@ -351,7 +356,7 @@ class Identifier:
         except Exception:  # noqa: BLE001 - a value of the user's own type: read it below
             pass
         try:
-            group = self._normalise(result)
+            group = self._normalise(result, copy)
         except Exception as exc:  # a mapping or value of the user's own type failed
             self._report_raised(exc, "reading what the grouping function returned")
             return None
@@ -405,7 +410,7 @@ class Identifier:
                                "withheld:\n%s",
                                withheld_traceback(exc, self._logger.secrets))
 
-    def _normalise(self, result: Any) -> Optional[Group]:
+    def _normalise(self, result: Any, copy: Optional[BodyRecord] = None) -> Optional[Group]:
         if result.__class__ is not dict and not isinstance(result, Mapping):
             if inspect.isawaitable(result):
                 _forget(result)
@@ -425,7 +430,12 @@ class Identifier:
         key = (given if given.__class__ is str and given and not given.isspace()
                else _identity(given))
         if key is None:
-            self._report(logging.ERROR, _no_key(result))
+            # A key read from a form field cut off at max_body_bytes: said with the sizes
+            # of its first time (once: not one line per size).
+            cut = None if self._said_no_key_cut else body_cut(copy)
+            if cut is not None:
+                self._said_no_key_cut = True
+            self._report(logging.ERROR, _no_key(result) + _cut_note(cut))
             return None
         if not self._said_number and _number_key(key):
             # README's Django grouping once said str(request.user.pk): every 1 in the first

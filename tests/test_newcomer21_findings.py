@@ -177,3 +177,65 @@ def test_a_lower_case_custom_method_is_skipped_as_written(collector: Collector) 
     middleware.close()
     assert sorted(log["request"]["log"]["entries"][0]["request"]["method"]
                   for log in logs) == ["FETCH", "GET"]
+
+
+# -- 3. a chunked body over max_body_bytes, unread by the app ------------------------------
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("server", ["gunicorn", "werkzeug"])
+def test_a_chunked_body_copied_to_the_limit_is_said_maybe_cut(
+        server: str, collector: Collector, tmp_path: Path) -> None:
+    """POST /noread, a chunked JSON body of MAX_BODY + 2000 bytes the app leaves unread:
+    the grouping function's req.json raises on the first MAX_BODY bytes, and its error
+    now says the body may have been cut (the copy stops at the limit, reading no byte the
+    app would not: review86's max_body_bytes=0 cases are untouched). Fails on 564f251:
+    no cut note at all."""
+    import json as json_module
+
+    from tests.test_e2e_servers import MAX_BODY
+
+    port = free_port()
+    target = "tests.support.grouping22_apps:wsgi_app"
+    argv = (server_argv("gunicorn", target, port) if server == "gunicorn" else
+            [sys.executable, "-c", "import sys; from werkzeug.serving import run_simple; "
+             "from tests.support.grouping22_apps import wsgi_app; "
+             f"run_simple('127.0.0.1', {port}, wsgi_app, threaded=True)"])
+    body = json_module.dumps({"name": "n", "pad": "x" * MAX_BODY}).encode()
+    with serve(argv, server_env(collector), tmp_path, port) as base:
+        answer = requests.post(base + "/noread", data=iter([body[:1000], body[1000:]]),
+                               headers={"X-Api-Key": "caller-key"}, timeout=PATIENCE)
+        assert answer.status_code == 200
+        assert answer.request.headers.get("Transfer-Encoding") == "chunked"
+    said = (tmp_path / f"server-{port}.log").read_text(errors="replace")
+    errors = [line for line in said.splitlines() if "the grouping function raised" in line]
+    assert errors, said
+    assert all(f"may have been cut at max_body_bytes ({MAX_BODY} bytes kept of a chunked "
+               "body, whose end was not read)" in line for line in errors), errors
+
+
+# -- 5. no api_key, the form field it was read from cut off --------------------------------
+
+
+@pytest.mark.e2e
+def test_no_key_from_a_cut_form_says_the_cut(collector: Collector, tmp_path: Path) -> None:
+    """A form over max_body_bytes whose ``key`` field comes after the cut: req.POST has no
+    key, the function returns {"api_key": None}, and the error now says the body was cut
+    (the first time: then the plain error, once). Under gunicorn. Fails on 564f251: no cut note."""
+    from tests.test_e2e_servers import MAX_BODY
+
+    port = free_port()
+    argv = server_argv("gunicorn", "tests.support.newcomer21_apps:form_key", port)
+    form = {"pad": "x" * MAX_BODY, "key": "caller-key"}
+    with serve(argv, server_env(collector), tmp_path, port) as base:
+        for _ in range(2):
+            assert requests.post(base + "/", data=form, timeout=PATIENCE).text == "ok"
+        assert requests.post(base + "/", data={"key": "caller-key"},
+                             timeout=PATIENCE).text == "ok"
+    said = (tmp_path / f"server-{port}.log").read_text(errors="replace")
+    errors = [line for line in said.splitlines() if "returned 'api_key' None" in line]
+    whole = len("pad=" + "x" * MAX_BODY + "&key=caller-key")
+    cut = [line for line in errors if "cut at max_body_bytes" in line]
+    assert errors[0] == cut[0] and len(cut) == 1, said  # once, the first time
+    assert f"was cut at max_body_bytes ({MAX_BODY} of {whole} bytes)" in errors[0]
+    assert "caller-key" not in said

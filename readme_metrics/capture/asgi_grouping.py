@@ -64,7 +64,7 @@ class AwaitingIdentifier:
             return self._raised(_Raised(exc), copy)
         if result.__class__ is not dict and inspect.isawaitable(result):
             return self._later(result, copy)
-        return self._identifier(result)
+        return self._identifier(result, copy)
 
     async def _later(self, result: Awaitable[Any], copy: Optional[BodyRecord]
                      ) -> Optional[Group]:
@@ -72,4 +72,4 @@ class AwaitingIdentifier:
             value = await result
         except Exception as exc:
             return self._raised(_Raised(exc), copy)
-        return self._identifier(value)
+        return self._identifier(value, copy)

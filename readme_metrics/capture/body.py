@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Optional, Union
 
-__all__ = ["GRACE", "BodyRecord", "Kept", "body_cut", "read_ahead", "readline_ahead"]
+__all__ = ["GRACE", "MAYBE_LONGER", "BodyRecord", "Kept", "body_cut", "read_ahead",
+           "readline_ahead"]
 
 # How long, at most, a body still in flight gets to arrive once the response has gone out:
 # clients send the body just after the headers, and an app that answers without reading
@@ -235,14 +236,25 @@ class BodyRecord:
         return 0 if kept is None else kept.size
 
 
+#: body_cut's ``whole`` for a chunked body whose copy stopped at max_body_bytes, its end
+#: not seen: it may go on past them, or end there.
+MAYBE_LONGER = -2
+
+
 def body_cut(record: Optional[BodyRecord]) -> Optional[tuple[int, int]]:
     """``(kept, whole)`` for a body longer than ``max_body_bytes``, of which a grouping
-    function reading it gets the first ``kept`` bytes (``whole``: its size, -1 unknown);
-    None for a body kept whole (or cut short by a client that left)."""
+    function reading it gets the first ``kept`` bytes (``whole``: its size, -1 unknown;
+    :data:`MAYBE_LONGER` for a chunked body copied up to the limit, its end not seen:
+    the copy never reads a byte more than the app would, so whether one follows is not
+    known); None for a body kept whole (or cut short by a client that left)."""
     if record is None:
         return None
     kept = record.kept
     if kept < record.limit:
         return None
     whole = record.body_size
-    return (kept, whole) if record.size > kept or whole > kept else None
+    if record.size > kept or whole > kept:
+        return (kept, whole)
+    if record.chunked and not record.eof and record.declared is None:
+        return (kept, MAYBE_LONGER)
+    return None

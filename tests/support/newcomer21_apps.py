@@ -42,8 +42,22 @@ def _asgi_companions() -> Any:
     return RequestIdMiddleware(CORSMiddleware(starlette_app(), "https://a.example"))
 
 
+def _form_key() -> Any:
+    """The plain WSGI middleware around an app that leaves the body unread; the grouping
+    function reads the caller's key from the form (webob's ``req.POST``)."""
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    return MetricsMiddleware(app, MetricsApiConfig(
+        grouping_function=lambda req: {"api_key": req.POST.get("key")}))
+
+
 def __getattr__(name: str) -> Any:  # built when a server imports them
-    builders = {"wsgi_companions": _wsgi_companions, "asgi_companions": _asgi_companions}
+    builders = {"wsgi_companions": _wsgi_companions, "asgi_companions": _asgi_companions,
+                "form_key": _form_key}
     if name in builders:
         return builders[name]()
     raise AttributeError(name)
