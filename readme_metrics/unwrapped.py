@@ -24,8 +24,9 @@ from readme_metrics._logging import QuietLogger
 from readme_metrics.capture import nesting
 from readme_metrics.capture.wsgi import MetricsMiddleware
 
-__all__ = ["FLASK_UNASSIGNED", "django_middleware_made", "flask_app_wrapped",
-           "recorded_outside", "watch_django", "watch_flask"]
+__all__ = ["BOTTLE_UNSERVED", "FLASK_UNASSIGNED", "django_middleware_made",
+           "flask_app_wrapped", "recorded_outside", "watch_bottle", "watch_django",
+           "watch_flask"]
 
 _DISPATCH_UID = "readme_metrics.unwrapped.django"
 # watching: connected; made: Django's middleware was made; looked: the first request came.
@@ -133,6 +134,49 @@ def watch_flask(app: Any, config: Any) -> None:
             _FLASK_WATCHED[owner] = first_request
         # Weak: the app holds it (above), and takes it along when it goes.
         request_started.connect(first_request, sender=owner, weak=True)
+    except Exception:  # noqa: BLE001 - the middleware works the same, unwatched
+        pass
+
+
+#: What the warning says of a Bottle app served without the MetricsMiddleware made
+#: around it: ``bottle.run(port=8000)``, Bottle's usual last line, serves
+#: ``bottle.default_app()`` itself, and every request went unlogged without a word
+#: (newcomer21).
+BOTTLE_UNSERVED = (
+    "readme_metrics: the Bottle app served a request, and the MetricsMiddleware made "
+    "around it in this process does not serve it, so no request is logged: give the "
+    "server the wrapped app, bottle.run(app, port=8000) with app = MetricsMiddleware(...) "
+    "(bottle.run() with no app serves bottle.default_app() unwrapped), or "
+    "gunicorn module:app")
+
+
+def watch_bottle(app: Any, config: Any) -> None:
+    """Asked by a :class:`MetricsMiddleware` (metrics on) made around ``app``: when that is
+    a Bottle app, its first request says so if no middleware records it. A
+    ``before_request`` hook of that app, which looks once and removes itself (Bottle
+    calls a copy of its list of hooks: the removal is safe during the call)."""
+    bottle = sys.modules.get("bottle")
+    if bottle is None or not isinstance(app, getattr(bottle, "Bottle", ())):
+        return
+    watched: Any = app  # a Bottle app
+    once = [True]
+    logger, secrets = config.logger, (config.api_key,)
+
+    def first_request() -> None:
+        """Looks once, then removes itself. Never raises into the request."""
+        try:
+            if not once or not once.pop():  # (another thread's request looked)
+                return
+            watched.remove_hook("before_request", first_request)
+            if not recorded_outside():
+                QuietLogger(logger, secrets=secrets).warning(BOTTLE_UNSERVED)
+        except Exception:  # noqa: BLE001 - the app's own request goes on, whatever this did
+            pass
+
+    try:
+        if not any(getattr(hook, "__qualname__", "") == first_request.__qualname__
+                   for hook in watched._hooks.get("before_request", ())):
+            watched.add_hook("before_request", first_request)  # (one per app, unlooked)
     except Exception:  # noqa: BLE001 - the middleware works the same, unwatched
         pass
 

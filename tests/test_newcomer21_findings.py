@@ -239,3 +239,30 @@ def test_no_key_from_a_cut_form_says_the_cut(collector: Collector, tmp_path: Pat
     assert errors[0] == cut[0] and len(cut) == 1, said  # once, the first time
     assert f"was cut at max_body_bytes ({MAX_BODY} of {whole} bytes)" in errors[0]
     assert "caller-key" not in said
+
+
+# -- Bottle: bottle.run() without the wrapped app --------------------------------------------
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_bottle_run_without_the_wrapped_app_says_so(
+        wrapped: bool, collector: Collector, tmp_path: Path) -> None:
+    """``bottle.run(port=...)``, Bottle's usual last line, serves the default app without
+    the middleware made around it: the first request now warns, once; served wrapped
+    (README's ``bottle.run(app, ...)``), nothing is said and the calls are logged. Fails
+    on 564f251: not a word (the newcomer saw an empty collector)."""
+    from readme_metrics.unwrapped import BOTTLE_UNSERVED
+
+    port = free_port()
+    argv = [sys.executable, "-c", "from tests.support.newcomer21_apps import serve_bottle; "
+            f"serve_bottle({port}, {wrapped})"]
+    with serve(argv, server_env(collector), tmp_path, port) as base:
+        for _ in range(2):
+            answer = requests.get(base + "/", headers={"X-Api-Key": "caller-key"},
+                                  timeout=PATIENCE)
+            assert answer.json() == {"hello": "world"}
+        if wrapped:
+            assert len(collector.wait_for_logs(2)) == 2
+    said = (tmp_path / f"server-{port}.log").read_text(errors="replace")
+    assert said.count(BOTTLE_UNSERVED) == (0 if wrapped else 1), said

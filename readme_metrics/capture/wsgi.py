@@ -115,6 +115,10 @@ class MetricsMiddleware(PipelineControls):
             from readme_metrics.unwrapped import watch_flask
 
             watch_flask(app, config)
+        if self.enabled and "bottle" in sys.modules:  # a Bottle app's: the same question
+            from readme_metrics.unwrapped import watch_bottle
+
+            watch_bottle(app, config)
         #: True when a subclass hands something back in :meth:`grouped` (Flask's): the
         #: base's does nothing, and is not called per request.
         self.hands_back = type(self).grouped is not MetricsMiddleware.grouped

@@ -61,3 +61,22 @@ def __getattr__(name: str) -> Any:  # built when a server imports them
     if name in builders:
         return builders[name]()
     raise AttributeError(name)
+
+
+def serve_bottle(port: int, wrapped: bool) -> None:
+    """README's Bottle row for a ``@bottle.route`` app: the default app wrapped, then
+    ``bottle.run(app, ...)`` (``wrapped``) or Bottle's usual ``bottle.run(...)`` alone."""
+    import bottle
+
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    @bottle.route("/")
+    def hello() -> Any:
+        return {"hello": "world"}
+
+    app = MetricsMiddleware(bottle.default_app(), MetricsApiConfig(
+        grouping_function=lambda request: {"api_key": request.headers["X-Api-Key"]}))
+    if wrapped:
+        bottle.run(app, host="127.0.0.1", port=port, quiet=True)
+    else:
+        bottle.run(host="127.0.0.1", port=port, quiet=True)
