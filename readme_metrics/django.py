@@ -118,6 +118,16 @@ _pipelines_lock = threading.Lock()
 _default_config: list[MetricsApiConfig] = []
 
 
+def _method_sent(request: HttpRequest, meta: Mapping[str, Any]) -> str:
+    """The request's method as the client sent it, which ``skip_methods`` is compared
+    with, as in the WSGI and ASGI middlewares: Django upper-cases ``request.method`` (and,
+    under ASGI, ``META["REQUEST_METHOD"]``), and a custom method listed in lower case
+    ("fetch", kept as written) never matched it (review98)."""
+    scope = getattr(request, "scope", None)  # an ASGIRequest's: under ASGI
+    method = scope.get("method") if isinstance(scope, dict) else meta.get("REQUEST_METHOD")
+    return method if isinstance(method, str) and method else (request.method or "GET")
+
+
 def _configured() -> MetricsApiConfig:
     config = getattr(settings, "README_METRICS_CONFIG", None)
     if config is None:
@@ -327,7 +337,7 @@ class MetricsMiddleware:
             if stacked and (nesting.marked(meta, self._project) or self._outside(request)):
                 return None  # a layer outside (the WSGI or ASGI middleware) logs it
             host = meta.get("HTTP_HOST") or meta.get("SERVER_NAME", "")
-            if not self.pipeline.wants(request.method or "GET", str(host),
+            if not self.pipeline.wants(_method_sent(request, meta), str(host),
                                        meta.get("HTTP_X_FORWARDED_HOST"),
                                        meta.get("HTTP_USER_AGENT"), request.path):
                 self.pipeline.skip()
