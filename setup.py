@@ -50,6 +50,8 @@ setup(
             "waitress>=2.1",
             "gunicorn>=21",
             "bottle>=0.12",
+            # WebTest's TestApp, a Bottle app's usual test client (tests/test_review98_findings.py)
+            "webtest>=3",
             # SPEC 1's other frameworks (tests/test_frameworks.py)
             "pyramid>=2.0",
             # pyramid 2.0 (the newest for Python 3.9) imports pkg_resources, which

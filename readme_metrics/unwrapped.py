@@ -152,7 +152,8 @@ BOTTLE_UNSERVED = (
 
 def watch_bottle(app: Any, config: Any) -> None:
     """Asked by a :class:`MetricsMiddleware` (metrics on) made around ``app``: when that is
-    a Bottle app, its first request says so if no middleware records it. A
+    a Bottle app, its first request says so if no middleware records it (a test
+    client's request says nothing of how the app is served: the next one looks). A
     ``before_request`` hook of that app, which looks once and removes itself (Bottle
     calls a copy of its list of hooks: the removal is safe during the call)."""
     bottle = sys.modules.get("bottle")
@@ -165,8 +166,10 @@ def watch_bottle(app: Any, config: Any) -> None:
     def first_request() -> None:
         """Looks once, then removes itself. Never raises into the request."""
         try:
-            if not once or not once.pop():  # (another thread's request looked)
-                return
+            # (A test client calls the app itself, around the middleware its server is
+            # given, as Flask's does: the next request looks.)
+            if _from_test_client() or not once or not once.pop():
+                return  # (or another thread's request looked)
             watched.remove_hook("before_request", first_request)
             if not recorded_outside():
                 QuietLogger(logger, secrets=secrets).warning(BOTTLE_UNSERVED)
@@ -181,16 +184,29 @@ def watch_bottle(app: Any, config: Any) -> None:
         pass
 
 
+#: Test clients that call an app themselves, around whatever wraps it for its server:
+#: (module, function on the stack while the app serves their request).
+_TEST_CLIENTS = (("werkzeug.test", ("run_wsgi_app",)),  # Flask's test_client() too
+                 ("webtest.app", ("TestApp", "do_request")))  # WebTest: Bottle's, Pyramid's
+
+
 def _from_test_client() -> bool:
-    """Whether the request under way comes from werkzeug's test client (Flask's
-    ``app.test_client()`` is one): its ``run_wsgi_app`` is on this thread's stack."""
-    test = sys.modules.get("werkzeug.test")
-    code = getattr(getattr(test, "run_wsgi_app", None), "__code__", None)
-    frame = sys._getframe(1)
+    """Whether the request under way comes from a test client (werkzeug's, which Flask's
+    ``app.test_client()`` is, or WebTest's ``TestApp``): its call is on this thread's
+    stack. Only modules already imported are looked at."""
+    codes = []
+    for module, path in _TEST_CLIENTS:
+        found: Any = sys.modules.get(module)
+        for name in path:
+            found = getattr(found, name, None)
+        code = getattr(found, "__code__", None)
+        if code is not None:
+            codes.append(code)
+    frame = sys._getframe(1) if codes else None
     while frame is not None:
-        if frame.f_code is code:
+        if frame.f_code in codes:
             return True
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     return False
 
 

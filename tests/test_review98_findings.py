@@ -8,17 +8,30 @@ landings).
    never matched there, and its requests were logged (on 564f251, before newcomer21,
    "fetch" was "FETCH" and they were skipped). It now asks with the method as sent
    (``REQUEST_METHOD``, the scope's ``method``), as the other middlewares do.
+2. The Bottle app's first-request check (newcomer21) warned on a test client's request:
+   a module laid out as README's Bottle row (``app = bottle.Bottle()``, ``application =
+   MetricsMiddleware(app, config)`` for the server) whose tests call ``app`` with
+   WebTest's ``TestApp`` (Bottle's and Pyramid's usual test client) or werkzeug's
+   ``Client`` was told in every test run that its server does not serve the middleware.
+   Flask's check already passed werkzeug's test client by; WebTest's warned there too.
+   A test client's request now says nothing (the next request looks), for both.
 """
 
 from __future__ import annotations
 
 import http.client
+import logging
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
+import requests
 
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics.unwrapped import BOTTLE_UNSERVED, FLASK_UNASSIGNED
 from tests.support.fake_api import Collector, free_port
 from tests.support.polling import PATIENCE, wait_until
+from tests.support.wsgi import ThreadedWSGIServer
 from tests.test_e2e_servers import serve, server_env
 from tests.test_twins20_frameworks import server_argv
 
@@ -66,3 +79,72 @@ def test_django_skips_a_custom_method_listed_as_sent(
     methods = [log["request"]["log"]["entries"][0]["request"]["method"]
                for log in collector.logs]
     assert sorted(methods) == ["FETCH", "GET", "GET"], methods
+
+
+# -- 2. A test client's request to the Bottle (or Flask) app ------------------------------
+
+
+def _bottle_app() -> Any:
+    import bottle
+
+    app = bottle.Bottle()
+
+    @app.route("/")
+    def index() -> dict[str, str]:
+        return {"hello": "world"}
+
+    return app
+
+
+def _flask_app() -> Any:
+    import flask
+
+    app = flask.Flask("review98")
+
+    @app.route("/")
+    def index() -> dict[str, str]:
+        return {"hello": "world"}
+
+    return app
+
+
+def _werkzeug_client(app: Any) -> Any:
+    from werkzeug.test import Client
+
+    return Client(app).get("/").get_json()
+
+
+def _webtest_client(app: Any) -> Any:
+    webtest = pytest.importorskip("webtest")
+    return webtest.TestApp(app).get("/").json
+
+
+@pytest.mark.parametrize("framework, client", [
+    ("bottle", _werkzeug_client), ("bottle", _webtest_client), ("flask", _webtest_client),
+])
+def test_a_test_clients_request_says_nothing_and_the_next_served_one_looks(
+        framework: str, client: Callable[[Any], Any], caplog: pytest.LogCaptureFixture
+        ) -> None:
+    """README's layout: the server is given ``application``, the tests call ``app``
+    through a test client; then the bare app under a real wsgiref server (what
+    ``bottle.run(port=...)`` does) still warns, once. Fails on 2401f1b: the test client's
+    request warned (Bottle with either client, Flask with WebTest's)."""
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    app = _bottle_app() if framework == "bottle" else _flask_app()
+    warning = BOTTLE_UNSERVED if framework == "bottle" else FLASK_UNASSIGNED % "review98"
+    application = MetricsMiddleware(app, MetricsApiConfig(
+        api_key="rdme_review98_key", metrics_api="http://127.0.0.1:9",
+        grouping_function=lambda request: {"api_key": "caller"}))
+    try:
+        for _ in range(2):
+            assert client(app) == {"hello": "world"}
+        said = [record.getMessage() for record in caplog.records]
+        assert warning not in said, said
+        with ThreadedWSGIServer(app) as server:
+            for _ in range(2):
+                assert requests.get(server.url + "/", timeout=PATIENCE).json() == {
+                    "hello": "world"}
+        said = [record.getMessage() for record in caplog.records]
+        assert said.count(warning) == 1, said
+    finally:
+        application.close()
