@@ -154,10 +154,17 @@ def unknown_methods_warning(option: Option, given: Any, value: Any) -> Optional[
     if not unknown:
         return None
     listed = ", ".join(repr(method) for method in unknown)
+    # A custom method written in lower case ("purge", as README_SKIP_METHODS=options,purge
+    # reads) is kept so, and no longer skips the upper-case one clients send (Varnish's
+    # PURGE): said, with the spelling to write (review98).
+    cased = dict.fromkeys(method.upper() for method in unknown
+                          if method != method.upper() and method.upper() not in value)
+    other = ("" if not cased else f" ({', '.join(map(repr, cased))}, in upper case as "
+             "clients usually send a method, is another method: list it too)")
     return (f"readme_metrics: {option.label()} lists {listed}, no method of the HTTP "
             "method registry (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE, CONNECT "
-            "and WebDAV's): kept, it skips only requests sent with that very method, "
-            "which servers pass on as any other; a misspelt method skips nothing")
+            "and WebDAV's): kept, it skips only requests sent with that very method"
+            f"{other}, which servers pass on as any other; a misspelt method skips nothing")
 
 
 def hosts(option: Option, value: Any) -> list[str]:

@@ -15,6 +15,10 @@ landings).
    ``Client`` was told in every test run that its server does not serve the middleware.
    Flask's check already passed werkzeug's test client by; WebTest's warned there too.
    A test client's request now says nothing (the next request looks), for both.
+3. ``README_SKIP_METHODS=options,purge`` (the environment's usual lower case) skipped
+   Varnish's ``PURGE`` until newcomer21, which keeps a custom method as written: "purge"
+   now skips only ``purge``, and the warning said the same as for "PURGE". It now names
+   the upper-case spelling as another method to list.
 """
 
 from __future__ import annotations
@@ -148,3 +152,26 @@ def test_a_test_clients_request_says_nothing_and_the_next_served_one_looks(
         assert said.count(warning) == 1, said
     finally:
         application.close()
+
+
+# -- 3. A custom method in lower case: the warning names its upper case ---------------------
+
+
+@pytest.mark.parametrize("variable, named", [
+    ("options,purge", "'PURGE'"), ("Purge", "'PURGE'"), ("fetch,Fetch", "'FETCH'"),
+    ("PURGE", None), ("purge,PURGE", None), ("options,head", None),
+])
+def test_a_lower_case_custom_method_is_warned_with_its_upper_case(
+        variable: str, named: Any, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Fails on 2401f1b: "purge" was warned about as "PURGE" is, not a word of the
+    PURGE requests (Varnish's) it no longer skips."""
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    monkeypatch.setenv("README_SKIP_METHODS", variable)
+    MetricsApiConfig(api_key="rdme_review98_key", grouping_function=lambda request: None)
+    said = " ".join(record.getMessage() for record in caplog.records)
+    other = "in upper case as clients usually send a method, is another method"
+    if named is None:
+        assert other not in said, said
+    else:
+        assert f"({named}, {other}: list it too)" in said, said
