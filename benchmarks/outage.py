@@ -16,13 +16,15 @@ answered 404 at once when the API is up, and met as a POST is during the outage 
 ``edge``); ``posts_in_outage`` and
 ``gets_in_outage`` count what the outage met. The load stops when the API comes back
 (the moment "back"), or ``--after`` seconds later; then: seconds from back until the
-queue is empty (``stats["queued"] == 0``), and until the API has every log served,
-delivered of served (distinct ``_id``), duplicates, the drops by reason, and the POSTs
-the API received after back with the most in flight at once. With ``--after``: the logs
-held (``stats["queued"]``) every 0.5 s after back, and the seconds until delivery keeps
-up again (``caught_up_s``: the logs held no more than a quarter second of traffic, and
-staying so); the pacing's answer-time estimate (``post_s``) at back too. One JSON line
-per run on stdout, progress on stderr.
+queue is empty (``stats["queued"] == 0``), and until the API has every log the queue
+took (``all_delivered_after_back_s``: served less those refused with the queue full,
+``dropped_queue_full``, which no drain can deliver; before delivery28 every log served,
+null whenever the queue had filled), delivered of served (distinct ``_id``), duplicates,
+the drops by reason, and the POSTs the API received after back with the most in flight
+at once. With ``--after``: the logs held (``stats["queued"]``) every 0.5 s after back,
+and the seconds until delivery keeps up again (``caught_up_s``: the logs held no more
+than a quarter second of traffic, and staying so); the pacing's answer-time estimate
+(``post_s``) at back too. One JSON line per run on stdout, progress on stderr.
 """
 
 from __future__ import annotations
@@ -188,7 +190,8 @@ def run(rate: float, outage: float, kind: str, lead: float, delay: float,
             now = time.perf_counter() - back
             if empty_s is None and app.stats["queued"] == 0:
                 empty_s = round(now, 2)
-            if all_s is None and api.counts()["distinct"] >= total:
+            taken = total - app.stats["dropped_queue_full"]
+            if all_s is None and api.counts()["distinct"] >= taken:
                 all_s = round(now, 2)
             if empty_s is not None and (all_s is not None
                                         or app.stats["sent"] + app.stats["dropped"] >= total):

@@ -79,7 +79,7 @@ class Attempt:
 
     @stretch.setter
     def stretch(self, seconds: float) -> None:
-        self._bound.seconds = seconds
+        self._bound.set(seconds)
 
     def __call__(self, batch: Batch, deadline: Optional[float],
                  request_thread: bool = False) -> None:
@@ -147,8 +147,7 @@ class Attempt:
             batch.timeout = max(next_timeout(wanted, self._timeout), self.stretch)
             # So do the POSTs after it: those in flight now met the same API, each sent
             # again (the API may have read it) had it waited only `timeout`.
-            if batch.timeout > self.stretch:
-                self.stretch = batch.timeout
+            self._bound.at_least(batch.timeout)
         self._apply(batch, outcome)
 
     def host_answers(self, began: float) -> None:
@@ -160,8 +159,7 @@ class Attempt:
         and the probe let go early had nothing to carry until one of them was cut at
         its stretched bound, 5 s later."""
         stretch = self._bound
-        if began > stretch.fast_began:
-            stretch.fast_began = began
+        stretch.host_answered(began)
         watchdog.cut_lost(stretch, began, self._lost_after())
 
     @property
@@ -211,8 +209,11 @@ class Attempt:
         4 s, ``timeout`` 3 s) and turns fast again still answers the POSTs it was
         working on: cut at ``timeout``, they were sent again, 3,969 logs twice where
         52 were (``benchmarks/outage.py --kind slow``); a black hole's dead POSTs,
-        the answers before it fast, are cut at ``timeout``."""
-        return max(self._bound.lost_wait(), 2.0 * self._batcher.staffing.post_s)
+        the answers before it fast, are cut at ``timeout``. Never past the longest bound
+        (``Stretch.longest``: ``TIMEOUT_CAP``, or ``timeout`` above it), as the bound
+        itself: twice an average of 25 s held a POST 50 s (delivery28)."""
+        bound = self._bound
+        return min(bound.longest, max(bound.lost_wait(), 2.0 * self._batcher.staffing.post_s))
 
     def _answered_in(self, began: float, took: float, bound: float) -> None:
         """A POST begun at ``began``, bounded to ``bound`` seconds, was answered (any

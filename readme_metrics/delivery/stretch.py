@@ -42,16 +42,31 @@ runs) and the watchdog (which cuts a POST at it). It reads no clock: every time 
 - The first answer later than ``timeout`` after the bound was last ``timeout`` is a
   slowdown to say (:meth:`answered` returns True); one whose warning a rate limit held
   back is said at the next slow answer the limit lets through (:meth:`unsaid`).
+
+Its state changes under one lock (``_lock``): sender threads report answers
+(:meth:`answered`) while the watchdog thread grows the bound and spares POSTs, and a
+read-then-write of ``late_began`` and ``recovered`` split by another answer left
+``recovered`` before ``late_began`` (delivery28: a fast answer that had seen no late one
+yet wrote its begin time after a late answer begun later was counted, and the POSTs of
+the API slow again were taken for read before a recovery that had not happened). The
+watchdog calls it under its own lock (taken first, never the other way round); reads of
+one attribute take none.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from typing import Callable, Optional
 
 #: After a POST spared past its bound got no answer (:meth:`Stretch.spare`), how long no
-#: POST taken for lost is spared, in seconds.
+#: POST taken for lost is spared, in seconds, at most: twice ``timeout`` the first time
+#: (or after a spared POST was answered), doubling with each one lost after it.
 QUIET = 30.0
+
+#: POSTs spared and lost (:meth:`Stretch.spared_lost`) that the sparing outlives after
+#: as many spared POSTs answered late (:meth:`Stretch.spared_answered`), at most.
+SPARED_CREDIT = 4
 
 #: Answers in a row within ``timeout`` that forget the tail (:meth:`Stretch.answered`):
 #: a round of the most POSTs in flight (32 senders) with no late answer among them.
@@ -70,7 +85,7 @@ class Stretch:
 
     __slots__ = ("seconds", "longest", "timeout", "fast_began", "said", "_grow", "tail",
                  "probing", "quiet_until", "last_took", "in_time", "held", "late_began",
-                 "recovered", "free")
+                 "recovered", "free", "credit", "quiet_for", "_lock")
 
     def __init__(self, seconds: float, grow: Callable[[float], float]) -> None:
         self.seconds = seconds
@@ -107,6 +122,12 @@ class Stretch:
         #: began (inf: none yet): the API was slow for the exchanges begun before it, as
         #: far as their begin times tell, fast again for those after (:meth:`recovery`).
         self.recovered = math.inf
+        #: Spared POSTs answered late, less those lost, since the sparing last ended
+        #: (0 to ``SPARED_CREDIT``): the spared POSTs lost it outlives (:meth:`spared_lost`).
+        self.credit = 0
+        #: How long the next spared POST lost stops the sparing (up to ``QUIET``).
+        self.quiet_for = min(QUIET, grow(seconds))
+        self._lock = threading.Lock()
 
     def slow(self, began: float) -> bool:
         """For an exchange begun at ``began`` that got no answer within its bound: True if
@@ -118,34 +139,64 @@ class Stretch:
         """An exchange begun at ``began``, bounded to ``bound``, got no answer within it:
         the bound grows, unless it was lost (:meth:`slow`). True if the server was taken
         for slow."""
+        with self._lock:
+            return self._timed_out_locked(bound, began)
+
+    def _timed_out_locked(self, bound: float, began: float) -> bool:
         if not self.slow(began):
             return False
-        grown = self._grow(bound)
-        if grown > self.seconds:
-            self.seconds = grown
+        self._at_least_locked(self._grow(bound))
         return True
+
+    def at_least(self, seconds: float) -> None:
+        """The bound is ``seconds`` at least from now on (a POST that timed out has its
+        next attempt wait that long, and so do the POSTs after it)."""
+        with self._lock:
+            self._at_least_locked(seconds)
+
+    def set(self, seconds: float) -> None:
+        """The bound is ``seconds`` now (a test's API state, as a black hole leaves it)."""
+        with self._lock:
+            self.seconds = seconds
+
+    def _at_least_locked(self, seconds: float) -> None:
+        if seconds > self.seconds:
+            self.seconds = seconds
+
+    def host_answered(self, began: float) -> None:
+        """A request that carries no logs, begun at ``began``, was answered at once (the
+        API's host answers again: ``checks``): as a POST begun then answered fast,
+        :meth:`slow` takes those begun before it and unanswered for lost."""
+        with self._lock:
+            self._fast_locked(began)
+
+    def _fast_locked(self, began: float) -> None:
+        if began > self.fast_began:
+            self.fast_began = began
 
     def lost_wait(self) -> float:
         """How long an exchange taken for lost is waited for before it is cut:
         ``timeout``, or ``grow(tail)`` once the server answered later than ``timeout``
         while others were fast (the tail learned by :meth:`spare`)."""
-        return self._grow(self.tail) if self.tail > self.timeout else self.timeout
+        tail = self.tail
+        return self._grow(tail) if tail > self.timeout else self.timeout
 
     def spare(self, bound: float, now: float) -> Optional[float]:
         """An exchange taken for lost (:meth:`slow` False) reached its ``bound`` with no
         answer: the bound it is waited to instead of being cut now, or None (cut it).
         ``grow(tail)`` once a tail is known; else ``grow(timeout)`` for one exchange at a
         time (a probe of the tail), unless one spared was lost within ``QUIET`` s."""
-        wait = self.lost_wait()
-        if wait > bound:
+        with self._lock:
+            wait = self.lost_wait()
+            if wait > bound:
+                return wait
+            if self.tail or now < self.quiet_until:
+                return None
+            wait = self._grow(self.timeout)
+            if wait <= bound:
+                return None
+            self.probing = True
             return wait
-        if self.tail or self.probing or now < self.quiet_until:
-            return None
-        wait = self._grow(self.timeout)
-        if wait <= bound:
-            return None
-        self.probing = True
-        return wait
 
     def slowing(self, bound: float, began: float) -> Optional[float]:
         """An exchange begun at ``began`` reached its ``bound`` with no answer, taken for
@@ -155,21 +206,44 @@ class Stretch:
         wait the grown bound all the same), the bound grows now (:meth:`timed_out`) and
         the new one is returned: that exchange waits it too, rather than being cut and
         sent again. Else None."""
-        if bound > self.timeout or 0.0 < self.last_took <= self.timeout / 2:
-            return None
-        self.timed_out(bound, began)
-        return self.seconds if self.seconds > bound else None
+        with self._lock:
+            if bound > self.timeout or 0.0 < self.last_took <= self.timeout / 2:
+                return None
+            self._timed_out_locked(bound, began)
+            return self.seconds if self.seconds > bound else None
 
     def spared_lost(self, now: float) -> None:
         """An exchange spared past its bound (:meth:`spare`) got no answer then either:
-        it was lost indeed. The tail is forgotten; none is spared for ``QUIET`` s."""
-        self.tail = 0.0
-        self.probing = False
-        self.quiet_until = now + QUIET
+        it was lost indeed. The tail is forgotten and none is spared for ``QUIET`` s,
+        unless as many spared ones were answered late since (``credit``: one fewer now):
+        where some connections are dead and others answered late, each dead one ended
+        the sparing, and the late ones were cut and sent again for 30 s, 2,255 logs of
+        40,000 twice (delivery28, ``delivery_hunt.py late-and-dead``)."""
+        with self._lock:
+            if self.credit and self.tail:
+                self.credit -= 1
+                return
+            self.credit = 0
+            self.tail = 0.0
+            self.probing = False
+            self.quiet_until = now + self.quiet_for
+            self.quiet_for = min(QUIET, 2 * self.quiet_for)
+
+    def spared_answered(self) -> None:
+        """An exchange spared past its bound (:meth:`spare`) was answered: the sparing
+        outlives one more spared exchange lost (``SPARED_CREDIT`` at most)."""
+        with self._lock:
+            if self.credit < SPARED_CREDIT:
+                self.credit += 1
+            self.quiet_for = min(QUIET, self._grow(self.timeout))
 
     def answered(self, began: float, took: float, bound: float) -> bool:
         """An exchange begun at ``began``, bounded to ``bound``, was answered (whatever
         the status) in ``took`` seconds: True if that is a slowdown to say now."""
+        with self._lock:
+            return self._answered_locked(began, took, bound)
+
+    def _answered_locked(self, began: float, took: float, bound: float) -> bool:
         timeout, seconds = self.timeout, self.seconds
         self.last_took = took
         if took > timeout:
@@ -202,9 +276,9 @@ class Stretch:
         self.in_time += 1
         if self.in_time >= TAIL_ANSWERS:
             self.tail = 0.0
+            self.credit = 0
         if took < seconds / 2:
-            if began > self.fast_began:
-                self.fast_began = began
+            self._fast_locked(began)
             if seconds > timeout:
                 self.seconds = max(timeout, seconds / 2)
                 if self.seconds == timeout:

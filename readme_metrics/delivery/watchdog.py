@@ -86,6 +86,8 @@ class Limit:
             self.deadline = 0.0
             if self.spared and self.stretch is not None:
                 self.stretch.probing = False  # (its answer or its cut taught the tail)
+                if self.verdict_at:  # answered late: it was worth sparing
+                    self.stretch.spared_answered()
             _unhold_locked(self)
             # Most limits end in the order they began: dropping the finished ones from
             # the top here spares the watchdog thread a wake-up for each of them.
