@@ -135,6 +135,13 @@ def test_a_late_answer_between_a_fast_answers_read_and_write_leaves_no_recovery(
 # -- the hold of a POST taken for lost: never past the longest bound ------------------------
 
 
+def _unposted(timeout: float) -> Delivery:
+    """A Delivery with that ``timeout`` that posts nothing here (no log submitted)."""
+    return Delivery(MetricsApiConfig(api_key="rdme_delivery28", timeout=timeout,
+                                     grouping_function=lambda r: None,
+                                     metrics_api="http://127.0.0.1:9"), build_id)
+
+
 @settings(max_examples=60, deadline=None)
 @given(timeout=st.floats(0.1, 60.0), answers=st.lists(st.floats(0.0, 120.0), min_size=1,
                                                      max_size=8))
@@ -145,9 +152,7 @@ def test_a_post_taken_for_lost_is_held_no_longer_than_the_longest_bound(
     it), as any POST is. Twice the average answer time was uncapped: an API answering
     in about 25 s had such a POST held 50 s (``Attempt._lost_after``, given to
     ``watchdog.cut_lost``)."""
-    delivery = Delivery(MetricsApiConfig(api_key="rdme_delivery28", timeout=timeout,
-                                         grouping_function=lambda r: None,
-                                         metrics_api="http://127.0.0.1:9"), build_id)
+    delivery = _unposted(timeout)
     try:
         for took in answers:
             delivery._batcher.staffing.observe(post_s=took)
@@ -162,9 +167,7 @@ def test_an_api_answering_in_25_s_holds_a_post_taken_for_lost_30_s_at_most() -> 
     """On the watchdog, a POST on a connection that never answers, begun before the
     recovery of an API whose answers took 25 s on average (``timeout`` 3): taken for
     lost, it is held to its begin time plus 30 s, not 50."""
-    delivery = Delivery(MetricsApiConfig(api_key="rdme_delivery28", timeout=3.0,
-                                         grouping_function=lambda r: None,
-                                         metrics_api="http://127.0.0.1:9"), build_id)
+    delivery = _unposted(3.0)
     stretch = delivery._attempt._bound
     conn = _Conn()
     try:

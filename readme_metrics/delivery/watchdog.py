@@ -84,10 +84,8 @@ class Limit:
         with _lock:
             self.connections = []  # done: the watchdog leaves these alone now
             self.deadline = 0.0
-            if self.spared and self.stretch is not None:
-                self.stretch.probing = False  # (its answer or its cut taught the tail)
-                if self.verdict_at:  # answered late: it was worth sparing
-                    self.stretch.spared_answered()
+            if self.spared and self.verdict_at and self.stretch is not None:
+                self.stretch.spared_answered()  # answered late: it was worth sparing
             _unhold_locked(self)
             # Most limits end in the order they began: dropping the finished ones from
             # the top here spares the watchdog thread a wake-up for each of them.
