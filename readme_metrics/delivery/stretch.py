@@ -129,7 +129,7 @@ class Stretch:
         #: (0 to ``SPARED_CREDIT``): the spared POSTs lost it outlives (:meth:`spared_lost`).
         self.credit = 0
         #: How long the next spared POST lost stops the sparing (up to ``QUIET``).
-        self.quiet_for = min(QUIET, grow(seconds))
+        self.quiet_for = self._first_quiet()
         self._lock = threading.Lock()
 
     def slow(self, began: float) -> bool:
@@ -216,11 +216,12 @@ class Stretch:
 
     def spared_lost(self, now: float) -> None:
         """An exchange spared past its bound (:meth:`spare`) got no answer then either:
-        it was lost indeed. The tail is forgotten and none is spared for ``QUIET`` s,
-        unless as many spared ones were answered late since (``credit``: one fewer now):
-        where some connections are dead and others answered late, each dead one ended
-        the sparing, and the late ones were cut and sent again for 30 s, 2,255 logs of
-        40,000 twice (delivery28, ``delivery_hunt.py late-and-dead``)."""
+        it was lost indeed. The tail is forgotten and none is spared for ``quiet_for``
+        seconds (twice ``timeout``, doubling with each one lost, up to ``QUIET``), unless
+        as many spared ones were answered late since (``credit``: one fewer now). Where
+        some connections are dead and others answered late, the first dead one ended
+        the sparing for ``QUIET`` s, and the late ones were cut and sent again
+        meanwhile: 2,255 logs of 40,000 twice (delivery28, ``late-and-dead``)."""
         with self._lock:
             if self.credit and self.tail:
                 self.credit -= 1
@@ -236,7 +237,10 @@ class Stretch:
         with self._lock:
             if self.credit < SPARED_CREDIT:
                 self.credit += 1
-            self.quiet_for = min(QUIET, self._grow(self.timeout))
+            self.quiet_for = self._first_quiet()
+
+    def _first_quiet(self) -> float:
+        return min(QUIET, self._grow(self.timeout))
 
     def answered(self, began: float, took: float, bound: float) -> bool:
         """An exchange begun at ``began``, bounded to ``bound``, was answered (whatever
