@@ -42,7 +42,8 @@ def test_the_tail_is_forgotten_after_a_round_of_answers_within_timeout() -> None
     assert stretch.lost_wait() == 16.0  # one short of the round
     stretch.answered(began=50.0, took=0.05, bound=3.0)
     assert stretch.tail == 0.0 and stretch.lost_wait() == 3.0
-    assert stretch.spare(3.0, now=60.0) == 6.0  # a probe
+    assert stretch.spare(3.0, now=60.0) == 6.0  # a probe, one at a time
+    assert stretch.spare(3.0, now=60.1) is None
 
 
 def test_a_late_answer_within_the_round_keeps_the_tail() -> None:

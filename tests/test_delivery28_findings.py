@@ -237,38 +237,50 @@ def test_the_credit_and_the_quiet_stay_bounded(timeout: float, events: list[str]
             assert stretch.spare(timeout, now) is None
 
 
+def _taken_for_lost(delivery: Delivery, collector: Collector, name: str,
+                   reply: Reply) -> list[str]:
+    """A log ``name`` whose POST the collector answers as ``reply`` says, and while it is
+    in flight, logs answered at once (more than twice the logs in flight: a sender
+    starts for them), which have it taken for lost; their names."""
+    in_flight = collector.in_flight
+    collector.default = reply
+    assert delivery.submit(item(name))
+    wait_until(lambda: collector.in_flight == in_flight + 1)
+    collector.default = Reply()
+    fast = [f"fast-{name}-{k}" for k in range(2 * (in_flight + 1) + 1)]
+    for log in fast:
+        assert delivery.submit(item(log))
+    wait_until(lambda: set(fast) <= set(ids(collector.logs)))
+    return fast
+
+
 @pytest.mark.parametrize("direct", [True, False], ids=["direct", "requests"])
-def test_a_late_post_taken_for_lost_while_a_dead_one_is_spared_goes_once(
-        make_delivery: MakeDelivery, direct: bool) -> None:
-    """``timeout`` 1 s, one log per POST: "dead" is read and never answered, "late"
-    begun just after it is answered in 1.6 s, and a POST begun after each is answered at
-    once (both taken for lost). "dead" is spared to 2 s (a probe of the tail); "late"
-    reached its bound while that probe was out and was cut and sent again (one probe at
-    a time): the API had read it, twice (``half-slow``: 210 logs of 20,000). Now it is
-    spared too and answered once; "dead" still goes again (retries 1)."""
+def test_a_late_post_after_a_dead_one_spared_goes_once(make_delivery: MakeDelivery,
+                                                        direct: bool) -> None:
+    """``timeout`` 1 s, one log per POST, each taken for lost (POSTs begun after it
+    answered at once): "late-0" answered in 1.6 s (the probe: the tail is 1.6 s, its
+    wait 3.2 s), then "dead" never answered (spared 3.2 s, then cut and sent again),
+    then "late-1" answered in 1.6 s. "dead" ended the sparing for 30 s: "late-1" was cut
+    at 1 s and sent again, the API had read it (twice on main; ``late-and-dead``: 2,255
+    logs of 40,000). Now the late answer before it lets the sparing outlive "dead":
+    "late-1" is waited for and goes once; "dead" still goes again (retries 1)."""
     collector = Collector().start()
     never = threading.Event()
     try:
         delivery = make_delivery(collector.url, buffer_length=1, timeout=1.0, direct=direct)
-        fast: list[str] = []
-        for n, (name, reply) in enumerate((("dead", Reply(503, gate=never)),
-                                           ("late", Reply(delay=1.6)))):
-            collector.default = reply
-            assert delivery.submit(item(name))
-            wait_until(lambda n=n: collector.in_flight == n + 1)
-            collector.default = Reply()
-            # (more than twice the logs in flight wait: a sender starts for them at once)
-            now = [f"fast-{name}-{k}" for k in range(2 * (n + 1) + 1)]
-            for log in now:
-                assert delivery.submit(item(log))
-            fast += now
-            wait_until(lambda now=now: set(now) <= set(ids(collector.logs)))
+        fast = _taken_for_lost(delivery, collector, "late-0", Reply(delay=1.6))
+        wait_until(lambda: delivery.stats["sent"] == len(fast) + 1)
+        assert delivery._attempt._bound.tail >= 1.6
+        fast += _taken_for_lost(delivery, collector, "dead", Reply(503, gate=never))
+        # (cut at 3.2 s, sent again, answered at once)
+        wait_until(lambda: delivery.stats["sent"] == len(fast) + 2, timeout=10.0)
+        fast += _taken_for_lost(delivery, collector, "late-1", Reply(delay=1.6))
         assert delivery.flush(10.0), delivery.stats
         stats = delivery.stats
-        assert sorted(ids(collector.logs)) == sorted(["dead", "late"] + fast), (
+        assert sorted(ids(collector.logs)) == sorted(["dead", "late-0", "late-1"] + fast), (
             ids(collector.logs))
         assert (stats["sent"], stats["retries"], stats["dropped"]) == (
-            len(fast) + 2, 1, 0), stats
+            len(fast) + 3, 1, 0), stats
         assert adds_up(stats)
     finally:
         never.set()

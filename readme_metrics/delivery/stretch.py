@@ -21,29 +21,28 @@ runs) and the watchdog (which cuts a POST at it). It reads no clock: every time 
   50 ms and some in 4 s (``timeout`` 3 s) has those cut at 3 s, taken for lost (a POST
   begun after them was answered fast) and sent again, though the API read them: 2,318
   logs of 20,000 twice at 1,000 logs/s with 1 POST in 5 answered in 4 s, 20,846 with 1
-  in 2 (delivery24). So the API's tail is learned (:meth:`spare`): such a POST is waited
-  ``grow(timeout)`` (each one taken for lost meanwhile too: delivery28, one at a time
-  before, and the late ones cut while it was out had 210 logs of 20,000 twice with 1
-  POST in 2 late); answered then, the tail is that answer time (``tail``: the longest
-  answer later than ``timeout``), and every POST taken for lost is waited ``grow(tail)``
-  before it is cut (:meth:`lost_wait`), the bound itself untouched (the fast POSTs keep
-  ``timeout``). Unanswered then too, it was lost indeed (a dead connection): the tail is
-  forgotten and no POST is spared for a while (twice ``timeout``, doubling with each one
-  lost up to ``QUIET``), so a load balancer black-holing connections costs one POST a
-  longer wait now and then; unless as many spared POSTs were answered late since
-  (``credit``, :meth:`spared_answered`): where some POSTs are late and others dead, the
-  first dead one ended the sparing for 30 s, each late one cut and sent again after it
-  (2,255 logs of 40,000 twice, ``late-and-dead``; delivery28). The tail follows the
-  API's recent answers only: ``TAIL_ANSWERS`` answers in a row within ``timeout`` forget
-  it (the next POST taken for lost probes it again). It stayed until a POST spared was
-  lost: the 8 s answers of an API slow for 10 s had every POST black-holed after it
-  waited 16 s, and the flush after the load 19 to 22 s instead of 3 (review88,
-  ``delivery_hunt.py slow-then-dead``). And the first POST cut at ``timeout`` as the API
-  turns slower (the latest answer took more than half ``timeout``) or before any answer
-  came (no answer time known: an API slower than ``timeout`` from the start) grows the
-  bound and waits it itself (:meth:`slowing`), rather than being cut and sent again: an
-  API slowing from 50 ms to 5 s over 15 s had the 405 logs of that POST twice, and one
-  answering every POST in 4 s the 10 logs of the first POST (delivery25).
+  in 2 (delivery24). So the API's tail is learned (:meth:`spare`): one such POST at a
+  time is waited ``grow(timeout)``; answered then, the tail is that answer time
+  (``tail``: the longest answer later than ``timeout``), and every POST taken for lost
+  is waited ``grow(tail)`` before it is cut (:meth:`lost_wait`), the bound itself
+  untouched (the fast POSTs keep ``timeout``). Unanswered then too, it was lost indeed
+  (a dead connection): the tail is forgotten and no POST is spared for a while (twice
+  ``timeout``, doubling with each one lost up to ``QUIET``), so a load balancer
+  black-holing connections costs one POST a longer wait now and then; unless as many
+  spared POSTs were answered late since (``credit``, :meth:`spared_answered`): where
+  some POSTs are late and others dead, the first dead one ended the sparing for 30 s,
+  each late one cut and sent again after it (2,255 logs of 40,000 twice,
+  ``late-and-dead``; delivery28). The tail follows the API's recent answers only:
+  ``TAIL_ANSWERS`` answers in a row within ``timeout`` forget it (the next POST taken
+  for lost probes it again). It stayed until a POST spared was lost: the 8 s answers of
+  an API slow for 10 s had every POST black-holed after it waited 16 s, and the flush
+  after the load 19 to 22 s instead of 3 (review88, ``delivery_hunt.py
+  slow-then-dead``). And the first POST cut at ``timeout`` as the API turns slower (the
+  latest answer took more than half ``timeout``) or before any answer came (no answer
+  time known: an API slower than ``timeout`` from the start) grows the bound and waits
+  it itself (:meth:`slowing`), rather than being cut and sent again: an API slowing from
+  50 ms to 5 s over 15 s had the 405 logs of that POST twice, and one answering every
+  POST in 4 s the 10 logs of the first POST (delivery25).
 - The first answer later than ``timeout`` after the bound was last ``timeout`` is a
   slowdown to say (:meth:`answered` returns True); one whose warning a rate limit held
   back is said at the next slow answer the limit lets through (:meth:`unsaid`).
@@ -89,7 +88,7 @@ class Stretch:
     """
 
     __slots__ = ("seconds", "longest", "timeout", "fast_began", "said", "_grow", "tail",
-                 "quiet_until", "last_took", "in_time", "held", "late_began",
+                 "probing", "quiet_until", "last_took", "in_time", "held", "late_began",
                  "recovered", "free", "credit", "quiet_for", "_lock")
 
     def __init__(self, seconds: float, grow: Callable[[float], float]) -> None:
@@ -109,6 +108,8 @@ class Stretch:
         self.tail = 0.0
         #: Answers in a row within ``timeout`` since the latest later one.
         self.in_time = 0
+        #: A POST taken for lost is being waited ``grow(timeout)`` to learn the tail.
+        self.probing = False
         #: No POST taken for lost is spared before then (one spared got no answer).
         self.quiet_until = -math.inf
         #: How long the latest answer took (0.0: none yet, :meth:`slowing`).
@@ -187,17 +188,22 @@ class Stretch:
     def spare(self, bound: float, now: float) -> Optional[float]:
         """An exchange taken for lost (:meth:`slow` False) reached its ``bound`` with no
         answer: the bound it is waited to instead of being cut now, or None (cut it).
-        ``grow(tail)`` once a tail is known; else ``grow(timeout)`` (a probe of the
-        tail), unless the sparing ended a moment ago (:meth:`spared_lost`)."""
+        ``grow(tail)`` once a tail is known; else ``grow(timeout)`` for one exchange at a
+        time (a probe of the tail), unless the sparing ended a moment ago
+        (:meth:`spared_lost`). (Every one taken for lost while the probe was out, tried in
+        delivery28, held the logs of as many dead connections: with ``max_queue_size``
+        3,000 and 1 POST in 3 dead, 28,065 and 28,152 of 35,000 delivered where main
+        delivered 28,993 and 29,017, ``slow-then-dead3-q``.)"""
         with self._lock:
             wait = self.lost_wait()
             if wait > bound:
                 return wait
-            if self.tail or now < self.quiet_until:
+            if self.tail or self.probing or now < self.quiet_until:
                 return None
             wait = self._grow(self.timeout)
             if wait <= bound:
                 return None
+            self.probing = True
             return wait
 
     def slowing(self, bound: float, began: float) -> Optional[float]:
@@ -228,6 +234,7 @@ class Stretch:
                 return
             self.credit = 0
             self.tail = 0.0
+            self.probing = False
             self.quiet_until = now + self.quiet_for
             self.quiet_for = min(QUIET, 2 * self.quiet_for)
 
