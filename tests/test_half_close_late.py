@@ -21,6 +21,7 @@ from __future__ import annotations
 import socket
 import ssl
 import time
+import uuid
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,8 @@ import pytest
 import requests
 
 from tests.support.fake_api import Collector, free_port
-from tests.support.half_close_app import HOLD
+from tests.support.half_close_app import HOLD, TOKEN_HEADER, held_file, sent_file
+from tests.support.polling import wait_until
 from tests.support.tls import Certificates, make_certificates
 from tests.test_asgi_servers import NO_UVLOOP
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
@@ -133,17 +135,24 @@ def test_under_trio_a_half_closed_short_body_gets_no_400(collector: Collector,
         request = log["request"]["log"]["entries"][0]["request"]
         assert request["postData"]["text"] == "short", request
 
-def _half_closed_whole(port: int, prefix: str, body: bytes, route: str = "noread") -> bytes:
+def _half_closed_whole(port: int, prefix: str, body: bytes, sync: Path,
+                       route: str = "noread") -> bytes:
     """Everything the server sent to a client that sent its whole declared body while
-    the app held the loop, then shut its side, read until the server closed."""
+    the app held the loop, then shut its side, read until the server closed. The app
+    holds the loop until the client has shut its side, told through ``sync`` (the
+    server's ``HALF_CLOSE_SYNC``): a body sent a fixed time after the head came after
+    the hold on a loaded machine (flake21), where the log rightly has none of it."""
+    token = uuid.uuid4().hex
     head = (f"POST /{prefix}/{route} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"{TOKEN_HEADER}: {token}\r\n"
             f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n").encode()
     got = bytearray()
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(head)
-        time.sleep(HOLD / 3)  # the server read the head, the app holds its loop
+        wait_until(held_file(sync, token).exists)  # the server read the head, the app holds
         sock.sendall(body)
         sock.shutdown(socket.SHUT_WR)
+        sent_file(sync, token).touch()
         while chunk := sock.recv(65536):
             got += chunk
     return bytes(got)
@@ -157,17 +166,18 @@ def test_a_half_closed_whole_body_is_logged(collector: Collector, tmp_path: Path
     not read it yet: taking only what the server had logged none of it)."""
     body = b"x" * 100
     port = free_port()
-    with serve(SERVERS[server](port), server_env(collector), tmp_path, port):
-        bare = _half_closed_whole(port, "bare", body)
-        wrapped = [_half_closed_whole(port, "wrap", body) for _ in range(2)]
+    env = server_env(collector, HALF_CLOSE_SYNC=str(tmp_path))
+    with serve(SERVERS[server](port), env, tmp_path, port):
+        bare = _half_closed_whole(port, "bare", body, tmp_path)
+        wrapped = [_half_closed_whole(port, "wrap", body, tmp_path) for _ in range(2)]
         logs = collector.wait_for_logs(2)
     assert _status_and_body(bare)[1] == b"ok", bare
     for answer in wrapped:
         assert _status_and_body(answer) == _status_and_body(bare), (bare, answer)
     assert len(logs) == 2, logs
     for log in logs:
-        entry = log["request"]["log"]["entries"][0]
-        assert entry["request"]["postData"]["text"] == body.decode()
+        post = log["request"]["log"]["entries"][0]["request"]["postData"]
+        assert post["text"] == body.decode(), post
 
 
 @pytest.mark.parametrize("server", SERVER_PARAMS)
@@ -178,10 +188,10 @@ def test_a_half_closed_body_read_after_the_start_is_logged_once(
     max_body_bytes it is counted whole and kept to the limit."""
     body = bytes(range(97, 123)) * 4  # 104 bytes
     port = free_port()
-    env = server_env(collector, README_MAX_BODY_BYTES="64")
+    env = server_env(collector, README_MAX_BODY_BYTES="64", HALF_CLOSE_SYNC=str(tmp_path))
     with serve(SERVERS[server](port), env, tmp_path, port):
-        bare = _half_closed_whole(port, "bare", body, "readafter")
-        wrapped = [_half_closed_whole(port, "wrap", body, route)
+        bare = _half_closed_whole(port, "bare", body, tmp_path, "readafter")
+        wrapped = [_half_closed_whole(port, "wrap", body, tmp_path, route)
                    for route in ("readafter", "noread")]
         logs = collector.wait_for_logs(2)
     assert _status_and_body(bare)[1] == b"ok", bare
