@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support.fake_api import Collector, free_port
+from tests.support.fake_api import Collector, LogsMissing, free_port
 from tests.support.har_check import assert_valid_log
 from tests.support.polling import PATIENCE
 from tests.support.twins19_apps import DOCS
@@ -150,11 +150,19 @@ def logs_under(server: str, collector: Collector, tmp_path: Path, cases: Iterabl
                 assert header.startswith(f"{DOCS}/logs/"), (case, response.headers)
                 ids[case] = header.rsplit("/", 1)[1]
         deadline = time.monotonic() + PATIENCE
-        while not set(ids.values()) <= {log["_id"] for log in collector.logs}:
-            assert time.monotonic() < deadline, f"logs missing under {server}"
+        while missing := _missing(ids, collector):
+            if time.monotonic() > deadline:  # (serve adds the server's output)
+                raise LogsMissing(f"logs missing under {server} after {PATIENCE} s: "
+                                  f"{missing} of {len(ids)} cases")
             time.sleep(0.02)
     by_id = {log["_id"]: log for log in collector.logs}
     return {case: by_id[log_id] for case, log_id in ids.items()}
+
+
+def _missing(ids: dict[str, str], collector: Collector) -> list[str]:
+    """The cases whose log (named by its ``_id``) the collector has not received."""
+    received = {log["_id"] for log in collector.logs}
+    return [case for case, log_id in ids.items() if log_id not in received]
 
 
 #: WSGI servers that send the body an app gives to a HEAD answer: its log has the bytes

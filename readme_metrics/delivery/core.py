@@ -502,13 +502,18 @@ class Delivery:
         """
         lock = self._inline_lock
         for _ in range(1 + (0 if force else INLINE_TAKEOVERS)):
+            # The note is left before the try: a sender that turns this request away
+            # holds the lock now and reads it after its release. Left after a failed try,
+            # a request paused in between (a loaded machine) left it once the sender had
+            # looked and gone: its log stayed queued until some later request (flake21).
+            # One that takes the lock clears it, and sends everything queued so far.
+            self._inline_turned_away = True
             if deadline is None:
                 acquired = lock.acquire(blocking=False)
             else:
                 acquired = lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
             if not acquired:
-                self._inline_turned_away = True  # the sender will look again
-                return
+                return  # the sender will look again
             try:
                 self._inline_turned_away = False
                 if not self._send_due(force, deadline):
