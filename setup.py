@@ -89,6 +89,10 @@ setup(
             "python-multipart>=0.0.9",
             "websockets>=10",
             "granian>=1.0; platform_python_implementation == 'CPython'",
+            # br and zstd bodies decompressed (tests/test_hostile21_findings.py; each
+            # case skips without them): used when installed, never a dependency
+            "brotli>=1.2",
+            "zstandard>=0.18",
             # uWSGI as binary wheels (no compiler); uWSGI has no Windows build.
             "pyuwsgi>=2.0.21; sys_platform != 'win32'"
             " and platform_python_implementation == 'CPython'",

@@ -155,18 +155,21 @@ def test_zip_bomb_is_bounded_by_max_body_bytes() -> None:
 @pytest.mark.parametrize(
     ("coding", "data"),
     [
-        pytest.param("br", b"\x1b\x03\x00\xf8" + UTF8_JSON, id="unknown-coding"),
+        pytest.param("compress", b"\x1f\x9d\x90" + UTF8_JSON, id="unknown-coding"),
+        pytest.param("br", b"\xff\xfe\xfd" + UTF8_JSON, id="corrupt-br"),
         pytest.param("gzip", b"not gzip at all " + UTF8_JSON, id="corrupt"),
     ],
 )
 def test_unreadable_coding(coding: str, data: bytes) -> None:
+    """Lists or none (hostile21: it may hold the caller's key, which base64 of it showed
+    to anyone decompressing it), such a body is redacted whole."""
     exchange = respond(data, "application/json", coding)
-    plain = entry_of(exchange)["response"]["content"]
-    assert plain["encoding"] == "base64" and base64.b64decode(plain["text"]) == data
-    for redactor in (DENY, ALLOW):
+    for redactor in (None, DENY, ALLOW):
         content = entry_of(exchange, redactor=redactor)["response"]["content"]
         assert content["text"] == "[REDACTED]" and "encoding" not in content
-        assert content["comment"] == "body could not be decoded, so it was redacted whole"
+        # (and, for br with no brotli installed here: "; install brotli to ...")
+        assert content["comment"].startswith(
+            "body could not be decoded, so it was redacted whole")
 
 
 # -- issue 14.3: an allowlist redacts whole what is not key/value data ------------------

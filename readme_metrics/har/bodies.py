@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any, Callable, Optional
 
-from readme_metrics.har.compression import decompress
+from readme_metrics.har.compression import decompress, missing_decoder
 from readme_metrics.har.credential_pairs import (
     masked_credential_fields,
     masked_credential_form,
@@ -341,7 +341,7 @@ def _readable(
         return body, None, truncated
     decoded = decompress(body, coding, max_body_bytes)
     if decoded is None:
-        return None, None, truncated
+        return None, missing_decoder(coding), truncated
     if not decoded.codings:
         return body, None, truncated
     note = f"decompressed from Content-Encoding {decoded.codings}"
@@ -356,11 +356,11 @@ def _recorded(
 ) -> tuple[str, bool, Optional[str]]:
     """(text, is_base64, comment) of a body recorded as text or base64."""
     if readable is None:
-        # Its Content-Encoding cannot be undone (br, zstd, corrupt data).
-        if redactor is not None:
-            # Nothing in it can be checked, so nothing in it can be let through.
-            return redacted(body), False, _join(_UNREADABLE_COMMENT, note)
-        return base64.b64encode(body).decode("ascii"), True, note
+        # Its Content-Encoding cannot be undone (an unknown coding, br or zstd with no
+        # module for it, corrupt data). Nothing in it can be checked, by the lists nor
+        # for the caller's api_key (SPEC 6), which anyone could read in its base64 by
+        # decompressing it: nothing in it is let through, lists or none.
+        return redacted(body), False, _join(_UNREADABLE_COMMENT, note)
     text, is_base64, comment = _text_or_base64(readable, essence, charset, truncated, redactor)
     return text, is_base64, (note or None) if comment is None else _join(comment, note)
 

@@ -1,4 +1,5 @@
-"""Undo a body's ``Content-Encoding`` (gzip, deflate) before it is recorded (issue 14.2).
+"""Undo a body's ``Content-Encoding`` (gzip, deflate; br and zstd when a module for them
+is installed: :mod:`~readme_metrics.har.coding_engines`) before it is recorded (issue 14.2).
 
 A compressed body would otherwise go out as base64, with whatever the deny list should
 have hidden readable by anyone who gunzips it. Decompression is bounded: at most
@@ -13,7 +14,9 @@ import zlib
 from dataclasses import dataclass
 from typing import Optional
 
-__all__ = ["MOST_CODINGS", "Decoded", "decompress"]
+from readme_metrics.har.coding_engines import MODULES, Engine, engine
+
+__all__ = ["MOST_CODINGS", "Decoded", "decompress", "missing_decoder"]
 
 # wbits: 16 + 15 reads a gzip member; 15 a zlib stream ("deflate" as the RFC means it);
 # -15 a raw deflate stream (what some servers send as "deflate").
@@ -38,28 +41,39 @@ class Decoded:
     truncated: bool
 
 
-def _inflate(data: bytes, wbits: int, limit: int) -> tuple[bytes, bool]:
-    """(at most ``limit`` bytes of output, truncated?); raises zlib.error if corrupt."""
+class _Corrupt(Exception):
+    """The data is no stream of its coding."""
+
+
+def _zlib_engine(wbits: int) -> Engine:
+    return Engine(lambda: zlib.decompressobj(wbits), zlib.error, members=wbits == _GZIP)
+
+
+_ZLIB_ENGINES = {wbits: _zlib_engine(wbits) for wbits in (_GZIP, _ZLIB, _RAW)}
+
+
+def _inflate(data: bytes, coder: Engine, limit: int) -> tuple[bytes, bool]:
+    """(at most ``limit`` bytes of output, truncated?); raises _Corrupt if corrupt."""
     out: list[bytes] = []
     left = limit
     while True:
-        engine = zlib.decompressobj(wbits)
+        decoder = coder.new()
         try:
-            chunk = engine.decompress(data, left) if left > 0 else b""
-        except zlib.error:
+            chunk = decoder.decompress(data, left) if left > 0 else b""
+        except coder.error:
             if not out:
-                raise
+                raise _Corrupt from None
             return b"".join(out), False  # trailing garbage after a complete member
 
         out.append(chunk)
         left -= len(chunk)
-        if not engine.eof:
+        if not decoder.eof:
             # Either the bound stopped it (input left over) or the stream is cut short.
             return b"".join(out), True
-        data = engine.unused_data
-        # Concatenated gzip members are one body (RFC 1952); anything else after the
-        # end of a zlib/raw stream is trailing garbage that is not part of it.
-        if wbits != _GZIP or not data:
+        data = decoder.unused_data
+        # Concatenated gzip members (RFC 1952) and zstd frames are one body; anything
+        # else after the end of a stream is trailing garbage that is not part of it.
+        if not coder.members or not data:
             return b"".join(out), False
         if left <= 0:
             return b"".join(out), True
@@ -67,21 +81,25 @@ def _inflate(data: bytes, wbits: int, limit: int) -> tuple[bytes, bool]:
 
 def _undo(coding: str, data: bytes, limit: int) -> tuple[bytes, bool]:
     if coding in ("gzip", "x-gzip"):
-        return _inflate(data, _GZIP, limit)
+        return _inflate(data, _ZLIB_ENGINES[_GZIP], limit)
     if coding == "deflate":
         try:
-            return _inflate(data, _ZLIB, limit)
-        except zlib.error:
-            return _inflate(data, _RAW, limit)
-    raise ValueError(coding)
+            return _inflate(data, _ZLIB_ENGINES[_ZLIB], limit)
+        except _Corrupt:
+            return _inflate(data, _ZLIB_ENGINES[_RAW], limit)
+    coder = engine(coding)
+    if coder is None:
+        raise ValueError(coding)
+    return _inflate(data, coder, limit)
 
 
 def decompress(body: bytes, header: Optional[str], limit: int) -> Optional[Decoded]:
     """``body`` with the codings of a Content-Encoding ``header`` undone.
 
     Returns a :class:`Decoded` with the body unchanged when there is no coding (or only
-    ``identity``), and None when a coding is unknown (br, zstd, ...), there are more
-    than :data:`MOST_CODINGS`, or the data is corrupt: the caller cannot read such a body.
+    ``identity``), and None when a coding is unknown (br or zstd without a module for it,
+    compress, ...), there are more than :data:`MOST_CODINGS`, or the data is corrupt: the
+    caller cannot read such a body.
     """
     codings = [c.strip().lower() for c in (header or "").split(",")]
     codings = [c for c in codings if c not in _IDENTITY]
@@ -95,6 +113,14 @@ def decompress(body: bytes, header: Optional[str], limit: int) -> Optional[Decod
         for coding in reversed(codings):
             body, cut = _undo(coding, body, limit)
             truncated = truncated or cut
-    except (zlib.error, ValueError):
+    except (_Corrupt, ValueError):
         return None
     return Decoded(body, ", ".join(codings), truncated)
+
+
+def missing_decoder(header: str) -> Optional[str]:
+    """What to install to read a body whose Content-Encoding ``header`` lists br or zstd
+    and no module for it is installed (None otherwise), for the HAR comment."""
+    codings = {c.strip().lower() for c in header.split(",")}
+    wanted = [MODULES[c] for c in sorted(codings & MODULES.keys()) if engine(c) is None]
+    return f"install {' and '.join(wanted)} to record such bodies" if wanted else None
