@@ -93,6 +93,9 @@ setup(
             # case skips without them): used when installed, never a dependency
             "brotli>=1.2",
             "zstandard>=0.18",
+            # the compressing middlewares whose br/zstd answers those tests record
+            "Flask-Compress>=1.14",
+            "starlette-compress>=1.0",
             # uWSGI as binary wheels (no compiler); uWSGI has no Windows build.
             "pyuwsgi>=2.0.21; sys_platform != 'win32'"
             " and platform_python_implementation == 'CPython'",

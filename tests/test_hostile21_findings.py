@@ -386,3 +386,48 @@ def test_br_and_zstd_bodies_under_each_server(
             doc = json.loads(recorded["text"])
             assert doc["api_key"] == mask(KEY)
             assert doc["password"] == (f"[REDACTED {len(SECRET)}]" if deny else SECRET)
+
+
+_COMPRESSING = {
+    "flask-compress": ("flask_compress", WSGI_SERVERS["gunicorn-sync"], "flask_app"),
+    "starlette-compress": ("starlette_compress", ASGI_SERVERS["uvicorn"], "starlette_app"),
+}
+
+
+@pytest.mark.e2e
+@needs_brotli
+@needs_zstd
+@pytest.mark.parametrize("deny", [False, True], ids=["no-lists", "denylist"])
+@pytest.mark.parametrize("name", list(_COMPRESSING))
+def test_the_answers_of_flask_compress_and_starlette_compress(
+        name: str, deny: bool, collector: Collector, tmp_path: Path) -> None:
+    """Flask-Compress under gunicorn, starlette-compress under uvicorn, answering a
+    browser's ``Accept-Encoding`` (br first; zstd; gzip): each answer's coding undone,
+    the key masked in it, the password redacted with a denylist. Before: the br and zstd
+    answers went out as base64 (the key readable by decompressing them)."""
+    module, argv, target = _COMPRESSING[name]
+    pytest.importorskip(module, reason=f"{name} is not installed")
+    port = free_port()
+    env = server_env(collector, **({"README_DENYLIST": "password"} if deny else {}))
+    accepts = ["gzip, deflate, br, zstd", "zstd", "br", "gzip"]
+    with serve(argv(port, f"tests.support.hostile21_compress:{target}"), env, tmp_path,
+               port):
+        codings = []
+        for accept in accepts:
+            answer = raw_answer(port, (
+                f"GET /doc HTTP/1.1\r\nHost: localhost\r\nX-Api-Key: {KEY}\r\n"
+                f"Accept-Encoding: {accept}\r\nConnection: close\r\n\r\n").encode())
+            head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1").lower()
+            codings.append(head.split("content-encoding: ", 1)[1].split("\r\n", 1)[0])
+        logs = collector.wait_for_logs(len(accepts))
+    assert set(codings) >= {"br", "zstd", "gzip"}, codings
+    posted = b"".join(r.body for r in collector.received if r.path == "/v1/request")
+    assert KEY.encode() not in posted
+    for log in logs:
+        assert_valid_log(log)
+        assert _leaks(log, KEY) == []
+        content = log["request"]["log"]["entries"][0]["response"]["content"]
+        assert content["comment"].startswith("decompressed from Content-Encoding ")
+        doc = json.loads(content["text"])
+        assert doc["api_key"] == mask(KEY) and doc["n"] == list(range(200))
+        assert doc["password"] == ("[REDACTED 17]" if deny else "hunter2-hostile21")
