@@ -354,10 +354,19 @@ def _request(coding: str, body: bytes) -> bytes:
             + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
 
 
-@pytest.mark.e2e
-@needs_brotli
-@needs_zstd
-@pytest.mark.parametrize("deny", [False, True], ids=["no-lists", "denylist"])
+def _served(test: Callable[..., None]) -> Callable[..., None]:
+    """A case under a real server, with brotli and zstd, without lists and with one."""
+    for mark in (pytest.mark.parametrize("deny", [False, True], ids=["no-lists", "denylist"]),
+                 needs_zstd, needs_brotli, pytest.mark.e2e):
+        test = mark(test)
+    return test
+
+
+def _env(collector: Collector, deny: bool) -> dict[str, str]:
+    return server_env(collector, **({"README_DENYLIST": "password"} if deny else {}))
+
+
+@_served
 @pytest.mark.parametrize("server", list(_SERVERS))
 def test_br_and_zstd_bodies_under_each_server(
         server: str, deny: bool, collector: Collector, tmp_path: Path) -> None:
@@ -366,7 +375,7 @@ def test_br_and_zstd_bodies_under_each_server(
     posted bytes hold neither the key nor, with a denylist, the password; the recorded
     bodies are the JSON sent. Before: base64 of the compressed bytes (without lists)."""
     port = free_port()
-    env = server_env(collector, **({"README_DENYLIST": "password"} if deny else {}))
+    env = _env(collector, deny)
     target = _TARGETS.get(server, "tests.support.hostile21_apps:app")
     bodies = {"br": _br(DOC), "zstd": _zstd(DOC), "br, gzip": gzip.compress(_br(DOC))}
     with serve(_SERVERS[server](port, target), env, tmp_path, port):
@@ -394,10 +403,7 @@ _COMPRESSING = {
 }
 
 
-@pytest.mark.e2e
-@needs_brotli
-@needs_zstd
-@pytest.mark.parametrize("deny", [False, True], ids=["no-lists", "denylist"])
+@_served
 @pytest.mark.parametrize("name", list(_COMPRESSING))
 def test_the_answers_of_flask_compress_and_starlette_compress(
         name: str, deny: bool, collector: Collector, tmp_path: Path) -> None:
@@ -408,7 +414,7 @@ def test_the_answers_of_flask_compress_and_starlette_compress(
     module, argv, target = _COMPRESSING[name]
     pytest.importorskip(module, reason=f"{name} is not installed")
     port = free_port()
-    env = server_env(collector, **({"README_DENYLIST": "password"} if deny else {}))
+    env = _env(collector, deny)
     accepts = ["gzip, deflate, br, zstd", "zstd", "br", "gzip"]
     with serve(argv(port, f"tests.support.hostile21_compress:{target}"), env, tmp_path,
                port):
