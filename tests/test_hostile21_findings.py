@@ -277,6 +277,33 @@ def test_each_zstd_module(engine: Any, monkeypatch: pytest.MonkeyPatch) -> None:
         coding_engines.engine.cache_clear()
 
 
+def _brotli_engines() -> Iterator[Any]:
+    for name in ("brotli", "brotlicffi"):
+        module = coding_engines._module(name)
+        if module is not None and coding_engines.brotli(module) is not None:
+            yield pytest.param(coding_engines.brotli(module), id=name)
+
+
+@needs_brotli
+@pytest.mark.parametrize("engine", list(_brotli_engines()))
+def test_each_brotli_module(engine: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whichever module is chosen: decoded, the output bound (a 256 MiB bomb gives
+    1 MiB), a stream cut short gives what it holds, corrupt data and data after the end
+    are unreadable."""
+    monkeypatch.setitem(coding_engines._FINDERS, "br", lambda: engine)
+    coding_engines.engine.cache_clear()
+    try:
+        assert decompress(_br(DOC), "br", 10_000) == Decoded(DOC, "br", False)
+        assert decompress(_bomb("br"), "br", 1 << 20) == Decoded(bytes(1 << 20), "br", True)
+        assert decompress(_br(DOC), "br", 10) == Decoded(DOC[:10], "br", True)
+        cut = decompress(_br(DOC)[:-4], "br", 10_000)
+        assert cut is not None and cut.truncated and DOC.startswith(cut.body)
+        assert decompress(_br(DOC) + b"x", "br", 10_000) is None
+        assert decompress(b"\xff" * 30, "br", 10_000) is None
+    finally:
+        coding_engines.engine.cache_clear()
+
+
 @pytest.mark.parametrize("coding", ["br", "zstd"])
 @pytest.mark.parametrize("lists", [None, DENY], ids=["no-lists", "denylist"])
 def test_an_unreadable_body_is_redacted_whole_lists_or_none(

@@ -97,14 +97,20 @@ def _module(*names: str) -> Any:
 def _brotli() -> Optional[Engine]:
     for name in ("brotli", "brotlicffi"):
         module = _module(name)
-        if module is None:
-            continue
-        try:
-            module.Decompressor().process(b"", output_buffer_limit=1)
-        except TypeError:  # too old to bound its output
-            continue
-        return Engine(functools.partial(_Brotli, module), module.error, members=False)
+        coder = brotli(module) if module is not None else None
+        if coder is not None:
+            return coder
     return None
+
+
+def brotli(module: Any) -> Optional[Engine]:
+    """br by ``brotli`` or ``brotlicffi`` (``module``), None if it cannot bound its
+    output."""
+    try:
+        module.Decompressor().process(b"", output_buffer_limit=1)
+    except TypeError:  # too old to bound its output
+        return None
+    return Engine(functools.partial(_Brotli, module), module.error, members=False)
 
 
 def _zstd() -> Optional[Engine]:
