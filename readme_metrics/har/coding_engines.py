@@ -18,7 +18,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-__all__ = ["MODULES", "Engine", "engine"]
+__all__ = ["MODULES", "Engine", "brotli", "engine", "stdlib_zstd", "zstandard"]
 
 #: The package to install to read each coding (the comment of a body that is unreadable).
 MODULES = {"br": "brotli", "zstd": "zstandard"}
@@ -108,7 +108,7 @@ def brotli(module: Any) -> Optional[Engine]:
     output."""
     try:
         module.Decompressor().process(b"", output_buffer_limit=1)
-    except TypeError:  # too old to bound its output
+    except Exception:  # too old to bound its output (TypeError), or broken: not used
         return None
     return Engine(functools.partial(_Brotli, module), module.error, members=False)
 
