@@ -5,7 +5,10 @@ its answer), or a form's pairs.
 The stream is no JSON document itself, so the JSON body's reading missed it, and a denied
 key in an event's data (``data: {"password": ...}``) went out in clear. An event's data is
 its ``data:`` lines joined with "\\n" (the HTML standard's event stream): a document may
-span several. Pure functions, as :mod:`readme_metrics.har.bodies`'.
+span several. Pure functions, as :mod:`readme_metrics.har.bodies`'. By the denylist only:
+under an allowlist, :mod:`~readme_metrics.har.bodies` hides the whole stream (text that
+is no key/value data), so data past :func:`_event`'s first test names a denied key, as
+written or percent-encoded.
 """
 
 from __future__ import annotations
@@ -50,41 +53,39 @@ def _event(lines: list[list[str]], at: list[int], redactor: Redactor) -> bool:
     data = "\n".join(lines[i][1] for i in at)
     if not (redactor.mentions_key(data) or redactor.names_key_encoded(data)):
         return False
+    # The data names a denied key (as written, or percent-encoded in a URL or form: a
+    # document that cannot be read is hidden whole either way, as a JSON body is).
     if len(at) > 1 and JSON_START.match(data) is not None:
         document = redactor.json_text(data)
-        if document is not None:
-            if document != data:
-                # The document on its first line (compact, as a JSON body redacted is),
-                # the others gone: the event's data reads as the same document.
-                lines[at[0]][1] = document
-                for i in at[1:]:
-                    lines[i] = ["", "", ""]
-            return False
-        if redactor.mentions_key(data, True):
+        if document is None:
             # A document over several lines cut short: a line of it may be a value alone.
             for i in at:
                 lines[i][1] = redacted(lines[i][1])
             return True
+        if document != data:
+            # The document on its first line (compact, as a JSON body redacted is), the
+            # others gone: the event's data reads as the same document.
+            lines[at[0]][1] = document
+            for i in at[1:]:
+                lines[i] = ["", "", ""]
+        return False
     # Line by line: a document each, or a JSON string (a document or a form encoded
-    # twice, as a JSON body's text is read), or a form's pairs; in data over several lines
-    # naming a denied key, any other line (a piece of a document or of a value that spans
-    # lines, a JSON string among them; a line holding "=" too, after a document's start)
+    # twice, as a JSON body's text is read), or a form's pairs; in data over several lines,
+    # any other line (a piece of a document or of a value that spans lines, a JSON string
+    # among them, one holding "=" too; a line holding "=" after a document's start)
     # hidden whole.
-    pieces = len(at) > 1 and redactor.mentions_key(data, True)
+    pieces = len(at) > 1
     started = pieces and any(JSON_START.match(lines[i][1]) is not None for i in at)
     whole = False
     for i in at:
         value = lines[i][1]
+        quoted = value.lstrip()[:1] == '"'
         if JSON_START.match(value) is not None:
             document = redactor.json_text(value)
-            # Over several lines, `pieces` already holds the look at the whole data
-            # (asked again for each line, an event of many lines cost a scan of it per
-            # line: quadratic).
-            if document is None and (pieces if len(at) > 1
-                                     else redactor.mentions_key(data, True)):
+            if document is None:
                 document, whole = redacted(value), True
-            lines[i][1] = value if document is None else document
-        elif (not pieces and value.lstrip()[:1] == '"'
+            lines[i][1] = document
+        elif (quoted and not pieces
               and (document := redactor.json_text(value)) is not None):
             lines[i][1] = document
         elif _MEMBER.search(value) is not None and redactor.mentions_key(value, True):
@@ -92,7 +93,7 @@ def _event(lines: list[list[str]], at: list[int], redactor: Redactor) -> bool:
             # document streamed in pieces, an event each: ', "password": "..."}'), as a
             # document cut short is.
             lines[i][1], whole = redacted(value), True
-        elif "=" in value and not started:
+        elif "=" in value and not started and not (quoted and pieces):
             lines[i][1] = redactor.linked(value)
         elif pieces and value:
             lines[i][1], whole = redacted(value), True

@@ -1,0 +1,99 @@
+"""house5: behaviours a mutation of last session's new code changed with no test failing
+(a small AST mutator, one change at a time, each module's own tests run against each
+mutant), and two leaks found reading them. Each test here fails on its mutant, or on
+main at 564f251 where it says so."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import pytest
+
+from readme_metrics.har.event_stream import UNREADABLE_EVENT_COMMENT, event_stream_redacted
+from readme_metrics.har.redaction import Redactor
+from tests.support.exchanges import body_on, entry_of
+
+SECRET = "h5-s3cr3t-Lk2"
+DENY = Redactor(denylist=["password"])
+
+
+def _events(text: str) -> tuple[str, Optional[str]]:
+    return event_stream_redacted(text, DENY)
+
+
+def _logged(text: str) -> dict[str, Any]:
+    content: dict[str, Any] = entry_of(
+        body_on("response", [("Content-Type", "text/event-stream")], text.encode()),
+        redactor=DENY)["response"]["content"]
+    return content
+
+
+# -- har/event_stream.py --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stream", [
+    # A document that cannot be read, naming the key only percent-encoded in a URL's
+    # query (as a JSON body cut short that names it so is hidden whole).
+    pytest.param(f'data: {{"next": "/p?pass%77ord={SECRET}", "b\n\n', id="encoded-name-cut"),
+    # A JSON string holding a form among data lines naming a denied key: a piece hidden
+    # whole, not read as a form named '"password'.
+    pytest.param(f'data: "password={SECRET}"\ndata: b=2\n\n', id="quoted-form-line"),
+    pytest.param(f'data: "a=1&password={SECRET}"\ndata: "b"\n\n', id="quoted-pairs-line"),
+])
+def test_no_denied_value_of_an_event_goes_out(stream: str) -> None:
+    """The first two failed on main at 564f251 (the value in clear): the unreadable document was
+    hidden only when it named a denied key as written (``mentions_key``), where the
+    event is read at all when it names one percent-encoded too; and a JSON string
+    holding "=" among several data lines was read as a form whose first name is
+    ``"password``."""
+    content = _logged(stream)
+    assert SECRET[:6] not in content["text"]
+    assert content["comment"] == UNREADABLE_EVENT_COMMENT
+
+
+def test_form_lines_of_one_event_are_redacted_pair_by_pair() -> None:
+    """Mutants: the document path taken for data that starts no document
+    (``len(at) > 1 or JSON_START...``, or ``JSON_START...`` dropped), and ``started``
+    true without a document's start: both hid each line whole, with the comment."""
+    assert _events(f"data: user=ann\ndata: password={SECRET}\n\n") == (
+        "data: user=ann\ndata: password=%5BREDACTED%2013%5D\n\n", None)
+
+
+def test_a_field_between_data_lines_does_not_end_the_event() -> None:
+    """An event ends at a blank line only (the HTML standard): its data lines joined
+    around an ``id:`` are one document. Mutants: ``if at`` or ``not line or at`` ended
+    the event at the ``id:``, and the value on the second data line went out."""
+    text, comment = _events(f'data: {{"password":\nid: 7\ndata: "{SECRET}"}}\n\n')
+    assert text == 'data: {"password":"[REDACTED 13]"}\nid: 7\n\n'
+    assert comment is None
+
+
+def test_an_event_cut_short_over_several_lines_keeps_the_comment() -> None:
+    """Mutants: the cut document's branch returning False (no comment), and the last
+    event's verdict replacing the earlier ones' (``whole = _event(...)``)."""
+    cut = f'data: {{"password":\ndata: "{SECRET}",\n\n'
+    assert _events(cut) == ("data: [REDACTED 12]\ndata: [REDACTED 16]\n\n",
+                            UNREADABLE_EVENT_COMMENT)
+    assert _events(cut + 'data: {"a": 1}') == (
+        'data: [REDACTED 12]\ndata: [REDACTED 16]\n\ndata: {"a": 1}',
+        UNREADABLE_EVENT_COMMENT)
+
+
+def test_data_over_lines_that_is_no_document_hides_its_other_lines() -> None:
+    """Data over several lines naming a denied key that is no document as a whole: each
+    line that is no document or form of its own is hidden whole (a piece of a value may
+    be on it), with the comment. Mutants: ``len(at) > 2`` (two lines read one by one,
+    ``note`` kept and no comment), and the cut document's test negated (the first
+    document kept, read alone)."""
+    assert _events(f'data: note\ndata: {{"password": "{SECRET}"}}\n\n') == (
+        'data: [REDACTED 4]\ndata: {"password":"[REDACTED 13]"}\n\n',
+        UNREADABLE_EVENT_COMMENT)
+    assert _events(f'data: {{"a": 1}}\ndata: password={SECRET}\n\n') == (
+        "data: [REDACTED 8]\ndata: [REDACTED 22]\n\n", UNREADABLE_EVENT_COMMENT)
+
+
+def test_a_quote_that_starts_no_json_string_is_kept() -> None:
+    """A line starting with '"' that is no JSON string (no closing quote) and holds no
+    "=" is kept as sent. Mutant: the JSON string's parse dropped from its test (the
+    line then took the value of an unset ``document``: UnboundLocalError)."""
+    assert _events('data: "password\n\n') == ('data: "password\n\n', None)
