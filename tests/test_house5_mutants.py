@@ -6,11 +6,14 @@ main at 564f251 where it says so."""
 from __future__ import annotations
 
 from typing import Any, Optional
+from urllib.parse import quote, quote_plus
 
 import pytest
 
+from readme_metrics.har.credentials import for_key
 from readme_metrics.har.event_stream import UNREADABLE_EVENT_COMMENT, event_stream_redacted
 from readme_metrics.har.redaction import Redactor
+from readme_metrics.har.scrub import _records
 from tests.support.exchanges import body_on, entry_of
 
 SECRET = "h5-s3cr3t-Lk2"
@@ -97,3 +100,50 @@ def test_a_quote_that_starts_no_json_string_is_kept() -> None:
     "=" is kept as sent. Mutant: the JSON string's parse dropped from its test (the
     line then took the value of an unset ``document``: UnboundLocalError)."""
     assert _events('data: "password\n\n') == ('data: "password\n\n', None)
+
+
+# -- har/scrub.py: _records -----------------------------------------------------------
+
+# A long key with a "/": percent-encoding and JSON's escape both spell it otherwise; one
+# with a blank, which a query or form writes "+".
+SLASHED_KEY = "sk_live/h5Xq9Zr2Vw8Kt4Ny"
+SPACED_KEY = "sk live h5Xq9Zr2Vw8Kt4Ny"
+# A {name, value} record (a query pair, a request cookie, a form field) is read by its
+# own path, a record with more fields (a response cookie) by the loop over its fields.
+PAIR, SET_COOKIE = ("name", "value"), ("name", "value", "path")
+FIELDS = [pytest.param(shape, field, id=f"{kind}-{field}")
+          for kind, shape in (("pair", PAIR), ("set-cookie", SET_COOKIE)) for field in shape]
+
+
+def _masked_in(key: str, shape: tuple[str, ...], field: str, text: str) -> str:
+    caller = for_key(key)
+    assert caller is not None and caller.inside
+    record = {name: "/" if name == "path" else name[0] for name in shape}
+    record[field] = text
+    _records(caller, [record])
+    assert all(record[name] == ("/" if name == "path" else name[0])
+               for name in shape if name != field), record
+    return record[field].replace(caller.masked, "MASK").replace(
+        quote(caller.masked, safe=""), "MASK").replace(
+        quote_plus(caller.masked, safe=""), "MASK")
+
+
+@pytest.mark.parametrize(("shape", "field"), FIELDS)
+@pytest.mark.parametrize(("key", "spelled"), [
+    pytest.param(SLASHED_KEY, SLASHED_KEY.replace("/", "%2F"), id="percent"),
+    pytest.param(SLASHED_KEY, SLASHED_KEY.replace("/", "\\/"), id="json-escape"),
+    pytest.param(SPACED_KEY, SPACED_KEY.replace(" ", "+"), id="plus"),
+])
+def test_the_keys_spellings_in_a_records_field_are_masked(
+        key: str, spelled: str, shape: tuple[str, ...], field: str) -> None:
+    """A query pair's name and value are read decoded once: a key percent-encoded twice
+    (``%252F``, ``%2B``) is still encoded in them; a form field holding a JSON document
+    writes the key's "/" as ``\\/`` (PHP's json_encode). Mutants that passed scrub's and
+    house3's tests: in the pair's path ``"%" in name`` negated or dropped, ``"\\" in
+    value`` negated or dropped, ``spaced and "+" in ...`` dropped (name and value); in
+    the loop over a longer record's fields, ``"\\" in value`` negated or dropped, each
+    of ``"%" in value`` and ``spaced and "+" in value`` dropped: that field never reached
+    the mask."""
+    text = f"a{spelled}b" if "\\" not in spelled else f'{{"token": "{spelled}"}}'
+    masked = _masked_in(key, shape, field, text)
+    assert masked in ("aMASKb", '{"token": "MASK"}'), masked
