@@ -5,16 +5,22 @@ main at 564f251 where it says so."""
 
 from __future__ import annotations
 
+from base64 import b64encode, urlsafe_b64encode
 from typing import Any, Optional
 from urllib.parse import quote, quote_plus
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from readme_metrics.har import key_base64
 from readme_metrics.har.credentials import for_key
 from readme_metrics.har.event_stream import UNREADABLE_EVENT_COMMENT, event_stream_redacted
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.scrub import _records
 from tests.support.exchanges import body_on, entry_of
+from tests.test_redos1_findings import KEY as REDOS_KEY
+from tests.test_redos1_findings import _old_decoded_masked
 
 SECRET = "h5-s3cr3t-Lk2"
 DENY = Redactor(denylist=["password"])
@@ -72,14 +78,16 @@ def test_a_field_between_data_lines_does_not_end_the_event() -> None:
 
 
 def test_an_event_cut_short_over_several_lines_keeps_the_comment() -> None:
-    """Mutants: the cut document's branch returning False (no comment), and the last
-    event's verdict replacing the earlier ones' (``whole = _event(...)``)."""
+    """Mutants: the cut document's branch returning False (no comment), and a later
+    event's verdict replacing the earlier ones' (``whole = _event(...)``, at a blank
+    line and at the stream's end)."""
     cut = f'data: {{"password":\ndata: "{SECRET}",\n\n'
     assert _events(cut) == ("data: [REDACTED 12]\ndata: [REDACTED 16]\n\n",
                             UNREADABLE_EVENT_COMMENT)
-    assert _events(cut + 'data: {"a": 1}') == (
-        'data: [REDACTED 12]\ndata: [REDACTED 16]\n\ndata: {"a": 1}',
-        UNREADABLE_EVENT_COMMENT)
+    for end in ("", "\n\n"):
+        assert _events(cut + 'data: {"a": 1}' + end) == (
+            'data: [REDACTED 12]\ndata: [REDACTED 16]\n\ndata: {"a": 1}' + end,
+            UNREADABLE_EVENT_COMMENT)
 
 
 def test_data_over_lines_that_is_no_document_hides_its_other_lines() -> None:
@@ -93,6 +101,11 @@ def test_data_over_lines_that_is_no_document_hides_its_other_lines() -> None:
         UNREADABLE_EVENT_COMMENT)
     assert _events(f'data: {{"a": 1}}\ndata: password={SECRET}\n\n') == (
         "data: [REDACTED 8]\ndata: [REDACTED 22]\n\n", UNREADABLE_EVENT_COMMENT)
+    # An empty data line has nothing to hide (mutant: ``pieces and value`` without
+    # ``value``, "[REDACTED 0]").
+    assert _events(f'data: note\ndata:\ndata: {{"password": "{SECRET}"}}\n\n') == (
+        'data: [REDACTED 4]\ndata:\ndata: {"password":"[REDACTED 13]"}\n\n',
+        UNREADABLE_EVENT_COMMENT)
 
 
 def test_a_quote_that_starts_no_json_string_is_kept() -> None:
@@ -147,3 +160,58 @@ def test_the_keys_spellings_in_a_records_field_are_masked(
     text = f"a{spelled}b" if "\\" not in spelled else f'{{"token": "{spelled}"}}'
     masked = _masked_in(key, shape, field, text)
     assert masked in ("aMASKb", '{"token": "MASK"}'), masked
+
+
+# -- har/key_base64.py: _decoded_masked (redos1's skip) -----------------------------------
+
+# Separately encoded pieces glued into one run (two tokens written back to back): the
+# key's spellings at different places in a group of four, each piece's start cut by 0 to
+# 3 characters; redos1's own test encodes its pieces together (one alignment).
+_GLUED = st.lists(st.tuples(
+    st.sampled_from([REDOS_KEY.encode(), REDOS_KEY.encode()[:-1], b"user:" + REDOS_KEY.encode(),
+                     b"ab"]), st.binary(max_size=5), st.integers(0, 3)), min_size=1, max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=_GLUED, tail=st.sampled_from(["", "A", "AB", "="]), urlsafe=st.booleans(),
+       url=st.booleans(), exact=st.booleans())
+def test_a_glued_run_is_masked_as_each_start_decoded_was(
+        pieces: list[tuple[bytes, bytes, int]], tail: str, urlsafe: bool, url: bool,
+        exact: bool) -> None:
+    """redos1 skips a start whose place in a group of four already failed; on runs glued
+    from separately encoded pieces the result is still the one of decoding each start
+    (d667c1b's, :func:`tests.test_redos1_findings._old_decoded_masked`). Mutants that
+    passed redos1's tests: the skip's ``continue`` and the length test's as ``break``
+    (a run whose first start failed was no longer masked), the URL-safe alphabet told
+    by "-" or "_" dropped."""
+    run = "".join(b64encode(lead + key).decode("ascii")[cut:].rstrip("=")
+                  for key, lead, cut in pieces) + tail
+    if urlsafe:
+        run = run.translate(key_base64._TO_URLSAFE)
+    masked = "sha512-m?sked"
+    assert key_base64._decoded_masked(run, REDOS_KEY, masked, url, exact) == \
+        _old_decoded_masked(run, REDOS_KEY, masked, url, exact)
+
+
+def test_a_run_whose_last_character_has_stray_bits_is_masked_in_place() -> None:
+    """A run of the key's base64 whose last character carries bits past the key's
+    bytes (a token cut or written by a lax encoder) decodes to the key: masked in place,
+    not replaced by the mask's text. Mutant: ``exact`` true by default (the run was
+    taken for no encoding of the key's bytes, and became the mask itself)."""
+    key = "rdme_xn8s9h3a7b2c1d0e5f4g"  # 25 bytes: its base64's last character holds 4 bits
+    spelled = b64encode(key.encode()).decode("ascii").rstrip("=")
+    stray = spelled[:-1] + chr(ord(spelled[-1]) + 1)
+    masked = "sha512-m?sked"
+    assert key_base64.masked_base64_runs(f"t {stray} u", key, masked) == (
+        f"t {b64encode(masked.encode()).decode('ascii').rstrip('=')} u")
+
+
+def test_a_url_safe_run_with_a_dash_and_no_underscore_is_masked_in_its_alphabet() -> None:
+    """A run in the URL-safe alphabet is told by a "-" or a "_" in it. Mutant: the "-"
+    dropped from that test (a run holding "-" but no "_" was read in the standard
+    alphabet, did not decode, and became the mask itself)."""
+    run = urlsafe_b64encode(REDOS_KEY.encode() + b"\xf8").decode("ascii").rstrip("=")
+    assert "-" in run and "_" not in run
+    masked = "sha512-m?sked"
+    written = urlsafe_b64encode(masked.encode() + b"\xf8").decode("ascii").rstrip("=")
+    assert key_base64.masked_base64_runs(f"t {run} u", REDOS_KEY, masked) == f"t {written} u"
