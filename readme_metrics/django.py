@@ -185,12 +185,6 @@ def _entry_for(config: MetricsApiConfig) -> _Shared:
         return known
 
 
-def _shared_for(config: MetricsApiConfig) -> tuple[MetricsPipeline, InlineSends]:
-    """The pipeline of a configuration, and its inline sends under the async chain."""
-    known = _entry_for(config)
-    return known.pipeline, known.inline
-
-
 def flush_all(timeout: Optional[float] = None) -> bool:
     """Send the logs queued by every configuration's middleware in this process; True
     when all were delivered. Each within ``timeout`` (its ``shutdown_timeout`` by

@@ -459,7 +459,7 @@ def test_not_logged_means_no_header_and_no_log(
         response = Client().generic(method, "/hello", **headers)
     assert response.status_code == 200
     assert "x-documentation-url" not in response
-    assert adapter._shared_for(config)[0].stats["skipped"] == 1
+    assert adapter._entry_for(config).pipeline.stats["skipped"] == 1
     assert collector.logs == []
 
 
@@ -479,7 +479,7 @@ def test_the_librarys_own_post_of_logs_is_not_logged(
                       HTTP_USER_AGENT=USER_AGENT, HTTP_X_API_KEY="k1")
         Client().post("/v1/request", b"[]", content_type="application/json",
                       HTTP_USER_AGENT="curl/8.5.0", HTTP_X_API_KEY="k1")
-    assert adapter._shared_for(config)[0].stats["skipped"] == 1
+    assert adapter._entry_for(config).pipeline.stats["skipped"] == 1
     assert len(collector.logs) == 1  # curl's
     assert "README_METRICS_SERVER points at this app" in caplog.text
 
@@ -508,7 +508,7 @@ def test_a_grouping_result_that_fails_when_read_never_reaches_the_view(
         response = Client().get("/hello")
     assert response.status_code == 200 and response.json() == {"hello": ""}
     assert "x-documentation-url" not in response
-    assert adapter._shared_for(config)[0].stats["skipped"] == 1
+    assert adapter._entry_for(config).pipeline.stats["skipped"] == 1
     assert collector.logs == []
 
 
@@ -1042,7 +1042,7 @@ def test_asgi_inline_sends_take_turns(collector: Collector, config: MetricsApiCo
     assert [result.status for result in results] == [200] * count
     logs = collector.wait_for_logs(count)
     assert len({log["_id"] for log in logs}) == count
-    stats = adapter._shared_for(config)[0].stats
+    stats = adapter._entry_for(config).pipeline.stats
     assert (stats["sent"], stats["failed_batches"], stats["dropped"]) == (count, 0, 0)
 
 

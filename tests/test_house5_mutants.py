@@ -215,3 +215,18 @@ def test_a_url_safe_run_with_a_dash_and_no_underscore_is_masked_in_its_alphabet(
     masked = "sha512-m?sked"
     written = urlsafe_b64encode(masked.encode() + b"\xf8").decode("ascii").rstrip("=")
     assert key_base64.masked_base64_runs(f"t {run} u", REDOS_KEY, masked) == f"t {written} u"
+
+
+def test_the_rest_of_a_value_on_the_next_data_line_is_hidden() -> None:
+    """A value that goes on over the next data line: that line is hidden whole, a form's
+    "=" in it or not. Mutants: ``started`` never true (``lines[i][0]`` or ``[2]``, the
+    field or the line end, tested for a document's start) or not asked (a line holding
+    "=" after a document's start was read as a form, ``b`` no denied name: the rest of
+    the password out); ``"=" in value`` dropped (a line with no "=" read as a form, and
+    kept)."""
+    text, comment = _events(f'data: note\ndata: {{"password": "a\ndata: b={SECRET}"}}\n\n')
+    assert text == "data: [REDACTED 4]\ndata: [REDACTED 15]\ndata: [REDACTED 17]\n\n"
+    assert comment == UNREADABLE_EVENT_COMMENT
+    assert _events(f"data: user=ann&password={SECRET[:5]}\ndata: {SECRET[5:]}\n\n") == (
+        "data: user=ann&password=%5BREDACTED%205%5D\ndata: [REDACTED 8]\n\n",
+        UNREADABLE_EVENT_COMMENT)

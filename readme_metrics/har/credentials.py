@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache, partial
-from typing import Any, Optional
+from typing import Optional
 from urllib.parse import quote
 
 from readme_metrics.har.credential_headers import CREDENTIAL_HEADERS, credential_header
@@ -285,10 +285,3 @@ def for_key(key: str) -> Optional[CallerKey]:
     """The :class:`CallerKey` of ``key`` (None for an empty key); one per distinct key."""
     return CallerKey(key) if key else None
 
-
-def __getattr__(name: str) -> Any:
-    """:func:`scrub_entry`, at its older place (it is in :mod:`readme_metrics.har.scrub`)."""
-    if name == "scrub_entry":
-        from readme_metrics.har.scrub import scrub_entry
-        return scrub_entry
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
