@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from readme_metrics.har import key_base64
+from readme_metrics.har.cookies import response_cookies
 from readme_metrics.har.credentials import for_key
 from readme_metrics.har.event_stream import UNREADABLE_EVENT_COMMENT, event_stream_redacted
 from readme_metrics.har.redaction import Redactor
@@ -246,3 +247,15 @@ def test_a_failed_start_is_noted_at_its_own_place_in_a_group(run: str) -> None:
     key, masked = "rdme_xn8s9h3a7b2c1d0e5f4g", "sha512-MASKED"
     assert key_base64._decoded_masked(run, key, masked, False) == \
         _old_decoded_masked(run, key, masked, False, False)
+
+
+# -- har/cookies.py ---------------------------------------------------------------------
+
+
+def test_a_set_cookie_with_an_empty_value_is_a_cookie() -> None:
+    """``sid=; Max-Age=0`` is how a server deletes a cookie: a HAR cookie named ``sid``,
+    its (empty) value masked, expiring at the earliest time. Mutant: the empty record's
+    test without ``not name`` skipped every Set-Cookie whose value is empty."""
+    cookies = response_cookies([("Set-Cookie", "sid=; Max-Age=0; Path=/")], None, 1000.0)
+    assert [(cookie["name"], cookie["path"], cookie["expires"]) for cookie in cookies] == [
+        ("sid", "/", "1970-01-01T00:00:00.000Z")]
