@@ -561,7 +561,7 @@ def test_one_pipeline_per_config_whatever_the_number_of_handlers(
 ) -> None:
     first = adapter.MetricsMiddleware(lambda request: HttpResponse())
     second = adapter.MetricsMiddleware(lambda request: HttpResponse())
-    assert first.pipeline is second.pipeline is adapter._shared_for(config)[0]
+    assert first.pipeline is second.pipeline is adapter._entry_for(config).pipeline
 
 
 def test_a_configuration_no_longer_in_use_lets_its_pipeline_go(collector: Collector) -> None:
@@ -582,7 +582,7 @@ def test_a_configuration_no_longer_in_use_lets_its_pipeline_go(collector: Collec
             metrics_api=collector.url, base_log_url=DOCS, flush_interval=60.0)
         with override_settings(README_METRICS_CONFIG=config):
             assert Client().get("/hello", HTTP_X_API_KEY="k1").status_code == 200
-        gone.append(weakref.ref(adapter._shared_for(config)[0]))
+        gone.append(weakref.ref(adapter._entry_for(config).pipeline))
         del config
     wait_until(lambda: gc.collect() >= 0 and sum(ref() is not None for ref in gone) <= 1,
                timeout=20.0)
@@ -597,7 +597,7 @@ def test_a_configuration_no_longer_in_use_lets_its_pipeline_go(collector: Collec
 def test_explicit_config_wins_over_settings(config: MetricsApiConfig) -> None:
     other = MetricsApiConfig(api_key="k", grouping_function=grouping, base_log_url=DOCS)
     middleware = adapter.MetricsMiddleware(lambda request: HttpResponse(), other)
-    assert middleware.config is other and middleware.pipeline is adapter._shared_for(other)[0]
+    assert middleware.config is other and middleware.pipeline is adapter._entry_for(other).pipeline
 
 
 def test_disabled_middleware_is_left_out_of_the_chain(collector: Collector) -> None:
@@ -938,7 +938,7 @@ def test_asgi_inline_send_is_off_the_event_loop_and_after_the_answer(
     [log] = collector.wait_for_logs(1)
     assert_valid_log(log)
     assert entry(log)["request"]["url"] == f"http://testserver{path}"
-    pipeline = adapter._shared_for(config)[0]
+    pipeline = adapter._entry_for(config).pipeline
     # Sent from a thread of their own when the loop's executor could not take it (the
     # loop closing, a sync stream finished in Django's thread): answered by now, or soon.
     wait_until(lambda: pipeline.stats["queued"] == 0)
@@ -992,7 +992,7 @@ def test_asgi_client_gone_while_an_async_grouping_function_runs(
 
     with override_settings(README_METRICS_CONFIG=config):
         asyncio.run(main())
-    pipeline = adapter._shared_for(config)[0]
+    pipeline = adapter._entry_for(config).pipeline
     try:
         assert sent == []  # the client was gone: nothing was sent
         [log] = collector.wait_for_logs(1)
@@ -1063,7 +1063,8 @@ def test_asgi_inline_sends_waiting_are_bounded(collector: Collector) -> None:
     async def main() -> None:
         for _ in range(30):
             await serve_asgi(ASGIResult(), "GET", "/hello", headers={"X-Api-Key": "k1"})
-        pipeline, inline = adapter._shared_for(config)
+        entry = adapter._entry_for(config)
+        pipeline, inline = entry.pipeline, entry.inline
         # Each exchange either waits for its turn or is counted (captured) by the queue.
         await asyncio.get_running_loop().run_in_executor(
             None, wait_until, lambda: pipeline.stats["captured"] + len(inline._waiting) == 30)
@@ -1080,7 +1081,7 @@ def test_asgi_inline_sends_waiting_are_bounded(collector: Collector) -> None:
     # 2 wait for their turn; the queue holds at most max_queue_size (2) logs, the held
     # POST's included (SPEC 7: the logs in flight count); the rest are dropped and counted.
     assert stats["queued"] <= 2 and stats["dropped"] >= 30 - 2 - 2, stats
-    pipeline = adapter._shared_for(config)[0]
+    pipeline = adapter._entry_for(config).pipeline
     assert pipeline.flush(10) is False  # those dropped are answered for (spec19)
     stats = pipeline.stats
     assert stats["sent"] + stats["dropped"] == stats["captured"] == 30, stats
