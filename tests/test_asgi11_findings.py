@@ -39,7 +39,14 @@ from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_e2e_servers import serve, server_env
 from tests.test_half_close_late import SERVER_PARAMS as HALF_CLOSE_PARAMS
 from tests.test_half_close_late import SERVERS as HALF_CLOSE_SERVERS
-from tests.test_half_close_late import _status_and_body, tls_in_parts, tls_options
+from tests.test_half_close_late import (
+    TLS_AGAIN,
+    _settled,
+    _status_and_body,
+    _whole,
+    tls_in_parts,
+    tls_options,
+)
 from tests.test_hostile14_servers import ASGI as HOSTILE_ASGI
 from tests.test_hostile14_servers import CASES as HOSTILE_CASES
 from tests.test_hostile14_servers import normalized, play
@@ -289,7 +296,17 @@ def test_over_tls_an_end_the_bare_app_answered_before_leaves_the_wrapped_app_its
                host="localhost", ca=certificates.ca):
         _tls_short_then_end(port, certificates.ca, "wrap", 0.0)
         collector.wait_for_logs(1)  # the wrapped app built (see above the test)
-        bare = _tls_short_then_end(port, certificates.ca, "bare", end_after)
+        for play in range(TLS_AGAIN + 1):
+            # A loaded server reads the client's end before the bare app's answer is out
+            # (hypercorn: no half-close over TLS): the bare app loses it (its head alone,
+            # or nothing: the fresh CI of f1c44d0 at load 15), and the play says nothing
+            # of the wrapped one's. Such a bare play is played again (the bare app logs
+            # nothing), once the server is past the app's hold (_settled).
+            if play:
+                _settled(port, certificates.ca)
+            bare = _tls_short_then_end(port, certificates.ca, "bare", end_after)
+            if _whole(bare) or not server.startswith("hypercorn"):
+                break
         wrapped = _tls_short_then_end(port, certificates.ca, "wrap", end_after)
         logs = collector.wait_for_logs(2)[1:]
     assert _status_and_body(bare)[1] == b"ok", bare

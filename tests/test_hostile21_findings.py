@@ -16,7 +16,6 @@ import base64
 import gzip
 import json
 import random
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
@@ -32,6 +31,7 @@ from readme_metrics.masking import mask
 from tests.support.exchanges import body_on, entry_of
 from tests.support.fake_api import Collector, free_port
 from tests.support.har_check import assert_valid_log
+from tests.support.processes import run_command
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_e2e_servers import SERVERS as WSGI_SERVERS
 from tests.test_e2e_servers import raw_answer, serve, server_env
@@ -226,9 +226,9 @@ def test_a_bomb_costs_the_output_bound(coding: str, tmp_path: Path) -> None:
     assert len(bomb) < 1 << 20
     path = tmp_path / "bomb"
     path.write_bytes(bomb)
-    out = subprocess.run([sys.executable, "-c", _MEMORY, str(path), coding, str(1 << 20)],
-                         capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).parent.parent).stdout.split()
+    out = run_command([sys.executable, "-c", _MEMORY, str(path), coding, str(1 << 20)],
+                      capture_output=True, text=True, check=True,
+                      cwd=Path(__file__).parent.parent).stdout.split()
     assert out[:2] == [str(1 << 20), "True"]
     assert int(out[2]) < 64 << 20
 
