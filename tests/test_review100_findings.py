@@ -6,24 +6,35 @@ body (the decoder's ``unused_data``): the worker's time grew in the square of th
 body's length (256 KiB of skippable zstd frames: 0.6 s of CPU for one log, 1 MiB: 5 s,
 2 MiB: 16 s; gzip, 1 MiB: 0.85 s). Now at most ``MOST_MEMBERS`` members of one coding
 are undone and the body is recorded as far as they go, cut short.
+
+A text body under a Content-Encoding that names no compression (``utf-8``, ``none``,
+``binary``: a charset or a word put there by mistake, which requests and urllib3 ignore,
+reading the body as it is) was base64 before hostile21 and then ``[REDACTED]`` whole,
+lists or none. SPEC 4 records text exactly as received: it is text again, checked as any
+text is (the key masked, the lists applied); a body under a coding that compresses or
+encrypts and cannot be undone stays redacted.
 """
 
 from __future__ import annotations
 
 import gzip
 import importlib
+import json
 import struct
 import zlib
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from readme_metrics.har import coding_engines
+from readme_metrics.har import Redactor, build_log, coding_engines
 from readme_metrics.har.coding_engines import Engine
 from readme_metrics.har.compression import MOST_MEMBERS, _inflate, decompress
+from readme_metrics.masking import mask
 from tests.support.exchanges import body_on, entry_of
+from tests.support.har_check import assert_valid_log
+from tests.test_hostile21_findings import DENY, DOC, KEY, SECRET, _exchange, _leaks, _recorded
 
 LIMIT = 256 * 1024
 EMPTY_GZIP = gzip.compress(b"", mtime=0)
@@ -102,3 +113,42 @@ def test_a_flood_of_members_is_logged_cut_short_with_its_text_past_the_bound_unr
     assert recorded["text"] == ""
     assert recorded["comment"] == "decompressed from Content-Encoding gzip, to the first 0 bytes"
     assert "s3cr3t" not in str(entry)
+
+
+@pytest.mark.parametrize("coding", ["utf-8", "UTF-8", "none", "binary", "identity, utf-8"])
+@pytest.mark.parametrize("side", ["request", "response"])
+@pytest.mark.parametrize("lists", [None, DENY], ids=["no-lists", "denylist"])
+def test_a_text_body_under_a_coding_that_names_no_compression_is_recorded_as_received(
+        coding: str, side: str, lists: Optional[Redactor]) -> None:
+    # Before: "[REDACTED]", "body could not be decoded, so it was redacted whole".
+    log = json.loads(json.dumps(build_log(_exchange(side, coding, DOC), redactor=lists)))
+    assert_valid_log(log)
+    recorded = _recorded(log["request"]["log"]["entries"][0], side)
+    assert "encoding" not in recorded
+    assert recorded["comment"] == (
+        "its Content-Encoding names no compression: recorded as received")
+    doc = json.loads(recorded["text"])
+    assert doc["api_key"] == mask(KEY) and doc["user"] == "owlbert"
+    assert doc["password"] == (SECRET if lists is None else f"[REDACTED {len(SECRET)}]")
+    assert _leaks(log, KEY) == []
+
+
+@pytest.mark.parametrize("coding", [
+    "compress", "x-compress", "aes128gcm", "xz", "gzip;q=1", "utf-8, compress", "dcz"])
+def test_a_text_body_under_a_coding_that_compresses_stays_redacted(coding: str) -> None:
+    recorded = _recorded(entry_of(_exchange("response", coding, DOC)), "response")
+    assert recorded["text"] == "[REDACTED]"
+
+
+@pytest.mark.parametrize("body", [b"\x1f\x8b\x08\x00binary", b"a\x00b", b"caf\xe9"])
+def test_a_body_that_is_no_text_under_a_coding_that_names_no_compression_stays_redacted(
+        body: bytes) -> None:
+    recorded = _recorded(entry_of(_exchange("request", "utf-8", body)), "request")
+    assert recorded["text"] == "[REDACTED]"
+
+
+def test_the_comment_holds_none_of_the_header() -> None:
+    # The header is the client's: the caller's key in it is not copied into the comment.
+    entry = entry_of(_exchange("request", KEY, b"plain text"))
+    assert entry["request"]["postData"]["text"] == "plain text"
+    assert KEY not in entry["request"]["postData"]["comment"]

@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any, Callable, Optional
 
-from readme_metrics.har.compression import decompress, missing_decoder
+from readme_metrics.har.compression import decompress, missing_decoder, names_no_coding
 from readme_metrics.har.credential_pairs import (
     masked_credential_fields,
     masked_credential_form,
@@ -53,6 +53,7 @@ _FORM_OF_JSON_COMMENT = "body declared a form is JSON, so it was redacted key by
 # The type a form that is JSON is read as (_form_of_json).
 _JSON_TYPE = "application/json"
 _UNREADABLE_COMMENT = "body could not be decoded, so it was redacted whole"
+_NO_CODING_COMMENT = "its Content-Encoding names no compression: recorded as received"
 UNRECORDABLE_COMMENT = "body could not be recorded"
 # A JSON document's first bytes, after a UTF-8 byte order mark (json.loads reads one).
 _JSON_BYTES_START = re.compile(rb"(?:\xef\xbb\xbf)?\s*[\[{]")
@@ -341,6 +342,10 @@ def _readable(
         return body, None, truncated
     decoded = decompress(body, coding, max_body_bytes)
     if decoded is None:
+        if names_no_coding(coding, body):
+            # SPEC 4: text, exactly as received (its checks as any text's).
+            # (Not the header's words: the client's, they could hold anything.)
+            return body, _NO_CODING_COMMENT, truncated
         return None, missing_decoder(coding), truncated
     if not decoded.codings:
         return body, None, truncated

@@ -16,7 +16,8 @@ from typing import Optional
 
 from readme_metrics.har.coding_engines import MODULES, Engine, engine
 
-__all__ = ["MOST_CODINGS", "MOST_MEMBERS", "Decoded", "decompress", "missing_decoder"]
+__all__ = ["MOST_CODINGS", "MOST_MEMBERS", "Decoded", "decompress", "missing_decoder",
+           "names_no_coding"]
 
 # wbits: 16 + 15 reads a gzip member; 15 a zlib stream ("deflate" as the RFC means it);
 # -15 a raw deflate stream (what some servers send as "deflate").
@@ -35,6 +36,12 @@ MOST_CODINGS = 4
 #: Compressors write one (Flask-Compress, starlette-compress: one frame, flushed by
 #: blocks); past this many, the body is recorded as far as they go, cut short.
 MOST_MEMBERS = 64
+#: Content codings that compress or encrypt: IANA's registry, and ones used outside it. A
+#: body in one that cannot be undone is unreadable, whatever its bytes.
+_CODINGS = frozenset({
+    "gzip", "x-gzip", "deflate", "br", "zstd", "compress", "x-compress", "aes128gcm",
+    "exi", "pack200-gzip", "dcb", "dcz", "xz", "lzma", "bzip2", "x-bzip2", "lz4", "snappy",
+})
 
 
 @dataclass(frozen=True)
@@ -132,3 +139,18 @@ def missing_decoder(header: str) -> Optional[str]:
     codings = {c.strip().lower() for c in header.split(",")}
     wanted = [MODULES[c] for c in sorted(codings & MODULES.keys()) if engine(c) is None]
     return f"install {' and '.join(wanted)} to record such bodies" if wanted else None
+
+
+def names_no_coding(header: str, body: bytes) -> bool:
+    """Whether a Content-Encoding ``header`` that cannot be undone names no coding that
+    compresses or encrypts (``utf-8``, ``none``, ``binary``: a charset or a word put
+    there by mistake, which clients such as requests ignore) and ``body`` is UTF-8 text
+    with no control but whitespace: then the body is the text as sent."""
+    tokens = {c.split(";")[0].strip().lower() for c in header.split(",")}
+    if tokens & _CODINGS:
+        return False
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return not any(c < " " and c not in "\t\n\r" or c == "\x7f" for c in text)
