@@ -21,6 +21,7 @@ import gzip
 import importlib
 import json
 import struct
+import sys
 import zlib
 from typing import Any, Callable, Optional
 
@@ -30,7 +31,7 @@ from hypothesis import strategies as st
 
 from readme_metrics.har import Redactor, build_log, coding_engines
 from readme_metrics.har.coding_engines import Engine
-from readme_metrics.har.compression import MOST_MEMBERS, _inflate, decompress
+from readme_metrics.har.compression import MOST_MEMBERS, _inflate, decompress, missing_decoder
 from readme_metrics.masking import mask
 from tests.support.exchanges import body_on, entry_of
 from tests.support.har_check import assert_valid_log
@@ -152,3 +153,28 @@ def test_the_comment_holds_none_of_the_header() -> None:
     entry = entry_of(_exchange("request", KEY, b"plain text"))
     assert entry["request"]["postData"]["text"] == "plain text"
     assert KEY not in entry["request"]["postData"]["comment"]
+
+
+class _OldBrotli:
+    """brotli before 1.2: ``process`` takes no ``output_buffer_limit``."""
+
+    error = Exception
+
+    class Decompressor:
+        def process(self, data: bytes) -> bytes:
+            return b""
+
+
+def test_an_old_brotli_is_named_as_such(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before: "install brotli to record such bodies", brotli being installed.
+    monkeypatch.setitem(sys.modules, "brotli", _OldBrotli)
+    monkeypatch.setitem(sys.modules, "brotlicffi", None)  # (None: an ImportError)
+    for cached in (coding_engines.engine, coding_engines.too_old):
+        cached.cache_clear()
+    try:
+        assert coding_engines.engine("br") is None
+        assert missing_decoder("br") == "install brotli 1.2 or newer to record such bodies"
+        assert missing_decoder("gzip, br, zstd").startswith("install brotli 1.2 or newer")
+    finally:
+        coding_engines.engine.cache_clear()
+        coding_engines.too_old.cache_clear()

@@ -18,7 +18,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-__all__ = ["MODULES", "Engine", "brotli", "engine", "stdlib_zstd", "zstandard"]
+__all__ = ["MODULES", "Engine", "brotli", "engine", "stdlib_zstd", "too_old", "zstandard"]
 
 #: The package to install to read each coding (the comment of a body that is unreadable).
 MODULES = {"br": "brotli", "zstd": "zstandard"}
@@ -101,6 +101,15 @@ def _brotli() -> Optional[Engine]:
         if coder is not None:
             return coder
     return None
+
+
+@functools.cache
+def too_old(coding: str) -> bool:
+    """Whether a module for ``coding`` is installed but cannot bound its output (brotli
+    before 1.2), so that the comment of an unreadable body asks for a newer one."""
+    modules = [_module(name) for name in ("brotli", "brotlicffi")] if coding == "br" else []
+    found = [module for module in modules if module is not None]
+    return bool(found) and all(brotli(module) is None for module in found)
 
 
 def brotli(module: Any) -> Optional[Engine]:

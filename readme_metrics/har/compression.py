@@ -14,7 +14,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Optional
 
-from readme_metrics.har.coding_engines import MODULES, Engine, engine
+from readme_metrics.har.coding_engines import MODULES, Engine, engine, too_old
 
 __all__ = ["MOST_CODINGS", "MOST_MEMBERS", "Decoded", "decompress", "missing_decoder",
            "names_no_coding"]
@@ -137,7 +137,8 @@ def missing_decoder(header: str) -> Optional[str]:
     """What to install to read a body whose Content-Encoding ``header`` lists br or zstd
     and no module for it is installed (None otherwise), for the HAR comment."""
     codings = {c.strip().lower() for c in header.split(",")}
-    wanted = [MODULES[c] for c in sorted(codings & MODULES.keys()) if engine(c) is None]
+    wanted = [MODULES[c] + (" 1.2 or newer" if too_old(c) else "")
+              for c in sorted(codings & MODULES.keys()) if engine(c) is None]
     return f"install {' and '.join(wanted)} to record such bodies" if wanted else None
 
 
