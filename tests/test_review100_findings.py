@@ -23,6 +23,7 @@ import json
 import struct
 import sys
 import zlib
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 import pytest
@@ -34,8 +35,21 @@ from readme_metrics.har.coding_engines import Engine
 from readme_metrics.har.compression import MOST_MEMBERS, _inflate, decompress, missing_decoder
 from readme_metrics.masking import mask
 from tests.support.exchanges import body_on, entry_of
+from tests.support.fake_api import Collector, free_port
 from tests.support.har_check import assert_valid_log
-from tests.test_hostile21_findings import DENY, DOC, KEY, SECRET, _exchange, _leaks, _recorded
+from tests.test_e2e_servers import raw_answer, serve, server_env
+from tests.test_hostile21_findings import (
+    _SERVERS,
+    _TARGETS,
+    DENY,
+    DOC,
+    KEY,
+    SECRET,
+    _exchange,
+    _leaks,
+    _recorded,
+    _request,
+)
 
 LIMIT = 256 * 1024
 EMPTY_GZIP = gzip.compress(b"", mtime=0)
@@ -178,3 +192,30 @@ def test_an_old_brotli_is_named_as_such(monkeypatch: pytest.MonkeyPatch) -> None
     finally:
         coding_engines.engine.cache_clear()
         coding_engines.too_old.cache_clear()
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("server", ["gunicorn-sync", "uvicorn"])
+def test_under_real_servers(server: str, collector: Collector, tmp_path: Path) -> None:
+    """hostile21's echo app (it answers the body it read under the same coding): a gzip
+    member flood is recorded cut short at MOST_MEMBERS on both sides (before: read
+    whole, the JSON after it recorded), and JSON under ``Content-Encoding: utf-8`` as
+    the JSON it is (before: ``[REDACTED]``); the key never posted."""
+    flood = EMPTY_GZIP * 1000 + gzip.compress(DOC, mtime=0)
+    port = free_port()
+    with serve(_SERVERS[server](port, _TARGETS.get(server, "tests.support.hostile21_apps:app")),
+               server_env(collector), tmp_path, port):
+        for coding, body in (("gzip", flood), ("utf-8", DOC)):
+            assert raw_answer(port, _request(coding, body)).startswith(b"HTTP/1.1 200")
+        logs = collector.wait_for_logs(2)
+    assert KEY.encode() not in b"".join(r.body for r in collector.received)
+    # (The servers' environment keeps 4096 bytes of a body: 204 members, 64 read.)
+    by_comment = {_recorded(log["request"]["log"]["entries"][0], "request")["comment"]: log
+                  for log in logs}
+    flooded = by_comment["decompressed from Content-Encoding gzip, to the first 0 bytes; "
+                         "truncated to 4096 of 20179 bytes"]
+    as_sent = by_comment["its Content-Encoding names no compression: recorded as received"]
+    for side in ("request", "response"):
+        assert _recorded(flooded["request"]["log"]["entries"][0], side)["text"] == ""
+        doc = json.loads(_recorded(as_sent["request"]["log"]["entries"][0], side)["text"])
+        assert doc["api_key"] == mask(KEY) and doc["password"] == SECRET
