@@ -159,3 +159,20 @@ def test_inline_mode_bounds_each_post_by_timeout_against_a_dripping_api(
         assert delivery.stats["dropped_shutdown"] == 2
     finally:
         server.close()
+
+
+def test_inline_mode_a_retry_sent_first_strands_no_full_batch(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    """review99: a request that filled a batch while a retry was due sent the retry only
+    (one batch per request, the retry first in line): the full batch stayed queued until
+    some later request, 1 log of 2 delivered with none coming. The sender looks once more
+    after a retry, as for a note."""
+    collector.replies.append(Reply(500))
+    delivery = make_delivery(collector.url, buffer_length=1, background_worker_mode=False)
+    delivery.submit(item("a"))  # 500: kept for a retry, after its backoff
+    assert delivery.stats["queued"] == 1 and collector.logs == []
+    retries = delivery._queue.retries
+    wait_until(lambda: all(batch.not_before <= time.monotonic() for batch in retries))
+    delivery.submit(item("b"))  # fills a batch; a's retry is due too: both go
+    assert sorted(ids(collector.logs)) == ["a", "b"]
+    assert delivery.stats["queued"] == 0 and adds_up(delivery.stats)

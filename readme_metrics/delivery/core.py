@@ -496,7 +496,8 @@ class Delivery:
         Without ``force`` one due batch is sent, one attempt, and nobody waits: a request
         thread never sleeps for a backoff. A request that finds another one sending leaves
         a note instead; the sender then sends once more for it (at most
-        ``INLINE_TAKEOVERS`` times), so a log is not stranded until the next request.
+        ``INLINE_TAKEOVERS`` times), so a log is not stranded until the next request; so
+        it does after sending a retry, which goes ahead of the logs queued meanwhile.
         With ``force`` (flush, close) partial batches go too, and backoffs are waited out
         until ``deadline``.
         """
@@ -541,6 +542,10 @@ class Delivery:
                     return sent
                 time.sleep(wait)
                 continue
+            # A retry goes ahead of the logs queued meanwhile (take_locked): sent alone,
+            # the batch this request filled stayed queued until some later request
+            # (review99). The sender looks once more, as for a note (_send_inline).
+            retry = batch.attempts > 0
             try:
                 # A request thread (not forced) waits `timeout` at most, not the bound
                 # stretched for a slow API: flush() and the exit wait that.
@@ -550,6 +555,8 @@ class Delivery:
                 self._batcher.settle(batch, "error")
             sent = True
             if not force:
+                if retry:
+                    self._inline_turned_away = True
                 return sent  # one batch per request, but see _send_inline
 
     # -- process hooks (see process.py) ---------------------------------------------------
