@@ -176,3 +176,24 @@ def test_inline_mode_a_retry_sent_first_strands_no_full_batch(
     delivery.submit(item("b"))  # fills a batch; a's retry is due too: both go
     assert sorted(ids(collector.logs)) == ["a", "b"]
     assert delivery.stats["queued"] == 0 and adds_up(delivery.stats)
+
+
+def test_inline_mode_a_backlog_past_one_post_strands_no_log(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    """review99: b and c came while a's POST was held (one note for both); a's request
+    then sent one POST, which the byte cap let carry b alone, saw no note and returned:
+    c stayed queued until some later request. The sender looks once more while a batch
+    is due after its POST."""
+    held = threading.Event()
+    collector.replies.append(Reply(gate=held))
+    delivery = make_delivery(collector.url, buffer_length=1, background_worker_mode=False)
+    delivery._queue.max_post_bytes = 1  # one log per POST (as after a 413 lowered it)
+    first = threading.Thread(target=delivery.submit, args=(item("a"),))
+    first.start()
+    wait_until(lambda: len(collector.received) == 1)  # a's POST is being held
+    assert delivery.submit(item("b")) is True  # the inline sender is busy: b and c wait
+    assert delivery.submit(item("c")) is True
+    held.set()
+    first.join(PATIENCE)
+    assert ids(collector.logs) == ["a", "b", "c"]
+    assert delivery.stats["queued"] == 0 and adds_up(delivery.stats)

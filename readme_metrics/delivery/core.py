@@ -497,7 +497,8 @@ class Delivery:
         thread never sleeps for a backoff. A request that finds another one sending leaves
         a note instead; the sender then sends once more for it (at most
         ``INLINE_TAKEOVERS`` times), so a log is not stranded until the next request; so
-        it does after sending a retry, which goes ahead of the logs queued meanwhile.
+        it does while a batch is still due after its POST (a retry went ahead of the logs
+        queued meanwhile, or they fill more than one POST).
         With ``force`` (flush, close) partial batches go too, and backoffs are waited out
         until ``deadline``.
         """
@@ -542,10 +543,6 @@ class Delivery:
                     return sent
                 time.sleep(wait)
                 continue
-            # A retry goes ahead of the logs queued meanwhile (take_locked): sent alone,
-            # the batch this request filled stayed queued until some later request
-            # (review99). The sender looks once more, as for a note (_send_inline).
-            retry = batch.attempts > 0
             try:
                 # A request thread (not forced) waits `timeout` at most, not the bound
                 # stretched for a slow API: flush() and the exit wait that.
@@ -555,8 +552,12 @@ class Delivery:
                 self._batcher.settle(batch, "error")
             sent = True
             if not force:
-                if retry:
-                    self._inline_turned_away = True
+                # A batch still due after this one (a retry went first, take_locked; a
+                # backlog past one POST's caps) stayed queued until some later request
+                # (review99): the sender looks once more, as for a note (_send_inline).
+                with queue.lock:
+                    if queue.due_locked(time.monotonic(), False)[0]:
+                        self._inline_turned_away = True
                 return sent  # one batch per request, but see _send_inline
 
     # -- process hooks (see process.py) ---------------------------------------------------
