@@ -503,3 +503,34 @@ def test_a_child_forked_without_pythons_hooks_gets_its_own_unclosed_thread() -> 
     # unclosed, or a dropped inline app's last logs, waited for a thread that was not there.
     result = run_python(_FORK_IN_C, timeout=30.0)
     assert "child ran: 1" in result.stdout, (result.stdout, result.stderr)
+
+
+def test_a_child_forked_while_a_sender_holds_the_stretch_lock_delivers(
+        collector: Collector) -> None:
+    """review99: the bound's state changes under one lock per Stretch (delivery28). A
+    child forked while a sender thread is inside one of its methods inherits that lock
+    held, by a thread it does not have: it must build a Stretch of its own (a child that
+    kept its parent's would hang at its first answer, its logs never sent)."""
+    config = MetricsApiConfig(api_key=API_KEY, metrics_api=collector.url,
+                              grouping_function=lambda req: None, buffer_length=2,
+                              flush_interval=0, shutdown_timeout=10.0)
+    delivery = Delivery(config, build_id)
+    stretch_lock = delivery._attempt._bound._lock
+    taken, fork_done = threading.Event(), threading.Event()
+
+    def sender_in_a_stretch_method() -> None:
+        with stretch_lock:
+            taken.set()
+            fork_done.wait(60)
+
+    holder = threading.Thread(target=sender_in_a_stretch_method)
+    holder.start()
+    try:
+        taken.wait(10)
+        _, child_stats = stats_of_forked_child(_child_posts, delivery)
+    finally:
+        fork_done.set()
+        holder.join(10)
+        delivery.close()
+    assert child_stats["flushed"] is True and child_stats["sent"] == 2
+    assert sorted(ids(collector.logs)) == ["child-1", "child-2"]
