@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Callable, Optional
 
 from tests.support.delivery import (
     MakeDelivery,
@@ -196,4 +197,59 @@ def test_inline_mode_a_backlog_past_one_post_strands_no_log(
     held.set()
     first.join(PATIENCE)
     assert ids(collector.logs) == ["a", "b", "c"]
+    assert delivery.stats["queued"] == 0 and adds_up(delivery.stats)
+
+
+def test_inline_mode_a_request_a_flush_turned_away_strands_no_log(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    """review99: b's request found a flush() posting a (held) and left its note; the flush
+    sent what it was asked for (a, queued before it), took its one forced turn and
+    returned True, b queued until some later request (1 log of 2 delivered with none
+    coming). The flush takes the notes up after its turn, as a request's sender does."""
+    held = threading.Event()
+    collector.replies.append(Reply(gate=held))
+    delivery = make_delivery(collector.url, buffer_length=1, background_worker_mode=False)
+    delivery.submit(item("a"), send=False)
+    flushed: list[bool] = []
+    flush = threading.Thread(target=lambda: flushed.append(delivery.flush(PATIENCE)))
+    flush.start()
+    wait_until(lambda: len(collector.received) == 1)  # the flush's POST of a, held
+    assert delivery.submit(item("b")) is True  # a full batch; the flush's thread sends
+    held.set()
+    flush.join(PATIENCE)
+    assert flushed == [True]
+    assert ids(collector.logs) == ["a", "b"]
+    assert delivery.stats["queued"] == 0 and adds_up(delivery.stats)
+
+
+class _TurnsAwayBeforeRelease:
+    """The inline sender's lock, whose holder, about to release it once, first has
+    ``request`` run in another thread (it finds the lock held: turned away)."""
+
+    def __init__(self, lock: threading.Lock, request: Callable[[], object]) -> None:
+        self._lock = lock
+        self._request: Optional[Callable[[], object]] = request
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        return self._lock.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        request, self._request = self._request, None
+        if request is not None:
+            thread = threading.Thread(target=request)
+            thread.start()
+            thread.join(PATIENCE)
+        self._lock.release()
+
+
+def test_inline_mode_a_sender_that_found_nothing_due_still_reads_the_note(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    """review99: a request's sender that found nothing due (another had sent its log)
+    returned without reading the note, though a request had queued a full batch and
+    been turned away meanwhile: that log stayed queued until some later request."""
+    delivery = make_delivery(collector.url, buffer_length=1, background_worker_mode=False)
+    delivery._inline_lock = _TurnsAwayBeforeRelease(
+        delivery._inline_lock, lambda: delivery.submit(item("b")))
+    delivery._send_inline(force=False, deadline=None)  # nothing due; b comes meanwhile
+    assert ids(collector.logs) == ["b"]
     assert delivery.stats["queued"] == 0 and adds_up(delivery.stats)

@@ -500,10 +500,11 @@ class Delivery:
         it does while a batch is still due after its POST (a retry went ahead of the logs
         queued meanwhile, or they fill more than one POST).
         With ``force`` (flush, close) partial batches go too, and backoffs are waited out
-        until ``deadline``.
+        until ``deadline``; the notes left meanwhile are taken up as a request's are,
+        within ``deadline``.
         """
         lock = self._inline_lock
-        for _ in range(1 + (0 if force else INLINE_TAKEOVERS)):
+        for turn in range(1 + INLINE_TAKEOVERS):
             # The note is left before the try: a sender that turns this request away
             # holds the lock now and reads it after its release. Left after a failed try,
             # a request paused in between (a loaded machine) left it once the sender had
@@ -518,29 +519,32 @@ class Delivery:
                 return  # the sender will look again
             try:
                 self._inline_turned_away = False
-                if not self._send_due(force, deadline):
-                    return
+                # A flush or close forces its own turn only; the turns after it are for
+                # the requests it turned away (they returned, their logs past what the
+                # flush asked for: left queued until some later request, review99).
+                # Nothing due is no reason to skip the note: a request may have queued
+                # and been turned away since this sender looked.
+                self._send_due(force and not turn, deadline)
             finally:
                 lock.release()
             if not self._inline_turned_away:
                 return
 
-    def _send_due(self, force: bool, deadline: Optional[float]) -> bool:
-        """Send one due batch (all of them with ``force``); False if none was due."""
+    def _send_due(self, force: bool, deadline: Optional[float]) -> None:
+        """Send one due batch (all of them with ``force``), if any."""
         queue = self._queue
-        sent = False
         while True:
             now = time.monotonic()
             if deadline is not None and now >= deadline:
-                return sent
+                return
             with queue.lock:
                 if (force and not self._batcher.closing
                         and queue.lowest_unsettled_locked() > queue.flush_target):
-                    return sent  # what the flushes asked for is done
+                    return  # what the flushes asked for is done
                 batch, wait = self._batcher.take_locked(force=force)
             if batch is None:
                 if not force or wait is None or deadline is None or now + wait >= deadline:
-                    return sent
+                    return
                 time.sleep(wait)
                 continue
             try:
@@ -550,7 +554,6 @@ class Delivery:
             except Exception as exc:  # as a sender thread does: the batches after it go
                 self._attempt.log_exception("readme_metrics: unexpected delivery error", exc)
                 self._batcher.settle(batch, "error")
-            sent = True
             if not force:
                 # A batch still due after this one (a retry went first, take_locked; a
                 # backlog past one POST's caps) stayed queued until some later request
@@ -558,7 +561,7 @@ class Delivery:
                 with queue.lock:
                     if queue.due_locked(time.monotonic(), False)[0]:
                         self._inline_turned_away = True
-                return sent  # one batch per request, but see _send_inline
+                return  # one batch per request, but see _send_inline
 
     # -- process hooks (see process.py) ---------------------------------------------------
 
