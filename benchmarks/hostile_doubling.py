@@ -124,6 +124,10 @@ CASES: dict[str, dict[str, tuple[str, Make, Redactor]]] = {
         # A long key's base64 repeated, one character past a group of four (redos1).
         "base64 of the key, cut (long key)": ("text/plain", lambda n: b64encode(
             _LONG_KEY.encode() * (n // 52)) + b"A", DENY),
+        # The same, a character after each copy: at each place in a group of four in
+        # turn, each place decoded again (secrets21).
+        "base64 of the key, glued (long key)": ("text/plain", lambda n: (b64encode(
+            _LONG_KEY.encode()) + b"A") * (n // 212 * 4), DENY),
     },
     "multipart": {
         "tiny parts": (_MULTIPART, lambda n: _PART * (n // len(_PART)) + b"--XyZ--\r\n", DENY),

@@ -423,9 +423,54 @@ def _decoded_masked(run: str, key: str, masked: str, url: bool,
                     exact: bool = False) -> Optional[str]:
     """:func:`_masked_run`, None when the run does not decode to the key's bytes (or,
     ``exact``, is not what encoding them writes: a piece of a longer run cut short,
-    bits of the next character left over)."""
+    bits of the next character left over). A run glued from pieces encoded apart holds
+    the key's base64 at other places in a group of four than the start decoded, or
+    before it (secrets21: a run holding it twice, at two places in a group, kept the
+    first in clear): the text written is decoded again from the first start where the
+    key is left (its last character past a group kept as written). That masks the key
+    at its place in a group from there on, and leaves none before it; what follows a
+    mask stays at its place (a mask is whole bytes): four passes at most."""
     body = run.rstrip("=")
-    padded = len(body) != len(run)
+    written = _decoded_from_a_start(body, key, masked, url, exact, len(body) != len(run))
+    for _ in range(4):
+        if written is None or not _key_left(written, key):
+            break
+        written = _decoded_from_a_start(written.rstrip("="), key, masked, url, False,
+                                        written.endswith("="), lax=True)
+    return written
+
+
+def _key_left(text: str, key: str) -> bool:
+    """Whether a reader decoding the run of base64 ``text`` from some start reads the
+    ``key``'s bytes: where a spelling of them stands, the characters of its groups of
+    four are decoded (in either alphabet), no more."""
+    spelled = utf8(key)
+    for needle, first in _spellings(key):
+        at = text.find(needle)
+        while at >= 0:
+            start = at - first
+            if start >= 0:
+                length = -(-8 * (len(spelled) + 3) // 6)  # the longest lead's groups
+                window = text[start:start + length].rstrip("=").replace(
+                    "-", "+").replace("_", "/")
+                window = window[:len(window) - (len(window) % 4 == 1)]
+                try:
+                    data = b64decode(window + "=" * (-len(window) % 4), validate=True)
+                except (binascii.Error, ValueError):
+                    data = b""
+                if spelled in data:
+                    return True
+            at = text.find(needle, at + 1)
+    return False
+
+
+def _decoded_from_a_start(body: str, key: str, masked: str, url: bool, exact: bool,
+                          padded: bool, lax: bool = False) -> Optional[str]:
+    """The run ``body`` (its padding taken off: ``padded``) decoded from the first start
+    of the key's spellings in it that yields the key's bytes, those masked and written
+    again, what stands before it as it was; None when none does. ``lax``: the first
+    start first, and a last character past a group (no byte of its own) kept as
+    written, not a failure."""
     spelled = utf8(key)
     starts = []
     for needle, first in _spellings(key):
@@ -440,10 +485,13 @@ def _decoded_masked(run: str, key: str, masked: str, url: bool,
     # again: a run repeating a spelling of the key, cut one character past a group,
     # was decoded from each start (0.11 s for 64 KiB, 1.8 s for 256 KiB; redos1).
     failed: dict[int, int] = {}  # a place in a group of four -> its first failed start
-    for skip in dict.fromkeys([*starts, 0, 1, 2, 3]):
+    for skip in dict.fromkeys([*(sorted(starts) if lax else starts), 0, 1, 2, 3]):
         if skip >= failed.get(skip % 4, len(body) + 1):
             continue
         data_text = body[skip:]
+        tail = ""
+        if lax and len(data_text) % 4 == 1:
+            data_text, tail = data_text[:-1], data_text[-1]
         urlsafe = "-" in data_text or "_" in data_text or url and not (
             "+" in data_text or "/" in data_text)
         if urlsafe:
@@ -462,9 +510,9 @@ def _decoded_masked(run: str, key: str, masked: str, url: bool,
         encoded = b64encode(data.replace(spelled, utf8(masked))).decode("ascii")
         if urlsafe:
             encoded = encoded.translate(_TO_URLSAFE)
-        if not padded:
+        if not padded or tail:
             encoded = encoded.rstrip("=")
-        return body[:skip] + encoded
+        return body[:skip] + encoded + tail
     return None
 
 
