@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from base64 import b64encode
+from urllib.parse import unquote
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -71,14 +72,14 @@ _MASKS = st.sampled_from([mask(KEY), MASKED, MASKED + "s", MASKED + "ss"])
 
 @settings(max_examples=600, deadline=None)
 @given(lead=_FILLER, pieces=_PIECES, urlsafe=st.booleans(), padded=st.booleans(),
-       masked=_MASKS)
+       masked=_MASKS, url=st.booleans())
 def test_no_decoding_of_a_glued_run_yields_the_key(
         lead: str, pieces: list[tuple[bytes, bytes, int, int, str]], urlsafe: bool,
-        padded: bool, masked: str) -> None:
+        padded: bool, masked: str, url: bool) -> None:
     """Runs glued from the key's base64 at random alignments and offsets, random
-    filler between: whatever start a reader decodes the written text from, in either
-    alphabet, it reads no copy of the key. Failed before (the first copy of two at
-    different places in a group kept)."""
+    filler between, in a text or a URL's query: whatever start a reader decodes the
+    written text from (percent-decoded), in either alphabet, it reads no copy of the
+    key. Failed before (the first copy of two at different places in a group kept)."""
     run = lead + "".join(
         _spelled(before + data)[cut:len(_spelled(before + data)) - end] + filler
         for data, before, cut, end, filler in pieces)
@@ -86,5 +87,9 @@ def test_no_decoding_of_a_glued_run_yields_the_key(
         run += "=" * (-len(run) % 4)
     if urlsafe:
         run = run.translate(key_base64._TO_URLSAFE)
-    written = key_base64.masked_base64_runs(f"x {run} y", KEY, masked)
+    if url:
+        written = unquote(key_base64.masked_base64_runs(
+            f"http://api.example.com/v1?t={run}", KEY, masked, url=True))
+    else:
+        written = key_base64.masked_base64_runs(f"x {run} y", KEY, masked)
     assert not key_decoded_in(written, KEY), (run, written)
