@@ -14,7 +14,7 @@ written or percent-encoded.
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Any, Optional
 
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.text import JSON_START
@@ -31,6 +31,12 @@ UNREADABLE_EVENT_COMMENT = (
 _LINE = re.compile(r"([^\r\n]*)(\r\n|\r|\n|\Z)")
 # A JSON member's name and its colon: a line holding one may be a piece of a document.
 _MEMBER = re.compile(r'"\s*:')
+# A document read in pieces: a string (its closing quote, if it is in this piece), or a
+# bracket; the rest of a string a piece before left open.
+_TOKEN = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)("?)|[\[\]{}]', re.S)
+# The start of a document, or of one in a JSON string.
+_STARTS = re.compile(r'\s*"?\s*[\[{]')
+_STRING_REST = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 
 
 def _data(line: str) -> Optional[tuple[str, str]]:
@@ -51,7 +57,7 @@ def _event(lines: list[list[str]], at: list[int], redactor: Redactor) -> bool:
     (each [field start, value, line end]); True when a document that could not be read
     (cut short) was hidden whole."""
     data = "\n".join(lines[i][1] for i in at)
-    if not (redactor.mentions_key(data) or redactor.names_key_encoded(data)):
+    if not _names(data, redactor):
         return False
     # The data names a denied key (as written, or percent-encoded in a URL or form: a
     # document that cannot be read is hidden whole either way, as a JSON body is).
@@ -86,9 +92,12 @@ def _event(lines: list[list[str]], at: list[int], redactor: Redactor) -> bool:
                 document, whole = redacted(value), True
             lines[i][1] = document
         elif (quoted and not pieces
-              and (document := redactor.json_text(value)) is not None):
+              and (document := redactor.json_text(value)) is not None
+              # (A string kept as it is that holds a member naming a denied key is a
+              # piece of a document in a string, the next branch's.)
+              and (document != value or not _member(value, redactor))):
             lines[i][1] = document
-        elif _MEMBER.search(value) is not None and redactor.mentions_key(value, True):
+        elif _member(value, redactor):
             # A piece of a document that does not parse, one member whole in it (a
             # document streamed in pieces, an event each: ', "password": "..."}'), as a
             # document cut short is.
@@ -100,12 +109,73 @@ def _event(lines: list[list[str]], at: list[int], redactor: Redactor) -> bool:
     return whole
 
 
+def _member(value: str, redactor: Redactor) -> bool:
+    """Whether ``value`` holds a JSON member's name (``"...":``) and names a denied key."""
+    return _MEMBER.search(value) is not None and redactor.mentions_key(value, True)
+
+
+def _hidden(lines: list[list[str]], at: list[int]) -> bool:
+    """Hide the event's data lines whole; True when one held anything."""
+    for i in at:
+        lines[i][1] = redacted(lines[i][1]) if lines[i][1] else ""
+    return any(lines[i][1] for i in at)
+
+
+def _depth(data: str, depth: int, in_string: bool) -> tuple[int, bool]:
+    """(depth, in a string) of a document read in pieces, after ``data``: how many
+    objects and arrays it has open (a "{" or "[" in a string opens none)."""
+    start = 0
+    if in_string:
+        rest = _STRING_REST.match(data)
+        if rest is None:
+            return depth, True
+        start = rest.end()
+    for token in _TOKEN.finditer(data, start):
+        if token.group(1) is not None:
+            if not token.group(2):
+                return depth, True  # a string the next piece goes on with
+        elif token.group() in "[{":
+            depth += 1
+        else:
+            depth = max(depth - 1, 0)
+    return depth, False
+
+
+def _events(lines: list[list[str]], at: list[int], redactor: Redactor,
+            state: list[Any]) -> None:
+    """Redact the event at ``at`` by :func:`_event`, or hide its data whole when it is a
+    piece of a document an earlier event opened and did not finish (a document streamed
+    in pieces, an event each: ``data: {"password":`` then ``data: "s3cr3t"}``; one in a
+    JSON string too), and the document names a denied key (in this piece or one before).
+    ``state``: [whole, depth, in a string, named] of the stream so far."""
+    whole, depth, in_string, named = state
+    data = "\n".join(lines[i][1] for i in at)
+    opened = depth > 0 or in_string
+    if opened and (named or _names(data, redactor)):
+        whole = _hidden(lines, at) or whole
+    else:
+        opened = opened or any(_STARTS.match(lines[i][1]) is not None for i in at)
+        whole = _event(lines, at, redactor) or whole
+    if opened:
+        depth, in_string = _depth(data, depth, in_string)
+        named = (depth > 0 or in_string) and (named or _names(data, redactor))
+    state[:] = [whole, depth, in_string, named]
+
+
+def _names(data: str, redactor: Redactor) -> bool:
+    """Whether ``data`` names a denied key, as written or percent-encoded."""
+    return redactor.mentions_key(data) or redactor.names_key_encoded(data)
+
+
 def event_stream_redacted(text: str, redactor: Redactor) -> tuple[str, Optional[str]]:
     """(``text``, an event stream, with each event's data redacted; a comment when a data
-    that could not be read, a document cut short, was hidden whole)."""
+    that could not be read, a document cut short, was hidden whole). From an event whose
+    data starts a document it does not finish, once that document names a denied key, the
+    data of every later event is hidden whole until the document ends: the rest of it (the
+    key's value) may be in any of them."""
     lines: list[list[str]] = []
     at: list[int] = []
-    whole = False
+    state: list[Any] = [False, 0, False, False]  # see _events
     for match in _LINE.finditer(text):
         line, end = match.group(1), match.group(2)
         if not line and not end:
@@ -117,9 +187,9 @@ def event_stream_redacted(text: str, redactor: Redactor) -> tuple[str, Optional[
             continue
         lines.append([line, "", end])
         if not line and at:  # a blank line ends the event
-            whole = _event(lines, at, redactor) or whole
+            _events(lines, at, redactor, state)
             at = []
     if at:  # a stream cut short: its last event's data too
-        whole = _event(lines, at, redactor) or whole
+        _events(lines, at, redactor, state)
     return ("".join("".join(parts) for parts in lines),
-            UNREADABLE_EVENT_COMMENT if whole else None)
+            UNREADABLE_EVENT_COMMENT if state[0] else None)
