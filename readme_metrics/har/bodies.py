@@ -19,7 +19,11 @@ from readme_metrics.har.credential_pairs import (
     masked_credential_form,
     masked_credential_pairs,
 )
-from readme_metrics.har.event_stream import EVENT_STREAM, event_stream_redacted
+from readme_metrics.har.event_stream import (
+    EVENT_STREAM,
+    event_stream_names,
+    event_stream_redacted,
+)
 from readme_metrics.har.headers import RAW_CONTENT_ENCODING, RAW_CONTENT_TYPE
 from readme_metrics.har.multipart import multipart_params
 from readme_metrics.har.pairs import parse_query
@@ -121,8 +125,7 @@ def _redact_text(
         return redacted(text), _UNREDACTABLE_COMMENT
     if redactor.allow_only:
         return redacted(text), _NOT_KEYED_COMMENT
-    if essence == EVENT_STREAM and (
-            redactor.mentions_key(text) or redactor.names_key_encoded(text)):
+    if essence == EVENT_STREAM and event_stream_names(text, redactor):
         return event_stream_redacted(text, redactor)
     if is_xml(essence):
         # By the denylist, its elements and attributes named by a denied key (SOAP's

@@ -19,7 +19,8 @@ from typing import Any, Optional
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.text import JSON_START
 
-__all__ = ["EVENT_STREAM", "UNREADABLE_EVENT_COMMENT", "event_stream_redacted"]
+__all__ = [
+    "EVENT_STREAM", "UNREADABLE_EVENT_COMMENT", "event_stream_names", "event_stream_redacted"]
 
 #: The essence of a server-sent events stream's Content-Type.
 EVENT_STREAM = "text/event-stream"
@@ -36,6 +37,9 @@ _MEMBER = re.compile(r'"\s*:')
 _TOKEN = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)("?)|[\[\]{}]', re.S)
 # The start of a document, or of one in a JSON string.
 _STARTS = re.compile(r'\s*"?\s*[\[{]')
+# A line's end and the lines up to the next data line's value: gone, the data of the
+# stream's events read as one text, a denied key's name split between events whole again.
+_GLUE = re.compile(r"(?:\r\n?|\n)(?:(?!data[:\r\n])[^\r\n]*(?:\r\n?|\n))*(?:data(?::[ ]?)?)?")
 _STRING_REST = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 
 
@@ -146,20 +150,44 @@ def _events(lines: list[list[str]], at: list[int], redactor: Redactor,
     """Redact the event at ``at`` by :func:`_event`, or hide its data whole when it is a
     piece of a document an earlier event opened and did not finish (a document streamed
     in pieces, an event each: ``data: {"password":`` then ``data: "s3cr3t"}``; one in a
-    JSON string too), and the document names a denied key (in this piece or one before).
-    ``state``: [whole, depth, in a string, named] of the stream so far."""
-    whole, depth, in_string, named = state
+    JSON string too), and the document names a denied key (in this piece or one before,
+    or a name split between them: ``data: {"pass`` then ``data: word": ...``).
+    ``state``: [whole, depth, in a string, named, tail] of the stream so far: ``tail``
+    the open document's last characters, as many as a denied key's name may take
+    spelled with an escape for each character (``\\u0070``)."""
+    whole, depth, in_string, named, tail = state
     data = "\n".join(lines[i][1] for i in at)
     opened = depth > 0 or in_string
-    if opened and (named or _names(data, redactor)):
+    if opened and (named or _names(tail + data, redactor)):
         whole = _hidden(lines, at) or whole
     else:
         opened = opened or any(_STARTS.match(lines[i][1]) is not None for i in at)
         whole = _event(lines, at, redactor) or whole
     if opened:
         depth, in_string = _depth(data, depth, in_string)
-        named = (depth > 0 or in_string) and (named or _names(data, redactor))
-    state[:] = [whole, depth, in_string, named]
+        still = depth > 0 or in_string
+        named = still and (named or _names(tail + data, redactor))
+        tail = (tail + data)[-6 * max(map(len, redactor.deny_keys), default=0):] if (
+            still) else ""
+    state[:] = [whole, depth, in_string, named, tail]
+
+
+def _field(line: str) -> tuple[str, str]:
+    """(the field's start, its value) of a line that is no ``data`` line: a comment's
+    ``:``, or a field's name and ``:`` (one blank after either no part of the value); a
+    line with no colon is all value (the standard's field name with no value)."""
+    colon = line.find(":")
+    if colon < 0:
+        return "", line
+    start = colon + 2 if line[colon + 1:colon + 2] == " " else colon + 1
+    return line[:start], line[start:]
+
+
+def event_stream_names(text: str, redactor: Redactor) -> bool:
+    """Whether the stream ``text`` may name a denied key: as written, or in its events'
+    data read as one text (a name split between events, ``data: {"pass`` then
+    ``data: word": ...``)."""
+    return _names(text, redactor) or _names(_GLUE.sub("", text), redactor)
 
 
 def _names(data: str, redactor: Redactor) -> bool:
@@ -172,10 +200,11 @@ def event_stream_redacted(text: str, redactor: Redactor) -> tuple[str, Optional[
     that could not be read, a document cut short, was hidden whole). From an event whose
     data starts a document it does not finish, once that document names a denied key, the
     data of every later event is hidden whole until the document ends: the rest of it (the
-    key's value) may be in any of them."""
+    key's value) may be in any of them. A line of another field (``event:``, ``id:``) or a
+    comment is redacted as a data line alone is: the stream is the body."""
     lines: list[list[str]] = []
     at: list[int] = []
-    state: list[Any] = [False, 0, False, False]  # see _events
+    state: list[Any] = [False, 0, False, False, ""]  # see _events
     for match in _LINE.finditer(text):
         line, end = match.group(1), match.group(2)
         if not line and not end:
@@ -185,8 +214,14 @@ def event_stream_redacted(text: str, redactor: Redactor) -> tuple[str, Optional[
             at.append(len(lines))
             lines.append([data[0], data[1], end])
             continue
-        lines.append([line, "", end])
-        if not line and at:  # a blank line ends the event
+        if line:
+            # An event's name, its id, a comment: the stream is the body, so such a line
+            # naming a denied key is redacted as a data line alone is.
+            lines.append([*_field(line), end])
+            state[0] = _event(lines, [len(lines) - 1], redactor) or state[0]
+            continue
+        lines.append(["", "", end])
+        if at:  # a blank line ends the event
             _events(lines, at, redactor, state)
             at = []
     if at:  # a stream cut short: its last event's data too
