@@ -242,9 +242,21 @@ class Stretch:
         """An exchange spared past its bound (:meth:`spare`) was answered: the sparing
         outlives one more spared exchange lost (``SPARED_CREDIT`` at most)."""
         with self._lock:
-            if self.credit < SPARED_CREDIT:
-                self.credit += 1
-            self.quiet_for = self._first_quiet()
+            self._spared_answered_locked()
+
+    def spared_ended(self, answered: bool) -> None:
+        """An exchange spared past its bound (:meth:`spare`) ended, answered (late) or
+        not: the probe is over (its answer or its cut taught the tail); answered, as
+        :meth:`spared_answered`."""
+        with self._lock:
+            self.probing = False
+            if answered:
+                self._spared_answered_locked()
+
+    def _spared_answered_locked(self) -> None:
+        if self.credit < SPARED_CREDIT:
+            self.credit += 1
+        self.quiet_for = self._first_quiet()
 
     def _first_quiet(self) -> float:
         return min(QUIET, self._grow(self.timeout))

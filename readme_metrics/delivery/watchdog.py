@@ -85,12 +85,11 @@ class Limit:
             self.connections = []  # done: the watchdog leaves these alone now
             self.deadline = 0.0
             if self.spared and self.stretch is not None:
-                self.stretch.probing = False  # (its answer or its cut taught the tail)
                 # Answered late (its status came; on the requests route, which does not
                 # report it, the exchange ended uncut and raising nothing): it was worth
-                # sparing (Stretch.spared_answered).
-                if self.verdict_at or (not self.fired and kind is None):
-                    self.stretch.spared_answered()
+                # sparing (Stretch.spared_ended).
+                self.stretch.spared_ended(
+                    bool(self.verdict_at) or (not self.fired and kind is None))
             _unhold_locked(self)
             # Most limits end in the order they began: dropping the finished ones from
             # the top here spares the watchdog thread a wake-up for each of them.
