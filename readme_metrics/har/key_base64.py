@@ -445,12 +445,12 @@ def _key_left(text: str, key: str) -> bool:
     ``key``'s bytes: where a spelling of them stands, the characters of its groups of
     four are decoded (in either alphabet), no more."""
     spelled = utf8(key)
+    length = -(-8 * (len(spelled) + 3) // 6)  # the longest lead's groups
     for needle, first in _spellings(key):
         at = text.find(needle)
         while at >= 0:
             start = at - first
             if start >= 0:
-                length = -(-8 * (len(spelled) + 3) // 6)  # the longest lead's groups
                 window = text[start:start + length].rstrip("=").replace(
                     "-", "+").replace("_", "/")
                 window = window[:len(window) - (len(window) % 4 == 1)]
