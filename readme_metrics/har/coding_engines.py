@@ -106,7 +106,10 @@ def _brotli() -> Optional[Engine]:
 @functools.cache
 def too_old(coding: str) -> bool:
     """Whether a module for ``coding`` is installed but cannot bound its output (brotli
-    before 1.2), so that the comment of an unreadable body asks for a newer one."""
+    before 1.2), so that the comment of an unreadable body asks for a newer one. Asks
+    the modules themselves, not ``engine("br") is None``: the golden corpus stubs
+    :func:`engine` to read br as with no module installed, and must say "install brotli"
+    whatever this machine has."""
     modules = [_module(name) for name in ("brotli", "brotlicffi")] if coding == "br" else []
     found = [module for module in modules if module is not None]
     return bool(found) and all(brotli(module) is None for module in found)
