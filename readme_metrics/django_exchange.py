@@ -78,6 +78,11 @@ def wsgi_meta(request: HttpRequest) -> dict[str, str]:
             meta[key] = value
     scope = getattr(request, "scope", None)
     if isinstance(scope, dict):  # ASGI: fill in what a WSGI environ would carry
+        method = scope.get("method")
+        if isinstance(method, str) and method:
+            # As sent (RFC 9110 9.1: case-sensitive), as under WSGI: Django's ASGI
+            # handler upper-cases META's, and a "fetch" was logged "FETCH" (newcomer22).
+            meta["REQUEST_METHOD"] = method
         meta.setdefault("wsgi.url_scheme", str(scope.get("scheme") or "http"))
         meta.setdefault("SERVER_PROTOCOL", f"HTTP/{scope_version(scope)}")
         raw_path = scope.get("raw_path")

@@ -290,15 +290,24 @@ BODY_CUT = ("; the body it was given {} cut at max_body_bytes ({}): raise "
             "(or request.state, which the app sets)")
 
 
-def _cut_note(cut: Optional[tuple[int, int]]) -> str:
+#: The same note, to a function that returned no api_key: it may not have read the body
+#: at all (the key from a header the request lacked), and raising max_body_bytes was no
+#: advice then (newcomer22).
+NO_KEY_BODY_CUT = ("; the body it was given {} cut at max_body_bytes ({}): if it reads "
+                   "the key from the body, raise max_body_bytes above the bodies it reads, "
+                   "or read the caller from a header (or request.state, which the app "
+                   "sets); if from a header, this request had none")
+
+
+def _cut_note(cut: Optional[tuple[int, int]], note: str = BODY_CUT) -> str:
     if cut is None:
         return ""
     kept, whole = cut
     if whole == MAYBE_LONGER:  # the copy stopped at the limit: the app read no further
-        return BODY_CUT.format("may have been", f"{kept} bytes kept of a chunked body, "
-                               "whose end was not read")
-    return BODY_CUT.format("was", f"{kept} of {whole if whole >= 0 else f'more than {kept}'}"
-                           " bytes")
+        return note.format("may have been", f"{kept} bytes kept of a chunked body, "
+                           "whose end was not read")
+    return note.format("was", f"{kept} of {whole if whole >= 0 else f'more than {kept}'}"
+                       " bytes")
 
 
 class Identifier:
@@ -435,7 +444,7 @@ class Identifier:
             cut = None if self._said_no_key_cut else body_cut(copy)
             if cut is not None:
                 self._said_no_key_cut = True
-            self._report(logging.ERROR, _no_key(result) + _cut_note(cut))
+            self._report(logging.ERROR, _no_key(result) + _cut_note(cut, NO_KEY_BODY_CUT))
             return None
         if not self._said_number and _number_key(key):
             # README's Django grouping once said str(request.user.pk): every 1 in the first

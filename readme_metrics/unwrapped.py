@@ -24,9 +24,9 @@ from readme_metrics._logging import QuietLogger
 from readme_metrics.capture import nesting
 from readme_metrics.capture.wsgi import MetricsMiddleware
 
-__all__ = ["BOTTLE_UNSERVED", "FLASK_UNASSIGNED", "django_middleware_made",
-           "flask_app_wrapped", "recorded_outside", "watch_bottle", "watch_django",
-           "watch_flask"]
+__all__ = ["BOTTLE_MOUNTED", "BOTTLE_UNSERVED", "FLASK_SERVED_BARE", "FLASK_UNASSIGNED",
+           "django_middleware_made", "flask_app_wrapped", "from_test_client",
+           "recorded_outside", "watch_bottle", "watch_django", "watch_flask"]
 
 _DISPATCH_UID = "readme_metrics.unwrapped.django"
 # watching: connected; made: Django's middleware was made; looked: the first request came.
@@ -67,6 +67,17 @@ FLASK_UNASSIGNED = (
     "readme_metrics: the Flask app %r served a request, and the MetricsMiddleware made "
     "around it in this process does not serve it, so no request is logged: assign it, "
     "app.wsgi_app = MetricsMiddleware(app.wsgi_app, config) (the call alone wraps nothing)")
+
+#: What it says of a Flask app around which the middleware was made whole
+#: (``application = MetricsMiddleware(app, config)``) and which the server is given
+#: itself: ``flask run`` finds the Flask object, whatever the wrapped one is named
+#: (newcomer22: the line above said to assign a call that was assigned).
+FLASK_SERVED_BARE = (
+    "readme_metrics: the Flask app %r served a request, and the MetricsMiddleware made "
+    "around it in this process does not serve it, so no request is logged: the server "
+    "was given the Flask app itself (flask run serves the Flask object it finds); give "
+    "it the wrapped app (gunicorn module:application), or wrap inside the app, "
+    "app.wsgi_app = MetricsMiddleware(app.wsgi_app, config), which flask run serves too")
 
 
 def flask_app_wrapped(layer: Any) -> bool:
@@ -112,7 +123,7 @@ def watch_flask(app: Any, config: Any) -> None:
     def first_request(sender: Any, **extra: Any) -> None:
         """Looks once, then disconnects. Never raises into the request."""
         try:
-            if whole_app and _from_test_client():
+            if whole_app and from_test_client():
                 return
             request_started.disconnect(first_request)  # (every sender: blinker forgets it)
             with _lock:
@@ -123,7 +134,8 @@ def watch_flask(app: Any, config: Any) -> None:
             if flask_app_wrapped(getattr(sender, "wsgi_app", None)) or recorded_outside():
                 return
             QuietLogger(logger, secrets=secrets).warning(
-                FLASK_UNASSIGNED, getattr(sender, "name", "?"))
+                FLASK_SERVED_BARE if whole_app else FLASK_UNASSIGNED,
+                getattr(sender, "name", "?"))
         except Exception:  # noqa: BLE001 - the app's own request goes on, whatever this did
             pass
 
@@ -150,6 +162,17 @@ BOTTLE_UNSERVED = (
     "gunicorn module:app")
 
 
+#: What it says of a Bottle app mounted into another with a prefix ending in "/"
+#: (``root.mount("/api/", api)``): Bottle copies its routes into the parent, which serves
+#: them without the middleware made around ``api``.
+BOTTLE_MOUNTED = (
+    "readme_metrics: a Bottle app is mounted into another (parent.mount(\"/prefix/\", "
+    "app)), and the MetricsMiddleware made around it in this process does not serve its "
+    "requests, so none is logged: a prefix ending in \"/\" copies its routes into the "
+    "parent, which serves them itself; wrap the parent (the app the server is given), or "
+    "mount the wrapped app, parent.mount(\"/prefix/\", MetricsMiddleware(app, config))")
+
+
 def watch_bottle(app: Any, config: Any) -> None:
     """Asked by a :class:`MetricsMiddleware` (metrics on) made around ``app``: when that is
     a Bottle app, its first request says so if no middleware records it (a test
@@ -162,24 +185,42 @@ def watch_bottle(app: Any, config: Any) -> None:
     watched: Any = app  # a Bottle app
     once = [True]
     logger, secrets = config.logger, (config.api_key,)
+    hooked = [watched]  # the apps whose before_request hooks hold first_request
+    said = [BOTTLE_UNSERVED]
 
     def first_request() -> None:
         """Looks once, then removes itself. Never raises into the request."""
         try:
             # (A test client calls the app itself, around the middleware its server is
             # given, as Flask's does: the next request looks.)
-            if _from_test_client() or not once or not once.pop():
+            if from_test_client() or not once or not once.pop():
                 return  # (or another thread's request looked)
-            watched.remove_hook("before_request", first_request)
+            for holder in hooked:
+                holder.remove_hook("before_request", first_request)
             if not recorded_outside():
-                QuietLogger(logger, secrets=secrets).warning(BOTTLE_UNSERVED)
+                QuietLogger(logger, secrets=secrets).warning(said[-1])
         except Exception:  # noqa: BLE001 - the app's own request goes on, whatever this did
+            pass
+
+    def mounted(*change: Any) -> None:
+        """Bottle's ``config`` hook (called with (config, key, value), or (key, value)):
+        ``parent.mount("/api/", app)``, the prefix ending in "/", copies the app's routes
+        into the parent, which serves them with its own hooks: the parent's first request
+        looks (newcomer22: not a word before)."""
+        try:
+            key, value = change[-2:]
+            if key == "_mount.app" and isinstance(value, bottle.Bottle) and once:
+                value.add_hook("before_request", first_request)
+                hooked.append(value)
+                said.append(BOTTLE_MOUNTED)
+        except Exception:  # noqa: BLE001 - the mount goes on, unwatched
             pass
 
     try:
         if not any(getattr(hook, "__qualname__", "") == first_request.__qualname__
                    for hook in watched._hooks.get("before_request", ())):
             watched.add_hook("before_request", first_request)  # (one per app, unlooked)
+            watched.add_hook("config", mounted)
     except Exception:  # noqa: BLE001 - the middleware works the same, unwatched
         pass
 
@@ -187,13 +228,17 @@ def watch_bottle(app: Any, config: Any) -> None:
 #: Test clients that call an app themselves, around whatever wraps it for its server:
 #: (module, function on the stack while the app serves their request).
 _TEST_CLIENTS = (("werkzeug.test", ("run_wsgi_app",)),  # Flask's test_client() too
-                 ("webtest.app", ("TestApp", "do_request")))  # WebTest: Bottle's, Pyramid's
+                 ("webtest.app", ("TestApp", "do_request")),  # WebTest: Bottle's, Pyramid's
+                 ("falcon.testing.client", ("simulate_request",)),  # Falcon's, WSGI and
+                 ("falcon.testing.client", ("_simulate_request_asgi",)),  # ASGI
+                 ("httpx._transports.asgi", ("ASGITransport", "handle_async_request")))
 
 
-def _from_test_client() -> bool:
+def from_test_client() -> bool:
     """Whether the request under way comes from a test client (werkzeug's, which Flask's
-    ``app.test_client()`` is, or WebTest's ``TestApp``): its call is on this thread's
-    stack. Only modules already imported are looked at."""
+    ``app.test_client()`` is, WebTest's ``TestApp``, Falcon's ``simulate_*``, httpx's
+    ASGITransport): its call is on this thread's stack, or the awaits of this task. Only
+    modules already imported are looked at."""
     codes = []
     for module, path in _TEST_CLIENTS:
         found: Any = sys.modules.get(module)

@@ -113,6 +113,10 @@ class MetricsMiddleware(PipelineControls):
         self._lifespan = Lifespan(self.flush, config.shutdown_timeout, self.logger,
                                   self.outlive)
         self.project, self.layers = nesting.layer(config, self) if self.enabled else (0, [1])
+        if self.enabled:  # Starlette's or Falcon's: the server given it, not this one?
+            from readme_metrics.served_bare import watch_served
+
+            watch_served(app, self)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         pipeline = self.pipeline

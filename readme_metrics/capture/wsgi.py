@@ -119,6 +119,10 @@ class MetricsMiddleware(PipelineControls):
             from readme_metrics.unwrapped import watch_bottle
 
             watch_bottle(app, config)
+        if self.enabled:  # Falcon's or Pyramid's: the server given it, not this one?
+            from readme_metrics.served_bare import watch_served
+
+            watch_served(app, self)
         #: True when a subclass hands something back in :meth:`grouped` (Flask's): the
         #: base's does nothing, and is not called per request.
         self.hands_back = type(self).grouped is not MetricsMiddleware.grouped
