@@ -111,10 +111,9 @@ def test_the_framework_object_served_bare_says_what_to_serve(
 # -- in process: test clients say nothing; the hook is gone after the first request -------
 
 
-def _config(**extra: Any) -> MetricsApiConfig:
-    return MetricsApiConfig(api_key="rdme_newcomer22_key", metrics_api="http://127.0.0.1:9",
-                            grouping_function=lambda request: {"api_key": "caller"},
-                            **extra)
+def _config(metrics_api: str) -> MetricsApiConfig:
+    return MetricsApiConfig(api_key="rdme_newcomer22_key", metrics_api=metrics_api,
+                            grouping_function=lambda request: {"api_key": "caller"})
 
 
 def _falcon(asgi: bool = False) -> Any:
@@ -228,12 +227,12 @@ CLIENTS = [  # (id, app, middleware, test client, a server's request, framework)
 ]
 
 
-def _wrap(kind: Any, app: Any) -> Any:
+def _wrap(kind: Any, app: Any, collector: Collector) -> Any:
     if kind == "asgi":
         from readme_metrics.asgi import MetricsMiddleware as ASGIMiddleware
 
-        return ASGIMiddleware(app, _config())
-    return kind(app, _config())
+        return ASGIMiddleware(app, _config(collector.url))
+    return kind(app, _config(collector.url))
 
 
 def _said(caplog: pytest.LogCaptureFixture, framework: str) -> list[str]:
@@ -245,14 +244,14 @@ def _said(caplog: pytest.LogCaptureFixture, framework: str) -> list[str]:
     pytest.param(*case[1:], id=case[0]) for case in CLIENTS])
 def test_a_test_clients_request_says_nothing_and_a_served_one_warns(
         make: Callable[[], Any], kind: Any, client: Callable[[Any], Any],
-        served: Callable[[Any], Any], framework: str,
+        served: Callable[[Any], Any], framework: str, collector: Collector,
         caplog: pytest.LogCaptureFixture) -> None:
     """Tests that call the bare app through a test client, its module wrapping it for
     the server: nothing said; a request as a server makes it, once. Fails on 5189f6d:
     no warning for the served request."""
     caplog.set_level(logging.WARNING, logger="readme_metrics")
     app = make()
-    middleware = _wrap(kind, app)
+    middleware = _wrap(kind, app, collector)
     try:
         for _ in range(2):
             assert client(app) == {"hello": "world"}
@@ -288,13 +287,14 @@ def _starlette_hook(app: Any) -> Any:
 ])
 def test_served_wrapped_the_framework_object_is_as_it_was_after_one_request(
         make: Callable[[], Any], kind: Any, hook: Callable[[Any], Any],
-        served: Callable[[Any], Any], caplog: pytest.LogCaptureFixture) -> None:
+        served: Callable[[Any], Any], collector: Collector,
+        caplog: pytest.LogCaptureFixture) -> None:
     """The wrapped path pays for one look, at its first request: then the framework's
     object is as it was made (no hook left on any request), and nothing was said."""
     caplog.set_level(logging.WARNING, logger="readme_metrics")
     app = make()
     before = hook(app)
-    middleware = _wrap(kind, app)
+    middleware = _wrap(kind, app, collector)
     try:
         assert hook(app) != before  # watching
         assert served(middleware) == {"hello": "world"}
