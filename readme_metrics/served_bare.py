@@ -174,6 +174,9 @@ def _test_client_scope(scope: Any) -> bool:
     return isinstance(extensions, dict) and "http.response.debug" in extensions
 
 
+_STARLETTE_WATCH = "_watch_starlette.<locals>.first_request"
+
+
 def _watch_starlette(app: Any, middleware: Any) -> None:
     """The router's ``middleware_stack`` (Starlette 0.33 or newer: before, the router's
     call did the routing itself, and nothing is watched), for the first ``http``
@@ -181,8 +184,8 @@ def _watch_starlette(app: Any, middleware: Any) -> None:
     built at its first call, and ``add_middleware`` refuses to run once it is set)."""
     router: Any = getattr(app, "router", None)
     stack: Optional[Callable[..., Any]] = getattr(router, "middleware_stack", None)
-    if stack is None or getattr(stack, "__name__", "") == "first_request":
-        return
+    if stack is None or getattr(stack, "__qualname__", "") == _STARLETTE_WATCH:
+        return  # not watchable, or watched already
 
     def restore() -> None:
         if router.middleware_stack is first_request:
